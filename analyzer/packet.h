@@ -1,0 +1,67 @@
+/* packet.h - one captured packet decoded down to its transport header.
+ *
+ * Filled by packet_decode() (analyzer/packet.c) from link-layer bytes; read by
+ * the flow table (TCP), the NetBIOS ledger (UDP, ICMP) and the reports.  All
+ * pointers point into the capture buffer (or the IP reassembly buffer) and are
+ * valid only until the next packet is read. */
+#ifndef SMBSCOPE_PACKET_H
+#define SMBSCOPE_PACKET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ip_addr {
+    uint8_t family; /* 4 or 6; 0 = none */
+    uint8_t bytes[16]; /* IPv4 in bytes[0..3], the rest zero */
+};
+
+enum {
+    TCP_FIN = 0x01,
+    TCP_SYN = 0x02,
+    TCP_RST = 0x04,
+    TCP_PSH = 0x08,
+    TCP_ACK = 0x10,
+    TCP_URG = 0x20,
+};
+
+enum l4_proto {
+    L4_NONE = 0,
+    L4_TCP,
+    L4_UDP,
+    L4_ICMP_UNREACH, /* ICMP(v6) destination unreachable carrying an embedded header */
+    L4_OTHER,        /* another IP protocol or ICMP type: counted, not analysed */
+};
+
+/* The transport header embedded in an ICMP/ICMPv6 destination-unreachable. */
+struct icmp_embedded {
+    uint8_t type, code;       /* ICMP type/code (v4 or v6 numbering, see family) */
+    uint8_t proto;            /* embedded IP protocol number (6 TCP, 17 UDP) */
+    struct ip_addr src, dst;  /* of the embedded (original) packet */
+    uint16_t sport, dport;
+};
+
+struct packet {
+    int64_t ts_us;           /* capture timestamp, microseconds since the epoch */
+    uint64_t frame;          /* 1-based frame number within its input */
+    uint32_t caplen, wirelen;
+
+    struct ip_addr src, dst;
+    uint8_t ip_proto;        /* IP protocol number */
+    enum l4_proto l4;
+    uint16_t sport, dport;
+
+    /* TCP */
+    uint32_t seq, ack;
+    uint8_t tcp_flags;
+    uint16_t window;
+
+    /* TCP/UDP payload as captured */
+    const uint8_t *payload;
+    uint32_t payload_len;      /* bytes present in the capture */
+    uint32_t payload_wire_len; /* bytes the IP header says were sent (>= payload_len;
+                                  more when the snaplen cut the packet) */
+
+    struct icmp_embedded icmp; /* when l4 == L4_ICMP_UNREACH */
+};
+
+#endif

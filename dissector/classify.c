@@ -1,0 +1,148 @@
+/* classify.c - transport classification as an ordered rule table.
+ *
+ * The first rule whose predicate holds decides the class.  The order encodes
+ * the policy, written down once:
+ *   1. NBSS session setup (0x81..0x84) is proof of NetBIOS framing: nbt on
+ *      139, nbt-nonstandard-port anywhere else (e.g. NBSS on 445 is a finding).
+ *   2. Port 139 is the NetBIOS session service by definition (RFC 1002).
+ *   3. A connection whose handshake we did not see could have had an NBSS
+ *      session request before the capture began: unknown-start.
+ *   4. Otherwise direct-hosted SMB.  A bare keep-alive (0x85) does not make a
+ *      connection NetBIOS: smbd sends 0x85 on idle SMB1 sessions on 445 too,
+ *      and MS-SMB2's direct transport shares the 4-byte header layout; it is
+ *      reported as evidence (EV_KEEPALIVE_ON_DIRECT), not as a class.
+ */
+#include "classify.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static bool nbss_setup_seen(const struct transport_obs *o)
+{
+    return o->session_requests || o->positive_responses || o->negative_responses || o->retarget_responses;
+}
+
+static bool r_setup_on_139(const struct transport_obs *o) { return nbss_setup_seen(o) && o->server_port == 139; }
+static bool r_setup_elsewhere(const struct transport_obs *o) { return nbss_setup_seen(o); }
+static bool r_port_139(const struct transport_obs *o) { return o->server_port == 139; }
+static bool r_midstream(const struct transport_obs *o) { return !o->handshake_seen; }
+static bool r_always(const struct transport_obs *o) { (void)o; return true; }
+
+static const struct {
+    bool (*holds)(const struct transport_obs *);
+    enum transport_class cls;
+    uint32_t evidence;
+} rules[] = {
+    { r_setup_on_139, TRANSPORT_NBT, EV_NBSS_HANDSHAKE | EV_PORT_139 },
+    { r_setup_elsewhere, TRANSPORT_NBT_NONSTANDARD_PORT, EV_NBSS_HANDSHAKE },
+    { r_port_139, TRANSPORT_NBT, EV_PORT_139 },
+    { r_midstream, TRANSPORT_UNKNOWN_START, EV_NO_TCP_HANDSHAKE },
+    { r_always, TRANSPORT_DIRECT, EV_DIRECT_FRAMING },
+};
+
+struct transport_verdict transport_classify(const struct transport_obs *o)
+{
+    struct transport_verdict v = { TRANSPORT_NONE, 0 };
+    bool anything = o->session_messages || o->smb_messages || o->keepalives || nbss_setup_seen(o);
+    if (!anything && o->server_port != 139)
+        return v;
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+        if (rules[i].holds(o)) {
+            v.cls = rules[i].cls;
+            v.evidence = rules[i].evidence;
+            break;
+        }
+    }
+    /* Supporting observations, whatever the rule. */
+    if (o->keepalives)
+        v.evidence |= (v.cls == TRANSPORT_DIRECT) ? EV_KEEPALIVE_ON_DIRECT : EV_NBSS_KEEPALIVE;
+    if (o->length_over_17bit)
+        v.evidence |= EV_LENGTH_OVER_17BIT;
+    if (!o->handshake_seen)
+        v.evidence |= EV_NO_TCP_HANDSHAKE;
+    if (o->server_port != 139 && o->server_port != 445)
+        v.evidence |= EV_ALT_PORT;
+    return v;
+}
+
+static const struct {
+    enum transport_class cls;
+    const char *name;
+    const char *description;
+} classes[] = {
+    { TRANSPORT_NONE, "none", "no SMB seen" },
+    { TRANSPORT_DIRECT, "direct", "direct-hosted SMB (MS-SMB2 2.1 direct TCP transport)" },
+    { TRANSPORT_NBT, "nbt", "NetBIOS session service (RFC 1002 NBSS)" },
+    { TRANSPORT_NBT_NONSTANDARD_PORT, "nbt-nonstandard-port", "NBSS session framing on a port other than 139" },
+    { TRANSPORT_UNKNOWN_START, "unknown-start", "capture began mid-connection; session setup unseen" },
+};
+
+const char *transport_class_name(enum transport_class cls)
+{
+    return (unsigned)cls < TRANSPORT_CLASS_COUNT ? classes[cls].name : "none";
+}
+
+const char *transport_class_description(enum transport_class cls)
+{
+    return (unsigned)cls < TRANSPORT_CLASS_COUNT ? classes[cls].description : classes[0].description;
+}
+
+static const struct {
+    uint32_t bit;
+    const char *text;
+} evidence_texts[] = {
+    { EV_NBSS_HANDSHAKE, "NBSS session request/response seen" },
+    { EV_NBSS_KEEPALIVE, "NBSS keep-alives seen" },
+    { EV_PORT_139, "server port 139" },
+    { EV_NO_TCP_HANDSHAKE, "TCP handshake not captured" },
+    { EV_LENGTH_OVER_17BIT, "message length above NBSS's 17-bit limit" },
+    { EV_DIRECT_FRAMING, "only direct 0x00+length framing" },
+    { EV_KEEPALIVE_ON_DIRECT, "0x85 keep-alives on a direct connection" },
+    { EV_ALT_PORT, "alternative port (neither 139 nor 445)" },
+};
+
+const char *transport_evidence_text(uint32_t evidence, char *buf, size_t buflen)
+{
+    if (!buf || !buflen)
+        return "";
+    buf[0] = '\0';
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof evidence_texts / sizeof evidence_texts[0]; i++) {
+        if (!(evidence & evidence_texts[i].bit))
+            continue;
+        int n = snprintf(buf + used, buflen - used, "%s%s", used ? ", " : "", evidence_texts[i].text);
+        if (n < 0 || (size_t)n >= buflen - used)
+            break;
+        used += (size_t)n;
+    }
+    return buf;
+}
+
+static const struct {
+    uint8_t type;
+    const char *key;
+    const char *name;
+} nbss_types[] = {
+    { NBSS_SESSION_MESSAGE, "message", "session message" },
+    { NBSS_SESSION_REQUEST, "request", "session request" },
+    { NBSS_POSITIVE_RESPONSE, "positive", "positive session response" },
+    { NBSS_NEGATIVE_RESPONSE, "negative", "negative session response" },
+    { NBSS_RETARGET_RESPONSE, "retarget", "retarget session response" },
+    { NBSS_KEEPALIVE, "keepalive", "session keep-alive" },
+};
+
+const char *nbss_type_name(uint8_t type)
+{
+    for (size_t i = 0; i < sizeof nbss_types / sizeof nbss_types[0]; i++)
+        if (nbss_types[i].type == type)
+            return nbss_types[i].name;
+    return NULL;
+}
+
+const char *nbss_type_key(uint8_t type)
+{
+    for (size_t i = 0; i < sizeof nbss_types / sizeof nbss_types[0]; i++)
+        if (nbss_types[i].type == type)
+            return nbss_types[i].key;
+    return NULL;
+}

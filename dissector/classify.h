@@ -1,0 +1,81 @@
+/* classify.h - the one transport classification of an SMB connection.
+ *
+ * The command and the Wireshark plugin both fill a transport_obs from what
+ * they saw and call transport_classify(); neither decides on its own. */
+#ifndef SMBSCOPE_CLASSIFY_H
+#define SMBSCOPE_CLASSIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum transport_class {
+    TRANSPORT_NONE = 0,            /* no SMB and no NBSS seen: not an SMB connection */
+    TRANSPORT_DIRECT,              /* MS-SMB2 2.1 direct TCP transport */
+    TRANSPORT_NBT,                 /* RFC 1002 session service (port 139 or handshake) */
+    TRANSPORT_NBT_NONSTANDARD_PORT,/* NBSS control messages on a port other than 139 */
+    TRANSPORT_UNKNOWN_START,       /* began mid-connection: handshake unseen */
+    TRANSPORT_CLASS_COUNT
+};
+
+/* NBSS message types (RFC 1002 4.3.1). */
+enum nbss_type {
+    NBSS_SESSION_MESSAGE = 0x00,
+    NBSS_SESSION_REQUEST = 0x81,
+    NBSS_POSITIVE_RESPONSE = 0x82,
+    NBSS_NEGATIVE_RESPONSE = 0x83,
+    NBSS_RETARGET_RESPONSE = 0x84,
+    NBSS_KEEPALIVE = 0x85,
+};
+
+/* What one connection showed, both directions together. */
+struct transport_obs {
+    uint16_t server_port;
+    bool handshake_seen;          /* TCP SYN or SYN-ACK of this connection captured */
+    uint32_t session_messages;    /* 0x00 messages (SMB or not) */
+    uint32_t smb_messages;        /* messages whose payload starts with an SMB protocol id */
+    uint32_t session_requests;    /* 0x81 */
+    uint32_t positive_responses;  /* 0x82 */
+    uint32_t negative_responses;  /* 0x83 */
+    uint32_t retarget_responses;  /* 0x84 */
+    uint32_t keepalives;          /* 0x85 */
+    uint32_t largest_message;     /* largest length field seen on a session message */
+    bool length_over_17bit;       /* a length > 0x1FFFF: impossible under NBSS (RFC 1002) */
+};
+
+/* Why a class was chosen: a bit set, rendered by transport_evidence_text(). */
+enum transport_evidence_bit {
+    EV_NBSS_HANDSHAKE = 1u << 0,     /* session request / positive / negative / retarget seen */
+    EV_NBSS_KEEPALIVE = 1u << 1,     /* 0x85 keep-alive seen */
+    EV_PORT_139 = 1u << 2,           /* server port is 139 */
+    EV_NO_TCP_HANDSHAKE = 1u << 3,   /* capture started after the SYN */
+    EV_LENGTH_OVER_17BIT = 1u << 4,  /* a 24-bit length NBSS cannot carry */
+    EV_DIRECT_FRAMING = 1u << 5,     /* only 0x00 + length framing seen */
+    EV_KEEPALIVE_ON_DIRECT = 1u << 6,/* 0x85 on a direct connection (smbd does this on 445) */
+    EV_ALT_PORT = 1u << 7,           /* server port is neither 139 nor 445 */
+};
+
+struct transport_verdict {
+    enum transport_class cls;
+    uint32_t evidence; /* enum transport_evidence_bit */
+};
+
+struct transport_verdict transport_classify(const struct transport_obs *obs);
+
+/* "direct", "nbt", "nbt-nonstandard-port", "unknown-start" ("none" for NONE). */
+const char *transport_class_name(enum transport_class cls);
+/* A sentence for people: "NetBIOS session service on port 139". */
+const char *transport_class_description(enum transport_class cls);
+
+/* Comma-separated evidence phrases ("NBSS session request/response seen, port
+ * 139"); returns buf. */
+const char *transport_evidence_text(uint32_t evidence, char *buf, size_t buflen);
+
+/* Name of an NBSS message type ("session message", "session request", ...),
+ * NULL if the byte is not an NBSS type. */
+const char *nbss_type_name(uint8_t type);
+/* Short token for JSON keys: "message", "request", "positive", "negative",
+ * "retarget", "keepalive"; NULL if not an NBSS type. */
+const char *nbss_type_key(uint8_t type);
+
+#endif

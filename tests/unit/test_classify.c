@@ -1,0 +1,131 @@
+/* Transport classification, policy rules and the dialect table.
+ * Expected classes follow the rule order documented in dissector/classify.c
+ * (RFC 1002 4.3 for NBSS, MS-SMB2 2.1 for direct transport). */
+#include <glib.h>
+#include <string.h>
+
+#include "classify.h"
+#include "dialect.h"
+#include "policy.h"
+
+struct class_case {
+    const char *name;
+    struct transport_obs obs;
+    enum transport_class want;
+    uint32_t want_bits; /* evidence bits that must be set */
+};
+
+static const struct class_case class_cases[] = {
+    { "445 direct with handshake", { .server_port = 445, .handshake_seen = true, .session_messages = 10, .smb_messages = 10 },
+      TRANSPORT_DIRECT, EV_DIRECT_FRAMING },
+    { "139 with session request", { .server_port = 139, .handshake_seen = true, .session_requests = 1, .positive_responses = 1, .session_messages = 8 },
+      TRANSPORT_NBT, EV_NBSS_HANDSHAKE | EV_PORT_139 },
+    { "139 midstream, no request seen", { .server_port = 139, .session_messages = 4, .smb_messages = 4 },
+      TRANSPORT_NBT, EV_PORT_139 | EV_NO_TCP_HANDSHAKE },
+    { "139 attempt with nothing but SYN", { .server_port = 139, .handshake_seen = true },
+      TRANSPORT_NBT, EV_PORT_139 },
+    { "session request on 445", { .server_port = 445, .handshake_seen = true, .session_requests = 1, .positive_responses = 1, .session_messages = 4 },
+      TRANSPORT_NBT_NONSTANDARD_PORT, EV_NBSS_HANDSHAKE },
+    { "negative response on 8445", { .server_port = 8445, .handshake_seen = true, .session_requests = 1, .negative_responses = 1 },
+      TRANSPORT_NBT_NONSTANDARD_PORT, EV_NBSS_HANDSHAKE | EV_ALT_PORT },
+    { "keep-alive on 445 stays direct", { .server_port = 445, .handshake_seen = true, .session_messages = 6, .smb_messages = 6, .keepalives = 2 },
+      TRANSPORT_DIRECT, EV_KEEPALIVE_ON_DIRECT },
+    { "midstream on 445", { .server_port = 445, .session_messages = 3, .smb_messages = 3 },
+      TRANSPORT_UNKNOWN_START, EV_NO_TCP_HANDSHAKE },
+    { "alternative port direct", { .server_port = 8445, .handshake_seen = true, .session_messages = 5, .smb_messages = 5, .largest_message = 0x20000, .length_over_17bit = true },
+      TRANSPORT_DIRECT, EV_ALT_PORT | EV_LENGTH_OVER_17BIT },
+    { "nothing at all on 445", { .server_port = 445, .handshake_seen = true },
+      TRANSPORT_NONE, 0 },
+};
+
+static void test_classes(void)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(class_cases); i++) {
+        const struct class_case *c = &class_cases[i];
+        struct transport_verdict v = transport_classify(&c->obs);
+        if (v.cls != c->want)
+            g_error("%s: got %s, want %s", c->name, transport_class_name(v.cls), transport_class_name(c->want));
+        g_assert_cmphex(v.evidence & c->want_bits, ==, c->want_bits);
+    }
+}
+
+static void test_class_names(void)
+{
+    g_assert_cmpstr(transport_class_name(TRANSPORT_DIRECT), ==, "direct");
+    g_assert_cmpstr(transport_class_name(TRANSPORT_NBT), ==, "nbt");
+    g_assert_cmpstr(transport_class_name(TRANSPORT_NBT_NONSTANDARD_PORT), ==, "nbt-nonstandard-port");
+    g_assert_cmpstr(transport_class_name(TRANSPORT_UNKNOWN_START), ==, "unknown-start");
+    g_assert_cmpstr(transport_class_name((enum transport_class)99), ==, "none");
+    char buf[256];
+    transport_evidence_text(EV_NBSS_HANDSHAKE | EV_PORT_139, buf, sizeof buf);
+    g_assert_cmpstr(buf, ==, "NBSS session request/response seen, server port 139");
+    char tiny[8];
+    transport_evidence_text(EV_NBSS_HANDSHAKE, tiny, sizeof tiny);
+    g_assert_cmpuint(strlen(tiny), <, sizeof tiny);
+    g_assert_cmpstr(nbss_type_key(0x85), ==, "keepalive");
+    g_assert_null(nbss_type_name(0x86));
+}
+
+static void test_dialects(void)
+{
+    char buf[16];
+    g_assert_cmpstr(smb2_dialect_name(0x0311, buf, sizeof buf), ==, "3.1.1");
+    g_assert_cmpstr(smb2_dialect_name(0x02FF, buf, sizeof buf), ==, "2.x");
+    g_assert_cmpstr(smb2_dialect_name(0x0abc, buf, sizeof buf), ==, "0x0abc");
+    uint16_t code = 0;
+    g_assert_true(smb2_dialect_parse("3.0", &code));
+    g_assert_cmphex(code, ==, 0x0300);
+    g_assert_true(smb2_dialect_parse("smb3_11", &code));
+    g_assert_cmphex(code, ==, 0x0311);
+    g_assert_true(smb2_dialect_parse("0x0302", &code));
+    g_assert_cmphex(code, ==, 0x0302);
+    g_assert_false(smb2_dialect_parse("0x12345", &code));
+    g_assert_false(smb2_dialect_parse("4.0", &code));
+    g_assert_cmpint(smb2_dialect_rank(0x0300), <, smb2_dialect_rank(0x0311));
+    g_assert_cmpint(smb2_dialect_rank(0x0210), <, smb2_dialect_rank(0x0300));
+    g_assert_cmphex(smb1_dialect_smb2_code((const uint8_t *)"SMB 2.???", 9), ==, 0x02FF);
+    g_assert_cmphex(smb1_dialect_smb2_code((const uint8_t *)"SMB 2.002", 9), ==, 0x0202);
+    g_assert_cmphex(smb1_dialect_smb2_code((const uint8_t *)"NT LM 0.12", 10), ==, 0);
+}
+
+static void test_policy(void)
+{
+    struct policy p = policy_default();
+    struct policy_conn_facts smb1 = { .transport = TRANSPORT_DIRECT, .smb_version = 1 };
+    struct policy_conn_facts smb300 = { .transport = TRANSPORT_DIRECT, .smb_version = 3, .dialect = 0x0300 };
+    struct policy_conn_facts nb445 = { .transport = TRANSPORT_NBT_NONSTANDARD_PORT, .smb_version = 2, .dialect = 0x0210 };
+    struct policy_conn_facts enc = { .transport = TRANSPORT_DIRECT, .smb_version = 3, .dialect = 0x0311, .encrypted = true };
+
+    g_assert_cmphex(policy_check_connection(&p, &smb1), ==, 1u << RULE_SMB1);
+    g_assert_cmphex(policy_check_connection(&p, &smb300), ==, 0);
+    g_assert_cmphex(policy_check_connection(&p, &nb445), ==, 1u << RULE_NBSS_TRANSPORT);
+    g_assert_cmpint(policy_check_netbios(&p, true), ==, RULE_NETBIOS_ATTEMPT);
+    g_assert_cmpint(policy_check_netbios(&p, false), ==, RULE_NETBIOS);
+
+    p.min_dialect = 0x0311;
+    g_assert_cmphex(policy_check_connection(&p, &smb300), ==, 1u << RULE_MIN_DIALECT);
+    g_assert_cmphex(policy_check_connection(&p, &enc), ==, 0);
+    p.require_signing = true;
+    p.require_encryption = true;
+    g_assert_cmphex(policy_check_connection(&p, &smb300), ==,
+                    (1u << RULE_MIN_DIALECT) | (1u << RULE_SIGNING) | (1u << RULE_ENCRYPTION));
+    g_assert_cmphex(policy_check_connection(&p, &enc), ==, 0);
+
+    p = policy_default();
+    p.allow_netbios = true;
+    p.allow_smb1 = true;
+    g_assert_cmphex(policy_check_connection(&p, &smb1), ==, 0);
+    g_assert_cmphex(policy_check_connection(&p, &nb445), ==, 0);
+    g_assert_cmpint(policy_check_netbios(&p, true), ==, RULE_COUNT);
+    g_assert_cmpstr(policy_rule_name(RULE_MIN_DIALECT), ==, "min-dialect");
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/classify/classes", test_classes);
+    g_test_add_func("/classify/names", test_class_names);
+    g_test_add_func("/dialect/table", test_dialects);
+    g_test_add_func("/policy/rules", test_policy);
+    return g_test_run();
+}
