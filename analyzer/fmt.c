@@ -1,0 +1,101 @@
+/* fmt.c - report-time formatting; see fmt.h. */
+#include "fmt.h"
+
+#include "utf8.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+#include <time.h>
+
+const char *fmt_addr(const struct ip_addr *a, char buf[FMT_ADDR_LEN])
+{
+    if (a->family == 4)
+        inet_ntop(AF_INET, a->bytes, buf, FMT_ADDR_LEN);
+    else if (a->family == 6)
+        inet_ntop(AF_INET6, a->bytes, buf, FMT_ADDR_LEN);
+    else
+        snprintf(buf, FMT_ADDR_LEN, "-");
+    return buf;
+}
+
+const char *fmt_time(int64_t ts_us, char buf[FMT_TIME_LEN])
+{
+    int64_t sec = ts_us / 1000000;
+    int64_t us = ts_us % 1000000;
+    if (us < 0) {
+        us += 1000000;
+        sec -= 1;
+    }
+    time_t t = (time_t)sec;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm)) {
+        snprintf(buf, FMT_TIME_LEN, "-");
+        return buf;
+    }
+    snprintf(buf, FMT_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)us);
+    return buf;
+}
+
+size_t fmt_utf8_len(const uint8_t *s, size_t n)
+{
+    uint32_t cp;
+    size_t k = utf8_seq(s, n, &cp);
+    /* C1 controls (U+0080..U+009F) act as escape introducers on some terminals. */
+    if (k && cp >= 0x80 && cp <= 0x9F)
+        return 0;
+    return k;
+}
+
+/* Calls emit(piece, len, arg) for each output piece. */
+static void escape(const uint8_t *s, size_t n, void (*emit)(const char *, size_t, void *), void *arg)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = s[i];
+        if (c >= 0x20 && c < 0x7F && c != '\\') {
+            emit((const char *)s + i, 1, arg);
+            i++;
+            continue;
+        }
+        size_t k = c >= 0x80 ? fmt_utf8_len(s + i, n - i) : 0;
+        if (k) {
+            emit((const char *)s + i, k, arg);
+            i += k;
+        } else {
+            char hex[5];
+            snprintf(hex, sizeof hex, "\\x%02x", c);
+            emit(hex, 4, arg);
+            i++;
+        }
+    }
+}
+
+static void emit_file(const char *p, size_t n, void *arg) { fwrite(p, 1, n, (FILE *)arg); }
+
+void fmt_escaped(FILE *out, const uint8_t *s, size_t n) { escape(s, n, emit_file, out); }
+
+struct bufsink {
+    char *buf;
+    size_t len, cap;
+};
+
+static void emit_buf(const char *p, size_t n, void *arg)
+{
+    struct bufsink *b = arg;
+    if (b->len + n + 1 > b->cap)
+        return; /* whole pieces only: never cut an escape or a character */
+    memcpy(b->buf + b->len, p, n);
+    b->len += n;
+    b->buf[b->len] = '\0';
+}
+
+const char *fmt_escaped_buf(const uint8_t *s, size_t n, char *buf, size_t buflen)
+{
+    if (!buflen)
+        return "";
+    struct bufsink b = { buf, 0, buflen };
+    buf[0] = '\0';
+    escape(s, n, emit_buf, &b);
+    return buf;
+}

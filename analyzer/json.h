@@ -1,0 +1,44 @@
+/* json.h - a small streaming JSON writer.
+ *
+ * Strings from the wire are arbitrary bytes: json_str_bytes() emits valid
+ * UTF-8 JSON whatever they hold (control bytes as \u00XX, invalid UTF-8 bytes
+ * as U+FFFD), so the document stays valid for any input. */
+#ifndef SMBSCOPE_JSON_H
+#define SMBSCOPE_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define JSON_MAX_DEPTH 32
+
+struct json {
+    FILE *out;
+    int depth;
+    bool first[JSON_MAX_DEPTH]; /* no member written yet at this depth */
+    bool pretty;
+    bool after_key; /* a key was written; the next value follows it */
+};
+
+void json_init(struct json *j, FILE *out, bool pretty);
+void json_begin_object(struct json *j);
+void json_end_object(struct json *j);
+void json_begin_array(struct json *j);
+void json_end_array(struct json *j);
+/* Member key inside an object; the next value call writes its value. */
+void json_key(struct json *j, const char *key);
+
+void json_str(struct json *j, const char *s);                   /* NUL-terminated, may be NULL -> null */
+void json_str_bytes(struct json *j, const uint8_t *s, size_t n); /* arbitrary bytes */
+void json_int(struct json *j, int64_t v);
+void json_uint(struct json *j, uint64_t v);
+void json_bool(struct json *j, bool v);
+void json_null(struct json *j);
+/* Shorthands: key + value. */
+void json_kstr(struct json *j, const char *key, const char *s);
+void json_kuint(struct json *j, const char *key, uint64_t v);
+void json_kint(struct json *j, const char *key, int64_t v);
+void json_kbool(struct json *j, const char *key, bool v);
+
+#endif

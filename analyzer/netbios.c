@@ -1,0 +1,342 @@
+/* netbios.c - the NetBIOS ledger; see netbios.h.
+ *
+ * Who is the client of a UDP flow: the side NOT using a NetBIOS port; when
+ * both use one (nmbd talking to nmbd, 137 <-> 137) the first sender.  An NBNS
+ * answer to a broadcast query comes from the server's own address, so it
+ * opens its own row; its transaction id still clears the broadcast query's
+ * "no-answer" (matched on client address, port and id). */
+#include "netbios.h"
+
+#include <string.h>
+
+#include "wire.h"
+
+#define NB_MAX_NAMES 32
+
+struct nb_key {
+    uint8_t proto, family;
+    uint16_t client_port, server_port;
+    uint8_t client[16], server[16];
+};
+
+/* An NBNS query waiting for its answer: the client socket and transaction id. */
+struct nb_pending_key {
+    uint8_t family;
+    uint8_t pad;
+    uint16_t port, id;
+    uint8_t addr[16];
+};
+
+#define NB_MAX_PENDING 65536 /* past this, queries are not tracked (never called no-answer) */
+
+struct nb_ledger {
+    GHashTable *by_key;  /* struct nb_key* -> struct nb_flow* (key lives in the row) */
+    GPtrArray *rows;     /* struct nb_row*, first appearance order */
+    GHashTable *pending; /* struct nb_pending_key* -> struct nb_flow* */
+};
+
+struct nb_row {
+    struct nb_flow flow;
+    struct nb_key key;
+};
+
+static guint key_hash(gconstpointer p)
+{
+    const uint8_t *b = p;
+    guint h = 2166136261u;
+    for (size_t i = 0; i < sizeof(struct nb_key); i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+static gboolean key_equal(gconstpointer a, gconstpointer b) { return memcmp(a, b, sizeof(struct nb_key)) == 0; }
+
+static guint pending_hash(gconstpointer p)
+{
+    const uint8_t *b = p;
+    guint h = 2166136261u;
+    for (size_t i = 0; i < sizeof(struct nb_pending_key); i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+static gboolean pending_equal(gconstpointer a, gconstpointer b)
+{
+    return memcmp(a, b, sizeof(struct nb_pending_key)) == 0;
+}
+
+static void row_free(gpointer p)
+{
+    struct nb_row *r = p;
+    if (r->flow.names)
+        g_ptr_array_free(r->flow.names, TRUE);
+    g_free(r);
+}
+
+struct nb_ledger *nb_ledger_new(void)
+{
+    struct nb_ledger *l = g_new0(struct nb_ledger, 1);
+    l->by_key = g_hash_table_new(key_hash, key_equal);
+    l->rows = g_ptr_array_new_with_free_func(row_free);
+    l->pending = g_hash_table_new_full(pending_hash, pending_equal, g_free, NULL);
+    return l;
+}
+
+void nb_ledger_free(struct nb_ledger *l)
+{
+    if (!l)
+        return;
+    g_hash_table_destroy(l->by_key);
+    g_hash_table_destroy(l->pending);
+    g_ptr_array_free(l->rows, TRUE);
+    g_free(l);
+}
+
+static const struct {
+    uint8_t proto;
+    uint16_t port;
+    enum nb_service service;
+} nb_ports[] = {
+    { 17, 137, NB_SERVICE_NBNS },
+    { 17, 138, NB_SERVICE_NBDGM },
+    { 17, 139, NB_SERVICE_NBSS },
+    { 6, 139, NB_SERVICE_NBSS },
+};
+
+static bool nb_port(uint8_t proto, uint16_t port, enum nb_service *svc)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(nb_ports); i++)
+        if (nb_ports[i].proto == proto && nb_ports[i].port == port) {
+            if (svc)
+                *svc = nb_ports[i].service;
+            return true;
+        }
+    return false;
+}
+
+bool nb_port_match(uint8_t proto, uint16_t sport, uint16_t dport)
+{
+    return nb_port(proto, sport, NULL) || nb_port(proto, dport, NULL);
+}
+
+static void make_key(struct nb_key *k, uint8_t proto, const struct ip_addr *c, uint16_t cport,
+                     const struct ip_addr *s, uint16_t sport)
+{
+    memset(k, 0, sizeof *k);
+    k->proto = proto;
+    k->family = c->family;
+    memcpy(k->client, c->bytes, 16);
+    memcpy(k->server, s->bytes, 16);
+    k->client_port = cport;
+    k->server_port = sport;
+}
+
+static struct nb_flow *find(struct nb_ledger *l, uint8_t proto, const struct ip_addr *c, uint16_t cport,
+                            const struct ip_addr *s, uint16_t sport)
+{
+    struct nb_key k;
+    make_key(&k, proto, c, cport, s, sport);
+    return g_hash_table_lookup(l->by_key, &k);
+}
+
+static struct nb_flow *create(struct nb_ledger *l, uint8_t proto, const struct ip_addr *c, uint16_t cport,
+                              const struct ip_addr *s, uint16_t sport, enum nb_service svc, int64_t ts)
+{
+    struct nb_row *r = g_new0(struct nb_row, 1);
+    make_key(&r->key, proto, c, cport, s, sport);
+    r->flow.proto = proto;
+    r->flow.client = *c;
+    r->flow.server = *s;
+    r->flow.client_port = cport;
+    r->flow.server_port = sport;
+    r->flow.service = svc;
+    r->flow.first_seen = r->flow.last_seen = ts;
+    g_hash_table_insert(l->by_key, &r->key, &r->flow);
+    g_ptr_array_add(l->rows, r);
+    return &r->flow;
+}
+
+/* Orient a packet: true when its source is the client of its flow. */
+static bool src_is_client(struct nb_ledger *l, uint8_t proto, const struct packet *p, enum nb_service *svc)
+{
+    bool s_nb = nb_port(proto, p->sport, NULL), d_nb = nb_port(proto, p->dport, NULL);
+    if (d_nb && !s_nb) {
+        nb_port(proto, p->dport, svc);
+        return true;
+    }
+    if (s_nb && !d_nb) {
+        nb_port(proto, p->sport, svc);
+        return false;
+    }
+    /* Both NetBIOS ports: an existing row in either orientation decides. */
+    nb_port(proto, p->dport, svc);
+    if (find(l, proto, &p->dst, p->dport, &p->src, p->sport))
+        return false;
+    if (proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
+        return false;
+    return true;
+}
+
+static void nbns_track(struct nb_ledger *l, struct nb_flow *f, const struct packet *p, bool from_client)
+{
+    struct wire w = wire_make(p->payload, p->payload_len);
+    uint16_t id = wire_u16be(&w);
+    uint16_t flags = wire_u16be(&w);
+    if (!wire_ok(&w))
+        return;
+    bool response = flags & 0x8000;
+    unsigned opcode = (flags >> 11) & 0xF;
+    const struct ip_addr *client = from_client ? &p->src : &p->dst;
+    struct nb_pending_key k;
+    memset(&k, 0, sizeof k);
+    k.family = client->family;
+    k.port = from_client ? p->sport : p->dport;
+    k.id = id;
+    memcpy(k.addr, client->bytes, 16);
+
+    if (!response) {
+        if (!from_client)
+            return;
+        f->queries++;
+        if (opcode == 0 && g_hash_table_size(l->pending) < NB_MAX_PENDING &&
+            !g_hash_table_contains(l->pending, &k)) {
+            g_hash_table_insert(l->pending, g_memdup2(&k, sizeof k), f);
+            f->queries_pending++;
+        }
+        return;
+    }
+    f->responses++;
+    /* The answer clears the query on whichever row asked it: a broadcast
+     * query is answered from the server's own address, on another row. */
+    struct nb_flow *asked = g_hash_table_lookup(l->pending, &k);
+    if (asked) {
+        asked->queries_pending--;
+        g_hash_table_remove(l->pending, &k);
+    }
+}
+
+static struct nb_flow *icmp_packet(struct nb_ledger *l, const struct packet *p)
+{
+    const struct icmp_embedded *e = &p->icmp;
+    if (!nb_port(e->proto, e->dport, NULL) || (e->proto != 6 && e->proto != 17))
+        return NULL;
+    /* The embedded packet went client -> server. */
+    struct nb_flow *f = find(l, e->proto, &e->src, e->sport, &e->dst, e->dport);
+    if (!f) {
+        enum nb_service svc = NB_SERVICE_NBNS;
+        nb_port(e->proto, e->dport, &svc);
+        f = create(l, e->proto, &e->src, e->sport, &e->dst, e->dport, svc, p->ts_us);
+    }
+    f->icmp_refused = true;
+    f->packets++;
+    f->bytes += p->wirelen;
+    f->last_seen = p->ts_us;
+    return f;
+}
+
+struct nb_flow *nb_ledger_packet(struct nb_ledger *l, const struct packet *p)
+{
+    uint8_t proto;
+    if (p->l4 == L4_TCP)
+        proto = 6;
+    else if (p->l4 == L4_UDP)
+        proto = 17;
+    else if (p->l4 == L4_ICMP_UNREACH)
+        return icmp_packet(l, p);
+    else
+        return NULL;
+    if (!nb_port_match(proto, p->sport, p->dport))
+        return NULL;
+
+    enum nb_service svc = NB_SERVICE_NBSS;
+    bool from_client = src_is_client(l, proto, p, &svc);
+    const struct ip_addr *c = from_client ? &p->src : &p->dst;
+    const struct ip_addr *s = from_client ? &p->dst : &p->src;
+    uint16_t cport = from_client ? p->sport : p->dport;
+    uint16_t sport = from_client ? p->dport : p->sport;
+    struct nb_flow *f = find(l, proto, c, cport, s, sport);
+    if (!f)
+        f = create(l, proto, c, cport, s, sport, svc, p->ts_us);
+    f->packets++;
+    f->bytes += p->wirelen;
+    if (p->ts_us < f->first_seen)
+        f->first_seen = p->ts_us;
+    if (p->ts_us > f->last_seen)
+        f->last_seen = p->ts_us;
+
+    if (proto == 6) {
+        uint8_t fl = p->tcp_flags;
+        if (from_client && (fl & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+            f->syn = true;
+        if (!from_client) {
+            if ((fl & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
+                f->synack = true;
+            else if (fl & TCP_RST)
+                f->rst_from_server = true;
+            else
+                f->server_spoke = true;
+        }
+    } else {
+        if (!from_client)
+            f->server_spoke = true;
+        if (svc == NB_SERVICE_NBNS)
+            nbns_track(l, f, p, from_client);
+    }
+    return f;
+}
+
+void nb_flow_add_name(struct nb_flow *f, const char *text)
+{
+    if (!f->names)
+        f->names = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < f->names->len; i++)
+        if (strcmp(g_ptr_array_index(f->names, i), text) == 0)
+            return;
+    if (f->names->len >= NB_MAX_NAMES) {
+        f->names_dropped++;
+        return;
+    }
+    g_ptr_array_add(f->names, g_strdup(text));
+}
+
+enum nb_state nb_flow_state(const struct nb_flow *f)
+{
+    if (f->proto == 6) {
+        if (f->synack || f->server_spoke)
+            return NB_STATE_ESTABLISHED;
+        if (f->rst_from_server || f->icmp_refused)
+            return NB_STATE_REFUSED;
+        if (f->syn)
+            return NB_STATE_NO_ANSWER;
+        return NB_STATE_ESTABLISHED; /* mid-stream client data: the session existed */
+    }
+    if (f->icmp_refused)
+        return NB_STATE_REFUSED;
+    if (f->queries && !f->server_spoke && f->queries_pending == f->queries)
+        return NB_STATE_NO_ANSWER;
+    return NB_STATE_DATAGRAM;
+}
+
+static const char *const state_names[] = {
+    [NB_STATE_DATAGRAM] = "datagram",
+    [NB_STATE_ESTABLISHED] = "established",
+    [NB_STATE_REFUSED] = "refused",
+    [NB_STATE_NO_ANSWER] = "no-answer",
+};
+
+static const char *const service_names[] = {
+    [NB_SERVICE_NBNS] = "nbns",
+    [NB_SERVICE_NBDGM] = "nbdgm",
+    [NB_SERVICE_NBSS] = "nbss",
+};
+
+const char *nb_state_name(enum nb_state s) { return (unsigned)s < G_N_ELEMENTS(state_names) ? state_names[s] : "unknown"; }
+const char *nb_service_name(enum nb_service s) { return (unsigned)s < G_N_ELEMENTS(service_names) ? service_names[s] : "unknown"; }
+bool nb_state_is_attempt(enum nb_state s) { return s == NB_STATE_REFUSED || s == NB_STATE_NO_ANSWER; }
+
+guint nb_ledger_count(const struct nb_ledger *l) { return l->rows->len; }
+
+const struct nb_flow *nb_ledger_row(const struct nb_ledger *l, guint i)
+{
+    return i < l->rows->len ? &((const struct nb_row *)g_ptr_array_index(l->rows, i))->flow : NULL;
+}

@@ -1,0 +1,62 @@
+/* netbios.h - the NetBIOS ledger: every UDP 137/138 and TCP/UDP 139 packet,
+ * and every ICMP error about one, belongs to one row per flow
+ * (protocol, client, client port, server, server port). */
+#ifndef SMBSCOPE_NETBIOS_H
+#define SMBSCOPE_NETBIOS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "packet.h"
+
+enum nb_service { NB_SERVICE_NBNS, NB_SERVICE_NBDGM, NB_SERVICE_NBSS };
+
+enum nb_state {
+    NB_STATE_DATAGRAM,    /* UDP traffic, answered or one-way by nature */
+    NB_STATE_ESTABLISHED, /* TCP handshake completed (or data seen) */
+    NB_STATE_REFUSED,     /* RST or ICMP unreachable */
+    NB_STATE_NO_ANSWER,   /* SYN or query with nothing back */
+};
+
+struct nb_flow {
+    uint8_t proto; /* 6 TCP, 17 UDP */
+    struct ip_addr client, server;
+    uint16_t client_port, server_port;
+    enum nb_service service;
+    uint64_t packets, bytes;
+    int64_t first_seen, last_seen;
+    /* evidence for the state */
+    bool syn, synack, rst_from_server, icmp_refused, server_spoke;
+    uint32_t queries, responses; /* NBNS */
+    GPtrArray *names;            /* char*: decoded names, escaped, unique, capped */
+    uint32_t names_dropped;
+    uint32_t queries_pending;    /* NBNS queries whose answer has not been seen */
+};
+
+struct nb_ledger;
+
+struct nb_ledger *nb_ledger_new(void);
+void nb_ledger_free(struct nb_ledger *l);
+
+/* Offer a packet; returns the row it belongs to, or NULL when it is not
+ * NetBIOS.  Cheap port test first: safe to call on every packet. */
+struct nb_flow *nb_ledger_packet(struct nb_ledger *l, const struct packet *pkt);
+
+/* Record a decoded name on a row (NBSS called/calling names, NBNS names). */
+void nb_flow_add_name(struct nb_flow *f, const char *text);
+
+enum nb_state nb_flow_state(const struct nb_flow *f);
+const char *nb_state_name(enum nb_state s);
+const char *nb_service_name(enum nb_service s);
+bool nb_state_is_attempt(enum nb_state s);
+
+/* Rows in order of first appearance. */
+guint nb_ledger_count(const struct nb_ledger *l);
+const struct nb_flow *nb_ledger_row(const struct nb_ledger *l, guint i);
+
+/* True when either port is a NetBIOS port for this protocol. */
+bool nb_port_match(uint8_t proto, uint16_t sport, uint16_t dport);
+
+#endif

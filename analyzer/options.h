@@ -1,0 +1,34 @@
+/* options.h - the command line, parsed with GLib's option parser. */
+#ifndef SMBSCOPE_OPTIONS_H
+#define SMBSCOPE_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+enum report_format { FORMAT_AUTO = 0, FORMAT_TEXT, FORMAT_JSON };
+
+struct config {
+    char **inputs;            /* NULL-terminated; "-" is stdin */
+    int n_inputs;
+    char *output;             /* -o FILE, NULL = stdout */
+    enum report_format format;
+    bool quiet;               /* -q: no progress line */
+    bool show_version;
+    char *write_streams_dir;  /* --write-streams DIR */
+    struct policy policy;
+    bool no_fast_path;        /* --no-fast-path: reassemble and buffer everything */
+    /* Memory caps (0 = default). */
+    uint64_t max_connections;
+    uint64_t reasm_dir_cap;   /* bytes of out-of-order data held per direction */
+    uint64_t reasm_total_cap; /* bytes held in total */
+    uint32_t pdu_cap;         /* bytes of one SMB message buffered for decoding */
+};
+
+/* Parse argv.  On error writes a message to errbuf and returns false; the
+ * caller exits 2.  `config_free` releases what parsing allocated. */
+bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, size_t errlen);
+void config_free(struct config *cfg);
+
+#endif

@@ -1,0 +1,152 @@
+/* The NetBIOS ledger: states per RFC 1002 service and TCP/ICMP evidence. */
+#include <glib.h>
+#include <string.h>
+
+#include "netbios.h"
+
+static struct ip_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+    struct ip_addr x = { 4, { a, b, c, d } };
+    return x;
+}
+
+static struct packet tcp(struct ip_addr s, uint16_t sp, struct ip_addr d, uint16_t dp, uint8_t flags)
+{
+    struct packet p;
+    memset(&p, 0, sizeof p);
+    p.src = s; p.dst = d; p.sport = sp; p.dport = dp;
+    p.l4 = L4_TCP; p.ip_proto = 6; p.tcp_flags = flags; p.wirelen = 60; p.ts_us = 1000;
+    return p;
+}
+
+static struct packet udp(struct ip_addr s, uint16_t sp, struct ip_addr d, uint16_t dp, const uint8_t *pl, uint32_t n)
+{
+    struct packet p;
+    memset(&p, 0, sizeof p);
+    p.src = s; p.dst = d; p.sport = sp; p.dport = dp;
+    p.l4 = L4_UDP; p.ip_proto = 17; p.payload = pl; p.payload_len = p.payload_wire_len = n; p.wirelen = 42 + n;
+    return p;
+}
+
+/* NBNS header: id, flags (query 0x0110 = RD+B, response 0x8500). */
+static const uint8_t nbns_query[] = { 0x12, 0x34, 0x01, 0x10, 0, 1, 0, 0, 0, 0, 0, 0 };
+static const uint8_t nbns_reply[] = { 0x12, 0x34, 0x85, 0x00, 0, 0, 0, 1, 0, 0, 0, 0 };
+static const uint8_t nbns_query2[] = { 0x55, 0x66, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0 };
+
+static void test_tcp_states(void)
+{
+    struct nb_ledger *l = nb_ledger_new();
+    struct ip_addr c = v4(10, 0, 0, 2), s = v4(10, 0, 0, 1);
+    struct packet p;
+
+    p = tcp(c, 40001, s, 139, TCP_SYN);
+    nb_ledger_packet(l, &p);
+    p = tcp(s, 139, c, 40001, TCP_RST | TCP_ACK);
+    struct nb_flow *refused = nb_ledger_packet(l, &p);
+
+    p = tcp(c, 40002, s, 139, TCP_SYN);
+    struct nb_flow *silent = nb_ledger_packet(l, &p);
+
+    p = tcp(c, 40003, s, 139, TCP_SYN);
+    nb_ledger_packet(l, &p);
+    p = tcp(s, 139, c, 40003, TCP_SYN | TCP_ACK);
+    struct nb_flow *ok = nb_ledger_packet(l, &p);
+
+    p = tcp(c, 40004, s, 445, TCP_SYN);
+    g_assert_null(nb_ledger_packet(l, &p));
+
+    g_assert_cmpuint(nb_ledger_count(l), ==, 3);
+    g_assert_cmpstr(nb_state_name(nb_flow_state(refused)), ==, "refused");
+    g_assert_cmpstr(nb_state_name(nb_flow_state(silent)), ==, "no-answer");
+    g_assert_cmpstr(nb_state_name(nb_flow_state(ok)), ==, "established");
+    g_assert_cmpuint(refused->packets, ==, 2);
+    g_assert_cmpuint(refused->client_port, ==, 40001);
+    g_assert_cmpuint(refused->server_port, ==, 139);
+    g_assert_cmpstr(nb_service_name(ok->service), ==, "nbss");
+    g_assert_true(nb_state_is_attempt(nb_flow_state(silent)));
+    nb_ledger_free(l);
+}
+
+static void test_nbns_broadcast_answered(void)
+{
+    struct nb_ledger *l = nb_ledger_new();
+    struct ip_addr c = v4(10, 0, 0, 2), s = v4(10, 0, 0, 1), bc = v4(10, 0, 0, 255);
+    struct packet p = udp(c, 40000, bc, 137, nbns_query, sizeof nbns_query);
+    struct nb_flow *q = nb_ledger_packet(l, &p);
+    g_assert_cmpstr(nb_state_name(nb_flow_state(q)), ==, "no-answer");
+    p = udp(s, 137, c, 40000, nbns_reply, sizeof nbns_reply);
+    struct nb_flow *r = nb_ledger_packet(l, &p);
+    g_assert_true(q != r);
+    g_assert_cmpstr(nb_state_name(nb_flow_state(q)), ==, "datagram");
+    g_assert_cmpstr(nb_state_name(nb_flow_state(r)), ==, "datagram");
+    /* the answer's row is oriented client -> server */
+    g_assert_cmpuint(r->client_port, ==, 40000);
+    g_assert_cmpuint(r->server_port, ==, 137);
+    g_assert_cmpstr(nb_service_name(r->service), ==, "nbns");
+    nb_ledger_free(l);
+}
+
+static void test_nbns_unanswered_and_icmp(void)
+{
+    struct nb_ledger *l = nb_ledger_new();
+    struct ip_addr c = v4(10, 0, 0, 2), s = v4(10, 0, 0, 1);
+    struct packet p = udp(c, 40010, s, 137, nbns_query2, sizeof nbns_query2);
+    struct nb_flow *q = nb_ledger_packet(l, &p);
+    g_assert_cmpstr(nb_state_name(nb_flow_state(q)), ==, "no-answer");
+
+    p = udp(c, 40011, s, 137, nbns_query2, sizeof nbns_query2);
+    struct nb_flow *q2 = nb_ledger_packet(l, &p);
+    struct packet icmp;
+    memset(&icmp, 0, sizeof icmp);
+    icmp.src = s; icmp.dst = c; icmp.l4 = L4_ICMP_UNREACH; icmp.wirelen = 70;
+    icmp.icmp.type = 3; icmp.icmp.code = 3; icmp.icmp.proto = 17;
+    icmp.icmp.src = c; icmp.icmp.dst = s; icmp.icmp.sport = 40011; icmp.icmp.dport = 137;
+    g_assert_true(nb_ledger_packet(l, &icmp) == q2);
+    g_assert_cmpstr(nb_state_name(nb_flow_state(q2)), ==, "refused");
+
+    /* an ICMP error about a probe we never captured still makes a row */
+    icmp.icmp.sport = 40012;
+    icmp.icmp.proto = 6;
+    icmp.icmp.dport = 139;
+    struct nb_flow *ghost = nb_ledger_packet(l, &icmp);
+    g_assert_nonnull(ghost);
+    g_assert_cmpuint(ghost->proto, ==, 6);
+    g_assert_cmpstr(nb_state_name(nb_flow_state(ghost)), ==, "refused");
+    /* ICMP about port 445 is not NetBIOS */
+    icmp.icmp.dport = 445;
+    g_assert_null(nb_ledger_packet(l, &icmp));
+    nb_ledger_free(l);
+}
+
+static void test_nmbd_to_nmbd_and_names(void)
+{
+    struct nb_ledger *l = nb_ledger_new();
+    struct ip_addr a = v4(10, 0, 0, 2), b = v4(10, 0, 0, 1);
+    static const uint8_t dgm[] = { 0x11, 0x02, 0, 1 };
+    struct packet p = udp(a, 138, b, 138, dgm, sizeof dgm);
+    struct nb_flow *f = nb_ledger_packet(l, &p);
+    p = udp(b, 138, a, 138, dgm, sizeof dgm);
+    g_assert_true(nb_ledger_packet(l, &p) == f); /* the reply joins the first sender's row */
+    g_assert_cmpstr(nb_service_name(f->service), ==, "nbdgm");
+    g_assert_cmpuint(f->packets, ==, 2);
+    nb_flow_add_name(f, "WORKGROUP<1d>");
+    nb_flow_add_name(f, "WORKGROUP<1d>");
+    for (int i = 0; i < 100; i++) {
+        char n[32];
+        g_snprintf(n, sizeof n, "HOST%d<20>", i);
+        nb_flow_add_name(f, n);
+    }
+    g_assert_cmpuint(f->names->len, ==, 32);
+    g_assert_cmpuint(f->names_dropped, ==, 69);
+    nb_ledger_free(l);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/netbios/tcp-states", test_tcp_states);
+    g_test_add_func("/netbios/nbns-broadcast", test_nbns_broadcast_answered);
+    g_test_add_func("/netbios/nbns-unanswered-icmp", test_nbns_unanswered_and_icmp);
+    g_test_add_func("/netbios/nmbd-names", test_nmbd_to_nmbd_and_names);
+    return g_test_run();
+}

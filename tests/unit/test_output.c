@@ -1,0 +1,101 @@
+/* JSON writer and terminal escaping: wire bytes of any kind must give valid
+ * JSON (RFC 8259) and text with no control bytes. */
+#include <glib.h>
+#include <string.h>
+
+#include "fmt.h"
+#include "json.h"
+
+static char *json_of(void (*build)(struct json *))
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    struct json j;
+    json_init(&j, f, false);
+    build(&j);
+    fclose(f);
+    return buf;
+}
+
+static void build_nested(struct json *j)
+{
+    json_begin_object(j);
+    json_kstr(j, "a", "x");
+    json_key(j, "list");
+    json_begin_array(j);
+    json_uint(j, 1);
+    json_int(j, -2);
+    json_bool(j, true);
+    json_null(j);
+    json_begin_object(j);
+    json_end_object(j);
+    json_end_array(j);
+    json_key(j, "empty");
+    json_begin_array(j);
+    json_end_array(j);
+    json_end_object(j);
+}
+
+static void test_json_nesting(void)
+{
+    char *s = json_of(build_nested);
+    g_assert_cmpstr(s, ==, "{\"a\":\"x\",\"list\":[1,-2,true,null,{}],\"empty\":[]}");
+    free(s);
+}
+
+static void build_hostile(struct json *j)
+{
+    static const uint8_t bytes[] = { 'A', '"', '\\', '\n', 0x01, 0x1b, '[', '2', 'J', 0x7f, 0xff, 0xc3, 0xa9, 0xed, 0xa0, 0x80, 0xe2, 0x82 };
+    json_begin_array(j);
+    json_str_bytes(j, bytes, sizeof bytes);
+    json_str(j, NULL);
+    json_end_array(j);
+}
+
+static void test_json_escaping(void)
+{
+    char *s = json_of(build_hostile);
+    /* quote, backslash, newline, C0, ESC, DEL escaped; 0xff, a surrogate
+     * (ed a0 80) and a cut sequence (e2 82) replaced; é (c3 a9) kept. */
+    g_assert_cmpstr(s, ==, "[\"A\\\"\\\\\\n\\u0001\\u001b[2J\\u007f\\ufffd\xc3\xa9\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\",null]");
+    g_assert_true(g_utf8_validate(s, -1, NULL));
+    free(s);
+}
+
+static void test_escape_text(void)
+{
+    static const uint8_t bytes[] = { 'N', 'A', 'M', 'E', 0x1b, ']', '0', ';', 'x', 0x07, '\\', 0xc2, 0x9b, 0xc3, 0xa9 };
+    char buf[128];
+    fmt_escaped_buf(bytes, sizeof bytes, buf, sizeof buf);
+    /* ESC, BEL, backslash and the C1 CSI (c2 9b) escaped; é kept. */
+    g_assert_cmpstr(buf, ==, "NAME\\x1b]0;x\\x07\\x5c\\xc2\\x9b\xc3\xa9");
+    char tiny[6];
+    fmt_escaped_buf(bytes + 4, 3, tiny, sizeof tiny);
+    g_assert_cmpstr(tiny, ==, "\\x1b]"); /* never half an escape */
+}
+
+static void test_time_and_addr(void)
+{
+    char t[FMT_TIME_LEN];
+    g_assert_cmpstr(fmt_time(0, t), ==, "1970-01-01T00:00:00.000000Z");
+    g_assert_cmpstr(fmt_time(1700000000123456LL, t), ==, "2023-11-14T22:13:20.123456Z");
+    g_assert_cmpstr(fmt_time(-1, t), ==, "1969-12-31T23:59:59.999999Z");
+    char a[FMT_ADDR_LEN];
+    struct ip_addr v4 = { 4, { 10, 213, 0, 1 } };
+    struct ip_addr v6 = { 6, { 0xfd, 0, 2, 0x13, [15] = 1 } };
+    struct ip_addr none = { 0, { 0 } };
+    g_assert_cmpstr(fmt_addr(&v4, a), ==, "10.213.0.1");
+    g_assert_cmpstr(fmt_addr(&v6, a), ==, "fd00:213::1");
+    g_assert_cmpstr(fmt_addr(&none, a), ==, "-");
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/json/nesting", test_json_nesting);
+    g_test_add_func("/json/escaping", test_json_escaping);
+    g_test_add_func("/fmt/escape", test_escape_text);
+    g_test_add_func("/fmt/time-addr", test_time_and_addr);
+    return g_test_run();
+}
