@@ -131,8 +131,8 @@ static void make_key(struct nb_key *k, uint8_t proto, const struct ip_addr *c, u
     k->server_port = sport;
 }
 
-static struct nb_flow *find(struct nb_ledger *l, uint8_t proto, const struct ip_addr *c, uint16_t cport,
-                            const struct ip_addr *s, uint16_t sport)
+struct nb_flow *nb_ledger_find(struct nb_ledger *l, uint8_t proto, const struct ip_addr *c, uint16_t cport,
+                               const struct ip_addr *s, uint16_t sport)
 {
     struct nb_key k;
     make_key(&k, proto, c, cport, s, sport);
@@ -170,7 +170,7 @@ static bool src_is_client(struct nb_ledger *l, uint8_t proto, const struct packe
     }
     /* Both NetBIOS ports: an existing row in either orientation decides. */
     nb_port(proto, p->dport, svc);
-    if (find(l, proto, &p->dst, p->dport, &p->src, p->sport))
+    if (nb_ledger_find(l, proto, &p->dst, p->dport, &p->src, p->sport))
         return false;
     if (proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
         return false;
@@ -221,7 +221,7 @@ static struct nb_flow *icmp_packet(struct nb_ledger *l, const struct packet *p)
     if (!nb_port(e->proto, e->dport, NULL) || (e->proto != 6 && e->proto != 17))
         return NULL;
     /* The embedded packet went client -> server. */
-    struct nb_flow *f = find(l, e->proto, &e->src, e->sport, &e->dst, e->dport);
+    struct nb_flow *f = nb_ledger_find(l, e->proto, &e->src, e->sport, &e->dst, e->dport);
     if (!f) {
         enum nb_service svc = NB_SERVICE_NBNS;
         nb_port(e->proto, e->dport, &svc);
@@ -254,7 +254,7 @@ struct nb_flow *nb_ledger_packet(struct nb_ledger *l, const struct packet *p)
     const struct ip_addr *s = from_client ? &p->dst : &p->src;
     uint16_t cport = from_client ? p->sport : p->dport;
     uint16_t sport = from_client ? p->dport : p->sport;
-    struct nb_flow *f = find(l, proto, c, cport, s, sport);
+    struct nb_flow *f = nb_ledger_find(l, proto, c, cport, s, sport);
     if (!f)
         f = create(l, proto, c, cport, s, sport, svc, p->ts_us);
     f->packets++;

@@ -44,6 +44,10 @@ void nb_ledger_free(struct nb_ledger *l);
  * NetBIOS.  Cheap port test first: safe to call on every packet. */
 struct nb_flow *nb_ledger_packet(struct nb_ledger *l, const struct packet *pkt);
 
+/* The row of a flow, NULL when there is none. */
+struct nb_flow *nb_ledger_find(struct nb_ledger *l, uint8_t proto, const struct ip_addr *client, uint16_t client_port,
+                               const struct ip_addr *server, uint16_t server_port);
+
 /* Record a decoded name on a row (NBSS called/calling names, NBNS names). */
 void nb_flow_add_name(struct nb_flow *f, const char *text);
 

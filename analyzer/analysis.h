@@ -1,0 +1,65 @@
+/* analysis.h - one run of smbscope: inputs in, facts out.
+ *
+ * capture -> packet_decode -> NetBIOS ledger (UDP 137/138, TCP/UDP 139, ICMP)
+ *                          -> flow table -> reassembly -> session model
+ * Every stage hands the next a small plain struct; nothing is formatted
+ * before the report. */
+#ifndef SMBSCOPE_ANALYSIS_H
+#define SMBSCOPE_ANALYSIS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "flow.h"
+#include "netbios.h"
+#include "options.h"
+#include "packet.h"
+#include "session.h"
+
+struct write_streams;
+
+struct input_info {
+    char *path;               /* as given ("-" for stdin) */
+    char *link_type;          /* libpcap's name, e.g. "EN10MB" */
+    int dlt;
+    const char *format;       /* "pcap", "pcapng" */
+    bool gzip;
+    uint64_t packets;         /* records read */
+    uint64_t bytes;           /* bytes of the (decompressed) capture read */
+    uint64_t wire_bytes;      /* sum of original packet lengths */
+    bool truncated;           /* ended in a damaged or cut record */
+    char *error;              /* why reading stopped early, NULL when clean */
+    uint64_t status[PKT_STATUS_COUNT]; /* packet_decode outcomes */
+    int64_t first_ts, last_ts;
+};
+
+struct analysis {
+    const struct config *cfg;
+    GPtrArray *inputs;        /* struct input_info* */
+    struct nb_ledger *ledger;
+    struct flow_table *flows;
+    struct ipfrag_table *frags;
+    struct write_streams *streams;
+    struct session_config session_cfg;
+    GPtrArray *conns;         /* struct smb_conn*: closed connections that carried SMB/NBSS */
+    bool input_error;         /* some input could not be read to its end: exit 2 */
+    uint64_t packets;
+    int64_t first_ts, last_ts;
+    /* progress line */
+    bool progress;
+    int64_t started_us, last_progress_us;
+};
+
+/* false (and errbuf) when a component could not be set up (e.g. the
+ * --write-streams directory). */
+bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, size_t errlen);
+/* Read one input to its end.  Errors are recorded in the input_info and
+ * printed to stderr as "smbscope: FILE: reason". */
+void analysis_run_input(struct analysis *a, const char *path);
+/* End of all inputs: close every connection. */
+void analysis_finish(struct analysis *a);
+void analysis_free(struct analysis *a);
+
+#endif

@@ -1,0 +1,468 @@
+/* report_text.c - the report for people: verdict first, then the NetBIOS
+ * ledger, the SMB connections table, per-connection detail in the spirit of
+ * ONTAP's `vserver cifs session show -instance`, and a dialect histogram.
+ * Every wire string goes through fmt_escaped(): nothing from a capture can
+ * move the cursor or recolour a terminal. */
+#include "report.h"
+
+#include <string.h>
+
+#include "dialect.h"
+#include "fmt.h"
+#include "smb_tables.h"
+
+struct text {
+    FILE *out;
+    bool color;
+};
+
+static void heading(struct text *t, const char *title)
+{
+    fprintf(t->out, t->color ? "\n\033[1m%s\033[0m\n" : "\n%s\n", title);
+}
+
+static void wstr_out(FILE *out, const struct wstr *w, const char *empty)
+{
+    if (w->p && w->len)
+        fmt_escaped(out, w->p, w->len);
+    else
+        fputs(empty, out);
+}
+
+static char *endpoint(const struct ip_addr *a, uint16_t port)
+{
+    char buf[FMT_ADDR_LEN];
+    fmt_addr(a, buf);
+    return a->family == 6 ? g_strdup_printf("[%s]:%u", buf, port) : g_strdup_printf("%s:%u", buf, port);
+}
+
+/* ---- verdict --------------------------------------------------------- */
+
+static void policy_line(FILE *out, const struct policy *p)
+{
+    char d[12];
+    fprintf(out, "policy: %s, %s", p->allow_netbios ? "NetBIOS allowed" : "no NetBIOS",
+            p->allow_smb1 ? "SMB1 allowed" : "no SMB1");
+    if (p->min_dialect)
+        fprintf(out, ", dialect >= %s", smb2_dialect_name(p->min_dialect, d, sizeof d));
+    if (p->require_signing)
+        fputs(", signing required", out);
+    if (p->require_encryption)
+        fputs(", encryption required", out);
+    fputc('\n', out);
+}
+
+static void verdict_block(struct text *t, const struct analysis *a, const struct verdict *v)
+{
+    FILE *out = t->out;
+    const char *word = v->pass ? "PASS" : "FAIL";
+    if (t->color)
+        fprintf(out, "VERDICT: \033[1;%sm%s\033[0m", v->pass ? "32" : "31", word);
+    else
+        fprintf(out, "VERDICT: %s", word);
+    fprintf(out, " (%u violation%s)   ", v->violations->len, v->violations->len == 1 ? "" : "s");
+    policy_line(out, &a->cfg->policy);
+    for (guint i = 0; i < a->inputs->len; i++) {
+        const struct input_info *in = g_ptr_array_index(a->inputs, i);
+        if (in->error) {
+            fputs("  INPUT ERROR: ", out);
+            fmt_escaped(out, (const uint8_t *)in->error, strlen(in->error));
+            fputs(in->truncated ? " (report covers the packets before it)\n" : "\n", out);
+        }
+    }
+    for (guint i = 0; i < v->violations->len; i++) {
+        const struct violation *x = &g_array_index(v->violations, struct violation, i);
+        char ts[FMT_TIME_LEN];
+        fprintf(out, "  %-15s %s  ", policy_rule_name(x->rule), fmt_time(x->first_seen, ts));
+        fmt_escaped(out, (const uint8_t *)x->detail, strlen(x->detail));
+        fputc('\n', out);
+    }
+}
+
+/* ---- NetBIOS --------------------------------------------------------- */
+
+struct host_row {
+    struct ip_addr addr;
+    unsigned flows, as_client, as_server;
+    unsigned services; /* bit per enum nb_service */
+    int64_t first_seen;
+};
+
+static struct host_row *host_get(GArray *hosts, const struct ip_addr *a)
+{
+    for (guint i = 0; i < hosts->len; i++) {
+        struct host_row *h = &g_array_index(hosts, struct host_row, i);
+        if (h->addr.family == a->family && memcmp(h->addr.bytes, a->bytes, 16) == 0)
+            return h;
+    }
+    struct host_row h;
+    memset(&h, 0, sizeof h);
+    h.addr = *a;
+    h.first_seen = INT64_MAX;
+    g_array_append_val(hosts, h);
+    return &g_array_index(hosts, struct host_row, hosts->len - 1);
+}
+
+static void netbios_section(struct text *t, const struct analysis *a)
+{
+    FILE *out = t->out;
+    guint n = nb_ledger_count(a->ledger);
+    heading(t, "NetBIOS");
+    if (n == 0) {
+        fputs("  no NetBIOS traffic or attempts (UDP 137/138, TCP/UDP 139)\n", out);
+        return;
+    }
+    /* Hosts first: who to fix. */
+    GArray *hosts = g_array_new(FALSE, FALSE, sizeof(struct host_row));
+    for (guint i = 0; i < n; i++) {
+        const struct nb_flow *f = nb_ledger_row(a->ledger, i);
+        struct host_row *c = host_get(hosts, &f->client);
+        c->flows++;
+        c->as_client++;
+        c->services |= 1u << f->service;
+        if (f->first_seen < c->first_seen)
+            c->first_seen = f->first_seen;
+        struct host_row *s = host_get(hosts, &f->server);
+        s->flows++;
+        s->as_server++;
+        s->services |= 1u << f->service;
+        if (f->first_seen < s->first_seen)
+            s->first_seen = f->first_seen;
+    }
+    fprintf(out, "  hosts that spoke or tried NetBIOS: %u\n", hosts->len);
+    for (guint i = 0; i < hosts->len; i++) {
+        const struct host_row *h = &g_array_index(hosts, struct host_row, i);
+        char addr[FMT_ADDR_LEN], ts[FMT_TIME_LEN];
+        fprintf(out, "    %-39s %3u flow%s (client %u, server %u) ", fmt_addr(&h->addr, addr), h->flows,
+                h->flows == 1 ? " " : "s", h->as_client, h->as_server);
+        const char *sep = "";
+        for (int s = NB_SERVICE_NBNS; s <= NB_SERVICE_NBSS; s++)
+            if (h->services & (1u << s)) {
+                fprintf(out, "%s%s", sep, nb_service_name((enum nb_service)s));
+                sep = ",";
+            }
+        fprintf(out, "  first %s\n", fmt_time(h->first_seen, ts));
+    }
+    g_array_free(hosts, TRUE);
+
+    fprintf(out, "\n  %-5s %-5s %-23s %-23s %-11s %6s  %s\n", "PROTO", "SVC", "CLIENT", "SERVER", "STATE", "PKTS",
+            "NAMES");
+    for (guint i = 0; i < n; i++) {
+        const struct nb_flow *f = nb_ledger_row(a->ledger, i);
+        char *c = endpoint(&f->client, f->client_port), *s = endpoint(&f->server, f->server_port);
+        fprintf(out, "  %-5s %-5s %-23s %-23s %-11s %6" G_GUINT64_FORMAT "  ", f->proto == 6 ? "tcp" : "udp",
+                nb_service_name(f->service), c, s, nb_state_name(nb_flow_state(f)), f->packets);
+        for (guint k = 0; f->names && k < f->names->len; k++) {
+            const char *name = g_ptr_array_index(f->names, k);
+            if (k)
+                fputc(' ', out);
+            fmt_escaped(out, (const uint8_t *)name, strlen(name));
+        }
+        if (f->names_dropped)
+            fprintf(out, " (+%u)", f->names_dropped);
+        fputc('\n', out);
+        g_free(c);
+        g_free(s);
+    }
+}
+
+/* ---- SMB connections ------------------------------------------------- */
+
+static const char *auth_text(const struct smb_conn *s)
+{
+    for (guint i = 0; i < s->sessions->len; i++) {
+        const struct smb_session_rec *r = &g_array_index(s->sessions, struct smb_session_rec, i);
+        if (r->anonymous)
+            return "anonymous";
+        if (r->guest)
+            return "guest";
+        if (r->mech != AUTH_MECH_NONE)
+            return auth_mech_name(r->mech);
+    }
+    return "-";
+}
+
+static void conn_table(struct text *t, GPtrArray *conns)
+{
+    FILE *out = t->out;
+    heading(t, "SMB connections");
+    if (conns->len == 0) {
+        fputs("  none\n", out);
+        return;
+    }
+    fprintf(out, "  %-3s %-45s %-13s %-8s %-8s %-4s %s\n", "#", "CLIENT -> SERVER", "TRANSPORT", "DIALECT", "SIGNING",
+            "ENC", "AUTH");
+    for (guint i = 0; i < conns->len; i++) {
+        const struct smb_conn *s = g_ptr_array_index(conns, i);
+        char *c = endpoint(smb_conn_client(s), smb_conn_client_port(s));
+        char *sv = endpoint(smb_conn_server(s), smb_conn_server_port(s));
+        char *pair = g_strdup_printf("%s -> %s", c, sv);
+        char dbuf[64], esc[64];
+        const char *d = smb_conn_dialect_text(s, dbuf, sizeof dbuf);
+        if (d)
+            fmt_escaped_buf((const uint8_t *)d, strlen(d), esc, sizeof esc);
+        const char *sign = smb_conn_signing_mode(s);
+        fprintf(out, "  %-3u %-45s %-13s %-8s %-8s %-4s %s\n", i + 1, pair, transport_class_name(s->verdict.cls),
+                d ? esc : "?", sign ? sign : "?", smb_conn_encrypted(s) ? "yes" : "no", auth_text(s));
+        g_free(pair);
+        g_free(c);
+        g_free(sv);
+    }
+}
+
+static void field(FILE *out, const char *name) { fprintf(out, "    %-27s ", name); }
+
+static void detail_user(FILE *out, const struct smb_conn *s)
+{
+    bool any = false;
+    for (guint i = 0; i < s->sessions->len; i++) {
+        const struct smb_session_rec *r = &g_array_index(s->sessions, struct smb_session_rec, i);
+        if (!r->user.len && !r->domain.len)
+            continue;
+        if (any)
+            fputs(", ", out);
+        if (r->domain.len) {
+            fmt_escaped(out, r->domain.p, r->domain.len);
+            fputc('\\', out);
+        }
+        wstr_out(out, &r->user, "");
+        if (r->workstation.len) {
+            fputs(" (workstation ", out);
+            fmt_escaped(out, r->workstation.p, r->workstation.len);
+            fputc(')', out);
+        }
+        any = true;
+    }
+    fputs(any ? "\n" : "-\n", out);
+}
+
+static void detail_contexts(FILE *out, const struct smb2_neg_ctx_list *l)
+{
+    if (!l) {
+        fputs("-\n", out);
+        return;
+    }
+    for (uint8_t i = 0; i < l->stored; i++) {
+        const struct smb2_neg_ctx *c = &l->items[i];
+        char buf[64];
+        fprintf(out, "%s%s", i ? " " : "", smb_enum_name(&smb2_negctx_type_table, c->type, buf, sizeof buf));
+        if (c->ids_stored) {
+            static const struct {
+                uint16_t type;
+                const struct smb_enum_table *table;
+            } id_tables[] = {
+                { SMB2_CTX_PREAUTH_INTEGRITY, &smb2_preauth_hash_table },
+                { SMB2_CTX_ENCRYPTION, &smb2_cipher_table },
+                { SMB2_CTX_COMPRESSION, &smb2_compression_alg_table },
+                { SMB2_CTX_RDMA_TRANSFORM, &smb2_rdma_transform_table },
+                { SMB2_CTX_SIGNING, &smb2_signing_alg_table },
+            };
+            const struct smb_enum_table *tab = NULL;
+            for (size_t k = 0; k < G_N_ELEMENTS(id_tables); k++)
+                if (id_tables[k].type == c->type)
+                    tab = id_tables[k].table;
+            fputc('(', out);
+            for (uint8_t k = 0; k < c->ids_stored; k++)
+                fprintf(out, "%s%s", k ? "," : "", tab ? smb_enum_name(tab, c->ids[k], buf, sizeof buf) : "?");
+            fputc(')', out);
+        }
+    }
+    if (l->status != SMB2_CTX_OK && l->reason)
+        fprintf(out, " [%s]", l->reason);
+    fputc('\n', out);
+}
+
+static void emit_finding_text(const char *text, void *arg)
+{
+    FILE *out = arg;
+    fprintf(out, "    %-27s %s\n", "Finding", text);
+}
+
+static void conn_detail(struct text *t, guint idx, const struct smb_conn *s)
+{
+    FILE *out = t->out;
+    char *c = endpoint(smb_conn_client(s), smb_conn_client_port(s));
+    char *sv = endpoint(smb_conn_server(s), smb_conn_server_port(s));
+    char buf[160], ts[FMT_TIME_LEN];
+    fprintf(out, t->color ? "\n  \033[1m#%u %s -> %s\033[0m\n" : "\n  #%u %s -> %s\n", idx, c, sv);
+    g_free(c);
+    g_free(sv);
+    field(out, "Client Identified By");
+    fprintf(out, "%s\n", client_rule_name(s->client_rule));
+    field(out, "First / Last Seen");
+    fprintf(out, "%s", fmt_time(s->first_ts, ts));
+    fprintf(out, " / %s\n", fmt_time(s->last_ts, ts));
+    field(out, "Transport");
+    fprintf(out, "%s (%s)\n", transport_class_name(s->verdict.cls), transport_evidence_text(s->verdict.evidence, buf, sizeof buf));
+    field(out, "NetBIOS Name");
+    if (s->called_name.len || s->calling_name.len) {
+        fputs("called ", out);
+        wstr_out(out, &s->called_name, "-");
+        fputs(", calling ", out);
+        wstr_out(out, &s->calling_name, "-");
+        fputc('\n', out);
+    } else {
+        fputs("-\n", out);
+    }
+    field(out, "Protocol Version");
+    const char *d = smb_conn_dialect_text(s, buf, sizeof buf);
+    int ver = smb_conn_smb_version(s);
+    if (d) {
+        fputs(ver == 1 ? "SMB1 " : "SMB ", out);
+        fmt_escaped(out, (const uint8_t *)d, strlen(d));
+        fputc('\n', out);
+    } else {
+        fputs(ver ? (ver == 1 ? "SMB1 (negotiate not seen)\n" : "SMB2/3 (negotiate not seen)\n") : "unknown\n", out);
+    }
+    if (s->smb1_dialects->len) {
+        field(out, "SMB1 Dialects Offered");
+        for (guint i = 0; i < s->smb1_dialects->len; i++) {
+            const struct wstr *w = &g_array_index(s->smb1_dialects, struct wstr, i);
+            fputs(i ? ", " : "", out);
+            fmt_escaped(out, w->p, w->len);
+        }
+        fputc('\n', out);
+    }
+    if (s->dialects_offered->len) {
+        field(out, "Dialects Offered");
+        for (guint i = 0; i < s->dialects_offered->len; i++) {
+            char db[12];
+            fprintf(out, "%s%s", i ? " " : "", smb2_dialect_name(g_array_index(s->dialects_offered, uint16_t, i), db, sizeof db));
+        }
+        fputs(s->dialects_from_smb1 ? " (from the SMB1 negotiate)\n" : "\n", out);
+    }
+    const char *sign = smb_conn_signing_mode(s);
+    field(out, "Is Session Signed");
+    fprintf(out, "%s (signing %s, %" G_GUINT64_FORMAT " signed PDUs)\n", s->signed_pdus ? "true" : "false",
+            sign ? sign : "unknown", s->signed_pdus);
+    field(out, "SMB Encryption Status");
+    if (smb_conn_encrypted(s)) {
+        fputs("encrypted", out);
+        if (s->cipher_known)
+            fprintf(out, " (%s)", smb_enum_name(&smb2_cipher_table, s->cipher, buf, sizeof buf));
+        fprintf(out, ", %" G_GUINT64_FORMAT " encrypted PDUs\n", s->encrypted_pdus);
+    } else {
+        fputs("unencrypted\n", out);
+    }
+    if (s->smb2_response_seen) {
+        field(out, "Large MTU Enabled");
+        fprintf(out, "%s (max read %u, write %u)\n", (s->max_read > 65536 || s->max_write > 65536) ? "true" : "false",
+                s->max_read, s->max_write);
+        field(out, "Server Capabilities");
+        fprintf(out, "%s\n", smb_enum_bits(&smb2_capabilities_table, s->server_capabilities, " ", buf, sizeof buf));
+    }
+    if (s->ctx_request || s->ctx_response) {
+        field(out, "Negotiate Contexts (client)");
+        detail_contexts(out, s->ctx_request);
+        field(out, "Negotiate Contexts (server)");
+        detail_contexts(out, s->ctx_response);
+    }
+    field(out, "Authentication Mechanism");
+    fprintf(out, "%s\n", auth_text(s));
+    field(out, "Windows User");
+    detail_user(out, s);
+    field(out, "Active Shares");
+    if (!s->shares->len)
+        fputs("-", out);
+    for (guint i = 0; i < s->shares->len; i++) {
+        const struct smb_share_rec *r = &g_array_index(s->shares, struct smb_share_rec, i);
+        fputs(i ? ", " : "", out);
+        wstr_out(out, &r->path, "?");
+        if (r->encrypt_data)
+            fputs(" (encrypted)", out);
+    }
+    fputc('\n', out);
+    field(out, "Stream");
+    fprintf(out, "%" G_GUINT64_FORMAT " B client->server, %" G_GUINT64_FORMAT " B server->client, %" G_GUINT64_FORMAT
+                 " gaps (%" G_GUINT64_FORMAT " B), %" G_GUINT64_FORMAT " overlap conflicts%s\n",
+            s->bytes[s->client], s->bytes[!s->client], s->gaps, s->gap_bytes, s->overlap_conflicts,
+            s->midstream ? ", started mid-connection" : "");
+    verdict_conn_findings(s, emit_finding_text, out);
+}
+
+/* ---- counts ---------------------------------------------------------- */
+
+static void per_client(struct text *t, GPtrArray *conns)
+{
+    heading(t, "Connection count per client");
+    GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    GPtrArray *order = g_ptr_array_new();
+    for (guint i = 0; i < conns->len; i++) {
+        char addr[FMT_ADDR_LEN];
+        fmt_addr(smb_conn_client(g_ptr_array_index(conns, i)), addr);
+        gpointer n = g_hash_table_lookup(seen, addr);
+        if (!n) {
+            char *k = g_strdup(addr);
+            g_ptr_array_add(order, k);
+            g_hash_table_insert(seen, k, GUINT_TO_POINTER(1));
+        } else {
+            g_hash_table_insert(seen, g_strdup(addr), GUINT_TO_POINTER(GPOINTER_TO_UINT(n) + 1));
+        }
+    }
+    if (!order->len)
+        fputs("  none\n", t->out);
+    for (guint i = 0; i < order->len; i++) {
+        const char *k = g_ptr_array_index(order, i);
+        fprintf(t->out, "  %-39s %u\n", k, GPOINTER_TO_UINT(g_hash_table_lookup(seen, k)));
+    }
+    g_ptr_array_free(order, TRUE);
+    g_hash_table_destroy(seen);
+}
+
+static void dialect_histogram(struct text *t, GPtrArray *conns)
+{
+    heading(t, "Dialects chosen");
+    GHashTable *count = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    GPtrArray *order = g_ptr_array_new_with_free_func(g_free);
+    guint max = 0;
+    for (guint i = 0; i < conns->len; i++) {
+        char buf[64], esc[64];
+        const char *d = smb_conn_dialect_text(g_ptr_array_index(conns, i), buf, sizeof buf);
+        const char *key = d ? fmt_escaped_buf((const uint8_t *)d, strlen(d), esc, sizeof esc) : "unknown";
+        guint n = GPOINTER_TO_UINT(g_hash_table_lookup(count, key)) + 1;
+        if (n == 1)
+            g_ptr_array_add(order, g_strdup(key));
+        g_hash_table_insert(count, g_strdup(key), GUINT_TO_POINTER(n));
+        if (n > max)
+            max = n;
+    }
+    if (!order->len)
+        fputs("  none\n", t->out);
+    for (guint i = 0; i < order->len; i++) {
+        const char *k = g_ptr_array_index(order, i);
+        guint n = GPOINTER_TO_UINT(g_hash_table_lookup(count, k));
+        guint bar = max ? (n * 40 + max - 1) / max : 0;
+        fprintf(t->out, "  %-12s %5u ", k, n);
+        for (guint b = 0; b < bar; b++)
+            fputc('#', t->out);
+        fputc('\n', t->out);
+    }
+    g_ptr_array_free(order, TRUE);
+    g_hash_table_destroy(count);
+}
+
+void report_text(FILE *out, const struct analysis *a, const struct verdict *v, bool color)
+{
+    struct text t = { out, color };
+    verdict_block(&t, a, v);
+    uint64_t packets = 0;
+    for (guint i = 0; i < a->inputs->len; i++)
+        packets += ((const struct input_info *)g_ptr_array_index(a->inputs, i))->packets;
+    char t0[FMT_TIME_LEN], t1[FMT_TIME_LEN];
+    fprintf(out, "inputs: %u, packets: %" G_GUINT64_FORMAT, a->inputs->len, packets);
+    if (a->first_ts != INT64_MAX && a->last_ts != INT64_MIN)
+        fprintf(out, ", from %s to %s", fmt_time(a->first_ts, t0), fmt_time(a->last_ts, t1));
+    fputc('\n', out);
+
+    netbios_section(&t, a);
+    GPtrArray *conns = report_sorted_conns(a);
+    conn_table(&t, conns);
+    if (conns->len) {
+        heading(&t, "Connection details");
+        for (guint i = 0; i < conns->len; i++)
+            conn_detail(&t, i + 1, g_ptr_array_index(conns, i));
+    }
+    per_client(&t, conns);
+    dialect_histogram(&t, conns);
+    g_ptr_array_free(conns, TRUE);
+}

@@ -1,0 +1,156 @@
+/* session.h - the session model: what one TCP connection carrying SMB
+ * showed, both directions framed (dissector/framer.h), every message decoded
+ * (dissector/smb.h), and the facts kept for the reports and the verdict. */
+#ifndef SMBSCOPE_SESSION_H
+#define SMBSCOPE_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "classify.h"
+#include "framer.h"
+#include "gss.h"
+#include "packet.h"
+#include "smb2_ctx.h"
+
+struct flow_conn;
+
+/* A wire string kept as bytes (escaped only when shown). */
+struct wstr {
+    uint8_t *p;
+    uint32_t len;
+};
+
+#define SESSION_MAX_SMB1_DIALECTS 32
+#define SESSION_MAX_DIALECTS 64
+#define SESSION_MAX_SESSIONS 32
+#define SESSION_MAX_SHARES 64
+#define SESSION_MAX_NEG_CODES 8
+
+struct smb_session_rec {
+    uint64_t id;
+    enum auth_mech mech;      /* what the blobs carried */
+    bool anonymous;           /* NTLM anonymous or SMB2 IS_NULL */
+    bool guest;               /* SMB2 IS_GUEST / SMB1 action guest bit */
+    bool encrypt_data;        /* SMB2 session flag ENCRYPT_DATA */
+    bool established;         /* a successful SESSION_SETUP response */
+    bool signed_seen;
+    uint64_t encrypted_pdus;  /* transform headers naming this session */
+    struct wstr user, domain, workstation;
+    enum gss_oid_id mechs_offered[GSS_MAX_MECHS];
+    uint8_t n_mechs_offered;
+};
+
+struct smb_share_rec {
+    uint32_t tree_id;
+    struct wstr path;
+    bool answered;            /* a TREE_CONNECT response was matched */
+    uint32_t status;          /* of the response */
+    uint8_t share_type;       /* SMB2: 1 disk, 2 pipe, 3 print */
+    uint32_t share_flags;
+    bool encrypt_data;        /* SMB2_SHAREFLAG_ENCRYPT_DATA */
+    struct wstr service;      /* SMB1 service string */
+};
+
+/* Which rule named the client (the report says which). */
+enum client_rule { CLIENT_BY_SYN = 0, CLIENT_BY_NEGOTIATE, CLIENT_BY_REQUEST, CLIENT_BY_PORT };
+const char *client_rule_name(enum client_rule r);
+
+struct smb_conn {
+    /* identity, as the flow table saw it: index 0 = initiator */
+    struct ip_addr addr[2];
+    uint16_t port[2];
+    int client;                 /* 0 or 1: which side is the client */
+    enum client_rule client_rule;
+    uint64_t flow_id;
+    int64_t first_ts, last_ts;
+    uint64_t bytes[2], packets[2];  /* per flow direction */
+    uint64_t gaps, gap_bytes, overlap_conflicts, retransmissions;
+    bool midstream;
+    bool handshake_seen;
+    const char *close_reason;
+
+    /* transport */
+    struct transport_obs obs;
+    struct transport_verdict verdict;
+    struct framer fr[2];
+    uint64_t framer_anomalies, resyncs, skipped_bytes;
+    struct wstr called_name, calling_name; /* rendered NetBIOS names */
+    uint8_t neg_codes[SESSION_MAX_NEG_CODES];
+    uint8_t n_neg_codes;
+    int first_msg_dir[2];       /* direction of the first SMB request/response seen (-1) */
+
+    /* SMB1 negotiate */
+    GArray *smb1_dialects;       /* struct wstr, wire order, at most SESSION_MAX_SMB1_DIALECTS */
+    uint16_t smb1_dialects_total;
+    bool smb1_negotiate_seen, smb1_response_seen;
+    int smb1_chosen;            /* index into smb1_dialects, -1 none / 0xFFFF refused */
+    uint16_t smb1_security_mode;
+    uint32_t smb1_capabilities;
+    bool smb1_seen;             /* any SMB1 message */
+
+    /* SMB2/3 negotiate */
+    GArray *dialects_offered;    /* uint16_t, wire order, at most SESSION_MAX_DIALECTS */
+    uint16_t dialects_total;
+    bool dialects_from_smb1;     /* offer taken from an SMB1 "SMB 2.xxx" list */
+    bool smb2_request_seen, smb2_response_seen;
+    uint16_t dialect;            /* final chosen SMB2 dialect, 0 unknown */
+    uint16_t client_security_mode, server_security_mode;
+    uint32_t client_capabilities, server_capabilities;
+    uint8_t client_guid[16], server_guid[16];
+    uint32_t max_read, max_write, max_transact;
+    struct smb2_neg_ctx_list *ctx_request, *ctx_response; /* NULL until seen */
+    bool smb2_seen;              /* any SMB2 header */
+
+    /* signing and encryption */
+    uint64_t signed_pdus;
+    uint64_t encrypted_pdus;
+    uint64_t compressed_pdus;
+    uint16_t cipher;             /* from the encryption context, or implied */
+    bool cipher_known;
+
+    /* sessions and shares */
+    GArray *sessions;            /* struct smb_session_rec, at most SESSION_MAX_SESSIONS */
+    uint32_t sessions_dropped;
+    GArray *shares;              /* struct smb_share_rec, at most SESSION_MAX_SHARES */
+    uint32_t shares_dropped;
+    struct smb_auth *pending_auth; /* latest request-side blob, until the response */
+    uint64_t decode_anomalies;
+
+    /* decoding state */
+    uint32_t pdu_cap;
+    bool no_fast_path;
+};
+
+struct session_config {
+    uint32_t pdu_cap;      /* 0 = FRAMER_DEFAULT_CAP */
+    bool no_fast_path;
+};
+
+struct smb_conn *smb_conn_new(const struct session_config *cfg, const struct flow_conn *fc);
+void smb_conn_data(struct smb_conn *s, int dir, const uint8_t *p, size_t n, int64_t ts_us);
+void smb_conn_gap(struct smb_conn *s, int dir, uint64_t n, int64_t ts_us);
+/* Copy the flow's final facts, classify; true when the connection carried
+ * SMB or NBSS and belongs in the report. */
+bool smb_conn_close(struct smb_conn *s, const struct flow_conn *fc, const char *reason);
+void smb_conn_free(struct smb_conn *s);
+
+/* Report helpers. */
+int smb_conn_smb_version(const struct smb_conn *s);       /* 0, 1, 2, 3 */
+/* The chosen dialect as text ("3.1.1", or the SMB1 string); NULL unknown. */
+const char *smb_conn_dialect_text(const struct smb_conn *s, char *buf, size_t buflen);
+/* "required", "enabled", "disabled" or NULL when no negotiate was seen. */
+const char *smb_conn_signing_mode(const struct smb_conn *s);
+bool smb_conn_encrypted(const struct smb_conn *s);
+bool smb_conn_signing_required(const struct smb_conn *s);
+const struct ip_addr *smb_conn_client(const struct smb_conn *s);
+const struct ip_addr *smb_conn_server(const struct smb_conn *s);
+uint16_t smb_conn_client_port(const struct smb_conn *s);
+uint16_t smb_conn_server_port(const struct smb_conn *s);
+
+void wstr_set(struct wstr *w, const uint8_t *p, size_t n);
+void wstr_free(struct wstr *w);
+
+#endif
