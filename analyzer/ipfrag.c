@@ -55,6 +55,8 @@ struct ipfrag_table *ipfrag_new(const struct ipfrag_config *cfg)
         t->cfg = *cfg;
     else
         ipfrag_config_default(&t->cfg);
+    if (t->cfg.timeout_us < 0)
+        t->cfg.timeout_us = 0;
     if (t->cfg.max_datagrams == 0)
         t->cfg.max_datagrams = 1;
     if (t->cfg.max_datagram_bytes == 0 || t->cfg.max_datagram_bytes > 0xFFFFFFu)
@@ -110,16 +112,22 @@ static void slot_release(struct ipfrag_table *t, struct frag_slot *s)
     t->st.active--;
 }
 
+/* now - then > timeout, without overflow for any timestamps */
+static bool older_than(int64_t now, int64_t then, int64_t timeout)
+{
+    return now > then && (uint64_t)now - (uint64_t)then > (uint64_t)timeout;
+}
+
 void ipfrag_expire(struct ipfrag_table *t, int64_t now_us)
 {
-    if (t->st.active == 0 || now_us - t->oldest_ts <= t->cfg.timeout_us)
+    if (t->st.active == 0 || !older_than(now_us, t->oldest_ts, t->cfg.timeout_us))
         return;
     int64_t oldest = INT64_MAX;
     for (uint32_t i = 0; i < t->cfg.max_datagrams; i++) {
         struct frag_slot *s = &t->slots[i];
         if (!s->used)
             continue;
-        if (now_us - s->first_ts > t->cfg.timeout_us) {
+        if (older_than(now_us, s->first_ts, t->cfg.timeout_us)) {
             t->st.timed_out++;
             slot_release(t, s);
         } else if (s->first_ts < oldest) {
