@@ -283,6 +283,12 @@ static enum packet_status reassemble(struct packet *pkt, struct ipfrag_table *fr
     return PKT_OK;
 }
 
+/* Bytes the frame had on the wire beyond what was captured (snaplen). */
+static size_t wire_beyond_capture(const struct packet *pkt)
+{
+    return pkt->wirelen > pkt->caplen ? pkt->wirelen - pkt->caplen : 0;
+}
+
 static enum packet_status decode_ipv4(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
 {
     size_t captured = wire_left(w);
@@ -314,6 +320,16 @@ static enum packet_status decode_ipv4(struct packet *pkt, struct wire *w, struct
         total = captured > 0xFFFF ? 0xFFFF : (uint32_t)captured;
     if (total < hdr_len)
         return PKT_MALFORMED;
+    /* A total length beyond the frame as it was on the wire is a lie (or a
+     * fuzzer); like tshark, believe the frame.  A snaplen cut is not a lie:
+     * those bytes were sent. */
+    size_t on_wire = captured + wire_beyond_capture(pkt);
+    if (total > on_wire) {
+        total = (uint32_t)on_wire;
+        pkt->ip_len_clamped = true;
+        if (total < hdr_len)
+            return PKT_MALFORMED;
+    }
     if (!wire_skip(w, hdr_len - 20))
         return PKT_TRUNCATED;
 
@@ -397,8 +413,13 @@ static enum packet_status decode_ipv6(struct packet *pkt, struct wire *w, struct
     pkt->ip_proto = nh;
     /* Payload length 0: a jumbogram (RFC 2675) or offloaded segment; the
      * captured bytes are all we can go by. */
+    size_t on_wire = wire_left(w) + wire_beyond_capture(pkt);
     if (plen == 0)
         plen = (uint32_t)(wire_left(w) > UINT32_MAX ? UINT32_MAX : wire_left(w));
+    else if (plen > on_wire) {
+        plen = (uint32_t)on_wire; /* as for IPv4: the frame on the wire wins */
+        pkt->ip_len_clamped = true;
+    }
 
     struct l4_in in = { .v6 = true, .wire_len = plen };
     in.w = wire_window(w, w->off, min_u32((uint32_t)wire_left(w), plen));

@@ -85,6 +85,7 @@ struct packet {
     uint8_t ip_ttl;            /* TTL / hop limit */
     bool ip_fragment;          /* the frame is an IP fragment (whatever became of it) */
     bool ip_reassembled;       /* payload comes from reassembled fragments */
+    bool ip_len_clamped;       /* IP length claimed more than the frame had on the wire: cut to the frame */
 };
 
 /* Decode a captured frame of link type dlt (a pcap_datalink() value) into out.
