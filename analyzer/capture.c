@@ -7,9 +7,14 @@
  * our buffer), an exact count of the bytes libpcap consumed, and from that the
  * byte offset of a damaged record.
  *
- * The stream is unbuffered so that every fread() of libpcap reaches the cookie
- * with its exact size: the consumed count is then exactly libpcap's position.
- * Our own read buffer (RAW_BUF) keeps that cheap. */
+ * libpcap's position is what we handed the stream minus what still waits in
+ * the stream's buffer.  With glibc the latter is read from the public FILE
+ * fields; elsewhere the stream is made unbuffered (exact, but glibc-style
+ * unbuffered reads are slow: each one walks all open streams).
+ *
+ * pcapng files may carry blocks libpcap skips silently, so block starts are
+ * tracked as bytes pass (a ring that covers the stream buffer's read-ahead);
+ * the failing block is the last one starting before libpcap's position. */
 #include "capture.h"
 
 #include <errno.h>
@@ -24,6 +29,10 @@
 #include <zlib.h>
 
 #define RAW_BUF (256u * 1024u)
+#define STREAM_BUF (16u * 1024u)
+/* Block starts remembered: every block is at least 12 bytes, so the ring
+ * covers the stream buffer's read-ahead with room to spare. */
+#define BLOCK_RING 2048u
 
 /* Tracks pcapng block boundaries in the decompressed stream as it passes, so
  * an error can name the offset of the block libpcap was reading. */
@@ -34,7 +43,31 @@ struct ng_walk {
     unsigned have;
     bool big_endian;
     bool lost;              /* a nonsense length: stop tracking, libpcap will complain */
+    uint64_t starts[BLOCK_RING];
+    uint64_t nstarts;       /* starts recorded; starts[i % BLOCK_RING] */
 };
+
+static void ng_walk_start(struct ng_walk *w, uint64_t pos)
+{
+    w->block_start = pos;
+    w->have = 0;
+    w->starts[w->nstarts % BLOCK_RING] = pos;
+    w->nstarts++;
+}
+
+/* The start of the block that holds byte pos - 1 (pos > 0), if remembered. */
+static bool ng_walk_block_before(const struct ng_walk *w, uint64_t pos, uint64_t *start)
+{
+    uint64_t first = w->nstarts > BLOCK_RING ? w->nstarts - BLOCK_RING : 0;
+    for (uint64_t i = w->nstarts; i > first; i--) {
+        uint64_t s = w->starts[(i - 1) % BLOCK_RING];
+        if (s < pos) {
+            *start = s;
+            return true;
+        }
+    }
+    return false;
+}
 
 enum cap_state { CAP_OPEN, CAP_EOF, CAP_ERROR };
 
@@ -211,10 +244,8 @@ static void ng_walk_feed(struct ng_walk *w, uint64_t pos, const uint8_t *p, size
         p += skip;
         n -= (size_t)skip;
         pos += skip;
-        if (pos == w->block_end) {
-            w->block_start = pos;
-            w->have = 0;
-        }
+        if (pos == w->block_end)
+            ng_walk_start(w, pos);
     }
 }
 
@@ -336,7 +367,12 @@ struct capture *capture_open(const char *path, char *errbuf)
         capture_free(cap);
         return NULL;
     }
+#ifdef __GLIBC__
+    setvbuf(cap->fp, NULL, _IOFBF, STREAM_BUF);
+#else
     setvbuf(cap->fp, NULL, _IONBF, 0);
+#endif
+    ng_walk_start(&cap->walk, 0);
 
     char pcap_err[PCAP_ERRBUF_SIZE] = "";
     cap->pcap = pcap_fopen_offline_with_tstamp_precision(cap->fp, PCAP_TSTAMP_PRECISION_NANO, pcap_err);
@@ -357,13 +393,23 @@ struct capture *capture_open(const char *path, char *errbuf)
     return cap;
 }
 
+/* Bytes libpcap has taken from the stream. */
+static uint64_t consumed(const struct capture *cap)
+{
+#ifdef __GLIBC__
+    return cap->delivered - (uint64_t)(cap->fp->_IO_read_end - cap->fp->_IO_read_ptr);
+#else
+    return cap->delivered;
+#endif
+}
+
 int capture_next(struct capture *cap, struct capture_record *rec)
 {
     if (cap->state == CAP_EOF)
         return 0;
     if (cap->state == CAP_ERROR)
         return -1;
-    uint64_t record_start = cap->delivered; /* exact for pcap: the stream is unbuffered */
+    uint64_t record_start = consumed(cap); /* exact for pcap: records follow each other */
     struct pcap_pkthdr *h;
     const u_char *data;
     int rc = pcap_next_ex(cap->pcap, &h, &data);
@@ -377,8 +423,10 @@ int capture_next(struct capture *cap, struct capture_record *rec)
         rec->frame = cap->frame;
         return 1;
     }
-    if (cap->pcapng)
-        record_start = cap->walk.block_start;
+    uint64_t failed_at = consumed(cap), block;
+    if (cap->pcapng && failed_at > record_start && ng_walk_block_before(&cap->walk, failed_at, &block) &&
+        block >= record_start)
+        record_start = block;
     if (rc == PCAP_ERROR_BREAK && !cap->io_err[0]) {
         cap->state = CAP_EOF;
         return 0;
@@ -407,7 +455,7 @@ const char *capture_linktype_name(const struct capture *cap)
 
 const char *capture_format(const struct capture *cap) { return cap->pcapng ? "pcapng" : "pcap"; }
 bool capture_is_gzip(const struct capture *cap) { return cap->gzip; }
-uint64_t capture_bytes_read(const struct capture *cap) { return cap->delivered; }
+uint64_t capture_bytes_read(const struct capture *cap) { return consumed(cap); }
 uint64_t capture_raw_bytes_read(const struct capture *cap) { return cap->raw_consumed; }
 int64_t capture_size_hint(const struct capture *cap) { return cap->size_hint; }
 
