@@ -571,6 +571,144 @@ static void test_linktypes(void)
     }
 }
 
+/* A pcapng file much longer than any read-ahead, with skipped blocks every
+ * few packets: a cut deep inside still names the right block. */
+static void test_truncated_long_pcapng(void)
+{
+    GByteArray *f = g_byte_array_new();
+    GByteArray *body = g_byte_array_new();
+    enum { N = 600 };
+    size_t *starts = g_new(size_t, 2 * N + 4);
+    int *pkts_before = g_new(int, 2 * N + 4);
+    int nb = 0, npkt = 0;
+    put_u32(body, 0x1A2B3C4D, false);
+    put_u16(body, 1, false);
+    put_u16(body, 0, false);
+    put_u32(body, 0xFFFFFFFF, false);
+    put_u32(body, 0xFFFFFFFF, false);
+    ng_block(f, 0x0A0D0D0A, body);
+    g_byte_array_set_size(body, 0);
+    put_u16(body, DLT_EN10MB, false);
+    put_u16(body, 0, false);
+    put_u32(body, 65535, false);
+    ng_block(f, 1, body);
+    for (int i = 0; i < N; i++) {
+        starts[nb] = f->len;
+        pkts_before[nb++] = npkt;
+        const struct pkt_spec *ps = &pkts[i % NPKT];
+        g_byte_array_set_size(body, 0);
+        put_u32(body, 0, false);
+        put_u32(body, 0, false);
+        put_u32(body, (uint32_t)i, false);
+        put_u32(body, ps->caplen, false);
+        put_u32(body, ps->wirelen, false);
+        g_byte_array_append(body, ps->data, ps->caplen);
+        ng_block(f, 6, body);
+        npkt++;
+        if (i % 7 == 3) {
+            starts[nb] = f->len;
+            pkts_before[nb++] = npkt;
+            g_byte_array_set_size(body, 0);
+            put_u32(body, 0, false);
+            ng_block(f, 0x00000BAD, body);
+        }
+    }
+    g_assert_cmpuint(f->len, >, 100000);
+    for (int b = nb / 3; b < nb; b += 37) {
+        for (size_t into = 1; into < 30; into += 11) {
+            size_t cut = starts[b] + into;
+            int u = b; /* the block the cut falls in (a short block may end before it) */
+            while (u + 1 < nb && starts[u + 1] <= cut)
+                u++;
+            char *path = write_file("long.pcapng", f->data, cut);
+            char errbuf[CAPTURE_ERRBUF_SIZE];
+            struct capture *cap = capture_open(path, errbuf);
+            g_assert_nonnull(cap);
+            struct capture_record rec;
+            int n = 0, rc;
+            while ((rc = capture_next(cap, &rec)) == 1) {
+                g_assert_cmpuint(rec.caplen, ==, pkts[n % NPKT].caplen);
+                n++;
+            }
+            g_assert_cmpint(rc, ==, -1);
+            g_assert_cmpint(n, ==, pkts_before[u]);
+            char want[64];
+            g_snprintf(want, sizeof want, "byte offset %zu ", starts[u]);
+            if (!strstr(capture_error(cap), want))
+                g_error("cut at %zu: want \"%s\" in: %s", cut, want, capture_error(cap));
+            capture_close(cap);
+            g_free(path);
+        }
+    }
+    /* a corrupt block length deep inside: the walker stops there too */
+    for (int b = nb / 2; b < nb / 2 + 3; b++) {
+        GByteArray *bad = g_byte_array_new();
+        g_byte_array_append(bad, f->data, f->len);
+        bad->data[starts[b] + 4] = 5;
+        bad->data[starts[b] + 5] = bad->data[starts[b] + 6] = bad->data[starts[b] + 7] = 0;
+        char *path = write_file("corrupt.pcapng", bad->data, bad->len);
+        char errbuf[CAPTURE_ERRBUF_SIZE];
+        struct capture *cap = capture_open(path, errbuf);
+        g_assert_nonnull(cap);
+        struct capture_record rec;
+        int n = 0, rc;
+        while ((rc = capture_next(cap, &rec)) == 1)
+            n++;
+        g_assert_cmpint(rc, ==, -1);
+        g_assert_cmpint(n, ==, pkts_before[b]);
+        char want[64];
+        g_snprintf(want, sizeof want, "byte offset %zu ", starts[b]);
+        if (!strstr(capture_error(cap), want))
+            g_error("want \"%s\" in: %s", want, capture_error(cap));
+        capture_close(cap);
+        g_free(path);
+        g_byte_array_unref(bad);
+    }
+    g_free(starts);
+    g_free(pkts_before);
+    g_byte_array_unref(body);
+    g_byte_array_unref(f);
+}
+
+/* A pcap file longer than any read-ahead cut deep inside a record. */
+static void test_truncated_long_pcap(void)
+{
+    GByteArray *f = pcap_file(false, false, DLT_EN10MB, NULL);
+    GArray *starts = g_array_new(false, false, sizeof(size_t));
+    for (int i = 0; i < 3000; i++) {
+        size_t at = f->len;
+        g_array_append_val(starts, at);
+        const struct pkt_spec *ps = &pkts[i % NPKT];
+        put_u32(f, 1700000000, false);
+        put_u32(f, 0, false);
+        put_u32(f, ps->caplen, false);
+        put_u32(f, ps->wirelen, false);
+        g_byte_array_append(f, ps->data, ps->caplen);
+    }
+    for (guint r = 1000; r < starts->len; r += 501) {
+        size_t cut = g_array_index(starts, size_t, r) + 20; /* inside the data */
+        char *path = write_file("long.pcap", f->data, cut);
+        char errbuf[CAPTURE_ERRBUF_SIZE];
+        struct capture *cap = capture_open(path, errbuf);
+        g_assert_nonnull(cap);
+        struct capture_record rec;
+        guint n = 0;
+        int rc;
+        while ((rc = capture_next(cap, &rec)) == 1)
+            n++;
+        g_assert_cmpint(rc, ==, -1);
+        g_assert_cmpuint(n, ==, NPKT + r);
+        char want[64];
+        g_snprintf(want, sizeof want, "byte offset %zu ", g_array_index(starts, size_t, r));
+        if (!strstr(capture_error(cap), want))
+            g_error("want \"%s\" in: %s", want, capture_error(cap));
+        capture_close(cap);
+        g_free(path);
+    }
+    g_array_unref(starts);
+    g_byte_array_unref(f);
+}
+
 /* Several inputs open at once, read interleaved. */
 static void test_several_inputs(void)
 {
@@ -635,6 +773,8 @@ int main(int argc, char **argv)
     g_test_add_func("/capture/corrupt-headers", test_corrupt_headers);
     g_test_add_func("/capture/linktypes", test_linktypes);
     g_test_add_func("/capture/several-inputs", test_several_inputs);
+    g_test_add_func("/capture/truncated-long-pcapng", test_truncated_long_pcapng);
+    g_test_add_func("/capture/truncated-long-pcap", test_truncated_long_pcap);
     int rc = g_test_run();
     remove_tmpdir();
     g_free(tmpdir);
