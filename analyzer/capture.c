@@ -377,8 +377,7 @@ struct capture *capture_open(const char *path, char *errbuf)
     char pcap_err[PCAP_ERRBUF_SIZE] = "";
     cap->pcap = pcap_fopen_offline_with_tstamp_precision(cap->fp, PCAP_TSTAMP_PRECISION_NANO, pcap_err);
     if (!cap->pcap) {
-        /* libpcap closes fp only on success in some versions; it never does on
-         * failure in 1.10, so we close it. */
+        /* on failure libpcap leaves fp to us (capture_free closes it) */
         if (cap->io_err[0])
             snprintf(errbuf, CAPTURE_ERRBUF_SIZE, "%s: %s%s", cap->name, cap->gzip ? "gzip-compressed input: " : "", cap->io_err);
         else

@@ -37,7 +37,8 @@ const char *capture_error(const struct capture *cap);
 /* The input's name as shown in messages ("<stdin>" for "-"). */
 const char *capture_name(const struct capture *cap);
 
-/* pcap_datalink() value (DLT_*) and its libpcap name, e.g. "EN10MB". */
+/* pcap_datalink() value (DLT_*) and its libpcap name, e.g. "EN10MB"
+ * ("unknown" when libpcap has none, e.g. 14). */
 int capture_linktype(const struct capture *cap);
 const char *capture_linktype_name(const struct capture *cap);
 

@@ -547,6 +547,7 @@ static void test_linktypes(void)
     } cases[] = {
         { 1, DLT_EN10MB, "EN10MB", true },
         { 101, DLT_RAW, "RAW", true }, /* LINKTYPE_RAW is mapped to the platform's DLT_RAW */
+        { 14, 14, "unknown", true },   /* OpenBSD's DLT_RAW, passed through unmapped; libpcap has no name */
         { 228, DLT_IPV4, "IPV4", true },
         { 229, DLT_IPV6, "IPV6", true },
         { 113, DLT_LINUX_SLL, "LINUX_SLL", true },
