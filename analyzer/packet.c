@@ -69,6 +69,9 @@ struct l4_in {
     bool v6;
     struct wire w;       /* captured bytes of the IP payload */
     uint32_t wire_len;   /* bytes of IP payload sent */
+    /* What running out of w means: the capture was cut (truncated), or the
+     * IP length leaves no room for the header (malformed). */
+    enum packet_status short_st;
 };
 
 static void put_addr(struct ip_addr *a, uint8_t family, const uint8_t *bytes)
@@ -102,7 +105,7 @@ static enum packet_status decode_tcp(struct packet *pkt, struct l4_in *in)
     pkt->window = wire_u16be(w);
     wire_skip(w, 4); /* checksum, urgent pointer */
     if (!wire_ok(w))
-        return PKT_TRUNCATED;
+        return in->short_st;
     uint32_t hdr_len = (uint32_t)(off_byte >> 4) * 4;
     if (hdr_len < 20 || hdr_len > in->wire_len)
         return PKT_MALFORMED;
@@ -125,7 +128,7 @@ static enum packet_status decode_udp(struct packet *pkt, struct l4_in *in)
     uint16_t ulen = wire_u16be(w);
     wire_skip(w, 2);
     if (!wire_ok(w))
-        return PKT_TRUNCATED;
+        return in->short_st;
     if (in->wire_len < 8)
         return PKT_MALFORMED;
     /* The UDP length trims link padding when consistent; otherwise (0 in
@@ -155,12 +158,12 @@ static void quoted_ports(struct icmp_embedded *e, struct wire *w)
 
 /* RFC 792: type, code, checksum, 4 unused bytes, then the original IP header
  * and at least 8 bytes of its payload. */
-static enum packet_status decode_icmp4_unreach(struct packet *pkt, struct wire *w)
+static enum packet_status decode_icmp4_unreach(struct packet *pkt, struct wire *w, enum packet_status short_st)
 {
     struct icmp_embedded *e = &pkt->icmp;
     uint8_t vihl = wire_u8(w);
     if (!wire_ok(w))
-        return PKT_TRUNCATED;
+        return short_st;
     if ((vihl >> 4) != 4 || (vihl & 0x0F) < 5)
         return PKT_MALFORMED;
     wire_skip(w, 5);
@@ -171,7 +174,7 @@ static enum packet_status decode_icmp4_unreach(struct packet *pkt, struct wire *
     const uint8_t *src = wire_bytes(w, 4);
     const uint8_t *dst = wire_bytes(w, 4);
     if (!wire_ok(w))
-        return PKT_TRUNCATED;
+        return short_st;
     put_addr(&e->src, 4, src);
     put_addr(&e->dst, 4, dst);
     pkt->l4 = L4_ICMP_UNREACH;
@@ -184,12 +187,12 @@ static enum packet_status decode_icmp4_unreach(struct packet *pkt, struct wire *
 
 /* RFC 4443 3.1: type, code, checksum, 4 unused bytes, then as much of the
  * original packet as fits. */
-static enum packet_status decode_icmp6_unreach(struct packet *pkt, struct wire *w)
+static enum packet_status decode_icmp6_unreach(struct packet *pkt, struct wire *w, enum packet_status short_st)
 {
     struct icmp_embedded *e = &pkt->icmp;
     uint8_t v = wire_peek_u8(w, 0);
     if (!wire_has(w, 40))
-        return PKT_TRUNCATED;
+        return short_st;
     if ((v >> 4) != 6)
         return PKT_MALFORMED;
     wire_skip(w, 6);
@@ -222,12 +225,12 @@ static enum packet_status decode_icmp(struct packet *pkt, struct l4_in *in)
     uint8_t code = wire_u8(w);
     wire_skip(w, 6);
     if (!wire_ok(w))
-        return PKT_TRUNCATED;
+        return in->short_st;
     if (type != (in->v6 ? ICMP6_UNREACH : ICMP4_UNREACH))
         return PKT_OK;
     pkt->icmp.type = type;
     pkt->icmp.code = code;
-    enum packet_status st = in->v6 ? decode_icmp6_unreach(pkt, w) : decode_icmp4_unreach(pkt, w);
+    enum packet_status st = in->v6 ? decode_icmp6_unreach(pkt, w, in->short_st) : decode_icmp4_unreach(pkt, w, in->short_st);
     if (pkt->l4 != L4_ICMP_UNREACH)
         memset(&pkt->icmp, 0, sizeof pkt->icmp);
     return st;
@@ -277,6 +280,7 @@ static enum packet_status reassemble(struct packet *pkt, struct ipfrag_table *fr
         break;
     }
     pkt->ip_reassembled = true;
+    in->short_st = PKT_MALFORMED; /* the whole datagram is here */
     in->proto = proto;
     in->w = wire_make(data, len);
     in->wire_len = len;
@@ -334,6 +338,7 @@ static enum packet_status decode_ipv4(struct packet *pkt, struct wire *w, struct
         return PKT_TRUNCATED;
 
     struct l4_in in = { .proto = proto, .v6 = false, .wire_len = total - hdr_len };
+    in.short_st = wire_left(w) < in.wire_len ? PKT_TRUNCATED : PKT_MALFORMED;
     in.w = wire_window(w, w->off, min_u32((uint32_t)wire_left(w), in.wire_len));
 
     uint32_t offset = (uint32_t)(frag & 0x1FFF) * 8;
@@ -422,6 +427,7 @@ static enum packet_status decode_ipv6(struct packet *pkt, struct wire *w, struct
     }
 
     struct l4_in in = { .v6 = true, .wire_len = plen };
+    in.short_st = wire_left(w) < plen ? PKT_TRUNCATED : PKT_MALFORMED;
     in.w = wire_window(w, w->off, min_u32((uint32_t)wire_left(w), plen));
     bool reassembled = false;
 
@@ -439,7 +445,7 @@ static enum packet_status decode_ipv6(struct packet *pkt, struct wire *w, struct
             size_t hdr = nh == IPPROTO_V_AH ? ((size_t)len + 2) * 4 : ((size_t)len + 1) * 8;
             wire_skip(&in.w, hdr - 2);
             if (!wire_ok(&in.w))
-                return PKT_TRUNCATED;
+                return in.short_st;
             if (hdr > in.wire_len)
                 return PKT_MALFORMED;
             in.wire_len -= (uint32_t)hdr;
@@ -452,7 +458,7 @@ static enum packet_status decode_ipv6(struct packet *pkt, struct wire *w, struct
             uint16_t offlg = wire_u16be(&in.w);
             uint32_t id = wire_u32be(&in.w);
             if (!wire_ok(&in.w))
-                return PKT_TRUNCATED;
+                return in.short_st;
             if (in.wire_len < 8 || reassembled)
                 return PKT_MALFORMED;
             in.wire_len -= 8;

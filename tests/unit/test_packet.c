@@ -481,6 +481,18 @@ static void test_ipv4_malformed(void)
     g_assert_cmpint(d.st, ==, PKT_MALFORMED);
     g_byte_array_unref(f);
 
+    /* an IP length too short for the TCP header is malformed, not truncated */
+    f = tcp_v4_packet();
+    f->data[2] = 0; f->data[3] = 30;
+    d = decode(DLT_RAW, f);
+    g_assert_cmpint(d.st, ==, PKT_MALFORMED);
+    g_byte_array_unref(f);
+    f = tcp_v6_packet();
+    f->data[4] = 0; f->data[5] = 10;
+    d = decode(DLT_RAW, f);
+    g_assert_cmpint(d.st, ==, PKT_MALFORMED);
+    g_byte_array_unref(f);
+
     /* Total length beyond the frame on the wire: cut to the frame, flagged */
     f = tcp_v4_packet();
     f->data[2] = 0x70; /* 28672 */
