@@ -890,17 +890,28 @@ static void test_ipv6_fragments(void)
 /* Public captures (read-only, outside the repository) decoded by us and by
  * tshark: addresses, ports and TCP/UDP lengths must agree.  Skips when the
  * corpus or tshark is absent. */
-struct tshark_row {
-    char *f[10];
-};
-
 enum { TS_FRAME, TS_IP_SRC, TS_IP_DST, TS_IP6_SRC, TS_IP6_DST, TS_TCP_SPORT, TS_TCP_DPORT, TS_TCP_LEN, TS_UDP_SPORT,
-       TS_UDP_DPORT, TS_NFIELDS };
+       TS_UDP_DPORT, TS_TIME, TS_NFIELDS };
 
 static const char *const tshark_fields[TS_NFIELDS] = {
     "frame.number", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport", "tcp.len",
-    "udp.srcport", "udp.dstport",
+    "udp.srcport", "udp.dstport", "frame.time_epoch",
 };
+
+/* "1700000000.123456789" -> microseconds, truncating like capture.c does */
+static int64_t epoch_to_us(const char *text)
+{
+    char *end = NULL;
+    int64_t sec = g_ascii_strtoll(text, &end, 10);
+    int64_t us = 0;
+    int digits = 0;
+    if (end && *end == '.')
+        for (const char *q = end + 1; *q >= '0' && *q <= '9' && digits < 6; q++, digits++)
+            us = us * 10 + (*q - '0');
+    for (; digits < 6; digits++)
+        us *= 10;
+    return sec * 1000000 + us;
+}
 
 static char *corpus_dir(void)
 {
@@ -982,6 +993,8 @@ static unsigned compare_one_file(const char *path, unsigned *frames_checked)
         struct packet pkt;
         enum packet_status st = packet_decode(capture_linktype(cap), &rec, frags, &pkt);
         char why[160] = "";
+        if (epoch_to_us(ts[TS_TIME]) != rec.ts_us)
+            g_snprintf(why, sizeof why, "timestamp %" G_GINT64_FORMAT " us, tshark %s", rec.ts_us, ts[TS_TIME]);
         bool ts_ip = ts[TS_IP_SRC][0] || ts[TS_IP6_SRC][0];
         char src[64], dst[64];
         addr_text(&pkt.src, src, sizeof src);
@@ -989,7 +1002,9 @@ static unsigned compare_one_file(const char *path, unsigned *frames_checked)
         const char *want_src = pkt.src.family == 6 ? ts[TS_IP6_SRC] : ts[TS_IP_SRC];
         const char *want_dst = pkt.src.family == 6 ? ts[TS_IP6_DST] : ts[TS_IP_DST];
         char ports[64];
-        if (st == PKT_NOT_IP || st == PKT_UNSUPPORTED_LINK) {
+        if (why[0]) {
+            /* reported below */
+        } else if (st == PKT_NOT_IP || st == PKT_UNSUPPORTED_LINK) {
             if (ts_ip)
                 g_snprintf(why, sizeof why, "%s but tshark sees IP %s%s", packet_status_name(st), ts[TS_IP_SRC], ts[TS_IP6_SRC]);
         } else if (st == PKT_OK || st == PKT_FRAG_HELD) {
