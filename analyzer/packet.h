@@ -68,7 +68,9 @@ struct packet {
     uint8_t tcp_flags;
     uint16_t window;
 
-    /* TCP/UDP payload as captured */
+    /* TCP/UDP payload as captured.  For ICMP and L4_OTHER: the whole IP
+     * payload (the transport message itself).  After reassembly it points
+     * into the ipfrag table, valid until the next packet_decode(). */
     const uint8_t *payload;
     uint32_t payload_len;      /* bytes present in the capture */
     uint32_t payload_wire_len; /* bytes the IP header says were sent (>= payload_len;
@@ -91,7 +93,13 @@ struct packet {
 /* Decode a captured frame of link type dlt (a pcap_datalink() value) into out.
  * frags may be NULL (fragments are then reported as PKT_FRAG_HELD).  Fields
  * are filled as far as decoding got, so a truncated TCP header still gives
- * addresses.  Allocation-free. */
+ * addresses.  Allocation-free.
+ *
+ * Snaplen cuts: a TCP header whose fixed 20 bytes were captured but whose
+ * options were cut is PKT_OK with payload_len 0; a fragment cut by the
+ * snaplen is PKT_TRUNCATED (it could never complete a datagram).  A short
+ * read inside the IP length but past the capture is PKT_TRUNCATED; a header
+ * that does not fit the IP length is PKT_MALFORMED. */
 struct capture_record;
 struct ipfrag_table;
 enum packet_status packet_decode(int dlt, const struct capture_record *rec, struct ipfrag_table *frags,
