@@ -85,15 +85,18 @@ static GByteArray *pcap_file(bool nsec, bool be, uint32_t linktype, size_t *rec_
     return b;
 }
 
+/* byte order of the pcapng sections written by pcapng_file() */
+static bool ng_be;
+
 static void ng_block(GByteArray *b, uint32_t type, const GByteArray *body)
 {
     uint32_t len = 12 + ((body->len + 3) & ~3u);
-    put_u32(b, type, false);
-    put_u32(b, len, false);
+    put_u32(b, type, ng_be);
+    put_u32(b, len, ng_be);
     g_byte_array_append(b, body->data, body->len);
     static const uint8_t pad[3] = { 0 };
     g_byte_array_append(b, pad, (len - 12) - body->len);
-    put_u32(b, len, false);
+    put_u32(b, len, ng_be);
 }
 
 /* A little-endian pcapng file: SHB, IDB, EPBs with an unknown block after the
@@ -113,23 +116,24 @@ static GByteArray *pcapng_file(bool nsec, struct ng_layout *lay)
     int n = 0;
 
     lay->blk_off[n++] = b->len;
-    put_u32(body, 0x1A2B3C4D, false);
-    put_u16(body, 1, false);
-    put_u16(body, 0, false);
-    put_u32(body, 0xFFFFFFFF, false);
-    put_u32(body, 0xFFFFFFFF, false);
+    put_u32(body, 0x1A2B3C4D, ng_be);
+    put_u16(body, 1, ng_be);
+    put_u16(body, 0, ng_be);
+    put_u32(body, 0xFFFFFFFF, ng_be);
+    put_u32(body, 0xFFFFFFFF, ng_be);
     ng_block(b, 0x0A0D0D0A, body);
 
     lay->blk_off[n++] = b->len;
     g_byte_array_set_size(body, 0);
-    put_u16(body, DLT_EN10MB, false);
-    put_u16(body, 0, false);
-    put_u32(body, 65535, false);
+    put_u16(body, DLT_EN10MB, ng_be);
+    put_u16(body, 0, ng_be);
+    put_u32(body, 65535, ng_be);
     if (nsec) {
-        put_u16(body, 9, false); /* if_tsresol */
-        put_u16(body, 1, false);
-        put_u32(body, 9, false); /* 10^-9, padded */
-        put_u32(body, 0, false); /* opt_endofopt */
+        put_u16(body, 9, ng_be); /* if_tsresol */
+        put_u16(body, 1, ng_be);
+        static const uint8_t resol[4] = { 9, 0, 0, 0 }; /* one byte: 10^-9, then padding */
+        g_byte_array_append(body, resol, 4);
+        put_u32(body, 0, ng_be); /* opt_endofopt */
     }
     ng_block(b, 1, body);
     lay->idb_end = b->len;
@@ -139,25 +143,25 @@ static GByteArray *pcapng_file(bool nsec, struct ng_layout *lay)
         lay->blk_off[n++] = b->len;
         g_byte_array_set_size(body, 0);
         uint64_t ts = (uint64_t)(nsec ? pkts[i].ts_ns : pkts[i].ts_ns / 1000);
-        put_u32(body, 0, false);
-        put_u32(body, (uint32_t)(ts >> 32), false);
-        put_u32(body, (uint32_t)ts, false);
-        put_u32(body, pkts[i].caplen, false);
-        put_u32(body, pkts[i].wirelen, false);
+        put_u32(body, 0, ng_be);
+        put_u32(body, (uint32_t)(ts >> 32), ng_be);
+        put_u32(body, (uint32_t)ts, ng_be);
+        put_u32(body, pkts[i].caplen, ng_be);
+        put_u32(body, pkts[i].wirelen, ng_be);
         g_byte_array_append(body, pkts[i].data, pkts[i].caplen);
         ng_block(b, 6, body);
         if (i == 1) {
             lay->blk_off[n++] = b->len;
             g_byte_array_set_size(body, 0);
-            put_u32(body, 0xdeadbeef, false);
+            put_u32(body, 0xdeadbeef, ng_be);
             ng_block(b, 0x00000BAD, body); /* a block type libpcap skips */
         }
     }
     lay->blk_off[n++] = b->len;
     g_byte_array_set_size(body, 0);
-    put_u32(body, 0, false); /* interface statistics: if 0, timestamp, no options */
-    put_u32(body, 0, false);
-    put_u32(body, 0, false);
+    put_u32(body, 0, ng_be); /* interface statistics: if 0, timestamp, no options */
+    put_u32(body, 0, ng_be);
+    put_u32(body, 0, ng_be);
     ng_block(b, 5, body);
     lay->blk_off[n] = b->len;
     lay->nblk = n;
@@ -255,7 +259,9 @@ static void test_pcap_variants(void)
 
 static void test_pcapng_variants(void)
 {
-    for (int nsec = 0; nsec < 2; nsec++) {
+    for (int v = 0; v < 4; v++) {
+        int nsec = v & 1;
+        ng_be = (v & 2) != 0;
         struct ng_layout lay;
         GByteArray *f = pcapng_file(nsec, &lay);
         char *path = write_file("v.pcapng", f->data, f->len);
@@ -407,6 +413,8 @@ static void test_truncated_pcap_every_offset(void)
 
 static void test_truncated_pcapng_every_offset(void)
 {
+    for (int be = 0; be < 2; be++) {
+    ng_be = be;
     struct ng_layout lay;
     GByteArray *f = pcapng_file(true, &lay);
     int before[16];
@@ -418,6 +426,56 @@ static void test_truncated_pcapng_every_offset(void)
     }
     for (size_t cut = 0; cut < f->len; cut++)
         check_cut(f, cut, lay.idb_end, lay.blk_off, lay.nblk + 1, before, true);
+    g_byte_array_unref(f);
+    }
+    ng_be = false;
+}
+
+/* Two sections in one file.  (Sections of opposite byte order are legal
+ * pcapng but libpcap 1.10 rejects the second SHB: "pcapng block size ... >
+ * maximum"; the error then names the offset of that SHB.) */
+static void test_pcapng_two_sections(void)
+{
+    struct ng_layout lay;
+    ng_be = true;
+    GByteArray *f = pcapng_file(false, &lay);
+    GByteArray *g = pcapng_file(false, &lay);
+    ng_be = false;
+    g_byte_array_append(f, g->data, g->len);
+    char *path = write_file("two.pcapng", f->data, f->len);
+    char errbuf[CAPTURE_ERRBUF_SIZE];
+    struct capture *cap = capture_open(path, errbuf);
+    g_assert_nonnull(cap);
+    struct capture_record rec;
+    int n = 0, rc;
+    while ((rc = capture_next(cap, &rec)) == 1) {
+        g_assert_cmpmem(rec.data, rec.caplen, pkts[n % NPKT].data, pkts[n % NPKT].caplen);
+        g_assert_cmpint(rec.ts_us, ==, pkts[n % NPKT].ts_ns / 1000);
+        n++;
+    }
+    g_assert_cmpstr(capture_error(cap), ==, "");
+    g_assert_cmpint(rc, ==, 0);
+    g_assert_cmpint(n, ==, 2 * NPKT);
+    g_assert_cmpuint(capture_bytes_read(cap), ==, f->len);
+    capture_close(cap);
+    /* cut inside the second section's first packet block */
+    size_t cut = (f->len - g->len) + lay.blk_off[lay.epb_block[0]] + 10;
+    g_free(path);
+    path = write_file("two-cut.pcapng", f->data, cut);
+    cap = capture_open(path, errbuf);
+    g_assert_nonnull(cap);
+    n = 0;
+    while ((rc = capture_next(cap, &rec)) == 1)
+        n++;
+    g_assert_cmpint(rc, ==, -1);
+    g_assert_cmpint(n, ==, NPKT);
+    char want[64];
+    g_snprintf(want, sizeof want, "byte offset %zu ", cut - 10);
+    if (!strstr(capture_error(cap), want))
+        g_error("want \"%s\" in: %s", want, capture_error(cap));
+    capture_close(cap);
+    g_free(path);
+    g_byte_array_unref(g);
     g_byte_array_unref(f);
 }
 
@@ -767,6 +825,7 @@ int main(int argc, char **argv)
     g_test_add_func("/capture/pcap-variants", test_pcap_variants);
     g_test_add_func("/capture/pcapng-variants", test_pcapng_variants);
     g_test_add_func("/capture/gzip-multi-member", test_gzip_multi_member);
+    g_test_add_func("/capture/pcapng-two-sections", test_pcapng_two_sections);
     g_test_add_func("/capture/stdin", test_stdin);
     g_test_add_func("/capture/truncated-pcap-every-offset", test_truncated_pcap_every_offset);
     g_test_add_func("/capture/truncated-pcapng-every-offset", test_truncated_pcapng_every_offset);
