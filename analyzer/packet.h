@@ -38,6 +38,19 @@ struct icmp_embedded {
     uint8_t proto;            /* embedded IP protocol number (6 TCP, 17 UDP) */
     struct ip_addr src, dst;  /* of the embedded (original) packet */
     uint16_t sport, dport;
+    bool has_ports;           /* the quoted bytes reached the ports (TCP/UDP/SCTP) */
+};
+
+/* What packet_decode() made of a frame.  Never fatal: the caller counts. */
+enum packet_status {
+    PKT_OK = 0,        /* IP (and the transport header, when there is one) decoded */
+    PKT_NOT_IP,        /* ARP, IPX, LLC/NetBEUI, ...: see link_proto */
+    PKT_TRUNCATED,     /* the capture ends inside a link, IP or transport header */
+    PKT_MALFORMED,     /* a header field is impossible (IHL < 5, bad lengths, ...) */
+    PKT_FRAG_HELD,     /* an IP fragment kept for reassembly (or no table given) */
+    PKT_FRAG_DROPPED,  /* an IP fragment dropped by the reassembly caps: see ipfrag_stats */
+    PKT_UNSUPPORTED_LINK,
+    PKT_STATUS_COUNT
 };
 
 struct packet {
@@ -55,13 +68,47 @@ struct packet {
     uint8_t tcp_flags;
     uint16_t window;
 
-    /* TCP/UDP payload as captured */
+    /* TCP/UDP payload as captured.  For ICMP and L4_OTHER: the whole IP
+     * payload (the transport message itself).  After reassembly it points
+     * into the ipfrag table, valid until the next packet_decode(). */
     const uint8_t *payload;
     uint32_t payload_len;      /* bytes present in the capture */
     uint32_t payload_wire_len; /* bytes the IP header says were sent (>= payload_len;
                                   more when the snaplen cut the packet) */
 
     struct icmp_embedded icmp; /* when l4 == L4_ICMP_UNREACH */
+
+    /* Link and IP details (for counters and anomaly reports). */
+    uint16_t link_proto;       /* EtherType (or SLL protocol) after VLAN tags; 0 for raw IP / loopback */
+    bool llc;                  /* an 802.2 LLC frame (not SNAP): see llc_dsap (0xF0 NetBEUI, 0xE0 IPX) */
+    uint8_t llc_dsap;
+    uint8_t vlan_depth;        /* 802.1Q/802.1ad tags seen */
+    uint16_t vlan_id;          /* outermost VLAN ID when vlan_depth > 0 */
+    uint8_t ip_ttl;            /* TTL / hop limit */
+    bool ip_fragment;          /* the frame is an IP fragment (whatever became of it) */
+    bool ip_reassembled;       /* payload comes from reassembled fragments */
+    bool ip_len_clamped;       /* IP length claimed more than the frame had on the wire: cut to the frame */
 };
+
+/* Decode a captured frame of link type dlt (a pcap_datalink() value) into out.
+ * frags may be NULL (fragments are then reported as PKT_FRAG_HELD).  Fields
+ * are filled as far as decoding got, so a truncated TCP header still gives
+ * addresses.  Allocation-free.
+ *
+ * Snaplen cuts: a TCP header whose fixed 20 bytes were captured but whose
+ * options were cut is PKT_OK with payload_len 0; a fragment cut by the
+ * snaplen is PKT_TRUNCATED (it could never complete a datagram).  A short
+ * read inside the IP length but past the capture is PKT_TRUNCATED; a header
+ * that does not fit the IP length is PKT_MALFORMED. */
+struct capture_record;
+struct ipfrag_table;
+enum packet_status packet_decode(int dlt, const struct capture_record *rec, struct ipfrag_table *frags,
+                                 struct packet *out);
+
+/* Whether packet_decode() knows link type dlt. */
+bool packet_linktype_supported(int dlt);
+
+/* Short stable name of a status ("ok", "not-ip", "truncated", ...). */
+const char *packet_status_name(enum packet_status st);
 
 #endif

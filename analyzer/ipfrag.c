@@ -1,0 +1,288 @@
+/* ipfrag.c - bounded IP fragment reassembly (see ipfrag.h).
+ *
+ * Coverage is kept as a bitmap of 8-byte units: RFC 791 and RFC 8200 measure
+ * fragment offsets in 8-byte units and require every fragment but the last to
+ * be a multiple of 8 bytes long, so a unit is either wholly held or not (the
+ * last fragment's final unit is the only partial one and it ends the
+ * datagram).  Copying only units not yet held gives "first copy wins". */
+#include "ipfrag.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define UNIT 8u
+
+struct frag_slot {
+    bool used;
+    bool have_total;
+    bool have_first;
+    uint8_t proto;
+    struct ipfrag_key key;
+    int64_t first_ts;
+    uint64_t seq;          /* creation order, for eviction */
+    uint32_t extent;       /* highest end offset seen */
+    uint32_t total;        /* fragmentable length, once the last fragment is seen */
+    uint32_t units_held;
+    uint8_t *buf;
+    size_t cap;
+    uint64_t *bits;        /* one bit per UNIT, words_per_slot words */
+};
+
+struct ipfrag_table {
+    struct ipfrag_config cfg;
+    struct frag_slot *slots;
+    uint64_t *bitmaps;
+    size_t words_per_slot;
+    uint64_t next_seq;
+    int64_t oldest_ts;     /* lower bound of first_ts over used slots */
+    struct ipfrag_stats st;
+};
+
+void ipfrag_config_default(struct ipfrag_config *cfg)
+{
+    cfg->max_datagrams = 256;
+    cfg->max_datagram_bytes = 65535;
+    cfg->max_total_bytes = 4u * 1024u * 1024u;
+    cfg->timeout_us = 30 * INT64_C(1000000);
+}
+
+struct ipfrag_table *ipfrag_new(const struct ipfrag_config *cfg)
+{
+    struct ipfrag_table *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    if (cfg)
+        t->cfg = *cfg;
+    else
+        ipfrag_config_default(&t->cfg);
+    if (t->cfg.timeout_us < 0)
+        t->cfg.timeout_us = 0;
+    if (t->cfg.max_datagrams == 0)
+        t->cfg.max_datagrams = 1;
+    if (t->cfg.max_datagram_bytes == 0 || t->cfg.max_datagram_bytes > 0xFFFFFFu)
+        t->cfg.max_datagram_bytes = 65535;
+    size_t units = (t->cfg.max_datagram_bytes + UNIT - 1) / UNIT;
+    t->words_per_slot = (units + 63) / 64;
+    t->slots = calloc(t->cfg.max_datagrams, sizeof *t->slots);
+    t->bitmaps = calloc((size_t)t->cfg.max_datagrams * t->words_per_slot, sizeof *t->bitmaps);
+    if (!t->slots || !t->bitmaps) {
+        ipfrag_free(t);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < t->cfg.max_datagrams; i++)
+        t->slots[i].bits = t->bitmaps + (size_t)i * t->words_per_slot;
+    t->oldest_ts = INT64_MAX;
+    return t;
+}
+
+void ipfrag_free(struct ipfrag_table *t)
+{
+    if (!t)
+        return;
+    if (t->slots)
+        for (uint32_t i = 0; i < t->cfg.max_datagrams; i++)
+            free(t->slots[i].buf);
+    free(t->slots);
+    free(t->bitmaps);
+    free(t);
+}
+
+const struct ipfrag_stats *ipfrag_stats(const struct ipfrag_table *t) { return &t->st; }
+
+static bool addr_eq(const struct ip_addr *a, const struct ip_addr *b)
+{
+    return a->family == b->family && memcmp(a->bytes, b->bytes, sizeof a->bytes) == 0;
+}
+
+static bool key_eq(const struct ipfrag_key *a, const struct ipfrag_key *b)
+{
+    return a->id == b->id && a->proto == b->proto && addr_eq(&a->src, &b->src) && addr_eq(&a->dst, &b->dst);
+}
+
+/* Forget a datagram; its buffer is kept for the next one. */
+static void slot_release(struct ipfrag_table *t, struct frag_slot *s)
+{
+    size_t words = ((size_t)(s->extent + UNIT - 1) / UNIT + 63) / 64;
+    if (words > t->words_per_slot)
+        words = t->words_per_slot;
+    memset(s->bits, 0, words * sizeof *s->bits);
+    s->used = false;
+    s->have_total = s->have_first = false;
+    s->extent = s->total = s->units_held = 0;
+    t->st.active--;
+}
+
+/* now - then > timeout, without overflow for any timestamps */
+static bool older_than(int64_t now, int64_t then, int64_t timeout)
+{
+    return now > then && (uint64_t)now - (uint64_t)then > (uint64_t)timeout;
+}
+
+void ipfrag_expire(struct ipfrag_table *t, int64_t now_us)
+{
+    if (t->st.active == 0 || !older_than(now_us, t->oldest_ts, t->cfg.timeout_us))
+        return;
+    int64_t oldest = INT64_MAX;
+    for (uint32_t i = 0; i < t->cfg.max_datagrams; i++) {
+        struct frag_slot *s = &t->slots[i];
+        if (!s->used)
+            continue;
+        if (older_than(now_us, s->first_ts, t->cfg.timeout_us)) {
+            t->st.timed_out++;
+            slot_release(t, s);
+        } else if (s->first_ts < oldest) {
+            oldest = s->first_ts;
+        }
+    }
+    t->oldest_ts = oldest;
+}
+
+static struct frag_slot *slot_find(struct ipfrag_table *t, const struct ipfrag_key *key)
+{
+    for (uint32_t i = 0; i < t->cfg.max_datagrams; i++)
+        if (t->slots[i].used && key_eq(&t->slots[i].key, key))
+            return &t->slots[i];
+    return NULL;
+}
+
+static struct frag_slot *slot_take(struct ipfrag_table *t, const struct ipfrag_key *key, int64_t ts)
+{
+    struct frag_slot *pick = NULL, *oldest = NULL;
+    for (uint32_t i = 0; i < t->cfg.max_datagrams && !pick; i++) {
+        struct frag_slot *s = &t->slots[i];
+        if (!s->used)
+            pick = s;
+        else if (!oldest || s->seq < oldest->seq)
+            oldest = s;
+    }
+    if (!pick) {
+        t->st.evicted++;
+        slot_release(t, oldest);
+        pick = oldest;
+    }
+    pick->used = true;
+    pick->key = *key;
+    pick->first_ts = ts;
+    pick->seq = t->next_seq++;
+    if (ts < t->oldest_ts)
+        t->oldest_ts = ts;
+    t->st.active++;
+    return pick;
+}
+
+/* Give back the buffers of idle slots (except keep), to make room. */
+static void release_idle_buffers(struct ipfrag_table *t, const struct frag_slot *keep)
+{
+    for (uint32_t i = 0; i < t->cfg.max_datagrams; i++) {
+        struct frag_slot *s = &t->slots[i];
+        if (!s->used && s != keep && s->buf) {
+            t->st.bytes_allocated -= s->cap;
+            free(s->buf);
+            s->buf = NULL;
+            s->cap = 0;
+        }
+    }
+}
+
+static bool slot_reserve(struct ipfrag_table *t, struct frag_slot *s, uint32_t need)
+{
+    if (need <= s->cap)
+        return true;
+    size_t want = s->cap ? s->cap * 2 : 2048;
+    while (want < need)
+        want *= 2;
+    if (want > t->cfg.max_datagram_bytes)
+        want = t->cfg.max_datagram_bytes;
+    if (want < need)
+        return false;
+    size_t grow = want - s->cap;
+    if (t->st.bytes_allocated + grow > t->cfg.max_total_bytes)
+        release_idle_buffers(t, s);
+    if (t->st.bytes_allocated + grow > t->cfg.max_total_bytes) {
+        /* the exact need may still fit where the doubled size does not */
+        want = need;
+        grow = want - s->cap;
+        if (t->st.bytes_allocated + grow > t->cfg.max_total_bytes)
+            return false;
+    }
+    uint8_t *nb = realloc(s->buf, want);
+    if (!nb)
+        return false;
+    s->buf = nb;
+    s->cap = want;
+    t->st.bytes_allocated += grow;
+    return true;
+}
+
+static enum ipfrag_result drop(struct ipfrag_table *t, struct frag_slot *s, uint64_t *counter)
+{
+    (*counter)++;
+    if (s)
+        slot_release(t, s);
+    return IPFRAG_DROPPED;
+}
+
+enum ipfrag_result ipfrag_add(struct ipfrag_table *t, const struct ipfrag_key *key, int64_t ts_us,
+                              const struct ipfrag_piece *piece, const uint8_t **out, uint32_t *out_len,
+                              uint8_t *out_proto)
+{
+    t->st.fragments++;
+    ipfrag_expire(t, ts_us);
+
+    uint64_t end = (uint64_t)piece->offset + piece->len;
+    struct frag_slot *s = slot_find(t, key);
+    if (end > t->cfg.max_datagram_bytes)
+        return drop(t, s, &t->st.dropped_too_big);
+    if (piece->offset % UNIT != 0 || (piece->more && (piece->len == 0 || piece->len % UNIT != 0)))
+        return drop(t, s, &t->st.dropped_malformed);
+    if (!s)
+        s = slot_take(t, key, ts_us);
+
+    if (!piece->more) {
+        if ((s->have_total && s->total != end) || end < s->extent)
+            return drop(t, s, &t->st.dropped_malformed);
+        s->total = (uint32_t)end;
+        s->have_total = true;
+    } else if (s->have_total && end > s->total) {
+        return drop(t, s, &t->st.dropped_malformed);
+    }
+    if (!slot_reserve(t, s, (uint32_t)end))
+        return drop(t, s, &t->st.dropped_memory);
+    if (piece->offset == 0) {
+        s->have_first = true;
+        s->proto = piece->next_proto;
+    }
+
+    bool added = false, overlapped = false;
+    uint32_t first_unit = piece->offset / UNIT;
+    uint32_t end_unit = (uint32_t)((end + UNIT - 1) / UNIT);
+    for (uint32_t u = first_unit; u < end_unit; u++) {
+        uint64_t mask = UINT64_C(1) << (u % 64);
+        if (s->bits[u / 64] & mask) {
+            overlapped = true;
+            continue;
+        }
+        uint32_t from = u * UNIT;
+        uint32_t to = from + UNIT < end ? from + UNIT : (uint32_t)end;
+        memcpy(s->buf + from, piece->data + (from - piece->offset), to - from);
+        s->bits[u / 64] |= mask;
+        s->units_held++;
+        added = true;
+    }
+    if (end > s->extent)
+        s->extent = (uint32_t)end;
+    if (!added)
+        t->st.duplicates++;
+    else if (overlapped)
+        t->st.overlaps++;
+
+    if (s->have_total && s->have_first && s->units_held == (s->total + UNIT - 1) / UNIT) {
+        *out = s->buf;
+        *out_len = s->total;
+        *out_proto = s->proto;
+        t->st.reassembled++;
+        slot_release(t, s);
+        return IPFRAG_COMPLETE;
+    }
+    return IPFRAG_HELD;
+}
