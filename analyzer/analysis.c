@@ -9,28 +9,56 @@
 #include "ipfrag.h"
 #include "write_streams.h"
 
+/* flow_conn.user is one slot; two observers share it here: the session
+ * model and, with --write-streams, the stream writer.  Each sees its own
+ * pointer in c->user during its callback. */
+struct conn_slots {
+    struct smb_conn *smb;
+    void *streams;
+};
+
+#define WITH_STREAMS_USER(c, slots, call)                                                                              \
+    do {                                                                                                               \
+        (c)->user = (slots)->streams;                                                                                  \
+        call;                                                                                                          \
+        (slots)->streams = (c)->user;                                                                                  \
+        (c)->user = (slots);                                                                                           \
+    } while (0)
+
 static void on_conn_open(void *ctx, struct flow_conn *c)
 {
     struct analysis *a = ctx;
-    c->user = smb_conn_new(&a->session_cfg, c);
+    struct conn_slots *slots = g_new0(struct conn_slots, 1);
+    slots->smb = smb_conn_new(&a->session_cfg, c);
+    c->user = slots;
+    if (a->streams && a->streams_obs.conn_open)
+        WITH_STREAMS_USER(c, slots, a->streams_obs.conn_open(a->streams, c));
+}
+
+static void on_packet(void *ctx, struct flow_conn *c, int dir, const struct packet *p)
+{
+    struct analysis *a = ctx;
+    struct conn_slots *slots = c->user;
+    if (a->streams && a->streams_obs.packet)
+        WITH_STREAMS_USER(c, slots, a->streams_obs.packet(a->streams, c, dir, p));
 }
 
 static void on_data(void *ctx, struct flow_conn *c, int dir, const uint8_t *p, size_t n, int64_t ts)
 {
     struct analysis *a = ctx;
-    if (a->streams)
-        write_streams_data(a->streams, c, dir, p, n);
-    if (c->user)
-        smb_conn_data(c->user, dir, p, n, ts);
+    struct conn_slots *slots = c->user;
+    if (a->streams && a->streams_obs.data)
+        WITH_STREAMS_USER(c, slots, a->streams_obs.data(a->streams, c, dir, p, n, ts));
+    smb_conn_data(slots->smb, dir, p, n, ts);
 }
 
 static void on_gap(void *ctx, struct flow_conn *c, int dir, uint64_t n, int64_t ts)
 {
     struct analysis *a = ctx;
-    if (a->streams)
-        write_streams_gap(a->streams, c, dir, n);
-    if (c->user)
-        smb_conn_gap(c->user, dir, n, ts);
+    struct conn_slots *slots = c->user;
+    if (a->streams && a->streams_obs.gap)
+        WITH_STREAMS_USER(c, slots, a->streams_obs.gap(a->streams, c, dir, n, ts));
+    smb_conn_gap(slots->smb, dir, n, ts);
 }
 
 /* NBSS names learnt on a TCP 139 connection also belong to its ledger row. */
@@ -50,12 +78,14 @@ static void names_to_ledger(struct analysis *a, const struct smb_conn *s)
 static void on_conn_close(void *ctx, struct flow_conn *c, enum flow_close_reason r)
 {
     struct analysis *a = ctx;
-    if (a->streams)
-        write_streams_close(a->streams, c);
-    struct smb_conn *s = c->user;
-    c->user = NULL;
-    if (!s)
+    struct conn_slots *slots = c->user;
+    if (!slots)
         return;
+    if (a->streams && a->streams_obs.conn_close)
+        WITH_STREAMS_USER(c, slots, a->streams_obs.conn_close(a->streams, c, r));
+    c->user = NULL;
+    struct smb_conn *s = slots->smb;
+    g_free(slots);
     if (smb_conn_close(s, c, flow_close_reason_name(r))) {
         names_to_ledger(a, s);
         g_ptr_array_add(a->conns, s);
@@ -82,7 +112,7 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
     a->inputs = g_ptr_array_new_with_free_func(input_free);
     a->conns = g_ptr_array_new_with_free_func(conn_free);
     a->ledger = nb_ledger_new();
-    a->frags = ipfrag_table_new(NULL);
+    a->frags = ipfrag_new(NULL);
     a->session_cfg.pdu_cap = cfg->pdu_cap;
     a->session_cfg.no_fast_path = cfg->no_fast_path;
     a->first_ts = INT64_MAX;
@@ -98,6 +128,7 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
         lim.total_buffer_cap = cfg->reasm_total_cap;
     const struct flow_observer obs = {
         .conn_open = on_conn_open,
+        .packet = on_packet,
         .data = on_data,
         .gap = on_gap,
         .conn_close = on_conn_close,
@@ -108,9 +139,10 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
         return false;
     }
     if (cfg->write_streams_dir) {
-        a->streams = write_streams_open(cfg->write_streams_dir, errbuf, errlen);
+        a->streams = write_streams_new(cfg->write_streams_dir, 0, errbuf, errlen);
         if (!a->streams)
             return false;
+        write_streams_observer(a->streams, &a->streams_obs);
     }
     a->progress = !cfg->quiet && isatty(STDERR_FILENO);
     a->started_us = g_get_monotonic_time();
@@ -209,6 +241,11 @@ void analysis_run_input(struct analysis *a, const char *path)
 void analysis_finish(struct analysis *a)
 {
     flow_table_finish(a->flows);
+    char err[256];
+    if (a->streams && write_streams_status(a->streams, err, sizeof err) != 0) {
+        fprintf(stderr, "smbscope: --write-streams: %s\n", err);
+        a->input_error = true;
+    }
 }
 
 void analysis_free(struct analysis *a)
@@ -216,7 +253,7 @@ void analysis_free(struct analysis *a)
     if (a->flows)
         flow_table_free(a->flows);
     if (a->frags)
-        ipfrag_table_free(a->frags);
+        ipfrag_free(a->frags);
     if (a->streams)
         write_streams_free(a->streams);
     nb_ledger_free(a->ledger);

@@ -53,7 +53,7 @@ static void escape(const uint8_t *s, size_t n, void (*emit)(const char *, size_t
     size_t i = 0;
     while (i < n) {
         uint8_t c = s[i];
-        if (c >= 0x20 && c < 0x7F && c != '\\') {
+        if (c >= 0x20 && c < 0x7F) {
             emit((const char *)s + i, 1, arg);
             i++;
             continue;

@@ -19,7 +19,8 @@ const char *fmt_addr(const struct ip_addr *a, char buf[FMT_ADDR_LEN]);
 const char *fmt_time(int64_t ts_us, char buf[FMT_TIME_LEN]);
 
 /* Write wire bytes for a terminal: printable ASCII and valid UTF-8 as is;
- * control bytes (C0, DEL, C1), backslash and invalid UTF-8 as \xNN, so no
+ * control bytes (C0, DEL, C1) and invalid UTF-8 as \xNN (a backslash
+ * stays: UNC paths are full of them and it cannot drive a terminal), so no
  * escape sequence from a capture ever reaches the terminal. */
 void fmt_escaped(FILE *out, const uint8_t *s, size_t n);
 /* Same into a buffer (always NUL-terminated, cut at a character boundary). */

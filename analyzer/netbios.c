@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "wire.h"
+#include "nbns.h"
 
 #define NB_MAX_NAMES 32
 
@@ -33,6 +33,8 @@ struct nb_ledger {
     GHashTable *by_key;  /* struct nb_key* -> struct nb_flow* (key lives in the row) */
     GPtrArray *rows;     /* struct nb_row*, first appearance order */
     GHashTable *pending; /* struct nb_pending_key* -> struct nb_flow* */
+    struct nbns_msg nbns; /* decode scratch, reused for every datagram */
+    struct nbds_msg nbds;
 };
 
 struct nb_row {
@@ -177,31 +179,58 @@ static bool src_is_client(struct nb_ledger *l, uint8_t proto, const struct packe
     return true;
 }
 
+static void add_nbname(struct nb_flow *f, const struct nbname *n, enum nbname_status st)
+{
+    if (st != NBNAME_OK)
+        return;
+    char buf[NBNAME_RENDER_MAX];
+    nbname_render(n, buf, sizeof buf);
+    nb_flow_add_name(f, buf);
+}
+
+/* Names a datagram carries: questions, answer records and node status
+ * tables (NBNS), source and destination (NBDS). */
+static void nbns_names(struct nb_flow *f, const struct nbns_msg *m)
+{
+    for (uint16_t i = 0; i < m->nq; i++)
+        add_nbname(f, &m->q[i].name, m->q[i].name_status);
+    for (uint16_t i = 0; i < m->nrr; i++)
+        add_nbname(f, &m->rr[i].name, m->rr[i].name_status);
+    for (uint16_t i = 0; i < m->nnodes; i++) {
+        char buf[NBNAME_RENDER_MAX];
+        nbname_render_raw(m->nodes[i].name, m->nodes[i].suffix, buf, sizeof buf);
+        nb_flow_add_name(f, buf);
+    }
+}
+
 static void nbns_track(struct nb_ledger *l, struct nb_flow *f, const struct packet *p, bool from_client)
 {
-    struct wire w = wire_make(p->payload, p->payload_len);
-    uint16_t id = wire_u16be(&w);
-    uint16_t flags = wire_u16be(&w);
-    if (!wire_ok(&w))
-        return;
-    bool response = flags & 0x8000;
-    unsigned opcode = (flags >> 11) & 0xF;
+    struct nbns_msg *m = &l->nbns;
+    nbns_decode(p->payload, p->payload_len, m);
+    if (m->used < 4)
+        return; /* not even the transaction id and flags */
+    nbns_names(f, m);
     const struct ip_addr *client = from_client ? &p->src : &p->dst;
     struct nb_pending_key k;
     memset(&k, 0, sizeof k);
     k.family = client->family;
     k.port = from_client ? p->sport : p->dport;
-    k.id = id;
+    k.id = m->id;
     memcpy(k.addr, client->bytes, 16);
 
-    if (!response) {
+    if (!m->response) {
         if (!from_client)
             return;
+        f->requests++;
+        if (m->opcode != NBNS_OP_QUERY)
+            return; /* registrations and releases are often unanswered by design */
         f->queries++;
-        if (opcode == 0 && g_hash_table_size(l->pending) < NB_MAX_PENDING &&
-            !g_hash_table_contains(l->pending, &k)) {
-            g_hash_table_insert(l->pending, g_memdup2(&k, sizeof k), f);
-            f->queries_pending++;
+        /* A retransmitted query reuses its transaction id: one entry. */
+        if (!g_hash_table_contains(l->pending, &k)) {
+            if (g_hash_table_size(l->pending) < NB_MAX_PENDING)
+                g_hash_table_insert(l->pending, g_memdup2(&k, sizeof k), f);
+            else
+                f->queries_untracked++;
         }
         return;
     }
@@ -210,8 +239,20 @@ static void nbns_track(struct nb_ledger *l, struct nb_flow *f, const struct pack
      * query is answered from the server's own address, on another row. */
     struct nb_flow *asked = g_hash_table_lookup(l->pending, &k);
     if (asked) {
-        asked->queries_pending--;
+        asked->queries_answered++;
         g_hash_table_remove(l->pending, &k);
+    }
+}
+
+static void nbds_track(struct nb_ledger *l, struct nb_flow *f, const struct packet *p)
+{
+    struct nbds_msg *m = &l->nbds;
+    nbds_decode(p->payload, p->payload_len, m);
+    if (m->type >= NBDS_DIRECT_UNIQUE && m->type <= NBDS_BROADCAST) {
+        add_nbname(f, &m->src, m->src_status);
+        add_nbname(f, &m->dst, m->dst_status);
+    } else if (m->type >= NBDS_QUERY_REQUEST && m->type <= NBDS_NEGATIVE_QUERY) {
+        add_nbname(f, &m->dst, m->dst_status);
     }
 }
 
@@ -281,6 +322,8 @@ struct nb_flow *nb_ledger_packet(struct nb_ledger *l, const struct packet *p)
             f->server_spoke = true;
         if (svc == NB_SERVICE_NBNS)
             nbns_track(l, f, p, from_client);
+        else if (svc == NB_SERVICE_NBDGM)
+            nbds_track(l, f, p);
     }
     return f;
 }
@@ -312,7 +355,7 @@ enum nb_state nb_flow_state(const struct nb_flow *f)
     }
     if (f->icmp_refused)
         return NB_STATE_REFUSED;
-    if (f->queries && !f->server_spoke && f->queries_pending == f->queries)
+    if (f->queries && !f->server_spoke && !f->queries_answered && !f->queries_untracked)
         return NB_STATE_NO_ANSWER;
     return NB_STATE_DATAGRAM;
 }

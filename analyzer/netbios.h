@@ -29,10 +29,11 @@ struct nb_flow {
     int64_t first_seen, last_seen;
     /* evidence for the state */
     bool syn, synack, rst_from_server, icmp_refused, server_spoke;
-    uint32_t queries, responses; /* NBNS */
+    uint32_t requests, queries, responses; /* NBNS: all requests, name queries (opcode 0), responses */
     GPtrArray *names;            /* char*: decoded names, escaped, unique, capped */
     uint32_t names_dropped;
-    uint32_t queries_pending;    /* NBNS queries whose answer has not been seen */
+    uint32_t queries_answered;   /* NBNS queries a response (from anyone) matched */
+    uint32_t queries_untracked;  /* NBNS queries past the pending-table cap */
 };
 
 struct nb_ledger;

@@ -6,6 +6,7 @@
 
 #include "dialect.h"
 #include "fmt.h"
+#include "json.h"
 #include "smb_tables.h"
 
 #ifndef SMBSCOPE_VERSION

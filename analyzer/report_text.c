@@ -352,9 +352,9 @@ static void conn_detail(struct text *t, guint idx, const struct smb_conn *s)
         fprintf(out, "%s\n", smb_enum_bits(&smb2_capabilities_table, s->server_capabilities, " ", buf, sizeof buf));
     }
     if (s->ctx_request || s->ctx_response) {
-        field(out, "Negotiate Contexts (client)");
+        field(out, "Contexts Offered");
         detail_contexts(out, s->ctx_request);
-        field(out, "Negotiate Contexts (server)");
+        field(out, "Contexts Chosen");
         detail_contexts(out, s->ctx_response);
     }
     field(out, "Authentication Mechanism");

@@ -32,6 +32,8 @@ static struct packet udp(struct ip_addr s, uint16_t sp, struct ip_addr d, uint16
 static const uint8_t nbns_query[] = { 0x12, 0x34, 0x01, 0x10, 0, 1, 0, 0, 0, 0, 0, 0 };
 static const uint8_t nbns_reply[] = { 0x12, 0x34, 0x85, 0x00, 0, 0, 0, 1, 0, 0, 0, 0 };
 static const uint8_t nbns_query2[] = { 0x55, 0x66, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0 };
+/* a registration (opcode 5), broadcast, which nobody answers by design */
+static const uint8_t nbns_register[] = { 0x77, 0x01, 0x29, 0x10, 0, 1, 0, 0, 0, 0, 0, 1 };
 
 static void test_tcp_states(void)
 {
@@ -93,6 +95,13 @@ static void test_nbns_unanswered_and_icmp(void)
     struct packet p = udp(c, 40010, s, 137, nbns_query2, sizeof nbns_query2);
     struct nb_flow *q = nb_ledger_packet(l, &p);
     g_assert_cmpstr(nb_state_name(nb_flow_state(q)), ==, "no-answer");
+    nb_ledger_packet(l, &p); /* the retransmission, same transaction id */
+    g_assert_cmpstr(nb_state_name(nb_flow_state(q)), ==, "no-answer");
+    g_assert_cmpuint(q->queries, ==, 2);
+
+    p = udp(c, 40013, v4(10, 0, 0, 255), 137, nbns_register, sizeof nbns_register);
+    struct nb_flow *reg = nb_ledger_packet(l, &p);
+    g_assert_cmpstr(nb_state_name(nb_flow_state(reg)), ==, "datagram");
 
     p = udp(c, 40011, s, 137, nbns_query2, sizeof nbns_query2);
     struct nb_flow *q2 = nb_ledger_packet(l, &p);
