@@ -362,11 +362,15 @@ static void step_header(struct framer *f, struct wire *w)
 
 enum { PL_NO = 0, PL_YES = 1, PL_MORE = -1 };
 
-/* Is a header plausible at b[0..avail)?  Judged on as few bytes as the type
- * needs: a session message must be followed by an SMB protocol id; control
- * messages must have their exact lengths (and a sane error code / first
- * name label). */
-static int plausible(const uint8_t *b, size_t avail)
+/* Is a header plausible at b[0..avail)?  A session message must be
+ * followed by an SMB protocol id; a control message must have its exact
+ * length (and a sane error code / first name label).  The short fixed-size
+ * controls (82, 84, 85: four bytes that occur in any payload) must in
+ * addition be followed by another plausible header (checked without this
+ * extra rule), so a stray "85 00 00 00" inside file data does not capture
+ * the stream.  PL_MORE: the available bytes agree so far but do not yet
+ * decide. */
+static int plausible(const uint8_t *b, size_t avail, bool chain)
 {
     if (avail < 1)
         return PL_MORE;
@@ -374,6 +378,7 @@ static int plausible(const uint8_t *b, size_t avail)
     /* expected bytes per position; 0 in mask = don't care */
     uint8_t want[8] = { 0 }, mask[8] = { 0 };
     size_t need;
+    size_t follow = 0; /* control body length after which a header must follow */
     switch (t) {
     case 0x00:
         need = 8;
@@ -386,6 +391,7 @@ static int plausible(const uint8_t *b, size_t avail)
     case NBSS_KEEPALIVE:
         need = 4;
         mask[1] = mask[2] = mask[3] = 0xff;
+        follow = 4;
         break;
     case NBSS_NEGATIVE_RESPONSE:
         need = 5;
@@ -397,6 +403,7 @@ static int plausible(const uint8_t *b, size_t avail)
         need = 4;
         mask[1] = mask[2] = mask[3] = 0xff;
         want[3] = 6;
+        follow = 10;
         break;
     case NBSS_SESSION_REQUEST:
         need = 6;
@@ -418,7 +425,17 @@ static int plausible(const uint8_t *b, size_t avail)
         if (t == NBSS_SESSION_REQUEST && (len < 68 || len > 2 * NBNAME_MAX_WIRE))
             return PL_NO;
     }
-    return avail >= need ? PL_YES : PL_MORE;
+    if (avail < need)
+        return PL_MORE;
+    if (follow && chain) {
+        if (avail <= follow)
+            return PL_MORE;
+        struct wire w = wire_make(b, avail);
+        wire_skip(&w, follow);
+        size_t rest = wire_left(&w);
+        return plausible(wire_bytes(&w, rest), rest, false);
+    }
+    return PL_YES;
 }
 
 static void run(struct framer *f, struct wire *w);
@@ -432,17 +449,17 @@ static void step_resync(struct framer *f, struct wire *w)
         uint8_t b0 = i < clen ? f->carry[i] : wire_peek_u8(w, i - clen);
         if (b0 != 0x00 && (b0 < NBSS_SESSION_REQUEST || b0 > NBSS_KEEPALIVE))
             continue;
-        uint8_t tmp[8];
-        size_t avail = total - i < 8 ? total - i : 8;
+        uint8_t tmp[sizeof f->carry];
+        size_t avail = total - i < sizeof tmp ? total - i : sizeof tmp;
         for (size_t k = 0; k < avail; k++)
             tmp[k] = (i + k < clen) ? f->carry[i + k] : wire_peek_u8(w, i + k - clen);
-        int r = plausible(tmp, avail);
+        int r = plausible(tmp, avail, true);
         if (r == PL_NO)
             continue;
         f->skipped_run += i;
         f->stats.skipped_bytes += i;
         if (r == PL_MORE) {
-            /* keep the candidate (fewer than 8 bytes) for the next chunk */
+            /* keep the candidate (shorter than the window) for the next chunk */
             memcpy(f->carry, tmp, avail);
             f->carry_len = (uint8_t)avail;
             wire_skip(w, left);
@@ -456,7 +473,7 @@ static void step_resync(struct framer *f, struct wire *w)
         f->state = FRAMER_HEADER;
         f->hdr_have = 0;
         if (i < clen) {
-            uint8_t rest[8];
+            uint8_t rest[sizeof f->carry];
             size_t n = clen - i;
             memcpy(rest, f->carry + i, n);
             f->carry_len = 0;

@@ -98,7 +98,7 @@ struct framer {
     unsigned msg_flags;
     bool stored_in_buf;         /* collected bytes live in buf (else in head) */
     uint8_t head[FRAMER_HEAD];  /* head (or short control body) spanning chunks */
-    uint8_t carry[8];           /* RESYNC: candidate bytes spanning chunks */
+    uint8_t carry[20];          /* RESYNC: candidate bytes spanning chunks (>= 4+6+8) */
     uint8_t carry_len;
     uint64_t skipped_run;       /* bytes skipped in the current resync */
     uint8_t *buf;               /* prefix buffer, grown up to cap */
