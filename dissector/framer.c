@@ -449,6 +449,14 @@ static void step_resync(struct framer *f, struct wire *w)
         uint8_t b0 = i < clen ? f->carry[i] : wire_peek_u8(w, i - clen);
         if (b0 != 0x00 && (b0 < NBSS_SESSION_REQUEST || b0 > NBSS_KEEPALIVE))
             continue;
+        /* cheap second look before gathering a window: most candidates
+         * (zero fill, random data) die on one more byte */
+        size_t probe = b0 == 0x00 ? 4 : 1;
+        if (i + probe < total) {
+            uint8_t bp = i + probe < clen ? f->carry[i + probe] : wire_peek_u8(w, i + probe - clen);
+            if (b0 == 0x00 ? bp < 0xfc : (bp & 0xfe) != 0)
+                continue;
+        }
         uint8_t tmp[sizeof f->carry];
         size_t avail = total - i < sizeof tmp ? total - i : sizeof tmp;
         for (size_t k = 0; k < avail; k++)
@@ -552,7 +560,8 @@ void framer_gap(struct framer *f, uint64_t n)
     case FRAMER_CONTROL: {
         anomaly(f, FRAMER_AN_MESSAGE_CUT, f->msg_len);
         if (f->state != FRAMER_CONTROL) {
-            if (f->state == FRAMER_HEADBYTES)
+            /* the head never reached want(): judge the id if it arrived */
+            if (f->state == FRAMER_HEADBYTES && f->consumed >= 4)
                 note_smb(f, f->head, f->consumed);
             f->msg_flags |= FRAMER_MSG_CUT;
             deliver(f, stored(f), f->consumed);

@@ -122,12 +122,12 @@ enum nbns_status nbns_decode(const uint8_t *p, size_t n, struct nbns_msg *m)
         q->name_status = nbname_decode(&w, true, &q->name);
         q->type = wire_u16be(&w);
         q->qclass = wire_u16be(&w);
+        if (q->name_status != NBNAME_OK && q->name_status != NBNAME_TRUNCATED)
+            note(m, NBNS_BAD_NAME);
         if (!wire_ok(&w)) {
             note(m, NBNS_TRUNCATED);
             break;
         }
-        if (q->name_status != NBNAME_OK)
-            note(m, NBNS_BAD_NAME);
         if (q == &tmp)
             m->q_dropped++;
         else
@@ -148,12 +148,12 @@ enum nbns_status nbns_decode(const uint8_t *p, size_t n, struct nbns_msg *m)
             r->ttl = wire_u32be(&w);
             r->rdlength = wire_u16be(&w);
             struct wire rd = wire_sub(&w, r->rdlength);
+            if (r->name_status != NBNAME_OK && r->name_status != NBNAME_TRUNCATED)
+                note(m, NBNS_BAD_NAME);
             if (!wire_ok(&w)) {
                 note(m, NBNS_TRUNCATED);
                 break;
             }
-            if (r->name_status != NBNAME_OK)
-                note(m, NBNS_BAD_NAME);
             if (r == &tmp) {
                 /* a record that does not fit keeps no entries either */
                 m->rr_dropped++;
