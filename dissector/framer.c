@@ -586,11 +586,13 @@ void framer_gap(struct framer *f, uint64_t n)
 
 void framer_skip(struct framer *f, uint64_t n)
 {
-    if (f->state == FRAMER_SKIP && n <= f->skip_left) {
-        f->skip_left -= (uint32_t)n;
+    if (f->state == FRAMER_SKIP) {
+        uint64_t k = n < f->skip_left ? n : f->skip_left;
+        f->skip_left -= (uint32_t)k;
         if (!f->skip_left)
             f->state = FRAMER_HEADER;
-        return;
+        n -= k;
     }
+    /* dropping more than was skippable loses real bytes: a gap */
     framer_gap(f, n);
 }

@@ -121,8 +121,8 @@ void framer_gap(struct framer *f, uint64_t n);
 /* Upcoming bytes the framer would discard anyway (the unwanted rest of a
  * message): a reassembler may drop up to this many and call framer_skip(). */
 uint64_t framer_skippable(const struct framer *f);
-/* The caller dropped n <= framer_skippable() bytes without feeding them;
- * more than that is treated as a gap. */
+/* The caller dropped n bytes without feeding them (normally n <=
+ * framer_skippable()); any excess over the skippable bytes is a gap. */
 void framer_skip(struct framer *f, uint64_t n);
 
 /* Forget the stream position (next byte is a header if !midstream) and free

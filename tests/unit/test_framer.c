@@ -371,6 +371,26 @@ static void test_gaps(void)
         framer_free(&f);
         rec_free(&r);
     }
+    /* 1c. skipping past the skippable bytes: the excess is a gap */
+    {
+        struct rec r;
+        rec_init(&r, true, 8);
+        struct framer f;
+        framer_for(&f, &r, NULL, false);
+        size_t g0 = m1 + 4 + 100;
+        framer_feed(&f, d, g0);
+        uint64_t sk = framer_skippable(&f);
+        g_assert_cmpuint(sk, ==, m2 - g0);
+        framer_skip(&f, sk + 10);
+        g_assert_cmpuint(framer_stats(&f)->gap_bytes, ==, 10);
+        g_assert_cmpuint(r.anomalies[FRAMER_AN_GAP_LOST_SYNC], ==, 1);
+        framer_feed(&f, d + m2 + 10, n - m2 - 10);
+        char *tail = types_from(s, 3);
+        g_assert_true(g_str_has_suffix(r.types->str, tail));
+        g_free(tail);
+        framer_free(&f);
+        rec_free(&r);
+    }
     /* 2. gap inside message 3 while collecting it whole: delivered cut,
      *    message 4 on still framed */
     {
