@@ -1,0 +1,612 @@
+/* Streaming framer: real TCP directions cut from the samples (expected
+ * message type:length lists from tshark's NBSS dissector, see
+ * vectors/stream.tsv), fed in every chunking, with gaps, mid-stream starts
+ * and hand-made malformed streams (RFC 1002 4.3.1, MS-SMB2 2.1). */
+#include <glib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "framer.h"
+
+/* ---- a recorder: every callback appended to one text log ------------- */
+
+struct rec {
+    GString *log;
+    GString *types;      /* "81:68,00:62,..." like stream.tsv */
+    size_t want_limit;   /* 0: no want callback semantics (returns msg_len) */
+    bool use_want;
+    unsigned cut_msgs;
+    unsigned resyncs;
+    unsigned anomalies[FRAMER_AN_COUNT];
+};
+
+static uint32_t fnv(const uint8_t *p, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+static void add_type(struct rec *r, unsigned type, unsigned len)
+{
+    if (r->types->len)
+        g_string_append_c(r->types, ',');
+    g_string_append_printf(r->types, "%02x:%u", type, len);
+}
+
+static void on_control(void *ctx, uint8_t type, const uint8_t *body, size_t n, const struct nbss_control *d)
+{
+    struct rec *r = ctx;
+    g_string_append_printf(r->log, "C%02x:%zu:%u:%08x\n", type, n, (unsigned)d->status, fnv(body, n));
+    add_type(r, type, d->length);
+}
+
+static size_t on_want(void *ctx, const uint8_t *head, size_t head_len, uint32_t msg_len)
+{
+    struct rec *r = ctx;
+    g_assert_cmpuint(head_len, ==, MIN(msg_len, FRAMER_HEAD));
+    g_string_append_printf(r->log, "W:%zu:%u:%08x\n", head_len, msg_len, fnv(head, head_len));
+    return r->want_limit;
+}
+
+static void on_message(void *ctx, const uint8_t *msg, size_t avail, uint32_t msg_len, unsigned flags)
+{
+    struct rec *r = ctx;
+    g_assert_cmpuint(avail, <=, msg_len);
+    g_string_append_printf(r->log, "M:%zu:%u:%x:%08x\n", avail, msg_len, flags, fnv(msg, avail));
+    if (flags & FRAMER_MSG_CUT)
+        r->cut_msgs++;
+    add_type(r, 0, msg_len);
+}
+
+static void on_anomaly(void *ctx, enum framer_anomaly an, uint64_t detail)
+{
+    struct rec *r = ctx;
+    g_string_append_printf(r->log, "A:%d:%" G_GUINT64_FORMAT "\n", (int)an, detail);
+    r->anomalies[an]++;
+}
+
+static void rec_init(struct rec *r, bool use_want, size_t want_limit)
+{
+    memset(r, 0, sizeof *r);
+    r->log = g_string_new(NULL);
+    r->types = g_string_new(NULL);
+    r->use_want = use_want;
+    r->want_limit = want_limit;
+}
+
+static void rec_free(struct rec *r)
+{
+    g_string_free(r->log, TRUE);
+    g_string_free(r->types, TRUE);
+}
+
+static void framer_for(struct framer *f, struct rec *r, struct transport_obs *obs, bool midstream)
+{
+    struct framer_callbacks cb = { on_control, r->use_want ? on_want : NULL, on_message, on_anomaly };
+    framer_init(f, &cb, r, obs, midstream);
+}
+
+/* Feed data in chunks: sizes from a seeded PRNG in [1, maxchunk]; maxchunk 0
+ * means one chunk.  Each chunk is copied to its own heap block so ASan sees
+ * any read past it. */
+static void feed_chunked(struct framer *f, const uint8_t *data, size_t n, guint32 seed, size_t maxchunk)
+{
+    GRand *rng = g_rand_new_with_seed(seed);
+    size_t off = 0;
+    while (off < n) {
+        size_t k = maxchunk ? (size_t)g_rand_int_range(rng, 1, (gint32)maxchunk + 1) : n;
+        if (k > n - off)
+            k = n - off;
+        uint8_t *chunk = g_memdup2(data + off, k);
+        framer_feed(f, chunk, k);
+        g_free(chunk);
+        off += k;
+    }
+    g_rand_free(rng);
+}
+
+/* ---- vectors ----------------------------------------------------------- */
+
+struct stream_vec {
+    char *file;
+    char *types;  /* tshark's list */
+    GBytes *data;
+};
+
+static const char *vec_dir(void)
+{
+    const char *d = g_getenv("SMBSCOPE_VECTORS");
+    return d ? d : "tests/unit/vectors";
+}
+
+static GPtrArray *load_streams(void)
+{
+    GPtrArray *v = g_ptr_array_new();
+    char *path = g_build_filename(vec_dir(), "stream.tsv", NULL);
+    char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        g_error("cannot read %s", path);
+    char **lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines + 1; *l; l++) {
+        if (!**l)
+            continue;
+        char **cols = g_strsplit(*l, "\t", -1);
+        struct stream_vec *s = g_new0(struct stream_vec, 1);
+        s->file = g_strdup(cols[0]);
+        s->types = g_strdup(cols[1]);
+        char *bin = g_build_filename(vec_dir(), cols[0], NULL);
+        char *data;
+        gsize len;
+        if (!g_file_get_contents(bin, &data, &len, NULL))
+            g_error("cannot read %s", bin);
+        s->data = g_bytes_new_take(data, len);
+        g_free(bin);
+        g_strfreev(cols);
+        g_ptr_array_add(v, s);
+    }
+    g_strfreev(lines);
+    g_free(text);
+    g_free(path);
+    g_assert_cmpuint(v->len, >=, 4);
+    return v;
+}
+
+static void free_stream(gpointer p)
+{
+    struct stream_vec *s = p;
+    g_free(s->file);
+    g_free(s->types);
+    g_bytes_unref(s->data);
+    g_free(s);
+}
+
+static GPtrArray *streams;
+
+/* Every chunking yields the same callbacks, and the messages are tshark's. */
+static void test_real_streams_chunkings(void)
+{
+    static const struct {
+        guint32 seed;
+        size_t maxchunk;
+    } chunkings[] = { { 0, 0 }, { 0, 1 }, { 1, 3 }, { 2, 7 }, { 3, 64 }, { 4, 100 }, { 5, 1500 }, { 6, 5000 } };
+    static const struct {
+        bool use_want;
+        size_t limit;
+    } modes[] = { { false, 0 }, { true, 0 }, { true, 4 }, { true, 64 }, { true, 100000 } };
+
+    for (guint i = 0; i < streams->len; i++) {
+        struct stream_vec *s = g_ptr_array_index(streams, i);
+        gsize n;
+        const uint8_t *d = g_bytes_get_data(s->data, &n);
+        for (size_t m = 0; m < G_N_ELEMENTS(modes); m++) {
+            char *reference = NULL;
+            for (size_t c = 0; c < G_N_ELEMENTS(chunkings); c++) {
+                struct rec r;
+                rec_init(&r, modes[m].use_want, modes[m].limit);
+                struct transport_obs obs = { 0 };
+                struct framer f;
+                framer_for(&f, &r, &obs, false);
+                feed_chunked(&f, d, n, chunkings[c].seed, chunkings[c].maxchunk);
+                if (g_strcmp0(r.types->str, s->types) != 0)
+                    g_error("%s chunking %zu: got %s want %s", s->file, c, r.types->str, s->types);
+                for (int a = 0; a < FRAMER_AN_COUNT; a++)
+                    g_assert_cmpuint(r.anomalies[a], ==, 0);
+                g_assert_cmpuint(framer_stats(&f)->bytes, ==, n);
+                g_assert_cmpuint(obs.smb_messages, ==, obs.session_messages);
+                if (!reference)
+                    reference = g_strdup(r.log->str);
+                else if (strcmp(reference, r.log->str) != 0)
+                    g_error("%s mode %zu chunking %zu: callbacks differ", s->file, m, c);
+                framer_free(&f);
+                rec_free(&r);
+            }
+            g_free(reference);
+        }
+    }
+}
+
+/* transport_obs counts match tshark's list. */
+static void test_real_streams_obs(void)
+{
+    for (guint i = 0; i < streams->len; i++) {
+        struct stream_vec *s = g_ptr_array_index(streams, i);
+        gsize n;
+        const uint8_t *d = g_bytes_get_data(s->data, &n);
+        struct transport_obs obs = { 0 };
+        struct rec r;
+        rec_init(&r, false, 0);
+        struct framer f;
+        framer_for(&f, &r, &obs, false);
+        framer_feed(&f, d, n);
+        unsigned want_msgs = 0, want_req = 0, want_pos = 0, want_neg = 0, largest = 0;
+        char **items = g_strsplit(s->types, ",", -1);
+        for (char **it = items; *it; it++) {
+            unsigned t = 0, l = 0;
+            g_assert_cmpint(sscanf(*it, "%x:%u", &t, &l), ==, 2);
+            if (t == 0) {
+                want_msgs++;
+                largest = MAX(largest, l);
+            }
+            want_req += t == 0x81;
+            want_pos += t == 0x82;
+            want_neg += t == 0x83;
+        }
+        g_strfreev(items);
+        g_assert_cmpuint(obs.session_messages, ==, want_msgs);
+        g_assert_cmpuint(obs.session_requests, ==, want_req);
+        g_assert_cmpuint(obs.positive_responses, ==, want_pos);
+        g_assert_cmpuint(obs.negative_responses, ==, want_neg);
+        g_assert_cmpuint(obs.largest_message, ==, largest);
+        g_assert_false(obs.length_over_17bit);
+        framer_free(&f);
+        rec_free(&r);
+    }
+}
+
+/* Offsets of every message start (header) in a well-formed stream, from
+ * tshark's list. */
+static GArray *message_offsets(const struct stream_vec *s)
+{
+    GArray *a = g_array_new(FALSE, FALSE, sizeof(size_t));
+    size_t off = 0;
+    char **items = g_strsplit(s->types, ",", -1);
+    for (char **it = items; *it; it++) {
+        unsigned t = 0, l = 0;
+        sscanf(*it, "%x:%u", &t, &l);
+        g_array_append_val(a, off);
+        off += 4 + l;
+    }
+    g_strfreev(items);
+    return a;
+}
+
+/* The tail of tshark's list from message index k on. */
+static char *types_from(const struct stream_vec *s, guint k)
+{
+    char **items = g_strsplit(s->types, ",", -1);
+    char *tail = g_strjoinv(",", items + k);
+    g_strfreev(items);
+    return tail;
+}
+
+/* A capture that starts at any byte of the stream: the framer finds the
+ * next message start and then reports exactly tshark's remaining list. */
+static void test_midstream_start(void)
+{
+    for (guint i = 0; i < streams->len; i++) {
+        struct stream_vec *s = g_ptr_array_index(streams, i);
+        gsize n;
+        const uint8_t *d = g_bytes_get_data(s->data, &n);
+        GArray *offs = message_offsets(s);
+        size_t step = n > 4000 ? 7 : 1;
+        for (size_t start = 0; start < n; start += step) {
+            guint k = 0;
+            while (k < offs->len && g_array_index(offs, size_t, k) < start)
+                k++;
+            char *want = types_from(s, k);
+            for (guint32 seed = 0; seed < 2; seed++) {
+                struct rec r;
+                rec_init(&r, seed == 1, 64);
+                struct transport_obs obs = { 0 };
+                struct framer f;
+                framer_for(&f, &r, &obs, true);
+                feed_chunked(&f, d + start, n - start, seed, seed ? 13 : 0);
+                if (g_strcmp0(r.types->str, want) != 0)
+                    g_error("%s from %zu: got %s want %s", s->file, start, r.types->str, want);
+                size_t skipped = k < offs->len ? g_array_index(offs, size_t, k) - start : n - start;
+                /* with no header left, up to 19 trailing bytes may still be
+                 * held as a candidate rather than counted as skipped */
+                if (k < offs->len)
+                    g_assert_cmpuint(framer_stats(&f)->skipped_bytes, ==, skipped);
+                else
+                    g_assert_cmpuint(framer_stats(&f)->skipped_bytes + 19, >=, skipped);
+                g_assert_cmpuint(r.anomalies[FRAMER_AN_RESYNC], ==, (skipped && k < offs->len) ? 1 : 0);
+                framer_free(&f);
+                rec_free(&r);
+            }
+            g_free(want);
+        }
+        g_array_free(offs, TRUE);
+    }
+}
+
+/* Gaps: inside an unwanted body (sync kept, nothing reported), inside a
+ * message being collected (cut, then sync kept), across a boundary
+ * (resync; later messages found again). */
+static void test_gaps(void)
+{
+    struct stream_vec *s = NULL;
+    for (guint i = 0; i < streams->len; i++) {
+        struct stream_vec *c = g_ptr_array_index(streams, i);
+        if (g_str_has_suffix(c->file, "smb445-smb3_11-445.bin"))
+            s = c;
+    }
+    g_assert_nonnull(s);
+    gsize n;
+    const uint8_t *d = g_bytes_get_data(s->data, &n);
+    GArray *offs = message_offsets(s);
+    g_assert_cmpuint(offs->len, >, 10);
+    size_t m1 = g_array_index(offs, size_t, 1), m2 = g_array_index(offs, size_t, 2);
+    size_t m3 = g_array_index(offs, size_t, 3), m4 = g_array_index(offs, size_t, 4);
+    size_t m6 = g_array_index(offs, size_t, 6);
+
+    /* 1. gap in the unwanted rest of message 1 (261 bytes; want 8 bytes) */
+    {
+        struct rec r;
+        rec_init(&r, true, 8);
+        struct framer f;
+        framer_for(&f, &r, NULL, false);
+        size_t g0 = m1 + 4 + 100, g1 = m2 - 2;
+        framer_feed(&f, d, g0);
+        g_assert_cmpuint(framer_skippable(&f), ==, m2 - g0);
+        framer_gap(&f, g1 - g0);
+        framer_feed(&f, d + g1, n - g1);
+        g_assert_cmpstr(r.types->str, ==, s->types);
+        g_assert_cmpuint(framer_stats(&f)->anomalies, ==, 0);
+        framer_free(&f);
+        rec_free(&r);
+    }
+    /* 1b. the same with framer_skip(): the reassembler drops skippable bytes */
+    {
+        struct rec r;
+        rec_init(&r, true, 8);
+        struct framer f;
+        framer_for(&f, &r, NULL, false);
+        size_t off = 0;
+        while (off < n) {
+            uint64_t sk = framer_skippable(&f);
+            if (sk) {
+                framer_skip(&f, sk);
+                off += sk;
+                continue;
+            }
+            framer_feed(&f, d + off, 1);
+            off++;
+        }
+        g_assert_cmpstr(r.types->str, ==, s->types);
+        g_assert_cmpuint(framer_stats(&f)->anomalies, ==, 0);
+        g_assert_cmpuint(framer_stats(&f)->gap_bytes, ==, 0);
+        framer_free(&f);
+        rec_free(&r);
+    }
+    /* 1c. skipping past the skippable bytes: the excess is a gap */
+    {
+        struct rec r;
+        rec_init(&r, true, 8);
+        struct framer f;
+        framer_for(&f, &r, NULL, false);
+        size_t g0 = m1 + 4 + 100;
+        framer_feed(&f, d, g0);
+        uint64_t sk = framer_skippable(&f);
+        g_assert_cmpuint(sk, ==, m2 - g0);
+        framer_skip(&f, sk + 10);
+        g_assert_cmpuint(framer_stats(&f)->gap_bytes, ==, 10);
+        g_assert_cmpuint(r.anomalies[FRAMER_AN_GAP_LOST_SYNC], ==, 1);
+        framer_feed(&f, d + m2 + 10, n - m2 - 10);
+        char *tail = types_from(s, 3);
+        g_assert_true(g_str_has_suffix(r.types->str, tail));
+        g_free(tail);
+        framer_free(&f);
+        rec_free(&r);
+    }
+    /* 2. gap inside message 3 while collecting it whole: delivered cut,
+     *    message 4 on still framed */
+    {
+        struct rec r;
+        rec_init(&r, false, 0);
+        struct framer f;
+        framer_for(&f, &r, NULL, false);
+        size_t g0 = m3 + 4 + 10, g1 = m3 + 4 + 30;
+        framer_feed(&f, d, g0);
+        framer_gap(&f, g1 - g0);
+        framer_feed(&f, d + g1, n - g1);
+        g_assert_cmpstr(r.types->str, ==, s->types);
+        g_assert_cmpuint(r.cut_msgs, ==, 1);
+        g_assert_cmpuint(r.anomalies[FRAMER_AN_MESSAGE_CUT], ==, 1);
+        g_assert_nonnull(strstr(r.log->str, "M:10:"));
+        framer_free(&f);
+        rec_free(&r);
+    }
+    /* 3. gap across the boundary 3|4|5 into message 5: resync finds message 6 */
+    {
+        struct rec r;
+        rec_init(&r, false, 0);
+        struct framer f;
+        framer_for(&f, &r, NULL, false);
+        size_t g0 = m3 + 4 + 10, g1 = m6 - 5;
+        framer_feed(&f, d, g0);
+        framer_gap(&f, g1 - g0);
+        framer_feed(&f, d + g1, n - g1);
+        char **items = g_strsplit(s->types, ",", -1);
+        char *head = g_strjoin(",", items[0], items[1], items[2], items[3], NULL);
+        char *tail = types_from(s, 6);
+        char *want = g_strjoin(",", head, tail, NULL);
+        g_assert_cmpstr(r.types->str, ==, want);
+        g_assert_cmpuint(r.anomalies[FRAMER_AN_GAP_LOST_SYNC], ==, 1);
+        g_assert_cmpuint(r.anomalies[FRAMER_AN_RESYNC], ==, 1);
+        g_assert_cmpuint(framer_stats(&f)->skipped_bytes, ==, 5);
+        g_free(want);
+        g_free(tail);
+        g_free(head);
+        g_strfreev(items);
+        framer_free(&f);
+        rec_free(&r);
+    }
+    /* 4. gap exactly at a boundary: alignment unknown, resync at once */
+    {
+        struct rec r;
+        rec_init(&r, false, 0);
+        struct framer f;
+        framer_for(&f, &r, NULL, false);
+        framer_feed(&f, d, m4);
+        framer_gap(&f, 100);
+        framer_feed(&f, d + m6, n - m6);
+        char *tail = types_from(s, 6);
+        g_assert_true(g_str_has_suffix(r.types->str, tail));
+        g_assert_cmpuint(framer_stats(&f)->skipped_bytes, ==, 0);
+        g_free(tail);
+        framer_free(&f);
+        rec_free(&r);
+    }
+    g_array_free(offs, TRUE);
+}
+
+/* ---- hand-made streams -------------------------------------------------- */
+
+static void put_hdr(GByteArray *b, uint8_t type, uint32_t len)
+{
+    uint8_t h[4] = { type, (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len };
+    g_byte_array_append(b, h, 4);
+}
+
+static void put_smb2(GByteArray *b, uint32_t len)
+{
+    put_hdr(b, 0, len);
+    for (uint32_t i = 0; i < len; i++) {
+        uint8_t c = i < 4 ? (uint8_t)"\xfeSMB"[i] : (uint8_t)(i * 7);
+        g_byte_array_append(b, &c, 1);
+    }
+}
+
+static void run_all_chunkings(GByteArray *b, bool midstream, struct rec *out, struct transport_obs *obs)
+{
+    char *reference = NULL;
+    for (size_t maxchunk = 0; maxchunk < 12; maxchunk++) {
+        struct rec r;
+        rec_init(&r, out->use_want, out->want_limit);
+        struct transport_obs o = { 0 };
+        struct framer f;
+        framer_for(&f, &r, &o, midstream);
+        framer_set_cap(&f, 4096);
+        feed_chunked(&f, b->data, b->len, (guint32)maxchunk, maxchunk);
+        if (!reference) {
+            reference = g_strdup(r.log->str);
+            g_string_assign(out->log, r.log->str);
+            g_string_assign(out->types, r.types->str);
+            memcpy(out->anomalies, r.anomalies, sizeof r.anomalies);
+            *obs = o;
+        } else if (strcmp(reference, r.log->str) != 0) {
+            g_error("chunking %zu differs:\n%s\nvs\n%s", maxchunk, r.log->str, reference);
+        }
+        framer_free(&f);
+        rec_free(&r);
+    }
+    g_free(reference);
+}
+
+static void test_controls_and_lengths(void)
+{
+    GByteArray *b = g_byte_array_new();
+    put_hdr(b, 0x85, 0);                  /* keep-alive */
+    put_hdr(b, 0x82, 0);                  /* positive */
+    put_hdr(b, 0x82, 1);                  /* positive with a stray byte: bad length */
+    g_byte_array_append(b, (const uint8_t *)"x", 1);
+    put_hdr(b, 0x83, 1);                  /* negative, called name not present */
+    g_byte_array_append(b, (const uint8_t *)"\x82", 1);
+    put_hdr(b, 0x84, 6);                  /* retarget 10.0.0.1:139 */
+    g_byte_array_append(b, (const uint8_t *)"\x0a\x00\x00\x01\x00\x8b", 6);
+    put_smb2(b, 100);
+    put_smb2(b, 0x20000);                 /* over 17 bits: direct TCP only */
+    put_hdr(b, 0, 0);                     /* empty session message */
+    put_smb2(b, 64);
+
+    struct rec r;
+    rec_init(&r, false, 0);
+    struct transport_obs obs;
+    run_all_chunkings(b, false, &r, &obs);
+    g_assert_cmpstr(r.types->str, ==, "85:0,82:0,82:1,83:1,84:6,00:100,00:131072,00:0,00:64");
+    g_assert_cmpuint(r.anomalies[FRAMER_AN_CONTROL_LENGTH], ==, 1);
+    g_assert_cmpuint(r.anomalies[FRAMER_AN_LENGTH_OVER_17BIT], ==, 1);
+    g_assert_cmpuint(r.anomalies[FRAMER_AN_NOT_SMB], ==, 0);
+    g_assert_cmpuint(obs.keepalives, ==, 1);
+    g_assert_cmpuint(obs.positive_responses, ==, 2);
+    g_assert_cmpuint(obs.negative_responses, ==, 1);
+    g_assert_cmpuint(obs.retarget_responses, ==, 1);
+    g_assert_cmpuint(obs.session_messages, ==, 4);
+    g_assert_cmpuint(obs.smb_messages, ==, 3);
+    g_assert_cmpuint(obs.largest_message, ==, 0x20000);
+    g_assert_true(obs.length_over_17bit);
+    /* the big message is larger than the cap (4096): delivered as a prefix */
+    g_assert_nonnull(strstr(r.log->str, "M:4096:131072:a:"));
+    /* the retarget decode: status ok (0) */
+    g_assert_nonnull(strstr(r.log->str, "C84:6:0:"));
+    g_assert_nonnull(strstr(r.log->str, "C82:1:1:"));
+    rec_free(&r);
+    g_byte_array_free(b, TRUE);
+}
+
+static void test_unknown_type_resync(void)
+{
+    GByteArray *b = g_byte_array_new();
+    put_smb2(b, 70);
+    g_byte_array_append(b, (const uint8_t *)"\x42\x00\x00\x10garbage-garbage", 19);
+    put_smb2(b, 80);
+    struct rec r;
+    rec_init(&r, true, 64);
+    struct transport_obs obs;
+    run_all_chunkings(b, false, &r, &obs);
+    g_assert_cmpstr(r.types->str, ==, "00:70,00:80");
+    g_assert_cmpuint(r.anomalies[FRAMER_AN_UNKNOWN_TYPE], ==, 1);
+    g_assert_cmpuint(r.anomalies[FRAMER_AN_RESYNC], ==, 1);
+    g_assert_nonnull(strstr(r.log->str, "A:2:19\n"));
+    rec_free(&r);
+    g_byte_array_free(b, TRUE);
+}
+
+/* Mid-stream start in front of a keep-alive and a negative response. */
+static void test_midstream_controls(void)
+{
+    GByteArray *b = g_byte_array_new();
+    g_byte_array_append(b, (const uint8_t *)"\x01\x02\x03\xfeSMB", 7);
+    put_hdr(b, 0x85, 0);
+    put_smb2(b, 40);
+    put_hdr(b, 0x83, 1);
+    g_byte_array_append(b, (const uint8_t *)"\x80", 1);
+    struct rec r;
+    rec_init(&r, false, 0);
+    struct transport_obs obs;
+    run_all_chunkings(b, true, &r, &obs);
+    g_assert_cmpstr(r.types->str, ==, "85:0,00:40,83:1");
+    g_assert_nonnull(strstr(r.log->str, "A:2:7\n"));
+    rec_free(&r);
+    g_byte_array_free(b, TRUE);
+}
+
+/* Nothing plausible at all: every byte is counted as skipped. */
+static void test_no_sync(void)
+{
+    uint8_t junk[300];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (uint8_t)(0x30 + i % 40);
+    struct rec r;
+    rec_init(&r, false, 0);
+    struct framer f;
+    framer_for(&f, &r, NULL, true);
+    feed_chunked(&f, junk, sizeof junk, 9, 5);
+    g_assert_cmpuint(framer_stats(&f)->skipped_bytes, ==, sizeof junk);
+    g_assert_cmpuint(r.types->len, ==, 0);
+    framer_reset(&f, false);
+    g_assert_cmpuint(framer_stats(&f)->skipped_bytes, ==, 0);
+    framer_free(&f);
+    rec_free(&r);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    streams = load_streams();
+    g_ptr_array_set_free_func(streams, free_stream);
+    g_test_add_func("/framer/real-streams/chunkings", test_real_streams_chunkings);
+    g_test_add_func("/framer/real-streams/obs", test_real_streams_obs);
+    g_test_add_func("/framer/real-streams/midstream-start", test_midstream_start);
+    g_test_add_func("/framer/real-streams/gaps", test_gaps);
+    g_test_add_func("/framer/controls-and-lengths", test_controls_and_lengths);
+    g_test_add_func("/framer/unknown-type-resync", test_unknown_type_resync);
+    g_test_add_func("/framer/midstream-controls", test_midstream_controls);
+    g_test_add_func("/framer/no-sync", test_no_sync);
+    int rc = g_test_run();
+    g_ptr_array_free(streams, TRUE);
+    return rc;
+}
