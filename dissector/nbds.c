@@ -14,6 +14,9 @@ static void note(struct nbds_msg *m, enum nbds_status st)
 enum nbds_status nbds_decode(const uint8_t *p, size_t n, struct nbds_msg *m)
 {
     memset(m, 0, sizeof *m);
+    /* Names not reached (short datagram, or a type without them) must not
+     * read as decoded: NBNAME_OK is 0. */
+    m->src_status = m->dst_status = NBNAME_TRUNCATED;
     struct wire w = wire_make(p, n);
     m->type = wire_u8(&w);
     m->flags = wire_u8(&w);

@@ -42,6 +42,8 @@ enum nbss_status nbss_control_decode_parts(uint8_t type, uint8_t flags, uint32_t
                                            struct nbss_control *out)
 {
     memset(out, 0, sizeof *out);
+    /* NBNAME_OK is 0: names are "not decoded" until a session request is. */
+    out->called_status = out->calling_status = NBNAME_TRUNCATED;
     out->type = type;
     out->flags = flags;
     out->length = length;
@@ -98,6 +100,7 @@ enum nbss_status nbss_control_decode(const uint8_t *msg, size_t len, struct nbss
     uint16_t len16 = wire_u16be(&w);
     if (!wire_ok(&w)) {
         memset(out, 0, sizeof *out);
+        out->called_status = out->calling_status = NBNAME_TRUNCATED;
         out->type = type;
         out->status = NBSS_TRUNCATED;
         return out->status;
