@@ -458,6 +458,10 @@ void reasm_ack(struct reasm_dir *d, uint32_t ack, int64_t ts_us)
         ua = d->fin_off; /* the FIN's own sequence number is not data */
     if (ua > d->acked_end)
         d->acked_end = ua;
+    if (d->ack_mark <= d->next) { /* start aging from this acknowledgement */
+        d->ack_mark = d->acked_end;
+        d->ack_age = 0;
+    }
 }
 
 void reasm_skip(struct reasm_dir *d, uint64_t n)
