@@ -1,9 +1,11 @@
 /* The TCP connection table on hand-built packets: lifecycle (RFC 9293 3.5:
  * SYN, SYN-ACK, FIN, RST), port reuse, idle timeout, IPv6 keys, eviction. */
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "flow.h"
+#include "write_streams.h"
 
 #define SEC INT64_C(1000000)
 
@@ -462,6 +464,67 @@ static void test_robust_random(void)
     }
 }
 
+static void assert_file(const char *dir, const char *name, const void *want, gsize want_len)
+{
+    char *path = g_build_filename(dir, name, NULL);
+    char *got = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(path, &got, &len, NULL))
+        g_error("missing %s", name);
+    g_assert_cmpmem(got, len, want, want_len);
+    g_free(got);
+    g_remove(path);
+    g_free(path);
+}
+
+/* --write-streams: names with the connection index and both endpoints
+ * (IPv6 via inet_ntop), one file per direction, gaps in a sidecar and not
+ * zero-filled, reused ports in distinct files. */
+static void test_write_streams(void)
+{
+    char *dir = g_dir_make_tmp("test_flow.XXXXXX", NULL);
+    g_assert_nonnull(dir);
+    char err[256];
+    struct write_streams *w = write_streams_new(dir, 2, err, sizeof err);
+    g_assert_nonnull(w);
+    struct flow_observer wobs;
+    write_streams_observer(w, &wobs);
+    struct fx f;
+    f.o.conns = NULL;
+    f.t = flow_table_new(NULL, &wobs, w);
+    f.now = 0;
+    setup_addrs();
+    struct ip_addr a6 = v6(1), b6 = v6(0x2ab);
+    handshake(&f, 40100, 100, 900);
+    send_pkt(&f, A, 40100, B, 445, 101, 901, TCP_ACK, "hello");
+    send_pkt(&f, A, 40100, B, 445, 110, 901, TCP_ACK, "world"); /* [5,9) lost */
+    send_pkt(&f, B, 445, A, 40100, 901, 115, TCP_ACK, "resp");
+    send_pkt(&f, A, 40100, B, 445, 115, 905, TCP_ACK | TCP_FIN, NULL);
+    send_pkt(&f, B, 445, A, 40100, 905, 116, TCP_ACK | TCP_FIN, NULL);
+    handshake(&f, 40100, 5000, 6000); /* same ports again */
+    send_pkt(&f, A, 40100, B, 445, 5001, 6001, TCP_ACK, "again");
+    send_pkt(&f, &a6, 40101, &b6, 445, 1, 0, TCP_SYN, NULL);
+    send_pkt(&f, &b6, 445, &a6, 40101, 50, 2, TCP_SYN | TCP_ACK, NULL);
+    send_pkt(&f, &a6, 40101, &b6, 445, 2, 51, TCP_ACK, "six");
+    flow_table_finish(f.t);
+    flow_table_free(f.t);
+    g_assert_cmpint(write_streams_status(w, err, sizeof err), ==, 0);
+    write_streams_free(w);
+
+    assert_file(dir, "000001-10.0.0.1.40100-10.0.0.2.445", "helloworld", 10);
+    assert_file(dir, "000001-10.0.0.1.40100-10.0.0.2.445.gaps", "5 4\n", 4);
+    assert_file(dir, "000001-10.0.0.2.445-10.0.0.1.40100", "resp", 4);
+    assert_file(dir, "000002-10.0.0.1.40100-10.0.0.2.445", "again", 5);
+    assert_file(dir, "000003-fd00::1.40101-fd00::2ab.445", "six", 3);
+    /* nothing else: no file for a direction without data */
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const char *left = g_dir_read_name(d);
+    g_assert_null(left);
+    g_dir_close(d);
+    g_rmdir(dir);
+    g_free(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -475,5 +538,6 @@ int main(int argc, char **argv)
     g_test_add_func("/flow/gap_through_table", test_gap_through_table);
     g_test_add_func("/flow/many_conns", test_many_conns);
     g_test_add_func("/flow/robust_random", test_robust_random);
+    g_test_add_func("/flow/write_streams", test_write_streams);
     return g_test_run();
 }
