@@ -46,9 +46,16 @@ struct reasm_piece {
     uint8_t data[];
 };
 
+/* What a piece is charged against the caps: its memory, but at least
+ * PIECE_MIN_COST, so a flood of tiny out-of-order segments cannot make the
+ * sorted list long (insertion walks it): at most cap / PIECE_MIN_COST
+ * pieces per direction (4096 with the 1 MiB default). */
+#define PIECE_MIN_COST 256u
+
 static uint64_t piece_cost(uint32_t len, bool missing)
 {
-    return sizeof(struct reasm_piece) + (missing ? 0 : len);
+    uint64_t c = sizeof(struct reasm_piece) + (missing ? 0 : len);
+    return c < PIECE_MIN_COST ? PIECE_MIN_COST : c;
 }
 
 void reasm_limits_default(struct reasm_limits *lim)
@@ -229,6 +236,26 @@ static void deliver_merge(struct reasm_dir *d, uint64_t s, const uint8_t *bytes,
     drain(d);
 }
 
+/* The first held piece that ends after offset c, or NULL.  Pieces are
+ * sorted and disjoint, so their ends increase: walk from whichever end of
+ * the list is nearer (appending after the tail, the common case, is O(1)). */
+static struct reasm_piece *first_ending_after(const struct reasm_dir *d, uint64_t c)
+{
+    struct reasm_piece *t = d->tail, *h = d->head;
+    if (!t || t->off + t->len <= c)
+        return NULL;
+    if (c < h->off + h->len)
+        return h;
+    if (c >= t->off || t->off - c < c - h->off) {
+        while (t->prev && t->prev->off + t->prev->len > c)
+            t = t->prev;
+        return t;
+    }
+    while (h->off + h->len <= c)
+        h = h->next;
+    return h;
+}
+
 /* Walk the held list for the range [off, off+len): with dry set, return the
  * memory the missing parts would cost; otherwise insert them (copying bytes)
  * and report overlaps with held pieces.  Returns the cost. */
@@ -236,13 +263,7 @@ static uint64_t hold_range(struct reasm_dir *d, uint64_t off, const uint8_t *byt
                            bool dry, bool *overlap, bool *conflict, bool *added)
 {
     uint64_t c = off, e = off + len, cost = 0;
-    struct reasm_piece *p = d->head;
-    /* Common case first: appending after the last held piece. */
-    if (d->tail && d->tail->off + d->tail->len <= c)
-        p = NULL;
-    else
-        while (p && p->off + p->len <= c)
-            p = p->next;
+    struct reasm_piece *p = first_ending_after(d, c);
     struct wire w = wire_make(bytes, missing ? 0 : len);
     while (c < e) {
         uint64_t piece_end = e;
