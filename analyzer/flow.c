@@ -298,6 +298,9 @@ static bool starts_new_conn(const struct flow_conn *c, int dir, const struct pac
             return true; /* the responder now opens: a new connection the other way */
         if (c->isn_known[0])
             return c->isn[0] != p->seq;
+        /* The SYN the SYN-ACK answered, captured late: same connection. */
+        if (c->isn_known[1] && c->stream[0].started && !c->stream[0].midstream && c->stream[0].base == p->seq + 1)
+            return false;
         return true; /* mid-stream or SYN-ACK-only connection, then a SYN */
     }
     /* SYN-ACK */
@@ -325,6 +328,10 @@ static void update_state(struct flow_conn *c, int dir, const struct packet *p)
         /* The initiator's first data byte is what the SYN-ACK acknowledges. */
         reasm_start(&c->stream[0], p->ack, false);
     } else if (!(f & TCP_SYN) && (f & TCP_ACK) && dir == 0 && c->hs == FLOW_HS_SYNACK) {
+        c->hs = FLOW_HS_ESTABLISHED;
+    } else if (!(f & (TCP_SYN | TCP_RST)) && (f & TCP_ACK) && dir == 1 && c->hs == FLOW_HS_SYN) {
+        /* The responder acknowledges without a captured SYN-ACK: it was
+         * lost from the capture, the connection is open all the same. */
         c->hs = FLOW_HS_ESTABLISHED;
     }
     if (f & TCP_FIN)

@@ -295,6 +295,12 @@ static void test_initiator_guess(void)
     send_pkt(&f, A, 40010, B, 445, 100, 903, TCP_ACK, "cli");
     send_pkt(&f, B, 445, A, 40011, 5000, 77, TCP_SYN | TCP_ACK, NULL);
     send_pkt(&f, A, 40011, B, 445, 77, 5001, TCP_ACK, "x");
+    send_pkt(&f, B, 445, A, 40012, 8000, 301, TCP_SYN | TCP_ACK, NULL);
+    send_pkt(&f, A, 40012, B, 445, 300, 0, TCP_SYN, NULL);
+    send_pkt(&f, A, 40012, B, 445, 301, 8001, TCP_ACK, "late");
+    send_pkt(&f, A, 40013, B, 445, 10, 0, TCP_SYN, NULL);
+    send_pkt(&f, A, 40013, B, 445, 11, 21, TCP_ACK, "q");
+    send_pkt(&f, B, 445, A, 40013, 21, 12, TCP_ACK, "r");
     flow_table_finish(f.t);
     struct conn_rec *r = conn(&f, 1);
     g_assert_true(r->guessed);
@@ -307,6 +313,16 @@ static void test_initiator_guess(void)
     g_assert_cmpuint(r->port[0], ==, 40011);
     g_assert_cmpint(r->hs, ==, FLOW_HS_ESTABLISHED);
     g_assert_cmpmem(r->stream[0]->data, r->stream[0]->len, "x", 1);
+    /* a SYN captured after its SYN-ACK joins that connection */
+    r = conn(&f, 3);
+    g_assert_false(r->guessed);
+    g_assert_false(r->midstream);
+    g_assert_cmpuint(r->port[0], ==, 40012);
+    g_assert_cmpmem(r->stream[0]->data, r->stream[0]->len, "late", 4);
+    g_assert_cmpuint(f.o.conns->len, ==, 4);
+    /* SYN-ACK lost from the capture: data both ways means established */
+    r = conn(&f, 4);
+    g_assert_cmpint(r->hs, ==, FLOW_HS_ESTABLISHED);
     fx_free(&f);
 }
 
