@@ -13,7 +13,8 @@ port pair is reused, by order of appearance.  Streams tshark itself marks as
 incomplete (tcp.analysis.lost_segment / ack_lost_segment) are compared too, but a difference there is reported as
 skipped, not as a failure (tshark's lost_segment also fires on mere
 reordering, which both sides must still get right).  In a stream with frames
-cut by the snaplen only the captured bytes are compared: tshark's follow
+cut by the snaplen (or whose IP length runs past the frame) only the captured
+bytes are compared: tshark's follow
 drops the cut tails without a marker, smbscope lists them as gaps.
 
 Exit 0 when every compared direction is equal, 1 with a summary of the
@@ -47,9 +48,9 @@ def endpoint(addr, port):
 def tshark_streams(tshark, capture):
     """tcp.stream -> {'incomplete': bool} from one dissection pass."""
     fields = ['tcp.stream', 'frame.len', 'frame.cap_len',
-              'tcp.analysis.lost_segment', 'tcp.analysis.ack_lost_segment']
+              'tcp.analysis.lost_segment', 'tcp.analysis.ack_lost_segment', '_ws.expert.message']
     cmd = [tshark, '-n', '-r', capture, '-Y', 'tcp', '-T', 'fields',
-           '-E', 'separator=\t', '-E', 'occurrence=f']
+           '-E', 'separator=\t', '-E', 'occurrence=a', '-E', 'aggregator=|']
     for f in fields:
         cmd += ['-e', f]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -58,9 +59,12 @@ def tshark_streams(tshark, capture):
         cols = line.split('\t')
         if len(cols) < len(fields) or cols[0] == '':
             continue
-        s = int(cols[0])
+        s = int(cols[0].split('|')[0])  # ICMP-quoted TCP headers add more
         info = streams.setdefault(s, {'incomplete': False, 'truncated': False})
         if cols[1] and cols[2] and int(cols[2]) < int(cols[1]):
+            info['truncated'] = True
+        # an IP length beyond the frame: the missing tail is cut like a snaplen
+        if 'total length exceeds packet length' in cols[5] or 'length exceeds' in cols[5]:
             info['truncated'] = True
         if cols[3] or cols[4]:
             info['incomplete'] = True
