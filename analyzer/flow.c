@@ -329,9 +329,10 @@ static void update_state(struct flow_conn *c, int dir, const struct packet *p)
         reasm_start(&c->stream[0], p->ack, false);
     } else if (!(f & TCP_SYN) && (f & TCP_ACK) && dir == 0 && c->hs == FLOW_HS_SYNACK) {
         c->hs = FLOW_HS_ESTABLISHED;
-    } else if (!(f & (TCP_SYN | TCP_RST)) && (f & TCP_ACK) && dir == 1 && c->hs == FLOW_HS_SYN) {
-        /* The responder acknowledges without a captured SYN-ACK: it was
-         * lost from the capture, the connection is open all the same. */
+    } else if (!(f & (TCP_SYN | TCP_RST)) && (f & TCP_ACK) && c->hs == FLOW_HS_SYN) {
+        /* An ACK either way after the SYN, without a captured SYN-ACK: it was
+         * lost from the capture (or the capture is one-sided), the
+         * connection is open all the same. */
         c->hs = FLOW_HS_ESTABLISHED;
     }
     if (f & TCP_FIN)

@@ -11,8 +11,10 @@
  *   retransmission without comparison: conflicts are detected only against
  *   data still held out of order.
  * - Mid-stream start (no SYN): the direction starts at the first segment that
- *   carries data or a FIN (pure ACKs are not trusted: a 0-byte keep-alive
- *   sits at next-1).  Bytes that later arrive before that offset are NOT
+ *   carries data or a FIN (its own pure ACKs are not trusted: a 0-byte
+ *   keep-alive sits at next-1), or earlier at the first acknowledgement from
+ *   the peer (reasm_ack), which is exact: the peer acknowledges only what it
+ *   received.  Bytes that later arrive before that offset are NOT
  *   rebased in: by then data has been delivered zero-copy.  They are counted
  *   in pre_start_bytes and dropped.  A direction whose SYN was missed but
  *   whose peer's SYN-ACK was seen starts exactly at the SYN-ACK's ack
@@ -468,8 +470,15 @@ void reasm_segment(struct reasm_dir *d, uint32_t seq, uint8_t flags, const uint8
 
 void reasm_ack(struct reasm_dir *d, uint32_t ack, int64_t ts_us)
 {
-    if (!d->started || d->ended)
+    if (d->ended)
         return;
+    if (!d->started) {
+        /* No segment of this direction yet: the peer says where its data
+         * stands.  Anything it acknowledges later and we never see is a gap
+         * (a one-sided capture still tells how much was sent). */
+        reasm_start(d, ack, true);
+        return;
+    }
     (void)ts_us;
     int64_t a = unwrap(d, ack);
     if (a <= (int64_t)d->next || (uint64_t)a - d->next > (1u << 30))

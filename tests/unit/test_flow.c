@@ -393,6 +393,28 @@ static void test_gap_through_table(void)
     fx_free(&f);
 }
 
+/* A one-sided capture: only the client's packets.  Its ACKs start the
+ * server's direction and tell how much the server sent: a gap. */
+static void test_one_sided(void)
+{
+    struct fx f;
+    fx_init(&f, NULL);
+    setup_addrs();
+    send_pkt(&f, A, 40040, B, 445, 100, 0, TCP_SYN, NULL);
+    send_pkt(&f, A, 40040, B, 445, 101, 901, TCP_ACK, NULL);
+    send_pkt(&f, A, 40040, B, 445, 101, 901, TCP_ACK, "req");
+    send_pkt(&f, A, 40040, B, 445, 104, 1401, TCP_ACK, NULL);
+    send_pkt(&f, A, 40040, B, 445, 104, 1401, TCP_ACK | TCP_FIN, NULL);
+    flow_table_finish(f.t);
+    struct conn_rec *r = conn(&f, 1);
+    g_assert_cmpint(r->hs, ==, FLOW_HS_ESTABLISHED);
+    g_assert_cmpmem(r->stream[0]->data, r->stream[0]->len, "req", 3);
+    g_assert_cmpuint(r->stream[1]->len, ==, 0);
+    g_assert_cmpuint(r->gap_bytes[1], ==, 500);
+    g_assert_cmpuint(r->gap_bytes[0], ==, 0);
+    fx_free(&f);
+}
+
 /* Many connections: the table grows its hash and finds them all again. */
 static void test_many_conns(void)
 {
@@ -552,6 +574,7 @@ int main(int argc, char **argv)
     g_test_add_func("/flow/ipv6_keys", test_ipv6_keys);
     g_test_add_func("/flow/eviction", test_eviction);
     g_test_add_func("/flow/gap_through_table", test_gap_through_table);
+    g_test_add_func("/flow/one_sided", test_one_sided);
     g_test_add_func("/flow/many_conns", test_many_conns);
     g_test_add_func("/flow/robust_random", test_robust_random);
     g_test_add_func("/flow/write_streams", test_write_streams);
