@@ -39,6 +39,7 @@ void flow_limits_default(struct flow_limits *lim)
     lim->dir_buffer_cap = REASM_DEFAULT_DIR_CAP;
     lim->total_buffer_cap = REASM_DEFAULT_TOTAL_CAP;
     lim->ack_lag = REASM_DEFAULT_ACK_LAG;
+    lim->history_bytes = REASM_DEFAULT_HISTORY;
 }
 
 static const char *const close_names[] = {
@@ -418,6 +419,7 @@ struct flow_table *flow_table_new(const struct flow_limits *lim, const struct fl
     t->ctx = ctx;
     t->rlim.dir_cap = t->lim.dir_buffer_cap;
     t->rlim.ack_lag = t->lim.ack_lag;
+    t->rlim.history = t->lim.history_bytes;
     t->budget.cap = t->lim.total_buffer_cap;
     t->nbuckets = 1024;
     t->buckets = calloc((size_t)t->nbuckets, sizeof *t->buckets);

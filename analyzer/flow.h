@@ -32,13 +32,16 @@ struct flow_limits {
     uint32_t dir_buffer_cap;     /* out-of-order bytes held per direction */
     uint64_t total_buffer_cap;   /* out-of-order bytes held across all flows */
     uint32_t ack_lag;            /* see reasm_limits.ack_lag */
+    uint32_t history_bytes;      /* see reasm_limits.history */
 };
 
 /* Defaults: 1,000,000 connections (656 bytes each on x86-64, so about
- * 0.7 GB of bookkeeping when full: more than a busy file server sees at once;
- * a SYN scan fills it with half-open entries that expire in 2 min), 2 h established (the TCP
- * keep-alive default), 2 min half-open (a SYN is retried for about 2 min),
- * 1 min after close, 1 MiB per direction, 64 MiB in total, ack_lag 4. */
+ * 0.7 GB of bookkeeping when full: more than a busy file server sees at
+ * once; a SYN scan fills it with half-open entries that expire in 2 min),
+ * 2 h established (the TCP keep-alive default), 2 min half-open (a SYN is
+ * retried for about 2 min),
+ * 1 min after close, 1 MiB per direction, 64 MiB in total, ack_lag 4,
+ * 4 KiB of history for directions that retransmit. */
 void flow_limits_default(struct flow_limits *lim);
 
 enum flow_hs_state {

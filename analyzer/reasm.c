@@ -6,10 +6,13 @@
  *   never replaced by a later copy (the policy of most target-based
  *   reassemblers for the common stacks, and the only one possible with zero
  *   copy delivery).  When a later copy overlaps HELD bytes and differs, the
- *   segment is counted in overlap_conflicts.  Bytes already DELIVERED are not
- *   kept (zero copy), so a copy overlapping them is counted as a
- *   retransmission without comparison: conflicts are detected only against
- *   data still held out of order.
+ *   segment is counted in overlap_conflicts.  Bytes already DELIVERED went
+ *   out zero copy; to compare a later copy with them, a direction that has
+ *   retransmitted once keeps a ring of its last lim->history delivered bytes
+ *   (charged to the total budget), so conflicts with recently delivered
+ *   data are caught from the second retransmission on.  Older bytes, and
+ *   the first retransmission of a direction, are counted as retransmissions
+ *   without comparison.
  * - Mid-stream start (no SYN): the direction starts at the first segment that
  *   carries data or a FIN (its own pure ACKs are not trusted: a 0-byte
  *   keep-alive sits at next-1), or earlier at the first acknowledgement from
@@ -64,6 +67,7 @@ void reasm_limits_default(struct reasm_limits *lim)
 {
     lim->dir_cap = REASM_DEFAULT_DIR_CAP;
     lim->ack_lag = REASM_DEFAULT_ACK_LAG;
+    lim->history = REASM_DEFAULT_HISTORY;
 }
 
 void reasm_init(struct reasm_dir *d, const struct reasm_limits *lim, struct reasm_budget *budget,
@@ -94,9 +98,68 @@ static int64_t unwrap(const struct reasm_dir *d, uint32_t seq)
     return (int64_t)d->next + delta;
 }
 
+/* ---- history of delivered bytes (conflict detection only) ---- */
+
+static void hist_enable(struct reasm_dir *d)
+{
+    uint32_t h = d->lim->history;
+    if (d->hist || !h || d->budget->used + h > d->budget->cap)
+        return;
+    d->hist = malloc(h);
+    if (!d->hist)
+        return;
+    d->hist_valid = 0;
+    d->budget->used += h;
+    if (d->budget->used > d->budget->peak)
+        d->budget->peak = d->budget->used;
+}
+
+/* bytes[0..len) were just delivered and end at d->next. */
+static void hist_append(struct reasm_dir *d, const uint8_t *bytes, uint64_t len)
+{
+    uint32_t h = d->lim->history;
+    uint64_t n = len < h ? len : h;
+    uint64_t off = d->next - n;
+    struct wire w = wire_make(bytes, (size_t)len);
+    struct wire src = wire_window(&w, (size_t)(len - n), (size_t)n);
+    uint64_t done = 0;
+    while (src.p && done < n) {
+        uint32_t pos = (uint32_t)((off + done) % h);
+        uint64_t k = n - done < h - pos ? n - done : h - pos;
+        memcpy(d->hist + pos, wire_window(&src, (size_t)done, (size_t)k).p, (size_t)k);
+        done += k;
+    }
+    d->hist_valid = d->hist_valid + len < h ? d->hist_valid + len : h;
+}
+
+/* Do bytes [s, s+cap_len) differ from what was delivered there, as far as
+ * the history remembers? */
+static bool hist_differs(const struct reasm_dir *d, uint64_t s, const uint8_t *bytes, uint32_t cap_len)
+{
+    if (!d->hist || !d->hist_valid || !bytes)
+        return false;
+    uint32_t h = d->lim->history;
+    uint64_t a = d->next - d->hist_valid, b = s + cap_len;
+    if (s > a)
+        a = s;
+    if (b > d->next)
+        b = d->next;
+    struct wire w = wire_make(bytes, cap_len);
+    for (uint64_t o = a; o < b;) {
+        uint32_t pos = (uint32_t)(o % h);
+        uint64_t k = b - o < h - pos ? b - o : h - pos;
+        const uint8_t *q = wire_window(&w, (size_t)(o - s), (size_t)k).p;
+        if (q && memcmp(d->hist + pos, q, (size_t)k) != 0)
+            return true;
+        o += k;
+    }
+    return false;
+}
+
 static void apply_skip(struct reasm_dir *d)
 {
     if (d->skip) {
+        d->hist_valid = 0; /* skipped bytes are not remembered */
         d->next += d->skip;
         d->st.skipped_bytes += d->skip;
         d->skip = 0;
@@ -124,9 +187,12 @@ static void emit(struct reasm_dir *d, uint64_t off, const uint8_t *bytes, uint64
     d->next = end;
     if (bytes) {
         d->st.bytes += len;
+        if (d->hist)
+            hist_append(d, bytes, len);
         if (d->cb->data)
             d->cb->data(d->ctx, bytes, (size_t)len, d->ts_us);
     } else {
+        d->hist_valid = 0;
         d->st.gaps++;
         d->st.gap_bytes += len;
         if (truncated)
@@ -445,14 +511,19 @@ void reasm_segment(struct reasm_dir *d, uint32_t seq, uint8_t flags, const uint8
     }
 
     bool overlap = false, conflict = false, added = false;
+    if (s < d->next && s < seen_before) { /* a copy of bytes already delivered */
+        overlap = true;
+        conflict = hist_differs(d, s, payload, cap_len);
+        hist_enable(d);
+    }
     if (e <= d->next) {
-        if (e <= seen_before) /* not merely skipped-over new bytes */
+        if (conflict)
+            d->st.overlap_conflicts++;
+        else if (e <= seen_before) /* not merely skipped-over new bytes */
             d->st.retransmissions++;
         age_ack(d);
         return;
     }
-    if (s < d->next && s < seen_before)
-        overlap = true;
     if (s <= d->next) {
         deliver_merge(d, s, payload, cap_len, wire_len, &overlap, &conflict);
         added = true;
@@ -465,6 +536,8 @@ void reasm_segment(struct reasm_dir *d, uint32_t seq, uint8_t flags, const uint8
         d->st.overlap_conflicts++;
     else if (overlap || !added)
         d->st.retransmissions++;
+    if (conflict || overlap || !added)
+        hist_enable(d); /* this direction retransmits: remember from now on */
     age_ack(d);
 }
 
@@ -529,6 +602,12 @@ void reasm_finish(struct reasm_dir *d, int64_t ts_us)
 
 void reasm_release(struct reasm_dir *d)
 {
+    if (d->hist) {
+        free(d->hist);
+        d->hist = NULL;
+        d->hist_valid = 0;
+        d->budget->used -= d->lim->history;
+    }
     while (d->head) {
         struct reasm_piece *p = d->head;
         unlink_piece(d, p);

@@ -49,11 +49,15 @@ struct reasm_limits {
     uint32_t ack_lag; /* segments of this direction seen after the peer
                          acknowledged past a hole before the hole is
                          declared lost (tolerates capture reordering) */
+    uint32_t history; /* bytes of delivered data remembered, once a direction
+                         has retransmitted, to compare later copies with
+                         (conflicts against delivered data); 0 = never */
 };
 
 #define REASM_DEFAULT_DIR_CAP (1u << 20)            /* 1 MiB */
 #define REASM_DEFAULT_TOTAL_CAP (64ull << 20)       /* 64 MiB */
 #define REASM_DEFAULT_ACK_LAG 4u
+#define REASM_DEFAULT_HISTORY 4096u
 
 void reasm_limits_default(struct reasm_limits *lim);
 
@@ -63,7 +67,8 @@ struct reasm_stats {
     uint64_t skipped_bytes;     /* consumed by reasm_skip() */
     uint64_t retransmissions;   /* segments whose bytes were all delivered or held already */
     uint64_t out_of_order;      /* segments that arrived beyond a hole and were held */
-    uint64_t overlap_conflicts; /* overlaps whose bytes differed (first copy kept) */
+    uint64_t overlap_conflicts; /* segments overlapping held or recently delivered
+                                   bytes with different bytes (first copy kept) */
     uint64_t keepalives;        /* 1-byte probes at next-1, not part of the stream */
     uint64_t truncated_bytes;   /* cut by the snaplen (also counted in gap_bytes) */
     uint64_t pre_start_bytes;   /* mid-stream: bytes before the first seen offset, ignored */
@@ -98,6 +103,8 @@ struct reasm_dir {
 
     struct reasm_piece *head, *tail; /* held pieces, sorted, non-overlapping */
     uint64_t held_bytes;
+    uint8_t *hist;       /* ring of the last lim->history delivered bytes, by offset */
+    uint64_t hist_valid; /* bytes of it valid, ending at next */
 
     struct reasm_stats st;
 };

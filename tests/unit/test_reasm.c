@@ -220,6 +220,29 @@ static void test_overlap_different(void)
     fix_free(&f);
 }
 
+/* Against bytes already delivered: a direction that retransmitted once
+ * remembers what it delivered, and a later differing copy is a conflict. */
+static void test_overlap_different_delivered(void)
+{
+    struct fix f;
+    fix_init(&f, 0, 0);
+    seg(&f, 0, TCP_SYN, NULL, 0);
+    seg(&f, 1, TCP_ACK, "abcdef", 6);
+    seg(&f, 1, TCP_ACK, "abc", 3);          /* first retransmission: not compared */
+    g_assert_cmpuint(f.d.st.retransmissions, ==, 1);
+    seg(&f, 7, TCP_ACK, "ghijkl", 6);
+    seg(&f, 7, TCP_ACK, "ghiXkl", 6);       /* differs from delivered bytes */
+    g_assert_cmpuint(f.d.st.overlap_conflicts, ==, 1);
+    seg(&f, 9, TCP_ACK, "iXklmn", 6);       /* differs, and brings [12,14) */
+    g_assert_cmpuint(f.d.st.overlap_conflicts, ==, 2);
+    seg(&f, 7, TCP_ACK, "ghi", 3);          /* same bytes */
+    fix_done(&f);
+    assert_bytes(&f, "abcdefghijklmn", 14);
+    g_assert_cmpuint(f.d.st.retransmissions, ==, 2);
+    g_assert_cmpuint(f.d.st.overlap_conflicts, ==, 2);
+    fix_free(&f);
+}
+
 static void test_gap_at_end(void)
 {
     struct fix f;
@@ -568,9 +591,17 @@ static void test_property_permutations(void)
                 seg(&f, isn + 1 + s[0], TCP_ACK, data + s[0], s[1]);
         }
         assert_bytes(&f, data, LEN); /* complete before the end */
+        g_assert_cmpuint(f.d.st.overlap_conflicts, ==, 0);
+        /* a corrupted copy of recent bytes (across the history ring's wrap) */
+        if (f.d.st.retransmissions > 0) {
+            static uint8_t bad[1000];
+            memcpy(bad, data + LEN - 1000, 1000);
+            bad[g_rand_int_range(rnd, 0, 1000)] ^= 0x5a;
+            seg(&f, isn + 1 + LEN - 1000, TCP_ACK, bad, 1000);
+            g_assert_cmpuint(f.d.st.overlap_conflicts, ==, 1);
+        }
         fix_done(&f);
         g_assert_cmpuint(f.r.gaps->len, ==, 0);
-        g_assert_cmpuint(f.d.st.overlap_conflicts, ==, 0);
         fix_free(&f);
         g_array_unref(segs);
         g_rand_free(rnd);
@@ -585,6 +616,7 @@ int main(int argc, char **argv)
     g_test_add_func("/reasm/duplicates", test_duplicates);
     g_test_add_func("/reasm/overlap_same", test_overlap_same);
     g_test_add_func("/reasm/overlap_different", test_overlap_different);
+    g_test_add_func("/reasm/overlap_different_delivered", test_overlap_different_delivered);
     g_test_add_func("/reasm/gap_at_end", test_gap_at_end);
     g_test_add_func("/reasm/fin_beyond_data", test_fin_beyond_data);
     g_test_add_func("/reasm/ack_beyond_hole", test_ack_beyond_hole);
