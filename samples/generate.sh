@@ -384,16 +384,36 @@ sc_refused() { # NetBIOS attempts that are refused or unanswered
 sc_negative() { # NBSS negative session response: calling name type 0x52
     start_smbd "445 139 8445"
     cap_start nbss-negative.pcap "tcp port 139"
-    in_ns "$NS_C" $PY - "$SRV4" <<'EOF' >>"$WORK/client.log" 2>&1 || true
-import sys
-from impacket import nmb
-try:
-    nmb.NetBIOSTCPSession("SMBSCOPECLI", "SMBSCOPESRV", sys.argv[1], remote_type=0x20,
-                          sess_port=139, timeout=5, local_type=0x52)
-    print("negative: session unexpectedly accepted")
-except Exception as e:
-    print("negative: refused as expected:", e)
-EOF
+    in_ns "$NS_C" $PY "$HERE/impacket_client.py" negative "$SRV4" >>"$WORK/client.log" 2>&1
+    cap_stop
+    stop_smbd
+}
+sc_impacket() { # other client implementation; NBSS on non-139 ports; *SMBSERVER NBSTAT
+    start_smbd "445 139 8445"
+    cap_start impacket-445.pcap "tcp port 445"
+    in_ns "$NS_C" $PY "$HERE/impacket_client.py" direct "$SRV4" "$USER_NAME" "$USER_PASS" >>"$WORK/client.log" 2>&1
+    cap_stop
+    cap_start nbss-on-8445.pcap "tcp port 8445"
+    in_ns "$NS_C" $PY "$HERE/impacket_client.py" nbss-port "$SRV4" 8445 "$USER_NAME" "$USER_PASS" >>"$WORK/client.log" 2>&1
+    cap_stop
+    cap_start nbss-on-445.pcap "tcp port 445"
+    in_ns "$NS_C" $PY "$HERE/impacket_client.py" nbss-port "$SRV4" 445 "$USER_NAME" "$USER_PASS" >>"$WORK/client.log" 2>&1
+    cap_stop
+    # nmbd is not running: the NBSTAT query for *SMBSERVER meets ICMP port unreachable
+    cap_start impacket-smbserver-139.pcap "udp port 137 or icmp or tcp port 139"
+    in_ns "$NS_C" $PY "$HERE/impacket_client.py" smbserver "$SRV4" "$USER_NAME" "$USER_PASS" >>"$WORK/client.log" 2>&1
+    cap_stop
+    stop_smbd
+}
+sc_midstream() { # the capture starts while an SMB3 session is open (handshake unseen)
+    start_smbd "445 139 8445"
+    { echo ls; sleep 2; echo "put hello.txt hello.txt"; echo "get hello.txt hello.back"; echo ls; \
+      echo "del hello.txt"; echo quit; } | (cd "$WORK/cli" && in_ns "$NS_C" smbclient "//$SRV4/data" \
+        -s "$WORK/cli/smb.conf" -U "$USER_NAME%$USER_PASS" -p 445 -m SMB3_11) >>"$WORK/client.log" 2>&1 &
+    local client=$!
+    sleep 1
+    cap_start smb445-midstream.pcap "tcp port 445"
+    wait "$client" || true
     cap_stop
     stop_smbd
 }
@@ -401,7 +421,8 @@ sc_mixed() { # name query, then a 139 session, then a 445 session
     start_smbd "445 139 8445"
     start_nmbd
     sleep 1
-    cap_start mixed-nbns-139-445.pcap "udp port 137 or tcp port 139 or tcp port 445"
+    # the client's traffic only: nmbd's own start-up broadcasts would make it timing-dependent
+    cap_start mixed-nbns-139-445.pcap "(udp port 137 and host $CLI4) or tcp port 139 or tcp port 445"
     in_ns "$NS_C" nmblookup -s "$WORK/cli/smb.conf" -U "$SRV4" SMBSCOPESRV >>"$WORK/client.log" 2>&1
     smbc "//$SRV4/data" -p 139 -m SMB3_11 -- "ls"
     smbc "//$SRV4/data" -p 445 -m SMB3_11 -- "ls"
@@ -412,7 +433,7 @@ sc_mixed() { # name query, then a 139 session, then a 445 session
 sc_ipv6() {
     start_smbd "445 139 8445"
     cap_start smb445-ipv6.pcap "tcp port 445"
-    smbc "//[$SRV6]/data" -p 445 -m SMB3_11 -- "$STD_CMDS"
+    smbc "//SMBSCOPESRV/data" -I "$SRV6" -p 445 -m SMB3_11 -- "$STD_CMDS"
     cap_stop
     stop_smbd
 }
@@ -438,7 +459,32 @@ sc_bulk() { # 600 KiB put/get: PDUs span many segments (block mode: no drops)
     stop_smbd
 }
 
-ALL=(smb445 nbt139 altport protect multiproto nbns nmbd_startup refused negative mixed ipv6 linktypes bulk)
+sc_keepalive() { # idle SMB1 session on 445: smbd sends NBSS keep-alives (0x85) on a direct connection
+    start_smbd "445 139 8445" "    keepalive = 2"
+    cap_start smb445-nt1-keepalive.pcap "tcp port 445"
+    # commands on stdin with a pause: the session idles for 5 s
+    { echo ls; sleep 5; echo ls; echo quit; } | (cd "$WORK/cli" && in_ns "$NS_C" smbclient "//$SRV4/data" \
+        -s "$WORK/cli/smb.conf" -U "$USER_NAME%$USER_PASS" -p 445 -m NT1 --option="client min protocol=NT1") \
+        >>"$WORK/client.log" 2>&1
+    cap_stop
+    stop_smbd
+}
+sc_reorder() { # bulk transfer NOT pinned to one CPU: veth may deliver segments out of order
+    local CPU=0-$(( $(nproc) - 1 )) try n
+    start_smbd "445 139 8445"
+    for try in 1 2 3 4 5 6; do
+        cap_start smb445-bulk-unpinned.pcap --no-immediate -B 8192 "tcp port 445"
+        smbc "//$SRV4/data" -p 445 -m SMB3_11 -- "put bulk.bin bulk.bin; get bulk.bin bulk.back; del bulk.bin"
+        cap_stop 2
+        n=$(tshark -n -r "$OUT/smb445-bulk-unpinned.pcap" -Y tcp.analysis.out_of_order 2>/dev/null | wc -l)
+        log "reorder try $try: $n out-of-order segments"
+        [ "$n" -gt 0 ] && break
+    done
+    [ "$n" -gt 0 ] || { log "no reordering happened: smb445-bulk-unpinned.pcap not kept"; rm -f "$OUT/smb445-bulk-unpinned.pcap"; }
+    stop_smbd
+}
+
+ALL=(smb445 nbt139 altport protect multiproto nbns nmbd_startup refused negative impacket mixed ipv6 linktypes bulk keepalive midstream)
 
 main() {
     setup_net
