@@ -30,7 +30,7 @@ USER_PASS='Sm6scope!pw'
 CPU=0                      # everything pinned to one CPU: no veth reordering
 PY=/usr/bin/python3
 
-WORK=$(mktemp -d /tmp/smbscope-gen.XXXXXX)
+WORK=$(mktemp -d -t smbscope-gen.XXXXXX)
 chmod 0755 "$WORK"   # smbd switches to the sample user to reach the share
 STARTED_PIDS=()            # process-group leaders we started (setsid)
 
@@ -66,20 +66,22 @@ mkdir -p "$WORK/etc"
 { grep '^root:' /etc/group; echo "$USER_NAME:x:30213:"; } >"$WORK/etc/group"
 
 # in_ns NS CMD...: run CMD in namespace NS, pinned, with the private user database.
+# A private UTS namespace too: the host name goes on the wire (NTLMSSP DNS
+# computer name), so it is a fixed one, not the generating machine's.
+NS_WRAP='hostname "$1" && mount --bind "$0/passwd" /etc/passwd && mount --bind "$0/group" /etc/group && shift && exec taskset -c "$CPU_LIST" "$@"'
+ns_host() { if [ "$1" = "$NS_S" ]; then echo smbscopesrv; else echo smbscopecli; fi; }
 in_ns() {
     local ns=$1; shift
-    ip netns exec "$ns" unshare -m --propagation private \
-        sh -c 'mount --bind "$0/passwd" /etc/passwd && mount --bind "$0/group" /etc/group && exec taskset -c '"$CPU"' "$@"' \
-        "$WORK/etc" "$@"
+    CPU_LIST=$CPU ip netns exec "$ns" unshare -m -u --propagation private \
+        sh -c "$NS_WRAP" "$WORK/etc" "$(ns_host "$ns")" "$@"
 }
 # bg_ns NS LOG CMD...: the same in the background, in its own process group;
 # records the group leader in BG_PID and STARTED_PIDS.
 BG_PID=
 bg_ns() {
     local ns=$1 logf=$2; shift 2
-    setsid ip netns exec "$ns" unshare -m --propagation private \
-        sh -c 'mount --bind "$0/passwd" /etc/passwd && mount --bind "$0/group" /etc/group && exec taskset -c '"$CPU"' "$@"' \
-        "$WORK/etc" "$@" >"$logf" 2>&1 </dev/null &
+    CPU_LIST=$CPU setsid ip netns exec "$ns" unshare -m -u --propagation private \
+        sh -c "$NS_WRAP" "$WORK/etc" "$(ns_host "$ns")" "$@" >"$logf" 2>&1 </dev/null &
     BG_PID=$!
     STARTED_PIDS+=("$BG_PID")
 }
@@ -259,7 +261,7 @@ cap_start() {
     CAP_PID=$!
     STARTED_PIDS+=("$CAP_PID")
     local i
-    for i in $(seq 100); do grep -q 'listening on' "$CAP_ERR" && break; sleep 0.05; done
+    for i in $(seq 100); do grep -qs 'listening on' "$CAP_ERR" && break; sleep 0.05; done
     sleep 0.3
 }
 cap_stop() {
@@ -267,11 +269,29 @@ cap_stop() {
     stop_pid "$CAP_PID" INT
     local dropped
     dropped=$(sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' "$CAP_ERR")
+    CAP_DROPPED=${dropped:-0}
     if [ "${dropped:-0}" != 0 ]; then
         log "WARNING: $(basename "$CAP_FILE"): $dropped packets dropped by kernel"
     fi
     install -m 0644 "$CAP_FILE" "$OUT/$(basename "$CAP_FILE")"
     log "$(basename "$CAP_FILE"): $(grep -h 'captured' "$CAP_ERR" | tr '\n' ' ')"
+}
+
+# until_no_drops NAME TCPDUMP-OPTS... -- CMD...: capture CMD, again (up to 5
+# times) while tcpdump reports packets dropped by the kernel.
+until_no_drops() {
+    local name=$1; shift
+    local opts=() try
+    while [ "$1" != "--" ]; do opts+=("$1"); shift; done
+    shift
+    for try in 1 2 3 4 5; do
+        cap_start "$name" "${opts[@]}"
+        "$@"
+        cap_stop 2
+        [ "$CAP_DROPPED" = 0 ] && return 0
+        log "$name: retrying (try $try had drops)"
+    done
+    log "WARNING: $name kept with drops"
 }
 
 # --- clients ---------------------------------------------------------------
@@ -365,7 +385,7 @@ sc_refused() { # NetBIOS attempts that are refused or unanswered
     stop_smbd; stop_nmbd
     # nothing listens on the server: SYN to 139 -> RST
     cap_start netbios-refused-tcp139.pcap "tcp port 139"
-    smbc "//$SRV4/data" -p 139 -- "ls" || true
+    in_ns "$NS_C" smbclient "//$SRV4/data" -p 139 -s "$WORK/cli/smb.conf" -N -c ls >>"$WORK/client.log" 2>&1 || true
     cap_stop
     # no nmbd: NBNS query -> ICMP port unreachable
     cap_start netbios-refused-udp137.pcap "udp port 137 or icmp"
@@ -439,26 +459,22 @@ sc_ipv6() {
 }
 sc_linktypes() { # Linux cooked captures (SLL2 default on -i any, SLL v1) and a 96-byte snaplen
     start_smbd "445 139 8445"
-    cap_start smb445-any-sll2.pcap -i any "tcp port 445"
-    smbc "//$SRV4/data" -p 445 -m SMB3_11 -- "$STD_CMDS"
-    cap_stop
-    cap_start smb445-any-sll.pcap -i any -y LINUX_SLL "tcp port 445"
-    smbc "//$SRV4/data" -p 445 -m SMB3_11 -- "$STD_CMDS"
-    cap_stop
-    cap_start smb445-snaplen96.pcap -s 96 "tcp port 445"
-    smbc "//$SRV4/data" -p 445 -m SMB3_11 -- "$STD_CMDS"
-    cap_stop
+    # -i any drops packets in immediate mode here: block mode, a big buffer, retries
+    until_no_drops smb445-any-sll2.pcap --no-immediate -B 8192 -i any "tcp port 445" \
+        -- smbc "//$SRV4/data" -p 445 -m SMB3_11 -- "$STD_CMDS"
+    until_no_drops smb445-any-sll.pcap --no-immediate -B 8192 -i any -y LINUX_SLL "tcp port 445" \
+        -- smbc "//$SRV4/data" -p 445 -m SMB3_11 -- "$STD_CMDS"
+    until_no_drops smb445-snaplen96.pcap -s 96 "tcp port 445" \
+        -- smbc "//$SRV4/data" -p 445 -m SMB3_11 -- "$STD_CMDS"
     stop_smbd
 }
 sc_bulk() { # 600 KiB put/get: PDUs span many segments (block mode: no drops)
     start_smbd "445 139 8445"
-    cap_start smb445-bulk.pcap --no-immediate -B 8192 "tcp port 445"
-    smbc "//$SRV4/data" -p 445 -m SMB3_11 -- "put bulk.bin bulk.bin; get bulk.bin bulk.back; del bulk.bin"
-    cap_stop 2
+    until_no_drops smb445-bulk.pcap --no-immediate -B 8192 "tcp port 445" \
+        -- smbc "//$SRV4/data" -p 445 -m SMB3_11 -- "put bulk.bin bulk.bin; get bulk.bin bulk.back; del bulk.bin"
     cmp -s "$WORK/cli/bulk.bin" "$WORK/cli/bulk.back" || log "WARNING: bulk transfer mismatch"
     stop_smbd
 }
-
 sc_keepalive() { # idle SMB1 session on 445: smbd sends NBSS keep-alives (0x85) on a direct connection
     start_smbd "445 139 8445" "    keepalive = 2"
     cap_start smb445-nt1-keepalive.pcap "tcp port 445"
@@ -495,6 +511,19 @@ main() {
         log "scenario $s"
         "sc_$s"
     done
+    # the manifest: every fact from tshark's dissection of every capture
+    if command -v tshark >/dev/null; then
+        local f n
+        for f in "$OUT"/*.pcap; do   # a clean sample has no hole in any TCP stream
+            n=$(tshark -n -r "$f" -Y 'tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment' 2>/dev/null | wc -l)
+            [ "$n" = 0 ] || log "WARNING: $(basename "$f"): $n frames with TCP holes"
+        done
+        (cd "$OUT" && LC_ALL=C "$HERE/../tests/e2e/tshark_facts.py" $(ls *.pcap | LC_ALL=C sort)) >"$OUT/MANIFEST.tsv.new"
+        mv "$OUT/MANIFEST.tsv.new" "$OUT/MANIFEST.tsv"
+        log "MANIFEST.tsv: $(($(wc -l <"$OUT/MANIFEST.tsv") - 1)) rows"
+    else
+        log "tshark not found: MANIFEST.tsv not rebuilt"
+    fi
     log "done; captures in $OUT"
 }
 main "$@"
