@@ -475,6 +475,13 @@ sc_bulk() { # 600 KiB put/get: PDUs span many segments (block mode: no drops)
     cmp -s "$WORK/cli/bulk.bin" "$WORK/cli/bulk.back" || log "WARNING: bulk transfer mismatch"
     stop_smbd
 }
+sc_formats() { # other file formats of the same bytes: pcapng (editcap) and gzip'd pcap
+    [ -f "$OUT/smb445-smb3_11.pcap" ] || sc_smb445
+    editcap -F pcapng "$OUT/smb445-smb3_11.pcap" "$OUT/smb445-smb3_11.pcapng"
+    gzip -9 -n -c "$OUT/nbt139-smb3_11.pcap" >"$OUT/nbt139-smb3_11.pcap.gz"
+    chmod 0644 "$OUT/smb445-smb3_11.pcapng" "$OUT/nbt139-smb3_11.pcap.gz"
+    log "smb445-smb3_11.pcapng, nbt139-smb3_11.pcap.gz written"
+}
 sc_keepalive() { # idle SMB1 session on 445: smbd sends NBSS keep-alives (0x85) on a direct connection
     start_smbd "445 139 8445" "    keepalive = 2"
     cap_start smb445-nt1-keepalive.pcap "tcp port 445"
@@ -500,7 +507,7 @@ sc_reorder() { # bulk transfer NOT pinned to one CPU: veth may deliver segments 
     stop_smbd
 }
 
-ALL=(smb445 nbt139 altport protect multiproto nbns nmbd_startup refused negative impacket mixed ipv6 linktypes bulk keepalive midstream)
+ALL=(smb445 nbt139 altport protect multiproto nbns nmbd_startup refused negative impacket mixed ipv6 linktypes bulk keepalive midstream formats)
 
 main() {
     setup_net
@@ -514,11 +521,11 @@ main() {
     # the manifest: every fact from tshark's dissection of every capture
     if command -v tshark >/dev/null; then
         local f n
-        for f in "$OUT"/*.pcap; do   # a clean sample has no hole in any TCP stream
+        for f in "$OUT"/*.pcap "$OUT"/*.pcapng "$OUT"/*.pcap.gz; do   # a clean sample has no hole in any TCP stream
             n=$(tshark -n -r "$f" -Y 'tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment' 2>/dev/null | wc -l)
             [ "$n" = 0 ] || log "WARNING: $(basename "$f"): $n frames with TCP holes"
         done
-        (cd "$OUT" && LC_ALL=C "$HERE/../tests/e2e/tshark_facts.py" $(ls *.pcap | LC_ALL=C sort)) >"$OUT/MANIFEST.tsv.new"
+        (cd "$OUT" && LC_ALL=C "$HERE/../tests/e2e/tshark_facts.py" $(ls *.pcap *.pcapng *.pcap.gz | LC_ALL=C sort)) >"$OUT/MANIFEST.tsv.new"
         mv "$OUT/MANIFEST.tsv.new" "$OUT/MANIFEST.tsv"
         log "MANIFEST.tsv: $(($(wc -l <"$OUT/MANIFEST.tsv") - 1)) rows"
     else

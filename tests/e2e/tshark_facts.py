@@ -74,7 +74,7 @@ COLUMNS = [
 FIELDS = [
     "frame.number", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
     "tcp.stream", "tcp.srcport", "tcp.dstport", "tcp.flags.syn", "tcp.flags.ack",
-    "tcp.flags.reset", "tcp.len",
+    "tcp.flags.reset",
     "udp.srcport", "udp.dstport",
     "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code",
     "nbss.type", "nbss.error_code",
@@ -226,11 +226,7 @@ def handle_icmp(row, frame, conns, flows):
     elif row["tcp.dstport"]:
         sport, dport = num(row["tcp.srcport"][-1]), num(row["tcp.dstport"][-1])
         for c in conns.values():
-            if c.syn_from == (src, sport) and any(e == (dst, dport) for e in c.ends):
-                c.icmp_refused = True
-                c.packets += 1
-                return
-            if c.syn_from == (src, sport):
+            if (src, sport) in c.ends and (dst, dport) in c.ends:
                 c.icmp_refused = True
                 c.packets += 1
                 return
