@@ -51,6 +51,7 @@ cleanup() {
     [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'log "FAILED (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
 trap 'exit 130' INT TERM
 
 for tool in smbd nmbd smbclient nmblookup tcpdump ip taskset unshare setsid; do
@@ -237,6 +238,16 @@ start_nmbd() {
     done
     log "nmbd did not start"; cat "$WORK/srv/log/nmbd.out" >&2; return 1
 }
+# nmbd ignores broadcast queries for names it is still registering (about 5 s
+# of registration broadcasts): wait, uncaptured, until it answers one.
+wait_nmbd_ready() {
+    local i
+    for i in $(seq 20); do
+        in_ns "$NS_C" nmblookup -s "$WORK/cli/smb.conf" -B "$BCAST4" SMBSCOPESRV >/dev/null 2>&1 && return 0
+        sleep 1
+    done
+    log "nmbd never answered a broadcast query"; return 1
+}
 stop_nmbd() { [ -n "$NMBD_PID" ] && stop_pid "$NMBD_PID"; NMBD_PID=; }
 
 # --- capture ---------------------------------------------------------------
@@ -359,7 +370,7 @@ sc_multiproto() { # SMB1 negotiate offering SMB2, answered 0x02FF, renegotiated
 sc_nbns() { # NBNS queries and datagrams from a running nmbd
     write_server_conf "445 139"
     start_nmbd
-    sleep 2
+    wait_nmbd_ready
     # only the client's conversations: nmbd's own start-up broadcasts are in nbdgm-nmbd-startup.pcap
     cap_start nbns-unicast.pcap "udp port 137 and host $CLI4"
     in_ns "$NS_C" nmblookup -s "$WORK/cli/smb.conf" -U "$SRV4" SMBSCOPESRV >>"$WORK/client.log" 2>&1
@@ -440,7 +451,7 @@ sc_midstream() { # the capture starts while an SMB3 session is open (handshake u
 sc_mixed() { # name query, then a 139 session, then a 445 session
     start_smbd "445 139 8445"
     start_nmbd
-    sleep 1
+    wait_nmbd_ready
     # the client's traffic only: nmbd's own start-up broadcasts would make it timing-dependent
     cap_start mixed-nbns-139-445.pcap "(udp port 137 and host $CLI4) or tcp port 139 or tcp port 445"
     in_ns "$NS_C" nmblookup -s "$WORK/cli/smb.conf" -U "$SRV4" SMBSCOPESRV >>"$WORK/client.log" 2>&1
