@@ -493,12 +493,28 @@ sc_formats() { # other file formats of the same bytes: pcapng (editcap) and gzip
     chmod 0644 "$OUT/smb445-smb3_11.pcapng" "$OUT/nbt139-smb3_11.pcap.gz"
     log "smb445-smb3_11.pcapng, nbt139-smb3_11.pcap.gz written"
 }
-sc_keepalive() { # idle SMB1 session on 445: smbd sends NBSS keep-alives (0x85) on a direct connection
+sc_keepalive() { # idle SMB1 sessions: smbd sends NBSS keep-alives (0x85), on 445 (direct) and on 139
     start_smbd "445 139 8445" "    keepalive = 2"
-    cap_start smb445-nt1-keepalive.pcap "tcp port 445"
-    # commands on stdin with a pause: the session idles for 5 s
-    { echo ls; sleep 5; echo ls; echo quit; } | (cd "$WORK/cli" && in_ns "$NS_C" smbclient "//$SRV4/data" \
-        -s "$WORK/cli/smb.conf" -U "$USER_NAME%$USER_PASS" -p 445 -m NT1 --option="client min protocol=NT1") \
+    local port f
+    for port in 445 139; do
+        if [ "$port" = 445 ]; then f=smb445-nt1-keepalive.pcap; else f=nbt139-nt1-keepalive.pcap; fi
+        cap_start "$f" "tcp port $port"
+        # commands on stdin with a pause: the session idles for 5 s
+        { echo ls; sleep 5; echo ls; echo quit; } | (cd "$WORK/cli" && in_ns "$NS_C" smbclient "//$SRV4/data" \
+            -s "$WORK/cli/smb.conf" -U "$USER_NAME%$USER_PASS" -p "$port" -m NT1 --option="client min protocol=NT1") \
+            >>"$WORK/client.log" 2>&1
+        cap_stop
+    done
+    stop_smbd
+}
+sc_failures() { # a wrong password and a share listing (IPC$ + srvsvc over SMB 3.1.1)
+    start_smbd "445 139 8445"
+    cap_start smb445-logon-failure.pcap "tcp"
+    in_ns "$NS_C" smbclient "//$SRV4/data" -s "$WORK/cli/smb.conf" -U "$USER_NAME%wrong-password" -p 445 -c ls \
+        >>"$WORK/client.log" 2>&1 || true
+    cap_stop
+    cap_start smb445-list-shares.pcap "tcp"
+    in_ns "$NS_C" smbclient -L "//$SRV4" -s "$WORK/cli/smb.conf" -U "$USER_NAME%$USER_PASS" -p 445 \
         >>"$WORK/client.log" 2>&1
     cap_stop
     stop_smbd
@@ -518,7 +534,7 @@ sc_reorder() { # bulk transfer NOT pinned to one CPU: veth may deliver segments 
     stop_smbd
 }
 
-ALL=(smb445 nbt139 altport protect multiproto nbns nmbd_startup refused negative impacket mixed ipv6 linktypes bulk keepalive midstream formats)
+ALL=(smb445 nbt139 altport protect multiproto nbns nmbd_startup refused negative impacket mixed ipv6 linktypes bulk keepalive failures midstream formats)
 
 main() {
     setup_net
