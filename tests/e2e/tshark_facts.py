@@ -72,7 +72,7 @@ COLUMNS = [
 
 # Field order of the tshark run; every value is a '|'-joined list of occurrences.
 FIELDS = [
-    "frame.number", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
+    "frame.number", "frame.protocols", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
     "tcp.stream", "tcp.srcport", "tcp.dstport", "tcp.flags.syn", "tcp.flags.ack",
     "tcp.flags.reset",
     "udp.srcport", "udp.dstport",
@@ -175,13 +175,37 @@ class UdpFlow:
         self.request_missing = False  # first packet seen was an answer
 
 
-def endpoint_addr(row, outer=True):
-    """Outer (or, for ICMP errors, inner quoted) source and destination address."""
-    for s, d in (("ip.src", "ip.dst"), ("ipv6.src", "ipv6.dst")):
-        if row[s]:
-            i = 0 if outer else -1
-            return row[s][i], row[d][i]
-    return None, None
+def locate(row, proto):
+    """Addresses and ports of the innermost `proto` (tcp/udp) layer of a frame.
+
+    frame.protocols gives the layer chain (e.g. eth:ethertype:ip:udp:teredo:
+    ipv6:tcp:nbss:smb2, or eth:ethertype:ip:icmp:ip:udp:nbns for an ICMP error
+    quoting a datagram).  The network layer that carries the transport is the
+    nearest ip/ipv6 before it; its occurrence number picks the right value
+    among the aggregated ip.src / ipv6.src occurrences.  Tunnels and ICMP
+    quotes are thereby handled alike.  Returns (src, dst, sport, dport) or None.
+    """
+    chain = row["frame.protocols"][0].split(":") if row["frame.protocols"] else []
+    where = [i for i, p in enumerate(chain) if p == proto]
+    if not where:
+        return None
+    pos, t_occ = where[-1], len(where) - 1
+    for j in range(pos - 1, -1, -1):
+        if chain[j] in ("ip", "ipv6"):
+            net, n_occ = chain[j], chain[:j].count(chain[j])
+            break
+    else:
+        return None
+
+    def pick(field, occ):
+        vals = row[field]
+        return vals[occ] if occ < len(vals) else (vals[-1] if vals else None)
+
+    src, dst = pick(net + ".src", n_occ), pick(net + ".dst", n_occ)
+    sport, dport = pick(proto + ".srcport", t_occ), pick(proto + ".dstport", t_occ)
+    if None in (src, dst, sport, dport):
+        return None
+    return src, dst, num(sport), num(dport)
 
 
 def facts(capture, tshark="tshark", nbss_ports=(8445,)):
@@ -191,14 +215,17 @@ def facts(capture, tshark="tshark", nbss_ports=(8445,)):
     name = os.path.basename(capture)
     for row in run_tshark(tshark, capture, nbss_ports):
         frame = num(row["frame.number"][0])
-        icmp_unreach = ((row["icmp.type"] and num(row["icmp.type"][0]) == 3) or
-                        (row["icmpv6.type"] and num(row["icmpv6.type"][0]) == 1))
-        if icmp_unreach:
-            handle_icmp(row, frame, conns, flows)
+        if row["icmp.type"] or row["icmpv6.type"]:
+            # only destination-unreachable errors matter; other ICMP (echo,
+            # time exceeded, neighbour discovery) is no SMB/NetBIOS fact
+            if ((row["icmp.type"] and num(row["icmp.type"][0]) == 3) or
+                    (row["icmpv6.type"] and num(row["icmpv6.type"][0]) == 1)):
+                handle_icmp(row, frame, conns, flows)
             continue
-        if row["tcp.stream"]:
+        chain = row["frame.protocols"][0].split(":") if row["frame.protocols"] else []
+        if "tcp" in chain and row["tcp.stream"]:
             handle_tcp(row, frame, conns)
-        elif row["udp.srcport"]:
+        elif "udp" in chain:
             handle_udp(row, frame, flows, flow_order)
     out = []
     for c in conns.values():
@@ -213,18 +240,18 @@ def facts(capture, tshark="tshark", nbss_ports=(8445,)):
 
 def handle_icmp(row, frame, conns, flows):
     """An ICMP destination unreachable quoting a UDP or TCP packet of ours."""
-    src, dst = endpoint_addr(row, outer=False)    # the quoted packet
     code = row["icmp.code"] or row["icmpv6.code"]
     desc = "ICMP%s unreachable code %s" % ("v6" if row["icmpv6.type"] else "", code[0] if code else "?")
-    if row["udp.dstport"]:
-        sport, dport = num(row["udp.srcport"][-1]), num(row["udp.dstport"][-1])
+    quoted_udp, quoted_tcp = locate(row, "udp"), locate(row, "tcp")
+    if quoted_udp:
+        src, dst, sport, dport = quoted_udp
         for f in flows.values():
             if f.client == (src, sport) and f.service_port == dport:
                 f.icmp = desc
                 f.packets += 1
                 return
-    elif row["tcp.dstport"]:
-        sport, dport = num(row["tcp.srcport"][-1]), num(row["tcp.dstport"][-1])
+    elif quoted_tcp:
+        src, dst, sport, dport = quoted_tcp
         for c in conns.values():
             if (src, sport) in c.ends and (dst, dport) in c.ends:
                 c.icmp_refused = True
@@ -233,14 +260,16 @@ def handle_icmp(row, frame, conns, flows):
 
 
 def handle_tcp(row, frame, conns):
-    stream = num(row["tcp.stream"][0])
+    loc = locate(row, "tcp")
+    if loc is None:
+        return
+    stream = num(row["tcp.stream"][-1])
     c = conns.get(stream)
     if c is None:
         c = conns[stream] = TcpConn(stream)
         c.first_frame = frame
     c.packets += 1
-    src, dst = endpoint_addr(row)
-    sport, dport = num(row["tcp.srcport"][0]), num(row["tcp.dstport"][0])
+    src, dst, sport, dport = loc
     me = (src, sport)
     c.ends[me] = c.ends.get(me, 0) + 1
     c.ends.setdefault((dst, dport), 0)
@@ -385,8 +414,10 @@ def tcp_row(name, c):
 
 
 def handle_udp(row, frame, flows, order):
-    src, dst = endpoint_addr(row)
-    sport, dport = num(row["udp.srcport"][0]), num(row["udp.dstport"][0])
+    loc = locate(row, "udp")
+    if loc is None:
+        return
+    src, dst, sport, dport = loc
     if sport not in NETBIOS_UDP and dport not in NETBIOS_UDP:
         return
     is_nbns_resp = bool(row["nbns.flags.response"] and num(row["nbns.flags.response"][0]))
