@@ -72,15 +72,7 @@ static struct smb_bytes take_buffer(const struct pdu *p, uint32_t off, uint32_t 
 static void decode_contexts(const struct pdu *p, uint32_t off, uint16_t count, size_t min_off,
                             struct smb2_neg_ctx_list *out)
 {
-    if (count && off > p->declared) {
-        memset(out, 0, sizeof *out);
-        out->offset = off;
-        out->count = count;
-        out->status = SMB2_CTX_BAD_OFFSET;
-        out->reason = "negotiate context offset past the end of the PDU";
-    } else {
-        smb2_ctx_decode(&p->w, off, count, min_off, out);
-    }
+    smb2_ctx_decode(&p->w, p->declared, off, count, min_off, out);
     if (out->status != SMB2_CTX_OK && out->status != SMB2_CTX_ABSENT)
         anomaly(p, SMB_ANOM_CONTEXTS, off, out->reason ? out->reason : "no negotiate contexts in a 3.1.1 negotiate");
 }
@@ -125,8 +117,12 @@ static void negotiate_request(const struct pdu *p, const struct smb2_header_info
     if (r.dialect_count == 0)
         anomaly(p, SMB_ANOM_BAD_STRUCTURE, SMB2_HEADER_LEN + 2, "NEGOTIATE request with no dialect");
     /* the 8 bytes are ClientStartTime unless 3.1.1 is offered */
-    if (r.offers_311)
+    if (r.offers_311) {
         decode_contexts(p, ctx_off, ctx_count, SMB2_HEADER_LEN + 36 + 2u * r.dialect_count, &r.contexts);
+    } else {
+        r.contexts.offset = ctx_off; /* raw wire fields, kept for display */
+        r.contexts.count = ctx_count;
+    }
     if (p->run->sink->smb2_negotiate_request)
         p->run->sink->smb2_negotiate_request(p->run->ctx, h, &r);
 }
@@ -159,8 +155,12 @@ static void negotiate_response(const struct pdu *p, const struct smb2_header_inf
                                     "NEGOTIATE security buffer outside the PDU");
     gss_decode(r.security_buffer.p, r.security_buffer.len, &r.auth);
     auth_check(p, sec_off, &r.auth);
-    if (r.dialect == SMB2_DIALECT_311)
+    if (r.dialect == SMB2_DIALECT_311) {
         decode_contexts(p, ctx_off, ctx_count, SMB2_HEADER_LEN + 64, &r.contexts);
+    } else {
+        r.contexts.offset = ctx_off; /* reserved fields before 3.1.1 */
+        r.contexts.count = ctx_count;
+    }
     if (p->run->sink->smb2_negotiate_response)
         p->run->sink->smb2_negotiate_response(p->run->ctx, h, &r);
 }

@@ -91,9 +91,10 @@ static void decode_data(struct wire d, struct smb2_neg_ctx *c, struct smb2_neg_c
     }
 }
 
-void smb2_ctx_decode(const struct wire *pdu, uint32_t offset, uint16_t count,
+void smb2_ctx_decode(const struct wire *pdu, size_t declared_len, uint32_t offset, uint16_t count,
                      size_t min_offset, struct smb2_neg_ctx_list *out)
 {
+    bool cut = pdu->len < declared_len;
     memset(out, 0, sizeof *out);
     out->offset = offset;
     out->count = count;
@@ -106,6 +107,11 @@ void smb2_ctx_decode(const struct wire *pdu, uint32_t offset, uint16_t count,
         out->status = SMB2_CTX_BAD_OFFSET;
         out->reason = offset < min_offset ? "negotiate context offset inside the fixed part"
                                           : "negotiate context offset not 8-byte aligned";
+        return;
+    }
+    if (offset > declared_len || (offset == declared_len && !cut)) {
+        out->status = SMB2_CTX_BAD_OFFSET;
+        out->reason = "negotiate context offset at or past the end of the PDU";
         return;
     }
     if (offset >= pdu->len) {
@@ -125,14 +131,17 @@ void smb2_ctx_decode(const struct wire *pdu, uint32_t offset, uint16_t count,
             size_t abs = offset + w.off;
             size_t pad = (8 - (abs & 7)) & 7;
             if (!wire_has(&w, pad)) {
-                set_status(out, SMB2_CTX_TRUNCATED, "negotiate context padding cut short");
+                set_status(out, cut ? SMB2_CTX_TRUNCATED : SMB2_CTX_COUNT_MISMATCH,
+                           "negotiate context padding cut short");
                 break;
             }
             wire_skip(&w, pad);
         }
         if (wire_left(&w) == 0) {
-            set_status(out, i == 0 ? SMB2_CTX_TRUNCATED : SMB2_CTX_COUNT_MISMATCH,
-                       "fewer negotiate contexts than the count claims");
+            if (cut)
+                set_status(out, SMB2_CTX_TRUNCATED, "negotiate context list cut short");
+            else
+                set_status(out, SMB2_CTX_COUNT_MISMATCH, "fewer negotiate contexts than the count claims");
             break;
         }
         uint16_t type = wire_u16le(&w);

@@ -52,8 +52,8 @@ struct smb2_neg_ctx {
 struct smb2_neg_ctx_list {
     enum smb2_ctx_status status;
     const char *reason;     /* static text when status is not OK/ABSENT/EMPTY */
-    uint32_t offset;        /* NegotiateContextOffset */
-    uint16_t count;         /* NegotiateContextCount claimed */
+    uint32_t offset;        /* NegotiateContextOffset (raw field even when ABSENT) */
+    uint16_t count;         /* NegotiateContextCount claimed (raw field even when ABSENT) */
     uint16_t walked;        /* contexts whose header was read */
     uint8_t stored;         /* items[] filled */
     struct smb2_neg_ctx items[SMB2_CTX_MAX_ITEMS];
@@ -63,9 +63,11 @@ struct smb2_neg_ctx_list {
 };
 
 /* Decode count contexts at offset (from the SMB2 header) inside pdu, a window
- * starting at the SMB2 header.  min_offset is the end of the fixed part plus
- * the dialect array / security buffer (contexts may not start before it). */
-void smb2_ctx_decode(const struct wire *pdu, uint32_t offset, uint16_t count,
+ * starting at the SMB2 header over the bytes available.  declared_len is the
+ * PDU length the transport announced (>= pdu->len): running out of bytes
+ * below it is TRUNCATED, at it COUNT_MISMATCH.  min_offset is the end of the
+ * fixed part (contexts may not start before it). */
+void smb2_ctx_decode(const struct wire *pdu, size_t declared_len, uint32_t offset, uint16_t count,
                      size_t min_offset, struct smb2_neg_ctx_list *out);
 
 /* The first item of a type, or NULL. */
