@@ -174,6 +174,8 @@ struct smb2_session_setup_request {
     struct smb_auth auth;
 };
 
+/* Reported for failures too (status LOGON_FAILURE, ACCESS_DENIED...): then
+ * the body is the 9-byte ERROR body and only status is meaningful. */
 struct smb2_session_setup_response {
     uint32_t status;           /* copy of the header status */
     uint16_t session_flags;    /* IS_GUEST, IS_NULL, ENCRYPT_DATA */

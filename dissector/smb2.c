@@ -203,8 +203,10 @@ static void session_setup_response(const struct pdu *p, const struct smb2_header
         anomaly(p, SMB_ANOM_TRUNCATED, SMB2_HEADER_LEN, "SESSION_SETUP response cut short");
         return;
     }
-    r.security_buffer = take_buffer(p, sec_off, sec_len, SMB2_HEADER_LEN + 8,
-                                    "SESSION_SETUP security buffer outside the PDU");
+    /* an ERROR body (2.2.2) has ByteCount where the buffer fields would be */
+    if (!h->is_error_response)
+        r.security_buffer = take_buffer(p, sec_off, sec_len, SMB2_HEADER_LEN + 8,
+                                        "SESSION_SETUP security buffer outside the PDU");
     gss_decode(r.security_buffer.p, r.security_buffer.len, &r.auth);
     auth_check(p, sec_off, &r.auth);
     if (p->run->sink->smb2_session_setup_response)
@@ -267,7 +269,9 @@ static void decode_body(const struct pdu *p, const struct smb2_header_info *h)
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
         if (bodies[i].command != h->command)
             continue;
-        if (h->is_error_response)
+        /* a failed SESSION_SETUP is still reported (its status is the
+         * authentication result); other commands' error bodies carry nothing */
+        if (h->is_error_response && h->command != SMB2_CMD_SESSION_SETUP)
             return;
         struct wire b = wire_window(&p->w, SMB2_HEADER_LEN, p->w.len - SMB2_HEADER_LEN);
         uint16_t want = h->response ? bodies[i].response_size : bodies[i].request_size;

@@ -461,3 +461,101 @@ void vector_register(const char *test_prefix, const char *file_prefix)
     }
     g_ptr_array_free(names, TRUE);
 }
+
+/* ---- differential run against tshark over a capture ------------------- */
+
+static const char *const diff_neg_fields[] = {
+    "smb2.dialect", "smb2.negotiate_context.type", "smb2.negotiate_context.cipher_id",
+    "smb2.negotiate_context.hash_algorithm", "smb2.negotiate_context.signing_id",
+    "smb2.negotiate_context.comp_alg_id", "smb2.negotiate_context.netname",
+    "smb2.capabilities", "spnego.MechType", "smb.dialect", "smb.server_cap", NULL,
+};
+static const char *const diff_sess_fields[] = {
+    "spnego.MechType", "spnego.supportedMech", "ntlmssp.messagetype", "ntlmssp.auth.username",
+    "ntlmssp.auth.domain", "ntlmssp.auth.hostname", "smb2.session_flags", "kerberos.msg_type", NULL,
+};
+static const char *const diff_tree_fields[] = {
+    "smb2.tree", "smb2.share_type", "smb2.share_flags", NULL,
+};
+
+static int diff_run(const char *tshark, const char *cap, const char *filter, const char *const *fields)
+{
+    GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
+    const char *fixed[] = { tshark, "-r", cap, "-Y", filter, "-T", "fields", "-E", "occurrence=a",
+                            "-E", "aggregator=|", "-e", "frame.number", "-e", "tcp.payload" };
+    for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++)
+        g_ptr_array_add(argv, g_strdup(fixed[i]));
+    for (size_t i = 0; fields[i]; i++) {
+        g_ptr_array_add(argv, g_strdup("-e"));
+        g_ptr_array_add(argv, g_strdup(fields[i]));
+    }
+    g_ptr_array_add(argv, NULL);
+    gchar *out = NULL;
+    gint status = 0;
+    gboolean ran = g_spawn_sync(NULL, (gchar **)argv->pdata, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                                &out, NULL, &status, NULL);
+    g_ptr_array_free(argv, TRUE);
+    g_assert_true(ran);
+    int compared = 0;
+    static struct collector c;
+    static uint8_t payload[65536 + 4];
+    gchar **lines = g_strsplit(out, "\n", -1);
+    for (gchar **l = lines; *l; l++) {
+        if (!**l)
+            continue;
+        gchar **cols = g_strsplit(*l, "\t", -1);
+        if (g_strv_length(cols) < 2) {
+            g_strfreev(cols);
+            continue;
+        }
+        const char *hex = cols[1];
+        size_t n = strlen(hex) / 2;
+        bool ok = n >= 8 && n <= sizeof payload;
+        for (size_t i = 0; ok && i < n; i++) {
+            int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+            ok = hi >= 0 && lo >= 0;
+            payload[i] = (uint8_t)(hi << 4 | lo);
+        }
+        uint32_t mlen = ok ? ((uint32_t)payload[1] << 16 | (uint32_t)payload[2] << 8 | payload[3]) : 0;
+        /* only frames holding exactly one whole message */
+        if (!ok || payload[0] != 0 || mlen + 4 != n) {
+            g_strfreev(cols);
+            continue;
+        }
+        collector_reset(&c);
+        smb_decode_message(payload + 4, n - 4, mlen, &collect_sink, &c);
+        for (size_t f = 0; fields[f] && cols[f + 2]; f++) {
+            const char *want = cols[f + 2];
+            if (!*want)
+                continue;
+            if (strcmp(fields[f], "kerberos.msg_type") == 0) {
+                /* the GSS token id says the same as tshark's first Kerberos message */
+                if (g_str_has_prefix(want, "14"))
+                    g_assert_true(c.auth.krb5_ap_req);
+                else if (g_str_has_prefix(want, "15"))
+                    g_assert_true(c.auth.krb5_ap_rep || c.auth.mech == AUTH_MECH_KERBEROS);
+                continue;
+            }
+            const char *got = collector_get(&c, fields[f]);
+            if (!got || strcmp(got, want) != 0)
+                g_test_message("%s frame %s: %s tshark '%s' decoder '%s'", cap, cols[0], fields[f], want,
+                               got ? got : "(absent)");
+            g_assert_cmpstr(got, ==, want);
+        }
+        if (c.anomalies)
+            g_test_message("%s frame %s: anomaly %s", cap, cols[0], c.last_reason);
+        g_assert_cmpint(c.anomalies, ==, 0);
+        compared++;
+        g_strfreev(cols);
+    }
+    g_strfreev(lines);
+    g_free(out);
+    return compared;
+}
+
+int corpus_diff(const char *tshark, const char *cap)
+{
+    return diff_run(tshark, cap, "smb2.cmd == 0 || smb.cmd == 0x72", diff_neg_fields)
+           + diff_run(tshark, cap, "smb2.cmd == 1 || smb.cmd == 0x73", diff_sess_fields)
+           + diff_run(tshark, cap, "smb2.cmd == 3", diff_tree_fields);
+}

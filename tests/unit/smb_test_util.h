@@ -63,4 +63,9 @@ void vector_check(const char *path);
 /* Register one GTest case per .vec file whose name starts with prefix. */
 void vector_register(const char *test_prefix, const char *file_prefix);
 
+/* Compare the decoder with tshark on every NEGOTIATE, SESSION_SETUP and
+ * TREE_CONNECT frame of cap that holds exactly one SMB message (GTest
+ * asserts).  Returns the number of messages compared. */
+int corpus_diff(const char *tshark, const char *cap);
+
 #endif
