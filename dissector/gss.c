@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "utf16.h"
 #include "wire.h"
 
 /* Known mechanism OIDs, as DER content octets. */
@@ -192,6 +193,67 @@ static void keep_oid(const struct der_tlv *t, struct gss_oid *o)
     }
 }
 
+/* ---- Kerberos AP-REQ ticket names (RFC 4120 5.3, 5.5.1) ----------------- */
+
+enum {
+    DER_GENERAL_STRING = 0x1b,
+    KRB_AP_REQ = 0x6e,   /* [APPLICATION 14] */
+    KRB_TICKET = 0x61,   /* [APPLICATION 1] */
+    DER_CTX_3 = 0xa3,
+};
+
+/* Find the element with the given context tag inside a SEQUENCE's content. */
+static bool der_field(struct wire seq, uint8_t tag, struct der_tlv *out_tlv, struct smb_auth *out)
+{
+    struct der_tlv t;
+    while (der_next(&seq, &t, out))
+        if (t.tag == tag) {
+            *out_tlv = t;
+            return true;
+        }
+    return false;
+}
+
+static void append_name(char *dst, size_t cap, const struct wire *s, bool sep, bool *truncated)
+{
+    size_t used = strlen(dst); /* dst is ours and always NUL-terminated */
+    if (sep && used + 1 < cap) {
+        dst[used++] = '/';
+        dst[used] = '\0';
+    } else if (sep) {
+        *truncated = true;
+        return;
+    }
+    bool cut = false;
+    oem_to_utf8(s->p, s->len, false, dst + used, cap - used, &cut);
+    *truncated |= cut;
+}
+
+/* AP-REQ ::= [APPLICATION 14] SEQUENCE { ..., ticket [3] Ticket, ... }
+ * Ticket ::= [APPLICATION 1] SEQUENCE { tkt-vno [0], realm [1], sname [2], enc-part [3] } */
+static void krb5_ap_req_names(struct wire w, struct smb_auth *out)
+{
+    struct der_tlv ap, seq, tf, tk, tseq, realm, rs, sname, sseq, strings, list, comp;
+    if (!der_expect(&w, KRB_AP_REQ, &ap, out) || !der_expect(&ap.content, DER_SEQUENCE, &seq, out))
+        return;
+    if (!der_field(seq.content, DER_CTX_3, &tf, out) || !der_expect(&tf.content, KRB_TICKET, &tk, out)
+        || !der_expect(&tk.content, DER_SEQUENCE, &tseq, out))
+        return;
+    if (der_field(tseq.content, DER_CTX_1, &realm, out) && der_expect(&realm.content, DER_GENERAL_STRING, &rs, out))
+        append_name(out->krb5_realm, sizeof out->krb5_realm, &rs.content, false, &out->krb5_names_truncated);
+    /* PrincipalName ::= SEQUENCE { name-type [0], name-string [1] SEQUENCE OF KerberosString } */
+    if (der_field(tseq.content, DER_CTX_2, &sname, out) && der_expect(&sname.content, DER_SEQUENCE, &sseq, out)
+        && der_field(sseq.content, DER_CTX_1, &strings, out) && der_expect(&strings.content, DER_SEQUENCE, &list, out)) {
+        bool first = true;
+        for (int i = 0; i < 8 && der_next(&list.content, &comp, out); i++) {
+            if (comp.tag != DER_GENERAL_STRING)
+                break;
+            append_name(out->krb5_sname, sizeof out->krb5_sname, &comp.content, !first, &out->krb5_names_truncated);
+            first = false;
+        }
+    }
+}
+
 /* ---- SPNEGO ----------------------------------------------------------- */
 
 static enum auth_mech analyze_token(struct wire tok, struct smb_auth *out, int depth);
@@ -328,6 +390,8 @@ static enum auth_mech analyze_token(struct wire tok, struct smb_auth *out, int d
         /* RFC 4121 4.1: a two-octet TOK_ID follows the mech OID */
         uint16_t tok_id = wire_u16be(&app.content);
         if (wire_ok(&app.content)) {
+            if (tok_id == 0x0100 && !out->krb5_ap_req)
+                krb5_ap_req_names(app.content, out);
             out->krb5_ap_req |= tok_id == 0x0100;
             out->krb5_ap_rep |= tok_id == 0x0200;
             out->krb5_error |= tok_id == 0x0300;

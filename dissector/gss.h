@@ -17,6 +17,7 @@
 #define GSS_MAX_MECHS 8
 #define GSS_MAX_DEPTH 8
 #define GSS_OID_MAX 32 /* bytes of encoded OID kept */
+#define GSS_KRB5_NAME_MAX 128
 
 enum auth_mech {
     AUTH_MECH_NONE = 0,  /* empty blob */
@@ -72,6 +73,10 @@ struct smb_auth {
     bool krb5_ap_req;              /* Kerberos token id 0x0100 seen */
     bool krb5_ap_rep;              /* Kerberos token id 0x0200 seen */
     bool krb5_error;               /* Kerberos token id 0x0300 seen */
+    /* From the AP-REQ's (unencrypted) ticket, RFC 4120 5.3 / 5.5.1: */
+    char krb5_realm[GSS_KRB5_NAME_MAX];  /* "EXAMPLE.COM", "" when absent */
+    char krb5_sname[GSS_KRB5_NAME_MAX];  /* service principal, components joined by '/' */
+    bool krb5_names_truncated;
     struct ntlmssp_info ntlm;      /* status NTLMSSP_ABSENT unless NTLMSSP seen */
 };
 

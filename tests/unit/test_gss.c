@@ -87,8 +87,16 @@ static GByteArray *krb5_ap_req_token(void)
     GByteArray *body = tlv(0x06, OID_KRB5, sizeof OID_KRB5);
     static const uint8_t tok_id[2] = { 0x01, 0x00 };
     g_byte_array_append(body, tok_id, 2);
-    static const uint8_t pvno[] = { 0x30, 0x05, 0xa0, 0x03, 0x02, 0x01, 0x05 };
-    body = cat2(body, tlv(0x6e, pvno, sizeof pvno));
+    /* AP-REQ { pvno [0] 5, ticket [3] Ticket { tkt-vno [0] 5, realm [1] "EX.ORG",
+     *          sname [2] { name-type [0] 2, name-string [1] { "cifs", "srv.ex.org" } } } } */
+    static const uint8_t five[] = { 0x02, 0x01, 0x05 }, two[] = { 0x02, 0x01, 0x02 };
+    GByteArray *names = cat2(tlv(0x1b, (const uint8_t *)"cifs", 4), tlv(0x1b, (const uint8_t *)"srv.ex.org", 10));
+    GByteArray *sname = cat2(tlv(0xa0, two, 3), wrap(0xa1, wrap(0x30, names)));
+    GByteArray *ticket = tlv(0xa0, five, 3);
+    ticket = cat2(ticket, wrap(0xa1, tlv(0x1b, (const uint8_t *)"EX.ORG", 6)));
+    ticket = cat2(ticket, wrap(0xa2, wrap(0x30, sname)));
+    GByteArray *ap = cat2(tlv(0xa0, five, 3), wrap(0xa3, wrap(0x61, wrap(0x30, ticket))));
+    body = cat2(body, wrap(0x6e, wrap(0x30, ap)));
     return wrap(0x60, body);
 }
 
@@ -117,6 +125,8 @@ static void test_spnego_kerberos(void)
     g_assert_cmpint(a.mechs[3].id, ==, GSS_OID_NTLMSSP);
     g_assert_true(a.has_mech_token);
     g_assert_true(a.krb5_ap_req);
+    g_assert_cmpstr(a.krb5_realm, ==, "EX.ORG");
+    g_assert_cmpstr(a.krb5_sname, ==, "cifs/srv.ex.org");
     char dotted[64];
     static const char *const want[] = { "1.2.840.48018.1.2.2", "1.2.840.113554.1.2.2",
                                         "1.3.6.1.4.1.311.2.2.30", "1.3.6.1.4.1.311.2.2.10" };
@@ -417,6 +427,36 @@ static void test_corpus(void)
     g_free(tshark);
 }
 
+/* The same differential run over every capture of the project's samples/
+ * directory (SMBSCOPE_SAMPLES overrides); skips when there is none. */
+static void test_samples(void)
+{
+    const char *env = g_getenv("SMBSCOPE_SAMPLES");
+    char *dir = g_strdup(env ? env : SMB_VECTOR_DIR "/../../../samples");
+    char *tshark = g_find_program_in_path("tshark");
+    GDir *d = tshark ? g_dir_open(dir, 0, NULL) : NULL;
+    if (!d) {
+        g_test_skip("samples directory or tshark not available");
+        g_free(dir);
+        g_free(tshark);
+        return;
+    }
+    int checked = 0, captures = 0;
+    const char *name;
+    while ((name = g_dir_read_name(d))) {
+        if (!g_str_has_suffix(name, ".pcap") && !g_str_has_suffix(name, ".pcapng"))
+            continue;
+        char *cap = g_build_filename(dir, name, NULL);
+        captures++;
+        checked += corpus_diff(tshark, cap);
+        g_free(cap);
+    }
+    g_dir_close(d);
+    g_test_message("samples: %d messages compared with tshark in %d captures", checked, captures);
+    g_free(dir);
+    g_free(tshark);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -431,5 +471,6 @@ int main(int argc, char **argv)
     g_test_add_func("/gss/utf16", test_utf16);
     g_test_add_func("/gss/tables", test_tables);
     g_test_add_func("/gss/corpus", test_corpus);
+    g_test_add_func("/gss/samples", test_samples);
     return g_test_run();
 }
