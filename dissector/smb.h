@@ -75,6 +75,8 @@ struct smb1_negotiate_response {
     uint8_t server_guid[16];
     struct smb_bytes security_blob;
     struct smb_auth auth;      /* decoded security blob (extended security) */
+    uint8_t challenge_length;  /* word count 17 without extended security */
+    struct smb_text domain, server; /* word count 17 without extended security */
 };
 
 struct smb1_session_setup_request {

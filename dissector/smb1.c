@@ -41,11 +41,13 @@ struct block {
 };
 
 /* Read a NUL-terminated string from the data block.  Unicode strings are
- * 2-byte aligned relative to the SMB header (MS-CIFS 2.2.3.3). */
-static void read_string(struct block *b, bool unicode, char *dst, size_t dst_size, bool *truncated, bool *present)
+ * 2-byte aligned relative to the SMB header (MS-CIFS 2.2.3.3) except where a
+ * structure says otherwise (align false). */
+static void read_string_at(struct block *b, bool unicode, bool align, char *dst, size_t dst_size,
+                           bool *truncated, bool *present)
 {
     struct wire *w = &b->bytes;
-    if (unicode && ((b->bytes_off + w->off) & 1))
+    if (unicode && align && ((b->bytes_off + w->off) & 1))
         wire_skip(w, 1);
     if (wire_left(w) == 0) {
         dst[0] = '\0';
@@ -73,9 +75,14 @@ static void read_string(struct block *b, bool unicode, char *dst, size_t dst_siz
         oem_to_utf8(s.p, s.len, false, dst, dst_size, truncated);
 }
 
+static void read_string(struct block *b, bool unicode, char *dst, size_t dst_size, bool *truncated, bool *present)
+{
+    read_string_at(b, unicode, true, dst, dst_size, truncated, present);
+}
+
 static void read_text(struct block *b, bool unicode, struct smb_text *t)
 {
-    read_string(b, unicode, t->text, sizeof t->text, &t->truncated, &t->present);
+    read_string_at(b, unicode, true, t->text, sizeof t->text, &t->truncated, &t->present);
 }
 
 static void anomaly(const struct block *b, enum smb_anomaly_kind k, size_t off, const char *why)
@@ -147,6 +154,9 @@ static void negotiate_response(struct block *b, const struct smb1_header_info *h
         (void)wire_u32le(w); /* MaxRawSize */
         (void)wire_u32le(w); /* SessionKey */
         r.capabilities = wire_u32le(w);
+        (void)wire_u64le(w); /* SystemTime */
+        (void)wire_u16le(w); /* ServerTimeZone */
+        r.challenge_length = wire_u8(w);
         r.extended_security = r.capabilities & SMB1_CAP_EXTENDED_SECURITY;
         if (r.extended_security) {
             const uint8_t *g = wire_bytes(&b->bytes, 16);
@@ -162,6 +172,13 @@ static void negotiate_response(struct block *b, const struct smb1_header_info *h
             gss_decode(r.security_blob.p, r.security_blob.len, &r.auth);
             if (r.auth.status != GSS_OK)
                 anomaly(b, SMB_ANOM_AUTH, b->bytes_off + 16, r.auth.reason);
+        } else if (wire_skip(&b->bytes, r.challenge_length)) {
+            /* MS-CIFS 2.2.4.52.2: Challenge, DomainName, ServerName (MS-SMB);
+             * Windows does not pad these Unicode strings after the challenge */
+            read_string_at(b, h->unicode, false, r.domain.text, sizeof r.domain.text, &r.domain.truncated,
+                           &r.domain.present);
+            read_string_at(b, h->unicode, false, r.server.text, sizeof r.server.text, &r.server.truncated,
+                           &r.server.present);
         }
     } else if (r.word_count == 13) {
         r.security_mode = wire_u16le(w);

@@ -241,6 +241,8 @@ static void on_smb1_neg_req(void *ctx, const struct smb1_header_info *h, const s
         add(c, "smb.dialect", "%.*s", (int)r->dialects[i].len, (const char *)r->dialects[i].p);
 }
 
+static void add_text(struct collector *c, const char *name, const struct smb_text *t);
+
 static void on_smb1_neg_resp(void *ctx, const struct smb1_header_info *h, const struct smb1_negotiate_response *r)
 {
     struct collector *c = ctx;
@@ -254,6 +256,8 @@ static void on_smb1_neg_resp(void *ctx, const struct smb1_header_info *h, const 
         add(c, "smb.server_cap", "0x%08x", r->capabilities);
     if (r->has_server_guid)
         add_guid_raw(c, "smb.server_guid", r->server_guid);
+    add_text(c, "smb.primary_domain", &r->domain);
+    add_text(c, "smb.server", &r->server);
     add_auth(c, &r->auth);
 }
 
@@ -482,7 +486,9 @@ static const char *const diff_fields[] = {
     "spnego.MechType", "spnego.supportedMech", "ntlmssp.messagetype", "ntlmssp.auth.username",
     "ntlmssp.auth.domain", "ntlmssp.auth.hostname", "smb2.session_flags", "kerberos.msg_type",
     "kerberos.realm", "kerberos.SNameString",
-    "smb2.tree", "smb2.share_type", "smb2.share_flags", NULL,
+    "smb2.tree", "smb2.share_type", "smb2.share_flags",
+    "smb.primary_domain", "smb.server", "smb.native_os", "smb.native_lanman", "smb.account",
+    "smb.service", NULL,
 };
 
 static int diff_run(const char *tshark, const char *cap, const char *filter, const char *const *fields)

@@ -226,6 +226,41 @@ static void test_andx(void)
         decode(m, k, (uint32_t)n);
 }
 
+/* NT LM 0.12 NEGOTIATE response without extended security (MS-CIFS
+ * 2.2.4.52.2): 8-byte challenge, then Unicode DomainName and ServerName,
+ * unpadded (as Windows sends them, and as tshark reads them). */
+static void test_negotiate_response_challenge(void)
+{
+    uint8_t m[256] = { 0 };
+    size_t o = header(m, 0x72, 0x88, 0xC001);
+    m[o++] = 17;
+    size_t w = o;
+    o += 34;
+    put16(m + w, 1);         /* DialectIndex */
+    m[w + 2] = 0x03;         /* SecurityMode */
+    m[w + 8] = 0x04;         /* MaxBufferSize 0x400 (u32 at w+7) */
+    m[w + 19] = 0x04;        /* Capabilities: UNICODE (u32 at w+19) */
+    m[w + 33] = 8;           /* ChallengeLength */
+    size_t bc_at = o;
+    o += 2;
+    size_t bytes = o;
+    memset(m + o, 0x11, 8);
+    o += 8; /* odd offset: no pad byte */
+    o += put_utf16(m + o, "WORKGROUP");
+    o += put_utf16(m + o, "SERVER");
+    put16(m + bc_at, (uint16_t)(o - bytes));
+    decode(m, o, (uint32_t)o);
+    g_assert_cmpint(c.neg_resp, ==, 1);
+    g_assert_cmpint(c.anomalies, ==, 0);
+    g_assert_cmpstr(collector_get(&c, "smb.dialect.index"), ==, "1");
+    g_assert_cmpstr(collector_get(&c, "smb.max_bufsize"), ==, "1024");
+    g_assert_cmpstr(collector_get(&c, "smb.server_cap"), ==, "0x00000004");
+    g_assert_cmpstr(collector_get(&c, "smb.primary_domain"), ==, "WORKGROUP");
+    g_assert_cmpstr(collector_get(&c, "smb.server"), ==, "SERVER");
+    for (size_t k = 0; k <= o; k++)
+        decode(m, k, (uint32_t)o);
+}
+
 static void test_error_reply(void)
 {
     uint8_t m[35] = { 0 };
@@ -249,6 +284,7 @@ int main(int argc, char **argv)
     g_test_add_func("/smb1/session-setup-lanman", test_session_setup_lanman);
     g_test_add_func("/smb1/negotiate-many-dialects", test_negotiate_many_dialects);
     g_test_add_func("/smb1/andx", test_andx);
+    g_test_add_func("/smb1/negotiate-response-challenge", test_negotiate_response_challenge);
     g_test_add_func("/smb1/error-reply", test_error_reply);
     return g_test_run();
 }
