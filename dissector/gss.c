@@ -199,7 +199,12 @@ enum {
     DER_GENERAL_STRING = 0x1b,
     KRB_AP_REQ = 0x6e,   /* [APPLICATION 14] */
     KRB_TICKET = 0x61,   /* [APPLICATION 1] */
+    KRB_ERROR = 0x7e,    /* [APPLICATION 30] */
+    DER_INTEGER = 0x02,
     DER_CTX_3 = 0xa3,
+    DER_CTX_6 = 0xa6,
+    DER_CTX_9 = 0xa9,
+    DER_CTX_10 = 0xaa,
 };
 
 /* Find the element with the given context tag inside a SEQUENCE's content. */
@@ -229,20 +234,14 @@ static void append_name(char *dst, size_t cap, const struct wire *s, bool sep, b
     *truncated |= cut;
 }
 
-/* AP-REQ ::= [APPLICATION 14] SEQUENCE { ..., ticket [3] Ticket, ... }
- * Ticket ::= [APPLICATION 1] SEQUENCE { tkt-vno [0], realm [1], sname [2], enc-part [3] } */
-static void krb5_ap_req_names(struct wire w, struct smb_auth *out)
+/* realm (GeneralString) and sname (PrincipalName) fields of a SEQUENCE. */
+static void krb5_names(struct wire seq, uint8_t realm_tag, uint8_t sname_tag, struct smb_auth *out)
 {
-    struct der_tlv ap, seq, tf, tk, tseq, realm, rs, sname, sseq, strings, list, comp;
-    if (!der_expect(&w, KRB_AP_REQ, &ap, out) || !der_expect(&ap.content, DER_SEQUENCE, &seq, out))
-        return;
-    if (!der_field(seq.content, DER_CTX_3, &tf, out) || !der_expect(&tf.content, KRB_TICKET, &tk, out)
-        || !der_expect(&tk.content, DER_SEQUENCE, &tseq, out))
-        return;
-    if (der_field(tseq.content, DER_CTX_1, &realm, out) && der_expect(&realm.content, DER_GENERAL_STRING, &rs, out))
+    struct der_tlv realm, rs, sname, sseq, strings, list, comp;
+    if (der_field(seq, realm_tag, &realm, out) && der_expect(&realm.content, DER_GENERAL_STRING, &rs, out))
         append_name(out->krb5_realm, sizeof out->krb5_realm, &rs.content, false, &out->krb5_names_truncated);
     /* PrincipalName ::= SEQUENCE { name-type [0], name-string [1] SEQUENCE OF KerberosString } */
-    if (der_field(tseq.content, DER_CTX_2, &sname, out) && der_expect(&sname.content, DER_SEQUENCE, &sseq, out)
+    if (der_field(seq, sname_tag, &sname, out) && der_expect(&sname.content, DER_SEQUENCE, &sseq, out)
         && der_field(sseq.content, DER_CTX_1, &strings, out) && der_expect(&strings.content, DER_SEQUENCE, &list, out)) {
         bool first = true;
         for (int i = 0; i < 8 && der_next(&list.content, &comp, out); i++) {
@@ -252,6 +251,35 @@ static void krb5_ap_req_names(struct wire w, struct smb_auth *out)
             first = false;
         }
     }
+}
+
+/* KRB-ERROR ::= [APPLICATION 30] SEQUENCE { ..., error-code [6], ..., realm [9], sname [10], ... } */
+static void krb5_error_fields(struct wire w, struct smb_auth *out)
+{
+    struct der_tlv e, seq, code, v;
+    if (!der_expect(&w, KRB_ERROR, &e, out) || !der_expect(&e.content, DER_SEQUENCE, &seq, out))
+        return;
+    if (der_field(seq.content, DER_CTX_6, &code, out) && der_expect(&code.content, DER_INTEGER, &v, out)
+        && v.content.len >= 1 && v.content.len <= 3) {
+        int n = 0;
+        while (wire_left(&v.content))
+            n = (n << 8) | wire_u8(&v.content);
+        out->krb5_error_code = n;
+    }
+    krb5_names(seq.content, DER_CTX_9, DER_CTX_10, out);
+}
+
+/* AP-REQ ::= [APPLICATION 14] SEQUENCE { ..., ticket [3] Ticket, ... }
+ * Ticket ::= [APPLICATION 1] SEQUENCE { tkt-vno [0], realm [1], sname [2], enc-part [3] } */
+static void krb5_ap_req_names(struct wire w, struct smb_auth *out)
+{
+    struct der_tlv ap, seq, tf, tk, tseq;
+    if (!der_expect(&w, KRB_AP_REQ, &ap, out) || !der_expect(&ap.content, DER_SEQUENCE, &seq, out))
+        return;
+    if (!der_field(seq.content, DER_CTX_3, &tf, out) || !der_expect(&tf.content, KRB_TICKET, &tk, out)
+        || !der_expect(&tk.content, DER_SEQUENCE, &tseq, out))
+        return;
+    krb5_names(tseq.content, DER_CTX_1, DER_CTX_2, out);
 }
 
 /* ---- SPNEGO ----------------------------------------------------------- */
@@ -392,6 +420,8 @@ static enum auth_mech analyze_token(struct wire tok, struct smb_auth *out, int d
         if (wire_ok(&app.content)) {
             if (tok_id == 0x0100 && !out->krb5_ap_req)
                 krb5_ap_req_names(app.content, out);
+            if (tok_id == 0x0300 && !out->krb5_error)
+                krb5_error_fields(app.content, out);
             out->krb5_ap_req |= tok_id == 0x0100;
             out->krb5_ap_rep |= tok_id == 0x0200;
             out->krb5_error |= tok_id == 0x0300;
@@ -410,6 +440,7 @@ void gss_decode(const uint8_t *blob, size_t len, struct smb_auth *out)
 {
     memset(out, 0, sizeof *out);
     out->neg_state = -1;
+    out->krb5_error_code = -1;
     struct wire w = wire_make(blob, len);
     if (wire_left(&w) == 0) {
         out->framing = GSS_FRAMING_EMPTY;

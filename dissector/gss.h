@@ -73,7 +73,9 @@ struct smb_auth {
     bool krb5_ap_req;              /* Kerberos token id 0x0100 seen */
     bool krb5_ap_rep;              /* Kerberos token id 0x0200 seen */
     bool krb5_error;               /* Kerberos token id 0x0300 seen */
-    /* From the AP-REQ's (unencrypted) ticket, RFC 4120 5.3 / 5.5.1: */
+    int krb5_error_code;           /* KRB-ERROR error-code (RFC 4120 7.5.9), -1 when absent */
+    /* From the AP-REQ's (unencrypted) ticket, RFC 4120 5.3 / 5.5.1, or from a
+     * KRB-ERROR (5.9.1): */
     char krb5_realm[GSS_KRB5_NAME_MAX];  /* "EXAMPLE.COM", "" when absent */
     char krb5_sname[GSS_KRB5_NAME_MAX];  /* service principal, components joined by '/' */
     bool krb5_names_truncated;

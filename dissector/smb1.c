@@ -7,6 +7,7 @@
 #include "utf16.h"
 
 #define SMB1_CAP_EXTENDED_SECURITY 0x80000000u
+#define SMB1_CAP_UNICODE 0x00000004u
 
 enum {
     SMB1_NEGOTIATE = 0x72,
@@ -173,11 +174,14 @@ static void negotiate_response(struct block *b, const struct smb1_header_info *h
             if (r.auth.status != GSS_OK)
                 anomaly(b, SMB_ANOM_AUTH, b->bytes_off + 16, r.auth.reason);
         } else if (wire_skip(&b->bytes, r.challenge_length)) {
-            /* MS-CIFS 2.2.4.52.2: Challenge, DomainName, ServerName (MS-SMB);
-             * Windows does not pad these Unicode strings after the challenge */
-            read_string_at(b, h->unicode, false, r.domain.text, sizeof r.domain.text, &r.domain.truncated,
+            /* MS-CIFS 2.2.4.52.2: Challenge, DomainName, ServerName (MS-SMB).
+             * Windows does not pad these Unicode strings after the challenge,
+             * and Samba sends them in Unicode when CAP_UNICODE is set even
+             * with SMB_FLAGS2_UNICODE clear (tshark reads them the same way). */
+            bool uni = h->unicode || (r.capabilities & SMB1_CAP_UNICODE);
+            read_string_at(b, uni, false, r.domain.text, sizeof r.domain.text, &r.domain.truncated,
                            &r.domain.present);
-            read_string_at(b, h->unicode, false, r.server.text, sizeof r.server.text, &r.server.truncated,
+            read_string_at(b, uni, false, r.server.text, sizeof r.server.text, &r.server.truncated,
                            &r.server.present);
         }
     } else if (r.word_count == 13) {

@@ -82,6 +82,8 @@ static void add_auth(struct collector *c, const struct smb_auth *a)
         add_oid(c, "spnego.MechType", &a->mechs[i]);
     if (a->has_supported_mech)
         add_oid(c, "spnego.supportedMech", &a->supported_mech);
+    if (a->krb5_error_code >= 0)
+        add(c, "kerberos.error_code", "%d", a->krb5_error_code);
     if (a->krb5_realm[0])
         add(c, "kerberos.realm", "%s", a->krb5_realm);
     if (a->krb5_sname[0]) {
@@ -485,7 +487,7 @@ static const char *const diff_fields[] = {
     "smb2.capabilities", "smb.dialect", "smb.server_cap",
     "spnego.MechType", "spnego.supportedMech", "ntlmssp.messagetype", "ntlmssp.auth.username",
     "ntlmssp.auth.domain", "ntlmssp.auth.hostname", "smb2.session_flags", "kerberos.msg_type",
-    "kerberos.realm", "kerberos.SNameString",
+    "kerberos.realm", "kerberos.SNameString", "kerberos.error_code",
     "smb2.tree", "smb2.share_type", "smb2.share_flags",
     "smb.primary_domain", "smb.server", "smb.native_os", "smb.native_lanman", "smb.account",
     "smb.service", NULL,

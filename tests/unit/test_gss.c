@@ -146,6 +146,39 @@ static void test_spnego_kerberos(void)
     g_byte_array_unref(tok);
 }
 
+/* NegTokenResp carrying a Kerberos KRB-ERROR (RFC 4120 5.9.1, TOK_ID 03 00)
+ * with error-code 37 (KRB_AP_ERR_SKEW), realm and sname. */
+static void test_krb5_error(void)
+{
+    static const uint8_t five[] = { 0x02, 0x01, 0x05 }, thirty[] = { 0x02, 0x01, 0x1e },
+                         skew[] = { 0x02, 0x01, 0x25 }, one[] = { 0x02, 0x01, 0x01 };
+    GByteArray *sname = cat2(tlv(0xa0, one, 3), wrap(0xa1, wrap(0x30, tlv(0x1b, (const uint8_t *)"dc$", 3))));
+    GByteArray *err = cat2(tlv(0xa0, five, 3), tlv(0xa1, thirty, 3));
+    err = cat2(err, tlv(0xa6, skew, 3));
+    err = cat2(err, wrap(0xa9, tlv(0x1b, (const uint8_t *)"EX.ORG", 6)));
+    err = cat2(err, wrap(0xaa, wrap(0x30, sname)));
+    GByteArray *tok = tlv(0x06, OID_KRB5, sizeof OID_KRB5);
+    static const uint8_t tok_id[2] = { 0x03, 0x00 };
+    g_byte_array_append(tok, tok_id, 2);
+    tok = wrap(0x60, cat2(tok, wrap(0x7e, wrap(0x30, err))));
+    static const uint8_t st[] = { 0x01 };
+    GByteArray *seq = wrap(0xa0, tlv(0x0a, st, 1));
+    seq = cat2(seq, wrap(0xa1, tlv(0x06, OID_KRB5, sizeof OID_KRB5)));
+    seq = cat2(seq, wrap(0xa2, tlv(0x04, tok->data, tok->len)));
+    GByteArray *b = wrap(0xa1, wrap(0x30, seq));
+    gss_decode(b->data, b->len, &a);
+    g_assert_cmpint(a.status, ==, GSS_OK);
+    g_assert_cmpint(a.mech, ==, AUTH_MECH_KERBEROS);
+    g_assert_true(a.krb5_error);
+    g_assert_false(a.krb5_ap_req);
+    g_assert_cmpint(a.krb5_error_code, ==, 37);
+    g_assert_cmpstr(a.krb5_realm, ==, "EX.ORG");
+    g_assert_cmpstr(a.krb5_sname, ==, "dc$");
+    every_prefix(b);
+    g_byte_array_unref(b);
+    g_byte_array_unref(tok);
+}
+
 static void test_spnego_negoex(void)
 {
     const uint8_t *oids[] = { OID_NEGOEX, OID_NTLM };
@@ -398,6 +431,20 @@ static const char *const corpus_captures[] = {
     "zeek__zeek/smb1.pcap",
     "zeek__zeek/smb3_multichannel.pcap",
     "ntop__nDPI/smbv1.pcap",
+    "ntop__nDPI/smb_deletefile.pcap",
+    "ntop__nDPI/smb_frags.pcap",
+    "zeek__zeek/smb2-multiple-pdus.pcap",
+    "zeek__zeek/smb2_100_small_files.pcap",
+    "zeek__zeek/smb2readwrite.pcap",
+    "zeek__zeek/smb_v2_only_non_zero_reserved1.pcap",
+    "zeek__zeek/SMBGhost.pcap",
+    "zeek__zeek/smb2_fscontrol.pcap",
+    "zeek__zeek/smb1-logoff-andx-advance.pcap",
+    "zeek__zeek/smb1_transaction_request.pcap",
+    "zeek__zeek/20171220_smb_at_schedule.pcap",
+    "zeek__zeek/smb2.delete-on-close-perms-delete-existing.pcap",
+    "zeek__zeek/smb2-zero-byte-error-ioctl.pcapng",
+    "the-tcpdump-group__tcpdump/smb_data_print-segv.pcap",
 };
 
 static void test_corpus(void)
@@ -462,6 +509,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/gss/spnego-kerberos", test_spnego_kerberos);
     g_test_add_func("/gss/spnego-negoex", test_spnego_negoex);
+    g_test_add_func("/gss/krb5-error", test_krb5_error);
     g_test_add_func("/gss/spnego-resp", test_spnego_resp);
     g_test_add_func("/gss/ntlm-anonymous", test_ntlm_anonymous);
     g_test_add_func("/gss/oid-dotted", test_oid_dotted);
