@@ -83,6 +83,12 @@ VECTORS = [
     ("smb1_tree_req", "smb445-nt1.pcap", 12, SMB1_TREE_REQ),
     ("smb1_tree_resp", "smb445-nt1.pcap", 13, SMB1_TREE_RESP),
     ("smb1_nbt139_negotiate_req", "nbt139-nt1.pcap", 8, SMB1_NEG_REQ),
+    ("smb2_logon_failure_session_resp", "smb445-logon-failure.pcap", 11, SMB2_SESS_RESP),
+    ("multiproto_smb1_impacket_negotiate_req", "impacket-445.pcap", 4, SMB1_NEG_REQ),
+    ("smb2_impacket_negotiate_req", "impacket-445.pcap", 8, SMB2_NEG_REQ),
+    ("smb2_impacket_negotiate_resp", "impacket-445.pcap", 9, SMB2_NEG_RESP),
+    ("smb2_impacket_session_req2", "impacket-445.pcap", 12, SMB2_SESS_REQ),
+    ("smb2_impacket_session_resp2", "impacket-445.pcap", 13, SMB2_SESS_RESP),
 ]
 
 
