@@ -43,6 +43,12 @@ const char *auth_mech_name(enum auth_mech m)
     return (unsigned)m < sizeof names / sizeof names[0] ? names[m] : "unknown";
 }
 
+const char *gss_framing_name(enum gss_framing f)
+{
+    static const char *const names[] = { "empty", "spnego-init", "spnego-resp", "ntlmssp", "krb5", "unknown" };
+    return (unsigned)f < sizeof names / sizeof names[0] ? names[f] : "unknown";
+}
+
 const char *gss_oid_name(enum gss_oid_id id)
 {
     for (size_t i = 0; i < sizeof known_oids / sizeof known_oids[0]; i++)

@@ -91,6 +91,9 @@ enum auth_mech gss_oid_mech(enum gss_oid_id id);
 
 /* Short names: "kerberos", "ntlm", "negoex", "unknown", "none". */
 const char *auth_mech_name(enum auth_mech m);
+/* "empty", "spnego-init", "spnego-resp", "ntlmssp", "krb5", "unknown". */
+const char *gss_framing_name(enum gss_framing f);
+
 /* "spnego", "krb5", "ms-krb5", "krb5-u2u", "ntlmssp", "negoex", NULL for OTHER. */
 const char *gss_oid_name(enum gss_oid_id id);
 

@@ -8,6 +8,13 @@
 #include "smb2.h"
 #include "wire.h"
 
+const char *smb_anomaly_kind_name(enum smb_anomaly_kind k)
+{
+    static const char *const names[] = { "none", "truncated", "bad-offset", "bad-structure", "compound",
+                                         "contexts", "auth", "andx" };
+    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
+}
+
 void smb_anomaly_emit(const struct smb_run *run, enum smb_anomaly_kind kind, size_t offset, const char *reason)
 {
     if (!run->sink || !run->sink->anomaly)

@@ -231,6 +231,9 @@ enum smb_anomaly_kind {
     SMB_ANOM_ANDX,             /* SMB1 AndX offset backwards or chain too long */
 };
 
+/* "truncated", "bad-offset", "bad-structure", "compound", "contexts", "auth", "andx". */
+const char *smb_anomaly_kind_name(enum smb_anomaly_kind k);
+
 struct smb_anomaly {
     enum smb_anomaly_kind kind;
     uint32_t offset;           /* in msg */

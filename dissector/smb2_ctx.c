@@ -175,3 +175,10 @@ const struct smb2_neg_ctx *smb2_ctx_find(const struct smb2_neg_ctx_list *l, uint
             return &l->items[i];
     return NULL;
 }
+
+const char *smb2_ctx_status_name(enum smb2_ctx_status s)
+{
+    static const char *const names[] = { "absent", "ok", "empty", "truncated", "bad-offset", "count-mismatch",
+                                         "malformed" };
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
+}

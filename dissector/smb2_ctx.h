@@ -70,6 +70,9 @@ struct smb2_neg_ctx_list {
 void smb2_ctx_decode(const struct wire *pdu, size_t declared_len, uint32_t offset, uint16_t count,
                      size_t min_offset, struct smb2_neg_ctx_list *out);
 
+/* "absent", "ok", "empty", "truncated", "bad-offset", "count-mismatch", "malformed". */
+const char *smb2_ctx_status_name(enum smb2_ctx_status s);
+
 /* The first item of a type, or NULL. */
 const struct smb2_neg_ctx *smb2_ctx_find(const struct smb2_neg_ctx_list *l, uint16_t type);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gss.h"
+#include "smb.h"
 #include "smb_tables.h"
 #include "smb_test_util.h"
 #include "utf16.h"
@@ -414,6 +415,10 @@ static void test_tables(void)
     g_assert_cmpstr(smb_enum_bits(&smb2_capabilities_table, 0xFF, ",", buf, 10), ==, "DFS,LEASI");
     g_assert_cmpstr(smb_enum_name(&smb2_command_table, 0x0B, buf, sizeof buf), ==, "IOCTL");
     g_assert_cmpstr(smb_enum_name(&smb1_command_table, 0x72, buf, sizeof buf), ==, "NEGOTIATE");
+    g_assert_cmpstr(smb2_ctx_status_name(SMB2_CTX_COUNT_MISMATCH), ==, "count-mismatch");
+    g_assert_cmpstr(gss_framing_name(GSS_FRAMING_SPNEGO_RESP), ==, "spnego-resp");
+    g_assert_cmpstr(smb_anomaly_kind_name(SMB_ANOM_ANDX), ==, "andx");
+    g_assert_cmpstr(auth_mech_name(AUTH_MECH_NEGOEX), ==, "negoex");
 }
 
 /* Differential run over the public corpus: every SESSION_SETUP whose TCP
