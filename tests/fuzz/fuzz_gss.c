@@ -1,5 +1,14 @@
 /* libFuzzer harness: the security-blob decoders (SPNEGO/GSS-API DER,
- * NTLMSSP, OID rendering, UTF-16 conversion) on arbitrary bytes. */
+ * NTLMSSP, OID rendering, UTF-16 conversion) on arbitrary bytes.
+ *
+ * Build by hand (from the repository root; no meson target yet):
+ *   clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Idissector \
+ *     -o fuzz tests/fuzz/fuzz_gss.c dissector/smb.c dissector/smb1.c dissector/smb2.c \
+ *     dissector/smb2_ctx.c dissector/gss.c dissector/ntlmssp.c dissector/utf16.c \
+ *     dissector/smb_tables.c dissector/dialect.c
+ * Seeds: the payloads of the .vec files in tests/unit/smb_vectors minus their 4-byte
+ * transport header.
+ */
 #define _POSIX_C_SOURCE 200809L /* strnlen */
 
 #include <stddef.h>

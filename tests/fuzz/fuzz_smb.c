@@ -3,7 +3,16 @@
  * Every callback reads every byte its struct points at, so ASan sees any view
  * that escapes msg.  Each input is decoded twice: as a whole message, and as
  * the prefix of a longer one (the transport announced more than arrived),
- * which exercises the truncated paths. */
+ * which exercises the truncated paths.
+ *
+ * Build by hand (from the repository root; no meson target yet):
+ *   clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Idissector \
+ *     -o fuzz tests/fuzz/fuzz_smb.c dissector/smb.c dissector/smb1.c dissector/smb2.c \
+ *     dissector/smb2_ctx.c dissector/gss.c dissector/ntlmssp.c dissector/utf16.c \
+ *     dissector/smb_tables.c dissector/dialect.c
+ * Seeds: the payloads of the .vec files in tests/unit/smb_vectors minus their 4-byte
+ * transport header.
+ */
 #define _POSIX_C_SOURCE 200809L /* strnlen */
 
 #include <stddef.h>
