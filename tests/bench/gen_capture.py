@@ -373,11 +373,13 @@ class Replicator:
     def new_addr(self, orig, aid, r):
         if keep_addr(orig):
             return orig
-        # 21 bits of replica number, 3 bits of host index within the template
-        v = ((r & 0x1FFFFF) << 3) | (aid & 7)
+        # 19 bits of replica number, 3 bits of host index within the
+        # template; the last byte stays in 1..64 (never .0 or .255)
+        v = ((r & 0x7FFFF) << 3) | (aid & 7)
+        a, b, c = (v >> 14) & 0xFF, (v >> 6) & 0xFF, (v & 0x3F) + 1
         if len(orig) == 4:
-            return bytes([10, (v >> 16) & 0xFF, (v >> 8) & 0xFF, v & 0xFF])
-        return orig[:10] + bytes([0, 0x10, 0, (v >> 16) & 0xFF, (v >> 8) & 0xFF, v & 0xFF])
+            return bytes([10, a, b, c])
+        return orig[:10] + bytes([0, 0x10, 0, a, b, c])
 
     def replay(self, t, r):
         """Yield (rel_us, wirelen, [chunks]) of template t as replica r."""
