@@ -63,13 +63,24 @@ void json_end_object(struct json *j) { close_container(j, '}'); }
 void json_begin_array(struct json *j) { open_container(j, '['); }
 void json_end_array(struct json *j) { close_container(j, ']'); }
 
+/* Printable ASCII other than '"' and '\\' goes out as is. */
+static bool plain_ascii(uint8_t c) { return c >= 0x20 && c < 0x7F && c != '"' && c != '\\'; }
+
 static void write_string(FILE *out, const uint8_t *s, size_t n)
 {
     fputc('"', out);
     size_t i = 0;
     while (i < n) {
         uint8_t c = s[i];
-        if (c == '"' || c == '\\') {
+        if (plain_ascii(c)) {
+            /* one fwrite per run, not per character: reports of big
+             * captures are tens of MB of mostly plain strings */
+            size_t k = 1;
+            while (i + k < n && plain_ascii(s[i + k]))
+                k++;
+            fwrite(s + i, 1, k, out);
+            i += k;
+        } else if (c == '"' || c == '\\') {
             fputc('\\', out);
             fputc(c, out);
             i++;
