@@ -75,7 +75,7 @@ struct smb_conn {
     /* transport */
     struct transport_obs obs;
     struct transport_verdict verdict;
-    struct framer fr[2];
+    struct framer *fr;          /* [2] while the connection is open; NULL once closed */
     uint64_t framer_anomalies, resyncs, skipped_bytes;
     struct wstr called_name, calling_name; /* rendered NetBIOS names */
     uint8_t neg_codes[SESSION_MAX_NEG_CODES];
