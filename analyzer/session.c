@@ -61,6 +61,8 @@ struct smb_conn_priv {
     int request_dir;    /* direction of the first SMB request, -1 */
     bool msg_complete;  /* the message being decoded is whole */
     bool ctx_interned;  /* ctx_request/ctx_response are shared (ctx_intern) */
+    uint8_t bad_start;  /* bit per direction: its first header was no NBSS type */
+    bool not_smb;       /* see smb_conn_not_smb() */
 };
 
 static struct smb_conn_priv *priv(struct smb_conn *s) { return (struct smb_conn_priv *)s; }
@@ -536,10 +538,25 @@ static void on_message(void *ctx, const uint8_t *msg, size_t avail, uint32_t msg
     smb_decode_message(msg, avail, msg_len, &sink, d);
 }
 
+static bool carried_smb(const struct transport_obs *o);
+
 static void on_framer_anomaly(void *ctx, enum framer_anomaly an, uint64_t detail)
 {
-    struct smb_conn *s = ((struct dir_ctx *)ctx)->s;
+    struct dir_ctx *d = ctx;
+    struct smb_conn *s = d->s;
     s->framer_anomalies++;
+    /* An unknown type as the very first header of a direction seen from its
+     * start (a mid-stream framer resyncs before reading any header): a TLS
+     * record, an HTTP request...  When both directions began so and nothing
+     * SMB-like was seen, the connection is not SMB: without this rule the
+     * framer would scan every later byte for a plausible header, slowly, and
+     * in gigabytes of other traffic it would now and then find a false one. */
+    const struct framer_stats *fs = framer_stats(&s->fr[d->dir]);
+    if (an == FRAMER_AN_UNKNOWN_TYPE && fs->messages == 0 && fs->controls == 0 && fs->resyncs == 0 &&
+        fs->gap_bytes == 0)
+        priv(s)->bad_start |= (uint8_t)(1u << d->dir);
+    if (priv(s)->bad_start == 3 && !carried_smb(&s->obs))
+        priv(s)->not_smb = true;
 }
 
 static const struct framer_callbacks framer_cb = {
@@ -576,15 +593,17 @@ struct smb_conn *smb_conn_new(const struct session_config *cfg, const struct flo
 
 void smb_conn_data(struct smb_conn *s, int dir, const uint8_t *p, size_t n, int64_t ts_us)
 {
-    if (s->fr)
+    if (s->fr && !priv(s)->not_smb)
         framer_feed(&s->fr[dir & 1], p, n);
 }
 
 void smb_conn_gap(struct smb_conn *s, int dir, uint64_t n, int64_t ts_us)
 {
-    if (s->fr)
+    if (s->fr && !priv(s)->not_smb)
         framer_gap(&s->fr[dir & 1], n);
 }
+
+bool smb_conn_not_smb(const struct smb_conn *s) { return ((const struct smb_conn_priv *)s)->not_smb; }
 
 /* Closed connections are kept for the report, and a day-long capture holds
  * tens of thousands of them; their negotiate context lists (800 bytes each
