@@ -131,7 +131,7 @@ if [ -z "${BENCH_SKIP_CALLGRIND:-}" ] && command -v valgrind >/dev/null; then
     valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "$smbscope" --format json -q "$small" \
         >/dev/null 2>"$tmp/cg.err" || true
     total=$(sed -n 's/.*Collected : //p' "$tmp/cg.err")
-    run=$(callgrind_annotate --inclusive=yes "$tmp/cg.out" 2>/dev/null | awk '/analysis_run_input/ {gsub(",", "", $1); print $1; exit}')
+    run=$(callgrind_annotate --inclusive=yes "$tmp/cg.out" 2>/dev/null | awk '/analysis_run_input/ && !done {gsub(",", "", $1); print $1; done = 1}')
     echo
     echo "callgrind, 16 MiB capture ($packets packets): $((total / packets)) instructions/packet in all," \
          "$(( ${run:-0} / packets )) in the packet loop (analysis_run_input), the rest is the report"
