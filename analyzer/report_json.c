@@ -68,10 +68,23 @@ static void kenum(struct json *j, const char *key, const struct smb_enum_table *
 
 static void kguid(struct json *j, const char *key, const uint8_t g[16])
 {
+    /* MS-DTYP 2.3.4.2: the first three fields are little-endian.  Byte
+     * order of the text, -1 for a dash (no snprintf: two GUIDs per
+     * connection of a big capture). */
+    static const int8_t order[] = { 3, 2, 1, 0, -1, 5, 4, -1, 7, 6, -1, 8, 9, -1, 10, 11, 12, 13, 14, 15 };
+    static const char hex[] = "0123456789abcdef";
     char buf[40];
-    /* MS-DTYP 2.3.4.2: the first three fields are little-endian. */
-    snprintf(buf, sizeof buf, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", g[3], g[2], g[1],
-             g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof order; i++) {
+        if (order[i] < 0) {
+            buf[n++] = '-';
+            continue;
+        }
+        uint8_t b = g[order[i]];
+        buf[n++] = hex[b >> 4];
+        buf[n++] = hex[b & 15];
+    }
+    buf[n] = '\0';
     json_kstr(j, key, buf);
 }
 
