@@ -666,9 +666,9 @@ int smb_conn_smb_version(const struct smb_conn *s)
     }
     if (s->smb1_response_seen && s->smb1_chosen >= 0 && s->smb1_chosen != 0xFFFF)
         return 1;
-    if (s->smb2_seen)
-        return 2;
-    if (s->smb1_seen)
+    /* SMB2 headers without a NEGOTIATE cannot tell 2 from 3: unknown.  An
+     * SMB1 header is SMB1 whatever the dialect. */
+    if (s->smb1_seen && !s->smb2_seen)
         return 1;
     return 0;
 }

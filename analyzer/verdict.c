@@ -44,6 +44,8 @@ void verdict_compute(struct verdict *v, const struct analysis *a, const struct p
     v->violations = g_array_new(FALSE, FALSE, sizeof(struct violation));
     for (guint i = 0; i < nb_ledger_count(a->ledger); i++) {
         const struct nb_flow *f = nb_ledger_row(a->ledger, i);
+        if (f->nbss_elsewhere)
+            continue; /* its connection breaks nbss-transport: one violation per flow */
         enum nb_state st = nb_flow_state(f);
         enum policy_rule r = policy_check_netbios(p, nb_state_is_attempt(st));
         if (r == RULE_COUNT)
