@@ -94,7 +94,7 @@ void verdict_conn_findings(const struct smb_conn *s, void (*emit)(const char *te
 {
     uint16_t port = smb_conn_server_port(s);
     if (s->verdict.cls == TRANSPORT_NBT && s->dialect && smb2_dialect_rank(s->dialect) > smb2_dialect_rank(SMB2_DIALECT_302))
-        emit("dialect above 3.0.2 over NetBIOS transport (MS-SMB2 2.1 allows NBT only for 2.0.2-3.0.2)", arg);
+        emit("NBT above 3.0.2: MS-SMB2 2.1 stops at 3.0.2", arg);
     if (s->verdict.cls == TRANSPORT_NBT_NONSTANDARD_PORT)
         emit(port == 445 ? "NBSS session framing on port 445" : "NBSS session framing on an alternative port", arg);
     if (port != 139 && port != 445 && s->verdict.cls != TRANSPORT_NONE)
