@@ -322,7 +322,9 @@ static void on_smb2_header(void *ctx, const struct smb2_header_info *h)
     s->smb2_seen = true;
     if (h->index == 0)
         note_request(s, d->dir, h->response);
-    if (h->is_signed && h->signature_nonzero) {
+    /* The SIGNED flag, as tshark counts it: a snaplen-cut header may not
+     * hold the signature itself. */
+    if (h->is_signed) {
         s->signed_pdus++;
         struct smb_session_rec *r = session_get(s, h->session_id, false);
         if (r)

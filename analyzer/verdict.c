@@ -70,7 +70,7 @@ void verdict_compute(struct verdict *v, const struct analysis *a, const struct p
             if (dialect)
                 fmt_escaped_buf((const uint8_t *)dialect, strlen(dialect), esc, sizeof esc);
             add(v, (enum policy_rule)r, s->first_ts,
-                g_strdup_printf("%s %s, transport %s, dialect %s", policy_rule_description((enum policy_rule)r), where,
+                g_strdup_printf("%s: %s (transport %s, dialect %s)", policy_rule_description((enum policy_rule)r), where,
                                 transport_class_name(s->verdict.cls), dialect ? esc : "unknown"));
             g_free(where);
         }
