@@ -353,7 +353,7 @@ static void conn_detail(struct text *t, guint idx, const struct smb_conn *s)
         fmt_escaped(out, (const uint8_t *)d, strlen(d));
         fputc('\n', out);
     } else {
-        fputs(ver ? (ver == 1 ? "SMB1 (negotiate not seen)\n" : "SMB2/3 (negotiate not seen)\n") : "unknown\n", out);
+        fputs(ver == 1 ? "SMB1 (negotiate not seen)\n" : s->smb2_seen ? "SMB2/3 (negotiate not seen)\n" : "unknown\n", out);
     }
     if (s->smb1_dialects->len) {
         field(out, "SMB1 Dialects Offered");
