@@ -35,7 +35,7 @@ if [ ! -d "$build" ]; then
     meson setup "$build" "$root" --buildtype=release -Dplugin=disabled >/dev/null
 fi
 meson compile -C "$build" >/dev/null
-smbscope=$build/analyzer/smbscope
+smbscope=$build/smbscope
 
 tmp=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/smbscope-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
