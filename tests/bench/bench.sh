@@ -18,7 +18,10 @@
 # 0.25 GiB file (JSON identical with --no-fast-path), and instructions per
 # packet from callgrind on a 16 MiB capture.
 #
-# Environment: BENCH_TSHARK_SIZES, BENCH_TMP (parent of the temp dir),
+# pcap_loop and smbscope run BENCH_REPEAT times (default 3) and the fastest
+# run is kept: this machine is shared, and other load only adds time.
+#
+# Environment: BENCH_TSHARK_SIZES, BENCH_REPEAT, BENCH_TMP (parent of the temp dir),
 # BENCH_SKIP_CALLGRIND=1, BENCH_SKIP_FASTPATH=1.
 set -euo pipefail
 
@@ -50,6 +53,25 @@ measure() {
     "$tmp/runstat" "$log" "$log.err" "$@" && cat "$log"
 }
 
+# best LOG CMD...: BENCH_REPEAT runs (default 3) of a fast tool, the one
+# with the least wall time kept (other tenants of the machine only ever add
+# time); peak RSS is the highest of the runs.
+best() {
+    local log=$1; shift
+    local i line bw="" out="" rss=0
+    for ((i = 0; i < ${BENCH_REPEAT:-3}; i++)); do
+        line=$(measure "$log.$i" "$@")
+        read -r w c m rc <<<"$line"
+        rss=$(awk -v a="$rss" -v b="$m" 'BEGIN {print (b > a) ? b : a}')
+        if [ -z "$bw" ] || awk -v a="$w" -v b="$bw" 'BEGIN {exit !(a < b)}'; then
+            bw=$w
+            out="$w $c"
+            code=$rc
+        fi
+    done
+    echo "$out $rss $code"
+}
+
 gib() { awk -v g="$1" 'BEGIN {printf "%d", g*1073741824}'; }
 
 results=$tmp/results.tsv
@@ -63,11 +85,11 @@ for g in "${sizes[@]}"; do
     packets=$(awk '{print $4}' "$tmp/gen-$g.txt")
     cat "$cap" >/dev/null   # same (warm) page cache for every tool
 
-    read -r w c m rc < <(measure "$tmp/time-loop-$g" "$tmp/pcap_loop" "$cap")
+    read -r w c m rc < <(best "$tmp/time-loop-$g" "$tmp/pcap_loop" "$cap")
     row "$g" "$bytes" "$packets" pcap_loop "$w" "$c" "$m" "$rc"
-    read -r w c m rc < <(measure "$tmp/time-smbscope-$g" "$smbscope" --format json -q "$cap")
+    read -r w c m rc < <(best "$tmp/time-smbscope-$g" "$smbscope" --format json -q "$cap")
     row "$g" "$bytes" "$packets" smbscope "$w" "$c" "$m" "$rc"
-    read -r w c m rc < <(measure "$tmp/time-slow-$g" "$smbscope" --format json -q --no-fast-path "$cap")
+    read -r w c m rc < <(best "$tmp/time-slow-$g" "$smbscope" --format json -q --no-fast-path "$cap")
     row "$g" "$bytes" "$packets" smbscope-no-fast-path "$w" "$c" "$m" "$rc"
     for t in $tshark_sizes; do
         if [ "$t" = "$g" ]; then
