@@ -616,11 +616,19 @@ static GHashTable *ctx_intern;
 
 static guint ctx_list_hash(gconstpointer p)
 {
+    /* over the whole struct, padding included, eight bytes at a time */
     const uint8_t *b = p;
-    guint h = 2166136261u; /* FNV-1a over the whole struct, padding included */
-    for (size_t i = 0; i < sizeof(struct smb2_neg_ctx_list); i++)
-        h = (h ^ b[i]) * 16777619u;
-    return h;
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    size_t i = 0;
+    for (; i + 8 <= sizeof(struct smb2_neg_ctx_list); i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        h = (h ^ w) * UINT64_C(0x100000001b3);
+        h ^= h >> 29;
+    }
+    for (; i < sizeof(struct smb2_neg_ctx_list); i++)
+        h = (h ^ b[i]) * UINT64_C(0x100000001b3);
+    return (guint)(h ^ (h >> 32));
 }
 
 /* Byte equality: padding that differs only costs a duplicate, never a
