@@ -1,0 +1,156 @@
+/* state.c - judgements over one conversation's accumulated state.
+ *
+ * Every verdict is delegated to libsmbscope (transport_classify(),
+ * policy_check_connection(), policy_check_netbios(), the dialect table):
+ * this file only maps the plugin's observations onto those inputs. */
+#include "smbscope.h"
+
+#include <string.h>
+
+#include "dialect.h"
+
+static const char *const service_names[] = {
+    [NB_NONE] = NULL, [NB_NBNS] = "nbns", [NB_NBDGM] = "nbdgm", [NB_NBSS] = "nbss",
+};
+
+static const char *const state_names[] = {
+    [NBST_UNKNOWN] = NULL,
+    [NBST_ESTABLISHED] = "established",
+    [NBST_REFUSED] = "refused",
+    [NBST_NO_ANSWER] = "no-answer",
+    [NBST_DATAGRAM] = "datagram",
+};
+
+const char *smbscope_service_name(enum nb_service s)
+{
+    return (unsigned)s < G_N_ELEMENTS(service_names) ? service_names[s] : NULL;
+}
+
+const char *smbscope_state_name(enum nb_state s)
+{
+    return (unsigned)s < G_N_ELEMENTS(state_names) ? state_names[s] : NULL;
+}
+
+enum nb_state smbscope_nb_state(const struct smbscope_conv *c)
+{
+    if (c->service == NB_NONE)
+        return NBST_UNKNOWN;
+    if (c->nb_icmp_refused)
+        return NBST_REFUSED;
+    if (c->is_tcp) {
+        /* A SYN-ACK or any payload means the session service answered. */
+        if (c->nb_synack || c->nb_payload)
+            return NBST_ESTABLISHED;
+        if (c->nb_rst_from_server)
+            return NBST_REFUSED;
+        if (c->nb_syn)
+            return NBST_NO_ANSWER; /* so far: one pass cannot know more */
+        return NBST_UNKNOWN;
+    }
+    /* A unicast name query nobody answered is an attempt that failed;
+     * broadcast queries are answered (if at all) from other addresses. */
+    if (c->service == NB_NBNS && c->nb_query && !c->nb_response && !c->nb_broadcast_query)
+        return NBST_NO_ANSWER;
+    return NBST_DATAGRAM;
+}
+
+static bool nbss_anything(const struct transport_obs *o)
+{
+    return o->session_messages || o->smb_messages || o->keepalives || o->session_requests
+        || o->positive_responses || o->negative_responses || o->retarget_responses;
+}
+
+bool smbscope_is_smb_conn(const struct smbscope_conv *c)
+{
+    return c->is_tcp && nbss_anything(&c->obs);
+}
+
+struct transport_verdict smbscope_transport(const struct smbscope_conv *c)
+{
+    struct transport_obs o = c->obs;
+    o.server_port = c->server_port;
+    return transport_classify(&o);
+}
+
+const char *smbscope_dialect(const struct smbscope_conv *c, char *buf, size_t buflen)
+{
+    if (c->smb2_dialect)
+        return smb2_dialect_name(c->smb2_dialect, buf, buflen);
+    if (c->smb1_chosen)
+        return c->smb1_dialect;
+    return NULL;
+}
+
+int smbscope_smb_version(const struct smbscope_conv *c)
+{
+    if (c->smb2_dialect) {
+        const struct smb2_dialect_info *d = smb2_dialect_lookup(c->smb2_dialect);
+        return d ? d->smb_version : (c->smb2_dialect >= 0x0300 ? 3 : 2);
+    }
+    return c->smb1_chosen ? 1 : 0;
+}
+
+const char *smbscope_signing(const struct smbscope_conv *c)
+{
+    if (c->signing_required)
+        return "required";
+    if (c->signed_seen)
+        return "signed";
+    /* "not signed" is a claim only once a session exists. */
+    return c->session_up ? "not-signed" : NULL;
+}
+
+const char *smbscope_encryption(const struct smbscope_conv *c)
+{
+    if (c->encrypted)
+        return "encrypted";
+    return c->session_up ? "none" : NULL;
+}
+
+const char *smbscope_auth(const struct smbscope_conv *c)
+{
+    /* The session flags say more than the mechanism: an anonymous NTLM
+     * session is anonymous first. */
+    if (c->auth_null)
+        return "anonymous";
+    if (c->auth_guest)
+        return "guest";
+    if (c->auth_krb)
+        return "kerberos";
+    if (c->auth_ntlm)
+        return "ntlm";
+    return NULL;
+}
+
+guint32 smbscope_violations(const struct smbscope_conv *c)
+{
+    struct policy p = policy_default();
+    guint32 bits = 0;
+    if (c->service != NB_NONE) {
+        enum nb_state st = smbscope_nb_state(c);
+        enum policy_rule r = policy_check_netbios(&p, st == NBST_REFUSED || st == NBST_NO_ANSWER);
+        if (r != RULE_COUNT)
+            bits |= 1u << r;
+    }
+    if (smbscope_is_smb_conn(c)) {
+        struct policy_conn_facts f;
+        memset(&f, 0, sizeof f);
+        f.transport = smbscope_transport(c).cls;
+        f.smb_version = smbscope_smb_version(c);
+        f.dialect = c->smb2_dialect;
+        f.signing_required = c->signing_required;
+        f.signed_seen = c->signed_seen;
+        f.encrypted = c->encrypted;
+        bits |= policy_check_connection(&p, &f);
+    }
+    return bits;
+}
+
+void smbscope_offer(struct smbscope_conv *c, const char *name)
+{
+    for (unsigned i = 0; i < c->n_offered; i++)
+        if (strcmp(c->offered[i], name) == 0)
+            return;
+    if (c->n_offered < SMBSCOPE_MAX_OFFERED)
+        c->offered[c->n_offered++] = wmem_strndup(wmem_file_scope(), name, SMBSCOPE_MAX_NAME - 1);
+}
