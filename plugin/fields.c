@@ -9,6 +9,8 @@
 #include <epan/ftypes/ftypes.h>
 #include <epan/proto.h>
 
+#include <string.h>
+
 static const char *const wf_names[WF_COUNT] = {
     [WF_TCP_FLAGS] = "tcp.flags",
     [WF_TCP_LEN] = "tcp.len",
@@ -28,7 +30,7 @@ static const char *const wf_names[WF_COUNT] = {
     [WF_NBSS_TYPE] = "nbss.type",
     [WF_NBSS_LENGTH] = "nbss.length",
     [WF_NBNS_RESPONSE] = "nbns.flags.response",
-    [WF_NBNS_BROADCAST] = "nbns.flags.broadcast",
+    [WF_NBNS_OPCODE] = "nbns.flags.opcode",
     [WF_NBDGM_TYPE] = "nbdgm.type",
     [WF_SMB_CMD] = "smb.cmd",
     [WF_SMB_RESPONSE] = "smb.flags.response",
@@ -54,26 +56,73 @@ static const char *const wf_names[WF_COUNT] = {
     [WF_KRB_MSG_TYPE] = "kerberos.msg_type",
 };
 
-static int wf_ids[WF_COUNT];
+/* Several dissector fields may share one name (smb.cmd is registered more
+ * than once): a name stands for all of them. */
+#define WF_MAX_SAME_NAME 8
+
+static int wf_ids[WF_COUNT][WF_MAX_SAME_NAME];
+static guint wf_nids[WF_COUNT];
 
 void smbscope_fields_init(dissector_handle_t handle)
 {
     GArray *wanted = g_array_new(FALSE, FALSE, (guint)sizeof(int));
     for (int i = 0; i < WF_COUNT; i++) {
-        wf_ids[i] = proto_registrar_get_id_byname(wf_names[i]);
-        if (wf_ids[i] > 0)
-            g_array_append_val(wanted, wf_ids[i]);
+        wf_nids[i] = 0;
+        int id = proto_registrar_get_id_byname(wf_names[i]);
+        if (id <= 0)
+            continue;
+        header_field_info *h = proto_registrar_get_nth((guint)id);
+        while (h && h->same_name_prev_id != -1)
+            h = proto_registrar_get_nth((guint)h->same_name_prev_id);
+        for (; h && wf_nids[i] < WF_MAX_SAME_NAME; h = h->same_name_next) {
+            wf_ids[i][wf_nids[i]++] = h->id;
+            g_array_append_val(wanted, h->id);
+        }
     }
     /* Wireshark takes ownership of the array. */
     set_postdissector_wanted_hfids(handle, wanted);
 }
 
+/* Dissection order: protocol layer first, then position. */
+static gint by_layer_then_offset(gconstpointer a, gconstpointer b)
+{
+    const field_info *x = *(const field_info *const *)a;
+    const field_info *y = *(const field_info *const *)b;
+    if (x->total_layer_num != y->total_layer_num)
+        return x->total_layer_num < y->total_layer_num ? -1 : 1;
+    return x->start < y->start ? -1 : (x->start > y->start);
+}
+
+/* Merged arrays for same-name fields, built at most once per packet. */
+static GPtrArray *merged[WF_COUNT];
+static bool merged_valid[WF_COUNT];
+
+void wf_begin_packet(void)
+{
+    memset(merged_valid, 0, sizeof merged_valid);
+}
+
 GPtrArray *wf_all(proto_tree *tree, enum wf f)
 {
-    if (!tree || wf_ids[f] <= 0)
+    if (!tree || !wf_nids[f])
         return NULL;
-    GPtrArray *a = proto_get_finfo_ptr_array(tree, wf_ids[f]);
-    return (a && a->len) ? a : NULL;
+    if (wf_nids[f] == 1) {
+        GPtrArray *a = proto_get_finfo_ptr_array(tree, wf_ids[f][0]);
+        return (a && a->len) ? a : NULL;
+    }
+    if (!merged_valid[f]) {
+        if (!merged[f])
+            merged[f] = g_ptr_array_new();
+        g_ptr_array_set_size(merged[f], 0);
+        for (guint k = 0; k < wf_nids[f]; k++) {
+            GPtrArray *a = proto_get_finfo_ptr_array(tree, wf_ids[f][k]);
+            for (guint i = 0; a && i < a->len; i++)
+                g_ptr_array_add(merged[f], g_ptr_array_index(a, i));
+        }
+        g_ptr_array_sort(merged[f], by_layer_then_offset);
+        merged_valid[f] = true;
+    }
+    return merged[f]->len ? merged[f] : NULL;
 }
 
 guint wf_count(proto_tree *tree, enum wf f)

@@ -14,7 +14,7 @@ enum wf {
     WF_IP_SRC, WF_IP_DST, WF_IPV6_SRC, WF_IPV6_DST,
     WF_ICMP_TYPE, WF_ICMP_CODE, WF_ICMPV6_TYPE, WF_ICMPV6_CODE,
     WF_NBSS_TYPE, WF_NBSS_LENGTH,
-    WF_NBNS_RESPONSE, WF_NBNS_BROADCAST, WF_NBDGM_TYPE,
+    WF_NBNS_RESPONSE, WF_NBNS_OPCODE, WF_NBDGM_TYPE,
     WF_SMB_CMD, WF_SMB_RESPONSE, WF_SMB_NT_STATUS, WF_SMB_SEC_SIG, WF_SMB_DIALECT_NAME,
     WF_SMB_DIALECT_INDEX, WF_SMB_SM_SIG_REQUIRED, WF_SMB_GUEST,
     WF_SMB2_CMD, WF_SMB2_RESPONSE, WF_SMB2_SIGNED, WF_SMB2_NT_STATUS, WF_SMB2_DIALECT,
@@ -27,6 +27,8 @@ enum wf {
 /* Look the fields up by name and register them as wanted by `handle`. */
 void smbscope_fields_init(dissector_handle_t handle);
 
+/* Call before reading the fields of a new packet. */
+void wf_begin_packet(void);
 /* All occurrences of a field in this packet's tree, in dissection order;
  * NULL when none. */
 GPtrArray *wf_all(proto_tree *tree, enum wf f);

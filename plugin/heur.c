@@ -62,7 +62,7 @@ static bool looks_session_request(tvbuff_t *tvb)
     return true;
 }
 
-static gboolean heur_smb_tcp(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
+static gboolean heur_smb_tcp(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
 {
     if (!nbss_handle || (!looks_direct_smb(tvb) && !looks_session_request(tvb)))
         return FALSE;
@@ -73,7 +73,7 @@ static gboolean heur_smb_tcp(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree
      * desegmentation; give it back so long PDUs are reassembled. */
     guint16 saved = pinfo->can_desegment;
     pinfo->can_desegment = pinfo->saved_can_desegment;
-    call_dissector(nbss_handle, tvb, pinfo, tree);
+    call_dissector_with_data(nbss_handle, tvb, pinfo, tree, data);
     pinfo->can_desegment = saved;
     return TRUE;
 }
@@ -83,9 +83,23 @@ void smbscope_heur_register(int proto)
     heur_proto = proto;
 }
 
+/* Wireshark 4.0 does not register NBSS by name: take the handle it binds to
+ * TCP port 139, provided it is NBSS's. */
+static dissector_handle_t find_nbss(void)
+{
+    dissector_handle_t h = find_dissector("nbss");
+    if (h)
+        return h;
+    dissector_table_t ports = find_dissector_table("tcp.port");
+    h = ports ? dissector_get_uint_handle(ports, 139) : NULL;
+    if (!h || dissector_handle_get_protocol_index(h) != proto_get_id_by_filter_name("nbss"))
+        return NULL;
+    return h;
+}
+
 void smbscope_heur_handoff(void)
 {
-    nbss_handle = find_dissector("nbss");
+    nbss_handle = find_nbss();
     heur_dissector_add("tcp", heur_smb_tcp, "SMB / NBSS on any TCP port (smbscope)", "smbscope_tcp",
                        heur_proto, HEURISTIC_ENABLE);
 }

@@ -74,6 +74,20 @@ static bool src_is_server(const struct smbscope_conv *c, packet_info *pinfo)
     return !(addresses_equal(&pinfo->src, &c->client) && pinfo->srcport == c->client_port);
 }
 
+/* Packets per end: "did the server ever answer" is a NetBIOS state. */
+static void count_end(struct smbscope_conv *c, packet_info *pinfo)
+{
+    if (c->end_a.type == AT_NONE) {
+        copy_address_wmem(wmem_file_scope(), &c->end_a, &pinfo->src);
+        copy_address_wmem(wmem_file_scope(), &c->end_b, &pinfo->dst);
+        c->end_a_port = (guint16)pinfo->srcport;
+    }
+    if (addresses_equal(&pinfo->src, &c->end_a) && pinfo->srcport == c->end_a_port)
+        c->end_a_pkts++;
+    else
+        c->end_b_pkts++;
+}
+
 static void port_guess(struct smbscope_conv *c, packet_info *pinfo)
 {
     if (well_known(pinfo->destport) || (!well_known(pinfo->srcport) && pinfo->destport <= pinfo->srcport))
@@ -93,19 +107,16 @@ static void observe_tcp_flags(struct smbscope_conv *c, packet_info *pinfo, proto
     if ((flags & TCPF_SYN) && !(flags & TCPF_ACK)) {
         client_is_src(c, pinfo, DIR_TCP_SYN);
         c->obs.handshake_seen = true;
-        c->nb_syn = true;
     } else if ((flags & TCPF_SYN) && (flags & TCPF_ACK)) {
         client_is_dst(c, pinfo, DIR_TCP_SYN);
         c->obs.handshake_seen = true;
         c->nb_synack = true;
     }
-    if ((flags & TCPF_RST) && !c->nb_synack && !c->nb_payload && src_is_server(c, pinfo)) {
-        if (!c->nb_rst_from_server && c->service != NB_NONE)
+    if ((flags & TCPF_RST) && src_is_server(c, pinfo)) {
+        if (!c->nb_rst_from_server && !c->nb_synack && smbscope_service(c) != NB_NONE)
             *events |= FEV_REFUSED;
         c->nb_rst_from_server = true;
     }
-    if (wf_first_uint(tree, WF_TCP_LEN, &v) && v > 0)
-        c->nb_payload = true;
 }
 
 static void observe_nbss(struct smbscope_conv *c, packet_info *pinfo, proto_tree *tree, guint32 *events)
@@ -292,20 +303,37 @@ static guint observe_smb2(struct smbscope_conv *c, packet_info *pinfo, proto_tre
 
 /* ---- UDP ---------------------------------------------------------------- */
 
-static void observe_nbns(struct smbscope_conv *c, packet_info *pinfo, proto_tree *tree)
+static bool nb_udp_port(guint32 port)
 {
+    return port == PORT_NBNS || port == PORT_NBDGM || port == PORT_NBSS;
+}
+
+/* Answers go from the service port back to the client end: to an ephemeral
+ * port, or NBNS response 137 -> 137.  Everything else is a request. */
+static struct smbscope_conv *observe_udp(packet_info *pinfo, proto_tree *tree)
+{
+    guint32 sport = pinfo->srcport, dport = pinfo->destport;
+    if (!nb_udp_port(sport) && !nb_udp_port(dport))
+        return NULL;
     guint64 v;
-    if (!wf_first_uint(tree, WF_NBNS_RESPONSE, &v))
-        return;
-    if (v) {
-        c->nb_response = true;
-        client_is_dst(c, pinfo, DIR_APP);
-    } else {
-        c->nb_query = true;
-        client_is_src(c, pinfo, DIR_APP);
-        if (wf_any_true(tree, WF_NBNS_BROADCAST))
-            c->nb_broadcast_query = true;
+    bool nbns_response = wf_first_uint(tree, WF_NBNS_RESPONSE, &v) && v;
+    if (nb_udp_port(sport) && (!nb_udp_port(dport) || (sport == PORT_NBNS && nbns_response))) {
+        struct smbscope_conv *c = smbscope_udpflow_by_client(&pinfo->dst, dport, sport);
+        if (!c && (!nb_udp_port(dport) || nbns_response)) /* request not captured */
+            c = smbscope_udpflow_get(&pinfo->dst, dport, &pinfo->src, sport, pinfo->num);
+        if (c) {
+            c->udp_service = service_of(false, sport, sport);
+            c->nb_answered = true;
+            return c;
+        }
     }
+    guint32 service = nb_udp_port(dport) ? dport : sport;
+    struct smbscope_conv *c = smbscope_udpflow_get(&pinfo->src, sport, &pinfo->dst, service, pinfo->num);
+    c->udp_service = service_of(false, service, service);
+    guint64 opcode;
+    if (service != PORT_NBNS || nbns_response || !wf_first_uint(tree, WF_NBNS_OPCODE, &opcode) || opcode != 0)
+        c->nb_not_only_queries = true;
+    return c;
 }
 
 /* ---- ICMP errors ---------------------------------------------------------- */
@@ -356,17 +384,21 @@ static struct smbscope_conv *observe_icmp_error(packet_info *pinfo, proto_tree *
         tcp = true;
     else
         return NULL;
-    enum nb_service svc = service_of(tcp, sport, dport);
-    if (svc == NB_NONE)
+    if (service_of(tcp, sport, dport) == NB_NONE)
         return NULL;
-    conversation_type ct = tcp ? CONVERSATION_TCP : CONVERSATION_UDP;
-    conversation_t *conv = find_conversation(pinfo->num, &src, &dst, ct, sport, dport, 0);
-    if (!conv)
-        conv = conversation_new(pinfo->num, &src, &dst, ct, sport, dport, 0);
-    struct smbscope_conv *c = smbscope_conv_get(conv, pinfo->num, tcp);
-    c->service = svc;
-    /* The quoted packet went from the client to the server. */
-    set_client(c, &src, sport, dport, DIR_APP);
+    struct smbscope_conv *c;
+    if (tcp) {
+        /* The quoted packet went from the client to the server. */
+        conversation_t *conv = find_conversation(pinfo->num, &src, &dst, CONVERSATION_TCP, sport, dport, 0);
+        if (!conv)
+            return NULL;
+        c = smbscope_conv_get(conv, pinfo->num, true);
+        set_client(c, &src, sport, dport, DIR_APP);
+    } else {
+        c = smbscope_udpflow_by_client(&src, sport, dport);
+        if (!c)
+            return NULL; /* no flow to refuse: its request was not captured */
+    }
     if (!c->nb_icmp_refused)
         *events |= FEV_REFUSED;
     c->nb_icmp_refused = true;
@@ -376,53 +408,66 @@ static struct smbscope_conv *observe_icmp_error(packet_info *pinfo, proto_tree *
 
 /* ---- entry ---------------------------------------------------------------- */
 
-struct smbscope_conv *smbscope_observe(packet_info *pinfo, proto_tree *tree, guint32 *events)
+static bool tcp_interesting(packet_info *pinfo, proto_tree *tree)
 {
-    *events = 0;
-    struct smbscope_conv *c = observe_icmp_error(pinfo, tree, events);
-    if (c)
-        return c;
-    bool tcp = pinfo->ptype == PT_TCP;
-    if (!tcp && pinfo->ptype != PT_UDP)
-        return NULL;
+    return pinfo->srcport == PORT_NBSS || pinfo->destport == PORT_NBSS || pinfo->srcport == PORT_SMB
+        || pinfo->destport == PORT_SMB || wf_count(tree, WF_NBSS_TYPE) || wf_count(tree, WF_SMB2_CMD)
+        || wf_count(tree, WF_SMB_CMD) || wf_count(tree, WF_SMB2_TRANSFORM);
+}
 
+static struct smbscope_conv *observe_tcp(packet_info *pinfo, proto_tree *tree, guint32 *events)
+{
     conversation_t *conv = find_conversation_pinfo(pinfo, 0);
-    c = conv ? (struct smbscope_conv *)conversation_get_proto_data(conv, smbscope_proto_id()) : NULL;
-    enum nb_service svc = service_of(tcp, pinfo->srcport, pinfo->destport);
+    struct smbscope_conv *c = conv ? (struct smbscope_conv *)conversation_get_proto_data(conv, smbscope_proto_id()) : NULL;
     if (!c) {
-        bool smb_like = tcp && (pinfo->srcport == PORT_SMB || pinfo->destport == PORT_SMB
-                                || wf_count(tree, WF_NBSS_TYPE) || wf_count(tree, WF_SMB2_CMD)
-                                || wf_count(tree, WF_SMB_CMD) || wf_count(tree, WF_SMB2_TRANSFORM));
-        if (svc == NB_NONE && !smb_like)
+        if (!tcp_interesting(pinfo, tree))
             return NULL;
         if (!conv)
             conv = find_or_create_conversation(pinfo);
-        c = smbscope_conv_get(conv, pinfo->num, tcp);
-        /* Tracking may start after the SYN (alternative port): TCP knows. */
-        guint64 compl;
-        if (tcp && wf_first_uint(tree, WF_TCP_COMPLETENESS, &compl)
-            && (compl & (TCP_COMPLETE_SYN | TCP_COMPLETE_SYNACK)))
-            c->obs.handshake_seen = true;
+        c = smbscope_conv_get(conv, pinfo->num, true);
     }
-    if (c->first_frame == pinfo->num && svc != NB_NONE)
-        *events |= FEV_NETBIOS_FIRST;
-    if (c->service == NB_NONE)
-        c->service = svc;
+    /* Tracking may start after the SYN (the heuristic claims a connection
+     * on its first payload): TCP's completeness flags remember the SYN. */
+    guint64 compl;
+    if (!c->obs.handshake_seen && wf_first_uint(tree, WF_TCP_COMPLETENESS, &compl)
+        && (compl & (TCP_COMPLETE_SYN | TCP_COMPLETE_SYNACK)))
+        c->obs.handshake_seen = true;
     if (c->dir == DIR_NONE)
         port_guess(c, pinfo);
+    count_end(c, pinfo);
+    observe_tcp_flags(c, pinfo, tree, events);
+    observe_nbss(c, pinfo, tree, events);
+    guint smb1 = observe_smb1(c, pinfo, tree, events);
+    guint smb2 = observe_smb2(c, pinfo, tree, events);
+    c->smb1_seen |= smb1 > 0;
+    c->smb2_seen |= smb2 > 0;
+    c->obs.smb_messages += smb1 + smb2;
+    if (smb1 + smb2 && !c->first_smb_frame) {
+        c->first_smb_frame = pinfo->num;
+        if (c->server_port != PORT_NBSS && c->server_port != PORT_SMB)
+            *events |= FEV_ALT_PORT;
+    }
+    return c;
+}
 
-    if (tcp) {
-        observe_tcp_flags(c, pinfo, tree, events);
-        observe_nbss(c, pinfo, tree, events);
-        guint smb = observe_smb1(c, pinfo, tree, events) + observe_smb2(c, pinfo, tree, events);
-        c->obs.smb_messages += smb;
-        if (smb && !c->first_smb_frame) {
-            c->first_smb_frame = pinfo->num;
-            if (c->server_port != PORT_NBSS && c->server_port != PORT_SMB)
-                *events |= FEV_ALT_PORT;
+struct smbscope_conv *smbscope_observe(packet_info *pinfo, proto_tree *tree, guint32 *events)
+{
+    *events = 0;
+    wf_begin_packet();
+    struct smbscope_conv *c = observe_icmp_error(pinfo, tree, events);
+    if (c)
+        return c;
+    if (pinfo->ptype == PT_TCP) {
+        c = observe_tcp(pinfo, tree, events);
+        /* Becoming NetBIOS can happen late: NBSS session setup on 8445. */
+        if (c && smbscope_service(c) != NB_NONE && !c->netbios_announced) {
+            c->netbios_announced = true;
+            *events |= FEV_NETBIOS_FIRST;
         }
-    } else if (c->service == NB_NBNS) {
-        observe_nbns(c, pinfo, tree);
+    } else if (pinfo->ptype == PT_UDP) {
+        c = observe_udp(pinfo, tree);
+        if (c && c->first_frame == pinfo->num)
+            *events |= FEV_NETBIOS_FIRST;
     }
     return c;
 }

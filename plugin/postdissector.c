@@ -10,6 +10,7 @@
  * decided once, on the first pass. */
 #include "smbscope.h"
 
+#include <epan/to_str.h>
 #include <epan/expert.h>
 #include <epan/proto_data.h>
 #include <epan/tap.h>
@@ -20,6 +21,10 @@
 static int proto_smbscope = -1;
 int smbscope_tap_id = -1;
 
+static int hf_client = -1;
+static int hf_client_port = -1;
+static int hf_server = -1;
+static int hf_server_port = -1;
 static int hf_netbios = -1;
 static int hf_netbios_service = -1;
 static int hf_netbios_state = -1;
@@ -65,6 +70,9 @@ struct smbscope_conv *smbscope_conv_get(conversation_t *conv, guint32 frame, boo
         c->is_tcp = is_tcp;
         c->first_frame = frame;
         clear_address(&c->client);
+        clear_address(&c->udp_server);
+        clear_address(&c->end_a);
+        clear_address(&c->end_b);
         conversation_add_proto_data(conv, proto_smbscope, c);
     }
     return c;
@@ -80,7 +88,7 @@ static void add_expert(packet_info *pinfo, proto_item *ti, const struct frame_re
 {
     const struct smbscope_conv *c = rec->conv;
     guint32 ev = rec->events;
-    const char *svc = smbscope_service_name(c->service);
+    const char *svc = smbscope_service_name(smbscope_service(c));
     if (ev & FEV_NETBIOS_FIRST)
         expert_add_info_format(pinfo, ti, &ei_netbios, "NetBIOS traffic (%s)", svc ? svc : "?");
     if (ev & FEV_REFUSED)
@@ -129,6 +137,25 @@ static void add_smb_fields(proto_tree *st, tvbuff_t *tvb, packet_info *pinfo, co
         add_string(st, hf_auth, tvb, s);
 }
 
+/* The flow's two ends as smbscope sees them (the command reports the same). */
+static void add_endpoints(proto_tree *st, tvbuff_t *tvb, packet_info *pinfo, const struct smbscope_conv *c)
+{
+    if (c->dir == DIR_NONE)
+        return;
+    add_string(st, hf_client, tvb, address_to_str(pinfo->pool, &c->client));
+    proto_item_set_generated(proto_tree_add_uint(st, hf_client_port, tvb, 0, 0, c->client_port));
+    const address *server = NULL;
+    if (!c->is_tcp)
+        server = &c->udp_server;
+    else if (addresses_equal(&c->end_a, &c->client) && c->end_a_port == c->client_port)
+        server = &c->end_b;
+    else
+        server = &c->end_a;
+    if (server->type != AT_NONE)
+        add_string(st, hf_server, tvb, address_to_str(pinfo->pool, server));
+    proto_item_set_generated(proto_tree_add_uint(st, hf_server_port, tvb, 0, 0, c->server_port));
+}
+
 static int dissect_smbscope(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
     struct frame_rec *rec = (struct frame_rec *)p_get_proto_data(wmem_file_scope(), pinfo, proto_smbscope, 0);
@@ -147,7 +174,8 @@ static int dissect_smbscope(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
     }
     const struct smbscope_conv *c = rec->conv;
     bool smb = smbscope_is_smb_conn(c);
-    if (c->service == NB_NONE && !smb)
+    enum nb_service service = smbscope_service(c);
+    if (service == NB_NONE && !smb)
         return 0;
 
     struct smbscope_tap_rec *tap = wmem_new0(pinfo->pool, struct smbscope_tap_rec);
@@ -157,9 +185,10 @@ static int dissect_smbscope(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
     proto_item_set_generated(ti);
     proto_tree *st = proto_item_add_subtree(ti, ett_smbscope);
 
-    if (c->service != NB_NONE) {
+    add_endpoints(st, tvb, pinfo, c);
+    if (service != NB_NONE) {
         proto_item_set_generated(proto_tree_add_boolean(st, hf_netbios, tvb, 0, 0, TRUE));
-        tap->service = smbscope_service_name(c->service);
+        tap->service = smbscope_service_name(service);
         add_string(st, hf_netbios_service, tvb, tap->service);
         tap->state = smbscope_state_name(smbscope_nb_state(c));
         if (tap->state)
@@ -180,8 +209,16 @@ static int dissect_smbscope(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 void proto_register_smbscope(void)
 {
     static hf_register_info hf[] = {
+        { &hf_client, { "Client", "smbscope.client", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Client address of this connection or NetBIOS flow", HFILL } },
+        { &hf_client_port, { "Client port", "smbscope.client_port", FT_UINT16, BASE_DEC, NULL, 0x0,
+            NULL, HFILL } },
+        { &hf_server, { "Server", "smbscope.server", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Server address (NetBIOS UDP: where the first request went, maybe a broadcast address)", HFILL } },
+        { &hf_server_port, { "Server port", "smbscope.server_port", FT_UINT16, BASE_DEC, NULL, 0x0,
+            NULL, HFILL } },
         { &hf_netbios, { "NetBIOS", "smbscope.netbios", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
-            "UDP 137/138 or TCP/UDP 139 traffic, or an ICMP error about it", HFILL } },
+            "UDP 137/138 or TCP/UDP 139 traffic, NBSS session setup on any port, or an ICMP error about it", HFILL } },
         { &hf_netbios_service, { "NetBIOS service", "smbscope.netbios.service", FT_STRING, BASE_NONE, NULL, 0x0,
             "nbns (name service), nbdgm (datagram service) or nbss (session service)", HFILL } },
         { &hf_netbios_state, { "NetBIOS flow state", "smbscope.netbios.state", FT_STRING, BASE_NONE, NULL, 0x0,
@@ -230,6 +267,7 @@ void proto_register_smbscope(void)
     smbscope_handle = register_dissector("smbscope", dissect_smbscope, proto_smbscope);
     register_postdissector(smbscope_handle);
     smbscope_tap_id = register_tap("smbscope");
+    smbscope_udpflow_register();
     smbscope_heur_register(proto_smbscope);
 }
 

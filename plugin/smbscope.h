@@ -48,16 +48,24 @@ struct smbscope_conv {
     guint16 client_port, server_port;
     enum dir_strength dir;
 
-    /* NetBIOS flow */
-    enum nb_service service;
-    bool nb_syn, nb_synack, nb_rst_from_server, nb_payload;
+    /* NetBIOS flow.  UDP: one flow per client end and service, answers
+     * included (udpflow.c); TCP: the connection. */
+    enum nb_service udp_service;   /* UDP only; TCP derives it (smbscope_service()) */
     bool nb_icmp_refused;
-    bool nb_query, nb_response, nb_broadcast_query;
+    bool nb_answered;              /* UDP: something came back from the service port */
+    bool nb_not_only_queries;      /* UDP: a datagram other than an NBNS name query */
+    bool nb_synack, nb_rst_from_server;
+    bool netbios_announced;        /* TCP: the expert item for it was raised */
+    address udp_server;            /* UDP: where the flow's first request went */
+    address end_a, end_b;          /* TCP: the first packet's sender and receiver... */
+    guint16 end_a_port;
+    guint32 end_a_pkts, end_b_pkts;/* ...and how many packets each end sent */
 
     /* SMB connection */
     bool heur_claimed;             /* our TCP heuristic handed it to NBSS */
     struct transport_obs obs;
     guint32 first_smb_frame;
+    bool smb1_seen, smb2_seen;
     guint16 smb2_dialect;          /* chosen; 0 none */
     bool smb1_chosen;
     char smb1_dialect[SMBSCOPE_MAX_NAME];
@@ -85,6 +93,7 @@ struct smbscope_tap_rec {
 
 /* state.c: names and judgements over a conversation's state. */
 const char *smbscope_service_name(enum nb_service s);
+enum nb_service smbscope_service(const struct smbscope_conv *c);
 const char *smbscope_state_name(enum nb_state s);
 enum nb_state smbscope_nb_state(const struct smbscope_conv *c);
 bool smbscope_is_smb_conn(const struct smbscope_conv *c);
@@ -105,6 +114,14 @@ void smbscope_register_stats(void);
 /* heur.c */
 void smbscope_heur_register(int proto);
 void smbscope_heur_handoff(void);
+
+/* udpflow.c: NetBIOS UDP flows, keyed like the command's ledger. */
+void smbscope_udpflow_register(void);
+/* The flow a request from client:cport to server:service belongs to. */
+struct smbscope_conv *smbscope_udpflow_get(const address *client, guint32 cport, const address *server,
+                                           guint32 service, guint32 frame);
+/* The first flow of client:cport to `service`, whatever the server; NULL if none. */
+struct smbscope_conv *smbscope_udpflow_by_client(const address *client, guint32 cport, guint32 service);
 
 /* postdissector.c */
 void proto_register_smbscope(void);

@@ -31,38 +31,57 @@ const char *smbscope_state_name(enum nb_state s)
     return (unsigned)s < G_N_ELEMENTS(state_names) ? state_names[s] : NULL;
 }
 
-enum nb_state smbscope_nb_state(const struct smbscope_conv *c)
+static bool nbss_setup(const struct transport_obs *o)
 {
-    if (c->service == NB_NONE)
-        return NBST_UNKNOWN;
-    if (c->nb_icmp_refused)
-        return NBST_REFUSED;
-    if (c->is_tcp) {
-        /* A SYN-ACK or any payload means the session service answered. */
-        if (c->nb_synack || c->nb_payload)
-            return NBST_ESTABLISHED;
-        if (c->nb_rst_from_server)
-            return NBST_REFUSED;
-        if (c->nb_syn)
-            return NBST_NO_ANSWER; /* so far: one pass cannot know more */
-        return NBST_UNKNOWN;
-    }
-    /* A unicast name query nobody answered is an attempt that failed;
-     * broadcast queries are answered (if at all) from other addresses. */
-    if (c->service == NB_NBNS && c->nb_query && !c->nb_response && !c->nb_broadcast_query)
-        return NBST_NO_ANSWER;
-    return NBST_DATAGRAM;
+    return o->session_requests || o->positive_responses || o->negative_responses || o->retarget_responses;
 }
 
-static bool nbss_anything(const struct transport_obs *o)
+enum nb_service smbscope_service(const struct smbscope_conv *c)
 {
-    return o->session_messages || o->smb_messages || o->keepalives || o->session_requests
-        || o->positive_responses || o->negative_responses || o->retarget_responses;
+    if (!c->is_tcp)
+        return c->udp_service;
+    /* The session service: port 139, or its session setup on any port. */
+    return (c->server_port == 139 || nbss_setup(&c->obs)) ? NB_NBSS : NB_NONE;
+}
+
+static guint32 server_packets(const struct smbscope_conv *c)
+{
+    bool a_is_client = addresses_equal(&c->end_a, &c->client) && c->end_a_port == c->client_port;
+    return a_is_client ? c->end_b_pkts : c->end_a_pkts;
+}
+
+static guint32 client_packets(const struct smbscope_conv *c)
+{
+    return c->end_a_pkts + c->end_b_pkts - server_packets(c);
+}
+
+enum nb_state smbscope_nb_state(const struct smbscope_conv *c)
+{
+    if (smbscope_service(c) == NB_NONE)
+        return NBST_UNKNOWN;
+    if (!c->is_tcp) {
+        if (c->nb_icmp_refused)
+            return NBST_REFUSED;
+        if (c->nb_answered || c->nb_not_only_queries)
+            return NBST_DATAGRAM;
+        return NBST_NO_ANSWER; /* only name queries, nothing back (so far) */
+    }
+    /* The session service answered: SYN-ACK, or both ends talking in a
+     * connection whose start was not captured. */
+    if (c->nb_synack || (!c->obs.handshake_seen && server_packets(c) && client_packets(c)))
+        return NBST_ESTABLISHED;
+    if (c->nb_rst_from_server || c->nb_icmp_refused)
+        return NBST_REFUSED;
+    return NBST_NO_ANSWER; /* so far: one pass cannot know more */
 }
 
 bool smbscope_is_smb_conn(const struct smbscope_conv *c)
 {
-    return c->is_tcp && nbss_anything(&c->obs);
+    /* SMB or NBSS seen, or port 139: even a refused attempt on 139 was a
+     * NetBIOS session-service connection (classify.c's rule 2). */
+    const struct transport_obs *o = &c->obs;
+    return c->is_tcp
+        && (o->session_messages || o->smb_messages || o->keepalives || nbss_setup(o) || c->server_port == 139);
 }
 
 struct transport_verdict smbscope_transport(const struct smbscope_conv *c)
@@ -87,7 +106,8 @@ int smbscope_smb_version(const struct smbscope_conv *c)
         const struct smb2_dialect_info *d = smb2_dialect_lookup(c->smb2_dialect);
         return d ? d->smb_version : (c->smb2_dialect >= 0x0300 ? 3 : 2);
     }
-    return c->smb1_chosen ? 1 : 0;
+    /* SMB1 headers alone say SMB1 even when the negotiate was not captured. */
+    return (c->smb1_chosen || (c->smb1_seen && !c->smb2_seen)) ? 1 : 0;
 }
 
 const char *smbscope_signing(const struct smbscope_conv *c)
@@ -126,7 +146,7 @@ guint32 smbscope_violations(const struct smbscope_conv *c)
 {
     struct policy p = policy_default();
     guint32 bits = 0;
-    if (c->service != NB_NONE) {
+    if (smbscope_service(c) != NB_NONE) {
         enum nb_state st = smbscope_nb_state(c);
         enum policy_rule r = policy_check_netbios(&p, st == NBST_REFUSED || st == NBST_NO_ANSWER);
         if (r != RULE_COUNT)
