@@ -429,9 +429,12 @@ static struct smbscope_conv *observe_tcp(packet_info *pinfo, proto_tree *tree, g
     /* Tracking may start after the SYN (the heuristic claims a connection
      * on its first payload): TCP's completeness flags remember the SYN. */
     guint64 compl;
-    if (!c->obs.handshake_seen && wf_first_uint(tree, WF_TCP_COMPLETENESS, &compl)
-        && (compl & (TCP_COMPLETE_SYN | TCP_COMPLETE_SYNACK)))
-        c->obs.handshake_seen = true;
+    if (!c->nb_synack && wf_first_uint(tree, WF_TCP_COMPLETENESS, &compl)) {
+        if (compl & (TCP_COMPLETE_SYN | TCP_COMPLETE_SYNACK))
+            c->obs.handshake_seen = true;
+        if (compl & TCP_COMPLETE_SYNACK)
+            c->nb_synack = true;
+    }
     if (c->dir == DIR_NONE)
         port_guess(c, pinfo);
     count_end(c, pinfo);
