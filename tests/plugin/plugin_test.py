@@ -22,7 +22,10 @@ CHECK is one of:
   altport   SMB on a port other than 139/445 is decoded as SMB without any
             -d option, frame for frame as plain tshark does with -d
   valgrind  tshark with the plugin over every sample under valgrind: no
-            error in a stack that goes through smbscope.so
+            error (opt-in: SMBSCOPE_VALGRIND=1)
+  corpus    samples + expert + stats over the public captures of
+            ../shared/corpus that hold SMB or NetBIOS, facts by
+            tests/e2e/tshark_facts.py (skips when either is absent)
 
 Expected values never come from the plugin: they come from MANIFEST.tsv,
 which tshark_facts.py builds from tshark's own dissection, or from plain
@@ -246,6 +249,10 @@ def check_fields(ts, args):
 
 def check_samples(ts, args):
     caps, by_file = samples_or_skip(args)
+    compare_samples(ts, args, caps, by_file)
+
+
+def compare_samples(ts, args, caps, by_file):
     cmd = [args.smbscope] + (args.smbscope_arg or ["--json"]) if args.smbscope else None
     errors = []
     checked = 0
@@ -290,6 +297,10 @@ def expert_counts(ts, capture):
 
 def check_expert(ts, args):
     caps, by_file = samples_or_skip(args)
+    compare_expert(ts, caps, by_file)
+
+
+def compare_expert(ts, caps, by_file):
     errors = []
     for cap in caps:
         name = os.path.basename(cap)
@@ -352,6 +363,10 @@ def expected_stats(rows):
 
 def check_stats(ts, args):
     caps, by_file = samples_or_skip(args)
+    compare_stats(ts, caps, by_file)
+
+
+def compare_stats(ts, caps, by_file):
     errors = []
     for cap in caps:
         name = os.path.basename(cap)
@@ -367,6 +382,52 @@ def check_stats(ts, args):
     if errors:
         raise Failure("%d mismatches" % len(errors))
     print("stats: %d captures, counts as expected" % len(caps))
+
+
+# Public captures whose manifest rows cannot be compared, and why.
+CORPUS_KNOWN = {
+    "the-tcpdump-group__tcpdump__wccp_redirect_gre.pcap":
+        "GRE-tunnelled: tshark_facts.py names flows by the outer addresses, the plugin by the TCP endpoints",
+}
+CATALOG_COUNTS = ("tcp_445_packets", "tcp_139_packets", "udp_137_packets", "udp_138_packets", "nbss_packets")
+
+
+def check_corpus(ts, args):
+    """The samples, expert and stats comparisons over the public captures
+    (../shared/corpus, read in place and never copied into the repository),
+    with facts computed by tests/e2e/tshark_facts.py from plain tshark."""
+    corpus = args.corpus or os.path.join(args.source_root, "..", "shared", "corpus")
+    catalog = os.path.join(corpus, "CATALOG.tsv")
+    facts = os.path.join(args.source_root, "tests", "e2e", "tshark_facts.py")
+    if not os.path.exists(catalog) or not os.path.exists(facts):
+        print("SKIP: needs %s and %s" % (catalog, facts))
+        sys.exit(SKIP)
+    with open(catalog, newline="") as f:
+        entries = [r for r in csv.DictReader(f, delimiter="\t")
+                   if any(int(r.get(k) or 0) for k in CATALOG_COUNTS)]
+    caps = []
+    for r in entries:
+        name = r["relpath"].replace("/", "__")
+        if name in CORPUS_KNOWN:
+            print("skipping %s: %s" % (name, CORPUS_KNOWN[name]))
+            continue
+        dst = os.path.join(ts.tmp, name)
+        shutil.copy(os.path.join(corpus, r["relpath"]), dst)
+        os.chmod(dst, 0o644)
+        caps.append(dst)
+    if not caps:
+        print("SKIP: no SMB or NetBIOS capture in the corpus")
+        sys.exit(SKIP)
+    p = subprocess.run(["/usr/bin/python3", facts, "--tshark", args.tshark] + caps,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        raise Failure("tshark_facts.py failed: %s" % p.stderr.decode()[-400:])
+    by_file = collections.defaultdict(list)
+    for r in csv.DictReader(p.stdout.decode("utf-8", "replace").splitlines(), delimiter="\t"):
+        by_file[r["file"]].append(r)
+    compare_samples(ts, args, caps, by_file)
+    compare_expert(ts, caps, by_file)
+    compare_stats(ts, caps, by_file)
 
 
 def smb_frames(ts, capture, plugin, decode_as=None):
@@ -462,7 +523,7 @@ def check_valgrind(ts, args):
 CHECKS = {
     "listed": check_listed, "fields": check_fields, "samples": check_samples,
     "expert": check_expert, "stats": check_stats, "altport": check_altport,
-    "valgrind": check_valgrind,
+    "valgrind": check_valgrind, "corpus": check_corpus,
 }
 
 
@@ -472,6 +533,7 @@ def main():
     ap.add_argument("--plugin", default="", help="the built smbscope.so")
     ap.add_argument("--source-root", default=os.path.join(os.path.dirname(__file__), "..", ".."))
     ap.add_argument("--samples", default=None, help="default: SOURCE_ROOT/samples")
+    ap.add_argument("--corpus", default=None, help="default: SOURCE_ROOT/../shared/corpus")
     ap.add_argument("--tshark", default=os.environ.get("TSHARK", "tshark"))
     ap.add_argument("--smbscope", default=None, help="the smbscope command, to compare its JSON report")
     ap.add_argument("--smbscope-arg", action="append", default=None,
