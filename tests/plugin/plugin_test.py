@@ -253,7 +253,7 @@ def check_samples(ts, args):
 
 
 def compare_samples(ts, args, caps, by_file):
-    cmd = [args.smbscope] + (args.smbscope_arg or ["--json"]) if args.smbscope else None
+    cmd = [args.smbscope] + (args.smbscope_arg or ["--format", "json"]) if args.smbscope else None
     errors = []
     checked = 0
     for cap in caps:
@@ -537,7 +537,7 @@ def main():
     ap.add_argument("--tshark", default=os.environ.get("TSHARK", "tshark"))
     ap.add_argument("--smbscope", default=None, help="the smbscope command, to compare its JSON report")
     ap.add_argument("--smbscope-arg", action="append", default=None,
-                    help="argument placed before the capture (default: --json); repeatable")
+                    help="argument placed before the capture (default: --format json); repeatable")
     args = ap.parse_args()
     if not shutil.which(args.tshark):
         print("SKIP: tshark not found")
