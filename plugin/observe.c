@@ -13,7 +13,7 @@
 enum { PORT_NBNS = 137, PORT_NBDGM = 138, PORT_NBSS = 139, PORT_SMB = 445 };
 
 enum {
-    TCPF_FIN = 0x01, TCPF_SYN = 0x02, TCPF_RST = 0x04, TCPF_ACK = 0x10,
+    TCPF_SYN = 0x02, TCPF_RST = 0x04, TCPF_ACK = 0x10,
     TCP_COMPLETE_SYN = 0x01, TCP_COMPLETE_SYNACK = 0x02,
 };
 
@@ -26,6 +26,7 @@ enum {
     SMB2_NEGOTIATE = 0, SMB2_SESSION_SETUP = 1,
 };
 
+/* The NetBIOS service either port of a TCP or UDP flow stands for. */
 static enum nb_service service_of(bool tcp, guint32 a, guint32 b)
 {
     static const struct { bool tcp; bool udp; guint16 port; enum nb_service svc; } ports[] = {
@@ -207,13 +208,13 @@ static guint observe_smb1(struct smbscope_conv *c, packet_info *pinfo, proto_tre
                 const char *name = wf_string((const field_info *)g_ptr_array_index(names, k));
                 smbscope_offer(c, name);
                 if (c->n_smb1_offer < SMBSCOPE_MAX_OFFERED)
-                    c->smb1_offer[c->n_smb1_offer++] = wmem_strndup(wmem_file_scope(), name, SMBSCOPE_MAX_NAME - 1);
+                    c->smb1_offer[c->n_smb1_offer++] = smbscope_strdup_bounded(name, SMBSCOPE_MAX_NAME);
             }
         } else if (command == SMB1_NEGOTIATE && is_response) {
             guint64 idx;
             if (wf_first_uint(tree, WF_SMB_DIALECT_INDEX, &idx) && idx != 0xFFFF) {
                 if (idx < c->n_smb1_offer)
-                    g_strlcpy(c->smb1_dialect, c->smb1_offer[idx], sizeof c->smb1_dialect);
+                    smbscope_strcpy_bounded(c->smb1_dialect, c->smb1_offer[idx], sizeof c->smb1_dialect);
                 else /* offer not captured: say which entry */
                     snprintf(c->smb1_dialect, sizeof c->smb1_dialect, "SMB1 dialect #%u", (unsigned)idx);
                 c->smb1_chosen = true;
@@ -322,14 +323,14 @@ static struct smbscope_conv *observe_udp(packet_info *pinfo, proto_tree *tree)
         if (!c && (!nb_udp_port(dport) || nbns_response)) /* request not captured */
             c = smbscope_udpflow_get(&pinfo->dst, dport, &pinfo->src, sport, pinfo->num);
         if (c) {
-            c->udp_service = service_of(false, sport, sport);
+            c->udp_service = service_of(false, sport, 0);
             c->nb_answered = true;
             return c;
         }
     }
     guint32 service = nb_udp_port(dport) ? dport : sport;
     struct smbscope_conv *c = smbscope_udpflow_get(&pinfo->src, sport, &pinfo->dst, service, pinfo->num);
-    c->udp_service = service_of(false, service, service);
+    c->udp_service = service_of(false, service, 0);
     guint64 opcode;
     if (service != PORT_NBNS || nbns_response || !wf_first_uint(tree, WF_NBNS_OPCODE, &opcode) || opcode != 0)
         c->nb_not_only_queries = true;

@@ -79,9 +79,6 @@ struct smbscope_conv {
     bool auth_krb, auth_ntlm, auth_null, auth_guest;
 };
 
-/* What one packet showed, read from the dissection tree. */
-struct smbscope_pkt;
-
 /* Record passed to the "smbscope" tap (one per packet with state). */
 struct smbscope_tap_rec {
     const struct smbscope_conv *conv;
@@ -107,6 +104,11 @@ const char *smbscope_auth(const struct smbscope_conv *c);
 /* Bit (1u << rule) for every default-policy rule the conversation breaks. */
 guint32 smbscope_violations(const struct smbscope_conv *c);
 void smbscope_offer(struct smbscope_conv *c, const char *name);
+/* A file-scope copy of a UTF-8 string cut to fewer than `cap` bytes on a
+ * character boundary (Wireshark strings must stay valid UTF-8). */
+char *smbscope_strdup_bounded(const char *s, size_t cap);
+/* The same into a fixed buffer of `cap` bytes. */
+void smbscope_strcpy_bounded(char *dst, const char *s, size_t cap);
 
 /* stats.c */
 void smbscope_register_stats(void);

@@ -166,11 +166,34 @@ guint32 smbscope_violations(const struct smbscope_conv *c)
     return bits;
 }
 
+static size_t utf8_cut(const char *s, size_t cap)
+{
+    size_t n = strlen(s);
+    if (n < cap)
+        return n;
+    n = cap - 1;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) /* continuation byte */
+        n--;
+    return n;
+}
+
+char *smbscope_strdup_bounded(const char *s, size_t cap)
+{
+    return wmem_strndup(wmem_file_scope(), s, utf8_cut(s, cap));
+}
+
+void smbscope_strcpy_bounded(char *dst, const char *s, size_t cap)
+{
+    size_t n = utf8_cut(s, cap);
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+}
+
 void smbscope_offer(struct smbscope_conv *c, const char *name)
 {
     for (unsigned i = 0; i < c->n_offered; i++)
-        if (strcmp(c->offered[i], name) == 0)
+        if (strncmp(c->offered[i], name, SMBSCOPE_MAX_NAME - 1) == 0)
             return;
     if (c->n_offered < SMBSCOPE_MAX_OFFERED)
-        c->offered[c->n_offered++] = wmem_strndup(wmem_file_scope(), name, SMBSCOPE_MAX_NAME - 1);
+        c->offered[c->n_offered++] = smbscope_strdup_bounded(name, SMBSCOPE_MAX_NAME);
 }

@@ -385,10 +385,7 @@ def compare_stats(ts, caps, by_file):
 
 
 # Public captures whose manifest rows cannot be compared, and why.
-CORPUS_KNOWN = {
-    "the-tcpdump-group__tcpdump__wccp_redirect_gre.pcap":
-        "GRE-tunnelled: tshark_facts.py names flows by the outer addresses, the plugin by the TCP endpoints",
-}
+CORPUS_KNOWN = {}
 CATALOG_COUNTS = ("tcp_445_packets", "tcp_139_packets", "udp_137_packets", "udp_138_packets", "nbss_packets")
 
 
