@@ -156,11 +156,28 @@ static void add_endpoints(proto_tree *st, tvbuff_t *tvb, packet_info *pinfo, con
     proto_item_set_generated(proto_tree_add_uint(st, hf_server_port, tvb, 0, 0, c->server_port));
 }
 
+/* A TCP frame the first pass skipped (the SYN of a connection the heuristic
+ * claimed later) still belongs to its connection once that is known. */
+static struct frame_rec *late_rec(packet_info *pinfo)
+{
+    if (pinfo->ptype != PT_TCP)
+        return NULL;
+    conversation_t *conv = find_conversation_pinfo(pinfo, 0);
+    struct smbscope_conv *c = conv ? (struct smbscope_conv *)conversation_get_proto_data(conv, proto_smbscope) : NULL;
+    if (!c)
+        return NULL;
+    struct frame_rec *rec = wmem_new0(pinfo->pool, struct frame_rec);
+    rec->conv = c;
+    return rec;
+}
+
 static int dissect_smbscope(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
     struct frame_rec *rec = (struct frame_rec *)p_get_proto_data(wmem_file_scope(), pinfo, proto_smbscope, 0);
+    if (!rec && PINFO_FD_VISITED(pinfo))
+        rec = late_rec(pinfo);
     if (!rec) {
-        /* Only the first pass observes; a frame it skipped stays skipped. */
+        /* Only the first pass observes. */
         if (PINFO_FD_VISITED(pinfo) || !tree)
             return 0;
         guint32 events;

@@ -178,6 +178,21 @@ def plugin_flows(ts, capture, two_pass):
     return {k: {v} for k, v in last.items()}
 
 
+def uncovered_packets(ts, capture):
+    """On two passes every packet of an SMB connection carries the transport:
+    {tcp.stream: frames without it} for streams where some packet has it."""
+    out, _, _ = ts.run(["-2", "-n", "-r", capture, "-T", "fields", "-E", "separator=/t",
+                        "-E", "occurrence=f", "-e", "frame.number", "-e", "tcp.stream",
+                        "-e", "icmp.type", "-e", "icmpv6.type", "-e", "smbscope.transport"])
+    streams = collections.defaultdict(lambda: ([], []))
+    for line in out.splitlines():
+        frame, stream, icmp, icmp6, transport = (line.split("\t") + [""] * 5)[:5]
+        if not stream or icmp or icmp6:
+            continue
+        streams[stream][1 if transport else 0].append(frame)
+    return {s: without for s, (without, with_) in streams.items() if with_ and without}
+
+
 def compare_flows(name, expected, got, what, errors):
     for key in sorted(set(expected) | set(got)):
         exp = expected.get(key)
@@ -265,6 +280,9 @@ def compare_samples(ts, args, caps, by_file):
             compare_flows(name, expected, got, "2-pass" if two_pass else "1-pass", errors)
             if cmd and two_pass:
                 compare_flows(name, command_flows(cmd, cap), got, "vs smbscope", errors)
+        for stream, frames in sorted(uncovered_packets(ts, local).items()):
+            errors.append("%s: tcp.stream %s: frames %s lack smbscope.transport on two passes" %
+                          (name, stream, ",".join(frames[:10])))
         checked += len(expected)
     for e in errors:
         print("FAIL " + e)
