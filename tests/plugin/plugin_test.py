@@ -150,22 +150,29 @@ def manifest_flows(rows):
     return flows
 
 
-def plugin_flows(ts, capture, two_pass):
+def plugin_flows(ts, capture, two_pass, uncovered=None):
     """key -> set of value tuples over the flow's packets (two_pass) or the
-    tuple of its last packet (one pass)."""
+    tuple of its last packet (one pass).  With `uncovered` (a dict), also
+    {tcp.stream: frames without smbscope.transport} for the streams where
+    some packet has it: on two passes every packet of an SMB connection
+    must carry it."""
+    extra = ["tcp.stream", "icmp.type", "icmpv6.type"]
     args = ["-n", "-r", capture, "-T", "fields", "-E", "separator=/t",
             "-E", "occurrence=f"]
     if two_pass:
         args.insert(0, "-2")
-    for f in FLOW_FIELDS:
+    for f in FLOW_FIELDS + extra:
         args += ["-e", f]
     out, _, _ = ts.run(args)
     seen = collections.defaultdict(set)
     last = {}
+    streams = collections.defaultdict(lambda: ([], []))
     for line in out.splitlines():
         v = line.split("\t")
-        v += [""] * (len(FLOW_FIELDS) - len(v))
-        _, client, cport, server, sport, transport, dialect, service, state = v
+        v += [""] * (len(FLOW_FIELDS) + len(extra) - len(v))
+        frame, client, cport, server, sport, transport, dialect, service, state, stream, icmp, icmp6 = v
+        if stream and not icmp and not icmp6:
+            streams[stream][1 if transport else 0].append(frame)
         if not client:
             continue
         kind = "tcp" if transport else "udp"
@@ -173,24 +180,11 @@ def plugin_flows(ts, capture, two_pass):
         vals = (dash(transport), dash(dialect), dash(service), dash(state))
         seen[key].add(vals)
         last[key] = vals
+    if uncovered is not None:
+        uncovered.update({st: without for st, (without, with_) in streams.items() if with_ and without})
     if two_pass:
         return seen
     return {k: {v} for k, v in last.items()}
-
-
-def uncovered_packets(ts, capture):
-    """On two passes every packet of an SMB connection carries the transport:
-    {tcp.stream: frames without it} for streams where some packet has it."""
-    out, _, _ = ts.run(["-2", "-n", "-r", capture, "-T", "fields", "-E", "separator=/t",
-                        "-E", "occurrence=f", "-e", "frame.number", "-e", "tcp.stream",
-                        "-e", "icmp.type", "-e", "icmpv6.type", "-e", "smbscope.transport"])
-    streams = collections.defaultdict(lambda: ([], []))
-    for line in out.splitlines():
-        frame, stream, icmp, icmp6, transport = (line.split("\t") + [""] * 5)[:5]
-        if not stream or icmp or icmp6:
-            continue
-        streams[stream][1 if transport else 0].append(frame)
-    return {s: without for s, (without, with_) in streams.items() if with_ and without}
 
 
 def compare_flows(name, expected, got, what, errors):
@@ -275,12 +269,13 @@ def compare_samples(ts, args, caps, by_file):
         name = os.path.basename(cap)
         expected = manifest_flows(by_file.get(name, []))
         local = ts.capture(cap)
+        uncovered = {}
         for two_pass in (True, False):
-            got = plugin_flows(ts, local, two_pass)
+            got = plugin_flows(ts, local, two_pass, uncovered if two_pass else None)
             compare_flows(name, expected, got, "2-pass" if two_pass else "1-pass", errors)
             if cmd and two_pass:
                 compare_flows(name, command_flows(cmd, cap), got, "vs smbscope", errors)
-        for stream, frames in sorted(uncovered_packets(ts, local).items()):
+        for stream, frames in sorted(uncovered.items()):
             errors.append("%s: tcp.stream %s: frames %s lack smbscope.transport on two passes" %
                           (name, stream, ",".join(frames[:10])))
         checked += len(expected)
