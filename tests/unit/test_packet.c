@@ -337,6 +337,62 @@ static GByteArray *sll2(uint16_t proto, GByteArray *inner)
     return cat(b, inner);
 }
 
+/* GRE (RFC 2784/2890) and WCCP redirection (GRE type 0x883E with a 4-byte
+ * redirect header, as in tcpdump's wccp_redirect_gre trace): the packet
+ * inside is the one analysed.  Outer addresses are 10.9.9.1 -> 10.9.9.2. */
+static GByteArray *gre(uint16_t flags, uint16_t type, size_t extra, GByteArray *inner)
+{
+    static const uint8_t o1[4] = { 10, 9, 9, 1 }, o2[4] = { 10, 9, 9, 2 };
+    GByteArray *g = g_byte_array_new();
+    put16(g, flags);
+    put16(g, type);
+    putz(g, extra);
+    return ipv4(47, o1, o2, 0, cat(g, inner));
+}
+
+static void test_gre(void)
+{
+    struct decoded d;
+    GByteArray *f = eth(0x0800, gre(0x0000, 0x0800, 0, tcp_v4_packet()));
+    d = decode(DLT_EN10MB, f);
+    assert_tcp_v4(&d);
+    g_assert_cmpuint(d.pkt.tunnel_depth, ==, 1);
+    g_byte_array_unref(f);
+
+    /* key and sequence present (K, S), IPv6 inside */
+    f = eth(0x0800, gre(0x3000, 0x86DD, 8, tcp_v6_packet()));
+    d = decode(DLT_EN10MB, f);
+    assert_tcp_v6(&d);
+    g_byte_array_unref(f);
+
+    /* WCCP: redirect header, then IPv4 */
+    f = eth(0x0800, gre(0x0000, 0x883E, 4, tcp_v4_packet()));
+    d = decode(DLT_EN10MB, f);
+    assert_tcp_v4(&d);
+    g_byte_array_unref(f);
+
+    /* PPTP's enhanced GRE (version 1) is not followed */
+    f = eth(0x0800, gre(0x0001, 0x880B, 8, tcp_v4_packet()));
+    d = decode(DLT_EN10MB, f);
+    g_assert_cmpint(d.st, ==, PKT_OK);
+    g_assert_cmpint(d.pkt.l4, ==, L4_OTHER);
+    g_assert_cmpuint(d.pkt.ip_proto, ==, 47);
+    g_byte_array_unref(f);
+
+    /* GRE in GRE in GRE: the third layer is not opened (bounded) */
+    f = eth(0x0800, gre(0, 0x0800, 0, gre(0, 0x0800, 0, gre(0, 0x0800, 0, tcp_v4_packet()))));
+    d = decode(DLT_EN10MB, f);
+    g_assert_cmpint(d.pkt.l4, ==, L4_OTHER);
+    g_assert_cmpuint(d.pkt.tunnel_depth, ==, 2);
+    g_byte_array_unref(f);
+
+    /* every truncation of a WCCP frame: a status, never a crash */
+    f = eth(0x0800, gre(0x0000, 0x883E, 4, tcp_v4_packet()));
+    for (size_t n = 0; n < f->len; n++)
+        (void)decode_n(DLT_EN10MB, f->data, n, (uint32_t)f->len, NULL);
+    g_byte_array_unref(f);
+}
+
 static void test_linux_cooked(void)
 {
     GByteArray *f = sll(0x0800, tcp_v4_packet());
@@ -1102,6 +1158,7 @@ int main(int argc, char **argv)
     g_test_add_func("/packet/ethernet", test_ethernet);
     g_test_add_func("/packet/ethernet-padding", test_ethernet_padding);
     g_test_add_func("/packet/vlan-stacks", test_vlan_stacks);
+    g_test_add_func("/packet/gre", test_gre);
     g_test_add_func("/packet/not-ip", test_not_ip);
     g_test_add_func("/packet/linux-cooked", test_linux_cooked);
     g_test_add_func("/packet/loopback", test_loopback);
