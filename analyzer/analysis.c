@@ -50,10 +50,6 @@ static void on_data(void *ctx, struct flow_conn *c, int dir, const uint8_t *p, s
     if (a->streams && a->streams_obs.data)
         WITH_STREAMS_USER(c, slots, a->streams_obs.data(a->streams, c, dir, p, n, ts));
     smb_conn_data(slots->smb, dir, p, n, ts);
-    /* Fast path: a connection that is not SMB needs no more reassembly
-     * (unless its streams are being written out). */
-    if (!a->cfg->no_fast_path && !a->streams && smb_conn_not_smb(slots->smb))
-        c->ignore_bytes = true;
 }
 
 static void on_gap(void *ctx, struct flow_conn *c, int dir, uint64_t n, int64_t ts)

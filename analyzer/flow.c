@@ -267,10 +267,7 @@ static struct flow_conn *conn_open(struct flow_table *t, const struct packet *p,
     c->port[0] = src_initiates ? p->sport : p->dport;
     c->port[1] = src_initiates ? p->dport : p->sport;
     c->initiator_guessed = guessed;
-    /* Known before the observer's conn_open: a connection opened by the
-     * initiator's SYN (update_state's rule) is not mid-stream, so its
-     * consumer can trust the first bytes of each direction. */
-    c->midstream = !((p->tcp_flags & TCP_SYN) && !(p->tcp_flags & TCP_ACK) && src_initiates);
+    c->midstream = true;
     c->first_ts_us = c->last_ts_us = p->ts_us;
     c->first_frame = p->frame;
     for (int d = 0; d < 2; d++)
@@ -395,15 +392,11 @@ void flow_table_packet(struct flow_table *t, const struct packet *p)
         t->obs.packet(t->ctx, c, dir, p);
 
     /* A RST's payload is a diagnostic, not stream data. */
-    if (c->ignore_bytes) {
-        /* nothing to put in order: the consumer gave up on this connection */
-    } else {
-        if (!(p->tcp_flags & TCP_RST))
-            reasm_segment(&c->stream[dir], p->seq, p->tcp_flags, p->payload, p->payload_len, p->payload_wire_len,
-                          p->ts_us);
-        if (p->tcp_flags & TCP_ACK)
-            reasm_ack(&c->stream[!dir], p->ack, p->ts_us);
-    }
+    if (!(p->tcp_flags & TCP_RST))
+        reasm_segment(&c->stream[dir], p->seq, p->tcp_flags, p->payload, p->payload_len, p->payload_wire_len,
+                      p->ts_us);
+    if (p->tcp_flags & TCP_ACK)
+        reasm_ack(&c->stream[!dir], p->ack, p->ts_us);
 
     list_remove(t, c);
     c->tclass = class_of(c);

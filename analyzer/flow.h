@@ -86,9 +86,6 @@ struct flow_conn {
     struct reasm_dir stream[2]; /* stream[d].st holds the per-direction counters */
 
     void *user;               /* for the observer */
-    bool ignore_bytes;        /* set by the observer: its consumer wants none of this
-                                 connection's bytes any more (not SMB): segments are
-                                 counted but no longer reassembled nor delivered */
 
     /* table bookkeeping */
     struct flow_conn *hnext;            /* hash chain */

@@ -61,7 +61,9 @@ struct smb_conn_priv {
     int request_dir;    /* direction of the first SMB request, -1 */
     bool msg_complete;  /* the message being decoded is whole */
     bool ctx_interned;  /* ctx_request/ctx_response are shared (ctx_intern) */
-    uint8_t bad_start;  /* bit per direction: its first header was no NBSS type */
+    const struct flow_conn *fc; /* the flow, while open (NULL once closed) */
+    uint8_t started;    /* bit per direction: data or a gap was seen */
+    uint8_t bad_start;  /* bit per direction: seen from its start, and its first byte is no NBSS type */
     bool not_smb;       /* see smb_conn_not_smb() */
 };
 
@@ -540,25 +542,10 @@ static void on_message(void *ctx, const uint8_t *msg, size_t avail, uint32_t msg
     smb_decode_message(msg, avail, msg_len, &sink, d);
 }
 
-static bool carried_smb(const struct transport_obs *o);
-
 static void on_framer_anomaly(void *ctx, enum framer_anomaly an, uint64_t detail)
 {
-    struct dir_ctx *d = ctx;
-    struct smb_conn *s = d->s;
+    struct smb_conn *s = ((struct dir_ctx *)ctx)->s;
     s->framer_anomalies++;
-    /* An unknown type as the very first header of a direction seen from its
-     * start (a mid-stream framer resyncs before reading any header): a TLS
-     * record, an HTTP request...  When both directions began so and nothing
-     * SMB-like was seen, the connection is not SMB: without this rule the
-     * framer would scan every later byte for a plausible header, slowly, and
-     * in gigabytes of other traffic it would now and then find a false one. */
-    const struct framer_stats *fs = framer_stats(&s->fr[d->dir]);
-    if (an == FRAMER_AN_UNKNOWN_TYPE && fs->messages == 0 && fs->controls == 0 && fs->resyncs == 0 &&
-        fs->gap_bytes == 0)
-        priv(s)->bad_start |= (uint8_t)(1u << d->dir);
-    if (priv(s)->bad_start == 3 && !carried_smb(&s->obs))
-        priv(s)->not_smb = true;
 }
 
 static const struct framer_callbacks framer_cb = {
@@ -582,6 +569,7 @@ struct smb_conn *smb_conn_new(const struct session_config *cfg, const struct flo
     s->dialects_offered = g_array_new(FALSE, FALSE, sizeof(uint16_t));
     s->sessions = g_array_new(FALSE, FALSE, sizeof(struct smb_session_rec));
     s->shares = g_array_new(FALSE, FALSE, sizeof(struct smb_share_rec));
+    p->fc = fc;
     p->live = g_new0(struct smb_conn_live, 1);
     s->fr = p->live->fr;
     for (int d = 0; d < 2; d++) {
@@ -593,16 +581,44 @@ struct smb_conn *smb_conn_new(const struct session_config *cfg, const struct flo
     return s;
 }
 
+static bool carried_smb(const struct transport_obs *o);
+
+/* The first bytes of a direction seen from its start (the flow saw the SYN
+ * and no gap came first): a first byte that no NBSS / direct-TCP header can
+ * have (RFC 1002 4.3.1 types 0x00, 0x81..0x85) -- a TLS record, an HTTP
+ * request -- marks the direction.  When both directions are marked and
+ * nothing SMB-like was seen, the connection is not SMB (both modes alike):
+ * without this the framer resync-scans every byte of every HTTPS download,
+ * slowly, and in gigabytes of such data now and then finds a false header. */
+static bool judge_start(struct smb_conn *s, int dir, const uint8_t *p, size_t n)
+{
+    struct smb_conn_priv *pv = priv(s);
+    if (pv->started & (1u << dir))
+        return pv->not_smb;
+    pv->started |= (uint8_t)(1u << dir);
+    if (p && n > 0 && pv->fc && !pv->fc->midstream) {
+        struct wire w = wire_make(p, n);
+        uint8_t b = wire_u8(&w);
+        if (b != 0x00 && (b < NBSS_SESSION_REQUEST || b > NBSS_KEEPALIVE))
+            pv->bad_start |= (uint8_t)(1u << dir);
+    }
+    if (pv->bad_start == 3 && !carried_smb(&s->obs))
+        pv->not_smb = true;
+    return pv->not_smb;
+}
+
 void smb_conn_data(struct smb_conn *s, int dir, const uint8_t *p, size_t n, int64_t ts_us)
 {
-    if (s->fr && !priv(s)->not_smb)
-        framer_feed(&s->fr[dir & 1], p, n);
+    if (!s->fr || judge_start(s, dir & 1, p, n))
+        return;
+    framer_feed(&s->fr[dir & 1], p, n);
 }
 
 void smb_conn_gap(struct smb_conn *s, int dir, uint64_t n, int64_t ts_us)
 {
-    if (s->fr && !priv(s)->not_smb)
-        framer_gap(&s->fr[dir & 1], n);
+    if (!s->fr || judge_start(s, dir & 1, NULL, 0))
+        return;
+    framer_gap(&s->fr[dir & 1], n);
 }
 
 bool smb_conn_not_smb(const struct smb_conn *s) { return ((const struct smb_conn_priv *)s)->not_smb; }
@@ -682,6 +698,7 @@ bool smb_conn_close(struct smb_conn *s, const struct flow_conn *fc, const char *
     g_free(p->live);
     p->live = NULL;
     s->fr = NULL;
+    p->fc = NULL;
     s->flow_id = fc->id;
     s->first_ts = fc->first_ts_us;
     s->last_ts = fc->last_ts_us;
