@@ -138,6 +138,22 @@ static void neg_ctx_list(struct json *j, const struct smb2_neg_ctx_list *l)
 
 static void emit_finding(const char *text, void *arg) { json_str(arg, text); }
 
+/* {"client": [...], "server": [...]}: SMB2 NEGOTIATE bits of each side, or
+ * the SMB1 NEGOTIATE response's when no SMB2 response was seen. */
+static void negotiated_bits(struct json *j, const struct smb_conn *s, const char *key, const struct smb_enum_table *smb2,
+                            const struct smb_enum_table *smb1, uint32_t client, uint32_t server, uint32_t smb1_server)
+{
+    json_key(j, key);
+    json_begin_object(j);
+    if (s->smb2_request_seen)
+        kbits(j, "client", smb2, client);
+    if (s->smb2_response_seen)
+        kbits(j, "server", smb2, server);
+    else if (s->smb1_response_seen)
+        kbits(j, "server", smb1, smb1_server);
+    json_end_object(j);
+}
+
 static void connection(struct json *j, const struct smb_conn *s)
 {
     int c = s->client, sv = !s->client;
@@ -210,24 +226,10 @@ static void connection(struct json *j, const struct smb_conn *s)
     else
         json_null(j);
 
-    json_key(j, "security_mode");
-    json_begin_object(j);
-    if (s->smb2_request_seen)
-        kbits(j, "client", &smb2_security_mode_table, s->client_security_mode);
-    if (s->smb2_response_seen)
-        kbits(j, "server", &smb2_security_mode_table, s->server_security_mode);
-    else if (s->smb1_response_seen)
-        kbits(j, "server", &smb1_security_mode_table, s->smb1_security_mode);
-    json_end_object(j);
-    json_key(j, "capabilities");
-    json_begin_object(j);
-    if (s->smb2_request_seen)
-        kbits(j, "client", &smb2_capabilities_table, s->client_capabilities);
-    if (s->smb2_response_seen)
-        kbits(j, "server", &smb2_capabilities_table, s->server_capabilities);
-    else if (s->smb1_response_seen)
-        kbits(j, "server", &smb1_capabilities_table, s->smb1_capabilities);
-    json_end_object(j);
+    negotiated_bits(j, s, "security_mode", &smb2_security_mode_table, &smb1_security_mode_table,
+                    s->client_security_mode, s->server_security_mode, s->smb1_security_mode);
+    negotiated_bits(j, s, "capabilities", &smb2_capabilities_table, &smb1_capabilities_table,
+                    s->client_capabilities, s->server_capabilities, s->smb1_capabilities);
     if (s->smb2_request_seen)
         kguid(j, "client_guid", s->client_guid);
     if (s->smb2_response_seen) {

@@ -983,7 +983,7 @@ static void free_strv(gpointer p) { g_strfreev(p); }
 static GPtrArray *tshark_rows(const char *path)
 {
     GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
-    const char *fixed[] = { "tshark", "-n", "-r", path, "-T", "fields", "-E", "occurrence=f", "-E", "separator=/t" };
+    const char *fixed[] = { "tshark", "-n", "-r", path, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|", "-E", "separator=/t" };
     for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++)
         g_ptr_array_add(argv, g_strdup(fixed[i]));
     for (int i = 0; i < TS_NFIELDS; i++) {
@@ -1017,6 +1017,24 @@ static GPtrArray *tshark_rows(const char *path)
     return rows;
 }
 
+/* One occurrence of a '|'-joined tshark field: the first (outer header, or
+ * the ICMP error itself), or the last (the packet inside a GRE tunnel). */
+static const char *occurrence(const char *list, bool last, char *buf, size_t len)
+{
+    const char *start = list;
+    if (last) {
+        const char *bar = strrchr(list, '|');
+        if (bar)
+            start = bar + 1;
+    }
+    size_t n = strcspn(start, "|");
+    if (n >= len)
+        n = len - 1;
+    memcpy(buf, start, n);
+    buf[n] = '\0';
+    return buf;
+}
+
 static void addr_text(const struct ip_addr *a, char *buf, size_t len)
 {
     buf[0] = '\0';
@@ -1044,10 +1062,18 @@ static unsigned compare_one_file(const char *path, unsigned *frames_checked)
     unsigned bad = 0;
     guint row = 0;
     while (capture_next(cap, &rec) == 1 && row < rows->len) {
-        char **ts = g_ptr_array_index(rows, row++);
-        g_assert_cmpuint(g_ascii_strtoull(ts[TS_FRAME], NULL, 10), ==, rec.frame);
+        char **raw = g_ptr_array_index(rows, row++);
         struct packet pkt;
         enum packet_status st = packet_decode(capture_linktype(cap), &rec, frags, &pkt);
+        /* one occurrence per field: the innermost IP header after a tunnel */
+        char occ[TS_NFIELDS][64];
+        char *ts[TS_NFIELDS];
+        for (int f = 0; f < TS_NFIELDS; f++) {
+            bool inner = pkt.tunnel_depth && (f == TS_IP_SRC || f == TS_IP_DST || f == TS_IP6_SRC || f == TS_IP6_DST);
+            occurrence(raw[f], inner, occ[f], sizeof occ[f]);
+            ts[f] = occ[f];
+        }
+        g_assert_cmpuint(g_ascii_strtoull(ts[TS_FRAME], NULL, 10), ==, rec.frame);
         char why[160] = "";
         if (epoch_to_us(ts[TS_TIME]) != rec.ts_us)
             g_snprintf(why, sizeof why, "timestamp %" G_GINT64_FORMAT " us, tshark %s", rec.ts_us, ts[TS_TIME]);
