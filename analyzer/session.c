@@ -503,11 +503,13 @@ static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 /* How much of a message the decoders need.  Only NEGOTIATE, SESSION_SETUP
  * and TREE_CONNECT (and compounds, which may hide one) are decoded beyond
  * their header; READ/WRITE payloads, the bulk of SMB bytes, are not kept. */
-static size_t on_want(void *ctx, const uint8_t *head, size_t head_len, uint32_t msg_len)
+/* What the fast path keeps of a message whose first `all` bytes could be
+ * buffered: all of NEGOTIATE, SESSION_SETUP and TREE_CONNECT (and of
+ * compounds, which may hide one), only the header of anything else, where
+ * READ/WRITE payloads, the bulk of SMB bytes, live. */
+static size_t fast_path_want(const uint8_t *head, size_t head_len, size_t all)
 {
-    struct smb_conn *s = ((struct dir_ctx *)ctx)->s;
-    size_t all = min_sz(msg_len, s->pdu_cap);
-    if (s->no_fast_path || head_len < 4)
+    if (head_len < 4)
         return all;
     struct wire w = wire_make(head, head_len);
     uint8_t id = wire_u8(&w);
@@ -521,7 +523,7 @@ static size_t on_want(void *ctx, const uint8_t *head, size_t head_len, uint32_t 
         return min_sz(all, SMB2_HEADER_LEN);
     }
     if (id == 0xFF && head_len >= 5) {
-        uint8_t cmd = wire_peek_u8(&w, 3);
+        uint8_t cmd = wire_peek_u8(&w, 3); /* the command byte, offset 4 */
         if (cmd == SMB1_CMD_NEGOTIATE || cmd == SMB1_CMD_SESSION_SETUP_ANDX || cmd == SMB1_CMD_TREE_CONNECT_ANDX)
             return all;
         return min_sz(all, SMB1_HEADER_LEN);
@@ -533,12 +535,23 @@ static size_t on_want(void *ctx, const uint8_t *head, size_t head_len, uint32_t 
     return min_sz(all, SMB2_HEADER_LEN);
 }
 
+static size_t on_want(void *ctx, const uint8_t *head, size_t head_len, uint32_t msg_len)
+{
+    struct smb_conn *s = ((struct dir_ctx *)ctx)->s;
+    size_t all = min_sz(msg_len, s->pdu_cap);
+    return s->no_fast_path ? all : fast_path_want(head, head_len, all);
+}
+
 static void on_message(void *ctx, const uint8_t *msg, size_t avail, uint32_t msg_len, unsigned flags)
 {
     struct dir_ctx *d = ctx;
     if (!(flags & FRAMER_MSG_SMB))
         return;
-    priv(d->s)->msg_complete = (flags & FRAMER_MSG_COMPLETE) != 0;
+    /* Decoding anomalies count only in messages both paths decode whole, so
+     * --no-fast-path gives the same answer (a prefix kept on purpose is not
+     * an anomaly of the traffic). */
+    size_t all = min_sz(msg_len, d->s->pdu_cap);
+    priv(d->s)->msg_complete = (flags & FRAMER_MSG_COMPLETE) && fast_path_want(msg, avail, all) == all;
     smb_decode_message(msg, avail, msg_len, &sink, d);
 }
 

@@ -516,7 +516,10 @@ static void step_resync(struct framer *f, struct wire *w)
         /* found: restart framing at position i */
         if (f->skipped_run)
             anomaly(f, FRAMER_AN_RESYNC, f->skipped_run);
-        f->stats.resyncs++;
+        /* Finding the first header (every connection starts by scanning:
+         * SMB is recognised by content) is not finding it *again*. */
+        if (f->stats.messages || f->stats.controls)
+            f->stats.resyncs++;
         f->skipped_run = 0;
         f->state = FRAMER_HEADER;
         f->hdr_have = 0;

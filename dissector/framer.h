@@ -69,7 +69,7 @@ struct framer_stats {
     uint64_t skipped_bytes;  /* bytes discarded while resynchronising */
     uint64_t messages;       /* session messages whose header was read */
     uint64_t controls;       /* control messages whose header was read */
-    uint64_t resyncs;        /* times sync was found again */
+    uint64_t resyncs;        /* times sync was found again after losing it */
     uint64_t anomalies;
 };
 

@@ -78,6 +78,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smbscope", required=True)
     ap.add_argument("--samples", required=True)
+    ap.add_argument("--corpus", help="also every capture of this folder (../shared/corpus), when it exists")
     ap.add_argument("extra", nargs="*", help="more captures to check (e.g. the bench's 0.25 GiB file)")
     a = ap.parse_args()
 
@@ -89,6 +90,9 @@ def main():
         print("1..0 # SKIP no samples in %s" % a.samples)
         return 77
     captures += a.extra
+    if a.corpus and os.path.isdir(a.corpus):
+        captures += sorted(p for p in glob.glob(os.path.join(a.corpus, "*", "*"))
+                           if not p.endswith((".md", ".tsv")))
 
     failures = 0
     print("1..%d" % len(captures))
