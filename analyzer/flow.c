@@ -1,0 +1,485 @@
+/* flow.c - the TCP connection table: chained hash on the unordered pair of
+ * endpoints, one activity list per timeout class (oldest first), so idle
+ * expiry and eviction are O(1) per connection. */
+#include "flow.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum tclass { TC_HALF_OPEN = 0, TC_ESTABLISHED, TC_CLOSED, TC_COUNT };
+
+struct flow_list {
+    struct flow_conn *head, *tail; /* head = least recently active */
+};
+
+struct flow_table {
+    struct flow_limits lim;
+    struct flow_observer obs;
+    void *ctx;
+    struct reasm_limits rlim;
+    struct reasm_budget budget;
+
+    struct flow_conn **buckets;
+    uint64_t nbuckets; /* power of two */
+    uint64_t count;
+    struct flow_list lists[TC_COUNT];
+    int64_t now_us;
+    bool have_now;
+    struct flow_stats st;
+};
+
+#define US_PER_S INT64_C(1000000)
+
+void flow_limits_default(struct flow_limits *lim)
+{
+    lim->max_conns = 1000000;
+    lim->idle_established_us = 7200 * US_PER_S;
+    lim->idle_half_open_us = 120 * US_PER_S;
+    lim->idle_closed_us = 60 * US_PER_S;
+    lim->dir_buffer_cap = REASM_DEFAULT_DIR_CAP;
+    lim->total_buffer_cap = REASM_DEFAULT_TOTAL_CAP;
+    lim->ack_lag = REASM_DEFAULT_ACK_LAG;
+    lim->history_bytes = REASM_DEFAULT_HISTORY;
+}
+
+static const char *const close_names[] = {
+    [FLOW_CLOSE_FIN] = "fin",         [FLOW_CLOSE_RST] = "rst", [FLOW_CLOSE_IDLE] = "idle",
+    [FLOW_CLOSE_EVICTED] = "evicted", [FLOW_CLOSE_REUSED] = "reused", [FLOW_CLOSE_END] = "end",
+};
+
+const char *flow_close_reason_name(enum flow_close_reason r)
+{
+    if ((unsigned)r < sizeof close_names / sizeof close_names[0] && close_names[r])
+        return close_names[r];
+    return "?";
+}
+
+/* ---- reassembly consumers: one per direction, ctx is the connection ---- */
+
+#define DIR_CONSUMER(D)                                                                      \
+    static void data_##D(void *ctx, const uint8_t *b, size_t n, int64_t ts)                  \
+    {                                                                                        \
+        struct flow_conn *c = ctx;                                                           \
+        if (c->table->obs.data)                                                              \
+            c->table->obs.data(c->table->ctx, c, D, b, n, ts);                               \
+    }                                                                                        \
+    static void gap_##D(void *ctx, uint64_t n, int64_t ts)                                   \
+    {                                                                                        \
+        struct flow_conn *c = ctx;                                                           \
+        if (c->table->obs.gap)                                                               \
+            c->table->obs.gap(c->table->ctx, c, D, n, ts);                                   \
+    }
+DIR_CONSUMER(0)
+DIR_CONSUMER(1)
+
+static const struct reasm_consumer consumers[2] = {
+    { data_0, gap_0, NULL },
+    { data_1, gap_1, NULL },
+};
+
+/* ---- keys ---- */
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= UINT64_C(0xff51afd7ed558ccd);
+    x ^= x >> 33;
+    x *= UINT64_C(0xc4ceb9fe1a85ec53);
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t endpoint_hash(const struct ip_addr *a, uint16_t port)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325) ^ a->family;
+    for (int i = 0; i < 16; i++)
+        h = (h ^ a->bytes[i]) * UINT64_C(0x100000001b3);
+    return mix64(h ^ ((uint64_t)port << 40));
+}
+
+/* Symmetric: both orientations of a connection hash alike. */
+static uint64_t pair_hash(const struct packet *p)
+{
+    uint64_t a = endpoint_hash(&p->src, p->sport), b = endpoint_hash(&p->dst, p->dport);
+    return mix64(a + b) ^ (a * b);
+}
+
+static bool same_endpoint(const struct ip_addr *a, uint16_t pa, const struct ip_addr *b, uint16_t pb)
+{
+    return pa == pb && a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
+}
+
+/* Direction of p within c, or -1 if p does not belong to c. */
+static int match(const struct flow_conn *c, const struct packet *p)
+{
+    if (same_endpoint(&c->addr[0], c->port[0], &p->src, p->sport) &&
+        same_endpoint(&c->addr[1], c->port[1], &p->dst, p->dport))
+        return 0;
+    if (same_endpoint(&c->addr[1], c->port[1], &p->src, p->sport) &&
+        same_endpoint(&c->addr[0], c->port[0], &p->dst, p->dport))
+        return 1;
+    return -1;
+}
+
+/* ---- lists and hash ---- */
+
+static void list_remove(struct flow_table *t, struct flow_conn *c)
+{
+    struct flow_list *l = &t->lists[c->tclass];
+    if (c->lprev)
+        c->lprev->lnext = c->lnext;
+    else
+        l->head = c->lnext;
+    if (c->lnext)
+        c->lnext->lprev = c->lprev;
+    else
+        l->tail = c->lprev;
+    c->lprev = c->lnext = NULL;
+}
+
+static void list_append(struct flow_table *t, struct flow_conn *c)
+{
+    struct flow_list *l = &t->lists[c->tclass];
+    c->lnext = NULL;
+    c->lprev = l->tail;
+    if (l->tail)
+        l->tail->lnext = c;
+    else
+        l->head = c;
+    l->tail = c;
+}
+
+static uint8_t class_of(const struct flow_conn *c)
+{
+    if (c->rst_seen || (c->fin[0] && c->fin[1]))
+        return TC_CLOSED;
+    if (c->hs == FLOW_HS_SYN || c->hs == FLOW_HS_SYNACK)
+        return TC_HALF_OPEN;
+    return TC_ESTABLISHED;
+}
+
+static int64_t timeout_of(const struct flow_table *t, uint8_t tclass)
+{
+    switch (tclass) {
+    case TC_HALF_OPEN:
+        return t->lim.idle_half_open_us;
+    case TC_CLOSED:
+        return t->lim.idle_closed_us;
+    default:
+        return t->lim.idle_established_us;
+    }
+}
+
+static void hash_remove(struct flow_table *t, struct flow_conn *c)
+{
+    struct flow_conn **pp = &t->buckets[c->hash & (t->nbuckets - 1)];
+    while (*pp && *pp != c)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = c->hnext;
+}
+
+static void hash_grow(struct flow_table *t)
+{
+    uint64_t n = t->nbuckets * 2;
+    struct flow_conn **nb = calloc((size_t)n, sizeof *nb);
+    if (!nb)
+        return; /* keep the longer chains */
+    for (uint64_t i = 0; i < t->nbuckets; i++) {
+        struct flow_conn *c = t->buckets[i];
+        while (c) {
+            struct flow_conn *next = c->hnext;
+            struct flow_conn **slot = &nb[c->hash & (n - 1)];
+            c->hnext = *slot;
+            *slot = c;
+            c = next;
+        }
+    }
+    free(t->buckets);
+    t->buckets = nb;
+    t->nbuckets = n;
+}
+
+/* ---- open / close ---- */
+
+static enum flow_close_reason natural_reason(const struct flow_conn *c, enum flow_close_reason otherwise)
+{
+    if (c->rst_seen)
+        return FLOW_CLOSE_RST;
+    if (c->fin[0] && c->fin[1])
+        return FLOW_CLOSE_FIN;
+    return otherwise;
+}
+
+static void conn_close(struct flow_table *t, struct flow_conn *c, enum flow_close_reason r)
+{
+    reasm_finish(&c->stream[0], t->now_us);
+    reasm_finish(&c->stream[1], t->now_us);
+    if (t->obs.conn_close)
+        t->obs.conn_close(t->ctx, c, natural_reason(c, r));
+    list_remove(t, c);
+    hash_remove(t, c);
+    t->count--;
+    free(c);
+}
+
+static void expire(struct flow_table *t)
+{
+    for (int k = 0; k < TC_COUNT; k++) {
+        int64_t limit = timeout_of(t, (uint8_t)k);
+        struct flow_conn *c;
+        while ((c = t->lists[k].head) && t->now_us - c->last_ts_us > limit) {
+            if (k != TC_CLOSED)
+                t->st.idle_closes++;
+            conn_close(t, c, FLOW_CLOSE_IDLE);
+        }
+    }
+}
+
+static void evict_one(struct flow_table *t)
+{
+    static const uint8_t order[] = { TC_CLOSED, TC_HALF_OPEN, TC_ESTABLISHED };
+    for (size_t i = 0; i < sizeof order; i++) {
+        struct flow_conn *c = t->lists[order[i]].head;
+        if (c) {
+            t->st.evictions++;
+            conn_close(t, c, FLOW_CLOSE_EVICTED);
+            return;
+        }
+    }
+}
+
+static struct flow_conn *conn_open(struct flow_table *t, const struct packet *p, uint64_t hash, bool src_initiates,
+                                   bool guessed)
+{
+    if (t->count >= t->lim.max_conns)
+        evict_one(t);
+    struct flow_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->id = ++t->st.conns;
+    c->table = t;
+    c->hash = hash;
+    c->addr[0] = src_initiates ? p->src : p->dst;
+    c->addr[1] = src_initiates ? p->dst : p->src;
+    c->port[0] = src_initiates ? p->sport : p->dport;
+    c->port[1] = src_initiates ? p->dport : p->sport;
+    c->initiator_guessed = guessed;
+    c->midstream = true;
+    c->first_ts_us = c->last_ts_us = p->ts_us;
+    c->first_frame = p->frame;
+    for (int d = 0; d < 2; d++)
+        reasm_init(&c->stream[d], &t->rlim, &t->budget, &consumers[d], c);
+
+    struct flow_conn **slot = &t->buckets[hash & (t->nbuckets - 1)];
+    c->hnext = *slot;
+    *slot = c;
+    c->tclass = TC_ESTABLISHED;
+    list_append(t, c);
+    t->count++;
+    if (t->count > t->st.max_concurrent)
+        t->st.max_concurrent = t->count;
+    if (t->count > t->nbuckets && t->nbuckets < (uint64_t)t->lim.max_conns)
+        hash_grow(t);
+    if (t->obs.conn_open)
+        t->obs.conn_open(t->ctx, c);
+    return c;
+}
+
+/* A SYN or SYN-ACK that cannot belong to the connection found starts a new
+ * one: the old one was closed, or the ISN changed (port reuse). */
+static bool starts_new_conn(const struct flow_conn *c, int dir, const struct packet *p)
+{
+    uint8_t f = p->tcp_flags;
+    if (!(f & TCP_SYN) || (f & TCP_RST))
+        return false;
+    bool closed = class_of(c) == TC_CLOSED;
+    if (!(f & TCP_ACK)) {
+        if (dir != 0)
+            return true; /* the responder now opens: a new connection the other way */
+        if (c->isn_known[0])
+            return c->isn[0] != p->seq;
+        /* The SYN the SYN-ACK answered, captured late: same connection. */
+        if (c->isn_known[1] && c->stream[0].started && !c->stream[0].midstream && c->stream[0].base == p->seq + 1)
+            return false;
+        return true; /* mid-stream or SYN-ACK-only connection, then a SYN */
+    }
+    /* SYN-ACK */
+    if (dir != 1)
+        return closed;
+    if (c->isn_known[1] && c->isn[1] != p->seq)
+        return closed || c->hs == FLOW_HS_ESTABLISHED;
+    return false;
+}
+
+static void update_state(struct flow_conn *c, int dir, const struct packet *p)
+{
+    uint8_t f = p->tcp_flags;
+    if ((f & TCP_SYN) && !(f & TCP_ACK) && dir == 0) {
+        c->isn[0] = p->seq;
+        c->isn_known[0] = true;
+        c->midstream = false;
+        if (c->hs < FLOW_HS_SYN)
+            c->hs = FLOW_HS_SYN;
+    } else if ((f & TCP_SYN) && (f & TCP_ACK) && dir == 1) {
+        c->isn[1] = p->seq;
+        c->isn_known[1] = true;
+        if (c->hs < FLOW_HS_SYNACK)
+            c->hs = FLOW_HS_SYNACK;
+        /* The initiator's first data byte is what the SYN-ACK acknowledges. */
+        reasm_start(&c->stream[0], p->ack, false);
+    } else if (!(f & TCP_SYN) && (f & TCP_ACK) && dir == 0 && c->hs == FLOW_HS_SYNACK) {
+        c->hs = FLOW_HS_ESTABLISHED;
+    } else if (!(f & (TCP_SYN | TCP_RST)) && (f & TCP_ACK) && c->hs == FLOW_HS_SYN) {
+        /* An ACK either way after the SYN, without a captured SYN-ACK: it was
+         * lost from the capture (or the capture is one-sided), the
+         * connection is open all the same. */
+        c->hs = FLOW_HS_ESTABLISHED;
+    }
+    if (f & TCP_FIN)
+        c->fin[dir] = true;
+    if ((f & TCP_RST) && !c->rst_seen) {
+        c->rst_seen = true;
+        c->rst_dir = (uint8_t)dir;
+    }
+}
+
+void flow_table_packet(struct flow_table *t, const struct packet *p)
+{
+    if (p->l4 != L4_TCP) {
+        t->st.non_tcp++;
+        return;
+    }
+    if (!t->have_now || p->ts_us > t->now_us) {
+        t->now_us = p->ts_us;
+        t->have_now = true;
+    }
+    expire(t);
+
+    uint64_t hash = pair_hash(p);
+    struct flow_conn *c = t->buckets[hash & (t->nbuckets - 1)];
+    int dir = -1;
+    for (; c; c = c->hnext)
+        if (c->hash == hash && (dir = match(c, p)) >= 0)
+            break;
+
+    if (c && starts_new_conn(c, dir, p)) {
+        t->st.reuses++;
+        conn_close(t, c, FLOW_CLOSE_REUSED);
+        c = NULL;
+    }
+    if (!c) {
+        uint8_t f = p->tcp_flags;
+        bool syn_only = (f & TCP_SYN) && !(f & TCP_ACK);
+        bool synack = (f & TCP_SYN) && (f & TCP_ACK);
+        c = conn_open(t, p, hash, !synack, !syn_only && !synack);
+        if (!c)
+            return;
+        dir = synack ? 1 : 0;
+    }
+
+    struct flow_dir_stats *ds = &c->dir[dir];
+    ds->packets++;
+    ds->bytes += p->payload_wire_len;
+    if (p->ts_us > c->last_ts_us)
+        c->last_ts_us = p->ts_us;
+    c->last_frame = p->frame;
+    update_state(c, dir, p);
+
+    if (t->obs.packet)
+        t->obs.packet(t->ctx, c, dir, p);
+
+    /* A RST's payload is a diagnostic, not stream data. */
+    if (!(p->tcp_flags & TCP_RST))
+        reasm_segment(&c->stream[dir], p->seq, p->tcp_flags, p->payload, p->payload_len, p->payload_wire_len,
+                      p->ts_us);
+    if (p->tcp_flags & TCP_ACK)
+        reasm_ack(&c->stream[!dir], p->ack, p->ts_us);
+
+    list_remove(t, c);
+    c->tclass = class_of(c);
+    list_append(t, c);
+}
+
+/* ---- table ---- */
+
+struct flow_table *flow_table_new(const struct flow_limits *lim, const struct flow_observer *obs, void *ctx)
+{
+    struct flow_table *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    if (lim)
+        t->lim = *lim;
+    else
+        flow_limits_default(&t->lim);
+    if (t->lim.max_conns == 0)
+        t->lim.max_conns = 1;
+    if (obs)
+        t->obs = *obs;
+    t->ctx = ctx;
+    t->rlim.dir_cap = t->lim.dir_buffer_cap;
+    t->rlim.ack_lag = t->lim.ack_lag;
+    t->rlim.history = t->lim.history_bytes;
+    t->budget.cap = t->lim.total_buffer_cap;
+    t->nbuckets = 1024;
+    t->buckets = calloc((size_t)t->nbuckets, sizeof *t->buckets);
+    if (!t->buckets) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    const struct flow_conn *x = *(const struct flow_conn *const *)a, *y = *(const struct flow_conn *const *)b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+void flow_table_finish(struct flow_table *t)
+{
+    /* Close in opening order so observers see a stable sequence. */
+    struct flow_conn **all = t->count ? malloc((size_t)t->count * sizeof *all) : NULL;
+    if (all) {
+        size_t n = 0;
+        for (int k = 0; k < TC_COUNT; k++)
+            for (struct flow_conn *c = t->lists[k].head; c; c = c->lnext)
+                all[n++] = c;
+        qsort(all, n, sizeof *all, by_id);
+        for (size_t i = 0; i < n; i++)
+            conn_close(t, all[i], FLOW_CLOSE_END);
+        free(all);
+    }
+    for (int k = 0; k < TC_COUNT; k++) /* out of memory above: any order */
+        while (t->lists[k].head)
+            conn_close(t, t->lists[k].head, FLOW_CLOSE_END);
+}
+
+void flow_table_free(struct flow_table *t)
+{
+    if (!t)
+        return;
+    for (int k = 0; k < TC_COUNT; k++) {
+        struct flow_conn *c = t->lists[k].head;
+        while (c) {
+            struct flow_conn *next = c->lnext;
+            reasm_release(&c->stream[0]);
+            reasm_release(&c->stream[1]);
+            free(c);
+            c = next;
+        }
+    }
+    free(t->buckets);
+    free(t);
+}
+
+struct flow_stats flow_table_stats(const struct flow_table *t)
+{
+    struct flow_stats s = t->st;
+    s.current = t->count;
+    s.buffered_bytes = t->budget.used;
+    s.buffered_peak = t->budget.peak;
+    s.total_cap_hits = t->budget.cap_hits;
+    s.cap_hits = t->budget.any_cap_hits;
+    return s;
+}

@@ -1,0 +1,137 @@
+/* flow.h - the TCP connection table.
+ *
+ * Feed every decoded packet (struct packet, analyzer/packet.h) in capture
+ * order; TCP packets are matched to a connection by (family, both
+ * addresses, both ports) in either orientation, each direction is put back in
+ * order by analyzer/reasm.h, and an observer is told about connections,
+ * segments, stream bytes and gaps.  Non-TCP packets are ignored.
+ *
+ * Direction 0 is initiator -> responder.  The initiator is the sender of the
+ * SYN; without one, the receiver of a SYN-ACK; without either, the sender of
+ * the first packet seen (initiator_guessed set).
+ *
+ * Time is capture time only (the highest timestamp seen so far); the clock is
+ * never read.  Memory is bounded: max_conns connections (the least recently
+ * active is evicted, closed-first, and counted) and the reassembly caps of
+ * reasm.h.
+ */
+#ifndef SMBSCOPE_FLOW_H
+#define SMBSCOPE_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "packet.h"
+#include "reasm.h"
+
+struct flow_limits {
+    uint32_t max_conns;          /* concurrent connections kept */
+    int64_t idle_established_us; /* idle timeout, handshake done or mid-stream */
+    int64_t idle_half_open_us;   /* idle timeout, SYN seen but not established */
+    int64_t idle_closed_us;      /* linger after FIN both ways or RST (late ACKs) */
+    uint32_t dir_buffer_cap;     /* out-of-order bytes held per direction */
+    uint64_t total_buffer_cap;   /* out-of-order bytes held across all flows */
+    uint32_t ack_lag;            /* see reasm_limits.ack_lag */
+    uint32_t history_bytes;      /* see reasm_limits.history */
+};
+
+/* Defaults: 1,000,000 connections (656 bytes each on x86-64, so about
+ * 0.7 GB of bookkeeping when full: more than a busy file server sees at
+ * once; a SYN scan fills it with half-open entries that expire in 2 min),
+ * 2 h established (the TCP keep-alive default), 2 min half-open (a SYN is
+ * retried for about 2 min),
+ * 1 min after close, 1 MiB per direction, 64 MiB in total, ack_lag 4,
+ * 4 KiB of history for directions that retransmit. */
+void flow_limits_default(struct flow_limits *lim);
+
+enum flow_hs_state {
+    FLOW_HS_NONE = 0,    /* no SYN nor SYN-ACK seen (mid-stream) */
+    FLOW_HS_SYN,         /* SYN seen */
+    FLOW_HS_SYNACK,      /* SYN-ACK seen */
+    FLOW_HS_ESTABLISHED, /* initiator ACKed the SYN-ACK (or sent data after it) */
+};
+
+enum flow_close_reason {
+    FLOW_CLOSE_FIN = 0, /* FIN both ways; ended by linger timeout, reuse or end of input */
+    FLOW_CLOSE_RST,     /* a RST was seen; ended likewise */
+    FLOW_CLOSE_IDLE,    /* idle timeout while open */
+    FLOW_CLOSE_EVICTED, /* the table was full */
+    FLOW_CLOSE_REUSED,  /* a new SYN on the same ports while still open */
+    FLOW_CLOSE_END,     /* end of input while still open */
+};
+
+const char *flow_close_reason_name(enum flow_close_reason r);
+
+struct flow_dir_stats {
+    uint64_t packets;
+    uint64_t bytes; /* TCP payload bytes on the wire */
+};
+
+struct flow_conn {
+    uint64_t id;              /* 1-based, in order of opening */
+    struct ip_addr addr[2];   /* [0] initiator, [1] responder */
+    uint16_t port[2];
+
+    bool initiator_guessed;   /* no SYN or SYN-ACK told who opened it */
+    bool midstream;           /* no SYN seen from the initiator */
+    enum flow_hs_state hs;
+    bool rst_seen;
+    uint8_t rst_dir;          /* direction of the first RST */
+    bool fin[2];
+    uint32_t isn[2];          /* when seen in a SYN / SYN-ACK */
+    bool isn_known[2];
+    int64_t first_ts_us, last_ts_us;
+    uint64_t first_frame, last_frame;
+    struct flow_dir_stats dir[2];
+    struct reasm_dir stream[2]; /* stream[d].st holds the per-direction counters */
+
+    void *user;               /* for the observer */
+
+    /* table bookkeeping */
+    struct flow_conn *hnext;            /* hash chain */
+    struct flow_conn *lprev, *lnext;    /* activity list of its timeout class */
+    uint8_t tclass;
+    uint64_t hash;
+    struct flow_table *table;
+};
+
+struct flow_observer {
+    void (*conn_open)(void *ctx, struct flow_conn *c);
+    /* Every TCP segment of the connection, before its bytes are reassembled. */
+    void (*packet)(void *ctx, struct flow_conn *c, int dir, const struct packet *p);
+    void (*data)(void *ctx, struct flow_conn *c, int dir, const uint8_t *bytes, size_t len, int64_t ts_us);
+    void (*gap)(void *ctx, struct flow_conn *c, int dir, uint64_t len, int64_t ts_us);
+    /* Both directions have ended (their last gaps delivered) before this. */
+    void (*conn_close)(void *ctx, struct flow_conn *c, enum flow_close_reason r);
+};
+
+struct flow_stats {
+    uint64_t conns;            /* opened */
+    uint64_t current;          /* open now */
+    uint64_t max_concurrent;
+    uint64_t evictions;
+    uint64_t idle_closes;
+    uint64_t reuses;           /* new connection on the ports of an existing one */
+    uint64_t buffered_bytes;   /* out-of-order bytes held now */
+    uint64_t buffered_peak;
+    uint64_t cap_hits;         /* per-direction or total cap forced a gap */
+    uint64_t total_cap_hits;   /* of which the total cap */
+    uint64_t non_tcp;          /* packets ignored */
+};
+
+struct flow_table;
+
+/* lim and obs are copied; NULL lim means defaults.  Returns NULL when out of
+ * memory. */
+struct flow_table *flow_table_new(const struct flow_limits *lim, const struct flow_observer *obs, void *ctx);
+void flow_table_packet(struct flow_table *t, const struct packet *p);
+/* End of input: every connection is ended (pending gaps delivered) and closed. */
+void flow_table_finish(struct flow_table *t);
+/* Frees everything; connections still open are dropped without callbacks. */
+void flow_table_free(struct flow_table *t);
+struct flow_stats flow_table_stats(const struct flow_table *t);
+
+/* Consumer hint: the next n bytes of direction dir are not needed. */
+static inline void flow_conn_skip(struct flow_conn *c, int dir, uint64_t n) { reasm_skip(&c->stream[dir], n); }
+
+#endif

@@ -1,0 +1,109 @@
+/* utf16.c - UTF-16LE / OEM to bounded UTF-8. */
+#include "utf16.h"
+
+/* Append one code point if it fits whole; false when it does not. */
+static bool put_cp(uint32_t cp, char *dst, size_t cap, size_t *n)
+{
+    uint8_t b[4];
+    size_t k;
+    if (cp < 0x80) {
+        b[0] = (uint8_t)cp;
+        k = 1;
+    } else if (cp < 0x800) {
+        b[0] = (uint8_t)(0xC0 | (cp >> 6));
+        b[1] = (uint8_t)(0x80 | (cp & 0x3F));
+        k = 2;
+    } else if (cp < 0x10000) {
+        b[0] = (uint8_t)(0xE0 | (cp >> 12));
+        b[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        b[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        k = 3;
+    } else {
+        b[0] = (uint8_t)(0xF0 | (cp >> 18));
+        b[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+        b[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        b[3] = (uint8_t)(0x80 | (cp & 0x3F));
+        k = 4;
+    }
+    if (k > cap - *n)
+        return false;
+    for (size_t i = 0; i < k; i++)
+        dst[(*n)++] = (char)b[i];
+    return true;
+}
+
+size_t utf16le_to_utf8(const uint8_t *src, size_t src_len, bool stop_at_nul,
+                       char *dst, size_t dst_size, bool *truncated)
+{
+    size_t n = 0, i = 0;
+    bool cut = false;
+    if (truncated)
+        *truncated = false;
+    if (!dst || dst_size == 0)
+        return 0;
+    size_t cap = dst_size - 1; /* room for the NUL */
+    if (!src)
+        src_len = 0;
+    while (i < src_len) {
+        uint32_t cp;
+        if (src_len - i < 2) {
+            cp = 0xFFFD; /* odd trailing byte */
+            i = src_len;
+        } else {
+            uint16_t u = (uint16_t)(src[i] | (src[i + 1] << 8));
+            i += 2;
+            if (u == 0 && stop_at_nul)
+                break;
+            if (u >= 0xD800 && u <= 0xDBFF) {
+                uint16_t v = 0;
+                if (src_len - i >= 2)
+                    v = (uint16_t)(src[i] | (src[i + 1] << 8));
+                if (v >= 0xDC00 && v <= 0xDFFF) {
+                    i += 2;
+                    cp = 0x10000 + (((uint32_t)u - 0xD800) << 10) + ((uint32_t)v - 0xDC00);
+                } else {
+                    cp = 0xFFFD;
+                }
+            } else if (u >= 0xDC00 && u <= 0xDFFF) {
+                cp = 0xFFFD;
+            } else {
+                cp = u;
+            }
+        }
+        if (!put_cp(cp, dst, cap, &n)) {
+            cut = true;
+            break;
+        }
+    }
+    dst[n] = '\0';
+    if (truncated)
+        *truncated = cut;
+    return n;
+}
+
+size_t oem_to_utf8(const uint8_t *src, size_t src_len, bool stop_at_nul,
+                   char *dst, size_t dst_size, bool *truncated)
+{
+    size_t n = 0;
+    bool cut = false;
+    if (truncated)
+        *truncated = false;
+    if (!dst || dst_size == 0)
+        return 0;
+    size_t cap = dst_size - 1;
+    if (!src)
+        src_len = 0;
+    for (size_t i = 0; i < src_len; i++) {
+        uint8_t c = src[i];
+        if (c == 0 && stop_at_nul)
+            break;
+        if (!put_cp(c < 0x80 ? c : 0xFFFD, dst, cap, &n)) {
+            cut = true;
+            break;
+        }
+    }
+    dst[n] = '\0';
+    if (truncated)
+        *truncated = cut;
+    return n;
+}

@@ -1,0 +1,582 @@
+/* The TCP connection table on hand-built packets: lifecycle (RFC 9293 3.5:
+ * SYN, SYN-ACK, FIN, RST), port reuse, idle timeout, IPv6 keys, eviction. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "flow.h"
+#include "write_streams.h"
+
+#define SEC INT64_C(1000000)
+
+/* ---- a recording observer ---- */
+
+struct conn_rec {
+    uint64_t id;
+    GByteArray *stream[2];
+    uint64_t gap_bytes[2];
+    uint64_t packets[2];
+    bool closed;
+    enum flow_close_reason reason;
+    /* copies at close time */
+    bool guessed, midstream, rst_seen, fin[2];
+    uint8_t rst_dir;
+    enum flow_hs_state hs;
+    struct ip_addr addr[2];
+    uint16_t port[2];
+};
+
+struct obs_rec {
+    GPtrArray *conns; /* struct conn_rec *, index id-1 */
+};
+
+static void o_open(void *ctx, struct flow_conn *c)
+{
+    struct obs_rec *o = ctx;
+    struct conn_rec *r = g_new0(struct conn_rec, 1);
+    r->id = c->id;
+    r->stream[0] = g_byte_array_new();
+    r->stream[1] = g_byte_array_new();
+    g_assert_cmpuint(c->id, ==, o->conns->len + 1);
+    g_ptr_array_add(o->conns, r);
+    c->user = r;
+}
+
+static void o_packet(void *ctx, struct flow_conn *c, int dir, const struct packet *p)
+{
+    struct conn_rec *r = c->user;
+    r->packets[dir]++;
+}
+
+static void o_data(void *ctx, struct flow_conn *c, int dir, const uint8_t *b, size_t n, int64_t ts)
+{
+    struct conn_rec *r = c->user;
+    g_assert_false(r->closed);
+    g_byte_array_append(r->stream[dir], b, (guint)n);
+}
+
+static void o_gap(void *ctx, struct flow_conn *c, int dir, uint64_t n, int64_t ts)
+{
+    struct conn_rec *r = c->user;
+    r->gap_bytes[dir] += n;
+}
+
+static void o_close(void *ctx, struct flow_conn *c, enum flow_close_reason why)
+{
+    struct conn_rec *r = c->user;
+    g_assert_false(r->closed);
+    /* Every offset of each direction was data, gap or skip, exactly once. */
+    for (int d = 0; d < 2; d++) {
+        const struct reasm_dir *s = &c->stream[d];
+        g_assert_cmpuint(s->next, ==, s->st.bytes + s->st.gap_bytes + s->st.skipped_bytes);
+        g_assert_cmpuint(s->held_bytes, ==, 0);
+    }
+    r->closed = true;
+    r->reason = why;
+    r->guessed = c->initiator_guessed;
+    r->midstream = c->midstream;
+    r->rst_seen = c->rst_seen;
+    r->rst_dir = c->rst_dir;
+    r->fin[0] = c->fin[0];
+    r->fin[1] = c->fin[1];
+    r->hs = c->hs;
+    memcpy(r->addr, c->addr, sizeof r->addr);
+    memcpy(r->port, c->port, sizeof r->port);
+}
+
+static void conn_rec_free(gpointer p)
+{
+    struct conn_rec *r = p;
+    g_byte_array_unref(r->stream[0]);
+    g_byte_array_unref(r->stream[1]);
+    g_free(r);
+}
+
+static const struct flow_observer obs = { o_open, o_packet, o_data, o_gap, o_close };
+
+struct fx {
+    struct obs_rec o;
+    struct flow_table *t;
+    int64_t now;
+};
+
+static void fx_init(struct fx *f, const struct flow_limits *lim)
+{
+    f->o.conns = g_ptr_array_new_with_free_func(conn_rec_free);
+    f->t = flow_table_new(lim, &obs, &f->o);
+    g_assert_nonnull(f->t);
+    f->now = 1700000000 * SEC;
+}
+
+static void fx_free(struct fx *f)
+{
+    flow_table_free(f->t);
+    g_ptr_array_unref(f->o.conns);
+}
+
+static struct conn_rec *conn(struct fx *f, guint id)
+{
+    g_assert_cmpuint(id, >=, 1);
+    g_assert_cmpuint(id, <=, f->o.conns->len);
+    return g_ptr_array_index(f->o.conns, id - 1);
+}
+
+static struct ip_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+    struct ip_addr x = { .family = 4, .bytes = { a, b, c, d } };
+    return x;
+}
+
+static struct ip_addr v6(uint16_t last)
+{
+    struct ip_addr x = { .family = 6, .bytes = { 0xfd, 0x00, [14] = (uint8_t)(last >> 8), [15] = (uint8_t)last } };
+    return x;
+}
+
+static const struct ip_addr *A, *B;
+static struct ip_addr addr_a, addr_b;
+
+static void send_pkt(struct fx *f, const struct ip_addr *src, uint16_t sport, const struct ip_addr *dst,
+                     uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, const char *data)
+{
+    struct packet p = { 0 };
+    p.ts_us = f->now;
+    p.src = *src;
+    p.dst = *dst;
+    p.ip_proto = 6;
+    p.l4 = L4_TCP;
+    p.sport = sport;
+    p.dport = dport;
+    p.seq = seq;
+    p.ack = ack;
+    p.tcp_flags = flags;
+    p.payload = (const uint8_t *)data;
+    p.payload_len = p.payload_wire_len = data ? (uint32_t)strlen(data) : 0;
+    flow_table_packet(f->t, &p);
+    f->now += 1000;
+}
+
+/* Client A:40000 -> server B:445 full lifecycle. */
+static void handshake(struct fx *f, uint16_t cport, uint32_t cisn, uint32_t sisn)
+{
+    send_pkt(f, A, cport, B, 445, cisn, 0, TCP_SYN, NULL);
+    send_pkt(f, B, 445, A, cport, sisn, cisn + 1, TCP_SYN | TCP_ACK, NULL);
+    send_pkt(f, A, cport, B, 445, cisn + 1, sisn + 1, TCP_ACK, NULL);
+}
+
+static void setup_addrs(void)
+{
+    addr_a = v4(10, 0, 0, 1);
+    addr_b = v4(10, 0, 0, 2);
+    A = &addr_a;
+    B = &addr_b;
+}
+
+static void test_lifecycle_fin(void)
+{
+    struct fx f;
+    fx_init(&f, NULL);
+    setup_addrs();
+    handshake(&f, 40000, 100, 900);
+    send_pkt(&f, A, 40000, B, 445, 101, 901, TCP_ACK | TCP_PSH, "request");
+    send_pkt(&f, B, 445, A, 40000, 901, 108, TCP_ACK | TCP_PSH, "response");
+    send_pkt(&f, A, 40000, B, 445, 108, 909, TCP_ACK | TCP_FIN, NULL);
+    send_pkt(&f, B, 445, A, 40000, 909, 109, TCP_ACK | TCP_FIN, NULL);
+    send_pkt(&f, A, 40000, B, 445, 109, 910, TCP_ACK, NULL);
+    struct flow_stats st = flow_table_stats(f.t);
+    g_assert_cmpuint(st.conns, ==, 1);
+    g_assert_cmpuint(st.current, ==, 1); /* lingers for late packets */
+    flow_table_finish(f.t);
+    struct conn_rec *r = conn(&f, 1);
+    g_assert_true(r->closed);
+    g_assert_cmpint(r->reason, ==, FLOW_CLOSE_FIN);
+    g_assert_false(r->guessed);
+    g_assert_false(r->midstream);
+    g_assert_cmpint(r->hs, ==, FLOW_HS_ESTABLISHED);
+    g_assert_true(r->fin[0] && r->fin[1]);
+    g_assert_cmpuint(r->port[0], ==, 40000);
+    g_assert_cmpuint(r->port[1], ==, 445);
+    g_assert_cmpmem(r->stream[0]->data, r->stream[0]->len, "request", 7);
+    g_assert_cmpmem(r->stream[1]->data, r->stream[1]->len, "response", 8);
+    g_assert_cmpuint(r->gap_bytes[0] + r->gap_bytes[1], ==, 0);
+    g_assert_cmpuint(r->packets[0], ==, 5); /* SYN, ACK, request, FIN, last ACK */
+    g_assert_cmpuint(r->packets[1], ==, 3);
+    g_assert_cmpuint(flow_table_stats(f.t).current, ==, 0);
+    fx_free(&f);
+}
+
+static void test_rst(void)
+{
+    struct fx f;
+    fx_init(&f, NULL);
+    setup_addrs();
+    /* SYN to 139 refused by RST: an attempt with no data */
+    send_pkt(&f, A, 40001, B, 139, 5000, 0, TCP_SYN, NULL);
+    send_pkt(&f, B, 139, A, 40001, 0, 5001, TCP_RST | TCP_ACK, NULL);
+    flow_table_finish(f.t);
+    struct conn_rec *r = conn(&f, 1);
+    g_assert_cmpint(r->reason, ==, FLOW_CLOSE_RST);
+    g_assert_true(r->rst_seen);
+    g_assert_cmpuint(r->rst_dir, ==, 1);
+    g_assert_cmpint(r->hs, ==, FLOW_HS_SYN);
+    g_assert_cmpuint(r->stream[0]->len + r->stream[1]->len, ==, 0);
+    g_assert_cmpuint(r->gap_bytes[0] + r->gap_bytes[1], ==, 0);
+    fx_free(&f);
+}
+
+static void test_port_reuse(void)
+{
+    struct fx f;
+    fx_init(&f, NULL);
+    setup_addrs();
+    handshake(&f, 40002, 100, 900);
+    send_pkt(&f, A, 40002, B, 445, 101, 901, TCP_ACK, "one");
+    send_pkt(&f, A, 40002, B, 445, 104, 901, TCP_ACK | TCP_FIN, NULL);
+    send_pkt(&f, B, 445, A, 40002, 901, 105, TCP_ACK | TCP_FIN, NULL);
+    /* same ports, new ISN after the close */
+    handshake(&f, 40002, 7000, 8000);
+    send_pkt(&f, A, 40002, B, 445, 7001, 8001, TCP_ACK, "two");
+    /* same ports, yet another ISN while open: the old one is ended */
+    handshake(&f, 40002, 9000, 9500);
+    send_pkt(&f, A, 40002, B, 445, 9001, 9501, TCP_ACK, "three");
+    /* a retransmitted SYN (same ISN) is not a new connection */
+    send_pkt(&f, A, 40002, B, 445, 9000, 0, TCP_SYN, NULL);
+    flow_table_finish(f.t);
+    g_assert_cmpuint(f.o.conns->len, ==, 3);
+    g_assert_cmpint(conn(&f, 1)->reason, ==, FLOW_CLOSE_FIN);
+    g_assert_cmpint(conn(&f, 2)->reason, ==, FLOW_CLOSE_REUSED);
+    g_assert_cmpint(conn(&f, 3)->reason, ==, FLOW_CLOSE_END);
+    g_assert_cmpmem(conn(&f, 1)->stream[0]->data, conn(&f, 1)->stream[0]->len, "one", 3);
+    g_assert_cmpmem(conn(&f, 2)->stream[0]->data, conn(&f, 2)->stream[0]->len, "two", 3);
+    g_assert_cmpmem(conn(&f, 3)->stream[0]->data, conn(&f, 3)->stream[0]->len, "three", 5);
+    g_assert_cmpuint(flow_table_stats(f.t).reuses, ==, 2);
+    fx_free(&f);
+}
+
+static void test_idle_timeout(void)
+{
+    struct flow_limits lim;
+    flow_limits_default(&lim);
+    struct fx f;
+    fx_init(&f, &lim);
+    setup_addrs();
+    handshake(&f, 40003, 100, 900);
+    send_pkt(&f, A, 40003, B, 445, 101, 901, TCP_ACK, "abc");
+    /* a half-open attempt elsewhere */
+    send_pkt(&f, A, 40004, B, 139, 50, 0, TCP_SYN, NULL);
+    f.now += lim.idle_half_open_us + SEC; /* past half-open, not established */
+    send_pkt(&f, A, 40005, B, 445, 1, 0, TCP_SYN, NULL);
+    g_assert_true(conn(&f, 2)->closed);
+    g_assert_cmpint(conn(&f, 2)->reason, ==, FLOW_CLOSE_IDLE);
+    g_assert_false(conn(&f, 1)->closed);
+    f.now += lim.idle_established_us + SEC;
+    /* the same ports after the timeout: a new (mid-stream) connection */
+    send_pkt(&f, A, 40003, B, 445, 104, 901, TCP_ACK, "def");
+    g_assert_true(conn(&f, 1)->closed);
+    g_assert_cmpint(conn(&f, 1)->reason, ==, FLOW_CLOSE_IDLE);
+    g_assert_cmpuint(f.o.conns->len, ==, 4);
+    flow_table_finish(f.t);
+    struct conn_rec *r = conn(&f, 4);
+    g_assert_true(r->midstream);
+    g_assert_true(r->guessed);
+    g_assert_cmpmem(r->stream[0]->data, r->stream[0]->len, "def", 3);
+    g_assert_cmpuint(flow_table_stats(f.t).idle_closes, ==, 3);
+    fx_free(&f);
+}
+
+/* Mid-stream: the first packet comes from the server; a SYN-ACK alone names
+ * the responder. */
+static void test_initiator_guess(void)
+{
+    struct fx f;
+    fx_init(&f, NULL);
+    setup_addrs();
+    send_pkt(&f, B, 445, A, 40010, 900, 100, TCP_ACK, "srv");
+    send_pkt(&f, A, 40010, B, 445, 100, 903, TCP_ACK, "cli");
+    send_pkt(&f, B, 445, A, 40011, 5000, 77, TCP_SYN | TCP_ACK, NULL);
+    send_pkt(&f, A, 40011, B, 445, 77, 5001, TCP_ACK, "x");
+    send_pkt(&f, B, 445, A, 40012, 8000, 301, TCP_SYN | TCP_ACK, NULL);
+    send_pkt(&f, A, 40012, B, 445, 300, 0, TCP_SYN, NULL);
+    send_pkt(&f, A, 40012, B, 445, 301, 8001, TCP_ACK, "late");
+    send_pkt(&f, A, 40013, B, 445, 10, 0, TCP_SYN, NULL);
+    send_pkt(&f, A, 40013, B, 445, 11, 21, TCP_ACK, "q");
+    send_pkt(&f, B, 445, A, 40013, 21, 12, TCP_ACK, "r");
+    flow_table_finish(f.t);
+    struct conn_rec *r = conn(&f, 1);
+    g_assert_true(r->guessed);
+    g_assert_true(r->midstream);
+    g_assert_cmpuint(r->port[0], ==, 445); /* first sender taken as initiator */
+    g_assert_cmpmem(r->stream[0]->data, r->stream[0]->len, "srv", 3);
+    r = conn(&f, 2);
+    g_assert_false(r->guessed);
+    g_assert_true(r->midstream); /* no SYN seen */
+    g_assert_cmpuint(r->port[0], ==, 40011);
+    g_assert_cmpint(r->hs, ==, FLOW_HS_ESTABLISHED);
+    g_assert_cmpmem(r->stream[0]->data, r->stream[0]->len, "x", 1);
+    /* a SYN captured after its SYN-ACK joins that connection */
+    r = conn(&f, 3);
+    g_assert_false(r->guessed);
+    g_assert_false(r->midstream);
+    g_assert_cmpuint(r->port[0], ==, 40012);
+    g_assert_cmpmem(r->stream[0]->data, r->stream[0]->len, "late", 4);
+    g_assert_cmpuint(f.o.conns->len, ==, 4);
+    /* SYN-ACK lost from the capture: data both ways means established */
+    r = conn(&f, 4);
+    g_assert_cmpint(r->hs, ==, FLOW_HS_ESTABLISHED);
+    fx_free(&f);
+}
+
+static void test_ipv6_keys(void)
+{
+    struct fx f;
+    fx_init(&f, NULL);
+    setup_addrs();
+    struct ip_addr a6 = v6(1), b6 = v6(2);
+    /* IPv4 10.0.0.1 and an IPv6 address with the same first bytes differ */
+    struct ip_addr a6_like_v4 = { .family = 6, .bytes = { 10, 0, 0, 1 } };
+    handshake(&f, 40020, 1, 2);
+    send_pkt(&f, &a6, 40020, &b6, 445, 10, 0, TCP_SYN, NULL);
+    send_pkt(&f, &b6, 445, &a6, 40020, 20, 11, TCP_SYN | TCP_ACK, NULL);
+    send_pkt(&f, &a6, 40020, &b6, 445, 11, 21, TCP_ACK, "v6");
+    send_pkt(&f, &a6_like_v4, 40020, B, 445, 30, 0, TCP_SYN, NULL);
+    send_pkt(&f, A, 40020, B, 445, 2, 3, TCP_ACK, "v4");
+    flow_table_finish(f.t);
+    g_assert_cmpuint(f.o.conns->len, ==, 3);
+    g_assert_cmpmem(conn(&f, 1)->stream[0]->data, conn(&f, 1)->stream[0]->len, "v4", 2);
+    g_assert_cmpmem(conn(&f, 2)->stream[0]->data, conn(&f, 2)->stream[0]->len, "v6", 2);
+    g_assert_cmpuint(conn(&f, 2)->addr[0].family, ==, 6);
+    g_assert_cmpmem(conn(&f, 2)->addr[1].bytes, 16, b6.bytes, 16);
+    fx_free(&f);
+}
+
+static void test_eviction(void)
+{
+    struct flow_limits lim;
+    flow_limits_default(&lim);
+    lim.max_conns = 4;
+    struct fx f;
+    fx_init(&f, &lim);
+    setup_addrs();
+    for (uint16_t i = 0; i < 6; i++)
+        handshake(&f, (uint16_t)(41000 + i), 100u * i, 9000u + i);
+    /* touch connection 3 so 4 is the oldest after the evictions */
+    send_pkt(&f, A, 41002, B, 445, 201, 9003, TCP_ACK, "z");
+    handshake(&f, 41006, 1, 2);
+    struct flow_stats st = flow_table_stats(f.t);
+    g_assert_cmpuint(st.evictions, ==, 3);
+    g_assert_cmpuint(st.current, ==, 4);
+    g_assert_cmpuint(st.max_concurrent, ==, 4);
+    g_assert_cmpint(conn(&f, 1)->reason, ==, FLOW_CLOSE_EVICTED);
+    g_assert_cmpint(conn(&f, 2)->reason, ==, FLOW_CLOSE_EVICTED);
+    g_assert_false(conn(&f, 3)->closed);
+    g_assert_cmpint(conn(&f, 4)->reason, ==, FLOW_CLOSE_EVICTED);
+    flow_table_finish(f.t);
+    fx_free(&f);
+}
+
+/* A lost segment and the peer's ACK past it: the observer gets a gap. */
+static void test_gap_through_table(void)
+{
+    struct fx f;
+    fx_init(&f, NULL);
+    setup_addrs();
+    handshake(&f, 40030, 100, 900);
+    send_pkt(&f, A, 40030, B, 445, 101, 901, TCP_ACK, "aaaa");
+    /* [4,8) lost in the capture */
+    send_pkt(&f, A, 40030, B, 445, 109, 901, TCP_ACK, "cccc");
+    send_pkt(&f, B, 445, A, 40030, 901, 113, TCP_ACK, NULL);
+    send_pkt(&f, A, 40030, B, 445, 113, 901, TCP_ACK | TCP_FIN, NULL);
+    flow_table_finish(f.t);
+    struct conn_rec *r = conn(&f, 1);
+    g_assert_cmpmem(r->stream[0]->data, r->stream[0]->len, "aaaacccc", 8);
+    g_assert_cmpuint(r->gap_bytes[0], ==, 4);
+    fx_free(&f);
+}
+
+/* A one-sided capture: only the client's packets.  Its ACKs start the
+ * server's direction and tell how much the server sent: a gap. */
+static void test_one_sided(void)
+{
+    struct fx f;
+    fx_init(&f, NULL);
+    setup_addrs();
+    send_pkt(&f, A, 40040, B, 445, 100, 0, TCP_SYN, NULL);
+    send_pkt(&f, A, 40040, B, 445, 101, 901, TCP_ACK, NULL);
+    send_pkt(&f, A, 40040, B, 445, 101, 901, TCP_ACK, "req");
+    send_pkt(&f, A, 40040, B, 445, 104, 1401, TCP_ACK, NULL);
+    send_pkt(&f, A, 40040, B, 445, 104, 1401, TCP_ACK | TCP_FIN, NULL);
+    flow_table_finish(f.t);
+    struct conn_rec *r = conn(&f, 1);
+    g_assert_cmpint(r->hs, ==, FLOW_HS_ESTABLISHED);
+    g_assert_cmpmem(r->stream[0]->data, r->stream[0]->len, "req", 3);
+    g_assert_cmpuint(r->stream[1]->len, ==, 0);
+    g_assert_cmpuint(r->gap_bytes[1], ==, 500);
+    g_assert_cmpuint(r->gap_bytes[0], ==, 0);
+    fx_free(&f);
+}
+
+/* Many connections: the table grows its hash and finds them all again. */
+static void test_many_conns(void)
+{
+    struct fx f;
+    fx_init(&f, NULL);
+    setup_addrs();
+    for (uint32_t i = 0; i < 5000; i++) {
+        struct ip_addr c = v4(10, 1, (uint8_t)(i >> 8), (uint8_t)i);
+        send_pkt(&f, &c, 50000, B, 445, i, 0, TCP_SYN, NULL);
+    }
+    for (uint32_t i = 0; i < 5000; i++) {
+        struct ip_addr c = v4(10, 1, (uint8_t)(i >> 8), (uint8_t)i);
+        send_pkt(&f, B, 445, &c, 50000, 7, i + 1, TCP_SYN | TCP_ACK, NULL);
+    }
+    g_assert_cmpuint(flow_table_stats(f.t).conns, ==, 5000);
+    flow_table_finish(f.t);
+    fx_free(&f);
+}
+
+/* Robustness: random segments (flags, sequence numbers around a few bases
+ * and anywhere, truncation, random skips by the consumer) on a small table
+ * with small caps.  Invariants: memory within the caps, every stream offset
+ * accounted for (checked at close), nothing held at the end. */
+static GRand *robust_rnd;
+static void r_data(void *ctx, struct flow_conn *c, int dir, const uint8_t *b, size_t n, int64_t ts)
+{
+    o_data(ctx, c, dir, b, n, ts);
+    if (g_rand_int_range(robust_rnd, 0, 8) == 0)
+        flow_conn_skip(c, dir, (uint64_t)g_rand_int_range(robust_rnd, 0, 3000));
+}
+
+static void test_robust_random(void)
+{
+    static uint8_t junk[2000];
+    struct flow_limits lim;
+    flow_limits_default(&lim);
+    lim.max_conns = 8;
+    lim.dir_buffer_cap = 4096;
+    lim.total_buffer_cap = 16384;
+    lim.idle_established_us = 50 * 1000;
+    static const struct flow_observer robs = { o_open, o_packet, r_data, o_gap, o_close };
+    for (uint32_t seed = 1; seed <= 20; seed++) {
+        robust_rnd = g_rand_new_with_seed(seed);
+        struct fx f;
+        f.o.conns = g_ptr_array_new_with_free_func(conn_rec_free);
+        f.t = flow_table_new(&lim, &robs, &f.o);
+        f.now = 0;
+        setup_addrs();
+        uint32_t bases[4] = { 0, 0xFFFFF000u, 0x7FFFFFF0u, g_rand_int(robust_rnd) };
+        for (int i = 0; i < 5000; i++) {
+            struct ip_addr c = v4(10, 2, 0, (uint8_t)g_rand_int_range(robust_rnd, 0, 12));
+            bool fwd = g_rand_boolean(robust_rnd);
+            uint16_t cport = (uint16_t)(1000 + g_rand_int_range(robust_rnd, 0, 3));
+            struct packet p = { 0 };
+            p.ts_us = f.now;
+            p.l4 = L4_TCP;
+            p.src = fwd ? c : *B;
+            p.dst = fwd ? *B : c;
+            p.sport = fwd ? cport : 445;
+            p.dport = fwd ? 445 : cport;
+            uint32_t base = bases[g_rand_int_range(robust_rnd, 0, 4)];
+            p.seq = g_rand_int_range(robust_rnd, 0, 10) ? base + (uint32_t)g_rand_int_range(robust_rnd, 0, 60000)
+                                                        : g_rand_int(robust_rnd);
+            p.ack = base + (uint32_t)g_rand_int_range(robust_rnd, 0, 60000);
+            p.tcp_flags = (uint8_t)(g_rand_int_range(robust_rnd, 0, 20) == 0 ? g_rand_int_range(robust_rnd, 0, 64)
+                                                                               : TCP_ACK);
+            p.payload_wire_len = (uint32_t)g_rand_int_range(robust_rnd, 0, (gint32)sizeof junk);
+            p.payload_len = g_rand_int_range(robust_rnd, 0, 5) ? p.payload_wire_len
+                                                               : (uint32_t)g_rand_int_range(robust_rnd, 0, (gint32)p.payload_wire_len + 1);
+            p.payload = junk;
+            flow_table_packet(f.t, &p);
+            struct flow_stats st = flow_table_stats(f.t);
+            g_assert_cmpuint(st.buffered_bytes, <=, lim.total_buffer_cap);
+            g_assert_cmpuint(st.current, <=, lim.max_conns);
+            f.now += g_rand_int_range(robust_rnd, 0, 2000);
+        }
+        flow_table_finish(f.t);
+        struct flow_stats st = flow_table_stats(f.t);
+        g_assert_cmpuint(st.buffered_bytes, ==, 0);
+        g_assert_cmpuint(st.buffered_peak, <=, lim.total_buffer_cap);
+        for (guint i = 0; i < f.o.conns->len; i++)
+            g_assert_true(((struct conn_rec *)g_ptr_array_index(f.o.conns, i))->closed);
+        fx_free(&f);
+        g_rand_free(robust_rnd);
+    }
+}
+
+static void assert_file(const char *dir, const char *name, const void *want, gsize want_len)
+{
+    char *path = g_build_filename(dir, name, NULL);
+    char *got = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(path, &got, &len, NULL))
+        g_error("missing %s", name);
+    g_assert_cmpmem(got, len, want, want_len);
+    g_free(got);
+    g_remove(path);
+    g_free(path);
+}
+
+/* --write-streams: names with the connection index and both endpoints
+ * (IPv6 via inet_ntop), one file per direction, gaps in a sidecar and not
+ * zero-filled, reused ports in distinct files. */
+static void test_write_streams(void)
+{
+    char *dir = g_dir_make_tmp("test_flow.XXXXXX", NULL);
+    g_assert_nonnull(dir);
+    char err[256];
+    struct write_streams *w = write_streams_new(dir, 2, err, sizeof err);
+    g_assert_nonnull(w);
+    struct flow_observer wobs;
+    write_streams_observer(w, &wobs);
+    struct fx f;
+    f.o.conns = NULL;
+    f.t = flow_table_new(NULL, &wobs, w);
+    f.now = 0;
+    setup_addrs();
+    struct ip_addr a6 = v6(1), b6 = v6(0x2ab);
+    handshake(&f, 40100, 100, 900);
+    send_pkt(&f, A, 40100, B, 445, 101, 901, TCP_ACK, "hello");
+    send_pkt(&f, A, 40100, B, 445, 110, 901, TCP_ACK, "world"); /* [5,9) lost */
+    send_pkt(&f, B, 445, A, 40100, 901, 115, TCP_ACK, "resp");
+    send_pkt(&f, A, 40100, B, 445, 115, 905, TCP_ACK | TCP_FIN, NULL);
+    send_pkt(&f, B, 445, A, 40100, 905, 116, TCP_ACK | TCP_FIN, NULL);
+    handshake(&f, 40100, 5000, 6000); /* same ports again */
+    send_pkt(&f, A, 40100, B, 445, 5001, 6001, TCP_ACK, "again");
+    send_pkt(&f, &a6, 40101, &b6, 445, 1, 0, TCP_SYN, NULL);
+    send_pkt(&f, &b6, 445, &a6, 40101, 50, 2, TCP_SYN | TCP_ACK, NULL);
+    send_pkt(&f, &a6, 40101, &b6, 445, 2, 51, TCP_ACK, "six");
+    flow_table_finish(f.t);
+    flow_table_free(f.t);
+    g_assert_cmpint(write_streams_status(w, err, sizeof err), ==, 0);
+    write_streams_free(w);
+
+    assert_file(dir, "000001-10.0.0.1.40100-10.0.0.2.445", "helloworld", 10);
+    assert_file(dir, "000001-10.0.0.1.40100-10.0.0.2.445.gaps", "5 4\n", 4);
+    assert_file(dir, "000001-10.0.0.2.445-10.0.0.1.40100", "resp", 4);
+    assert_file(dir, "000002-10.0.0.1.40100-10.0.0.2.445", "again", 5);
+    assert_file(dir, "000003-fd00::1.40101-fd00::2ab.445", "six", 3);
+    /* nothing else: no file for a direction without data */
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const char *left = g_dir_read_name(d);
+    g_assert_null(left);
+    g_dir_close(d);
+    g_rmdir(dir);
+    g_free(dir);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/flow/lifecycle_fin", test_lifecycle_fin);
+    g_test_add_func("/flow/rst", test_rst);
+    g_test_add_func("/flow/port_reuse", test_port_reuse);
+    g_test_add_func("/flow/idle_timeout", test_idle_timeout);
+    g_test_add_func("/flow/initiator_guess", test_initiator_guess);
+    g_test_add_func("/flow/ipv6_keys", test_ipv6_keys);
+    g_test_add_func("/flow/eviction", test_eviction);
+    g_test_add_func("/flow/gap_through_table", test_gap_through_table);
+    g_test_add_func("/flow/one_sided", test_one_sided);
+    g_test_add_func("/flow/many_conns", test_many_conns);
+    g_test_add_func("/flow/robust_random", test_robust_random);
+    g_test_add_func("/flow/write_streams", test_write_streams);
+    return g_test_run();
+}

@@ -1,0 +1,364 @@
+/* SMB2/3 decoder tests.
+ *
+ * Real PDUs: tests/unit/smb_vectors/smb2_*.vec, cut from the sample captures
+ * by cut_vectors.py; expected values are tshark's fields for the same frame.
+ * Malformed PDUs: built here from the layouts in MS-SMB2 2.2; expectations
+ * follow the spec (sizes, offsets) and the decoder's documented contract
+ * (never fatal, status set, bounded walks). */
+#include <glib.h>
+#include <string.h>
+
+#include "smb.h"
+#include "smb_test_util.h"
+
+static struct collector c;
+
+static void decode(const uint8_t *m, size_t avail, uint32_t len)
+{
+    collector_reset(&c);
+    smb_decode_message(m, avail, len, &collect_sink, &c);
+}
+
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
+
+/* A 64-byte sync header (MS-SMB2 2.2.1.2). */
+static void header(uint8_t *p, uint16_t cmd, uint32_t flags, uint32_t next, uint32_t status)
+{
+    memset(p, 0, 64);
+    p[0] = 0xFE; p[1] = 'S'; p[2] = 'M'; p[3] = 'B';
+    put16(p + 4, 64);
+    put32(p + 8, status);
+    put16(p + 12, cmd);
+    put32(p + 16, flags);
+    put32(p + 20, next);
+}
+
+static struct smb_vector vec;
+
+static void load(const char *name)
+{
+    char *path = g_build_filename(SMB_VECTOR_DIR, name, NULL);
+    g_assert_true(vector_load(path, &vec));
+    g_free(path);
+}
+
+/* Every prefix of a NEGOTIATE response with contexts: no crash, and whenever
+ * the body is reported while the context list is cut, status says so. */
+static void test_negotiate_response_truncations(void)
+{
+    load("smb2_311_negotiate_resp.vec");
+    const uint8_t *m = vec.payload + 4;
+    size_t full = vec.payload_len - 4;
+    for (size_t n = 0; n <= full; n++) {
+        /* the transport announced the full length, fewer bytes arrived */
+        decode(m, n, (uint32_t)full);
+        if (n < 64) {
+            g_assert_cmpint(c.smb2_headers, ==, 0);
+            g_assert_cmpint(c.anomalies + c.unknowns, >=, 1);
+            continue;
+        }
+        g_assert_cmpint(c.smb2_headers, ==, 1);
+        g_assert_true(c.h2[0].pdu_truncated == (n < full));
+        if (n < 64 + 64) {
+            g_assert_cmpint(c.neg_resp, ==, 0);
+            continue;
+        }
+        g_assert_cmpint(c.neg_resp, ==, 1);
+        g_assert_true(c.ctx_seen);
+        if (n < full)
+            g_assert_cmpint(c.ctx.status, ==, SMB2_CTX_TRUNCATED);
+        else
+            g_assert_cmpint(c.ctx.status, ==, SMB2_CTX_OK);
+        /* the transport itself said the message is this short: contexts
+         * are missing (count mismatch), cut inside one, or the offset points
+         * past the end */
+        decode(m, n, (uint32_t)n);
+        if (n < full && c.neg_resp)
+            g_assert_true(c.ctx.status == SMB2_CTX_TRUNCATED || c.ctx.status == SMB2_CTX_BAD_OFFSET
+                          || c.ctx.status == SMB2_CTX_COUNT_MISMATCH);
+    }
+}
+
+static void test_negotiate_request_truncations(void)
+{
+    load("smb2_311_negotiate_req.vec");
+    const uint8_t *m = vec.payload + 4;
+    size_t full = vec.payload_len - 4;
+    for (size_t n = 0; n <= full; n++) {
+        decode(m, n, (uint32_t)full);
+        decode(m, n, (uint32_t)n);
+        if (n >= 64 + 36 && n < full && c.neg_req && c.ctx_seen)
+            g_assert_cmpint(c.ctx.status, !=, SMB2_CTX_OK);
+    }
+}
+
+/* NegotiateContextCount is 3 on the wire; claiming 65535 must stop after the
+ * real ones with COUNT_MISMATCH (MS-SMB2 2.2.4). */
+static void test_context_count_65535(void)
+{
+    load("smb2_311_negotiate_resp.vec");
+    uint8_t m[4096];
+    size_t full = vec.payload_len - 4;
+    memcpy(m, vec.payload + 4, full);
+    put16(m + 64 + 6, 0xFFFF);
+    decode(m, full, (uint32_t)full);
+    g_assert_cmpint(c.neg_resp, ==, 1);
+    g_assert_cmpint(c.ctx.status, ==, SMB2_CTX_COUNT_MISMATCH);
+    g_assert_cmpint(c.ctx.walked, ==, 3);
+    g_assert_cmpint(c.ctx.count, ==, 65535);
+    g_assert_cmpint(c.last_anomaly, ==, SMB_ANOM_CONTEXTS);
+}
+
+/* 200 empty contexts of an unknown type, count 65535: the walk is bounded. */
+static void test_context_walk_bound(void)
+{
+    static uint8_t m[64 + 64 + 8 * 200];
+    header(m, 0, 1, 0, 0);
+    uint8_t *b = m + 64;
+    put16(b, 65);
+    put16(b + 4, 0x0311);
+    put16(b + 6, 0xFFFF);
+    put32(b + 60, 128); /* NegotiateContextOffset */
+    for (int i = 0; i < 200; i++)
+        put16(m + 128 + 8 * i, 0x7777);
+    decode(m, sizeof m, sizeof m);
+    g_assert_cmpint(c.neg_resp, ==, 1);
+    g_assert_cmpint(c.ctx.status, ==, SMB2_CTX_COUNT_MISMATCH);
+    g_assert_cmpint(c.ctx.walked, ==, SMB2_CTX_MAX_WALK);
+    g_assert_cmpint(c.ctx.stored, ==, SMB2_CTX_MAX_ITEMS);
+    g_assert_cmpint(c.ctx.items[0].type, ==, 0x7777);
+}
+
+static void test_context_bad_offsets(void)
+{
+    load("smb2_311_negotiate_resp.vec");
+    uint8_t m[4096];
+    size_t full = vec.payload_len - 4;
+    static const uint32_t offsets[] = { 0, 8, 64, 0x71, 0xFFFFFFF8u, 0x10000 };
+    static const enum smb2_ctx_status want[] = {
+        SMB2_CTX_BAD_OFFSET, SMB2_CTX_BAD_OFFSET, SMB2_CTX_BAD_OFFSET,
+        SMB2_CTX_BAD_OFFSET, SMB2_CTX_BAD_OFFSET, SMB2_CTX_BAD_OFFSET,
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(offsets); i++) {
+        memcpy(m, vec.payload + 4, full);
+        put32(m + 64 + 60, offsets[i]);
+        decode(m, full, (uint32_t)full);
+        g_assert_cmpint(c.neg_resp, ==, 1);
+        g_assert_cmpint(c.ctx.status, ==, want[i]);
+        g_assert_cmpint(c.ctx.walked, ==, 0);
+    }
+    /* a context whose DataLength runs past the message */
+    memcpy(m, vec.payload + 4, full);
+    uint32_t first = 0xd0; /* NegotiateContextOffset of this response (tshark) */
+    put16(m + first + 2, 0xFFF0);
+    decode(m, full, (uint32_t)full);
+    g_assert_cmpint(c.ctx.status, ==, SMB2_CTX_TRUNCATED);
+}
+
+/* A 3.1.1 response with count 0 is reported as EMPTY, not fatal. */
+static void test_context_empty(void)
+{
+    uint8_t m[128] = { 0 };
+    header(m, 0, 1, 0, 0);
+    put16(m + 64, 65);
+    put16(m + 64 + 4, 0x0311);
+    decode(m, sizeof m, sizeof m);
+    g_assert_cmpint(c.neg_resp, ==, 1);
+    g_assert_cmpint(c.ctx.status, ==, SMB2_CTX_EMPTY);
+    g_assert_cmpint(c.last_anomaly, ==, SMB_ANOM_CONTEXTS);
+}
+
+/* Context data that does not match its type (MS-SMB2 2.2.3.1.x sizes). */
+static void test_context_malformed_data(void)
+{
+    uint8_t m[64 + 64 + 16] = { 0 };
+    header(m, 0, 1, 0, 0);
+    put16(m + 64, 65);
+    put16(m + 64 + 4, 0x0311);
+    put16(m + 64 + 6, 1);
+    put32(m + 64 + 60, 128);
+    put16(m + 128, 0x0002); /* ENCRYPTION */
+    put16(m + 130, 4);
+    put16(m + 136, 5);      /* CipherCount 5, room for 1 */
+    put16(m + 138, 2);
+    decode(m, sizeof m, sizeof m);
+    g_assert_cmpint(c.ctx.status, ==, SMB2_CTX_MALFORMED);
+    g_assert_true(c.ctx.items[0].malformed);
+    g_assert_cmpint(c.ctx.items[0].ids_stored, ==, 1);
+}
+
+static size_t build_chain(uint8_t *m, int n, uint32_t step)
+{
+    for (int i = 0; i < n; i++) {
+        header(m + (size_t)i * step, 0x0D /* ECHO */, i ? 4 : 0, i + 1 < n ? step : 0, 0);
+        put16(m + (size_t)i * step + 64, 4);
+    }
+    return (size_t)n * step;
+}
+
+static void test_compound_chain(void)
+{
+    static uint8_t m[72 * 100];
+    size_t len = build_chain(m, 3, 72);
+    decode(m, len, (uint32_t)len);
+    g_assert_cmpint(c.smb2_headers, ==, 3);
+    g_assert_cmpint(c.anomalies, ==, 0);
+    g_assert_cmpuint(c.h2[2].offset, ==, 144);
+    g_assert_true(c.h2[1].related);
+    g_assert_cmpstr(collector_get(&c, "smb2.cmd"), ==, "13|13|13");
+
+    /* deep chains stop at the bound with an anomaly */
+    len = build_chain(m, 100, 72);
+    decode(m, len, (uint32_t)len);
+    g_assert_cmpint(c.smb2_headers, ==, SMB_MAX_COMPOUND);
+    g_assert_cmpint(c.last_anomaly, ==, SMB_ANOM_COMPOUND);
+
+    /* NextCommand "backwards" (-64 as signed), below a header, past the end */
+    static const uint32_t bad[] = { 0xFFFFFFC0u, 0, 32, 1, 72 * 3 };
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        len = build_chain(m, 3, 72);
+        put32(m + 20, bad[i]);
+        decode(m, len, (uint32_t)len);
+        g_assert_cmpint(c.smb2_headers, ==, 1);
+        if (bad[i] != 0)
+            g_assert_cmpint(c.last_anomaly, ==, SMB_ANOM_COMPOUND);
+    }
+    /* pointing into the middle of the next PDU: not an SMB2 header */
+    len = build_chain(m, 3, 72);
+    put32(m + 20, 80);
+    decode(m, len, (uint32_t)len);
+    g_assert_cmpint(c.smb2_headers, ==, 1);
+    g_assert_cmpint(c.last_anomaly, ==, SMB_ANOM_COMPOUND);
+
+    /* unaligned but valid: reported, still walked */
+    len = build_chain(m, 2, 68);
+    decode(m, len, (uint32_t)len);
+    g_assert_cmpint(c.smb2_headers, ==, 2);
+    g_assert_cmpint(c.last_anomaly, ==, SMB_ANOM_COMPOUND);
+
+    /* chain cut by a capture gap: the second PDU is reported as truncated */
+    len = build_chain(m, 2, 72);
+    decode(m, 72 + 64, (uint32_t)len + 8);
+    g_assert_cmpint(c.smb2_headers, ==, 2);
+    g_assert_true(c.h2[1].pdu_truncated);
+}
+
+static void test_tree_connect_paths(void)
+{
+    uint8_t m[64 + 8 + 12] = { 0 };
+    header(m, 3, 0, 0, 0);
+    put16(m + 64, 9);
+    put16(m + 68, 72);
+    put16(m + 70, 12);
+    /* "\\h\s" then U+D800 alone: unpaired surrogate -> U+FFFD */
+    static const uint8_t p[12] = { '\\', 0, '\\', 0, 'h', 0, '\\', 0, 's', 0, 0x00, 0xD8 };
+    memcpy(m + 72, p, 12);
+    decode(m, sizeof m, sizeof m);
+    g_assert_cmpint(c.tree_req, ==, 1);
+    g_assert_cmpstr(c.tree2.path, ==, "\\\\h\\s\xEF\xBF\xBD");
+    g_assert_false(c.tree2.path_truncated);
+
+    /* path beyond the PDU */
+    put16(m + 70, 200);
+    decode(m, sizeof m, sizeof m);
+    g_assert_cmpint(c.last_anomaly, ==, SMB_ANOM_BAD_OFFSET);
+    g_assert_cmpstr(c.tree2.path, ==, "");
+
+    /* path present in the declared PDU but cut by the capture */
+    put16(m + 70, 12);
+    decode(m, sizeof m - 4, sizeof m);
+    g_assert_true(c.tree2.path_truncated);
+    g_assert_cmpstr(c.tree2.path, ==, "\\\\h\\");
+}
+
+static void test_error_response(void)
+{
+    uint8_t m[64 + 9];
+    header(m, 0, 1, 0, 0xC0000022u);
+    memset(m + 64, 0, 9);
+    m[64] = 9;
+    decode(m, sizeof m, sizeof m);
+    g_assert_cmpint(c.smb2_headers, ==, 1);
+    g_assert_true(c.h2[0].is_error_response);
+    g_assert_cmpint(c.neg_resp, ==, 0);
+    g_assert_cmpint(c.anomalies, ==, 0);
+}
+
+static void test_session_buffer_offsets(void)
+{
+    load("smb2_311_session_req2.vec");
+    uint8_t m[4096];
+    size_t full = vec.payload_len - 4;
+    memcpy(m, vec.payload + 4, full);
+    put16(m + 64 + 12, 0xFFF0); /* SecurityBufferOffset */
+    decode(m, full, (uint32_t)full);
+    g_assert_cmpint(c.sess_req, ==, 1);
+    g_assert_cmpint(c.auth.framing, ==, GSS_FRAMING_EMPTY);
+    g_assert_cmpint(c.last_anomaly, ==, SMB_ANOM_BAD_OFFSET);
+    for (size_t n = 0; n <= full; n++)
+        decode(vec.payload + 4, n, (uint32_t)full);
+}
+
+static void test_transforms(void)
+{
+    load("smb2_encrypt_transform.vec");
+    const uint8_t *m = vec.payload + 4;
+    size_t full = vec.payload_len - 4;
+    for (size_t n = 0; n < 52; n++) {
+        decode(m, n, (uint32_t)full);
+        g_assert_cmpint(c.encrypted, ==, 0);
+        g_assert_cmpint(c.anomalies + c.unknowns, ==, 1);
+    }
+    /* COMPRESSION_TRANSFORM_HEADER (MS-SMB2 2.2.42.1), LZ4, chained */
+    uint8_t z[16] = { 0xFC, 'S', 'M', 'B' };
+    put32(z + 4, 4096);
+    put16(z + 8, 5);
+    put16(z + 10, 1);
+    put32(z + 12, 100);
+    decode(z, sizeof z, sizeof z);
+    g_assert_cmpint(c.compressed, ==, 1);
+    g_assert_cmpint(c.compress.algorithm, ==, 5);
+    g_assert_true(c.compress.chained);
+    g_assert_cmpuint(c.compress.original_size, ==, 4096);
+    decode(z, 15, sizeof z);
+    g_assert_cmpint(c.compressed, ==, 0);
+    g_assert_cmpint(c.last_anomaly, ==, SMB_ANOM_TRUNCATED);
+}
+
+static void test_unknown(void)
+{
+    static const uint8_t junk[] = { 0xFB, 'S', 'M', 'B', 0, 0 };
+    decode(junk, sizeof junk, sizeof junk);
+    g_assert_cmpint(c.unknowns, ==, 1);
+    decode(junk, 2, 100);
+    g_assert_cmpint(c.unknowns, ==, 1);
+    decode(NULL, 0, 0);
+    g_assert_cmpint(c.unknowns, ==, 1);
+    /* avail > msg_len: bytes past the message are not read */
+    uint8_t m[64 + 64] = { 0 };
+    header(m, 0x0D, 0, 0, 0);
+    decode(m, sizeof m, 60);
+    g_assert_cmpint(c.smb2_headers, ==, 0);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    vector_register("/smb2/vector", "smb2_");
+    vector_register("/smb2/vector", "multiproto_smb2");
+    g_test_add_func("/smb2/negotiate-response-truncations", test_negotiate_response_truncations);
+    g_test_add_func("/smb2/negotiate-request-truncations", test_negotiate_request_truncations);
+    g_test_add_func("/smb2/context-count-65535", test_context_count_65535);
+    g_test_add_func("/smb2/context-walk-bound", test_context_walk_bound);
+    g_test_add_func("/smb2/context-bad-offsets", test_context_bad_offsets);
+    g_test_add_func("/smb2/context-empty", test_context_empty);
+    g_test_add_func("/smb2/context-malformed-data", test_context_malformed_data);
+    g_test_add_func("/smb2/compound-chain", test_compound_chain);
+    g_test_add_func("/smb2/tree-connect-paths", test_tree_connect_paths);
+    g_test_add_func("/smb2/error-response", test_error_response);
+    g_test_add_func("/smb2/session-buffer-offsets", test_session_buffer_offsets);
+    g_test_add_func("/smb2/transforms", test_transforms);
+    g_test_add_func("/smb2/unknown", test_unknown);
+    return g_test_run();
+}
