@@ -181,7 +181,7 @@ def udp_pkt(w, t, src, dst, sp, dp, payload):
 
 # ---------------------------------------------------------------- cases
 
-def case_syn_flood(w, scale):
+def case_syn_flood(w, scale, every139=16):
     """SYNs to distinct (address, port) pairs: a port scan over every port,
     many hosts, and 1 in 16 to TCP 139 from a distinct source (a NetBIOS
     attempt each)."""
@@ -190,8 +190,9 @@ def case_syn_flood(w, scale):
     tmpl = bytearray(pcapio.eth_tcp(CLIENT, SERVER, 40000, 445, 1, 0, SYN))
     for i in range(n):
         f = bytearray(tmpl)
-        if i % 16 == 0:
-            src = bytes([10, 1 + (i >> 20) % 200, (i >> 12) & 255, (i >> 4) & 255])
+        if i % every139 == 0:
+            j = i // every139
+            src = bytes([10, 1 + (j >> 16) % 200, (j >> 8) & 255, j & 255])
             dst, dport = SERVER, 139
         else:
             src = CLIENT
@@ -201,9 +202,15 @@ def case_syn_flood(w, scale):
         f[14 + 16:14 + 20] = dst
         f[14 + 10:14 + 12] = b"\0\0"
         f[14 + 10:14 + 12] = struct.pack("!H", pcapio.csum(bytes(f[14:34])))
-        struct.pack_into("!HHI", f, 34, 1024 + (i & 0xFFF), dport, i * 7919)
+        struct.pack_into("!HHI", f, 34, 1024 + (i & 0xFFF), dport, (i * 7919) & 0xFFFFFFFF)
         t += 1
         w.add(t, bytes(f))
+
+
+def case_syn_flood_139(w, scale):
+    """1,000,000 SYNs to TCP 139, each from a distinct source: a NetBIOS
+    attempt each, nothing answered (the NetBIOS ledger must stay bounded)."""
+    case_syn_flood(w, scale, every139=1)
 
 
 def case_conns_100k(w, scale):
@@ -399,6 +406,7 @@ def case_control_names(w, scale):
 
 CASES = {
     "syn-flood": case_syn_flood,
+    "syn-flood-139": case_syn_flood_139,
     "conns-100k": case_conns_100k,
     "missing-first-1g": case_missing_first,
     "overlap-storm": case_overlap_storm,
