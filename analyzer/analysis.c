@@ -61,11 +61,18 @@ static void on_gap(void *ctx, struct flow_conn *c, int dir, uint64_t n, int64_t 
     smb_conn_gap(slots->smb, dir, n, ts);
 }
 
-/* NBSS names learnt on a TCP 139 connection also belong to its ledger row. */
-static void names_to_ledger(struct analysis *a, const struct smb_conn *s)
+/* A connection that carried NBSS belongs in the NetBIOS ledger: on 139 its
+ * row exists already (port rule); elsewhere the classifier's finding makes
+ * one.  The called and calling names go on the row. */
+static void conn_to_ledger(struct analysis *a, const struct smb_conn *s)
 {
     struct nb_flow *row = nb_ledger_find(a->ledger, 6, smb_conn_client(s), smb_conn_client_port(s),
                                          smb_conn_server(s), smb_conn_server_port(s));
+    if (!row && s->verdict.cls == TRANSPORT_NBT_NONSTANDARD_PORT)
+        row = nb_ledger_add_nbss_conn(a->ledger, smb_conn_client(s), smb_conn_client_port(s), smb_conn_server(s),
+                                      smb_conn_server_port(s), s->packets[0] + s->packets[1],
+                                      s->bytes[0] + s->bytes[1], s->first_ts, s->last_ts,
+                                      s->packets[!s->client] > 0);
     if (!row)
         return;
     /* rendered by nbname_render(): already escaped text */
@@ -87,7 +94,7 @@ static void on_conn_close(void *ctx, struct flow_conn *c, enum flow_close_reason
     struct smb_conn *s = slots->smb;
     g_free(slots);
     if (smb_conn_close(s, c, flow_close_reason_name(r))) {
-        names_to_ledger(a, s);
+        conn_to_ledger(a, s);
         g_ptr_array_add(a->conns, s);
     } else {
         smb_conn_free(s);

@@ -328,6 +328,24 @@ struct nb_flow *nb_ledger_packet(struct nb_ledger *l, const struct packet *p)
     return f;
 }
 
+struct nb_flow *nb_ledger_add_nbss_conn(struct nb_ledger *l, const struct ip_addr *client, uint16_t client_port,
+                                        const struct ip_addr *server, uint16_t server_port, uint64_t packets,
+                                        uint64_t bytes, int64_t first_seen, int64_t last_seen, bool server_spoke)
+{
+    struct nb_flow *f = nb_ledger_find(l, 6, client, client_port, server, server_port);
+    if (!f)
+        f = create(l, 6, client, client_port, server, server_port, NB_SERVICE_NBSS, first_seen);
+    f->nbss_elsewhere = true;
+    f->packets += packets;
+    f->bytes += bytes;
+    if (first_seen < f->first_seen)
+        f->first_seen = first_seen;
+    if (last_seen > f->last_seen)
+        f->last_seen = last_seen;
+    f->server_spoke |= server_spoke;
+    return f;
+}
+
 void nb_flow_add_name(struct nb_flow *f, const char *text)
 {
     if (!f->names)
@@ -355,7 +373,9 @@ enum nb_state nb_flow_state(const struct nb_flow *f)
     }
     if (f->icmp_refused)
         return NB_STATE_REFUSED;
-    if (f->queries && !f->server_spoke && !f->queries_answered && !f->queries_untracked)
+    /* An attempt only if all it did was ask: registrations and announcements
+     * are unanswered by design and make the flow NetBIOS traffic. */
+    if (f->queries && f->requests == f->queries && !f->server_spoke && !f->queries_answered && !f->queries_untracked)
         return NB_STATE_NO_ANSWER;
     return NB_STATE_DATAGRAM;
 }

@@ -29,6 +29,8 @@ struct nb_flow {
     int64_t first_seen, last_seen;
     /* evidence for the state */
     bool syn, synack, rst_from_server, icmp_refused, server_spoke;
+    bool nbss_elsewhere;         /* NBSS framing found on a port other than 139 (the
+                                    connection's own rule, nbss-transport, reports it) */
     uint32_t requests, queries, responses; /* NBNS: all requests, name queries (opcode 0), responses */
     GPtrArray *names;            /* char*: decoded names, escaped, unique, capped */
     uint32_t names_dropped;
@@ -48,6 +50,12 @@ struct nb_flow *nb_ledger_packet(struct nb_ledger *l, const struct packet *pkt);
 /* The row of a flow, NULL when there is none. */
 struct nb_flow *nb_ledger_find(struct nb_ledger *l, uint8_t proto, const struct ip_addr *client, uint16_t client_port,
                                const struct ip_addr *server, uint16_t server_port);
+
+/* A TCP connection on a port other than 139 that the transport classifier
+ * found to carry NBSS session framing: NetBIOS too, so it gets a row. */
+struct nb_flow *nb_ledger_add_nbss_conn(struct nb_ledger *l, const struct ip_addr *client, uint16_t client_port,
+                                        const struct ip_addr *server, uint16_t server_port, uint64_t packets,
+                                        uint64_t bytes, int64_t first_seen, int64_t last_seen, bool server_spoke);
 
 /* Record a decoded name on a row (NBSS called/calling names, NBNS names). */
 void nb_flow_add_name(struct nb_flow *f, const char *text);

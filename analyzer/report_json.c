@@ -75,17 +75,6 @@ static void kguid(struct json *j, const char *key, const uint8_t g[16])
     json_kstr(j, key, buf);
 }
 
-static void ctx_ids(struct json *j, const char *key, const struct smb2_neg_ctx *c, const struct smb_enum_table *t)
-{
-    json_key(j, key);
-    json_begin_array(j);
-    for (uint8_t i = 0; i < c->ids_stored; i++) {
-        char buf[16];
-        json_str(j, smb_enum_name(t, c->ids[i], buf, sizeof buf));
-    }
-    json_end_array(j);
-}
-
 static void neg_ctx_list(struct json *j, const struct smb2_neg_ctx_list *l)
 {
     static const char *const status_names[] = {
@@ -108,35 +97,25 @@ static void neg_ctx_list(struct json *j, const struct smb2_neg_ctx_list *l)
         json_kuint(j, "length", c->data_len);
         if (c->malformed)
             json_kbool(j, "malformed", true);
-        switch (c->type) { /* which table names this context's ids */
-        case SMB2_CTX_PREAUTH_INTEGRITY:
-            ctx_ids(j, "hash_algorithms", c, &smb2_preauth_hash_table);
-            json_kuint(j, "salt_length", c->salt_len);
-            break;
-        case SMB2_CTX_ENCRYPTION:
-            ctx_ids(j, "ciphers", c, &smb2_cipher_table);
-            break;
-        case SMB2_CTX_COMPRESSION:
-            ctx_ids(j, "algorithms", c, &smb2_compression_alg_table);
-            kbits(j, "flags", &smb2_compression_flags_table, c->flags);
-            break;
-        case SMB2_CTX_NETNAME:
-            if (l->has_netname) {
-                json_key(j, "netname");
-                json_str_bytes(j, (const uint8_t *)l->netname, strlen(l->netname));
+        const struct smb2_negctx_ids *ids = smb2_negctx_ids_lookup(c->type);
+        if (ids) {
+            json_key(j, ids->key);
+            json_begin_array(j);
+            for (uint8_t k = 0; k < c->ids_stored; k++) {
+                char buf[16];
+                json_str(j, smb_enum_name(ids->table, c->ids[k], buf, sizeof buf));
             }
-            break;
-        case SMB2_CTX_TRANSPORT:
+            json_end_array(j);
+        }
+        if (c->type == SMB2_CTX_PREAUTH_INTEGRITY)
+            json_kuint(j, "salt_length", c->salt_len);
+        if (c->type == SMB2_CTX_COMPRESSION)
+            kbits(j, "flags", &smb2_compression_flags_table, c->flags);
+        if (c->type == SMB2_CTX_TRANSPORT)
             kbits(j, "flags", &smb2_transport_caps_table, c->flags);
-            break;
-        case SMB2_CTX_RDMA_TRANSFORM:
-            ctx_ids(j, "transforms", c, &smb2_rdma_transform_table);
-            break;
-        case SMB2_CTX_SIGNING:
-            ctx_ids(j, "algorithms", c, &smb2_signing_alg_table);
-            break;
-        default:
-            break;
+        if (c->type == SMB2_CTX_NETNAME && l->has_netname) {
+            json_key(j, "netname");
+            json_str_bytes(j, (const uint8_t *)l->netname, strlen(l->netname));
         }
         json_end_object(j);
     }

@@ -73,9 +73,9 @@ static void verdict_block(struct text *t, const struct analysis *a, const struct
     for (guint i = 0; i < v->violations->len; i++) {
         const struct violation *x = &g_array_index(v->violations, struct violation, i);
         char ts[FMT_TIME_LEN];
-        fprintf(out, "  %-15s %s  ", policy_rule_name(x->rule), fmt_time(x->first_seen, ts));
+        fprintf(out, "  - %s: ", policy_rule_name(x->rule));
         fmt_escaped(out, (const uint8_t *)x->detail, strlen(x->detail));
-        fputc('\n', out);
+        fprintf(out, "\n      first seen %s\n", fmt_time(x->first_seen, ts));
     }
 }
 
@@ -130,28 +130,42 @@ static void netbios_section(struct text *t, const struct analysis *a)
             s->first_seen = f->first_seen;
     }
     fprintf(out, "  hosts that spoke or tried NetBIOS: %u\n", hosts->len);
+    int aw = 0;
+    for (guint i = 0; i < hosts->len; i++) {
+        char addr[FMT_ADDR_LEN];
+        int len = (int)strlen(fmt_addr(&g_array_index(hosts, struct host_row, i).addr, addr));
+        aw = len > aw ? len : aw;
+    }
     for (guint i = 0; i < hosts->len; i++) {
         const struct host_row *h = &g_array_index(hosts, struct host_row, i);
-        char addr[FMT_ADDR_LEN], ts[FMT_TIME_LEN];
-        fprintf(out, "    %-39s %3u flow%s (client %u, server %u) ", fmt_addr(&h->addr, addr), h->flows,
-                h->flows == 1 ? " " : "s", h->as_client, h->as_server);
+        char addr[FMT_ADDR_LEN];
+        fprintf(out, "    %-*s %3u flow%s  ", aw, fmt_addr(&h->addr, addr), h->flows, h->flows == 1 ? " " : "s");
         const char *sep = "";
         for (int s = NB_SERVICE_NBNS; s <= NB_SERVICE_NBSS; s++)
             if (h->services & (1u << s)) {
                 fprintf(out, "%s%s", sep, nb_service_name((enum nb_service)s));
                 sep = ",";
             }
-        fprintf(out, "  first %s\n", fmt_time(h->first_seen, ts));
+        fprintf(out, "  as %s\n", h->as_client && h->as_server ? "client and server" : h->as_client ? "client" : "server");
     }
     g_array_free(hosts, TRUE);
 
-    fprintf(out, "\n  %-5s %-5s %-23s %-23s %-11s %6s  %s\n", "PROTO", "SVC", "CLIENT", "SERVER", "STATE", "PKTS",
+    int cw = 6, sw = 6;
+    for (guint i = 0; i < n; i++) {
+        const struct nb_flow *f = nb_ledger_row(a->ledger, i);
+        char *c = endpoint(&f->client, f->client_port), *s = endpoint(&f->server, f->server_port);
+        cw = (int)strlen(c) > cw ? (int)strlen(c) : cw;
+        sw = (int)strlen(s) > sw ? (int)strlen(s) : sw;
+        g_free(c);
+        g_free(s);
+    }
+    fprintf(out, "\n  %-5s %-5s %-*s %-*s %-11s %5s  %s\n", "PROTO", "SVC", cw, "CLIENT", sw, "SERVER", "STATE", "PKTS",
             "NAMES");
     for (guint i = 0; i < n; i++) {
         const struct nb_flow *f = nb_ledger_row(a->ledger, i);
         char *c = endpoint(&f->client, f->client_port), *s = endpoint(&f->server, f->server_port);
-        fprintf(out, "  %-5s %-5s %-23s %-23s %-11s %6" G_GUINT64_FORMAT "  ", f->proto == 6 ? "tcp" : "udp",
-                nb_service_name(f->service), c, s, nb_state_name(nb_flow_state(f)), f->packets);
+        fprintf(out, "  %-5s %-5s %-*s %-*s %-11s %5" G_GUINT64_FORMAT "  ", f->proto == 6 ? "tcp" : "udp",
+                nb_service_name(f->service), cw, c, sw, s, nb_state_name(nb_flow_state(f)), f->packets);
         for (guint k = 0; f->names && k < f->names->len; k++) {
             const char *name = g_ptr_array_index(f->names, k);
             if (k)
@@ -190,27 +204,42 @@ static void conn_table(struct text *t, GPtrArray *conns)
         fputs("  none\n", out);
         return;
     }
-    fprintf(out, "  %-3s %-45s %-13s %-8s %-8s %-4s %s\n", "#", "CLIENT -> SERVER", "TRANSPORT", "DIALECT", "SIGNING",
-            "ENC", "AUTH");
+    /* Columns as wide as their widest cell: IPv4 rows fit 80 columns. */
+    GPtrArray *pairs = g_ptr_array_new_with_free_func(g_free);
+    int pw = 16, tw = 9, dw = 7;
     for (guint i = 0; i < conns->len; i++) {
         const struct smb_conn *s = g_ptr_array_index(conns, i);
         char *c = endpoint(smb_conn_client(s), smb_conn_client_port(s));
         char *sv = endpoint(smb_conn_server(s), smb_conn_server_port(s));
         char *pair = g_strdup_printf("%s -> %s", c, sv);
+        g_free(c);
+        g_free(sv);
+        g_ptr_array_add(pairs, pair);
+        int l = (int)strlen(pair);
+        pw = l > pw ? l : pw;
+        l = (int)strlen(transport_class_name(s->verdict.cls));
+        tw = l > tw ? l : tw;
+        char dbuf[64], esc[64];
+        const char *d = smb_conn_dialect_text(s, dbuf, sizeof dbuf);
+        l = d ? (int)strlen(fmt_escaped_buf((const uint8_t *)d, strlen(d), esc, sizeof esc)) : 1;
+        dw = l > dw ? l : dw;
+    }
+    fprintf(out, "  %-2s %-*s %-*s %-*s %-8s %-3s %s\n", "#", pw, "CLIENT -> SERVER", tw, "TRANSPORT", dw, "DIALECT",
+            "SIGNING", "ENC", "AUTH");
+    for (guint i = 0; i < conns->len; i++) {
+        const struct smb_conn *s = g_ptr_array_index(conns, i);
         char dbuf[64], esc[64];
         const char *d = smb_conn_dialect_text(s, dbuf, sizeof dbuf);
         if (d)
             fmt_escaped_buf((const uint8_t *)d, strlen(d), esc, sizeof esc);
         const char *sign = smb_conn_signing_mode(s);
-        fprintf(out, "  %-3u %-45s %-13s %-8s %-8s %-4s %s\n", i + 1, pair, transport_class_name(s->verdict.cls),
-                d ? esc : "?", sign ? sign : "?", smb_conn_encrypted(s) ? "yes" : "no", auth_text(s));
-        g_free(pair);
-        g_free(c);
-        g_free(sv);
+        fprintf(out, "  %-2u %-*s %-*s %-*s %-8s %-3s %s\n", i + 1, pw, (const char *)g_ptr_array_index(pairs, i), tw,
+                transport_class_name(s->verdict.cls), dw, d ? esc : "?", sign ? sign : "?",
+                smb_conn_encrypted(s) ? "yes" : "no", auth_text(s));
     }
+    g_ptr_array_free(pairs, TRUE);
 }
 
-static void field(FILE *out, const char *name) { fprintf(out, "    %-27s ", name); }
 
 static void detail_user(FILE *out, const struct smb_conn *s)
 {
@@ -236,35 +265,44 @@ static void detail_user(FILE *out, const struct smb_conn *s)
     fputs(any ? "\n" : "-\n", out);
 }
 
+#define LABEL_WIDTH 24
+#define DETAIL_WIDTH 80
+
+static void field(FILE *out, const char *name) { fprintf(out, "    %-*s ", LABEL_WIDTH, name); }
+static void continuation(FILE *out) { fprintf(out, "\n    %-*s ", LABEL_WIDTH, ""); }
+
+/* One context per line; an id list that would pass 80 columns wraps after a
+ * comma. */
 static void detail_contexts(FILE *out, const struct smb2_neg_ctx_list *l)
 {
     if (!l) {
         fputs("-\n", out);
         return;
     }
+    const int room = DETAIL_WIDTH - 4 - LABEL_WIDTH - 1;
     for (uint8_t i = 0; i < l->stored; i++) {
         const struct smb2_neg_ctx *c = &l->items[i];
         char buf[64];
-        fprintf(out, "%s%s", i ? " " : "", smb_enum_name(&smb2_negctx_type_table, c->type, buf, sizeof buf));
-        if (c->ids_stored) {
-            static const struct {
-                uint16_t type;
-                const struct smb_enum_table *table;
-            } id_tables[] = {
-                { SMB2_CTX_PREAUTH_INTEGRITY, &smb2_preauth_hash_table },
-                { SMB2_CTX_ENCRYPTION, &smb2_cipher_table },
-                { SMB2_CTX_COMPRESSION, &smb2_compression_alg_table },
-                { SMB2_CTX_RDMA_TRANSFORM, &smb2_rdma_transform_table },
-                { SMB2_CTX_SIGNING, &smb2_signing_alg_table },
-            };
-            const struct smb_enum_table *tab = NULL;
-            for (size_t k = 0; k < G_N_ELEMENTS(id_tables); k++)
-                if (id_tables[k].type == c->type)
-                    tab = id_tables[k].table;
-            fputc('(', out);
-            for (uint8_t k = 0; k < c->ids_stored; k++)
-                fprintf(out, "%s%s", k ? "," : "", tab ? smb_enum_name(tab, c->ids[k], buf, sizeof buf) : "?");
-            fputc(')', out);
+        if (i)
+            continuation(out);
+        const char *name = smb_enum_name(&smb2_negctx_type_table, c->type, buf, sizeof buf);
+        int col = (int)strlen(name);
+        fputs(name, out);
+        const struct smb2_negctx_ids *ids = smb2_negctx_ids_lookup(c->type);
+        if (!ids || !c->ids_stored)
+            continue;
+        fputc('(', out);
+        col++;
+        for (uint8_t k = 0; k < c->ids_stored; k++) {
+            const char *id = smb_enum_name(ids->table, c->ids[k], buf, sizeof buf);
+            int w = (int)strlen(id) + 1;
+            if (k && col + w > room) {
+                continuation(out);
+                fputs("  ", out);
+                col = 2;
+            }
+            fprintf(out, "%s%s", id, k + 1 < c->ids_stored ? "," : ")");
+            col += w;
         }
     }
     if (l->status != SMB2_CTX_OK && l->reason)
@@ -275,7 +313,7 @@ static void detail_contexts(FILE *out, const struct smb2_neg_ctx_list *l)
 static void emit_finding_text(const char *text, void *arg)
 {
     FILE *out = arg;
-    fprintf(out, "    %-27s %s\n", "Finding", text);
+    fprintf(out, "    %-*s %s\n", LABEL_WIDTH, "Finding", text);
 }
 
 static void conn_detail(struct text *t, guint idx, const struct smb_conn *s)
@@ -289,11 +327,14 @@ static void conn_detail(struct text *t, guint idx, const struct smb_conn *s)
     g_free(sv);
     field(out, "Client Identified By");
     fprintf(out, "%s\n", client_rule_name(s->client_rule));
-    field(out, "First / Last Seen");
-    fprintf(out, "%s", fmt_time(s->first_ts, ts));
-    fprintf(out, " / %s\n", fmt_time(s->last_ts, ts));
+    field(out, "First Seen");
+    fprintf(out, "%s\n", fmt_time(s->first_ts, ts));
+    field(out, "Last Seen");
+    fprintf(out, "%s\n", fmt_time(s->last_ts, ts));
     field(out, "Transport");
-    fprintf(out, "%s (%s)\n", transport_class_name(s->verdict.cls), transport_evidence_text(s->verdict.evidence, buf, sizeof buf));
+    fprintf(out, "%s\n", transport_class_description(s->verdict.cls));
+    field(out, "Transport Evidence");
+    fprintf(out, "%s\n", transport_evidence_text(s->verdict.evidence, buf, sizeof buf));
     field(out, "NetBIOS Name");
     if (s->called_name.len || s->calling_name.len) {
         fputs("called ", out);
@@ -312,7 +353,7 @@ static void conn_detail(struct text *t, guint idx, const struct smb_conn *s)
         fmt_escaped(out, (const uint8_t *)d, strlen(d));
         fputc('\n', out);
     } else {
-        fputs(ver ? (ver == 1 ? "SMB1 (negotiate not seen)\n" : "SMB2/3 (negotiate not seen)\n") : "unknown\n", out);
+        fputs(ver == 1 ? "SMB1 (negotiate not seen)\n" : s->smb2_seen ? "SMB2/3 (negotiate not seen)\n" : "unknown\n", out);
     }
     if (s->smb1_dialects->len) {
         field(out, "SMB1 Dialects Offered");
@@ -372,11 +413,19 @@ static void conn_detail(struct text *t, guint idx, const struct smb_conn *s)
             fputs(" (encrypted)", out);
     }
     fputc('\n', out);
-    field(out, "Stream");
-    fprintf(out, "%" G_GUINT64_FORMAT " B client->server, %" G_GUINT64_FORMAT " B server->client, %" G_GUINT64_FORMAT
-                 " gaps (%" G_GUINT64_FORMAT " B), %" G_GUINT64_FORMAT " overlap conflicts%s\n",
-            s->bytes[s->client], s->bytes[!s->client], s->gaps, s->gap_bytes, s->overlap_conflicts,
-            s->midstream ? ", started mid-connection" : "");
+    field(out, "Bytes");
+    fprintf(out, "%" G_GUINT64_FORMAT " client->server, %" G_GUINT64_FORMAT " server->client\n", s->bytes[s->client],
+            s->bytes[!s->client]);
+    field(out, "Stream Anomalies");
+    if (!s->gaps && !s->overlap_conflicts && !s->midstream)
+        fputs("none", out);
+    if (s->gaps)
+        fprintf(out, "%" G_GUINT64_FORMAT " gaps (%" G_GUINT64_FORMAT " bytes not captured) ", s->gaps, s->gap_bytes);
+    if (s->overlap_conflicts)
+        fprintf(out, "%" G_GUINT64_FORMAT " overlap conflicts ", s->overlap_conflicts);
+    if (s->midstream)
+        fputs("started mid-connection", out);
+    fputc('\n', out);
     verdict_conn_findings(s, emit_finding_text, out);
 }
 
@@ -401,9 +450,12 @@ static void per_client(struct text *t, GPtrArray *conns)
     }
     if (!order->len)
         fputs("  none\n", t->out);
+    int w = 0;
+    for (guint i = 0; i < order->len; i++)
+        w = (int)strlen(g_ptr_array_index(order, i)) > w ? (int)strlen(g_ptr_array_index(order, i)) : w;
     for (guint i = 0; i < order->len; i++) {
         const char *k = g_ptr_array_index(order, i);
-        fprintf(t->out, "  %-39s %u\n", k, GPOINTER_TO_UINT(g_hash_table_lookup(seen, k)));
+        fprintf(t->out, "  %-*s %u\n", w, k, GPOINTER_TO_UINT(g_hash_table_lookup(seen, k)));
     }
     g_ptr_array_free(order, TRUE);
     g_hash_table_destroy(seen);
@@ -449,10 +501,9 @@ void report_text(FILE *out, const struct analysis *a, const struct verdict *v, b
     for (guint i = 0; i < a->inputs->len; i++)
         packets += ((const struct input_info *)g_ptr_array_index(a->inputs, i))->packets;
     char t0[FMT_TIME_LEN], t1[FMT_TIME_LEN];
-    fprintf(out, "inputs: %u, packets: %" G_GUINT64_FORMAT, a->inputs->len, packets);
+    fprintf(out, "\ninputs: %u, packets: %" G_GUINT64_FORMAT "\n", a->inputs->len, packets);
     if (a->first_ts != INT64_MAX && a->last_ts != INT64_MIN)
-        fprintf(out, ", from %s to %s", fmt_time(a->first_ts, t0), fmt_time(a->last_ts, t1));
-    fputc('\n', out);
+        fprintf(out, "time:   %s to %s\n", fmt_time(a->first_ts, t0), fmt_time(a->last_ts, t1));
 
     netbios_section(&t, a);
     GPtrArray *conns = report_sorted_conns(a);

@@ -322,7 +322,9 @@ static void on_smb2_header(void *ctx, const struct smb2_header_info *h)
     s->smb2_seen = true;
     if (h->index == 0)
         note_request(s, d->dir, h->response);
-    if (h->is_signed && h->signature_nonzero) {
+    /* The SIGNED flag, as tshark counts it: a snaplen-cut header may not
+     * hold the signature itself. */
+    if (h->is_signed) {
         s->signed_pdus++;
         struct smb_session_rec *r = session_get(s, h->session_id, false);
         if (r)
@@ -666,9 +668,9 @@ int smb_conn_smb_version(const struct smb_conn *s)
     }
     if (s->smb1_response_seen && s->smb1_chosen >= 0 && s->smb1_chosen != 0xFFFF)
         return 1;
-    if (s->smb2_seen)
-        return 2;
-    if (s->smb1_seen)
+    /* SMB2 headers without a NEGOTIATE cannot tell 2 from 3: unknown.  An
+     * SMB1 header is SMB1 whatever the dialect. */
+    if (s->smb1_seen && !s->smb2_seen)
         return 1;
     return 0;
 }

@@ -44,6 +44,8 @@ void verdict_compute(struct verdict *v, const struct analysis *a, const struct p
     v->violations = g_array_new(FALSE, FALSE, sizeof(struct violation));
     for (guint i = 0; i < nb_ledger_count(a->ledger); i++) {
         const struct nb_flow *f = nb_ledger_row(a->ledger, i);
+        if (f->nbss_elsewhere)
+            continue; /* its connection breaks nbss-transport: one violation per flow */
         enum nb_state st = nb_flow_state(f);
         enum policy_rule r = policy_check_netbios(p, nb_state_is_attempt(st));
         if (r == RULE_COUNT)
@@ -68,7 +70,7 @@ void verdict_compute(struct verdict *v, const struct analysis *a, const struct p
             if (dialect)
                 fmt_escaped_buf((const uint8_t *)dialect, strlen(dialect), esc, sizeof esc);
             add(v, (enum policy_rule)r, s->first_ts,
-                g_strdup_printf("%s %s, transport %s, dialect %s", policy_rule_description((enum policy_rule)r), where,
+                g_strdup_printf("%s: %s (transport %s, dialect %s)", policy_rule_description((enum policy_rule)r), where,
                                 transport_class_name(s->verdict.cls), dialect ? esc : "unknown"));
             g_free(where);
         }
@@ -92,7 +94,7 @@ void verdict_conn_findings(const struct smb_conn *s, void (*emit)(const char *te
 {
     uint16_t port = smb_conn_server_port(s);
     if (s->verdict.cls == TRANSPORT_NBT && s->dialect && smb2_dialect_rank(s->dialect) > smb2_dialect_rank(SMB2_DIALECT_302))
-        emit("dialect above 3.0.2 over NetBIOS transport (MS-SMB2 2.1 allows NBT only for 2.0.2-3.0.2)", arg);
+        emit("NBT above 3.0.2: MS-SMB2 2.1 stops at 3.0.2", arg);
     if (s->verdict.cls == TRANSPORT_NBT_NONSTANDARD_PORT)
         emit(port == 445 ? "NBSS session framing on port 445" : "NBSS session framing on an alternative port", arg);
     if (port != 139 && port != 445 && s->verdict.cls != TRANSPORT_NONE)

@@ -71,7 +71,7 @@ static const struct {
     const char *description;
 } classes[] = {
     { TRANSPORT_NONE, "none", "no SMB seen" },
-    { TRANSPORT_DIRECT, "direct", "direct-hosted SMB (MS-SMB2 2.1 direct TCP transport)" },
+    { TRANSPORT_DIRECT, "direct", "direct-hosted SMB (MS-SMB2 2.1)" },
     { TRANSPORT_NBT, "nbt", "NetBIOS session service (RFC 1002 NBSS)" },
     { TRANSPORT_NBT_NONSTANDARD_PORT, "nbt-nonstandard-port", "NBSS session framing on a port other than 139" },
     { TRANSPORT_UNKNOWN_START, "unknown-start", "capture began mid-connection; session setup unseen" },

@@ -136,6 +136,8 @@ struct smb2_header_info {
     uint32_t tree_id;          /* sync only */
     uint64_t session_id;
     bool response, async, related, is_signed;
+    bool header_truncated;     /* only the first 20..63 bytes were captured (snaplen):
+                                  fields past the available bytes read as 0 */
     bool signature_nonzero;
     bool is_error_response;    /* status is an error and body is the 9-byte ERROR */
     uint32_t pdu_len;          /* this PDU's bytes (to NextCommand or end) */

@@ -326,6 +326,18 @@ void smb2_decode(const struct wire *msg, const struct smb_run *run)
         }
         if (!wire_has(&rest, SMB2_HEADER_LEN)) {
             smb_anomaly_emit(run, SMB_ANOM_TRUNCATED, off, "SMB2 header cut short");
+            /* A snaplen-cut header still tells command, status and flags
+             * (signed, response) when the first 20 bytes are there. */
+            if (wire_has(&rest, SMB2_FLAGS_END) && run->sink->smb2_header) {
+                struct smb2_header_info h;
+                memset(&h, 0, sizeof h);
+                h.offset = (uint32_t)off;
+                h.index = idx;
+                read_header(&rest, &h);
+                h.header_truncated = true;
+                h.pdu_truncated = true;
+                run->sink->smb2_header(run->ctx, &h);
+            }
             return;
         }
         struct smb2_header_info h;

@@ -7,6 +7,7 @@
 #include "wire.h"
 
 #define SMB2_HEADER_LEN 64
+#define SMB2_FLAGS_END 20 /* ProtocolId .. Flags: the part of a header worth a cut one */
 
 /* msg: window over the whole message (starting at 0xFE 'SMB'). */
 void smb2_decode(const struct wire *msg, const struct smb_run *run);

@@ -375,3 +375,19 @@ const char *smb_enum_bits(const struct smb_enum_table *t, uint32_t bits, const c
     }
     return buf;
 }
+
+static const struct smb2_negctx_ids negctx_ids[] = {
+    { 0x0001, "hash_algorithms", &smb2_preauth_hash_table },
+    { 0x0002, "ciphers", &smb2_cipher_table },
+    { 0x0003, "algorithms", &smb2_compression_alg_table },
+    { 0x0007, "transforms", &smb2_rdma_transform_table },
+    { 0x0008, "algorithms", &smb2_signing_alg_table },
+};
+
+const struct smb2_negctx_ids *smb2_negctx_ids_lookup(uint16_t type)
+{
+    for (size_t i = 0; i < sizeof negctx_ids / sizeof negctx_ids[0]; i++)
+        if (negctx_ids[i].type == type)
+            return &negctx_ids[i];
+    return NULL;
+}

@@ -56,6 +56,16 @@ extern const struct smb_enum_table smb1_security_mode_table;
 extern const struct smb_enum_table smb1_action_table;
 extern const struct smb_enum_table ntlmssp_flags_table;
 
+/* Negotiate contexts that carry a list of algorithm ids: which table names
+ * the ids, and the report key for the list ("ciphers", "hash_algorithms"). */
+struct smb2_negctx_ids {
+    uint16_t type;
+    const char *key;
+    const struct smb_enum_table *table;
+};
+/* NULL for a context type without an id list. */
+const struct smb2_negctx_ids *smb2_negctx_ids_lookup(uint16_t type);
+
 /* The entry for value, or NULL. */
 const struct smb_enum_entry *smb_enum_lookup(const struct smb_enum_table *t, uint32_t value);
 

@@ -76,6 +76,10 @@ def check_capture(smbscope, path, rows):
                 for f in CONN_FIELDS:
                     if got.get(f) != exp[f]:
                         errors.append("%s: %s: smbscope %r, tshark %r" % (where, f, got.get(f), exp[f]))
+                for name, value, want in (("encrypted_pdus", got["encryption"]["encrypted_pdus"], r["encrypted_pdus"]),
+                                          ("signed_pdus", got["signing"]["signed_pdus"], r["signed_pdus"])):
+                    if str(value) != want:
+                        errors.append("%s: %s: smbscope %r, tshark %s" % (where, name, value, want))
         if r["netbios_service"] != "-":
             want_flows.add(k)
             got = flows.get(k)

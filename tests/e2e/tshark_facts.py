@@ -18,7 +18,10 @@ has port 139 at either end, and one row per NetBIOS UDP flow (UDP port 137,
   client, client_port   TCP: sender of the SYN (else receiver of the SYN-ACK,
                         else the end that is not on a well-known SMB/NetBIOS
                         port); UDP: sender of the first datagram of the flow
-  server, server_port   the other end (UDP: may be a broadcast address)
+  server, server_port   the other end (UDP: may be a broadcast address; an
+                        answer from another address than the one asked, as
+                        to a broadcast query, is a row of its own that marks
+                        the query's row answered)
   transport             direct | nbt | nbt-nonstandard-port | unknown-start | -
                         Rule order (same as dissector/classify.c):
                         1. NBSS session request/positive/negative/retarget
@@ -173,6 +176,7 @@ class UdpFlow:
         self.answers_from = set()
         self.icmp = None              # description of the ICMP error, if any
         self.request_missing = False  # first packet seen was an answer
+        self.answer_to = None         # the address a broadcast query went to
 
 
 def locate(row, proto):
@@ -424,19 +428,27 @@ def handle_udp(row, frame, flows, order):
     # An answer: from a NetBIOS port back to the client end of a flow, either to
     # an ephemeral port or, NetBIOS port to NetBIOS port, an NBNS response.
     if sport in NETBIOS_UDP and (dport not in NETBIOS_UDP or (sport == 137 and is_nbns_resp)):
+        asked = None
         for f in flows.values():
             if f.client == (dst, dport) and f.service_port == sport:
-                f.packets += 1
                 f.answers_from.add(src)
-                return
+                if f.server == src:
+                    f.packets += 1
+                    return
+                asked = f
         if dport not in NETBIOS_UDP or is_nbns_resp:
+            # An answer from another address than the one asked (a broadcast
+            # query answered by the server itself) is a flow of its own: the
+            # host that answers NetBIOS must show up in the ledger.
             # an answer whose request was not captured: the receiver is the client
             key = (dst, dport, src, sport)
             f = flows.get(key)
             if f is None:
                 f = flows[key] = UdpFlow((dst, dport), src, sport)
                 f.first_frame = frame
-                f.request_missing = True
+                f.request_missing = asked is None
+                if asked is not None:
+                    f.answer_to = asked.server
                 order.append(key)
             f.packets += 1
             f.answers_from.add(src)
@@ -463,6 +475,8 @@ def udp_row(name, f):
     notes = []
     if f.request_missing:
         notes.append("request not captured")
+    if f.answer_to:
+        notes.append("answers a query sent to " + f.answer_to)
     if f.icmp:
         state = "refused"
         notes.append(f.icmp)
