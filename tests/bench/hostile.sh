@@ -3,7 +3,7 @@
 # exit status, JSON validity, ESC bytes in the text report.
 #
 # usage: tests/bench/hostile.sh [BUILD_DIR] [SCALES]
-#   BUILD_DIR  defaults to build (uses BUILD_DIR/analyzer/smbscope; use a
+#   BUILD_DIR  defaults to build (uses BUILD_DIR/smbscope; use a
 #              release or debugoptimized build, not ASan, for the figures)
 #   SCALES     space-separated scales of each case, default "0.25 1"
 #              (1 = the full flood: 1,000,000 SYNs, 100,000 connections,
@@ -23,7 +23,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$top/build}
 scales=${2:-0.25 1}
-bin=$build/analyzer/smbscope
+bin=$build/smbscope; [ -x "$bin" ] || bin=$build/analyzer/smbscope
 gen=$top/tests/hostile/gen_hostile.py
 bound=${RSS_BOUND_MIB:-256}
 cases=${CASES:-syn-flood conns-100k missing-first-1g overlap-storm nbss-16m negotiate-65535 compound-deep control-names}
