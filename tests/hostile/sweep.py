@@ -28,6 +28,7 @@ import glob
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -287,15 +288,26 @@ def main():
         args.modes = ",".join(m for m in args.modes.split(",") if m != "corrupt")
         print("sweep: editcap not found: corrupt mode skipped")
     if args.plugin and os.path.exists(args.plugin) and shutil.which("tshark") and shutil.which("setpriv"):
-        # a copy the user nobody can read (the build tree may not be)
+        # a copy the user nobody can read (the build tree may not be), in
+        # the layout tshark 4.0 searches: DIR/<major.minor>/epan/
+        out = subprocess.run(["tshark", "--version"], stdout=subprocess.PIPE).stdout.decode("utf-8", "replace")
+        m = re.search(r"\b(\d+)\.(\d+)\.\d+", out)
         d = tempfile.mkdtemp(prefix="smbscope-plugin-")
-        os.makedirs(os.path.join(d, "epan"))
-        shutil.copy(args.plugin, os.path.join(d, "epan", "smbscope.so"))
+        epan = os.path.join(d, "%s.%s" % (m.group(1), m.group(2)), "epan")
+        os.makedirs(epan)
+        shutil.copy(args.plugin, os.path.join(epan, "smbscope.so"))
         for root, dirs, files in os.walk(d):
             os.chmod(root, 0o755)
             for f in files:
                 os.chmod(os.path.join(root, f), 0o644)
         args.plugin_dir = d
+        env = dict(os.environ, WIRESHARK_PLUGIN_DIR=d, HOME="/nonexistent")
+        listed = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                                 "tshark", "-G", "plugins"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=env).stdout
+        if b"smbscope.so" not in listed:
+            print("sweep: tshark (as nobody) does not load %s" % args.plugin)
+            return 1
     return Sweep(args).go()
 
 

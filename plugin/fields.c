@@ -1,0 +1,195 @@
+/* fields.c - reading other dissectors' fields from the tree.
+ *
+ * The postdissector never parses packet bytes itself: it reads what
+ * Wireshark's own dissectors put in the tree.  A postdissector only sees
+ * fields it asked for (set_postdissector_wanted_hfids()), so this table is
+ * also the list that is registered. */
+#include "fields.h"
+
+#include <epan/ftypes/ftypes.h>
+#include <epan/proto.h>
+
+#include <string.h>
+
+static const char *const wf_names[WF_COUNT] = {
+    [WF_TCP_FLAGS] = "tcp.flags",
+    [WF_TCP_LEN] = "tcp.len",
+    [WF_TCP_COMPLETENESS] = "tcp.completeness",
+    [WF_TCP_SRCPORT] = "tcp.srcport",
+    [WF_TCP_DSTPORT] = "tcp.dstport",
+    [WF_UDP_SRCPORT] = "udp.srcport",
+    [WF_UDP_DSTPORT] = "udp.dstport",
+    [WF_IP_SRC] = "ip.src",
+    [WF_IP_DST] = "ip.dst",
+    [WF_IPV6_SRC] = "ipv6.src",
+    [WF_IPV6_DST] = "ipv6.dst",
+    [WF_ICMP_TYPE] = "icmp.type",
+    [WF_ICMP_CODE] = "icmp.code",
+    [WF_ICMPV6_TYPE] = "icmpv6.type",
+    [WF_ICMPV6_CODE] = "icmpv6.code",
+    [WF_NBSS_TYPE] = "nbss.type",
+    [WF_NBSS_LENGTH] = "nbss.length",
+    [WF_NBNS_RESPONSE] = "nbns.flags.response",
+    [WF_NBNS_OPCODE] = "nbns.flags.opcode",
+    [WF_NBDGM_TYPE] = "nbdgm.type",
+    [WF_SMB_CMD] = "smb.cmd",
+    [WF_SMB_RESPONSE] = "smb.flags.response",
+    [WF_SMB_NT_STATUS] = "smb.nt_status",
+    [WF_SMB_SEC_SIG] = "smb.flags2.sec_sig",
+    [WF_SMB_DIALECT_NAME] = "smb.dialect.name",
+    [WF_SMB_DIALECT_INDEX] = "smb.dialect.index",
+    [WF_SMB_SM_SIG_REQUIRED] = "smb.sm.sig_required",
+    [WF_SMB_GUEST] = "smb.setup.action.guest",
+    [WF_SMB2_CMD] = "smb2.cmd",
+    [WF_SMB2_RESPONSE] = "smb2.flags.response",
+    [WF_SMB2_SIGNED] = "smb2.flags.signature",
+    [WF_SMB2_NT_STATUS] = "smb2.nt_status",
+    [WF_SMB2_DIALECT] = "smb2.dialect",
+    [WF_SMB2_SIGN_REQUIRED] = "smb2.sec_mode.sign_required",
+    [WF_SMB2_SES_GUEST] = "smb2.ses_flags.guest",
+    [WF_SMB2_SES_NULL] = "smb2.ses_flags.null",
+    [WF_SMB2_SES_ENCRYPT] = "smb2.ses_flags.encrypt",
+    [WF_SMB2_SHARE_ENCRYPT] = "smb2.share_flags.encrypt_data",
+    [WF_SMB2_TRANSFORM] = "smb2.header.transform.msg_size",
+    [WF_SMB2_COMP_TRANSFORM] = "smb2.header.comp_transform.original_size",
+    [WF_NTLMSSP_TYPE] = "ntlmssp.messagetype",
+    [WF_KRB_MSG_TYPE] = "kerberos.msg_type",
+};
+
+/* Several dissector fields may share one name (smb.cmd is registered more
+ * than once): a name stands for all of them. */
+#define WF_MAX_SAME_NAME 8
+
+static int wf_ids[WF_COUNT][WF_MAX_SAME_NAME];
+static guint wf_nids[WF_COUNT];
+
+void smbscope_fields_init(dissector_handle_t handle)
+{
+    GArray *wanted = g_array_new(FALSE, FALSE, (guint)sizeof(int));
+    for (int i = 0; i < WF_COUNT; i++) {
+        wf_nids[i] = 0;
+        int id = proto_registrar_get_id_byname(wf_names[i]);
+        if (id <= 0)
+            continue;
+        header_field_info *h = proto_registrar_get_nth((guint)id);
+        while (h && h->same_name_prev_id != -1)
+            h = proto_registrar_get_nth((guint)h->same_name_prev_id);
+        for (; h && wf_nids[i] < WF_MAX_SAME_NAME; h = h->same_name_next) {
+            wf_ids[i][wf_nids[i]++] = h->id;
+            g_array_append_val(wanted, h->id);
+        }
+    }
+    /* Wireshark takes ownership of the array. */
+    set_postdissector_wanted_hfids(handle, wanted);
+}
+
+/* Dissection order: protocol layer first, then position. */
+static gint by_layer_then_offset(gconstpointer a, gconstpointer b)
+{
+    const field_info *x = *(const field_info *const *)a;
+    const field_info *y = *(const field_info *const *)b;
+    if (x->total_layer_num != y->total_layer_num)
+        return x->total_layer_num < y->total_layer_num ? -1 : 1;
+    return x->start < y->start ? -1 : (x->start > y->start);
+}
+
+/* Merged arrays for same-name fields, built at most once per packet. */
+static GPtrArray *merged[WF_COUNT];
+static bool merged_valid[WF_COUNT];
+
+void wf_begin_packet(void)
+{
+    memset(merged_valid, 0, sizeof merged_valid);
+}
+
+GPtrArray *wf_all(proto_tree *tree, enum wf f)
+{
+    if (!tree || !wf_nids[f])
+        return NULL;
+    if (wf_nids[f] == 1) {
+        GPtrArray *a = proto_get_finfo_ptr_array(tree, wf_ids[f][0]);
+        return (a && a->len) ? a : NULL;
+    }
+    if (!merged_valid[f]) {
+        if (!merged[f])
+            merged[f] = g_ptr_array_new();
+        g_ptr_array_set_size(merged[f], 0);
+        for (guint k = 0; k < wf_nids[f]; k++) {
+            GPtrArray *a = proto_get_finfo_ptr_array(tree, wf_ids[f][k]);
+            for (guint i = 0; a && i < a->len; i++)
+                g_ptr_array_add(merged[f], g_ptr_array_index(a, i));
+        }
+        g_ptr_array_sort(merged[f], by_layer_then_offset);
+        merged_valid[f] = true;
+    }
+    return merged[f]->len ? merged[f] : NULL;
+}
+
+guint wf_count(proto_tree *tree, enum wf f)
+{
+    GPtrArray *a = wf_all(tree, f);
+    return a ? a->len : 0;
+}
+
+guint64 wf_uint(const field_info *fi)
+{
+    /* fvalue_get_*() take a non-const pointer but do not write. */
+    fvalue_t *v = (fvalue_t *)(uintptr_t)&fi->value;
+    switch (fi->hfinfo->type) {
+    case FT_BOOLEAN:
+    case FT_UINT40:
+    case FT_UINT48:
+    case FT_UINT56:
+    case FT_UINT64:
+        return fvalue_get_uinteger64(v);
+    case FT_INT8:
+    case FT_INT16:
+    case FT_INT24:
+    case FT_INT32:
+        return (guint64)(gint64)fvalue_get_sinteger(v);
+    case FT_UINT8:
+    case FT_UINT16:
+    case FT_UINT24:
+    case FT_UINT32:
+        return fvalue_get_uinteger(v);
+    default:
+        return 0;
+    }
+}
+
+bool wf_first_uint(proto_tree *tree, enum wf f, guint64 *out)
+{
+    GPtrArray *a = wf_all(tree, f);
+    if (!a)
+        return false;
+    *out = wf_uint((const field_info *)g_ptr_array_index(a, 0));
+    return true;
+}
+
+bool wf_any_true(proto_tree *tree, enum wf f)
+{
+    GPtrArray *a = wf_all(tree, f);
+    for (guint i = 0; a && i < a->len; i++)
+        if (wf_uint((const field_info *)g_ptr_array_index(a, i)))
+            return true;
+    return false;
+}
+
+const char *wf_string(const field_info *fi)
+{
+    if (fi->hfinfo->type != FT_STRING && fi->hfinfo->type != FT_STRINGZ)
+        return "";
+    const char *s = fvalue_get_string((fvalue_t *)(uintptr_t)&fi->value);
+    return s ? s : "";
+}
+
+field_info *wf_at(proto_tree *tree, enum wf f, const field_info *anchor, int delta)
+{
+    GPtrArray *a = wf_all(tree, f);
+    for (guint i = 0; a && i < a->len; i++) {
+        field_info *fi = (field_info *)g_ptr_array_index(a, i);
+        if (fi->ds_tvb == anchor->ds_tvb && fi->start == anchor->start + delta)
+            return fi;
+    }
+    return NULL;
+}

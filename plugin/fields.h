@@ -1,0 +1,49 @@
+/* fields.h - the Wireshark fields the postdissector reads, and small readers
+ * over them.  Every field listed here is registered as "wanted" so that
+ * Wireshark fills it in even when nobody displays it. */
+#ifndef SMBSCOPE_FIELDS_H
+#define SMBSCOPE_FIELDS_H
+
+#include <wireshark.h>
+#include <epan/packet.h>
+
+/* One id per field we read; -1 when this Wireshark does not know it. */
+enum wf {
+    WF_TCP_FLAGS, WF_TCP_LEN, WF_TCP_COMPLETENESS, WF_TCP_SRCPORT, WF_TCP_DSTPORT,
+    WF_UDP_SRCPORT, WF_UDP_DSTPORT,
+    WF_IP_SRC, WF_IP_DST, WF_IPV6_SRC, WF_IPV6_DST,
+    WF_ICMP_TYPE, WF_ICMP_CODE, WF_ICMPV6_TYPE, WF_ICMPV6_CODE,
+    WF_NBSS_TYPE, WF_NBSS_LENGTH,
+    WF_NBNS_RESPONSE, WF_NBNS_OPCODE, WF_NBDGM_TYPE,
+    WF_SMB_CMD, WF_SMB_RESPONSE, WF_SMB_NT_STATUS, WF_SMB_SEC_SIG, WF_SMB_DIALECT_NAME,
+    WF_SMB_DIALECT_INDEX, WF_SMB_SM_SIG_REQUIRED, WF_SMB_GUEST,
+    WF_SMB2_CMD, WF_SMB2_RESPONSE, WF_SMB2_SIGNED, WF_SMB2_NT_STATUS, WF_SMB2_DIALECT,
+    WF_SMB2_SIGN_REQUIRED, WF_SMB2_SES_GUEST, WF_SMB2_SES_NULL, WF_SMB2_SES_ENCRYPT,
+    WF_SMB2_SHARE_ENCRYPT, WF_SMB2_TRANSFORM, WF_SMB2_COMP_TRANSFORM,
+    WF_NTLMSSP_TYPE, WF_KRB_MSG_TYPE,
+    WF_COUNT
+};
+
+/* Look the fields up by name and register them as wanted by `handle`. */
+void smbscope_fields_init(dissector_handle_t handle);
+
+/* Call before reading the fields of a new packet. */
+void wf_begin_packet(void);
+/* All occurrences of a field in this packet's tree, in dissection order;
+ * NULL when none. */
+GPtrArray *wf_all(proto_tree *tree, enum wf f);
+guint wf_count(proto_tree *tree, enum wf f);
+/* The field's value as an unsigned number (booleans: 0 or the bit). */
+guint64 wf_uint(const field_info *fi);
+/* First / last occurrence's value; false when absent. */
+bool wf_first_uint(proto_tree *tree, enum wf f, guint64 *out);
+/* True when any occurrence has a non-zero value. */
+bool wf_any_true(proto_tree *tree, enum wf f);
+/* The string value of an FT_STRING field ("" otherwise). */
+const char *wf_string(const field_info *fi);
+/* The occurrence of `f` in the same data source as `anchor` that starts
+ * `delta` bytes after it (negative: before); NULL when none.  Pairs the
+ * fields of one SMB header when a frame carries several. */
+field_info *wf_at(proto_tree *tree, enum wf f, const field_info *anchor, int delta);
+
+#endif

@@ -1,0 +1,15 @@
+/* observe.h - first-pass folding of one packet's dissection into state. */
+#ifndef SMBSCOPE_OBSERVE_H
+#define SMBSCOPE_OBSERVE_H
+
+#include "smbscope.h"
+
+/* The state this packet belongs to (created when the packet is NetBIOS or
+ * SMB-like), updated with the packet; NULL for packets of no interest.
+ * *events receives the packet's enum frame_event bits. */
+struct smbscope_conv *smbscope_observe(packet_info *pinfo, proto_tree *tree, guint32 *events);
+
+/* The protocol id state is filed under (postdissector.c). */
+int smbscope_proto_id(void);
+
+#endif

@@ -1,0 +1,134 @@
+/* smbscope.h - what the plugin's files share: the per-conversation state,
+ * the per-packet observation read from Wireshark's own fields, and the
+ * record the tap hands to the statistics tree.
+ *
+ * Parsing is Wireshark's (nbss, smb, smb2, nbns, nbdgm, icmp, tcp...);
+ * judgements are libsmbscope's (transport_classify(), policy_check_*(),
+ * smb2_dialect_name()), so the plugin and the command cannot disagree on
+ * what a connection is. */
+#ifndef SMBSCOPE_PLUGIN_H
+#define SMBSCOPE_PLUGIN_H
+
+#include <wireshark.h>
+#include <epan/conversation.h>
+#include <epan/packet.h>
+
+#include "classify.h"
+#include "policy.h"
+
+/* NetBIOS service of a flow, by port (RFC 1002). */
+enum nb_service { NB_NONE = 0, NB_NBNS, NB_NBDGM, NB_NBSS };
+
+/* What is known of a NetBIOS flow. */
+enum nb_state { NBST_UNKNOWN = 0, NBST_ESTABLISHED, NBST_REFUSED, NBST_NO_ANSWER, NBST_DATAGRAM };
+
+/* How sure we are of which side is the client; stronger evidence wins. */
+enum dir_strength { DIR_NONE = 0, DIR_PORT, DIR_APP, DIR_TCP_SYN };
+
+#define SMBSCOPE_MAX_OFFERED 24   /* dialects remembered per connection */
+#define SMBSCOPE_MAX_NAME 64      /* bytes kept of one SMB1 dialect string */
+
+/* Per-frame events, decided on the first pass and kept with the frame so a
+ * re-dissection raises the same expert items. */
+enum frame_event {
+    FEV_NETBIOS_FIRST = 1u << 0,   /* first packet of a NetBIOS flow */
+    FEV_REFUSED = 1u << 1,         /* this packet refuses a NetBIOS attempt (RST / ICMP) */
+    FEV_NEGATIVE = 1u << 2,        /* NBSS negative session response */
+    FEV_SMB1 = 1u << 3,            /* negotiate response choosing an SMB1 dialect */
+    FEV_NBSS_OFFPORT = 1u << 4,    /* NBSS session setup on a port other than 139 */
+    FEV_ALT_PORT = 1u << 5,        /* first SMB message of a connection on an alternative port */
+    FEV_UNPROTECTED = 1u << 6,     /* session set up with neither signing nor encryption */
+    FEV_ICMP_ABOUT = 1u << 7,      /* ICMP error quoting a packet of the flow */
+};
+
+struct smbscope_conv {
+    bool is_tcp;
+    guint32 first_frame;
+    address client;
+    guint16 client_port, server_port;
+    enum dir_strength dir;
+
+    /* NetBIOS flow.  UDP: one flow per client end and service, answers
+     * included (udpflow.c); TCP: the connection. */
+    enum nb_service udp_service;   /* UDP only; TCP derives it (smbscope_service()) */
+    bool nb_icmp_refused;
+    bool nb_answered;              /* UDP: something came back from the service port */
+    bool nb_not_only_queries;      /* UDP: a datagram other than an NBNS name query */
+    bool nb_synack, nb_rst_from_server;
+    bool netbios_announced;        /* TCP: the expert item for it was raised */
+    address udp_server;            /* UDP: where the flow's first request went */
+    address end_a, end_b;          /* TCP: the first packet's sender and receiver... */
+    guint16 end_a_port;
+    guint32 end_a_pkts, end_b_pkts;/* ...and how many packets each end sent */
+
+    /* SMB connection */
+    bool heur_claimed;             /* our TCP heuristic handed it to NBSS */
+    struct transport_obs obs;
+    guint32 first_smb_frame;
+    bool smb1_seen, smb2_seen;
+    guint16 smb2_dialect;          /* chosen; 0 none */
+    bool smb1_chosen;
+    char smb1_dialect[SMBSCOPE_MAX_NAME];
+    unsigned n_offered;
+    const char *offered[SMBSCOPE_MAX_OFFERED]; /* file-scope copies */
+    unsigned n_smb1_offer;         /* the last SMB1 NEGOTIATE request's list, in order, */
+    const char *smb1_offer[SMBSCOPE_MAX_OFFERED]; /* for resolving smb.dialect.index */
+    bool signing_required, signed_seen;
+    bool encrypted;
+    bool session_up;               /* a session setup succeeded */
+    bool auth_krb, auth_ntlm, auth_null, auth_guest;
+};
+
+/* Record passed to the "smbscope" tap (one per packet with state). */
+struct smbscope_tap_rec {
+    const struct smbscope_conv *conv;
+    const char *transport;    /* NULL when not an SMB connection */
+    const char *dialect;      /* NULL when not chosen yet */
+    const char *service;      /* NULL when not NetBIOS */
+    const char *state;        /* NULL when unknown */
+};
+
+/* state.c: names and judgements over a conversation's state. */
+const char *smbscope_service_name(enum nb_service s);
+enum nb_service smbscope_service(const struct smbscope_conv *c);
+const char *smbscope_state_name(enum nb_state s);
+enum nb_state smbscope_nb_state(const struct smbscope_conv *c);
+bool smbscope_is_smb_conn(const struct smbscope_conv *c);
+struct transport_verdict smbscope_transport(const struct smbscope_conv *c);
+/* Chosen dialect for display; buf receives unknown codes. NULL when none. */
+const char *smbscope_dialect(const struct smbscope_conv *c, char *buf, size_t buflen);
+int smbscope_smb_version(const struct smbscope_conv *c);
+const char *smbscope_signing(const struct smbscope_conv *c);
+const char *smbscope_encryption(const struct smbscope_conv *c);
+const char *smbscope_auth(const struct smbscope_conv *c);
+/* Bit (1u << rule) for every default-policy rule the conversation breaks. */
+guint32 smbscope_violations(const struct smbscope_conv *c);
+void smbscope_offer(struct smbscope_conv *c, const char *name);
+/* A file-scope copy of a UTF-8 string cut to fewer than `cap` bytes on a
+ * character boundary (Wireshark strings must stay valid UTF-8). */
+char *smbscope_strdup_bounded(const char *s, size_t cap);
+/* The same into a fixed buffer of `cap` bytes. */
+void smbscope_strcpy_bounded(char *dst, const char *s, size_t cap);
+
+/* stats.c */
+void smbscope_register_stats(void);
+
+/* heur.c */
+void smbscope_heur_register(int proto);
+void smbscope_heur_handoff(void);
+
+/* udpflow.c: NetBIOS UDP flows, keyed like the command's ledger. */
+void smbscope_udpflow_register(void);
+/* The flow a request from client:cport to server:service belongs to. */
+struct smbscope_conv *smbscope_udpflow_get(const address *client, guint32 cport, const address *server,
+                                           guint32 service, guint32 frame);
+/* The first flow of client:cport to `service`, whatever the server; NULL if none. */
+struct smbscope_conv *smbscope_udpflow_by_client(const address *client, guint32 cport, guint32 service);
+
+/* postdissector.c */
+void proto_register_smbscope(void);
+void proto_reg_handoff_smbscope(void);
+struct smbscope_conv *smbscope_conv_get(conversation_t *conv, guint32 frame, bool is_tcp);
+extern int smbscope_tap_id;
+
+#endif
