@@ -239,7 +239,7 @@ def case_missing_first(w, scale):
     c.seq[0] += MSS  # the lost segment
     # WRITE-like traffic: NBSS headers every 64 KiB inside the stream
     block = nbss(smb2_hdr(9, mid=7) + b"\x31\x00" + b"\xAB" * (65536 - 4 - 66))
-    data = block * (MSS * 64 // len(block) + 2)
+    data = block * 2  # any MSS-long window starting inside the first block
     tmpl = bytearray(pcapio.eth_tcp(CLIENT, SERVER, 50000, 445, 0, c.seq[1], PSH | ACK, b"\0" * MSS))
     sent = 0
     t = c.t
@@ -248,7 +248,7 @@ def case_missing_first(w, scale):
         f = bytearray(tmpl)
         struct.pack_into("!I", f, 38, c.seq[0] & 0xFFFFFFFF)
         f[54:] = data[pos:pos + MSS]
-        pos = (pos + MSS) % (len(block) * 64)
+        pos = (pos + MSS) % len(block)
         t += 5
         w.add(t, bytes(f))
         c.seq[0] += MSS
