@@ -26,7 +26,7 @@ scales=${2:-0.25 1}
 bin=$build/smbscope; [ -x "$bin" ] || bin=$build/analyzer/smbscope
 gen=$top/tests/hostile/gen_hostile.py
 bound=${RSS_BOUND_MIB:-256}
-cases=${CASES:-syn-flood conns-100k missing-first-1g overlap-storm nbss-16m negotiate-65535 compound-deep control-names}
+cases=${CASES:-syn-flood syn-flood-139 conns-100k missing-first-1g overlap-storm nbss-16m negotiate-65535 compound-deep control-names frag-flood}
 [ -x "$bin" ] || { echo "hostile.sh: no $bin (meson compile -C $build first)" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "hostile.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
 

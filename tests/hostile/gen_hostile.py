@@ -404,6 +404,29 @@ def case_control_names(w, scale):
         c.close()
 
 
+def case_frag_flood(w, scale):
+    """IPv4 fragments: 500,000 first fragments of UDP 137 datagrams that
+    never complete (distinct ids), and overlapping fragments with
+    conflicting bytes that do complete."""
+    n = int(500_000 * scale)
+    t = 1_700_000_000_000_000
+    q = pcapio.udp(137, 137, nbns_query(1, b"FRAG".ljust(15, b" ") + b"\0") + b"\0" * 64)
+    for i in range(n):
+        t += 1
+        ident = i & 0xFFFF
+        src = bytes([10, 6, (i >> 16) & 255, 1 + (i >> 8) % 250])
+        if i % 8:
+            # first fragment only: 24 bytes, more fragments
+            hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 24, ident, 0x2000, 64, 17, 0, src, SERVER)
+            w.add(t, pcapio.ETH_V4 + hdr + q[:24])
+        else:
+            # three overlapping pieces, the middle one disagreeing
+            for off8, chunk, mf in ((0, q[:32], 1), (2, b"\xee" * 32, 1), (3, q[24:], 0)):
+                hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(chunk), ident, (mf << 13) | off8, 64, 17, 0,
+                                  src, SERVER)
+                w.add(t, pcapio.ETH_V4 + hdr + chunk)
+
+
 CASES = {
     "syn-flood": case_syn_flood,
     "syn-flood-139": case_syn_flood_139,
@@ -414,6 +437,7 @@ CASES = {
     "negotiate-65535": case_negotiate_65535,
     "compound-deep": case_compound_deep,
     "control-names": case_control_names,
+    "frag-flood": case_frag_flood,
 }
 
 

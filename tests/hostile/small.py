@@ -12,7 +12,7 @@
                  transport is nbt exactly where tshark saw a session request,
                  packets match tshark's frame count, peak RSS stays bounded.
   the others     (negotiate-65535, compound-deep, overlap-storm, syn-flood,
-                 conns-100k, missing-first-1g), small: exit 0/1/2, JSON parses,
+                 conns-100k, missing-first-1g, frag-flood), small: exit 0/1/2, JSON parses,
                  no ESC in text, packets match tshark's count.
 
 usage: small.py --smbscope BIN [--rss-mib 256]   (0: no RSS check, for ASan builds)
@@ -190,7 +190,8 @@ def check_nbss_16m(binary, tmp, rss_mib):
 
 def check_others(binary, tmp, rss_mib):
     for case, scale in (("negotiate-65535", 0.05), ("compound-deep", 0.05), ("overlap-storm", 0.01),
-                        ("syn-flood", 0.1), ("conns-100k", 0.01), ("missing-first-1g", 0.005)):
+                        ("syn-flood", 0.1), ("conns-100k", 0.01), ("missing-first-1g", 0.005),
+                        ("frag-flood", 0.01)):
         path = os.path.join(tmp, case + ".pcap")
         gen(case, path, scale)
         p, rss_kib = smbscope(binary, path, "json")
