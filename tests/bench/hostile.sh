@@ -13,8 +13,9 @@
 #   HOSTILE_WORK   where captures are generated (default: a mktemp -d, removed
 #                  at the end; the full set needs about 2 GiB)
 #   RSS_BOUND_MIB  the documented bound on peak RSS with default caps (256)
-#   COMPARE=1      also run tshark -q and tcpdump -r on the same files (as the
-#                  user nobody when run as root) with the same measurements
+#   COMPARE=1      also run tshark -q -z io,phs (every packet dissected: plain
+#                  -q skips dissection) and tcpdump -r on the same files (as
+#                  the user nobody when run as root) with the same measurements
 #   CASES          the cases to run (default: all of gen_hostile.py's)
 # Captures are generated here and never committed.  Exit 1 when a run
 # crashes, prints invalid JSON, leaks an ESC byte into the text report, or
@@ -85,8 +86,8 @@ for c in $cases; do
       "$secs" "$rss" "$rc" "$json" "$esc" "$note"
     if [ "${COMPARE:-0}" = 1 ]; then
       if command -v tshark >/dev/null; then
-        read -r secs rss rc < <(measure timeout 1800 "${nobody[@]}" env HOME=/nonexistent tshark -n -q -r "$f")
-        printf '%-17s %6s %10s %9s %8s %8s %6s\n' "  tshark -q" "$s" "$pkts" "" "$secs" "$rss" "$rc"
+        read -r secs rss rc < <(measure timeout 1800 "${nobody[@]}" env HOME=/nonexistent tshark -n -q -z io,phs -r "$f")
+        printf '%-17s %6s %10s %9s %8s %8s %6s\n' "  tshark io,phs" "$s" "$pkts" "" "$secs" "$rss" "$rc"
       fi
       if command -v tcpdump >/dev/null; then
         read -r secs rss rc < <(measure timeout 1800 "${nobody[@]}" tcpdump -n -r "$f")
