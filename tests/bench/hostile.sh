@@ -69,7 +69,9 @@ for c in $cases; do
     chmod 644 "$f"
     read -r secs rss rc < <(measure "$bin" -q --format json "$f")
     json=ok
-    /usr/bin/python3 -c 'import json,sys; json.load(open(sys.argv[1], encoding="utf-8"))' "$work/out" 2>/dev/null || json=BAD
+    # valid JSON, and every generated packet read
+    /usr/bin/python3 -c 'import json,sys; d = json.load(open(sys.argv[1], encoding="utf-8"))
+sys.exit(d["inputs"][0]["packets"] != int(sys.argv[2]))' "$work/out" "$pkts" 2>/dev/null || json=BAD
     grep -q 'AddressSanitizer\|runtime error' "$work/err" && json="$json+SAN"
     # text report: only where names are hostile, or the capture is small
     esc=-
