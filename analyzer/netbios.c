@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "nbns.h"
+#include "wire.h"
 
 #define NB_MAX_NAMES 32
 
@@ -170,8 +171,14 @@ static bool src_is_client(struct nb_ledger *l, uint8_t proto, const struct packe
         nb_port(proto, p->sport, svc);
         return false;
     }
-    /* Both NetBIOS ports: an existing row in either orientation decides. */
+    /* Both NetBIOS ports (nmbd talking to nmbd): an NBNS response comes from
+     * the server; otherwise an existing row in either orientation decides. */
     nb_port(proto, p->dport, svc);
+    if (proto == 17 && p->sport == 137 && p->dport == 137) {
+        struct wire w = wire_make(p->payload, p->payload_len);
+        if (wire_peek_u8(&w, 2) & 0x80)
+            return false;
+    }
     if (nb_ledger_find(l, proto, &p->dst, p->dport, &p->src, p->sport))
         return false;
     if (proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
@@ -367,9 +374,7 @@ enum nb_state nb_flow_state(const struct nb_flow *f)
             return NB_STATE_ESTABLISHED;
         if (f->rst_from_server || f->icmp_refused)
             return NB_STATE_REFUSED;
-        if (f->syn)
-            return NB_STATE_NO_ANSWER;
-        return NB_STATE_ESTABLISHED; /* mid-stream client data: the session existed */
+        return NB_STATE_NO_ANSWER; /* a SYN, or client data, with nothing back */
     }
     if (f->icmp_refused)
         return NB_STATE_REFUSED;

@@ -14,6 +14,7 @@
 #include "wire.h"
 
 #define MAX_VLAN_DEPTH 8   /* stacked 802.1Q/802.1ad tags we follow before giving up */
+#define MAX_TUNNEL_DEPTH 2 /* GRE inside GRE at most: the inner packet is analysed */
 #define MAX_IPV6_EXT 16    /* IPv6 extension headers we follow before giving up */
 #define LINKTYPE_RAW_FILE 101  /* libpcap maps it to DLT_RAW; accept it if handed raw */
 #define DLT_RAW_OPENBSD 14
@@ -72,6 +73,7 @@ struct l4_in {
     /* What running out of w means: the capture was cut (truncated), or the
      * IP length leaves no room for the header (malformed). */
     enum packet_status short_st;
+    struct ipfrag_table *frags; /* for an IP packet inside a tunnel */
 };
 
 static void put_addr(struct ip_addr *a, uint8_t family, const uint8_t *bytes)
@@ -236,10 +238,63 @@ static enum packet_status decode_icmp(struct packet *pkt, struct l4_in *in)
     return st;
 }
 
+static enum packet_status decode_ipv4(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
+static enum packet_status decode_ipv6(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
+static enum packet_status link_ethernet(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
+
+#define IPPROTO_V_GRE 47
+#define GRE_F_CHECKSUM 0x8000u
+#define GRE_F_ROUTING 0x4000u
+#define GRE_F_KEY 0x2000u
+#define GRE_F_SEQUENCE 0x1000u
+#define GRE_VERSION_MASK 0x0007u
+#define GRE_WCCP 0x883Eu     /* WCCPv2 redirect: a 4-byte redirect header, then IPv4 */
+#define GRE_TEB 0x6558u      /* transparent Ethernet bridging */
+
+/* GRE (RFC 2784, 2890; WCCP redirection, as in tcpdump's wccp_redirect_gre
+ * trace): the packet inside is the one analysed, like tshark's innermost
+ * layer.  Version 1 (PPTP) and RFC 1701 routing stay L4_OTHER. */
+static enum packet_status decode_gre(struct packet *pkt, struct l4_in *in)
+{
+    struct wire w = in->w;
+    uint16_t flags = wire_u16be(&w);
+    uint16_t type = wire_u16be(&w);
+    if (!wire_ok(&w))
+        return in->short_st;
+    if ((flags & GRE_VERSION_MASK) || (flags & GRE_F_ROUTING) || pkt->tunnel_depth >= MAX_TUNNEL_DEPTH)
+        return PKT_OK;
+    size_t options = ((flags & GRE_F_CHECKSUM) ? 4 : 0) + ((flags & GRE_F_KEY) ? 4 : 0) + ((flags & GRE_F_SEQUENCE) ? 4 : 0);
+    if (type == GRE_WCCP)
+        options += 4;
+    if (!wire_skip(&w, options))
+        return in->short_st;
+    pkt->tunnel_depth++;
+    pkt->l4 = L4_NONE;
+    switch (type) {
+    case ETH_IPV4:
+    case GRE_WCCP:
+        return decode_ipv4(pkt, &w, in->frags);
+    case ETH_IPV6:
+        return decode_ipv6(pkt, &w, in->frags);
+    case GRE_TEB:
+        return link_ethernet(pkt, &w, in->frags);
+    default:
+        pkt->tunnel_depth--;
+        pkt->l4 = L4_OTHER;
+        return PKT_OK;
+    }
+}
+
 static enum packet_status decode_l4(struct packet *pkt, struct l4_in *in)
 {
     pkt->ip_proto = in->proto;
     switch (in->proto) {
+    case IPPROTO_V_GRE: {
+        struct l4_in gre = *in; /* set_payload consumes in->w */
+        pkt->l4 = L4_OTHER;
+        set_payload(pkt, &in->w, in->wire_len);
+        return decode_gre(pkt, &gre);
+    }
     case IPPROTO_V_TCP:
         return decode_tcp(pkt, in);
     case IPPROTO_V_UDP:
@@ -337,7 +392,7 @@ static enum packet_status decode_ipv4(struct packet *pkt, struct wire *w, struct
     if (!wire_skip(w, hdr_len - 20))
         return PKT_TRUNCATED;
 
-    struct l4_in in = { .proto = proto, .v6 = false, .wire_len = total - hdr_len };
+    struct l4_in in = { .proto = proto, .v6 = false, .wire_len = total - hdr_len, .frags = frags };
     in.short_st = wire_left(w) < in.wire_len ? PKT_TRUNCATED : PKT_MALFORMED;
     in.w = wire_window(w, w->off, min_u32((uint32_t)wire_left(w), in.wire_len));
 
@@ -426,7 +481,7 @@ static enum packet_status decode_ipv6(struct packet *pkt, struct wire *w, struct
         pkt->ip_len_clamped = true;
     }
 
-    struct l4_in in = { .v6 = true, .wire_len = plen };
+    struct l4_in in = { .v6 = true, .wire_len = plen, .frags = frags };
     in.short_st = wire_left(w) < plen ? PKT_TRUNCATED : PKT_MALFORMED;
     in.w = wire_window(w, w->off, min_u32((uint32_t)wire_left(w), plen));
     bool reassembled = false;

@@ -83,6 +83,7 @@ struct packet {
     bool llc;                  /* an 802.2 LLC frame (not SNAP): see llc_dsap (0xF0 NetBEUI, 0xE0 IPX) */
     uint8_t llc_dsap;
     uint8_t vlan_depth;        /* 802.1Q/802.1ad tags seen */
+    uint8_t tunnel_depth;      /* GRE layers decapsulated (addresses are the innermost) */
     uint16_t vlan_id;          /* outermost VLAN ID when vlan_depth > 0 */
     uint8_t ip_ttl;            /* TTL / hop limit */
     bool ip_fragment;          /* the frame is an IP fragment (whatever became of it) */

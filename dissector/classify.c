@@ -4,7 +4,8 @@
  * the policy, written down once:
  *   1. NBSS session setup (0x81..0x84) is proof of NetBIOS framing: nbt on
  *      139, nbt-nonstandard-port anywhere else (e.g. NBSS on 445 is a finding).
- *   2. Port 139 is the NetBIOS session service by definition (RFC 1002).
+ *   2. Port 139 is the NetBIOS session service by definition (RFC 1002),
+ *      e.g. a 139 connection whose session request preceded the capture.
  *   3. A connection whose handshake we did not see could have had an NBSS
  *      session request before the capture began: unknown-start.
  *   4. Otherwise direct-hosted SMB.  A bare keep-alive (0x85) does not make a
@@ -43,8 +44,10 @@ static const struct {
 struct transport_verdict transport_classify(const struct transport_obs *o)
 {
     struct transport_verdict v = { TRANSPORT_NONE, 0 };
+    /* A connection that carried nothing (a refused or unanswered SYN, even
+     * to 139) is not an SMB connection: the NetBIOS ledger reports it. */
     bool anything = o->session_messages || o->smb_messages || o->keepalives || nbss_setup_seen(o);
-    if (!anything && o->server_port != 139)
+    if (!anything)
         return v;
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         if (rules[i].holds(o)) {

@@ -31,6 +31,7 @@ static const char *const wf_names[WF_COUNT] = {
     [WF_NBSS_LENGTH] = "nbss.length",
     [WF_NBNS_RESPONSE] = "nbns.flags.response",
     [WF_NBNS_OPCODE] = "nbns.flags.opcode",
+    [WF_NBNS_ID] = "nbns.id",
     [WF_NBDGM_TYPE] = "nbdgm.type",
     [WF_SMB_CMD] = "smb.cmd",
     [WF_SMB_RESPONSE] = "smb.flags.response",

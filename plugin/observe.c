@@ -319,21 +319,35 @@ static struct smbscope_conv *observe_udp(packet_info *pinfo, proto_tree *tree)
     guint64 v;
     bool nbns_response = wf_first_uint(tree, WF_NBNS_RESPONSE, &v) && v;
     if (nb_udp_port(sport) && (!nb_udp_port(dport) || (sport == PORT_NBNS && nbns_response))) {
-        struct smbscope_conv *c = smbscope_udpflow_by_client(&pinfo->dst, dport, sport);
-        if (!c && (!nb_udp_port(dport) || nbns_response)) /* request not captured */
-            c = smbscope_udpflow_get(&pinfo->dst, dport, &pinfo->src, sport, pinfo->num);
-        if (c) {
+        /* An answer from another address than the one asked (a broadcast
+         * query answered by the server itself) marks the query answered
+         * and is a flow of its own, as in the command's ledger: the host
+         * that answers NetBIOS must show. */
+        guint64 id;
+        struct smbscope_conv *asked;
+        if (sport == PORT_NBNS && wf_first_uint(tree, WF_NBNS_ID, &id))
+            asked = smbscope_udpflow_answer(&pinfo->dst, dport, (guint16)id);
+        else
+            asked = smbscope_udpflow_by_client(&pinfo->dst, dport, sport);
+        if (asked)
+            asked->nb_answered = true;
+        if (asked || !nb_udp_port(dport) || nbns_response) {
+            struct smbscope_conv *c = smbscope_udpflow_get(&pinfo->dst, dport, &pinfo->src, sport, pinfo->num);
             c->udp_service = service_of(false, sport, 0);
             c->nb_answered = true;
+            if (asked && asked != c)
+                c->asked = asked;
             return c;
         }
     }
     guint32 service = nb_udp_port(dport) ? dport : sport;
     struct smbscope_conv *c = smbscope_udpflow_get(&pinfo->src, sport, &pinfo->dst, service, pinfo->num);
     c->udp_service = service_of(false, service, 0);
-    guint64 opcode;
+    guint64 opcode, id;
     if (service != PORT_NBNS || nbns_response || !wf_first_uint(tree, WF_NBNS_OPCODE, &opcode) || opcode != 0)
         c->nb_not_only_queries = true;
+    else if (wf_first_uint(tree, WF_NBNS_ID, &id))
+        smbscope_udpflow_query(&pinfo->src, sport, (guint16)id, c);
     return c;
 }
 

@@ -210,6 +210,11 @@ static int dissect_smbscope(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
         tap->state = smbscope_state_name(smbscope_nb_state(c));
         if (tap->state)
             add_string(st, hf_netbios_state, tvb, tap->state);
+        if (c->asked) {
+            tap->also = c->asked;
+            tap->also_service = smbscope_service_name(smbscope_service(c->asked));
+            tap->also_state = smbscope_state_name(smbscope_nb_state(c->asked));
+        }
     }
     if (smb)
         add_smb_fields(st, tvb, pinfo, c, tap);

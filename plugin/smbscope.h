@@ -53,6 +53,7 @@ struct smbscope_conv {
     enum nb_service udp_service;   /* UDP only; TCP derives it (smbscope_service()) */
     bool nb_icmp_refused;
     bool nb_answered;              /* UDP: something came back from the service port */
+    struct smbscope_conv *asked;   /* UDP: the flow whose query this one answers (from another address) */
     bool nb_not_only_queries;      /* UDP: a datagram other than an NBNS name query */
     bool nb_synack, nb_rst_from_server;
     bool netbios_announced;        /* TCP: the expert item for it was raised */
@@ -86,6 +87,10 @@ struct smbscope_tap_rec {
     const char *dialect;      /* NULL when not chosen yet */
     const char *service;      /* NULL when not NetBIOS */
     const char *state;        /* NULL when unknown */
+    /* The flow this packet answered from another address (a broadcast
+     * query): its state changed too, so the statistics relabel it. */
+    const struct smbscope_conv *also;
+    const char *also_service, *also_state;
 };
 
 /* state.c: names and judgements over a conversation's state. */
@@ -124,6 +129,9 @@ struct smbscope_conv *smbscope_udpflow_get(const address *client, guint32 cport,
                                            guint32 service, guint32 frame);
 /* The first flow of client:cport to `service`, whatever the server; NULL if none. */
 struct smbscope_conv *smbscope_udpflow_by_client(const address *client, guint32 cport, guint32 service);
+void smbscope_udpflow_query(const address *client, guint32 cport, guint16 id, struct smbscope_conv *c);
+/* The flow whose query has this id (and forget it), or NULL. */
+struct smbscope_conv *smbscope_udpflow_answer(const address *client, guint32 cport, guint16 id);
 
 /* postdissector.c */
 void proto_register_smbscope(void);

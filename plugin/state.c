@@ -77,11 +77,9 @@ enum nb_state smbscope_nb_state(const struct smbscope_conv *c)
 
 bool smbscope_is_smb_conn(const struct smbscope_conv *c)
 {
-    /* SMB or NBSS seen, or port 139: even a refused attempt on 139 was a
-     * NetBIOS session-service connection (classify.c's rule 2). */
-    const struct transport_obs *o = &c->obs;
-    return c->is_tcp
-        && (o->session_messages || o->smb_messages || o->keepalives || nbss_setup(o) || c->server_port == 139);
+    /* The classifier decides (TRANSPORT_NONE: nothing carried, e.g. a
+     * refused SYN to 139, which only the NetBIOS flow reports). */
+    return c->is_tcp && smbscope_transport(c).cls != TRANSPORT_NONE;
 }
 
 struct transport_verdict smbscope_transport(const struct smbscope_conv *c)

@@ -150,6 +150,14 @@ static tap_packet_status smbscope_stats_packet(stats_tree *st, packet_info *pinf
     }
     if (rec->service)
         relabel_netbios(st, ts, c, rec->service, rec->state);
+    if (rec->also && rec->also_service) {
+        struct counted *a = (struct counted *)g_hash_table_lookup(ts->convs, rec->also);
+        if (!a) {
+            a = g_new0(struct counted, 1);
+            g_hash_table_insert(ts->convs, (gpointer)(uintptr_t)rec->also, a);
+        }
+        relabel_netbios(st, ts, a, rec->also_service, rec->also_state);
+    }
     return TAP_PACKET_REDRAW;
 }
 

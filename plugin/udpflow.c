@@ -4,9 +4,9 @@
  * query and the unicast answers to it would be different conversations.  A
  * NetBIOS flow here is what the command's ledger calls one (and what
  * samples/MANIFEST.tsv lists): the client end (address, port) and the
- * service port, with the server address of its first request; answers from
- * the service port to the client end belong to the first flow of that
- * client end, whoever sends them. */
+ * service port and the server address.  An answer from another address
+ * than the one asked opens its own flow and marks the asking flow (found
+ * through by_client: the first flow of that client end) answered. */
 #include "smbscope.h"
 
 struct flow_key {
@@ -18,6 +18,7 @@ struct flow_key {
 
 static wmem_map_t *flows;      /* exact key -> struct smbscope_conv */
 static wmem_map_t *by_client;  /* key without server -> first flow */
+static wmem_map_t *pending;    /* key without server, service = NBNS id -> flow that asked */
 
 static guint key_hash(gconstpointer p)
 {
@@ -39,6 +40,7 @@ void smbscope_udpflow_register(void)
 {
     flows = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), key_hash, key_equal);
     by_client = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), key_hash, key_equal);
+    pending = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), key_hash, key_equal);
 }
 
 static struct flow_key *key_copy(const address *client, guint32 cport, const address *server, guint32 service)
@@ -80,4 +82,23 @@ struct smbscope_conv *smbscope_udpflow_by_client(const address *client, guint32 
 {
     struct flow_key probe = { *client, cport, { AT_NONE, 0, NULL, NULL }, service };
     return (struct smbscope_conv *)wmem_map_lookup(by_client, &probe);
+}
+
+/* NBNS name queries waiting for their answer, by client end and transaction
+ * id, as the command's ledger matches them: a broadcast query is answered
+ * from the server's own address, and only the answer with its id counts. */
+void smbscope_udpflow_query(const address *client, guint32 cport, guint16 id, struct smbscope_conv *c)
+{
+    struct flow_key probe = { *client, cport, { AT_NONE, 0, NULL, NULL }, 0x10000u | id };
+    if (!wmem_map_lookup(pending, &probe))
+        wmem_map_insert(pending, key_copy(client, cport, NULL, 0x10000u | id), c);
+}
+
+struct smbscope_conv *smbscope_udpflow_answer(const address *client, guint32 cport, guint16 id)
+{
+    struct flow_key probe = { *client, cport, { AT_NONE, 0, NULL, NULL }, 0x10000u | id };
+    struct smbscope_conv *c = (struct smbscope_conv *)wmem_map_lookup(pending, &probe);
+    if (c)
+        wmem_map_remove(pending, &probe);
+    return c;
 }

@@ -23,7 +23,8 @@ has port 139 at either end, and one row per NetBIOS UDP flow (UDP port 137,
                         to a broadcast query, is a row of its own that marks
                         the query's row answered)
   transport             direct | nbt | nbt-nonstandard-port | unknown-start | -
-                        Rule order (same as dissector/classify.c):
+                        Rule order (same as dissector/classify.c); `-` when
+                        the connection carried neither NBSS nor SMB:
                         1. NBSS session request/positive/negative/retarget
                            (0x81-0x84) seen: nbt on server port 139, else
                            nbt-nonstandard-port;
@@ -84,7 +85,7 @@ FIELDS = [
     "smb.cmd", "smb.flags.response", "smb.dialect", "smb.dialect.index",
     "smb2.protocol_id", "smb2.cmd", "smb2.flags.response", "smb2.dialect",
     "smb2.flags.signature",
-    "nbns.flags.response", "nbns.flags.opcode", "nbdgm.type",
+    "nbns.flags.response", "nbns.flags.opcode", "nbns.id", "nbdgm.type",
 ]
 
 SMB2_DIALECTS = {  # same short names as dissector/dialect.c
@@ -177,6 +178,7 @@ class UdpFlow:
         self.icmp = None              # description of the ICMP error, if any
         self.request_missing = False  # first packet seen was an answer
         self.answer_to = None         # the address a broadcast query went to
+        self.pending_ids = set()      # NBNS name-query transaction ids not answered yet
 
 
 def locate(row, proto):
@@ -348,7 +350,10 @@ def tcp_row(name, c):
     handshake = c.syn_from is not None or c.synack_to is not None
 
     setup_seen = any(t in c.nbss for t in NBSS_SETUP)
-    if setup_seen:
+    carried = bool(c.nbss) or c.smb1_seen or c.smb2_seen
+    if not carried:
+        transport = "-"  # a SYN refused or unanswered, or no payload: no SMB connection
+    elif setup_seen:
         transport = "nbt" if server[1] == 139 else "nbt-nonstandard-port"
     elif server[1] == 139:
         transport = "nbt"
@@ -428,28 +433,34 @@ def handle_udp(row, frame, flows, order):
     # An answer: from a NetBIOS port back to the client end of a flow, either to
     # an ephemeral port or, NetBIOS port to NetBIOS port, an NBNS response.
     if sport in NETBIOS_UDP and (dport not in NETBIOS_UDP or (sport == 137 and is_nbns_resp)):
-        asked = None
-        for f in flows.values():
-            if f.client == (dst, dport) and f.service_port == sport:
-                f.answers_from.add(src)
-                if f.server == src:
-                    f.packets += 1
-                    return
-                asked = f
+        same_end = [f for f in flows.values() if f.client == (dst, dport) and f.service_port == sport]
+        # An NBNS answer answers the query with its transaction id, whichever
+        # flow of this client end sent it (a broadcast query is answered from
+        # the server's own address); other services: any flow of the end.
+        nid = row["nbns.id"][0] if sport == 137 and row["nbns.id"] else None
+        if nid is not None:
+            asked = next((f for f in same_end if nid in f.pending_ids), None)
+        else:
+            asked = same_end[0] if same_end else None
+        if asked is not None:
+            asked.answers_from.add(src)
+            asked.pending_ids.discard(nid)
+        own = next((f for f in same_end if f.server == src), None)
+        if own is not None:
+            own.packets += 1
+            own.answers_from.add(src)
+            return
         if dport not in NETBIOS_UDP or is_nbns_resp:
-            # An answer from another address than the one asked (a broadcast
-            # query answered by the server itself) is a flow of its own: the
-            # host that answers NetBIOS must show up in the ledger.
-            # an answer whose request was not captured: the receiver is the client
+            # An answer from another address than the one asked is a flow of
+            # its own: the host that answers NetBIOS must show up in the
+            # ledger.  With no query at all, the request was not captured.
             key = (dst, dport, src, sport)
-            f = flows.get(key)
-            if f is None:
-                f = flows[key] = UdpFlow((dst, dport), src, sport)
-                f.first_frame = frame
-                f.request_missing = asked is None
-                if asked is not None:
-                    f.answer_to = asked.server
-                order.append(key)
+            f = flows[key] = UdpFlow((dst, dport), src, sport)
+            f.first_frame = frame
+            f.request_missing = asked is None and not same_end
+            if asked is not None and asked.server != src:
+                f.answer_to = asked.server
+            order.append(key)
             f.packets += 1
             f.answers_from.add(src)
             return
@@ -462,6 +473,9 @@ def handle_udp(row, frame, flows, order):
         order.append(key)
     f.packets += 1
     f.requests += 1
+    if service == 137 and not is_nbns_resp and row["nbns.id"] and row["nbns.flags.opcode"] \
+            and num(row["nbns.flags.opcode"][0]) == 0:
+        f.pending_ids.add(row["nbns.id"][0])
     if service == 137:
         op = row["nbns.flags.opcode"]
         if is_nbns_resp or not op or num(op[0]) != 0:
