@@ -94,10 +94,12 @@ static uint64_t mix64(uint64_t x)
 
 static uint64_t endpoint_hash(const struct ip_addr *a, uint16_t port)
 {
-    uint64_t h = UINT64_C(0xcbf29ce484222325) ^ a->family;
-    for (int i = 0; i < 16; i++)
-        h = (h ^ a->bytes[i]) * UINT64_C(0x100000001b3);
-    return mix64(h ^ ((uint64_t)port << 40));
+    /* two 64-bit words, not 16 byte steps: this runs twice per packet */
+    uint64_t lo, hi;
+    memcpy(&lo, a->bytes, 8);
+    memcpy(&hi, a->bytes + 8, 8);
+    uint64_t h = mix64(lo ^ ((uint64_t)a->family << 56) ^ UINT64_C(0xcbf29ce484222325));
+    return mix64(h ^ hi ^ ((uint64_t)port << 40));
 }
 
 /* Symmetric: both orientations of a connection hash alike. */

@@ -6,9 +6,60 @@
 #include <inttypes.h>
 #include <string.h>
 
+/* The report of a big capture is tens of MB written a few bytes at a time:
+ * the writer keeps its own buffer (a stdio call per token cost more than
+ * the rest of the report) and formats numbers itself. */
+void json_flush(struct json *j)
+{
+    if (j->used)
+        fwrite(j->buf, 1, j->used, j->out);
+    j->used = 0;
+}
+
+static void out_n(struct json *j, const void *p, size_t n)
+{
+    if (n > sizeof j->buf - j->used) {
+        json_flush(j);
+        if (n > sizeof j->buf) {
+            fwrite(p, 1, n, j->out);
+            return;
+        }
+    }
+    memcpy(j->buf + j->used, p, n);
+    j->used += n;
+}
+
+static void out_c(struct json *j, char c)
+{
+    if (j->used == sizeof j->buf)
+        json_flush(j);
+    j->buf[j->used++] = c;
+}
+
+static void out_s(struct json *j, const char *s) { out_n(j, s, strlen(s)); }
+
+static void out_u64(struct json *j, uint64_t v)
+{
+    char buf[24];
+    size_t i = sizeof buf;
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    out_n(j, buf + i, sizeof buf - i);
+}
+
+/* A top-level value is complete: hand it to the stream. */
+static void value_done(struct json *j)
+{
+    if (j->depth == 0)
+        json_flush(j);
+}
+
 void json_init(struct json *j, FILE *out, bool pretty)
 {
     j->out = out;
+    j->used = 0;
     j->depth = 0;
     j->first[0] = true;
     j->pretty = pretty;
@@ -19,9 +70,11 @@ static void newline(struct json *j)
 {
     if (!j->pretty)
         return;
-    fputc('\n', j->out);
-    for (int i = 0; i < j->depth; i++)
-        fputs("  ", j->out);
+    static const char indent[] = "\n                                                                ";
+    size_t n = 1 + 2 * (size_t)j->depth;
+    if (n > sizeof indent - 1)
+        n = sizeof indent - 1;
+    out_n(j, indent, n);
 }
 
 /* Separator before a value; a value right after its key needs none. */
@@ -33,7 +86,7 @@ static void before_value(struct json *j)
     }
     if (j->depth > 0) {
         if (!j->first[j->depth])
-            fputc(',', j->out);
+            out_c(j, ',');
         j->first[j->depth] = false;
         newline(j);
     }
@@ -42,7 +95,7 @@ static void before_value(struct json *j)
 static void open_container(struct json *j, char c)
 {
     before_value(j);
-    fputc(c, j->out);
+    out_c(j, c);
     if (j->depth < JSON_MAX_DEPTH - 1)
         j->depth++;
     j->first[j->depth] = true;
@@ -55,7 +108,8 @@ static void close_container(struct json *j, char c)
         j->depth--;
     if (!empty)
         newline(j);
-    fputc(c, j->out);
+    out_c(j, c);
+    value_done(j);
 }
 
 void json_begin_object(struct json *j) { open_container(j, '{'); }
@@ -63,50 +117,73 @@ void json_end_object(struct json *j) { close_container(j, '}'); }
 void json_begin_array(struct json *j) { open_container(j, '['); }
 void json_end_array(struct json *j) { close_container(j, ']'); }
 
-static void write_string(FILE *out, const uint8_t *s, size_t n)
+/* Printable ASCII other than '"' and '\\' goes out as is (a table: this
+ * test runs for every byte of a report of tens of MB). */
+#define P8 1, 1, 1, 1, 1, 1, 1, 1
+static const uint8_t plain_table[256] = {
+    [0x20] = 1, 1, 0 /* '"' */, 1, 1, 1, 1, 1, P8, P8, P8, P8, P8, P8, 1, 1, 1, 1, /* 0x20..0x5B */
+    [0x5C] = 0 /* '\\' */, 1, 1, 1, P8, P8, P8, 1, 1, 1, 1, 1, 1, 1, 0 /* 0x7F */,
+};
+#undef P8
+static bool plain_ascii(uint8_t c) { return plain_table[c] != 0; }
+
+static void write_string(struct json *out, const uint8_t *s, size_t n)
 {
-    fputc('"', out);
+    out_c(out, '"');
     size_t i = 0;
     while (i < n) {
         uint8_t c = s[i];
-        if (c == '"' || c == '\\') {
-            fputc('\\', out);
-            fputc(c, out);
+        if (plain_ascii(c)) {
+            /* one fwrite per run, not per character: reports of big
+             * captures are tens of MB of mostly plain strings */
+            size_t k = 1;
+            while (i + k < n && plain_ascii(s[i + k]))
+                k++;
+            out_n(out, s + i, k);
+            i += k;
+        } else if (c == '"' || c == '\\') {
+            out_c(out, '\\');
+            out_c(out, (char)c);
             i++;
         } else if (c < 0x20 || c == 0x7F) {
             static const char short_esc[] = { ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't' };
-            if (c < sizeof short_esc && short_esc[c])
-                fprintf(out, "\\%c", short_esc[c]);
-            else
-                fprintf(out, "\\u%04x", c);
+            static const char hex[] = "0123456789abcdef";
+            if (c < sizeof short_esc && short_esc[c]) {
+                char e[2] = { '\\', short_esc[c] };
+                out_n(out, e, 2);
+            } else {
+                char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+                out_n(out, e, 6);
+            }
             i++;
         } else {
             uint32_t cp;
             size_t k = utf8_seq(s + i, n - i, &cp);
             if (k == 0) {
-                fputs("\\ufffd", out);
+                out_s(out, "\\ufffd");
                 i++;
             } else {
-                fwrite(s + i, 1, k, out);
+                out_n(out, s + i, k);
                 i += k;
             }
         }
     }
-    fputc('"', out);
+    out_c(out, '"');
 }
 
 void json_key(struct json *j, const char *key)
 {
     before_value(j);
-    write_string(j->out, (const uint8_t *)key, strlen(key));
-    fputs(j->pretty ? ": " : ":", j->out);
+    write_string(j, (const uint8_t *)key, strlen(key));
+    out_s(j, j->pretty ? ": " : ":");
     j->after_key = true;
 }
 
 void json_str_bytes(struct json *j, const uint8_t *s, size_t n)
 {
     before_value(j);
-    write_string(j->out, s, n);
+    write_string(j, s, n);
+    value_done(j);
 }
 
 void json_str(struct json *j, const char *s)
@@ -121,25 +198,34 @@ void json_str(struct json *j, const char *s)
 void json_int(struct json *j, int64_t v)
 {
     before_value(j);
-    fprintf(j->out, "%" PRId64, v);
+    if (v < 0) {
+        out_c(j, '-');
+        out_u64(j, (uint64_t)0 - (uint64_t)v);
+    } else {
+        out_u64(j, (uint64_t)v);
+    }
+    value_done(j);
 }
 
 void json_uint(struct json *j, uint64_t v)
 {
     before_value(j);
-    fprintf(j->out, "%" PRIu64, v);
+    out_u64(j, v);
+    value_done(j);
 }
 
 void json_bool(struct json *j, bool v)
 {
     before_value(j);
-    fputs(v ? "true" : "false", j->out);
+    out_s(j, v ? "true" : "false");
+    value_done(j);
 }
 
 void json_null(struct json *j)
 {
     before_value(j);
-    fputs("null", j->out);
+    out_s(j, "null");
+    value_done(j);
 }
 
 void json_kstr(struct json *j, const char *key, const char *s) { json_key(j, key); json_str(j, s); }

@@ -13,8 +13,12 @@
 
 #define JSON_MAX_DEPTH 32
 
+#define JSON_BUF 16384
+
 struct json {
     FILE *out;
+    size_t used;                /* bytes of buf not yet written to out */
+    char buf[JSON_BUF];         /* flushed when full and after each top-level value */
     int depth;
     bool first[JSON_MAX_DEPTH]; /* no member written yet at this depth */
     bool pretty;
@@ -22,6 +26,8 @@ struct json {
 };
 
 void json_init(struct json *j, FILE *out, bool pretty);
+/* Write what is buffered to out (done by itself after each top-level value). */
+void json_flush(struct json *j);
 void json_begin_object(struct json *j);
 void json_end_object(struct json *j);
 void json_begin_array(struct json *j);

@@ -43,25 +43,19 @@ struct nb_row {
     struct nb_key key;
 };
 
-static guint key_hash(gconstpointer p)
+/* FNV-1a over a key struct (memset to zero before filling: no stray padding). */
+static guint fnv1a(const void *p, size_t n)
 {
     const uint8_t *b = p;
     guint h = 2166136261u;
-    for (size_t i = 0; i < sizeof(struct nb_key); i++)
+    for (size_t i = 0; i < n; i++)
         h = (h ^ b[i]) * 16777619u;
     return h;
 }
 
+static guint key_hash(gconstpointer p) { return fnv1a(p, sizeof(struct nb_key)); }
 static gboolean key_equal(gconstpointer a, gconstpointer b) { return memcmp(a, b, sizeof(struct nb_key)) == 0; }
-
-static guint pending_hash(gconstpointer p)
-{
-    const uint8_t *b = p;
-    guint h = 2166136261u;
-    for (size_t i = 0; i < sizeof(struct nb_pending_key); i++)
-        h = (h ^ b[i]) * 16777619u;
-    return h;
-}
+static guint pending_hash(gconstpointer p) { return fnv1a(p, sizeof(struct nb_pending_key)); }
 
 static gboolean pending_equal(gconstpointer a, gconstpointer b)
 {

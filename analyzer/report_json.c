@@ -68,10 +68,23 @@ static void kenum(struct json *j, const char *key, const struct smb_enum_table *
 
 static void kguid(struct json *j, const char *key, const uint8_t g[16])
 {
+    /* MS-DTYP 2.3.4.2: the first three fields are little-endian.  Byte
+     * order of the text, -1 for a dash (no snprintf: two GUIDs per
+     * connection of a big capture). */
+    static const int8_t order[] = { 3, 2, 1, 0, -1, 5, 4, -1, 7, 6, -1, 8, 9, -1, 10, 11, 12, 13, 14, 15 };
+    static const char hex[] = "0123456789abcdef";
     char buf[40];
-    /* MS-DTYP 2.3.4.2: the first three fields are little-endian. */
-    snprintf(buf, sizeof buf, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", g[3], g[2], g[1],
-             g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof order; i++) {
+        if (order[i] < 0) {
+            buf[n++] = '-';
+            continue;
+        }
+        uint8_t b = g[order[i]];
+        buf[n++] = hex[b >> 4];
+        buf[n++] = hex[b & 15];
+    }
+    buf[n] = '\0';
     json_kstr(j, key, buf);
 }
 
@@ -124,6 +137,22 @@ static void neg_ctx_list(struct json *j, const struct smb2_neg_ctx_list *l)
 }
 
 static void emit_finding(const char *text, void *arg) { json_str(arg, text); }
+
+/* {"client": [...], "server": [...]}: SMB2 NEGOTIATE bits of each side, or
+ * the SMB1 NEGOTIATE response's when no SMB2 response was seen. */
+static void negotiated_bits(struct json *j, const struct smb_conn *s, const char *key, const struct smb_enum_table *smb2,
+                            const struct smb_enum_table *smb1, uint32_t client, uint32_t server, uint32_t smb1_server)
+{
+    json_key(j, key);
+    json_begin_object(j);
+    if (s->smb2_request_seen)
+        kbits(j, "client", smb2, client);
+    if (s->smb2_response_seen)
+        kbits(j, "server", smb2, server);
+    else if (s->smb1_response_seen)
+        kbits(j, "server", smb1, smb1_server);
+    json_end_object(j);
+}
 
 static void connection(struct json *j, const struct smb_conn *s)
 {
@@ -197,24 +226,10 @@ static void connection(struct json *j, const struct smb_conn *s)
     else
         json_null(j);
 
-    json_key(j, "security_mode");
-    json_begin_object(j);
-    if (s->smb2_request_seen)
-        kbits(j, "client", &smb2_security_mode_table, s->client_security_mode);
-    if (s->smb2_response_seen)
-        kbits(j, "server", &smb2_security_mode_table, s->server_security_mode);
-    else if (s->smb1_response_seen)
-        kbits(j, "server", &smb1_security_mode_table, s->smb1_security_mode);
-    json_end_object(j);
-    json_key(j, "capabilities");
-    json_begin_object(j);
-    if (s->smb2_request_seen)
-        kbits(j, "client", &smb2_capabilities_table, s->client_capabilities);
-    if (s->smb2_response_seen)
-        kbits(j, "server", &smb2_capabilities_table, s->server_capabilities);
-    else if (s->smb1_response_seen)
-        kbits(j, "server", &smb1_capabilities_table, s->smb1_capabilities);
-    json_end_object(j);
+    negotiated_bits(j, s, "security_mode", &smb2_security_mode_table, &smb1_security_mode_table,
+                    s->client_security_mode, s->server_security_mode, s->smb1_security_mode);
+    negotiated_bits(j, s, "capabilities", &smb2_capabilities_table, &smb1_capabilities_table,
+                    s->client_capabilities, s->server_capabilities, s->smb1_capabilities);
     if (s->smb2_request_seen)
         kguid(j, "client_guid", s->client_guid);
     if (s->smb2_response_seen) {

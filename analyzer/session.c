@@ -39,9 +39,11 @@ struct dir_ctx {
     int dir;
 };
 
-struct smb_conn_priv {
-    struct smb_conn pub;
-    struct dir_ctx dctx[2];
+/* State needed only while the connection is open, freed by
+ * smb_conn_close(): closed connections stay in memory until the report,
+ * so what they keep is what the report needs. */
+struct smb_conn_live {
+    struct framer fr[2];
     /* TREE_CONNECT requests waiting for their response: message id -> share */
     struct {
         uint64_t mid;
@@ -49,9 +51,20 @@ struct smb_conn_priv {
         bool used;
     } pending_tree[16];
     uint8_t pending_tree_next;
+};
+
+struct smb_conn_priv {
+    struct smb_conn pub;
+    struct dir_ctx dctx[2];
+    struct smb_conn_live *live; /* NULL once closed */
     int negotiate_dir;  /* direction of the first NEGOTIATE request, -1 */
     int request_dir;    /* direction of the first SMB request, -1 */
     bool msg_complete;  /* the message being decoded is whole */
+    bool ctx_interned;  /* ctx_request/ctx_response are shared (ctx_intern) */
+    const struct flow_conn *fc; /* the flow, while open (NULL once closed) */
+    uint8_t started;    /* bit per direction: data or a gap was seen */
+    uint8_t bad_start;  /* bit per direction: seen from its start, and its first byte is no NBSS type */
+    bool not_smb;       /* see smb_conn_not_smb() */
 };
 
 static struct smb_conn_priv *priv(struct smb_conn *s) { return (struct smb_conn_priv *)s; }
@@ -123,7 +136,9 @@ static struct smb_share_rec *share_new(struct smb_conn *s, const char *path, siz
 
 static void tree_pending_add(struct smb_conn *s, uint64_t mid)
 {
-    struct smb_conn_priv *p = priv(s);
+    struct smb_conn_live *p = priv(s)->live;
+    if (!p)
+        return;
     unsigned i = p->pending_tree_next++ % G_N_ELEMENTS(p->pending_tree);
     p->pending_tree[i].mid = mid;
     p->pending_tree[i].share = (uint16_t)(s->shares->len - 1);
@@ -132,7 +147,9 @@ static void tree_pending_add(struct smb_conn *s, uint64_t mid)
 
 static struct smb_share_rec *tree_pending_take(struct smb_conn *s, uint64_t mid)
 {
-    struct smb_conn_priv *p = priv(s);
+    struct smb_conn_live *p = priv(s)->live;
+    if (!p)
+        return NULL;
     for (unsigned i = 0; i < G_N_ELEMENTS(p->pending_tree); i++)
         if (p->pending_tree[i].used && p->pending_tree[i].mid == mid) {
             p->pending_tree[i].used = false;
@@ -351,8 +368,8 @@ static void on_smb2_negotiate_request(void *ctx, const struct smb2_header_info *
     s->client_capabilities = r->capabilities;
     memcpy(s->client_guid, r->client_guid, 16);
     if (r->contexts.status != SMB2_CTX_ABSENT) {
-        s->ctx_request = g_new(struct smb2_neg_ctx_list, 1);
-        *s->ctx_request = r->contexts;
+        s->ctx_request = g_new0(struct smb2_neg_ctx_list, 1);
+        memcpy(s->ctx_request, &r->contexts, sizeof r->contexts);
     }
 }
 
@@ -371,8 +388,8 @@ static void on_smb2_negotiate_response(void *ctx, const struct smb2_header_info 
     s->max_transact = r->max_transact;
     if (r->contexts.status != SMB2_CTX_ABSENT) {
         if (!s->ctx_response)
-            s->ctx_response = g_new(struct smb2_neg_ctx_list, 1);
-        *s->ctx_response = r->contexts;
+            s->ctx_response = g_new0(struct smb2_neg_ctx_list, 1);
+        memcpy(s->ctx_response, &r->contexts, sizeof r->contexts);
         const struct smb2_neg_ctx *enc = smb2_ctx_find(&r->contexts, SMB2_CTX_ENCRYPTION);
         if (enc && enc->ids_stored) {
             s->cipher = enc->ids[0];
@@ -552,6 +569,9 @@ struct smb_conn *smb_conn_new(const struct session_config *cfg, const struct flo
     s->dialects_offered = g_array_new(FALSE, FALSE, sizeof(uint16_t));
     s->sessions = g_array_new(FALSE, FALSE, sizeof(struct smb_session_rec));
     s->shares = g_array_new(FALSE, FALSE, sizeof(struct smb_share_rec));
+    p->fc = fc;
+    p->live = g_new0(struct smb_conn_live, 1);
+    s->fr = p->live->fr;
     for (int d = 0; d < 2; d++) {
         p->dctx[d].s = s;
         p->dctx[d].dir = d;
@@ -561,14 +581,92 @@ struct smb_conn *smb_conn_new(const struct session_config *cfg, const struct flo
     return s;
 }
 
+static bool carried_smb(const struct transport_obs *o);
+
+/* The first bytes of a direction seen from its start (the flow saw the SYN
+ * and no gap came first): a first byte that no NBSS / direct-TCP header can
+ * have (RFC 1002 4.3.1 types 0x00, 0x81..0x85) -- a TLS record, an HTTP
+ * request -- marks the direction.  When both directions are marked and
+ * nothing SMB-like was seen, the connection is not SMB (both modes alike):
+ * without this the framer resync-scans every byte of every HTTPS download,
+ * slowly, and in gigabytes of such data now and then finds a false header. */
+static bool judge_start(struct smb_conn *s, int dir, const uint8_t *p, size_t n)
+{
+    struct smb_conn_priv *pv = priv(s);
+    if (pv->started & (1u << dir))
+        return pv->not_smb;
+    pv->started |= (uint8_t)(1u << dir);
+    if (p && n > 0 && pv->fc && !pv->fc->midstream) {
+        struct wire w = wire_make(p, n);
+        uint8_t b = wire_u8(&w);
+        if (b != 0x00 && (b < NBSS_SESSION_REQUEST || b > NBSS_KEEPALIVE))
+            pv->bad_start |= (uint8_t)(1u << dir);
+    }
+    if (pv->bad_start == 3 && !carried_smb(&s->obs))
+        pv->not_smb = true;
+    return pv->not_smb;
+}
+
 void smb_conn_data(struct smb_conn *s, int dir, const uint8_t *p, size_t n, int64_t ts_us)
 {
+    if (!s->fr || judge_start(s, dir & 1, p, n))
+        return;
     framer_feed(&s->fr[dir & 1], p, n);
 }
 
 void smb_conn_gap(struct smb_conn *s, int dir, uint64_t n, int64_t ts_us)
 {
+    if (!s->fr || judge_start(s, dir & 1, NULL, 0))
+        return;
     framer_gap(&s->fr[dir & 1], n);
+}
+
+bool smb_conn_not_smb(const struct smb_conn *s) { return ((const struct smb_conn_priv *)s)->not_smb; }
+
+/* Closed connections are kept for the report, and a day-long capture holds
+ * tens of thousands of them; their negotiate context lists (800 bytes each
+ * way) are nearly always alike, so identical lists are kept once.  The
+ * table only grows (by the number of distinct lists) and lives as long as
+ * the process: interned lists are never freed one by one. */
+static GHashTable *ctx_intern;
+
+static guint ctx_list_hash(gconstpointer p)
+{
+    /* over the whole struct, padding included, eight bytes at a time */
+    const uint8_t *b = p;
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    size_t i = 0;
+    for (; i + 8 <= sizeof(struct smb2_neg_ctx_list); i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        h = (h ^ w) * UINT64_C(0x100000001b3);
+        h ^= h >> 29;
+    }
+    for (; i < sizeof(struct smb2_neg_ctx_list); i++)
+        h = (h ^ b[i]) * UINT64_C(0x100000001b3);
+    return (guint)(h ^ (h >> 32));
+}
+
+/* Byte equality: padding that differs only costs a duplicate, never a
+ * wrong answer. */
+static gboolean ctx_list_equal(gconstpointer a, gconstpointer b)
+{
+    return memcmp(a, b, sizeof(struct smb2_neg_ctx_list)) == 0;
+}
+
+static struct smb2_neg_ctx_list *ctx_list_intern(struct smb2_neg_ctx_list *l)
+{
+    if (!l)
+        return NULL;
+    if (!ctx_intern)
+        ctx_intern = g_hash_table_new(ctx_list_hash, ctx_list_equal);
+    struct smb2_neg_ctx_list *kept = g_hash_table_lookup(ctx_intern, l);
+    if (kept) {
+        g_free(l);
+        return kept;
+    }
+    g_hash_table_add(ctx_intern, l);
+    return l;
 }
 
 static bool carried_smb(const struct transport_obs *o)
@@ -590,11 +688,17 @@ bool smb_conn_close(struct smb_conn *s, const struct flow_conn *fc, const char *
         s->gap_bytes += st->gap_bytes;
         s->overlap_conflicts += st->overlap_conflicts;
         s->retransmissions += st->retransmissions;
-        const struct framer_stats *fs = framer_stats(&s->fr[d]);
-        s->resyncs += fs->resyncs;
-        s->skipped_bytes += fs->skipped_bytes;
-        framer_free(&s->fr[d]);
+        if (s->fr) {
+            const struct framer_stats *fs = framer_stats(&s->fr[d]);
+            s->resyncs += fs->resyncs;
+            s->skipped_bytes += fs->skipped_bytes;
+            framer_free(&s->fr[d]);
+        }
     }
+    g_free(p->live);
+    p->live = NULL;
+    s->fr = NULL;
+    p->fc = NULL;
     s->flow_id = fc->id;
     s->first_ts = fc->first_ts_us;
     s->last_ts = fc->last_ts_us;
@@ -615,6 +719,13 @@ bool smb_conn_close(struct smb_conn *s, const struct flow_conn *fc, const char *
         s->client = s->port[0] < s->port[1] ? 1 : 0;
         s->client_rule = CLIENT_BY_PORT;
     }
+    /* a logon that never completed leaves its request blob: not reported */
+    g_free(s->pending_auth);
+    s->pending_auth = NULL;
+    s->ctx_request = ctx_list_intern(s->ctx_request);
+    s->ctx_response = ctx_list_intern(s->ctx_response);
+    p->ctx_interned = true;
+
     s->obs.server_port = s->port[!s->client];
     s->obs.handshake_seen = s->handshake_seen;
     s->verdict = transport_classify(&s->obs);
@@ -631,8 +742,10 @@ void smb_conn_free(struct smb_conn *s)
 {
     if (!s)
         return;
-    for (int d = 0; d < 2; d++)
-        framer_free(&s->fr[d]);
+    if (s->fr)
+        for (int d = 0; d < 2; d++)
+            framer_free(&s->fr[d]);
+    g_free(priv(s)->live);
     for (guint i = 0; i < s->smb1_dialects->len; i++)
         wstr_free(&g_array_index(s->smb1_dialects, struct wstr, i));
     for (guint i = 0; i < s->sessions->len; i++) {
@@ -652,8 +765,10 @@ void smb_conn_free(struct smb_conn *s)
     g_array_free(s->shares, TRUE);
     wstr_free(&s->called_name);
     wstr_free(&s->calling_name);
-    g_free(s->ctx_request);
-    g_free(s->ctx_response);
+    if (!priv(s)->ctx_interned) {
+        g_free(s->ctx_request);
+        g_free(s->ctx_response);
+    }
     g_free(s->pending_auth);
     g_free(priv(s));
 }

@@ -75,7 +75,7 @@ struct smb_conn {
     /* transport */
     struct transport_obs obs;
     struct transport_verdict verdict;
-    struct framer fr[2];
+    struct framer *fr;          /* [2] while the connection is open; NULL once closed */
     uint64_t framer_anomalies, resyncs, skipped_bytes;
     struct wstr called_name, calling_name; /* rendered NetBIOS names */
     uint8_t neg_codes[SESSION_MAX_NEG_CODES];
@@ -132,6 +132,12 @@ struct session_config {
 struct smb_conn *smb_conn_new(const struct session_config *cfg, const struct flow_conn *fc);
 void smb_conn_data(struct smb_conn *s, int dir, const uint8_t *p, size_t n, int64_t ts_us);
 void smb_conn_gap(struct smb_conn *s, int dir, uint64_t n, int64_t ts_us);
+/* True once the connection is clearly not SMB: both directions were seen
+ * from their start (the flow saw the SYN, no gap came first) and began with
+ * a byte no NBSS/direct-TCP header has, and no SMB or NBSS message was
+ * seen.  Its further bytes are not framed (with or without --no-fast-path
+ * alike, so the report cannot differ between the two). */
+bool smb_conn_not_smb(const struct smb_conn *s);
 /* Copy the flow's final facts, classify; true when the connection carried
  * SMB or NBSS and belongs in the report. */
 bool smb_conn_close(struct smb_conn *s, const struct flow_conn *fc, const char *reason);

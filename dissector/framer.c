@@ -440,12 +440,52 @@ static int plausible(const uint8_t *b, size_t avail, bool chain)
 
 static void run(struct framer *f, struct wire *w);
 
+/* Bytes that may start a header: 0x00 (session message) or 0x81..0x85. */
+static bool resync_first_byte(uint8_t b) { return b == 0x00 || (b >= NBSS_SESSION_REQUEST && b <= NBSS_KEEPALIVE); }
+
+#define BYTES8(b) (0x0101010101010101ull * (uint64_t)(b))
+
+/* Index of the first byte of p[0..n) that may start a header (n if none),
+ * looking at eight bytes per step: resync scans every byte of a stream
+ * that is not SMB (or of a capture started inside a large READ), and
+ * random data offers a candidate only once in about 40 bytes.  Exact: a
+ * word is passed over only when none of its bytes is 0x00 or 0x81..0x85
+ * (the "has zero byte" and "has byte between" bit tricks, both without
+ * false negatives), so the caller tests the same positions as a plain
+ * byte loop would. */
+static size_t scan_first_byte(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8); /* byte order does not matter: all lanes alike */
+        uint64_t zero = (x - BYTES8(0x01)) & ~x & BYTES8(0x80);
+        /* 0x81..0x85 become 0x01..0x05 after flipping the top bit */
+        uint64_t y = x ^ BYTES8(0x80);
+        uint64_t y7 = y & BYTES8(0x7F);
+        uint64_t between = (BYTES8(127 + 6) - y7) & ~y & (y7 + BYTES8(127 - 0)) & BYTES8(0x80);
+        if (zero | between)
+            break;
+    }
+    for (; i < n; i++)
+        if (resync_first_byte(p[i]))
+            return i;
+    return n;
+}
+
 static void step_resync(struct framer *f, struct wire *w)
 {
     size_t left = wire_left(w);
     size_t clen = f->carry_len;
     size_t total = clen + left;
     for (size_t i = 0; i < total; i++) {
+        if (i >= clen) {
+            /* past the carried bytes: jump to the next possible header */
+            struct wire rest = wire_window(w, w->off + (i - clen), left - (i - clen));
+            i += scan_first_byte(rest.p, wire_left(&rest));
+            if (i >= total)
+                break;
+        }
         uint8_t b0 = i < clen ? f->carry[i] : wire_peek_u8(w, i - clen);
         if (b0 != 0x00 && (b0 < NBSS_SESSION_REQUEST || b0 > NBSS_KEEPALIVE))
             continue;

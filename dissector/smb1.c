@@ -91,17 +91,24 @@ static void anomaly(const struct block *b, enum smb_anomaly_kind k, size_t off, 
     smb_anomaly_emit(b->run, k, off, why);
 }
 
-static struct smb_bytes take_blob(struct block *b, uint16_t len, bool *short_blob)
+/* The security blob at the start of the data block (extended security),
+ * decoded; a blob longer than the block or malformed is an anomaly. */
+static struct smb_bytes take_blob(struct block *b, uint16_t len, struct smb_auth *auth)
 {
     struct smb_bytes r = { NULL, 0 };
     size_t n = len;
-    *short_blob = false;
+    bool short_blob = false;
     if (n > wire_left(&b->bytes)) {
         n = wire_left(&b->bytes);
-        *short_blob = true;
+        short_blob = true;
     }
     r.p = wire_bytes(&b->bytes, n);
     r.len = r.p ? n : 0;
+    gss_decode(r.p, r.len, auth);
+    if (short_blob)
+        anomaly(b, SMB_ANOM_TRUNCATED, b->bytes_off, "SMB1 security blob longer than the data block");
+    else if (auth->status != GSS_OK)
+        anomaly(b, SMB_ANOM_AUTH, b->bytes_off, auth->reason);
     return r;
 }
 
@@ -206,18 +213,12 @@ static void session_setup_request(struct block *b, const struct smb1_header_info
     r.max_mpx = wire_u16le(w);
     r.vc_number = wire_u16le(w);
     r.session_key = wire_u32le(w);
-    bool blob_short = false;
     if (r.word_count == 12) {
         uint16_t blob_len = wire_u16le(w);
         (void)wire_u32le(w);
         r.capabilities = wire_u32le(w);
         r.extended_security = true;
-        r.security_blob = take_blob(b, blob_len, &blob_short);
-        gss_decode(r.security_blob.p, r.security_blob.len, &r.auth);
-        if (blob_short)
-            anomaly(b, SMB_ANOM_TRUNCATED, b->bytes_off, "SMB1 security blob longer than the data block");
-        else if (r.auth.status != GSS_OK)
-            anomaly(b, SMB_ANOM_AUTH, b->bytes_off, r.auth.reason);
+        r.security_blob = take_blob(b, blob_len, &r.auth);
     } else if (r.word_count == 13 || r.word_count == 10) {
         r.ansi_password_len = wire_u16le(w);
         if (r.word_count == 13) {
@@ -252,14 +253,8 @@ static void session_setup_response(struct block *b, const struct smb1_header_inf
     r.action = wire_u16le(w);
     r.guest = r.action & 0x0001;
     if (r.word_count == 4) {
-        bool blob_short;
         uint16_t blob_len = wire_u16le(w);
-        r.security_blob = take_blob(b, blob_len, &blob_short);
-        gss_decode(r.security_blob.p, r.security_blob.len, &r.auth);
-        if (blob_short)
-            anomaly(b, SMB_ANOM_TRUNCATED, b->bytes_off, "SMB1 security blob longer than the data block");
-        else if (r.auth.status != GSS_OK)
-            anomaly(b, SMB_ANOM_AUTH, b->bytes_off, r.auth.reason);
+        r.security_blob = take_blob(b, blob_len, &r.auth);
     } else if (r.word_count != 3) {
         anomaly(b, SMB_ANOM_BAD_STRUCTURE, b->words_off - 1, "SMB1 SESSION_SETUP_ANDX response word count not 3 or 4");
     }
