@@ -34,7 +34,7 @@ cases=${CASES:-syn-flood syn-flood-139 conns-100k missing-first-1g overlap-storm
 if [ -n "${HOSTILE_WORK:-}" ]; then
   work=$HOSTILE_WORK; mkdir -p "$work"; keep=1
 else
-  work=$(mktemp -d "${TMPDIR:-/tmp}/smbscope-hostile.XXXXXX"); keep=0
+  work=$(mktemp -d -t smbscope-hostile.XXXXXX); keep=0
 fi
 chmod 755 "$work"
 cleanup() { [ "$keep" = 1 ] || rm -rf "$work"; }
