@@ -431,6 +431,21 @@ static uint64_t consumed(const struct capture *cap)
 #endif
 }
 
+/* pcapng timestamps are 64-bit counts in any resolution, so a hostile file
+ * can name seconds whose microseconds overflow int64.  Clamp to about
+ * +-73,000 years: any two timestamps can still be subtracted, and a
+ * timeout added, without overflow downstream. */
+#define TS_SEC_LIMIT (INT64_MAX / 4 / 1000000)
+
+static int64_t ts_to_us(int64_t sec, int64_t nsec)
+{
+    if (sec > TS_SEC_LIMIT)
+        sec = TS_SEC_LIMIT;
+    else if (sec < -TS_SEC_LIMIT)
+        sec = -TS_SEC_LIMIT;
+    return sec * 1000000 + nsec / 1000;
+}
+
 #ifdef __GLIBC__
 static uint32_t rec_u32(const uint8_t *q, bool swapped)
 {
@@ -489,7 +504,7 @@ int capture_next(struct capture *cap, struct capture_record *rec)
     if (rc == 1) {
         cap->frame++;
         /* opened with nanosecond precision: tv_usec holds nanoseconds */
-        rec->ts_us = (int64_t)h->ts.tv_sec * 1000000 + (int64_t)h->ts.tv_usec / 1000;
+        rec->ts_us = ts_to_us((int64_t)h->ts.tv_sec, (int64_t)h->ts.tv_usec);
         rec->caplen = h->caplen;
         rec->wirelen = h->len;
         rec->data = data;
