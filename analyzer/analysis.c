@@ -118,7 +118,7 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
     a->cfg = cfg;
     a->inputs = g_ptr_array_new_with_free_func(input_free);
     a->conns = g_ptr_array_new_with_free_func(conn_free);
-    a->ledger = nb_ledger_new();
+    a->ledger = nb_ledger_new(cfg->max_netbios_flows > UINT32_MAX ? UINT32_MAX : (uint32_t)cfg->max_netbios_flows);
     a->frags = ipfrag_new(NULL);
     a->session_cfg.pdu_cap = cfg->pdu_cap;
     a->session_cfg.no_fast_path = cfg->no_fast_path;

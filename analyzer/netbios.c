@@ -31,6 +31,8 @@ struct nb_pending_key {
 #define NB_MAX_PENDING 65536 /* past this, queries are not tracked (never called no-answer) */
 
 struct nb_ledger {
+    uint32_t max_rows;   /* rows itemised; beyond, packets go to `overflow` */
+    struct nb_overflow overflow;
     GHashTable *by_key;  /* struct nb_key* -> struct nb_flow* (key lives in the row) */
     GPtrArray *rows;     /* struct nb_row*, first appearance order */
     GHashTable *pending; /* struct nb_pending_key* -> struct nb_flow* */
@@ -70,9 +72,10 @@ static void row_free(gpointer p)
     g_free(r);
 }
 
-struct nb_ledger *nb_ledger_new(void)
+struct nb_ledger *nb_ledger_new(uint32_t max_rows)
 {
     struct nb_ledger *l = g_new0(struct nb_ledger, 1);
+    l->max_rows = max_rows ? max_rows : NB_DEFAULT_MAX_ROWS;
     l->by_key = g_hash_table_new(key_hash, key_equal);
     l->rows = g_ptr_array_new_with_free_func(row_free);
     l->pending = g_hash_table_new_full(pending_hash, pending_equal, g_free, NULL);
@@ -136,9 +139,27 @@ struct nb_flow *nb_ledger_find(struct nb_ledger *l, uint8_t proto, const struct 
     return g_hash_table_lookup(l->by_key, &k);
 }
 
+/* A packet of a flow the ledger has no room for: counted, not itemised. */
+static void overflow_add(struct nb_ledger *l, enum nb_service svc, uint64_t packets, uint64_t bytes, int64_t ts)
+{
+    struct nb_overflow *o = &l->overflow;
+    if (!o->packets || ts < o->first_seen)
+        o->first_seen = ts;
+    if (!o->packets || ts > o->last_seen)
+        o->last_seen = ts;
+    o->packets += packets;
+    o->bytes += bytes;
+    o->by_service[svc] += packets;
+}
+
+/* NULL when the ledger is full (a flood of SYNs from distinct sources must
+ * not grow memory without bound): the caller counts the packet in the
+ * overflow instead. */
 static struct nb_flow *create(struct nb_ledger *l, uint8_t proto, const struct ip_addr *c, uint16_t cport,
                               const struct ip_addr *s, uint16_t sport, enum nb_service svc, int64_t ts)
 {
+    if (l->rows->len >= l->max_rows)
+        return NULL;
     struct nb_row *r = g_new0(struct nb_row, 1);
     make_key(&r->key, proto, c, cport, s, sport);
     r->flow.proto = proto;
@@ -268,6 +289,10 @@ static struct nb_flow *icmp_packet(struct nb_ledger *l, const struct packet *p)
         enum nb_service svc = NB_SERVICE_NBNS;
         nb_port(e->proto, e->dport, &svc);
         f = create(l, e->proto, &e->src, e->sport, &e->dst, e->dport, svc, p->ts_us);
+        if (!f) {
+            overflow_add(l, svc, 1, p->wirelen, p->ts_us);
+            return NULL;
+        }
     }
     f->icmp_refused = true;
     f->packets++;
@@ -299,6 +324,10 @@ struct nb_flow *nb_ledger_packet(struct nb_ledger *l, const struct packet *p)
     struct nb_flow *f = nb_ledger_find(l, proto, c, cport, s, sport);
     if (!f)
         f = create(l, proto, c, cport, s, sport, svc, p->ts_us);
+    if (!f) {
+        overflow_add(l, svc, 1, p->wirelen, p->ts_us);
+        return NULL;
+    }
     f->packets++;
     f->bytes += p->wirelen;
     if (p->ts_us < f->first_seen)
@@ -336,6 +365,10 @@ struct nb_flow *nb_ledger_add_nbss_conn(struct nb_ledger *l, const struct ip_add
     struct nb_flow *f = nb_ledger_find(l, 6, client, client_port, server, server_port);
     if (!f)
         f = create(l, 6, client, client_port, server, server_port, NB_SERVICE_NBSS, first_seen);
+    if (!f) {
+        overflow_add(l, NB_SERVICE_NBSS, packets, bytes, first_seen);
+        return NULL;
+    }
     f->nbss_elsewhere = true;
     f->packets += packets;
     f->bytes += bytes;
@@ -397,6 +430,9 @@ const char *nb_service_name(enum nb_service s) { return (unsigned)s < G_N_ELEMEN
 bool nb_state_is_attempt(enum nb_state s) { return s == NB_STATE_REFUSED || s == NB_STATE_NO_ANSWER; }
 
 guint nb_ledger_count(const struct nb_ledger *l) { return l->rows->len; }
+
+const struct nb_overflow *nb_ledger_overflow(const struct nb_ledger *l) { return &l->overflow; }
+uint32_t nb_ledger_max_rows(const struct nb_ledger *l) { return l->max_rows; }
 
 const struct nb_flow *nb_ledger_row(const struct nb_ledger *l, guint i)
 {

@@ -38,9 +38,19 @@ struct nb_flow {
     uint32_t queries_untracked;  /* NBNS queries past the pending-table cap */
 };
 
+/* Packets of flows beyond the ledger's row cap: counted, not itemised. */
+struct nb_overflow {
+    uint64_t packets, bytes;
+    uint64_t by_service[3]; /* packets, by enum nb_service */
+    int64_t first_seen, last_seen;
+};
+
+#define NB_DEFAULT_MAX_ROWS 65536u
+
 struct nb_ledger;
 
-struct nb_ledger *nb_ledger_new(void);
+/* max_rows: flows itemised (0 = NB_DEFAULT_MAX_ROWS). */
+struct nb_ledger *nb_ledger_new(uint32_t max_rows);
 void nb_ledger_free(struct nb_ledger *l);
 
 /* Offer a packet; returns the row it belongs to, or NULL when it is not
@@ -64,6 +74,9 @@ enum nb_state nb_flow_state(const struct nb_flow *f);
 const char *nb_state_name(enum nb_state s);
 const char *nb_service_name(enum nb_service s);
 bool nb_state_is_attempt(enum nb_state s);
+
+const struct nb_overflow *nb_ledger_overflow(const struct nb_ledger *l);
+uint32_t nb_ledger_max_rows(const struct nb_ledger *l);
 
 /* Rows in order of first appearance. */
 guint nb_ledger_count(const struct nb_ledger *l);

@@ -17,7 +17,7 @@ struct raw_options {
     gboolean allow_netbios, allow_smb1, require_signing, require_encryption;
     gchar *min_dialect;
     gboolean no_fast_path;
-    gint64 max_connections, reasm_dir_cap, reasm_total_cap, pdu_cap;
+    gint64 max_connections, max_netbios_flows, reasm_dir_cap, reasm_total_cap, pdu_cap;
 };
 
 static bool parse_format(const char *s, enum report_format *f)
@@ -64,6 +64,7 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         { "require-encryption", 0, 0, G_OPTION_ARG_NONE, &o.require_encryption, "Policy: every SMB connection must encrypt", NULL },
         { "no-fast-path", 0, 0, G_OPTION_ARG_NONE, &o.no_fast_path, "Reassemble and decode every byte (for checking the fast paths)", NULL },
         { "max-connections", 0, 0, G_OPTION_ARG_INT64, &o.max_connections, "Cap on concurrently tracked TCP connections", "N" },
+        { "max-netbios-flows", 0, 0, G_OPTION_ARG_INT64, &o.max_netbios_flows, "NetBIOS flows itemised in the ledger; packets of further flows are counted, not listed", "N" },
         { "reassembly-cap", 0, 0, G_OPTION_ARG_INT64, &o.reasm_dir_cap, "Bytes of out-of-order data held per direction", "BYTES" },
         { "reassembly-total-cap", 0, 0, G_OPTION_ARG_INT64, &o.reasm_total_cap, "Bytes of out-of-order data held in total", "BYTES" },
         { "pdu-cap", 0, 0, G_OPTION_ARG_INT64, &o.pdu_cap, "Bytes of one SMB message buffered for decoding", "BYTES" },
@@ -110,6 +111,7 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         goto fail;
     }
     if (!nonneg(o.max_connections, "--max-connections", errbuf, errlen) ||
+        !nonneg(o.max_netbios_flows, "--max-netbios-flows", errbuf, errlen) ||
         !nonneg(o.reasm_dir_cap, "--reassembly-cap", errbuf, errlen) ||
         !nonneg(o.reasm_total_cap, "--reassembly-total-cap", errbuf, errlen) ||
         !nonneg(o.pdu_cap, "--pdu-cap", errbuf, errlen))
@@ -119,6 +121,7 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         goto fail;
     }
     cfg->max_connections = (uint64_t)o.max_connections;
+    cfg->max_netbios_flows = (uint64_t)o.max_netbios_flows;
     cfg->reasm_dir_cap = (uint64_t)o.reasm_dir_cap;
     cfg->reasm_total_cap = (uint64_t)o.reasm_total_cap;
     cfg->pdu_cap = (uint32_t)o.pdu_cap;

@@ -21,6 +21,7 @@ struct config {
     bool no_fast_path;        /* --no-fast-path: reassemble and buffer everything */
     /* Memory caps (0 = default). */
     uint64_t max_connections;
+    uint64_t max_netbios_flows; /* NetBIOS ledger rows itemised */
     uint64_t reasm_dir_cap;   /* bytes of out-of-order data held per direction */
     uint64_t reasm_total_cap; /* bytes held in total */
     uint32_t pdu_cap;         /* bytes of one SMB message buffered for decoding */

@@ -453,6 +453,22 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     for (guint i = 0; i < nb_ledger_count(a->ledger); i++)
         netbios_flow(j, nb_ledger_row(a->ledger, i));
     json_end_array(j);
+    /* Flows past --max-netbios-flows: counted, not listed. */
+    const struct nb_overflow *o = nb_ledger_overflow(a->ledger);
+    json_key(j, "not_itemised");
+    if (o->packets) {
+        json_begin_object(j);
+        json_kuint(j, "flow_cap", nb_ledger_max_rows(a->ledger));
+        json_kuint(j, "packets", o->packets);
+        json_kuint(j, "bytes", o->bytes);
+        for (int svc = NB_SERVICE_NBNS; svc <= NB_SERVICE_NBSS; svc++)
+            json_kuint(j, nb_service_name((enum nb_service)svc), o->by_service[svc]);
+        ktime(j, "first_seen", o->first_seen);
+        ktime(j, "last_seen", o->last_seen);
+        json_end_object(j);
+    } else {
+        json_null(j);
+    }
     json_end_object(j);
 
     GPtrArray *conns = report_sorted_conns(a);

@@ -108,6 +108,10 @@ static void netbios_section(struct text *t, const struct analysis *a)
     FILE *out = t->out;
     guint n = nb_ledger_count(a->ledger);
     heading(t, "NetBIOS");
+    const struct nb_overflow *o = nb_ledger_overflow(a->ledger);
+    if (o->packets)
+        fprintf(out, "  %" G_GUINT64_FORMAT " more packets in flows beyond the first %u (counted, not listed)\n",
+                o->packets, nb_ledger_max_rows(a->ledger));
     if (n == 0) {
         fputs("  no NetBIOS traffic or attempts (UDP 137/138, TCP/UDP 139)\n", out);
         return;

@@ -56,6 +56,13 @@ void verdict_compute(struct verdict *v, const struct analysis *a, const struct p
                             fmt_addr(&f->client, c), f->client_port, fmt_addr(&f->server, sv), f->server_port,
                             f->proto == 6 ? "tcp" : "udp", nb_state_name(st), f->packets, f->packets == 1 ? "" : "s"));
     }
+    const struct nb_overflow *o = nb_ledger_overflow(a->ledger);
+    if (o->packets && policy_check_netbios(p, false) != RULE_COUNT)
+        add(v, RULE_NETBIOS, o->first_seen,
+            g_strdup_printf("%" G_GUINT64_FORMAT " NetBIOS packets in flows beyond the ledger's %u itemised flows "
+                            "(nbns %" G_GUINT64_FORMAT ", nbdgm %" G_GUINT64_FORMAT ", nbss %" G_GUINT64_FORMAT ")",
+                            o->packets, nb_ledger_max_rows(a->ledger), o->by_service[NB_SERVICE_NBNS],
+                            o->by_service[NB_SERVICE_NBDGM], o->by_service[NB_SERVICE_NBSS]));
     for (guint i = 0; i < a->conns->len; i++) {
         const struct smb_conn *s = g_ptr_array_index(a->conns, i);
         struct policy_conn_facts facts = verdict_conn_facts(s);

@@ -37,7 +37,7 @@ static const uint8_t nbns_register[] = { 0x77, 0x01, 0x29, 0x10, 0, 1, 0, 0, 0, 
 
 static void test_tcp_states(void)
 {
-    struct nb_ledger *l = nb_ledger_new();
+    struct nb_ledger *l = nb_ledger_new(0);
     struct ip_addr c = v4(10, 0, 0, 2), s = v4(10, 0, 0, 1);
     struct packet p;
 
@@ -71,7 +71,7 @@ static void test_tcp_states(void)
 
 static void test_nbns_broadcast_answered(void)
 {
-    struct nb_ledger *l = nb_ledger_new();
+    struct nb_ledger *l = nb_ledger_new(0);
     struct ip_addr c = v4(10, 0, 0, 2), s = v4(10, 0, 0, 1), bc = v4(10, 0, 0, 255);
     struct packet p = udp(c, 40000, bc, 137, nbns_query, sizeof nbns_query);
     struct nb_flow *q = nb_ledger_packet(l, &p);
@@ -90,7 +90,7 @@ static void test_nbns_broadcast_answered(void)
 
 static void test_nbns_unanswered_and_icmp(void)
 {
-    struct nb_ledger *l = nb_ledger_new();
+    struct nb_ledger *l = nb_ledger_new(0);
     struct ip_addr c = v4(10, 0, 0, 2), s = v4(10, 0, 0, 1);
     struct packet p = udp(c, 40010, s, 137, nbns_query2, sizeof nbns_query2);
     struct nb_flow *q = nb_ledger_packet(l, &p);
@@ -129,7 +129,7 @@ static void test_nbns_unanswered_and_icmp(void)
 
 static void test_nmbd_to_nmbd_and_names(void)
 {
-    struct nb_ledger *l = nb_ledger_new();
+    struct nb_ledger *l = nb_ledger_new(0);
     struct ip_addr a = v4(10, 0, 0, 2), b = v4(10, 0, 0, 1);
     static const uint8_t dgm[] = { 0x11, 0x02, 0, 1 };
     struct packet p = udp(a, 138, b, 138, dgm, sizeof dgm);
@@ -150,6 +150,30 @@ static void test_nmbd_to_nmbd_and_names(void)
     nb_ledger_free(l);
 }
 
+/* A flood of NetBIOS flows: the ledger itemises max_rows of them and counts
+ * the packets of the rest, so memory stays bounded. */
+static void test_row_cap(void)
+{
+    struct nb_ledger *l = nb_ledger_new(100);
+    struct ip_addr s = v4(10, 0, 0, 1);
+    for (unsigned i = 0; i < 1000; i++) {
+        struct packet p = tcp(v4(10, 1, (uint8_t)(i >> 8), (uint8_t)i), 40000, s, 139, TCP_SYN);
+        p.ts_us = 1000 + i;
+        nb_ledger_packet(l, &p);
+    }
+    g_assert_cmpuint(nb_ledger_count(l), ==, 100);
+    const struct nb_overflow *o = nb_ledger_overflow(l);
+    g_assert_cmpuint(o->packets, ==, 900);
+    g_assert_cmpuint(o->by_service[NB_SERVICE_NBSS], ==, 900);
+    g_assert_cmpint(o->first_seen, ==, 1100);
+    g_assert_cmpint(o->last_seen, ==, 1999);
+    /* a listed flow still counts its packets */
+    struct packet again = tcp(v4(10, 1, 0, 5), 40000, s, 139, TCP_SYN);
+    g_assert_nonnull(nb_ledger_packet(l, &again));
+    g_assert_cmpuint(o->packets, ==, 900);
+    nb_ledger_free(l);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -157,5 +181,6 @@ int main(int argc, char **argv)
     g_test_add_func("/netbios/nbns-broadcast", test_nbns_broadcast_answered);
     g_test_add_func("/netbios/nbns-unanswered-icmp", test_nbns_unanswered_and_icmp);
     g_test_add_func("/netbios/nmbd-names", test_nmbd_to_nmbd_and_names);
+    g_test_add_func("/netbios/row-cap", test_row_cap);
     return g_test_run();
 }
