@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nb_test_util.h"
 #include "nbns.h"
 
 static const char *vec_dir(void)
@@ -13,33 +14,11 @@ static const char *vec_dir(void)
     return d ? d : "tests/unit/vectors";
 }
 
-/* tshark's name text ("NAME<1c>", "<01><02>__MSBROWSE__<02><01>",
- * "*<00>...<00>", optionally followed by " (description)") -> bytes. */
-static void parse_tshark_name(const char *s, uint8_t name[15], uint8_t *suffix)
-{
-    uint8_t bytes[64];
-    size_t n = 0;
-    while (*s && *s != ' ' && n < sizeof bytes) {
-        unsigned v;
-        if (s[0] == '<' && strlen(s) >= 4 && s[3] == '>' && sscanf(s + 1, "%2x", &v) == 1) {
-            bytes[n++] = (uint8_t)v;
-            s += 4;
-        } else {
-            bytes[n++] = (uint8_t)*s++;
-        }
-    }
-    if (n == 0 || n > sizeof bytes)
-        g_error("cannot parse tshark name %s", s);
-    n--;
-    *suffix = bytes[n];
-    memset(name, ' ', 15);
-    memcpy(name, bytes, MIN(n, 15));
-}
-
 static void assert_name(const struct nbname *got, const char *tshark)
 {
     uint8_t name[15], suffix;
-    parse_tshark_name(tshark, name, &suffix);
+    size_t len;
+    parse_tshark_name(tshark, name, &suffix, &len);
     char text[NBNAME_RENDER_MAX];
     nbname_render(got, text, sizeof text);
     if (memcmp(got->name, name, 15) != 0 || got->suffix != suffix)

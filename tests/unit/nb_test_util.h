@@ -1,0 +1,14 @@
+/* Shared by the NetBIOS name tests: tshark's rendering of a NetBIOS name
+ * back to bytes, so decoded names can be compared with tshark's. */
+#ifndef SMBSCOPE_NB_TEST_UTIL_H
+#define SMBSCOPE_NB_TEST_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* tshark renders a name as its bytes with non-printables as <xx>, the last
+ * <xx> being the suffix, optionally followed by " (description)".  Parse that
+ * back to 15 space-padded bytes (a wildcard "*" name is zero-padded). */
+void parse_tshark_name(const char *s, uint8_t name[15], uint8_t *suffix, size_t *len);
+
+#endif
