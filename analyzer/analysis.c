@@ -221,6 +221,8 @@ void analysis_run_input(struct analysis *a, const char *path)
         enum packet_status st = packet_decode(in->dlt, &rec, a->frags, &pkt);
         if ((unsigned)st < PKT_STATUS_COUNT)
             in->status[st]++;
+        if (st == PKT_NOT_IP)
+            nb_ledger_non_ip(a->ledger, &pkt);
         if (st == PKT_OK) {
             nb_ledger_packet(a->ledger, &pkt);
             if (pkt.l4 == L4_TCP)

@@ -33,6 +33,7 @@ struct nb_pending_key {
 struct nb_ledger {
     uint32_t max_rows;   /* rows itemised; beyond, packets go to `overflow` */
     struct nb_overflow overflow;
+    struct nb_non_ip non_ip;
     GHashTable *by_key;  /* struct nb_key* -> struct nb_flow* (key lives in the row) */
     GPtrArray *rows;     /* struct nb_row*, first appearance order */
     GHashTable *pending; /* struct nb_pending_key* -> struct nb_flow* */
@@ -432,6 +433,31 @@ bool nb_state_is_attempt(enum nb_state s) { return s == NB_STATE_REFUSED || s ==
 guint nb_ledger_count(const struct nb_ledger *l) { return l->rows->len; }
 
 const struct nb_overflow *nb_ledger_overflow(const struct nb_ledger *l) { return &l->overflow; }
+
+#define LLC_SAP_NETBIOS 0xF0       /* IEEE 802.2 SAP of the NetBIOS Frames protocol; 0xF1 its group */
+#define IPX_SOCKET_NETBIOS 0x0455
+
+bool nb_ledger_non_ip(struct nb_ledger *l, const struct packet *pkt)
+{
+    bool netbeui = pkt->llc && (pkt->llc_dsap & 0xFE) == LLC_SAP_NETBIOS;
+    bool nbipx = pkt->ipx && (pkt->ipx_dst_socket == IPX_SOCKET_NETBIOS || pkt->ipx_src_socket == IPX_SOCKET_NETBIOS);
+    if (!netbeui && !nbipx)
+        return false;
+    struct nb_non_ip *n = &l->non_ip;
+    if (!n->netbeui && !n->nbipx)
+        n->first_seen = n->last_seen = pkt->ts_us;
+    if (pkt->ts_us < n->first_seen)
+        n->first_seen = pkt->ts_us;
+    if (pkt->ts_us > n->last_seen)
+        n->last_seen = pkt->ts_us;
+    if (netbeui)
+        n->netbeui++;
+    else
+        n->nbipx++;
+    return true;
+}
+
+const struct nb_non_ip *nb_ledger_non_ip_counts(const struct nb_ledger *l) { return &l->non_ip; }
 uint32_t nb_ledger_max_rows(const struct nb_ledger *l) { return l->max_rows; }
 
 const struct nb_flow *nb_ledger_row(const struct nb_ledger *l, guint i)

@@ -45,6 +45,13 @@ struct nb_overflow {
     int64_t first_seen, last_seen;
 };
 
+/* NetBIOS without IP: the NetBIOS Frames protocol over 802.2 LLC (NetBEUI,
+ * SAP 0xF0/0xF1) and NetBIOS over IPX (socket 0x0455). */
+struct nb_non_ip {
+    uint64_t netbeui, nbipx; /* frames */
+    int64_t first_seen, last_seen;
+};
+
 #define NB_DEFAULT_MAX_ROWS 65536u
 
 struct nb_ledger;
@@ -76,6 +83,11 @@ const char *nb_service_name(enum nb_service s);
 bool nb_state_is_attempt(enum nb_state s);
 
 const struct nb_overflow *nb_ledger_overflow(const struct nb_ledger *l);
+
+/* Offer a frame that is not IP (packet_decode said PKT_NOT_IP); true when
+ * it was NetBIOS and was counted. */
+bool nb_ledger_non_ip(struct nb_ledger *l, const struct packet *pkt);
+const struct nb_non_ip *nb_ledger_non_ip_counts(const struct nb_ledger *l);
 uint32_t nb_ledger_max_rows(const struct nb_ledger *l);
 
 /* Rows in order of first appearance. */

@@ -555,14 +555,31 @@ static enum packet_status decode_ipv6(struct packet *pkt, struct wire *w, struct
 static enum packet_status decode_ethertype(struct packet *pkt, struct wire *w, uint16_t type,
                                            struct ipfrag_table *frags);
 
+#define LLC_SAP_IPX 0xE0
+
+/* An IPX packet (not IP: not analysed further) tells its sockets, so the
+ * NetBIOS ledger can count NetBIOS over IPX (socket 0x0455).  IPX header:
+ * checksum, length, transport control, type, destination network/node/
+ * socket (at 16), source network/node/socket (at 28). */
+static enum packet_status note_ipx(struct packet *pkt, const struct wire *w)
+{
+    pkt->link_proto = ETH_IPX;
+    pkt->ipx = true;
+    struct wire h = wire_window(w, w->off, wire_left(w));
+    if (wire_skip(&h, 16)) {
+        pkt->ipx_dst_socket = wire_u16be(&h);
+        if (wire_skip(&h, 10))
+            pkt->ipx_src_socket = wire_u16be(&h);
+    }
+    return PKT_NOT_IP;
+}
+
 /* 802.2 LLC (after an 802.3 length, or Linux cooked 0x0004): SNAP carries an
  * EtherType on; anything else (NetBEUI 0xF0, IPX 0xE0, STP 0x42) is not IP. */
 static enum packet_status decode_llc(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
 {
-    if (wire_peek_u8(w, 0) == 0xFF && wire_peek_u8(w, 1) == 0xFF && wire_has(w, 2)) {
-        pkt->link_proto = ETH_IPX; /* Novell raw 802.3: IPX checksum 0xFFFF, no LLC */
-        return PKT_NOT_IP;
-    }
+    if (wire_peek_u8(w, 0) == 0xFF && wire_peek_u8(w, 1) == 0xFF && wire_has(w, 2))
+        return note_ipx(pkt, w); /* Novell raw 802.3: IPX checksum 0xFFFF, no LLC */
     uint8_t dsap = wire_u8(w);
     uint8_t ssap = wire_u8(w);
     uint8_t ctrl = wire_u8(w);
@@ -577,6 +594,8 @@ static enum packet_status decode_llc(struct packet *pkt, struct wire *w, struct 
             return PKT_TRUNCATED;
         return decode_ethertype(pkt, w, type, frags);
     }
+    if (dsap == LLC_SAP_IPX)
+        return note_ipx(pkt, w);
     return PKT_NOT_IP;
 }
 
@@ -599,6 +618,8 @@ static enum packet_status decode_ethertype(struct packet *pkt, struct wire *w, u
         return decode_ipv4(pkt, w, frags);
     case ETH_IPV6:
         return decode_ipv6(pkt, w, frags);
+    case ETH_IPX:
+        return note_ipx(pkt, w);
     default:
         if (type <= ETH_MAX_LENGTH) {
             pkt->link_proto = 0;
@@ -622,10 +643,8 @@ static enum packet_status sll_protocol(struct packet *pkt, struct wire *w, uint1
 {
     if (proto == SLL_PROTO_8022)
         return decode_llc(pkt, w, frags);
-    if (proto == SLL_PROTO_8023) {
-        pkt->link_proto = ETH_IPX;
-        return PKT_NOT_IP;
-    }
+    if (proto == SLL_PROTO_8023)
+        return note_ipx(pkt, w);
     return decode_ethertype(pkt, w, proto, frags);
 }
 

@@ -81,6 +81,8 @@ struct packet {
     /* Link and IP details (for counters and anomaly reports). */
     uint16_t link_proto;       /* EtherType (or SLL protocol) after VLAN tags; 0 for raw IP / loopback */
     bool llc;                  /* an 802.2 LLC frame (not SNAP): see llc_dsap (0xF0 NetBEUI, 0xE0 IPX) */
+    bool ipx;                  /* an IPX packet (Ethernet II, raw 802.3, LLC or Linux cooked) */
+    uint16_t ipx_src_socket, ipx_dst_socket; /* when ipx and the header was captured (0x0455: NetBIOS) */
     uint8_t llc_dsap;
     uint8_t vlan_depth;        /* 802.1Q/802.1ad tags seen */
     uint8_t tunnel_depth;      /* GRE layers decapsulated (addresses are the innermost) */

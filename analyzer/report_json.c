@@ -469,6 +469,19 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     } else {
         json_null(j);
     }
+    /* NetBIOS that is not over IP at all (legacy NetBEUI and IPX networks). */
+    const struct nb_non_ip *n = nb_ledger_non_ip_counts(a->ledger);
+    json_key(j, "non_ip");
+    if (n->netbeui || n->nbipx) {
+        json_begin_object(j);
+        json_kuint(j, "netbeui_frames", n->netbeui);
+        json_kuint(j, "nbipx_frames", n->nbipx);
+        ktime(j, "first_seen", n->first_seen);
+        ktime(j, "last_seen", n->last_seen);
+        json_end_object(j);
+    } else {
+        json_null(j);
+    }
     json_end_object(j);
 
     GPtrArray *conns = report_sorted_conns(a);

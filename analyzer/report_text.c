@@ -112,7 +112,11 @@ static void netbios_section(struct text *t, const struct analysis *a)
     if (o->packets)
         fprintf(out, "  %" G_GUINT64_FORMAT " more packets in flows beyond the first %u (counted, not listed)\n",
                 o->packets, nb_ledger_max_rows(a->ledger));
-    if (n == 0) {
+    const struct nb_non_ip *ni = nb_ledger_non_ip_counts(a->ledger);
+    if (ni->netbeui || ni->nbipx)
+        fprintf(out, "  NetBIOS without IP: %" G_GUINT64_FORMAT " NetBEUI frames (LLC SAP 0xF0), %" G_GUINT64_FORMAT
+                     " NetBIOS-over-IPX frames (socket 0x0455)\n", ni->netbeui, ni->nbipx);
+    if (n == 0 && !ni->netbeui && !ni->nbipx && !o->packets) {
         fputs("  no NetBIOS traffic or attempts (UDP 137/138, TCP/UDP 139)\n", out);
         return;
     }

@@ -63,6 +63,11 @@ void verdict_compute(struct verdict *v, const struct analysis *a, const struct p
                             "(nbns %" G_GUINT64_FORMAT ", nbdgm %" G_GUINT64_FORMAT ", nbss %" G_GUINT64_FORMAT ")",
                             o->packets, nb_ledger_max_rows(a->ledger), o->by_service[NB_SERVICE_NBNS],
                             o->by_service[NB_SERVICE_NBDGM], o->by_service[NB_SERVICE_NBSS]));
+    const struct nb_non_ip *n = nb_ledger_non_ip_counts(a->ledger);
+    if ((n->netbeui || n->nbipx) && policy_check_netbios(p, false) != RULE_COUNT)
+        add(v, RULE_NETBIOS, n->first_seen,
+            g_strdup_printf("NetBIOS without IP: %" G_GUINT64_FORMAT " frames over NetBEUI (802.2 LLC SAP 0xF0), %"
+                            G_GUINT64_FORMAT " over IPX (socket 0x0455)", n->netbeui, n->nbipx));
     for (guint i = 0; i < a->conns->len; i++) {
         const struct smb_conn *s = g_ptr_array_index(a->conns, i);
         struct policy_conn_facts facts = verdict_conn_facts(s);

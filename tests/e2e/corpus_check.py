@@ -30,7 +30,8 @@ SMB2_NAMES = {"0x0202": "2.0.2", "0x0210": "2.1", "0x0222": "2.2.2", "0x0224": "
 # file -> {check: reason}.  Each entry says why smbscope and tshark differ.
 EXPECTED_DIFFERENCES = {
     "ntop__nDPI/dos_win98_smb_netbeui.pcap": {
-        "SMB1 dialects offered": "SMB over NetBEUI (LLC) and IPX, not TCP/IP: smbscope analyses SMB over TCP only",
+        "SMB1 dialects offered": "SMB over NetBEUI (LLC) and IPX, not TCP/IP: smbscope counts these NetBIOS "
+                                 "frames (netbios.non_ip) but decodes SMB over TCP only",
     },
 }
 
@@ -79,6 +80,16 @@ def check(smbscope, path, row):
         problems.append("SMB2 dialects selected: tshark %s, smbscope %s" % (sorted(want_selected), sorted(chosen)))
     if not set(want_smb1) <= smb1_offered:
         problems.append("SMB1 dialects offered: tshark %s, smbscope %s" % (sorted(want_smb1), sorted(smb1_offered)))
+    # NetBIOS without IP: NetBEUI frames (to the NetBIOS LLC SAP) and NetBIOS
+    # over IPX, counted by tshark on the files the catalogue says carry LLC/IPX.
+    if "has_llc" in row["notes"] or "has_ipx" in row["notes"]:
+        non_ip = doc["netbios"].get("non_ip") or {}
+        for key, flt in (("netbeui_frames", "llc.dsap == 0xf0 || llc.dsap == 0xf1"), ("nbipx_frames", "nbipx")):
+            t = subprocess.run(["tshark", "-n", "-r", path, "-Y", flt], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, timeout=120)
+            want = len(t.stdout.splitlines())
+            if non_ip.get(key, 0) != want:
+                problems.append("%s: tshark %d (%s), smbscope %d" % (key, want, flt, non_ip.get(key, 0)))
     flows = doc["netbios"]["flows"]
     for svc, col in (("nbns", "udp_137_packets"), ("nbdgm", "udp_138_packets")):
         got = sum(f["packets"] for f in flows if f["service"] == svc and f["proto"] == "udp")

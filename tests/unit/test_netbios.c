@@ -174,6 +174,36 @@ static void test_row_cap(void)
     nb_ledger_free(l);
 }
 
+/* NetBIOS without IP: NetBEUI (802.2 LLC SAP 0xF0/0xF1) and IPX socket 0x0455. */
+static void test_non_ip(void)
+{
+    struct nb_ledger *l = nb_ledger_new(0);
+    struct packet p;
+    memset(&p, 0, sizeof p);
+    p.ts_us = 5000;
+    p.llc = true;
+    p.llc_dsap = 0xF0;
+    g_assert_true(nb_ledger_non_ip(l, &p));
+    p.llc_dsap = 0xF1; /* the NetBIOS group SAP */
+    p.ts_us = 4000;
+    g_assert_true(nb_ledger_non_ip(l, &p));
+    p.llc_dsap = 0x42; /* spanning tree */
+    g_assert_false(nb_ledger_non_ip(l, &p));
+    memset(&p, 0, sizeof p);
+    p.ts_us = 6000;
+    p.ipx = true;
+    p.ipx_dst_socket = 0x0455;
+    g_assert_true(nb_ledger_non_ip(l, &p));
+    p.ipx_dst_socket = 0x0452; /* SAP: IPX, but not NetBIOS */
+    g_assert_false(nb_ledger_non_ip(l, &p));
+    const struct nb_non_ip *n = nb_ledger_non_ip_counts(l);
+    g_assert_cmpuint(n->netbeui, ==, 2);
+    g_assert_cmpuint(n->nbipx, ==, 1);
+    g_assert_cmpint(n->first_seen, ==, 4000);
+    g_assert_cmpint(n->last_seen, ==, 6000);
+    nb_ledger_free(l);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -182,5 +212,6 @@ int main(int argc, char **argv)
     g_test_add_func("/netbios/nbns-unanswered-icmp", test_nbns_unanswered_and_icmp);
     g_test_add_func("/netbios/nmbd-names", test_nmbd_to_nmbd_and_names);
     g_test_add_func("/netbios/row-cap", test_row_cap);
+    g_test_add_func("/netbios/non-ip", test_non_ip);
     return g_test_run();
 }

@@ -393,6 +393,36 @@ static void test_gre(void)
     g_byte_array_unref(f);
 }
 
+/* IPX (Ethernet II 0x8137 and Novell raw 802.3): not IP, but its sockets
+ * are read so NetBIOS over IPX (socket 0x0455) can be counted. */
+static void test_ipx_sockets(void)
+{
+    GByteArray *ipx = g_byte_array_new();
+    put16(ipx, 0xFFFF); /* checksum */
+    put16(ipx, 30 + 4); /* length */
+    put8(ipx, 0);       /* transport control */
+    put8(ipx, 4);       /* packet type: PEP */
+    putz(ipx, 10);      /* destination network, node */
+    put16(ipx, 0x0455); /* destination socket: NetBIOS */
+    putz(ipx, 10);      /* source network, node */
+    put16(ipx, 0x4003); /* source socket */
+    putz(ipx, 4);
+    GByteArray *f = eth(0x8137, ipx);
+    struct decoded d = decode(DLT_EN10MB, f);
+    g_assert_cmpint(d.st, ==, PKT_NOT_IP);
+    g_assert_true(d.pkt.ipx);
+    g_assert_cmphex(d.pkt.ipx_dst_socket, ==, 0x0455);
+    g_assert_cmphex(d.pkt.ipx_src_socket, ==, 0x4003);
+    /* cut inside the header: still not IP, sockets not invented */
+    for (size_t n = 14; n < f->len; n++) {
+        d = decode_n(DLT_EN10MB, f->data, n, (uint32_t)f->len, NULL);
+        g_assert_cmpint(d.st, ==, PKT_NOT_IP);
+        if (n < 14 + 18)
+            g_assert_cmphex(d.pkt.ipx_dst_socket, ==, 0);
+    }
+    g_byte_array_unref(f);
+}
+
 static void test_linux_cooked(void)
 {
     GByteArray *f = sll(0x0800, tcp_v4_packet());
@@ -1185,6 +1215,7 @@ int main(int argc, char **argv)
     g_test_add_func("/packet/ethernet-padding", test_ethernet_padding);
     g_test_add_func("/packet/vlan-stacks", test_vlan_stacks);
     g_test_add_func("/packet/gre", test_gre);
+    g_test_add_func("/packet/ipx-sockets", test_ipx_sockets);
     g_test_add_func("/packet/not-ip", test_not_ip);
     g_test_add_func("/packet/linux-cooked", test_linux_cooked);
     g_test_add_func("/packet/loopback", test_loopback);
