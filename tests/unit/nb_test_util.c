@@ -29,3 +29,39 @@ void parse_tshark_name(const char *s, uint8_t name[15], uint8_t *suffix, size_t 
     *len = n;
 }
 
+
+void assert_nbname(const struct nbname *got, const char *tshark)
+{
+    uint8_t name[15], suffix;
+    size_t len;
+    parse_tshark_name(tshark, name, &suffix, &len);
+    char text[NBNAME_RENDER_MAX];
+    nbname_render(got, text, sizeof text);
+    if (memcmp(got->name, name, 15) != 0 || got->suffix != suffix)
+        g_error("decoded %s, tshark says %s", text, tshark);
+}
+
+static char *vector_path(const char *name)
+{
+    const char *d = g_getenv("SMBSCOPE_VECTORS");
+    return g_build_filename(d ? d : "tests/unit/vectors", name, NULL);
+}
+
+char *vector_text(const char *name)
+{
+    char *path = vector_path(name), *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        g_error("cannot read %s", path);
+    g_free(path);
+    return text;
+}
+
+GBytes *vector_bytes(const char *name)
+{
+    char *path = vector_path(name), *data = NULL;
+    gsize n = 0;
+    if (!g_file_get_contents(path, &data, &n, NULL))
+        g_error("cannot read %s", path);
+    g_free(path);
+    return g_bytes_new_take(data, n);
+}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "framer.h"
+#include "nb_test_util.h"
 
 /* ---- a recorder: every callback appended to one text log ------------- */
 
@@ -115,19 +116,10 @@ struct stream_vec {
     GBytes *data;
 };
 
-static const char *vec_dir(void)
-{
-    const char *d = g_getenv("SMBSCOPE_VECTORS");
-    return d ? d : "tests/unit/vectors";
-}
-
 static GPtrArray *load_streams(void)
 {
     GPtrArray *v = g_ptr_array_new();
-    char *path = g_build_filename(vec_dir(), "stream.tsv", NULL);
-    char *text = NULL;
-    if (!g_file_get_contents(path, &text, NULL, NULL))
-        g_error("cannot read %s", path);
+    char *text = vector_text("stream.tsv");
     char **lines = g_strsplit(text, "\n", -1);
     for (char **l = lines + 1; *l; l++) {
         if (!**l)
@@ -136,19 +128,12 @@ static GPtrArray *load_streams(void)
         struct stream_vec *s = g_new0(struct stream_vec, 1);
         s->file = g_strdup(cols[0]);
         s->types = g_strdup(cols[1]);
-        char *bin = g_build_filename(vec_dir(), cols[0], NULL);
-        char *data;
-        gsize len;
-        if (!g_file_get_contents(bin, &data, &len, NULL))
-            g_error("cannot read %s", bin);
-        s->data = g_bytes_new_take(data, len);
-        g_free(bin);
+        s->data = vector_bytes(cols[0]);
         g_strfreev(cols);
         g_ptr_array_add(v, s);
     }
     g_strfreev(lines);
     g_free(text);
-    g_free(path);
     g_assert_cmpuint(v->len, >=, 4);
     return v;
 }

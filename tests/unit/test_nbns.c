@@ -8,23 +8,6 @@
 #include "nb_test_util.h"
 #include "nbns.h"
 
-static const char *vec_dir(void)
-{
-    const char *d = g_getenv("SMBSCOPE_VECTORS");
-    return d ? d : "tests/unit/vectors";
-}
-
-static void assert_name(const struct nbname *got, const char *tshark)
-{
-    uint8_t name[15], suffix;
-    size_t len;
-    parse_tshark_name(tshark, name, &suffix, &len);
-    char text[NBNAME_RENDER_MAX];
-    nbname_render(got, text, sizeof text);
-    if (memcmp(got->name, name, 15) != 0 || got->suffix != suffix)
-        g_error("decoded %s, tshark says %s", text, tshark);
-}
-
 static char **split(const char *s)
 {
     return *s ? g_strsplit(s, "|", -1) : g_new0(char *, 1);
@@ -48,28 +31,18 @@ struct row {
 static GPtrArray *load(const char *tsv)
 {
     GPtrArray *v = g_ptr_array_new();
-    char *path = g_build_filename(vec_dir(), tsv, NULL);
-    char *text;
-    if (!g_file_get_contents(path, &text, NULL, NULL))
-        g_error("cannot read %s", path);
+    char *text = vector_text(tsv);
     char **lines = g_strsplit(text, "\n", -1);
     for (char **l = lines + 1; *l; l++) {
         if (!**l)
             continue;
         struct row *r = g_new0(struct row, 1);
         r->cols = g_strsplit(*l, "\t", -1);
-        char *bin = g_build_filename(vec_dir(), r->cols[0], NULL);
-        char *data;
-        gsize n;
-        if (!g_file_get_contents(bin, &data, &n, NULL))
-            g_error("cannot read %s", bin);
-        r->data = g_bytes_new_take(data, n);
-        g_free(bin);
+        r->data = vector_bytes(r->cols[0]);
         g_ptr_array_add(v, r);
     }
     g_strfreev(lines);
     g_free(text);
-    g_free(path);
     return v;
 }
 
@@ -118,7 +91,7 @@ static void test_nbns_real(void)
         g_assert_cmpuint(g_strv_length(names), ==, m->nq + m->nrr);
         g_assert_cmpuint(g_strv_length(types), ==, m->nq + m->nrr);
         for (unsigned k = 0; k < m->nq; k++) {
-            assert_name(&m->q[k].name, names[k]);
+            assert_nbname(&m->q[k].name, names[k]);
             g_assert_cmpuint(m->q[k].type, ==, num(types[k]));
         }
         char **ttls = split(c[C_TTL]), **nbflags = split(c[C_NBFLAGS]), **addrs = split(c[C_ADDR]);
@@ -126,7 +99,7 @@ static void test_nbns_real(void)
         unsigned a = 0;
         for (unsigned k = 0; k < m->nrr; k++) {
             const struct nbns_record *rr = &m->rr[k];
-            assert_name(&rr->name, names[m->nq + k]);
+            assert_nbname(&rr->name, names[m->nq + k]);
             g_assert_cmpuint(rr->type, ==, num(types[m->nq + k]));
             g_assert_cmpuint(rr->ttl, ==, num(ttls[k]));
             g_assert_true(rr->rdata_ok);
@@ -206,8 +179,8 @@ static void test_nbds_real(void)
         g_assert_cmpuint(m.src_port, ==, num(c[D_SRCPORT]));
         g_assert_cmpuint(m.dgm_length, ==, num(c[D_LEN]));
         g_assert_cmpuint(m.packet_offset, ==, num(c[D_OFF]));
-        assert_name(&m.src, c[D_SRC]);
-        assert_name(&m.dst, c[D_DST]);
+        assert_nbname(&m.src, c[D_SRC]);
+        assert_nbname(&m.dst, c[D_DST]);
         g_assert_nonnull(nbds_type_name(m.type));
         /* the user data is an SMB (browser) message */
         g_assert_cmpuint(m.user_len, >=, 4);

@@ -9,23 +9,6 @@
 #include "nb_test_util.h"
 #include "nbss.h"
 
-static const char *vec_dir(void)
-{
-    const char *d = g_getenv("SMBSCOPE_VECTORS");
-    return d ? d : "tests/unit/vectors";
-}
-
-static void assert_name_is(const struct nbname *got, const char *tshark)
-{
-    uint8_t name[15], suffix;
-    size_t len;
-    parse_tshark_name(tshark, name, &suffix, &len);
-    char text[NBNAME_RENDER_MAX];
-    nbname_render(got, text, sizeof text);
-    if (memcmp(got->name, name, 15) != 0 || got->suffix != suffix)
-        g_error("name %s, tshark says %s", text, tshark);
-}
-
 struct ctl_vec {
     char *file;
     GBytes *data;
@@ -35,10 +18,7 @@ struct ctl_vec {
 static GPtrArray *load(void)
 {
     GPtrArray *v = g_ptr_array_new();
-    char *path = g_build_filename(vec_dir(), "stream.tsv", NULL);
-    char *text;
-    if (!g_file_get_contents(path, &text, NULL, NULL))
-        g_error("cannot read %s", path);
+    char *text = vector_text("stream.tsv");
     char **lines = g_strsplit(text, "\n", -1);
     for (char **l = lines + 1; *l; l++) {
         if (!**l)
@@ -51,20 +31,13 @@ static GPtrArray *load(void)
             x->called = g_strdup(c[2]);
             x->calling = g_strdup(c[3]);
             x->error = g_strdup(c[4]);
-            char *bin = g_build_filename(vec_dir(), c[0], NULL);
-            char *data;
-            gsize n;
-            if (!g_file_get_contents(bin, &data, &n, NULL))
-                g_error("cannot read %s", bin);
-            x->data = g_bytes_new_take(data, n);
-            g_free(bin);
+            x->data = vector_bytes(c[0]);
             g_ptr_array_add(v, x);
         }
         g_strfreev(c);
     }
     g_strfreev(lines);
     g_free(text);
-    g_free(path);
     return v;
 }
 
@@ -89,8 +62,8 @@ static void test_real_controls(void)
             requests++;
             g_assert_cmpint(c.called_status, ==, NBNAME_OK);
             g_assert_cmpint(c.calling_status, ==, NBNAME_OK);
-            assert_name_is(&c.called, x->called);
-            assert_name_is(&c.calling, x->calling);
+            assert_nbname(&c.called, x->called);
+            assert_nbname(&c.calling, x->calling);
             /* every truncation is reported, never OK */
             for (size_t cut = 0; cut < 4 + len; cut++) {
                 struct nbss_control t;
