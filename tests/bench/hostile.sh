@@ -24,7 +24,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$top/build}
 scales=${2:-0.25 1}
-bin=$build/smbscope; [ -x "$bin" ] || bin=$build/analyzer/smbscope
+bin=$build/smbscope; [ -x "$bin" ] || bin=$build/smbscope
 gen=$top/tests/hostile/gen_hostile.py
 bound=${RSS_BOUND_MIB:-256}
 cases=${CASES:-syn-flood syn-flood-139 conns-100k missing-first-1g overlap-storm nbss-16m negotiate-65535 compound-deep control-names frag-flood}

@@ -23,7 +23,7 @@ import os
 import subprocess
 import sys
 
-# Catalogue dialect codes -> smbscope short names (dissector/dialect.c).
+# Catalogue dialect codes -> smbscope short names (dissector/smb/dialect.c).
 SMB2_NAMES = {"0x0202": "2.0.2", "0x0210": "2.1", "0x0222": "2.2.2", "0x0224": "2.2.4", "0x02ff": "2.x",
               "0x0300": "3.0", "0x0302": "3.0.2", "0x0310": "3.1.0", "0x0311": "3.1.1"}
 

@@ -23,7 +23,7 @@ has port 139 at either end, and one row per NetBIOS UDP flow (UDP port 137,
                         to a broadcast query, is a row of its own that marks
                         the query's row answered)
   transport             direct | nbt | nbt-nonstandard-port | unknown-start | -
-                        Rule order (same as dissector/classify.c); `-` when
+                        Rule order (same as dissector/transport/classify.c); `-` when
                         the connection carried neither NBSS nor SMB:
                         1. NBSS session request/positive/negative/retarget
                            (0x81-0x84) seen: nbt on server port 139, else
@@ -88,7 +88,7 @@ FIELDS = [
     "nbns.flags.response", "nbns.flags.opcode", "nbns.id", "nbdgm.type",
 ]
 
-SMB2_DIALECTS = {  # same short names as dissector/dialect.c
+SMB2_DIALECTS = {  # same short names as dissector/smb/dialect.c
     0x0202: ("2.0.2", 2), 0x0210: ("2.1", 2), 0x0222: ("2.2.2", 3),
     0x0224: ("2.2.4", 3), 0x02FF: ("2.x", 2), 0x0300: ("3.0", 3),
     0x0302: ("3.0.2", 3), 0x0310: ("3.1.0", 3), 0x0311: ("3.1.1", 3),

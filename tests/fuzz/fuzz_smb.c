@@ -7,9 +7,9 @@
  *
  * Build by hand (from the repository root; no meson target yet):
  *   clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Idissector \
- *     -o fuzz tests/fuzz/fuzz_smb.c dissector/smb.c dissector/smb1.c dissector/smb2.c \
- *     dissector/smb2_ctx.c dissector/gss.c dissector/ntlmssp.c dissector/utf16.c \
- *     dissector/smb_tables.c dissector/dialect.c
+ *     -o fuzz tests/fuzz/fuzz_smb.c dissector/smb/smb.c dissector/smb/smb1.c dissector/smb/smb2.c \
+ *     dissector/smb/smb2_ctx.c dissector/auth/gss.c dissector/auth/ntlmssp.c dissector/utf16.c \
+ *     dissector/smb/smb_tables.c dissector/smb/dialect.c
  * Seeds: the payloads of the .vec files in tests/unit/smb_vectors minus their 4-byte
  * transport header.
  */

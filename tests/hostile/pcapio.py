@@ -2,7 +2,7 @@
 
 Standard library only.  Independent of smbscope: the sweep tests compare
 smbscope's packet counts with what this module computes from the record
-headers, so it must not share code or assumptions with analyzer/capture.c.
+headers, so it must not share code or assumptions with analyzer/input/capture.c.
 """
 import struct
 

@@ -1,5 +1,5 @@
 /* Transport classification, policy rules and the dialect table.
- * Expected classes follow the rule order documented in dissector/classify.c
+ * Expected classes follow the rule order documented in dissector/transport/classify.c
  * (RFC 1002 4.3 for NBSS, MS-SMB2 2.1 for direct transport). */
 #include <glib.h>
 #include <string.h>

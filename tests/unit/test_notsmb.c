@@ -1,5 +1,5 @@
 /* test_notsmb.c - the "clearly not SMB" rule of the session model
- * (analyzer/session.c): both directions seen from their start began with a
+ * (analyzer/model/session.c): both directions seen from their start began with a
  * byte that is no NBSS type (RFC 1002 4.3.1: 0x00, 0x81..0x85) and nothing
  * SMB-like was seen -> the connection's bytes are ignored from then on. */
 #include <string.h>

@@ -1,6 +1,6 @@
 /* session.h - the session model: what one TCP connection carrying SMB
- * showed, both directions framed (dissector/framer.h), every message decoded
- * (dissector/smb.h), and the facts kept for the reports and the verdict. */
+ * showed, both directions framed (dissector/transport/framer.h), every message decoded
+ * (dissector/smb/smb.h), and the facts kept for the reports and the verdict. */
 #ifndef SMBSCOPE_SESSION_H
 #define SMBSCOPE_SESSION_H
 

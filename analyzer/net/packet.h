@@ -1,6 +1,6 @@
 /* packet.h - one captured packet decoded down to its transport header.
  *
- * Filled by packet_decode() (analyzer/packet.c) from link-layer bytes; read by
+ * Filled by packet_decode() (analyzer/net/packet.c) from link-layer bytes; read by
  * the flow table (TCP), the NetBIOS ledger (UDP, ICMP) and the reports.  All
  * pointers point into the capture buffer (or the IP reassembly buffer) and are
  * valid only until the next packet is read. */

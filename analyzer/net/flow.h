@@ -1,9 +1,9 @@
 /* flow.h - the TCP connection table.
  *
- * Feed every decoded packet (struct packet, analyzer/packet.h) in capture
+ * Feed every decoded packet (struct packet, analyzer/net/packet.h) in capture
  * order; TCP packets are matched to a connection by (family, both
  * addresses, both ports) in either orientation, each direction is put back in
- * order by analyzer/reasm.h, and an observer is told about connections,
+ * order by analyzer/net/reasm.h, and an observer is told about connections,
  * segments, stream bytes and gaps.  Non-TCP packets are ignored.
  *
  * Direction 0 is initiator -> responder.  The initiator is the sender of the

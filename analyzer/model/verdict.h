@@ -1,4 +1,4 @@
-/* verdict.h - apply the policy (dissector/policy.h) to what a run saw. */
+/* verdict.h - apply the policy (dissector/policy/policy.h) to what a run saw. */
 #ifndef SMBSCOPE_VERDICT_H
 #define SMBSCOPE_VERDICT_H
 
