@@ -109,6 +109,7 @@ static void input_free(gpointer p)
     g_free(in->path);
     g_free(in->link_type);
     g_free(in->error);
+    g_free(in->capture_filter);
     g_free(in);
 }
 

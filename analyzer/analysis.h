@@ -33,6 +33,12 @@ struct input_info {
     char *error;              /* why reading stopped early, NULL when clean */
     uint64_t status[PKT_STATUS_COUNT]; /* packet_decode outcomes */
     int64_t first_ts, last_ts;
+    /* Shared between input stages and the verdict (filled where known): */
+    const char *reader;       /* which reader read it: "libpcap", "mmap", "wiretap", "live" */
+    char *capture_filter;     /* filter the capture was taken with (pcapng if_filter), NULL unknown */
+    bool live;                /* a live interface, not a file */
+    bool have_drop_stats;     /* the counters below come from libpcap's pcap_stats() */
+    uint64_t if_received, if_dropped, if_ifdropped;
 };
 
 struct analysis {
