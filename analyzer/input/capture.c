@@ -4,8 +4,8 @@
  * decompressed when their magic says gzip, zstd or lz4).  Classic pcap and
  * pcapng are read by our own readers, in place (native.h); what they leave
  * aside goes to libpcap (pcap_lib.c), and any other format libwiretap reads
- * (wiretap.c) to libwiretap.  SMBSCOPE_READER=libpcap|wiretap|native forces one
- * reader: the tests compare them. */
+ * (wiretap_reader.c) to libwiretap.  SMBSCOPE_READER=libpcap|wiretap|stream
+ * forces one reader (stream: ours without the map): the tests compare them. */
 #include "capture.h"
 
 #include <pcap/pcap.h>
@@ -36,7 +36,7 @@ struct capture {
     char err[CAPTURE_ERRBUF_SIZE];
 };
 
-enum forced { FORCE_NONE, FORCE_NATIVE, FORCE_LIBPCAP, FORCE_WIRETAP };
+enum forced { FORCE_NONE, FORCE_NATIVE, FORCE_STREAM, FORCE_LIBPCAP, FORCE_WIRETAP };
 
 static enum forced forced_reader(void)
 {
@@ -47,6 +47,8 @@ static enum forced forced_reader(void)
         return FORCE_LIBPCAP;
     if (strcmp(e, "wiretap") == 0)
         return FORCE_WIRETAP;
+    if (strcmp(e, "stream") == 0)
+        return FORCE_STREAM;
     return strcmp(e, "native") == 0 ? FORCE_NATIVE : FORCE_NONE;
 }
 
@@ -200,7 +202,7 @@ int capture_next(struct capture *cap, struct capture_record *rec)
     cap->state = CAP_ERROR;
     if (rc == 0)
         snprintf(cap->err, sizeof cap->err, "%s: %s after %llu complete records (decompressed byte offset %llu)",
-                 cap->name, io, (unsigned long long)cap->frame, (unsigned long long)source_pos(cap->src));
+                 cap->name, io, (unsigned long long)cap->frame, (unsigned long long)capture_bytes_read(cap));
     else if (!f.has_offset)
         snprintf(cap->err, sizeof cap->err, "%s: bad or incomplete record after %llu complete records: %s", cap->name,
                  (unsigned long long)cap->frame, f.why);
@@ -276,6 +278,8 @@ bool capture_multi_linktype(const struct capture *cap)
 
 uint64_t capture_bytes_read(const struct capture *cap)
 {
+    if (cap->kind == RD_LIBPCAP)
+        return pcap_lib_consumed(cap->lib);
     return cap->src ? source_pos(cap->src) : wiretap_reader_bytes(cap->wtap);
 }
 

@@ -1,9 +1,12 @@
 /* pcap_lib.c - libpcap reading over our byte source.
  *
- * libpcap is handed an unbuffered stdio stream made with fopencookie() whose
- * reads come from the source (decompressed when it is compressed), so every
- * byte libpcap has taken is counted exactly -- no private FILE fields -- and a
- * damaged record's offset is known.  pcapng blocks libpcap skips silently are
+ * libpcap is handed a stdio stream made with fopencookie() whose reads come
+ * from the source (decompressed when it is compressed).  The stream's seek
+ * callback answers only "where are we" (what it has been handed), so ftello()
+ * -- which subtracts what still waits in the buffer -- gives the bytes
+ * libpcap has taken, exactly, without private FILE fields; from that a damaged
+ * record's offset.  (An unbuffered stream would be exact too, but glibc then
+ * takes 100 times longer.)  pcapng blocks libpcap skips silently are
  * tracked as bytes pass, so an error names the block libpcap was reading.
  *
  * This reader serves what ours leaves to libpcap (Kuznetzov's patched pcap
@@ -18,9 +21,10 @@
 
 #include "wire.h"
 
-/* Block starts remembered: enough for any block libpcap may read past
- * before it reports the error (it reads one block at a time). */
-#define BLOCK_RING 64u
+/* Block starts remembered: every block is at least 12 bytes, so the ring
+ * covers the stream buffer's read-ahead with room to spare. */
+#define BLOCK_RING (STREAM_BUF / 8u)
+#define STREAM_BUF (128u * 1024u)
 
 struct ng_walk {
     uint64_t block_start, block_end;
@@ -36,7 +40,7 @@ struct pcap_lib {
     struct source *src;
     FILE *fp;
     pcap_t *pcap;
-    uint64_t delivered;     /* bytes handed to libpcap (unbuffered: all consumed) */
+    uint64_t delivered;     /* bytes handed to the stream (some may wait in its buffer) */
     bool pcapng;
     struct ng_walk walk;
     uint64_t frame;
@@ -121,6 +125,19 @@ static ssize_t cookie_read(void *c, char *buf, size_t size)
     return (ssize_t)got;
 }
 
+/* Only ftell() is served: the stream's position is what it has been handed
+ * (stdio subtracts what still waits in its buffer). */
+static int cookie_seek(void *c, off64_t *off, int whence)
+{
+    struct pcap_lib *r = c;
+    if (whence != SEEK_CUR || *off != 0) {
+        errno = ESPIPE;
+        return -1;
+    }
+    *off = (off64_t)r->delivered;
+    return 0;
+}
+
 static int cookie_close(void *c)
 {
     (void)c; /* the source belongs to capture.c */
@@ -139,15 +156,14 @@ struct pcap_lib *pcap_lib_open(struct source *src, char *why, size_t whylen)
     size_t have = source_ensure(src, 4);
     r->pcapng = have >= 4 && load_u32be(source_ptr(src)) == 0x0A0D0D0Au;
     walk_start(&r->walk, r->delivered);
-    cookie_io_functions_t io = { .read = cookie_read, .write = NULL, .seek = NULL, .close = cookie_close };
+    cookie_io_functions_t io = { .read = cookie_read, .write = NULL, .seek = cookie_seek, .close = cookie_close };
     r->fp = fopencookie(r, "r", io);
     if (!r->fp) {
         snprintf(why, whylen, "cannot create stream: %s", strerror(errno));
         free(r);
         return NULL;
     }
-    /* unbuffered: what libpcap asked for is exactly what it consumed */
-    setvbuf(r->fp, NULL, _IONBF, 0);
+    setvbuf(r->fp, NULL, _IOFBF, STREAM_BUF);
     char err[PCAP_ERRBUF_SIZE] = "";
     r->pcap = pcap_fopen_offline_with_tstamp_precision(r->fp, PCAP_TSTAMP_PRECISION_NANO, err);
     if (!r->pcap) {
@@ -162,9 +178,16 @@ struct pcap_lib *pcap_lib_open(struct source *src, char *why, size_t whylen)
 int pcap_lib_linktype(const struct pcap_lib *r) { return pcap_datalink(r->pcap); }
 bool pcap_lib_is_pcapng(const struct pcap_lib *r) { return r->pcapng; }
 
+/* Bytes libpcap has taken: ftello() on our stream (see cookie_seek). */
+uint64_t pcap_lib_consumed(const struct pcap_lib *r)
+{
+    off64_t pos = ftello64(r->fp);
+    return pos >= 0 ? (uint64_t)pos : r->delivered;
+}
+
 int pcap_lib_next(struct pcap_lib *r, struct capture_record *rec, struct read_fault *f)
 {
-    uint64_t record_start = r->delivered; /* exact: records follow each other */
+    uint64_t record_start = pcap_lib_consumed(r); /* exact for pcap: records follow each other */
     struct pcap_pkthdr *h;
     const u_char *data;
     int rc = pcap_next_ex(r->pcap, &h, &data);
@@ -181,8 +204,8 @@ int pcap_lib_next(struct pcap_lib *r, struct capture_record *rec, struct read_fa
     }
     if (rc == PCAP_ERROR_BREAK)
         return 0; /* capture.c adds the source's error, if any */
-    uint64_t block;
-    if (r->pcapng && r->delivered > record_start && walk_block_before(&r->walk, r->delivered, &block) &&
+    uint64_t block, failed_at = pcap_lib_consumed(r);
+    if (r->pcapng && failed_at > record_start && walk_block_before(&r->walk, failed_at, &block) &&
         block >= record_start)
         record_start = block;
     f->offset = record_start;

@@ -16,6 +16,8 @@ struct pcap_lib *pcap_lib_open(struct source *src, char *why, size_t whylen);
 int pcap_lib_next(struct pcap_lib *r, struct capture_record *rec, struct read_fault *f);
 int pcap_lib_linktype(const struct pcap_lib *r);
 bool pcap_lib_is_pcapng(const struct pcap_lib *r);
+/* Bytes of the (decompressed) stream libpcap has taken. */
+uint64_t pcap_lib_consumed(const struct pcap_lib *r);
 void pcap_lib_close(struct pcap_lib *r);
 
 #endif
