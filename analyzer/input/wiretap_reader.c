@@ -48,6 +48,8 @@ struct wiretap_reader {
     int64_t size;
     int first_dlt;
     bool per_packet;
+    int pending;                /* 1: first holds a record read at open; 0: none */
+    struct capture_record first;
     char *filter;
     struct { int encap, dlt; } cache[ENCAP_CACHE];
     unsigned ncache;
@@ -67,6 +69,8 @@ static gpointer init_once(gpointer unused)
 /* WTAP_ENCAP_ -> LINKTYPE_ -> libpcap's DLT_ (-1 when pcap has no number). */
 static int encap_dlt(struct wiretap_reader *r, int encap)
 {
+    if (encap == WTAP_ENCAP_UNKNOWN || encap == WTAP_ENCAP_PER_PACKET)
+        return -1;
     for (unsigned i = 0; i < r->ncache; i++)
         if (r->cache[i].encap == encap)
             return r->cache[i].dlt;
@@ -121,14 +125,31 @@ struct wiretap_reader *wiretap_reader_open(const char *path, char *why, size_t w
     struct stat st;
     r->size = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
     int encap = wtap_file_encap(wth);
-    r->per_packet = encap == WTAP_ENCAP_PER_PACKET;
+    r->per_packet = encap == WTAP_ENCAP_PER_PACKET || encap == WTAP_ENCAP_UNKNOWN;
     r->first_dlt = r->per_packet ? -1 : encap_dlt(r, encap);
+    if (r->per_packet) {
+        /* the link type is the first packet's: read it now, hand it out first */
+        struct read_fault f;
+        r->pending = wiretap_reader_next(r, &r->first, &f);
+        if (r->pending < 0) {
+            snprintf(why, whylen, "%s", f.why);
+            wiretap_reader_close(r);
+            return NULL;
+        }
+        r->first_dlt = r->pending == 1 ? r->first.dlt : -1;
+    }
     first_filter(r);
     return r;
 }
 
 int wiretap_reader_next(struct wiretap_reader *r, struct capture_record *rec, struct read_fault *f)
 {
+    if (r->pending) {
+        int rc = r->pending;
+        r->pending = 0;
+        *rec = r->first; /* its data still sits in r->buf: nothing was read since */
+        return rc;
+    }
     for (;;) {
         int err = 0;
         gchar *info = NULL;
