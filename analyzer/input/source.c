@@ -19,8 +19,9 @@
 
 #include "decompress.h"
 
-#define BUF_INITIAL (4u * 1024u * 1024u)
+#define BUF_INITIAL (1024u * 1024u)
 #define RAW_BUF (1024u * 1024u)
+#define PEEK_BUF (64u * 1024u) /* what open reads to recognise the input */
 #define BUF_ALIGN 4096u
 
 struct source {
@@ -43,7 +44,7 @@ struct source {
     enum source_codec codec;
     struct codec *z;
     uint8_t *raw;
-    size_t raw_off, raw_len;
+    size_t raw_cap, raw_off, raw_len;
     bool raw_eof;
     uint64_t raw_pos;       /* stored bytes read from fd (uncompressed) or fed (compressed) */
 
@@ -81,7 +82,7 @@ static bool raw_fill(struct source *s)
     if (s->raw_eof)
         return false;
     s->raw_off = s->raw_len = 0;
-    ssize_t r = read_fd(s, s->raw, RAW_BUF);
+    ssize_t r = read_fd(s, s->raw, s->raw_cap);
     if (r <= 0) {
         s->raw_eof = true;
         return false;
@@ -280,7 +281,7 @@ static bool open_fd(struct source *s, const char *path, char *errbuf, size_t err
             s->size_hint = (int64_t)st.st_size;
     }
     while (s->raw_len < 4 && !s->raw_eof) {
-        ssize_t r = read_fd(s, s->raw + s->raw_len, RAW_BUF - s->raw_len);
+        ssize_t r = read_fd(s, s->raw + s->raw_len, s->raw_cap - s->raw_len);
         if (r < 0) {
             snprintf(errbuf, errlen, "%s: %s", s->name, s->err);
             return false;
@@ -299,11 +300,12 @@ static bool open_fd(struct source *s, const char *path, char *errbuf, size_t err
 struct source *source_open(const char *path, bool mmap_ok, char *errbuf, size_t errlen)
 {
     struct source *s = calloc(1, sizeof *s);
-    if (!s || !(s->raw = malloc(RAW_BUF))) {
+    if (!s || !(s->raw = malloc(PEEK_BUF))) {
         snprintf(errbuf, errlen, "%s: out of memory", path);
         free(s);
         return NULL;
     }
+    s->raw_cap = PEEK_BUF;
     s->fd = -1;
     s->size_hint = -1;
     s->is_stdin = strcmp(path, "-") == 0;
@@ -320,20 +322,31 @@ struct source *source_open(const char *path, bool mmap_ok, char *errbuf, size_t 
     } else {
         char why[200];
         s->z = codec_new(s->codec, why, sizeof why);
-        if (!s->z) {
+        uint8_t *big = s->z ? realloc(s->raw, RAW_BUF) : NULL; /* compressed reads in large chunks */
+        if (big) {
+            s->raw = big;
+            s->raw_cap = RAW_BUF;
+        }
+        if (!s->z || !big) {
+            if (s->z)
+                snprintf(why, sizeof why, "out of memory");
             snprintf(errbuf, errlen, "%s: %s", s->name, why);
             source_close(s);
             return NULL;
         }
     }
+    /* a small file needs no large window (nor its allocation) */
+    size_t cap = BUF_INITIAL;
+    if (s->codec == CODEC_NONE && s->size_hint >= 0 && (uint64_t)s->size_hint < BUF_INITIAL)
+        cap = ((size_t)s->size_hint + BUF_ALIGN) & ~(size_t)(BUF_ALIGN - 1);
     void *b = NULL;
-    if (posix_memalign(&b, BUF_ALIGN, BUF_INITIAL) != 0) {
+    if (posix_memalign(&b, BUF_ALIGN, cap) != 0) {
         snprintf(errbuf, errlen, "%s: out of memory", s->name);
         source_close(s);
         return NULL;
     }
     s->buf = b;
     s->base = b;
-    s->cap = BUF_INITIAL;
+    s->cap = cap;
     return s;
 }
