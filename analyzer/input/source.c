@@ -20,6 +20,7 @@
 #include "decompress.h"
 
 #define BUF_INITIAL (1024u * 1024u)
+#define BUF_COMPRESSED (4u * 1024u * 1024u)
 #define RAW_BUF (1024u * 1024u)
 #define PEEK_BUF (64u * 1024u) /* what open reads to recognise the input */
 #define BUF_ALIGN 4096u
@@ -173,7 +174,10 @@ size_t source_ensure(struct source *s, size_t need)
         need = SOURCE_MAX_WINDOW;
     if (need > s->cap && !grow(s, need))
         return s->end - s->start;
-    if (s->cap - s->start < need || s->cap - s->end < 65536) { /* move the partial record to the front */
+    /* move the partial record to the front when the rest is short: a
+     * decompressor writes whole blocks (zstd: 128 KiB) in place only when
+     * they fit, and reads are better large */
+    if (s->cap - s->start < need || s->cap - s->end < s->cap / 4) {
         memmove(s->buf, s->buf + s->start, s->end - s->start);
         s->end -= s->start;
         s->start = 0;
@@ -336,7 +340,7 @@ struct source *source_open(const char *path, bool mmap_ok, char *errbuf, size_t 
         }
     }
     /* a small file needs no large window (nor its allocation) */
-    size_t cap = BUF_INITIAL;
+    size_t cap = s->codec == CODEC_NONE ? BUF_INITIAL : BUF_COMPRESSED;
     if (s->codec == CODEC_NONE && s->size_hint >= 0 && (uint64_t)s->size_hint < BUF_INITIAL)
         cap = ((size_t)s->size_hint + BUF_ALIGN) & ~(size_t)(BUF_ALIGN - 1);
     void *b = NULL;
