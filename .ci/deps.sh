@@ -6,6 +6,7 @@ packages=(
   libpcap-dev libglib2.0-dev zlib1g-dev
   libwireshark-dev libwiretap-dev libwsutil-dev tshark
   tcpdump valgrind python3 util-linux
+  libzstd-dev liblz4-dev libisal-dev zstd lz4 isal gzip wireshark-common
 )
 missing=()
 for p in "${packages[@]}"; do
