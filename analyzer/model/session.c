@@ -14,11 +14,14 @@
 
 /* ---- lifecycle ------------------------------------------------------- */
 
-struct smb_conn *smb_conn_new(const struct session_config *cfg, const struct flow_conn *fc)
+/* Both directions start at a header unless the capture began mid-connection. */
+static struct smb_conn *conn_new(const struct session_config *cfg, bool midstream)
 {
     struct smb_conn_priv *p = g_new0(struct smb_conn_priv, 1);
     struct smb_conn *s = &p->pub;
     p->negotiate_dir = p->request_dir = -1;
+    p->known_client = -1;
+    p->start_seen = !midstream;
     s->pdu_cap = cfg->pdu_cap ? cfg->pdu_cap : FRAMER_DEFAULT_CAP;
     s->no_fast_path = cfg->no_fast_path;
     s->smb1_chosen = -1;
@@ -26,14 +29,38 @@ struct smb_conn *smb_conn_new(const struct session_config *cfg, const struct flo
     s->dialects_offered = g_array_new(FALSE, FALSE, sizeof(uint16_t));
     s->sessions = g_array_new(FALSE, FALSE, sizeof(struct smb_session_rec));
     s->shares = g_array_new(FALSE, FALSE, sizeof(struct smb_share_rec));
-    p->fc = fc;
     p->live = g_new0(struct smb_conn_live, 1);
     s->fr = p->live->fr;
     for (int d = 0; d < 2; d++) {
         p->dctx[d].s = s;
         p->dctx[d].dir = d;
-        framer_init(&s->fr[d], &session_framer_cb, &p->dctx[d], &s->obs, fc->midstream);
+        framer_init(&s->fr[d], &session_framer_cb, &p->dctx[d], &s->obs, midstream);
         framer_set_cap(&s->fr[d], s->pdu_cap);
+    }
+    return s;
+}
+
+struct smb_conn *smb_conn_new(const struct session_config *cfg, const struct flow_conn *fc)
+{
+    struct smb_conn *s = conn_new(cfg, fc->midstream);
+    if (!fc->initiator_guessed) {
+        priv(s)->known_client = 0;
+        priv(s)->known_rule = CLIENT_BY_SYN;
+    }
+    return s;
+}
+
+struct smb_conn *smb_conn_new_endpoints(const struct session_config *cfg, const struct ip_addr addr[2],
+                                        const uint16_t port[2], int client, bool midstream)
+{
+    struct smb_conn *s = conn_new(cfg, midstream);
+    for (int d = 0; d < 2; d++) {
+        s->addr[d] = addr[d];
+        s->port[d] = port[d];
+    }
+    if (client == 0 || client == 1) {
+        priv(s)->known_client = client;
+        priv(s)->known_rule = CLIENT_BY_TRANSPORT;
     }
     return s;
 }
@@ -53,7 +80,7 @@ static bool judge_start(struct smb_conn *s, int dir, const uint8_t *p, size_t n)
     if (pv->started & (1u << dir))
         return pv->not_smb;
     pv->started |= (uint8_t)(1u << dir);
-    if (p && n > 0 && pv->fc && !pv->fc->midstream) {
+    if (p && n > 0 && pv->start_seen) {
         struct wire w = wire_make(p, n);
         uint8_t b = wire_u8(&w);
         if (b != 0x00 && (b < NBSS_SESSION_REQUEST || b > NBSS_KEEPALIVE))
@@ -76,6 +103,13 @@ void smb_conn_gap(struct smb_conn *s, int dir, uint64_t n, int64_t ts_us)
     if (!s->fr || judge_start(s, dir & 1, NULL, 0))
         return;
     framer_gap(&s->fr[dir & 1], n);
+}
+
+void smb_conn_message(struct smb_conn *s, int dir, const uint8_t *msg, size_t len, int64_t ts_us)
+{
+    if (!s->fr)
+        return;
+    session_whole_message(s, dir & 1, msg, len);
 }
 
 bool smb_conn_not_smb(const struct smb_conn *s) { return ((const struct smb_conn_priv *)s)->not_smb; }
@@ -132,40 +166,22 @@ static bool carried_smb(const struct transport_obs *o)
            o->negative_responses || o->retarget_responses || o->keepalives;
 }
 
-bool smb_conn_close(struct smb_conn *s, const struct flow_conn *fc, const char *reason)
+/* What the transport knew of a connection when it ended. */
+struct close_facts {
+    int64_t first_ts, last_ts;
+    uint64_t bytes[2], packets[2];
+    uint64_t gaps, gap_bytes, overlap_conflicts, retransmissions;
+    bool midstream, handshake_seen;
+};
+
+/* Which side is the client: the transport's word when it had one, else
+ * the first NEGOTIATE, else the first request, else the higher port. */
+static void name_client(struct smb_conn *s)
 {
     struct smb_conn_priv *p = priv(s);
-    for (int d = 0; d < 2; d++) {
-        s->addr[d] = fc->addr[d];
-        s->port[d] = fc->port[d];
-        s->bytes[d] = fc->dir[d].bytes;
-        s->packets[d] = fc->dir[d].packets;
-        const struct reasm_stats *st = &fc->stream[d].st;
-        s->gaps += st->gaps;
-        s->gap_bytes += st->gap_bytes;
-        s->overlap_conflicts += st->overlap_conflicts;
-        s->retransmissions += st->retransmissions;
-        if (s->fr) {
-            const struct framer_stats *fs = framer_stats(&s->fr[d]);
-            s->resyncs += fs->resyncs;
-            s->skipped_bytes += fs->skipped_bytes;
-            framer_free(&s->fr[d]);
-        }
-    }
-    g_free(p->live);
-    p->live = NULL;
-    s->fr = NULL;
-    p->fc = NULL;
-    s->flow_id = fc->id;
-    s->first_ts = fc->first_ts_us;
-    s->last_ts = fc->last_ts_us;
-    s->midstream = fc->midstream;
-    s->handshake_seen = fc->hs != FLOW_HS_NONE;
-    s->close_reason = reason;
-
-    if (!fc->initiator_guessed) {
-        s->client = 0;
-        s->client_rule = CLIENT_BY_SYN;
+    if (p->known_client >= 0) {
+        s->client = p->known_client;
+        s->client_rule = p->known_rule;
     } else if (p->negotiate_dir >= 0) {
         s->client = p->negotiate_dir;
         s->client_rule = CLIENT_BY_NEGOTIATE;
@@ -176,6 +192,35 @@ bool smb_conn_close(struct smb_conn *s, const struct flow_conn *fc, const char *
         s->client = s->port[0] < s->port[1] ? 1 : 0;
         s->client_rule = CLIENT_BY_PORT;
     }
+}
+
+static bool conn_close(struct smb_conn *s, const struct close_facts *f, const char *reason)
+{
+    struct smb_conn_priv *p = priv(s);
+    for (int d = 0; d < 2; d++) {
+        s->bytes[d] = f->bytes[d];
+        s->packets[d] = f->packets[d];
+        if (s->fr) {
+            const struct framer_stats *fs = framer_stats(&s->fr[d]);
+            s->resyncs += fs->resyncs;
+            s->skipped_bytes += fs->skipped_bytes;
+            framer_free(&s->fr[d]);
+        }
+    }
+    s->gaps += f->gaps;
+    s->gap_bytes += f->gap_bytes;
+    s->overlap_conflicts += f->overlap_conflicts;
+    s->retransmissions += f->retransmissions;
+    g_free(p->live);
+    p->live = NULL;
+    s->fr = NULL;
+    s->first_ts = f->first_ts;
+    s->last_ts = f->last_ts;
+    s->midstream = f->midstream;
+    s->handshake_seen = f->handshake_seen;
+    s->close_reason = reason;
+    name_client(s);
+
     /* a logon that never completed leaves its request blob: not reported */
     g_free(s->pending_auth);
     s->pending_auth = NULL;
@@ -193,6 +238,46 @@ bool smb_conn_close(struct smb_conn *s, const struct flow_conn *fc, const char *
         s->cipher_known = true;
     }
     return carried_smb(&s->obs);
+}
+
+bool smb_conn_close(struct smb_conn *s, const struct flow_conn *fc, const char *reason)
+{
+    struct close_facts f = {
+        .first_ts = fc->first_ts_us,
+        .last_ts = fc->last_ts_us,
+        .midstream = fc->midstream,
+        .handshake_seen = fc->hs != FLOW_HS_NONE,
+    };
+    for (int d = 0; d < 2; d++) {
+        s->addr[d] = fc->addr[d];
+        s->port[d] = fc->port[d];
+        f.bytes[d] = fc->dir[d].bytes;
+        f.packets[d] = fc->dir[d].packets;
+        const struct reasm_stats *st = &fc->stream[d].st;
+        f.gaps += st->gaps;
+        f.gap_bytes += st->gap_bytes;
+        f.overlap_conflicts += st->overlap_conflicts;
+        f.retransmissions += st->retransmissions;
+    }
+    s->flow_id = fc->id;
+    return conn_close(s, &f, reason);
+}
+
+bool smb_conn_close_endpoints(struct smb_conn *s, int64_t first_ts, int64_t last_ts, const uint64_t bytes[2],
+                              const uint64_t packets[2], const char *reason)
+{
+    const struct smb_conn_priv *p = priv(s);
+    struct close_facts f = {
+        .first_ts = first_ts,
+        .last_ts = last_ts,
+        .midstream = !p->start_seen,
+        .handshake_seen = p->start_seen,
+    };
+    for (int d = 0; d < 2; d++) {
+        f.bytes[d] = bytes[d];
+        f.packets[d] = packets[d];
+    }
+    return conn_close(s, &f, reason);
 }
 
 void smb_conn_free(struct smb_conn *s)

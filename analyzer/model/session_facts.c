@@ -29,6 +29,7 @@ static const char *const client_rules[] = {
     [CLIENT_BY_NEGOTIATE] = "negotiate",
     [CLIENT_BY_REQUEST] = "smb-request",
     [CLIENT_BY_PORT] = "port",
+    [CLIENT_BY_TRANSPORT] = "transport",
 };
 
 const char *client_rule_name(enum client_rule r) { return (unsigned)r < G_N_ELEMENTS(client_rules) ? client_rules[r] : "unknown"; }

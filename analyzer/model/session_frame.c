@@ -129,3 +129,25 @@ const struct framer_callbacks session_framer_cb = {
     .message = on_message,
     .anomaly = on_framer_anomaly,
 };
+
+void session_whole_message(struct smb_conn *s, int dir, const uint8_t *msg, size_t len)
+{
+    struct dir_ctx *d = &priv(s)->dctx[dir];
+    uint32_t msg_len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+    if (!framer_is_smb_id(msg, len)) {
+        /* what the framer reports of a session message without an SMB id */
+        struct wire w = wire_make(msg, len);
+        uint64_t first = 0;
+        for (size_t i = 0; i < 4 && wire_left(&w); i++)
+            first = (first << 8) | wire_u8(&w);
+        if (msg_len)
+            on_framer_anomaly(d, FRAMER_AN_NOT_SMB, first);
+        return;
+    }
+    s->obs.smb_messages++;
+    size_t avail = on_want(d, msg, min_sz(msg_len, FRAMER_HEAD), msg_len);
+    if (avail > msg_len)
+        avail = msg_len;
+    unsigned flags = FRAMER_MSG_SMB | (avail == msg_len ? FRAMER_MSG_COMPLETE : FRAMER_MSG_PREFIX);
+    on_message(d, msg, avail, msg_len, flags);
+}

@@ -57,7 +57,9 @@ struct smb_conn_priv {
     int request_dir;    /* direction of the first SMB request, -1 */
     bool msg_complete;  /* the message being decoded is whole */
     bool ctx_interned;  /* ctx_request/ctx_response are shared (ctx_intern) */
-    const struct flow_conn *fc; /* the flow, while open (NULL once closed) */
+    bool start_seen;    /* both directions were seen from their first byte */
+    int known_client;   /* the side the transport named the client, -1 none */
+    enum client_rule known_rule; /* how it did */
     uint8_t started;    /* bit per direction: data or a gap was seen */
     uint8_t bad_start;  /* bit per direction: seen from its start, and its first byte is no NBSS type */
     bool not_smb;       /* see smb_conn_not_smb() */
@@ -70,6 +72,10 @@ static inline void wstr_set_text(struct wstr *w, const char *text) { wstr_set(w,
 
 /* The framer callbacks of every connection (session_frame.c). */
 extern const struct framer_callbacks session_framer_cb;
+
+/* Decode one whole SMB message as the framer would hand it over
+ * (session_frame.c). */
+void session_whole_message(struct smb_conn *s, int dir, const uint8_t *msg, size_t len);
 
 /* session_shares.c: sessions, logons and shares. */
 struct smb_session_rec *session_get(struct smb_conn *s, uint64_t id, bool create);
