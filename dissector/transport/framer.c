@@ -287,20 +287,6 @@ static void step_control(struct framer *f, struct wire *w)
 
 /* --- headers ------------------------------------------------------------- */
 
-static void count_control(struct transport_obs *o, uint8_t type)
-{
-    if (!o)
-        return;
-    switch (type) {
-    case NBSS_SESSION_REQUEST: o->session_requests++; break;
-    case NBSS_POSITIVE_RESPONSE: o->positive_responses++; break;
-    case NBSS_NEGATIVE_RESPONSE: o->negative_responses++; break;
-    case NBSS_RETARGET_RESPONSE: o->retarget_responses++; break;
-    case NBSS_KEEPALIVE: o->keepalives++; break;
-    default: break;
-    }
-}
-
 static void on_header(struct framer *f, struct wire *w)
 {
     const uint8_t *h = f->hdr;
@@ -312,16 +298,10 @@ static void on_header(struct framer *f, struct wire *w)
     if (h[0] == NBSS_SESSION_MESSAGE) {
         f->stats.messages++;
         f->msg_len = len24;
-        if (f->obs) {
-            f->obs->session_messages++;
-            if (len24 > f->obs->largest_message)
-                f->obs->largest_message = len24;
-        }
-        if (len24 > NBSS_MAX_LENGTH) {
-            if (f->obs)
-                f->obs->length_over_17bit = true;
+        if (f->obs)
+            transport_obs_count_nbss(f->obs, NBSS_SESSION_MESSAGE, len24);
+        if (len24 > NBSS_MAX_LENGTH)
             framer_note_anomaly(f, FRAMER_AN_LENGTH_OVER_17BIT, len24);
-        }
         f->target = len24 < FRAMER_HEAD ? len24 : FRAMER_HEAD;
         f->state = FRAMER_HEADBYTES;
         step_head(f, w);
@@ -329,7 +309,8 @@ static void on_header(struct framer *f, struct wire *w)
     }
     if (h[0] >= NBSS_SESSION_REQUEST && h[0] <= NBSS_KEEPALIVE && (h[1] & 0xfe) == 0) {
         f->stats.controls++;
-        count_control(f->obs, h[0]);
+        if (f->obs)
+            transport_obs_count_nbss(f->obs, h[0], len24);
         f->msg_len = len24; /* flags byte is 0 or 1 (E): the 17-bit length */
         int fixed = nbss_control_fixed_length(h[0]);
         if (fixed >= 0 ? len24 != (uint32_t)fixed : len24 > FRAMER_CONTROL_MAX)
