@@ -52,15 +52,18 @@ setup_log=$(mktemp)
 trap 'rm -f "$extra_results" "$setup_log"' EXIT
 note() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$extra_results"; } # result name why
 
-# build DIR [setup args...]: configure when needed and compile; a failure
-# counts as one failed test named after the build.
-build() {
+# configure DIR [setup args...]: when not yet configured.  build DIR
+# [setup args...]: configure and compile everything.  A failure counts as
+# one failed test named after the build.
+configure() {
   local b=$1; shift
   rm -f "$b/meson-logs/testlog.json"
-  if [ ! -f "$b/build.ninja" ]; then
-    meson setup "$b" "$@" >"$setup_log" 2>&1 || { cat "$setup_log"; note FAIL "$b" "meson setup failed"; return 1; }
-  fi
-  meson compile -C "$b" >"$setup_log" 2>&1 || { tail -40 "$setup_log"; note FAIL "$b" "compile failed"; return 1; }
+  [ -f "$b/build.ninja" ] && return 0
+  meson setup "$b" "$@" >"$setup_log" 2>&1 || { cat "$setup_log"; note FAIL "$b" "meson setup failed"; return 1; }
+}
+build() {
+  configure "$@" || return 1
+  meson compile -C "$1" >"$setup_log" 2>&1 || { tail -40 "$setup_log"; note FAIL "$1" "compile failed"; return 1; }
 }
 
 # run_tests DIR [meson test args...]: the one way tests are run.
@@ -85,7 +88,8 @@ done
 
 # libFuzzer needs clang (.ci/deps.sh installs it).
 if command -v clang >/dev/null; then
-  if CC=clang build build-fuzz "${setup_args_build_fuzz[@]}"; then
+  # meson test builds what the fuzz tests need (the harnesses), not the rest
+  if CC=clang configure build-fuzz "${setup_args_build_fuzz[@]}"; then
     run_tests build-fuzz "${test_args_build_fuzz[@]}"
     ran+=(build-fuzz)
   fi
