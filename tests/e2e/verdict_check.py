@@ -74,6 +74,56 @@ def dns_query():
     return struct.pack("!HHHHHH", 7, 0x0100, 1, 0, 0, 0) + b"\x07example\x03com\x00" + struct.pack("!HH", 1, 1)
 
 
+def syn_gap(capture):
+    """Smallest time between a SYN (no ACK) to 139 and one to 445, from tshark."""
+    p = subprocess.run(["tshark", "-r", capture, "-Y", "tcp.flags.syn == 1 && tcp.flags.ack == 0", "-T", "fields",
+                        "-e", "frame.time_epoch", "-e", "tcp.dstport"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    times = {139: [], 445: []}
+    for line in p.stdout.decode().splitlines():
+        t, port = line.split("\t")
+        times.setdefault(int(port), []).append(float(t))
+    return min(abs(a - b) for a in times[139] for b in times[445])
+
+
+def race_checks(b, samples):
+    """The real race captures (samples/gen-race.sh): 139 answered, refused,
+    dropped; the state each time from MANIFEST.tsv (tshark)."""
+    manifest = {}
+    for line in open(os.path.join(samples, "MANIFEST.tsv")).read().splitlines()[1:]:
+        f = line.split("\t")
+        manifest[f[0]] = f
+    have_tshark = subprocess.run(["which", "tshark"], stdout=subprocess.PIPE).returncode == 0
+    for name in ("race-139-answered.pcap", "race-139-refused.pcap", "race-139-dropped.pcap"):
+        row = manifest[name]
+        rc, doc = jrun(b, [os.path.join(samples, name)])
+        races = [f for f in doc["findings"] if f["rule"] == "netbt-race"]
+        expect("%s: one netbt-race finding, client %s -> server %s, 139 %s" % (name, row[2], row[4], row[12]),
+               len(races) == 1 and races[0]["client"] == row[2] and races[0]["server"] == row[4] and
+               races[0]["state"] == row[12] and races[0]["client_port"] == int(row[3]), races)
+        client = [h for h in doc["hosts"] if h["address"] == row[2]]
+        expect("... the client is named with the NetBT remedy",
+               client and any(x["rule"] == "netbt-race" and x["remedy"]["id"] == "client-netbt-off" and
+                              "TcpipNetbiosOptions" in x["remedy"]["windows"] for x in client[0]["fix"]), client)
+        server = [h for h in doc["hosts"] if h["address"] == row[4]]
+        expect("... the server: %s" % ("a NetBIOS server" if row[12] == "established" else "a target only"),
+               server and (("netbios-server" in server[0]["roles"]) == (row[12] == "established")) and
+               server[0]["spoke_netbios"] == (row[12] == "established"), server)
+        if have_tshark:
+            gap = syn_gap(os.path.join(samples, name))
+            expect("... the gap (%.4f s from tshark) is in the detail" % gap, ("%.3f s" % gap) in races[0]["detail"],
+                   races[0]["detail"])
+            if gap > 0.0001:
+                rc, doc = jrun(b, ["--race-window", "%.6f" % (gap / 2), os.path.join(samples, name)])
+                expect("... a window of half the gap: no race",
+                       not any(f["rule"] == "netbt-race" for f in doc["findings"]))
+        rc, out, _ = run(b, [os.path.join(samples, name)])
+        expect("... the text names it per host", "netbt-race -> client-netbt-off" in out)
+    # a client that only used 139 (smbclient -p 139) is not a race
+    rc, doc = jrun(b, [os.path.join(samples, "nbt139-smb3_11.pcap")])
+    rules = [f["rule"] for f in doc["findings"]]
+    expect("nbt139-smb3_11: nbt-only, not netbt-race", "nbt-only" in rules and "netbt-race" not in rules, rules)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smbscope", required=True)
@@ -214,6 +264,7 @@ def main():
             expect("%s: pass == (outcome == pass), exit_code == status" % name,
                    doc["verdict"]["pass"] == (doc["verdict"]["outcome"] == "pass") and doc["verdict"]["exit_code"] == rc)
 
+    race_checks(b, a.samples)
     print("%d checks failed" % len(failures))
     return 1 if failures else 0
 
