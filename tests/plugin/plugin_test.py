@@ -214,7 +214,7 @@ def command_flows(cmd, capture):
     # 1: policy violated, still a report; 2: an input error, with the report
     # of what was read (a truncated file) or of nothing (a format libpcap
     # cannot read, e.g. Solaris snoop, which tshark's wiretap reads).
-    if p.returncode not in (0, 1, 2):
+    if p.returncode not in (0, 1, 2, 3):
         raise Failure("%s exited %d: %s" % (" ".join(cmd), p.returncode, p.stderr.decode()[-300:]))
     doc = json.loads(p.stdout.decode("utf-8"))
     if p.returncode == 2 and all(i.get("error") and not i.get("packets") for i in doc["inputs"]):
