@@ -168,6 +168,7 @@ static void smbscope_init(void)
 static void smbscope_cleanup(void)
 {
     smbscope_udpflow_cleanup();
+    smbscope_stats_forget();
     wf_cleanup();
 }
 

@@ -155,6 +155,8 @@ void smbscope_show(proto_item *ti, proto_tree *st, tvbuff_t *tvb, packet_info *p
 
 /* stats.c */
 void smbscope_register_stats(void);
+/* Drop the statistics' per-flow bookkeeping (the file is being closed). */
+void smbscope_stats_forget(void);
 
 /* heur.c */
 void smbscope_heur_register(int proto);
