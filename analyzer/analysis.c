@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "census.h"
 #include "ipfrag.h"
 #include "write_streams.h"
 
@@ -121,6 +122,7 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
     a->conns = g_ptr_array_new_with_free_func(conn_free);
     a->ledger = nb_ledger_new(cfg->max_netbios_flows > UINT32_MAX ? UINT32_MAX : (uint32_t)cfg->max_netbios_flows);
     a->frags = ipfrag_new(NULL);
+    a->census = census_new();
     a->session_cfg.pdu_cap = cfg->pdu_cap;
     a->session_cfg.no_fast_path = cfg->no_fast_path;
     a->first_ts = INT64_MAX;
@@ -142,7 +144,7 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
         .conn_close = on_conn_close,
     };
     a->flows = flow_table_new(&lim, &obs, a);
-    if (!a->flows || !a->frags) {
+    if (!a->flows || !a->frags || !a->census || !a->ledger) {
         snprintf(errbuf, errlen, "out of memory");
         return false;
     }
@@ -225,6 +227,7 @@ void analysis_run_input(struct analysis *a, const char *path)
         if (st == PKT_NOT_IP)
             nb_ledger_non_ip(a->ledger, &pkt);
         if (st == PKT_OK) {
+            census_packet(a->census, &pkt);
             nb_ledger_packet(a->ledger, &pkt);
             if (pkt.l4 == L4_TCP)
                 flow_table_packet(a->flows, &pkt);
@@ -267,6 +270,7 @@ void analysis_free(struct analysis *a)
     if (a->streams)
         write_streams_free(a->streams);
     nb_ledger_free(a->ledger);
+    census_free(a->census);
     g_ptr_array_free(a->conns, TRUE);
     g_ptr_array_free(a->inputs, TRUE);
     memset(a, 0, sizeof *a);

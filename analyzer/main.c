@@ -1,5 +1,6 @@
 /* main.c - smbscope: prove from the wire how SMB is carried.
- * Exit status: 0 policy holds, 1 policy violated, 2 usage or input error. */
+ * Exit status: 0 pass, 1 fail, 2 usage error or no readable input, 3
+ * inconclusive (see verdict.h: precedence 2 > 1 > 3 > 0). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
