@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlist.h"
+
 enum tclass { TC_HALF_OPEN = 0, TC_ESTABLISHED, TC_CLOSED, TC_COUNT };
 
 struct flow_list {
@@ -131,27 +133,13 @@ static int match(const struct flow_conn *c, const struct packet *p)
 static void list_remove(struct flow_table *t, struct flow_conn *c)
 {
     struct flow_list *l = &t->lists[c->tclass];
-    if (c->lprev)
-        c->lprev->lnext = c->lnext;
-    else
-        l->head = c->lnext;
-    if (c->lnext)
-        c->lnext->lprev = c->lprev;
-    else
-        l->tail = c->lprev;
-    c->lprev = c->lnext = NULL;
+    DLIST_REMOVE(l->head, l->tail, c, lprev, lnext);
 }
 
 static void list_append(struct flow_table *t, struct flow_conn *c)
 {
     struct flow_list *l = &t->lists[c->tclass];
-    c->lnext = NULL;
-    c->lprev = l->tail;
-    if (l->tail)
-        l->tail->lnext = c;
-    else
-        l->head = c;
-    l->tail = c;
+    DLIST_APPEND(l->head, l->tail, c, lprev, lnext);
 }
 
 static uint8_t class_of(const struct flow_conn *c)

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlist.h"
+
 struct ws_file {
     FILE *fp;
     struct ws_file *prev, *next; /* open-file list, least recently written first */
@@ -27,7 +29,7 @@ struct write_streams {
     char *dir;
     unsigned max_open, open_count;
     struct ws_file *lru_head, *lru_tail;
-    struct ws_conn *conns;
+    struct ws_conn *conns, *conns_tail;
     char err[256];
     bool failed;
 };
@@ -55,29 +57,8 @@ struct write_streams *write_streams_new(const char *dir, unsigned max_open, char
     return w;
 }
 
-static void lru_unlink(struct write_streams *w, struct ws_file *f)
-{
-    if (f->prev)
-        f->prev->next = f->next;
-    else
-        w->lru_head = f->next;
-    if (f->next)
-        f->next->prev = f->prev;
-    else
-        w->lru_tail = f->prev;
-    f->prev = f->next = NULL;
-}
-
-static void lru_append(struct write_streams *w, struct ws_file *f)
-{
-    f->prev = w->lru_tail;
-    f->next = NULL;
-    if (w->lru_tail)
-        w->lru_tail->next = f;
-    else
-        w->lru_head = f;
-    w->lru_tail = f;
-}
+static void lru_unlink(struct write_streams *w, struct ws_file *f) { DLIST_REMOVE(w->lru_head, w->lru_tail, f, prev, next); }
+static void lru_append(struct write_streams *w, struct ws_file *f) { DLIST_APPEND(w->lru_head, w->lru_tail, f, prev, next); }
 
 static void file_close(struct write_streams *w, struct ws_file *f)
 {
@@ -144,10 +125,7 @@ static void ws_open(void *ctx, struct flow_conn *c)
     for (int d = 0; d < 2; d++)
         snprintf(wc->dir[d].name, sizeof wc->dir[d].name, "%06" PRIu64 "-%s.%u-%s.%u", c->id, a[d],
                  (unsigned)c->port[d], a[!d], (unsigned)c->port[!d]);
-    wc->next = w->conns;
-    if (w->conns)
-        w->conns->prev = wc;
-    w->conns = wc;
+    DLIST_APPEND(w->conns, w->conns_tail, wc, prev, next);
     c->user = wc;
 }
 
@@ -188,12 +166,7 @@ static void conn_forget(struct write_streams *w, struct ws_conn *wc)
 {
     file_close(w, &wc->dir[0]);
     file_close(w, &wc->dir[1]);
-    if (wc->prev)
-        wc->prev->next = wc->next;
-    else
-        w->conns = wc->next;
-    if (wc->next)
-        wc->next->prev = wc->prev;
+    DLIST_REMOVE(w->conns, w->conns_tail, wc, prev, next);
     free(wc);
 }
 
