@@ -16,8 +16,11 @@ struct flow_list {
 
 struct flow_table {
     struct flow_limits lim;
-    struct flow_observer obs;
-    void *ctx;
+    struct {
+        struct flow_observer cb;
+        void *ctx;
+    } obs[FLOW_MAX_OBSERVERS];
+    unsigned n_obs;
     struct reasm_limits rlim;
     struct reasm_budget budget;
 
@@ -61,18 +64,24 @@ const char *flow_close_reason_name(enum flow_close_reason r)
 
 /* ---- reassembly consumers: one per direction, ctx is the connection ---- */
 
+/* Tell every observer that has callback fn: fn(ctx, c, &its user, args...). */
+#define NOTIFY(t, c, fn, ...)                                                                \
+    do {                                                                                     \
+        for (unsigned i_ = 0; i_ < (t)->n_obs; i_++)                                         \
+            if ((t)->obs[i_].cb.fn)                                                          \
+                (t)->obs[i_].cb.fn((t)->obs[i_].ctx, (c), &(c)->user[i_], __VA_ARGS__);      \
+    } while (0)
+
 #define DIR_CONSUMER(D)                                                                      \
     static void data_##D(void *ctx, const uint8_t *b, size_t n, int64_t ts)                  \
     {                                                                                        \
         struct flow_conn *c = ctx;                                                           \
-        if (c->table->obs.data)                                                              \
-            c->table->obs.data(c->table->ctx, c, D, b, n, ts);                               \
+        NOTIFY(c->table, c, data, D, b, n, ts);                                              \
     }                                                                                        \
     static void gap_##D(void *ctx, uint64_t n, int64_t ts)                                   \
     {                                                                                        \
         struct flow_conn *c = ctx;                                                           \
-        if (c->table->obs.gap)                                                               \
-            c->table->obs.gap(c->table->ctx, c, D, n, ts);                                   \
+        NOTIFY(c->table, c, gap, D, n, ts);                                                  \
     }
 DIR_CONSUMER(0)
 DIR_CONSUMER(1)
@@ -208,8 +217,10 @@ static void conn_close(struct flow_table *t, struct flow_conn *c, enum flow_clos
 {
     reasm_finish(&c->stream[0], t->now_us);
     reasm_finish(&c->stream[1], t->now_us);
-    if (t->obs.conn_close)
-        t->obs.conn_close(t->ctx, c, natural_reason(c, r));
+    enum flow_close_reason why = natural_reason(c, r);
+    for (unsigned i = t->n_obs; i-- > 0;) /* the first observer sees it last */
+        if (t->obs[i].cb.conn_close)
+            t->obs[i].cb.conn_close(t->obs[i].ctx, c, &c->user[i], why);
     list_remove(t, c);
     hash_remove(t, c);
     t->count--;
@@ -274,8 +285,9 @@ static struct flow_conn *conn_open(struct flow_table *t, const struct packet *p,
         t->st.max_concurrent = t->count;
     if (t->count > t->nbuckets && t->nbuckets < (uint64_t)t->lim.max_conns)
         hash_grow(t);
-    if (t->obs.conn_open)
-        t->obs.conn_open(t->ctx, c);
+    for (unsigned i = 0; i < t->n_obs; i++)
+        if (t->obs[i].cb.conn_open)
+            t->obs[i].cb.conn_open(t->obs[i].ctx, c, &c->user[i]);
     return c;
 }
 
@@ -379,8 +391,7 @@ void flow_table_packet(struct flow_table *t, const struct packet *p)
     c->last_frame = p->frame;
     update_state(c, dir, p);
 
-    if (t->obs.packet)
-        t->obs.packet(t->ctx, c, dir, p);
+    NOTIFY(t, c, packet, dir, p);
 
     /* A RST's payload is a diagnostic, not stream data. */
     if (!(p->tcp_flags & TCP_RST))
@@ -408,8 +419,7 @@ struct flow_table *flow_table_new(const struct flow_limits *lim, const struct fl
     if (t->lim.max_conns == 0)
         t->lim.max_conns = 1;
     if (obs)
-        t->obs = *obs;
-    t->ctx = ctx;
+        flow_table_add_observer(t, obs, ctx);
     t->rlim.dir_cap = t->lim.dir_buffer_cap;
     t->rlim.ack_lag = t->lim.ack_lag;
     t->rlim.history = t->lim.history_bytes;
@@ -421,6 +431,16 @@ struct flow_table *flow_table_new(const struct flow_limits *lim, const struct fl
         return NULL;
     }
     return t;
+}
+
+bool flow_table_add_observer(struct flow_table *t, const struct flow_observer *obs, void *ctx)
+{
+    if (t->n_obs >= FLOW_MAX_OBSERVERS)
+        return false;
+    t->obs[t->n_obs].cb = *obs;
+    t->obs[t->n_obs].ctx = ctx;
+    t->n_obs++;
+    return true;
 }
 
 static int by_id(const void *a, const void *b)

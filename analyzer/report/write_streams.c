@@ -110,7 +110,7 @@ static void endpoint_text(const struct ip_addr *a, char *buf, size_t len)
         snprintf(buf, len, "?");
 }
 
-static void ws_open(void *ctx, struct flow_conn *c)
+static void ws_open(void *ctx, struct flow_conn *c, void **user)
 {
     struct write_streams *w = ctx;
     struct ws_conn *wc = calloc(1, sizeof *wc);
@@ -126,13 +126,13 @@ static void ws_open(void *ctx, struct flow_conn *c)
         snprintf(wc->dir[d].name, sizeof wc->dir[d].name, "%06" PRIu64 "-%s.%u-%s.%u", c->id, a[d],
                  (unsigned)c->port[d], a[!d], (unsigned)c->port[!d]);
     DLIST_APPEND(w->conns, w->conns_tail, wc, prev, next);
-    c->user = wc;
+    *user = wc;
 }
 
-static void ws_data(void *ctx, struct flow_conn *c, int dir, const uint8_t *bytes, size_t len, int64_t ts)
+static void ws_data(void *ctx, struct flow_conn *c, void **user, int dir, const uint8_t *bytes, size_t len, int64_t ts)
 {
     struct write_streams *w = ctx;
-    struct ws_conn *wc = c->user;
+    struct ws_conn *wc = *user;
     if (!wc)
         return;
     struct ws_file *f = &wc->dir[dir];
@@ -142,10 +142,10 @@ static void ws_data(void *ctx, struct flow_conn *c, int dir, const uint8_t *byte
     f->offset += len;
 }
 
-static void ws_gap(void *ctx, struct flow_conn *c, int dir, uint64_t len, int64_t ts)
+static void ws_gap(void *ctx, struct flow_conn *c, void **user, int dir, uint64_t len, int64_t ts)
 {
     struct write_streams *w = ctx;
-    struct ws_conn *wc = c->user;
+    struct ws_conn *wc = *user;
     if (!wc)
         return;
     struct ws_file *f = &wc->dir[dir];
@@ -170,12 +170,12 @@ static void conn_forget(struct write_streams *w, struct ws_conn *wc)
     free(wc);
 }
 
-static void ws_close(void *ctx, struct flow_conn *c, enum flow_close_reason r)
+static void ws_close(void *ctx, struct flow_conn *c, void **user, enum flow_close_reason r)
 {
     struct write_streams *w = ctx;
-    if (c->user)
-        conn_forget(w, c->user);
-    c->user = NULL;
+    if (*user)
+        conn_forget(w, *user);
+    *user = NULL;
 }
 
 void write_streams_observer(struct write_streams *w, struct flow_observer *obs)
