@@ -28,7 +28,8 @@ struct flow_table {
     uint64_t nbuckets; /* power of two */
     uint64_t count;
     struct flow_list lists[TC_COUNT];
-    int64_t now_us;
+    int64_t now_us;  /* the highest packet time seen (timestamps the final gaps) */
+    int64_t prev_us; /* the time of the packet before */
     bool have_now;
     struct flow_stats st;
 };
@@ -227,17 +228,44 @@ static void conn_close(struct flow_table *t, struct flow_conn *c, enum flow_clos
     free(c);
 }
 
-static void expire(struct flow_table *t)
+/* Close the connections idle at time now (flow.h: Time), except keep.  The
+ * activity lists are in order of last packet arrival, which with a clock
+ * that jumps is not quite the order of last packet time: a connection
+ * touched by a packet from the future stops the scan early, and the others
+ * wait (eviction still bounds the table). */
+static void expire(struct flow_table *t, int64_t now, const struct flow_conn *keep)
 {
     for (int k = 0; k < TC_COUNT; k++) {
         int64_t limit = timeout_of(t, (uint8_t)k);
-        struct flow_conn *c;
-        while ((c = t->lists[k].head) && t->now_us - c->last_ts_us > limit) {
-            if (k != TC_CLOSED)
-                t->st.idle_closes++;
-            conn_close(t, c, FLOW_CLOSE_IDLE);
+        struct flow_conn *c = t->lists[k].head;
+        while (c && now - c->last_ts_us > limit) {
+            struct flow_conn *next = c->lnext;
+            if (c != keep) {
+                if (k != TC_CLOSED)
+                    t->st.idle_closes++;
+                conn_close(t, c, FLOW_CLOSE_IDLE);
+            }
+            c = next;
         }
     }
+}
+
+/* Note the packet's time; returns the time idle expiry may use. */
+static int64_t clock_step(struct flow_table *t, int64_t ts)
+{
+    if (!t->have_now) {
+        t->have_now = true;
+        t->now_us = t->prev_us = ts;
+        return ts;
+    }
+    int64_t step = ts - t->prev_us;
+    if (step < -FLOW_JUMP_BACK_US || step > FLOW_JUMP_FORWARD_US)
+        t->st.time_jumps++;
+    int64_t clock = ts < t->prev_us ? ts : t->prev_us;
+    t->prev_us = ts;
+    if (ts > t->now_us)
+        t->now_us = ts;
+    return clock;
 }
 
 static void evict_one(struct flow_table *t)
@@ -351,15 +379,11 @@ static void update_state(struct flow_conn *c, int dir, const struct packet *p)
 
 void flow_table_packet(struct flow_table *t, const struct packet *p)
 {
+    int64_t clock = clock_step(t, p->ts_us);
     if (p->l4 != L4_TCP) {
         t->st.non_tcp++;
         return;
     }
-    if (!t->have_now || p->ts_us > t->now_us) {
-        t->now_us = p->ts_us;
-        t->have_now = true;
-    }
-    expire(t);
 
     uint64_t hash = pair_hash(p);
     struct flow_conn *c = t->buckets[hash & (t->nbuckets - 1)];
@@ -367,6 +391,7 @@ void flow_table_packet(struct flow_table *t, const struct packet *p)
     for (; c; c = c->hnext)
         if (c->hash == hash && (dir = match(c, p)) >= 0)
             break;
+    expire(t, clock, c);
 
     if (c && starts_new_conn(c, dir, p)) {
         t->st.reuses++;

@@ -10,8 +10,16 @@
  * SYN; without one, the receiver of a SYN-ACK; without either, the sender of
  * the first packet seen (initiator_guessed set).
  *
- * Time is capture time only (the highest timestamp seen so far); the clock is
- * never read.  Memory is bounded: max_conns connections (the least recently
+ * Time is capture time only; the clock is never read.  Capture time is not
+ * trusted to be monotonic (merged captures, multi-interface captures with
+ * skewed clocks, broken timestamps): a connection is idle when the current
+ * packet's time is more than its timeout past the connection's last packet
+ * (so a packet from the past expires nothing), the packet's own connection
+ * is never expired by it, and the time used is the earlier of the packet's
+ * and the packet before it, so one packet far in the future does not end
+ * every connection (the packet after it confirms a real jump).  Steps back
+ * of more than FLOW_JUMP_BACK_US or forward of more than FLOW_JUMP_FORWARD_US
+ * are counted (flow_stats.time_jumps).  Memory is bounded: max_conns connections (the least recently
  * active is evicted, closed-first, and counted) and the reassembly caps of
  * reasm.h.
  */
@@ -52,6 +60,8 @@ enum flow_hs_state {
 };
 
 #define FLOW_MAX_OBSERVERS 4
+#define FLOW_JUMP_BACK_US INT64_C(1000000)           /* a clock that goes back a second */
+#define FLOW_JUMP_FORWARD_US INT64_C(86400000000)    /* or forward a day at once */
 
 enum flow_close_reason {
     FLOW_CLOSE_FIN = 0, /* FIN both ways; ended by linger timeout, reuse or end of input */
@@ -121,6 +131,7 @@ struct flow_stats {
     uint64_t cap_hits;         /* per-direction or total cap forced a gap */
     uint64_t total_cap_hits;   /* of which the total cap */
     uint64_t non_tcp;          /* packets ignored */
+    uint64_t time_jumps;       /* packet to packet steps back > FLOW_JUMP_BACK_US or forward > FLOW_JUMP_FORWARD_US */
 };
 
 struct flow_table;

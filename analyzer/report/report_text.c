@@ -512,6 +512,10 @@ void report_text(FILE *out, const struct analysis *a, const struct verdict *v, b
     fprintf(out, "\ninputs: %u, packets: %" G_GUINT64_FORMAT "\n", a->inputs->len, packets);
     if (a->first_ts != INT64_MAX && a->last_ts != INT64_MIN)
         fprintf(out, "time:   %s to %s\n", fmt_time(a->first_ts, t0), fmt_time(a->last_ts, t1));
+    uint64_t jumps = flow_table_stats(a->flows).time_jumps;
+    if (jumps)
+        fprintf(out, "anomaly: capture time jumped %" G_GUINT64_FORMAT " time%s (back > 1 s or forward > 1 day)\n", jumps,
+                jumps == 1 ? "" : "s");
 
     netbios_section(&t, a);
     GPtrArray *conns = report_sorted_conns(a);

@@ -102,21 +102,69 @@ static void test_idle_timeout(void)
     send_pkt(&f, A, 40004, B, 139, 50, 0, TCP_SYN, NULL);
     f.now += lim.idle_half_open_us + SEC; /* past half-open, not established */
     send_pkt(&f, A, 40005, B, 445, 1, 0, TCP_SYN, NULL);
+    /* the first packet after the pause only says time moved on ... */
+    g_assert_false(conn(&f, 2)->closed);
+    /* ... the next one confirms it */
+    send_pkt(&f, A, 40006, B, 445, 1, 0, TCP_SYN, NULL);
     g_assert_true(conn(&f, 2)->closed);
     g_assert_cmpint(conn(&f, 2)->reason, ==, FLOW_CLOSE_IDLE);
     g_assert_false(conn(&f, 1)->closed);
     f.now += lim.idle_established_us + SEC;
-    /* the same ports after the timeout: a new (mid-stream) connection */
+    /* the same connection after its timeout: its own packet does not end it
+     * (as tshark keeps one tcp.stream); the half-open ones are idle now */
     send_pkt(&f, A, 40003, B, 445, 104, 901, TCP_ACK, "def");
-    g_assert_true(conn(&f, 1)->closed);
-    g_assert_cmpint(conn(&f, 1)->reason, ==, FLOW_CLOSE_IDLE);
+    send_pkt(&f, A, 40003, B, 445, 107, 901, TCP_ACK, "g");
+    g_assert_false(conn(&f, 1)->closed);
+    g_assert_true(conn(&f, 3)->closed && conn(&f, 4)->closed);
     g_assert_cmpuint(f.o.conns->len, ==, 4);
     flow_table_finish(f.t);
-    struct conn_rec *r = conn(&f, 4);
-    g_assert_true(r->midstream);
-    g_assert_true(r->guessed);
-    g_assert_cmpmem(r->stream[0]->data, r->stream[0]->len, "def", 3);
+    struct conn_rec *r = conn(&f, 1);
+    g_assert_false(r->midstream);
+    g_assert_cmpint(r->reason, ==, FLOW_CLOSE_END);
+    g_assert_cmpmem(r->stream[0]->data, r->stream[0]->len, "abcdefg", 7);
     g_assert_cmpuint(flow_table_stats(f.t).idle_closes, ==, 3);
+    g_assert_cmpuint(flow_table_stats(f.t).time_jumps, ==, 0);
+    fx_free(&f);
+}
+
+/* A clock that jumps: one packet ten years ahead, then back; a second
+ * capture appended that starts years earlier.  Every connection stays
+ * whole, and the jumps are counted. */
+static void test_time_jumps(void)
+{
+    const int64_t years = INT64_C(10) * 365 * 86400 * SEC;
+    struct fx f;
+    fx_init(&f, NULL);
+    setup_addrs();
+    handshake(&f, 40600, 100, 900);
+    send_pkt(&f, A, 40600, B, 445, 101, 901, TCP_ACK, "abc");
+    handshake(&f, 40601, 300, 700);
+    /* one skewed packet of the second connection */
+    f.now += years;
+    send_pkt(&f, A, 40601, B, 445, 301, 701, TCP_ACK, "xy");
+    f.now -= years;
+    send_pkt(&f, A, 40600, B, 445, 104, 901, TCP_ACK, "def");
+    send_pkt(&f, A, 40601, B, 445, 303, 701, TCP_ACK, "z");
+    send_pkt(&f, B, 445, A, 40600, 901, 107, TCP_ACK, "r");
+    g_assert_false(conn(&f, 1)->closed || conn(&f, 2)->closed);
+    /* an appended capture from years before; its connection is whole too,
+     * and the connections of the first capture are not idle by its clock */
+    f.now -= 3 * years;
+    handshake(&f, 40602, 500, 600);
+    send_pkt(&f, A, 40602, B, 445, 501, 601, TCP_ACK, "old");
+    f.now += 100 * SEC;
+    send_pkt(&f, A, 40602, B, 445, 504, 601, TCP_ACK, "er");
+    g_assert_false(conn(&f, 1)->closed || conn(&f, 2)->closed || conn(&f, 3)->closed);
+    flow_table_finish(f.t);
+    g_assert_cmpuint(f.o.conns->len, ==, 3);
+    g_assert_cmpmem(conn(&f, 1)->stream[0]->data, conn(&f, 1)->stream[0]->len, "abcdef", 6);
+    g_assert_cmpmem(conn(&f, 2)->stream[0]->data, conn(&f, 2)->stream[0]->len, "xyz", 3);
+    g_assert_cmpmem(conn(&f, 3)->stream[0]->data, conn(&f, 3)->stream[0]->len, "older", 5);
+    for (guint id = 1; id <= 3; id++)
+        g_assert_false(conn(&f, id)->midstream);
+    /* forward 10 years, back 10 years, back 30 years */
+    g_assert_cmpuint(flow_table_stats(f.t).time_jumps, ==, 3);
+    g_assert_cmpuint(flow_table_stats(f.t).idle_closes, ==, 0);
     fx_free(&f);
 }
 
@@ -437,6 +485,7 @@ int main(int argc, char **argv)
     g_test_add_func("/flow/rst", test_rst);
     g_test_add_func("/flow/port_reuse", test_port_reuse);
     g_test_add_func("/flow/idle_timeout", test_idle_timeout);
+    g_test_add_func("/flow/time_jumps", test_time_jumps);
     g_test_add_func("/flow/initiator_guess", test_initiator_guess);
     g_test_add_func("/flow/ipv6_keys", test_ipv6_keys);
     g_test_add_func("/flow/eviction", test_eviction);
