@@ -50,7 +50,6 @@ struct analysis {
     struct ipfrag_table *frags;
     struct census *census;    /* UDP conversations, snaplen cuts, SYNs to 139/445 (census.h) */
     struct write_streams *streams;
-    struct flow_observer streams_obs; /* the stream writer's callbacks (ctx: streams) */
     struct session_config session_cfg;
     GPtrArray *conns;         /* struct smb_conn*: closed connections that carried SMB/NBSS */
     bool input_error;         /* some input could not be read to its end: exit 2 */

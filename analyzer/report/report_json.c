@@ -178,6 +178,7 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     json_kuint(j, "evictions", fs.evictions);
     json_kuint(j, "reassembly_buffer_peak", fs.buffered_peak);
     json_kuint(j, "reassembly_cap_hits", fs.cap_hits);
+    json_kuint(j, "time_jumps", fs.time_jumps);
     json_end_object(j);
 
     json_end_object(j);
