@@ -41,6 +41,8 @@ test_env() {
   export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1:print_summary=1
   export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1
   export LSAN_OPTIONS=print_suppressions=0
+  # tshark's answers, shared by all the tests of this run (tests/e2e/tshark_cache.py)
+  export SMBSCOPE_TSHARK_CACHE=$top/build/tshark-cache
   # Read by the tests that have an exhaustive mode (the suite slow).
   export SMBSCOPE_FULL=$full
   [ "$full" = 1 ] && export SMBSCOPE_VALGRIND=1
@@ -77,6 +79,8 @@ run_tests() {
   )
 }
 
+# A cache lives for one run only.
+rm -rf build/tshark-cache
 ran=()
 for b in build build-asan; do
   var="setup_args_${b//-/_}[@]"

@@ -48,6 +48,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+import tshark_cache  # noqa: E402  (tshark's answers shared by the checks of a run)
+
 SKIP = 77
 FIELDS = [
     "smbscope.netbios", "smbscope.netbios.service", "smbscope.netbios.state",
@@ -60,6 +63,11 @@ FLOW_FIELDS = ["frame.number", "smbscope.client", "smbscope.client_port", "smbsc
                "smbscope.server_port", "smbscope.transport", "smbscope.dialect",
                "smbscope.netbios.service", "smbscope.netbios.state"]
 NO_DIALECT = "(no negotiate seen)"
+FLOW_EXTRA = ["tcp.stream", "icmp.type", "icmpv6.type"]
+# One tshark pass per capture and pass count serves the flow, expert and
+# (for the corpus) stats checks: Tshark.dissect().
+DISSECT_FIELDS = FLOW_FIELDS + FLOW_EXTRA + ["_ws.expert.message"]
+AGG = "\x1f"
 
 
 class Failure(Exception):
@@ -93,6 +101,7 @@ class Tshark:
             self.prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
         self.env = dict(os.environ, HOME=self.home, WIRESHARK_PLUGIN_DIR=plugdir, LC_ALL="C")
         self.env.pop("WIRESHARK_CONFIG_DIR", None)
+        self.dissected = {}
 
     def _version(self):
         out = subprocess.run([self.tshark, "--version"], stdout=subprocess.PIPE,
@@ -117,12 +126,46 @@ class Tshark:
             env = self.env
         else:
             env = dict(os.environ, LC_ALL="C")
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=self.tmp)
-        out = p.stdout.decode("utf-8", "replace")
-        err = p.stderr.decode("utf-8", "replace")
-        if check and p.returncode != 0:
-            raise Failure("%s exited %d: %s" % (" ".join(cmd), p.returncode, err.strip()[-500:]))
-        return out, err, p.returncode
+        if wrapper:  # valgrind: its log is a side effect, never cached
+            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=self.tmp)
+            rc, out, err = p.returncode, p.stdout, p.stderr
+        else:
+            rc, out, err = tshark_cache.run(cmd, env=env, cwd=self.tmp)
+        out = out.decode("utf-8", "replace")
+        err = err.decode("utf-8", "replace")
+        if check and rc != 0:
+            raise Failure("%s exited %d: %s" % (" ".join(cmd), rc, err.strip()[-500:]))
+        return out, err, rc
+
+    def dissect(self, capture, two_pass):
+        """(rows, stats): every packet's DISSECT_FIELDS (each a list of its
+        occurrences) and the smbscope,tree statistics, from one tshark pass
+        (two with -2) that the flow, expert and corpus stats checks share."""
+        key = (capture, two_pass)
+        if key not in self.dissected:
+            args = ["-n", "-r", capture, "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a",
+                    "-E", "aggregator=" + AGG, "-z", "smbscope,tree"]
+            if two_pass:
+                args.insert(0, "-2")
+            for f in DISSECT_FIELDS:
+                args += ["-e", f]
+            out, _, _ = self.run(args)
+            lines = out.splitlines()
+            cut = next((i for i, l in enumerate(lines) if l.startswith("====")), len(lines))
+            rows = []
+            for line in lines[:cut]:
+                if line:
+                    v = line.split("\t") + [""] * len(DISSECT_FIELDS)
+                    rows.append([c.split(AGG) if c else [] for c in v[:len(DISSECT_FIELDS)]])
+            self.dissected[key] = (rows, "\n".join(lines[cut:]))
+        return self.dissected[key]
+
+    def prefetch(self, captures):
+        """dissect() of every capture, one and two passes, two at a time."""
+        import concurrent.futures
+        with concurrent.futures.ThreadPoolExecutor(2) as ex:
+            for f in [ex.submit(self.dissect, c, tp) for c in captures for tp in (False, True)]:
+                f.result()
 
     def close(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -162,20 +205,13 @@ def plugin_flows(ts, capture, two_pass, uncovered=None):
     {tcp.stream: frames without smbscope.transport} for the streams where
     some packet has it: on two passes every packet of an SMB connection
     must carry it."""
-    extra = ["tcp.stream", "icmp.type", "icmpv6.type"]
-    args = ["-n", "-r", capture, "-T", "fields", "-E", "separator=/t",
-            "-E", "occurrence=f"]
-    if two_pass:
-        args.insert(0, "-2")
-    for f in FLOW_FIELDS + extra:
-        args += ["-e", f]
-    out, _, _ = ts.run(args)
+    rows, _ = ts.dissect(capture, two_pass)
     seen = collections.defaultdict(set)
     last = {}
     streams = collections.defaultdict(lambda: ([], []))
-    for line in out.splitlines():
-        v = line.split("\t")
-        v += [""] * (len(FLOW_FIELDS) + len(extra) - len(v))
+    for row in rows:
+        # the first occurrence of each field
+        v = [c[0] if c else "" for c in row[:len(FLOW_FIELDS) + len(FLOW_EXTRA)]]
         frame, client, cport, server, sport, transport, dialect, service, state, stream, icmp, icmp6 = v
         if stream and not icmp and not icmp6:
             streams[stream][1 if transport else 0].append(frame)
@@ -314,11 +350,10 @@ EXPERT = {
 
 
 def expert_counts(ts, capture):
-    out, _, _ = ts.run(["-n", "-r", capture, "-T", "fields", "-e", "_ws.expert.message",
-                        "-E", "occurrence=a", "-E", "aggregator=\x1f"])
+    rows, _ = ts.dissect(capture, False)
     counts = collections.Counter()
-    for line in out.splitlines():
-        for msg in line.split("\x1f"):
+    for row in rows:
+        for msg in row[-1]:
             for k, rx in EXPERT.items():
                 if rx.search(msg):
                     counts[k] += 1
@@ -396,14 +431,19 @@ def check_stats(ts, args):
     compare_stats(ts, caps, by_file)
 
 
-def compare_stats(ts, caps, by_file):
+def compare_stats(ts, caps, by_file, shared=False):
+    """shared: the statistics of the passes dissect() made (the corpus);
+    otherwise tshark -q -z, the way a user asks for them (the samples)."""
     errors = []
     for cap in caps:
         name = os.path.basename(cap)
         exp = expected_stats(by_file.get(name, []))
         for two_pass in (False, True):
-            a = ["-q", "-n", "-r", ts.capture(cap), "-z", "smbscope,tree"]
-            out, _, _ = ts.run((["-2"] if two_pass else []) + a)
+            if shared:
+                out = ts.dissect(ts.capture(cap), two_pass)[1]
+            else:
+                a = ["-q", "-n", "-r", ts.capture(cap), "-z", "smbscope,tree"]
+                out, _, _ = ts.run((["-2"] if two_pass else []) + a)
             got = parse_stats(out)
             if got != exp:
                 errors.append("%s (%s): stats %s, expected %s" % (name, "2-pass" if two_pass else "1-pass", got, exp))
@@ -454,9 +494,10 @@ def check_corpus(ts, args):
     by_file = collections.defaultdict(list)
     for r in csv.DictReader(p.stdout.decode("utf-8", "replace").splitlines(), delimiter="\t"):
         by_file[r["file"]].append(r)
+    ts.prefetch(caps)
     compare_samples(ts, args, caps, by_file)
     compare_expert(ts, caps, by_file)
-    compare_stats(ts, caps, by_file)
+    compare_stats(ts, caps, by_file, shared=True)
 
 
 def smb_frames(ts, capture, plugin, decode_as=None):
