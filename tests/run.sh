@@ -106,7 +106,7 @@ fi
 # Tests of the suite slow not run by this (default) run, by name.
 not_run=""
 if [ "$full" = 0 ] && [ -f build/build.ninja ]; then
-  not_run=$(meson test -C build --list --suite slow 2>/dev/null | sed 's/^smbscope:[^ ]* \/ //' | tr '\n' ' ')
+  not_run=$(meson test -C build --list --suite slow 2>/dev/null | sed -n 's/^smbscope:[^ ]* \/ //p' | tr '\n' ' ')
 fi
 
 python3 - "$started" "$extra_results" "$not_run" "${ran[@]}" <<'PY'
