@@ -122,7 +122,7 @@ for b in builds:
         if not line.strip():
             continue
         t = json.loads(line)
-        name = "%s/%s" % (b, t["name"])
+        name = "%s: %s" % (b, t["name"].split(" / ")[-1])
         durations.append((t.get("duration", 0), name))
         out = [l.strip() for l in (t.get("stdout") or "").splitlines() if l.strip()]
         why = next((l for l in reversed(out) if "skip" in l.lower()), out[-1] if out else "")
