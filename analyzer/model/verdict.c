@@ -230,6 +230,7 @@ static void free_violations(GArray *arr)
     for (guint i = 0; i < arr->len; i++) {
         g_free(g_array_index(arr, struct violation, i).detail);
         g_free(g_array_index(arr, struct violation, i).evidence);
+        g_free(g_array_index(arr, struct violation, i).subject);
     }
     g_array_free(arr, TRUE);
 }

@@ -107,6 +107,7 @@ def names_checks(b, tmp):
     expect("NBNS-only names: only LEGACYSRV (DNS, LLMNR, mDNS, 15-character cut, any case match)",
            only == ["LEGACYSRV"], only)
     host = [h for h in doc["hosts"] if h["address"] == "10.213.1.2"]
+    expect("... listed on the client host", host and host[0]["netbios_only_names"] == ["LEGACYSRV"], host)
     expect("... named on the client with the dns-name remedy",
            host and any(x["rule"] == "netbios-only-name" and x["remedy"]["id"] == "dns-name" for x in host[0]["fix"]))
     expect("... multicast DNS/LLMNR destinations are not hosts",
@@ -158,6 +159,17 @@ def race_checks(b, samples):
                        not any(f["rule"] == "netbt-race" for f in doc["findings"]))
         rc, out, _ = run(b, [os.path.join(samples, name)])
         expect("... the text names it per host", "netbt-race -> client-netbt-off" in out)
+    # NTLM sessions per host: as many as tshark's NTLMSSP AUTHENTICATE messages
+    if have_tshark:
+        cap = os.path.join(samples, "mixed-nbns-139-445.pcap")
+        p = subprocess.run(["tshark", "-r", cap, "-Y", "ntlmssp.messagetype == 3", "-T", "fields", "-e", "frame.number"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        auths = len(p.stdout.split())
+        rc, doc = jrun(b, [cap])
+        hosts = {h["address"]: h for h in doc["hosts"]}
+        expect("NTLM sessions per host = tshark's NTLMSSP AUTHENTICATE count (%d)" % auths,
+               auths > 0 and hosts["10.213.0.2"]["ntlm_sessions"] == auths and hosts["10.213.0.1"]["ntlm_sessions"] == auths,
+               {k: h["ntlm_sessions"] for k, h in hosts.items()})
     # a client that only used 139 (smbclient -p 139) is not a race
     rc, doc = jrun(b, [os.path.join(samples, "nbt139-smb3_11.pcap")])
     rules = [f["rule"] for f in doc["findings"]]
