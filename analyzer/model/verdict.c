@@ -208,7 +208,8 @@ void verdict_compute(struct verdict *v, const struct analysis *a, const struct p
     bool readable = false, output_error = a->input_error;
     for (guint i = 0; i < a->inputs->len; i++) {
         const struct input_info *in = g_ptr_array_index(a->inputs, i);
-        readable |= !in->error || in->packets > 0;
+        /* opened as a capture, even if damaged later: not an error but a judgement on what it holds */
+        readable |= !in->error || in->truncated || in->packets > 0;
         output_error &= !in->error;
     }
     if (!readable || output_error)

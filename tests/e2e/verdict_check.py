@@ -247,6 +247,11 @@ def main():
         expect("header-only capture: inconclusive (3), no-packets",
                rc == 3 and doc["verdict"]["outcome"] == "inconclusive" and
                [u["reason"] for u in doc["verdict"]["unknowns"]] == ["no-packets"], "rc=%d" % rc)
+        first_cut = os.path.join(tmp, "first-record-cut.pcap")
+        open(first_cut, "wb").write(open(sample("smb445-smb3_11.pcap"), "rb").read()[:24 + 16 + 10])
+        rc, doc = jrun(b, [first_cut])
+        expect("a capture cut inside its first record: inconclusive (3), input-damaged",
+               rc == 3 and any(u["reason"] == "input-damaged" for u in doc["verdict"]["unknowns"]), "rc=%d" % rc)
         rc, doc = jrun(b, [hdr, sample("smb445-smb3_11.pcap")])
         expect("header-only next to a good capture: pass", rc == 0 and doc["verdict"]["pass"] is True, "rc=%d" % rc)
 
