@@ -165,20 +165,39 @@ static void observe_nbss(struct smbscope_conv *c, packet_info *pinfo, proto_tree
     }
 }
 
+#define STATUS_MORE_PROCESSING_REQUIRED 0xC0000016u
+
+/* A security blob of the logon in progress (either direction). */
 static void note_auth(struct smbscope_conv *c, proto_tree *tree)
 {
     if (wf_count(tree, WF_KRB_MSG_TYPE))
-        c->auth_krb = true;
+        c->pending_krb = true;
     if (wf_count(tree, WF_NTLMSSP_TYPE))
-        c->auth_ntlm = true;
+        c->pending_ntlm = true;
 }
 
-static void session_established(struct smbscope_conv *c, bool this_pdu_signed, bool this_pdu_encrypted,
-                                guint32 *events)
+/* A SESSION_SETUP response settles the logon in progress, as the command's
+ * session table does (MS-SMB2 3.3.5.5: only STATUS_SUCCESS establishes a
+ * session; any other final status removes it). */
+static void session_settle(struct smbscope_conv *c, guint32 status, bool null_session, bool guest,
+                           bool this_pdu_signed, bool this_pdu_encrypted, guint32 *events)
 {
-    if (!c->session_up && !c->signing_required && !this_pdu_signed && !this_pdu_encrypted && !c->encrypted)
-        *events |= FEV_UNPROTECTED;
-    c->session_up = true;
+    if (status == STATUS_MORE_PROCESSING_REQUIRED)
+        return;
+    if (status == 0) {
+        if (!c->session_up && !c->signing_required && !this_pdu_signed && !this_pdu_encrypted && !c->encrypted)
+            *events |= FEV_UNPROTECTED;
+        c->session_up = true;
+        c->auth_null |= null_session;
+        c->auth_guest |= guest;
+        if (null_session || guest)
+            c->sessions_other++;
+        else if (c->pending_krb)
+            c->sessions_kerberos++;
+        else if (c->pending_ntlm)
+            c->sessions_ntlm++;
+    }
+    c->pending_krb = c->pending_ntlm = false;
 }
 
 static guint observe_smb1(struct smbscope_conv *c, packet_info *pinfo, proto_tree *tree, guint32 *events)
@@ -220,15 +239,16 @@ static guint observe_smb1(struct smbscope_conv *c, packet_info *pinfo, proto_tre
                 c->smb1_chosen = true;
                 *events |= FEV_SMB1;
             }
+            c->negotiate_seen |= wf_count(tree, WF_SMB_DIALECT_INDEX) > 0;
             if (wf_any_true(tree, WF_SMB_SM_SIG_REQUIRED))
                 c->signing_required = true;
+            if (wf_any_true(tree, WF_SMB_SM_SIGNATURES))
+                c->server_sign_enabled = true;
         } else if (command == SMB1_SESSION_SETUP) {
             note_auth(c, tree);
-            if (is_response && status == 0) {
-                if (wf_any_true(tree, WF_SMB_GUEST))
-                    c->auth_guest = true;
-                session_established(c, wf_any_true(tree, WF_SMB_SEC_SIG), false, events);
-            }
+            if (is_response)
+                session_settle(c, status, false, wf_any_true(tree, WF_SMB_GUEST), wf_any_true(tree, WF_SMB_SEC_SIG),
+                               false, events);
         } else if (c->session_up && wf_any_true(tree, WF_SMB_SEC_SIG)) {
             /* Before the session key exists the flag only announces intent. */
             c->signed_seen = true;
@@ -270,6 +290,9 @@ static guint observe_smb2(struct smbscope_conv *c, packet_info *pinfo, proto_tre
                 if (d->ds_tvb != cmd->ds_tvb || d->start < cmd->start)
                     continue;
                 guint16 code = (guint16)wf_uint(d);
+                /* The response's body was captured (a snap length can cut
+                 * it after the header): its security mode is known. */
+                c->negotiate_seen |= is_response;
                 if (!is_response) {
                     char buf[16];
                     smbscope_offer(c, smb2_dialect_name(code, buf, sizeof buf));
@@ -280,18 +303,15 @@ static guint observe_smb2(struct smbscope_conv *c, packet_info *pinfo, proto_tre
             }
             if (wf_any_true(tree, WF_SMB2_SIGN_REQUIRED))
                 c->signing_required = true;
+            if (is_response) {
+                if (wf_any_true(tree, WF_SMB2_SIGN_ENABLED))
+                    c->server_sign_enabled = true;
+            }
         } else if (command == SMB2_SESSION_SETUP) {
             note_auth(c, tree);
-            if (wf_any_true(tree, WF_SMB2_SIGN_REQUIRED))
-                c->signing_required = true;
-            if (is_response) {
-                if (wf_any_true(tree, WF_SMB2_SES_NULL))
-                    c->auth_null = true;
-                if (wf_any_true(tree, WF_SMB2_SES_GUEST))
-                    c->auth_guest = true;
-                if (status == 0)
-                    session_established(c, is_signed, encrypt_flag, events);
-            }
+            if (is_response)
+                session_settle(c, status, wf_any_true(tree, WF_SMB2_SES_NULL), wf_any_true(tree, WF_SMB2_SES_GUEST),
+                               is_signed, encrypt_flag, events);
         }
     }
     if (encrypt_flag || wf_any_true(tree, WF_SMB2_SHARE_ENCRYPT))
@@ -453,6 +473,12 @@ static struct smbscope_conv *observe_tcp(packet_info *pinfo, proto_tree *tree, g
     if (c->dir == DIR_NONE)
         port_guess(c, pinfo);
     count_end(c, pinfo);
+    /* Bytes the command's reassembly would miss: a segment not captured, or
+     * one cut by the snap length. */
+    guint64 tcp_len;
+    if (wf_count(tree, WF_TCP_LOST_SEGMENT)
+        || (pinfo->fd->cap_len < pinfo->fd->pkt_len && wf_first_uint(tree, WF_TCP_LEN, &tcp_len) && tcp_len))
+        c->content_lost = true;
     observe_tcp_flags(c, pinfo, tree, events);
     observe_nbss(c, pinfo, tree, events);
     guint smb1 = observe_smb1(c, pinfo, tree, events);
