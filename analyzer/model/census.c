@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "distinct.h"
+#include "dnsname.h"
 
 struct census *census_new(void)
 {
@@ -12,7 +13,12 @@ struct census *census_new(void)
     if (!c)
         return NULL;
     c->udp_convs = distinct_new(0);
-    if (!c->udp_convs) {
+    c->dns_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    c->dns = malloc(sizeof *c->dns);
+    if (!c->udp_convs || !c->dns) {
+        g_hash_table_destroy(c->dns_keys);
+        distinct_free(c->udp_convs);
+        free(c->dns);
         free(c);
         return NULL;
     }
@@ -24,6 +30,8 @@ void census_free(struct census *c)
     if (!c)
         return;
     distinct_free(c->udp_convs);
+    g_hash_table_destroy(c->dns_keys);
+    free(c->dns);
     free(c->pairs);
     free(c);
 }
@@ -124,6 +132,33 @@ static void syn(struct census *c, const struct packet *p)
     }
 }
 
+static bool dns_port(uint16_t port) { return port == 53 || port == 5353 || port == 5355; }
+
+static void dns_names(struct census *c, const struct packet *p)
+{
+    struct dns_msg *m = c->dns;
+    dns_decode(p->payload, p->payload_len, m);
+    c->dns_messages++;
+    for (uint8_t i = 0; i < m->nnames; i++) {
+        char key[16];
+        dns_netbios_key(m->names[i], key);
+        if (!key[0] || g_hash_table_contains(c->dns_keys, key))
+            continue;
+        if (g_hash_table_size(c->dns_keys) >= CENSUS_MAX_DNS_KEYS) {
+            c->dns_keys_dropped++;
+            continue;
+        }
+        g_hash_table_add(c->dns_keys, g_strdup(key));
+    }
+}
+
+bool census_dns_has(const struct census *c, const char *netbios_name)
+{
+    char key[16];
+    dns_netbios_key(netbios_name, key);
+    return g_hash_table_contains(c->dns_keys, key);
+}
+
 void census_packet(struct census *c, const struct packet *p)
 {
     if (p->caplen < p->wirelen) {
@@ -133,8 +168,11 @@ void census_packet(struct census *c, const struct packet *p)
         if (smb_port(p))
             c->snaplen_cut_smb++;
     }
-    if (p->l4 == L4_UDP)
+    if (p->l4 == L4_UDP) {
         udp_conv(c, p);
+        if (dns_port(p->sport) || dns_port(p->dport))
+            dns_names(c, p);
+    }
     else if (p->l4 == L4_TCP && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN && (p->dport == 139 || p->dport == 445))
         syn(c, p);
 }

@@ -9,7 +9,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <glib.h>
+
 #include "packet.h"
+
+struct dns_msg;
 
 #define CENSUS_SYN_TIMES 8
 #define CENSUS_MAX_PAIRS 65536u
@@ -31,7 +35,18 @@ struct census {
     struct census_pair *pairs;   /* open addressing on (client, server) */
     uint32_t npairs, pairs_used;
     uint64_t pairs_dropped;      /* SYNs of pairs past CENSUS_MAX_PAIRS */
+    /* Names resolved by DNS (UDP 53), LLMNR (UDP 5355) or mDNS (UDP 5353),
+     * as NetBIOS would key them (dns_netbios_key()). */
+    GHashTable *dns_keys;        /* char* -> NULL, at most CENSUS_MAX_DNS_KEYS */
+    uint64_t dns_messages, dns_keys_dropped;
+    struct dns_msg *dns;         /* decode scratch */
 };
+
+#define CENSUS_MAX_DNS_KEYS 65536u
+
+/* Whether a name (any case) was seen in DNS, LLMNR or mDNS, keyed as
+ * NetBIOS would (first label, 15 characters). */
+bool census_dns_has(const struct census *c, const char *netbios_name);
 
 struct census *census_new(void);
 void census_free(struct census *c);

@@ -118,9 +118,68 @@ static void conn_notes(struct verdict *v, const struct analysis *a)
     }
 }
 
+/* The name part of a rendered NetBIOS name "NAME<20>" (trailing blanks
+ * dropped); false for names no client resolves to reach a server: other
+ * types than <00>/<20>, the "*" wildcard, an IP address string. */
+static bool resolvable(const char *rendered, char *out, size_t outlen)
+{
+    const char *lt = strrchr(rendered, '<');
+    if (!lt || (strcmp(lt, "<00>") != 0 && strcmp(lt, "<20>") != 0))
+        return false;
+    size_t n = (size_t)(lt - rendered);
+    while (n && rendered[n - 1] == ' ')
+        n--;
+    if (!n || n >= outlen || rendered[0] == '*' || strspn(rendered, "0123456789.") >= n)
+        return false;
+    memcpy(out, rendered, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* Names a client asked NBNS for and that no DNS, LLMNR or mDNS message of
+ * the capture carried: closing UDP 137 loses them. */
+static void netbios_only_names(struct verdict *v, const struct analysis *a)
+{
+    GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; i < nb_ledger_count(a->ledger); i++) {
+        const struct nb_flow *f = nb_ledger_row(a->ledger, i);
+        if (f->service != NB_SERVICE_NBNS || !f->queries || !f->names)
+            continue;
+        for (guint k = 0; k < f->names->len; k++) {
+            char name[64], ce[FMT_ADDR_LEN];
+            if (!resolvable(g_ptr_array_index(f->names, k), name, sizeof name) || census_dns_has(a->census, name))
+                continue;
+            char *key = g_strdup_printf("%s/%s", fmt_addr(&f->client, ce), name);
+            if (g_hash_table_contains(seen, key)) {
+                g_free(key);
+                continue;
+            }
+            g_hash_table_add(seen, key);
+            struct violation *x = verdict_add(
+                v->findings, false, FINDING_NETBIOS_ONLY_NAME, f->first_seen,
+                g_strdup_printf("%s resolved %s through NBNS only (no DNS, LLMNR or mDNS message for it in the capture)",
+                                ce, name));
+            x->client = f->client;
+            x->server = f->server;
+            x->client_port = f->client_port;
+            x->server_port = f->server_port;
+            x->proto = 17;
+            x->service = "nbns";
+            x->state = nb_state_name(nb_flow_state(f));
+            x->packets = f->packets;
+            x->last_seen = f->last_seen;
+            x->evidence = g_strdup_printf("NBNS name query for %s; first DNS labels compared case-insensitively, cut to "
+                                          "15 characters (%" G_GUINT64_FORMAT " DNS/LLMNR/mDNS messages seen)",
+                                          (const char *)g_ptr_array_index(f->names, k), a->census->dns_messages);
+        }
+    }
+    g_hash_table_destroy(seen);
+}
+
 void verdict_findings(struct verdict *v, const struct analysis *a, const struct policy *p)
 {
     races(v, a);
+    netbios_only_names(v, a);
     conn_notes(v, a);
     (void)p;
 }

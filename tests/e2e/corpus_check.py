@@ -23,6 +23,8 @@ import os
 import subprocess
 import sys
 
+from absent import absent
+
 # Catalogue dialect codes -> smbscope short names (dissector/smb/dialect.c).
 SMB2_NAMES = {"0x0202": "2.0.2", "0x0210": "2.1", "0x0222": "2.2.2", "0x0224": "2.2.4", "0x02ff": "2.x",
               "0x0300": "3.0", "0x0302": "3.0.2", "0x0310": "3.1.0", "0x0311": "3.1.1"}
@@ -106,8 +108,7 @@ def main():
     a = ap.parse_args()
     catalog = os.path.join(a.corpus, "CATALOG.tsv")
     if not os.path.exists(catalog):
-        print("corpus not found at %s: skipped" % a.corpus)
-        return 77
+        return absent("corpus not found at %s" % a.corpus)
     with open(catalog, newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     failures = 0

@@ -70,8 +70,48 @@ def nbns_query(txid, name=b"FILESRV"):
     return struct.pack("!HHHHHH", txid, 0x0110, 1, 0, 0, 0) + b"\x20" + enc + b"\x00" + struct.pack("!HH", 0x20, 1)
 
 
-def dns_query():
-    return struct.pack("!HHHHHH", 7, 0x0100, 1, 0, 0, 0) + b"\x07example\x03com\x00" + struct.pack("!HH", 1, 1)
+def dns_name(dotted):
+    return b"".join(bytes([len(l)]) + l for l in dotted.encode().split(b".")) + b"\x00"
+
+
+def dns_query(name="example.com", txid=7):
+    return struct.pack("!HHHHHH", txid, 0x0100, 1, 0, 0, 0) + dns_name(name) + struct.pack("!HH", 1, 1)
+
+
+def dns_answer(name, txid=8):
+    """A response whose answer owner name is a compression pointer to the
+    question (RFC 1035 4.1.4: 0xC00C)."""
+    return (struct.pack("!HHHHHH", txid, 0x8180, 1, 1, 0, 0) + dns_name(name) + struct.pack("!HH", 1, 1) +
+            b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + bytes([10, 213, 1, 1]))
+
+
+def names_checks(b, tmp):
+    """Names that closing UDP 137 would break: NBNS-only names per client."""
+    cli, srv = [10, 213, 1, 2], [10, 213, 1, 1]
+    frames = [
+        udp4(cli, srv, 40001, 137, nbns_query(1, b"FILESRV")),           # also in DNS (lower case, FQDN)
+        udp4(cli, srv, 40002, 53, dns_query("filesrv.corp.example", 2)),
+        udp4(cli, srv, 40003, 137, nbns_query(3, b"AVERYVERYVERYLO")),   # DNS label cut to 15 characters
+        udp4(srv, cli, 53, 40004, dns_answer("averyveryverylongname.corp.example", 4)),
+        udp4(cli, [224, 0, 0, 251], 5353, 5353, dns_query("printer.local", 0)),   # mDNS
+        udp4(cli, srv, 40005, 137, nbns_query(5, b"PRINTER")),
+        udp4(cli, [224, 0, 0, 252], 40006, 5355, dns_query("nas", 6)),  # LLMNR
+        udp4(cli, srv, 40007, 137, nbns_query(7, b"NAS")),
+        udp4(cli, srv, 40008, 137, nbns_query(8, b"LEGACYSRV")),         # NBNS only
+    ]
+    path = os.path.join(tmp, "names.pcap")
+    write_pcap(path, frames)
+    rc, doc = jrun(b, [path])
+    only = sorted(f["detail"].split(" resolved ")[1].split(" ")[0] for f in doc["findings"]
+                  if f["rule"] == "netbios-only-name")
+    expect("NBNS-only names: only LEGACYSRV (DNS, LLMNR, mDNS, 15-character cut, any case match)",
+           only == ["LEGACYSRV"], only)
+    host = [h for h in doc["hosts"] if h["address"] == "10.213.1.2"]
+    expect("... named on the client with the dns-name remedy",
+           host and any(x["rule"] == "netbios-only-name" and x["remedy"]["id"] == "dns-name" for x in host[0]["fix"]))
+    expect("... multicast DNS/LLMNR destinations are not hosts",
+           not any(h["address"] in ("224.0.0.251", "224.0.0.252") for h in doc["hosts"]))
+
 
 
 def syn_gap(capture):
@@ -265,6 +305,8 @@ def main():
                    doc["verdict"]["pass"] == (doc["verdict"]["outcome"] == "pass") and doc["verdict"]["exit_code"] == rc)
 
     race_checks(b, a.samples)
+    with tempfile.TemporaryDirectory() as tmp:
+        names_checks(b, tmp)
     print("%d checks failed" % len(failures))
     return 1 if failures else 0
 
