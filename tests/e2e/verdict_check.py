@@ -164,6 +164,49 @@ def race_checks(b, samples):
     expect("nbt139-smb3_11: nbt-only, not netbt-race", "nbt-only" in rules and "netbt-race" not in rules, rules)
 
 
+def pcapng_with_filter(src_pcap, dst, filt):
+    """The frames of a little-endian microsecond pcap as a pcapng whose
+    interface block records the capture filter (if_filter, option 11: a
+    0 byte then the libpcap filter string), as dumpcap and tshark write it."""
+    data = open(src_pcap, "rb").read()
+    linktype, = struct.unpack("<I", data[20:24])
+
+    def block(btype, body):
+        body += b"\0" * (-len(body) % 4)
+        return struct.pack("<II", btype, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
+
+    def opt(code, val):
+        return struct.pack("<HH", code, len(val)) + val + b"\0" * (-len(val) % 4)
+
+    out = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    out += block(1, struct.pack("<HHI", linktype, 0, 262144) + opt(11, b"\0" + filt.encode()) + opt(0, b""))
+    off = 24
+    while off + 16 <= len(data):
+        sec, usec, incl, orig = struct.unpack("<IIII", data[off:off + 16])
+        ts = sec * 1000000 + usec
+        out += block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, incl, orig) + data[off + 16:off + 16 + incl])
+        off += 16 + incl
+    open(dst, "wb").write(out)
+
+
+def filter_checks(b, samples, tmp):
+    """A capture taken with 'tcp port 445' is blind to NetBIOS: inconclusive,
+    quoting the filter (when the reader passes the pcapng if_filter on)."""
+    path = os.path.join(tmp, "filtered.pcapng")
+    pcapng_with_filter(os.path.join(samples, "smb445-smb3_11.pcap"), path, "tcp port 445")
+    rc, doc = jrun(b, [path])
+    if not doc or not doc["evidence"]["capture_filters"]:
+        print("skip capture filter checks: the reader does not report the pcapng if_filter")
+        return
+    u = [x for x in doc["verdict"]["unknowns"] if x["reason"] == "capture-filter"]
+    expect("'tcp port 445' blinds the NetBIOS rules: inconclusive, filter quoted",
+           rc == 3 and u and "tcp port 445" in u[0]["detail"] and {"netbios", "netbios-attempt"} <= set(u[0]["rules"]) and "signing" not in u[0]["rules"],
+           (rc, u))
+    pcapng_with_filter(os.path.join(samples, "smb445-smb3_11.pcap"), path, "port 137 or port 138 or port 139 or port 445")
+    rc, doc = jrun(b, [path])
+    expect("a filter keeping every watched port: pass", rc == 0, rc)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smbscope", required=True)
@@ -307,6 +350,7 @@ def main():
     race_checks(b, a.samples)
     with tempfile.TemporaryDirectory() as tmp:
         names_checks(b, tmp)
+        filter_checks(b, a.samples, tmp)
     print("%d checks failed" % len(failures))
     return 1 if failures else 0
 
