@@ -202,7 +202,11 @@ void analysis_run_input(struct analysis *a, const char *path)
     in->link_type = g_strdup(capture_linktype_name(cap));
     in->format = capture_format(cap);
     in->gzip = capture_is_gzip(cap);
-    if (!packet_linktype_supported(in->dlt)) {
+    in->reader = capture_reader(cap);
+    in->capture_filter = capture_filter(cap) ? g_strdup(capture_filter(cap)) : NULL;
+    /* pcapng interfaces may differ in link type: each record is decoded by its
+     * own (unsupported ones are counted per record, not refused whole) */
+    if (!packet_linktype_supported(in->dlt) && !capture_multi_linktype(cap)) {
         in->error = g_strdup_printf("%s: unsupported link type %s (%d)", capture_name(cap), in->link_type, in->dlt);
         fprintf(stderr, "smbscope: %s\n", in->error);
         a->input_error = true;
@@ -221,7 +225,7 @@ void analysis_run_input(struct analysis *a, const char *path)
             in->first_ts = rec.ts_us;
         if (rec.ts_us > in->last_ts)
             in->last_ts = rec.ts_us;
-        enum packet_status st = packet_decode(in->dlt, &rec, a->frags, &pkt);
+        enum packet_status st = packet_decode(rec.dlt, &rec, a->frags, &pkt);
         if ((unsigned)st < PKT_STATUS_COUNT)
             in->status[st]++;
         if (st == PKT_NOT_IP)

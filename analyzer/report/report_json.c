@@ -79,6 +79,7 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
         json_kuint(j, "bytes", in->bytes);
         json_kstr(j, "link_type", in->link_type);
         json_kstr(j, "format", in->format);
+        json_kstr(j, "reader", in->reader);
         json_kbool(j, "gzip", in->gzip);
         json_kbool(j, "truncated", in->truncated);
         json_key(j, "error");
