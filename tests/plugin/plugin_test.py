@@ -304,9 +304,10 @@ ENDPOINTS = re.compile(r"(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+) -> (\[[0-9a-fA-F:.]+
 
 
 def violation_endpoints(v):
-    ep = v.get("endpoints") or v
-    if "client" in ep and "server_port" in ep:
-        return (ep["client"], int(ep["client_port"]), ep["server"], int(ep["server_port"]))
+    if "client" in v:  # structured (null for an aggregate of many flows)
+        if v["client"] is None or v.get("server_port") is None:
+            return None
+        return (v["client"], int(v["client_port"]), v["server"], int(v["server_port"]))
     m = ENDPOINTS.search(v.get("detail") or "")
     if not m:
         return None
