@@ -102,9 +102,11 @@ struct smbscope_conv {
     bool session_up;               /* a session setup succeeded */
     /* The logon in progress: what its security blobs used, settled by the
      * SESSION_SETUP response (a failed logon authenticates nobody). */
-    bool pending_krb, pending_ntlm;
+    bool pending_krb, pending_ntlm, pending_anonymous;
+    guint8 pending_mech;           /* enum auth_mech of the blobs, 0 none */
     guint32 sessions_kerberos, sessions_ntlm, sessions_other; /* established, by mechanism */
     bool auth_null, auth_guest;    /* an established session was anonymous / guest */
+    const char *auth_word;         /* the first established session's: "kerberos", "anonymous" ... */
 };
 
 /* Record passed to the "smbscope" tap (one per packet with state). */

@@ -121,17 +121,7 @@ const char *smbscope_encryption(const struct smbscope_conv *c)
 
 const char *smbscope_auth(const struct smbscope_conv *c)
 {
-    /* Established sessions only, in the command's order: an anonymous NTLM
-     * session is anonymous first. */
-    if (c->auth_null)
-        return "anonymous";
-    if (c->auth_guest)
-        return "guest";
-    if (c->sessions_kerberos)
-        return "kerberos";
-    if (c->sessions_ntlm)
-        return "ntlm";
-    return NULL;
+    return c->auth_word;
 }
 
 struct policy_conn_facts smbscope_conn_facts(const struct smbscope_conv *c)

@@ -268,7 +268,9 @@ class Command:
             enc = c.get("encryption") or {}
             auth = None
             for r in c.get("sessions") or []:
-                auth = "anonymous" if r.get("anonymous") else "guest" if r.get("guest") else r.get("mechanism")
+                mech = r.get("mechanism")
+                auth = ("anonymous" if r.get("anonymous") else "guest" if r.get("guest")
+                        else mech if mech not in (None, "none") else None)
                 if auth:
                     break
             out[key] = (sig.get("mode"), "1" if sig.get("signed_seen") else "0",
