@@ -8,6 +8,9 @@ packages=(
   libpcap-dev libglib2.0-dev zlib1g-dev
   libwireshark-dev libwiretap-dev libwsutil-dev tshark
   tcpdump valgrind python3 util-linux
+  # the plugin's GUI test (suite plugin-gui): Wireshark under Xvfb, driven
+  # with xdotool, screenshots with ImageMagick's import
+  wireshark-qt xvfb xdotool imagemagick
 )
 missing=()
 for p in "${packages[@]}"; do
