@@ -403,6 +403,18 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
             json_null(j);
         ktime(j, "first_seen", in->first_ts);
         ktime(j, "last_seen", in->last_ts);
+        if (in->live) {
+            json_key(j, "live");
+            json_begin_object(j);
+            if (in->capture_filter)
+                json_kstr(j, "filter", in->capture_filter);
+            if (in->have_drop_stats) {
+                json_kuint(j, "received", in->if_received);
+                json_kuint(j, "dropped", in->if_dropped);
+                json_kuint(j, "ifdropped", in->if_ifdropped);
+            }
+            json_end_object(j);
+        }
         json_key(j, "decode");
         json_begin_object(j);
         for (int s = 0; s < PKT_STATUS_COUNT; s++)

@@ -501,6 +501,9 @@ static void dialect_histogram(struct text *t, GPtrArray *conns)
     g_hash_table_destroy(count);
 }
 
+/* Connections detailed without -V. */
+#define TEXT_DETAIL_MAX 50
+
 void report_text(FILE *out, const struct analysis *a, const struct verdict *v, bool color)
 {
     struct text t = { out, color };
@@ -513,13 +516,25 @@ void report_text(FILE *out, const struct analysis *a, const struct verdict *v, b
     if (a->first_ts != INT64_MAX && a->last_ts != INT64_MIN)
         fprintf(out, "time:   %s to %s\n", fmt_time(a->first_ts, t0), fmt_time(a->last_ts, t1));
 
+    for (guint i = 0; i < a->inputs->len; i++) {
+        const struct input_info *in = g_ptr_array_index(a->inputs, i);
+        if (in->have_drop_stats)
+            fprintf(out, "capture on %s: %" G_GUINT64_FORMAT " received, %" G_GUINT64_FORMAT " dropped%s, %"
+                    G_GUINT64_FORMAT " dropped by the interface\n", in->path, in->if_received, in->if_dropped,
+                    in->if_dropped ? " (PACKETS MISSING)" : "", in->if_ifdropped);
+    }
+
     netbios_section(&t, a);
     GPtrArray *conns = report_sorted_conns(a);
     conn_table(&t, conns);
+    /* without -V, the first ones: the table above lists every connection */
+    guint shown = a->cfg->verbose || conns->len <= TEXT_DETAIL_MAX ? conns->len : TEXT_DETAIL_MAX;
     if (conns->len) {
         heading(&t, "Connection details");
-        for (guint i = 0; i < conns->len; i++)
+        for (guint i = 0; i < shown; i++)
             conn_detail(&t, i + 1, g_ptr_array_index(conns, i));
+        if (shown < conns->len)
+            fprintf(out, "  ... %u more connections: -V shows every connection's detail\n", conns->len - shown);
     }
     per_client(&t, conns);
     dialect_histogram(&t, conns);
