@@ -234,17 +234,21 @@ static void pcapng_describe(struct analysis *a, guint idx, uint32_t snaplen)
     g_array_index(a->pcapng_ifs, int, idx) = pcapng_out_interface(a->pcapng, in->dlt, snaplen, in->path);
 }
 
-static void check_stop(struct analysis *a, const struct input_info *in)
+static void check_stop(struct analysis *a)
 {
     const struct config *cfg = a->cfg;
     if (cfg->max_packets && a->packets >= cfg->max_packets)
         a->stop = true;
     if (cfg->stop_filesize && a->pcapng && pcapng_out_bytes(a->pcapng) >= cfg->stop_filesize)
         a->stop = true;
-    /* duration of a file: capture time since its first packet (live: wall
-     * clock, checked by the live loop) */
-    if (cfg->stop_after_us && !in->live && in->last_ts - in->first_ts >= (int64_t)cfg->stop_after_us)
-        a->stop = true;
+}
+
+/* -a duration:N on a file: capture time since its first packet (live: wall
+ * clock, checked by the live loop); the first packet past it is not read. */
+static bool past_duration(const struct analysis *a, const struct input_info *in, const struct capture_record *rec)
+{
+    return a->cfg->stop_after_us && in->first_ts != INT64_MAX &&
+           rec->ts_us - in->first_ts > (int64_t)a->cfg->stop_after_us;
 }
 
 void analysis_feed(struct analysis *a, guint idx, const struct capture_record *rec)
@@ -280,7 +284,7 @@ void analysis_feed(struct analysis *a, guint idx, const struct capture_record *r
         a->stop = true; /* the write error is reported when the file is closed */
     if (a->interval)
         analysis_feed(a->interval, idx, rec);
-    check_stop(a, in);
+    check_stop(a);
 }
 
 guint analysis_add_live_input(struct analysis *a, const char *name, int dlt, const char *link_type, uint32_t snaplen)
@@ -366,6 +370,10 @@ void analysis_run_input(struct analysis *a, const char *path)
     uint64_t read = 0;
     while (!a->stop && (rc = capture_next(cap, &rec)) == 1) {
         read++;
+        if (past_duration(a, in, &rec)) {
+            a->stop = true;
+            break;
+        }
         if (prog.bf_insns && !filter_pass(&prog, &rec)) {
             a->filtered_out++;
             continue;

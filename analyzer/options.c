@@ -51,13 +51,13 @@ static bool nonneg(gint64 v, const char *name, char *errbuf, size_t errlen)
     return true;
 }
 
-#define CAPTURE_EXAMPLES                                                                        \
-    "Examples:\n"                                                                              \
-    "  smbscope capture.pcapng                     report on a capture file\n"                 \
-    "  smbscope -r capture.pcap 'host 10.0.0.5'    only the packets the filter passes\n"         \
-    "  smbscope -i eth0 -a duration:600 -w proof.pcapng   ten minutes live, packets archived\n"   \
-    "  smbscope -i any -Z nobody -T ndjson 'port 139 or port 445'   events, one per line\n"      \
-    "  smbscope -i eth0 --report-every 1h -o /var/log/smbscope.txt   hourly reports\n"          \
+#define CAPTURE_EXAMPLES                                                                   \
+    "Examples:\n"                                                                         \
+    "  smbscope capture.pcapng\n"                                                         \
+    "  smbscope -r capture.pcap 'host 10.0.0.5 and port 445'\n"                           \
+    "  smbscope -i eth0 -a duration:600 -w proof.pcapng\n"                                \
+    "  smbscope -i any -Z nobody -T ndjson 'port 137 or port 138 or port 139 or port 445'\n" \
+    "  smbscope -i eth0 --report-every 1h -o smbscope.log\n"                              \
     "See smbscope(1)."
 
 /* Longest filter file read by -F. */
@@ -307,7 +307,7 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         { "verbose", 'V', 0, G_OPTION_ARG_NONE, &o.verbose, "Text report: the detail of every connection (default: the first 50)", NULL },
         { "display-filter", 'Y', 0, G_OPTION_ARG_STRING, &o.display_filter, "Not supported: use the smbscope plugin in tshark (tshark -Y 'smbscope...')", "FILTER" },
         { "report-every", 0, 0, G_OPTION_ARG_STRING, &o.report_every, "Write a report every DURATION (30s, 5m, 1h): that interval's verdict and the run's so far", "DURATION" },
-        { "observer-name", 0, 0, G_OPTION_ARG_STRING, &o.observer_name, "observer.name of ndjson events (default: the host name)", "NAME" },
+        { "observer-name", 0, 0, G_OPTION_ARG_FILENAME, &o.observer_name, "observer.name of ndjson events (default: the host name)", "NAME" },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
 
