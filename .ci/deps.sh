@@ -6,6 +6,7 @@ packages=(
   libpcap-dev libglib2.0-dev zlib1g-dev
   libwireshark-dev libwiretap-dev libwsutil-dev tshark
   tcpdump valgrind python3 util-linux
+  samba smbclient iproute2 groff-base
 )
 missing=()
 for p in "${packages[@]}"; do
