@@ -11,6 +11,7 @@
 #include "fmt.h"
 #include "live.h"
 #include "ndjson.h"
+#include "packet.h"
 #include "report.h"
 
 /* The poll timeout: how late a signal or a timer may be noticed. */
@@ -70,6 +71,13 @@ bool run_prepare(struct run *r, const struct config *cfg, char *errbuf, size_t e
             snprintf(errbuf, errlen, "%s", err);
             return false;
         }
+        for (int i = 0; i < live_count(r->live); i++)
+            if (!packet_linktype_supported(live_linktype(r->live, i))) {
+                snprintf(errbuf, errlen, "interface %s: link type %s (%d) is not one smbscope decodes (capture on "
+                         "an Ethernet interface, or on any)", live_name(r->live, i), live_linktype_name(r->live, i),
+                         live_linktype(r->live, i));
+                return false;
+            }
     }
     if (cfg->drop_user && !drop_privileges(cfg->drop_user, errbuf, errlen))
         return false;

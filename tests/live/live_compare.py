@@ -134,6 +134,11 @@ def main():
         expect("-c 5 stops by itself after 5 packets with its report",
                count["inputs"][0]["packets"] == 5 and rc["count"] == count["verdict"]["exit_code"], count["inputs"][0])
 
+    caps = load(w, "caps.json")
+    if caps:
+        expect("not root, CAP_NET_RAW and CAP_NET_ADMIN only: captures (-c 3)",
+               caps["inputs"][0]["packets"] == 3 and rc["caps"] == caps["verdict"]["exit_code"], caps["inputs"][0])
+
     every = load_lines(w, "every.ndjson")
     if every:
         sums = [e for e in every if e["event.action"] == "summary"]
