@@ -8,7 +8,9 @@
 #include <pcap/pcap.h>
 
 #include "capture.h"
+#include "fmt.h"
 #include "ipfrag.h"
+#include "verdict.h"
 #include "pcapng_out.h"
 #include "write_streams.h"
 
@@ -109,6 +111,30 @@ static void conn_to_ledger(struct analysis *a, const struct smb_conn *s)
         a->events.netbios_flow(a->events.ctx, row);
 }
 
+/* Whether a closed connection joins a->conns (see conn_keys in analysis.h):
+ * always for files and below the cap; the verdict stays right beyond it,
+ * since every kind of violation from every pair of hosts is kept. */
+static bool keep_conn(struct analysis *a, const struct smb_conn *s)
+{
+    if (!a->live_run || a->conns->len < ANALYSIS_LIVE_CONNS_KEPT)
+        return true;
+    struct policy_conn_facts facts = verdict_conn_facts(s);
+    uint32_t bits = policy_check_connection(&a->cfg->policy, &facts);
+    if (!bits)
+        return false;
+    char c[FMT_ADDR_LEN], sv[FMT_ADDR_LEN];
+    char *key = g_strdup_printf("%s|%s|%u|%x", fmt_addr(smb_conn_client(s), c), fmt_addr(smb_conn_server(s), sv),
+                                smb_conn_server_port(s), bits);
+    if (!a->conn_keys)
+        a->conn_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    if (g_hash_table_contains(a->conn_keys, key)) {
+        g_free(key);
+        return false;
+    }
+    g_hash_table_add(a->conn_keys, key);
+    return true;
+}
+
 static void on_conn_close(void *ctx, struct flow_conn *c, enum flow_close_reason r)
 {
     struct analysis *a = ctx;
@@ -127,7 +153,12 @@ static void on_conn_close(void *ctx, struct flow_conn *c, enum flow_close_reason
             a->events.conn_classified(a->events.ctx, s, c, s->verdict.cls, s->first_ts);
         if (a->events.conn_end)
             a->events.conn_end(a->events.ctx, s);
-        g_ptr_array_add(a->conns, s);
+        if (keep_conn(a, s)) {
+            g_ptr_array_add(a->conns, s);
+        } else {
+            a->conns_summarised++;
+            smb_conn_free(s);
+        }
     } else {
         smb_conn_free(s);
     }
@@ -295,6 +326,7 @@ guint analysis_add_live_input(struct analysis *a, const char *name, int dlt, con
     in->format = "live";
     in->reader = "live";
     in->live = true;
+    a->live_run = true;
     if (a->cfg->filter)
         in->capture_filter = g_strdup(a->cfg->filter);
     guint idx = a->inputs->len - 1;
@@ -437,6 +469,8 @@ void analysis_free(struct analysis *a)
         write_streams_free(a->streams);
     nb_ledger_free(a->ledger);
     g_ptr_array_free(a->conns, TRUE);
+    if (a->conn_keys)
+        g_hash_table_destroy(a->conn_keys);
     g_ptr_array_free(a->inputs, TRUE);
     if (a->pcapng_ifs)
         g_array_free(a->pcapng_ifs, TRUE);

@@ -79,7 +79,15 @@ struct analysis {
     bool stop;                /* a stop condition (-c, -a) was met: read no further */
     uint64_t filtered_out;    /* records the capture filter rejected */
     struct analysis *interval;/* --report-every: the current interval's own analysis, fed alongside */
+    /* Live runs last days: past ANALYSIS_LIVE_CONNS_KEPT closed connections,
+     * one that breaks no rule is only counted, and of those that break rules
+     * one per (client, server, port, rules) is kept, the rest counted. */
+    bool live_run;            /* an input is a live interface */
+    GHashTable *conn_keys;    /* such combinations kept */
+    uint64_t conns_summarised;
 };
+
+#define ANALYSIS_LIVE_CONNS_KEPT 16384
 
 /* false (and errbuf) when a component could not be set up (e.g. the
  * --write-streams directory). */

@@ -207,6 +207,10 @@ static bool capture_options(struct config *cfg, struct raw_options *o, char *err
         snprintf(errbuf, errlen, "-r and -i cannot be combined: analyse files or interfaces, not both in one run");
         return false;
     }
+    if (cfg->write_file && strcmp(cfg->write_file, "-") == 0 && !cfg->output) {
+        snprintf(errbuf, errlen, "-w - writes packets to standard output: send the report elsewhere with -o FILE");
+        return false;
+    }
     if (cfg->report_every_us && !cfg->n_interfaces) {
         snprintf(errbuf, errlen, "--report-every is for live capture: give -i IFACE");
         return false;

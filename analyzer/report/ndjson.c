@@ -337,7 +337,7 @@ static void summary(struct ndjson *n, const struct analysis *a, const struct ver
     }
     json_end_array(j);
     json_kuint(j, "network.packets", packets);
-    json_kuint(j, "smbscope.connections", a->conns->len);
+    json_kuint(j, "smbscope.connections", a->conns->len + a->conns_summarised);
     json_kuint(j, "smbscope.netbios_flows", nb_ledger_count(a->ledger));
     if (a->cfg->filter)
         json_kstr(j, "smbscope.filter", a->cfg->filter);

@@ -513,6 +513,8 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     json_kuint(j, "evictions", fs.evictions);
     json_kuint(j, "reassembly_buffer_peak", fs.buffered_peak);
     json_kuint(j, "reassembly_cap_hits", fs.cap_hits);
+    if (a->conns_summarised)
+        json_kuint(j, "connections_summarised", a->conns_summarised);
     json_end_object(j);
 
     json_end_object(j);

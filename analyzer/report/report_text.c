@@ -533,6 +533,9 @@ void report_text(FILE *out, const struct analysis *a, const struct verdict *v, b
         heading(&t, "Connection details");
         for (guint i = 0; i < shown; i++)
             conn_detail(&t, i + 1, g_ptr_array_index(conns, i));
+        if (a->conns_summarised)
+            fprintf(out, "  %" G_GUINT64_FORMAT " further connections counted, not listed (live run: each kind of "
+                    "violation of each host pair is kept)\n", a->conns_summarised);
         if (shown < conns->len)
             fprintf(out, "  ... %u more connections: -V shows every connection's detail\n", conns->len - shown);
     }
