@@ -222,6 +222,47 @@ def ndjson(b, s, tmp):
            protos == {"smb", "netbios-ns", "netbios-dgm", "netbios-ssn"}, protos)
 
 
+def many_connections(src, dst, copies):
+    """src (Ethernet, IPv4, one TCP connection) repeated `copies` times, each
+    copy one second later with its own client port: as many connections."""
+    import struct
+    data = open(src, "rb").read()
+    head, off, recs = data[:24], 24, []
+    while off + 16 <= len(data):
+        sec, usec, incl, orig = struct.unpack_from("<IIII", data, off)
+        recs.append((sec, usec, orig, bytearray(data[off + 16:off + 16 + incl])))
+        off += 16 + incl
+    ports = [struct.unpack_from(">HH", r[3], 14 + (r[3][14] & 15) * 4) for r in recs if r[3][23] == 6]
+    client = next(p[0] if p[1] == 445 else p[1] for p in ports)
+    with open(dst, "wb") as f:
+        f.write(head)
+        for k in range(copies):
+            for sec, usec, orig, pkt in recs:
+                pkt = bytearray(pkt)
+                if pkt[23] == 6:
+                    l4 = 14 + (pkt[14] & 15) * 4
+                    for o in (l4, l4 + 2):
+                        if struct.unpack_from(">H", pkt, o)[0] == client:
+                            struct.pack_into(">H", pkt, o, 20000 + k)
+                f.write(struct.pack("<IIII", sec + k, usec, len(pkt), orig) + pkt)
+
+
+def verbose(b, s, tmp):
+    many = os.path.join(tmp, "many.pcap")
+    many_connections(os.path.join(s, "smb445-smb3_11.pcap"), many, 60)
+    rc, doc, _ = jdoc(b, [many])
+    expect("60 copies of a connection are 60 connections", doc and len(doc["connections"]) == 60,
+           doc and len(doc["connections"]))
+    rc, out, _ = run([b, "-q", "-T", "text", many])
+    text = out.decode()
+    rcv, outv, _ = run([b, "-q", "-V", "-T", "text", many])
+    textv = outv.decode()
+    expect("text without -V: 50 connection details, then a pointer to -V",
+           "10 more connections: -V shows every connection's detail" in text, text[-400:])
+    expect("-V: every connection's detail", "more connections: -V" not in textv and
+           textv.count("20059") > text.count("20059") and rcv == rc)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smbscope", required=True)
@@ -232,6 +273,7 @@ def main():
         limits(a.smbscope, a.samples, tmp)
         write_file(a.smbscope, a.samples, tmp)
         ndjson(a.smbscope, a.samples, tmp)
+        verbose(a.smbscope, a.samples, tmp)
     print("%d failed" % len(failures))
     return 1 if failures else 0
 
