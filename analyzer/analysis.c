@@ -8,6 +8,7 @@
 #include <pcap/pcap.h>
 
 #include "capture.h"
+#include "census.h"
 #include "fmt.h"
 #include "ipfrag.h"
 #include "verdict.h"
@@ -185,6 +186,7 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
     a->conns = g_ptr_array_new_with_free_func(conn_free);
     a->ledger = nb_ledger_new(cfg->max_netbios_flows > UINT32_MAX ? UINT32_MAX : (uint32_t)cfg->max_netbios_flows);
     a->frags = ipfrag_new(NULL);
+    a->census = census_new();
     a->session_cfg.pdu_cap = cfg->pdu_cap;
     a->session_cfg.no_fast_path = cfg->no_fast_path;
     a->first_ts = INT64_MAX;
@@ -206,7 +208,7 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
         .conn_close = on_conn_close,
     };
     a->flows = flow_table_new(&lim, &obs, a);
-    if (!a->flows || !a->frags) {
+    if (!a->flows || !a->frags || !a->census || !a->ledger) {
         snprintf(errbuf, errlen, "out of memory");
         return false;
     }
@@ -305,6 +307,7 @@ void analysis_feed(struct analysis *a, guint idx, const struct capture_record *r
     if (st == PKT_NOT_IP)
         nb_ledger_non_ip(a->ledger, &pkt);
     if (st == PKT_OK) {
+        census_packet(a->census, &pkt);
         const struct nb_flow *row = nb_ledger_packet(a->ledger, &pkt);
         if (row && row->packets == 1 && a->events.netbios_flow)
             a->events.netbios_flow(a->events.ctx, row);
@@ -395,10 +398,16 @@ void analysis_run_input(struct analysis *a, const char *path)
         capture_close(cap);
         return;
     }
+    if (prog.bf_insns) { /* what was analysed was filtered: the verdict judges what the filter hides */
+        char *f = in->capture_filter ? g_strdup_printf("(%s) and (%s)", in->capture_filter, a->cfg->filter)
+                                     : g_strdup(a->cfg->filter);
+        g_free(in->capture_filter);
+        in->capture_filter = f;
+    }
     pcapng_describe(a, idx, 262144);
 
     struct capture_record rec;
-    int rc;
+    int rc = 0;
     uint64_t read = 0;
     while (!a->stop && (rc = capture_next(cap, &rec)) == 1) {
         read++;
@@ -468,6 +477,7 @@ void analysis_free(struct analysis *a)
     if (a->streams)
         write_streams_free(a->streams);
     nb_ledger_free(a->ledger);
+    census_free(a->census);
     g_ptr_array_free(a->conns, TRUE);
     if (a->conn_keys)
         g_hash_table_destroy(a->conn_keys);

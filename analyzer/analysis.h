@@ -20,6 +20,7 @@
 #include "capture.h"
 
 struct write_streams;
+struct census;
 struct pcapng_out;
 
 /* Events as they happen, for the ndjson output (NULL members are skipped).
@@ -62,6 +63,7 @@ struct analysis {
     struct nb_ledger *ledger;
     struct flow_table *flows;
     struct ipfrag_table *frags;
+    struct census *census;    /* UDP conversations, snaplen cuts, SYNs to 139/445 (census.h) */
     struct write_streams *streams;
     struct flow_observer streams_obs; /* the stream writer's callbacks (ctx: streams) */
     struct session_config session_cfg;

@@ -1,6 +1,8 @@
 /* utf16.c - UTF-16LE / OEM to bounded UTF-8. */
 #include "utf16.h"
 
+#include "wire.h"
+
 /* Append one code point if it fits whole; false when it does not. */
 static bool put_cp(uint32_t cp, char *dst, size_t cap, size_t *n)
 {
@@ -35,31 +37,27 @@ static bool put_cp(uint32_t cp, char *dst, size_t cap, size_t *n)
 size_t utf16le_to_utf8(const uint8_t *src, size_t src_len, bool stop_at_nul,
                        char *dst, size_t dst_size, bool *truncated)
 {
-    size_t n = 0, i = 0;
+    size_t n = 0;
     bool cut = false;
     if (truncated)
         *truncated = false;
     if (!dst || dst_size == 0)
         return 0;
     size_t cap = dst_size - 1; /* room for the NUL */
-    if (!src)
-        src_len = 0;
-    while (i < src_len) {
+    struct wire w = wire_make(src, src_len);
+    while (wire_left(&w)) {
         uint32_t cp;
-        if (src_len - i < 2) {
+        if (wire_left(&w) < 2) {
             cp = 0xFFFD; /* odd trailing byte */
-            i = src_len;
+            wire_skip(&w, 1);
         } else {
-            uint16_t u = (uint16_t)(src[i] | (src[i + 1] << 8));
-            i += 2;
+            uint16_t u = wire_u16le(&w);
             if (u == 0 && stop_at_nul)
                 break;
             if (u >= 0xD800 && u <= 0xDBFF) {
-                uint16_t v = 0;
-                if (src_len - i >= 2)
-                    v = (uint16_t)(src[i] | (src[i + 1] << 8));
+                uint16_t v = wire_peek_u16le(&w, 0); /* 0 when absent */
                 if (v >= 0xDC00 && v <= 0xDFFF) {
-                    i += 2;
+                    wire_skip(&w, 2);
                     cp = 0x10000 + (((uint32_t)u - 0xD800) << 10) + ((uint32_t)v - 0xDC00);
                 } else {
                     cp = 0xFFFD;
@@ -91,10 +89,9 @@ size_t oem_to_utf8(const uint8_t *src, size_t src_len, bool stop_at_nul,
     if (!dst || dst_size == 0)
         return 0;
     size_t cap = dst_size - 1;
-    if (!src)
-        src_len = 0;
-    for (size_t i = 0; i < src_len; i++) {
-        uint8_t c = src[i];
+    struct wire w = wire_make(src, src_len);
+    while (wire_left(&w)) {
+        uint8_t c = wire_u8(&w);
         if (c == 0 && stop_at_nul)
             break;
         if (!put_cp(c < 0x80 ? c : 0xFFFD, dst, cap, &n)) {

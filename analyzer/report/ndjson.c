@@ -218,22 +218,7 @@ static void on_conn_classified(void *ctx, const struct smb_conn *s, const struct
     end(n);
 }
 
-struct finding_ctx {
-    struct ndjson *n;
-    const struct smb_conn *s;
-};
-
-static void emit_finding(const char *text, void *arg)
-{
-    struct finding_ctx *f = arg;
-    struct json *j = &f->n->j;
-    begin(f->n, EV_FINDING, f->s->first_ts, "unknown");
-    endpoints(j, smb_conn_client(f->s), smb_conn_client_port(f->s), smb_conn_server(f->s),
-              smb_conn_server_port(f->s), "tcp", "smb");
-    json_kstr(j, "message", text);
-    json_kstr(j, "smb.transport", transport_class_name(f->s->verdict.cls));
-    end(f->n);
-}
+static void emit_finding(const char *text, void *arg) { json_str(arg, text); }
 
 static void on_conn_end(void *ctx, const struct smb_conn *s)
 {
@@ -246,9 +231,11 @@ static void on_conn_end(void *ctx, const struct smb_conn *s)
     char buf[160];
     json_kstr(j, "smb.transport_evidence", transport_evidence_text(s->verdict.evidence, buf, sizeof buf));
     smb_end_fields(j, s);
+    json_key(j, "smb.findings");
+    json_begin_array(j);
+    verdict_conn_findings(s, emit_finding, j);
+    json_end_array(j);
     end(n);
-    struct finding_ctx f = { n, s };
-    verdict_conn_findings(s, emit_finding, &f);
 }
 
 static const char *nb_outcome(enum nb_state st)
@@ -298,24 +285,24 @@ void ndjson_attach(struct ndjson *n, struct analysis_events *ev)
     ev->ctx = n;
 }
 
-/* 0 pass, 1 fail, 2 an input error; any other code is inconclusive. */
-static const char *verdict_name(const struct verdict *v)
-{
-    static const char *const names[] = { "pass", "fail", "error" };
-    return v->exit_code >= 0 && v->exit_code < 3 ? names[v->exit_code] : "inconclusive";
-}
-
 static void summary(struct ndjson *n, const struct analysis *a, const struct verdict *v, const char *scope,
                     const struct verdict *run_v)
 {
     struct json *j = &n->j;
-    begin(n, EV_SUMMARY, g_get_real_time(), v->exit_code == 0 ? "success" : v->exit_code == 1 ? "failure" : "unknown");
+    begin(n, EV_SUMMARY, g_get_real_time(),
+          v->outcome == OUTCOME_PASS ? "success" : v->outcome == OUTCOME_FAIL ? "failure" : "unknown");
     json_kstr(j, "smbscope.scope", scope);
-    json_kstr(j, "smbscope.verdict", verdict_name(v));
+    json_kstr(j, "smbscope.verdict", outcome_name(v->outcome));
     json_kuint(j, "smbscope.exit_code", (uint64_t)v->exit_code);
     json_kuint(j, "smbscope.violations", v->violations->len);
+    json_kuint(j, "smbscope.findings", v->findings->len);
+    json_key(j, "smbscope.unknowns");
+    json_begin_array(j);
+    for (guint i = 0; i < v->unknowns->len; i++)
+        json_str(j, g_array_index(v->unknowns, struct unknown, i).reason);
+    json_end_array(j);
     if (run_v) {
-        json_kstr(j, "smbscope.run.verdict", verdict_name(run_v));
+        json_kstr(j, "smbscope.run.verdict", outcome_name(run_v->outcome));
         json_kuint(j, "smbscope.run.violations", run_v->violations->len);
     }
     ktime(j, "event.start", a->first_ts);
@@ -350,21 +337,55 @@ static void summary(struct ndjson *n, const struct analysis *a, const struct ver
     end(n);
 }
 
+/* ECS network.protocol of a violation's service, NULL when it has none. */
+static const char *service_protocol(const char *service)
+{
+    static const char *const map[][2] = {
+        { "nbns", "netbios-ns" }, { "nbdgm", "netbios-dgm" }, { "nbss", "netbios-ssn" }, { "smb", "smb" },
+    };
+    for (size_t i = 0; service && i < G_N_ELEMENTS(map); i++)
+        if (strcmp(service, map[i][0]) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+/* A violation (alert) or a finding of the verdict, with its endpoints when
+ * it is about one pair of hosts. */
+static void verdict_line(struct ndjson *n, const struct violation *x, const char *scope)
+{
+    struct json *j = &n->j;
+    const struct rule_info *ri = x->is_rule ? policy_rule_info(x->rule) : finding_info((enum finding_kind)x->kind);
+    begin(n, x->is_rule ? EV_VIOLATION : EV_FINDING, x->first_seen, x->is_rule ? "failure" : "unknown");
+    const char *proto = service_protocol(x->service);
+    if (x->client.family && proto && (x->proto == 6 || x->proto == 17))
+        endpoints(j, &x->client, x->client_port, &x->server, x->server_port, x->proto == 6 ? "tcp" : "udp", proto);
+    json_kstr(j, "rule.name", ri->name);
+    json_kstr(j, "rule.description", ri->title);
+    json_kstr(j, "smbscope.severity", severity_name(ri->severity));
+    json_key(j, "message");
+    json_str_bytes(j, (const uint8_t *)x->detail, strlen(x->detail));
+    if (x->evidence) {
+        json_key(j, "smbscope.evidence");
+        json_str_bytes(j, (const uint8_t *)x->evidence, strlen(x->evidence));
+    }
+    if (x->state)
+        json_kstr(j, "smbscope.state", x->state);
+    json_kuint(j, "smbscope.flows", x->flows);
+    json_kuint(j, "network.packets", x->packets);
+    ktime(j, "event.start", x->first_seen);
+    ktime(j, "event.end", x->last_seen);
+    json_kstr(j, "smbscope.scope", scope);
+    end(n);
+}
+
 void ndjson_report(struct ndjson *n, const struct analysis *a, const struct verdict *v, const char *scope,
                    const struct verdict *run_v)
 {
     for (guint i = 0; i < nb_ledger_count(a->ledger); i++)
         netbios_line(n, nb_ledger_row(a->ledger, i), true, scope);
-    struct json *j = &n->j;
-    for (guint i = 0; i < v->violations->len; i++) {
-        const struct violation *x = &g_array_index(v->violations, struct violation, i);
-        begin(n, EV_VIOLATION, x->first_seen, "failure");
-        json_kstr(j, "rule.name", policy_rule_name(x->rule));
-        json_kstr(j, "rule.description", policy_rule_description(x->rule));
-        json_key(j, "message");
-        json_str_bytes(j, (const uint8_t *)x->detail, strlen(x->detail));
-        json_kstr(j, "smbscope.scope", scope);
-        end(n);
-    }
+    for (guint i = 0; i < v->violations->len; i++)
+        verdict_line(n, &g_array_index(v->violations, struct violation, i), scope);
+    for (guint i = 0; i < v->findings->len; i++)
+        verdict_line(n, &g_array_index(v->findings, struct violation, i), scope);
     summary(n, a, v, scope, run_v);
 }

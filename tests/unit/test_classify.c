@@ -66,6 +66,49 @@ static void test_class_names(void)
     g_assert_null(nbss_type_name(0x86));
 }
 
+/* One header of each NBSS type adds one to its own counter and to no
+ * other; a byte that is no NBSS type counts nothing. */
+static void test_count_nbss(void)
+{
+    static const struct {
+        uint8_t type;
+        size_t counter;
+    } rows[] = {
+        { NBSS_SESSION_MESSAGE, offsetof(struct transport_obs, session_messages) },
+        { NBSS_SESSION_REQUEST, offsetof(struct transport_obs, session_requests) },
+        { NBSS_POSITIVE_RESPONSE, offsetof(struct transport_obs, positive_responses) },
+        { NBSS_NEGATIVE_RESPONSE, offsetof(struct transport_obs, negative_responses) },
+        { NBSS_RETARGET_RESPONSE, offsetof(struct transport_obs, retarget_responses) },
+        { NBSS_KEEPALIVE, offsetof(struct transport_obs, keepalives) },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+        struct transport_obs o, before;
+        memset(&o, 0, sizeof o);
+        g_assert_true(transport_obs_count_nbss(&o, rows[i].type, 4));
+        memcpy(&before, &o, sizeof o);
+        uint32_t got;
+        memcpy(&got, (const char *)&o + rows[i].counter, sizeof got);
+        g_assert_cmpuint(got, ==, 1);
+        /* zero the counter: everything else must be as it was (untouched) */
+        memset((char *)&before + rows[i].counter, 0, sizeof got);
+        before.largest_message = 0;
+        struct transport_obs zero;
+        memset(&zero, 0, sizeof zero);
+        g_assert_cmpmem(&before, sizeof before, &zero, sizeof zero);
+        g_assert_cmpuint(o.largest_message, ==, rows[i].type == NBSS_SESSION_MESSAGE ? 4 : 0);
+    }
+    struct transport_obs o;
+    memset(&o, 0, sizeof o);
+    g_assert_false(transport_obs_count_nbss(&o, 0x86, 10));
+    g_assert_false(transport_obs_count_nbss(&o, 0x01, 10));
+    g_assert_true(transport_obs_count_nbss(&o, NBSS_SESSION_MESSAGE, NBSS_MAX_LENGTH));
+    g_assert_false(o.length_over_17bit);
+    g_assert_true(transport_obs_count_nbss(&o, NBSS_SESSION_MESSAGE, NBSS_MAX_LENGTH + 1));
+    g_assert_true(o.length_over_17bit);
+    g_assert_cmpuint(o.largest_message, ==, NBSS_MAX_LENGTH + 1);
+    g_assert_cmpuint(o.session_messages, ==, 2);
+}
+
 static void test_dialects(void)
 {
     char buf[16];
@@ -125,6 +168,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/classify/classes", test_classes);
     g_test_add_func("/classify/names", test_class_names);
+    g_test_add_func("/classify/count-nbss", test_count_nbss);
     g_test_add_func("/dialect/table", test_dialects);
     g_test_add_func("/policy/rules", test_policy);
     return g_test_run();
