@@ -11,10 +11,10 @@
 #   veth    smbscope -i VETH -Z nobody -w FILE    json report
 #   any     smbscope -i any -T ndjson             events as they happen
 #   no139   smbscope -i VETH 'not port 139'       json report
-#   count   smbscope -i VETH -c 5                 stops by itself
-#   every   smbscope -i VETH --report-every 1s    interval reports (ndjson)
+#   count   smbscope -i VETH -c 5 -s 96 -p -w     stops by itself; short snapshots
+#   every   smbscope -i VETH -i lo --report-every 1s -w   interval reports (ndjson), two interfaces
 #   caps    smbscope -i VETH -c 3 as nobody with CAP_NET_RAW/CAP_NET_ADMIN only
-# then SIGINT ends them; the checks compare each with smbscope's analysis of
+# then SIGINT (SIGTERM for any) ends them; the checks compare each with smbscope's analysis of
 # ref.pcap (same connections, transports, dialects, NetBIOS flows), read
 # /proc for -Z, and have tshark read the -w file.
 #
@@ -149,7 +149,7 @@ SS -i any -T ndjson --observer-name live-test -o "$WORK/any.ndjson" 2>"$WORK/any
 P_ANY=$!; PIDS+=($P_ANY)
 SS -i vs0 -T json -o "$WORK/no139.json" 'not port 139' 2>"$WORK/no139.err" &
 P_NO139=$!; PIDS+=($P_NO139)
-SS -i vs0 -T json -o "$WORK/count.json" -c 5 2>"$WORK/count.err" &
+SS -i vs0 -T json -o "$WORK/count.json" -c 5 -s 96 -p -w "$WORK/count.pcapng" 2>"$WORK/count.err" &
 P_COUNT=$!; PIDS+=($P_COUNT)
 # not root: nobody with only CAP_NET_RAW and CAP_NET_ADMIN can capture
 CAPS=(--reuid=nobody --regid="$(id -g nobody)" --clear-groups --inh-caps=+net_raw,+net_admin
@@ -157,7 +157,7 @@ CAPS=(--reuid=nobody --regid="$(id -g nobody)" --clear-groups --inh-caps=+net_ra
 exec_caps() { exec ip netns exec "$NS_S" setpriv "${CAPS[@]}" "$SMBSCOPE" -q "$@"; }
 exec_caps -i vs0 -T json -o "$WORK/caps.json" -c 3 2>"$WORK/caps.err" &
 P_CAPS=$!; PIDS+=($P_CAPS)
-SS -i vs0 -T ndjson --report-every 1s -o "$WORK/every.ndjson" 2>"$WORK/every.err" &
+SS -i vs0 -i lo -T ndjson --report-every 1s -o "$WORK/every.ndjson" -w "$WORK/every.pcapng" 2>"$WORK/every.err" &
 P_EVERY=$!; PIDS+=($P_EVERY)
 for p in $P_REF $P_VETH $P_ANY $P_NO139 $P_COUNT $P_EVERY $P_CAPS; do
     started "$p" || { cat "$WORK"/*.err; fail "capture $p did not start"; }
@@ -192,7 +192,8 @@ LINES_BEFORE=$(grep -c '"smb-connection"' "$WORK/any.ndjson")
 # -c 5 ended by itself, with its report and the verdict's exit status
 wait "$P_COUNT"; RC_COUNT=$?
 wait "$P_CAPS"; RC_CAPS=$?
-for p in $P_REF $P_VETH $P_ANY $P_NO139 $P_EVERY; do kill -INT "$p"; done
+for p in $P_REF $P_VETH $P_NO139 $P_EVERY; do kill -INT "$p"; done
+kill -TERM "$P_ANY"
 wait "$P_REF"
 wait "$P_VETH"; RC_VETH=$?
 wait "$P_ANY"; RC_ANY=$?
@@ -205,6 +206,9 @@ RC_REF=$?
 tshark -n -r "$WORK/veth.pcapng" -T fields -e frame.number >"$WORK/veth.tshark" 2>"$WORK/veth.tshark.err"
 RC_TSHARK=$?
 "$SMBSCOPE" -q -T json -r "$WORK/veth.pcapng" >"$WORK/veth-file.json" 2>>"$WORK/ref-analysis.err"
+tshark -n -r "$WORK/count.pcapng" -T fields -e frame.cap_len >"$WORK/count.tshark" 2>>"$WORK/veth.tshark.err"
+tshark -n -r "$WORK/every.pcapng" -T fields -e frame.interface_name >"$WORK/every.tshark" 2>>"$WORK/veth.tshark.err"
+"$SMBSCOPE" -q -T json -r "$WORK/every.pcapng" >"$WORK/every-file.json" 2>>"$WORK/ref-analysis.err"
 
 "$PY" "$CHECK" --work "$WORK" --rc "ref=$RC_REF" --rc "veth=$RC_VETH" --rc "any=$RC_ANY" --rc "no139=$RC_NO139" \
     --rc "count=$RC_COUNT" --rc "caps=$RC_CAPS" --rc "every=$RC_EVERY" --rc "tshark=$RC_TSHARK" --ndjson-before "$LINES_BEFORE"

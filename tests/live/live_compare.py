@@ -108,7 +108,7 @@ def main():
 
     anyev = load_lines(w, "any.ndjson")
     if anyev:
-        expect("-i any: SIGINT gives the summary and exit status 1",
+        expect("-i any: SIGTERM gives the summary and exit status 1",
                rc["any"] == 1 and anyev[-1]["event.action"] == "summary" and anyev[-1]["smbscope.exit_code"] == 1,
                rc["any"])
         expect("-i any: the same connections as tcpdump's capture of the veth", conns_of_events(anyev) == ref_conns,
@@ -134,6 +134,13 @@ def main():
         expect("-c 5 stops by itself after 5 packets with its report",
                count["inputs"][0]["packets"] == 5 and rc["count"] == count["verdict"]["exit_code"], count["inputs"][0])
 
+    try:
+        caplens = [int(x) for x in open(os.path.join(w, "count.tshark")).read().split()]
+    except (OSError, ValueError):
+        caplens = []
+    expect("-s 96 -w: tshark reads the 5 packets, none longer than 96 bytes",
+           len(caplens) == 5 and max(caplens) <= 96, caplens)
+
     caps = load(w, "caps.json")
     if caps:
         expect("not root, CAP_NET_RAW and CAP_NET_ADMIN only: captures (-c 3)",
@@ -146,6 +153,16 @@ def main():
         expect("--report-every 1s: interval summaries with the run's verdict so far, then the run's",
                len(intervals) >= 1 and all("smbscope.run.verdict" in e for e in intervals)
                and sums[-1]["smbscope.scope"] == "run" and rc["every"] == 1, [e["smbscope.scope"] for e in sums])
+        expect("-i vs0 -i lo: both interfaces are inputs", sums[-1]["smbscope.inputs"] == ["vs0", "lo"],
+               sums[-1]["smbscope.inputs"])
+        try:
+            names = set(open(os.path.join(w, "every.tshark")).read().split())
+        except OSError:
+            names = set()
+        efile = load(w, "every-file.json")
+        expect("-i vs0 -i lo -w: tshark reads one file of both interfaces (names kept), smbscope finds the same "
+               "connections in it", "vs0" in names and names <= {"vs0", "lo"} and efile
+               and conns_of_report(efile) == ref_conns, (names, efile and conns_of_report(efile)))
         iv_conns = sum(e["smbscope.connections"] for e in intervals)
         expect("--report-every: the intervals together saw connections, the run all of them",
                0 < iv_conns <= len(ref_conns) and sums[-1]["smbscope.connections"] == len(ref_conns),
