@@ -410,14 +410,6 @@ void report_text(FILE *out, const struct analysis *a, const struct verdict *v, b
     text_hosts(&t, &hv);
     host_views_free(&hv);
 
-    for (guint i = 0; i < a->inputs->len; i++) {
-        const struct input_info *in = g_ptr_array_index(a->inputs, i);
-        if (in->have_drop_stats)
-            fprintf(out, "capture on %s: %" G_GUINT64_FORMAT " received, %" G_GUINT64_FORMAT " dropped%s, %"
-                    G_GUINT64_FORMAT " dropped by the interface\n", in->path, in->if_received, in->if_dropped,
-                    in->if_dropped ? " (PACKETS MISSING)" : "", in->if_ifdropped);
-    }
-
     netbios_section(&t, a);
     GPtrArray *conns = report_sorted_conns(a);
     conn_table(&t, conns);
