@@ -11,43 +11,25 @@
 #include "census.h"
 #include "fmt.h"
 #include "ipfrag.h"
-#include "verdict.h"
 #include "pcapng_out.h"
+#include "verdict.h"
 #include "write_streams.h"
 
-/* flow_conn.user is one slot; two observers share it here: the session
- * model and, with --write-streams, the stream writer.  Each sees its own
- * pointer in c->user during its callback. */
-struct conn_slots {
+/* The session model is the flow table's first observer; the stream writer
+ * (--write-streams) is another, with its own per-connection pointer.  The
+ * session model's pointer is a conn_user: the connection and whether its
+ * classification event was sent. */
+struct conn_user {
     struct smb_conn *smb;
-    void *streams;
     bool announced; /* events.conn_classified was called */
 };
 
-#define WITH_STREAMS_USER(c, slots, call)                                                                              \
-    do {                                                                                                               \
-        (c)->user = (slots)->streams;                                                                                  \
-        call;                                                                                                          \
-        (slots)->streams = (c)->user;                                                                                  \
-        (c)->user = (slots);                                                                                           \
-    } while (0)
-
-static void on_conn_open(void *ctx, struct flow_conn *c)
+static void on_conn_open(void *ctx, struct flow_conn *c, void **user)
 {
     struct analysis *a = ctx;
-    struct conn_slots *slots = g_new0(struct conn_slots, 1);
-    slots->smb = smb_conn_new(&a->session_cfg, c);
-    c->user = slots;
-    if (a->streams && a->streams_obs.conn_open)
-        WITH_STREAMS_USER(c, slots, a->streams_obs.conn_open(a->streams, c));
-}
-
-static void on_packet(void *ctx, struct flow_conn *c, int dir, const struct packet *p)
-{
-    struct analysis *a = ctx;
-    struct conn_slots *slots = c->user;
-    if (a->streams && a->streams_obs.packet)
-        WITH_STREAMS_USER(c, slots, a->streams_obs.packet(a->streams, c, dir, p));
+    struct conn_user *u = g_new0(struct conn_user, 1);
+    u->smb = smb_conn_new(&a->session_cfg, c);
+    *user = u;
 }
 
 /* The classification so far of an open connection (smb_conn_close() gives
@@ -61,29 +43,24 @@ static enum transport_class provisional_class(const struct smb_conn *s, const st
     return transport_classify(&o).cls;
 }
 
-static void on_data(void *ctx, struct flow_conn *c, int dir, const uint8_t *p, size_t n, int64_t ts)
+static void on_data(void *ctx, struct flow_conn *c, void **user, int dir, const uint8_t *p, size_t n, int64_t ts)
 {
     struct analysis *a = ctx;
-    struct conn_slots *slots = c->user;
-    if (a->streams && a->streams_obs.data)
-        WITH_STREAMS_USER(c, slots, a->streams_obs.data(a->streams, c, dir, p, n, ts));
-    smb_conn_data(slots->smb, dir, p, n, ts);
-    if (!slots->announced && a->events.conn_classified) {
-        const struct smb_conn *s = slots->smb;
+    struct conn_user *u = *user;
+    smb_conn_data(u->smb, dir, p, n, ts);
+    if (!u->announced && a->events.conn_classified) {
+        const struct smb_conn *s = u->smb;
         if (s->smb2_response_seen || s->smb1_response_seen || s->n_neg_codes) {
-            slots->announced = true;
+            u->announced = true;
             a->events.conn_classified(a->events.ctx, s, c, provisional_class(s, c), ts);
         }
     }
 }
 
-static void on_gap(void *ctx, struct flow_conn *c, int dir, uint64_t n, int64_t ts)
+static void on_gap(void *ctx, struct flow_conn *c, void **user, int dir, uint64_t n, int64_t ts)
 {
-    struct analysis *a = ctx;
-    struct conn_slots *slots = c->user;
-    if (a->streams && a->streams_obs.gap)
-        WITH_STREAMS_USER(c, slots, a->streams_obs.gap(a->streams, c, dir, n, ts));
-    smb_conn_gap(slots->smb, dir, n, ts);
+    struct conn_user *u = *user;
+    smb_conn_gap(u->smb, dir, n, ts);
 }
 
 /* A connection that carried NBSS belongs in the NetBIOS ledger: on 139 its
@@ -136,21 +113,19 @@ static bool keep_conn(struct analysis *a, const struct smb_conn *s)
     return true;
 }
 
-static void on_conn_close(void *ctx, struct flow_conn *c, enum flow_close_reason r)
+static void on_conn_close(void *ctx, struct flow_conn *c, void **user, enum flow_close_reason r)
 {
     struct analysis *a = ctx;
-    struct conn_slots *slots = c->user;
-    if (!slots)
+    struct conn_user *u = *user;
+    *user = NULL;
+    if (!u)
         return;
-    if (a->streams && a->streams_obs.conn_close)
-        WITH_STREAMS_USER(c, slots, a->streams_obs.conn_close(a->streams, c, r));
-    c->user = NULL;
-    struct smb_conn *s = slots->smb;
-    bool slots_announced = slots->announced;
-    g_free(slots);
+    struct smb_conn *s = u->smb;
+    bool announced = u->announced;
+    g_free(u);
     if (smb_conn_close(s, c, flow_close_reason_name(r))) {
         conn_to_ledger(a, s);
-        if (!slots_announced && a->events.conn_classified)
+        if (!announced && a->events.conn_classified)
             a->events.conn_classified(a->events.ctx, s, c, s->verdict.cls, s->first_ts);
         if (a->events.conn_end)
             a->events.conn_end(a->events.ctx, s);
@@ -182,7 +157,7 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
     memset(a, 0, sizeof *a);
     a->cfg = cfg;
     a->inputs = g_ptr_array_new_with_free_func(input_free);
-    a->pcapng_ifs = g_array_new(FALSE, FALSE, sizeof(int));
+    a->pcapng_ifs = g_array_new(FALSE, FALSE, sizeof(struct pcapng_if));
     a->conns = g_ptr_array_new_with_free_func(conn_free);
     a->ledger = nb_ledger_new(cfg->max_netbios_flows > UINT32_MAX ? UINT32_MAX : (uint32_t)cfg->max_netbios_flows);
     a->frags = ipfrag_new(NULL);
@@ -202,7 +177,6 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
         lim.total_buffer_cap = cfg->reasm_total_cap;
     const struct flow_observer obs = {
         .conn_open = on_conn_open,
-        .packet = on_packet,
         .data = on_data,
         .gap = on_gap,
         .conn_close = on_conn_close,
@@ -216,7 +190,9 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
         a->streams = write_streams_new(cfg->write_streams_dir, 0, errbuf, errlen);
         if (!a->streams)
             return false;
-        write_streams_observer(a->streams, &a->streams_obs);
+        struct flow_observer streams_obs;
+        write_streams_observer(a->streams, &streams_obs);
+        flow_table_add_observer(a->flows, &streams_obs, a->streams);
     }
     a->progress = !cfg->quiet && isatty(STDERR_FILENO);
     a->started_us = g_get_monotonic_time();
@@ -253,18 +229,22 @@ static struct input_info *input_new(struct analysis *a, const char *path)
     in->first_ts = INT64_MAX;
     in->last_ts = INT64_MIN;
     g_ptr_array_add(a->inputs, in);
-    int none = -1;
-    g_array_append_val(a->pcapng_ifs, none);
     return in;
 }
 
-/* -w: describe input idx in the output file before its first packet. */
-static void pcapng_describe(struct analysis *a, guint idx, uint32_t snaplen)
+/* -w: the output file's interface for records of input idx with link type
+ * dlt (a pcapng input may mix link types), described before its first use. */
+static int pcapng_if_for(struct analysis *a, guint idx, int dlt, uint32_t snaplen)
 {
-    if (!a->pcapng)
-        return;
+    for (guint i = 0; i < a->pcapng_ifs->len; i++) {
+        const struct pcapng_if *p = &g_array_index(a->pcapng_ifs, struct pcapng_if, i);
+        if (p->input == idx && p->dlt == dlt)
+            return p->ifid;
+    }
     const struct input_info *in = g_ptr_array_index(a->inputs, idx);
-    g_array_index(a->pcapng_ifs, int, idx) = pcapng_out_interface(a->pcapng, in->dlt, snaplen, in->path);
+    struct pcapng_if p = { idx, dlt, pcapng_out_interface(a->pcapng, dlt, snaplen, in->path) };
+    g_array_append_val(a->pcapng_ifs, p);
+    return p.ifid;
 }
 
 static void check_stop(struct analysis *a)
@@ -301,7 +281,7 @@ void analysis_feed(struct analysis *a, guint idx, const struct capture_record *r
     if (rec->ts_us > a->last_ts)
         a->last_ts = rec->ts_us;
     struct packet pkt;
-    enum packet_status st = packet_decode(in->dlt, rec, a->frags, &pkt);
+    enum packet_status st = packet_decode(rec->dlt, rec, a->frags, &pkt);
     if ((unsigned)st < PKT_STATUS_COUNT)
         in->status[st]++;
     if (st == PKT_NOT_IP)
@@ -314,7 +294,7 @@ void analysis_feed(struct analysis *a, guint idx, const struct capture_record *r
         if (pkt.l4 == L4_TCP)
             flow_table_packet(a->flows, &pkt);
     }
-    if (a->pcapng && !pcapng_out_packet(a->pcapng, g_array_index(a->pcapng_ifs, int, idx), rec))
+    if (a->pcapng && !pcapng_out_packet(a->pcapng, pcapng_if_for(a, idx, rec->dlt, 262144), rec))
         a->stop = true; /* the write error is reported when the file is closed */
     if (a->interval)
         analysis_feed(a->interval, idx, rec);
@@ -333,27 +313,44 @@ guint analysis_add_live_input(struct analysis *a, const char *name, int dlt, con
     if (a->cfg->filter)
         in->capture_filter = g_strdup(a->cfg->filter);
     guint idx = a->inputs->len - 1;
-    pcapng_describe(a, idx, snaplen);
+    if (a->pcapng)
+        pcapng_if_for(a, idx, dlt, snaplen);
     if (a->interval)
         analysis_add_live_input(a->interval, name, dlt, link_type, snaplen);
     return idx;
 }
 
-/* The capture filter for a file, compiled for its link type; false (and
- * the input's error) when it does not apply to it. */
-static bool file_filter(struct analysis *a, struct input_info *in, const char *name, struct bpf_program *prog)
+/* The capture filter of a file, compiled per link type of its records (a
+ * pcapng file may mix them). */
+#define FILTER_LINKTYPES 8
+struct file_filter {
+    int n;
+    int dlt[FILTER_LINKTYPES];
+    struct bpf_program prog[FILTER_LINKTYPES];
+};
+
+/* The program for link type dlt; NULL (and the input's error) when the
+ * filter does not apply to it. */
+static const struct bpf_program *filter_for(struct analysis *a, struct input_info *in, struct file_filter *ff,
+                                            int dlt, const char *name)
 {
-    pcap_t *dead = pcap_open_dead(in->dlt, 262144);
-    if (!dead || pcap_compile(dead, prog, a->cfg->filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+    for (int i = 0; i < ff->n; i++)
+        if (ff->dlt[i] == dlt)
+            return &ff->prog[i];
+    const char *lt = pcap_datalink_val_to_name(dlt);
+    pcap_t *dead = ff->n < FILTER_LINKTYPES ? pcap_open_dead(dlt, 262144) : NULL;
+    if (!dead || pcap_compile(dead, &ff->prog[ff->n], a->cfg->filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
         in->error = g_strdup_printf("%s: capture filter '%s' does not apply to its link type %s: %s (adapt the "
                                     "filter to this capture, or analyse it on its own)",
-                                    name, a->cfg->filter, in->link_type, dead ? pcap_geterr(dead) : "out of memory");
+                                    name, a->cfg->filter, lt ? lt : "unknown",
+                                    dead ? pcap_geterr(dead) : "too many link types in one file");
         if (dead)
             pcap_close(dead);
-        return false;
+        return NULL;
     }
     pcap_close(dead);
-    return true;
+    ff->dlt[ff->n] = dlt;
+    return &ff->prog[ff->n++];
 }
 
 static bool filter_pass(const struct bpf_program *prog, const struct capture_record *rec)
@@ -365,6 +362,34 @@ static bool filter_pass(const struct bpf_program *prog, const struct capture_rec
     h.caplen = rec->caplen;
     h.len = rec->wirelen;
     return pcap_offline_filter(prog, &h, rec->data) != 0;
+}
+
+/* The input's facts from its reader; false (and its error) when it cannot
+ * be analysed. */
+static bool input_describe(struct analysis *a, struct input_info *in, struct capture *cap, struct file_filter *ff)
+{
+    in->dlt = capture_linktype(cap);
+    in->link_type = g_strdup(capture_linktype_name(cap));
+    in->format = capture_format(cap);
+    in->gzip = capture_is_gzip(cap);
+    in->reader = capture_reader(cap);
+    in->capture_filter = capture_filter(cap) ? g_strdup(capture_filter(cap)) : NULL;
+    /* pcapng interfaces may differ in link type: each record is decoded by its
+     * own (unsupported ones are counted per record, not refused whole) */
+    if (!packet_linktype_supported(in->dlt) && !capture_multi_linktype(cap)) {
+        in->error = g_strdup_printf("%s: unsupported link type %s (%d)", capture_name(cap), in->link_type, in->dlt);
+        return false;
+    }
+    if (!a->cfg->filter)
+        return true;
+    if (!filter_for(a, in, ff, in->dlt, capture_name(cap)))
+        return false;
+    /* what was analysed was filtered: the verdict judges what the filter hides */
+    char *f = in->capture_filter ? g_strdup_printf("(%s) and (%s)", in->capture_filter, a->cfg->filter)
+                                 : g_strdup(a->cfg->filter);
+    g_free(in->capture_filter);
+    in->capture_filter = f;
+    return true;
 }
 
 void analysis_run_input(struct analysis *a, const char *path)
@@ -382,29 +407,13 @@ void analysis_run_input(struct analysis *a, const char *path)
         a->input_error = true;
         return;
     }
-    in->dlt = capture_linktype(cap);
-    in->link_type = g_strdup(capture_linktype_name(cap));
-    in->format = capture_format(cap);
-    in->gzip = capture_is_gzip(cap);
-    struct bpf_program prog = { 0, NULL };
-    if (!packet_linktype_supported(in->dlt)) {
-        in->error = g_strdup_printf("%s: unsupported link type %s (%d)", capture_name(cap), in->link_type, in->dlt);
-    } else if (a->cfg->filter && !file_filter(a, in, capture_name(cap), &prog)) {
-        /* in->error says why */
-    }
-    if (in->error) {
+    struct file_filter ff = { 0 };
+    if (!input_describe(a, in, cap, &ff)) {
         fprintf(stderr, "smbscope: %s\n", in->error);
         a->input_error = true;
         capture_close(cap);
         return;
     }
-    if (prog.bf_insns) { /* what was analysed was filtered: the verdict judges what the filter hides */
-        char *f = in->capture_filter ? g_strdup_printf("(%s) and (%s)", in->capture_filter, a->cfg->filter)
-                                     : g_strdup(a->cfg->filter);
-        g_free(in->capture_filter);
-        in->capture_filter = f;
-    }
-    pcapng_describe(a, idx, 262144);
 
     struct capture_record rec;
     int rc = 0;
@@ -415,9 +424,16 @@ void analysis_run_input(struct analysis *a, const char *path)
             a->stop = true;
             break;
         }
-        if (prog.bf_insns && !filter_pass(&prog, &rec)) {
-            a->filtered_out++;
-            continue;
+        if (a->cfg->filter) {
+            const struct bpf_program *prog = filter_for(a, in, &ff, rec.dlt, capture_name(cap));
+            if (!prog) {
+                rc = -2; /* in->error says why */
+                break;
+            }
+            if (!filter_pass(prog, &rec)) {
+                a->filtered_out++;
+                continue;
+            }
         }
         analysis_feed(a, idx, &rec);
         if (a->progress && (read & 0x3FFF) == 0)
@@ -425,21 +441,19 @@ void analysis_run_input(struct analysis *a, const char *path)
     }
     if (a->stop)
         rc = 0; /* -c or -a: a clean end */
-    if (prog.bf_insns)
-        pcap_freecode(&prog);
+    for (int i = 0; i < ff.n; i++)
+        pcap_freecode(&ff.prog[i]);
     if (a->progress)
         progress(a, cap, true);
     in->bytes = capture_bytes_read(cap);
-    if (rc < 0) {
+    if (rc == -1) {
         in->truncated = true;
         in->error = g_strdup(capture_error(cap));
+    }
+    if (rc < 0) {
         fprintf(stderr, "smbscope: %s\n", in->error);
         a->input_error = true;
     }
-    if (in->first_ts < a->first_ts)
-        a->first_ts = in->first_ts;
-    if (in->last_ts > a->last_ts && in->last_ts != INT64_MIN)
-        a->last_ts = in->last_ts;
     capture_close(cap);
 }
 

@@ -57,6 +57,13 @@ struct input_info {
     uint64_t if_received, if_dropped, if_ifdropped;
 };
 
+/* An interface of the -w file: records of one input with one link type. */
+struct pcapng_if {
+    guint input;
+    int dlt;
+    int ifid;
+};
+
 struct analysis {
     const struct config *cfg;
     GPtrArray *inputs;        /* struct input_info* */
@@ -65,7 +72,6 @@ struct analysis {
     struct ipfrag_table *frags;
     struct census *census;    /* UDP conversations, snaplen cuts, SYNs to 139/445 (census.h) */
     struct write_streams *streams;
-    struct flow_observer streams_obs; /* the stream writer's callbacks (ctx: streams) */
     struct session_config session_cfg;
     GPtrArray *conns;         /* struct smb_conn*: closed connections that carried SMB/NBSS */
     bool input_error;         /* some input could not be read to its end: exit 2 */
@@ -77,7 +83,7 @@ struct analysis {
     /* capture filter, -w, stop conditions, events */
     struct analysis_events events;
     struct pcapng_out *pcapng; /* -w FILE */
-    GArray *pcapng_ifs;       /* int per input: its interface in the -w file */
+    GArray *pcapng_ifs;       /* struct pcapng_if: the -w file's interfaces */
     bool stop;                /* a stop condition (-c, -a) was met: read no further */
     uint64_t filtered_out;    /* records the capture filter rejected */
     struct analysis *interval;/* --report-every: the current interval's own analysis, fed alongside */

@@ -170,6 +170,7 @@ static void on_pcap(u_char *user, const struct pcap_pkthdr *h, const u_char *byt
         .wirelen = h->len,
         .data = bytes,
         .frame = ++lv->frame[lv->cur],
+        .dlt = lv->ifs[lv->cur].dlt,
     };
     lv->fn(lv->ctx, lv->cur, &rec);
 }

@@ -208,7 +208,8 @@ void verdict_compute(struct verdict *v, const struct analysis *a, const struct p
     bool readable = false, output_error = a->input_error;
     for (guint i = 0; i < a->inputs->len; i++) {
         const struct input_info *in = g_ptr_array_index(a->inputs, i);
-        readable |= !in->error || in->packets > 0;
+        /* opened as a capture, even if damaged later: not an error but a judgement on what it holds */
+        readable |= !in->error || in->truncated || in->packets > 0;
         output_error &= !in->error;
     }
     if (!readable || output_error)
@@ -230,6 +231,7 @@ static void free_violations(GArray *arr)
     for (guint i = 0; i < arr->len; i++) {
         g_free(g_array_index(arr, struct violation, i).detail);
         g_free(g_array_index(arr, struct violation, i).evidence);
+        g_free(g_array_index(arr, struct violation, i).subject);
     }
     g_array_free(arr, TRUE);
 }

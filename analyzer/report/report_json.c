@@ -79,6 +79,7 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
         json_kuint(j, "bytes", in->bytes);
         json_kstr(j, "link_type", in->link_type);
         json_kstr(j, "format", in->format);
+        json_kstr(j, "reader", in->reader);
         json_kbool(j, "gzip", in->gzip);
         json_kbool(j, "truncated", in->truncated);
         json_key(j, "error");
@@ -123,6 +124,8 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
         json_null(j);
     json_kbool(j, "require_signing", p->require_signing);
     json_kbool(j, "require_encryption", p->require_encryption);
+    json_kbool(j, "require_kerberos", p->require_kerberos);
+    json_kuint(j, "race_window_ms", p->race_window_ms);
     json_end_object(j);
 
     json_verdict(j, a, v);
@@ -189,6 +192,7 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     json_kuint(j, "evictions", fs.evictions);
     json_kuint(j, "reassembly_buffer_peak", fs.buffered_peak);
     json_kuint(j, "reassembly_cap_hits", fs.cap_hits);
+    json_kuint(j, "time_jumps", fs.time_jumps);
     if (a->conns_summarised)
         json_kuint(j, "connections_summarised", a->conns_summarised);
     json_end_object(j);

@@ -198,6 +198,9 @@ void text_evidence(struct text *t, const struct analysis *a)
                      "(--max-netbios-flows)", e.evictions, e.reassembly_cap_hits, e.netbios_not_itemised_packets,
                 e.netbios_flow_cap);
     fputc('\n', out);
+    uint64_t jumps = flow_table_stats(a->flows).time_jumps;
+    if (jumps)
+        fprintf(out, "  time jumps       %" G_GUINT64_FORMAT " (capture time went back > 1 s or forward > 1 day)\n", jumps);
     if (e.have_drop_stats)
         fprintf(out, "  capture drops    %" G_GUINT64_FORMAT " by libpcap, %" G_GUINT64_FORMAT " by the interface, of %"
                      G_GUINT64_FORMAT " received\n", e.if_dropped, e.if_ifdropped, e.if_received);
@@ -252,6 +255,20 @@ void text_hosts(struct text *t, const struct host_views *hv)
             }
         }
         fputc('\n', out);
+        if (h->ntlm_sessions)
+            fprintf(out, "      NTLM: %u SMB session%s authenticated with NTLM\n", h->ntlm_sessions,
+                    h->ntlm_sessions == 1 ? "" : "s");
+        const GPtrArray *names = host_view_nbns_only_names(hv, h);
+        if (names) {
+            fputs("      names only in NBNS (lost when 137 closes):", out);
+            for (guint k = 0; k < names->len && k < 8; k++) {
+                fputc(' ', out);
+                fmt_escaped(out, (const uint8_t *)g_ptr_array_index(names, k), strlen(g_ptr_array_index(names, k)));
+            }
+            if (names->len > 8)
+                fprintf(out, " (+%u)", names->len - 8);
+            fputc('\n', out);
+        }
     }
     if (!shown)
         fputs("  none: no host has anything to fix\n", out);

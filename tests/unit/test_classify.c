@@ -135,7 +135,14 @@ static void test_policy(void)
 {
     struct policy p = policy_default();
     struct policy_conn_facts smb1 = { .transport = TRANSPORT_DIRECT, .smb_version = 1 };
-    struct policy_conn_facts smb300 = { .transport = TRANSPORT_DIRECT, .smb_version = 3, .dialect = 0x0300 };
+    /* Seen from the start with the negotiate decoded: every rule is decidable. */
+    struct policy_conn_facts smb300 = { .transport = TRANSPORT_DIRECT, .smb_version = 3, .dialect = 0x0300,
+                                        .negotiate_seen = true, .smb_seen = true, .messages_seen = true,
+                                        .start_seen = true };
+    /* The same connection seen mid-stream, negotiate unseen: signing and
+     * encryption cannot be decided, so they are undecided, not violated. */
+    struct policy_conn_facts mid = { .transport = TRANSPORT_UNKNOWN_START, .smb_version = 3, .smb_seen = true,
+                                     .messages_seen = true };
     struct policy_conn_facts nb445 = { .transport = TRANSPORT_NBT_NONSTANDARD_PORT, .smb_version = 2, .dialect = 0x0210 };
     struct policy_conn_facts enc = { .transport = TRANSPORT_DIRECT, .smb_version = 3, .dialect = 0x0311, .encrypted = true };
 
@@ -153,6 +160,10 @@ static void test_policy(void)
     g_assert_cmphex(policy_check_connection(&p, &smb300), ==,
                     (1u << RULE_MIN_DIALECT) | (1u << RULE_SIGNING) | (1u << RULE_ENCRYPTION));
     g_assert_cmphex(policy_check_connection(&p, &enc), ==, 0);
+    g_assert_cmphex(policy_check_connection(&p, &mid) & ((1u << RULE_SIGNING) | (1u << RULE_ENCRYPTION)), ==, 0);
+    g_assert_cmphex(policy_undecided_connection(&p, &mid) & ((1u << RULE_SIGNING) | (1u << RULE_ENCRYPTION)), ==,
+                    (1u << RULE_SIGNING) | (1u << RULE_ENCRYPTION));
+    g_assert_cmphex(policy_undecided_connection(&p, &smb300), ==, 0);
 
     p = policy_default();
     p.allow_netbios = true;
