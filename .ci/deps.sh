@@ -11,6 +11,8 @@ packages=(
   # the plugin's GUI test (suite plugin-gui): Wireshark under Xvfb, driven
   # with xdotool, screenshots with ImageMagick's import
   wireshark-qt xvfb xdotool imagemagick
+  # the live-capture test: real Samba in network namespaces; man page check
+  samba smbclient iproute2 groff-base
 )
 missing=()
 for p in "${packages[@]}"; do
