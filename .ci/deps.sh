@@ -2,11 +2,21 @@
 # Debian 12 packages smbscope needs to build and test (run as root).
 set -euo pipefail
 packages=(
-  build-essential meson ninja-build pkg-config clang
+  build-essential meson ninja-build pkg-config
+  # clang and libFuzzer's runtime (only a Recommends of clang-14) for build-fuzz
+  clang libclang-rt-14-dev
   libpcap-dev libglib2.0-dev zlib1g-dev
+  # compressed captures (zstd, lz4; ISA-L's inflate for gzip) and the tools the format tests compress with
+  libzstd-dev liblz4-dev libisal-dev zstd lz4
   libwireshark-dev libwiretap-dev libwsutil-dev tshark
   tcpdump valgrind python3 util-linux
-  libzstd-dev liblz4-dev libisal-dev zstd lz4 isal gzip wireshark-common
+  # the plugin's GUI test (suite plugin-gui): Wireshark under Xvfb, driven
+  # with xdotool, screenshots with ImageMagick's import
+  wireshark-qt xvfb xdotool imagemagick
+  # the live-capture test: real Samba in network namespaces; man page check
+  samba smbclient iproute2 groff-base
+  # the readers bench (igzip -dc) and the format tests (editcap, mergecap)
+  isal gzip wireshark-common
 )
 missing=()
 for p in "${packages[@]}"; do
