@@ -4,7 +4,7 @@
  *   resolutions (10^-9, 2^-20, the default 10^-6) and offsets, with Enhanced,
  *   Simple and obsolete Packet blocks and comment/custom/unknown blocks
  *   between them: every record with its own link type and the timestamp the
- *   specification gives, through the map, plain reads, zstd and lz4;
+ *   specification gives, through reads, a map, zstd and lz4;
  * - sections of both byte orders, each with its own interfaces;
  * - damaged files (pcap and pcapng, one interface: what libpcap reads): our
  *   reader and libpcap give the same records, return value and error text,
@@ -192,8 +192,8 @@ static void test_interfaces(void)
         { DLT_LINUX_SLL, (sec + 1) * 1000000, 3 },
     };
     char *path = write_file("ifaces.pcapng", f->data, f->len);
-    expect(path, NULL, w, G_N_ELEMENTS(w), "mmap");
-    expect(path, "stream", w, G_N_ELEMENTS(w), "stream");
+    expect(path, NULL, w, G_N_ELEMENTS(w), "stream");
+    expect(path, "mmap", w, G_N_ELEMENTS(w), "mmap");
     char errbuf[CAPTURE_ERRBUF_SIZE];
     struct capture *cap = capture_open(path, errbuf);
     g_assert_nonnull(cap);
@@ -242,8 +242,8 @@ static void test_byte_orders(void)
         }
     }
     char *path = write_file("orders.pcapng", f->data, f->len);
-    expect(path, NULL, w, 6, "mmap");
-    expect(path, "stream", w, 6, "stream");
+    expect(path, NULL, w, 6, "stream");
+    expect(path, "mmap", w, 6, "mmap");
     /* a packet on an interface of an earlier section */
     ng_be = true;
     shb(f);
