@@ -9,11 +9,12 @@
 # shared and other load only adds time):
 #
 #   cat FILE > /dev/null            the floor for reading the bytes
-#   read_loop FILE                  our reader alone (every record, no analysis), on the map
-#   SMBSCOPE_READER=stream|libpcap  the same through plain reads, and through libpcap
+#   read_loop FILE                  our reader alone (every record, no analysis), large reads
+#   SMBSCOPE_READER=mmap|libpcap    the same over a map of the file, and through libpcap
 #   smbscope FILE                   the whole analysis
 #   igzip -dc / zstd -dc / lz4 -dc  the decompressors alone
-#   read_loop / smbscope on FILE.gz, .zst, .lz4
+#   read_loop / smbscope on FILE.gz, .zst, .lz4 (decompression on its own
+#                                   thread; _nothread: SMBSCOPE_DECOMPRESS_THREAD=0)
 #
 # Each line: wall seconds, CPU seconds (user+system, from wait4's rusage) and
 # the ratio to its reference.  When other tenants keep the machine busy the
@@ -60,15 +61,17 @@ best() {
 {
     best cat bash -c 'cat "$0" > /dev/null' "$f"
     best read_loop "$read_loop" "$f"
-    best read_loop_stream env SMBSCOPE_READER=stream "$read_loop" "$f"
+    best read_loop_mmap env SMBSCOPE_READER=mmap "$read_loop" "$f"
     best read_loop_libpcap env SMBSCOPE_READER=libpcap "$read_loop" "$f"
     best smbscope "$smbscope" --format json -q -o /dev/null "$f"
     best smbscope_libpcap env SMBSCOPE_READER=libpcap "$smbscope" --format json -q -o /dev/null "$f"
     best igzip_dc bash -c 'igzip -dc "$0" > /dev/null' "$f.gz"
     best read_loop_gz "$read_loop" "$f.gz"
+    best read_loop_gz_nothread env SMBSCOPE_DECOMPRESS_THREAD=0 "$read_loop" "$f.gz"
     best smbscope_gz "$smbscope" --format json -q -o /dev/null "$f.gz"
     best zstd_dc bash -c 'zstd -qdc "$0" > /dev/null' "$f.zst"
     best read_loop_zst "$read_loop" "$f.zst"
+    best read_loop_zst_nothread env SMBSCOPE_DECOMPRESS_THREAD=0 "$read_loop" "$f.zst"
     best smbscope_zst "$smbscope" --format json -q -o /dev/null "$f.zst"
     best lz4_dc bash -c 'lz4 -qdc "$0" > /dev/null' "$f.lz4"
     best read_loop_lz4 "$read_loop" "$f.lz4"
@@ -79,9 +82,9 @@ ref() { awk -v n="$1" '$1 == n { print $2, $3 }' "$tmp/results"; }
 printf '%-20s %9s %9s   %s\n' what wall_s cpu_s "ratio to the reference (wall, cpu)"
 while read -r name wall cpu; do
     case $name in
-        read_loop|read_loop_stream|read_loop_libpcap|smbscope|smbscope_libpcap) r=cat ;;
-        read_loop_gz|smbscope_gz) r=igzip_dc ;;
-        read_loop_zst|smbscope_zst) r=zstd_dc ;;
+        read_loop|read_loop_mmap|read_loop_libpcap|smbscope|smbscope_libpcap) r=cat ;;
+        read_loop_gz*|smbscope_gz) r=igzip_dc ;;
+        read_loop_zst*|smbscope_zst) r=zstd_dc ;;
         read_loop_lz4|smbscope_lz4) r=lz4_dc ;;
         *) r= ;;
     esac
