@@ -174,7 +174,8 @@ static bool capture_options(struct config *cfg, struct raw_options *o, char *err
 {
     if (o->display_filter) {
         snprintf(errbuf, errlen, "-Y '%s': smbscope has no display filter; use the smbscope plugin in tshark "
-                 "(tshark -r FILE -Y 'smbscope.violation'), or a capture filter here", o->display_filter);
+                 "(tshark -2 -r FILE -Y 'smbscope.violation': its verdicts need the second pass), or a capture "
+                 "filter here", o->display_filter);
         return false;
     }
     cfg->list_interfaces = o->list_interfaces;
