@@ -34,8 +34,45 @@ static bool put_cp(uint32_t cp, char *dst, size_t cap, size_t *n)
     return true;
 }
 
-size_t utf16le_to_utf8(const uint8_t *src, size_t src_len, bool stop_at_nul,
-                       char *dst, size_t dst_size, bool *truncated)
+/* The next code point of w into *cp; false at the end of w or, with
+ * stop_at_nul, at a NUL. */
+static bool next_utf16le(struct wire *w, bool stop_at_nul, uint32_t *cp)
+{
+    if (!wire_left(w))
+        return false;
+    if (wire_left(w) < 2) {
+        wire_skip(w, 1);
+        *cp = 0xFFFD; /* odd trailing byte */
+        return true;
+    }
+    uint16_t u = wire_u16le(w);
+    if (u == 0 && stop_at_nul)
+        return false;
+    if (u >= 0xD800 && u <= 0xDBFF) {
+        uint16_t v = wire_peek_u16le(w, 0); /* 0 when absent */
+        if (v >= 0xDC00 && v <= 0xDFFF) {
+            wire_skip(w, 2);
+            *cp = 0x10000 + (((uint32_t)u - 0xD800) << 10) + ((uint32_t)v - 0xDC00);
+        } else {
+            *cp = 0xFFFD;
+        }
+    } else {
+        *cp = (u >= 0xDC00 && u <= 0xDFFF) ? 0xFFFD : u;
+    }
+    return true;
+}
+
+static bool next_oem(struct wire *w, bool stop_at_nul, uint32_t *cp)
+{
+    if (!wire_left(w))
+        return false;
+    uint8_t c = wire_u8(w);
+    *cp = c < 0x80 ? c : 0xFFFD;
+    return !(c == 0 && stop_at_nul);
+}
+
+static size_t to_utf8(const uint8_t *src, size_t src_len, bool stop_at_nul, char *dst, size_t dst_size,
+                      bool *truncated, bool (*next)(struct wire *, bool, uint32_t *))
 {
     size_t n = 0;
     bool cut = false;
@@ -45,29 +82,8 @@ size_t utf16le_to_utf8(const uint8_t *src, size_t src_len, bool stop_at_nul,
         return 0;
     size_t cap = dst_size - 1; /* room for the NUL */
     struct wire w = wire_make(src, src_len);
-    while (wire_left(&w)) {
-        uint32_t cp;
-        if (wire_left(&w) < 2) {
-            cp = 0xFFFD; /* odd trailing byte */
-            wire_skip(&w, 1);
-        } else {
-            uint16_t u = wire_u16le(&w);
-            if (u == 0 && stop_at_nul)
-                break;
-            if (u >= 0xD800 && u <= 0xDBFF) {
-                uint16_t v = wire_peek_u16le(&w, 0); /* 0 when absent */
-                if (v >= 0xDC00 && v <= 0xDFFF) {
-                    wire_skip(&w, 2);
-                    cp = 0x10000 + (((uint32_t)u - 0xD800) << 10) + ((uint32_t)v - 0xDC00);
-                } else {
-                    cp = 0xFFFD;
-                }
-            } else if (u >= 0xDC00 && u <= 0xDFFF) {
-                cp = 0xFFFD;
-            } else {
-                cp = u;
-            }
-        }
+    uint32_t cp;
+    while (next(&w, stop_at_nul, &cp)) {
         if (!put_cp(cp, dst, cap, &n)) {
             cut = true;
             break;
@@ -79,28 +95,14 @@ size_t utf16le_to_utf8(const uint8_t *src, size_t src_len, bool stop_at_nul,
     return n;
 }
 
+size_t utf16le_to_utf8(const uint8_t *src, size_t src_len, bool stop_at_nul,
+                       char *dst, size_t dst_size, bool *truncated)
+{
+    return to_utf8(src, src_len, stop_at_nul, dst, dst_size, truncated, next_utf16le);
+}
+
 size_t oem_to_utf8(const uint8_t *src, size_t src_len, bool stop_at_nul,
                    char *dst, size_t dst_size, bool *truncated)
 {
-    size_t n = 0;
-    bool cut = false;
-    if (truncated)
-        *truncated = false;
-    if (!dst || dst_size == 0)
-        return 0;
-    size_t cap = dst_size - 1;
-    struct wire w = wire_make(src, src_len);
-    while (wire_left(&w)) {
-        uint8_t c = wire_u8(&w);
-        if (c == 0 && stop_at_nul)
-            break;
-        if (!put_cp(c < 0x80 ? c : 0xFFFD, dst, cap, &n)) {
-            cut = true;
-            break;
-        }
-    }
-    dst[n] = '\0';
-    if (truncated)
-        *truncated = cut;
-    return n;
+    return to_utf8(src, src_len, stop_at_nul, dst, dst_size, truncated, next_oem);
 }

@@ -41,6 +41,8 @@ test_env() {
   export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1:print_summary=1
   export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1
   export LSAN_OPTIONS=print_suppressions=0
+  # tshark's answers, shared by all the tests of this run (tests/e2e/tshark_cache.py)
+  export SMBSCOPE_TSHARK_CACHE=$top/build/tshark-cache
   # Read by the tests that have an exhaustive mode (the suite slow).
   export SMBSCOPE_FULL=$full
   [ "$full" = 1 ] && export SMBSCOPE_VALGRIND=1
@@ -77,6 +79,8 @@ run_tests() {
   )
 }
 
+# A cache lives for one run only.
+rm -rf build/tshark-cache
 ran=()
 for b in build build-asan; do
   var="setup_args_${b//-/_}[@]"
@@ -102,7 +106,7 @@ fi
 # Tests of the suite slow not run by this (default) run, by name.
 not_run=""
 if [ "$full" = 0 ] && [ -f build/build.ninja ]; then
-  not_run=$(meson test -C build --list --suite slow 2>/dev/null | sed 's/^smbscope:[^ ]* \/ //' | tr '\n' ' ')
+  not_run=$(meson test -C build --list --suite slow 2>/dev/null | sed -n 's/^smbscope:[^ ]* \/ //p' | tr '\n' ' ')
 fi
 
 python3 - "$started" "$extra_results" "$not_run" "${ran[@]}" <<'PY'
@@ -118,7 +122,7 @@ for b in builds:
         if not line.strip():
             continue
         t = json.loads(line)
-        name = "%s/%s" % (b, t["name"])
+        name = "%s: %s" % (b, t["name"].split(" / ")[-1])
         durations.append((t.get("duration", 0), name))
         out = [l.strip() for l in (t.get("stdout") or "").splitlines() if l.strip()]
         why = next((l for l in reversed(out) if "skip" in l.lower()), out[-1] if out else "")

@@ -84,6 +84,18 @@ static void json_inputs(struct json *j, const struct analysis *a)
             json_null(j);
         jktime(j, "first_seen", in->first_ts);
         jktime(j, "last_seen", in->last_ts);
+        if (in->live) {
+            json_key(j, "live");
+            json_begin_object(j);
+            if (in->capture_filter)
+                json_kstr(j, "filter", in->capture_filter);
+            if (in->have_drop_stats) {
+                json_kuint(j, "received", in->if_received);
+                json_kuint(j, "dropped", in->if_dropped);
+                json_kuint(j, "ifdropped", in->if_ifdropped);
+            }
+            json_end_object(j);
+        }
         json_key(j, "decode");
         json_begin_object(j);
         for (int s = 0; s < PKT_STATUS_COUNT; s++)
@@ -193,6 +205,9 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     json_kuint(j, "evictions", fs.evictions);
     json_kuint(j, "reassembly_buffer_peak", fs.buffered_peak);
     json_kuint(j, "reassembly_cap_hits", fs.cap_hits);
+    json_kuint(j, "time_jumps", fs.time_jumps);
+    if (a->conns_summarised)
+        json_kuint(j, "connections_summarised", a->conns_summarised);
     json_end_object(j);
 
     json_end_object(j);

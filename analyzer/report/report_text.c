@@ -282,12 +282,12 @@ static void conn_detail(struct text *t, guint idx, const struct smb_conn *s)
             sign ? sign : "unknown", s->signed_pdus);
     field(out, "SMB Encryption Status");
     if (smb_conn_encrypted(s)) {
-        fputs("encrypted", out);
+        fputs(smb_encryption_word(true), out);
         if (s->cipher_known)
             fprintf(out, " (%s)", smb_enum_name(&smb2_cipher_table, s->cipher, buf, sizeof buf));
         fprintf(out, ", %" G_GUINT64_FORMAT " encrypted PDUs\n", s->encrypted_pdus);
     } else {
-        fputs("unencrypted\n", out);
+        fprintf(out, "%s\n", smb_encryption_word(false));
     }
     if (s->smb2_response_seen) {
         field(out, "Large MTU Enabled");
@@ -397,6 +397,9 @@ static void dialect_histogram(struct text *t, GPtrArray *conns)
     g_hash_table_destroy(count);
 }
 
+/* Connections detailed without -V. */
+#define TEXT_DETAIL_MAX 50
+
 void report_text(FILE *out, const struct analysis *a, const struct verdict *v, bool color)
 {
     struct text t = { out, color };
@@ -410,10 +413,17 @@ void report_text(FILE *out, const struct analysis *a, const struct verdict *v, b
     netbios_section(&t, a);
     GPtrArray *conns = report_sorted_conns(a);
     conn_table(&t, conns);
+    /* without -V, the first ones: the table above lists every connection */
+    guint shown = a->cfg->verbose || conns->len <= TEXT_DETAIL_MAX ? conns->len : TEXT_DETAIL_MAX;
     if (conns->len) {
         text_heading(&t, "Connection details");
-        for (guint i = 0; i < conns->len; i++)
+        for (guint i = 0; i < shown; i++)
             conn_detail(&t, i + 1, g_ptr_array_index(conns, i));
+        if (a->conns_summarised)
+            fprintf(out, "  %" G_GUINT64_FORMAT " further connections counted, not listed (live run: each kind of "
+                    "violation of each host pair is kept)\n", a->conns_summarised);
+        if (shown < conns->len)
+            fprintf(out, "  ... %u more connections: -V shows every connection's detail\n", conns->len - shown);
     }
     per_client(&t, conns);
     dialect_histogram(&t, conns);

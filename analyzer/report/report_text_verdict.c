@@ -198,6 +198,9 @@ void text_evidence(struct text *t, const struct analysis *a)
                      "(--max-netbios-flows)", e.evictions, e.reassembly_cap_hits, e.netbios_not_itemised_packets,
                 e.netbios_flow_cap);
     fputc('\n', out);
+    uint64_t jumps = flow_table_stats(a->flows).time_jumps;
+    if (jumps)
+        fprintf(out, "  time jumps       %" G_GUINT64_FORMAT " (capture time went back > 1 s or forward > 1 day)\n", jumps);
     if (e.have_drop_stats)
         fprintf(out, "  capture drops    %" G_GUINT64_FORMAT " by libpcap, %" G_GUINT64_FORMAT " by the interface, of %"
                      G_GUINT64_FORMAT " received\n", e.if_dropped, e.if_ifdropped, e.if_received);

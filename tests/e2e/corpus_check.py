@@ -87,7 +87,7 @@ def check(smbscope, path, row):
     if "has_llc" in row["notes"] or "has_ipx" in row["notes"]:
         non_ip = doc["netbios"].get("non_ip") or {}
         for key, flt in (("netbeui_frames", "llc.dsap == 0xf0 || llc.dsap == 0xf1"), ("nbipx_frames", "nbipx")):
-            t = subprocess.run(["tshark", "-n", "-r", path, "-Y", flt], stdout=subprocess.PIPE,
+            t = subprocess.run([os.environ.get("TSHARK", "tshark"), "-n", "-r", path, "-Y", flt], stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, timeout=120)
             want = len(t.stdout.splitlines())
             if non_ip.get(key, 0) != want:
