@@ -147,7 +147,7 @@ SS -i vs0 -Z nobody -T json -o "$WORK/veth.json" -w "$WORK/veth.pcapng" 2>"$WORK
 P_VETH=$!; PIDS+=($P_VETH)
 SS -i any -T ndjson --observer-name live-test -o "$WORK/any.ndjson" 2>"$WORK/any.err" &
 P_ANY=$!; PIDS+=($P_ANY)
-SS -i vs0 -T json -o "$WORK/no139.json" 'not port 139' 2>"$WORK/no139.err" &
+SS -i vs0 -B 4096 -T json -o "$WORK/no139.json" 'not port 139' 2>"$WORK/no139.err" &
 P_NO139=$!; PIDS+=($P_NO139)
 SS -i vs0 -T json -o "$WORK/count.json" -c 5 -s 96 -p -w "$WORK/count.pcapng" 2>"$WORK/count.err" &
 P_COUNT=$!; PIDS+=($P_COUNT)
