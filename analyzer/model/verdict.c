@@ -85,10 +85,8 @@ static void netbios_rows(struct verdict *v, const struct analysis *a, const stru
 {
     for (guint i = 0; i < nb_ledger_count(a->ledger); i++) {
         const struct nb_flow *f = nb_ledger_row(a->ledger, i);
-        if (f->nbss_elsewhere)
-            continue; /* its connection breaks nbss-transport: one violation per flow */
         enum nb_state st = nb_flow_state(f);
-        enum policy_rule r = policy_check_netbios(p, nb_state_is_attempt(st));
+        enum policy_rule r = policy_check_netbios_flow(p, nb_state_is_attempt(st), f->nbss_elsewhere);
         if (r == RULE_COUNT)
             continue;
         char c[FMT_ENDPOINT_LEN], sv[FMT_ENDPOINT_LEN];

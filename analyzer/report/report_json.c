@@ -61,13 +61,8 @@ static void netbios_flow(struct json *j, const struct nb_flow *f)
     json_end_object(j);
 }
 
-void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
+static void json_inputs(struct json *j, const struct analysis *a)
 {
-    struct json jj, *j = &jj;
-    json_init(j, out, true);
-    json_begin_object(j);
-    json_kstr(j, "smbscope_version", SMBSCOPE_VERSION);
-
     json_key(j, "inputs");
     json_begin_array(j);
     for (guint i = 0; i < a->inputs->len; i++) {
@@ -110,7 +105,10 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
         json_end_object(j);
     }
     json_end_array(j);
+}
 
+static void json_policy(struct json *j, const struct analysis *a)
+{
     const struct policy *p = &a->cfg->policy;
     json_key(j, "policy");
     json_begin_object(j);
@@ -127,9 +125,10 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     json_kbool(j, "require_kerberos", p->require_kerberos);
     json_kuint(j, "race_window_ms", p->race_window_ms);
     json_end_object(j);
+}
 
-    json_verdict(j, a, v);
-
+static void json_netbios(struct json *j, const struct analysis *a)
+{
     json_key(j, "netbios");
     json_begin_object(j);
     json_key(j, "flows");
@@ -167,6 +166,20 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
         json_null(j);
     }
     json_end_object(j);
+}
+
+void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
+{
+    struct json jj, *j = &jj;
+    json_init(j, out, true);
+    json_begin_object(j);
+    json_kstr(j, "smbscope_version", SMBSCOPE_VERSION);
+
+    json_inputs(j, a);
+    json_policy(j, a);
+    json_verdict(j, a, v);
+
+    json_netbios(j, a);
 
     GPtrArray *conns = report_sorted_conns(a);
     json_key(j, "connections");
