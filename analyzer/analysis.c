@@ -414,6 +414,8 @@ void analysis_run_input(struct analysis *a, const char *path)
         capture_close(cap);
         return;
     }
+    if (a->pcapng) /* the input's own link type first, as its first interface */
+        pcapng_if_for(a, idx, in->dlt, 262144);
 
     struct capture_record rec;
     int rc = 0;

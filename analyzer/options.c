@@ -27,7 +27,7 @@ struct raw_options {
     gchar *filter_file, *display_filter, *drop_user, *write_file, *report_every, *observer_name;
     gboolean list_interfaces, no_promisc, verbose;
     gint64 count;
-    gint snaplen;
+    gint snaplen, buffer_kib;
 };
 
 static bool parse_format(const char *s, enum report_format *f)
@@ -195,6 +195,11 @@ static bool capture_options(struct config *cfg, struct raw_options *o, char *err
         return false;
     }
     cfg->snaplen = o->snaplen;
+    if (o->buffer_kib < 0 || o->buffer_kib > 4 * 1024 * 1024) {
+        snprintf(errbuf, errlen, "-B %d: the buffer is 1 to 4194304 KiB (0 for the default)", o->buffer_kib);
+        return false;
+    }
+    cfg->buffer_kib = o->buffer_kib;
     if (o->count < 0) {
         snprintf(errbuf, errlen, "-c must not be negative");
         return false;
@@ -315,6 +320,7 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         { "interface", 'i', 0, G_OPTION_ARG_STRING_ARRAY, &o.interfaces, "Capture live on IFACE (any = every interface); may repeat", "IFACE" },
         { "list-interfaces", 'D', 0, G_OPTION_ARG_NONE, &o.list_interfaces, "List the interfaces -i can capture on, then exit", NULL },
         { "snapshot-length", 's', 0, G_OPTION_ARG_INT, &o.snaplen, "Bytes captured of each packet (default 262144)", "SNAPLEN" },
+        { "buffer-size", 'B', 0, G_OPTION_ARG_INT, &o.buffer_kib, "Kernel capture buffer in KiB (default 32768)", "KIB" },
         { "no-promiscuous-mode", 'p', 0, G_OPTION_ARG_NONE, &o.no_promisc, "Do not put the interface into promiscuous mode", NULL },
         { "relinquish-privileges", 'Z', 0, G_OPTION_ARG_STRING, &o.drop_user, "Once the interfaces are open, run as USER (and its groups)", "USER" },
         { "write", 'w', 0, G_OPTION_ARG_FILENAME, &o.write_file, "Also write the packets read (after the filter) to FILE as pcapng", "FILE" },

@@ -32,6 +32,7 @@ struct config {
     bool list_interfaces;     /* -D */
     int snaplen;              /* -s, 0 = LIVE_DEFAULT_SNAPLEN */
     bool no_promisc;          /* -p */
+    int buffer_kib;           /* -B, 0 = LIVE_DEFAULT_BUFFER_KIB */
     char *drop_user;          /* -Z USER */
     char *write_file;         /* -w FILE: the packets read, as pcapng */
     uint64_t max_packets;     /* -c COUNT / -a packets:N, 0 = no limit */
