@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(
   build-essential meson ninja-build pkg-config clang
-  libpcap-dev libglib2.0-dev zlib1g-dev
+  libpcap-dev libglib2.0-dev zlib1g-dev libgcrypt20-dev
   libwireshark-dev libwiretap-dev libwsutil-dev tshark
   tcpdump valgrind python3 util-linux
 )

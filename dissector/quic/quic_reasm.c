@@ -1,0 +1,67 @@
+/* quic_reasm.c - bounded offset reassembly; see quic_reasm.h. */
+#include "quic_reasm.h"
+
+#include <string.h>
+
+void quic_reasm_reset(struct quic_reasm *r, uint64_t base)
+{
+    r->base = base;
+    r->contiguous = 0;
+    r->capped = false;
+    r->duplicates = 0;
+    memset(r->have, 0, sizeof r->have);
+}
+
+static bool has(const struct quic_reasm *r, size_t i) { return (r->have[i / 8] >> (i % 8)) & 1; }
+
+uint32_t quic_reasm_add(struct quic_reasm *r, uint64_t off, const uint8_t *data, size_t len)
+{
+    if (!data || !len)
+        return r->contiguous;
+    uint64_t end = off + len;
+    if (end < off || end <= r->base) { /* wrapped, or all already consumed */
+        r->duplicates++;
+        return r->contiguous;
+    }
+    if (off < r->base) {
+        data += r->base - off;
+        off = r->base;
+    }
+    uint64_t limit = r->base + QUIC_REASM_CAP;
+    if (end > limit) {
+        r->capped = true;
+        end = limit;
+    }
+    bool fresh = false;
+    for (uint64_t o = off; o < end; o++) {
+        size_t i = (size_t)(o - r->base);
+        if (!has(r, i)) {
+            r->data[i] = data[o - off];
+            r->have[i / 8] |= (uint8_t)(1u << (i % 8));
+            fresh = true;
+        }
+    }
+    if (!fresh && off < end)
+        r->duplicates++;
+    while (r->contiguous < QUIC_REASM_CAP && has(r, r->contiguous))
+        r->contiguous++;
+    return r->contiguous;
+}
+
+void quic_reasm_consume(struct quic_reasm *r, uint32_t n)
+{
+    if (n > r->contiguous)
+        n = r->contiguous;
+    if (!n)
+        return;
+    size_t keep = QUIC_REASM_CAP - n;
+    memmove(r->data, r->data + n, keep);
+    /* Shift the bitmap by n bits. */
+    uint8_t bits[QUIC_REASM_CAP / 8] = { 0 };
+    for (size_t i = 0; i < keep; i++)
+        if (has(r, i + n))
+            bits[i / 8] |= (uint8_t)(1u << (i % 8));
+    memcpy(r->have, bits, sizeof bits);
+    r->base += n;
+    r->contiguous -= n;
+}
