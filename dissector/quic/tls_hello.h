@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define TLS_MAX_ALPN 8
-#define TLS_MAX_ALPN_LEN 32
+#define TLS_MAX_ALPN_LEN 255
 #define TLS_MAX_LIST 32
 
 enum { TLS_CLIENT_HELLO = 1, TLS_SERVER_HELLO = 2 };
