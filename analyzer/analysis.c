@@ -7,6 +7,8 @@
 
 #include "capture.h"
 #include "ipfrag.h"
+#include "keylog.h"
+#include "quic_table.h"
 #include "write_streams.h"
 
 /* flow_conn.user is one slot; two observers share it here: the session
@@ -152,6 +154,13 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
             return false;
         write_streams_observer(a->streams, &a->streams_obs);
     }
+    if (cfg->tls_keylog && !(a->keylog = keylog_load(cfg->tls_keylog, errbuf, errlen)))
+        return false;
+    a->quic = quic_table_new(&a->session_cfg, 0, a->keylog);
+    if (!a->quic) {
+        snprintf(errbuf, errlen, "libgcrypt could not be initialised (QUIC)");
+        return false;
+    }
     a->progress = !cfg->quiet && isatty(STDERR_FILENO);
     a->started_us = g_get_monotonic_time();
     return true;
@@ -228,6 +237,8 @@ void analysis_run_input(struct analysis *a, const char *path)
             nb_ledger_packet(a->ledger, &pkt);
             if (pkt.l4 == L4_TCP)
                 flow_table_packet(a->flows, &pkt);
+            else if (pkt.l4 == L4_UDP)
+                quic_table_packet(a->quic, &pkt);
         }
         if (a->progress && (in->packets & 0x3FFF) == 0)
             progress(a, cap, false);
@@ -251,6 +262,7 @@ void analysis_run_input(struct analysis *a, const char *path)
 void analysis_finish(struct analysis *a)
 {
     flow_table_finish(a->flows);
+    quic_table_finish(a->quic, a->conns);
     char err[256];
     if (a->streams && write_streams_status(a->streams, err, sizeof err) != 0) {
         fprintf(stderr, "smbscope: --write-streams: %s\n", err);
@@ -266,8 +278,11 @@ void analysis_free(struct analysis *a)
         ipfrag_free(a->frags);
     if (a->streams)
         write_streams_free(a->streams);
-    nb_ledger_free(a->ledger);
     g_ptr_array_free(a->conns, TRUE);
+    a->conns = NULL;
+    quic_table_free(a->quic);
+    keylog_free(a->keylog);
+    nb_ledger_free(a->ledger);
     g_ptr_array_free(a->inputs, TRUE);
     memset(a, 0, sizeof *a);
 }

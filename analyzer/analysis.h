@@ -19,6 +19,8 @@
 #include "session.h"
 
 struct write_streams;
+struct quic_table;
+struct keylog;
 
 struct input_info {
     char *path;               /* as given ("-" for stdin) */
@@ -51,6 +53,8 @@ struct analysis {
     struct flow_observer streams_obs; /* the stream writer's callbacks (ctx: streams) */
     struct session_config session_cfg;
     GPtrArray *conns;         /* struct smb_conn*: closed connections that carried SMB/NBSS */
+    struct quic_table *quic;  /* QUIC connections on any UDP port (analyzer/model/quic_table.h) */
+    struct keylog *keylog;    /* --tls-keylog, NULL without */
     bool input_error;         /* some input could not be read to its end: exit 2 */
     uint64_t packets;
     int64_t first_ts, last_ts;

@@ -14,6 +14,7 @@ struct raw_options {
     gchar *format;
     gboolean quiet, version, numeric;
     gchar *write_streams;
+    gchar *tls_keylog;
     gboolean allow_netbios, allow_smb1, require_signing, require_encryption;
     gchar *min_dialect;
     gboolean no_fast_path;
@@ -57,6 +58,7 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         { "numeric", 'n', 0, G_OPTION_ARG_NONE, &o.numeric, "Do not resolve names (always the case; accepted for tcpdump habits)", NULL },
         { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print versions of smbscope, libpcap and zlib", NULL },
         { "write-streams", 0, 0, G_OPTION_ARG_FILENAME, &o.write_streams, "Write each direction of each TCP connection to a file in DIR (like tcpflow)", "DIR" },
+        { "tls-keylog", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_keylog, "TLS key log (SSLKEYLOGFILE format) to decrypt SMB over QUIC", "FILE" },
         { "allow-netbios", 0, 0, G_OPTION_ARG_NONE, &o.allow_netbios, "Policy: NetBIOS traffic and attempts are not violations", NULL },
         { "allow-smb1", 0, 0, G_OPTION_ARG_NONE, &o.allow_smb1, "Policy: SMB1 is not a violation", NULL },
         { "min-dialect", 0, 0, G_OPTION_ARG_STRING, &o.min_dialect, "Policy: lowest acceptable SMB dialect (2.0.2, 2.1, 3.0, 3.0.2, 3.1.1)", "VER" },
@@ -96,6 +98,8 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
     o.output = NULL;
     cfg->write_streams_dir = o.write_streams;
     o.write_streams = NULL;
+    cfg->tls_keylog = o.tls_keylog;
+    o.tls_keylog = NULL;
     cfg->no_fast_path = o.no_fast_path;
     cfg->policy.allow_netbios = o.allow_netbios;
     cfg->policy.allow_smb1 = o.allow_smb1;
@@ -154,6 +158,7 @@ fail:
     g_free(o.output);
     g_free(o.format);
     g_free(o.write_streams);
+    g_free(o.tls_keylog);
     g_free(o.min_dialect);
     config_free(cfg);
     return false;
@@ -164,5 +169,6 @@ void config_free(struct config *cfg)
     g_strfreev(cfg->inputs);
     g_free(cfg->output);
     g_free(cfg->write_streams_dir);
+    g_free(cfg->tls_keylog);
     memset(cfg, 0, sizeof *cfg);
 }

@@ -7,6 +7,8 @@
 #include "dialect.h"
 #include "fmt.h"
 #include "json.h"
+#include "quic_crypto.h"
+#include "quic_facts.h"
 #include "smb_tables.h"
 
 #ifndef SMBSCOPE_VERSION
@@ -154,6 +156,39 @@ static void negotiated_bits(struct json *j, const struct smb_conn *s, const char
     json_end_object(j);
 }
 
+/* "carrier" and, for SMB over QUIC, the "quic" object (null on TCP). */
+static void carrier_members(struct json *j, const struct smb_conn *s)
+{
+    const struct smb_conn_quic *q = s->quic;
+    json_kstr(j, "carrier", q ? "quic" : "tcp");
+    json_key(j, "quic");
+    if (!q) {
+        json_null(j);
+        return;
+    }
+    json_begin_object(j);
+    json_kstr(j, "version", quic_version_name(q->version));
+    json_kstr(j, "sni", q->sni[0] ? q->sni : NULL);
+    json_key(j, "alpn");
+    json_begin_array(j);
+    for (unsigned i = 0; i < q->alpn_count; i++)
+        json_str(j, q->alpn[i]);
+    json_end_array(j);
+    json_kbool(j, "alpn_truncated", q->alpn_truncated);
+    json_kstr(j, "cipher_suite", quic_suite_name(q->cipher));
+    json_kbool(j, "retry", q->retry);
+    json_kbool(j, "handshake_completed", q->handshake_completed);
+    json_kbool(j, "handshake_done", q->handshake_done);
+    json_kbool(j, "decrypted", q->decrypted);
+    json_kuint(j, "client_hellos", q->client_hellos);
+    json_kuint(j, "zero_rtt_packets", q->zero_rtt);
+    json_kuint(j, "undecryptable_packets", q->undecryptable);
+    json_kuint(j, "streams", q->streams);
+    json_kuint(j, "stream_bytes_dropped", q->stream_bytes_dropped);
+    json_kbool(j, "crypto_capped", q->crypto_capped);
+    json_end_object(j);
+}
+
 static void connection(struct json *j, const struct smb_conn *s)
 {
     int c = s->client, sv = !s->client;
@@ -168,8 +203,8 @@ static void connection(struct json *j, const struct smb_conn *s)
     ktime(j, "last_seen", s->last_ts);
     json_kstr(j, "transport", transport_class_name(s->verdict.cls));
     json_kstr(j, "transport_evidence", transport_evidence_text(s->verdict.evidence, buf, sizeof buf));
-    uint16_t port = smb_conn_server_port(s);
-    json_kbool(j, "alt_port", port != 139 && port != 445);
+    json_kbool(j, "alt_port", (s->verdict.evidence & EV_ALT_PORT) != 0);
+    carrier_members(j, s);
 
     json_key(j, "nbss");
     const struct transport_obs *o = &s->obs;

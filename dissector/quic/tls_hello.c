@@ -49,7 +49,7 @@ static void ext_alpn(struct wire *w, struct tls_hello *h)
         const uint8_t *name = wire_bytes(&list, n);
         if (!name)
             break;
-        if (h->alpn_count >= TLS_MAX_ALPN || n > TLS_MAX_ALPN_LEN) {
+        if (h->alpn_count >= TLS_MAX_ALPN) {
             h->alpn_truncated = true;
             continue;
         }
