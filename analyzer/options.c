@@ -17,6 +17,7 @@ struct raw_options {
     gchar *tls_keylog;
     gboolean allow_netbios, allow_smb1, require_signing, require_encryption;
     gchar *min_dialect;
+    gchar *allow_transport;
     gboolean no_fast_path;
     gint64 max_connections, max_netbios_flows, reasm_dir_cap, reasm_total_cap, pdu_cap;
 };
@@ -61,6 +62,7 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         { "tls-keylog", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_keylog, "TLS key log (SSLKEYLOGFILE format) to decrypt SMB over QUIC", "FILE" },
         { "allow-netbios", 0, 0, G_OPTION_ARG_NONE, &o.allow_netbios, "Policy: NetBIOS traffic and attempts are not violations", NULL },
         { "allow-smb1", 0, 0, G_OPTION_ARG_NONE, &o.allow_smb1, "Policy: SMB1 is not a violation", NULL },
+        { "allow-transport", 0, 0, G_OPTION_ARG_STRING, &o.allow_transport, "Policy: transports and ports SMB may use, e.g. direct:445,quic:443 (PORT * = any); default: every direct-hosted transport", "LIST" },
         { "min-dialect", 0, 0, G_OPTION_ARG_STRING, &o.min_dialect, "Policy: lowest acceptable SMB dialect (2.0.2, 2.1, 3.0, 3.0.2, 3.1.1)", "VER" },
         { "require-signing", 0, 0, G_OPTION_ARG_NONE, &o.require_signing, "Policy: every SMB connection must sign (or encrypt)", NULL },
         { "require-encryption", 0, 0, G_OPTION_ARG_NONE, &o.require_encryption, "Policy: every SMB connection must encrypt", NULL },
@@ -114,6 +116,8 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         snprintf(errbuf, errlen, "unknown --min-dialect '%s' (2.0.2, 2.1, 3.0, 3.0.2 or 3.1.1)", o.min_dialect);
         goto fail;
     }
+    if (o.allow_transport && !policy_parse_transports(&cfg->policy, o.allow_transport, errbuf, errlen))
+        goto fail;
     if (!nonneg(o.max_connections, "--max-connections", errbuf, errlen) ||
         !nonneg(o.max_netbios_flows, "--max-netbios-flows", errbuf, errlen) ||
         !nonneg(o.reasm_dir_cap, "--reassembly-cap", errbuf, errlen) ||
@@ -151,6 +155,7 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
     g_strfreev(o.read_files);
     g_free(o.format);
     g_free(o.min_dialect);
+    g_free(o.allow_transport);
     return true;
 
 fail:
@@ -160,6 +165,7 @@ fail:
     g_free(o.write_streams);
     g_free(o.tls_keylog);
     g_free(o.min_dialect);
+    g_free(o.allow_transport);
     config_free(cfg);
     return false;
 }

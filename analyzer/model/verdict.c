@@ -11,6 +11,7 @@ struct policy_conn_facts verdict_conn_facts(const struct smb_conn *s)
 {
     struct policy_conn_facts f = {
         .transport = s->verdict.cls,
+        .server_port = smb_conn_server_port(s),
         .smb_version = smb_conn_smb_version(s),
         .dialect = s->dialect,
         .signing_required = smb_conn_signing_required(s),

@@ -461,6 +461,13 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
         json_null(j);
     json_kbool(j, "require_signing", p->require_signing);
     json_kbool(j, "require_encryption", p->require_encryption);
+    json_key(j, "allow_transport");
+    if (p->n_transports) {
+        char tb[256];
+        json_str(j, policy_transports_text(p, tb, sizeof tb));
+    } else {
+        json_null(j);
+    }
     json_end_object(j);
 
     json_key(j, "verdict");

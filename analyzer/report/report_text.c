@@ -51,6 +51,10 @@ static void policy_line(FILE *out, const struct policy *p)
         fputs(", signing required", out);
     if (p->require_encryption)
         fputs(", encryption required", out);
+    if (p->n_transports) {
+        char tb[256];
+        fprintf(out, ", transports %s", policy_transports_text(p, tb, sizeof tb));
+    }
     fputc('\n', out);
 }
 

@@ -8,13 +8,32 @@
 
 #include "classify.h"
 
+/* One --allow-transport entry: a transport class on one port or any port. */
+struct policy_transport {
+    enum transport_class cls;
+    uint16_t port;      /* 0 = any port */
+};
+
+#define POLICY_MAX_TRANSPORTS 16
+
 struct policy {
     bool allow_netbios;
     bool allow_smb1;
     bool require_signing;
     bool require_encryption;
     uint16_t min_dialect; /* SMB2 dialect code; 0 = no minimum */
+    /* --allow-transport: SMB may use only these; none listed = every
+     * direct-hosted transport on any port (NetBIOS has its own rules). */
+    uint8_t n_transports;
+    struct policy_transport transports[POLICY_MAX_TRANSPORTS];
 };
+
+/* Parse "direct:445,quic:443", "quic:*" or "quic" (any port), "*" (any
+ * transport, any port) into p->transports.  False (errbuf says why) on an
+ * unknown class, a bad port or too many entries. */
+bool policy_parse_transports(struct policy *p, const char *list, char *errbuf, size_t errlen);
+/* The list back as text ("direct:445,quic:*"), for reports; returns buf. */
+const char *policy_transports_text(const struct policy *p, char *buf, size_t buflen);
 
 /* The default policy: no NetBIOS traffic or attempts, no SMB1. */
 struct policy policy_default(void);
@@ -27,11 +46,12 @@ enum policy_rule {
     RULE_MIN_DIALECT,      /* dialect below --min-dialect */
     RULE_SIGNING,          /* --require-signing: neither required nor seen */
     RULE_ENCRYPTION,       /* --require-encryption: no encryption */
+    RULE_TRANSPORT,        /* --allow-transport: a transport or port not in the list */
     RULE_COUNT
 };
 
 /* "netbios", "netbios-attempt", "nbss-transport", "smb1", "min-dialect",
- * "signing", "encryption". */
+ * "signing", "encryption", "transport". */
 const char *policy_rule_name(enum policy_rule rule);
 /* A sentence for people. */
 const char *policy_rule_description(enum policy_rule rule);
@@ -39,6 +59,7 @@ const char *policy_rule_description(enum policy_rule rule);
 /* What the policy needs to know of one SMB connection. */
 struct policy_conn_facts {
     enum transport_class transport;
+    uint16_t server_port;     /* for --allow-transport; 0 unknown */
     int smb_version;          /* 0 unknown, 1, 2 or 3 */
     uint16_t dialect;         /* chosen SMB2/3 dialect, 0 when none or SMB1 */
     bool signing_required;    /* either side's security mode said "required" */
