@@ -156,7 +156,7 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
     }
     if (cfg->tls_keylog && !(a->keylog = keylog_load(cfg->tls_keylog, errbuf, errlen)))
         return false;
-    a->quic = quic_table_new(&a->session_cfg, 0, a->keylog);
+    a->quic = quic_table_new(&a->session_cfg, 0, a->keylog, a->conns);
     if (!a->quic) {
         snprintf(errbuf, errlen, "libgcrypt could not be initialised (QUIC)");
         return false;
@@ -262,7 +262,7 @@ void analysis_run_input(struct analysis *a, const char *path)
 void analysis_finish(struct analysis *a)
 {
     flow_table_finish(a->flows);
-    quic_table_finish(a->quic, a->conns);
+    quic_table_finish(a->quic);
     char err[256];
     if (a->streams && write_streams_status(a->streams, err, sizeof err) != 0) {
         fprintf(stderr, "smbscope: --write-streams: %s\n", err);

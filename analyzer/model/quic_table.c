@@ -9,6 +9,10 @@
 
 #define MAX_CIDS_PER_CONN 8
 #define MAX_DATAGRAM 65535u
+/* A connection silent this long (capture time) is over: QUIC idle timeouts
+ * are tens of seconds.  Checked every SWEEP_EVERY datagrams and at the cap. */
+#define IDLE_US (120 * 1000000LL)
+#define SWEEP_EVERY 4096u
 
 enum track_state { TRACK_HANDSHAKE = 0, TRACK_SMB, TRACK_NOT_SMB };
 
@@ -45,11 +49,15 @@ struct quic_table {
     GHashTable *by_cid;   /* struct quic_cid* (owned by the track) -> track */
     GHashTable *by_tuple; /* struct tuple* (owned by the track) -> track */
     GPtrArray *tracks;
+    GPtrArray *out;       /* where closed SMB connections go (the analysis's conns) */
     uint32_t cid_lens;    /* bit n: some registered CID has length n */
     uint8_t *scratch;
     int64_t now;
     struct quic_table_stats stats;
 };
+
+static void sweep(struct quic_table *t);
+static void evict_oldest(struct quic_table *t);
 
 static guint bytes_hash(const uint8_t *p, size_t n, guint h)
 {
@@ -81,7 +89,8 @@ static gboolean tuple_equal(gconstpointer x, gconstpointer y)
         && memcmp(a->a.bytes, b->a.bytes, 16) == 0 && memcmp(a->b.bytes, b->b.bytes, 16) == 0;
 }
 
-struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max_conns, struct keylog *keylog)
+struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max_conns, struct keylog *keylog,
+    GPtrArray *out)
 {
     if (!quic_crypto_init())
         return NULL;
@@ -92,6 +101,7 @@ struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max
     t->by_cid = g_hash_table_new(cid_hash, cid_equal);
     t->by_tuple = g_hash_table_new(tuple_hash, tuple_equal);
     t->tracks = g_ptr_array_new();
+    t->out = out;
     t->scratch = g_malloc(MAX_DATAGRAM);
     return t;
 }
@@ -288,22 +298,21 @@ static bool tuple_is(const struct track *k, const struct packet *pkt, int side)
         && memcmp(k->addr[side].bytes, pkt->src.bytes, 16) == 0;
 }
 
-/* A track by connection ID: the long header's DCID, or a short header's
- * DCID tried at each length some registered CID has. */
+/* A track by connection ID, for a short header from an unknown 4-tuple (a
+ * migrated or NAT-rebound path; RFC 9000 9: not before the handshake, so
+ * long headers are never matched this way): the DCID is tried at each
+ * length some registered CID has. */
 static struct track *by_cid(struct quic_table *t, const struct packet *pkt, int *dir)
 {
     const uint8_t *p = pkt->payload;
     size_t n = pkt->payload_len;
     struct quic_cid cid;
     struct track *k = NULL;
-    if (p[0] & 0x80) {
-        if (quic_datagram_dcid(p, n, 0, &cid))
+    if (p[0] & 0x80)
+        return NULL;
+    for (unsigned len = 1; len <= QUIC_MAX_CID && !k; len++)
+        if ((t->cid_lens >> len) & 1 && quic_datagram_dcid(p, n, len, &cid))
             k = g_hash_table_lookup(t->by_cid, &cid);
-    } else {
-        for (unsigned len = 1; len <= QUIC_MAX_CID && !k; len++)
-            if ((t->cid_lens >> len) & 1 && quic_datagram_dcid(p, n, len, &cid))
-                k = g_hash_table_lookup(t->by_cid, &cid);
-    }
     if (!k)
         return NULL;
     for (unsigned i = 0; i < k->n_cids; i++)
@@ -335,10 +344,10 @@ static void try_start(struct quic_table *t, const struct packet *pkt)
     if (pkt->payload_len < QUIC_MIN_INITIAL_DATAGRAM || !quic_looks_long(pkt->payload, pkt->payload_len)
         || !quic_parse_header(pkt->payload, pkt->payload_len, 0, &h) || h.type != QUIC_PKT_INITIAL)
         return;
-    if (t->tracks->len >= t->max_conns) {
-        t->stats.conns_dropped++;
-        return;
-    }
+    if (t->tracks->len >= t->max_conns)
+        sweep(t);
+    if (t->tracks->len >= t->max_conns)
+        evict_oldest(t);
     struct track *k = track_new(t, pkt);
     quic_session_datagram(&k->sess, QUIC_FROM_CLIENT, pkt->payload, pkt->payload_len, t->scratch, MAX_DATAGRAM);
     if (!k->sess.decrypted[0][QUIC_SPACE_INITIAL]) {
@@ -365,6 +374,8 @@ void quic_table_packet(struct quic_table *t, const struct packet *pkt)
         return;
     t->stats.datagrams++;
     t->now = pkt->ts_us;
+    if (t->stats.datagrams % SWEEP_EVERY == 0)
+        sweep(t);
     int dir = 0;
     struct track *k = lookup(t, pkt, &dir);
     if (k)
@@ -373,20 +384,58 @@ void quic_table_packet(struct quic_table *t, const struct packet *pkt)
         try_start(t, pkt);
 }
 
-void quic_table_finish(struct quic_table *t, GPtrArray *out)
+/* End a track: an SMB one goes to the output, then its keys go. */
+static void track_close(struct quic_table *t, struct track *k, const char *reason)
 {
-    for (guint i = 0; i < t->tracks->len; i++) {
-        struct track *k = g_ptr_array_index(t->tracks, i);
-        if (k->state != TRACK_SMB)
-            continue;
+    if (k->state == TRACK_SMB) {
         copy_facts(k);
         struct smb_conn *s = k->smb;
         k->smb = NULL;
-        if (smb_conn_close_endpoints(s, k->first_ts, k->last_ts, k->bytes, k->packets, "end of capture"))
-            g_ptr_array_add(out, s);
+        if (smb_conn_close_endpoints(s, k->first_ts, k->last_ts, k->bytes, k->packets, reason))
+            g_ptr_array_add(t->out, s);
         else
             smb_conn_free(s);
     }
+    for (unsigned i = 0; i < k->n_cids; i++)
+        if (g_hash_table_lookup(t->by_cid, &k->cids[i]) == k)
+            g_hash_table_remove(t->by_cid, &k->cids[i]);
+    g_hash_table_remove(t->by_tuple, &k->tuple);
+    track_free(k);
+}
+
+/* At the cap: the least recently active connection makes room (counted). */
+static void evict_oldest(struct quic_table *t)
+{
+    guint oldest = 0;
+    for (guint i = 1; i < t->tracks->len; i++)
+        if (((struct track *)g_ptr_array_index(t->tracks, i))->last_ts
+            < ((struct track *)g_ptr_array_index(t->tracks, oldest))->last_ts)
+            oldest = i;
+    if (!t->tracks->len)
+        return;
+    track_close(t, g_ptr_array_index(t->tracks, oldest), "evicted");
+    g_ptr_array_remove_index_fast(t->tracks, oldest);
+    t->stats.evictions++;
+}
+
+static void sweep(struct quic_table *t)
+{
+    for (guint i = 0; i < t->tracks->len;) {
+        struct track *k = g_ptr_array_index(t->tracks, i);
+        if (k->last_ts + IDLE_US < t->now) {
+            track_close(t, k, "idle");
+            g_ptr_array_remove_index_fast(t->tracks, i);
+        } else {
+            i++;
+        }
+    }
+}
+
+void quic_table_finish(struct quic_table *t)
+{
+    for (guint i = 0; i < t->tracks->len; i++)
+        track_close(t, g_ptr_array_index(t->tracks, i), "end of capture");
+    g_ptr_array_set_size(t->tracks, 0);
 }
 
 struct quic_table_stats quic_table_stats(const struct quic_table *t) { return t->stats; }

@@ -9,7 +9,9 @@
  * read, a connection whose ALPN list offers "smb" becomes an SMB connection
  * (transport class quic) fed to the same session model as TCP; any other is
  * only counted, each further packet costing one header look-up.  Bounded:
- * at most max_conns connections, fixed CRYPTO and stream buffers. */
+ * at most max_conns connections at once (at the cap, idle ones are closed,
+ * then the least recently active one, counted), fixed CRYPTO and stream
+ * buffers. */
 #ifndef SMBSCOPE_QUIC_TABLE_H
 #define SMBSCOPE_QUIC_TABLE_H
 
@@ -28,18 +30,21 @@ struct quic_table_stats {
     uint64_t conns;            /* QUIC connections recognised */
     uint64_t smb_conns;        /* ... whose ALPN offered "smb" */
     uint64_t other_conns;      /* ... with another ALPN (not SMB) */
-    uint64_t conns_dropped;    /* new connections refused at the cap */
+    uint64_t evictions;        /* connections closed early to make room at the cap */
     uint64_t decrypt_failures; /* client Initials whose keys did not open them */
 };
 
-#define QUIC_TABLE_DEFAULT_MAX_CONNS 4096u
+#define QUIC_TABLE_DEFAULT_MAX_CONNS 8192u /* about 180 MiB at worst: 22 KiB per handshake */
 
-struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max_conns, struct keylog *keylog);
+/* Closed SMB connections (idle for two minutes of capture time, or at
+ * quic_table_finish) are appended to out (struct smb_conn*, owned by out's
+ * free function from then on). */
+struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max_conns, struct keylog *keylog,
+    GPtrArray *out);
 /* A decoded UDP packet (pkt->l4 == L4_UDP). */
 void quic_table_packet(struct quic_table *t, const struct packet *pkt);
-/* Close every connection: SMB ones are appended to out (struct smb_conn*,
- * owned by out's free function from then on). */
-void quic_table_finish(struct quic_table *t, GPtrArray *out);
+/* Close every connection still open. */
+void quic_table_finish(struct quic_table *t);
 struct quic_table_stats quic_table_stats(const struct quic_table *t);
 void quic_table_free(struct quic_table *t);
 

@@ -9,6 +9,7 @@
 #include "json.h"
 #include "quic_crypto.h"
 #include "quic_facts.h"
+#include "quic_table.h"
 #include "smb_tables.h"
 
 #ifndef SMBSCOPE_VERSION
@@ -153,6 +154,21 @@ static void negotiated_bits(struct json *j, const struct smb_conn *s, const char
         kbits(j, "server", smb2, server);
     else if (s->smb1_response_seen)
         kbits(j, "server", smb1, smb1_server);
+    json_end_object(j);
+}
+
+/* "quic": the QUIC table's counters (all QUIC, SMB or not; the cap). */
+static void quic_stats(struct json *j, const struct analysis *a)
+{
+    struct quic_table_stats q = quic_table_stats(a->quic);
+    json_key(j, "quic");
+    json_begin_object(j);
+    json_kuint(j, "datagrams", q.quic_datagrams);
+    json_kuint(j, "connections", q.conns);
+    json_kuint(j, "smb_connections", q.smb_conns);
+    json_kuint(j, "other_connections", q.other_conns);
+    json_kuint(j, "evictions", q.evictions);
+    json_kuint(j, "undecryptable_initials", q.decrypt_failures);
     json_end_object(j);
 }
 
@@ -543,6 +559,7 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     json_kuint(j, "evictions", fs.evictions);
     json_kuint(j, "reassembly_buffer_peak", fs.buffered_peak);
     json_kuint(j, "reassembly_cap_hits", fs.cap_hits);
+    quic_stats(j, a);
     json_end_object(j);
 
     json_end_object(j);
