@@ -26,7 +26,7 @@ struct track {
     struct ip_addr addr[2]; /* [0] client */
     uint16_t port[2];
     enum track_state state;
-    struct quic_session sess;
+    struct quic_session *sess;  /* NULL once nothing more can be learnt (see retire) */
     struct quic_reasm *crypto;  /* [2] until the hellos are read */
     struct quic_reasm *stream;  /* [2] the SMB stream's reassembly (key log) */
     struct smb_conn *smb;
@@ -126,10 +126,10 @@ static void register_cid(struct track *k, const struct quic_cid *cid, int owner)
  * the server's CID (packets to the server), the client's CID (to the client). */
 static void sync_cids(struct track *k)
 {
-    register_cid(k, &k->sess.original_dcid, 1);
-    register_cid(k, &k->sess.initial_dcid, 1);
-    register_cid(k, &k->sess.server_cid, 1);
-    register_cid(k, &k->sess.client_cid, 0);
+    register_cid(k, &k->sess->original_dcid, 1);
+    register_cid(k, &k->sess->initial_dcid, 1);
+    register_cid(k, &k->sess->server_cid, 1);
+    register_cid(k, &k->sess->client_cid, 0);
 }
 
 /* ---- SMB stream ---- */
@@ -212,15 +212,18 @@ static struct track *track_new(struct quic_table *t, const struct packet *pkt)
         .stream = on_stream,
         .new_cid = on_new_cid,
     };
-    quic_session_init(&k->sess, &hooks);
-    k->sess.crypto[0] = &k->crypto[0];
-    k->sess.crypto[1] = &k->crypto[1];
+    k->sess = g_new(struct quic_session, 1);
+    quic_session_init(k->sess, &hooks);
+    k->sess->crypto[0] = &k->crypto[0];
+    k->sess->crypto[1] = &k->crypto[1];
     return k;
 }
 
 static void track_free(struct track *k)
 {
-    quic_session_clear(&k->sess);
+    if (k->sess)
+        quic_session_clear(k->sess);
+    g_free(k->sess);
     g_free(k->crypto);
     g_free(k->stream);
     if (k->smb)
@@ -231,7 +234,7 @@ static void track_free(struct track *k)
 static void copy_facts(struct track *k)
 {
     struct smb_conn_quic *q = k->smb->quic;
-    const struct quic_session *s = &k->sess;
+    const struct quic_session *s = k->sess;
     q->version = s->version;
     memcpy(q->sni, s->client_hello.sni, sizeof q->sni);
     q->alpn_count = s->client_hello.alpn_count;
@@ -250,18 +253,29 @@ static void copy_facts(struct track *k)
     q->crypto_capped = s->crypto_capped;
 }
 
+/* Nothing more to learn from this connection's packets: its facts are
+ * copied (SMB) and the session, keys and buffers go; from now on each packet
+ * costs one look-up and two counters. */
+static void retire(struct track *k)
+{
+    if (k->state == TRACK_SMB)
+        copy_facts(k);
+    quic_session_clear(k->sess);
+    g_free(k->sess);
+    k->sess = NULL;
+    g_free(k->crypto);
+    k->crypto = NULL;
+}
+
 /* After the ClientHello: SMB (ALPN "smb") or not.  A connection that is not
  * SMB drops its buffers and keys; its packets are only counted from now on. */
 static void decide(struct track *k)
 {
     struct quic_table *t = k->t;
-    if (!tls_alpn_has(&k->sess.client_hello, "smb")) {
+    if (!tls_alpn_has(&k->sess->client_hello, "smb")) {
         k->state = TRACK_NOT_SMB;
         t->stats.other_conns++;
-        quic_session_clear(&k->sess);
-        g_free(k->crypto);
-        k->crypto = NULL;
-        k->sess.crypto[0] = k->sess.crypto[1] = NULL;
+        retire(k);
         return;
     }
     k->state = TRACK_SMB;
@@ -277,19 +291,25 @@ static void feed(struct track *k, int dir, const struct packet *pkt)
     k->bytes[dir] += pkt->payload_wire_len;
     k->last_ts = pkt->ts_us;
     k->t->stats.quic_datagrams++;
-    if (k->state == TRACK_NOT_SMB)
+    if (!k->sess)
         return; /* the one look-up was the cost */
-    quic_session_datagram(&k->sess, (enum quic_dir)dir, pkt->payload, pkt->payload_len, k->t->scratch, MAX_DATAGRAM);
-    if (k->state == TRACK_HANDSHAKE || !k->sess.server_handshake_seen)
+    quic_session_datagram(k->sess, (enum quic_dir)dir, pkt->payload, pkt->payload_len, k->t->scratch, MAX_DATAGRAM);
+    if (k->state == TRACK_HANDSHAKE || !k->sess->server_handshake_seen)
         sync_cids(k);
-    if (k->state == TRACK_HANDSHAKE && k->sess.client_hello_seen)
+    if (k->state == TRACK_HANDSHAKE && k->sess->client_hello_seen)
         decide(k);
+    if (k->state == TRACK_NOT_SMB)
+        return;
     /* Both hellos read: the CRYPTO buffers are no longer needed. */
-    if (k->crypto && k->sess.client_hello_seen && k->sess.server_hello_seen) {
+    if (k->crypto && k->sess->client_hello_seen && k->sess->server_hello_seen) {
         g_free(k->crypto);
         k->crypto = NULL;
-        k->sess.crypto[0] = k->sess.crypto[1] = NULL;
+        k->sess->crypto[0] = k->sess->crypto[1] = NULL;
     }
+    /* Without a key log, the server's Handshake packets are the last thing
+     * an SMB connection can show. */
+    if (!k->t->keylog && k->state == TRACK_SMB && !k->crypto && k->sess->server_handshake_seen)
+        retire(k);
 }
 
 static bool tuple_is(const struct track *k, const struct packet *pkt, int side)
@@ -349,8 +369,8 @@ static void try_start(struct quic_table *t, const struct packet *pkt)
     if (t->tracks->len >= t->max_conns)
         evict_oldest(t);
     struct track *k = track_new(t, pkt);
-    quic_session_datagram(&k->sess, QUIC_FROM_CLIENT, pkt->payload, pkt->payload_len, t->scratch, MAX_DATAGRAM);
-    if (!k->sess.decrypted[0][QUIC_SPACE_INITIAL]) {
+    quic_session_datagram(k->sess, QUIC_FROM_CLIENT, pkt->payload, pkt->payload_len, t->scratch, MAX_DATAGRAM);
+    if (!k->sess->decrypted[0][QUIC_SPACE_INITIAL]) {
         t->stats.decrypt_failures++;
         track_free(k);
         return;
@@ -364,7 +384,7 @@ static void try_start(struct quic_table *t, const struct packet *pkt)
     k->last_ts = pkt->ts_us;
     t->stats.quic_datagrams++;
     sync_cids(k);
-    if (k->sess.client_hello_seen)
+    if (k->sess->client_hello_seen)
         decide(k);
 }
 
@@ -388,7 +408,8 @@ void quic_table_packet(struct quic_table *t, const struct packet *pkt)
 static void track_close(struct quic_table *t, struct track *k, const char *reason)
 {
     if (k->state == TRACK_SMB) {
-        copy_facts(k);
+        if (k->sess)
+            copy_facts(k);
         struct smb_conn *s = k->smb;
         k->smb = NULL;
         if (smb_conn_close_endpoints(s, k->first_ts, k->last_ts, k->bytes, k->packets, reason))

@@ -54,14 +54,23 @@ void quic_reasm_consume(struct quic_reasm *r, uint32_t n)
         n = r->contiguous;
     if (!n)
         return;
-    size_t keep = QUIC_REASM_CAP - n;
-    memmove(r->data, r->data + n, keep);
-    /* Shift the bitmap by n bits. */
-    uint8_t bits[QUIC_REASM_CAP / 8] = { 0 };
-    for (size_t i = 0; i < keep; i++)
-        if (has(r, i + n))
-            bits[i / 8] |= (uint8_t)(1u << (i % 8));
-    memcpy(r->have, bits, sizeof bits);
+    /* Only the part of the window that ever received bytes moves: usually
+     * nothing lies beyond what is consumed, and the bitmap is just cleared. */
+    size_t last = sizeof r->have;
+    while (last && !r->have[last - 1])
+        last--;
+    size_t used = last * 8 > QUIC_REASM_CAP ? QUIC_REASM_CAP : last * 8;
+    if (used > n) {
+        size_t keep = used - n;
+        memmove(r->data, r->data + n, keep);
+        uint8_t bits[QUIC_REASM_CAP / 8] = { 0 };
+        for (size_t i = 0; i < keep; i++)
+            if (has(r, i + n))
+                bits[i / 8] |= (uint8_t)(1u << (i % 8));
+        memcpy(r->have, bits, last);
+    } else {
+        memset(r->have, 0, last);
+    }
     r->base += n;
     r->contiguous -= n;
 }

@@ -36,8 +36,21 @@ static bool derive_initial(struct quic_session *s, const struct quic_cid *dcid)
         return false;
     s->initial_dcid = *dcid;
     s->largest_pn[QUIC_SPACE_INITIAL][0] = s->largest_pn[QUIC_SPACE_INITIAL][1] = UINT64_MAX;
-    return quic_keys_from_secret(&s->keys[QUIC_SPACE_INITIAL][0], s->vinfo, QUIC_SUITE_AES_128_GCM_SHA256, c, 32)
-        && quic_keys_from_secret(&s->keys[QUIC_SPACE_INITIAL][1], s->vinfo, QUIC_SUITE_AES_128_GCM_SHA256, sv, 32);
+    /* Most QUIC seen is not SMB and is judged on the client's first flight:
+     * the server's keys wait until a server Initial comes. */
+    quic_keys_clear(&s->keys[QUIC_SPACE_INITIAL][1]);
+    memcpy(s->server_initial_secret, sv, 32);
+    s->server_initial_pending = true;
+    return quic_keys_from_secret(&s->keys[QUIC_SPACE_INITIAL][0], s->vinfo, QUIC_SUITE_AES_128_GCM_SHA256, c, 32);
+}
+
+static void derive_server_initial(struct quic_session *s)
+{
+    if (!s->server_initial_pending)
+        return;
+    s->server_initial_pending = false;
+    quic_keys_from_secret(&s->keys[QUIC_SPACE_INITIAL][1], s->vinfo, QUIC_SUITE_AES_128_GCM_SHA256,
+        s->server_initial_secret, 32);
 }
 
 /* Handshake and 1-RTT keys from the key log, tried once per space when the
@@ -144,6 +157,8 @@ static bool decrypt_and_walk(struct quic_session *s, enum quic_dir dir, const st
     enum quic_space sp = space_of(h->type);
     if (sp != QUIC_SPACE_INITIAL)
         derive_from_keylog(s, sp);
+    else if (dir == QUIC_FROM_SERVER)
+        derive_server_initial(s);
     struct quic_keys *k = &s->keys[sp][dir];
     if (!k->ready)
         return false;

@@ -53,6 +53,8 @@ struct quic_session {
     struct quic_cid client_cid;    /* client's Source CID */
     struct quic_cid server_cid;    /* server's Source CID (Retry or Initial) */
     uint32_t key_derivations;      /* bounded: a flood of DCIDs cannot cost unbounded HMACs */
+    uint8_t server_initial_secret[32]; /* server Initial keys are derived when a server packet needs them */
+    bool server_initial_pending;
 
     uint32_t packets[2][QUIC_PKT_TYPE_COUNT];
     uint32_t decrypted[2][QUIC_SPACE_COUNT];
