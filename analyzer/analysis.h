@@ -21,6 +21,7 @@
 struct write_streams;
 struct quic_table;
 struct keylog;
+struct census;
 
 struct input_info {
     char *path;               /* as given ("-" for stdin) */
@@ -49,8 +50,8 @@ struct analysis {
     struct nb_ledger *ledger;
     struct flow_table *flows;
     struct ipfrag_table *frags;
+    struct census *census;    /* UDP conversations, snaplen cuts, SYNs to 139/445 (census.h) */
     struct write_streams *streams;
-    struct flow_observer streams_obs; /* the stream writer's callbacks (ctx: streams) */
     struct session_config session_cfg;
     GPtrArray *conns;         /* struct smb_conn*: closed connections that carried SMB/NBSS */
     struct quic_table *quic;  /* QUIC connections on any UDP port (analyzer/model/quic_table.h) */

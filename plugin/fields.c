@@ -103,6 +103,16 @@ void wf_begin_packet(void)
     memset(merged_valid, 0, sizeof merged_valid);
 }
 
+void wf_cleanup(void)
+{
+    for (int i = 0; i < WF_COUNT; i++) {
+        if (merged[i])
+            g_ptr_array_free(merged[i], TRUE);
+        merged[i] = NULL;
+        merged_valid[i] = false;
+    }
+}
+
 GPtrArray *wf_all(proto_tree *tree, enum wf f)
 {
     if (!tree || !wf_nids[f])

@@ -29,6 +29,8 @@ void smbscope_fields_init(dissector_handle_t handle);
 
 /* Call before reading the fields of a new packet. */
 void wf_begin_packet(void);
+/* Drop the per-packet scratch arrays (when a file is closed). */
+void wf_cleanup(void);
 /* All occurrences of a field in this packet's tree, in dissection order;
  * NULL when none. */
 GPtrArray *wf_all(proto_tree *tree, enum wf f);

@@ -128,34 +128,18 @@ static void observe_nbss(struct smbscope_conv *c, packet_info *pinfo, proto_tree
         guint8 t = (guint8)wf_uint((const field_info *)g_ptr_array_index(types, i));
         /* Each NBSS header carries one type and one length, in that order. */
         guint32 len = (lens && i < lens->len) ? (guint32)wf_uint((const field_info *)g_ptr_array_index(lens, i)) : 0;
-        struct transport_obs *o = &c->obs;
+        transport_obs_count_nbss(&c->obs, t, len);
         switch (t) {
-        case NBSS_SESSION_MESSAGE:
-            o->session_messages++;
-            if (len > o->largest_message)
-                o->largest_message = len;
-            if (len > 0x1FFFF)
-                o->length_over_17bit = true;
-            break;
         case NBSS_SESSION_REQUEST:
-            o->session_requests++;
             client_is_src(c, pinfo, DIR_APP);
             break;
         case NBSS_POSITIVE_RESPONSE:
-            o->positive_responses++;
+        case NBSS_RETARGET_RESPONSE:
             client_is_dst(c, pinfo, DIR_APP);
             break;
         case NBSS_NEGATIVE_RESPONSE:
-            o->negative_responses++;
             client_is_dst(c, pinfo, DIR_APP);
             *events |= FEV_NEGATIVE;
-            break;
-        case NBSS_RETARGET_RESPONSE:
-            o->retarget_responses++;
-            client_is_dst(c, pinfo, DIR_APP);
-            break;
-        case NBSS_KEEPALIVE:
-            o->keepalives++;
             break;
         default:
             break;

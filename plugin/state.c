@@ -140,13 +140,29 @@ const char *smbscope_auth(const struct smbscope_conv *c)
     return NULL;
 }
 
+guint16 smbscope_dialect_code(const struct smbscope_conv *c)
+{
+    if (c->smb2_dialect)
+        return c->smb2_dialect;
+    return c->smb1_chosen ? SMBSCOPE_DIALECT_SMB1 : 0;
+}
+
+const address *smbscope_server(const struct smbscope_conv *c)
+{
+    if (!c->is_tcp)
+        return &c->udp_server;
+    if (addresses_equal(&c->end_a, &c->client) && c->end_a_port == c->client_port)
+        return &c->end_b;
+    return &c->end_a;
+}
+
 guint32 smbscope_violations(const struct smbscope_conv *c)
 {
-    struct policy p = policy_default();
+    const struct policy *p = smbscope_policy();
     guint32 bits = 0;
     if (smbscope_service(c) != NB_NONE) {
         enum nb_state st = smbscope_nb_state(c);
-        enum policy_rule r = policy_check_netbios(&p, st == NBST_REFUSED || st == NBST_NO_ANSWER);
+        enum policy_rule r = policy_check_netbios(p, st == NBST_REFUSED || st == NBST_NO_ANSWER);
         if (r != RULE_COUNT)
             bits |= 1u << r;
     }
@@ -159,9 +175,28 @@ guint32 smbscope_violations(const struct smbscope_conv *c)
         f.signing_required = c->signing_required;
         f.signed_seen = c->signed_seen;
         f.encrypted = c->encrypted;
-        bits |= policy_check_connection(&p, &f);
+        bits |= policy_check_connection(p, &f);
     }
     return bits;
+}
+
+enum smbscope_verdict smbscope_verdict(const struct smbscope_conv *c, guint32 *bits)
+{
+    *bits = smbscope_violations(c);
+    if (smbscope_service(c) == NB_NONE && !smbscope_is_smb_conn(c))
+        return SMBSCOPE_VERDICT_NONE;
+    return *bits ? SMBSCOPE_VERDICT_FAIL : SMBSCOPE_VERDICT_PASS;
+}
+
+struct smbscope_so_far smbscope_so_far(const struct smbscope_conv *c)
+{
+    struct smbscope_so_far sf;
+    memset(&sf, 0, sizeof sf);
+    sf.verdict = (guint8)smbscope_verdict(c, &sf.violations);
+    sf.dialect = smbscope_dialect_code(c);
+    sf.nb_state = (guint8)smbscope_nb_state(c);
+    sf.transport = (guint8)(smbscope_is_smb_conn(c) ? smbscope_transport(c).cls : TRANSPORT_NONE);
+    return sf;
 }
 
 static size_t utf8_cut(const char *s, size_t cap)

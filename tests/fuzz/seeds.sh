@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Cut seed corpora for the libFuzzer harnesses from the real captures in samples/.
 #
-# usage: tests/fuzz/seeds.sh [SAMPLES_DIR] [OUT_DIR]
-#   SAMPLES_DIR defaults to samples/, OUT_DIR to build-fuzz/fuzz-corpus.
+# usage: tests/fuzz/seeds.sh [SAMPLES_DIR] [OUT_DIR] [STAMP]
+#   SAMPLES_DIR defaults to samples/, OUT_DIR to build-fuzz/fuzz-corpus;
+#   STAMP, a file touched when done (the meson target of the fuzz tests).
 # Writes OUT_DIR/<harness>/ for fuzz_framer, fuzz_nbss, fuzz_nbns, fuzz_smb,
 # fuzz_gss, fuzz_quic and fuzz_pipeline.  Seeds are never committed (they are cut again
 # from samples/ whenever needed).
@@ -161,3 +162,4 @@ EOF
 for d in "$out"/*/; do
   printf '%-16s %5d seeds\n' "$(basename "$d")" "$(ls "$d" | wc -l)"
 done
+[ -z "${3:-}" ] || touch "$3"
