@@ -17,6 +17,7 @@ static gboolean pref_allow_netbios;
 static gboolean pref_allow_smb1;
 static gboolean pref_require_signing;
 static gboolean pref_require_encryption;
+static gboolean pref_require_kerberos;
 static gint pref_min_dialect; /* an SMB2 dialect code, 0 for no minimum */
 
 const struct policy *smbscope_policy(void)
@@ -32,6 +33,7 @@ static void apply(void)
     current.require_signing = pref_require_signing;
     current.require_encryption = pref_require_encryption;
     current.min_dialect = (uint16_t)pref_min_dialect;
+    current.require_kerberos = pref_require_kerberos;
 }
 
 /* "none" and every comparable dialect of the shared table, weakest first. */
@@ -64,6 +66,7 @@ void smbscope_prefs_register(int proto)
     pref_require_signing = d.require_signing;
     pref_require_encryption = d.require_encryption;
     pref_min_dialect = d.min_dialect;
+    pref_require_kerberos = d.require_kerberos;
 
     module_t *m = prefs_register_protocol(proto, apply);
     prefs_register_bool_preference(m, "allow_netbios", "Allow NetBIOS",
@@ -77,5 +80,7 @@ void smbscope_prefs_register(int proto)
         "Every SMB connection must be signed or encrypted (smbscope --require-signing)", &pref_require_signing);
     prefs_register_bool_preference(m, "require_encryption", "Require encryption",
         "Every SMB connection must be encrypted (smbscope --require-encryption)", &pref_require_encryption);
+    prefs_register_bool_preference(m, "require_kerberos", "Require Kerberos",
+        "Every SMB session must authenticate with Kerberos (smbscope --require-kerberos)", &pref_require_kerberos);
     apply();
 }

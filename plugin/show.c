@@ -34,10 +34,12 @@ static int hf_dialect_name = -1;
 static int hf_dialects_offered = -1;
 static int hf_smb_version = -1;
 static int hf_signing = -1;
+static int hf_signed = -1;
 static int hf_encryption = -1;
 static int hf_auth = -1;
 static int hf_violation = -1;
 static int hf_verdict = -1;
+static int hf_undecided = -1;
 static int hf_state_so_far = -1;
 static int hf_transport_so_far = -1;
 static int hf_dialect_so_far = -1;
@@ -109,8 +111,8 @@ static void add_smb(proto_tree *st, tvbuff_t *tvb, packet_info *pinfo, const str
     const char *s;
     if ((s = smbscope_signing(c)) != NULL)
         add_string(st, hf_signing, tvb, s);
-    if ((s = smbscope_encryption(c)) != NULL)
-        add_string(st, hf_encryption, tvb, s);
+    proto_item_set_generated(proto_tree_add_boolean(st, hf_signed, tvb, 0, 0, c->signed_seen));
+    add_string(st, hf_encryption, tvb, smbscope_encryption(c));
     if ((s = smbscope_auth(c)) != NULL)
         add_string(st, hf_auth, tvb, s);
 }
@@ -130,6 +132,7 @@ static void add_final(proto_tree *st, tvbuff_t *tvb, packet_info *pinfo, const s
     if (smbscope_is_smb_conn(c))
         add_smb(st, tvb, pinfo, c);
     add_rules(st, hf_violation, tvb, bits);
+    add_rules(st, hf_undecided, tvb, smbscope_undecided(c));
     if (smbscope_verdict_name(verdict))
         add_string(st, hf_verdict, tvb, smbscope_verdict_name(verdict));
 }
@@ -250,13 +253,17 @@ void smbscope_show_register(int proto)
             "A dialect the client offered (one item per dialect)", HFILL } },
         { &hf_smb_version, { "SMB version", "smbscope.smb_version", FT_UINT8, BASE_DEC, NULL, 0x0, "1, 2 or 3", HFILL } },
         { &hf_signing, { "Signing", "smbscope.signing", FT_STRING, BASE_NONE, NULL, 0x0,
-            "required, signed (used, not required) or not-signed", HFILL } },
+            "Negotiated signing: required, enabled or disabled (the command's signing.mode)", HFILL } },
+        { &hf_signed, { "Signed PDUs seen", "smbscope.signed", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
+            "A signed SMB message was seen (the command's signing.signed_seen)", HFILL } },
         { &hf_encryption, { "Encryption", "smbscope.encryption", FT_STRING, BASE_NONE, NULL, 0x0,
-            "encrypted or none", HFILL } },
+            "encrypted (transform headers, or session/share encryption) or unencrypted", HFILL } },
         { &hf_auth, { "Authentication", "smbscope.auth", FT_STRING, BASE_NONE, NULL, 0x0,
             "Mechanism of an established session: kerberos, ntlm, guest or anonymous", HFILL } },
         { &hf_violation, { "Policy violation", "smbscope.violation", FT_STRING, BASE_NONE, NULL, 0x0,
             "Rule of the policy (preferences) this flow breaks", HFILL } },
+        { &hf_undecided, { "Undecided rule", "smbscope.undecided", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Rule of the policy the capture cannot decide for this flow (its answer was not captured)", HFILL } },
         { &hf_verdict, { "Verdict", "smbscope.verdict", FT_STRING, BASE_NONE, NULL, 0x0,
             "The flow's verdict under the policy: pass, fail or inconclusive", HFILL } },
         { &hf_state_so_far, { "NetBIOS flow state so far", "smbscope.netbios.state_so_far", FT_STRING, BASE_NONE,

@@ -93,10 +93,20 @@ struct smbscope_conv {
     const char *offered[SMBSCOPE_MAX_OFFERED]; /* file-scope copies */
     unsigned n_smb1_offer;         /* the last SMB1 NEGOTIATE request's list, in order, */
     const char *smb1_offer[SMBSCOPE_MAX_OFFERED]; /* for resolving smb.dialect.index */
-    bool signing_required, signed_seen;
+    bool negotiate_seen;           /* a NEGOTIATE response was decoded */
+    bool signing_required;         /* either side's security mode required it */
+    bool server_sign_enabled;      /* the server's NEGOTIATE response enabled it */
+    bool signed_seen;
     bool encrypted;
+    bool content_lost;             /* segments not captured, or cut by the snap length */
     bool session_up;               /* a session setup succeeded */
-    bool auth_krb, auth_ntlm, auth_null, auth_guest;
+    /* The logon in progress: what its security blobs used, settled by the
+     * SESSION_SETUP response (a failed logon authenticates nobody). */
+    bool pending_krb, pending_ntlm, pending_anonymous;
+    guint8 pending_mech;           /* enum auth_mech of the blobs, 0 none */
+    guint32 sessions_kerberos, sessions_ntlm, sessions_other; /* established, by mechanism */
+    bool auth_null, auth_guest;    /* an established session was anonymous / guest */
+    const char *auth_word;         /* the first established session's: "kerberos", "anonymous" ... */
 };
 
 /* Record passed to the "smbscope" tap (one per packet with state). */
@@ -125,12 +135,17 @@ int smbscope_smb_version(const struct smbscope_conv *c);
 const char *smbscope_signing(const struct smbscope_conv *c);
 const char *smbscope_encryption(const struct smbscope_conv *c);
 const char *smbscope_auth(const struct smbscope_conv *c);
+/* What the shared policy needs to know of an SMB connection. */
+struct policy_conn_facts smbscope_conn_facts(const struct smbscope_conv *c);
 /* The numeric smbscope.dialect: the SMB2 code, SMBSCOPE_DIALECT_SMB1, or 0. */
 guint16 smbscope_dialect_code(const struct smbscope_conv *c);
 /* The server end (NetBIOS UDP: where the first request went). */
 const address *smbscope_server(const struct smbscope_conv *c);
 /* Bit (1u << rule) for every rule of the policy (preferences) the flow breaks. */
 guint32 smbscope_violations(const struct smbscope_conv *c);
+/* Bit (1u << rule) for every enabled rule the capture cannot decide for
+ * this flow (policy_undecided_connection()). */
+guint32 smbscope_undecided(const struct smbscope_conv *c);
 /* The flow's verdict; *bits receives smbscope_violations(). */
 enum smbscope_verdict smbscope_verdict(const struct smbscope_conv *c, guint32 *bits);
 struct smbscope_so_far smbscope_so_far(const struct smbscope_conv *c);

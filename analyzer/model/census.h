@@ -15,7 +15,7 @@
 
 struct dns_msg;
 
-#define CENSUS_SYN_TIMES 8
+#define CENSUS_SYN_TIMES 4
 #define CENSUS_MAX_PAIRS 65536u
 
 /* SYNs from one client to one server on 139 and 445. */

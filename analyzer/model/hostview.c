@@ -31,6 +31,7 @@ static gboolean addr_equal(gconstpointer x, gconstpointer y)
 }
 
 struct build {
+    GPtrArray *names;  /* GPtrArray* of const char*, per host with names */
     GArray *views;
     GHashTable *index; /* struct ip_addr* (inside a stable copy) -> index + 1 */
     GPtrArray *keys;
@@ -97,6 +98,15 @@ static void name(struct build *b, const struct violation *x, bool client, bool s
         } else {
             h[i]->findings |= 1u << x->kind;
             h[i]->finding_count++;
+            if (x->kind == FINDING_NTLM)
+                h[i]->ntlm_sessions += (uint32_t)x->flows;
+            if (x->kind == FINDING_NETBIOS_ONLY_NAME && x->subject && i == 0) {
+                if (!h[i]->names_index) {
+                    g_ptr_array_add(b->names, g_ptr_array_new());
+                    h[i]->names_index = b->names->len;
+                }
+                g_ptr_array_add(g_ptr_array_index(b->names, h[i]->names_index - 1), x->subject);
+            }
         }
     }
 }
@@ -120,7 +130,8 @@ static gint rank(gconstpointer pa, gconstpointer pb)
 void host_views_build(struct host_views *hv, const struct analysis *a, const struct verdict *v)
 {
     memset(hv, 0, sizeof *hv);
-    struct build b = { g_array_new(FALSE, FALSE, sizeof(struct host_view)),
+    struct build b = { g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref),
+                       g_array_new(FALSE, FALSE, sizeof(struct host_view)),
                        g_hash_table_new(addr_hash, addr_equal), g_ptr_array_new_with_free_func(g_free),
                        nb_ledger_hosts(a->ledger) };
     from_ledger(&b);
@@ -156,10 +167,12 @@ void host_views_build(struct host_views *hv, const struct analysis *a, const str
     }
     for (guint i = 0; i < v->findings->len; i++) {
         const struct violation *x = &g_array_index(v->findings, struct violation, i);
-        bool server = x->kind == FINDING_NBT_ONLY || x->kind == FINDING_NBT_ABOVE_302 || x->kind == FINDING_ALT_PORT;
+        bool server = x->kind == FINDING_NBT_ONLY || x->kind == FINDING_NBT_ABOVE_302 || x->kind == FINDING_ALT_PORT ||
+                      x->kind == FINDING_NTLM;
         name(&b, x, x->kind != FINDING_ALT_PORT, server);
     }
     g_array_sort(b.views, rank);
+    hv->names = b.names;
     hv->n = b.views->len;
     hv->v = (struct host_view *)(void *)g_array_free(b.views, FALSE);
     g_hash_table_destroy(b.index);
@@ -169,8 +182,15 @@ void host_views_build(struct host_views *hv, const struct analysis *a, const str
         hv->spoke_netbios += (hv->v[i].roles & (ROLE_NB_CLIENT | ROLE_NB_SERVER | ROLE_BROADCASTER)) != 0;
 }
 
+const GPtrArray *host_view_nbns_only_names(const struct host_views *hv, const struct host_view *h)
+{
+    return h->names_index && hv->names ? g_ptr_array_index(hv->names, h->names_index - 1) : NULL;
+}
+
 void host_views_free(struct host_views *hv)
 {
+    if (hv->names)
+        g_ptr_array_free(hv->names, TRUE);
     g_free(hv->v);
     memset(hv, 0, sizeof *hv);
 }

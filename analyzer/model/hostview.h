@@ -33,6 +33,8 @@ struct host_view {
     uint32_t findings;     /* bits of enum finding_kind it must fix */
     uint32_t violations;   /* violations it is named in (incl. NetBIOS flows not itemised) */
     uint32_t finding_count;
+    uint32_t ntlm_sessions;      /* SMB sessions authenticated with NTLM it took part in */
+    uint32_t names_index;        /* 1 + index into host_views.names, 0 = none */
     int64_t first_seen, last_seen;
 };
 
@@ -42,7 +44,12 @@ struct host_views {
     uint64_t total;        /* distinct NetBIOS addresses (ledger) + SMB-only hosts */
     bool total_estimate;   /* past the exact cap */
     uint64_t spoke_netbios;/* hosts that spoke (not only targets) */
+    GPtrArray *names;      /* GPtrArray* per host with names: the names it resolved
+                              through NBNS only (borrowed from the verdict's findings) */
 };
+
+/* Names a host resolved through NBNS only (NULL when none). */
+const GPtrArray *host_view_nbns_only_names(const struct host_views *hv, const struct host_view *h);
 
 void host_views_build(struct host_views *hv, const struct analysis *a, const struct verdict *v);
 void host_views_free(struct host_views *hv);

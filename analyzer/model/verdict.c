@@ -86,10 +86,8 @@ static void netbios_rows(struct verdict *v, const struct analysis *a, const stru
 {
     for (guint i = 0; i < nb_ledger_count(a->ledger); i++) {
         const struct nb_flow *f = nb_ledger_row(a->ledger, i);
-        if (f->nbss_elsewhere)
-            continue; /* its connection breaks nbss-transport: one violation per flow */
         enum nb_state st = nb_flow_state(f);
-        enum policy_rule r = policy_check_netbios(p, nb_state_is_attempt(st));
+        enum policy_rule r = policy_check_netbios_flow(p, nb_state_is_attempt(st), f->nbss_elsewhere);
         if (r == RULE_COUNT)
             continue;
         char c[FMT_ENDPOINT_LEN], sv[FMT_ENDPOINT_LEN];
@@ -209,7 +207,8 @@ void verdict_compute(struct verdict *v, const struct analysis *a, const struct p
     bool readable = false, output_error = a->input_error;
     for (guint i = 0; i < a->inputs->len; i++) {
         const struct input_info *in = g_ptr_array_index(a->inputs, i);
-        readable |= !in->error || in->packets > 0;
+        /* opened as a capture, even if damaged later: not an error but a judgement on what it holds */
+        readable |= !in->error || in->truncated || in->packets > 0;
         output_error &= !in->error;
     }
     if (!readable || output_error)
@@ -231,6 +230,7 @@ static void free_violations(GArray *arr)
     for (guint i = 0; i < arr->len; i++) {
         g_free(g_array_index(arr, struct violation, i).detail);
         g_free(g_array_index(arr, struct violation, i).evidence);
+        g_free(g_array_index(arr, struct violation, i).subject);
     }
     g_array_free(arr, TRUE);
 }

@@ -39,6 +39,7 @@ struct violation {
     int64_t first_seen, last_seen;
     char *detail;               /* one line, escaped, printable */
     char *evidence;             /* what in the capture shows it */
+    char *subject;              /* what it is about, when not a flow: the name of a netbios-only-name finding */
 };
 
 /* Something the policy needed that the capture does not hold. */

@@ -164,6 +164,7 @@ static void netbios_only_names(struct verdict *v, const struct analysis *a)
             x->server = f->server;
             x->client_port = f->client_port;
             x->server_port = f->server_port;
+            x->subject = g_strdup(name);
             x->proto = 17;
             x->service = "nbns";
             x->state = nb_state_name(nb_flow_state(f));

@@ -62,7 +62,8 @@ static void inputs(struct verdict *v, const struct analysis *a, const struct pol
     }
     bool any_readable = false;
     for (guint i = 0; i < a->inputs->len; i++)
-        any_readable |= !((const struct input_info *)g_ptr_array_index(a->inputs, i))->error;
+        any_readable |= !((const struct input_info *)g_ptr_array_index(a->inputs, i))->error ||
+                        ((const struct input_info *)g_ptr_array_index(a->inputs, i))->truncated;
     if (!packets && any_readable)
         verdict_add_unknown(v, "no-packets", POLICY_ALL_RULES, 0, g_strdup("no packets were read: the capture holds "
                             "only its header (wrong interface, or a capture filter that matched nothing)"), HOW_CAPTURE);

@@ -112,6 +112,8 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
         json_null(j);
     json_kbool(j, "require_signing", p->require_signing);
     json_kbool(j, "require_encryption", p->require_encryption);
+    json_kbool(j, "require_kerberos", p->require_kerberos);
+    json_kuint(j, "race_window_ms", p->race_window_ms);
     json_allow_transport(j, p);
     json_end_object(j);
 

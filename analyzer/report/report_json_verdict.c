@@ -178,7 +178,7 @@ void json_evidence(struct json *j, const struct analysis *a)
     json_end_object(j);
 }
 
-static void host(struct json *j, const struct host_view *h)
+static void host(struct json *j, const struct host_views *hv, const struct host_view *h)
 {
     json_begin_object(j);
     jkaddr(j, "address", &h->addr);
@@ -197,6 +197,13 @@ static void host(struct json *j, const struct host_view *h)
     jktime(j, "first_seen", h->first_seen);
     jktime(j, "last_seen", h->last_seen);
     json_kuint(j, "violations", h->violations);
+    json_kuint(j, "ntlm_sessions", h->ntlm_sessions);
+    json_key(j, "netbios_only_names");
+    json_begin_array(j);
+    const GPtrArray *names = host_view_nbns_only_names(hv, h);
+    for (guint i = 0; names && i < names->len; i++)
+        json_str_bytes(j, (const uint8_t *)g_ptr_array_index(names, i), strlen(g_ptr_array_index(names, i)));
+    json_end_array(j);
     json_key(j, "fix");
     json_begin_array(j);
     for (int pass = 0; pass < 2; pass++) {
@@ -223,7 +230,7 @@ void json_hosts(struct json *j, const struct host_views *hv)
     json_begin_array(j);
     uint32_t n = hv->n < JSON_HOSTS_LISTED ? hv->n : JSON_HOSTS_LISTED;
     for (uint32_t i = 0; i < n; i++)
-        host(j, &hv->v[i]);
+        host(j, hv, &hv->v[i]);
     json_end_array(j);
     json_key(j, "hosts_summary");
     json_begin_object(j);

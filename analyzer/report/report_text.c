@@ -314,12 +314,12 @@ static void conn_detail(struct text *t, guint idx, const struct smb_conn *s)
             sign ? sign : "unknown", s->signed_pdus);
     field(out, "SMB Encryption Status");
     if (smb_conn_encrypted(s)) {
-        fputs("encrypted", out);
+        fputs(smb_encryption_word(true), out);
         if (s->cipher_known)
             fprintf(out, " (%s)", smb_enum_name(&smb2_cipher_table, s->cipher, buf, sizeof buf));
         fprintf(out, ", %" G_GUINT64_FORMAT " encrypted PDUs\n", s->encrypted_pdus);
     } else {
-        fputs("unencrypted\n", out);
+        fprintf(out, "%s\n", smb_encryption_word(false));
     }
     if (s->smb2_response_seen) {
         field(out, "Large MTU Enabled");

@@ -259,6 +259,20 @@ void text_hosts(struct text *t, const struct host_views *hv)
             }
         }
         fputc('\n', out);
+        if (h->ntlm_sessions)
+            fprintf(out, "      NTLM: %u SMB session%s authenticated with NTLM\n", h->ntlm_sessions,
+                    h->ntlm_sessions == 1 ? "" : "s");
+        const GPtrArray *names = host_view_nbns_only_names(hv, h);
+        if (names) {
+            fputs("      names only in NBNS (lost when 137 closes):", out);
+            for (guint k = 0; k < names->len && k < 8; k++) {
+                fputc(' ', out);
+                fmt_escaped(out, (const uint8_t *)g_ptr_array_index(names, k), strlen(g_ptr_array_index(names, k)));
+            }
+            if (names->len > 8)
+                fprintf(out, " (+%u)", names->len - 8);
+            fputc('\n', out);
+        }
     }
     if (!shown)
         fputs("  none: no host has anything to fix\n", out);

@@ -168,3 +168,13 @@ enum policy_rule policy_check_netbios(const struct policy *p, bool attempt)
         return RULE_COUNT;
     return attempt ? RULE_NETBIOS_ATTEMPT : RULE_NETBIOS;
 }
+
+enum policy_rule policy_check_netbios_flow(const struct policy *p, bool attempt, bool nbss_off_139)
+{
+    /* NBSS session setup on 445 or 8445 is not traffic on a NetBIOS port
+     * (the netbios rule's own words); its connection breaks nbss-transport,
+     * and one flow is one violation. */
+    if (nbss_off_139)
+        return RULE_COUNT;
+    return policy_check_netbios(p, attempt);
+}

@@ -154,6 +154,11 @@ uint32_t policy_undecided_connection(const struct policy *p, const struct policy
 /* A NetBIOS flow: `attempt` is true when it was refused or unanswered.
  * Returns RULE_COUNT when allowed, otherwise the rule it breaks. */
 enum policy_rule policy_check_netbios(const struct policy *p, bool attempt);
+/* The same for one itemised NetBIOS flow (the command's ledger row, the
+ * plugin's flow): a flow that is NBSS session framing on a port other than
+ * 139 (nbss_off_139) is judged by its connection's nbss-transport rule
+ * instead, never twice. */
+enum policy_rule policy_check_netbios_flow(const struct policy *p, bool attempt, bool nbss_off_139);
 
 /* Bits of the rules about SMB content (everything but the NetBIOS port rules). */
 #define POLICY_SMB_RULES                                                                                               \

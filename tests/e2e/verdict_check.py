@@ -107,6 +107,7 @@ def names_checks(b, tmp):
     expect("NBNS-only names: only LEGACYSRV (DNS, LLMNR, mDNS, 15-character cut, any case match)",
            only == ["LEGACYSRV"], only)
     host = [h for h in doc["hosts"] if h["address"] == "10.213.1.2"]
+    expect("... listed on the client host", host and host[0]["netbios_only_names"] == ["LEGACYSRV"], host)
     expect("... named on the client with the dns-name remedy",
            host and any(x["rule"] == "netbios-only-name" and x["remedy"]["id"] == "dns-name" for x in host[0]["fix"]))
     expect("... multicast DNS/LLMNR destinations are not hosts",
@@ -158,10 +159,64 @@ def race_checks(b, samples):
                        not any(f["rule"] == "netbt-race" for f in doc["findings"]))
         rc, out, _ = run(b, [os.path.join(samples, name)])
         expect("... the text names it per host", "netbt-race -> client-netbt-off" in out)
+    # NTLM sessions per host: as many as tshark's NTLMSSP AUTHENTICATE messages
+    if have_tshark:
+        cap = os.path.join(samples, "mixed-nbns-139-445.pcap")
+        p = subprocess.run(["tshark", "-r", cap, "-Y", "ntlmssp.messagetype == 3", "-T", "fields", "-e", "frame.number"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        auths = len(p.stdout.split())
+        rc, doc = jrun(b, [cap])
+        hosts = {h["address"]: h for h in doc["hosts"]}
+        expect("NTLM sessions per host = tshark's NTLMSSP AUTHENTICATE count (%d)" % auths,
+               auths > 0 and hosts["10.213.0.2"]["ntlm_sessions"] == auths and hosts["10.213.0.1"]["ntlm_sessions"] == auths,
+               {k: h["ntlm_sessions"] for k, h in hosts.items()})
     # a client that only used 139 (smbclient -p 139) is not a race
     rc, doc = jrun(b, [os.path.join(samples, "nbt139-smb3_11.pcap")])
     rules = [f["rule"] for f in doc["findings"]]
     expect("nbt139-smb3_11: nbt-only, not netbt-race", "nbt-only" in rules and "netbt-race" not in rules, rules)
+
+
+def pcapng_with_filter(src_pcap, dst, filt):
+    """The frames of a little-endian microsecond pcap as a pcapng whose
+    interface block records the capture filter (if_filter, option 11: a
+    0 byte then the libpcap filter string), as dumpcap and tshark write it."""
+    data = open(src_pcap, "rb").read()
+    linktype, = struct.unpack("<I", data[20:24])
+
+    def block(btype, body):
+        body += b"\0" * (-len(body) % 4)
+        return struct.pack("<II", btype, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
+
+    def opt(code, val):
+        return struct.pack("<HH", code, len(val)) + val + b"\0" * (-len(val) % 4)
+
+    out = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    out += block(1, struct.pack("<HHI", linktype, 0, 262144) + opt(11, b"\0" + filt.encode()) + opt(0, b""))
+    off = 24
+    while off + 16 <= len(data):
+        sec, usec, incl, orig = struct.unpack("<IIII", data[off:off + 16])
+        ts = sec * 1000000 + usec
+        out += block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, incl, orig) + data[off + 16:off + 16 + incl])
+        off += 16 + incl
+    open(dst, "wb").write(out)
+
+
+def filter_checks(b, samples, tmp):
+    """A capture taken with 'tcp port 445' is blind to NetBIOS: inconclusive,
+    quoting the filter (when the reader passes the pcapng if_filter on)."""
+    path = os.path.join(tmp, "filtered.pcapng")
+    pcapng_with_filter(os.path.join(samples, "smb445-smb3_11.pcap"), path, "tcp port 445")
+    rc, doc = jrun(b, [path])
+    if not doc or not doc["evidence"]["capture_filters"]:
+        print("skip capture filter checks: the reader does not report the pcapng if_filter")
+        return
+    u = [x for x in doc["verdict"]["unknowns"] if x["reason"] == "capture-filter"]
+    expect("'tcp port 445' blinds the NetBIOS rules: inconclusive, filter quoted",
+           rc == 3 and u and "tcp port 445" in u[0]["detail"] and {"netbios", "netbios-attempt"} <= set(u[0]["rules"]) and "signing" not in u[0]["rules"],
+           (rc, u))
+    pcapng_with_filter(os.path.join(samples, "smb445-smb3_11.pcap"), path, "port 137 or port 138 or port 139 or port 445")
+    rc, doc = jrun(b, [path])
+    expect("a filter keeping every watched port: pass", rc == 0, rc)
 
 
 def main():
@@ -192,6 +247,11 @@ def main():
         expect("header-only capture: inconclusive (3), no-packets",
                rc == 3 and doc["verdict"]["outcome"] == "inconclusive" and
                [u["reason"] for u in doc["verdict"]["unknowns"]] == ["no-packets"], "rc=%d" % rc)
+        first_cut = os.path.join(tmp, "first-record-cut.pcap")
+        open(first_cut, "wb").write(open(sample("smb445-smb3_11.pcap"), "rb").read()[:24 + 16 + 10])
+        rc, doc = jrun(b, [first_cut])
+        expect("a capture cut inside its first record: inconclusive (3), input-damaged",
+               rc == 3 and any(u["reason"] == "input-damaged" for u in doc["verdict"]["unknowns"]), "rc=%d" % rc)
         rc, doc = jrun(b, [hdr, sample("smb445-smb3_11.pcap")])
         expect("header-only next to a good capture: pass", rc == 0 and doc["verdict"]["pass"] is True, "rc=%d" % rc)
 
@@ -307,6 +367,7 @@ def main():
     race_checks(b, a.samples)
     with tempfile.TemporaryDirectory() as tmp:
         names_checks(b, tmp)
+        filter_checks(b, a.samples, tmp)
     print("%d checks failed" % len(failures))
     return 1 if failures else 0
 

@@ -63,8 +63,8 @@ FINAL = [
     "smbscope.client", "smbscope.client_port", "smbscope.server", "smbscope.server_port",
     "smbscope.netbios", "smbscope.netbios.service", "smbscope.netbios.state",
     "smbscope.transport", "smbscope.transport.evidence", "smbscope.alt_port", "smbscope.dialect",
-    "smbscope.dialect_name", "smbscope.dialects_offered", "smbscope.smb_version", "smbscope.signing",
-    "smbscope.encryption", "smbscope.auth", "smbscope.violation", "smbscope.verdict",
+    "smbscope.dialect_name", "smbscope.dialects_offered", "smbscope.smb_version", "smbscope.signing", "smbscope.signed",
+    "smbscope.encryption", "smbscope.auth", "smbscope.violation", "smbscope.undecided", "smbscope.verdict",
 ]
 # "So far" fields: decided on the first pass, the same on every dissection.
 SO_FAR = [
@@ -262,6 +262,34 @@ class Command:
             flows[key].add((None, None, svc, state))
         return flows
 
+    def words(self):
+        """Per connection: the signing mode, signed PDUs seen, the encryption
+        word and the first established session's authentication (the text
+        report's AUTH column)."""
+        out = {}
+        for c in self.doc.get("connections", []):
+            key = ("tcp", c["client"], int(c["client_port"]), c["server"], int(c["server_port"]))
+            sig = c.get("signing") or {}
+            enc = c.get("encryption") or {}
+            auth = None
+            for r in c.get("sessions") or []:
+                mech = r.get("mechanism")
+                auth = ("anonymous" if r.get("anonymous") else "guest" if r.get("guest")
+                        else mech if mech not in (None, "none") else None)
+                if auth:
+                    break
+            out[key] = (sig.get("mode"), "1" if sig.get("signed_seen") else "0",
+                        "encrypted" if enc.get("encrypted") else "unencrypted", auth)
+        return out
+
+    def undecided(self):
+        """Rules left undecided by what a connection's capture lacks."""
+        rules = set()
+        for u in (self.doc.get("verdict") or {}).get("unknowns", []):
+            if u.get("reason") in CONNECTION_GAPS:
+                rules |= set(u.get("rules") or [])
+        return rules
+
     def violations(self):
         """(client, cport, server, sport) -> rules, and the violations that
         name no conversation (NetBIOS without IP, flows beyond a cap)."""
@@ -276,13 +304,17 @@ class Command:
         return dict(by_conv), loose
 
 
+# The command's unknowns that stand for one connection's missing evidence
+# (the others are about the whole input: filter, drops, no packets).
+CONNECTION_GAPS = ("mid-stream", "content-lost", "negotiate-not-decoded", "logon-not-seen")
 ENDPOINTS = re.compile(r"(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+) -> (\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)")
 
 
 def violation_endpoints(v):
-    ep = v.get("endpoints") or v
-    if "client" in ep and "server_port" in ep:
-        return (ep["client"], int(ep["client_port"]), ep["server"], int(ep["server_port"]))
+    if "client" in v:  # structured (null for an aggregate of many flows)
+        if v["client"] is None or v.get("server_port") is None:
+            return None
+        return (v["client"], int(v["client_port"]), v["server"], int(v["server_port"]))
     m = ENDPOINTS.search(v.get("detail") or "")
     if not m:
         return None
@@ -403,6 +435,16 @@ def expected_stats(rows):
     return out
 
 
+def plugin_words(run):
+    words = collections.defaultdict(set)
+    for r in run.rows:
+        key = flow_key(r)
+        if key and r["smbscope.transport"]:
+            words[key].add((dash(r["smbscope.signing"]), r["smbscope.signed"], dash(r["smbscope.encryption"]),
+                            dash(r["smbscope.auth"])))
+    return words
+
+
 def compare_violations(name, cmd_doc, run, errors, what="violations"):
     want, loose = cmd_doc.violations()
     got = plugin_violations(run)
@@ -412,6 +454,12 @@ def compare_violations(name, cmd_doc, run, errors, what="violations"):
                           (name, what, key, sorted(want.get(key, ())), sorted(got.get(key, ()))))
     for v in loose:
         print("note: %s: the command's %s violation names no conversation: %s" % (name, v["rule"], v.get("detail")))
+    undecided = set()
+    for r in run.rows:
+        undecided |= set(values(r, "smbscope.undecided"))
+    if undecided != cmd_doc.undecided():
+        errors.append("%s: %s: undecided rules: command %s, plugin %s" %
+                      (name, what, sorted(cmd_doc.undecided()), sorted(undecided)))
 
 
 def check_captures(ts, args, caps, by_file):
@@ -442,6 +490,8 @@ def check_captures(ts, args, caps, by_file):
                 print("note: %s: the command cannot read this file; not compared" % name)
             else:
                 compare_flows(name, command.flows(), got, "vs smbscope", errors)
+                compare_flows(name, {k: [v] for k, v in command.words().items()}, plugin_words(two),
+                              "signing/encryption/auth vs smbscope", errors)
                 compare_violations(name, command, two, errors)
         checked += len(rows)
     for e in errors:
