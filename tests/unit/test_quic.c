@@ -313,6 +313,32 @@ static void test_session(void)
     g_free(s);
 }
 
+/* Version Negotiation from the server and a 0-RTT packet from the client
+ * (RFC 9000 17.2.1, 17.2.3): recorded and counted, never decrypted. */
+static void test_session_vn_0rtt(void)
+{
+    struct quic_session *s = g_new0(struct quic_session, 1);
+    quic_session_init(s, NULL);
+    GBytes *ci = VEC("v1_client_initial");
+    size_t clen;
+    const uint8_t *cp = g_bytes_get_data(ci, &clen);
+    uint8_t *scratch = g_malloc(2048);
+    g_assert_cmpuint(quic_session_datagram(s, QUIC_FROM_CLIENT, cp, clen, scratch, 2048), ==, 1);
+    /* 0-RTT (v1 type 1): header, length 20, then 20 bytes nobody can read. */
+    uint8_t zrtt[64] = { 0xd0, 0, 0, 0, 1, 8, 0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08, 0, 20 };
+    g_assert_cmpuint(quic_session_datagram(s, QUIC_FROM_CLIENT, zrtt, 16 + 20, scratch, 2048), ==, 0);
+    g_assert_cmpuint(s->zero_rtt, ==, 1);
+    g_assert_cmpuint(s->malformed, ==, 0);
+    static const uint8_t vn[] = { 0x80, 0, 0, 0, 0, 0, 8, 0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08, 0, 0, 0, 1 };
+    g_assert_cmpuint(quic_session_datagram(s, QUIC_FROM_SERVER, vn, sizeof vn, scratch, 2048), ==, 0);
+    g_assert_true(s->version_negotiation);
+    g_assert_cmpuint(s->packets[1][QUIC_PKT_VERSION_NEG], ==, 1);
+    quic_session_clear(s);
+    g_free(scratch);
+    g_bytes_unref(ci);
+    g_free(s);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -330,5 +356,6 @@ int main(int argc, char **argv)
     g_test_add_func("/quic/server-hello", test_server_hello);
     g_test_add_func("/quic/reasm", test_reasm);
     g_test_add_func("/quic/session", test_session);
+    g_test_add_func("/quic/session-vn-0rtt", test_session_vn_0rtt);
     return g_test_run();
 }
