@@ -23,7 +23,7 @@ struct smb_conn_quic {
     uint32_t zero_rtt;             /* 0-RTT packets: counted, unreadable */
     uint32_t undecryptable;        /* packets whose keys were known but did not open them */
     uint32_t streams;              /* bidirectional streams seen (key log) */
-    uint64_t stream_bytes_dropped; /* STREAM data out of the reassembly window */
+    uint64_t stream_bytes_dropped; /* SMB stream bytes never seen: reported to the framer as gaps */
     bool crypto_capped;            /* a hello longer than the CRYPTO buffer */
 };
 

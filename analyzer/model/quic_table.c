@@ -175,9 +175,18 @@ static void on_stream(void *ctx, enum quic_dir dir, uint64_t id, uint64_t off, c
             return;
         }
     }
-    uint64_t end = off + len, limit = r->base + QUIC_REASM_CAP;
-    if (end > limit)
-        k->stream_dropped += end - (off > limit ? off : limit);
+    if (off + len > r->base + QUIC_REASM_CAP) {
+        /* A hole the window cannot bridge (packets never captured, or keys
+         * that did not open them): the framer is told of a gap of known
+         * length and resynchronises after it, as on TCP. */
+        deliver(k, (int)dir);
+        uint64_t gap = off > r->base ? off - r->base : 0;
+        if (gap) {
+            smb_conn_gap(k->smb, (int)dir, gap, k->t->now);
+            k->stream_dropped += gap;
+        }
+        quic_reasm_reset(r, off > r->base ? off : r->base);
+    }
     quic_reasm_add(r, off, data, len);
     deliver(k, (int)dir);
 }
@@ -404,10 +413,25 @@ void quic_table_packet(struct quic_table *t, const struct packet *pkt)
         try_start(t, pkt);
 }
 
+/* The connection ends: what waited behind a hole in the SMB stream is
+ * delivered after a gap of the hole's length. */
+static void flush_stream(struct track *k)
+{
+    for (int dir = 0; k->stream && dir < 2; dir++) {
+        uint32_t hole;
+        while ((hole = quic_reasm_skip_hole(&k->stream[dir])) != 0) {
+            smb_conn_gap(k->smb, dir, hole, k->last_ts);
+            k->stream_dropped += hole;
+            deliver(k, dir);
+        }
+    }
+}
+
 /* End a track: an SMB one goes to the output, then its keys go. */
 static void track_close(struct quic_table *t, struct track *k, const char *reason)
 {
     if (k->state == TRACK_SMB) {
+        flush_stream(k);
         if (k->sess)
             copy_facts(k);
         struct smb_conn *s = k->smb;

@@ -48,12 +48,9 @@ uint32_t quic_reasm_add(struct quic_reasm *r, uint64_t off, const uint8_t *data,
     return r->contiguous;
 }
 
-void quic_reasm_consume(struct quic_reasm *r, uint32_t n)
+/* Move the window n bytes on, whatever arrived in them. */
+static void shift(struct quic_reasm *r, uint32_t n)
 {
-    if (n > r->contiguous)
-        n = r->contiguous;
-    if (!n)
-        return;
     /* Only the part of the window that ever received bytes moves: usually
      * nothing lies beyond what is consumed, and the bitmap is just cleared. */
     size_t last = sizeof r->have;
@@ -72,5 +69,29 @@ void quic_reasm_consume(struct quic_reasm *r, uint32_t n)
         memset(r->have, 0, last);
     }
     r->base += n;
+}
+
+void quic_reasm_consume(struct quic_reasm *r, uint32_t n)
+{
+    if (n > r->contiguous)
+        n = r->contiguous;
+    if (!n)
+        return;
+    shift(r, n);
     r->contiguous -= n;
+}
+
+uint32_t quic_reasm_skip_hole(struct quic_reasm *r)
+{
+    if (r->contiguous)
+        return 0;
+    uint32_t i = 0;
+    while (i < QUIC_REASM_CAP && !has(r, i))
+        i++;
+    if (i == 0 || i == QUIC_REASM_CAP)
+        return 0;
+    shift(r, i);
+    while (r->contiguous < QUIC_REASM_CAP && has(r, r->contiguous))
+        r->contiguous++;
+    return i;
 }

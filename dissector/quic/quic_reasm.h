@@ -27,5 +27,8 @@ void quic_reasm_reset(struct quic_reasm *r, uint64_t base);
 uint32_t quic_reasm_add(struct quic_reasm *r, uint64_t off, const uint8_t *data, size_t len);
 /* Drop n contiguous bytes from the front (they were consumed). */
 void quic_reasm_consume(struct quic_reasm *r, uint32_t n);
+/* Nothing contiguous but bytes further on (what was missing will not come:
+ * the connection ends): move to them; returns the hole's length (0: none). */
+uint32_t quic_reasm_skip_hole(struct quic_reasm *r);
 
 #endif

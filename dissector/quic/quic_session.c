@@ -165,11 +165,20 @@ static bool decrypt_and_walk(struct quic_session *s, enum quic_dir dir, const st
     struct quic_plain pl;
     enum quic_unprotect_status st =
         quic_unprotect(k, pkt, h->packet_len, h->pn_off, s->largest_pn[sp][dir], scratch, scratch_len, &pl);
-    if (st == QUIC_UNPROTECT_OK && sp == QUIC_SPACE_APP && pl.key_phase != s->key_phase[dir]) {
-        st = QUIC_UNPROTECT_AUTH; /* decrypted with the old phase's keys: cannot be */
-    } else if (st == QUIC_UNPROTECT_AUTH && sp == QUIC_SPACE_APP && quic_keys_update(k, s->vinfo)) {
-        s->key_phase[dir] = !s->key_phase[dir]; /* RFC 9001 6: the peer updated keys */
-        st = quic_unprotect(k, pkt, h->packet_len, h->pn_off, s->largest_pn[sp][dir], scratch, scratch_len, &pl);
+    if (st == QUIC_UNPROTECT_AUTH && sp == QUIC_SPACE_APP && pl.key_phase != s->key_phase[dir]) {
+        /* RFC 9001 6: the peer flipped the key phase: the next generation.
+         * A damaged packet that only looks like a flip must not cost the
+         * keys, so the old generation comes back if the new one fails. */
+        uint8_t old[QUIC_MAX_SECRET];
+        size_t old_len = k->secret_len;
+        uint16_t suite = k->suite;
+        memcpy(old, k->secret, old_len);
+        if (quic_keys_update(k, s->vinfo))
+            st = quic_unprotect(k, pkt, h->packet_len, h->pn_off, s->largest_pn[sp][dir], scratch, scratch_len, &pl);
+        if (st == QUIC_UNPROTECT_OK)
+            s->key_phase[dir] = pl.key_phase;
+        else
+            quic_keys_from_secret(k, s->vinfo, suite, old, old_len);
     }
     if (st != QUIC_UNPROTECT_OK) {
         s->undecryptable[dir]++;

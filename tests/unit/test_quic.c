@@ -275,6 +275,15 @@ static void test_reasm(void)
     quic_reasm_add(r, 3 + QUIC_REASM_CAP - 10, big, sizeof big);
     g_assert_true(r->capped);
     quic_reasm_add(r, UINT64_MAX - 2, big, 8); /* wraps */
+    /* A hole that will never fill: skipped, its length returned. */
+    quic_reasm_reset(r, 100);
+    quic_reasm_add(r, 110, a, 5);
+    g_assert_cmpuint(r->contiguous, ==, 0);
+    g_assert_cmpuint(quic_reasm_skip_hole(r), ==, 10);
+    g_assert_cmpuint(r->base, ==, 110);
+    g_assert_cmpuint(r->contiguous, ==, 5);
+    g_assert_cmpmem(r->data, 5, a, 5);
+    g_assert_cmpuint(quic_reasm_skip_hole(r), ==, 0);
     g_free(r);
 }
 
