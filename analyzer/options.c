@@ -17,9 +17,11 @@ struct raw_options {
     gchar *format;
     gboolean quiet, version, numeric;
     gchar *write_streams;
+    gchar *tls_keylog;
     gboolean allow_netbios, allow_smb1, require_signing, require_encryption, require_kerberos;
     gdouble race_window;
     gchar *min_dialect;
+    gchar *allow_transport;
     gboolean no_fast_path;
     gint64 max_connections, max_netbios_flows, reasm_dir_cap, reasm_total_cap, pdu_cap;
     /* capture grammar */
@@ -278,6 +280,8 @@ static void raw_options_free(struct raw_options *o)
     g_free(o->format);
     g_free(o->write_streams);
     g_free(o->min_dialect);
+    g_free(o->allow_transport);
+    g_free(o->tls_keylog);
     g_strfreev(o->interfaces);
     g_strfreev(o->autostop);
     g_free(o->filter_file);
@@ -304,8 +308,10 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         { "numeric", 'n', 0, G_OPTION_ARG_NONE, &o.numeric, "Do not resolve names (always the case; accepted for tcpdump habits)", NULL },
         { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print versions of smbscope, libpcap and zlib", NULL },
         { "write-streams", 0, 0, G_OPTION_ARG_FILENAME, &o.write_streams, "Write each direction of each TCP connection to a file in DIR (like tcpflow)", "DIR" },
+        { "tls-keylog", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_keylog, "TLS key log (SSLKEYLOGFILE format) to decrypt SMB over QUIC", "FILE" },
         { "allow-netbios", 0, 0, G_OPTION_ARG_NONE, &o.allow_netbios, "Policy: NetBIOS traffic and attempts are not violations", NULL },
         { "allow-smb1", 0, 0, G_OPTION_ARG_NONE, &o.allow_smb1, "Policy: SMB1 is not a violation", NULL },
+        { "allow-transport", 0, 0, G_OPTION_ARG_STRING, &o.allow_transport, "Policy: transports and ports SMB may use, e.g. direct:445,quic:443 (PORT * = any); default: every direct-hosted transport", "LIST" },
         { "min-dialect", 0, 0, G_OPTION_ARG_STRING, &o.min_dialect, "Policy: lowest acceptable SMB dialect (2.0.2, 2.1, 3.0, 3.0.2, 3.1.1)", "VER" },
         { "require-signing", 0, 0, G_OPTION_ARG_NONE, &o.require_signing, "Policy: every SMB connection must sign (or encrypt)", NULL },
         { "require-encryption", 0, 0, G_OPTION_ARG_NONE, &o.require_encryption, "Policy: every SMB connection must encrypt", NULL },
@@ -362,6 +368,8 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
     o.output = NULL;
     cfg->write_streams_dir = o.write_streams;
     o.write_streams = NULL;
+    cfg->tls_keylog = o.tls_keylog;
+    o.tls_keylog = NULL;
     cfg->no_fast_path = o.no_fast_path;
     cfg->policy.allow_netbios = o.allow_netbios;
     cfg->policy.allow_smb1 = o.allow_smb1;
@@ -383,6 +391,8 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         snprintf(errbuf, errlen, "unknown --min-dialect '%s' (2.0.2, 2.1, 3.0, 3.0.2 or 3.1.1)", o.min_dialect);
         goto fail;
     }
+    if (o.allow_transport && !policy_parse_transports(&cfg->policy, o.allow_transport, errbuf, errlen))
+        goto fail;
     if (!nonneg(o.max_connections, "--max-connections", errbuf, errlen) ||
         !nonneg(o.max_netbios_flows, "--max-netbios-flows", errbuf, errlen) ||
         !nonneg(o.reasm_dir_cap, "--reassembly-cap", errbuf, errlen) ||
@@ -435,5 +445,6 @@ void config_free(struct config *cfg)
     g_free(cfg->drop_user);
     g_free(cfg->write_file);
     g_free(cfg->observer_name);
+    g_free(cfg->tls_keylog);
     memset(cfg, 0, sizeof *cfg);
 }

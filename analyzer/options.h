@@ -17,6 +17,7 @@ struct config {
     bool quiet;               /* -q: no progress line */
     bool show_version;
     char *write_streams_dir;  /* --write-streams DIR */
+    char *tls_keylog;         /* --tls-keylog FILE (SSLKEYLOGFILE): decrypt SMB over QUIC */
     struct policy policy;
     bool no_fast_path;        /* --no-fast-path: reassemble and buffer everything */
     /* Memory caps (0 = default). */

@@ -106,7 +106,8 @@ static void conn_notes(struct verdict *v, const struct analysis *a)
             smb2_dialect_rank(s->dialect) > smb2_dialect_rank(SMB2_DIALECT_302))
             kinds[n++] = FINDING_NBT_ABOVE_302;
         uint16_t port = smb_conn_server_port(s);
-        if (port != 139 && port != 445 && s->verdict.cls != TRANSPORT_NONE)
+        /* EV_ALT_PORT: not the carrier's standard port (TCP 139/445, QUIC 443). */
+        if ((s->verdict.evidence & EV_ALT_PORT) && s->verdict.cls != TRANSPORT_NONE)
             kinds[n++] = FINDING_ALT_PORT;
         if (s->verdict.evidence & EV_KEEPALIVE_ON_DIRECT)
             kinds[n++] = FINDING_KEEPALIVE_ON_DIRECT;
@@ -120,7 +121,7 @@ static void conn_notes(struct verdict *v, const struct analysis *a)
             x->server = *smb_conn_server(s);
             x->client_port = smb_conn_client_port(s);
             x->server_port = port;
-            x->proto = 6;
+            x->proto = s->quic ? 17 : 6; /* SMB over QUIC rides on UDP */
             x->service = "smb";
             x->state = transport_class_name(s->verdict.cls);
             x->packets = s->packets[0] + s->packets[1];

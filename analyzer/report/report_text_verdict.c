@@ -26,6 +26,10 @@ static void policy_line(FILE *out, const struct policy *p)
         fputs(", encryption required", out);
     if (p->require_kerberos)
         fputs(", Kerberos required", out);
+    if (p->n_transports) {
+        char tb[256];
+        fprintf(out, ", transports %s", policy_transports_text(p, tb, sizeof tb));
+    }
     fputc('\n', out);
 }
 
