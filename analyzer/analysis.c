@@ -115,6 +115,23 @@ static bool keep_conn(struct analysis *a, const struct smb_conn *s)
     return true;
 }
 
+/* A closed connection that carried SMB, whatever carried it (c: its TCP flow,
+ * or NULL): events, then kept for the report or summarised. */
+static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flow_conn *c, bool announced)
+{
+    conn_to_ledger(a, s);
+    if (!announced && a->events.conn_classified)
+        a->events.conn_classified(a->events.ctx, s, c, s->verdict.cls, s->first_ts);
+    if (a->events.conn_end)
+        a->events.conn_end(a->events.ctx, s);
+    if (keep_conn(a, s)) {
+        g_ptr_array_add(a->conns, s);
+    } else {
+        a->conns_summarised++;
+        smb_conn_free(s);
+    }
+}
+
 static void on_conn_close(void *ctx, struct flow_conn *c, void **user, enum flow_close_reason r)
 {
     struct analysis *a = ctx;
@@ -125,21 +142,16 @@ static void on_conn_close(void *ctx, struct flow_conn *c, void **user, enum flow
     struct smb_conn *s = u->smb;
     bool announced = u->announced;
     g_free(u);
-    if (smb_conn_close(s, c, flow_close_reason_name(r))) {
-        conn_to_ledger(a, s);
-        if (!announced && a->events.conn_classified)
-            a->events.conn_classified(a->events.ctx, s, c, s->verdict.cls, s->first_ts);
-        if (a->events.conn_end)
-            a->events.conn_end(a->events.ctx, s);
-        if (keep_conn(a, s)) {
-            g_ptr_array_add(a->conns, s);
-        } else {
-            a->conns_summarised++;
-            smb_conn_free(s);
-        }
-    } else {
+    if (smb_conn_close(s, c, flow_close_reason_name(r)))
+        conn_closed(a, s, c, announced);
+    else
         smb_conn_free(s);
-    }
+}
+
+/* A QUIC connection that carried SMB has ended: the same path as TCP's. */
+static void on_quic_closed(void *ctx, struct smb_conn *s)
+{
+    conn_closed(ctx, s, NULL, false);
 }
 
 static void conn_free(gpointer p) { smb_conn_free(p); }
@@ -198,7 +210,7 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
     }
     if (cfg->tls_keylog && !(a->keylog = keylog_load(cfg->tls_keylog, errbuf, errlen)))
         return false;
-    a->quic = quic_table_new(&a->session_cfg, 0, a->keylog, a->conns);
+    a->quic = quic_table_new(&a->session_cfg, 0, a->keylog, on_quic_closed, a);
     if (!a->quic) {
         snprintf(errbuf, errlen, "libgcrypt could not be initialised (QUIC)");
         return false;

@@ -49,7 +49,8 @@ struct quic_table {
     GHashTable *by_cid;   /* struct quic_cid* (owned by the track) -> track */
     GHashTable *by_tuple; /* struct tuple* (owned by the track) -> track */
     GPtrArray *tracks;
-    GPtrArray *out;       /* where closed SMB connections go (the analysis's conns) */
+    quic_closed_fn closed; /* where closed SMB connections go */
+    void *closed_ctx;
     uint32_t cid_lens;    /* bit n: some registered CID has length n */
     uint8_t *scratch;
     int64_t now;
@@ -90,7 +91,7 @@ static gboolean tuple_equal(gconstpointer x, gconstpointer y)
 }
 
 struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max_conns, struct keylog *keylog,
-    GPtrArray *out)
+    quic_closed_fn closed, void *ctx)
 {
     if (!quic_crypto_init())
         return NULL;
@@ -101,7 +102,8 @@ struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max
     t->by_cid = g_hash_table_new(cid_hash, cid_equal);
     t->by_tuple = g_hash_table_new(tuple_hash, tuple_equal);
     t->tracks = g_ptr_array_new();
-    t->out = out;
+    t->closed = closed;
+    t->closed_ctx = ctx;
     t->scratch = g_malloc(MAX_DATAGRAM);
     return t;
 }
@@ -437,7 +439,7 @@ static void track_close(struct quic_table *t, struct track *k, const char *reaso
         struct smb_conn *s = k->smb;
         k->smb = NULL;
         if (smb_conn_close_endpoints(s, k->first_ts, k->last_ts, k->bytes, k->packets, reason))
-            g_ptr_array_add(t->out, s);
+            t->closed(t->closed_ctx, s);
         else
             smb_conn_free(s);
     }
