@@ -15,6 +15,8 @@ packages=(
   wireshark-qt xvfb xdotool imagemagick
   # the live-capture test: real Samba in network namespaces; man page check
   samba smbclient iproute2 groff-base
+  # the readers bench (igzip -dc) and the format tests (editcap, mergecap)
+  isal gzip wireshark-common
 )
 missing=()
 for p in "${packages[@]}"; do

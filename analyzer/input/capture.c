@@ -4,8 +4,9 @@
  * decompressed when their magic says gzip, zstd or lz4).  Classic pcap and
  * pcapng are read by our own readers, in place (native.h); what they leave
  * aside goes to libpcap (pcap_lib.c), and any other format libwiretap reads
- * (wiretap_reader.c) to libwiretap.  SMBSCOPE_READER=libpcap|wiretap|stream
- * forces one reader (stream: ours without the map): the tests compare them. */
+ * (wiretap_reader.c) to libwiretap.  SMBSCOPE_READER=libpcap|wiretap|mmap
+ * forces one reader (mmap: ours over a map of the file instead of reads): the
+ * tests compare them. */
 #include "capture.h"
 
 #include <pcap/pcap.h>
@@ -36,7 +37,7 @@ struct capture {
     char err[CAPTURE_ERRBUF_SIZE];
 };
 
-enum forced { FORCE_NONE, FORCE_NATIVE, FORCE_STREAM, FORCE_LIBPCAP, FORCE_WIRETAP };
+enum forced { FORCE_NONE, FORCE_MMAP, FORCE_LIBPCAP, FORCE_WIRETAP };
 
 static enum forced forced_reader(void)
 {
@@ -47,9 +48,7 @@ static enum forced forced_reader(void)
         return FORCE_LIBPCAP;
     if (strcmp(e, "wiretap") == 0)
         return FORCE_WIRETAP;
-    if (strcmp(e, "stream") == 0)
-        return FORCE_STREAM;
-    return strcmp(e, "native") == 0 ? FORCE_NATIVE : FORCE_NONE;
+    return strcmp(e, "mmap") == 0 ? FORCE_MMAP : FORCE_NONE; /* "stream": the default */
 }
 
 static void capture_free(struct capture *cap)
@@ -142,7 +141,9 @@ struct capture *capture_open(const char *path, char *errbuf)
         return NULL;
     }
     enum forced fr = forced_reader();
-    cap->src = source_open(path, fr == FORCE_NONE || fr == FORCE_NATIVE, errbuf, CAPTURE_ERRBUF_SIZE);
+    /* large reads into an aligned buffer by default: measured, they cost less
+     * CPU than a map (page faults and unmapping; tests/bench/RESULTS.md) */
+    cap->src = source_open(path, fr == FORCE_MMAP, errbuf, CAPTURE_ERRBUF_SIZE);
     if (!cap->src) {
         free(cap);
         return NULL;

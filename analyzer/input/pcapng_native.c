@@ -120,7 +120,7 @@ static int read_block(struct pcapng_native *r, struct ng_block *b, struct read_f
     wire_skip(&w, b->len - 4);
     uint32_t trailer = u32(&w, b->be);
     if (trailer != b->len)
-        return fail(f, b->at, "block total length in header %u and trailer %u don't match", b->len, trailer);
+        return fail(f, b->at, "block total length in header and trailer don't match");
     w = wire_make(source_ptr(src) + 8, b->len - 12);
     b->body = w;
     return 1;

@@ -18,9 +18,12 @@
 #include <unistd.h>
 
 #include "decompress.h"
+#include "pump.h"
 
-#define BUF_INITIAL (4u * 1024u * 1024u)
+#define BUF_INITIAL (1024u * 1024u)
+#define BUF_COMPRESSED (4u * 1024u * 1024u)
 #define RAW_BUF (1024u * 1024u)
+#define PEEK_BUF (64u * 1024u) /* what open reads to recognise the input */
 #define BUF_ALIGN 4096u
 
 struct source {
@@ -39,11 +42,11 @@ struct source {
     uint64_t pos;           /* stream offset of base[start] */
     bool eof;               /* no more bytes will come */
 
-    /* stored bytes (compressed input) */
+    /* stored bytes (compressed input: the pump's once it runs) */
     enum source_codec codec;
-    struct codec *z;
+    struct pump *pump;
     uint8_t *raw;
-    size_t raw_off, raw_len;
+    size_t raw_cap, raw_off, raw_len;
     bool raw_eof;
     uint64_t raw_pos;       /* stored bytes read from fd (uncompressed) or fed (compressed) */
 
@@ -73,52 +76,15 @@ static ssize_t read_fd(struct source *s, uint8_t *dst, size_t n)
     }
 }
 
-/* Refill the stored-bytes buffer; false at the end of input or on error. */
-static bool raw_fill(struct source *s)
-{
-    if (s->raw_off < s->raw_len)
-        return true;
-    if (s->raw_eof)
-        return false;
-    s->raw_off = s->raw_len = 0;
-    ssize_t r = read_fd(s, s->raw, RAW_BUF);
-    if (r <= 0) {
-        s->raw_eof = true;
-        return false;
-    }
-    s->raw_len = (size_t)r;
-    return true;
-}
-
 /* Append decompressed bytes to buf[end..cap). */
 static void fill_codec(struct source *s)
 {
-    size_t made_total = 0;
-    while (made_total == 0 && !s->eof) {
-        if (!raw_fill(s)) {
-            if (!s->err[0] && !codec_at_boundary(s->z))
-                set_err(s, "%s stream ends before its end marker (file truncated?)", source_codec_name(s->codec));
-            s->eof = true;
-            return;
-        }
-        size_t used, made;
-        char why[200];
-        bool ok = codec_run(s->z, s->raw + s->raw_off, s->raw_len - s->raw_off, &used, s->buf + s->end,
-                            s->cap - s->end, &made, why, sizeof why);
-        s->raw_off += used;
-        s->raw_pos += used;
-        s->end += made;
-        made_total += made;
-        if (!ok) {
-            set_err(s, "%s at compressed byte offset %llu", why, (unsigned long long)s->raw_pos);
-            s->eof = true;
-            return;
-        }
-        if (used == 0 && made == 0) {
-            set_err(s, "%s decompressor made no progress", source_codec_name(s->codec));
-            s->eof = true;
-            return;
-        }
+    size_t n = pump_read(s->pump, s->buf + s->end, s->cap - s->end);
+    s->end += n;
+    if (n == 0) {
+        s->eof = true;
+        if (pump_error(s->pump)[0])
+            set_err(s, "%s", pump_error(s->pump));
     }
 }
 
@@ -172,7 +138,10 @@ size_t source_ensure(struct source *s, size_t need)
         need = SOURCE_MAX_WINDOW;
     if (need > s->cap && !grow(s, need))
         return s->end - s->start;
-    if (s->cap - s->start < need || s->cap - s->end < 65536) { /* move the partial record to the front */
+    /* move the partial record to the front when the rest is short: a
+     * decompressor writes whole blocks (zstd: 128 KiB) in place only when
+     * they fit, and reads are better large */
+    if (s->cap - s->start < need || s->cap - s->end < s->cap / 4) {
         memmove(s->buf, s->buf + s->start, s->end - s->start);
         s->end -= s->start;
         s->start = 0;
@@ -215,7 +184,7 @@ size_t source_read(struct source *s, uint8_t *dst, size_t n)
 }
 
 uint64_t source_pos(const struct source *s) { return s->pos; }
-uint64_t source_raw_pos(const struct source *s) { return s->raw_pos; }
+uint64_t source_raw_pos(const struct source *s) { return s->pump ? pump_raw_pos(s->pump) : s->raw_pos; }
 int64_t source_size_hint(const struct source *s) { return s->size_hint; }
 const char *source_error(const struct source *s) { return s->err; }
 enum source_codec source_codec(const struct source *s) { return s->codec; }
@@ -229,7 +198,7 @@ void source_close(struct source *s)
         return;
     if (s->map)
         munmap((void *)(uintptr_t)s->map, s->map_len);
-    codec_free(s->z);
+    pump_free(s->pump);
     if (s->own_fd && s->fd >= 0)
         close(s->fd);
     free(s->buf);
@@ -280,7 +249,7 @@ static bool open_fd(struct source *s, const char *path, char *errbuf, size_t err
             s->size_hint = (int64_t)st.st_size;
     }
     while (s->raw_len < 4 && !s->raw_eof) {
-        ssize_t r = read_fd(s, s->raw + s->raw_len, RAW_BUF - s->raw_len);
+        ssize_t r = read_fd(s, s->raw + s->raw_len, s->raw_cap - s->raw_len);
         if (r < 0) {
             snprintf(errbuf, errlen, "%s: %s", s->name, s->err);
             return false;
@@ -299,11 +268,12 @@ static bool open_fd(struct source *s, const char *path, char *errbuf, size_t err
 struct source *source_open(const char *path, bool mmap_ok, char *errbuf, size_t errlen)
 {
     struct source *s = calloc(1, sizeof *s);
-    if (!s || !(s->raw = malloc(RAW_BUF))) {
+    if (!s || !(s->raw = malloc(PEEK_BUF))) {
         snprintf(errbuf, errlen, "%s: out of memory", path);
         free(s);
         return NULL;
     }
+    s->raw_cap = PEEK_BUF;
     s->fd = -1;
     s->size_hint = -1;
     s->is_stdin = strcmp(path, "-") == 0;
@@ -319,21 +289,34 @@ struct source *source_open(const char *path, bool mmap_ok, char *errbuf, size_t 
             return s;
     } else {
         char why[200];
-        s->z = codec_new(s->codec, why, sizeof why);
-        if (!s->z) {
+        struct codec *z = codec_new(s->codec, why, sizeof why);
+        uint8_t *big = z ? realloc(s->raw, RAW_BUF) : NULL; /* compressed reads in large chunks */
+        if (big)
+            s->raw = big;
+        s->pump = big ? pump_start(s->fd, s->raw, RAW_BUF, s->raw_len, z, s->codec) : NULL;
+        if (!s->pump) {
+            if (z)
+                snprintf(why, sizeof why, "out of memory");
+            codec_free(z);
             snprintf(errbuf, errlen, "%s: %s", s->name, why);
             source_close(s);
             return NULL;
         }
+        s->raw = NULL; /* the pump's now */
+        s->raw_len = 0;
     }
+    /* a small file needs no large window (nor its allocation) */
+    size_t cap = s->codec == CODEC_NONE ? BUF_INITIAL : BUF_COMPRESSED;
+    if (s->codec == CODEC_NONE && s->size_hint >= 0 && (uint64_t)s->size_hint < BUF_INITIAL)
+        cap = ((size_t)s->size_hint + BUF_ALIGN) & ~(size_t)(BUF_ALIGN - 1);
     void *b = NULL;
-    if (posix_memalign(&b, BUF_ALIGN, BUF_INITIAL) != 0) {
+    if (posix_memalign(&b, BUF_ALIGN, cap) != 0) {
         snprintf(errbuf, errlen, "%s: out of memory", s->name);
         source_close(s);
         return NULL;
     }
     s->buf = b;
     s->base = b;
-    s->cap = BUF_INITIAL;
+    s->cap = cap;
     return s;
 }

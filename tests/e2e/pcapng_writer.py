@@ -6,7 +6,7 @@ written as a pcapng of two sections (draft-ietf-opsawg-pcapng):
 
   section 1, big-endian: a section comment, a custom block, an unknown block,
     a name-resolution block; interface 0 with if_tsresol 10^-9, an
-    if_tsoffset and if_filter "port 445 or port 139"; interface 1 with
+    if_tsoffset (and an if_filter when asked); interface 1 with
     if_tsresol 2^-20 and a different snapshot length; the first half of
     the packets alternating between them, one as an obsolete Packet Block;
   section 2, little-endian: one interface at the default microseconds, the
@@ -16,7 +16,7 @@ written as a pcapng of two sections (draft-ietf-opsawg-pcapng):
 Every timestamp is written so that it reads back as the same microsecond, so
 the report must equal the original's, time fields included.
 
-usage: pcapng_writer.py IN OUT
+usage: pcapng_writer.py IN OUT [IF_FILTER]
 """
 
 import os
@@ -26,7 +26,6 @@ import sys
 import tempfile
 
 TSOFFSET = 1000000000  # seconds, subtracted from the section-1 timestamps of interface 0
-FILTER = b"port 445 or port 139"
 
 
 def read_pcap(path):
@@ -96,16 +95,18 @@ def binary_units(us, bits=20):
     raise ValueError("no exact binary timestamp for %d" % us)
 
 
-def rewrite(src, dst):
+def rewrite(src, dst, capture_filter=None):
+    """capture_filter: the first interface's if_filter (it changes the verdict:
+    a filtered capture cannot prove what the filter hid)."""
     linktype, recs = read_pcap(src)
+    filt = [opt(">", 11, b"\x00" + capture_filter.encode())] if capture_filter else []
     half = len(recs) // 2
     be, le = ">", "<"
     out = [shb(be),
            block(be, 0x00000BAD, struct.pack(be + "I", 32473) + b"custom, copy allowed"),
            block(be, 0x0000BEEF, b"an unknown block type"),
            block(be, 4, end_opts(be)),
-           idb(be, linktype, 0, [opt(be, 9, b"\x09"), opt(be, 14, struct.pack(be + "q", TSOFFSET)),
-                                 opt(be, 11, b"\x00" + FILTER)]),
+           idb(be, linktype, 0, [opt(be, 9, b"\x09"), opt(be, 14, struct.pack(be + "q", TSOFFSET))] + filt),
            idb(be, linktype, 262144, [opt(be, 9, b"\x94")])]
     for i, r in enumerate(recs[:half]):
         if i % 2 == 0:
@@ -122,4 +123,4 @@ def rewrite(src, dst):
 
 
 if __name__ == "__main__":
-    rewrite(sys.argv[1], sys.argv[2])
+    rewrite(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)

@@ -1,6 +1,6 @@
 /* capture input cut short: at every offset of a pcap and a pcapng file, deep
  * inside long ones, and anywhere in a gzip stream.  Each run with every
- * reader of the two formats -- ours over a map, ours over plain reads, and
+ * reader of the two formats -- ours over reads, ours over a map, and
  * libpcap (SMBSCOPE_READER) -- which must agree on the records kept and on
  * the byte offset the error names. */
 #include <glib.h>
@@ -271,7 +271,7 @@ static void test_truncated_long_pcap(void)
     g_byte_array_unref(f);
 }
 
-static const char *const readers[] = { "", "stream", "libpcap" };
+static const char *const readers[] = { "", "mmap", "libpcap" };
 
 static const struct {
     const char *path;

@@ -1,0 +1,240 @@
+/* pump.c - decompression on its own thread, into a ring of chunks.
+ *
+ * The producer fills chunk after chunk with decompressed bytes; the consumer
+ * copies them out in order.  A chunk is either the producer's (empty) or the
+ * consumer's (ready); one mutex and two condition variables hand them over.
+ * The end of the stream (clean or not) is a ready chunk with the done flag. */
+#include "pump.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NCHUNK 4
+#define CHUNK (1024u * 1024u)
+
+struct chunk {
+    uint8_t *buf;
+    size_t len;
+    bool ready;
+};
+
+struct pump {
+    /* the producer's */
+    int fd;
+    uint8_t *raw;
+    size_t raw_cap, raw_off, raw_len;
+    bool raw_eof;
+    struct codec *z;
+    enum source_codec codec;
+    /* shared, under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t filled, emptied;
+    struct chunk ring[NCHUNK];
+    bool done;              /* no chunk after the ready ones */
+    bool stop;              /* the consumer is gone */
+    uint64_t raw_pos;
+    char err[256];
+    /* the consumer's */
+    bool threaded;
+    pthread_t th;
+    unsigned cons;          /* chunk being read */
+    size_t cons_off;
+    unsigned prod;          /* next chunk to fill (producer) */
+    bool finished;          /* direct mode: the stream has ended */
+};
+
+static void set_err(struct pump *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(struct pump *p, const char *fmt, ...)
+{
+    if (p->err[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->err, sizeof p->err, fmt, ap);
+    va_end(ap);
+}
+
+static bool raw_fill(struct pump *p)
+{
+    if (p->raw_off < p->raw_len)
+        return true;
+    if (p->raw_eof)
+        return false;
+    p->raw_off = p->raw_len = 0;
+    for (;;) {
+        ssize_t r = read(p->fd, p->raw, p->raw_cap);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r < 0)
+                set_err(p, "read error: %s", strerror(errno));
+            p->raw_eof = true;
+            return false;
+        }
+        p->raw_len = (size_t)r;
+        return true;
+    }
+}
+
+/* Decompress into dst until it is full or the stream ends: the bytes made;
+ * *end set at the end of the stream (p->err says if it was not clean).
+ * Error strings are written under mu when threaded (the consumer reads them
+ * only after seeing done). */
+static size_t produce(struct pump *p, uint8_t *dst, size_t n, bool *end)
+{
+    size_t made = 0;
+    *end = false;
+    while (made < n) {
+        if (!raw_fill(p)) {
+            if (!codec_at_boundary(p->z))
+                set_err(p, "%s stream ends before its end marker (file truncated?)", source_codec_name(p->codec));
+            *end = true;
+            break;
+        }
+        size_t used, out;
+        char why[200];
+        bool ok = codec_run(p->z, p->raw + p->raw_off, p->raw_len - p->raw_off, &used, dst + made, n - made, &out,
+                            why, sizeof why);
+        p->raw_off += used;
+        made += out;
+        __atomic_add_fetch(&p->raw_pos, used, __ATOMIC_RELAXED);
+        if (!ok || (used == 0 && out == 0)) {
+            if (ok)
+                snprintf(why, sizeof why, "%s decompressor made no progress", source_codec_name(p->codec));
+            set_err(p, "%s at compressed byte offset %llu", why,
+                    (unsigned long long)__atomic_load_n(&p->raw_pos, __ATOMIC_RELAXED));
+            *end = true;
+            break;
+        }
+    }
+    return made;
+}
+
+static void *producer(void *arg)
+{
+    struct pump *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        struct chunk *c = &p->ring[p->prod];
+        while (c->ready && !p->stop)
+            pthread_cond_wait(&p->emptied, &p->mu);
+        bool stop = p->stop;
+        pthread_mutex_unlock(&p->mu);
+        if (stop)
+            return NULL;
+        bool end;
+        size_t n = produce(p, c->buf, CHUNK, &end); /* c is ours until marked ready */
+        pthread_mutex_lock(&p->mu);
+        c->len = n;
+        c->ready = true;
+        if (end)
+            p->done = true;
+        pthread_cond_signal(&p->filled);
+        pthread_mutex_unlock(&p->mu);
+        if (end)
+            return NULL;
+        p->prod = (p->prod + 1) % NCHUNK;
+    }
+}
+
+static bool threads_wanted(void)
+{
+    const char *e = getenv("SMBSCOPE_DECOMPRESS_THREAD");
+    return !(e && strcmp(e, "0") == 0);
+}
+
+struct pump *pump_start(int fd, uint8_t *raw, size_t raw_cap, size_t raw_len, struct codec *z,
+                        enum source_codec codec)
+{
+    struct pump *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->fd = fd;
+    p->raw = raw;
+    p->raw_cap = raw_cap;
+    p->raw_len = raw_len;
+    p->z = z;
+    p->codec = codec;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->filled, NULL);
+    pthread_cond_init(&p->emptied, NULL);
+    if (!threads_wanted())
+        return p;
+    for (int i = 0; i < NCHUNK; i++)
+        if (!(p->ring[i].buf = malloc(CHUNK)))
+            return p; /* direct mode: pump_free() frees what was allocated */
+    p->threaded = pthread_create(&p->th, NULL, producer, p) == 0;
+    return p;
+}
+
+size_t pump_read(struct pump *p, uint8_t *dst, size_t n)
+{
+    if (!p->threaded) {
+        if (p->finished)
+            return 0;
+        bool end;
+        size_t made = produce(p, dst, n, &end);
+        p->finished = end;
+        return made;
+    }
+    /* at most the rest of one chunk per call */
+    pthread_mutex_lock(&p->mu);
+    while (!p->ring[p->cons].ready)
+        pthread_cond_wait(&p->filled, &p->mu);
+    /* after done the producer has stopped at the last chunk it filled */
+    bool last = p->done && p->prod == p->cons;
+    pthread_mutex_unlock(&p->mu);
+    struct chunk *c = &p->ring[p->cons];
+    size_t got = c->len - p->cons_off;
+    if (got > n)
+        got = n;
+    memcpy(dst, c->buf + p->cons_off, got);
+    p->cons_off += got;
+    if (p->cons_off == c->len && !last) { /* hand the chunk back */
+        pthread_mutex_lock(&p->mu);
+        c->ready = false;
+        p->cons = (p->cons + 1) % NCHUNK;
+        p->cons_off = 0;
+        pthread_cond_signal(&p->emptied);
+        pthread_mutex_unlock(&p->mu);
+    }
+    return got;
+}
+
+const char *pump_error(struct pump *p)
+{
+    if (!p->threaded)
+        return p->err;
+    pthread_mutex_lock(&p->mu);
+    bool done = p->done;
+    pthread_mutex_unlock(&p->mu);
+    return done ? p->err : "";
+}
+
+uint64_t pump_raw_pos(const struct pump *p) { return __atomic_load_n(&p->raw_pos, __ATOMIC_RELAXED); }
+
+void pump_free(struct pump *p)
+{
+    if (!p)
+        return;
+    if (p->threaded) {
+        pthread_mutex_lock(&p->mu);
+        p->stop = true;
+        pthread_cond_broadcast(&p->emptied);
+        pthread_mutex_unlock(&p->mu);
+        pthread_join(p->th, NULL);
+    }
+    for (int i = 0; i < NCHUNK; i++)
+        free(p->ring[i].buf);
+    pthread_cond_destroy(&p->filled);
+    pthread_cond_destroy(&p->emptied);
+    pthread_mutex_destroy(&p->mu);
+    codec_free(p->z);
+    free(p->raw);
+    free(p);
+}
