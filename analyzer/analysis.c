@@ -11,7 +11,9 @@
 #include "census.h"
 #include "fmt.h"
 #include "ipfrag.h"
+#include "keylog.h"
 #include "pcapng_out.h"
+#include "quic_table.h"
 #include "verdict.h"
 #include "write_streams.h"
 
@@ -113,6 +115,23 @@ static bool keep_conn(struct analysis *a, const struct smb_conn *s)
     return true;
 }
 
+/* A closed connection that carried SMB, whatever carried it (c: its TCP flow,
+ * or NULL): events, then kept for the report or summarised. */
+static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flow_conn *c, bool announced)
+{
+    conn_to_ledger(a, s);
+    if (!announced && a->events.conn_classified)
+        a->events.conn_classified(a->events.ctx, s, c, s->verdict.cls, s->first_ts);
+    if (a->events.conn_end)
+        a->events.conn_end(a->events.ctx, s);
+    if (keep_conn(a, s)) {
+        g_ptr_array_add(a->conns, s);
+    } else {
+        a->conns_summarised++;
+        smb_conn_free(s);
+    }
+}
+
 static void on_conn_close(void *ctx, struct flow_conn *c, void **user, enum flow_close_reason r)
 {
     struct analysis *a = ctx;
@@ -123,21 +142,16 @@ static void on_conn_close(void *ctx, struct flow_conn *c, void **user, enum flow
     struct smb_conn *s = u->smb;
     bool announced = u->announced;
     g_free(u);
-    if (smb_conn_close(s, c, flow_close_reason_name(r))) {
-        conn_to_ledger(a, s);
-        if (!announced && a->events.conn_classified)
-            a->events.conn_classified(a->events.ctx, s, c, s->verdict.cls, s->first_ts);
-        if (a->events.conn_end)
-            a->events.conn_end(a->events.ctx, s);
-        if (keep_conn(a, s)) {
-            g_ptr_array_add(a->conns, s);
-        } else {
-            a->conns_summarised++;
-            smb_conn_free(s);
-        }
-    } else {
+    if (smb_conn_close(s, c, flow_close_reason_name(r)))
+        conn_closed(a, s, c, announced);
+    else
         smb_conn_free(s);
-    }
+}
+
+/* A QUIC connection that carried SMB has ended: the same path as TCP's. */
+static void on_quic_closed(void *ctx, struct smb_conn *s)
+{
+    conn_closed(ctx, s, NULL, false);
 }
 
 static void conn_free(gpointer p) { smb_conn_free(p); }
@@ -193,6 +207,13 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
         struct flow_observer streams_obs;
         write_streams_observer(a->streams, &streams_obs);
         flow_table_add_observer(a->flows, &streams_obs, a->streams);
+    }
+    if (cfg->tls_keylog && !(a->keylog = keylog_load(cfg->tls_keylog, errbuf, errlen)))
+        return false;
+    a->quic = quic_table_new(&a->session_cfg, 0, a->keylog, on_quic_closed, a);
+    if (!a->quic) {
+        snprintf(errbuf, errlen, "libgcrypt could not be initialised (QUIC)");
+        return false;
     }
     a->progress = !cfg->quiet && isatty(STDERR_FILENO);
     a->started_us = g_get_monotonic_time();
@@ -293,6 +314,8 @@ void analysis_feed(struct analysis *a, guint idx, const struct capture_record *r
             a->events.netbios_flow(a->events.ctx, row);
         if (pkt.l4 == L4_TCP)
             flow_table_packet(a->flows, &pkt);
+        else if (pkt.l4 == L4_UDP)
+            quic_table_packet(a->quic, &pkt);
     }
     if (a->pcapng && !pcapng_out_packet(a->pcapng, pcapng_if_for(a, idx, rec->dlt, 262144), rec))
         a->stop = true; /* the write error is reported when the file is closed */
@@ -414,6 +437,8 @@ void analysis_run_input(struct analysis *a, const char *path)
         capture_close(cap);
         return;
     }
+    if (a->pcapng) /* the input's own link type first, as its first interface */
+        pcapng_if_for(a, idx, in->dlt, 262144);
 
     struct capture_record rec;
     int rc = 0;
@@ -475,6 +500,7 @@ void analysis_finish(struct analysis *a)
         a->input_error = true;
     }
     a->pcapng = NULL;
+    quic_table_finish(a->quic);
     char err[256];
     if (a->streams && write_streams_status(a->streams, err, sizeof err) != 0) {
         fprintf(stderr, "smbscope: --write-streams: %s\n", err);
@@ -490,11 +516,14 @@ void analysis_free(struct analysis *a)
         ipfrag_free(a->frags);
     if (a->streams)
         write_streams_free(a->streams);
-    nb_ledger_free(a->ledger);
     census_free(a->census);
     g_ptr_array_free(a->conns, TRUE);
     if (a->conn_keys)
         g_hash_table_destroy(a->conn_keys);
+    a->conns = NULL;
+    quic_table_free(a->quic);
+    keylog_free(a->keylog);
+    nb_ledger_free(a->ledger);
     g_ptr_array_free(a->inputs, TRUE);
     if (a->pcapng_ifs)
         g_array_free(a->pcapng_ifs, TRUE);

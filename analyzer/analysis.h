@@ -20,6 +20,8 @@
 #include "capture.h"
 
 struct write_streams;
+struct quic_table;
+struct keylog;
 struct census;
 struct pcapng_out;
 
@@ -74,6 +76,8 @@ struct analysis {
     struct write_streams *streams;
     struct session_config session_cfg;
     GPtrArray *conns;         /* struct smb_conn*: closed connections that carried SMB/NBSS */
+    struct quic_table *quic;  /* QUIC connections on any UDP port (analyzer/model/quic_table.h) */
+    struct keylog *keylog;    /* --tls-keylog, NULL without */
     bool input_error;         /* some input could not be read to its end: exit 2 */
     uint64_t packets;
     int64_t first_ts, last_ts;

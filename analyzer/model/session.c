@@ -117,8 +117,9 @@ bool smb_conn_not_smb(const struct smb_conn *s) { return ((const struct smb_conn
 
 static bool carried_smb(const struct transport_obs *o)
 {
+    /* A QUIC carrier exists only because its ClientHello offered ALPN "smb". */
     return o->session_messages || o->smb_messages || o->session_requests || o->positive_responses ||
-           o->negative_responses || o->retarget_responses || o->keepalives;
+           o->negative_responses || o->retarget_responses || o->keepalives || o->carrier == CARRIER_QUIC;
 }
 
 /* What the transport knew of a connection when it ended. */
@@ -242,6 +243,7 @@ void smb_conn_free(struct smb_conn *s)
         for (int d = 0; d < 2; d++)
             framer_free(&s->fr[d]);
     g_free(priv(s)->live);
+    g_free(s->quic);
     for (guint i = 0; i < s->smb1_dialects->len; i++)
         wstr_free(&g_array_index(s->smb1_dialects, struct wstr, i));
     for (guint i = 0; i < s->sessions->len; i++) {

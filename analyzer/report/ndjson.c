@@ -201,6 +201,12 @@ static const char *conn_outcome(const struct smb_conn *s)
     return s->smb2_response_seen || s->smb1_response_seen ? "success" : "unknown";
 }
 
+/* network.transport of an SMB connection: what carried it. */
+static const char *conn_l4(const struct smb_conn *s)
+{
+    return s->obs.carrier == CARRIER_QUIC ? "udp" : "tcp";
+}
+
 static void on_conn_classified(void *ctx, const struct smb_conn *s, const struct flow_conn *c,
                                enum transport_class cls, int64_t ts)
 {
@@ -209,9 +215,9 @@ static void on_conn_classified(void *ctx, const struct smb_conn *s, const struct
     begin(n, EV_CONN, ts, conn_outcome(s));
     if (s->fr) { /* still open: the flow knows the endpoints */
         int sv = c->initiator_guessed && c->port[0] < c->port[1] ? 0 : 1;
-        endpoints(j, &c->addr[!sv], c->port[!sv], &c->addr[sv], c->port[sv], "tcp", "smb");
+        endpoints(j, &c->addr[!sv], c->port[!sv], &c->addr[sv], c->port[sv], conn_l4(s), "smb");
     } else {
-        endpoints(j, smb_conn_client(s), smb_conn_client_port(s), smb_conn_server(s), smb_conn_server_port(s), "tcp",
+        endpoints(j, smb_conn_client(s), smb_conn_client_port(s), smb_conn_server(s), smb_conn_server_port(s), conn_l4(s),
                   "smb");
     }
     smb_fields(j, s, cls);
@@ -225,7 +231,7 @@ static void on_conn_end(void *ctx, const struct smb_conn *s)
     struct ndjson *n = ctx;
     struct json *j = &n->j;
     begin(n, EV_CONN_END, s->last_ts, conn_outcome(s));
-    endpoints(j, smb_conn_client(s), smb_conn_client_port(s), smb_conn_server(s), smb_conn_server_port(s), "tcp",
+    endpoints(j, smb_conn_client(s), smb_conn_client_port(s), smb_conn_server(s), smb_conn_server_port(s), conn_l4(s),
               "smb");
     smb_fields(j, s, s->verdict.cls);
     char buf[160];

@@ -143,8 +143,8 @@ static void conn_identity(struct json *j, const struct smb_conn *s)
     jktime(j, "last_seen", s->last_ts);
     json_kstr(j, "transport", transport_class_name(s->verdict.cls));
     json_kstr(j, "transport_evidence", transport_evidence_text(s->verdict.evidence, buf, sizeof buf));
-    uint16_t port = smb_conn_server_port(s);
-    json_kbool(j, "alt_port", port != 139 && port != 445);
+    json_kbool(j, "alt_port", (s->verdict.evidence & EV_ALT_PORT) != 0);
+    json_carrier(j, s);
 
 }
 

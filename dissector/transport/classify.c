@@ -8,6 +8,9 @@
  *      e.g. a 139 connection whose session request preceded the capture.
  *   3. A connection whose handshake we did not see could have had an NBSS
  *      session request before the capture began: unknown-start.
+ *   0. A QUIC carrier is SMB over QUIC whatever else: it exists only
+ *      because the ClientHello offered ALPN "smb" (MS-SMB2 2.1), and NBSS
+ *      rules do not apply to it.
  *   4. Otherwise direct-hosted SMB.  A bare keep-alive (0x85) does not make a
  *      connection NetBIOS: smbd sends 0x85 on idle SMB1 sessions on 445 too,
  *      and MS-SMB2's direct transport shares the 4-byte header layout; it is
@@ -23,6 +26,7 @@ static bool nbss_setup_seen(const struct transport_obs *o)
     return o->session_requests || o->positive_responses || o->negative_responses || o->retarget_responses;
 }
 
+static bool r_quic(const struct transport_obs *o) { return o->carrier == CARRIER_QUIC; }
 static bool r_setup_on_139(const struct transport_obs *o) { return nbss_setup_seen(o) && o->server_port == 139; }
 static bool r_setup_elsewhere(const struct transport_obs *o) { return nbss_setup_seen(o); }
 static bool r_port_139(const struct transport_obs *o) { return o->server_port == 139; }
@@ -34,6 +38,7 @@ static const struct {
     enum transport_class cls;
     uint32_t evidence;
 } rules[] = {
+    { r_quic, TRANSPORT_QUIC, EV_QUIC_ALPN },
     { r_setup_on_139, TRANSPORT_NBT, EV_NBSS_HANDSHAKE | EV_PORT_139 },
     { r_setup_elsewhere, TRANSPORT_NBT_NONSTANDARD_PORT, EV_NBSS_HANDSHAKE },
     { r_port_139, TRANSPORT_NBT, EV_PORT_139 },
@@ -46,7 +51,8 @@ struct transport_verdict transport_classify(const struct transport_obs *o)
     struct transport_verdict v = { TRANSPORT_NONE, 0 };
     /* A connection that carried nothing (a refused or unanswered SYN, even
      * to 139) is not an SMB connection: the NetBIOS ledger reports it. */
-    bool anything = o->session_messages || o->smb_messages || o->keepalives || nbss_setup_seen(o);
+    bool anything = o->session_messages || o->smb_messages || o->keepalives || nbss_setup_seen(o)
+        || o->carrier == CARRIER_QUIC;
     if (!anything)
         return v;
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
@@ -63,9 +69,16 @@ struct transport_verdict transport_classify(const struct transport_obs *o)
         v.evidence |= EV_LENGTH_OVER_17BIT;
     if (!o->handshake_seen)
         v.evidence |= EV_NO_TCP_HANDSHAKE;
-    if (o->server_port != 139 && o->server_port != 445)
+    if (o->carrier == CARRIER_TCP ? (o->server_port != 139 && o->server_port != 445)
+                                  : o->server_port != transport_carrier_port(o->carrier))
         v.evidence |= EV_ALT_PORT;
     return v;
+}
+
+uint16_t transport_carrier_port(enum transport_carrier carrier)
+{
+    static const uint16_t ports[CARRIER_COUNT] = { [CARRIER_TCP] = 445, [CARRIER_QUIC] = 443 };
+    return (unsigned)carrier < CARRIER_COUNT ? ports[carrier] : 0;
 }
 
 static const struct {
@@ -78,6 +91,7 @@ static const struct {
     { TRANSPORT_NBT, "nbt", "NetBIOS session service (RFC 1002 NBSS)" },
     { TRANSPORT_NBT_NONSTANDARD_PORT, "nbt-nonstandard-port", "NBSS session framing on a port other than 139" },
     { TRANSPORT_UNKNOWN_START, "unknown-start", "capture began mid-connection; session setup unseen" },
+    { TRANSPORT_QUIC, "quic", "SMB over QUIC (MS-SMB2 2.1, ALPN \"smb\")" },
 };
 
 const char *transport_class_name(enum transport_class cls)
@@ -102,6 +116,7 @@ static const struct {
     { EV_DIRECT_FRAMING, "only direct 0x00+length framing" },
     { EV_KEEPALIVE_ON_DIRECT, "0x85 keep-alives on a direct connection" },
     { EV_ALT_PORT, "alternative port (neither 139 nor 445)" },
+    { EV_QUIC_ALPN, "QUIC ClientHello offered ALPN \"smb\"" },
 };
 
 const char *transport_evidence_text(uint32_t evidence, char *buf, size_t buflen)

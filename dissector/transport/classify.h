@@ -15,6 +15,7 @@ enum transport_class {
     TRANSPORT_NBT,                 /* RFC 1002 session service (port 139 or handshake) */
     TRANSPORT_NBT_NONSTANDARD_PORT,/* NBSS control messages on a port other than 139 */
     TRANSPORT_UNKNOWN_START,       /* began mid-connection: handshake unseen */
+    TRANSPORT_QUIC,                /* SMB over QUIC (MS-SMB2 2.1): ALPN "smb" */
     TRANSPORT_CLASS_COUNT
 };
 
@@ -30,8 +31,17 @@ enum nbss_type {
 
 #define NBSS_MAX_LENGTH 0x1ffffu  /* 17-bit length: the most NBSS can carry (RFC 1002 4.3.1) */
 
+/* What carries the SMB bytes.  TCP is the zero value, so every TCP
+ * observation stays what it was. */
+enum transport_carrier {
+    CARRIER_TCP = 0,
+    CARRIER_QUIC,                 /* a QUIC connection whose ClientHello offered ALPN "smb" */
+    CARRIER_COUNT
+};
+
 /* What one connection showed, both directions together. */
 struct transport_obs {
+    enum transport_carrier carrier;
     uint16_t server_port;
     bool handshake_seen;          /* TCP SYN or SYN-ACK of this connection captured */
     uint32_t session_messages;    /* 0x00 messages (SMB or not) */
@@ -54,7 +64,8 @@ enum transport_evidence_bit {
     EV_LENGTH_OVER_17BIT = 1u << 4,  /* a 24-bit length NBSS cannot carry */
     EV_DIRECT_FRAMING = 1u << 5,     /* only 0x00 + length framing seen */
     EV_KEEPALIVE_ON_DIRECT = 1u << 6,/* 0x85 on a direct connection (smbd does this on 445) */
-    EV_ALT_PORT = 1u << 7,           /* server port is neither 139 nor 445 */
+    EV_ALT_PORT = 1u << 7,           /* server port is not the carrier's standard one (TCP 139/445, QUIC 443) */
+    EV_QUIC_ALPN = 1u << 8,          /* QUIC connection offering ALPN "smb" */
 };
 
 struct transport_verdict {
@@ -64,7 +75,7 @@ struct transport_verdict {
 
 struct transport_verdict transport_classify(const struct transport_obs *obs);
 
-/* "direct", "nbt", "nbt-nonstandard-port", "unknown-start" ("none" for NONE). */
+/* "direct", "nbt", "nbt-nonstandard-port", "unknown-start", "quic" ("none" for NONE). */
 const char *transport_class_name(enum transport_class cls);
 /* A sentence for people: "NetBIOS session service on port 139". */
 const char *transport_class_description(enum transport_class cls);
@@ -77,6 +88,9 @@ const char *transport_evidence_text(uint32_t evidence, char *buf, size_t buflen)
  * counter of its type; for a session message also largest_message and
  * length_over_17bit).  False, nothing counted, if the byte is no NBSS type. */
 bool transport_obs_count_nbss(struct transport_obs *o, uint8_t type, uint32_t len);
+
+/* The standard server port of a carrier (TCP 445, QUIC 443). */
+uint16_t transport_carrier_port(enum transport_carrier carrier);
 
 /* Name of an NBSS message type ("session message", "session request", ...),
  * NULL if the byte is not an NBSS type. */

@@ -5,7 +5,7 @@
 #   SAMPLES_DIR defaults to samples/, OUT_DIR to build-fuzz/fuzz-corpus;
 #   STAMP, a file touched when done (the meson target of the fuzz tests).
 # Writes OUT_DIR/<harness>/ for fuzz_framer, fuzz_nbss, fuzz_nbns, fuzz_smb,
-# fuzz_gss and fuzz_pipeline.  Seeds are never committed (they are cut again
+# fuzz_gss, fuzz_quic and fuzz_pipeline.  Seeds are never committed (they are cut again
 # from samples/ whenever needed).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -124,6 +124,8 @@ for path in sorted(glob.glob(os.path.join(samples, "*.pcap*"))):
     except ValueError:
         continue
     streams = {}
+    quic = b""  # fuzz_quic mode 0: [direction][length:2][datagram]...
+    quic_client = None
     for dlt, frame in recs:
         t = transport(link_payload(dlt, frame))
         if not t:
@@ -131,9 +133,16 @@ for path in sorted(glob.glob(os.path.join(samples, "*.pcap*"))):
         proto, sp, dp, seq, payload = t
         if proto == 17 and (sp in (137, 138) or dp in (137, 138)):
             put("fuzz_nbns", payload)
+        elif proto == 17 and payload and (payload[0] & 0xC0) in (0xC0, 0x40) and len(quic) < 16000:
+            if quic_client is None:
+                quic_client = sp
+            quic += bytes([0 if sp == quic_client else 1]) + len(payload).to_bytes(2, "big") + payload
         if proto == 6 and payload:
             segs = streams.setdefault((sp, dp), {})
             segs.setdefault(seq, payload)
+    if quic:
+        put("fuzz_quic", b"\x00" + quic, 1 << 15)
+        put("fuzz_quic", b"\x01" + len(quic).to_bytes(2, "big"))  # mode 1: a cut RFC Initial
     for (sp, dp), segs in streams.items():
         base = min(segs)
         # sequence order; naive about wraparound (samples are short)
