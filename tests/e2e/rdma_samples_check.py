@@ -1,0 +1,151 @@
+#!/usr/bin/python3
+"""rdma_samples_check.py - the hand-built SMB Direct samples are what tshark says they are.
+
+samples/gen-rdma.py builds iWARP and RoCEv2 captures by hand (this machine
+cannot run soft-RDMA).  This test makes sure tshark 4.0 dissects them as the
+real thing, so that facts derived from them (MANIFEST.tsv) are tshark's:
+
+iWARP (TCP, any port): every TCP payload is iwarp_mpa; one MPA request and
+one reply; every FPDU has a CRC32c tshark calls good (none bad); every last
+untagged DDP segment (a complete RDMAP Send) is smb_direct; an RDMA Write
+(tagged) is present; an SMB2 message is reassembled from several SMBD data
+messages (RemainingDataLength > 0); with markers negotiated, tshark finds them.
+
+RoCEv2 (UDP 4791): every frame is infiniband with a correct ICRC (recomputed
+here from the RoCEv2 pseudo-header, tshark does not check it); every SEND
+Only/First is smb_direct; SEND First/Middle/Last and an RDMA Write are present.
+
+Usage: rdma_samples_check.py --samples DIR      Exit: 0 ok, 1 a check failed.
+"""
+
+import argparse
+import os
+import struct
+import subprocess
+import sys
+import zlib
+
+IWARP = {"rdma-iwarp-5445.pcap": False, "rdma-iwarp-markers-15445.pcap": True}
+ROCE = ["rdma-roce-4791.pcap"]
+FIELDS = ["frame.number", "frame.protocols", "tcp.len", "iwarp_ddp.tagged_flag", "iwarp_ddp.last_flag",
+          "iwarp_mpa.marker_fpduptr", "smb_direct.remaining_length", "smb2.cmd", "infiniband.bth.opcode"]
+
+
+def tshark(args):
+    env = dict(os.environ, LC_ALL="C")
+    out = subprocess.run(["tshark", "-n", "--disable-protocol", "artemis"] + args, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, env=env, check=True).stdout
+    return out.decode("utf-8", "replace")
+
+
+def rows(path):
+    cmd = ["-r", path, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|"]
+    for f in FIELDS:
+        cmd += ["-e", f]
+    for line in tshark(cmd).splitlines():
+        vals = (line.split("\t") + [""] * len(FIELDS))[:len(FIELDS)]
+        r = {f: v for f, v in zip(FIELDS, vals)}
+        r["chain"] = r["frame.protocols"].split(":")
+        yield r
+
+
+def flag(v):
+    return v in ("1", "True", "true")
+
+
+def check_iwarp(path, markers, fail):
+    rs = list(rows(path))
+    payload = [r for r in rs if r["tcp.len"] and int(r["tcp.len"]) > 0]
+    for r in payload:
+        if "iwarp_mpa" not in r["chain"]:
+            fail("frame %s: TCP payload not dissected as iwarp_mpa (%s)" % (r["frame.number"], r["frame.protocols"]))
+    fpdus = [r for r in payload if "iwarp_ddp_rdmap" in r["chain"]]
+    if len(payload) - len(fpdus) != 2:
+        fail("%d MPA frames without DDP (want the request and the reply)" % (len(payload) - len(fpdus)))
+    verbose = tshark(["-r", path, "-O", "iwarp_mpa"])
+    good, bad = verbose.count("(Good CRC32)"), verbose.count("(Bad CRC32")
+    if good != len(fpdus) or bad:
+        fail("%d FPDUs, %d good CRC32c, %d bad" % (len(fpdus), good, bad))
+    sends = [r for r in fpdus if not flag(r["iwarp_ddp.tagged_flag"]) and flag(r["iwarp_ddp.last_flag"])]
+    for r in sends:
+        if "smb_direct" not in r["chain"]:
+            fail("frame %s: RDMAP Send not dissected as smb_direct" % r["frame.number"])
+    if not any(flag(r["iwarp_ddp.tagged_flag"]) for r in fpdus):
+        fail("no RDMA Write (tagged DDP segment)")
+    if not any(r["smb_direct.remaining_length"] not in ("", "0") for r in fpdus):
+        fail("no SMB2 message fragmented over SMBD data messages")
+    if markers != any(r["iwarp_mpa.marker_fpduptr"] for r in fpdus):
+        fail("markers %s expected" % ("" if markers else "not"))
+    return len(fpdus), good, sum(len(r["smb2.cmd"].split("|")) for r in rs if r["smb2.cmd"])
+
+
+def icrc_ok(frame):
+    """RoCEv2 ICRC (IBA A17.4.1): CRC-32 over 8 bytes of 0xFF, the IPv4 header
+    with TOS, TTL and checksum masked to 1s, the UDP header with the checksum
+    masked, the BTH with its FECN/BECN/reserved byte masked, and the payload."""
+    ip = frame[14:]
+    ihl = (ip[0] & 0x0F) * 4
+    total = struct.unpack(">H", ip[2:4])[0]
+    pkt = bytearray(ip[:total])
+    pkt[1] = 0xFF
+    pkt[8] = 0xFF
+    pkt[10:12] = b"\xff\xff"
+    pkt[ihl + 6:ihl + 8] = b"\xff\xff"
+    pkt[ihl + 8 + 4] = 0xFF
+    body, sent = bytes(pkt[:-4]), bytes(pkt[-4:])
+    return struct.pack("<I", zlib.crc32(b"\xff" * 8 + body) & 0xFFFFFFFF) == sent
+
+
+def pcap_frames(path):
+    data = open(path, "rb").read()
+    end = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
+    off = 24
+    while off + 16 <= len(data):
+        incl = struct.unpack(end + "I", data[off + 8:off + 12])[0]
+        yield data[off + 16:off + 16 + incl]
+        off += 16 + incl
+
+
+def check_roce(path, fail):
+    rs = list(rows(path))
+    ops = []
+    for r in rs:
+        if "infiniband" not in r["chain"]:
+            fail("frame %s: not infiniband (%s)" % (r["frame.number"], r["frame.protocols"]))
+            continue
+        op = int(r["infiniband.bth.opcode"], 0)
+        ops.append(op)
+        if op in (0x00, 0x04, 0x05, 0x17) and "smb_direct" not in r["chain"]:
+            fail("frame %s: RC SEND First/Only not dissected as smb_direct" % r["frame.number"])
+    bad = sum(1 for f in pcap_frames(path) if not icrc_ok(f))
+    if bad:
+        fail("%d frames with a bad ICRC" % bad)
+    for op, what in ((0x00, "SEND First"), (0x01, "SEND Middle"), (0x02, "SEND Last"), (0x0A, "RDMA Write Only"),
+                     (0x17, "SEND Only with Invalidate"), (0x11, "ACK")):
+        if op not in ops:
+            fail("no %s" % what)
+    return len(rs), len(rs) - bad, sum(len(r["smb2.cmd"].split("|")) for r in rs if r["smb2.cmd"])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", required=True)
+    a = ap.parse_args()
+    errors = []
+    for name in list(IWARP) + ROCE:
+        def fail(msg, name=name):
+            errors.append("%s: %s" % (name, msg))
+        path = os.path.join(a.samples, name)
+        if name in IWARP:
+            n, good, smb2 = check_iwarp(path, IWARP[name], fail)
+            print("%s: %d FPDUs, %d good CRC32c, %d SMB2 messages" % (name, n, good, smb2))
+        else:
+            n, good, smb2 = check_roce(path, fail)
+            print("%s: %d frames, %d good ICRC, %d SMB2 messages" % (name, n, good, smb2))
+    for e in errors:
+        print(e, file=sys.stderr)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
