@@ -55,7 +55,13 @@ struct smb_share_rec {
 };
 
 /* Which rule named the client (the report says which). */
-enum client_rule { CLIENT_BY_SYN = 0, CLIENT_BY_NEGOTIATE, CLIENT_BY_REQUEST, CLIENT_BY_PORT };
+enum client_rule {
+    CLIENT_BY_SYN = 0,    /* the TCP handshake */
+    CLIENT_BY_NEGOTIATE,  /* the sender of the first NEGOTIATE request */
+    CLIENT_BY_REQUEST,    /* the sender of the first SMB request */
+    CLIENT_BY_PORT,       /* the higher port */
+    CLIENT_BY_TRANSPORT,  /* a transport without a TCP flow named it (smb_conn_new_endpoints) */
+};
 const char *client_rule_name(enum client_rule r);
 
 struct smb_conn {
@@ -130,8 +136,23 @@ struct session_config {
 };
 
 struct smb_conn *smb_conn_new(const struct session_config *cfg, const struct flow_conn *fc);
+/* A connection not backed by a TCP flow (QUIC stream, RDMA connection):
+ * addr/port[0] is the side that opened it; client is 0 or 1 when the
+ * transport knows which side is the client (else -1: named as for a
+ * mid-stream TCP capture); midstream: the capture did not see its start.
+ * Close it with smb_conn_close_endpoints(); flow_id stays 0 unless the
+ * caller sets it. */
+struct smb_conn *smb_conn_new_endpoints(const struct session_config *cfg, const struct ip_addr addr[2],
+                                        const uint16_t port[2], int client, bool midstream);
+/* Stream bytes of direction dir (0: from addr[0]), NBSS / direct-TCP framed. */
 void smb_conn_data(struct smb_conn *s, int dir, const uint8_t *p, size_t n, int64_t ts_us);
 void smb_conn_gap(struct smb_conn *s, int dir, uint64_t n, int64_t ts_us);
+/* One whole SMB message (from its protocol id on, no 4-byte transport
+ * header) of direction dir, as SMB Direct delivers them: decoded exactly
+ * as the framer's message callback decodes a framed one (the same fast
+ * path, the same cap).  obs.smb_messages counts it; obs.session_messages
+ * does not (there was no NBSS header). */
+void smb_conn_message(struct smb_conn *s, int dir, const uint8_t *msg, size_t len, int64_t ts_us);
 /* True once the connection is clearly not SMB: both directions were seen
  * from their start (the flow saw the SYN, no gap came first) and began with
  * a byte no NBSS/direct-TCP header has, and no SMB or NBSS message was
@@ -141,6 +162,10 @@ bool smb_conn_not_smb(const struct smb_conn *s);
 /* Copy the flow's final facts, classify; true when the connection carried
  * SMB or NBSS and belongs in the report. */
 bool smb_conn_close(struct smb_conn *s, const struct flow_conn *fc, const char *reason);
+/* smb_conn_close() for a connection of smb_conn_new_endpoints(): the
+ * transport's facts given directly (bytes and packets per direction). */
+bool smb_conn_close_endpoints(struct smb_conn *s, int64_t first_ts, int64_t last_ts, const uint64_t bytes[2],
+                              const uint64_t packets[2], const char *reason);
 void smb_conn_free(struct smb_conn *s);
 
 /* Report helpers. */

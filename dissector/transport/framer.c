@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire.h"
+#include "framer_priv.h"
 
 static const char *const anomaly_names[FRAMER_AN_COUNT] = {
     [FRAMER_AN_CONTROL_LENGTH] = "bad control message length",
@@ -34,7 +34,7 @@ bool framer_is_smb_id(const uint8_t *p, size_t n)
     return n >= 4 && p[0] >= 0xfc && p[1] == 'S' && p[2] == 'M' && p[3] == 'B';
 }
 
-static void anomaly(struct framer *f, enum framer_anomaly an, uint64_t detail)
+void framer_note_anomaly(struct framer *f, enum framer_anomaly an, uint64_t detail)
 {
     f->stats.anomalies++;
     if (f->cb.anomaly)
@@ -170,7 +170,7 @@ static void note_smb(struct framer *f, const uint8_t *head, size_t n)
         uint64_t first = 0;
         for (size_t i = 0; i < 4 && i < n; i++)
             first = (first << 8) | head[i];
-        anomaly(f, FRAMER_AN_NOT_SMB, first);
+        framer_note_anomaly(f, FRAMER_AN_NOT_SMB, first);
     }
 }
 
@@ -193,7 +193,7 @@ static void head_done(struct framer *f, struct wire *w, const uint8_t *head, siz
         wanted = f->msg_len;
     if (wanted > f->cap) {
         if (f->cb.want)
-            anomaly(f, FRAMER_AN_PREFIX_CAPPED, wanted);
+            framer_note_anomaly(f, FRAMER_AN_PREFIX_CAPPED, wanted);
         wanted = f->cap;
     }
     f->target = (uint32_t)wanted;
@@ -212,7 +212,7 @@ static void head_done(struct framer *f, struct wire *w, const uint8_t *head, siz
         } else if (ensure_buf(f, wanted)) {
             f->stored_in_buf = true;
         } else {
-            anomaly(f, FRAMER_AN_NO_MEMORY, wanted);
+            framer_note_anomaly(f, FRAMER_AN_NO_MEMORY, wanted);
             size_t n = wire_left(w);
             const uint8_t *p = wire_bytes(w, n);
             f->consumed = (uint32_t)n;
@@ -230,7 +230,7 @@ static void head_done(struct framer *f, struct wire *w, const uint8_t *head, siz
         return;
     }
     if (!ensure_buf(f, wanted)) {
-        anomaly(f, FRAMER_AN_NO_MEMORY, wanted);
+        framer_note_anomaly(f, FRAMER_AN_NO_MEMORY, wanted);
         deliver(f, f->head, f->consumed);
         finish_message(f);
         return;
@@ -274,7 +274,7 @@ static void step_control(struct framer *f, struct wire *w)
     }
     if (f->consumed == 0 && f->target > FRAMER_HEAD) {
         if (!ensure_buf(f, f->target)) {
-            anomaly(f, FRAMER_AN_NO_MEMORY, f->target);
+            framer_note_anomaly(f, FRAMER_AN_NO_MEMORY, f->target);
             f->target = FRAMER_HEAD;
         } else {
             f->stored_in_buf = true;
@@ -320,7 +320,7 @@ static void on_header(struct framer *f, struct wire *w)
         if (len24 > NBSS_MAX_LENGTH) {
             if (f->obs)
                 f->obs->length_over_17bit = true;
-            anomaly(f, FRAMER_AN_LENGTH_OVER_17BIT, len24);
+            framer_note_anomaly(f, FRAMER_AN_LENGTH_OVER_17BIT, len24);
         }
         f->target = len24 < FRAMER_HEAD ? len24 : FRAMER_HEAD;
         f->state = FRAMER_HEADBYTES;
@@ -333,13 +333,13 @@ static void on_header(struct framer *f, struct wire *w)
         f->msg_len = len24; /* flags byte is 0 or 1 (E): the 17-bit length */
         int fixed = nbss_control_fixed_length(h[0]);
         if (fixed >= 0 ? len24 != (uint32_t)fixed : len24 > FRAMER_CONTROL_MAX)
-            anomaly(f, FRAMER_AN_CONTROL_LENGTH, ((uint64_t)h[0] << 24) | len24);
+            framer_note_anomaly(f, FRAMER_AN_CONTROL_LENGTH, ((uint64_t)h[0] << 24) | len24);
         f->target = len24 < FRAMER_CONTROL_MAX ? len24 : FRAMER_CONTROL_MAX;
         f->state = FRAMER_CONTROL;
         step_control(f, w);
         return;
     }
-    anomaly(f, FRAMER_AN_UNKNOWN_TYPE, load_u32be(h));
+    framer_note_anomaly(f, FRAMER_AN_UNKNOWN_TYPE, load_u32be(h));
     enter_resync(f, h + 1, 3, 1);
 }
 
@@ -358,195 +358,9 @@ static void step_header(struct framer *f, struct wire *w)
     on_header(f, w);
 }
 
-/* --- resynchronisation --------------------------------------------------- */
-
-enum { PL_NO = 0, PL_YES = 1, PL_MORE = -1 };
-
-/* Is a header plausible at b[0..avail)?  A session message must be
- * followed by an SMB protocol id; a control message must have its exact
- * length (and a sane error code / first name label).  The short fixed-size
- * controls (82, 84, 85: four bytes that occur in any payload) must in
- * addition be followed by another plausible header (checked without this
- * extra rule), so a stray "85 00 00 00" inside file data does not capture
- * the stream.  PL_MORE: the available bytes agree so far but do not yet
- * decide. */
-static int plausible(const uint8_t *b, size_t avail, bool chain)
-{
-    if (avail < 1)
-        return PL_MORE;
-    uint8_t t = b[0];
-    /* expected bytes per position; 0 in mask = don't care */
-    uint8_t want[8] = { 0 }, mask[8] = { 0 };
-    size_t need;
-    size_t follow = 0; /* control body length after which a header must follow */
-    switch (t) {
-    case 0x00:
-        need = 8;
-        if (avail >= 5 && b[4] < 0xfc)
-            return PL_NO;
-        want[5] = 'S'; want[6] = 'M'; want[7] = 'B';
-        mask[5] = mask[6] = mask[7] = 0xff;
-        break;
-    case NBSS_POSITIVE_RESPONSE:
-    case NBSS_KEEPALIVE:
-        need = 4;
-        mask[1] = mask[2] = mask[3] = 0xff;
-        follow = 4;
-        break;
-    case NBSS_NEGATIVE_RESPONSE:
-        need = 5;
-        mask[1] = mask[2] = mask[3] = 0xff;
-        want[3] = 1;
-        mask[4] = 0xf0; want[4] = 0x80;
-        break;
-    case NBSS_RETARGET_RESPONSE:
-        need = 4;
-        mask[1] = mask[2] = mask[3] = 0xff;
-        want[3] = 6;
-        follow = 10;
-        break;
-    case NBSS_SESSION_REQUEST:
-        need = 6;
-        mask[1] = 0xfe;
-        mask[4] = 0xff; want[4] = NBNAME_ENCODED_LEN;
-        if (avail >= 6 && (b[5] < 'A' || b[5] > 'P'))
-            return PL_NO;
-        break;
-    default:
-        return PL_NO;
-    }
-    for (size_t i = 1; i < need && i < avail; i++)
-        if ((b[i] & mask[i]) != want[i])
-            return PL_NO;
-    if (avail >= 4) {
-        uint32_t len = ((uint32_t)(t == 0 ? b[1] : (b[1] & 1)) << 16) | ((uint32_t)b[2] << 8) | b[3];
-        if (t == 0 && len < 32)       /* shorter than any SMB header */
-            return PL_NO;
-        if (t == NBSS_SESSION_REQUEST && (len < 68 || len > 2 * NBNAME_MAX_WIRE))
-            return PL_NO;
-    }
-    if (avail < need)
-        return PL_MORE;
-    if (follow && chain) {
-        if (avail <= follow)
-            return PL_MORE;
-        struct wire w = wire_make(b, avail);
-        wire_skip(&w, follow);
-        size_t rest = wire_left(&w);
-        return plausible(wire_bytes(&w, rest), rest, false);
-    }
-    return PL_YES;
-}
-
-static void run(struct framer *f, struct wire *w);
-
-/* Bytes that may start a header: 0x00 (session message) or 0x81..0x85. */
-static bool resync_first_byte(uint8_t b) { return b == 0x00 || (b >= NBSS_SESSION_REQUEST && b <= NBSS_KEEPALIVE); }
-
-#define BYTES8(b) (0x0101010101010101ull * (uint64_t)(b))
-
-/* Index of the first byte of p[0..n) that may start a header (n if none),
- * looking at eight bytes per step: resync scans every byte of a stream
- * that is not SMB (or of a capture started inside a large READ), and
- * random data offers a candidate only once in about 40 bytes.  Exact: a
- * word is passed over only when none of its bytes is 0x00 or 0x81..0x85
- * (the "has zero byte" and "has byte between" bit tricks, both without
- * false negatives), so the caller tests the same positions as a plain
- * byte loop would. */
-static size_t scan_first_byte(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t x;
-        memcpy(&x, p + i, 8); /* byte order does not matter: all lanes alike */
-        uint64_t zero = (x - BYTES8(0x01)) & ~x & BYTES8(0x80);
-        /* 0x81..0x85 become 0x01..0x05 after flipping the top bit */
-        uint64_t y = x ^ BYTES8(0x80);
-        uint64_t y7 = y & BYTES8(0x7F);
-        uint64_t between = (BYTES8(127 + 6) - y7) & ~y & (y7 + BYTES8(127 - 0)) & BYTES8(0x80);
-        if (zero | between)
-            break;
-    }
-    for (; i < n; i++)
-        if (resync_first_byte(p[i]))
-            return i;
-    return n;
-}
-
-static void step_resync(struct framer *f, struct wire *w)
-{
-    size_t left = wire_left(w);
-    size_t clen = f->carry_len;
-    size_t total = clen + left;
-    for (size_t i = 0; i < total; i++) {
-        if (i >= clen) {
-            /* past the carried bytes: jump to the next possible header */
-            struct wire rest = wire_window(w, w->off + (i - clen), left - (i - clen));
-            i += scan_first_byte(rest.p, wire_left(&rest));
-            if (i >= total)
-                break;
-        }
-        uint8_t b0 = i < clen ? f->carry[i] : wire_peek_u8(w, i - clen);
-        if (b0 != 0x00 && (b0 < NBSS_SESSION_REQUEST || b0 > NBSS_KEEPALIVE))
-            continue;
-        /* cheap second look before gathering a window: most candidates
-         * (zero fill, random data) die on one more byte */
-        size_t probe = b0 == 0x00 ? 4 : 1;
-        if (i + probe < total) {
-            uint8_t bp = i + probe < clen ? f->carry[i + probe] : wire_peek_u8(w, i + probe - clen);
-            if (b0 == 0x00 ? bp < 0xfc : (bp & 0xfe) != 0)
-                continue;
-        }
-        uint8_t tmp[sizeof f->carry];
-        size_t avail = total - i < sizeof tmp ? total - i : sizeof tmp;
-        for (size_t k = 0; k < avail; k++)
-            tmp[k] = (i + k < clen) ? f->carry[i + k] : wire_peek_u8(w, i + k - clen);
-        int r = plausible(tmp, avail, true);
-        if (r == PL_NO)
-            continue;
-        f->skipped_run += i;
-        f->stats.skipped_bytes += i;
-        if (r == PL_MORE) {
-            /* keep the candidate (shorter than the window) for the next chunk */
-            memcpy(f->carry, tmp, avail);
-            f->carry_len = (uint8_t)avail;
-            wire_skip(w, left);
-            return;
-        }
-        /* found: restart framing at position i */
-        if (f->skipped_run)
-            anomaly(f, FRAMER_AN_RESYNC, f->skipped_run);
-        /* Finding the first header (every connection starts by scanning:
-         * SMB is recognised by content) is not finding it *again*. */
-        if (f->stats.messages || f->stats.controls)
-            f->stats.resyncs++;
-        f->skipped_run = 0;
-        f->state = FRAMER_HEADER;
-        f->hdr_have = 0;
-        if (i < clen) {
-            uint8_t rest[sizeof f->carry];
-            size_t n = clen - i;
-            memcpy(rest, f->carry + i, n);
-            f->carry_len = 0;
-            struct wire cw = wire_make(rest, n);
-            run(f, &cw);
-            /* carried bytes precede w: if framing fell back into resync
-             * there, its carry is still ahead of w, as it must be */
-        } else {
-            f->carry_len = 0;
-            wire_skip(w, i - clen);
-        }
-        return;
-    }
-    f->skipped_run += total;
-    f->stats.skipped_bytes += total;
-    f->carry_len = 0;
-    wire_skip(w, left);
-}
-
 /* --- driver -------------------------------------------------------------- */
 
-static void run(struct framer *f, struct wire *w)
+void framer_run(struct framer *f, struct wire *w)
 {
     while (wire_left(w) > 0) {
         switch (f->state) {
@@ -562,7 +376,7 @@ static void run(struct framer *f, struct wire *w)
                 f->state = FRAMER_HEADER;
             break;
         }
-        case FRAMER_RESYNC: step_resync(f, w); break;
+        case FRAMER_RESYNC: framer_step_resync(f, w); break;
         }
     }
 }
@@ -571,12 +385,12 @@ void framer_feed(struct framer *f, const uint8_t *p, size_t n)
 {
     struct wire w = wire_make(p, n);
     f->stats.bytes += wire_left(&w);
-    run(f, &w);
+    framer_run(f, &w);
 }
 
 static void lose_sync(struct framer *f, uint64_t gap)
 {
-    anomaly(f, FRAMER_AN_GAP_LOST_SYNC, gap);
+    framer_note_anomaly(f, FRAMER_AN_GAP_LOST_SYNC, gap);
     enter_resync(f, NULL, 0, 0);
 }
 
@@ -601,7 +415,7 @@ void framer_gap(struct framer *f, uint64_t n)
     case FRAMER_HEADBYTES:
     case FRAMER_BODY:
     case FRAMER_CONTROL: {
-        anomaly(f, FRAMER_AN_MESSAGE_CUT, f->msg_len);
+        framer_note_anomaly(f, FRAMER_AN_MESSAGE_CUT, f->msg_len);
         if (f->state != FRAMER_CONTROL) {
             /* the head never reached want(): judge the id if it arrived */
             if (f->state == FRAMER_HEADBYTES && f->consumed >= 4)

@@ -1,0 +1,100 @@
+/* session_priv.h - what the files of the session model share and nobody
+ * else sees: the private part of struct smb_conn, and the SMB sink handlers
+ * (session_negotiate.c, session_shares.c) that session_frame.c wires into
+ * one sink table. */
+#ifndef SMBSCOPE_SESSION_PRIV_H
+#define SMBSCOPE_SESSION_PRIV_H
+
+#include <string.h>
+
+#include "session.h"
+#include "smb.h"
+
+#define SMB2_CMD_NEGOTIATE 0x0000
+#define SMB2_CMD_SESSION_SETUP 0x0001
+#define SMB2_CMD_TREE_CONNECT 0x0003
+#define SMB1_CMD_NEGOTIATE 0x72
+#define SMB1_CMD_SESSION_SETUP_ANDX 0x73
+#define SMB1_CMD_TREE_CONNECT_ANDX 0x75
+#define SMB2_SESSION_FLAG_IS_GUEST 0x0001
+#define SMB2_SESSION_FLAG_IS_NULL 0x0002
+#define SMB2_SESSION_FLAG_ENCRYPT_DATA 0x0004
+#define SMB2_SHAREFLAG_ENCRYPT_DATA 0x00008000
+#define SMB2_CIPHER_AES128_CCM 0x0001
+#define STATUS_SUCCESS 0x00000000u
+
+/* Headers the fast path keeps of a message it does not decode further. */
+#define SMB2_HEADER_LEN 64
+#define SMB1_HEADER_LEN 32
+#define TRANSFORM_HEADER_LEN 52
+#define COMPRESSION_HEADER_LEN 16
+
+/* Per-direction callback context. */
+struct dir_ctx {
+    struct smb_conn *s;
+    int dir;
+};
+
+/* State needed only while the connection is open, freed by
+ * smb_conn_close(): closed connections stay in memory until the report,
+ * so what they keep is what the report needs. */
+struct smb_conn_live {
+    struct framer fr[2];
+    /* TREE_CONNECT requests waiting for their response: message id -> share */
+    struct {
+        uint64_t mid;
+        uint16_t share;
+        bool used;
+    } pending_tree[16];
+    uint8_t pending_tree_next;
+};
+
+struct smb_conn_priv {
+    struct smb_conn pub;
+    struct dir_ctx dctx[2];
+    struct smb_conn_live *live; /* NULL once closed */
+    int negotiate_dir;  /* direction of the first NEGOTIATE request, -1 */
+    int request_dir;    /* direction of the first SMB request, -1 */
+    bool msg_complete;  /* the message being decoded is whole */
+    bool ctx_interned;  /* ctx_request/ctx_response are shared (ctx_intern) */
+    bool start_seen;    /* both directions were seen from their first byte */
+    int known_client;   /* the side the transport named the client, -1 none */
+    enum client_rule known_rule; /* how it did */
+    uint8_t started;    /* bit per direction: data or a gap was seen */
+    uint8_t bad_start;  /* bit per direction: seen from its start, and its first byte is no NBSS type */
+    bool not_smb;       /* see smb_conn_not_smb() */
+};
+
+
+static inline struct smb_conn_priv *priv(struct smb_conn *s) { return (struct smb_conn_priv *)s; }
+
+static inline void wstr_set_text(struct wstr *w, const char *text) { wstr_set(w, (const uint8_t *)text, strlen(text)); }
+
+/* The framer callbacks of every connection (session_frame.c). */
+extern const struct framer_callbacks session_framer_cb;
+
+/* Decode one whole SMB message as the framer would hand it over
+ * (session_frame.c). */
+void session_whole_message(struct smb_conn *s, int dir, const uint8_t *msg, size_t len);
+
+/* session_shares.c: sessions, logons and shares. */
+struct smb_session_rec *session_get(struct smb_conn *s, uint64_t id, bool create);
+void on_smb1_session_setup_request(void *ctx, const struct smb1_header_info *h, const struct smb1_session_setup_request *r);
+void on_smb1_session_setup_response(void *ctx, const struct smb1_header_info *h, const struct smb1_session_setup_response *r);
+void on_smb1_tree_connect_request(void *ctx, const struct smb1_header_info *h, const struct smb1_tree_connect_request *r);
+void on_smb1_tree_connect_response(void *ctx, const struct smb1_header_info *h, const struct smb1_tree_connect_response *r);
+void on_smb2_session_setup_request(void *ctx, const struct smb2_header_info *h, const struct smb2_session_setup_request *r);
+void on_smb2_session_setup_response(void *ctx, const struct smb2_header_info *h, const struct smb2_session_setup_response *r);
+void on_smb2_tree_connect_request(void *ctx, const struct smb2_header_info *h, const struct smb2_tree_connect_request *r);
+void on_smb2_tree_connect_response(void *ctx, const struct smb2_header_info *h, const struct smb2_tree_connect_response *r);
+void on_encrypted(void *ctx, const struct smb_transform_info *t);
+
+/* session_negotiate.c: headers and NEGOTIATE. */
+void on_smb1_header(void *ctx, const struct smb1_header_info *h);
+void on_smb1_negotiate_request(void *ctx, const struct smb1_header_info *h, const struct smb1_negotiate_request *r);
+void on_smb1_negotiate_response(void *ctx, const struct smb1_header_info *h, const struct smb1_negotiate_response *r);
+void on_smb2_header(void *ctx, const struct smb2_header_info *h);
+void on_smb2_negotiate_request(void *ctx, const struct smb2_header_info *h, const struct smb2_negotiate_request *r);
+void on_smb2_negotiate_response(void *ctx, const struct smb2_header_info *h, const struct smb2_negotiate_response *r);
+
+#endif

@@ -1,0 +1,229 @@
+/* packet_l4.c - the transport inside IP: TCP, UDP, ICMP(v6) destination
+ * unreachable with its quoted header, and GRE (whose inner packet goes back
+ * to the link or IP layer). */
+#include "packet_priv.h"
+
+static void set_payload(struct packet *pkt, struct wire *w, uint32_t wire_len)
+{
+    pkt->payload_wire_len = wire_len;
+    pkt->payload_len = min_u32((uint32_t)wire_left(w), wire_len);
+    pkt->payload = pkt->payload_len ? wire_bytes(w, pkt->payload_len) : NULL;
+}
+
+static enum packet_status decode_tcp(struct packet *pkt, struct l4_in *in)
+{
+    struct wire *w = &in->w;
+    pkt->l4 = L4_TCP;
+    pkt->sport = wire_u16be(w);
+    pkt->dport = wire_u16be(w);
+    pkt->seq = wire_u32be(w);
+    pkt->ack = wire_u32be(w);
+    uint8_t off_byte = wire_u8(w);
+    pkt->tcp_flags = wire_u8(w);
+    pkt->window = wire_u16be(w);
+    wire_skip(w, 4); /* checksum, urgent pointer */
+    if (!wire_ok(w))
+        return in->short_st;
+    uint32_t hdr_len = (uint32_t)(off_byte >> 4) * 4;
+    if (hdr_len < 20 || hdr_len > in->wire_len)
+        return PKT_MALFORMED;
+    /* Options cut by the snaplen: the fixed header is enough for flow
+     * tracking, so report what we have with an empty captured payload. */
+    if (!wire_skip(w, hdr_len - 20)) {
+        pkt->payload_wire_len = in->wire_len - hdr_len;
+        return PKT_OK;
+    }
+    set_payload(pkt, w, in->wire_len - hdr_len);
+    return PKT_OK;
+}
+
+static enum packet_status decode_udp(struct packet *pkt, struct l4_in *in)
+{
+    struct wire *w = &in->w;
+    pkt->l4 = L4_UDP;
+    pkt->sport = wire_u16be(w);
+    pkt->dport = wire_u16be(w);
+    uint16_t ulen = wire_u16be(w);
+    wire_skip(w, 2);
+    if (!wire_ok(w))
+        return in->short_st;
+    if (in->wire_len < 8)
+        return PKT_MALFORMED;
+    /* The UDP length trims link padding when consistent; otherwise (0 in
+     * jumbograms, or nonsense) the IP length is what was sent. */
+    uint32_t wire_payload = in->wire_len - 8;
+    if (ulen >= 8 && ulen <= in->wire_len)
+        wire_payload = (uint32_t)ulen - 8;
+    set_payload(pkt, w, wire_payload);
+    return PKT_OK;
+}
+
+
+/* The ports of the quoted transport header: first 4 bytes of TCP/UDP/SCTP. */
+static void quoted_ports(struct icmp_embedded *e, struct wire *w)
+{
+    if (e->proto != IPPROTO_V_TCP && e->proto != IPPROTO_V_UDP && e->proto != IPPROTO_V_SCTP)
+        return;
+    uint16_t sp = wire_u16be(w);
+    uint16_t dp = wire_u16be(w);
+    if (wire_ok(w)) {
+        e->sport = sp;
+        e->dport = dp;
+        e->has_ports = true;
+    }
+}
+
+/* RFC 792: type, code, checksum, 4 unused bytes, then the original IP header
+ * and at least 8 bytes of its payload. */
+static enum packet_status decode_icmp4_unreach(struct packet *pkt, struct wire *w, enum packet_status short_st)
+{
+    struct icmp_embedded *e = &pkt->icmp;
+    uint8_t vihl = wire_u8(w);
+    if (!wire_ok(w))
+        return short_st;
+    if ((vihl >> 4) != 4 || (vihl & 0x0F) < 5)
+        return PKT_MALFORMED;
+    wire_skip(w, 5);
+    uint16_t frag = wire_u16be(w);
+    wire_skip(w, 1);
+    e->proto = wire_u8(w);
+    wire_skip(w, 2);
+    const uint8_t *src = wire_bytes(w, 4);
+    const uint8_t *dst = wire_bytes(w, 4);
+    if (!wire_ok(w))
+        return short_st;
+    put_addr(&e->src, 4, src);
+    put_addr(&e->dst, 4, dst);
+    pkt->l4 = L4_ICMP_UNREACH;
+    if (!wire_skip(w, (size_t)(vihl & 0x0F) * 4 - 20))
+        return PKT_OK; /* options cut: still attributable by addresses */
+    if ((frag & 0x1FFF) == 0)
+        quoted_ports(e, w);
+    return PKT_OK;
+}
+
+/* RFC 4443 3.1: type, code, checksum, 4 unused bytes, then as much of the
+ * original packet as fits. */
+static enum packet_status decode_icmp6_unreach(struct packet *pkt, struct wire *w, enum packet_status short_st)
+{
+    struct icmp_embedded *e = &pkt->icmp;
+    uint8_t v = wire_peek_u8(w, 0);
+    if (!wire_has(w, 40))
+        return short_st;
+    if ((v >> 4) != 6)
+        return PKT_MALFORMED;
+    wire_skip(w, 6);
+    uint8_t nh = wire_u8(w);
+    wire_skip(w, 1);
+    const uint8_t *src = wire_bytes(w, 16);
+    const uint8_t *dst = wire_bytes(w, 16);
+    put_addr(&e->src, 6, src);
+    put_addr(&e->dst, 6, dst);
+    pkt->l4 = L4_ICMP_UNREACH;
+    bool frag_tail = false;
+    if (!pkt_ipv6_ext_skip(w, &nh, &frag_tail)) {
+        e->proto = nh;
+        return PKT_OK; /* quoted extension headers cut: addresses still attribute it */
+    }
+    e->proto = nh;
+    if (!frag_tail)
+        quoted_ports(e, w);
+    return PKT_OK;
+}
+
+static enum packet_status decode_icmp(struct packet *pkt, struct l4_in *in)
+{
+    struct wire *w = &in->w;
+    pkt->l4 = L4_OTHER;
+    pkt->payload_wire_len = in->wire_len;
+    pkt->payload_len = min_u32((uint32_t)wire_left(w), in->wire_len);
+    pkt->payload = pkt->payload_len ? wire_window(w, w->off, pkt->payload_len).p : NULL;
+    uint8_t type = wire_u8(w);
+    uint8_t code = wire_u8(w);
+    wire_skip(w, 6);
+    if (!wire_ok(w))
+        return in->short_st;
+    if (type != (in->v6 ? ICMP6_UNREACH : ICMP4_UNREACH))
+        return PKT_OK;
+    pkt->icmp.type = type;
+    pkt->icmp.code = code;
+    enum packet_status st = in->v6 ? decode_icmp6_unreach(pkt, w, in->short_st) : decode_icmp4_unreach(pkt, w, in->short_st);
+    if (pkt->l4 != L4_ICMP_UNREACH)
+        memset(&pkt->icmp, 0, sizeof pkt->icmp);
+    return st;
+}
+
+
+#define IPPROTO_V_GRE 47
+#define GRE_F_CHECKSUM 0x8000u
+#define GRE_F_ROUTING 0x4000u
+#define GRE_F_KEY 0x2000u
+#define GRE_F_SEQUENCE 0x1000u
+#define GRE_VERSION_MASK 0x0007u
+#define GRE_WCCP 0x883Eu     /* WCCPv2 redirect: a 4-byte redirect header, then IPv4 */
+#define GRE_TEB 0x6558u      /* transparent Ethernet bridging */
+
+/* GRE (RFC 2784, 2890; WCCP redirection, as in tcpdump's wccp_redirect_gre
+ * trace): the packet inside is the one analysed, like tshark's innermost
+ * layer.  Version 1 (PPTP) and RFC 1701 routing stay L4_OTHER. */
+static enum packet_status decode_gre(struct packet *pkt, struct l4_in *in)
+{
+    struct wire w = in->w;
+    uint16_t flags = wire_u16be(&w);
+    uint16_t type = wire_u16be(&w);
+    if (!wire_ok(&w))
+        return in->short_st;
+    if ((flags & GRE_VERSION_MASK) || (flags & GRE_F_ROUTING) || pkt->tunnel_depth >= MAX_TUNNEL_DEPTH)
+        return PKT_OK;
+    size_t options = ((flags & GRE_F_CHECKSUM) ? 4 : 0) + ((flags & GRE_F_KEY) ? 4 : 0) + ((flags & GRE_F_SEQUENCE) ? 4 : 0);
+    if (type == GRE_WCCP)
+        options += 4;
+    if (!wire_skip(&w, options))
+        return in->short_st;
+    pkt->tunnel_depth++;
+    pkt->l4 = L4_NONE;
+    switch (type) {
+    case ETH_IPV4:
+    case GRE_WCCP:
+        return pkt_decode_ipv4(pkt, &w, in->frags);
+    case ETH_IPV6:
+        return pkt_decode_ipv6(pkt, &w, in->frags);
+    case GRE_TEB:
+        return pkt_link_ethernet(pkt, &w, in->frags);
+    default:
+        pkt->tunnel_depth--;
+        pkt->l4 = L4_OTHER;
+        return PKT_OK;
+    }
+}
+
+enum packet_status pkt_decode_l4(struct packet *pkt, struct l4_in *in)
+{
+    pkt->ip_proto = in->proto;
+    switch (in->proto) {
+    case IPPROTO_V_GRE: {
+        struct l4_in gre = *in; /* set_payload consumes in->w */
+        pkt->l4 = L4_OTHER;
+        set_payload(pkt, &in->w, in->wire_len);
+        return decode_gre(pkt, &gre);
+    }
+    case IPPROTO_V_TCP:
+        return decode_tcp(pkt, in);
+    case IPPROTO_V_UDP:
+        return decode_udp(pkt, in);
+    case IPPROTO_V4_ICMP:
+        if (!in->v6)
+            return decode_icmp(pkt, in);
+        break;
+    case IPPROTO_V6_ICMP:
+        if (in->v6)
+            return decode_icmp(pkt, in);
+        break;
+    default:
+        break;
+    }
+    pkt->l4 = L4_OTHER;
+    set_payload(pkt, &in->w, in->wire_len);
+    return PKT_OK;
+}
+

@@ -1,0 +1,78 @@
+/* packet_priv.h - what the three layers of packet_decode() share: the
+ * link layer (packet.c), IP (packet_ip.c) and the transports inside IP
+ * (packet_l4.c), which call each other for tunnels. */
+#ifndef SMBSCOPE_PACKET_PRIV_H
+#define SMBSCOPE_PACKET_PRIV_H
+
+#include <string.h>
+
+#include "packet.h"
+#include "wire.h"
+
+struct ipfrag_table;
+
+#define MAX_VLAN_DEPTH 8   /* stacked 802.1Q/802.1ad tags we follow before giving up */
+#define MAX_TUNNEL_DEPTH 2 /* GRE inside GRE at most: the inner packet is analysed */
+#define MAX_IPV6_EXT 16    /* IPv6 extension headers we follow before giving up */
+
+enum {
+    ETH_IPV4 = 0x0800,
+    ETH_ARP = 0x0806,
+    ETH_VLAN = 0x8100,
+    ETH_IPX = 0x8137,
+    ETH_IPV6 = 0x86DD,
+    ETH_QINQ = 0x88A8,
+    ETH_QINQ_OLD = 0x9100,
+    ETH_MAX_LENGTH = 1500,   /* values up to here are 802.3 lengths: an LLC header follows */
+    SLL_PROTO_8023 = 0x0001, /* Linux cooked: Novell "raw 802.3" (IPX) */
+    SLL_PROTO_8022 = 0x0004, /* Linux cooked: 802.2 LLC frame */
+};
+
+enum {
+    IPPROTO_V6_HOPOPTS = 0,
+    IPPROTO_V4_ICMP = 1,
+    IPPROTO_V_TCP = 6,
+    IPPROTO_V_UDP = 17,
+    IPPROTO_V6_ROUTING = 43,
+    IPPROTO_V6_FRAGMENT = 44,
+    IPPROTO_V_AH = 51,
+    IPPROTO_V6_ICMP = 58,
+    IPPROTO_V6_NONE = 59,
+    IPPROTO_V6_DSTOPTS = 60,
+    IPPROTO_V_SCTP = 132,
+    ICMP4_UNREACH = 3,
+    ICMP6_UNREACH = 1,
+};
+
+struct l4_in {
+    uint8_t proto;
+    bool v6;
+    struct wire w;       /* captured bytes of the IP payload */
+    uint32_t wire_len;   /* bytes of IP payload sent */
+    /* What running out of w means: the capture was cut (truncated), or the
+     * IP length leaves no room for the header (malformed). */
+    enum packet_status short_st;
+    struct ipfrag_table *frags; /* for an IP packet inside a tunnel */
+};
+
+static inline void put_addr(struct ip_addr *a, uint8_t family, const uint8_t *bytes)
+{
+    memset(a, 0, sizeof *a);
+    if (!bytes)
+        return;
+    a->family = family;
+    memcpy(a->bytes, bytes, family == 4 ? 4 : 16);
+}
+
+static inline uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
+
+/* packet.c */
+enum packet_status pkt_link_ethernet(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
+/* packet_ip.c */
+enum packet_status pkt_decode_ipv4(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
+enum packet_status pkt_decode_ipv6(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
+bool pkt_ipv6_ext_skip(struct wire *w, uint8_t *nh, bool *is_fragment_tail);
+/* packet_l4.c */
+enum packet_status pkt_decode_l4(struct packet *pkt, struct l4_in *in);
+
+#endif

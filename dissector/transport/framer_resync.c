@@ -1,0 +1,190 @@
+/* framer_resync.c - finding the framing again: after a gap, in a capture
+ * that began mid-connection, or after a header no NBSS / direct-TCP stream
+ * can have, the framer scans for a plausible header (framer.h). */
+#include "framer.h"
+
+#include <string.h>
+
+#include "framer_priv.h"
+
+enum { PL_NO = 0, PL_YES = 1, PL_MORE = -1 };
+
+/* Is a header plausible at b[0..avail)?  A session message must be
+ * followed by an SMB protocol id; a control message must have its exact
+ * length (and a sane error code / first name label).  The short fixed-size
+ * controls (82, 84, 85: four bytes that occur in any payload) must in
+ * addition be followed by another plausible header (checked without this
+ * extra rule), so a stray "85 00 00 00" inside file data does not capture
+ * the stream.  PL_MORE: the available bytes agree so far but do not yet
+ * decide. */
+static int plausible(const uint8_t *b, size_t avail, bool chain)
+{
+    if (avail < 1)
+        return PL_MORE;
+    uint8_t t = b[0];
+    /* expected bytes per position; 0 in mask = don't care */
+    uint8_t want[8] = { 0 }, mask[8] = { 0 };
+    size_t need;
+    size_t follow = 0; /* control body length after which a header must follow */
+    switch (t) {
+    case 0x00:
+        need = 8;
+        if (avail >= 5 && b[4] < 0xfc)
+            return PL_NO;
+        want[5] = 'S'; want[6] = 'M'; want[7] = 'B';
+        mask[5] = mask[6] = mask[7] = 0xff;
+        break;
+    case NBSS_POSITIVE_RESPONSE:
+    case NBSS_KEEPALIVE:
+        need = 4;
+        mask[1] = mask[2] = mask[3] = 0xff;
+        follow = 4;
+        break;
+    case NBSS_NEGATIVE_RESPONSE:
+        need = 5;
+        mask[1] = mask[2] = mask[3] = 0xff;
+        want[3] = 1;
+        mask[4] = 0xf0; want[4] = 0x80;
+        break;
+    case NBSS_RETARGET_RESPONSE:
+        need = 4;
+        mask[1] = mask[2] = mask[3] = 0xff;
+        want[3] = 6;
+        follow = 10;
+        break;
+    case NBSS_SESSION_REQUEST:
+        need = 6;
+        mask[1] = 0xfe;
+        mask[4] = 0xff; want[4] = NBNAME_ENCODED_LEN;
+        if (avail >= 6 && (b[5] < 'A' || b[5] > 'P'))
+            return PL_NO;
+        break;
+    default:
+        return PL_NO;
+    }
+    for (size_t i = 1; i < need && i < avail; i++)
+        if ((b[i] & mask[i]) != want[i])
+            return PL_NO;
+    if (avail >= 4) {
+        uint32_t len = ((uint32_t)(t == 0 ? b[1] : (b[1] & 1)) << 16) | ((uint32_t)b[2] << 8) | b[3];
+        if (t == 0 && len < 32)       /* shorter than any SMB header */
+            return PL_NO;
+        if (t == NBSS_SESSION_REQUEST && (len < 68 || len > 2 * NBNAME_MAX_WIRE))
+            return PL_NO;
+    }
+    if (avail < need)
+        return PL_MORE;
+    if (follow && chain) {
+        if (avail <= follow)
+            return PL_MORE;
+        struct wire w = wire_make(b, avail);
+        wire_skip(&w, follow);
+        size_t rest = wire_left(&w);
+        return plausible(wire_bytes(&w, rest), rest, false);
+    }
+    return PL_YES;
+}
+
+/* Bytes that may start a header: 0x00 (session message) or 0x81..0x85. */
+static bool resync_first_byte(uint8_t b) { return b == 0x00 || (b >= NBSS_SESSION_REQUEST && b <= NBSS_KEEPALIVE); }
+
+#define BYTES8(b) (0x0101010101010101ull * (uint64_t)(b))
+
+/* Index of the first byte of p[0..n) that may start a header (n if none),
+ * looking at eight bytes per step: resync scans every byte of a stream
+ * that is not SMB (or of a capture started inside a large READ), and
+ * random data offers a candidate only once in about 40 bytes.  Exact: a
+ * word is passed over only when none of its bytes is 0x00 or 0x81..0x85
+ * (the "has zero byte" and "has byte between" bit tricks, both without
+ * false negatives), so the caller tests the same positions as a plain
+ * byte loop would. */
+static size_t scan_first_byte(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8); /* byte order does not matter: all lanes alike */
+        uint64_t zero = (x - BYTES8(0x01)) & ~x & BYTES8(0x80);
+        /* 0x81..0x85 become 0x01..0x05 after flipping the top bit */
+        uint64_t y = x ^ BYTES8(0x80);
+        uint64_t y7 = y & BYTES8(0x7F);
+        uint64_t between = (BYTES8(127 + 6) - y7) & ~y & (y7 + BYTES8(127 - 0)) & BYTES8(0x80);
+        if (zero | between)
+            break;
+    }
+    for (; i < n; i++)
+        if (resync_first_byte(p[i]))
+            return i;
+    return n;
+}
+
+void framer_step_resync(struct framer *f, struct wire *w)
+{
+    size_t left = wire_left(w);
+    size_t clen = f->carry_len;
+    size_t total = clen + left;
+    for (size_t i = 0; i < total; i++) {
+        if (i >= clen) {
+            /* past the carried bytes: jump to the next possible header */
+            struct wire rest = wire_window(w, w->off + (i - clen), left - (i - clen));
+            i += scan_first_byte(rest.p, wire_left(&rest));
+            if (i >= total)
+                break;
+        }
+        uint8_t b0 = i < clen ? f->carry[i] : wire_peek_u8(w, i - clen);
+        if (b0 != 0x00 && (b0 < NBSS_SESSION_REQUEST || b0 > NBSS_KEEPALIVE))
+            continue;
+        /* cheap second look before gathering a window: most candidates
+         * (zero fill, random data) die on one more byte */
+        size_t probe = b0 == 0x00 ? 4 : 1;
+        if (i + probe < total) {
+            uint8_t bp = i + probe < clen ? f->carry[i + probe] : wire_peek_u8(w, i + probe - clen);
+            if (b0 == 0x00 ? bp < 0xfc : (bp & 0xfe) != 0)
+                continue;
+        }
+        uint8_t tmp[sizeof f->carry];
+        size_t avail = total - i < sizeof tmp ? total - i : sizeof tmp;
+        for (size_t k = 0; k < avail; k++)
+            tmp[k] = (i + k < clen) ? f->carry[i + k] : wire_peek_u8(w, i + k - clen);
+        int r = plausible(tmp, avail, true);
+        if (r == PL_NO)
+            continue;
+        f->skipped_run += i;
+        f->stats.skipped_bytes += i;
+        if (r == PL_MORE) {
+            /* keep the candidate (shorter than the window) for the next chunk */
+            memcpy(f->carry, tmp, avail);
+            f->carry_len = (uint8_t)avail;
+            wire_skip(w, left);
+            return;
+        }
+        /* found: restart framing at position i */
+        if (f->skipped_run)
+            framer_note_anomaly(f, FRAMER_AN_RESYNC, f->skipped_run);
+        /* Finding the first header (every connection starts by scanning:
+         * SMB is recognised by content) is not finding it *again*. */
+        if (f->stats.messages || f->stats.controls)
+            f->stats.resyncs++;
+        f->skipped_run = 0;
+        f->state = FRAMER_HEADER;
+        f->hdr_have = 0;
+        if (i < clen) {
+            uint8_t rest[sizeof f->carry];
+            size_t n = clen - i;
+            memcpy(rest, f->carry + i, n);
+            f->carry_len = 0;
+            struct wire cw = wire_make(rest, n);
+            framer_run(f, &cw);
+            /* carried bytes precede w: if framing fell back into resync
+             * there, its carry is still ahead of w, as it must be */
+        } else {
+            f->carry_len = 0;
+            wire_skip(w, i - clen);
+        }
+        return;
+    }
+    f->skipped_run += total;
+    f->stats.skipped_bytes += total;
+    f->carry_len = 0;
+    wire_skip(w, left);
+}

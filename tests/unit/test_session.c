@@ -1,0 +1,225 @@
+/* test_session.c - the session model's entry points for transports without
+ * a TCP flow: smb_conn_new_endpoints(), smb_conn_message() and
+ * smb_conn_close_endpoints().
+ *
+ * The messages are the SMB vectors cut from samples/ (their expected values
+ * come from tshark).  Each conversation is fed twice: framed, with the
+ * 4-byte transport header, through smb_conn_data(), and whole, without it,
+ * through smb_conn_message(); both must give the same facts, and the facts
+ * must agree with tshark's fields of the same frames. */
+#include <glib.h>
+#include <string.h>
+
+#include "session.h"
+#include "smb_test_util.h"
+
+static const char *const smb2_conv[] = {
+    "smb2_311_negotiate_req", "smb2_311_negotiate_resp", "smb2_311_session_req1", "smb2_311_session_resp1",
+    "smb2_311_session_req2",  "smb2_311_session_resp2",  "smb2_311_tree_req",     "smb2_311_tree_resp",
+};
+
+static const char *const smb1_conv[] = {
+    "smb1_negotiate_req",  "smb1_negotiate_resp", "smb1_session_req1", "smb1_session_resp1",
+    "smb1_session_req2",   "smb1_session_resp2",  "smb1_tree_req",     "smb1_tree_resp",
+};
+
+static void load(const char *name, struct smb_vector *v)
+{
+    char *path = g_strdup_printf("%s/%s.vec", SMB_VECTOR_DIR, name);
+    g_assert_true(vector_load(path, v));
+    g_assert_cmpuint(v->payload_len, >, 4);
+    g_free(path);
+}
+
+static const char *field(const struct smb_vector *v, const char *name)
+{
+    for (int i = 0; i < v->nfields; i++)
+        if (strcmp(v->fields[i].name, name) == 0)
+            return v->fields[i].value;
+    return NULL;
+}
+
+/* Client 10.0.0.1:50000 (side 0), server 10.0.0.2:445. */
+static struct smb_conn *open_conn(const struct session_config *cfg, int client, bool midstream)
+{
+    struct ip_addr addr[2];
+    memset(addr, 0, sizeof addr);
+    for (int d = 0; d < 2; d++) {
+        addr[d].family = 4;
+        addr[d].bytes[0] = 10;
+        addr[d].bytes[3] = (uint8_t)(d + 1);
+    }
+    const uint16_t port[2] = { 50000, 445 };
+    return smb_conn_new_endpoints(cfg, addr, port, client, midstream);
+}
+
+/* Feed a conversation: framed (the vector as captured) or whole messages. */
+static void feed(struct smb_conn *s, const char *const *names, size_t n, bool whole)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct smb_vector v;
+        load(names[i], &v);
+        int dir = strstr(names[i], "_req") ? 0 : 1;
+        if (whole)
+            smb_conn_message(s, dir, v.payload + 4, v.payload_len - 4, (int64_t)i);
+        else
+            smb_conn_data(s, dir, v.payload, v.payload_len, (int64_t)i);
+    }
+}
+
+static bool close_conn(struct smb_conn *s)
+{
+    const uint64_t bytes[2] = { 1000, 2000 }, packets[2] = { 8, 9 };
+    return smb_conn_close_endpoints(s, 100, 200, bytes, packets, "end");
+}
+
+static void same_wstr(const struct wstr *a, const struct wstr *b)
+{
+    g_assert_cmpuint(a->len, ==, b->len);
+    if (a->len)
+        g_assert_cmpmem(a->p, a->len, b->p, b->len);
+}
+
+/* Every fact the reports read, framed against whole. */
+static void same_facts(const struct smb_conn *a, const struct smb_conn *b)
+{
+    char ba[64], bb[64];
+    g_assert_cmpstr(smb_conn_dialect_text(a, ba, sizeof ba), ==, smb_conn_dialect_text(b, bb, sizeof bb));
+    g_assert_cmpint(smb_conn_smb_version(a), ==, smb_conn_smb_version(b));
+    g_assert_cmpstr(smb_conn_signing_mode(a), ==, smb_conn_signing_mode(b));
+    g_assert_cmpint(a->client, ==, b->client);
+    g_assert_cmpint(a->client_rule, ==, b->client_rule);
+    g_assert_cmpuint(a->obs.smb_messages, ==, b->obs.smb_messages);
+    g_assert_cmpint(a->verdict.cls, ==, b->verdict.cls);
+    g_assert_cmpuint(a->dialects_offered->len, ==, b->dialects_offered->len);
+    g_assert_cmpmem(a->dialects_offered->data, a->dialects_offered->len * 2, b->dialects_offered->data,
+                    b->dialects_offered->len * 2);
+    g_assert_cmpuint(a->smb1_dialects->len, ==, b->smb1_dialects->len);
+    for (guint i = 0; i < a->smb1_dialects->len; i++)
+        same_wstr(&g_array_index(a->smb1_dialects, struct wstr, i), &g_array_index(b->smb1_dialects, struct wstr, i));
+    g_assert_cmpint(a->smb1_chosen, ==, b->smb1_chosen);
+    g_assert_cmpuint(a->server_capabilities, ==, b->server_capabilities);
+    g_assert_cmpmem(a->server_guid, 16, b->server_guid, 16);
+    g_assert_true((a->ctx_request == NULL) == (b->ctx_request == NULL));
+    if (a->ctx_request)
+        g_assert_cmpmem(a->ctx_request, sizeof *a->ctx_request, b->ctx_request, sizeof *b->ctx_request);
+    g_assert_cmpuint(a->signed_pdus, ==, b->signed_pdus);
+    g_assert_cmpuint(a->encrypted_pdus, ==, b->encrypted_pdus);
+    g_assert_cmpuint(a->decode_anomalies, ==, b->decode_anomalies);
+    g_assert_cmpuint(a->sessions->len, ==, b->sessions->len);
+    for (guint i = 0; i < a->sessions->len; i++) {
+        const struct smb_session_rec *x = &g_array_index(a->sessions, struct smb_session_rec, i);
+        const struct smb_session_rec *y = &g_array_index(b->sessions, struct smb_session_rec, i);
+        g_assert_cmpuint(x->id, ==, y->id);
+        g_assert_cmpint(x->mech, ==, y->mech);
+        g_assert_cmpint(x->established, ==, y->established);
+        same_wstr(&x->user, &y->user);
+        same_wstr(&x->domain, &y->domain);
+    }
+    g_assert_cmpuint(a->shares->len, ==, b->shares->len);
+    for (guint i = 0; i < a->shares->len; i++) {
+        const struct smb_share_rec *x = &g_array_index(a->shares, struct smb_share_rec, i);
+        const struct smb_share_rec *y = &g_array_index(b->shares, struct smb_share_rec, i);
+        same_wstr(&x->path, &y->path);
+        g_assert_cmpint(x->answered, ==, y->answered);
+        g_assert_cmpuint(x->tree_id, ==, y->tree_id);
+        g_assert_cmpuint(x->status, ==, y->status);
+    }
+}
+
+/* The framed connection against tshark's fields of the same frames. */
+static void check_tshark(const struct smb_conn *s, const char *neg_resp, const char *sess_req, const char *tree_req,
+                         const char *path_field)
+{
+    struct smb_vector v;
+    load(sess_req, &v);
+    g_assert_cmpuint(s->sessions->len, ==, 1);
+    const struct smb_session_rec *r = &g_array_index(s->sessions, struct smb_session_rec, 0);
+    g_assert_true(r->established);
+    g_assert_cmpstr((const char *)r->user.p, ==, field(&v, "ntlmssp.auth.username"));
+    load(tree_req, &v);
+    g_assert_cmpuint(s->shares->len, ==, 1);
+    const struct smb_share_rec *sh = &g_array_index(s->shares, struct smb_share_rec, 0);
+    g_assert_cmpstr((const char *)sh->path.p, ==, field(&v, path_field));
+    g_assert_true(sh->answered);
+    load(neg_resp, &v);
+    const char *dialect = field(&v, "smb2.dialect");
+    if (dialect)
+        g_assert_cmpuint(s->dialect, ==, g_ascii_strtoull(dialect, NULL, 16));
+    else
+        g_assert_cmpint(s->smb1_chosen, ==, (int)g_ascii_strtoll(field(&v, "smb.dialect.index"), NULL, 10));
+}
+
+static void run_pair(const char *const *conv, size_t n, bool fast, int client)
+{
+    const struct session_config cfg = { 0, !fast };
+    struct smb_conn *framed = open_conn(&cfg, client, false);
+    struct smb_conn *whole = open_conn(&cfg, client, false);
+    feed(framed, conv, n, false);
+    feed(whole, conv, n, true);
+    g_assert_true(close_conn(framed));
+    g_assert_true(close_conn(whole));
+    /* framed messages were NBSS session messages; whole ones had no header */
+    g_assert_cmpuint(framed->obs.session_messages, ==, n);
+    g_assert_cmpuint(whole->obs.session_messages, ==, 0);
+    g_assert_cmpuint(whole->obs.smb_messages, ==, n);
+    g_assert_cmpuint(whole->bytes[1], ==, 2000);
+    g_assert_cmpuint(whole->packets[0], ==, 8);
+    g_assert_cmpint(whole->last_ts, ==, 200);
+    g_assert_true(whole->handshake_seen);
+    g_assert_cmpint(whole->verdict.cls, ==, TRANSPORT_DIRECT);
+    g_assert_cmpint(whole->client, ==, client >= 0 ? client : 0);
+    g_assert_cmpstr(client_rule_name(whole->client_rule), ==, client >= 0 ? "transport" : "negotiate");
+    same_facts(framed, whole);
+    if (conv == smb2_conv)
+        check_tshark(framed, "smb2_311_negotiate_resp", "smb2_311_session_req2", "smb2_311_tree_req", "smb2.tree");
+    else
+        check_tshark(framed, "smb1_negotiate_resp", "smb1_session_req2", "smb1_tree_req", "smb.path");
+    smb_conn_free(framed);
+    smb_conn_free(whole);
+}
+
+static void test_smb2_whole_equals_framed(void)
+{
+    run_pair(smb2_conv, G_N_ELEMENTS(smb2_conv), true, 0);
+    run_pair(smb2_conv, G_N_ELEMENTS(smb2_conv), false, 0);
+}
+
+static void test_smb1_whole_equals_framed(void)
+{
+    run_pair(smb1_conv, G_N_ELEMENTS(smb1_conv), true, 0);
+    run_pair(smb1_conv, G_N_ELEMENTS(smb1_conv), false, 0);
+}
+
+/* Without the transport's word the client is named as for a mid-stream
+ * TCP capture: the sender of the NEGOTIATE request. */
+static void test_client_unknown(void) { run_pair(smb2_conv, G_N_ELEMENTS(smb2_conv), true, -1); }
+
+/* A whole message without an SMB protocol id counts as the framer counts a
+ * session message without one, and does not make the connection SMB. */
+static void test_not_smb_message(void)
+{
+    const struct session_config cfg = { 0, false };
+    struct smb_conn *s = open_conn(&cfg, 0, true);
+    const uint8_t junk[] = { 0x16, 0x03, 0x01, 0x00, 0x10, 0x00 };
+    smb_conn_message(s, 0, junk, sizeof junk, 1);
+    g_assert_cmpuint(s->framer_anomalies, ==, 1);
+    g_assert_cmpuint(s->obs.smb_messages, ==, 0);
+    g_assert_false(close_conn(s));
+    g_assert_true(s->midstream);
+    g_assert_false(s->handshake_seen);
+    /* closed: further messages are ignored */
+    smb_conn_message(s, 0, junk, sizeof junk, 2);
+    g_assert_cmpuint(s->framer_anomalies, ==, 1);
+    smb_conn_free(s);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/session/smb2-whole-equals-framed", test_smb2_whole_equals_framed);
+    g_test_add_func("/session/smb1-whole-equals-framed", test_smb1_whole_equals_framed);
+    g_test_add_func("/session/client-unknown", test_client_unknown);
+    g_test_add_func("/session/not-smb-message", test_not_smb_message);
+    return g_test_run();
+}
