@@ -123,6 +123,7 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
     a->frags = ipfrag_new(NULL);
     a->session_cfg.pdu_cap = cfg->pdu_cap;
     a->session_cfg.no_fast_path = cfg->no_fast_path;
+    a->roce = roce_table_new(&a->session_cfg, 0);
     a->first_ts = INT64_MAX;
     a->last_ts = INT64_MIN;
 
@@ -228,6 +229,8 @@ void analysis_run_input(struct analysis *a, const char *path)
             nb_ledger_packet(a->ledger, &pkt);
             if (pkt.l4 == L4_TCP)
                 flow_table_packet(a->flows, &pkt);
+            else if (pkt.l4 == L4_UDP && pkt.dport == ROCEV2_UDP_PORT)
+                roce_table_packet(a->roce, &pkt);
         }
         if (a->progress && (in->packets & 0x3FFF) == 0)
             progress(a, cap, false);
@@ -251,6 +254,7 @@ void analysis_run_input(struct analysis *a, const char *path)
 void analysis_finish(struct analysis *a)
 {
     flow_table_finish(a->flows);
+    roce_table_finish(a->roce, a->conns);
     char err[256];
     if (a->streams && write_streams_status(a->streams, err, sizeof err) != 0) {
         fprintf(stderr, "smbscope: --write-streams: %s\n", err);
@@ -267,6 +271,7 @@ void analysis_free(struct analysis *a)
     if (a->streams)
         write_streams_free(a->streams);
     nb_ledger_free(a->ledger);
+    roce_table_free(a->roce);
     g_ptr_array_free(a->conns, TRUE);
     g_ptr_array_free(a->inputs, TRUE);
     memset(a, 0, sizeof *a);

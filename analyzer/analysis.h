@@ -16,6 +16,7 @@
 #include "netbios.h"
 #include "options.h"
 #include "packet.h"
+#include "rdma.h"
 #include "session.h"
 
 struct write_streams;
@@ -51,6 +52,7 @@ struct analysis {
     struct flow_observer streams_obs; /* the stream writer's callbacks (ctx: streams) */
     struct session_config session_cfg;
     GPtrArray *conns;         /* struct smb_conn*: closed connections that carried SMB/NBSS */
+    struct roce_table *roce;  /* SMB Direct over RoCEv2 (UDP 4791), analyzer/model/rdma_roce.c */
     bool input_error;         /* some input could not be read to its end: exit 2 */
     uint64_t packets;
     int64_t first_ts, last_ts;

@@ -109,7 +109,7 @@ void verdict_conn_findings(const struct smb_conn *s, void (*emit)(const char *te
         emit("NBT above 3.0.2: MS-SMB2 2.1 stops at 3.0.2", arg);
     if (s->verdict.cls == TRANSPORT_NBT_NONSTANDARD_PORT)
         emit(port == 445 ? "NBSS session framing on port 445" : "NBSS session framing on an alternative port", arg);
-    if (port != 139 && port != 445 && s->verdict.cls != TRANSPORT_NONE)
+    if (transport_is_alt_port(s->verdict.cls, port) && s->verdict.cls != TRANSPORT_NONE)
         emit("SMB on an alternative port", arg);
     if (s->verdict.evidence & EV_KEEPALIVE_ON_DIRECT)
         emit("NBSS keep-alives (0x85) on a direct-hosted connection", arg);

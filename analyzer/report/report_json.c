@@ -7,6 +7,7 @@
 #include "dialect.h"
 #include "fmt.h"
 #include "json.h"
+#include "report_rdma.h"
 #include "smb_tables.h"
 
 #ifndef SMBSCOPE_VERSION
@@ -169,7 +170,7 @@ static void connection(struct json *j, const struct smb_conn *s)
     json_kstr(j, "transport", transport_class_name(s->verdict.cls));
     json_kstr(j, "transport_evidence", transport_evidence_text(s->verdict.evidence, buf, sizeof buf));
     uint16_t port = smb_conn_server_port(s);
-    json_kbool(j, "alt_port", port != 139 && port != 445);
+    json_kbool(j, "alt_port", transport_is_alt_port(s->verdict.cls, port));
 
     json_key(j, "nbss");
     const struct transport_obs *o = &s->obs;
@@ -197,6 +198,7 @@ static void connection(struct json *j, const struct smb_conn *s)
         json_null(j);
     }
     json_kuint(j, "largest_message", o->largest_message);
+    report_json_smb_direct(j, s);
 
     json_key(j, "smb1_dialects_offered");
     json_begin_array(j);

@@ -4,6 +4,7 @@
  * Every wire string goes through fmt_escaped(): nothing from a capture can
  * move the cursor or recolour a terminal. */
 #include "report.h"
+#include "report_rdma.h"
 
 #include <string.h>
 
@@ -343,6 +344,7 @@ static void conn_detail(struct text *t, guint idx, const struct smb_conn *s)
     fprintf(out, "%s\n", transport_class_description(s->verdict.cls));
     field(out, "Transport Evidence");
     fprintf(out, "%s\n", transport_evidence_text(s->verdict.evidence, buf, sizeof buf));
+    report_text_smb_direct(out, s, LABEL_WIDTH);
     field(out, "NetBIOS Name");
     if (s->called_name.len || s->calling_name.len) {
         fputs("called ", out);

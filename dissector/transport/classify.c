@@ -8,6 +8,9 @@
  *      e.g. a 139 connection whose session request preceded the capture.
  *   3. A connection whose handshake we did not see could have had an NBSS
  *      session request before the capture began: unknown-start.
+ *   0. SMB Direct decides by its carrier: the MPA/DDP/RDMAP or RoCEv2
+ *      framing that delivered the messages is the proof (rdma-iwarp on any
+ *      TCP port, rdma-roce on UDP 4791); NBSS cannot appear inside it.
  *   4. Otherwise direct-hosted SMB.  A bare keep-alive (0x85) does not make a
  *      connection NetBIOS: smbd sends 0x85 on idle SMB1 sessions on 445 too,
  *      and MS-SMB2's direct transport shares the 4-byte header layout; it is
@@ -28,12 +31,16 @@ static bool r_setup_elsewhere(const struct transport_obs *o) { return nbss_setup
 static bool r_port_139(const struct transport_obs *o) { return o->server_port == 139; }
 static bool r_midstream(const struct transport_obs *o) { return !o->handshake_seen; }
 static bool r_always(const struct transport_obs *o) { (void)o; return true; }
+static bool r_iwarp(const struct transport_obs *o) { return o->carrier == CARRIER_RDMA_IWARP; }
+static bool r_roce(const struct transport_obs *o) { return o->carrier == CARRIER_RDMA_ROCE; }
 
 static const struct {
     bool (*holds)(const struct transport_obs *);
     enum transport_class cls;
     uint32_t evidence;
 } rules[] = {
+    { r_iwarp, TRANSPORT_RDMA_IWARP, EV_RDMA_IWARP },
+    { r_roce, TRANSPORT_RDMA_ROCE, EV_RDMA_ROCE },
     { r_setup_on_139, TRANSPORT_NBT, EV_NBSS_HANDSHAKE | EV_PORT_139 },
     { r_setup_elsewhere, TRANSPORT_NBT_NONSTANDARD_PORT, EV_NBSS_HANDSHAKE },
     { r_port_139, TRANSPORT_NBT, EV_PORT_139 },
@@ -63,9 +70,18 @@ struct transport_verdict transport_classify(const struct transport_obs *o)
         v.evidence |= EV_LENGTH_OVER_17BIT;
     if (!o->handshake_seen)
         v.evidence |= EV_NO_TCP_HANDSHAKE;
-    if (o->server_port != 139 && o->server_port != 445)
+    if (transport_is_alt_port(v.cls, o->server_port))
         v.evidence |= EV_ALT_PORT;
     return v;
+}
+
+bool transport_is_alt_port(enum transport_class cls, uint16_t port)
+{
+    if (cls == TRANSPORT_RDMA_IWARP)
+        return port != SMBD_IWARP_PORT;
+    if (cls == TRANSPORT_RDMA_ROCE)
+        return false;
+    return port != 139 && port != 445;
 }
 
 static const struct {
@@ -78,6 +94,8 @@ static const struct {
     { TRANSPORT_NBT, "nbt", "NetBIOS session service (RFC 1002 NBSS)" },
     { TRANSPORT_NBT_NONSTANDARD_PORT, "nbt-nonstandard-port", "NBSS session framing on a port other than 139" },
     { TRANSPORT_UNKNOWN_START, "unknown-start", "capture began mid-connection; session setup unseen" },
+    { TRANSPORT_RDMA_IWARP, "rdma-iwarp", "SMB Direct (MS-SMBD) over iWARP (MPA/DDP/RDMAP on TCP)" },
+    { TRANSPORT_RDMA_ROCE, "rdma-roce", "SMB Direct (MS-SMBD) over RoCEv2 (InfiniBand BTH on UDP 4791)" },
 };
 
 const char *transport_class_name(enum transport_class cls)
@@ -101,7 +119,9 @@ static const struct {
     { EV_LENGTH_OVER_17BIT, "message length above NBSS's 17-bit limit" },
     { EV_DIRECT_FRAMING, "only direct 0x00+length framing" },
     { EV_KEEPALIVE_ON_DIRECT, "0x85 keep-alives on a direct connection" },
-    { EV_ALT_PORT, "alternative port (neither 139 nor 445)" },
+    { EV_ALT_PORT, "alternative port (neither 139 nor 445; SMB Direct: not 5445)" },
+    { EV_RDMA_IWARP, "MPA request/reply and FPDUs carried SMBD" },
+    { EV_RDMA_ROCE, "RoCEv2 RC SENDs carried SMBD" },
 };
 
 const char *transport_evidence_text(uint32_t evidence, char *buf, size_t buflen)

@@ -15,8 +15,22 @@ enum transport_class {
     TRANSPORT_NBT,                 /* RFC 1002 session service (port 139 or handshake) */
     TRANSPORT_NBT_NONSTANDARD_PORT,/* NBSS control messages on a port other than 139 */
     TRANSPORT_UNKNOWN_START,       /* began mid-connection: handshake unseen */
+    TRANSPORT_RDMA_IWARP,          /* SMB Direct (MS-SMBD) over iWARP: MPA/DDP/RDMAP on TCP */
+    TRANSPORT_RDMA_ROCE,           /* SMB Direct (MS-SMBD) over RoCEv2: InfiniBand BTH on UDP 4791 */
     TRANSPORT_CLASS_COUNT
 };
+
+/* What carries the SMB messages of a connection.  TCP (the default, zero)
+ * frames them with NBSS or the direct-TCP header; the others deliver whole
+ * messages. */
+enum transport_carrier {
+    CARRIER_TCP = 0,
+    CARRIER_RDMA_IWARP,            /* MPA key at the start of the TCP stream, any port */
+    CARRIER_RDMA_ROCE,             /* UDP 4791 */
+};
+
+#define SMBD_IWARP_PORT 5445       /* MS-SMBD's TCP port for iWARP */
+#define ROCEV2_UDP_PORT 4791
 
 /* NBSS message types (RFC 1002 4.3.1). */
 enum nbss_type {
@@ -30,6 +44,7 @@ enum nbss_type {
 
 /* What one connection showed, both directions together. */
 struct transport_obs {
+    enum transport_carrier carrier; /* CARRIER_TCP unless a transport said otherwise */
     uint16_t server_port;
     bool handshake_seen;          /* TCP SYN or SYN-ACK of this connection captured */
     uint32_t session_messages;    /* 0x00 messages (SMB or not) */
@@ -52,7 +67,9 @@ enum transport_evidence_bit {
     EV_LENGTH_OVER_17BIT = 1u << 4,  /* a 24-bit length NBSS cannot carry */
     EV_DIRECT_FRAMING = 1u << 5,     /* only 0x00 + length framing seen */
     EV_KEEPALIVE_ON_DIRECT = 1u << 6,/* 0x85 on a direct connection (smbd does this on 445) */
-    EV_ALT_PORT = 1u << 7,           /* server port is neither 139 nor 445 */
+    EV_ALT_PORT = 1u << 7,           /* server port is neither 139 nor 445 (RDMA: not 5445) */
+    EV_RDMA_IWARP = 1u << 8,         /* MPA request/reply and FPDUs carried SMBD */
+    EV_RDMA_ROCE = 1u << 9,          /* RoCEv2 RC SENDs carried SMBD */
 };
 
 struct transport_verdict {
@@ -62,7 +79,12 @@ struct transport_verdict {
 
 struct transport_verdict transport_classify(const struct transport_obs *obs);
 
-/* "direct", "nbt", "nbt-nonstandard-port", "unknown-start" ("none" for NONE). */
+/* Whether a server port is an alternative one for its class: not 139/445
+ * for TCP SMB, not 5445 for SMB Direct over iWARP; RoCEv2 always uses 4791. */
+bool transport_is_alt_port(enum transport_class cls, uint16_t server_port);
+
+/* "direct", "nbt", "nbt-nonstandard-port", "unknown-start", "rdma-iwarp",
+ * "rdma-roce" ("none" for NONE). */
 const char *transport_class_name(enum transport_class cls);
 /* A sentence for people: "NetBIOS session service on port 139". */
 const char *transport_class_description(enum transport_class cls);

@@ -58,7 +58,9 @@ def check_capture(smbscope, path, rows):
     except ValueError as e:
         return ["%s: invalid JSON: %s" % (path, e)]
 
-    conns = {key("tcp", c["client"], c["client_port"], c["server"], c["server_port"]): c for c in doc["connections"]}
+    # SMB Direct over RoCEv2 rides on UDP (ip_proto), everything else on TCP
+    conns = {key(c.get("ip_proto", "tcp"), c["client"], c["client_port"], c["server"], c["server_port"]): c
+             for c in doc["connections"]}
     flows = {key(f["proto"], f["client"], f["client_port"], f["server"], f["server_port"]): f
              for f in doc["netbios"]["flows"]}
     want_conns, want_flows = set(), set()
@@ -66,7 +68,7 @@ def check_capture(smbscope, path, rows):
         k = key(r["kind"], r["client"], r["client_port"], r["server"], r["server_port"])
         where = "%s %s %s:%s -> %s:%s" % (os.path.basename(path), r["kind"], r["client"], r["client_port"],
                                           r["server"], r["server_port"])
-        if r["kind"] == "tcp" and r["transport"] != "-" and (r["smb_version"] != "-" or r["nbss_types"] != "-"):
+        if r["transport"] != "-" and (r["smb_version"] != "-" or r["nbss_types"] != "-"):
             want_conns.add(k)
             got = conns.get(k)
             if got is None:
