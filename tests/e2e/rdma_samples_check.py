@@ -15,11 +15,19 @@ RoCEv2 (UDP 4791): every frame is infiniband with a correct ICRC (recomputed
 here from the RoCEv2 pseudo-header, tshark does not check it); every SEND
 Only/First is smb_direct; SEND First/Middle/Last and an RDMA Write are present.
 
-Usage: rdma_samples_check.py --samples DIR      Exit: 0 ok, 1 a check failed.
+With --smbscope BIN, smbscope's reports of the same captures must agree:
+one connection each, transport rdma-iwarp / rdma-roce in JSON and in the
+text table alike, no nbss member, FPDU / frame / RDMA Write counts equal to
+tshark's, no bad CRC; and a copy with one octet flipped inside an FPDU has
+exactly one bad CRC32c for tshark and for smbscope.
+
+Usage: rdma_samples_check.py --samples DIR [--smbscope BIN]   Exit: 0 ok, 1 a check failed.
 """
 
 import argparse
+import json
 import os
+import tempfile
 import struct
 import subprocess
 import sys
@@ -127,21 +135,82 @@ def check_roce(path, fail):
     return len(rs), len(rs) - bad, sum(len(r["smb2.cmd"].split("|")) for r in rs if r["smb2.cmd"])
 
 
+def smbscope_json(binary, path):
+    out = subprocess.run([binary, "--format", "json", "-q", path], stdout=subprocess.PIPE, check=False).stdout
+    return json.loads(out)
+
+
+def check_smbscope(binary, path, want_transport, counts, fail):
+    """counts: tshark's numbers, {"fpdus": n, "writes": n} (iWARP) or {"frames": n, "writes": n} (RoCE)."""
+    doc = smbscope_json(binary, path)
+    conns = doc["connections"]
+    if len(conns) != 1:
+        fail("smbscope reports %d connections, want 1" % len(conns))
+        return
+    c = conns[0]
+    d = c.get("smb_direct") or {}
+    if c["transport"] != want_transport or c["nbss"] is not None or not d:
+        fail("smbscope: transport %s, nbss %r, smb_direct %r" % (c["transport"], c["nbss"], bool(d)))
+        return
+    text = subprocess.run([binary, "-q", path], stdout=subprocess.PIPE, check=False).stdout.decode()
+    row = [line for line in text.splitlines() if ("%s:%d" % (c["server"], c["server_port"])) in line and "->" in line]
+    if not row or want_transport not in row[0].split():
+        fail("text report's connection row does not say %s: %r" % (want_transport, row[:1]))
+    if d["rdma_writes"] != counts["writes"]:
+        fail("smbscope %d RDMA writes, tshark %d" % (d["rdma_writes"], counts["writes"]))
+    if "fpdus" in counts and (d["mpa"]["fpdus"] != counts["fpdus"] or d["mpa"]["crc_bad"] != counts.get("bad", 0)):
+        fail("smbscope %d FPDUs (%d bad CRC), tshark %d (%d bad)" % (d["mpa"]["fpdus"], d["mpa"]["crc_bad"],
+                                                                     counts["fpdus"], counts.get("bad", 0)))
+    if "frames" in counts and d["roce"]["packets"] != counts["frames"]:
+        fail("smbscope %d RoCEv2 packets, tshark %d frames" % (d["roce"]["packets"], counts["frames"]))
+
+
+def flipped_copy(path, frame_no, at, tmpdir):
+    """A copy of a classic pcap with one octet of frame `frame_no` (1-based) inverted."""
+    data = bytearray(open(path, "rb").read())
+    off, n = 24, 0
+    while off + 16 <= len(data):
+        n += 1
+        incl = struct.unpack("<I", data[off + 8:off + 12])[0]
+        if n == frame_no:
+            data[off + 16 + at] ^= 0xFF
+            break
+        off += 16 + incl
+    out = os.path.join(tmpdir, "flipped-" + os.path.basename(path))
+    open(out, "wb").write(bytes(data))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", required=True)
+    ap.add_argument("--smbscope")
     a = ap.parse_args()
     errors = []
     for name in list(IWARP) + ROCE:
         def fail(msg, name=name):
             errors.append("%s: %s" % (name, msg))
         path = os.path.join(a.samples, name)
+        writes = sum(1 for r in rows(path) if flag(r["iwarp_ddp.tagged_flag"]) or
+                     r["infiniband.bth.opcode"] in ("10", "0x0a", "0x0000000a"))
         if name in IWARP:
             n, good, smb2 = check_iwarp(path, IWARP[name], fail)
             print("%s: %d FPDUs, %d good CRC32c, %d SMB2 messages" % (name, n, good, smb2))
+            if a.smbscope:
+                check_smbscope(a.smbscope, path, "rdma-iwarp", {"fpdus": n, "writes": writes}, fail)
+                with tempfile.TemporaryDirectory() as tmp:
+                    # frame 10: the NTLMSSP NEGOTIATE; octet 14+20+20+40 is inside its FPDU
+                    bad = flipped_copy(path, 10, 94, tmp)
+                    v = tshark(["-r", bad, "-O", "iwarp_mpa"])
+                    nbad = v.count("(Bad CRC32")
+                    if nbad != 1:
+                        fail("flipped copy: tshark sees %d bad CRC32c, want 1" % nbad)
+                    check_smbscope(a.smbscope, bad, "rdma-iwarp", {"fpdus": n, "writes": writes, "bad": 1}, fail)
         else:
             n, good, smb2 = check_roce(path, fail)
             print("%s: %d frames, %d good ICRC, %d SMB2 messages" % (name, n, good, smb2))
+            if a.smbscope:
+                check_smbscope(a.smbscope, path, "rdma-roce", {"frames": n, "writes": writes}, fail)
     for e in errors:
         print(e, file=sys.stderr)
     return 1 if errors else 0
