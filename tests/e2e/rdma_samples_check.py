@@ -61,8 +61,7 @@ def flag(v):
     return v in ("1", "True", "true")
 
 
-def check_iwarp(path, markers, fail):
-    rs = list(rows(path))
+def check_iwarp(path, rs, markers, fail):
     payload = [r for r in rs if r["tcp.len"] and int(r["tcp.len"]) > 0]
     for r in payload:
         if "iwarp_mpa" not in r["chain"]:
@@ -114,8 +113,7 @@ def pcap_frames(path):
         off += 16 + incl
 
 
-def check_roce(path, fail):
-    rs = list(rows(path))
+def check_roce(path, rs, fail):
     ops = []
     for r in rs:
         if "infiniband" not in r["chain"]:
@@ -191,10 +189,11 @@ def main():
         def fail(msg, name=name):
             errors.append("%s: %s" % (name, msg))
         path = os.path.join(a.samples, name)
-        writes = sum(1 for r in rows(path) if flag(r["iwarp_ddp.tagged_flag"]) or
+        rs = list(rows(path))
+        writes = sum(1 for r in rs if flag(r["iwarp_ddp.tagged_flag"]) or
                      r["infiniband.bth.opcode"] in ("10", "0x0a", "0x0000000a"))
         if name in IWARP:
-            n, good, smb2 = check_iwarp(path, IWARP[name], fail)
+            n, good, smb2 = check_iwarp(path, rs, IWARP[name], fail)
             print("%s: %d FPDUs, %d good CRC32c, %d SMB2 messages" % (name, n, good, smb2))
             if a.smbscope:
                 check_smbscope(a.smbscope, path, "rdma-iwarp", {"fpdus": n, "writes": writes}, fail)
@@ -207,7 +206,7 @@ def main():
                         fail("flipped copy: tshark sees %d bad CRC32c, want 1" % nbad)
                     check_smbscope(a.smbscope, bad, "rdma-iwarp", {"fpdus": n, "writes": writes, "bad": 1}, fail)
         else:
-            n, good, smb2 = check_roce(path, fail)
+            n, good, smb2 = check_roce(path, rs, fail)
             print("%s: %d frames, %d good ICRC, %d SMB2 messages" % (name, n, good, smb2))
             if a.smbscope:
                 check_smbscope(a.smbscope, path, "rdma-roce", {"frames": n, "writes": writes}, fail)
