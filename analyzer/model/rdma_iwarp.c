@@ -30,9 +30,9 @@ struct iwarp_dir {
     struct mpa_rx rx;
     struct ddp_msg_rx sends;
     struct smbd_reasm reasm;
-    uint8_t ulpdu[MPA_MAX_ULPDU];
-    uint8_t send_buf[MPA_MAX_ULPDU];
-    uint8_t *smb_buf;
+    /* allocated when first needed: an FPDU (ulpdu), a Send in several DDP
+     * segments (sends), an SMB2 message in several SMBD messages (reasm) */
+    uint8_t *ulpdu;
 };
 
 struct rdma_iwarp {
@@ -44,9 +44,8 @@ static struct rdma_iwarp *iwarp_new(struct smb_conn *s, int initiator)
 {
     struct rdma_iwarp *w = g_new0(struct rdma_iwarp, 1);
     for (int d = 0; d < 2; d++) {
-        w->d[d].smb_buf = g_malloc(s->pdu_cap);
-        smbd_reasm_init(&w->d[d].reasm, w->d[d].smb_buf, s->pdu_cap);
-        ddp_msg_rx_init(&w->d[d].sends, w->d[d].send_buf, sizeof w->d[d].send_buf);
+        smbd_reasm_init(&w->d[d].reasm, NULL, 0);
+        ddp_msg_rx_init(&w->d[d].sends, NULL, 0);
     }
     s->smbd = g_new0(struct smb_direct_info, 1);
     s->smbd->mpa_initiator = initiator;
@@ -58,8 +57,11 @@ void rdma_iwarp_free(struct rdma_iwarp *w)
 {
     if (!w)
         return;
-    for (int d = 0; d < 2; d++)
-        g_free(w->d[d].smb_buf);
+    for (int d = 0; d < 2; d++) {
+        g_free(w->d[d].ulpdu);
+        g_free(w->d[d].sends.buf);
+        g_free(w->d[d].reasm.buf);
+    }
     g_free(w);
 }
 
@@ -116,7 +118,12 @@ static void fpdu(struct smb_conn *s, struct rdma_iwarp *w, int d, const struct m
         return;
     const uint8_t *msg;
     size_t len;
-    enum ddp_rx_result r = ddp_msg_add(&w->d[d].sends, &seg, &msg, &len);
+    struct ddp_msg_rx *rx = &w->d[d].sends;
+    if (!seg.last && !rx->buf) {
+        rx->buf = g_malloc(MPA_MAX_ULPDU);
+        rx->cap = MPA_MAX_ULPDU;
+    }
+    enum ddp_rx_result r = ddp_msg_add(rx, &seg, &msg, &len);
     if (r == DDP_RX_DROPPED)
         info->send_dropped++;
     if (r != DDP_RX_DONE)
@@ -173,7 +180,8 @@ bool rdma_iwarp_data(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *pro
         x->rx_ready = true;
         bool markers = w->markers_wanted_by[!dir];
         s->smbd->mpa_markers[dir] = markers;
-        mpa_rx_init(&x->rx, markers, s->smbd->mpa_crc, x->ulpdu, sizeof x->ulpdu);
+        x->ulpdu = g_malloc(MPA_MAX_ULPDU);
+        mpa_rx_init(&x->rx, markers, s->smbd->mpa_crc, x->ulpdu, MPA_MAX_ULPDU);
     }
     full_operation(s, w, dir, &in, ts_us);
     return true;
@@ -197,6 +205,10 @@ void rdma_smbd_message(struct smb_conn *s, struct smbd_reasm *reasm, int dir, bo
     struct smbd_data data;
     if (smbd_conn_message(&info->smbd, from_responder, midstream, msg, len, &data) != SMBD_MSG_DATA)
         return;
+    if (data.remaining_length && !reasm->buf) { /* the first SMB2 message in several pieces */
+        reasm->buf = g_malloc(s->pdu_cap);
+        reasm->cap = s->pdu_cap;
+    }
     const uint8_t *smb2;
     size_t n;
     switch (smbd_reasm_add(reasm, &data, &smb2, &n)) {

@@ -115,7 +115,7 @@ static void maybe_smb(struct roce_table *t, struct roce_conn *c, int dir, const 
     c->s->obs.carrier = CARRIER_RDMA_ROCE;
     c->s->smbd = g_new0(struct smb_direct_info, 1);
     for (int d = 0; d < 2; d++)
-        smbd_reasm_init(&c->reasm[d], g_malloc(c->s->pdu_cap), c->s->pdu_cap);
+        smbd_reasm_init(&c->reasm[d], NULL, 0); /* a buffer once a message comes in pieces */
 }
 
 static void send_packet(struct roce_table *t, struct roce_conn *c, int dir, const struct roce_bth *b, int64_t ts)
