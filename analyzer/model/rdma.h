@@ -55,8 +55,10 @@ void roce_table_packet(struct roce_table *t, const struct packet *pkt);
  * appended to conns (struct smb_conn*). */
 void roce_table_finish(struct roce_table *t, GPtrArray *conns);
 void roce_table_free(struct roce_table *t);
-/* Packets and queue-pair pairs not tracked because of the cap. */
+/* Packets of queue-pair pairs not tracked because of the cap. */
 uint64_t roce_table_dropped(const struct roce_table *t);
+/* UDP 4791 packets whose BTH could not be decoded (short, unknown opcode). */
+uint64_t roce_table_not_decoded(const struct roce_table *t);
 
 /* Shared: a complete Send message (SMBD) of direction dir. */
 void rdma_smbd_message(struct smb_conn *s, struct smbd_reasm *reasm, int dir, bool from_responder, bool midstream,

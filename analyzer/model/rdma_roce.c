@@ -52,6 +52,7 @@ struct roce_table *roce_table_new(const struct session_config *cfg, uint32_t max
 }
 
 uint64_t roce_table_dropped(const struct roce_table *t) { return t->dropped; }
+uint64_t roce_table_not_decoded(const struct roce_table *t) { return t->not_decoded; }
 
 static bool same(const struct ip_addr *a, const struct ip_addr *b)
 {
