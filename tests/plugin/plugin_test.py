@@ -225,6 +225,8 @@ def command_flows(cmd, capture):
         key = (f.get("proto", "udp"), f["client"], int(f["client_port"]), f["server"], int(f["server_port"]))
         nb[key] = (dash(f.get("service")), dash(f.get("state")))
     for c in doc.get("connections", []):
+        if c.get("transport") in NOT_IN_PLUGIN:
+            continue
         key = ("tcp", c["client"], int(c["client_port"]), c["server"], int(c["server_port"]))
         svc, state = nb.pop(key, (None, None))
         flows[key].add((dash(c.get("transport")), dash(c.get("dialect")), svc, state))
@@ -233,9 +235,20 @@ def command_flows(cmd, capture):
     return flows
 
 
+# Transports the command reports and the plugin does not yet: their rows are
+# left out of every plugin comparison, and said so (an open item, not a pass).
+NOT_IN_PLUGIN = ("rdma-iwarp", "rdma-roce")
+
+
 def samples_or_skip(args):
     samples = args.samples or os.path.join(args.source_root, "samples")
     rows = read_manifest(samples)
+    if rows is not None:
+        skipped = [r for r in rows if r["transport"] in NOT_IN_PLUGIN]
+        rows = [r for r in rows if r["transport"] not in NOT_IN_PLUGIN]
+        if skipped:
+            print("note: %d SMB Direct flows (%s) not compared: the plugin does not report SMB Direct yet" %
+                  (len(skipped), ", ".join(NOT_IN_PLUGIN)))
     caps = sorted(glob.glob(os.path.join(samples, "*.pcap")))
     if rows is None or not caps:
         print("SKIP: no samples/*.pcap with MANIFEST.tsv under %s" % samples)
