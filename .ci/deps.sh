@@ -2,7 +2,9 @@
 # Debian 12 packages smbscope needs to build and test (run as root).
 set -euo pipefail
 packages=(
-  build-essential meson ninja-build pkg-config clang
+  build-essential meson ninja-build pkg-config
+  # clang and libFuzzer's runtime (only a Recommends of clang-14) for build-fuzz
+  clang libclang-rt-14-dev
   libpcap-dev libglib2.0-dev zlib1g-dev
   libwireshark-dev libwiretap-dev libwsutil-dev tshark
   tcpdump valgrind python3 util-linux

@@ -6,59 +6,26 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "census.h"
 #include "ipfrag.h"
 #include "write_streams.h"
 
-/* flow_conn.user is one slot; two observers share it here: the session
- * model and, with --write-streams, the stream writer.  Each sees its own
- * pointer in c->user during its callback. */
-struct conn_slots {
-    struct smb_conn *smb;
-    void *streams;
-};
-
-#define WITH_STREAMS_USER(c, slots, call)                                                                              \
-    do {                                                                                                               \
-        (c)->user = (slots)->streams;                                                                                  \
-        call;                                                                                                          \
-        (slots)->streams = (c)->user;                                                                                  \
-        (c)->user = (slots);                                                                                           \
-    } while (0)
-
-static void on_conn_open(void *ctx, struct flow_conn *c)
+/* The session model is the flow table's first observer; the stream writer
+ * (--write-streams) is another, with its own per-connection pointer. */
+static void on_conn_open(void *ctx, struct flow_conn *c, void **user)
 {
     struct analysis *a = ctx;
-    struct conn_slots *slots = g_new0(struct conn_slots, 1);
-    slots->smb = smb_conn_new(&a->session_cfg, c);
-    c->user = slots;
-    if (a->streams && a->streams_obs.conn_open)
-        WITH_STREAMS_USER(c, slots, a->streams_obs.conn_open(a->streams, c));
+    *user = smb_conn_new(&a->session_cfg, c);
 }
 
-static void on_packet(void *ctx, struct flow_conn *c, int dir, const struct packet *p)
+static void on_data(void *ctx, struct flow_conn *c, void **user, int dir, const uint8_t *p, size_t n, int64_t ts)
 {
-    struct analysis *a = ctx;
-    struct conn_slots *slots = c->user;
-    if (a->streams && a->streams_obs.packet)
-        WITH_STREAMS_USER(c, slots, a->streams_obs.packet(a->streams, c, dir, p));
+    smb_conn_data(*user, dir, p, n, ts);
 }
 
-static void on_data(void *ctx, struct flow_conn *c, int dir, const uint8_t *p, size_t n, int64_t ts)
+static void on_gap(void *ctx, struct flow_conn *c, void **user, int dir, uint64_t n, int64_t ts)
 {
-    struct analysis *a = ctx;
-    struct conn_slots *slots = c->user;
-    if (a->streams && a->streams_obs.data)
-        WITH_STREAMS_USER(c, slots, a->streams_obs.data(a->streams, c, dir, p, n, ts));
-    smb_conn_data(slots->smb, dir, p, n, ts);
-}
-
-static void on_gap(void *ctx, struct flow_conn *c, int dir, uint64_t n, int64_t ts)
-{
-    struct analysis *a = ctx;
-    struct conn_slots *slots = c->user;
-    if (a->streams && a->streams_obs.gap)
-        WITH_STREAMS_USER(c, slots, a->streams_obs.gap(a->streams, c, dir, n, ts));
-    smb_conn_gap(slots->smb, dir, n, ts);
+    smb_conn_gap(*user, dir, n, ts);
 }
 
 /* A connection that carried NBSS belongs in the NetBIOS ledger: on 139 its
@@ -82,17 +49,13 @@ static void conn_to_ledger(struct analysis *a, const struct smb_conn *s)
         nb_flow_add_name(row, (const char *)s->calling_name.p);
 }
 
-static void on_conn_close(void *ctx, struct flow_conn *c, enum flow_close_reason r)
+static void on_conn_close(void *ctx, struct flow_conn *c, void **user, enum flow_close_reason r)
 {
     struct analysis *a = ctx;
-    struct conn_slots *slots = c->user;
-    if (!slots)
+    struct smb_conn *s = *user;
+    *user = NULL;
+    if (!s)
         return;
-    if (a->streams && a->streams_obs.conn_close)
-        WITH_STREAMS_USER(c, slots, a->streams_obs.conn_close(a->streams, c, r));
-    c->user = NULL;
-    struct smb_conn *s = slots->smb;
-    g_free(slots);
     if (smb_conn_close(s, c, flow_close_reason_name(r))) {
         conn_to_ledger(a, s);
         g_ptr_array_add(a->conns, s);
@@ -121,6 +84,7 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
     a->conns = g_ptr_array_new_with_free_func(conn_free);
     a->ledger = nb_ledger_new(cfg->max_netbios_flows > UINT32_MAX ? UINT32_MAX : (uint32_t)cfg->max_netbios_flows);
     a->frags = ipfrag_new(NULL);
+    a->census = census_new();
     a->session_cfg.pdu_cap = cfg->pdu_cap;
     a->session_cfg.no_fast_path = cfg->no_fast_path;
     a->roce = roce_table_new(&a->session_cfg, 0);
@@ -137,13 +101,12 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
         lim.total_buffer_cap = cfg->reasm_total_cap;
     const struct flow_observer obs = {
         .conn_open = on_conn_open,
-        .packet = on_packet,
         .data = on_data,
         .gap = on_gap,
         .conn_close = on_conn_close,
     };
     a->flows = flow_table_new(&lim, &obs, a);
-    if (!a->flows || !a->frags) {
+    if (!a->flows || !a->frags || !a->census || !a->ledger) {
         snprintf(errbuf, errlen, "out of memory");
         return false;
     }
@@ -151,7 +114,9 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
         a->streams = write_streams_new(cfg->write_streams_dir, 0, errbuf, errlen);
         if (!a->streams)
             return false;
-        write_streams_observer(a->streams, &a->streams_obs);
+        struct flow_observer streams_obs;
+        write_streams_observer(a->streams, &streams_obs);
+        flow_table_add_observer(a->flows, &streams_obs, a->streams);
     }
     a->progress = !cfg->quiet && isatty(STDERR_FILENO);
     a->started_us = g_get_monotonic_time();
@@ -201,7 +166,11 @@ void analysis_run_input(struct analysis *a, const char *path)
     in->link_type = g_strdup(capture_linktype_name(cap));
     in->format = capture_format(cap);
     in->gzip = capture_is_gzip(cap);
-    if (!packet_linktype_supported(in->dlt)) {
+    in->reader = capture_reader(cap);
+    in->capture_filter = capture_filter(cap) ? g_strdup(capture_filter(cap)) : NULL;
+    /* pcapng interfaces may differ in link type: each record is decoded by its
+     * own (unsupported ones are counted per record, not refused whole) */
+    if (!packet_linktype_supported(in->dlt) && !capture_multi_linktype(cap)) {
         in->error = g_strdup_printf("%s: unsupported link type %s (%d)", capture_name(cap), in->link_type, in->dlt);
         fprintf(stderr, "smbscope: %s\n", in->error);
         a->input_error = true;
@@ -220,12 +189,13 @@ void analysis_run_input(struct analysis *a, const char *path)
             in->first_ts = rec.ts_us;
         if (rec.ts_us > in->last_ts)
             in->last_ts = rec.ts_us;
-        enum packet_status st = packet_decode(in->dlt, &rec, a->frags, &pkt);
+        enum packet_status st = packet_decode(rec.dlt, &rec, a->frags, &pkt);
         if ((unsigned)st < PKT_STATUS_COUNT)
             in->status[st]++;
         if (st == PKT_NOT_IP)
             nb_ledger_non_ip(a->ledger, &pkt);
         if (st == PKT_OK) {
+            census_packet(a->census, &pkt);
             nb_ledger_packet(a->ledger, &pkt);
             if (pkt.l4 == L4_TCP)
                 flow_table_packet(a->flows, &pkt);
@@ -272,6 +242,7 @@ void analysis_free(struct analysis *a)
         write_streams_free(a->streams);
     nb_ledger_free(a->ledger);
     roce_table_free(a->roce);
+    census_free(a->census);
     g_ptr_array_free(a->conns, TRUE);
     g_ptr_array_free(a->inputs, TRUE);
     memset(a, 0, sizeof *a);

@@ -20,6 +20,7 @@
 #include "session.h"
 
 struct write_streams;
+struct census;
 
 struct input_info {
     char *path;               /* as given ("-" for stdin) */
@@ -48,8 +49,8 @@ struct analysis {
     struct nb_ledger *ledger;
     struct flow_table *flows;
     struct ipfrag_table *frags;
+    struct census *census;    /* UDP conversations, snaplen cuts, SYNs to 139/445 (census.h) */
     struct write_streams *streams;
-    struct flow_observer streams_obs; /* the stream writer's callbacks (ctx: streams) */
     struct session_config session_cfg;
     GPtrArray *conns;         /* struct smb_conn*: closed connections that carried SMB/NBSS */
     struct roce_table *roce;  /* SMB Direct over RoCEv2 (UDP 4791), analyzer/model/rdma_roce.c */

@@ -1,5 +1,6 @@
 /* main.c - smbscope: prove from the wire how SMB is carried.
- * Exit status: 0 policy holds, 1 policy violated, 2 usage or input error. */
+ * Exit status: 0 pass, 1 fail, 2 usage error or no readable input, 3
+ * inconclusive (see verdict.h: precedence 2 > 1 > 3 > 0). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,30 @@
 
 #ifndef SMBSCOPE_VERSION
 #define SMBSCOPE_VERSION "unknown"
+#endif
+
+#ifdef SMBSCOPE_SELFTEST_BREAK
+#include <limits.h>
+#include <stdlib.h>
+/* Test-only (tests/meson.build builds smbscope-break-ub and -oob in sanitized
+ * builds): a deliberate bug after the report is written and flushed, on every input, so
+ * tests/run.sh's runner self-test can prove that a sanitizer report fails a
+ * test even when the output looks right.  1: signed overflow, 2: heap
+ * out-of-bounds read.  Never defined in a real build. */
+static int selftest_break(uint64_t packets)
+{
+    volatile int big = INT_MAX;
+#if SMBSCOPE_SELFTEST_BREAK == 1
+    return big + (int)(packets > 0) + 1;
+#else
+    size_t n = (size_t)(packets % 8) + 1;
+    unsigned char *buf = calloc(n, 1);
+    volatile size_t at = n;
+    int v = buf ? buf[at] : 0;
+    free(buf);
+    return v - (big == 0);
+#endif
+}
 #endif
 
 int main(int argc, char **argv)
@@ -74,6 +99,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "smbscope: %s: write error\n", cfg.output ? cfg.output : "standard output");
         status = 2;
     }
+#ifdef SMBSCOPE_SELFTEST_BREAK
+    if (selftest_break(a.packets) == -1)
+        status = 2;
+#endif
     if (out != stdout)
         fclose(out);
     verdict_free(&v);

@@ -14,7 +14,8 @@ struct raw_options {
     gchar *format;
     gboolean quiet, version, numeric;
     gchar *write_streams;
-    gboolean allow_netbios, allow_smb1, require_signing, require_encryption;
+    gboolean allow_netbios, allow_smb1, require_signing, require_encryption, require_kerberos;
+    gdouble race_window;
     gchar *min_dialect;
     gboolean no_fast_path;
     gint64 max_connections, max_netbios_flows, reasm_dir_cap, reasm_total_cap, pdu_cap;
@@ -62,6 +63,8 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         { "min-dialect", 0, 0, G_OPTION_ARG_STRING, &o.min_dialect, "Policy: lowest acceptable SMB dialect (2.0.2, 2.1, 3.0, 3.0.2, 3.1.1)", "VER" },
         { "require-signing", 0, 0, G_OPTION_ARG_NONE, &o.require_signing, "Policy: every SMB connection must sign (or encrypt)", NULL },
         { "require-encryption", 0, 0, G_OPTION_ARG_NONE, &o.require_encryption, "Policy: every SMB connection must encrypt", NULL },
+        { "require-kerberos", 0, 0, G_OPTION_ARG_NONE, &o.require_kerberos, "Policy: every authenticated SMB session must use Kerberos (no NTLM, guest or anonymous)", NULL },
+        { "race-window", 0, 0, G_OPTION_ARG_DOUBLE, &o.race_window, "A SYN to 139 within SECONDS of a SYN to 445 of the same server is a NetBIOS-over-TCP/IP race (default 1)", "SECONDS" },
         { "no-fast-path", 0, 0, G_OPTION_ARG_NONE, &o.no_fast_path, "Reassemble and decode every byte (for checking the fast paths)", NULL },
         { "max-connections", 0, 0, G_OPTION_ARG_INT64, &o.max_connections, "Cap on concurrently tracked TCP connections", "N" },
         { "max-netbios-flows", 0, 0, G_OPTION_ARG_INT64, &o.max_netbios_flows, "NetBIOS flows itemised in the ledger; packets of further flows are counted, not listed", "N" },
@@ -77,8 +80,9 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         "connection's transport (direct-hosted or NetBIOS), dialects, signing, encryption,\n"
         "authentication and shares, and every bit of NetBIOS traffic.");
     g_option_context_set_description(ctx,
-        "Exit status: 0 the policy holds, 1 the policy is violated, 2 usage or input error\n"
-        "(a truncated capture is reported as far as it goes, then exits 2).\n"
+        "Exit status: 0 pass (the policy holds and the capture could show a violation),\n"
+        "1 fail (a violation), 2 usage error or no readable input, 3 inconclusive (no\n"
+        "violation, but the capture lacks what the policy needs: the report says what).\n"
         "Default policy: no NetBIOS traffic or attempts, no SMB1.");
     g_option_context_add_main_entries(ctx, entries, NULL);
     GError *err = NULL;
@@ -101,6 +105,13 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
     cfg->policy.allow_smb1 = o.allow_smb1;
     cfg->policy.require_signing = o.require_signing;
     cfg->policy.require_encryption = o.require_encryption;
+    cfg->policy.require_kerberos = o.require_kerberos;
+    if (o.race_window < 0 || o.race_window > 3600) {
+        snprintf(errbuf, errlen, "--race-window must be between 0 and 3600 seconds");
+        goto fail;
+    }
+    if (o.race_window > 0)
+        cfg->policy.race_window_ms = (uint32_t)(o.race_window * 1000 + 0.5);
     if (o.format && !parse_format(o.format, &cfg->format)) {
         snprintf(errbuf, errlen, "unknown --format '%s' (text or json)", o.format);
         goto fail;

@@ -1,6 +1,8 @@
 /* utf16.c - UTF-16LE / OEM to bounded UTF-8. */
 #include "utf16.h"
 
+#include "wire.h"
+
 /* Append one code point if it fits whole; false when it does not. */
 static bool put_cp(uint32_t cp, char *dst, size_t cap, size_t *n)
 {
@@ -32,44 +34,56 @@ static bool put_cp(uint32_t cp, char *dst, size_t cap, size_t *n)
     return true;
 }
 
-size_t utf16le_to_utf8(const uint8_t *src, size_t src_len, bool stop_at_nul,
-                       char *dst, size_t dst_size, bool *truncated)
+/* The next code point of w into *cp; false at the end of w or, with
+ * stop_at_nul, at a NUL. */
+static bool next_utf16le(struct wire *w, bool stop_at_nul, uint32_t *cp)
 {
-    size_t n = 0, i = 0;
+    if (!wire_left(w))
+        return false;
+    if (wire_left(w) < 2) {
+        wire_skip(w, 1);
+        *cp = 0xFFFD; /* odd trailing byte */
+        return true;
+    }
+    uint16_t u = wire_u16le(w);
+    if (u == 0 && stop_at_nul)
+        return false;
+    if (u >= 0xD800 && u <= 0xDBFF) {
+        uint16_t v = wire_peek_u16le(w, 0); /* 0 when absent */
+        if (v >= 0xDC00 && v <= 0xDFFF) {
+            wire_skip(w, 2);
+            *cp = 0x10000 + (((uint32_t)u - 0xD800) << 10) + ((uint32_t)v - 0xDC00);
+        } else {
+            *cp = 0xFFFD;
+        }
+    } else {
+        *cp = (u >= 0xDC00 && u <= 0xDFFF) ? 0xFFFD : u;
+    }
+    return true;
+}
+
+static bool next_oem(struct wire *w, bool stop_at_nul, uint32_t *cp)
+{
+    if (!wire_left(w))
+        return false;
+    uint8_t c = wire_u8(w);
+    *cp = c < 0x80 ? c : 0xFFFD;
+    return !(c == 0 && stop_at_nul);
+}
+
+static size_t to_utf8(const uint8_t *src, size_t src_len, bool stop_at_nul, char *dst, size_t dst_size,
+                      bool *truncated, bool (*next)(struct wire *, bool, uint32_t *))
+{
+    size_t n = 0;
     bool cut = false;
     if (truncated)
         *truncated = false;
     if (!dst || dst_size == 0)
         return 0;
     size_t cap = dst_size - 1; /* room for the NUL */
-    if (!src)
-        src_len = 0;
-    while (i < src_len) {
-        uint32_t cp;
-        if (src_len - i < 2) {
-            cp = 0xFFFD; /* odd trailing byte */
-            i = src_len;
-        } else {
-            uint16_t u = (uint16_t)(src[i] | (src[i + 1] << 8));
-            i += 2;
-            if (u == 0 && stop_at_nul)
-                break;
-            if (u >= 0xD800 && u <= 0xDBFF) {
-                uint16_t v = 0;
-                if (src_len - i >= 2)
-                    v = (uint16_t)(src[i] | (src[i + 1] << 8));
-                if (v >= 0xDC00 && v <= 0xDFFF) {
-                    i += 2;
-                    cp = 0x10000 + (((uint32_t)u - 0xD800) << 10) + ((uint32_t)v - 0xDC00);
-                } else {
-                    cp = 0xFFFD;
-                }
-            } else if (u >= 0xDC00 && u <= 0xDFFF) {
-                cp = 0xFFFD;
-            } else {
-                cp = u;
-            }
-        }
+    struct wire w = wire_make(src, src_len);
+    uint32_t cp;
+    while (next(&w, stop_at_nul, &cp)) {
         if (!put_cp(cp, dst, cap, &n)) {
             cut = true;
             break;
@@ -81,29 +95,14 @@ size_t utf16le_to_utf8(const uint8_t *src, size_t src_len, bool stop_at_nul,
     return n;
 }
 
+size_t utf16le_to_utf8(const uint8_t *src, size_t src_len, bool stop_at_nul,
+                       char *dst, size_t dst_size, bool *truncated)
+{
+    return to_utf8(src, src_len, stop_at_nul, dst, dst_size, truncated, next_utf16le);
+}
+
 size_t oem_to_utf8(const uint8_t *src, size_t src_len, bool stop_at_nul,
                    char *dst, size_t dst_size, bool *truncated)
 {
-    size_t n = 0;
-    bool cut = false;
-    if (truncated)
-        *truncated = false;
-    if (!dst || dst_size == 0)
-        return 0;
-    size_t cap = dst_size - 1;
-    if (!src)
-        src_len = 0;
-    for (size_t i = 0; i < src_len; i++) {
-        uint8_t c = src[i];
-        if (c == 0 && stop_at_nul)
-            break;
-        if (!put_cp(c < 0x80 ? c : 0xFFFD, dst, cap, &n)) {
-            cut = true;
-            break;
-        }
-    }
-    dst[n] = '\0';
-    if (truncated)
-        *truncated = cut;
-    return n;
+    return to_utf8(src, src_len, stop_at_nul, dst, dst_size, truncated, next_oem);
 }

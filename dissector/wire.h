@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct wire {
     const uint8_t *p;   /* first byte of the window */
@@ -92,6 +93,15 @@ static inline uint8_t wire_peek_u8(const struct wire *w, size_t rel)
     return (rel < w->len - w->off) ? w->p[w->off + rel] : 0;
 }
 
+/* Peek a little-endian u16 at rel without consuming; 0 if out of range. */
+static inline uint16_t wire_peek_u16le(const struct wire *w, size_t rel)
+{
+    if (rel > w->len - w->off || 2 > w->len - w->off - rel)
+        return 0;
+    const uint8_t *q = w->p + w->off + rel;
+    return (uint16_t)(q[0] | (q[1] << 8));
+}
+
 static inline uint8_t wire_u8(struct wire *w)
 {
     const uint8_t *q = wire_bytes(w, 1);
@@ -150,6 +160,14 @@ static inline uint32_t load_u32le(const uint8_t *q)
 static inline uint32_t load_u32be(const uint8_t *q)
 {
     return ((uint32_t)q[0] << 24) | ((uint32_t)q[1] << 16) | ((uint32_t)q[2] << 8) | q[3];
+}
+/* Eight bytes in host byte order, for word-at-a-time scans that treat all
+ * byte lanes alike. */
+static inline uint64_t load_u64ne(const uint8_t *q)
+{
+    uint64_t v;
+    memcpy(&v, q, sizeof v);
+    return v;
 }
 
 #endif

@@ -15,6 +15,7 @@ static const char *const wf_names[WF_COUNT] = {
     [WF_TCP_FLAGS] = "tcp.flags",
     [WF_TCP_LEN] = "tcp.len",
     [WF_TCP_COMPLETENESS] = "tcp.completeness",
+    [WF_TCP_LOST_SEGMENT] = "tcp.analysis.lost_segment",
     [WF_TCP_SRCPORT] = "tcp.srcport",
     [WF_TCP_DSTPORT] = "tcp.dstport",
     [WF_UDP_SRCPORT] = "udp.srcport",
@@ -40,13 +41,21 @@ static const char *const wf_names[WF_COUNT] = {
     [WF_SMB_DIALECT_NAME] = "smb.dialect.name",
     [WF_SMB_DIALECT_INDEX] = "smb.dialect.index",
     [WF_SMB_SM_SIG_REQUIRED] = "smb.sm.sig_required",
+    [WF_SMB_SM_SIGNATURES] = "smb.sm.signatures",
     [WF_SMB_GUEST] = "smb.setup.action.guest",
+    [WF_SMB_SIGNATURE] = "smb.signature",
+    [WF_SMB_SECURITY_BLOB] = "smb.security_blob",
+    [WF_SMB_ANSI_PWLEN] = "smb.ansi_pwlen",
+    [WF_SMB_UNICODE_PWLEN] = "smb.unicode_pwlen",
+    [WF_SMB_ACCOUNT] = "smb.account",
+    [WF_SMB2_SECURITY_BLOB] = "smb2.security_blob",
     [WF_SMB2_CMD] = "smb2.cmd",
     [WF_SMB2_RESPONSE] = "smb2.flags.response",
     [WF_SMB2_SIGNED] = "smb2.flags.signature",
     [WF_SMB2_NT_STATUS] = "smb2.nt_status",
     [WF_SMB2_DIALECT] = "smb2.dialect",
     [WF_SMB2_SIGN_REQUIRED] = "smb2.sec_mode.sign_required",
+    [WF_SMB2_SIGN_ENABLED] = "smb2.sec_mode.sign_enabled",
     [WF_SMB2_SES_GUEST] = "smb2.ses_flags.guest",
     [WF_SMB2_SES_NULL] = "smb2.ses_flags.null",
     [WF_SMB2_SES_ENCRYPT] = "smb2.ses_flags.encrypt",
@@ -101,6 +110,16 @@ static bool merged_valid[WF_COUNT];
 void wf_begin_packet(void)
 {
     memset(merged_valid, 0, sizeof merged_valid);
+}
+
+void wf_cleanup(void)
+{
+    for (int i = 0; i < WF_COUNT; i++) {
+        if (merged[i])
+            g_ptr_array_free(merged[i], TRUE);
+        merged[i] = NULL;
+        merged_valid[i] = false;
+    }
 }
 
 GPtrArray *wf_all(proto_tree *tree, enum wf f)

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "auth.h"
 #include "dialect.h"
 #include "fields.h"
 
@@ -17,10 +18,11 @@ enum {
     TCP_COMPLETE_SYN = 0x01, TCP_COMPLETE_SYNACK = 0x02,
 };
 
-/* SMB1 header: Protocol(4) Command(1) Status(4) Flags(1) Flags2(2);
+/* SMB1 header: Protocol(4) Command(1) Status(4) Flags(1) Flags2(2) PIDHigh(2)
+ * SecuritySignature(8);
  * SMB2 header: ... Status at 8, Command at 12, Flags at 16. */
 enum {
-    SMB1_CMD_TO_STATUS = 1, SMB1_CMD_TO_FLAGS = 5,
+    SMB1_CMD_TO_STATUS = 1, SMB1_CMD_TO_FLAGS = 5, SMB1_CMD_TO_FLAGS2 = 6, SMB1_CMD_TO_SIGNATURE = 10,
     SMB2_CMD_TO_STATUS = -4, SMB2_CMD_TO_FLAGS = 4,
     SMB1_NEGOTIATE = 0x72, SMB1_SESSION_SETUP = 0x73,
     SMB2_NEGOTIATE = 0, SMB2_SESSION_SETUP = 1,
@@ -128,34 +130,18 @@ static void observe_nbss(struct smbscope_conv *c, packet_info *pinfo, proto_tree
         guint8 t = (guint8)wf_uint((const field_info *)g_ptr_array_index(types, i));
         /* Each NBSS header carries one type and one length, in that order. */
         guint32 len = (lens && i < lens->len) ? (guint32)wf_uint((const field_info *)g_ptr_array_index(lens, i)) : 0;
-        struct transport_obs *o = &c->obs;
+        transport_obs_count_nbss(&c->obs, t, len);
         switch (t) {
-        case NBSS_SESSION_MESSAGE:
-            o->session_messages++;
-            if (len > o->largest_message)
-                o->largest_message = len;
-            if (len > 0x1FFFF)
-                o->length_over_17bit = true;
-            break;
         case NBSS_SESSION_REQUEST:
-            o->session_requests++;
             client_is_src(c, pinfo, DIR_APP);
             break;
         case NBSS_POSITIVE_RESPONSE:
-            o->positive_responses++;
+        case NBSS_RETARGET_RESPONSE:
             client_is_dst(c, pinfo, DIR_APP);
             break;
         case NBSS_NEGATIVE_RESPONSE:
-            o->negative_responses++;
             client_is_dst(c, pinfo, DIR_APP);
             *events |= FEV_NEGATIVE;
-            break;
-        case NBSS_RETARGET_RESPONSE:
-            o->retarget_responses++;
-            client_is_dst(c, pinfo, DIR_APP);
-            break;
-        case NBSS_KEEPALIVE:
-            o->keepalives++;
             break;
         default:
             break;
@@ -165,20 +151,33 @@ static void observe_nbss(struct smbscope_conv *c, packet_info *pinfo, proto_tree
     }
 }
 
-static void note_auth(struct smbscope_conv *c, proto_tree *tree)
-{
-    if (wf_count(tree, WF_KRB_MSG_TYPE))
-        c->auth_krb = true;
-    if (wf_count(tree, WF_NTLMSSP_TYPE))
-        c->auth_ntlm = true;
-}
+#define STATUS_MORE_PROCESSING_REQUIRED 0xC0000016u
 
-static void session_established(struct smbscope_conv *c, bool this_pdu_signed, bool this_pdu_encrypted,
-                                guint32 *events)
+/* A successful SESSION_SETUP response establishes a session (MS-SMB2
+ * 3.3.5.5; a failure establishes nothing and the logon's blobs stay pending,
+ * as in the command's session table). */
+static void session_established(struct smbscope_conv *c, proto_tree *tree, bool smb2, bool null_session, bool guest,
+                                bool this_pdu_signed, bool this_pdu_encrypted, guint32 *events)
 {
     if (!c->session_up && !c->signing_required && !this_pdu_signed && !this_pdu_encrypted && !c->encrypted)
         *events |= FEV_UNPROTECTED;
     c->session_up = true;
+    smbscope_auth_settle(c, tree, smb2, null_session, guest);
+}
+
+/* SMB1 signing as the command counts it: the SECURITY_SIGNATURE flag with
+ * a non-zero signature (a zero one only announces intent). */
+static bool smb1_signed(proto_tree *tree, const field_info *cmd)
+{
+    const field_info *flag = wf_at(tree, WF_SMB_SEC_SIG, cmd, SMB1_CMD_TO_FLAGS2);
+    const field_info *sig = wf_at(tree, WF_SMB_SIGNATURE, cmd, SMB1_CMD_TO_SIGNATURE);
+    if (!flag || !wf_uint(flag) || !sig || !sig->ds_tvb || sig->length <= 0
+        || tvb_captured_length_remaining(sig->ds_tvb, sig->start) < sig->length)
+        return false;
+    for (gint k = 0; k < sig->length; k++)
+        if (tvb_get_guint8(sig->ds_tvb, sig->start + k))
+            return true;
+    return false;
 }
 
 static guint observe_smb1(struct smbscope_conv *c, packet_info *pinfo, proto_tree *tree, guint32 *events)
@@ -220,19 +219,20 @@ static guint observe_smb1(struct smbscope_conv *c, packet_info *pinfo, proto_tre
                 c->smb1_chosen = true;
                 *events |= FEV_SMB1;
             }
+            c->negotiate_seen |= wf_count(tree, WF_SMB_DIALECT_INDEX) > 0;
             if (wf_any_true(tree, WF_SMB_SM_SIG_REQUIRED))
                 c->signing_required = true;
+            if (wf_any_true(tree, WF_SMB_SM_SIGNATURES))
+                c->server_sign_enabled = true;
         } else if (command == SMB1_SESSION_SETUP) {
-            note_auth(c, tree);
-            if (is_response && status == 0) {
-                if (wf_any_true(tree, WF_SMB_GUEST))
-                    c->auth_guest = true;
-                session_established(c, wf_any_true(tree, WF_SMB_SEC_SIG), false, events);
-            }
-        } else if (c->session_up && wf_any_true(tree, WF_SMB_SEC_SIG)) {
-            /* Before the session key exists the flag only announces intent. */
-            c->signed_seen = true;
+            if (!is_response)
+                smbscope_auth_request(c, tree, false);
+            else if (status == 0)
+                session_established(c, tree, false, false, wf_any_true(tree, WF_SMB_GUEST),
+                                    smb1_signed(tree, cmd), false, events);
         }
+        if (smb1_signed(tree, cmd))
+            c->signed_seen = true;
     }
     return headers;
 }
@@ -270,6 +270,9 @@ static guint observe_smb2(struct smbscope_conv *c, packet_info *pinfo, proto_tre
                 if (d->ds_tvb != cmd->ds_tvb || d->start < cmd->start)
                     continue;
                 guint16 code = (guint16)wf_uint(d);
+                /* The response's body was captured (a snap length can cut
+                 * it after the header): its security mode is known. */
+                c->negotiate_seen |= is_response;
                 if (!is_response) {
                     char buf[16];
                     smbscope_offer(c, smb2_dialect_name(code, buf, sizeof buf));
@@ -280,18 +283,16 @@ static guint observe_smb2(struct smbscope_conv *c, packet_info *pinfo, proto_tre
             }
             if (wf_any_true(tree, WF_SMB2_SIGN_REQUIRED))
                 c->signing_required = true;
-        } else if (command == SMB2_SESSION_SETUP) {
-            note_auth(c, tree);
-            if (wf_any_true(tree, WF_SMB2_SIGN_REQUIRED))
-                c->signing_required = true;
             if (is_response) {
-                if (wf_any_true(tree, WF_SMB2_SES_NULL))
-                    c->auth_null = true;
-                if (wf_any_true(tree, WF_SMB2_SES_GUEST))
-                    c->auth_guest = true;
-                if (status == 0)
-                    session_established(c, is_signed, encrypt_flag, events);
+                if (wf_any_true(tree, WF_SMB2_SIGN_ENABLED))
+                    c->server_sign_enabled = true;
             }
+        } else if (command == SMB2_SESSION_SETUP) {
+            if (!is_response)
+                smbscope_auth_request(c, tree, true);
+            else if (status == 0)
+                session_established(c, tree, true, wf_any_true(tree, WF_SMB2_SES_NULL),
+                                    wf_any_true(tree, WF_SMB2_SES_GUEST), is_signed, encrypt_flag, events);
         }
     }
     if (encrypt_flag || wf_any_true(tree, WF_SMB2_SHARE_ENCRYPT))
@@ -453,6 +454,12 @@ static struct smbscope_conv *observe_tcp(packet_info *pinfo, proto_tree *tree, g
     if (c->dir == DIR_NONE)
         port_guess(c, pinfo);
     count_end(c, pinfo);
+    /* Bytes the command's reassembly would miss: a segment not captured, or
+     * one cut by the snap length. */
+    guint64 tcp_len;
+    if (wf_count(tree, WF_TCP_LOST_SEGMENT)
+        || (pinfo->fd->cap_len < pinfo->fd->pkt_len && wf_first_uint(tree, WF_TCP_LEN, &tcp_len) && tcp_len))
+        c->content_lost = true;
     observe_tcp_flags(c, pinfo, tree, events);
     observe_nbss(c, pinfo, tree, events);
     guint smb1 = observe_smb1(c, pinfo, tree, events);

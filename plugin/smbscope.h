@@ -25,6 +25,25 @@ enum nb_state { NBST_UNKNOWN = 0, NBST_ESTABLISHED, NBST_REFUSED, NBST_NO_ANSWER
 /* How sure we are of which side is the client; stronger evidence wins. */
 enum dir_strength { DIR_NONE = 0, DIR_PORT, DIR_APP, DIR_TCP_SYN };
 
+/* smbscope.dialect's number for a connection that chose SMB1: below every
+ * SMB2 code, so `smbscope.dialect < 0x0300` includes SMB1 too. */
+#define SMBSCOPE_DIALECT_SMB1 0x0100
+
+/* A flow's verdict under the policy (the command's pass / fail / inconclusive). */
+enum smbscope_verdict {
+    SMBSCOPE_VERDICT_NONE = 0, SMBSCOPE_VERDICT_PASS, SMBSCOPE_VERDICT_FAIL, SMBSCOPE_VERDICT_INCONCLUSIVE
+};
+
+/* The flow as known right after one packet, kept with that frame: what its
+ * "so far" fields show on every dissection. */
+struct smbscope_so_far {
+    guint32 violations;  /* 1u << enum policy_rule */
+    guint16 dialect;     /* smbscope_dialect_code(), 0 none */
+    guint8 nb_state;     /* enum nb_state */
+    guint8 transport;    /* enum transport_class, TRANSPORT_NONE when not SMB */
+    guint8 verdict;      /* enum smbscope_verdict */
+};
+
 #define SMBSCOPE_MAX_OFFERED 24   /* dialects remembered per connection */
 #define SMBSCOPE_MAX_NAME 64      /* bytes kept of one SMB1 dialect string */
 
@@ -74,10 +93,20 @@ struct smbscope_conv {
     const char *offered[SMBSCOPE_MAX_OFFERED]; /* file-scope copies */
     unsigned n_smb1_offer;         /* the last SMB1 NEGOTIATE request's list, in order, */
     const char *smb1_offer[SMBSCOPE_MAX_OFFERED]; /* for resolving smb.dialect.index */
-    bool signing_required, signed_seen;
+    bool negotiate_seen;           /* a NEGOTIATE response was decoded */
+    bool signing_required;         /* either side's security mode required it */
+    bool server_sign_enabled;      /* the server's NEGOTIATE response enabled it */
+    bool signed_seen;
     bool encrypted;
+    bool content_lost;             /* segments not captured, or cut by the snap length */
     bool session_up;               /* a session setup succeeded */
-    bool auth_krb, auth_ntlm, auth_null, auth_guest;
+    /* The logon in progress: what its security blobs used, settled by the
+     * SESSION_SETUP response (a failed logon authenticates nobody). */
+    bool pending_krb, pending_ntlm, pending_anonymous;
+    guint8 pending_mech;           /* enum auth_mech of the blobs, 0 none */
+    guint32 sessions_kerberos, sessions_ntlm, sessions_other; /* established, by mechanism */
+    bool auth_null, auth_guest;    /* an established session was anonymous / guest */
+    const char *auth_word;         /* the first established session's: "kerberos", "anonymous" ... */
 };
 
 /* Record passed to the "smbscope" tap (one per packet with state). */
@@ -106,8 +135,20 @@ int smbscope_smb_version(const struct smbscope_conv *c);
 const char *smbscope_signing(const struct smbscope_conv *c);
 const char *smbscope_encryption(const struct smbscope_conv *c);
 const char *smbscope_auth(const struct smbscope_conv *c);
-/* Bit (1u << rule) for every default-policy rule the conversation breaks. */
+/* What the shared policy needs to know of an SMB connection. */
+struct policy_conn_facts smbscope_conn_facts(const struct smbscope_conv *c);
+/* The numeric smbscope.dialect: the SMB2 code, SMBSCOPE_DIALECT_SMB1, or 0. */
+guint16 smbscope_dialect_code(const struct smbscope_conv *c);
+/* The server end (NetBIOS UDP: where the first request went). */
+const address *smbscope_server(const struct smbscope_conv *c);
+/* Bit (1u << rule) for every rule of the policy (preferences) the flow breaks. */
 guint32 smbscope_violations(const struct smbscope_conv *c);
+/* Bit (1u << rule) for every enabled rule the capture cannot decide for
+ * this flow (policy_undecided_connection()). */
+guint32 smbscope_undecided(const struct smbscope_conv *c);
+/* The flow's verdict; *bits receives smbscope_violations(). */
+enum smbscope_verdict smbscope_verdict(const struct smbscope_conv *c, guint32 *bits);
+struct smbscope_so_far smbscope_so_far(const struct smbscope_conv *c);
 void smbscope_offer(struct smbscope_conv *c, const char *name);
 /* A file-scope copy of a UTF-8 string cut to fewer than `cap` bytes on a
  * character boundary (Wireshark strings must stay valid UTF-8). */
@@ -115,15 +156,33 @@ char *smbscope_strdup_bounded(const char *s, size_t cap);
 /* The same into a fixed buffer of `cap` bytes. */
 void smbscope_strcpy_bounded(char *dst, const char *s, size_t cap);
 
+/* prefs.c: the policy options as preferences. */
+void smbscope_prefs_register(int proto);
+const struct policy *smbscope_policy(void);
+
+/* show.c: the fields, the tree's top line and the Info column. */
+void smbscope_show_register(int proto);
+const char *smbscope_verdict_name(enum smbscope_verdict v);
+/* final: the frame is dissected after the first pass, the flow's state is
+ * the whole capture's; otherwise only `sf` (this packet's past) is shown. */
+void smbscope_show(proto_item *ti, proto_tree *st, tvbuff_t *tvb, packet_info *pinfo,
+                   const struct smbscope_conv *c, const struct smbscope_so_far *sf, bool final);
+
 /* stats.c */
 void smbscope_register_stats(void);
+/* Drop the statistics' per-flow bookkeeping (the file is being closed). */
+void smbscope_stats_forget(void);
 
 /* heur.c */
 void smbscope_heur_register(int proto);
 void smbscope_heur_handoff(void);
 
-/* udpflow.c: NetBIOS UDP flows, keyed like the command's ledger. */
-void smbscope_udpflow_register(void);
+/* udpflow.c: NetBIOS UDP flows, keyed like the command's ledger; the
+ * tables live from a file's init routine to its cleanup routine. */
+void smbscope_udpflow_init(void);
+void smbscope_udpflow_cleanup(void);
+/* Number of live tables: 0 between files, 3 while one is open. */
+guint smbscope_udpflow_tables(void);
 /* The flow a request from client:cport to server:service belongs to. */
 struct smbscope_conv *smbscope_udpflow_get(const address *client, guint32 cport, const address *server,
                                            guint32 service, guint32 frame);

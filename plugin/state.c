@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dialect.h"
+#include "smb_tables.h"
 
 static const char *const service_names[] = {
     [NB_NONE] = NULL, [NB_NBNS] = "nbns", [NB_NBDGM] = "nbdgm", [NB_NBSS] = "nbss",
@@ -110,58 +111,106 @@ int smbscope_smb_version(const struct smbscope_conv *c)
 
 const char *smbscope_signing(const struct smbscope_conv *c)
 {
-    if (c->signing_required)
-        return "required";
-    if (c->signed_seen)
-        return "signed";
-    /* "not signed" is a claim only once a session exists. */
-    return c->session_up ? "not-signed" : NULL;
+    return smb_signing_mode_word(c->negotiate_seen, c->signing_required, c->server_sign_enabled);
 }
 
 const char *smbscope_encryption(const struct smbscope_conv *c)
 {
-    if (c->encrypted)
-        return "encrypted";
-    return c->session_up ? "none" : NULL;
+    return smb_encryption_word(c->encrypted);
 }
 
 const char *smbscope_auth(const struct smbscope_conv *c)
 {
-    /* The session flags say more than the mechanism: an anonymous NTLM
-     * session is anonymous first. */
-    if (c->auth_null)
-        return "anonymous";
-    if (c->auth_guest)
-        return "guest";
-    if (c->auth_krb)
-        return "kerberos";
-    if (c->auth_ntlm)
-        return "ntlm";
-    return NULL;
+    return c->auth_word;
+}
+
+struct policy_conn_facts smbscope_conn_facts(const struct smbscope_conv *c)
+{
+    struct policy_conn_facts f;
+    memset(&f, 0, sizeof f);
+    f.transport = smbscope_transport(c).cls;
+    f.smb_version = smbscope_smb_version(c);
+    f.dialect = c->smb2_dialect;
+    f.signing_required = c->signing_required;
+    f.signed_seen = c->signed_seen;
+    f.encrypted = c->encrypted;
+    f.negotiate_seen = c->negotiate_seen;
+    f.smb_seen = c->smb1_seen || c->smb2_seen;
+    f.messages_seen = c->obs.smb_messages > 0;
+    f.content_lost = c->content_lost;
+    f.start_seen = c->obs.handshake_seen;
+    f.sessions_kerberos = c->sessions_kerberos;
+    f.sessions_ntlm = c->sessions_ntlm;
+    f.sessions_other = c->sessions_other;
+    bool known = c->sessions_kerberos || c->sessions_ntlm || c->sessions_other;
+    f.auth_unseen = !known && (!f.start_seen || f.content_lost);
+    return f;
+}
+
+guint16 smbscope_dialect_code(const struct smbscope_conv *c)
+{
+    if (c->smb2_dialect)
+        return c->smb2_dialect;
+    return c->smb1_chosen ? SMBSCOPE_DIALECT_SMB1 : 0;
+}
+
+const address *smbscope_server(const struct smbscope_conv *c)
+{
+    if (!c->is_tcp)
+        return &c->udp_server;
+    if (addresses_equal(&c->end_a, &c->client) && c->end_a_port == c->client_port)
+        return &c->end_b;
+    return &c->end_a;
 }
 
 guint32 smbscope_violations(const struct smbscope_conv *c)
 {
-    struct policy p = policy_default();
+    const struct policy *p = smbscope_policy();
     guint32 bits = 0;
+    bool smb = smbscope_is_smb_conn(c);
     if (smbscope_service(c) != NB_NONE) {
         enum nb_state st = smbscope_nb_state(c);
-        enum policy_rule r = policy_check_netbios(&p, st == NBST_REFUSED || st == NBST_NO_ANSWER);
+        bool off_139 = smb && smbscope_transport(c).cls == TRANSPORT_NBT_NONSTANDARD_PORT;
+        enum policy_rule r = policy_check_netbios_flow(p, st == NBST_REFUSED || st == NBST_NO_ANSWER, off_139);
         if (r != RULE_COUNT)
             bits |= 1u << r;
     }
-    if (smbscope_is_smb_conn(c)) {
-        struct policy_conn_facts f;
-        memset(&f, 0, sizeof f);
-        f.transport = smbscope_transport(c).cls;
-        f.smb_version = smbscope_smb_version(c);
-        f.dialect = c->smb2_dialect;
-        f.signing_required = c->signing_required;
-        f.signed_seen = c->signed_seen;
-        f.encrypted = c->encrypted;
-        bits |= policy_check_connection(&p, &f);
+    if (smb) {
+        struct policy_conn_facts f = smbscope_conn_facts(c);
+        bits |= policy_check_connection(p, &f);
     }
     return bits;
+}
+
+guint32 smbscope_undecided(const struct smbscope_conv *c)
+{
+    if (!smbscope_is_smb_conn(c))
+        return 0;
+    struct policy_conn_facts f = smbscope_conn_facts(c);
+    return policy_undecided_connection(smbscope_policy(), &f);
+}
+
+enum smbscope_verdict smbscope_verdict(const struct smbscope_conv *c, guint32 *bits)
+{
+    *bits = smbscope_violations(c);
+    if (smbscope_service(c) == NB_NONE && !smbscope_is_smb_conn(c))
+        return SMBSCOPE_VERDICT_NONE;
+    if (*bits)
+        return SMBSCOPE_VERDICT_FAIL;
+    /* A rule the capture could not decide (its answer was not captured)
+     * is no pass: the command's inconclusive. */
+    return smbscope_undecided(c) ? SMBSCOPE_VERDICT_INCONCLUSIVE : SMBSCOPE_VERDICT_PASS;
+}
+
+struct smbscope_so_far smbscope_so_far(const struct smbscope_conv *c)
+{
+    struct smbscope_so_far sf;
+    memset(&sf, 0, sizeof sf);
+    sf.verdict = (guint8)smbscope_verdict(c, &sf.violations);
+    sf.dialect = smbscope_dialect_code(c);
+    sf.nb_state = (guint8)smbscope_nb_state(c);
+    sf.transport = (guint8)(smbscope_is_smb_conn(c) ? smbscope_transport(c).cls : TRANSPORT_NONE);
+    return sf;
 }
 
 static size_t utf8_cut(const char *s, size_t cap)

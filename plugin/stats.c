@@ -1,168 +1,181 @@
-/* stats.c - "tshark -z smbscope,tree" / Statistics > smbscope: connections,
- * not packets.
+/* stats.c - "tshark -z smbscope,tree" / Statistics > SMB transport audit:
+ * connections and NetBIOS flows, not packets.
  *
- * The tap sees every packet of a conversation; each conversation is counted
- * once, under the labels its latest packet carries.  On tshark's single pass
- * a label can change (a 2.x answer later renegotiated to 3.1.1, "no-answer"
- * later answered): the conversation then moves from the old bucket to the
- * new one, so the totals at the end are the final answers either way. */
+ * A table of counts (value, count): a stats_tree would add rate, burst and
+ * average columns that mean nothing for a count of connections.
+ *
+ * The tap sees every packet of a flow; each flow is counted once, under the
+ * labels its latest packet carries.  On tshark's single pass a label can
+ * change (a 2.x answer later renegotiated to 3.1.1, "no-answer" later
+ * answered): the flow then moves from the old row to the new one, so the
+ * counts at the end are the final answers either way (the old row stays,
+ * with 0).  On a second pass (tshark -2, Wireshark once the file is loaded)
+ * the labels are final from the first packet. */
 #include "smbscope.h"
 
-#include <epan/stats_tree.h>
+#include <epan/stat_tap_ui.h>
 #include <epan/tap.h>
 
-#define N_TRANSPORT "SMB connections by transport"
-#define N_DIALECT "SMB connections by dialect"
-#define N_NETBIOS "NetBIOS flows by service and state"
+#define T_TRANSPORT "SMB connections by transport"
+#define T_DIALECT "SMB connections by dialect"
+#define T_NETBIOS "NetBIOS flows by service and state"
 #define NO_DIALECT "(no negotiate seen)"
-#define NO_STATE "(unknown)"
 
-/* What a conversation is currently counted as. */
+enum { COL_VALUE, COL_COUNT, N_COLS };
+
+/* What a flow is currently counted as. */
 struct counted {
-    char *transport, *dialect, *service, *state;
+    char *transport, *dialect, *netbios;
 };
 
-struct tree_state {
-    GHashTable *convs;   /* const struct smbscope_conv * -> struct counted */
-    GHashTable *counts;  /* node path -> gint count */
-    int transport_node, dialect_node, netbios_node;
-};
-
-/* stats_tree has no user pointer: keep ours per tree. */
-static GHashTable *trees; /* stats_tree * -> struct tree_state */
+/* File scope: flow state pointers are only valid while their file is open.
+ * Created on the first packet, dropped by a table reset and by the file's
+ * cleanup routine. */
+static GHashTable *flows; /* const struct smbscope_conv * -> struct counted */
 
 static void counted_free(gpointer p)
 {
     struct counted *c = (struct counted *)p;
     g_free(c->transport);
     g_free(c->dialect);
-    g_free(c->service);
-    g_free(c->state);
+    g_free(c->netbios);
     g_free(c);
 }
 
-static void tree_state_free(gpointer p)
+void smbscope_stats_forget(void)
 {
-    struct tree_state *ts = (struct tree_state *)p;
-    g_hash_table_destroy(ts->convs);
-    g_hash_table_destroy(ts->counts);
-    g_free(ts);
+    if (flows)
+        g_hash_table_destroy(flows);
+    flows = NULL;
 }
 
-static int bump(stats_tree *st, struct tree_state *ts, const char *path_key, const char *name, int parent,
-                bool with_children, int delta)
+static stat_tap_table *table_of(stat_tap_table_ui *ui, const char *title)
 {
-    gint n = GPOINTER_TO_INT(g_hash_table_lookup(ts->counts, path_key)) + delta;
-    g_hash_table_insert(ts->counts, g_strdup(path_key), GINT_TO_POINTER(n));
-    return set_stat_node(st, name, parent, with_children, n);
-}
-
-/* Move one conversation from label `old` to label `now` under `node`. */
-static void relabel(stats_tree *st, struct tree_state *ts, int node, const char *node_key, char **old,
-                    const char *now)
-{
-    if (g_strcmp0(*old, now) == 0)
-        return;
-    if (*old) {
-        char *k = g_strconcat(node_key, "/", *old, NULL);
-        bump(st, ts, k, *old, node, false, -1);
-        g_free(k);
+    stat_tap_table *t = stat_tap_find_table(ui, title);
+    if (!t) {
+        t = stat_tap_init_table(title, N_COLS, 0, NULL);
+        stat_tap_add_table(ui, t);
     }
+    return t;
+}
+
+/* Add delta to the row labelled `label`, creating it (the table owns a copy). */
+static void bump(stat_tap_table *t, const char *label, int delta)
+{
+    for (guint i = 0; i < t->num_elements; i++) {
+        stat_tap_table_item_type *v = stat_tap_get_field_data(t, i, COL_VALUE);
+        if (g_strcmp0(v->value.string_value, label) == 0) {
+            stat_tap_get_field_data(t, i, COL_COUNT)->value.uint_value += (guint)delta;
+            return;
+        }
+    }
+    stat_tap_table_item_type row[N_COLS];
+    memset(row, 0, sizeof row);
+    row[COL_VALUE].type = TABLE_ITEM_STRING;
+    row[COL_VALUE].value.string_value = g_strdup(label);
+    row[COL_COUNT].type = TABLE_ITEM_UINT;
+    row[COL_COUNT].value.uint_value = (guint)delta;
+    stat_tap_init_table_row(t, t->num_elements, N_COLS, row);
+}
+
+/* Move one flow from label *old to label now. */
+static void relabel(stat_tap_table *t, char **old, const char *now)
+{
+    if (!now || g_strcmp0(*old, now) == 0)
+        return;
+    if (*old)
+        bump(t, *old, -1);
     g_free(*old);
     *old = g_strdup(now);
-    if (now) {
-        char *k = g_strconcat(node_key, "/", now, NULL);
-        bump(st, ts, k, now, node, false, +1);
-        g_free(k);
-    }
+    bump(t, now, +1);
 }
 
-static void set_total(stats_tree *st, struct tree_state *ts, const char *node_name, int delta)
+static struct counted *counted_for(const struct smbscope_conv *conv)
 {
-    bump(st, ts, node_name, node_name, 0, true, delta);
-}
-
-static void relabel_netbios(stats_tree *st, struct tree_state *ts, struct counted *c, const char *service,
-                            const char *state)
-{
-    if (g_strcmp0(c->service, service) == 0 && g_strcmp0(c->state, state) == 0)
-        return;
-    if (c->service) {
-        char *k = g_strconcat(N_NETBIOS, "/", c->service, NULL);
-        int svc_node = bump(st, ts, k, c->service, ts->netbios_node, true, -1);
-        char *k2 = g_strconcat(k, "/", c->state, NULL);
-        bump(st, ts, k2, c->state, svc_node, false, -1);
-        g_free(k2);
-        g_free(k);
-    } else {
-        set_total(st, ts, N_NETBIOS, +1);
-    }
-    g_free(c->service);
-    g_free(c->state);
-    c->service = g_strdup(service);
-    c->state = g_strdup(state ? state : NO_STATE);
-    char *k = g_strconcat(N_NETBIOS, "/", c->service, NULL);
-    int svc_node = bump(st, ts, k, c->service, ts->netbios_node, true, +1);
-    char *k2 = g_strconcat(k, "/", c->state, NULL);
-    bump(st, ts, k2, c->state, svc_node, false, +1);
-    g_free(k2);
-    g_free(k);
-}
-
-static void smbscope_stats_init(stats_tree *st)
-{
-    if (!trees)
-        trees = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, tree_state_free);
-    struct tree_state *ts = g_new0(struct tree_state, 1);
-    ts->convs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, counted_free);
-    ts->counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    ts->transport_node = stats_tree_create_node(st, N_TRANSPORT, 0, STAT_DT_INT, TRUE);
-    ts->dialect_node = stats_tree_create_node(st, N_DIALECT, 0, STAT_DT_INT, TRUE);
-    ts->netbios_node = stats_tree_create_node(st, N_NETBIOS, 0, STAT_DT_INT, TRUE);
-    g_hash_table_replace(trees, st, ts); /* a reset re-runs init */
-}
-
-static void smbscope_stats_cleanup(stats_tree *st)
-{
-    if (trees)
-        g_hash_table_remove(trees, st);
-}
-
-static tap_packet_status smbscope_stats_packet(stats_tree *st, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
-                                               const void *p, tap_flags_t flags _U_)
-{
-    const struct smbscope_tap_rec *rec = (const struct smbscope_tap_rec *)p;
-    struct tree_state *ts = trees ? (struct tree_state *)g_hash_table_lookup(trees, st) : NULL;
-    if (!ts || !rec || !rec->conv)
-        return TAP_PACKET_DONT_REDRAW;
-    struct counted *c = (struct counted *)g_hash_table_lookup(ts->convs, rec->conv);
+    if (!flows)
+        flows = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, counted_free);
+    struct counted *c = (struct counted *)g_hash_table_lookup(flows, conv);
     if (!c) {
         c = g_new0(struct counted, 1);
-        g_hash_table_insert(ts->convs, (gpointer)(uintptr_t)rec->conv, c);
+        g_hash_table_insert(flows, (gpointer)(uintptr_t)conv, c);
     }
+    return c;
+}
+
+static void count_netbios(stat_tap_table_ui *ui, const struct smbscope_conv *conv, const char *service,
+                          const char *state)
+{
+    char *label = g_strdup_printf("%s %s", service, state ? state : "(unknown)");
+    relabel(table_of(ui, T_NETBIOS), &counted_for(conv)->netbios, label);
+    g_free(label);
+}
+
+static tap_packet_status stats_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
+                                      const void *data, tap_flags_t flags _U_)
+{
+    stat_data_t *sd = (stat_data_t *)tapdata;
+    const struct smbscope_tap_rec *rec = (const struct smbscope_tap_rec *)data;
+    if (!sd || !rec || !rec->conv)
+        return TAP_PACKET_DONT_REDRAW;
+    stat_tap_table_ui *ui = sd->stat_tap_data;
     if (rec->transport) {
-        if (!c->transport) {
-            set_total(st, ts, N_TRANSPORT, +1);
-            set_total(st, ts, N_DIALECT, +1);
-        }
-        relabel(st, ts, ts->transport_node, N_TRANSPORT, &c->transport, rec->transport);
-        relabel(st, ts, ts->dialect_node, N_DIALECT, &c->dialect, rec->dialect ? rec->dialect : NO_DIALECT);
+        struct counted *c = counted_for(rec->conv);
+        relabel(table_of(ui, T_TRANSPORT), &c->transport, rec->transport);
+        relabel(table_of(ui, T_DIALECT), &c->dialect, rec->dialect ? rec->dialect : NO_DIALECT);
     }
     if (rec->service)
-        relabel_netbios(st, ts, c, rec->service, rec->state);
-    if (rec->also && rec->also_service) {
-        struct counted *a = (struct counted *)g_hash_table_lookup(ts->convs, rec->also);
-        if (!a) {
-            a = g_new0(struct counted, 1);
-            g_hash_table_insert(ts->convs, (gpointer)(uintptr_t)rec->also, a);
-        }
-        relabel_netbios(st, ts, a, rec->also_service, rec->also_state);
-    }
+        count_netbios(ui, rec->conv, rec->service, rec->state);
+    /* The flow this packet answered (a broadcast query) changed state too. */
+    if (rec->also && rec->also_service)
+        count_netbios(ui, rec->also, rec->also_service, rec->also_state);
     return TAP_PACKET_REDRAW;
 }
 
+static void stats_init(stat_tap_table_ui *ui)
+{
+    /* Fixed order of the tables, whatever the capture shows first. */
+    table_of(ui, T_TRANSPORT);
+    table_of(ui, T_DIALECT);
+    table_of(ui, T_NETBIOS);
+}
+
+static void stats_reset(stat_tap_table *t)
+{
+    for (guint i = 0; i < t->num_elements; i++)
+        stat_tap_get_field_data(t, i, COL_COUNT)->value.uint_value = 0;
+    /* Every table is reset together: the flows start uncounted again. */
+    smbscope_stats_forget();
+}
+
+static void stats_free_item(stat_tap_table *t _U_, guint row _U_, guint column, stat_tap_table_item_type *field)
+{
+    if (column == COL_VALUE && field->type == TABLE_ITEM_STRING) {
+        g_free((char *)(uintptr_t)field->value.string_value);
+        field->value.string_value = NULL;
+    }
+}
+
+static stat_tap_table_item columns[N_COLS] = {
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Value", "%-36s" },
+    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Count", "%6u" },
+};
+
 void smbscope_register_stats(void)
 {
-    stats_tree_register_plugin("smbscope", "smbscope", "SMB transport audit (smbscope)", 0,
-                               smbscope_stats_packet, smbscope_stats_init, smbscope_stats_cleanup);
+    static stat_tap_table_ui ui = {
+        REGISTER_STAT_GROUP_GENERIC,
+        "SMB transport audit (smbscope)",
+        "smbscope",
+        "smbscope,tree",
+        stats_init,
+        stats_packet,
+        stats_reset,
+        stats_free_item,
+        NULL,
+        G_N_ELEMENTS(columns), columns,
+        0, NULL,
+        NULL,
+        0,
+    };
+    register_stat_tap_table_ui(&ui);
 }

@@ -16,6 +16,8 @@ struct flow_key {
     guint32 service;
 };
 
+/* File scope: built by the init routine when a file is opened, gone with
+ * the file's memory when it is closed (NULL in between). */
 static wmem_map_t *flows;      /* exact key -> struct smbscope_conv */
 static wmem_map_t *by_client;  /* key without server -> first flow */
 static wmem_map_t *pending;    /* key without server, service = NBNS id -> flow that asked */
@@ -36,11 +38,23 @@ static gboolean key_equal(gconstpointer a, gconstpointer b)
         && addresses_equal(&x->server, &y->server);
 }
 
-void smbscope_udpflow_register(void)
+void smbscope_udpflow_init(void)
 {
-    flows = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), key_hash, key_equal);
-    by_client = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), key_hash, key_equal);
-    pending = wmem_map_new_autoreset(wmem_epan_scope(), wmem_file_scope(), key_hash, key_equal);
+    flows = wmem_map_new(wmem_file_scope(), key_hash, key_equal);
+    by_client = wmem_map_new(wmem_file_scope(), key_hash, key_equal);
+    pending = wmem_map_new(wmem_file_scope(), key_hash, key_equal);
+}
+
+void smbscope_udpflow_cleanup(void)
+{
+    /* The maps and everything in them are file-scope memory, freed right
+     * after the cleanup routines: forget the pointers. */
+    flows = by_client = pending = NULL;
+}
+
+guint smbscope_udpflow_tables(void)
+{
+    return (flows != NULL) + (by_client != NULL) + (pending != NULL);
 }
 
 static struct flow_key *key_copy(const address *client, guint32 cport, const address *server, guint32 service)

@@ -1,5 +1,6 @@
-/* capture.h - read one capture input (pcap or pcapng, optionally gzip-compressed,
- * a file or "-" for stdin) record by record.
+/* capture.h - read one capture input (pcap, pcapng, or any format libwiretap
+ * reads; gzip-, zstd- or lz4-compressed or not; a file or "-" for stdin)
+ * record by record.
  *
  * Errors are values: capture_open() writes a reason into errbuf, capture_next()
  * returns -1 and capture_error() says why, always naming the input and, for a
@@ -21,6 +22,7 @@ struct capture_record {
     uint32_t wirelen;     /* bytes the packet had on the wire */
     const uint8_t *data;  /* valid until the next capture_next() or capture_close() */
     uint64_t frame;       /* 1-based record number within this input */
+    int dlt;              /* link type of this record (pcapng: its interface's), a DLT_ value */
 };
 
 /* Open path ("-" = standard input).  Returns NULL and fills errbuf
@@ -38,13 +40,29 @@ const char *capture_error(const struct capture *cap);
 const char *capture_name(const struct capture *cap);
 
 /* pcap_datalink() value (DLT_*) and its libpcap name, e.g. "EN10MB"
- * ("unknown" when libpcap has none, e.g. 14). */
+ * ("unknown" when libpcap has none, e.g. 14); of the first interface when a
+ * pcapng file has several. */
 int capture_linktype(const struct capture *cap);
 const char *capture_linktype_name(const struct capture *cap);
 
-/* "pcap" or "pcapng"; whether the input was gzip-compressed. */
+/* "pcap", "pcapng", or libwiretap's name of the format ("netmon2", "snoop", ...). */
 const char *capture_format(const struct capture *cap);
+/* Whether the input was gzip-compressed; its compression ("gzip", "zstd",
+ * "lz4", "" when none). */
 bool capture_is_gzip(const struct capture *cap);
+const char *capture_compression(const struct capture *cap);
+
+/* Which reader reads it: "mmap" (ours, over a map of the file), "stream"
+ * (ours, over reads or a decompressor), "libpcap" or "wiretap". */
+const char *capture_reader(const struct capture *cap);
+
+/* The capture filter the file says it was taken with (the first pcapng
+ * interface's if_filter, string form), NULL when it says none. */
+const char *capture_filter(const struct capture *cap);
+
+/* Whether records may carry link types other than capture_linktype()'s
+ * (pcapng interfaces, libwiretap formats): see capture_record.dlt. */
+bool capture_multi_linktype(const struct capture *cap);
 
 /* Bytes of the (decompressed) capture file consumed so far. */
 uint64_t capture_bytes_read(const struct capture *cap);

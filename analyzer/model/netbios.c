@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include "distinct.h"
+#include "hosts.h"
 #include "nbns.h"
 #include "wire.h"
 
@@ -39,6 +41,8 @@ struct nb_ledger {
     GHashTable *pending; /* struct nb_pending_key* -> struct nb_flow* */
     struct nbns_msg nbns; /* decode scratch, reused for every datagram */
     struct nbds_msg nbds;
+    struct host_table *hosts;      /* every address that spoke or was sent NetBIOS */
+    struct distinct *overflow_flows; /* distinct flows among the overflow's packets */
 };
 
 struct nb_row {
@@ -80,6 +84,12 @@ struct nb_ledger *nb_ledger_new(uint32_t max_rows)
     l->by_key = g_hash_table_new(key_hash, key_equal);
     l->rows = g_ptr_array_new_with_free_func(row_free);
     l->pending = g_hash_table_new_full(pending_hash, pending_equal, g_free, NULL);
+    l->hosts = host_table_new(0);
+    l->overflow_flows = distinct_new(0);
+    if (!l->hosts || !l->overflow_flows) {
+        nb_ledger_free(l);
+        return NULL;
+    }
     return l;
 }
 
@@ -90,6 +100,8 @@ void nb_ledger_free(struct nb_ledger *l)
     g_hash_table_destroy(l->by_key);
     g_hash_table_destroy(l->pending);
     g_ptr_array_free(l->rows, TRUE);
+    host_table_free(l->hosts);
+    distinct_free(l->overflow_flows);
     g_free(l);
 }
 
@@ -140,8 +152,10 @@ struct nb_flow *nb_ledger_find(struct nb_ledger *l, uint8_t proto, const struct 
     return g_hash_table_lookup(l->by_key, &k);
 }
 
-/* A packet of a flow the ledger has no room for: counted, not itemised. */
-static void overflow_add(struct nb_ledger *l, enum nb_service svc, uint64_t packets, uint64_t bytes, int64_t ts)
+/* A packet of a flow the ledger has no room for: counted, not itemised.
+ * True when its flow was not seen before. */
+static bool overflow_add(struct nb_ledger *l, const struct nb_key *k, enum nb_service svc, uint64_t packets,
+                         uint64_t bytes, int64_t ts)
 {
     struct nb_overflow *o = &l->overflow;
     if (!o->packets || ts < o->first_seen)
@@ -151,6 +165,7 @@ static void overflow_add(struct nb_ledger *l, enum nb_service svc, uint64_t pack
     o->packets += packets;
     o->bytes += bytes;
     o->by_service[svc] += packets;
+    return distinct_add(l->overflow_flows, distinct_hash(k, sizeof *k));
 }
 
 /* NULL when the ledger is full (a flood of SYNs from distinct sources must
@@ -279,6 +294,58 @@ static void nbds_track(struct nb_ledger *l, struct nb_flow *f, const struct pack
     }
 }
 
+/* ---- hosts ----------------------------------------------------------- */
+
+/* A NetBIOS broadcast names its destination as a broadcast address: the
+ * NBNS B flag (RFC 1002 4.2.1.1), NBDS broadcast and group datagrams. */
+static void learn_broadcast(struct nb_ledger *l, enum nb_service svc, const struct packet *p)
+{
+    struct wire w = wire_make(p->payload, p->payload_len);
+    if (svc == NB_SERVICE_NBNS && p->payload_len >= 4 && !(wire_peek_u8(&w, 2) & 0x80) && (wire_peek_u8(&w, 3) & 0x10))
+        host_table_learn_broadcast(l->hosts, &p->dst);
+    else if (svc == NB_SERVICE_NBDGM && p->payload_len >= 1 &&
+             (wire_peek_u8(&w, 0) == NBDS_DIRECT_GROUP || wire_peek_u8(&w, 0) == NBDS_BROADCAST))
+        host_table_learn_broadcast(l->hosts, &p->dst);
+}
+
+/* One packet of a flow, for the hosts: the client (or broadcaster) spoke;
+ * the server spoke only when it answered with something else than a refusal
+ * (RST, ICMP): a server that refused or ignored an attempt is its target. */
+static void note_hosts(struct nb_ledger *l, const struct ip_addr *c, const struct ip_addr *s, enum nb_service svc,
+                       bool from_client, bool refusal, bool new_flow, bool unlisted, int64_t ts)
+{
+    bool bcast = host_is_broadcast(l->hosts, s);
+    struct host_rec *hc = host_table_get(l->hosts, c, ts);
+    struct host_rec *hs = bcast ? NULL : host_table_get(l->hosts, s, ts);
+    if (hc && new_flow) {
+        hc->nb_flows++;
+        hc->nb_flows_unlisted += unlisted;
+    }
+    if (hs && new_flow)
+        hs->nb_flows_served++;
+    if (from_client) {
+        if (hc) {
+            hc->nb_roles |= bcast ? HOST_NB_BROADCASTER : HOST_NB_CLIENT;
+            hc->services_sent |= 1u << svc;
+            hc->nb_packets_sent++;
+        }
+        if (hs)
+            hs->nb_roles |= HOST_NB_TARGET;
+    } else if (hs) {
+        hs->nb_roles |= HOST_NB_TARGET;
+        if (refusal) {
+            hs->refused = 1;
+        } else {
+            hs->nb_roles |= HOST_NB_SERVER;
+            hs->services_sent |= 1u << svc;
+            hs->nb_packets_sent++;
+        }
+    }
+}
+
+const struct host_table *nb_ledger_hosts(const struct nb_ledger *l) { return l->hosts; }
+uint64_t nb_ledger_overflow_flows(const struct nb_ledger *l) { return distinct_count(l->overflow_flows); }
+
 static struct nb_flow *icmp_packet(struct nb_ledger *l, const struct packet *p)
 {
     const struct icmp_embedded *e = &p->icmp;
@@ -291,9 +358,15 @@ static struct nb_flow *icmp_packet(struct nb_ledger *l, const struct packet *p)
         nb_port(e->proto, e->dport, &svc);
         f = create(l, e->proto, &e->src, e->sport, &e->dst, e->dport, svc, p->ts_us);
         if (!f) {
-            overflow_add(l, svc, 1, p->wirelen, p->ts_us);
+            struct nb_key k;
+            make_key(&k, e->proto, &e->src, e->sport, &e->dst, e->dport);
+            bool fresh = overflow_add(l, &k, svc, 1, p->wirelen, p->ts_us);
+            note_hosts(l, &e->src, &e->dst, svc, false, true, fresh, true, p->ts_us);
             return NULL;
         }
+        note_hosts(l, &e->src, &e->dst, svc, false, true, true, false, p->ts_us);
+    } else {
+        note_hosts(l, &e->src, &e->dst, f->service, false, true, false, false, p->ts_us);
     }
     f->icmp_refused = true;
     f->packets++;
@@ -322,13 +395,21 @@ struct nb_flow *nb_ledger_packet(struct nb_ledger *l, const struct packet *p)
     const struct ip_addr *s = from_client ? &p->dst : &p->src;
     uint16_t cport = from_client ? p->sport : p->dport;
     uint16_t sport = from_client ? p->dport : p->sport;
+    if (from_client && proto == 17)
+        learn_broadcast(l, svc, p);
+    bool refusal = !from_client && proto == 6 && (p->tcp_flags & TCP_RST);
     struct nb_flow *f = nb_ledger_find(l, proto, c, cport, s, sport);
+    bool fresh = !f;
     if (!f)
         f = create(l, proto, c, cport, s, sport, svc, p->ts_us);
     if (!f) {
-        overflow_add(l, svc, 1, p->wirelen, p->ts_us);
+        struct nb_key k;
+        make_key(&k, proto, c, cport, s, sport);
+        fresh = overflow_add(l, &k, svc, 1, p->wirelen, p->ts_us);
+        note_hosts(l, c, s, svc, from_client, refusal, fresh, true, p->ts_us);
         return NULL;
     }
+    note_hosts(l, c, s, svc, from_client, refusal, fresh, false, p->ts_us);
     f->packets++;
     f->bytes += p->wirelen;
     if (p->ts_us < f->first_seen)
@@ -364,12 +445,19 @@ struct nb_flow *nb_ledger_add_nbss_conn(struct nb_ledger *l, const struct ip_add
                                         uint64_t bytes, int64_t first_seen, int64_t last_seen, bool server_spoke)
 {
     struct nb_flow *f = nb_ledger_find(l, 6, client, client_port, server, server_port);
+    bool fresh = !f;
     if (!f)
         f = create(l, 6, client, client_port, server, server_port, NB_SERVICE_NBSS, first_seen);
     if (!f) {
-        overflow_add(l, NB_SERVICE_NBSS, packets, bytes, first_seen);
-        return NULL;
+        struct nb_key k;
+        make_key(&k, 6, client, client_port, server, server_port);
+        fresh = overflow_add(l, &k, NB_SERVICE_NBSS, packets, bytes, first_seen);
     }
+    note_hosts(l, client, server, NB_SERVICE_NBSS, true, false, fresh, !f, first_seen);
+    if (server_spoke)
+        note_hosts(l, client, server, NB_SERVICE_NBSS, false, false, false, !f, last_seen);
+    if (!f)
+        return NULL;
     f->nbss_elsewhere = true;
     f->packets += packets;
     f->bytes += bytes;

@@ -94,6 +94,12 @@ uint32_t nb_ledger_max_rows(const struct nb_ledger *l);
 guint nb_ledger_count(const struct nb_ledger *l);
 const struct nb_flow *nb_ledger_row(const struct nb_ledger *l, guint i);
 
+struct host_table;
+/* Every address that spoke NetBIOS or was sent it (hosts.h). */
+const struct host_table *nb_ledger_hosts(const struct nb_ledger *l);
+/* Distinct flows among the packets counted in the overflow. */
+uint64_t nb_ledger_overflow_flows(const struct nb_ledger *l);
+
 /* True when either port is a NetBIOS port for this protocol. */
 bool nb_port_match(uint8_t proto, uint16_t sport, uint16_t dport);
 

@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "ctx_pool.h"
 #include "dialect.h"
 #include "flow.h"
 #include "nbss.h"
@@ -121,52 +122,6 @@ void smb_conn_message(struct smb_conn *s, int dir, const uint8_t *msg, size_t le
 
 bool smb_conn_not_smb(const struct smb_conn *s) { return ((const struct smb_conn_priv *)s)->not_smb; }
 
-/* Closed connections are kept for the report, and a day-long capture holds
- * tens of thousands of them; their negotiate context lists (800 bytes each
- * way) are nearly always alike, so identical lists are kept once.  The
- * table only grows (by the number of distinct lists) and lives as long as
- * the process: interned lists are never freed one by one. */
-static GHashTable *ctx_intern;
-
-static guint ctx_list_hash(gconstpointer p)
-{
-    /* over the whole struct, padding included, eight bytes at a time */
-    const uint8_t *b = p;
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-    size_t i = 0;
-    for (; i + 8 <= sizeof(struct smb2_neg_ctx_list); i += 8) {
-        uint64_t w;
-        memcpy(&w, b + i, 8);
-        h = (h ^ w) * UINT64_C(0x100000001b3);
-        h ^= h >> 29;
-    }
-    for (; i < sizeof(struct smb2_neg_ctx_list); i++)
-        h = (h ^ b[i]) * UINT64_C(0x100000001b3);
-    return (guint)(h ^ (h >> 32));
-}
-
-/* Byte equality: padding that differs only costs a duplicate, never a
- * wrong answer. */
-static gboolean ctx_list_equal(gconstpointer a, gconstpointer b)
-{
-    return memcmp(a, b, sizeof(struct smb2_neg_ctx_list)) == 0;
-}
-
-static struct smb2_neg_ctx_list *ctx_list_intern(struct smb2_neg_ctx_list *l)
-{
-    if (!l)
-        return NULL;
-    if (!ctx_intern)
-        ctx_intern = g_hash_table_new(ctx_list_hash, ctx_list_equal);
-    struct smb2_neg_ctx_list *kept = g_hash_table_lookup(ctx_intern, l);
-    if (kept) {
-        g_free(l);
-        return kept;
-    }
-    g_hash_table_add(ctx_intern, l);
-    return l;
-}
-
 static bool carried_smb(const struct transport_obs *o)
 {
     return o->session_messages || o->smb_messages || o->session_requests || o->positive_responses ||
@@ -233,9 +188,8 @@ static bool conn_close(struct smb_conn *s, const struct close_facts *f, const ch
     /* a logon that never completed leaves its request blob: not reported */
     g_free(s->pending_auth);
     s->pending_auth = NULL;
-    s->ctx_request = ctx_list_intern(s->ctx_request);
-    s->ctx_response = ctx_list_intern(s->ctx_response);
-    p->ctx_interned = true;
+    s->ctx_request = ctx_pool_keep(s->ctx_request);
+    s->ctx_response = ctx_pool_keep(s->ctx_response);
 
     s->obs.server_port = s->port[!s->client];
     s->obs.handshake_seen = s->handshake_seen;
@@ -318,10 +272,8 @@ void smb_conn_free(struct smb_conn *s)
     g_array_free(s->shares, TRUE);
     wstr_free(&s->called_name);
     wstr_free(&s->calling_name);
-    if (!priv(s)->ctx_interned) {
-        g_free(s->ctx_request);
-        g_free(s->ctx_response);
-    }
+    ctx_pool_drop(s->ctx_request);
+    ctx_pool_drop(s->ctx_response);
     g_free(s->pending_auth);
     g_free(priv(s));
 }

@@ -3,6 +3,7 @@
 #include "session_priv.h"
 
 #include "dialect.h"
+#include "smb_tables.h"
 
 void wstr_set(struct wstr *w, const uint8_t *p, size_t n)
 {
@@ -72,16 +73,12 @@ bool smb_conn_signing_required(const struct smb_conn *s)
 const char *smb_conn_signing_mode(const struct smb_conn *s)
 {
     int v = smb_conn_smb_version(s);
-    if (v >= 2 && s->smb2_response_seen) {
-        if (smb_conn_signing_required(s))
-            return "required";
-        return (s->server_security_mode & 0x0001) ? "enabled" : "disabled";
-    }
-    if (v == 1 && s->smb1_response_seen) {
-        if (s->smb1_security_mode & 0x08)
-            return "required";
-        return (s->smb1_security_mode & 0x04) ? "enabled" : "disabled";
-    }
+    if (v >= 2)
+        return smb_signing_mode_word(s->smb2_response_seen, smb_conn_signing_required(s),
+                                     s->server_security_mode & 0x0001);
+    if (v == 1) /* NEGOTIATE_SECURITY_SIGNATURES_REQUIRED 0x08, _ENABLED 0x04 */
+        return smb_signing_mode_word(s->smb1_response_seen, s->smb1_security_mode & 0x08,
+                                     s->smb1_security_mode & 0x04);
     return NULL;
 }
 

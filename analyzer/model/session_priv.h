@@ -57,7 +57,6 @@ struct smb_conn_priv {
     int negotiate_dir;  /* direction of the first NEGOTIATE request, -1 */
     int request_dir;    /* direction of the first SMB request, -1 */
     bool msg_complete;  /* the message being decoded is whole */
-    bool ctx_interned;  /* ctx_request/ctx_response are shared (ctx_intern) */
     bool start_seen;    /* both directions were seen from their first byte */
     int known_client;   /* the side the transport named the client, -1 none */
     enum client_rule known_rule; /* how it did */

@@ -139,7 +139,10 @@ void on_smb1_session_setup_request(void *ctx, const struct smb1_header_info *h, 
     a.mech = AUTH_MECH_NTLM;
     a.ntlm.status = NTLMSSP_OK;
     a.ntlm.msg_type = 3;
-    a.ntlm.anonymous = !r->account.present && r->ansi_password_len <= 1 && r->unicode_password_len == 0;
+    /* An empty account is no account: the null session of MS-CIFS 3.2.4.2.4 (MS-NLMP 3.2.5.1.2: empty
+     * user, empty or one-byte LM response, empty NT response). */
+    a.ntlm.anonymous = (!r->account.present || !r->account.text[0]) && r->ansi_password_len <= 1 &&
+                       r->unicode_password_len == 0;
     if (r->account.present) {
         a.ntlm.user.present = true;
         g_strlcpy(a.ntlm.user.text, r->account.text, sizeof a.ntlm.user.text);

@@ -1,4 +1,6 @@
-/* verdict.c - violations in order of first appearance. */
+/* verdict.c - violations, structured, in order of first appearance; then
+ * what could not be decided (verdict_unknowns.c), findings
+ * (verdict_findings.c), and the outcome. */
 #include "verdict.h"
 
 #include <stdio.h>
@@ -7,23 +9,70 @@
 #include "dialect.h"
 #include "fmt.h"
 
+const char *outcome_name(enum outcome o)
+{
+    static const char *const names[] = { "pass", "fail", "error", "inconclusive" };
+    return (unsigned)o < G_N_ELEMENTS(names) ? names[o] : "error";
+}
+
+int outcome_exit_code(enum outcome o)
+{
+    static const int codes[] = { 0, 1, 2, 3 };
+    return (unsigned)o < G_N_ELEMENTS(codes) ? codes[o] : 2;
+}
+
 struct policy_conn_facts verdict_conn_facts(const struct smb_conn *s)
 {
     struct policy_conn_facts f = {
         .transport = s->verdict.cls,
         .smb_version = smb_conn_smb_version(s),
-        .dialect = s->dialect,
+        .dialect = s->smb2_response_seen ? s->dialect : 0,
         .signing_required = smb_conn_signing_required(s),
         .signed_seen = s->signed_pdus > 0,
         .encrypted = smb_conn_encrypted(s),
+        .negotiate_seen = s->smb2_response_seen || s->smb1_response_seen,
+        .smb_seen = s->smb1_seen || s->smb2_seen,
+        .messages_seen = s->obs.smb_messages > 0,
+        .content_lost = s->gaps > 0,
+        .start_seen = s->handshake_seen && !s->midstream,
     };
+    bool known = false;
+    for (guint i = 0; i < s->sessions->len; i++) {
+        const struct smb_session_rec *r = &g_array_index(s->sessions, struct smb_session_rec, i);
+        if (r->anonymous || r->guest)
+            f.sessions_other++;
+        else if (r->mech == AUTH_MECH_KERBEROS)
+            f.sessions_kerberos++;
+        else if (r->mech == AUTH_MECH_NTLM)
+            f.sessions_ntlm++;
+        else if (r->mech != AUTH_MECH_NONE)
+            f.sessions_other++;
+        known |= r->mech != AUTH_MECH_NONE || r->anonymous || r->guest;
+    }
+    f.auth_unseen = !known && (!f.start_seen || f.content_lost);
     return f;
 }
 
-static void add(struct verdict *v, enum policy_rule rule, int64_t ts, char *detail)
+struct violation *verdict_add(GArray *arr, bool is_rule, int kind, int64_t first_seen, char *detail)
 {
-    struct violation x = { rule, detail, ts };
-    g_array_append_val(v->violations, x);
+    struct violation x;
+    memset(&x, 0, sizeof x);
+    x.is_rule = is_rule;
+    x.kind = kind;
+    x.rule = is_rule ? (enum policy_rule)kind : RULE_COUNT;
+    x.first_seen = x.last_seen = first_seen;
+    x.flows = 1;
+    x.detail = detail;
+    g_array_append_val(arr, x);
+    return &g_array_index(arr, struct violation, arr->len - 1);
+}
+
+void verdict_add_unknown(struct verdict *v, const char *reason, uint32_t rules, uint64_t count, char *detail,
+                         const char *how)
+{
+    struct unknown u = { reason, rules, count, detail, how };
+    g_array_append_val(v->unknowns, u);
+    v->rules_undecided |= rules;
 }
 
 static gint by_time(gconstpointer a, gconstpointer b)
@@ -32,42 +81,74 @@ static gint by_time(gconstpointer a, gconstpointer b)
     return (x->first_seen > y->first_seen) - (x->first_seen < y->first_seen);
 }
 
-static char *conn_where(const struct smb_conn *s)
+static void netbios_rows(struct verdict *v, const struct analysis *a, const struct policy *p)
 {
-    char c[FMT_ADDR_LEN], sv[FMT_ADDR_LEN];
-    return g_strdup_printf("%s:%u -> %s:%u", fmt_addr(smb_conn_client(s), c), smb_conn_client_port(s),
-                           fmt_addr(smb_conn_server(s), sv), smb_conn_server_port(s));
-}
-
-void verdict_compute(struct verdict *v, const struct analysis *a, const struct policy *p)
-{
-    v->violations = g_array_new(FALSE, FALSE, sizeof(struct violation));
     for (guint i = 0; i < nb_ledger_count(a->ledger); i++) {
         const struct nb_flow *f = nb_ledger_row(a->ledger, i);
-        if (f->nbss_elsewhere)
-            continue; /* its connection breaks nbss-transport: one violation per flow */
         enum nb_state st = nb_flow_state(f);
-        enum policy_rule r = policy_check_netbios(p, nb_state_is_attempt(st));
+        enum policy_rule r = policy_check_netbios_flow(p, nb_state_is_attempt(st), f->nbss_elsewhere);
         if (r == RULE_COUNT)
             continue;
-        char c[FMT_ADDR_LEN], sv[FMT_ADDR_LEN];
-        add(v, r, f->first_seen,
-            g_strdup_printf("%s %s:%u -> %s:%u/%s %s, %" G_GUINT64_FORMAT " packet%s", nb_service_name(f->service),
-                            fmt_addr(&f->client, c), f->client_port, fmt_addr(&f->server, sv), f->server_port,
+        char c[FMT_ENDPOINT_LEN], sv[FMT_ENDPOINT_LEN];
+        struct violation *x = verdict_add(
+            v->violations, true, r, f->first_seen,
+            g_strdup_printf("%s %s -> %s/%s %s, %" G_GUINT64_FORMAT " packet%s", nb_service_name(f->service),
+                            fmt_endpoint(&f->client, f->client_port, c), fmt_endpoint(&f->server, f->server_port, sv),
                             f->proto == 6 ? "tcp" : "udp", nb_state_name(st), f->packets, f->packets == 1 ? "" : "s"));
+        x->client = f->client;
+        x->server = f->server;
+        x->client_port = f->client_port;
+        x->server_port = f->server_port;
+        x->proto = f->proto;
+        x->service = nb_service_name(f->service);
+        x->state = nb_state_name(st);
+        x->packets = f->packets;
+        x->last_seen = f->last_seen;
+        x->evidence = g_strdup(f->proto == 6 ? (f->synack || f->server_spoke ? "TCP handshake or server data"
+                                                : f->rst_from_server ? "SYN answered by RST"
+                                                : f->icmp_refused ? "ICMP unreachable" : "SYN with nothing back")
+                                             : f->icmp_refused ? "ICMP unreachable"
+                                             : f->queries && st == NB_STATE_NO_ANSWER ? "name queries with no answer"
+                                                                                      : "datagrams to a NetBIOS port");
     }
+}
+
+static void netbios_aggregates(struct verdict *v, const struct analysis *a, const struct policy *p)
+{
+    if (policy_check_netbios(p, false) == RULE_COUNT)
+        return;
     const struct nb_overflow *o = nb_ledger_overflow(a->ledger);
-    if (o->packets && policy_check_netbios(p, false) != RULE_COUNT)
-        add(v, RULE_NETBIOS, o->first_seen,
-            g_strdup_printf("%" G_GUINT64_FORMAT " NetBIOS packets in flows beyond the ledger's %u itemised flows "
-                            "(nbns %" G_GUINT64_FORMAT ", nbdgm %" G_GUINT64_FORMAT ", nbss %" G_GUINT64_FORMAT ")",
-                            o->packets, nb_ledger_max_rows(a->ledger), o->by_service[NB_SERVICE_NBNS],
-                            o->by_service[NB_SERVICE_NBDGM], o->by_service[NB_SERVICE_NBSS]));
+    if (o->packets) {
+        uint64_t flows = nb_ledger_overflow_flows(a->ledger);
+        struct violation *x = verdict_add(
+            v->violations, true, RULE_NETBIOS, o->first_seen,
+            g_strdup_printf("%" G_GUINT64_FORMAT " NetBIOS packets in %" G_GUINT64_FORMAT " flows beyond the ledger's "
+                            "%u itemised flows (nbns %" G_GUINT64_FORMAT ", nbdgm %" G_GUINT64_FORMAT ", nbss %"
+                            G_GUINT64_FORMAT ")", o->packets, flows, nb_ledger_max_rows(a->ledger),
+                            o->by_service[NB_SERVICE_NBNS], o->by_service[NB_SERVICE_NBDGM],
+                            o->by_service[NB_SERVICE_NBSS]));
+        x->flows = flows;
+        x->packets = o->packets;
+        x->last_seen = o->last_seen;
+        x->service = "netbios";
+        x->state = "not-itemised";
+        x->evidence = g_strdup("packets to or from UDP 137/138, TCP/UDP 139");
+    }
     const struct nb_non_ip *n = nb_ledger_non_ip_counts(a->ledger);
-    if ((n->netbeui || n->nbipx) && policy_check_netbios(p, false) != RULE_COUNT)
-        add(v, RULE_NETBIOS, n->first_seen,
+    if (n->netbeui || n->nbipx) {
+        struct violation *x = verdict_add(
+            v->violations, true, RULE_NETBIOS, n->first_seen,
             g_strdup_printf("NetBIOS without IP: %" G_GUINT64_FORMAT " frames over NetBEUI (802.2 LLC SAP 0xF0), %"
                             G_GUINT64_FORMAT " over IPX (socket 0x0455)", n->netbeui, n->nbipx));
+        x->packets = n->netbeui + n->nbipx;
+        x->last_seen = n->last_seen;
+        x->service = n->netbeui ? "netbeui" : "nbipx";
+        x->evidence = g_strdup("LLC SAP 0xF0/0xF1 or IPX socket 0x0455 frames");
+    }
+}
+
+static void connections(struct verdict *v, const struct analysis *a, const struct policy *p)
+{
     for (guint i = 0; i < a->conns->len; i++) {
         const struct smb_conn *s = g_ptr_array_index(a->conns, i);
         struct policy_conn_facts facts = verdict_conn_facts(s);
@@ -75,44 +156,107 @@ void verdict_compute(struct verdict *v, const struct analysis *a, const struct p
         for (unsigned r = 0; r < RULE_COUNT; r++) {
             if (!(bits & (1u << r)))
                 continue;
-            char *where = conn_where(s);
-            char dbuf[64];
+            char c[FMT_ENDPOINT_LEN], sv[FMT_ENDPOINT_LEN], dbuf[64], esc[128];
             const char *dialect = smb_conn_dialect_text(s, dbuf, sizeof dbuf);
-            char esc[128];
             if (dialect)
                 fmt_escaped_buf((const uint8_t *)dialect, strlen(dialect), esc, sizeof esc);
-            add(v, (enum policy_rule)r, s->first_ts,
-                g_strdup_printf("%s: %s (transport %s, dialect %s)", policy_rule_description((enum policy_rule)r), where,
+            struct violation *x = verdict_add(
+                v->violations, true, (int)r, s->first_ts,
+                g_strdup_printf("%s: %s -> %s (transport %s, dialect %s)", policy_rule_description((enum policy_rule)r),
+                                fmt_endpoint(smb_conn_client(s), smb_conn_client_port(s), c),
+                                fmt_endpoint(smb_conn_server(s), smb_conn_server_port(s), sv),
                                 transport_class_name(s->verdict.cls), dialect ? esc : "unknown"));
-            g_free(where);
+            x->client = *smb_conn_client(s);
+            x->server = *smb_conn_server(s);
+            x->client_port = smb_conn_client_port(s);
+            x->server_port = smb_conn_server_port(s);
+            x->proto = 6;
+            x->service = "smb";
+            x->state = transport_class_name(s->verdict.cls);
+            x->packets = s->packets[0] + s->packets[1];
+            x->last_seen = s->last_ts;
+            char ev[160];
+            x->evidence = g_strdup(r == RULE_NBSS_TRANSPORT ? transport_evidence_text(s->verdict.evidence, ev, sizeof ev)
+                                   : r == RULE_KERBEROS ? "SESSION_SETUP blobs: NTLMSSP, guest or anonymous"
+                                   : r == RULE_SIGNING ? "NEGOTIATE security mode without 'required', no signed PDU"
+                                   : r == RULE_ENCRYPTION ? "no transform header, no ENCRYPT_DATA flag"
+                                                          : "NEGOTIATE response");
         }
     }
+}
+
+void verdict_compute(struct verdict *v, const struct analysis *a, const struct policy *p)
+{
+    memset(v, 0, sizeof *v);
+    v->violations = g_array_new(FALSE, FALSE, sizeof(struct violation));
+    v->findings = g_array_new(FALSE, FALSE, sizeof(struct violation));
+    v->unknowns = g_array_new(FALSE, FALSE, sizeof(struct unknown));
+    v->race_window_us = (int64_t)p->race_window_ms * 1000;
+    for (unsigned r = 0; r < RULE_COUNT; r++)
+        if (policy_rule_enabled(p, (enum policy_rule)r))
+            v->rules_enabled |= 1u << r;
+    netbios_rows(v, a, p);
+    netbios_aggregates(v, a, p);
+    connections(v, a, p);
     g_array_sort(v->violations, by_time);
-    v->pass = v->violations->len == 0;
-    v->exit_code = a->input_error ? 2 : v->pass ? 0 : 1;
+    verdict_unknowns(v, a, p);
+    verdict_findings(v, a, p);
+    g_array_sort(v->findings, by_time);
+
+    bool readable = false, output_error = a->input_error;
+    for (guint i = 0; i < a->inputs->len; i++) {
+        const struct input_info *in = g_ptr_array_index(a->inputs, i);
+        /* opened as a capture, even if damaged later: not an error but a judgement on what it holds */
+        readable |= !in->error || in->truncated || in->packets > 0;
+        output_error &= !in->error;
+    }
+    if (!readable || output_error)
+        v->outcome = OUTCOME_ERROR;
+    else if (v->violations->len)
+        v->outcome = OUTCOME_FAIL;
+    else if (v->unknowns->len)
+        v->outcome = OUTCOME_INCONCLUSIVE;
+    else
+        v->outcome = OUTCOME_PASS;
+    v->pass = v->outcome == OUTCOME_PASS;
+    v->exit_code = outcome_exit_code(v->outcome);
+}
+
+static void free_violations(GArray *arr)
+{
+    if (!arr)
+        return;
+    for (guint i = 0; i < arr->len; i++) {
+        g_free(g_array_index(arr, struct violation, i).detail);
+        g_free(g_array_index(arr, struct violation, i).evidence);
+        g_free(g_array_index(arr, struct violation, i).subject);
+    }
+    g_array_free(arr, TRUE);
 }
 
 void verdict_free(struct verdict *v)
 {
-    if (!v->violations)
-        return;
-    for (guint i = 0; i < v->violations->len; i++)
-        g_free(g_array_index(v->violations, struct violation, i).detail);
-    g_array_free(v->violations, TRUE);
-    v->violations = NULL;
+    free_violations(v->violations);
+    free_violations(v->findings);
+    if (v->unknowns) {
+        for (guint i = 0; i < v->unknowns->len; i++)
+            g_free(g_array_index(v->unknowns, struct unknown, i).detail);
+        g_array_free(v->unknowns, TRUE);
+    }
+    memset(v, 0, sizeof *v);
 }
 
 void verdict_conn_findings(const struct smb_conn *s, void (*emit)(const char *text, void *arg), void *arg)
 {
     uint16_t port = smb_conn_server_port(s);
     if (s->verdict.cls == TRANSPORT_NBT && s->dialect && smb2_dialect_rank(s->dialect) > smb2_dialect_rank(SMB2_DIALECT_302))
-        emit("NBT above 3.0.2: MS-SMB2 2.1 stops at 3.0.2", arg);
+        emit(finding_info(FINDING_NBT_ABOVE_302)->title, arg);
     if (s->verdict.cls == TRANSPORT_NBT_NONSTANDARD_PORT)
         emit(port == 445 ? "NBSS session framing on port 445" : "NBSS session framing on an alternative port", arg);
     if (transport_is_alt_port(s->verdict.cls, port) && s->verdict.cls != TRANSPORT_NONE)
-        emit("SMB on an alternative port", arg);
+        emit(finding_info(FINDING_ALT_PORT)->title, arg);
     if (s->verdict.evidence & EV_KEEPALIVE_ON_DIRECT)
-        emit("NBSS keep-alives (0x85) on a direct-hosted connection", arg);
+        emit(finding_info(FINDING_KEEPALIVE_ON_DIRECT)->title, arg);
     if (s->verdict.cls == TRANSPORT_UNKNOWN_START)
         emit("capture began mid-connection: transport setup not seen", arg);
     if (s->gaps)

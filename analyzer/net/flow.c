@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlist.h"
+
 enum tclass { TC_HALF_OPEN = 0, TC_ESTABLISHED, TC_CLOSED, TC_COUNT };
 
 struct flow_list {
@@ -14,8 +16,11 @@ struct flow_list {
 
 struct flow_table {
     struct flow_limits lim;
-    struct flow_observer obs;
-    void *ctx;
+    struct {
+        struct flow_observer cb;
+        void *ctx;
+    } obs[FLOW_MAX_OBSERVERS];
+    unsigned n_obs;
     struct reasm_limits rlim;
     struct reasm_budget budget;
 
@@ -23,7 +28,8 @@ struct flow_table {
     uint64_t nbuckets; /* power of two */
     uint64_t count;
     struct flow_list lists[TC_COUNT];
-    int64_t now_us;
+    int64_t now_us;  /* the highest packet time seen (timestamps the final gaps) */
+    int64_t prev_us; /* the time of the packet before */
     bool have_now;
     struct flow_stats st;
 };
@@ -59,18 +65,24 @@ const char *flow_close_reason_name(enum flow_close_reason r)
 
 /* ---- reassembly consumers: one per direction, ctx is the connection ---- */
 
+/* Tell every observer that has callback fn: fn(ctx, c, &its user, args...). */
+#define NOTIFY(t, c, fn, ...)                                                                \
+    do {                                                                                     \
+        for (unsigned i_ = 0; i_ < (t)->n_obs; i_++)                                         \
+            if ((t)->obs[i_].cb.fn)                                                          \
+                (t)->obs[i_].cb.fn((t)->obs[i_].ctx, (c), &(c)->user[i_], __VA_ARGS__);      \
+    } while (0)
+
 #define DIR_CONSUMER(D)                                                                      \
     static void data_##D(void *ctx, const uint8_t *b, size_t n, int64_t ts)                  \
     {                                                                                        \
         struct flow_conn *c = ctx;                                                           \
-        if (c->table->obs.data)                                                              \
-            c->table->obs.data(c->table->ctx, c, D, b, n, ts);                               \
+        NOTIFY(c->table, c, data, D, b, n, ts);                                              \
     }                                                                                        \
     static void gap_##D(void *ctx, uint64_t n, int64_t ts)                                   \
     {                                                                                        \
         struct flow_conn *c = ctx;                                                           \
-        if (c->table->obs.gap)                                                               \
-            c->table->obs.gap(c->table->ctx, c, D, n, ts);                                   \
+        NOTIFY(c->table, c, gap, D, n, ts);                                                  \
     }
 DIR_CONSUMER(0)
 DIR_CONSUMER(1)
@@ -131,27 +143,13 @@ static int match(const struct flow_conn *c, const struct packet *p)
 static void list_remove(struct flow_table *t, struct flow_conn *c)
 {
     struct flow_list *l = &t->lists[c->tclass];
-    if (c->lprev)
-        c->lprev->lnext = c->lnext;
-    else
-        l->head = c->lnext;
-    if (c->lnext)
-        c->lnext->lprev = c->lprev;
-    else
-        l->tail = c->lprev;
-    c->lprev = c->lnext = NULL;
+    DLIST_REMOVE(l->head, l->tail, c, lprev, lnext);
 }
 
 static void list_append(struct flow_table *t, struct flow_conn *c)
 {
     struct flow_list *l = &t->lists[c->tclass];
-    c->lnext = NULL;
-    c->lprev = l->tail;
-    if (l->tail)
-        l->tail->lnext = c;
-    else
-        l->head = c;
-    l->tail = c;
+    DLIST_APPEND(l->head, l->tail, c, lprev, lnext);
 }
 
 static uint8_t class_of(const struct flow_conn *c)
@@ -220,25 +218,54 @@ static void conn_close(struct flow_table *t, struct flow_conn *c, enum flow_clos
 {
     reasm_finish(&c->stream[0], t->now_us);
     reasm_finish(&c->stream[1], t->now_us);
-    if (t->obs.conn_close)
-        t->obs.conn_close(t->ctx, c, natural_reason(c, r));
+    enum flow_close_reason why = natural_reason(c, r);
+    for (unsigned i = t->n_obs; i-- > 0;) /* the first observer sees it last */
+        if (t->obs[i].cb.conn_close)
+            t->obs[i].cb.conn_close(t->obs[i].ctx, c, &c->user[i], why);
     list_remove(t, c);
     hash_remove(t, c);
     t->count--;
     free(c);
 }
 
-static void expire(struct flow_table *t)
+/* Close the connections idle at time now (flow.h: Time), except keep.  The
+ * activity lists are in order of last packet arrival, which with a clock
+ * that jumps is not quite the order of last packet time: a connection
+ * touched by a packet from the future stops the scan early, and the others
+ * wait (eviction still bounds the table). */
+static void expire(struct flow_table *t, int64_t now, const struct flow_conn *keep)
 {
     for (int k = 0; k < TC_COUNT; k++) {
         int64_t limit = timeout_of(t, (uint8_t)k);
-        struct flow_conn *c;
-        while ((c = t->lists[k].head) && t->now_us - c->last_ts_us > limit) {
-            if (k != TC_CLOSED)
-                t->st.idle_closes++;
-            conn_close(t, c, FLOW_CLOSE_IDLE);
+        struct flow_conn *c = t->lists[k].head;
+        while (c && now - c->last_ts_us > limit) {
+            struct flow_conn *next = c->lnext;
+            if (c != keep) {
+                if (k != TC_CLOSED)
+                    t->st.idle_closes++;
+                conn_close(t, c, FLOW_CLOSE_IDLE);
+            }
+            c = next;
         }
     }
+}
+
+/* Note the packet's time; returns the time idle expiry may use. */
+static int64_t clock_step(struct flow_table *t, int64_t ts)
+{
+    if (!t->have_now) {
+        t->have_now = true;
+        t->now_us = t->prev_us = ts;
+        return ts;
+    }
+    int64_t step = ts - t->prev_us;
+    if (step < -FLOW_JUMP_BACK_US || step > FLOW_JUMP_FORWARD_US)
+        t->st.time_jumps++;
+    int64_t clock = ts < t->prev_us ? ts : t->prev_us;
+    t->prev_us = ts;
+    if (ts > t->now_us)
+        t->now_us = ts;
+    return clock;
 }
 
 static void evict_one(struct flow_table *t)
@@ -286,8 +313,9 @@ static struct flow_conn *conn_open(struct flow_table *t, const struct packet *p,
         t->st.max_concurrent = t->count;
     if (t->count > t->nbuckets && t->nbuckets < (uint64_t)t->lim.max_conns)
         hash_grow(t);
-    if (t->obs.conn_open)
-        t->obs.conn_open(t->ctx, c);
+    for (unsigned i = 0; i < t->n_obs; i++)
+        if (t->obs[i].cb.conn_open)
+            t->obs[i].cb.conn_open(t->obs[i].ctx, c, &c->user[i]);
     return c;
 }
 
@@ -351,15 +379,11 @@ static void update_state(struct flow_conn *c, int dir, const struct packet *p)
 
 void flow_table_packet(struct flow_table *t, const struct packet *p)
 {
+    int64_t clock = clock_step(t, p->ts_us);
     if (p->l4 != L4_TCP) {
         t->st.non_tcp++;
         return;
     }
-    if (!t->have_now || p->ts_us > t->now_us) {
-        t->now_us = p->ts_us;
-        t->have_now = true;
-    }
-    expire(t);
 
     uint64_t hash = pair_hash(p);
     struct flow_conn *c = t->buckets[hash & (t->nbuckets - 1)];
@@ -367,6 +391,7 @@ void flow_table_packet(struct flow_table *t, const struct packet *p)
     for (; c; c = c->hnext)
         if (c->hash == hash && (dir = match(c, p)) >= 0)
             break;
+    expire(t, clock, c);
 
     if (c && starts_new_conn(c, dir, p)) {
         t->st.reuses++;
@@ -391,8 +416,7 @@ void flow_table_packet(struct flow_table *t, const struct packet *p)
     c->last_frame = p->frame;
     update_state(c, dir, p);
 
-    if (t->obs.packet)
-        t->obs.packet(t->ctx, c, dir, p);
+    NOTIFY(t, c, packet, dir, p);
 
     /* A RST's payload is a diagnostic, not stream data. */
     if (!(p->tcp_flags & TCP_RST))
@@ -420,8 +444,7 @@ struct flow_table *flow_table_new(const struct flow_limits *lim, const struct fl
     if (t->lim.max_conns == 0)
         t->lim.max_conns = 1;
     if (obs)
-        t->obs = *obs;
-    t->ctx = ctx;
+        flow_table_add_observer(t, obs, ctx);
     t->rlim.dir_cap = t->lim.dir_buffer_cap;
     t->rlim.ack_lag = t->lim.ack_lag;
     t->rlim.history = t->lim.history_bytes;
@@ -433,6 +456,16 @@ struct flow_table *flow_table_new(const struct flow_limits *lim, const struct fl
         return NULL;
     }
     return t;
+}
+
+bool flow_table_add_observer(struct flow_table *t, const struct flow_observer *obs, void *ctx)
+{
+    if (t->n_obs >= FLOW_MAX_OBSERVERS)
+        return false;
+    t->obs[t->n_obs].cb = *obs;
+    t->obs[t->n_obs].ctx = ctx;
+    t->n_obs++;
+    return true;
 }
 
 static int by_id(const void *a, const void *b)

@@ -10,8 +10,16 @@
  * SYN; without one, the receiver of a SYN-ACK; without either, the sender of
  * the first packet seen (initiator_guessed set).
  *
- * Time is capture time only (the highest timestamp seen so far); the clock is
- * never read.  Memory is bounded: max_conns connections (the least recently
+ * Time is capture time only; the clock is never read.  Capture time is not
+ * trusted to be monotonic (merged captures, multi-interface captures with
+ * skewed clocks, broken timestamps): a connection is idle when the current
+ * packet's time is more than its timeout past the connection's last packet
+ * (so a packet from the past expires nothing), the packet's own connection
+ * is never expired by it, and the time used is the earlier of the packet's
+ * and the packet before it, so one packet far in the future does not end
+ * every connection (the packet after it confirms a real jump).  Steps back
+ * of more than FLOW_JUMP_BACK_US or forward of more than FLOW_JUMP_FORWARD_US
+ * are counted (flow_stats.time_jumps).  Memory is bounded: max_conns connections (the least recently
  * active is evicted, closed-first, and counted) and the reassembly caps of
  * reasm.h.
  */
@@ -51,6 +59,10 @@ enum flow_hs_state {
     FLOW_HS_ESTABLISHED, /* initiator ACKed the SYN-ACK (or sent data after it) */
 };
 
+#define FLOW_MAX_OBSERVERS 4
+#define FLOW_JUMP_BACK_US INT64_C(1000000)           /* a clock that goes back a second */
+#define FLOW_JUMP_FORWARD_US INT64_C(86400000000)    /* or forward a day at once */
+
 enum flow_close_reason {
     FLOW_CLOSE_FIN = 0, /* FIN both ways; ended by linger timeout, reuse or end of input */
     FLOW_CLOSE_RST,     /* a RST was seen; ended likewise */
@@ -85,7 +97,7 @@ struct flow_conn {
     struct flow_dir_stats dir[2];
     struct reasm_dir stream[2]; /* stream[d].st holds the per-direction counters */
 
-    void *user;               /* for the observer */
+    void *user[FLOW_MAX_OBSERVERS]; /* one per observer, passed to its callbacks */
 
     /* table bookkeeping */
     struct flow_conn *hnext;            /* hash chain */
@@ -95,14 +107,16 @@ struct flow_conn {
     struct flow_table *table;
 };
 
+/* What an observer is told.  user is the observer's own per-connection
+ * pointer (NULL at conn_open, kept as the observer leaves it). */
 struct flow_observer {
-    void (*conn_open)(void *ctx, struct flow_conn *c);
+    void (*conn_open)(void *ctx, struct flow_conn *c, void **user);
     /* Every TCP segment of the connection, before its bytes are reassembled. */
-    void (*packet)(void *ctx, struct flow_conn *c, int dir, const struct packet *p);
-    void (*data)(void *ctx, struct flow_conn *c, int dir, const uint8_t *bytes, size_t len, int64_t ts_us);
-    void (*gap)(void *ctx, struct flow_conn *c, int dir, uint64_t len, int64_t ts_us);
+    void (*packet)(void *ctx, struct flow_conn *c, void **user, int dir, const struct packet *p);
+    void (*data)(void *ctx, struct flow_conn *c, void **user, int dir, const uint8_t *bytes, size_t len, int64_t ts_us);
+    void (*gap)(void *ctx, struct flow_conn *c, void **user, int dir, uint64_t len, int64_t ts_us);
     /* Both directions have ended (their last gaps delivered) before this. */
-    void (*conn_close)(void *ctx, struct flow_conn *c, enum flow_close_reason r);
+    void (*conn_close)(void *ctx, struct flow_conn *c, void **user, enum flow_close_reason r);
 };
 
 struct flow_stats {
@@ -117,6 +131,7 @@ struct flow_stats {
     uint64_t cap_hits;         /* per-direction or total cap forced a gap */
     uint64_t total_cap_hits;   /* of which the total cap */
     uint64_t non_tcp;          /* packets ignored */
+    uint64_t time_jumps;       /* packet to packet steps back > FLOW_JUMP_BACK_US or forward > FLOW_JUMP_FORWARD_US */
 };
 
 struct flow_table;
@@ -124,6 +139,10 @@ struct flow_table;
 /* lim and obs are copied; NULL lim means defaults.  Returns NULL when out of
  * memory. */
 struct flow_table *flow_table_new(const struct flow_limits *lim, const struct flow_observer *obs, void *ctx);
+/* One more observer (obs is copied), told after those before it (conn_close:
+ * before them, so the first observer sees a connection last).  False when
+ * FLOW_MAX_OBSERVERS are there already. */
+bool flow_table_add_observer(struct flow_table *t, const struct flow_observer *obs, void *ctx);
 void flow_table_packet(struct flow_table *t, const struct packet *p);
 /* End of input: every connection is ended (pending gaps delivered) and closed. */
 void flow_table_finish(struct flow_table *t);
@@ -131,7 +150,8 @@ void flow_table_finish(struct flow_table *t);
 void flow_table_free(struct flow_table *t);
 struct flow_stats flow_table_stats(const struct flow_table *t);
 
-/* Consumer hint: the next n bytes of direction dir are not needed. */
+/* Consumer hint: the next n bytes of direction dir are not needed (by any
+ * observer: with several, only when all of them agree). */
 static inline void flow_conn_skip(struct flow_conn *c, int dir, uint64_t n) { reasm_skip(&c->stream[dir], n); }
 
 #endif

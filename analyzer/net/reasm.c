@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlist.h"
 #include "packet.h"
 #include "wire.h"
 
@@ -202,17 +203,7 @@ static void emit(struct reasm_dir *d, uint64_t off, const uint8_t *bytes, uint64
     }
 }
 
-static void unlink_piece(struct reasm_dir *d, struct reasm_piece *p)
-{
-    if (p->prev)
-        p->prev->next = p->next;
-    else
-        d->head = p->next;
-    if (p->next)
-        p->next->prev = p->prev;
-    else
-        d->tail = p->prev;
-}
+static void unlink_piece(struct reasm_dir *d, struct reasm_piece *p) { DLIST_REMOVE(d->head, d->tail, p, prev, next); }
 
 static void free_piece(struct reasm_dir *d, struct reasm_piece *p)
 {
@@ -349,16 +340,7 @@ static uint64_t hold_range(struct reasm_dir *d, uint64_t off, const uint8_t *byt
                 q->missing = missing;
                 if (!missing)
                     memcpy(q->data, wire_window(&w, (size_t)(c - off), n).p, n);
-                q->next = p;
-                q->prev = p ? p->prev : d->tail;
-                if (q->prev)
-                    q->prev->next = q;
-                else
-                    d->head = q;
-                if (p)
-                    p->prev = q;
-                else
-                    d->tail = q;
+                DLIST_INSERT_BEFORE(d->head, d->tail, p, q, prev, next);
                 uint64_t qc = piece_cost(n, missing);
                 d->held_bytes += qc;
                 d->budget->used += qc;

@@ -131,3 +131,11 @@ const char *fmt_escaped_buf(const uint8_t *s, size_t n, char *buf, size_t buflen
     escape(s, n, emit_buf, &b);
     return buf;
 }
+
+const char *fmt_endpoint(const struct ip_addr *a, uint16_t port, char buf[FMT_ENDPOINT_LEN])
+{
+    char addr[FMT_ADDR_LEN];
+    fmt_addr(a, addr);
+    snprintf(buf, FMT_ENDPOINT_LEN, a->family == 6 ? "[%s]:%u" : "%s:%u", addr, port);
+    return buf;
+}

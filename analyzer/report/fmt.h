@@ -15,6 +15,12 @@
 /* "10.0.0.1" or "fd00::1"; "-" for no address. */
 const char *fmt_addr(const struct ip_addr *a, char buf[FMT_ADDR_LEN]);
 
+#define FMT_ENDPOINT_LEN 64
+
+/* An address with its port, one notation everywhere: "10.0.0.1:445",
+ * "[fd00::1]:445" (RFC 5952 6: brackets when a port follows). */
+const char *fmt_endpoint(const struct ip_addr *a, uint16_t port, char buf[FMT_ENDPOINT_LEN]);
+
 /* RFC 3339 UTC with microseconds: "2026-11-21T23:38:30.123456Z". */
 const char *fmt_time(int64_t ts_us, char buf[FMT_TIME_LEN]);
 

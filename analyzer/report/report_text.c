@@ -3,21 +3,18 @@
  * ONTAP's `vserver cifs session show -instance`, and a dialect histogram.
  * Every wire string goes through fmt_escaped(): nothing from a capture can
  * move the cursor or recolour a terminal. */
-#include "report.h"
-#include "report_rdma.h"
+#include "report_text.h"
 
 #include <string.h>
 
 #include "dialect.h"
 #include "fmt.h"
+#include "report_rdma.h"
 #include "smb_tables.h"
 
-struct text {
-    FILE *out;
-    bool color;
-};
+#define NETBIOS_ROWS_SHOWN 100
 
-static void heading(struct text *t, const char *title)
+void text_heading(struct text *t, const char *title)
 {
     fprintf(t->out, t->color ? "\n\033[1m%s\033[0m\n" : "\n%s\n", title);
 }
@@ -32,83 +29,17 @@ static void wstr_out(FILE *out, const struct wstr *w, const char *empty)
 
 static char *endpoint(const struct ip_addr *a, uint16_t port)
 {
-    char buf[FMT_ADDR_LEN];
-    fmt_addr(a, buf);
-    return a->family == 6 ? g_strdup_printf("[%s]:%u", buf, port) : g_strdup_printf("%s:%u", buf, port);
-}
-
-/* ---- verdict --------------------------------------------------------- */
-
-static void policy_line(FILE *out, const struct policy *p)
-{
-    char d[12];
-    fprintf(out, "policy: %s, %s", p->allow_netbios ? "NetBIOS allowed" : "no NetBIOS",
-            p->allow_smb1 ? "SMB1 allowed" : "no SMB1");
-    if (p->min_dialect)
-        fprintf(out, ", dialect >= %s", smb2_dialect_name(p->min_dialect, d, sizeof d));
-    if (p->require_signing)
-        fputs(", signing required", out);
-    if (p->require_encryption)
-        fputs(", encryption required", out);
-    fputc('\n', out);
-}
-
-static void verdict_block(struct text *t, const struct analysis *a, const struct verdict *v)
-{
-    FILE *out = t->out;
-    const char *word = v->pass ? "PASS" : "FAIL";
-    if (t->color)
-        fprintf(out, "VERDICT: \033[1;%sm%s\033[0m", v->pass ? "32" : "31", word);
-    else
-        fprintf(out, "VERDICT: %s", word);
-    fprintf(out, " (%u violation%s)   ", v->violations->len, v->violations->len == 1 ? "" : "s");
-    policy_line(out, &a->cfg->policy);
-    for (guint i = 0; i < a->inputs->len; i++) {
-        const struct input_info *in = g_ptr_array_index(a->inputs, i);
-        if (in->error) {
-            fputs("  INPUT ERROR: ", out);
-            fmt_escaped(out, (const uint8_t *)in->error, strlen(in->error));
-            fputs(in->truncated ? " (report covers the packets before it)\n" : "\n", out);
-        }
-    }
-    for (guint i = 0; i < v->violations->len; i++) {
-        const struct violation *x = &g_array_index(v->violations, struct violation, i);
-        char ts[FMT_TIME_LEN];
-        fprintf(out, "  - %s: ", policy_rule_name(x->rule));
-        fmt_escaped(out, (const uint8_t *)x->detail, strlen(x->detail));
-        fprintf(out, "\n      first seen %s\n", fmt_time(x->first_seen, ts));
-    }
+    char buf[FMT_ENDPOINT_LEN];
+    return g_strdup(fmt_endpoint(a, port, buf));
 }
 
 /* ---- NetBIOS --------------------------------------------------------- */
-
-struct host_row {
-    struct ip_addr addr;
-    unsigned flows, as_client, as_server;
-    unsigned services; /* bit per enum nb_service */
-    int64_t first_seen;
-};
-
-static struct host_row *host_get(GArray *hosts, const struct ip_addr *a)
-{
-    for (guint i = 0; i < hosts->len; i++) {
-        struct host_row *h = &g_array_index(hosts, struct host_row, i);
-        if (h->addr.family == a->family && memcmp(h->addr.bytes, a->bytes, 16) == 0)
-            return h;
-    }
-    struct host_row h;
-    memset(&h, 0, sizeof h);
-    h.addr = *a;
-    h.first_seen = INT64_MAX;
-    g_array_append_val(hosts, h);
-    return &g_array_index(hosts, struct host_row, hosts->len - 1);
-}
 
 static void netbios_section(struct text *t, const struct analysis *a)
 {
     FILE *out = t->out;
     guint n = nb_ledger_count(a->ledger);
-    heading(t, "NetBIOS");
+    text_heading(t, "NetBIOS");
     const struct nb_overflow *o = nb_ledger_overflow(a->ledger);
     if (o->packets)
         fprintf(out, "  %" G_GUINT64_FORMAT " more packets in flows beyond the first %u (counted, not listed)\n",
@@ -121,46 +52,9 @@ static void netbios_section(struct text *t, const struct analysis *a)
         fputs("  no NetBIOS traffic or attempts (UDP 137/138, TCP/UDP 139)\n", out);
         return;
     }
-    /* Hosts first: who to fix. */
-    GArray *hosts = g_array_new(FALSE, FALSE, sizeof(struct host_row));
-    for (guint i = 0; i < n; i++) {
-        const struct nb_flow *f = nb_ledger_row(a->ledger, i);
-        struct host_row *c = host_get(hosts, &f->client);
-        c->flows++;
-        c->as_client++;
-        c->services |= 1u << f->service;
-        if (f->first_seen < c->first_seen)
-            c->first_seen = f->first_seen;
-        struct host_row *s = host_get(hosts, &f->server);
-        s->flows++;
-        s->as_server++;
-        s->services |= 1u << f->service;
-        if (f->first_seen < s->first_seen)
-            s->first_seen = f->first_seen;
-    }
-    fprintf(out, "  hosts that spoke or tried NetBIOS: %u\n", hosts->len);
-    int aw = 0;
-    for (guint i = 0; i < hosts->len; i++) {
-        char addr[FMT_ADDR_LEN];
-        int len = (int)strlen(fmt_addr(&g_array_index(hosts, struct host_row, i).addr, addr));
-        aw = len > aw ? len : aw;
-    }
-    for (guint i = 0; i < hosts->len; i++) {
-        const struct host_row *h = &g_array_index(hosts, struct host_row, i);
-        char addr[FMT_ADDR_LEN];
-        fprintf(out, "    %-*s %3u flow%s  ", aw, fmt_addr(&h->addr, addr), h->flows, h->flows == 1 ? " " : "s");
-        const char *sep = "";
-        for (int s = NB_SERVICE_NBNS; s <= NB_SERVICE_NBSS; s++)
-            if (h->services & (1u << s)) {
-                fprintf(out, "%s%s", sep, nb_service_name((enum nb_service)s));
-                sep = ",";
-            }
-        fprintf(out, "  as %s\n", h->as_client && h->as_server ? "client and server" : h->as_client ? "client" : "server");
-    }
-    g_array_free(hosts, TRUE);
-
+    guint shown = n < NETBIOS_ROWS_SHOWN ? n : NETBIOS_ROWS_SHOWN;
     int cw = 6, sw = 6;
-    for (guint i = 0; i < n; i++) {
+    for (guint i = 0; i < shown; i++) {
         const struct nb_flow *f = nb_ledger_row(a->ledger, i);
         char *c = endpoint(&f->client, f->client_port), *s = endpoint(&f->server, f->server_port);
         cw = (int)strlen(c) > cw ? (int)strlen(c) : cw;
@@ -168,9 +62,9 @@ static void netbios_section(struct text *t, const struct analysis *a)
         g_free(c);
         g_free(s);
     }
-    fprintf(out, "\n  %-5s %-5s %-*s %-*s %-11s %5s  %s\n", "PROTO", "SVC", cw, "CLIENT", sw, "SERVER", "STATE", "PKTS",
+    fprintf(out, "  %-5s %-5s %-*s %-*s %-11s %5s  %s\n", "PROTO", "SVC", cw, "CLIENT", sw, "SERVER", "STATE", "PKTS",
             "NAMES");
-    for (guint i = 0; i < n; i++) {
+    for (guint i = 0; i < shown; i++) {
         const struct nb_flow *f = nb_ledger_row(a->ledger, i);
         char *c = endpoint(&f->client, f->client_port), *s = endpoint(&f->server, f->server_port);
         fprintf(out, "  %-5s %-5s %-*s %-*s %-11s %5" G_GUINT64_FORMAT "  ", f->proto == 6 ? "tcp" : "udp",
@@ -187,6 +81,8 @@ static void netbios_section(struct text *t, const struct analysis *a)
         g_free(c);
         g_free(s);
     }
+    if (n > shown)
+        fprintf(out, "  ... and %u more flows (--format json: netbios.flows[])\n", n - shown);
 }
 
 /* ---- SMB connections ------------------------------------------------- */
@@ -208,7 +104,7 @@ static const char *auth_text(const struct smb_conn *s)
 static void conn_table(struct text *t, GPtrArray *conns)
 {
     FILE *out = t->out;
-    heading(t, "SMB connections");
+    text_heading(t, "SMB connections");
     if (conns->len == 0) {
         fputs("  none\n", out);
         return;
@@ -388,12 +284,12 @@ static void conn_detail(struct text *t, guint idx, const struct smb_conn *s)
             sign ? sign : "unknown", s->signed_pdus);
     field(out, "SMB Encryption Status");
     if (smb_conn_encrypted(s)) {
-        fputs("encrypted", out);
+        fputs(smb_encryption_word(true), out);
         if (s->cipher_known)
             fprintf(out, " (%s)", smb_enum_name(&smb2_cipher_table, s->cipher, buf, sizeof buf));
         fprintf(out, ", %" G_GUINT64_FORMAT " encrypted PDUs\n", s->encrypted_pdus);
     } else {
-        fputs("unencrypted\n", out);
+        fprintf(out, "%s\n", smb_encryption_word(false));
     }
     if (s->smb2_response_seen) {
         field(out, "Large MTU Enabled");
@@ -443,7 +339,7 @@ static void conn_detail(struct text *t, guint idx, const struct smb_conn *s)
 
 static void per_client(struct text *t, GPtrArray *conns)
 {
-    heading(t, "Connection count per client");
+    text_heading(t, "Connection count per client");
     GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     GPtrArray *order = g_ptr_array_new();
     for (guint i = 0; i < conns->len; i++) {
@@ -473,7 +369,7 @@ static void per_client(struct text *t, GPtrArray *conns)
 
 static void dialect_histogram(struct text *t, GPtrArray *conns)
 {
-    heading(t, "Dialects chosen");
+    text_heading(t, "Dialects chosen");
     GHashTable *count = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     GPtrArray *order = g_ptr_array_new_with_free_func(g_free);
     guint max = 0;
@@ -506,20 +402,18 @@ static void dialect_histogram(struct text *t, GPtrArray *conns)
 void report_text(FILE *out, const struct analysis *a, const struct verdict *v, bool color)
 {
     struct text t = { out, color };
-    verdict_block(&t, a, v);
-    uint64_t packets = 0;
-    for (guint i = 0; i < a->inputs->len; i++)
-        packets += ((const struct input_info *)g_ptr_array_index(a->inputs, i))->packets;
-    char t0[FMT_TIME_LEN], t1[FMT_TIME_LEN];
-    fprintf(out, "\ninputs: %u, packets: %" G_GUINT64_FORMAT "\n", a->inputs->len, packets);
-    if (a->first_ts != INT64_MAX && a->last_ts != INT64_MIN)
-        fprintf(out, "time:   %s to %s\n", fmt_time(a->first_ts, t0), fmt_time(a->last_ts, t1));
+    struct host_views hv;
+    host_views_build(&hv, a, v);
+    text_verdict(&t, a, v, &hv);
+    text_evidence(&t, a);
+    text_hosts(&t, &hv);
+    host_views_free(&hv);
 
     netbios_section(&t, a);
     GPtrArray *conns = report_sorted_conns(a);
     conn_table(&t, conns);
     if (conns->len) {
-        heading(&t, "Connection details");
+        text_heading(&t, "Connection details");
         for (guint i = 0; i < conns->len; i++)
             conn_detail(&t, i + 1, g_ptr_array_index(conns, i));
     }

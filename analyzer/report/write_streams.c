@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlist.h"
+
 struct ws_file {
     FILE *fp;
     struct ws_file *prev, *next; /* open-file list, least recently written first */
@@ -27,7 +29,7 @@ struct write_streams {
     char *dir;
     unsigned max_open, open_count;
     struct ws_file *lru_head, *lru_tail;
-    struct ws_conn *conns;
+    struct ws_conn *conns, *conns_tail;
     char err[256];
     bool failed;
 };
@@ -55,29 +57,8 @@ struct write_streams *write_streams_new(const char *dir, unsigned max_open, char
     return w;
 }
 
-static void lru_unlink(struct write_streams *w, struct ws_file *f)
-{
-    if (f->prev)
-        f->prev->next = f->next;
-    else
-        w->lru_head = f->next;
-    if (f->next)
-        f->next->prev = f->prev;
-    else
-        w->lru_tail = f->prev;
-    f->prev = f->next = NULL;
-}
-
-static void lru_append(struct write_streams *w, struct ws_file *f)
-{
-    f->prev = w->lru_tail;
-    f->next = NULL;
-    if (w->lru_tail)
-        w->lru_tail->next = f;
-    else
-        w->lru_head = f;
-    w->lru_tail = f;
-}
+static void lru_unlink(struct write_streams *w, struct ws_file *f) { DLIST_REMOVE(w->lru_head, w->lru_tail, f, prev, next); }
+static void lru_append(struct write_streams *w, struct ws_file *f) { DLIST_APPEND(w->lru_head, w->lru_tail, f, prev, next); }
 
 static void file_close(struct write_streams *w, struct ws_file *f)
 {
@@ -129,7 +110,7 @@ static void endpoint_text(const struct ip_addr *a, char *buf, size_t len)
         snprintf(buf, len, "?");
 }
 
-static void ws_open(void *ctx, struct flow_conn *c)
+static void ws_open(void *ctx, struct flow_conn *c, void **user)
 {
     struct write_streams *w = ctx;
     struct ws_conn *wc = calloc(1, sizeof *wc);
@@ -144,17 +125,14 @@ static void ws_open(void *ctx, struct flow_conn *c)
     for (int d = 0; d < 2; d++)
         snprintf(wc->dir[d].name, sizeof wc->dir[d].name, "%06" PRIu64 "-%s.%u-%s.%u", c->id, a[d],
                  (unsigned)c->port[d], a[!d], (unsigned)c->port[!d]);
-    wc->next = w->conns;
-    if (w->conns)
-        w->conns->prev = wc;
-    w->conns = wc;
-    c->user = wc;
+    DLIST_APPEND(w->conns, w->conns_tail, wc, prev, next);
+    *user = wc;
 }
 
-static void ws_data(void *ctx, struct flow_conn *c, int dir, const uint8_t *bytes, size_t len, int64_t ts)
+static void ws_data(void *ctx, struct flow_conn *c, void **user, int dir, const uint8_t *bytes, size_t len, int64_t ts)
 {
     struct write_streams *w = ctx;
-    struct ws_conn *wc = c->user;
+    struct ws_conn *wc = *user;
     if (!wc)
         return;
     struct ws_file *f = &wc->dir[dir];
@@ -164,10 +142,10 @@ static void ws_data(void *ctx, struct flow_conn *c, int dir, const uint8_t *byte
     f->offset += len;
 }
 
-static void ws_gap(void *ctx, struct flow_conn *c, int dir, uint64_t len, int64_t ts)
+static void ws_gap(void *ctx, struct flow_conn *c, void **user, int dir, uint64_t len, int64_t ts)
 {
     struct write_streams *w = ctx;
-    struct ws_conn *wc = c->user;
+    struct ws_conn *wc = *user;
     if (!wc)
         return;
     struct ws_file *f = &wc->dir[dir];
@@ -188,21 +166,16 @@ static void conn_forget(struct write_streams *w, struct ws_conn *wc)
 {
     file_close(w, &wc->dir[0]);
     file_close(w, &wc->dir[1]);
-    if (wc->prev)
-        wc->prev->next = wc->next;
-    else
-        w->conns = wc->next;
-    if (wc->next)
-        wc->next->prev = wc->prev;
+    DLIST_REMOVE(w->conns, w->conns_tail, wc, prev, next);
     free(wc);
 }
 
-static void ws_close(void *ctx, struct flow_conn *c, enum flow_close_reason r)
+static void ws_close(void *ctx, struct flow_conn *c, void **user, enum flow_close_reason r)
 {
     struct write_streams *w = ctx;
-    if (c->user)
-        conn_forget(w, c->user);
-    c->user = NULL;
+    if (*user)
+        conn_forget(w, *user);
+    *user = NULL;
 }
 
 void write_streams_observer(struct write_streams *w, struct flow_observer *obs)

@@ -15,7 +15,6 @@
 #include "nbname.h"
 
 #define NBSS_HEADER_LEN 4
-#define NBSS_MAX_LENGTH 0x1ffffu  /* 17-bit length: the most NBSS can carry */
 
 enum nbss_status {
     NBSS_OK = 0,

@@ -26,6 +26,11 @@ const struct smb2_dialect_info *smb2_dialect_lookup(uint16_t code)
     return NULL;
 }
 
+const struct smb2_dialect_info *smb2_dialect_at(size_t i)
+{
+    return i < sizeof dialects / sizeof dialects[0] ? &dialects[i] : NULL;
+}
+
 const char *smb2_dialect_name(uint16_t code, char *buf, size_t buflen)
 {
     const struct smb2_dialect_info *d = smb2_dialect_lookup(code);

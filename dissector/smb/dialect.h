@@ -31,6 +31,10 @@ struct smb2_dialect_info {
 /* NULL for a code not in the table. */
 const struct smb2_dialect_info *smb2_dialect_lookup(uint16_t code);
 
+/* The table's i-th row in code order, NULL past its end: for consumers that
+ * build their own lists from it (the plugin's value_string and preference). */
+const struct smb2_dialect_info *smb2_dialect_at(size_t i);
+
 /* Short name of a dialect code; unknown codes are written as "0x%04x" into
  * buf (at least 8 bytes) and buf is returned. */
 const char *smb2_dialect_name(uint16_t code, char *buf, size_t buflen);

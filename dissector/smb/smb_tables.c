@@ -391,3 +391,15 @@ const struct smb2_negctx_ids *smb2_negctx_ids_lookup(uint16_t type)
             return &negctx_ids[i];
     return NULL;
 }
+
+const char *smb_signing_mode_word(bool negotiate_seen, bool required, bool server_enabled)
+{
+    if (!negotiate_seen)
+        return NULL;
+    return required ? "required" : server_enabled ? "enabled" : "disabled";
+}
+
+const char *smb_encryption_word(bool encrypted)
+{
+    return encrypted ? "encrypted" : "unencrypted";
+}

@@ -24,6 +24,16 @@ struct smb_enum_table {
     bool is_bitmask;                     /* entries are single bits (or masks) */
 };
 
+/* The words for a connection's signing and encryption, shared by the
+ * command's reports and the plugin's smbscope.signing/.encryption fields.
+ * Signing is the negotiated mode in MS-SMB2 2.2.3/2.2.4 SecurityMode terms
+ * (MS-CIFS 2.2.4.52.2 for SMB1): "required" when either side required it,
+ * else "enabled" or "disabled" by the server's answer; NULL while no
+ * NEGOTIATE response was seen.  Whether PDUs were signed is a separate fact. */
+const char *smb_signing_mode_word(bool negotiate_seen, bool required, bool server_enabled);
+/* "encrypted" or "unencrypted". */
+const char *smb_encryption_word(bool encrypted);
+
 /* Value enumerations. */
 extern const struct smb_enum_table smb2_command_table;
 extern const struct smb_enum_table smb2_negctx_type_table;

@@ -141,31 +141,55 @@ const char *transport_evidence_text(uint32_t evidence, char *buf, size_t buflen)
     return buf;
 }
 
+/* One row per NBSS message type: its names and the transport_obs counter
+ * a header of that type adds to (the command's framer and the plugin both
+ * count through transport_obs_count_nbss()). */
 static const struct {
     uint8_t type;
     const char *key;
     const char *name;
+    size_t counter; /* offsetof(struct transport_obs, ...) */
 } nbss_types[] = {
-    { NBSS_SESSION_MESSAGE, "message", "session message" },
-    { NBSS_SESSION_REQUEST, "request", "session request" },
-    { NBSS_POSITIVE_RESPONSE, "positive", "positive session response" },
-    { NBSS_NEGATIVE_RESPONSE, "negative", "negative session response" },
-    { NBSS_RETARGET_RESPONSE, "retarget", "retarget session response" },
-    { NBSS_KEEPALIVE, "keepalive", "session keep-alive" },
+    { NBSS_SESSION_MESSAGE, "message", "session message", offsetof(struct transport_obs, session_messages) },
+    { NBSS_SESSION_REQUEST, "request", "session request", offsetof(struct transport_obs, session_requests) },
+    { NBSS_POSITIVE_RESPONSE, "positive", "positive session response", offsetof(struct transport_obs, positive_responses) },
+    { NBSS_NEGATIVE_RESPONSE, "negative", "negative session response", offsetof(struct transport_obs, negative_responses) },
+    { NBSS_RETARGET_RESPONSE, "retarget", "retarget session response", offsetof(struct transport_obs, retarget_responses) },
+    { NBSS_KEEPALIVE, "keepalive", "session keep-alive", offsetof(struct transport_obs, keepalives) },
 };
 
-const char *nbss_type_name(uint8_t type)
+static int nbss_type_row(uint8_t type)
 {
     for (size_t i = 0; i < sizeof nbss_types / sizeof nbss_types[0]; i++)
         if (nbss_types[i].type == type)
-            return nbss_types[i].name;
-    return NULL;
+            return (int)i;
+    return -1;
+}
+
+const char *nbss_type_name(uint8_t type)
+{
+    int i = nbss_type_row(type);
+    return i < 0 ? NULL : nbss_types[i].name;
 }
 
 const char *nbss_type_key(uint8_t type)
 {
-    for (size_t i = 0; i < sizeof nbss_types / sizeof nbss_types[0]; i++)
-        if (nbss_types[i].type == type)
-            return nbss_types[i].key;
-    return NULL;
+    int i = nbss_type_row(type);
+    return i < 0 ? NULL : nbss_types[i].key;
+}
+
+bool transport_obs_count_nbss(struct transport_obs *o, uint8_t type, uint32_t len)
+{
+    int i = nbss_type_row(type);
+    if (i < 0)
+        return false;
+    uint32_t *counter = (uint32_t *)(void *)((char *)o + nbss_types[i].counter);
+    (*counter)++;
+    if (type == NBSS_SESSION_MESSAGE) {
+        if (len > o->largest_message)
+            o->largest_message = len;
+        if (len > NBSS_MAX_LENGTH)
+            o->length_over_17bit = true;
+    }
+    return true;
 }

@@ -42,6 +42,8 @@ enum nbss_type {
     NBSS_KEEPALIVE = 0x85,
 };
 
+#define NBSS_MAX_LENGTH 0x1ffffu  /* 17-bit length: the most NBSS can carry (RFC 1002 4.3.1) */
+
 /* What one connection showed, both directions together. */
 struct transport_obs {
     enum transport_carrier carrier; /* CARRIER_TCP unless a transport said otherwise */
@@ -92,6 +94,11 @@ const char *transport_class_description(enum transport_class cls);
 /* Comma-separated evidence phrases ("NBSS session request/response seen, port
  * 139"); returns buf. */
 const char *transport_evidence_text(uint32_t evidence, char *buf, size_t buflen);
+
+/* Count one NBSS header of this type and length field into o (the
+ * counter of its type; for a session message also largest_message and
+ * length_over_17bit).  False, nothing counted, if the byte is no NBSS type. */
+bool transport_obs_count_nbss(struct transport_obs *o, uint8_t type, uint32_t len);
 
 /* Name of an NBSS message type ("session message", "session request", ...),
  * NULL if the byte is not an NBSS type. */

@@ -31,7 +31,9 @@ const char *framer_anomaly_name(enum framer_anomaly an)
 
 bool framer_is_smb_id(const uint8_t *p, size_t n)
 {
-    return n >= 4 && p[0] >= 0xfc && p[1] == 'S' && p[2] == 'M' && p[3] == 'B';
+    struct wire w = wire_make(p, n);
+    uint32_t id = wire_u32be(&w); /* 0 when shorter than 4 */
+    return (id >> 24) >= 0xfc && (id & 0xffffffu) == 0x534d42u; /* 'S' 'M' 'B' */
 }
 
 void framer_note_anomaly(struct framer *f, enum framer_anomaly an, uint64_t detail)
@@ -167,9 +169,10 @@ static void note_smb(struct framer *f, const uint8_t *head, size_t n)
         if (f->obs)
             f->obs->smb_messages++;
     } else if (f->msg_len > 0) {
+        struct wire hw = wire_make(head, n);
         uint64_t first = 0;
-        for (size_t i = 0; i < 4 && i < n; i++)
-            first = (first << 8) | head[i];
+        for (size_t i = 0; i < 4 && wire_left(&hw); i++)
+            first = (first << 8) | wire_u8(&hw);
         framer_note_anomaly(f, FRAMER_AN_NOT_SMB, first);
     }
 }
@@ -258,7 +261,8 @@ static void step_head(struct framer *f, struct wire *w)
 static void control_done(struct framer *f, const uint8_t *body, size_t n)
 {
     struct nbss_control dec;
-    nbss_control_decode_parts(f->type, f->hdr[1], f->msg_len, body, n, &dec);
+    struct wire hw = wire_make(f->hdr, sizeof f->hdr);
+    nbss_control_decode_parts(f->type, wire_peek_u8(&hw, 1), f->msg_len, body, n, &dec);
     if (f->cb.control)
         f->cb.control(f->ctx, f->type, body, n, &dec);
     finish_message(f);
@@ -287,60 +291,43 @@ static void step_control(struct framer *f, struct wire *w)
 
 /* --- headers ------------------------------------------------------------- */
 
-static void count_control(struct transport_obs *o, uint8_t type)
-{
-    if (!o)
-        return;
-    switch (type) {
-    case NBSS_SESSION_REQUEST: o->session_requests++; break;
-    case NBSS_POSITIVE_RESPONSE: o->positive_responses++; break;
-    case NBSS_NEGATIVE_RESPONSE: o->negative_responses++; break;
-    case NBSS_RETARGET_RESPONSE: o->retarget_responses++; break;
-    case NBSS_KEEPALIVE: o->keepalives++; break;
-    default: break;
-    }
-}
-
 static void on_header(struct framer *f, struct wire *w)
 {
-    const uint8_t *h = f->hdr;
-    uint32_t len24 = ((uint32_t)h[1] << 16) | ((uint32_t)h[2] << 8) | h[3];
-    f->type = h[0];
+    struct wire hw = wire_make(f->hdr, sizeof f->hdr);
+    uint8_t type = wire_u8(&hw);
+    uint8_t flags = wire_peek_u8(&hw, 0);
+    uint32_t len24 = wire_u24be(&hw);
+    f->type = type;
     f->consumed = 0;
     f->msg_flags = 0;
     f->stored_in_buf = false;
-    if (h[0] == NBSS_SESSION_MESSAGE) {
+    if (type == NBSS_SESSION_MESSAGE) {
         f->stats.messages++;
         f->msg_len = len24;
-        if (f->obs) {
-            f->obs->session_messages++;
-            if (len24 > f->obs->largest_message)
-                f->obs->largest_message = len24;
-        }
-        if (len24 > NBSS_MAX_LENGTH) {
-            if (f->obs)
-                f->obs->length_over_17bit = true;
+        if (f->obs)
+            transport_obs_count_nbss(f->obs, NBSS_SESSION_MESSAGE, len24);
+        if (len24 > NBSS_MAX_LENGTH)
             framer_note_anomaly(f, FRAMER_AN_LENGTH_OVER_17BIT, len24);
-        }
         f->target = len24 < FRAMER_HEAD ? len24 : FRAMER_HEAD;
         f->state = FRAMER_HEADBYTES;
         step_head(f, w);
         return;
     }
-    if (h[0] >= NBSS_SESSION_REQUEST && h[0] <= NBSS_KEEPALIVE && (h[1] & 0xfe) == 0) {
+    if (type >= NBSS_SESSION_REQUEST && type <= NBSS_KEEPALIVE && (flags & 0xfe) == 0) {
         f->stats.controls++;
-        count_control(f->obs, h[0]);
+        if (f->obs)
+            transport_obs_count_nbss(f->obs, type, len24);
         f->msg_len = len24; /* flags byte is 0 or 1 (E): the 17-bit length */
-        int fixed = nbss_control_fixed_length(h[0]);
+        int fixed = nbss_control_fixed_length(type);
         if (fixed >= 0 ? len24 != (uint32_t)fixed : len24 > FRAMER_CONTROL_MAX)
-            framer_note_anomaly(f, FRAMER_AN_CONTROL_LENGTH, ((uint64_t)h[0] << 24) | len24);
+            framer_note_anomaly(f, FRAMER_AN_CONTROL_LENGTH, ((uint64_t)type << 24) | len24);
         f->target = len24 < FRAMER_CONTROL_MAX ? len24 : FRAMER_CONTROL_MAX;
         f->state = FRAMER_CONTROL;
         step_control(f, w);
         return;
     }
-    framer_note_anomaly(f, FRAMER_AN_UNKNOWN_TYPE, load_u32be(h));
-    enter_resync(f, h + 1, 3, 1);
+    framer_note_anomaly(f, FRAMER_AN_UNKNOWN_TYPE, ((uint64_t)type << 24) | len24);
+    enter_resync(f, f->hdr + 1, 3, 1);
 }
 
 static void step_header(struct framer *f, struct wire *w)

@@ -17,11 +17,12 @@ enum { PL_NO = 0, PL_YES = 1, PL_MORE = -1 };
  * extra rule), so a stray "85 00 00 00" inside file data does not capture
  * the stream.  PL_MORE: the available bytes agree so far but do not yet
  * decide. */
-static int plausible(const uint8_t *b, size_t avail, bool chain)
+static int plausible(const uint8_t *bytes, size_t avail, bool chain)
 {
     if (avail < 1)
         return PL_MORE;
-    uint8_t t = b[0];
+    const struct wire b = wire_make(bytes, avail);
+    uint8_t t = wire_peek_u8(&b, 0);
     /* expected bytes per position; 0 in mask = don't care */
     uint8_t want[8] = { 0 }, mask[8] = { 0 };
     size_t need;
@@ -29,7 +30,7 @@ static int plausible(const uint8_t *b, size_t avail, bool chain)
     switch (t) {
     case 0x00:
         need = 8;
-        if (avail >= 5 && b[4] < 0xfc)
+        if (avail >= 5 && wire_peek_u8(&b, 4) < 0xfc)
             return PL_NO;
         want[5] = 'S'; want[6] = 'M'; want[7] = 'B';
         mask[5] = mask[6] = mask[7] = 0xff;
@@ -56,17 +57,20 @@ static int plausible(const uint8_t *b, size_t avail, bool chain)
         need = 6;
         mask[1] = 0xfe;
         mask[4] = 0xff; want[4] = NBNAME_ENCODED_LEN;
-        if (avail >= 6 && (b[5] < 'A' || b[5] > 'P'))
+        if (avail >= 6 && (wire_peek_u8(&b, 5) < 'A' || wire_peek_u8(&b, 5) > 'P'))
             return PL_NO;
         break;
     default:
         return PL_NO;
     }
     for (size_t i = 1; i < need && i < avail; i++)
-        if ((b[i] & mask[i]) != want[i])
+        if ((wire_peek_u8(&b, i) & mask[i]) != want[i])
             return PL_NO;
     if (avail >= 4) {
-        uint32_t len = ((uint32_t)(t == 0 ? b[1] : (b[1] & 1)) << 16) | ((uint32_t)b[2] << 8) | b[3];
+        struct wire lw = wire_window(&b, 1, 3);
+        uint32_t len = wire_u24be(&lw);
+        if (t != 0)
+            len &= NBSS_MAX_LENGTH; /* the flags byte holds only the E bit */
         if (t == 0 && len < 32)       /* shorter than any SMB header */
             return PL_NO;
         if (t == NBSS_SESSION_REQUEST && (len < 68 || len > 2 * NBNAME_MAX_WIRE))
@@ -77,10 +81,8 @@ static int plausible(const uint8_t *b, size_t avail, bool chain)
     if (follow && chain) {
         if (avail <= follow)
             return PL_MORE;
-        struct wire w = wire_make(b, avail);
-        wire_skip(&w, follow);
-        size_t rest = wire_left(&w);
-        return plausible(wire_bytes(&w, rest), rest, false);
+        struct wire w = wire_window(&b, follow, avail - follow);
+        return plausible(wire_bytes(&w, avail - follow), avail - follow, false);
     }
     return PL_YES;
 }
@@ -98,12 +100,16 @@ static bool resync_first_byte(uint8_t b) { return b == 0x00 || (b >= NBSS_SESSIO
  * (the "has zero byte" and "has byte between" bit tricks, both without
  * false negatives), so the caller tests the same positions as a plain
  * byte loop would. */
-static size_t scan_first_byte(const uint8_t *p, size_t n)
+static size_t scan_first_byte(const struct wire *w)
 {
-    size_t i = 0;
+    /* one bounds check for the whole span, then loads inside it (i < n) */
+    struct wire view = *w;
+    size_t i = 0, n = wire_left(&view);
+    const uint8_t *p = wire_bytes(&view, n);
+    if (!p)
+        return n;
     for (; i + 8 <= n; i += 8) {
-        uint64_t x;
-        memcpy(&x, p + i, 8); /* byte order does not matter: all lanes alike */
+        uint64_t x = load_u64ne(p + i); /* byte order does not matter: all lanes alike */
         uint64_t zero = (x - BYTES8(0x01)) & ~x & BYTES8(0x80);
         /* 0x81..0x85 become 0x01..0x05 after flipping the top bit */
         uint64_t y = x ^ BYTES8(0x80);
@@ -127,7 +133,7 @@ void framer_step_resync(struct framer *f, struct wire *w)
         if (i >= clen) {
             /* past the carried bytes: jump to the next possible header */
             struct wire rest = wire_window(w, w->off + (i - clen), left - (i - clen));
-            i += scan_first_byte(rest.p, wire_left(&rest));
+            i += scan_first_byte(&rest);
             if (i >= total)
                 break;
         }

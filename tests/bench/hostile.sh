@@ -80,7 +80,7 @@ sys.exit(d["inputs"][0]["packets"] != int(sys.argv[2]))' "$work/out" "$pkts" 2>/
       esc=$(tr -cd '\033' < "$work/text" | wc -c)
     fi
     note=""
-    case $rc in 0|1|2) ;; *) note="CRASH"; status=1 ;; esac
+    case $rc in 0|1|2|3) ;; *) note="CRASH"; status=1 ;; esac
     [ "$json" = ok ] || { note="$note JSON"; status=1; }
     [ "$esc" = - ] || [ "$esc" = 0 ] || { note="$note ESC"; status=1; }
     [ "$rss" -le "$bound" ] || { note="$note RSS>${bound}MiB"; status=1; }

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """cli_check.py - the command's contract: exit codes, policy options, inputs.
 
-Exit codes (README): 0 policy holds, 1 policy violated, 2 usage or input
-error; a truncated capture still gets its report, then 2.
+Exit codes (README): 0 pass, 1 fail, 2 usage error or no readable input,
+3 inconclusive; precedence 2 > 1 > 3 > 0.  A truncated capture still gets
+its report: 1 when what was read shows a violation, else 3.
 
 Usage: cli_check.py --smbscope BIN --samples DIR
 """
@@ -115,13 +116,22 @@ def main():
         cut = os.path.join(tmp, "cut.pcap")
         open(cut, "wb").write(src[:len(src) - 10])
         rc, doc, err = jrun(b, [cut])
-        expect("a truncated capture gives 2", rc == 2, "rc=%d %s" % (rc, err))
+        expect("a truncated capture that shows a violation fails with 1 (2 > 1 > 3 > 0)", rc == 1 and
+               doc["verdict"]["outcome"] == "fail", "rc=%d %s" % (rc, err))
+        expect("... and names the damage", doc is not None and
+               any(u["reason"] == "input-damaged" for u in doc["verdict"]["unknowns"]))
         expect("... still reports what was read", doc is not None and doc["inputs"][0]["truncated"] is True
                and doc["inputs"][0]["packets"] == full["inputs"][0]["packets"] - 1
                and len(doc["connections"]) == len(full["connections"]))
         expect("... and names the file and offset", "cut.pcap" in err and "offset" in err, err)
         rc, out, _ = run(b, [cut])
-        expect("... the text report says so too", b"INPUT ERROR" in out)
+        expect("... the text report says so too", b"NOT CAPTURED (input-damaged)" in out)
+        clean = open(sample("smb445-smb3_11.pcap"), "rb").read()
+        cut2 = os.path.join(tmp, "cut2.pcap")
+        open(cut2, "wb").write(clean[:len(clean) - 10])
+        rc, doc, _ = jrun(b, [cut2])
+        expect("a truncated capture without a violation is inconclusive (3)", rc == 3 and doc and
+               doc["verdict"]["outcome"] == "inconclusive" and doc["verdict"]["pass"] is False, "rc=%d" % rc)
         # gzip and stdin give the same report as the plain file.
         gz = os.path.join(tmp, "x.pcap.data")  # no .gz suffix: detected by magic
         open(gz, "wb").write(gzip.compress(src))

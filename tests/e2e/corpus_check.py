@@ -23,6 +23,8 @@ import os
 import subprocess
 import sys
 
+from absent import absent
+
 # Catalogue dialect codes -> smbscope short names (dissector/smb/dialect.c).
 SMB2_NAMES = {"0x0202": "2.0.2", "0x0210": "2.1", "0x0222": "2.2.2", "0x0224": "2.2.4", "0x02ff": "2.x",
               "0x0300": "3.0", "0x0302": "3.0.2", "0x0310": "3.1.0", "0x0311": "3.1.1"}
@@ -53,7 +55,7 @@ def check(smbscope, path, row):
     proc = subprocess.run([smbscope, "--format", "json", "-q", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           timeout=120)
     err = proc.stderr.decode(errors="replace")
-    if proc.returncode not in (0, 1, 2):
+    if proc.returncode not in (0, 1, 2, 3):
         return ["exit status %d: %s" % (proc.returncode, err.strip()[:400])]
     if "Sanitizer" in err or "runtime error" in err:
         return ["sanitizer report: %s" % err.strip()[:400]]
@@ -85,7 +87,7 @@ def check(smbscope, path, row):
     if "has_llc" in row["notes"] or "has_ipx" in row["notes"]:
         non_ip = doc["netbios"].get("non_ip") or {}
         for key, flt in (("netbeui_frames", "llc.dsap == 0xf0 || llc.dsap == 0xf1"), ("nbipx_frames", "nbipx")):
-            t = subprocess.run(["tshark", "-n", "-r", path, "-Y", flt], stdout=subprocess.PIPE,
+            t = subprocess.run([os.environ.get("TSHARK", "tshark"), "-n", "-r", path, "-Y", flt], stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, timeout=120)
             want = len(t.stdout.splitlines())
             if non_ip.get(key, 0) != want:
@@ -106,8 +108,7 @@ def main():
     a = ap.parse_args()
     catalog = os.path.join(a.corpus, "CATALOG.tsv")
     if not os.path.exists(catalog):
-        print("corpus not found at %s: skipped" % a.corpus)
-        return 77
+        return absent("corpus not found at %s" % a.corpus)
     with open(catalog, newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     failures = 0

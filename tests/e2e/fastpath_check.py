@@ -19,6 +19,8 @@ import os
 import subprocess
 import sys
 
+from absent import absent
+
 # Keys whose values depend on the run, not on the capture.
 TIMING_KEYS = ("elapsed", "wall_", "cpu_", "runtime", "run_time", "duration_ms_run")
 
@@ -77,22 +79,29 @@ def short(v):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smbscope", required=True)
-    ap.add_argument("--samples", required=True)
-    ap.add_argument("--corpus", help="also every capture of this folder (../shared/corpus), when it exists")
+    ap.add_argument("--samples", help="every capture of this folder (samples/)")
+    ap.add_argument("--corpus", help="every capture of this folder (../shared/corpus): skipped when "
+                    "absent, failed then under CI=true")
     ap.add_argument("extra", nargs="*", help="more captures to check (e.g. the bench's 0.25 GiB file)")
     a = ap.parse_args()
 
     captures = []
-    for pat in ("*.pcap", "*.pcapng", "*.gz"):
-        captures += glob.glob(os.path.join(a.samples, pat))
-    captures = sorted(set(captures))
-    if not captures:
-        print("1..0 # SKIP no samples in %s" % a.samples)
-        return 77
-    captures += a.extra
-    if a.corpus and os.path.isdir(a.corpus):
+    if a.samples:
+        for pat in ("*.pcap", "*.pcapng", "*.gz"):
+            captures += glob.glob(os.path.join(a.samples, pat))
+        captures = sorted(set(captures))
+        if not captures:
+            print("Bail out! no samples in %s" % a.samples)
+            return 1
+    if a.corpus:
+        if not os.path.isdir(a.corpus):
+            return absent("corpus not found at %s" % a.corpus, tap=True)
         captures += sorted(p for p in glob.glob(os.path.join(a.corpus, "*", "*"))
                            if not p.endswith((".md", ".tsv")))
+    captures += a.extra
+    if not captures:
+        print("Bail out! nothing to check: give --samples, --corpus or captures")
+        return 1
 
     failures = 0
     print("1..%d" % len(captures))

@@ -51,7 +51,7 @@ def check_capture(smbscope, path, rows):
     errors = []
     proc = subprocess.run([smbscope, "--format", "json", "-q", "--allow-netbios", "--allow-smb1", path],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if proc.returncode not in (0, 1):
+    if proc.returncode not in (0, 1, 3):
         return ["%s: exit status %d: %s" % (path, proc.returncode, proc.stderr.decode(errors="replace").strip())]
     try:
         doc = json.loads(proc.stdout)

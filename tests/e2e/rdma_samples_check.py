@@ -41,7 +41,7 @@ FIELDS = ["frame.number", "frame.protocols", "tcp.len", "iwarp_ddp.tagged_flag",
 
 def tshark(args):
     env = dict(os.environ, LC_ALL="C")
-    out = subprocess.run(["tshark", "-n", "--disable-protocol", "artemis"] + args, stdout=subprocess.PIPE,
+    out = subprocess.run([os.environ.get("TSHARK", "tshark"), "-n", "--disable-protocol", "artemis"] + args, stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, env=env, check=True).stdout
     return out.decode("utf-8", "replace")
 

@@ -30,19 +30,6 @@ seed() { # harness corpus-dir
       for f in "$vectors"/stream/*.bin; do head -c 200 "$f" > "$2/$(basename "$f" .bin)"; done ;;
     fuzz_nbns)
       cp "$vectors"/nbns/*.bin "$vectors"/nbds/*.bin "$2"/ 2>/dev/null ;;
-    fuzz_rdma)
-      # iWARP: carrier 0, options (markers only for the markers sample); RoCEv2: carrier 1
-      for f in "$top"/tests/unit/rdma_vectors/*.stream; do
-        case $f in *markers*) o='\x03';; *) o='\x02';; esac
-        { printf "\x00$o"; cat "$f"; } > "$2/$(basename "$f")"
-      done
-      for f in "$top"/tests/unit/rdma_vectors/*.ip; do
-        # records: 2-octet lengths instead of the vector's 4
-        { printf '\x01\x00'; /usr/bin/python3 -c 'import sys,struct
-d=open(sys.argv[1],"rb").read(); o=0
-while o+4<=len(d):
-    n=struct.unpack(">I",d[o:o+4])[0]; sys.stdout.buffer.write(struct.pack(">H",n)+d[o+4:o+4+n]); o+=4+n' "$f"; } > "$2/$(basename "$f")"
-      done ;;
   esac
 }
 

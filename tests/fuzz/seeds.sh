@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Cut seed corpora for the libFuzzer harnesses from the real captures in samples/.
 #
-# usage: tests/fuzz/seeds.sh [SAMPLES_DIR] [OUT_DIR]
-#   SAMPLES_DIR defaults to samples/, OUT_DIR to build-fuzz/fuzz-corpus.
-# Writes OUT_DIR/<harness>/ for fuzz_framer, fuzz_nbss, fuzz_nbns, fuzz_smb,
+# usage: tests/fuzz/seeds.sh [SAMPLES_DIR] [OUT_DIR] [STAMP]
+#   SAMPLES_DIR defaults to samples/, OUT_DIR to build-fuzz/fuzz-corpus;
+#   STAMP, a file touched when done (the meson target of the fuzz tests).
+# Writes OUT_DIR/<harness>/ for fuzz_rdma, fuzz_framer, fuzz_nbss, fuzz_nbns, fuzz_smb,
 # fuzz_gss and fuzz_pipeline.  Seeds are never committed (they are cut again
 # from samples/ whenever needed).
 set -euo pipefail
@@ -123,20 +124,31 @@ for path in sorted(glob.glob(os.path.join(samples, "*.pcap*"))):
     except ValueError:
         continue
     streams = {}
+    roce = b""
     for dlt, frame in recs:
-        t = transport(link_payload(dlt, frame))
+        ip = link_payload(dlt, frame)
+        t = transport(ip)
         if not t:
             continue
         proto, sp, dp, seq, payload = t
         if proto == 17 and (sp in (137, 138) or dp in (137, 138)):
             put("fuzz_nbns", payload)
+        if proto == 17 and dp == 4791 and ip[0] >> 4 == 4:
+            # fuzz_rdma's RoCEv2 records: 2-octet length, the IPv4 packet
+            tot = struct.unpack_from("!H", ip, 2)[0]
+            roce += struct.pack("!H", tot) + ip[:tot]
         if proto == 6 and payload:
             segs = streams.setdefault((sp, dp), {})
             segs.setdefault(seq, payload)
+    if roce:
+        put("fuzz_rdma", b"\x01\x00" + roce)
     for (sp, dp), segs in streams.items():
         base = min(segs)
         # sequence order; naive about wraparound (samples are short)
         stream = b"".join(segs[s] for s in sorted(segs))
+        if stream.startswith(b"MPA ID Re"):
+            # fuzz_rdma's iWARP: carrier 0, options CRC (+ markers for the markers sample)
+            put("fuzz_rdma", (b"\x00\x03" if "markers" in path else b"\x00\x02") + stream)
         for cfg in (b"\x00\x02\x01\x01", b"\x03\x02\x01\x01", b"\x13\x02\x01\x01"):
             put("fuzz_framer", cfg + stream, 6000)
         n = 0
@@ -152,3 +164,4 @@ EOF
 for d in "$out"/*/; do
   printf '%-16s %5d seeds\n' "$(basename "$d")" "$(ls "$d" | wc -l)"
 done
+[ -z "${3:-}" ] || touch "$3"

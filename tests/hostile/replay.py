@@ -83,7 +83,7 @@ def check(smbscope, path, label):
         except subprocess.TimeoutExpired:
             problems.append("%s (%s): timed out" % (label, fmt))
             continue
-        if p.returncode not in (0, 1, 2):
+        if p.returncode not in (0, 1, 2, 3):
             problems.append("%s (%s): exit status %d" % (label, fmt, p.returncode))
         for s in SANITIZER:
             if s in p.stderr:

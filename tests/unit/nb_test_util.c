@@ -65,3 +65,16 @@ GBytes *vector_bytes(const char *name)
     g_free(path);
     return g_bytes_new_take(data, n);
 }
+
+GPtrArray *vector_rows(const char *name)
+{
+    GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+    char *text = vector_text(name);
+    char **lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++)
+        if (l != lines && **l)
+            g_ptr_array_add(rows, g_strsplit(*l, "\t", -1));
+    g_strfreev(lines);
+    g_free(text);
+    return rows;
+}

@@ -22,5 +22,8 @@ void assert_nbname(const struct nbname *got, const char *tshark);
  * Both fail the test when the file cannot be read. */
 char *vector_text(const char *name);  /* g_free() it */
 GBytes *vector_bytes(const char *name);
+/* The rows of a tab-separated vector file after its header line, each a
+ * NULL-terminated column array (the array frees them). */
+GPtrArray *vector_rows(const char *name);
 
 #endif

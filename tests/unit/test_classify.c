@@ -83,6 +83,49 @@ static void test_class_names(void)
     g_assert_null(nbss_type_name(0x86));
 }
 
+/* One header of each NBSS type adds one to its own counter and to no
+ * other; a byte that is no NBSS type counts nothing. */
+static void test_count_nbss(void)
+{
+    static const struct {
+        uint8_t type;
+        size_t counter;
+    } rows[] = {
+        { NBSS_SESSION_MESSAGE, offsetof(struct transport_obs, session_messages) },
+        { NBSS_SESSION_REQUEST, offsetof(struct transport_obs, session_requests) },
+        { NBSS_POSITIVE_RESPONSE, offsetof(struct transport_obs, positive_responses) },
+        { NBSS_NEGATIVE_RESPONSE, offsetof(struct transport_obs, negative_responses) },
+        { NBSS_RETARGET_RESPONSE, offsetof(struct transport_obs, retarget_responses) },
+        { NBSS_KEEPALIVE, offsetof(struct transport_obs, keepalives) },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+        struct transport_obs o, before;
+        memset(&o, 0, sizeof o);
+        g_assert_true(transport_obs_count_nbss(&o, rows[i].type, 4));
+        memcpy(&before, &o, sizeof o);
+        uint32_t got;
+        memcpy(&got, (const char *)&o + rows[i].counter, sizeof got);
+        g_assert_cmpuint(got, ==, 1);
+        /* zero the counter: everything else must be as it was (untouched) */
+        memset((char *)&before + rows[i].counter, 0, sizeof got);
+        before.largest_message = 0;
+        struct transport_obs zero;
+        memset(&zero, 0, sizeof zero);
+        g_assert_cmpmem(&before, sizeof before, &zero, sizeof zero);
+        g_assert_cmpuint(o.largest_message, ==, rows[i].type == NBSS_SESSION_MESSAGE ? 4 : 0);
+    }
+    struct transport_obs o;
+    memset(&o, 0, sizeof o);
+    g_assert_false(transport_obs_count_nbss(&o, 0x86, 10));
+    g_assert_false(transport_obs_count_nbss(&o, 0x01, 10));
+    g_assert_true(transport_obs_count_nbss(&o, NBSS_SESSION_MESSAGE, NBSS_MAX_LENGTH));
+    g_assert_false(o.length_over_17bit);
+    g_assert_true(transport_obs_count_nbss(&o, NBSS_SESSION_MESSAGE, NBSS_MAX_LENGTH + 1));
+    g_assert_true(o.length_over_17bit);
+    g_assert_cmpuint(o.largest_message, ==, NBSS_MAX_LENGTH + 1);
+    g_assert_cmpuint(o.session_messages, ==, 2);
+}
+
 static void test_dialects(void)
 {
     char buf[16];
@@ -109,7 +152,14 @@ static void test_policy(void)
 {
     struct policy p = policy_default();
     struct policy_conn_facts smb1 = { .transport = TRANSPORT_DIRECT, .smb_version = 1 };
-    struct policy_conn_facts smb300 = { .transport = TRANSPORT_DIRECT, .smb_version = 3, .dialect = 0x0300 };
+    /* Seen from the start with the negotiate decoded: every rule is decidable. */
+    struct policy_conn_facts smb300 = { .transport = TRANSPORT_DIRECT, .smb_version = 3, .dialect = 0x0300,
+                                        .negotiate_seen = true, .smb_seen = true, .messages_seen = true,
+                                        .start_seen = true };
+    /* The same connection seen mid-stream, negotiate unseen: signing and
+     * encryption cannot be decided, so they are undecided, not violated. */
+    struct policy_conn_facts mid = { .transport = TRANSPORT_UNKNOWN_START, .smb_version = 3, .smb_seen = true,
+                                     .messages_seen = true };
     struct policy_conn_facts nb445 = { .transport = TRANSPORT_NBT_NONSTANDARD_PORT, .smb_version = 2, .dialect = 0x0210 };
     struct policy_conn_facts enc = { .transport = TRANSPORT_DIRECT, .smb_version = 3, .dialect = 0x0311, .encrypted = true };
 
@@ -127,6 +177,10 @@ static void test_policy(void)
     g_assert_cmphex(policy_check_connection(&p, &smb300), ==,
                     (1u << RULE_MIN_DIALECT) | (1u << RULE_SIGNING) | (1u << RULE_ENCRYPTION));
     g_assert_cmphex(policy_check_connection(&p, &enc), ==, 0);
+    g_assert_cmphex(policy_check_connection(&p, &mid) & ((1u << RULE_SIGNING) | (1u << RULE_ENCRYPTION)), ==, 0);
+    g_assert_cmphex(policy_undecided_connection(&p, &mid) & ((1u << RULE_SIGNING) | (1u << RULE_ENCRYPTION)), ==,
+                    (1u << RULE_SIGNING) | (1u << RULE_ENCRYPTION));
+    g_assert_cmphex(policy_undecided_connection(&p, &smb300), ==, 0);
 
     p = policy_default();
     p.allow_netbios = true;
@@ -142,6 +196,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/classify/classes", test_classes);
     g_test_add_func("/classify/names", test_class_names);
+    g_test_add_func("/classify/count-nbss", test_count_nbss);
     g_test_add_func("/dialect/table", test_dialects);
     g_test_add_func("/policy/rules", test_policy);
     return g_test_run();

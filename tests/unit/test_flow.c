@@ -4,173 +4,9 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#include "flow.h"
 #include "write_streams.h"
 
-#define SEC INT64_C(1000000)
-
-/* ---- a recording observer ---- */
-
-struct conn_rec {
-    uint64_t id;
-    GByteArray *stream[2];
-    uint64_t gap_bytes[2];
-    uint64_t packets[2];
-    bool closed;
-    enum flow_close_reason reason;
-    /* copies at close time */
-    bool guessed, midstream, rst_seen, fin[2];
-    uint8_t rst_dir;
-    enum flow_hs_state hs;
-    struct ip_addr addr[2];
-    uint16_t port[2];
-};
-
-struct obs_rec {
-    GPtrArray *conns; /* struct conn_rec *, index id-1 */
-};
-
-static void o_open(void *ctx, struct flow_conn *c)
-{
-    struct obs_rec *o = ctx;
-    struct conn_rec *r = g_new0(struct conn_rec, 1);
-    r->id = c->id;
-    r->stream[0] = g_byte_array_new();
-    r->stream[1] = g_byte_array_new();
-    g_assert_cmpuint(c->id, ==, o->conns->len + 1);
-    g_ptr_array_add(o->conns, r);
-    c->user = r;
-}
-
-static void o_packet(void *ctx, struct flow_conn *c, int dir, const struct packet *p)
-{
-    struct conn_rec *r = c->user;
-    r->packets[dir]++;
-}
-
-static void o_data(void *ctx, struct flow_conn *c, int dir, const uint8_t *b, size_t n, int64_t ts)
-{
-    struct conn_rec *r = c->user;
-    g_assert_false(r->closed);
-    g_byte_array_append(r->stream[dir], b, (guint)n);
-}
-
-static void o_gap(void *ctx, struct flow_conn *c, int dir, uint64_t n, int64_t ts)
-{
-    struct conn_rec *r = c->user;
-    r->gap_bytes[dir] += n;
-}
-
-static void o_close(void *ctx, struct flow_conn *c, enum flow_close_reason why)
-{
-    struct conn_rec *r = c->user;
-    g_assert_false(r->closed);
-    /* Every offset of each direction was data, gap or skip, exactly once. */
-    for (int d = 0; d < 2; d++) {
-        const struct reasm_dir *s = &c->stream[d];
-        g_assert_cmpuint(s->next, ==, s->st.bytes + s->st.gap_bytes + s->st.skipped_bytes);
-        g_assert_cmpuint(s->held_bytes, ==, 0);
-    }
-    r->closed = true;
-    r->reason = why;
-    r->guessed = c->initiator_guessed;
-    r->midstream = c->midstream;
-    r->rst_seen = c->rst_seen;
-    r->rst_dir = c->rst_dir;
-    r->fin[0] = c->fin[0];
-    r->fin[1] = c->fin[1];
-    r->hs = c->hs;
-    memcpy(r->addr, c->addr, sizeof r->addr);
-    memcpy(r->port, c->port, sizeof r->port);
-}
-
-static void conn_rec_free(gpointer p)
-{
-    struct conn_rec *r = p;
-    g_byte_array_unref(r->stream[0]);
-    g_byte_array_unref(r->stream[1]);
-    g_free(r);
-}
-
-static const struct flow_observer obs = { o_open, o_packet, o_data, o_gap, o_close };
-
-struct fx {
-    struct obs_rec o;
-    struct flow_table *t;
-    int64_t now;
-};
-
-static void fx_init(struct fx *f, const struct flow_limits *lim)
-{
-    f->o.conns = g_ptr_array_new_with_free_func(conn_rec_free);
-    f->t = flow_table_new(lim, &obs, &f->o);
-    g_assert_nonnull(f->t);
-    f->now = 1700000000 * SEC;
-}
-
-static void fx_free(struct fx *f)
-{
-    flow_table_free(f->t);
-    g_ptr_array_unref(f->o.conns);
-}
-
-static struct conn_rec *conn(struct fx *f, guint id)
-{
-    g_assert_cmpuint(id, >=, 1);
-    g_assert_cmpuint(id, <=, f->o.conns->len);
-    return g_ptr_array_index(f->o.conns, id - 1);
-}
-
-static struct ip_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
-{
-    struct ip_addr x = { .family = 4, .bytes = { a, b, c, d } };
-    return x;
-}
-
-static struct ip_addr v6(uint16_t last)
-{
-    struct ip_addr x = { .family = 6, .bytes = { 0xfd, 0x00, [14] = (uint8_t)(last >> 8), [15] = (uint8_t)last } };
-    return x;
-}
-
-static const struct ip_addr *A, *B;
-static struct ip_addr addr_a, addr_b;
-
-static void send_pkt(struct fx *f, const struct ip_addr *src, uint16_t sport, const struct ip_addr *dst,
-                     uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, const char *data)
-{
-    struct packet p = { 0 };
-    p.ts_us = f->now;
-    p.src = *src;
-    p.dst = *dst;
-    p.ip_proto = 6;
-    p.l4 = L4_TCP;
-    p.sport = sport;
-    p.dport = dport;
-    p.seq = seq;
-    p.ack = ack;
-    p.tcp_flags = flags;
-    p.payload = (const uint8_t *)data;
-    p.payload_len = p.payload_wire_len = data ? (uint32_t)strlen(data) : 0;
-    flow_table_packet(f->t, &p);
-    f->now += 1000;
-}
-
-/* Client A:40000 -> server B:445 full lifecycle. */
-static void handshake(struct fx *f, uint16_t cport, uint32_t cisn, uint32_t sisn)
-{
-    send_pkt(f, A, cport, B, 445, cisn, 0, TCP_SYN, NULL);
-    send_pkt(f, B, 445, A, cport, sisn, cisn + 1, TCP_SYN | TCP_ACK, NULL);
-    send_pkt(f, A, cport, B, 445, cisn + 1, sisn + 1, TCP_ACK, NULL);
-}
-
-static void setup_addrs(void)
-{
-    addr_a = v4(10, 0, 0, 1);
-    addr_b = v4(10, 0, 0, 2);
-    A = &addr_a;
-    B = &addr_b;
-}
+#include "flow_test_util.h"
 
 static void test_lifecycle_fin(void)
 {
@@ -266,21 +102,69 @@ static void test_idle_timeout(void)
     send_pkt(&f, A, 40004, B, 139, 50, 0, TCP_SYN, NULL);
     f.now += lim.idle_half_open_us + SEC; /* past half-open, not established */
     send_pkt(&f, A, 40005, B, 445, 1, 0, TCP_SYN, NULL);
+    /* the first packet after the pause only says time moved on ... */
+    g_assert_false(conn(&f, 2)->closed);
+    /* ... the next one confirms it */
+    send_pkt(&f, A, 40006, B, 445, 1, 0, TCP_SYN, NULL);
     g_assert_true(conn(&f, 2)->closed);
     g_assert_cmpint(conn(&f, 2)->reason, ==, FLOW_CLOSE_IDLE);
     g_assert_false(conn(&f, 1)->closed);
     f.now += lim.idle_established_us + SEC;
-    /* the same ports after the timeout: a new (mid-stream) connection */
+    /* the same connection after its timeout: its own packet does not end it
+     * (as tshark keeps one tcp.stream); the half-open ones are idle now */
     send_pkt(&f, A, 40003, B, 445, 104, 901, TCP_ACK, "def");
-    g_assert_true(conn(&f, 1)->closed);
-    g_assert_cmpint(conn(&f, 1)->reason, ==, FLOW_CLOSE_IDLE);
+    send_pkt(&f, A, 40003, B, 445, 107, 901, TCP_ACK, "g");
+    g_assert_false(conn(&f, 1)->closed);
+    g_assert_true(conn(&f, 3)->closed && conn(&f, 4)->closed);
     g_assert_cmpuint(f.o.conns->len, ==, 4);
     flow_table_finish(f.t);
-    struct conn_rec *r = conn(&f, 4);
-    g_assert_true(r->midstream);
-    g_assert_true(r->guessed);
-    g_assert_cmpmem(r->stream[0]->data, r->stream[0]->len, "def", 3);
+    struct conn_rec *r = conn(&f, 1);
+    g_assert_false(r->midstream);
+    g_assert_cmpint(r->reason, ==, FLOW_CLOSE_END);
+    g_assert_cmpmem(r->stream[0]->data, r->stream[0]->len, "abcdefg", 7);
     g_assert_cmpuint(flow_table_stats(f.t).idle_closes, ==, 3);
+    g_assert_cmpuint(flow_table_stats(f.t).time_jumps, ==, 0);
+    fx_free(&f);
+}
+
+/* A clock that jumps: one packet ten years ahead, then back; a second
+ * capture appended that starts years earlier.  Every connection stays
+ * whole, and the jumps are counted. */
+static void test_time_jumps(void)
+{
+    const int64_t years = INT64_C(10) * 365 * 86400 * SEC;
+    struct fx f;
+    fx_init(&f, NULL);
+    setup_addrs();
+    handshake(&f, 40600, 100, 900);
+    send_pkt(&f, A, 40600, B, 445, 101, 901, TCP_ACK, "abc");
+    handshake(&f, 40601, 300, 700);
+    /* one skewed packet of the second connection */
+    f.now += years;
+    send_pkt(&f, A, 40601, B, 445, 301, 701, TCP_ACK, "xy");
+    f.now -= years;
+    send_pkt(&f, A, 40600, B, 445, 104, 901, TCP_ACK, "def");
+    send_pkt(&f, A, 40601, B, 445, 303, 701, TCP_ACK, "z");
+    send_pkt(&f, B, 445, A, 40600, 901, 107, TCP_ACK, "r");
+    g_assert_false(conn(&f, 1)->closed || conn(&f, 2)->closed);
+    /* an appended capture from years before; its connection is whole too,
+     * and the connections of the first capture are not idle by its clock */
+    f.now -= 3 * years;
+    handshake(&f, 40602, 500, 600);
+    send_pkt(&f, A, 40602, B, 445, 501, 601, TCP_ACK, "old");
+    f.now += 100 * SEC;
+    send_pkt(&f, A, 40602, B, 445, 504, 601, TCP_ACK, "er");
+    g_assert_false(conn(&f, 1)->closed || conn(&f, 2)->closed || conn(&f, 3)->closed);
+    flow_table_finish(f.t);
+    g_assert_cmpuint(f.o.conns->len, ==, 3);
+    g_assert_cmpmem(conn(&f, 1)->stream[0]->data, conn(&f, 1)->stream[0]->len, "abcdef", 6);
+    g_assert_cmpmem(conn(&f, 2)->stream[0]->data, conn(&f, 2)->stream[0]->len, "xyz", 3);
+    g_assert_cmpmem(conn(&f, 3)->stream[0]->data, conn(&f, 3)->stream[0]->len, "older", 5);
+    for (guint id = 1; id <= 3; id++)
+        g_assert_false(conn(&f, id)->midstream);
+    /* forward 10 years, back 10 years, back 30 years */
+    g_assert_cmpuint(flow_table_stats(f.t).time_jumps, ==, 3);
+    g_assert_cmpuint(flow_table_stats(f.t).idle_closes, ==, 0);
     fx_free(&f);
 }
 
@@ -439,9 +323,9 @@ static void test_many_conns(void)
  * with small caps.  Invariants: memory within the caps, every stream offset
  * accounted for (checked at close), nothing held at the end. */
 static GRand *robust_rnd;
-static void r_data(void *ctx, struct flow_conn *c, int dir, const uint8_t *b, size_t n, int64_t ts)
+static void r_data(void *ctx, struct flow_conn *c, void **user, int dir, const uint8_t *b, size_t n, int64_t ts)
 {
-    o_data(ctx, c, dir, b, n, ts);
+    o_data(ctx, c, user, dir, b, n, ts);
     if (g_rand_int_range(robust_rnd, 0, 8) == 0)
         flow_conn_skip(c, dir, (uint64_t)g_rand_int_range(robust_rnd, 0, 3000));
 }
@@ -563,6 +447,37 @@ static void test_write_streams(void)
     g_free(dir);
 }
 
+/* Several observers: each sees every connection with its own pointer, in
+ * registration order, and the table takes no more than FLOW_MAX_OBSERVERS. */
+static void test_observers(void)
+{
+    struct fx f;
+    fx_init(&f, NULL);
+    setup_addrs();
+    struct obs_rec more[FLOW_MAX_OBSERVERS];
+    for (int i = 0; i < FLOW_MAX_OBSERVERS; i++) {
+        more[i].conns = g_ptr_array_new_with_free_func(conn_rec_free);
+        g_assert_true(flow_table_add_observer(f.t, &rec_obs, &more[i]) == (i < FLOW_MAX_OBSERVERS - 1));
+    }
+    handshake(&f, 40500, 100, 900);
+    send_pkt(&f, A, 40500, B, 445, 101, 901, TCP_ACK, "abc");
+    send_pkt(&f, A, 40500, B, 445, 106, 901, TCP_ACK, "f"); /* [104,106) lost */
+    flow_table_finish(f.t);
+    for (int i = 0; i < FLOW_MAX_OBSERVERS - 1; i++) {
+        g_assert_cmpuint(more[i].conns->len, ==, 1);
+        struct conn_rec *r = g_ptr_array_index(more[i].conns, 0), *r0 = conn(&f, 1);
+        g_assert_true(r != r0);
+        g_assert_true(r->closed);
+        g_assert_cmpmem(r->stream[0]->data, r->stream[0]->len, r0->stream[0]->data, r0->stream[0]->len);
+        g_assert_cmpuint(r->gap_bytes[0], ==, 2);
+        g_assert_cmpuint(r->packets[0], ==, r0->packets[0]);
+    }
+    g_assert_cmpuint(more[FLOW_MAX_OBSERVERS - 1].conns->len, ==, 0);
+    for (int i = 0; i < FLOW_MAX_OBSERVERS; i++)
+        g_ptr_array_unref(more[i].conns);
+    fx_free(&f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -570,6 +485,7 @@ int main(int argc, char **argv)
     g_test_add_func("/flow/rst", test_rst);
     g_test_add_func("/flow/port_reuse", test_port_reuse);
     g_test_add_func("/flow/idle_timeout", test_idle_timeout);
+    g_test_add_func("/flow/time_jumps", test_time_jumps);
     g_test_add_func("/flow/initiator_guess", test_initiator_guess);
     g_test_add_func("/flow/ipv6_keys", test_ipv6_keys);
     g_test_add_func("/flow/eviction", test_eviction);
@@ -578,5 +494,6 @@ int main(int argc, char **argv)
     g_test_add_func("/flow/many_conns", test_many_conns);
     g_test_add_func("/flow/robust_random", test_robust_random);
     g_test_add_func("/flow/write_streams", test_write_streams);
+    g_test_add_func("/flow/observers", test_observers);
     return g_test_run();
 }

@@ -119,21 +119,16 @@ struct stream_vec {
 static GPtrArray *load_streams(void)
 {
     GPtrArray *v = g_ptr_array_new();
-    char *text = vector_text("stream.tsv");
-    char **lines = g_strsplit(text, "\n", -1);
-    for (char **l = lines + 1; *l; l++) {
-        if (!**l)
-            continue;
-        char **cols = g_strsplit(*l, "\t", -1);
+    GPtrArray *rows = vector_rows("stream.tsv");
+    for (guint i = 0; i < rows->len; i++) {
+        char **cols = g_ptr_array_index(rows, i);
         struct stream_vec *s = g_new0(struct stream_vec, 1);
         s->file = g_strdup(cols[0]);
         s->types = g_strdup(cols[1]);
         s->data = vector_bytes(cols[0]);
-        g_strfreev(cols);
         g_ptr_array_add(v, s);
     }
-    g_strfreev(lines);
-    g_free(text);
+    g_ptr_array_unref(rows);
     g_assert_cmpuint(v->len, >=, 4);
     return v;
 }
@@ -299,143 +294,145 @@ static void test_midstream_start(void)
 
 /* Gaps: inside an unwanted body (sync kept, nothing reported), inside a
  * message being collected (cut, then sync kept), across a boundary
- * (resync; later messages found again). */
-static void test_gaps(void)
+ * (resync; later messages found again).  All cut one SMB 3.1.1 stream. */
+struct gap_fx {
+    struct stream_vec *s;
+    const uint8_t *d;
+    gsize n;
+    GArray *offs; /* message start offsets */
+    struct rec r;
+    struct framer f;
+};
+
+static void gap_fx_init(struct gap_fx *g, bool use_want, size_t want_limit)
 {
-    struct stream_vec *s = NULL;
+    g->s = NULL;
     for (guint i = 0; i < streams->len; i++) {
         struct stream_vec *c = g_ptr_array_index(streams, i);
         if (g_str_has_suffix(c->file, "smb445-smb3_11-445.bin"))
-            s = c;
+            g->s = c;
     }
-    g_assert_nonnull(s);
-    gsize n;
-    const uint8_t *d = g_bytes_get_data(s->data, &n);
-    GArray *offs = message_offsets(s);
-    g_assert_cmpuint(offs->len, >, 10);
-    size_t m1 = g_array_index(offs, size_t, 1), m2 = g_array_index(offs, size_t, 2);
-    size_t m3 = g_array_index(offs, size_t, 3), m4 = g_array_index(offs, size_t, 4);
-    size_t m6 = g_array_index(offs, size_t, 6);
+    g_assert_nonnull(g->s);
+    g->d = g_bytes_get_data(g->s->data, &g->n);
+    g->offs = message_offsets(g->s);
+    g_assert_cmpuint(g->offs->len, >, 10);
+    rec_init(&g->r, use_want, want_limit);
+    framer_for(&g->f, &g->r, NULL, false);
+}
 
-    /* 1. gap in the unwanted rest of message 1 (261 bytes; want 8 bytes) */
-    {
-        struct rec r;
-        rec_init(&r, true, 8);
-        struct framer f;
-        framer_for(&f, &r, NULL, false);
-        size_t g0 = m1 + 4 + 100, g1 = m2 - 2;
-        framer_feed(&f, d, g0);
-        g_assert_cmpuint(framer_skippable(&f), ==, m2 - g0);
-        framer_gap(&f, g1 - g0);
-        framer_feed(&f, d + g1, n - g1);
-        g_assert_cmpstr(r.types->str, ==, s->types);
-        g_assert_cmpuint(framer_stats(&f)->anomalies, ==, 0);
-        framer_free(&f);
-        rec_free(&r);
+static void gap_fx_free(struct gap_fx *g)
+{
+    framer_free(&g->f);
+    rec_free(&g->r);
+    g_array_free(g->offs, TRUE);
+}
+
+static size_t msg_at(const struct gap_fx *g, guint k) { return g_array_index(g->offs, size_t, k); }
+
+/* The stream with bytes [g0, g1) missing. */
+static void feed_with_gap(struct gap_fx *g, size_t g0, size_t g1)
+{
+    framer_feed(&g->f, g->d, g0);
+    framer_gap(&g->f, g1 - g0);
+    framer_feed(&g->f, g->d + g1, g->n - g1);
+}
+
+/* The types reported end with tshark's list from message k on. */
+static void assert_tail_from(const struct gap_fx *g, guint k)
+{
+    char *tail = types_from(g->s, k);
+    g_assert_true(g_str_has_suffix(g->r.types->str, tail));
+    g_free(tail);
+}
+
+/* 1. a gap in the unwanted rest of message 1 (261 bytes; want 8 bytes) */
+static void test_gap_unwanted(void)
+{
+    struct gap_fx g;
+    gap_fx_init(&g, true, 8);
+    size_t g0 = msg_at(&g, 1) + 4 + 100;
+    framer_feed(&g.f, g.d, g0);
+    g_assert_cmpuint(framer_skippable(&g.f), ==, msg_at(&g, 2) - g0);
+    framer_gap(&g.f, msg_at(&g, 2) - 2 - g0);
+    framer_feed(&g.f, g.d + msg_at(&g, 2) - 2, g.n - (msg_at(&g, 2) - 2));
+    g_assert_cmpstr(g.r.types->str, ==, g.s->types);
+    g_assert_cmpuint(framer_stats(&g.f)->anomalies, ==, 0);
+    gap_fx_free(&g);
+}
+
+/* 1b. the same with framer_skip(): the reassembler drops skippable bytes;
+ * 1c. skipping past the skippable bytes: the excess is a gap */
+static void test_gap_skip(void)
+{
+    struct gap_fx g;
+    gap_fx_init(&g, true, 8);
+    for (size_t off = 0; off < g.n;) {
+        uint64_t sk = framer_skippable(&g.f);
+        framer_skip(&g.f, sk);
+        if (!sk)
+            framer_feed(&g.f, g.d + off, 1);
+        off += sk ? sk : 1;
     }
-    /* 1b. the same with framer_skip(): the reassembler drops skippable bytes */
-    {
-        struct rec r;
-        rec_init(&r, true, 8);
-        struct framer f;
-        framer_for(&f, &r, NULL, false);
-        size_t off = 0;
-        while (off < n) {
-            uint64_t sk = framer_skippable(&f);
-            if (sk) {
-                framer_skip(&f, sk);
-                off += sk;
-                continue;
-            }
-            framer_feed(&f, d + off, 1);
-            off++;
-        }
-        g_assert_cmpstr(r.types->str, ==, s->types);
-        g_assert_cmpuint(framer_stats(&f)->anomalies, ==, 0);
-        g_assert_cmpuint(framer_stats(&f)->gap_bytes, ==, 0);
-        framer_free(&f);
-        rec_free(&r);
-    }
-    /* 1c. skipping past the skippable bytes: the excess is a gap */
-    {
-        struct rec r;
-        rec_init(&r, true, 8);
-        struct framer f;
-        framer_for(&f, &r, NULL, false);
-        size_t g0 = m1 + 4 + 100;
-        framer_feed(&f, d, g0);
-        uint64_t sk = framer_skippable(&f);
-        g_assert_cmpuint(sk, ==, m2 - g0);
-        framer_skip(&f, sk + 10);
-        g_assert_cmpuint(framer_stats(&f)->gap_bytes, ==, 10);
-        g_assert_cmpuint(r.anomalies[FRAMER_AN_GAP_LOST_SYNC], ==, 1);
-        framer_feed(&f, d + m2 + 10, n - m2 - 10);
-        char *tail = types_from(s, 3);
-        g_assert_true(g_str_has_suffix(r.types->str, tail));
-        g_free(tail);
-        framer_free(&f);
-        rec_free(&r);
-    }
-    /* 2. gap inside message 3 while collecting it whole: delivered cut,
-     *    message 4 on still framed */
-    {
-        struct rec r;
-        rec_init(&r, false, 0);
-        struct framer f;
-        framer_for(&f, &r, NULL, false);
-        size_t g0 = m3 + 4 + 10, g1 = m3 + 4 + 30;
-        framer_feed(&f, d, g0);
-        framer_gap(&f, g1 - g0);
-        framer_feed(&f, d + g1, n - g1);
-        g_assert_cmpstr(r.types->str, ==, s->types);
-        g_assert_cmpuint(r.cut_msgs, ==, 1);
-        g_assert_cmpuint(r.anomalies[FRAMER_AN_MESSAGE_CUT], ==, 1);
-        g_assert_nonnull(strstr(r.log->str, "M:10:"));
-        framer_free(&f);
-        rec_free(&r);
-    }
-    /* 3. gap across the boundary 3|4|5 into message 5: resync finds message 6 */
-    {
-        struct rec r;
-        rec_init(&r, false, 0);
-        struct framer f;
-        framer_for(&f, &r, NULL, false);
-        size_t g0 = m3 + 4 + 10, g1 = m6 - 5;
-        framer_feed(&f, d, g0);
-        framer_gap(&f, g1 - g0);
-        framer_feed(&f, d + g1, n - g1);
-        char **items = g_strsplit(s->types, ",", -1);
-        char *head = g_strjoin(",", items[0], items[1], items[2], items[3], NULL);
-        char *tail = types_from(s, 6);
-        char *want = g_strjoin(",", head, tail, NULL);
-        g_assert_cmpstr(r.types->str, ==, want);
-        g_assert_cmpuint(r.anomalies[FRAMER_AN_GAP_LOST_SYNC], ==, 1);
-        g_assert_cmpuint(r.anomalies[FRAMER_AN_RESYNC], ==, 1);
-        g_assert_cmpuint(framer_stats(&f)->skipped_bytes, ==, 5);
-        g_free(want);
-        g_free(tail);
-        g_free(head);
-        g_strfreev(items);
-        framer_free(&f);
-        rec_free(&r);
-    }
-    /* 4. gap exactly at a boundary: alignment unknown, resync at once */
-    {
-        struct rec r;
-        rec_init(&r, false, 0);
-        struct framer f;
-        framer_for(&f, &r, NULL, false);
-        framer_feed(&f, d, m4);
-        framer_gap(&f, 100);
-        framer_feed(&f, d + m6, n - m6);
-        char *tail = types_from(s, 6);
-        g_assert_true(g_str_has_suffix(r.types->str, tail));
-        g_assert_cmpuint(framer_stats(&f)->skipped_bytes, ==, 0);
-        g_free(tail);
-        framer_free(&f);
-        rec_free(&r);
-    }
-    g_array_free(offs, TRUE);
+    g_assert_cmpstr(g.r.types->str, ==, g.s->types);
+    g_assert_cmpuint(framer_stats(&g.f)->anomalies, ==, 0);
+    g_assert_cmpuint(framer_stats(&g.f)->gap_bytes, ==, 0);
+    gap_fx_free(&g);
+
+    gap_fx_init(&g, true, 8);
+    size_t g0 = msg_at(&g, 1) + 4 + 100, m2 = msg_at(&g, 2);
+    framer_feed(&g.f, g.d, g0);
+    uint64_t sk = framer_skippable(&g.f);
+    g_assert_cmpuint(sk, ==, m2 - g0);
+    framer_skip(&g.f, sk + 10);
+    g_assert_cmpuint(framer_stats(&g.f)->gap_bytes, ==, 10);
+    g_assert_cmpuint(g.r.anomalies[FRAMER_AN_GAP_LOST_SYNC], ==, 1);
+    framer_feed(&g.f, g.d + m2 + 10, g.n - m2 - 10);
+    assert_tail_from(&g, 3);
+    gap_fx_free(&g);
+}
+
+/* 2. a gap inside message 3 while collecting it whole: delivered cut,
+ *    message 4 on still framed */
+static void test_gap_cut(void)
+{
+    struct gap_fx g;
+    gap_fx_init(&g, false, 0);
+    feed_with_gap(&g, msg_at(&g, 3) + 4 + 10, msg_at(&g, 3) + 4 + 30);
+    g_assert_cmpstr(g.r.types->str, ==, g.s->types);
+    g_assert_cmpuint(g.r.cut_msgs, ==, 1);
+    g_assert_cmpuint(g.r.anomalies[FRAMER_AN_MESSAGE_CUT], ==, 1);
+    g_assert_nonnull(strstr(g.r.log->str, "M:10:"));
+    gap_fx_free(&g);
+}
+
+/* 3. a gap across the boundary 3|4|5 into message 5: resync finds message 6;
+ * 4. a gap exactly at a boundary: alignment unknown, resync at once */
+static void test_gap_resync(void)
+{
+    struct gap_fx g;
+    gap_fx_init(&g, false, 0);
+    feed_with_gap(&g, msg_at(&g, 3) + 4 + 10, msg_at(&g, 6) - 5);
+    char **items = g_strsplit(g.s->types, ",", -1);
+    char *head = g_strjoin(",", items[0], items[1], items[2], items[3], NULL);
+    char *tail = types_from(g.s, 6);
+    char *want = g_strjoin(",", head, tail, NULL);
+    g_assert_cmpstr(g.r.types->str, ==, want);
+    g_assert_cmpuint(g.r.anomalies[FRAMER_AN_GAP_LOST_SYNC], ==, 1);
+    g_assert_cmpuint(g.r.anomalies[FRAMER_AN_RESYNC], ==, 1);
+    g_assert_cmpuint(framer_stats(&g.f)->skipped_bytes, ==, 5);
+    g_free(want);
+    g_free(tail);
+    g_free(head);
+    g_strfreev(items);
+    gap_fx_free(&g);
+
+    gap_fx_init(&g, false, 0);
+    framer_feed(&g.f, g.d, msg_at(&g, 4));
+    framer_gap(&g.f, 100);
+    framer_feed(&g.f, g.d + msg_at(&g, 6), g.n - msg_at(&g, 6));
+    assert_tail_from(&g, 6);
+    g_assert_cmpuint(framer_stats(&g.f)->skipped_bytes, ==, 0);
+    gap_fx_free(&g);
 }
 
 /* ---- hand-made streams -------------------------------------------------- */
@@ -586,7 +583,10 @@ int main(int argc, char **argv)
     g_test_add_func("/framer/real-streams/chunkings", test_real_streams_chunkings);
     g_test_add_func("/framer/real-streams/obs", test_real_streams_obs);
     g_test_add_func("/framer/real-streams/midstream-start", test_midstream_start);
-    g_test_add_func("/framer/real-streams/gaps", test_gaps);
+    g_test_add_func("/framer/real-streams/gap-unwanted", test_gap_unwanted);
+    g_test_add_func("/framer/real-streams/gap-skip", test_gap_skip);
+    g_test_add_func("/framer/real-streams/gap-cut", test_gap_cut);
+    g_test_add_func("/framer/real-streams/gap-resync", test_gap_resync);
     g_test_add_func("/framer/controls-and-lengths", test_controls_and_lengths);
     g_test_add_func("/framer/unknown-type-resync", test_unknown_type_resync);
     g_test_add_func("/framer/midstream-controls", test_midstream_controls);

@@ -421,94 +421,6 @@ static void test_tables(void)
     g_assert_cmpstr(auth_mech_name(AUTH_MECH_NEGOEX), ==, "negoex");
 }
 
-/* Differential run over the public corpus: every SESSION_SETUP whose TCP
- * payload is exactly one SMB message is decoded and compared with tshark's
- * spnego / ntlmssp / kerberos fields.  Skips when the corpus or tshark is
- * absent. */
-static const char *const corpus_captures[] = {
-    "zeek__zeek/smb2_krb.pcap",
-    "zeek__zeek/smb_gssapi.pcap",
-    "zeek__zeek/raw_ntlm_in_smb.pcap",
-    "zeek__zeek/smb3_negotiate_context.pcap",
-    "zeek__zeek/smb311.pcap",
-    "zeek__zeek/smb3.pcap",
-    "zeek__zeek/smb2.pcap",
-    "zeek__zeek/smb1.pcap",
-    "zeek__zeek/smb3_multichannel.pcap",
-    "ntop__nDPI/smbv1.pcap",
-    "ntop__nDPI/smb_deletefile.pcap",
-    "ntop__nDPI/smb_frags.pcap",
-    "zeek__zeek/smb2-multiple-pdus.pcap",
-    "zeek__zeek/smb2_100_small_files.pcap",
-    "zeek__zeek/smb2readwrite.pcap",
-    "zeek__zeek/smb_v2_only_non_zero_reserved1.pcap",
-    "zeek__zeek/SMBGhost.pcap",
-    "zeek__zeek/smb2_fscontrol.pcap",
-    "zeek__zeek/smb1-logoff-andx-advance.pcap",
-    "zeek__zeek/smb1_transaction_request.pcap",
-    "zeek__zeek/20171220_smb_at_schedule.pcap",
-    "zeek__zeek/smb2.delete-on-close-perms-delete-existing.pcap",
-    "zeek__zeek/smb2-zero-byte-error-ioctl.pcapng",
-    "the-tcpdump-group__tcpdump/smb_data_print-segv.pcap",
-};
-
-static void test_corpus(void)
-{
-    const char *dir = g_getenv("SMBSCOPE_CORPUS");
-    char *corpus = g_build_filename(dir ? dir : SMB_VECTOR_DIR "/../../../../shared/corpus", NULL);
-    char *tshark = g_find_program_in_path("tshark");
-    if (!g_file_test(corpus, G_FILE_TEST_IS_DIR) || !tshark) {
-        g_test_skip("corpus or tshark not available");
-        g_free(corpus);
-        g_free(tshark);
-        return;
-    }
-    int checked = 0, captures = 0;
-    for (size_t i = 0; i < G_N_ELEMENTS(corpus_captures); i++) {
-        char *cap = g_build_filename(corpus, corpus_captures[i], NULL);
-        if (g_file_test(cap, G_FILE_TEST_EXISTS)) {
-            captures++;
-            checked += corpus_diff(tshark, cap);
-        }
-        g_free(cap);
-    }
-    g_test_message("corpus: %d NEGOTIATE/SESSION_SETUP/TREE_CONNECT messages compared with tshark in %d captures", checked, captures);
-    if (captures)
-        g_assert_cmpint(checked, >, 0);
-    g_free(corpus);
-    g_free(tshark);
-}
-
-/* The same differential run over every capture of the project's samples/
- * directory (SMBSCOPE_SAMPLES overrides); skips when there is none. */
-static void test_samples(void)
-{
-    const char *env = g_getenv("SMBSCOPE_SAMPLES");
-    char *dir = g_strdup(env ? env : SMB_VECTOR_DIR "/../../../samples");
-    char *tshark = g_find_program_in_path("tshark");
-    GDir *d = tshark ? g_dir_open(dir, 0, NULL) : NULL;
-    if (!d) {
-        g_test_skip("samples directory or tshark not available");
-        g_free(dir);
-        g_free(tshark);
-        return;
-    }
-    int checked = 0, captures = 0;
-    const char *name;
-    while ((name = g_dir_read_name(d))) {
-        if (!g_str_has_suffix(name, ".pcap") && !g_str_has_suffix(name, ".pcapng"))
-            continue;
-        char *cap = g_build_filename(dir, name, NULL);
-        captures++;
-        checked += corpus_diff(tshark, cap);
-        g_free(cap);
-    }
-    g_dir_close(d);
-    g_test_message("samples: %d messages compared with tshark in %d captures", checked, captures);
-    g_free(dir);
-    g_free(tshark);
-}
-
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -523,7 +435,5 @@ int main(int argc, char **argv)
     g_test_add_func("/gss/many-mechs", test_many_mechs);
     g_test_add_func("/gss/utf16", test_utf16);
     g_test_add_func("/gss/tables", test_tables);
-    g_test_add_func("/gss/corpus", test_corpus);
-    g_test_add_func("/gss/samples", test_samples);
     return g_test_run();
 }

@@ -18,12 +18,9 @@ struct ctl_vec {
 static GPtrArray *load(void)
 {
     GPtrArray *v = g_ptr_array_new();
-    char *text = vector_text("stream.tsv");
-    char **lines = g_strsplit(text, "\n", -1);
-    for (char **l = lines + 1; *l; l++) {
-        if (!**l)
-            continue;
-        char **c = g_strsplit(*l, "\t", -1);
+    GPtrArray *rows = vector_rows("stream.tsv");
+    for (guint i = 0; i < rows->len; i++) {
+        char **c = g_ptr_array_index(rows, i);
         if (g_strv_length(c) >= 5 && c[1][0] == '8') { /* starts with a control message */
             struct ctl_vec *x = g_new0(struct ctl_vec, 1);
             x->file = g_strdup(c[0]);
@@ -34,10 +31,8 @@ static GPtrArray *load(void)
             x->data = vector_bytes(c[0]);
             g_ptr_array_add(v, x);
         }
-        g_strfreev(c);
     }
-    g_strfreev(lines);
-    g_free(text);
+    g_ptr_array_unref(rows);
     return v;
 }
 

@@ -4,117 +4,8 @@
 #include <glib.h>
 #include <string.h>
 
-#include "packet.h"
-#include "reasm.h"
 
-/* ---- a recording consumer ---- */
-
-struct gap_rec {
-    uint64_t off, len;
-};
-
-struct rec {
-    GByteArray *bytes;  /* data, gaps not filled */
-    GArray *gaps;       /* struct gap_rec; off = stream offset */
-    uint64_t off;       /* stream offset incl. gaps and skips */
-    int ends;
-    struct reasm_dir *d;
-    /* skip plan: after the byte at stream offset skip_after, skip skip_len */
-    uint64_t skip_after, skip_len;
-    bool skip_armed;
-};
-
-static void rec_data(void *ctx, const uint8_t *b, size_t n, int64_t ts)
-{
-    struct rec *r = ctx;
-    g_byte_array_append(r->bytes, b, (guint)n);
-    r->off += n;
-    if (r->skip_armed && r->off >= r->skip_after) {
-        /* Skip from the end of this chunk: bytes in it past skip_after were
-         * delivered already, so shorten the skip by as many. */
-        uint64_t over = r->off - r->skip_after;
-        g_assert_cmpuint(over, <=, r->skip_len);
-        reasm_skip(r->d, r->skip_len - over);
-        r->off += r->skip_len - over;
-        r->skip_armed = false;
-    }
-}
-
-static void rec_gap(void *ctx, uint64_t n, int64_t ts)
-{
-    struct rec *r = ctx;
-    struct gap_rec g = { r->off, n };
-    g_array_append_val(r->gaps, g);
-    r->off += n;
-}
-
-static void rec_end(void *ctx, int64_t ts)
-{
-    struct rec *r = ctx;
-    r->ends++;
-}
-
-static const struct reasm_consumer rec_cb = { rec_data, rec_gap, rec_end };
-
-struct fix {
-    struct reasm_limits lim;
-    struct reasm_budget budget;
-    struct reasm_dir d;
-    struct rec r;
-};
-
-static void fix_init(struct fix *f, uint32_t dir_cap, uint64_t total_cap)
-{
-    memset(f, 0, sizeof *f);
-    reasm_limits_default(&f->lim);
-    if (dir_cap)
-        f->lim.dir_cap = dir_cap;
-    f->budget.cap = total_cap ? total_cap : REASM_DEFAULT_TOTAL_CAP;
-    f->r.bytes = g_byte_array_new();
-    f->r.gaps = g_array_new(FALSE, FALSE, sizeof(struct gap_rec));
-    f->r.d = &f->d;
-    reasm_init(&f->d, &f->lim, &f->budget, &rec_cb, &f->r);
-}
-
-static void fix_done(struct fix *f)
-{
-    reasm_finish(&f->d, 0);
-    g_assert_cmpint(f->r.ends, ==, 1);
-    g_assert_cmpuint(f->budget.used, ==, 0);
-}
-
-static void fix_free(struct fix *f)
-{
-    g_byte_array_unref(f->r.bytes);
-    g_array_unref(f->r.gaps);
-}
-
-static void seg(struct fix *f, uint32_t seq, uint8_t flags, const void *data, uint32_t len)
-{
-    reasm_segment(&f->d, seq, flags, data, len, len, 0);
-}
-
-static void assert_bytes(struct fix *f, const void *want, size_t len)
-{
-    g_assert_cmpuint(f->r.bytes->len, ==, len);
-    g_assert_cmpmem(f->r.bytes->data, f->r.bytes->len, want, len);
-}
-
-static void assert_gap(struct fix *f, guint i, uint64_t off, uint64_t len)
-{
-    g_assert_cmpuint(f->r.gaps->len, >, i);
-    struct gap_rec g = g_array_index(f->r.gaps, struct gap_rec, i);
-    g_assert_cmpuint(g.off, ==, off);
-    g_assert_cmpuint(g.len, ==, len);
-}
-
-static void pattern(uint8_t *buf, size_t n, uint32_t seed)
-{
-    GRand *r = g_rand_new_with_seed(seed);
-    for (size_t i = 0; i < n; i++)
-        buf[i] = (uint8_t)g_rand_int(r);
-    g_rand_free(r);
-}
+#include "reasm_test_util.h"
 
 /* ---- cases ---- */
 
@@ -169,8 +60,7 @@ static void test_reorder_permutations(void)
 static void test_duplicates(void)
 {
     struct fix f;
-    fix_init(&f, 0, 0);
-    seg(&f, 0, TCP_SYN, NULL, 0);
+    fix_open(&f);
     seg(&f, 1, TCP_ACK, "abc", 3);
     seg(&f, 1, TCP_ACK, "abc", 3);       /* retransmission of delivered data */
     seg(&f, 7, TCP_ACK, "ghi", 3);       /* out of order */
@@ -189,8 +79,7 @@ static void test_duplicates(void)
 static void test_overlap_same(void)
 {
     struct fix f;
-    fix_init(&f, 0, 0);
-    seg(&f, 0, TCP_SYN, NULL, 0);
+    fix_open(&f);
     seg(&f, 1, TCP_ACK, "0123456789", 10);
     seg(&f, 6, TCP_ACK, "56789abcde", 10);   /* repacketised: half old, half new */
     seg(&f, 21, TCP_ACK, "klmno", 5);        /* held */
@@ -207,8 +96,7 @@ static void test_overlap_same(void)
 static void test_overlap_different(void)
 {
     struct fix f;
-    fix_init(&f, 0, 0);
-    seg(&f, 0, TCP_SYN, NULL, 0);
+    fix_open(&f);
     seg(&f, 11, TCP_ACK, "AAAAAAAAAA", 10);  /* [10,20) held */
     seg(&f, 16, TCP_ACK, "BBBBBBBBBB", 10);  /* [15,25): [15,20) conflicts */
     g_assert_cmpuint(f.d.st.overlap_conflicts, ==, 1);
@@ -225,8 +113,7 @@ static void test_overlap_different(void)
 static void test_overlap_different_delivered(void)
 {
     struct fix f;
-    fix_init(&f, 0, 0);
-    seg(&f, 0, TCP_SYN, NULL, 0);
+    fix_open(&f);
     seg(&f, 1, TCP_ACK, "abcdef", 6);
     seg(&f, 1, TCP_ACK, "abc", 3);          /* first retransmission: not compared */
     g_assert_cmpuint(f.d.st.retransmissions, ==, 1);
@@ -246,8 +133,7 @@ static void test_overlap_different_delivered(void)
 static void test_gap_at_end(void)
 {
     struct fix f;
-    fix_init(&f, 0, 0);
-    seg(&f, 0, TCP_SYN, NULL, 0);
+    fix_open(&f);
     seg(&f, 1, TCP_ACK, "0123456789", 10);
     seg(&f, 21, TCP_ACK, "KLMNOPQRST", 10); /* [10,20) never comes */
     assert_bytes(&f, "0123456789", 10);
@@ -262,8 +148,7 @@ static void test_gap_at_end(void)
 static void test_fin_beyond_data(void)
 {
     struct fix f;
-    fix_init(&f, 0, 0);
-    seg(&f, 0, TCP_SYN, NULL, 0);
+    fix_open(&f);
     seg(&f, 1, TCP_ACK, "0123456789", 10);
     seg(&f, 31, TCP_ACK | TCP_FIN, NULL, 0); /* FIN at offset 30: [10,30) lost */
     fix_done(&f);
@@ -277,8 +162,7 @@ static void test_fin_beyond_data(void)
 static void test_ack_beyond_hole(void)
 {
     struct fix f;
-    fix_init(&f, 0, 0);
-    seg(&f, 0, TCP_SYN, NULL, 0);
+    fix_open(&f);
     seg(&f, 1, TCP_ACK, "0123456789", 10);
     seg(&f, 21, TCP_ACK, "KLMNOPQRST", 10);
     reasm_ack(&f.d, 31, 0);
@@ -299,8 +183,7 @@ static void test_ack_beyond_hole(void)
 static void test_ack_of_uncaptured_fin(void)
 {
     struct fix f;
-    fix_init(&f, 0, 0);
-    seg(&f, 0, TCP_SYN, NULL, 0);
+    fix_open(&f);
     seg(&f, 1, TCP_ACK, "abc", 3);
     reasm_ack(&f.d, 5, 0);
     fix_done(&f);
@@ -385,8 +268,7 @@ static void test_midstream(void)
 static void test_keepalive(void)
 {
     struct fix f;
-    fix_init(&f, 0, 0);
-    seg(&f, 0, TCP_SYN, NULL, 0);
+    fix_open(&f);
     seg(&f, 1, TCP_ACK, "abc", 3);
     seg(&f, 3, TCP_ACK, "\0", 1);           /* probe: seq = next - 1, 1 byte */
     seg(&f, 3, TCP_ACK, NULL, 0);           /* 0-byte probe */
@@ -403,8 +285,7 @@ static void test_snaplen(void)
     uint8_t data[400];
     pattern(data, sizeof data, 3);
     struct fix f;
-    fix_init(&f, 0, 0);
-    seg(&f, 0, TCP_SYN, NULL, 0);
+    fix_open(&f);
     /* in order: 100 on the wire, 40 captured */
     reasm_segment(&f.d, 1, TCP_ACK, data, 40, 100, 0);
     g_assert_cmpuint(f.r.gaps->len, ==, 1);
@@ -526,8 +407,7 @@ static void test_skip_out_of_order(void)
     uint8_t data[3000];
     pattern(data, sizeof data, 17);
     struct fix f;
-    fix_init(&f, 0, 0);
-    seg(&f, 0, TCP_SYN, NULL, 0);
+    fix_open(&f);
     seg(&f, 1, TCP_ACK, data, 100);
     reasm_skip(&f.d, 2000); /* the consumer does not need [100,2100) */
     seg(&f, 501, TCP_ACK, data + 500, 500);  /* inside the skip, out of order */

@@ -10,6 +10,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "ctx_pool.h"
 #include "session.h"
 #include "smb_test_util.h"
 
@@ -214,6 +215,58 @@ static void test_not_smb_message(void)
     smb_conn_free(s);
 }
 
+/* Equal negotiate context lists of closed connections are kept once, and
+ * the pool is gone with the last connection. */
+static void test_ctx_shared(void)
+{
+    const struct session_config cfg = { 0, false };
+    struct smb_conn *a = open_conn(&cfg, 0, false), *b = open_conn(&cfg, 0, false);
+    feed(a, smb2_conv, G_N_ELEMENTS(smb2_conv), false);
+    feed(b, smb2_conv, G_N_ELEMENTS(smb2_conv), true);
+    g_assert_nonnull(a->ctx_request);
+    g_assert_nonnull(a->ctx_response);
+    g_assert_true(a->ctx_request != b->ctx_request); /* open: each its own */
+    g_assert_cmpuint(ctx_pool_size(), ==, 0);
+    close_conn(a);
+    close_conn(b);
+    g_assert_true(a->ctx_request == b->ctx_request);
+    g_assert_true(a->ctx_response == b->ctx_response);
+    g_assert_cmpuint(ctx_pool_size(), ==, 2);
+    smb_conn_free(a);
+    g_assert_cmpuint(ctx_pool_size(), ==, 2);
+    g_assert_cmpuint(b->ctx_request->stored, >, 0); /* still readable */
+    smb_conn_free(b);
+    g_assert_cmpuint(ctx_pool_size(), ==, 0);
+}
+
+/* Past CTX_POOL_MAX distinct lists a list stays private. */
+static void test_ctx_bounded(void)
+{
+    enum { N = CTX_POOL_MAX + 3 };
+    struct smb2_neg_ctx_list **kept = g_new0(struct smb2_neg_ctx_list *, N);
+    for (unsigned i = 0; i < N; i++) {
+        struct smb2_neg_ctx_list *l = g_new0(struct smb2_neg_ctx_list, 1);
+        l->offset = i; /* distinct */
+        kept[i] = ctx_pool_keep(l);
+        g_assert_true(kept[i] == l);
+    }
+    g_assert_cmpuint(ctx_pool_size(), ==, CTX_POOL_MAX);
+    /* an equal list of a pooled one is shared, of a private one is not */
+    struct smb2_neg_ctx_list *dup = g_new0(struct smb2_neg_ctx_list, 1);
+    dup->offset = 7;
+    g_assert_true(ctx_pool_keep(dup) == kept[7]);
+    dup = g_new0(struct smb2_neg_ctx_list, 1);
+    dup->offset = N - 1;
+    struct smb2_neg_ctx_list *own = ctx_pool_keep(dup);
+    g_assert_true(own == dup && own != kept[N - 1]);
+    ctx_pool_drop(own);
+    ctx_pool_drop(kept[7]);
+    for (unsigned i = 0; i < N; i++)
+        ctx_pool_drop(kept[i]);
+    g_assert_cmpuint(ctx_pool_size(), ==, 0);
+    g_free(kept);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -221,5 +274,7 @@ int main(int argc, char **argv)
     g_test_add_func("/session/smb1-whole-equals-framed", test_smb1_whole_equals_framed);
     g_test_add_func("/session/client-unknown", test_client_unknown);
     g_test_add_func("/session/not-smb-message", test_not_smb_message);
+    g_test_add_func("/session/ctx-shared", test_ctx_shared);
+    g_test_add_func("/session/ctx-bounded", test_ctx_bounded);
     return g_test_run();
 }

@@ -1,0 +1,65 @@
+/* source.h - the bytes of one capture input, decompressed, as a sliding window.
+ *
+ * A regular uncompressed file is memory-mapped: the window is the whole file
+ * and records are handed out in place (no copy).  Anything else -- a pipe,
+ * stdin, a compressed file -- goes through one aligned buffer filled by large
+ * reads or by the decompressor picked from the stored bytes' magic (gzip,
+ * zstd, lz4 frame).  Readers ask for "n contiguous bytes at the current
+ * position" and step over what they used; a record across the buffer's end is
+ * moved to the front once, never copied per field.
+ *
+ * Errors (read errors, corrupt or cut compressed data) are values: the window
+ * simply ends early and source_error() says why. */
+#ifndef SMBSCOPE_SOURCE_H
+#define SMBSCOPE_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SOURCE_ERRBUF_SIZE 256
+
+/* The largest window a reader may ask for (a pcapng block of libpcap's largest
+ * maximum size fits). */
+#define SOURCE_MAX_WINDOW (160u * 1024u * 1024u)
+
+enum source_codec { CODEC_NONE, CODEC_GZIP, CODEC_ZSTD, CODEC_LZ4 };
+
+struct source;
+
+/* Open path ("-" = standard input).  NULL and errbuf (naming the input) on
+ * failure.  mmap_ok: a regular uncompressed file may be mapped. */
+struct source *source_open(const char *path, bool mmap_ok, char *errbuf, size_t errlen);
+void source_close(struct source *s);
+
+/* Make at least need bytes available at the current position (need <=
+ * SOURCE_MAX_WINDOW); returns the bytes available, fewer than need only at the
+ * end of the input or after an error. */
+size_t source_ensure(struct source *s, size_t need);
+/* The current position's bytes (source_avail() of them are valid). */
+const uint8_t *source_ptr(const struct source *s);
+size_t source_avail(const struct source *s);
+/* Step over n <= source_avail() bytes. */
+void source_consume(struct source *s, size_t n);
+/* Copy up to n bytes out and step over them (for libraries that want a read()). */
+size_t source_read(struct source *s, uint8_t *dst, size_t n);
+
+/* Decompressed bytes stepped over so far. */
+uint64_t source_pos(const struct source *s);
+/* Stored bytes taken from the input so far (compressed when compressed). */
+uint64_t source_raw_pos(const struct source *s);
+/* Size of the input as stored when known (a regular file), else -1. */
+int64_t source_size_hint(const struct source *s);
+/* Why the bytes ended early ("" when they did not). */
+const char *source_error(const struct source *s);
+
+enum source_codec source_codec(const struct source *s);
+const char *source_codec_name(enum source_codec c); /* "gzip", "zstd", "lz4", "" */
+/* Which inflate implementation serves gzip: "isa-l" or "zlib". */
+const char *source_inflate_impl(void);
+bool source_is_mapped(const struct source *s);
+bool source_is_stdin(const struct source *s);
+/* "<stdin>" for "-", else the path. */
+const char *source_name(const struct source *s);
+
+#endif

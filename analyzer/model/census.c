@@ -1,0 +1,207 @@
+/* census.c - see census.h. */
+#include "census.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "distinct.h"
+#include "dnsname.h"
+
+struct census *census_new(void)
+{
+    struct census *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->udp_convs = distinct_new(0);
+    c->dns_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    c->dns = malloc(sizeof *c->dns);
+    if (!c->udp_convs || !c->dns) {
+        g_hash_table_destroy(c->dns_keys);
+        distinct_free(c->udp_convs);
+        free(c->dns);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void census_free(struct census *c)
+{
+    if (!c)
+        return;
+    distinct_free(c->udp_convs);
+    g_hash_table_destroy(c->dns_keys);
+    free(c->dns);
+    free(c->pairs);
+    free(c);
+}
+
+static bool smb_port(const struct packet *p)
+{
+    if (p->l4 == L4_TCP)
+        return p->sport == 139 || p->dport == 139 || p->sport == 445 || p->dport == 445;
+    return p->l4 == L4_UDP && ((p->sport >= 137 && p->sport <= 139) || (p->dport >= 137 && p->dport <= 139));
+}
+
+/* A UDP conversation: both directions of one (address, port) pair. */
+static void udp_conv(struct census *c, const struct packet *p)
+{
+    struct {
+        uint8_t family, pad;
+        uint16_t lo_port, hi_port;
+        uint8_t lo[16], hi[16];
+    } k;
+    memset(&k, 0, sizeof k);
+    k.family = p->src.family;
+    int cmp = memcmp(p->src.bytes, p->dst.bytes, 16);
+    bool src_lo = cmp < 0 || (cmp == 0 && p->sport <= p->dport);
+    memcpy(k.lo, src_lo ? p->src.bytes : p->dst.bytes, 16);
+    memcpy(k.hi, src_lo ? p->dst.bytes : p->src.bytes, 16);
+    k.lo_port = src_lo ? p->sport : p->dport;
+    k.hi_port = src_lo ? p->dport : p->sport;
+    distinct_add(c->udp_convs, distinct_hash(&k, sizeof k));
+}
+
+static uint64_t pair_hash(const struct ip_addr *a, const struct ip_addr *b)
+{
+    struct ip_addr k[2];
+    memset(k, 0, sizeof k);
+    k[0] = *a;
+    k[1] = *b;
+    return distinct_hash(k, sizeof k);
+}
+
+static bool same(const struct ip_addr *a, const struct ip_addr *b)
+{
+    return a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
+}
+
+static struct census_pair *pair_slot(struct census_pair *pairs, uint32_t n, const struct ip_addr *cl,
+                                     const struct ip_addr *sv)
+{
+    for (uint32_t i = (uint32_t)pair_hash(cl, sv) & (n - 1);; i = (i + 1) & (n - 1))
+        if (!pairs[i].client.family || (same(&pairs[i].client, cl) && same(&pairs[i].server, sv)))
+            return &pairs[i];
+}
+
+static struct census_pair *pair_get(struct census *c, const struct ip_addr *cl, const struct ip_addr *sv)
+{
+    if (c->npairs) {
+        struct census_pair *p = pair_slot(c->pairs, c->npairs, cl, sv);
+        if (p->client.family)
+            return p;
+    }
+    if (c->pairs_used >= CENSUS_MAX_PAIRS)
+        return NULL;
+    if ((c->pairs_used + 1) * 2 > c->npairs) {
+        uint32_t n = c->npairs ? c->npairs * 2 : 256;
+        struct census_pair *np = calloc(n, sizeof *np);
+        if (!np)
+            return NULL;
+        for (uint32_t i = 0; i < c->npairs; i++)
+            if (c->pairs[i].client.family)
+                *pair_slot(np, n, &c->pairs[i].client, &c->pairs[i].server) = c->pairs[i];
+        free(c->pairs);
+        c->pairs = np;
+        c->npairs = n;
+    }
+    struct census_pair *p = pair_slot(c->pairs, c->npairs, cl, sv);
+    p->client = *cl;
+    p->server = *sv;
+    c->pairs_used++;
+    return p;
+}
+
+static void syn(struct census *c, const struct packet *p)
+{
+    struct census_pair *e = pair_get(c, &p->src, &p->dst);
+    if (!e) {
+        c->pairs_dropped++;
+        return;
+    }
+    if (p->dport == 139) {
+        if (e->syn139 < CENSUS_SYN_TIMES)
+            e->t139[e->syn139] = p->ts_us;
+        if (!e->syn139)
+            e->port139 = p->sport;
+        e->syn139++;
+    } else {
+        if (e->syn445 < CENSUS_SYN_TIMES)
+            e->t445[e->syn445] = p->ts_us;
+        e->syn445++;
+    }
+}
+
+static bool dns_port(uint16_t port) { return port == 53 || port == 5353 || port == 5355; }
+
+static void dns_names(struct census *c, const struct packet *p)
+{
+    struct dns_msg *m = c->dns;
+    dns_decode(p->payload, p->payload_len, m);
+    c->dns_messages++;
+    for (uint8_t i = 0; i < m->nnames; i++) {
+        char key[16];
+        dns_netbios_key(m->names[i], key);
+        if (!key[0] || g_hash_table_contains(c->dns_keys, key))
+            continue;
+        if (g_hash_table_size(c->dns_keys) >= CENSUS_MAX_DNS_KEYS) {
+            c->dns_keys_dropped++;
+            continue;
+        }
+        g_hash_table_add(c->dns_keys, g_strdup(key));
+    }
+}
+
+bool census_dns_has(const struct census *c, const char *netbios_name)
+{
+    char key[16];
+    dns_netbios_key(netbios_name, key);
+    return g_hash_table_contains(c->dns_keys, key);
+}
+
+void census_packet(struct census *c, const struct packet *p)
+{
+    if (p->caplen < p->wirelen) {
+        c->snaplen_cut++;
+        if (p->caplen > c->snaplen)
+            c->snaplen = p->caplen;
+        if (smb_port(p))
+            c->snaplen_cut_smb++;
+    }
+    if (p->l4 == L4_UDP) {
+        udp_conv(c, p);
+        if (dns_port(p->sport) || dns_port(p->dport))
+            dns_names(c, p);
+    }
+    else if (p->l4 == L4_TCP && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN && (p->dport == 139 || p->dport == 445))
+        syn(c, p);
+}
+
+uint64_t census_udp_conversations(const struct census *c, bool *estimate)
+{
+    if (estimate)
+        *estimate = distinct_is_estimate(c->udp_convs);
+    return distinct_count(c->udp_convs);
+}
+
+uint32_t census_pair_slots(const struct census *c) { return c->npairs; }
+
+const struct census_pair *census_pair_at(const struct census *c, uint32_t slot)
+{
+    return slot < c->npairs && c->pairs[slot].client.family ? &c->pairs[slot] : NULL;
+}
+
+int64_t census_pair_closest(const struct census_pair *p)
+{
+    int64_t best = INT64_MAX;
+    uint32_t n139 = p->syn139 < CENSUS_SYN_TIMES ? p->syn139 : CENSUS_SYN_TIMES;
+    uint32_t n445 = p->syn445 < CENSUS_SYN_TIMES ? p->syn445 : CENSUS_SYN_TIMES;
+    for (uint32_t i = 0; i < n139; i++)
+        for (uint32_t k = 0; k < n445; k++) {
+            int64_t d = p->t139[i] - p->t445[k];
+            d = d < 0 ? -d : d;
+            if (d < best)
+                best = d;
+        }
+    return best;
+}

@@ -1,0 +1,63 @@
+/* census.h - facts about the whole capture that no one connection holds:
+ * UDP conversations, snaplen cuts, and the TCP SYNs to 139 and 445 per
+ * client and server (a client racing 139 against 445 has NetBIOS over
+ * TCP/IP enabled: Microsoft, "Direct hosting of SMB over TCP/IP").
+ * Fed every decoded packet; bounded memory. */
+#ifndef SMBSCOPE_CENSUS_H
+#define SMBSCOPE_CENSUS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "packet.h"
+
+struct dns_msg;
+
+#define CENSUS_SYN_TIMES 4
+#define CENSUS_MAX_PAIRS 65536u
+
+/* SYNs from one client to one server on 139 and 445. */
+struct census_pair {
+    struct ip_addr client, server;
+    uint32_t syn139, syn445;            /* SYNs seen (retransmissions included) */
+    int64_t t139[CENSUS_SYN_TIMES];     /* first CENSUS_SYN_TIMES of each */
+    int64_t t445[CENSUS_SYN_TIMES];
+    uint16_t port139;                   /* client port of the first SYN to 139 */
+};
+
+struct census {
+    struct distinct *udp_convs;
+    uint64_t snaplen_cut;        /* packets captured shorter than on the wire */
+    uint64_t snaplen_cut_smb;    /* of which TCP 139/445 or UDP 137-139 */
+    uint32_t snaplen;            /* largest captured length of a cut packet */
+    struct census_pair *pairs;   /* open addressing on (client, server) */
+    uint32_t npairs, pairs_used;
+    uint64_t pairs_dropped;      /* SYNs of pairs past CENSUS_MAX_PAIRS */
+    /* Names resolved by DNS (UDP 53), LLMNR (UDP 5355) or mDNS (UDP 5353),
+     * as NetBIOS would key them (dns_netbios_key()). */
+    GHashTable *dns_keys;        /* char* -> NULL, at most CENSUS_MAX_DNS_KEYS */
+    uint64_t dns_messages, dns_keys_dropped;
+    struct dns_msg *dns;         /* decode scratch */
+};
+
+#define CENSUS_MAX_DNS_KEYS 65536u
+
+/* Whether a name (any case) was seen in DNS, LLMNR or mDNS, keyed as
+ * NetBIOS would (first label, 15 characters). */
+bool census_dns_has(const struct census *c, const char *netbios_name);
+
+struct census *census_new(void);
+void census_free(struct census *c);
+void census_packet(struct census *c, const struct packet *p);
+uint64_t census_udp_conversations(const struct census *c, bool *estimate);
+
+/* Pairs in table order (callers sort). */
+uint32_t census_pair_slots(const struct census *c);
+const struct census_pair *census_pair_at(const struct census *c, uint32_t slot); /* NULL for an empty slot */
+
+/* The smallest |t139 - t445| of a pair (INT64_MAX when one side has no SYN). */
+int64_t census_pair_closest(const struct census_pair *p);
+
+#endif

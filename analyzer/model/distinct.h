@@ -1,0 +1,26 @@
+/* distinct.h - count distinct items (addresses, conversations) exactly up to
+ * a cap within bounded memory, then estimate (HyperLogLog, labelled as an
+ * estimate).  Items are given as 64-bit hashes (distinct_hash()). */
+#ifndef SMBSCOPE_DISTINCT_H
+#define SMBSCOPE_DISTINCT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DISTINCT_DEFAULT_CAP (1u << 20) /* 1,048,576 exact; 16 MiB of slots at most */
+
+struct distinct;
+
+struct distinct *distinct_new(uint32_t exact_cap); /* 0 = DISTINCT_DEFAULT_CAP */
+void distinct_free(struct distinct *d);
+/* true when the item was new (exact mode; false once estimating). */
+bool distinct_add(struct distinct *d, uint64_t hash);
+uint64_t distinct_count(const struct distinct *d);
+bool distinct_is_estimate(const struct distinct *d);
+
+/* A 64-bit hash of n bytes (FNV-1a then a murmur finaliser: HyperLogLog
+ * needs well-mixed high bits). */
+uint64_t distinct_hash(const void *p, size_t n);
+
+#endif

@@ -1,0 +1,63 @@
+/* evidence.c - see evidence.h. */
+#include "evidence.h"
+
+#include <string.h>
+
+#include "census.h"
+#include "ipfrag.h"
+
+void evidence_collect(struct evidence *e, const struct analysis *a)
+{
+    memset(e, 0, sizeof *e);
+    e->first_ts = a->first_ts;
+    e->last_ts = a->last_ts;
+    for (guint i = 0; i < a->inputs->len; i++) {
+        const struct input_info *in = g_ptr_array_index(a->inputs, i);
+        e->inputs++;
+        e->inputs_unreadable += in->error && !in->truncated && !in->packets;
+        e->inputs_damaged += in->error && (in->truncated || in->packets);
+        e->packets += in->packets;
+        for (int k = 0; k < PKT_STATUS_COUNT; k++)
+            e->status[k] += in->status[k];
+        e->live |= in->live;
+        if (in->have_drop_stats) {
+            e->have_drop_stats = true;
+            e->if_received += in->if_received;
+            e->if_dropped += in->if_dropped;
+            e->if_ifdropped += in->if_ifdropped;
+        }
+    }
+    struct flow_stats fs = flow_table_stats(a->flows);
+    e->tcp_connections = fs.conns;
+    e->evictions = fs.evictions;
+    e->reassembly_cap_hits = fs.cap_hits;
+    e->udp_conversations = census_udp_conversations(a->census, &e->udp_estimate);
+    e->snaplen_cut = a->census->snaplen_cut;
+    e->snaplen_cut_smb = a->census->snaplen_cut_smb;
+    e->snaplen = a->census->snaplen;
+    e->race_pairs_dropped = a->census->pairs_dropped;
+    for (guint i = 0; i < a->conns->len; i++) {
+        const struct smb_conn *s = g_ptr_array_index(a->conns, i);
+        e->smb_connections++;
+        if (s->handshake_seen && !s->midstream)
+            e->smb_handshake++;
+        else
+            e->smb_midstream++;
+        e->stream_gaps += s->gaps;
+        e->stream_gap_bytes += s->gap_bytes;
+    }
+    e->netbios_itemised = nb_ledger_count(a->ledger);
+    e->netbios_flows = e->netbios_itemised + nb_ledger_overflow_flows(a->ledger);
+    e->netbios_not_itemised_packets = nb_ledger_overflow(a->ledger)->packets;
+    e->netbios_flow_cap = nb_ledger_max_rows(a->ledger);
+    const struct nb_non_ip *n = nb_ledger_non_ip_counts(a->ledger);
+    e->netbios_non_ip_frames = n->netbeui + n->nbipx;
+    const struct ipfrag_stats *fr = ipfrag_stats(a->frags);
+    e->frag_datagrams_lost = fr->timed_out + fr->evicted + fr->dropped_too_big + fr->dropped_memory +
+                             fr->dropped_malformed + fr->active;
+}
+
+uint64_t evidence_decode_losses(const struct evidence *e)
+{
+    return e->status[PKT_TRUNCATED] + e->status[PKT_MALFORMED] + e->status[PKT_FRAG_DROPPED] + e->frag_datagrams_lost;
+}

@@ -1,0 +1,146 @@
+/* hosts.c - records in one array (first-seen order) indexed by an
+ * open-addressing table of record numbers; total count by distinct.c. */
+#include "hosts.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "distinct.h"
+
+#define MAX_LEARNED_BROADCASTS 256
+
+struct host_table {
+    struct host_rec *recs;
+    uint32_t n, alloc, cap;
+    uint32_t *index; /* record number + 1; 0 = empty */
+    uint32_t nindex;
+    struct distinct *all;
+    struct ip_addr bcast[MAX_LEARNED_BROADCASTS];
+    uint32_t nbcast;
+};
+
+static uint64_t addr_hash(const struct ip_addr *a) { return distinct_hash(a, sizeof *a); }
+
+static bool addr_eq(const struct ip_addr *a, const struct ip_addr *b)
+{
+    return a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
+}
+
+struct host_table *host_table_new(uint32_t cap)
+{
+    struct host_table *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->cap = cap ? cap : HOST_DEFAULT_CAP;
+    t->all = distinct_new(t->cap);
+    if (!t->all) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void host_table_free(struct host_table *t)
+{
+    if (!t)
+        return;
+    free(t->recs);
+    free(t->index);
+    distinct_free(t->all);
+    free(t);
+}
+
+static uint32_t *slot(const struct host_table *t, const struct ip_addr *a)
+{
+    uint32_t mask = t->nindex - 1;
+    for (uint32_t i = (uint32_t)addr_hash(a) & mask;; i = (i + 1) & mask)
+        if (!t->index[i] || addr_eq(&t->recs[t->index[i] - 1].addr, a))
+            return &t->index[i];
+}
+
+struct host_rec *host_table_find(const struct host_table *t, const struct ip_addr *a)
+{
+    if (!t->nindex)
+        return NULL;
+    uint32_t *s = slot(t, a);
+    return *s ? &t->recs[*s - 1] : NULL;
+}
+
+static bool grow(struct host_table *t)
+{
+    if (t->n == t->alloc) {
+        uint32_t n = t->alloc ? t->alloc * 2 : 256;
+        struct host_rec *r = realloc(t->recs, (size_t)n * sizeof *r);
+        if (!r)
+            return false;
+        t->recs = r;
+        t->alloc = n;
+    }
+    if ((uint64_t)(t->n + 1) * 2 > t->nindex) {
+        uint32_t n = t->nindex ? t->nindex * 2 : 512;
+        uint32_t *old = t->index, oldn = t->nindex;
+        t->index = calloc(n, sizeof *t->index);
+        if (!t->index) {
+            t->index = old;
+            return false;
+        }
+        t->nindex = n;
+        for (uint32_t i = 0; i < oldn; i++)
+            if (old[i])
+                *slot(t, &t->recs[old[i] - 1].addr) = old[i];
+        free(old);
+    }
+    return true;
+}
+
+struct host_rec *host_table_get(struct host_table *t, const struct ip_addr *a, int64_t ts)
+{
+    struct host_rec *r = host_table_find(t, a);
+    if (r) {
+        if (ts < r->first_seen)
+            r->first_seen = ts;
+        if (ts > r->last_seen)
+            r->last_seen = ts;
+        return r;
+    }
+    distinct_add(t->all, addr_hash(a));
+    if (t->n >= t->cap || !grow(t))
+        return NULL;
+    r = &t->recs[t->n];
+    memset(r, 0, sizeof *r);
+    r->addr = *a;
+    r->first_seen = r->last_seen = ts;
+    t->n++;
+    *slot(t, a) = t->n;
+    return r;
+}
+
+uint64_t host_table_total(const struct host_table *t, bool *estimate)
+{
+    if (estimate)
+        *estimate = distinct_is_estimate(t->all);
+    return distinct_count(t->all);
+}
+
+uint32_t host_table_size(const struct host_table *t) { return t->n; }
+struct host_rec *host_table_at(const struct host_table *t, uint32_t i) { return i < t->n ? &t->recs[i] : NULL; }
+
+bool host_is_broadcast(const struct host_table *t, const struct ip_addr *a)
+{
+    if (a->family == 4 && ((a->bytes[0] & 0xF0) == 0xE0 || (a->bytes[0] == 255 && a->bytes[1] == 255 &&
+                                                            a->bytes[2] == 255 && a->bytes[3] == 255)))
+        return true;
+    if (a->family == 6 && a->bytes[0] == 0xFF)
+        return true;
+    for (uint32_t i = 0; t && i < t->nbcast; i++)
+        if (addr_eq(&t->bcast[i], a))
+            return true;
+    return false;
+}
+
+void host_table_learn_broadcast(struct host_table *t, const struct ip_addr *a)
+{
+    if (host_is_broadcast(t, a) || t->nbcast >= MAX_LEARNED_BROADCASTS)
+        return;
+    t->bcast[t->nbcast++] = *a;
+}

@@ -1,0 +1,56 @@
+/* hosts.h - every address that spoke or tried NetBIOS, counted exactly up to
+ * a cap within bounded memory (then estimated: distinct.h), one small record
+ * each.  Broadcast and multicast destinations are not hosts (host_is_broadcast). */
+#ifndef SMBSCOPE_HOSTS_H
+#define SMBSCOPE_HOSTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "packet.h"
+
+enum host_nb_role {
+    HOST_NB_CLIENT = 1u << 0,      /* sent NetBIOS to a server (unicast) */
+    HOST_NB_SERVER = 1u << 1,      /* answered NetBIOS (spoke as a server) */
+    HOST_NB_TARGET = 1u << 2,      /* was sent NetBIOS (it may have refused or ignored it) */
+    HOST_NB_BROADCASTER = 1u << 3, /* sent NetBIOS to a broadcast or multicast address */
+};
+
+struct host_rec {
+    struct ip_addr addr;
+    uint8_t nb_roles;          /* enum host_nb_role bits */
+    uint8_t services_sent;     /* bit per enum nb_service it sent as client or server */
+    uint8_t refused;           /* it answered attempts with RST or ICMP unreachable */
+    uint32_t nb_flows;         /* NetBIOS flows it opened (as client or broadcaster) */
+    uint32_t nb_flows_served;  /* NetBIOS flows addressed to it */
+    uint32_t nb_flows_unlisted;/* of nb_flows: beyond the ledger's itemised rows */
+    uint64_t nb_packets_sent;
+    int64_t first_seen, last_seen;
+};
+
+struct host_table;
+
+#define HOST_DEFAULT_CAP (1u << 20) /* records; beyond, hosts are counted by estimate */
+
+struct host_table *host_table_new(uint32_t cap); /* 0 = HOST_DEFAULT_CAP */
+void host_table_free(struct host_table *t);
+/* The record of an address (created at first sight, also counted), NULL when
+ * the table is full (the address is still counted). */
+struct host_rec *host_table_get(struct host_table *t, const struct ip_addr *a, int64_t ts);
+/* The record if it exists. */
+struct host_rec *host_table_find(const struct host_table *t, const struct ip_addr *a);
+/* Distinct addresses seen; *estimate set when past the exact cap. */
+uint64_t host_table_total(const struct host_table *t, bool *estimate);
+/* Records in first-seen order. */
+uint32_t host_table_size(const struct host_table *t);
+struct host_rec *host_table_at(const struct host_table *t, uint32_t i);
+
+/* 255.255.255.255, IPv4 multicast 224/4, IPv6 multicast ff00::/8, or an
+ * address the traffic showed to be a subnet broadcast (see
+ * host_table_learn_broadcast). */
+bool host_is_broadcast(const struct host_table *t, const struct ip_addr *a);
+/* A NetBIOS broadcast (NBNS B flag, NBDS broadcast/group datagram) was sent
+ * to a: it is a broadcast address, not a host. */
+void host_table_learn_broadcast(struct host_table *t, const struct ip_addr *a);
+
+#endif

@@ -1,0 +1,196 @@
+/* verdict_unknowns.c - what the capture lacks for the policy to be decided,
+ * each with what is missing and how to get it.  A verdict without a
+ * violation is a pass only when this list is empty. */
+#include "verdict.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "census.h"
+#include "evidence.h"
+#include "filter_check.h"
+#include "fmt.h"
+
+#define HOW_CAPTURE "capture on the interface that carries the SMB and NetBIOS traffic (tcpdump -i IFACE -s 0 -w FILE), " \
+                    "without a capture filter that drops it"
+
+static void inputs(struct verdict *v, const struct analysis *a, const struct policy *p)
+{
+    uint64_t packets = 0;
+    for (guint i = 0; i < a->inputs->len; i++) {
+        const struct input_info *in = g_ptr_array_index(a->inputs, i);
+        packets += in->packets;
+        if (in->error)
+            verdict_add_unknown(v, in->truncated ? "input-damaged" : "input-error", POLICY_ALL_RULES, 1,
+                                g_strdup(in->error),
+                                in->truncated ? "the report covers the packets before the damage: copy or capture the "
+                                                "file again to judge the rest"
+                                              : "give a readable pcap or pcapng file");
+        if (in->have_drop_stats && (in->if_dropped || in->if_ifdropped))
+            verdict_add_unknown(v, "capture-drops", POLICY_ALL_RULES, in->if_dropped + in->if_ifdropped,
+                                g_strdup_printf("%s: %" G_GUINT64_FORMAT " packets dropped by libpcap, %" G_GUINT64_FORMAT
+                                                " by the interface (of %" G_GUINT64_FORMAT " received)", in->path,
+                                                in->if_dropped, in->if_ifdropped, in->if_received),
+                                "capture with a larger buffer (tcpdump -B 65536), to a faster disk, or with a filter that "
+                                "keeps only udp portrange 137-139, tcp port 139 and tcp port 445");
+        if (in->capture_filter && in->capture_filter[0]) {
+            uint32_t blinded = 0;
+            char err[256], esc[512];
+            fmt_escaped_buf((const uint8_t *)in->capture_filter, strlen(in->capture_filter), esc, sizeof esc);
+            if (!filter_check(in->dlt, in->capture_filter, &blinded, err, sizeof err)) {
+                verdict_add_unknown(v, "capture-filter", POLICY_ALL_RULES, 1,
+                                    g_strdup_printf("captured with filter \"%s\", which could not be checked: %s", esc, err),
+                                    "capture without a filter, or with one that keeps udp portrange 137-139, tcp port "
+                                    "139 and tcp port 445");
+            } else if (blinded) {
+                GString *svc = g_string_new(NULL);
+                for (int k = 0; k < PROBE_COUNT; k++)
+                    if (blinded & (1u << k))
+                        g_string_append_printf(svc, "%s%s", svc->len ? ", " : "", filter_probe_name((enum filter_probe)k));
+                uint32_t rules = 0;
+                if (blinded & ((1u << PROBE_NBNS) | (1u << PROBE_NBDGM) | (1u << PROBE_NBSS_TCP) | (1u << PROBE_NBSS_UDP)))
+                    rules |= POLICY_NETBIOS_RULES;
+                if (blinded & ((1u << PROBE_SMB_TCP) | (1u << PROBE_NBSS_TCP)))
+                    rules |= POLICY_SMB_RULES;
+                verdict_add_unknown(v, "capture-filter", rules & v->rules_enabled, 1,
+                                    g_strdup_printf("captured with filter \"%s\", which drops %s", esc, svc->str),
+                                    "capture without a filter, or with one that keeps udp portrange 137-139, tcp port "
+                                    "139 and tcp port 445");
+                g_string_free(svc, TRUE);
+            }
+        }
+    }
+    bool any_readable = false;
+    for (guint i = 0; i < a->inputs->len; i++)
+        any_readable |= !((const struct input_info *)g_ptr_array_index(a->inputs, i))->error ||
+                        ((const struct input_info *)g_ptr_array_index(a->inputs, i))->truncated;
+    if (!packets && any_readable)
+        verdict_add_unknown(v, "no-packets", POLICY_ALL_RULES, 0, g_strdup("no packets were read: the capture holds "
+                            "only its header (wrong interface, or a capture filter that matched nothing)"), HOW_CAPTURE);
+    (void)p;
+}
+
+/* Packets that could have been NetBIOS or SMB but could not be read. */
+static void decode_losses(struct verdict *v, const struct analysis *a)
+{
+    struct evidence e;
+    evidence_collect(&e, a);
+    const uint64_t *st = e.status;
+    uint64_t lost = evidence_decode_losses(&e);
+    if (!lost)
+        return;
+    verdict_add_unknown(v, "decode-loss", POLICY_ALL_RULES & v->rules_enabled, lost,
+                        g_strdup_printf("%" G_GUINT64_FORMAT " packets or datagrams could not be decoded down to their "
+                                        "ports (%" G_GUINT64_FORMAT " cut inside a header, %" G_GUINT64_FORMAT " malformed, %"
+                                        G_GUINT64_FORMAT " IP fragments dropped, %" G_GUINT64_FORMAT " fragmented datagrams "
+                                        "never completed): any of them could be NetBIOS or SMB",
+                                        lost, st[PKT_TRUNCATED], st[PKT_MALFORMED], st[PKT_FRAG_DROPPED],
+                                        e.frag_datagrams_lost),
+                        "capture whole packets (tcpdump -s 0); dropped fragments: raise the reassembly limits or "
+                        "capture where the datagrams are not fragmented");
+}
+
+enum conn_gap { GAP_MIDSTREAM, GAP_CONTENT, GAP_NEGOTIATE, GAP_LOGON, GAP_COUNT };
+
+static enum conn_gap conn_gap_reason(const struct policy_conn_facts *f)
+{
+    if (!f->start_seen)
+        return GAP_MIDSTREAM;
+    if (f->content_lost)
+        return GAP_CONTENT;
+    if (!f->negotiate_seen)
+        return GAP_NEGOTIATE;
+    return GAP_LOGON;
+}
+
+static void connections(struct verdict *v, const struct analysis *a, const struct policy *p)
+{
+    struct {
+        uint64_t count;
+        uint32_t rules;
+        const struct smb_conn *example;
+    } g[GAP_COUNT];
+    memset(g, 0, sizeof g);
+    bool judged[RULE_COUNT] = { false };
+    for (guint i = 0; i < a->conns->len; i++) {
+        const struct smb_conn *s = g_ptr_array_index(a->conns, i);
+        struct policy_conn_facts f = verdict_conn_facts(s);
+        if (f.smb_version || f.smb_seen || f.encrypted || f.messages_seen)
+            for (int r = 0; r < RULE_COUNT; r++)
+                judged[r] = true;
+        uint32_t bits = policy_undecided_connection(p, &f);
+        if (!bits)
+            continue;
+        enum conn_gap k = conn_gap_reason(&f);
+        if (!g[k].count)
+            g[k].example = s;
+        g[k].count++;
+        g[k].rules |= bits;
+    }
+    static const char *const reasons[GAP_COUNT] = { "mid-stream", "content-lost", "negotiate-not-decoded", "logon-not-seen" };
+    static const char *const what[GAP_COUNT] = {
+        "began before the capture: NBSS session request, NEGOTIATE and logon not seen",
+        "lost bytes (snaplen, capture loss or a reassembly cap): what they carried is unknown",
+        "had no decodable NEGOTIATE response",
+        "had no captured SESSION_SETUP: the authentication is unknown",
+    };
+    const struct census *c = a->census;
+    for (int k = 0; k < GAP_COUNT; k++) {
+        if (!g[k].count)
+            continue;
+        char ce[FMT_ENDPOINT_LEN], se[FMT_ENDPOINT_LEN];
+        GString *rules = g_string_new(NULL);
+        for (int r = 0; r < RULE_COUNT; r++)
+            if (g[k].rules & (1u << r))
+                g_string_append_printf(rules, "%s%s", rules->len ? ", " : "", policy_rule_name((enum policy_rule)r));
+        char *how = NULL;
+        if (k == GAP_CONTENT && c->snaplen_cut)
+            how = g_strdup_printf("capture whole packets (tcpdump -s 0): %" G_GUINT64_FORMAT " packets were cut to %u "
+                                  "bytes", c->snaplen_cut, c->snaplen);
+        else if (k == GAP_NEGOTIATE)
+            how = g_strdup_printf("raise --pdu-cap (now %u bytes) or the snaplen so the NEGOTIATE is decoded",
+                                  a->session_cfg.pdu_cap ? a->session_cfg.pdu_cap : 65536u);
+        static const char *const hows[GAP_COUNT] = {
+            "start the capture before the clients connect, or make them reconnect (net use \\\\SERVER /delete, or "
+            "restart the client's session) while capturing",
+            "capture whole packets (tcpdump -s 0) without loss; raise --reassembly-cap if the report counts cap hits",
+            NULL,
+            "start the capture before the clients log on",
+        };
+        /* unknowns keep static how-texts: store the dynamic one in the detail */
+        verdict_add_unknown(v, reasons[k], g[k].rules, g[k].count,
+                            g_strdup_printf("%" G_GUINT64_FORMAT " SMB connection%s %s (e.g. %s -> %s); undecided: %s%s%s",
+                                            g[k].count, g[k].count == 1 ? "" : "s", what[k],
+                                            fmt_endpoint(smb_conn_client(g[k].example), smb_conn_client_port(g[k].example), ce),
+                                            fmt_endpoint(smb_conn_server(g[k].example), smb_conn_server_port(g[k].example), se),
+                                            rules->str, how ? "; " : "", how ? how : ""),
+                            hows[k] ? hows[k] : "raise --pdu-cap or the snaplen so the NEGOTIATE is decoded");
+        g_free(how);
+        g_string_free(rules, TRUE);
+    }
+    /* A policy that asks about SMB content with no SMB to judge. */
+    static const enum policy_rule content[] = { RULE_MIN_DIALECT, RULE_SIGNING, RULE_ENCRYPTION, RULE_KERBEROS };
+    uint32_t idle = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(content); i++)
+        if (policy_rule_enabled(p, content[i]) && !judged[content[i]])
+            idle |= 1u << content[i];
+    if (idle) {
+        GString *rules = g_string_new(NULL);
+        for (int r = 0; r < RULE_COUNT; r++)
+            if (idle & (1u << r))
+                g_string_append_printf(rules, "%s%s", rules->len ? ", " : "", policy_rule_name((enum policy_rule)r));
+        verdict_add_unknown(v, "nothing-to-judge", idle, 0,
+                            g_strdup_printf("the policy asks about SMB sessions (%s) but the capture holds no SMB "
+                                            "connection to judge", rules->str),
+                            "capture while clients connect to the server (map a drive, open a share), from the start of "
+                            "the connections");
+        g_string_free(rules, TRUE);
+    }
+}
+
+void verdict_unknowns(struct verdict *v, const struct analysis *a, const struct policy *p)
+{
+    inputs(v, a, p);
+    decode_losses(v, a);
+    connections(v, a, p);
+}

@@ -1,0 +1,22 @@
+/* report_json.h - parts of the JSON report, one file per job, and the small
+ * helpers they share. */
+#ifndef SMBSCOPE_REPORT_JSON_H
+#define SMBSCOPE_REPORT_JSON_H
+
+#include "hostview.h"
+#include "json.h"
+#include "report.h"
+
+void jkaddr(struct json *j, const char *key, const struct ip_addr *a);
+void jktime(struct json *j, const char *key, int64_t ts);
+
+/* report_json_verdict.c */
+void json_verdict(struct json *j, const struct analysis *a, const struct verdict *v);
+void json_findings(struct json *j, const struct verdict *v);
+void json_evidence(struct json *j, const struct analysis *a);
+void json_hosts(struct json *j, const struct host_views *hv);
+
+/* report_json_conn.c */
+void json_connection(struct json *j, const struct smb_conn *s);
+
+#endif

@@ -1,0 +1,243 @@
+/* report_json_verdict.c - verdict (outcome, structured violations, what was
+ * not captured), findings, evidence, hosts. */
+#include "report_json.h"
+
+#include <string.h>
+
+#include "evidence.h"
+#include "fmt.h"
+
+#define JSON_HOSTS_LISTED 10000 /* hosts[] entries; the rest counted in hosts_not_listed */
+
+static void rule_words(struct json *j, const struct rule_info *ri)
+{
+    json_kstr(j, "severity", severity_name(ri->severity));
+    json_kstr(j, "title", ri->title);
+}
+
+static void remedy(struct json *j, const char *key, enum remedy_id id)
+{
+    const struct remedy_info *r = remedy_info(id);
+    json_key(j, key);
+    if (id == REMEDY_NONE) {
+        json_null(j);
+        return;
+    }
+    json_begin_object(j);
+    json_kstr(j, "id", r->id);
+    json_kstr(j, "summary", r->summary);
+    json_kstr(j, "windows", r->windows);
+    json_kstr(j, "samba", r->samba);
+    json_kstr(j, "ontap", r->ontap);
+    json_end_object(j);
+}
+
+static void item(struct json *j, const struct violation *x)
+{
+    const struct rule_info *ri = x->is_rule ? policy_rule_info((enum policy_rule)x->kind) : finding_info((enum finding_kind)x->kind);
+    json_begin_object(j);
+    json_kstr(j, "rule", ri->name);
+    rule_words(j, ri);
+    json_key(j, "detail");
+    json_str_bytes(j, (const uint8_t *)x->detail, strlen(x->detail));
+    jktime(j, "first_seen", x->first_seen);
+    jktime(j, "last_seen", x->last_seen);
+    json_key(j, "client");
+    if (x->client.family)
+        jkaddr(j, NULL, &x->client);
+    else
+        json_null(j);
+    json_kuint(j, "client_port", x->client_port);
+    json_key(j, "server");
+    if (x->server.family)
+        jkaddr(j, NULL, &x->server);
+    else
+        json_null(j);
+    json_kuint(j, "server_port", x->server_port);
+    json_key(j, "proto");
+    json_str(j, x->proto == 6 ? "tcp" : x->proto == 17 ? "udp" : NULL);
+    json_kstr(j, "service", x->service);
+    json_kstr(j, "state", x->state);
+    json_kuint(j, "flows", x->flows);
+    json_kuint(j, "packets", x->packets);
+    json_kstr(j, "evidence", x->evidence);
+    remedy(j, "remedy_client", ri->remedy_client);
+    remedy(j, "remedy_server", ri->remedy_server);
+    json_end_object(j);
+}
+
+static void rule_bits(struct json *j, const char *key, uint32_t bits)
+{
+    json_key(j, key);
+    json_begin_array(j);
+    for (int r = 0; r < RULE_COUNT; r++)
+        if (bits & (1u << r))
+            json_str(j, policy_rule_name((enum policy_rule)r));
+    json_end_array(j);
+}
+
+void json_verdict(struct json *j, const struct analysis *a, const struct verdict *v)
+{
+    (void)a;
+    json_key(j, "verdict");
+    json_begin_object(j);
+    json_kbool(j, "pass", v->pass);
+    json_kstr(j, "outcome", outcome_name(v->outcome));
+    json_kint(j, "exit_code", v->exit_code);
+    rule_bits(j, "rules_judged", v->rules_enabled);
+    rule_bits(j, "rules_undecided", v->rules_undecided & v->rules_enabled);
+    json_key(j, "violations");
+    json_begin_array(j);
+    for (guint i = 0; i < v->violations->len; i++)
+        item(j, &g_array_index(v->violations, struct violation, i));
+    json_end_array(j);
+    json_key(j, "unknowns");
+    json_begin_array(j);
+    for (guint i = 0; i < v->unknowns->len; i++) {
+        const struct unknown *u = &g_array_index(v->unknowns, struct unknown, i);
+        json_begin_object(j);
+        json_kstr(j, "reason", u->reason);
+        rule_bits(j, "rules", u->rules);
+        json_kuint(j, "count", u->count);
+        json_key(j, "detail");
+        json_str_bytes(j, (const uint8_t *)u->detail, strlen(u->detail));
+        json_kstr(j, "how", u->how);
+        json_end_object(j);
+    }
+    json_end_array(j);
+    json_end_object(j);
+}
+
+void json_findings(struct json *j, const struct verdict *v)
+{
+    json_key(j, "findings");
+    json_begin_array(j);
+    for (guint i = 0; i < v->findings->len; i++)
+        item(j, &g_array_index(v->findings, struct violation, i));
+    json_end_array(j);
+}
+
+void json_evidence(struct json *j, const struct analysis *a)
+{
+    struct evidence e;
+    evidence_collect(&e, a);
+    json_key(j, "evidence");
+    json_begin_object(j);
+    json_kuint(j, "inputs", e.inputs);
+    json_kuint(j, "inputs_unreadable", e.inputs_unreadable);
+    json_kuint(j, "inputs_damaged", e.inputs_damaged);
+    json_kuint(j, "packets", e.packets);
+    jktime(j, "first_seen", e.packets ? e.first_ts : INT64_MAX);
+    jktime(j, "last_seen", e.packets ? e.last_ts : INT64_MIN);
+    json_kuint(j, "tcp_connections", e.tcp_connections);
+    json_kuint(j, "udp_conversations", e.udp_conversations);
+    json_kbool(j, "udp_conversations_estimated", e.udp_estimate);
+    json_kuint(j, "smb_connections", e.smb_connections);
+    json_kuint(j, "smb_connections_handshake", e.smb_handshake);
+    json_kuint(j, "smb_connections_midstream", e.smb_midstream);
+    json_kuint(j, "netbios_flows", e.netbios_flows);
+    json_kuint(j, "netbios_flows_itemised", e.netbios_itemised);
+    json_kuint(j, "netbios_non_ip_frames", e.netbios_non_ip_frames);
+    json_key(j, "decode_losses");
+    json_begin_object(j);
+    json_kuint(j, "truncated", e.status[PKT_TRUNCATED]);
+    json_kuint(j, "malformed", e.status[PKT_MALFORMED]);
+    json_kuint(j, "fragments_dropped", e.status[PKT_FRAG_DROPPED]);
+    json_kuint(j, "fragment_datagrams_lost", e.frag_datagrams_lost);
+    json_kuint(j, "snaplen_cut", e.snaplen_cut);
+    json_kuint(j, "snaplen_cut_smb_netbios", e.snaplen_cut_smb);
+    json_kuint(j, "snaplen", e.snaplen);
+    json_kuint(j, "stream_gaps", e.stream_gaps);
+    json_kuint(j, "stream_gap_bytes", e.stream_gap_bytes);
+    json_end_object(j);
+    json_key(j, "caps_hit");
+    json_begin_object(j);
+    json_kuint(j, "connections_evicted", e.evictions);
+    json_kuint(j, "reassembly_cap_hits", e.reassembly_cap_hits);
+    json_kuint(j, "netbios_packets_not_itemised", e.netbios_not_itemised_packets);
+    json_kuint(j, "race_pairs_not_tracked", e.race_pairs_dropped);
+    json_end_object(j);
+    json_key(j, "capture_drops");
+    if (e.have_drop_stats) {
+        json_begin_object(j);
+        json_kuint(j, "received", e.if_received);
+        json_kuint(j, "dropped", e.if_dropped);
+        json_kuint(j, "if_dropped", e.if_ifdropped);
+        json_end_object(j);
+    } else {
+        json_null(j);
+    }
+    json_key(j, "capture_filters");
+    json_begin_array(j);
+    for (guint i = 0; i < a->inputs->len; i++) {
+        const struct input_info *in = g_ptr_array_index(a->inputs, i);
+        if (in->capture_filter)
+            json_str_bytes(j, (const uint8_t *)in->capture_filter, strlen(in->capture_filter));
+    }
+    json_end_array(j);
+    json_end_object(j);
+}
+
+static void host(struct json *j, const struct host_views *hv, const struct host_view *h)
+{
+    json_begin_object(j);
+    jkaddr(j, "address", &h->addr);
+    json_key(j, "roles");
+    json_begin_array(j);
+    for (unsigned i = 0; i < HOST_ROLE_COUNT; i++)
+        if (h->roles & (1u << i))
+            json_str(j, host_role_name(i));
+    json_end_array(j);
+    json_kbool(j, "spoke_netbios", (h->roles & (ROLE_NB_CLIENT | ROLE_NB_SERVER | ROLE_BROADCASTER)) != 0);
+    json_kuint(j, "netbios_flows_opened", h->nb_flows);
+    json_kuint(j, "netbios_flows_addressed", h->nb_flows_served);
+    json_kuint(j, "netbios_packets_sent", h->nb_packets_sent);
+    json_kuint(j, "smb_connections_as_client", h->smb_client_conns);
+    json_kuint(j, "smb_connections_as_server", h->smb_server_conns);
+    jktime(j, "first_seen", h->first_seen);
+    jktime(j, "last_seen", h->last_seen);
+    json_kuint(j, "violations", h->violations);
+    json_kuint(j, "ntlm_sessions", h->ntlm_sessions);
+    json_key(j, "netbios_only_names");
+    json_begin_array(j);
+    const GPtrArray *names = host_view_nbns_only_names(hv, h);
+    for (guint i = 0; names && i < names->len; i++)
+        json_str_bytes(j, (const uint8_t *)g_ptr_array_index(names, i), strlen(g_ptr_array_index(names, i)));
+    json_end_array(j);
+    json_key(j, "fix");
+    json_begin_array(j);
+    for (int pass = 0; pass < 2; pass++) {
+        unsigned n = pass ? FINDING_COUNT : RULE_COUNT;
+        for (unsigned k = 0; k < n; k++) {
+            if (!((pass ? h->findings : h->rules) & (1u << k)))
+                continue;
+            const struct rule_info *ri = pass ? finding_info((enum finding_kind)k) : policy_rule_info((enum policy_rule)k);
+            json_begin_object(j);
+            json_kstr(j, "rule", ri->name);
+            json_kbool(j, "violation", !pass);
+            rule_words(j, ri);
+            remedy(j, "remedy", host_view_remedy(h, ri));
+            json_end_object(j);
+        }
+    }
+    json_end_array(j);
+    json_end_object(j);
+}
+
+void json_hosts(struct json *j, const struct host_views *hv)
+{
+    json_key(j, "hosts");
+    json_begin_array(j);
+    uint32_t n = hv->n < JSON_HOSTS_LISTED ? hv->n : JSON_HOSTS_LISTED;
+    for (uint32_t i = 0; i < n; i++)
+        host(j, hv, &hv->v[i]);
+    json_end_array(j);
+    json_key(j, "hosts_summary");
+    json_begin_object(j);
+    json_kuint(j, "total", hv->total);
+    json_kbool(j, "total_estimated", hv->total_estimate);
+    json_kuint(j, "spoke_netbios", hv->spoke_netbios);
+    json_kuint(j, "listed", n);
+    json_kuint(j, "not_listed", hv->total > n ? hv->total - n : 0);
+    json_end_object(j);
+}

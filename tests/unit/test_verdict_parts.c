@@ -1,0 +1,152 @@
+/* test_verdict_parts.c - the capture-filter probes (libpcap BPF against
+ * probe packets per watched service), exact host counting up to a million
+ * addresses, and the undecided rules of the policy. */
+#include <glib.h>
+#include <pcap/pcap.h>
+#include <string.h>
+
+#include "distinct.h"
+#include "filter_check.h"
+#include "hosts.h"
+#include "policy.h"
+
+#define NB_PROBES ((1u << PROBE_NBNS) | (1u << PROBE_NBDGM) | (1u << PROBE_NBSS_TCP) | (1u << PROBE_NBSS_UDP))
+
+static uint32_t blinded(int dlt, const char *filter)
+{
+    uint32_t b = 0xFFFFFFFFu;
+    char err[256];
+    g_assert_true(filter_check(dlt, filter, &b, err, sizeof err));
+    return b;
+}
+
+static void test_filter_445_blinds_netbios(void)
+{
+    static const int dlts[] = { DLT_EN10MB, DLT_RAW, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_NULL, DLT_LOOP };
+    for (size_t i = 0; i < G_N_ELEMENTS(dlts); i++) {
+        g_assert_cmphex(blinded(dlts[i], "tcp port 445"), ==, NB_PROBES);
+        g_assert_cmphex(blinded(dlts[i], "udp port 137"), ==, (NB_PROBES & ~(1u << PROBE_NBNS)) | (1u << PROBE_SMB_TCP));
+        g_assert_cmphex(blinded(dlts[i], "port 137 or port 138 or port 139 or port 445"), ==, 0);
+        g_assert_cmphex(blinded(dlts[i], ""), ==, 0);
+    }
+}
+
+static void test_filter_directions_and_families(void)
+{
+    /* only one direction kept: the answers are lost */
+    g_assert_cmphex(blinded(DLT_EN10MB, "dst port 445 or dst port 137 or dst port 138 or dst port 139") & (1u << PROBE_SMB_TCP),
+                    !=, 0);
+    /* IPv4 only: SMB over IPv6 hidden; NetBIOS (IPv4 only) not */
+    g_assert_cmphex(blinded(DLT_EN10MB, "ip"), ==, 1u << PROBE_SMB_TCP);
+    /* SYNs only */
+    g_assert_cmphex(blinded(DLT_EN10MB, "udp or tcp[tcpflags] & tcp-syn != 0") & (1u << PROBE_SMB_TCP), !=, 0);
+    uint32_t b;
+    char err[256];
+    g_assert_false(filter_check(DLT_EN10MB, "tcp port", &b, err, sizeof err));
+    g_assert_nonnull(strstr(err, "compile"));
+    g_assert_false(filter_check(DLT_IEEE802_11, "tcp", &b, err, sizeof err));
+}
+
+static void test_hosts_exact_million(void)
+{
+    struct host_table *t = host_table_new(0);
+    struct ip_addr a;
+    memset(&a, 0, sizeof a);
+    a.family = 6;
+    a.bytes[0] = 0xfd;
+    for (uint32_t i = 0; i < 1000000; i++) {
+        memcpy(a.bytes + 12, &i, 4);
+        g_assert_nonnull(host_table_get(t, &a, i));
+    }
+    for (uint32_t i = 0; i < 1000000; i += 997) { /* again: no double counting */
+        memcpy(a.bytes + 12, &i, 4);
+        host_table_get(t, &a, i);
+    }
+    bool est = true;
+    g_assert_cmpuint(host_table_total(t, &est), ==, 1000000);
+    g_assert_false(est);
+    g_assert_cmpuint(host_table_size(t), ==, 1000000);
+    host_table_free(t);
+}
+
+static void test_hosts_estimate_past_cap(void)
+{
+    struct host_table *t = host_table_new(1000);
+    struct ip_addr a;
+    memset(&a, 0, sizeof a);
+    a.family = 4;
+    for (uint32_t i = 0; i < 200000; i++) {
+        memcpy(a.bytes, &i, 4);
+        host_table_get(t, &a, 0);
+    }
+    bool est = false;
+    uint64_t n = host_table_total(t, &est);
+    g_assert_true(est);
+    g_assert_cmpuint(host_table_size(t), ==, 1000); /* records capped */
+    g_assert_cmpfloat((double)n, >, 200000 * 0.95);  /* HyperLogLog, 2^14 registers: ~0.8 % error */
+    g_assert_cmpfloat((double)n, <, 200000 * 1.05);
+    host_table_free(t);
+}
+
+static void test_broadcasts_are_not_hosts(void)
+{
+    struct host_table *t = host_table_new(0);
+    struct ip_addr a = { 4, { 255, 255, 255, 255 } }, m = { 4, { 224, 0, 0, 251 } }, s = { 4, { 10, 213, 1, 255 } };
+    struct ip_addr v6 = { 6, { 0xff, 0x02, [15] = 0xfb } };
+    g_assert_true(host_is_broadcast(t, &a));
+    g_assert_true(host_is_broadcast(t, &m));
+    g_assert_true(host_is_broadcast(t, &v6));
+    g_assert_false(host_is_broadcast(t, &s));
+    host_table_learn_broadcast(t, &s);
+    g_assert_true(host_is_broadcast(t, &s));
+    host_table_free(t);
+}
+
+static void test_policy_undecided(void)
+{
+    struct policy p = policy_default();
+    p.require_signing = p.require_encryption = p.require_kerberos = true;
+    p.min_dialect = 0x0311;
+    struct policy_conn_facts f;
+    memset(&f, 0, sizeof f);
+    /* mid-stream SMB2 with nothing negotiated seen: nothing can be decided */
+    f.transport = TRANSPORT_UNKNOWN_START;
+    f.smb_seen = f.messages_seen = true;
+    f.auth_unseen = true;
+    g_assert_cmphex(policy_check_connection(&p, &f), ==, 0);
+    g_assert_cmphex(policy_undecided_connection(&p, &f), ==,
+                    (1u << RULE_NBSS_TRANSPORT) | (1u << RULE_MIN_DIALECT) | (1u << RULE_SIGNING) |
+                        (1u << RULE_ENCRYPTION) | (1u << RULE_KERBEROS));
+    /* the whole negotiate seen, unsigned, unencrypted, NTLM: all decided, all broken */
+    memset(&f, 0, sizeof f);
+    f.transport = TRANSPORT_DIRECT;
+    f.smb_version = 3;
+    f.dialect = 0x0300;
+    f.negotiate_seen = f.smb_seen = f.messages_seen = f.start_seen = true;
+    f.sessions_ntlm = 1;
+    g_assert_cmphex(policy_check_connection(&p, &f), ==,
+                    (1u << RULE_MIN_DIALECT) | (1u << RULE_SIGNING) | (1u << RULE_ENCRYPTION) | (1u << RULE_KERBEROS));
+    g_assert_cmphex(policy_undecided_connection(&p, &f), ==, 0);
+    /* a gap could hide a signed or encrypted PDU: undecided, not a pass */
+    f.content_lost = true;
+    g_assert_cmphex(policy_undecided_connection(&p, &f), ==, (1u << RULE_SIGNING) | (1u << RULE_ENCRYPTION));
+    /* every rule and finding has words and a remedy table row */
+    for (int r = 0; r < RULE_COUNT; r++)
+        g_assert_nonnull(policy_rule_info((enum policy_rule)r)->name);
+    for (int k = 0; k < FINDING_COUNT; k++)
+        g_assert_nonnull(finding_info((enum finding_kind)k)->title);
+    for (int r = 1; r < REMEDY_COUNT; r++)
+        g_assert_nonnull(remedy_info((enum remedy_id)r)->summary);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/filter/445-blinds-netbios", test_filter_445_blinds_netbios);
+    g_test_add_func("/filter/directions-families", test_filter_directions_and_families);
+    g_test_add_func("/hosts/exact-million", test_hosts_exact_million);
+    g_test_add_func("/hosts/estimate-past-cap", test_hosts_estimate_past_cap);
+    g_test_add_func("/hosts/broadcasts", test_broadcasts_are_not_hosts);
+    g_test_add_func("/policy/undecided", test_policy_undecided);
+    return g_test_run();
+}
