@@ -6,8 +6,15 @@ packages=(
   # clang and libFuzzer's runtime (only a Recommends of clang-14) for build-fuzz
   clang libclang-rt-14-dev
   libpcap-dev libglib2.0-dev zlib1g-dev
+  # compressed captures (zstd, lz4; ISA-L's inflate for gzip) and the tools the format tests compress with
+  libzstd-dev liblz4-dev libisal-dev zstd lz4
   libwireshark-dev libwiretap-dev libwsutil-dev tshark
   tcpdump valgrind python3 util-linux
+  # the plugin's GUI test (suite plugin-gui): Wireshark under Xvfb, driven
+  # with xdotool, screenshots with ImageMagick's import
+  wireshark-qt xvfb xdotool imagemagick
+  # the live-capture test: real Samba in network namespaces; man page check
+  samba smbclient iproute2 groff-base
 )
 missing=()
 for p in "${packages[@]}"; do

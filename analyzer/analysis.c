@@ -5,27 +5,62 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pcap/pcap.h>
+
 #include "capture.h"
 #include "census.h"
+#include "fmt.h"
 #include "ipfrag.h"
+#include "pcapng_out.h"
+#include "verdict.h"
 #include "write_streams.h"
 
 /* The session model is the flow table's first observer; the stream writer
- * (--write-streams) is another, with its own per-connection pointer. */
+ * (--write-streams) is another, with its own per-connection pointer.  The
+ * session model's pointer is a conn_user: the connection and whether its
+ * classification event was sent. */
+struct conn_user {
+    struct smb_conn *smb;
+    bool announced; /* events.conn_classified was called */
+};
+
 static void on_conn_open(void *ctx, struct flow_conn *c, void **user)
 {
     struct analysis *a = ctx;
-    *user = smb_conn_new(&a->session_cfg, c);
+    struct conn_user *u = g_new0(struct conn_user, 1);
+    u->smb = smb_conn_new(&a->session_cfg, c);
+    *user = u;
+}
+
+/* The classification so far of an open connection (smb_conn_close() gives
+ * the final one): server = responder unless the handshake was missed. */
+static enum transport_class provisional_class(const struct smb_conn *s, const struct flow_conn *c)
+{
+    struct transport_obs o = s->obs;
+    int server = c->initiator_guessed && c->port[0] < c->port[1] ? 0 : 1;
+    o.server_port = c->port[server];
+    o.handshake_seen = c->hs != FLOW_HS_NONE;
+    return transport_classify(&o).cls;
 }
 
 static void on_data(void *ctx, struct flow_conn *c, void **user, int dir, const uint8_t *p, size_t n, int64_t ts)
 {
-    smb_conn_data(*user, dir, p, n, ts);
+    struct analysis *a = ctx;
+    struct conn_user *u = *user;
+    smb_conn_data(u->smb, dir, p, n, ts);
+    if (!u->announced && a->events.conn_classified) {
+        const struct smb_conn *s = u->smb;
+        if (s->smb2_response_seen || s->smb1_response_seen || s->n_neg_codes) {
+            u->announced = true;
+            a->events.conn_classified(a->events.ctx, s, c, provisional_class(s, c), ts);
+        }
+    }
 }
 
 static void on_gap(void *ctx, struct flow_conn *c, void **user, int dir, uint64_t n, int64_t ts)
 {
-    smb_conn_gap(*user, dir, n, ts);
+    struct conn_user *u = *user;
+    smb_conn_gap(u->smb, dir, n, ts);
 }
 
 /* A connection that carried NBSS belongs in the NetBIOS ledger: on 139 its
@@ -35,11 +70,14 @@ static void conn_to_ledger(struct analysis *a, const struct smb_conn *s)
 {
     struct nb_flow *row = nb_ledger_find(a->ledger, 6, smb_conn_client(s), smb_conn_client_port(s),
                                          smb_conn_server(s), smb_conn_server_port(s));
-    if (!row && s->verdict.cls == TRANSPORT_NBT_NONSTANDARD_PORT)
+    bool made = false;
+    if (!row && s->verdict.cls == TRANSPORT_NBT_NONSTANDARD_PORT) {
         row = nb_ledger_add_nbss_conn(a->ledger, smb_conn_client(s), smb_conn_client_port(s), smb_conn_server(s),
                                       smb_conn_server_port(s), s->packets[0] + s->packets[1],
                                       s->bytes[0] + s->bytes[1], s->first_ts, s->last_ts,
                                       s->packets[!s->client] > 0);
+        made = row != NULL;
+    }
     if (!row)
         return;
     /* rendered by nbname_render(): already escaped text */
@@ -47,18 +85,56 @@ static void conn_to_ledger(struct analysis *a, const struct smb_conn *s)
         nb_flow_add_name(row, (const char *)s->called_name.p);
     if (s->calling_name.len)
         nb_flow_add_name(row, (const char *)s->calling_name.p);
+    if (made && a->events.netbios_flow)
+        a->events.netbios_flow(a->events.ctx, row);
+}
+
+/* Whether a closed connection joins a->conns (see conn_keys in analysis.h):
+ * always for files and below the cap; the verdict stays right beyond it,
+ * since every kind of violation from every pair of hosts is kept. */
+static bool keep_conn(struct analysis *a, const struct smb_conn *s)
+{
+    if (!a->live_run || a->conns->len < ANALYSIS_LIVE_CONNS_KEPT)
+        return true;
+    struct policy_conn_facts facts = verdict_conn_facts(s);
+    uint32_t bits = policy_check_connection(&a->cfg->policy, &facts);
+    if (!bits)
+        return false;
+    char c[FMT_ADDR_LEN], sv[FMT_ADDR_LEN];
+    char *key = g_strdup_printf("%s|%s|%u|%x", fmt_addr(smb_conn_client(s), c), fmt_addr(smb_conn_server(s), sv),
+                                smb_conn_server_port(s), bits);
+    if (!a->conn_keys)
+        a->conn_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    if (g_hash_table_contains(a->conn_keys, key)) {
+        g_free(key);
+        return false;
+    }
+    g_hash_table_add(a->conn_keys, key);
+    return true;
 }
 
 static void on_conn_close(void *ctx, struct flow_conn *c, void **user, enum flow_close_reason r)
 {
     struct analysis *a = ctx;
-    struct smb_conn *s = *user;
+    struct conn_user *u = *user;
     *user = NULL;
-    if (!s)
+    if (!u)
         return;
+    struct smb_conn *s = u->smb;
+    bool announced = u->announced;
+    g_free(u);
     if (smb_conn_close(s, c, flow_close_reason_name(r))) {
         conn_to_ledger(a, s);
-        g_ptr_array_add(a->conns, s);
+        if (!announced && a->events.conn_classified)
+            a->events.conn_classified(a->events.ctx, s, c, s->verdict.cls, s->first_ts);
+        if (a->events.conn_end)
+            a->events.conn_end(a->events.ctx, s);
+        if (keep_conn(a, s)) {
+            g_ptr_array_add(a->conns, s);
+        } else {
+            a->conns_summarised++;
+            smb_conn_free(s);
+        }
     } else {
         smb_conn_free(s);
     }
@@ -81,6 +157,7 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
     memset(a, 0, sizeof *a);
     a->cfg = cfg;
     a->inputs = g_ptr_array_new_with_free_func(input_free);
+    a->pcapng_ifs = g_array_new(FALSE, FALSE, sizeof(struct pcapng_if));
     a->conns = g_ptr_array_new_with_free_func(conn_free);
     a->ledger = nb_ledger_new(cfg->max_netbios_flows > UINT32_MAX ? UINT32_MAX : (uint32_t)cfg->max_netbios_flows);
     a->frags = ipfrag_new(NULL);
@@ -146,22 +223,154 @@ static void progress(struct analysis *a, const struct capture *cap, bool done)
     fflush(stderr);
 }
 
-void analysis_run_input(struct analysis *a, const char *path)
+static struct input_info *input_new(struct analysis *a, const char *path)
 {
     struct input_info *in = g_new0(struct input_info, 1);
     in->path = g_strdup(path);
     in->first_ts = INT64_MAX;
     in->last_ts = INT64_MIN;
     g_ptr_array_add(a->inputs, in);
+    return in;
+}
 
-    char errbuf[CAPTURE_ERRBUF_SIZE];
-    struct capture *cap = capture_open(path, errbuf);
-    if (!cap) {
-        in->error = g_strdup(errbuf);
-        fprintf(stderr, "smbscope: %s\n", errbuf);
-        a->input_error = true;
-        return;
+/* -w: the output file's interface for records of input idx with link type
+ * dlt (a pcapng input may mix link types), described before its first use. */
+static int pcapng_if_for(struct analysis *a, guint idx, int dlt, uint32_t snaplen)
+{
+    for (guint i = 0; i < a->pcapng_ifs->len; i++) {
+        const struct pcapng_if *p = &g_array_index(a->pcapng_ifs, struct pcapng_if, i);
+        if (p->input == idx && p->dlt == dlt)
+            return p->ifid;
     }
+    const struct input_info *in = g_ptr_array_index(a->inputs, idx);
+    struct pcapng_if p = { idx, dlt, pcapng_out_interface(a->pcapng, dlt, snaplen, in->path) };
+    g_array_append_val(a->pcapng_ifs, p);
+    return p.ifid;
+}
+
+static void check_stop(struct analysis *a)
+{
+    const struct config *cfg = a->cfg;
+    if (cfg->max_packets && a->packets >= cfg->max_packets)
+        a->stop = true;
+    if (cfg->stop_filesize && a->pcapng && pcapng_out_bytes(a->pcapng) >= cfg->stop_filesize)
+        a->stop = true;
+}
+
+/* -a duration:N on a file: capture time since its first packet (live: wall
+ * clock, checked by the live loop); the first packet past it is not read. */
+static bool past_duration(const struct analysis *a, const struct input_info *in, const struct capture_record *rec)
+{
+    return a->cfg->stop_after_us && in->first_ts != INT64_MAX &&
+           rec->ts_us - in->first_ts > (int64_t)a->cfg->stop_after_us;
+}
+
+void analysis_feed(struct analysis *a, guint idx, const struct capture_record *rec)
+{
+    struct input_info *in = g_ptr_array_index(a->inputs, idx);
+    in->packets++;
+    a->packets++;
+    in->wire_bytes += rec->wirelen;
+    if (in->live)
+        in->bytes += rec->caplen;
+    if (rec->ts_us < in->first_ts)
+        in->first_ts = rec->ts_us;
+    if (rec->ts_us > in->last_ts)
+        in->last_ts = rec->ts_us;
+    if (rec->ts_us < a->first_ts)
+        a->first_ts = rec->ts_us;
+    if (rec->ts_us > a->last_ts)
+        a->last_ts = rec->ts_us;
+    struct packet pkt;
+    enum packet_status st = packet_decode(rec->dlt, rec, a->frags, &pkt);
+    if ((unsigned)st < PKT_STATUS_COUNT)
+        in->status[st]++;
+    if (st == PKT_NOT_IP)
+        nb_ledger_non_ip(a->ledger, &pkt);
+    if (st == PKT_OK) {
+        census_packet(a->census, &pkt);
+        const struct nb_flow *row = nb_ledger_packet(a->ledger, &pkt);
+        if (row && row->packets == 1 && a->events.netbios_flow)
+            a->events.netbios_flow(a->events.ctx, row);
+        if (pkt.l4 == L4_TCP)
+            flow_table_packet(a->flows, &pkt);
+        else if (pkt.l4 == L4_UDP && pkt.dport == ROCEV2_UDP_PORT)
+            roce_table_packet(a->roce, &pkt);
+    }
+    if (a->pcapng && !pcapng_out_packet(a->pcapng, pcapng_if_for(a, idx, rec->dlt, 262144), rec))
+        a->stop = true; /* the write error is reported when the file is closed */
+    if (a->interval)
+        analysis_feed(a->interval, idx, rec);
+    check_stop(a);
+}
+
+guint analysis_add_live_input(struct analysis *a, const char *name, int dlt, const char *link_type, uint32_t snaplen)
+{
+    struct input_info *in = input_new(a, name);
+    in->dlt = dlt;
+    in->link_type = g_strdup(link_type);
+    in->format = "live";
+    in->reader = "live";
+    in->live = true;
+    a->live_run = true;
+    if (a->cfg->filter)
+        in->capture_filter = g_strdup(a->cfg->filter);
+    guint idx = a->inputs->len - 1;
+    if (a->pcapng)
+        pcapng_if_for(a, idx, dlt, snaplen);
+    if (a->interval)
+        analysis_add_live_input(a->interval, name, dlt, link_type, snaplen);
+    return idx;
+}
+
+/* The capture filter of a file, compiled per link type of its records (a
+ * pcapng file may mix them). */
+#define FILTER_LINKTYPES 8
+struct file_filter {
+    int n;
+    int dlt[FILTER_LINKTYPES];
+    struct bpf_program prog[FILTER_LINKTYPES];
+};
+
+/* The program for link type dlt; NULL (and the input's error) when the
+ * filter does not apply to it. */
+static const struct bpf_program *filter_for(struct analysis *a, struct input_info *in, struct file_filter *ff,
+                                            int dlt, const char *name)
+{
+    for (int i = 0; i < ff->n; i++)
+        if (ff->dlt[i] == dlt)
+            return &ff->prog[i];
+    const char *lt = pcap_datalink_val_to_name(dlt);
+    pcap_t *dead = ff->n < FILTER_LINKTYPES ? pcap_open_dead(dlt, 262144) : NULL;
+    if (!dead || pcap_compile(dead, &ff->prog[ff->n], a->cfg->filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        in->error = g_strdup_printf("%s: capture filter '%s' does not apply to its link type %s: %s (adapt the "
+                                    "filter to this capture, or analyse it on its own)",
+                                    name, a->cfg->filter, lt ? lt : "unknown",
+                                    dead ? pcap_geterr(dead) : "too many link types in one file");
+        if (dead)
+            pcap_close(dead);
+        return NULL;
+    }
+    pcap_close(dead);
+    ff->dlt[ff->n] = dlt;
+    return &ff->prog[ff->n++];
+}
+
+static bool filter_pass(const struct bpf_program *prog, const struct capture_record *rec)
+{
+    struct pcap_pkthdr h;
+    memset(&h, 0, sizeof h);
+    h.ts.tv_sec = (time_t)(rec->ts_us / 1000000);
+    h.ts.tv_usec = (suseconds_t)(rec->ts_us % 1000000);
+    h.caplen = rec->caplen;
+    h.len = rec->wirelen;
+    return pcap_offline_filter(prog, &h, rec->data) != 0;
+}
+
+/* The input's facts from its reader; false (and its error) when it cannot
+ * be analysed. */
+static bool input_describe(struct analysis *a, struct input_info *in, struct capture *cap, struct file_filter *ff)
+{
     in->dlt = capture_linktype(cap);
     in->link_type = g_strdup(capture_linktype_name(cap));
     in->format = capture_format(cap);
@@ -172,6 +381,37 @@ void analysis_run_input(struct analysis *a, const char *path)
      * own (unsupported ones are counted per record, not refused whole) */
     if (!packet_linktype_supported(in->dlt) && !capture_multi_linktype(cap)) {
         in->error = g_strdup_printf("%s: unsupported link type %s (%d)", capture_name(cap), in->link_type, in->dlt);
+        return false;
+    }
+    if (!a->cfg->filter)
+        return true;
+    if (!filter_for(a, in, ff, in->dlt, capture_name(cap)))
+        return false;
+    /* what was analysed was filtered: the verdict judges what the filter hides */
+    char *f = in->capture_filter ? g_strdup_printf("(%s) and (%s)", in->capture_filter, a->cfg->filter)
+                                 : g_strdup(a->cfg->filter);
+    g_free(in->capture_filter);
+    in->capture_filter = f;
+    return true;
+}
+
+void analysis_run_input(struct analysis *a, const char *path)
+{
+    struct input_info *in = input_new(a, path);
+    guint idx = a->inputs->len - 1;
+    if (a->interval)
+        input_new(a->interval, path);
+
+    char errbuf[CAPTURE_ERRBUF_SIZE];
+    struct capture *cap = capture_open(path, errbuf);
+    if (!cap) {
+        in->error = g_strdup(errbuf);
+        fprintf(stderr, "smbscope: %s\n", errbuf);
+        a->input_error = true;
+        return;
+    }
+    struct file_filter ff = { 0 };
+    if (!input_describe(a, in, cap, &ff)) {
         fprintf(stderr, "smbscope: %s\n", in->error);
         a->input_error = true;
         capture_close(cap);
@@ -179,52 +419,66 @@ void analysis_run_input(struct analysis *a, const char *path)
     }
 
     struct capture_record rec;
-    struct packet pkt;
-    int rc;
-    while ((rc = capture_next(cap, &rec)) == 1) {
-        in->packets++;
-        a->packets++;
-        in->wire_bytes += rec.wirelen;
-        if (rec.ts_us < in->first_ts)
-            in->first_ts = rec.ts_us;
-        if (rec.ts_us > in->last_ts)
-            in->last_ts = rec.ts_us;
-        enum packet_status st = packet_decode(rec.dlt, &rec, a->frags, &pkt);
-        if ((unsigned)st < PKT_STATUS_COUNT)
-            in->status[st]++;
-        if (st == PKT_NOT_IP)
-            nb_ledger_non_ip(a->ledger, &pkt);
-        if (st == PKT_OK) {
-            census_packet(a->census, &pkt);
-            nb_ledger_packet(a->ledger, &pkt);
-            if (pkt.l4 == L4_TCP)
-                flow_table_packet(a->flows, &pkt);
-            else if (pkt.l4 == L4_UDP && pkt.dport == ROCEV2_UDP_PORT)
-                roce_table_packet(a->roce, &pkt);
+    int rc = 0;
+    uint64_t read = 0;
+    while (!a->stop && (rc = capture_next(cap, &rec)) == 1) {
+        read++;
+        if (past_duration(a, in, &rec)) {
+            a->stop = true;
+            break;
         }
-        if (a->progress && (in->packets & 0x3FFF) == 0)
+        if (a->cfg->filter) {
+            const struct bpf_program *prog = filter_for(a, in, &ff, rec.dlt, capture_name(cap));
+            if (!prog) {
+                rc = -2; /* in->error says why */
+                break;
+            }
+            if (!filter_pass(prog, &rec)) {
+                a->filtered_out++;
+                continue;
+            }
+        }
+        analysis_feed(a, idx, &rec);
+        if (a->progress && (read & 0x3FFF) == 0)
             progress(a, cap, false);
     }
+    if (a->stop)
+        rc = 0; /* -c or -a: a clean end */
+    for (int i = 0; i < ff.n; i++)
+        pcap_freecode(&ff.prog[i]);
     if (a->progress)
         progress(a, cap, true);
     in->bytes = capture_bytes_read(cap);
-    if (rc < 0) {
+    if (rc == -1) {
         in->truncated = true;
         in->error = g_strdup(capture_error(cap));
+    }
+    if (rc < 0) {
         fprintf(stderr, "smbscope: %s\n", in->error);
         a->input_error = true;
     }
-    if (in->first_ts < a->first_ts)
-        a->first_ts = in->first_ts;
-    if (in->last_ts > a->last_ts && in->last_ts != INT64_MIN)
-        a->last_ts = in->last_ts;
     capture_close(cap);
+}
+
+bool analysis_open_write(struct analysis *a, const char *path, char *errbuf, size_t errlen)
+{
+    char err[CAPTURE_ERRBUF_SIZE];
+    a->pcapng = pcapng_out_open(path, err);
+    if (!a->pcapng)
+        snprintf(errbuf, errlen, "%s", err);
+    return a->pcapng != NULL;
 }
 
 void analysis_finish(struct analysis *a)
 {
     flow_table_finish(a->flows);
     roce_table_finish(a->roce, a->conns);
+    char werr[CAPTURE_ERRBUF_SIZE];
+    if (a->pcapng && !pcapng_out_close(a->pcapng, werr)) {
+        fprintf(stderr, "smbscope: %s\n", werr);
+        a->input_error = true;
+    }
+    a->pcapng = NULL;
     char err[256];
     if (a->streams && write_streams_status(a->streams, err, sizeof err) != 0) {
         fprintf(stderr, "smbscope: --write-streams: %s\n", err);
@@ -244,6 +498,14 @@ void analysis_free(struct analysis *a)
     roce_table_free(a->roce);
     census_free(a->census);
     g_ptr_array_free(a->conns, TRUE);
+    if (a->conn_keys)
+        g_hash_table_destroy(a->conn_keys);
     g_ptr_array_free(a->inputs, TRUE);
+    if (a->pcapng_ifs)
+        g_array_free(a->pcapng_ifs, TRUE);
+    if (a->pcapng) {
+        char err[CAPTURE_ERRBUF_SIZE];
+        pcapng_out_close(a->pcapng, err);
+    }
     memset(a, 0, sizeof *a);
 }

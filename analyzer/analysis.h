@@ -18,9 +18,24 @@
 #include "packet.h"
 #include "rdma.h"
 #include "session.h"
+#include "capture.h"
 
 struct write_streams;
 struct census;
+struct pcapng_out;
+
+/* Events as they happen, for the ndjson output (NULL members are skipped).
+ * conn_classified comes once per SMB connection: when the negotiation was
+ * answered (cls is then the classification so far; the connection's own
+ * addresses are set at its end, so the flow is passed too), or at its end
+ * when it never was. */
+struct analysis_events {
+    void (*conn_classified)(void *ctx, const struct smb_conn *s, const struct flow_conn *c, enum transport_class cls,
+                            int64_t ts);
+    void (*conn_end)(void *ctx, const struct smb_conn *s);
+    void (*netbios_flow)(void *ctx, const struct nb_flow *f);
+    void *ctx;
+};
 
 struct input_info {
     char *path;               /* as given ("-" for stdin) */
@@ -43,6 +58,13 @@ struct input_info {
     uint64_t if_received, if_dropped, if_ifdropped;
 };
 
+/* An interface of the -w file: records of one input with one link type. */
+struct pcapng_if {
+    guint input;
+    int dlt;
+    int ifid;
+};
+
 struct analysis {
     const struct config *cfg;
     GPtrArray *inputs;        /* struct input_info* */
@@ -60,7 +82,22 @@ struct analysis {
     /* progress line */
     bool progress;
     int64_t started_us, last_progress_us;
+    /* capture filter, -w, stop conditions, events */
+    struct analysis_events events;
+    struct pcapng_out *pcapng; /* -w FILE */
+    GArray *pcapng_ifs;       /* struct pcapng_if: the -w file's interfaces */
+    bool stop;                /* a stop condition (-c, -a) was met: read no further */
+    uint64_t filtered_out;    /* records the capture filter rejected */
+    struct analysis *interval;/* --report-every: the current interval's own analysis, fed alongside */
+    /* Live runs last days: past ANALYSIS_LIVE_CONNS_KEPT closed connections,
+     * one that breaks no rule is only counted, and of those that break rules
+     * one per (client, server, port, rules) is kept, the rest counted. */
+    bool live_run;            /* an input is a live interface */
+    GHashTable *conn_keys;    /* such combinations kept */
+    uint64_t conns_summarised;
 };
+
+#define ANALYSIS_LIVE_CONNS_KEPT 16384
 
 /* false (and errbuf) when a component could not be set up (e.g. the
  * --write-streams directory). */
@@ -68,6 +105,14 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
 /* Read one input to its end.  Errors are recorded in the input_info and
  * printed to stderr as "smbscope: FILE: reason". */
 void analysis_run_input(struct analysis *a, const char *path);
+/* -w FILE: also write every packet fed from now on as pcapng (closed by
+ * analysis_finish(), which reports a write error as an input error). */
+bool analysis_open_write(struct analysis *a, const char *path, char *errbuf, size_t errlen);
+/* A live interface as an input; returns its index for analysis_feed(). */
+guint analysis_add_live_input(struct analysis *a, const char *name, int dlt, const char *link_type, uint32_t snaplen);
+/* One packet of input idx (already filtered, by the kernel when live). */
+void analysis_feed(struct analysis *a, guint idx, const struct capture_record *rec);
+
 /* End of all inputs: close every connection. */
 void analysis_finish(struct analysis *a);
 void analysis_free(struct analysis *a);

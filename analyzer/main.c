@@ -13,11 +13,30 @@
 #include "analysis.h"
 #include "options.h"
 #include "report.h"
+#include "run.h"
 #include "verdict.h"
 
 #ifndef SMBSCOPE_VERSION
 #define SMBSCOPE_VERSION "unknown"
 #endif
+
+/* Before any input: --version, -D, and a command line with nothing to
+ * read.  Returns -1 to go on, otherwise the exit status. */
+static int early_exit(const struct config *cfg)
+{
+    if (cfg->show_version) {
+        printf("smbscope %s\n%s\nzlib %s\n", SMBSCOPE_VERSION, pcap_lib_version(), zlibVersion());
+        return 0;
+    }
+    if (cfg->list_interfaces)
+        return run_list_interfaces();
+    if (cfg->n_inputs == 0 && cfg->n_interfaces == 0) {
+        fprintf(stderr, "smbscope: no capture given (a file, - for standard input, or -i IFACE)\n"
+                        "Try 'smbscope --help' for more information.\n");
+        return 2;
+    }
+    return -1;
+}
 
 #ifdef SMBSCOPE_SELFTEST_BREAK
 #include <limits.h>
@@ -46,56 +65,39 @@ static int selftest_break(uint64_t packets)
 int main(int argc, char **argv)
 {
     struct config cfg;
-    char err[512];
+    char err[1024];
     if (!config_parse(&cfg, &argc, &argv, err, sizeof err)) {
         fprintf(stderr, "smbscope: %s\nTry 'smbscope --help' for more information.\n", err);
         return 2;
     }
-    if (cfg.show_version) {
-        printf("smbscope %s\n%s\nzlib %s\n", SMBSCOPE_VERSION, pcap_lib_version(), zlibVersion());
+    int early = early_exit(&cfg);
+    if (early >= 0) {
         config_free(&cfg);
-        return 0;
-    }
-    if (cfg.n_inputs == 0) {
-        fprintf(stderr, "smbscope: no capture given (use - for standard input)\nTry 'smbscope --help' for more information.\n");
-        config_free(&cfg);
-        return 2;
+        return early;
     }
 
-    FILE *out = stdout;
-    if (cfg.output) {
-        out = fopen(cfg.output, "w");
-        if (!out) {
-            fprintf(stderr, "smbscope: %s: %s\n", cfg.output, strerror(errno));
-            config_free(&cfg);
-            return 2;
-        }
-    }
-
+    struct run run;
     struct analysis a;
-    if (!analysis_init(&a, &cfg, err, sizeof err)) {
+    memset(&a, 0, sizeof a);
+    if (!run_prepare(&run, &cfg, err, sizeof err) || !analysis_init(&a, &cfg, err, sizeof err) ||
+        !run_attach(&run, &a, err, sizeof err)) {
         fprintf(stderr, "smbscope: %s\n", err);
-        analysis_free(&a);
-        if (out != stdout)
-            fclose(out);
+        if (a.inputs)
+            analysis_free(&a);
+        run_free(&run);
         config_free(&cfg);
         return 2;
     }
-    for (int i = 0; i < cfg.n_inputs; i++)
-        analysis_run_input(&a, cfg.inputs[i]);
+    run_inputs(&run, &a);
     analysis_finish(&a);
 
     struct verdict v;
     verdict_compute(&v, &a, &cfg.policy);
-    bool to_tty = out == stdout && isatty(STDOUT_FILENO);
     /* Text unless asked otherwise, like tcpdump and tshark; colour only on a terminal. */
-    if (cfg.format == FORMAT_JSON)
-        report_json(out, &a, &v);
-    else
-        report_text(out, &a, &v, to_tty);
+    run_report(&run, &a, &v);
 
     int status = v.exit_code;
-    if (fflush(out) != 0 || ferror(out)) {
+    if (fflush(run.out) != 0 || ferror(run.out)) {
         fprintf(stderr, "smbscope: %s: write error\n", cfg.output ? cfg.output : "standard output");
         status = 2;
     }
@@ -103,10 +105,9 @@ int main(int argc, char **argv)
     if (selftest_break(a.packets) == -1)
         status = 2;
 #endif
-    if (out != stdout)
-        fclose(out);
     verdict_free(&v);
     analysis_free(&a);
+    run_free(&run);
     config_free(&cfg);
     return status;
 }

@@ -7,7 +7,7 @@
 
 #include "policy.h"
 
-enum report_format { FORMAT_AUTO = 0, FORMAT_TEXT, FORMAT_JSON };
+enum report_format { FORMAT_AUTO = 0, FORMAT_TEXT, FORMAT_JSON, FORMAT_NDJSON };
 
 struct config {
     char **inputs;            /* NULL-terminated; "-" is stdin */
@@ -25,6 +25,21 @@ struct config {
     uint64_t reasm_dir_cap;   /* bytes of out-of-order data held per direction */
     uint64_t reasm_total_cap; /* bytes held in total */
     uint32_t pdu_cap;         /* bytes of one SMB message buffered for decoding */
+    /* Capture, with tcpdump's and tshark's grammar (see capture_options_*). */
+    char *filter;             /* capture filter (pcap-filter(7)), NULL = none */
+    char **interfaces;        /* -i IFACE, NULL-terminated; NULL = read files */
+    int n_interfaces;
+    bool list_interfaces;     /* -D */
+    int snaplen;              /* -s, 0 = LIVE_DEFAULT_SNAPLEN */
+    bool no_promisc;          /* -p */
+    char *drop_user;          /* -Z USER */
+    char *write_file;         /* -w FILE: the packets read, as pcapng */
+    uint64_t max_packets;     /* -c COUNT / -a packets:N, 0 = no limit */
+    uint64_t stop_after_us;   /* -a duration:N, 0 = no limit */
+    uint64_t stop_filesize;   /* -a filesize:KB, in bytes, 0 = no limit */
+    bool verbose;             /* -V: every connection's detail */
+    int64_t report_every_us;  /* --report-every, 0 = one report at the end */
+    char *observer_name;      /* --observer-name, default the host name */
 };
 
 /* Parse argv.  On error writes a message to errbuf and returns false; the

@@ -61,13 +61,8 @@ static void netbios_flow(struct json *j, const struct nb_flow *f)
     json_end_object(j);
 }
 
-void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
+static void json_inputs(struct json *j, const struct analysis *a)
 {
-    struct json jj, *j = &jj;
-    json_init(j, out, true);
-    json_begin_object(j);
-    json_kstr(j, "smbscope_version", SMBSCOPE_VERSION);
-
     json_key(j, "inputs");
     json_begin_array(j);
     for (guint i = 0; i < a->inputs->len; i++) {
@@ -89,6 +84,18 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
             json_null(j);
         jktime(j, "first_seen", in->first_ts);
         jktime(j, "last_seen", in->last_ts);
+        if (in->live) {
+            json_key(j, "live");
+            json_begin_object(j);
+            if (in->capture_filter)
+                json_kstr(j, "filter", in->capture_filter);
+            if (in->have_drop_stats) {
+                json_kuint(j, "received", in->if_received);
+                json_kuint(j, "dropped", in->if_dropped);
+                json_kuint(j, "ifdropped", in->if_ifdropped);
+            }
+            json_end_object(j);
+        }
         json_key(j, "decode");
         json_begin_object(j);
         for (int s = 0; s < PKT_STATUS_COUNT; s++)
@@ -98,7 +105,10 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
         json_end_object(j);
     }
     json_end_array(j);
+}
 
+static void json_policy(struct json *j, const struct analysis *a)
+{
     const struct policy *p = &a->cfg->policy;
     json_key(j, "policy");
     json_begin_object(j);
@@ -115,9 +125,10 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     json_kbool(j, "require_kerberos", p->require_kerberos);
     json_kuint(j, "race_window_ms", p->race_window_ms);
     json_end_object(j);
+}
 
-    json_verdict(j, a, v);
-
+static void json_netbios(struct json *j, const struct analysis *a)
+{
     json_key(j, "netbios");
     json_begin_object(j);
     json_key(j, "flows");
@@ -155,6 +166,20 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
         json_null(j);
     }
     json_end_object(j);
+}
+
+void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
+{
+    struct json jj, *j = &jj;
+    json_init(j, out, true);
+    json_begin_object(j);
+    json_kstr(j, "smbscope_version", SMBSCOPE_VERSION);
+
+    json_inputs(j, a);
+    json_policy(j, a);
+    json_verdict(j, a, v);
+
+    json_netbios(j, a);
 
     GPtrArray *conns = report_sorted_conns(a);
     json_key(j, "connections");
@@ -183,6 +208,8 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     json_kuint(j, "roce_untracked_packets", roce_table_dropped(a->roce));
     json_kuint(j, "roce_not_decoded_packets", roce_table_not_decoded(a->roce));
     json_kuint(j, "time_jumps", fs.time_jumps);
+    if (a->conns_summarised)
+        json_kuint(j, "connections_summarised", a->conns_summarised);
     json_end_object(j);
 
     json_end_object(j);

@@ -399,6 +399,9 @@ static void dialect_histogram(struct text *t, GPtrArray *conns)
     g_hash_table_destroy(count);
 }
 
+/* Connections detailed without -V. */
+#define TEXT_DETAIL_MAX 50
+
 void report_text(FILE *out, const struct analysis *a, const struct verdict *v, bool color)
 {
     struct text t = { out, color };
@@ -412,10 +415,17 @@ void report_text(FILE *out, const struct analysis *a, const struct verdict *v, b
     netbios_section(&t, a);
     GPtrArray *conns = report_sorted_conns(a);
     conn_table(&t, conns);
+    /* without -V, the first ones: the table above lists every connection */
+    guint shown = a->cfg->verbose || conns->len <= TEXT_DETAIL_MAX ? conns->len : TEXT_DETAIL_MAX;
     if (conns->len) {
         text_heading(&t, "Connection details");
-        for (guint i = 0; i < conns->len; i++)
+        for (guint i = 0; i < shown; i++)
             conn_detail(&t, i + 1, g_ptr_array_index(conns, i));
+        if (a->conns_summarised)
+            fprintf(out, "  %" G_GUINT64_FORMAT " further connections counted, not listed (live run: each kind of "
+                    "violation of each host pair is kept)\n", a->conns_summarised);
+        if (shown < conns->len)
+            fprintf(out, "  ... %u more connections: -V shows every connection's detail\n", conns->len - shown);
     }
     per_client(&t, conns);
     dialect_histogram(&t, conns);

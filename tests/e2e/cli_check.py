@@ -140,8 +140,12 @@ def main():
                doc["connections"] == full["connections"])
         rc, doc, _ = jrun(b, ["-"], stdin=gzip.compress(src))
         expect("gzip on stdin (-)", doc is not None and doc["connections"] == full["connections"])
-        rc, doc, _ = jrun(b, ["-r", sample("smb445-smb3_11.pcap"), sample("nbns-unicast.pcap")])
-        expect("several inputs in one run (-r and positional)", doc is not None and len(doc["inputs"]) == 2
+        # with -r, the arguments after the options are a capture filter (as tcpdump
+        # takes them): several inputs are -r FILE -r FILE, or positional only
+        rc, doc, _ = jrun(b, ["-r", sample("smb445-smb3_11.pcap"), "-r", sample("nbns-unicast.pcap")])
+        rc2, doc2, _ = jrun(b, [sample("smb445-smb3_11.pcap"), sample("nbns-unicast.pcap")])
+        expect("several inputs in one run (-r -r, or positional)", doc is not None and len(doc["inputs"]) == 2
+               and doc2 is not None and len(doc2["inputs"]) == 2
                and rc == 1 and len(doc["connections"]) == 1)
         out_file = os.path.join(tmp, "report.json")
         rc, _, _ = run(b, ["--format", "json", "-o", out_file, sample("smb445-smb3_11.pcap")])

@@ -76,11 +76,6 @@ FIELDS = FINAL + SO_FAR
 RUN_FIELDS = ["frame.number", "tcp.stream", "icmp.type", "icmpv6.type", "_ws.expert.message"] + FIELDS
 AGG = "\x1f"
 NO_DIALECT = "(no negotiate seen)"
-FLOW_EXTRA = ["tcp.stream", "icmp.type", "icmpv6.type"]
-# One tshark pass per capture and pass count serves the flow, expert and
-# (for the corpus) stats checks: Tshark.dissect().
-DISSECT_FIELDS = FLOW_FIELDS + FLOW_EXTRA + ["_ws.expert.message"]
-AGG = "\x1f"
 
 
 def read_manifest(samples):

@@ -1,0 +1,218 @@
+#!/bin/bash
+# live_check.sh - live capture against real Samba in network namespaces.
+#
+#     live_check.sh SMBSCOPE SAMPLES_DIR
+#
+# A server namespace (smbd, no nmbd: NBNS queries are refused by ICMP) and a
+# client namespace (smbclient, nmblookup) joined by a veth pair; while the
+# clients run (an NBNS query, SMB over NBT on 139, SMB 3.1.1 and SMB1 on 445,
+# SMB on 445 over IPv6), captures run side by side on the server:
+#   ref     tcpdump -i VETH -w ref.pcap           the reference
+#   veth    smbscope -i VETH -Z nobody -w FILE    json report
+#   any     smbscope -i any -T ndjson             events as they happen
+#   no139   smbscope -i VETH 'not port 139'       json report
+#   count   smbscope -i VETH -c 5 -s 96 -p -w     stops by itself; short snapshots
+#   every   smbscope -i VETH -i lo --report-every 1s -w   interval reports (ndjson), two interfaces
+#   caps    smbscope -i VETH -c 3 as nobody with CAP_NET_RAW/CAP_NET_ADMIN only
+# then SIGINT (SIGTERM for any) ends them; the checks compare each with smbscope's analysis of
+# ref.pcap (same connections, transports, dialects, NetBIOS flows), read
+# /proc for -Z, and have tshark read the -w file.
+#
+# Needs root, ip netns, smbd, smbclient, nmblookup and tcpdump: exits 77
+# (skip) without them, but fails under CI=true when Samba is missing
+# (.ci/deps.sh installs it).  Addresses: 10.213.2.0/24, fd00:213:2::/64;
+# namespaces sl-*.  Everything started here is stopped by PID.
+set -uo pipefail
+
+SMBSCOPE=$(readlink -f "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+CHECK="$HERE/live_compare.py"
+PY=/usr/bin/python3
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, live capture)"
+for t in smbd smbclient nmblookup; do
+    if ! command -v "$t" >/dev/null; then
+        [ "${CI:-}" = true ] && { echo "FAIL: $t missing under CI (.ci/deps.sh installs samba and smbclient)"; exit 1; }
+        skip "$t not installed (apt-get install samba smbclient)"
+    fi
+done
+for t in ip tcpdump tshark; do command -v "$t" >/dev/null || skip "$t not installed"; done
+ip netns list >/dev/null 2>&1 || skip "no network namespaces here"
+
+NS_S=sl-srv-$$
+NS_C=sl-cli-$$
+SRV4=10.213.2.1 CLI4=10.213.2.2 SRV6=fd00:213:2::1 CLI6=fd00:213:2::2
+WORK=$(mktemp -d -t smbscope-live.XXXXXX)
+chmod 0777 "$WORK"   # -Z nobody writes its report and -w file here
+PIDS=()
+
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    sleep 0.3
+    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    ip netns del "$NS_C" 2>/dev/null
+    ip netns del "$NS_S" 2>/dev/null
+    [ -n "${KEEP_WORK:-}" ] && echo "work dir kept: $WORK" || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*"; exit 1; }
+
+# --- network: two namespaces, a veth pair, static neighbours -------------
+ip netns add "$NS_S" || fail "ip netns add"
+ip netns add "$NS_C" || fail "ip netns add"
+ip link add vc0 netns "$NS_C" address 02:00:0a:d5:02:02 type veth peer name vs0 netns "$NS_S" \
+    address 02:00:0a:d5:02:01 || fail "veth"
+for ns in "$NS_S" "$NS_C"; do
+    if [ "$ns" = "$NS_S" ]; then ifc=vs0 a4=$SRV4 a6=$SRV6; else ifc=vc0 a4=$CLI4 a6=$CLI6; fi
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.router_solicitations=0 \
+        net.ipv6.conf.all.router_solicitations=0 net.ipv4.icmp_ratelimit=0
+    ip netns exec "$ns" ip link set lo up
+    ip netns exec "$ns" ip addr add "$a4/24" dev "$ifc"
+    ip netns exec "$ns" ip -6 addr add "$a6/64" dev "$ifc" nodad
+    ip netns exec "$ns" ip link set "$ifc" up
+done
+ip netns exec "$NS_C" ip neigh replace "$SRV4" lladdr 02:00:0a:d5:02:01 dev vc0 nud permanent
+ip netns exec "$NS_S" ip neigh replace "$CLI4" lladdr 02:00:0a:d5:02:02 dev vs0 nud permanent
+ip netns exec "$NS_C" ip -6 neigh replace "$SRV6" lladdr 02:00:0a:d5:02:01 dev vc0 nud permanent
+ip netns exec "$NS_S" ip -6 neigh replace "$CLI6" lladdr 02:00:0a:d5:02:02 dev vs0 nud permanent
+
+# --- Samba: a guest share, every state directory private -----------------
+mkdir -p "$WORK"/srv/{lock,state,cache,private,pid,ncalrpc,log,share} "$WORK"/cli/{lock,state,cache,private,pid}
+chmod 0777 "$WORK/srv/share"
+cat >"$WORK/srv/smb.conf" <<EOF
+[global]
+    netbios name = SLSRV
+    workgroup = SMBSCOPE
+    interfaces = vs0
+    bind interfaces only = yes
+    smb ports = 445 139
+    server min protocol = NT1
+    server role = standalone server
+    passdb backend = tdbsam:$WORK/srv/private/passdb.tdb
+    lock directory = $WORK/srv/lock
+    state directory = $WORK/srv/state
+    cache directory = $WORK/srv/cache
+    private dir = $WORK/srv/private
+    pid directory = $WORK/srv/pid
+    ncalrpc dir = $WORK/srv/ncalrpc
+    log file = $WORK/srv/log/%m.log
+    load printers = no
+    printing = bsd
+    printcap name = /dev/null
+    disable spoolss = yes
+    map to guest = bad user
+    guest account = nobody
+[data]
+    path = $WORK/srv/share
+    guest ok = yes
+    read only = yes
+EOF
+cat >"$WORK/cli/smb.conf" <<EOF
+[global]
+    netbios name = SLCLI
+    workgroup = SMBSCOPE
+    lock directory = $WORK/cli/lock
+    state directory = $WORK/cli/state
+    cache directory = $WORK/cli/cache
+    private dir = $WORK/cli/private
+    pid directory = $WORK/cli/pid
+    name resolve order = host
+EOF
+# its own session: smbd signals its whole process group when it ends
+setsid ip netns exec "$NS_S" smbd -F --no-process-group -s "$WORK/srv/smb.conf" </dev/null >"$WORK/smbd.out" 2>&1 &
+PIDS+=($!)
+for i in $(seq 100); do
+    ip netns exec "$NS_S" ss -Htln 'sport = :445' | grep -q . && break
+    sleep 0.1
+done
+ip netns exec "$NS_S" ss -Htln 'sport = :445' | grep -q . || { cat "$WORK/smbd.out"; fail "smbd did not start"; }
+
+# --- captures --------------------------------------------------------------
+started() { # started PID: wait until PID has a socket open (the capture is active)
+    local i
+    for i in $(seq 300); do
+        kill -0 "$1" 2>/dev/null || return 1
+        ls -l "/proc/$1/fd" 2>/dev/null | grep -q 'socket:' && return 0
+        sleep 0.05
+    done
+    return 1
+}
+SS() { exec ip netns exec "$NS_S" "$SMBSCOPE" -q "$@"; }   # always with &: the job is smbscope itself
+ip netns exec "$NS_S" tcpdump -n -i vs0 -U --immediate-mode -w "$WORK/ref.pcap" 2>"$WORK/ref.err" &
+P_REF=$!; PIDS+=($P_REF)
+SS -i vs0 -Z nobody -T json -o "$WORK/veth.json" -w "$WORK/veth.pcapng" 2>"$WORK/veth.err" &
+P_VETH=$!; PIDS+=($P_VETH)
+SS -i any -T ndjson --observer-name live-test -o "$WORK/any.ndjson" 2>"$WORK/any.err" &
+P_ANY=$!; PIDS+=($P_ANY)
+SS -i vs0 -T json -o "$WORK/no139.json" 'not port 139' 2>"$WORK/no139.err" &
+P_NO139=$!; PIDS+=($P_NO139)
+SS -i vs0 -T json -o "$WORK/count.json" -c 5 -s 96 -p -w "$WORK/count.pcapng" 2>"$WORK/count.err" &
+P_COUNT=$!; PIDS+=($P_COUNT)
+# not root: nobody with only CAP_NET_RAW and CAP_NET_ADMIN can capture
+CAPS=(--reuid=nobody --regid="$(id -g nobody)" --clear-groups --inh-caps=+net_raw,+net_admin
+      --ambient-caps=+net_raw,+net_admin)
+exec_caps() { exec ip netns exec "$NS_S" setpriv "${CAPS[@]}" "$SMBSCOPE" -q "$@"; }
+exec_caps -i vs0 -T json -o "$WORK/caps.json" -c 3 2>"$WORK/caps.err" &
+P_CAPS=$!; PIDS+=($P_CAPS)
+SS -i vs0 -i lo -T ndjson --report-every 1s -o "$WORK/every.ndjson" -w "$WORK/every.pcapng" 2>"$WORK/every.err" &
+P_EVERY=$!; PIDS+=($P_EVERY)
+# (count and caps are left out: they may have seen their few packets and ended already)
+for p in $P_REF $P_VETH $P_ANY $P_NO139 $P_EVERY; do
+    started "$p" || { head -v "$WORK"/*.err; ps -o pid,stat,args -p "$p"; fail "capture $p did not start"; }
+done
+for i in $(seq 50); do grep -q 'listening on' "$WORK/ref.err" && break; sleep 0.05; done
+sleep 0.3   # filters attached, -Z done
+
+# -Z nobody: every id of the running capture is nobody's (and its group's)
+NOBODY_UID=$(id -u nobody) NOBODY_GID=$(id -g nobody)
+grep -E '^(Uid|Gid|Groups):' "/proc/$P_VETH/status" >"$WORK/veth.ids"
+"$PY" - "$WORK/veth.ids" "$NOBODY_UID" "$NOBODY_GID" <<'EOF' || fail "-Z nobody: $(tr '\n' ' ' <"$WORK/veth.ids")"
+import sys
+ids = dict(l.split(":", 1) for l in open(sys.argv[1]))
+uid, gid = sys.argv[2], sys.argv[3]
+ok = set(ids["Uid"].split()) == {uid} and set(ids["Gid"].split()) == {gid} and set(ids["Groups"].split()) <= {gid}
+sys.exit(0 if ok else 1)
+EOF
+echo "ok   -Z nobody: uid $NOBODY_UID, gid $NOBODY_GID, groups $(grep Groups "$WORK/veth.ids" | cut -f2)"
+
+# --- traffic ---------------------------------------------------------------
+CL() { ip netns exec "$NS_C" "$@" >>"$WORK/clients.out" 2>&1; }
+CL nmblookup -s "$WORK/cli/smb.conf" -U "$SRV4" SLSRV
+CL smbclient -s "$WORK/cli/smb.conf" -N -p 139 "//$SRV4/data" -c ls
+CL smbclient -s "$WORK/cli/smb.conf" -N -p 445 -m SMB3 "//$SRV4/data" -c ls
+CL smbclient -s "$WORK/cli/smb.conf" -N -p 445 -m NT1 --option='client min protocol=NT1' "//$SRV4/data" -c ls
+CL smbclient -s "$WORK/cli/smb.conf" -N -p 445 -m SMB3 "//$SRV6/data" -c ls
+sleep 1.3   # connections close (FIN) before the captures end; one --report-every interval passes
+
+# ndjson is flushed per event: the events are in the file before capture ends
+LINES_BEFORE=$(grep -c '"smb-connection"' "$WORK/any.ndjson")
+
+# -c 5 ended by itself, with its report and the verdict's exit status
+wait "$P_COUNT"; RC_COUNT=$?
+wait "$P_CAPS"; RC_CAPS=$?
+for p in $P_REF $P_VETH $P_NO139 $P_EVERY; do kill -INT "$p"; done
+kill -TERM "$P_ANY"
+wait "$P_REF"
+wait "$P_VETH"; RC_VETH=$?
+wait "$P_ANY"; RC_ANY=$?
+wait "$P_NO139"; RC_NO139=$?
+wait "$P_EVERY"; RC_EVERY=$?
+PIDS=("${PIDS[0]}")   # only smbd is left
+
+"$SMBSCOPE" -q -T json -r "$WORK/ref.pcap" >"$WORK/ref.json" 2>"$WORK/ref-analysis.err"
+RC_REF=$?
+tshark -n -r "$WORK/veth.pcapng" -T fields -e frame.number >"$WORK/veth.tshark" 2>"$WORK/veth.tshark.err"
+RC_TSHARK=$?
+"$SMBSCOPE" -q -T json -r "$WORK/veth.pcapng" >"$WORK/veth-file.json" 2>>"$WORK/ref-analysis.err"
+tshark -n -r "$WORK/count.pcapng" -T fields -e frame.cap_len >"$WORK/count.tshark" 2>>"$WORK/veth.tshark.err"
+tshark -n -r "$WORK/every.pcapng" -T fields -e frame.interface_name >"$WORK/every.tshark" 2>>"$WORK/veth.tshark.err"
+"$SMBSCOPE" -q -T json -r "$WORK/every.pcapng" >"$WORK/every-file.json" 2>>"$WORK/ref-analysis.err"
+
+"$PY" "$CHECK" --work "$WORK" --rc "ref=$RC_REF" --rc "veth=$RC_VETH" --rc "any=$RC_ANY" --rc "no139=$RC_NO139" \
+    --rc "count=$RC_COUNT" --rc "caps=$RC_CAPS" --rc "every=$RC_EVERY" --rc "tshark=$RC_TSHARK" --ndjson-before "$LINES_BEFORE"
+RC=$?
+[ $RC = 0 ] || { echo "--- clients"; cat "$WORK/clients.out"; cat "$WORK"/*.err; }
+exit $RC
