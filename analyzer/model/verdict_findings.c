@@ -93,7 +93,7 @@ static void conn_notes(struct verdict *v, const struct analysis *a)
             smb2_dialect_rank(s->dialect) > smb2_dialect_rank(SMB2_DIALECT_302))
             kinds[n++] = FINDING_NBT_ABOVE_302;
         uint16_t port = smb_conn_server_port(s);
-        if (port != 139 && port != 445 && s->verdict.cls != TRANSPORT_NONE)
+        if (transport_is_alt_port(s->verdict.cls, port) && s->verdict.cls != TRANSPORT_NONE)
             kinds[n++] = FINDING_ALT_PORT;
         if (s->verdict.evidence & EV_KEEPALIVE_ON_DIRECT)
             kinds[n++] = FINDING_KEEPALIVE_ON_DIRECT;
