@@ -11,7 +11,9 @@
 #include "census.h"
 #include "fmt.h"
 #include "ipfrag.h"
+#include "keylog.h"
 #include "pcapng_out.h"
+#include "quic_table.h"
 #include "verdict.h"
 #include "write_streams.h"
 
@@ -195,6 +197,13 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
         write_streams_observer(a->streams, &streams_obs);
         flow_table_add_observer(a->flows, &streams_obs, a->streams);
     }
+    if (cfg->tls_keylog && !(a->keylog = keylog_load(cfg->tls_keylog, errbuf, errlen)))
+        return false;
+    a->quic = quic_table_new(&a->session_cfg, 0, a->keylog, a->conns);
+    if (!a->quic) {
+        snprintf(errbuf, errlen, "libgcrypt could not be initialised (QUIC)");
+        return false;
+    }
     a->progress = !cfg->quiet && isatty(STDERR_FILENO);
     a->started_us = g_get_monotonic_time();
     return true;
@@ -296,6 +305,8 @@ void analysis_feed(struct analysis *a, guint idx, const struct capture_record *r
             flow_table_packet(a->flows, &pkt);
         else if (pkt.l4 == L4_UDP && pkt.dport == ROCEV2_UDP_PORT)
             roce_table_packet(a->roce, &pkt);
+        else if (pkt.l4 == L4_UDP)
+            quic_table_packet(a->quic, &pkt);
     }
     if (a->pcapng && !pcapng_out_packet(a->pcapng, pcapng_if_for(a, idx, rec->dlt, 262144), rec))
         a->stop = true; /* the write error is reported when the file is closed */
@@ -417,6 +428,8 @@ void analysis_run_input(struct analysis *a, const char *path)
         capture_close(cap);
         return;
     }
+    if (a->pcapng) /* the input's own link type first, as its first interface */
+        pcapng_if_for(a, idx, in->dlt, 262144);
 
     struct capture_record rec;
     int rc = 0;
@@ -479,6 +492,7 @@ void analysis_finish(struct analysis *a)
         a->input_error = true;
     }
     a->pcapng = NULL;
+    quic_table_finish(a->quic);
     char err[256];
     if (a->streams && write_streams_status(a->streams, err, sizeof err) != 0) {
         fprintf(stderr, "smbscope: --write-streams: %s\n", err);
@@ -494,12 +508,15 @@ void analysis_free(struct analysis *a)
         ipfrag_free(a->frags);
     if (a->streams)
         write_streams_free(a->streams);
-    nb_ledger_free(a->ledger);
     roce_table_free(a->roce);
     census_free(a->census);
     g_ptr_array_free(a->conns, TRUE);
     if (a->conn_keys)
         g_hash_table_destroy(a->conn_keys);
+    a->conns = NULL;
+    quic_table_free(a->quic);
+    keylog_free(a->keylog);
+    nb_ledger_free(a->ledger);
     g_ptr_array_free(a->inputs, TRUE);
     if (a->pcapng_ifs)
         g_array_free(a->pcapng_ifs, TRUE);

@@ -21,6 +21,8 @@
 #include "capture.h"
 
 struct write_streams;
+struct quic_table;
+struct keylog;
 struct census;
 struct pcapng_out;
 
@@ -75,6 +77,8 @@ struct analysis {
     struct write_streams *streams;
     struct session_config session_cfg;
     GPtrArray *conns;         /* struct smb_conn*: closed connections that carried SMB/NBSS */
+    struct quic_table *quic;  /* QUIC connections on any UDP port (analyzer/model/quic_table.h) */
+    struct keylog *keylog;    /* --tls-keylog, NULL without */
     struct roce_table *roce;  /* SMB Direct over RoCEv2 (UDP 4791), analyzer/model/rdma_roce.c */
     bool input_error;         /* some input could not be read to its end: exit 2 */
     uint64_t packets;

@@ -17,9 +17,11 @@ struct raw_options {
     gchar *format;
     gboolean quiet, version, numeric;
     gchar *write_streams;
+    gchar *tls_keylog;
     gboolean allow_netbios, allow_smb1, require_signing, require_encryption, require_kerberos;
     gdouble race_window;
     gchar *min_dialect;
+    gchar *allow_transport;
     gboolean no_fast_path;
     gint64 max_connections, max_netbios_flows, reasm_dir_cap, reasm_total_cap, pdu_cap;
     /* capture grammar */
@@ -27,7 +29,7 @@ struct raw_options {
     gchar *filter_file, *display_filter, *drop_user, *write_file, *report_every, *observer_name;
     gboolean list_interfaces, no_promisc, verbose;
     gint64 count;
-    gint snaplen;
+    gint snaplen, buffer_kib;
 };
 
 static bool parse_format(const char *s, enum report_format *f)
@@ -174,7 +176,8 @@ static bool capture_options(struct config *cfg, struct raw_options *o, char *err
 {
     if (o->display_filter) {
         snprintf(errbuf, errlen, "-Y '%s': smbscope has no display filter; use the smbscope plugin in tshark "
-                 "(tshark -r FILE -Y 'smbscope.violation'), or a capture filter here", o->display_filter);
+                 "(tshark -2 -r FILE -Y 'smbscope.violation': its verdicts need the second pass), or a capture "
+                 "filter here", o->display_filter);
         return false;
     }
     cfg->list_interfaces = o->list_interfaces;
@@ -194,6 +197,11 @@ static bool capture_options(struct config *cfg, struct raw_options *o, char *err
         return false;
     }
     cfg->snaplen = o->snaplen;
+    if (o->buffer_kib < 0 || o->buffer_kib > 4 * 1024 * 1024) {
+        snprintf(errbuf, errlen, "-B %d: the buffer is 1 to 4194304 KiB (0 for the default)", o->buffer_kib);
+        return false;
+    }
+    cfg->buffer_kib = o->buffer_kib;
     if (o->count < 0) {
         snprintf(errbuf, errlen, "-c must not be negative");
         return false;
@@ -272,6 +280,8 @@ static void raw_options_free(struct raw_options *o)
     g_free(o->format);
     g_free(o->write_streams);
     g_free(o->min_dialect);
+    g_free(o->allow_transport);
+    g_free(o->tls_keylog);
     g_strfreev(o->interfaces);
     g_strfreev(o->autostop);
     g_free(o->filter_file);
@@ -298,8 +308,10 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         { "numeric", 'n', 0, G_OPTION_ARG_NONE, &o.numeric, "Do not resolve names (always the case; accepted for tcpdump habits)", NULL },
         { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print versions of smbscope, libpcap and zlib", NULL },
         { "write-streams", 0, 0, G_OPTION_ARG_FILENAME, &o.write_streams, "Write each direction of each TCP connection to a file in DIR (like tcpflow)", "DIR" },
+        { "tls-keylog", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_keylog, "TLS key log (SSLKEYLOGFILE format) to decrypt SMB over QUIC", "FILE" },
         { "allow-netbios", 0, 0, G_OPTION_ARG_NONE, &o.allow_netbios, "Policy: NetBIOS traffic and attempts are not violations", NULL },
         { "allow-smb1", 0, 0, G_OPTION_ARG_NONE, &o.allow_smb1, "Policy: SMB1 is not a violation", NULL },
+        { "allow-transport", 0, 0, G_OPTION_ARG_STRING, &o.allow_transport, "Policy: transports and ports SMB may use, e.g. direct:445,quic:443 (PORT * = any); default: every direct-hosted transport", "LIST" },
         { "min-dialect", 0, 0, G_OPTION_ARG_STRING, &o.min_dialect, "Policy: lowest acceptable SMB dialect (2.0.2, 2.1, 3.0, 3.0.2, 3.1.1)", "VER" },
         { "require-signing", 0, 0, G_OPTION_ARG_NONE, &o.require_signing, "Policy: every SMB connection must sign (or encrypt)", NULL },
         { "require-encryption", 0, 0, G_OPTION_ARG_NONE, &o.require_encryption, "Policy: every SMB connection must encrypt", NULL },
@@ -314,6 +326,7 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         { "interface", 'i', 0, G_OPTION_ARG_STRING_ARRAY, &o.interfaces, "Capture live on IFACE (any = every interface); may repeat", "IFACE" },
         { "list-interfaces", 'D', 0, G_OPTION_ARG_NONE, &o.list_interfaces, "List the interfaces -i can capture on, then exit", NULL },
         { "snapshot-length", 's', 0, G_OPTION_ARG_INT, &o.snaplen, "Bytes captured of each packet (default 262144)", "SNAPLEN" },
+        { "buffer-size", 'B', 0, G_OPTION_ARG_INT, &o.buffer_kib, "Kernel capture buffer in KiB (default 32768)", "KIB" },
         { "no-promiscuous-mode", 'p', 0, G_OPTION_ARG_NONE, &o.no_promisc, "Do not put the interface into promiscuous mode", NULL },
         { "relinquish-privileges", 'Z', 0, G_OPTION_ARG_STRING, &o.drop_user, "Once the interfaces are open, run as USER (and its groups)", "USER" },
         { "write", 'w', 0, G_OPTION_ARG_FILENAME, &o.write_file, "Also write the packets read (after the filter) to FILE as pcapng", "FILE" },
@@ -355,6 +368,8 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
     o.output = NULL;
     cfg->write_streams_dir = o.write_streams;
     o.write_streams = NULL;
+    cfg->tls_keylog = o.tls_keylog;
+    o.tls_keylog = NULL;
     cfg->no_fast_path = o.no_fast_path;
     cfg->policy.allow_netbios = o.allow_netbios;
     cfg->policy.allow_smb1 = o.allow_smb1;
@@ -376,6 +391,8 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         snprintf(errbuf, errlen, "unknown --min-dialect '%s' (2.0.2, 2.1, 3.0, 3.0.2 or 3.1.1)", o.min_dialect);
         goto fail;
     }
+    if (o.allow_transport && !policy_parse_transports(&cfg->policy, o.allow_transport, errbuf, errlen))
+        goto fail;
     if (!nonneg(o.max_connections, "--max-connections", errbuf, errlen) ||
         !nonneg(o.max_netbios_flows, "--max-netbios-flows", errbuf, errlen) ||
         !nonneg(o.reasm_dir_cap, "--reassembly-cap", errbuf, errlen) ||
@@ -428,5 +445,6 @@ void config_free(struct config *cfg)
     g_free(cfg->drop_user);
     g_free(cfg->write_file);
     g_free(cfg->observer_name);
+    g_free(cfg->tls_keylog);
     memset(cfg, 0, sizeof *cfg);
 }

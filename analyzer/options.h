@@ -17,6 +17,7 @@ struct config {
     bool quiet;               /* -q: no progress line */
     bool show_version;
     char *write_streams_dir;  /* --write-streams DIR */
+    char *tls_keylog;         /* --tls-keylog FILE (SSLKEYLOGFILE): decrypt SMB over QUIC */
     struct policy policy;
     bool no_fast_path;        /* --no-fast-path: reassemble and buffer everything */
     /* Memory caps (0 = default). */
@@ -32,6 +33,7 @@ struct config {
     bool list_interfaces;     /* -D */
     int snaplen;              /* -s, 0 = LIVE_DEFAULT_SNAPLEN */
     bool no_promisc;          /* -p */
+    int buffer_kib;           /* -B, 0 = LIVE_DEFAULT_BUFFER_KIB */
     char *drop_user;          /* -Z USER */
     char *write_file;         /* -w FILE: the packets read, as pcapng */
     uint64_t max_packets;     /* -c COUNT / -a packets:N, 0 = no limit */

@@ -65,7 +65,7 @@ bool run_prepare(struct run *r, const struct config *cfg, char *errbuf, size_t e
     r->out = stdout;
     if (cfg->n_interfaces) {
         char err[LIVE_ERRBUF_SIZE];
-        const struct live_options o = { cfg->snaplen, !cfg->no_promisc, cfg->filter };
+        const struct live_options o = { cfg->snaplen, cfg->buffer_kib, !cfg->no_promisc, cfg->filter };
         r->live = live_open(cfg->interfaces, cfg->n_interfaces, &o, err);
         if (!r->live) {
             snprintf(errbuf, errlen, "%s", err);

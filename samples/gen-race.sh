@@ -8,6 +8,9 @@
 #
 #     sudo samples/gen-race.sh
 #
+# Needs (Debian): samba smbclient tcpdump iproute2 nftables (tshark for the
+# MANIFEST.tsv rows).
+#
 # Writes samples/race-139-{answered,refused,dropped}.pcap.  Nothing leaves
 # the namespaces sv-srv (10.213.1.1) and sv-cli (10.213.1.2); the trap deletes
 # them and kills only the processes started here.

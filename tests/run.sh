@@ -31,7 +31,7 @@ setup_args_build_fuzz=(-Dfuzz=true -Dplugin=disabled)
 # the plain build.  The fuzz build runs its harnesses only (the rest of it
 # is the plain build again, compiled by clang).
 test_args_build=()
-test_args_build_asan=(--no-suite plugin)
+test_args_build_asan=(--no-suite plugin --no-suite plugin-gui)
 test_args_build_fuzz=(--suite fuzz)
 
 # The one place that sets the environment of every test run.  A sanitizer

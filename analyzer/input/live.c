@@ -62,10 +62,11 @@ static bool open_one(struct live_if *lf, const char *name, const struct live_opt
         return false;
     }
     int snap = o->snaplen > 0 ? o->snaplen : LIVE_DEFAULT_SNAPLEN;
+    int kib = o->buffer_kib > 0 ? o->buffer_kib : LIVE_DEFAULT_BUFFER_KIB;
     /* Immediate mode: events and the final report must not wait for a
      * buffer to fill; a larger kernel buffer absorbs bursts instead. */
     if (pcap_set_snaplen(lf->p, snap) != 0 || pcap_set_promisc(lf->p, o->promisc) != 0 ||
-        pcap_set_immediate_mode(lf->p, 1) != 0 || pcap_set_buffer_size(lf->p, 8 << 20) != 0 ||
+        pcap_set_immediate_mode(lf->p, 1) != 0 || pcap_set_buffer_size(lf->p, kib * 1024) != 0 ||
         pcap_set_timeout(lf->p, 100) != 0) {
         set_err(errbuf, name, "cannot configure", pcap_geterr(lf->p), NULL);
         return false;

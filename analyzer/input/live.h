@@ -16,10 +16,14 @@
 #include "capture.h"
 
 #define LIVE_DEFAULT_SNAPLEN 262144
+/* Kernel buffer: at 32 MiB a 300 MB SMB read over veth (125 MB/s) lost no
+ * packet in immediate mode; at 8 MiB 19 of 5303 were dropped. */
+#define LIVE_DEFAULT_BUFFER_KIB 32768
 #define LIVE_ERRBUF_SIZE 1024
 
 struct live_options {
     int snaplen;          /* 0 = LIVE_DEFAULT_SNAPLEN */
+    int buffer_kib;       /* 0 = LIVE_DEFAULT_BUFFER_KIB */
     bool promisc;
     const char *filter;   /* compiled against each interface's link type; NULL = none */
 };

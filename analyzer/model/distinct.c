@@ -112,10 +112,24 @@ bool distinct_add(struct distinct *d, uint64_t hash)
 
 bool distinct_is_estimate(const struct distinct *d) { return d->estimating; }
 
+struct distinct *distinct_new_estimator(void)
+{
+    struct distinct *d = distinct_new(1);
+    if (d)
+        d->estimating = true;
+    return d;
+}
+
 uint64_t distinct_count(const struct distinct *d)
 {
     if (!d->estimating)
         return d->used;
+    uint64_t e = distinct_estimate(d);
+    return e < d->cap ? d->cap : e; /* never below what was counted exactly */
+}
+
+uint64_t distinct_estimate(const struct distinct *d)
+{
     /* The raw estimate is good far above 2.5 * HLL_REGS, and we only
      * estimate past the exact cap (>= 2^20 by default): no small-range
      * correction needed. */
@@ -123,5 +137,5 @@ uint64_t distinct_count(const struct distinct *d)
     for (uint32_t i = 0; i < HLL_REGS; i++)
         sum += 1.0 / (double)(1ull << d->hll[i]);
     double m = HLL_REGS, e = 0.7213 / (1 + 1.079 / m) * m * m / sum;
-    return e < (double)d->cap ? d->cap : (uint64_t)(e + 0.5); /* never below what was counted exactly */
+    return (uint64_t)(e + 0.5);
 }

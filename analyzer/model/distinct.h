@@ -13,6 +13,10 @@
 struct distinct;
 
 struct distinct *distinct_new(uint32_t exact_cap); /* 0 = DISTINCT_DEFAULT_CAP */
+/* Only the estimate (16 KiB), for a caller that counts exactly itself. */
+struct distinct *distinct_new_estimator(void);
+/* The HyperLogLog estimate, whatever the mode. */
+uint64_t distinct_estimate(const struct distinct *d);
 void distinct_free(struct distinct *d);
 /* true when the item was new (exact mode; false once estimating). */
 bool distinct_add(struct distinct *d, uint64_t hash);

@@ -17,6 +17,7 @@ struct host_table {
     struct distinct *all;
     struct ip_addr bcast[MAX_LEARNED_BROADCASTS];
     uint32_t nbcast;
+    bool overflowed;
 };
 
 static uint64_t addr_hash(const struct ip_addr *a) { return distinct_hash(a, sizeof *a); }
@@ -32,7 +33,7 @@ struct host_table *host_table_new(uint32_t cap)
     if (!t)
         return NULL;
     t->cap = cap ? cap : HOST_DEFAULT_CAP;
-    t->all = distinct_new(t->cap);
+    t->all = distinct_new_estimator(); /* the records count exactly; the estimate is for past the cap */
     if (!t->all) {
         free(t);
         return NULL;
@@ -104,8 +105,10 @@ struct host_rec *host_table_get(struct host_table *t, const struct ip_addr *a, i
         return r;
     }
     distinct_add(t->all, addr_hash(a));
-    if (t->n >= t->cap || !grow(t))
+    if (t->n >= t->cap || !grow(t)) {
+        t->overflowed = true; /* an address without a record: from now on the count is an estimate */
         return NULL;
+    }
     r = &t->recs[t->n];
     memset(r, 0, sizeof *r);
     r->addr = *a;
@@ -117,9 +120,13 @@ struct host_rec *host_table_get(struct host_table *t, const struct ip_addr *a, i
 
 uint64_t host_table_total(const struct host_table *t, bool *estimate)
 {
+    bool full = t->n >= t->cap && t->overflowed;
     if (estimate)
-        *estimate = distinct_is_estimate(t->all);
-    return distinct_count(t->all);
+        *estimate = full;
+    if (!full)
+        return t->n;
+    uint64_t e = distinct_estimate(t->all);
+    return e > t->n ? e : t->n;
 }
 
 uint32_t host_table_size(const struct host_table *t) { return t->n; }

@@ -1,6 +1,7 @@
-/* hostview.c - see hostview.h.  One view per host record of the NetBIOS
- * ledger (exact up to its cap), plus SMB clients and servers; a hash from
- * address to view index joins the connections and the findings in. */
+/* hostview.c - see hostview.h.  Memory: one small accumulator per host of
+ * the NetBIOS ledger's host table (indexed like it, no second hash of a
+ * million addresses), a hash only for hosts seen in SMB connections alone,
+ * one index array to rank them, and full views only for the hosts listed. */
 #include "hostview.h"
 
 #include <stdlib.h>
@@ -8,12 +9,37 @@
 
 #include "hosts.h"
 
+#define VIEWS_LISTED 10000 /* views materialised: the JSON listing's cap */
+
 const char *host_role_name(unsigned i)
 {
     static const char *const names[HOST_ROLE_COUNT] = { "netbios-client", "netbios-server", "target",
                                                         "broadcaster",    "smb-client",     "smb-server" };
     return i < HOST_ROLE_COUNT ? names[i] : "unknown";
 }
+
+/* What the verdict and the connections add to a host. */
+struct acc {
+    uint32_t rules, findings, violations, finding_count, ntlm_sessions, names_index;
+    uint32_t smb_client_conns, smb_server_conns;
+    uint8_t roles;
+};
+
+struct extra { /* a host seen only in SMB connections */
+    struct ip_addr addr;
+    int64_t first_seen, last_seen;
+};
+
+struct build {
+    const struct host_table *ht;
+    uint32_t nled;          /* ledger hosts: accumulators [0, nled) */
+    struct acc *acc;        /* nled + extras->len */
+    uint32_t acc_alloc;
+    GArray *extras;         /* struct extra, accumulator nled + i */
+    GHashTable *extra_index;/* struct ip_addr* (in extras? no: own copies) -> i + 1 */
+    GPtrArray *extra_keys;
+    GPtrArray *names;       /* GPtrArray* of const char*, per host with names */
+};
 
 static guint addr_hash(gconstpointer p)
 {
@@ -30,53 +56,73 @@ static gboolean addr_equal(gconstpointer x, gconstpointer y)
     return a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
 }
 
-struct build {
-    GPtrArray *names;  /* GPtrArray* of const char*, per host with names */
-    GArray *views;
-    GHashTable *index; /* struct ip_addr* (inside a stable copy) -> index + 1 */
-    GPtrArray *keys;
-    const struct host_table *ht;
-};
-
-static struct host_view *view(struct build *b, const struct ip_addr *a, int64_t ts)
+/* Accumulator index of an address, creating an SMB-only host; -1 for a
+ * broadcast or no address. */
+static int64_t lookup(struct build *b, const struct ip_addr *a, int64_t ts, bool create)
 {
     if (!a->family || host_is_broadcast(b->ht, a))
-        return NULL;
-    guint idx = GPOINTER_TO_UINT(g_hash_table_lookup(b->index, a));
-    if (idx) {
-        struct host_view *h = &g_array_index(b->views, struct host_view, idx - 1);
-        if (ts < h->first_seen)
-            h->first_seen = ts;
-        if (ts > h->last_seen)
-            h->last_seen = ts;
-        return h;
+        return -1;
+    const struct host_rec *r = host_table_find(b->ht, a);
+    if (r)
+        return r - host_table_at(b->ht, 0);
+    guint i = GPOINTER_TO_UINT(g_hash_table_lookup(b->extra_index, a));
+    if (i) {
+        struct extra *e = &g_array_index(b->extras, struct extra, i - 1);
+        e->first_seen = ts < e->first_seen ? ts : e->first_seen;
+        e->last_seen = ts > e->last_seen ? ts : e->last_seen;
+        return b->nled + i - 1;
     }
-    struct host_view h;
-    memset(&h, 0, sizeof h);
-    h.addr = *a;
-    h.first_seen = h.last_seen = ts;
-    g_array_append_val(b->views, h);
+    if (!create)
+        return -1;
+    if (b->nled + b->extras->len + 1 > b->acc_alloc) {
+        b->acc_alloc = b->acc_alloc * 2 + 64;
+        b->acc = g_realloc_n(b->acc, b->acc_alloc, sizeof *b->acc);
+    }
+    memset(&b->acc[b->nled + b->extras->len], 0, sizeof *b->acc);
+    struct extra e = { *a, ts, ts };
+    g_array_append_val(b->extras, e);
     struct ip_addr *k = g_memdup2(a, sizeof *a);
-    g_ptr_array_add(b->keys, k);
-    g_hash_table_insert(b->index, k, GUINT_TO_POINTER(b->views->len));
-    return &g_array_index(b->views, struct host_view, b->views->len - 1);
+    g_ptr_array_add(b->extra_keys, k);
+    g_hash_table_insert(b->extra_index, k, GUINT_TO_POINTER(b->extras->len));
+    return b->nled + b->extras->len - 1;
+}
+
+static void name(struct build *b, const struct violation *x, bool client, bool server)
+{
+    int64_t idx[2] = { client ? lookup(b, &x->client, x->first_seen, true) : -1,
+                       server ? lookup(b, &x->server, x->first_seen, true) : -1 };
+    for (int i = 0; i < 2; i++) {
+        if (idx[i] < 0)
+            continue;
+        struct acc *h = &b->acc[idx[i]];
+        if (x->is_rule) {
+            h->rules |= 1u << x->kind;
+            h->violations++;
+            continue;
+        }
+        h->findings |= 1u << x->kind;
+        h->finding_count++;
+        if (x->kind == FINDING_NTLM)
+            h->ntlm_sessions += (uint32_t)x->flows;
+        if (x->kind == FINDING_NETBIOS_ONLY_NAME && x->subject && i == 0) {
+            if (!h->names_index) {
+                g_ptr_array_add(b->names, g_ptr_array_new());
+                h->names_index = b->names->len;
+            }
+            g_ptr_array_add(g_ptr_array_index(b->names, h->names_index - 1), x->subject);
+        }
+    }
 }
 
 static void from_ledger(struct build *b)
 {
-    for (uint32_t i = 0; i < host_table_size(b->ht); i++) {
+    for (uint32_t i = 0; i < b->nled; i++) {
         const struct host_rec *r = host_table_at(b->ht, i);
-        struct host_view *h = view(b, &r->addr, r->first_seen);
-        if (!h)
-            continue;
-        h->last_seen = r->last_seen;
-        h->roles |= (r->nb_roles & HOST_NB_CLIENT ? ROLE_NB_CLIENT : 0) | (r->nb_roles & HOST_NB_SERVER ? ROLE_NB_SERVER : 0) |
-                    (r->nb_roles & HOST_NB_BROADCASTER ? ROLE_BROADCASTER : 0);
+        struct acc *h = &b->acc[i];
+        h->roles = (r->nb_roles & HOST_NB_CLIENT ? ROLE_NB_CLIENT : 0) | (r->nb_roles & HOST_NB_SERVER ? ROLE_NB_SERVER : 0) |
+                   (r->nb_roles & HOST_NB_BROADCASTER ? ROLE_BROADCASTER : 0);
         if ((r->nb_roles & HOST_NB_TARGET) && !(r->nb_roles & HOST_NB_SERVER))
             h->roles |= ROLE_NB_TARGET;
-        h->nb_flows = r->nb_flows;
-        h->nb_flows_served = r->nb_flows_served;
-        h->nb_packets_sent = r->nb_packets_sent;
         if (r->nb_flows_unlisted) {
             /* flows past the ledger's rows: NetBIOS traffic of this host, counted */
             h->rules |= 1u << RULE_NETBIOS;
@@ -85,74 +131,25 @@ static void from_ledger(struct build *b)
     }
 }
 
-static void name(struct build *b, const struct violation *x, bool client, bool server)
+static void from_conns(struct build *b, const struct analysis *a)
 {
-    struct host_view *h[2] = { client ? view(b, &x->client, x->first_seen) : NULL,
-                               server ? view(b, &x->server, x->first_seen) : NULL };
-    for (int i = 0; i < 2; i++) {
-        if (!h[i])
-            continue;
-        if (x->is_rule) {
-            h[i]->rules |= 1u << x->kind;
-            h[i]->violations++;
-        } else {
-            h[i]->findings |= 1u << x->kind;
-            h[i]->finding_count++;
-            if (x->kind == FINDING_NTLM)
-                h[i]->ntlm_sessions += (uint32_t)x->flows;
-            if (x->kind == FINDING_NETBIOS_ONLY_NAME && x->subject && i == 0) {
-                if (!h[i]->names_index) {
-                    g_ptr_array_add(b->names, g_ptr_array_new());
-                    h[i]->names_index = b->names->len;
-                }
-                g_ptr_array_add(g_ptr_array_index(b->names, h[i]->names_index - 1), x->subject);
-            }
-        }
-    }
-}
-
-static gint rank(gconstpointer pa, gconstpointer pb)
-{
-    const struct host_view *a = pa, *b = pb;
-    int ar = __builtin_popcount(a->rules), br = __builtin_popcount(b->rules);
-    if (a->violations != b->violations)
-        return a->violations > b->violations ? -1 : 1;
-    if (ar != br)
-        return ar > br ? -1 : 1;
-    if (a->finding_count != b->finding_count)
-        return a->finding_count > b->finding_count ? -1 : 1;
-    uint64_t at = a->nb_flows + a->smb_client_conns, bt = b->nb_flows + b->smb_client_conns;
-    if (at != bt)
-        return at > bt ? -1 : 1;
-    return (a->first_seen > b->first_seen) - (a->first_seen < b->first_seen);
-}
-
-void host_views_build(struct host_views *hv, const struct analysis *a, const struct verdict *v)
-{
-    memset(hv, 0, sizeof *hv);
-    struct build b = { g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref),
-                       g_array_new(FALSE, FALSE, sizeof(struct host_view)),
-                       g_hash_table_new(addr_hash, addr_equal), g_ptr_array_new_with_free_func(g_free),
-                       nb_ledger_hosts(a->ledger) };
-    from_ledger(&b);
-    uint64_t smb_only = 0;
     for (guint i = 0; i < a->conns->len; i++) {
         const struct smb_conn *s = g_ptr_array_index(a->conns, i);
-        guint before = b.views->len;
-        struct host_view *c = view(&b, smb_conn_client(s), s->first_ts);
-        if (c) {
-            c->roles |= ROLE_SMB_CLIENT;
-            c->smb_client_conns++;
+        int64_t c = lookup(b, smb_conn_client(s), s->first_ts, true);
+        if (c >= 0) {
+            b->acc[c].roles |= ROLE_SMB_CLIENT;
+            b->acc[c].smb_client_conns++;
         }
-        smb_only += b.views->len - before;
-        before = b.views->len;
-        struct host_view *sv = view(&b, smb_conn_server(s), s->first_ts);
-        if (sv) {
-            sv->roles |= ROLE_SMB_SERVER;
-            sv->smb_server_conns++;
+        int64_t sv = lookup(b, smb_conn_server(s), s->first_ts, true);
+        if (sv >= 0) {
+            b->acc[sv].roles |= ROLE_SMB_SERVER;
+            b->acc[sv].smb_server_conns++;
         }
-        smb_only += b.views->len - before;
     }
+}
+
+static void from_verdict(struct build *b, const struct verdict *v)
+{
     for (guint i = 0; i < v->violations->len; i++) {
         const struct violation *x = &g_array_index(v->violations, struct violation, i);
         /* A NetBIOS attempt is the client's to fix: its target refused or
@@ -160,26 +157,124 @@ void host_views_build(struct host_views *hv, const struct analysis *a, const str
          * NetBIOS; SMB rules: both ends. */
         bool server = x->kind != RULE_NETBIOS_ATTEMPT;
         if (x->kind == RULE_NETBIOS) {
-            guint idx = GPOINTER_TO_UINT(g_hash_table_lookup(b.index, &x->server));
-            server = idx && (g_array_index(b.views, struct host_view, idx - 1).roles & ROLE_NB_SERVER);
+            int64_t s = lookup(b, &x->server, x->first_seen, false);
+            server = s >= 0 && (b->acc[s].roles & ROLE_NB_SERVER);
         }
-        name(&b, x, true, server);
+        name(b, x, true, server);
     }
     for (guint i = 0; i < v->findings->len; i++) {
         const struct violation *x = &g_array_index(v->findings, struct violation, i);
         bool server = x->kind == FINDING_NBT_ONLY || x->kind == FINDING_NBT_ABOVE_302 || x->kind == FINDING_ALT_PORT ||
                       x->kind == FINDING_NTLM;
-        name(&b, x, x->kind != FINDING_ALT_PORT, server);
+        name(b, x, x->kind != FINDING_ALT_PORT, server);
     }
-    g_array_sort(b.views, rank);
-    hv->names = b.names;
-    hv->n = b.views->len;
-    hv->v = (struct host_view *)(void *)g_array_free(b.views, FALSE);
-    g_hash_table_destroy(b.index);
-    g_ptr_array_free(b.keys, TRUE);
-    hv->total = host_table_total(b.ht, &hv->total_estimate) + smb_only;
+}
+
+static uint64_t flows_of(const struct build *b, uint32_t i)
+{
+    return (i < b->nled ? host_table_at(b->ht, i)->nb_flows : 0) + b->acc[i].smb_client_conns;
+}
+
+static int64_t first_of(const struct build *b, uint32_t i)
+{
+    return i < b->nled ? host_table_at(b->ht, i)->first_seen
+                       : g_array_index(b->extras, struct extra, i - b->nled).first_seen;
+}
+
+static gint rank(gconstpointer pa, gconstpointer pb, gpointer data)
+{
+    const struct build *b = data;
+    uint32_t ia = *(const uint32_t *)pa, ib = *(const uint32_t *)pb;
+    const struct acc *x = &b->acc[ia], *y = &b->acc[ib];
+    if (x->violations != y->violations)
+        return x->violations > y->violations ? -1 : 1;
+    int xr = __builtin_popcount(x->rules), yr = __builtin_popcount(y->rules);
+    if (xr != yr)
+        return xr > yr ? -1 : 1;
+    if (x->finding_count != y->finding_count)
+        return x->finding_count > y->finding_count ? -1 : 1;
+    uint64_t xf = flows_of(b, ia), yf = flows_of(b, ib);
+    if (xf != yf)
+        return xf > yf ? -1 : 1;
+    int64_t xt = first_of(b, ia), yt = first_of(b, ib);
+    return (xt > yt) - (xt < yt);
+}
+
+static void materialise(struct host_view *h, const struct build *b, uint32_t i)
+{
+    const struct acc *x = &b->acc[i];
+    memset(h, 0, sizeof *h);
+    if (i < b->nled) {
+        const struct host_rec *r = host_table_at(b->ht, i);
+        h->addr = r->addr;
+        h->nb_flows = r->nb_flows;
+        h->nb_flows_served = r->nb_flows_served;
+        h->nb_packets_sent = r->nb_packets_sent;
+        h->first_seen = r->first_seen;
+        h->last_seen = r->last_seen;
+    } else {
+        const struct extra *e = &g_array_index(b->extras, struct extra, i - b->nled);
+        h->addr = e->addr;
+        h->first_seen = e->first_seen;
+        h->last_seen = e->last_seen;
+    }
+    h->roles = x->roles;
+    h->smb_client_conns = x->smb_client_conns;
+    h->smb_server_conns = x->smb_server_conns;
+    h->rules = x->rules;
+    h->findings = x->findings;
+    h->violations = x->violations;
+    h->finding_count = x->finding_count;
+    h->ntlm_sessions = x->ntlm_sessions;
+    h->names_index = x->names_index;
+}
+
+void host_views_build(struct host_views *hv, const struct analysis *a, const struct verdict *v)
+{
+    memset(hv, 0, sizeof *hv);
+    struct build b;
+    memset(&b, 0, sizeof b);
+    b.ht = nb_ledger_hosts(a->ledger);
+    b.nled = host_table_size(b.ht);
+    b.acc_alloc = b.nled + 64;
+    b.acc = g_new0(struct acc, b.acc_alloc);
+    b.extras = g_array_new(FALSE, FALSE, sizeof(struct extra));
+    b.extra_index = g_hash_table_new(addr_hash, addr_equal);
+    b.extra_keys = g_ptr_array_new_with_free_func(g_free);
+    b.names = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
+    from_ledger(&b);
+    from_conns(&b, a);
+    from_verdict(&b, v);
+
+    /* Every host ranked (broadcast addresses the ledger learned late are left out). */
+    uint32_t total = b.nled + b.extras->len, n = 0;
+    uint32_t *order = g_new(uint32_t, total ? total : 1);
+    for (uint32_t i = 0; i < total; i++) {
+        if (i < b.nled && host_is_broadcast(b.ht, &host_table_at(b.ht, i)->addr))
+            continue;
+        order[n++] = i;
+        const struct acc *x = &b.acc[i];
+        hv->spoke_netbios += (x->roles & (ROLE_NB_CLIENT | ROLE_NB_SERVER | ROLE_BROADCASTER)) != 0;
+        hv->to_fix += (x->rules || x->findings);
+        for (int r = 0; r < RULE_COUNT; r++)
+            hv->rule_hosts[r] += (x->rules >> r) & 1u;
+        for (int k = 0; k < FINDING_COUNT; k++)
+            hv->finding_hosts[k] += (x->findings >> k) & 1u;
+    }
+    g_qsort_with_data(order, (gint)n, sizeof *order, rank, &b);
+    hv->n = n < VIEWS_LISTED ? n : VIEWS_LISTED;
+    hv->v = g_new(struct host_view, hv->n ? hv->n : 1);
     for (uint32_t i = 0; i < hv->n; i++)
-        hv->spoke_netbios += (hv->v[i].roles & (ROLE_NB_CLIENT | ROLE_NB_SERVER | ROLE_BROADCASTER)) != 0;
+        materialise(&hv->v[i], &b, order[i]);
+    g_free(order);
+    bool est = false;
+    hv->total = host_table_total(b.ht, &est) + b.extras->len;
+    hv->total_estimate = est;
+    hv->names = b.names;
+    g_free(b.acc);
+    g_array_free(b.extras, TRUE);
+    g_hash_table_destroy(b.extra_index);
+    g_ptr_array_free(b.extra_keys, TRUE);
 }
 
 const GPtrArray *host_view_nbns_only_names(const struct host_views *hv, const struct host_view *h)
@@ -197,18 +292,12 @@ void host_views_free(struct host_views *hv)
 
 uint64_t host_views_count_rule(const struct host_views *hv, enum policy_rule r)
 {
-    uint64_t n = 0;
-    for (uint32_t i = 0; i < hv->n; i++)
-        n += (hv->v[i].rules >> r) & 1u;
-    return n;
+    return (unsigned)r < RULE_COUNT ? hv->rule_hosts[r] : 0;
 }
 
 uint64_t host_views_count_finding(const struct host_views *hv, enum finding_kind k)
 {
-    uint64_t n = 0;
-    for (uint32_t i = 0; i < hv->n; i++)
-        n += (hv->v[i].findings >> k) & 1u;
-    return n;
+    return (unsigned)k < FINDING_COUNT ? hv->finding_hosts[k] : 0;
 }
 
 enum remedy_id host_view_remedy(const struct host_view *h, const struct rule_info *ri)

@@ -39,9 +39,11 @@ struct host_view {
 };
 
 struct host_views {
-    struct host_view *v;   /* ranked: most to fix first */
+    struct host_view *v;   /* ranked: most to fix first; the first 10,000 only */
     uint32_t n;
-    uint64_t total;        /* distinct NetBIOS addresses (ledger) + SMB-only hosts */
+    uint64_t to_fix;       /* hosts with a rule or finding to fix (all, listed or not) */
+    uint64_t rule_hosts[RULE_COUNT], finding_hosts[FINDING_COUNT];
+    uint64_t total;        /* distinct NetBIOS addresses (ledger, broadcasts included) + SMB-only hosts */
     bool total_estimate;   /* past the exact cap */
     uint64_t spoke_netbios;/* hosts that spoke (not only targets) */
     GPtrArray *names;      /* GPtrArray* per host with names: the names it resolved

@@ -124,8 +124,9 @@ bool smb_conn_not_smb(const struct smb_conn *s) { return ((const struct smb_conn
 
 static bool carried_smb(const struct transport_obs *o)
 {
+    /* A QUIC carrier exists only because its ClientHello offered ALPN "smb". */
     return o->session_messages || o->smb_messages || o->session_requests || o->positive_responses ||
-           o->negative_responses || o->retarget_responses || o->keepalives;
+           o->negative_responses || o->retarget_responses || o->keepalives || o->carrier == CARRIER_QUIC;
 }
 
 /* What the transport knew of a connection when it ended. */
@@ -253,6 +254,7 @@ void smb_conn_free(struct smb_conn *s)
     g_free(priv(s)->live);
     rdma_iwarp_free(priv(s)->iwarp);
     g_free(s->smbd);
+    g_free(s->quic);
     for (guint i = 0; i < s->smb1_dialects->len; i++)
         wstr_free(&g_array_index(s->smb1_dialects, struct wstr, i));
     for (guint i = 0; i < s->sessions->len; i++) {

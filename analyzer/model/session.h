@@ -16,6 +16,7 @@
 #include "smb2_ctx.h"
 
 struct flow_conn;
+struct smb_conn_quic;
 struct smb_direct_info;
 
 /* A wire string kept as bytes (escaped only when shown). */
@@ -126,6 +127,10 @@ struct smb_conn {
     uint32_t shares_dropped;
     struct smb_auth *pending_auth; /* latest request-side blob, until the response */
     uint64_t decode_anomalies;
+
+    /* carrier facts of a connection that is not TCP (analyzer/model/quic_facts.h);
+     * NULL on TCP; freed with the connection (one plain allocation) */
+    struct smb_conn_quic *quic;
 
     /* decoding state */
     uint32_t pdu_cap;

@@ -25,6 +25,7 @@ struct policy_conn_facts verdict_conn_facts(const struct smb_conn *s)
 {
     struct policy_conn_facts f = {
         .transport = s->verdict.cls,
+        .server_port = smb_conn_server_port(s),
         .smb_version = smb_conn_smb_version(s),
         .dialect = s->smb2_response_seen ? s->dialect : 0,
         .signing_required = smb_conn_signing_required(s),
@@ -170,7 +171,7 @@ static void connections(struct verdict *v, const struct analysis *a, const struc
             x->server = *smb_conn_server(s);
             x->client_port = smb_conn_client_port(s);
             x->server_port = smb_conn_server_port(s);
-            x->proto = 6;
+            x->proto = s->quic ? 17 : 6; /* SMB over QUIC rides on UDP */
             x->service = "smb";
             x->state = transport_class_name(s->verdict.cls);
             x->packets = s->packets[0] + s->packets[1];
@@ -253,7 +254,8 @@ void verdict_conn_findings(const struct smb_conn *s, void (*emit)(const char *te
         emit(finding_info(FINDING_NBT_ABOVE_302)->title, arg);
     if (s->verdict.cls == TRANSPORT_NBT_NONSTANDARD_PORT)
         emit(port == 445 ? "NBSS session framing on port 445" : "NBSS session framing on an alternative port", arg);
-    if (transport_is_alt_port(s->verdict.cls, port) && s->verdict.cls != TRANSPORT_NONE)
+    /* EV_ALT_PORT: not the carrier's standard port (TCP 139/445, QUIC 443). */
+    if ((s->verdict.evidence & EV_ALT_PORT) && s->verdict.cls != TRANSPORT_NONE)
         emit(finding_info(FINDING_ALT_PORT)->title, arg);
     if (s->verdict.evidence & EV_KEEPALIVE_ON_DIRECT)
         emit(finding_info(FINDING_KEEPALIVE_ON_DIRECT)->title, arg);

@@ -11,20 +11,31 @@
 #include "dialect.h"
 #include "fmt.h"
 
-static bool same_addr(const struct ip_addr *a, const struct ip_addr *b)
+/* (client, server) pairs with an SMB connection on 445 (SYN seen or not),
+ * as keys of a set: one pass over the connections, not one per pair. */
+static char *pair_key(const struct ip_addr *client, const struct ip_addr *server)
 {
-    return a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
+    char c[FMT_ADDR_LEN], s[FMT_ADDR_LEN];
+    return g_strdup_printf("%s>%s", fmt_addr(client, c), fmt_addr(server, s));
 }
 
-/* Any SMB connection from client to server on 445 (SYN seen or not). */
-static bool used_445(const struct analysis *a, const struct ip_addr *client, const struct ip_addr *server)
+static GHashTable *pairs_on_445(const struct analysis *a)
 {
+    GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     for (guint i = 0; i < a->conns->len; i++) {
         const struct smb_conn *s = g_ptr_array_index(a->conns, i);
-        if (smb_conn_server_port(s) == 445 && same_addr(smb_conn_client(s), client) && same_addr(smb_conn_server(s), server))
-            return true;
+        if (smb_conn_server_port(s) == 445)
+            g_hash_table_add(set, pair_key(smb_conn_client(s), smb_conn_server(s)));
     }
-    return false;
+    return set;
+}
+
+static bool pair_used(GHashTable *on_445, const struct census_pair *e)
+{
+    char *k = pair_key(&e->client, &e->server);
+    bool used = g_hash_table_contains(on_445, k);
+    g_free(k);
+    return used;
 }
 
 static struct violation *pair_finding(struct verdict *v, enum finding_kind k, const struct census_pair *e, int64_t ts,
@@ -45,6 +56,7 @@ static struct violation *pair_finding(struct verdict *v, enum finding_kind k, co
 static void races(struct verdict *v, const struct analysis *a)
 {
     const struct census *c = a->census;
+    GHashTable *on_445 = pairs_on_445(a);
     for (uint32_t i = 0; i < census_pair_slots(c); i++) {
         const struct census_pair *e = census_pair_at(c, i);
         if (!e || !e->syn139)
@@ -64,13 +76,14 @@ static void races(struct verdict *v, const struct analysis *a)
             x->evidence = g_strdup_printf("SYNs to 139 and 445 of the same server within %.3f s (window %.3f s)",
                                           (double)closest / 1e6, (double)v->race_window_us / 1e6);
             x->last_seen = t139 > e->t445[0] ? t139 : e->t445[0];
-        } else if (!e->syn445 && !used_445(a, &e->client, &e->server)) {
+        } else if (!e->syn445 && !pair_used(on_445, e)) {
             struct violation *x = pair_finding(
                 v, FINDING_NBT_ONLY, e, t139, state,
                 g_strdup_printf("%s connected to %s on TCP 139 (%s) and never on 445", ce, se, state));
             x->evidence = g_strdup_printf("%u SYN%s to 139, none to 445", e->syn139, e->syn139 == 1 ? "" : "s");
         }
     }
+    g_hash_table_destroy(on_445);
 }
 
 static void conn_notes(struct verdict *v, const struct analysis *a)
@@ -93,7 +106,8 @@ static void conn_notes(struct verdict *v, const struct analysis *a)
             smb2_dialect_rank(s->dialect) > smb2_dialect_rank(SMB2_DIALECT_302))
             kinds[n++] = FINDING_NBT_ABOVE_302;
         uint16_t port = smb_conn_server_port(s);
-        if (transport_is_alt_port(s->verdict.cls, port) && s->verdict.cls != TRANSPORT_NONE)
+        /* EV_ALT_PORT: not the carrier's standard port (TCP 139/445, QUIC 443). */
+        if ((s->verdict.evidence & EV_ALT_PORT) && s->verdict.cls != TRANSPORT_NONE)
             kinds[n++] = FINDING_ALT_PORT;
         if (s->verdict.evidence & EV_KEEPALIVE_ON_DIRECT)
             kinds[n++] = FINDING_KEEPALIVE_ON_DIRECT;
@@ -107,7 +121,7 @@ static void conn_notes(struct verdict *v, const struct analysis *a)
             x->server = *smb_conn_server(s);
             x->client_port = smb_conn_client_port(s);
             x->server_port = port;
-            x->proto = 6;
+            x->proto = s->quic ? 17 : 6; /* SMB over QUIC rides on UDP */
             x->service = "smb";
             x->state = transport_class_name(s->verdict.cls);
             x->packets = s->packets[0] + s->packets[1];

@@ -124,6 +124,7 @@ static void json_policy(struct json *j, const struct analysis *a)
     json_kbool(j, "require_encryption", p->require_encryption);
     json_kbool(j, "require_kerberos", p->require_kerberos);
     json_kuint(j, "race_window_ms", p->race_window_ms);
+    json_allow_transport(j, p);
     json_end_object(j);
 }
 
@@ -210,6 +211,7 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     json_kuint(j, "time_jumps", fs.time_jumps);
     if (a->conns_summarised)
         json_kuint(j, "connections_summarised", a->conns_summarised);
+    json_quic_stats(j, a);
     json_end_object(j);
 
     json_end_object(j);

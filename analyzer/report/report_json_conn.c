@@ -145,8 +145,8 @@ static void conn_identity(struct json *j, const struct smb_conn *s)
     jktime(j, "last_seen", s->last_ts);
     json_kstr(j, "transport", transport_class_name(s->verdict.cls));
     json_kstr(j, "transport_evidence", transport_evidence_text(s->verdict.evidence, buf, sizeof buf));
-    uint16_t port = smb_conn_server_port(s);
-    json_kbool(j, "alt_port", transport_is_alt_port(s->verdict.cls, port));
+    json_kbool(j, "alt_port", (s->verdict.evidence & EV_ALT_PORT) != 0);
+    json_carrier(j, s);
 
 }
 

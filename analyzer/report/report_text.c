@@ -10,6 +10,8 @@
 #include "dialect.h"
 #include "fmt.h"
 #include "report_rdma.h"
+#include "quic_crypto.h"
+#include "quic_facts.h"
 #include "smb_tables.h"
 
 #define NETBIOS_ROWS_SHOWN 100
@@ -221,6 +223,35 @@ static void emit_finding_text(const char *text, void *arg)
     fprintf(out, "    %-*s %s\n", LABEL_WIDTH, "Finding", text);
 }
 
+/* SMB over QUIC: what the QUIC handshake showed. */
+static void detail_quic(FILE *out, const struct smb_conn *s)
+{
+    const struct smb_conn_quic *q = s->quic;
+    if (!q)
+        return;
+    field(out, "QUIC");
+    const char *suite = quic_suite_name(q->cipher);
+    fprintf(out, "version %s, %s%s%s, cipher %s\n", quic_version_name(q->version) ? quic_version_name(q->version) : "?",
+            q->retry ? "Retry, " : "", q->handshake_completed ? "handshake completed" : "handshake not seen",
+            q->zero_rtt ? ", 0-RTT" : "", suite ? suite : "unknown");
+    field(out, "SNI");
+    if (q->sni[0])
+        fmt_escaped(out, (const uint8_t *)q->sni, strlen(q->sni));
+    else
+        fputs("-", out);
+    fputc('\n', out);
+    field(out, "ALPN Offered");
+    for (unsigned i = 0; i < q->alpn_count; i++) {
+        fputs(i ? ", " : "", out);
+        fmt_escaped(out, (const uint8_t *)q->alpn[i], strlen(q->alpn[i]) > 40 ? 40 : strlen(q->alpn[i]));
+        if (strlen(q->alpn[i]) > 40)
+            fputs("...", out);
+    }
+    fputs(q->alpn_truncated ? ", ...\n" : "\n", out);
+    field(out, "QUIC Decryption");
+    fputs(q->decrypted ? "1-RTT decrypted with the key log\n" : "Initial packets only (no key log for it)\n", out);
+}
+
 static void conn_detail(struct text *t, guint idx, const struct smb_conn *s)
 {
     FILE *out = t->out;
@@ -241,6 +272,7 @@ static void conn_detail(struct text *t, guint idx, const struct smb_conn *s)
     field(out, "Transport Evidence");
     fprintf(out, "%s\n", transport_evidence_text(s->verdict.evidence, buf, sizeof buf));
     report_text_smb_direct(out, s, LABEL_WIDTH);
+    detail_quic(out, s);
     field(out, "NetBIOS Name");
     if (s->called_name.len || s->calling_name.len) {
         fputs("called ", out);

@@ -26,6 +26,10 @@ static void policy_line(FILE *out, const struct policy *p)
         fputs(", encryption required", out);
     if (p->require_kerberos)
         fputs(", Kerberos required", out);
+    if (p->n_transports) {
+        char tb[256];
+        fprintf(out, ", transports %s", policy_transports_text(p, tb, sizeof tb));
+    }
     fputc('\n', out);
 }
 
@@ -272,9 +276,7 @@ void text_hosts(struct text *t, const struct host_views *hv)
     }
     if (!shown)
         fputs("  none: no host has anything to fix\n", out);
-    uint64_t rest = 0;
-    for (uint32_t i = shown; i < hv->n; i++)
-        rest += (hv->v[i].rules || hv->v[i].findings);
+    uint64_t rest = hv->to_fix > shown ? hv->to_fix - shown : 0;
     if (rest)
         fprintf(out, "  ... and %" G_GUINT64_FORMAT " more hosts to fix (--format json: hosts[])\n", rest);
     for (unsigned r = 1; r < REMEDY_COUNT; r++) {

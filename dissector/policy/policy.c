@@ -7,7 +7,8 @@
 
 struct policy policy_default(void)
 {
-    struct policy p = { false, false, false, false, 0, false, POLICY_DEFAULT_RACE_WINDOW_MS };
+    struct policy p = { 0 };
+    p.race_window_ms = POLICY_DEFAULT_RACE_WINDOW_MS;
     return p;
 }
 
@@ -28,6 +29,8 @@ bool policy_rule_enabled(const struct policy *p, enum policy_rule rule)
         return p->require_encryption;
     case RULE_KERBEROS:
         return p->require_kerberos;
+    case RULE_TRANSPORT:
+        return p->n_transports > 0;
     case RULE_COUNT:
         break;
     }
@@ -121,6 +124,12 @@ static bool u_kerberos(const struct policy *p, const struct policy_conn_facts *f
     return has_smb(f) && !v_kerberos(p, f) && f->auth_unseen;
 }
 
+/* The transport and port are known for every connection reported. */
+static bool v_transport(const struct policy *p, const struct policy_conn_facts *f)
+{
+    return p->n_transports && f->transport != TRANSPORT_NONE && !policy_transport_listed(p, f);
+}
+
 static const struct {
     bool (*violated)(const struct policy *, const struct policy_conn_facts *);
     bool (*undecided)(const struct policy *, const struct policy_conn_facts *);
@@ -131,6 +140,7 @@ static const struct {
     [RULE_SIGNING] = { v_signing, u_signing },
     [RULE_ENCRYPTION] = { v_encryption, u_encryption },
     [RULE_KERBEROS] = { v_kerberos, u_kerberos },
+    [RULE_TRANSPORT] = { v_transport, NULL },
 };
 
 uint32_t policy_check_connection(const struct policy *p, const struct policy_conn_facts *f)

@@ -13,6 +13,14 @@
 
 #include "classify.h"
 
+/* One --allow-transport entry: a transport class on one port or any port. */
+struct policy_transport {
+    enum transport_class cls;
+    uint16_t port;      /* 0 = any port */
+};
+
+#define POLICY_MAX_TRANSPORTS 16
+
 struct policy {
     bool allow_netbios;
     bool allow_smb1;
@@ -21,9 +29,20 @@ struct policy {
     uint16_t min_dialect; /* SMB2 dialect code; 0 = no minimum */
     bool require_kerberos; /* every authenticated SMB session uses Kerberos */
     uint32_t race_window_ms; /* a 139 SYN this close to a 445 SYN is a NetBT race (default 1000) */
+    /* --allow-transport: SMB may use only these; none listed = every
+     * direct-hosted transport on any port (NetBIOS has its own rules). */
+    uint8_t n_transports;
+    struct policy_transport transports[POLICY_MAX_TRANSPORTS];
 };
 
 #define POLICY_DEFAULT_RACE_WINDOW_MS 1000u
+
+/* Parse "direct:445,quic:443", "quic:*" or "quic" (any port), "*" (any
+ * transport, any port) into p->transports.  False (errbuf says why) on an
+ * unknown class, a bad port or too many entries. */
+bool policy_parse_transports(struct policy *p, const char *list, char *errbuf, size_t errlen);
+/* The list back as text ("direct:445,quic:*"), for reports; returns buf. */
+const char *policy_transports_text(const struct policy *p, char *buf, size_t buflen);
 
 /* The default policy: no NetBIOS traffic or attempts, no SMB1. */
 struct policy policy_default(void);
@@ -38,6 +57,7 @@ enum policy_rule {
     RULE_SIGNING,          /* --require-signing: neither required nor seen */
     RULE_ENCRYPTION,       /* --require-encryption: no encryption */
     RULE_KERBEROS,         /* --require-kerberos: a session authenticated otherwise */
+    RULE_TRANSPORT,        /* --allow-transport: a transport or port not in the list */
     RULE_COUNT
 };
 
@@ -92,7 +112,7 @@ const struct rule_info *policy_rule_info(enum policy_rule rule);
 const struct rule_info *finding_info(enum finding_kind kind);
 
 /* "netbios", "netbios-attempt", "nbss-transport", "smb1", "min-dialect",
- * "signing", "encryption", "kerberos". */
+ * "signing", "encryption", "kerberos", "transport". */
 const char *policy_rule_name(enum policy_rule rule);
 /* A sentence for people. */
 const char *policy_rule_description(enum policy_rule rule);
@@ -105,6 +125,7 @@ bool policy_rule_enabled(const struct policy *p, enum policy_rule rule);
  * nothing is known. */
 struct policy_conn_facts {
     enum transport_class transport;
+    uint16_t server_port;     /* for --allow-transport; 0 unknown */
     int smb_version;          /* 0 unknown, 1, 2 or 3 */
     uint16_t dialect;         /* chosen SMB2/3 dialect, 0 when none or SMB1 */
     bool signing_required;    /* either side's security mode said "required" */
@@ -119,6 +140,10 @@ struct policy_conn_facts {
     uint32_t sessions_kerberos, sessions_ntlm, sessions_other; /* authenticated sessions by mechanism */
     bool auth_unseen;         /* SMB traffic after a logon that was not captured */
 };
+
+/* --allow-transport: whether the connection's class and server port are
+ * listed (policy_transport.c). */
+bool policy_transport_listed(const struct policy *p, const struct policy_conn_facts *f);
 
 /* Bit (1u << rule) for every rule the connection breaks. */
 uint32_t policy_check_connection(const struct policy *p, const struct policy_conn_facts *f);

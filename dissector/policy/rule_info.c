@@ -26,6 +26,10 @@ static const struct rule_info rules[RULE_COUNT] = {
     [RULE_KERBEROS] = { "kerberos", SEVERITY_ERROR, "SMB session authenticated without Kerberos",
                         "NTLM (or guest/anonymous) logons; Windows 11 24H2 and Server 2025 can block NTLM for SMB.",
                         REMEDY_KERBEROS, REMEDY_KERBEROS },
+    [RULE_TRANSPORT] = { "transport", SEVERITY_ERROR, "SMB on a transport or port --allow-transport does not list",
+                         "SMB reached the server over a transport or port the migration does not expect (SMB over "
+                         "QUIC, an alternative port).",
+                         REMEDY_NONE, REMEDY_NONE },
 };
 
 static const struct rule_info findings[FINDING_COUNT] = {

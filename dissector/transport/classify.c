@@ -8,6 +8,9 @@
  *      e.g. a 139 connection whose session request preceded the capture.
  *   3. A connection whose handshake we did not see could have had an NBSS
  *      session request before the capture began: unknown-start.
+ *   0. A QUIC carrier is SMB over QUIC whatever else: it exists only
+ *      because the ClientHello offered ALPN "smb" (MS-SMB2 2.1), and NBSS
+ *      rules do not apply to it.
  *   0. SMB Direct decides by its carrier: the MPA/DDP/RDMAP or RoCEv2
  *      framing that delivered the messages is the proof (rdma-iwarp on any
  *      TCP port, rdma-roce on UDP 4791); NBSS cannot appear inside it.
@@ -26,6 +29,7 @@ static bool nbss_setup_seen(const struct transport_obs *o)
     return o->session_requests || o->positive_responses || o->negative_responses || o->retarget_responses;
 }
 
+static bool r_quic(const struct transport_obs *o) { return o->carrier == CARRIER_QUIC; }
 static bool r_setup_on_139(const struct transport_obs *o) { return nbss_setup_seen(o) && o->server_port == 139; }
 static bool r_setup_elsewhere(const struct transport_obs *o) { return nbss_setup_seen(o); }
 static bool r_port_139(const struct transport_obs *o) { return o->server_port == 139; }
@@ -39,6 +43,7 @@ static const struct {
     enum transport_class cls;
     uint32_t evidence;
 } rules[] = {
+    { r_quic, TRANSPORT_QUIC, EV_QUIC_ALPN },
     { r_iwarp, TRANSPORT_RDMA_IWARP, EV_RDMA_IWARP },
     { r_roce, TRANSPORT_RDMA_ROCE, EV_RDMA_ROCE },
     { r_setup_on_139, TRANSPORT_NBT, EV_NBSS_HANDSHAKE | EV_PORT_139 },
@@ -53,7 +58,8 @@ struct transport_verdict transport_classify(const struct transport_obs *o)
     struct transport_verdict v = { TRANSPORT_NONE, 0 };
     /* A connection that carried nothing (a refused or unanswered SYN, even
      * to 139) is not an SMB connection: the NetBIOS ledger reports it. */
-    bool anything = o->session_messages || o->smb_messages || o->keepalives || nbss_setup_seen(o);
+    bool anything = o->session_messages || o->smb_messages || o->keepalives || nbss_setup_seen(o)
+        || o->carrier == CARRIER_QUIC;
     if (!anything)
         return v;
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
@@ -70,9 +76,18 @@ struct transport_verdict transport_classify(const struct transport_obs *o)
         v.evidence |= EV_LENGTH_OVER_17BIT;
     if (!o->handshake_seen)
         v.evidence |= EV_NO_TCP_HANDSHAKE;
-    if (transport_is_alt_port(v.cls, o->server_port))
+    if (o->carrier == CARRIER_TCP ? (o->server_port != 139 && o->server_port != 445)
+                                  : o->server_port != transport_carrier_port(o->carrier))
         v.evidence |= EV_ALT_PORT;
     return v;
+}
+
+uint16_t transport_carrier_port(enum transport_carrier carrier)
+{
+    static const uint16_t ports[CARRIER_COUNT] = { [CARRIER_TCP] = 445, [CARRIER_QUIC] = 443,
+                                                     [CARRIER_RDMA_IWARP] = SMBD_IWARP_PORT,
+                                                     [CARRIER_RDMA_ROCE] = ROCEV2_UDP_PORT };
+    return (unsigned)carrier < CARRIER_COUNT ? ports[carrier] : 0;
 }
 
 bool transport_is_alt_port(enum transport_class cls, uint16_t port)
@@ -80,7 +95,9 @@ bool transport_is_alt_port(enum transport_class cls, uint16_t port)
     if (cls == TRANSPORT_RDMA_IWARP)
         return port != SMBD_IWARP_PORT;
     if (cls == TRANSPORT_RDMA_ROCE)
-        return false;
+        return port != ROCEV2_UDP_PORT;
+    if (cls == TRANSPORT_QUIC)
+        return port != transport_carrier_port(CARRIER_QUIC);
     return port != 139 && port != 445;
 }
 
@@ -94,6 +111,7 @@ static const struct {
     { TRANSPORT_NBT, "nbt", "NetBIOS session service (RFC 1002 NBSS)" },
     { TRANSPORT_NBT_NONSTANDARD_PORT, "nbt-nonstandard-port", "NBSS session framing on a port other than 139" },
     { TRANSPORT_UNKNOWN_START, "unknown-start", "capture began mid-connection; session setup unseen" },
+    { TRANSPORT_QUIC, "quic", "SMB over QUIC (MS-SMB2 2.1, ALPN \"smb\")" },
     { TRANSPORT_RDMA_IWARP, "rdma-iwarp", "SMB Direct (MS-SMBD) over iWARP (MPA/DDP/RDMAP on TCP)" },
     { TRANSPORT_RDMA_ROCE, "rdma-roce", "SMB Direct (MS-SMBD) over RoCEv2 (InfiniBand BTH on UDP 4791)" },
 };
@@ -119,7 +137,8 @@ static const struct {
     { EV_LENGTH_OVER_17BIT, "message length above NBSS's 17-bit limit" },
     { EV_DIRECT_FRAMING, "only direct 0x00+length framing" },
     { EV_KEEPALIVE_ON_DIRECT, "0x85 keep-alives on a direct connection" },
-    { EV_ALT_PORT, "alternative port (neither 139 nor 445; SMB Direct: not 5445)" },
+    { EV_ALT_PORT, "alternative port (neither 139 nor 445)" },
+    { EV_QUIC_ALPN, "QUIC ClientHello offered ALPN \"smb\"" },
     { EV_RDMA_IWARP, "MPA request/reply and FPDUs carried SMBD" },
     { EV_RDMA_ROCE, "RoCEv2 RC SENDs carried SMBD" },
 };

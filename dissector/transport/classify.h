@@ -15,18 +15,10 @@ enum transport_class {
     TRANSPORT_NBT,                 /* RFC 1002 session service (port 139 or handshake) */
     TRANSPORT_NBT_NONSTANDARD_PORT,/* NBSS control messages on a port other than 139 */
     TRANSPORT_UNKNOWN_START,       /* began mid-connection: handshake unseen */
+    TRANSPORT_QUIC,                /* SMB over QUIC (MS-SMB2 2.1): ALPN "smb" */
     TRANSPORT_RDMA_IWARP,          /* SMB Direct (MS-SMBD) over iWARP: MPA/DDP/RDMAP on TCP */
     TRANSPORT_RDMA_ROCE,           /* SMB Direct (MS-SMBD) over RoCEv2: InfiniBand BTH on UDP 4791 */
     TRANSPORT_CLASS_COUNT
-};
-
-/* What carries the SMB messages of a connection.  TCP (the default, zero)
- * frames them with NBSS or the direct-TCP header; the others deliver whole
- * messages. */
-enum transport_carrier {
-    CARRIER_TCP = 0,
-    CARRIER_RDMA_IWARP,            /* MPA key at the start of the TCP stream, any port */
-    CARRIER_RDMA_ROCE,             /* UDP 4791 */
 };
 
 #define SMBD_IWARP_PORT 5445       /* MS-SMBD's TCP port for iWARP */
@@ -44,9 +36,19 @@ enum nbss_type {
 
 #define NBSS_MAX_LENGTH 0x1ffffu  /* 17-bit length: the most NBSS can carry (RFC 1002 4.3.1) */
 
+/* What carries the SMB bytes.  TCP is the zero value, so every TCP
+ * observation stays what it was. */
+enum transport_carrier {
+    CARRIER_TCP = 0,
+    CARRIER_QUIC,                 /* a QUIC connection whose ClientHello offered ALPN "smb" */
+    CARRIER_RDMA_IWARP,           /* SMB Direct: MPA key at the start of a TCP stream, any port */
+    CARRIER_RDMA_ROCE,            /* SMB Direct: RoCEv2 on UDP 4791 */
+    CARRIER_COUNT
+};
+
 /* What one connection showed, both directions together. */
 struct transport_obs {
-    enum transport_carrier carrier; /* CARRIER_TCP unless a transport said otherwise */
+    enum transport_carrier carrier;
     uint16_t server_port;
     bool handshake_seen;          /* TCP SYN or SYN-ACK of this connection captured */
     uint32_t session_messages;    /* 0x00 messages (SMB or not) */
@@ -69,9 +71,10 @@ enum transport_evidence_bit {
     EV_LENGTH_OVER_17BIT = 1u << 4,  /* a 24-bit length NBSS cannot carry */
     EV_DIRECT_FRAMING = 1u << 5,     /* only 0x00 + length framing seen */
     EV_KEEPALIVE_ON_DIRECT = 1u << 6,/* 0x85 on a direct connection (smbd does this on 445) */
-    EV_ALT_PORT = 1u << 7,           /* server port is neither 139 nor 445 (RDMA: not 5445) */
-    EV_RDMA_IWARP = 1u << 8,         /* MPA request/reply and FPDUs carried SMBD */
-    EV_RDMA_ROCE = 1u << 9,          /* RoCEv2 RC SENDs carried SMBD */
+    EV_ALT_PORT = 1u << 7,           /* server port is not the carrier's standard one (TCP 139/445, QUIC 443) */
+    EV_QUIC_ALPN = 1u << 8,          /* QUIC connection offering ALPN "smb" */
+    EV_RDMA_IWARP = 1u << 9,         /* MPA request/reply and FPDUs carried SMBD */
+    EV_RDMA_ROCE = 1u << 10,         /* RoCEv2 RC SENDs carried SMBD */
 };
 
 struct transport_verdict {
@@ -85,7 +88,7 @@ struct transport_verdict transport_classify(const struct transport_obs *obs);
  * for TCP SMB, not 5445 for SMB Direct over iWARP; RoCEv2 always uses 4791. */
 bool transport_is_alt_port(enum transport_class cls, uint16_t server_port);
 
-/* "direct", "nbt", "nbt-nonstandard-port", "unknown-start", "rdma-iwarp",
+/* "direct", "nbt", "nbt-nonstandard-port", "unknown-start", "quic", "rdma-iwarp",
  * "rdma-roce" ("none" for NONE). */
 const char *transport_class_name(enum transport_class cls);
 /* A sentence for people: "NetBIOS session service on port 139". */
@@ -99,6 +102,9 @@ const char *transport_evidence_text(uint32_t evidence, char *buf, size_t buflen)
  * counter of its type; for a session message also largest_message and
  * length_over_17bit).  False, nothing counted, if the byte is no NBSS type. */
 bool transport_obs_count_nbss(struct transport_obs *o, uint8_t type, uint32_t len);
+
+/* The standard server port of a carrier (TCP 445, QUIC 443). */
+uint16_t transport_carrier_port(enum transport_carrier carrier);
 
 /* Name of an NBSS message type ("session message", "session request", ...),
  * NULL if the byte is not an NBSS type. */

@@ -20,7 +20,7 @@ ICMP/ICMPv6 checksums are recomputed (their quoted headers are rewritten).
 Speed: each template packet is pre-split into a small header (patched per
 replica) and a payload (written as is), so 1 GiB takes a few seconds.
 
-usage: gen_capture.py [--samples DIR] [--lanes N] [--seed N] SIZE OUT
+usage: gen_capture.py [--samples DIR] [--lanes N] [--seed N] [--quic-share Q] SIZE OUT
   SIZE: bytes, or with a suffix K/M/G (binary: 0.25G = 256 MiB)
 """
 
@@ -338,6 +338,8 @@ def synth_background(rng):
 # ---------------------------------------------------------------- replicas
 
 def classify_sample(name):
+    if name.startswith("quic"):
+        return "quic"        # SMB over QUIC and other QUIC (gen-quic.sh): UDP only
     if "bulk" in name:
         return "smb-bulk"
     if name.startswith(("nbns-", "nbdgm-", "netbios-")):
@@ -345,7 +347,7 @@ def classify_sample(name):
     return "smb-session"
 
 
-def load_templates(samples_dir, rng):
+def load_templates(samples_dir, rng, with_quic=False):
     tpls = []
     for fn in sorted(os.listdir(samples_dir)):
         if not fn.endswith(".pcap"):
@@ -354,10 +356,12 @@ def load_templates(samples_dir, rng):
         if linktype != LINKTYPE_ETHERNET or not pkts:
             continue  # SLL/SLL2 samples: the output is one Ethernet capture
         cls = classify_sample(fn)
+        if cls == "quic" and not with_quic:
+            continue  # without --quic-share the mix is exactly what it always was
         for t in split_by_connection(fn[:-5], cls, pkts):
             # A template's TCP/UDP part alone decides its class: a UDP-only
             # remainder of an SMB sample (NBNS lookups) is NetBIOS traffic.
-            if t.name.endswith("#other") and cls != "netbios":
+            if t.name.endswith("#other") and cls not in ("netbios", "quic"):
                 t.cls = "netbios"
             tpls.append(t)
     tpls.extend(synth_background(rng))
@@ -458,21 +462,24 @@ class Replicator:
             struct.pack_into("!H", h, lo + 2, checksum(h[lo:io + tot]))
 
 
-def generate(out_path, size, samples_dir, lanes, seed):
+def generate(out_path, size, samples_dir, lanes, seed, quic_share=0.0):
     rng = random.Random(seed)
-    tpls = load_templates(samples_dir, rng)
+    tpls = load_templates(samples_dir, rng, quic_share > 0)
+    # --quic-share Q: QUIC (the quic*.pcap samples, each replica its own
+    # addresses) takes Q of the bytes, every other class (1 - Q) of its share.
+    mix = [(c, s * (1 - quic_share)) for c, s in MIX] + ([("quic", quic_share)] if quic_share > 0 else [])
     by_cls = {}
     for t in tpls:
         by_cls.setdefault(t.cls, []).append(t)
-    for cls, _ in MIX:
+    for cls, _ in mix:
         if cls not in by_cls:
             raise SystemExit("gen_capture: no template of class %s in %s" % (cls, samples_dir))
 
     # The deck: a fixed cyclic schedule of templates in proportion to MIX by
     # bytes (credits accumulate per class; the class most owed goes next).
-    credit = {cls: 0.0 for cls, _ in MIX}
-    share = dict(MIX)
-    idx = {cls: 0 for cls, _ in MIX}
+    credit = {cls: 0.0 for cls, _ in mix}
+    share = dict(mix)
+    idx = {cls: 0 for cls, _ in mix}
 
     def next_template():
         for cls in credit:
@@ -555,10 +562,12 @@ def main():
     ap.add_argument("--samples", default=os.path.join(here, "..", "..", "samples"))
     ap.add_argument("--lanes", type=int, default=64, help="concurrent connections (default 64)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--quic-share", type=float, default=0.0,
+                    help="share of the bytes that is QUIC (samples/quic*.pcap), e.g. 0.1; default 0")
     ap.add_argument("size")
     ap.add_argument("out")
     a = ap.parse_args()
-    written, packets, replicas = generate(a.out, parse_size(a.size), a.samples, a.lanes, a.seed)
+    written, packets, replicas = generate(a.out, parse_size(a.size), a.samples, a.lanes, a.seed, a.quic_share)
     print("%s: %d bytes, %d packets, %d template replicas" % (a.out, written, packets, replicas))
 
 

@@ -103,6 +103,15 @@ def grammar(b, s, tmp):
     rc, _, err = run([b, "-q", "-r", sll, "ether host 02:00:0a:d5:00:01"])
     expect("a filter that does not apply to a file's link type is an input error naming the file",
            rc == 2 and "smb445-any-sll.pcap" in err and "LINUX_SLL" in err, err)
+    if shutil.which("mergecap"):
+        merged = os.path.join(tmp, "merged.pcapng")
+        run(["mergecap", "-F", "pcapng", "-w", merged, sll, os.path.join(s, "nbns-unicast.pcap")])
+        for flt, part in (("udp port 137", "nbns-unicast.pcap"), ("tcp port 445", "smb445-any-sll.pcap")):
+            _, dm, _ = jdoc(b, ["-r", merged, flt])
+            _, dp, _ = jdoc(b, ["-r", os.path.join(s, part), flt])
+            expect("a pcapng of two link types (mergecap): '%s' is compiled for each and keeps %s's packets" % (flt, part),
+                   dm and dp and dm["connections"] == dp["connections"] and dm["netbios"] == dp["netbios"]
+                   and dm["inputs"][0]["packets"] == dp["inputs"][0]["packets"] > 0)
     rc, _, err = run([b, "-Y", "smb2", mixed])
     expect("-Y is refused with a hint at the tshark plugin", rc == 2 and "tshark" in err and "plugin" in err, err)
     for bad, what in ((["-a", "files:3"], "-a files"), (["-a", "duration:x"], "-a duration:x"),
@@ -148,6 +157,13 @@ def write_file(b, s, tmp):
         rc2, d2, _ = jdoc(b, ["-r", out] + ([flt] if flt else []))
         expect("%s -w: the written file gives the same report (with the same filter)" % name,
                d2 is not None and strip_run(d1) == strip_run(d2) and rc == rc2)
+    merged = os.path.join(tmp, "merged.pcapng")
+    if os.path.exists(merged):
+        out = os.path.join(tmp, "merged-w.pcapng")
+        rc, d1, _ = jdoc(b, ["-w", out, "-r", merged])
+        rc2, d2, _ = jdoc(b, ["-r", out])
+        expect("-w of a pcapng with two link types: one interface each, tshark reads every packet, same report",
+               d1 and d2 and tshark_count(out) == d1["inputs"][0]["packets"] and strip_run(d1) == strip_run(d2))
     rc, _, err = run([b, "-w", os.path.join(tmp, "no", "such", "dir.pcapng"), os.path.join(s, "nbns-unicast.pcap")])
     expect("-w into a missing directory is an error naming the file", rc == 2 and "dir.pcapng" in err, err)
 

@@ -47,10 +47,35 @@ def key(proto, c, cp, s, sp):
     return (proto, c, int(cp), s, int(sp))
 
 
+def keylog_for(path):
+    """The key log beside a QUIC capture (NAME.keylog), as tshark_quic.py uses it."""
+    base = path[:-5] if path.endswith(".pcap") else os.path.splitext(path)[0]
+    return base + ".keylog" if os.path.exists(base + ".keylog") else None
+
+
+def check_quic(got, r, where):
+    """SMB-over-QUIC members against a kind=quic row."""
+    errors = []
+    q = got.get("quic") or {}
+    stream = got.get("stream") or {}
+    for name, value, want in (
+            ("sni", q.get("sni") or "-", r["sni"]),
+            ("alpn", "|".join(q.get("alpn") or []) or "-", r["alpn"]),
+            ("quic_version", q.get("version") or "-", r["quic_version"]),
+            ("packets", stream.get("packets_c2s", 0) + stream.get("packets_s2c", 0), int(r["packets"])),
+            ("retry", q.get("retry"), "retry" in r["note"].split(";")),
+            ("handshake_completed", q.get("handshake_completed"), "handshake" in r["note"].split(";"))):
+        if value != want:
+            errors.append("%s: %s: smbscope %r, tshark %r" % (where, name, value, want))
+    return errors
+
+
 def check_capture(smbscope, path, rows):
     errors = []
-    proc = subprocess.run([smbscope, "--format", "json", "-q", "--allow-netbios", "--allow-smb1", path],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    cmd = [smbscope, "--format", "json", "-q", "--allow-netbios", "--allow-smb1", path]
+    if keylog_for(path):
+        cmd += ["--tls-keylog", keylog_for(path)]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if proc.returncode not in (0, 1, 3):
         return ["%s: exit status %d: %s" % (path, proc.returncode, proc.stderr.decode(errors="replace").strip())]
     try:
@@ -58,8 +83,7 @@ def check_capture(smbscope, path, rows):
     except ValueError as e:
         return ["%s: invalid JSON: %s" % (path, e)]
 
-    # SMB Direct over RoCEv2 rides on UDP (ip_proto), everything else on TCP
-    conns = {key(c.get("ip_proto", "tcp"), c["client"], c["client_port"], c["server"], c["server_port"]): c
+    conns = {key(c.get("carrier", "tcp"), c["client"], c["client_port"], c["server"], c["server_port"]): c
              for c in doc["connections"]}
     flows = {key(f["proto"], f["client"], f["client_port"], f["server"], f["server_port"]): f
              for f in doc["netbios"]["flows"]}
@@ -68,7 +92,10 @@ def check_capture(smbscope, path, rows):
         k = key(r["kind"], r["client"], r["client_port"], r["server"], r["server_port"])
         where = "%s %s %s:%s -> %s:%s" % (os.path.basename(path), r["kind"], r["client"], r["client_port"],
                                           r["server"], r["server_port"])
-        if r["transport"] != "-" and (r["smb_version"] != "-" or r["nbss_types"] != "-"):
+        quic_smb = r["kind"] == "quic" and r["transport"] != "-"
+        rdma_smb = r["transport"] in ("rdma-iwarp", "rdma-roce")  # RoCEv2 rows are kind udp
+        if quic_smb or ((r["kind"] == "tcp" or rdma_smb) and r["transport"] != "-" and
+                        (r["smb_version"] != "-" or r["nbss_types"] != "-")):
             want_conns.add(k)
             got = conns.get(k)
             if got is None:
@@ -78,6 +105,8 @@ def check_capture(smbscope, path, rows):
                 for f in CONN_FIELDS:
                     if got.get(f) != exp[f]:
                         errors.append("%s: %s: smbscope %r, tshark %r" % (where, f, got.get(f), exp[f]))
+                if quic_smb:
+                    errors += check_quic(got, r, where)
                 for name, value, want in (("encrypted_pdus", got["encryption"]["encrypted_pdus"], r["encrypted_pdus"]),
                                           ("signed_pdus", got["signing"]["signed_pdus"], r["signed_pdus"])):
                     if str(value) != want:

@@ -15,7 +15,7 @@ has port 139 at either end, one row per NetBIOS UDP flow (UDP port 137,
 carries SMB Direct (kind udp, transport rdma-roce).  TSV columns (tab-separated, `-` for empty):
 
   file                  capture base name
-  kind                  tcp | udp
+  kind                  tcp | udp | quic (QUIC rows: tshark_quic.py)
   client, client_port   TCP: sender of the SYN (else receiver of the SYN-ACK,
                         else the end that is not on a well-known SMB/NetBIOS
                         port); UDP: sender of the first datagram of the flow
@@ -63,6 +63,8 @@ carries SMB Direct (kind udp, transport rdma-roce).  TSV columns (tab-separated,
   encrypted_pdus        SMB2 TRANSFORM headers (protocol id 0xfd534d42)
   signed_pdus           SMB2 headers with the SIGNED flag
   note                  things worth knowing (automatic, `;`-joined)
+  sni, alpn, quic_version  QUIC rows only (kind quic, see tshark_quic.py):
+                        the first ClientHello's SNI and ALPN list, QUIC version
 
 With --json: a JSON list of objects with the same keys (numbers as numbers).
 Exit status: 0 ok, 2 on usage error or when tshark fails.
@@ -74,11 +76,14 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tshark_quic  # noqa: E402  (QUIC rows: kind quic)
+
 COLUMNS = [
     "file", "kind", "client", "client_port", "server", "server_port", "transport",
     "smb1_dialects_offered", "dialects_offered", "dialect", "smb_version",
     "netbios_service", "netbios_state", "packets", "nbss_types",
-    "encrypted_pdus", "signed_pdus", "note",
+    "encrypted_pdus", "signed_pdus", "note", "sni", "alpn", "quic_version",
 ]
 
 # Field order of the tshark run; every value is a '|'-joined list of occurrences.
@@ -240,6 +245,7 @@ def facts(capture, tshark="tshark", nbss_ports=(8445,)):
     flow_order = []
     roce = []
     name = os.path.basename(capture)
+    saw_quic = False
     for row in run_tshark(tshark, capture, nbss_ports):
         frame = num(row["frame.number"][0])
         if row["icmp.type"] or row["icmpv6.type"]:
@@ -250,6 +256,7 @@ def facts(capture, tshark="tshark", nbss_ports=(8445,)):
                 handle_icmp(row, frame, conns, flows)
             continue
         chain = row["frame.protocols"][0].split(":") if row["frame.protocols"] else []
+        saw_quic = saw_quic or "quic" in chain
         if "tcp" in chain and row["tcp.stream"]:
             handle_tcp(row, frame, conns)
         elif "udp" in chain and "infiniband" in chain:
@@ -267,7 +274,14 @@ def facts(capture, tshark="tshark", nbss_ports=(8445,)):
             out.append((c.first_frame, r))
     for key in flow_order:
         out.append((flows[key].first_frame, udp_row(name, flows[key])))
+    if saw_quic:
+        for first, r in tshark_quic.quic_rows(capture, tshark, dialect_name, dialect_version):
+            r["file"] = name
+            out.append((first, r))
     out.sort(key=lambda t: t[0])
+    for _, r in out:  # QUIC-only columns
+        for col in ("sni", "alpn", "quic_version"):
+            r.setdefault(col, "-")
     return [r for _, r in out]
 
 

@@ -5,7 +5,7 @@
 #   SAMPLES_DIR defaults to samples/, OUT_DIR to build-fuzz/fuzz-corpus;
 #   STAMP, a file touched when done (the meson target of the fuzz tests).
 # Writes OUT_DIR/<harness>/ for fuzz_rdma, fuzz_framer, fuzz_nbss, fuzz_nbns, fuzz_smb,
-# fuzz_gss and fuzz_pipeline.  Seeds are never committed (they are cut again
+# fuzz_gss, fuzz_quic and fuzz_pipeline.  Seeds are never committed (they are cut again
 # from samples/ whenever needed).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -125,6 +125,8 @@ for path in sorted(glob.glob(os.path.join(samples, "*.pcap*"))):
         continue
     streams = {}
     roce = b""
+    quic = b""  # fuzz_quic mode 0: [direction][length:2][datagram]...
+    quic_client = None
     for dlt, frame in recs:
         ip = link_payload(dlt, frame)
         t = transport(ip)
@@ -133,6 +135,10 @@ for path in sorted(glob.glob(os.path.join(samples, "*.pcap*"))):
         proto, sp, dp, seq, payload = t
         if proto == 17 and (sp in (137, 138) or dp in (137, 138)):
             put("fuzz_nbns", payload)
+        elif proto == 17 and payload and (payload[0] & 0xC0) in (0xC0, 0x40) and len(quic) < 16000:
+            if quic_client is None:
+                quic_client = sp
+            quic += bytes([0 if sp == quic_client else 1]) + len(payload).to_bytes(2, "big") + payload
         if proto == 17 and dp == 4791 and ip[0] >> 4 == 4:
             # fuzz_rdma's RoCEv2 records: 2-octet length, the IPv4 packet
             tot = struct.unpack_from("!H", ip, 2)[0]
@@ -140,6 +146,9 @@ for path in sorted(glob.glob(os.path.join(samples, "*.pcap*"))):
         if proto == 6 and payload:
             segs = streams.setdefault((sp, dp), {})
             segs.setdefault(seq, payload)
+    if quic:
+        put("fuzz_quic", b"\x00" + quic, 1 << 15)
+        put("fuzz_quic", b"\x01" + len(quic).to_bytes(2, "big"))  # mode 1: a cut RFC Initial
     if roce:
         put("fuzz_rdma", b"\x01\x00" + roce)
     for (sp, dp), segs in streams.items():

@@ -147,7 +147,7 @@ SS -i vs0 -Z nobody -T json -o "$WORK/veth.json" -w "$WORK/veth.pcapng" 2>"$WORK
 P_VETH=$!; PIDS+=($P_VETH)
 SS -i any -T ndjson --observer-name live-test -o "$WORK/any.ndjson" 2>"$WORK/any.err" &
 P_ANY=$!; PIDS+=($P_ANY)
-SS -i vs0 -T json -o "$WORK/no139.json" 'not port 139' 2>"$WORK/no139.err" &
+SS -i vs0 -B 4096 -T json -o "$WORK/no139.json" 'not port 139' 2>"$WORK/no139.err" &
 P_NO139=$!; PIDS+=($P_NO139)
 SS -i vs0 -T json -o "$WORK/count.json" -c 5 -s 96 -p -w "$WORK/count.pcapng" 2>"$WORK/count.err" &
 P_COUNT=$!; PIDS+=($P_COUNT)
@@ -157,10 +157,14 @@ CAPS=(--reuid=nobody --regid="$(id -g nobody)" --clear-groups --inh-caps=+net_ra
 exec_caps() { exec ip netns exec "$NS_S" setpriv "${CAPS[@]}" "$SMBSCOPE" -q "$@"; }
 exec_caps -i vs0 -T json -o "$WORK/caps.json" -c 3 2>"$WORK/caps.err" &
 P_CAPS=$!; PIDS+=($P_CAPS)
+SS -i vs0 --report-every 1s -T text -o "$WORK/every.txt" 2>"$WORK/every-text.err" &
+P_ETXT=$!; PIDS+=($P_ETXT)
+SS -i vs0 --report-every 1s -T json -o "$WORK/every.jsons" 2>"$WORK/every-json.err" &
+P_EJSON=$!; PIDS+=($P_EJSON)
 SS -i vs0 -i lo -T ndjson --report-every 1s -o "$WORK/every.ndjson" -w "$WORK/every.pcapng" 2>"$WORK/every.err" &
 P_EVERY=$!; PIDS+=($P_EVERY)
 # (count and caps are left out: they may have seen their few packets and ended already)
-for p in $P_REF $P_VETH $P_ANY $P_NO139 $P_EVERY; do
+for p in $P_REF $P_VETH $P_ANY $P_NO139 $P_EVERY $P_ETXT $P_EJSON; do
     started "$p" || { head -v "$WORK"/*.err; ps -o pid,stat,args -p "$p"; fail "capture $p did not start"; }
 done
 for i in $(seq 50); do grep -q 'listening on' "$WORK/ref.err" && break; sleep 0.05; done
@@ -193,13 +197,15 @@ LINES_BEFORE=$(grep -c '"smb-connection"' "$WORK/any.ndjson")
 # -c 5 ended by itself, with its report and the verdict's exit status
 wait "$P_COUNT"; RC_COUNT=$?
 wait "$P_CAPS"; RC_CAPS=$?
-for p in $P_REF $P_VETH $P_NO139 $P_EVERY; do kill -INT "$p"; done
+for p in $P_REF $P_VETH $P_NO139 $P_EVERY $P_ETXT $P_EJSON; do kill -INT "$p"; done
 kill -TERM "$P_ANY"
 wait "$P_REF"
 wait "$P_VETH"; RC_VETH=$?
 wait "$P_ANY"; RC_ANY=$?
 wait "$P_NO139"; RC_NO139=$?
 wait "$P_EVERY"; RC_EVERY=$?
+wait "$P_ETXT"; RC_ETXT=$?
+wait "$P_EJSON"; RC_EJSON=$?
 PIDS=("${PIDS[0]}")   # only smbd is left
 
 "$SMBSCOPE" -q -T json -r "$WORK/ref.pcap" >"$WORK/ref.json" 2>"$WORK/ref-analysis.err"
@@ -212,7 +218,7 @@ tshark -n -r "$WORK/every.pcapng" -T fields -e frame.interface_name >"$WORK/ever
 "$SMBSCOPE" -q -T json -r "$WORK/every.pcapng" >"$WORK/every-file.json" 2>>"$WORK/ref-analysis.err"
 
 "$PY" "$CHECK" --work "$WORK" --rc "ref=$RC_REF" --rc "veth=$RC_VETH" --rc "any=$RC_ANY" --rc "no139=$RC_NO139" \
-    --rc "count=$RC_COUNT" --rc "caps=$RC_CAPS" --rc "every=$RC_EVERY" --rc "tshark=$RC_TSHARK" --ndjson-before "$LINES_BEFORE"
+    --rc "count=$RC_COUNT" --rc "caps=$RC_CAPS" --rc "every=$RC_EVERY" --rc "etxt=$RC_ETXT" --rc "ejson=$RC_EJSON" --rc "tshark=$RC_TSHARK" --ndjson-before "$LINES_BEFORE"
 RC=$?
 [ $RC = 0 ] || { echo "--- clients"; cat "$WORK/clients.out"; cat "$WORK"/*.err; }
 exit $RC

@@ -170,6 +170,31 @@ def main():
                and sums[-1]["smbscope.connections"] == len(ref_conns),
                (iv_conns, sums[-1]["smbscope.connections"]))
 
+    try:
+        text = open(os.path.join(w, "every.txt")).read()
+    except OSError:
+        text = ""
+    n_iv = text.count("=== interval ")
+    expect("--report-every -T text: interval reports, each with the run so far, then the final report (exit 1)",
+           n_iv >= 1 and text.count("run so far: ") == n_iv and text.count("VERDICT: ") == n_iv + 1
+           and text.rindex("VERDICT: FAIL") > text.rindex("=== interval ") and rc["etxt"] == 1, (n_iv, rc["etxt"]))
+    docs = []
+    try:
+        raw, dec, i = open(os.path.join(w, "every.jsons")).read(), json.JSONDecoder(), 0
+        while True:
+            while i < len(raw) and raw[i].isspace():
+                i += 1
+            if i >= len(raw):
+                break
+            d, i = dec.raw_decode(raw, i)
+            docs.append(d)
+    except (OSError, ValueError) as e:
+        expect("--report-every -T json: a stream of JSON documents", False, e)
+    expect("--report-every -T json: interval documents (report + run_so_far), then the final report",
+           len(docs) >= 2 and all("interval" in d and "report" in d and "run_so_far" in d for d in docs[:-1])
+           and "verdict" in docs[-1] and [d["interval"]["index"] for d in docs[:-1]] == list(range(1, len(docs)))
+           and rc["ejson"] == 1, [list(d)[:3] for d in docs])
+
     print("%d failed" % len(failures))
     return 1 if failures else 0
 

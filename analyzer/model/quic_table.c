@@ -1,0 +1,499 @@
+/* quic_table.c - QUIC connections by connection ID; see quic_table.h. */
+#include "quic_table.h"
+
+#include <string.h>
+
+#include "keylog.h"
+#include "quic_facts.h"
+#include "quic_session.h"
+
+#define MAX_CIDS_PER_CONN 8
+#define MAX_DATAGRAM 65535u
+/* A connection silent this long (capture time) is over: QUIC idle timeouts
+ * are tens of seconds.  Checked every SWEEP_EVERY datagrams and at the cap. */
+#define IDLE_US (120 * 1000000LL)
+#define SWEEP_EVERY 4096u
+
+enum track_state { TRACK_HANDSHAKE = 0, TRACK_SMB, TRACK_NOT_SMB };
+
+struct tuple {
+    struct ip_addr a, b;
+    uint16_t pa, pb;
+};
+
+struct track {
+    struct quic_table *t;
+    struct ip_addr addr[2]; /* [0] client */
+    uint16_t port[2];
+    enum track_state state;
+    struct quic_session *sess;  /* NULL once nothing more can be learnt (see retire) */
+    struct quic_reasm *crypto;  /* [2] until the hellos are read */
+    struct quic_reasm *stream;  /* [2] the SMB stream's reassembly (key log) */
+    struct smb_conn *smb;
+    bool have_stream;
+    uint64_t stream_id;
+    uint32_t streams;
+    uint64_t stream_dropped;
+    int64_t first_ts, last_ts;
+    uint64_t bytes[2], packets[2];
+    struct quic_cid cids[MAX_CIDS_PER_CONN];
+    uint8_t cid_owner[MAX_CIDS_PER_CONN]; /* side that receives packets with this DCID */
+    uint8_t n_cids;
+    struct tuple tuple;
+};
+
+struct quic_table {
+    const struct session_config *cfg;
+    struct keylog *keylog;
+    uint32_t max_conns;
+    GHashTable *by_cid;   /* struct quic_cid* (owned by the track) -> track */
+    GHashTable *by_tuple; /* struct tuple* (owned by the track) -> track */
+    GPtrArray *tracks;
+    GPtrArray *out;       /* where closed SMB connections go (the analysis's conns) */
+    uint32_t cid_lens;    /* bit n: some registered CID has length n */
+    uint8_t *scratch;
+    int64_t now;
+    struct quic_table_stats stats;
+};
+
+static void sweep(struct quic_table *t);
+static void evict_oldest(struct quic_table *t);
+
+static guint bytes_hash(const uint8_t *p, size_t n, guint h)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+static guint cid_hash(gconstpointer k)
+{
+    const struct quic_cid *c = k;
+    return bytes_hash(c->id, c->len, 2166136261u ^ c->len);
+}
+
+static gboolean cid_equal(gconstpointer a, gconstpointer b) { return quic_cid_equal(a, b); }
+
+static guint tuple_hash(gconstpointer k)
+{
+    const struct tuple *u = k;
+    guint h = bytes_hash(u->a.bytes, 16, 2166136261u);
+    h = bytes_hash(u->b.bytes, 16, h);
+    return h ^ ((guint)u->pa << 16 | u->pb);
+}
+
+static gboolean tuple_equal(gconstpointer x, gconstpointer y)
+{
+    const struct tuple *a = x, *b = y;
+    return a->pa == b->pa && a->pb == b->pb && a->a.family == b->a.family && a->b.family == b->b.family
+        && memcmp(a->a.bytes, b->a.bytes, 16) == 0 && memcmp(a->b.bytes, b->b.bytes, 16) == 0;
+}
+
+struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max_conns, struct keylog *keylog,
+    GPtrArray *out)
+{
+    if (!quic_crypto_init())
+        return NULL;
+    struct quic_table *t = g_new0(struct quic_table, 1);
+    t->cfg = cfg;
+    t->keylog = keylog;
+    t->max_conns = max_conns ? max_conns : QUIC_TABLE_DEFAULT_MAX_CONNS;
+    t->by_cid = g_hash_table_new(cid_hash, cid_equal);
+    t->by_tuple = g_hash_table_new(tuple_hash, tuple_equal);
+    t->tracks = g_ptr_array_new();
+    t->out = out;
+    t->scratch = g_malloc(MAX_DATAGRAM);
+    return t;
+}
+
+static void register_cid(struct track *k, const struct quic_cid *cid, int owner)
+{
+    if (!cid->len || k->n_cids >= MAX_CIDS_PER_CONN)
+        return;
+    for (unsigned i = 0; i < k->n_cids; i++)
+        if (quic_cid_equal(&k->cids[i], cid))
+            return;
+    if (g_hash_table_contains(k->t->by_cid, cid))
+        return; /* another connection's: first come keeps it */
+    k->cids[k->n_cids] = *cid;
+    k->cid_owner[k->n_cids] = (uint8_t)owner;
+    g_hash_table_insert(k->t->by_cid, &k->cids[k->n_cids], k);
+    k->t->cid_lens |= 1u << cid->len;
+    k->n_cids++;
+}
+
+/* The CIDs the handshake has shown so far: the client's original DCID and
+ * the server's CID (packets to the server), the client's CID (to the client). */
+static void sync_cids(struct track *k)
+{
+    register_cid(k, &k->sess->original_dcid, 1);
+    register_cid(k, &k->sess->initial_dcid, 1);
+    register_cid(k, &k->sess->server_cid, 1);
+    register_cid(k, &k->sess->client_cid, 0);
+}
+
+/* ---- SMB stream ---- */
+
+static void deliver(struct track *k, int dir)
+{
+    struct quic_reasm *r = &k->stream[dir];
+    if (r->contiguous) {
+        smb_conn_data(k->smb, dir, r->data, r->contiguous, k->t->now);
+        quic_reasm_consume(r, r->contiguous);
+    }
+}
+
+static void on_stream(void *ctx, enum quic_dir dir, uint64_t id, uint64_t off, const uint8_t *data, size_t len,
+    bool fin)
+{
+    (void)fin;
+    struct track *k = ctx;
+    if (k->state != TRACK_SMB || (id & 3) != 0) /* client-initiated bidirectional streams only */
+        return;
+    if (!k->have_stream) {
+        k->have_stream = true;
+        k->stream_id = id;
+        k->streams = 1;
+        k->stream = g_new0(struct quic_reasm, 2);
+        quic_reasm_reset(&k->stream[0], 0);
+        quic_reasm_reset(&k->stream[1], 0);
+    }
+    if (id != k->stream_id) {
+        if (id > k->stream_id && (id - k->stream_id) / 4 + 1 > k->streams)
+            k->streams = (uint32_t)((id - k->stream_id) / 4 + 1);
+        return;
+    }
+    struct quic_reasm *r = &k->stream[dir];
+    /* In order and nothing pending: straight to the framer, no copy. */
+    if (off == r->base && r->contiguous == 0 && !r->capped) {
+        bool pending = false;
+        for (size_t i = 0; i < sizeof r->have && !pending; i++)
+            pending = r->have[i] != 0;
+        if (!pending) {
+            smb_conn_data(k->smb, (int)dir, data, len, k->t->now);
+            r->base += len;
+            return;
+        }
+    }
+    if (off + len > r->base + QUIC_REASM_CAP) {
+        /* A hole the window cannot bridge (packets never captured, or keys
+         * that did not open them): the framer is told of a gap of known
+         * length and resynchronises after it, as on TCP. */
+        deliver(k, (int)dir);
+        uint64_t gap = off > r->base ? off - r->base : 0;
+        if (gap) {
+            smb_conn_gap(k->smb, (int)dir, gap, k->t->now);
+            k->stream_dropped += gap;
+        }
+        quic_reasm_reset(r, off > r->base ? off : r->base);
+    }
+    quic_reasm_add(r, off, data, len);
+    deliver(k, (int)dir);
+}
+
+static void on_new_cid(void *ctx, enum quic_dir dir, const struct quic_cid *cid)
+{
+    /* The sender will receive packets carrying this CID. */
+    register_cid(ctx, cid, dir == QUIC_FROM_CLIENT ? 0 : 1);
+}
+
+/* ---- tracks ---- */
+
+static size_t track_secret(void *ctx, const uint8_t random[32], enum quic_secret_kind kind, uint8_t *out, size_t cap)
+{
+    struct track *k = ctx;
+    return keylog_lookup(k->t->keylog, random, kind, out, cap);
+}
+
+static struct track *track_new(struct quic_table *t, const struct packet *pkt)
+{
+    struct track *k = g_new0(struct track, 1);
+    k->t = t;
+    k->addr[0] = pkt->src;
+    k->addr[1] = pkt->dst;
+    k->port[0] = pkt->sport;
+    k->port[1] = pkt->dport;
+    k->first_ts = pkt->ts_us;
+    k->crypto = g_new0(struct quic_reasm, 2);
+    struct quic_session_hooks hooks = {
+        .ctx = k,
+        .secret = t->keylog ? track_secret : NULL,
+        .stream = on_stream,
+        .new_cid = on_new_cid,
+    };
+    k->sess = g_new(struct quic_session, 1);
+    quic_session_init(k->sess, &hooks);
+    k->sess->crypto[0] = &k->crypto[0];
+    k->sess->crypto[1] = &k->crypto[1];
+    return k;
+}
+
+static void track_free(struct track *k)
+{
+    if (k->sess)
+        quic_session_clear(k->sess);
+    g_free(k->sess);
+    g_free(k->crypto);
+    g_free(k->stream);
+    if (k->smb)
+        smb_conn_free(k->smb);
+    g_free(k);
+}
+
+static void copy_facts(struct track *k)
+{
+    struct smb_conn_quic *q = k->smb->quic;
+    const struct quic_session *s = k->sess;
+    q->version = s->version;
+    memcpy(q->sni, s->client_hello.sni, sizeof q->sni);
+    q->alpn_count = s->client_hello.alpn_count;
+    q->alpn_truncated = s->client_hello.alpn_truncated;
+    memcpy(q->alpn, s->client_hello.alpn, sizeof q->alpn);
+    q->cipher = s->server_hello_seen ? s->cipher : 0;
+    q->retry = s->retry_seen;
+    q->handshake_completed = s->server_handshake_seen;
+    q->handshake_done = s->handshake_done;
+    q->decrypted = s->decrypted[0][QUIC_SPACE_APP] || s->decrypted[1][QUIC_SPACE_APP];
+    q->client_hellos = s->client_hellos;
+    q->zero_rtt = s->zero_rtt;
+    q->undecryptable = s->undecryptable[0] + s->undecryptable[1];
+    q->streams = k->streams;
+    q->stream_bytes_dropped = k->stream_dropped;
+    q->crypto_capped = s->crypto_capped;
+}
+
+/* Nothing more to learn from this connection's packets: its facts are
+ * copied (SMB) and the session, keys and buffers go; from now on each packet
+ * costs one look-up and two counters. */
+static void retire(struct track *k)
+{
+    if (k->state == TRACK_SMB)
+        copy_facts(k);
+    quic_session_clear(k->sess);
+    g_free(k->sess);
+    k->sess = NULL;
+    g_free(k->crypto);
+    k->crypto = NULL;
+}
+
+/* After the ClientHello: SMB (ALPN "smb") or not.  A connection that is not
+ * SMB drops its buffers and keys; its packets are only counted from now on. */
+static void decide(struct track *k)
+{
+    struct quic_table *t = k->t;
+    if (!tls_alpn_has(&k->sess->client_hello, "smb")) {
+        k->state = TRACK_NOT_SMB;
+        t->stats.other_conns++;
+        retire(k);
+        return;
+    }
+    k->state = TRACK_SMB;
+    t->stats.smb_conns++;
+    k->smb = smb_conn_new_endpoints(t->cfg, k->addr, k->port, 0, false);
+    k->smb->obs.carrier = CARRIER_QUIC;
+    k->smb->quic = g_new0(struct smb_conn_quic, 1);
+}
+
+static void feed(struct track *k, int dir, const struct packet *pkt)
+{
+    k->packets[dir]++;
+    k->bytes[dir] += pkt->payload_wire_len;
+    k->last_ts = pkt->ts_us;
+    k->t->stats.quic_datagrams++;
+    if (!k->sess)
+        return; /* the one look-up was the cost */
+    quic_session_datagram(k->sess, (enum quic_dir)dir, pkt->payload, pkt->payload_len, k->t->scratch, MAX_DATAGRAM);
+    if (k->state == TRACK_HANDSHAKE || !k->sess->server_handshake_seen)
+        sync_cids(k);
+    if (k->state == TRACK_HANDSHAKE && k->sess->client_hello_seen)
+        decide(k);
+    if (k->state == TRACK_NOT_SMB)
+        return;
+    /* Both hellos read: the CRYPTO buffers are no longer needed. */
+    if (k->crypto && k->sess->client_hello_seen && k->sess->server_hello_seen) {
+        g_free(k->crypto);
+        k->crypto = NULL;
+        k->sess->crypto[0] = k->sess->crypto[1] = NULL;
+    }
+    /* Without a key log, the server's Handshake packets are the last thing
+     * an SMB connection can show. */
+    if (!k->t->keylog && k->state == TRACK_SMB && !k->crypto && k->sess->server_handshake_seen)
+        retire(k);
+}
+
+static bool tuple_is(const struct track *k, const struct packet *pkt, int side)
+{
+    return k->port[side] == pkt->sport && k->addr[side].family == pkt->src.family
+        && memcmp(k->addr[side].bytes, pkt->src.bytes, 16) == 0;
+}
+
+/* A track by connection ID, for a short header from an unknown 4-tuple (a
+ * migrated or NAT-rebound path; RFC 9000 9: not before the handshake, so
+ * long headers are never matched this way): the DCID is tried at each
+ * length some registered CID has. */
+static struct track *by_cid(struct quic_table *t, const struct packet *pkt, int *dir)
+{
+    const uint8_t *p = pkt->payload;
+    size_t n = pkt->payload_len;
+    struct quic_cid cid;
+    struct track *k = NULL;
+    if (p[0] & 0x80)
+        return NULL;
+    for (unsigned len = 1; len <= QUIC_MAX_CID && !k; len++)
+        if ((t->cid_lens >> len) & 1 && quic_datagram_dcid(p, n, len, &cid))
+            k = g_hash_table_lookup(t->by_cid, &cid);
+    if (!k)
+        return NULL;
+    for (unsigned i = 0; i < k->n_cids; i++)
+        if (quic_cid_equal(&k->cids[i], &cid))
+            *dir = k->cid_owner[i] == 1 ? 0 : 1;
+    return k;
+}
+
+static struct track *lookup(struct quic_table *t, const struct packet *pkt, int *dir)
+{
+    struct tuple u = { pkt->src, pkt->dst, pkt->sport, pkt->dport };
+    struct track *k = g_hash_table_lookup(t->by_tuple, &u);
+    if (k) {
+        *dir = tuple_is(k, pkt, 0) ? 0 : 1;
+        return k;
+    }
+    struct tuple r = { pkt->dst, pkt->src, pkt->dport, pkt->sport };
+    if ((k = g_hash_table_lookup(t->by_tuple, &r))) {
+        *dir = tuple_is(k, pkt, 0) ? 0 : 1;
+        return k;
+    }
+    return g_hash_table_size(t->by_cid) ? by_cid(t, pkt, dir) : NULL;
+}
+
+/* A client Initial that decrypts with its DCID's keys starts a connection. */
+static void try_start(struct quic_table *t, const struct packet *pkt)
+{
+    struct quic_header h;
+    if (pkt->payload_len < QUIC_MIN_INITIAL_DATAGRAM || !quic_looks_long(pkt->payload, pkt->payload_len)
+        || !quic_parse_header(pkt->payload, pkt->payload_len, 0, &h) || h.type != QUIC_PKT_INITIAL)
+        return;
+    if (t->tracks->len >= t->max_conns)
+        sweep(t);
+    if (t->tracks->len >= t->max_conns)
+        evict_oldest(t);
+    struct track *k = track_new(t, pkt);
+    quic_session_datagram(k->sess, QUIC_FROM_CLIENT, pkt->payload, pkt->payload_len, t->scratch, MAX_DATAGRAM);
+    if (!k->sess->decrypted[0][QUIC_SPACE_INITIAL]) {
+        t->stats.decrypt_failures++;
+        track_free(k);
+        return;
+    }
+    t->stats.conns++;
+    g_ptr_array_add(t->tracks, k);
+    k->tuple = (struct tuple){ k->addr[0], k->addr[1], k->port[0], k->port[1] };
+    g_hash_table_insert(t->by_tuple, &k->tuple, k);
+    k->packets[0] = 1;
+    k->bytes[0] = pkt->payload_wire_len;
+    k->last_ts = pkt->ts_us;
+    t->stats.quic_datagrams++;
+    sync_cids(k);
+    if (k->sess->client_hello_seen)
+        decide(k);
+}
+
+void quic_table_packet(struct quic_table *t, const struct packet *pkt)
+{
+    if (!pkt->payload_len || pkt->payload_len > MAX_DATAGRAM)
+        return;
+    t->stats.datagrams++;
+    t->now = pkt->ts_us;
+    if (t->stats.datagrams % SWEEP_EVERY == 0)
+        sweep(t);
+    int dir = 0;
+    struct track *k = lookup(t, pkt, &dir);
+    if (k)
+        feed(k, dir, pkt);
+    else
+        try_start(t, pkt);
+}
+
+/* The connection ends: what waited behind a hole in the SMB stream is
+ * delivered after a gap of the hole's length. */
+static void flush_stream(struct track *k)
+{
+    for (int dir = 0; k->stream && dir < 2; dir++) {
+        uint32_t hole;
+        while ((hole = quic_reasm_skip_hole(&k->stream[dir])) != 0) {
+            smb_conn_gap(k->smb, dir, hole, k->last_ts);
+            k->stream_dropped += hole;
+            deliver(k, dir);
+        }
+    }
+}
+
+/* End a track: an SMB one goes to the output, then its keys go. */
+static void track_close(struct quic_table *t, struct track *k, const char *reason)
+{
+    if (k->state == TRACK_SMB) {
+        flush_stream(k);
+        if (k->sess)
+            copy_facts(k);
+        struct smb_conn *s = k->smb;
+        k->smb = NULL;
+        if (smb_conn_close_endpoints(s, k->first_ts, k->last_ts, k->bytes, k->packets, reason))
+            g_ptr_array_add(t->out, s);
+        else
+            smb_conn_free(s);
+    }
+    for (unsigned i = 0; i < k->n_cids; i++)
+        if (g_hash_table_lookup(t->by_cid, &k->cids[i]) == k)
+            g_hash_table_remove(t->by_cid, &k->cids[i]);
+    g_hash_table_remove(t->by_tuple, &k->tuple);
+    track_free(k);
+}
+
+/* At the cap: the least recently active connection makes room (counted). */
+static void evict_oldest(struct quic_table *t)
+{
+    guint oldest = 0;
+    for (guint i = 1; i < t->tracks->len; i++)
+        if (((struct track *)g_ptr_array_index(t->tracks, i))->last_ts
+            < ((struct track *)g_ptr_array_index(t->tracks, oldest))->last_ts)
+            oldest = i;
+    if (!t->tracks->len)
+        return;
+    track_close(t, g_ptr_array_index(t->tracks, oldest), "evicted");
+    g_ptr_array_remove_index_fast(t->tracks, oldest);
+    t->stats.evictions++;
+}
+
+static void sweep(struct quic_table *t)
+{
+    for (guint i = 0; i < t->tracks->len;) {
+        struct track *k = g_ptr_array_index(t->tracks, i);
+        if (k->last_ts + IDLE_US < t->now) {
+            track_close(t, k, "idle");
+            g_ptr_array_remove_index_fast(t->tracks, i);
+        } else {
+            i++;
+        }
+    }
+}
+
+void quic_table_finish(struct quic_table *t)
+{
+    for (guint i = 0; i < t->tracks->len; i++)
+        track_close(t, g_ptr_array_index(t->tracks, i), "end of capture");
+    g_ptr_array_set_size(t->tracks, 0);
+}
+
+struct quic_table_stats quic_table_stats(const struct quic_table *t) { return t->stats; }
+
+void quic_table_free(struct quic_table *t)
+{
+    if (!t)
+        return;
+    for (guint i = 0; i < t->tracks->len; i++)
+        track_free(g_ptr_array_index(t->tracks, i));
+    g_ptr_array_free(t->tracks, TRUE);
+    g_hash_table_destroy(t->by_cid);
+    g_hash_table_destroy(t->by_tuple);
+    g_free(t->scratch);
+    g_free(t);
+}

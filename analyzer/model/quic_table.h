@@ -1,0 +1,51 @@
+/* quic_table.h - the QUIC connections of a capture, on any UDP port.
+ *
+ * A UDP datagram whose first packet is a client Initial of a known version
+ * that decrypts with the keys of its Destination Connection ID starts a
+ * QUIC connection (the AEAD tag is the proof: no port is trusted).  The
+ * connection is then found by the connection IDs its long and short headers
+ * carry (and those announced in NEW_CONNECTION_ID frames the key log opens),
+ * with its UDP 4-tuple as the quick first guess.  Once the ClientHello is
+ * read, a connection whose ALPN list offers "smb" becomes an SMB connection
+ * (transport class quic) fed to the same session model as TCP; any other is
+ * only counted, each further packet costing one header look-up.  Bounded:
+ * at most max_conns connections at once (at the cap, idle ones are closed,
+ * then the least recently active one, counted), fixed CRYPTO and stream
+ * buffers. */
+#ifndef SMBSCOPE_QUIC_TABLE_H
+#define SMBSCOPE_QUIC_TABLE_H
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "packet.h"
+#include "session.h"
+
+struct keylog;
+struct quic_table;
+
+struct quic_table_stats {
+    uint64_t datagrams;        /* UDP datagrams offered */
+    uint64_t quic_datagrams;   /* datagrams of a tracked QUIC connection */
+    uint64_t conns;            /* QUIC connections recognised */
+    uint64_t smb_conns;        /* ... whose ALPN offered "smb" */
+    uint64_t other_conns;      /* ... with another ALPN (not SMB) */
+    uint64_t evictions;        /* connections closed early to make room at the cap */
+    uint64_t decrypt_failures; /* client Initials whose keys did not open them */
+};
+
+#define QUIC_TABLE_DEFAULT_MAX_CONNS 8192u /* about 180 MiB at worst: 22 KiB per handshake */
+
+/* Closed SMB connections (idle for two minutes of capture time, or at
+ * quic_table_finish) are appended to out (struct smb_conn*, owned by out's
+ * free function from then on). */
+struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max_conns, struct keylog *keylog,
+    GPtrArray *out);
+/* A decoded UDP packet (pkt->l4 == L4_UDP). */
+void quic_table_packet(struct quic_table *t, const struct packet *pkt);
+/* Close every connection still open. */
+void quic_table_finish(struct quic_table *t);
+struct quic_table_stats quic_table_stats(const struct quic_table *t);
+void quic_table_free(struct quic_table *t);
+
+#endif

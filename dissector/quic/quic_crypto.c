@@ -1,0 +1,261 @@
+/* quic_crypto.c - QUIC packet protection through libgcrypt; see quic_crypto.h. */
+#include "quic_crypto.h"
+
+#include <gcrypt.h>
+#include <string.h>
+
+bool quic_crypto_init(void)
+{
+    if (gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P))
+        return true;
+    if (!gcry_check_version(NULL))
+        return false;
+    gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
+    gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+    return true;
+}
+
+/* One row per suite: hash for HKDF, AEAD and header-protection ciphers. */
+static const struct suite_row {
+    uint16_t suite;
+    const char *name;
+    int md;
+    int aead_algo, aead_mode;
+    int hp_algo, hp_mode;
+    size_t key_len;
+} suites[] = {
+    { QUIC_SUITE_AES_128_GCM_SHA256, "TLS_AES_128_GCM_SHA256", GCRY_MD_SHA256,
+      GCRY_CIPHER_AES128, GCRY_CIPHER_MODE_GCM, GCRY_CIPHER_AES128, GCRY_CIPHER_MODE_ECB, 16 },
+    { QUIC_SUITE_AES_256_GCM_SHA384, "TLS_AES_256_GCM_SHA384", GCRY_MD_SHA384,
+      GCRY_CIPHER_AES256, GCRY_CIPHER_MODE_GCM, GCRY_CIPHER_AES256, GCRY_CIPHER_MODE_ECB, 32 },
+    { QUIC_SUITE_CHACHA20_POLY1305_SHA256, "TLS_CHACHA20_POLY1305_SHA256", GCRY_MD_SHA256,
+      GCRY_CIPHER_CHACHA20, GCRY_CIPHER_MODE_POLY1305, GCRY_CIPHER_CHACHA20, GCRY_CIPHER_MODE_STREAM, 32 },
+};
+
+static const struct suite_row *suite_row(uint16_t suite)
+{
+    for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
+        if (suites[i].suite == suite)
+            return &suites[i];
+    return NULL;
+}
+
+bool quic_suite_supported(uint16_t suite) { return suite_row(suite) != NULL; }
+
+const char *quic_suite_name(uint16_t suite)
+{
+    const struct suite_row *r = suite_row(suite);
+    return r ? r->name : NULL;
+}
+
+/* HMAC through libgcrypt: the first iovec is the key (GCRY_MD_FLAG_HMAC). */
+static bool hmac(int md, const uint8_t *key, size_t key_len, const uint8_t *a, size_t a_len,
+    const uint8_t *b, size_t b_len, uint8_t *out)
+{
+    gcry_buffer_t iov[3] = {
+        { .data = (void *)(uintptr_t)key, .len = key_len },
+        { .data = (void *)(uintptr_t)a, .len = a_len },
+        { .data = (void *)(uintptr_t)b, .len = b_len },
+    };
+    return gcry_md_hash_buffers(md, GCRY_MD_FLAG_HMAC, out, iov, b_len ? 3 : 2) == 0;
+}
+
+bool quic_hkdf_expand_label(uint16_t suite, const uint8_t *secret, size_t secret_len,
+    const char *label, uint8_t *out, size_t out_len)
+{
+    const struct suite_row *r = suite_row(suite);
+    size_t label_len = strlen(label);
+    if (!r || label_len > 249 || out_len > 0xffff)
+        return false;
+    /* HkdfLabel: uint16 length, opaque label<7..255> = "tls13 " + label, empty context. */
+    uint8_t info[2 + 1 + 255 + 1 + 1];
+    size_t n = 0;
+    info[n++] = (uint8_t)(out_len >> 8);
+    info[n++] = (uint8_t)out_len;
+    info[n++] = (uint8_t)(6 + label_len);
+    memcpy(info + n, "tls13 ", 6);
+    n += 6;
+    memcpy(info + n, label, label_len);
+    n += label_len;
+    info[n++] = 0;
+    /* HKDF-Expand (RFC 5869 2.3): T(i) = HMAC(PRK, T(i-1) | info | i). */
+    size_t hash_len = gcry_md_get_algo_dlen(r->md);
+    uint8_t t[64], block[64 + sizeof info];
+    size_t t_len = 0, done = 0;
+    for (uint8_t i = 1; done < out_len; i++) {
+        if (i == 0)
+            return false;
+        memcpy(block, t, t_len);
+        memcpy(block + t_len, info, n);
+        block[t_len + n] = i;
+        if (!hmac(r->md, secret, secret_len, block, t_len + n + 1, NULL, 0, t))
+            return false;
+        t_len = hash_len;
+        size_t take = out_len - done < hash_len ? out_len - done : hash_len;
+        memcpy(out + done, t, take);
+        done += take;
+    }
+    return true;
+}
+
+bool quic_initial_secrets(const struct quic_version_info *v, const struct quic_cid *dcid,
+    uint8_t client[32], uint8_t server[32])
+{
+    if (!v || !dcid)
+        return false;
+    /* HKDF-Extract(salt, IKM) = HMAC(salt, IKM). */
+    uint8_t initial[32];
+    if (!hmac(GCRY_MD_SHA256, v->initial_salt, sizeof v->initial_salt, dcid->id, dcid->len, NULL, 0, initial))
+        return false;
+    return quic_hkdf_expand_label(QUIC_SUITE_AES_128_GCM_SHA256, initial, 32, "client in", client, 32)
+        && quic_hkdf_expand_label(QUIC_SUITE_AES_128_GCM_SHA256, initial, 32, "server in", server, 32);
+}
+
+bool quic_keys_material(uint16_t suite, const struct quic_version_info *v, const uint8_t *secret,
+    size_t secret_len, uint8_t *key, size_t key_len, uint8_t iv[12], uint8_t *hp, size_t hp_len)
+{
+    return v && quic_hkdf_expand_label(suite, secret, secret_len, v->key_label, key, key_len)
+        && quic_hkdf_expand_label(suite, secret, secret_len, v->iv_label, iv, 12)
+        && quic_hkdf_expand_label(suite, secret, secret_len, v->hp_label, hp, hp_len);
+}
+
+static bool open_cipher(void **slot, int algo, int mode, const uint8_t *key, size_t key_len)
+{
+    gcry_cipher_hd_t h;
+    if (gcry_cipher_open(&h, algo, mode, 0))
+        return false;
+    if (gcry_cipher_setkey(h, key, key_len)) {
+        gcry_cipher_close(h);
+        return false;
+    }
+    *slot = h;
+    return true;
+}
+
+void quic_keys_clear(struct quic_keys *k)
+{
+    if (k->aead)
+        gcry_cipher_close((gcry_cipher_hd_t)k->aead);
+    if (k->hp)
+        gcry_cipher_close((gcry_cipher_hd_t)k->hp);
+    memset(k, 0, sizeof *k);
+}
+
+bool quic_keys_from_secret(struct quic_keys *k, const struct quic_version_info *v, uint16_t suite,
+    const uint8_t *secret, size_t secret_len)
+{
+    quic_keys_clear(k);
+    const struct suite_row *r = suite_row(suite);
+    if (!r || !v || secret_len > QUIC_MAX_SECRET || !quic_crypto_init())
+        return false;
+    uint8_t key[32], hp[32];
+    if (!quic_keys_material(suite, v, secret, secret_len, key, r->key_len, k->iv, hp, r->key_len))
+        return false;
+    if (!open_cipher(&k->aead, r->aead_algo, r->aead_mode, key, r->key_len)
+        || !open_cipher(&k->hp, r->hp_algo, r->hp_mode, hp, r->key_len)) {
+        quic_keys_clear(k);
+        return false;
+    }
+    memcpy(k->secret, secret, secret_len);
+    k->secret_len = secret_len;
+    k->suite = suite;
+    k->ready = true;
+    return true;
+}
+
+bool quic_keys_update(struct quic_keys *k, const struct quic_version_info *v)
+{
+    const struct suite_row *r = suite_row(k->suite);
+    if (!k->ready || !r || !v)
+        return false;
+    uint8_t next[QUIC_MAX_SECRET], key[32];
+    if (!quic_hkdf_expand_label(k->suite, k->secret, k->secret_len, v->ku_label, next, k->secret_len)
+        || !quic_hkdf_expand_label(k->suite, next, k->secret_len, v->key_label, key, r->key_len)
+        || !quic_hkdf_expand_label(k->suite, next, k->secret_len, v->iv_label, k->iv, 12))
+        return false;
+    if (gcry_cipher_setkey((gcry_cipher_hd_t)k->aead, key, r->key_len))
+        return false;
+    memcpy(k->secret, next, k->secret_len);
+    return true;
+}
+
+bool quic_hp_mask(const struct quic_keys *k, const uint8_t sample[16], uint8_t mask[5])
+{
+    if (!k->ready)
+        return false;
+    gcry_cipher_hd_t h = (gcry_cipher_hd_t)k->hp;
+    if (k->suite == QUIC_SUITE_CHACHA20_POLY1305_SHA256) {
+        /* RFC 9001 5.4.4: counter = sample[0..3] LE, nonce = sample[4..15];
+         * libgcrypt's 16-byte ChaCha20 IV is exactly that layout. */
+        static const uint8_t zeros[5];
+        return gcry_cipher_setiv(h, sample, 16) == 0 && gcry_cipher_encrypt(h, mask, 5, zeros, 5) == 0;
+    }
+    uint8_t block[16];
+    if (gcry_cipher_encrypt(h, block, 16, sample, 16))
+        return false;
+    memcpy(mask, block, 5);
+    return true;
+}
+
+uint64_t quic_decode_pn(uint64_t largest_pn, uint64_t truncated, unsigned pn_nbits)
+{
+    uint64_t expected = largest_pn == UINT64_MAX ? 0 : largest_pn + 1;
+    uint64_t win = (uint64_t)1 << pn_nbits, hwin = win / 2, mask = win - 1;
+    uint64_t candidate = (expected & ~mask) | truncated;
+    if (candidate + hwin <= expected && candidate < ((uint64_t)1 << 62) - win)
+        return candidate + win;
+    if (candidate > expected + hwin && candidate >= win)
+        return candidate - win;
+    return candidate;
+}
+
+static bool aead_open(const struct quic_keys *k, uint64_t pn, const uint8_t *aad, size_t aad_len,
+    uint8_t *buf, size_t len)
+{
+    gcry_cipher_hd_t h = (gcry_cipher_hd_t)k->aead;
+    uint8_t nonce[12];
+    memcpy(nonce, k->iv, 12);
+    for (int i = 0; i < 8; i++)
+        nonce[11 - i] ^= (uint8_t)(pn >> (8 * i));
+    size_t ct_len = len - 16;
+    if (gcry_cipher_reset(h) || gcry_cipher_setiv(h, nonce, 12) || gcry_cipher_authenticate(h, aad, aad_len))
+        return false;
+    if (gcry_cipher_final(h) || gcry_cipher_decrypt(h, buf, ct_len, NULL, 0))
+        return false;
+    return gcry_cipher_checktag(h, buf + ct_len, 16) == 0;
+}
+
+enum quic_unprotect_status quic_unprotect(const struct quic_keys *k, const uint8_t *pkt, size_t pkt_len,
+    size_t pn_off, uint64_t largest_pn, uint8_t *scratch, size_t scratch_len, struct quic_plain *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!k || !k->ready)
+        return QUIC_UNPROTECT_NO_KEYS;
+    /* The sample starts 4 bytes after the packet number's first byte. */
+    if (pn_off > pkt_len || pkt_len - pn_off < 4 + 16 || pkt_len > scratch_len)
+        return QUIC_UNPROTECT_SHORT;
+    uint8_t mask[5];
+    if (!quic_hp_mask(k, pkt + pn_off + 4, mask))
+        return QUIC_UNPROTECT_NO_KEYS;
+    memcpy(scratch, pkt, pkt_len);
+    bool long_form = (pkt[0] & 0x80) != 0;
+    scratch[0] ^= mask[0] & (long_form ? 0x0f : 0x1f);
+    unsigned pn_len = (scratch[0] & 3) + 1;
+    uint64_t truncated = 0;
+    for (unsigned i = 0; i < pn_len; i++) {
+        scratch[pn_off + i] ^= mask[1 + i];
+        truncated = (truncated << 8) | scratch[pn_off + i];
+    }
+    size_t hdr_len = pn_off + pn_len;
+    if (pkt_len - hdr_len < 16)
+        return QUIC_UNPROTECT_SHORT;
+    out->first = scratch[0];
+    out->pn_len = pn_len;
+    out->pn = quic_decode_pn(largest_pn, truncated, pn_len * 8);
+    out->key_phase = !long_form && (scratch[0] & 0x04);
+    if (!aead_open(k, out->pn, scratch, hdr_len, scratch + hdr_len, pkt_len - hdr_len))
+        return QUIC_UNPROTECT_AUTH;
+    out->payload = scratch + hdr_len;
+    out->payload_len = pkt_len - hdr_len - 16;
+    return QUIC_UNPROTECT_OK;
+}

@@ -1,0 +1,97 @@
+/* quic_reasm.c - bounded offset reassembly; see quic_reasm.h. */
+#include "quic_reasm.h"
+
+#include <string.h>
+
+void quic_reasm_reset(struct quic_reasm *r, uint64_t base)
+{
+    r->base = base;
+    r->contiguous = 0;
+    r->capped = false;
+    r->duplicates = 0;
+    memset(r->have, 0, sizeof r->have);
+}
+
+static bool has(const struct quic_reasm *r, size_t i) { return (r->have[i / 8] >> (i % 8)) & 1; }
+
+uint32_t quic_reasm_add(struct quic_reasm *r, uint64_t off, const uint8_t *data, size_t len)
+{
+    if (!data || !len)
+        return r->contiguous;
+    uint64_t end = off + len;
+    if (end < off || end <= r->base) { /* wrapped, or all already consumed */
+        r->duplicates++;
+        return r->contiguous;
+    }
+    if (off < r->base) {
+        data += r->base - off;
+        off = r->base;
+    }
+    uint64_t limit = r->base + QUIC_REASM_CAP;
+    if (end > limit) {
+        r->capped = true;
+        end = limit;
+    }
+    bool fresh = false;
+    for (uint64_t o = off; o < end; o++) {
+        size_t i = (size_t)(o - r->base);
+        if (!has(r, i)) {
+            r->data[i] = data[o - off];
+            r->have[i / 8] |= (uint8_t)(1u << (i % 8));
+            fresh = true;
+        }
+    }
+    if (!fresh && off < end)
+        r->duplicates++;
+    while (r->contiguous < QUIC_REASM_CAP && has(r, r->contiguous))
+        r->contiguous++;
+    return r->contiguous;
+}
+
+/* Move the window n bytes on, whatever arrived in them. */
+static void shift(struct quic_reasm *r, uint32_t n)
+{
+    /* Only the part of the window that ever received bytes moves: usually
+     * nothing lies beyond what is consumed, and the bitmap is just cleared. */
+    size_t last = sizeof r->have;
+    while (last && !r->have[last - 1])
+        last--;
+    size_t used = last * 8 > QUIC_REASM_CAP ? QUIC_REASM_CAP : last * 8;
+    if (used > n) {
+        size_t keep = used - n;
+        memmove(r->data, r->data + n, keep);
+        uint8_t bits[QUIC_REASM_CAP / 8] = { 0 };
+        for (size_t i = 0; i < keep; i++)
+            if (has(r, i + n))
+                bits[i / 8] |= (uint8_t)(1u << (i % 8));
+        memcpy(r->have, bits, last);
+    } else {
+        memset(r->have, 0, last);
+    }
+    r->base += n;
+}
+
+void quic_reasm_consume(struct quic_reasm *r, uint32_t n)
+{
+    if (n > r->contiguous)
+        n = r->contiguous;
+    if (!n)
+        return;
+    shift(r, n);
+    r->contiguous -= n;
+}
+
+uint32_t quic_reasm_skip_hole(struct quic_reasm *r)
+{
+    if (r->contiguous)
+        return 0;
+    uint32_t i = 0;
+    while (i < QUIC_REASM_CAP && !has(r, i))
+        i++;
+    if (i == 0 || i == QUIC_REASM_CAP)
+        return 0;
+    shift(r, i);
+    while (r->contiguous < QUIC_REASM_CAP && has(r, r->contiguous))
+        r->contiguous++;
+    return i;
+}
