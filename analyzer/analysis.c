@@ -178,6 +178,7 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
     a->census = census_new();
     a->session_cfg.pdu_cap = cfg->pdu_cap;
     a->session_cfg.no_fast_path = cfg->no_fast_path;
+    a->roce = roce_table_new(&a->session_cfg, 0);
     a->first_ts = INT64_MAX;
     a->last_ts = INT64_MIN;
 
@@ -314,6 +315,8 @@ void analysis_feed(struct analysis *a, guint idx, const struct capture_record *r
             a->events.netbios_flow(a->events.ctx, row);
         if (pkt.l4 == L4_TCP)
             flow_table_packet(a->flows, &pkt);
+        else if (pkt.l4 == L4_UDP && pkt.dport == ROCEV2_UDP_PORT)
+            roce_table_packet(a->roce, &pkt);
         else if (pkt.l4 == L4_UDP)
             quic_table_packet(a->quic, &pkt);
     }
@@ -494,6 +497,7 @@ bool analysis_open_write(struct analysis *a, const char *path, char *errbuf, siz
 void analysis_finish(struct analysis *a)
 {
     flow_table_finish(a->flows);
+    roce_table_finish(a->roce, a->conns);
     char werr[CAPTURE_ERRBUF_SIZE];
     if (a->pcapng && !pcapng_out_close(a->pcapng, werr)) {
         fprintf(stderr, "smbscope: %s\n", werr);
@@ -516,6 +520,7 @@ void analysis_free(struct analysis *a)
         ipfrag_free(a->frags);
     if (a->streams)
         write_streams_free(a->streams);
+    roce_table_free(a->roce);
     census_free(a->census);
     g_ptr_array_free(a->conns, TRUE);
     if (a->conn_keys)

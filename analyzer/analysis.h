@@ -16,6 +16,7 @@
 #include "netbios.h"
 #include "options.h"
 #include "packet.h"
+#include "rdma.h"
 #include "session.h"
 #include "capture.h"
 
@@ -78,6 +79,7 @@ struct analysis {
     GPtrArray *conns;         /* struct smb_conn*: closed connections that carried SMB/NBSS */
     struct quic_table *quic;  /* QUIC connections on any UDP port (analyzer/model/quic_table.h) */
     struct keylog *keylog;    /* --tls-keylog, NULL without */
+    struct roce_table *roce;  /* SMB Direct over RoCEv2 (UDP 4791), analyzer/model/rdma_roce.c */
     bool input_error;         /* some input could not be read to its end: exit 2 */
     uint64_t packets;
     int64_t first_ts, last_ts;

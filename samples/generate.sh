@@ -493,6 +493,10 @@ sc_formats() { # other file formats of the same bytes: pcapng (editcap) and gzip
     chmod 0644 "$OUT/smb445-smb3_11.pcapng" "$OUT/nbt139-smb3_11.pcap.gz"
     log "smb445-smb3_11.pcapng, nbt139-smb3_11.pcap.gz written"
 }
+sc_rdma() { # SMB Direct (iWARP, RoCEv2) hand-built around smb445-smb3_11.pcap's SMB2 messages (gen-rdma.py)
+    [ -f "$OUT/smb445-smb3_11.pcap" ] || sc_smb445
+    $PY "$HERE/gen-rdma.py" --source "$OUT/smb445-smb3_11.pcap" --out "$OUT"
+}
 sc_keepalive() { # idle SMB1 sessions: smbd sends NBSS keep-alives (0x85), on 445 (direct) and on 139
     start_smbd "445 139 8445" "    keepalive = 2"
     local port f
@@ -537,7 +541,7 @@ sc_reorder() { # bulk transfer with smbd and the client on DIFFERENT CPUs: veth 
     stop_smbd
 }
 
-ALL=(smb445 nbt139 altport protect multiproto nbns nmbd_startup refused negative impacket mixed ipv6 linktypes bulk keepalive failures midstream formats)
+ALL=(smb445 nbt139 altport protect multiproto nbns nmbd_startup refused negative impacket mixed ipv6 linktypes bulk keepalive failures midstream formats rdma)
 
 main() {
     setup_net

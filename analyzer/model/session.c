@@ -94,6 +94,11 @@ static bool judge_start(struct smb_conn *s, int dir, const uint8_t *p, size_t n)
 
 void smb_conn_data(struct smb_conn *s, int dir, const uint8_t *p, size_t n, int64_t ts_us)
 {
+    struct smb_conn_priv *pv = priv(s);
+    /* SMB Direct over iWARP: an MPA request as the connection's first data */
+    if (s->fr && rdma_iwarp_data(s, &pv->iwarp, &pv->iwarp_probe, !pv->started, dir & 1, p, n,
+                                 ts_us))
+        return;
     if (!s->fr || judge_start(s, dir & 1, p, n))
         return;
     framer_feed(&s->fr[dir & 1], p, n);
@@ -101,6 +106,8 @@ void smb_conn_data(struct smb_conn *s, int dir, const uint8_t *p, size_t n, int6
 
 void smb_conn_gap(struct smb_conn *s, int dir, uint64_t n, int64_t ts_us)
 {
+    if (s->fr && rdma_iwarp_gap(s, priv(s)->iwarp, dir & 1, n))
+        return;
     if (!s->fr || judge_start(s, dir & 1, NULL, 0))
         return;
     framer_gap(&s->fr[dir & 1], n);
@@ -170,6 +177,8 @@ static bool conn_close(struct smb_conn *s, const struct close_facts *f, const ch
     g_free(p->live);
     p->live = NULL;
     s->fr = NULL;
+    rdma_iwarp_free(p->iwarp);
+    p->iwarp = NULL;
     s->first_ts = f->first_ts;
     s->last_ts = f->last_ts;
     s->midstream = f->midstream;
@@ -243,6 +252,8 @@ void smb_conn_free(struct smb_conn *s)
         for (int d = 0; d < 2; d++)
             framer_free(&s->fr[d]);
     g_free(priv(s)->live);
+    rdma_iwarp_free(priv(s)->iwarp);
+    g_free(s->smbd);
     g_free(s->quic);
     for (guint i = 0; i < s->smb1_dialects->len; i++)
         wstr_free(&g_array_index(s->smb1_dialects, struct wstr, i));

@@ -17,6 +17,7 @@
 
 struct flow_conn;
 struct smb_conn_quic;
+struct smb_direct_info;
 
 /* A wire string kept as bytes (escaped only when shown). */
 struct wstr {
@@ -82,6 +83,7 @@ struct smb_conn {
     /* transport */
     struct transport_obs obs;
     struct transport_verdict verdict;
+    struct smb_direct_info *smbd; /* SMB Direct (iWARP, RoCEv2) facts; NULL for SMB over TCP */
     struct framer *fr;          /* [2] while the connection is open; NULL once closed */
     uint64_t framer_anomalies, resyncs, skipped_bytes;
     struct wstr called_name, calling_name; /* rendered NetBIOS names */

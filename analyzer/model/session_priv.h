@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "rdma.h"
 #include "session.h"
 #include "smb.h"
 
@@ -62,6 +63,8 @@ struct smb_conn_priv {
     uint8_t started;    /* bit per direction: data or a gap was seen */
     uint8_t bad_start;  /* bit per direction: seen from its start, and its first byte is no NBSS type */
     bool not_smb;       /* see smb_conn_not_smb() */
+    struct rdma_iwarp *iwarp; /* SMB Direct over iWARP framing (rdma_iwarp.c), NULL otherwise */
+    uint8_t iwarp_probe;      /* whether the first data was an MPA request: unknown, no, yes */
 };
 
 

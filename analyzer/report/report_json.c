@@ -206,6 +206,8 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     json_kuint(j, "evictions", fs.evictions);
     json_kuint(j, "reassembly_buffer_peak", fs.buffered_peak);
     json_kuint(j, "reassembly_cap_hits", fs.cap_hits);
+    json_kuint(j, "roce_untracked_packets", roce_table_dropped(a->roce));
+    json_kuint(j, "roce_not_decoded_packets", roce_table_not_decoded(a->roce));
     json_kuint(j, "time_jumps", fs.time_jumps);
     if (a->conns_summarised)
         json_kuint(j, "connections_summarised", a->conns_summarised);

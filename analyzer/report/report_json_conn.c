@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "report_rdma.h"
+
 #include "dialect.h"
 #include "fmt.h"
 #include "smb_tables.h"
@@ -176,6 +178,7 @@ static void conn_nbss(struct json *j, const struct smb_conn *s)
         json_null(j);
     }
     json_kuint(j, "largest_message", o->largest_message);
+    report_json_smb_direct(j, s);
 
 }
 

@@ -10,7 +10,8 @@
 void json_carrier(struct json *j, const struct smb_conn *s)
 {
     const struct smb_conn_quic *q = s->quic;
-    json_kstr(j, "carrier", q ? "quic" : "tcp");
+    /* SMB Direct over RoCEv2 rides on UDP; iWARP on TCP */
+    json_kstr(j, "carrier", q ? "quic" : s->obs.carrier == CARRIER_RDMA_ROCE ? "udp" : "tcp");
     json_key(j, "quic");
     if (!q) {
         json_null(j);

@@ -9,6 +9,7 @@
 
 #include "dialect.h"
 #include "fmt.h"
+#include "report_rdma.h"
 #include "quic_crypto.h"
 #include "quic_facts.h"
 #include "smb_tables.h"
@@ -270,6 +271,7 @@ static void conn_detail(struct text *t, guint idx, const struct smb_conn *s)
     fprintf(out, "%s\n", transport_class_description(s->verdict.cls));
     field(out, "Transport Evidence");
     fprintf(out, "%s\n", transport_evidence_text(s->verdict.evidence, buf, sizeof buf));
+    report_text_smb_direct(out, s, LABEL_WIDTH);
     detail_quic(out, s);
     field(out, "NetBIOS Name");
     if (s->called_name.len || s->calling_name.len) {

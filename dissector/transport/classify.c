@@ -11,6 +11,9 @@
  *   0. A QUIC carrier is SMB over QUIC whatever else: it exists only
  *      because the ClientHello offered ALPN "smb" (MS-SMB2 2.1), and NBSS
  *      rules do not apply to it.
+ *   0. SMB Direct decides by its carrier: the MPA/DDP/RDMAP or RoCEv2
+ *      framing that delivered the messages is the proof (rdma-iwarp on any
+ *      TCP port, rdma-roce on UDP 4791); NBSS cannot appear inside it.
  *   4. Otherwise direct-hosted SMB.  A bare keep-alive (0x85) does not make a
  *      connection NetBIOS: smbd sends 0x85 on idle SMB1 sessions on 445 too,
  *      and MS-SMB2's direct transport shares the 4-byte header layout; it is
@@ -32,6 +35,8 @@ static bool r_setup_elsewhere(const struct transport_obs *o) { return nbss_setup
 static bool r_port_139(const struct transport_obs *o) { return o->server_port == 139; }
 static bool r_midstream(const struct transport_obs *o) { return !o->handshake_seen; }
 static bool r_always(const struct transport_obs *o) { (void)o; return true; }
+static bool r_iwarp(const struct transport_obs *o) { return o->carrier == CARRIER_RDMA_IWARP; }
+static bool r_roce(const struct transport_obs *o) { return o->carrier == CARRIER_RDMA_ROCE; }
 
 static const struct {
     bool (*holds)(const struct transport_obs *);
@@ -39,6 +44,8 @@ static const struct {
     uint32_t evidence;
 } rules[] = {
     { r_quic, TRANSPORT_QUIC, EV_QUIC_ALPN },
+    { r_iwarp, TRANSPORT_RDMA_IWARP, EV_RDMA_IWARP },
+    { r_roce, TRANSPORT_RDMA_ROCE, EV_RDMA_ROCE },
     { r_setup_on_139, TRANSPORT_NBT, EV_NBSS_HANDSHAKE | EV_PORT_139 },
     { r_setup_elsewhere, TRANSPORT_NBT_NONSTANDARD_PORT, EV_NBSS_HANDSHAKE },
     { r_port_139, TRANSPORT_NBT, EV_PORT_139 },
@@ -77,8 +84,21 @@ struct transport_verdict transport_classify(const struct transport_obs *o)
 
 uint16_t transport_carrier_port(enum transport_carrier carrier)
 {
-    static const uint16_t ports[CARRIER_COUNT] = { [CARRIER_TCP] = 445, [CARRIER_QUIC] = 443 };
+    static const uint16_t ports[CARRIER_COUNT] = { [CARRIER_TCP] = 445, [CARRIER_QUIC] = 443,
+                                                     [CARRIER_RDMA_IWARP] = SMBD_IWARP_PORT,
+                                                     [CARRIER_RDMA_ROCE] = ROCEV2_UDP_PORT };
     return (unsigned)carrier < CARRIER_COUNT ? ports[carrier] : 0;
+}
+
+bool transport_is_alt_port(enum transport_class cls, uint16_t port)
+{
+    if (cls == TRANSPORT_RDMA_IWARP)
+        return port != SMBD_IWARP_PORT;
+    if (cls == TRANSPORT_RDMA_ROCE)
+        return port != ROCEV2_UDP_PORT;
+    if (cls == TRANSPORT_QUIC)
+        return port != transport_carrier_port(CARRIER_QUIC);
+    return port != 139 && port != 445;
 }
 
 static const struct {
@@ -92,6 +112,8 @@ static const struct {
     { TRANSPORT_NBT_NONSTANDARD_PORT, "nbt-nonstandard-port", "NBSS session framing on a port other than 139" },
     { TRANSPORT_UNKNOWN_START, "unknown-start", "capture began mid-connection; session setup unseen" },
     { TRANSPORT_QUIC, "quic", "SMB over QUIC (MS-SMB2 2.1, ALPN \"smb\")" },
+    { TRANSPORT_RDMA_IWARP, "rdma-iwarp", "SMB Direct (MS-SMBD) over iWARP (MPA/DDP/RDMAP on TCP)" },
+    { TRANSPORT_RDMA_ROCE, "rdma-roce", "SMB Direct (MS-SMBD) over RoCEv2 (InfiniBand BTH on UDP 4791)" },
 };
 
 const char *transport_class_name(enum transport_class cls)
@@ -117,6 +139,8 @@ static const struct {
     { EV_KEEPALIVE_ON_DIRECT, "0x85 keep-alives on a direct connection" },
     { EV_ALT_PORT, "alternative port (neither 139 nor 445)" },
     { EV_QUIC_ALPN, "QUIC ClientHello offered ALPN \"smb\"" },
+    { EV_RDMA_IWARP, "MPA request/reply and FPDUs carried SMBD" },
+    { EV_RDMA_ROCE, "RoCEv2 RC SENDs carried SMBD" },
 };
 
 const char *transport_evidence_text(uint32_t evidence, char *buf, size_t buflen)

@@ -16,8 +16,13 @@ enum transport_class {
     TRANSPORT_NBT_NONSTANDARD_PORT,/* NBSS control messages on a port other than 139 */
     TRANSPORT_UNKNOWN_START,       /* began mid-connection: handshake unseen */
     TRANSPORT_QUIC,                /* SMB over QUIC (MS-SMB2 2.1): ALPN "smb" */
+    TRANSPORT_RDMA_IWARP,          /* SMB Direct (MS-SMBD) over iWARP: MPA/DDP/RDMAP on TCP */
+    TRANSPORT_RDMA_ROCE,           /* SMB Direct (MS-SMBD) over RoCEv2: InfiniBand BTH on UDP 4791 */
     TRANSPORT_CLASS_COUNT
 };
+
+#define SMBD_IWARP_PORT 5445       /* MS-SMBD's TCP port for iWARP */
+#define ROCEV2_UDP_PORT 4791
 
 /* NBSS message types (RFC 1002 4.3.1). */
 enum nbss_type {
@@ -36,6 +41,8 @@ enum nbss_type {
 enum transport_carrier {
     CARRIER_TCP = 0,
     CARRIER_QUIC,                 /* a QUIC connection whose ClientHello offered ALPN "smb" */
+    CARRIER_RDMA_IWARP,           /* SMB Direct: MPA key at the start of a TCP stream, any port */
+    CARRIER_RDMA_ROCE,            /* SMB Direct: RoCEv2 on UDP 4791 */
     CARRIER_COUNT
 };
 
@@ -66,6 +73,8 @@ enum transport_evidence_bit {
     EV_KEEPALIVE_ON_DIRECT = 1u << 6,/* 0x85 on a direct connection (smbd does this on 445) */
     EV_ALT_PORT = 1u << 7,           /* server port is not the carrier's standard one (TCP 139/445, QUIC 443) */
     EV_QUIC_ALPN = 1u << 8,          /* QUIC connection offering ALPN "smb" */
+    EV_RDMA_IWARP = 1u << 9,         /* MPA request/reply and FPDUs carried SMBD */
+    EV_RDMA_ROCE = 1u << 10,         /* RoCEv2 RC SENDs carried SMBD */
 };
 
 struct transport_verdict {
@@ -75,7 +84,12 @@ struct transport_verdict {
 
 struct transport_verdict transport_classify(const struct transport_obs *obs);
 
-/* "direct", "nbt", "nbt-nonstandard-port", "unknown-start", "quic" ("none" for NONE). */
+/* Whether a server port is an alternative one for its class: not 139/445
+ * for TCP SMB, not 5445 for SMB Direct over iWARP; RoCEv2 always uses 4791. */
+bool transport_is_alt_port(enum transport_class cls, uint16_t server_port);
+
+/* "direct", "nbt", "nbt-nonstandard-port", "unknown-start", "quic", "rdma-iwarp",
+ * "rdma-roce" ("none" for NONE). */
 const char *transport_class_name(enum transport_class cls);
 /* A sentence for people: "NetBIOS session service on port 139". */
 const char *transport_class_description(enum transport_class cls);

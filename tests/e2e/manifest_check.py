@@ -93,7 +93,9 @@ def check_capture(smbscope, path, rows):
         where = "%s %s %s:%s -> %s:%s" % (os.path.basename(path), r["kind"], r["client"], r["client_port"],
                                           r["server"], r["server_port"])
         quic_smb = r["kind"] == "quic" and r["transport"] != "-"
-        if quic_smb or (r["kind"] == "tcp" and r["transport"] != "-" and (r["smb_version"] != "-" or r["nbss_types"] != "-")):
+        rdma_smb = r["transport"] in ("rdma-iwarp", "rdma-roce")  # RoCEv2 rows are kind udp
+        if quic_smb or ((r["kind"] == "tcp" or rdma_smb) and r["transport"] != "-" and
+                        (r["smb_version"] != "-" or r["nbss_types"] != "-")):
             want_conns.add(k)
             got = conns.get(k)
             if got is None:

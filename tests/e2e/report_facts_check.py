@@ -231,6 +231,8 @@ def check_capture(smbscope, path):
         a, b = t.first
         by_tuple[(a, b)] = by_tuple[(b, a)] = t
     for c in doc["connections"]:
+        if c.get("ip_proto") == "udp":
+            continue  # SMB Direct over RoCEv2: no TCP stream; rdma_samples_check.py checks it
         cs = ((c["client"], c["client_port"]), (c["server"], c["server_port"]))
         where = "%s %s:%d -> %s:%d" % (name, cs[0][0], cs[0][1], cs[1][0], cs[1][1])
         if c.get("carrier") == "quic":

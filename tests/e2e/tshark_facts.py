@@ -10,8 +10,9 @@ Usage:
     tshark_facts.py CAPTURE... [--json] [--no-header] [--nbss-port N]...
 
 One row per TCP connection (tshark's tcp.stream) that carries SMB or NBSS or
-has port 139 at either end, and one row per NetBIOS UDP flow (UDP port 137,
-138 or 139 at the server end).  TSV columns (tab-separated, `-` for empty):
+has port 139 at either end, one row per NetBIOS UDP flow (UDP port 137,
+138 or 139 at the server end), and one row per RoCEv2 queue-pair pair that
+carries SMB Direct (kind udp, transport rdma-roce).  TSV columns (tab-separated, `-` for empty):
 
   file                  capture base name
   kind                  tcp | udp | quic (QUIC rows: tshark_quic.py)
@@ -22,8 +23,14 @@ has port 139 at either end, and one row per NetBIOS UDP flow (UDP port 137,
                         answer from another address than the one asked, as
                         to a broadcast query, is a row of its own that marks
                         the query's row answered)
-  transport             direct | nbt | nbt-nonstandard-port | unknown-start | -
-                        Rule order (same as dissector/transport/classify.c); `-` when
+  transport             direct | nbt | nbt-nonstandard-port | unknown-start |
+                        rdma-iwarp | rdma-roce | -
+                        rdma-iwarp: tshark dissected iwarp_mpa on the
+                        connection (SMB Direct over iWARP, any port);
+                        rdma-roce: SMB Direct over RoCEv2 (UDP 4791; client =
+                        sender of the SMBD negotiate request, client_port its
+                        UDP source port).  Otherwise rule order (same as
+                        dissector/transport/classify.c); `-` when
                         the connection carried neither NBSS nor SMB:
                         1. NBSS session request/positive/negative/retarget
                            (0x81-0x84) seen: nbt on server port 139, else
@@ -91,6 +98,7 @@ FIELDS = [
     "smb2.protocol_id", "smb2.cmd", "smb2.flags.response", "smb2.dialect",
     "smb2.flags.signature",
     "nbns.flags.response", "nbns.flags.opcode", "nbns.id", "nbdgm.type",
+    "infiniband.bth.destqp", "smb_direct.version.min", "smb_direct.version.negotiated",
 ]
 
 SMB2_DIALECTS = {  # same short names as dissector/smb/dialect.c
@@ -126,7 +134,8 @@ def num(text):
 
 
 def run_tshark(tshark, capture, nbss_ports):
-    cmd = [tshark, "-n", "-r", capture, "-T", "fields",
+    # artemis claims TCP 5445 (SMB Direct's iWARP port) before iwarp_mpa's heuristic
+    cmd = [tshark, "-n", "-r", capture, "--disable-protocol", "artemis", "-T", "fields",
            "-E", "occurrence=a", "-E", "aggregator=|", "-E", "separator=/t"]
     for port in nbss_ports:
         cmd += ["-d", "tcp.port==%d,nbss" % port]
@@ -168,6 +177,17 @@ class TcpConn:
         self.encrypted = 0
         self.signed = 0
         self.notes = []
+        self.iwarp = False        # an MPA request/reply or FPDU seen (SMB Direct over iWARP)
+
+
+class RoceConn(TcpConn):
+    """One RC queue-pair pair of RoCEv2 (UDP 4791) between two addresses."""
+
+    def __init__(self, key):
+        TcpConn.__init__(self, key)
+        self.halves = []          # (src, dst, destqp) of each direction, in order of appearance
+        self.client = None        # (addr, UDP source port) of the SMBD negotiate request sender
+        self.server = None
 
 
 class UdpFlow:
@@ -223,6 +243,7 @@ def facts(capture, tshark="tshark", nbss_ports=(8445,)):
     conns = {}
     flows = {}
     flow_order = []
+    roce = []
     name = os.path.basename(capture)
     saw_quic = False
     for row in run_tshark(tshark, capture, nbss_ports):
@@ -238,11 +259,17 @@ def facts(capture, tshark="tshark", nbss_ports=(8445,)):
         saw_quic = saw_quic or "quic" in chain
         if "tcp" in chain and row["tcp.stream"]:
             handle_tcp(row, frame, conns)
+        elif "udp" in chain and "infiniband" in chain:
+            handle_roce(row, frame, roce)
         elif "udp" in chain:
             handle_udp(row, frame, flows, flow_order)
     out = []
     for c in conns.values():
         r = tcp_row(name, c)
+        if r:
+            out.append((c.first_frame, r))
+    for c in roce:
+        r = roce_row(name, c)
         if r:
             out.append((c.first_frame, r))
     for key in flow_order:
@@ -307,7 +334,13 @@ def handle_tcp(row, frame, conns):
         c.nbss[t] = c.nbss.get(t, 0) + 1
     for e in row["nbss.error_code"]:
         c.nbss_negative_codes.append(num(e))
+    if "iwarp_mpa" in row["frame.protocols"][0].split(":"):
+        c.iwarp = True
+    smb_facts(row, frame, c)
 
+
+def smb_facts(row, frame, c):
+    """SMB1/SMB2 facts of one frame, whatever carries it (NBSS, direct TCP, SMB Direct)."""
     # SMB1: tshark shows one smb.cmd per command of an AndX chain.
     if row["smb.cmd"]:
         c.smb1_seen = True
@@ -367,6 +400,8 @@ def tcp_row(name, c):
     carried = bool(c.nbss) or c.smb1_seen or c.smb2_seen
     if not carried:
         transport = "-"  # a SYN refused or unanswered, or no payload: no SMB connection
+    elif c.iwarp:
+        transport = "rdma-iwarp"  # SMB Direct: MPA/DDP/RDMAP carry SMBD, no NBSS framing at all
     elif setup_seen:
         transport = "nbt" if server[1] == 139 else "nbt-nonstandard-port"
     elif server[1] == 139:
@@ -394,6 +429,19 @@ def tcp_row(name, c):
         codes = ",".join("0x%02x" % x for x in c.nbss_negative_codes) or "?"
         notes.append("NBSS negative session response, error code %s" % codes)
 
+    cols = smb_columns(c, notes)
+    nbss_types = "|".join("0x%02x:%d" % (t, c.nbss[t]) for t in sorted(c.nbss)) or "-"
+    return dict(cols, **{
+        "file": name, "kind": "tcp", "client": client[0], "client_port": client[1],
+        "server": server[0], "server_port": server[1], "transport": transport,
+        "netbios_service": netbios_service, "netbios_state": netbios_state,
+        "packets": c.packets, "nbss_types": nbss_types,
+        "note": "; ".join(notes) or "-",
+    })
+
+
+def smb_columns(c, notes):
+    """The dialect, version and PDU-count columns of a connection (appends to notes)."""
     smb1_offer = "|".join(c.smb1_offer) if c.smb1_offer else "-"
     if c.smb2_offer:
         offered = "|".join(dialect_name(x) for x in c.smb2_offer)
@@ -423,17 +471,55 @@ def tcp_row(name, c):
     elif c.smb1_offer and c.smb2_choice is not None:
         notes.append("SMB1 negotiate upgraded to SMB2")
 
-    nbss_types = "|".join("0x%02x:%d" % (t, c.nbss[t]) for t in sorted(c.nbss)) or "-"
     return {
-        "file": name, "kind": "tcp", "client": client[0], "client_port": client[1],
-        "server": server[0], "server_port": server[1], "transport": transport,
         "smb1_dialects_offered": smb1_offer, "dialects_offered": offered,
         "dialect": dialect, "smb_version": version,
-        "netbios_service": netbios_service, "netbios_state": netbios_state,
-        "packets": c.packets, "nbss_types": nbss_types,
         "encrypted_pdus": c.encrypted, "signed_pdus": c.signed,
-        "note": "; ".join(notes) or "-",
     }
+
+
+def handle_roce(row, frame, roce):
+    """A RoCEv2 frame: BTH on UDP 4791.  Without the connection manager's
+    REQ/REP (not captured), the two directions of a queue-pair pair are
+    joined in order of appearance: the first direction from B to A joins the
+    first unpaired direction from A to B (SMB Direct runs one QP pair per
+    SMB connection)."""
+    loc = locate(row, "udp")
+    if loc is None or not row["infiniband.bth.destqp"]:
+        return
+    src, dst, sport, dport = loc
+    half = (src, dst, num(row["infiniband.bth.destqp"][0]))
+    c = next((c for c in roce if half in c.halves), None)
+    if c is None:
+        c = next((c for c in roce if len(c.halves) == 1 and c.halves[0][:2] == (dst, src)), None)
+        if c is None:
+            c = RoceConn(len(roce))
+            c.first_frame = frame
+            roce.append(c)
+        c.halves.append(half)
+    c.packets += 1
+    c.ends[(src, sport)] = c.ends.get((src, sport), 0) + 1
+    if (row["smb_direct.version.min"] and not row["smb_direct.version.negotiated"]
+            and c.client is None):
+        c.client, c.server = (src, sport), (dst, dport)
+    smb_facts(row, frame, c)
+
+
+def roce_row(name, c):
+    if not (c.smb1_seen or c.smb2_seen or c.encrypted or c.client):
+        return None
+    notes = []
+    if c.client is None:
+        notes.append("SMBD negotiate request not captured: client guessed as the first sender")
+        (src, dst, _), sport = c.halves[0], next(p for (a, p) in c.ends if a == c.halves[0][0])
+        c.client, c.server = (src, sport), (dst, 4791)
+    cols = smb_columns(c, notes)
+    return dict(cols, **{
+        "file": name, "kind": "udp", "client": c.client[0], "client_port": c.client[1],
+        "server": c.server[0], "server_port": c.server[1], "transport": "rdma-roce",
+        "netbios_service": "-", "netbios_state": "-", "packets": c.packets, "nbss_types": "-",
+        "note": "; ".join(notes) or "-",
+    })
 
 
 def handle_udp(row, frame, flows, order):

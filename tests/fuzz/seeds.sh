@@ -4,7 +4,7 @@
 # usage: tests/fuzz/seeds.sh [SAMPLES_DIR] [OUT_DIR] [STAMP]
 #   SAMPLES_DIR defaults to samples/, OUT_DIR to build-fuzz/fuzz-corpus;
 #   STAMP, a file touched when done (the meson target of the fuzz tests).
-# Writes OUT_DIR/<harness>/ for fuzz_framer, fuzz_nbss, fuzz_nbns, fuzz_smb,
+# Writes OUT_DIR/<harness>/ for fuzz_rdma, fuzz_framer, fuzz_nbss, fuzz_nbns, fuzz_smb,
 # fuzz_gss, fuzz_quic and fuzz_pipeline.  Seeds are never committed (they are cut again
 # from samples/ whenever needed).
 set -euo pipefail
@@ -124,10 +124,12 @@ for path in sorted(glob.glob(os.path.join(samples, "*.pcap*"))):
     except ValueError:
         continue
     streams = {}
+    roce = b""
     quic = b""  # fuzz_quic mode 0: [direction][length:2][datagram]...
     quic_client = None
     for dlt, frame in recs:
-        t = transport(link_payload(dlt, frame))
+        ip = link_payload(dlt, frame)
+        t = transport(ip)
         if not t:
             continue
         proto, sp, dp, seq, payload = t
@@ -137,16 +139,25 @@ for path in sorted(glob.glob(os.path.join(samples, "*.pcap*"))):
             if quic_client is None:
                 quic_client = sp
             quic += bytes([0 if sp == quic_client else 1]) + len(payload).to_bytes(2, "big") + payload
+        if proto == 17 and dp == 4791 and ip[0] >> 4 == 4:
+            # fuzz_rdma's RoCEv2 records: 2-octet length, the IPv4 packet
+            tot = struct.unpack_from("!H", ip, 2)[0]
+            roce += struct.pack("!H", tot) + ip[:tot]
         if proto == 6 and payload:
             segs = streams.setdefault((sp, dp), {})
             segs.setdefault(seq, payload)
     if quic:
         put("fuzz_quic", b"\x00" + quic, 1 << 15)
         put("fuzz_quic", b"\x01" + len(quic).to_bytes(2, "big"))  # mode 1: a cut RFC Initial
+    if roce:
+        put("fuzz_rdma", b"\x01\x00" + roce)
     for (sp, dp), segs in streams.items():
         base = min(segs)
         # sequence order; naive about wraparound (samples are short)
         stream = b"".join(segs[s] for s in sorted(segs))
+        if stream.startswith(b"MPA ID Re"):
+            # fuzz_rdma's iWARP: carrier 0, options CRC (+ markers for the markers sample)
+            put("fuzz_rdma", (b"\x00\x03" if "markers" in path else b"\x00\x02") + stream)
         for cfg in (b"\x00\x02\x01\x01", b"\x03\x02\x01\x01", b"\x13\x02\x01\x01"):
             put("fuzz_framer", cfg + stream, 6000)
         n = 0

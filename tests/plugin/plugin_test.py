@@ -100,9 +100,20 @@ def manifest_flows(rows):
     return flows
 
 
+# Transports the command reports and the plugin does not yet: their rows are
+# left out of every plugin comparison, and said so (an open item, not a pass).
+NOT_IN_PLUGIN = ("rdma-iwarp", "rdma-roce", "quic")
+
+
 def samples_or_skip(args):
     samples = args.samples or os.path.join(args.source_root, "samples")
     rows = read_manifest(samples)
+    if rows is not None:
+        skipped = [r for r in rows if r["transport"] in NOT_IN_PLUGIN]
+        rows = [r for r in rows if r["transport"] not in NOT_IN_PLUGIN]
+        if skipped:
+            print("note: %d SMB Direct flows (%s) not compared: the plugin does not report SMB Direct yet" %
+                  (len(skipped), ", ".join(NOT_IN_PLUGIN)))
     caps = sorted(glob.glob(os.path.join(samples, "*.pcap")))
     if rows is None or not caps:
         print("SKIP: no samples/*.pcap with MANIFEST.tsv under %s" % samples)
@@ -148,8 +159,11 @@ class Run:
     check runs tshark again for the same capture and mode."""
 
     def __init__(self, ts, capture, two_pass, options=()):
+        # tshark 4.0's RPC-over-RDMA heuristic hits a dissector bug (tvbuff
+        # assertion) on InfiniBand SEND Middle/Last payloads in two passes
+        # (samples/rdma-roce-4791.pcap); it never concerns SMB.
         args = (["-2"] if two_pass else []) + list(options) + [
-            "-n", "-r", capture, "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a",
+            "--disable-protocol", "rpcordma", "-n", "-r", capture, "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a",
             "-E", "aggregator=" + AGG, "-z", "smbscope,tree"]
         for f in RUN_FIELDS:
             args += ["-e", f]
@@ -250,6 +264,8 @@ class Command:
             key = (f.get("proto", "udp"), f["client"], int(f["client_port"]), f["server"], int(f["server_port"]))
             nb[key] = (dash(f.get("service")), dash(f.get("state")))
         for c in self.doc.get("connections", []):
+            if c.get("transport") in NOT_IN_PLUGIN:
+                continue
             key = ("tcp", c["client"], int(c["client_port"]), c["server"], int(c["server_port"]))
             svc, state = nb.pop(key, (None, None))
             flows[key].add((dash(c.get("transport")), dash(c.get("dialect")), svc, state))
@@ -263,6 +279,8 @@ class Command:
         report's AUTH column)."""
         out = {}
         for c in self.doc.get("connections", []):
+            if c.get("transport") in NOT_IN_PLUGIN:
+                continue
             key = ("tcp", c["client"], int(c["client_port"]), c["server"], int(c["server_port"]))
             sig = c.get("signing") or {}
             enc = c.get("encryption") or {}
@@ -290,8 +308,12 @@ class Command:
         name no conversation (NetBIOS without IP, flows beyond a cap)."""
         by_conv = collections.defaultdict(set)
         loose = []
+        not_in_plugin = {(c["client"], int(c["client_port"]), c["server"], int(c["server_port"]))
+                         for c in self.doc.get("connections", []) if c.get("transport") in NOT_IN_PLUGIN}
         for v in (self.doc.get("verdict") or {}).get("violations", []):
             key = violation_endpoints(v)
+            if key in not_in_plugin:
+                continue
             if key:
                 by_conv[key].add(v["rule"])
             else:

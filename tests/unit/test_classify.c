@@ -36,6 +36,17 @@ static const struct class_case class_cases[] = {
       TRANSPORT_DIRECT, EV_ALT_PORT | EV_LENGTH_OVER_17BIT },
     { "nothing at all on 445", { .server_port = 445, .handshake_seen = true },
       TRANSPORT_NONE, 0 },
+    /* SMB Direct: the carrier decides, whatever the port */
+    { "iWARP on 5445", { .carrier = CARRIER_RDMA_IWARP, .server_port = 5445, .handshake_seen = true, .smb_messages = 40 },
+      TRANSPORT_RDMA_IWARP, EV_RDMA_IWARP },
+    { "iWARP on an alternative port", { .carrier = CARRIER_RDMA_IWARP, .server_port = 15445, .handshake_seen = true, .smb_messages = 40 },
+      TRANSPORT_RDMA_IWARP, EV_RDMA_IWARP | EV_ALT_PORT },
+    { "iWARP on 139 is still iWARP", { .carrier = CARRIER_RDMA_IWARP, .server_port = 139, .handshake_seen = true, .smb_messages = 2 },
+      TRANSPORT_RDMA_IWARP, EV_RDMA_IWARP },
+    { "RoCEv2", { .carrier = CARRIER_RDMA_ROCE, .server_port = 4791, .handshake_seen = true, .smb_messages = 41 },
+      TRANSPORT_RDMA_ROCE, EV_RDMA_ROCE },
+    { "iWARP that carried no SMB: not an SMB connection", { .carrier = CARRIER_RDMA_IWARP, .server_port = 4420, .handshake_seen = true },
+      TRANSPORT_NONE, 0 },
 };
 
 static void test_classes(void)
@@ -55,6 +66,12 @@ static void test_class_names(void)
     g_assert_cmpstr(transport_class_name(TRANSPORT_NBT), ==, "nbt");
     g_assert_cmpstr(transport_class_name(TRANSPORT_NBT_NONSTANDARD_PORT), ==, "nbt-nonstandard-port");
     g_assert_cmpstr(transport_class_name(TRANSPORT_UNKNOWN_START), ==, "unknown-start");
+    g_assert_cmpstr(transport_class_name(TRANSPORT_RDMA_IWARP), ==, "rdma-iwarp");
+    g_assert_cmpstr(transport_class_name(TRANSPORT_RDMA_ROCE), ==, "rdma-roce");
+    g_assert_false(transport_is_alt_port(TRANSPORT_RDMA_IWARP, 5445));
+    g_assert_true(transport_is_alt_port(TRANSPORT_RDMA_IWARP, 445));
+    g_assert_false(transport_is_alt_port(TRANSPORT_RDMA_ROCE, 4791));
+    g_assert_true(transport_is_alt_port(TRANSPORT_DIRECT, 5445));
     g_assert_cmpstr(transport_class_name((enum transport_class)99), ==, "none");
     char buf[256];
     transport_evidence_text(EV_NBSS_HANDSHAKE | EV_PORT_139, buf, sizeof buf);

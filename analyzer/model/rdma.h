@@ -1,0 +1,67 @@
+/* rdma.h - SMB Direct in the session model: the facts an SMB Direct
+ * connection keeps for the reports (struct smb_direct_info, hung on
+ * smb_conn.smbd), and the two carriers' glue:
+ *   rdma_iwarp.c  a TCP stream that starts with an MPA key (any port) is
+ *                 framed as MPA FPDUs -> DDP/RDMAP -> SMBD instead of NBSS;
+ *   rdma_roce.c   UDP 4791: RoCEv2 RC queue-pair pairs -> SENDs -> SMBD.
+ * Both end in smb_conn_message(): the same SMB2 decoders as TCP. */
+#ifndef SMBSCOPE_RDMA_H
+#define SMBSCOPE_RDMA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "smbd.h"
+
+struct smb_conn;
+struct session_config;
+struct packet;
+
+struct smb_direct_info {
+    /* iWARP (MPA startup; index = flow direction, 0 = the TCP initiator) */
+    bool mpa_request_seen, mpa_reply_seen, mpa_rejected;
+    int mpa_initiator;            /* direction of the MPA request */
+    uint8_t mpa_revision;
+    bool mpa_markers[2];          /* markers in the FPDUs sent in direction d */
+    bool mpa_crc;                 /* CRC32c in use (either side asked) */
+    uint16_t mpa_private_len[2];
+    uint64_t fpdus, crc_bad, markers, marker_ptr_bad, desync;
+    /* RoCEv2 (index = side: 0 the first sender) */
+    uint32_t qpn[2];              /* destination QP of the packets sent to side d */
+    uint64_t roce_packets, roce_acks, roce_not_decoded, psn_dropped, psn_duplicates;
+    /* both carriers */
+    uint64_t sends, rdma_writes, rdma_write_bytes, rdma_reads, send_dropped;
+    struct smbd_conn smbd;        /* negotiate request/response facts */
+    uint64_t smbd_fragmented, smbd_dropped, smbd_credit_only;
+};
+
+/* ---- iWARP (called by the session model, session.c) ---- */
+struct rdma_iwarp;
+/* Before the NBSS/direct framer: true when the bytes belong to iWARP (the
+ * connection's first data was an MPA request; it is then framed here). */
+bool rdma_iwarp_data(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *probe, bool first_data, int dir,
+                     const uint8_t *p, size_t n, int64_t ts_us);
+bool rdma_iwarp_gap(struct smb_conn *s, struct rdma_iwarp *state, int dir, uint64_t n);
+void rdma_iwarp_free(struct rdma_iwarp *state);
+
+/* ---- RoCEv2 (called by the analysis, analysis.c) ---- */
+struct roce_table;
+struct roce_table *roce_table_new(const struct session_config *cfg, uint32_t max_conns);
+/* A UDP packet to port 4791. */
+void roce_table_packet(struct roce_table *t, const struct packet *pkt);
+/* End of input: close every queue-pair pair; those that carried SMB are
+ * appended to conns (struct smb_conn*). */
+void roce_table_finish(struct roce_table *t, GPtrArray *conns);
+void roce_table_free(struct roce_table *t);
+/* Packets of queue-pair pairs not tracked because of the cap. */
+uint64_t roce_table_dropped(const struct roce_table *t);
+/* UDP 4791 packets whose BTH could not be decoded (short, unknown opcode). */
+uint64_t roce_table_not_decoded(const struct roce_table *t);
+
+/* Shared: a complete Send message (SMBD) of direction dir. */
+void rdma_smbd_message(struct smb_conn *s, struct smbd_reasm *reasm, int dir, bool from_responder, bool midstream,
+                       const uint8_t *msg, size_t len, int64_t ts_us);
+
+#endif

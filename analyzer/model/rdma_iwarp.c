@@ -1,0 +1,228 @@
+/* rdma_iwarp.c - SMB Direct over iWARP in the session model.
+ *
+ * A TCP connection whose first data (no gap before it) is an MPA request
+ * (RFC 5044 key "MPA ID Req Frame", on any port: MS-SMBD's 5445 or an
+ * alternative one) is iWARP: each direction's MPA request/reply is read,
+ * then its FPDU stream (CRC32c checked, markers removed) gives DDP
+ * segments; RDMAP Sends are reassembled and handed to SMBD, whose data
+ * transfer messages give whole SMB2 messages for smb_conn_message().
+ * RDMA Write / Read carry bulk data: counted, never decoded.
+ *
+ * Not recognised: iWARP whose MPA startup preceded the capture (without the
+ * startup, FPDU boundaries cannot be found in general).  A gap in a
+ * direction loses its FPDU alignment: the rest of that direction is
+ * counted as desynchronised, not guessed at. */
+#include "rdma.h"
+
+#include <string.h>
+
+#include "ddp.h"
+#include "mpa.h"
+#include "session.h"
+#include "wire.h"
+
+enum { PROBE_UNKNOWN = 0, PROBE_NOT_IWARP, PROBE_IWARP };
+
+struct iwarp_dir {
+    bool startup_done, rx_ready, desync;
+    uint8_t startup[MPA_STARTUP_HEADER + MPA_MAX_PRIVATE];
+    size_t startup_len;
+    struct mpa_rx rx;
+    struct ddp_msg_rx sends;
+    struct smbd_reasm reasm;
+    /* allocated when first needed: an FPDU (ulpdu), a Send in several DDP
+     * segments (sends), an SMB2 message in several SMBD messages (reasm) */
+    uint8_t *ulpdu;
+};
+
+struct rdma_iwarp {
+    struct iwarp_dir d[2];
+    bool markers_wanted_by[2];  /* the M flag of the frame sent by direction d */
+};
+
+static struct rdma_iwarp *iwarp_new(struct smb_conn *s, int initiator)
+{
+    struct rdma_iwarp *w = g_new0(struct rdma_iwarp, 1);
+    for (int d = 0; d < 2; d++) {
+        smbd_reasm_init(&w->d[d].reasm, NULL, 0);
+        ddp_msg_rx_init(&w->d[d].sends, NULL, 0);
+    }
+    s->smbd = g_new0(struct smb_direct_info, 1);
+    s->smbd->mpa_initiator = initiator;
+    s->obs.carrier = CARRIER_RDMA_IWARP;
+    return w;
+}
+
+void rdma_iwarp_free(struct rdma_iwarp *w)
+{
+    if (!w)
+        return;
+    for (int d = 0; d < 2; d++) {
+        g_free(w->d[d].ulpdu);
+        g_free(w->d[d].sends.buf);
+        g_free(w->d[d].reasm.buf);
+    }
+    g_free(w);
+}
+
+/* Collect the request/reply of direction d (at most 532 octets, octet by
+ * octet: it is read once per connection); true once it is complete. */
+static bool startup(struct smb_conn *s, struct rdma_iwarp *w, int d, struct wire *in)
+{
+    struct iwarp_dir *x = &w->d[d];
+    struct smb_direct_info *info = s->smbd;
+    while (wire_left(in)) {
+        struct mpa_startup st;
+        x->startup[x->startup_len++] = wire_u8(in);
+        enum mpa_status r = mpa_parse_startup(x->startup, x->startup_len, &st);
+        if (r == MPA_NEED_MORE && x->startup_len < sizeof x->startup)
+            continue;
+        if (r != MPA_OK) { /* not MPA after all, or the wrong frame */
+            x->desync = true;
+            info->desync++;
+            return false;
+        }
+        x->startup_done = true;
+        if (st.kind == MPA_REQUEST) {
+            info->mpa_request_seen = true;
+            info->mpa_revision = st.revision;
+        } else {
+            info->mpa_reply_seen = true;
+        }
+        info->mpa_rejected |= st.reject;
+        info->mpa_crc |= st.crc;
+        info->mpa_private_len[d] = st.private_len;
+        w->markers_wanted_by[d] = st.markers;
+        return true;
+    }
+    return false;
+}
+
+/* One complete FPDU of direction d. */
+static void fpdu(struct smb_conn *s, struct rdma_iwarp *w, int d, const struct mpa_fpdu *f, int64_t ts)
+{
+    struct smb_direct_info *info = s->smbd;
+    struct ddp_segment seg;
+    if (f->truncated || !ddp_parse(f->ulpdu, f->len, &seg))
+        return;
+    if (seg.tagged) {
+        if (seg.opcode == RDMAP_WRITE) {
+            info->rdma_writes += seg.last;
+            info->rdma_write_bytes += seg.payload_len;
+        }
+        return;
+    }
+    if (seg.opcode == RDMAP_READ_REQUEST)
+        info->rdma_reads++;
+    if (!rdmap_is_send(seg.opcode) || seg.qn != 0)
+        return;
+    const uint8_t *msg;
+    size_t len;
+    struct ddp_msg_rx *rx = &w->d[d].sends;
+    if (!seg.last && !rx->buf) {
+        rx->buf = g_malloc(MPA_MAX_ULPDU);
+        rx->cap = MPA_MAX_ULPDU;
+    }
+    enum ddp_rx_result r = ddp_msg_add(rx, &seg, &msg, &len);
+    if (r == DDP_RX_DROPPED)
+        info->send_dropped++;
+    if (r != DDP_RX_DONE)
+        return;
+    info->sends++;
+    rdma_smbd_message(s, &w->d[d].reasm, d, d != info->mpa_initiator, false, msg, len, ts);
+}
+
+static void full_operation(struct smb_conn *s, struct rdma_iwarp *w, int d, struct wire *in, int64_t ts)
+{
+    struct iwarp_dir *x = &w->d[d];
+    struct smb_direct_info *info = s->smbd;
+    while (wire_left(in)) {
+        struct mpa_fpdu f;
+        bool got;
+        size_t used = mpa_rx_feed(&x->rx, in->p + in->off, wire_left(in), &f, &got);
+        wire_skip(in, used);
+        if (got)
+            fpdu(s, w, d, &f, ts);
+    }
+    info->fpdus = w->d[0].rx.fpdus + w->d[1].rx.fpdus;
+    info->crc_bad = w->d[0].rx.crc_bad + w->d[1].rx.crc_bad;
+    info->markers = w->d[0].rx.markers_seen + w->d[1].rx.markers_seen;
+    info->marker_ptr_bad = w->d[0].rx.marker_ptr_bad + w->d[1].rx.marker_ptr_bad;
+}
+
+bool rdma_iwarp_data(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *probe, bool first_data, int dir,
+                     const uint8_t *p, size_t n, int64_t ts_us)
+{
+    if (*probe == PROBE_NOT_IWARP || n == 0)
+        return *probe == PROBE_IWARP;
+    if (*probe == PROBE_UNKNOWN) {
+        enum mpa_frame_kind kind;
+        /* only the first data of a connection (no gap before it) can be an
+         * MPA request; a first segment shorter than the key is not taken */
+        if (!first_data || mpa_key_match(p, n, &kind) != MPA_OK || kind != MPA_REQUEST) {
+            *probe = PROBE_NOT_IWARP;
+            return false;
+        }
+        *probe = PROBE_IWARP;
+        *state = iwarp_new(s, dir);
+    }
+    struct rdma_iwarp *w = *state;
+    struct iwarp_dir *x = &w->d[dir];
+    if (x->desync)
+        return true;
+    struct wire in = wire_make(p, n);
+    if (!x->startup_done && !startup(s, w, dir, &in))
+        return true;
+    if (!x->rx_ready && wire_left(&in)) {
+        /* markers in this direction when the peer's frame asked for them;
+         * by the first FPDU the peer's frame has come (the initiator sends
+         * none before the reply) */
+        x->rx_ready = true;
+        bool markers = w->markers_wanted_by[!dir];
+        s->smbd->mpa_markers[dir] = markers;
+        x->ulpdu = g_malloc(MPA_MAX_ULPDU);
+        mpa_rx_init(&x->rx, markers, s->smbd->mpa_crc, x->ulpdu, MPA_MAX_ULPDU);
+    }
+    full_operation(s, w, dir, &in, ts_us);
+    return true;
+}
+
+bool rdma_iwarp_gap(struct smb_conn *s, struct rdma_iwarp *w, int dir, uint64_t n)
+{
+    if (!w)
+        return false;
+    if (!w->d[dir].desync) {
+        w->d[dir].desync = true;
+        s->smbd->desync++;
+    }
+    return true;
+}
+
+void rdma_smbd_message(struct smb_conn *s, struct smbd_reasm *reasm, int dir, bool from_responder, bool midstream,
+                       const uint8_t *msg, size_t len, int64_t ts_us)
+{
+    struct smb_direct_info *info = s->smbd;
+    struct smbd_data data;
+    if (smbd_conn_message(&info->smbd, from_responder, midstream, msg, len, &data) != SMBD_MSG_DATA)
+        return;
+    if (data.remaining_length && !reasm->buf) { /* the first SMB2 message in several pieces */
+        reasm->buf = g_malloc(s->pdu_cap);
+        reasm->cap = s->pdu_cap;
+    }
+    const uint8_t *smb2;
+    size_t n;
+    switch (smbd_reasm_add(reasm, &data, &smb2, &n)) {
+    case SMBD_RX_DONE:
+        info->smbd_fragmented += smb2 == reasm->buf; /* came from several data transfer messages */
+        smb_conn_message(s, dir, smb2, n, ts_us);
+        break;
+    case SMBD_RX_DROPPED:
+        info->smbd_dropped++;
+        break;
+    case SMBD_RX_NONE:
+        info->smbd_credit_only++;
+        break;
+    case SMBD_RX_MORE:
+        break;
+    }
+}

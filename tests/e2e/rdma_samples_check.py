@@ -1,0 +1,219 @@
+#!/usr/bin/python3
+"""rdma_samples_check.py - the hand-built SMB Direct samples are what tshark says they are.
+
+samples/gen-rdma.py builds iWARP and RoCEv2 captures by hand (this machine
+cannot run soft-RDMA).  This test makes sure tshark 4.0 dissects them as the
+real thing, so that facts derived from them (MANIFEST.tsv) are tshark's:
+
+iWARP (TCP, any port): every TCP payload is iwarp_mpa; one MPA request and
+one reply; every FPDU has a CRC32c tshark calls good (none bad); every last
+untagged DDP segment (a complete RDMAP Send) is smb_direct; an RDMA Write
+(tagged) is present; an SMB2 message is reassembled from several SMBD data
+messages (RemainingDataLength > 0); with markers negotiated, tshark finds them.
+
+RoCEv2 (UDP 4791): every frame is infiniband with a correct ICRC (recomputed
+here from the RoCEv2 pseudo-header, tshark does not check it); every SEND
+Only/First is smb_direct; SEND First/Middle/Last and an RDMA Write are present.
+
+With --smbscope BIN, smbscope's reports of the same captures must agree:
+one connection each, transport rdma-iwarp / rdma-roce in JSON and in the
+text table alike, no nbss member, FPDU / frame / RDMA Write counts equal to
+tshark's, no bad CRC; and a copy with one octet flipped inside an FPDU has
+exactly one bad CRC32c for tshark and for smbscope.
+
+Usage: rdma_samples_check.py --samples DIR [--smbscope BIN]   Exit: 0 ok, 1 a check failed.
+"""
+
+import argparse
+import json
+import os
+import tempfile
+import struct
+import subprocess
+import sys
+import zlib
+
+IWARP = {"rdma-iwarp-5445.pcap": False, "rdma-iwarp-markers-15445.pcap": True}
+ROCE = ["rdma-roce-4791.pcap"]
+FIELDS = ["frame.number", "frame.protocols", "tcp.len", "iwarp_ddp.tagged_flag", "iwarp_ddp.last_flag",
+          "iwarp_mpa.marker_fpduptr", "smb_direct.remaining_length", "smb2.cmd", "infiniband.bth.opcode"]
+
+
+def tshark(args):
+    env = dict(os.environ, LC_ALL="C")
+    out = subprocess.run([os.environ.get("TSHARK", "tshark"), "-n", "--disable-protocol", "artemis"] + args, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, env=env, check=True).stdout
+    return out.decode("utf-8", "replace")
+
+
+def rows(path):
+    cmd = ["-r", path, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|"]
+    for f in FIELDS:
+        cmd += ["-e", f]
+    for line in tshark(cmd).splitlines():
+        vals = (line.split("\t") + [""] * len(FIELDS))[:len(FIELDS)]
+        r = {f: v for f, v in zip(FIELDS, vals)}
+        r["chain"] = r["frame.protocols"].split(":")
+        yield r
+
+
+def flag(v):
+    return v in ("1", "True", "true")
+
+
+def check_iwarp(path, rs, markers, fail):
+    payload = [r for r in rs if r["tcp.len"] and int(r["tcp.len"]) > 0]
+    for r in payload:
+        if "iwarp_mpa" not in r["chain"]:
+            fail("frame %s: TCP payload not dissected as iwarp_mpa (%s)" % (r["frame.number"], r["frame.protocols"]))
+    fpdus = [r for r in payload if "iwarp_ddp_rdmap" in r["chain"]]
+    if len(payload) - len(fpdus) != 2:
+        fail("%d MPA frames without DDP (want the request and the reply)" % (len(payload) - len(fpdus)))
+    verbose = tshark(["-r", path, "-O", "iwarp_mpa"])
+    good, bad = verbose.count("(Good CRC32)"), verbose.count("(Bad CRC32")
+    if good != len(fpdus) or bad:
+        fail("%d FPDUs, %d good CRC32c, %d bad" % (len(fpdus), good, bad))
+    sends = [r for r in fpdus if not flag(r["iwarp_ddp.tagged_flag"]) and flag(r["iwarp_ddp.last_flag"])]
+    for r in sends:
+        if "smb_direct" not in r["chain"]:
+            fail("frame %s: RDMAP Send not dissected as smb_direct" % r["frame.number"])
+    if not any(flag(r["iwarp_ddp.tagged_flag"]) for r in fpdus):
+        fail("no RDMA Write (tagged DDP segment)")
+    if not any(r["smb_direct.remaining_length"] not in ("", "0") for r in fpdus):
+        fail("no SMB2 message fragmented over SMBD data messages")
+    if markers != any(r["iwarp_mpa.marker_fpduptr"] for r in fpdus):
+        fail("markers %s expected" % ("" if markers else "not"))
+    return len(fpdus), good, sum(len(r["smb2.cmd"].split("|")) for r in rs if r["smb2.cmd"])
+
+
+def icrc_ok(frame):
+    """RoCEv2 ICRC (IBA A17.4.1): CRC-32 over 8 bytes of 0xFF, the IPv4 header
+    with TOS, TTL and checksum masked to 1s, the UDP header with the checksum
+    masked, the BTH with its FECN/BECN/reserved byte masked, and the payload."""
+    ip = frame[14:]
+    ihl = (ip[0] & 0x0F) * 4
+    total = struct.unpack(">H", ip[2:4])[0]
+    pkt = bytearray(ip[:total])
+    pkt[1] = 0xFF
+    pkt[8] = 0xFF
+    pkt[10:12] = b"\xff\xff"
+    pkt[ihl + 6:ihl + 8] = b"\xff\xff"
+    pkt[ihl + 8 + 4] = 0xFF
+    body, sent = bytes(pkt[:-4]), bytes(pkt[-4:])
+    return struct.pack("<I", zlib.crc32(b"\xff" * 8 + body) & 0xFFFFFFFF) == sent
+
+
+def pcap_frames(path):
+    data = open(path, "rb").read()
+    end = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
+    off = 24
+    while off + 16 <= len(data):
+        incl = struct.unpack(end + "I", data[off + 8:off + 12])[0]
+        yield data[off + 16:off + 16 + incl]
+        off += 16 + incl
+
+
+def check_roce(path, rs, fail):
+    ops = []
+    for r in rs:
+        if "infiniband" not in r["chain"]:
+            fail("frame %s: not infiniband (%s)" % (r["frame.number"], r["frame.protocols"]))
+            continue
+        op = int(r["infiniband.bth.opcode"], 0)
+        ops.append(op)
+        if op in (0x00, 0x04, 0x05, 0x17) and "smb_direct" not in r["chain"]:
+            fail("frame %s: RC SEND First/Only not dissected as smb_direct" % r["frame.number"])
+    bad = sum(1 for f in pcap_frames(path) if not icrc_ok(f))
+    if bad:
+        fail("%d frames with a bad ICRC" % bad)
+    for op, what in ((0x00, "SEND First"), (0x01, "SEND Middle"), (0x02, "SEND Last"), (0x0A, "RDMA Write Only"),
+                     (0x17, "SEND Only with Invalidate"), (0x11, "ACK")):
+        if op not in ops:
+            fail("no %s" % what)
+    return len(rs), len(rs) - bad, sum(len(r["smb2.cmd"].split("|")) for r in rs if r["smb2.cmd"])
+
+
+def smbscope_json(binary, path):
+    out = subprocess.run([binary, "--format", "json", "-q", path], stdout=subprocess.PIPE, check=False).stdout
+    return json.loads(out)
+
+
+def check_smbscope(binary, path, want_transport, counts, fail):
+    """counts: tshark's numbers, {"fpdus": n, "writes": n} (iWARP) or {"frames": n, "writes": n} (RoCE)."""
+    doc = smbscope_json(binary, path)
+    conns = doc["connections"]
+    if len(conns) != 1:
+        fail("smbscope reports %d connections, want 1" % len(conns))
+        return
+    c = conns[0]
+    d = c.get("smb_direct") or {}
+    if c["transport"] != want_transport or c["nbss"] is not None or not d:
+        fail("smbscope: transport %s, nbss %r, smb_direct %r" % (c["transport"], c["nbss"], bool(d)))
+        return
+    text = subprocess.run([binary, "-q", path], stdout=subprocess.PIPE, check=False).stdout.decode()
+    row = [line for line in text.splitlines() if ("%s:%d" % (c["server"], c["server_port"])) in line and "->" in line]
+    if not row or want_transport not in row[0].split():
+        fail("text report's connection row does not say %s: %r" % (want_transport, row[:1]))
+    if d["rdma_writes"] != counts["writes"]:
+        fail("smbscope %d RDMA writes, tshark %d" % (d["rdma_writes"], counts["writes"]))
+    if "fpdus" in counts and (d["mpa"]["fpdus"] != counts["fpdus"] or d["mpa"]["crc_bad"] != counts.get("bad", 0)):
+        fail("smbscope %d FPDUs (%d bad CRC), tshark %d (%d bad)" % (d["mpa"]["fpdus"], d["mpa"]["crc_bad"],
+                                                                     counts["fpdus"], counts.get("bad", 0)))
+    if "frames" in counts and d["roce"]["packets"] != counts["frames"]:
+        fail("smbscope %d RoCEv2 packets, tshark %d frames" % (d["roce"]["packets"], counts["frames"]))
+
+
+def flipped_copy(path, frame_no, at, tmpdir):
+    """A copy of a classic pcap with one octet of frame `frame_no` (1-based) inverted."""
+    data = bytearray(open(path, "rb").read())
+    off, n = 24, 0
+    while off + 16 <= len(data):
+        n += 1
+        incl = struct.unpack("<I", data[off + 8:off + 12])[0]
+        if n == frame_no:
+            data[off + 16 + at] ^= 0xFF
+            break
+        off += 16 + incl
+    out = os.path.join(tmpdir, "flipped-" + os.path.basename(path))
+    open(out, "wb").write(bytes(data))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", required=True)
+    ap.add_argument("--smbscope")
+    a = ap.parse_args()
+    errors = []
+    for name in list(IWARP) + ROCE:
+        def fail(msg, name=name):
+            errors.append("%s: %s" % (name, msg))
+        path = os.path.join(a.samples, name)
+        rs = list(rows(path))
+        writes = sum(1 for r in rs if flag(r["iwarp_ddp.tagged_flag"]) or
+                     r["infiniband.bth.opcode"] in ("10", "0x0a", "0x0000000a"))
+        if name in IWARP:
+            n, good, smb2 = check_iwarp(path, rs, IWARP[name], fail)
+            print("%s: %d FPDUs, %d good CRC32c, %d SMB2 messages" % (name, n, good, smb2))
+            if a.smbscope:
+                check_smbscope(a.smbscope, path, "rdma-iwarp", {"fpdus": n, "writes": writes}, fail)
+                with tempfile.TemporaryDirectory() as tmp:
+                    # frame 10: the NTLMSSP NEGOTIATE; octet 14+20+20+40 is inside its FPDU
+                    bad = flipped_copy(path, 10, 94, tmp)
+                    v = tshark(["-r", bad, "-O", "iwarp_mpa"])
+                    nbad = v.count("(Bad CRC32")
+                    if nbad != 1:
+                        fail("flipped copy: tshark sees %d bad CRC32c, want 1" % nbad)
+                    check_smbscope(a.smbscope, bad, "rdma-iwarp", {"fpdus": n, "writes": writes, "bad": 1}, fail)
+        else:
+            n, good, smb2 = check_roce(path, rs, fail)
+            print("%s: %d frames, %d good ICRC, %d SMB2 messages" % (name, n, good, smb2))
+            if a.smbscope:
+                check_smbscope(a.smbscope, path, "rdma-roce", {"frames": n, "writes": writes}, fail)
+    for e in errors:
+        print(e, file=sys.stderr)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
