@@ -112,7 +112,7 @@ def samples_or_skip(args):
         skipped = [r for r in rows if r["transport"] in NOT_IN_PLUGIN]
         rows = [r for r in rows if r["transport"] not in NOT_IN_PLUGIN]
         if skipped:
-            print("note: %d SMB Direct flows (%s) not compared: the plugin does not report SMB Direct yet" %
+            print("note: %d flows of SMB Direct or SMB over QUIC (%s) not compared: the plugin does not report those transports yet" %
                   (len(skipped), ", ".join(NOT_IN_PLUGIN)))
     caps = sorted(glob.glob(os.path.join(samples, "*.pcap")))
     if rows is None or not caps:
