@@ -109,8 +109,10 @@ def samples_or_skip(args):
     samples = args.samples or os.path.join(args.source_root, "samples")
     rows = read_manifest(samples)
     if rows is not None:
-        skipped = [r for r in rows if r["transport"] in NOT_IN_PLUGIN]
-        rows = [r for r in rows if r["transport"] not in NOT_IN_PLUGIN]
+        # QUIC conversations, SMB or not (kind quic), are not the plugin's yet.
+        left_out = lambda r: r["transport"] in NOT_IN_PLUGIN or r.get("kind") == "quic"  # noqa: E731
+        skipped = [r for r in rows if left_out(r)]
+        rows = [r for r in rows if not left_out(r)]
         if skipped:
             print("note: %d flows of SMB Direct or SMB over QUIC (%s) not compared: the plugin does not report those transports yet" %
                   (len(skipped), ", ".join(NOT_IN_PLUGIN)))
