@@ -48,7 +48,6 @@ import argparse
 import collections
 import csv
 import glob
-import json
 import os
 import re
 import shutil
@@ -57,6 +56,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wsenv import Failure, SKIP, WsEnv  # noqa: E402
+from command_view import NOT_IN_PLUGIN, Command, dash  # noqa: E402
 
 # Final fields: the whole capture's answer, only after the first pass.
 FINAL = [
@@ -86,10 +86,6 @@ def read_manifest(samples):
         return list(csv.DictReader(f, delimiter="\t"))
 
 
-def dash(v):
-    return None if v in (None, "", "-") else v
-
-
 def manifest_flows(rows):
     """key -> (transport, dialect, service, state), as tshark_facts.py saw them."""
     flows = collections.defaultdict(list)
@@ -98,11 +94,6 @@ def manifest_flows(rows):
         state = dash(r["netbios_state"])
         flows[key].append((dash(r["transport"]), dash(r["dialect"]), dash(r["netbios_service"]), state))
     return flows
-
-
-# Transports the command reports and the plugin does not yet: their rows are
-# left out of every plugin comparison, and said so (an open item, not a pass).
-NOT_IN_PLUGIN = ("rdma-iwarp", "rdma-roce", "quic")
 
 
 def samples_or_skip(args):
@@ -242,102 +233,6 @@ def compare_flows(name, expected, got, what, errors):
             errors.append("%s: %s %s: packets disagree: %s" % (name, what, key, sorted(have, key=str)))
         elif set(exp) != have:
             errors.append("%s: %s %s: expected %s, plugin %s" % (name, what, key, exp, sorted(have, key=str)))
-
-
-class Command:
-    """The smbscope command's JSON report of one capture (None: unreadable)."""
-
-    def __init__(self, cmd, capture):
-        p = subprocess.run(cmd + [capture], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        # 1: policy violated, 3: inconclusive, still a report; 2: an input
-        # error, with the report of what was read (a truncated file) or of
-        # nothing (a format libpcap cannot read, e.g. Solaris snoop, which
-        # tshark's wiretap reads).
-        if p.returncode not in (0, 1, 2, 3):
-            raise Failure("%s exited %d: %s" % (" ".join(cmd), p.returncode, p.stderr.decode()[-300:]))
-        self.doc = json.loads(p.stdout.decode("utf-8"))
-        self.readable = not (p.returncode == 2 and all(i.get("error") and not i.get("packets")
-                                                       for i in self.doc["inputs"]))
-
-    def flows(self):
-        flows = collections.defaultdict(set)
-        nb = {}
-        for f in (self.doc.get("netbios") or {}).get("flows", []):
-            key = (f.get("proto", "udp"), f["client"], int(f["client_port"]), f["server"], int(f["server_port"]))
-            nb[key] = (dash(f.get("service")), dash(f.get("state")))
-        for c in self.doc.get("connections", []):
-            if c.get("transport") in NOT_IN_PLUGIN:
-                continue
-            key = ("tcp", c["client"], int(c["client_port"]), c["server"], int(c["server_port"]))
-            svc, state = nb.pop(key, (None, None))
-            flows[key].add((dash(c.get("transport")), dash(c.get("dialect")), svc, state))
-        for key, (svc, state) in nb.items():
-            flows[key].add((None, None, svc, state))
-        return flows
-
-    def words(self):
-        """Per connection: the signing mode, signed PDUs seen, the encryption
-        word and the first established session's authentication (the text
-        report's AUTH column)."""
-        out = {}
-        for c in self.doc.get("connections", []):
-            if c.get("transport") in NOT_IN_PLUGIN:
-                continue
-            key = ("tcp", c["client"], int(c["client_port"]), c["server"], int(c["server_port"]))
-            sig = c.get("signing") or {}
-            enc = c.get("encryption") or {}
-            auth = None
-            for r in c.get("sessions") or []:
-                mech = r.get("mechanism")
-                auth = ("anonymous" if r.get("anonymous") else "guest" if r.get("guest")
-                        else mech if mech not in (None, "none") else None)
-                if auth:
-                    break
-            out[key] = (sig.get("mode"), "1" if sig.get("signed_seen") else "0",
-                        "encrypted" if enc.get("encrypted") else "unencrypted", auth)
-        return out
-
-    def undecided(self):
-        """Rules left undecided by what a connection's capture lacks."""
-        rules = set()
-        for u in (self.doc.get("verdict") or {}).get("unknowns", []):
-            if u.get("reason") in CONNECTION_GAPS:
-                rules |= set(u.get("rules") or [])
-        return rules
-
-    def violations(self):
-        """(client, cport, server, sport) -> rules, and the violations that
-        name no conversation (NetBIOS without IP, flows beyond a cap)."""
-        by_conv = collections.defaultdict(set)
-        loose = []
-        not_in_plugin = {(c["client"], int(c["client_port"]), c["server"], int(c["server_port"]))
-                         for c in self.doc.get("connections", []) if c.get("transport") in NOT_IN_PLUGIN}
-        for v in (self.doc.get("verdict") or {}).get("violations", []):
-            key = violation_endpoints(v)
-            if key in not_in_plugin:
-                continue
-            if key:
-                by_conv[key].add(v["rule"])
-            else:
-                loose.append(v)
-        return dict(by_conv), loose
-
-
-# The command's unknowns that stand for one connection's missing evidence
-# (the others are about the whole input: filter, drops, no packets).
-CONNECTION_GAPS = ("mid-stream", "content-lost", "negotiate-not-decoded", "logon-not-seen")
-ENDPOINTS = re.compile(r"(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+) -> (\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)")
-
-
-def violation_endpoints(v):
-    if "client" in v:  # structured (null for an aggregate of many flows)
-        if v["client"] is None or v.get("server_port") is None:
-            return None
-        return (v["client"], int(v["client_port"]), v["server"], int(v["server_port"]))
-    m = ENDPOINTS.search(v.get("detail") or "")
-    if not m:
-        return None
-    return (m.group(1).strip("[]"), int(m.group(2)), m.group(3).strip("[]"), int(m.group(4)))
 
 
 def check_first_pass(name, one, two, rows, errors):
