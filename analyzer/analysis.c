@@ -148,8 +148,8 @@ static void on_conn_close(void *ctx, struct flow_conn *c, void **user, enum flow
         smb_conn_free(s);
 }
 
-/* A QUIC connection that carried SMB has ended: the same path as TCP's. */
-static void on_quic_closed(void *ctx, struct smb_conn *s)
+/* A QUIC or RoCEv2 connection that carried SMB has ended: the same path as TCP's. */
+static void on_table_closed(void *ctx, struct smb_conn *s)
 {
     conn_closed(ctx, s, NULL, false);
 }
@@ -211,7 +211,7 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
     }
     if (cfg->tls_keylog && !(a->keylog = keylog_load(cfg->tls_keylog, errbuf, errlen)))
         return false;
-    a->quic = quic_table_new(&a->session_cfg, 0, a->keylog, on_quic_closed, a);
+    a->quic = quic_table_new(&a->session_cfg, 0, a->keylog, on_table_closed, a);
     if (!a->quic) {
         snprintf(errbuf, errlen, "libgcrypt could not be initialised (QUIC)");
         return false;
@@ -497,7 +497,7 @@ bool analysis_open_write(struct analysis *a, const char *path, char *errbuf, siz
 void analysis_finish(struct analysis *a)
 {
     flow_table_finish(a->flows);
-    roce_table_finish(a->roce, a->conns);
+    roce_table_finish(a->roce, on_table_closed, a);
     char werr[CAPTURE_ERRBUF_SIZE];
     if (a->pcapng && !pcapng_out_close(a->pcapng, werr)) {
         fprintf(stderr, "smbscope: %s\n", werr);

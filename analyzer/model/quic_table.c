@@ -49,7 +49,7 @@ struct quic_table {
     GHashTable *by_cid;   /* struct quic_cid* (owned by the track) -> track */
     GHashTable *by_tuple; /* struct tuple* (owned by the track) -> track */
     GPtrArray *tracks;
-    quic_closed_fn closed; /* where closed SMB connections go */
+    smb_conn_closed_fn closed; /* where closed SMB connections go */
     void *closed_ctx;
     uint32_t cid_lens;    /* bit n: some registered CID has length n */
     uint8_t *scratch;
@@ -91,7 +91,7 @@ static gboolean tuple_equal(gconstpointer x, gconstpointer y)
 }
 
 struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max_conns, struct keylog *keylog,
-    quic_closed_fn closed, void *ctx)
+    smb_conn_closed_fn closed, void *ctx)
 {
     if (!quic_crypto_init())
         return NULL;

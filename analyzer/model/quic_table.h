@@ -39,9 +39,8 @@ struct quic_table_stats {
 /* Closed SMB connections (idle for two minutes of capture time, or at
  * quic_table_finish) go to closed(ctx, s), which owns s from then on: the
  * analysis treats them as it treats a closed TCP connection (events, report). */
-typedef void (*quic_closed_fn)(void *ctx, struct smb_conn *s);
 struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max_conns, struct keylog *keylog,
-    quic_closed_fn closed, void *ctx);
+    smb_conn_closed_fn closed, void *ctx);
 /* A decoded UDP packet (pkt->l4 == L4_UDP). */
 void quic_table_packet(struct quic_table *t, const struct packet *pkt);
 /* Close every connection still open. */

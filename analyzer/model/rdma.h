@@ -13,6 +13,7 @@
 
 #include <glib.h>
 
+#include "session.h"
 #include "smbd.h"
 
 struct smb_conn;
@@ -53,7 +54,7 @@ struct roce_table *roce_table_new(const struct session_config *cfg, uint32_t max
 void roce_table_packet(struct roce_table *t, const struct packet *pkt);
 /* End of input: close every queue-pair pair; those that carried SMB are
  * appended to conns (struct smb_conn*). */
-void roce_table_finish(struct roce_table *t, GPtrArray *conns);
+void roce_table_finish(struct roce_table *t, smb_conn_closed_fn closed, void *ctx);
 void roce_table_free(struct roce_table *t);
 /* Packets of queue-pair pairs not tracked because of the cap. */
 uint64_t roce_table_dropped(const struct roce_table *t);

@@ -182,7 +182,7 @@ static void conn_free(struct roce_conn *c)
     g_free(c);
 }
 
-void roce_table_finish(struct roce_table *t, GPtrArray *conns)
+void roce_table_finish(struct roce_table *t, smb_conn_closed_fn closed, void *ctx)
 {
     for (guint i = 0; i < t->conns->len; i++) {
         struct roce_conn *c = g_ptr_array_index(t->conns, i);
@@ -201,7 +201,7 @@ void roce_table_finish(struct roce_table *t, GPtrArray *conns)
                 info->send_dropped += c->rx[d].oversize;
             }
             if (smb_conn_close_endpoints(s, c->first_ts, c->last_ts, c->bytes, c->packets, "end of capture"))
-                g_ptr_array_add(conns, s);
+                closed(ctx, s);
             else
                 smb_conn_free(s);
         }

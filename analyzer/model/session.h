@@ -142,6 +142,10 @@ struct session_config {
     bool no_fast_path;
 };
 
+/* Where a carrier that keeps its own connection table (QUIC, RoCEv2) hands a
+ * closed SMB connection: the analysis owns s from then on. */
+typedef void (*smb_conn_closed_fn)(void *ctx, struct smb_conn *s);
+
 struct smb_conn *smb_conn_new(const struct session_config *cfg, const struct flow_conn *fc);
 /* A connection not backed by a TCP flow (QUIC stream, RDMA connection):
  * addr/port[0] is the side that opened it; client is 0 or 1 when the

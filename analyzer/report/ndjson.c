@@ -204,7 +204,7 @@ static const char *conn_outcome(const struct smb_conn *s)
 /* network.transport of an SMB connection: what carried it. */
 static const char *conn_l4(const struct smb_conn *s)
 {
-    return s->obs.carrier == CARRIER_QUIC ? "udp" : "tcp";
+    return s->obs.carrier == CARRIER_QUIC || s->obs.carrier == CARRIER_RDMA_ROCE ? "udp" : "tcp";
 }
 
 static void on_conn_classified(void *ctx, const struct smb_conn *s, const struct flow_conn *c,
