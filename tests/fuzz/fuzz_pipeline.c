@@ -254,7 +254,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     analysis_finish(&a);
     struct verdict v;
     verdict_compute(&v, &a, &cfg.policy);
-    if (v.exit_code < 0 || v.exit_code > 2)
+    if (v.exit_code < 0 || v.exit_code > 3) /* 0 pass, 1 fail, 2 error, 3 inconclusive */
         abort();
 
     char *buf = NULL;
