@@ -173,7 +173,7 @@ void text_evidence(struct text *t, const struct analysis *a)
     fprintf(out, "  conversations    %" G_GUINT64_FORMAT " TCP connection%s, %s%" G_GUINT64_FORMAT " UDP conversation%s\n",
             e.tcp_connections, e.tcp_connections == 1 ? "" : "s", e.udp_estimate ? "about " : "", e.udp_conversations,
             e.udp_conversations == 1 ? "" : "s");
-    fprintf(out, "  SMB connections  %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " from the TCP handshake, %" G_GUINT64_FORMAT
+    fprintf(out, "  SMB connections  %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " seen from their start, %" G_GUINT64_FORMAT
                  " mid-stream)\n", e.smb_connections, e.smb_handshake, e.smb_midstream);
     fprintf(out, "  NetBIOS flows    %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " itemised)", e.netbios_flows,
             e.netbios_itemised);
