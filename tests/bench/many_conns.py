@@ -195,13 +195,13 @@ def generate_many(out_path, n, template_path, overlap=64, clients=50000, servers
 
     def conn_vals(c):
         ci = c % clients
-        ca = caddrs.get(ci)
-        if ca is None:
-            ca = caddrs[ci] = client_addr(ci)
-        sa = saddrs[ci % servers]
+        pair = caddrs.get(ci)
+        if pair is None:
+            ca, sa = client_addr(ci), saddrs[ci % servers]
+            pair = caddrs[ci] = (ca, sa, (onesum(ca + sa) - addr_base) % 0xFFFF)
+        ca, sa, dip = pair
         port = 32768 + c // clients
         pb = struct.pack("!H", port)
-        dip = (onesum(ca + sa) - addr_base) % 0xFFFF
         dtcp = (dip + swap16(port) - port_base) % 0xFFFF
         return (ca + sa + pb + sport_be, sa + ca + sport_be + pb, dip, dtcp)
 
@@ -221,28 +221,29 @@ def generate_many(out_path, n, template_path, overlap=64, clients=50000, servers
         pending = 0
         w = 0.0                       # real time of the current period's start (us)
         rate = 1.0
-        offs = []
+        steady = []                   # (slot lag, from client, head, mid, tail, ~ip ck, ~tcp ck, offset)
+        ring_n = kmax + 1
         for i in range(n + kmax):
             if i % BLOCK == 0:
                 rate = math.exp(rng.uniform(math.log(0.25), math.log(4.0)))
-                offs = [int(p["r"] * rate) for p in order]
-            ring[i % (kmax + 1)] = conn_vals(i) if i < n else None
+                steady = [(p["k"], p["fc"], p["head"], p["mid"], p["tail"], p["nip"], p["ntcp"],
+                           int(p["r"] * rate)) for p in order]
+            ring[i % ring_n] = conn_vals(i) if i < n else None
             wi = base_us + int(w)
             args = []
-            ps = order
+            ps = steady
+            st = full
             if i < kmax or i >= n:    # the first and last periods: some packets absent
-                ps = [p for p in order if 0 <= i - p["k"] < n]
-            for p, off in zip(order, offs):
-                if ps is not order and p not in ps:
-                    continue
-                cv = ring[(i - p["k"]) % (kmax + 1)]
+                keep = [0 <= i - p["k"] < n for p in order]
+                ps = [q for q, k in zip(steady, keep) if k]
+                st = struct.Struct(record_fmt([p for p, k in zip(order, keep) if k]))
+            for k, fc, head, mid, tail, nip, ntcp, off in ps:
+                cv = ring[(i - k) % ring_n]
                 sec, usec = divmod(wi + off, 1000000)
-                s = p["nip"] + cv[2]
-                ipck = 0xFFFF - ((s & 0xFFFF) + (s >> 16))
-                s = p["ntcp"] + cv[3]
-                tcpck = 0xFFFF - ((s & 0xFFFF) + (s >> 16))
-                args += (sec, usec, p["head"], ipck, cv[0] if p["fc"] else cv[1], p["mid"], tcpck, p["tail"])
-            st = full if ps is order else struct.Struct(record_fmt(ps))
+                s = nip + cv[2]
+                s2 = ntcp + cv[3]
+                args += (sec, usec, head, 0xFFFF - ((s & 0xFFFF) + (s >> 16)), cv[0] if fc else cv[1], mid,
+                         0xFFFF - ((s2 & 0xFFFF) + (s2 >> 16)), tail)
             b = st.pack(*args)
             out.append(b)
             written += len(b)
