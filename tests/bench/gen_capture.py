@@ -570,7 +570,8 @@ def main():
     ap.add_argument("--many", type=int, metavar="N",
                     help="instead of SIZE: N short SMB 3.1.1 connections (many_conns.py)")
     ap.add_argument("--template", help="--many: the sample to cut the connection from (default smb445-smb3_11.pcap)")
-    ap.add_argument("--overlap", type=int, default=64, help="--many: connections open at once (default 64)")
+    ap.add_argument("--overlap", type=float, default=64,
+                    help="--many: connections open at once (default 64; below 1 spaces them out)")
     ap.add_argument("--clients", type=int, default=50000, help="--many: client addresses (default 50000)")
     ap.add_argument("--servers", type=int, default=100, help="--many: server addresses (default 100)")
     ap.add_argument("args", nargs="+", metavar="[SIZE] OUT")
