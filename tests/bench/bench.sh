@@ -3,6 +3,15 @@
 # captures of several sizes (issue 7).
 #
 # usage: tests/bench/bench.sh [SIZE...]      sizes in GiB, default: 0.25 0.5 1 2
+#        tests/bench/bench.sh --many [N...]  N connections, default: 50000 100000 170000 1000000
+#
+# --many (issue 13): gen_capture.py --many N (one real negotiate-only SMB 3.1.1
+# connection replicated N times, BENCH_MANY_GEN_ARGS, default "--rate 500"),
+# then side by side on each file: pcap_loop, smbscope -T json and text
+# (report written to a file: its size is reported), and on the counts in
+# BENCH_MANY_TSHARK (default "170000 1000000") tshark -q -z conv,tcp once
+# (the TCP conversation count: a fair proxy for the question).  Time per
+# connection against N shows whether time is linear in the connection count.
 #
 # For each size: gen_capture.py writes the capture into a temporary
 # directory (deleted at the end), then on that same file, in this order:
@@ -21,14 +30,21 @@
 # pcap_loop and smbscope run BENCH_REPEAT times (default 3) and the fastest
 # run is kept: this machine is shared, and other load only adds time.
 #
-# Environment: BENCH_TSHARK_SIZES, BENCH_REPEAT, BENCH_TMP (parent of the temp dir),
+# Environment: BENCH_MANY_GEN_ARGS, BENCH_MANY_TSHARK, BENCH_TSHARK_SIZES, BENCH_REPEAT, BENCH_TMP (parent of the temp dir),
 # BENCH_SKIP_CALLGRIND=1, BENCH_SKIP_FASTPATH=1.
 set -euo pipefail
 
+many=""
+if [ "${1:-}" = "--many" ]; then
+    many=1
+    shift
+fi
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(0.25 0.5 1 2)
+if [ ${#sizes[@]} -eq 0 ]; then
+    if [ -n "$many" ]; then sizes=(50000 100000 170000 1000000); else sizes=(0.25 0.5 1 2); fi
+fi
 tshark_sizes=${BENCH_TSHARK_SIZES-0.25 1}
 py=/usr/bin/python3
 
@@ -77,6 +93,12 @@ gib() { awk -v g="$1" 'BEGIN {printf "%d", g*1073741824}'; }
 results=$tmp/results.tsv
 printf "size_gib\tbytes\tpackets\ttool\twall_s\tcpu_s\trss_mib\texit\n" >"$results"
 row() { printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n" "$@" >>"$results"; }
+
+if [ -n "$many" ]; then
+    # shellcheck source=tests/bench/bench_many.sh
+    . "$here/bench_many.sh"
+    exit 0
+fi
 
 for g in "${sizes[@]}"; do
     cap=$tmp/bench-$g.pcap
