@@ -65,10 +65,9 @@ void conn_group_key_of(struct conn_group_key *k, const struct conn_summary *cs, 
         return; /* the catch-all: facts are OR'ed into it (fold_other) */
     if (level == CONN_GROUP_FULL)
         k->client = cs->client;
-    if (level != CONN_GROUP_ANY_HOST) {
+    if (level != CONN_GROUP_ANY_HOST)
         k->server = cs->server;
-        k->server_port = cs->server_port;
-    }
+    k->server_port = cs->server_port; /* the policy's --allow-transport reads it */
     k->dialect = cs->dialect;
     k->flags = cs->flags;
     k->transport = cs->transport;
@@ -85,6 +84,43 @@ void conn_group_key_of(struct conn_group_key *k, const struct conn_summary *cs, 
     k->undecided = cs->undecided;
     memcpy(k->dialect_text, cs->dialect_text, sizeof k->dialect_text);
     k->dialect_text[sizeof k->dialect_text - 1] = '\0';
+}
+
+struct policy_conn_facts conn_group_facts(const struct conn_group_key *k)
+{
+    struct conn_summary cs;
+    memset(&cs, 0, sizeof cs);
+    cs.transport = k->transport;
+    cs.server_port = k->server_port;
+    cs.smb_version = k->smb_version;
+    cs.dialect = k->dialect;
+    cs.flags = k->flags;
+    return conn_summary_facts(&cs);
+}
+
+static uint32_t enabled_rules(const struct policy *p)
+{
+    uint32_t bits = 0;
+    for (unsigned r = 0; r < RULE_COUNT; r++)
+        if (policy_rule_enabled(p, (enum policy_rule)r))
+            bits |= 1u << r;
+    return bits;
+}
+
+uint32_t conn_group_rules(const struct conn_group_key *k, const struct policy *p)
+{
+    if (k->level == CONN_GROUP_OTHER)
+        return k->rules & enabled_rules(p);
+    struct policy_conn_facts f = conn_group_facts(k);
+    return policy_check_connection(p, &f);
+}
+
+uint32_t conn_group_undecided(const struct conn_group_key *k, const struct policy *p)
+{
+    if (k->level == CONN_GROUP_OTHER)
+        return k->undecided & enabled_rules(p);
+    struct policy_conn_facts f = conn_group_facts(k);
+    return policy_undecided_connection(p, &f);
 }
 
 /* The catch-all keeps what the verdict must not lose: every rule broken,
@@ -125,6 +161,7 @@ static struct conn_group *find_or_make(struct conn_groups *g, const struct conn_
     grp->key = *k;
     grp->first_ts = INT64_MAX;
     grp->last_ts = INT64_MIN;
+    grp->last_start_ts = INT64_MIN;
     g_ptr_array_add(g->groups, grp);
     g_hash_table_insert(g->index, &grp->key, grp);
     g->level_groups[k->level]++;
@@ -140,10 +177,8 @@ static void fold_key(struct conn_group_key *k, enum conn_group_level level)
     } else {
         if (level >= CONN_GROUP_ANY_CLIENT)
             memset(&k->client, 0, sizeof k->client);
-        if (level >= CONN_GROUP_ANY_HOST) {
+        if (level >= CONN_GROUP_ANY_HOST)
             memset(&k->server, 0, sizeof k->server);
-            k->server_port = 0;
-        }
     }
     k->level = (uint8_t)level;
 }
@@ -178,6 +213,8 @@ static void account(struct conn_groups *g, struct conn_group *grp, const struct 
         grp->first_ts = add->first_ts;
     if (add->last_ts > grp->last_ts)
         grp->last_ts = add->last_ts;
+    if (add->last_start_ts > grp->last_start_ts)
+        grp->last_start_ts = add->last_start_ts;
     g->st.connections += add->count;
     g->st.folded[grp->key.level] += add->count;
     g->st.packets += add->packets;
@@ -203,6 +240,7 @@ void conn_groups_add(struct conn_groups *g, const struct conn_summary *cs)
     one.start_seen = (cs->flags & CONN_F_START_SEEN) != 0;
     one.first_ts = cs->first_ts;
     one.last_ts = cs->last_ts;
+    one.last_start_ts = cs->first_ts;
     one.n_examples = 1;
     one.examples[0] = (struct conn_group_example){ cs->client, cs->server, cs->client_port, cs->server_port, cs->first_ts };
     account(g, place(g, &one.key), &one);

@@ -7,8 +7,8 @@
  *
  * Bounded: at most `cap` groups with both addresses (level FULL).  Past it,
  * a new combination folds into a group without its client address (level
- * ANY_CLIENT, at most cap/4 of them), then into one without addresses and
- * port (level ANY_HOST, at most cap/4), and last into a single catch-all
+ * ANY_CLIENT, at most cap/4 of them), then into one without addresses
+ * (level ANY_HOST, at most cap/4), and last into a single catch-all
  * group (level OTHER) whose facts are OR'ed.  Counts stay exact at every
  * level; conn_groups_stats() says how many connections were folded past
  * each cap.  Groups are the report's and the verdict's view of every
@@ -32,7 +32,7 @@
 enum conn_group_level {
     CONN_GROUP_FULL = 0,   /* client and server known */
     CONN_GROUP_ANY_CLIENT, /* clients folded (client.family == 0) */
-    CONN_GROUP_ANY_HOST,   /* client, server and server port folded */
+    CONN_GROUP_ANY_HOST,   /* client and server folded */
     CONN_GROUP_OTHER,      /* everything past the caps; facts OR'ed */
     CONN_GROUP_LEVELS
 };
@@ -42,7 +42,7 @@ const char *conn_group_level_name(enum conn_group_level l); /* "full", "any-clie
  * hashed and compared as bytes. */
 struct conn_group_key {
     struct ip_addr client, server; /* family 0: folded */
-    uint16_t server_port;          /* 0 at ANY_HOST and OTHER */
+    uint16_t server_port;          /* 0 at OTHER */
     uint16_t dialect;
     uint16_t flags;                /* enum conn_flag */
     uint8_t level;                 /* enum conn_group_level */
@@ -67,6 +67,7 @@ struct conn_group {
     uint64_t ntlm_sessions;        /* sum of conn_summary.ntlm_sessions */
     uint64_t start_seen;           /* connections with CONN_F_START_SEEN (OTHER ORs flags) */
     int64_t first_ts, last_ts;
+    int64_t last_start_ts;         /* the latest first_ts of its connections */
     uint8_t n_examples;
     struct conn_group_example examples[CONN_GROUP_EXAMPLES]; /* earliest first */
 };
@@ -99,6 +100,14 @@ const struct conn_group *conn_groups_at(const struct conn_groups *g, uint32_t i)
  * seen (caller frees with g_free). */
 uint32_t *conn_groups_ranked(const struct conn_groups *g);
 struct conn_groups_stats conn_groups_stats(const struct conn_groups *g);
+
+/* The policy facts of a group's connections (not meaningful at OTHER:
+ * use key.rules and key.undecided there). */
+struct policy_conn_facts conn_group_facts(const struct conn_group_key *k);
+/* Rules broken / left undecided by a group's connections under policy p
+ * (OTHER: its OR'ed bits, masked by what p enables). */
+uint32_t conn_group_rules(const struct conn_group_key *k, const struct policy *p);
+uint32_t conn_group_undecided(const struct conn_group_key *k, const struct policy *p);
 
 /* The key of a connection at a level (exposed for tests and merge). */
 void conn_group_key_of(struct conn_group_key *k, const struct conn_summary *cs, enum conn_group_level level);

@@ -95,13 +95,15 @@ static void name(struct build *b, const struct violation *x, bool client, bool s
         if (idx[i] < 0)
             continue;
         struct acc *h = &b->acc[idx[i]];
+        /* a violation of a connection group stands for each of its connections */
+        uint32_t times = x->connections > 1 ? (x->connections > UINT32_MAX ? UINT32_MAX : (uint32_t)x->connections) : 1;
         if (x->is_rule) {
             h->rules |= 1u << x->kind;
-            h->violations++;
+            h->violations += times;
             continue;
         }
         h->findings |= 1u << x->kind;
-        h->finding_count++;
+        h->finding_count += times;
         if (x->kind == FINDING_NTLM)
             h->ntlm_sessions += (uint32_t)x->flows;
         if (x->kind == FINDING_NETBIOS_ONLY_NAME && x->subject && i == 0) {
@@ -131,19 +133,27 @@ static void from_ledger(struct build *b)
     }
 }
 
+/* From the connection groups: exact per host while the groups hold both
+ * addresses; connections folded past the group cap name no host (the
+ * evidence reports the cap hit). */
 static void from_conns(struct build *b, const struct analysis *a)
 {
-    for (guint i = 0; i < a->conns->len; i++) {
-        const struct smb_conn *s = g_ptr_array_index(a->conns, i);
-        int64_t c = lookup(b, smb_conn_client(s), s->first_ts, true);
-        if (c >= 0) {
-            b->acc[c].roles |= ROLE_SMB_CLIENT;
-            b->acc[c].smb_client_conns++;
-        }
-        int64_t sv = lookup(b, smb_conn_server(s), s->first_ts, true);
-        if (sv >= 0) {
-            b->acc[sv].roles |= ROLE_SMB_SERVER;
-            b->acc[sv].smb_server_conns++;
+    for (uint32_t i = 0; i < conn_groups_count(a->groups); i++) {
+        const struct conn_group *g = conn_groups_at(a->groups, i);
+        uint32_t n = g->count > UINT32_MAX ? UINT32_MAX : (uint32_t)g->count;
+        for (int side = 0; side < 2; side++) {
+            const struct ip_addr *addr = side ? &g->key.server : &g->key.client;
+            if (!addr->family)
+                continue;
+            int64_t h = lookup(b, addr, g->first_ts, true);
+            if (h < 0)
+                continue;
+            lookup(b, addr, g->last_start_ts, false); /* last_seen: its latest connection's start */
+            b->acc[h].roles |= side ? ROLE_SMB_SERVER : ROLE_SMB_CLIENT;
+            if (side)
+                b->acc[h].smb_server_conns += n;
+            else
+                b->acc[h].smb_client_conns += n;
         }
     }
 }

@@ -148,36 +148,60 @@ static void netbios_aggregates(struct verdict *v, const struct analysis *a, cons
     }
 }
 
+/* "10.0.0.1:50000 -> 10.0.0.2:445" for a group of one connection, else
+ * "10.0.0.1 -> 10.0.0.2:445, 12 connections" (clients folded past the
+ * group cap: "clients not itemised"); into buf. */
+const char *verdict_group_endpoints(const struct conn_group *g, char *buf, size_t len)
+{
+    char c[FMT_ENDPOINT_LEN], sv[FMT_ENDPOINT_LEN];
+    const struct conn_group_example *e = &g->examples[0];
+    if (g->count == 1) {
+        snprintf(buf, len, "%s -> %s", fmt_endpoint(&e->client, e->client_port, c),
+                 fmt_endpoint(&e->server, e->server_port, sv));
+        return buf;
+    }
+    const char *client = g->key.client.family ? fmt_addr(&g->key.client, c) : "clients not itemised";
+    const char *server = g->key.server.family ? fmt_endpoint(&g->key.server, g->key.server_port, sv)
+                         : g->key.level == CONN_GROUP_OTHER ? "servers not itemised"
+                                                            : (snprintf(sv, sizeof sv, "servers not itemised, port %u",
+                                                                        g->key.server_port), sv);
+    snprintf(buf, len, "%s -> %s, %" G_GUINT64_FORMAT " connections", client, server, g->count);
+    return buf;
+}
+
+/* One violation per rule and group of connections (conn_groups.h): a
+ * group of one is one connection, as it always was; a larger group is
+ * one line with its count (flows), so the list stays as short as the
+ * variety of the traffic, at any size. */
 static void connections(struct verdict *v, const struct analysis *a, const struct policy *p)
 {
-    for (guint i = 0; i < a->conns->len; i++) {
-        const struct smb_conn *s = g_ptr_array_index(a->conns, i);
-        struct policy_conn_facts facts = verdict_conn_facts(s);
-        uint32_t bits = policy_check_connection(p, &facts);
+    for (uint32_t i = 0; i < conn_groups_count(a->groups); i++) {
+        const struct conn_group *g = conn_groups_at(a->groups, i);
+        uint32_t bits = conn_group_rules(&g->key, p);
         for (unsigned r = 0; r < RULE_COUNT; r++) {
             if (!(bits & (1u << r)))
                 continue;
-            char c[FMT_ENDPOINT_LEN], sv[FMT_ENDPOINT_LEN], dbuf[64], esc[128];
-            const char *dialect = smb_conn_dialect_text(s, dbuf, sizeof dbuf);
-            if (dialect)
-                fmt_escaped_buf((const uint8_t *)dialect, strlen(dialect), esc, sizeof esc);
+            char ends[2 * FMT_ENDPOINT_LEN + 64];
+            const char *dialect = g->key.dialect_text[0] ? g->key.dialect_text : "unknown";
             struct violation *x = verdict_add(
-                v->violations, true, (int)r, s->first_ts,
-                g_strdup_printf("%s: %s -> %s (transport %s, dialect %s)", policy_rule_description((enum policy_rule)r),
-                                fmt_endpoint(smb_conn_client(s), smb_conn_client_port(s), c),
-                                fmt_endpoint(smb_conn_server(s), smb_conn_server_port(s), sv),
-                                transport_class_name(s->verdict.cls), dialect ? esc : "unknown"));
-            x->client = *smb_conn_client(s);
-            x->server = *smb_conn_server(s);
-            x->client_port = smb_conn_client_port(s);
-            x->server_port = smb_conn_server_port(s);
-            x->proto = s->quic ? 17 : 6; /* SMB over QUIC rides on UDP */
+                v->violations, true, (int)r, g->first_ts,
+                g_strdup_printf("%s: %s (transport %s, dialect %s)", policy_rule_description((enum policy_rule)r),
+                                verdict_group_endpoints(g, ends, sizeof ends),
+                                transport_class_name((enum transport_class)g->key.transport), dialect));
+            const struct conn_group_example *e = &g->examples[0];
+            x->client = e->client;
+            x->server = e->server;
+            x->client_port = e->client_port;
+            x->server_port = e->server_port;
+            x->proto = g->key.proto; /* SMB over QUIC and RoCEv2 ride on UDP */
             x->service = "smb";
-            x->state = transport_class_name(s->verdict.cls);
-            x->packets = s->packets[0] + s->packets[1];
-            x->last_seen = s->last_ts;
+            x->state = transport_class_name((enum transport_class)g->key.transport);
+            x->packets = g->packets;
+            x->flows = g->count;
+            x->connections = g->count;
+            x->last_seen = g->last_ts;
             char ev[160];
-            x->evidence = g_strdup(r == RULE_NBSS_TRANSPORT ? transport_evidence_text(s->verdict.evidence, ev, sizeof ev)
+            x->evidence = g_strdup(r == RULE_NBSS_TRANSPORT ? transport_evidence_text(g->key.evidence, ev, sizeof ev)
                                    : r == RULE_KERBEROS ? "SESSION_SETUP blobs: NTLMSSP, guest or anonymous"
                                    : r == RULE_SIGNING ? "NEGOTIATE security mode without 'required', no signed PDU"
                                    : r == RULE_ENCRYPTION ? "no transform header, no ENCRYPT_DATA flag"
