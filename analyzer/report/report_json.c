@@ -210,6 +210,7 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     json_kuint(j, "roce_untracked_packets", roce_table_dropped(a->roce));
     json_kuint(j, "roce_not_decoded_packets", roce_table_not_decoded(a->roce));
     json_kuint(j, "time_jumps", fs.time_jumps);
+    json_kuint(j, "connections_closed_early", fs.closed_early);
     /* connections counted in connection_groups[] but not detailed in
      * connections[] (the same number as connections_omitted) */
     if (a->conns_omitted)
