@@ -10,6 +10,7 @@
 #include "capture.h"
 #include "census.h"
 #include "conn_groups.h"
+#include "smb_hosts.h"
 #include "fmt.h"
 #include "ipfrag.h"
 #include "keylog.h"
@@ -122,6 +123,7 @@ static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flo
     struct conn_summary cs;
     conn_summary_from_conn(&cs, s, &a->cfg->policy);
     conn_groups_add(a->groups, &cs);
+    smb_hosts_add(a->smb_hosts, &cs);
     if (keep_conn(a, &cs)) {
         g_ptr_array_add(a->conns, s);
     } else {
@@ -172,6 +174,7 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
     a->pcapng_ifs = g_array_new(FALSE, FALSE, sizeof(struct pcapng_if));
     a->conns = g_ptr_array_new_with_free_func(conn_free);
     a->groups = conn_groups_new(cfg->max_conn_groups);
+    a->smb_hosts = smb_hosts_new(0);
     a->conn_detail_limit = cfg->conn_detail_limit ? cfg->conn_detail_limit : CONN_DETAIL_DEFAULT_LIMIT;
     a->ledger = nb_ledger_new(cfg->max_netbios_flows > UINT32_MAX ? UINT32_MAX : (uint32_t)cfg->max_netbios_flows);
     a->frags = ipfrag_new(NULL);
@@ -525,6 +528,7 @@ void analysis_free(struct analysis *a)
     g_ptr_array_free(a->conns, TRUE);
     a->conns = NULL;
     conn_groups_free(a->groups);
+    smb_hosts_free(a->smb_hosts);
     quic_table_free(a->quic);
     keylog_free(a->keylog);
     nb_ledger_free(a->ledger);

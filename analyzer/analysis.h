@@ -26,6 +26,7 @@ struct keylog;
 struct census;
 struct pcapng_out;
 struct conn_groups;
+struct smb_hosts;
 
 /* Events as they happen, for the ndjson output (NULL members are skipped).
  * conn_classified comes once per SMB connection: when the negotiation was
@@ -83,6 +84,7 @@ struct analysis {
      * (the first --connections-limit by default); the others are freed at
      * close and counted in conns_omitted. */
     struct conn_groups *groups;
+    struct smb_hosts *smb_hosts; /* every SMB client and server, what it broke (smb_hosts.h) */
     GPtrArray *conns;         /* struct smb_conn*: connections kept for connections[] detail */
     uint64_t conns_omitted;   /* closed connections not kept in conns */
     uint64_t conn_detail_limit; /* --connections-limit (0 in the config: the default) */

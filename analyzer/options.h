@@ -12,7 +12,7 @@ enum report_format { FORMAT_AUTO = 0, FORMAT_TEXT, FORMAT_JSON, FORMAT_NDJSON };
 /* --connections: which closed SMB connections keep their full detail for
  * connections[] (every connection is in connection_groups[] regardless). */
 enum conn_detail { CONN_DETAIL_FIRST = 0, CONN_DETAIL_ALL, CONN_DETAIL_VIOLATIONS, CONN_DETAIL_NONE };
-#define CONN_DETAIL_DEFAULT_LIMIT 1000 /* --connections-limit default */
+#define CONN_DETAIL_DEFAULT_LIMIT 250 /* --connections-limit default */
 
 struct config {
     char **inputs;            /* NULL-terminated; "-" is stdin */

@@ -27,7 +27,7 @@
 #include "conn_summary.h"
 
 #define CONN_GROUP_EXAMPLES 3
-#define CONN_GROUPS_DEFAULT_CAP 2048u
+#define CONN_GROUPS_DEFAULT_CAP 1024u
 
 enum conn_group_level {
     CONN_GROUP_FULL = 0,   /* client and server known */

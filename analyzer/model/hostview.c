@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hosts.h"
+#include "smb_hosts.h"
 
 #define VIEWS_LISTED 10000 /* views materialised: the JSON listing's cap */
 
@@ -89,21 +90,21 @@ static int64_t lookup(struct build *b, const struct ip_addr *a, int64_t ts, bool
 
 static void name(struct build *b, const struct violation *x, bool client, bool server)
 {
+    if (x->connections) /* about SMB connections: counted per host as they closed (from_conns) */
+        return;
     int64_t idx[2] = { client ? lookup(b, &x->client, x->first_seen, true) : -1,
                        server ? lookup(b, &x->server, x->first_seen, true) : -1 };
     for (int i = 0; i < 2; i++) {
         if (idx[i] < 0)
             continue;
         struct acc *h = &b->acc[idx[i]];
-        /* a violation of a connection group stands for each of its connections */
-        uint32_t times = x->connections > 1 ? (x->connections > UINT32_MAX ? UINT32_MAX : (uint32_t)x->connections) : 1;
         if (x->is_rule) {
             h->rules |= 1u << x->kind;
-            h->violations += times;
+            h->violations++;
             continue;
         }
         h->findings |= 1u << x->kind;
-        h->finding_count += times;
+        h->finding_count++;
         if (x->kind == FINDING_NTLM)
             h->ntlm_sessions += (uint32_t)x->flows;
         if (x->kind == FINDING_NETBIOS_ONLY_NAME && x->subject && i == 0) {
@@ -133,28 +134,28 @@ static void from_ledger(struct build *b)
     }
 }
 
-/* From the connection groups: exact per host while the groups hold both
- * addresses; connections folded past the group cap name no host (the
- * evidence reports the cap hit). */
+/* From the SMB hosts accumulated as connections closed (smb_hosts.h):
+ * exact per host up to its cap, whatever the report kept. */
 static void from_conns(struct build *b, const struct analysis *a)
 {
-    for (uint32_t i = 0; i < conn_groups_count(a->groups); i++) {
-        const struct conn_group *g = conn_groups_at(a->groups, i);
-        uint32_t n = g->count > UINT32_MAX ? UINT32_MAX : (uint32_t)g->count;
-        for (int side = 0; side < 2; side++) {
-            const struct ip_addr *addr = side ? &g->key.server : &g->key.client;
-            if (!addr->family)
-                continue;
-            int64_t h = lookup(b, addr, g->first_ts, true);
-            if (h < 0)
-                continue;
-            lookup(b, addr, g->last_start_ts, false); /* last_seen: its latest connection's start */
-            b->acc[h].roles |= side ? ROLE_SMB_SERVER : ROLE_SMB_CLIENT;
-            if (side)
-                b->acc[h].smb_server_conns += n;
-            else
-                b->acc[h].smb_client_conns += n;
-        }
+    for (uint32_t i = 0; i < smb_hosts_size(a->smb_hosts); i++) {
+        const struct host_rec *r;
+        const struct smb_host *x = smb_hosts_at(a->smb_hosts, i, &r);
+        if (!x)
+            continue;
+        int64_t h = lookup(b, &r->addr, r->first_seen, true);
+        if (h < 0)
+            continue;
+        lookup(b, &r->addr, r->last_seen, false);
+        struct acc *y = &b->acc[h];
+        y->roles |= (x->client_conns ? ROLE_SMB_CLIENT : 0) | (x->server_conns ? ROLE_SMB_SERVER : 0);
+        y->smb_client_conns += x->client_conns;
+        y->smb_server_conns += x->server_conns;
+        y->rules |= x->rules;
+        y->findings |= x->findings;
+        y->violations += x->violations;
+        y->finding_count += x->finding_count;
+        y->ntlm_sessions += x->ntlm_sessions;
     }
 }
 
@@ -279,7 +280,11 @@ void host_views_build(struct host_views *hv, const struct analysis *a, const str
     g_free(order);
     bool est = false;
     hv->total = host_table_total(b.ht, &est) + b.extras->len;
-    hv->total_estimate = est;
+    bool smb_est = false;
+    uint64_t smb_total = smb_hosts_total(a->smb_hosts, &smb_est);
+    if (smb_est && smb_total > smb_hosts_size(a->smb_hosts)) /* SMB hosts past its cap: estimated */
+        hv->total += smb_total - smb_hosts_size(a->smb_hosts);
+    hv->total_estimate = est || smb_est;
     hv->names = b.names;
     g_free(b.acc);
     g_array_free(b.extras, TRUE);
