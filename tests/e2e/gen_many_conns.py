@@ -39,16 +39,6 @@ def read_pcap(path):
     return out
 
 
-def checksum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(array.array("H", b))  # native order in, native order out: the same bytes
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    s = ~s & 0xFFFF
-    return struct.pack("=H", s)
-
-
 def parse(frame):
     """(ip offset, ip header length, tcp offset, tcp header length) of an Ethernet/IPv4/TCP frame."""
     if frame[12:14] != b"\x08\x00" or frame[23] != 6:
@@ -103,15 +93,45 @@ def fin_packets(pkts):
     return out
 
 
-def fix(fr):
-    _, ihl, toff, thl = parse(fr)
-    fr[24:26] = b"\0\0"
-    fr[24:26] = checksum(bytes(fr[14:14 + ihl]))
-    total = struct.unpack(">H", fr[16:18])[0]
-    fr[toff + 16:toff + 18] = b"\0\0"
-    seg = bytes(fr[toff:14 + total])
-    pseudo = bytes(fr[26:34]) + struct.pack(">BBH", 0, 6, len(seg))
-    fr[toff + 16:toff + 18] = checksum(pseudo + seg)
+def words(b):
+    """One's complement sum (unfolded) of b's 16-bit words, native order."""
+    if len(b) % 2:
+        b += b"\0"
+    return sum(array.array("H", b))
+
+
+def fold(s):
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return struct.pack("=H", ~s & 0xFFFF)
+
+
+class Prepared:
+    """A template packet with its addresses, client port and checksums zeroed,
+    and the sums of everything else, so a replica costs a few additions."""
+
+    def __init__(self, fr, from_client):
+        _, ihl, toff, _ = parse(fr)
+        self.fr = bytearray(fr)
+        self.toff, self.ihl = toff, ihl
+        self.from_client = from_client
+        self.cport_off = toff if from_client else toff + 2
+        for a, b in ((24, 26), (26, 34), (toff + 16, toff + 18), (self.cport_off, self.cport_off + 2)):
+            self.fr[a:b] = bytes(b - a)
+        total = struct.unpack(">H", fr[16:18])[0]
+        self.ip_sum = words(bytes(self.fr[14:14 + ihl]))
+        seg = bytes(self.fr[toff:14 + total])
+        self.tcp_sum = words(seg) + words(struct.pack(">BBH", 0, 6, len(seg)))
+
+    def replica(self, caddr, saddr, cport):
+        fr = bytearray(self.fr)
+        src, dst = (caddr, saddr) if self.from_client else (saddr, caddr)
+        fr[26:30], fr[30:34] = src, dst
+        fr[self.cport_off:self.cport_off + 2] = cport
+        a = words(src + dst)
+        fr[24:26] = fold(self.ip_sum + a)
+        fr[self.toff + 16:self.toff + 18] = fold(self.tcp_sum + a + words(cport))
+        return fr
 
 
 def main():
@@ -126,6 +146,7 @@ def main():
     pkts, _ = template(args.template)
     pkts += fin_packets(pkts)
     client_ip = bytes(pkts[0][1][26:30])
+    prepared = [Prepared(fr, bytes(fr[26:30]) == client_ip) for _, fr in pkts]
     with open(args.out, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
         base = 1600000000 * 1000000
@@ -134,18 +155,13 @@ def main():
             caddr = bytes([10, 64 + (c >> 16) % 64, (c >> 8) & 255, c & 255])
             saddr = bytes([10, 250, 0, 1 + i % max(1, args.servers)])
             cport = struct.pack(">H", 1024 + i % 60000)
-            for k, (_, tmpl) in enumerate(pkts):
-                fr = bytearray(tmpl)
-                _, ihl, toff, _ = parse(fr)
-                from_client = bytes(fr[26:30]) == client_ip
-                if from_client:
-                    fr[26:30], fr[30:34], fr[toff:toff + 2] = caddr, saddr, cport
-                else:
-                    fr[26:30], fr[30:34], fr[toff + 2:toff + 4] = saddr, caddr, cport
-                fix(fr)
+            out = []
+            for k, p in enumerate(prepared):
+                fr = p.replica(caddr, saddr, cport)
                 t = base + i * 200 + k * 15  # monotonic: one connection after another
-                f.write(struct.pack("<IIII", t // 1000000, t % 1000000, len(fr), len(fr)))
-                f.write(fr)
+                out.append(struct.pack("<IIII", t // 1000000, t % 1000000, len(fr), len(fr)))
+                out.append(fr)
+            f.write(b"".join(out))
 
 
 if __name__ == "__main__":
