@@ -14,7 +14,8 @@ struct conn_groups {
     uint32_t level_cap[CONN_GROUP_LEVELS];
     uint32_t level_groups[CONN_GROUP_LEVELS];
     GPtrArray *groups;     /* struct conn_group*, creation order */
-    GHashTable *index;     /* struct conn_group_key* (the group's own) -> struct conn_group* */
+    GHashTable *index;     /* struct conn_group_key* (the group's own) -> struct conn_group*, but OTHER */
+    struct conn_group *other; /* the catch-all: its key changes as facts are OR'ed in, so it is not hashed */
     struct conn_groups_stats st;
 };
 
@@ -154,7 +155,7 @@ static void add_example(struct conn_group *grp, const struct conn_group_example 
 /* The group for key k, created when its level has room; NULL when full. */
 static struct conn_group *find_or_make(struct conn_groups *g, const struct conn_group_key *k)
 {
-    struct conn_group *grp = g_hash_table_lookup(g->index, k);
+    struct conn_group *grp = k->level == CONN_GROUP_OTHER ? g->other : g_hash_table_lookup(g->index, k);
     if (grp || g->level_groups[k->level] >= g->level_cap[k->level])
         return grp;
     grp = g_new0(struct conn_group, 1);
@@ -163,7 +164,10 @@ static struct conn_group *find_or_make(struct conn_groups *g, const struct conn_
     grp->last_ts = INT64_MIN;
     grp->last_start_ts = INT64_MIN;
     g_ptr_array_add(g->groups, grp);
-    g_hash_table_insert(g->index, &grp->key, grp);
+    if (k->level == CONN_GROUP_OTHER)
+        g->other = grp;
+    else
+        g_hash_table_insert(g->index, &grp->key, grp);
     g->level_groups[k->level]++;
     g->st.groups++;
     return grp;
