@@ -246,7 +246,8 @@ void conn_groups_add(struct conn_groups *g, const struct conn_summary *cs)
     one.last_ts = cs->last_ts;
     one.last_start_ts = cs->first_ts;
     one.n_examples = 1;
-    one.examples[0] = (struct conn_group_example){ cs->client, cs->server, cs->client_port, cs->server_port, cs->first_ts };
+    one.examples[0] = (struct conn_group_example){ cs->client,        cs->server,   cs->client_port, cs->server_port,
+                                                   cs->ntlm_sessions, cs->first_ts, cs->last_ts,     cs->packets };
     account(g, place(g, &one.key), &one);
 }
 

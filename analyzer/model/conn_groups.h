@@ -56,7 +56,9 @@ struct conn_group_example {
     struct ip_addr client;         /* the client address (the key's, or its own when folded) */
     struct ip_addr server;
     uint16_t client_port, server_port;
-    int64_t first_ts;
+    uint16_t ntlm_sessions;
+    int64_t first_ts, last_ts;
+    uint64_t packets;
 };
 
 struct conn_group {

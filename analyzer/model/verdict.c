@@ -169,10 +169,41 @@ const char *verdict_group_endpoints(const struct conn_group *g, char *buf, size_
     return buf;
 }
 
-/* One violation per rule and group of connections (conn_groups.h): a
- * group of one is one connection, as it always was; a larger group is
- * one line with its count (flows), so the list stays as short as the
- * variety of the traffic, at any size. */
+/* The lines a group gets: one per connection while every connection of
+ * it is an example (small captures read as they always did), else one for
+ * the whole group (its count in flows and connections). */
+uint32_t verdict_group_lines(const struct conn_group *g)
+{
+    return g->count <= g->n_examples ? g->n_examples : 1;
+}
+
+/* Line i of a group: its endpoints for the text, and the structured part. */
+void verdict_group_line(struct violation *x, const struct conn_group *g, uint32_t i, char *ends, size_t len)
+{
+    bool single = g->count <= g->n_examples;
+    const struct conn_group_example *e = &g->examples[single ? i : 0];
+    if (single) {
+        char c[FMT_ENDPOINT_LEN], sv[FMT_ENDPOINT_LEN];
+        snprintf(ends, len, "%s -> %s", fmt_endpoint(&e->client, e->client_port, c),
+                 fmt_endpoint(&e->server, e->server_port, sv));
+    } else {
+        verdict_group_endpoints(g, ends, len);
+    }
+    x->client = e->client;
+    x->server = e->server;
+    x->client_port = e->client_port;
+    x->server_port = e->server_port;
+    x->proto = g->key.proto; /* SMB over QUIC and RoCEv2 ride on UDP */
+    x->service = "smb";
+    x->state = transport_class_name((enum transport_class)g->key.transport);
+    x->packets = single ? e->packets : g->packets;
+    x->flows = x->connections = single ? 1 : g->count;
+    x->first_seen = single ? e->first_ts : g->first_ts;
+    x->last_seen = single ? e->last_ts : g->last_ts;
+}
+
+/* Violations of SMB connections, from their groups (conn_groups.h), so the
+ * list stays as short as the variety of the traffic, at any size. */
 static void connections(struct verdict *v, const struct analysis *a, const struct policy *p)
 {
     for (uint32_t i = 0; i < conn_groups_count(a->groups); i++) {
@@ -181,31 +212,28 @@ static void connections(struct verdict *v, const struct analysis *a, const struc
         for (unsigned r = 0; r < RULE_COUNT; r++) {
             if (!(bits & (1u << r)))
                 continue;
-            char ends[2 * FMT_ENDPOINT_LEN + 64];
-            const char *dialect = g->key.dialect_text[0] ? g->key.dialect_text : "unknown";
-            struct violation *x = verdict_add(
-                v->violations, true, (int)r, g->first_ts,
-                g_strdup_printf("%s: %s (transport %s, dialect %s)", policy_rule_description((enum policy_rule)r),
-                                verdict_group_endpoints(g, ends, sizeof ends),
-                                transport_class_name((enum transport_class)g->key.transport), dialect));
-            const struct conn_group_example *e = &g->examples[0];
-            x->client = e->client;
-            x->server = e->server;
-            x->client_port = e->client_port;
-            x->server_port = e->server_port;
-            x->proto = g->key.proto; /* SMB over QUIC and RoCEv2 ride on UDP */
-            x->service = "smb";
-            x->state = transport_class_name((enum transport_class)g->key.transport);
-            x->packets = g->packets;
-            x->flows = g->count;
-            x->connections = g->count;
-            x->last_seen = g->last_ts;
-            char ev[160];
-            x->evidence = g_strdup(r == RULE_NBSS_TRANSPORT ? transport_evidence_text(g->key.evidence, ev, sizeof ev)
-                                   : r == RULE_KERBEROS ? "SESSION_SETUP blobs: NTLMSSP, guest or anonymous"
-                                   : r == RULE_SIGNING ? "NEGOTIATE security mode without 'required', no signed PDU"
-                                   : r == RULE_ENCRYPTION ? "no transform header, no ENCRYPT_DATA flag"
-                                                          : "NEGOTIATE response");
+            for (uint32_t line = 0; line < verdict_group_lines(g); line++) {
+                char ends[2 * FMT_ENDPOINT_LEN + 64];
+                struct violation tmp;
+                memset(&tmp, 0, sizeof tmp);
+                verdict_group_line(&tmp, g, line, ends, sizeof ends);
+                const char *dialect = g->key.dialect_text[0] ? g->key.dialect_text : "unknown";
+                struct violation *x = verdict_add(
+                    v->violations, true, (int)r, tmp.first_seen,
+                    g_strdup_printf("%s: %s (transport %s, dialect %s)", policy_rule_description((enum policy_rule)r),
+                                    ends, transport_class_name((enum transport_class)g->key.transport), dialect));
+                tmp.is_rule = x->is_rule;
+                tmp.kind = x->kind;
+                tmp.rule = x->rule;
+                tmp.detail = x->detail;
+                char ev[160];
+                tmp.evidence = g_strdup(r == RULE_NBSS_TRANSPORT ? transport_evidence_text(g->key.evidence, ev, sizeof ev)
+                                        : r == RULE_KERBEROS ? "SESSION_SETUP blobs: NTLMSSP, guest or anonymous"
+                                        : r == RULE_SIGNING ? "NEGOTIATE security mode without 'required', no signed PDU"
+                                        : r == RULE_ENCRYPTION ? "no transform header, no ENCRYPT_DATA flag"
+                                                               : "NEGOTIATE response");
+                *x = tmp;
+            }
         }
     }
 }

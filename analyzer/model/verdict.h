@@ -73,6 +73,12 @@ void verdict_free(struct verdict *v);
 
 /* A group's endpoints for a one-line text (see verdict.c); returns buf. */
 const char *verdict_group_endpoints(const struct conn_group *g, char *buf, size_t len);
+/* Lines a group of connections gets in violations[]/findings[]: one per
+ * connection while all are examples, else one; line i's endpoints (text
+ * into ends) and structured members (client ... last_seen, flows,
+ * connections, packets) into x. */
+uint32_t verdict_group_lines(const struct conn_group *g);
+void verdict_group_line(struct violation *x, const struct conn_group *g, uint32_t i, char *ends, size_t len);
 
 /* Findings about a connection that are worth a line but are not policy
  * violations (e.g. SMB 3.1.1 over NBT, which MS-SMB2 2.1 does not allow).

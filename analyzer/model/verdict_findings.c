@@ -111,31 +111,31 @@ static void conn_notes(struct verdict *v, const struct analysis *a)
                                                FINDING_KEEPALIVE_ON_DIRECT };
     for (uint32_t i = 0; i < conn_groups_count(a->groups); i++) {
         const struct conn_group *g = conn_groups_at(a->groups, i);
-        char ends[2 * FMT_ENDPOINT_LEN + 64];
-        verdict_group_endpoints(g, ends, sizeof ends);
-        for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
-            if (!(g->key.findings & (1u << kinds[k])))
-                continue;
-            uint64_t ntlm = g->ntlm_sessions;
-            struct violation *x = verdict_add(
-                v->findings, false, kinds[k], g->first_ts,
-                kinds[k] == FINDING_NTLM
-                    ? g_strdup_printf("%s: %" G_GUINT64_FORMAT " SMB session%s authenticated with NTLM", ends, ntlm,
-                                      ntlm == 1 ? "" : "s")
-                    : g_strdup_printf("%s: %s", ends, finding_info(kinds[k])->title));
-            const struct conn_group_example *e = &g->examples[0];
-            x->client = e->client;
-            x->server = e->server;
-            x->client_port = e->client_port;
-            x->server_port = e->server_port;
-            x->proto = g->key.proto; /* SMB over QUIC rides on UDP */
-            x->service = "smb";
-            x->state = transport_class_name((enum transport_class)g->key.transport);
-            x->packets = g->packets;
-            x->flows = kinds[k] == FINDING_NTLM ? ntlm : g->count;
-            x->connections = g->count;
-            x->last_seen = g->last_ts;
-            x->evidence = g_strdup(kinds[k] == FINDING_NTLM ? "SESSION_SETUP with an NTLMSSP token" : "connection facts");
+        for (uint32_t line = 0; line < verdict_group_lines(g); line++) {
+            for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
+                if (!(g->key.findings & (1u << kinds[k])))
+                    continue;
+                char ends[2 * FMT_ENDPOINT_LEN + 64];
+                struct violation tmp;
+                memset(&tmp, 0, sizeof tmp);
+                verdict_group_line(&tmp, g, line, ends, sizeof ends);
+                uint64_t ntlm = tmp.connections == 1 ? g->examples[g->count <= g->n_examples ? line : 0].ntlm_sessions
+                                                     : g->ntlm_sessions;
+                struct violation *x = verdict_add(
+                    v->findings, false, kinds[k], tmp.first_seen,
+                    kinds[k] == FINDING_NTLM
+                        ? g_strdup_printf("%s: %" G_GUINT64_FORMAT " SMB session%s authenticated with NTLM", ends, ntlm,
+                                          ntlm == 1 ? "" : "s")
+                        : g_strdup_printf("%s: %s", ends, finding_info(kinds[k])->title));
+                tmp.is_rule = false;
+                tmp.kind = x->kind;
+                tmp.rule = x->rule;
+                tmp.detail = x->detail;
+                if (kinds[k] == FINDING_NTLM)
+                    tmp.flows = ntlm;
+                tmp.evidence = g_strdup(kinds[k] == FINDING_NTLM ? "SESSION_SETUP with an NTLMSSP token" : "connection facts");
+                *x = tmp;
+            }
         }
     }
 }
