@@ -42,8 +42,13 @@ static void on_conn_open(void *ctx, struct flow_conn *c, void **user)
 static struct conn_user *conn_user_of(struct analysis *a, struct flow_conn *c, void **user)
 {
     if (!*user) {
+        /* The session starts as it did when it was made at the flow's
+         * opening, when the flow was still marked mid-stream (its SYN is
+         * noted after the open callback): same framing mode, same answer. */
+        struct flow_conn at_open = *c;
+        at_open.midstream = true;
         struct conn_user *u = g_new0(struct conn_user, 1);
-        u->smb = smb_conn_new(&a->session_cfg, c);
+        u->smb = smb_conn_new(&a->session_cfg, &at_open);
         *user = u;
     }
     return *user;
