@@ -32,6 +32,8 @@ struct smb_direct_info {
     /* RoCEv2 (index = side: 0 the first sender) */
     uint32_t qpn[2];              /* destination QP of the packets sent to side d */
     uint64_t roce_packets, roce_acks, roce_not_decoded, psn_dropped, psn_duplicates;
+    uint64_t icrc_bad;            /* packets whose ICRC failed: counted, never decoded */
+    uint64_t icrc_unchecked;      /* packets whose ICRC could not be checked (snaplen, IPv6 extensions) */
     /* both carriers */
     uint64_t sends, rdma_writes, rdma_write_bytes, rdma_reads, send_dropped;
     struct smbd_conn smbd;        /* negotiate request/response facts */
@@ -60,6 +62,8 @@ void roce_table_free(struct roce_table *t);
 uint64_t roce_table_dropped(const struct roce_table *t);
 /* UDP 4791 packets whose BTH could not be decoded (short, unknown opcode). */
 uint64_t roce_table_not_decoded(const struct roce_table *t);
+/* UDP 4791 packets with a bad ICRC (ignored), whether or not they joined a pair. */
+uint64_t roce_table_icrc_bad(const struct roce_table *t);
 
 /* Shared: a complete Send message (SMBD) of direction dir. */
 void rdma_smbd_message(struct smb_conn *s, struct smbd_reasm *reasm, int dir, bool from_responder, bool midstream,
