@@ -23,12 +23,14 @@ struct packet;
 struct smb_direct_info {
     /* iWARP (MPA startup; index = flow direction, 0 = the TCP initiator) */
     bool mpa_request_seen, mpa_reply_seen, mpa_rejected;
-    int mpa_initiator;            /* direction of the MPA request */
+    bool mpa_midstream;           /* startup not captured: recognised from its FPDUs */
+    int mpa_initiator;            /* direction of the MPA request (mid-stream: of the SMBD negotiate request, or -1) */
     uint8_t mpa_revision;
     bool mpa_markers[2];          /* markers in the FPDUs sent in direction d */
     bool mpa_crc;                 /* CRC32c in use (either side asked) */
     uint16_t mpa_private_len[2];
     uint64_t fpdus, crc_bad, markers, marker_ptr_bad, desync;
+    uint64_t resyncs;             /* realignments after a gap (a probe-passing chunk) */
     /* RoCEv2 (index = side: 0 the first sender) */
     uint32_t qpn[2];              /* destination QP of the packets sent to side d */
     uint64_t roce_packets, roce_acks, roce_not_decoded, psn_dropped, psn_duplicates;
@@ -43,9 +45,11 @@ struct smb_direct_info {
 /* ---- iWARP (called by the session model, session.c) ---- */
 struct rdma_iwarp;
 /* Before the NBSS/direct framer: true when the bytes belong to iWARP (the
- * connection's first data was an MPA request; it is then framed here). */
-bool rdma_iwarp_data(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *probe, bool first_data, int dir,
-                     const uint8_t *p, size_t n, int64_t ts_us);
+ * connection's first data was an MPA request or, for a connection whose
+ * start was not captured (midstream), whole FPDUs that pass
+ * iwarp_fpdu_probe(); it is then framed here). */
+bool rdma_iwarp_data(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *probe, bool first_data, bool midstream,
+                     int dir, const uint8_t *p, size_t n, int64_t ts_us);
 bool rdma_iwarp_gap(struct smb_conn *s, struct rdma_iwarp *state, int dir, uint64_t n);
 void rdma_iwarp_free(struct rdma_iwarp *state);
 
