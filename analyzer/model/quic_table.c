@@ -33,7 +33,7 @@ struct track {
     bool have_stream;
     uint64_t stream_id;
     uint32_t streams;
-    uint64_t stream_dropped;
+    uint64_t stream_dropped, stream_gaps;
     int64_t first_ts, last_ts;
     uint64_t bytes[2], packets[2];
     struct quic_cid cids[MAX_CIDS_PER_CONN];
@@ -145,6 +145,16 @@ static void deliver(struct track *k, int dir)
     }
 }
 
+/* A hole of n bytes in the SMB stream of direction dir: the framer
+ * resynchronises after it, and the connection counts it as TCP counts its
+ * reassembly gaps (stream.gaps / gap_bytes at close). */
+static void stream_gap(struct track *k, int dir, uint64_t n, int64_t ts)
+{
+    smb_conn_gap(k->smb, dir, n, ts);
+    k->stream_dropped += n;
+    k->stream_gaps++;
+}
+
 static void on_stream(void *ctx, enum quic_dir dir, uint64_t id, uint64_t off, const uint8_t *data, size_t len,
     bool fin)
 {
@@ -183,10 +193,8 @@ static void on_stream(void *ctx, enum quic_dir dir, uint64_t id, uint64_t off, c
          * length and resynchronises after it, as on TCP. */
         deliver(k, (int)dir);
         uint64_t gap = off > r->base ? off - r->base : 0;
-        if (gap) {
-            smb_conn_gap(k->smb, (int)dir, gap, k->t->now);
-            k->stream_dropped += gap;
-        }
+        if (gap)
+            stream_gap(k, (int)dir, gap, k->t->now);
         quic_reasm_reset(r, off > r->base ? off : r->base);
     }
     quic_reasm_add(r, off, data, len);
@@ -422,8 +430,7 @@ static void flush_stream(struct track *k)
     for (int dir = 0; k->stream && dir < 2; dir++) {
         uint32_t hole;
         while ((hole = quic_reasm_skip_hole(&k->stream[dir])) != 0) {
-            smb_conn_gap(k->smb, dir, hole, k->last_ts);
-            k->stream_dropped += hole;
+            stream_gap(k, dir, hole, k->last_ts);
             deliver(k, dir);
         }
     }
@@ -438,6 +445,8 @@ static void track_close(struct quic_table *t, struct track *k, const char *reaso
             copy_facts(k);
         struct smb_conn *s = k->smb;
         k->smb = NULL;
+        s->gaps += k->stream_gaps; /* the member TCP connections fill from reassembly */
+        s->gap_bytes += k->stream_dropped;
         if (smb_conn_close_endpoints(s, k->first_ts, k->last_ts, k->bytes, k->packets, reason))
             t->closed(t->closed_ctx, s);
         else

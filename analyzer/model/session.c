@@ -95,9 +95,10 @@ static bool judge_start(struct smb_conn *s, int dir, const uint8_t *p, size_t n)
 void smb_conn_data(struct smb_conn *s, int dir, const uint8_t *p, size_t n, int64_t ts_us)
 {
     struct smb_conn_priv *pv = priv(s);
-    /* SMB Direct over iWARP: an MPA request as the connection's first data */
-    if (s->fr && rdma_iwarp_data(s, &pv->iwarp, &pv->iwarp_probe, !pv->started, dir & 1, p, n,
-                                 ts_us))
+    /* SMB Direct over iWARP: an MPA request as the connection's first data,
+     * or (mid-stream) FPDUs with good CRC32c */
+    if (s->fr && rdma_iwarp_data(s, &pv->iwarp, &pv->iwarp_probe, !pv->started, !pv->start_seen, dir & 1, p,
+                                 n, ts_us))
         return;
     if (!s->fr || judge_start(s, dir & 1, p, n))
         return;
