@@ -107,6 +107,12 @@ struct smbscope_conv {
     guint32 sessions_kerberos, sessions_ntlm, sessions_other; /* established, by mechanism */
     bool auth_null, auth_guest;    /* an established session was anonymous / guest */
     const char *auth_word;         /* the first established session's: "kerberos", "anonymous" ... */
+
+    /* Carriers other than TCP (carriers.c): obs.carrier says which. */
+    bool quic;                     /* a QUIC conversation (SMB or not) */
+    guint32 quic_version;          /* of the client's first Initial; 0 unseen */
+    const char *sni;               /* the first ClientHello's server_name, file scope; NULL none */
+    guint8 roce_halves;            /* RoCEv2: directions (queue pairs) joined so far, 1 or 2 */
 };
 
 /* Record passed to the "smbscope" tap (one per packet with state). */
@@ -191,6 +197,15 @@ struct smbscope_conv *smbscope_udpflow_by_client(const address *client, guint32 
 void smbscope_udpflow_query(const address *client, guint32 cport, guint16 id, struct smbscope_conv *c);
 /* The flow whose query has this id (and forget it), or NULL. */
 struct smbscope_conv *smbscope_udpflow_answer(const address *client, guint32 cport, guint16 id);
+
+/* carriers.c: SMB over QUIC (UDP conversations whose ClientHello offers
+ * ALPN "smb") and SMB Direct over RoCEv2 (UDP 4791 queue-pair pairs), read
+ * from Wireshark's quic, tls, infiniband and smb_direct fields.  NULL when
+ * the packet is neither. */
+struct smbscope_conv *smbscope_observe_quic(packet_info *pinfo, proto_tree *tree, guint32 *events);
+struct smbscope_conv *smbscope_observe_roce(packet_info *pinfo, proto_tree *tree, guint32 *events);
+void smbscope_carriers_init(void);
+void smbscope_carriers_cleanup(void);
 
 /* postdissector.c */
 void proto_register_smbscope(void);
