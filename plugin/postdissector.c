@@ -212,6 +212,7 @@ static void smbscope_init(void)
 {
     smbscope_udpflow_init();
     smbscope_carriers_init();
+    smbscope_heur_guard_iwarp_port();
 }
 
 static void smbscope_cleanup(void)

@@ -83,6 +83,7 @@ struct smbscope_conv {
 
     /* SMB connection */
     bool heur_claimed;             /* our TCP heuristic handed it to NBSS */
+    bool mpa_key_seen;             /* TCP 5445: the stream opened with an MPA key (heur.c) */
     struct transport_obs obs;
     guint32 first_smb_frame;
     bool smb1_seen, smb2_seen;
@@ -182,6 +183,8 @@ void smbscope_stats_forget(void);
 /* heur.c */
 void smbscope_heur_register(int proto);
 void smbscope_heur_handoff(void);
+/* Put the iWARP guard on TCP 5445 (at each file's init routine). */
+void smbscope_heur_guard_iwarp_port(void);
 
 /* udpflow.c: NetBIOS UDP flows, keyed like the command's ledger; the
  * tables live from a file's init routine to its cleanup routine. */
