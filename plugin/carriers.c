@@ -74,8 +74,9 @@ struct smbscope_conv *smbscope_observe_quic(packet_info *pinfo, proto_tree *tree
         c->quic_version = (guint32)version;
     if (has_client_hello(tree))
         client_hello(c, pinfo, tree, events);
-    if (c->obs.carrier == CARRIER_QUIC)
-        smbscope_observe_smb(c, pinfo, tree, events);
+    if (c->obs.carrier != CARRIER_QUIC)
+        return NULL; /* QUIC that is not SMB: nothing to show, nothing kept per frame */
+    smbscope_observe_smb(c, pinfo, tree, events);
     return c;
 }
 

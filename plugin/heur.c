@@ -92,12 +92,16 @@ enum { MPA_KEY_LEN = 16 };
 
 static int guard_5445(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
 {
-    conversation_t *conv = find_or_create_conversation(pinfo);
-    struct smbscope_conv *c = smbscope_conv_get(conv, pinfo->num, true);
-    for (size_t i = 0; !c->mpa_key_seen && i < G_N_ELEMENTS(mpa_keys); i++)
-        if (tvb_captured_length(tvb) >= MPA_KEY_LEN && tvb_memeql(tvb, 0, (const guint8 *)mpa_keys[i], MPA_KEY_LEN) == 0)
-            c->mpa_key_seen = true;
-    if (c->mpa_key_seen || !port_5445_prev)
+    /* State only for MPA streams: the port's other traffic costs a look-up. */
+    conversation_t *conv = find_conversation_pinfo(pinfo, 0);
+    struct smbscope_conv *c = conv ? (struct smbscope_conv *)conversation_get_proto_data(conv, heur_proto) : NULL;
+    bool mpa = c && c->mpa_key_seen;
+    for (size_t i = 0; !mpa && i < G_N_ELEMENTS(mpa_keys); i++)
+        if (tvb_captured_length(tvb) >= MPA_KEY_LEN && tvb_memeql(tvb, 0, (const guint8 *)mpa_keys[i], MPA_KEY_LEN) == 0) {
+            smbscope_conv_get(find_or_create_conversation(pinfo), pinfo->num, true)->mpa_key_seen = true;
+            mpa = true;
+        }
+    if (mpa || !port_5445_prev)
         return 0;
     return call_dissector_only(port_5445_prev, tvb, pinfo, tree, data);
 }

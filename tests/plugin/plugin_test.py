@@ -25,8 +25,12 @@ CHECK is one of:
               as the manifest does, in both runs;
             - with --smbscope: flows and violations per conversation equal
               the command's JSON report (default arguments --format json)
-  policy    the preferences (-o smbscope.require_signing:TRUE ...) change
-            the violations exactly as the command's options do
+            SMB over QUIC samples with a key log beside them (NAME.keylog)
+            go through all of it twice: with the key log (tshark -o
+            tls.keylog_file:, smbscope --tls-keylog) and without
+  policy    the preferences (-o smbscope.require_signing:TRUE ...,
+            smbscope.allow_transport) change the violations exactly as the
+            command's options do
   altport   SMB on a port other than 139/445 is decoded as SMB without any
             -d option, frame for frame as plain tshark does with -d
   valgrind  tshark with the plugin over every sample under valgrind: no
