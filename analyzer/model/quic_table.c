@@ -291,7 +291,7 @@ static void retire(struct track *k)
 static void decide(struct track *k)
 {
     struct quic_table *t = k->t;
-    if (!tls_alpn_has(&k->sess->client_hello, "smb")) {
+    if (!tls_alpn_has(&k->sess->client_hello, SMB_QUIC_ALPN)) {
         k->state = TRACK_NOT_SMB;
         t->stats.other_conns++;
         retire(k);

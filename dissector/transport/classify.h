@@ -23,6 +23,7 @@ enum transport_class {
 
 #define SMBD_IWARP_PORT 5445       /* MS-SMBD's TCP port for iWARP */
 #define ROCEV2_UDP_PORT 4791
+#define SMB_QUIC_ALPN "smb"        /* the ALPN protocol id of SMB over QUIC (MS-SMB2 2.1) */
 
 /* NBSS message types (RFC 1002 4.3.1). */
 enum nbss_type {
