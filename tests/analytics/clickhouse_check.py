@@ -1,0 +1,266 @@
+#!/usr/bin/python3
+"""clickhouse_check.py - the analytics path of README "From one machine to a
+cluster", on a real ClickHouse server.
+
+Starts a private clickhouse-server on 127.0.0.1 (clickhouse_server.py),
+creates analytics/clickhouse/schema.sql, loads the ndjson events of every
+sample (and of one generated capture: a NetBIOS datagram nobody answers)
+with analytics/clickhouse/load.sh (the samples split between two
+sensors, some loaded a second time by a third sensor that saw the same
+flows), runs per-host.sql and per-rule.sql, and checks their answers equal
+smbscope's own JSON report of the samples analysed together (hosts[] and
+verdict.violations[]); and, when the build has `smbscope merge`, the merge of
+the per-sample reports too.  Under two policies: the default one and a strict
+one (signing, encryption, Kerberos, SMB 3.0 at least), and with the QUIC
+samples' key logs, so that SMB over QUIC is in.
+
+Exit 77 (skipped) when clickhouse-server or clickhouse-client is not
+installed, unless CI=true: then that is a failure.
+
+Usage: clickhouse_check.py --smbscope BIN --samples DIR --analytics DIR
+"""
+
+import argparse
+import collections
+import glob
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+from clickhouse_server import Server, listening_addresses
+
+failures = []
+
+POLICIES = {
+    "default": [],
+    "strict": ["--require-signing", "--require-encryption", "--require-kerberos", "--min-dialect", "3.0"],
+}
+
+
+def expect(name, cond, detail=""):
+    print("%-4s %s%s" % ("ok" if cond else "FAIL", name, "" if cond else ": " + str(detail)[:1500]))
+    if not cond:
+        failures.append(name)
+
+
+def smbscope_json(b, args):
+    """smbscope's JSON report of args; None when it is not one."""
+    p = subprocess.run([b, "-q", "--format", "json"] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=120)
+    try:
+        return json.loads(p.stdout) if p.returncode in (0, 1, 3) else None
+    except ValueError:
+        return None
+
+
+def reference(report):
+    """The per-host and per-rule answers of one smbscope JSON report:
+    {host: (rules violated, violations, SMB connections as client, as
+    server)} for hosts with a violation or an SMB connection, and {rule:
+    (violations, hosts)}.  The one place the expected answer comes from."""
+    hosts, rule_hosts = {}, collections.Counter()
+    for h in report["hosts"]:
+        rules = sorted(f["rule"] for f in h["fix"] if f["violation"])
+        rule_hosts.update(rules)
+        row = (rules, h["violations"], h["smb_connections_as_client"], h["smb_connections_as_server"])
+        if h["violations"] or h["smb_connections_as_client"] or h["smb_connections_as_server"]:
+            hosts[h["address"]] = row
+    per_rule = collections.Counter(v["rule"] for v in report["verdict"]["violations"])
+    rules = {r: (n, rule_hosts[r]) for r, n in per_rule.items()}
+    return hosts, rules, report["hosts_summary"]["not_listed"]
+
+
+def sql_answers(server, analytics):
+    """The answers of per-host.sql and per-rule.sql, shaped like reference()."""
+    out = {}
+    for name in ("per-host", "per-rule"):
+        with open(os.path.join(analytics, name + ".sql"), "rb") as f:
+            rc, text, err = server.client(["--multiquery", "--format", "JSONEachRow",
+                                           "--output_format_json_quote_64bit_integers=0"], stdin=f.read())
+        expect("%s.sql runs" % name, rc == 0, err)
+        out[name] = [json.loads(line) for line in text.splitlines() if line.strip()]
+    hosts = {r["host"]: (r["rules"], r["violations"], r["smb_connections_as_client"], r["smb_connections_as_server"])
+             for r in out["per-host"]}
+    rules = {r["rule"]: (r["violations"], r["hosts"]) for r in out["per-rule"]}
+    return hosts, rules, out
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    total = (total >> 16) + (total & 0xFFFF)
+    return ~(total + (total >> 16)) & 0xFFFF
+
+
+def unanswered_datagram(path):
+    """A capture of one NetBIOS direct unique datagram (RFC 1002 4.4.2,
+    tshark: "Direct_unique datagram") from 10.213.9.2 to 10.213.9.1, which
+    never answers: a netbios violation whose server is a target only, so
+    only the client must fix it (the fact netbios.server_answered carries)."""
+    def name(n):  # first-level encoded NetBIOS name
+        raw = n.ljust(15).encode() + b"\0"
+        return bytes([32]) + bytes(c for b in raw for c in (0x41 + (b >> 4), 0x41 + (b & 15))) + b"\0"
+    src, dst = bytes([10, 213, 9, 2]), bytes([10, 213, 9, 1])
+    data = name("CLIENT") + name("TARGET") + b"hello"
+    dgm = struct.pack("!BBH4sHHH", 0x10, 0x02, 7, src, 138, len(data), 0) + data
+    udp = struct.pack("!HHHH", 138, 138, 8 + len(dgm), 0) + dgm
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, src, dst)
+    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+    frame = b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + ip + udp
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        f.write(struct.pack("<IIII", 1795000000, 0, len(frame), len(frame)) + frame)
+
+
+def has_merge(b):
+    """`smbscope merge --help` succeeds and is merge's help: before merge
+    existed, the command took `merge` for a capture and --help printed the
+    general usage, which does not name merge."""
+    p = subprocess.run([b, "merge", "--help"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+    return p.returncode == 0 and b"merge" in p.stdout
+
+
+def merged_report(b, captures, options, tmp):
+    """`smbscope merge` of one JSON report per capture; None when it fails."""
+    paths = []
+    for i, c in enumerate(captures):
+        r = smbscope_json(b, options + [c])
+        if r is None:
+            return None
+        paths.append(os.path.join(tmp, "report-%03d.json" % i))
+        with open(paths[-1], "w") as f:
+            json.dump(r, f)
+    p = subprocess.run([b, "merge"] + paths, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    try:
+        return json.loads(p.stdout) if p.returncode in (0, 1, 3) else None
+    except ValueError:
+        return None
+
+
+def ndjson_facts(b, captures, options):
+    """Lines and scalar keys of the ndjson smbscope writes for the captures."""
+    lines, keys = 0, {}
+    for c in captures:
+        p = subprocess.run([b, "-q", "-T", "ndjson"] + options + [c], stdout=subprocess.PIPE, timeout=120)
+        for line in p.stdout.decode().splitlines():
+            lines += 1
+            for k, v in json.loads(line).items():
+                keys.setdefault(k, type(v).__name__)
+    return lines, keys
+
+
+def load(server, a, captures, options):
+    """Half the captures as sensor-a, half as sensor-b, and the first three
+    again as sensor-c (the same flows seen twice); the rows loaded."""
+    loader = os.path.join(a.analytics, "load.sh")
+    client = " ".join(server.client_command())
+    for sensor, part in (("sensor-a", captures[0::2]), ("sensor-b", captures[1::2]), ("sensor-c", captures[:3])):
+        p = subprocess.run([loader, "-s", a.smbscope, "-o", sensor, "-c", client] + part + ["--"] + options,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        expect("load.sh loads %d captures as %s" % (len(part), sensor), p.returncode == 0, p.stderr.decode())
+    rc, text, err = server.client(["--query", "SELECT `observer.name` AS sensor, count() AS n, uniqExact(`smbscope.input`) AS inputs "
+                                   "FROM smbscope.events GROUP BY `observer.name` ORDER BY `observer.name` "
+                                   "FORMAT JSONEachRow", "--output_format_json_quote_64bit_integers=0"])
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def check_policy(server, a, policy, captures, keylog, tmp, merge):
+    options = POLICIES[policy] + (["--tls-keylog", keylog] if keylog else [])
+    rc, _, err = server.client(["--query", "TRUNCATE TABLE smbscope.events"])
+    expect("%s: the table is emptied" % policy, rc == 0, err)
+    t0 = time.monotonic()
+    per_sensor = load(server, a, captures, options)
+    lines, keys = ndjson_facts(a.smbscope, captures, options)
+    loaded = {r["sensor"]: r for r in per_sensor}
+    third = ndjson_facts(a.smbscope, captures[:3], options)[0]
+    rows = sum(r["n"] for r in per_sensor)
+    print("#    %s: %d events loaded (%d ndjson lines of %d captures, %d again as sensor-c) in %.2f s"
+          % (policy, rows, lines, len(captures), third, time.monotonic() - t0))
+    expect("%s: every ndjson line is a row, tagged with its sensor and capture" % policy,
+           rows == lines + third and set(loaded) == {"sensor-a", "sensor-b", "sensor-c"}
+           and loaded["sensor-c"]["inputs"] == 3
+           and sum(loaded[s]["inputs"] for s in ("sensor-a", "sensor-b")) == len(captures),
+           per_sensor)
+    rc, text, _ = server.client(["--query", "SELECT name FROM system.columns WHERE database = 'smbscope' "
+                                 "AND table = 'events'"])
+    columns = set(text.split("\n"))
+    missing = sorted(k for k, t in keys.items() if t != "list" and k not in columns)
+    expect("%s: every scalar ndjson key is a column of smbscope.events" % policy, not missing, missing)
+
+    sql_hosts, sql_rules, raw = sql_answers(server, a.analytics)
+    print("#    %s: per-rule.sql %s" % (policy, json.dumps(raw["per-rule"])))
+    joint = smbscope_json(a.smbscope, options + captures)
+    expect("%s: smbscope --format json of the samples together" % policy, joint is not None)
+    if joint is None:
+        return
+    hosts, rules, not_listed = reference(joint)
+    expect("%s: the joint report lists every host" % policy, not_listed == 0, not_listed)
+    expect("%s: the samples violate the policy (something to compare)" % policy, len(rules) > 0, rules)
+    expect("%s: per-host.sql equals the joint report's hosts[]" % policy, sql_hosts == hosts,
+           {"sql": sql_hosts, "report": hosts})
+    expect("%s: per-rule.sql equals the joint report's violations and hosts" % policy, sql_rules == rules,
+           {"sql": sql_rules, "report": rules})
+    if merge:
+        m = merged_report(a.smbscope, captures, options, tmp)
+        expect("%s: smbscope merge of the per-sample reports" % policy, m is not None)
+        if m is not None:
+            mh, mr, _ = reference(m)
+            expect("%s: per-host.sql equals the merged report's hosts[]" % policy, sql_hosts == mh,
+                   {"sql": sql_hosts, "merge": mh})
+            expect("%s: per-rule.sql equals the merged report's violations and hosts" % policy, sql_rules == mr,
+                   {"sql": sql_rules, "merge": mr})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smbscope", required=True)
+    ap.add_argument("--samples", required=True)
+    ap.add_argument("--analytics", required=True)
+    a = ap.parse_args()
+    # meson's timeout sends SIGTERM: unwind, so that the server is stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
+    server_bin, client_bin = shutil.which("clickhouse-server"), shutil.which("clickhouse-client")
+    if not server_bin or not client_bin:
+        if os.environ.get("CI") == "true":
+            print("FAIL clickhouse-server and clickhouse-client are needed (CI=true): .ci/deps.sh installs them")
+            return 1
+        print("SKIP clickhouse-server or clickhouse-client not installed")
+        return 77
+    t_all = time.monotonic()
+    captures = sorted(glob.glob(os.path.join(a.samples, "*.pcap")))
+    merge = has_merge(a.smbscope)
+    print("#    smbscope merge %s" % ("present: compared too" if merge else "absent: joint report only"))
+    with tempfile.TemporaryDirectory(prefix="smbscope-analytics-") as tmp:
+        captures.append(os.path.join(tmp, "unanswered-datagram.pcap"))
+        unanswered_datagram(captures[-1])
+        keylog = os.path.join(tmp, "keys.log")
+        with open(keylog, "w") as out:
+            for k in sorted(glob.glob(os.path.join(a.samples, "*.keylog"))):
+                with open(k) as f:
+                    out.write(f.read())
+        with Server(server_bin, client_bin) as server:
+            print("#    clickhouse-server answered %.2f s after its start" % server.start_seconds)
+            listening = listening_addresses(server.proc.pid)
+            expect("the server listens on 127.0.0.1 only, on the ports chosen",
+                   sorted(listening) == sorted([("127.0.0.1", server.tcp_port), ("127.0.0.1", server.http_port)]),
+                   listening)
+            with open(os.path.join(a.analytics, "schema.sql"), "rb") as f:
+                rc, _, err = server.client(["--multiquery"], stdin=f.read())
+            expect("schema.sql creates the table and views", rc == 0, err)
+            if rc == 0:
+                for policy in POLICIES:
+                    check_policy(server, a, policy, captures, keylog, tmp, merge)
+    print("#    %.1f s in all" % (time.monotonic() - t_all))
+    print("%d failure(s)" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
