@@ -87,8 +87,9 @@ CREATE TABLE IF NOT EXISTS smbscope.events
     `smbscope.capture.received` UInt64,
     `smbscope.capture.dropped` UInt64,
     `smbscope.capture.ifdropped` UInt64,
-    -- for partitions and time ranges (second precision; @timestamp keeps the microseconds)
-    `timestamp` DateTime MATERIALIZED parseDateTimeBestEffort(`@timestamp`)
+    -- for partitions and time ranges (second precision; @timestamp keeps the microseconds);
+    -- DEFAULT, not MATERIALIZED: a Distributed table (cluster.sql) cannot insert a MATERIALIZED column in 18.16
+    `timestamp` DateTime DEFAULT parseDateTimeBestEffort(`@timestamp`)
 )
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(`timestamp`)

@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 
-from clickhouse_server import Server, listening_addresses
+from clickhouse_server import Server, cluster_config, free_ports, listening_addresses
 
 failures = []
 
@@ -144,78 +144,151 @@ def merged_report(b, captures, options, tmp):
         return None
 
 
+NDJSON_CACHE = {}
+
+
 def ndjson_facts(b, captures, options):
-    """Lines and scalar keys of the ndjson smbscope writes for the captures."""
-    lines, keys = 0, {}
-    for c in captures:
-        p = subprocess.run([b, "-q", "-T", "ndjson"] + options + [c], stdout=subprocess.PIPE, timeout=120)
-        for line in p.stdout.decode().splitlines():
-            lines += 1
-            for k, v in json.loads(line).items():
-                keys.setdefault(k, type(v).__name__)
-    return lines, keys
+    """Lines per capture and the type of every key of the ndjson smbscope
+    writes for the captures (one run per capture and options)."""
+    key = (tuple(captures), tuple(options))
+    if key not in NDJSON_CACHE:
+        lines, keys = [], {}
+        for c in captures:
+            p = subprocess.run([b, "-q", "-T", "ndjson"] + options + [c], stdout=subprocess.PIPE, timeout=120)
+            events = [json.loads(line) for line in p.stdout.decode().splitlines()]
+            lines.append(len(events))
+            for e in events:
+                for k, v in e.items():
+                    keys.setdefault(k, type(v).__name__)
+        NDJSON_CACHE[key] = (lines, keys)
+    return NDJSON_CACHE[key]
+
+
+def load_sh(a, sensor, part, client, table, options):
+    loader = os.path.join(a.analytics, "load.sh")
+    p = subprocess.run([loader, "-s", a.smbscope, "-o", sensor, "-c", " ".join(client), "-t", table] + part
+                       + ["--"] + options, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    expect("load.sh loads %d captures as %s into %s" % (len(part), sensor, table), p.returncode == 0,
+           p.stderr.decode())
+
+
+def rows_per_sensor(server, table):
+    """{sensor: {"n": rows, "inputs": distinct capture files}} of a table."""
+    rc, text, err = server.client(["--query", "SELECT `observer.name` AS sensor, count() AS n, "
+                                   "uniqExact(`smbscope.input`) AS inputs FROM %s GROUP BY sensor "
+                                   "FORMAT JSONEachRow" % table, "--output_format_json_quote_64bit_integers=0"])
+    expect("rows of %s counted" % table, rc == 0, err)
+    return {r["sensor"]: r for r in map(json.loads, text.splitlines())}
 
 
 def load(server, a, captures, options):
     """Half the captures as sensor-a, half as sensor-b, and the first three
-    again as sensor-c (the same flows seen twice); the rows loaded."""
-    loader = os.path.join(a.analytics, "load.sh")
-    client = " ".join(server.client_command())
+    again as sensor-c (the same flows seen twice); the rows per sensor."""
     for sensor, part in (("sensor-a", captures[0::2]), ("sensor-b", captures[1::2]), ("sensor-c", captures[:3])):
-        p = subprocess.run([loader, "-s", a.smbscope, "-o", sensor, "-c", client] + part + ["--"] + options,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
-        expect("load.sh loads %d captures as %s" % (len(part), sensor), p.returncode == 0, p.stderr.decode())
-    rc, text, err = server.client(["--query", "SELECT `observer.name` AS sensor, count() AS n, uniqExact(`smbscope.input`) AS inputs "
-                                   "FROM smbscope.events GROUP BY `observer.name` ORDER BY `observer.name` "
-                                   "FORMAT JSONEachRow", "--output_format_json_quote_64bit_integers=0"])
-    return [json.loads(line) for line in text.splitlines()]
+        load_sh(a, sensor, part, server.client_command(), "smbscope.events", options)
+    return rows_per_sensor(server, "smbscope.events")
 
 
-def check_policy(server, a, policy, captures, keylog, tmp, merge):
-    options = POLICIES[policy] + (["--tls-keylog", keylog] if keylog else [])
-    rc, _, err = server.client(["--query", "TRUNCATE TABLE smbscope.events"])
-    expect("%s: the table is emptied" % policy, rc == 0, err)
-    t0 = time.monotonic()
-    per_sensor = load(server, a, captures, options)
-    lines, keys = ndjson_facts(a.smbscope, captures, options)
-    loaded = {r["sensor"]: r for r in per_sensor}
-    third = ndjson_facts(a.smbscope, captures[:3], options)[0]
-    rows = sum(r["n"] for r in per_sensor)
-    print("#    %s: %d events loaded (%d ndjson lines of %d captures, %d again as sensor-c) in %.2f s"
-          % (policy, rows, lines, len(captures), third, time.monotonic() - t0))
+def check_loaded(policy, loaded, lines, third, n):
+    rows = sum(r["n"] for r in loaded.values())
     expect("%s: every ndjson line is a row, tagged with its sensor and capture" % policy,
            rows == lines + third and set(loaded) == {"sensor-a", "sensor-b", "sensor-c"}
            and loaded["sensor-c"]["inputs"] == 3
-           and sum(loaded[s]["inputs"] for s in ("sensor-a", "sensor-b")) == len(captures),
-           per_sensor)
+           and sum(loaded[s]["inputs"] for s in ("sensor-a", "sensor-b")) == n, loaded)
+    return rows
+
+
+def check_answers(label, server, a, reports):
+    """per-host.sql and per-rule.sql against reference() of each report."""
+    sql_hosts, sql_rules, raw = sql_answers(server, a.analytics)
+    print("#    %s: per-rule.sql %s" % (label, json.dumps(raw["per-rule"])))
+    for what, report in reports:
+        hosts, rules, not_listed = reference(report)
+        expect("%s: the %s report lists every host" % (label, what), not_listed == 0, not_listed)
+        expect("%s: the samples violate the policy (something to compare)" % label, len(rules) > 0, rules)
+        expect("%s: per-host.sql equals the %s report's hosts[]" % (label, what), sql_hosts == hosts,
+               {"sql": sql_hosts, what: hosts})
+        expect("%s: per-rule.sql equals the %s report's violations and hosts" % (label, what), sql_rules == rules,
+               {"sql": sql_rules, what: rules})
+
+
+REFERENCE_CACHE = {}
+
+
+def references(a, captures, options, tmp, merge, label):
+    """[(name, report)]: the joint analysis, and smbscope merge if present."""
+    key = tuple(options)
+    if key in REFERENCE_CACHE:
+        return REFERENCE_CACHE[key]
+    out = REFERENCE_CACHE[key] = []
+    joint = smbscope_json(a.smbscope, options + captures)
+    expect("%s: smbscope --format json of the samples together" % label, joint is not None)
+    if joint is not None:
+        out.append(("joint", joint))
+    if merge:
+        m = merged_report(a.smbscope, captures, options, tmp)
+        expect("%s: smbscope merge of the per-sample reports" % label, m is not None)
+        if m is not None:
+            out.append(("merged", m))
+    return out
+
+
+def check_loopback(server, label):
+    listening = listening_addresses(server.proc.pid)
+    expect("%s listens on 127.0.0.1 only, on the ports chosen" % label,
+           sorted(listening) == sorted([("127.0.0.1", server.tcp_port), ("127.0.0.1", server.http_port)]),
+           listening)
+
+
+def check_policy(server, a, policy, captures, keylog, tmp, merge):
+    options = POLICIES[policy] + ["--tls-keylog", keylog]
+    rc, _, err = server.client(["--query", "TRUNCATE TABLE smbscope.events"])
+    expect("%s: the table is emptied" % policy, rc == 0, err)
+    t0 = time.monotonic()
+    loaded = load(server, a, captures, options)
+    per_capture, keys = ndjson_facts(a.smbscope, captures, options)
+    lines, third = sum(per_capture), sum(per_capture[:3])
+    rows = check_loaded(policy, loaded, lines, third, len(captures))
+    print("#    %s: %d events loaded (%d ndjson lines of %d captures, %d again as sensor-c) in %.2f s"
+          % (policy, rows, lines, len(captures), third, time.monotonic() - t0))
     rc, text, _ = server.client(["--query", "SELECT name FROM system.columns WHERE database = 'smbscope' "
                                  "AND table = 'events'"])
     columns = set(text.split("\n"))
     missing = sorted(k for k, t in keys.items() if t != "list" and k not in columns)
     expect("%s: every scalar ndjson key is a column of smbscope.events" % policy, not missing, missing)
+    check_answers(policy, server, a, references(a, captures, options, tmp, merge, policy))
 
-    sql_hosts, sql_rules, raw = sql_answers(server, a.analytics)
-    print("#    %s: per-rule.sql %s" % (policy, json.dumps(raw["per-rule"])))
-    joint = smbscope_json(a.smbscope, options + captures)
-    expect("%s: smbscope --format json of the samples together" % policy, joint is not None)
-    if joint is None:
-        return
-    hosts, rules, not_listed = reference(joint)
-    expect("%s: the joint report lists every host" % policy, not_listed == 0, not_listed)
-    expect("%s: the samples violate the policy (something to compare)" % policy, len(rules) > 0, rules)
-    expect("%s: per-host.sql equals the joint report's hosts[]" % policy, sql_hosts == hosts,
-           {"sql": sql_hosts, "report": hosts})
-    expect("%s: per-rule.sql equals the joint report's violations and hosts" % policy, sql_rules == rules,
-           {"sql": sql_rules, "report": rules})
-    if merge:
-        m = merged_report(a.smbscope, captures, options, tmp)
-        expect("%s: smbscope merge of the per-sample reports" % policy, m is not None)
-        if m is not None:
-            mh, mr, _ = reference(m)
-            expect("%s: per-host.sql equals the merged report's hosts[]" % policy, sql_hosts == mh,
-                   {"sql": sql_hosts, "merge": mh})
-            expect("%s: per-rule.sql equals the merged report's violations and hosts" % policy, sql_rules == mr,
-                   {"sql": sql_rules, "merge": mr})
+
+def check_cluster(bins, a, captures, keylog, tmp, merge):
+    """Two nodes, one shard each (cluster.sql): sensor-a loads into node A,
+    sensor-b into node B, sensor-c through node A's Distributed table; either
+    node answers for both."""
+    options = POLICIES["default"] + ["--tls-keylog", keylog]
+    ports = free_ports(4)
+    extra = cluster_config("smbscope_cluster", [ports[0], ports[2]])
+    with Server(*bins, ports=ports[0:2], extra_config=extra) as na, \
+            Server(*bins, ports=ports[2:4], extra_config=extra) as nb:
+        for node in (na, nb):
+            check_loopback(node, "cluster node %d" % node.tcp_port)
+            for name in ("schema.sql", "cluster.sql"):
+                with open(os.path.join(a.analytics, name), "rb") as f:
+                    rc, _, err = node.client(["--multiquery"], stdin=f.read())
+                expect("cluster: %s on node %d" % (name, node.tcp_port), rc == 0, err)
+        load_sh(a, "sensor-a", captures[0::2], na.client_command(), "smbscope.events_local", options)
+        load_sh(a, "sensor-b", captures[1::2], nb.client_command(), "smbscope.events_local", options)
+        load_sh(a, "sensor-c", captures[:3], na.client_command() + ["--insert_distributed_sync=1"],
+                "smbscope.events", options)
+        local = [rows_per_sensor(n, "smbscope.events_local") for n in (na, nb)]
+        whole = rows_per_sensor(nb, "smbscope.events")
+        per_capture = ndjson_facts(a.smbscope, captures, options)[0]
+        lines, third = sum(per_capture), sum(per_capture[:3])
+        rows = check_loaded("cluster", whole, lines, third, len(captures))
+        print("#    cluster: %d events on two nodes (%s)" % (rows, [sum(r["n"] for r in x.values()) for x in local]))
+        expect("cluster: each node holds its own sensor's rows",
+               set(local[0]) - {"sensor-c"} == {"sensor-a"} and set(local[1]) - {"sensor-c"} == {"sensor-b"}, local)
+        refs = references(a, captures, options, tmp, merge, "cluster")
+        for node, label in ((na, "cluster node A"), (nb, "cluster node B")):
+            check_answers(label, node, a, refs)
 
 
 def main():
@@ -247,16 +320,14 @@ def main():
                     out.write(f.read())
         with Server(server_bin, client_bin) as server:
             print("#    clickhouse-server answered %.2f s after its start" % server.start_seconds)
-            listening = listening_addresses(server.proc.pid)
-            expect("the server listens on 127.0.0.1 only, on the ports chosen",
-                   sorted(listening) == sorted([("127.0.0.1", server.tcp_port), ("127.0.0.1", server.http_port)]),
-                   listening)
+            check_loopback(server, "the server")
             with open(os.path.join(a.analytics, "schema.sql"), "rb") as f:
                 rc, _, err = server.client(["--multiquery"], stdin=f.read())
             expect("schema.sql creates the table and views", rc == 0, err)
             if rc == 0:
                 for policy in POLICIES:
                     check_policy(server, a, policy, captures, keylog, tmp, merge)
+        check_cluster((server_bin, client_bin), a, captures, keylog, tmp, merge)
     print("#    %.1f s in all" % (time.monotonic() - t_all))
     print("%d failure(s)" % len(failures))
     return 1 if failures else 0

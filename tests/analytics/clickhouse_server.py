@@ -32,8 +32,21 @@ CONFIG = """<?xml version="1.0"?>
   <mark_cache_size>67108864</mark_cache_size>
   <uncompressed_cache_size>67108864</uncompressed_cache_size>
   <timezone>UTC</timezone>
+  <shutdown_wait_unfinished>0</shutdown_wait_unfinished>
+{extra}
 </yandex>
 """
+
+# A cluster of shards, one replica each, all on 127.0.0.1 (the tcp ports).
+CLUSTER = """  <remote_servers><{name}>
+{shards}  </{name}></remote_servers>
+"""
+SHARD = "    <shard><replica><host>127.0.0.1</host><port>{port}</port></replica></shard>\n"
+
+
+def cluster_config(name, tcp_ports):
+    """The remote_servers configuration of a cluster named name."""
+    return CLUSTER.format(name=name, shards="".join(SHARD.format(port=p) for p in tcp_ports))
 
 USERS = """<?xml version="1.0"?>
 <yandex>
@@ -91,9 +104,12 @@ def listening_addresses(pid):
 class Server:
     """with Server(server_bin, client_bin) as s: s.client(...) runs queries."""
 
-    def __init__(self, server_bin, client_bin, start_timeout=30):
+    def __init__(self, server_bin, client_bin, start_timeout=30, ports=None, extra_config=""):
+        """ports: (tcp, http), default chosen free now; extra_config: more
+        XML in the configuration (cluster_config())."""
         self.server_bin, self.client_bin = server_bin, client_bin
         self.start_timeout = start_timeout
+        self.ports, self.extra_config = ports, extra_config
         self.dir = None
         self.proc = None
         self.start_seconds = None
@@ -110,9 +126,9 @@ class Server:
     def _start(self):
         for sub in ("data", "tmp", "log", "user_files", "format_schemas"):
             os.mkdir(os.path.join(self.dir, sub))
-        self.tcp_port, self.http_port = free_ports(2)
+        self.tcp_port, self.http_port = self.ports or free_ports(2)
         with open(os.path.join(self.dir, "config.xml"), "w") as f:
-            f.write(CONFIG.format(d=self.dir, tcp=self.tcp_port, http=self.http_port))
+            f.write(CONFIG.format(d=self.dir, tcp=self.tcp_port, http=self.http_port, extra=self.extra_config))
         with open(os.path.join(self.dir, "users.xml"), "w") as f:
             f.write(USERS)
         t0 = time.monotonic()
@@ -156,7 +172,7 @@ class Server:
 
     def __exit__(self, *exc):
         if self.proc is not None and self.proc.poll() is None:
-            for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+            for sig, wait in ((signal.SIGTERM, 3), (signal.SIGKILL, 10)):  # nothing to keep: a short grace
                 try:
                     os.killpg(self.proc.pid, sig)
                 except ProcessLookupError:
