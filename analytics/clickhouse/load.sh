@@ -15,7 +15,8 @@
 #                --require-signing, ...), --tls-keylog FILE; one policy per table
 #
 # Exit status: 0 when every capture was analysed (whatever its verdict: pass,
-# fail or inconclusive) and loaded; 1 otherwise (the others are still loaded).
+# fail or inconclusive) and loaded; 1 otherwise (the others are still loaded,
+# and of a capture smbscope cannot read, its summary: smbscope.verdict error).
 set -u -o pipefail
 smbscope=smbscope observer= table=smbscope.events client=clickhouse-client
 usage() { sed -n '7,16p' "$0" >&2; exit 1; }

@@ -259,6 +259,33 @@ def check_policy(server, a, policy, captures, keylog, tmp, merge):
     check_answers(policy, server, a, references(a, captures, options, tmp, merge, policy))
 
 
+def check_loader_errors(server, a, samples, tmp):
+    """load.sh on a missing capture, a name with a newline and a name with
+    quotes, a backslash and a space: status 1, the errors named, the good
+    capture loaded under its exact name."""
+    odd = os.path.join(tmp, 'a "quoted" \\ name.pcap')
+    shutil.copy(os.path.join(samples, "nbss-on-445.pcap"), odd)
+    newline = os.path.join(tmp, "new\nline.pcap")
+    shutil.copy(odd, newline)
+    missing = os.path.join(tmp, "missing.pcap")
+    rc, _, err = server.client(["--query", "CREATE TABLE smbscope.scratch AS smbscope.events"])
+    expect("a scratch table like smbscope.events", rc == 0, err)
+    p = subprocess.run([os.path.join(a.analytics, "load.sh"), "-s", a.smbscope, "-o", "odd", "-c",
+                        " ".join(server.client_command()), "-t", "smbscope.scratch", missing, newline, odd],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    err = p.stderr.decode()
+    expect("load.sh: status 1 when a capture cannot be read or named", p.returncode == 1, (p.returncode, err))
+    expect("load.sh names the missing capture and the name it refuses",
+           "missing.pcap: smbscope exited with 2" in err and "control characters in the name" in err, err)
+    rc, text, _ = server.client(["--query", "SELECT `smbscope.input` AS input, groupUniqArray(`event.action`) AS "
+                                 "actions, groupUniqArray(`smbscope.verdict`) AS verdicts FROM smbscope.scratch "
+                                 "GROUP BY input ORDER BY input FORMAT JSONEachRow"])
+    rows = {r["input"]: r for r in map(json.loads, text.splitlines())}
+    expect("load.sh loads the readable capture under its exact name, and of the missing one the summary "
+           "(verdict error)", sorted(rows) == sorted([odd, missing]) and len(rows[odd]["actions"]) > 1
+           and rows[missing]["actions"] == ["summary"] and "error" in rows[missing]["verdicts"], rows)
+
+
 def check_cluster(bins, a, captures, keylog, tmp, merge):
     """Two nodes, one shard each (cluster.sql): sensor-a loads into node A,
     sensor-b into node B, sensor-c through node A's Distributed table; either
@@ -327,6 +354,7 @@ def main():
             if rc == 0:
                 for policy in POLICIES:
                     check_policy(server, a, policy, captures, keylog, tmp, merge)
+                check_loader_errors(server, a, a.samples, tmp)
         check_cluster((server_bin, client_bin), a, captures, keylog, tmp, merge)
     print("#    %.1f s in all" % (time.monotonic() - t_all))
     print("%d failure(s)" % len(failures))
