@@ -1,6 +1,7 @@
 -- per-host.sql - which hosts must fix which rules: per host, the rules it
 -- violated (sorted), the violations it is named in, and its SMB connections
--- as client and as server; hosts with violations first.  The same answer as
+-- as client and as server; hosts with violations first.  A violation is
+-- one flow (a group line counts its flows).  The same answer as
 -- hosts[] of smbscope's JSON report of the captures analysed together
 -- (.fix[] entries with "violation": true, .violations,
 -- .smb_connections_as_client/_server); tested by tests/analytics.
@@ -13,7 +14,7 @@ SELECT
     sum(as_server) AS smb_connections_as_server
 FROM
 (
-    SELECT host, rule, toUInt64(1) AS violation, toUInt64(0) AS as_client, toUInt64(0) AS as_server
+    SELECT host, rule, flows AS violation, toUInt64(0) AS as_client, toUInt64(0) AS as_server
     FROM smbscope.violation_hosts
     UNION ALL
     SELECT client_ip AS host, '' AS rule, toUInt64(0) AS violation, toUInt64(1) AS as_client, toUInt64(0) AS as_server

@@ -1,12 +1,13 @@
--- per-rule.sql - per rule: how many violations (flows), how many hosts must
--- fix it.  The same answer as smbscope's JSON report of the captures analysed
--- together (verdict.violations[] counted by rule; hosts[] whose .fix[] holds
--- the rule with "violation": true); tested by tests/analytics.
+-- per-rule.sql - per rule: how many violations (violating flows), how many
+-- hosts must fix it.  The same answer as smbscope's JSON report of the
+-- captures analysed together (the flows of verdict.violations[] summed by
+-- rule; hosts[] whose .fix[] holds the rule with "violation": true); tested
+-- by tests/analytics.
 --   clickhouse-client --multiquery < per-rule.sql
 SELECT rule, sum(flows) AS violations, sum(hosts) AS hosts
 FROM
 (
-    SELECT rule, count() AS flows, toUInt64(0) AS hosts
+    SELECT rule, sum(flows) AS flows, toUInt64(0) AS hosts
     FROM smbscope.violation_flows
     GROUP BY rule
     UNION ALL

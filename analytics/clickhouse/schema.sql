@@ -95,24 +95,28 @@ ENGINE = MergeTree
 PARTITION BY toYYYYMM(`timestamp`)
 ORDER BY (`event.action`, `timestamp`);
 
--- A violation is one flow: its rule and its 5-tuple.  The same flow in two
--- captures (two sensors, or a capture cut in two) counts once, as when the
--- captures are analysed together.  Only run-scope lines (an interval
--- report's lines are a partial view of the same flows).
+-- A violation line stands for smbscope.flows flows (one; or the connections
+-- of a group when smbscope reports violations per connection group).  Lines
+-- of the same rule and 5-tuple count once, with their most flows: the same
+-- violation in two captures (two sensors, or a capture cut in two) counts
+-- once, as when the captures are analysed together.  Only run-scope lines
+-- (an interval report's lines are a partial view of the same flows).
 CREATE VIEW IF NOT EXISTS smbscope.violation_flows AS
-SELECT DISTINCT
+SELECT
     `rule.name` AS rule, `network.transport` AS transport,
     `client.ip` AS client_ip, `client.port` AS client_port,
-    `server.ip` AS server_ip, `server.port` AS server_port
+    `server.ip` AS server_ip, `server.port` AS server_port,
+    max(`smbscope.flows`) AS flows
 FROM smbscope.events
-WHERE `event.action` = 'violation' AND `smbscope.scope` = 'run';
+WHERE `event.action` = 'violation' AND `smbscope.scope` = 'run'
+GROUP BY rule, transport, client_ip, client_port, server_ip, server_port;
 
 -- Who must fix each violation (as smbscope's hosts[] names them): the client
 -- always; the server too, except for a NetBIOS attempt (refused or unanswered:
 -- the client's to stop), and for NetBIOS traffic only when that server
 -- answered NetBIOS in some flow; never a broadcast or multicast address.
 CREATE VIEW IF NOT EXISTS smbscope.violation_hosts AS
-SELECT rule, transport, client_ip, client_port, server_ip, server_port,
+SELECT rule, transport, client_ip, client_port, server_ip, server_port, flows,
     arrayJoin(arrayFilter(h -> h != '' AND h NOT IN (
         SELECT `server.ip` FROM smbscope.events
         WHERE `event.action` = 'netbios-flow-end' AND `netbios.broadcast` = 1),

@@ -68,7 +68,7 @@ def reference(report):
     """The per-host and per-rule answers of one smbscope JSON report:
     {host: (rules violated, violations, SMB connections as client, as
     server)} for hosts with a violation or an SMB connection, {rule:
-    (violations, hosts)}, and whether hosts[] hit its cap.  The one place the
+    (violating flows, hosts)}, and whether hosts[] hit its cap.  The one place the
     expected answer comes from."""
     hosts, rule_hosts = {}, collections.Counter()
     for h in report["hosts"]:
@@ -77,7 +77,10 @@ def reference(report):
         row = (rules, h["violations"], h["smb_connections_as_client"], h["smb_connections_as_server"])
         if h["violations"] or h["smb_connections_as_client"] or h["smb_connections_as_server"]:
             hosts[h["address"]] = row
-    per_rule = collections.Counter(v["rule"] for v in report["verdict"]["violations"])
+    # a violation entry stands for its flows (one, or a connection group's)
+    per_rule = collections.Counter()
+    for v in report["verdict"]["violations"]:
+        per_rule[v["rule"]] += v["flows"]
     rules = {r: (n, rule_hosts[r]) for r, n in per_rule.items()}
     # hosts[] lists at most 10,000 (README); hosts_summary.not_listed also
     # counts broadcast addresses, which are not hosts, so it is no measure
