@@ -98,9 +98,10 @@ ORDER BY (`event.action`, `timestamp`);
 -- A violation line stands for smbscope.flows flows (one; or the connections
 -- of a group when smbscope reports violations per connection group).  Lines
 -- of the same rule and 5-tuple count once, with their most flows: the same
--- violation in two captures (two sensors, or a capture cut in two) counts
--- once, as when the captures are analysed together.  Only run-scope lines
--- (an interval report's lines are a partial view of the same flows).
+-- violation seen by two sensors counts once, as when their captures are
+-- analysed together.  (A connection cut between two captures is judged by
+-- each part: not joined here; smbscope merge joins it.)  Only run-scope
+-- lines (an interval report's lines are a partial view of the same flows).
 CREATE VIEW IF NOT EXISTS smbscope.violation_flows AS
 SELECT
     `rule.name` AS rule, `network.transport` AS transport,
