@@ -18,7 +18,7 @@
 # fail or inconclusive) and loaded; 1 otherwise (the others are still loaded,
 # and of a capture smbscope cannot read, its summary: smbscope.verdict error).
 set -u -o pipefail
-smbscope=smbscope observer= table=smbscope.events client=clickhouse-client
+smbscope=smbscope observer='' table=smbscope.events client=clickhouse-client
 usage() { sed -n '7,16p' "$0" >&2; exit 1; }
 while getopts s:o:t:c:h opt; do
     case $opt in
