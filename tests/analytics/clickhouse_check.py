@@ -272,8 +272,8 @@ def check_policy(server, a, policy, captures, keylog, tmp, merge):
 
 def check_loader_errors(server, a, samples, tmp):
     """load.sh on a missing capture, a name with a newline and a name with
-    quotes, a backslash and a space: status 1, the errors named, the good
-    capture loaded under its exact name."""
+    quotes, a backslash and a space, as a sensor with an odd name: status 1,
+    the errors named, the good capture loaded under its exact names."""
     odd = os.path.join(tmp, 'a "quoted" \\ name.pcap')
     shutil.copy(os.path.join(samples, "nbss-on-445.pcap"), odd)
     newline = os.path.join(tmp, "new\nline.pcap")
@@ -281,7 +281,8 @@ def check_loader_errors(server, a, samples, tmp):
     missing = os.path.join(tmp, "missing.pcap")
     rc, _, err = server.client(["--query", "CREATE TABLE smbscope.scratch AS smbscope.events"])
     expect("a scratch table like smbscope.events", rc == 0, err)
-    p = subprocess.run([os.path.join(a.analytics, "load.sh"), "-s", a.smbscope, "-o", "odd", "-c",
+    observer = "odd \x01 \u00e9 \\ \""  # smbscope escapes it, ClickHouse reads it back
+    p = subprocess.run([os.path.join(a.analytics, "load.sh"), "-s", a.smbscope, "-o", observer, "-c",
                         " ".join(server.client_command()), "-t", "smbscope.scratch", missing, newline, odd],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     err = p.stderr.decode()
@@ -289,12 +290,14 @@ def check_loader_errors(server, a, samples, tmp):
     expect("load.sh names the missing capture and the name it refuses",
            "missing.pcap: smbscope exited with 2" in err and "control characters in the name" in err, err)
     rc, text, _ = server.client(["--query", "SELECT `smbscope.input` AS input, groupUniqArray(`event.action`) AS "
-                                 "actions, groupUniqArray(`smbscope.verdict`) AS verdicts FROM smbscope.scratch "
+                                 "actions, groupUniqArray(`smbscope.verdict`) AS verdicts, "
+                                 "groupUniqArray(`observer.name`) AS observers FROM smbscope.scratch "
                                  "GROUP BY input ORDER BY input FORMAT JSONEachRow"])
     rows = {r["input"]: r for r in map(json.loads, text.splitlines())}
     expect("load.sh loads the readable capture under its exact name, and of the missing one the summary "
            "(verdict error)", sorted(rows) == sorted([odd, missing]) and len(rows[odd]["actions"]) > 1
-           and rows[missing]["actions"] == ["summary"] and "error" in rows[missing]["verdicts"], rows)
+           and rows[missing]["actions"] == ["summary"] and "error" in rows[missing]["verdicts"]
+           and all(r["observers"] == [observer] for r in rows.values()), rows)
 
 
 def check_cluster(bins, a, captures, keylog, tmp, merge):
