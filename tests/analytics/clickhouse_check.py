@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 
-from clickhouse_server import Server, cluster_config, free_ports, listening_addresses
+from clickhouse_server import PortTaken, Server, cluster_config, free_ports, listening_addresses
 
 failures = []
 
@@ -305,31 +305,42 @@ def check_cluster(bins, a, captures, keylog, tmp, merge):
     sensor-b into node B, sensor-c through node A's Distributed table; either
     node answers for both."""
     options = POLICIES["default"] + ["--tls-keylog", keylog]
-    ports = free_ports(4)
-    extra = cluster_config("smbscope_cluster", [ports[0], ports[2]])
-    with Server(*bins, ports=ports[0:2], extra_config=extra) as na, \
-            Server(*bins, ports=ports[2:4], extra_config=extra) as nb:
-        for node in (na, nb):
-            check_loopback(node, "cluster node %d" % node.tcp_port)
-            for name in ("schema.sql", "cluster.sql"):
-                with open(os.path.join(a.analytics, name), "rb") as f:
-                    rc, _, err = node.client(["--multiquery"], stdin=f.read())
-                expect("cluster: %s on node %d" % (name, node.tcp_port), rc == 0, err)
-        load_sh(a, "sensor-a", captures[0::2], na.client_command(), "smbscope.events_local", options)
-        load_sh(a, "sensor-b", captures[1::2], nb.client_command(), "smbscope.events_local", options)
-        load_sh(a, "sensor-c", captures[:3], na.client_command() + ["--insert_distributed_sync=1"],
-                "smbscope.events", options)
-        local = [rows_per_sensor(n, "smbscope.events_local") for n in (na, nb)]
-        whole = rows_per_sensor(nb, "smbscope.events")
-        per_capture = ndjson_facts(a.smbscope, captures, options)[0]
-        lines, third = sum(per_capture), sum(per_capture[:3])
-        rows = check_loaded("cluster", whole, lines, third, len(captures))
-        print("#    cluster: %d events on two nodes (%s)" % (rows, [sum(r["n"] for r in x.values()) for x in local]))
-        expect("cluster: each node holds its own sensor's rows",
-               set(local[0]) - {"sensor-c"} == {"sensor-a"} and set(local[1]) - {"sensor-c"} == {"sensor-b"}, local)
-        refs = references(a, captures, options, tmp, merge, "cluster")
-        for node, label in ((na, "cluster node A"), (nb, "cluster node B")):
-            check_answers(label, node, a, refs)
+    for attempt in range(3):  # the ports chosen may be taken before the nodes bind them
+        ports = free_ports(4)
+        extra = cluster_config("smbscope_cluster", [ports[0], ports[2]])
+        try:
+            with Server(*bins, ports=ports[0:2], extra_config=extra) as na, \
+                    Server(*bins, ports=ports[2:4], extra_config=extra) as nb:
+                check_nodes(na, nb, a, captures, options, tmp, merge)
+            return
+        except PortTaken:
+            if attempt == 2:
+                raise
+
+
+def check_nodes(na, nb, a, captures, options, tmp, merge):
+    """The checks of check_cluster on its two running nodes."""
+    for node in (na, nb):
+        check_loopback(node, "cluster node %d" % node.tcp_port)
+        for name in ("schema.sql", "cluster.sql"):
+            with open(os.path.join(a.analytics, name), "rb") as f:
+                rc, _, err = node.client(["--multiquery"], stdin=f.read())
+            expect("cluster: %s on node %d" % (name, node.tcp_port), rc == 0, err)
+    load_sh(a, "sensor-a", captures[0::2], na.client_command(), "smbscope.events_local", options)
+    load_sh(a, "sensor-b", captures[1::2], nb.client_command(), "smbscope.events_local", options)
+    load_sh(a, "sensor-c", captures[:3], na.client_command() + ["--insert_distributed_sync=1"],
+            "smbscope.events", options)
+    local = [rows_per_sensor(n, "smbscope.events_local") for n in (na, nb)]
+    whole = rows_per_sensor(nb, "smbscope.events")
+    per_capture = ndjson_facts(a.smbscope, captures, options)[0]
+    lines, third = sum(per_capture), sum(per_capture[:3])
+    rows = check_loaded("cluster", whole, lines, third, len(captures))
+    print("#    cluster: %d events on two nodes (%s)" % (rows, [sum(r["n"] for r in x.values()) for x in local]))
+    expect("cluster: each node holds its own sensor's rows",
+           set(local[0]) - {"sensor-c"} == {"sensor-a"} and set(local[1]) - {"sensor-c"} == {"sensor-b"}, local)
+    refs = references(a, captures, options, tmp, merge, "cluster")
+    for node, label in ((na, "cluster node A"), (nb, "cluster node B")):
+        check_answers(label, node, a, refs)
 
 
 def corpus_captures(corpus):

@@ -101,6 +101,10 @@ def listening_addresses(pid):
     return found
 
 
+class PortTaken(RuntimeError):
+    pass
+
+
 class Server:
     """with Server(server_bin, client_bin) as s: s.client(...) runs queries."""
 
@@ -126,11 +130,22 @@ class Server:
     def _start(self):
         for sub in ("data", "tmp", "log", "user_files", "format_schemas"):
             os.mkdir(os.path.join(self.dir, sub))
-        self.tcp_port, self.http_port = self.ports or free_ports(2)
-        with open(os.path.join(self.dir, "config.xml"), "w") as f:
-            f.write(CONFIG.format(d=self.dir, tcp=self.tcp_port, http=self.http_port, extra=self.extra_config))
         with open(os.path.join(self.dir, "users.xml"), "w") as f:
             f.write(USERS)
+        # Ports chosen here may be taken by another test before the server
+        # binds them: it then exits, and starts again on other ports.
+        for attempt in range(1 if self.ports else 3):
+            self.tcp_port, self.http_port = self.ports or free_ports(2)
+            try:
+                self._start_once()
+                return
+            except PortTaken:
+                if attempt == 2 or self.ports:
+                    raise
+
+    def _start_once(self):
+        with open(os.path.join(self.dir, "config.xml"), "w") as f:
+            f.write(CONFIG.format(d=self.dir, tcp=self.tcp_port, http=self.http_port, extra=self.extra_config))
         t0 = time.monotonic()
         with open(os.path.join(self.dir, "log", "stdout"), "wb") as out:
             # its own process group, so that stopping it stops all of it
@@ -139,14 +154,18 @@ class Server:
                                          cwd=self.dir, start_new_session=True)
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError("clickhouse-server exited with %s: %s" % (self.proc.returncode, self.log_tail()))
+                log = self.log_tail()
+                err = PortTaken if "Address already in use" in log else RuntimeError
+                raise err("clickhouse-server exited with %s: %s" % (self.proc.returncode, log))
             if time.monotonic() - t0 > self.start_timeout:
                 raise RuntimeError("clickhouse-server did not answer within %d s: %s"
                                    % (self.start_timeout, self.log_tail()))
-            p = subprocess.run(self.client_command() + ["--query", "SELECT 1"], stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, timeout=30)
-            if p.returncode == 0 and p.stdout.strip() == b"1":
-                break
+            # Only once this process listens on the port may an answer come from it.
+            if ("127.0.0.1", self.tcp_port) in listening_addresses(self.proc.pid):
+                p = subprocess.run(self.client_command() + ["--query", "SELECT 1"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, timeout=30)
+                if p.returncode == 0 and p.stdout.strip() == b"1":
+                    break
             time.sleep(0.05)
         self.start_seconds = time.monotonic() - t0
 
