@@ -5,6 +5,7 @@
 # with observer.name (the sensor) and smbscope.input (the capture file).
 #
 #   load.sh [-s SMBSCOPE] [-o OBSERVER] [-t TABLE] [-c CLIENT] CAPTURE... [-- SMBSCOPE-OPTION...]
+#   load.sh -n [-t TABLE] [-c CLIENT] NDJSON...
 #
 #   -s SMBSCOPE  the smbscope command (default: smbscope)
 #   -o OBSERVER  observer.name of the events (default: smbscope's, the host name)
@@ -13,15 +14,19 @@
 #                (default: clickhouse-client; e.g. 'clickhouse-client --host db1')
 #   -- ...       smbscope options for every run: the policy (--allow-smb1,
 #                --require-signing, ...), --tls-keylog FILE; one policy per table
+#   -n           the files are ndjson smbscope wrote (-T ndjson -o FILE, e.g. a
+#                live sensor's): loaded as they are, smbscope.input their name;
+#                a line that is not a whole object (one being written) is skipped
 #
 # Exit status: 0 when every capture was analysed (whatever its verdict: pass,
 # fail or inconclusive) and loaded; 1 otherwise (the others are still loaded,
 # and of a capture smbscope cannot read, its summary: smbscope.verdict error).
 set -u -o pipefail
-smbscope=smbscope observer='' table=smbscope.events client=clickhouse-client
-usage() { sed -n '7,16p' "$0" >&2; exit 1; }
-while getopts s:o:t:c:h opt; do
+smbscope=smbscope observer='' table=smbscope.events client=clickhouse-client ndjson=''
+usage() { sed -n '7,20p' "$0" >&2; exit 1; }
+while getopts s:o:t:c:nh opt; do
     case $opt in
+    n) ndjson=1 ;;
     s) smbscope=$OPTARG ;;
     o) observer=$OPTARG ;;
     t) table=$OPTARG ;;
@@ -56,11 +61,17 @@ analyse() {
             status=1
             continue
         fi
-        "$smbscope" -q -T ndjson "${options[@]}" -- "$capture" |
-            PREFIX="{\"smbscope.input\":$name," awk '{ print ENVIRON["PREFIX"] substr($0, 2) }'
+        if [ -n "$ndjson" ]; then
+            cat -- "$capture"
+        else
+            "$smbscope" -q -T ndjson "${options[@]}" -- "$capture"
+        fi | PREFIX="{\"smbscope.input\":$name," awk '/^\{.*\}$/ { print ENVIRON["PREFIX"] substr($0, 2) }'
         rc=${PIPESTATUS[0]}
         # 0 pass, 1 fail, 3 inconclusive are verdicts; 2 or a signal is an error.
-        if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ] && [ "$rc" -ne 3 ]; then
+        if [ -n "$ndjson" ] && [ "$rc" -ne 0 ]; then
+            echo "load.sh: $capture: cannot be read" >&2
+            status=1
+        elif [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ] && [ "$rc" -ne 3 ]; then
             echo "load.sh: $capture: smbscope exited with $rc" >&2
             status=1
         fi

@@ -300,6 +300,30 @@ def check_loader_errors(server, a, samples, tmp):
            and all(r["observers"] == [observer] for r in rows.values()), rows)
 
 
+def check_ndjson_files(server, a, captures, tmp):
+    """load.sh -n: ndjson files smbscope wrote (as a live sensor does), the
+    last one cut in the middle of a line as while it is being written."""
+    files, lines = [], 0
+    for i, c in enumerate(captures):
+        files.append(os.path.join(tmp, "sensor-%d.ndjson" % i))
+        subprocess.run([a.smbscope, "-q", "-T", "ndjson", "--observer-name", "live", "-o", files[-1], c],
+                       timeout=60)
+        with open(files[-1]) as f:
+            lines += len(f.read().splitlines())
+    with open(files[-1], "a") as f:
+        f.write('{"@timestamp":"2026-')
+    rc, _, err = server.client(["--query", "CREATE TABLE smbscope.from_files AS smbscope.events"])
+    expect("a table for ndjson files", rc == 0, err)
+    p = subprocess.run([os.path.join(a.analytics, "load.sh"), "-n", "-c", " ".join(server.client_command()),
+                        "-t", "smbscope.from_files"] + files, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=60)
+    expect("load.sh -n loads ndjson files", p.returncode == 0, p.stderr.decode())
+    loaded = rows_per_sensor(server, "smbscope.from_files")
+    expect("load.sh -n: every whole line of the files is a row, the line being written is not",
+           set(loaded) == {"live"} and loaded["live"]["n"] == lines and loaded["live"]["inputs"] == len(files),
+           (loaded, lines))
+
+
 def check_cluster(bins, a, captures, keylog, tmp, merge):
     """Two nodes, one shard each (cluster.sql): sensor-a loads into node A,
     sensor-b into node B, sensor-c through node A's Distributed table; either
@@ -419,6 +443,7 @@ def main():
                 for policy in POLICIES:
                     check_policy(server, a, policy, captures, keylog, tmp, merge)
                 check_loader_errors(server, a, a.samples, tmp)
+                check_ndjson_files(server, a, captures[:3], tmp)
         check_cluster((server_bin, client_bin), a, captures, keylog, tmp, merge)
     return finish(t_all)
 
