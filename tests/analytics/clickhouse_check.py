@@ -12,7 +12,11 @@ smbscope's own JSON report of the samples analysed together (hosts[] and
 verdict.violations[]); and, when the build has `smbscope merge`, the merge of
 the per-sample reports too.  Under two policies: the default one and a strict
 one (signing, encryption, Kerberos, SMB 3.0 at least), and with the QUIC
-samples' key logs, so that SMB over QUIC is in.
+samples' key logs, so that SMB over QUIC is in.  Also: every scalar ndjson
+key is a column; load.sh's errors and odd names; load.sh -n on ndjson files;
+and analytics/clickhouse/cluster.sql on two nodes (one sensor each, a third
+through the Distributed table) answering the same from either node.  Every
+server listens on 127.0.0.1 only (checked in /proc).
 
 Exit 77 (skipped) when clickhouse-server or clickhouse-client is not
 installed, unless CI=true: then that is a failure.
