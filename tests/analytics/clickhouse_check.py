@@ -134,16 +134,27 @@ def unanswered_datagram(path):
         f.write(struct.pack("<IIII", 1795000000, 0, len(frame), len(frame)) + frame)
 
 
-def has_merge(b):
-    """`smbscope merge --help` succeeds and is merge's help: before merge
-    existed, the command took `merge` for a capture and --help printed the
-    general usage, which does not name merge."""
+def has_merge(b, samples, tmp):
+    """Whether the command has `smbscope merge`: its --help names merge, or
+    it merges one report into a JSON report.  (A build without merge takes
+    `merge` for a capture, and --help prints the general usage, exit 0.)"""
     p = subprocess.run([b, "merge", "--help"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
-    return p.returncode == 0 and b"merge" in p.stdout
+    if p.returncode == 0 and b"merge" in p.stdout:
+        return True
+    report = os.path.join(tmp, "probe.json")
+    with open(report, "w") as f:
+        json.dump(smbscope_json(b, [os.path.join(samples, "smb445-smb3_11.pcap")]), f)
+    p = subprocess.run([b, "merge", "-q", "--format", "json", report], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, timeout=30)
+    try:
+        return p.returncode in (0, 1, 3) and isinstance(json.loads(p.stdout), dict)
+    except ValueError:
+        return False
 
 
 def merged_report(b, captures, options, tmp):
-    """`smbscope merge` of one JSON report per capture; None when it fails."""
+    """`smbscope merge --format json` of one JSON report per capture; None
+    when it fails."""
     paths = []
     for i, c in enumerate(captures):
         r = smbscope_json(b, options + [c])
@@ -152,7 +163,12 @@ def merged_report(b, captures, options, tmp):
         paths.append(os.path.join(tmp, "report-%03d.json" % i))
         with open(paths[-1], "w") as f:
             json.dump(r, f)
-    p = subprocess.run([b, "merge"] + paths, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    # merge judges again under the policy of the runs (the options but the key log)
+    policy = [o for i, o in enumerate(options) if o != "--tls-keylog" and (i == 0 or options[i - 1] != "--tls-keylog")]
+    p = subprocess.run([b, "merge", "-q", "--format", "json"] + policy + paths, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120)
+    if p.returncode not in (0, 1, 3):
+        print("#    smbscope merge exited with %d: %s" % (p.returncode, p.stderr.decode(errors="replace")[:500]))
     try:
         return json.loads(p.stdout) if p.returncode in (0, 1, 3) else None
     except ValueError:
@@ -424,9 +440,9 @@ def main():
         captures = corpus_captures(a.corpus)
         if captures is None:
             return unavailable("corpus not found at %s" % a.corpus)
-    merge = has_merge(a.smbscope)
-    print("#    smbscope merge %s" % ("present: compared too" if merge else "absent: joint report only"))
     with tempfile.TemporaryDirectory(prefix="smbscope-analytics-") as tmp:
+        merge = has_merge(a.smbscope, a.samples, tmp)
+        print("#    smbscope merge %s" % ("present: compared too" if merge else "absent: joint report only"))
         if a.corpus:
             check_corpus((server_bin, client_bin), a, captures, tmp, merge)
             return finish(t_all)
