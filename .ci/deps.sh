@@ -17,6 +17,8 @@ packages=(
   samba smbclient iproute2 groff-base
   # the readers bench (igzip -dc) and the format tests (editcap, mergecap)
   isal gzip wireshark-common
+  # the analytics test: a private ClickHouse server and its client (tests/analytics)
+  clickhouse-server clickhouse-client
 )
 missing=()
 for p in "${packages[@]}"; do
