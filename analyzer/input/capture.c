@@ -189,7 +189,13 @@ int capture_next(struct capture *cap, struct capture_record *rec)
         return 0;
     if (cap->state == CAP_ERROR)
         return -1;
-    struct read_fault f = { .has_offset = false };
+    /* only the small fields: zeroing the whole struct (its 512-byte reason)
+     * was a third of the reader's time per record */
+    struct read_fault f;
+    f.offset = 0;
+    f.has_offset = false;
+    f.block = false;
+    f.why[0] = '\0';
     int rc = read_one(cap, rec, &f);
     if (rc == 1) {
         rec->frame = ++cap->frame;
