@@ -34,6 +34,7 @@ struct capture {
     int dlt;
     uint64_t frame;
     enum cap_state state;
+    bool interrupted;       /* a stop request ended it (source_set_interrupt) */
     char err[CAPTURE_ERRBUF_SIZE];
 };
 
@@ -201,6 +202,11 @@ int capture_next(struct capture *cap, struct capture_record *rec)
         rec->frame = ++cap->frame;
         return 1;
     }
+    if (source_interrupted()) { /* the bytes ended because of the stop request */
+        cap->state = CAP_EOF;
+        cap->interrupted = true;
+        return 0;
+    }
     const char *io = cap->src ? source_error(cap->src) : "";
     if (rc == 0 && !io[0]) {
         cap->state = CAP_EOF;
@@ -220,6 +226,9 @@ int capture_next(struct capture *cap, struct capture_record *rec)
                  (unsigned long long)cap->frame, f.why, io[0] ? "; " : "", io);
     return -1;
 }
+
+void capture_set_interrupt(const volatile sig_atomic_t *flag) { source_set_interrupt(flag); }
+bool capture_interrupted(const struct capture *cap) { return cap->interrupted; }
 
 const char *capture_error(const struct capture *cap) { return cap->err; }
 const char *capture_name(const struct capture *cap) { return cap->name; }

@@ -62,12 +62,21 @@ static void set_err(struct source *s, const char *fmt, ...)
     va_end(ap);
 }
 
+static const volatile sig_atomic_t *interrupt_flag;
+
+void source_set_interrupt(const volatile sig_atomic_t *flag) { interrupt_flag = flag; }
+bool source_interrupted(void) { return interrupt_flag && *interrupt_flag; }
+
+/* A read the stop signal interrupted ends the input (0), without an error. */
 static ssize_t read_fd(struct source *s, uint8_t *dst, size_t n)
 {
     for (;;) {
         ssize_t r = read(s->fd, dst, n);
-        if (r < 0 && errno == EINTR)
+        if (r < 0 && errno == EINTR) {
+            if (source_interrupted())
+                return 0;
             continue;
+        }
         if (r < 0)
             set_err(s, "read error: %s", strerror(errno));
         return r;

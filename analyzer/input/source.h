@@ -13,6 +13,7 @@
 #ifndef SMBSCOPE_SOURCE_H
 #define SMBSCOPE_SOURCE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -70,6 +71,13 @@ uint64_t source_raw_pos(const struct source *s);
 int64_t source_size_hint(const struct source *s);
 /* Why the bytes ended early ("" when they did not). */
 const char *source_error(const struct source *s);
+
+/* A stop request (SIGINT/SIGTERM while reading files): while *flag is
+ * nonzero, a read interrupted by the signal, or the decompressor's thread
+ * waited for, ends the bytes cleanly instead of waiting on (a fifo fed
+ * slowly).  Process-wide, as signals are; NULL (the default) turns it off. */
+void source_set_interrupt(const volatile sig_atomic_t *flag);
+bool source_interrupted(void);
 
 enum source_codec source_codec(const struct source *s);
 const char *source_codec_name(enum source_codec c); /* "gzip", "zstd", "lz4", "" */
