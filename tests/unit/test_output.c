@@ -63,6 +63,39 @@ static void test_json_escaping(void)
     free(s);
 }
 
+/* The writer skips plain text eight bytes at a time: each byte that needs
+ * care, at every position of a 20-byte string (in and across the 8-byte
+ * steps), is still escaped exactly as alone, and the plain bytes kept. */
+static const uint8_t *probe_bytes;
+static size_t probe_len;
+static void build_probe(struct json *j) { json_str_bytes(j, probe_bytes, probe_len); }
+
+static void test_json_escaping_positions(void)
+{
+    static const struct {
+        uint8_t c;
+        const char *out;
+    } cases[] = { { 0x00, "\\u0000" }, { 0x1f, "\\u001f" }, { '"', "\\\"" }, { '\\', "\\\\" },
+                  { 0x7f, "\\u007f" }, { 0x80, "\\ufffd" }, { 0xff, "\\ufffd" }, { 0x20, " " }, { 0x7e, "~" },
+                  { '\n', "\\n" } };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        for (size_t pos = 0; pos < 20; pos++) {
+            uint8_t in[20];
+            memset(in, 'a', sizeof in);
+            in[pos] = cases[k].c;
+            probe_bytes = in;
+            probe_len = sizeof in;
+            char *got = json_of(build_probe);
+            GString *want = g_string_new("\"");
+            for (size_t i = 0; i < sizeof in; i++)
+                g_string_append(want, i == pos ? cases[k].out : "a");
+            g_string_append_c(want, '"');
+            g_assert_cmpstr(got, ==, want->str);
+            g_string_free(want, TRUE);
+            free(got);
+        }
+}
+
 static void test_escape_text(void)
 {
     static const uint8_t bytes[] = { 'N', 'A', 'M', 'E', 0x1b, ']', '0', ';', 'x', 0x07, '\\', 0xc2, 0x9b, 0xc3, 0xa9 };
@@ -95,6 +128,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/json/nesting", test_json_nesting);
     g_test_add_func("/json/escaping", test_json_escaping);
+    g_test_add_func("/json/escaping-positions", test_json_escaping_positions);
     g_test_add_func("/fmt/escape", test_escape_text);
     g_test_add_func("/fmt/time-addr", test_time_and_addr);
     return g_test_run();
