@@ -1,5 +1,6 @@
 /* JSON writer and terminal escaping: wire bytes of any kind must give valid
  * JSON (RFC 8259) and text with no control bytes. */
+#include <arpa/inet.h>
 #include <glib.h>
 #include <string.h>
 
@@ -121,6 +122,20 @@ static void test_time_and_addr(void)
     g_assert_cmpstr(fmt_addr(&v4, a), ==, "10.213.0.1");
     g_assert_cmpstr(fmt_addr(&v6, a), ==, "fd00:213::1");
     g_assert_cmpstr(fmt_addr(&none, a), ==, "-");
+    /* IPv4 is formatted without inet_ntop: every octet value as it writes it */
+    for (unsigned v = 0; v < 256; v++) {
+        struct ip_addr x = { 4, { (uint8_t)v, (uint8_t)(255 - v), 0, (uint8_t)(v * 7) } };
+        char want[INET_ADDRSTRLEN];
+        g_assert_nonnull(inet_ntop(AF_INET, x.bytes, want, sizeof want));
+        g_assert_cmpstr(fmt_addr(&x, a), ==, want);
+    }
+    char e[FMT_ENDPOINT_LEN];
+    g_assert_cmpstr(fmt_endpoint(&v4, 445, e), ==, "10.213.0.1:445");
+    g_assert_cmpstr(fmt_endpoint(&v6, 65535, e), ==, "[fd00:213::1]:65535");
+    g_assert_cmpstr(fmt_endpoint(&v4, 0, e), ==, "10.213.0.1:0");
+    struct ip_addr v6long = { 6, { 0x20, 0x01, 0x0d, 0xb8, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x11, 0x22,
+                                   0x33, 0x44 } };
+    g_assert_cmpstr(fmt_endpoint(&v6long, 8445, e), ==, "[2001:db8:1234:5678:9abc:def0:1122:3344]:8445");
 }
 
 int main(int argc, char **argv)
