@@ -49,6 +49,7 @@ struct pump {
     /* the consumer's */
     bool threaded;
     pthread_t th;
+    bool borrowed;          /* ring[cons] is lent out (pump_borrow) */
     unsigned cons;          /* chunk being read */
     size_t cons_off;
     unsigned prod;          /* next chunk to fill (producer) */
@@ -224,6 +225,8 @@ struct pump *pump_start(int fd, uint8_t *raw, size_t raw_cap, size_t raw_len, st
     return p;
 }
 
+static bool wait_ready(struct pump *p);
+
 size_t pump_read(struct pump *p, uint8_t *dst, size_t n)
 {
     if (!p->threaded) {
@@ -236,20 +239,9 @@ size_t pump_read(struct pump *p, uint8_t *dst, size_t n)
     }
     /* at most the rest of one chunk per call */
     pthread_mutex_lock(&p->mu);
-    while (!p->ring[p->cons].ready) {
-        if (source_interrupted()) { /* stop waiting for a slow input */
-            p->interrupted = true;
-            pthread_mutex_unlock(&p->mu);
-            return 0;
-        }
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += WAIT_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&p->filled, &p->mu, &until);
+    if (!wait_ready(p)) {
+        pthread_mutex_unlock(&p->mu);
+        return 0;
     }
     /* after done the producer has stopped at the last chunk it filled */
     bool last = p->done && p->prod == p->cons;
@@ -269,6 +261,53 @@ size_t pump_read(struct pump *p, uint8_t *dst, size_t n)
         pthread_mutex_unlock(&p->mu);
     }
     return got;
+}
+
+/* Wait for ring[cons] to be ready; false on a stop request (mu held). */
+static bool wait_ready(struct pump *p)
+{
+    while (!p->ring[p->cons].ready) {
+        if (source_interrupted()) { /* stop waiting for a slow input */
+            p->interrupted = true;
+            return false;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += WAIT_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&p->filled, &p->mu, &until);
+    }
+    return true;
+}
+
+bool pump_threaded(const struct pump *p) { return p->threaded; }
+
+const uint8_t *pump_borrow(struct pump *p, size_t *len)
+{
+    *len = 0;
+    pthread_mutex_lock(&p->mu);
+    if (p->borrowed) {
+        if (p->done && p->prod == p->cons) { /* that was the last chunk */
+            pthread_mutex_unlock(&p->mu);
+            return NULL;
+        }
+        p->ring[p->cons].ready = false;
+        p->cons = (p->cons + 1) % NCHUNK;
+        p->borrowed = false;
+        pthread_cond_signal(&p->emptied);
+    }
+    if (!wait_ready(p)) {
+        pthread_mutex_unlock(&p->mu);
+        return NULL;
+    }
+    p->borrowed = true;
+    struct chunk *c = &p->ring[p->cons];
+    pthread_mutex_unlock(&p->mu);
+    *len = c->len;
+    return c->buf;
 }
 
 const char *pump_error(struct pump *p)

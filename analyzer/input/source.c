@@ -43,6 +43,12 @@ struct source {
     /* stored bytes (compressed input: the pump's once it runs) */
     enum source_codec codec;
     struct pump *pump;
+    /* decompressed on the pump's thread: the window is the chunk it lent
+     * (no copy), or buf while a record spans two chunks */
+    bool borrow;
+    const uint8_t *chunk;
+    size_t chunk_len, chunk_off; /* chunk[chunk_off..) not yet in the window */
+    bool in_chunk;               /* base == chunk */
     uint8_t *raw;
     size_t raw_cap, raw_off, raw_len;
     bool raw_eof;
@@ -137,10 +143,84 @@ static bool grow(struct source *s, size_t need)
     return true;
 }
 
+/* The next lent chunk; false at the end of the stream. */
+static bool next_chunk(struct source *s)
+{
+    s->chunk = pump_borrow(s->pump, &s->chunk_len);
+    s->chunk_off = 0;
+    if (s->chunk && s->chunk_len)
+        return true;
+    s->chunk = NULL;
+    s->chunk_len = 0;
+    s->eof = true;
+    if (pump_error(s->pump)[0])
+        set_err(s, "%s", pump_error(s->pump));
+    return false;
+}
+
+/* Borrowed mode: the window in place in a chunk while a record lies in it;
+ * a record across chunks is gathered in buf (the tail of one chunk, then
+ * just the bytes it needs of the next), and the window goes back in place
+ * once buf is used up. */
+static size_t ensure_borrowed(struct source *s, size_t need)
+{
+    if (s->w.start == s->w.end && !s->eof) {
+        if (s->chunk_off == s->chunk_len && !next_chunk(s))
+            return 0;
+        s->w.base = s->chunk; /* in place from where buf left it */
+        s->w.start = s->chunk_off;
+        s->w.end = s->chunk_len;
+        s->chunk_off = s->chunk_len;
+        s->in_chunk = true;
+        if (s->w.end - s->w.start >= need)
+            return s->w.end - s->w.start;
+    }
+    size_t have = s->w.end - s->w.start;
+    if (need > s->cap) {
+        if (!s->in_chunk) { /* the window is in buf: keep it */
+            if (!grow(s, need))
+                return have;
+        } else { /* buf holds nothing of the window: a larger one will do */
+            void *nb = NULL;
+            size_t cap = s->cap;
+            while (cap < need)
+                cap *= 2;
+            if (cap > SOURCE_MAX_WINDOW)
+                cap = SOURCE_MAX_WINDOW;
+            if (posix_memalign(&nb, BUF_ALIGN, cap) != 0) {
+                set_err(s, "out of memory for a %zu-byte record", need);
+                return have;
+            }
+            free(s->buf);
+            s->buf = nb;
+            s->cap = cap;
+        }
+    }
+    /* gather: what is left of the window to the front of buf, then more */
+    memmove(s->buf, s->w.base + s->w.start, have);
+    s->w.base = s->buf;
+    s->w.start = 0;
+    s->w.end = have;
+    s->in_chunk = false;
+    while (s->w.end < need && !s->eof) {
+        if (s->chunk_off == s->chunk_len && !next_chunk(s))
+            break;
+        size_t take = s->chunk_len - s->chunk_off;
+        if (take > need - s->w.end)
+            take = need - s->w.end;
+        memcpy(s->buf + s->w.end, s->chunk + s->chunk_off, take);
+        s->w.end += take;
+        s->chunk_off += take;
+    }
+    return s->w.end;
+}
+
 size_t source_ensure(struct source *s, size_t need)
 {
     if (s->w.end - s->w.start >= need || s->map)
         return s->w.end - s->w.start;
+    if (s->borrow)
+        return ensure_borrowed(s, need > SOURCE_MAX_WINDOW ? SOURCE_MAX_WINDOW : need);
     if (s->w.start == s->w.end)
         s->w.start = s->w.end = 0; /* empty: the next fill starts at the front */
     if (need > SOURCE_MAX_WINDOW)
@@ -304,6 +384,7 @@ struct source *source_open(const char *path, bool mmap_ok, char *errbuf, size_t 
             return NULL;
         }
         s->raw = NULL; /* the pump's now */
+        s->borrow = pump_threaded(s->pump);
         s->raw_len = 0;
     }
     /* a small file needs no large window (nor its allocation) */
