@@ -195,8 +195,26 @@ static void write_string(struct json *out, const uint8_t *s, size_t n)
 void json_key(struct json *j, const char *key)
 {
     before_value(j);
-    write_string(j, (const uint8_t *)key, strlen(key));
-    out_s(j, j->pretty ? ": " : ":");
+    size_t n = strlen(key);
+    const size_t sep = j->pretty ? 2 : 1;
+    /* the usual key (short, plain): quotes, key and separator in one go;
+     * a report writes about two keys per value */
+    if (n + 2 + sep <= sizeof j->buf && plain_run((const uint8_t *)key, n) == n) {
+        if (n + 2 + sep > sizeof j->buf - j->used)
+            json_flush(j);
+        char *p = j->buf + j->used;
+        *p++ = '"';
+        memcpy(p, key, n);
+        p += n;
+        *p++ = '"';
+        *p++ = ':';
+        if (sep == 2)
+            *p++ = ' ';
+        j->used = (size_t)(p - j->buf);
+    } else {
+        write_string(j, (const uint8_t *)key, n);
+        out_s(j, j->pretty ? ": " : ":");
+    }
     j->after_key = true;
 }
 

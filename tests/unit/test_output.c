@@ -97,6 +97,23 @@ static void test_json_escaping_positions(void)
         }
 }
 
+/* Keys take a short path when plain; one that needs escaping still gets it. */
+static void build_keys(struct json *j)
+{
+    json_begin_object(j);
+    json_kuint(j, "plain_key", 1);
+    json_kuint(j, "quo\"te", 2);
+    json_kuint(j, "new\nline", 3);
+    json_end_object(j);
+}
+
+static void test_json_keys(void)
+{
+    char *s = json_of(build_keys);
+    g_assert_cmpstr(s, ==, "{\"plain_key\":1,\"quo\\\"te\":2,\"new\\nline\":3}");
+    free(s);
+}
+
 static void test_escape_text(void)
 {
     static const uint8_t bytes[] = { 'N', 'A', 'M', 'E', 0x1b, ']', '0', ';', 'x', 0x07, '\\', 0xc2, 0x9b, 0xc3, 0xa9 };
@@ -144,6 +161,7 @@ int main(int argc, char **argv)
     g_test_add_func("/json/nesting", test_json_nesting);
     g_test_add_func("/json/escaping", test_json_escaping);
     g_test_add_func("/json/escaping-positions", test_json_escaping_positions);
+    g_test_add_func("/json/keys", test_json_keys);
     g_test_add_func("/fmt/escape", test_escape_text);
     g_test_add_func("/fmt/time-addr", test_time_and_addr);
     return g_test_run();
