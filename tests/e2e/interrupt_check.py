@@ -57,6 +57,17 @@ def unread(fd):
     return struct.unpack("I", buf)[0]
 
 
+def waiting_for_input(pid):
+    """Whether smbscope's main thread sleeps (it only does when it has used
+    every byte it could read and waits for more: a read, poll or the
+    decompression thread)."""
+    try:
+        with open("/proc/%d/task/%d/stat" % (pid, pid)) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "S"
+    except OSError:
+        return False
+
+
 def interrupted_run(bin_, tmp, part, args, sig, env=None, more=()):
     """smbscope on a fifo fed `part` and kept open; the signal once it has
     drained the fifo.  Returns (rc, stdout, seconds from signal to exit)."""
@@ -72,7 +83,12 @@ def interrupted_run(bin_, tmp, part, args, sig, env=None, more=()):
         deadline = time.monotonic() + 20
         while unread(w) and time.monotonic() < deadline:
             time.sleep(0.02)
-        time.sleep(0.3)  # let it decode what it read
+        # then until it has analysed what it read and waits for more (three
+        # looks in a row, so a short sleep elsewhere does not count)
+        asleep = 0
+        while asleep < 3 and time.monotonic() < deadline:
+            asleep = asleep + 1 if waiting_for_input(p.pid) else 0
+            time.sleep(0.05)
         t0 = time.monotonic()
         p.send_signal(sig)
         try:
