@@ -448,6 +448,10 @@ void analysis_run_input(struct analysis *a, const char *path)
 
     char errbuf[CAPTURE_ERRBUF_SIZE];
     struct capture *cap = capture_open(path, errbuf);
+    if (!cap && a->interrupt && *a->interrupt) { /* stopped before its first bytes came */
+        in->interrupted = true;
+        return;
+    }
     if (!cap) {
         in->error = g_strdup(errbuf);
         fprintf(stderr, "smbscope: %s\n", errbuf);
@@ -467,7 +471,8 @@ void analysis_run_input(struct analysis *a, const char *path)
     struct capture_record rec;
     int rc = 0;
     uint64_t read = 0;
-    while (!a->stop && (rc = capture_next(cap, &rec)) == 1) {
+    bool stopped_by_signal = false;
+    while (!a->stop && !(stopped_by_signal = a->interrupt && *a->interrupt) && (rc = capture_next(cap, &rec)) == 1) {
         read++;
         if (past_duration(a, in, &rec)) {
             a->stop = true;
@@ -487,6 +492,12 @@ void analysis_run_input(struct analysis *a, const char *path)
         analysis_feed(a, idx, &rec);
         if (a->progress && (read & 0x3FFF) == 0)
             progress(a, cap, false);
+    }
+    if (capture_interrupted(cap))
+        stopped_by_signal = true;
+    if (stopped_by_signal) {
+        in->interrupted = true;
+        rc = 0; /* not damage: the verdict says the input was not read to its end */
     }
     if (a->stop)
         rc = 0; /* -c or -a: a clean end */

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <glib.h>
+#include <signal.h>
 
 #include "flow.h"
 #include "netbios.h"
@@ -51,6 +52,7 @@ struct input_info {
     uint64_t bytes;           /* bytes of the (decompressed) capture read */
     uint64_t wire_bytes;      /* sum of original packet lengths */
     bool truncated;           /* ended in a damaged or cut record */
+    bool interrupted;         /* SIGINT/SIGTERM stopped reading it before its end */
     char *error;              /* why reading stopped early, NULL when clean */
     uint64_t status[PKT_STATUS_COUNT]; /* packet_decode outcomes */
     int64_t first_ts, last_ts;
@@ -102,6 +104,11 @@ struct analysis {
     struct pcapng_out *pcapng; /* -w FILE */
     GArray *pcapng_ifs;       /* struct pcapng_if: the -w file's interfaces */
     bool stop;                /* a stop condition (-c, -a) was met: read no further */
+    /* Files: SIGINT/SIGTERM (run.c sets the flag) stop reading; the signal
+     * and the inputs not started are kept for the verdict. */
+    const volatile sig_atomic_t *interrupt;
+    int interrupt_signal;
+    unsigned inputs_not_read;
     uint64_t filtered_out;    /* records the capture filter rejected */
     struct analysis *interval;/* --report-every: the current interval's own analysis, fed alongside */
     bool live_run;            /* an input is a live interface */

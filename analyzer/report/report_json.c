@@ -77,6 +77,7 @@ static void json_inputs(struct json *j, const struct analysis *a)
         json_kstr(j, "reader", in->reader);
         json_kbool(j, "gzip", in->gzip);
         json_kbool(j, "truncated", in->truncated);
+        json_kbool(j, "interrupted", in->interrupted);
         json_key(j, "error");
         if (in->error)
             json_str_bytes(j, (const uint8_t *)in->error, strlen(in->error));
