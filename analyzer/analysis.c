@@ -44,11 +44,10 @@ static struct conn_user *conn_user_of(struct analysis *a, struct flow_conn *c, v
     if (!*user) {
         /* The session starts as it did when it was made at the flow's
          * opening, when the flow was still marked mid-stream (its SYN is
-         * noted after the open callback): same framing mode, same answer. */
-        struct flow_conn at_open = *c;
-        at_open.midstream = true;
+         * noted after the open callback): same framing mode, same answer.
+         * It keeps the flow itself (not a copy) to ask it about the SYN. */
         struct conn_user *u = g_new0(struct conn_user, 1);
-        u->smb = smb_conn_new(&a->session_cfg, &at_open);
+        u->smb = smb_conn_new(&a->session_cfg, c, true);
         *user = u;
     }
     return *user;

@@ -41,9 +41,9 @@ static struct smb_conn *conn_new(const struct session_config *cfg, bool midstrea
     return s;
 }
 
-struct smb_conn *smb_conn_new(const struct session_config *cfg, const struct flow_conn *fc)
+struct smb_conn *smb_conn_new(const struct session_config *cfg, const struct flow_conn *fc, bool midstream)
 {
-    struct smb_conn *s = conn_new(cfg, fc->midstream);
+    struct smb_conn *s = conn_new(cfg, midstream);
     priv(s)->fc = fc;
     if (!fc->initiator_guessed) {
         priv(s)->known_client = 0;

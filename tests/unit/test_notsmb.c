@@ -35,7 +35,7 @@ static struct smb_conn *conn(bool midstream, struct flow_conn *fc)
     fc->port[0] = 40000;
     fc->port[1] = 443;
     struct session_config cfg = { 0, false };
-    return smb_conn_new(&cfg, fc);
+    return smb_conn_new(&cfg, fc, midstream);
 }
 
 static void test_http_both_ways(void)
