@@ -54,6 +54,12 @@ struct roce_table *roce_table_new(const struct session_config *cfg, uint32_t max
 uint64_t roce_table_dropped(const struct roce_table *t) { return t->dropped; }
 uint64_t roce_table_not_decoded(const struct roce_table *t) { return t->not_decoded; }
 
+void roce_table_fold_counts(struct roce_table *t, uint64_t dropped, uint64_t not_decoded)
+{
+    t->dropped += dropped;
+    t->not_decoded += not_decoded;
+}
+
 static bool same(const struct ip_addr *a, const struct ip_addr *b)
 {
     return a->family == b->family && memcmp(a->bytes, b->bytes, sizeof a->bytes) == 0;
