@@ -1,0 +1,237 @@
+/* merge.c - `smbscope merge`; see merge.h. */
+#include "merge.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "hosts.h"
+#include "mstate.h"
+#include "mstate_conns.h"
+#include "netbios.h"
+#include "run.h"
+#include "verdict.h"
+
+bool merge_is_command(int argc, char **argv) { return argc >= 2 && strcmp(argv[1], "merge") == 0; }
+
+/* Options that are about reading packets have no meaning for reports. */
+static bool check_options(const struct config *cfg, char *err, size_t errlen)
+{
+    static const char *const what = "merge reads reports, not packets";
+    const char *opt = cfg->n_interfaces ? "-i" : cfg->write_file ? "-w" : cfg->write_streams_dir ? "--write-streams"
+                      : cfg->filter ? "a capture filter" : cfg->max_packets ? "-c" : cfg->stop_after_us ? "-a"
+                      : cfg->tls_keylog ? "--tls-keylog" : cfg->report_every_us ? "--report-every" : NULL;
+    if (opt) {
+        snprintf(err, errlen, "merge: %s cannot be used (%s)", opt, what);
+        return false;
+    }
+    if (cfg->n_inputs == 0) {
+        snprintf(err, errlen, "merge: no report given (JSON reports of smbscope --format json, - for stdin)");
+        return false;
+    }
+    int stdin_uses = 0;
+    for (int i = 0; i < cfg->n_inputs; i++)
+        stdin_uses += strcmp(cfg->inputs[i], "-") == 0;
+    if (stdin_uses > 1) {
+        snprintf(err, errlen, "merge: standard input (-) given more than once");
+        return false;
+    }
+    return true;
+}
+
+/* The whole file, at most MERGE_MAX_REPORT_BYTES. */
+static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
+{
+    bool use_stdin = strcmp(path, "-") == 0;
+    FILE *f = use_stdin ? stdin : fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s", strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = g_malloc(cap + 1);
+    for (;;) {
+        if (n == cap) {
+            if (cap >= MERGE_MAX_REPORT_BYTES) {
+                snprintf(err, errlen, "larger than %u MiB: not a report merge reads", MERGE_MAX_REPORT_BYTES >> 20);
+                break;
+            }
+            cap = cap * 2 > MERGE_MAX_REPORT_BYTES ? MERGE_MAX_REPORT_BYTES : cap * 2;
+            buf = g_realloc(buf, cap + 1);
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    bool bad = ferror(f) || (n == cap && cap >= MERGE_MAX_REPORT_BYTES);
+    if (ferror(f))
+        snprintf(err, errlen, "read error: %s", strerror(errno));
+    if (!use_stdin)
+        fclose(f);
+    if (bad) {
+        g_free(buf);
+        return NULL;
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+/* Deepest nesting of arrays and objects (strings skipped), or -1 at the
+ * byte offset *at where it passes MERGE_MAX_DEPTH: json-glib recurses. */
+static int nesting(const char *p, size_t n, size_t *at)
+{
+    int depth = 0, max = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > MERGE_MAX_DEPTH) {
+                *at = i;
+                return -1;
+            }
+            max = depth > max ? depth : max;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return max;
+}
+
+/* The merge_state of a parsed report, verified. */
+static JsonNode *verified_state(JsonNode *root, char *err, size_t errlen)
+{
+    JsonObject *top = JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+    JsonNode *ms = top ? json_object_get_member(top, "merge_state") : NULL;
+    if (!ms || !JSON_NODE_HOLDS_OBJECT(ms)) {
+        snprintf(err, errlen, "not an smbscope JSON report with a merge_state (write one with smbscope --format json)");
+        return NULL;
+    }
+    JsonObject *o = json_node_get_object(ms);
+    JsonNode *fmt = json_object_get_member(o, "format");
+    if (!fmt || !JSON_NODE_HOLDS_VALUE(fmt) || json_node_get_value_type(fmt) != G_TYPE_INT64) {
+        snprintf(err, errlen, "merge_state.format: missing or not an integer");
+        return NULL;
+    }
+    gint64 format = json_node_get_int(fmt);
+    if (format != MSTATE_FORMAT) {
+        snprintf(err, errlen, "merge_state format %" G_GINT64_FORMAT " is not the format this smbscope reads (%d): "
+                 "merge reports of the same smbscope version", format, MSTATE_FORMAT);
+        return NULL;
+    }
+    JsonNode *dg = json_object_get_member(o, "digest"), *state = json_object_get_member(o, "state");
+    if (!dg || !JSON_NODE_HOLDS_VALUE(dg) || json_node_get_value_type(dg) != G_TYPE_STRING || !state) {
+        snprintf(err, errlen, "merge_state: digest or state missing");
+        return NULL;
+    }
+    char want[MSTATE_DIGEST_LEN + 1];
+    mstate_digest(state, (int)format, want);
+    if (strcmp(want, json_node_get_string(dg)) != 0) {
+        snprintf(err, errlen, "merge_state digest does not match its content: the report was changed after "
+                 "smbscope wrote it");
+        return NULL;
+    }
+    return state;
+}
+
+/* One report into the analysis; false (and err, without the file name)
+ * when it is refused. */
+static bool fold_report(struct analysis *a, const char *path, char *err, size_t errlen)
+{
+    size_t len = 0;
+    char *text = slurp(path, &len, err, errlen);
+    if (!text)
+        return false;
+    size_t at = 0;
+    if (nesting(text, len, &at) < 0) {
+        snprintf(err, errlen, "offset %zu: nested deeper than %d: not a report smbscope writes", at, MERGE_MAX_DEPTH);
+        g_free(text);
+        return false;
+    }
+    JsonParser *parser = json_parser_new_immutable();
+    GError *gerr = NULL;
+    bool ok = json_parser_load_from_data(parser, text, (gssize)len, &gerr);
+    g_free(text);
+    if (!ok) {
+        snprintf(err, errlen, "not JSON: %s", gerr->message);
+        g_error_free(gerr);
+        g_object_unref(parser);
+        return false;
+    }
+    JsonNode *state = verified_state(json_parser_get_root(parser), err, errlen);
+    ok = state && mstate_fold(a, state, err, errlen);
+    g_object_unref(parser);
+    return ok;
+}
+
+static gint input_order(gconstpointer pa, gconstpointer pb)
+{
+    const struct input_info *a = *(const struct input_info *const *)pa, *b = *(const struct input_info *const *)pb;
+    int c = strcmp(a->path, b->path);
+    if (c)
+        return c;
+    return (a->first_ts > b->first_ts) - (a->first_ts < b->first_ts);
+}
+
+int merge_main(const struct config *cfg)
+{
+    char err[1024];
+    if (!check_options(cfg, err, sizeof err)) {
+        fprintf(stderr, "smbscope: %s\nTry 'smbscope --help' for more information.\n", err);
+        return 2;
+    }
+    struct analysis a;
+    memset(&a, 0, sizeof a);
+    if (!analysis_init(&a, cfg, err, sizeof err)) {
+        fprintf(stderr, "smbscope: %s\n", err);
+        if (a.inputs)
+            analysis_free(&a);
+        return 2;
+    }
+    struct mstate_joins *joins = mstate_joins_new();
+    for (int i = 0; i < cfg->n_inputs; i++) {
+        const char *path = cfg->inputs[i];
+        mstate_joins_begin_report(joins, &a);
+        if (!fold_report(&a, path, err, sizeof err)) {
+            fprintf(stderr, "smbscope: merge: %s: %s\n", strcmp(path, "-") ? path : "standard input", err);
+            mstate_joins_free(joins);
+            analysis_free(&a);
+            return 2;
+        }
+    }
+    mstate_joins_finish(joins, &a);
+    mstate_joins_free(joins);
+    /* The same answer whatever the order of the reports. */
+    g_ptr_array_sort(a.inputs, input_order);
+    nb_ledger_sort_rows(a.ledger);
+    host_table_sort(nb_ledger_hosts_mut(a.ledger));
+
+    struct run run;
+    int status;
+    if (!run_prepare(&run, cfg, err, sizeof err)) {
+        fprintf(stderr, "smbscope: %s\n", err);
+        status = 2;
+    } else {
+        struct verdict v;
+        verdict_compute(&v, &a, &cfg->policy);
+        run_report(&run, &a, &v);
+        status = v.exit_code;
+        if (fflush(run.out) != 0 || ferror(run.out)) {
+            fprintf(stderr, "smbscope: %s: write error\n", cfg->output ? cfg->output : "standard output");
+            status = 2;
+        }
+        verdict_free(&v);
+    }
+    run_free(&run);
+    analysis_free(&a);
+    return status;
+}
