@@ -9,6 +9,8 @@
 
 #include "capture.h"
 #include "census.h"
+#include "conn_groups.h"
+#include "smb_hosts.h"
 #include "fmt.h"
 #include "ipfrag.h"
 #include "keylog.h"
@@ -91,32 +93,26 @@ static void conn_to_ledger(struct analysis *a, const struct smb_conn *s)
         a->events.netbios_flow(a->events.ctx, row);
 }
 
-/* Whether a closed connection joins a->conns (see conn_keys in analysis.h):
- * always for files and below the cap; the verdict stays right beyond it,
- * since every kind of violation from every pair of hosts is kept. */
-static bool keep_conn(struct analysis *a, const struct smb_conn *s)
+/* Whether a closed connection keeps its full detail (--connections). */
+static bool keep_conn(const struct analysis *a, const struct conn_summary *cs)
 {
-    if (!a->live_run || a->conns->len < ANALYSIS_LIVE_CONNS_KEPT)
+    const struct config *cfg = a->cfg;
+    switch (cfg->conn_detail) {
+    case CONN_DETAIL_ALL:
         return true;
-    struct policy_conn_facts facts = verdict_conn_facts(s);
-    uint32_t bits = policy_check_connection(&a->cfg->policy, &facts);
-    if (!bits)
+    case CONN_DETAIL_NONE:
         return false;
-    char c[FMT_ADDR_LEN], sv[FMT_ADDR_LEN];
-    char *key = g_strdup_printf("%s|%s|%u|%x", fmt_addr(smb_conn_client(s), c), fmt_addr(smb_conn_server(s), sv),
-                                smb_conn_server_port(s), bits);
-    if (!a->conn_keys)
-        a->conn_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    if (g_hash_table_contains(a->conn_keys, key)) {
-        g_free(key);
-        return false;
+    case CONN_DETAIL_VIOLATIONS:
+        return cs->rules && a->conns->len < a->conn_detail_limit;
+    case CONN_DETAIL_FIRST:
+    default:
+        return a->conns->len < a->conn_detail_limit;
     }
-    g_hash_table_add(a->conn_keys, key);
-    return true;
 }
 
 /* A closed connection that carried SMB, whatever carried it (c: its TCP flow,
- * or NULL): events, then kept for the report or summarised. */
+ * or NULL): events, folded into the groups, and kept for the report's
+ * detail or freed. */
 static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flow_conn *c, bool announced)
 {
     conn_to_ledger(a, s);
@@ -124,10 +120,14 @@ static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flo
         a->events.conn_classified(a->events.ctx, s, c, s->verdict.cls, s->first_ts);
     if (a->events.conn_end)
         a->events.conn_end(a->events.ctx, s);
-    if (keep_conn(a, s)) {
+    struct conn_summary cs;
+    conn_summary_from_conn(&cs, s, &a->cfg->policy);
+    conn_groups_add(a->groups, &cs);
+    smb_hosts_add(a->smb_hosts, &cs);
+    if (keep_conn(a, &cs)) {
         g_ptr_array_add(a->conns, s);
     } else {
-        a->conns_summarised++;
+        a->conns_omitted++;
         smb_conn_free(s);
     }
 }
@@ -173,6 +173,9 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
     a->inputs = g_ptr_array_new_with_free_func(input_free);
     a->pcapng_ifs = g_array_new(FALSE, FALSE, sizeof(struct pcapng_if));
     a->conns = g_ptr_array_new_with_free_func(conn_free);
+    a->groups = conn_groups_new(cfg->max_conn_groups);
+    a->smb_hosts = smb_hosts_new(0);
+    a->conn_detail_limit = cfg->conn_detail_limit ? cfg->conn_detail_limit : CONN_DETAIL_DEFAULT_LIMIT;
     a->ledger = nb_ledger_new(cfg->max_netbios_flows > UINT32_MAX ? UINT32_MAX : (uint32_t)cfg->max_netbios_flows);
     a->frags = ipfrag_new(NULL);
     a->census = census_new();
@@ -523,9 +526,9 @@ void analysis_free(struct analysis *a)
     roce_table_free(a->roce);
     census_free(a->census);
     g_ptr_array_free(a->conns, TRUE);
-    if (a->conn_keys)
-        g_hash_table_destroy(a->conn_keys);
     a->conns = NULL;
+    conn_groups_free(a->groups);
+    smb_hosts_free(a->smb_hosts);
     quic_table_free(a->quic);
     keylog_free(a->keylog);
     nb_ledger_free(a->ledger);

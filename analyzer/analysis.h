@@ -25,6 +25,8 @@ struct quic_table;
 struct keylog;
 struct census;
 struct pcapng_out;
+struct conn_groups;
+struct smb_hosts;
 
 /* Events as they happen, for the ndjson output (NULL members are skipped).
  * conn_classified comes once per SMB connection: when the negotiation was
@@ -76,7 +78,16 @@ struct analysis {
     struct census *census;    /* UDP conversations, snaplen cuts, SYNs to 139/445 (census.h) */
     struct write_streams *streams;
     struct session_config session_cfg;
-    GPtrArray *conns;         /* struct smb_conn*: closed connections that carried SMB/NBSS */
+    /* Every closed connection that carried SMB/NBSS is folded into groups
+     * (conn_groups.h): the verdict, hosts, evidence and reports read those.
+     * Full detail is kept only for the connections --connections selects
+     * (the first --connections-limit by default); the others are freed at
+     * close and counted in conns_omitted. */
+    struct conn_groups *groups;
+    struct smb_hosts *smb_hosts; /* every SMB client and server, what it broke (smb_hosts.h) */
+    GPtrArray *conns;         /* struct smb_conn*: connections kept for connections[] detail */
+    uint64_t conns_omitted;   /* closed connections not kept in conns */
+    uint64_t conn_detail_limit; /* --connections-limit (0 in the config: the default) */
     struct quic_table *quic;  /* QUIC connections on any UDP port (analyzer/model/quic_table.h) */
     struct keylog *keylog;    /* --tls-keylog, NULL without */
     struct roce_table *roce;  /* SMB Direct over RoCEv2 (UDP 4791), analyzer/model/rdma_roce.c */
@@ -93,15 +104,8 @@ struct analysis {
     bool stop;                /* a stop condition (-c, -a) was met: read no further */
     uint64_t filtered_out;    /* records the capture filter rejected */
     struct analysis *interval;/* --report-every: the current interval's own analysis, fed alongside */
-    /* Live runs last days: past ANALYSIS_LIVE_CONNS_KEPT closed connections,
-     * one that breaks no rule is only counted, and of those that break rules
-     * one per (client, server, port, rules) is kept, the rest counted. */
     bool live_run;            /* an input is a live interface */
-    GHashTable *conn_keys;    /* such combinations kept */
-    uint64_t conns_summarised;
 };
-
-#define ANALYSIS_LIVE_CONNS_KEPT 16384
 
 /* false (and errbuf) when a component could not be set up (e.g. the
  * --write-streams directory). */

@@ -24,6 +24,8 @@ struct raw_options {
     gchar *allow_transport;
     gboolean no_fast_path;
     gint64 max_connections, max_netbios_flows, reasm_dir_cap, reasm_total_cap, pdu_cap;
+    gchar *connections;
+    gint64 connections_limit, max_conn_groups;
     /* capture grammar */
     gchar **interfaces, **autostop;
     gchar *filter_file, *display_filter, *drop_user, *write_file, *report_every, *observer_name;
@@ -40,6 +42,20 @@ static bool parse_format(const char *s, enum report_format *f)
     for (size_t i = 0; i < G_N_ELEMENTS(formats); i++)
         if (strcmp(s, formats[i].name) == 0) {
             *f = formats[i].f;
+            return true;
+        }
+    return false;
+}
+
+static bool parse_conn_detail(const char *s, enum conn_detail *d)
+{
+    static const struct { const char *name; enum conn_detail d; } modes[] = {
+        { "first", CONN_DETAIL_FIRST }, { "all", CONN_DETAIL_ALL },
+        { "violations", CONN_DETAIL_VIOLATIONS }, { "none", CONN_DETAIL_NONE },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(modes); i++)
+        if (strcmp(s, modes[i].name) == 0) {
+            *d = modes[i].d;
             return true;
         }
     return false;
@@ -290,6 +306,7 @@ static void raw_options_free(struct raw_options *o)
     g_free(o->write_file);
     g_free(o->report_every);
     g_free(o->observer_name);
+    g_free(o->connections);
     memset(o, 0, sizeof *o);
 }
 
@@ -323,6 +340,9 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         { "reassembly-cap", 0, 0, G_OPTION_ARG_INT64, &o.reasm_dir_cap, "Bytes of out-of-order data held per direction", "BYTES" },
         { "reassembly-total-cap", 0, 0, G_OPTION_ARG_INT64, &o.reasm_total_cap, "Bytes of out-of-order data held in total", "BYTES" },
         { "pdu-cap", 0, 0, G_OPTION_ARG_INT64, &o.pdu_cap, "Bytes of one SMB message buffered for decoding", "BYTES" },
+        { "connections", 0, 0, G_OPTION_ARG_STRING, &o.connections, "Connections detailed in the report: first (the first --connections-limit, the default), all (every one: memory grows with them), violations (those that break a rule, up to the limit) or none; every connection is counted in the connection groups", "first|all|violations|none" },
+        { "connections-limit", 0, 0, G_OPTION_ARG_INT64, &o.connections_limit, "Connections detailed with --connections first or violations (default 250)", "N" },
+        { "max-connection-groups", 0, 0, G_OPTION_ARG_INT64, &o.max_conn_groups, "Connection groups with both addresses (default 1024); past it connections fold into coarser groups, still counted", "N" },
         { "interface", 'i', 0, G_OPTION_ARG_STRING_ARRAY, &o.interfaces, "Capture live on IFACE (any = every interface); may repeat", "IFACE" },
         { "list-interfaces", 'D', 0, G_OPTION_ARG_NONE, &o.list_interfaces, "List the interfaces -i can capture on, then exit", NULL },
         { "snapshot-length", 's', 0, G_OPTION_ARG_INT, &o.snaplen, "Bytes captured of each packet (default 262144)", "SNAPLEN" },
@@ -371,6 +391,19 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
     cfg->tls_keylog = o.tls_keylog;
     o.tls_keylog = NULL;
     cfg->no_fast_path = o.no_fast_path;
+    cfg->conn_detail_limit = CONN_DETAIL_DEFAULT_LIMIT;
+    if (o.connections && !parse_conn_detail(o.connections, &cfg->conn_detail)) {
+        snprintf(errbuf, errlen, "--connections '%s': expected first, all, violations or none", o.connections);
+        goto fail;
+    }
+    if (o.connections_limit < 0 || o.max_conn_groups < 0 || o.max_conn_groups > UINT32_MAX) {
+        snprintf(errbuf, errlen, "--connections-limit and --max-connection-groups must not be negative (groups: at most %u)",
+                 UINT32_MAX);
+        goto fail;
+    }
+    if (o.connections_limit)
+        cfg->conn_detail_limit = (uint64_t)o.connections_limit;
+    cfg->max_conn_groups = (uint32_t)o.max_conn_groups;
     cfg->policy.allow_netbios = o.allow_netbios;
     cfg->policy.allow_smb1 = o.allow_smb1;
     cfg->policy.require_signing = o.require_signing;

@@ -9,6 +9,11 @@
 
 enum report_format { FORMAT_AUTO = 0, FORMAT_TEXT, FORMAT_JSON, FORMAT_NDJSON };
 
+/* --connections: which closed SMB connections keep their full detail for
+ * connections[] (every connection is in connection_groups[] regardless). */
+enum conn_detail { CONN_DETAIL_FIRST = 0, CONN_DETAIL_ALL, CONN_DETAIL_VIOLATIONS, CONN_DETAIL_NONE };
+#define CONN_DETAIL_DEFAULT_LIMIT 250 /* --connections-limit default */
+
 struct config {
     char **inputs;            /* NULL-terminated; "-" is stdin */
     int n_inputs;
@@ -26,6 +31,9 @@ struct config {
     uint64_t reasm_dir_cap;   /* bytes of out-of-order data held per direction */
     uint64_t reasm_total_cap; /* bytes held in total */
     uint32_t pdu_cap;         /* bytes of one SMB message buffered for decoding */
+    enum conn_detail conn_detail; /* --connections */
+    uint64_t conn_detail_limit;   /* --connections-limit (first, violations) */
+    uint32_t max_conn_groups;     /* --max-connection-groups, 0 = CONN_GROUPS_DEFAULT_CAP */
     /* Capture, with tcpdump's and tshark's grammar (see capture_options_*). */
     char *filter;             /* capture filter (pcap-filter(7)), NULL = none */
     char **interfaces;        /* -i IFACE, NULL-terminated; NULL = read files */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "census.h"
+#include "conn_groups.h"
 #include "ipfrag.h"
 
 void evidence_collect(struct evidence *e, const struct analysis *a)
@@ -36,16 +37,12 @@ void evidence_collect(struct evidence *e, const struct analysis *a)
     e->snaplen_cut_smb = a->census->snaplen_cut_smb;
     e->snaplen = a->census->snaplen;
     e->race_pairs_dropped = a->census->pairs_dropped;
-    for (guint i = 0; i < a->conns->len; i++) {
-        const struct smb_conn *s = g_ptr_array_index(a->conns, i);
-        e->smb_connections++;
-        if (s->handshake_seen && !s->midstream)
-            e->smb_handshake++;
-        else
-            e->smb_midstream++;
-        e->stream_gaps += s->gaps;
-        e->stream_gap_bytes += s->gap_bytes;
-    }
+    struct conn_groups_stats gs = conn_groups_stats(a->groups);
+    e->smb_connections = gs.connections;
+    e->smb_handshake = gs.start_seen;
+    e->smb_midstream = gs.connections - gs.start_seen;
+    e->stream_gaps = gs.gaps;
+    e->stream_gap_bytes = gs.gap_bytes;
     e->netbios_itemised = nb_ledger_count(a->ledger);
     e->netbios_flows = e->netbios_itemised + nb_ledger_overflow_flows(a->ledger);
     e->netbios_not_itemised_packets = nb_ledger_overflow(a->ledger)->packets;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hosts.h"
+#include "smb_hosts.h"
 
 #define VIEWS_LISTED 10000 /* views materialised: the JSON listing's cap */
 
@@ -89,6 +90,8 @@ static int64_t lookup(struct build *b, const struct ip_addr *a, int64_t ts, bool
 
 static void name(struct build *b, const struct violation *x, bool client, bool server)
 {
+    if (x->connections) /* about SMB connections: counted per host as they closed (from_conns) */
+        return;
     int64_t idx[2] = { client ? lookup(b, &x->client, x->first_seen, true) : -1,
                        server ? lookup(b, &x->server, x->first_seen, true) : -1 };
     for (int i = 0; i < 2; i++) {
@@ -131,20 +134,28 @@ static void from_ledger(struct build *b)
     }
 }
 
+/* From the SMB hosts accumulated as connections closed (smb_hosts.h):
+ * exact per host up to its cap, whatever the report kept. */
 static void from_conns(struct build *b, const struct analysis *a)
 {
-    for (guint i = 0; i < a->conns->len; i++) {
-        const struct smb_conn *s = g_ptr_array_index(a->conns, i);
-        int64_t c = lookup(b, smb_conn_client(s), s->first_ts, true);
-        if (c >= 0) {
-            b->acc[c].roles |= ROLE_SMB_CLIENT;
-            b->acc[c].smb_client_conns++;
-        }
-        int64_t sv = lookup(b, smb_conn_server(s), s->first_ts, true);
-        if (sv >= 0) {
-            b->acc[sv].roles |= ROLE_SMB_SERVER;
-            b->acc[sv].smb_server_conns++;
-        }
+    for (uint32_t i = 0; i < smb_hosts_size(a->smb_hosts); i++) {
+        const struct host_rec *r;
+        const struct smb_host *x = smb_hosts_at(a->smb_hosts, i, &r);
+        if (!x)
+            continue;
+        int64_t h = lookup(b, &r->addr, r->first_seen, true);
+        if (h < 0)
+            continue;
+        lookup(b, &r->addr, r->last_seen, false);
+        struct acc *y = &b->acc[h];
+        y->roles |= (x->client_conns ? ROLE_SMB_CLIENT : 0) | (x->server_conns ? ROLE_SMB_SERVER : 0);
+        y->smb_client_conns += x->client_conns;
+        y->smb_server_conns += x->server_conns;
+        y->rules |= x->rules;
+        y->findings |= x->findings;
+        y->violations += x->violations;
+        y->finding_count += x->finding_count;
+        y->ntlm_sessions += x->ntlm_sessions;
     }
 }
 
@@ -269,7 +280,11 @@ void host_views_build(struct host_views *hv, const struct analysis *a, const str
     g_free(order);
     bool est = false;
     hv->total = host_table_total(b.ht, &est) + b.extras->len;
-    hv->total_estimate = est;
+    bool smb_est = false;
+    uint64_t smb_total = smb_hosts_total(a->smb_hosts, &smb_est);
+    if (smb_est && smb_total > smb_hosts_size(a->smb_hosts)) /* SMB hosts past its cap: estimated */
+        hv->total += smb_total - smb_hosts_size(a->smb_hosts);
+    hv->total_estimate = est || smb_est;
     hv->names = b.names;
     g_free(b.acc);
     g_array_free(b.extras, TRUE);

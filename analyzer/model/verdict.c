@@ -148,40 +148,92 @@ static void netbios_aggregates(struct verdict *v, const struct analysis *a, cons
     }
 }
 
+/* "10.0.0.1:50000 -> 10.0.0.2:445" for a group of one connection, else
+ * "10.0.0.1 -> 10.0.0.2:445, 12 connections" (clients folded past the
+ * group cap: "clients not itemised"); into buf. */
+const char *verdict_group_endpoints(const struct conn_group *g, char *buf, size_t len)
+{
+    char c[FMT_ENDPOINT_LEN], sv[FMT_ENDPOINT_LEN];
+    const struct conn_group_example *e = &g->examples[0];
+    if (g->count == 1) {
+        snprintf(buf, len, "%s -> %s", fmt_endpoint(&e->client, e->client_port, c),
+                 fmt_endpoint(&e->server, e->server_port, sv));
+        return buf;
+    }
+    const char *client = g->key.client.family ? fmt_addr(&g->key.client, c) : "clients not itemised";
+    const char *server = g->key.server.family ? fmt_endpoint(&g->key.server, g->key.server_port, sv)
+                         : g->key.level == CONN_GROUP_OTHER ? "servers not itemised"
+                                                            : (snprintf(sv, sizeof sv, "servers not itemised, port %u",
+                                                                        g->key.server_port), sv);
+    snprintf(buf, len, "%s -> %s, %" G_GUINT64_FORMAT " connections", client, server, g->count);
+    return buf;
+}
+
+/* The lines a group gets: one per connection while every connection of
+ * it is an example (small captures read as they always did), else one for
+ * the whole group (its count in flows and connections). */
+uint32_t verdict_group_lines(const struct conn_group *g)
+{
+    return g->count <= g->n_examples ? g->n_examples : 1;
+}
+
+/* Line i of a group: its endpoints for the text, and the structured part. */
+void verdict_group_line(struct violation *x, const struct conn_group *g, uint32_t i, char *ends, size_t len)
+{
+    bool single = g->count <= g->n_examples;
+    const struct conn_group_example *e = &g->examples[single ? i : 0];
+    if (single) {
+        char c[FMT_ENDPOINT_LEN], sv[FMT_ENDPOINT_LEN];
+        snprintf(ends, len, "%s -> %s", fmt_endpoint(&e->client, e->client_port, c),
+                 fmt_endpoint(&e->server, e->server_port, sv));
+    } else {
+        verdict_group_endpoints(g, ends, len);
+    }
+    x->client = e->client;
+    x->server = e->server;
+    x->client_port = e->client_port;
+    x->server_port = e->server_port;
+    x->proto = g->key.proto; /* SMB over QUIC and RoCEv2 ride on UDP */
+    x->service = "smb";
+    x->state = transport_class_name((enum transport_class)g->key.transport);
+    x->packets = single ? e->packets : g->packets;
+    x->flows = x->connections = single ? 1 : g->count;
+    x->first_seen = single ? e->first_ts : g->first_ts;
+    x->last_seen = single ? e->last_ts : g->last_ts;
+}
+
+/* Violations of SMB connections, from their groups (conn_groups.h), so the
+ * list stays as short as the variety of the traffic, at any size. */
 static void connections(struct verdict *v, const struct analysis *a, const struct policy *p)
 {
-    for (guint i = 0; i < a->conns->len; i++) {
-        const struct smb_conn *s = g_ptr_array_index(a->conns, i);
-        struct policy_conn_facts facts = verdict_conn_facts(s);
-        uint32_t bits = policy_check_connection(p, &facts);
+    for (uint32_t i = 0; i < conn_groups_count(a->groups); i++) {
+        const struct conn_group *g = conn_groups_at(a->groups, i);
+        uint32_t bits = conn_group_rules(&g->key, p);
         for (unsigned r = 0; r < RULE_COUNT; r++) {
             if (!(bits & (1u << r)))
                 continue;
-            char c[FMT_ENDPOINT_LEN], sv[FMT_ENDPOINT_LEN], dbuf[64], esc[128];
-            const char *dialect = smb_conn_dialect_text(s, dbuf, sizeof dbuf);
-            if (dialect)
-                fmt_escaped_buf((const uint8_t *)dialect, strlen(dialect), esc, sizeof esc);
-            struct violation *x = verdict_add(
-                v->violations, true, (int)r, s->first_ts,
-                g_strdup_printf("%s: %s -> %s (transport %s, dialect %s)", policy_rule_description((enum policy_rule)r),
-                                fmt_endpoint(smb_conn_client(s), smb_conn_client_port(s), c),
-                                fmt_endpoint(smb_conn_server(s), smb_conn_server_port(s), sv),
-                                transport_class_name(s->verdict.cls), dialect ? esc : "unknown"));
-            x->client = *smb_conn_client(s);
-            x->server = *smb_conn_server(s);
-            x->client_port = smb_conn_client_port(s);
-            x->server_port = smb_conn_server_port(s);
-            x->proto = s->quic ? 17 : 6; /* SMB over QUIC rides on UDP */
-            x->service = "smb";
-            x->state = transport_class_name(s->verdict.cls);
-            x->packets = s->packets[0] + s->packets[1];
-            x->last_seen = s->last_ts;
-            char ev[160];
-            x->evidence = g_strdup(r == RULE_NBSS_TRANSPORT ? transport_evidence_text(s->verdict.evidence, ev, sizeof ev)
-                                   : r == RULE_KERBEROS ? "SESSION_SETUP blobs: NTLMSSP, guest or anonymous"
-                                   : r == RULE_SIGNING ? "NEGOTIATE security mode without 'required', no signed PDU"
-                                   : r == RULE_ENCRYPTION ? "no transform header, no ENCRYPT_DATA flag"
-                                                          : "NEGOTIATE response");
+            for (uint32_t line = 0; line < verdict_group_lines(g); line++) {
+                char ends[2 * FMT_ENDPOINT_LEN + 64];
+                struct violation tmp;
+                memset(&tmp, 0, sizeof tmp);
+                verdict_group_line(&tmp, g, line, ends, sizeof ends);
+                const char *dialect = g->key.dialect_text[0] ? g->key.dialect_text : "unknown";
+                struct violation *x = verdict_add(
+                    v->violations, true, (int)r, tmp.first_seen,
+                    g_strdup_printf("%s: %s (transport %s, dialect %s)", policy_rule_description((enum policy_rule)r),
+                                    ends, transport_class_name((enum transport_class)g->key.transport), dialect));
+                tmp.is_rule = x->is_rule;
+                tmp.kind = x->kind;
+                tmp.rule = x->rule;
+                tmp.detail = x->detail;
+                char ev[160];
+                tmp.evidence = g_strdup(r == RULE_NBSS_TRANSPORT ? transport_evidence_text(g->key.evidence, ev, sizeof ev)
+                                        : r == RULE_KERBEROS ? "SESSION_SETUP blobs: NTLMSSP, guest or anonymous"
+                                        : r == RULE_SIGNING ? "NEGOTIATE security mode without 'required', no signed PDU"
+                                        : r == RULE_ENCRYPTION ? "no transform header, no ENCRYPT_DATA flag"
+                                                               : "NEGOTIATE response");
+                *x = tmp;
+            }
         }
     }
 }

@@ -17,6 +17,7 @@
 #include <glib.h>
 
 #include "analysis.h"
+#include "conn_groups.h"
 #include "policy.h"
 
 enum outcome { OUTCOME_PASS = 0, OUTCOME_FAIL, OUTCOME_ERROR, OUTCOME_INCONCLUSIVE };
@@ -36,6 +37,7 @@ struct violation {
     const char *service;        /* "nbns", "nbdgm", "nbss", "smb", "netbeui", ... */
     const char *state;          /* NetBIOS state or transport class */
     uint64_t flows, packets;
+    uint64_t connections;       /* SMB connections it stands for (a group's count); 0 when not about connections */
     int64_t first_seen, last_seen;
     char *detail;               /* one line, escaped, printable */
     char *evidence;             /* what in the capture shows it */
@@ -68,6 +70,15 @@ struct policy_conn_facts verdict_conn_facts(const struct smb_conn *s);
 
 void verdict_compute(struct verdict *v, const struct analysis *a, const struct policy *p);
 void verdict_free(struct verdict *v);
+
+/* A group's endpoints for a one-line text (see verdict.c); returns buf. */
+const char *verdict_group_endpoints(const struct conn_group *g, char *buf, size_t len);
+/* Lines a group of connections gets in violations[]/findings[]: one per
+ * connection while all are examples, else one; line i's endpoints (text
+ * into ends) and structured members (client ... last_seen, flows,
+ * connections, packets) into x. */
+uint32_t verdict_group_lines(const struct conn_group *g);
+void verdict_group_line(struct violation *x, const struct conn_group *g, uint32_t i, char *ends, size_t len);
 
 /* Findings about a connection that are worth a line but are not policy
  * violations (e.g. SMB 3.1.1 over NBT, which MS-SMB2 2.1 does not allow).

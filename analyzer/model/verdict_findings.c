@@ -19,13 +19,24 @@ static char *pair_key(const struct ip_addr *client, const struct ip_addr *server
     return g_strdup_printf("%s>%s", fmt_addr(client, c), fmt_addr(server, s));
 }
 
+/* From the connection groups; a server whose 445 clients were folded past
+ * the group cap counts as used by every client ("*>server"), so no
+ * NBT-only finding is claimed that the folded connections could deny. */
 static GHashTable *pairs_on_445(const struct analysis *a)
 {
     GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    for (guint i = 0; i < a->conns->len; i++) {
-        const struct smb_conn *s = g_ptr_array_index(a->conns, i);
-        if (smb_conn_server_port(s) == 445)
-            g_hash_table_add(set, pair_key(smb_conn_client(s), smb_conn_server(s)));
+    for (uint32_t i = 0; i < conn_groups_count(a->groups); i++) {
+        const struct conn_group *g = conn_groups_at(a->groups, i);
+        if (g->key.server_port != 445 && g->key.level != CONN_GROUP_OTHER)
+            continue;
+        if (g->key.level == CONN_GROUP_FULL) {
+            g_hash_table_add(set, pair_key(&g->key.client, &g->key.server));
+        } else if (g->key.level == CONN_GROUP_ANY_CLIENT) {
+            char sv[FMT_ADDR_LEN];
+            g_hash_table_add(set, g_strdup_printf("*>%s", fmt_addr(&g->key.server, sv)));
+        } else {
+            g_hash_table_add(set, g_strdup("*>*"));
+        }
     }
     return set;
 }
@@ -33,8 +44,14 @@ static GHashTable *pairs_on_445(const struct analysis *a)
 static bool pair_used(GHashTable *on_445, const struct census_pair *e)
 {
     char *k = pair_key(&e->client, &e->server);
-    bool used = g_hash_table_contains(on_445, k);
+    bool used = g_hash_table_contains(on_445, k) || g_hash_table_contains(on_445, "*>*");
     g_free(k);
+    if (!used) {
+        char sv[FMT_ADDR_LEN];
+        k = g_strdup_printf("*>%s", fmt_addr(&e->server, sv));
+        used = g_hash_table_contains(on_445, k);
+        g_free(k);
+    }
     return used;
 }
 
@@ -86,48 +103,39 @@ static void races(struct verdict *v, const struct analysis *a)
     g_hash_table_destroy(on_445);
 }
 
+/* Per-connection findings, one per kind and connection group (see
+ * verdict.c connections()). */
 static void conn_notes(struct verdict *v, const struct analysis *a)
 {
-    for (guint i = 0; i < a->conns->len; i++) {
-        const struct smb_conn *s = g_ptr_array_index(a->conns, i);
-        char ce[FMT_ENDPOINT_LEN], se[FMT_ENDPOINT_LEN];
-        fmt_endpoint(smb_conn_client(s), smb_conn_client_port(s), ce);
-        fmt_endpoint(smb_conn_server(s), smb_conn_server_port(s), se);
-        uint32_t ntlm = 0;
-        for (guint k = 0; k < s->sessions->len; k++) {
-            const struct smb_session_rec *r = &g_array_index(s->sessions, struct smb_session_rec, k);
-            ntlm += r->mech == AUTH_MECH_NTLM && !r->anonymous;
-        }
-        enum finding_kind kinds[4];
-        int n = 0;
-        if (ntlm)
-            kinds[n++] = FINDING_NTLM;
-        if (s->verdict.cls == TRANSPORT_NBT && s->dialect &&
-            smb2_dialect_rank(s->dialect) > smb2_dialect_rank(SMB2_DIALECT_302))
-            kinds[n++] = FINDING_NBT_ABOVE_302;
-        uint16_t port = smb_conn_server_port(s);
-        /* EV_ALT_PORT: not the carrier's standard port (TCP 139/445, QUIC 443). */
-        if ((s->verdict.evidence & EV_ALT_PORT) && s->verdict.cls != TRANSPORT_NONE)
-            kinds[n++] = FINDING_ALT_PORT;
-        if (s->verdict.evidence & EV_KEEPALIVE_ON_DIRECT)
-            kinds[n++] = FINDING_KEEPALIVE_ON_DIRECT;
-        for (int k = 0; k < n; k++) {
-            struct violation *x = verdict_add(
-                v->findings, false, kinds[k], s->first_ts,
-                kinds[k] == FINDING_NTLM
-                    ? g_strdup_printf("%s -> %s: %u SMB session%s authenticated with NTLM", ce, se, ntlm, ntlm == 1 ? "" : "s")
-                    : g_strdup_printf("%s -> %s: %s", ce, se, finding_info(kinds[k])->title));
-            x->client = *smb_conn_client(s);
-            x->server = *smb_conn_server(s);
-            x->client_port = smb_conn_client_port(s);
-            x->server_port = port;
-            x->proto = s->quic ? 17 : 6; /* SMB over QUIC rides on UDP */
-            x->service = "smb";
-            x->state = transport_class_name(s->verdict.cls);
-            x->packets = s->packets[0] + s->packets[1];
-            x->flows = kinds[k] == FINDING_NTLM ? ntlm : 1;
-            x->last_seen = s->last_ts;
-            x->evidence = g_strdup(kinds[k] == FINDING_NTLM ? "SESSION_SETUP with an NTLMSSP token" : "connection facts");
+    static const enum finding_kind kinds[] = { FINDING_NTLM, FINDING_NBT_ABOVE_302, FINDING_ALT_PORT,
+                                               FINDING_KEEPALIVE_ON_DIRECT };
+    for (uint32_t i = 0; i < conn_groups_count(a->groups); i++) {
+        const struct conn_group *g = conn_groups_at(a->groups, i);
+        for (uint32_t line = 0; line < verdict_group_lines(g); line++) {
+            for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
+                if (!(g->key.findings & (1u << kinds[k])))
+                    continue;
+                char ends[2 * FMT_ENDPOINT_LEN + 64];
+                struct violation tmp;
+                memset(&tmp, 0, sizeof tmp);
+                verdict_group_line(&tmp, g, line, ends, sizeof ends);
+                uint64_t ntlm = tmp.connections == 1 ? g->examples[g->count <= g->n_examples ? line : 0].ntlm_sessions
+                                                     : g->ntlm_sessions;
+                struct violation *x = verdict_add(
+                    v->findings, false, kinds[k], tmp.first_seen,
+                    kinds[k] == FINDING_NTLM
+                        ? g_strdup_printf("%s: %" G_GUINT64_FORMAT " SMB session%s authenticated with NTLM", ends, ntlm,
+                                          ntlm == 1 ? "" : "s")
+                        : g_strdup_printf("%s: %s", ends, finding_info(kinds[k])->title));
+                tmp.is_rule = false;
+                tmp.kind = x->kind;
+                tmp.rule = x->rule;
+                tmp.detail = x->detail;
+                if (kinds[k] == FINDING_NTLM)
+                    tmp.flows = ntlm;
+                tmp.evidence = g_strdup(kinds[k] == FINDING_NTLM ? "SESSION_SETUP with an NTLMSSP token" : "connection facts");
+                *x = tmp;
+            }
         }
     }
 }

@@ -90,41 +90,34 @@ static void decode_losses(struct verdict *v, const struct analysis *a)
                         "capture where the datagrams are not fragmented");
 }
 
-enum conn_gap { GAP_MIDSTREAM, GAP_CONTENT, GAP_NEGOTIATE, GAP_LOGON, GAP_COUNT };
-
-static enum conn_gap conn_gap_reason(const struct policy_conn_facts *f)
-{
-    if (!f->start_seen)
-        return GAP_MIDSTREAM;
-    if (f->content_lost)
-        return GAP_CONTENT;
-    if (!f->negotiate_seen)
-        return GAP_NEGOTIATE;
-    return GAP_LOGON;
-}
+#define GAP_COUNT CONN_GAP_COUNT
+#define GAP_CONTENT CONN_GAP_CONTENT
+#define GAP_NEGOTIATE CONN_GAP_NEGOTIATE
 
 static void connections(struct verdict *v, const struct analysis *a, const struct policy *p)
 {
     struct {
         uint64_t count;
         uint32_t rules;
-        const struct smb_conn *example;
+        const struct conn_group *example;
     } g[GAP_COUNT];
     memset(g, 0, sizeof g);
     bool judged[RULE_COUNT] = { false };
-    for (guint i = 0; i < a->conns->len; i++) {
-        const struct smb_conn *s = g_ptr_array_index(a->conns, i);
-        struct policy_conn_facts f = verdict_conn_facts(s);
+    for (uint32_t i = 0; i < conn_groups_count(a->groups); i++) {
+        const struct conn_group *grp = conn_groups_at(a->groups, i);
+        struct policy_conn_facts f = conn_group_facts(&grp->key);
         if (f.smb_version || f.smb_seen || f.encrypted || f.messages_seen)
             for (int r = 0; r < RULE_COUNT; r++)
                 judged[r] = true;
-        uint32_t bits = policy_undecided_connection(p, &f);
+        uint32_t bits = conn_group_undecided(&grp->key, p);
         if (!bits)
             continue;
-        enum conn_gap k = conn_gap_reason(&f);
-        if (!g[k].count)
-            g[k].example = s;
-        g[k].count++;
+        enum conn_gap k = grp->key.level == CONN_GROUP_OTHER ? (enum conn_gap)grp->key.gap : conn_summary_gap(&f);
+        if (k >= GAP_COUNT)
+            k = CONN_GAP_MIDSTREAM;
+        if (!g[k].example || grp->first_ts < g[k].example->first_ts)
+            g[k].example = grp;
+        g[k].count += grp->count;
         g[k].rules |= bits;
     }
     static const char *const reasons[GAP_COUNT] = { "mid-stream", "content-lost", "negotiate-not-decoded", "logon-not-seen" };
@@ -161,8 +154,10 @@ static void connections(struct verdict *v, const struct analysis *a, const struc
         verdict_add_unknown(v, reasons[k], g[k].rules, g[k].count,
                             g_strdup_printf("%" G_GUINT64_FORMAT " SMB connection%s %s (e.g. %s -> %s); undecided: %s%s%s",
                                             g[k].count, g[k].count == 1 ? "" : "s", what[k],
-                                            fmt_endpoint(smb_conn_client(g[k].example), smb_conn_client_port(g[k].example), ce),
-                                            fmt_endpoint(smb_conn_server(g[k].example), smb_conn_server_port(g[k].example), se),
+                                            fmt_endpoint(&g[k].example->examples[0].client,
+                                                         g[k].example->examples[0].client_port, ce),
+                                            fmt_endpoint(&g[k].example->examples[0].server,
+                                                         g[k].example->examples[0].server_port, se),
                                             rules->str, how ? "; " : "", how ? how : ""),
                             hows[k] ? hows[k] : "raise --pdu-cap or the snaplen so the NEGOTIATE is decoded");
         g_free(how);

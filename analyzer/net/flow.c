@@ -12,6 +12,7 @@ enum tclass { TC_HALF_OPEN = 0, TC_ESTABLISHED, TC_CLOSED, TC_COUNT };
 
 struct flow_list {
     struct flow_conn *head, *tail; /* head = least recently active */
+    uint32_t n;
 };
 
 struct flow_table {
@@ -45,6 +46,7 @@ void flow_limits_default(struct flow_limits *lim)
     lim->idle_established_us = 7200 * US_PER_S;
     lim->idle_half_open_us = 120 * US_PER_S;
     lim->idle_closed_us = 60 * US_PER_S;
+    lim->max_closed = FLOW_DEFAULT_MAX_CLOSED;
     lim->dir_buffer_cap = REASM_DEFAULT_DIR_CAP;
     lim->total_buffer_cap = REASM_DEFAULT_TOTAL_CAP;
     lim->ack_lag = REASM_DEFAULT_ACK_LAG;
@@ -144,12 +146,14 @@ static void list_remove(struct flow_table *t, struct flow_conn *c)
 {
     struct flow_list *l = &t->lists[c->tclass];
     DLIST_REMOVE(l->head, l->tail, c, lprev, lnext);
+    l->n--;
 }
 
 static void list_append(struct flow_table *t, struct flow_conn *c)
 {
     struct flow_list *l = &t->lists[c->tclass];
     DLIST_APPEND(l->head, l->tail, c, lprev, lnext);
+    l->n++;
 }
 
 static uint8_t class_of(const struct flow_conn *c)
@@ -247,6 +251,20 @@ static void expire(struct flow_table *t, int64_t now, const struct flow_conn *ke
             }
             c = next;
         }
+    }
+}
+
+/* Closed connections linger (idle_closed_us) only so that late ACKs and
+ * retransmissions do not open a new mid-stream flow; past max_closed of
+ * them the oldest ends now (its close reason stays fin or rst), so
+ * thousands of short connections a second do not hold their state for a
+ * minute each.  A late packet of one then opens a flow without SMB. */
+static void trim_closed(struct flow_table *t, const struct flow_conn *keep)
+{
+    struct flow_list *l = &t->lists[TC_CLOSED];
+    while (l->n > t->lim.max_closed && l->head && l->head != keep) {
+        t->st.closed_early++;
+        conn_close(t, l->head, FLOW_CLOSE_FIN);
     }
 }
 
@@ -392,6 +410,7 @@ void flow_table_packet(struct flow_table *t, const struct packet *p)
         if (c->hash == hash && (dir = match(c, p)) >= 0)
             break;
     expire(t, clock, c);
+    trim_closed(t, c);
 
     if (c && starts_new_conn(c, dir, p)) {
         t->st.reuses++;

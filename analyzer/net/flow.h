@@ -37,6 +37,7 @@ struct flow_limits {
     int64_t idle_established_us; /* idle timeout, handshake done or mid-stream */
     int64_t idle_half_open_us;   /* idle timeout, SYN seen but not established */
     int64_t idle_closed_us;      /* linger after FIN both ways or RST (late ACKs) */
+    uint32_t max_closed;         /* closed connections lingering at once; past it the oldest ends */
     uint32_t dir_buffer_cap;     /* out-of-order bytes held per direction */
     uint64_t total_buffer_cap;   /* out-of-order bytes held across all flows */
     uint32_t ack_lag;            /* see reasm_limits.ack_lag */
@@ -48,7 +49,8 @@ struct flow_limits {
  * once; a SYN scan fills it with half-open entries that expire in 2 min),
  * 2 h established (the TCP keep-alive default), 2 min half-open (a SYN is
  * retried for about 2 min),
- * 1 min after close, 1 MiB per direction, 64 MiB in total, ack_lag 4,
+ * 1 min after close (at most FLOW_DEFAULT_MAX_CLOSED closed connections
+ * lingering at once), 1 MiB per direction, 64 MiB in total, ack_lag 4,
  * 4 KiB of history for directions that retransmit. */
 void flow_limits_default(struct flow_limits *lim);
 
@@ -60,6 +62,7 @@ enum flow_hs_state {
 };
 
 #define FLOW_MAX_OBSERVERS 4
+#define FLOW_DEFAULT_MAX_CLOSED 1024u
 #define FLOW_JUMP_BACK_US INT64_C(1000000)           /* a clock that goes back a second */
 #define FLOW_JUMP_FORWARD_US INT64_C(86400000000)    /* or forward a day at once */
 
@@ -132,6 +135,7 @@ struct flow_stats {
     uint64_t total_cap_hits;   /* of which the total cap */
     uint64_t non_tcp;          /* packets ignored */
     uint64_t time_jumps;       /* packet to packet steps back > FLOW_JUMP_BACK_US or forward > FLOW_JUMP_FORWARD_US */
+    uint64_t closed_early;     /* closed connections ended before their linger (max_closed) */
 };
 
 struct flow_table;

@@ -7,6 +7,7 @@
 
 #include "dialect.h"
 #include "fmt.h"
+#include "conn_groups.h"
 #include "json.h"
 #include "policy.h"
 #include "report.h"
@@ -330,7 +331,7 @@ static void summary(struct ndjson *n, const struct analysis *a, const struct ver
     }
     json_end_array(j);
     json_kuint(j, "network.packets", packets);
-    json_kuint(j, "smbscope.connections", a->conns->len + a->conns_summarised);
+    json_kuint(j, "smbscope.connections", conn_groups_stats(a->groups).connections);
     json_kuint(j, "smbscope.netbios_flows", nb_ledger_count(a->ledger));
     if (a->cfg->filter)
         json_kstr(j, "smbscope.filter", a->cfg->filter);

@@ -189,6 +189,7 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
         json_connection(j, g_ptr_array_index(conns, i));
     json_end_array(j);
     g_ptr_array_free(conns, TRUE);
+    json_connection_groups(j, a);
 
     json_findings(j, v);
     struct host_views hv;
@@ -209,8 +210,11 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     json_kuint(j, "roce_untracked_packets", roce_table_dropped(a->roce));
     json_kuint(j, "roce_not_decoded_packets", roce_table_not_decoded(a->roce));
     json_kuint(j, "time_jumps", fs.time_jumps);
-    if (a->conns_summarised)
-        json_kuint(j, "connections_summarised", a->conns_summarised);
+    json_kuint(j, "connections_closed_early", fs.closed_early);
+    /* connections counted in connection_groups[] but not detailed in
+     * connections[] (the same number as connections_omitted) */
+    if (a->conns_omitted)
+        json_kuint(j, "connections_summarised", a->conns_omitted);
     json_quic_stats(j, a);
     json_end_object(j);
 

@@ -19,6 +19,10 @@ void json_hosts(struct json *j, const struct host_views *hv);
 /* report_json_conn.c */
 void json_connection(struct json *j, const struct smb_conn *s);
 
+/* report_json_groups.c: connections_omitted, connection_groups[],
+ * connection_groups_summary */
+void json_connection_groups(struct json *j, const struct analysis *a);
+
 /* report_json_quic.c: "carrier" and "quic" of a connection, stats.quic,
  * policy.allow_transport */
 void json_carrier(struct json *j, const struct smb_conn *s);

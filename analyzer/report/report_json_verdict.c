@@ -59,6 +59,8 @@ static void item(struct json *j, const struct violation *x)
     json_kstr(j, "service", x->service);
     json_kstr(j, "state", x->state);
     json_kuint(j, "flows", x->flows);
+    if (x->connections)
+        json_kuint(j, "connections", x->connections);
     json_kuint(j, "packets", x->packets);
     json_kstr(j, "evidence", x->evidence);
     remedy(j, "remedy_client", ri->remedy_client);

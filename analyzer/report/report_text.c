@@ -103,12 +103,12 @@ static const char *auth_text(const struct smb_conn *s)
     return "-";
 }
 
-static void conn_table(struct text *t, GPtrArray *conns)
+static void conn_table(struct text *t, GPtrArray *conns, uint64_t omitted)
 {
     FILE *out = t->out;
     text_heading(t, "SMB connections");
     if (conns->len == 0) {
-        fputs("  none\n", out);
+        fputs(omitted ? "  none listed one per line (--connections)\n" : "  none\n", out);
         return;
     }
     /* Columns as wide as their widest cell: IPv4 rows fit 80 columns. */
@@ -367,70 +367,6 @@ static void conn_detail(struct text *t, guint idx, const struct smb_conn *s)
     verdict_conn_findings(s, emit_finding_text, out);
 }
 
-/* ---- counts ---------------------------------------------------------- */
-
-static void per_client(struct text *t, GPtrArray *conns)
-{
-    text_heading(t, "Connection count per client");
-    GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    GPtrArray *order = g_ptr_array_new();
-    for (guint i = 0; i < conns->len; i++) {
-        char addr[FMT_ADDR_LEN];
-        fmt_addr(smb_conn_client(g_ptr_array_index(conns, i)), addr);
-        gpointer n = g_hash_table_lookup(seen, addr);
-        if (!n) {
-            char *k = g_strdup(addr);
-            g_ptr_array_add(order, k);
-            g_hash_table_insert(seen, k, GUINT_TO_POINTER(1));
-        } else {
-            g_hash_table_insert(seen, g_strdup(addr), GUINT_TO_POINTER(GPOINTER_TO_UINT(n) + 1));
-        }
-    }
-    if (!order->len)
-        fputs("  none\n", t->out);
-    int w = 0;
-    for (guint i = 0; i < order->len; i++)
-        w = (int)strlen(g_ptr_array_index(order, i)) > w ? (int)strlen(g_ptr_array_index(order, i)) : w;
-    for (guint i = 0; i < order->len; i++) {
-        const char *k = g_ptr_array_index(order, i);
-        fprintf(t->out, "  %-*s %u\n", w, k, GPOINTER_TO_UINT(g_hash_table_lookup(seen, k)));
-    }
-    g_ptr_array_free(order, TRUE);
-    g_hash_table_destroy(seen);
-}
-
-static void dialect_histogram(struct text *t, GPtrArray *conns)
-{
-    text_heading(t, "Dialects chosen");
-    GHashTable *count = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    GPtrArray *order = g_ptr_array_new_with_free_func(g_free);
-    guint max = 0;
-    for (guint i = 0; i < conns->len; i++) {
-        char buf[64], esc[64];
-        const char *d = smb_conn_dialect_text(g_ptr_array_index(conns, i), buf, sizeof buf);
-        const char *key = d ? fmt_escaped_buf((const uint8_t *)d, strlen(d), esc, sizeof esc) : "unknown";
-        guint n = GPOINTER_TO_UINT(g_hash_table_lookup(count, key)) + 1;
-        if (n == 1)
-            g_ptr_array_add(order, g_strdup(key));
-        g_hash_table_insert(count, g_strdup(key), GUINT_TO_POINTER(n));
-        if (n > max)
-            max = n;
-    }
-    if (!order->len)
-        fputs("  none\n", t->out);
-    for (guint i = 0; i < order->len; i++) {
-        const char *k = g_ptr_array_index(order, i);
-        guint n = GPOINTER_TO_UINT(g_hash_table_lookup(count, k));
-        guint bar = max ? (n * 40 + max - 1) / max : 0;
-        fprintf(t->out, "  %-12s %5u ", k, n);
-        for (guint b = 0; b < bar; b++)
-            fputc('#', t->out);
-        fputc('\n', t->out);
-    }
-    g_ptr_array_free(order, TRUE);
-    g_hash_table_destroy(count);
-}
-
 /* Connections detailed without -V. */
 #define TEXT_DETAIL_MAX 50
 
@@ -446,20 +382,22 @@ void report_text(FILE *out, const struct analysis *a, const struct verdict *v, b
 
     netbios_section(&t, a);
     GPtrArray *conns = report_sorted_conns(a);
-    conn_table(&t, conns);
+    conn_table(&t, conns, a->conns_omitted);
+    if (a->conns_omitted)
+        fprintf(out, "  ... %" G_GUINT64_FORMAT " more connections, not listed one per line: every connection is "
+                     "counted in the connection groups below (--connections all lists each)\n", a->conns_omitted);
     /* without -V, the first ones: the table above lists every connection */
     guint shown = a->cfg->verbose || conns->len <= TEXT_DETAIL_MAX ? conns->len : TEXT_DETAIL_MAX;
     if (conns->len) {
         text_heading(&t, "Connection details");
         for (guint i = 0; i < shown; i++)
             conn_detail(&t, i + 1, g_ptr_array_index(conns, i));
-        if (a->conns_summarised)
-            fprintf(out, "  %" G_GUINT64_FORMAT " further connections counted, not listed (live run: each kind of "
-                    "violation of each host pair is kept)\n", a->conns_summarised);
         if (shown < conns->len)
             fprintf(out, "  ... %u more connections: -V shows every connection's detail\n", conns->len - shown);
     }
-    per_client(&t, conns);
-    dialect_histogram(&t, conns);
     g_ptr_array_free(conns, TRUE);
+    if (a->conns_omitted)
+        text_groups(&t, a);
+    text_per_client(&t, a);
+    text_dialect_histogram(&t, a);
 }

@@ -18,5 +18,9 @@ void text_heading(struct text *t, const char *title);
 void text_verdict(struct text *t, const struct analysis *a, const struct verdict *v, const struct host_views *hv);
 void text_evidence(struct text *t, const struct analysis *a);
 void text_hosts(struct text *t, const struct host_views *hv);
+/* report_text_groups.c: from the connection groups (every connection) */
+void text_groups(struct text *t, const struct analysis *a);
+void text_per_client(struct text *t, const struct analysis *a);
+void text_dialect_histogram(struct text *t, const struct analysis *a);
 
 #endif

@@ -1,0 +1,99 @@
+/* smb_hosts.c - see smb_hosts.h: hosts.h's bounded address table for the
+ * addresses, one parallel array for the SMB facts. */
+#include "smb_hosts.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+struct smb_hosts {
+    struct host_table *t;
+    struct smb_host *acc;   /* indexed like the table's records */
+    uint32_t alloc;
+    uint64_t unrecorded;
+};
+
+struct smb_hosts *smb_hosts_new(uint32_t cap)
+{
+    struct smb_hosts *h = g_new0(struct smb_hosts, 1);
+    h->t = host_table_new(cap ? cap : SMB_HOSTS_DEFAULT_CAP);
+    return h;
+}
+
+void smb_hosts_free(struct smb_hosts *h)
+{
+    if (!h)
+        return;
+    host_table_free(h->t);
+    g_free(h->acc);
+    g_free(h);
+}
+
+static struct smb_host *get(struct smb_hosts *h, const struct ip_addr *a, int64_t ts)
+{
+    if (!a->family)
+        return NULL;
+    struct host_rec *r = h->t ? host_table_get(h->t, a, ts) : NULL;
+    if (!r)
+        return NULL;
+    uint32_t i = (uint32_t)(r - host_table_at(h->t, 0));
+    if (i >= h->alloc) {
+        uint32_t n = h->alloc ? h->alloc * 2 : 256;
+        while (n <= i)
+            n *= 2;
+        h->acc = g_realloc_n(h->acc, n, sizeof *h->acc);
+        memset(h->acc + h->alloc, 0, (size_t)(n - h->alloc) * sizeof *h->acc);
+        h->alloc = n;
+    }
+    return &h->acc[i];
+}
+
+static uint32_t sat_add(uint32_t a, uint64_t b) { return a + b > UINT32_MAX ? UINT32_MAX : (uint32_t)(a + b); }
+
+void smb_hosts_add(struct smb_hosts *h, const struct conn_summary *cs)
+{
+    /* Who must fix what (as hostview.c names the ends of a violation):
+     * SMB rules both ends; NTLM and SMB 3.1.1 over NBT both; an
+     * alternative port the server; keep-alives on 445 the client. */
+    const uint32_t server_findings = (1u << FINDING_NTLM) | (1u << FINDING_NBT_ABOVE_302) | (1u << FINDING_ALT_PORT);
+    const uint32_t client_findings = (1u << FINDING_NTLM) | (1u << FINDING_NBT_ABOVE_302) |
+                                     (1u << FINDING_KEEPALIVE_ON_DIRECT);
+    for (int side = 0; side < 2; side++) {
+        struct smb_host *x = get(h, side ? &cs->server : &cs->client, cs->first_ts);
+        if (!x) {
+            h->unrecorded++;
+            continue;
+        }
+        uint32_t findings = cs->findings & (side ? server_findings : client_findings);
+        if (side)
+            x->server_conns = sat_add(x->server_conns, 1);
+        else
+            x->client_conns = sat_add(x->client_conns, 1);
+        x->rules |= cs->rules;
+        x->findings |= findings;
+        x->violations = sat_add(x->violations, (uint64_t)__builtin_popcount(cs->rules));
+        x->finding_count = sat_add(x->finding_count, (uint64_t)__builtin_popcount(findings));
+        if (findings & (1u << FINDING_NTLM))
+            x->ntlm_sessions = sat_add(x->ntlm_sessions, cs->ntlm_sessions);
+    }
+}
+
+uint32_t smb_hosts_size(const struct smb_hosts *h) { return h->t ? host_table_size(h->t) : 0; }
+
+const struct smb_host *smb_hosts_at(const struct smb_hosts *h, uint32_t i, const struct host_rec **rec)
+{
+    *rec = host_table_at(h->t, i);
+    return *rec && i < h->alloc ? &h->acc[i] : NULL;
+}
+
+uint64_t smb_hosts_total(const struct smb_hosts *h, bool *estimate)
+{
+    if (!h->t) {
+        *estimate = false;
+        return 0;
+    }
+    return host_table_total(h->t, estimate);
+}
+
+uint64_t smb_hosts_unrecorded(const struct smb_hosts *h) { return h->unrecorded; }

@@ -1,0 +1,42 @@
+/* smb_hosts.h - every address seen as a client or server of a closed SMB
+ * connection, with what its connections broke, accumulated as they close
+ * (so the hosts view is exact whatever was kept for the report's detail):
+ * records exactly up to a cap (hosts.h's table: then the number of hosts
+ * is an estimate and the connections of the hosts past it are counted). */
+#ifndef SMBSCOPE_SMB_HOSTS_H
+#define SMBSCOPE_SMB_HOSTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn_summary.h"
+#include "hosts.h"
+
+#define SMB_HOSTS_DEFAULT_CAP 65536u
+
+/* One host's SMB side.  Rules and findings are counted once per connection
+ * and bit, as the verdict lists them for a connection of its own. */
+struct smb_host {
+    uint32_t client_conns, server_conns;
+    uint32_t violations;        /* rules broken, summed over its connections */
+    uint32_t finding_count;     /* findings it must fix, summed over its connections */
+    uint32_t ntlm_sessions;
+    uint32_t rules;             /* bits of enum policy_rule */
+    uint32_t findings;          /* bits of enum finding_kind */
+};
+
+struct smb_hosts;
+
+struct smb_hosts *smb_hosts_new(uint32_t cap); /* 0 = SMB_HOSTS_DEFAULT_CAP */
+void smb_hosts_free(struct smb_hosts *h);
+void smb_hosts_add(struct smb_hosts *h, const struct conn_summary *cs);
+/* Records in first-seen order: the address and first/last connection
+ * start in rec, the SMB facts in the returned struct. */
+uint32_t smb_hosts_size(const struct smb_hosts *h);
+const struct smb_host *smb_hosts_at(const struct smb_hosts *h, uint32_t i, const struct host_rec **rec);
+/* Distinct addresses; *estimate when past the cap. */
+uint64_t smb_hosts_total(const struct smb_hosts *h, bool *estimate);
+/* Connections whose client or server had no record (past the cap). */
+uint64_t smb_hosts_unrecorded(const struct smb_hosts *h);
+
+#endif

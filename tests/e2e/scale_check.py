@@ -1,0 +1,147 @@
+#!/usr/bin/python3
+"""scale_check.py - reports that scale (issue 13), on a generated capture of
+many short SMB connections (gen_many_conns.py, one real negotiate-only SMB
+3.1.1 connection replicated with new addresses):
+
+- peak RSS (the child's getrusage ru_maxrss, not a timing) stays under 64 MiB;
+- every connection is accounted for: the connection groups' counts sum to
+  the number of TCP conversations tshark counts (-q -z conv,tcp), and so do
+  the evidence, the groups summary, connections[] + connections_omitted,
+  the violations of a rule every connection breaks, and the hosts;
+- --connections first|all|violations|none and --connections-limit choose
+  what is detailed; --max-connection-groups folds groups past its cap
+  without losing a connection;
+- the text report stays small and says how many connections it did not list.
+
+usage: scale_check.py --smbscope PATH [--connections N] [--no-rss]
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RSS_LIMIT_KIB = 64 * 1024
+failures = []
+
+
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok:
+        failures.append(what)
+
+
+def run(smbscope, args, out):
+    """Run smbscope, report to out; (exit status, peak RSS KiB of that child alone)."""
+    with open(out, "wb") as f:
+        p = subprocess.Popen([smbscope, "-q"] + args, stdout=f, stderr=subprocess.PIPE)
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        err = p.stderr.read().decode(errors="replace")
+    if p.returncode not in (0, 1, 3):
+        sys.exit("smbscope %s: exit %d: %s" % (" ".join(args), p.returncode, err))
+    return p.returncode, ru.ru_maxrss
+
+
+def report(smbscope, cap, extra, tmp, name):
+    out = os.path.join(tmp, name + ".json")
+    rc, rss = run(smbscope, ["-T", "json"] + extra + [cap], out)
+    with open(out) as f:
+        return json.load(f), rss, os.path.getsize(out)
+
+
+def tshark_conversations(cap):
+    tshark = os.environ.get("TSHARK", "tshark")
+    out = subprocess.run([tshark, "-n", "-q", "-z", "conv,tcp", "-r", cap], capture_output=True, text=True,
+                         check=True).stdout
+    return sum(1 for line in out.splitlines() if "<->" in line)
+
+
+def accounted(d, n, label):
+    groups = d["connection_groups"]
+    summary = d["connection_groups_summary"]
+    check(sum(g["connections"] for g in groups) == n, "%s: the groups' counts sum to %d" % (label, n))
+    check(summary["connections"] == n, "%s: connection_groups_summary.connections == %d" % (label, n))
+    check(sum(summary["connections_by_level"].values()) == n, "%s: connections by level sum to %d" % (label, n))
+    check(d["evidence"]["smb_connections"] == n, "%s: evidence.smb_connections == %d" % (label, n))
+    check(len(d["connections"]) + d["connections_omitted"] == n,
+          "%s: connections[] + connections_omitted == %d" % (label, n))
+    check(all(0 < len(g["examples"]) <= 3 for g in groups), "%s: every group has 1 to 3 examples" % label)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smbscope", required=True)
+    ap.add_argument("--connections", type=int, default=12000)
+    ap.add_argument("--no-rss", action="store_true", help="skip the RSS bound (sanitizer builds)")
+    args = ap.parse_args()
+    n = args.connections
+    with tempfile.TemporaryDirectory() as tmp:
+        cap = os.path.join(tmp, "many.pcap")
+        subprocess.run([sys.executable, os.path.join(HERE, "gen_many_conns.py"), str(n), cap], check=True)
+        convs = tshark_conversations(cap)
+        check(convs == n, "tshark counts %d TCP conversations (%d generated)" % (convs, n))
+
+        d, rss, size = report(args.smbscope, cap, [], tmp, "default")
+        accounted(d, convs, "default")
+        if not args.no_rss:
+            check(rss < RSS_LIMIT_KIB, "peak RSS %d KiB < 64 MiB on %d connections" % (rss, n))
+        limit = 250
+        check(len(d["connections"]) == min(limit, n), "default: the first %d connections detailed" % limit)
+        check(d["stats"].get("connections_summarised") == d["connections_omitted"],
+              "stats.connections_summarised == connections_omitted")
+        check(d["hosts_summary"]["total"] == n + 1 and not d["hosts_summary"]["total_estimated"],
+              "hosts: %d clients and 1 server, exact" % n)
+        check(d["connection_groups_summary"]["cap_hit"], "one client per connection: the group cap is hit")
+        check(size < 8 * 1024 * 1024, "JSON report %d bytes < 8 MiB" % size)
+
+        d, _, _ = report(args.smbscope, cap, ["--connections", "none"], tmp, "none")
+        accounted(d, convs, "none")
+        check(d["connections"] == [] and d["connections_omitted"] == n, "--connections none: nothing detailed")
+
+        d, _, _ = report(args.smbscope, cap, ["--connections", "all"], tmp, "all")
+        accounted(d, convs, "all")
+        check(len(d["connections"]) == n and d["connections_omitted"] == 0, "--connections all: every one detailed")
+
+        d, _, _ = report(args.smbscope, cap, ["--connections", "violations"], tmp, "violations")
+        accounted(d, convs, "violations")
+        check(d["connections"] == [] and d["verdict"]["outcome"] == "pass",
+              "--connections violations, no rule broken: nothing detailed")
+
+        d, _, _ = report(args.smbscope, cap, ["--connections", "violations", "--connections-limit", "40",
+                                              "--require-signing", "--max-connection-groups", "16"], tmp, "signing")
+        accounted(d, convs, "require-signing, 16 groups")
+        check(len(d["connections"]) == 40, "--connections violations --connections-limit 40: 40 detailed")
+        signing = [v for v in d["verdict"]["violations"] if v["rule"] == "signing"]
+        check(sum(v.get("connections", 1) for v in signing) == n,
+              "every connection's signing violation is counted (%d violation lines)" % len(signing))
+        check(len(signing) <= 16 + 8 + 1, "violation lines bounded by the groups (%d)" % len(signing))
+        server = [h for h in d["hosts"] if h["address"] == "10.250.0.1"]
+        check(len(server) == 1 and server[0]["smb_connections_as_server"] == n and server[0]["violations"] == n,
+              "the server: %d connections and %d signing violations, whatever the groups folded" % (n, n))
+        check(all(h["violations"] == 1 for h in d["hosts"] if h["address"] != "10.250.0.1"),
+              "each client: its one signing violation")
+        levels = d["connection_groups_summary"]["connections_by_level"]
+        check(levels["any-client"] > 0, "past 16 groups connections fold into any-client groups")
+
+        out = os.path.join(tmp, "report.txt")
+        run(args.smbscope, [cap], out)
+        with open(out, encoding="utf-8") as f:
+            text = f.read()
+        check(len(text) < 1024 * 1024, "text report %d bytes < 1 MiB" % len(text))
+        m = re.search(r"all (\d+) SMB connections in (\d+) groups?", text)
+        check(m is not None and int(m.group(1)) == n, "text: all %d connections counted in the groups" % n)
+        m = re.search(r"\.\.\. (\d+) more connections, not listed one per line", text)
+        check(m is not None and int(m.group(1)) == n - limit, "text: %d more connections not listed" % (n - limit))
+    if failures:
+        print("%d failed" % len(failures))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

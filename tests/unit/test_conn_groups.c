@@ -1,0 +1,168 @@
+/* test_conn_groups.c - connection groups (analyzer/model/conn_groups.h):
+ * folding by key, examples earliest first, the level caps with exact
+ * counts, and merge: the merge of two tables equals one table fed both
+ * halves, in either order (what `smbscope merge` builds on). */
+#include <glib.h>
+#include <string.h>
+
+#include "conn_groups.h"
+
+static struct conn_summary conn(uint32_t client, uint16_t cport, uint32_t server, int64_t ts, uint32_t rules)
+{
+    struct conn_summary cs;
+    memset(&cs, 0, sizeof cs);
+    cs.client.family = cs.server.family = 4;
+    memcpy(cs.client.bytes, &client, 4);
+    memcpy(cs.server.bytes, &server, 4);
+    cs.client_port = cport;
+    cs.server_port = 445;
+    cs.first_ts = ts;
+    cs.last_ts = ts + 100;
+    cs.packets = 10;
+    cs.bytes = 1000;
+    cs.transport = 1;
+    cs.dialect = 0x0311;
+    cs.smb_version = 3;
+    cs.rules = rules;
+    cs.flags = CONN_F_START_SEEN | CONN_F_NEGOTIATE_SEEN;
+    strcpy(cs.dialect_text, "3.1.1");
+    return cs;
+}
+
+static void test_fold_and_examples(void)
+{
+    struct conn_groups *g = conn_groups_new(0);
+    /* five connections of one client/server/facts, out of time order */
+    static const int64_t ts[] = { 50, 10, 40, 20, 30 };
+    for (int i = 0; i < 5; i++) {
+        struct conn_summary cs = conn(1, (uint16_t)(1000 + i), 9, ts[i], 0);
+        conn_groups_add(g, &cs);
+    }
+    struct conn_summary other = conn(1, 2000, 9, 5, 1u << RULE_SMB1); /* another policy outcome */
+    conn_groups_add(g, &other);
+    g_assert_cmpuint(conn_groups_count(g), ==, 2);
+    const struct conn_group *a = conn_groups_at(g, 0);
+    g_assert_cmpuint(a->count, ==, 5);
+    g_assert_cmpuint(a->packets, ==, 50);
+    g_assert_cmpint(a->first_ts, ==, 10);
+    g_assert_cmpint(a->last_ts, ==, 150);
+    g_assert_cmpint(a->last_start_ts, ==, 50);
+    g_assert_cmpuint(a->n_examples, ==, CONN_GROUP_EXAMPLES);
+    g_assert_cmpint(a->examples[0].first_ts, ==, 10);
+    g_assert_cmpint(a->examples[1].first_ts, ==, 20);
+    g_assert_cmpint(a->examples[2].first_ts, ==, 30);
+    g_assert_cmpuint(a->examples[0].client_port, ==, 1001);
+    uint32_t *order = conn_groups_ranked(g);
+    g_assert_cmpuint(order[0], ==, 0); /* most connections first */
+    g_free(order);
+    struct conn_groups_stats st = conn_groups_stats(g);
+    g_assert_cmpuint(st.connections, ==, 6);
+    g_assert_cmpuint(st.start_seen, ==, 6);
+    conn_groups_free(g);
+}
+
+static void test_caps_keep_counts(void)
+{
+    struct conn_groups *g = conn_groups_new(8); /* 8 full, 2 any-client, 2 any-host, 1 other */
+    uint64_t n = 0;
+    for (uint32_t c = 0; c < 100; c++)
+        for (uint32_t s = 0; s < 5; s++) {
+            struct conn_summary cs = conn(c + 1, (uint16_t)c, s + 100, c * 10 + s, (c % 3) ? 0 : 1u << RULE_SIGNING);
+            cs.server_port = (uint16_t)(445 + s % 2);
+            conn_groups_add(g, &cs);
+            n++;
+        }
+    struct conn_groups_stats st = conn_groups_stats(g);
+    g_assert_cmpuint(st.connections, ==, n);
+    g_assert_cmpuint(st.groups, <=, 8 + 2 + 2 + 1);
+    uint64_t sum = 0, by_level = 0;
+    uint32_t rules = 0;
+    for (uint32_t i = 0; i < conn_groups_count(g); i++) {
+        sum += conn_groups_at(g, i)->count;
+        rules |= conn_groups_at(g, i)->key.rules;
+    }
+    for (int l = 0; l < CONN_GROUP_LEVELS; l++)
+        by_level += st.folded[l];
+    g_assert_cmpuint(sum, ==, n);
+    g_assert_cmpuint(by_level, ==, n);
+    g_assert_cmpuint(st.folded[CONN_GROUP_OTHER], >, 0);
+    g_assert_cmphex(rules & (1u << RULE_SIGNING), !=, 0); /* no broken rule lost in the folding */
+    g_assert_cmpuint(st.packets, ==, n * 10);
+    conn_groups_free(g);
+}
+
+/* Groups of a table as comparable rows, sorted. */
+static GPtrArray *rows(const struct conn_groups *g)
+{
+    GPtrArray *r = g_ptr_array_new_with_free_func(g_free);
+    for (uint32_t i = 0; i < conn_groups_count(g); i++) {
+        const struct conn_group *x = conn_groups_at(g, i);
+        GString *s = g_string_new(NULL);
+        for (size_t k = 0; k < sizeof x->key; k++)
+            g_string_append_printf(s, "%02x", ((const uint8_t *)&x->key)[k]);
+        g_string_append_printf(s, " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT
+                               " %u", x->count, x->bytes, x->first_ts, x->last_ts, x->n_examples);
+        for (int e = 0; e < x->n_examples; e++)
+            g_string_append_printf(s, " %u@%" G_GINT64_FORMAT, x->examples[e].client_port, x->examples[e].first_ts);
+        g_ptr_array_add(r, g_string_free(s, FALSE));
+    }
+    g_ptr_array_sort(r, (GCompareFunc)g_strcmp0);
+    return r;
+}
+
+static gint by_str(gconstpointer a, gconstpointer b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void test_merge_equals_joint(void)
+{
+    struct conn_groups *joint = conn_groups_new(0), *x = conn_groups_new(0), *y = conn_groups_new(0);
+    for (uint32_t i = 0; i < 400; i++) {
+        struct conn_summary cs = conn(i % 17 + 1, (uint16_t)(1024 + i), i % 3 + 100, (int64_t)(i * 7919 % 1000), 0);
+        conn_groups_add(joint, &cs);
+        conn_groups_add(i % 2 ? x : y, &cs);
+    }
+    struct conn_groups *xy = conn_groups_new(0), *yx = conn_groups_new(0);
+    conn_groups_merge(xy, x);
+    conn_groups_merge(xy, y);
+    conn_groups_merge(yx, y);
+    conn_groups_merge(yx, x);
+    GPtrArray *rj = rows(joint), *r1 = rows(xy), *r2 = rows(yx);
+    g_ptr_array_sort(rj, by_str);
+    g_ptr_array_sort(r1, by_str);
+    g_ptr_array_sort(r2, by_str);
+    g_assert_cmpuint(rj->len, ==, r1->len);
+    g_assert_cmpuint(rj->len, ==, r2->len);
+    for (guint i = 0; i < rj->len; i++) {
+        g_assert_cmpstr(g_ptr_array_index(rj, i), ==, g_ptr_array_index(r1, i));
+        g_assert_cmpstr(g_ptr_array_index(rj, i), ==, g_ptr_array_index(r2, i));
+    }
+    g_assert_cmpuint(conn_groups_stats(xy).connections, ==, 400);
+    g_ptr_array_free(rj, TRUE);
+    g_ptr_array_free(r1, TRUE);
+    g_ptr_array_free(r2, TRUE);
+    conn_groups_free(joint);
+    conn_groups_free(x);
+    conn_groups_free(y);
+    conn_groups_free(xy);
+    conn_groups_free(yx);
+}
+
+static void test_rules_under_another_policy(void)
+{
+    struct conn_summary cs = conn(1, 1000, 2, 0, 0);
+    struct conn_group_key k;
+    conn_group_key_of(&k, &cs, CONN_GROUP_FULL);
+    struct policy p = policy_default();
+    g_assert_cmphex(conn_group_rules(&k, &p), ==, 0);
+    p.require_signing = true; /* not signed, signing not required: breaks it */
+    g_assert_cmphex(conn_group_rules(&k, &p), ==, 1u << RULE_SIGNING);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/conn_groups/fold_and_examples", test_fold_and_examples);
+    g_test_add_func("/conn_groups/caps_keep_counts", test_caps_keep_counts);
+    g_test_add_func("/conn_groups/merge_equals_joint", test_merge_equals_joint);
+    g_test_add_func("/conn_groups/rules_under_another_policy", test_rules_under_another_policy);
+    return g_test_run();
+}
