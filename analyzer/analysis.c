@@ -526,6 +526,9 @@ void analysis_free(struct analysis *a)
     roce_table_free(a->roce);
     census_free(a->census);
     g_ptr_array_free(a->conns, TRUE);
+    if (a->conn_detail_json)
+        g_ptr_array_free(a->conn_detail_json, TRUE);
+    a->conn_detail_json = NULL;
     a->conns = NULL;
     conn_groups_free(a->groups);
     smb_hosts_free(a->smb_hosts);

@@ -88,6 +88,8 @@ struct analysis {
     GPtrArray *conns;         /* struct smb_conn*: connections kept for connections[] detail */
     uint64_t conns_omitted;   /* closed connections not kept in conns */
     uint64_t conn_detail_limit; /* --connections-limit (0 in the config: the default) */
+    GPtrArray *conn_detail_json; /* smbscope merge: connections[] entries carried from the reports
+                                    (JsonNode*, analyzer/merge/), printed after those of conns; NULL in a run */
     struct quic_table *quic;  /* QUIC connections on any UDP port (analyzer/model/quic_table.h) */
     struct keylog *keylog;    /* --tls-keylog, NULL without */
     struct roce_table *roce;  /* SMB Direct over RoCEv2 (UDP 4791), analyzer/model/rdma_roce.c */

@@ -7,12 +7,16 @@
 
 void jpath_key(struct jpath *out, const struct jpath *parent, const char *key)
 {
-    snprintf(out->s, sizeof out->s, "%s%s%s", parent ? parent->s : "", parent && parent->s[0] ? "." : "", key);
+    /* a path cut short still names where it went wrong */
+    if (snprintf(out->s, sizeof out->s, "%s%s%s", parent ? parent->s : "", parent && parent->s[0] ? "." : "", key) >=
+        (int)sizeof out->s)
+        out->s[sizeof out->s - 2] = '~';
 }
 
 void jpath_index(struct jpath *out, const struct jpath *parent, guint i)
 {
-    snprintf(out->s, sizeof out->s, "%s[%u]", parent ? parent->s : "", i);
+    if (snprintf(out->s, sizeof out->s, "%s[%u]", parent ? parent->s : "", i) >= (int)sizeof out->s)
+        out->s[sizeof out->s - 2] = '~';
 }
 
 void jget_fail(struct jget *g, const struct jpath *p, const char *what)

@@ -8,7 +8,7 @@
 #include "analysis.h"
 #include "hosts.h"
 #include "mstate.h"
-#include "mstate_conns.h"
+#include "smb_hosts.h"
 #include "netbios.h"
 #include "run.h"
 #include "verdict.h"
@@ -108,7 +108,7 @@ static int nesting(const char *p, size_t n, size_t *at)
 }
 
 /* The merge_state of a parsed report, verified. */
-static JsonNode *verified_state(JsonNode *root, char *err, size_t errlen)
+static JsonNode *verified_state(JsonNode *root, JsonNode **detail, char *err, size_t errlen)
 {
     JsonObject *top = JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
     JsonNode *ms = top ? json_object_get_member(top, "merge_state") : NULL;
@@ -134,7 +134,8 @@ static JsonNode *verified_state(JsonNode *root, char *err, size_t errlen)
         return NULL;
     }
     char want[MSTATE_DIGEST_LEN + 1];
-    mstate_digest(state, (int)format, want);
+    *detail = json_object_get_member(top, "connections");
+    mstate_digest(state, *detail, (int)format, want);
     if (strcmp(want, json_node_get_string(dg)) != 0) {
         snprintf(err, errlen, "merge_state digest does not match its content: the report was changed after "
                  "smbscope wrote it");
@@ -167,8 +168,9 @@ static bool fold_report(struct analysis *a, const char *path, char *err, size_t 
         g_object_unref(parser);
         return false;
     }
-    JsonNode *state = verified_state(json_parser_get_root(parser), err, errlen);
-    ok = state && mstate_fold(a, state, err, errlen);
+    JsonNode *detail = NULL;
+    JsonNode *state = verified_state(json_parser_get_root(parser), &detail, err, errlen);
+    ok = state && mstate_fold(a, state, detail, err, errlen);
     g_object_unref(parser);
     return ok;
 }
@@ -176,10 +178,40 @@ static bool fold_report(struct analysis *a, const char *path, char *err, size_t 
 static gint input_order(gconstpointer pa, gconstpointer pb)
 {
     const struct input_info *a = *(const struct input_info *const *)pa, *b = *(const struct input_info *const *)pb;
-    int c = strcmp(a->path, b->path);
+    if (a->first_ts != b->first_ts)
+        return a->first_ts < b->first_ts ? -1 : 1;
+    return strcmp(a->path, b->path);
+}
+
+/* Detail entries in report order (first seen, then their text), as many
+ * as --connections keeps; the rest are counted as omitted. */
+static gint detail_order(gconstpointer pa, gconstpointer pb)
+{
+    JsonNode *a = *(JsonNode *const *)pa, *b = *(JsonNode *const *)pb;
+    const char *fa = json_object_get_string_member_with_default(json_node_get_object(a), "first_seen", "");
+    const char *fb = json_object_get_string_member_with_default(json_node_get_object(b), "first_seen", "");
+    int c = strcmp(fa, fb);
     if (c)
         return c;
-    return (a->first_ts > b->first_ts) - (a->first_ts < b->first_ts);
+    char *ta = mstate_node_text(a), *tb = mstate_node_text(b);
+    c = strcmp(ta, tb);
+    g_free(ta);
+    g_free(tb);
+    return c;
+}
+
+static void detail_limit(struct analysis *a)
+{
+    GPtrArray *d = a->conn_detail_json;
+    if (!d)
+        return;
+    g_ptr_array_sort(d, detail_order);
+    uint64_t keep = a->cfg->conn_detail == CONN_DETAIL_ALL ? d->len
+                    : a->cfg->conn_detail == CONN_DETAIL_NONE ? 0 : a->conn_detail_limit;
+    if (keep < d->len) {
+        a->conns_omitted += d->len - keep;
+        g_ptr_array_set_size(d, (guint)keep);
+    }
 }
 
 int merge_main(const struct config *cfg)
@@ -197,23 +229,20 @@ int merge_main(const struct config *cfg)
             analysis_free(&a);
         return 2;
     }
-    struct mstate_joins *joins = mstate_joins_new();
     for (int i = 0; i < cfg->n_inputs; i++) {
         const char *path = cfg->inputs[i];
-        mstate_joins_begin_report(joins, &a);
         if (!fold_report(&a, path, err, sizeof err)) {
             fprintf(stderr, "smbscope: merge: %s: %s\n", strcmp(path, "-") ? path : "standard input", err);
-            mstate_joins_free(joins);
             analysis_free(&a);
             return 2;
         }
     }
-    mstate_joins_finish(joins, &a);
-    mstate_joins_free(joins);
+    detail_limit(&a);
     /* The same answer whatever the order of the reports. */
     g_ptr_array_sort(a.inputs, input_order);
     nb_ledger_sort_rows(a.ledger);
     host_table_sort(nb_ledger_hosts_mut(a.ledger));
+    smb_hosts_sort(a.smb_hosts);
 
     struct run run;
     int status;

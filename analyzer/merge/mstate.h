@@ -27,12 +27,15 @@
 JsonNode *mstate_build(const struct analysis *a);
 /* The merge_state member's value as compact text, digest included; g_free. */
 char *mstate_member_text(const struct analysis *a);
-/* "sha256:HEX" of a state node (out: MSTATE_DIGEST_LEN + 1 bytes). */
-void mstate_digest(JsonNode *state, int format, char out[MSTATE_DIGEST_LEN + 1]);
+/* "sha256:HEX" of a state node and the report's connections[] (NULL: an
+ * empty array) (out: MSTATE_DIGEST_LEN + 1 bytes). */
+void mstate_digest(JsonNode *state, JsonNode *detail, int format, char out[MSTATE_DIGEST_LEN + 1]);
+/* A node in json-glib's compact form; g_free. */
+char *mstate_node_text(JsonNode *n);
 
 /* Fold a verified state into the analysis (mstate_read.c): false and errbuf
  * (the JSON path of what was wrong) when the state is not one smbscope
  * writes. */
-bool mstate_fold(struct analysis *a, JsonNode *state, char *errbuf, size_t errlen);
+bool mstate_fold(struct analysis *a, JsonNode *state, JsonNode *detail, char *errbuf, size_t errlen);
 
 #endif

@@ -11,6 +11,7 @@
 #include "hosts.h"
 #include "ipfrag.h"
 #include "jget.h"
+#include "mstate_conns.h"
 #include "netbios.h"
 #include "quic_table.h"
 #include "rdma.h"
@@ -100,7 +101,6 @@ static void fold_counters(struct jget *g, const struct jpath *p, struct analysis
         a->last_ts = l;
     a->input_error |= jget_bool(g, &kp, o, "input_error");
     a->filtered_out += jget_u64(g, &kp, o, "filtered_out", INT64_MAX);
-    a->conns_summarised += jget_u64(g, &kp, o, "conns_summarised", INT64_MAX);
 
     o = jget_obj(g, p, st, "flows");
     jpath_key(&kp, p, "flows");
@@ -379,7 +379,7 @@ static void fold_hosts(struct jget *g, const struct jpath *p, struct host_table 
         fold_distinct(g, &hp, o, "all", host_table_all(t));
 }
 
-bool mstate_fold(struct analysis *a, JsonNode *state, char *errbuf, size_t errlen)
+bool mstate_fold(struct analysis *a, JsonNode *state, JsonNode *detail, char *errbuf, size_t errlen)
 {
     struct jget g = { false, errbuf, errlen };
     struct jpath root;
@@ -390,6 +390,6 @@ bool mstate_fold(struct analysis *a, JsonNode *state, char *errbuf, size_t errle
     fold_census(&g, &root, a->census, st);
     fold_hosts(&g, &root, nb_ledger_hosts_mut(a->ledger), st);
     fold_netbios(&g, &root, a->ledger, st);
-    mstate_fold_conns(&g, &root, a, st);
+    mstate_fold_conns(&g, &root, a, st, detail);
     return !g.failed;
 }

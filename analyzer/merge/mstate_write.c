@@ -11,6 +11,7 @@
 #include "fmt.h"
 #include "hosts.h"
 #include "ipfrag.h"
+#include "mstate_conns.h"
 #include "netbios.h"
 #include "quic_table.h"
 #include "rdma.h"
@@ -66,9 +67,9 @@ static void kdistinct(JsonBuilder *b, const char *k, const struct distinct *d)
     json_builder_begin_object(b);
     uint32_t n;
     const uint64_t *slots = distinct_slots(d, &n);
-    if (slots) {
+    if (!distinct_is_estimate(d)) {
         GArray *v = g_array_new(FALSE, FALSE, sizeof(uint64_t));
-        for (uint32_t i = 0; i < n; i++)
+        for (uint32_t i = 0; slots && i < n; i++)
             if (slots[i])
                 g_array_append_val(v, slots[i]);
         g_array_sort(v, cmp_u64);
@@ -139,7 +140,7 @@ static void counters(JsonBuilder *b, const struct analysis *a)
     kts(b, "last_ts", a->last_ts);
     kbool(b, "input_error", a->input_error);
     kint(b, "filtered_out", a->filtered_out);
-    kint(b, "conns_summarised", a->conns_summarised);
+    
     json_builder_end_object(b);
 
     struct flow_stats fs = flow_table_stats(a->flows);
@@ -216,7 +217,12 @@ static void census(JsonBuilder *b, const struct census *c)
     kint(b, "dns_messages", c->dns_messages);
     kint(b, "dns_keys_dropped", c->dns_keys_dropped);
     kdistinct(b, "udp_convs", c->udp_convs);
-    GPtrArray *keys = g_hash_table_get_keys_as_ptr_array(c->dns_keys);
+    GPtrArray *keys = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer key;
+    g_hash_table_iter_init(&it, c->dns_keys);
+    while (g_hash_table_iter_next(&it, &key, NULL))
+        g_ptr_array_add(keys, key);
     g_ptr_array_sort(keys, cmp_str);
     json_builder_set_member_name(b, "dns_keys");
     json_builder_begin_array(b);
@@ -369,26 +375,35 @@ JsonNode *mstate_build(const struct analysis *a)
     return root;
 }
 
-void mstate_digest(JsonNode *state, int format, char out[MSTATE_DIGEST_LEN + 1])
+char *mstate_node_text(JsonNode *n)
 {
     JsonGenerator *g = json_generator_new();
-    json_generator_set_root(g, state);
-    gsize n;
-    char *text = json_generator_to_data(g, &n);
+    json_generator_set_root(g, n);
+    char *text = json_generator_to_data(g, NULL);
     g_object_unref(g);
+    return text;
+}
+
+void mstate_digest(JsonNode *state, JsonNode *detail, int format, char out[MSTATE_DIGEST_LEN + 1])
+{
+    char *text = mstate_node_text(state);
+    char *dtext = detail ? mstate_node_text(detail) : g_strdup("[]");
     char head[64];
     int hn = snprintf(head, sizeof head, "smbscope-merge-state/%d\n", format);
     gcry_md_hd_t h;
     uint8_t md[32];
     if (gcry_md_open(&h, GCRY_MD_SHA256, 0) == 0) {
         gcry_md_write(h, head, (size_t)hn);
-        gcry_md_write(h, text, n);
+        gcry_md_write(h, text, strlen(text));
+        gcry_md_write(h, "\n", 1);
+        gcry_md_write(h, dtext, strlen(dtext));
         memcpy(md, gcry_md_read(h, GCRY_MD_SHA256), sizeof md);
         gcry_md_close(h);
     } else {
         memset(md, 0, sizeof md); /* never verifies: merge refuses such a report */
     }
     g_free(text);
+    g_free(dtext);
     memcpy(out, MSTATE_DIGEST_PREFIX, sizeof MSTATE_DIGEST_PREFIX - 1);
     for (size_t i = 0; i < sizeof md; i++)
         snprintf(out + sizeof MSTATE_DIGEST_PREFIX - 1 + 2 * i, 3, "%02x", md[i]);
@@ -397,13 +412,13 @@ void mstate_digest(JsonNode *state, int format, char out[MSTATE_DIGEST_LEN + 1])
 char *mstate_member_text(const struct analysis *a)
 {
     JsonNode *state = mstate_build(a);
+    JsonNode *detail = mstate_detail_node(a);
     char digest[MSTATE_DIGEST_LEN + 1];
-    mstate_digest(state, MSTATE_FORMAT, digest);
-    JsonGenerator *g = json_generator_new();
-    json_generator_set_root(g, state);
-    char *text = json_generator_to_data(g, NULL);
-    g_object_unref(g);
+    mstate_digest(state, detail, MSTATE_FORMAT, digest);
+    char *text = mstate_node_text(state);
     json_node_unref(state);
+    if (detail)
+        json_node_unref(detail);
     char *member = g_strdup_printf("{\"format\": %d, \"digest\": \"%s\", \"state\": %s}", MSTATE_FORMAT, digest, text);
     g_free(text);
     return member;
