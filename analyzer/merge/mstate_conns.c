@@ -111,14 +111,30 @@ static void group(JsonBuilder *b, const struct conn_group *g)
     json_builder_end_object(b);
 }
 
+/* Groups in first-seen order, ties by key: the same groups give the same
+ * state whatever order they were created in. */
+static gint group_order(gconstpointer pa, gconstpointer pb, gpointer groups)
+{
+    const struct conn_group *a = conn_groups_at(groups, *(const uint32_t *)pa);
+    const struct conn_group *b = conn_groups_at(groups, *(const uint32_t *)pb);
+    if (a->first_ts != b->first_ts)
+        return a->first_ts < b->first_ts ? -1 : 1;
+    return memcmp(&a->key, &b->key, sizeof a->key);
+}
+
 void mstate_build_conns(JsonBuilder *b, const struct analysis *a)
 {
     json_builder_set_member_name(b, "policy");
     json_builder_add_value(b, mstate_policy_node(&a->cfg->policy));
     json_builder_set_member_name(b, "groups");
     json_builder_begin_array(b);
+    GArray *order = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     for (uint32_t i = 0; i < conn_groups_count(a->groups); i++)
-        group(b, conn_groups_at(a->groups, i));
+        g_array_append_val(order, i);
+    g_array_sort_with_data(order, group_order, a->groups);
+    for (guint i = 0; i < order->len; i++)
+        group(b, conn_groups_at(a->groups, g_array_index(order, uint32_t, i)));
+    g_array_free(order, TRUE);
     json_builder_end_array(b);
     json_builder_set_member_name(b, "smb_hosts");
     json_builder_begin_object(b);

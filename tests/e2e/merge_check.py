@@ -1,0 +1,202 @@
+#!/usr/bin/python3
+"""merge_check.py - `smbscope merge` of per-capture JSON reports equals the
+run that reads the captures together, and merge refuses what it must.
+
+Checked over samples/*.pcap (X.pcap.gz is the same traffic as X.pcap):
+  * pairs: every sample with the next one (cyclic), in both argument orders
+    (order independence); --all-pairs checks every pair (slow: minutes);
+  * all: every sample at once, and the same merged in two halves first
+    (associativity: merge(merge(A), merge(B)) == merge(A + B));
+  * stdin: a report read from - ;
+  * refusals: a report whose state was changed (digest mismatch), a foreign
+    JSON document, another merge_state format, a report written under
+    another policy, a non-JSON file, a document nested too deep: exit 2 and
+    a message naming the file.
+
+Equal means: the JSON reports are the same with merge_state removed, apart
+from the counters a run cannot add up from parts (documented in README.md):
+stats.max_concurrent_connections, stats.reassembly_buffer_peak (peaks) and
+stats.time_jumps (a jump between two files read one after the other).  The
+joint run reads the captures in the order of their first packet, as merge
+lists its inputs; exit statuses must be equal too.
+
+Usage: merge_check.py --smbscope BIN --samples DIR [--all-pairs]
+"""
+
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+failures = []
+
+
+def expect(name, cond, detail=""):
+    print("%-4s %s%s" % ("ok" if cond else "FAIL", name, "" if cond else ": " + detail))
+    if not cond:
+        failures.append(name)
+
+
+def run(cmd, stdin=None):
+    p = subprocess.run(cmd, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+
+UNADDABLE = ("max_concurrent_connections", "reassembly_buffer_peak", "time_jumps")
+
+
+def normal(doc):
+    doc = dict(doc)
+    doc.pop("merge_state", None)
+    stats = dict(doc.get("stats", {}))
+    for k in UNADDABLE:
+        stats.pop(k, None)
+    doc["stats"] = stats
+    # A run lists NetBIOS rows as it creates them (a row for NBSS on another
+    # port is made when its connection closes); merge by first seen.
+    nb = dict(doc.get("netbios", {}))
+    nb["flows"] = sorted(nb.get("flows", []), key=lambda f: json.dumps(f, sort_keys=True))
+    doc["netbios"] = nb
+    # connections[] is in first-seen order; a run breaks ties by its flow
+    # ids, which mean nothing across captures (merge: by the entry's text).
+    doc["connections"] = sorted(doc.get("connections", []),
+                                key=lambda c: (c.get("first_seen") or "", json.dumps(c, sort_keys=True)))
+    return doc
+
+
+def first_diff(a, b, path=""):
+    """Where two JSON values first differ, for the message."""
+    if type(a) is not type(b):
+        return "%s: %r != %r" % (path, a, b)
+    if isinstance(a, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                return "%s.%s only in %s" % (path, k, "merge" if k in a else "joint")
+            d = first_diff(a[k], b[k], path + "." + k)
+            if d:
+                return d
+        return None
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return "%s: %d != %d elements" % (path, len(a), len(b))
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = first_diff(x, y, "%s[%d]" % (path, i))
+            if d:
+                return d
+        return None
+    return None if a == b else "%s: %r != %r" % (path, a, b)
+
+
+class Reports:
+    def __init__(self, smbscope, tmp):
+        self.smbscope, self.tmp, self.cache = smbscope, tmp, {}
+
+    def of(self, capture):
+        """The per-capture report file, its first packet time and exit code."""
+        if capture not in self.cache:
+            out = os.path.join(self.tmp, os.path.basename(capture) + ".json")
+            rc, data, err = run([self.smbscope, "-q", "-T", "json", capture])
+            with open(out, "wb") as f:
+                f.write(data)
+            doc = json.loads(data)
+            first = doc["merge_state"]["state"]["inputs"][0]["first_ts"]
+            self.cache[capture] = (out, first, rc)
+        return self.cache[capture]
+
+    def chrono(self, captures):
+        return sorted(captures, key=lambda c: (self.of(c)[1], c))
+
+
+def compare(name, smbscope, reports, captures, merged_args=None):
+    caps = reports.chrono(captures)
+    rc_j, joint, err_j = run([smbscope, "-q", "-T", "json"] + caps)
+    args = merged_args if merged_args is not None else [reports.of(c)[0] for c in captures]
+    rc_m, merged, err_m = run([smbscope, "merge", "-T", "json"] + args)
+    if rc_m == 2:
+        expect(name, False, "merge failed: " + err_m.strip())
+        return None
+    d = first_diff(normal(json.loads(merged)), normal(json.loads(joint)))
+    expect(name, d is None and rc_m == rc_j, d or "exit %d != %d" % (rc_m, rc_j))
+    return merged
+
+
+def refusals(smbscope, reports, sample, tmp):
+    path = reports.of(sample)[0]
+    doc = json.load(open(path))
+
+    def refused(name, text, needle):
+        bad = os.path.join(tmp, name + ".json")
+        with open(bad, "w") as f:
+            f.write(text)
+        rc, _, err = run([smbscope, "merge", path, bad])
+        expect("refuses " + name, rc == 2 and bad in err and needle in err, "exit %d, %r" % (rc, err.strip()))
+
+    t = json.loads(json.dumps(doc))
+    t["merge_state"]["state"]["run"]["packets"] += 1
+    refused("tampered-state", json.dumps(t), "digest does not match")
+    t = json.loads(json.dumps(doc))
+    t["connections"].append({"first_seen": "2026-01-01T00:00:00Z"})
+    refused("tampered-connections", json.dumps(t), "digest does not match")
+    refused("foreign", json.dumps({"name": "not a report", "verdict": {"pass": True}}), "not an smbscope JSON report")
+    t = json.loads(json.dumps(doc))
+    t["merge_state"]["format"] = 99
+    refused("other-format", json.dumps(t), "format 99")
+    refused("not-json", "smbscope\n", "not JSON")
+    refused("deep", "[" * 100000 + "]" * 100000, "nested deeper")
+    # A reformatted report (jq, an ingest pipeline) still verifies.
+    pretty = os.path.join(tmp, "reformatted.json")
+    with open(pretty, "w") as f:
+        json.dump(doc, f, indent=1, sort_keys=False)
+    rc, _, err = run([smbscope, "merge", "-T", "json", pretty])
+    expect("accepts a reformatted report", rc != 2, err.strip())
+    rc, _, err = run([smbscope, "merge", "--allow-smb1", path])
+    expect("refuses a report of another policy", rc == 2 and "another policy" in err, err.strip())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smbscope", required=True)
+    ap.add_argument("--samples", required=True)
+    ap.add_argument("--all-pairs", action="store_true")
+    a = ap.parse_args()
+    # X.pcap.gz is X.pcap compressed: the same traffic seen twice is not two
+    # captures of one network to merge (the joint run would see one
+    # connection retransmitted), so only the uncompressed one is used.
+    samples = sorted(glob.glob(os.path.join(a.samples, "*.pcap")))
+    expect("samples found", len(samples) >= 10, str(len(samples)))
+    with tempfile.TemporaryDirectory() as tmp:
+        reports = Reports(a.smbscope, tmp)
+        if a.all_pairs:
+            pairs = [(x, y) for i, x in enumerate(samples) for y in samples[i + 1:]]
+        else:
+            pairs = [(samples[i], samples[(i + 1) % len(samples)]) for i in range(len(samples))]
+        for x, y in pairs:
+            n = "merge %s + %s" % (os.path.basename(x), os.path.basename(y))
+            m1 = compare(n, a.smbscope, reports, [x, y])
+            _, m2, _ = run([a.smbscope, "merge", "-T", "json", reports.of(y)[0], reports.of(x)[0]])
+            if m1 is not None:
+                expect(n + " (either order)", m1 == m2, "the outputs differ")
+        compare("merge of every sample", a.smbscope, reports, samples)
+        half = len(samples) // 2
+        parts = []
+        for k, group in enumerate((samples[:half], samples[half:])):
+            part = os.path.join(tmp, "part%d.json" % k)
+            rc, data, err = run([a.smbscope, "merge", "-T", "json"] + [reports.of(c)[0] for c in group])
+            with open(part, "wb") as f:
+                f.write(data)
+            parts.append(part)
+        compare("merge of two merged halves (associative)", a.smbscope, reports, samples, parts)
+        with open(reports.of(samples[0])[0], "rb") as f:
+            rc, out, err = run([a.smbscope, "merge", "-T", "json", "-"], stdin=f.read())
+        rc1, out1, _ = run([a.smbscope, "merge", "-T", "json", reports.of(samples[0])[0]])
+        expect("a report from standard input", rc == rc1 and out == out1, err.strip())
+        refusals(a.smbscope, reports, samples[0], tmp)
+    print("%d failure(s)" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
