@@ -8,6 +8,7 @@
 #include "analysis.h"
 #include "hosts.h"
 #include "mstate.h"
+#include "mstate_edges.h"
 #include "smb_hosts.h"
 #include "netbios.h"
 #include "run.h"
@@ -238,6 +239,8 @@ int merge_main(const struct config *cfg)
         }
     }
     detail_limit(&a);
+    mstate_join_edges(&a);
+    analysis_fold_edges(&a);
     /* The same answer whatever the order of the reports. */
     g_ptr_array_sort(a.inputs, input_order);
     nb_ledger_sort_rows(a.ledger);

@@ -9,6 +9,7 @@
 #include "json.h"
 #include "report.h"
 #include "report_json.h"
+#include "mstate_edges.h"
 #include "smb_hosts.h"
 
 #define MAX_GROUPS (1u << 20)
@@ -128,22 +129,25 @@ void mstate_build_conns(JsonBuilder *b, const struct analysis *a)
     json_builder_add_value(b, mstate_policy_node(&a->cfg->policy));
     json_builder_set_member_name(b, "groups");
     json_builder_begin_array(b);
+    /* without the edge connections: those travel apart (mstate_edges.h) */
+    struct conn_groups *groups = a->core_groups ? a->core_groups : a->groups;
+    const struct smb_hosts *hosts = a->core_hosts ? a->core_hosts : a->smb_hosts;
     GArray *order = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-    for (uint32_t i = 0; i < conn_groups_count(a->groups); i++)
+    for (uint32_t i = 0; i < conn_groups_count(groups); i++)
         g_array_append_val(order, i);
-    g_array_sort_with_data(order, group_order, a->groups);
+    g_array_sort_with_data(order, group_order, groups);
     for (guint i = 0; i < order->len; i++)
-        group(b, conn_groups_at(a->groups, g_array_index(order, uint32_t, i)));
+        group(b, conn_groups_at(groups, g_array_index(order, uint32_t, i)));
     g_array_free(order, TRUE);
     json_builder_end_array(b);
     json_builder_set_member_name(b, "smb_hosts");
     json_builder_begin_object(b);
-    kint(b, "unrecorded", smb_hosts_unrecorded(a->smb_hosts));
+    kint(b, "unrecorded", smb_hosts_unrecorded(hosts));
     json_builder_set_member_name(b, "records");
     json_builder_begin_array(b);
-    for (uint32_t i = 0; i < smb_hosts_size(a->smb_hosts); i++) {
+    for (uint32_t i = 0; i < smb_hosts_size(hosts); i++) {
         const struct host_rec *r;
-        const struct smb_host *x = smb_hosts_at(a->smb_hosts, i, &r);
+        const struct smb_host *x = smb_hosts_at(hosts, i, &r);
         if (!r || !x)
             continue;
         json_builder_begin_object(b);
@@ -165,6 +169,8 @@ void mstate_build_conns(JsonBuilder *b, const struct analysis *a)
     json_builder_end_object(b);
     kint(b, "conns_detailed", a->conns->len + (a->conn_detail_json ? a->conn_detail_json->len : 0));
     kint(b, "conns_omitted", a->conns_omitted);
+    kint(b, "edges_joined", a->edges_joined);
+    mstate_build_edges(b, a);
 }
 
 JsonNode *mstate_detail_node(const struct analysis *a)
@@ -306,6 +312,8 @@ void mstate_fold_conns(struct jget *g, const struct jpath *p, struct analysis *a
     }
     fold_groups(g, p, a, st);
     fold_smb_hosts(g, p, a, st);
+    a->edges_joined += jget_u64(g, p, st, "edges_joined", INT64_MAX);
+    mstate_fold_edges(g, p, a, st);
     uint64_t detailed = jget_u64(g, p, st, "conns_detailed", MAX_DETAIL);
     a->conns_omitted += jget_u64(g, p, st, "conns_omitted", INT64_MAX);
     guint n = detail && JSON_NODE_HOLDS_ARRAY(detail) ? json_array_get_length(json_node_get_array(detail)) : 0;

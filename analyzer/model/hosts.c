@@ -195,3 +195,5 @@ void host_table_sort(struct host_table *t)
     for (uint32_t i = 0; i < t->n; i++)
         *slot(t, &t->recs[i].addr) = i + 1;
 }
+
+uint32_t host_table_cap(const struct host_table *t) { return t->cap; }

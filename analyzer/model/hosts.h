@@ -61,6 +61,7 @@ void host_table_learn_broadcast(struct host_table *t, const struct ip_addr *a);
 void host_table_fold(struct host_table *t, const struct host_rec *r);
 /* Records in first-seen order, ties by address (see nb_ledger_sort_rows). */
 void host_table_sort(struct host_table *t);
+uint32_t host_table_cap(const struct host_table *t);
 uint32_t host_table_broadcasts(const struct host_table *t, const struct ip_addr **addrs);
 struct distinct *host_table_all(struct host_table *t); /* every address, for the estimate past the cap */
 

@@ -149,3 +149,17 @@ void smb_hosts_sort(struct smb_hosts *h)
             h->acc[i] = v[i].x;
     g_free(v);
 }
+
+struct smb_hosts *smb_hosts_copy(const struct smb_hosts *h)
+{
+    struct smb_hosts *c = g_new0(struct smb_hosts, 1);
+    c->t = host_table_new(h->t ? host_table_cap(h->t) : SMB_HOSTS_DEFAULT_CAP);
+    c->unrecorded = h->unrecorded;
+    for (uint32_t i = 0; i < smb_hosts_size(h); i++) {
+        const struct host_rec *r;
+        const struct smb_host *x = smb_hosts_at(h, i, &r);
+        if (r && x)
+            smb_hosts_fold(c, r, x);
+    }
+    return c;
+}

@@ -45,5 +45,7 @@ uint64_t smb_hosts_unrecorded(const struct smb_hosts *h);
 void smb_hosts_fold(struct smb_hosts *h, const struct host_rec *rec, const struct smb_host *x);
 void smb_hosts_fold_unrecorded(struct smb_hosts *h, uint64_t n);
 void smb_hosts_sort(struct smb_hosts *h);
+/* A table with the same records (same cap). */
+struct smb_hosts *smb_hosts_copy(const struct smb_hosts *h);
 
 #endif

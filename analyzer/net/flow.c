@@ -555,3 +555,5 @@ void flow_table_fold_stats(struct flow_table *t, const struct flow_stats *s)
     d->non_tcp += s->non_tcp;
     d->time_jumps += s->time_jumps;
 }
+
+void flow_table_unjoin(struct flow_table *t, uint64_t n) { t->st.conns -= n < t->st.conns ? n : t->st.conns; }
