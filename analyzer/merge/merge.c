@@ -238,9 +238,9 @@ int merge_main(const struct config *cfg)
             return 2;
         }
     }
-    detail_limit(&a);
     mstate_join_edges(&a);
     analysis_fold_edges(&a);
+    detail_limit(&a);
     /* The same answer whatever the order of the reports. */
     g_ptr_array_sort(a.inputs, input_order);
     nb_ledger_sort_rows(a.ledger);

@@ -5,6 +5,7 @@
 
 #include "conn_groups.h"
 #include "fmt.h"
+#include "mstate_detail.h"
 #include "smb_hosts.h"
 
 static void kint(JsonBuilder *b, const char *k, uint64_t v)
@@ -253,6 +254,7 @@ void mstate_join_edges(struct analysis *a)
         if (next && continues(&cur, next)) {
             struct conn_summary j;
             mstate_join_parts(&j, &cur, next, &a->cfg->policy);
+            mstate_detail_join(a, &cur, next, &j);
             cur = j;
             a->edges_joined++;
             if (cur.carrier == CONN_CARRIER_TCP)
