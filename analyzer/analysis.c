@@ -122,9 +122,11 @@ static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flo
         a->events.conn_end(a->events.ctx, s);
     struct conn_summary cs;
     conn_summary_from_conn(&cs, s, &a->cfg->policy);
-    if (!a->live_run && analysis_is_edge(&cs) && a->edges->len < ANALYSIS_MAX_EDGES) {
+    bool edge = !a->live_run && analysis_is_edge(&cs);
+    if (edge && a->edges->len < ANALYSIS_MAX_EDGES) {
         g_array_append_val(a->edges, cs);
     } else {
+        a->edges_unjoinable += edge;
         conn_groups_add(a->groups, &cs);
         smb_hosts_add(a->smb_hosts, &cs);
     }

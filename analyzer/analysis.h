@@ -98,6 +98,7 @@ struct analysis {
     GArray *edges;            /* struct conn_summary, at most ANALYSIS_MAX_EDGES */
     struct conn_groups *core_groups;
     struct smb_hosts *core_hosts;
+    uint64_t edges_unjoinable; /* edge connections past ANALYSIS_MAX_EDGES, folded at once */
     uint64_t edges_joined;    /* smbscope merge: connections joined across captures */
     GPtrArray *conn_detail_json; /* smbscope merge: connections[] entries carried from the reports
                                     (JsonNode*, analyzer/merge/), printed after those of conns; NULL in a run */
@@ -120,7 +121,7 @@ struct analysis {
     bool live_run;            /* an input is a live interface */
 };
 
-#define ANALYSIS_MAX_EDGES 32768u /* past this, edge connections are folded at once (not joinable) */
+#define ANALYSIS_MAX_EDGES 4096u /* past this, edge connections are folded at once (not joinable; counted) */
 
 /* false (and errbuf) when a component could not be set up (e.g. the
  * --write-streams directory). */

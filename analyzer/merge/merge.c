@@ -114,7 +114,7 @@ static JsonNode *verified_state(JsonNode *root, JsonNode **detail, char *err, si
     JsonObject *top = JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
     JsonNode *ms = top ? json_object_get_member(top, "merge_state") : NULL;
     if (!ms || !JSON_NODE_HOLDS_OBJECT(ms)) {
-        snprintf(err, errlen, "not an smbscope JSON report with a merge_state (write one with smbscope --format json)");
+        snprintf(err, errlen, "not an smbscope JSON report with a merge_state (write one with smbscope --format json --merge-state)");
         return NULL;
     }
     JsonObject *o = json_node_get_object(ms);
@@ -215,9 +215,12 @@ static void detail_limit(struct analysis *a)
     }
 }
 
-int merge_main(const struct config *cfg)
+int merge_main(const struct config *given)
 {
     char err[1024];
+    struct config merged_cfg = *given; /* its report can be merged again */
+    merged_cfg.merge_state = true;
+    const struct config *cfg = &merged_cfg;
     if (!check_options(cfg, err, sizeof err)) {
         fprintf(stderr, "smbscope: %s\nTry 'smbscope --help' for more information.\n", err);
         return 2;

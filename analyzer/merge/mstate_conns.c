@@ -32,6 +32,9 @@ static void kaddr(JsonBuilder *b, const char *k, const struct ip_addr *a)
         json_builder_add_null_value(b);
 }
 
+static const char *const smb_host_fields[] = { "addr", "first_seen", "last_seen", "client_conns", "server_conns",
+                                               "violations", "finding_count", "ntlm_sessions", "rules", "findings" };
+
 JsonNode *mstate_policy_node(const struct policy *p)
 {
     JsonBuilder *b = json_builder_new();
@@ -143,6 +146,11 @@ void mstate_build_conns(JsonBuilder *b, const struct analysis *a)
     json_builder_set_member_name(b, "smb_hosts");
     json_builder_begin_object(b);
     kint(b, "unrecorded", smb_hosts_unrecorded(hosts));
+    json_builder_set_member_name(b, "fields");
+    json_builder_begin_array(b);
+    for (size_t i = 0; i < G_N_ELEMENTS(smb_host_fields); i++)
+        json_builder_add_string_value(b, smb_host_fields[i]);
+    json_builder_end_array(b);
     json_builder_set_member_name(b, "records");
     json_builder_begin_array(b);
     for (uint32_t i = 0; i < smb_hosts_size(hosts); i++) {
@@ -150,20 +158,17 @@ void mstate_build_conns(JsonBuilder *b, const struct analysis *a)
         const struct smb_host *x = smb_hosts_at(hosts, i, &r);
         if (!r || !x)
             continue;
-        json_builder_begin_object(b);
-        kaddr(b, "addr", &r->addr);
-        json_builder_set_member_name(b, "first_seen");
+        /* one compact array per host (SMB_HOST_FIELDS): tens of thousands fit */
+        char buf[FMT_ADDR_LEN];
+        json_builder_begin_array(b);
+        json_builder_add_string_value(b, fmt_addr(&r->addr, buf));
         json_builder_add_int_value(b, r->first_seen);
-        json_builder_set_member_name(b, "last_seen");
         json_builder_add_int_value(b, r->last_seen);
-        kint(b, "client_conns", x->client_conns);
-        kint(b, "server_conns", x->server_conns);
-        kint(b, "violations", x->violations);
-        kint(b, "finding_count", x->finding_count);
-        kint(b, "ntlm_sessions", x->ntlm_sessions);
-        kint(b, "rules", x->rules);
-        kint(b, "findings", x->findings);
-        json_builder_end_object(b);
+        const uint32_t v[] = { x->client_conns, x->server_conns, x->violations, x->finding_count, x->ntlm_sessions,
+                               x->rules, x->findings };
+        for (size_t k = 0; k < G_N_ELEMENTS(v); k++)
+            json_builder_add_int_value(b, v[k]);
+        json_builder_end_array(b);
     }
     json_builder_end_array(b);
     json_builder_end_object(b);
@@ -276,23 +281,41 @@ static void fold_smb_hosts(struct jget *g, const struct jpath *p, struct analysi
     smb_hosts_fold_unrecorded(a->smb_hosts, jget_u64(g, &hp, o, "unrecorded", INT64_MAX));
     JsonArray *arr = jget_arr(g, &hp, o, "records", MAX_SMB_HOSTS);
     jpath_key(&ap, &hp, "records");
+    JsonArray *fields = jget_arr(g, &hp, o, "fields", G_N_ELEMENTS(smb_host_fields));
+    struct jpath fp;
+    jpath_key(&fp, &hp, "fields");
+    bool same = fields && json_array_get_length(fields) == G_N_ELEMENTS(smb_host_fields);
+    for (guint i = 0; same && i < G_N_ELEMENTS(smb_host_fields); i++) {
+        const char *n = jget_elem_str(g, &fp, fields, i, 32);
+        same = n && strcmp(n, smb_host_fields[i]) == 0;
+    }
+    if (!same && !g->failed)
+        jget_fail(g, &fp, "not the members this smbscope writes");
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
-        JsonObject *r = jget_object(g, &ip, json_array_get_element(arr, i));
+        JsonNode *n = json_array_get_element(arr, i);
+        JsonArray *r = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        if (!r || json_array_get_length(r) != G_N_ELEMENTS(smb_host_fields)) {
+            jget_fail(g, &ip, "not a host of fields' members");
+            return;
+        }
         struct host_rec rec;
         struct smb_host x;
         memset(&rec, 0, sizeof rec);
         memset(&x, 0, sizeof x);
-        jget_addr(g, &ip, r, "addr", false, &rec.addr);
-        rec.first_seen = jget_i64(g, &ip, r, "first_seen");
-        rec.last_seen = jget_i64(g, &ip, r, "last_seen");
-        x.client_conns = (uint32_t)jget_u64(g, &ip, r, "client_conns", UINT32_MAX);
-        x.server_conns = (uint32_t)jget_u64(g, &ip, r, "server_conns", UINT32_MAX);
-        x.violations = (uint32_t)jget_u64(g, &ip, r, "violations", UINT32_MAX);
-        x.finding_count = (uint32_t)jget_u64(g, &ip, r, "finding_count", UINT32_MAX);
-        x.ntlm_sessions = (uint32_t)jget_u64(g, &ip, r, "ntlm_sessions", UINT32_MAX);
-        x.rules = (uint32_t)jget_u64(g, &ip, r, "rules", UINT32_MAX);
-        x.findings = (uint32_t)jget_u64(g, &ip, r, "findings", UINT32_MAX);
+        const char *s = jget_elem_str(g, &ip, r, 0, 64);
+        if (s && !jget_parse_addr(s, &rec.addr))
+            jget_fail(g, &ip, "not an address");
+        rec.first_seen = jget_elem_i64(g, &ip, r, 1);
+        rec.last_seen = jget_elem_i64(g, &ip, r, 2);
+        uint32_t *v[] = { &x.client_conns, &x.server_conns, &x.violations, &x.finding_count, &x.ntlm_sessions,
+                          &x.rules, &x.findings };
+        for (size_t k = 0; k < G_N_ELEMENTS(v); k++) {
+            int64_t val = jget_elem_i64(g, &ip, r, (guint)(3 + k));
+            if (val < 0 || val > UINT32_MAX)
+                jget_fail(g, &ip, "a count out of range");
+            *v[k] = (uint32_t)val;
+        }
         if (!g->failed)
             smb_hosts_fold(a->smb_hosts, &rec, &x);
     }

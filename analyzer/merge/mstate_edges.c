@@ -8,30 +8,34 @@
 #include "mstate_detail.h"
 #include "smb_hosts.h"
 
-static void kint(JsonBuilder *b, const char *k, uint64_t v)
-{
-    json_builder_set_member_name(b, k);
-    json_builder_add_int_value(b, v > INT64_MAX ? INT64_MAX : (gint64)v);
-}
+/* An edge connection is one compact array (thousands of them must stay
+ * small in the report), its members in this order. */
+enum ef {
+    EF_CLIENT, EF_SERVER, EF_CLIENT_PORT, EF_SERVER_PORT, EF_FIRST_TS, EF_LAST_TS, EF_FLOW_ID, EF_PACKETS, EF_BYTES,
+    EF_GAPS, EF_GAP_BYTES, EF_EVIDENCE, EF_RULES, EF_UNDECIDED, EF_DIALECT, EF_FLAGS, EF_NTLM, EF_TRANSPORT,
+    EF_CARRIER, EF_PROTO, EF_SMB_VERSION, EF_SIGNING, EF_AUTH, EF_AUTH_MECH, EF_GAP, EF_FINDINGS, EF_DIALECT_TEXT,
+    EF_CLOSE_REASON, EF_COUNT
+};
 
-static void kts(JsonBuilder *b, const char *k, int64_t v)
-{
-    json_builder_set_member_name(b, k);
-    json_builder_add_int_value(b, v);
-}
+static const char *const ef_names[EF_COUNT] = {
+    "client", "server", "client_port", "server_port", "first_ts", "last_ts", "flow_id", "packets", "bytes",
+    "gaps", "gap_bytes", "evidence", "rules", "undecided", "dialect", "flags", "ntlm_sessions", "transport",
+    "carrier", "proto", "smb_version", "signing", "auth", "auth_mech", "gap", "findings", "dialect_text",
+    "close_reason",
+};
 
-static void kstr(JsonBuilder *b, const char *k, const char *s)
+static void vint(JsonBuilder *b, uint64_t v) { json_builder_add_int_value(b, v > INT64_MAX ? INT64_MAX : (gint64)v); }
+
+static void vstr(JsonBuilder *b, const char *s)
 {
     char *v = g_utf8_make_valid(s, -1);
-    json_builder_set_member_name(b, k);
     json_builder_add_string_value(b, v);
     g_free(v);
 }
 
-static void kaddr(JsonBuilder *b, const char *k, const struct ip_addr *a)
+static void vaddr(JsonBuilder *b, const struct ip_addr *a)
 {
     char buf[FMT_ADDR_LEN];
-    json_builder_set_member_name(b, k);
     if (a->family)
         json_builder_add_string_value(b, fmt_addr(a, buf));
     else
@@ -40,40 +44,33 @@ static void kaddr(JsonBuilder *b, const char *k, const struct ip_addr *a)
 
 static void summary(JsonBuilder *b, const struct conn_summary *cs)
 {
-    json_builder_begin_object(b);
-    kaddr(b, "client", &cs->client);
-    kaddr(b, "server", &cs->server);
-    kint(b, "client_port", cs->client_port);
-    kint(b, "server_port", cs->server_port);
-    kts(b, "first_ts", cs->first_ts);
-    kts(b, "last_ts", cs->last_ts);
-    kint(b, "flow_id", cs->flow_id);
-    kint(b, "packets", cs->packets);
-    kint(b, "bytes", cs->bytes);
-    kint(b, "gaps", cs->gaps);
-    kint(b, "gap_bytes", cs->gap_bytes);
-    kint(b, "evidence", cs->evidence);
-    kint(b, "rules", cs->rules);
-    kint(b, "undecided", cs->undecided);
-    kint(b, "dialect", cs->dialect);
-    kint(b, "flags", cs->flags);
-    kint(b, "ntlm_sessions", cs->ntlm_sessions);
-    kint(b, "transport", cs->transport);
-    kint(b, "carrier", cs->carrier);
-    kint(b, "proto", cs->proto);
-    kint(b, "smb_version", cs->smb_version);
-    kint(b, "signing", cs->signing);
-    kint(b, "auth", cs->auth);
-    kint(b, "auth_mech", cs->auth_mech);
-    kint(b, "gap", cs->gap);
-    kint(b, "findings", cs->findings);
-    kstr(b, "dialect_text", cs->dialect_text);
-    kstr(b, "close_reason", cs->close_reason);
-    json_builder_end_object(b);
+    json_builder_begin_array(b);
+    vaddr(b, &cs->client);
+    vaddr(b, &cs->server);
+    vint(b, cs->client_port);
+    vint(b, cs->server_port);
+    json_builder_add_int_value(b, cs->first_ts);
+    json_builder_add_int_value(b, cs->last_ts);
+    const uint64_t nums[] = { cs->flow_id, cs->packets, cs->bytes, cs->gaps, cs->gap_bytes, cs->evidence, cs->rules,
+                              cs->undecided, cs->dialect, cs->flags, cs->ntlm_sessions, cs->transport, cs->carrier,
+                              cs->proto, cs->smb_version, cs->signing, cs->auth, cs->auth_mech, cs->gap,
+                              cs->findings };
+    for (size_t i = 0; i < G_N_ELEMENTS(nums); i++)
+        vint(b, nums[i]);
+    vstr(b, cs->dialect_text);
+    vstr(b, cs->close_reason);
+    json_builder_end_array(b);
 }
 
 void mstate_build_edges(JsonBuilder *b, const struct analysis *a)
 {
+    json_builder_set_member_name(b, "edges_unjoinable");
+    vint(b, a->edges_unjoinable);
+    json_builder_set_member_name(b, "edge_fields");
+    json_builder_begin_array(b);
+    for (int i = 0; i < EF_COUNT; i++)
+        json_builder_add_string_value(b, ef_names[i]);
+    json_builder_end_array(b);
     json_builder_set_member_name(b, "edges");
     json_builder_begin_array(b);
     for (guint i = 0; a->edges && i < a->edges->len; i++)
@@ -81,57 +78,103 @@ void mstate_build_edges(JsonBuilder *b, const struct analysis *a)
     json_builder_end_array(b);
 }
 
-static void read_summary(struct jget *g, const struct jpath *ip, JsonObject *o, struct conn_summary *cs)
+/* Element i of an edge array as an unsigned integer at most max. */
+static uint64_t eu(struct jget *g, const struct jpath *p, JsonArray *a, guint i, uint64_t max)
+{
+    int64_t v = jget_elem_i64(g, p, a, i);
+    if (!g->failed && (v < 0 || (uint64_t)v > max)) {
+        struct jpath ip;
+        jpath_index(&ip, p, i);
+        jget_fail(g, &ip, "out of range");
+        return 0;
+    }
+    return (uint64_t)v;
+}
+
+static void eaddr(struct jget *g, const struct jpath *p, JsonArray *a, guint i, struct ip_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    JsonNode *n = json_array_get_element(a, i);
+    if (g->failed || JSON_NODE_HOLDS_NULL(n))
+        return;
+    const char *s = jget_elem_str(g, p, a, i, 64);
+    if (s && !jget_parse_addr(s, out)) {
+        struct jpath ip;
+        jpath_index(&ip, p, i);
+        jget_fail(g, &ip, "not an IPv4 or IPv6 address");
+    }
+}
+
+static void estr(struct jget *g, const struct jpath *p, JsonArray *a, guint i, char *out, size_t outlen)
+{
+    const char *s = jget_elem_str(g, p, a, i, outlen - 1);
+    if (s)
+        memcpy(out, s, strlen(s) + 1);
+}
+
+static void read_summary(struct jget *g, const struct jpath *ip, JsonArray *a, struct conn_summary *cs)
 {
     memset(cs, 0, sizeof *cs);
-    jget_addr(g, ip, o, "client", true, &cs->client);
-    jget_addr(g, ip, o, "server", true, &cs->server);
-    cs->client_port = (uint16_t)jget_u64(g, ip, o, "client_port", 65535);
-    cs->server_port = (uint16_t)jget_u64(g, ip, o, "server_port", 65535);
-    cs->first_ts = jget_i64(g, ip, o, "first_ts");
-    cs->last_ts = jget_i64(g, ip, o, "last_ts");
-    cs->flow_id = jget_u64(g, ip, o, "flow_id", INT64_MAX);
-    cs->packets = jget_u64(g, ip, o, "packets", INT64_MAX);
-    cs->bytes = jget_u64(g, ip, o, "bytes", INT64_MAX);
-    cs->gaps = jget_u64(g, ip, o, "gaps", INT64_MAX);
-    cs->gap_bytes = jget_u64(g, ip, o, "gap_bytes", INT64_MAX);
-    cs->evidence = (uint32_t)jget_u64(g, ip, o, "evidence", UINT32_MAX);
-    cs->rules = (uint32_t)jget_u64(g, ip, o, "rules", UINT32_MAX);
-    cs->undecided = (uint32_t)jget_u64(g, ip, o, "undecided", UINT32_MAX);
-    cs->dialect = (uint16_t)jget_u64(g, ip, o, "dialect", 65535);
-    cs->flags = (uint16_t)jget_u64(g, ip, o, "flags", 65535);
-    cs->ntlm_sessions = (uint16_t)jget_u64(g, ip, o, "ntlm_sessions", 65535);
-    cs->transport = (uint8_t)jget_u64(g, ip, o, "transport", 255);
-    cs->carrier = (uint8_t)jget_u64(g, ip, o, "carrier", CONN_CARRIER_COUNT - 1);
-    cs->proto = (uint8_t)jget_u64(g, ip, o, "proto", 255);
-    cs->smb_version = (uint8_t)jget_u64(g, ip, o, "smb_version", 3);
-    cs->signing = (uint8_t)jget_u64(g, ip, o, "signing", CONN_SIGNING_REQUIRED);
-    cs->auth = (uint8_t)jget_u64(g, ip, o, "auth", CONN_AUTH_COUNT - 1);
-    cs->auth_mech = (uint8_t)jget_u64(g, ip, o, "auth_mech", 255);
-    cs->gap = (uint8_t)jget_u64(g, ip, o, "gap", CONN_GAP_COUNT - 1);
-    cs->findings = (uint8_t)jget_u64(g, ip, o, "findings", 255);
-    const char *dt = jget_str(g, ip, o, "dialect_text", CONN_DIALECT_TEXT_LEN - 1, false);
-    if (dt)
-        memcpy(cs->dialect_text, dt, strlen(dt));
-    const char *cr = jget_str(g, ip, o, "close_reason", CONN_REASON_LEN - 1, false);
-    if (cr)
-        memcpy(cs->close_reason, cr, strlen(cr));
+    if (!a || json_array_get_length(a) != EF_COUNT) {
+        jget_fail(g, ip, "not an edge connection of edge_fields' members");
+        return;
+    }
+    eaddr(g, ip, a, EF_CLIENT, &cs->client);
+    eaddr(g, ip, a, EF_SERVER, &cs->server);
+    cs->client_port = (uint16_t)eu(g, ip, a, EF_CLIENT_PORT, 65535);
+    cs->server_port = (uint16_t)eu(g, ip, a, EF_SERVER_PORT, 65535);
+    cs->first_ts = jget_elem_i64(g, ip, a, EF_FIRST_TS);
+    cs->last_ts = jget_elem_i64(g, ip, a, EF_LAST_TS);
+    cs->flow_id = eu(g, ip, a, EF_FLOW_ID, INT64_MAX);
+    cs->packets = eu(g, ip, a, EF_PACKETS, INT64_MAX);
+    cs->bytes = eu(g, ip, a, EF_BYTES, INT64_MAX);
+    cs->gaps = eu(g, ip, a, EF_GAPS, INT64_MAX);
+    cs->gap_bytes = eu(g, ip, a, EF_GAP_BYTES, INT64_MAX);
+    cs->evidence = (uint32_t)eu(g, ip, a, EF_EVIDENCE, UINT32_MAX);
+    cs->rules = (uint32_t)eu(g, ip, a, EF_RULES, UINT32_MAX);
+    cs->undecided = (uint32_t)eu(g, ip, a, EF_UNDECIDED, UINT32_MAX);
+    cs->dialect = (uint16_t)eu(g, ip, a, EF_DIALECT, 65535);
+    cs->flags = (uint16_t)eu(g, ip, a, EF_FLAGS, 65535);
+    cs->ntlm_sessions = (uint16_t)eu(g, ip, a, EF_NTLM, 65535);
+    cs->transport = (uint8_t)eu(g, ip, a, EF_TRANSPORT, 255);
+    cs->carrier = (uint8_t)eu(g, ip, a, EF_CARRIER, CONN_CARRIER_COUNT - 1);
+    cs->proto = (uint8_t)eu(g, ip, a, EF_PROTO, 255);
+    cs->smb_version = (uint8_t)eu(g, ip, a, EF_SMB_VERSION, 3);
+    cs->signing = (uint8_t)eu(g, ip, a, EF_SIGNING, CONN_SIGNING_REQUIRED);
+    cs->auth = (uint8_t)eu(g, ip, a, EF_AUTH, CONN_AUTH_COUNT - 1);
+    cs->auth_mech = (uint8_t)eu(g, ip, a, EF_AUTH_MECH, 255);
+    cs->gap = (uint8_t)eu(g, ip, a, EF_GAP, CONN_GAP_COUNT - 1);
+    cs->findings = (uint8_t)eu(g, ip, a, EF_FINDINGS, 255);
+    estr(g, ip, a, EF_DIALECT_TEXT, cs->dialect_text, sizeof cs->dialect_text);
+    estr(g, ip, a, EF_CLOSE_REASON, cs->close_reason, sizeof cs->close_reason);
 }
 
 void mstate_fold_edges(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
     struct jpath ap, ip;
+    a->edges_unjoinable += jget_u64(g, p, st, "edges_unjoinable", INT64_MAX);
+    JsonArray *names = jget_arr(g, p, st, "edge_fields", EF_COUNT);
+    jpath_key(&ap, p, "edge_fields");
+    bool same = names && json_array_get_length(names) == EF_COUNT;
+    for (guint i = 0; same && i < EF_COUNT; i++) {
+        const char *n = jget_elem_str(g, &ap, names, i, 32);
+        same = n && strcmp(n, ef_names[i]) == 0;
+    }
+    if (!same && !g->failed)
+        jget_fail(g, &ap, "not the members this smbscope writes");
     jpath_key(&ap, p, "edges");
     JsonArray *arr = jget_arr(g, p, st, "edges", ANALYSIS_MAX_EDGES);
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
+        JsonNode *n = json_array_get_element(arr, i);
         struct conn_summary cs;
-        read_summary(g, &ip, jget_object(g, &ip, json_array_get_element(arr, i)), &cs);
+        read_summary(g, &ip, JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL, &cs);
         if (g->failed)
             return;
         if (a->edges->len < 16 * ANALYSIS_MAX_EDGES) {
             g_array_append_val(a->edges, cs);
         } else { /* a bound for merge itself: no longer joinable */
+            a->edges_unjoinable++;
             conn_groups_add(a->groups, &cs);
             smb_hosts_add(a->smb_hosts, &cs);
         }
@@ -261,9 +304,10 @@ void mstate_join_edges(struct analysis *a)
                 flow_table_unjoin(a->flows, 1);
             continue;
         }
-        if (analysis_is_edge(&cur)) {
+        if (analysis_is_edge(&cur) && out->len < ANALYSIS_MAX_EDGES) {
             g_array_append_val(out, cur);
         } else {
+            a->edges_unjoinable += analysis_is_edge(&cur); /* a merged report holds as many as a run's */
             conn_groups_add(a->groups, &cur);
             smb_hosts_add(a->smb_hosts, &cur);
         }

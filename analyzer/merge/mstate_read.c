@@ -197,11 +197,14 @@ static void fold_distinct(struct jget *g, const struct jpath *p, JsonObject *par
     g_free(regs);
 }
 
-static void syn_times(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, int64_t *t, uint32_t n)
+static void syn_times(struct jget *g, const struct jpath *p, JsonArray *pair, guint at, int64_t *t, uint32_t n)
 {
     struct jpath kp;
-    jpath_key(&kp, p, k);
-    JsonArray *arr = jget_arr(g, p, o, k, CENSUS_SYN_TIMES);
+    jpath_index(&kp, p, at);
+    JsonNode *node = g->failed ? NULL : json_array_get_element(pair, at);
+    JsonArray *arr = node && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+    if (!arr && !g->failed)
+        jget_fail(g, &kp, "not an array of times");
     guint len = arr ? json_array_get_length(arr) : 0;
     if (arr && len != (n < CENSUS_SYN_TIMES ? n : CENSUS_SYN_TIMES))
         jget_fail(g, &kp, "not one time per SYN counted (up to 4)");
@@ -234,16 +237,26 @@ static void fold_census(struct jget *g, const struct jpath *p, struct census *c,
     jpath_key(&ap, &cp, "pairs");
     for (guint i = 0; pairs && !g->failed && i < json_array_get_length(pairs); i++) {
         jpath_index(&ip, &ap, i);
-        JsonObject *po = jget_object(g, &ip, json_array_get_element(pairs, i));
+        JsonNode *pn = json_array_get_element(pairs, i);
+        JsonArray *pa = JSON_NODE_HOLDS_ARRAY(pn) ? json_node_get_array(pn) : NULL;
+        if (!pa || json_array_get_length(pa) != 7) {
+            jget_fail(g, &ip, "not [client, server, syn139, syn445, port139, t139, t445]");
+            return;
+        }
         struct census_pair e;
         memset(&e, 0, sizeof e);
-        jget_addr(g, &ip, po, "client", false, &e.client);
-        jget_addr(g, &ip, po, "server", false, &e.server);
-        e.syn139 = (uint32_t)jget_u64(g, &ip, po, "syn139", UINT32_MAX);
-        e.syn445 = (uint32_t)jget_u64(g, &ip, po, "syn445", UINT32_MAX);
-        e.port139 = (uint16_t)jget_u64(g, &ip, po, "port139", 65535);
-        syn_times(g, &ip, po, "t139", e.t139, e.syn139);
-        syn_times(g, &ip, po, "t445", e.t445, e.syn445);
+        const char *cl = jget_elem_str(g, &ip, pa, 0, 64), *sv = jget_elem_str(g, &ip, pa, 1, 64);
+        if ((cl && !jget_parse_addr(cl, &e.client)) || (sv && !jget_parse_addr(sv, &e.server)))
+            jget_fail(g, &ip, "not an address");
+        int64_t n139 = jget_elem_i64(g, &ip, pa, 2), n445 = jget_elem_i64(g, &ip, pa, 3);
+        int64_t port = jget_elem_i64(g, &ip, pa, 4);
+        if (n139 < 0 || n139 > UINT32_MAX || n445 < 0 || n445 > UINT32_MAX || port < 0 || port > 65535)
+            jget_fail(g, &ip, "a count or port out of range");
+        e.syn139 = (uint32_t)n139;
+        e.syn445 = (uint32_t)n445;
+        e.port139 = (uint16_t)port;
+        syn_times(g, &ip, pa, 5, e.t139, e.syn139);
+        syn_times(g, &ip, pa, 6, e.t445, e.syn445);
         if (!g->failed)
             census_fold_pair(c, &e);
     }

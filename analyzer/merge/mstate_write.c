@@ -192,9 +192,8 @@ static void counters(JsonBuilder *b, const struct analysis *a)
     json_builder_end_object(b);
 }
 
-static void times(JsonBuilder *b, const char *k, const int64_t *t, uint32_t n)
+static void times(JsonBuilder *b, const int64_t *t, uint32_t n)
 {
-    json_builder_set_member_name(b, k);
     json_builder_begin_array(b);
     for (uint32_t i = 0; i < n && i < CENSUS_SYN_TIMES; i++)
         json_builder_add_int_value(b, t[i]);
@@ -239,15 +238,17 @@ static void census(JsonBuilder *b, const struct census *c)
         const struct census_pair *p = census_pair_at(c, s);
         if (!p)
             continue;
-        json_builder_begin_object(b);
-        kaddr(b, "client", &p->client);
-        kaddr(b, "server", &p->server);
-        kint(b, "syn139", p->syn139);
-        kint(b, "syn445", p->syn445);
-        kint(b, "port139", p->port139);
-        times(b, "t139", p->t139, p->syn139);
-        times(b, "t445", p->t445, p->syn445);
-        json_builder_end_object(b);
+        /* compact: [client, server, syn139, syn445, port139, [t139...], [t445...]] */
+        char buf[FMT_ADDR_LEN];
+        json_builder_begin_array(b);
+        json_builder_add_string_value(b, fmt_addr(&p->client, buf));
+        json_builder_add_string_value(b, fmt_addr(&p->server, buf));
+        json_builder_add_int_value(b, p->syn139);
+        json_builder_add_int_value(b, p->syn445);
+        json_builder_add_int_value(b, p->port139);
+        times(b, p->t139, p->syn139);
+        times(b, p->t445, p->syn445);
+        json_builder_end_array(b);
     }
     json_builder_end_array(b);
     json_builder_end_object(b);
@@ -415,10 +416,10 @@ char *mstate_member_text(const struct analysis *a)
     JsonNode *detail = mstate_detail_node(a);
     char digest[MSTATE_DIGEST_LEN + 1];
     mstate_digest(state, detail, MSTATE_FORMAT, digest);
-    char *text = mstate_node_text(state);
-    json_node_unref(state);
     if (detail)
         json_node_unref(detail);
+    char *text = mstate_node_text(state);
+    json_node_unref(state);
     char *member = g_strdup_printf("{\"format\": %d, \"digest\": \"%s\", \"state\": %s}", MSTATE_FORMAT, digest, text);
     g_free(text);
     return member;

@@ -214,11 +214,14 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     json_quic_stats(j, a);
     json_end_object(j);
 
-    /* What smbscope merge combines reports with (analyzer/merge/mstate.h). */
-    char *ms = mstate_member_text(a);
-    json_key(j, "merge_state");
-    json_raw(j, ms, strlen(ms));
-    g_free(ms);
+    /* What smbscope merge combines reports with (analyzer/merge/mstate.h):
+     * asked for, as it can add megabytes to a report of many hosts. */
+    if (a->cfg->merge_state) {
+        char *ms = mstate_member_text(a);
+        json_key(j, "merge_state");
+        json_raw(j, ms, strlen(ms));
+        g_free(ms);
+    }
 
     json_end_object(j);
     fputc('\n', out);

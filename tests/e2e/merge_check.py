@@ -105,7 +105,7 @@ class Reports:
         """The per-capture report file, its first packet time and exit code."""
         if capture not in self.cache:
             out = os.path.join(self.tmp, os.path.basename(capture) + ".json")
-            rc, data, err = run([self.smbscope, "-q", "-T", "json", capture])
+            rc, data, err = run([self.smbscope, "-q", "-T", "json", "--merge-state", capture])
             with open(out, "wb") as f:
                 f.write(data)
             doc = json.loads(data)
@@ -175,6 +175,8 @@ def refusals(smbscope, reports, sample, tmp):
     t["merge_state"]["format"] = 99
     refused("other-format", json.dumps(t), "format 99")
     refused("not-json", "smbscope\n", "not JSON")
+    rc, plain, _ = run([smbscope, "-q", "-T", "json", sample])
+    refused("without-merge-state", plain.decode(), "--merge-state")
     refused("deep", "[" * 100000 + "]" * 100000, "nested deeper")
     # A reformatted report (jq, an ingest pipeline) still verifies.
     pretty = os.path.join(tmp, "reformatted.json")
