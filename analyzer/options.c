@@ -77,6 +77,8 @@ static bool nonneg(gint64 v, const char *name, char *errbuf, size_t errlen)
     "  smbscope -i eth0 -a duration:600 -w proof.pcapng\n"                                \
     "  smbscope -i any -Z nobody -T ndjson 'port 137 or port 138 or port 139 or port 445'\n" \
     "  smbscope -i eth0 --report-every 1h -o smbscope.log\n"                              \
+    "  smbscope -q -T json --merge-state site-a.pcap > a.json   (one per capture, then:)\n" \
+    "  smbscope merge a.json b.json   (one verdict: the same as reading both captures)\n"  \
     "See smbscope(1)."
 
 /* Longest filter file read by -F. */
@@ -361,7 +363,8 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
 
-    GOptionContext *ctx = g_option_context_new("[CAPTURE...] | -r CAPTURE [FILTER] | -i IFACE [FILTER]\n\n"
+    GOptionContext *ctx = g_option_context_new("[CAPTURE...] | -r CAPTURE [FILTER] | -i IFACE [FILTER]\n"
+                                                "  smbscope merge [OPTION...] REPORT.json...\n\n"
                                                 "Prove from the wire how SMB is carried.");
     g_option_context_set_summary(ctx,
         "Reads pcap/pcapng captures (gzip-compressed too; - for stdin) and reports every SMB\n"
