@@ -15,6 +15,8 @@ Checked over samples/*.pcap (X.pcap.gz is the same traffic as X.pcap):
     last part holds only TCP packets without payload, are not among them:
     README.md (smbscope merge) says what merge cannot join there;
   * stdin: a report read from - ;
+  * malformed states with a matching digest (a forged report): refused by
+    the reader's own bounds, the message naming the member;
   * refusals: a report whose state was changed (digest mismatch), a foreign
     JSON document, another merge_state format, a report written under
     another policy, a non-JSON file, a document nested too deep: exit 2 and
@@ -32,6 +34,7 @@ Usage: merge_check.py --smbscope BIN --samples DIR [--all-pairs]
 
 import argparse
 import glob
+import hashlib
 import json
 import os
 import subprocess
@@ -47,9 +50,15 @@ def expect(name, cond, detail=""):
         failures.append(name)
 
 
+SANITIZER = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
+
+
 def run(cmd, stdin=None):
     p = subprocess.run(cmd, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
-    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+    err = p.stderr.decode(errors="replace")
+    if any(s in err for s in SANITIZER):  # a sanitized build's report fails the test whatever the output
+        expect("no sanitizer report from " + " ".join(os.path.basename(c) for c in cmd[:4]), False, err[:2000])
+    return p.returncode, p.stdout, err
 
 
 UNADDABLE = ("max_concurrent_connections", "reassembly_buffer_peak", "time_jumps")
@@ -153,6 +162,49 @@ def splits(smbscope, samples_dir, tmp):
                         [step] + [reports.of(p)[0] for p in parts[2:]])
 
 
+def canonical(x):
+    """json-glib's compact form, which the digest is taken over."""
+    return json.dumps(x, separators=(",", ":"), ensure_ascii=False)
+
+
+def redigest(doc):
+    text = "smbscope-merge-state/%d\n%s\n%s" % (doc["merge_state"]["format"], canonical(doc["merge_state"]["state"]),
+                                                 canonical(doc.get("connections", [])))
+    doc["merge_state"]["digest"] = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return doc
+
+
+def malformed(smbscope, reports, sample, tmp):
+    """States smbscope never writes, with a digest that matches them (so
+    the reader's own checks answer): refused, naming the member."""
+    path = reports.of(sample)[0]
+    doc = json.load(open(path))
+    expect("the digest is SHA-256 over the compact state and connections[]",
+           redigest(json.loads(json.dumps(doc)))["merge_state"]["digest"] == doc["merge_state"]["digest"])
+
+    def case(name, change, needle):
+        t = json.loads(json.dumps(doc))
+        change(t["merge_state"]["state"], t)
+        bad = os.path.join(tmp, "malformed-%s.json" % name)
+        with open(bad, "w") as f:
+            json.dump(redigest(t), f)
+        rc, _, err = run([smbscope, "merge", bad])
+        expect("refuses a malformed state: " + name, rc == 2 and bad in err and needle in err, err.strip())
+
+    case("group level", lambda s, t: s["groups"][0].update(level=99), "groups[0].level")
+    case("group of none", lambda s, t: s["groups"][0].update(count=0), "groups[0]")
+    case("dialect text too long", lambda s, t: s["groups"][0].update(dialect_text="x" * 40), "groups[0].dialect_text")
+    case("census pair", lambda s, t: s["census"].update(pairs=[["10.0.0.1"]]), "census.pairs[0]")
+    case("address", lambda s, t: s["netbios"]["rows"].append(dict(s["netbios"]["rows"][0], client="10.0.0.300"))
+         if s["netbios"]["rows"] else s["census"].update(pairs=[["10.0.0.300", "10.0.0.1", 0, 1, 0, [], [1]]]),
+         "not an")
+    case("negative count", lambda s, t: s["run"].update(packets=-1), "run.packets")
+    case("edges past the cap", lambda s, t: s.update(edges=[[None]] * 4097), "more than 4096")
+    case("edge of another shape", lambda s, t: s.update(edges=[[1, 2, 3]]), "edges[0]")
+    case("unknown decode outcome", lambda s, t: s["inputs"][0]["status"].update(bogus=1), "decode outcome")
+    case("detail count", lambda s, t: t["connections"].append({"first_seen": None}), "conns_detailed")
+
+
 def refusals(smbscope, reports, sample, tmp):
     path = reports.of(sample)[0]
     doc = json.load(open(path))
@@ -227,6 +279,8 @@ def main():
         rc1, out1, _ = run([a.smbscope, "merge", "-T", "json", reports.of(samples[0])[0]])
         expect("a report from standard input", rc == rc1 and out == out1, err.strip())
         refusals(a.smbscope, reports, samples[0], tmp)
+        with_smb = [s for s in samples if os.path.basename(s) == "smb445-list-shares.pcap"] or samples
+        malformed(a.smbscope, reports, with_smb[0], tmp)
     print("%d failure(s)" % len(failures))
     return 1 if failures else 0
 
