@@ -181,3 +181,14 @@ void mstate_detail_join(struct analysis *a, const struct conn_summary *early, co
                    es != ls, joined);
     g_ptr_array_remove_index(d, li);
 }
+
+void mstate_detail_set_end(struct analysis *a, const struct conn_summary *cs, const char *reason)
+{
+    bool swapped;
+    guint i = find_entry(a->conn_detail_json, cs, &swapped);
+    if (i == G_MAXUINT)
+        return;
+    JsonObject *st = sub_obj(json_node_get_object(g_ptr_array_index(a->conn_detail_json, i)), "stream");
+    if (st)
+        json_object_set_string_member(st, "end", reason);
+}

@@ -11,4 +11,7 @@
 void mstate_detail_join(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late,
                         const struct conn_summary *joined);
 
+/* The entry of cs (when detailed) now ends for reason (stream.end). */
+void mstate_detail_set_end(struct analysis *a, const struct conn_summary *cs, const char *reason);
+
 #endif

@@ -284,6 +284,27 @@ void mstate_join_parts(struct conn_summary *out, const struct conn_summary *earl
     *out = j;
 }
 
+/* A TCP connection open at its capture's end that no later capture
+ * continued, when a capture read after it (inputs go in order of their
+ * first packet) starts past its idle timeout: the run over them all closes
+ * it as idle (flow.h), so merge does too. */
+static void idle_if_later(struct analysis *a, struct conn_summary *cs)
+{
+    struct flow_limits lim;
+    flow_limits_default(&lim);
+    if (cs->carrier != CONN_CARRIER_TCP || strcmp(cs->close_reason, "end") != 0)
+        return;
+    bool later = false;
+    for (guint i = 0; !later && i < a->inputs->len; i++) {
+        const struct input_info *in = g_ptr_array_index(a->inputs, i);
+        later = in->packets && in->first_ts > cs->first_ts && in->first_ts - cs->last_ts > lim.idle_established_us;
+    }
+    if (!later)
+        return;
+    g_strlcpy(cs->close_reason, "idle", sizeof cs->close_reason);
+    mstate_detail_set_end(a, cs, "idle");
+}
+
 void mstate_join_edges(struct analysis *a)
 {
     GArray *in = a->edges;
@@ -304,6 +325,7 @@ void mstate_join_edges(struct analysis *a)
                 flow_table_unjoin(a->flows, 1);
             continue;
         }
+        idle_if_later(a, &cur);
         if (analysis_is_edge(&cur) && out->len < ANALYSIS_MAX_EDGES) {
             g_array_append_val(out, cur);
         } else {

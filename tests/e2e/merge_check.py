@@ -29,7 +29,11 @@ stats.time_jumps (a jump between two files read one after the other).  The
 joint run reads the captures in the order of their first packet, as merge
 lists its inputs; exit statuses must be equal too.
 
-Usage: merge_check.py --smbscope BIN --samples DIR [--all-pairs]
+With --corpus DIR (../shared/corpus: public captures of other projects),
+the same pairs and all-at-once checks over those captures instead (exit 77
+when the corpus is absent, a failure under CI=true).
+
+Usage: merge_check.py --smbscope BIN (--samples DIR | --corpus DIR) [--all-pairs]
 """
 
 import argparse
@@ -117,8 +121,8 @@ class Reports:
             rc, data, err = run([self.smbscope, "-q", "-T", "json", "--merge-state", capture])
             with open(out, "wb") as f:
                 f.write(data)
-            doc = json.loads(data)
-            first = doc["merge_state"]["state"]["inputs"][0]["first_ts"]
+            doc = json.loads(data) if data else {}
+            first = doc["merge_state"]["state"]["inputs"][0]["first_ts"] if "merge_state" in doc else 0
             self.cache[capture] = (out, first, rc)
         return self.cache[capture]
 
@@ -240,12 +244,51 @@ def refusals(smbscope, reports, sample, tmp):
     expect("refuses a report of another policy", rc == 2 and "another policy" in err, err.strip())
 
 
+def corpus(a):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from absent import absent
+    catalog = os.path.join(a.corpus, "CATALOG.tsv")
+    if not os.path.exists(catalog):
+        return absent("corpus not found at %s" % a.corpus)
+    with open(catalog) as f:
+        rows = [line.split("\t")[0] for line in f.read().splitlines()[1:] if line.strip()]
+    caps = sorted(os.path.join(a.corpus, r) for r in rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        reports = Reports(a.smbscope, tmp)
+        readable = [c for c in caps if reports.of(c)[2] != 2]  # merging needs a readable capture
+        # Some public captures hold the same connection as another (variants
+        # of one trace): the same traffic twice is not two captures to merge
+        # (README: it counts twice), so such a capture is left out.
+        seen, distinct = set(), []
+        for c in readable:
+            doc = json.load(open(reports.of(c)[0]))
+            tcp = doc.get("connections", []) + [f for f in doc.get("netbios", {}).get("flows", []) if f["proto"] == "tcp"]
+            conns = {tuple(sorted([(x["client"], x["client_port"]), (x["server"], x["server_port"])])) for x in tcp}
+            if conns & seen:
+                print("(left out: %s repeats a connection of another capture)" % os.path.basename(c))
+                continue
+            seen |= conns
+            distinct.append(c)
+        readable = distinct
+        expect("corpus captures readable", len(readable) >= 10, str(len(readable)))
+        pairs = [(x, y) for i, x in enumerate(readable) for y in readable[i + 1:]] if a.all_pairs else \
+            [(readable[i], readable[(i + 1) % len(readable)]) for i in range(len(readable))]
+        for x, y in pairs:
+            compare("corpus %s + %s" % (os.path.basename(x), os.path.basename(y)), a.smbscope, reports, [x, y])
+        compare("merge of every readable corpus capture", a.smbscope, reports, readable)
+    print("%d failure(s)" % len(failures))
+    return 1 if failures else 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smbscope", required=True)
-    ap.add_argument("--samples", required=True)
+    ap.add_argument("--samples")
+    ap.add_argument("--corpus")
     ap.add_argument("--all-pairs", action="store_true")
     a = ap.parse_args()
+    if a.corpus:
+        return corpus(a)
     # X.pcap.gz is X.pcap compressed: the same traffic seen twice is not two
     # captures of one network to merge (the joint run would see one
     # connection retransmitted), so only the uncompressed one is used.
