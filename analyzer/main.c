@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "analysis.h"
+#include "jobs.h"
 #include "merge.h"
 #include "options.h"
 #include "report.h"
@@ -87,6 +88,11 @@ int main(int argc, char **argv)
     if (early >= 0) {
         config_free(&cfg);
         return early;
+    }
+    if (jobs_applies(&cfg)) {
+        int status = jobs_main(&cfg);
+        config_free(&cfg);
+        return status;
     }
 
     struct run run;

@@ -30,6 +30,7 @@ struct raw_options {
     gchar **interfaces, **autostop;
     gchar *filter_file, *display_filter, *drop_user, *write_file, *report_every, *observer_name;
     gboolean list_interfaces, no_promisc, verbose, merge_state;
+    gint jobs;
     gint64 count;
     gint snaplen, buffer_kib;
 };
@@ -358,6 +359,7 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         { "verbose", 'V', 0, G_OPTION_ARG_NONE, &o.verbose, "Text report: the detail of every connection (default: the first 50)", NULL },
         { "display-filter", 'Y', 0, G_OPTION_ARG_STRING, &o.display_filter, "Not supported: use the smbscope plugin in tshark (tshark -Y 'smbscope...')", "FILTER" },
         { "report-every", 0, 0, G_OPTION_ARG_STRING, &o.report_every, "Write a report every DURATION (30s, 5m, 1h): that interval's verdict and the run's so far", "DURATION" },
+        { "jobs", 0, 0, G_OPTION_ARG_INT, &o.jobs, "Analyse up to N capture files at once (threads), then merge them: the answer of one run (default 1)", "N" },
         { "merge-state", 0, 0, G_OPTION_ARG_NONE, &o.merge_state, "JSON report: add merge_state, what smbscope merge combines reports with", NULL },
         { "observer-name", 0, 0, G_OPTION_ARG_FILENAME, &o.observer_name, "observer.name of ndjson events (default: the host name)", "NAME" },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
@@ -389,6 +391,11 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
     cfg->show_version = o.version;
     cfg->quiet = o.quiet;
     cfg->merge_state = o.merge_state;
+    if (o.jobs < 0 || o.jobs > 64) {
+        snprintf(errbuf, errlen, "--jobs must be between 1 and 64");
+        goto fail;
+    }
+    cfg->jobs = o.jobs ? o.jobs : 1;
     cfg->output = o.output;
     o.output = NULL;
     cfg->write_streams_dir = o.write_streams;

@@ -136,6 +136,10 @@ static JsonNode *verified_state(JsonNode *root, JsonNode **detail, char *err, si
     }
     char want[MSTATE_DIGEST_LEN + 1];
     *detail = json_object_get_member(top, "connections");
+    if (!*detail || !JSON_NODE_HOLDS_ARRAY(*detail)) {
+        snprintf(err, errlen, "connections: missing or not an array");
+        return NULL;
+    }
     mstate_digest(state, *detail, (int)format, want);
     if (strcmp(want, json_node_get_string(dg)) != 0) {
         snprintf(err, errlen, "merge_state digest does not match its content: the report was changed after "
@@ -241,15 +245,27 @@ int merge_main(const struct config *given)
             return 2;
         }
     }
-    mstate_join_edges(&a);
-    analysis_fold_edges(&a);
-    detail_limit(&a);
-    /* The same answer whatever the order of the reports. */
-    g_ptr_array_sort(a.inputs, input_order);
-    nb_ledger_sort_rows(a.ledger);
-    host_table_sort(nb_ledger_hosts_mut(a.ledger));
-    smb_hosts_sort(a.smb_hosts);
+    merge_finish(&a);
+    int status = merge_report(cfg, &a);
+    analysis_free(&a);
+    return status;
+}
 
+void merge_finish(struct analysis *a)
+{
+    mstate_join_edges(a);
+    analysis_fold_edges(a);
+    detail_limit(a);
+    /* The same answer whatever the order of the reports. */
+    g_ptr_array_sort(a->inputs, input_order);
+    nb_ledger_sort_rows(a->ledger);
+    host_table_sort(nb_ledger_hosts_mut(a->ledger));
+    smb_hosts_sort(a->smb_hosts);
+}
+
+int merge_report(const struct config *cfg, const struct analysis *a)
+{
+    char err[1024];
     struct run run;
     int status;
     if (!run_prepare(&run, cfg, err, sizeof err)) {
@@ -257,8 +273,8 @@ int merge_main(const struct config *given)
         status = 2;
     } else {
         struct verdict v;
-        verdict_compute(&v, &a, &cfg->policy);
-        run_report(&run, &a, &v);
+        verdict_compute(&v, a, &cfg->policy);
+        run_report(&run, a, &v);
         status = v.exit_code;
         if (fflush(run.out) != 0 || ferror(run.out)) {
             fprintf(stderr, "smbscope: %s: write error\n", cfg->output ? cfg->output : "standard output");
@@ -267,6 +283,5 @@ int merge_main(const struct config *given)
         verdict_free(&v);
     }
     run_free(&run);
-    analysis_free(&a);
     return status;
 }

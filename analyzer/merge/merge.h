@@ -21,4 +21,12 @@ bool merge_is_command(int argc, char **argv);
 /* The command after config_parse(): the exit status. */
 int merge_main(const struct config *cfg);
 
+struct analysis;
+/* After every state was folded in (mstate_fold): parts of connections
+ * joined, edges folded, detail cut to --connections, rows in canonical
+ * order.  Then merge_report(): the verdict and the report as a run writes
+ * them; the exit status.  (Shared with --jobs, analyzer/merge/jobs.c.) */
+void merge_finish(struct analysis *a);
+int merge_report(const struct config *cfg, const struct analysis *a);
+
 #endif

@@ -339,7 +339,9 @@ void mstate_fold_conns(struct jget *g, const struct jpath *p, struct analysis *a
     mstate_fold_edges(g, p, a, st);
     uint64_t detailed = jget_u64(g, p, st, "conns_detailed", MAX_DETAIL);
     a->conns_omitted += jget_u64(g, p, st, "conns_omitted", INT64_MAX);
-    guint n = detail && JSON_NODE_HOLDS_ARRAY(detail) ? json_array_get_length(json_node_get_array(detail)) : 0;
+    if (!detail) /* --jobs: the detail travels as the connections themselves (jobs.c) */
+        return;
+    guint n = JSON_NODE_HOLDS_ARRAY(detail) ? json_array_get_length(json_node_get_array(detail)) : 0;
     if (!g->failed && n != detailed)
         jget_fail(g, p, "conns_detailed is not the number of connections[] entries");
     if (g->failed)

@@ -20,8 +20,9 @@ JsonNode *mstate_detail_node(const struct analysis *a);
 /* The policy as the state holds it. */
 JsonNode *mstate_policy_node(const struct policy *p);
 
-/* Fold the groups and hosts; the report's connections[] entries (detail,
- * may be NULL when the report has none) join a->conn_detail_json. */
+/* Fold the groups and hosts; the report's connections[] entries (detail)
+ * join a->conn_detail_json.  detail NULL: the caller moves the kept
+ * connections into a->conns itself (--jobs). */
 void mstate_fold_conns(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, JsonNode *detail);
 
 #endif

@@ -9,6 +9,7 @@
 #include <json-glib/json-glib.h>
 
 #include "fmt.h"
+#include "session.h"
 
 static bool same_str(JsonObject *o, const char *k, const char *want)
 {
@@ -159,9 +160,48 @@ static void merge_into(JsonObject *e, JsonObject *l, bool swapped, const struct 
     append_new(e, l, "shares");
 }
 
+/* The kept connection (--jobs moves them, not their JSON) of a part. */
+static guint find_conn(GPtrArray *conns, const struct conn_summary *cs)
+{
+    for (guint i = 0; i < conns->len; i++) {
+        const struct smb_conn *s = g_ptr_array_index(conns, i);
+        if (s->first_ts == cs->first_ts && ((s->port[0] == cs->client_port && s->port[1] == cs->server_port) ||
+                                            (s->port[1] == cs->client_port && s->port[0] == cs->server_port)))
+            return i;
+    }
+    return G_MAXUINT;
+}
+
+/* join_conns(): the late part's counters into the early one's, as far as
+ * the text report shows them; true when the late part was kept. */
+static bool join_conns(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late)
+{
+    guint li = find_conn(a->conns, late);
+    if (li == G_MAXUINT)
+        return false;
+    guint ei = find_conn(a->conns, early);
+    struct smb_conn *l = g_ptr_array_index(a->conns, li);
+    if (ei != G_MAXUINT) {
+        struct smb_conn *e = g_ptr_array_index(a->conns, ei);
+        bool same = memcmp(&e->addr[0], &l->addr[0], sizeof e->addr[0]) == 0 && e->port[0] == l->port[0];
+        for (int d = 0; d < 2; d++) {
+            e->bytes[d] += l->bytes[same ? d : 1 - d];
+            e->packets[d] += l->packets[same ? d : 1 - d];
+        }
+        e->last_ts = l->last_ts;
+        e->close_reason = l->close_reason; /* static names (flow.c) */
+        e->signed_pdus += l->signed_pdus;
+        e->encrypted_pdus += l->encrypted_pdus;
+    }
+    g_ptr_array_remove_index(a->conns, li); /* frees it */
+    return true;
+}
+
 void mstate_detail_join(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late,
                         const struct conn_summary *joined)
 {
+    if (join_conns(a, early, late))
+        return;
     bool es = false, ls = false;
     GPtrArray *d = a->conn_detail_json;
     guint ei = find_entry(d, early, &es), li = find_entry(d, late, &ls);

@@ -50,7 +50,7 @@ static void fold_inputs(struct jget *g, const struct jpath *p, struct analysis *
         struct input_info *in = g_new0(struct input_info, 1);
         in->path = g_strdup(jget_str(g, &ip, o, "path", MAX_PATH_LEN, false));
         in->link_type = g_strdup(jget_str(g, &ip, o, "link_type", 64, true));
-        in->dlt = (int)jget_u64(g, &ip, o, "dlt", 65535);
+        in->dlt = (int)jget_u64(g, &ip, o, "dlt", INT32_MAX); /* a pcap header's link type is 32 bits */
         in->format = static_name(formats, jget_str(g, &ip, o, "format", 32, true));
         in->reader = static_name(readers, jget_str(g, &ip, o, "reader", 32, true));
         in->gzip = jget_bool(g, &ip, o, "gzip");

@@ -14,6 +14,8 @@ Checked over samples/*.pcap (X.pcap.gz is the same traffic as X.pcap):
     a session setup's request and response fall in different parts, or the
     last part holds only TCP packets without payload, are not among them:
     README.md (smbscope merge) says what merge cannot join there;
+  * --jobs 2 (threads, merged in-process) answers as --jobs 1 over every
+    sample (JSON, text), and refuses -T ndjson;
   * stdin: a report read from - ;
   * malformed states with a matching digest (a forged report): refused by
     the reader's own bounds, the message naming the member;
@@ -164,6 +166,24 @@ def splits(smbscope, samples_dir, tmp):
                     f.write(first)
                 compare("split %s every %d packets, merged in two steps" % (name, n), smbscope, reports, parts,
                         [step] + [reports.of(p)[0] for p in parts[2:]])
+
+
+def jobs(smbscope, reports, samples):
+    """--jobs 2 (threads, merged in-process) answers as --jobs 1 does, for
+    the captures given in the order of their first packet, in every format."""
+    caps = reports.chrono(samples)
+    for fmt in ("json", "text"):
+        rc1, one, _ = run([smbscope, "-q", "-T", fmt] + caps)
+        rc2, two, err = run([smbscope, "-q", "-T", fmt, "--jobs", "2"] + caps)
+        if fmt == "json":
+            d = first_diff(normal(json.loads(two)), normal(json.loads(one)))
+        else:  # the same lines (NetBIOS rows: by first seen), but the time jumps between captures (README)
+            lines = [sorted(l for l in out.decode().splitlines() if not l.startswith("  time jumps")) for out in (one, two)]
+            d = None if lines[0] == lines[1] else "the text reports differ"
+        expect("--jobs 2 == --jobs 1 (%s, %d captures)" % (fmt, len(caps)), d is None and rc1 == rc2,
+               d or "exit %d != %d %s" % (rc2, rc1, err.strip()))
+    rc, _, err = run([smbscope, "-q", "-T", "ndjson", "--jobs", "2"] + caps[:2])
+    expect("--jobs 2 refuses -T ndjson", rc == 2 and "--jobs" in err, err.strip())
 
 
 def canonical(x):
@@ -317,6 +337,7 @@ def main():
             parts.append(part)
         compare("merge of two merged halves (associative)", a.smbscope, reports, samples, parts)
         splits(a.smbscope, a.samples, tmp)
+        jobs(a.smbscope, reports, samples)
         with open(reports.of(samples[0])[0], "rb") as f:
             rc, out, err = run([a.smbscope, "merge", "-T", "json", "-"], stdin=f.read())
         rc1, out1, _ = run([a.smbscope, "merge", "-T", "json", reports.of(samples[0])[0]])
