@@ -115,6 +115,7 @@ static void fold_counters(struct jget *g, const struct jpath *p, struct analysis
         .total_cap_hits = jget_u64(g, &kp, o, "total_cap_hits", INT64_MAX),
         .non_tcp = jget_u64(g, &kp, o, "non_tcp", INT64_MAX),
         .time_jumps = jget_u64(g, &kp, o, "time_jumps", INT64_MAX),
+        .closed_early = jget_u64(g, &kp, o, "closed_early", INT64_MAX),
     };
     flow_table_fold_stats(a->flows, &fs);
 

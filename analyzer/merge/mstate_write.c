@@ -156,6 +156,7 @@ static void counters(JsonBuilder *b, const struct analysis *a)
     kint(b, "total_cap_hits", fs.total_cap_hits);
     kint(b, "non_tcp", fs.non_tcp);
     kint(b, "time_jumps", fs.time_jumps);
+    kint(b, "closed_early", fs.closed_early);
     json_builder_end_object(b);
 
     const struct ipfrag_stats *fr = ipfrag_stats(a->frags);

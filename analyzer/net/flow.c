@@ -554,6 +554,7 @@ void flow_table_fold_stats(struct flow_table *t, const struct flow_stats *s)
     d->total_cap_hits += s->total_cap_hits;
     d->non_tcp += s->non_tcp;
     d->time_jumps += s->time_jumps;
+    d->closed_early += s->closed_early;
 }
 
 void flow_table_unjoin(struct flow_table *t, uint64_t n) { t->st.conns -= n < t->st.conns ? n : t->st.conns; }
