@@ -28,12 +28,30 @@ struct conn_user {
     bool announced; /* events.conn_classified was called */
 };
 
+/* The session state of a TCP connection is made with its first stream
+ * byte or gap, not at its SYN: a connection without data cannot carry SMB
+ * (smb_conn_close() would say so), and a flood of SYNs or of empty
+ * connections then costs only the flow table's entries. */
 static void on_conn_open(void *ctx, struct flow_conn *c, void **user)
 {
-    struct analysis *a = ctx;
-    struct conn_user *u = g_new0(struct conn_user, 1);
-    u->smb = smb_conn_new(&a->session_cfg, c);
-    *user = u;
+    (void)ctx;
+    (void)c;
+    *user = NULL;
+}
+
+static struct conn_user *conn_user_of(struct analysis *a, struct flow_conn *c, void **user)
+{
+    if (!*user) {
+        /* The session starts as it did when it was made at the flow's
+         * opening, when the flow was still marked mid-stream (its SYN is
+         * noted after the open callback): same framing mode, same answer. */
+        struct flow_conn at_open = *c;
+        at_open.midstream = true;
+        struct conn_user *u = g_new0(struct conn_user, 1);
+        u->smb = smb_conn_new(&a->session_cfg, &at_open);
+        *user = u;
+    }
+    return *user;
 }
 
 /* The classification so far of an open connection (smb_conn_close() gives
@@ -50,7 +68,7 @@ static enum transport_class provisional_class(const struct smb_conn *s, const st
 static void on_data(void *ctx, struct flow_conn *c, void **user, int dir, const uint8_t *p, size_t n, int64_t ts)
 {
     struct analysis *a = ctx;
-    struct conn_user *u = *user;
+    struct conn_user *u = conn_user_of(a, c, user);
     smb_conn_data(u->smb, dir, p, n, ts);
     if (!u->announced && a->events.conn_classified) {
         const struct smb_conn *s = u->smb;
@@ -63,7 +81,7 @@ static void on_data(void *ctx, struct flow_conn *c, void **user, int dir, const 
 
 static void on_gap(void *ctx, struct flow_conn *c, void **user, int dir, uint64_t n, int64_t ts)
 {
-    struct conn_user *u = *user;
+    struct conn_user *u = conn_user_of(ctx, c, user);
     smb_conn_gap(u->smb, dir, n, ts);
 }
 

@@ -16,7 +16,7 @@
 struct dns_msg;
 
 #define CENSUS_SYN_TIMES 4
-#define CENSUS_MAX_PAIRS 65536u
+#define CENSUS_MAX_PAIRS 32768u
 
 /* SYNs from one client to one server on 139 and 445. */
 struct census_pair {

@@ -7,7 +7,6 @@
 
 #include <glib.h>
 
-#include "distinct.h"
 
 struct conn_groups {
     uint32_t cap;
@@ -25,9 +24,23 @@ const char *conn_group_level_name(enum conn_group_level l)
     return (unsigned)l < CONN_GROUP_LEVELS ? names[l] : "other";
 }
 
+/* Eight bytes at a time (one call per closed connection: a byte-wise hash
+ * of the 100-byte key was 3% of a run of short connections). */
 static guint key_hash(gconstpointer p)
 {
-    return (guint)distinct_hash(p, sizeof(struct conn_group_key));
+    const uint8_t *b = p;
+    uint64_t h = UINT64_C(0x9E3779B97F4A7C15);
+    size_t n = sizeof(struct conn_group_key), i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+        h ^= h >> 32;
+    }
+    for (; i < n; i++)
+        h = (h ^ b[i]) * UINT64_C(0x100000001b3);
+    h ^= h >> 29;
+    return (guint)(h ^ (h >> 32));
 }
 
 static gboolean key_equal(gconstpointer a, gconstpointer b)

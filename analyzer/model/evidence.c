@@ -5,6 +5,7 @@
 
 #include "census.h"
 #include "conn_groups.h"
+#include "smb_hosts.h"
 #include "ipfrag.h"
 
 void evidence_collect(struct evidence *e, const struct analysis *a)
@@ -43,6 +44,9 @@ void evidence_collect(struct evidence *e, const struct analysis *a)
     e->smb_midstream = gs.connections - gs.start_seen;
     e->stream_gaps = gs.gaps;
     e->stream_gap_bytes = gs.gap_bytes;
+    e->connections_folded = gs.connections - gs.folded[CONN_GROUP_FULL];
+    e->connection_group_cap = gs.cap;
+    e->smb_hosts_unrecorded = smb_hosts_unrecorded(a->smb_hosts);
     e->netbios_itemised = nb_ledger_count(a->ledger);
     e->netbios_flows = e->netbios_itemised + nb_ledger_overflow_flows(a->ledger);
     e->netbios_not_itemised_packets = nb_ledger_overflow(a->ledger)->packets;

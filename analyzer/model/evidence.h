@@ -24,6 +24,9 @@ struct evidence {
     uint64_t stream_gaps, stream_gap_bytes;  /* over the SMB connections */
     uint64_t evictions, reassembly_cap_hits, race_pairs_dropped;
     uint32_t netbios_flow_cap;
+    uint64_t connections_folded;        /* SMB connections folded past the group cap (conn_groups.h) */
+    uint32_t connection_group_cap;
+    uint64_t smb_hosts_unrecorded;      /* connection ends past the SMB host table's cap (smb_hosts.h) */
     bool live, have_drop_stats;
     uint64_t if_received, if_dropped, if_ifdropped;
 };

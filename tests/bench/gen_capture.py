@@ -22,6 +22,9 @@ replica) and a payload (written as is), so 1 GiB takes a few seconds.
 
 usage: gen_capture.py [--samples DIR] [--lanes N] [--seed N] [--quic-share Q] SIZE OUT
   SIZE: bytes, or with a suffix K/M/G (binary: 0.25G = 256 MiB)
+       gen_capture.py --many N [--overlap N] [--clients N] [--servers N] OUT
+  N short negotiate-only SMB 3.1.1 connections replicated from one real
+  connection of samples/ (many_conns.py says how it is cut and replicated)
 """
 
 import argparse
@@ -564,9 +567,29 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--quic-share", type=float, default=0.0,
                     help="share of the bytes that is QUIC (samples/quic*.pcap), e.g. 0.1; default 0")
-    ap.add_argument("size")
-    ap.add_argument("out")
+    ap.add_argument("--many", type=int, metavar="N",
+                    help="instead of SIZE: N short SMB 3.1.1 connections (many_conns.py)")
+    ap.add_argument("--template", help="--many: the sample to cut the connection from (default smb445-smb3_11.pcap)")
+    ap.add_argument("--overlap", type=float, default=64,
+                    help="--many: connections open at once (default 64; below 1 spaces them out)")
+    ap.add_argument("--rate", type=float, help="--many: connections started per second on average (default: dense, "
+                    "about 12,000 a second; 500 keeps every closed connection in the flow table without evictions)")
+    ap.add_argument("--clients", type=int, default=50000, help="--many: client addresses (default 50000)")
+    ap.add_argument("--servers", type=int, default=100, help="--many: server addresses (default 100)")
+    ap.add_argument("args", nargs="+", metavar="[SIZE] OUT")
     a = ap.parse_args()
+    if a.many is not None:
+        if len(a.args) != 1:
+            ap.error("--many N takes OUT only")
+        import many_conns
+        tpl = a.template or many_conns.default_template(a.samples)
+        written, packets, conns = many_conns.generate_many(a.args[0], a.many, tpl, a.overlap, a.clients,
+                                                           a.servers, a.seed, read_pcap, a.rate)
+        print("%s: %d bytes, %d packets, %d connections" % (a.args[0], written, packets, conns))
+        return
+    if len(a.args) != 2:
+        ap.error("SIZE OUT expected")
+    a.size, a.out = a.args
     written, packets, replicas = generate(a.out, parse_size(a.size), a.samples, a.lanes, a.seed, a.quic_share)
     print("%s: %d bytes, %d packets, %d template replicas" % (a.out, written, packets, replicas))
 

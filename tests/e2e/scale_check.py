@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """scale_check.py - reports that scale (issue 13), on a generated capture of
-many short SMB connections (gen_many_conns.py, one real negotiate-only SMB
-3.1.1 connection replicated with new addresses):
+many short SMB connections (tests/bench/gen_capture.py --many: one real
+negotiate-only SMB 3.1.1 connection of samples/ replicated with new
+addresses, here one client address per connection and one server):
 
 - peak RSS (the child's getrusage ru_maxrss, not a timing) stays under 64 MiB;
 - every connection is accounted for: the connection groups' counts sum to
@@ -26,6 +27,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RSS_LIMIT_KIB = 64 * 1024
+SERVER = "10.1.0.1"  # gen_capture.py --many --servers 1
 failures = []
 
 
@@ -82,7 +84,8 @@ def main():
     n = args.connections
     with tempfile.TemporaryDirectory() as tmp:
         cap = os.path.join(tmp, "many.pcap")
-        subprocess.run([sys.executable, os.path.join(HERE, "gen_many_conns.py"), str(n), cap], check=True)
+        subprocess.run([sys.executable, os.path.join(HERE, "..", "bench", "gen_capture.py"), "--many", str(n),
+                        "--clients", str(n), "--servers", "1", cap], check=True, stdout=subprocess.DEVNULL)
         convs = tshark_conversations(cap)
         check(convs == n, "tshark counts %d TCP conversations (%d generated)" % (convs, n))
 
@@ -120,10 +123,10 @@ def main():
         check(sum(v.get("connections", 1) for v in signing) == n,
               "every connection's signing violation is counted (%d violation lines)" % len(signing))
         check(len(signing) <= 16 + 8 + 1, "violation lines bounded by the groups (%d)" % len(signing))
-        server = [h for h in d["hosts"] if h["address"] == "10.250.0.1"]
+        server = [h for h in d["hosts"] if h["address"] == SERVER]
         check(len(server) == 1 and server[0]["smb_connections_as_server"] == n and server[0]["violations"] == n,
               "the server: %d connections and %d signing violations, whatever the groups folded" % (n, n))
-        check(all(h["violations"] == 1 for h in d["hosts"] if h["address"] != "10.250.0.1"),
+        check(all(h["violations"] == 1 for h in d["hosts"] if h["address"] != SERVER),
               "each client: its one signing violation")
         levels = d["connection_groups_summary"]["connections_by_level"]
         check(levels["any-client"] > 0, "past 16 groups connections fold into any-client groups")

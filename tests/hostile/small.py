@@ -29,7 +29,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 SANITIZER = (b"AddressSanitizer", b"LeakSanitizer", b"runtime error:")
 problems = []
-DEFAULT_MAX_CONNS = 65536  # README, --max-connections
+DEFAULT_MAX_CONNS = 10000  # README, --max-connections
 
 
 def fail(msg):
@@ -206,7 +206,7 @@ def check_others(binary, tmp, rss_mib):
             fail("%s: peak RSS %d KiB over the %d MiB bound" % (case, rss_kib, rss_mib))
         if case == "syn-flood" and doc is not None:
             # 100,000 half-open connections against the documented default
-            # cap (README: --max-connections, 65,536): the excess is evicted
+            # cap (README: --max-connections, 10,000): the excess is evicted
             # and counted, never tracked
             st = doc.get("stats", {})
             if st.get("max_concurrent_connections") != DEFAULT_MAX_CONNS or \
