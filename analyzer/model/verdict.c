@@ -79,14 +79,7 @@ void verdict_add_unknown(struct verdict *v, const char *reason, uint32_t rules, 
 static gint by_time(gconstpointer a, gconstpointer b)
 {
     const struct violation *x = a, *y = b;
-    if (x->first_seen != y->first_seen)
-        return (x->first_seen > y->first_seen) - (x->first_seen < y->first_seen);
-    /* Ties by what they say, not by the order they were found in (which
-     * differs between a run and smbscope merge of its parts); g_array_sort
-     * is stable, so equal ones keep that order. */
-    if (x->kind != y->kind)
-        return x->kind < y->kind ? -1 : 1;
-    return strcmp(x->detail ? x->detail : "", y->detail ? y->detail : "");
+    return (x->first_seen > y->first_seen) - (x->first_seen < y->first_seen);
 }
 
 static void netbios_rows(struct verdict *v, const struct analysis *a, const struct policy *p)

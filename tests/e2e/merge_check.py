@@ -83,6 +83,13 @@ def normal(doc):
     nb = dict(doc.get("netbios", {}))
     nb["flows"] = sorted(nb.get("flows", []), key=lambda f: json.dumps(f, sort_keys=True))
     doc["netbios"] = nb
+    # verdict lines are in first-seen order; of one time, a run lists them in
+    # the order it met their connections, merge by content.
+    v = dict(doc.get("verdict", {}))
+    for k in ("violations",):
+        v[k] = sorted(v.get(k, []), key=lambda x: (x.get("first_seen") or "", json.dumps(x, sort_keys=True)))
+    doc["verdict"] = v
+    doc["findings"] = sorted(doc.get("findings", []), key=lambda x: (x.get("first_seen") or "", json.dumps(x, sort_keys=True)))
     # connections[] is in first-seen order; a run breaks ties by its flow
     # ids, which mean nothing across captures (merge: by the entry's text).
     doc["connections"] = sorted(doc.get("connections", []),
