@@ -518,6 +518,17 @@ void quic_table_finish(struct quic_table *t)
 
 struct quic_table_stats quic_table_stats(const struct quic_table *t) { return t->stats; }
 
+void quic_table_fold_stats(struct quic_table *t, const struct quic_table_stats *s)
+{
+    t->stats.datagrams += s->datagrams;
+    t->stats.quic_datagrams += s->quic_datagrams;
+    t->stats.conns += s->conns;
+    t->stats.smb_conns += s->smb_conns;
+    t->stats.other_conns += s->other_conns;
+    t->stats.evictions += s->evictions;
+    t->stats.decrypt_failures += s->decrypt_failures;
+}
+
 void quic_table_free(struct quic_table *t)
 {
     if (!t)

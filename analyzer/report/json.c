@@ -271,3 +271,10 @@ void json_kstr(struct json *j, const char *key, const char *s) { json_key(j, key
 void json_kuint(struct json *j, const char *key, uint64_t v) { json_key(j, key); json_uint(j, v); }
 void json_kint(struct json *j, const char *key, int64_t v) { json_key(j, key); json_int(j, v); }
 void json_kbool(struct json *j, const char *key, bool v) { json_key(j, key); json_bool(j, v); }
+
+void json_raw(struct json *j, const char *text, size_t n)
+{
+    before_value(j);
+    out_n(j, text, n);
+    value_done(j);
+}
