@@ -157,7 +157,7 @@ def merged_report(b, captures, options, tmp):
     when it fails."""
     paths = []
     for i, c in enumerate(captures):
-        r = smbscope_json(b, options + [c])
+        r = smbscope_json(b, options + ["--merge-state", c])  # merge takes only reports that carry their state
         if r is None:
             return None
         paths.append(os.path.join(tmp, "report-%03d.json" % i))
@@ -411,7 +411,10 @@ def check_corpus(bins, a, captures, tmp, merge):
                                                                        time.monotonic() - t0))
         expect("corpus: every ndjson line is a row", loaded["n"] == lines and loaded["inputs"] == len(captures),
                (loaded, lines))
-        check_answers("corpus", server, a, references(a, captures, [], tmp, merge, "corpus"))
+        # The joint report only: four public captures repeat another's connections
+        # (same 5-tuple), which a joint run takes as one connection and merge as
+        # two (tests/e2e/merge_check.py leaves them out of its corpus check).
+        check_answers("corpus", server, a, references(a, captures, [], tmp, False, "corpus"))
 
 
 def unavailable(what):

@@ -58,6 +58,14 @@ def modes(ts, capture):
     return out
 
 
+# Samples whose transport Wireshark itself cannot dissect, so a plugin that
+# reads Wireshark's fields cannot see it (the command can: its own decoders).
+WIRESHARK_BLIND = {
+    "rdma-iwarp-midstream-5445.pcap": "tshark 4.0's iwarp_mpa needs the MPA startup, which a mid-stream"
+                                      " capture lacks (no decode-as for it either)",
+}
+
+
 def samples_or_skip(args):
     samples = args.samples or os.path.join(args.source_root, "samples")
     rows = read_manifest(samples)
@@ -66,6 +74,9 @@ def samples_or_skip(args):
         # of the command's: the comparisons then require that neither shows it.
         rows = [r for r in rows if not (r["kind"] == "quic" and not dash(r["transport"]))]
     caps = sorted(glob.glob(os.path.join(samples, "*.pcap")))
+    for cap in [c for c in caps if os.path.basename(c) in WIRESHARK_BLIND]:
+        print("# not compared: %s: %s" % (os.path.basename(cap), WIRESHARK_BLIND[os.path.basename(cap)]))
+        caps.remove(cap)
     if rows is None or not caps:
         print("SKIP: no samples/*.pcap with MANIFEST.tsv under %s" % samples)
         sys.exit(SKIP)
