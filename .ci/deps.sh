@@ -6,6 +6,8 @@ packages=(
   # clang and libFuzzer's runtime (only a Recommends of clang-14) for build-fuzz
   clang libclang-rt-14-dev
   libpcap-dev libglib2.0-dev zlib1g-dev libgcrypt20-dev
+  # smbscope merge reads JSON reports
+  libjson-glib-dev
   # compressed captures (zstd, lz4; ISA-L's inflate for gzip) and the tools the format tests compress with
   libzstd-dev liblz4-dev libisal-dev zstd lz4
   libwireshark-dev libwiretap-dev libwsutil-dev tshark
@@ -17,6 +19,8 @@ packages=(
   samba smbclient iproute2 groff-base
   # the readers bench (igzip -dc) and the format tests (editcap, mergecap)
   isal gzip wireshark-common
+  # the analytics test: a private ClickHouse server and its client (tests/analytics)
+  clickhouse-server clickhouse-client
 )
 missing=()
 for p in "${packages[@]}"; do

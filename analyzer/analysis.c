@@ -44,11 +44,10 @@ static struct conn_user *conn_user_of(struct analysis *a, struct flow_conn *c, v
     if (!*user) {
         /* The session starts as it did when it was made at the flow's
          * opening, when the flow was still marked mid-stream (its SYN is
-         * noted after the open callback): same framing mode, same answer. */
-        struct flow_conn at_open = *c;
-        at_open.midstream = true;
+         * noted after the open callback): same framing mode, same answer.
+         * It keeps the flow itself (not a copy) to ask it about the SYN. */
         struct conn_user *u = g_new0(struct conn_user, 1);
-        u->smb = smb_conn_new(&a->session_cfg, &at_open);
+        u->smb = smb_conn_new(&a->session_cfg, c, true);
         *user = u;
     }
     return *user;
@@ -140,8 +139,14 @@ static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flo
         a->events.conn_end(a->events.ctx, s);
     struct conn_summary cs;
     conn_summary_from_conn(&cs, s, &a->cfg->policy);
-    conn_groups_add(a->groups, &cs);
-    smb_hosts_add(a->smb_hosts, &cs);
+    bool edge = !a->live_run && analysis_is_edge(&cs);
+    if (edge && a->edges->len < ANALYSIS_MAX_EDGES) {
+        g_array_append_val(a->edges, cs);
+    } else {
+        a->edges_unjoinable += edge;
+        conn_groups_add(a->groups, &cs);
+        smb_hosts_add(a->smb_hosts, &cs);
+    }
     if (keep_conn(a, &cs)) {
         g_ptr_array_add(a->conns, s);
     } else {
@@ -193,6 +198,7 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
     a->conns = g_ptr_array_new_with_free_func(conn_free);
     a->groups = conn_groups_new(cfg->max_conn_groups);
     a->smb_hosts = smb_hosts_new(0);
+    a->edges = g_array_new(FALSE, FALSE, sizeof(struct conn_summary));
     a->conn_detail_limit = cfg->conn_detail_limit ? cfg->conn_detail_limit : CONN_DETAIL_DEFAULT_LIMIT;
     a->ledger = nb_ledger_new(cfg->max_netbios_flows > UINT32_MAX ? UINT32_MAX : (uint32_t)cfg->max_netbios_flows);
     a->frags = ipfrag_new(NULL);
@@ -448,6 +454,10 @@ void analysis_run_input(struct analysis *a, const char *path)
 
     char errbuf[CAPTURE_ERRBUF_SIZE];
     struct capture *cap = capture_open(path, errbuf);
+    if (!cap && a->interrupt && *a->interrupt) { /* stopped before its first bytes came */
+        in->interrupted = true;
+        return;
+    }
     if (!cap) {
         in->error = g_strdup(errbuf);
         fprintf(stderr, "smbscope: %s\n", errbuf);
@@ -467,7 +477,8 @@ void analysis_run_input(struct analysis *a, const char *path)
     struct capture_record rec;
     int rc = 0;
     uint64_t read = 0;
-    while (!a->stop && (rc = capture_next(cap, &rec)) == 1) {
+    bool stopped_by_signal = false;
+    while (!a->stop && !(stopped_by_signal = a->interrupt && *a->interrupt) && (rc = capture_next(cap, &rec)) == 1) {
         read++;
         if (past_duration(a, in, &rec)) {
             a->stop = true;
@@ -487,6 +498,12 @@ void analysis_run_input(struct analysis *a, const char *path)
         analysis_feed(a, idx, &rec);
         if (a->progress && (read & 0x3FFF) == 0)
             progress(a, cap, false);
+    }
+    if (capture_interrupted(cap))
+        stopped_by_signal = true;
+    if (stopped_by_signal) {
+        in->interrupted = true;
+        rc = 0; /* not damage: the verdict says the input was not read to its end */
     }
     if (a->stop)
         rc = 0; /* -c or -a: a clean end */
@@ -526,6 +543,7 @@ void analysis_finish(struct analysis *a)
     }
     a->pcapng = NULL;
     quic_table_finish(a->quic);
+    analysis_fold_edges(a);
     char err[256];
     if (a->streams && write_streams_status(a->streams, err, sizeof err) != 0) {
         fprintf(stderr, "smbscope: --write-streams: %s\n", err);
@@ -544,6 +562,16 @@ void analysis_free(struct analysis *a)
     roce_table_free(a->roce);
     census_free(a->census);
     g_ptr_array_free(a->conns, TRUE);
+    if (a->edges)
+        g_array_free(a->edges, TRUE);
+    a->edges = NULL;
+    conn_groups_free(a->core_groups);
+    smb_hosts_free(a->core_hosts);
+    a->core_groups = NULL;
+    a->core_hosts = NULL;
+    if (a->conn_detail_json)
+        g_ptr_array_free(a->conn_detail_json, TRUE);
+    a->conn_detail_json = NULL;
     a->conns = NULL;
     conn_groups_free(a->groups);
     smb_hosts_free(a->smb_hosts);
@@ -558,4 +586,23 @@ void analysis_free(struct analysis *a)
         pcapng_out_close(a->pcapng, err);
     }
     memset(a, 0, sizeof *a);
+}
+
+bool analysis_is_edge(const struct conn_summary *cs)
+{
+    return !(cs->flags & CONN_F_START_SEEN) || strcmp(cs->close_reason, "end") == 0;
+}
+
+void analysis_fold_edges(struct analysis *a)
+{
+    if (!a->edges || !a->edges->len || a->core_groups)
+        return;
+    a->core_groups = conn_groups_new(a->cfg->max_conn_groups);
+    conn_groups_merge(a->core_groups, a->groups);
+    a->core_hosts = smb_hosts_copy(a->smb_hosts);
+    for (guint i = 0; i < a->edges->len; i++) {
+        const struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
+        conn_groups_add(a->groups, cs);
+        smb_hosts_add(a->smb_hosts, cs);
+    }
 }

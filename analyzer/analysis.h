@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <glib.h>
+#include <signal.h>
 
 #include "flow.h"
 #include "netbios.h"
@@ -27,6 +28,7 @@ struct census;
 struct pcapng_out;
 struct conn_groups;
 struct smb_hosts;
+struct conn_summary;
 
 /* Events as they happen, for the ndjson output (NULL members are skipped).
  * conn_classified comes once per SMB connection: when the negotiation was
@@ -51,6 +53,7 @@ struct input_info {
     uint64_t bytes;           /* bytes of the (decompressed) capture read */
     uint64_t wire_bytes;      /* sum of original packet lengths */
     bool truncated;           /* ended in a damaged or cut record */
+    bool interrupted;         /* SIGINT/SIGTERM stopped reading it before its end */
     char *error;              /* why reading stopped early, NULL when clean */
     uint64_t status[PKT_STATUS_COUNT]; /* packet_decode outcomes */
     int64_t first_ts, last_ts;
@@ -88,6 +91,19 @@ struct analysis {
     GPtrArray *conns;         /* struct smb_conn*: connections kept for connections[] detail */
     uint64_t conns_omitted;   /* closed connections not kept in conns */
     uint64_t conn_detail_limit; /* --connections-limit (0 in the config: the default) */
+    /* Connections at a capture's edge: still open at its end, or first seen
+     * mid-stream (a capture split in the middle of a connection leaves one
+     * of each).  A file run keeps their records apart until
+     * analysis_fold_edges(), so that its merge state can carry them for
+     * smbscope merge to join, and the groups and SMB hosts without them
+     * (core_*; NULL when there were none: the same as groups, smb_hosts). */
+    GArray *edges;            /* struct conn_summary, at most ANALYSIS_MAX_EDGES */
+    struct conn_groups *core_groups;
+    struct smb_hosts *core_hosts;
+    uint64_t edges_unjoinable; /* edge connections past ANALYSIS_MAX_EDGES, folded at once */
+    uint64_t edges_joined;    /* smbscope merge: connections joined across captures */
+    GPtrArray *conn_detail_json; /* smbscope merge: connections[] entries carried from the reports
+                                    (JsonNode*, analyzer/merge/), printed after those of conns; NULL in a run */
     struct quic_table *quic;  /* QUIC connections on any UDP port (analyzer/model/quic_table.h) */
     struct keylog *keylog;    /* --tls-keylog, NULL without */
     struct roce_table *roce;  /* SMB Direct over RoCEv2 (UDP 4791), analyzer/model/rdma_roce.c */
@@ -102,10 +118,17 @@ struct analysis {
     struct pcapng_out *pcapng; /* -w FILE */
     GArray *pcapng_ifs;       /* struct pcapng_if: the -w file's interfaces */
     bool stop;                /* a stop condition (-c, -a) was met: read no further */
+    /* Files: SIGINT/SIGTERM (run.c sets the flag) stop reading; the signal
+     * and the inputs not started are kept for the verdict. */
+    const volatile sig_atomic_t *interrupt;
+    int interrupt_signal;
+    unsigned inputs_not_read;
     uint64_t filtered_out;    /* records the capture filter rejected */
     struct analysis *interval;/* --report-every: the current interval's own analysis, fed alongside */
     bool live_run;            /* an input is a live interface */
 };
+
+#define ANALYSIS_MAX_EDGES 4096u /* past this, edge connections are folded at once (not joinable; counted) */
 
 /* false (and errbuf) when a component could not be set up (e.g. the
  * --write-streams directory). */
@@ -124,5 +147,11 @@ void analysis_feed(struct analysis *a, guint idx, const struct capture_record *r
 /* End of all inputs: close every connection. */
 void analysis_finish(struct analysis *a);
 void analysis_free(struct analysis *a);
+/* The edge connections into the groups and SMB hosts, after keeping
+ * copies of those without them (analysis_finish does it; smbscope merge
+ * after joining the edges of its reports). */
+void analysis_fold_edges(struct analysis *a);
+/* Whether a closed connection is at its capture's edge. */
+bool analysis_is_edge(const struct conn_summary *cs);
 
 #endif

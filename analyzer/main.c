@@ -11,6 +11,8 @@
 #include <zlib.h>
 
 #include "analysis.h"
+#include "jobs.h"
+#include "merge.h"
 #include "options.h"
 #include "report.h"
 #include "run.h"
@@ -66,14 +68,31 @@ int main(int argc, char **argv)
 {
     struct config cfg;
     char err[1024];
+    /* smbscope merge REPORT.json...: the same options, reports for captures. */
+    bool merge = merge_is_command(argc, argv);
+    if (merge) {
+        argv[1] = argv[0];
+        argc--;
+        argv++;
+    }
     if (!config_parse(&cfg, &argc, &argv, err, sizeof err)) {
         fprintf(stderr, "smbscope: %s\nTry 'smbscope --help' for more information.\n", err);
         return 2;
+    }
+    if (merge && !cfg.show_version) {
+        int status = merge_main(&cfg);
+        config_free(&cfg);
+        return status;
     }
     int early = early_exit(&cfg);
     if (early >= 0) {
         config_free(&cfg);
         return early;
+    }
+    if (jobs_applies(&cfg)) {
+        int status = jobs_main(&cfg);
+        config_free(&cfg);
+        return status;
     }
 
     struct run run;

@@ -29,7 +29,8 @@ struct raw_options {
     /* capture grammar */
     gchar **interfaces, **autostop;
     gchar *filter_file, *display_filter, *drop_user, *write_file, *report_every, *observer_name;
-    gboolean list_interfaces, no_promisc, verbose;
+    gboolean list_interfaces, no_promisc, verbose, merge_state;
+    gint jobs;
     gint64 count;
     gint snaplen, buffer_kib;
 };
@@ -77,6 +78,8 @@ static bool nonneg(gint64 v, const char *name, char *errbuf, size_t errlen)
     "  smbscope -i eth0 -a duration:600 -w proof.pcapng\n"                                \
     "  smbscope -i any -Z nobody -T ndjson 'port 137 or port 138 or port 139 or port 445'\n" \
     "  smbscope -i eth0 --report-every 1h -o smbscope.log\n"                              \
+    "  smbscope -q -T json --merge-state site-a.pcap > a.json   (one per capture, then:)\n" \
+    "  smbscope merge a.json b.json   (one verdict: the same as reading both captures)\n"  \
     "See smbscope(1)."
 
 /* Longest filter file read by -F. */
@@ -356,11 +359,14 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         { "verbose", 'V', 0, G_OPTION_ARG_NONE, &o.verbose, "Text report: the detail of every connection (default: the first 50)", NULL },
         { "display-filter", 'Y', 0, G_OPTION_ARG_STRING, &o.display_filter, "Not supported: use the smbscope plugin in tshark (tshark -Y 'smbscope...')", "FILTER" },
         { "report-every", 0, 0, G_OPTION_ARG_STRING, &o.report_every, "Write a report every DURATION (30s, 5m, 1h): that interval's verdict and the run's so far", "DURATION" },
+        { "jobs", 0, 0, G_OPTION_ARG_INT, &o.jobs, "Analyse up to N capture files at once (threads), then merge them: the answer of one run (default 1)", "N" },
+        { "merge-state", 0, 0, G_OPTION_ARG_NONE, &o.merge_state, "JSON report: add merge_state, what smbscope merge combines reports with", NULL },
         { "observer-name", 0, 0, G_OPTION_ARG_FILENAME, &o.observer_name, "observer.name of ndjson events (default: the host name)", "NAME" },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
 
-    GOptionContext *ctx = g_option_context_new("[CAPTURE...] | -r CAPTURE [FILTER] | -i IFACE [FILTER]\n\n"
+    GOptionContext *ctx = g_option_context_new("[CAPTURE...] | -r CAPTURE [FILTER] | -i IFACE [FILTER]\n"
+                                                "  smbscope merge [OPTION...] REPORT.json...\n\n"
                                                 "Prove from the wire how SMB is carried.");
     g_option_context_set_summary(ctx,
         "Reads pcap/pcapng captures (gzip-compressed too; - for stdin) and reports every SMB\n"
@@ -384,6 +390,12 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
 
     cfg->show_version = o.version;
     cfg->quiet = o.quiet;
+    cfg->merge_state = o.merge_state;
+    if (o.jobs < 0 || o.jobs > 64) {
+        snprintf(errbuf, errlen, "--jobs must be between 1 and 64");
+        goto fail;
+    }
+    cfg->jobs = o.jobs ? o.jobs : 1;
     cfg->output = o.output;
     o.output = NULL;
     cfg->write_streams_dir = o.write_streams;

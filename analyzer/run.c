@@ -279,8 +279,23 @@ void run_inputs(struct run *r, struct analysis *a)
         run_live(r, a);
         return;
     }
-    for (int i = 0; i < r->cfg->n_inputs && !a->stop; i++)
+    /* Files end like a live capture on SIGINT/SIGTERM: reading stops (also
+     * a read waiting on a slow pipe), the report and the verdict follow, and
+     * the verdict says the input was not read to its end. */
+    stop_signal = 0;
+    set_signals(on_stop_signal);
+    capture_set_interrupt(&stop_signal);
+    a->interrupt = &stop_signal;
+    int i = 0;
+    for (; i < r->cfg->n_inputs && !a->stop && !stop_signal; i++)
         analysis_run_input(a, r->cfg->inputs[i]);
+    set_signals(SIG_DFL); /* a second Ctrl-C while reporting ends at once */
+    capture_set_interrupt(NULL);
+    a->interrupt = NULL;
+    if (stop_signal) {
+        a->interrupt_signal = stop_signal;
+        a->inputs_not_read = (unsigned)(r->cfg->n_inputs - i);
+    }
 }
 
 void run_report(struct run *r, const struct analysis *a, const struct verdict *v)

@@ -64,6 +64,20 @@ static const char *const wf_names[WF_COUNT] = {
     [WF_SMB2_COMP_TRANSFORM] = "smb2.header.comp_transform.original_size",
     [WF_NTLMSSP_TYPE] = "ntlmssp.messagetype",
     [WF_KRB_MSG_TYPE] = "kerberos.msg_type",
+    /* SMB over QUIC: Wireshark decrypts the Initials by itself (keys from
+     * the DCID) and the rest with tls.keylog_file, then hands ALPN "smb"
+     * to NBSS, so the SMB fields above follow. */
+    [WF_QUIC] = "quic",
+    [WF_QUIC_VERSION] = "quic.version",
+    [WF_TLS_HS_TYPE] = "tls.handshake.type",
+    [WF_TLS_ALPN] = "tls.handshake.extensions_alpn_str",
+    [WF_TLS_SNI] = "tls.handshake.extensions_server_name",
+    /* SMB Direct: smb_direct hands its messages to SMB2. */
+    [WF_IWARP_MPA] = "iwarp_mpa",
+    [WF_INFINIBAND] = "infiniband",
+    [WF_IB_DESTQP] = "infiniband.bth.destqp",
+    [WF_SMBD_VERSION_MIN] = "smb_direct.version.min",
+    [WF_SMBD_VERSION_NEGOTIATED] = "smb_direct.version.negotiated",
 };
 
 /* Several dissector fields may share one name (smb.cmd is registered more

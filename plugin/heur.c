@@ -78,6 +78,50 @@ static gboolean heur_smb_tcp(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree
     return TRUE;
 }
 
+/* SMB Direct's own port, TCP 5445 (MS-SMBD), is bound in Wireshark 4.0 to
+ * another protocol (artemis), which takes every byte before the iWARP MPA
+ * heuristic could see the MPA startup: SMB Direct there showed nothing
+ * without --disable-protocol artemis.  The guard sits on 5445 in its place:
+ * a connection that opens with an MPA key (RFC 5044 7.1) is left to the
+ * heuristics (returning 0 makes TCP try them), anything else goes on to the
+ * dissector that had the port. */
+static dissector_handle_t port_5445_prev;
+
+static const char *const mpa_keys[] = { "MPA ID Req Frame", "MPA ID Rep Frame" };
+enum { MPA_KEY_LEN = 16 };
+
+static int guard_5445(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
+{
+    /* State only for MPA streams: the port's other traffic costs a look-up. */
+    conversation_t *conv = find_conversation_pinfo(pinfo, 0);
+    struct smbscope_conv *c = conv ? (struct smbscope_conv *)conversation_get_proto_data(conv, heur_proto) : NULL;
+    bool mpa = c && c->mpa_key_seen;
+    for (size_t i = 0; !mpa && i < G_N_ELEMENTS(mpa_keys); i++)
+        if (tvb_captured_length(tvb) >= MPA_KEY_LEN && tvb_memeql(tvb, 0, (const guint8 *)mpa_keys[i], MPA_KEY_LEN) == 0) {
+            smbscope_conv_get(find_or_create_conversation(pinfo), pinfo->num, true)->mpa_key_seen = true;
+            mpa = true;
+        }
+    if (mpa || !port_5445_prev)
+        return 0;
+    return call_dissector_only(port_5445_prev, tvb, pinfo, tree, data);
+}
+
+static dissector_handle_t guard_handle;
+
+/* Called when a file is opened: preferences (applied after the handoffs)
+ * re-register the port's owner, so the guard is put back in place then. */
+void smbscope_heur_guard_iwarp_port(void)
+{
+    dissector_table_t ports = find_dissector_table("tcp.port");
+    dissector_handle_t cur = ports ? dissector_get_uint_handle(ports, SMBD_IWARP_PORT) : NULL;
+    if (!cur || cur == guard_handle)
+        return; /* nobody took the port (the MPA heuristic sees it), or guarded */
+    port_5445_prev = cur;
+    if (!guard_handle)
+        guard_handle = create_dissector_handle(guard_5445, heur_proto);
+    dissector_change_uint("tcp.port", SMBD_IWARP_PORT, guard_handle);
+}
+
 void smbscope_heur_register(int proto)
 {
     heur_proto = proto;

@@ -60,7 +60,7 @@ static void set_client(struct smbscope_conv *c, const address *cli, guint32 cpor
     c->dir = strength;
 }
 
-static void client_is_src(struct smbscope_conv *c, packet_info *pinfo, enum dir_strength s)
+void smbscope_client_is_src(struct smbscope_conv *c, packet_info *pinfo, enum dir_strength s)
 {
     set_client(c, &pinfo->src, pinfo->srcport, pinfo->destport, s);
 }
@@ -78,7 +78,7 @@ static bool src_is_server(const struct smbscope_conv *c, packet_info *pinfo)
 }
 
 /* Packets per end: "did the server ever answer" is a NetBIOS state. */
-static void count_end(struct smbscope_conv *c, packet_info *pinfo)
+void smbscope_count_end(struct smbscope_conv *c, packet_info *pinfo)
 {
     if (c->end_a.type == AT_NONE) {
         copy_address_wmem(wmem_file_scope(), &c->end_a, &pinfo->src);
@@ -94,7 +94,7 @@ static void count_end(struct smbscope_conv *c, packet_info *pinfo)
 static void port_guess(struct smbscope_conv *c, packet_info *pinfo)
 {
     if (well_known(pinfo->destport) || (!well_known(pinfo->srcport) && pinfo->destport <= pinfo->srcport))
-        client_is_src(c, pinfo, DIR_PORT);
+        smbscope_client_is_src(c, pinfo, DIR_PORT);
     else
         client_is_dst(c, pinfo, DIR_PORT);
 }
@@ -108,7 +108,7 @@ static void observe_tcp_flags(struct smbscope_conv *c, packet_info *pinfo, proto
         return;
     guint32 flags = (guint32)v;
     if ((flags & TCPF_SYN) && !(flags & TCPF_ACK)) {
-        client_is_src(c, pinfo, DIR_TCP_SYN);
+        smbscope_client_is_src(c, pinfo, DIR_TCP_SYN);
         c->obs.handshake_seen = true;
     } else if ((flags & TCPF_SYN) && (flags & TCPF_ACK)) {
         client_is_dst(c, pinfo, DIR_TCP_SYN);
@@ -133,7 +133,7 @@ static void observe_nbss(struct smbscope_conv *c, packet_info *pinfo, proto_tree
         transport_obs_count_nbss(&c->obs, t, len);
         switch (t) {
         case NBSS_SESSION_REQUEST:
-            client_is_src(c, pinfo, DIR_APP);
+            smbscope_client_is_src(c, pinfo, DIR_APP);
             break;
         case NBSS_POSITIVE_RESPONSE:
         case NBSS_RETARGET_RESPONSE:
@@ -195,7 +195,7 @@ static guint observe_smb1(struct smbscope_conv *c, packet_info *pinfo, proto_tre
         if (is_response)
             client_is_dst(c, pinfo, DIR_APP);
         else
-            client_is_src(c, pinfo, DIR_APP);
+            smbscope_client_is_src(c, pinfo, DIR_APP);
         guint8 command = (guint8)wf_uint(cmd);
         const field_info *st = wf_at(tree, WF_SMB_NT_STATUS, cmd, SMB1_CMD_TO_STATUS);
         guint32 status = st ? (guint32)wf_uint(st) : 0;
@@ -252,7 +252,7 @@ static guint observe_smb2(struct smbscope_conv *c, packet_info *pinfo, proto_tre
         if (is_response)
             client_is_dst(c, pinfo, DIR_APP);
         else
-            client_is_src(c, pinfo, DIR_APP);
+            smbscope_client_is_src(c, pinfo, DIR_APP);
         const field_info *sig = wf_at(tree, WF_SMB2_SIGNED, cmd, SMB2_CMD_TO_FLAGS);
         bool is_signed = sig && wf_uint(sig);
         if (is_signed)
@@ -428,7 +428,7 @@ static bool tcp_interesting(packet_info *pinfo, proto_tree *tree)
 {
     return pinfo->srcport == PORT_NBSS || pinfo->destport == PORT_NBSS || pinfo->srcport == PORT_SMB
         || pinfo->destport == PORT_SMB || wf_count(tree, WF_NBSS_TYPE) || wf_count(tree, WF_SMB2_CMD)
-        || wf_count(tree, WF_SMB_CMD) || wf_count(tree, WF_SMB2_TRANSFORM);
+        || wf_count(tree, WF_SMB_CMD) || wf_count(tree, WF_SMB2_TRANSFORM) || wf_count(tree, WF_IWARP_MPA);
 }
 
 static struct smbscope_conv *observe_tcp(packet_info *pinfo, proto_tree *tree, guint32 *events)
@@ -453,7 +453,7 @@ static struct smbscope_conv *observe_tcp(packet_info *pinfo, proto_tree *tree, g
     }
     if (c->dir == DIR_NONE)
         port_guess(c, pinfo);
-    count_end(c, pinfo);
+    smbscope_count_end(c, pinfo);
     /* Bytes the command's reassembly would miss: a segment not captured, or
      * one cut by the snap length. */
     guint64 tcp_len;
@@ -461,6 +461,17 @@ static struct smbscope_conv *observe_tcp(packet_info *pinfo, proto_tree *tree, g
         || (pinfo->fd->cap_len < pinfo->fd->pkt_len && wf_first_uint(tree, WF_TCP_LEN, &tcp_len) && tcp_len))
         c->content_lost = true;
     observe_tcp_flags(c, pinfo, tree, events);
+    /* SMB Direct over iWARP: Wireshark's MPA heuristic recognised the
+     * stream's MPA request/reply (any port), as the command does by the MPA
+     * key at the start of the stream. */
+    if (wf_count(tree, WF_IWARP_MPA))
+        c->obs.carrier = CARRIER_RDMA_IWARP;
+    smbscope_observe_smb(c, pinfo, tree, events);
+    return c;
+}
+
+void smbscope_observe_smb(struct smbscope_conv *c, packet_info *pinfo, proto_tree *tree, guint32 *events)
+{
     observe_nbss(c, pinfo, tree, events);
     guint smb1 = observe_smb1(c, pinfo, tree, events);
     guint smb2 = observe_smb2(c, pinfo, tree, events);
@@ -469,10 +480,10 @@ static struct smbscope_conv *observe_tcp(packet_info *pinfo, proto_tree *tree, g
     c->obs.smb_messages += smb1 + smb2;
     if (smb1 + smb2 && !c->first_smb_frame) {
         c->first_smb_frame = pinfo->num;
-        if (c->server_port != PORT_NBSS && c->server_port != PORT_SMB)
+        /* QUIC says so at its ClientHello (carriers.c). */
+        if (c->obs.carrier != CARRIER_QUIC && transport_is_alt_port(smbscope_transport(c).cls, c->server_port))
             *events |= FEV_ALT_PORT;
     }
-    return c;
 }
 
 struct smbscope_conv *smbscope_observe(packet_info *pinfo, proto_tree *tree, guint32 *events)
@@ -490,6 +501,11 @@ struct smbscope_conv *smbscope_observe(packet_info *pinfo, proto_tree *tree, gui
             *events |= FEV_NETBIOS_FIRST;
         }
     } else if (pinfo->ptype == PT_UDP) {
+        c = smbscope_observe_roce(pinfo, tree, events);
+        if (!c)
+            c = smbscope_observe_quic(pinfo, tree, events);
+        if (c)
+            return c;
         c = observe_udp(pinfo, tree);
         if (c && c->first_frame == pinfo->num)
             *events |= FEV_NETBIOS_FIRST;

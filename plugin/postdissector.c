@@ -78,8 +78,9 @@ static void add_expert(packet_info *pinfo, proto_item *ti, const struct frame_re
         expert_add_info_format(pinfo, ti, &ei_nbss_offport, "NBSS session setup on TCP port %u (not 139)",
                                (unsigned)c->server_port);
     if (ev & FEV_ALT_PORT)
-        expert_add_info_format(pinfo, ti, &ei_alt_port, "SMB on alternative TCP port %u",
-                               (unsigned)c->server_port);
+        expert_add_info_format(pinfo, ti, &ei_alt_port, "SMB on alternative %s port %u (%s)",
+                               c->is_tcp ? "TCP" : "UDP", (unsigned)c->server_port,
+                               transport_class_name(smbscope_transport(c).cls));
     if (ev & FEV_UNPROTECTED)
         expert_add_info(pinfo, ti, &ei_unprotected);
 }
@@ -123,7 +124,54 @@ static struct smbscope_tap_rec *tap_rec(packet_info *pinfo, const struct smbscop
     return tap;
 }
 
+/* iWARP (PT_IWARP_MPA) and InfiniBand (PT_IBQP) replace the packet's port
+ * type and ports with their own; the connection is the TCP or UDP one
+ * underneath, whose ports are the first tcp/udp port fields. */
+struct saved_ports {
+    port_type ptype;
+    guint32 srcport, destport;
+};
+
+static bool transport_ports(packet_info *pinfo, proto_tree *tree, struct saved_ports *saved)
+{
+    static const struct { port_type above; port_type ptype; enum wf src, dst; } carriers[] = {
+        { PT_IWARP_MPA, PT_TCP, WF_TCP_SRCPORT, WF_TCP_DSTPORT },
+        { PT_IBQP, PT_UDP, WF_UDP_SRCPORT, WF_UDP_DSTPORT },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(carriers); i++) {
+        guint64 sp, dp;
+        if (pinfo->ptype != carriers[i].above || !tree)
+            continue;
+        wf_begin_packet();
+        if (!wf_first_uint(tree, carriers[i].src, &sp) || !wf_first_uint(tree, carriers[i].dst, &dp))
+            return false;
+        saved->ptype = pinfo->ptype;
+        saved->srcport = pinfo->srcport;
+        saved->destport = pinfo->destport;
+        pinfo->ptype = carriers[i].ptype;
+        pinfo->srcport = (guint32)sp;
+        pinfo->destport = (guint32)dp;
+        return true;
+    }
+    return false;
+}
+
+static int dissect_flow(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree);
+
 static int dissect_smbscope(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
+{
+    struct saved_ports saved = { PT_NONE, 0, 0 };
+    bool swapped = transport_ports(pinfo, tree, &saved);
+    int n = dissect_flow(tvb, pinfo, tree);
+    if (swapped) {
+        pinfo->ptype = saved.ptype;
+        pinfo->srcport = saved.srcport;
+        pinfo->destport = saved.destport;
+    }
+    return n;
+}
+
+static int dissect_flow(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
 {
     struct frame_rec *rec = (struct frame_rec *)p_get_proto_data(wmem_file_scope(), pinfo, proto_smbscope, 0);
     if (!rec && PINFO_FD_VISITED(pinfo))
@@ -163,11 +211,14 @@ static int dissect_smbscope(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 static void smbscope_init(void)
 {
     smbscope_udpflow_init();
+    smbscope_carriers_init();
+    smbscope_heur_guard_iwarp_port();
 }
 
 static void smbscope_cleanup(void)
 {
     smbscope_udpflow_cleanup();
+    smbscope_carriers_cleanup();
     smbscope_stats_forget();
     wf_cleanup();
 }
@@ -183,7 +234,7 @@ void proto_register_smbscope(void)
         { &ei_smb1, { "smbscope.expert.smb1", PI_SECURITY, PI_WARN, "SMB1 negotiated", EXPFILL } },
         { &ei_nbss_offport, { "smbscope.expert.nbss_offport", PI_SECURITY, PI_WARN,
             "NBSS session framing on a port other than 139", EXPFILL } },
-        { &ei_alt_port, { "smbscope.expert.alt_port", PI_PROTOCOL, PI_NOTE, "SMB on an alternative TCP port", EXPFILL } },
+        { &ei_alt_port, { "smbscope.expert.alt_port", PI_PROTOCOL, PI_NOTE, "SMB on an alternative port", EXPFILL } },
         { &ei_unprotected, { "smbscope.expert.unprotected", PI_SECURITY, PI_NOTE,
             "SMB session neither signed nor encrypted", EXPFILL } },
     };

@@ -8,6 +8,7 @@
 #include "smbscope.h"
 
 #include <epan/prefs.h>
+#include <wsutil/report_message.h>
 
 #include "dialect.h"
 
@@ -19,6 +20,7 @@ static gboolean pref_require_signing;
 static gboolean pref_require_encryption;
 static gboolean pref_require_kerberos;
 static gint pref_min_dialect; /* an SMB2 dialect code, 0 for no minimum */
+static const char *pref_allow_transport = ""; /* --allow-transport's list; empty: any direct-hosted transport */
 
 const struct policy *smbscope_policy(void)
 {
@@ -34,6 +36,14 @@ static void apply(void)
     current.require_encryption = pref_require_encryption;
     current.min_dialect = (uint16_t)pref_min_dialect;
     current.require_kerberos = pref_require_kerberos;
+    char err[128];
+    if (pref_allow_transport && *pref_allow_transport
+        && !policy_parse_transports(&current, pref_allow_transport, err, sizeof err)) {
+        /* The command refuses such a list; here the rule stays off and
+         * the user is told why. */
+        current.n_transports = 0;
+        report_failure("smbscope.allow_transport: %s", err);
+    }
 }
 
 /* "none" and every comparable dialect of the shared table, weakest first. */
@@ -82,5 +92,8 @@ void smbscope_prefs_register(int proto)
         "Every SMB connection must be encrypted (smbscope --require-encryption)", &pref_require_encryption);
     prefs_register_bool_preference(m, "require_kerberos", "Require Kerberos",
         "Every SMB session must authenticate with Kerberos (smbscope --require-kerberos)", &pref_require_kerberos);
+    prefs_register_string_preference(m, "allow_transport", "Allowed transports",
+        "Transports and ports SMB may use, e.g. direct:445,quic:443 or quic:* (smbscope --allow-transport); "
+        "empty: every direct-hosted transport on any port", &pref_allow_transport);
     apply();
 }

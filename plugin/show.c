@@ -29,6 +29,8 @@ static int hf_netbios_state = -1;
 static int hf_transport = -1;
 static int hf_transport_evidence = -1;
 static int hf_alt_port = -1;
+static int hf_quic_version = -1;
+static int hf_quic_sni = -1;
 static int hf_dialect = -1;
 static int hf_dialect_name = -1;
 static int hf_dialects_offered = -1;
@@ -94,8 +96,14 @@ static void add_smb(proto_tree *st, tvbuff_t *tvb, packet_info *pinfo, const str
     add_string(st, hf_transport, tvb, transport_class_name(v.cls));
     char ev[256];
     add_string(st, hf_transport_evidence, tvb, transport_evidence_text(v.evidence, ev, sizeof ev));
-    if (c->server_port != 139 && c->server_port != 445)
+    if (transport_is_alt_port(v.cls, c->server_port))
         add_uint(st, hf_alt_port, tvb, c->server_port);
+    if (c->obs.carrier == CARRIER_QUIC) {
+        if (c->quic_version)
+            add_uint(st, hf_quic_version, tvb, c->quic_version);
+        if (c->sni)
+            add_string(st, hf_quic_sni, tvb, c->sni);
+    }
     guint16 code = smbscope_dialect_code(c);
     if (code)
         add_uint(st, hf_dialect, tvb, code);
@@ -240,11 +248,16 @@ void smbscope_show_register(int proto)
         { &hf_netbios_state, { "NetBIOS flow state", "smbscope.netbios.state", FT_STRING, BASE_NONE, NULL, 0x0,
             "The flow's final state: established, refused, no-answer or datagram", HFILL } },
         { &hf_transport, { "SMB transport", "smbscope.transport", FT_STRING, BASE_NONE, NULL, 0x0,
-            "direct, nbt, nbt-nonstandard-port or unknown-start", HFILL } },
+            "direct, nbt, nbt-nonstandard-port, unknown-start, quic, rdma-iwarp or rdma-roce", HFILL } },
         { &hf_transport_evidence, { "Transport evidence", "smbscope.transport.evidence", FT_STRING, BASE_NONE,
             NULL, 0x0, "Why the transport class was chosen", HFILL } },
         { &hf_alt_port, { "Alternative SMB port", "smbscope.alt_port", FT_UINT16, BASE_DEC, NULL, 0x0,
-            "Server port of an SMB connection on neither 139 nor 445", HFILL } },
+            "Server port of an SMB connection off its transport's standard port (TCP 139/445, QUIC 443, iWARP 5445)",
+            HFILL } },
+        { &hf_quic_version, { "QUIC version", "smbscope.quic.version", FT_UINT32, BASE_HEX, NULL, 0x0,
+            "QUIC version of the client's first Initial (SMB over QUIC)", HFILL } },
+        { &hf_quic_sni, { "QUIC server name", "smbscope.quic.sni", FT_STRING, BASE_NONE, NULL, 0x0,
+            "The ClientHello's server_name (SNI) of an SMB over QUIC connection", HFILL } },
         { &hf_dialect, { "Dialect", "smbscope.dialect", FT_UINT16, BASE_HEX, NULL, 0x0,
             "Dialect the server chose: the SMB2/3 dialect code (0x0311 = 3.1.1), 0x0100 for SMB1", HFILL } },
         { &hf_dialect_name, { "Dialect name", "smbscope.dialect_name", FT_STRING, BASE_NONE, NULL, 0x0,

@@ -83,6 +83,7 @@ struct smbscope_conv {
 
     /* SMB connection */
     bool heur_claimed;             /* our TCP heuristic handed it to NBSS */
+    bool mpa_key_seen;             /* TCP 5445: the stream opened with an MPA key (heur.c) */
     struct transport_obs obs;
     guint32 first_smb_frame;
     bool smb1_seen, smb2_seen;
@@ -107,6 +108,12 @@ struct smbscope_conv {
     guint32 sessions_kerberos, sessions_ntlm, sessions_other; /* established, by mechanism */
     bool auth_null, auth_guest;    /* an established session was anonymous / guest */
     const char *auth_word;         /* the first established session's: "kerberos", "anonymous" ... */
+
+    /* Carriers other than TCP (carriers.c): obs.carrier says which. */
+    bool quic;                     /* a QUIC conversation (SMB or not) */
+    guint32 quic_version;          /* of the client's first Initial; 0 unseen */
+    const char *sni;               /* the first ClientHello's server_name, file scope; NULL none */
+    guint8 roce_halves;            /* RoCEv2: directions (queue pairs) joined so far, 1 or 2 */
 };
 
 /* Record passed to the "smbscope" tap (one per packet with state). */
@@ -176,6 +183,8 @@ void smbscope_stats_forget(void);
 /* heur.c */
 void smbscope_heur_register(int proto);
 void smbscope_heur_handoff(void);
+/* Put the iWARP guard on TCP 5445 (at each file's init routine). */
+void smbscope_heur_guard_iwarp_port(void);
 
 /* udpflow.c: NetBIOS UDP flows, keyed like the command's ledger; the
  * tables live from a file's init routine to its cleanup routine. */
@@ -191,6 +200,15 @@ struct smbscope_conv *smbscope_udpflow_by_client(const address *client, guint32 
 void smbscope_udpflow_query(const address *client, guint32 cport, guint16 id, struct smbscope_conv *c);
 /* The flow whose query has this id (and forget it), or NULL. */
 struct smbscope_conv *smbscope_udpflow_answer(const address *client, guint32 cport, guint16 id);
+
+/* carriers.c: SMB over QUIC (UDP conversations whose ClientHello offers
+ * ALPN "smb") and SMB Direct over RoCEv2 (UDP 4791 queue-pair pairs), read
+ * from Wireshark's quic, tls, infiniband and smb_direct fields.  NULL when
+ * the packet is neither. */
+struct smbscope_conv *smbscope_observe_quic(packet_info *pinfo, proto_tree *tree, guint32 *events);
+struct smbscope_conv *smbscope_observe_roce(packet_info *pinfo, proto_tree *tree, guint32 *events);
+void smbscope_carriers_init(void);
+void smbscope_carriers_cleanup(void);
 
 /* postdissector.c */
 void proto_register_smbscope(void);

@@ -80,7 +80,7 @@ bool smbscope_is_smb_conn(const struct smbscope_conv *c)
 {
     /* The classifier decides (TRANSPORT_NONE: nothing carried, e.g. a
      * refused SYN to 139, which only the NetBIOS flow reports). */
-    return c->is_tcp && smbscope_transport(c).cls != TRANSPORT_NONE;
+    return (c->is_tcp || c->obs.carrier != CARRIER_TCP) && smbscope_transport(c).cls != TRANSPORT_NONE;
 }
 
 struct transport_verdict smbscope_transport(const struct smbscope_conv *c)
@@ -129,6 +129,7 @@ struct policy_conn_facts smbscope_conn_facts(const struct smbscope_conv *c)
     struct policy_conn_facts f;
     memset(&f, 0, sizeof f);
     f.transport = smbscope_transport(c).cls;
+    f.server_port = c->server_port;
     f.smb_version = smbscope_smb_version(c);
     f.dialect = c->smb2_dialect;
     f.signing_required = c->signing_required;
@@ -156,8 +157,8 @@ guint16 smbscope_dialect_code(const struct smbscope_conv *c)
 
 const address *smbscope_server(const struct smbscope_conv *c)
 {
-    if (!c->is_tcp)
-        return &c->udp_server;
+    if (!c->is_tcp && c->obs.carrier == CARRIER_TCP && !c->quic)
+        return &c->udp_server; /* a NetBIOS UDP flow */
     if (addresses_equal(&c->end_a, &c->client) && c->end_a_port == c->client_port)
         return &c->end_b;
     return &c->end_a;

@@ -5,7 +5,10 @@
 # namespaces joined by a veth pair.  Run as root:
 #
 #     sudo samples/gen-quic.sh            # all QUIC scenarios
-#     sudo samples/gen-quic.sh NAME...    # only some (quic443 quic8443 quic-other-alpn quic-split-hello)
+#     sudo samples/gen-quic.sh NAME...    # only some (quic443 quic8443 quic-other-alpn quic-split-hello quic-0rtt)
+#
+# NS_S, NS_C, IF_S, IF_C, SRV4, CLI4 in the environment change the namespaces,
+# interfaces and addresses (quic443-0rtt was made with 10.213.41.1/.2).
 #
 # Needs: samba smbclient tcpdump iproute2 openssl tshark, node 20 + npm (the
 # npm registry).  Server 10.213.3.1, client 10.213.3.2; smbd listens on the
@@ -19,12 +22,12 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${OUT:-$HERE}
-NS_S=sq-srv
-NS_C=sq-cli
-IF_S=sqs0
-IF_C=sqc0
-SRV4=10.213.3.1
-CLI4=10.213.3.2
+NS_S=${NS_S:-sq-srv}
+NS_C=${NS_C:-sq-cli}
+IF_S=${IF_S:-sqs0}
+IF_C=${IF_C:-sqc0}
+SRV4=${SRV4:-10.213.3.1}
+CLI4=${CLI4:-10.213.3.2}
 USER_NAME=smbuser
 USER_PASS='Sm6scope!pw'
 SNI=files.smbscope.test
@@ -189,14 +192,14 @@ finish() { # finish NAME
     log "$name: $(tshark -r "$OUT/$name.pcap" 2>/dev/null | wc -l) packets"
 }
 
-# smb_over_quic NAME PORT ALPN-LIST: one smbclient session through the tunnel
+# smb_over_quic NAME PORT ALPN-LIST [0rtt]: one smbclient session through the tunnel
 smb_over_quic() {
-    local name=$1 port=$2 alpn=$3
+    local name=$1 port=$2 alpn=$3 zero_rtt=${4:-}
     bg_ns "$NS_S" "$WORK/$name.srv.log" node "$WORK/node/quic_relay.mjs" server "$SRV4" "$port" 127.0.0.1 445 smb "$WORK/key.pem" "$WORK/cert.pem"
     local srv=$BG_PID
     wait_port "$NS_S" udp "$port"
     rm -f "$WORK/$name.keylog"
-    bg_ns "$NS_C" "$WORK/$name.cli.log" node "$WORK/node/quic_relay.mjs" client 4445 "$SRV4" "$port" "$SNI" "$alpn" "$WORK/$name.keylog"
+    bg_ns "$NS_C" "$WORK/$name.cli.log" node "$WORK/node/quic_relay.mjs" client 4445 "$SRV4" "$port" "$SNI" "$alpn" "$WORK/$name.keylog" $zero_rtt
     local cli=$BG_PID
     wait_port "$NS_C" tcp 4445
     cap_start "$name"
@@ -211,6 +214,9 @@ smb_over_quic() {
 
 scenario_quic443() { smb_over_quic quic443-smb3_11 443 smb; }
 scenario_quic8443() { smb_over_quic quic8443-smb3_11 8443 smb; }
+# A resumed connection with 0-RTT packets (the relay's first connection, made
+# before the capture starts, only fetches the session ticket).
+scenario_quic-0rtt() { smb_over_quic quic443-0rtt 443 smb 0rtt; }
 # A ClientHello longer than one Initial: quiche puts it in two packets.
 scenario_quic-split-hello() {
     local pad n
@@ -231,7 +237,7 @@ scenario_quic-other-alpn() {
     finish "$name"
 }
 
-ALL=(quic443 quic8443 quic-split-hello quic-other-alpn)
+ALL=(quic443 quic8443 quic-split-hello quic-other-alpn quic-0rtt)
 for s in "${@:-${ALL[@]}}"; do
     log "scenario $s"
     "scenario_$s"

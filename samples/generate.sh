@@ -496,6 +496,16 @@ sc_formats() { # other file formats of the same bytes: pcapng (editcap) and gzip
 sc_rdma() { # SMB Direct (iWARP, RoCEv2) hand-built around smb445-smb3_11.pcap's SMB2 messages (gen-rdma.py)
     [ -f "$OUT/smb445-smb3_11.pcap" ] || sc_smb445
     $PY "$HERE/gen-rdma.py" --source "$OUT/smb445-smb3_11.pcap" --out "$OUT"
+    # A capture begun mid-connection: the TCP handshake and the MPA
+    # request/reply (frames 1-5) cut away.  tshark's MPA dissector only
+    # dissects FPDUs after a startup it saw, so MANIFEST.tsv takes this
+    # file's facts from tshark's dissection of the frames it was cut from
+    # (NAME.origin: source capture and first frame; tshark_facts.py checks
+    # the frames are identical).
+    local n; n=$(capinfos -c -M "$OUT/rdma-iwarp-5445.pcap" | awk '/Number of packets/ {print $NF}')
+    editcap -r "$OUT/rdma-iwarp-5445.pcap" "$OUT/rdma-iwarp-midstream-5445.pcap" "6-$n"
+    echo "rdma-iwarp-5445.pcap 6" >"$OUT/rdma-iwarp-midstream-5445.origin"
+    log "rdma-iwarp-midstream-5445.pcap written"
 }
 sc_keepalive() { # idle SMB1 sessions: smbd sends NBSS keep-alives (0x85), on 445 (direct) and on 139
     start_smbd "445 139 8445" "    keepalive = 2"

@@ -9,6 +9,15 @@
 //       QUIC connection (SNI, ALPN list, key log) and one bidirectional stream.
 //   node quic_relay.mjs echo QUIC_HOST QUIC_PORT SNI ALPN KEYLOG
 //       one QUIC connection, one stream: sends a line, waits for the echo.
+//   client ... KEYLOG 0rtt
+//       before listening, one QUIC connection without streams to get a
+//       session ticket; the tunnel's connection then resumes that session
+//       and sends a line on stream 4 as 0-RTT data (the relay's own stream
+//       0 carries SMB, after the handshake).  @matrixai/quic has no API for
+//       either: its native quiche binding is wrapped (setSession, and
+//       streamSend while isInEarlyData).  quiche's server always answers
+//       with a Retry, which discards that 0-RTT data (RFC 9000 8.1); quiche's
+//       client does not send it again, so it stays off the SMB stream.
 //
 // The bytes on a stream are exactly what smbclient and smbd write on TCP,
 // so SMB keeps its 4-byte direct-transport header inside QUIC.
@@ -17,6 +26,7 @@ import net from 'node:net';
 import fs from 'node:fs';
 import nodeCrypto from 'node:crypto';
 import { QUICServer, QUICClient, events } from '@matrixai/quic';
+import quiche from '@matrixai/quic/native/quiche.js';
 
 const [mode, ...args] = process.argv.slice(2);
 const log = (...m) => console.error(`[relay ${mode}]`, ...m);
@@ -55,6 +65,48 @@ function pumpFromSocket(sock, writable) {
   sock.on('end', () => { writer.close().catch(() => {}); });
   sock.on('error', () => { writer.abort().catch(() => {}); });
 }
+
+// Server side, for resumed connections: @matrixai/quic 2.0.9 builds a new
+// BoringSSL context per connection (so no session ticket would ever be
+// accepted: give them one ticket key), and crashes (header.token is null) on
+// a 0-RTT packet that arrives before its connection exists (drop it, as a
+// server may).
+const NativeConfig = quiche.Config;
+const ticketKey = nodeCrypto.randomBytes(48);
+quiche.Config = {
+  withBoringSslCtx: (...a) => { const c = NativeConfig.withBoringSslCtx(...a); c.setTicketKey(ticketKey); return c; },
+};
+const origAccept = QUICServer.prototype.acceptConnection;
+QUICServer.prototype.acceptConnection = async function (remoteInfo, header, dcid, data) {
+  if (header.ty === quiche.Type.ZeroRTT && header.token == null) return;
+  return origAccept.call(this, remoteInfo, header, dcid, data);
+};
+
+// Client side: resume `resume.session` and send `resume.early` on stream 4
+// as soon as quiche is in early data (after its first flight).
+const resume = { session: null, early: null, last: null };
+const NativeConnection = quiche.Connection;
+quiche.Connection = {
+  accept: (...a) => NativeConnection.accept(...a),
+  connect: (...a) => {
+    const conn = NativeConnection.connect(...a);
+    resume.last = conn;
+    if (resume.session) {
+      conn.setSession(resume.session);
+      const send = conn.send.bind(conn);
+      let sent = false;
+      conn.send = (buf) => {
+        const r = send(buf);
+        if (!sent && conn.isInEarlyData()) {
+          sent = true;
+          log('0-RTT: stream 4,', conn.streamSend(4, resume.early, false), 'bytes');
+        }
+        return r;
+      };
+    }
+    return conn;
+  },
+};
 
 async function runServer([host, port, fwdHost, fwdPort, alpn, keyFile, certFile]) {
   const server = new QUICServer({
@@ -104,11 +156,21 @@ async function connect(host, port, sni, alpn, keylog) {
   });
 }
 
-async function runClient([tcpPort, host, port, sni, alpn, keylog]) {
+async function runClient([tcpPort, host, port, sni, alpn, keylog, zeroRtt]) {
   let client = null;
+  if (zeroRtt === '0rtt') { // a first connection only for its session ticket
+    const first = await connect(host, port, sni, alpn, keylog + '.warmup'); // its keys stay out of the sample's log
+    for (let i = 0; i < 50 && !resume.last.session(); i++) await new Promise((r) => setTimeout(r, 100));
+    resume.session = resume.last.session();
+    if (!resume.session) throw new Error('no session ticket');
+    resume.early = new TextEncoder().encode('smbscope: 0-RTT data on stream 4, not SMB\n');
+    await first.destroy({ isApp: true, errorCode: 0 });
+    log('session ticket:', resume.session.length, 'bytes');
+  }
   const tcp = net.createServer(async (sock) => {
     sock.pause();
     if (!client) client = await connect(host, port, sni, alpn, keylog);
+    if (resume.session) log('resumed:', resume.last.isResumed());
     const stream = client.connection.newStream();
     pumpToSocket(stream.readable, sock);
     pumpFromSocket(sock, stream.writable);

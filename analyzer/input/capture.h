@@ -9,6 +9,7 @@
 #ifndef SMBSCOPE_CAPTURE_H
 #define SMBSCOPE_CAPTURE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -32,6 +33,13 @@ struct capture *capture_open(const char *path, char *errbuf);
 /* 1: a record in *rec; 0: clean end of input; -1: error, see capture_error().
  * After 0 or -1 every further call returns the same value. */
 int capture_next(struct capture *cap, struct capture_record *rec);
+
+/* Stop requests (SIGINT/SIGTERM while reading files): while *flag is
+ * nonzero, capture_next() ends cleanly (0) instead of waiting for more bytes
+ * of a slow input or reporting the record the stop cut; capture_interrupted()
+ * then says so.  Process-wide; NULL turns it off. */
+void capture_set_interrupt(const volatile sig_atomic_t *flag);
+bool capture_interrupted(const struct capture *cap);
 
 /* The last error ("" if none).  Names the input. */
 const char *capture_error(const struct capture *cap);

@@ -52,17 +52,3 @@ bool linktype_lookup(uint32_t linktype, uint32_t snaplen, struct linktype_info *
     return ask(linktype, snaplen, &out->dlt, &out->snapshot, why, whylen) &&
            ask(linktype, 0, &dlt_max, &out->max_snaplen, why, whylen);
 }
-
-/* 64-bit timestamps can name seconds whose microseconds overflow int64:
- * clamp to about +-73,000 years, so any two timestamps can still be
- * subtracted, and a timeout added, without overflow downstream. */
-#define TS_SEC_LIMIT (INT64_MAX / 4 / 1000000)
-
-int64_t reader_ts_us(int64_t sec, int64_t nsec)
-{
-    if (sec > TS_SEC_LIMIT)
-        sec = TS_SEC_LIMIT;
-    else if (sec < -TS_SEC_LIMIT)
-        sec = -TS_SEC_LIMIT;
-    return sec * 1000000 + nsec / 1000;
-}

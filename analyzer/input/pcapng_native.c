@@ -308,8 +308,21 @@ static int packet(struct pcapng_native *r, struct ng_block *b, struct capture_re
     const uint8_t *data = wire_bytes(&b->body, caplen);
     if (!data)
         return too_short(f, b);
-    uint64_t sec = t / ifc->tsresol + (uint64_t)ifc->tsoffset;
-    uint64_t frac = scale_frac(ifc, t % ifc->tsresol);
+    /* the usual resolutions divide by a constant (a multiply), not by a
+     * variable (a 64-bit division per record); same quotient either way */
+    uint64_t q, rem;
+    if (ifc->tsresol == 1000000u) {
+        q = t / 1000000u;
+        rem = t % 1000000u;
+    } else if (ifc->tsresol == 1000000000u) {
+        q = t / 1000000000u;
+        rem = t % 1000000000u;
+    } else {
+        q = t / ifc->tsresol;
+        rem = t % ifc->tsresol;
+    }
+    uint64_t sec = q + (uint64_t)ifc->tsoffset;
+    uint64_t frac = scale_frac(ifc, rem);
     r->frame++;
     /* libpcap: tv_sec = (time_t)sec, tv_usec = (int)frac */
     rec->ts_us = reader_ts_us((int64_t)sec, (int64_t)(int32_t)(uint32_t)frac);

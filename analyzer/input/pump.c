@@ -7,15 +7,21 @@
 #include "pump.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NCHUNK 4
 #define CHUNK (1024u * 1024u)
+/* How long a wait for the other side may last before a stop request (the
+ * thread: pump_free; the reader: source_interrupted()) is looked at. */
+#define WAIT_MS 100
 
 struct chunk {
     uint8_t *buf;
@@ -36,12 +42,14 @@ struct pump {
     pthread_cond_t filled, emptied;
     struct chunk ring[NCHUNK];
     bool done;              /* no chunk after the ready ones */
-    bool stop;              /* the consumer is gone */
+    bool stop;              /* the consumer is gone (also read by the producer without mu, atomically) */
+    bool interrupted;       /* the stop signal ended the stream (no error) */
     uint64_t raw_pos;
     char err[256];
     /* the consumer's */
     bool threaded;
     pthread_t th;
+    bool borrowed;          /* ring[cons] is lent out (pump_borrow) */
     unsigned cons;          /* chunk being read */
     size_t cons_off;
     unsigned prod;          /* next chunk to fill (producer) */
@@ -59,25 +67,57 @@ static void set_err(struct pump *p, const char *fmt, ...)
     va_end(ap);
 }
 
-static bool raw_fill(struct pump *p)
+enum raw_state { RAW_OK, RAW_END, RAW_WAIT };
+
+/* More stored bytes.  RAW_WAIT: none are ready now and the caller already
+ * made output, which it hands on rather than wait (a pipe fed slowly shows
+ * its packets as they come, not per 1 MiB of output). */
+/* Direct mode: the stop signal ended the stream, cleanly. */
+static enum raw_state interrupted(struct pump *p)
+{
+    p->interrupted = true;
+    p->raw_eof = true;
+    return RAW_END;
+}
+
+static enum raw_state raw_fill(struct pump *p, bool made_some)
 {
     if (p->raw_off < p->raw_len)
-        return true;
+        return RAW_OK;
     if (p->raw_eof)
-        return false;
+        return RAW_END;
     p->raw_off = p->raw_len = 0;
     for (;;) {
+        /* on the thread (signals blocked there) a read of a slow fifo would
+         * keep pump_free() waiting: wait for data in short steps instead */
+        if (p->threaded || made_some) {
+            struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+            int pr = poll(&pfd, 1, made_some ? 0 : WAIT_MS);
+            if (p->threaded && __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
+                p->raw_eof = true; /* nobody reads the rest */
+                return RAW_END;
+            }
+            if (pr == 0 && made_some)
+                return RAW_WAIT;
+            if (pr < 0 && errno == EINTR && !p->threaded && source_interrupted())
+                return interrupted(p);
+            if (pr == 0 || (pr < 0 && errno == EINTR))
+                continue;
+        }
         ssize_t r = read(p->fd, p->raw, p->raw_cap);
-        if (r < 0 && errno == EINTR)
+        if (r < 0 && errno == EINTR) {
+            if (source_interrupted()) /* direct mode: the reader's own read was interrupted */
+                return interrupted(p);
             continue;
+        }
         if (r <= 0) {
             if (r < 0)
                 set_err(p, "read error: %s", strerror(errno));
             p->raw_eof = true;
-            return false;
+            return RAW_END;
         }
         p->raw_len = (size_t)r;
-        return true;
+        return RAW_OK;
     }
 }
 
@@ -90,8 +130,11 @@ static size_t produce(struct pump *p, uint8_t *dst, size_t n, bool *end)
     size_t made = 0;
     *end = false;
     while (made < n) {
-        if (!raw_fill(p)) {
-            if (!codec_at_boundary(p->z))
+        enum raw_state rs = raw_fill(p, made > 0);
+        if (rs == RAW_WAIT)
+            break;
+        if (rs == RAW_END) {
+            if (!codec_at_boundary(p->z) && !p->interrupted && !__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
                 set_err(p, "%s stream ends before its end marker (file truncated?)", source_codec_name(p->codec));
             *end = true;
             break;
@@ -168,9 +211,21 @@ struct pump *pump_start(int fd, uint8_t *raw, size_t raw_cap, size_t raw_len, st
     for (int i = 0; i < NCHUNK; i++)
         if (!(p->ring[i].buf = malloc(CHUNK)))
             return p; /* direct mode: pump_free() frees what was allocated */
-    p->threaded = pthread_create(&p->th, NULL, producer, p) == 0;
+    /* the thread inherits a mask without SIGINT/SIGTERM: the signals go to
+     * the reading thread, which is the one that must notice them */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    p->threaded = true; /* before the thread reads it */
+    if (pthread_create(&p->th, NULL, producer, p) != 0)
+        p->threaded = false;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return p;
 }
+
+static bool wait_ready(struct pump *p);
 
 size_t pump_read(struct pump *p, uint8_t *dst, size_t n)
 {
@@ -184,8 +239,10 @@ size_t pump_read(struct pump *p, uint8_t *dst, size_t n)
     }
     /* at most the rest of one chunk per call */
     pthread_mutex_lock(&p->mu);
-    while (!p->ring[p->cons].ready)
-        pthread_cond_wait(&p->filled, &p->mu);
+    if (!wait_ready(p)) {
+        pthread_mutex_unlock(&p->mu);
+        return 0;
+    }
     /* after done the producer has stopped at the last chunk it filled */
     bool last = p->done && p->prod == p->cons;
     pthread_mutex_unlock(&p->mu);
@@ -206,10 +263,57 @@ size_t pump_read(struct pump *p, uint8_t *dst, size_t n)
     return got;
 }
 
+/* Wait for ring[cons] to be ready; false on a stop request (mu held). */
+static bool wait_ready(struct pump *p)
+{
+    while (!p->ring[p->cons].ready) {
+        if (source_interrupted()) { /* stop waiting for a slow input */
+            p->interrupted = true;
+            return false;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += WAIT_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&p->filled, &p->mu, &until);
+    }
+    return true;
+}
+
+bool pump_threaded(const struct pump *p) { return p->threaded; }
+
+const uint8_t *pump_borrow(struct pump *p, size_t *len)
+{
+    *len = 0;
+    pthread_mutex_lock(&p->mu);
+    if (p->borrowed) {
+        if (p->done && p->prod == p->cons) { /* that was the last chunk */
+            pthread_mutex_unlock(&p->mu);
+            return NULL;
+        }
+        p->ring[p->cons].ready = false;
+        p->cons = (p->cons + 1) % NCHUNK;
+        p->borrowed = false;
+        pthread_cond_signal(&p->emptied);
+    }
+    if (!wait_ready(p)) {
+        pthread_mutex_unlock(&p->mu);
+        return NULL;
+    }
+    p->borrowed = true;
+    struct chunk *c = &p->ring[p->cons];
+    pthread_mutex_unlock(&p->mu);
+    *len = c->len;
+    return c->buf;
+}
+
 const char *pump_error(struct pump *p)
 {
-    if (!p->threaded)
-        return p->err;
+    if (!p->threaded || p->interrupted)
+        return p->interrupted ? "" : p->err;
     pthread_mutex_lock(&p->mu);
     bool done = p->done;
     pthread_mutex_unlock(&p->mu);
@@ -224,7 +328,7 @@ void pump_free(struct pump *p)
         return;
     if (p->threaded) {
         pthread_mutex_lock(&p->mu);
-        p->stop = true;
+        __atomic_store_n(&p->stop, true, __ATOMIC_RELEASE);
         pthread_cond_broadcast(&p->emptied);
         pthread_mutex_unlock(&p->mu);
         pthread_join(p->th, NULL);

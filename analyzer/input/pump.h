@@ -23,6 +23,12 @@ struct pump *pump_start(int fd, uint8_t *raw, size_t raw_cap, size_t raw_len, st
 /* Up to n decompressed bytes into dst; 0 only at the end of the stream, when
  * pump_error() says whether it was clean ("") or not. */
 size_t pump_read(struct pump *p, uint8_t *dst, size_t n);
+/* Threaded only (pump_threaded()): the next chunk of decompressed bytes, in
+ * place (no copy): valid until the next pump_borrow() or pump_free(), which
+ * hand it back to the thread.  NULL and *len 0 at the end of the stream
+ * (pump_error() says whether it was clean) or on a stop request. */
+const uint8_t *pump_borrow(struct pump *p, size_t *len);
+bool pump_threaded(const struct pump *p);
 const char *pump_error(struct pump *p);
 /* Compressed bytes taken so far. */
 uint64_t pump_raw_pos(const struct pump *p);

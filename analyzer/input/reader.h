@@ -35,7 +35,19 @@ struct linktype_info {
 bool linktype_lookup(uint32_t linktype, uint32_t snaplen, struct linktype_info *out, char *why, size_t whylen);
 
 /* pcapng and pcap timestamps as libpcap gives them at nanosecond precision
- * (sec, nsec) -> microseconds, clamped so any two can be subtracted. */
-int64_t reader_ts_us(int64_t sec, int64_t nsec);
+ * (sec, nsec) -> microseconds, clamped so any two can be subtracted: 64-bit
+ * timestamps can name seconds whose microseconds overflow int64, so they are
+ * clamped to about +-73,000 years, and a timeout can still be added without
+ * overflow downstream.  Inline: it runs once per record. */
+#define READER_TS_SEC_LIMIT (INT64_MAX / 4 / 1000000)
+
+static inline int64_t reader_ts_us(int64_t sec, int64_t nsec)
+{
+    if (sec > READER_TS_SEC_LIMIT)
+        sec = READER_TS_SEC_LIMIT;
+    else if (sec < -READER_TS_SEC_LIMIT)
+        sec = -READER_TS_SEC_LIMIT;
+    return sec * 1000000 + nsec / 1000;
+}
 
 #endif

@@ -27,6 +27,7 @@
 #define BUF_ALIGN 4096u
 
 struct source {
+    struct source_window w; /* first: source.h's inline calls read it */
     char name[256];
     int fd;
     bool own_fd, is_stdin;
@@ -37,14 +38,17 @@ struct source {
     size_t map_len;
     uint8_t *buf;
     size_t cap;
-    const uint8_t *base;    /* map or buf */
-    size_t start, end;      /* window [start, end) of base */
-    uint64_t pos;           /* stream offset of base[start] */
     bool eof;               /* no more bytes will come */
 
     /* stored bytes (compressed input: the pump's once it runs) */
     enum source_codec codec;
     struct pump *pump;
+    /* decompressed on the pump's thread: the window is the chunk it lent
+     * (no copy), or buf while a record spans two chunks */
+    bool borrow;
+    const uint8_t *chunk;
+    size_t chunk_len, chunk_off; /* chunk[chunk_off..) not yet in the window */
+    bool in_chunk;               /* base == chunk */
     uint8_t *raw;
     size_t raw_cap, raw_off, raw_len;
     bool raw_eof;
@@ -64,12 +68,21 @@ static void set_err(struct source *s, const char *fmt, ...)
     va_end(ap);
 }
 
+static const volatile sig_atomic_t *interrupt_flag;
+
+void source_set_interrupt(const volatile sig_atomic_t *flag) { interrupt_flag = flag; }
+bool source_interrupted(void) { return interrupt_flag && *interrupt_flag; }
+
+/* A read the stop signal interrupted ends the input (0), without an error. */
 static ssize_t read_fd(struct source *s, uint8_t *dst, size_t n)
 {
     for (;;) {
         ssize_t r = read(s->fd, dst, n);
-        if (r < 0 && errno == EINTR)
+        if (r < 0 && errno == EINTR) {
+            if (source_interrupted())
+                return 0;
             continue;
+        }
         if (r < 0)
             set_err(s, "read error: %s", strerror(errno));
         return r;
@@ -79,8 +92,8 @@ static ssize_t read_fd(struct source *s, uint8_t *dst, size_t n)
 /* Append decompressed bytes to buf[end..cap). */
 static void fill_codec(struct source *s)
 {
-    size_t n = pump_read(s->pump, s->buf + s->end, s->cap - s->end);
-    s->end += n;
+    size_t n = pump_read(s->pump, s->buf + s->w.end, s->cap - s->w.end);
+    s->w.end += n;
     if (n == 0) {
         s->eof = true;
         if (pump_error(s->pump)[0])
@@ -92,19 +105,19 @@ static void fill_plain(struct source *s)
 {
     if (s->raw_off < s->raw_len) { /* bytes peeked at open come first */
         size_t n = s->raw_len - s->raw_off;
-        if (n > s->cap - s->end)
-            n = s->cap - s->end;
-        memcpy(s->buf + s->end, s->raw + s->raw_off, n);
+        if (n > s->cap - s->w.end)
+            n = s->cap - s->w.end;
+        memcpy(s->buf + s->w.end, s->raw + s->raw_off, n);
         s->raw_off += n;
-        s->end += n;
+        s->w.end += n;
         return;
     }
-    ssize_t r = read_fd(s, s->buf + s->end, s->cap - s->end);
+    ssize_t r = read_fd(s, s->buf + s->w.end, s->cap - s->w.end);
     if (r <= 0) {
         s->eof = true;
         return;
     }
-    s->end += (size_t)r;
+    s->w.end += (size_t)r;
     s->raw_pos += (uint64_t)r;
 }
 
@@ -120,53 +133,117 @@ static bool grow(struct source *s, size_t need)
         set_err(s, "out of memory for a %zu-byte record", need);
         return false;
     }
-    memcpy(nb, s->buf + s->start, s->end - s->start);
+    memcpy(nb, s->buf + s->w.start, s->w.end - s->w.start);
     free(s->buf);
     s->buf = nb;
-    s->base = nb;
+    s->w.base = nb;
     s->cap = cap;
-    s->end -= s->start;
-    s->start = 0;
+    s->w.end -= s->w.start;
+    s->w.start = 0;
     return true;
+}
+
+/* The next lent chunk; false at the end of the stream. */
+static bool next_chunk(struct source *s)
+{
+    s->chunk = pump_borrow(s->pump, &s->chunk_len);
+    s->chunk_off = 0;
+    if (s->chunk && s->chunk_len)
+        return true;
+    s->chunk = NULL;
+    s->chunk_len = 0;
+    s->eof = true;
+    if (pump_error(s->pump)[0])
+        set_err(s, "%s", pump_error(s->pump));
+    return false;
+}
+
+/* Borrowed mode: the window in place in a chunk while a record lies in it;
+ * a record across chunks is gathered in buf (the tail of one chunk, then
+ * just the bytes it needs of the next), and the window goes back in place
+ * once buf is used up. */
+static size_t ensure_borrowed(struct source *s, size_t need)
+{
+    if (s->w.start == s->w.end && !s->eof) {
+        if (s->chunk_off == s->chunk_len && !next_chunk(s))
+            return 0;
+        s->w.base = s->chunk; /* in place from where buf left it */
+        s->w.start = s->chunk_off;
+        s->w.end = s->chunk_len;
+        s->chunk_off = s->chunk_len;
+        s->in_chunk = true;
+        if (s->w.end - s->w.start >= need)
+            return s->w.end - s->w.start;
+    }
+    size_t have = s->w.end - s->w.start;
+    if (need > s->cap) {
+        if (!s->in_chunk) { /* the window is in buf: keep it */
+            if (!grow(s, need))
+                return have;
+        } else { /* buf holds nothing of the window: a larger one will do */
+            void *nb = NULL;
+            size_t cap = s->cap;
+            while (cap < need)
+                cap *= 2;
+            if (cap > SOURCE_MAX_WINDOW)
+                cap = SOURCE_MAX_WINDOW;
+            if (posix_memalign(&nb, BUF_ALIGN, cap) != 0) {
+                set_err(s, "out of memory for a %zu-byte record", need);
+                return have;
+            }
+            free(s->buf);
+            s->buf = nb;
+            s->cap = cap;
+        }
+    }
+    /* gather: what is left of the window to the front of buf, then more */
+    memmove(s->buf, s->w.base + s->w.start, have);
+    s->w.base = s->buf;
+    s->w.start = 0;
+    s->w.end = have;
+    s->in_chunk = false;
+    while (s->w.end < need && !s->eof) {
+        if (s->chunk_off == s->chunk_len && !next_chunk(s))
+            break;
+        size_t take = s->chunk_len - s->chunk_off;
+        if (take > need - s->w.end)
+            take = need - s->w.end;
+        memcpy(s->buf + s->w.end, s->chunk + s->chunk_off, take);
+        s->w.end += take;
+        s->chunk_off += take;
+    }
+    return s->w.end;
 }
 
 size_t source_ensure(struct source *s, size_t need)
 {
-    if (s->end - s->start >= need || s->map)
-        return s->end - s->start;
+    if (s->w.end - s->w.start >= need || s->map)
+        return s->w.end - s->w.start;
+    if (s->borrow)
+        return ensure_borrowed(s, need > SOURCE_MAX_WINDOW ? SOURCE_MAX_WINDOW : need);
+    if (s->w.start == s->w.end)
+        s->w.start = s->w.end = 0; /* empty: the next fill starts at the front */
     if (need > SOURCE_MAX_WINDOW)
         need = SOURCE_MAX_WINDOW;
     if (need > s->cap && !grow(s, need))
-        return s->end - s->start;
+        return s->w.end - s->w.start;
     /* move the partial record to the front when the rest is short: a
      * decompressor writes whole blocks (zstd: 128 KiB) in place only when
      * they fit, and reads are better large */
-    if (s->cap - s->start < need || s->cap - s->end < s->cap / 4) {
-        memmove(s->buf, s->buf + s->start, s->end - s->start);
-        s->end -= s->start;
-        s->start = 0;
+    if (s->cap - s->w.start < need || s->cap - s->w.end < s->cap / 4) {
+        memmove(s->buf, s->buf + s->w.start, s->w.end - s->w.start);
+        s->w.end -= s->w.start;
+        s->w.start = 0;
     }
-    while (s->end - s->start < need && !s->eof) {
+    while (s->w.end - s->w.start < need && !s->eof) {
         if (s->codec != CODEC_NONE)
             fill_codec(s);
         else
             fill_plain(s);
     }
-    return s->end - s->start;
+    return s->w.end - s->w.start;
 }
 
-const uint8_t *source_ptr(const struct source *s) { return s->base + s->start; }
-size_t source_avail(const struct source *s) { return s->end - s->start; }
-
-void source_consume(struct source *s, size_t n)
-{
-    s->start += n;
-    s->pos += n;
-    if (s->map)
-        s->raw_pos = s->pos;
-    else if (s->start == s->end)
-        s->start = s->end = 0; /* empty: the next fill starts at the front */
-}
 
 size_t source_read(struct source *s, uint8_t *dst, size_t n)
 {
@@ -183,8 +260,12 @@ size_t source_read(struct source *s, uint8_t *dst, size_t n)
     return got;
 }
 
-uint64_t source_pos(const struct source *s) { return s->pos; }
-uint64_t source_raw_pos(const struct source *s) { return s->pump ? pump_raw_pos(s->pump) : s->raw_pos; }
+uint64_t source_raw_pos(const struct source *s)
+{
+    if (s->map)
+        return s->w.pos; /* stored = decompressed, and stepped over */
+    return s->pump ? pump_raw_pos(s->pump) : s->raw_pos;
+}
 int64_t source_size_hint(const struct source *s) { return s->size_hint; }
 const char *source_error(const struct source *s) { return s->err; }
 enum source_codec source_codec(const struct source *s) { return s->codec; }
@@ -218,9 +299,9 @@ static bool try_map(struct source *s)
     madvise(m, (size_t)s->size_hint, MADV_SEQUENTIAL | MADV_WILLNEED);
     s->map = m;
     s->map_len = (size_t)s->size_hint;
-    s->base = m;
-    s->start = 0;
-    s->end = s->map_len;
+    s->w.base = m;
+    s->w.start = 0;
+    s->w.end = s->map_len;
     s->eof = true;
     s->raw_off = s->raw_len = 0; /* the peeked bytes are in the map too */
     return true;
@@ -303,6 +384,7 @@ struct source *source_open(const char *path, bool mmap_ok, char *errbuf, size_t 
             return NULL;
         }
         s->raw = NULL; /* the pump's now */
+        s->borrow = pump_threaded(s->pump);
         s->raw_len = 0;
     }
     /* a small file needs no large window (nor its allocation) */
@@ -316,7 +398,7 @@ struct source *source_open(const char *path, bool mmap_ok, char *errbuf, size_t 
         return NULL;
     }
     s->buf = b;
-    s->base = b;
+    s->w.base = b;
     s->cap = cap;
     return s;
 }

@@ -205,3 +205,48 @@ int64_t census_pair_closest(const struct census_pair *p)
         }
     return best;
 }
+
+/* The earliest CENSUS_SYN_TIMES of two lists of first times. */
+static void merge_times(int64_t *dst, uint32_t nd, const int64_t *src, uint32_t ns)
+{
+    int64_t all[2 * CENSUS_SYN_TIMES];
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < nd && i < CENSUS_SYN_TIMES; i++)
+        all[n++] = dst[i];
+    for (uint32_t i = 0; i < ns && i < CENSUS_SYN_TIMES; i++)
+        all[n++] = src[i];
+    for (uint32_t i = 1; i < n; i++) /* insertion sort: at most 8 */
+        for (uint32_t k = i; k > 0 && all[k] < all[k - 1]; k--) {
+            int64_t t = all[k];
+            all[k] = all[k - 1];
+            all[k - 1] = t;
+        }
+    for (uint32_t i = 0; i < n && i < CENSUS_SYN_TIMES; i++)
+        dst[i] = all[i];
+}
+
+void census_fold_pair(struct census *c, const struct census_pair *p)
+{
+    struct census_pair *e = pair_get(c, &p->client, &p->server);
+    if (!e) {
+        c->pairs_dropped += p->syn139 + p->syn445;
+        return;
+    }
+    if (p->syn139 && (!e->syn139 || p->t139[0] < e->t139[0]))
+        e->port139 = p->port139;
+    merge_times(e->t139, e->syn139, p->t139, p->syn139);
+    merge_times(e->t445, e->syn445, p->t445, p->syn445);
+    e->syn139 += p->syn139;
+    e->syn445 += p->syn445;
+}
+
+void census_add_dns_key(struct census *c, const char *key)
+{
+    if (g_hash_table_contains(c->dns_keys, key))
+        return;
+    if (g_hash_table_size(c->dns_keys) >= CENSUS_MAX_DNS_KEYS) {
+        c->dns_keys_dropped++;
+        return;
+    }
+    g_hash_table_add(c->dns_keys, g_strdup(key));
+}

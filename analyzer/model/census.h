@@ -60,4 +60,9 @@ const struct census_pair *census_pair_at(const struct census *c, uint32_t slot);
 /* The smallest |t139 - t445| of a pair (INT64_MAX when one side has no SYN). */
 int64_t census_pair_closest(const struct census_pair *p);
 
+/* smbscope merge: another run's pair folded in (SYN counts added, the
+ * earliest CENSUS_SYN_TIMES times of each kept); a DNS key added. */
+void census_fold_pair(struct census *c, const struct census_pair *p);
+void census_add_dns_key(struct census *c, const char *key);
+
 #endif

@@ -292,6 +292,11 @@ static gint by_rank(gconstpointer pa, gconstpointer pb, gpointer data)
         return a->count > b->count ? -1 : 1;
     if (a->first_ts != b->first_ts)
         return a->first_ts < b->first_ts ? -1 : 1;
+    /* then by key, not creation order: a merge of reports creates groups
+     * in another order than the run over the captures together */
+    int k = memcmp(&a->key, &b->key, sizeof a->key);
+    if (k)
+        return k;
     uint32_t x = *(const uint32_t *)pa, y = *(const uint32_t *)pb;
     return (x > y) - (x < y);
 }

@@ -1,5 +1,6 @@
 /* ctx_pool.c - the bounded, reference-counted pool of negotiate context
- * lists (ctx_pool.h).  The analyzer is single-threaded; so is the pool. */
+ * lists (ctx_pool.h).  One pool per process, shared by the analyses that
+ * --jobs runs in threads: every use holds pool_lock. */
 #include "ctx_pool.h"
 
 #include <glib.h>
@@ -7,6 +8,7 @@
 
 /* list -> reference count; keys are the pooled lists themselves */
 static GHashTable *pool;
+static GMutex pool_lock; /* a static GMutex needs no initialisation */
 
 static uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * UINT64_C(0x100000001b3); }
 
@@ -59,10 +61,8 @@ static gboolean list_equal(gconstpointer pa, gconstpointer pb)
     return !a->has_netname || strncmp(a->netname, b->netname, sizeof a->netname) == 0;
 }
 
-struct smb2_neg_ctx_list *ctx_pool_keep(struct smb2_neg_ctx_list *l)
+static struct smb2_neg_ctx_list *keep_locked(struct smb2_neg_ctx_list *l)
 {
-    if (!l)
-        return NULL;
     /* the netname is compared as a string: make sure it is one */
     l->netname[sizeof l->netname - 1] = '\0';
     if (!pool)
@@ -79,10 +79,8 @@ struct smb2_neg_ctx_list *ctx_pool_keep(struct smb2_neg_ctx_list *l)
     return l;
 }
 
-void ctx_pool_drop(struct smb2_neg_ctx_list *l)
+static void drop_locked(struct smb2_neg_ctx_list *l)
 {
-    if (!l)
-        return;
     gpointer kept, refs;
     if (!pool || !g_hash_table_lookup_extended(pool, l, &kept, &refs) || kept != l) {
         g_free(l); /* never pooled: its connection's own */
@@ -101,4 +99,29 @@ void ctx_pool_drop(struct smb2_neg_ctx_list *l)
     }
 }
 
-size_t ctx_pool_size(void) { return pool ? g_hash_table_size(pool) : 0; }
+struct smb2_neg_ctx_list *ctx_pool_keep(struct smb2_neg_ctx_list *l)
+{
+    if (!l)
+        return NULL;
+    g_mutex_lock(&pool_lock);
+    struct smb2_neg_ctx_list *k = keep_locked(l);
+    g_mutex_unlock(&pool_lock);
+    return k;
+}
+
+void ctx_pool_drop(struct smb2_neg_ctx_list *l)
+{
+    if (!l)
+        return;
+    g_mutex_lock(&pool_lock);
+    drop_locked(l);
+    g_mutex_unlock(&pool_lock);
+}
+
+size_t ctx_pool_size(void)
+{
+    g_mutex_lock(&pool_lock);
+    size_t n = pool ? g_hash_table_size(pool) : 0;
+    g_mutex_unlock(&pool_lock);
+    return n;
+}

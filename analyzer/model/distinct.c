@@ -8,6 +8,7 @@
 
 #define HLL_BITS 14
 #define HLL_REGS (1u << HLL_BITS)
+_Static_assert(HLL_REGS == DISTINCT_HLL_REGS, "distinct.h exports the register count");
 
 struct distinct {
     uint64_t *slots;   /* 0 = empty; a hash of 0 is stored as 1 */
@@ -138,4 +139,28 @@ uint64_t distinct_estimate(const struct distinct *d)
         sum += 1.0 / (double)(1ull << d->hll[i]);
     double m = HLL_REGS, e = 0.7213 / (1 + 1.079 / m) * m * m / sum;
     return (uint64_t)(e + 0.5);
+}
+
+const uint64_t *distinct_slots(const struct distinct *d, uint32_t *nslots)
+{
+    *nslots = d->estimating ? 0 : d->nslots;
+    return d->estimating ? NULL : d->slots;
+}
+
+const uint8_t *distinct_hll(const struct distinct *d) { return d->hll; }
+
+void distinct_union_hll(struct distinct *d, const uint8_t regs[DISTINCT_HLL_REGS])
+{
+    for (uint32_t i = 0; i < HLL_REGS; i++)
+        if (regs[i] > d->hll[i])
+            d->hll[i] = regs[i];
+    if (!d->estimating) {
+        /* what was counted exactly stays a lower bound (distinct_count) */
+        if (d->used > d->cap)
+            d->cap = d->used;
+        d->estimating = true;
+        free(d->slots);
+        d->slots = NULL;
+        d->nslots = 0;
+    }
 }

@@ -23,6 +23,15 @@ bool distinct_add(struct distinct *d, uint64_t hash);
 uint64_t distinct_count(const struct distinct *d);
 bool distinct_is_estimate(const struct distinct *d);
 
+/* Merging counts of several runs (smbscope merge, analyzer/merge/):
+ * the exact set's hashes (NULL, 0 once estimating), and the HyperLogLog
+ * registers (DISTINCT_HLL_REGS bytes) to take the union of. */
+#define DISTINCT_HLL_REGS (1u << 14)
+const uint64_t *distinct_slots(const struct distinct *d, uint32_t *nslots); /* 0 entries are empty */
+const uint8_t *distinct_hll(const struct distinct *d);
+/* The union with another run's registers; it estimates from now on. */
+void distinct_union_hll(struct distinct *d, const uint8_t regs[DISTINCT_HLL_REGS]);
+
 /* A 64-bit hash of n bytes (FNV-1a then a murmur finaliser: HyperLogLog
  * needs well-mixed high bits). */
 uint64_t distinct_hash(const void *p, size_t n);

@@ -151,3 +151,49 @@ void host_table_learn_broadcast(struct host_table *t, const struct ip_addr *a)
         return;
     t->bcast[t->nbcast++] = *a;
 }
+
+void host_table_fold(struct host_table *t, const struct host_rec *r)
+{
+    struct host_rec *h = host_table_get(t, &r->addr, r->first_seen);
+    if (!h)
+        return;
+    if (r->last_seen > h->last_seen)
+        h->last_seen = r->last_seen;
+    h->nb_roles |= r->nb_roles;
+    h->services_sent |= r->services_sent;
+    h->refused |= r->refused;
+    h->nb_flows += r->nb_flows;
+    h->nb_flows_served += r->nb_flows_served;
+    h->nb_flows_unlisted += r->nb_flows_unlisted;
+    h->nb_packets_sent += r->nb_packets_sent;
+}
+
+uint32_t host_table_broadcasts(const struct host_table *t, const struct ip_addr **addrs)
+{
+    *addrs = t->bcast;
+    return t->nbcast;
+}
+
+struct distinct *host_table_all(struct host_table *t) { return t->all; }
+
+static int rec_order(const void *pa, const void *pb)
+{
+    const struct host_rec *a = pa, *b = pb;
+    if (a->first_seen != b->first_seen)
+        return a->first_seen < b->first_seen ? -1 : 1;
+    if (a->addr.family != b->addr.family)
+        return a->addr.family < b->addr.family ? -1 : 1;
+    return memcmp(a->addr.bytes, b->addr.bytes, sizeof a->addr.bytes);
+}
+
+void host_table_sort(struct host_table *t)
+{
+    if (!t->n)
+        return;
+    qsort(t->recs, t->n, sizeof *t->recs, rec_order);
+    memset(t->index, 0, (size_t)t->nindex * sizeof *t->index);
+    for (uint32_t i = 0; i < t->n; i++)
+        *slot(t, &t->recs[i].addr) = i + 1;
+}
+
+uint32_t host_table_cap(const struct host_table *t) { return t->cap; }

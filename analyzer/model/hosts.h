@@ -9,6 +9,8 @@
 
 #include "packet.h"
 
+struct distinct;
+
 enum host_nb_role {
     HOST_NB_CLIENT = 1u << 0,      /* sent NetBIOS to a server (unicast) */
     HOST_NB_SERVER = 1u << 1,      /* answered NetBIOS (spoke as a server) */
@@ -52,5 +54,15 @@ bool host_is_broadcast(const struct host_table *t, const struct ip_addr *a);
 /* A NetBIOS broadcast (NBNS B flag, NBDS broadcast/group datagram) was sent
  * to a: it is a broadcast address, not a host. */
 void host_table_learn_broadcast(struct host_table *t, const struct ip_addr *a);
+
+/* smbscope merge: another run's record of an address folded in (roles and
+ * services united, counts added, times widened); the learned broadcast
+ * addresses, to carry them over. */
+void host_table_fold(struct host_table *t, const struct host_rec *r);
+/* Records in first-seen order, ties by address (see nb_ledger_sort_rows). */
+void host_table_sort(struct host_table *t);
+uint32_t host_table_cap(const struct host_table *t);
+uint32_t host_table_broadcasts(const struct host_table *t, const struct ip_addr **addrs);
+struct distinct *host_table_all(struct host_table *t); /* every address, for the estimate past the cap */
 
 #endif

@@ -552,3 +552,83 @@ const struct nb_flow *nb_ledger_row(const struct nb_ledger *l, guint i)
 {
     return i < l->rows->len ? &((const struct nb_row *)g_ptr_array_index(l->rows, i))->flow : NULL;
 }
+
+/* ---- merge ------------------------------------------------------------ */
+
+struct distinct *nb_ledger_overflow_set(struct nb_ledger *l) { return l->overflow_flows; }
+struct host_table *nb_ledger_hosts_mut(struct nb_ledger *l) { return l->hosts; }
+
+static void widen(int64_t *first, int64_t *last, int64_t f, int64_t t)
+{
+    if (f < *first)
+        *first = f;
+    if (t > *last)
+        *last = t;
+}
+
+void nb_ledger_fold_row(struct nb_ledger *l, const struct nb_flow *f, bool *joined)
+{
+    struct nb_flow *r = nb_ledger_find(l, f->proto, &f->client, f->client_port, &f->server, f->server_port);
+    *joined = r != NULL;
+    if (!r)
+        r = create(l, f->proto, &f->client, f->client_port, &f->server, f->server_port, f->service, f->first_seen);
+    if (!r) {
+        struct nb_key k;
+        make_key(&k, f->proto, &f->client, f->client_port, &f->server, f->server_port);
+        overflow_add(l, &k, f->service, f->packets, f->bytes, f->first_seen);
+        widen(&l->overflow.first_seen, &l->overflow.last_seen, f->first_seen, f->last_seen);
+        return;
+    }
+    r->packets += f->packets;
+    r->bytes += f->bytes;
+    widen(&r->first_seen, &r->last_seen, f->first_seen, f->last_seen);
+    r->syn |= f->syn;
+    r->synack |= f->synack;
+    r->rst_from_server |= f->rst_from_server;
+    r->icmp_refused |= f->icmp_refused;
+    r->server_spoke |= f->server_spoke;
+    r->nbss_elsewhere |= f->nbss_elsewhere;
+    r->requests += f->requests;
+    r->queries += f->queries;
+    r->responses += f->responses;
+    r->queries_answered += f->queries_answered;
+    r->queries_untracked += f->queries_untracked;
+    r->names_dropped += f->names_dropped;
+    for (guint i = 0; f->names && i < f->names->len; i++)
+        nb_flow_add_name(r, g_ptr_array_index(f->names, i));
+}
+
+void nb_ledger_fold_counts(struct nb_ledger *l, const struct nb_overflow *o, const struct nb_non_ip *n)
+{
+    struct nb_overflow *lo = &l->overflow;
+    if (o->packets) {
+        if (!lo->packets) {
+            lo->first_seen = o->first_seen;
+            lo->last_seen = o->last_seen;
+        }
+        widen(&lo->first_seen, &lo->last_seen, o->first_seen, o->last_seen);
+        lo->packets += o->packets;
+        lo->bytes += o->bytes;
+        for (int i = 0; i < 3; i++)
+            lo->by_service[i] += o->by_service[i];
+    }
+    if (n->netbeui || n->nbipx) {
+        if (!l->non_ip.netbeui && !l->non_ip.nbipx) {
+            l->non_ip.first_seen = n->first_seen;
+            l->non_ip.last_seen = n->last_seen;
+        }
+        widen(&l->non_ip.first_seen, &l->non_ip.last_seen, n->first_seen, n->last_seen);
+        l->non_ip.netbeui += n->netbeui;
+        l->non_ip.nbipx += n->nbipx;
+    }
+}
+
+static gint row_order(gconstpointer pa, gconstpointer pb)
+{
+    const struct nb_row *a = *(const struct nb_row *const *)pa, *b = *(const struct nb_row *const *)pb;
+    if (a->flow.first_seen != b->flow.first_seen)
+        return a->flow.first_seen < b->flow.first_seen ? -1 : 1;
+    return memcmp(&a->key, &b->key, sizeof a->key);
+}
+
+void nb_ledger_sort_rows(struct nb_ledger *l) { g_ptr_array_sort(l->rows, row_order); }

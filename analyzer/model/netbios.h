@@ -95,10 +95,26 @@ guint nb_ledger_count(const struct nb_ledger *l);
 const struct nb_flow *nb_ledger_row(const struct nb_ledger *l, guint i);
 
 struct host_table;
+struct distinct;
 /* Every address that spoke NetBIOS or was sent it (hosts.h). */
 const struct host_table *nb_ledger_hosts(const struct nb_ledger *l);
 /* Distinct flows among the packets counted in the overflow. */
 uint64_t nb_ledger_overflow_flows(const struct nb_ledger *l);
+
+/* smbscope merge (analyzer/merge/): another run's row folded into this
+ * ledger.  The same flow key means the same flow seen by both runs (a
+ * capture split in its middle): packets and bytes added, times widened,
+ * evidence and names united; *joined says so.  A row past the cap goes to
+ * the overflow. */
+void nb_ledger_fold_row(struct nb_ledger *l, const struct nb_flow *f, bool *joined);
+/* Another run's overflow and non-IP counters (its overflow flows are
+ * united with distinct.h's functions on nb_ledger_overflow_set()). */
+void nb_ledger_fold_counts(struct nb_ledger *l, const struct nb_overflow *o, const struct nb_non_ip *n);
+struct distinct *nb_ledger_overflow_set(struct nb_ledger *l);
+/* Rows in first-seen order, ties by flow key: the order a run gives them,
+ * whatever the order the runs were folded in. */
+void nb_ledger_sort_rows(struct nb_ledger *l);
+struct host_table *nb_ledger_hosts_mut(struct nb_ledger *l);
 
 /* True when either port is a NetBIOS port for this protocol. */
 bool nb_port_match(uint8_t proto, uint16_t sport, uint16_t dport);

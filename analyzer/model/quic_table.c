@@ -33,7 +33,7 @@ struct track {
     bool have_stream;
     uint64_t stream_id;
     uint32_t streams;
-    uint64_t stream_dropped;
+    uint64_t stream_dropped, stream_gaps;
     int64_t first_ts, last_ts;
     uint64_t bytes[2], packets[2];
     struct quic_cid cids[MAX_CIDS_PER_CONN];
@@ -75,12 +75,39 @@ static guint cid_hash(gconstpointer k)
 
 static gboolean cid_equal(gconstpointer a, gconstpointer b) { return quic_cid_equal(a, b); }
 
+/* Every UDP datagram is looked up here: the addresses hashed a word at a
+ * time (a byte-wise hash of 32 bytes was most of the look-up). */
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= UINT64_C(0xff51afd7ed558ccd);
+    x ^= x >> 33;
+    return x;
+}
+
 static guint tuple_hash(gconstpointer k)
 {
     const struct tuple *u = k;
-    guint h = bytes_hash(u->a.bytes, 16, 2166136261u);
-    h = bytes_hash(u->b.bytes, 16, h);
-    return h ^ ((guint)u->pa << 16 | u->pb);
+    uint64_t w[4];
+    memcpy(&w[0], u->a.bytes, 8);
+    memcpy(&w[1], u->a.bytes + 8, 8);
+    memcpy(&w[2], u->b.bytes, 8);
+    memcpy(&w[3], u->b.bytes + 8, 8);
+    uint64_t h = mix64(w[0] ^ ((uint64_t)u->a.family << 56));
+    h = mix64(h ^ w[1]);
+    h = mix64(h ^ w[2] ^ ((uint64_t)u->b.family << 56));
+    h = mix64(h ^ w[3] ^ ((uint64_t)u->pa << 16 | u->pb));
+    return (guint)(h ^ (h >> 32));
+}
+
+/* The key of both directions of a path: the lower endpoint first, so a
+ * datagram either way costs one look-up. */
+static struct tuple tuple_canon(const struct ip_addr *x, uint16_t px, const struct ip_addr *y, uint16_t py)
+{
+    int c = x->family != y->family ? (x->family < y->family ? -1 : 1) : memcmp(x->bytes, y->bytes, 16);
+    if (c < 0 || (c == 0 && px <= py))
+        return (struct tuple){ *x, *y, px, py };
+    return (struct tuple){ *y, *x, py, px };
 }
 
 static gboolean tuple_equal(gconstpointer x, gconstpointer y)
@@ -145,6 +172,16 @@ static void deliver(struct track *k, int dir)
     }
 }
 
+/* A hole of n bytes in the SMB stream of direction dir: the framer
+ * resynchronises after it, and the connection counts it as TCP counts its
+ * reassembly gaps (stream.gaps / gap_bytes at close). */
+static void stream_gap(struct track *k, int dir, uint64_t n, int64_t ts)
+{
+    smb_conn_gap(k->smb, dir, n, ts);
+    k->stream_dropped += n;
+    k->stream_gaps++;
+}
+
 static void on_stream(void *ctx, enum quic_dir dir, uint64_t id, uint64_t off, const uint8_t *data, size_t len,
     bool fin)
 {
@@ -183,10 +220,8 @@ static void on_stream(void *ctx, enum quic_dir dir, uint64_t id, uint64_t off, c
          * length and resynchronises after it, as on TCP. */
         deliver(k, (int)dir);
         uint64_t gap = off > r->base ? off - r->base : 0;
-        if (gap) {
-            smb_conn_gap(k->smb, (int)dir, gap, k->t->now);
-            k->stream_dropped += gap;
-        }
+        if (gap)
+            stream_gap(k, (int)dir, gap, k->t->now);
         quic_reasm_reset(r, off > r->base ? off : r->base);
     }
     quic_reasm_add(r, off, data, len);
@@ -283,7 +318,7 @@ static void retire(struct track *k)
 static void decide(struct track *k)
 {
     struct quic_table *t = k->t;
-    if (!tls_alpn_has(&k->sess->client_hello, "smb")) {
+    if (!tls_alpn_has(&k->sess->client_hello, SMB_QUIC_ALPN)) {
         k->state = TRACK_NOT_SMB;
         t->stats.other_conns++;
         retire(k);
@@ -354,14 +389,9 @@ static struct track *by_cid(struct quic_table *t, const struct packet *pkt, int 
 
 static struct track *lookup(struct quic_table *t, const struct packet *pkt, int *dir)
 {
-    struct tuple u = { pkt->src, pkt->dst, pkt->sport, pkt->dport };
+    struct tuple u = tuple_canon(&pkt->src, pkt->sport, &pkt->dst, pkt->dport);
     struct track *k = g_hash_table_lookup(t->by_tuple, &u);
     if (k) {
-        *dir = tuple_is(k, pkt, 0) ? 0 : 1;
-        return k;
-    }
-    struct tuple r = { pkt->dst, pkt->src, pkt->dport, pkt->sport };
-    if ((k = g_hash_table_lookup(t->by_tuple, &r))) {
         *dir = tuple_is(k, pkt, 0) ? 0 : 1;
         return k;
     }
@@ -388,7 +418,7 @@ static void try_start(struct quic_table *t, const struct packet *pkt)
     }
     t->stats.conns++;
     g_ptr_array_add(t->tracks, k);
-    k->tuple = (struct tuple){ k->addr[0], k->addr[1], k->port[0], k->port[1] };
+    k->tuple = tuple_canon(&k->addr[0], k->port[0], &k->addr[1], k->port[1]);
     g_hash_table_insert(t->by_tuple, &k->tuple, k);
     k->packets[0] = 1;
     k->bytes[0] = pkt->payload_wire_len;
@@ -422,8 +452,7 @@ static void flush_stream(struct track *k)
     for (int dir = 0; k->stream && dir < 2; dir++) {
         uint32_t hole;
         while ((hole = quic_reasm_skip_hole(&k->stream[dir])) != 0) {
-            smb_conn_gap(k->smb, dir, hole, k->last_ts);
-            k->stream_dropped += hole;
+            stream_gap(k, dir, hole, k->last_ts);
             deliver(k, dir);
         }
     }
@@ -438,6 +467,8 @@ static void track_close(struct quic_table *t, struct track *k, const char *reaso
             copy_facts(k);
         struct smb_conn *s = k->smb;
         k->smb = NULL;
+        s->gaps += k->stream_gaps; /* the member TCP connections fill from reassembly */
+        s->gap_bytes += k->stream_dropped;
         if (smb_conn_close_endpoints(s, k->first_ts, k->last_ts, k->bytes, k->packets, reason))
             t->closed(t->closed_ctx, s);
         else
@@ -486,6 +517,17 @@ void quic_table_finish(struct quic_table *t)
 }
 
 struct quic_table_stats quic_table_stats(const struct quic_table *t) { return t->stats; }
+
+void quic_table_fold_stats(struct quic_table *t, const struct quic_table_stats *s)
+{
+    t->stats.datagrams += s->datagrams;
+    t->stats.quic_datagrams += s->quic_datagrams;
+    t->stats.conns += s->conns;
+    t->stats.smb_conns += s->smb_conns;
+    t->stats.other_conns += s->other_conns;
+    t->stats.evictions += s->evictions;
+    t->stats.decrypt_failures += s->decrypt_failures;
+}
 
 void quic_table_free(struct quic_table *t)
 {

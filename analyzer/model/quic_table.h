@@ -46,6 +46,8 @@ void quic_table_packet(struct quic_table *t, const struct packet *pkt);
 /* Close every connection still open. */
 void quic_table_finish(struct quic_table *t);
 struct quic_table_stats quic_table_stats(const struct quic_table *t);
+/* smbscope merge: another run's counters added. */
+void quic_table_fold_stats(struct quic_table *t, const struct quic_table_stats *s);
 void quic_table_free(struct quic_table *t);
 
 #endif

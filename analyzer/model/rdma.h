@@ -23,15 +23,19 @@ struct packet;
 struct smb_direct_info {
     /* iWARP (MPA startup; index = flow direction, 0 = the TCP initiator) */
     bool mpa_request_seen, mpa_reply_seen, mpa_rejected;
-    int mpa_initiator;            /* direction of the MPA request */
+    bool mpa_midstream;           /* startup not captured: recognised from its FPDUs */
+    int mpa_initiator;            /* direction of the MPA request (mid-stream: of the SMBD negotiate request, or -1) */
     uint8_t mpa_revision;
     bool mpa_markers[2];          /* markers in the FPDUs sent in direction d */
     bool mpa_crc;                 /* CRC32c in use (either side asked) */
     uint16_t mpa_private_len[2];
     uint64_t fpdus, crc_bad, markers, marker_ptr_bad, desync;
+    uint64_t resyncs;             /* realignments after a gap (a probe-passing chunk) */
     /* RoCEv2 (index = side: 0 the first sender) */
     uint32_t qpn[2];              /* destination QP of the packets sent to side d */
     uint64_t roce_packets, roce_acks, roce_not_decoded, psn_dropped, psn_duplicates;
+    uint64_t icrc_bad;            /* packets whose ICRC failed: counted, never decoded */
+    uint64_t icrc_unchecked;      /* packets whose ICRC could not be checked (snaplen, IPv6 extensions) */
     /* both carriers */
     uint64_t sends, rdma_writes, rdma_write_bytes, rdma_reads, send_dropped;
     struct smbd_conn smbd;        /* negotiate request/response facts */
@@ -41,9 +45,11 @@ struct smb_direct_info {
 /* ---- iWARP (called by the session model, session.c) ---- */
 struct rdma_iwarp;
 /* Before the NBSS/direct framer: true when the bytes belong to iWARP (the
- * connection's first data was an MPA request; it is then framed here). */
-bool rdma_iwarp_data(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *probe, bool first_data, int dir,
-                     const uint8_t *p, size_t n, int64_t ts_us);
+ * connection's first data was an MPA request or, for a connection whose
+ * start was not captured (midstream), whole FPDUs that pass
+ * iwarp_fpdu_probe(); it is then framed here). */
+bool rdma_iwarp_data(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *probe, bool first_data, bool midstream,
+                     int dir, const uint8_t *p, size_t n, int64_t ts_us);
 bool rdma_iwarp_gap(struct smb_conn *s, struct rdma_iwarp *state, int dir, uint64_t n);
 void rdma_iwarp_free(struct rdma_iwarp *state);
 
@@ -58,8 +64,12 @@ void roce_table_finish(struct roce_table *t, smb_conn_closed_fn closed, void *ct
 void roce_table_free(struct roce_table *t);
 /* Packets of queue-pair pairs not tracked because of the cap. */
 uint64_t roce_table_dropped(const struct roce_table *t);
+/* smbscope merge: another run's counters added. */
+void roce_table_fold_counts(struct roce_table *t, uint64_t dropped, uint64_t not_decoded);
 /* UDP 4791 packets whose BTH could not be decoded (short, unknown opcode). */
 uint64_t roce_table_not_decoded(const struct roce_table *t);
+/* UDP 4791 packets with a bad ICRC (ignored), whether or not they joined a pair. */
+uint64_t roce_table_icrc_bad(const struct roce_table *t);
 
 /* Shared: a complete Send message (SMBD) of direction dir. */
 void rdma_smbd_message(struct smb_conn *s, struct smbd_reasm *reasm, int dir, bool from_responder, bool midstream,

@@ -8,23 +8,36 @@
  * transfer messages give whole SMB2 messages for smb_conn_message().
  * RDMA Write / Read carry bulk data: counted, never decoded.
  *
- * Not recognised: iWARP whose MPA startup preceded the capture (without the
- * startup, FPDU boundaries cannot be found in general).  A gap in a
- * direction loses its FPDU alignment: the rest of that direction is
- * counted as desynchronised, not guessed at. */
+ * A connection whose MPA startup preceded the capture (mid-stream) is
+ * iWARP when its first data passes iwarp_fpdu_probe(): whole FPDUs with a
+ * correct CRC32c, plausible DDP/RDMAP headers, SMBD-shaped Sends (senders
+ * align FPDUs with segments, RFC 5044 8).  Each direction then starts at
+ * its first data, which must pass the probe too; CRC32c is assumed on and
+ * markers off (with markers, mid-stream data is not recognised).
+ *
+ * A gap in a direction loses its FPDU alignment: that direction is
+ * desynchronised until data after the gap passes the probe again (only
+ * without markers: their places depend on the stream offset); the Send
+ * or SMB2 message being assembled across the gap is dropped. */
 #include "rdma.h"
 
 #include <string.h>
 
 #include "ddp.h"
+#include "iwarp_probe.h"
 #include "mpa.h"
 #include "session.h"
 #include "wire.h"
 
 enum { PROBE_UNKNOWN = 0, PROBE_NOT_IWARP, PROBE_IWARP };
 
+/* Data chunks after a gap tried for realignment before a direction gives up. */
+#define RESYNC_TRIES 64
+
 struct iwarp_dir {
     bool startup_done, rx_ready, desync;
+    bool resync_wanted;         /* desynchronised by a gap; realign on a probe-passing chunk */
+    uint16_t resync_tries;
     uint8_t startup[MPA_STARTUP_HEADER + MPA_MAX_PRIVATE];
     size_t startup_len;
     struct mpa_rx rx;
@@ -37,6 +50,7 @@ struct iwarp_dir {
 
 struct rdma_iwarp {
     struct iwarp_dir d[2];
+    bool midstream;             /* recognised from FPDUs, MPA startup not captured */
     bool markers_wanted_by[2];  /* the M flag of the frame sent by direction d */
 };
 
@@ -129,7 +143,7 @@ static void fpdu(struct smb_conn *s, struct rdma_iwarp *w, int d, const struct m
     if (r != DDP_RX_DONE)
         return;
     info->sends++;
-    rdma_smbd_message(s, &w->d[d].reasm, d, d != info->mpa_initiator, false, msg, len, ts);
+    rdma_smbd_message(s, &w->d[d].reasm, d, d != info->mpa_initiator, w->midstream, msg, len, ts);
 }
 
 static void full_operation(struct smb_conn *s, struct rdma_iwarp *w, int d, struct wire *in, int64_t ts)
@@ -150,25 +164,85 @@ static void full_operation(struct smb_conn *s, struct rdma_iwarp *w, int d, stru
     info->marker_ptr_bad = w->d[0].rx.marker_ptr_bad + w->d[1].rx.marker_ptr_bad;
 }
 
-bool rdma_iwarp_data(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *probe, bool first_data, int dir,
-                     const uint8_t *p, size_t n, int64_t ts_us)
+/* Is a connection whose first data this is iWARP?  An MPA request says so
+ * (RFC 5044 startup); without the startup (the capture began later), whole
+ * FPDUs that pass iwarp_fpdu_probe() do: each direction then starts
+ * realigned at its own first data. */
+static bool recognise(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *probe, bool first_data, bool midstream,
+                      int dir, const uint8_t *p, size_t n)
+{
+    enum mpa_frame_kind kind;
+    *probe = PROBE_NOT_IWARP;
+    if (!first_data) /* only a connection's first data can start iWARP */
+        return false;
+    if (mpa_key_match(p, n, &kind) == MPA_OK && kind == MPA_REQUEST) {
+        *probe = PROBE_IWARP;
+        *state = iwarp_new(s, dir);
+        return true;
+    }
+    if (!midstream || iwarp_fpdu_probe(p, n) == IWARP_PROBE_NO)
+        return false;
+    *probe = PROBE_IWARP;
+    struct rdma_iwarp *w = iwarp_new(s, -1); /* the initiator: the SMBD negotiate request's sender, if seen */
+    w->midstream = true;
+    s->smbd->mpa_midstream = true;
+    s->smbd->mpa_crc = true; /* the probe proved it */
+    for (int d = 0; d < 2; d++) {
+        w->d[d].startup_done = true;
+        w->d[d].desync = w->d[d].resync_wanted = true; /* aligned by realign() at its first data */
+    }
+    *state = w;
+    return true;
+}
+
+/* A desynchronised direction: realign at a chunk that passes the probe
+ * (whole FPDUs with good CRC32c from its first octet).  What was being
+ * assembled across the gap is dropped; the FPDU counters carry on. */
+static bool realign(struct smb_conn *s, struct rdma_iwarp *w, int dir, const uint8_t *p, size_t n)
+{
+    struct iwarp_dir *x = &w->d[dir];
+    struct smb_direct_info *info = s->smbd;
+    if (!x->resync_wanted)
+        return false;
+    if (++x->resync_tries > RESYNC_TRIES) {
+        x->resync_wanted = false;
+        return false;
+    }
+    if (iwarp_fpdu_probe(p, n) == IWARP_PROBE_NO)
+        return false;
+    bool first = !x->rx_ready;
+    struct mpa_rx old = x->rx;
+    if (!x->ulpdu)
+        x->ulpdu = g_malloc(MPA_MAX_ULPDU);
+    mpa_rx_init(&x->rx, false, true, x->ulpdu, MPA_MAX_ULPDU);
+    if (!first) {
+        x->rx.fpdus = old.fpdus;
+        x->rx.crc_bad = old.crc_bad;
+        x->rx.markers_seen = old.markers_seen;
+        x->rx.marker_ptr_bad = old.marker_ptr_bad;
+        x->rx.truncated = old.truncated;
+        info->resyncs++;
+    }
+    info->send_dropped += x->sends.active;
+    x->sends.active = false;
+    info->smbd_dropped += x->reasm.active;
+    x->reasm.active = false;
+    x->rx_ready = true;
+    x->desync = x->resync_wanted = false;
+    x->resync_tries = 0;
+    return true;
+}
+
+bool rdma_iwarp_data(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *probe, bool first_data, bool midstream,
+                     int dir, const uint8_t *p, size_t n, int64_t ts_us)
 {
     if (*probe == PROBE_NOT_IWARP || n == 0)
         return *probe == PROBE_IWARP;
-    if (*probe == PROBE_UNKNOWN) {
-        enum mpa_frame_kind kind;
-        /* only the first data of a connection (no gap before it) can be an
-         * MPA request; a first segment shorter than the key is not taken */
-        if (!first_data || mpa_key_match(p, n, &kind) != MPA_OK || kind != MPA_REQUEST) {
-            *probe = PROBE_NOT_IWARP;
-            return false;
-        }
-        *probe = PROBE_IWARP;
-        *state = iwarp_new(s, dir);
-    }
+    if (*probe == PROBE_UNKNOWN && !recognise(s, state, probe, first_data, midstream, dir, p, n))
+        return false;
     struct rdma_iwarp *w = *state;
     struct iwarp_dir *x = &w->d[dir];
-    if (x->desync)
+    if (x->desync && !realign(s, w, dir, p, n))
         return true;
     struct wire in = wire_make(p, n);
     if (!x->startup_done && !startup(s, w, dir, &in))
@@ -189,12 +263,18 @@ bool rdma_iwarp_data(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *pro
 
 bool rdma_iwarp_gap(struct smb_conn *s, struct rdma_iwarp *w, int dir, uint64_t n)
 {
+    (void)n;
     if (!w)
         return false;
-    if (!w->d[dir].desync) {
-        w->d[dir].desync = true;
+    struct iwarp_dir *x = &w->d[dir];
+    if (!x->desync) {
+        x->desync = true;
         s->smbd->desync++;
     }
+    /* realignment needs the CRC32c as proof and no markers (whose places
+     * follow the stream offset); a gap inside the MPA startup is final */
+    x->resync_wanted = s->smbd->mpa_crc && !s->smbd->mpa_markers[dir] && (x->rx_ready || w->midstream);
+    x->resync_tries = 0;
     return true;
 }
 
@@ -203,7 +283,10 @@ void rdma_smbd_message(struct smb_conn *s, struct smbd_reasm *reasm, int dir, bo
 {
     struct smb_direct_info *info = s->smbd;
     struct smbd_data data;
-    if (smbd_conn_message(&info->smbd, from_responder, midstream, msg, len, &data) != SMBD_MSG_DATA)
+    enum smbd_msg_kind kind = smbd_conn_message(&info->smbd, from_responder, midstream, msg, len, &data);
+    if (kind == SMBD_MSG_NEGOTIATE_REQUEST && info->mpa_initiator < 0)
+        info->mpa_initiator = dir; /* mid-stream iWARP: its sender initiated */
+    if (kind != SMBD_MSG_DATA)
         return;
     if (data.remaining_length && !reasm->buf) { /* the first SMB2 message in several pieces */
         reasm->buf = g_malloc(s->pdu_cap);

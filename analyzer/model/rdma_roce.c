@@ -10,7 +10,13 @@
  * first message is an SMBD negotiate request (client = its sender) or, for
  * a capture that began later, an SMBD data transfer message carrying an
  * SMB2 header.  Other RDMA traffic (NVMe-oF, iSER ...) is counted only.
- * The table is bounded (max_conns); packets beyond it are counted. */
+ * The table is bounded (max_conns); packets beyond it are counted.
+ *
+ * Every packet's ICRC is checked first (roce_icrc_check): one that fails
+ * was damaged on the way (the receiving RNIC drops it and the sender
+ * retransmits), so it is counted (per pair when its BTH still names a known
+ * pair, and in stats) and never used: it neither creates nor joins a pair,
+ * nor gives SMB facts.  Packets cut by the snaplen cannot be checked. */
 #include "rdma.h"
 
 #include <string.h>
@@ -33,13 +39,14 @@ struct roce_conn {
     int64_t first_ts, last_ts;
     uint64_t bytes[2], packets[2];
     uint64_t acks, writes, write_bytes, reads;
+    uint64_t icrc_bad, icrc_unchecked;
 };
 
 struct roce_table {
     struct session_config cfg;
     uint32_t max_conns;
     GPtrArray *conns;          /* struct roce_conn* */
-    uint64_t dropped, not_decoded;
+    uint64_t dropped, not_decoded, icrc_bad;
 };
 
 struct roce_table *roce_table_new(const struct session_config *cfg, uint32_t max_conns)
@@ -53,6 +60,13 @@ struct roce_table *roce_table_new(const struct session_config *cfg, uint32_t max
 
 uint64_t roce_table_dropped(const struct roce_table *t) { return t->dropped; }
 uint64_t roce_table_not_decoded(const struct roce_table *t) { return t->not_decoded; }
+uint64_t roce_table_icrc_bad(const struct roce_table *t) { return t->icrc_bad; }
+
+void roce_table_fold_counts(struct roce_table *t, uint64_t dropped, uint64_t not_decoded)
+{
+    t->dropped += dropped;
+    t->not_decoded += not_decoded;
+}
 
 static bool same(const struct ip_addr *a, const struct ip_addr *b)
 {
@@ -60,8 +74,8 @@ static bool same(const struct ip_addr *a, const struct ip_addr *b)
 }
 
 /* The pair and direction (side of the sender) of a packet; NULL when the
- * table is full. */
-static struct roce_conn *find(struct roce_table *t, const struct packet *pkt, uint32_t destqp, int *dir)
+ * table is full, or (create false) when no pair knows its destination QP. */
+static struct roce_conn *find(struct roce_table *t, const struct packet *pkt, uint32_t destqp, bool create, int *dir)
 {
     for (guint i = 0; i < t->conns->len; i++) {
         struct roce_conn *c = g_ptr_array_index(t->conns, i);
@@ -72,6 +86,8 @@ static struct roce_conn *find(struct roce_table *t, const struct packet *pkt, ui
                 return c;
             }
     }
+    if (!create)
+        return NULL;
     for (guint i = 0; i < t->conns->len; i++) { /* the reverse direction of a pair */
         struct roce_conn *c = g_ptr_array_index(t->conns, i);
         if (!c->qp_known[0] && same(&c->addr[1], &pkt->src) && same(&c->addr[0], &pkt->dst)) {
@@ -145,8 +161,19 @@ void roce_table_packet(struct roce_table *t, const struct packet *pkt)
         t->not_decoded++;
         return;
     }
+    enum roce_icrc icrc = pkt->ip_header ? roce_icrc_check(pkt->ip_header, pkt->ip_header_len) : ROCE_ICRC_UNCHECKED;
     int dir;
-    struct roce_conn *c = find(t, pkt, b.destqp, &dir);
+    struct roce_conn *c = find(t, pkt, b.destqp, icrc != ROCE_ICRC_BAD, &dir);
+    if (icrc == ROCE_ICRC_BAD) {
+        t->icrc_bad++;
+        if (c) {
+            c->icrc_bad++;
+            c->last_ts = pkt->ts_us;
+            c->packets[dir]++;
+            c->bytes[dir] += pkt->payload_wire_len;
+        }
+        return;
+    }
     if (!c) {
         t->dropped++;
         return;
@@ -154,6 +181,7 @@ void roce_table_packet(struct roce_table *t, const struct packet *pkt)
     c->last_ts = pkt->ts_us;
     c->packets[dir]++;
     c->bytes[dir] += pkt->payload_wire_len;
+    c->icrc_unchecked += icrc == ROCE_ICRC_UNCHECKED;
     switch (b.kind) {
     case ROCE_KIND_ACK:
         c->acks++;
@@ -194,6 +222,8 @@ void roce_table_finish(struct roce_table *t, smb_conn_closed_fn closed, void *ct
             info->rdma_writes = c->writes;
             info->rdma_write_bytes = c->write_bytes;
             info->rdma_reads = c->reads;
+            info->icrc_bad = c->icrc_bad;
+            info->icrc_unchecked = c->icrc_unchecked;
             for (int d = 0; d < 2; d++) {
                 info->qpn[d] = c->qp[d];
                 info->psn_dropped += c->rx[d].dropped;

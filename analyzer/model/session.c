@@ -41,9 +41,10 @@ static struct smb_conn *conn_new(const struct session_config *cfg, bool midstrea
     return s;
 }
 
-struct smb_conn *smb_conn_new(const struct session_config *cfg, const struct flow_conn *fc)
+struct smb_conn *smb_conn_new(const struct session_config *cfg, const struct flow_conn *fc, bool midstream)
 {
-    struct smb_conn *s = conn_new(cfg, fc->midstream);
+    struct smb_conn *s = conn_new(cfg, midstream);
+    priv(s)->fc = fc;
     if (!fc->initiator_guessed) {
         priv(s)->known_client = 0;
         priv(s)->known_rule = CLIENT_BY_SYN;
@@ -81,7 +82,10 @@ static bool judge_start(struct smb_conn *s, int dir, const uint8_t *p, size_t n)
     if (pv->started & (1u << dir))
         return pv->not_smb;
     pv->started |= (uint8_t)(1u << dir);
-    if (p && n > 0 && pv->start_seen) {
+    /* a TCP flow is created mid-stream and learns of its SYN afterwards:
+     * ask it now (taking the flag at creation made the rule never apply) */
+    bool from_start = pv->fc ? !pv->fc->midstream : pv->start_seen;
+    if (p && n > 0 && from_start) {
         struct wire w = wire_make(p, n);
         uint8_t b = wire_u8(&w);
         if (b != 0x00 && (b < NBSS_SESSION_REQUEST || b > NBSS_KEEPALIVE))
@@ -95,9 +99,10 @@ static bool judge_start(struct smb_conn *s, int dir, const uint8_t *p, size_t n)
 void smb_conn_data(struct smb_conn *s, int dir, const uint8_t *p, size_t n, int64_t ts_us)
 {
     struct smb_conn_priv *pv = priv(s);
-    /* SMB Direct over iWARP: an MPA request as the connection's first data */
-    if (s->fr && rdma_iwarp_data(s, &pv->iwarp, &pv->iwarp_probe, !pv->started, dir & 1, p, n,
-                                 ts_us))
+    /* SMB Direct over iWARP: an MPA request as the connection's first data,
+     * or (mid-stream) FPDUs with good CRC32c */
+    if (s->fr && rdma_iwarp_data(s, &pv->iwarp, &pv->iwarp_probe, !pv->started, !pv->start_seen, dir & 1, p,
+                                 n, ts_us))
         return;
     if (!s->fr || judge_start(s, dir & 1, p, n))
         return;
@@ -206,6 +211,7 @@ static bool conn_close(struct smb_conn *s, const struct close_facts *f, const ch
 
 bool smb_conn_close(struct smb_conn *s, const struct flow_conn *fc, const char *reason)
 {
+    priv(s)->fc = NULL;
     struct close_facts f = {
         .first_ts = fc->first_ts_us,
         .last_ts = fc->last_ts_us,

@@ -146,7 +146,10 @@ struct session_config {
  * closed SMB connection: the analysis owns s from then on. */
 typedef void (*smb_conn_closed_fn)(void *ctx, struct smb_conn *s);
 
-struct smb_conn *smb_conn_new(const struct session_config *cfg, const struct flow_conn *fc);
+/* A TCP connection's session.  fc is the flow itself, read while it is open
+ * (whether it saw its SYN is asked when data flows); midstream sets the
+ * framing mode the session starts in. */
+struct smb_conn *smb_conn_new(const struct session_config *cfg, const struct flow_conn *fc, bool midstream);
 /* A connection not backed by a TCP flow (QUIC stream, RDMA connection):
  * addr/port[0] is the side that opened it; client is 0 or 1 when the
  * transport knows which side is the client (else -1: named as for a

@@ -57,7 +57,9 @@ struct smb_conn_priv {
     int negotiate_dir;  /* direction of the first NEGOTIATE request, -1 */
     int request_dir;    /* direction of the first SMB request, -1 */
     bool msg_complete;  /* the message being decoded is whole */
-    bool start_seen;    /* both directions were seen from their first byte */
+    bool start_seen;    /* both directions were seen from their first byte (no TCP flow) */
+    const struct flow_conn *fc; /* the TCP flow while it is open (NULL otherwise): whether
+                                 * it was seen from its SYN is known only once data flows */
     int known_client;   /* the side the transport named the client, -1 none */
     enum client_rule known_rule; /* how it did */
     uint8_t started;    /* bit per direction: data or a gap was seen */

@@ -97,3 +97,69 @@ uint64_t smb_hosts_total(const struct smb_hosts *h, bool *estimate)
 }
 
 uint64_t smb_hosts_unrecorded(const struct smb_hosts *h) { return h->unrecorded; }
+
+void smb_hosts_fold(struct smb_hosts *h, const struct host_rec *rec, const struct smb_host *x)
+{
+    struct smb_host *d = get(h, &rec->addr, rec->first_seen);
+    if (!d) {
+        h->unrecorded += (uint64_t)x->client_conns + x->server_conns;
+        return;
+    }
+    host_table_get(h->t, &rec->addr, rec->last_seen);
+    d->client_conns = sat_add(d->client_conns, x->client_conns);
+    d->server_conns = sat_add(d->server_conns, x->server_conns);
+    d->violations = sat_add(d->violations, x->violations);
+    d->finding_count = sat_add(d->finding_count, x->finding_count);
+    d->ntlm_sessions = sat_add(d->ntlm_sessions, x->ntlm_sessions);
+    d->rules |= x->rules;
+    d->findings |= x->findings;
+}
+
+void smb_hosts_fold_unrecorded(struct smb_hosts *h, uint64_t n) { h->unrecorded += n; }
+
+struct host_pair {
+    struct host_rec rec;
+    struct smb_host x;
+};
+
+static int pair_order(const void *pa, const void *pb)
+{
+    const struct host_pair *a = pa, *b = pb;
+    if (a->rec.first_seen != b->rec.first_seen)
+        return a->rec.first_seen < b->rec.first_seen ? -1 : 1;
+    if (a->rec.addr.family != b->rec.addr.family)
+        return a->rec.addr.family < b->rec.addr.family ? -1 : 1;
+    return memcmp(a->rec.addr.bytes, b->rec.addr.bytes, sizeof a->rec.addr.bytes);
+}
+
+void smb_hosts_sort(struct smb_hosts *h)
+{
+    uint32_t n = smb_hosts_size(h);
+    if (n < 2)
+        return;
+    struct host_pair *v = g_new(struct host_pair, n);
+    for (uint32_t i = 0; i < n; i++) {
+        v[i].rec = *host_table_at(h->t, i);
+        v[i].x = i < h->alloc ? h->acc[i] : (struct smb_host){ 0 };
+    }
+    qsort(v, n, sizeof *v, pair_order);
+    host_table_sort(h->t);
+    for (uint32_t i = 0; i < n; i++)
+        if (i < h->alloc)
+            h->acc[i] = v[i].x;
+    g_free(v);
+}
+
+struct smb_hosts *smb_hosts_copy(const struct smb_hosts *h)
+{
+    struct smb_hosts *c = g_new0(struct smb_hosts, 1);
+    c->t = host_table_new(h->t ? host_table_cap(h->t) : SMB_HOSTS_DEFAULT_CAP);
+    c->unrecorded = h->unrecorded;
+    for (uint32_t i = 0; i < smb_hosts_size(h); i++) {
+        const struct host_rec *r;
+        const struct smb_host *x = smb_hosts_at(h, i, &r);
+        if (r && x)
+            smb_hosts_fold(c, r, x);
+    }
+    return c;
+}

@@ -39,4 +39,13 @@ uint64_t smb_hosts_total(const struct smb_hosts *h, bool *estimate);
 /* Connections whose client or server had no record (past the cap). */
 uint64_t smb_hosts_unrecorded(const struct smb_hosts *h);
 
+/* smbscope merge: another run's record folded in (counts added, bits
+ * united, times widened), and the records put in first-seen order (ties
+ * by address) whatever the order the runs were folded in. */
+void smb_hosts_fold(struct smb_hosts *h, const struct host_rec *rec, const struct smb_host *x);
+void smb_hosts_fold_unrecorded(struct smb_hosts *h, uint64_t n);
+void smb_hosts_sort(struct smb_hosts *h);
+/* A table with the same records (same cap). */
+struct smb_hosts *smb_hosts_copy(const struct smb_hosts *h);
+
 #endif

@@ -26,6 +26,17 @@ static void inputs(struct verdict *v, const struct analysis *a, const struct pol
                                 in->truncated ? "the report covers the packets before the damage: copy or capture the "
                                                 "file again to judge the rest"
                                               : "give a readable pcap or pcapng file");
+        if (in->interrupted) {
+            char rest[64] = "";
+            if (a->inputs_not_read)
+                snprintf(rest, sizeof rest, "; %u further input%s not read", a->inputs_not_read,
+                         a->inputs_not_read == 1 ? "" : "s");
+            verdict_add_unknown(v, "input-interrupted", POLICY_ALL_RULES, 1,
+                                g_strdup_printf("%s: reading stopped by %s after %" G_GUINT64_FORMAT " packets%s", in->path,
+                                                a->interrupt_signal == SIGTERM ? "SIGTERM" : "SIGINT", in->packets, rest),
+                                "let smbscope read the whole capture (the report covers only the packets read before "
+                                "the signal)");
+        }
         if (in->have_drop_stats && (in->if_dropped || in->if_ifdropped))
             verdict_add_unknown(v, "capture-drops", POLICY_ALL_RULES, in->if_dropped + in->if_ifdropped,
                                 g_strdup_printf("%s: %" G_GUINT64_FORMAT " packets dropped by libpcap, %" G_GUINT64_FORMAT

@@ -542,3 +542,21 @@ struct flow_stats flow_table_stats(const struct flow_table *t)
     s.cap_hits = t->budget.any_cap_hits;
     return s;
 }
+
+void flow_table_fold_stats(struct flow_table *t, const struct flow_stats *s)
+{
+    struct flow_stats *d = &t->st;
+    d->conns += s->conns;
+    d->max_concurrent = s->max_concurrent > d->max_concurrent ? s->max_concurrent : d->max_concurrent;
+    d->evictions += s->evictions;
+    d->idle_closes += s->idle_closes;
+    d->reuses += s->reuses;
+    d->buffered_peak = s->buffered_peak > d->buffered_peak ? s->buffered_peak : d->buffered_peak;
+    d->cap_hits += s->cap_hits;
+    d->total_cap_hits += s->total_cap_hits;
+    d->non_tcp += s->non_tcp;
+    d->time_jumps += s->time_jumps;
+    d->closed_early += s->closed_early;
+}
+
+void flow_table_unjoin(struct flow_table *t, uint64_t n) { t->st.conns -= n < t->st.conns ? n : t->st.conns; }

@@ -154,6 +154,10 @@ void flow_table_finish(struct flow_table *t);
 /* Frees everything; connections still open are dropped without callbacks. */
 void flow_table_free(struct flow_table *t);
 struct flow_stats flow_table_stats(const struct flow_table *t);
+/* smbscope merge: another run's counters added (peaks: the larger). */
+void flow_table_fold_stats(struct flow_table *t, const struct flow_stats *s);
+/* smbscope merge: n connections two runs both counted (split captures) are one each. */
+void flow_table_unjoin(struct flow_table *t, uint64_t n);
 
 /* Consumer hint: the next n bytes of direction dir are not needed (by any
  * observer: with several, only when all of them agree). */

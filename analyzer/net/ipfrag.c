@@ -286,3 +286,17 @@ enum ipfrag_result ipfrag_add(struct ipfrag_table *t, const struct ipfrag_key *k
     }
     return IPFRAG_HELD;
 }
+
+void ipfrag_fold_stats(struct ipfrag_table *t, const struct ipfrag_stats *s)
+{
+    t->st.fragments += s->fragments;
+    t->st.reassembled += s->reassembled;
+    t->st.timed_out += s->timed_out;
+    t->st.evicted += s->evicted;
+    t->st.dropped_too_big += s->dropped_too_big;
+    t->st.dropped_memory += s->dropped_memory;
+    t->st.dropped_malformed += s->dropped_malformed;
+    t->st.duplicates += s->duplicates;
+    t->st.overlaps += s->overlaps;
+    t->st.active += s->active;
+}

@@ -77,5 +77,7 @@ enum ipfrag_result ipfrag_add(struct ipfrag_table *t, const struct ipfrag_key *k
 void ipfrag_expire(struct ipfrag_table *t, int64_t now_us);
 
 const struct ipfrag_stats *ipfrag_stats(const struct ipfrag_table *t);
+/* smbscope merge: another run's counters added. */
+void ipfrag_fold_stats(struct ipfrag_table *t, const struct ipfrag_stats *s);
 
 #endif

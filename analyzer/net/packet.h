@@ -91,6 +91,11 @@ struct packet {
     bool ip_fragment;          /* the frame is an IP fragment (whatever became of it) */
     bool ip_reassembled;       /* payload comes from reassembled fragments */
     bool ip_len_clamped;       /* IP length claimed more than the frame had on the wire: cut to the frame */
+    /* The innermost IP header and what was captured of its datagram (up to
+     * the IP length), for checks that cover the IP header (the RoCEv2
+     * ICRC); NULL after fragment reassembly. */
+    const uint8_t *ip_header;
+    uint32_t ip_header_len;
 };
 
 /* Decode a captured frame of link type dlt (a pcap_datalink() value) into out.

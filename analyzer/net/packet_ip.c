@@ -23,6 +23,8 @@ static enum packet_status reassemble(struct packet *pkt, struct ipfrag_table *fr
         break;
     }
     pkt->ip_reassembled = true;
+    pkt->ip_header = NULL; /* the datagram no longer follows its header */
+    pkt->ip_header_len = 0;
     in->short_st = PKT_MALFORMED; /* the whole datagram is here */
     in->proto = proto;
     in->w = wire_make(data, len);
@@ -39,6 +41,7 @@ static size_t wire_beyond_capture(const struct packet *pkt)
 enum packet_status pkt_decode_ipv4(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
 {
     size_t captured = wire_left(w);
+    const uint8_t *ip_start = w->p + w->off;
     uint8_t vihl = wire_u8(w);
     if (!wire_ok(w))
         return PKT_TRUNCATED;
@@ -79,6 +82,8 @@ enum packet_status pkt_decode_ipv4(struct packet *pkt, struct wire *w, struct ip
     }
     if (!wire_skip(w, hdr_len - 20))
         return PKT_TRUNCATED;
+    pkt->ip_header = ip_start;
+    pkt->ip_header_len = (uint32_t)(captured < total ? captured : total);
 
     struct l4_in in = { .proto = proto, .v6 = false, .wire_len = total - hdr_len, .frags = frags };
     in.short_st = wire_left(w) < in.wire_len ? PKT_TRUNCATED : PKT_MALFORMED;
@@ -150,6 +155,7 @@ enum packet_status pkt_decode_ipv6(struct packet *pkt, struct wire *w, struct ip
 {
     if (!wire_has(w, 40))
         return wire_left(w) > 0 && (wire_peek_u8(w, 0) >> 4) != 6 ? PKT_MALFORMED : PKT_TRUNCATED;
+    const uint8_t *ip_start = w->p + w->off;
     uint32_t vtf = wire_u32be(w);
     if ((vtf >> 28) != 6)
         return PKT_MALFORMED;
@@ -169,6 +175,8 @@ enum packet_status pkt_decode_ipv6(struct packet *pkt, struct wire *w, struct ip
         pkt->ip_len_clamped = true;
     }
 
+    pkt->ip_header = ip_start;
+    pkt->ip_header_len = (uint32_t)(40 + (wire_left(w) < plen ? wire_left(w) : plen));
     struct l4_in in = { .v6 = true, .wire_len = plen, .frags = frags };
     in.short_st = wire_left(w) < plen ? PKT_TRUNCATED : PKT_MALFORMED;
     in.w = wire_window(w, w->off, min_u32((uint32_t)wire_left(w), plen));

@@ -7,11 +7,34 @@
 #include <string.h>
 #include <time.h>
 
+/* Decimal digits of v at p (no padding); returns the end. */
+static char *put_uint(char *p, unsigned v)
+{
+    char tmp[10];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* IPv4 dotted quad written here, as inet_ntop() writes it: inet_ntop goes
+ * through sprintf, and reports of big captures format tens of thousands of
+ * addresses. */
 const char *fmt_addr(const struct ip_addr *a, char buf[FMT_ADDR_LEN])
 {
-    if (a->family == 4)
-        inet_ntop(AF_INET, a->bytes, buf, FMT_ADDR_LEN);
-    else if (a->family == 6)
+    if (a->family == 4) {
+        char *p = buf;
+        for (int i = 0; i < 4; i++) {
+            if (i)
+                *p++ = '.';
+            p = put_uint(p, a->bytes[i]);
+        }
+        *p = '\0';
+    } else if (a->family == 6)
         inet_ntop(AF_INET6, a->bytes, buf, FMT_ADDR_LEN);
     else
         snprintf(buf, FMT_ADDR_LEN, "-");
@@ -136,6 +159,15 @@ const char *fmt_endpoint(const struct ip_addr *a, uint16_t port, char buf[FMT_EN
 {
     char addr[FMT_ADDR_LEN];
     fmt_addr(a, addr);
-    snprintf(buf, FMT_ENDPOINT_LEN, a->family == 6 ? "[%s]:%u" : "%s:%u", addr, port);
+    size_t n = strlen(addr);
+    char *p = buf;
+    if (a->family == 6)
+        *p++ = '[';
+    memcpy(p, addr, n); /* FMT_ENDPOINT_LEN holds brackets, colon and port */
+    p += n;
+    if (a->family == 6)
+        *p++ = ']';
+    *p++ = ':';
+    *put_uint(p, port) = '\0';
     return buf;
 }

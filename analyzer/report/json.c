@@ -127,6 +127,29 @@ static const uint8_t plain_table[256] = {
 #undef P8
 static bool plain_ascii(uint8_t c) { return plain_table[c] != 0; }
 
+#define BYTES8(b) (0x0101010101010101ull * (uint64_t)(b))
+
+/* Length of the run of plain characters at s[0..n): eight bytes a step
+ * while none of them can need escaping (a byte below 0x20, 0x7F or above,
+ * '"' or '\\': the "has less than" and "has zero" tricks, which have no
+ * false negatives), then byte by byte to the exact end of the run. */
+static size_t plain_run(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        uint64_t q = x ^ BYTES8('"'), b = x ^ BYTES8('\\'), d = x ^ BYTES8(0x7F);
+        uint64_t special = ((x - BYTES8(0x20)) & ~x) | ((q - BYTES8(1)) & ~q) | ((b - BYTES8(1)) & ~b) |
+                           ((d - BYTES8(1)) & ~d) | x;
+        if (special & BYTES8(0x80))
+            break;
+    }
+    while (i < n && plain_ascii(s[i]))
+        i++;
+    return i;
+}
+
 static void write_string(struct json *out, const uint8_t *s, size_t n)
 {
     out_c(out, '"');
@@ -134,11 +157,9 @@ static void write_string(struct json *out, const uint8_t *s, size_t n)
     while (i < n) {
         uint8_t c = s[i];
         if (plain_ascii(c)) {
-            /* one fwrite per run, not per character: reports of big
+            /* one copy per run, not per character: reports of big
              * captures are tens of MB of mostly plain strings */
-            size_t k = 1;
-            while (i + k < n && plain_ascii(s[i + k]))
-                k++;
+            size_t k = plain_run(s + i, n - i);
             out_n(out, s + i, k);
             i += k;
         } else if (c == '"' || c == '\\') {
@@ -174,8 +195,26 @@ static void write_string(struct json *out, const uint8_t *s, size_t n)
 void json_key(struct json *j, const char *key)
 {
     before_value(j);
-    write_string(j, (const uint8_t *)key, strlen(key));
-    out_s(j, j->pretty ? ": " : ":");
+    size_t n = strlen(key);
+    const size_t sep = j->pretty ? 2 : 1;
+    /* the usual key (short, plain): quotes, key and separator in one go;
+     * a report writes about two keys per value */
+    if (n + 2 + sep <= sizeof j->buf && plain_run((const uint8_t *)key, n) == n) {
+        if (n + 2 + sep > sizeof j->buf - j->used)
+            json_flush(j);
+        char *p = j->buf + j->used;
+        *p++ = '"';
+        memcpy(p, key, n);
+        p += n;
+        *p++ = '"';
+        *p++ = ':';
+        if (sep == 2)
+            *p++ = ' ';
+        j->used = (size_t)(p - j->buf);
+    } else {
+        write_string(j, (const uint8_t *)key, n);
+        out_s(j, j->pretty ? ": " : ":");
+    }
     j->after_key = true;
 }
 
@@ -232,3 +271,10 @@ void json_kstr(struct json *j, const char *key, const char *s) { json_key(j, key
 void json_kuint(struct json *j, const char *key, uint64_t v) { json_key(j, key); json_uint(j, v); }
 void json_kint(struct json *j, const char *key, int64_t v) { json_key(j, key); json_int(j, v); }
 void json_kbool(struct json *j, const char *key, bool v) { json_key(j, key); json_bool(j, v); }
+
+void json_raw(struct json *j, const char *text, size_t n)
+{
+    before_value(j);
+    out_n(j, text, n);
+    value_done(j);
+}

@@ -41,6 +41,8 @@ void json_int(struct json *j, int64_t v);
 void json_uint(struct json *j, uint64_t v);
 void json_bool(struct json *j, bool v);
 void json_null(struct json *j);
+/* A value already in JSON (the caller vouches for it). */
+void json_raw(struct json *j, const char *text, size_t n);
 /* Shorthands: key + value. */
 void json_kstr(struct json *j, const char *key, const char *s);
 void json_kuint(struct json *j, const char *key, uint64_t v);

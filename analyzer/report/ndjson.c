@@ -8,6 +8,7 @@
 #include "dialect.h"
 #include "fmt.h"
 #include "conn_groups.h"
+#include "hosts.h"
 #include "json.h"
 #include "policy.h"
 #include "report.h"
@@ -250,7 +251,13 @@ static const char *nb_outcome(enum nb_state st)
     return st == NB_STATE_REFUSED ? "failure" : st == NB_STATE_NO_ANSWER ? "unknown" : "success";
 }
 
-static void netbios_line(struct ndjson *n, const struct nb_flow *f, bool final, const char *scope)
+/* hosts: the run's host table (its learned broadcast addresses), for the
+ * final line only.  netbios.server_answered and netbios.broadcast are what a
+ * query over the events of many captures needs to name the hosts that must
+ * fix a NetBIOS violation as the joint analysis does (hostview.c): the server
+ * of a flow is one when it answered NetBIOS in any flow, never a broadcast. */
+static void netbios_line(struct ndjson *n, const struct nb_flow *f, bool final, const char *scope,
+                         const struct host_table *hosts)
 {
     struct json *j = &n->j;
     enum nb_state st = nb_flow_state(f);
@@ -270,6 +277,8 @@ static void netbios_line(struct ndjson *n, const struct nb_flow *f, bool final, 
         json_kuint(j, "netbios.queries", f->queries);
         json_kuint(j, "netbios.responses", f->responses);
         json_kbool(j, "netbios.nbss_elsewhere", f->nbss_elsewhere);
+        json_kbool(j, "netbios.server_answered", f->synack || f->server_spoke);
+        json_kbool(j, "netbios.broadcast", host_is_broadcast(hosts, &f->server));
         json_kstr(j, "smbscope.scope", scope);
     }
     json_key(j, "netbios.name");
@@ -282,7 +291,7 @@ static void netbios_line(struct ndjson *n, const struct nb_flow *f, bool final, 
     end(n);
 }
 
-static void on_netbios_flow(void *ctx, const struct nb_flow *f) { netbios_line(ctx, f, false, NULL); }
+static void on_netbios_flow(void *ctx, const struct nb_flow *f) { netbios_line(ctx, f, false, NULL, NULL); }
 
 void ndjson_attach(struct ndjson *n, struct analysis_events *ev)
 {
@@ -389,7 +398,7 @@ void ndjson_report(struct ndjson *n, const struct analysis *a, const struct verd
                    const struct verdict *run_v)
 {
     for (guint i = 0; i < nb_ledger_count(a->ledger); i++)
-        netbios_line(n, nb_ledger_row(a->ledger, i), true, scope);
+        netbios_line(n, nb_ledger_row(a->ledger, i), true, scope, nb_ledger_hosts(a->ledger));
     for (guint i = 0; i < v->violations->len; i++)
         verdict_line(n, &g_array_index(v->violations, struct violation, i), scope);
     for (guint i = 0; i < v->findings->len; i++)

@@ -7,6 +7,7 @@
 #include "dialect.h"
 #include "fmt.h"
 #include "json.h"
+#include "mstate.h"
 #include "smb_tables.h"
 
 #ifndef SMBSCOPE_VERSION
@@ -77,6 +78,7 @@ static void json_inputs(struct json *j, const struct analysis *a)
         json_kstr(j, "reader", in->reader);
         json_kbool(j, "gzip", in->gzip);
         json_kbool(j, "truncated", in->truncated);
+        json_kbool(j, "interrupted", in->interrupted);
         json_key(j, "error");
         if (in->error)
             json_str_bytes(j, (const uint8_t *)in->error, strlen(in->error));
@@ -182,13 +184,8 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
 
     json_netbios(j, a);
 
-    GPtrArray *conns = report_sorted_conns(a);
     json_key(j, "connections");
-    json_begin_array(j);
-    for (guint i = 0; i < conns->len; i++)
-        json_connection(j, g_ptr_array_index(conns, i));
-    json_end_array(j);
-    g_ptr_array_free(conns, TRUE);
+    report_json_connections(j, a);
     json_connection_groups(j, a);
 
     json_findings(j, v);
@@ -209,6 +206,7 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     json_kuint(j, "reassembly_cap_hits", fs.cap_hits);
     json_kuint(j, "roce_untracked_packets", roce_table_dropped(a->roce));
     json_kuint(j, "roce_not_decoded_packets", roce_table_not_decoded(a->roce));
+    json_kuint(j, "roce_icrc_bad_packets", roce_table_icrc_bad(a->roce));
     json_kuint(j, "time_jumps", fs.time_jumps);
     json_kuint(j, "connections_closed_early", fs.closed_early);
     /* connections counted in connection_groups[] but not detailed in
@@ -217,6 +215,15 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
         json_kuint(j, "connections_summarised", a->conns_omitted);
     json_quic_stats(j, a);
     json_end_object(j);
+
+    /* What smbscope merge combines reports with (analyzer/merge/mstate.h):
+     * asked for, as it can add megabytes to a report of many hosts. */
+    if (a->cfg->merge_state) {
+        char *ms = mstate_member_text(a);
+        json_key(j, "merge_state");
+        json_raw(j, ms, strlen(ms));
+        g_free(ms);
+    }
 
     json_end_object(j);
     fputc('\n', out);
@@ -228,6 +235,21 @@ static gint conn_order(gconstpointer pa, gconstpointer pb)
     if (a->first_ts != b->first_ts)
         return a->first_ts < b->first_ts ? -1 : 1;
     return (a->flow_id > b->flow_id) - (a->flow_id < b->flow_id);
+}
+
+void report_json_connections(struct json *j, const struct analysis *a)
+{
+    GPtrArray *conns = report_sorted_conns(a);
+    json_begin_array(j);
+    for (guint i = 0; i < conns->len; i++)
+        json_connection(j, g_ptr_array_index(conns, i));
+    for (guint i = 0; a->conn_detail_json && i < a->conn_detail_json->len; i++) {
+        char *text = mstate_node_text(g_ptr_array_index(a->conn_detail_json, i));
+        json_raw(j, text, strlen(text));
+        g_free(text);
+    }
+    json_end_array(j);
+    g_ptr_array_free(conns, TRUE);
 }
 
 GPtrArray *report_sorted_conns(const struct analysis *a)

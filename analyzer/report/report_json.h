@@ -21,6 +21,8 @@ void json_connection(struct json *j, const struct smb_conn *s);
 
 /* report_json_groups.c: connections_omitted, connection_groups[],
  * connection_groups_summary */
+/* The connections[] array: the kept connections, then (merge) the carried entries. */
+void report_json_connections(struct json *j, const struct analysis *a);
 void json_connection_groups(struct json *j, const struct analysis *a);
 
 /* report_json_quic.c: "carrier" and "quic" of a connection, stats.quic,

@@ -115,6 +115,6 @@ void json_connection_groups(struct json *j, const struct analysis *a)
     for (int l = 0; l < CONN_GROUP_LEVELS; l++)
         json_kuint(j, conn_group_level_name((enum conn_group_level)l), st.folded[l]);
     json_end_object(j);
-    json_kuint(j, "connections_detailed", a->conns->len);
+    json_kuint(j, "connections_detailed", a->conns->len + (a->conn_detail_json ? a->conn_detail_json->len : 0));
     json_end_object(j);
 }

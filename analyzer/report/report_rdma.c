@@ -58,6 +58,8 @@ static void iwarp_json(struct json *j, const struct smb_conn *s, const struct sm
     json_kuint(j, "markers", d->markers);
     json_kuint(j, "marker_pointer_bad", d->marker_ptr_bad);
     json_kuint(j, "desynchronised", d->desync);
+    json_kbool(j, "midstream", d->mpa_midstream);
+    json_kuint(j, "resyncs", d->resyncs);
     json_end_object(j);
 }
 
@@ -71,6 +73,8 @@ static void roce_json(struct json *j, const struct smb_conn *s, const struct smb
     json_kuint(j, "server_qp", d->qpn[!s->client]);
     json_kuint(j, "psn_dropped_messages", d->psn_dropped);
     json_kuint(j, "psn_duplicates", d->psn_duplicates);
+    json_kuint(j, "icrc_bad", d->icrc_bad);
+    json_kuint(j, "icrc_unchecked", d->icrc_unchecked);
     json_end_object(j);
 }
 
@@ -113,10 +117,15 @@ void report_text_smb_direct(FILE *out, const struct smb_conn *s, int w)
     fprintf(out, "    %-*s ", w, "SMB Direct");
     if (s->obs.carrier == CARRIER_RDMA_ROCE) {
         fprintf(out, "RoCEv2, QP 0x%06" PRIx32 " (client) / 0x%06" PRIx32 " (server), %" PRIu64 " packets, %" PRIu64
-                " PSN losses\n", d->qpn[s->client], d->qpn[!s->client], d->roce_packets, d->psn_dropped);
+                " PSN losses, %" PRIu64 " bad ICRC (ignored)\n", d->qpn[s->client], d->qpn[!s->client], d->roce_packets,
+                d->psn_dropped, d->icrc_bad);
     } else {
-        fprintf(out, "iWARP, MPA revision %u, CRC32c %s (%" PRIu64 " bad of %" PRIu64 " FPDUs), markers %s/%s%s\n",
-                d->mpa_revision, d->mpa_crc ? "on" : "off", d->crc_bad, d->fpdus,
+        if (d->mpa_midstream)
+            fputs("iWARP, MPA startup not captured (recognised from its FPDUs)", out);
+        else
+            fprintf(out, "iWARP, MPA revision %u", d->mpa_revision);
+        fprintf(out, ", CRC32c %s (%" PRIu64 " bad of %" PRIu64 " FPDUs), markers %s/%s%s\n",
+                d->mpa_crc ? "on" : "off", d->crc_bad, d->fpdus,
                 d->mpa_markers[s->client] ? "on" : "off", d->mpa_markers[!s->client] ? "on" : "off",
                 d->mpa_rejected ? ", REJECTED" : "");
     }

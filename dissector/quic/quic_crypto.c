@@ -60,12 +60,37 @@ static bool hmac(int md, const uint8_t *key, size_t key_len, const uint8_t *a, s
     return gcry_md_hash_buffers(md, GCRY_MD_FLAG_HMAC, out, iov, b_len ? 3 : 2) == 0;
 }
 
-bool quic_hkdf_expand_label(uint16_t suite, const uint8_t *secret, size_t secret_len,
-    const char *label, uint8_t *out, size_t out_len)
+/* One HMAC key for several messages: libgcrypt keeps the keyed state, and
+ * gcry_md_reset() returns to it, so the key schedule (two hash blocks and a
+ * handle) is paid once per secret, not once per HKDF label (a QUIC
+ * connection derives nine or more labels from four secrets on its first
+ * flight). */
+struct hmac_key {
+    gcry_md_hd_t h;
+    int md;
+    size_t dlen;
+};
+
+static bool hmac_key_open(struct hmac_key *k, int md, const uint8_t *key, size_t key_len)
 {
-    const struct suite_row *r = suite_row(suite);
+    k->md = md;
+    k->dlen = gcry_md_get_algo_dlen(md);
+    if (gcry_md_open(&k->h, md, GCRY_MD_FLAG_HMAC) != 0)
+        return false;
+    if (gcry_md_setkey(k->h, key, key_len) != 0) {
+        gcry_md_close(k->h);
+        return false;
+    }
+    return true;
+}
+
+static void hmac_key_close(struct hmac_key *k) { gcry_md_close(k->h); }
+
+/* HKDF-Expand-Label (RFC 8446 7.1) with the secret already keyed. */
+static bool expand_label(struct hmac_key *k, const char *label, uint8_t *out, size_t out_len)
+{
     size_t label_len = strlen(label);
-    if (!r || label_len > 249 || out_len > 0xffff)
+    if (label_len > 249 || out_len > 0xffff || k->dlen > 64)
         return false;
     /* HkdfLabel: uint16 length, opaque label<7..255> = "tls13 " + label, empty context. */
     uint8_t info[2 + 1 + 255 + 1 + 1];
@@ -79,23 +104,37 @@ bool quic_hkdf_expand_label(uint16_t suite, const uint8_t *secret, size_t secret
     n += label_len;
     info[n++] = 0;
     /* HKDF-Expand (RFC 5869 2.3): T(i) = HMAC(PRK, T(i-1) | info | i). */
-    size_t hash_len = gcry_md_get_algo_dlen(r->md);
-    uint8_t t[64], block[64 + sizeof info];
+    uint8_t t[64];
     size_t t_len = 0, done = 0;
     for (uint8_t i = 1; done < out_len; i++) {
         if (i == 0)
             return false;
-        memcpy(block, t, t_len);
-        memcpy(block + t_len, info, n);
-        block[t_len + n] = i;
-        if (!hmac(r->md, secret, secret_len, block, t_len + n + 1, NULL, 0, t))
+        gcry_md_reset(k->h);
+        gcry_md_write(k->h, t, t_len);
+        gcry_md_write(k->h, info, n);
+        gcry_md_write(k->h, &i, 1);
+        const unsigned char *d = gcry_md_read(k->h, k->md);
+        if (!d)
             return false;
-        t_len = hash_len;
-        size_t take = out_len - done < hash_len ? out_len - done : hash_len;
+        memcpy(t, d, k->dlen);
+        t_len = k->dlen;
+        size_t take = out_len - done < k->dlen ? out_len - done : k->dlen;
         memcpy(out + done, t, take);
         done += take;
     }
     return true;
+}
+
+bool quic_hkdf_expand_label(uint16_t suite, const uint8_t *secret, size_t secret_len,
+    const char *label, uint8_t *out, size_t out_len)
+{
+    const struct suite_row *r = suite_row(suite);
+    struct hmac_key k;
+    if (!r || !hmac_key_open(&k, r->md, secret, secret_len))
+        return false;
+    bool ok = expand_label(&k, label, out, out_len);
+    hmac_key_close(&k);
+    return ok;
 }
 
 bool quic_initial_secrets(const struct quic_version_info *v, const struct quic_cid *dcid,
@@ -107,16 +146,25 @@ bool quic_initial_secrets(const struct quic_version_info *v, const struct quic_c
     uint8_t initial[32];
     if (!hmac(GCRY_MD_SHA256, v->initial_salt, sizeof v->initial_salt, dcid->id, dcid->len, NULL, 0, initial))
         return false;
-    return quic_hkdf_expand_label(QUIC_SUITE_AES_128_GCM_SHA256, initial, 32, "client in", client, 32)
-        && quic_hkdf_expand_label(QUIC_SUITE_AES_128_GCM_SHA256, initial, 32, "server in", server, 32);
+    struct hmac_key k;
+    if (!hmac_key_open(&k, GCRY_MD_SHA256, initial, sizeof initial))
+        return false;
+    bool ok = expand_label(&k, "client in", client, 32) && expand_label(&k, "server in", server, 32);
+    hmac_key_close(&k);
+    return ok;
 }
 
 bool quic_keys_material(uint16_t suite, const struct quic_version_info *v, const uint8_t *secret,
     size_t secret_len, uint8_t *key, size_t key_len, uint8_t iv[12], uint8_t *hp, size_t hp_len)
 {
-    return v && quic_hkdf_expand_label(suite, secret, secret_len, v->key_label, key, key_len)
-        && quic_hkdf_expand_label(suite, secret, secret_len, v->iv_label, iv, 12)
-        && quic_hkdf_expand_label(suite, secret, secret_len, v->hp_label, hp, hp_len);
+    const struct suite_row *r = suite_row(suite);
+    struct hmac_key k;
+    if (!v || !r || !hmac_key_open(&k, r->md, secret, secret_len))
+        return false;
+    bool ok = expand_label(&k, v->key_label, key, key_len) && expand_label(&k, v->iv_label, iv, 12)
+        && expand_label(&k, v->hp_label, hp, hp_len);
+    hmac_key_close(&k);
+    return ok;
 }
 
 static bool open_cipher(void **slot, int algo, int mode, const uint8_t *key, size_t key_len)

@@ -14,6 +14,51 @@ void quic_reasm_reset(struct quic_reasm *r, uint64_t base)
 
 static bool has(const struct quic_reasm *r, size_t i) { return (r->have[i / 8] >> (i % 8)) & 1; }
 
+/* Window bytes [i, j) from src, each only if it has not arrived yet (the
+ * first copy wins).  Whole bitmap bytes are taken eight at a time when all
+ * of them are new or all old: a CRYPTO frame is about a kilobyte, and bit by
+ * bit was most of the cost of reading a ClientHello. */
+static bool fill(struct quic_reasm *r, size_t i, size_t j, const uint8_t *src)
+{
+    bool fresh = false;
+    while (i < j) {
+        uint8_t *h = &r->have[i / 8];
+        if (i % 8 == 0 && j - i >= 8 && (*h == 0 || *h == 0xff)) {
+            if (*h == 0) {
+                memcpy(r->data + i, src, 8);
+                *h = 0xff;
+                fresh = true;
+            }
+            i += 8;
+            src += 8;
+            continue;
+        }
+        if (!((*h >> (i % 8)) & 1)) {
+            r->data[i] = *src;
+            *h |= (uint8_t)(1u << (i % 8));
+            fresh = true;
+        }
+        i++;
+        src++;
+    }
+    return fresh;
+}
+
+/* The end of the run of arrived bytes that starts at i (full bitmap bytes
+ * skipped whole). */
+static uint32_t run_from(const struct quic_reasm *r, uint32_t i)
+{
+    while (i < QUIC_REASM_CAP) {
+        if (i % 8 == 0 && r->have[i / 8] == 0xff)
+            i += 8;
+        else if (has(r, i))
+            i++;
+        else
+            break;
+    }
+    return i;
+}
+
 uint32_t quic_reasm_add(struct quic_reasm *r, uint64_t off, const uint8_t *data, size_t len)
 {
     if (!data || !len)
@@ -32,19 +77,10 @@ uint32_t quic_reasm_add(struct quic_reasm *r, uint64_t off, const uint8_t *data,
         r->capped = true;
         end = limit;
     }
-    bool fresh = false;
-    for (uint64_t o = off; o < end; o++) {
-        size_t i = (size_t)(o - r->base);
-        if (!has(r, i)) {
-            r->data[i] = data[o - off];
-            r->have[i / 8] |= (uint8_t)(1u << (i % 8));
-            fresh = true;
-        }
-    }
+    bool fresh = off < end && fill(r, (size_t)(off - r->base), (size_t)(end - r->base), data);
     if (!fresh && off < end)
         r->duplicates++;
-    while (r->contiguous < QUIC_REASM_CAP && has(r, r->contiguous))
-        r->contiguous++;
+    r->contiguous = run_from(r, r->contiguous);
     return r->contiguous;
 }
 
@@ -91,7 +127,6 @@ uint32_t quic_reasm_skip_hole(struct quic_reasm *r)
     if (i == 0 || i == QUIC_REASM_CAP)
         return 0;
     shift(r, i);
-    while (r->contiguous < QUIC_REASM_CAP && has(r, r->contiguous))
-        r->contiguous++;
+    r->contiguous = run_from(r, r->contiguous);
     return i;
 }

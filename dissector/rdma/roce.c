@@ -132,7 +132,7 @@ bool roce_parse(const uint8_t *p, size_t n, struct roce_bth *b)
     return wire_ok(&w);
 }
 
-bool roce_icrc_ok(const uint8_t *ip, size_t iplen)
+enum roce_icrc roce_icrc_check(const uint8_t *ip, size_t iplen)
 {
     struct wire w = wire_make(ip, iplen);
     uint8_t hdr[60 + 8 + ROCE_BTH_LEN];
@@ -141,15 +141,21 @@ bool roce_icrc_ok(const uint8_t *ip, size_t iplen)
     if (v == 4) {
         iph = (size_t)(wire_peek_u8(&w, 0) & 0x0F) * 4;
         tot = ((size_t)wire_peek_u8(&w, 2) << 8) | wire_peek_u8(&w, 3);
+        if (wire_peek_u8(&w, 9) != 17)
+            return ROCE_ICRC_UNCHECKED;
     } else if (v == 6) {
         iph = 40;
         tot = 40 + (((size_t)wire_peek_u8(&w, 4) << 8) | wire_peek_u8(&w, 5));
+        if (wire_peek_u8(&w, 6) != 17) /* extension headers: not a RoCEv2 layout we know */
+            return ROCE_ICRC_UNCHECKED;
     } else {
-        return false;
+        return ROCE_ICRC_UNCHECKED;
     }
     size_t fixed = iph + 8 + ROCE_BTH_LEN;
-    if (iph < 20 || tot > iplen || tot < fixed + ROCE_ICRC_LEN)
-        return false;
+    if (!wire_ok(&w) || iph < 20 || tot > iplen) /* cut by the snaplen: the ICRC was not captured */
+        return ROCE_ICRC_UNCHECKED;
+    if (tot < fixed + ROCE_ICRC_LEN)
+        return ROCE_ICRC_BAD;
     const uint8_t *q = wire_bytes(&w, fixed);
     memcpy(hdr, q, fixed);
     if (v == 4) {
@@ -169,8 +175,12 @@ bool roce_icrc_ok(const uint8_t *ip, size_t iplen)
     size_t rest = tot - fixed - ROCE_ICRC_LEN;
     reg = crc32_ieee_update(reg, wire_bytes(&w, rest), rest);
     uint32_t sent = wire_u32le(&w);
-    return wire_ok(&w) && sent == (reg ^ CRC32_INIT);
+    if (!wire_ok(&w))
+        return ROCE_ICRC_UNCHECKED;
+    return sent == (reg ^ CRC32_INIT) ? ROCE_ICRC_GOOD : ROCE_ICRC_BAD;
 }
+
+bool roce_icrc_ok(const uint8_t *ip, size_t iplen) { return roce_icrc_check(ip, iplen) == ROCE_ICRC_GOOD; }
 
 void roce_msg_rx_init(struct roce_msg_rx *rx, uint8_t *buf, size_t cap)
 {

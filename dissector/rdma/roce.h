@@ -70,6 +70,11 @@ const char *roce_opcode_name(uint8_t opcode);
  * class, flow label, hop limit) set to 1s, the UDP header with checksum 1s,
  * the BTH with FECN/BECN/reserved set to 1s, and the rest up to the ICRC. */
 bool roce_icrc_ok(const uint8_t *ip, size_t iplen);
+/* The same, telling a bad ICRC from one that cannot be checked: the packet
+ * cut by the snaplen, IPv6 extension headers or an IP payload that is not
+ * UDP (then the layout above does not hold). */
+enum roce_icrc { ROCE_ICRC_UNCHECKED = 0, ROCE_ICRC_GOOD, ROCE_ICRC_BAD };
+enum roce_icrc roce_icrc_check(const uint8_t *ip, size_t iplen);
 
 /* SEND messages of one direction (one QP), reassembled by PSN. */
 struct roce_msg_rx {

@@ -122,6 +122,34 @@ enum smbd_rx_result smbd_reasm_add(struct smbd_reasm *r, const struct smbd_data 
     return SMBD_RX_DONE;
 }
 
+/* Without the connection's start, a negotiate message is known by its
+ * shape, whoever sent it: exactly its length, its version fields, and not a
+ * valid data transfer message (there its Reserved field holds the
+ * negotiate's credits or status).  The request names the initiator. */
+static enum smbd_msg_kind midstream_negotiate(struct smbd_conn *c, const uint8_t *p, size_t n,
+                                              struct smbd_data *scratch)
+{
+    if (smbd_parse_data(p, n, scratch) == SMBD_OK) {
+        memset(scratch, 0, sizeof *scratch);
+        return SMBD_MSG_INVALID;
+    }
+    memset(scratch, 0, sizeof *scratch);
+    struct smbd_negotiate_request q;
+    struct smbd_negotiate_response r;
+    if (n == SMBD_NEGOTIATE_REQUEST_LEN && !c->negotiated[0] && smbd_parse_negotiate_request(p, n, &q) == SMBD_OK) {
+        c->negotiated[0] = c->request_seen = true;
+        c->request = q;
+        return SMBD_MSG_NEGOTIATE_REQUEST;
+    }
+    if (n == SMBD_NEGOTIATE_RESPONSE_LEN && !c->negotiated[1] && smbd_parse_negotiate_response(p, n, &r) == SMBD_OK &&
+        r.negotiated_version == SMBD_VERSION_1) {
+        c->negotiated[1] = c->response_seen = true;
+        c->response = r;
+        return SMBD_MSG_NEGOTIATE_RESPONSE;
+    }
+    return SMBD_MSG_INVALID;
+}
+
 enum smbd_msg_kind smbd_conn_message(struct smbd_conn *c, int from_responder, bool midstream, const uint8_t *p,
                                      size_t n, struct smbd_data *data)
 {
@@ -140,6 +168,9 @@ enum smbd_msg_kind smbd_conn_message(struct smbd_conn *c, int from_responder, bo
         c->invalid++;
         return SMBD_MSG_INVALID;
     }
+    enum smbd_msg_kind neg = midstream ? midstream_negotiate(c, p, n, data) : SMBD_MSG_INVALID;
+    if (neg != SMBD_MSG_INVALID)
+        return neg;
     if (smbd_parse_data(p, n, data) != SMBD_OK) {
         c->invalid++;
         return SMBD_MSG_INVALID;

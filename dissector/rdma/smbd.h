@@ -85,8 +85,9 @@ struct smbd_conn {
 };
 
 /* Classify and decode one Send message; *data filled for SMBD_MSG_DATA.
- * `midstream` says the connection start was not captured: then every
- * message is taken as a data transfer message. */
+ * `midstream` says the connection start was not captured: then a message
+ * is a negotiate request/response only by its exact shape (length, version
+ * fields, not a valid data transfer message), else a data transfer message. */
 enum smbd_msg_kind smbd_conn_message(struct smbd_conn *c, int from_responder, bool midstream, const uint8_t *p,
                                      size_t n, struct smbd_data *data);
 

@@ -139,7 +139,7 @@ static const struct {
     { EV_KEEPALIVE_ON_DIRECT, "0x85 keep-alives on a direct connection" },
     { EV_ALT_PORT, "alternative port (neither 139 nor 445)" },
     { EV_QUIC_ALPN, "QUIC ClientHello offered ALPN \"smb\"" },
-    { EV_RDMA_IWARP, "MPA request/reply and FPDUs carried SMBD" },
+    { EV_RDMA_IWARP, "MPA FPDUs carried SMBD" },
     { EV_RDMA_ROCE, "RoCEv2 RC SENDs carried SMBD" },
 };
 

@@ -23,6 +23,7 @@ enum transport_class {
 
 #define SMBD_IWARP_PORT 5445       /* MS-SMBD's TCP port for iWARP */
 #define ROCEV2_UDP_PORT 4791
+#define SMB_QUIC_ALPN "smb"        /* the ALPN protocol id of SMB over QUIC (MS-SMB2 2.1) */
 
 /* NBSS message types (RFC 1002 4.3.1). */
 enum nbss_type {
@@ -41,7 +42,7 @@ enum nbss_type {
 enum transport_carrier {
     CARRIER_TCP = 0,
     CARRIER_QUIC,                 /* a QUIC connection whose ClientHello offered ALPN "smb" */
-    CARRIER_RDMA_IWARP,           /* SMB Direct: MPA key at the start of a TCP stream, any port */
+    CARRIER_RDMA_IWARP,           /* SMB Direct: MPA key at the start of a TCP stream, or mid-stream FPDUs; any port */
     CARRIER_RDMA_ROCE,            /* SMB Direct: RoCEv2 on UDP 4791 */
     CARRIER_COUNT
 };
@@ -73,7 +74,7 @@ enum transport_evidence_bit {
     EV_KEEPALIVE_ON_DIRECT = 1u << 6,/* 0x85 on a direct connection (smbd does this on 445) */
     EV_ALT_PORT = 1u << 7,           /* server port is not the carrier's standard one (TCP 139/445, QUIC 443) */
     EV_QUIC_ALPN = 1u << 8,          /* QUIC connection offering ALPN "smb" */
-    EV_RDMA_IWARP = 1u << 9,         /* MPA request/reply and FPDUs carried SMBD */
+    EV_RDMA_IWARP = 1u << 9,         /* MPA FPDUs carried SMBD (after a captured MPA startup, or mid-stream) */
     EV_RDMA_ROCE = 1u << 10,         /* RoCEv2 RC SENDs carried SMBD */
 };
 

@@ -53,6 +53,14 @@ def keylog_for(path):
     return base + ".keylog" if os.path.exists(base + ".keylog") else None
 
 
+def zero_rtt(note):
+    """N of a `0-rtt:N` note (tshark_quic.py), else 0."""
+    for part in note.split(";"):
+        if part.startswith("0-rtt:"):
+            return int(part[6:])
+    return 0
+
+
 def check_quic(got, r, where):
     """SMB-over-QUIC members against a kind=quic row."""
     errors = []
@@ -64,7 +72,8 @@ def check_quic(got, r, where):
             ("quic_version", q.get("version") or "-", r["quic_version"]),
             ("packets", stream.get("packets_c2s", 0) + stream.get("packets_s2c", 0), int(r["packets"])),
             ("retry", q.get("retry"), "retry" in r["note"].split(";")),
-            ("handshake_completed", q.get("handshake_completed"), "handshake" in r["note"].split(";"))):
+            ("handshake_completed", q.get("handshake_completed"), "handshake" in r["note"].split(";")),
+            ("zero_rtt_packets", q.get("zero_rtt_packets"), zero_rtt(r["note"]))):
         if value != want:
             errors.append("%s: %s: smbscope %r, tshark %r" % (where, name, value, want))
     return errors

@@ -19,7 +19,12 @@ With --smbscope BIN, smbscope's reports of the same captures must agree:
 one connection each, transport rdma-iwarp / rdma-roce in JSON and in the
 text table alike, no nbss member, FPDU / frame / RDMA Write counts equal to
 tshark's, no bad CRC; and a copy with one octet flipped inside an FPDU has
-exactly one bad CRC32c for tshark and for smbscope.
+exactly one bad CRC32c for tshark and for smbscope.  RoCEv2 likewise: a copy
+with one octet of the Tree Connect's share path flipped has one frame whose
+ICRC (recomputed here; tshark 4.0 shows infiniband.invariant.crc, the value
+sent, but does not check it) no longer matches; smbscope counts exactly that
+one as bad and reports the shares tshark dissects from the frames with a good
+ICRC only (not the mangled path tshark shows from the bad one).
 
 Usage: rdma_samples_check.py --samples DIR [--smbscope BIN]   Exit: 0 ok, 1 a check failed.
 """
@@ -179,6 +184,50 @@ def flipped_copy(path, frame_no, at, tmpdir):
     return out
 
 
+def check_roce_flipped(binary, path, fail):
+    """One octet of the Tree Connect request's share path flipped."""
+    frames = list(pcap_frames(path))
+    rs = list(rows(path))
+    tc = [i for i, r in enumerate(rs) if r["smb2.cmd"] == "3" and "\\" in
+          tshark(["-r", path, "-Y", "frame.number==%s" % r["frame.number"], "-T", "fields", "-e", "smb2.tree"])]
+    if not tc:
+        fail("no Tree Connect request to corrupt")
+        return
+    frame = frames[tc[0]]
+    at = frame.find("IPC".encode("utf-16-le"))
+    if at < 0:
+        fail("Tree Connect of frame %d does not name IPC$" % (tc[0] + 1))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        bad = flipped_copy(path, tc[0] + 1, at, tmp)
+        out = tshark(["--disable-protocol", "rpcordma", "-r", bad, "-T", "fields", "-e", "frame.number",
+                      "-e", "infiniband.invariant.crc", "-e", "smb2.tree", "-e", "smb2.flags.response"])
+        bad_frames, good_trees, bad_trees = 0, set(), set()
+        for frame_bytes, line in zip(pcap_frames(bad), out.splitlines()):
+            f = (line.split("\t") + ["", "", "", ""])[:4]
+            sent = int(f[1], 16) if f[1] else -1
+            ok = icrc_ok(frame_bytes)
+            if sent not in struct.unpack("<I", frame_bytes[-4:]) + struct.unpack(">I", frame_bytes[-4:]):
+                fail("frame %s: tshark's invariant CRC %s is not the frame's last 4 octets" % (f[0], f[1]))
+            bad_frames += not ok
+            if f[2] and f[3] in ("0", "False"):
+                (good_trees if ok else bad_trees).add(f[2])
+        doc = smbscope_json(binary, bad)
+    c = doc["connections"][0]
+    got = c["smb_direct"]["roce"]["icrc_bad"]
+    if bad_frames != 1 or got != bad_frames or doc["stats"]["roce_icrc_bad_packets"] != bad_frames:
+        fail("flipped copy: %d bad ICRCs recomputed, smbscope %d (stats %d)" %
+             (bad_frames, got, doc["stats"]["roce_icrc_bad_packets"]))
+    shares = {sh["path"] for sh in c["shares"]}
+    if shares != good_trees:
+        fail("flipped copy: smbscope shares %s, tshark's from good-ICRC frames %s (bad frame: %s)" %
+             (sorted(shares), sorted(good_trees), sorted(bad_trees)))
+    if not bad_trees or bad_trees & shares:
+        fail("flipped copy: the mangled path %s must be dissected by tshark and not reported" % sorted(bad_trees))
+    print("%s: one flipped octet: 1 bad ICRC, shares %s (not %s)" % (os.path.basename(path), sorted(shares),
+                                                                      sorted(bad_trees)))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", required=True)
@@ -210,6 +259,7 @@ def main():
             print("%s: %d frames, %d good ICRC, %d SMB2 messages" % (name, n, good, smb2))
             if a.smbscope:
                 check_smbscope(a.smbscope, path, "rdma-roce", {"frames": n, "writes": writes}, fail)
+                check_roce_flipped(a.smbscope, path, fail)
     for e in errors:
         print(e, file=sys.stderr)
     return 1 if errors else 0

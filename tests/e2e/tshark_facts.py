@@ -239,15 +239,49 @@ def locate(row, proto):
     return src, dst, num(sport), num(dport)
 
 
+def origin_of(capture, tshark):
+    """(source capture, first frame) when NAME.origin lies beside NAME.pcap: a
+    capture cut from another one (editcap -r) whose facts tshark can only
+    give in the source's context (a mid-stream iWARP cut: tshark's MPA
+    dissector needs the MPA startup it missed).  The cut's frames must be
+    the source's frames from first on, byte for byte (tshark's MD5 of each
+    frame)."""
+    path = os.path.splitext(capture)[0] + ".origin"
+    if not os.path.exists(path):
+        return None
+    src, first = open(path).read().split()
+    src = os.path.join(os.path.dirname(capture), src)
+    first = int(first)
+
+    def hashes(cap):
+        out = subprocess.run([tshark, "-n", "-r", cap, "-o", "frame.generate_md5_hash:TRUE", "-T", "fields",
+                              "-e", "frame.md5_hash"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             check=True).stdout.decode().split()
+        return out
+    if hashes(capture) != hashes(src)[first - 1:]:
+        raise RuntimeError("%s is not frames %d.. of %s" % (capture, first, src))
+    return src, first
+
+
 def facts(capture, tshark="tshark", nbss_ports=(8445,)):
+    origin = origin_of(capture, tshark)
+    if origin:
+        # tshark dissects the whole source (state from the frames before the
+        # cut); only the frames the cut kept count
+        return facts_of(origin[0], os.path.basename(capture), tshark, nbss_ports, origin[1])
+    return facts_of(capture, os.path.basename(capture), tshark, nbss_ports, 1)
+
+
+def facts_of(capture, name, tshark, nbss_ports, first_frame):
     conns = {}
     flows = {}
     flow_order = []
     roce = []
-    name = os.path.basename(capture)
     saw_quic = False
     for row in run_tshark(tshark, capture, nbss_ports):
         frame = num(row["frame.number"][0])
+        if frame < first_frame:
+            continue
         if row["icmp.type"] or row["icmpv6.type"]:
             # only destination-unreachable errors matter; other ICMP (echo,
             # time exceeded, neighbour discovery) is no SMB/NetBIOS fact

@@ -20,7 +20,13 @@ columns of tshark_facts.py:
   packets     frames of the connection
   sni, alpn   the first ClientHello's server_name and ALPN list (|-joined)
   quic_version 1 | 2 (of the first Initial)
-  note        retry; handshake (server Handshake packets seen)
+  note        retry; handshake (server Handshake packets seen); 0-rtt:N
+              (N client 0-RTT packets)
+
+tshark 4.0 leaves a 0-RTT packet sent after a Retry out of its connection
+("Unknown QUIC connection": no quic.connection.number, though it decodes its
+long header); such a packet is given to the connection of the same UDP
+4-tuple.
 """
 
 import os
@@ -75,6 +81,7 @@ class QuicConn:
         self.alpn = None
         self.retry = False
         self.handshake = False
+        self.zero_rtt = 0
         self.nbss = {}
         self.offer = None
         self.choice = None
@@ -112,8 +119,13 @@ def smb_facts(row, c):
 
 def quic_rows(capture, tshark="tshark", dialect_name=None, dialect_version=None):
     conns = {}
+    orphans = []  # long-header packets tshark did not put in a connection
     for row in run(tshark, capture):
-        if not row["quic.connection.number"] or not row["udp.srcport"]:
+        if not row["udp.srcport"]:
+            continue
+        if not row["quic.connection.number"]:
+            if row["quic.long.packet_type"] or row["quic.long.packet_type_v2"]:
+                orphans.append(row)
             continue
         n = int(row["quic.connection.number"][0])
         c = conns.setdefault(n, QuicConn())
@@ -131,15 +143,24 @@ def quic_rows(capture, tshark="tshark", dialect_name=None, dialect_version=None)
             c.alpn = row["tls.handshake.extensions_alpn_str"]
         if "retry" in types:
             c.retry = True
+        c.zero_rtt += sum(1 for t in types if t == "0-rtt")
         if "handshake" in types and c.server is not None and src == c.server:
             c.handshake = True
         smb_facts(row, c)
+    for row in orphans:
+        src, dst = endpoints(row)
+        for c in conns.values():
+            if c.client is not None and {src, dst} == {c.client, c.server}:
+                c.packets += 1
+                c.zero_rtt += sum(1 for t in packet_types(row) if t == "0-rtt")
+                break
     out = []
     for c in conns.values():
         if c.client is None:
             continue
         is_smb = "smb" in (c.alpn or [])
         notes = (["retry"] if c.retry else []) + (["handshake"] if c.handshake else [])
+        notes += ["0-rtt:%d" % c.zero_rtt] if c.zero_rtt else []
         out.append((c.first_frame, {
             "kind": "quic", "client": c.client[0], "client_port": c.client[1],
             "server": c.server[0], "server_port": c.server[1],

@@ -15,6 +15,9 @@
  *    and carries no raw control byte;
  *  - the text report (no colour) is UTF-8 with no control byte but '\n'
  *    (wire strings must be escaped: no ESC reaches a terminal);
+ *  - size % 8 >= 4: the JSON report carries merge_state (--merge-state), and
+ *    smbscope merge's reader takes it back: its digest verifies and it folds
+ *    into a fresh analysis without an error (what a run writes, merge reads);
  *  - analysis_free() leaves nothing behind (LeakSanitizer). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memfd_create, open_memstream */
@@ -30,6 +33,7 @@
 #include <glib.h>
 
 #include "analysis.h"
+#include "mstate.h"
 #include "options.h"
 #include "report.h"
 #include "verdict.h"
@@ -227,6 +231,31 @@ static void load(const uint8_t *data, size_t size)
     }
 }
 
+/* The merge state of a report goes back in (see the header). */
+static void check_merge_state(const char *json, size_t len, const struct config *cfg)
+{
+    JsonParser *p = json_parser_new_immutable();
+    if (!json_parser_load_from_data(p, json, (gssize)len, NULL))
+        abort();
+    JsonObject *top = json_node_get_object(json_parser_get_root(p));
+    JsonObject *ms = json_object_get_object_member(top, "merge_state");
+    if (!ms)
+        abort();
+    JsonNode *state = json_object_get_member(ms, "state"), *detail = json_object_get_member(top, "connections");
+    char digest[MSTATE_DIGEST_LEN + 1];
+    mstate_digest(state, detail, MSTATE_FORMAT, digest);
+    if (strcmp(digest, json_object_get_string_member(ms, "digest")) != 0)
+        abort();
+    struct analysis b;
+    char err[512];
+    if (!analysis_init(&b, cfg, err, sizeof err) || !mstate_fold(&b, state, detail, err, sizeof err)) {
+        fprintf(stderr, "merge state not read back: %s\n", err);
+        abort();
+    }
+    analysis_free(&b);
+    g_object_unref(p);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     load(data, size);
@@ -239,6 +268,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.quiet = true;
     cfg.policy = policy_default();
     cfg.no_fast_path = (size & 1) != 0;
+    cfg.merge_state = (size & 4) != 0;
     if (size & 2) {
         cfg.max_connections = 4;
         cfg.reasm_dir_cap = 4096;
@@ -265,6 +295,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     report_json(m, &a, &v);
     fclose(m);
     check_json(buf, len);
+    if (cfg.merge_state)
+        check_merge_state(buf, len, &cfg);
     free(buf);
 
     m = open_memstream(&buf, &len);

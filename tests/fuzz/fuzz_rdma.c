@@ -7,6 +7,7 @@
  *   RoCEv2: the rest is records (2-octet length, then an IP packet whose
  *          UDP payload is taken from offset 28): ICRC check, BTH, SEND
  *          reassembly by PSN -> SMBD -> SMB2 reassembly.
+ * The whole input also goes through iwarp_fpdu_probe() (mid-stream iWARP).
  * Invariants checked (abort): no read past the input (ASan), every
  * delivered message within its buffer, forward progress. */
 #include <stdint.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "ddp.h"
+#include "iwarp_probe.h"
 #include "mpa.h"
 #include "roce.h"
 #include "smbd.h"
@@ -88,7 +90,9 @@ static void roce(const uint8_t *p, size_t n, uint8_t opt)
         if (len > wire_left(&w))
             len = (uint16_t)wire_left(&w);
         const uint8_t *pkt = wire_bytes(&w, len);
-        (void)roce_icrc_ok(pkt, len);
+        enum roce_icrc icrc = roce_icrc_check(pkt, len);
+        if (icrc != ROCE_ICRC_UNCHECKED && icrc != ROCE_ICRC_GOOD && icrc != ROCE_ICRC_BAD)
+            abort();
         struct roce_bth b;
         if (len < 28 || !roce_parse(pkt + 28, len - 28u, &b))
             continue;
@@ -112,5 +116,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         iwarp(data + 2, size - 2, data[1]);
     enum mpa_frame_kind k;
     (void)mpa_key_match(data, size, &k);
+    /* mid-stream recognition over the raw input: any answer, never a read past it */
+    enum iwarp_probe pr = iwarp_fpdu_probe(data, size);
+    if (pr != IWARP_PROBE_NO && pr != IWARP_PROBE_RDMA && pr != IWARP_PROBE_SMBD)
+        abort();
     return 0;
 }

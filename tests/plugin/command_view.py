@@ -13,9 +13,22 @@ def dash(v):
     return None if v in (None, "", "-") else v
 
 
-# Transports the command reports and the plugin does not yet: their rows are
-# left out of every plugin comparison, and said so (an open item, not a pass).
-NOT_IN_PLUGIN = ("rdma-iwarp", "rdma-roce", "quic")
+# The kind of flow a connection is, as samples/MANIFEST.tsv and the plugin's
+# flow keys name it: SMB over QUIC rows are "quic", SMB Direct over RoCEv2
+# (UDP 4791) "udp", every other connection (SMB Direct over iWARP too) "tcp".
+CONN_KINDS = {"quic": "quic", "rdma-roce": "udp"}
+
+
+# QUIC versions as the command's JSON and samples/MANIFEST.tsv name them.
+QUIC_VERSION_NAMES = {0x00000001: "1", 0x6B3343CF: "2"}
+
+
+def conn_kind(transport):
+    return CONN_KINDS.get(transport, "tcp")
+
+
+def conn_key(c):
+    return (conn_kind(c.get("transport")), c["client"], int(c["client_port"]), c["server"], int(c["server_port"]))
 
 
 class Command:
@@ -40,9 +53,7 @@ class Command:
             key = (f.get("proto", "udp"), f["client"], int(f["client_port"]), f["server"], int(f["server_port"]))
             nb[key] = (dash(f.get("service")), dash(f.get("state")))
         for c in self.doc.get("connections", []):
-            if c.get("transport") in NOT_IN_PLUGIN:
-                continue
-            key = ("tcp", c["client"], int(c["client_port"]), c["server"], int(c["server_port"]))
+            key = conn_key(c)
             svc, state = nb.pop(key, (None, None))
             flows[key].add((dash(c.get("transport")), dash(c.get("dialect")), svc, state))
         for key, (svc, state) in nb.items():
@@ -51,13 +62,12 @@ class Command:
 
     def words(self):
         """Per connection: the signing mode, signed PDUs seen, the encryption
-        word and the first established session's authentication (the text
-        report's AUTH column)."""
+        word, the first established session's authentication (the text
+        report's AUTH column), alt_port, and for SMB over QUIC the SNI and
+        QUIC version."""
         out = {}
         for c in self.doc.get("connections", []):
-            if c.get("transport") in NOT_IN_PLUGIN:
-                continue
-            key = ("tcp", c["client"], int(c["client_port"]), c["server"], int(c["server_port"]))
+            key = conn_key(c)
             sig = c.get("signing") or {}
             enc = c.get("encryption") or {}
             auth = None
@@ -67,8 +77,10 @@ class Command:
                         else mech if mech not in (None, "none") else None)
                 if auth:
                     break
+            quic = c.get("quic") or {}
             out[key] = (sig.get("mode"), "1" if sig.get("signed_seen") else "0",
-                        "encrypted" if enc.get("encrypted") else "unencrypted", auth)
+                        "encrypted" if enc.get("encrypted") else "unencrypted", auth,
+                        "1" if c.get("alt_port") else "0", dash(quic.get("sni")), quic.get("version"))
         return out
 
     def undecided(self):
@@ -84,12 +96,8 @@ class Command:
         name no conversation (NetBIOS without IP, flows beyond a cap)."""
         by_conv = collections.defaultdict(set)
         loose = []
-        not_in_plugin = {(c["client"], int(c["client_port"]), c["server"], int(c["server_port"]))
-                         for c in self.doc.get("connections", []) if c.get("transport") in NOT_IN_PLUGIN}
         for v in (self.doc.get("verdict") or {}).get("violations", []):
             key = violation_endpoints(v)
-            if key in not_in_plugin:
-                continue
             if key:
                 by_conv[key].add(v["rule"])
             else:

@@ -21,6 +21,12 @@ tshark:
  3. Control, so the test can fail: `smbscope.verdict == "fail"` (a final
     field) applied while the first file is opened again shows nothing at load
     and, after re-applying, exactly the packets tshark -2 selects.
+ 4. SMB Direct over iWARP on TCP 5445 (samples/rdma-iwarp-5445.pcap, where
+    Wireshark 4.0's own binding of 5445 hides iWARP unless the plugin's port
+    guard works): `smbscope.transport_so_far == "rdma-iwarp"` with the file
+    opened in the same session gives tshark's one-pass packets, and
+    `smbscope.transport == "rdma-iwarp" && smb2.cmd == 0` re-applied gives
+    tshark -2's (the two NEGOTIATE packets).
 
 Wireshark's export dialog disables its "Displayed" column when nothing is
 displayed and then offers every captured packet; an export of the whole
@@ -42,6 +48,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wsenv import Failure, SKIP, WsEnv  # noqa: E402
 
 CAPTURE = "mixed-nbns-139-445.pcap"
+RDMA_CAPTURE = "rdma-iwarp-5445.pcap"
+F_RDMA_SO_FAR = 'smbscope.transport_so_far == "rdma-iwarp"'
+F_RDMA = 'smbscope.transport == "rdma-iwarp" && smb2.cmd == 0'
 F_FINAL = 'smbscope.netbios.state == "no-answer"'
 F_SO_FAR = 'smbscope.netbios.state_so_far == "no-answer"'
 F_CONTROL = 'smbscope.verdict == "fail"'
@@ -268,6 +277,18 @@ def main():
                displayed(env, s.export("control-load"), whole), [])
         s.reapply()
         expect("3. ... re-applied", displayed(env, s.export("control-again"), whole), ref[F_CONTROL][1])
+        rdma = env.capture(os.path.join(args.source_root, "samples", RDMA_CAPTURE))
+        rdma_whole = packets(env, rdma)
+        rdma_so_far = selected(env, rdma, F_RDMA_SO_FAR, False)
+        rdma_final = selected(env, rdma, F_RDMA, True)
+        if not rdma_so_far or len(rdma_so_far) == len(rdma_whole) or not rdma_final:
+            raise Failure("tshark with the plugin selects %d / %d packets of %s: nothing to compare"
+                          % (len(rdma_so_far), len(rdma_final), RDMA_CAPTURE))
+        s.reapply(F_RDMA_SO_FAR)
+        s.open(rdma, os.path.basename(rdma))
+        expect("4. %s at load" % F_RDMA_SO_FAR, displayed(env, s.export("rdma-sofar"), rdma_whole), rdma_so_far)
+        s.reapply(F_RDMA)
+        expect("4. %s" % F_RDMA, displayed(env, s.export("rdma-final"), rdma_whole), rdma_final)
         if args.screenshot:
             gui.screenshot(args.screenshot)
             print("screenshot: %s" % args.screenshot)

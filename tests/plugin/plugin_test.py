@@ -25,8 +25,12 @@ CHECK is one of:
               as the manifest does, in both runs;
             - with --smbscope: flows and violations per conversation equal
               the command's JSON report (default arguments --format json)
-  policy    the preferences (-o smbscope.require_signing:TRUE ...) change
-            the violations exactly as the command's options do
+            SMB over QUIC samples with a key log beside them (NAME.keylog)
+            go through all of it twice: with the key log (tshark -o
+            tls.keylog_file:, smbscope --tls-keylog) and without
+  policy    the preferences (-o smbscope.require_signing:TRUE ...,
+            smbscope.allow_transport) change the violations exactly as the
+            command's options do
   altport   SMB on a port other than 139/445 is decoded as SMB without any
             -d option, frame for frame as plain tshark does with -d
   valgrind  tshark with the plugin over every sample under valgrind: no
@@ -47,7 +51,6 @@ Exit status: 0 pass, 1 fail, 77 skip (no tshark, no plugin build, no samples).
 import argparse
 import collections
 import csv
-import glob
 import os
 import re
 import shutil
@@ -56,7 +59,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wsenv import Failure, SKIP, WsEnv  # noqa: E402
-from command_view import NOT_IN_PLUGIN, Command, dash  # noqa: E402
+from command_view import QUIC_VERSION_NAMES, Command, conn_kind, dash  # noqa: E402
+from manifest_view import (STAT_TABLES, alt_port_expected, expected_stats, manifest_flows,  # noqa: E402
+                           keylog_for, modes, samples_or_skip)
 
 # Final fields: the whole capture's answer, only after the first pass.
 FINAL = [
@@ -65,6 +70,7 @@ FINAL = [
     "smbscope.transport", "smbscope.transport.evidence", "smbscope.alt_port", "smbscope.dialect",
     "smbscope.dialect_name", "smbscope.dialects_offered", "smbscope.smb_version", "smbscope.signing", "smbscope.signed",
     "smbscope.encryption", "smbscope.auth", "smbscope.violation", "smbscope.undecided", "smbscope.verdict",
+    "smbscope.quic.version", "smbscope.quic.sni",
 ]
 # "So far" fields: decided on the first pass, the same on every dissection.
 SO_FAR = [
@@ -75,46 +81,6 @@ FIELDS = FINAL + SO_FAR
 # What one run prints per frame (-T fields), in this order.
 RUN_FIELDS = ["frame.number", "tcp.stream", "icmp.type", "icmpv6.type", "_ws.expert.message"] + FIELDS
 AGG = "\x1f"
-NO_DIALECT = "(no negotiate seen)"
-
-
-def read_manifest(samples):
-    path = os.path.join(samples, "MANIFEST.tsv")
-    if not os.path.exists(path):
-        return None
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f, delimiter="\t"))
-
-
-def manifest_flows(rows):
-    """key -> (transport, dialect, service, state), as tshark_facts.py saw them."""
-    flows = collections.defaultdict(list)
-    for r in rows:
-        key = (r["kind"], r["client"], int(r["client_port"]), r["server"], int(r["server_port"]))
-        state = dash(r["netbios_state"])
-        flows[key].append((dash(r["transport"]), dash(r["dialect"]), dash(r["netbios_service"]), state))
-    return flows
-
-
-def samples_or_skip(args):
-    samples = args.samples or os.path.join(args.source_root, "samples")
-    rows = read_manifest(samples)
-    if rows is not None:
-        # QUIC conversations, SMB or not (kind quic), are not the plugin's yet.
-        left_out = lambda r: r["transport"] in NOT_IN_PLUGIN or r.get("kind") == "quic"  # noqa: E731
-        skipped = [r for r in rows if left_out(r)]
-        rows = [r for r in rows if not left_out(r)]
-        if skipped:
-            print("note: %d flows of SMB Direct or SMB over QUIC (%s) not compared: the plugin does not report those transports yet" %
-                  (len(skipped), ", ".join(NOT_IN_PLUGIN)))
-    caps = sorted(glob.glob(os.path.join(samples, "*.pcap")))
-    if rows is None or not caps:
-        print("SKIP: no samples/*.pcap with MANIFEST.tsv under %s" % samples)
-        sys.exit(SKIP)
-    by_file = collections.defaultdict(list)
-    for r in rows:
-        by_file[r["file"]].append(r)
-    return caps, by_file
 
 
 # ---- checks ----------------------------------------------------------------
@@ -185,8 +151,13 @@ def flow_key(row):
     """The flow a frame belongs to, as the manifest and the command name it."""
     if not row["smbscope.client"]:
         return None
-    # TCP (also an ICMP error quoting a TCP header) has a tcp.stream.
-    kind = "tcp" if (row["smbscope.transport"] or row["tcp.stream"]) else "udp"
+    # TCP (also an ICMP error quoting a TCP header) has a tcp.stream; SMB
+    # over QUIC and SMB Direct over RoCEv2 are named by their transport.
+    transport = row["smbscope.transport"]
+    if transport:
+        kind = conn_kind(transport)
+    else:
+        kind = "tcp" if row["tcp.stream"] else "udp"
     return (kind, row["smbscope.client"], int(row["smbscope.client_port"]),
             row["smbscope.server"] or "-", int(row["smbscope.server_port"]))
 
@@ -282,7 +253,7 @@ EXPERT = {
     "refused": re.compile(r"^NetBIOS attempt refused"),
     "smb1": re.compile(r"^SMB1 negotiated"),
     "offport": re.compile(r"^NBSS session setup on TCP port \d+ \(not 139\)"),
-    "altport": re.compile(r"^SMB on alternative TCP port \d+"),
+    "altport": re.compile(r"^SMB on alternative (TCP|UDP) port \d+"),
 }
 
 
@@ -298,7 +269,7 @@ def expert_counts(run):
 
 def check_expert(name, run, rows, errors):
     tcp = [r for r in rows if r["kind"] == "tcp"]
-    alt = [r for r in tcp if int(r["server_port"]) not in (139, 445) and (dash(r["dialect"]) or dash(r["smb_version"]))]
+    alt = [r for r in rows if alt_port_expected(r)]
     exact = {
         "netbios": sum(1 for r in rows if dash(r["netbios_service"])),
         "refused": sum(1 for r in rows if r["netbios_state"] == "refused"),
@@ -312,9 +283,6 @@ def check_expert(name, run, rows, errors):
             errors.append("%s: %d \"%s\" expert items, expected %d" % (name, got[k], k, n))
     if bool(got["offport"]) != offport:
         errors.append("%s: NBSS-off-139 expert %s, expected %s" % (name, bool(got["offport"]), offport))
-
-
-STAT_TABLES = ("SMB connections by transport", "SMB connections by dialect", "NetBIOS flows by service and state")
 
 
 def parse_stats(text):
@@ -335,27 +303,15 @@ def parse_stats(text):
     return counts
 
 
-def expected_stats(rows):
-    t, d, n = STAT_TABLES
-    c = collections.Counter()
-    for r in rows:
-        if r["kind"] == "tcp" and dash(r["transport"]):
-            c[t + "/" + r["transport"]] += 1
-            c[d + "/" + (dash(r["dialect"]) or NO_DIALECT)] += 1
-        if dash(r["netbios_service"]):
-            c[n + "/" + r["netbios_service"] + " " + r["netbios_state"]] += 1
-    out = dict(c)
-    out["columns"] = "Value|Count"
-    return out
-
-
 def plugin_words(run):
     words = collections.defaultdict(set)
     for r in run.rows:
         key = flow_key(r)
         if key and r["smbscope.transport"]:
+            version = int(r["smbscope.quic.version"], 16) if r["smbscope.quic.version"] else None
             words[key].add((dash(r["smbscope.signing"]), r["smbscope.signed"], dash(r["smbscope.encryption"]),
-                            dash(r["smbscope.auth"])))
+                            dash(r["smbscope.auth"]), "1" if r["smbscope.alt_port"] else "0",
+                            dash(r["smbscope.quic.sni"]), QUIC_VERSION_NAMES.get(version, version)))
     return words
 
 
@@ -378,37 +334,18 @@ def compare_violations(name, cmd_doc, run, errors, what="violations"):
 
 def check_captures(ts, args, caps, by_file, one_pass=True):
     """Every comparison over every capture, from two tshark runs each (one:
-    -2 only, without the first-pass comparisons)."""
+    -2 only, without the first-pass comparisons); an SMB over QUIC sample
+    twice: with its key log and without."""
     cmd = [args.smbscope] + (args.smbscope_arg or ["--format", "json"]) if args.smbscope else None
     errors = []
     checked = 0
     for cap in caps:
-        name = os.path.basename(cap)
-        rows = by_file.get(name, [])
+        rows = by_file.get(os.path.basename(cap), [])
         local = ts.capture(cap)
-        two = Run(ts, local, True)
-        one = Run(ts, local, False) if one_pass else None
-        got, uncovered = plugin_flows(two)
-        compare_flows(name, manifest_flows(rows), got, "2-pass", errors)
-        for stream, frames in sorted(uncovered.items()):
-            errors.append("%s: tcp.stream %s: frames %s lack smbscope.transport on two passes" %
-                          (name, stream, ",".join(frames[:10])))
-        if one:
-            check_first_pass(name, one, two, rows, errors)
-        check_expert(name, two, rows, errors)
-        exp = expected_stats(rows)
-        for run, label in ((one, "1-pass"), (two, "2-pass")):
-            if run and run.stats != exp:
-                errors.append("%s (%s): stats %s, expected %s" % (name, label, run.stats, exp))
-        if cmd:
-            command = Command(cmd, cap)
-            if not command.readable:
-                print("note: %s: the command cannot read this file; not compared" % name)
-            else:
-                compare_flows(name, command.flows(), got, "vs smbscope", errors)
-                compare_flows(name, {k: [v] for k, v in command.words().items()}, plugin_words(two),
-                              "signing/encryption/auth vs smbscope", errors)
-                compare_violations(name, command, two, errors)
+        for label, options, cmd_options, keyless in modes(ts, cap):
+            name = os.path.basename(cap) + (" (%s)" % label if label else "")
+            check_capture(ts, name, cap, local, rows, options, cmd and cmd + cmd_options, keyless,
+                          one_pass, errors)
         checked += len(rows)
     for e in errors:
         print("FAIL " + e)
@@ -416,6 +353,33 @@ def check_captures(ts, args, caps, by_file, one_pass=True):
         raise Failure("%d mismatches" % len(errors))
     print("%d flows in %d captures agree with the manifest%s; first pass and statistics as expected" %
           (checked, len(caps), " and the command" if cmd else ""))
+
+
+def check_capture(ts, name, cap, local, rows, options, cmd, keyless, one_pass, errors):
+    two = Run(ts, local, True, options)
+    one = Run(ts, local, False, options) if one_pass else None
+    got, uncovered = plugin_flows(two)
+    compare_flows(name, manifest_flows(rows, keyless), got, "2-pass", errors)
+    for stream, frames in sorted(uncovered.items()):
+        errors.append("%s: tcp.stream %s: frames %s lack smbscope.transport on two passes" %
+                      (name, stream, ",".join(frames[:10])))
+    if one:
+        check_first_pass(name, one, two, rows, errors)
+    check_expert(name, two, rows, errors)
+    exp = expected_stats(rows, keyless)
+    for run, label in ((one, "1-pass"), (two, "2-pass")):
+        if run and run.stats != exp:
+            errors.append("%s (%s): stats %s, expected %s" % (name, label, run.stats, exp))
+    if not cmd:
+        return
+    command = Command(cmd, cap)
+    if not command.readable:
+        print("note: %s: the command cannot read this file; not compared" % name)
+        return
+    compare_flows(name, command.flows(), got, "vs smbscope", errors)
+    compare_flows(name, {k: [v] for k, v in command.words().items()}, plugin_words(two),
+                  "signing/encryption/auth vs smbscope", errors)
+    compare_violations(name, command, two, errors)
 
 
 def check_samples(ts, args):
@@ -430,6 +394,8 @@ POLICIES = [
       "-o", "smbscope.min_dialect:3.1.1"]),
     (["--allow-netbios", "--allow-smb1", "--min-dialect", "3.0"],
      ["-o", "smbscope.allow_netbios:TRUE", "-o", "smbscope.allow_smb1:TRUE", "-o", "smbscope.min_dialect:3.0"]),
+    (["--allow-transport", "direct:445,quic:443,rdma-iwarp:*"],
+     ["-o", "smbscope.allow_transport:direct:445,quic:443,rdma-iwarp:*"]),
 ]
 
 
@@ -441,24 +407,25 @@ def check_policy(ts, args):
     errors = []
     rules = collections.Counter()
     for cap in caps:
-        name = os.path.basename(cap)
-        smb = any(r["kind"] == "tcp" and dash(r["transport"]) for r in by_file.get(name, []))
-        for options, prefs in POLICIES:
-            if "--require-signing" in options and not smb:
-                continue  # the SMB rules need an SMB connection to judge
-            command = Command([args.smbscope, "--format", "json"] + options, cap)
-            if not command.readable:
-                continue
-            run = Run(ts, ts.capture(cap), True, prefs)
-            compare_violations(name, command, run, errors, " ".join(options))
-            for s in plugin_violations(run).values():
-                rules.update(s)
+        smb = any(dash(r["transport"]) for r in by_file.get(os.path.basename(cap), []))
+        for label, kl_options, kl_cmd, _ in modes(ts, cap):
+            name = os.path.basename(cap) + (" (%s)" % label if label else "")
+            for options, prefs in POLICIES:
+                if "--allow-netbios" not in options and not smb:
+                    continue  # the SMB rules need an SMB connection to judge
+                command = Command([args.smbscope, "--format", "json"] + kl_cmd + options, cap)
+                if not command.readable:
+                    continue
+                run = Run(ts, ts.capture(cap), True, kl_options + prefs)
+                compare_violations(name, command, run, errors, " ".join(options))
+                for s in plugin_violations(run).values():
+                    rules.update(s)
     for e in errors:
         print("FAIL " + e)
     if errors:
         raise Failure("%d mismatches" % len(errors))
     # Each non-default policy must have been exercised, or the test proves nothing.
-    needed = {"signing", "encryption", "min-dialect"}
+    needed = {"signing", "encryption", "min-dialect", "transport"}
     if not needed <= set(rules):
         raise Failure("samples exercised only %s" % sorted(rules))
     print("policy: %d captures x %d policies agree with the command (%s)" %
@@ -522,7 +489,8 @@ def check_altport(ts, args):
     for cap in caps:
         name = os.path.basename(cap)
         ports = {int(r["server_port"]) for r in by_file.get(name, [])
-                 if r["kind"] == "tcp" and int(r["server_port"]) not in (139, 445) and dash(r["transport"])}
+                 if r["kind"] == "tcp" and int(r["server_port"]) not in (139, 445) and dash(r["transport"])
+                 and not r["transport"].startswith("rdma-")}
         for port in sorted(ports):
             local = ts.capture(cap)
             ours = smb_frames(ts, local, True)
@@ -577,7 +545,9 @@ def check_valgrind(ts, args):
         name = os.path.basename(cap)
         log = os.path.join(ts.tmp, "vg-%s.log" % name)
         wrapper = [vg, "--error-exitcode=99", "--num-callers=40", "--log-file=" + log]
-        a = ["-2", "-n", "-r", ts.capture(cap), "-z", "smbscope,tree", "-T", "fields"]
+        kl = keylog_for(cap)
+        a = (["-o", "tls.keylog_file:" + ts.capture(kl)] if kl else []) + [
+            "-2", "--disable-protocol", "rpcordma", "-n", "-r", ts.capture(cap), "-z", "smbscope,tree", "-T", "fields"]
         for f in FIELDS:
             a += ["-e", f]
         _, _, rc = ts.run(a, wrapper=wrapper, check=False)

@@ -35,7 +35,7 @@ static struct smb_conn *conn(bool midstream, struct flow_conn *fc)
     fc->port[0] = 40000;
     fc->port[1] = 443;
     struct session_config cfg = { 0, false };
-    return smb_conn_new(&cfg, fc);
+    return smb_conn_new(&cfg, fc, midstream);
 }
 
 static void test_http_both_ways(void)
@@ -79,6 +79,22 @@ static void test_smb_answer_keeps_it(void)
     smb_conn_free(s);
 }
 
+/* The flow table opens the session when it creates the flow, before the
+ * flow knows it saw the SYN (flow.c creates every flow mid-stream and clears
+ * that at the SYN): the rule must ask the flow when data comes, not take
+ * the flag at creation (it once did, and never applied). */
+static void test_flow_learns_syn_after_open(void)
+{
+    struct flow_conn fc;
+    struct smb_conn *s = conn(true, &fc);
+    fc.midstream = false; /* the SYN, as update_state() sees it */
+    smb_conn_data(s, 0, (const uint8_t *)http_req, sizeof http_req - 1, 1);
+    smb_conn_data(s, 1, (const uint8_t *)http_resp, sizeof http_resp - 1, 2);
+    g_assert_true(smb_conn_not_smb(s));
+    g_assert_false(smb_conn_close(s, &fc, "fin"));
+    smb_conn_free(s);
+}
+
 static void test_midstream_never(void)
 {
     struct flow_conn fc;
@@ -106,6 +122,7 @@ int main(int argc, char **argv)
     g_test_add_func("/notsmb/http-both-ways", test_http_both_ways);
     g_test_add_func("/notsmb/tls", test_tls_then_tls);
     g_test_add_func("/notsmb/smb-answer-keeps-it", test_smb_answer_keeps_it);
+    g_test_add_func("/notsmb/flow-learns-syn-after-open", test_flow_learns_syn_after_open);
     g_test_add_func("/notsmb/midstream-never", test_midstream_never);
     g_test_add_func("/notsmb/gap-first-never", test_gap_first_never);
     return g_test_run();

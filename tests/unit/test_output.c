@@ -1,5 +1,6 @@
 /* JSON writer and terminal escaping: wire bytes of any kind must give valid
  * JSON (RFC 8259) and text with no control bytes. */
+#include <arpa/inet.h>
 #include <glib.h>
 #include <string.h>
 
@@ -63,6 +64,56 @@ static void test_json_escaping(void)
     free(s);
 }
 
+/* The writer skips plain text eight bytes at a time: each byte that needs
+ * care, at every position of a 20-byte string (in and across the 8-byte
+ * steps), is still escaped exactly as alone, and the plain bytes kept. */
+static const uint8_t *probe_bytes;
+static size_t probe_len;
+static void build_probe(struct json *j) { json_str_bytes(j, probe_bytes, probe_len); }
+
+static void test_json_escaping_positions(void)
+{
+    static const struct {
+        uint8_t c;
+        const char *out;
+    } cases[] = { { 0x00, "\\u0000" }, { 0x1f, "\\u001f" }, { '"', "\\\"" }, { '\\', "\\\\" },
+                  { 0x7f, "\\u007f" }, { 0x80, "\\ufffd" }, { 0xff, "\\ufffd" }, { 0x20, " " }, { 0x7e, "~" },
+                  { '\n', "\\n" } };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        for (size_t pos = 0; pos < 20; pos++) {
+            uint8_t in[20];
+            memset(in, 'a', sizeof in);
+            in[pos] = cases[k].c;
+            probe_bytes = in;
+            probe_len = sizeof in;
+            char *got = json_of(build_probe);
+            GString *want = g_string_new("\"");
+            for (size_t i = 0; i < sizeof in; i++)
+                g_string_append(want, i == pos ? cases[k].out : "a");
+            g_string_append_c(want, '"');
+            g_assert_cmpstr(got, ==, want->str);
+            g_string_free(want, TRUE);
+            free(got);
+        }
+}
+
+/* Keys take a short path when plain; one that needs escaping still gets it. */
+static void build_keys(struct json *j)
+{
+    json_begin_object(j);
+    json_kuint(j, "plain_key", 1);
+    json_kuint(j, "quo\"te", 2);
+    json_kuint(j, "new\nline", 3);
+    json_end_object(j);
+}
+
+static void test_json_keys(void)
+{
+    char *s = json_of(build_keys);
+    g_assert_cmpstr(s, ==, "{\"plain_key\":1,\"quo\\\"te\":2,\"new\\nline\":3}");
+    free(s);
+}
+
 static void test_escape_text(void)
 {
     static const uint8_t bytes[] = { 'N', 'A', 'M', 'E', 0x1b, ']', '0', ';', 'x', 0x07, '\\', 0xc2, 0x9b, 0xc3, 0xa9 };
@@ -88,6 +139,20 @@ static void test_time_and_addr(void)
     g_assert_cmpstr(fmt_addr(&v4, a), ==, "10.213.0.1");
     g_assert_cmpstr(fmt_addr(&v6, a), ==, "fd00:213::1");
     g_assert_cmpstr(fmt_addr(&none, a), ==, "-");
+    /* IPv4 is formatted without inet_ntop: every octet value as it writes it */
+    for (unsigned v = 0; v < 256; v++) {
+        struct ip_addr x = { 4, { (uint8_t)v, (uint8_t)(255 - v), 0, (uint8_t)(v * 7) } };
+        char want[INET_ADDRSTRLEN];
+        g_assert_nonnull(inet_ntop(AF_INET, x.bytes, want, sizeof want));
+        g_assert_cmpstr(fmt_addr(&x, a), ==, want);
+    }
+    char e[FMT_ENDPOINT_LEN];
+    g_assert_cmpstr(fmt_endpoint(&v4, 445, e), ==, "10.213.0.1:445");
+    g_assert_cmpstr(fmt_endpoint(&v6, 65535, e), ==, "[fd00:213::1]:65535");
+    g_assert_cmpstr(fmt_endpoint(&v4, 0, e), ==, "10.213.0.1:0");
+    struct ip_addr v6long = { 6, { 0x20, 0x01, 0x0d, 0xb8, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x11, 0x22,
+                                   0x33, 0x44 } };
+    g_assert_cmpstr(fmt_endpoint(&v6long, 8445, e), ==, "[2001:db8:1234:5678:9abc:def0:1122:3344]:8445");
 }
 
 int main(int argc, char **argv)
@@ -95,6 +160,8 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/json/nesting", test_json_nesting);
     g_test_add_func("/json/escaping", test_json_escaping);
+    g_test_add_func("/json/escaping-positions", test_json_escaping_positions);
+    g_test_add_func("/json/keys", test_json_keys);
     g_test_add_func("/fmt/escape", test_escape_text);
     g_test_add_func("/fmt/time-addr", test_time_and_addr);
     return g_test_run();

@@ -100,6 +100,26 @@ static void test_with_keylog(void)
     }
 }
 
+/* A resumed session with one 0-RTT packet (samples/quic443-0rtt.pcap; tshark:
+ * one client packet of long type 0-RTT, sent after the server's Retry): it is
+ * counted with or without keys and never read; its data (stream 4) was
+ * discarded with the Retry, so the SMB stream (stream 0) has no hole. */
+static void test_zero_rtt(void)
+{
+    for (int keys = 0; keys < 2; keys++) {
+        struct analysis *a = run("quic443-0rtt.pcap", keys ? "quic443-0rtt.keylog" : NULL);
+        g_assert_cmpuint(a->conns->len, ==, 1);
+        const struct smb_conn *s = g_ptr_array_index(a->conns, 0);
+        g_assert_cmpuint(s->quic->zero_rtt, ==, 1);
+        g_assert_true(s->quic->retry);
+        g_assert_cmpuint(s->packets[0] + s->packets[1], ==, 89); /* tshark: 89 frames, the 0-RTT one included */
+        g_assert_cmpuint(s->gaps, ==, 0);
+        g_assert_cmpuint(s->quic->stream_bytes_dropped, ==, 0);
+        g_assert_cmpuint(s->dialect, ==, keys ? 0x0311 : 0); /* tshark with the key log: 3.1.1 */
+        done(a);
+    }
+}
+
 /* The ClientHello of the split sample spans two Initials (tshark: CRYPTO
  * offset 1133 in the second): all seven ALPN entries are read. */
 static void test_split_hello(void)
@@ -204,6 +224,7 @@ int main(int argc, char **argv)
     g_test_add_func("/quic-analyzer/without-keylog", test_without_keylog);
     g_test_add_func("/quic-analyzer/with-keylog", test_with_keylog);
     g_test_add_func("/quic-analyzer/split-hello", test_split_hello);
+    g_test_add_func("/quic-analyzer/zero-rtt", test_zero_rtt);
     g_test_add_func("/quic-analyzer/other-alpn", test_other_alpn);
     g_test_add_func("/quic-analyzer/keylog", test_keylog);
     g_test_add_func("/quic-analyzer/allow-transport", test_allow_transport);

@@ -51,8 +51,13 @@ static void test_bth_and_icrc(void)
     for (guint i = 0; i < pk->len; i++) {
         struct pkt *k = &g_array_index(pk, struct pkt, i);
         g_assert_true(roce_icrc_ok(k->ip, k->iplen));
+        g_assert_cmpint(roce_icrc_check(k->ip, k->iplen), ==, ROCE_ICRC_GOOD);
         struct roce_bth b;
         g_assert_true(roce_parse(k->udp_payload, k->udp_len, &b));
+        /* the ICRC as sent: tshark shows it (infiniband.invariant.crc) without
+         * checking it, read as a big-endian number; b.icrc reads it as the CRC
+         * register (least significant octet first, as scapy and Linux rxe) */
+        g_assert_cmphex(GUINT32_SWAP_LE_BE(b.icrc), ==, tsv_num(t, i, "infiniband.invariant.crc"));
         g_assert_cmpuint(b.opcode, ==, tsv_num(t, i, "infiniband.bth.opcode"));
         g_assert_cmpint(b.se, ==, tsv_num(t, i, "infiniband.bth.se"));
         g_assert_cmpuint(b.padcnt, ==, tsv_num(t, i, "infiniband.bth.padcnt"));
@@ -74,12 +79,15 @@ static void test_bth_and_icrc(void)
         uint8_t *copy = g_memdup2(k->ip, k->iplen);
         copy[k->iplen - 5] ^= 0x01;
         g_assert_false(roce_icrc_ok(copy, k->iplen));
+        g_assert_cmpint(roce_icrc_check(copy, k->iplen), ==, ROCE_ICRC_BAD);
         copy[k->iplen - 5] ^= 0x01;
         copy[8] ^= 0x40; /* TTL is variant: not covered */
         g_assert_true(roce_icrc_ok(copy, k->iplen));
         g_free(copy);
-        for (size_t n = 0; n < k->iplen; n++) /* a truncated packet never passes */
+        for (size_t n = 0; n < k->iplen; n++) { /* a truncated packet never passes, nor counts as bad */
             g_assert_false(roce_icrc_ok(k->ip, n));
+            g_assert_cmpint(roce_icrc_check(k->ip, n), ==, ROCE_ICRC_UNCHECKED);
+        }
     }
     tsv_free(t);
     g_array_unref(pk);

@@ -29,7 +29,7 @@ IWARP_FIELDS = ["tcp.srcport", "tcp.len", "iwarp_mpa.marker_flag", "iwarp_mpa.cr
                 "iwarp_rdma.opcode", "iwarp_ddp.qn", "iwarp_ddp.msn", "iwarp_ddp.mo", "iwarp_rdma.inval_stag",
                 "iwarp_ddp.stag"]
 ROCE_FIELDS = ["udp.srcport", "infiniband.bth.opcode", "infiniband.bth.se", "infiniband.bth.padcnt",
-               "infiniband.bth.destqp", "infiniband.bth.psn", "infiniband.bth.a"]
+               "infiniband.bth.destqp", "infiniband.bth.psn", "infiniband.bth.a", "infiniband.invariant.crc"]
 
 
 def frames(path):

@@ -1,0 +1,203 @@
+/* jget.c - see jget.h. */
+#include "jget.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+void jpath_key(struct jpath *out, const struct jpath *parent, const char *key)
+{
+    /* a path cut short still names where it went wrong */
+    if (snprintf(out->s, sizeof out->s, "%s%s%s", parent ? parent->s : "", parent && parent->s[0] ? "." : "", key) >=
+        (int)sizeof out->s)
+        out->s[sizeof out->s - 2] = '~';
+}
+
+void jpath_index(struct jpath *out, const struct jpath *parent, guint i)
+{
+    if (snprintf(out->s, sizeof out->s, "%s[%u]", parent ? parent->s : "", i) >= (int)sizeof out->s)
+        out->s[sizeof out->s - 2] = '~';
+}
+
+void jget_fail(struct jget *g, const struct jpath *p, const char *what)
+{
+    if (g->failed)
+        return;
+    g->failed = true;
+    snprintf(g->err, g->errlen, "%s: %s", p && p->s[0] ? p->s : "(top)", what);
+}
+
+JsonObject *jget_object(struct jget *g, const struct jpath *p, JsonNode *n)
+{
+    if (g->failed)
+        return NULL;
+    if (!n || !JSON_NODE_HOLDS_OBJECT(n)) {
+        jget_fail(g, p, "not an object");
+        return NULL;
+    }
+    return json_node_get_object(n);
+}
+
+/* The member k of o, or an error naming it. */
+static JsonNode *member(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, struct jpath *kp)
+{
+    jpath_key(kp, p, k);
+    if (g->failed || !o)
+        return NULL;
+    JsonNode *n = json_object_get_member(o, k);
+    if (!n)
+        jget_fail(g, kp, "missing");
+    return n;
+}
+
+JsonObject *jget_obj(struct jget *g, const struct jpath *p, JsonObject *o, const char *k)
+{
+    struct jpath kp;
+    JsonNode *n = member(g, p, o, k, &kp);
+    return n ? jget_object(g, &kp, n) : NULL;
+}
+
+JsonArray *jget_arr(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, guint max_len)
+{
+    struct jpath kp;
+    JsonNode *n = member(g, p, o, k, &kp);
+    if (!n)
+        return NULL;
+    if (!JSON_NODE_HOLDS_ARRAY(n)) {
+        jget_fail(g, &kp, "not an array");
+        return NULL;
+    }
+    JsonArray *a = json_node_get_array(n);
+    if (json_array_get_length(a) > max_len) {
+        char buf[96];
+        snprintf(buf, sizeof buf, "more than %u elements", max_len);
+        jget_fail(g, &kp, buf);
+        return NULL;
+    }
+    return a;
+}
+
+static bool is_int(JsonNode *n)
+{
+    return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_INT64;
+}
+
+uint64_t jget_u64(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, uint64_t max)
+{
+    struct jpath kp;
+    JsonNode *n = member(g, p, o, k, &kp);
+    if (!n)
+        return 0;
+    gint64 v = is_int(n) ? json_node_get_int(n) : -1;
+    if (v < 0 || (uint64_t)v > max) {
+        char buf[96];
+        snprintf(buf, sizeof buf, "not an integer between 0 and %" G_GUINT64_FORMAT, max);
+        jget_fail(g, &kp, buf);
+        return 0;
+    }
+    return (uint64_t)v;
+}
+
+int64_t jget_i64(struct jget *g, const struct jpath *p, JsonObject *o, const char *k)
+{
+    struct jpath kp;
+    JsonNode *n = member(g, p, o, k, &kp);
+    if (!n)
+        return 0;
+    if (!is_int(n)) {
+        jget_fail(g, &kp, "not an integer");
+        return 0;
+    }
+    return json_node_get_int(n);
+}
+
+bool jget_bool(struct jget *g, const struct jpath *p, JsonObject *o, const char *k)
+{
+    struct jpath kp;
+    JsonNode *n = member(g, p, o, k, &kp);
+    if (!n)
+        return false;
+    if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN) {
+        jget_fail(g, &kp, "not true or false");
+        return false;
+    }
+    return json_node_get_boolean(n);
+}
+
+static const char *str_of(struct jget *g, const struct jpath *p, JsonNode *n, size_t max_len, bool nullable)
+{
+    if (JSON_NODE_HOLDS_NULL(n)) {
+        if (!nullable)
+            jget_fail(g, p, "null where a string is needed");
+        return NULL;
+    }
+    if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING) {
+        jget_fail(g, p, "not a string");
+        return NULL;
+    }
+    const char *s = json_node_get_string(n);
+    if (strlen(s) > max_len) {
+        char buf[96];
+        snprintf(buf, sizeof buf, "a string longer than %zu bytes", max_len);
+        jget_fail(g, p, buf);
+        return NULL;
+    }
+    return s;
+}
+
+const char *jget_str(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, size_t max_len,
+                     bool nullable)
+{
+    struct jpath kp;
+    JsonNode *n = member(g, p, o, k, &kp);
+    return n ? str_of(g, &kp, n, max_len, nullable) : NULL;
+}
+
+bool jget_parse_addr(const char *s, struct ip_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    if (inet_pton(AF_INET, s, out->bytes) == 1) {
+        out->family = 4;
+        return true;
+    }
+    if (inet_pton(AF_INET6, s, out->bytes) == 1) {
+        out->family = 6;
+        return true;
+    }
+    return false;
+}
+
+void jget_addr(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, bool nullable,
+               struct ip_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *s = jget_str(g, p, o, k, 64, nullable);
+    if (s && !jget_parse_addr(s, out)) {
+        struct jpath kp;
+        jpath_key(&kp, p, k);
+        jget_fail(g, &kp, "not an IPv4 or IPv6 address");
+    }
+}
+
+const char *jget_elem_str(struct jget *g, const struct jpath *p, JsonArray *a, guint i, size_t max_len)
+{
+    struct jpath ip;
+    jpath_index(&ip, p, i);
+    if (g->failed)
+        return NULL;
+    return str_of(g, &ip, json_array_get_element(a, i), max_len, false);
+}
+
+int64_t jget_elem_i64(struct jget *g, const struct jpath *p, JsonArray *a, guint i)
+{
+    struct jpath ip;
+    jpath_index(&ip, p, i);
+    if (g->failed)
+        return 0;
+    JsonNode *n = json_array_get_element(a, i);
+    if (!is_int(n)) {
+        jget_fail(g, &ip, "not an integer");
+        return 0;
+    }
+    return json_node_get_int(n);
+}

@@ -1,0 +1,51 @@
+/* jget.h - typed, bounded reads of a parsed JSON document (json-glib) that
+ * say where a value was wrong: "netbios.rows[3].packets: not an integer
+ * between 0 and 18446744073709551615".  The first error sticks; later reads
+ * return zero values, so a reader can go on and test ok once. */
+#ifndef SMBSCOPE_JGET_H
+#define SMBSCOPE_JGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-glib/json-glib.h>
+
+#include "packet.h"
+
+#define JGET_PATH_MAX 160
+
+struct jget {
+    bool failed;
+    char *err;
+    size_t errlen;
+};
+
+/* A member path for messages: parent "." key, or parent "[" i "]". */
+struct jpath {
+    char s[JGET_PATH_MAX];
+};
+void jpath_key(struct jpath *out, const struct jpath *parent, const char *key);
+void jpath_index(struct jpath *out, const struct jpath *parent, guint i);
+
+void jget_fail(struct jget *g, const struct jpath *p, const char *what);
+
+JsonObject *jget_object(struct jget *g, const struct jpath *p, JsonNode *n);
+/* Members of o (missing or of the wrong type: an error). */
+JsonObject *jget_obj(struct jget *g, const struct jpath *p, JsonObject *o, const char *k);
+JsonArray *jget_arr(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, guint max_len);
+uint64_t jget_u64(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, uint64_t max);
+int64_t jget_i64(struct jget *g, const struct jpath *p, JsonObject *o, const char *k);
+bool jget_bool(struct jget *g, const struct jpath *p, JsonObject *o, const char *k);
+/* A string of at most max_len bytes; NULL when null and nullable. */
+const char *jget_str(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, size_t max_len,
+                     bool nullable);
+/* An address in text ("10.0.0.1", "fe80::1"); family 0 when null and nullable. */
+void jget_addr(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, bool nullable,
+               struct ip_addr *out);
+bool jget_parse_addr(const char *s, struct ip_addr *out);
+/* Element i of an array as a string / integer. */
+const char *jget_elem_str(struct jget *g, const struct jpath *p, JsonArray *a, guint i, size_t max_len);
+int64_t jget_elem_i64(struct jget *g, const struct jpath *p, JsonArray *a, guint i);
+
+#endif

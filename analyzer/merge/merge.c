@@ -1,0 +1,315 @@
+/* merge.c - `smbscope merge`; see merge.h. */
+#include "merge.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "conn_groups.h"
+#include "hosts.h"
+#include "mstate.h"
+#include "mstate_edges.h"
+#include "smb_hosts.h"
+#include "netbios.h"
+#include "run.h"
+#include "verdict.h"
+
+bool merge_is_command(int argc, char **argv) { return argc >= 2 && strcmp(argv[1], "merge") == 0; }
+
+/* Options that are about reading packets have no meaning for reports. */
+static bool check_options(const struct config *cfg, char *err, size_t errlen)
+{
+    static const char *const what = "merge reads reports, not packets";
+    const char *opt = cfg->n_interfaces ? "-i" : cfg->write_file ? "-w" : cfg->write_streams_dir ? "--write-streams"
+                      : cfg->filter ? "a capture filter" : cfg->max_packets ? "-c" : cfg->stop_after_us ? "-a"
+                      : cfg->tls_keylog ? "--tls-keylog" : cfg->report_every_us ? "--report-every" : NULL;
+    if (opt) {
+        snprintf(err, errlen, "merge: %s cannot be used (%s)", opt, what);
+        return false;
+    }
+    if (cfg->n_inputs == 0) {
+        snprintf(err, errlen, "merge: no report given (JSON reports of smbscope --format json, - for stdin)");
+        return false;
+    }
+    int stdin_uses = 0;
+    for (int i = 0; i < cfg->n_inputs; i++)
+        stdin_uses += strcmp(cfg->inputs[i], "-") == 0;
+    if (stdin_uses > 1) {
+        snprintf(err, errlen, "merge: standard input (-) given more than once");
+        return false;
+    }
+    return true;
+}
+
+/* The whole file, at most MERGE_MAX_REPORT_BYTES. */
+static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
+{
+    bool use_stdin = strcmp(path, "-") == 0;
+    FILE *f = use_stdin ? stdin : fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s", strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = g_malloc(cap + 1);
+    for (;;) {
+        if (n == cap) {
+            if (cap >= MERGE_MAX_REPORT_BYTES) {
+                snprintf(err, errlen, "larger than %u MiB: not a report merge reads", MERGE_MAX_REPORT_BYTES >> 20);
+                break;
+            }
+            cap = cap * 2 > MERGE_MAX_REPORT_BYTES ? MERGE_MAX_REPORT_BYTES : cap * 2;
+            buf = g_realloc(buf, cap + 1);
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    bool bad = ferror(f) || (n == cap && cap >= MERGE_MAX_REPORT_BYTES);
+    if (ferror(f))
+        snprintf(err, errlen, "read error: %s", strerror(errno));
+    if (!use_stdin)
+        fclose(f);
+    if (bad) {
+        g_free(buf);
+        return NULL;
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+/* Deepest nesting of arrays and objects (strings skipped), or -1 at the
+ * byte offset *at where it passes MERGE_MAX_DEPTH: json-glib recurses. */
+static int nesting(const char *p, size_t n, size_t *at)
+{
+    int depth = 0, max = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > MERGE_MAX_DEPTH) {
+                *at = i;
+                return -1;
+            }
+            max = depth > max ? depth : max;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return max;
+}
+
+/* The merge_state of a parsed report, verified. */
+static JsonNode *verified_state(JsonNode *root, JsonNode **detail, char *err, size_t errlen)
+{
+    JsonObject *top = JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+    JsonNode *ms = top ? json_object_get_member(top, "merge_state") : NULL;
+    if (!ms || !JSON_NODE_HOLDS_OBJECT(ms)) {
+        snprintf(err, errlen, "not an smbscope JSON report with a merge_state (write one with smbscope --format json --merge-state)");
+        return NULL;
+    }
+    JsonObject *o = json_node_get_object(ms);
+    JsonNode *fmt = json_object_get_member(o, "format");
+    if (!fmt || !JSON_NODE_HOLDS_VALUE(fmt) || json_node_get_value_type(fmt) != G_TYPE_INT64) {
+        snprintf(err, errlen, "merge_state.format: missing or not an integer");
+        return NULL;
+    }
+    gint64 format = json_node_get_int(fmt);
+    if (format != MSTATE_FORMAT) {
+        snprintf(err, errlen, "merge_state format %" G_GINT64_FORMAT " is not the format this smbscope reads (%d): "
+                 "merge reports of the same smbscope version", format, MSTATE_FORMAT);
+        return NULL;
+    }
+    JsonNode *dg = json_object_get_member(o, "digest"), *state = json_object_get_member(o, "state");
+    if (!dg || !JSON_NODE_HOLDS_VALUE(dg) || json_node_get_value_type(dg) != G_TYPE_STRING || !state) {
+        snprintf(err, errlen, "merge_state: digest or state missing");
+        return NULL;
+    }
+    char want[MSTATE_DIGEST_LEN + 1];
+    *detail = json_object_get_member(top, "connections");
+    if (!*detail || !JSON_NODE_HOLDS_ARRAY(*detail)) {
+        snprintf(err, errlen, "connections: missing or not an array");
+        return NULL;
+    }
+    mstate_digest(state, *detail, (int)format, want);
+    if (strcmp(want, json_node_get_string(dg)) != 0) {
+        snprintf(err, errlen, "merge_state digest does not match its content: the report was changed after "
+                 "smbscope wrote it");
+        return NULL;
+    }
+    return state;
+}
+
+/* One report into the analysis; false (and err, without the file name)
+ * when it is refused. */
+static bool fold_report(struct analysis *a, const char *path, char *err, size_t errlen)
+{
+    size_t len = 0;
+    char *text = slurp(path, &len, err, errlen);
+    if (!text)
+        return false;
+    size_t at = 0;
+    if (nesting(text, len, &at) < 0) {
+        snprintf(err, errlen, "offset %zu: nested deeper than %d: not a report smbscope writes", at, MERGE_MAX_DEPTH);
+        g_free(text);
+        return false;
+    }
+    JsonParser *parser = json_parser_new_immutable();
+    GError *gerr = NULL;
+    bool ok = json_parser_load_from_data(parser, text, (gssize)len, &gerr);
+    g_free(text);
+    if (!ok) {
+        snprintf(err, errlen, "not JSON: %s", gerr->message);
+        g_error_free(gerr);
+        g_object_unref(parser);
+        return false;
+    }
+    JsonNode *detail = NULL;
+    JsonNode *state = verified_state(json_parser_get_root(parser), &detail, err, errlen);
+    ok = state && mstate_fold(a, state, detail, err, errlen);
+    g_object_unref(parser);
+    return ok;
+}
+
+static gint input_order(gconstpointer pa, gconstpointer pb)
+{
+    const struct input_info *a = *(const struct input_info *const *)pa, *b = *(const struct input_info *const *)pb;
+    if (a->first_ts != b->first_ts)
+        return a->first_ts < b->first_ts ? -1 : 1;
+    return strcmp(a->path, b->path);
+}
+
+/* Detail entries in report order (first seen, then their text), as many
+ * as --connections keeps; the rest are counted as omitted. */
+static gint detail_order(gconstpointer pa, gconstpointer pb)
+{
+    JsonNode *a = *(JsonNode *const *)pa, *b = *(JsonNode *const *)pb;
+    const char *fa = json_object_get_string_member_with_default(json_node_get_object(a), "first_seen", "");
+    const char *fb = json_object_get_string_member_with_default(json_node_get_object(b), "first_seen", "");
+    int c = strcmp(fa, fb);
+    if (c)
+        return c;
+    char *ta = mstate_node_text(a), *tb = mstate_node_text(b);
+    c = strcmp(ta, tb);
+    g_free(ta);
+    g_free(tb);
+    return c;
+}
+
+static void detail_limit(struct analysis *a)
+{
+    GPtrArray *d = a->conn_detail_json;
+    if (!d)
+        return;
+    g_ptr_array_sort(d, detail_order);
+    uint64_t keep = a->cfg->conn_detail == CONN_DETAIL_ALL ? d->len
+                    : a->cfg->conn_detail == CONN_DETAIL_NONE ? 0 : a->conn_detail_limit;
+    if (keep < d->len) {
+        a->conns_omitted += d->len - keep;
+        g_ptr_array_set_size(d, (guint)keep);
+    }
+}
+
+int merge_main(const struct config *given)
+{
+    char err[1024];
+    struct config merged_cfg = *given; /* its report can be merged again */
+    merged_cfg.merge_state = true;
+    const struct config *cfg = &merged_cfg;
+    if (!check_options(cfg, err, sizeof err)) {
+        fprintf(stderr, "smbscope: %s\nTry 'smbscope --help' for more information.\n", err);
+        return 2;
+    }
+    struct analysis a;
+    memset(&a, 0, sizeof a);
+    if (!analysis_init(&a, cfg, err, sizeof err)) {
+        fprintf(stderr, "smbscope: %s\n", err);
+        if (a.inputs)
+            analysis_free(&a);
+        return 2;
+    }
+    for (int i = 0; i < cfg->n_inputs; i++) {
+        const char *path = cfg->inputs[i];
+        if (!fold_report(&a, path, err, sizeof err)) {
+            fprintf(stderr, "smbscope: merge: %s: %s\n", strcmp(path, "-") ? path : "standard input", err);
+            analysis_free(&a);
+            return 2;
+        }
+    }
+    merge_finish(&a);
+    int status = merge_report(cfg, &a);
+    analysis_free(&a);
+    return status;
+}
+
+/* The groups again, created in first-seen order (ties by key): the verdict
+ * lists lines of one time in the order their groups were made, which must
+ * not depend on the order the reports were folded in. */
+static gint group_order(gconstpointer pa, gconstpointer pb, gpointer groups)
+{
+    const struct conn_group *a = conn_groups_at(groups, *(const uint32_t *)pa);
+    const struct conn_group *b = conn_groups_at(groups, *(const uint32_t *)pb);
+    if (a->first_ts != b->first_ts)
+        return a->first_ts < b->first_ts ? -1 : 1;
+    return memcmp(&a->key, &b->key, sizeof a->key);
+}
+
+static void canonical_groups(struct analysis *a)
+{
+    GArray *order = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    for (uint32_t i = 0; i < conn_groups_count(a->groups); i++)
+        g_array_append_val(order, i);
+    g_array_sort_with_data(order, group_order, a->groups);
+    struct conn_groups *g = conn_groups_new(a->cfg->max_conn_groups);
+    for (guint i = 0; i < order->len; i++)
+        conn_groups_add_group(g, conn_groups_at(a->groups, g_array_index(order, uint32_t, i)));
+    g_array_free(order, TRUE);
+    conn_groups_free(a->groups);
+    a->groups = g;
+}
+
+void merge_finish(struct analysis *a)
+{
+    mstate_join_edges(a);
+    analysis_fold_edges(a);
+    canonical_groups(a);
+    detail_limit(a);
+    /* The same answer whatever the order of the reports. */
+    g_ptr_array_sort(a->inputs, input_order);
+    nb_ledger_sort_rows(a->ledger);
+    host_table_sort(nb_ledger_hosts_mut(a->ledger));
+    smb_hosts_sort(a->smb_hosts);
+}
+
+int merge_report(const struct config *cfg, const struct analysis *a)
+{
+    char err[1024];
+    struct run run;
+    int status;
+    if (!run_prepare(&run, cfg, err, sizeof err)) {
+        fprintf(stderr, "smbscope: %s\n", err);
+        status = 2;
+    } else {
+        struct verdict v;
+        verdict_compute(&v, a, &cfg->policy);
+        run_report(&run, a, &v);
+        status = v.exit_code;
+        if (fflush(run.out) != 0 || ferror(run.out)) {
+            fprintf(stderr, "smbscope: %s: write error\n", cfg->output ? cfg->output : "standard output");
+            status = 2;
+        }
+        verdict_free(&v);
+    }
+    run_free(&run);
+    return status;
+}

@@ -1,0 +1,41 @@
+/* mstate.h - the merge state: what a run's report and verdict are computed
+ * from, carried in the JSON report as "merge_state" so that `smbscope merge`
+ * can combine the reports of several captures, sensors or time slices and
+ * judge them as if the captures had been read together.
+ *
+ *   "merge_state": {"format": 1, "digest": "sha256:HEX", "state": {...}}
+ *
+ * The digest is SHA-256 (libgcrypt) over "smbscope-merge-state/FORMAT\n"
+ * and the state in json-glib's compact form, so a report reformatted by a
+ * JSON tool still verifies and a changed fact does not.  The state holds
+ * facts, never judgements: merge applies its own command line's policy. */
+#ifndef SMBSCOPE_MSTATE_H
+#define SMBSCOPE_MSTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <json-glib/json-glib.h>
+
+#include "analysis.h"
+
+#define MSTATE_FORMAT 1
+#define MSTATE_DIGEST_PREFIX "sha256:"
+#define MSTATE_DIGEST_LEN (sizeof MSTATE_DIGEST_PREFIX - 1 + 64)
+
+/* The state of a finished analysis (mstate_write.c). */
+JsonNode *mstate_build(const struct analysis *a);
+/* The merge_state member's value as compact text, digest included; g_free. */
+char *mstate_member_text(const struct analysis *a);
+/* "sha256:HEX" of a state node and the report's connections[] (NULL: an
+ * empty array) (out: MSTATE_DIGEST_LEN + 1 bytes). */
+void mstate_digest(JsonNode *state, JsonNode *detail, int format, char out[MSTATE_DIGEST_LEN + 1]);
+/* A node in json-glib's compact form; g_free. */
+char *mstate_node_text(JsonNode *n);
+
+/* Fold a verified state into the analysis (mstate_read.c): false and errbuf
+ * (the JSON path of what was wrong) when the state is not one smbscope
+ * writes. */
+bool mstate_fold(struct analysis *a, JsonNode *state, JsonNode *detail, char *errbuf, size_t errlen);
+
+#endif

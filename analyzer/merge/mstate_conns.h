@@ -1,0 +1,28 @@
+/* mstate_conns.h - the SMB connections' part of the merge state: the
+ * policy the run judged them under (their groups hold rule bits), the
+ * connection groups, the SMB hosts, and how many connections were
+ * detailed; the detailed entries themselves are the report's own
+ * connections[] (covered by the digest, carried verbatim). */
+#ifndef SMBSCOPE_MSTATE_CONNS_H
+#define SMBSCOPE_MSTATE_CONNS_H
+
+#include <stdbool.h>
+
+#include <json-glib/json-glib.h>
+
+#include "analysis.h"
+#include "jget.h"
+
+void mstate_build_conns(JsonBuilder *b, const struct analysis *a);
+/* The run's connections[] as a JSON array node (json_connection of each
+ * kept connection, in report order); json_node_unref. */
+JsonNode *mstate_detail_node(const struct analysis *a);
+/* The policy as the state holds it. */
+JsonNode *mstate_policy_node(const struct policy *p);
+
+/* Fold the groups and hosts; the report's connections[] entries (detail)
+ * join a->conn_detail_json.  detail NULL: the caller moves the kept
+ * connections into a->conns itself (--jobs). */
+void mstate_fold_conns(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, JsonNode *detail);
+
+#endif

@@ -1,0 +1,234 @@
+/* mstate_detail.c - the connections[] entries of two parts of one
+ * connection (mstate_edges.h) made one: the early part's entry (which saw
+ * the start: negotiation, transport) with the late part's counters added,
+ * its sessions and shares appended, its end and last packet time taken. */
+#include "mstate_detail.h"
+
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "fmt.h"
+#include "session.h"
+
+static bool same_str(JsonObject *o, const char *k, const char *want)
+{
+    const char *v = json_object_get_string_member_with_default(o, k, NULL);
+    return v && strcmp(v, want) == 0;
+}
+
+/* The entry of a part: its endpoints (either orientation) and first packet
+ * time; *swapped when it named the other side the client. */
+static guint find_entry(GPtrArray *d, const struct conn_summary *cs, bool *swapped)
+{
+    char c[FMT_ADDR_LEN], s[FMT_ADDR_LEN], t[FMT_TIME_LEN];
+    fmt_addr(&cs->client, c);
+    fmt_addr(&cs->server, s);
+    fmt_time(cs->first_ts, t);
+    for (guint i = 0; d && i < d->len; i++) {
+        JsonObject *o = json_node_get_object(g_ptr_array_index(d, i));
+        if (!same_str(o, "first_seen", t))
+            continue;
+        gint64 cp = json_object_get_int_member_with_default(o, "client_port", -1);
+        gint64 sp = json_object_get_int_member_with_default(o, "server_port", -1);
+        if (same_str(o, "client", c) && same_str(o, "server", s) && cp == cs->client_port && sp == cs->server_port) {
+            *swapped = false;
+            return i;
+        }
+        if (same_str(o, "client", s) && same_str(o, "server", c) && cp == cs->server_port && sp == cs->client_port) {
+            *swapped = true;
+            return i;
+        }
+    }
+    return G_MAXUINT;
+}
+
+static void add_int(JsonObject *dst, JsonObject *src, const char *k, const char *src_k)
+{
+    if (!dst || !src || !json_object_has_member(dst, k) || !json_object_has_member(src, src_k))
+        return;
+    json_object_set_int_member(dst, k, json_object_get_int_member(dst, k) + json_object_get_int_member(src, src_k));
+}
+
+static JsonObject *sub_obj(JsonObject *o, const char *k)
+{
+    JsonNode *n = json_object_get_member(o, k);
+    return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+}
+
+/* Elements of the late array the early one does not hold, appended. */
+static void append_new(JsonObject *early, JsonObject *late, const char *k)
+{
+    JsonNode *en = json_object_get_member(early, k), *ln = json_object_get_member(late, k);
+    if (!en || !ln || !JSON_NODE_HOLDS_ARRAY(en) || !JSON_NODE_HOLDS_ARRAY(ln))
+        return;
+    JsonArray *ea = json_node_get_array(en), *la = json_node_get_array(ln);
+    for (guint i = 0; i < json_array_get_length(la); i++) {
+        JsonNode *x = json_array_get_element(la, i);
+        bool have = false;
+        for (guint k2 = 0; !have && k2 < json_array_get_length(ea); k2++)
+            have = json_node_equal(x, json_array_get_element(ea, k2));
+        if (!have)
+            json_array_add_element(ea, json_node_copy(x));
+    }
+}
+
+static void max_int(JsonObject *dst, JsonObject *src, const char *k)
+{
+    if (!dst || !src || !json_object_has_member(dst, k) || !json_object_has_member(src, k))
+        return;
+    gint64 a = json_object_get_int_member(dst, k), b = json_object_get_int_member(src, k);
+    json_object_set_int_member(dst, k, a > b ? a : b);
+}
+
+static void or_bool(JsonObject *dst, JsonObject *src, const char *k)
+{
+    if (!dst || !src || !json_object_has_member(dst, k) || !json_object_has_member(src, k))
+        return;
+    json_object_set_boolean_member(dst, k, json_object_get_boolean_member(dst, k) ||
+                                               json_object_get_boolean_member(src, k));
+}
+
+/* Every integer member of src added to dst's (NBSS message type counts). */
+static void add_all(JsonObject *dst, JsonObject *src)
+{
+    if (!dst || !src)
+        return;
+    GList *keys = json_object_get_members(src);
+    for (GList *k = keys; k; k = k->next) {
+        JsonNode *n = json_object_get_member(src, k->data);
+        if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_INT64) {
+            gint64 have = json_object_get_int_member_with_default(dst, k->data, 0);
+            json_object_set_int_member(dst, k->data, have + json_node_get_int(n));
+        }
+    }
+    g_list_free(keys);
+}
+
+/* A session the late part saw again (same id): its counters added, what it
+ * saw united; the early part's record otherwise stands. */
+static void merge_sessions(JsonObject *early, JsonObject *late)
+{
+    JsonNode *en = json_object_get_member(early, "sessions"), *ln = json_object_get_member(late, "sessions");
+    if (!en || !ln || !JSON_NODE_HOLDS_ARRAY(en) || !JSON_NODE_HOLDS_ARRAY(ln))
+        return;
+    JsonArray *ea = json_node_get_array(en), *la = json_node_get_array(ln);
+    for (guint i = 0; i < json_array_get_length(la); i++) {
+        JsonObject *l = json_array_get_object_element(la, i);
+        const char *id = l ? json_object_get_string_member_with_default(l, "session_id", "") : "";
+        JsonObject *match = NULL;
+        for (guint k = 0; !match && k < json_array_get_length(ea); k++) {
+            JsonObject *e = json_array_get_object_element(ea, k);
+            if (e && strcmp(json_object_get_string_member_with_default(e, "session_id", "-"), id) == 0)
+                match = e;
+        }
+        if (!match) {
+            json_array_add_element(ea, json_node_copy(json_array_get_element(la, i)));
+            continue;
+        }
+        add_int(match, l, "encrypted_pdus", "encrypted_pdus");
+        or_bool(match, l, "signed");
+        or_bool(match, l, "established");
+        or_bool(match, l, "encrypt_data");
+    }
+}
+
+static void merge_into(JsonObject *e, JsonObject *l, bool swapped, const struct conn_summary *joined)
+{
+    char t[FMT_TIME_LEN];
+    json_object_set_string_member(e, "last_seen", fmt_time(joined->last_ts, t));
+    JsonObject *es = sub_obj(e, "stream"), *ls = sub_obj(l, "stream");
+    add_int(es, ls, "bytes_c2s", swapped ? "bytes_s2c" : "bytes_c2s");
+    add_int(es, ls, "bytes_s2c", swapped ? "bytes_c2s" : "bytes_s2c");
+    add_int(es, ls, "packets_c2s", swapped ? "packets_s2c" : "packets_c2s");
+    add_int(es, ls, "packets_s2c", swapped ? "packets_c2s" : "packets_s2c");
+    static const char *const sums[] = { "gaps", "gap_bytes", "overlap_conflicts", "retransmissions",
+                                        "framing_anomalies", "decode_anomalies" };
+    for (size_t i = 0; i < G_N_ELEMENTS(sums); i++)
+        add_int(es, ls, sums[i], sums[i]);
+    if (es && ls && json_object_has_member(ls, "end"))
+        json_object_set_member(es, "end", json_node_copy(json_object_get_member(ls, "end")));
+    add_int(sub_obj(e, "signing"), sub_obj(l, "signing"), "signed_pdus", "signed_pdus");
+    add_int(sub_obj(e, "encryption"), sub_obj(l, "encryption"), "encrypted_pdus", "encrypted_pdus");
+    add_int(e, l, "compressed_pdus", "compressed_pdus");
+    or_bool(sub_obj(e, "encryption"), sub_obj(l, "encryption"), "encrypted");
+    or_bool(sub_obj(e, "signing"), sub_obj(l, "signing"), "signed_seen");
+    max_int(e, l, "largest_message");
+    JsonObject *en = sub_obj(e, "nbss"), *ln = sub_obj(l, "nbss");
+    add_all(en ? sub_obj(en, "types") : NULL, ln ? sub_obj(ln, "types") : NULL);
+    merge_sessions(e, l);
+    append_new(e, l, "shares");
+}
+
+/* The kept connection (--jobs moves them, not their JSON) of a part. */
+static guint find_conn(GPtrArray *conns, const struct conn_summary *cs)
+{
+    for (guint i = 0; i < conns->len; i++) {
+        const struct smb_conn *s = g_ptr_array_index(conns, i);
+        if (s->first_ts == cs->first_ts && ((s->port[0] == cs->client_port && s->port[1] == cs->server_port) ||
+                                            (s->port[1] == cs->client_port && s->port[0] == cs->server_port)))
+            return i;
+    }
+    return G_MAXUINT;
+}
+
+/* join_conns(): the late part's counters into the early one's, as far as
+ * the text report shows them; true when the late part was kept. */
+static bool join_conns(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late)
+{
+    guint li = find_conn(a->conns, late);
+    if (li == G_MAXUINT)
+        return false;
+    guint ei = find_conn(a->conns, early);
+    struct smb_conn *l = g_ptr_array_index(a->conns, li);
+    if (ei != G_MAXUINT) {
+        struct smb_conn *e = g_ptr_array_index(a->conns, ei);
+        bool same = memcmp(&e->addr[0], &l->addr[0], sizeof e->addr[0]) == 0 && e->port[0] == l->port[0];
+        for (int d = 0; d < 2; d++) {
+            e->bytes[d] += l->bytes[same ? d : 1 - d];
+            e->packets[d] += l->packets[same ? d : 1 - d];
+        }
+        e->last_ts = l->last_ts;
+        e->close_reason = l->close_reason; /* static names (flow.c) */
+        e->signed_pdus += l->signed_pdus;
+        e->encrypted_pdus += l->encrypted_pdus;
+    }
+    g_ptr_array_remove_index(a->conns, li); /* frees it */
+    return true;
+}
+
+void mstate_detail_join(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late,
+                        const struct conn_summary *joined)
+{
+    if (join_conns(a, early, late))
+        return;
+    bool es = false, ls = false;
+    GPtrArray *d = a->conn_detail_json;
+    guint ei = find_entry(d, early, &es), li = find_entry(d, late, &ls);
+    if (li == G_MAXUINT) {
+        /* the late part was counted, not detailed: one connection less */
+        if (a->conns_omitted)
+            a->conns_omitted--;
+        if (ei != G_MAXUINT) {
+            char t[FMT_TIME_LEN];
+            json_object_set_string_member(json_node_get_object(g_ptr_array_index(d, ei)), "last_seen",
+                                          fmt_time(joined->last_ts, t));
+        }
+        return;
+    }
+    if (ei != G_MAXUINT)
+        merge_into(json_node_get_object(g_ptr_array_index(d, ei)), json_node_get_object(g_ptr_array_index(d, li)),
+                   es != ls, joined);
+    g_ptr_array_remove_index(d, li);
+}
+
+void mstate_detail_set_end(struct analysis *a, const struct conn_summary *cs, const char *reason)
+{
+    bool swapped;
+    guint i = find_entry(a->conn_detail_json, cs, &swapped);
+    if (i == G_MAXUINT)
+        return;
+    JsonObject *st = sub_obj(json_node_get_object(g_ptr_array_index(a->conn_detail_json, i)), "stream");
+    if (st)
+        json_object_set_string_member(st, "end", reason);
+}

@@ -1,0 +1,17 @@
+/* mstate_detail.h - connections[] entries of joined parts (mstate_edges.c). */
+#ifndef SMBSCOPE_MSTATE_DETAIL_H
+#define SMBSCOPE_MSTATE_DETAIL_H
+
+#include "analysis.h"
+#include "conn_summary.h"
+
+/* early and late were joined into joined: their entries in
+ * a->conn_detail_json become one (the late one removed), or when the late
+ * part was not detailed, one connection less is counted as omitted. */
+void mstate_detail_join(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late,
+                        const struct conn_summary *joined);
+
+/* The entry of cs (when detailed) now ends for reason (stream.end). */
+void mstate_detail_set_end(struct analysis *a, const struct conn_summary *cs, const char *reason);
+
+#endif

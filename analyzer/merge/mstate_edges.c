@@ -1,0 +1,341 @@
+/* mstate_edges.c - see mstate_edges.h. */
+#include "mstate_edges.h"
+
+#include <string.h>
+
+#include "conn_groups.h"
+#include "fmt.h"
+#include "mstate_detail.h"
+#include "smb_hosts.h"
+
+/* An edge connection is one compact array (thousands of them must stay
+ * small in the report), its members in this order. */
+enum ef {
+    EF_CLIENT, EF_SERVER, EF_CLIENT_PORT, EF_SERVER_PORT, EF_FIRST_TS, EF_LAST_TS, EF_FLOW_ID, EF_PACKETS, EF_BYTES,
+    EF_GAPS, EF_GAP_BYTES, EF_EVIDENCE, EF_RULES, EF_UNDECIDED, EF_DIALECT, EF_FLAGS, EF_NTLM, EF_TRANSPORT,
+    EF_CARRIER, EF_PROTO, EF_SMB_VERSION, EF_SIGNING, EF_AUTH, EF_AUTH_MECH, EF_GAP, EF_FINDINGS, EF_DIALECT_TEXT,
+    EF_CLOSE_REASON, EF_COUNT
+};
+
+static const char *const ef_names[EF_COUNT] = {
+    "client", "server", "client_port", "server_port", "first_ts", "last_ts", "flow_id", "packets", "bytes",
+    "gaps", "gap_bytes", "evidence", "rules", "undecided", "dialect", "flags", "ntlm_sessions", "transport",
+    "carrier", "proto", "smb_version", "signing", "auth", "auth_mech", "gap", "findings", "dialect_text",
+    "close_reason",
+};
+
+static void vint(JsonBuilder *b, uint64_t v) { json_builder_add_int_value(b, v > INT64_MAX ? INT64_MAX : (gint64)v); }
+
+static void vstr(JsonBuilder *b, const char *s)
+{
+    char *v = g_utf8_make_valid(s, -1);
+    json_builder_add_string_value(b, v);
+    g_free(v);
+}
+
+static void vaddr(JsonBuilder *b, const struct ip_addr *a)
+{
+    char buf[FMT_ADDR_LEN];
+    if (a->family)
+        json_builder_add_string_value(b, fmt_addr(a, buf));
+    else
+        json_builder_add_null_value(b);
+}
+
+static void summary(JsonBuilder *b, const struct conn_summary *cs)
+{
+    json_builder_begin_array(b);
+    vaddr(b, &cs->client);
+    vaddr(b, &cs->server);
+    vint(b, cs->client_port);
+    vint(b, cs->server_port);
+    json_builder_add_int_value(b, cs->first_ts);
+    json_builder_add_int_value(b, cs->last_ts);
+    const uint64_t nums[] = { cs->flow_id, cs->packets, cs->bytes, cs->gaps, cs->gap_bytes, cs->evidence, cs->rules,
+                              cs->undecided, cs->dialect, cs->flags, cs->ntlm_sessions, cs->transport, cs->carrier,
+                              cs->proto, cs->smb_version, cs->signing, cs->auth, cs->auth_mech, cs->gap,
+                              cs->findings };
+    for (size_t i = 0; i < G_N_ELEMENTS(nums); i++)
+        vint(b, nums[i]);
+    vstr(b, cs->dialect_text);
+    vstr(b, cs->close_reason);
+    json_builder_end_array(b);
+}
+
+void mstate_build_edges(JsonBuilder *b, const struct analysis *a)
+{
+    json_builder_set_member_name(b, "edges_unjoinable");
+    vint(b, a->edges_unjoinable);
+    json_builder_set_member_name(b, "edge_fields");
+    json_builder_begin_array(b);
+    for (int i = 0; i < EF_COUNT; i++)
+        json_builder_add_string_value(b, ef_names[i]);
+    json_builder_end_array(b);
+    json_builder_set_member_name(b, "edges");
+    json_builder_begin_array(b);
+    for (guint i = 0; a->edges && i < a->edges->len; i++)
+        summary(b, &g_array_index(a->edges, struct conn_summary, i));
+    json_builder_end_array(b);
+}
+
+/* Element i of an edge array as an unsigned integer at most max. */
+static uint64_t eu(struct jget *g, const struct jpath *p, JsonArray *a, guint i, uint64_t max)
+{
+    int64_t v = jget_elem_i64(g, p, a, i);
+    if (!g->failed && (v < 0 || (uint64_t)v > max)) {
+        struct jpath ip;
+        jpath_index(&ip, p, i);
+        jget_fail(g, &ip, "out of range");
+        return 0;
+    }
+    return (uint64_t)v;
+}
+
+static void eaddr(struct jget *g, const struct jpath *p, JsonArray *a, guint i, struct ip_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    JsonNode *n = json_array_get_element(a, i);
+    if (g->failed || JSON_NODE_HOLDS_NULL(n))
+        return;
+    const char *s = jget_elem_str(g, p, a, i, 64);
+    if (s && !jget_parse_addr(s, out)) {
+        struct jpath ip;
+        jpath_index(&ip, p, i);
+        jget_fail(g, &ip, "not an IPv4 or IPv6 address");
+    }
+}
+
+static void estr(struct jget *g, const struct jpath *p, JsonArray *a, guint i, char *out, size_t outlen)
+{
+    const char *s = jget_elem_str(g, p, a, i, outlen - 1);
+    if (s)
+        memcpy(out, s, strlen(s) + 1);
+}
+
+static void read_summary(struct jget *g, const struct jpath *ip, JsonArray *a, struct conn_summary *cs)
+{
+    memset(cs, 0, sizeof *cs);
+    if (!a || json_array_get_length(a) != EF_COUNT) {
+        jget_fail(g, ip, "not an edge connection of edge_fields' members");
+        return;
+    }
+    eaddr(g, ip, a, EF_CLIENT, &cs->client);
+    eaddr(g, ip, a, EF_SERVER, &cs->server);
+    cs->client_port = (uint16_t)eu(g, ip, a, EF_CLIENT_PORT, 65535);
+    cs->server_port = (uint16_t)eu(g, ip, a, EF_SERVER_PORT, 65535);
+    cs->first_ts = jget_elem_i64(g, ip, a, EF_FIRST_TS);
+    cs->last_ts = jget_elem_i64(g, ip, a, EF_LAST_TS);
+    cs->flow_id = eu(g, ip, a, EF_FLOW_ID, INT64_MAX);
+    cs->packets = eu(g, ip, a, EF_PACKETS, INT64_MAX);
+    cs->bytes = eu(g, ip, a, EF_BYTES, INT64_MAX);
+    cs->gaps = eu(g, ip, a, EF_GAPS, INT64_MAX);
+    cs->gap_bytes = eu(g, ip, a, EF_GAP_BYTES, INT64_MAX);
+    cs->evidence = (uint32_t)eu(g, ip, a, EF_EVIDENCE, UINT32_MAX);
+    cs->rules = (uint32_t)eu(g, ip, a, EF_RULES, UINT32_MAX);
+    cs->undecided = (uint32_t)eu(g, ip, a, EF_UNDECIDED, UINT32_MAX);
+    cs->dialect = (uint16_t)eu(g, ip, a, EF_DIALECT, 65535);
+    cs->flags = (uint16_t)eu(g, ip, a, EF_FLAGS, 65535);
+    cs->ntlm_sessions = (uint16_t)eu(g, ip, a, EF_NTLM, 65535);
+    cs->transport = (uint8_t)eu(g, ip, a, EF_TRANSPORT, 255);
+    cs->carrier = (uint8_t)eu(g, ip, a, EF_CARRIER, CONN_CARRIER_COUNT - 1);
+    cs->proto = (uint8_t)eu(g, ip, a, EF_PROTO, 255);
+    cs->smb_version = (uint8_t)eu(g, ip, a, EF_SMB_VERSION, 3);
+    cs->signing = (uint8_t)eu(g, ip, a, EF_SIGNING, CONN_SIGNING_REQUIRED);
+    cs->auth = (uint8_t)eu(g, ip, a, EF_AUTH, CONN_AUTH_COUNT - 1);
+    cs->auth_mech = (uint8_t)eu(g, ip, a, EF_AUTH_MECH, 255);
+    cs->gap = (uint8_t)eu(g, ip, a, EF_GAP, CONN_GAP_COUNT - 1);
+    cs->findings = (uint8_t)eu(g, ip, a, EF_FINDINGS, 255);
+    estr(g, ip, a, EF_DIALECT_TEXT, cs->dialect_text, sizeof cs->dialect_text);
+    estr(g, ip, a, EF_CLOSE_REASON, cs->close_reason, sizeof cs->close_reason);
+}
+
+void mstate_fold_edges(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
+{
+    struct jpath ap, ip;
+    a->edges_unjoinable += jget_u64(g, p, st, "edges_unjoinable", INT64_MAX);
+    JsonArray *names = jget_arr(g, p, st, "edge_fields", EF_COUNT);
+    jpath_key(&ap, p, "edge_fields");
+    bool same = names && json_array_get_length(names) == EF_COUNT;
+    for (guint i = 0; same && i < EF_COUNT; i++) {
+        const char *n = jget_elem_str(g, &ap, names, i, 32);
+        same = n && strcmp(n, ef_names[i]) == 0;
+    }
+    if (!same && !g->failed)
+        jget_fail(g, &ap, "not the members this smbscope writes");
+    jpath_key(&ap, p, "edges");
+    JsonArray *arr = jget_arr(g, p, st, "edges", ANALYSIS_MAX_EDGES);
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        jpath_index(&ip, &ap, i);
+        JsonNode *n = json_array_get_element(arr, i);
+        struct conn_summary cs;
+        read_summary(g, &ip, JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL, &cs);
+        if (g->failed)
+            return;
+        if (a->edges->len < 16 * ANALYSIS_MAX_EDGES) {
+            g_array_append_val(a->edges, cs);
+        } else { /* a bound for merge itself: no longer joinable */
+            a->edges_unjoinable++;
+            conn_groups_add(a->groups, &cs);
+            smb_hosts_add(a->smb_hosts, &cs);
+        }
+    }
+}
+
+/* ---- joining ------------------------------------------------------------ */
+
+/* The two ends of a connection whatever side each part named the client
+ * (a part seen from its middle may not know), then time. */
+static int end_cmp(const struct ip_addr *a, uint16_t ap, const struct ip_addr *b, uint16_t bp)
+{
+    if (a->family != b->family)
+        return a->family < b->family ? -1 : 1;
+    int c = memcmp(a->bytes, b->bytes, sizeof a->bytes);
+    return c ? c : (ap > bp) - (ap < bp);
+}
+
+struct ends {
+    const struct ip_addr *lo, *hi;
+    uint16_t lo_port, hi_port;
+};
+
+static struct ends ends_of(const struct conn_summary *cs)
+{
+    bool swap = end_cmp(&cs->client, cs->client_port, &cs->server, cs->server_port) > 0;
+    struct ends e = { swap ? &cs->server : &cs->client, swap ? &cs->client : &cs->server,
+                      swap ? cs->server_port : cs->client_port, swap ? cs->client_port : cs->server_port };
+    return e;
+}
+
+static gint edge_order(gconstpointer pa, gconstpointer pb)
+{
+    const struct conn_summary *a = pa, *b = pb;
+    if (a->proto != b->proto)
+        return a->proto < b->proto ? -1 : 1;
+    struct ends x = ends_of(a), y = ends_of(b);
+    int c = end_cmp(x.lo, x.lo_port, y.lo, y.lo_port);
+    if (!c)
+        c = end_cmp(x.hi, x.hi_port, y.hi, y.hi_port);
+    if (c)
+        return c;
+    if (a->first_ts != b->first_ts)
+        return a->first_ts < b->first_ts ? -1 : 1;
+    return memcmp(a, b, sizeof *a); /* summaries are zero-filled: comparable as bytes */
+}
+
+static bool same_ends(const struct conn_summary *a, const struct conn_summary *b)
+{
+    if (a->proto != b->proto || a->carrier != b->carrier)
+        return false;
+    struct ends x = ends_of(a), y = ends_of(b);
+    return !end_cmp(x.lo, x.lo_port, y.lo, y.lo_port) && !end_cmp(x.hi, x.hi_port, y.hi, y.hi_port);
+}
+
+/* One connection in two parts: the first was open at its capture's end,
+ * the second was first seen mid-stream, not before the first's last packet. */
+static bool continues(const struct conn_summary *early, const struct conn_summary *late)
+{
+    return same_ends(early, late) && strcmp(early->close_reason, "end") == 0 &&
+           !(late->flags & CONN_F_START_SEEN) && late->first_ts >= early->last_ts;
+}
+
+/* Facts a later part can add (something seen is seen); what only the
+ * start shows (negotiation, the handshake) comes from the early part. */
+#define SEEN_FLAGS (CONN_F_SIGNED_SEEN | CONN_F_ENCRYPTED | CONN_F_SMB_SEEN | CONN_F_MESSAGES_SEEN | \
+                    CONN_F_KERBEROS | CONN_F_NTLM | CONN_F_OTHER_AUTH)
+
+void mstate_join_parts(struct conn_summary *out, const struct conn_summary *early, const struct conn_summary *late,
+                       const struct policy *p)
+{
+    struct conn_summary j = *early;
+    j.last_ts = late->last_ts;
+    j.packets += late->packets;
+    j.bytes += late->bytes;
+    j.gaps += late->gaps;
+    j.gap_bytes += late->gap_bytes;
+    j.flags |= late->flags & SEEN_FLAGS;
+    j.flags |= late->flags & (CONN_F_NEGOTIATE_SEEN | CONN_F_SIGNING_REQUIRED | CONN_F_CONTENT_LOST);
+    if (j.flags & (CONN_F_KERBEROS | CONN_F_NTLM | CONN_F_OTHER_AUTH) || !(late->flags & CONN_F_AUTH_UNSEEN))
+        j.flags &= (uint16_t)~CONN_F_AUTH_UNSEEN;
+    /* The late part was named from its middle: the early part's evidence
+     * of how it started stands, and what framing the late part saw adds. */
+    j.evidence |= late->evidence & ~(uint32_t)EV_NO_TCP_HANDSHAKE;
+    if (j.transport == TRANSPORT_UNKNOWN_START)
+        j.transport = late->transport;
+    if (!j.dialect) {
+        j.dialect = late->dialect;
+        memcpy(j.dialect_text, late->dialect_text, sizeof j.dialect_text);
+    }
+    if (!j.smb_version)
+        j.smb_version = late->smb_version;
+    if (j.signing == CONN_SIGNING_UNKNOWN)
+        j.signing = late->signing;
+    if (j.auth == CONN_AUTH_NONE) {
+        j.auth = late->auth;
+        j.auth_mech = late->auth_mech;
+    }
+    j.ntlm_sessions = (uint16_t)(j.ntlm_sessions + late->ntlm_sessions < j.ntlm_sessions ? UINT16_MAX
+                                                                                         : j.ntlm_sessions + late->ntlm_sessions);
+    j.findings |= late->findings;
+    memcpy(j.close_reason, late->close_reason, sizeof j.close_reason);
+    struct policy_conn_facts f = conn_summary_facts(&j);
+    j.rules = policy_check_connection(p, &f);
+    j.undecided = policy_undecided_connection(p, &f);
+    j.gap = (uint8_t)conn_summary_gap(&f);
+    *out = j;
+}
+
+/* A TCP connection open at its capture's end that no later capture
+ * continued, when a capture read after it (inputs go in order of their
+ * first packet) starts past its idle timeout: the run over them all closes
+ * it as idle (flow.h), so merge does too. */
+static void idle_if_later(struct analysis *a, struct conn_summary *cs)
+{
+    struct flow_limits lim;
+    flow_limits_default(&lim);
+    if (cs->carrier != CONN_CARRIER_TCP || strcmp(cs->close_reason, "end") != 0)
+        return;
+    bool later = false;
+    for (guint i = 0; !later && i < a->inputs->len; i++) {
+        const struct input_info *in = g_ptr_array_index(a->inputs, i);
+        later = in->packets && in->first_ts > cs->first_ts && in->first_ts - cs->last_ts > lim.idle_established_us;
+    }
+    if (!later)
+        return;
+    g_strlcpy(cs->close_reason, "idle", sizeof cs->close_reason);
+    mstate_detail_set_end(a, cs, "idle");
+}
+
+void mstate_join_edges(struct analysis *a)
+{
+    GArray *in = a->edges;
+    if (!in || !in->len)
+        return;
+    g_array_sort(in, edge_order);
+    GArray *out = g_array_new(FALSE, FALSE, sizeof(struct conn_summary));
+    struct conn_summary cur = g_array_index(in, struct conn_summary, 0);
+    for (guint i = 1; i <= in->len; i++) {
+        const struct conn_summary *next = i < in->len ? &g_array_index(in, struct conn_summary, i) : NULL;
+        if (next && continues(&cur, next)) {
+            struct conn_summary j;
+            mstate_join_parts(&j, &cur, next, &a->cfg->policy);
+            mstate_detail_join(a, &cur, next, &j);
+            cur = j;
+            a->edges_joined++;
+            if (cur.carrier == CONN_CARRIER_TCP)
+                flow_table_unjoin(a->flows, 1);
+            continue;
+        }
+        idle_if_later(a, &cur);
+        if (analysis_is_edge(&cur) && out->len < ANALYSIS_MAX_EDGES) {
+            g_array_append_val(out, cur);
+        } else {
+            a->edges_unjoinable += analysis_is_edge(&cur); /* a merged report holds as many as a run's */
+            conn_groups_add(a->groups, &cur);
+            smb_hosts_add(a->smb_hosts, &cur);
+        }
+        if (next)
+            cur = *next;
+    }
+    g_array_free(in, TRUE);
+    a->edges = out;
+}

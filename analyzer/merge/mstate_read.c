@@ -1,0 +1,409 @@
+/* mstate_read.c - fold a verified merge state into an analysis; see
+ * mstate.h.  Every array is bounded by the cap the writing run had (a state
+ * smbscope writes never holds more), every string by the length its field
+ * can have; what is out of range is an error naming its path. */
+#include "mstate.h"
+
+#include <string.h>
+
+#include "census.h"
+#include "distinct.h"
+#include "hosts.h"
+#include "ipfrag.h"
+#include "jget.h"
+#include "mstate_conns.h"
+#include "netbios.h"
+#include "quic_table.h"
+#include "rdma.h"
+
+#define MAX_INPUTS 65536u
+#define MAX_PATH_LEN 4096
+#define MAX_TEXT_LEN 1024
+#define MAX_NAMES 32u
+#define MAX_ROWS (1u << 24)
+#define MAX_HOSTS (1u << 22)
+#define MAX_EXACT (1u << 21)
+
+static const char *const formats[] = { "pcap", "pcapng", NULL };
+static const char *const readers[] = { "libpcap", "mmap", "wiretap", "live", "stream", NULL };
+
+/* The static string input_info points to (an unknown one is interned: a
+ * few bytes that live as long as the process, like the known ones). */
+static const char *static_name(const char *const *known, const char *s)
+{
+    if (!s)
+        return NULL;
+    for (; *known; known++)
+        if (strcmp(*known, s) == 0)
+            return *known;
+    return g_intern_string(s);
+}
+
+static void fold_inputs(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
+{
+    struct jpath ap, ip;
+    jpath_key(&ap, p, "inputs");
+    JsonArray *arr = jget_arr(g, p, st, "inputs", MAX_INPUTS);
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        jpath_index(&ip, &ap, i);
+        JsonObject *o = jget_object(g, &ip, json_array_get_element(arr, i));
+        struct input_info *in = g_new0(struct input_info, 1);
+        in->path = g_strdup(jget_str(g, &ip, o, "path", MAX_PATH_LEN, false));
+        in->link_type = g_strdup(jget_str(g, &ip, o, "link_type", 64, true));
+        in->dlt = (int)jget_u64(g, &ip, o, "dlt", INT32_MAX); /* a pcap header's link type is 32 bits */
+        in->format = static_name(formats, jget_str(g, &ip, o, "format", 32, true));
+        in->reader = static_name(readers, jget_str(g, &ip, o, "reader", 32, true));
+        in->gzip = jget_bool(g, &ip, o, "gzip");
+        in->packets = jget_u64(g, &ip, o, "packets", INT64_MAX);
+        in->bytes = jget_u64(g, &ip, o, "bytes", INT64_MAX);
+        in->wire_bytes = jget_u64(g, &ip, o, "wire_bytes", INT64_MAX);
+        in->truncated = jget_bool(g, &ip, o, "truncated");
+        in->error = g_strdup(jget_str(g, &ip, o, "error", MAX_TEXT_LEN, true));
+        in->first_ts = jget_i64(g, &ip, o, "first_ts");
+        in->last_ts = jget_i64(g, &ip, o, "last_ts");
+        in->capture_filter = g_strdup(jget_str(g, &ip, o, "capture_filter", MAX_TEXT_LEN, true));
+        in->live = jget_bool(g, &ip, o, "live");
+        in->have_drop_stats = jget_bool(g, &ip, o, "have_drop_stats");
+        in->if_received = jget_u64(g, &ip, o, "if_received", INT64_MAX);
+        in->if_dropped = jget_u64(g, &ip, o, "if_dropped", INT64_MAX);
+        in->if_ifdropped = jget_u64(g, &ip, o, "if_ifdropped", INT64_MAX);
+        JsonObject *so = jget_obj(g, &ip, o, "status");
+        struct jpath sp;
+        jpath_key(&sp, &ip, "status");
+        for (int s = 0; so && !g->failed && s < PKT_STATUS_COUNT; s++) {
+            const char *name = packet_status_name((enum packet_status)s);
+            if (json_object_has_member(so, name))
+                in->status[s] = jget_u64(g, &sp, so, name, INT64_MAX);
+        }
+        if (so && !g->failed) {
+            guint known = 0;
+            for (int s = 0; s < PKT_STATUS_COUNT; s++)
+                known += json_object_has_member(so, packet_status_name((enum packet_status)s));
+            if (known != json_object_get_size(so))
+                jget_fail(g, &sp, "a decode outcome this smbscope does not know");
+        }
+        if (!in->path) /* only after an error */
+            in->path = g_strdup("");
+        g_ptr_array_add(a->inputs, in);
+    }
+}
+
+static void fold_counters(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
+{
+    struct jpath kp;
+    JsonObject *o = jget_obj(g, p, st, "run");
+    jpath_key(&kp, p, "run");
+    a->packets += jget_u64(g, &kp, o, "packets", INT64_MAX);
+    int64_t f = jget_i64(g, &kp, o, "first_ts"), l = jget_i64(g, &kp, o, "last_ts");
+    if (f < a->first_ts)
+        a->first_ts = f;
+    if (l > a->last_ts)
+        a->last_ts = l;
+    a->input_error |= jget_bool(g, &kp, o, "input_error");
+    a->filtered_out += jget_u64(g, &kp, o, "filtered_out", INT64_MAX);
+
+    o = jget_obj(g, p, st, "flows");
+    jpath_key(&kp, p, "flows");
+    struct flow_stats fs = {
+        .conns = jget_u64(g, &kp, o, "conns", INT64_MAX),
+        .max_concurrent = jget_u64(g, &kp, o, "max_concurrent", INT64_MAX),
+        .evictions = jget_u64(g, &kp, o, "evictions", INT64_MAX),
+        .idle_closes = jget_u64(g, &kp, o, "idle_closes", INT64_MAX),
+        .reuses = jget_u64(g, &kp, o, "reuses", INT64_MAX),
+        .buffered_peak = jget_u64(g, &kp, o, "buffered_peak", INT64_MAX),
+        .cap_hits = jget_u64(g, &kp, o, "cap_hits", INT64_MAX),
+        .total_cap_hits = jget_u64(g, &kp, o, "total_cap_hits", INT64_MAX),
+        .non_tcp = jget_u64(g, &kp, o, "non_tcp", INT64_MAX),
+        .time_jumps = jget_u64(g, &kp, o, "time_jumps", INT64_MAX),
+        .closed_early = jget_u64(g, &kp, o, "closed_early", INT64_MAX),
+    };
+    flow_table_fold_stats(a->flows, &fs);
+
+    o = jget_obj(g, p, st, "frags");
+    jpath_key(&kp, p, "frags");
+    struct ipfrag_stats fr = {
+        .fragments = jget_u64(g, &kp, o, "fragments", INT64_MAX),
+        .reassembled = jget_u64(g, &kp, o, "reassembled", INT64_MAX),
+        .timed_out = jget_u64(g, &kp, o, "timed_out", INT64_MAX),
+        .evicted = jget_u64(g, &kp, o, "evicted", INT64_MAX),
+        .dropped_too_big = jget_u64(g, &kp, o, "dropped_too_big", INT64_MAX),
+        .dropped_memory = jget_u64(g, &kp, o, "dropped_memory", INT64_MAX),
+        .dropped_malformed = jget_u64(g, &kp, o, "dropped_malformed", INT64_MAX),
+        .duplicates = jget_u64(g, &kp, o, "duplicates", INT64_MAX),
+        .overlaps = jget_u64(g, &kp, o, "overlaps", INT64_MAX),
+        .active = (uint32_t)jget_u64(g, &kp, o, "active", UINT32_MAX),
+    };
+    ipfrag_fold_stats(a->frags, &fr);
+
+    o = jget_obj(g, p, st, "quic");
+    jpath_key(&kp, p, "quic");
+    struct quic_table_stats q = {
+        .datagrams = jget_u64(g, &kp, o, "datagrams", INT64_MAX),
+        .quic_datagrams = jget_u64(g, &kp, o, "quic_datagrams", INT64_MAX),
+        .conns = jget_u64(g, &kp, o, "conns", INT64_MAX),
+        .smb_conns = jget_u64(g, &kp, o, "smb_conns", INT64_MAX),
+        .other_conns = jget_u64(g, &kp, o, "other_conns", INT64_MAX),
+        .evictions = jget_u64(g, &kp, o, "evictions", INT64_MAX),
+        .decrypt_failures = jget_u64(g, &kp, o, "decrypt_failures", INT64_MAX),
+    };
+    quic_table_fold_stats(a->quic, &q);
+
+    o = jget_obj(g, p, st, "roce");
+    jpath_key(&kp, p, "roce");
+    uint64_t dropped = jget_u64(g, &kp, o, "dropped", INT64_MAX);
+    roce_table_fold_counts(a->roce, dropped, jget_u64(g, &kp, o, "not_decoded", INT64_MAX));
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* A distinct set written by kdistinct(): its hashes added, or its
+ * registers united. */
+static void fold_distinct(struct jget *g, const struct jpath *p, JsonObject *parent, const char *k,
+                          struct distinct *d)
+{
+    struct jpath dp, ep;
+    JsonObject *o = jget_obj(g, p, parent, k);
+    jpath_key(&dp, p, k);
+    if (!o)
+        return;
+    if (json_object_has_member(o, "exact")) {
+        JsonArray *arr = jget_arr(g, &dp, o, "exact", MAX_EXACT);
+        jpath_key(&ep, &dp, "exact");
+        for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+            const char *h = jget_elem_str(g, &ep, arr, i, 16);
+            uint64_t v = 0;
+            for (int c = 0; h && h[c]; c++)
+                v = v << 4 | (uint64_t)(hexval(h[c]) & 15);
+            if (h && (strlen(h) != 16 || strspn(h, "0123456789abcdef") != 16))
+                jget_fail(g, &ep, "not a 16-digit hex hash");
+            else if (h)
+                distinct_add(d, v);
+        }
+        return;
+    }
+    const char *hex = jget_str(g, &dp, o, "hll", 2 * DISTINCT_HLL_REGS, false);
+    if (!hex)
+        return;
+    if (strlen(hex) != 2 * DISTINCT_HLL_REGS || strspn(hex, "0123456789abcdef") != 2 * DISTINCT_HLL_REGS) {
+        jget_fail(g, &dp, "hll: not the registers' hex");
+        return;
+    }
+    uint8_t *regs = g_malloc(DISTINCT_HLL_REGS);
+    for (uint32_t i = 0; i < DISTINCT_HLL_REGS; i++)
+        regs[i] = (uint8_t)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
+    distinct_union_hll(d, regs);
+    g_free(regs);
+}
+
+static void syn_times(struct jget *g, const struct jpath *p, JsonArray *pair, guint at, int64_t *t, uint32_t n)
+{
+    struct jpath kp;
+    jpath_index(&kp, p, at);
+    JsonNode *node = g->failed ? NULL : json_array_get_element(pair, at);
+    JsonArray *arr = node && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+    if (!arr && !g->failed)
+        jget_fail(g, &kp, "not an array of times");
+    guint len = arr ? json_array_get_length(arr) : 0;
+    if (arr && len != (n < CENSUS_SYN_TIMES ? n : CENSUS_SYN_TIMES))
+        jget_fail(g, &kp, "not one time per SYN counted (up to 4)");
+    for (guint i = 0; !g->failed && i < len; i++)
+        t[i] = jget_elem_i64(g, &kp, arr, i);
+}
+
+static void fold_census(struct jget *g, const struct jpath *p, struct census *c, JsonObject *st)
+{
+    struct jpath cp, ap, ip;
+    JsonObject *o = jget_obj(g, p, st, "census");
+    jpath_key(&cp, p, "census");
+    c->snaplen_cut += jget_u64(g, &cp, o, "snaplen_cut", INT64_MAX);
+    c->snaplen_cut_smb += jget_u64(g, &cp, o, "snaplen_cut_smb", INT64_MAX);
+    uint32_t snaplen = (uint32_t)jget_u64(g, &cp, o, "snaplen", UINT32_MAX);
+    if (snaplen > c->snaplen)
+        c->snaplen = snaplen;
+    c->pairs_dropped += jget_u64(g, &cp, o, "pairs_dropped", INT64_MAX);
+    c->dns_messages += jget_u64(g, &cp, o, "dns_messages", INT64_MAX);
+    c->dns_keys_dropped += jget_u64(g, &cp, o, "dns_keys_dropped", INT64_MAX);
+    fold_distinct(g, &cp, o, "udp_convs", c->udp_convs);
+    JsonArray *keys = jget_arr(g, &cp, o, "dns_keys", CENSUS_MAX_DNS_KEYS);
+    jpath_key(&ap, &cp, "dns_keys");
+    for (guint i = 0; keys && !g->failed && i < json_array_get_length(keys); i++) {
+        const char *k = jget_elem_str(g, &ap, keys, i, 15);
+        if (k)
+            census_add_dns_key(c, k);
+    }
+    JsonArray *pairs = jget_arr(g, &cp, o, "pairs", CENSUS_MAX_PAIRS);
+    jpath_key(&ap, &cp, "pairs");
+    for (guint i = 0; pairs && !g->failed && i < json_array_get_length(pairs); i++) {
+        jpath_index(&ip, &ap, i);
+        JsonNode *pn = json_array_get_element(pairs, i);
+        JsonArray *pa = JSON_NODE_HOLDS_ARRAY(pn) ? json_node_get_array(pn) : NULL;
+        if (!pa || json_array_get_length(pa) != 7) {
+            jget_fail(g, &ip, "not [client, server, syn139, syn445, port139, t139, t445]");
+            return;
+        }
+        struct census_pair e;
+        memset(&e, 0, sizeof e);
+        const char *cl = jget_elem_str(g, &ip, pa, 0, 64), *sv = jget_elem_str(g, &ip, pa, 1, 64);
+        if ((cl && !jget_parse_addr(cl, &e.client)) || (sv && !jget_parse_addr(sv, &e.server)))
+            jget_fail(g, &ip, "not an address");
+        int64_t n139 = jget_elem_i64(g, &ip, pa, 2), n445 = jget_elem_i64(g, &ip, pa, 3);
+        int64_t port = jget_elem_i64(g, &ip, pa, 4);
+        if (n139 < 0 || n139 > UINT32_MAX || n445 < 0 || n445 > UINT32_MAX || port < 0 || port > 65535)
+            jget_fail(g, &ip, "a count or port out of range");
+        e.syn139 = (uint32_t)n139;
+        e.syn445 = (uint32_t)n445;
+        e.port139 = (uint16_t)port;
+        syn_times(g, &ip, pa, 5, e.t139, e.syn139);
+        syn_times(g, &ip, pa, 6, e.t445, e.syn445);
+        if (!g->failed)
+            census_fold_pair(c, &e);
+    }
+}
+
+static void read_row(struct jget *g, const struct jpath *ip, JsonObject *o, struct nb_flow *f)
+{
+    memset(f, 0, sizeof *f);
+    f->proto = (uint8_t)jget_u64(g, ip, o, "proto", 255);
+    if (!g->failed && f->proto != 6 && f->proto != 17)
+        jget_fail(g, ip, "proto: neither 6 (TCP) nor 17 (UDP)");
+    jget_addr(g, ip, o, "client", false, &f->client);
+    f->client_port = (uint16_t)jget_u64(g, ip, o, "client_port", 65535);
+    jget_addr(g, ip, o, "server", false, &f->server);
+    f->server_port = (uint16_t)jget_u64(g, ip, o, "server_port", 65535);
+    f->service = (enum nb_service)jget_u64(g, ip, o, "service", NB_SERVICE_NBSS);
+    f->packets = jget_u64(g, ip, o, "packets", INT64_MAX);
+    f->bytes = jget_u64(g, ip, o, "bytes", INT64_MAX);
+    f->first_seen = jget_i64(g, ip, o, "first_seen");
+    f->last_seen = jget_i64(g, ip, o, "last_seen");
+    f->syn = jget_bool(g, ip, o, "syn");
+    f->synack = jget_bool(g, ip, o, "synack");
+    f->rst_from_server = jget_bool(g, ip, o, "rst_from_server");
+    f->icmp_refused = jget_bool(g, ip, o, "icmp_refused");
+    f->server_spoke = jget_bool(g, ip, o, "server_spoke");
+    f->nbss_elsewhere = jget_bool(g, ip, o, "nbss_elsewhere");
+    f->requests = (uint32_t)jget_u64(g, ip, o, "requests", UINT32_MAX);
+    f->queries = (uint32_t)jget_u64(g, ip, o, "queries", UINT32_MAX);
+    f->responses = (uint32_t)jget_u64(g, ip, o, "responses", UINT32_MAX);
+    f->queries_answered = (uint32_t)jget_u64(g, ip, o, "queries_answered", UINT32_MAX);
+    f->queries_untracked = (uint32_t)jget_u64(g, ip, o, "queries_untracked", UINT32_MAX);
+    f->names_dropped = (uint32_t)jget_u64(g, ip, o, "names_dropped", UINT32_MAX);
+    struct jpath np;
+    jpath_key(&np, ip, "names");
+    JsonArray *names = jget_arr(g, ip, o, "names", MAX_NAMES);
+    for (guint k = 0; names && !g->failed && k < json_array_get_length(names); k++) {
+        const char *s = jget_elem_str(g, &np, names, k, 256);
+        if (s)
+            nb_flow_add_name(f, s);
+    }
+}
+
+/* A flow both runs saw (a capture split in its middle) opened once: the
+ * hosts of the second run counted it again (note_hosts in netbios.c). */
+static void unjoin_hosts(struct host_table *t, const struct nb_flow *f)
+{
+    struct host_rec *c = host_table_find(t, &f->client);
+    struct host_rec *s = host_is_broadcast(t, &f->server) ? NULL : host_table_find(t, &f->server);
+    if (c && c->nb_flows)
+        c->nb_flows--;
+    if (s && s->nb_flows_served)
+        s->nb_flows_served--;
+}
+
+static void fold_netbios(struct jget *g, const struct jpath *p, struct nb_ledger *l, JsonObject *st)
+{
+    struct jpath np, ap, ip;
+    JsonObject *o = jget_obj(g, p, st, "netbios");
+    jpath_key(&np, p, "netbios");
+    JsonArray *rows = jget_arr(g, &np, o, "rows", MAX_ROWS);
+    jpath_key(&ap, &np, "rows");
+    for (guint i = 0; rows && !g->failed && i < json_array_get_length(rows); i++) {
+        jpath_index(&ip, &ap, i);
+        struct nb_flow f;
+        read_row(g, &ip, jget_object(g, &ip, json_array_get_element(rows, i)), &f);
+        bool joined = false;
+        if (!g->failed)
+            nb_ledger_fold_row(l, &f, &joined);
+        if (joined)
+            unjoin_hosts(nb_ledger_hosts_mut(l), &f);
+        if (f.names)
+            g_ptr_array_free(f.names, TRUE);
+    }
+    JsonObject *oo = jget_obj(g, &np, o, "overflow");
+    jpath_key(&ip, &np, "overflow");
+    struct nb_overflow ov = {
+        .packets = jget_u64(g, &ip, oo, "packets", INT64_MAX),
+        .bytes = jget_u64(g, &ip, oo, "bytes", INT64_MAX),
+        .by_service = { jget_u64(g, &ip, oo, "nbns", INT64_MAX), jget_u64(g, &ip, oo, "nbdgm", INT64_MAX),
+                        jget_u64(g, &ip, oo, "nbss", INT64_MAX) },
+        .first_seen = jget_i64(g, &ip, oo, "first_seen"),
+        .last_seen = jget_i64(g, &ip, oo, "last_seen"),
+    };
+    fold_distinct(g, &ip, oo, "flows", nb_ledger_overflow_set(l));
+    JsonObject *no = jget_obj(g, &np, o, "non_ip");
+    jpath_key(&ip, &np, "non_ip");
+    struct nb_non_ip ni = {
+        .netbeui = jget_u64(g, &ip, no, "netbeui", INT64_MAX),
+        .nbipx = jget_u64(g, &ip, no, "nbipx", INT64_MAX),
+        .first_seen = jget_i64(g, &ip, no, "first_seen"),
+        .last_seen = jget_i64(g, &ip, no, "last_seen"),
+    };
+    if (!g->failed)
+        nb_ledger_fold_counts(l, &ov, &ni);
+}
+
+static void fold_hosts(struct jget *g, const struct jpath *p, struct host_table *t, JsonObject *st)
+{
+    struct jpath hp, ap, ip;
+    JsonObject *o = jget_obj(g, p, st, "hosts");
+    jpath_key(&hp, p, "hosts");
+    JsonArray *bc = jget_arr(g, &hp, o, "broadcasts", 4096);
+    jpath_key(&ap, &hp, "broadcasts");
+    for (guint i = 0; bc && !g->failed && i < json_array_get_length(bc); i++) {
+        const char *s = jget_elem_str(g, &ap, bc, i, 64);
+        struct ip_addr addr;
+        if (s && !jget_parse_addr(s, &addr))
+            jget_fail(g, &ap, "not an address");
+        else if (s)
+            host_table_learn_broadcast(t, &addr);
+    }
+    JsonArray *recs = jget_arr(g, &hp, o, "records", MAX_HOSTS);
+    jpath_key(&ap, &hp, "records");
+    for (guint i = 0; recs && !g->failed && i < json_array_get_length(recs); i++) {
+        jpath_index(&ip, &ap, i);
+        JsonObject *r = jget_object(g, &ip, json_array_get_element(recs, i));
+        struct host_rec h;
+        memset(&h, 0, sizeof h);
+        jget_addr(g, &ip, r, "addr", false, &h.addr);
+        h.nb_roles = (uint8_t)jget_u64(g, &ip, r, "nb_roles", 15);
+        h.services_sent = (uint8_t)jget_u64(g, &ip, r, "services_sent", 7);
+        h.refused = (uint8_t)jget_u64(g, &ip, r, "refused", 255);
+        h.nb_flows = (uint32_t)jget_u64(g, &ip, r, "nb_flows", UINT32_MAX);
+        h.nb_flows_served = (uint32_t)jget_u64(g, &ip, r, "nb_flows_served", UINT32_MAX);
+        h.nb_flows_unlisted = (uint32_t)jget_u64(g, &ip, r, "nb_flows_unlisted", UINT32_MAX);
+        h.nb_packets_sent = jget_u64(g, &ip, r, "nb_packets_sent", INT64_MAX);
+        h.first_seen = jget_i64(g, &ip, r, "first_seen");
+        h.last_seen = jget_i64(g, &ip, r, "last_seen");
+        if (!g->failed)
+            host_table_fold(t, &h);
+    }
+    if (o && json_object_has_member(o, "all"))
+        fold_distinct(g, &hp, o, "all", host_table_all(t));
+}
+
+bool mstate_fold(struct analysis *a, JsonNode *state, JsonNode *detail, char *errbuf, size_t errlen)
+{
+    struct jget g = { false, errbuf, errlen };
+    struct jpath root;
+    jpath_key(&root, NULL, "merge_state.state");
+    JsonObject *st = jget_object(&g, &root, state);
+    fold_inputs(&g, &root, a, st);
+    fold_counters(&g, &root, a, st);
+    fold_census(&g, &root, a->census, st);
+    fold_hosts(&g, &root, nb_ledger_hosts_mut(a->ledger), st);
+    fold_netbios(&g, &root, a->ledger, st);
+    mstate_fold_conns(&g, &root, a, st, detail);
+    return !g.failed;
+}

@@ -1,0 +1,427 @@
+/* mstate_write.c - a finished analysis as its merge state; see mstate.h.
+ * Every counter is written as a JSON integer (json-glib's gint64: counters
+ * past INT64_MAX are clamped, times are microseconds since the epoch). */
+#include "mstate.h"
+
+#include <gcrypt.h>
+#include <string.h>
+
+#include "census.h"
+#include "distinct.h"
+#include "fmt.h"
+#include "hosts.h"
+#include "ipfrag.h"
+#include "mstate_conns.h"
+#include "netbios.h"
+#include "quic_table.h"
+#include "rdma.h"
+
+static void kint(JsonBuilder *b, const char *k, uint64_t v)
+{
+    json_builder_set_member_name(b, k);
+    json_builder_add_int_value(b, v > INT64_MAX ? INT64_MAX : (gint64)v);
+}
+
+static void kts(JsonBuilder *b, const char *k, int64_t v)
+{
+    json_builder_set_member_name(b, k);
+    json_builder_add_int_value(b, v);
+}
+
+static void kbool(JsonBuilder *b, const char *k, bool v)
+{
+    json_builder_set_member_name(b, k);
+    json_builder_add_boolean_value(b, v);
+}
+
+/* Bytes of any kind as valid UTF-8 (json-glib writes strings as given). */
+static void kstr(JsonBuilder *b, const char *k, const char *s)
+{
+    json_builder_set_member_name(b, k);
+    if (!s) {
+        json_builder_add_null_value(b);
+        return;
+    }
+    char *v = g_utf8_make_valid(s, -1);
+    json_builder_add_string_value(b, v);
+    g_free(v);
+}
+
+static void kaddr(JsonBuilder *b, const char *k, const struct ip_addr *a)
+{
+    char buf[FMT_ADDR_LEN];
+    kstr(b, k, a->family ? fmt_addr(a, buf) : NULL);
+}
+
+/* An exact set as its hashes in hex (sorted: the same set, the same text),
+ * or the HyperLogLog registers once estimating. */
+static gint cmp_u64(gconstpointer pa, gconstpointer pb)
+{
+    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+    return (a > b) - (a < b);
+}
+
+static void kdistinct(JsonBuilder *b, const char *k, const struct distinct *d)
+{
+    json_builder_set_member_name(b, k);
+    json_builder_begin_object(b);
+    uint32_t n;
+    const uint64_t *slots = distinct_slots(d, &n);
+    if (!distinct_is_estimate(d)) {
+        GArray *v = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+        for (uint32_t i = 0; slots && i < n; i++)
+            if (slots[i])
+                g_array_append_val(v, slots[i]);
+        g_array_sort(v, cmp_u64);
+        json_builder_set_member_name(b, "exact");
+        json_builder_begin_array(b);
+        for (guint i = 0; i < v->len; i++) {
+            char hex[17];
+            snprintf(hex, sizeof hex, "%016" G_GINT64_MODIFIER "x", g_array_index(v, uint64_t, i));
+            json_builder_add_string_value(b, hex);
+        }
+        json_builder_end_array(b);
+        g_array_free(v, TRUE);
+    } else {
+        char *hex = g_malloc(2 * DISTINCT_HLL_REGS + 1);
+        const uint8_t *r = distinct_hll(d);
+        for (uint32_t i = 0; i < DISTINCT_HLL_REGS; i++)
+            snprintf(hex + 2 * i, 3, "%02x", r[i]);
+        kstr(b, "hll", hex);
+        g_free(hex);
+        kint(b, "counted", distinct_count(d));
+    }
+    json_builder_end_object(b);
+}
+
+static void inputs(JsonBuilder *b, const struct analysis *a)
+{
+    json_builder_set_member_name(b, "inputs");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < a->inputs->len; i++) {
+        const struct input_info *in = g_ptr_array_index(a->inputs, i);
+        json_builder_begin_object(b);
+        kstr(b, "path", in->path);
+        kstr(b, "link_type", in->link_type);
+        kint(b, "dlt", (uint64_t)(in->dlt < 0 ? 0 : in->dlt));
+        kstr(b, "format", in->format);
+        kstr(b, "reader", in->reader);
+        kbool(b, "gzip", in->gzip);
+        kint(b, "packets", in->packets);
+        kint(b, "bytes", in->bytes);
+        kint(b, "wire_bytes", in->wire_bytes);
+        kbool(b, "truncated", in->truncated);
+        kstr(b, "error", in->error);
+        kts(b, "first_ts", in->first_ts);
+        kts(b, "last_ts", in->last_ts);
+        kstr(b, "capture_filter", in->capture_filter);
+        kbool(b, "live", in->live);
+        kbool(b, "have_drop_stats", in->have_drop_stats);
+        kint(b, "if_received", in->if_received);
+        kint(b, "if_dropped", in->if_dropped);
+        kint(b, "if_ifdropped", in->if_ifdropped);
+        json_builder_set_member_name(b, "status");
+        json_builder_begin_object(b);
+        for (int s = 0; s < PKT_STATUS_COUNT; s++)
+            if (in->status[s])
+                kint(b, packet_status_name((enum packet_status)s), in->status[s]);
+        json_builder_end_object(b);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+}
+
+static void counters(JsonBuilder *b, const struct analysis *a)
+{
+    json_builder_set_member_name(b, "run");
+    json_builder_begin_object(b);
+    kint(b, "packets", a->packets);
+    kts(b, "first_ts", a->first_ts);
+    kts(b, "last_ts", a->last_ts);
+    kbool(b, "input_error", a->input_error);
+    kint(b, "filtered_out", a->filtered_out);
+    
+    json_builder_end_object(b);
+
+    struct flow_stats fs = flow_table_stats(a->flows);
+    json_builder_set_member_name(b, "flows");
+    json_builder_begin_object(b);
+    kint(b, "conns", fs.conns);
+    kint(b, "max_concurrent", fs.max_concurrent);
+    kint(b, "evictions", fs.evictions);
+    kint(b, "idle_closes", fs.idle_closes);
+    kint(b, "reuses", fs.reuses);
+    kint(b, "buffered_peak", fs.buffered_peak);
+    kint(b, "cap_hits", fs.cap_hits);
+    kint(b, "total_cap_hits", fs.total_cap_hits);
+    kint(b, "non_tcp", fs.non_tcp);
+    kint(b, "time_jumps", fs.time_jumps);
+    kint(b, "closed_early", fs.closed_early);
+    json_builder_end_object(b);
+
+    const struct ipfrag_stats *fr = ipfrag_stats(a->frags);
+    json_builder_set_member_name(b, "frags");
+    json_builder_begin_object(b);
+    kint(b, "fragments", fr->fragments);
+    kint(b, "reassembled", fr->reassembled);
+    kint(b, "timed_out", fr->timed_out);
+    kint(b, "evicted", fr->evicted);
+    kint(b, "dropped_too_big", fr->dropped_too_big);
+    kint(b, "dropped_memory", fr->dropped_memory);
+    kint(b, "dropped_malformed", fr->dropped_malformed);
+    kint(b, "duplicates", fr->duplicates);
+    kint(b, "overlaps", fr->overlaps);
+    kint(b, "active", fr->active);
+    json_builder_end_object(b);
+
+    struct quic_table_stats q = quic_table_stats(a->quic);
+    json_builder_set_member_name(b, "quic");
+    json_builder_begin_object(b);
+    kint(b, "datagrams", q.datagrams);
+    kint(b, "quic_datagrams", q.quic_datagrams);
+    kint(b, "conns", q.conns);
+    kint(b, "smb_conns", q.smb_conns);
+    kint(b, "other_conns", q.other_conns);
+    kint(b, "evictions", q.evictions);
+    kint(b, "decrypt_failures", q.decrypt_failures);
+    json_builder_end_object(b);
+
+    json_builder_set_member_name(b, "roce");
+    json_builder_begin_object(b);
+    kint(b, "dropped", roce_table_dropped(a->roce));
+    kint(b, "not_decoded", roce_table_not_decoded(a->roce));
+    json_builder_end_object(b);
+}
+
+static void times(JsonBuilder *b, const int64_t *t, uint32_t n)
+{
+    json_builder_begin_array(b);
+    for (uint32_t i = 0; i < n && i < CENSUS_SYN_TIMES; i++)
+        json_builder_add_int_value(b, t[i]);
+    json_builder_end_array(b);
+}
+
+static gint cmp_str(gconstpointer pa, gconstpointer pb)
+{
+    return strcmp(*(const char *const *)pa, *(const char *const *)pb);
+}
+
+static void census(JsonBuilder *b, const struct census *c)
+{
+    json_builder_set_member_name(b, "census");
+    json_builder_begin_object(b);
+    kint(b, "snaplen_cut", c->snaplen_cut);
+    kint(b, "snaplen_cut_smb", c->snaplen_cut_smb);
+    kint(b, "snaplen", c->snaplen);
+    kint(b, "pairs_dropped", c->pairs_dropped);
+    kint(b, "dns_messages", c->dns_messages);
+    kint(b, "dns_keys_dropped", c->dns_keys_dropped);
+    kdistinct(b, "udp_convs", c->udp_convs);
+    GPtrArray *keys = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer key;
+    g_hash_table_iter_init(&it, c->dns_keys);
+    while (g_hash_table_iter_next(&it, &key, NULL))
+        g_ptr_array_add(keys, key);
+    g_ptr_array_sort(keys, cmp_str);
+    json_builder_set_member_name(b, "dns_keys");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < keys->len; i++) {
+        char *v = g_utf8_make_valid(g_ptr_array_index(keys, i), -1);
+        json_builder_add_string_value(b, v);
+        g_free(v);
+    }
+    json_builder_end_array(b);
+    g_ptr_array_free(keys, TRUE);
+    json_builder_set_member_name(b, "pairs");
+    json_builder_begin_array(b);
+    for (uint32_t s = 0; s < census_pair_slots(c); s++) {
+        const struct census_pair *p = census_pair_at(c, s);
+        if (!p)
+            continue;
+        /* compact: [client, server, syn139, syn445, port139, [t139...], [t445...]] */
+        char buf[FMT_ADDR_LEN];
+        json_builder_begin_array(b);
+        json_builder_add_string_value(b, fmt_addr(&p->client, buf));
+        json_builder_add_string_value(b, fmt_addr(&p->server, buf));
+        json_builder_add_int_value(b, p->syn139);
+        json_builder_add_int_value(b, p->syn445);
+        json_builder_add_int_value(b, p->port139);
+        times(b, p->t139, p->syn139);
+        times(b, p->t445, p->syn445);
+        json_builder_end_array(b);
+    }
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+}
+
+static void nb_row(JsonBuilder *b, const struct nb_flow *f)
+{
+    json_builder_begin_object(b);
+    kint(b, "proto", f->proto);
+    kaddr(b, "client", &f->client);
+    kint(b, "client_port", f->client_port);
+    kaddr(b, "server", &f->server);
+    kint(b, "server_port", f->server_port);
+    kint(b, "service", (uint64_t)f->service);
+    kint(b, "packets", f->packets);
+    kint(b, "bytes", f->bytes);
+    kts(b, "first_seen", f->first_seen);
+    kts(b, "last_seen", f->last_seen);
+    kbool(b, "syn", f->syn);
+    kbool(b, "synack", f->synack);
+    kbool(b, "rst_from_server", f->rst_from_server);
+    kbool(b, "icmp_refused", f->icmp_refused);
+    kbool(b, "server_spoke", f->server_spoke);
+    kbool(b, "nbss_elsewhere", f->nbss_elsewhere);
+    kint(b, "requests", f->requests);
+    kint(b, "queries", f->queries);
+    kint(b, "responses", f->responses);
+    kint(b, "queries_answered", f->queries_answered);
+    kint(b, "queries_untracked", f->queries_untracked);
+    kint(b, "names_dropped", f->names_dropped);
+    json_builder_set_member_name(b, "names");
+    json_builder_begin_array(b);
+    for (guint i = 0; f->names && i < f->names->len; i++) {
+        char *v = g_utf8_make_valid(g_ptr_array_index(f->names, i), -1);
+        json_builder_add_string_value(b, v);
+        g_free(v);
+    }
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+}
+
+static void netbios(JsonBuilder *b, struct nb_ledger *l)
+{
+    json_builder_set_member_name(b, "netbios");
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "rows");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < nb_ledger_count(l); i++)
+        nb_row(b, nb_ledger_row(l, i));
+    json_builder_end_array(b);
+    const struct nb_overflow *o = nb_ledger_overflow(l);
+    json_builder_set_member_name(b, "overflow");
+    json_builder_begin_object(b);
+    kint(b, "packets", o->packets);
+    kint(b, "bytes", o->bytes);
+    kint(b, "nbns", o->by_service[NB_SERVICE_NBNS]);
+    kint(b, "nbdgm", o->by_service[NB_SERVICE_NBDGM]);
+    kint(b, "nbss", o->by_service[NB_SERVICE_NBSS]);
+    kts(b, "first_seen", o->first_seen);
+    kts(b, "last_seen", o->last_seen);
+    kdistinct(b, "flows", nb_ledger_overflow_set(l));
+    json_builder_end_object(b);
+    const struct nb_non_ip *n = nb_ledger_non_ip_counts(l);
+    json_builder_set_member_name(b, "non_ip");
+    json_builder_begin_object(b);
+    kint(b, "netbeui", n->netbeui);
+    kint(b, "nbipx", n->nbipx);
+    kts(b, "first_seen", n->first_seen);
+    kts(b, "last_seen", n->last_seen);
+    json_builder_end_object(b);
+    json_builder_end_object(b);
+}
+
+static void hosts(JsonBuilder *b, struct host_table *t)
+{
+    json_builder_set_member_name(b, "hosts");
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "records");
+    json_builder_begin_array(b);
+    for (uint32_t i = 0; i < host_table_size(t); i++) {
+        const struct host_rec *r = host_table_at(t, i);
+        json_builder_begin_object(b);
+        kaddr(b, "addr", &r->addr);
+        kint(b, "nb_roles", r->nb_roles);
+        kint(b, "services_sent", r->services_sent);
+        kint(b, "refused", r->refused);
+        kint(b, "nb_flows", r->nb_flows);
+        kint(b, "nb_flows_served", r->nb_flows_served);
+        kint(b, "nb_flows_unlisted", r->nb_flows_unlisted);
+        kint(b, "nb_packets_sent", r->nb_packets_sent);
+        kts(b, "first_seen", r->first_seen);
+        kts(b, "last_seen", r->last_seen);
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    const struct ip_addr *bc;
+    uint32_t nbc = host_table_broadcasts(t, &bc);
+    json_builder_set_member_name(b, "broadcasts");
+    json_builder_begin_array(b);
+    for (uint32_t i = 0; i < nbc; i++) {
+        char buf[FMT_ADDR_LEN];
+        json_builder_add_string_value(b, fmt_addr(&bc[i], buf));
+    }
+    json_builder_end_array(b);
+    bool est;
+    host_table_total(t, &est);
+    if (est)
+        kdistinct(b, "all", host_table_all(t));
+    json_builder_end_object(b);
+}
+
+JsonNode *mstate_build(const struct analysis *a)
+{
+    JsonBuilder *b = json_builder_new();
+    json_builder_begin_object(b);
+    inputs(b, a);
+    counters(b, a);
+    census(b, a->census);
+    netbios(b, a->ledger);
+    hosts(b, nb_ledger_hosts_mut(a->ledger));
+    mstate_build_conns(b, a);
+    json_builder_end_object(b);
+    JsonNode *root = json_builder_get_root(b);
+    g_object_unref(b);
+    return root;
+}
+
+char *mstate_node_text(JsonNode *n)
+{
+    JsonGenerator *g = json_generator_new();
+    json_generator_set_root(g, n);
+    char *text = json_generator_to_data(g, NULL);
+    g_object_unref(g);
+    return text;
+}
+
+void mstate_digest(JsonNode *state, JsonNode *detail, int format, char out[MSTATE_DIGEST_LEN + 1])
+{
+    char *text = mstate_node_text(state);
+    char *dtext = detail ? mstate_node_text(detail) : g_strdup("[]");
+    char head[64];
+    int hn = snprintf(head, sizeof head, "smbscope-merge-state/%d\n", format);
+    gcry_md_hd_t h;
+    uint8_t md[32];
+    if (gcry_md_open(&h, GCRY_MD_SHA256, 0) == 0) {
+        gcry_md_write(h, head, (size_t)hn);
+        gcry_md_write(h, text, strlen(text));
+        gcry_md_write(h, "\n", 1);
+        gcry_md_write(h, dtext, strlen(dtext));
+        memcpy(md, gcry_md_read(h, GCRY_MD_SHA256), sizeof md);
+        gcry_md_close(h);
+    } else {
+        memset(md, 0, sizeof md); /* never verifies: merge refuses such a report */
+    }
+    g_free(text);
+    g_free(dtext);
+    memcpy(out, MSTATE_DIGEST_PREFIX, sizeof MSTATE_DIGEST_PREFIX - 1);
+    for (size_t i = 0; i < sizeof md; i++)
+        snprintf(out + sizeof MSTATE_DIGEST_PREFIX - 1 + 2 * i, 3, "%02x", md[i]);
+}
+
+char *mstate_member_text(const struct analysis *a)
+{
+    JsonNode *state = mstate_build(a);
+    JsonNode *detail = mstate_detail_node(a);
+    char digest[MSTATE_DIGEST_LEN + 1];
+    mstate_digest(state, detail, MSTATE_FORMAT, digest);
+    if (detail)
+        json_node_unref(detail);
+    char *text = mstate_node_text(state);
+    json_node_unref(state);
+    char *member = g_strdup_printf("{\"format\": %d, \"digest\": \"%s\", \"state\": %s}", MSTATE_FORMAT, digest, text);
+    g_free(text);
+    return member;
+}

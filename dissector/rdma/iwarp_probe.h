@@ -1,0 +1,37 @@
+/* iwarp_probe.h - is this TCP data SMB Direct over iWARP, without its MPA startup?
+ *
+ * A capture that began after a connection's MPA request/reply has only the
+ * FPDUs.  Their boundaries are not marked, but MPA senders align FPDUs with
+ * TCP segments (RFC 5044 8), so a segment that starts a direction's data (or
+ * the first data after a gap) normally starts an FPDU.  This checks that
+ * hypothesis strictly, so that other TCP data is never taken for iWARP:
+ *   - MPA framing: every complete FPDU in the bytes (ULPDU_LENGTH, the ULPDU,
+ *     pad to 4 octets, CRC32c) has a correct CRC32c (a random match: 2^-32),
+ *     at least one is complete, and none is shorter than a DDP header;
+ *   - DDP/RDMAP (RFC 5041/5040): versions 1, reserved bits 0, an opcode that
+ *     fits the tagged/untagged model and its queue (Send on 0, Read Request
+ *     on 1 with its 28-octet body, Terminate on 2), no STag on a plain Send;
+ *   - SMBD (MS-SMBD 2.2): a whole Send (last segment, offset 0) has the
+ *     shape of a negotiate request, a negotiate response or a data transfer
+ *     message whose data ends the message at an 8-aligned offset.
+ * Markers and MPA without CRC cannot be recognised this way (the first
+ * breaks the framing at unknown places, the second leaves no proof). */
+#ifndef SMBSCOPE_IWARP_PROBE_H
+#define SMBSCOPE_IWARP_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum iwarp_probe {
+    IWARP_PROBE_NO = 0,  /* not FPDUs with CRC32c, or not DDP/RDMAP, or a Send that is not SMBD */
+    IWARP_PROBE_RDMA,    /* valid FPDUs, but no whole Send to show SMBD (RDMA Write, Read) */
+    IWARP_PROBE_SMBD,    /* valid FPDUs and at least one whole Send shaped as SMBD */
+};
+
+enum iwarp_probe iwarp_fpdu_probe(const uint8_t *p, size_t n);
+
+/* Whether a whole Send message has the shape of an SMBD message (any kind). */
+bool smbd_shape(const uint8_t *p, size_t n);
+
+#endif

@@ -1,0 +1,176 @@
+/* carriers.c - SMB over QUIC and SMB Direct over RoCEv2: the UDP carriers.
+ *
+ * As for TCP, the plugin reads what Wireshark dissected and leaves every
+ * judgement to libsmbscope: Wireshark decrypts QUIC Initials by itself (and
+ * the rest with its tls.keylog_file preference) and dissects InfiniBand BTH
+ * and SMB Direct; this file only decides which connection a packet belongs
+ * to, by the command's rules:
+ *   - QUIC: the UDP conversation; it is SMB when a ClientHello offers ALPN
+ *     "smb" (SMB_QUIC_ALPN), its sender is the client;
+ *   - RoCEv2: a queue-pair pair between two addresses; a direction (source,
+ *     destination, destination QP) joins the first unpaired direction the
+ *     other way (analyzer/model/rdma_roce.c, tests/e2e/tshark_facts.py);
+ *     the client sent the SMBD negotiate request.
+ * The SMB2 fields inside either then go through the same code as TCP's
+ * (smbscope_observe_smb()). */
+#include "smbscope.h"
+
+#include <string.h>
+
+#include "fields.h"
+#include "observe.h"
+
+enum { TLS_CLIENT_HELLO = 1, SNI_CAP = 256 };
+
+/* ---- QUIC ------------------------------------------------------------------ */
+
+static bool offers_smb(proto_tree *tree)
+{
+    GPtrArray *a = wf_all(tree, WF_TLS_ALPN);
+    for (guint i = 0; a && i < a->len; i++)
+        if (strcmp(wf_string((const field_info *)g_ptr_array_index(a, i)), SMB_QUIC_ALPN) == 0)
+            return true;
+    return false;
+}
+
+static bool has_client_hello(proto_tree *tree)
+{
+    GPtrArray *a = wf_all(tree, WF_TLS_HS_TYPE);
+    for (guint i = 0; a && i < a->len; i++)
+        if (wf_uint((const field_info *)g_ptr_array_index(a, i)) == TLS_CLIENT_HELLO)
+            return true;
+    return false;
+}
+
+/* The ClientHello (Wireshark reassembles one that spans several Initials
+ * and shows it in the packet that completes it). */
+static void client_hello(struct smbscope_conv *c, packet_info *pinfo, proto_tree *tree, guint32 *events)
+{
+    if (c->obs.handshake_seen)
+        return; /* a second ClientHello (after a Retry) repeats the first's offer */
+    smbscope_client_is_src(c, pinfo, DIR_TCP_SYN);
+    c->obs.handshake_seen = true;
+    GPtrArray *sni = wf_all(tree, WF_TLS_SNI);
+    if (sni)
+        c->sni = smbscope_strdup_bounded(wf_string((const field_info *)g_ptr_array_index(sni, 0)), SNI_CAP);
+    if (offers_smb(tree)) {
+        c->obs.carrier = CARRIER_QUIC;
+        if (transport_is_alt_port(TRANSPORT_QUIC, c->server_port))
+            *events |= FEV_ALT_PORT;
+    }
+}
+
+struct smbscope_conv *smbscope_observe_quic(packet_info *pinfo, proto_tree *tree, guint32 *events)
+{
+    if (!wf_count(tree, WF_QUIC))
+        return NULL;
+    conversation_t *conv = find_or_create_conversation(pinfo);
+    struct smbscope_conv *c = smbscope_conv_get(conv, pinfo->num, false);
+    c->quic = true;
+    smbscope_count_end(c, pinfo);
+    guint64 version;
+    /* The first long header's version (0 is Version Negotiation). */
+    if (!c->quic_version && wf_first_uint(tree, WF_QUIC_VERSION, &version) && version)
+        c->quic_version = (guint32)version;
+    if (has_client_hello(tree))
+        client_hello(c, pinfo, tree, events);
+    if (c->obs.carrier != CARRIER_QUIC)
+        return NULL; /* QUIC that is not SMB: nothing to show, nothing kept per frame */
+    smbscope_observe_smb(c, pinfo, tree, events);
+    return c;
+}
+
+/* ---- RoCEv2 ------------------------------------------------------------------ */
+
+struct half_key {
+    address src, dst;
+    guint32 qp;
+};
+
+/* File scope, from the init routine to the cleanup routine (NULL between). */
+static wmem_map_t *halves;     /* struct half_key -> struct smbscope_conv */
+static wmem_list_t *unpaired;  /* conversations with one direction, oldest first */
+
+static guint half_hash(gconstpointer p)
+{
+    const struct half_key *k = (const struct half_key *)p;
+    return add_address_to_hash(add_address_to_hash(0, &k->src), &k->dst) ^ (k->qp * 65599u);
+}
+
+static gboolean half_equal(gconstpointer a, gconstpointer b)
+{
+    const struct half_key *x = (const struct half_key *)a;
+    const struct half_key *y = (const struct half_key *)b;
+    return x->qp == y->qp && addresses_equal(&x->src, &y->src) && addresses_equal(&x->dst, &y->dst);
+}
+
+void smbscope_carriers_init(void)
+{
+    halves = wmem_map_new(wmem_file_scope(), half_hash, half_equal);
+    unpaired = wmem_list_new(wmem_file_scope());
+}
+
+void smbscope_carriers_cleanup(void)
+{
+    halves = NULL; /* file-scope memory, freed right after */
+    unpaired = NULL;
+}
+
+/* The first unpaired conversation whose only direction runs dst -> src. */
+static struct smbscope_conv *pair_for(packet_info *pinfo)
+{
+    for (wmem_list_frame_t *f = wmem_list_head(unpaired); f; f = wmem_list_frame_next(f)) {
+        struct smbscope_conv *c = (struct smbscope_conv *)wmem_list_frame_data(f);
+        if (addresses_equal(&c->end_a, &pinfo->dst) && addresses_equal(&c->end_b, &pinfo->src)) {
+            wmem_list_remove_frame(unpaired, f);
+            return c;
+        }
+    }
+    return NULL;
+}
+
+static struct smbscope_conv *roce_conv(packet_info *pinfo, guint32 qp)
+{
+    struct half_key probe = { pinfo->src, pinfo->dst, qp };
+    struct smbscope_conv *c = (struct smbscope_conv *)wmem_map_lookup(halves, &probe);
+    if (c)
+        return c;
+    c = pair_for(pinfo);
+    if (!c) {
+        c = wmem_new0(wmem_file_scope(), struct smbscope_conv);
+        c->first_frame = pinfo->num;
+        clear_address(&c->client);
+        clear_address(&c->udp_server);
+        clear_address(&c->end_a);
+        clear_address(&c->end_b);
+        c->obs.carrier = CARRIER_RDMA_ROCE;
+        wmem_list_append(unpaired, c);
+    }
+    c->roce_halves++;
+    struct half_key *k = wmem_new0(wmem_file_scope(), struct half_key);
+    copy_address_wmem(wmem_file_scope(), &k->src, &pinfo->src);
+    copy_address_wmem(wmem_file_scope(), &k->dst, &pinfo->dst);
+    k->qp = qp;
+    wmem_map_insert(halves, k, c);
+    return c;
+}
+
+struct smbscope_conv *smbscope_observe_roce(packet_info *pinfo, proto_tree *tree, guint32 *events)
+{
+    guint64 qp;
+    if (!halves || pinfo->destport != ROCEV2_UDP_PORT || !wf_count(tree, WF_INFINIBAND)
+        || !wf_first_uint(tree, WF_IB_DESTQP, &qp))
+        return NULL;
+    struct smbscope_conv *c = roce_conv(pinfo, (guint32)qp);
+    smbscope_count_end(c, pinfo);
+    /* The SMBD negotiate request (versions offered, none negotiated yet)
+     * names the client; until then the first sender is. */
+    if (wf_count(tree, WF_SMBD_VERSION_MIN) && !wf_count(tree, WF_SMBD_VERSION_NEGOTIATED)) {
+        smbscope_client_is_src(c, pinfo, DIR_TCP_SYN);
+        c->obs.handshake_seen = true;
+    } else if (c->dir == DIR_NONE) {
+        smbscope_client_is_src(c, pinfo, DIR_PORT);
+    }
+    smbscope_observe_smb(c, pinfo, tree, events);
+    return c;
+}

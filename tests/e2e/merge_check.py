@@ -1,0 +1,361 @@
+#!/usr/bin/python3
+"""merge_check.py - `smbscope merge` of per-capture JSON reports equals the
+run that reads the captures together, and merge refuses what it must.
+
+Checked over samples/*.pcap (X.pcap.gz is the same traffic as X.pcap):
+  * pairs: every sample with the next one (cyclic), in both argument orders
+    (order independence); --all-pairs checks every pair (slow: minutes);
+  * all: every sample at once, and the same merged in two halves first
+    (associativity: merge(merge(A), merge(B)) == merge(A + B));
+  * splits: captures cut with editcap -c in the middle of SMB connections
+    (NBT with SMB 3.1.1, direct 445, NetBIOS mixed; 2 and 3 parts): the
+    merge of the parts' reports equals the run over the parts, connection
+    for connection (the parts of one connection joined).  Cut points where
+    a session setup's request and response fall in different parts, or the
+    last part holds only TCP packets without payload, are not among them:
+    README.md (smbscope merge) says what merge cannot join there;
+  * --jobs 2 (threads, merged in-process) answers as --jobs 1 over every
+    sample (JSON, text), and refuses -T ndjson;
+  * stdin: a report read from - ;
+  * malformed states with a matching digest (a forged report): refused by
+    the reader's own bounds, the message naming the member;
+  * refusals: a report whose state was changed (digest mismatch), a foreign
+    JSON document, another merge_state format, a report written under
+    another policy, a non-JSON file, a document nested too deep: exit 2 and
+    a message naming the file.
+
+Equal means: the JSON reports are the same with merge_state removed, apart
+from the counters a run cannot add up from parts (documented in README.md):
+stats.max_concurrent_connections, stats.reassembly_buffer_peak (peaks),
+stats.time_jumps (a jump between two files read one after the other) and
+stats.connections_closed_early (a cap on connections lingering at once).  The
+joint run reads the captures in the order of their first packet, as merge
+lists its inputs; exit statuses must be equal too.
+
+With --corpus DIR (../shared/corpus: public captures of other projects),
+the same pairs and all-at-once checks over those captures instead (exit 77
+when the corpus is absent, a failure under CI=true).
+
+Usage: merge_check.py --smbscope BIN (--samples DIR | --corpus DIR) [--all-pairs]
+"""
+
+import argparse
+import glob
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+failures = []
+
+
+def expect(name, cond, detail=""):
+    print("%-4s %s%s" % ("ok" if cond else "FAIL", name, "" if cond else ": " + detail))
+    if not cond:
+        failures.append(name)
+
+
+SANITIZER = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
+
+
+def run(cmd, stdin=None):
+    p = subprocess.run(cmd, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    err = p.stderr.decode(errors="replace")
+    if any(s in err for s in SANITIZER):  # a sanitized build's report fails the test whatever the output
+        expect("no sanitizer report from " + " ".join(os.path.basename(c) for c in cmd[:4]), False, err[:2000])
+    return p.returncode, p.stdout, err
+
+
+UNADDABLE = ("max_concurrent_connections", "reassembly_buffer_peak", "time_jumps", "connections_closed_early")
+
+
+def normal(doc):
+    doc = dict(doc)
+    doc.pop("merge_state", None)
+    stats = dict(doc.get("stats", {}))
+    for k in UNADDABLE:
+        stats.pop(k, None)
+    doc["stats"] = stats
+    # A run lists NetBIOS rows as it creates them (a row for NBSS on another
+    # port is made when its connection closes); merge by first seen.
+    nb = dict(doc.get("netbios", {}))
+    nb["flows"] = sorted(nb.get("flows", []), key=lambda f: json.dumps(f, sort_keys=True))
+    doc["netbios"] = nb
+    # verdict lines are in first-seen order; of one time, a run lists them in
+    # the order it met their connections, merge by content.
+    v = dict(doc.get("verdict", {}))
+    for k in ("violations",):
+        v[k] = sorted(v.get(k, []), key=lambda x: (x.get("first_seen") or "", json.dumps(x, sort_keys=True)))
+    doc["verdict"] = v
+    doc["findings"] = sorted(doc.get("findings", []), key=lambda x: (x.get("first_seen") or "", json.dumps(x, sort_keys=True)))
+    # connections[] is in first-seen order; a run breaks ties by its flow
+    # ids, which mean nothing across captures (merge: by the entry's text).
+    doc["connections"] = sorted(doc.get("connections", []),
+                                key=lambda c: (c.get("first_seen") or "", json.dumps(c, sort_keys=True)))
+    return doc
+
+
+def first_diff(a, b, path=""):
+    """Where two JSON values first differ, for the message."""
+    if type(a) is not type(b):
+        return "%s: %r != %r" % (path, a, b)
+    if isinstance(a, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                return "%s.%s only in %s" % (path, k, "merge" if k in a else "joint")
+            d = first_diff(a[k], b[k], path + "." + k)
+            if d:
+                return d
+        return None
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return "%s: %d != %d elements" % (path, len(a), len(b))
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = first_diff(x, y, "%s[%d]" % (path, i))
+            if d:
+                return d
+        return None
+    return None if a == b else "%s: %r != %r" % (path, a, b)
+
+
+class Reports:
+    def __init__(self, smbscope, tmp):
+        self.smbscope, self.tmp, self.cache = smbscope, tmp, {}
+
+    def of(self, capture):
+        """The per-capture report file, its first packet time and exit code."""
+        if capture not in self.cache:
+            out = os.path.join(self.tmp, os.path.basename(capture) + ".json")
+            rc, data, err = run([self.smbscope, "-q", "-T", "json", "--merge-state", capture])
+            with open(out, "wb") as f:
+                f.write(data)
+            doc = json.loads(data) if data else {}
+            first = doc["merge_state"]["state"]["inputs"][0]["first_ts"] if "merge_state" in doc else 0
+            self.cache[capture] = (out, first, rc)
+        return self.cache[capture]
+
+    def chrono(self, captures):
+        return sorted(captures, key=lambda c: (self.of(c)[1], c))
+
+
+def compare(name, smbscope, reports, captures, merged_args=None):
+    caps = reports.chrono(captures)
+    rc_j, joint, err_j = run([smbscope, "-q", "-T", "json"] + caps)
+    args = merged_args if merged_args is not None else [reports.of(c)[0] for c in captures]
+    rc_m, merged, err_m = run([smbscope, "merge", "-T", "json"] + args)
+    if rc_m == 2:
+        expect(name, False, "merge failed: " + err_m.strip())
+        return None
+    d = first_diff(normal(json.loads(merged)), normal(json.loads(joint)))
+    expect(name, d is None and rc_m == rc_j, d or "exit %d != %d" % (rc_m, rc_j))
+    return merged
+
+
+SPLITS = [("nbt139-smb3_11.pcap", (9, 16, 23, 30, 37)), ("smb445-list-shares.pcap", (16,)),
+          ("mixed-nbns-139-445.pcap", (32, 38))]
+
+
+def splits(smbscope, samples_dir, tmp):
+    for name, counts in SPLITS:
+        for n in counts:
+            d = os.path.join(tmp, "split-%s-%d" % (name, n))
+            os.mkdir(d)
+            subprocess.run(["editcap", "-c", str(n), os.path.join(samples_dir, name), os.path.join(d, "part.pcap")],
+                           check=True, stdout=subprocess.DEVNULL)
+            parts = sorted(glob.glob(os.path.join(d, "part_*.pcap")))
+            reports = Reports(smbscope, d)
+            compare("split %s every %d packets (%d parts)" % (name, n, len(parts)), smbscope, reports, parts)
+            if len(parts) >= 3:  # merged in two steps, the middle part with either neighbour
+                rc, first, _ = run([smbscope, "merge", "-T", "json", reports.of(parts[0])[0], reports.of(parts[1])[0]])
+                step = os.path.join(d, "step.json")
+                with open(step, "wb") as f:
+                    f.write(first)
+                compare("split %s every %d packets, merged in two steps" % (name, n), smbscope, reports, parts,
+                        [step] + [reports.of(p)[0] for p in parts[2:]])
+
+
+def jobs(smbscope, reports, samples):
+    """--jobs 2 (threads, merged in-process) answers as --jobs 1 does, for
+    the captures given in the order of their first packet, in every format."""
+    caps = reports.chrono(samples)
+    for fmt in ("json", "text"):
+        rc1, one, _ = run([smbscope, "-q", "-T", fmt] + caps)
+        rc2, two, err = run([smbscope, "-q", "-T", fmt, "--jobs", "2"] + caps)
+        if fmt == "json":
+            d = first_diff(normal(json.loads(two)), normal(json.loads(one)))
+        else:  # the same lines (NetBIOS rows: by first seen), but the time jumps between captures (README)
+            lines = [sorted(l for l in out.decode().splitlines() if not l.startswith("  time jumps")) for out in (one, two)]
+            d = None if lines[0] == lines[1] else "the text reports differ"
+        expect("--jobs 2 == --jobs 1 (%s, %d captures)" % (fmt, len(caps)), d is None and rc1 == rc2,
+               d or "exit %d != %d %s" % (rc2, rc1, err.strip()))
+    rc, _, err = run([smbscope, "-q", "-T", "ndjson", "--jobs", "2"] + caps[:2])
+    expect("--jobs 2 refuses -T ndjson", rc == 2 and "--jobs" in err, err.strip())
+
+
+def canonical(x):
+    """json-glib's compact form, which the digest is taken over."""
+    return json.dumps(x, separators=(",", ":"), ensure_ascii=False)
+
+
+def redigest(doc):
+    text = "smbscope-merge-state/%d\n%s\n%s" % (doc["merge_state"]["format"], canonical(doc["merge_state"]["state"]),
+                                                 canonical(doc.get("connections", [])))
+    doc["merge_state"]["digest"] = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return doc
+
+
+def malformed(smbscope, reports, sample, tmp):
+    """States smbscope never writes, with a digest that matches them (so
+    the reader's own checks answer): refused, naming the member."""
+    path = reports.of(sample)[0]
+    doc = json.load(open(path))
+    expect("the digest is SHA-256 over the compact state and connections[]",
+           redigest(json.loads(json.dumps(doc)))["merge_state"]["digest"] == doc["merge_state"]["digest"])
+
+    def case(name, change, needle):
+        t = json.loads(json.dumps(doc))
+        change(t["merge_state"]["state"], t)
+        bad = os.path.join(tmp, "malformed-%s.json" % name)
+        with open(bad, "w") as f:
+            json.dump(redigest(t), f)
+        rc, _, err = run([smbscope, "merge", bad])
+        expect("refuses a malformed state: " + name, rc == 2 and bad in err and needle in err, err.strip())
+
+    case("group level", lambda s, t: s["groups"][0].update(level=99), "groups[0].level")
+    case("group of none", lambda s, t: s["groups"][0].update(count=0), "groups[0]")
+    case("dialect text too long", lambda s, t: s["groups"][0].update(dialect_text="x" * 40), "groups[0].dialect_text")
+    case("census pair", lambda s, t: s["census"].update(pairs=[["10.0.0.1"]]), "census.pairs[0]")
+    case("address", lambda s, t: s["netbios"]["rows"].append(dict(s["netbios"]["rows"][0], client="10.0.0.300"))
+         if s["netbios"]["rows"] else s["census"].update(pairs=[["10.0.0.300", "10.0.0.1", 0, 1, 0, [], [1]]]),
+         "not an")
+    case("negative count", lambda s, t: s["run"].update(packets=-1), "run.packets")
+    case("edges past the cap", lambda s, t: s.update(edges=[[None]] * 4097), "more than 4096")
+    case("edge of another shape", lambda s, t: s.update(edges=[[1, 2, 3]]), "edges[0]")
+    case("unknown decode outcome", lambda s, t: s["inputs"][0]["status"].update(bogus=1), "decode outcome")
+    case("detail count", lambda s, t: t["connections"].append({"first_seen": None}), "conns_detailed")
+
+
+def refusals(smbscope, reports, sample, tmp):
+    path = reports.of(sample)[0]
+    doc = json.load(open(path))
+
+    def refused(name, text, needle):
+        bad = os.path.join(tmp, name + ".json")
+        with open(bad, "w") as f:
+            f.write(text)
+        rc, _, err = run([smbscope, "merge", path, bad])
+        expect("refuses " + name, rc == 2 and bad in err and needle in err, "exit %d, %r" % (rc, err.strip()))
+
+    t = json.loads(json.dumps(doc))
+    t["merge_state"]["state"]["run"]["packets"] += 1
+    refused("tampered-state", json.dumps(t), "digest does not match")
+    t = json.loads(json.dumps(doc))
+    t["connections"].append({"first_seen": "2026-01-01T00:00:00Z"})
+    refused("tampered-connections", json.dumps(t), "digest does not match")
+    refused("foreign", json.dumps({"name": "not a report", "verdict": {"pass": True}}), "not an smbscope JSON report")
+    t = json.loads(json.dumps(doc))
+    t["merge_state"]["format"] = 99
+    refused("other-format", json.dumps(t), "format 99")
+    refused("not-json", "smbscope\n", "not JSON")
+    rc, plain, _ = run([smbscope, "-q", "-T", "json", sample])
+    refused("without-merge-state", plain.decode(), "--merge-state")
+    refused("deep", "[" * 100000 + "]" * 100000, "nested deeper")
+    # A reformatted report (jq, an ingest pipeline) still verifies.
+    pretty = os.path.join(tmp, "reformatted.json")
+    with open(pretty, "w") as f:
+        json.dump(doc, f, indent=1, sort_keys=False)
+    rc, _, err = run([smbscope, "merge", "-T", "json", pretty])
+    expect("accepts a reformatted report", rc != 2, err.strip())
+    rc, _, err = run([smbscope, "merge", "--allow-smb1", path])
+    expect("refuses a report of another policy", rc == 2 and "another policy" in err, err.strip())
+
+
+def corpus(a):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from absent import absent
+    catalog = os.path.join(a.corpus, "CATALOG.tsv")
+    if not os.path.exists(catalog):
+        return absent("corpus not found at %s" % a.corpus)
+    with open(catalog) as f:
+        rows = [line.split("\t")[0] for line in f.read().splitlines()[1:] if line.strip()]
+    caps = sorted(os.path.join(a.corpus, r) for r in rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        reports = Reports(a.smbscope, tmp)
+        readable = [c for c in caps if reports.of(c)[2] != 2]  # merging needs a readable capture
+        # Some public captures hold the same connection as another (variants
+        # of one trace): the same traffic twice is not two captures to merge
+        # (README: it counts twice), so such a capture is left out.
+        seen, distinct = set(), []
+        for c in readable:
+            doc = json.load(open(reports.of(c)[0]))
+            tcp = doc.get("connections", []) + [f for f in doc.get("netbios", {}).get("flows", []) if f["proto"] == "tcp"]
+            conns = {tuple(sorted([(x["client"], x["client_port"]), (x["server"], x["server_port"])])) for x in tcp}
+            if conns & seen:
+                print("(left out: %s repeats a connection of another capture)" % os.path.basename(c))
+                continue
+            seen |= conns
+            distinct.append(c)
+        readable = distinct
+        expect("corpus captures readable", len(readable) >= 10, str(len(readable)))
+        pairs = [(x, y) for i, x in enumerate(readable) for y in readable[i + 1:]] if a.all_pairs else \
+            [(readable[i], readable[(i + 1) % len(readable)]) for i in range(len(readable))]
+        for x, y in pairs:
+            compare("corpus %s + %s" % (os.path.basename(x), os.path.basename(y)), a.smbscope, reports, [x, y])
+        compare("merge of every readable corpus capture", a.smbscope, reports, readable)
+    print("%d failure(s)" % len(failures))
+    return 1 if failures else 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smbscope", required=True)
+    ap.add_argument("--samples")
+    ap.add_argument("--corpus")
+    ap.add_argument("--all-pairs", action="store_true")
+    a = ap.parse_args()
+    if a.corpus:
+        return corpus(a)
+    # X.pcap.gz is X.pcap compressed: the same traffic seen twice is not two
+    # captures of one network to merge (the joint run would see one
+    # connection retransmitted), so only the uncompressed one is used.
+    samples = sorted(glob.glob(os.path.join(a.samples, "*.pcap")))
+    expect("samples found", len(samples) >= 10, str(len(samples)))
+    with tempfile.TemporaryDirectory() as tmp:
+        reports = Reports(a.smbscope, tmp)
+        if a.all_pairs:
+            pairs = [(x, y) for i, x in enumerate(samples) for y in samples[i + 1:]]
+        else:
+            pairs = [(samples[i], samples[(i + 1) % len(samples)]) for i in range(len(samples))]
+        for x, y in pairs:
+            n = "merge %s + %s" % (os.path.basename(x), os.path.basename(y))
+            m1 = compare(n, a.smbscope, reports, [x, y])
+            _, m2, _ = run([a.smbscope, "merge", "-T", "json", reports.of(y)[0], reports.of(x)[0]])
+            if m1 is not None:
+                expect(n + " (either order)", m1 == m2, "the outputs differ")
+        compare("merge of every sample", a.smbscope, reports, samples)
+        half = len(samples) // 2
+        parts = []
+        for k, group in enumerate((samples[:half], samples[half:])):
+            part = os.path.join(tmp, "part%d.json" % k)
+            rc, data, err = run([a.smbscope, "merge", "-T", "json"] + [reports.of(c)[0] for c in group])
+            with open(part, "wb") as f:
+                f.write(data)
+            parts.append(part)
+        compare("merge of two merged halves (associative)", a.smbscope, reports, samples, parts)
+        splits(a.smbscope, a.samples, tmp)
+        jobs(a.smbscope, reports, samples)
+        with open(reports.of(samples[0])[0], "rb") as f:
+            rc, out, err = run([a.smbscope, "merge", "-T", "json", "-"], stdin=f.read())
+        rc1, out1, _ = run([a.smbscope, "merge", "-T", "json", reports.of(samples[0])[0]])
+        expect("a report from standard input", rc == rc1 and out == out1, err.strip())
+        refusals(a.smbscope, reports, samples[0], tmp)
+        with_smb = [s for s in samples if os.path.basename(s) == "smb445-list-shares.pcap"] or samples
+        malformed(a.smbscope, reports, with_smb[0], tmp)
+    print("%d failure(s)" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
