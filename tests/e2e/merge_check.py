@@ -320,7 +320,9 @@ def main():
     # X.pcap.gz is X.pcap compressed: the same traffic seen twice is not two
     # captures of one network to merge (the joint run would see one
     # connection retransmitted), so only the uncompressed one is used.
-    samples = sorted(glob.glob(os.path.join(a.samples, "*.pcap")))
+    # A sample with a NAME.origin file is cut from another sample (the same
+    # connection again, e.g. mid-stream iWARP): left out, as in the corpus.
+    samples = sorted(c for c in glob.glob(os.path.join(a.samples, "*.pcap")) if not os.path.exists(os.path.splitext(c)[0] + ".origin"))
     expect("samples found", len(samples) >= 10, str(len(samples)))
     with tempfile.TemporaryDirectory() as tmp:
         reports = Reports(a.smbscope, tmp)
