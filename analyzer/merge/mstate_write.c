@@ -190,6 +190,7 @@ static void counters(JsonBuilder *b, const struct analysis *a)
     json_builder_begin_object(b);
     kint(b, "dropped", roce_table_dropped(a->roce));
     kint(b, "not_decoded", roce_table_not_decoded(a->roce));
+    kint(b, "icrc_bad", roce_table_icrc_bad(a->roce));
     json_builder_end_object(b);
 }
 

@@ -56,9 +56,11 @@ void evidence_collect(struct evidence *e, const struct analysis *a)
     const struct ipfrag_stats *fr = ipfrag_stats(a->frags);
     e->frag_datagrams_lost = fr->timed_out + fr->evicted + fr->dropped_too_big + fr->dropped_memory +
                              fr->dropped_malformed + fr->active;
+    e->roce_icrc_bad = roce_table_icrc_bad(a->roce);
 }
 
 uint64_t evidence_decode_losses(const struct evidence *e)
 {
-    return e->status[PKT_TRUNCATED] + e->status[PKT_MALFORMED] + e->status[PKT_FRAG_DROPPED] + e->frag_datagrams_lost;
+    return e->status[PKT_TRUNCATED] + e->status[PKT_MALFORMED] + e->status[PKT_FRAG_DROPPED] + e->frag_datagrams_lost
+           + e->roce_icrc_bad;
 }

@@ -65,7 +65,7 @@ void roce_table_free(struct roce_table *t);
 /* Packets of queue-pair pairs not tracked because of the cap. */
 uint64_t roce_table_dropped(const struct roce_table *t);
 /* smbscope merge: another run's counters added. */
-void roce_table_fold_counts(struct roce_table *t, uint64_t dropped, uint64_t not_decoded);
+void roce_table_fold_counts(struct roce_table *t, uint64_t dropped, uint64_t not_decoded, uint64_t icrc_bad);
 /* UDP 4791 packets whose BTH could not be decoded (short, unknown opcode). */
 uint64_t roce_table_not_decoded(const struct roce_table *t);
 /* UDP 4791 packets with a bad ICRC (ignored), whether or not they joined a pair. */

@@ -62,10 +62,11 @@ uint64_t roce_table_dropped(const struct roce_table *t) { return t->dropped; }
 uint64_t roce_table_not_decoded(const struct roce_table *t) { return t->not_decoded; }
 uint64_t roce_table_icrc_bad(const struct roce_table *t) { return t->icrc_bad; }
 
-void roce_table_fold_counts(struct roce_table *t, uint64_t dropped, uint64_t not_decoded)
+void roce_table_fold_counts(struct roce_table *t, uint64_t dropped, uint64_t not_decoded, uint64_t icrc_bad)
 {
     t->dropped += dropped;
     t->not_decoded += not_decoded;
+    t->icrc_bad += icrc_bad;
 }
 
 static bool same(const struct ip_addr *a, const struct ip_addr *b)

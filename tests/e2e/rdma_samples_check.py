@@ -218,6 +218,11 @@ def check_roce_flipped(binary, path, fail):
     if bad_frames != 1 or got != bad_frames or doc["stats"]["roce_icrc_bad_packets"] != bad_frames:
         fail("flipped copy: %d bad ICRCs recomputed, smbscope %d (stats %d)" %
              (bad_frames, got, doc["stats"]["roce_icrc_bad_packets"]))
+    # A frame that could not be read could have shown a violation: no pass.
+    losses = {u["reason"]: u["count"] for u in doc["verdict"]["unknowns"]}
+    if losses.get("decode-loss") != bad_frames or doc["verdict"]["outcome"] == "pass":
+        fail("flipped copy: outcome %s, unknowns %s: the bad-ICRC frame must be a decode-loss" %
+             (doc["verdict"]["outcome"], losses))
     shares = {sh["path"] for sh in c["shares"]}
     if shares != good_trees:
         fail("flipped copy: smbscope shares %s, tshark's from good-ICRC frames %s (bad frame: %s)" %
