@@ -164,6 +164,7 @@ int wiretap_reader_next(struct wiretap_reader *r, struct capture_record *rec, st
             g_free(info);
             return -1;
         }
+        g_free(info); /* some readers say why even when the read succeeds (libwiretap leaves it to us) */
         if (r->rec.rec_type != REC_TYPE_PACKET)
             continue; /* events, reports, custom blocks: not packets */
         const wtap_packet_header *ph = &r->rec.rec_header.packet_header;
