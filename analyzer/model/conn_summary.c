@@ -56,7 +56,7 @@ uint8_t conn_summary_findings(const struct smb_conn *s, uint16_t *ntlm_sessions)
     uint32_t ntlm = 0;
     for (guint k = 0; k < s->sessions->len; k++) {
         const struct smb_session_rec *r = &g_array_index(s->sessions, struct smb_session_rec, k);
-        ntlm += r->mech == AUTH_MECH_NTLM && !r->anonymous;
+        ntlm += r->established && r->mech == AUTH_MECH_NTLM && !r->anonymous;
     }
     uint8_t bits = 0;
     if (ntlm)
@@ -81,6 +81,8 @@ static void auth_of(const struct smb_conn *s, uint8_t *auth, uint8_t *mech)
     *mech = AUTH_MECH_NONE;
     for (guint i = 0; i < s->sessions->len; i++) {
         const struct smb_session_rec *r = &g_array_index(s->sessions, struct smb_session_rec, i);
+        if (!r->established)
+            continue; /* a failed logon authenticated nothing */
         if (r->anonymous || r->guest) {
             *auth = r->anonymous ? CONN_AUTH_ANONYMOUS : CONN_AUTH_GUEST;
             return;

@@ -38,6 +38,8 @@ struct smb_session_rec {
     bool guest;               /* SMB2 IS_GUEST / SMB1 action guest bit */
     bool encrypt_data;        /* SMB2 session flag ENCRYPT_DATA */
     bool established;         /* a successful SESSION_SETUP response */
+    uint32_t status;          /* of the final SESSION_SETUP response: 0, or why the logon failed
+                                 (a record that is not established names who tried) */
     bool signed_seen;
     uint64_t encrypted_pdus;  /* transform headers naming this session */
     struct wstr user, domain, workstation;

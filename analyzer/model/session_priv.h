@@ -23,6 +23,7 @@
 #define SMB2_SHAREFLAG_ENCRYPT_DATA 0x00008000
 #define SMB2_CIPHER_AES128_CCM 0x0001
 #define STATUS_SUCCESS 0x00000000u
+#define STATUS_MORE_PROCESSING_REQUIRED 0xC0000016u
 
 /* Headers the fast path keeps of a message it does not decode further. */
 #define SMB2_HEADER_LEN 64

@@ -85,15 +85,10 @@ static void auth_remember(struct smb_conn *s, const struct smb_auth *a)
         p->mech = a->mech;
 }
 
-static void session_settle(struct smb_conn *s, uint64_t id, bool success, bool guest, bool null_session,
-                           bool encrypt, const struct smb_auth *resp_auth)
+/* What a SESSION_SETUP exchange tells about its session's logon. */
+static void session_note(struct smb_session_rec *r, const struct smb_auth *a, bool guest, bool null_session,
+                         bool encrypt, const struct smb_auth *resp_auth)
 {
-    struct smb_session_rec *r = session_get(s, id, success);
-    if (!r)
-        return;
-    struct smb_auth *a = s->pending_auth;
-    if (success)
-        r->established = true;
     r->guest |= guest;
     r->anonymous |= null_session;
     r->encrypt_data |= encrypt;
@@ -118,7 +113,30 @@ static void session_settle(struct smb_conn *s, uint64_t id, bool success, bool g
     }
     if (r->mech == AUTH_MECH_NONE && resp_auth && resp_auth->has_supported_mech)
         r->mech = gss_oid_mech(resp_auth->supported_mech.id);
-    if (success) {
+}
+
+/* A response to SESSION_SETUP: success establishes the session; a final
+ * failure (anything but MORE_PROCESSING_REQUIRED) leaves a record that is no
+ * logon (established false, the status kept) but names who tried, as tshark
+ * shows the NTLMSSP AUTHENTICATE of a refused logon.  A failed re-
+ * authentication of an established session changes nothing. */
+static void session_settle(struct smb_conn *s, uint64_t id, uint32_t status, bool guest, bool null_session,
+                           bool encrypt, const struct smb_auth *resp_auth)
+{
+    bool success = status == STATUS_SUCCESS;
+    bool final = success || status != STATUS_MORE_PROCESSING_REQUIRED;
+    struct smb_session_rec *r = session_get(s, id, final);
+    if (r && !success && final && r->established)
+        r = NULL;
+    struct smb_auth *a = s->pending_auth;
+    if (r) {
+        if (success)
+            r->established = true;
+        if (final)
+            r->status = status;
+        session_note(r, a, guest, null_session, encrypt, resp_auth);
+    }
+    if (final) {
         g_free(s->pending_auth);
         s->pending_auth = NULL;
     }
@@ -157,8 +175,7 @@ void on_smb1_session_setup_request(void *ctx, const struct smb1_header_info *h, 
 void on_smb1_session_setup_response(void *ctx, const struct smb1_header_info *h, const struct smb1_session_setup_response *r)
 {
     struct smb_conn *s = ((struct dir_ctx *)ctx)->s;
-    bool success = h->status == STATUS_SUCCESS;
-    session_settle(s, h->uid, success, r->guest, false, false, &r->auth);
+    session_settle(s, h->uid, h->status, r->guest, false, false, &r->auth);
 }
 
 void on_smb1_tree_connect_request(void *ctx, const struct smb1_header_info *h, const struct smb1_tree_connect_request *r)
@@ -191,10 +208,7 @@ void on_smb2_session_setup_request(void *ctx, const struct smb2_header_info *h, 
 void on_smb2_session_setup_response(void *ctx, const struct smb2_header_info *h, const struct smb2_session_setup_response *r)
 {
     struct smb_conn *s = ((struct dir_ctx *)ctx)->s;
-    bool success = h->status == STATUS_SUCCESS;
-    if (!success && !r->more_processing)
-        return;
-    session_settle(s, h->session_id, success, r->session_flags & SMB2_SESSION_FLAG_IS_GUEST,
+    session_settle(s, h->session_id, h->status, r->session_flags & SMB2_SESSION_FLAG_IS_GUEST,
                    r->session_flags & SMB2_SESSION_FLAG_IS_NULL, r->session_flags & SMB2_SESSION_FLAG_ENCRYPT_DATA,
                    &r->auth);
 }

@@ -40,6 +40,8 @@ struct policy_conn_facts verdict_conn_facts(const struct smb_conn *s)
     bool known = false;
     for (guint i = 0; i < s->sessions->len; i++) {
         const struct smb_session_rec *r = &g_array_index(s->sessions, struct smb_session_rec, i);
+        if (!r->established)
+            continue; /* a failed logon authenticated nothing (MS-SMB2 3.3.5.5) */
         if (r->anonymous || r->guest)
             f.sessions_other++;
         else if (r->mech == AUTH_MECH_KERBEROS)

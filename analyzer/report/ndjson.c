@@ -171,8 +171,9 @@ static void smb_end_fields(struct json *j, const struct smb_conn *s)
     json_begin_array(j);
     for (guint i = 0; i < s->sessions->len; i++) {
         const struct smb_session_rec *r = &g_array_index(s->sessions, struct smb_session_rec, i);
-        if (!auth || r->established)
-            auth = r->anonymous ? "anonymous" : r->guest ? "guest" : auth_mech_name(r->mech);
+        if (!r->established)
+            continue; /* a failed logon: sessions[] of the JSON report has it */
+        auth = r->anonymous ? "anonymous" : r->guest ? "guest" : auth_mech_name(r->mech);
         if (r->user.p)
             json_str_bytes(j, r->user.p, r->user.len);
     }

@@ -273,6 +273,8 @@ static void conn_sessions(struct json *j, const struct smb_conn *s)
         const char *auth = r->anonymous ? "anonymous" : r->guest ? "guest" : auth_mech_name(r->mech);
         if (r->mech == AUTH_MECH_NONE && !r->anonymous && !r->guest)
             auth = "unknown";
+        if (!r->established)
+            auth = "failed"; /* the logon was refused: it amounted to nothing */
         json_begin_object(j);
         snprintf(buf, sizeof buf, "0x%016" G_GINT64_MODIFIER "x", (guint64)r->id);
         json_kstr(j, "session_id", buf);
@@ -284,6 +286,7 @@ static void conn_sessions(struct json *j, const struct smb_conn *s)
         json_kbool(j, "anonymous", r->anonymous);
         json_kbool(j, "guest", r->guest);
         json_kbool(j, "established", r->established);
+        kenum(j, "status", &nt_status_table, r->status);
         json_kbool(j, "encrypt_data", r->encrypt_data);
         json_kbool(j, "signed", r->signed_seen);
         json_kuint(j, "encrypted_pdus", r->encrypted_pdus);

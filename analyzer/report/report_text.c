@@ -93,6 +93,8 @@ static const char *auth_text(const struct smb_conn *s)
 {
     for (guint i = 0; i < s->sessions->len; i++) {
         const struct smb_session_rec *r = &g_array_index(s->sessions, struct smb_session_rec, i);
+        if (!r->established)
+            continue;
         if (r->anonymous)
             return "anonymous";
         if (r->guest)
@@ -166,6 +168,10 @@ static void detail_user(FILE *out, const struct smb_conn *s)
             fputs(" (workstation ", out);
             fmt_escaped(out, r->workstation.p, r->workstation.len);
             fputc(')', out);
+        }
+        if (!r->established) {
+            char buf[16];
+            fprintf(out, " (logon failed: %s)", smb_enum_name(&nt_status_table, r->status, buf, sizeof buf));
         }
         any = true;
     }

@@ -10,8 +10,10 @@ the same capture, from the JSON report:
              retransmission), dialects offered and chosen, security mode and
              capabilities of both sides, max read/write, negotiate contexts
              (hash algorithms, ciphers, signing algorithms, netname) offered
-             and chosen, the cipher, NTLM user/domain/workstation, shares and
-             their types, the NBSS called and calling names
+             and chosen, the cipher, NTLM user/domain/workstation (a failed
+             logon's too), the status of each session's final SESSION_SETUP
+             response, shares and their types, the NBSS called and calling
+             names
   NetBIOS    the names asked and answered in each NBNS flow
 Facts checked elsewhere against tshark (samples/MANIFEST.tsv, built by
 tshark_facts.py, and manifest_check.py): transport, dialect, SMB version,
@@ -41,7 +43,7 @@ FIELDS = ["frame.time_epoch", "tcp.stream", "ip.src", "ipv6.src", "ip.dst", "ipv
           "smb2.negotiate_context.cipher_id", "smb2.negotiate_context.signing_id",
           "smb2.negotiate_context.netname", "ntlmssp.auth.username", "ntlmssp.auth.domain",
           "ntlmssp.auth.hostname", "smb2.tree", "smb2.share_type", "nbss.called_name",
-          "nbss.calling_name", "nbns.name"]
+          "nbss.calling_name", "nbns.name", "smb2.sesid", "_ws.col.Info"]
 
 # Values from MS-SMB2 2.2.3/2.2.4/2.2.3.1 and 2.2.10, written as smbscope names them.
 DIALECTS = {0x0202: "2.0.2", 0x0210: "2.1", 0x0300: "3.0", 0x0302: "3.0.2", 0x0311: "3.1.1"}
@@ -85,6 +87,7 @@ class Conn:
         self.first = None
         self.facts = {}
         self.users, self.trees, self.types = set(), [], []
+        self.session_status = {}
 
     def add(self, r, src, dst):
         self.times.append(r["frame.time_epoch"][0])
@@ -123,6 +126,12 @@ class Conn:
             self.users.add(tuple(None if v == "NULL" else v for v in
                                  (r["ntlmssp.auth.username"][0], r["ntlmssp.auth.domain"][0],
                                   r["ntlmssp.auth.hostname"][0])))
+        elif cmd == 1 and resp and r["smb2.sesid"]:
+            # tshark's Info column names the status of an error response
+            m = re.search(r"Error: (\w+)", r["_ws.col.Info"][0] if r["_ws.col.Info"] else "")
+            status = m.group(1) if m else "STATUS_SUCCESS"
+            if status != "STATUS_MORE_PROCESSING_REQUIRED":
+                self.session_status[r["smb2.sesid"][0]] = status
         elif cmd == 3 and not resp and r["smb2.tree"]:
             self.trees.append(r["smb2.tree"][0])
         elif cmd == 3 and resp and r["smb2.share_type"]:
@@ -191,11 +200,15 @@ def check_conn(where, c, t, errors):
         expect("cipher", (c.get("encryption") or {}).get("cipher"), t.facts["response.ciphers"][0])
     users = {(x.get("user"), x.get("domain"), x.get("workstation"))
              for x in c.get("sessions", []) if x.get("mechanism") == "ntlm" and x.get("user")}
-    # every user smbscope names, tshark saw; a user whose logon failed has
-    # no session in the report (smb445-logon-failure): a note, not a failure
-    expect("NTLM users", sorted(users), sorted(users & t.users))
-    for u in sorted(t.users - users):
-        print("note: %s: NTLM user %r in tshark, no session in smbscope's report" % (where, u))
+    # every named user of an AUTHENTICATE, whether the logon succeeded or
+    # failed (smb445-logon-failure: the failed logon's session record)
+    expect("NTLM users", sorted(users), sorted(u for u in t.users if u[0]))
+    # each session's final SESSION_SETUP status, as tshark names it
+    mine = {x["session_id"]: x.get("status") for x in c.get("sessions", [])}
+    expect("session status", {k: mine.get(k) for k in t.session_status}, t.session_status)
+    for x in c.get("sessions", []):
+        expect("session %s established" % x["session_id"], x.get("established"),
+               x.get("status") == "STATUS_SUCCESS")
     expect("shares", sorted(x["path"] for x in c.get("shares", [])), sorted(t.trees))
     if len(t.trees) == len(t.types):
         expect("share types", sorted((x["path"], x.get("type")) for x in c.get("shares", [])),

@@ -72,6 +72,8 @@ class Command:
             enc = c.get("encryption") or {}
             auth = None
             for r in c.get("sessions") or []:
+                if not r.get("established"):
+                    continue  # a failed logon authenticated nothing
                 mech = r.get("mechanism")
                 auth = ("anonymous" if r.get("anonymous") else "guest" if r.get("guest")
                         else mech if mech not in (None, "none") else None)
