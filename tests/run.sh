@@ -31,7 +31,11 @@ setup_args_build_fuzz=(-Dfuzz=true -Dplugin=disabled)
 # the plain build.  The fuzz build runs its harnesses only (the rest of it
 # is the plain build again, compiled by clang).
 test_args_build=()
-test_args_build_asan=(--no-suite plugin --no-suite plugin-gui)
+# The analytics suite checks ClickHouse's SQL against smbscope's JSON: nothing
+# in it depends on the sanitizers, and the smbscope runs it makes (the samples
+# analysed together, merge of per-sample reports) are the merge tests' runs,
+# which the ASan build does run.
+test_args_build_asan=(--no-suite plugin --no-suite plugin-gui --no-suite analytics)
 test_args_build_fuzz=(--suite fuzz)
 
 # The one place that sets the environment of every test run.  A sanitizer
