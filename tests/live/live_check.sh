@@ -21,7 +21,8 @@
 # Needs root, ip netns, smbd, smbclient, nmblookup and tcpdump: exits 77
 # (skip) without them, but fails under CI=true when Samba is missing
 # (.ci/deps.sh installs it).  Addresses: 10.213.2.0/24, fd00:213:2::/64;
-# namespaces sl-*.  Everything started here is stopped by PID.
+# namespaces sl-*.  Everything started here is stopped by PID (smbd by its
+# process group).  Namespaces, veth and Samba: samples/lib/samba_netns.sh.
 set -uo pipefail
 
 SMBSCOPE=$(readlink -f "$1")
@@ -40,20 +41,25 @@ done
 for t in ip tcpdump tshark; do command -v "$t" >/dev/null || skip "$t not installed"; done
 ip netns list >/dev/null 2>&1 || skip "no network namespaces here"
 
-NS_S=sl-srv-$$
-NS_C=sl-cli-$$
-SRV4=10.213.2.1 CLI4=10.213.2.2 SRV6=fd00:213:2::1 CLI6=fd00:213:2::2
+# Namespaces, addresses: the environment may change them (NS_S, NS_C, SRV4,
+# CLI4, SRV6, CLI6).
+NS_S=${NS_S:-sl-srv-$$}
+NS_C=${NS_C:-sl-cli-$$}
+SRV4=${SRV4:-10.213.2.1} CLI4=${CLI4:-10.213.2.2} SRV6=${SRV6:-fd00:213:2::1} CLI6=${CLI6:-fd00:213:2::2}
+IF_S=vs0 IF_C=vc0 MAC_S=02:00:0a:d5:02:01 MAC_C=02:00:0a:d5:02:02
 WORK=$(mktemp -d -t smbscope-live.XXXXXX)
 chmod 0777 "$WORK"   # -Z nobody writes its report and -w file here
 PIDS=()
+# shellcheck source=../../samples/lib/samba_netns.sh
+. "$HERE/../../samples/lib/samba_netns.sh"
 
 cleanup() {
     local p
     for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
     sleep 0.3
     for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    ip netns del "$NS_C" 2>/dev/null
-    ip netns del "$NS_S" 2>/dev/null
+    stop_started
+    netns_down
     [ -n "${KEEP_WORK:-}" ] && echo "work dir kept: $WORK" || rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -61,48 +67,16 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 # --- network: two namespaces, a veth pair, static neighbours -------------
-ip netns add "$NS_S" || fail "ip netns add"
-ip netns add "$NS_C" || fail "ip netns add"
-ip link add vc0 netns "$NS_C" address 02:00:0a:d5:02:02 type veth peer name vs0 netns "$NS_S" \
-    address 02:00:0a:d5:02:01 || fail "veth"
-for ns in "$NS_S" "$NS_C"; do
-    if [ "$ns" = "$NS_S" ]; then ifc=vs0 a4=$SRV4 a6=$SRV6; else ifc=vc0 a4=$CLI4 a6=$CLI6; fi
-    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.router_solicitations=0 \
-        net.ipv6.conf.all.router_solicitations=0 net.ipv4.icmp_ratelimit=0
-    ip netns exec "$ns" ip link set lo up
-    ip netns exec "$ns" ip addr add "$a4/24" dev "$ifc"
-    ip netns exec "$ns" ip -6 addr add "$a6/64" dev "$ifc" nodad
-    ip netns exec "$ns" ip link set "$ifc" up
-done
-ip netns exec "$NS_C" ip neigh replace "$SRV4" lladdr 02:00:0a:d5:02:01 dev vc0 nud permanent
-ip netns exec "$NS_S" ip neigh replace "$CLI4" lladdr 02:00:0a:d5:02:02 dev vs0 nud permanent
-ip netns exec "$NS_C" ip -6 neigh replace "$SRV6" lladdr 02:00:0a:d5:02:01 dev vc0 nud permanent
-ip netns exec "$NS_S" ip -6 neigh replace "$CLI6" lladdr 02:00:0a:d5:02:02 dev vs0 nud permanent
+netns_up net.ipv4.icmp_ratelimit=0 || fail "namespaces and veth"
 
 # --- Samba: a guest share, every state directory private -----------------
-mkdir -p "$WORK"/srv/{lock,state,cache,private,pid,ncalrpc,log,share} "$WORK"/cli/{lock,state,cache,private,pid}
+mkdir -p "$WORK/srv/share"
 chmod 0777 "$WORK/srv/share"
-cat >"$WORK/srv/smb.conf" <<EOF
-[global]
-    netbios name = SLSRV
-    workgroup = SMBSCOPE
-    interfaces = vs0
+samba_server_conf "$WORK/srv" SLSRV <<EOF
+    interfaces = $IF_S
     bind interfaces only = yes
     smb ports = 445 139
     server min protocol = NT1
-    server role = standalone server
-    passdb backend = tdbsam:$WORK/srv/private/passdb.tdb
-    lock directory = $WORK/srv/lock
-    state directory = $WORK/srv/state
-    cache directory = $WORK/srv/cache
-    private dir = $WORK/srv/private
-    pid directory = $WORK/srv/pid
-    ncalrpc dir = $WORK/srv/ncalrpc
-    log file = $WORK/srv/log/%m.log
-    load printers = no
-    printing = bsd
-    printcap name = /dev/null
-    disable spoolss = yes
     map to guest = bad user
     guest account = nobody
 [data]
@@ -110,25 +84,10 @@ cat >"$WORK/srv/smb.conf" <<EOF
     guest ok = yes
     read only = yes
 EOF
-cat >"$WORK/cli/smb.conf" <<EOF
-[global]
-    netbios name = SLCLI
-    workgroup = SMBSCOPE
-    lock directory = $WORK/cli/lock
-    state directory = $WORK/cli/state
-    cache directory = $WORK/cli/cache
-    private dir = $WORK/cli/private
-    pid directory = $WORK/cli/pid
+samba_client_conf "$WORK/cli" SLCLI <<EOF
     name resolve order = host
 EOF
-# its own session: smbd signals its whole process group when it ends
-setsid ip netns exec "$NS_S" smbd -F --no-process-group -s "$WORK/srv/smb.conf" </dev/null >"$WORK/smbd.out" 2>&1 &
-PIDS+=($!)
-for i in $(seq 100); do
-    ip netns exec "$NS_S" ss -Htln 'sport = :445' | grep -q . && break
-    sleep 0.1
-done
-ip netns exec "$NS_S" ss -Htln 'sport = :445' | grep -q . || { cat "$WORK/smbd.out"; fail "smbd did not start"; }
+start_smbd "$WORK/srv/smb.conf" "$WORK/smbd.out" 445 || fail "smbd did not start"
 
 # --- captures --------------------------------------------------------------
 started() { # started PID: wait until PID has a socket open (the capture is active)
@@ -206,7 +165,7 @@ wait "$P_NO139"; RC_NO139=$?
 wait "$P_EVERY"; RC_EVERY=$?
 wait "$P_ETXT"; RC_ETXT=$?
 wait "$P_EJSON"; RC_EJSON=$?
-PIDS=("${PIDS[0]}")   # only smbd is left
+PIDS=()   # only smbd is left (STARTED_PIDS)
 
 "$SMBSCOPE" -q -T json -r "$WORK/ref.pcap" >"$WORK/ref.json" 2>"$WORK/ref-analysis.err"
 RC_REF=$?
