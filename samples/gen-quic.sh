@@ -11,7 +11,8 @@
 # interfaces and addresses (quic443-0rtt was made with 10.213.41.1/.2).
 #
 # Needs: samba smbclient tcpdump iproute2 openssl tshark, node 20 + npm (the
-# npm registry).  Server 10.213.3.1, client 10.213.3.2; smbd listens on the
+# npm registry).  Namespaces, veth and Samba: lib/samba_netns.sh.
+# Server 10.213.3.1, client 10.213.3.2; smbd listens on the
 # server's loopback only, so the veth carries nothing but QUIC.  Each capture
 # gets a key log beside it (NAME.keylog); quiche's server always sends a
 # Retry and the client then sends a new ClientHello with a new random, while
@@ -33,19 +34,19 @@ USER_PASS='Sm6scope!pw'
 SNI=files.smbscope.test
 QUIC_PKG=@matrixai/quic@2.0.9
 
+MAC_S=02:00:0a:d5:03:01
+MAC_C=02:00:0a:d5:03:02
+
 WORK=$(mktemp -d -t smbscope-quic.XXXXXX)
 chmod 0755 "$WORK"
-STARTED_PIDS=()
+# shellcheck source=lib/samba_netns.sh
+. "$HERE/lib/samba_netns.sh"
 log() { printf '[gen-quic] %s\n' "$*" >&2; }
 
 cleanup() {
     set +e
-    local p
-    for p in "${STARTED_PIDS[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done
-    sleep 0.5
-    for p in "${STARTED_PIDS[@]}"; do kill -KILL -- "-$p" 2>/dev/null; done
-    ip netns del "$NS_C" 2>/dev/null
-    ip netns del "$NS_S" 2>/dev/null
+    stop_started
+    netns_down
     [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -65,85 +66,23 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
     -subj "/CN=$SNI" -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
 
 # --- identity: the sample user exists only in a private passwd (mount namespace)
-mkdir -p "$WORK/etc"
-{ grep '^root:' /etc/passwd; echo "$USER_NAME:x:30213:30213:smbscope sample user:/nonexistent:/usr/sbin/nologin"; } >"$WORK/etc/passwd"
-{ grep '^root:' /etc/group; echo "$USER_NAME:x:30213:"; } >"$WORK/etc/group"
-NS_WRAP='hostname "$1" && mount --bind "$0/passwd" /etc/passwd && mount --bind "$0/group" /etc/group && shift && exec "$@"'
-ns_host() { if [ "$1" = "$NS_S" ]; then echo smbscopesrv; else echo smbscopecli; fi; }
-in_ns() {
-    local ns=$1; shift
-    ip netns exec "$ns" unshare -m -u --propagation private sh -c "$NS_WRAP" "$WORK/etc" "$(ns_host "$ns")" "$@"
-}
-BG_PID=
-bg_ns() {
-    local ns=$1 logf=$2; shift 2
-    setsid ip netns exec "$ns" unshare -m -u --propagation private \
-        sh -c "$NS_WRAP" "$WORK/etc" "$(ns_host "$ns")" "$@" >"$logf" 2>&1 </dev/null &
-    BG_PID=$!
-    STARTED_PIDS+=("$BG_PID")
-}
-stop_pid() {
-    local pid=$1 i
-    kill -TERM -- "-$pid" 2>/dev/null || true
-    for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    local n=() p
-    for p in "${STARTED_PIDS[@]}"; do [ "$p" = "$pid" ] || n+=("$p"); done
-    STARTED_PIDS=("${n[@]}")
-}
-wait_port() { # wait_port NS PROTO PORT
-    local i flag=-Htln
-    [ "$2" = udp ] && flag=-Huln
-    for i in $(seq 100); do
-        ip netns exec "$1" ss $flag "sport = :$3" | grep -q . && return 0
-        sleep 0.1
-    done
-    log "nothing listens on $2 $3 in $1"; return 1
-}
+ns_identity "$USER_NAME" 30213
+# wait_quic NS PROTO PORT: wait_port, or say what is missing
+wait_quic() { wait_port "$@" || { log "nothing listens on $2 $3 in $1"; return 1; }; }
 
 # --- network
-ip netns del "$NS_C" 2>/dev/null || true
-ip netns del "$NS_S" 2>/dev/null || true
-ip netns add "$NS_S"
-ip netns add "$NS_C"
-ip link add "$IF_C" netns "$NS_C" address 02:00:0a:d5:03:02 type veth peer name "$IF_S" netns "$NS_S" address 02:00:0a:d5:03:01
-for ns in "$NS_S" "$NS_C"; do
-    if [ "$ns" = "$NS_S" ]; then ifc=$IF_S a4=$SRV4; else ifc=$IF_C a4=$CLI4; fi
-    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-    ip netns exec "$ns" ip link set lo up
-    ip netns exec "$ns" ip addr add "$a4/24" dev "$ifc"
-    ip netns exec "$ns" ip link set "$ifc" up
-done
-ip netns exec "$NS_C" ip neigh replace "$SRV4" lladdr 02:00:0a:d5:03:01 dev "$IF_C" nud permanent
-ip netns exec "$NS_S" ip neigh replace "$CLI4" lladdr 02:00:0a:d5:03:02 dev "$IF_S" nud permanent
+netns_up
 
 # --- smbd on the server's loopback
 d=$WORK/srv
-mkdir -p "$d"/{lock,state,cache,private,pid,ncalrpc,log} "$d/share"
+mkdir -p "$d/share"
 chown 30213:30213 "$d/share"
 printf 'smbscope QUIC sample file, fixed content.\n' >"$d/share/hello.txt"
-cat >"$d/smb.conf" <<EOF
-[global]
-    netbios name = SMBSCOPESRV
-    workgroup = SMBSCOPE
+samba_server_conf "$d" SMBSCOPESRV <<EOF
     interfaces = lo
     bind interfaces only = yes
     smb ports = 445
     server min protocol = SMB2_02
-    server role = standalone server
-    passdb backend = tdbsam:$d/private/passdb.tdb
-    lock directory = $d/lock
-    state directory = $d/state
-    cache directory = $d/cache
-    private dir = $d/private
-    pid directory = $d/pid
-    ncalrpc dir = $d/ncalrpc
-    log file = $d/log/%m.log
-    load printers = no
-    printing = bsd
-    printcap name = /dev/null
-    disable spoolss = yes
     disable netbios = yes
     map to guest = never
 [data]
@@ -152,19 +91,9 @@ cat >"$d/smb.conf" <<EOF
     force user = $USER_NAME
 EOF
 printf '%s\n%s\n' "$USER_PASS" "$USER_PASS" | in_ns "$NS_S" smbpasswd -c "$d/smb.conf" -a -s "$USER_NAME" >/dev/null
-bg_ns "$NS_S" "$d/log/smbd.out" smbd -F --no-process-group -s "$d/smb.conf" --debug-stdout
-wait_port "$NS_S" tcp 445
+smbd_up "$d/smb.conf" "$d/log/smbd.out" 445
 c=$WORK/cli
-mkdir -p "$c"/{lock,state,cache,private,pid}
-cat >"$c/smb.conf" <<EOF
-[global]
-    netbios name = SMBSCOPECLI
-    workgroup = SMBSCOPE
-    lock directory = $c/lock
-    state directory = $c/state
-    cache directory = $c/cache
-    private dir = $c/private
-    pid directory = $c/pid
+samba_client_conf "$c" SMBSCOPECLI <<EOF
     disable netbios = yes
 EOF
 
@@ -197,11 +126,11 @@ smb_over_quic() {
     local name=$1 port=$2 alpn=$3 zero_rtt=${4:-}
     bg_ns "$NS_S" "$WORK/$name.srv.log" node "$WORK/node/quic_relay.mjs" server "$SRV4" "$port" 127.0.0.1 445 smb "$WORK/key.pem" "$WORK/cert.pem"
     local srv=$BG_PID
-    wait_port "$NS_S" udp "$port"
+    wait_quic "$NS_S" udp "$port"
     rm -f "$WORK/$name.keylog"
     bg_ns "$NS_C" "$WORK/$name.cli.log" node "$WORK/node/quic_relay.mjs" client 4445 "$SRV4" "$port" "$SNI" "$alpn" "$WORK/$name.keylog" $zero_rtt
     local cli=$BG_PID
-    wait_port "$NS_C" tcp 4445
+    wait_quic "$NS_C" tcp 4445
     cap_start "$name"
     in_ns "$NS_C" smbclient -s "$c/smb.conf" //127.0.0.1/data -p 4445 -m SMB3 -U "$USER_NAME%$USER_PASS" \
         -c 'ls; get hello.txt /dev/null' >"$WORK/$name.smbclient" 2>&1 || { cat "$WORK/$name.smbclient" "$WORK/$name".*.log >&2; return 1; }
@@ -228,7 +157,7 @@ scenario_quic-other-alpn() {
     local name=quic443-other-alpn
     bg_ns "$NS_S" "$WORK/$name.srv.log" node "$WORK/node/quic_relay.mjs" server "$SRV4" 443 echo 0 smbscope-echo "$WORK/key.pem" "$WORK/cert.pem"
     local srv=$BG_PID
-    wait_port "$NS_S" udp 443
+    wait_quic "$NS_S" udp 443
     cap_start "$name"
     in_ns "$NS_C" node "$WORK/node/quic_relay.mjs" echo "$SRV4" 443 echo.smbscope.test smbscope-echo "$WORK/$name.keylog" \
         >"$WORK/$name.cli.log" 2>&1 || { cat "$WORK/$name".*.log >&2; return 1; }

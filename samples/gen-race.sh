@@ -65,7 +65,7 @@ samba_client_conf "$WORK/cli" SMBSCOPECLI <<EOF
     name resolve order = host
 EOF
 printf '%s\n%s\n' "$PASS" "$PASS" | in_ns "$NS_S" smbpasswd -c "$WORK/srv/smb.conf" -a -s smbuser >/dev/null
-start_smbd "$WORK/srv/smb.conf" "$WORK/smbd.out" 139
+smbd_up "$WORK/srv/smb.conf" "$WORK/smbd.out" 139
 
 # scenario NAME NFT-RULE-FOR-139: SYNs to 445 are always dropped
 scenario() {

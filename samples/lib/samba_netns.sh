@@ -19,7 +19,7 @@
 #   samba_server_conf DIR NAME  DIR/smb.conf of a standalone server whose state
 #   samba_client_conf DIR NAME  (or a client's) lives in DIR; more [global]
 #                               lines and the shares come on standard input
-#   start_smbd CONF LOG PORT    smbd in NS_S with CONF; waits for PORT
+#   smbd_up CONF LOG PORT    smbd in NS_S with CONF; waits for PORT
 #
 # The caller sets WORK, NS_S, NS_C, IF_S, IF_C, SRV4, CLI4, MAC_S, MAC_C and
 # may set SRV6 and CLI6 (IPv6 on the veth; without them IPv6 is disabled),
@@ -107,12 +107,17 @@ stop_pid() {
     STARTED_PIDS=(${n[@]+"${n[@]}"})
 }
 
+# stop_started: every process group still in STARTED_PIDS, then the helpers
+# smbd started in sessions of their own (samba-dcerpcd and its rpcd_* workers,
+# for a share listing): the processes whose configuration is one of WORK's.
 stop_started() {
-    local p
+    local p helpers
     for p in ${STARTED_PIDS[@]+"${STARTED_PIDS[@]}"}; do kill -TERM -- "-$p" 2>/dev/null; done
     sleep 0.5
     for p in ${STARTED_PIDS[@]+"${STARTED_PIDS[@]}"}; do kill -KILL -- "-$p" 2>/dev/null; wait "$p" 2>/dev/null; done
     STARTED_PIDS=()
+    helpers=$(pgrep -f -- "--configfile=$WORK/" || true)
+    for p in $helpers; do kill -TERM "$p" 2>/dev/null; done
     return 0
 }
 
@@ -172,9 +177,9 @@ EOF
     } >"$d/smb.conf"
 }
 
-# start_smbd CONF LOG PORT: smbd in the server namespace, in the foreground
+# smbd_up CONF LOG PORT: smbd in the server namespace, in the foreground
 # of its own process group (it signals its whole group when it ends).
-start_smbd() {
+smbd_up() {
     bg_ns "$NS_S" "$2" smbd -F --no-process-group -s "$1" --debug-stdout
     SMBD_PID=$BG_PID
     wait_port "$NS_S" tcp "$3" && return 0

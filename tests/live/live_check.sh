@@ -87,7 +87,7 @@ EOF
 samba_client_conf "$WORK/cli" SLCLI <<EOF
     name resolve order = host
 EOF
-start_smbd "$WORK/srv/smb.conf" "$WORK/smbd.out" 445 || fail "smbd did not start"
+smbd_up "$WORK/srv/smb.conf" "$WORK/smbd.out" 445 || fail "smbd did not start"
 
 # --- captures --------------------------------------------------------------
 started() { # started PID: wait until PID has a socket open (the capture is active)
