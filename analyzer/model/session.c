@@ -194,8 +194,6 @@ static bool conn_close(struct smb_conn *s, const struct close_facts *f, const ch
     /* a logon that never completed leaves its request blob: not reported */
     g_free(s->pending_auth);
     s->pending_auth = NULL;
-    s->ctx_request = ctx_pool_keep(s->ctx_request);
-    s->ctx_response = ctx_pool_keep(s->ctx_response);
 
     s->obs.server_port = s->port[!s->client];
     s->obs.handshake_seen = s->handshake_seen;
@@ -250,6 +248,26 @@ bool smb_conn_close_endpoints(struct smb_conn *s, int64_t first_ts, int64_t last
     return conn_close(s, &f, reason);
 }
 
+void smb_conn_retain(struct smb_conn *s)
+{
+    if (s->ctx_pooled)
+        return;
+    s->ctx_request = ctx_pool_keep(s->ctx_request);
+    s->ctx_response = ctx_pool_keep(s->ctx_response);
+    s->ctx_pooled = true;
+}
+
+/* A list never pooled is its connection's own: freed without asking the
+ * pool (a hash and a compare per list, for the most connections, which are
+ * folded into groups and freed as they close). */
+static void ctx_list_free(struct smb_conn *s, struct smb2_neg_ctx_list *l)
+{
+    if (s->ctx_pooled)
+        ctx_pool_drop(l);
+    else
+        g_free(l);
+}
+
 void smb_conn_free(struct smb_conn *s)
 {
     if (!s)
@@ -280,8 +298,8 @@ void smb_conn_free(struct smb_conn *s)
     g_array_free(s->shares, TRUE);
     wstr_free(&s->called_name);
     wstr_free(&s->calling_name);
-    ctx_pool_drop(s->ctx_request);
-    ctx_pool_drop(s->ctx_response);
+    ctx_list_free(s, s->ctx_request);
+    ctx_list_free(s, s->ctx_response);
     g_free(s->pending_auth);
     g_free(priv(s));
 }

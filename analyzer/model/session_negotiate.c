@@ -92,8 +92,7 @@ void on_smb2_negotiate_request(void *ctx, const struct smb2_header_info *h, cons
     s->client_capabilities = r->capabilities;
     memcpy(s->client_guid, r->client_guid, 16);
     if (r->contexts.status != SMB2_CTX_ABSENT) {
-        s->ctx_request = g_new0(struct smb2_neg_ctx_list, 1);
-        memcpy(s->ctx_request, &r->contexts, sizeof r->contexts);
+        s->ctx_request = g_memdup2(&r->contexts, sizeof r->contexts);
     }
 }
 
@@ -112,8 +111,9 @@ void on_smb2_negotiate_response(void *ctx, const struct smb2_header_info *h, con
     s->max_transact = r->max_transact;
     if (r->contexts.status != SMB2_CTX_ABSENT) {
         if (!s->ctx_response)
-            s->ctx_response = g_new0(struct smb2_neg_ctx_list, 1);
-        memcpy(s->ctx_response, &r->contexts, sizeof r->contexts);
+            s->ctx_response = g_memdup2(&r->contexts, sizeof r->contexts);
+        else
+            memcpy(s->ctx_response, &r->contexts, sizeof r->contexts);
         const struct smb2_neg_ctx *enc = smb2_ctx_find(&r->contexts, SMB2_CTX_ENCRYPTION);
         if (enc && enc->ids_stored) {
             s->cipher = enc->ids[0];
