@@ -15,6 +15,20 @@
 
 /* ---- lifecycle ------------------------------------------------------- */
 
+GArray *session_empty_array(void)
+{
+    static GArray *empty; /* made once, kept for the process (shared by threads) */
+    if (g_once_init_enter(&empty))
+        g_once_init_leave(&empty, g_array_new(FALSE, FALSE, 1));
+    return empty;
+}
+
+static void array_free(GArray *a)
+{
+    if (a != session_empty_array())
+        g_array_free(a, TRUE);
+}
+
 /* Both directions start at a header unless the capture began mid-connection. */
 static struct smb_conn *conn_new(const struct session_config *cfg, bool midstream)
 {
@@ -26,10 +40,7 @@ static struct smb_conn *conn_new(const struct session_config *cfg, bool midstrea
     s->pdu_cap = cfg->pdu_cap ? cfg->pdu_cap : FRAMER_DEFAULT_CAP;
     s->no_fast_path = cfg->no_fast_path;
     s->smb1_chosen = -1;
-    s->smb1_dialects = g_array_new(FALSE, FALSE, sizeof(struct wstr));
-    s->dialects_offered = g_array_new(FALSE, FALSE, sizeof(uint16_t));
-    s->sessions = g_array_new(FALSE, FALSE, sizeof(struct smb_session_rec));
-    s->shares = g_array_new(FALSE, FALSE, sizeof(struct smb_share_rec));
+    s->smb1_dialects = s->dialects_offered = s->sessions = s->shares = session_empty_array();
     p->live = g_new0(struct smb_conn_live, 1);
     s->fr = p->live->fr;
     for (int d = 0; d < 2; d++) {
@@ -292,10 +303,10 @@ void smb_conn_free(struct smb_conn *s)
         wstr_free(&r->path);
         wstr_free(&r->service);
     }
-    g_array_free(s->smb1_dialects, TRUE);
-    g_array_free(s->dialects_offered, TRUE);
-    g_array_free(s->sessions, TRUE);
-    g_array_free(s->shares, TRUE);
+    array_free(s->smb1_dialects);
+    array_free(s->dialects_offered);
+    array_free(s->sessions);
+    array_free(s->shares);
     wstr_free(&s->called_name);
     wstr_free(&s->calling_name);
     ctx_list_free(s, s->ctx_request);
