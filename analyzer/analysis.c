@@ -148,6 +148,7 @@ static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flo
         smb_hosts_add(a->smb_hosts, &cs);
     }
     if (keep_conn(a, &cs)) {
+        smb_conn_retain(s);
         g_ptr_array_add(a->conns, s);
     } else {
         a->conns_omitted++;

@@ -186,8 +186,10 @@ void conn_summary_from_conn(struct conn_summary *out, const struct smb_conn *s, 
     out->gap = (uint8_t)conn_summary_gap(&f);
     out->findings = conn_summary_findings(s, &out->ntlm_sessions);
     char buf[64];
-    const char *d = smb_conn_dialect_text(s, buf, sizeof buf);
-    if (d)
+    const char *d;
+    if (out->dialect) /* a table name or "0x%04x": printable ASCII, escaping changes nothing */
+        g_strlcpy(out->dialect_text, smb2_dialect_name(out->dialect, buf, sizeof buf), sizeof out->dialect_text);
+    else if ((d = smb_conn_dialect_text(s, buf, sizeof buf)))
         fmt_escaped_buf((const uint8_t *)d, strlen(d), out->dialect_text, sizeof out->dialect_text);
     if (s->close_reason)
         g_strlcpy(out->close_reason, s->close_reason, sizeof out->close_reason);

@@ -37,6 +37,8 @@ struct build {
     struct acc *acc;        /* nled + extras->len */
     uint32_t acc_alloc;
     GArray *extras;         /* struct extra, accumulator nled + i */
+    const struct smb_hosts *smb; /* the SMB hosts, and the accumulator of each (-1 none) */
+    int64_t *smb_acc;
     GHashTable *extra_index;/* struct ip_addr* (in extras? no: own copies) -> i + 1 */
     GPtrArray *extra_keys;
     GPtrArray *names;       /* GPtrArray* of const char*, per host with names */
@@ -57,7 +59,20 @@ static gboolean addr_equal(gconstpointer x, gconstpointer y)
     return a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
 }
 
-/* Accumulator index of an address, creating an SMB-only host; -1 for a
+/* A host of no table yet: its accumulator (zeroed) and record. */
+static int64_t new_extra(struct build *b, const struct ip_addr *a, int64_t ts)
+{
+    if (b->nled + b->extras->len + 1 > b->acc_alloc) {
+        b->acc_alloc = b->acc_alloc * 2 + 64;
+        b->acc = g_realloc_n(b->acc, b->acc_alloc, sizeof *b->acc);
+    }
+    memset(&b->acc[b->nled + b->extras->len], 0, sizeof *b->acc);
+    struct extra e = { *a, ts, ts };
+    g_array_append_val(b->extras, e);
+    return b->nled + b->extras->len - 1;
+}
+
+/* Accumulator index of an address, creating a host seen in no table; -1 for a
  * broadcast or no address. */
 static int64_t lookup(struct build *b, const struct ip_addr *a, int64_t ts, bool create)
 {
@@ -66,6 +81,13 @@ static int64_t lookup(struct build *b, const struct ip_addr *a, int64_t ts, bool
     const struct host_rec *r = host_table_find(b->ht, a);
     if (r)
         return r - host_table_at(b->ht, 0);
+    int64_t si = b->smb_acc ? smb_hosts_find(b->smb, a) : -1;
+    if (si >= 0 && b->smb_acc[si] >= 0) {
+        struct extra *e = &g_array_index(b->extras, struct extra, b->smb_acc[si] - b->nled);
+        e->first_seen = ts < e->first_seen ? ts : e->first_seen;
+        e->last_seen = ts > e->last_seen ? ts : e->last_seen;
+        return b->smb_acc[si];
+    }
     guint i = GPOINTER_TO_UINT(g_hash_table_lookup(b->extra_index, a));
     if (i) {
         struct extra *e = &g_array_index(b->extras, struct extra, i - 1);
@@ -75,17 +97,11 @@ static int64_t lookup(struct build *b, const struct ip_addr *a, int64_t ts, bool
     }
     if (!create)
         return -1;
-    if (b->nled + b->extras->len + 1 > b->acc_alloc) {
-        b->acc_alloc = b->acc_alloc * 2 + 64;
-        b->acc = g_realloc_n(b->acc, b->acc_alloc, sizeof *b->acc);
-    }
-    memset(&b->acc[b->nled + b->extras->len], 0, sizeof *b->acc);
-    struct extra e = { *a, ts, ts };
-    g_array_append_val(b->extras, e);
+    int64_t at = new_extra(b, a, ts);
     struct ip_addr *k = g_memdup2(a, sizeof *a);
     g_ptr_array_add(b->extra_keys, k);
     g_hash_table_insert(b->extra_index, k, GUINT_TO_POINTER(b->extras->len));
-    return b->nled + b->extras->len - 1;
+    return at;
 }
 
 static void name(struct build *b, const struct violation *x, bool client, bool server)
@@ -138,15 +154,24 @@ static void from_ledger(struct build *b)
  * exact per host up to its cap, whatever the report kept. */
 static void from_conns(struct build *b, const struct analysis *a)
 {
-    for (uint32_t i = 0; i < smb_hosts_size(a->smb_hosts); i++) {
+    /* Each SMB host is one address (no lookup among the others); one not in
+     * the ledger becomes a host of its own, found again through smb_acc. */
+    uint32_t n = smb_hosts_size(a->smb_hosts);
+    b->smb = a->smb_hosts;
+    b->smb_acc = g_new(int64_t, n ? n : 1);
+    for (uint32_t i = 0; i < n; i++) {
         const struct host_rec *r;
         const struct smb_host *x = smb_hosts_at(a->smb_hosts, i, &r);
-        if (!x)
+        b->smb_acc[i] = -1;
+        if (!x || !r->addr.family || host_is_broadcast(b->ht, &r->addr))
             continue;
-        int64_t h = lookup(b, &r->addr, r->first_seen, true);
-        if (h < 0)
-            continue;
-        lookup(b, &r->addr, r->last_seen, false);
+        const struct host_rec *led = host_table_find(b->ht, &r->addr);
+        int64_t h = led ? led - host_table_at(b->ht, 0) : new_extra(b, &r->addr, r->first_seen);
+        if (!led) {
+            struct extra *e = &g_array_index(b->extras, struct extra, h - b->nled);
+            e->last_seen = r->last_seen > e->last_seen ? r->last_seen : e->last_seen;
+            b->smb_acc[i] = h;
+        }
         struct acc *y = &b->acc[h];
         y->roles |= (x->client_conns ? ROLE_SMB_CLIENT : 0) | (x->server_conns ? ROLE_SMB_SERVER : 0);
         y->smb_client_conns += x->client_conns;
@@ -192,23 +217,29 @@ static int64_t first_of(const struct build *b, uint32_t i)
                        : g_array_index(b->extras, struct extra, i - b->nled).first_seen;
 }
 
-static gint rank(gconstpointer pa, gconstpointer pb, gpointer data)
+/* What ranks a host, taken once per host (not once per comparison). */
+struct rank_key {
+    uint32_t violations, rule_count, finding_count, i;
+    uint64_t flows;
+    int64_t first;
+};
+
+/* Most violations, then most rules, findings and flows, then the earliest;
+ * last the accumulator index, so the order is that of a stable sort. */
+static int rank(const void *pa, const void *pb)
 {
-    const struct build *b = data;
-    uint32_t ia = *(const uint32_t *)pa, ib = *(const uint32_t *)pb;
-    const struct acc *x = &b->acc[ia], *y = &b->acc[ib];
+    const struct rank_key *x = pa, *y = pb;
     if (x->violations != y->violations)
         return x->violations > y->violations ? -1 : 1;
-    int xr = __builtin_popcount(x->rules), yr = __builtin_popcount(y->rules);
-    if (xr != yr)
-        return xr > yr ? -1 : 1;
+    if (x->rule_count != y->rule_count)
+        return x->rule_count > y->rule_count ? -1 : 1;
     if (x->finding_count != y->finding_count)
         return x->finding_count > y->finding_count ? -1 : 1;
-    uint64_t xf = flows_of(b, ia), yf = flows_of(b, ib);
-    if (xf != yf)
-        return xf > yf ? -1 : 1;
-    int64_t xt = first_of(b, ia), yt = first_of(b, ib);
-    return (xt > yt) - (xt < yt);
+    if (x->flows != y->flows)
+        return x->flows > y->flows ? -1 : 1;
+    if (x->first != y->first)
+        return x->first < y->first ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
 }
 
 static void materialise(struct host_view *h, const struct build *b, uint32_t i)
@@ -259,12 +290,13 @@ void host_views_build(struct host_views *hv, const struct analysis *a, const str
 
     /* Every host ranked (broadcast addresses the ledger learned late are left out). */
     uint32_t total = b.nled + b.extras->len, n = 0;
-    uint32_t *order = g_new(uint32_t, total ? total : 1);
+    struct rank_key *order = g_new(struct rank_key, total ? total : 1);
     for (uint32_t i = 0; i < total; i++) {
         if (i < b.nled && host_is_broadcast(b.ht, &host_table_at(b.ht, i)->addr))
             continue;
-        order[n++] = i;
         const struct acc *x = &b.acc[i];
+        order[n++] = (struct rank_key){ x->violations, (uint32_t)__builtin_popcount(x->rules), x->finding_count, i,
+                                        flows_of(&b, i), first_of(&b, i) };
         hv->spoke_netbios += (x->roles & (ROLE_NB_CLIENT | ROLE_NB_SERVER | ROLE_BROADCASTER)) != 0;
         hv->to_fix += (x->rules || x->findings);
         for (int r = 0; r < RULE_COUNT; r++)
@@ -272,11 +304,11 @@ void host_views_build(struct host_views *hv, const struct analysis *a, const str
         for (int k = 0; k < FINDING_COUNT; k++)
             hv->finding_hosts[k] += (x->findings >> k) & 1u;
     }
-    g_qsort_with_data(order, (gint)n, sizeof *order, rank, &b);
+    qsort(order, n, sizeof *order, rank);
     hv->n = n < VIEWS_LISTED ? n : VIEWS_LISTED;
     hv->v = g_new(struct host_view, hv->n ? hv->n : 1);
     for (uint32_t i = 0; i < hv->n; i++)
-        materialise(&hv->v[i], &b, order[i]);
+        materialise(&hv->v[i], &b, order[i].i);
     g_free(order);
     bool est = false;
     hv->total = host_table_total(b.ht, &est) + b.extras->len;
@@ -290,6 +322,7 @@ void host_views_build(struct host_views *hv, const struct analysis *a, const str
     g_array_free(b.extras, TRUE);
     g_hash_table_destroy(b.extra_index);
     g_ptr_array_free(b.extra_keys, TRUE);
+    g_free(b.smb_acc);
 }
 
 const GPtrArray *host_view_nbns_only_names(const struct host_views *hv, const struct host_view *h)

@@ -15,6 +15,20 @@
 
 /* ---- lifecycle ------------------------------------------------------- */
 
+GArray *session_empty_array(void)
+{
+    static GArray *empty; /* made once, kept for the process (shared by threads) */
+    if (g_once_init_enter(&empty))
+        g_once_init_leave(&empty, g_array_new(FALSE, FALSE, 1));
+    return empty;
+}
+
+static void array_free(GArray *a)
+{
+    if (a != session_empty_array())
+        g_array_free(a, TRUE);
+}
+
 /* Both directions start at a header unless the capture began mid-connection. */
 static struct smb_conn *conn_new(const struct session_config *cfg, bool midstream)
 {
@@ -26,10 +40,7 @@ static struct smb_conn *conn_new(const struct session_config *cfg, bool midstrea
     s->pdu_cap = cfg->pdu_cap ? cfg->pdu_cap : FRAMER_DEFAULT_CAP;
     s->no_fast_path = cfg->no_fast_path;
     s->smb1_chosen = -1;
-    s->smb1_dialects = g_array_new(FALSE, FALSE, sizeof(struct wstr));
-    s->dialects_offered = g_array_new(FALSE, FALSE, sizeof(uint16_t));
-    s->sessions = g_array_new(FALSE, FALSE, sizeof(struct smb_session_rec));
-    s->shares = g_array_new(FALSE, FALSE, sizeof(struct smb_share_rec));
+    s->smb1_dialects = s->dialects_offered = s->sessions = s->shares = session_empty_array();
     p->live = g_new0(struct smb_conn_live, 1);
     s->fr = p->live->fr;
     for (int d = 0; d < 2; d++) {
@@ -194,8 +205,6 @@ static bool conn_close(struct smb_conn *s, const struct close_facts *f, const ch
     /* a logon that never completed leaves its request blob: not reported */
     g_free(s->pending_auth);
     s->pending_auth = NULL;
-    s->ctx_request = ctx_pool_keep(s->ctx_request);
-    s->ctx_response = ctx_pool_keep(s->ctx_response);
 
     s->obs.server_port = s->port[!s->client];
     s->obs.handshake_seen = s->handshake_seen;
@@ -250,6 +259,26 @@ bool smb_conn_close_endpoints(struct smb_conn *s, int64_t first_ts, int64_t last
     return conn_close(s, &f, reason);
 }
 
+void smb_conn_retain(struct smb_conn *s)
+{
+    if (s->ctx_pooled)
+        return;
+    s->ctx_request = ctx_pool_keep(s->ctx_request);
+    s->ctx_response = ctx_pool_keep(s->ctx_response);
+    s->ctx_pooled = true;
+}
+
+/* A list never pooled is its connection's own: freed without asking the
+ * pool (a hash and a compare per list, for the most connections, which are
+ * folded into groups and freed as they close). */
+static void ctx_list_free(struct smb_conn *s, struct smb2_neg_ctx_list *l)
+{
+    if (s->ctx_pooled)
+        ctx_pool_drop(l);
+    else
+        g_free(l);
+}
+
 void smb_conn_free(struct smb_conn *s)
 {
     if (!s)
@@ -274,14 +303,14 @@ void smb_conn_free(struct smb_conn *s)
         wstr_free(&r->path);
         wstr_free(&r->service);
     }
-    g_array_free(s->smb1_dialects, TRUE);
-    g_array_free(s->dialects_offered, TRUE);
-    g_array_free(s->sessions, TRUE);
-    g_array_free(s->shares, TRUE);
+    array_free(s->smb1_dialects);
+    array_free(s->dialects_offered);
+    array_free(s->sessions);
+    array_free(s->shares);
     wstr_free(&s->called_name);
     wstr_free(&s->calling_name);
-    ctx_pool_drop(s->ctx_request);
-    ctx_pool_drop(s->ctx_response);
+    ctx_list_free(s, s->ctx_request);
+    ctx_list_free(s, s->ctx_response);
     g_free(s->pending_auth);
     g_free(priv(s));
 }

@@ -113,6 +113,7 @@ struct smb_conn {
     uint8_t client_guid[16], server_guid[16];
     uint32_t max_read, max_write, max_transact;
     struct smb2_neg_ctx_list *ctx_request, *ctx_response; /* NULL until seen */
+    bool ctx_pooled;             /* the two lists are ctx_pool's (smb_conn_retain) */
     bool smb2_seen;              /* any SMB2 header */
 
     /* signing and encryption */
@@ -182,6 +183,11 @@ bool smb_conn_close(struct smb_conn *s, const struct flow_conn *fc, const char *
  * transport's facts given directly (bytes and packets per direction). */
 bool smb_conn_close_endpoints(struct smb_conn *s, int64_t first_ts, int64_t last_ts, const uint64_t bytes[2],
                               const uint64_t packets[2], const char *reason);
+/* The closed connection s is kept for the report's detail: its negotiate
+ * context lists are shared with equal ones of other kept connections
+ * (ctx_pool.h).  Connections folded into the groups and freed at once are
+ * not pooled: pooling them costs a hash and a compare per list twice. */
+void smb_conn_retain(struct smb_conn *s);
 void smb_conn_free(struct smb_conn *s);
 
 /* Report helpers. */

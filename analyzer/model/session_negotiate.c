@@ -37,11 +37,11 @@ void on_smb1_negotiate_request(void *ctx, const struct smb1_header_info *h, cons
     for (uint16_t i = 0; i < r->count && s->smb1_dialects->len < SESSION_MAX_SMB1_DIALECTS; i++) {
         struct wstr w = { NULL, 0 };
         wstr_set(&w, r->dialects[i].p, r->dialects[i].len);
-        g_array_append_val(s->smb1_dialects, w);
+        g_array_append_val(session_array(&s->smb1_dialects, sizeof(struct wstr)), w);
         uint16_t code = smb1_dialect_smb2_code(r->dialects[i].p, r->dialects[i].len);
         if (code && (s->dialects_from_smb1 || s->dialects_offered->len == 0)) {
             s->dialects_from_smb1 = true;
-            g_array_append_val(s->dialects_offered, code);
+            g_array_append_val(session_array(&s->dialects_offered, sizeof(uint16_t)), code);
             s->dialects_total++;
         }
     }
@@ -83,17 +83,18 @@ void on_smb2_negotiate_request(void *ctx, const struct smb2_header_info *h, cons
         return;
     s->smb2_request_seen = true;
     /* The first SMB2 NEGOTIATE request's list replaces an SMB1 "SMB 2.xxx" offer. */
-    g_array_set_size(s->dialects_offered, 0);
+    if (s->dialects_offered->len)
+        g_array_set_size(s->dialects_offered, 0);
     s->dialects_from_smb1 = false;
     s->dialects_total = r->dialect_count;
-    for (uint16_t i = 0; i < r->dialects_stored && s->dialects_offered->len < SESSION_MAX_DIALECTS; i++)
-        g_array_append_val(s->dialects_offered, r->dialects[i]);
+    guint n = r->dialects_stored < SESSION_MAX_DIALECTS ? r->dialects_stored : SESSION_MAX_DIALECTS;
+    if (n)
+        g_array_append_vals(session_array(&s->dialects_offered, sizeof(uint16_t)), r->dialects, n);
     s->client_security_mode = r->security_mode;
     s->client_capabilities = r->capabilities;
     memcpy(s->client_guid, r->client_guid, 16);
     if (r->contexts.status != SMB2_CTX_ABSENT) {
-        s->ctx_request = g_new0(struct smb2_neg_ctx_list, 1);
-        memcpy(s->ctx_request, &r->contexts, sizeof r->contexts);
+        s->ctx_request = g_memdup2(&r->contexts, sizeof r->contexts);
     }
 }
 
@@ -112,8 +113,9 @@ void on_smb2_negotiate_response(void *ctx, const struct smb2_header_info *h, con
     s->max_transact = r->max_transact;
     if (r->contexts.status != SMB2_CTX_ABSENT) {
         if (!s->ctx_response)
-            s->ctx_response = g_new0(struct smb2_neg_ctx_list, 1);
-        memcpy(s->ctx_response, &r->contexts, sizeof r->contexts);
+            s->ctx_response = g_memdup2(&r->contexts, sizeof r->contexts);
+        else
+            memcpy(s->ctx_response, &r->contexts, sizeof r->contexts);
         const struct smb2_neg_ctx *enc = smb2_ctx_find(&r->contexts, SMB2_CTX_ENCRYPTION);
         if (enc && enc->ids_stored) {
             s->cipher = enc->ids[0];

@@ -73,6 +73,20 @@ struct smb_conn_priv {
 
 static inline struct smb_conn_priv *priv(struct smb_conn *s) { return (struct smb_conn_priv *)s; }
 
+/* The connection's arrays (smb1_dialects, dialects_offered, sessions,
+ * shares) are made on their first element: most connections of a busy
+ * capture never fill most of them, and making and freeing four arrays was
+ * a tenth of a short connection's cost.  Until then each is
+ * session_empty_array(): one empty array all connections share, read
+ * (len 0) and never written. */
+GArray *session_empty_array(void);
+static inline GArray *session_array(GArray **a, guint elt_size)
+{
+    if (*a == session_empty_array())
+        *a = g_array_new(FALSE, FALSE, elt_size);
+    return *a;
+}
+
 static inline void wstr_set_text(struct wstr *w, const char *text) { wstr_set(w, (const uint8_t *)text, strlen(text)); }
 
 /* The framer callbacks of every connection (session_frame.c). */

@@ -19,7 +19,7 @@ struct smb_session_rec *session_get(struct smb_conn *s, uint64_t id, bool create
     struct smb_session_rec r;
     memset(&r, 0, sizeof r);
     r.id = id;
-    g_array_append_val(s->sessions, r);
+    g_array_append_val(session_array(&s->sessions, sizeof r), r);
     return &g_array_index(s->sessions, struct smb_session_rec, s->sessions->len - 1);
 }
 
@@ -32,7 +32,7 @@ static struct smb_share_rec *share_new(struct smb_conn *s, const char *path, siz
     struct smb_share_rec r;
     memset(&r, 0, sizeof r);
     wstr_set(&r.path, (const uint8_t *)path, len);
-    g_array_append_val(s->shares, r);
+    g_array_append_val(session_array(&s->shares, sizeof r), r);
     return &g_array_index(s->shares, struct smb_share_rec, s->shares->len - 1);
 }
 

@@ -81,6 +81,12 @@ void smb_hosts_add(struct smb_hosts *h, const struct conn_summary *cs)
 
 uint32_t smb_hosts_size(const struct smb_hosts *h) { return h->t ? host_table_size(h->t) : 0; }
 
+int64_t smb_hosts_find(const struct smb_hosts *h, const struct ip_addr *a)
+{
+    const struct host_rec *r = h->t ? host_table_find(h->t, a) : NULL;
+    return r ? r - host_table_at(h->t, 0) : -1;
+}
+
 const struct smb_host *smb_hosts_at(const struct smb_hosts *h, uint32_t i, const struct host_rec **rec)
 {
     *rec = host_table_at(h->t, i);

@@ -33,6 +33,8 @@ void smb_hosts_add(struct smb_hosts *h, const struct conn_summary *cs);
 /* Records in first-seen order: the address and first/last connection
  * start in rec, the SMB facts in the returned struct. */
 uint32_t smb_hosts_size(const struct smb_hosts *h);
+/* The index (for smb_hosts_at) of address a, or -1 when it has no record. */
+int64_t smb_hosts_find(const struct smb_hosts *h, const struct ip_addr *a);
 const struct smb_host *smb_hosts_at(const struct smb_hosts *h, uint32_t i, const struct host_rec **rec);
 /* Distinct addresses; *estimate when past the cap. */
 uint64_t smb_hosts_total(const struct smb_hosts *h, bool *estimate);

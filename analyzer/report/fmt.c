@@ -59,6 +59,29 @@ const char *fmt_time(int64_t ts_us, char buf[FMT_TIME_LEN])
         us += 1000000;
         sec -= 1;
     }
+    /* The date of the previous call's day is kept (per thread): a report's
+     * timestamps are mostly of a few days, and gmtime_r was half the cost;
+     * the time of day is arithmetic (UTC days are 86,400 s to gmtime too). */
+    static _Thread_local int64_t cached_day = INT64_MIN;
+    static _Thread_local char cached_date[11];
+    int64_t day = sec >= 0 ? sec / 86400 : INT64_MIN;
+    if (day != INT64_MIN && day == cached_day) {
+        unsigned tod = (unsigned)(sec % 86400);
+        char *p = buf;
+        memcpy(p, cached_date, 10);
+        p += 10;
+        *p++ = 'T';
+        p = put_digits(p, tod / 3600, 2);
+        *p++ = ':';
+        p = put_digits(p, tod / 60 % 60, 2);
+        *p++ = ':';
+        p = put_digits(p, tod % 60, 2);
+        *p++ = '.';
+        p = put_digits(p, (unsigned)us, 6);
+        *p++ = 'Z';
+        *p = '\0';
+        return buf;
+    }
     time_t t = (time_t)sec;
     struct tm tm;
     if (!gmtime_r(&t, &tm)) {
@@ -79,6 +102,11 @@ const char *fmt_time(int64_t ts_us, char buf[FMT_TIME_LEN])
     p = put_digits(p, (unsigned)tm.tm_mon + 1, 2);
     *p++ = '-';
     p = put_digits(p, (unsigned)tm.tm_mday, 2);
+    if (day != INT64_MIN) {
+        memcpy(cached_date, buf, 10);
+        cached_date[10] = '\0';
+        cached_day = day;
+    }
     *p++ = 'T';
     p = put_digits(p, (unsigned)tm.tm_hour, 2);
     *p++ = ':';

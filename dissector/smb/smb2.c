@@ -284,8 +284,45 @@ static void decode_body(const struct pdu *p, const struct smb2_header_info *h)
 }
 
 /* Parse the 64-byte header at the start of p->w (caller checked 64 bytes). */
+static uint64_t load_u64le(const uint8_t *q) { return load_u32le(q) | (uint64_t)load_u32le(q + 4) << 32; }
+
+static void header_flags(struct smb2_header_info *h)
+{
+    h->response = h->flags & SMB2_FLAG_RESPONSE;
+    h->async = h->flags & SMB2_FLAG_ASYNC;
+    h->related = h->flags & SMB2_FLAG_RELATED;
+    h->is_signed = h->flags & SMB2_FLAG_SIGNED;
+}
+
+/* A whole header, from one bounds check (two headers per message of a
+ * short connection: the field-by-field reads were 400 instructions). */
+static void read_full_header(const uint8_t *q, struct smb2_header_info *h)
+{
+    h->structure_size = load_u16le(q + 4);
+    h->credit_charge = load_u16le(q + 6);
+    h->status = load_u32le(q + 8);
+    h->command = load_u16le(q + 12);
+    h->credits = load_u16le(q + 14);
+    h->flags = load_u32le(q + 16);
+    h->next_command = load_u32le(q + 20);
+    h->message_id = load_u64le(q + 24);
+    header_flags(h);
+    if (h->async) {
+        h->async_id = load_u64le(q + 32);
+    } else {
+        h->process_id = load_u32le(q + 32);
+        h->tree_id = load_u32le(q + 36);
+    }
+    h->session_id = load_u64le(q + 40);
+    h->signature_nonzero = !all_zero(q + 48, 16);
+}
+
 static void read_header(struct wire *w, struct smb2_header_info *h)
 {
+    if (wire_has(w, SMB2_HEADER_LEN)) {
+        read_full_header(wire_bytes(w, SMB2_HEADER_LEN), h);
+        return;
+    }
     wire_skip(w, 4);
     h->structure_size = wire_u16le(w);
     h->credit_charge = wire_u16le(w);
@@ -295,10 +332,7 @@ static void read_header(struct wire *w, struct smb2_header_info *h)
     h->flags = wire_u32le(w);
     h->next_command = wire_u32le(w);
     h->message_id = wire_u64le(w);
-    h->response = h->flags & SMB2_FLAG_RESPONSE;
-    h->async = h->flags & SMB2_FLAG_ASYNC;
-    h->related = h->flags & SMB2_FLAG_RELATED;
-    h->is_signed = h->flags & SMB2_FLAG_SIGNED;
+    header_flags(h);
     if (h->async) {
         h->async_id = wire_u64le(w);
     } else {

@@ -146,6 +146,13 @@ static void test_dialects(void)
     g_assert_cmphex(smb1_dialect_smb2_code((const uint8_t *)"SMB 2.???", 9), ==, 0x02FF);
     g_assert_cmphex(smb1_dialect_smb2_code((const uint8_t *)"SMB 2.002", 9), ==, 0x0202);
     g_assert_cmphex(smb1_dialect_smb2_code((const uint8_t *)"NT LM 0.12", 10), ==, 0);
+    /* every row is found by its code (the lookup is a switch beside the table) */
+    size_t rows = 0;
+    for (const struct smb2_dialect_info *d; (d = smb2_dialect_at(rows)); rows++)
+        g_assert_true(smb2_dialect_lookup(d->code) == d);
+    g_assert_cmpuint(rows, ==, 9);
+    g_assert_null(smb2_dialect_lookup(0x0312));
+    g_assert_null(smb2_dialect_lookup(0));
 }
 
 static void test_policy(void)

@@ -132,6 +132,13 @@ static void test_time_and_addr(void)
     g_assert_cmpstr(fmt_time(0, t), ==, "1970-01-01T00:00:00.000000Z");
     g_assert_cmpstr(fmt_time(1700000000123456LL, t), ==, "2023-11-14T22:13:20.123456Z");
     g_assert_cmpstr(fmt_time(-1, t), ==, "1969-12-31T23:59:59.999999Z");
+    /* the day's date is reused from the previous call: same day, the next
+     * day, back again, and the last second of a day */
+    g_assert_cmpstr(fmt_time(1700000000123456LL, t), ==, "2023-11-14T22:13:20.123456Z");
+    g_assert_cmpstr(fmt_time(1700006399999999LL, t), ==, "2023-11-14T23:59:59.999999Z");
+    g_assert_cmpstr(fmt_time(1700006400000000LL, t), ==, "2023-11-15T00:00:00.000000Z");
+    g_assert_cmpstr(fmt_time(1699920000000001LL, t), ==, "2023-11-14T00:00:00.000001Z");
+    g_assert_cmpstr(fmt_time(1699920000000001LL + 3723000000LL, t), ==, "2023-11-14T01:02:03.000001Z");
     char a[FMT_ADDR_LEN];
     struct ip_addr v4 = { 4, { 10, 213, 0, 1 } };
     struct ip_addr v6 = { 6, { 0xfd, 0, 2, 0x13, [15] = 1 } };

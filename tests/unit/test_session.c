@@ -215,8 +215,9 @@ static void test_not_smb_message(void)
     smb_conn_free(s);
 }
 
-/* Equal negotiate context lists of closed connections are kept once, and
- * the pool is gone with the last connection. */
+/* Equal negotiate context lists of closed connections kept for the report
+ * (smb_conn_retain) are kept once, and the pool is gone with the last
+ * connection; a connection only closed (folded and freed) is not pooled. */
 static void test_ctx_shared(void)
 {
     const struct session_config cfg = { 0, false };
@@ -229,6 +230,11 @@ static void test_ctx_shared(void)
     g_assert_cmpuint(ctx_pool_size(), ==, 0);
     close_conn(a);
     close_conn(b);
+    g_assert_true(a->ctx_request != b->ctx_request); /* closed, not kept: not pooled */
+    g_assert_cmpuint(ctx_pool_size(), ==, 0);
+    smb_conn_retain(a);
+    smb_conn_retain(b);
+    smb_conn_retain(b); /* twice is once */
     g_assert_true(a->ctx_request == b->ctx_request);
     g_assert_true(a->ctx_response == b->ctx_response);
     g_assert_cmpuint(ctx_pool_size(), ==, 2);
