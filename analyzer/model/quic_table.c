@@ -42,6 +42,16 @@ struct track {
     struct tuple tuple;
 };
 
+/* Freed sessions and CRYPTO buffer pairs kept for the next connections:
+ * every QUIC connection needs them for its first flight only, and at
+ * thousands of connections a second the 18 KB blocks going back and forth
+ * through malloc (bins, consolidation) cost more than their use. */
+#define SPARE_MAX 16
+struct spare {
+    void *p[SPARE_MAX];
+    unsigned n;
+};
+
 struct quic_table {
     const struct session_config *cfg;
     struct keylog *keylog;
@@ -53,9 +63,26 @@ struct quic_table {
     void *closed_ctx;
     uint32_t cid_lens;    /* bit n: some registered CID has length n */
     uint8_t *scratch;
+    struct spare spare_sess, spare_crypto; /* struct quic_session, struct quic_reasm[2] */
     int64_t now;
     struct quic_table_stats stats;
 };
+
+static void *spare_get(struct spare *s, size_t size) { return s->n ? s->p[--s->n] : g_malloc(size); }
+
+static void spare_put(struct spare *s, void *p)
+{
+    if (p && s->n < SPARE_MAX)
+        s->p[s->n++] = p;
+    else
+        g_free(p);
+}
+
+static void spare_free(struct spare *s)
+{
+    while (s->n)
+        g_free(s->p[--s->n]);
+}
 
 static void sweep(struct quic_table *t);
 static void evict_oldest(struct quic_table *t);
@@ -253,7 +280,7 @@ static struct track *track_new(struct quic_table *t, const struct packet *pkt)
     k->first_ts = pkt->ts_us;
     /* 18 KB a connection, most of it never written (a ClientHello is a
      * kilobyte or two): not cleared, the reset initialises what is read. */
-    k->crypto = g_new(struct quic_reasm, 2);
+    k->crypto = spare_get(&t->spare_crypto, 2 * sizeof *k->crypto);
     quic_reasm_reset(&k->crypto[0], 0);
     quic_reasm_reset(&k->crypto[1], 0);
     struct quic_session_hooks hooks = {
@@ -262,7 +289,7 @@ static struct track *track_new(struct quic_table *t, const struct packet *pkt)
         .stream = on_stream,
         .new_cid = on_new_cid,
     };
-    k->sess = g_new(struct quic_session, 1);
+    k->sess = spare_get(&t->spare_sess, sizeof *k->sess);
     quic_session_init(k->sess, &hooks);
     k->sess->crypto[0] = &k->crypto[0];
     k->sess->crypto[1] = &k->crypto[1];
@@ -273,8 +300,8 @@ static void track_free(struct track *k)
 {
     if (k->sess)
         quic_session_clear(k->sess);
-    g_free(k->sess);
-    g_free(k->crypto);
+    spare_put(&k->t->spare_sess, k->sess);
+    spare_put(&k->t->spare_crypto, k->crypto);
     g_free(k->stream);
     if (k->smb)
         smb_conn_free(k->smb);
@@ -311,9 +338,9 @@ static void retire(struct track *k)
     if (k->state == TRACK_SMB)
         copy_facts(k);
     quic_session_clear(k->sess);
-    g_free(k->sess);
+    spare_put(&k->t->spare_sess, k->sess);
     k->sess = NULL;
-    g_free(k->crypto);
+    spare_put(&k->t->spare_crypto, k->crypto);
     k->crypto = NULL;
 }
 
@@ -352,7 +379,7 @@ static void feed(struct track *k, int dir, const struct packet *pkt)
         return;
     /* Both hellos read: the CRYPTO buffers are no longer needed. */
     if (k->crypto && k->sess->client_hello_seen && k->sess->server_hello_seen) {
-        g_free(k->crypto);
+        spare_put(&k->t->spare_crypto, k->crypto);
         k->crypto = NULL;
         k->sess->crypto[0] = k->sess->crypto[1] = NULL;
     }
@@ -542,6 +569,8 @@ void quic_table_free(struct quic_table *t)
     g_ptr_array_free(t->tracks, TRUE);
     g_hash_table_destroy(t->by_cid);
     g_hash_table_destroy(t->by_tuple);
+    spare_free(&t->spare_sess);
+    spare_free(&t->spare_crypto);
     g_free(t->scratch);
     g_free(t);
 }
