@@ -7,17 +7,57 @@
 #include "distinct.h"
 #include "dnsname.h"
 
+/* A UDP conversation: both directions of one (address, port) pair.  The
+ * layout is what distinct_hash() has always hashed (merge states carry those
+ * hashes), padded to whole words for the recent-key cache. */
+struct conv_key {
+    uint8_t family, pad;
+    uint16_t lo_port, hi_port;
+    uint8_t lo[16], hi[16];
+};
+#define CONV_HASHED_BYTES sizeof(struct conv_key)
+
+struct conv_slot {
+    struct conv_key k;
+    uint8_t tail[40 - sizeof(struct conv_key)]; /* zero: the slot is 5 words */
+};
+_Static_assert(sizeof(struct conv_slot) == 40, "a cache slot is five words");
+
+/* Conversations added lately, direct-mapped by a cheap hash of the key.
+ * Adding a conversation's hash again changes nothing (the exact set has it,
+ * the HyperLogLog register already holds its rank), so a datagram whose key
+ * is here skips the byte-wise hash and the set: most UDP datagrams belong
+ * to a conversation seen a few packets before (a QUIC flight, a DNS
+ * exchange). */
+#define CONV_CACHE_SLOTS 1024u
+struct census_conv_cache {
+    struct conv_slot slot[CONV_CACHE_SLOTS];
+};
+
+static uint32_t conv_slot_of(const struct conv_slot *s)
+{
+    uint64_t w[5];
+    memcpy(w, s, sizeof w);
+    uint64_t h = (w[0] * UINT64_C(0x9e3779b97f4a7c15)) ^ (w[1] + w[2] * UINT64_C(0xc2b2ae3d27d4eb4f)) ^
+                 (w[3] * UINT64_C(0x165667b19e3779f9)) ^ (w[4] + (w[0] >> 17));
+    h ^= h >> 29;
+    h *= UINT64_C(0xbf58476d1ce4e5b9);
+    return (uint32_t)(h >> 40) & (CONV_CACHE_SLOTS - 1);
+}
+
 struct census *census_new(void)
 {
     struct census *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
     c->udp_convs = distinct_new(0);
+    c->recent = calloc(1, sizeof *c->recent); /* without it every datagram is hashed: same counts */
     c->dns_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     c->dns = malloc(sizeof *c->dns);
     if (!c->udp_convs || !c->dns) {
         g_hash_table_destroy(c->dns_keys);
         distinct_free(c->udp_convs);
+        free(c->recent);
         free(c->dns);
         free(c);
         return NULL;
@@ -30,6 +70,7 @@ void census_free(struct census *c)
     if (!c)
         return;
     distinct_free(c->udp_convs);
+    free(c->recent);
     g_hash_table_destroy(c->dns_keys);
     free(c->dns);
     free(c->pairs);
@@ -43,23 +84,24 @@ static bool smb_port(const struct packet *p)
     return p->l4 == L4_UDP && ((p->sport >= 137 && p->sport <= 139) || (p->dport >= 137 && p->dport <= 139));
 }
 
-/* A UDP conversation: both directions of one (address, port) pair. */
 static void udp_conv(struct census *c, const struct packet *p)
 {
-    struct {
-        uint8_t family, pad;
-        uint16_t lo_port, hi_port;
-        uint8_t lo[16], hi[16];
-    } k;
-    memset(&k, 0, sizeof k);
-    k.family = p->src.family;
+    struct conv_slot s;
+    memset(&s, 0, sizeof s);
+    struct conv_key *k = &s.k;
+    k->family = p->src.family;
     int cmp = memcmp(p->src.bytes, p->dst.bytes, 16);
     bool src_lo = cmp < 0 || (cmp == 0 && p->sport <= p->dport);
-    memcpy(k.lo, src_lo ? p->src.bytes : p->dst.bytes, 16);
-    memcpy(k.hi, src_lo ? p->dst.bytes : p->src.bytes, 16);
-    k.lo_port = src_lo ? p->sport : p->dport;
-    k.hi_port = src_lo ? p->dport : p->sport;
-    distinct_add(c->udp_convs, distinct_hash(&k, sizeof k));
+    memcpy(k->lo, src_lo ? p->src.bytes : p->dst.bytes, 16);
+    memcpy(k->hi, src_lo ? p->dst.bytes : p->src.bytes, 16);
+    k->lo_port = src_lo ? p->sport : p->dport;
+    k->hi_port = src_lo ? p->dport : p->sport;
+    struct conv_slot *cached = c->recent && k->family ? &c->recent->slot[conv_slot_of(&s)] : NULL;
+    if (cached && memcmp(cached, &s, sizeof s) == 0)
+        return;
+    distinct_add(c->udp_convs, distinct_hash(k, CONV_HASHED_BYTES));
+    if (cached)
+        *cached = s;
 }
 
 static uint64_t pair_hash(const struct ip_addr *a, const struct ip_addr *b)

@@ -14,6 +14,7 @@
 #include "packet.h"
 
 struct dns_msg;
+struct census_conv_cache;
 
 #define CENSUS_SYN_TIMES 4
 #define CENSUS_MAX_PAIRS 32768u
@@ -29,6 +30,7 @@ struct census_pair {
 
 struct census {
     struct distinct *udp_convs;
+    struct census_conv_cache *recent; /* UDP conversations added lately (census.c) */
     uint64_t snaplen_cut;        /* packets captured shorter than on the wire */
     uint64_t snaplen_cut_smb;    /* of which TCP 139/445 or UDP 137-139 */
     uint32_t snaplen;            /* largest captured length of a cut packet */

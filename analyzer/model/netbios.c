@@ -317,6 +317,11 @@ static void note_hosts(struct nb_ledger *l, const struct ip_addr *c, const struc
     bool bcast = host_is_broadcast(l->hosts, s);
     struct host_rec *hc = host_table_get(l->hosts, c, ts);
     struct host_rec *hs = bcast ? NULL : host_table_get(l->hosts, s, ts);
+    /* Adding the server may have grown (moved) the records: the client's
+     * pointer is taken again (valgrind: writes to the freed block, so a
+     * client's counts were lost whenever its server was new at a growth). */
+    if (hc && hs)
+        hc = host_table_find(l->hosts, c);
     if (hc && new_flow) {
         hc->nb_flows++;
         hc->nb_flows_unlisted += unlisted;

@@ -42,6 +42,16 @@ struct track {
     struct tuple tuple;
 };
 
+/* Freed sessions and CRYPTO buffer pairs kept for the next connections:
+ * every QUIC connection needs them for its first flight only, and at
+ * thousands of connections a second the 18 KB blocks going back and forth
+ * through malloc (bins, consolidation) cost more than their use. */
+#define SPARE_MAX 16
+struct spare {
+    void *p[SPARE_MAX];
+    unsigned n;
+};
+
 struct quic_table {
     const struct session_config *cfg;
     struct keylog *keylog;
@@ -53,9 +63,26 @@ struct quic_table {
     void *closed_ctx;
     uint32_t cid_lens;    /* bit n: some registered CID has length n */
     uint8_t *scratch;
+    struct spare spare_sess, spare_crypto; /* struct quic_session, struct quic_reasm[2] */
     int64_t now;
     struct quic_table_stats stats;
 };
+
+static void *spare_get(struct spare *s, size_t size) { return s->n ? s->p[--s->n] : g_malloc(size); }
+
+static void spare_put(struct spare *s, void *p)
+{
+    if (p && s->n < SPARE_MAX)
+        s->p[s->n++] = p;
+    else
+        g_free(p);
+}
+
+static void spare_free(struct spare *s)
+{
+    while (s->n)
+        g_free(s->p[--s->n]);
+}
 
 static void sweep(struct quic_table *t);
 static void evict_oldest(struct quic_table *t);
@@ -193,7 +220,7 @@ static void on_stream(void *ctx, enum quic_dir dir, uint64_t id, uint64_t off, c
         k->have_stream = true;
         k->stream_id = id;
         k->streams = 1;
-        k->stream = g_new0(struct quic_reasm, 2);
+        k->stream = g_new(struct quic_reasm, 2); /* reset is all the initialising it needs */
         quic_reasm_reset(&k->stream[0], 0);
         quic_reasm_reset(&k->stream[1], 0);
     }
@@ -251,14 +278,18 @@ static struct track *track_new(struct quic_table *t, const struct packet *pkt)
     k->port[0] = pkt->sport;
     k->port[1] = pkt->dport;
     k->first_ts = pkt->ts_us;
-    k->crypto = g_new0(struct quic_reasm, 2);
+    /* 18 KB a connection, most of it never written (a ClientHello is a
+     * kilobyte or two): not cleared, the reset initialises what is read. */
+    k->crypto = spare_get(&t->spare_crypto, 2 * sizeof *k->crypto);
+    quic_reasm_reset(&k->crypto[0], 0);
+    quic_reasm_reset(&k->crypto[1], 0);
     struct quic_session_hooks hooks = {
         .ctx = k,
         .secret = t->keylog ? track_secret : NULL,
         .stream = on_stream,
         .new_cid = on_new_cid,
     };
-    k->sess = g_new(struct quic_session, 1);
+    k->sess = spare_get(&t->spare_sess, sizeof *k->sess);
     quic_session_init(k->sess, &hooks);
     k->sess->crypto[0] = &k->crypto[0];
     k->sess->crypto[1] = &k->crypto[1];
@@ -269,8 +300,8 @@ static void track_free(struct track *k)
 {
     if (k->sess)
         quic_session_clear(k->sess);
-    g_free(k->sess);
-    g_free(k->crypto);
+    spare_put(&k->t->spare_sess, k->sess);
+    spare_put(&k->t->spare_crypto, k->crypto);
     g_free(k->stream);
     if (k->smb)
         smb_conn_free(k->smb);
@@ -307,9 +338,9 @@ static void retire(struct track *k)
     if (k->state == TRACK_SMB)
         copy_facts(k);
     quic_session_clear(k->sess);
-    g_free(k->sess);
+    spare_put(&k->t->spare_sess, k->sess);
     k->sess = NULL;
-    g_free(k->crypto);
+    spare_put(&k->t->spare_crypto, k->crypto);
     k->crypto = NULL;
 }
 
@@ -348,7 +379,7 @@ static void feed(struct track *k, int dir, const struct packet *pkt)
         return;
     /* Both hellos read: the CRYPTO buffers are no longer needed. */
     if (k->crypto && k->sess->client_hello_seen && k->sess->server_hello_seen) {
-        g_free(k->crypto);
+        spare_put(&k->t->spare_crypto, k->crypto);
         k->crypto = NULL;
         k->sess->crypto[0] = k->sess->crypto[1] = NULL;
     }
@@ -538,6 +569,8 @@ void quic_table_free(struct quic_table *t)
     g_ptr_array_free(t->tracks, TRUE);
     g_hash_table_destroy(t->by_cid);
     g_hash_table_destroy(t->by_tuple);
+    spare_free(&t->spare_sess);
+    spare_free(&t->spare_crypto);
     g_free(t->scratch);
     g_free(t);
 }

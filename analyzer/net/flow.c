@@ -446,9 +446,14 @@ void flow_table_packet(struct flow_table *t, const struct packet *p)
     if (p->tcp_flags & TCP_ACK)
         reasm_ack(&c->stream[!dir], p->ack, p->ts_us);
 
-    list_remove(t, c);
-    c->tclass = class_of(c);
-    list_append(t, c);
+    /* To the tail of its class's activity list (already there: nothing to
+     * move, and the neighbours' entries stay untouched). */
+    uint8_t cls = class_of(c);
+    if (cls != c->tclass || c->lnext) {
+        list_remove(t, c);
+        c->tclass = cls;
+        list_append(t, c);
+    }
 }
 
 /* ---- table ---- */

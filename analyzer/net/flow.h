@@ -84,9 +84,13 @@ struct flow_dir_stats {
 };
 
 struct flow_conn {
-    uint64_t id;              /* 1-based, in order of opening */
+    /* What a look-up reads, together at the start (one cache line): the
+     * hash chain is walked on every TCP packet. */
+    uint64_t hash;
+    struct flow_conn *hnext;  /* hash chain */
     struct ip_addr addr[2];   /* [0] initiator, [1] responder */
     uint16_t port[2];
+    uint64_t id;              /* 1-based, in order of opening */
 
     bool initiator_guessed;   /* no SYN or SYN-ACK told who opened it */
     bool midstream;           /* no SYN seen from the initiator */
@@ -104,10 +108,8 @@ struct flow_conn {
     void *user[FLOW_MAX_OBSERVERS]; /* one per observer, passed to its callbacks */
 
     /* table bookkeeping */
-    struct flow_conn *hnext;            /* hash chain */
     struct flow_conn *lprev, *lnext;    /* activity list of its timeout class */
     uint8_t tclass;
-    uint64_t hash;
     struct flow_table *table;
 };
 

@@ -14,16 +14,30 @@ static enum packet_status decode_tcp(struct packet *pkt, struct l4_in *in)
 {
     struct wire *w = &in->w;
     pkt->l4 = L4_TCP;
-    pkt->sport = wire_u16be(w);
-    pkt->dport = wire_u16be(w);
-    pkt->seq = wire_u32be(w);
-    pkt->ack = wire_u32be(w);
-    uint8_t off_byte = wire_u8(w);
-    pkt->tcp_flags = wire_u8(w);
-    pkt->window = wire_u16be(w);
-    wire_skip(w, 4); /* checksum, urgent pointer */
-    if (!wire_ok(w))
-        return in->short_st;
+    uint8_t off_byte;
+    /* The fixed header under one bounds check when captured whole; field
+     * by field (as far as it goes) when cut. */
+    const uint8_t *h = wire_left(w) >= 20 ? wire_bytes(w, 20) : NULL;
+    if (h) {
+        pkt->sport = load_u16be(h);
+        pkt->dport = load_u16be(h + 2);
+        pkt->seq = load_u32be(h + 4);
+        pkt->ack = load_u32be(h + 8);
+        off_byte = h[12];
+        pkt->tcp_flags = h[13];
+        pkt->window = load_u16be(h + 14);
+    } else {
+        pkt->sport = wire_u16be(w);
+        pkt->dport = wire_u16be(w);
+        pkt->seq = wire_u32be(w);
+        pkt->ack = wire_u32be(w);
+        off_byte = wire_u8(w);
+        pkt->tcp_flags = wire_u8(w);
+        pkt->window = wire_u16be(w);
+        wire_skip(w, 4); /* checksum, urgent pointer */
+        if (!wire_ok(w))
+            return in->short_st;
+    }
     uint32_t hdr_len = (uint32_t)(off_byte >> 4) * 4;
     if (hdr_len < 20 || hdr_len > in->wire_len)
         return PKT_MALFORMED;
@@ -41,12 +55,20 @@ static enum packet_status decode_udp(struct packet *pkt, struct l4_in *in)
 {
     struct wire *w = &in->w;
     pkt->l4 = L4_UDP;
-    pkt->sport = wire_u16be(w);
-    pkt->dport = wire_u16be(w);
-    uint16_t ulen = wire_u16be(w);
-    wire_skip(w, 2);
-    if (!wire_ok(w))
-        return in->short_st;
+    uint16_t ulen;
+    const uint8_t *h = wire_left(w) >= 8 ? wire_bytes(w, 8) : NULL;
+    if (h) {
+        pkt->sport = load_u16be(h);
+        pkt->dport = load_u16be(h + 2);
+        ulen = load_u16be(h + 4);
+    } else {
+        pkt->sport = wire_u16be(w);
+        pkt->dport = wire_u16be(w);
+        ulen = wire_u16be(w);
+        wire_skip(w, 2);
+        if (!wire_ok(w))
+            return in->short_st;
+    }
     if (in->wire_len < 8)
         return PKT_MALFORMED;
     /* The UDP length trims link padding when consistent; otherwise (0 in

@@ -506,7 +506,14 @@ void reasm_segment(struct reasm_dir *d, uint32_t seq, uint8_t flags, const uint8
         age_ack(d);
         return;
     }
-    if (s <= d->next) {
+    if (s == d->next && !d->head && cap_len == wire_len) {
+        /* In order, nothing held, nothing cut (most segments): the packet's
+         * bytes go to the consumer as they are; what deliver_merge() would
+         * do, without its walk. */
+        emit(d, s, payload, wire_len, false);
+        apply_skip(d);
+        added = true;
+    } else if (s <= d->next) {
         deliver_merge(d, s, payload, cap_len, wire_len, &overlap, &conflict);
         added = true;
     } else {

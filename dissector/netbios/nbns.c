@@ -100,7 +100,12 @@ static void decode_rdata(struct nbns_msg *m, struct nbns_record *r, struct wire 
 
 enum nbns_status nbns_decode(const uint8_t *p, size_t n, struct nbns_msg *m)
 {
-    memset(m, 0, sizeof *m);
+    /* The entry arrays (10 KB) are not cleared: each entry is written whole
+     * before its count covers it, and nothing reads past the counts.  The
+     * analyzer decodes every NBNS datagram into one scratch message. */
+    m->nq = m->q_dropped = m->nrr = m->rr_dropped = m->naddrs = m->nnodes = 0;
+    m->status = NBNS_OK;
+    m->used = 0;
     struct wire w = wire_make(p, n);
     m->id = wire_u16be(&w);
     m->flags = wire_u16be(&w);

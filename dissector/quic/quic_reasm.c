@@ -9,6 +9,7 @@ void quic_reasm_reset(struct quic_reasm *r, uint64_t base)
     r->contiguous = 0;
     r->capped = false;
     r->duplicates = 0;
+    r->touched = 0;
     memset(r->have, 0, sizeof r->have);
 }
 
@@ -21,6 +22,8 @@ static bool has(const struct quic_reasm *r, size_t i) { return (r->have[i / 8] >
 static bool fill(struct quic_reasm *r, size_t i, size_t j, const uint8_t *src)
 {
     bool fresh = false;
+    if (j > r->touched)
+        r->touched = (uint32_t)j;
     while (i < j) {
         uint8_t *h = &r->have[i / 8];
         if (i % 8 == 0 && j - i >= 8 && (*h == 0 || *h == 0xff)) {
@@ -88,11 +91,10 @@ uint32_t quic_reasm_add(struct quic_reasm *r, uint64_t off, const uint8_t *data,
 static void shift(struct quic_reasm *r, uint32_t n)
 {
     /* Only the part of the window that ever received bytes moves: usually
-     * nothing lies beyond what is consumed, and the bitmap is just cleared. */
-    size_t last = sizeof r->have;
-    while (last && !r->have[last - 1])
-        last--;
-    size_t used = last * 8 > QUIC_REASM_CAP ? QUIC_REASM_CAP : last * 8;
+     * nothing lies beyond what is consumed, and the bitmap is just cleared.
+     * (touched bounds it without scanning the bitmap from its end.) */
+    size_t used = r->touched > QUIC_REASM_CAP ? QUIC_REASM_CAP : r->touched;
+    size_t last = (used + 7) / 8;
     if (used > n) {
         size_t keep = used - n;
         memmove(r->data, r->data + n, keep);
@@ -104,6 +106,7 @@ static void shift(struct quic_reasm *r, uint32_t n)
     } else {
         memset(r->have, 0, last);
     }
+    r->touched = used > n ? (uint32_t)(used - n) : 0;
     r->base += n;
 }
 

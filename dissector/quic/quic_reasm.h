@@ -18,10 +18,13 @@ struct quic_reasm {
     uint32_t contiguous;  /* bytes of data[] received without a gap from base */
     bool capped;          /* data beyond base + QUIC_REASM_CAP was dropped */
     uint32_t duplicates;  /* fragments that brought no new byte */
+    uint32_t touched;     /* no bitmap bit at or past this window byte is set */
     uint8_t data[QUIC_REASM_CAP];
     uint8_t have[QUIC_REASM_CAP / 8];
 };
 
+/* Also the initialiser: data[] needs no zeroing (only bytes the bitmap
+ * marks are ever read), so a caller may allocate without clearing. */
 void quic_reasm_reset(struct quic_reasm *r, uint64_t base);
 /* Add bytes at stream offset off; returns the new contiguous length. */
 uint32_t quic_reasm_add(struct quic_reasm *r, uint64_t off, const uint8_t *data, size_t len);

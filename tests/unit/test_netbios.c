@@ -2,6 +2,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "hosts.h"
 #include "netbios.h"
 
 static struct ip_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
@@ -204,6 +205,37 @@ static void test_non_ip(void)
     nb_ledger_free(l);
 }
 
+/* Every client and every server new: the host table grows (and moves its
+ * records) while a packet's client record is held; each client still gets
+ * its packet and its role (the client's pointer was used after the move). */
+static void test_hosts_growth(void)
+{
+    struct nb_ledger *l = nb_ledger_new(0);
+    enum { N = 3000 };
+    /* One broadcast first (its destination gets no record): from then on
+     * the table fills up, and moves, on a packet's server. */
+    struct packet b = udp(v4(10, 3, 0, 1), 40000, v4(10, 255, 255, 255), 137, nbns_query, sizeof nbns_query);
+    nb_ledger_packet(l, &b);
+    for (unsigned i = 0; i < N; i++) {
+        struct packet p = udp(v4(10, 1, (uint8_t)(i >> 8), (uint8_t)i), 40000, v4(10, 2, (uint8_t)(i >> 8), (uint8_t)i),
+                              137, nbns_query2, sizeof nbns_query2);
+        nb_ledger_packet(l, &p);
+    }
+    const struct host_table *t = nb_ledger_hosts(l);
+    for (unsigned i = 0; i < N; i++) {
+        struct ip_addr c = v4(10, 1, (uint8_t)(i >> 8), (uint8_t)i), s = v4(10, 2, (uint8_t)(i >> 8), (uint8_t)i);
+        const struct host_rec *hc = host_table_find(t, &c), *hs = host_table_find(t, &s);
+        g_assert_nonnull(hc);
+        g_assert_nonnull(hs);
+        g_assert_cmpuint(hc->nb_packets_sent, ==, 1);
+        g_assert_cmpuint(hc->nb_flows, ==, 1);
+        g_assert_true(hc->nb_roles & HOST_NB_CLIENT);
+        g_assert_true(hs->nb_roles & HOST_NB_TARGET);
+        g_assert_cmpuint(hs->nb_flows_served, ==, 1);
+    }
+    nb_ledger_free(l);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -213,5 +245,6 @@ int main(int argc, char **argv)
     g_test_add_func("/netbios/nmbd-names", test_nmbd_to_nmbd_and_names);
     g_test_add_func("/netbios/row-cap", test_row_cap);
     g_test_add_func("/netbios/non-ip", test_non_ip);
+    g_test_add_func("/netbios/hosts-growth", test_hosts_growth);
     return g_test_run();
 }

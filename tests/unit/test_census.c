@@ -1,0 +1,121 @@
+/* test_census.c - the census's cache of recent UDP conversations changes
+ * no count: the same datagrams through a census with the cache and one
+ * without give the same exact set of conversation hashes (what merge
+ * states carry) and the same HyperLogLog registers, in exact and in
+ * estimating mode. */
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "census.h"
+#include "distinct.h"
+
+/* A pool of conversations: IPv4 and IPv6, some sharing addresses and
+ * differing only by a port, some with equal addresses on both sides. */
+struct conv {
+    struct ip_addr a, b;
+    uint16_t pa, pb;
+};
+
+static void make_pool(GRand *r, struct conv *pool, size_t n, bool near)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct conv *c = &pool[i];
+        memset(c, 0, sizeof *c);
+        uint8_t fam = g_rand_int_range(r, 0, 4) ? 4 : 6;
+        c->a.family = c->b.family = fam;
+        size_t len = fam == 4 ? 4 : 16;
+        for (size_t k = 0; k < len; k++) {
+            c->a.bytes[k] = (uint8_t)g_rand_int_range(r, 0, 4); /* few values: near-identical keys */
+            c->b.bytes[k] = (uint8_t)g_rand_int_range(r, 0, 4);
+        }
+        if (i % 17 == 0)
+            c->b = c->a;
+        c->pa = (uint16_t)g_rand_int_range(r, 1, 8);
+        c->pb = i % 5 == 0 ? c->pa : (uint16_t)g_rand_int_range(r, 1, 65536);
+        if (near) { /* keys that differ in one field only share cache slots too */
+            memset(&c->a, 0, sizeof c->a);
+            c->a.family = c->b.family = 4;
+            c->a.bytes[0] = 10;
+            memset(c->b.bytes, 0, sizeof c->b.bytes);
+            c->b.bytes[0] = 11;
+            c->b.bytes[2] = (uint8_t)(i >> 8);
+            c->b.bytes[3] = (uint8_t)i;
+            c->pa = 53;
+            c->pb = i % 3 ? 4000 : (uint16_t)(4000 + i);
+        }
+    }
+}
+
+static void feed(struct census *with, struct census *without, const struct conv *c, bool reverse)
+{
+    struct packet p;
+    memset(&p, 0, sizeof p);
+    p.l4 = L4_UDP;
+    p.src = reverse ? c->b : c->a;
+    p.dst = reverse ? c->a : c->b;
+    p.sport = reverse ? c->pb : c->pa;
+    p.dport = reverse ? c->pa : c->pb;
+    p.caplen = p.wirelen = 100;
+    census_packet(with, &p);
+    census_packet(without, &p);
+}
+
+static void assert_same(const struct census *x, const struct census *y)
+{
+    bool ex = false, ey = false;
+    g_assert_cmpuint(census_udp_conversations(x, &ex), ==, census_udp_conversations(y, &ey));
+    g_assert_cmpint(ex, ==, ey);
+    uint32_t nx = 0, ny = 0;
+    const uint64_t *sx = distinct_slots(x->udp_convs, &nx), *sy = distinct_slots(y->udp_convs, &ny);
+    g_assert_cmpuint(nx, ==, ny);
+    if (nx)
+        g_assert_cmpmem(sx, nx * sizeof *sx, sy, ny * sizeof *sy);
+    g_assert_cmpmem(distinct_hll(x->udp_convs), DISTINCT_HLL_REGS, distinct_hll(y->udp_convs), DISTINCT_HLL_REGS);
+}
+
+static void run(uint32_t exact_cap, guint32 seed, bool near)
+{
+    struct census *with = census_new(), *without = census_new();
+    g_assert_nonnull(with);
+    g_assert_nonnull(without);
+    g_assert_nonnull(with->recent);
+    free(without->recent); /* the reference: every datagram hashed and added */
+    without->recent = NULL;
+    if (exact_cap) {
+        distinct_free(with->udp_convs);
+        distinct_free(without->udp_convs);
+        with->udp_convs = distinct_new(exact_cap);
+        without->udp_convs = distinct_new(exact_cap);
+    }
+    GRand *r = g_rand_new_with_seed(seed);
+    enum { POOL = 6000 }; /* several times the cache: slots are shared and replaced */
+    struct conv *pool = g_new(struct conv, POOL);
+    make_pool(r, pool, POOL, near);
+    for (int i = 0; i < 60000; i++) {
+        /* mostly a recent conversation (the cache's case), sometimes any */
+        int k = g_rand_int_range(r, 0, 4) ? (i / 10) % POOL : g_rand_int_range(r, 0, POOL);
+        feed(with, without, &pool[k], g_rand_boolean(r));
+        if (i % 4999 == 0)
+            assert_same(with, without);
+    }
+    assert_same(with, without);
+    g_assert_cmpuint(census_udp_conversations(without, NULL), >, 1000);
+    g_free(pool);
+    g_rand_free(r);
+    census_free(with);
+    census_free(without);
+}
+
+static void test_cache_exact(void) { run(0, 7, false); }
+static void test_cache_near(void) { run(0, 5, true); }
+static void test_cache_estimating(void) { run(500, 11, false); } /* past the cap: HyperLogLog only */
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/census/conv-cache-exact", test_cache_exact);
+    g_test_add_func("/census/conv-cache-near-keys", test_cache_near);
+    g_test_add_func("/census/conv-cache-estimating", test_cache_estimating);
+    return g_test_run();
+}
