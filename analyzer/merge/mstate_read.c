@@ -153,6 +153,10 @@ static void fold_counters(struct jget *g, const struct jpath *p, struct analysis
     uint64_t dropped = jget_u64(g, &kp, o, "dropped", INT64_MAX);
     uint64_t not_decoded = jget_u64(g, &kp, o, "not_decoded", INT64_MAX);
     roce_table_fold_counts(a->roce, dropped, not_decoded, jget_u64(g, &kp, o, "icrc_bad", INT64_MAX));
+
+    o = jget_obj(g, p, st, "iwarp");
+    jpath_key(&kp, p, "iwarp");
+    a->iwarp_crc_bad += jget_u64(g, &kp, o, "crc_bad", INT64_MAX);
 }
 
 static int hexval(char c)

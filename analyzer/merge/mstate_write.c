@@ -192,6 +192,11 @@ static void counters(JsonBuilder *b, const struct analysis *a)
     kint(b, "not_decoded", roce_table_not_decoded(a->roce));
     kint(b, "icrc_bad", roce_table_icrc_bad(a->roce));
     json_builder_end_object(b);
+
+    json_builder_set_member_name(b, "iwarp");
+    json_builder_begin_object(b);
+    kint(b, "crc_bad", a->iwarp_crc_bad);
+    json_builder_end_object(b);
 }
 
 static void times(JsonBuilder *b, const int64_t *t, uint32_t n)

@@ -94,10 +94,11 @@ static void decode_losses(struct verdict *v, const struct analysis *a)
                         g_strdup_printf("%" G_GUINT64_FORMAT " packets or datagrams could not be decoded down to their "
                                         "ports (%" G_GUINT64_FORMAT " cut inside a header, %" G_GUINT64_FORMAT " malformed, %"
                                         G_GUINT64_FORMAT " IP fragments dropped, %" G_GUINT64_FORMAT " fragmented datagrams "
-                                        "never completed, %" G_GUINT64_FORMAT " RoCEv2 packets with a bad ICRC): any of them "
-                                        "could be NetBIOS or SMB",
+                                        "never completed, %" G_GUINT64_FORMAT " RoCEv2 packets with a bad ICRC, %"
+                                        G_GUINT64_FORMAT " iWARP FPDUs with a bad CRC32c): any of them could be NetBIOS "
+                                        "or SMB",
                                         lost, st[PKT_TRUNCATED], st[PKT_MALFORMED], st[PKT_FRAG_DROPPED],
-                                        e.frag_datagrams_lost, e.roce_icrc_bad),
+                                        e.frag_datagrams_lost, e.roce_icrc_bad, e.iwarp_crc_bad),
                         "capture whole packets (tcpdump -s 0); dropped fragments: raise the reassembly limits or "
                         "capture where the datagrams are not fragmented");
 }
