@@ -145,6 +145,7 @@ static void fold_counters(struct jget *g, const struct jpath *p, struct analysis
         .other_conns = jget_u64(g, &kp, o, "other_conns", INT64_MAX),
         .evictions = jget_u64(g, &kp, o, "evictions", INT64_MAX),
         .decrypt_failures = jget_u64(g, &kp, o, "decrypt_failures", INT64_MAX),
+        .undecryptable = jget_u64(g, &kp, o, "undecryptable", INT64_MAX),
     };
     quic_table_fold_stats(a->quic, &q);
 

@@ -184,6 +184,7 @@ static void counters(JsonBuilder *b, const struct analysis *a)
     kint(b, "other_conns", q.other_conns);
     kint(b, "evictions", q.evictions);
     kint(b, "decrypt_failures", q.decrypt_failures);
+    kint(b, "undecryptable", q.undecryptable);
     json_builder_end_object(b);
 
     json_builder_set_member_name(b, "roce");
