@@ -110,8 +110,12 @@ struct smbscope_conv *smbscope_observe_quic(packet_info *pinfo, proto_tree *tree
         c->quic_version = (guint32)version;
     if (has_client_hello(tree))
         client_hello(c, pinfo, tree, events);
+    /* QUIC that is not SMB: nothing to show, nothing kept per frame once its
+     * ClientHello said so; before it (an Initial carrying the first part of
+     * a ClientHello that spans several) the frame is kept: shown as SMB on
+     * a second pass if the hello offers "smb", as the command counts it. */
     if (c->obs.carrier != CARRIER_QUIC)
-        return NULL; /* QUIC that is not SMB: nothing to show, nothing kept per frame */
+        return c->obs.handshake_seen ? NULL : c;
     smbscope_observe_smb(c, pinfo, tree, events);
     return c;
 }

@@ -20,6 +20,8 @@ import subprocess
 
 ETH = 14
 NEW_PORT_DELTA = 1000
+# samples/rdma-roce-4791.pcap: SMBD negotiate request, ACK, response, ACK
+ROCE_NEGOTIATE_FRAMES = 4
 
 
 def _checksum(data):
