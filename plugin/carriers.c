@@ -73,7 +73,8 @@ static wmem_map_t *quic_conns; /* quic.connection.number + 1 -> struct smbscope_
 static struct smbscope_conv *quic_conv(packet_info *pinfo, proto_tree *tree)
 {
     guint64 number;
-    guint32 key = wf_first_uint(tree, WF_QUIC_CONN_NUMBER, &number) && number < G_MAXUINT32 ? (guint32)number + 1 : 0;
+    guint32 key = quic_conns && wf_first_uint(tree, WF_QUIC_CONN_NUMBER, &number) && number < G_MAXUINT32
+                      ? (guint32)number + 1 : 0;
     struct smbscope_conv *c = key ? (struct smbscope_conv *)wmem_map_lookup(quic_conns, GUINT_TO_POINTER(key)) : NULL;
     if (c)
         return c;
@@ -110,12 +111,12 @@ struct smbscope_conv *smbscope_observe_quic(packet_info *pinfo, proto_tree *tree
         c->quic_version = (guint32)version;
     if (has_client_hello(tree))
         client_hello(c, pinfo, tree, events);
-    /* QUIC that is not SMB: nothing to show, nothing kept per frame once its
-     * ClientHello said so; before it (an Initial carrying the first part of
-     * a ClientHello that spans several) the frame is kept: shown as SMB on
-     * a second pass if the hello offers "smb", as the command counts it. */
+    /* QUIC that is not SMB: nothing to show, nothing kept per frame.  Before
+     * the ClientHello is read, a long-header packet (an Initial carrying the
+     * first part of a ClientHello that spans several) is kept: shown as SMB
+     * on a second pass if the hello offers "smb", as the command counts it. */
     if (c->obs.carrier != CARRIER_QUIC)
-        return c->obs.handshake_seen ? NULL : c;
+        return !c->obs.handshake_seen && wf_count(tree, WF_QUIC_VERSION) ? c : NULL;
     smbscope_observe_smb(c, pinfo, tree, events);
     return c;
 }
@@ -205,12 +206,12 @@ struct smbscope_conv *smbscope_observe_roce(packet_info *pinfo, proto_tree *tree
         return NULL;
     struct smbscope_conv *c = roce_conv(pinfo, (guint32)qp);
     smbscope_count_end(c, pinfo);
-    /* The SMBD negotiate request (versions offered, none negotiated yet)
-     * names the client; until then the first sender is. */
     /* A negotiate (request or response; MinVersion in both) makes the pair
      * an SMB connection before any SMB2 message, as in the command. */
     if (wf_count(tree, WF_SMBD_VERSION_MIN))
         c->obs.smbd_negotiates++;
+    /* The SMBD negotiate request (versions offered, none negotiated yet)
+     * names the client; until then the first sender is. */
     if (wf_count(tree, WF_SMBD_VERSION_MIN) && !wf_count(tree, WF_SMBD_VERSION_NEGOTIATED)) {
         smbscope_client_is_src(c, pinfo, DIR_TCP_SYN);
         c->obs.handshake_seen = true;
