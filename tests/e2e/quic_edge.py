@@ -10,7 +10,8 @@ quic.connection.number follows the CIDs) still sees one connection
 connection ID).  UDP checksums are recomputed.  Classic pcap, Ethernet,
 IPv4 (what samples/quic*.pcap are).
 
-negotiate_only_copy(): the first n frames of a capture (editcap -r).
+negotiate_only_copy(): the first n frames of a capture (editcap -r): an SMB Direct
+connection that only negotiated SMBD.
 
 Used by tests/plugin/plugin_test.py and tests/e2e/quic_loss_check.py.
 """
@@ -22,6 +23,8 @@ ETH = 14
 NEW_PORT_DELTA = 1000
 # samples/rdma-roce-4791.pcap: SMBD negotiate request, ACK, response, ACK
 ROCE_NEGOTIATE_FRAMES = 4
+# samples/rdma-iwarp-5445.pcap: SYN, SYN-ACK, ACK, MPA request, reply, SMBD negotiate request, response
+IWARP_NEGOTIATE_FRAMES = 7
 
 
 def _checksum(data):

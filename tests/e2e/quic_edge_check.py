@@ -11,6 +11,12 @@
   roce-neg   the first frames of samples/rdma-roce-4791.pcap: only the SMB
              Direct negotiate.  tshark_facts.py calls it an rdma-roce
              connection; so must the command (no dialect).
+  iwarp-neg  the first frames of samples/rdma-iwarp-5445.pcap: TCP handshake,
+             MPA request/reply, SMBD negotiate.  tshark dissects the SMBD
+             negotiate request and response and no SMB2 (tshark_facts.py
+             counts no connection without NBSS or SMB); the command must
+             report one rdma-iwarp connection from the SYN's sender, no
+             dialect (the plugin counts it too).
 
 Facts from tests/e2e/tshark_facts.py on the same files.  The plugin side of
 both is in tests/plugin/plugin_test.py (samples).
@@ -67,6 +73,9 @@ def main():
         roce = os.path.join(tmp, "roce-neg.pcap")
         quic_edge.negotiate_only_copy(os.path.join(args.samples, "rdma-roce-4791.pcap"), roce,
                                       quic_edge.ROCE_NEGOTIATE_FRAMES)
+        iwarp = os.path.join(tmp, "iwarp-neg.pcap")
+        quic_edge.negotiate_only_copy(os.path.join(args.samples, "rdma-iwarp-5445.pcap"), iwarp,
+                                      quic_edge.IWARP_NEGOTIATE_FRAMES)
         rows = facts([mig, roce])
         want = rows.get("migrated.pcap", [])
         if len(want) != 1 or want[0]["transport"] != "quic":
@@ -92,6 +101,19 @@ def main():
         check("roce-neg: connections", [(c["transport"], c["client"], c["client_port"], c["dialect"]) for c in conns],
               [(r["transport"], r["client"], int(r["client_port"]), None) for r in want])
         check("roce-neg: tshark's connection", [(r["transport"], r["dialect"]) for r in want], [("rdma-roce", "-")])
+        out = subprocess.run([os.environ.get("TSHARK", "tshark"), "-n", "--disable-protocol", "artemis", "-r", iwarp,
+                              "-T", "fields", "-e", "tcp.stream", "-e", "tcp.flags.syn", "-e", "tcp.flags.ack",
+                              "-e", "ip.src", "-e", "tcp.srcport", "-e", "smb_direct.version.min",
+                              "-e", "smb_direct.version.negotiated", "-e", "smb2.cmd"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True).stdout.decode()
+        t = [(line.split("\t") + [""] * 8)[:8] for line in out.splitlines()]
+        syn = [(r[3], int(r[4])) for r in t if r[1] in ("1", "True") and r[2] in ("0", "False")]
+        negs = [(bool(r[5]), bool(r[6])) for r in t if r[5]]
+        check("iwarp-neg: tshark", (len({r[0] for r in t}), negs, [r[7] for r in t if r[7]]),
+              (1, [(True, False), (True, True)], []))
+        conns = report(args.smbscope, iwarp)["connections"]
+        check("iwarp-neg: connections", [(c["transport"], c["client"], c["client_port"], c["dialect"]) for c in conns],
+              [("rdma-iwarp", syn[0][0], syn[0][1], None)] if syn else [])
     for f in failures:
         print("FAIL:", f)
     if not failures:
