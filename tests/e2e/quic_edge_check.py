@@ -118,7 +118,7 @@ def main():
         print("FAIL:", f)
     if not failures:
         print("ok: client port %d -> %d from frame %d: one SMB over QUIC connection; SMBD-negotiate-only "
-              "RoCEv2 pair reported" % (old, new, first))
+              "RoCEv2 pair and iWARP connection reported" % (old, new, first))
     return 1 if failures else 0
 
 
