@@ -166,6 +166,8 @@ static void on_conn_close(void *ctx, struct flow_conn *c, void **user, enum flow
     struct smb_conn *s = u->smb;
     bool announced = u->announced;
     g_free(u);
+    if (s->smbd) /* iWARP (SMB or not): FPDUs that failed their CRC were never read */
+        a->iwarp_crc_bad += s->smbd->crc_bad;
     if (smb_conn_close(s, c, flow_close_reason_name(r)))
         conn_closed(a, s, c, announced);
     else

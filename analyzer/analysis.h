@@ -107,6 +107,7 @@ struct analysis {
     struct quic_table *quic;  /* QUIC connections on any UDP port (analyzer/model/quic_table.h) */
     struct keylog *keylog;    /* --tls-keylog, NULL without */
     struct roce_table *roce;  /* SMB Direct over RoCEv2 (UDP 4791), analyzer/model/rdma_roce.c */
+    uint64_t iwarp_crc_bad;   /* iWARP FPDUs with a bad CRC32c, over every closed TCP connection: never read */
     bool input_error;         /* some input could not be read to its end: exit 2 */
     uint64_t packets;
     int64_t first_ts, last_ts;

@@ -5,8 +5,9 @@
  * the rest with its tls.keylog_file preference) and dissects InfiniBand BTH
  * and SMB Direct; this file only decides which connection a packet belongs
  * to, by the command's rules:
- *   - QUIC: the UDP conversation; it is SMB when a ClientHello offers ALPN
- *     "smb" (SMB_QUIC_ALPN), its sender is the client;
+ *   - QUIC: Wireshark's QUIC connection (quic.connection.number, which
+ *     follows the connection IDs across a migration); it is SMB when a
+ *     ClientHello offers ALPN "smb" (SMB_QUIC_ALPN), its sender is the client;
  *   - RoCEv2: a queue-pair pair between two addresses; a direction (source,
  *     destination, destination QP) joins the first unpaired direction the
  *     other way (analyzer/model/rdma_roce.c, tests/e2e/tshark_facts.py);
@@ -60,12 +61,48 @@ static void client_hello(struct smbscope_conv *c, packet_info *pinfo, proto_tree
     }
 }
 
+/* File scope, from the init routine to the cleanup routine (NULL between). */
+static wmem_map_t *quic_conns; /* quic.connection.number + 1 -> struct smbscope_conv */
+
+/* The connection a QUIC packet belongs to: Wireshark's connection number,
+ * which follows the connection IDs, so a client that migrated or was
+ * NAT-rebound to a new address or port stays in its connection (the
+ * command matches by connection ID too, analyzer/model/quic_table.c).  A
+ * packet Wireshark left out of every connection (a 0-RTT packet after a
+ * Retry) goes to the UDP conversation's. */
+static struct smbscope_conv *quic_conv(packet_info *pinfo, proto_tree *tree)
+{
+    guint64 number;
+    guint32 key = quic_conns && wf_first_uint(tree, WF_QUIC_CONN_NUMBER, &number) && number < G_MAXUINT32
+                      ? (guint32)number + 1 : 0;
+    struct smbscope_conv *c = key ? (struct smbscope_conv *)wmem_map_lookup(quic_conns, GUINT_TO_POINTER(key)) : NULL;
+    if (c)
+        return c;
+    conversation_t *conv = find_or_create_conversation(pinfo);
+    c = smbscope_conv_get(conv, pinfo->num, false);
+    if (key && c->quic_conn && c->quic_conn != key) {
+        /* a later QUIC connection on the same 4-tuple: its own state, and
+         * the 4-tuple's from now on */
+        c = wmem_new0(wmem_file_scope(), struct smbscope_conv);
+        c->first_frame = pinfo->num;
+        clear_address(&c->client);
+        clear_address(&c->udp_server);
+        clear_address(&c->end_a);
+        clear_address(&c->end_b);
+        conversation_add_proto_data(conv, smbscope_proto_id(), c);
+    }
+    if (key && !c->quic_conn) {
+        c->quic_conn = key;
+        wmem_map_insert(quic_conns, GUINT_TO_POINTER(key), c);
+    }
+    return c;
+}
+
 struct smbscope_conv *smbscope_observe_quic(packet_info *pinfo, proto_tree *tree, guint32 *events)
 {
     if (!wf_count(tree, WF_QUIC))
         return NULL;
-    conversation_t *conv = find_or_create_conversation(pinfo);
-    struct smbscope_conv *c = smbscope_conv_get(conv, pinfo->num, false);
+    struct smbscope_conv *c = quic_conv(pinfo, tree);
     c->quic = true;
     smbscope_count_end(c, pinfo);
     guint64 version;
@@ -74,8 +111,12 @@ struct smbscope_conv *smbscope_observe_quic(packet_info *pinfo, proto_tree *tree
         c->quic_version = (guint32)version;
     if (has_client_hello(tree))
         client_hello(c, pinfo, tree, events);
+    /* QUIC that is not SMB: nothing to show, nothing kept per frame.  Before
+     * the ClientHello is read, a long-header packet (an Initial carrying the
+     * first part of a ClientHello that spans several) is kept: shown as SMB
+     * on a second pass if the hello offers "smb", as the command counts it. */
     if (c->obs.carrier != CARRIER_QUIC)
-        return NULL; /* QUIC that is not SMB: nothing to show, nothing kept per frame */
+        return !c->obs.handshake_seen && wf_count(tree, WF_QUIC_VERSION) ? c : NULL;
     smbscope_observe_smb(c, pinfo, tree, events);
     return c;
 }
@@ -108,12 +149,14 @@ void smbscope_carriers_init(void)
 {
     halves = wmem_map_new(wmem_file_scope(), half_hash, half_equal);
     unpaired = wmem_list_new(wmem_file_scope());
+    quic_conns = wmem_map_new(wmem_file_scope(), g_direct_hash, g_direct_equal);
 }
 
 void smbscope_carriers_cleanup(void)
 {
     halves = NULL; /* file-scope memory, freed right after */
     unpaired = NULL;
+    quic_conns = NULL;
 }
 
 /* The first unpaired conversation whose only direction runs dst -> src. */
@@ -163,6 +206,10 @@ struct smbscope_conv *smbscope_observe_roce(packet_info *pinfo, proto_tree *tree
         return NULL;
     struct smbscope_conv *c = roce_conv(pinfo, (guint32)qp);
     smbscope_count_end(c, pinfo);
+    /* A negotiate (request or response; MinVersion in both) makes the pair
+     * an SMB connection before any SMB2 message, as in the command. */
+    if (wf_count(tree, WF_SMBD_VERSION_MIN))
+        c->obs.smbd_negotiates++;
     /* The SMBD negotiate request (versions offered, none negotiated yet)
      * names the client; until then the first sender is. */
     if (wf_count(tree, WF_SMBD_VERSION_MIN) && !wf_count(tree, WF_SMBD_VERSION_NEGOTIATED)) {

@@ -69,6 +69,9 @@ static const char *const wf_names[WF_COUNT] = {
      * to NBSS, so the SMB fields above follow. */
     [WF_QUIC] = "quic",
     [WF_QUIC_VERSION] = "quic.version",
+    /* Wireshark's QUIC connection, followed by its connection IDs across
+     * a migration or NAT rebinding (a new UDP 4-tuple) */
+    [WF_QUIC_CONN_NUMBER] = "quic.connection.number",
     [WF_TLS_HS_TYPE] = "tls.handshake.type",
     [WF_TLS_ALPN] = "tls.handshake.extensions_alpn_str",
     [WF_TLS_SNI] = "tls.handshake.extensions_server_name",

@@ -466,6 +466,8 @@ static struct smbscope_conv *observe_tcp(packet_info *pinfo, proto_tree *tree, g
      * key at the start of the stream. */
     if (wf_count(tree, WF_IWARP_MPA))
         c->obs.carrier = CARRIER_RDMA_IWARP;
+    if (c->obs.carrier == CARRIER_RDMA_IWARP && wf_count(tree, WF_SMBD_VERSION_MIN))
+        c->obs.smbd_negotiates++; /* as for RoCEv2 (carriers.c) */
     smbscope_observe_smb(c, pinfo, tree, events);
     return c;
 }

@@ -112,6 +112,7 @@ struct smbscope_conv {
     /* Carriers other than TCP (carriers.c): obs.carrier says which. */
     bool quic;                     /* a QUIC conversation (SMB or not) */
     guint32 quic_version;          /* of the client's first Initial; 0 unseen */
+    guint32 quic_conn;             /* Wireshark's quic.connection.number + 1; 0 none yet */
     const char *sni;               /* the first ClientHello's server_name, file scope; NULL none */
     guint8 roce_halves;            /* RoCEv2: directions (queue pairs) joined so far, 1 or 2 */
 };

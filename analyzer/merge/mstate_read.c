@@ -145,6 +145,7 @@ static void fold_counters(struct jget *g, const struct jpath *p, struct analysis
         .other_conns = jget_u64(g, &kp, o, "other_conns", INT64_MAX),
         .evictions = jget_u64(g, &kp, o, "evictions", INT64_MAX),
         .decrypt_failures = jget_u64(g, &kp, o, "decrypt_failures", INT64_MAX),
+        .undecryptable = jget_u64(g, &kp, o, "undecryptable", INT64_MAX),
     };
     quic_table_fold_stats(a->quic, &q);
 
@@ -153,6 +154,10 @@ static void fold_counters(struct jget *g, const struct jpath *p, struct analysis
     uint64_t dropped = jget_u64(g, &kp, o, "dropped", INT64_MAX);
     uint64_t not_decoded = jget_u64(g, &kp, o, "not_decoded", INT64_MAX);
     roce_table_fold_counts(a->roce, dropped, not_decoded, jget_u64(g, &kp, o, "icrc_bad", INT64_MAX));
+
+    o = jget_obj(g, p, st, "iwarp");
+    jpath_key(&kp, p, "iwarp");
+    a->iwarp_crc_bad += jget_u64(g, &kp, o, "crc_bad", INT64_MAX);
 }
 
 static int hexval(char c)

@@ -184,6 +184,7 @@ static void counters(JsonBuilder *b, const struct analysis *a)
     kint(b, "other_conns", q.other_conns);
     kint(b, "evictions", q.evictions);
     kint(b, "decrypt_failures", q.decrypt_failures);
+    kint(b, "undecryptable", q.undecryptable);
     json_builder_end_object(b);
 
     json_builder_set_member_name(b, "roce");
@@ -191,6 +192,11 @@ static void counters(JsonBuilder *b, const struct analysis *a)
     kint(b, "dropped", roce_table_dropped(a->roce));
     kint(b, "not_decoded", roce_table_not_decoded(a->roce));
     kint(b, "icrc_bad", roce_table_icrc_bad(a->roce));
+    json_builder_end_object(b);
+
+    json_builder_set_member_name(b, "iwarp");
+    json_builder_begin_object(b);
+    kint(b, "crc_bad", a->iwarp_crc_bad);
     json_builder_end_object(b);
 }
 

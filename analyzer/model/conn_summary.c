@@ -24,7 +24,7 @@ const char *conn_signing_name(enum conn_signing s)
 const char *conn_gap_name(enum conn_gap g)
 {
     static const char *const names[CONN_GAP_COUNT] = { "mid-stream", "content-lost", "negotiate-not-decoded",
-                                                       "logon-not-seen" };
+                                                       "logon-not-seen", "no-keys" };
     return (unsigned)g < CONN_GAP_COUNT ? names[g] : "mid-stream";
 }
 
@@ -44,6 +44,8 @@ enum conn_gap conn_summary_gap(const struct policy_conn_facts *f)
 {
     if (!f->start_seen)
         return CONN_GAP_MIDSTREAM;
+    if (policy_content_hidden(f))
+        return CONN_GAP_NO_KEYS;
     if (f->content_lost)
         return CONN_GAP_CONTENT;
     if (!f->negotiate_seen)

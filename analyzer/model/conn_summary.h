@@ -40,7 +40,7 @@ enum conn_auth {
 };
 
 /* Why the policy could not decide a connection (verdict.unknowns reason). */
-enum conn_gap { CONN_GAP_MIDSTREAM = 0, CONN_GAP_CONTENT, CONN_GAP_NEGOTIATE, CONN_GAP_LOGON, CONN_GAP_COUNT };
+enum conn_gap { CONN_GAP_MIDSTREAM = 0, CONN_GAP_CONTENT, CONN_GAP_NEGOTIATE, CONN_GAP_LOGON, CONN_GAP_NO_KEYS, CONN_GAP_COUNT };
 /* "mid-stream", "content-lost", "negotiate-not-decoded", "logon-not-seen" */
 const char *conn_gap_name(enum conn_gap g);
 

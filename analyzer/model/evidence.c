@@ -7,6 +7,7 @@
 #include "conn_groups.h"
 #include "smb_hosts.h"
 #include "ipfrag.h"
+#include "quic_table.h"
 
 void evidence_collect(struct evidence *e, const struct analysis *a)
 {
@@ -57,10 +58,13 @@ void evidence_collect(struct evidence *e, const struct analysis *a)
     e->frag_datagrams_lost = fr->timed_out + fr->evicted + fr->dropped_too_big + fr->dropped_memory +
                              fr->dropped_malformed + fr->active;
     e->roce_icrc_bad = roce_table_icrc_bad(a->roce);
+    e->iwarp_crc_bad = a->iwarp_crc_bad;
+    struct quic_table_stats q = quic_table_stats(a->quic);
+    e->quic_undecryptable = q.decrypt_failures + q.undecryptable;
 }
 
 uint64_t evidence_decode_losses(const struct evidence *e)
 {
     return e->status[PKT_TRUNCATED] + e->status[PKT_MALFORMED] + e->status[PKT_FRAG_DROPPED] + e->frag_datagrams_lost
-           + e->roce_icrc_bad;
+           + e->roce_icrc_bad + e->iwarp_crc_bad + e->quic_undecryptable;
 }

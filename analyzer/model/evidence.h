@@ -20,6 +20,8 @@ struct evidence {
     uint64_t status[PKT_STATUS_COUNT];  /* packet decode outcomes, all inputs */
     uint64_t frag_datagrams_lost;       /* timed out, evicted, dropped, or incomplete at the end */
     uint64_t roce_icrc_bad;             /* RoCEv2 packets with a bad ICRC: never decoded */
+    uint64_t iwarp_crc_bad;             /* iWARP FPDUs with a bad CRC32c: never decoded */
+    uint64_t quic_undecryptable;        /* QUIC packets (of SMB, or unrecognised Initials) whose keys failed */
     uint64_t snaplen_cut, snaplen_cut_smb;
     uint32_t snaplen;
     uint64_t stream_gaps, stream_gap_bytes;  /* over the SMB connections */

@@ -330,6 +330,15 @@ static void copy_facts(struct track *k)
     q->crypto_capped = s->crypto_capped;
 }
 
+/* Packets whose keys were known but did not open them (damaged in the
+ * capture): a decode loss when the connection is or could be SMB.  Called
+ * once, when the session goes. */
+static void count_undecryptable(struct track *k)
+{
+    if (k->state != TRACK_NOT_SMB)
+        k->t->stats.undecryptable += k->sess->undecryptable[0] + k->sess->undecryptable[1];
+}
+
 /* Nothing more to learn from this connection's packets: its facts are
  * copied (SMB) and the session, keys and buffers go; from now on each packet
  * costs one look-up and two counters. */
@@ -337,6 +346,7 @@ static void retire(struct track *k)
 {
     if (k->state == TRACK_SMB)
         copy_facts(k);
+    count_undecryptable(k);
     quic_session_clear(k->sess);
     spare_put(&k->t->spare_sess, k->sess);
     k->sess = NULL;
@@ -505,6 +515,8 @@ static void track_close(struct quic_table *t, struct track *k, const char *reaso
         else
             smb_conn_free(s);
     }
+    if (k->sess)
+        count_undecryptable(k);
     for (unsigned i = 0; i < k->n_cids; i++)
         if (g_hash_table_lookup(t->by_cid, &k->cids[i]) == k)
             g_hash_table_remove(t->by_cid, &k->cids[i]);
@@ -558,6 +570,7 @@ void quic_table_fold_stats(struct quic_table *t, const struct quic_table_stats *
     t->stats.other_conns += s->other_conns;
     t->stats.evictions += s->evictions;
     t->stats.decrypt_failures += s->decrypt_failures;
+    t->stats.undecryptable += s->undecryptable;
 }
 
 void quic_table_free(struct quic_table *t)

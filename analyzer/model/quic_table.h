@@ -32,6 +32,8 @@ struct quic_table_stats {
     uint64_t other_conns;      /* ... with another ALPN (not SMB) */
     uint64_t evictions;        /* connections closed early to make room at the cap */
     uint64_t decrypt_failures; /* client Initials whose keys did not open them */
+    uint64_t undecryptable;    /* packets of SMB connections (or not yet known not to be) whose keys were
+                                  known but did not open them: Initials always, Handshake/1-RTT with the key log */
 };
 
 #define QUIC_TABLE_DEFAULT_MAX_CONNS 8192u /* about 180 MiB at worst: 22 KiB per handshake */

@@ -286,6 +286,8 @@ void rdma_smbd_message(struct smb_conn *s, struct smbd_reasm *reasm, int dir, bo
     enum smbd_msg_kind kind = smbd_conn_message(&info->smbd, from_responder, midstream, msg, len, &data);
     if (kind == SMBD_MSG_NEGOTIATE_REQUEST && info->mpa_initiator < 0)
         info->mpa_initiator = dir; /* mid-stream iWARP: its sender initiated */
+    if (kind == SMBD_MSG_NEGOTIATE_REQUEST || kind == SMBD_MSG_NEGOTIATE_RESPONSE)
+        s->obs.smbd_negotiates++; /* SMB Direct: an SMB connection even if no SMB2 message follows */
     if (kind != SMBD_MSG_DATA)
         return;
     if (data.remaining_length && !reasm->buf) { /* the first SMB2 message in several pieces */

@@ -94,10 +94,12 @@ static void decode_losses(struct verdict *v, const struct analysis *a)
                         g_strdup_printf("%" G_GUINT64_FORMAT " packets or datagrams could not be decoded down to their "
                                         "ports (%" G_GUINT64_FORMAT " cut inside a header, %" G_GUINT64_FORMAT " malformed, %"
                                         G_GUINT64_FORMAT " IP fragments dropped, %" G_GUINT64_FORMAT " fragmented datagrams "
-                                        "never completed, %" G_GUINT64_FORMAT " RoCEv2 packets with a bad ICRC): any of them "
-                                        "could be NetBIOS or SMB",
+                                        "never completed, %" G_GUINT64_FORMAT " RoCEv2 packets with a bad ICRC, %"
+                                        G_GUINT64_FORMAT " iWARP FPDUs with a bad CRC32c, %" G_GUINT64_FORMAT " QUIC "
+                                        "packets that did not decrypt with their keys): any of them could be NetBIOS "
+                                        "or SMB",
                                         lost, st[PKT_TRUNCATED], st[PKT_MALFORMED], st[PKT_FRAG_DROPPED],
-                                        e.frag_datagrams_lost, e.roce_icrc_bad),
+                                        e.frag_datagrams_lost, e.roce_icrc_bad, e.iwarp_crc_bad, e.quic_undecryptable),
                         "capture whole packets (tcpdump -s 0); dropped fragments: raise the reassembly limits or "
                         "capture where the datagrams are not fragmented");
 }
@@ -118,7 +120,8 @@ static void connections(struct verdict *v, const struct analysis *a, const struc
     for (uint32_t i = 0; i < conn_groups_count(a->groups); i++) {
         const struct conn_group *grp = conn_groups_at(a->groups, i);
         struct policy_conn_facts f = conn_group_facts(&grp->key);
-        if (f.smb_version || f.smb_seen || f.encrypted || f.messages_seen)
+        /* SMB over QUIC not decrypted is judged by its no-keys unknown */
+        if (f.smb_version || f.smb_seen || f.encrypted || f.messages_seen || policy_content_hidden(&f))
             for (int r = 0; r < RULE_COUNT; r++)
                 judged[r] = true;
         uint32_t bits = conn_group_undecided(&grp->key, p);
@@ -132,12 +135,15 @@ static void connections(struct verdict *v, const struct analysis *a, const struc
         g[k].count += grp->count;
         g[k].rules |= bits;
     }
-    static const char *const reasons[GAP_COUNT] = { "mid-stream", "content-lost", "negotiate-not-decoded", "logon-not-seen" };
+    static const char *const reasons[GAP_COUNT] = { "mid-stream", "content-lost", "negotiate-not-decoded", "logon-not-seen",
+                                                    "no-keys" };
     static const char *const what[GAP_COUNT] = {
         "began before the capture: NBSS session request, NEGOTIATE and logon not seen",
         "lost bytes (snaplen, capture loss or a reassembly cap): what they carried is unknown",
         "had no decodable NEGOTIATE response",
         "had no captured SESSION_SETUP: the authentication is unknown",
+        "carried SMB inside QUIC's TLS, not decrypted (no --tls-keylog, or it lacks their secrets): dialect, "
+        "signing, encryption and logon unknown",
     };
     const struct census *c = a->census;
     for (int k = 0; k < GAP_COUNT; k++) {
@@ -161,6 +167,7 @@ static void connections(struct verdict *v, const struct analysis *a, const struc
             "capture whole packets (tcpdump -s 0) without loss; raise --reassembly-cap if the report counts cap hits",
             NULL,
             "start the capture before the clients log on",
+            "give the TLS key log of the client or the server (SSLKEYLOGFILE format) with --tls-keylog FILE",
         };
         /* unknowns keep static how-texts: store the dynamic one in the detail */
         verdict_add_unknown(v, reasons[k], g[k].rules, g[k].count,

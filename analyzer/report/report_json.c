@@ -207,6 +207,7 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     json_kuint(j, "roce_untracked_packets", roce_table_dropped(a->roce));
     json_kuint(j, "roce_not_decoded_packets", roce_table_not_decoded(a->roce));
     json_kuint(j, "roce_icrc_bad_packets", roce_table_icrc_bad(a->roce));
+    json_kuint(j, "iwarp_crc_bad_fpdus", a->iwarp_crc_bad);
     json_kuint(j, "time_jumps", fs.time_jumps);
     json_kuint(j, "connections_closed_early", fs.closed_early);
     /* connections counted in connection_groups[] but not detailed in

@@ -51,6 +51,7 @@ void json_quic_stats(struct json *j, const struct analysis *a)
     json_kuint(j, "other_connections", q.other_conns);
     json_kuint(j, "evictions", q.evictions);
     json_kuint(j, "undecryptable_initials", q.decrypt_failures);
+    json_kuint(j, "undecryptable_packets", q.undecryptable);
     json_end_object(j);
 }
 

@@ -44,6 +44,14 @@ static bool has_smb(const struct policy_conn_facts *f)
     return f->smb_version || f->smb_seen || f->encrypted || f->messages_seen;
 }
 
+bool policy_content_hidden(const struct policy_conn_facts *f)
+{
+    /* SMB over QUIC whose TLS the capture did not open: ALPN "smb" proves
+     * SMB2/3 (MS-SMB2 2.1: no NBSS, no SMB1 over QUIC), but its dialect,
+     * signing, encryption and logon are inside the encryption. */
+    return f->transport == TRANSPORT_QUIC && !has_smb(f);
+}
+
 static bool v_nbss(const struct policy *p, const struct policy_conn_facts *f)
 {
     /* NBSS on 139 is reported through the NetBIOS ledger (port rule); this
@@ -83,7 +91,8 @@ static bool v_min_dialect(const struct policy *p, const struct policy_conn_facts
 
 static bool u_min_dialect(const struct policy *p, const struct policy_conn_facts *f)
 {
-    return has_smb(f) && f->smb_version != 1 && (!f->dialect || f->dialect == SMB2_DIALECT_WILDCARD);
+    return (has_smb(f) && f->smb_version != 1 && (!f->dialect || f->dialect == SMB2_DIALECT_WILDCARD)) ||
+           policy_content_hidden(f);
 }
 
 static bool signs(const struct policy_conn_facts *f)
@@ -101,7 +110,7 @@ static bool v_signing(const struct policy *p, const struct policy_conn_facts *f)
 
 static bool u_signing(const struct policy *p, const struct policy_conn_facts *f)
 {
-    return has_smb(f) && !signs(f) && !v_signing(p, f);
+    return (has_smb(f) || policy_content_hidden(f)) && !signs(f) && !v_signing(p, f);
 }
 
 static bool v_encryption(const struct policy *p, const struct policy_conn_facts *f)
@@ -111,7 +120,7 @@ static bool v_encryption(const struct policy *p, const struct policy_conn_facts 
 
 static bool u_encryption(const struct policy *p, const struct policy_conn_facts *f)
 {
-    return has_smb(f) && !f->encrypted && !v_encryption(p, f);
+    return (has_smb(f) || policy_content_hidden(f)) && !f->encrypted && !v_encryption(p, f);
 }
 
 static bool v_kerberos(const struct policy *p, const struct policy_conn_facts *f)
@@ -121,7 +130,7 @@ static bool v_kerberos(const struct policy *p, const struct policy_conn_facts *f
 
 static bool u_kerberos(const struct policy *p, const struct policy_conn_facts *f)
 {
-    return has_smb(f) && !v_kerberos(p, f) && f->auth_unseen;
+    return (has_smb(f) && !v_kerberos(p, f) && f->auth_unseen) || policy_content_hidden(f);
 }
 
 /* The transport and port are known for every connection reported. */

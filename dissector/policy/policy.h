@@ -145,6 +145,11 @@ struct policy_conn_facts {
  * listed (policy_transport.c). */
 bool policy_transport_listed(const struct policy *p, const struct policy_conn_facts *f);
 
+/* SMB carried inside encryption the capture did not open (SMB over QUIC
+ * without its TLS keys): its dialect, signing, encryption and logon rules
+ * are undecided (its ALPN rules out NBSS and SMB1). */
+bool policy_content_hidden(const struct policy_conn_facts *f);
+
 /* Bit (1u << rule) for every rule the connection breaks. */
 uint32_t policy_check_connection(const struct policy *p, const struct policy_conn_facts *f);
 /* Bit (1u << rule) for every enabled rule the facts cannot decide (the

@@ -58,8 +58,10 @@ struct transport_verdict transport_classify(const struct transport_obs *o)
     struct transport_verdict v = { TRANSPORT_NONE, 0 };
     /* A connection that carried nothing (a refused or unanswered SYN, even
      * to 139) is not an SMB connection: the NetBIOS ledger reports it. */
+    /* ALPN "smb" (QUIC) and an SMB Direct negotiate (MS-SMBD serves only
+     * SMB2) say SMB even before an SMB message. */
     bool anything = o->session_messages || o->smb_messages || o->keepalives || nbss_setup_seen(o)
-        || o->carrier == CARRIER_QUIC;
+        || o->carrier == CARRIER_QUIC || o->smbd_negotiates;
     if (!anything)
         return v;
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {

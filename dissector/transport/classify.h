@@ -61,6 +61,7 @@ struct transport_obs {
     uint32_t keepalives;          /* 0x85 */
     uint32_t largest_message;     /* largest length field seen on a session message */
     bool length_over_17bit;       /* a length > 0x1FFFF: impossible under NBSS (RFC 1002) */
+    uint32_t smbd_negotiates;     /* SMB Direct negotiate request/response messages (RDMA carriers) */
 };
 
 /* Why a class was chosen: a bit set, rendered by transport_evidence_text(). */

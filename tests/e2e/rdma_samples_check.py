@@ -164,6 +164,14 @@ def check_smbscope(binary, path, want_transport, counts, fail):
     if "fpdus" in counts and (d["mpa"]["fpdus"] != counts["fpdus"] or d["mpa"]["crc_bad"] != counts.get("bad", 0)):
         fail("smbscope %d FPDUs (%d bad CRC), tshark %d (%d bad)" % (d["mpa"]["fpdus"], d["mpa"]["crc_bad"],
                                                                      counts["fpdus"], counts.get("bad", 0)))
+    # An FPDU that failed its CRC was not read (it could have shown a
+    # violation): a decode-loss unknown per bad FPDU, and never a pass.
+    bad = counts.get("bad", 0) if "fpdus" in counts else 0
+    losses = {u["reason"]: u["count"] for u in doc["verdict"]["unknowns"]}
+    if losses.get("decode-loss", 0) != bad or (bad and doc["verdict"]["outcome"] == "pass") \
+            or doc["stats"].get("iwarp_crc_bad_fpdus", 0) != bad:
+        fail("%d bad CRC32c (tshark): outcome %s, unknowns %s, stats.iwarp_crc_bad_fpdus %s: each must be a decode-loss"
+             % (bad, doc["verdict"]["outcome"], losses, doc["stats"].get("iwarp_crc_bad_fpdus")))
     if "frames" in counts and d["roce"]["packets"] != counts["frames"]:
         fail("smbscope %d RoCEv2 packets, tshark %d frames" % (d["roce"]["packets"], counts["frames"]))
 
@@ -182,6 +190,20 @@ def flipped_copy(path, frame_no, at, tmpdir):
     out = os.path.join(tmpdir, "flipped-" + os.path.basename(path))
     open(out, "wb").write(bytes(data))
     return out
+
+
+def check_merge_carries(binary, path, tmp, fail):
+    """smbscope merge of the capture's report keeps its decode losses (the merge state carries the counters)."""
+    state = os.path.join(tmp, "state.json")
+    with open(state, "wb") as f:
+        subprocess.run([binary, "-q", "-T", "json", "--merge-state", path], stdout=f, check=False)
+    merged = json.loads(subprocess.run([binary, "merge", "-T", "json", "-q", state], stdout=subprocess.PIPE,
+                                       check=False).stdout)
+    want = {u["reason"]: u["count"] for u in json.load(open(state))["verdict"]["unknowns"]}
+    got = {u["reason"]: u["count"] for u in merged["verdict"]["unknowns"]}
+    if got.get("decode-loss") != want.get("decode-loss") or merged["verdict"]["outcome"] == "pass":
+        fail("merge of %s: unknowns %s, outcome %s; the run's own: %s" % (os.path.basename(path), got,
+                                                                         merged["verdict"]["outcome"], want))
 
 
 def check_roce_flipped(binary, path, fail):
@@ -259,6 +281,7 @@ def main():
                     if nbad != 1:
                         fail("flipped copy: tshark sees %d bad CRC32c, want 1" % nbad)
                     check_smbscope(a.smbscope, bad, "rdma-iwarp", {"fpdus": n, "writes": writes, "bad": 1}, fail)
+                    check_merge_carries(a.smbscope, bad, tmp, fail)
         else:
             n, good, smb2 = check_roce(path, rs, fail)
             print("%s: %d frames, %d good ICRC, %d SMB2 messages" % (name, n, good, smb2))

@@ -109,7 +109,7 @@ class Command:
 
 # The command's unknowns that stand for one connection's missing evidence
 # (the others are about the whole input: filter, drops, no packets).
-CONNECTION_GAPS = ("mid-stream", "content-lost", "negotiate-not-decoded", "logon-not-seen")
+CONNECTION_GAPS = ("mid-stream", "content-lost", "negotiate-not-decoded", "logon-not-seen", "no-keys")
 ENDPOINTS = re.compile(r"(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+) -> (\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)")
 
 

@@ -27,7 +27,13 @@ CHECK is one of:
               the command's JSON report (default arguments --format json)
             SMB over QUIC samples with a key log beside them (NAME.keylog)
             go through all of it twice: with the key log (tshark -o
-            tls.keylog_file:, smbscope --tls-keylog) and without
+            tls.keylog_file:, smbscope --tls-keylog) and without;
+            every frame of an SMB over QUIC connection (tshark's
+            quic.connection.number) is in the plugin's flow.  Edge cases
+            made at test time join the samples (tests/e2e/quic_edge.py,
+            facts by tshark_facts.py): a QUIC client NAT-rebound to a new
+            port after the handshake, a RoCEv2 pair that only negotiated
+            SMB Direct
   policy    the preferences (-o smbscope.require_signing:TRUE ...,
             smbscope.allow_transport) change the violations exactly as the
             command's options do
@@ -363,6 +369,14 @@ def check_capture(ts, name, cap, local, rows, options, cmd, keyless, one_pass, e
     for stream, frames in sorted(uncovered.items()):
         errors.append("%s: tcp.stream %s: frames %s lack smbscope.transport on two passes" %
                       (name, stream, ",".join(frames[:10])))
+    # Every frame of an SMB over QUIC connection (tshark's
+    # quic.connection.number, which follows a migration) is in its flow.
+    frames = collections.Counter(flow_key(r) for r in two.rows)
+    for r in rows:
+        key = ("quic", r["client"], int(r["client_port"]), r["server"], int(r["server_port"]))
+        if r["kind"] == "quic" and dash(r["transport"]) and frames[key] != int(r["packets"]):
+            errors.append("%s: %s: %d frames in the plugin's flow, tshark's connection has %s" %
+                          (name, key, frames[key], r["packets"]))
     if one:
         check_first_pass(name, one, two, rows, errors)
     check_expert(name, two, rows, errors)
@@ -382,9 +396,47 @@ def check_capture(ts, name, cap, local, rows, options, cmd, keyless, one_pass, e
     compare_violations(name, command, two, errors)
 
 
+def edge_captures(ts, args):
+    """Edge cases made from the samples at test time (tests/e2e/quic_edge.py),
+    with tshark_facts.py's rows for them: SMB over QUIC whose client is
+    NAT-rebound after the handshake (tshark keeps one connection: checked
+    here, or the case proves nothing), and a RoCEv2 pair that only
+    negotiated SMB Direct."""
+    samples = args.samples or os.path.join(args.source_root, "samples")
+    sys.path.insert(0, os.path.join(args.source_root, "tests", "e2e"))
+    import quic_edge
+    made = {}
+    mig = os.path.join(ts.tmp, "edge-quic443-migrated.pcap")
+    quic_edge.migrated_copy(os.path.join(samples, "quic443-smb3_11.pcap"), mig)
+    shutil.copy(os.path.join(samples, "quic443-smb3_11.keylog"), os.path.join(ts.tmp, "edge-quic443-migrated.keylog"))
+    made[mig] = ("quic", "3.1.1")
+    roce = os.path.join(ts.tmp, "edge-roce-negotiate-only.pcap")
+    quic_edge.negotiate_only_copy(os.path.join(samples, "rdma-roce-4791.pcap"), roce, quic_edge.ROCE_NEGOTIATE_FRAMES)
+    made[roce] = ("rdma-roce", "-")
+    for f in os.listdir(ts.tmp):
+        if f.startswith("edge-"):
+            os.chmod(os.path.join(ts.tmp, f), 0o644)
+    facts = os.path.join(args.source_root, "tests", "e2e", "tshark_facts.py")
+    p = subprocess.run(["/usr/bin/python3", facts, "--tshark", args.tshark] + list(made),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        raise Failure("tshark_facts.py failed: %s" % p.stderr.decode()[-400:])
+    by_file = collections.defaultdict(list)
+    for r in csv.DictReader(p.stdout.decode("utf-8", "replace").splitlines(), delimiter="\t"):
+        by_file[r["file"]].append(r)
+    for cap, (transport, dialect) in made.items():
+        got = [(r["transport"], r["dialect"]) for r in by_file[os.path.basename(cap)]]
+        if got != [(transport, dialect)]:
+            raise Failure("%s: tshark sees %s, not one %s connection (dialect %s)" %
+                          (os.path.basename(cap), got, transport, dialect))
+    return sorted(made), by_file
+
+
 def check_samples(ts, args):
     caps, by_file = samples_or_skip(args)
-    check_captures(ts, args, caps, by_file)
+    edges, edge_rows = edge_captures(ts, args)
+    by_file.update(edge_rows)
+    check_captures(ts, args, caps + edges, by_file)
 
 
 # The command's options and the plugin's preferences that mean the same.

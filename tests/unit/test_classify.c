@@ -47,6 +47,8 @@ static const struct class_case class_cases[] = {
       TRANSPORT_RDMA_ROCE, EV_RDMA_ROCE },
     { "iWARP that carried no SMB: not an SMB connection", { .carrier = CARRIER_RDMA_IWARP, .server_port = 4420, .handshake_seen = true },
       TRANSPORT_NONE, 0 },
+    { "RoCEv2 that only negotiated SMB Direct: an SMB connection", { .carrier = CARRIER_RDMA_ROCE, .server_port = 4791, .handshake_seen = true, .smbd_negotiates = 2 },
+      TRANSPORT_RDMA_ROCE, EV_RDMA_ROCE },
 };
 
 static void test_classes(void)

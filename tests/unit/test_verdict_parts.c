@@ -130,6 +130,23 @@ static void test_policy_undecided(void)
     /* a gap could hide a signed or encrypted PDU: undecided, not a pass */
     f.content_lost = true;
     g_assert_cmphex(policy_undecided_connection(&p, &f), ==, (1u << RULE_SIGNING) | (1u << RULE_ENCRYPTION));
+    /* SMB over QUIC read without its keys: the content rules are undecided,
+     * NBSS and SMB1 are ruled out by ALPN "smb"; decrypted, it is judged */
+    memset(&f, 0, sizeof f);
+    f.transport = TRANSPORT_QUIC;
+    f.start_seen = true;
+    g_assert_true(policy_content_hidden(&f));
+    g_assert_cmphex(policy_check_connection(&p, &f), ==, 0);
+    g_assert_cmphex(policy_undecided_connection(&p, &f), ==,
+                    (1u << RULE_MIN_DIALECT) | (1u << RULE_SIGNING) | (1u << RULE_ENCRYPTION) | (1u << RULE_KERBEROS));
+    struct policy dflt = policy_default(); /* no NetBIOS, no SMB1: passes */
+    g_assert_cmphex(policy_undecided_connection(&dflt, &f), ==, 0);
+    f.smb_version = 3;
+    f.dialect = 0x0311;
+    f.negotiate_seen = f.smb_seen = f.messages_seen = f.signed_seen = true;
+    f.sessions_kerberos = 1;
+    g_assert_false(policy_content_hidden(&f));
+    g_assert_cmphex(policy_undecided_connection(&p, &f), ==, 0);
     /* every rule and finding has words and a remedy table row */
     for (int r = 0; r < RULE_COUNT; r++)
         g_assert_nonnull(policy_rule_info((enum policy_rule)r)->name);
