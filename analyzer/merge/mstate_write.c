@@ -22,6 +22,39 @@ static void kint(JsonBuilder *b, const char *k, uint64_t v)
     json_builder_add_int_value(b, v > INT64_MAX ? INT64_MAX : (gint64)v);
 }
 
+/* A run of integer members from a table: the state's counters are many,
+ * and a table keeps each one a line of name and value. */
+struct kv {
+    const char *k;
+    uint64_t v;
+};
+
+static void kints(JsonBuilder *b, const struct kv *kv, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        kint(b, kv[i].k, kv[i].v);
+}
+
+/* An object member of integers only. */
+static void kobj_ints(JsonBuilder *b, const char *k, const struct kv *kv, size_t n)
+{
+    json_builder_set_member_name(b, k);
+    json_builder_begin_object(b);
+    kints(b, kv, n);
+    json_builder_end_object(b);
+}
+
+#define KINTS(b, ...)                                             \
+    do {                                                          \
+        const struct kv kv_[] = { __VA_ARGS__ };                  \
+        kints(b, kv_, G_N_ELEMENTS(kv_));                         \
+    } while (0)
+#define KOBJ_INTS(b, name, ...)                                   \
+    do {                                                          \
+        const struct kv kv_[] = { __VA_ARGS__ };                  \
+        kobj_ints(b, name, kv_, G_N_ELEMENTS(kv_));               \
+    } while (0)
+
 static void kts(JsonBuilder *b, const char *k, int64_t v)
 {
     json_builder_set_member_name(b, k);
@@ -107,9 +140,7 @@ static void inputs(JsonBuilder *b, const struct analysis *a)
         kstr(b, "format", in->format);
         kstr(b, "reader", in->reader);
         kbool(b, "gzip", in->gzip);
-        kint(b, "packets", in->packets);
-        kint(b, "bytes", in->bytes);
-        kint(b, "wire_bytes", in->wire_bytes);
+        KINTS(b, { "packets", in->packets }, { "bytes", in->bytes }, { "wire_bytes", in->wire_bytes });
         kbool(b, "truncated", in->truncated);
         kstr(b, "error", in->error);
         kts(b, "first_ts", in->first_ts);
@@ -117,9 +148,8 @@ static void inputs(JsonBuilder *b, const struct analysis *a)
         kstr(b, "capture_filter", in->capture_filter);
         kbool(b, "live", in->live);
         kbool(b, "have_drop_stats", in->have_drop_stats);
-        kint(b, "if_received", in->if_received);
-        kint(b, "if_dropped", in->if_dropped);
-        kint(b, "if_ifdropped", in->if_ifdropped);
+        KINTS(b, { "if_received", in->if_received }, { "if_dropped", in->if_dropped },
+              { "if_ifdropped", in->if_ifdropped });
         json_builder_set_member_name(b, "status");
         json_builder_begin_object(b);
         for (int s = 0; s < PKT_STATUS_COUNT; s++)
@@ -140,58 +170,28 @@ static void counters(JsonBuilder *b, const struct analysis *a)
     kts(b, "last_ts", a->last_ts);
     kbool(b, "input_error", a->input_error);
     kint(b, "filtered_out", a->filtered_out);
-    
     json_builder_end_object(b);
 
     struct flow_stats fs = flow_table_stats(a->flows);
-    json_builder_set_member_name(b, "flows");
-    json_builder_begin_object(b);
-    kint(b, "conns", fs.conns);
-    kint(b, "max_concurrent", fs.max_concurrent);
-    kint(b, "evictions", fs.evictions);
-    kint(b, "idle_closes", fs.idle_closes);
-    kint(b, "reuses", fs.reuses);
-    kint(b, "buffered_peak", fs.buffered_peak);
-    kint(b, "cap_hits", fs.cap_hits);
-    kint(b, "total_cap_hits", fs.total_cap_hits);
-    kint(b, "non_tcp", fs.non_tcp);
-    kint(b, "time_jumps", fs.time_jumps);
-    kint(b, "closed_early", fs.closed_early);
-    json_builder_end_object(b);
+    KOBJ_INTS(b, "flows", { "conns", fs.conns }, { "max_concurrent", fs.max_concurrent },
+              { "evictions", fs.evictions }, { "idle_closes", fs.idle_closes }, { "reuses", fs.reuses },
+              { "buffered_peak", fs.buffered_peak }, { "cap_hits", fs.cap_hits },
+              { "total_cap_hits", fs.total_cap_hits }, { "non_tcp", fs.non_tcp }, { "time_jumps", fs.time_jumps },
+              { "closed_early", fs.closed_early });
 
     const struct ipfrag_stats *fr = ipfrag_stats(a->frags);
-    json_builder_set_member_name(b, "frags");
-    json_builder_begin_object(b);
-    kint(b, "fragments", fr->fragments);
-    kint(b, "reassembled", fr->reassembled);
-    kint(b, "timed_out", fr->timed_out);
-    kint(b, "evicted", fr->evicted);
-    kint(b, "dropped_too_big", fr->dropped_too_big);
-    kint(b, "dropped_memory", fr->dropped_memory);
-    kint(b, "dropped_malformed", fr->dropped_malformed);
-    kint(b, "duplicates", fr->duplicates);
-    kint(b, "overlaps", fr->overlaps);
-    kint(b, "active", fr->active);
-    json_builder_end_object(b);
+    KOBJ_INTS(b, "frags", { "fragments", fr->fragments }, { "reassembled", fr->reassembled },
+              { "timed_out", fr->timed_out }, { "evicted", fr->evicted }, { "dropped_too_big", fr->dropped_too_big },
+              { "dropped_memory", fr->dropped_memory }, { "dropped_malformed", fr->dropped_malformed },
+              { "duplicates", fr->duplicates }, { "overlaps", fr->overlaps }, { "active", fr->active });
 
     struct quic_table_stats q = quic_table_stats(a->quic);
-    json_builder_set_member_name(b, "quic");
-    json_builder_begin_object(b);
-    kint(b, "datagrams", q.datagrams);
-    kint(b, "quic_datagrams", q.quic_datagrams);
-    kint(b, "conns", q.conns);
-    kint(b, "smb_conns", q.smb_conns);
-    kint(b, "other_conns", q.other_conns);
-    kint(b, "evictions", q.evictions);
-    kint(b, "decrypt_failures", q.decrypt_failures);
-    json_builder_end_object(b);
+    KOBJ_INTS(b, "quic", { "datagrams", q.datagrams }, { "quic_datagrams", q.quic_datagrams }, { "conns", q.conns },
+              { "smb_conns", q.smb_conns }, { "other_conns", q.other_conns }, { "evictions", q.evictions },
+              { "decrypt_failures", q.decrypt_failures });
 
-    json_builder_set_member_name(b, "roce");
-    json_builder_begin_object(b);
-    kint(b, "dropped", roce_table_dropped(a->roce));
-    kint(b, "not_decoded", roce_table_not_decoded(a->roce));
-    kint(b, "icrc_bad", roce_table_icrc_bad(a->roce));
-    json_builder_end_object(b);
+    KOBJ_INTS(b, "roce", { "dropped", roce_table_dropped(a->roce) }, { "not_decoded", roce_table_not_decoded(a->roce) },
+              { "icrc_bad", roce_table_icrc_bad(a->roce) });
 }
 
 static void times(JsonBuilder *b, const int64_t *t, uint32_t n)
@@ -211,12 +211,9 @@ static void census(JsonBuilder *b, const struct census *c)
 {
     json_builder_set_member_name(b, "census");
     json_builder_begin_object(b);
-    kint(b, "snaplen_cut", c->snaplen_cut);
-    kint(b, "snaplen_cut_smb", c->snaplen_cut_smb);
-    kint(b, "snaplen", c->snaplen);
-    kint(b, "pairs_dropped", c->pairs_dropped);
-    kint(b, "dns_messages", c->dns_messages);
-    kint(b, "dns_keys_dropped", c->dns_keys_dropped);
+    KINTS(b, { "snaplen_cut", c->snaplen_cut }, { "snaplen_cut_smb", c->snaplen_cut_smb }, { "snaplen", c->snaplen },
+          { "pairs_dropped", c->pairs_dropped }, { "dns_messages", c->dns_messages },
+          { "dns_keys_dropped", c->dns_keys_dropped });
     kdistinct(b, "udp_convs", c->udp_convs);
     GPtrArray *keys = g_ptr_array_new();
     GHashTableIter it;
@@ -265,8 +262,7 @@ static void nb_row(JsonBuilder *b, const struct nb_flow *f)
     kaddr(b, "server", &f->server);
     kint(b, "server_port", f->server_port);
     kint(b, "service", (uint64_t)f->service);
-    kint(b, "packets", f->packets);
-    kint(b, "bytes", f->bytes);
+    KINTS(b, { "packets", f->packets }, { "bytes", f->bytes });
     kts(b, "first_seen", f->first_seen);
     kts(b, "last_seen", f->last_seen);
     kbool(b, "syn", f->syn);
@@ -275,12 +271,9 @@ static void nb_row(JsonBuilder *b, const struct nb_flow *f)
     kbool(b, "icmp_refused", f->icmp_refused);
     kbool(b, "server_spoke", f->server_spoke);
     kbool(b, "nbss_elsewhere", f->nbss_elsewhere);
-    kint(b, "requests", f->requests);
-    kint(b, "queries", f->queries);
-    kint(b, "responses", f->responses);
-    kint(b, "queries_answered", f->queries_answered);
-    kint(b, "queries_untracked", f->queries_untracked);
-    kint(b, "names_dropped", f->names_dropped);
+    KINTS(b, { "requests", f->requests }, { "queries", f->queries }, { "responses", f->responses },
+          { "queries_answered", f->queries_answered }, { "queries_untracked", f->queries_untracked },
+          { "names_dropped", f->names_dropped });
     json_builder_set_member_name(b, "names");
     json_builder_begin_array(b);
     for (guint i = 0; f->names && i < f->names->len; i++) {
@@ -304,11 +297,8 @@ static void netbios(JsonBuilder *b, struct nb_ledger *l)
     const struct nb_overflow *o = nb_ledger_overflow(l);
     json_builder_set_member_name(b, "overflow");
     json_builder_begin_object(b);
-    kint(b, "packets", o->packets);
-    kint(b, "bytes", o->bytes);
-    kint(b, "nbns", o->by_service[NB_SERVICE_NBNS]);
-    kint(b, "nbdgm", o->by_service[NB_SERVICE_NBDGM]);
-    kint(b, "nbss", o->by_service[NB_SERVICE_NBSS]);
+    KINTS(b, { "packets", o->packets }, { "bytes", o->bytes }, { "nbns", o->by_service[NB_SERVICE_NBNS] },
+          { "nbdgm", o->by_service[NB_SERVICE_NBDGM] }, { "nbss", o->by_service[NB_SERVICE_NBSS] });
     kts(b, "first_seen", o->first_seen);
     kts(b, "last_seen", o->last_seen);
     kdistinct(b, "flows", nb_ledger_overflow_set(l));
@@ -316,8 +306,7 @@ static void netbios(JsonBuilder *b, struct nb_ledger *l)
     const struct nb_non_ip *n = nb_ledger_non_ip_counts(l);
     json_builder_set_member_name(b, "non_ip");
     json_builder_begin_object(b);
-    kint(b, "netbeui", n->netbeui);
-    kint(b, "nbipx", n->nbipx);
+    KINTS(b, { "netbeui", n->netbeui }, { "nbipx", n->nbipx });
     kts(b, "first_seen", n->first_seen);
     kts(b, "last_seen", n->last_seen);
     json_builder_end_object(b);
@@ -334,13 +323,9 @@ static void hosts(JsonBuilder *b, struct host_table *t)
         const struct host_rec *r = host_table_at(t, i);
         json_builder_begin_object(b);
         kaddr(b, "addr", &r->addr);
-        kint(b, "nb_roles", r->nb_roles);
-        kint(b, "services_sent", r->services_sent);
-        kint(b, "refused", r->refused);
-        kint(b, "nb_flows", r->nb_flows);
-        kint(b, "nb_flows_served", r->nb_flows_served);
-        kint(b, "nb_flows_unlisted", r->nb_flows_unlisted);
-        kint(b, "nb_packets_sent", r->nb_packets_sent);
+        KINTS(b, { "nb_roles", r->nb_roles }, { "services_sent", r->services_sent }, { "refused", r->refused },
+              { "nb_flows", r->nb_flows }, { "nb_flows_served", r->nb_flows_served },
+              { "nb_flows_unlisted", r->nb_flows_unlisted }, { "nb_packets_sent", r->nb_packets_sent });
         kts(b, "first_seen", r->first_seen);
         kts(b, "last_seen", r->last_seen);
         json_builder_end_object(b);
