@@ -94,7 +94,7 @@ static gint cmp_u64(gconstpointer pa, gconstpointer pb)
     return (a > b) - (a < b);
 }
 
-static void kdistinct(JsonBuilder *b, const char *k, const struct distinct *d)
+void mstate_put_distinct(JsonBuilder *b, const char *k, const struct distinct *d)
 {
     json_builder_set_member_name(b, k);
     json_builder_begin_object(b);
@@ -207,14 +207,59 @@ static gint cmp_str(gconstpointer pa, gconstpointer pb)
     return strcmp(*(const char *const *)pa, *(const char *const *)pb);
 }
 
-static void census(JsonBuilder *b, const struct census *c)
+/* compact: [client, server, syn139, syn445, port139, [t139...], [t445...]] */
+static void pair(JsonBuilder *b, const struct census_pair *p)
 {
+    char buf[FMT_ADDR_LEN];
+    json_builder_begin_array(b);
+    json_builder_add_string_value(b, fmt_addr(&p->client, buf));
+    json_builder_add_string_value(b, fmt_addr(&p->server, buf));
+    json_builder_add_int_value(b, p->syn139);
+    json_builder_add_int_value(b, p->syn445);
+    json_builder_add_int_value(b, p->port139);
+    times(b, p->t139, p->syn139);
+    times(b, p->t445, p->syn445);
+    json_builder_end_array(b);
+}
+
+/* How far a pair's SYNs to 445 are from the capture's first or last
+ * packet: 0 for a pair with a SYN to 139 (it decides a finding itself).
+ * Only the earliest CENSUS_SYN_TIMES times take part in a race (census.h),
+ * in a run and in a merge alike. */
+struct pair_rank {
+    int64_t dist;
+    uint32_t slot;
+};
+
+static int64_t edge_distance(const struct census_pair *p, int64_t first, int64_t last)
+{
+    if (p->syn139)
+        return -1;
+    int64_t best = INT64_MAX;
+    for (uint32_t i = 0; i < p->syn445 && i < CENSUS_SYN_TIMES; i++) {
+        int64_t d = p->t445[i] - first < last - p->t445[i] ? p->t445[i] - first : last - p->t445[i];
+        best = d < best ? d : best;
+    }
+    return best;
+}
+
+static int pair_rank_cmp(const void *pa, const void *pb)
+{
+    const struct pair_rank *a = pa, *b = pb;
+    if (a->dist != b->dist)
+        return a->dist < b->dist ? -1 : 1;
+    return (a->slot > b->slot) - (a->slot < b->slot);
+}
+
+static void census(JsonBuilder *b, const struct analysis *a)
+{
+    const struct census *c = a->census;
     json_builder_set_member_name(b, "census");
     json_builder_begin_object(b);
     KINTS(b, { "snaplen_cut", c->snaplen_cut }, { "snaplen_cut_smb", c->snaplen_cut_smb }, { "snaplen", c->snaplen },
           { "pairs_dropped", c->pairs_dropped }, { "dns_messages", c->dns_messages },
           { "dns_keys_dropped", c->dns_keys_dropped });
-    kdistinct(b, "udp_convs", c->udp_convs);
+    mstate_put_distinct(b, "udp_convs", c->udp_convs);
     GPtrArray *keys = g_ptr_array_new();
     GHashTableIter it;
     gpointer key;
@@ -231,25 +276,36 @@ static void census(JsonBuilder *b, const struct census *c)
     }
     json_builder_end_array(b);
     g_ptr_array_free(keys, TRUE);
+    /* At most MSTATE_PAIRS_CAP pairs: first those with a SYN to 139 (they
+     * decide a finding), then the 445-only pairs nearest the capture's first
+     * or last packet (a 139 SYN of the capture before or after can race
+     * them; farther ones only tell merge that a 139-only client of another
+     * capture also used 445).  The rest folded, their pairs and SYNs
+     * counted (merge adds the SYNs to race_pairs_not_tracked). */
+    uint32_t n = 0;
+    struct pair_rank *rank = g_new(struct pair_rank, c->pairs_used ? c->pairs_used : 1);
+    for (uint32_t s = 0; s < census_pair_slots(c) && n < c->pairs_used; s++) {
+        const struct census_pair *p = census_pair_at(c, s);
+        if (p)
+            rank[n++] = (struct pair_rank){ edge_distance(p, a->first_ts, a->last_ts), s };
+    }
+    uint64_t folded = 0, folded_syns = 0;
+    if (n > MSTATE_PAIRS_CAP) {
+        qsort(rank, n, sizeof *rank, pair_rank_cmp);
+        for (uint32_t i = MSTATE_PAIRS_CAP; i < n; i++) {
+            const struct census_pair *p = census_pair_at(c, rank[i].slot);
+            folded++;
+            folded_syns += (uint64_t)p->syn139 + p->syn445;
+        }
+        n = MSTATE_PAIRS_CAP;
+    }
     json_builder_set_member_name(b, "pairs");
     json_builder_begin_array(b);
-    for (uint32_t s = 0; s < census_pair_slots(c); s++) {
-        const struct census_pair *p = census_pair_at(c, s);
-        if (!p)
-            continue;
-        /* compact: [client, server, syn139, syn445, port139, [t139...], [t445...]] */
-        char buf[FMT_ADDR_LEN];
-        json_builder_begin_array(b);
-        json_builder_add_string_value(b, fmt_addr(&p->client, buf));
-        json_builder_add_string_value(b, fmt_addr(&p->server, buf));
-        json_builder_add_int_value(b, p->syn139);
-        json_builder_add_int_value(b, p->syn445);
-        json_builder_add_int_value(b, p->port139);
-        times(b, p->t139, p->syn139);
-        times(b, p->t445, p->syn445);
-        json_builder_end_array(b);
-    }
+    for (uint32_t i = 0; i < n; i++)
+        pair(b, census_pair_at(c, rank[i].slot));
     json_builder_end_array(b);
+    g_free(rank);
+    KINTS(b, { "pairs_cap", MSTATE_PAIRS_CAP }, { "pairs_folded", folded }, { "pair_syns_folded", folded_syns });
     json_builder_end_object(b);
 }
 
@@ -301,7 +357,7 @@ static void netbios(JsonBuilder *b, struct nb_ledger *l)
           { "nbdgm", o->by_service[NB_SERVICE_NBDGM] }, { "nbss", o->by_service[NB_SERVICE_NBSS] });
     kts(b, "first_seen", o->first_seen);
     kts(b, "last_seen", o->last_seen);
-    kdistinct(b, "flows", nb_ledger_overflow_set(l));
+    mstate_put_distinct(b, "flows", nb_ledger_overflow_set(l));
     json_builder_end_object(b);
     const struct nb_non_ip *n = nb_ledger_non_ip_counts(l);
     json_builder_set_member_name(b, "non_ip");
@@ -343,7 +399,7 @@ static void hosts(JsonBuilder *b, struct host_table *t)
     bool est;
     host_table_total(t, &est);
     if (est)
-        kdistinct(b, "all", host_table_all(t));
+        mstate_put_distinct(b, "all", host_table_all(t));
     json_builder_end_object(b);
 }
 
@@ -353,7 +409,7 @@ JsonNode *mstate_build(const struct analysis *a)
     json_builder_begin_object(b);
     inputs(b, a);
     counters(b, a);
-    census(b, a->census);
+    census(b, a);
     netbios(b, a->ledger);
     hosts(b, nb_ledger_hosts_mut(a->ledger));
     mstate_build_conns(b, a);

@@ -217,7 +217,8 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     json_end_object(j);
 
     /* What smbscope merge combines reports with (analyzer/merge/mstate.h):
-     * asked for, as it can add megabytes to a report of many hosts. */
+     * by default (bounded: at most a megabyte whatever the capture);
+     * --no-merge-state leaves it out. */
     if (a->cfg->merge_state) {
         char *ms = mstate_member_text(a);
         json_key(j, "merge_state");
