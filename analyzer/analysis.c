@@ -564,6 +564,8 @@ void analysis_free(struct analysis *a)
     g_ptr_array_free(a->conns, TRUE);
     if (a->edges)
         g_array_free(a->edges, TRUE);
+    if (a->part_clocks)
+        g_array_free(a->part_clocks, TRUE); /* its clear function frees the paths (mstate.h) */
     a->edges = NULL;
     conn_groups_free(a->core_groups);
     smb_hosts_free(a->core_hosts);

@@ -102,6 +102,8 @@ struct analysis {
     struct smb_hosts *core_hosts;
     uint64_t edges_unjoinable; /* edge connections past ANALYSIS_MAX_EDGES, folded at once */
     uint64_t edges_joined;    /* smbscope merge: connections joined across captures */
+    uint64_t merged_parts;    /* smbscope merge: runs whose reports were folded (0: a run) */
+    GArray *part_clocks;      /* smbscope merge: struct mstate_clock of each report (analyzer/merge/mstate.h) */
     GPtrArray *conn_detail_json; /* smbscope merge: connections[] entries carried from the reports
                                     (JsonNode*, analyzer/merge/), printed after those of conns; NULL in a run */
     struct quic_table *quic;  /* QUIC connections on any UDP port (analyzer/model/quic_table.h) */

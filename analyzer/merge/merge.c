@@ -280,6 +280,7 @@ static void canonical_groups(struct analysis *a)
 
 void merge_finish(struct analysis *a)
 {
+    mstate_clocks_finish(a);
     mstate_join_edges(a);
     analysis_fold_edges(a);
     canonical_groups(a);

@@ -49,6 +49,29 @@ void mstate_get_distinct(struct jget *g, const struct jpath *p, JsonObject *pare
  * missing or malformed (then g has failed). */
 bool mstate_get_hll(struct jget *g, const struct jpath *p, JsonObject *o, uint8_t *regs);
 
+/* One run among the reports merged (a run's report holds one, a merged
+ * report one per run it merged, at most MSTATE_PARTS_CAP): where the run
+ * over all captures reads it (its first packet, then its first input's
+ * path), its TCP clock (the first and the last packet its flow table was
+ * given; have: any) and the time jumps inside it. */
+struct mstate_clock {
+    int64_t run_first, first, last;
+    uint64_t jumps;
+    bool have;
+    char *path;
+};
+#define MSTATE_PARTS_CAP 4096u
+/* After every report is folded: the time jumps of the run over all the
+ * captures, as it counts them (flow.h: packet to packet, back more than a
+ * second or forward more than a day): those inside each run, and those
+ * between runs read one after the other. */
+void mstate_clocks_finish(struct analysis *a);
+/* The state's "parts" (mstate_parts.c), and the parts of a finished run
+ * (its own, or those it merged) added to another analysis in memory. */
+void mstate_build_parts(JsonBuilder *b, const struct analysis *a);
+void mstate_fold_parts(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st);
+void mstate_parts_of(struct analysis *into, const struct analysis *run);
+
 /* Fold a verified state into the analysis (mstate_read.c): false and errbuf
  * (the JSON path of what was wrong) when the state is not one smbscope
  * writes. */

@@ -117,6 +117,7 @@ static void fold_counters(struct jget *g, const struct jpath *p, struct analysis
         .time_jumps = jget_u64(g, &kp, o, "time_jumps", INT64_MAX),
         .closed_early = jget_u64(g, &kp, o, "closed_early", INT64_MAX),
     };
+    fs.time_jumps = 0; /* counted again from the parts (mstate_parts.c): the jumps between them too */
     flow_table_fold_stats(a->flows, &fs);
 
     o = jget_obj(g, p, st, "frags");
@@ -418,6 +419,7 @@ bool mstate_fold(struct analysis *a, JsonNode *state, JsonNode *detail, char *er
     JsonObject *st = jget_object(&g, &root, state);
     fold_inputs(&g, &root, a, st);
     fold_counters(&g, &root, a, st);
+    mstate_fold_parts(&g, &root, a, st);
     fold_census(&g, &root, a->census, st);
     fold_hosts(&g, &root, nb_ledger_hosts_mut(a->ledger), st);
     fold_netbios(&g, &root, a->ledger, st);

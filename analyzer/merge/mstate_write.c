@@ -173,11 +173,14 @@ static void counters(JsonBuilder *b, const struct analysis *a)
     json_builder_end_object(b);
 
     struct flow_stats fs = flow_table_stats(a->flows);
-    KOBJ_INTS(b, "flows", { "conns", fs.conns }, { "max_concurrent", fs.max_concurrent },
-              { "evictions", fs.evictions }, { "idle_closes", fs.idle_closes }, { "reuses", fs.reuses },
-              { "buffered_peak", fs.buffered_peak }, { "cap_hits", fs.cap_hits },
-              { "total_cap_hits", fs.total_cap_hits }, { "non_tcp", fs.non_tcp }, { "time_jumps", fs.time_jumps },
-              { "closed_early", fs.closed_early });
+    json_builder_set_member_name(b, "flows");
+    json_builder_begin_object(b);
+    KINTS(b, { "conns", fs.conns }, { "max_concurrent", fs.max_concurrent },
+          { "evictions", fs.evictions }, { "idle_closes", fs.idle_closes }, { "reuses", fs.reuses },
+          { "buffered_peak", fs.buffered_peak }, { "cap_hits", fs.cap_hits },
+          { "total_cap_hits", fs.total_cap_hits }, { "non_tcp", fs.non_tcp }, { "time_jumps", fs.time_jumps },
+          { "closed_early", fs.closed_early });
+    json_builder_end_object(b);
 
     const struct ipfrag_stats *fr = ipfrag_stats(a->frags);
     KOBJ_INTS(b, "frags", { "fragments", fr->fragments }, { "reassembled", fr->reassembled },
@@ -409,6 +412,7 @@ JsonNode *mstate_build(const struct analysis *a)
     json_builder_begin_object(b);
     inputs(b, a);
     counters(b, a);
+    mstate_build_parts(b, a);
     census(b, a);
     netbios(b, a->ledger);
     hosts(b, nb_ledger_hosts_mut(a->ledger));

@@ -68,7 +68,7 @@ def run(cmd, stdin=None):
     return p.returncode, p.stdout, err
 
 
-UNADDABLE = ("max_concurrent_connections", "reassembly_buffer_peak", "time_jumps", "connections_closed_early")
+UNADDABLE = ("max_concurrent_connections", "reassembly_buffer_peak", "connections_closed_early")
 
 
 def normal(doc):
