@@ -214,6 +214,21 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     if (a->conns_omitted)
         json_kuint(j, "connections_summarised", a->conns_omitted);
     json_quic_stats(j, a);
+    if (a->merged_parts) { /* smbscope merge: which counters are not what one run would count */
+        json_key(j, "merged");
+        json_begin_object(j);
+        json_kuint(j, "runs", a->merged_parts);
+        json_key(j, "largest_of_runs"); /* peaks do not add up: the joint run's may be higher */
+        json_begin_array(j);
+        json_str(j, "max_concurrent_connections");
+        json_str(j, "reassembly_buffer_peak");
+        json_end_array(j);
+        json_key(j, "sum_of_runs"); /* each run's linger cap on its own connections */
+        json_begin_array(j);
+        json_str(j, "connections_closed_early");
+        json_end_array(j);
+        json_end_object(j);
+    }
     json_end_object(j);
 
     /* What smbscope merge combines reports with (analyzer/merge/mstate.h):

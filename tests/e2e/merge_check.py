@@ -77,6 +77,7 @@ def normal(doc):
     stats = dict(doc.get("stats", {}))
     for k in UNADDABLE:
         stats.pop(k, None)
+    stats.pop("merged", None)  # a merge says which counters are the largest or the sum of its runs
     doc["stats"] = stats
     # A run lists NetBIOS rows as it creates them (a row for NBSS on another
     # port is made when its connection closes); merge by first seen.

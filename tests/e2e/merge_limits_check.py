@@ -12,7 +12,10 @@ on captures built here.
     its caps, says how many it folded, and a merge of two such reports says
     the host total is an estimate and counts the folded ends and SYNs;
   * marked: a merged report's stats.merged names the counters that are the
-    largest or the sum of the parts (peaks do not add up); a run's has none.
+    largest or the sum of the runs (peaks do not add up); a run's has none;
+  * time jumps: two captures of one TCP packet each, the second two days
+    later: the run over both counts one jump, and so does their merge, also
+    of merged reports (the runs travel in merge_state.state.parts).
 
 Usage: merge_limits_check.py --smbscope BIN --samples DIR
 """
@@ -60,6 +63,16 @@ def udp_frame(src, dst, sport, dport, payload):
     return eth + ip + udp
 
 
+def tcp_frame(src, dst, sport, dport, flags=0x10):
+    ip_src, ip_dst = bytes(map(int, src.split("."))), bytes(map(int, dst.split(".")))
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, 1, 0, 5 << 4, flags, 65535, 0, 0)
+    pseudo = ip_src + ip_dst + struct.pack("!BBH", 0, 6, len(tcp))
+    tcp = tcp[:16] + struct.pack("!H", csum(pseudo + tcp)) + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0, 64, 6, 0, ip_src, ip_dst)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    return b"\x02\x00\x00\x00\x00\x02" + b"\x02\x00\x00\x00\x00\x01" + b"\x08\x00" + ip + tcp
+
+
 def nbns_query(tid, broadcast):
     name = b"\x20" + b"EOGFGLGPCACACACACACACACACACACAAA" + b"\x00"  # NetBIOS-encoded "NTO..." padded
     flags = 0x0110 if broadcast else 0x0100  # RD, and B for a broadcast query
@@ -97,6 +110,39 @@ def broadcast(smbscope, tmp):
     hs = json.loads(out)["hosts_summary"] if rc != 2 else {}
     expect("merge: hosts_summary leaves a broadcast learned in the other part out",
            hs.get("total") == 1 and hs.get("not_listed") == 0, str(hs) + err)
+
+
+def jumps_and_marks(smbscope, tmp):
+    day = 86400
+    caps, reports = [], []
+    for k, t0 in enumerate((1_700_000_000, 1_700_000_000 + 2 * day, 1_700_000_000 + 4 * day)):
+        cap = os.path.join(tmp, "jump%d.pcap" % k)
+        write_pcap(cap, [tcp_frame("10.8.0.1", "10.8.0.2", 40000 + k, 8080)], t0=t0)
+        rep = os.path.join(tmp, "jump%d.json" % k)
+        _, out, _ = run([smbscope, "-q", "-T", "json", cap])
+        open(rep, "wb").write(out)
+        caps.append(cap)
+        reports.append(rep)
+        expect("a run's report has no stats.merged (capture %d)" % k, "merged" not in json.loads(out)["stats"])
+    _, out, _ = run([smbscope, "-q", "-T", "json"] + caps)
+    joint = json.loads(out)["stats"]["time_jumps"]
+    expect("the joint run counts the jumps between captures", joint == 2, str(joint))
+    rc, out, err = run([smbscope, "merge", "-T", "json"] + reports[::-1])
+    stats = json.loads(out)["stats"] if rc != 2 else {}
+    expect("merge counts the jumps between captures as the joint run", stats.get("time_jumps") == joint,
+           "%s != %d %s" % (stats.get("time_jumps"), joint, err))
+    m = stats.get("merged", {})
+    expect("merge marks the counters that are the largest / the sum of its runs",
+           m.get("runs") == 3 and "max_concurrent_connections" in m.get("largest_of_runs", [])
+           and "reassembly_buffer_peak" in m.get("largest_of_runs", [])
+           and m.get("sum_of_runs") == ["connections_closed_early"], str(m))
+    step = os.path.join(tmp, "jump-step.json")
+    _, out, _ = run([smbscope, "merge", "-T", "json", reports[2], reports[0]])
+    open(step, "wb").write(out)
+    rc, out, err = run([smbscope, "merge", "-T", "json", step, reports[1]])
+    stats = json.loads(out)["stats"] if rc != 2 else {}
+    expect("merge of a merged report counts the jumps as the joint run (runs interleaved)",
+           stats.get("time_jumps") == joint and stats.get("merged", {}).get("runs") == 3, str(stats) + err)
 
 
 def caps(smbscope, samples, tmp):
@@ -151,6 +197,7 @@ def main():
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         broadcast(a.smbscope, tmp)
+        jumps_and_marks(a.smbscope, tmp)
         caps(a.smbscope, a.samples, tmp)
     print("%d failure(s)" % len(failures))
     return 1 if failures else 0
