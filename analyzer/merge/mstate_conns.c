@@ -11,6 +11,7 @@
 #include "report_json.h"
 #include "mstate.h"
 #include "mstate_edges.h"
+#include "mstate_tails.h"
 #include "smb_hosts.h"
 
 #define MAX_GROUPS (1u << 20)
@@ -266,6 +267,7 @@ void mstate_build_conns(JsonBuilder *b, const struct analysis *a)
     kint(b, "conns_omitted", a->conns_omitted);
     kint(b, "edges_joined", a->edges_joined);
     mstate_build_edges(b, a);
+    mstate_build_tails(b, a);
 }
 
 JsonNode *mstate_detail_node(const struct analysis *a)
@@ -477,6 +479,7 @@ void mstate_fold_conns(struct jget *g, const struct jpath *p, struct analysis *a
     fold_smb_hosts(g, p, a, st);
     a->edges_joined += jget_u64(g, p, st, "edges_joined", INT64_MAX);
     mstate_fold_edges(g, p, a, st);
+    mstate_fold_tails(g, p, a, st);
     uint64_t detailed = jget_u64(g, p, st, "conns_detailed", MAX_DETAIL);
     a->conns_omitted += jget_u64(g, p, st, "conns_omitted", INT64_MAX);
     if (!detail) /* --jobs: the detail travels as the connections themselves (jobs.c) */

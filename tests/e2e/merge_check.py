@@ -11,9 +11,9 @@ Checked over samples/*.pcap (X.pcap.gz is the same traffic as X.pcap):
     (NBT with SMB 3.1.1, direct 445, NetBIOS mixed; 2 and 3 parts): the
     merge of the parts' reports equals the run over the parts, connection
     for connection (the parts of one connection joined).  Cut points where
-    a session setup's request and response fall in different parts, or the
-    last part holds only TCP packets without payload, are not among them:
-    README.md (smbscope merge) says what merge cannot join there;
+    a session setup's request and response fall in different parts are not
+    among them: README.md (smbscope merge) says what merge cannot join
+    there (a last part of ACKs and FINs only: merge_limits_check.py);
   * --jobs 2 (threads, merged in-process) answers as --jobs 1 over every
     sample (JSON, text), and refuses -T ndjson;
   * stdin: a report read from - ;

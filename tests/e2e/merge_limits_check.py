@@ -17,6 +17,10 @@ on captures built here.
     later: the run over both counts one jump, and so does their merge, also
     of merged reports (the runs travel in merge_state.state.parts).
 
+  * tails: a capture cut after its connection's last data (the next part
+    holds only the ACKs and FINs): the merge of the parts equals the run
+    over them (packets, end, TCP connection count), in either order.
+
 Usage: merge_limits_check.py --smbscope BIN --samples DIR
 """
 
@@ -190,6 +194,35 @@ def caps(smbscope, samples, tmp):
     del parts
 
 
+def tails(smbscope, samples, tmp):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import merge_check
+    for name, last_data in (("smb445-list-shares.pcap", 28), ("smb445-smb3_11.pcap", None)):
+        src = os.path.join(samples, name)
+        lens = subprocess.run(["tshark", "-n", "-r", src, "-T", "fields", "-e", "tcp.len"], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, check=True).stdout.decode().split()
+        if last_data is None:  # after the last packet that carries payload
+            last_data = max(i + 1 for i, v in enumerate(lens) if v and int(v) > 0)
+        if last_data >= len(lens):
+            expect("%s has packets without payload at its end" % name, False)
+            continue
+        parts = [os.path.join(tmp, "tail-%s-%d.pcap" % (name, k)) for k in range(2)]
+        subprocess.run(["editcap", "-r", src, parts[0], "1-%d" % last_data], check=True)
+        subprocess.run(["editcap", "-r", src, parts[1], "%d-%d" % (last_data + 1, len(lens))], check=True)
+        reps = []
+        for cap in parts:
+            _, out, _ = run([smbscope, "-q", "-T", "json", cap])
+            reps.append(cap + ".json")
+            open(reps[-1], "wb").write(out)
+        _, joint, _ = run([smbscope, "-q", "-T", "json"] + parts)
+        for order in (reps, reps[::-1]):
+            rc, merged, err = run([smbscope, "merge", "-T", "json"] + order)
+            d = merge_check.first_diff(merge_check.normal(json.loads(merged)), merge_check.normal(json.loads(joint))) \
+                if rc != 2 else err
+            expect("%s cut after its last data (%d + %d packets): merge == joint run%s" % (
+                name, last_data, len(lens) - last_data, "" if order is reps else ", reports reversed"), d is None, str(d))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smbscope", required=True)
@@ -198,6 +231,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         broadcast(a.smbscope, tmp)
         jumps_and_marks(a.smbscope, tmp)
+        tails(a.smbscope, a.samples, tmp)
         caps(a.smbscope, a.samples, tmp)
     print("%d failure(s)" % len(failures))
     return 1 if failures else 0
