@@ -156,13 +156,39 @@ static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flo
     }
 }
 
+/* A connection that never gave a byte, seen from its middle: the tail of
+ * one another capture holds (smbscope merge joins them; a run keeps them
+ * only for its merge state). */
+static void note_tail(struct analysis *a, const struct flow_conn *c, enum flow_close_reason r)
+{
+    if (a->live_run || !c->midstream || c->dir[0].bytes || c->dir[1].bytes)
+        return;
+    if (!a->tails)
+        a->tails = g_array_new(FALSE, TRUE, sizeof(struct analysis_tail));
+    if (a->tails->len >= ANALYSIS_MAX_EDGES)
+        return;
+    struct analysis_tail t;
+    memset(&t, 0, sizeof t);
+    for (int d = 0; d < 2; d++) {
+        t.addr[d] = c->addr[d];
+        t.port[d] = c->port[d];
+        t.packets[d] = c->dir[d].packets;
+    }
+    t.first_ts = c->first_ts_us;
+    t.last_ts = c->last_ts_us;
+    g_strlcpy(t.close_reason, flow_close_reason_name(r), sizeof t.close_reason);
+    g_array_append_val(a->tails, t);
+}
+
 static void on_conn_close(void *ctx, struct flow_conn *c, void **user, enum flow_close_reason r)
 {
     struct analysis *a = ctx;
     struct conn_user *u = *user;
     *user = NULL;
-    if (!u)
+    if (!u) {
+        note_tail(a, c, r);
         return;
+    }
     struct smb_conn *s = u->smb;
     bool announced = u->announced;
     g_free(u);
@@ -567,6 +593,10 @@ void analysis_free(struct analysis *a)
     g_ptr_array_free(a->conns, TRUE);
     if (a->edges)
         g_array_free(a->edges, TRUE);
+    if (a->part_clocks)
+        g_array_free(a->part_clocks, TRUE); /* its clear function frees the paths (mstate.h) */
+    if (a->tails)
+        g_array_free(a->tails, TRUE);
     a->edges = NULL;
     conn_groups_free(a->core_groups);
     smb_hosts_free(a->core_hosts);

@@ -72,6 +72,15 @@ struct pcapng_if {
     int ifid;
 };
 
+/* A TCP connection of packets without payload, first seen mid-stream. */
+struct analysis_tail {
+    struct ip_addr addr[2]; /* [0] the side the flow table took for the initiator */
+    uint16_t port[2];
+    int64_t first_ts, last_ts;
+    uint64_t packets[2];    /* sent by addr[0], by addr[1] */
+    char close_reason[24];
+};
+
 struct analysis {
     const struct config *cfg;
     GPtrArray *inputs;        /* struct input_info* */
@@ -102,6 +111,11 @@ struct analysis {
     struct smb_hosts *core_hosts;
     uint64_t edges_unjoinable; /* edge connections past ANALYSIS_MAX_EDGES, folded at once */
     uint64_t edges_joined;    /* smbscope merge: connections joined across captures */
+    uint64_t merged_parts;    /* smbscope merge: runs whose reports were folded (0: a run) */
+    GArray *tails;            /* struct analysis_tail: TCP connections seen from their middle that carried
+                                 no payload (a capture's trailing ACKs and FINs of a connection another
+                                 capture holds), at most ANALYSIS_MAX_EDGES; smbscope merge joins them */
+    GArray *part_clocks;      /* smbscope merge: struct mstate_clock of each report (analyzer/merge/mstate.h) */
     GPtrArray *conn_detail_json; /* smbscope merge: connections[] entries carried from the reports
                                     (JsonNode*, analyzer/merge/), printed after those of conns; NULL in a run */
     struct quic_table *quic;  /* QUIC connections on any UDP port (analyzer/model/quic_table.h) */

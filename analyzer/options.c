@@ -29,7 +29,7 @@ struct raw_options {
     /* capture grammar */
     gchar **interfaces, **autostop;
     gchar *filter_file, *display_filter, *drop_user, *write_file, *report_every, *observer_name;
-    gboolean list_interfaces, no_promisc, verbose, merge_state;
+    gboolean list_interfaces, no_promisc, verbose, merge_state, no_merge_state;
     gint jobs;
     gint64 count;
     gint snaplen, buffer_kib;
@@ -78,7 +78,7 @@ static bool nonneg(gint64 v, const char *name, char *errbuf, size_t errlen)
     "  smbscope -i eth0 -a duration:600 -w proof.pcapng\n"                                \
     "  smbscope -i any -Z nobody -T ndjson 'port 137 or port 138 or port 139 or port 445'\n" \
     "  smbscope -i eth0 --report-every 1h -o smbscope.log\n"                              \
-    "  smbscope -q -T json --merge-state site-a.pcap > a.json   (one per capture, then:)\n" \
+    "  smbscope -q -T json site-a.pcap > a.json   (one per capture, then:)\n"             \
     "  smbscope merge a.json b.json   (one verdict: the same as reading both captures)\n"  \
     "See smbscope(1)."
 
@@ -360,7 +360,8 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         { "display-filter", 'Y', 0, G_OPTION_ARG_STRING, &o.display_filter, "Not supported: use the smbscope plugin in tshark (tshark -Y 'smbscope...')", "FILTER" },
         { "report-every", 0, 0, G_OPTION_ARG_STRING, &o.report_every, "Write a report every DURATION (30s, 5m, 1h): that interval's verdict and the run's so far", "DURATION" },
         { "jobs", 0, 0, G_OPTION_ARG_INT, &o.jobs, "Analyse up to N capture files at once (threads), then merge them: the answer of one run (default 1)", "N" },
-        { "merge-state", 0, 0, G_OPTION_ARG_NONE, &o.merge_state, "JSON report: add merge_state, what smbscope merge combines reports with", NULL },
+        { "merge-state", 0, 0, G_OPTION_ARG_NONE, &o.merge_state, "JSON report: carry merge_state, what smbscope merge combines reports with (the default)", NULL },
+        { "no-merge-state", 0, 0, G_OPTION_ARG_NONE, &o.no_merge_state, "JSON report: leave merge_state out (such a report cannot be merged)", NULL },
         { "observer-name", 0, 0, G_OPTION_ARG_FILENAME, &o.observer_name, "observer.name of ndjson events (default: the host name)", "NAME" },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
@@ -390,7 +391,7 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
 
     cfg->show_version = o.version;
     cfg->quiet = o.quiet;
-    cfg->merge_state = o.merge_state;
+    cfg->merge_state = !o.no_merge_state; /* --merge-state: the default, still accepted */
     if (o.jobs < 0 || o.jobs > 64) {
         snprintf(errbuf, errlen, "--jobs must be between 1 and 64");
         goto fail;

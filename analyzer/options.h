@@ -50,8 +50,8 @@ struct config {
     bool verbose;             /* -V: every connection's detail */
     int64_t report_every_us;  /* --report-every, 0 = one report at the end */
     char *observer_name;      /* --observer-name, default the host name */
-    bool merge_state;
-    int jobs;                 /* --jobs N: files analysed at once (analyzer/merge/jobs.h), 1 = one at a time */         /* --merge-state: the JSON report carries merge_state (smbscope merge) */
+    bool merge_state;         /* the JSON report carries merge_state (smbscope merge); --no-merge-state: not */
+    int jobs;                 /* --jobs N: files analysed at once (analyzer/merge/jobs.h), 1 = one at a time */
 };
 
 /* Parse argv.  On error writes a message to errbuf and returns false; the

@@ -109,13 +109,108 @@ static int nesting(const char *p, size_t n, size_t *at)
     return max;
 }
 
+/* ---- the members merge reads ---------------------------------------------
+ * A report's hosts[], connection_groups[] and the rest are most of its
+ * bytes and not read: json-glib is given only the top-level members
+ * "merge_state" and "connections" (a document json-glib would refuse as a
+ * whole may pass this cut; what merge reads is still parsed and verified). */
+
+static size_t skip_ws(const char *p, size_t n, size_t i)
+{
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* The end of the string starting at p[i] == '"' (one past its quote), or 0. */
+static size_t string_end(const char *p, size_t n, size_t i)
+{
+    for (i++; i < n; i++) {
+        if (p[i] == '\\')
+            i++;
+        else if (p[i] == '"')
+            return i + 1;
+    }
+    return 0;
+}
+
+/* The end of the value starting at p[i], or 0 when it does not end. */
+static size_t value_end(const char *p, size_t n, size_t i)
+{
+    int depth = 0;
+    while (i < n) {
+        char c = p[i];
+        if (c == '"') {
+            i = string_end(p, n, i);
+            if (!i)
+                return 0;
+            if (!depth)
+                return i;
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (--depth < 0)
+                return 0;
+            if (!depth)
+                return i + 1;
+        } else if (!depth && (c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t')) {
+            return i;
+        }
+        i++;
+    }
+    return depth || !i ? 0 : i;
+}
+
+/* "{"connections": ..., "merge_state": ...}" cut from a report (g_free),
+ * or NULL when it is not an object with both (then it is parsed whole). */
+static char *cut_members(const char *p, size_t n, size_t *outlen)
+{
+    static const char *const want[] = { "\"connections\"", "\"merge_state\"" };
+    size_t from[2] = { 0, 0 }, to[2] = { 0, 0 };
+    size_t i = skip_ws(p, n, 0);
+    if (i >= n || p[i] != '{')
+        return NULL;
+    for (i = skip_ws(p, n, i + 1); i < n && p[i] == '"';) {
+        size_t k = string_end(p, n, i);
+        if (!k)
+            return NULL;
+        size_t v = skip_ws(p, n, k);
+        if (v >= n || p[v] != ':')
+            return NULL;
+        v = skip_ws(p, n, v + 1);
+        size_t e = value_end(p, n, v);
+        if (!e)
+            return NULL;
+        for (int w = 0; w < 2; w++)
+            if (k - i == strlen(want[w]) && memcmp(p + i, want[w], k - i) == 0) {
+                from[w] = v;
+                to[w] = e;
+            }
+        i = skip_ws(p, n, e);
+        if (i < n && p[i] == ',')
+            i = skip_ws(p, n, i + 1);
+    }
+    if (!to[0] || !to[1])
+        return NULL;
+    GString *g = g_string_sized_new(to[0] - from[0] + to[1] - from[1] + 64);
+    g_string_append(g, "{\"connections\": ");
+    g_string_append_len(g, p + from[0], (gssize)(to[0] - from[0]));
+    g_string_append(g, ", \"merge_state\": ");
+    g_string_append_len(g, p + from[1], (gssize)(to[1] - from[1]));
+    g_string_append(g, "}");
+    *outlen = g->len;
+    return g_string_free(g, FALSE);
+}
+
 /* The merge_state of a parsed report, verified. */
 static JsonNode *verified_state(JsonNode *root, JsonNode **detail, char *err, size_t errlen)
 {
     JsonObject *top = JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
     JsonNode *ms = top ? json_object_get_member(top, "merge_state") : NULL;
     if (!ms || !JSON_NODE_HOLDS_OBJECT(ms)) {
-        snprintf(err, errlen, "not an smbscope JSON report with a merge_state (write one with smbscope --format json --merge-state)");
+        snprintf(err, errlen, "not an smbscope JSON report with a merge_state (smbscope --format json writes one unless --no-merge-state)");
         return NULL;
     }
     JsonObject *o = json_node_get_object(ms);
@@ -163,6 +258,13 @@ static bool fold_report(struct analysis *a, const char *path, char *err, size_t 
         snprintf(err, errlen, "offset %zu: nested deeper than %d: not a report smbscope writes", at, MERGE_MAX_DEPTH);
         g_free(text);
         return false;
+    }
+    size_t cutlen = 0;
+    char *cut = cut_members(text, len, &cutlen);
+    if (cut) {
+        g_free(text);
+        text = cut;
+        len = cutlen;
     }
     JsonParser *parser = json_parser_new_immutable();
     GError *gerr = NULL;
@@ -280,6 +382,7 @@ static void canonical_groups(struct analysis *a)
 
 void merge_finish(struct analysis *a)
 {
+    mstate_clocks_finish(a);
     mstate_join_edges(a);
     analysis_fold_edges(a);
     canonical_groups(a);

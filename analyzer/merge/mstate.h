@@ -18,8 +18,15 @@
 #include <json-glib/json-glib.h>
 
 #include "analysis.h"
+#include "distinct.h"
+#include "jget.h"
 
-#define MSTATE_FORMAT 1
+#define MSTATE_FORMAT 2
+
+/* Caps that keep the state of a run of any size small (README: merge):
+ * past them records are folded, their counts kept and reported. */
+#define MSTATE_PAIRS_CAP 2048u     /* census pairs (SYNs to 139 and 445 per client and server) */
+#define MSTATE_SMB_HOSTS_CAP 2048u /* SMB host records, the ones the hosts view ranks first */
 #define MSTATE_DIGEST_PREFIX "sha256:"
 #define MSTATE_DIGEST_LEN (sizeof MSTATE_DIGEST_PREFIX - 1 + 64)
 
@@ -32,6 +39,38 @@ char *mstate_member_text(const struct analysis *a);
 void mstate_digest(JsonNode *state, JsonNode *detail, int format, char out[MSTATE_DIGEST_LEN + 1]);
 /* A node in json-glib's compact form; g_free. */
 char *mstate_node_text(JsonNode *n);
+
+/* A distinct set as {"exact": [hash hex...]} or {"hll": hex, "counted": n};
+ * read back: its hashes added, or its registers united into d. */
+void mstate_put_distinct(JsonBuilder *b, const char *k, const struct distinct *d);
+void mstate_get_distinct(struct jget *g, const struct jpath *p, JsonObject *parent, const char *k,
+                         struct distinct *d);
+/* The "hll" member of o into regs (DISTINCT_HLL_REGS bytes); false when
+ * missing or malformed (then g has failed). */
+bool mstate_get_hll(struct jget *g, const struct jpath *p, JsonObject *o, uint8_t *regs);
+
+/* One run among the reports merged (a run's report holds one, a merged
+ * report one per run it merged, at most MSTATE_PARTS_CAP): where the run
+ * over all captures reads it (its first packet, then its first input's
+ * path), its TCP clock (the first and the last packet its flow table was
+ * given; have: any) and the time jumps inside it. */
+struct mstate_clock {
+    int64_t run_first, first, last;
+    uint64_t jumps;
+    bool have;
+    char *path;
+};
+#define MSTATE_PARTS_CAP 4096u
+/* After every report is folded: the time jumps of the run over all the
+ * captures, as it counts them (flow.h: packet to packet, back more than a
+ * second or forward more than a day): those inside each run, and those
+ * between runs read one after the other. */
+void mstate_clocks_finish(struct analysis *a);
+/* The state's "parts" (mstate_parts.c), and the parts of a finished run
+ * (its own, or those it merged) added to another analysis in memory. */
+void mstate_build_parts(JsonBuilder *b, const struct analysis *a);
+void mstate_fold_parts(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st);
+void mstate_parts_of(struct analysis *into, const struct analysis *run);
 
 /* Fold a verified state into the analysis (mstate_read.c): false and errbuf
  * (the JSON path of what was wrong) when the state is not one smbscope

@@ -9,7 +9,9 @@
 #include "json.h"
 #include "report.h"
 #include "report_json.h"
+#include "mstate.h"
 #include "mstate_edges.h"
+#include "mstate_tails.h"
 #include "smb_hosts.h"
 
 #define MAX_GROUPS (1u << 20)
@@ -20,16 +22,6 @@ static void kint(JsonBuilder *b, const char *k, uint64_t v)
 {
     json_builder_set_member_name(b, k);
     json_builder_add_int_value(b, v > INT64_MAX ? INT64_MAX : (gint64)v);
-}
-
-static void kaddr(JsonBuilder *b, const char *k, const struct ip_addr *a)
-{
-    char buf[FMT_ADDR_LEN];
-    json_builder_set_member_name(b, k);
-    if (a->family)
-        json_builder_add_string_value(b, fmt_addr(a, buf));
-    else
-        json_builder_add_null_value(b);
 }
 
 static const char *const smb_host_fields[] = { "addr", "first_seen", "last_seen", "client_conns", "server_conns",
@@ -55,64 +47,98 @@ JsonNode *mstate_policy_node(const struct policy *p)
     return n;
 }
 
+/* A group is one compact array of group_fields' members (a thousand
+ * groups must stay small in the report); an example is an array of
+ * example_fields', its client or server null when it is the group's. */
+enum gf {
+    GF_CLIENT, GF_SERVER, GF_SERVER_PORT, GF_DIALECT, GF_FLAGS, GF_LEVEL, GF_TRANSPORT, GF_CARRIER, GF_PROTO,
+    GF_SMB_VERSION, GF_SIGNING, GF_AUTH, GF_AUTH_MECH, GF_GAP, GF_FINDINGS, GF_EVIDENCE, GF_RULES, GF_UNDECIDED,
+    GF_DIALECT_TEXT, GF_COUNT_, GF_PACKETS, GF_BYTES, GF_GAPS, GF_GAP_BYTES, GF_NTLM, GF_START_SEEN, GF_FIRST_TS,
+    GF_LAST_TS, GF_LAST_START_TS, GF_EXAMPLES, GF_N
+};
+static const char *const group_fields[GF_N] = {
+    "client", "server", "server_port", "dialect", "flags", "level", "transport", "carrier", "proto",
+    "smb_version", "signing", "auth", "auth_mech", "gap", "findings", "evidence", "rules", "undecided",
+    "dialect_text", "count", "packets", "bytes", "gaps", "gap_bytes", "ntlm_sessions", "start_seen", "first_ts",
+    "last_ts", "last_start_ts", "examples",
+};
+enum xf { XF_CLIENT, XF_SERVER, XF_CLIENT_PORT, XF_SERVER_PORT, XF_NTLM, XF_FIRST_TS, XF_LAST_TS, XF_PACKETS, XF_N };
+static const char *const example_fields[XF_N] = { "client", "server", "client_port", "server_port",
+                                                  "ntlm_sessions", "first_ts", "last_ts", "packets" };
+
+static void vint(JsonBuilder *b, uint64_t v) { json_builder_add_int_value(b, v > INT64_MAX ? INT64_MAX : (gint64)v); }
+
+static void vaddr(JsonBuilder *b, const struct ip_addr *a, const struct ip_addr *same)
+{
+    char buf[FMT_ADDR_LEN];
+    if (a->family && !(same && same->family == a->family && memcmp(same->bytes, a->bytes, sizeof a->bytes) == 0))
+        json_builder_add_string_value(b, fmt_addr(a, buf));
+    else
+        json_builder_add_null_value(b);
+}
+
 static void group(JsonBuilder *b, const struct conn_group *g)
 {
     const struct conn_group_key *k = &g->key;
-    json_builder_begin_object(b);
-    kaddr(b, "client", &k->client);
-    kaddr(b, "server", &k->server);
-    kint(b, "server_port", k->server_port);
-    kint(b, "dialect", k->dialect);
-    kint(b, "flags", k->flags);
-    kint(b, "level", k->level);
-    kint(b, "transport", k->transport);
-    kint(b, "carrier", k->carrier);
-    kint(b, "proto", k->proto);
-    kint(b, "smb_version", k->smb_version);
-    kint(b, "signing", k->signing);
-    kint(b, "auth", k->auth);
-    kint(b, "auth_mech", k->auth_mech);
-    kint(b, "gap", k->gap);
-    kint(b, "findings", k->findings);
-    kint(b, "evidence", k->evidence);
-    kint(b, "rules", k->rules);
-    kint(b, "undecided", k->undecided);
+    json_builder_begin_array(b);
+    vaddr(b, &k->client, NULL);
+    vaddr(b, &k->server, NULL);
+    const uint64_t key[] = { k->server_port, k->dialect,   k->flags, k->level, k->transport, k->carrier,
+                             k->proto,       k->smb_version, k->signing, k->auth, k->auth_mech, k->gap,
+                             k->findings,    k->evidence,  k->rules, k->undecided };
+    for (size_t i = 0; i < G_N_ELEMENTS(key); i++)
+        vint(b, key[i]);
     char *dt = g_utf8_make_valid(k->dialect_text, -1);
-    json_builder_set_member_name(b, "dialect_text");
     json_builder_add_string_value(b, dt);
     g_free(dt);
-    kint(b, "count", g->count);
-    kint(b, "packets", g->packets);
-    kint(b, "bytes", g->bytes);
-    kint(b, "gaps", g->gaps);
-    kint(b, "gap_bytes", g->gap_bytes);
-    kint(b, "ntlm_sessions", g->ntlm_sessions);
-    kint(b, "start_seen", g->start_seen);
-    json_builder_set_member_name(b, "first_ts");
+    const uint64_t counts[] = { g->count, g->packets, g->bytes, g->gaps, g->gap_bytes, g->ntlm_sessions,
+                                g->start_seen };
+    for (size_t i = 0; i < G_N_ELEMENTS(counts); i++)
+        vint(b, counts[i]);
     json_builder_add_int_value(b, g->first_ts);
-    json_builder_set_member_name(b, "last_ts");
     json_builder_add_int_value(b, g->last_ts);
-    json_builder_set_member_name(b, "last_start_ts");
     json_builder_add_int_value(b, g->last_start_ts);
-    json_builder_set_member_name(b, "examples");
     json_builder_begin_array(b);
     for (uint8_t i = 0; i < g->n_examples && i < CONN_GROUP_EXAMPLES; i++) {
         const struct conn_group_example *e = &g->examples[i];
-        json_builder_begin_object(b);
-        kaddr(b, "client", &e->client);
-        kaddr(b, "server", &e->server);
-        kint(b, "client_port", e->client_port);
-        kint(b, "server_port", e->server_port);
-        kint(b, "ntlm_sessions", e->ntlm_sessions);
-        json_builder_set_member_name(b, "first_ts");
+        json_builder_begin_array(b);
+        vaddr(b, &e->client, &k->client);
+        vaddr(b, &e->server, &k->server);
+        vint(b, e->client_port);
+        vint(b, e->server_port);
+        vint(b, e->ntlm_sessions);
         json_builder_add_int_value(b, e->first_ts);
-        json_builder_set_member_name(b, "last_ts");
         json_builder_add_int_value(b, e->last_ts);
-        kint(b, "packets", e->packets);
-        json_builder_end_object(b);
+        vint(b, e->packets);
+        json_builder_end_array(b);
     }
     json_builder_end_array(b);
-    json_builder_end_object(b);
+    json_builder_end_array(b);
+}
+
+static void names(JsonBuilder *b, const char *k, const char *const *v, size_t n)
+{
+    json_builder_set_member_name(b, k);
+    json_builder_begin_array(b);
+    for (size_t i = 0; i < n; i++)
+        json_builder_add_string_value(b, v[i]);
+    json_builder_end_array(b);
+}
+
+/* The member names a reader expects, as the writer listed them. */
+static void check_names(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, const char *const *v,
+                        size_t n)
+{
+    struct jpath fp;
+    jpath_key(&fp, p, k);
+    JsonArray *arr = jget_arr(g, p, o, k, (guint)n);
+    bool same = arr && json_array_get_length(arr) == n;
+    for (guint i = 0; same && i < n; i++) {
+        const char *s = jget_elem_str(g, &fp, arr, i, 32);
+        same = s && strcmp(s, v[i]) == 0;
+    }
+    if (!same && !g->failed)
+        jget_fail(g, &fp, "not the members this smbscope writes");
 }
 
 /* Groups in first-seen order, ties by key: the same groups give the same
@@ -126,10 +152,103 @@ static gint group_order(gconstpointer pa, gconstpointer pb, gpointer groups)
     return memcmp(&a->key, &b->key, sizeof a->key);
 }
 
+/* Hosts ranked as the hosts view ranks them (hostview.c: what they broke
+ * first, then how much they connected), ties by first seen and address:
+ * the records a capped state keeps are the ones a report lists first. */
+struct ranked {
+    uint32_t i;
+    const struct host_rec *r;
+    const struct smb_host *x;
+};
+
+static int host_rank(const void *pa, const void *pb)
+{
+    const struct ranked *a = pa, *b = pb;
+    if (a->x->violations != b->x->violations)
+        return a->x->violations > b->x->violations ? -1 : 1;
+    int ar = __builtin_popcount(a->x->rules), br = __builtin_popcount(b->x->rules);
+    if (ar != br)
+        return ar > br ? -1 : 1;
+    if (a->x->finding_count != b->x->finding_count)
+        return a->x->finding_count > b->x->finding_count ? -1 : 1;
+    uint64_t ac = (uint64_t)a->x->client_conns + a->x->server_conns, bc = (uint64_t)b->x->client_conns + b->x->server_conns;
+    if (ac != bc)
+        return ac > bc ? -1 : 1;
+    if (a->r->first_seen != b->r->first_seen)
+        return a->r->first_seen < b->r->first_seen ? -1 : 1;
+    return (a->i > b->i) - (a->i < b->i);
+}
+
+static int by_index(const void *pa, const void *pb)
+{
+    const struct ranked *a = pa, *b = pb;
+    return (a->i > b->i) - (a->i < b->i);
+}
+
+/* one compact array per host (smb_host_fields) */
+static void smb_host_rec(JsonBuilder *b, const struct host_rec *r, const struct smb_host *x)
+{
+    char buf[FMT_ADDR_LEN];
+    json_builder_begin_array(b);
+    json_builder_add_string_value(b, fmt_addr(&r->addr, buf));
+    json_builder_add_int_value(b, r->first_seen);
+    json_builder_add_int_value(b, r->last_seen);
+    const uint32_t v[] = { x->client_conns, x->server_conns, x->violations, x->finding_count, x->ntlm_sessions,
+                           x->rules, x->findings };
+    for (size_t k = 0; k < G_N_ELEMENTS(v); k++)
+        json_builder_add_int_value(b, v[k]);
+    json_builder_end_array(b);
+}
+
+/* The SMB hosts, at most MSTATE_SMB_HOSTS_CAP records; the hosts past it
+ * folded: how many, their connection ends (merge counts them as ends
+ * without a record), and the HyperLogLog of every address (merge's host
+ * total is then an estimate, labelled so). */
+static void smb_hosts_state(JsonBuilder *b, const struct smb_hosts *hosts)
+{
+    uint32_t n = smb_hosts_size(hosts), kept = 0;
+    struct ranked *v = g_new(struct ranked, n ? n : 1);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct host_rec *r;
+        const struct smb_host *x = smb_hosts_at(hosts, i, &r);
+        if (r && x)
+            v[kept++] = (struct ranked){ i, r, x };
+    }
+    uint64_t folded = 0, folded_ends = 0;
+    if (kept > MSTATE_SMB_HOSTS_CAP) {
+        qsort(v, kept, sizeof *v, host_rank);
+        for (uint32_t i = MSTATE_SMB_HOSTS_CAP; i < kept; i++)
+            folded_ends += (uint64_t)v[i].x->client_conns + v[i].x->server_conns;
+        folded = kept - MSTATE_SMB_HOSTS_CAP;
+        kept = MSTATE_SMB_HOSTS_CAP;
+        qsort(v, kept, sizeof *v, by_index); /* first-seen order, as the table has them */
+    }
+    bool est;
+    smb_hosts_total(hosts, &est);
+    json_builder_set_member_name(b, "smb_hosts");
+    json_builder_begin_object(b);
+    kint(b, "unrecorded", smb_hosts_unrecorded(hosts));
+    kint(b, "cap", MSTATE_SMB_HOSTS_CAP);
+    kint(b, "folded", folded);
+    kint(b, "folded_ends", folded_ends);
+    names(b, "fields", smb_host_fields, G_N_ELEMENTS(smb_host_fields));
+    json_builder_set_member_name(b, "records");
+    json_builder_begin_array(b);
+    for (uint32_t i = 0; i < kept; i++)
+        smb_host_rec(b, v[i].r, v[i].x);
+    json_builder_end_array(b);
+    if (folded || est) /* the table's estimator holds every address it was given */
+        mstate_put_distinct(b, "all", smb_hosts_addresses(hosts));
+    json_builder_end_object(b);
+    g_free(v);
+}
+
 void mstate_build_conns(JsonBuilder *b, const struct analysis *a)
 {
     json_builder_set_member_name(b, "policy");
     json_builder_add_value(b, mstate_policy_node(&a->cfg->policy));
+    names(b, "group_fields", group_fields, GF_N);
+    names(b, "example_fields", example_fields, XF_N);
     json_builder_set_member_name(b, "groups");
     json_builder_begin_array(b);
     /* without the edge connections: those travel apart (mstate_edges.h) */
@@ -143,39 +262,12 @@ void mstate_build_conns(JsonBuilder *b, const struct analysis *a)
         group(b, conn_groups_at(groups, g_array_index(order, uint32_t, i)));
     g_array_free(order, TRUE);
     json_builder_end_array(b);
-    json_builder_set_member_name(b, "smb_hosts");
-    json_builder_begin_object(b);
-    kint(b, "unrecorded", smb_hosts_unrecorded(hosts));
-    json_builder_set_member_name(b, "fields");
-    json_builder_begin_array(b);
-    for (size_t i = 0; i < G_N_ELEMENTS(smb_host_fields); i++)
-        json_builder_add_string_value(b, smb_host_fields[i]);
-    json_builder_end_array(b);
-    json_builder_set_member_name(b, "records");
-    json_builder_begin_array(b);
-    for (uint32_t i = 0; i < smb_hosts_size(hosts); i++) {
-        const struct host_rec *r;
-        const struct smb_host *x = smb_hosts_at(hosts, i, &r);
-        if (!r || !x)
-            continue;
-        /* one compact array per host (SMB_HOST_FIELDS): tens of thousands fit */
-        char buf[FMT_ADDR_LEN];
-        json_builder_begin_array(b);
-        json_builder_add_string_value(b, fmt_addr(&r->addr, buf));
-        json_builder_add_int_value(b, r->first_seen);
-        json_builder_add_int_value(b, r->last_seen);
-        const uint32_t v[] = { x->client_conns, x->server_conns, x->violations, x->finding_count, x->ntlm_sessions,
-                               x->rules, x->findings };
-        for (size_t k = 0; k < G_N_ELEMENTS(v); k++)
-            json_builder_add_int_value(b, v[k]);
-        json_builder_end_array(b);
-    }
-    json_builder_end_array(b);
-    json_builder_end_object(b);
+    smb_hosts_state(b, hosts);
     kint(b, "conns_detailed", a->conns->len + (a->conn_detail_json ? a->conn_detail_json->len : 0));
     kint(b, "conns_omitted", a->conns_omitted);
     kint(b, "edges_joined", a->edges_joined);
     mstate_build_edges(b, a);
+    mstate_build_tails(b, a);
 }
 
 JsonNode *mstate_detail_node(const struct analysis *a)
@@ -199,62 +291,107 @@ JsonNode *mstate_detail_node(const struct analysis *a)
     return n;
 }
 
-static void read_example(struct jget *g, const struct jpath *ep, JsonObject *o, struct conn_group_example *e)
+/* Element i of a compact array as an unsigned integer at most max. */
+static uint64_t eu(struct jget *g, const struct jpath *p, JsonArray *a, guint i, uint64_t max)
 {
-    memset(e, 0, sizeof *e);
-    jget_addr(g, ep, o, "client", true, &e->client);
-    jget_addr(g, ep, o, "server", true, &e->server);
-    e->client_port = (uint16_t)jget_u64(g, ep, o, "client_port", 65535);
-    e->server_port = (uint16_t)jget_u64(g, ep, o, "server_port", 65535);
-    e->ntlm_sessions = (uint16_t)jget_u64(g, ep, o, "ntlm_sessions", 65535);
-    e->first_ts = jget_i64(g, ep, o, "first_ts");
-    e->last_ts = jget_i64(g, ep, o, "last_ts");
-    e->packets = jget_u64(g, ep, o, "packets", INT64_MAX);
+    int64_t v = jget_elem_i64(g, p, a, i);
+    if (!g->failed && (v < 0 || (uint64_t)v > max)) {
+        struct jpath ip;
+        jpath_index(&ip, p, i);
+        jget_fail(g, &ip, "out of range");
+        return 0;
+    }
+    return (uint64_t)v;
 }
 
-static void read_group(struct jget *g, const struct jpath *ip, JsonObject *o, struct conn_group *grp)
+/* An address element; null: the one given (family 0 when none). */
+static void eaddr(struct jget *g, const struct jpath *p, JsonArray *a, guint i, const struct ip_addr *dflt,
+                  struct ip_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    JsonNode *n = g->failed ? NULL : json_array_get_element(a, i);
+    if (!n || JSON_NODE_HOLDS_NULL(n)) {
+        if (dflt)
+            *out = *dflt;
+        return;
+    }
+    const char *s = jget_elem_str(g, p, a, i, 64);
+    if (s && !jget_parse_addr(s, out)) {
+        struct jpath ip;
+        jpath_index(&ip, p, i);
+        jget_fail(g, &ip, "not an IPv4 or IPv6 address");
+    }
+}
+
+static JsonArray *arr_of(JsonNode *n) { return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL; }
+
+static void read_example(struct jget *g, const struct jpath *ep, JsonArray *x, const struct conn_group_key *k,
+                         struct conn_group_example *e)
+{
+    memset(e, 0, sizeof *e);
+    if (!x || json_array_get_length(x) != XF_N) {
+        jget_fail(g, ep, "not an example of example_fields' members");
+        return;
+    }
+    eaddr(g, ep, x, XF_CLIENT, &k->client, &e->client);
+    eaddr(g, ep, x, XF_SERVER, &k->server, &e->server);
+    e->client_port = (uint16_t)eu(g, ep, x, XF_CLIENT_PORT, 65535);
+    e->server_port = (uint16_t)eu(g, ep, x, XF_SERVER_PORT, 65535);
+    e->ntlm_sessions = (uint16_t)eu(g, ep, x, XF_NTLM, 65535);
+    e->first_ts = jget_elem_i64(g, ep, x, XF_FIRST_TS);
+    e->last_ts = jget_elem_i64(g, ep, x, XF_LAST_TS);
+    e->packets = eu(g, ep, x, XF_PACKETS, INT64_MAX);
+}
+
+static void read_group(struct jget *g, const struct jpath *ip, JsonArray *o, struct conn_group *grp)
 {
     memset(grp, 0, sizeof *grp);
     struct conn_group_key *k = &grp->key;
-    jget_addr(g, ip, o, "client", true, &k->client);
-    jget_addr(g, ip, o, "server", true, &k->server);
-    k->server_port = (uint16_t)jget_u64(g, ip, o, "server_port", 65535);
-    k->dialect = (uint16_t)jget_u64(g, ip, o, "dialect", 65535);
-    k->flags = (uint16_t)jget_u64(g, ip, o, "flags", 65535);
-    k->level = (uint8_t)jget_u64(g, ip, o, "level", CONN_GROUP_LEVELS - 1);
-    k->transport = (uint8_t)jget_u64(g, ip, o, "transport", 255);
-    k->carrier = (uint8_t)jget_u64(g, ip, o, "carrier", CONN_CARRIER_COUNT - 1);
-    k->proto = (uint8_t)jget_u64(g, ip, o, "proto", 255);
-    k->smb_version = (uint8_t)jget_u64(g, ip, o, "smb_version", 3);
-    k->signing = (uint8_t)jget_u64(g, ip, o, "signing", CONN_SIGNING_REQUIRED);
-    k->auth = (uint8_t)jget_u64(g, ip, o, "auth", CONN_AUTH_COUNT - 1);
-    k->auth_mech = (uint8_t)jget_u64(g, ip, o, "auth_mech", 255);
-    k->gap = (uint8_t)jget_u64(g, ip, o, "gap", CONN_GAP_COUNT - 1);
-    k->findings = (uint8_t)jget_u64(g, ip, o, "findings", 255);
-    k->evidence = (uint32_t)jget_u64(g, ip, o, "evidence", UINT32_MAX);
-    k->rules = (uint32_t)jget_u64(g, ip, o, "rules", UINT32_MAX);
-    k->undecided = (uint32_t)jget_u64(g, ip, o, "undecided", UINT32_MAX);
-    const char *dt = jget_str(g, ip, o, "dialect_text", CONN_DIALECT_TEXT_LEN - 1, false);
+    if (!o || json_array_get_length(o) != GF_N) {
+        jget_fail(g, ip, "not a group of group_fields' members");
+        return;
+    }
+    eaddr(g, ip, o, GF_CLIENT, NULL, &k->client);
+    eaddr(g, ip, o, GF_SERVER, NULL, &k->server);
+    k->server_port = (uint16_t)eu(g, ip, o, GF_SERVER_PORT, 65535);
+    k->dialect = (uint16_t)eu(g, ip, o, GF_DIALECT, 65535);
+    k->flags = (uint16_t)eu(g, ip, o, GF_FLAGS, 65535);
+    k->level = (uint8_t)eu(g, ip, o, GF_LEVEL, CONN_GROUP_LEVELS - 1);
+    k->transport = (uint8_t)eu(g, ip, o, GF_TRANSPORT, 255);
+    k->carrier = (uint8_t)eu(g, ip, o, GF_CARRIER, CONN_CARRIER_COUNT - 1);
+    k->proto = (uint8_t)eu(g, ip, o, GF_PROTO, 255);
+    k->smb_version = (uint8_t)eu(g, ip, o, GF_SMB_VERSION, 3);
+    k->signing = (uint8_t)eu(g, ip, o, GF_SIGNING, CONN_SIGNING_REQUIRED);
+    k->auth = (uint8_t)eu(g, ip, o, GF_AUTH, CONN_AUTH_COUNT - 1);
+    k->auth_mech = (uint8_t)eu(g, ip, o, GF_AUTH_MECH, 255);
+    k->gap = (uint8_t)eu(g, ip, o, GF_GAP, CONN_GAP_COUNT - 1);
+    k->findings = (uint8_t)eu(g, ip, o, GF_FINDINGS, 255);
+    k->evidence = (uint32_t)eu(g, ip, o, GF_EVIDENCE, UINT32_MAX);
+    k->rules = (uint32_t)eu(g, ip, o, GF_RULES, UINT32_MAX);
+    k->undecided = (uint32_t)eu(g, ip, o, GF_UNDECIDED, UINT32_MAX);
+    const char *dt = jget_elem_str(g, ip, o, GF_DIALECT_TEXT, CONN_DIALECT_TEXT_LEN - 1);
     if (dt)
         memcpy(k->dialect_text, dt, strlen(dt));
-    grp->count = jget_u64(g, ip, o, "count", INT64_MAX);
+    grp->count = eu(g, ip, o, GF_COUNT_, INT64_MAX);
     if (!g->failed && grp->count == 0)
         jget_fail(g, ip, "a group of no connection");
-    grp->packets = jget_u64(g, ip, o, "packets", INT64_MAX);
-    grp->bytes = jget_u64(g, ip, o, "bytes", INT64_MAX);
-    grp->gaps = jget_u64(g, ip, o, "gaps", INT64_MAX);
-    grp->gap_bytes = jget_u64(g, ip, o, "gap_bytes", INT64_MAX);
-    grp->ntlm_sessions = jget_u64(g, ip, o, "ntlm_sessions", INT64_MAX);
-    grp->start_seen = jget_u64(g, ip, o, "start_seen", grp->count);
-    grp->first_ts = jget_i64(g, ip, o, "first_ts");
-    grp->last_ts = jget_i64(g, ip, o, "last_ts");
-    grp->last_start_ts = jget_i64(g, ip, o, "last_start_ts");
+    grp->packets = eu(g, ip, o, GF_PACKETS, INT64_MAX);
+    grp->bytes = eu(g, ip, o, GF_BYTES, INT64_MAX);
+    grp->gaps = eu(g, ip, o, GF_GAPS, INT64_MAX);
+    grp->gap_bytes = eu(g, ip, o, GF_GAP_BYTES, INT64_MAX);
+    grp->ntlm_sessions = eu(g, ip, o, GF_NTLM, INT64_MAX);
+    grp->start_seen = eu(g, ip, o, GF_START_SEEN, grp->count);
+    grp->first_ts = jget_elem_i64(g, ip, o, GF_FIRST_TS);
+    grp->last_ts = jget_elem_i64(g, ip, o, GF_LAST_TS);
+    grp->last_start_ts = jget_elem_i64(g, ip, o, GF_LAST_START_TS);
     struct jpath xp, ep;
-    jpath_key(&xp, ip, "examples");
-    JsonArray *ex = jget_arr(g, ip, o, "examples", CONN_GROUP_EXAMPLES);
+    jpath_index(&xp, ip, GF_EXAMPLES);
+    JsonArray *ex = g->failed ? NULL : arr_of(json_array_get_element(o, GF_EXAMPLES));
+    if (!g->failed && (!ex || json_array_get_length(ex) > CONN_GROUP_EXAMPLES))
+        jget_fail(g, &xp, "not an array of at most 3 examples");
     for (guint i = 0; ex && !g->failed && i < json_array_get_length(ex); i++) {
         jpath_index(&ep, &xp, i);
-        read_example(g, &ep, jget_object(g, &ep, json_array_get_element(ex, i)), &grp->examples[i]);
+        read_example(g, &ep, arr_of(json_array_get_element(ex, i)), k, &grp->examples[i]);
         grp->n_examples = (uint8_t)(i + 1);
     }
 }
@@ -262,12 +399,14 @@ static void read_group(struct jget *g, const struct jpath *ip, JsonObject *o, st
 static void fold_groups(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
     struct jpath ap, ip;
+    check_names(g, p, st, "group_fields", group_fields, GF_N);
+    check_names(g, p, st, "example_fields", example_fields, XF_N);
     jpath_key(&ap, p, "groups");
     JsonArray *arr = jget_arr(g, p, st, "groups", MAX_GROUPS);
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         struct conn_group grp;
-        read_group(g, &ip, jget_object(g, &ip, json_array_get_element(arr, i)), &grp);
+        read_group(g, &ip, arr_of(json_array_get_element(arr, i)), &grp);
         if (!g->failed)
             conn_groups_add_group(a->groups, &grp);
     }
@@ -279,18 +418,21 @@ static void fold_smb_hosts(struct jget *g, const struct jpath *p, struct analysi
     JsonObject *o = jget_obj(g, p, st, "smb_hosts");
     jpath_key(&hp, p, "smb_hosts");
     smb_hosts_fold_unrecorded(a->smb_hosts, jget_u64(g, &hp, o, "unrecorded", INT64_MAX));
-    JsonArray *arr = jget_arr(g, &hp, o, "records", MAX_SMB_HOSTS);
+    uint64_t cap = jget_u64(g, &hp, o, "cap", MAX_SMB_HOSTS);
+    uint64_t folded = jget_u64(g, &hp, o, "folded", INT64_MAX);
+    /* the folded hosts' connection ends have no record here either */
+    smb_hosts_fold_unrecorded(a->smb_hosts, jget_u64(g, &hp, o, "folded_ends", INT64_MAX));
+    JsonArray *arr = jget_arr(g, &hp, o, "records", (guint)cap);
     jpath_key(&ap, &hp, "records");
-    JsonArray *fields = jget_arr(g, &hp, o, "fields", G_N_ELEMENTS(smb_host_fields));
-    struct jpath fp;
-    jpath_key(&fp, &hp, "fields");
-    bool same = fields && json_array_get_length(fields) == G_N_ELEMENTS(smb_host_fields);
-    for (guint i = 0; same && i < G_N_ELEMENTS(smb_host_fields); i++) {
-        const char *n = jget_elem_str(g, &fp, fields, i, 32);
-        same = n && strcmp(n, smb_host_fields[i]) == 0;
+    check_names(g, &hp, o, "fields", smb_host_fields, G_N_ELEMENTS(smb_host_fields));
+    if (!g->failed && (folded || json_object_has_member(o, "all"))) {
+        struct jpath allp;
+        jpath_key(&allp, &hp, "all");
+        uint8_t *regs = g_malloc(DISTINCT_HLL_REGS);
+        if (mstate_get_hll(g, &allp, jget_obj(g, &hp, o, "all"), regs))
+            smb_hosts_fold_estimate(a->smb_hosts, regs);
+        g_free(regs);
     }
-    if (!same && !g->failed)
-        jget_fail(g, &fp, "not the members this smbscope writes");
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
@@ -337,6 +479,7 @@ void mstate_fold_conns(struct jget *g, const struct jpath *p, struct analysis *a
     fold_smb_hosts(g, p, a, st);
     a->edges_joined += jget_u64(g, p, st, "edges_joined", INT64_MAX);
     mstate_fold_edges(g, p, a, st);
+    mstate_fold_tails(g, p, a, st);
     uint64_t detailed = jget_u64(g, p, st, "conns_detailed", MAX_DETAIL);
     a->conns_omitted += jget_u64(g, p, st, "conns_omitted", INT64_MAX);
     if (!detail) /* --jobs: the detail travels as the connections themselves (jobs.c) */

@@ -232,3 +232,23 @@ void mstate_detail_set_end(struct analysis *a, const struct conn_summary *cs, co
     if (st)
         json_object_set_string_member(st, "end", reason);
 }
+
+void mstate_detail_tail(struct analysis *a, const struct conn_summary *early, const struct conn_summary *joined,
+                        uint64_t c2s, uint64_t s2c)
+{
+    bool swapped = false;
+    guint i = find_entry(a->conn_detail_json, early, &swapped);
+    if (i == G_MAXUINT)
+        return; /* counted, not detailed (or --jobs: kept in memory) */
+    JsonObject *o = json_node_get_object(g_ptr_array_index(a->conn_detail_json, i));
+    char t[FMT_TIME_LEN];
+    json_object_set_string_member(o, "last_seen", fmt_time(joined->last_ts, t));
+    JsonObject *st = sub_obj(o, "stream");
+    if (!st)
+        return;
+    const char *k[2] = { swapped ? "packets_s2c" : "packets_c2s", swapped ? "packets_c2s" : "packets_s2c" };
+    const uint64_t add[2] = { c2s, s2c };
+    for (int d = 0; d < 2; d++)
+        json_object_set_int_member(st, k[d], json_object_get_int_member_with_default(st, k[d], 0) + (gint64)add[d]);
+    json_object_set_string_member(st, "end", joined->close_reason);
+}

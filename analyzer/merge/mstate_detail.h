@@ -14,4 +14,9 @@ void mstate_detail_join(struct analysis *a, const struct conn_summary *early, co
 /* The entry of cs (when detailed) now ends for reason (stream.end). */
 void mstate_detail_set_end(struct analysis *a, const struct conn_summary *cs, const char *reason);
 
+/* A tail (mstate_tails.h) joined to early: its entry's last time, packets
+ * each way (c2s: from early's client) and end. */
+void mstate_detail_tail(struct analysis *a, const struct conn_summary *early, const struct conn_summary *joined,
+                        uint64_t c2s, uint64_t s2c);
+
 #endif

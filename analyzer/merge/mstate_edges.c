@@ -6,6 +6,7 @@
 #include "conn_groups.h"
 #include "fmt.h"
 #include "mstate_detail.h"
+#include "mstate_tails.h"
 #include "smb_hosts.h"
 
 /* An edge connection is one compact array (thousands of them must stay
@@ -325,6 +326,7 @@ void mstate_join_edges(struct analysis *a)
                 flow_table_unjoin(a->flows, 1);
             continue;
         }
+        mstate_join_tail(a, &cur);
         idle_if_later(a, &cur);
         if (analysis_is_edge(&cur) && out->len < ANALYSIS_MAX_EDGES) {
             g_array_append_val(out, cur);

@@ -117,6 +117,7 @@ static void fold_counters(struct jget *g, const struct jpath *p, struct analysis
         .time_jumps = jget_u64(g, &kp, o, "time_jumps", INT64_MAX),
         .closed_early = jget_u64(g, &kp, o, "closed_early", INT64_MAX),
     };
+    fs.time_jumps = 0; /* counted again from the parts (mstate_parts.c): the jumps between them too */
     flow_table_fold_stats(a->flows, &fs);
 
     o = jget_obj(g, p, st, "frags");
@@ -165,10 +166,10 @@ static int hexval(char c)
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* A distinct set written by kdistinct(): its hashes added, or its
+/* A distinct set written by mstate_put_distinct(): its hashes added, or its
  * registers united. */
-static void fold_distinct(struct jget *g, const struct jpath *p, JsonObject *parent, const char *k,
-                          struct distinct *d)
+void mstate_get_distinct(struct jget *g, const struct jpath *p, JsonObject *parent, const char *k,
+                         struct distinct *d)
 {
     struct jpath dp, ep;
     JsonObject *o = jget_obj(g, p, parent, k);
@@ -190,18 +191,24 @@ static void fold_distinct(struct jget *g, const struct jpath *p, JsonObject *par
         }
         return;
     }
-    const char *hex = jget_str(g, &dp, o, "hll", 2 * DISTINCT_HLL_REGS, false);
-    if (!hex)
-        return;
-    if (strlen(hex) != 2 * DISTINCT_HLL_REGS || strspn(hex, "0123456789abcdef") != 2 * DISTINCT_HLL_REGS) {
-        jget_fail(g, &dp, "hll: not the registers' hex");
-        return;
-    }
     uint8_t *regs = g_malloc(DISTINCT_HLL_REGS);
+    if (mstate_get_hll(g, &dp, o, regs))
+        distinct_union_hll(d, regs);
+    g_free(regs);
+}
+
+bool mstate_get_hll(struct jget *g, const struct jpath *p, JsonObject *o, uint8_t *regs)
+{
+    const char *hex = jget_str(g, p, o, "hll", 2 * DISTINCT_HLL_REGS, false);
+    if (!hex)
+        return false;
+    if (strlen(hex) != 2 * DISTINCT_HLL_REGS || strspn(hex, "0123456789abcdef") != 2 * DISTINCT_HLL_REGS) {
+        jget_fail(g, p, "hll: not the registers' hex");
+        return false;
+    }
     for (uint32_t i = 0; i < DISTINCT_HLL_REGS; i++)
         regs[i] = (uint8_t)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
-    distinct_union_hll(d, regs);
-    g_free(regs);
+    return true;
 }
 
 static void syn_times(struct jget *g, const struct jpath *p, JsonArray *pair, guint at, int64_t *t, uint32_t n)
@@ -230,9 +237,13 @@ static void fold_census(struct jget *g, const struct jpath *p, struct census *c,
     if (snaplen > c->snaplen)
         c->snaplen = snaplen;
     c->pairs_dropped += jget_u64(g, &cp, o, "pairs_dropped", INT64_MAX);
+    /* pairs the writer folded (MSTATE_PAIRS_CAP): their SYNs are not tracked here either */
+    jget_u64(g, &cp, o, "pairs_cap", UINT32_MAX);
+    jget_u64(g, &cp, o, "pairs_folded", INT64_MAX);
+    c->pairs_dropped += jget_u64(g, &cp, o, "pair_syns_folded", INT64_MAX);
     c->dns_messages += jget_u64(g, &cp, o, "dns_messages", INT64_MAX);
     c->dns_keys_dropped += jget_u64(g, &cp, o, "dns_keys_dropped", INT64_MAX);
-    fold_distinct(g, &cp, o, "udp_convs", c->udp_convs);
+    mstate_get_distinct(g, &cp, o, "udp_convs", c->udp_convs);
     JsonArray *keys = jget_arr(g, &cp, o, "dns_keys", CENSUS_MAX_DNS_KEYS);
     jpath_key(&ap, &cp, "dns_keys");
     for (guint i = 0; keys && !g->failed && i < json_array_get_length(keys); i++) {
@@ -347,7 +358,7 @@ static void fold_netbios(struct jget *g, const struct jpath *p, struct nb_ledger
         .first_seen = jget_i64(g, &ip, oo, "first_seen"),
         .last_seen = jget_i64(g, &ip, oo, "last_seen"),
     };
-    fold_distinct(g, &ip, oo, "flows", nb_ledger_overflow_set(l));
+    mstate_get_distinct(g, &ip, oo, "flows", nb_ledger_overflow_set(l));
     JsonObject *no = jget_obj(g, &np, o, "non_ip");
     jpath_key(&ip, &np, "non_ip");
     struct nb_non_ip ni = {
@@ -395,8 +406,14 @@ static void fold_hosts(struct jget *g, const struct jpath *p, struct host_table 
         if (!g->failed)
             host_table_fold(t, &h);
     }
-    if (o && json_object_has_member(o, "all"))
-        fold_distinct(g, &hp, o, "all", host_table_all(t));
+    if (o && json_object_has_member(o, "all")) { /* the writer's hosts past its cap: estimated here too */
+        struct jpath allp;
+        jpath_key(&allp, &hp, "all");
+        uint8_t *regs = g_malloc(DISTINCT_HLL_REGS);
+        if (mstate_get_hll(g, &allp, jget_obj(g, &hp, o, "all"), regs))
+            host_table_fold_estimate(t, regs);
+        g_free(regs);
+    }
 }
 
 bool mstate_fold(struct analysis *a, JsonNode *state, JsonNode *detail, char *errbuf, size_t errlen)
@@ -407,6 +424,7 @@ bool mstate_fold(struct analysis *a, JsonNode *state, JsonNode *detail, char *er
     JsonObject *st = jget_object(&g, &root, state);
     fold_inputs(&g, &root, a, st);
     fold_counters(&g, &root, a, st);
+    mstate_fold_parts(&g, &root, a, st);
     fold_census(&g, &root, a->census, st);
     fold_hosts(&g, &root, nb_ledger_hosts_mut(a->ledger), st);
     fold_netbios(&g, &root, a->ledger, st);

@@ -22,6 +22,39 @@ static void kint(JsonBuilder *b, const char *k, uint64_t v)
     json_builder_add_int_value(b, v > INT64_MAX ? INT64_MAX : (gint64)v);
 }
 
+/* A run of integer members from a table: the state's counters are many,
+ * and a table keeps each one a line of name and value. */
+struct kv {
+    const char *k;
+    uint64_t v;
+};
+
+static void kints(JsonBuilder *b, const struct kv *kv, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        kint(b, kv[i].k, kv[i].v);
+}
+
+/* An object member of integers only. */
+static void kobj_ints(JsonBuilder *b, const char *k, const struct kv *kv, size_t n)
+{
+    json_builder_set_member_name(b, k);
+    json_builder_begin_object(b);
+    kints(b, kv, n);
+    json_builder_end_object(b);
+}
+
+#define KINTS(b, ...)                                             \
+    do {                                                          \
+        const struct kv kv_[] = { __VA_ARGS__ };                  \
+        kints(b, kv_, G_N_ELEMENTS(kv_));                         \
+    } while (0)
+#define KOBJ_INTS(b, name, ...)                                   \
+    do {                                                          \
+        const struct kv kv_[] = { __VA_ARGS__ };                  \
+        kobj_ints(b, name, kv_, G_N_ELEMENTS(kv_));               \
+    } while (0)
+
 static void kts(JsonBuilder *b, const char *k, int64_t v)
 {
     json_builder_set_member_name(b, k);
@@ -61,7 +94,7 @@ static gint cmp_u64(gconstpointer pa, gconstpointer pb)
     return (a > b) - (a < b);
 }
 
-static void kdistinct(JsonBuilder *b, const char *k, const struct distinct *d)
+void mstate_put_distinct(JsonBuilder *b, const char *k, const struct distinct *d)
 {
     json_builder_set_member_name(b, k);
     json_builder_begin_object(b);
@@ -107,9 +140,7 @@ static void inputs(JsonBuilder *b, const struct analysis *a)
         kstr(b, "format", in->format);
         kstr(b, "reader", in->reader);
         kbool(b, "gzip", in->gzip);
-        kint(b, "packets", in->packets);
-        kint(b, "bytes", in->bytes);
-        kint(b, "wire_bytes", in->wire_bytes);
+        KINTS(b, { "packets", in->packets }, { "bytes", in->bytes }, { "wire_bytes", in->wire_bytes });
         kbool(b, "truncated", in->truncated);
         kstr(b, "error", in->error);
         kts(b, "first_ts", in->first_ts);
@@ -117,9 +148,8 @@ static void inputs(JsonBuilder *b, const struct analysis *a)
         kstr(b, "capture_filter", in->capture_filter);
         kbool(b, "live", in->live);
         kbool(b, "have_drop_stats", in->have_drop_stats);
-        kint(b, "if_received", in->if_received);
-        kint(b, "if_dropped", in->if_dropped);
-        kint(b, "if_ifdropped", in->if_ifdropped);
+        KINTS(b, { "if_received", in->if_received }, { "if_dropped", in->if_dropped },
+              { "if_ifdropped", in->if_ifdropped });
         json_builder_set_member_name(b, "status");
         json_builder_begin_object(b);
         for (int s = 0; s < PKT_STATUS_COUNT; s++)
@@ -140,64 +170,33 @@ static void counters(JsonBuilder *b, const struct analysis *a)
     kts(b, "last_ts", a->last_ts);
     kbool(b, "input_error", a->input_error);
     kint(b, "filtered_out", a->filtered_out);
-    
     json_builder_end_object(b);
 
     struct flow_stats fs = flow_table_stats(a->flows);
     json_builder_set_member_name(b, "flows");
     json_builder_begin_object(b);
-    kint(b, "conns", fs.conns);
-    kint(b, "max_concurrent", fs.max_concurrent);
-    kint(b, "evictions", fs.evictions);
-    kint(b, "idle_closes", fs.idle_closes);
-    kint(b, "reuses", fs.reuses);
-    kint(b, "buffered_peak", fs.buffered_peak);
-    kint(b, "cap_hits", fs.cap_hits);
-    kint(b, "total_cap_hits", fs.total_cap_hits);
-    kint(b, "non_tcp", fs.non_tcp);
-    kint(b, "time_jumps", fs.time_jumps);
-    kint(b, "closed_early", fs.closed_early);
+    KINTS(b, { "conns", fs.conns }, { "max_concurrent", fs.max_concurrent },
+          { "evictions", fs.evictions }, { "idle_closes", fs.idle_closes }, { "reuses", fs.reuses },
+          { "buffered_peak", fs.buffered_peak }, { "cap_hits", fs.cap_hits },
+          { "total_cap_hits", fs.total_cap_hits }, { "non_tcp", fs.non_tcp }, { "time_jumps", fs.time_jumps },
+          { "closed_early", fs.closed_early });
     json_builder_end_object(b);
 
     const struct ipfrag_stats *fr = ipfrag_stats(a->frags);
-    json_builder_set_member_name(b, "frags");
-    json_builder_begin_object(b);
-    kint(b, "fragments", fr->fragments);
-    kint(b, "reassembled", fr->reassembled);
-    kint(b, "timed_out", fr->timed_out);
-    kint(b, "evicted", fr->evicted);
-    kint(b, "dropped_too_big", fr->dropped_too_big);
-    kint(b, "dropped_memory", fr->dropped_memory);
-    kint(b, "dropped_malformed", fr->dropped_malformed);
-    kint(b, "duplicates", fr->duplicates);
-    kint(b, "overlaps", fr->overlaps);
-    kint(b, "active", fr->active);
-    json_builder_end_object(b);
+    KOBJ_INTS(b, "frags", { "fragments", fr->fragments }, { "reassembled", fr->reassembled },
+              { "timed_out", fr->timed_out }, { "evicted", fr->evicted }, { "dropped_too_big", fr->dropped_too_big },
+              { "dropped_memory", fr->dropped_memory }, { "dropped_malformed", fr->dropped_malformed },
+              { "duplicates", fr->duplicates }, { "overlaps", fr->overlaps }, { "active", fr->active });
 
     struct quic_table_stats q = quic_table_stats(a->quic);
-    json_builder_set_member_name(b, "quic");
-    json_builder_begin_object(b);
-    kint(b, "datagrams", q.datagrams);
-    kint(b, "quic_datagrams", q.quic_datagrams);
-    kint(b, "conns", q.conns);
-    kint(b, "smb_conns", q.smb_conns);
-    kint(b, "other_conns", q.other_conns);
-    kint(b, "evictions", q.evictions);
-    kint(b, "decrypt_failures", q.decrypt_failures);
-    kint(b, "undecryptable", q.undecryptable);
-    json_builder_end_object(b);
+    KOBJ_INTS(b, "quic", { "datagrams", q.datagrams }, { "quic_datagrams", q.quic_datagrams }, { "conns", q.conns },
+              { "smb_conns", q.smb_conns }, { "other_conns", q.other_conns }, { "evictions", q.evictions },
+              { "decrypt_failures", q.decrypt_failures }, { "undecryptable", q.undecryptable });
 
-    json_builder_set_member_name(b, "roce");
-    json_builder_begin_object(b);
-    kint(b, "dropped", roce_table_dropped(a->roce));
-    kint(b, "not_decoded", roce_table_not_decoded(a->roce));
-    kint(b, "icrc_bad", roce_table_icrc_bad(a->roce));
-    json_builder_end_object(b);
+    KOBJ_INTS(b, "roce", { "dropped", roce_table_dropped(a->roce) }, { "not_decoded", roce_table_not_decoded(a->roce) },
+              { "icrc_bad", roce_table_icrc_bad(a->roce) });
 
-    json_builder_set_member_name(b, "iwarp");
-    json_builder_begin_object(b);
-    kint(b, "crc_bad", a->iwarp_crc_bad);
-    json_builder_end_object(b);
+    KOBJ_INTS(b, "iwarp", { "crc_bad", a->iwarp_crc_bad });
 }
 
 static void times(JsonBuilder *b, const int64_t *t, uint32_t n)
@@ -213,17 +212,59 @@ static gint cmp_str(gconstpointer pa, gconstpointer pb)
     return strcmp(*(const char *const *)pa, *(const char *const *)pb);
 }
 
-static void census(JsonBuilder *b, const struct census *c)
+/* compact: [client, server, syn139, syn445, port139, [t139...], [t445...]] */
+static void pair(JsonBuilder *b, const struct census_pair *p)
 {
+    char buf[FMT_ADDR_LEN];
+    json_builder_begin_array(b);
+    json_builder_add_string_value(b, fmt_addr(&p->client, buf));
+    json_builder_add_string_value(b, fmt_addr(&p->server, buf));
+    json_builder_add_int_value(b, p->syn139);
+    json_builder_add_int_value(b, p->syn445);
+    json_builder_add_int_value(b, p->port139);
+    times(b, p->t139, p->syn139);
+    times(b, p->t445, p->syn445);
+    json_builder_end_array(b);
+}
+
+/* How far a pair's SYNs to 445 are from the capture's first or last
+ * packet: 0 for a pair with a SYN to 139 (it decides a finding itself).
+ * Only the earliest CENSUS_SYN_TIMES times take part in a race (census.h),
+ * in a run and in a merge alike. */
+struct pair_rank {
+    int64_t dist;
+    uint32_t slot;
+};
+
+static int64_t edge_distance(const struct census_pair *p, int64_t first, int64_t last)
+{
+    if (p->syn139)
+        return -1;
+    int64_t best = INT64_MAX;
+    for (uint32_t i = 0; i < p->syn445 && i < CENSUS_SYN_TIMES; i++) {
+        int64_t d = p->t445[i] - first < last - p->t445[i] ? p->t445[i] - first : last - p->t445[i];
+        best = d < best ? d : best;
+    }
+    return best;
+}
+
+static int pair_rank_cmp(const void *pa, const void *pb)
+{
+    const struct pair_rank *a = pa, *b = pb;
+    if (a->dist != b->dist)
+        return a->dist < b->dist ? -1 : 1;
+    return (a->slot > b->slot) - (a->slot < b->slot);
+}
+
+static void census(JsonBuilder *b, const struct analysis *a)
+{
+    const struct census *c = a->census;
     json_builder_set_member_name(b, "census");
     json_builder_begin_object(b);
-    kint(b, "snaplen_cut", c->snaplen_cut);
-    kint(b, "snaplen_cut_smb", c->snaplen_cut_smb);
-    kint(b, "snaplen", c->snaplen);
-    kint(b, "pairs_dropped", c->pairs_dropped);
-    kint(b, "dns_messages", c->dns_messages);
-    kint(b, "dns_keys_dropped", c->dns_keys_dropped);
-    kdistinct(b, "udp_convs", c->udp_convs);
+    KINTS(b, { "snaplen_cut", c->snaplen_cut }, { "snaplen_cut_smb", c->snaplen_cut_smb }, { "snaplen", c->snaplen },
+          { "pairs_dropped", c->pairs_dropped }, { "dns_messages", c->dns_messages },
+          { "dns_keys_dropped", c->dns_keys_dropped });
+    mstate_put_distinct(b, "udp_convs", c->udp_convs);
     GPtrArray *keys = g_ptr_array_new();
     GHashTableIter it;
     gpointer key;
@@ -240,25 +281,36 @@ static void census(JsonBuilder *b, const struct census *c)
     }
     json_builder_end_array(b);
     g_ptr_array_free(keys, TRUE);
+    /* At most MSTATE_PAIRS_CAP pairs: first those with a SYN to 139 (they
+     * decide a finding), then the 445-only pairs nearest the capture's first
+     * or last packet (a 139 SYN of the capture before or after can race
+     * them; farther ones only tell merge that a 139-only client of another
+     * capture also used 445).  The rest folded, their pairs and SYNs
+     * counted (merge adds the SYNs to race_pairs_not_tracked). */
+    uint32_t n = 0;
+    struct pair_rank *rank = g_new(struct pair_rank, c->pairs_used ? c->pairs_used : 1);
+    for (uint32_t s = 0; s < census_pair_slots(c) && n < c->pairs_used; s++) {
+        const struct census_pair *p = census_pair_at(c, s);
+        if (p)
+            rank[n++] = (struct pair_rank){ edge_distance(p, a->first_ts, a->last_ts), s };
+    }
+    uint64_t folded = 0, folded_syns = 0;
+    if (n > MSTATE_PAIRS_CAP) {
+        qsort(rank, n, sizeof *rank, pair_rank_cmp);
+        for (uint32_t i = MSTATE_PAIRS_CAP; i < n; i++) {
+            const struct census_pair *p = census_pair_at(c, rank[i].slot);
+            folded++;
+            folded_syns += (uint64_t)p->syn139 + p->syn445;
+        }
+        n = MSTATE_PAIRS_CAP;
+    }
     json_builder_set_member_name(b, "pairs");
     json_builder_begin_array(b);
-    for (uint32_t s = 0; s < census_pair_slots(c); s++) {
-        const struct census_pair *p = census_pair_at(c, s);
-        if (!p)
-            continue;
-        /* compact: [client, server, syn139, syn445, port139, [t139...], [t445...]] */
-        char buf[FMT_ADDR_LEN];
-        json_builder_begin_array(b);
-        json_builder_add_string_value(b, fmt_addr(&p->client, buf));
-        json_builder_add_string_value(b, fmt_addr(&p->server, buf));
-        json_builder_add_int_value(b, p->syn139);
-        json_builder_add_int_value(b, p->syn445);
-        json_builder_add_int_value(b, p->port139);
-        times(b, p->t139, p->syn139);
-        times(b, p->t445, p->syn445);
-        json_builder_end_array(b);
-    }
+    for (uint32_t i = 0; i < n; i++)
+        pair(b, census_pair_at(c, rank[i].slot));
     json_builder_end_array(b);
+    g_free(rank);
+    KINTS(b, { "pairs_cap", MSTATE_PAIRS_CAP }, { "pairs_folded", folded }, { "pair_syns_folded", folded_syns });
     json_builder_end_object(b);
 }
 
@@ -271,8 +323,7 @@ static void nb_row(JsonBuilder *b, const struct nb_flow *f)
     kaddr(b, "server", &f->server);
     kint(b, "server_port", f->server_port);
     kint(b, "service", (uint64_t)f->service);
-    kint(b, "packets", f->packets);
-    kint(b, "bytes", f->bytes);
+    KINTS(b, { "packets", f->packets }, { "bytes", f->bytes });
     kts(b, "first_seen", f->first_seen);
     kts(b, "last_seen", f->last_seen);
     kbool(b, "syn", f->syn);
@@ -281,12 +332,9 @@ static void nb_row(JsonBuilder *b, const struct nb_flow *f)
     kbool(b, "icmp_refused", f->icmp_refused);
     kbool(b, "server_spoke", f->server_spoke);
     kbool(b, "nbss_elsewhere", f->nbss_elsewhere);
-    kint(b, "requests", f->requests);
-    kint(b, "queries", f->queries);
-    kint(b, "responses", f->responses);
-    kint(b, "queries_answered", f->queries_answered);
-    kint(b, "queries_untracked", f->queries_untracked);
-    kint(b, "names_dropped", f->names_dropped);
+    KINTS(b, { "requests", f->requests }, { "queries", f->queries }, { "responses", f->responses },
+          { "queries_answered", f->queries_answered }, { "queries_untracked", f->queries_untracked },
+          { "names_dropped", f->names_dropped });
     json_builder_set_member_name(b, "names");
     json_builder_begin_array(b);
     for (guint i = 0; f->names && i < f->names->len; i++) {
@@ -310,20 +358,16 @@ static void netbios(JsonBuilder *b, struct nb_ledger *l)
     const struct nb_overflow *o = nb_ledger_overflow(l);
     json_builder_set_member_name(b, "overflow");
     json_builder_begin_object(b);
-    kint(b, "packets", o->packets);
-    kint(b, "bytes", o->bytes);
-    kint(b, "nbns", o->by_service[NB_SERVICE_NBNS]);
-    kint(b, "nbdgm", o->by_service[NB_SERVICE_NBDGM]);
-    kint(b, "nbss", o->by_service[NB_SERVICE_NBSS]);
+    KINTS(b, { "packets", o->packets }, { "bytes", o->bytes }, { "nbns", o->by_service[NB_SERVICE_NBNS] },
+          { "nbdgm", o->by_service[NB_SERVICE_NBDGM] }, { "nbss", o->by_service[NB_SERVICE_NBSS] });
     kts(b, "first_seen", o->first_seen);
     kts(b, "last_seen", o->last_seen);
-    kdistinct(b, "flows", nb_ledger_overflow_set(l));
+    mstate_put_distinct(b, "flows", nb_ledger_overflow_set(l));
     json_builder_end_object(b);
     const struct nb_non_ip *n = nb_ledger_non_ip_counts(l);
     json_builder_set_member_name(b, "non_ip");
     json_builder_begin_object(b);
-    kint(b, "netbeui", n->netbeui);
-    kint(b, "nbipx", n->nbipx);
+    KINTS(b, { "netbeui", n->netbeui }, { "nbipx", n->nbipx });
     kts(b, "first_seen", n->first_seen);
     kts(b, "last_seen", n->last_seen);
     json_builder_end_object(b);
@@ -340,13 +384,9 @@ static void hosts(JsonBuilder *b, struct host_table *t)
         const struct host_rec *r = host_table_at(t, i);
         json_builder_begin_object(b);
         kaddr(b, "addr", &r->addr);
-        kint(b, "nb_roles", r->nb_roles);
-        kint(b, "services_sent", r->services_sent);
-        kint(b, "refused", r->refused);
-        kint(b, "nb_flows", r->nb_flows);
-        kint(b, "nb_flows_served", r->nb_flows_served);
-        kint(b, "nb_flows_unlisted", r->nb_flows_unlisted);
-        kint(b, "nb_packets_sent", r->nb_packets_sent);
+        KINTS(b, { "nb_roles", r->nb_roles }, { "services_sent", r->services_sent }, { "refused", r->refused },
+              { "nb_flows", r->nb_flows }, { "nb_flows_served", r->nb_flows_served },
+              { "nb_flows_unlisted", r->nb_flows_unlisted }, { "nb_packets_sent", r->nb_packets_sent });
         kts(b, "first_seen", r->first_seen);
         kts(b, "last_seen", r->last_seen);
         json_builder_end_object(b);
@@ -364,7 +404,7 @@ static void hosts(JsonBuilder *b, struct host_table *t)
     bool est;
     host_table_total(t, &est);
     if (est)
-        kdistinct(b, "all", host_table_all(t));
+        mstate_put_distinct(b, "all", host_table_all(t));
     json_builder_end_object(b);
 }
 
@@ -374,7 +414,8 @@ JsonNode *mstate_build(const struct analysis *a)
     json_builder_begin_object(b);
     inputs(b, a);
     counters(b, a);
-    census(b, a->census);
+    mstate_build_parts(b, a);
+    census(b, a);
     netbios(b, a->ledger);
     hosts(b, nb_ledger_hosts_mut(a->ledger));
     mstate_build_conns(b, a);

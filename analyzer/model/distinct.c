@@ -3,6 +3,7 @@
  * the estimate is ready when the cap is passed. */
 #include "distinct.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,13 +132,19 @@ uint64_t distinct_count(const struct distinct *d)
 
 uint64_t distinct_estimate(const struct distinct *d)
 {
-    /* The raw estimate is good far above 2.5 * HLL_REGS, and we only
-     * estimate past the exact cap (>= 2^20 by default): no small-range
-     * correction needed. */
+    /* The raw estimate is good far above 2.5 * HLL_REGS (a run estimates
+     * only past the exact cap, >= 2^20 by default); below it, with empty
+     * registers left, linear counting (Flajolet et al. 2007, the small-range
+     * correction): smbscope merge unites the registers of small sets. */
     double sum = 0;
-    for (uint32_t i = 0; i < HLL_REGS; i++)
+    uint32_t zeros = 0;
+    for (uint32_t i = 0; i < HLL_REGS; i++) {
         sum += 1.0 / (double)(1ull << d->hll[i]);
+        zeros += d->hll[i] == 0;
+    }
     double m = HLL_REGS, e = 0.7213 / (1 + 1.079 / m) * m * m / sum;
+    if (e <= 2.5 * m && zeros)
+        e = m * log(m / zeros);
     return (uint64_t)(e + 0.5);
 }
 

@@ -18,6 +18,7 @@ struct host_table {
     struct ip_addr bcast[MAX_LEARNED_BROADCASTS];
     uint32_t nbcast;
     bool overflowed;
+    bool folded_estimate; /* smbscope merge: another run's addresses past a cap, as an estimate */
 };
 
 static uint64_t addr_hash(const struct ip_addr *a) { return distinct_hash(a, sizeof *a); }
@@ -134,7 +135,7 @@ struct host_rec *host_table_get(struct host_table *t, const struct ip_addr *a, i
 
 uint64_t host_table_total(const struct host_table *t, bool *estimate)
 {
-    bool full = t->n >= t->cap && t->overflowed;
+    bool full = (t->n >= t->cap && t->overflowed) || t->folded_estimate;
     if (estimate)
         *estimate = full;
     if (!full)
@@ -180,6 +181,12 @@ void host_table_fold(struct host_table *t, const struct host_rec *r)
     h->nb_flows_served += r->nb_flows_served;
     h->nb_flows_unlisted += r->nb_flows_unlisted;
     h->nb_packets_sent += r->nb_packets_sent;
+}
+
+void host_table_fold_estimate(struct host_table *t, const uint8_t *regs)
+{
+    distinct_union_hll(t->all, regs);
+    t->folded_estimate = true;
 }
 
 uint32_t host_table_broadcasts(const struct host_table *t, const struct ip_addr **addrs)

@@ -64,5 +64,9 @@ void host_table_sort(struct host_table *t);
 uint32_t host_table_cap(const struct host_table *t);
 uint32_t host_table_broadcasts(const struct host_table *t, const struct ip_addr **addrs);
 struct distinct *host_table_all(struct host_table *t); /* every address, for the estimate past the cap */
+/* smbscope merge: the HyperLogLog registers (DISTINCT_HLL_REGS bytes) of
+ * another run's addresses, some of which have no record here: the total
+ * is an estimate from now on. */
+void host_table_fold_estimate(struct host_table *t, const uint8_t *regs);
 
 #endif

@@ -289,11 +289,13 @@ void host_views_build(struct host_views *hv, const struct analysis *a, const str
     from_verdict(&b, v);
 
     /* Every host ranked (broadcast addresses the ledger learned late are left out). */
-    uint32_t total = b.nled + b.extras->len, n = 0;
+    uint32_t total = b.nled + b.extras->len, n = 0, broadcasts = 0;
     struct rank_key *order = g_new(struct rank_key, total ? total : 1);
     for (uint32_t i = 0; i < total; i++) {
-        if (i < b.nled && host_is_broadcast(b.ht, &host_table_at(b.ht, i)->addr))
+        if (i < b.nled && host_is_broadcast(b.ht, &host_table_at(b.ht, i)->addr)) {
+            broadcasts++;
             continue;
+        }
         const struct acc *x = &b.acc[i];
         order[n++] = (struct rank_key){ x->violations, (uint32_t)__builtin_popcount(x->rules), x->finding_count, i,
                                         flows_of(&b, i), first_of(&b, i) };
@@ -311,7 +313,9 @@ void host_views_build(struct host_views *hv, const struct analysis *a, const str
         materialise(&hv->v[i], &b, order[i].i);
     g_free(order);
     bool est = false;
-    hv->total = host_table_total(b.ht, &est) + b.extras->len;
+    /* the ledger's records of addresses learned to be broadcasts are not hosts either */
+    uint64_t ledger = host_table_total(b.ht, &est);
+    hv->total = (ledger > broadcasts ? ledger - broadcasts : 0) + b.extras->len;
     bool smb_est = false;
     uint64_t smb_total = smb_hosts_total(a->smb_hosts, &smb_est);
     if (smb_est && smb_total > smb_hosts_size(a->smb_hosts)) /* SMB hosts past its cap: estimated */

@@ -169,3 +169,11 @@ struct smb_hosts *smb_hosts_copy(const struct smb_hosts *h)
     }
     return c;
 }
+
+const struct distinct *smb_hosts_addresses(const struct smb_hosts *h) { return h->t ? host_table_all(h->t) : NULL; }
+
+void smb_hosts_fold_estimate(struct smb_hosts *h, const uint8_t *regs)
+{
+    if (h->t)
+        host_table_fold_estimate(h->t, regs);
+}

@@ -47,6 +47,10 @@ uint64_t smb_hosts_unrecorded(const struct smb_hosts *h);
 void smb_hosts_fold(struct smb_hosts *h, const struct host_rec *rec, const struct smb_host *x);
 void smb_hosts_fold_unrecorded(struct smb_hosts *h, uint64_t n);
 void smb_hosts_sort(struct smb_hosts *h);
+/* Every address the table was given (an estimator: distinct.h), and the
+ * union with another run's registers (the total estimated from then on). */
+const struct distinct *smb_hosts_addresses(const struct smb_hosts *h);
+void smb_hosts_fold_estimate(struct smb_hosts *h, const uint8_t *regs);
 /* A table with the same records (same cap). */
 struct smb_hosts *smb_hosts_copy(const struct smb_hosts *h);
 

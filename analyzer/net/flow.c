@@ -31,6 +31,7 @@ struct flow_table {
     struct flow_list lists[TC_COUNT];
     int64_t now_us;  /* the highest packet time seen (timestamps the final gaps) */
     int64_t prev_us; /* the time of the packet before */
+    int64_t first_us; /* the time of the first packet (smbscope merge: time jumps between captures) */
     bool have_now;
     struct flow_stats st;
 };
@@ -275,7 +276,7 @@ static int64_t clock_step(struct flow_table *t, int64_t ts)
 {
     if (!t->have_now) {
         t->have_now = true;
-        t->now_us = t->prev_us = ts;
+        t->now_us = t->prev_us = t->first_us = ts;
         return ts;
     }
     int64_t step = ts - t->prev_us;
@@ -395,6 +396,13 @@ static void update_state(struct flow_conn *c, int dir, const struct packet *p)
         c->rst_seen = true;
         c->rst_dir = (uint8_t)dir;
     }
+}
+
+bool flow_table_clock(const struct flow_table *t, int64_t *first, int64_t *last)
+{
+    *first = t->first_us;
+    *last = t->prev_us;
+    return t->have_now;
 }
 
 void flow_table_packet(struct flow_table *t, const struct packet *p)

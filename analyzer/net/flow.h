@@ -158,6 +158,10 @@ void flow_table_free(struct flow_table *t);
 struct flow_stats flow_table_stats(const struct flow_table *t);
 /* smbscope merge: another run's counters added (peaks: the larger). */
 void flow_table_fold_stats(struct flow_table *t, const struct flow_stats *s);
+/* smbscope merge: the times of the first and the last packet the table
+ * was given (false: none): a jump between two captures read one after the
+ * other is a jump of the run that reads them together. */
+bool flow_table_clock(const struct flow_table *t, int64_t *first, int64_t *last);
 /* smbscope merge: n connections two runs both counted (split captures) are one each. */
 void flow_table_unjoin(struct flow_table *t, uint64_t n);
 

@@ -215,10 +215,27 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     if (a->conns_omitted)
         json_kuint(j, "connections_summarised", a->conns_omitted);
     json_quic_stats(j, a);
+    if (a->merged_parts) { /* smbscope merge: which counters are not what one run would count */
+        json_key(j, "merged");
+        json_begin_object(j);
+        json_kuint(j, "runs", a->merged_parts);
+        json_kuint(j, "connections_joined", a->edges_joined); /* one connection's parts in several captures */
+        json_key(j, "largest_of_runs"); /* peaks do not add up: the joint run's may be higher */
+        json_begin_array(j);
+        json_str(j, "max_concurrent_connections");
+        json_str(j, "reassembly_buffer_peak");
+        json_end_array(j);
+        json_key(j, "sum_of_runs"); /* each run's linger cap on its own connections */
+        json_begin_array(j);
+        json_str(j, "connections_closed_early");
+        json_end_array(j);
+        json_end_object(j);
+    }
     json_end_object(j);
 
     /* What smbscope merge combines reports with (analyzer/merge/mstate.h):
-     * asked for, as it can add megabytes to a report of many hosts. */
+     * by default (bounded: at most a megabyte whatever the capture);
+     * --no-merge-state leaves it out. */
     if (a->cfg->merge_state) {
         char *ms = mstate_member_text(a);
         json_key(j, "merge_state");

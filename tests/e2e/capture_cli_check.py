@@ -57,7 +57,9 @@ def tshark_count(path):
 
 
 def strip_run(doc):
-    """The report without what names the run (paths, formats)."""
+    """The report without what names the run (paths, formats; the merge
+    state holds them too, and its digest covers them)."""
+    doc.pop("merge_state", None)
     for i in doc["inputs"]:
         for k in ("path", "gzip", "format", "bytes", "reader"):
             i.pop(k, None)

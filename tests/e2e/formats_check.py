@@ -57,7 +57,7 @@ FORMAT_NAMES = {"pcapng": "pcapng", "netmon1": "netmon1", "netmon2": "netmon2", 
 COMPRESSORS = {"gzip": ["gzip", "-c"], "zstd": ["zstd", "-q", "-c"], "lz4": ["lz4", "-q", "-c"]}
 CUT_SAMPLES = ("nbss-negative.pcap", "smb445-smb3_11.pcapng", "nbns-unicast.pcap")
 TIME_KEYS = ("first_seen", "last_seen")
-RUN_KEYS = ("elapsed", "wall_", "cpu_", "runtime")
+RUN_KEYS = ("elapsed", "wall_", "cpu_", "runtime", "merge_state")  # merge_state names inputs (path, reader, format)
 INPUT_KEYS = ("path", "bytes", "format", "reader", "gzip")
 
 results = []

@@ -11,9 +11,9 @@ Checked over samples/*.pcap (X.pcap.gz is the same traffic as X.pcap):
     (NBT with SMB 3.1.1, direct 445, NetBIOS mixed; 2 and 3 parts): the
     merge of the parts' reports equals the run over the parts, connection
     for connection (the parts of one connection joined).  Cut points where
-    a session setup's request and response fall in different parts, or the
-    last part holds only TCP packets without payload, are not among them:
-    README.md (smbscope merge) says what merge cannot join there;
+    a session setup's request and response fall in different parts are not
+    among them: README.md (smbscope merge) says what merge cannot join
+    there (a last part of ACKs and FINs only: merge_limits_check.py);
   * --jobs 2 (threads, merged in-process) answers as --jobs 1 over every
     sample (JSON, text), and refuses -T ndjson;
   * stdin: a report read from - ;
@@ -68,7 +68,7 @@ def run(cmd, stdin=None):
     return p.returncode, p.stdout, err
 
 
-UNADDABLE = ("max_concurrent_connections", "reassembly_buffer_peak", "time_jumps", "connections_closed_early")
+UNADDABLE = ("max_concurrent_connections", "reassembly_buffer_peak", "connections_closed_early")
 
 
 def normal(doc):
@@ -77,6 +77,7 @@ def normal(doc):
     stats = dict(doc.get("stats", {}))
     for k in UNADDABLE:
         stats.pop(k, None)
+    stats.pop("merged", None)  # a merge says which counters are the largest or the sum of its runs
     doc["stats"] = stats
     # A run lists NetBIOS rows as it creates them (a row for NBSS on another
     # port is made when its connection closes); merge by first seen.
@@ -128,7 +129,7 @@ class Reports:
         """The per-capture report file, its first packet time and exit code."""
         if capture not in self.cache:
             out = os.path.join(self.tmp, os.path.basename(capture) + ".json")
-            rc, data, err = run([self.smbscope, "-q", "-T", "json", "--merge-state", capture])
+            rc, data, err = run([self.smbscope, "-q", "-T", "json", capture])  # merge_state by default
             with open(out, "wb") as f:
                 f.write(data)
             doc = json.loads(data) if data else {}
@@ -223,9 +224,18 @@ def malformed(smbscope, reports, sample, tmp):
         rc, _, err = run([smbscope, "merge", bad])
         expect("refuses a malformed state: " + name, rc == 2 and bad in err and needle in err, err.strip())
 
-    case("group level", lambda s, t: s["groups"][0].update(level=99), "groups[0].level")
-    case("group of none", lambda s, t: s["groups"][0].update(count=0), "groups[0]")
-    case("dialect text too long", lambda s, t: s["groups"][0].update(dialect_text="x" * 40), "groups[0].dialect_text")
+    def group_set(member, value):
+        def change(s, t):
+            s["groups"][0][s["group_fields"].index(member)] = value
+        return change
+
+    fields = doc["merge_state"]["state"]["group_fields"]
+    case("group level", group_set("level", 99), "groups[0][%d]" % fields.index("level"))
+    case("group of none", group_set("count", 0), "groups[0]")
+    case("dialect text too long", group_set("dialect_text", "x" * 40), "groups[0][%d]" % fields.index("dialect_text"))
+    case("group of another shape", lambda s, t: s["groups"].append([1, 2]), "groups[%d]" % len(doc["merge_state"]["state"]["groups"]))
+    case("group fields renamed", lambda s, t: s["group_fields"].__setitem__(0, "customer"), "group_fields")
+    case("smb hosts past the state's cap", lambda s, t: s["smb_hosts"].update(cap=0), "smb_hosts")
     case("census pair", lambda s, t: s["census"].update(pairs=[["10.0.0.1"]]), "census.pairs[0]")
     case("address", lambda s, t: s["netbios"]["rows"].append(dict(s["netbios"]["rows"][0], client="10.0.0.300"))
          if s["netbios"]["rows"] else s["census"].update(pairs=[["10.0.0.300", "10.0.0.1", 0, 1, 0, [], [1]]]),
@@ -259,8 +269,10 @@ def refusals(smbscope, reports, sample, tmp):
     t["merge_state"]["format"] = 99
     refused("other-format", json.dumps(t), "format 99")
     refused("not-json", "smbscope\n", "not JSON")
-    rc, plain, _ = run([smbscope, "-q", "-T", "json", sample])
-    refused("without-merge-state", plain.decode(), "--merge-state")
+    rc, plain, _ = run([smbscope, "-q", "-T", "json", "--no-merge-state", sample])
+    refused("without-merge-state", plain.decode(), "--no-merge-state")
+    rc, opted, _ = run([smbscope, "-q", "-T", "json", "--merge-state", sample])
+    expect("--merge-state (the default) is still accepted", rc != 2 and opted == open(path, "rb").read())
     refused("deep", "[" * 100000 + "]" * 100000, "nested deeper")
     # A reformatted report (jq, an ingest pipeline) still verifies.
     pretty = os.path.join(tmp, "reformatted.json")

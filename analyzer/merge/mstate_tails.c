@@ -1,0 +1,115 @@
+/* mstate_tails.c - see mstate_tails.h. */
+#include "mstate_tails.h"
+
+#include <string.h>
+
+#include "fmt.h"
+#include "mstate_detail.h"
+
+/* A tail is one compact array: [addr0, port0, addr1, port1, first_ts,
+ * last_ts, packets0, packets1, close_reason]. */
+enum { TF_A0, TF_P0, TF_A1, TF_P1, TF_FIRST, TF_LAST, TF_PK0, TF_PK1, TF_REASON, TF_N };
+
+void mstate_build_tails(JsonBuilder *b, const struct analysis *a)
+{
+    json_builder_set_member_name(b, "tails");
+    json_builder_begin_array(b);
+    for (guint i = 0; a->tails && i < a->tails->len; i++) {
+        const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, i);
+        char buf[FMT_ADDR_LEN];
+        json_builder_begin_array(b);
+        for (int d = 0; d < 2; d++) {
+            json_builder_add_string_value(b, fmt_addr(&t->addr[d], buf));
+            json_builder_add_int_value(b, t->port[d]);
+        }
+        json_builder_add_int_value(b, t->first_ts);
+        json_builder_add_int_value(b, t->last_ts);
+        for (int d = 0; d < 2; d++)
+            json_builder_add_int_value(b, t->packets[d] > INT64_MAX ? INT64_MAX : (gint64)t->packets[d]);
+        json_builder_add_string_value(b, t->close_reason);
+        json_builder_end_array(b);
+    }
+    json_builder_end_array(b);
+}
+
+static uint64_t tu(struct jget *g, const struct jpath *p, JsonArray *e, guint i, uint64_t max)
+{
+    int64_t v = jget_elem_i64(g, p, e, i);
+    if (!g->failed && (v < 0 || (uint64_t)v > max))
+        jget_fail(g, p, "a port or count out of range");
+    return g->failed ? 0 : (uint64_t)v;
+}
+
+void mstate_fold_tails(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
+{
+    struct jpath ap, ip;
+    jpath_key(&ap, p, "tails");
+    JsonArray *arr = jget_arr(g, p, st, "tails", ANALYSIS_MAX_EDGES);
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        jpath_index(&ip, &ap, i);
+        JsonNode *n = json_array_get_element(arr, i);
+        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        if (!e || json_array_get_length(e) != TF_N) {
+            jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, last_ts, packets, packets, close_reason]");
+            return;
+        }
+        struct analysis_tail t;
+        memset(&t, 0, sizeof t);
+        for (int d = 0; d < 2; d++) {
+            const char *s = jget_elem_str(g, &ip, e, d ? TF_A1 : TF_A0, 64);
+            if (s && !jget_parse_addr(s, &t.addr[d]))
+                jget_fail(g, &ip, "not an address");
+            t.port[d] = (uint16_t)tu(g, &ip, e, d ? TF_P1 : TF_P0, 65535);
+            t.packets[d] = tu(g, &ip, e, d ? TF_PK1 : TF_PK0, INT64_MAX);
+        }
+        t.first_ts = jget_elem_i64(g, &ip, e, TF_FIRST);
+        t.last_ts = jget_elem_i64(g, &ip, e, TF_LAST);
+        const char *r = jget_elem_str(g, &ip, e, TF_REASON, sizeof t.close_reason - 1);
+        if (g->failed)
+            return;
+        g_strlcpy(t.close_reason, r, sizeof t.close_reason);
+        if (!a->tails)
+            a->tails = g_array_new(FALSE, TRUE, sizeof(struct analysis_tail));
+        if (a->tails->len < 16 * ANALYSIS_MAX_EDGES) /* a bound for merge itself */
+            g_array_append_val(a->tails, t);
+    }
+}
+
+static bool same_end(const struct ip_addr *x, uint16_t xp, const struct ip_addr *y, uint16_t yp)
+{
+    return x->family == y->family && memcmp(x->bytes, y->bytes, sizeof x->bytes) == 0 && xp == yp;
+}
+
+bool mstate_join_tail(struct analysis *a, struct conn_summary *cur)
+{
+    if (!a->tails || cur->carrier != CONN_CARRIER_TCP || cur->proto != 6 || strcmp(cur->close_reason, "end") != 0)
+        return false;
+    guint best = G_MAXUINT;
+    bool best_swapped = false;
+    for (guint i = 0; i < a->tails->len; i++) {
+        const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, i);
+        bool fwd = same_end(&t->addr[0], t->port[0], &cur->client, cur->client_port) &&
+                   same_end(&t->addr[1], t->port[1], &cur->server, cur->server_port);
+        bool rev = same_end(&t->addr[1], t->port[1], &cur->client, cur->client_port) &&
+                   same_end(&t->addr[0], t->port[0], &cur->server, cur->server_port);
+        if ((!fwd && !rev) || t->first_ts < cur->last_ts)
+            continue;
+        if (best == G_MAXUINT || t->first_ts < g_array_index(a->tails, struct analysis_tail, best).first_ts) {
+            best = i;
+            best_swapped = !fwd;
+        }
+    }
+    if (best == G_MAXUINT)
+        return false;
+    const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, best);
+    uint64_t c2s = t->packets[best_swapped ? 1 : 0], s2c = t->packets[best_swapped ? 0 : 1];
+    struct conn_summary before = *cur;
+    cur->packets += c2s + s2c;
+    cur->last_ts = t->last_ts;
+    g_strlcpy(cur->close_reason, t->close_reason, sizeof cur->close_reason);
+    mstate_detail_tail(a, &before, cur, c2s, s2c);
+    flow_table_unjoin(a->flows, 1); /* the tail's run counted it as a TCP connection of its own */
+    a->edges_joined++;
+    g_array_remove_index(a->tails, best);
+    return true;
+}
