@@ -12,6 +12,8 @@
 
 /* --jobs > 1 and more than one capture file. */
 bool jobs_applies(const struct config *cfg);
+/* The option that needs one ordered analysis (refused with --jobs), or NULL. */
+const char *jobs_conflict(const struct config *cfg);
 /* The run; the exit status. */
 int jobs_main(const struct config *cfg);
 

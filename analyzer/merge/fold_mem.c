@@ -1,0 +1,167 @@
+/* fold_mem.c - see fold_mem.h.  Each part mirrors the member of the merge
+ * state it stands for (mstate_write.c writes it, mstate_read.c and
+ * mstate_conns.c fold it). */
+#include "fold_mem.h"
+
+#include <string.h>
+
+#include "census.h"
+#include "conn_groups.h"
+#include "distinct.h"
+#include "hosts.h"
+#include "ipfrag.h"
+#include "netbios.h"
+#include "quic_table.h"
+#include "rdma.h"
+#include "smb_hosts.h"
+
+/* An exact set's hashes added, or the registers united (kdistinct). */
+static void fold_distinct(struct distinct *dst, const struct distinct *src)
+{
+    if (distinct_is_estimate(src)) {
+        distinct_union_hll(dst, distinct_hll(src));
+        return;
+    }
+    uint32_t n;
+    const uint64_t *slots = distinct_slots(src, &n);
+    for (uint32_t i = 0; slots && i < n; i++)
+        if (slots[i])
+            distinct_add(dst, slots[i]);
+}
+
+static void fold_run(struct analysis *dst, struct analysis *src)
+{
+    for (guint i = 0; i < src->inputs->len; i++)
+        g_ptr_array_add(dst->inputs, g_ptr_array_index(src->inputs, i));
+    g_ptr_array_set_free_func(src->inputs, NULL); /* dst's now */
+    g_ptr_array_set_size(src->inputs, 0);
+    dst->packets += src->packets;
+    if (src->first_ts < dst->first_ts)
+        dst->first_ts = src->first_ts;
+    if (src->last_ts > dst->last_ts)
+        dst->last_ts = src->last_ts;
+    dst->input_error |= src->input_error;
+    dst->filtered_out += src->filtered_out;
+    struct flow_stats fs = flow_table_stats(src->flows);
+    flow_table_fold_stats(dst->flows, &fs);
+    ipfrag_fold_stats(dst->frags, ipfrag_stats(src->frags));
+    struct quic_table_stats q = quic_table_stats(src->quic);
+    quic_table_fold_stats(dst->quic, &q);
+    roce_table_fold_counts(dst->roce, roce_table_dropped(src->roce), roce_table_not_decoded(src->roce),
+                           roce_table_icrc_bad(src->roce));
+}
+
+static void fold_census(struct census *dst, const struct census *src)
+{
+    dst->snaplen_cut += src->snaplen_cut;
+    dst->snaplen_cut_smb += src->snaplen_cut_smb;
+    if (src->snaplen > dst->snaplen)
+        dst->snaplen = src->snaplen;
+    dst->pairs_dropped += src->pairs_dropped;
+    dst->dns_messages += src->dns_messages;
+    dst->dns_keys_dropped += src->dns_keys_dropped;
+    fold_distinct(dst->udp_convs, src->udp_convs);
+    GHashTableIter it;
+    gpointer key;
+    g_hash_table_iter_init(&it, src->dns_keys);
+    while (g_hash_table_iter_next(&it, &key, NULL))
+        census_add_dns_key(dst, key);
+    for (uint32_t s = 0; s < census_pair_slots(src); s++) {
+        const struct census_pair *p = census_pair_at(src, s);
+        if (p)
+            census_fold_pair(dst, p);
+    }
+}
+
+/* A flow both runs saw opened once: the second run's hosts counted it
+ * again (mstate_read.c: unjoin_hosts). */
+static void unjoin_hosts(struct host_table *t, const struct nb_flow *f)
+{
+    struct host_rec *c = host_table_find(t, &f->client);
+    struct host_rec *s = host_is_broadcast(t, &f->server) ? NULL : host_table_find(t, &f->server);
+    if (c && c->nb_flows)
+        c->nb_flows--;
+    if (s && s->nb_flows_served)
+        s->nb_flows_served--;
+}
+
+static void fold_netbios(struct nb_ledger *dst, struct nb_ledger *src)
+{
+    struct host_table *dh = nb_ledger_hosts_mut(dst), *sh = nb_ledger_hosts_mut(src);
+    const struct ip_addr *bc;
+    uint32_t nbc = host_table_broadcasts(sh, &bc);
+    for (uint32_t i = 0; i < nbc; i++)
+        host_table_learn_broadcast(dh, &bc[i]);
+    for (uint32_t i = 0; i < host_table_size(sh); i++)
+        host_table_fold(dh, host_table_at(sh, i));
+    bool est;
+    host_table_total(sh, &est);
+    if (est)
+        fold_distinct(host_table_all(dh), host_table_all(sh));
+    for (guint i = 0; i < nb_ledger_count(src); i++) {
+        const struct nb_flow *f = nb_ledger_row(src, i);
+        bool joined = false;
+        nb_ledger_fold_row(dst, f, &joined);
+        if (joined)
+            unjoin_hosts(dh, f);
+    }
+    fold_distinct(nb_ledger_overflow_set(dst), nb_ledger_overflow_set(src));
+    nb_ledger_fold_counts(dst, nb_ledger_overflow(src), nb_ledger_non_ip_counts(src));
+}
+
+/* Groups in first-seen order, ties by key: the order the state lists
+ * them in (a capped table keeps the first it is given). */
+static gint group_order(gconstpointer pa, gconstpointer pb, gpointer groups)
+{
+    const struct conn_group *a = conn_groups_at(groups, *(const uint32_t *)pa);
+    const struct conn_group *b = conn_groups_at(groups, *(const uint32_t *)pb);
+    if (a->first_ts != b->first_ts)
+        return a->first_ts < b->first_ts ? -1 : 1;
+    return memcmp(&a->key, &b->key, sizeof a->key);
+}
+
+static void fold_conns(struct analysis *dst, struct analysis *src)
+{
+    /* without the edge connections: those travel apart */
+    struct conn_groups *groups = src->core_groups ? src->core_groups : src->groups;
+    const struct smb_hosts *hosts = src->core_hosts ? src->core_hosts : src->smb_hosts;
+    GArray *order = g_array_sized_new(FALSE, FALSE, sizeof(uint32_t), conn_groups_count(groups));
+    for (uint32_t i = 0; i < conn_groups_count(groups); i++)
+        g_array_append_val(order, i);
+    g_array_sort_with_data(order, group_order, groups);
+    for (guint i = 0; i < order->len; i++)
+        conn_groups_add_group(dst->groups, conn_groups_at(groups, g_array_index(order, uint32_t, i)));
+    g_array_free(order, TRUE);
+    smb_hosts_fold_unrecorded(dst->smb_hosts, smb_hosts_unrecorded(hosts));
+    for (uint32_t i = 0; i < smb_hosts_size(hosts); i++) {
+        const struct host_rec *r;
+        const struct smb_host *x = smb_hosts_at(hosts, i, &r);
+        if (r && x)
+            smb_hosts_fold(dst->smb_hosts, r, x);
+    }
+    dst->edges_joined += src->edges_joined;
+    dst->edges_unjoinable += src->edges_unjoinable;
+    for (guint i = 0; src->edges && i < src->edges->len; i++) {
+        const struct conn_summary *cs = &g_array_index(src->edges, struct conn_summary, i);
+        if (dst->edges->len < 16 * ANALYSIS_MAX_EDGES) {
+            g_array_append_val(dst->edges, *cs);
+        } else { /* the bound merge has (mstate_fold_edges) */
+            dst->edges_unjoinable++;
+            conn_groups_add(dst->groups, cs);
+            smb_hosts_add(dst->smb_hosts, cs);
+        }
+    }
+    dst->conns_omitted += src->conns_omitted;
+    for (guint i = 0; i < src->conns->len; i++)
+        g_ptr_array_add(dst->conns, g_ptr_array_index(src->conns, i));
+    g_ptr_array_set_free_func(src->conns, NULL); /* dst's now */
+    g_ptr_array_set_size(src->conns, 0);
+}
+
+void fold_mem(struct analysis *dst, struct analysis *src)
+{
+    fold_run(dst, src);
+    fold_census(dst->census, src->census);
+    fold_netbios(dst->ledger, src->ledger);
+    fold_conns(dst, src);
+}

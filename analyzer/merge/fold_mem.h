@@ -1,0 +1,23 @@
+/* fold_mem.h - one finished analysis folded into another in memory, as
+ * mstate_fold() folds a merge state read from JSON (mstate.h), for --jobs:
+ * the same component fold functions, none of the JSON (building and
+ * parsing the state cost more than the analysis it parallelised).
+ *
+ * What the state carries is what is folded: the inputs, the run, flow,
+ * fragment, QUIC and RoCE counters, the census, the NetBIOS ledger and its
+ * hosts, the connection groups and SMB hosts without the edge connections,
+ * the edge connections themselves (merge_finish() joins them), and the
+ * connections kept for detail (moved, not copied).  A change to what the
+ * merge state carries belongs here too; test jobs checks both paths
+ * against one analysis. */
+#ifndef SMBSCOPE_FOLD_MEM_H
+#define SMBSCOPE_FOLD_MEM_H
+
+#include "analysis.h"
+
+/* src (finished: analysis_finish()) into dst (analysis_init() with the same
+ * configuration).  src's inputs and kept connections move to dst; free src
+ * afterwards as usual. */
+void fold_mem(struct analysis *dst, struct analysis *src);
+
+#endif
