@@ -109,29 +109,46 @@ static void fold_netbios(struct nb_ledger *dst, struct nb_ledger *src)
     nb_ledger_fold_counts(dst, nb_ledger_overflow(src), nb_ledger_non_ip_counts(src));
 }
 
-/* Groups in first-seen order, ties by key: the order the state lists
- * them in (a capped table keeps the first it is given). */
-static gint group_order(gconstpointer pa, gconstpointer pb, gpointer groups)
+/* The groups without the edge connections (those travel apart). */
+static const struct conn_groups *core_groups(const struct analysis *a)
 {
-    const struct conn_group *a = conn_groups_at(groups, *(const uint32_t *)pa);
-    const struct conn_group *b = conn_groups_at(groups, *(const uint32_t *)pb);
+    return a->core_groups ? a->core_groups : a->groups;
+}
+
+struct group_ref {
+    const struct conn_group *g;
+};
+
+/* First-seen order, ties by key: the order the state lists groups in (a
+ * capped table keeps the first it is given). */
+static gint group_order(gconstpointer pa, gconstpointer pb)
+{
+    const struct conn_group *a = ((const struct group_ref *)pa)->g, *b = ((const struct group_ref *)pb)->g;
     if (a->first_ts != b->first_ts)
         return a->first_ts < b->first_ts ? -1 : 1;
     return memcmp(&a->key, &b->key, sizeof a->key);
 }
 
+/* The groups of every src into dst in that order, across them all. */
+static void fold_groups(struct analysis *dst, struct analysis *const *src, unsigned n)
+{
+    GArray *order = g_array_new(FALSE, FALSE, sizeof(struct group_ref));
+    for (unsigned k = 0; k < n; k++) {
+        const struct conn_groups *groups = core_groups(src[k]);
+        for (uint32_t i = 0; i < conn_groups_count(groups); i++) {
+            struct group_ref r = { conn_groups_at(groups, i) };
+            g_array_append_val(order, r);
+        }
+    }
+    g_array_sort(order, group_order);
+    for (guint i = 0; i < order->len; i++)
+        conn_groups_add_group(dst->groups, g_array_index(order, struct group_ref, i).g);
+    g_array_free(order, TRUE);
+}
+
 static void fold_conns(struct analysis *dst, struct analysis *src)
 {
-    /* without the edge connections: those travel apart */
-    struct conn_groups *groups = src->core_groups ? src->core_groups : src->groups;
     const struct smb_hosts *hosts = src->core_hosts ? src->core_hosts : src->smb_hosts;
-    GArray *order = g_array_sized_new(FALSE, FALSE, sizeof(uint32_t), conn_groups_count(groups));
-    for (uint32_t i = 0; i < conn_groups_count(groups); i++)
-        g_array_append_val(order, i);
-    g_array_sort_with_data(order, group_order, groups);
-    for (guint i = 0; i < order->len; i++)
-        conn_groups_add_group(dst->groups, conn_groups_at(groups, g_array_index(order, uint32_t, i)));
-    g_array_free(order, TRUE);
     smb_hosts_fold_unrecorded(dst->smb_hosts, smb_hosts_unrecorded(hosts));
     for (uint32_t i = 0; i < smb_hosts_size(hosts); i++) {
         const struct host_rec *r;
@@ -158,10 +175,15 @@ static void fold_conns(struct analysis *dst, struct analysis *src)
     g_ptr_array_set_size(src->conns, 0);
 }
 
-void fold_mem(struct analysis *dst, struct analysis *src)
+void fold_mem_many(struct analysis *dst, struct analysis *const *src, unsigned n)
 {
-    fold_run(dst, src);
-    fold_census(dst->census, src->census);
-    fold_netbios(dst->ledger, src->ledger);
-    fold_conns(dst, src);
+    fold_groups(dst, src, n);
+    for (unsigned k = 0; k < n; k++) {
+        fold_run(dst, src[k]);
+        fold_census(dst->census, src[k]->census);
+        fold_netbios(dst->ledger, src[k]->ledger);
+        fold_conns(dst, src[k]);
+    }
 }
+
+void fold_mem(struct analysis *dst, struct analysis *src) { fold_mem_many(dst, &src, 1); }

@@ -19,5 +19,9 @@
  * configuration).  src's inputs and kept connections move to dst; free src
  * afterwards as usual. */
 void fold_mem(struct analysis *dst, struct analysis *src);
+/* Several at once: their groups go into dst's capped table in first-seen
+ * order across them all, as one run that read them together made them
+ * (as closely as order can: a run makes them as connections close). */
+void fold_mem_many(struct analysis *dst, struct analysis *const *src, unsigned n);
 
 #endif

@@ -12,6 +12,7 @@
 #include "fold_mem.h"
 #include "quic_crypto.h"
 #include "session.h"
+#include "split.h"
 
 struct job {
     const char *path;
@@ -31,7 +32,10 @@ struct jobs {
     GCond cond;
 };
 
-bool jobs_applies(const struct config *cfg) { return cfg->jobs > 1 && cfg->n_inputs > 1 && !cfg->n_interfaces; }
+bool jobs_applies(const struct config *cfg)
+{
+    return cfg->jobs > 1 && !cfg->n_interfaces && (cfg->n_inputs > 1 || split_applies(cfg));
+}
 
 /* What needs one analysis to see every packet in order, or writes as it goes. */
 const char *jobs_conflict(const struct config *cfg)
@@ -123,6 +127,8 @@ static void keep_limit(struct analysis *a)
 
 int jobs_main(const struct config *cfg)
 {
+    if (cfg->n_inputs == 1)
+        return split_main(cfg);
     const char *c = jobs_conflict(cfg);
     if (c) {
         fprintf(stderr, "smbscope: --jobs %d cannot be used with %s (one analysis must see every packet in order)\n"
@@ -158,6 +164,8 @@ int jobs_main(const struct config *cfg)
     if (ok) {
         merge_finish(&a);
         keep_limit(&a);
+        a.jobs_threads = (unsigned)nthreads;
+        a.jobs_split = "inputs";
         status = merge_report(cfg, &a);
     }
     analysis_free(&a);
