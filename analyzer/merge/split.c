@@ -1,6 +1,7 @@
 /* split.c - see split.h. */
 #include "split.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +37,22 @@ struct worker {
     GArray *close_ts;         /* int64_t per a.conns entry: the time of the record that closed it */
     GThread *th;
 };
+
+/* SIGINT/SIGTERM end reading as in one analysis (run.c): the report
+ * follows, and the verdict says the input was not read to its end. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) { stop_signal = sig; }
+
+static void set_signals(void (*handler)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
 
 /* The connections a.conns gained closed at time ts (INT64_MAX: the end). */
 static void note_closed(struct worker *w, int64_t ts)
@@ -116,9 +133,18 @@ static void hand_over(struct worker *w, const struct capture_record *rec)
 static void read_all(struct capture *cap, struct worker *ws, unsigned n, struct input_info *in, bool *input_error)
 {
     struct capture_record rec;
-    int rc;
-    while ((rc = capture_next(cap, &rec)) == 1)
+    int rc = 0;
+    stop_signal = 0;
+    set_signals(on_stop_signal);
+    capture_set_interrupt(&stop_signal);
+    while (!stop_signal && (rc = capture_next(cap, &rec)) == 1)
         hand_over(&ws[split_route(&rec, n)], &rec);
+    set_signals(SIG_DFL); /* a second Ctrl-C while reporting ends at once */
+    capture_set_interrupt(NULL);
+    if (stop_signal || capture_interrupted(cap)) {
+        in->interrupted = true;
+        rc = 0; /* not damage */
+    }
     for (unsigned k = 0; k < n; k++) {
         if (ws[k].cur->n)
             send_batch(&ws[k]);
@@ -256,6 +282,7 @@ static void fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
     struct input_info *in = g_ptr_array_index(ws[0].a.inputs, 0);
     in->bytes = rd->bytes;
     in->truncated = rd->truncated;
+    in->interrupted = rd->interrupted;
     in->error = rd->error ? g_strdup(rd->error) : NULL;
     for (unsigned k = 1; k < n; k++) {
         input_add(in, g_ptr_array_index(ws[k].a.inputs, 0));
@@ -304,6 +331,7 @@ int split_main(const struct config *cfg)
         g_thread_join(ws[k].th);
     fold_workers(&a, ws, n, &rd);
     a.input_error |= input_error;
+    a.interrupt_signal = rd.interrupted ? (stop_signal ? stop_signal : SIGINT) : 0;
     g_free(rd.error);
     merge_finish(&a);
     a.jobs_threads = n;
