@@ -66,11 +66,45 @@ static void fold_census(struct census *dst, const struct census *src)
     g_hash_table_iter_init(&it, src->dns_keys);
     while (g_hash_table_iter_next(&it, &key, NULL))
         census_add_dns_key(dst, key);
-    for (uint32_t s = 0; s < census_pair_slots(src); s++) {
-        const struct census_pair *p = census_pair_at(src, s);
-        if (p)
-            census_fold_pair(dst, p);
-    }
+}
+
+/* A pair's first SYN (to 139 or 445). */
+static int64_t first_syn(const struct census_pair *p)
+{
+    int64_t t = INT64_MAX;
+    if (p->syn139 && p->t139[0] < t)
+        t = p->t139[0];
+    if (p->syn445 && p->t445[0] < t)
+        t = p->t445[0];
+    return t;
+}
+
+static gint pair_order(gconstpointer pa, gconstpointer pb)
+{
+    const struct census_pair *a = *(const struct census_pair *const *)pa, *b = *(const struct census_pair *const *)pb;
+    int64_t x = first_syn(a), y = first_syn(b);
+    if (x != y)
+        return x < y ? -1 : 1;
+    int c = memcmp(&a->client, &b->client, sizeof a->client);
+    return c ? c : memcmp(&a->server, &b->server, sizeof a->server);
+}
+
+/* The SYN pairs of every src in order of their first SYN across them all:
+ * the capped table tracks the pairs one run would (its first), and counts
+ * the SYNs of the rest as that run does. */
+static void fold_pairs(struct census *dst, struct analysis *const *src, unsigned n)
+{
+    GPtrArray *order = g_ptr_array_new();
+    for (unsigned k = 0; k < n; k++)
+        for (uint32_t s = 0; s < census_pair_slots(src[k]->census); s++) {
+            const struct census_pair *p = census_pair_at(src[k]->census, s);
+            if (p)
+                g_ptr_array_add(order, (gpointer)(uintptr_t)p);
+        }
+    g_ptr_array_sort(order, pair_order);
+    for (guint i = 0; i < order->len; i++)
+        census_fold_pair(dst, g_ptr_array_index(order, i));
+    g_ptr_array_free(order, TRUE);
 }
 
 /* A flow both runs saw opened once: the second run's hosts counted it
@@ -178,6 +212,7 @@ static void fold_conns(struct analysis *dst, struct analysis *src)
 void fold_mem_many(struct analysis *dst, struct analysis *const *src, unsigned n)
 {
     fold_groups(dst, src, n);
+    fold_pairs(dst->census, src, n);
     for (unsigned k = 0; k < n; k++) {
         fold_run(dst, src[k]);
         fold_census(dst->census, src[k]->census);

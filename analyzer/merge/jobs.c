@@ -23,7 +23,8 @@ struct job {
 
 /* Workers take inputs in order; the main thread folds them in input order
  * (a capped group table keeps the first groups it is given) as soon as
- * each is done, so at most 2 x threads finished analyses wait at once. */
+ * each is done: a worker starts input i only when fewer than threads + 1
+ * inputs before it wait to be folded (memory: threads + 1 analyses). */
 struct jobs {
     const struct config *cfg;
     struct job *job;
@@ -150,7 +151,7 @@ int jobs_main(const struct config *cfg)
     }
     int nthreads = cfg->jobs < cfg->n_inputs ? cfg->jobs : cfg->n_inputs;
     struct jobs js = { .cfg = cfg, .job = g_new0(struct job, (gsize)cfg->n_inputs), .n = cfg->n_inputs,
-                       .window = 2 * nthreads };
+                       .window = nthreads + 1 };
     g_mutex_init(&js.mu);
     g_cond_init(&js.cond);
     for (gint i = 0; i < js.n; i++)

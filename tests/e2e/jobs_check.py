@@ -53,9 +53,15 @@ def expect(name, cond, detail=""):
         failures.append(name)
 
 
+SANITIZER = ("AddressSanitizer", "LeakSanitizer", "ThreadSanitizer", "runtime error:")
+
+
 def run(cmd):
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
-    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+    err = p.stderr.decode(errors="replace")
+    if any(s in err for s in SANITIZER):
+        expect("no sanitizer report: %s" % " ".join(cmd[1:]), False, err[:2000])
+    return p.returncode, p.stdout, err
 
 
 def normal(doc):
