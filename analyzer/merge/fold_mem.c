@@ -180,16 +180,44 @@ static void fold_groups(struct analysis *dst, struct analysis *const *src, unsig
     g_array_free(order, TRUE);
 }
 
+struct host_ref {
+    const struct host_rec *r;
+    const struct smb_host *x;
+};
+
+static gint host_order(gconstpointer pa, gconstpointer pb)
+{
+    const struct host_rec *a = ((const struct host_ref *)pa)->r, *b = ((const struct host_ref *)pb)->r;
+    if (a->first_seen != b->first_seen)
+        return a->first_seen < b->first_seen ? -1 : 1;
+    return memcmp(&a->addr, &b->addr, sizeof a->addr);
+}
+
+/* The SMB hosts of every src (without the edge connections) in first-seen
+ * order across them all: the capped table records the hosts one run would. */
+static void fold_smb_hosts(struct analysis *dst, struct analysis *const *src, unsigned n)
+{
+    GArray *order = g_array_new(FALSE, FALSE, sizeof(struct host_ref));
+    for (unsigned k = 0; k < n; k++) {
+        const struct smb_hosts *hosts = src[k]->core_hosts ? src[k]->core_hosts : src[k]->smb_hosts;
+        for (uint32_t i = 0; i < smb_hosts_size(hosts); i++) {
+            struct host_ref h;
+            h.x = smb_hosts_at(hosts, i, &h.r);
+            if (h.r && h.x)
+                g_array_append_val(order, h);
+        }
+    }
+    g_array_sort(order, host_order);
+    for (guint i = 0; i < order->len; i++)
+        smb_hosts_fold(dst->smb_hosts, g_array_index(order, struct host_ref, i).r,
+                       g_array_index(order, struct host_ref, i).x);
+    g_array_free(order, TRUE);
+}
+
 static void fold_conns(struct analysis *dst, struct analysis *src)
 {
     const struct smb_hosts *hosts = src->core_hosts ? src->core_hosts : src->smb_hosts;
     smb_hosts_fold_unrecorded(dst->smb_hosts, smb_hosts_unrecorded(hosts));
-    for (uint32_t i = 0; i < smb_hosts_size(hosts); i++) {
-        const struct host_rec *r;
-        const struct smb_host *x = smb_hosts_at(hosts, i, &r);
-        if (r && x)
-            smb_hosts_fold(dst->smb_hosts, r, x);
-    }
     dst->edges_joined += src->edges_joined;
     dst->edges_unjoinable += src->edges_unjoinable;
     for (guint i = 0; src->edges && i < src->edges->len; i++) {
@@ -213,6 +241,7 @@ void fold_mem_many(struct analysis *dst, struct analysis *const *src, unsigned n
 {
     fold_groups(dst, src, n);
     fold_pairs(dst->census, src, n);
+    fold_smb_hosts(dst, src, n);
     for (unsigned k = 0; k < n; k++) {
         fold_run(dst, src[k]);
         fold_census(dst->census, src[k]->census);

@@ -19,9 +19,10 @@
  * configuration).  src's inputs and kept connections move to dst; free src
  * afterwards as usual. */
 void fold_mem(struct analysis *dst, struct analysis *src);
-/* Several at once: their groups go into dst's capped table in first-seen
- * order across them all, as one run that read them together made them
- * (as closely as order can: a run makes them as connections close). */
+/* Several at once: their groups, SYN pairs and SMB hosts go into dst's
+ * capped tables in first-seen order across them all, so that a cap keeps
+ * what one run over their packets together keeps (for groups as closely as
+ * order can: a run makes them as connections close). */
 void fold_mem_many(struct analysis *dst, struct analysis *const *src, unsigned n);
 
 #endif
