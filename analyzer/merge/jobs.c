@@ -4,6 +4,7 @@
  * locked (ctx_pool.c) or set up before the threads start (libgcrypt). */
 #include "jobs.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,8 +30,8 @@ struct jobs {
     const struct config *cfg;
     struct job *job;
     gint n, next, folded, window;
-    GMutex mu;
-    GCond cond;
+    pthread_mutex_t mu; /* pthread's, not GLib's bare futex: ThreadSanitizer sees it */
+    pthread_cond_t cond;
 };
 
 bool jobs_applies(const struct config *cfg)
@@ -67,18 +68,18 @@ static gpointer worker(gpointer data)
 {
     struct jobs *js = data;
     for (;;) {
-        g_mutex_lock(&js->mu);
+        pthread_mutex_lock(&js->mu);
         while (js->next < js->n && js->next >= js->folded + js->window)
-            g_cond_wait(&js->cond, &js->mu);
+            pthread_cond_wait(&js->cond, &js->mu);
         gint i = js->next < js->n ? js->next++ : -1;
-        g_mutex_unlock(&js->mu);
+        pthread_mutex_unlock(&js->mu);
         if (i < 0)
             return NULL;
         run_one(js->cfg, &js->job[i]);
-        g_mutex_lock(&js->mu);
+        pthread_mutex_lock(&js->mu);
         js->job[i].done = true;
-        g_cond_broadcast(&js->cond);
-        g_mutex_unlock(&js->mu);
+        pthread_cond_broadcast(&js->cond);
+        pthread_mutex_unlock(&js->mu);
     }
 }
 
@@ -89,10 +90,10 @@ static bool fold_all(struct analysis *a, struct jobs *js)
     bool ok = true;
     for (gint i = 0; i < js->n; i++) {
         struct job *j = &js->job[i];
-        g_mutex_lock(&js->mu);
+        pthread_mutex_lock(&js->mu);
         while (!j->done)
-            g_cond_wait(&js->cond, &js->mu);
-        g_mutex_unlock(&js->mu);
+            pthread_cond_wait(&js->cond, &js->mu);
+        pthread_mutex_unlock(&js->mu);
         if (!j->ok && ok)
             fprintf(stderr, "smbscope: %s\n", j->err);
         ok = ok && j->ok;
@@ -100,10 +101,10 @@ static bool fold_all(struct analysis *a, struct jobs *js)
             fold_mem(a, &j->a);
         if (j->a.inputs)
             analysis_free(&j->a);
-        g_mutex_lock(&js->mu);
+        pthread_mutex_lock(&js->mu);
         js->folded = i + 1;
-        g_cond_broadcast(&js->cond);
-        g_mutex_unlock(&js->mu);
+        pthread_cond_broadcast(&js->cond);
+        pthread_mutex_unlock(&js->mu);
     }
     return ok;
 }
@@ -152,8 +153,8 @@ int jobs_main(const struct config *cfg)
     int nthreads = cfg->jobs < cfg->n_inputs ? cfg->jobs : cfg->n_inputs;
     struct jobs js = { .cfg = cfg, .job = g_new0(struct job, (gsize)cfg->n_inputs), .n = cfg->n_inputs,
                        .window = nthreads + 1 };
-    g_mutex_init(&js.mu);
-    g_cond_init(&js.cond);
+    pthread_mutex_init(&js.mu, NULL);
+    pthread_cond_init(&js.cond, NULL);
     for (gint i = 0; i < js.n; i++)
         js.job[i].path = cfg->inputs[i];
     GThread *th[JOBS_MAX];
@@ -170,8 +171,8 @@ int jobs_main(const struct config *cfg)
         status = merge_report(cfg, &a);
     }
     analysis_free(&a);
-    g_mutex_clear(&js.mu);
-    g_cond_clear(&js.cond);
+    pthread_mutex_destroy(&js.mu);
+    pthread_cond_destroy(&js.cond);
     g_free(js.job);
     return status;
 }

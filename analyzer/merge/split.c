@@ -1,6 +1,7 @@
 /* split.c - see split.h. */
 #include "split.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,8 +30,52 @@ struct batch {
     struct split_rec rec[SPLIT_BATCH_RECORDS];
 };
 
+/* A queue of at most SPLIT_QUEUE_BATCHES batches.  pthread's lock, not
+ * GLib's: GLib's GMutex is a bare futex ThreadSanitizer cannot see. */
+struct queue {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct batch *item[SPLIT_QUEUE_BATCHES];
+    unsigned head, n;
+};
+
+static void queue_init(struct queue *q)
+{
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->cv, NULL);
+    q->head = q->n = 0;
+}
+
+static void queue_clear(struct queue *q)
+{
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->cv);
+}
+
+/* Never full: a worker has SPLIT_QUEUE_BATCHES batches in all. */
+static void queue_push(struct queue *q, struct batch *b)
+{
+    pthread_mutex_lock(&q->mu);
+    q->item[(q->head + q->n++) % SPLIT_QUEUE_BATCHES] = b;
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+static struct batch *queue_pop(struct queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    while (!q->n)
+        pthread_cond_wait(&q->cv, &q->mu);
+    struct batch *b = q->item[q->head];
+    q->head = (q->head + 1) % SPLIT_QUEUE_BATCHES;
+    q->n--;
+    pthread_mutex_unlock(&q->mu);
+    return b;
+}
+
 struct worker {
-    GAsyncQueue *full, *free; /* struct batch*: to analyse, to refill */
+    struct queue full, free;  /* struct batch*: to analyse, to refill */
+    bool queues;              /* full and free are initialised */
     struct batch *cur;        /* being filled by the reader */
     struct batch batches[SPLIT_QUEUE_BATCHES];
     struct analysis a;
@@ -65,7 +110,7 @@ static gpointer work(gpointer data)
 {
     struct worker *w = data;
     for (;;) {
-        struct batch *b = g_async_queue_pop(w->full);
+        struct batch *b = queue_pop(&w->full);
         if (b->end)
             break;
         for (uint32_t i = 0; i < b->n; i++) {
@@ -76,7 +121,7 @@ static gpointer work(gpointer data)
         }
         b->n = 0;
         b->used = 0;
-        g_async_queue_push(w->free, b);
+        queue_push(&w->free, b);
     }
     analysis_finish(&w->a);
     note_closed(w, INT64_MAX); /* closed at the end, after every other */
@@ -107,8 +152,8 @@ static struct input_info *input_of(struct capture *cap, const char *path)
 
 static void send_batch(struct worker *w)
 {
-    g_async_queue_push(w->full, w->cur);
-    w->cur = g_async_queue_pop(w->free); /* waits while the worker is SPLIT_QUEUE_BATCHES behind */
+    queue_push(&w->full, w->cur);
+    w->cur = queue_pop(&w->free); /* waits while the worker is SPLIT_QUEUE_BATCHES behind */
 }
 
 /* One record into its worker's batch (copied: the reader reuses its buffer). */
@@ -149,7 +194,7 @@ static void read_all(struct capture *cap, struct worker *ws, unsigned n, struct 
         if (ws[k].cur->n)
             send_batch(&ws[k]);
         ws[k].cur->end = true;
-        g_async_queue_push(ws[k].full, ws[k].cur);
+        queue_push(&ws[k].full, ws[k].cur);
         ws[k].cur = NULL;
     }
     in->bytes = capture_bytes_read(cap);
@@ -244,14 +289,15 @@ static bool workers_start(const struct config *cfg, struct worker *ws, unsigned 
         w->a.progress = false;
         g_ptr_array_add(w->a.inputs, input_of(cap, cfg->inputs[0]));
         w->close_ts = g_array_new(FALSE, FALSE, sizeof(uint64_t));
-        w->full = g_async_queue_new();
-        w->free = g_async_queue_new();
+        queue_init(&w->full);
+        queue_init(&w->free);
+        w->queues = true;
         for (unsigned i = 0; i < SPLIT_QUEUE_BATCHES; i++) {
             w->batches[i].cap = SPLIT_BATCH_BYTES;
             w->batches[i].data = g_malloc(SPLIT_BATCH_BYTES);
-            g_async_queue_push(w->free, &w->batches[i]);
+            queue_push(&w->free, &w->batches[i]);
         }
-        w->cur = g_async_queue_pop(w->free);
+        w->cur = queue_pop(&w->free);
     }
     for (unsigned k = 0; k < n; k++)
         ws[k].th = g_thread_new("smbscope-split", work, &ws[k]);
@@ -266,10 +312,10 @@ static void workers_free(struct worker *ws, unsigned n)
             analysis_free(&w->a);
         if (w->close_ts)
             g_array_free(w->close_ts, TRUE);
-        if (w->full)
-            g_async_queue_unref(w->full);
-        if (w->free)
-            g_async_queue_unref(w->free);
+        if (w->queues) {
+            queue_clear(&w->full);
+            queue_clear(&w->free);
+        }
         for (unsigned i = 0; i < SPLIT_QUEUE_BATCHES; i++)
             g_free(w->batches[i].data);
     }
