@@ -376,6 +376,7 @@ int split_main(const struct config *cfg)
     for (unsigned k = 0; k < n; k++)
         g_thread_join(ws[k].th);
     fold_workers(&a, ws, n, &rd);
+    workers_free(ws, n); /* before the report: its peak is then one analysis' */
     a.input_error |= input_error;
     a.interrupt_signal = rd.interrupted ? (stop_signal ? stop_signal : SIGINT) : 0;
     g_free(rd.error);
@@ -384,6 +385,5 @@ int split_main(const struct config *cfg)
     a.jobs_split = "flow-hash";
     int status = merge_report(cfg, &a);
     analysis_free(&a);
-    workers_free(ws, n);
     return status;
 }
