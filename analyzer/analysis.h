@@ -141,6 +141,11 @@ struct analysis {
     uint64_t filtered_out;    /* records the capture filter rejected */
     struct analysis *interval;/* --report-every: the current interval's own analysis, fed alongside */
     bool live_run;            /* an input is a live interface */
+    /* --jobs (analyzer/merge/jobs.h): the threads that analysed the inputs
+     * and how the work was divided ("inputs", or "flow-hash" for one input
+     * split across them); 0 and NULL for one analysis. */
+    unsigned jobs_threads;
+    const char *jobs_split;
 };
 
 #define ANALYSIS_MAX_EDGES 4096u /* past this, edge connections are folded at once (not joinable; counted) */

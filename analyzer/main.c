@@ -89,10 +89,10 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return early;
     }
-    if (jobs_applies(&cfg)) {
-        int status = jobs_main(&cfg);
+    int jobs_status = jobs_applies(&cfg) ? jobs_main(&cfg) : -1;
+    if (jobs_status >= 0) { /* -1: one analysis after all */
         config_free(&cfg);
-        return status;
+        return jobs_status;
     }
 
     struct run run;

@@ -359,7 +359,7 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         { "verbose", 'V', 0, G_OPTION_ARG_NONE, &o.verbose, "Text report: the detail of every connection (default: the first 50)", NULL },
         { "display-filter", 'Y', 0, G_OPTION_ARG_STRING, &o.display_filter, "Not supported: use the smbscope plugin in tshark (tshark -Y 'smbscope...')", "FILTER" },
         { "report-every", 0, 0, G_OPTION_ARG_STRING, &o.report_every, "Write a report every DURATION (30s, 5m, 1h): that interval's verdict and the run's so far", "DURATION" },
-        { "jobs", 0, 0, G_OPTION_ARG_INT, &o.jobs, "Analyse up to N capture files at once (threads), then merge them: the answer of one run (default 1)", "N" },
+        { "jobs", 0, 0, G_OPTION_ARG_INT, &o.jobs, "Use N threads (several capture files at once, or one split by flow hash): the answer of one analysis (default 1)", "N" },
         { "merge-state", 0, 0, G_OPTION_ARG_NONE, &o.merge_state, "JSON report: carry merge_state, what smbscope merge combines reports with (the default)", NULL },
         { "no-merge-state", 0, 0, G_OPTION_ARG_NONE, &o.no_merge_state, "JSON report: leave merge_state out (such a report cannot be merged)", NULL },
         { "observer-name", 0, 0, G_OPTION_ARG_FILENAME, &o.observer_name, "observer.name of ndjson events (default: the host name)", "NAME" },

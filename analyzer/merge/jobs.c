@@ -1,36 +1,47 @@
-/* jobs.c - see jobs.h.  Each worker takes the next input, runs a whole
- * analysis over it and keeps only its merge state (mstate.h); the main
- * thread folds the states in input order.  What the analyses share is
+/* jobs.c - see jobs.h.  Each worker takes the next input and runs a whole
+ * analysis over it; the main thread folds the finished analyses in memory
+ * (fold_mem.h) in input order.  What the analyses share is
  * locked (ctx_pool.c) or set up before the threads start (libgcrypt). */
 #include "jobs.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "analysis.h"
 #include "merge.h"
+#include "fold_mem.h"
 #include "mstate.h"
-#include "mstate_conns.h"
 #include "quic_crypto.h"
 #include "session.h"
+#include "split.h"
 
 struct job {
     const char *path;
-    JsonNode *state;
-    GPtrArray *conns; /* struct smb_conn*: the connections its analysis kept, moved out of it */
+    struct analysis a; /* finished, waiting to be folded (done) */
+    bool done, ok;
     char err[512];  /* set when the analysis could not be set up */
 };
 
+/* Workers take inputs in order; the main thread folds them in input order
+ * (a capped group table keeps the first groups it is given) as soon as
+ * each is done: a worker starts input i only when fewer than threads + 1
+ * inputs before it wait to be folded (memory: threads + 1 analyses). */
 struct jobs {
     const struct config *cfg;
     struct job *job;
-    gint n, next;
+    gint n, next, folded, window;
+    pthread_mutex_t mu; /* pthread's, not GLib's bare futex: ThreadSanitizer sees it */
+    pthread_cond_t cond;
 };
 
-bool jobs_applies(const struct config *cfg) { return cfg->jobs > 1 && cfg->n_inputs > 1 && !cfg->n_interfaces; }
+bool jobs_applies(const struct config *cfg)
+{
+    return cfg->jobs > 1 && !cfg->n_interfaces && (cfg->n_inputs > 1 || split_applies(cfg));
+}
 
 /* What needs one analysis to see every packet in order, or writes as it goes. */
-static const char *conflict(const struct config *cfg)
+const char *jobs_conflict(const struct config *cfg)
 {
     return cfg->format == FORMAT_NDJSON ? "-T ndjson"
            : cfg->write_file            ? "-w"
@@ -43,60 +54,62 @@ static const char *conflict(const struct config *cfg)
 
 static void run_one(const struct config *cfg, struct job *j)
 {
-    struct analysis a;
-    memset(&a, 0, sizeof a);
-    if (!analysis_init(&a, cfg, j->err, sizeof j->err)) {
+    if (!analysis_init(&j->a, cfg, j->err, sizeof j->err)) {
         if (!j->err[0])
             snprintf(j->err, sizeof j->err, "the analysis could not be set up");
-        if (a.inputs)
-            analysis_free(&a);
         return;
     }
-    a.progress = false; /* several at once would overwrite each other's line */
-    analysis_run_input(&a, j->path);
-    analysis_finish(&a);
-    j->state = mstate_build(&a);
-    /* The kept connections themselves go to the final analysis: the text
-     * report's table and detail need them, not their JSON. */
-    j->conns = g_ptr_array_new_with_free_func((GDestroyNotify)smb_conn_free);
-    for (guint i = 0; i < a.conns->len; i++)
-        g_ptr_array_add(j->conns, g_ptr_array_index(a.conns, i));
-    g_ptr_array_set_free_func(a.conns, NULL);
-    g_ptr_array_set_size(a.conns, 0);
-    analysis_free(&a);
+    j->a.progress = false; /* several at once would overwrite each other's line */
+    analysis_run_input(&j->a, j->path);
+    analysis_finish(&j->a);
+    j->ok = true;
 }
 
 static gpointer worker(gpointer data)
 {
     struct jobs *js = data;
     for (;;) {
-        gint i = g_atomic_int_add(&js->next, 1);
-        if (i >= js->n)
+        pthread_mutex_lock(&js->mu);
+        while (js->next < js->n && js->next >= js->folded + js->window)
+            pthread_cond_wait(&js->cond, &js->mu);
+        gint i = js->next < js->n ? js->next++ : -1;
+        pthread_mutex_unlock(&js->mu);
+        if (i < 0)
             return NULL;
         run_one(js->cfg, &js->job[i]);
+        pthread_mutex_lock(&js->mu);
+        js->job[i].done = true;
+        pthread_cond_broadcast(&js->cond);
+        pthread_mutex_unlock(&js->mu);
     }
 }
 
-/* Fold every state into a; false (message printed) on the first failure. */
+/* Fold every analysis into a in input order as each is done; false
+ * (message printed) on the first that could not be set up. */
 static bool fold_all(struct analysis *a, struct jobs *js)
 {
-    char err[1024];
+    bool ok = true;
     for (gint i = 0; i < js->n; i++) {
         struct job *j = &js->job[i];
-        if (j->err[0] || !j->state) {
-            fprintf(stderr, "smbscope: %s\n", j->err[0] ? j->err : "an analysis failed");
-            return false;
+        pthread_mutex_lock(&js->mu);
+        while (!j->done)
+            pthread_cond_wait(&js->cond, &js->mu);
+        pthread_mutex_unlock(&js->mu);
+        if (!j->ok && ok)
+            fprintf(stderr, "smbscope: %s\n", j->err);
+        ok = ok && j->ok;
+        if (ok) {
+            mstate_parts_of(a, &j->a); /* one run after another: merge counts the time jumps between them */
+            fold_mem(a, &j->a);
         }
-        if (!mstate_fold(a, j->state, NULL, err, sizeof err)) {
-            fprintf(stderr, "smbscope: --jobs: %s: %s\n", j->path, err); /* a bug: the state is our own */
-            return false;
-        }
-        for (guint k = 0; k < j->conns->len; k++)
-            g_ptr_array_add(a->conns, g_ptr_array_index(j->conns, k));
-        g_ptr_array_set_free_func(j->conns, NULL); /* a owns them now */
-        g_ptr_array_set_size(j->conns, 0);
+        if (j->a.inputs)
+            analysis_free(&j->a);
+        pthread_mutex_lock(&js->mu);
+        js->folded = i + 1;
+        pthread_cond_broadcast(&js->cond);
+        pthread_mutex_unlock(&js->mu);
     }
-    return true;
+    return ok;
 }
 
 /* As many kept connections as --connections keeps, first seen first (a
@@ -119,7 +132,9 @@ static void keep_limit(struct analysis *a)
 
 int jobs_main(const struct config *cfg)
 {
-    const char *c = conflict(cfg);
+    if (cfg->n_inputs == 1)
+        return split_main(cfg);
+    const char *c = jobs_conflict(cfg);
     if (c) {
         fprintf(stderr, "smbscope: --jobs %d cannot be used with %s (one analysis must see every packet in order)\n"
                         "Try 'smbscope --help' for more information.\n", cfg->jobs, c);
@@ -129,35 +144,38 @@ int jobs_main(const struct config *cfg)
         fprintf(stderr, "smbscope: libgcrypt could not be initialised (QUIC)\n");
         return 2;
     }
-    struct jobs js = { cfg, g_new0(struct job, (gsize)cfg->n_inputs), cfg->n_inputs, 0 };
-    for (gint i = 0; i < js.n; i++)
-        js.job[i].path = cfg->inputs[i];
-    int nthreads = cfg->jobs < cfg->n_inputs ? cfg->jobs : cfg->n_inputs;
-    GThread *th[JOBS_MAX];
-    for (int t = 0; t < nthreads; t++)
-        th[t] = g_thread_new("smbscope-job", worker, &js);
-    for (int t = 0; t < nthreads; t++)
-        g_thread_join(th[t]);
-
     int status = 2;
     struct analysis a;
-    memset(&a, 0, sizeof a);
     char err[512];
     if (!analysis_init(&a, cfg, err, sizeof err)) {
         fprintf(stderr, "smbscope: %s\n", err);
-    } else if (fold_all(&a, &js)) {
+        if (a.inputs)
+            analysis_free(&a);
+        return 2;
+    }
+    int nthreads = cfg->jobs < cfg->n_inputs ? cfg->jobs : cfg->n_inputs;
+    struct jobs js = { .cfg = cfg, .job = g_new0(struct job, (gsize)cfg->n_inputs), .n = cfg->n_inputs,
+                       .window = nthreads + 1 };
+    pthread_mutex_init(&js.mu, NULL);
+    pthread_cond_init(&js.cond, NULL);
+    for (gint i = 0; i < js.n; i++)
+        js.job[i].path = cfg->inputs[i];
+    GThread *th[JOBS_MAX];
+    for (int t = 0; t < nthreads; t++)
+        th[t] = g_thread_new("smbscope-job", worker, &js);
+    bool ok = fold_all(&a, &js);
+    for (int t = 0; t < nthreads; t++)
+        g_thread_join(th[t]);
+    if (ok) {
         merge_finish(&a);
         keep_limit(&a);
+        a.jobs_threads = (unsigned)nthreads;
+        a.jobs_split = "inputs";
         status = merge_report(cfg, &a);
     }
-    if (a.inputs)
-        analysis_free(&a);
-    for (gint i = 0; i < js.n; i++) {
-        if (js.job[i].state)
-            json_node_unref(js.job[i].state);
-        if (js.job[i].conns) /* not folded (an error before): still ours */
-            g_ptr_array_free(js.job[i].conns, TRUE);
-    }
+    analysis_free(&a);
+    pthread_mutex_destroy(&js.mu);
+    pthread_cond_destroy(&js.cond);
     g_free(js.job);
     return status;
 }

@@ -4,11 +4,13 @@
 #include "ctx_pool.h"
 
 #include <glib.h>
+#include <pthread.h>
 #include <string.h>
 
 /* list -> reference count; keys are the pooled lists themselves */
 static GHashTable *pool;
-static GMutex pool_lock; /* a static GMutex needs no initialisation */
+/* pthread's lock, not GLib's GMutex (a bare futex): ThreadSanitizer sees it */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * UINT64_C(0x100000001b3); }
 
@@ -103,9 +105,9 @@ struct smb2_neg_ctx_list *ctx_pool_keep(struct smb2_neg_ctx_list *l)
 {
     if (!l)
         return NULL;
-    g_mutex_lock(&pool_lock);
+    pthread_mutex_lock(&pool_lock);
     struct smb2_neg_ctx_list *k = keep_locked(l);
-    g_mutex_unlock(&pool_lock);
+    pthread_mutex_unlock(&pool_lock);
     return k;
 }
 
@@ -113,15 +115,15 @@ void ctx_pool_drop(struct smb2_neg_ctx_list *l)
 {
     if (!l)
         return;
-    g_mutex_lock(&pool_lock);
+    pthread_mutex_lock(&pool_lock);
     drop_locked(l);
-    g_mutex_unlock(&pool_lock);
+    pthread_mutex_unlock(&pool_lock);
 }
 
 size_t ctx_pool_size(void)
 {
-    g_mutex_lock(&pool_lock);
+    pthread_mutex_lock(&pool_lock);
     size_t n = pool ? g_hash_table_size(pool) : 0;
-    g_mutex_unlock(&pool_lock);
+    pthread_mutex_unlock(&pool_lock);
     return n;
 }

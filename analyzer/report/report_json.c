@@ -231,6 +231,14 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
         json_end_array(j);
         json_end_object(j);
     }
+    if (a->jobs_threads) { /* --jobs: each thread had the caps of a whole run, hits added (README) */
+        json_key(j, "jobs");
+        json_begin_object(j);
+        json_kuint(j, "threads", a->jobs_threads);
+        json_kstr(j, "split", a->jobs_split);
+        json_kstr(j, "caps", "per-thread");
+        json_end_object(j);
+    }
     json_end_object(j);
 
     /* What smbscope merge combines reports with (analyzer/merge/mstate.h):

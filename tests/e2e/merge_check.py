@@ -68,7 +68,8 @@ def run(cmd, stdin=None):
     return p.returncode, p.stdout, err
 
 
-UNADDABLE = ("max_concurrent_connections", "reassembly_buffer_peak", "connections_closed_early")
+UNADDABLE = ("max_concurrent_connections", "reassembly_buffer_peak", "connections_closed_early",
+             "jobs")  # --jobs: how the work was divided (stats.jobs)
 
 
 def normal(doc):

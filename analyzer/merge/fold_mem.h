@@ -1,0 +1,28 @@
+/* fold_mem.h - one finished analysis folded into another in memory, as
+ * mstate_fold() folds a merge state read from JSON (mstate.h), for --jobs:
+ * the same component fold functions, none of the JSON (building and
+ * parsing the state cost more than the analysis it parallelised).
+ *
+ * What the state carries is what is folded: the inputs, the run, flow,
+ * fragment, QUIC and RoCE counters, the census, the NetBIOS ledger and its
+ * hosts, the connection groups and SMB hosts without the edge connections,
+ * the edge connections themselves (merge_finish() joins them), and the
+ * connections kept for detail (moved, not copied).  A change to what the
+ * merge state carries belongs here too; test jobs checks both paths
+ * against one analysis. */
+#ifndef SMBSCOPE_FOLD_MEM_H
+#define SMBSCOPE_FOLD_MEM_H
+
+#include "analysis.h"
+
+/* src (finished: analysis_finish()) into dst (analysis_init() with the same
+ * configuration).  src's inputs and kept connections move to dst; free src
+ * afterwards as usual. */
+void fold_mem(struct analysis *dst, struct analysis *src);
+/* Several at once: their groups, SYN pairs and SMB hosts go into dst's
+ * capped tables in first-seen order across them all, so that a cap keeps
+ * what one run over their packets together keeps (for groups as closely as
+ * order can: a run makes them as connections close). */
+void fold_mem_many(struct analysis *dst, struct analysis *const *src, unsigned n);
+
+#endif

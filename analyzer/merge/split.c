@@ -1,0 +1,389 @@
+/* split.c - see split.h. */
+#include "split.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "capture.h"
+#include "fold_mem.h"
+#include "jobs.h"
+#include "merge.h"
+#include "quic_crypto.h"
+#include "session.h"
+#include "split_route.h"
+
+struct split_rec {
+    int64_t ts_us;
+    uint64_t frame;
+    uint32_t caplen, wirelen, off;
+    int dlt;
+};
+
+struct batch {
+    bool end;       /* no records: the input is over */
+    uint32_t n;
+    size_t used, cap;
+    uint8_t *data;
+    struct split_rec rec[SPLIT_BATCH_RECORDS];
+};
+
+/* A queue of at most SPLIT_QUEUE_BATCHES batches.  pthread's lock, not
+ * GLib's: GLib's GMutex is a bare futex ThreadSanitizer cannot see. */
+struct queue {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct batch *item[SPLIT_QUEUE_BATCHES];
+    unsigned head, n;
+};
+
+static void queue_init(struct queue *q)
+{
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->cv, NULL);
+    q->head = q->n = 0;
+}
+
+static void queue_clear(struct queue *q)
+{
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->cv);
+}
+
+/* Never full: a worker has SPLIT_QUEUE_BATCHES batches in all. */
+static void queue_push(struct queue *q, struct batch *b)
+{
+    pthread_mutex_lock(&q->mu);
+    q->item[(q->head + q->n++) % SPLIT_QUEUE_BATCHES] = b;
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+static struct batch *queue_pop(struct queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    while (!q->n)
+        pthread_cond_wait(&q->cv, &q->mu);
+    struct batch *b = q->item[q->head];
+    q->head = (q->head + 1) % SPLIT_QUEUE_BATCHES;
+    q->n--;
+    pthread_mutex_unlock(&q->mu);
+    return b;
+}
+
+struct worker {
+    struct queue full, free;  /* struct batch*: to analyse, to refill */
+    bool queues;              /* full and free are initialised */
+    struct batch *cur;        /* being filled by the reader */
+    struct batch batches[SPLIT_QUEUE_BATCHES];
+    struct analysis a;
+    GArray *close_ts;         /* int64_t per a.conns entry: the time of the record that closed it */
+    GThread *th;
+};
+
+/* SIGINT/SIGTERM end reading as in one analysis (run.c): the report
+ * follows, and the verdict says the input was not read to its end. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) { stop_signal = sig; }
+
+static void set_signals(void (*handler)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* The connections a.conns gained closed at time ts (INT64_MAX: the end). */
+static void note_closed(struct worker *w, int64_t ts)
+{
+    while (w->close_ts->len < w->a.conns->len)
+        g_array_append_val(w->close_ts, ts);
+}
+
+static gpointer work(gpointer data)
+{
+    struct worker *w = data;
+    for (;;) {
+        struct batch *b = queue_pop(&w->full);
+        if (b->end)
+            break;
+        for (uint32_t i = 0; i < b->n; i++) {
+            const struct split_rec *r = &b->rec[i];
+            const struct capture_record rec = { r->ts_us, r->caplen, r->wirelen, b->data + r->off, r->frame, r->dlt };
+            analysis_feed(&w->a, 0, &rec);
+            note_closed(w, r->ts_us);
+        }
+        b->n = 0;
+        b->used = 0;
+        queue_push(&w->free, b);
+    }
+    analysis_finish(&w->a);
+    note_closed(w, INT64_MAX); /* closed at the end, after every other */
+    return NULL;
+}
+
+bool split_applies(const struct config *cfg)
+{
+    return cfg->jobs > 1 && cfg->n_inputs == 1 && !cfg->n_interfaces && strcmp(cfg->inputs[0], "-") != 0 &&
+           !cfg->filter && !jobs_conflict(cfg);
+}
+
+/* The input as analysis_run_input() describes it (every worker's copy). */
+static struct input_info *input_of(struct capture *cap, const char *path)
+{
+    struct input_info *in = g_new0(struct input_info, 1);
+    in->path = g_strdup(path);
+    in->first_ts = INT64_MAX;
+    in->last_ts = INT64_MIN;
+    in->dlt = capture_linktype(cap);
+    in->link_type = g_strdup(capture_linktype_name(cap));
+    in->format = capture_format(cap);
+    in->gzip = capture_is_gzip(cap);
+    in->reader = capture_reader(cap);
+    in->capture_filter = capture_filter(cap) ? g_strdup(capture_filter(cap)) : NULL;
+    return in;
+}
+
+static void send_batch(struct worker *w)
+{
+    queue_push(&w->full, w->cur);
+    w->cur = queue_pop(&w->free); /* waits while the worker is SPLIT_QUEUE_BATCHES behind */
+}
+
+/* One record into its worker's batch (copied: the reader reuses its buffer). */
+static void hand_over(struct worker *w, const struct capture_record *rec)
+{
+    struct batch *b = w->cur;
+    if (b->n == SPLIT_BATCH_RECORDS || (b->n && b->cap - b->used < rec->caplen)) {
+        send_batch(w);
+        b = w->cur;
+    }
+    if (b->cap < rec->caplen) { /* a record larger than a batch: this batch grows to it */
+        b->data = g_realloc(b->data, rec->caplen);
+        b->cap = rec->caplen;
+    }
+    struct split_rec *r = &b->rec[b->n++];
+    *r = (struct split_rec){ rec->ts_us, rec->frame, rec->caplen, rec->wirelen, (uint32_t)b->used, rec->dlt };
+    memcpy(b->data + b->used, rec->data, rec->caplen);
+    b->used += rec->caplen;
+}
+
+/* Read the file, every record to its worker; the reader's facts into in. */
+static void read_all(struct capture *cap, struct worker *ws, unsigned n, struct input_info *in, bool *input_error)
+{
+    struct capture_record rec;
+    int rc = 0;
+    stop_signal = 0;
+    set_signals(on_stop_signal);
+    capture_set_interrupt(&stop_signal);
+    while (!stop_signal && (rc = capture_next(cap, &rec)) == 1)
+        hand_over(&ws[split_route(&rec, n)], &rec);
+    set_signals(SIG_DFL); /* a second Ctrl-C while reporting ends at once */
+    capture_set_interrupt(NULL);
+    if (stop_signal || capture_interrupted(cap)) {
+        in->interrupted = true;
+        rc = 0; /* not damage */
+    }
+    for (unsigned k = 0; k < n; k++) {
+        if (ws[k].cur->n)
+            send_batch(&ws[k]);
+        ws[k].cur->end = true;
+        queue_push(&ws[k].full, ws[k].cur);
+        ws[k].cur = NULL;
+    }
+    in->bytes = capture_bytes_read(cap);
+    if (rc == -1) {
+        in->truncated = true;
+        in->error = g_strdup(capture_error(cap));
+        fprintf(stderr, "smbscope: %s\n", in->error);
+        *input_error = true;
+    }
+}
+
+/* A worker's share of the file's counters into the first worker's input. */
+static void input_add(struct input_info *dst, const struct input_info *src)
+{
+    dst->packets += src->packets;
+    dst->wire_bytes += src->wire_bytes;
+    for (int s = 0; s < PKT_STATUS_COUNT; s++)
+        dst->status[s] += src->status[s];
+    if (src->first_ts < dst->first_ts)
+        dst->first_ts = src->first_ts;
+    if (src->last_ts > dst->last_ts)
+        dst->last_ts = src->last_ts;
+}
+
+struct kept {
+    bool at_end;    /* closed by the end of the input */
+    int64_t when;   /* the time it closed in one run (see keep_first_closed) */
+    int64_t first_ts;
+    uint64_t flow_id;
+    struct smb_conn *s;
+};
+
+static bool lingered(const struct smb_conn *s)
+{
+    return s->close_reason && (strcmp(s->close_reason, "fin") == 0 || strcmp(s->close_reason, "rst") == 0);
+}
+
+static gint kept_order(gconstpointer pa, gconstpointer pb)
+{
+    const struct kept *a = pa, *b = pb;
+    if (a->at_end != b->at_end)
+        return a->at_end ? 1 : -1;
+    if (a->when != b->when)
+        return a->when < b->when ? -1 : 1;
+    if (a->first_ts != b->first_ts) /* closed by one record or at the end: in opening order */
+        return a->first_ts < b->first_ts ? -1 : 1;
+    return (a->flow_id > b->flow_id) - (a->flow_id < b->flow_id);
+}
+
+/* The connections one run would have kept for detail: each worker kept
+ * the first to close of its own; of them all, the first to close. */
+static void keep_first_closed(struct analysis *a, struct worker *ws, unsigned n)
+{
+    GArray *all = g_array_new(FALSE, FALSE, sizeof(struct kept));
+    for (unsigned k = 0; k < n; k++) {
+        GPtrArray *c = ws[k].a.conns;
+        for (guint i = 0; i < c->len; i++) {
+            struct smb_conn *s = g_ptr_array_index(c, i);
+            int64_t ts = g_array_index(ws[k].close_ts, int64_t, i);
+            /* Closed connections linger and leave in the order of their
+             * last packet (flow.h), later in a worker than in one run (each
+             * has its own max_closed): that order, not the worker's. */
+            struct kept e = { ts == INT64_MAX, lingered(s) ? s->last_ts : ts, s->first_ts, s->flow_id, s };
+            g_array_append_val(all, e);
+        }
+        g_ptr_array_set_free_func(c, NULL);
+        g_ptr_array_set_size(c, 0);
+    }
+    g_array_sort(all, kept_order);
+    uint64_t keep = a->cfg->conn_detail == CONN_DETAIL_ALL ? all->len : a->conn_detail_limit;
+    for (guint i = 0; i < all->len; i++) {
+        struct smb_conn *s = g_array_index(all, struct kept, i).s;
+        if (i < keep) {
+            g_ptr_array_add(a->conns, s);
+        } else {
+            a->conns_omitted++;
+            smb_conn_free(s);
+        }
+    }
+    g_array_free(all, TRUE);
+}
+
+static bool workers_start(const struct config *cfg, struct worker *ws, unsigned n, struct capture *cap)
+{
+    for (unsigned k = 0; k < n; k++) {
+        struct worker *w = &ws[k];
+        char err[512];
+        if (!analysis_init(&w->a, cfg, err, sizeof err)) {
+            fprintf(stderr, "smbscope: %s\n", err);
+            return false;
+        }
+        w->a.progress = false;
+        g_ptr_array_add(w->a.inputs, input_of(cap, cfg->inputs[0]));
+        w->close_ts = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+        queue_init(&w->full);
+        queue_init(&w->free);
+        w->queues = true;
+        for (unsigned i = 0; i < SPLIT_QUEUE_BATCHES; i++) {
+            w->batches[i].cap = SPLIT_BATCH_BYTES;
+            w->batches[i].data = g_malloc(SPLIT_BATCH_BYTES);
+            queue_push(&w->free, &w->batches[i]);
+        }
+        w->cur = queue_pop(&w->free);
+    }
+    for (unsigned k = 0; k < n; k++)
+        ws[k].th = g_thread_new("smbscope-split", work, &ws[k]);
+    return true;
+}
+
+static void workers_free(struct worker *ws, unsigned n)
+{
+    for (unsigned k = 0; k < n; k++) {
+        struct worker *w = &ws[k];
+        if (w->a.inputs)
+            analysis_free(&w->a);
+        if (w->close_ts)
+            g_array_free(w->close_ts, TRUE);
+        if (w->queues) {
+            queue_clear(&w->full);
+            queue_clear(&w->free);
+        }
+        for (unsigned i = 0; i < SPLIT_QUEUE_BATCHES; i++)
+            g_free(w->batches[i].data);
+    }
+    g_free(ws);
+}
+
+/* The workers' analyses into a, the file's counters into one input. */
+static void fold_workers(struct analysis *a, struct worker *ws, unsigned n, const struct input_info *rd)
+{
+    struct input_info *in = g_ptr_array_index(ws[0].a.inputs, 0);
+    in->bytes = rd->bytes;
+    in->truncated = rd->truncated;
+    in->interrupted = rd->interrupted;
+    in->error = rd->error ? g_strdup(rd->error) : NULL;
+    for (unsigned k = 1; k < n; k++) {
+        input_add(in, g_ptr_array_index(ws[k].a.inputs, 0));
+        g_ptr_array_set_size(ws[k].a.inputs, 0);
+    }
+    keep_first_closed(a, ws, n);
+    struct analysis **as = g_new(struct analysis *, n);
+    for (unsigned k = 0; k < n; k++)
+        as[k] = &ws[k].a;
+    fold_mem_many(a, as, n);
+    g_free(as);
+}
+
+int split_main(const struct config *cfg)
+{
+    if (!quic_crypto_init()) { /* once, before the threads: libgcrypt's own set-up is not thread-safe */
+        fprintf(stderr, "smbscope: libgcrypt could not be initialised (QUIC)\n");
+        return 2;
+    }
+    char err[CAPTURE_ERRBUF_SIZE > 512 ? CAPTURE_ERRBUF_SIZE : 512];
+    struct capture *cap = capture_open(cfg->inputs[0], err);
+    if (!cap || (!packet_linktype_supported(capture_linktype(cap)) && !capture_multi_linktype(cap))) {
+        /* one analysis says why, as without --jobs */
+        if (cap)
+            capture_close(cap);
+        return -1;
+    }
+    unsigned n = (unsigned)cfg->jobs;
+    struct worker *ws = g_new0(struct worker, n);
+    struct analysis a;
+    bool ok = analysis_init(&a, cfg, err, sizeof err);
+    if (!ok)
+        fprintf(stderr, "smbscope: %s\n", err);
+    if (!ok || !workers_start(cfg, ws, n, cap)) { /* workers_start() says why */
+        if (a.inputs)
+            analysis_free(&a);
+        capture_close(cap);
+        workers_free(ws, n);
+        return 2;
+    }
+    struct input_info rd = { 0 };
+    bool input_error = false;
+    read_all(cap, ws, n, &rd, &input_error);
+    capture_close(cap);
+    for (unsigned k = 0; k < n; k++)
+        g_thread_join(ws[k].th);
+    fold_workers(&a, ws, n, &rd);
+    workers_free(ws, n); /* before the report: its peak is then one analysis' */
+    a.input_error |= input_error;
+    a.interrupt_signal = rd.interrupted ? (stop_signal ? stop_signal : SIGINT) : 0;
+    g_free(rd.error);
+    merge_finish(&a);
+    a.jobs_threads = n;
+    a.jobs_split = "flow-hash";
+    int status = merge_report(cfg, &a);
+    analysis_free(&a);
+    return status;
+}

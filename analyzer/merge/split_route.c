@@ -1,0 +1,140 @@
+/* split_route.c - see split_route.h.  Every byte is read through wire.h;
+ * the link layers are the ones packet_decode() knows (packet.c). */
+#include "split_route.h"
+
+#include <pcap/dlt.h>
+
+#include "packet_priv.h"
+
+#define DLT_RAW_OPENBSD 14
+#define LINKTYPE_RAW_FILE 101
+
+/* The two addresses of a datagram, and the protocol it carries. */
+struct route_ip {
+    const uint8_t *a, *b;
+    size_t alen;
+    uint8_t proto;
+};
+
+/* An address as one word (IPv6: its halves folded). */
+static uint64_t addr_word(const uint8_t *p, size_t len)
+{
+    if (len == 4)
+        return load_u32be(p);
+    uint64_t hi = load_u64ne(p), lo = load_u64ne(p + 8);
+    return hi ^ (lo << 29 | lo >> 35);
+}
+
+/* The same for (a, b) and (b, a): the smaller word first, then a
+ * multiplicative mix whose high bits pick the worker. */
+static unsigned pair_worker(const struct route_ip *ip, unsigned n)
+{
+    uint64_t a = addr_word(ip->a, ip->alen), b = addr_word(ip->b, ip->alen);
+    uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
+    uint64_t h = (lo * UINT64_C(0x9e3779b97f4a7c15) ^ hi) * UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 29;
+    h *= UINT64_C(0xc4ceb9fe1a85ec53);
+    return (unsigned)(((h >> 32) * n) >> 32);
+}
+
+/* The IPv4 or IPv6 header at w: its addresses and the protocol of its
+ * payload (an IPv6 fragment header's next header in every fragment); w is
+ * left at the payload. */
+static bool route_ipv4(struct wire *w, struct route_ip *ip)
+{
+    uint8_t vihl = wire_u8(w);
+    wire_skip(w, 8);
+    ip->proto = wire_u8(w);
+    wire_skip(w, 2);
+    ip->a = wire_bytes(w, 4);
+    ip->b = wire_bytes(w, 4);
+    ip->alen = 4;
+    size_t ihl = (size_t)(vihl & 15) * 4;
+    return wire_ok(w) && (vihl >> 4) == 4 && ihl >= 20 && wire_skip(w, ihl - 20);
+}
+
+static bool route_ipv6(struct wire *w, struct route_ip *ip)
+{
+    uint8_t v = wire_u8(w);
+    wire_skip(w, 5);
+    ip->proto = wire_u8(w);
+    wire_skip(w, 1);
+    ip->a = wire_bytes(w, 16);
+    ip->b = wire_bytes(w, 16);
+    ip->alen = 16;
+    bool tail = false;
+    return wire_ok(w) && (v >> 4) == 6 && pkt_ipv6_ext_skip(w, &ip->proto, &tail);
+}
+
+/* An ICMP(v6) destination unreachable quoting a TCP packet: that packet's
+ * pair. */
+static bool route_icmp(struct wire *w, const struct route_ip *outer, struct route_ip *inner)
+{
+    uint8_t type = wire_u8(w);
+    if (!wire_skip(w, 7) || type != (outer->alen == 4 ? ICMP4_UNREACH : ICMP6_UNREACH) || !wire_has(w, 1))
+        return false;
+    bool ok = outer->alen == 4 ? route_ipv4(w, inner) : route_ipv6(w, inner);
+    return ok && inner->proto == IPPROTO_V_TCP;
+}
+
+static unsigned route_l3(struct wire *w, bool v6, unsigned n)
+{
+    struct route_ip ip, inner;
+    if (!(v6 ? route_ipv6(w, &ip) : route_ipv4(w, &ip)))
+        return 0;
+    if (ip.proto == IPPROTO_V_TCP)
+        return pair_worker(&ip, n);
+    if ((ip.proto == IPPROTO_V4_ICMP || ip.proto == IPPROTO_V6_ICMP) && route_icmp(w, &ip, &inner))
+        return pair_worker(&inner, n);
+    return 0;
+}
+
+static unsigned route_ethertype(struct wire *w, uint16_t type, unsigned n)
+{
+    for (int depth = 0; (type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD) && depth < MAX_VLAN_DEPTH;
+         depth++) {
+        wire_skip(w, 2);
+        type = wire_u16be(w);
+    }
+    if (!wire_ok(w))
+        return 0;
+    return type == ETH_IPV4 ? route_l3(w, false, n) : type == ETH_IPV6 ? route_l3(w, true, n) : 0;
+}
+
+unsigned split_route(const struct capture_record *rec, unsigned n)
+{
+    if (n <= 1)
+        return 0;
+    struct wire w = wire_make(rec->data, rec->caplen);
+    switch (rec->dlt) {
+    case DLT_EN10MB:
+        wire_skip(&w, 12);
+        return route_ethertype(&w, wire_u16be(&w), n);
+    case DLT_LINUX_SLL:
+        wire_skip(&w, 14);
+        return route_ethertype(&w, wire_u16be(&w), n);
+    case DLT_LINUX_SLL2: {
+        uint16_t proto = wire_u16be(&w);
+        wire_skip(&w, 18);
+        return route_ethertype(&w, proto, n);
+    }
+    case DLT_NULL:
+    case DLT_LOOP: {
+        uint32_t fam = wire_u32be(&w);
+        if ((fam & 0xFFFF0000u) != 0)
+            fam = ((fam & 0xFF) << 24) | ((fam & 0xFF00) << 8) | ((fam >> 8) & 0xFF00) | (fam >> 24);
+        return !wire_ok(&w) ? 0 : fam == 2 ? route_l3(&w, false, n) : fam == 24 || fam == 28 || fam == 30 ? route_l3(&w, true, n) : 0;
+    }
+    case DLT_RAW:
+    case DLT_RAW_OPENBSD:
+    case LINKTYPE_RAW_FILE:
+    case DLT_IPV4:
+    case DLT_IPV6:
+        if (!wire_has(&w, 1))
+            return 0;
+        return wire_peek_u8(&w, 0) >> 4 == 4 ? route_l3(&w, false, n)
+               : wire_peek_u8(&w, 0) >> 4 == 6 ? route_l3(&w, true, n) : 0;
+    default:
+        return 0;
+    }
+}
