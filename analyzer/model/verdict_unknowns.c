@@ -142,8 +142,8 @@ static void connections(struct verdict *v, const struct analysis *a, const struc
         "lost bytes (snaplen, capture loss or a reassembly cap): what they carried is unknown",
         "had no decodable NEGOTIATE response",
         "had no captured SESSION_SETUP: the authentication is unknown",
-        "carried SMB inside QUIC's TLS, not decrypted (no --tls-keylog, or it lacks their secrets): dialect, "
-        "signing, encryption and logon unknown",
+        ("carried SMB inside QUIC's TLS, not decrypted (no --tls-keylog, or it lacks their secrets): dialect, "
+         "signing, encryption and logon unknown"),
     };
     const struct census *c = a->census;
     for (int k = 0; k < GAP_COUNT; k++) {
