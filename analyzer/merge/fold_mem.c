@@ -119,18 +119,6 @@ static void fold_pairs(struct census *dst, struct analysis *const *src, unsigned
     g_ptr_array_free(order, TRUE);
 }
 
-/* A flow both runs saw opened once: the second run's hosts counted it
- * again (mstate_read.c: unjoin_hosts). */
-static void unjoin_hosts(struct host_table *t, const struct nb_flow *f)
-{
-    struct host_rec *c = host_table_find(t, &f->client);
-    struct host_rec *s = host_is_broadcast(t, &f->server) ? NULL : host_table_find(t, &f->server);
-    if (c && c->nb_flows)
-        c->nb_flows--;
-    if (s && s->nb_flows_served)
-        s->nb_flows_served--;
-}
-
 static void fold_netbios(struct nb_ledger *dst, struct nb_ledger *src)
 {
     struct host_table *dh = nb_ledger_hosts_mut(dst), *sh = nb_ledger_hosts_mut(src);
@@ -149,7 +137,7 @@ static void fold_netbios(struct nb_ledger *dst, struct nb_ledger *src)
         bool joined = false;
         nb_ledger_fold_row(dst, f, &joined);
         if (joined)
-            unjoin_hosts(dh, f);
+            host_table_unjoin_nb_flow(dh, &f->client, &f->server);
     }
     fold_distinct(nb_ledger_overflow_set(dst), nb_ledger_overflow_set(src));
     nb_ledger_fold_counts(dst, nb_ledger_overflow(src), nb_ledger_non_ip_counts(src));

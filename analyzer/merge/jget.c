@@ -201,3 +201,15 @@ int64_t jget_elem_i64(struct jget *g, const struct jpath *p, JsonArray *a, guint
     }
     return json_node_get_int(n);
 }
+
+uint64_t jget_elem_u64(struct jget *g, const struct jpath *p, JsonArray *a, guint i, uint64_t max)
+{
+    int64_t v = jget_elem_i64(g, p, a, i);
+    if (!g->failed && (v < 0 || (uint64_t)v > max)) {
+        struct jpath ip;
+        jpath_index(&ip, p, i);
+        jget_fail(g, &ip, "out of range");
+        return 0;
+    }
+    return (uint64_t)v;
+}

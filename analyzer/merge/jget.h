@@ -47,5 +47,7 @@ bool jget_parse_addr(const char *s, struct ip_addr *out);
 /* Element i of an array as a string / integer. */
 const char *jget_elem_str(struct jget *g, const struct jpath *p, JsonArray *a, guint i, size_t max_len);
 int64_t jget_elem_i64(struct jget *g, const struct jpath *p, JsonArray *a, guint i);
+/* Element i as an unsigned integer at most max (compact arrays of the merge state). */
+uint64_t jget_elem_u64(struct jget *g, const struct jpath *p, JsonArray *a, guint i, uint64_t max);
 
 #endif

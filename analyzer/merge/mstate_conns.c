@@ -291,18 +291,6 @@ JsonNode *mstate_detail_node(const struct analysis *a)
     return n;
 }
 
-/* Element i of a compact array as an unsigned integer at most max. */
-static uint64_t eu(struct jget *g, const struct jpath *p, JsonArray *a, guint i, uint64_t max)
-{
-    int64_t v = jget_elem_i64(g, p, a, i);
-    if (!g->failed && (v < 0 || (uint64_t)v > max)) {
-        struct jpath ip;
-        jpath_index(&ip, p, i);
-        jget_fail(g, &ip, "out of range");
-        return 0;
-    }
-    return (uint64_t)v;
-}
 
 /* An address element; null: the one given (family 0 when none). */
 static void eaddr(struct jget *g, const struct jpath *p, JsonArray *a, guint i, const struct ip_addr *dflt,
@@ -335,12 +323,12 @@ static void read_example(struct jget *g, const struct jpath *ep, JsonArray *x, c
     }
     eaddr(g, ep, x, XF_CLIENT, &k->client, &e->client);
     eaddr(g, ep, x, XF_SERVER, &k->server, &e->server);
-    e->client_port = (uint16_t)eu(g, ep, x, XF_CLIENT_PORT, 65535);
-    e->server_port = (uint16_t)eu(g, ep, x, XF_SERVER_PORT, 65535);
-    e->ntlm_sessions = (uint16_t)eu(g, ep, x, XF_NTLM, 65535);
+    e->client_port = (uint16_t)jget_elem_u64(g, ep, x, XF_CLIENT_PORT, 65535);
+    e->server_port = (uint16_t)jget_elem_u64(g, ep, x, XF_SERVER_PORT, 65535);
+    e->ntlm_sessions = (uint16_t)jget_elem_u64(g, ep, x, XF_NTLM, 65535);
     e->first_ts = jget_elem_i64(g, ep, x, XF_FIRST_TS);
     e->last_ts = jget_elem_i64(g, ep, x, XF_LAST_TS);
-    e->packets = eu(g, ep, x, XF_PACKETS, INT64_MAX);
+    e->packets = jget_elem_u64(g, ep, x, XF_PACKETS, INT64_MAX);
 }
 
 static void read_group(struct jget *g, const struct jpath *ip, JsonArray *o, struct conn_group *grp)
@@ -353,34 +341,34 @@ static void read_group(struct jget *g, const struct jpath *ip, JsonArray *o, str
     }
     eaddr(g, ip, o, GF_CLIENT, NULL, &k->client);
     eaddr(g, ip, o, GF_SERVER, NULL, &k->server);
-    k->server_port = (uint16_t)eu(g, ip, o, GF_SERVER_PORT, 65535);
-    k->dialect = (uint16_t)eu(g, ip, o, GF_DIALECT, 65535);
-    k->flags = (uint16_t)eu(g, ip, o, GF_FLAGS, 65535);
-    k->level = (uint8_t)eu(g, ip, o, GF_LEVEL, CONN_GROUP_LEVELS - 1);
-    k->transport = (uint8_t)eu(g, ip, o, GF_TRANSPORT, 255);
-    k->carrier = (uint8_t)eu(g, ip, o, GF_CARRIER, CONN_CARRIER_COUNT - 1);
-    k->proto = (uint8_t)eu(g, ip, o, GF_PROTO, 255);
-    k->smb_version = (uint8_t)eu(g, ip, o, GF_SMB_VERSION, 3);
-    k->signing = (uint8_t)eu(g, ip, o, GF_SIGNING, CONN_SIGNING_REQUIRED);
-    k->auth = (uint8_t)eu(g, ip, o, GF_AUTH, CONN_AUTH_COUNT - 1);
-    k->auth_mech = (uint8_t)eu(g, ip, o, GF_AUTH_MECH, 255);
-    k->gap = (uint8_t)eu(g, ip, o, GF_GAP, CONN_GAP_COUNT - 1);
-    k->findings = (uint8_t)eu(g, ip, o, GF_FINDINGS, 255);
-    k->evidence = (uint32_t)eu(g, ip, o, GF_EVIDENCE, UINT32_MAX);
-    k->rules = (uint32_t)eu(g, ip, o, GF_RULES, UINT32_MAX);
-    k->undecided = (uint32_t)eu(g, ip, o, GF_UNDECIDED, UINT32_MAX);
+    k->server_port = (uint16_t)jget_elem_u64(g, ip, o, GF_SERVER_PORT, 65535);
+    k->dialect = (uint16_t)jget_elem_u64(g, ip, o, GF_DIALECT, 65535);
+    k->flags = (uint16_t)jget_elem_u64(g, ip, o, GF_FLAGS, 65535);
+    k->level = (uint8_t)jget_elem_u64(g, ip, o, GF_LEVEL, CONN_GROUP_LEVELS - 1);
+    k->transport = (uint8_t)jget_elem_u64(g, ip, o, GF_TRANSPORT, 255);
+    k->carrier = (uint8_t)jget_elem_u64(g, ip, o, GF_CARRIER, CONN_CARRIER_COUNT - 1);
+    k->proto = (uint8_t)jget_elem_u64(g, ip, o, GF_PROTO, 255);
+    k->smb_version = (uint8_t)jget_elem_u64(g, ip, o, GF_SMB_VERSION, 3);
+    k->signing = (uint8_t)jget_elem_u64(g, ip, o, GF_SIGNING, CONN_SIGNING_REQUIRED);
+    k->auth = (uint8_t)jget_elem_u64(g, ip, o, GF_AUTH, CONN_AUTH_COUNT - 1);
+    k->auth_mech = (uint8_t)jget_elem_u64(g, ip, o, GF_AUTH_MECH, 255);
+    k->gap = (uint8_t)jget_elem_u64(g, ip, o, GF_GAP, CONN_GAP_COUNT - 1);
+    k->findings = (uint8_t)jget_elem_u64(g, ip, o, GF_FINDINGS, 255);
+    k->evidence = (uint32_t)jget_elem_u64(g, ip, o, GF_EVIDENCE, UINT32_MAX);
+    k->rules = (uint32_t)jget_elem_u64(g, ip, o, GF_RULES, UINT32_MAX);
+    k->undecided = (uint32_t)jget_elem_u64(g, ip, o, GF_UNDECIDED, UINT32_MAX);
     const char *dt = jget_elem_str(g, ip, o, GF_DIALECT_TEXT, CONN_DIALECT_TEXT_LEN - 1);
     if (dt)
         memcpy(k->dialect_text, dt, strlen(dt));
-    grp->count = eu(g, ip, o, GF_COUNT_, INT64_MAX);
+    grp->count = jget_elem_u64(g, ip, o, GF_COUNT_, INT64_MAX);
     if (!g->failed && grp->count == 0)
         jget_fail(g, ip, "a group of no connection");
-    grp->packets = eu(g, ip, o, GF_PACKETS, INT64_MAX);
-    grp->bytes = eu(g, ip, o, GF_BYTES, INT64_MAX);
-    grp->gaps = eu(g, ip, o, GF_GAPS, INT64_MAX);
-    grp->gap_bytes = eu(g, ip, o, GF_GAP_BYTES, INT64_MAX);
-    grp->ntlm_sessions = eu(g, ip, o, GF_NTLM, INT64_MAX);
-    grp->start_seen = eu(g, ip, o, GF_START_SEEN, grp->count);
+    grp->packets = jget_elem_u64(g, ip, o, GF_PACKETS, INT64_MAX);
+    grp->bytes = jget_elem_u64(g, ip, o, GF_BYTES, INT64_MAX);
+    grp->gaps = jget_elem_u64(g, ip, o, GF_GAPS, INT64_MAX);
+    grp->gap_bytes = jget_elem_u64(g, ip, o, GF_GAP_BYTES, INT64_MAX);
+    grp->ntlm_sessions = jget_elem_u64(g, ip, o, GF_NTLM, INT64_MAX);
+    grp->start_seen = jget_elem_u64(g, ip, o, GF_START_SEEN, grp->count);
     grp->first_ts = jget_elem_i64(g, ip, o, GF_FIRST_TS);
     grp->last_ts = jget_elem_i64(g, ip, o, GF_LAST_TS);
     grp->last_start_ts = jget_elem_i64(g, ip, o, GF_LAST_START_TS);

@@ -79,18 +79,6 @@ void mstate_build_edges(JsonBuilder *b, const struct analysis *a)
     json_builder_end_array(b);
 }
 
-/* Element i of an edge array as an unsigned integer at most max. */
-static uint64_t eu(struct jget *g, const struct jpath *p, JsonArray *a, guint i, uint64_t max)
-{
-    int64_t v = jget_elem_i64(g, p, a, i);
-    if (!g->failed && (v < 0 || (uint64_t)v > max)) {
-        struct jpath ip;
-        jpath_index(&ip, p, i);
-        jget_fail(g, &ip, "out of range");
-        return 0;
-    }
-    return (uint64_t)v;
-}
 
 static void eaddr(struct jget *g, const struct jpath *p, JsonArray *a, guint i, struct ip_addr *out)
 {
@@ -122,30 +110,30 @@ static void read_summary(struct jget *g, const struct jpath *ip, JsonArray *a, s
     }
     eaddr(g, ip, a, EF_CLIENT, &cs->client);
     eaddr(g, ip, a, EF_SERVER, &cs->server);
-    cs->client_port = (uint16_t)eu(g, ip, a, EF_CLIENT_PORT, 65535);
-    cs->server_port = (uint16_t)eu(g, ip, a, EF_SERVER_PORT, 65535);
+    cs->client_port = (uint16_t)jget_elem_u64(g, ip, a, EF_CLIENT_PORT, 65535);
+    cs->server_port = (uint16_t)jget_elem_u64(g, ip, a, EF_SERVER_PORT, 65535);
     cs->first_ts = jget_elem_i64(g, ip, a, EF_FIRST_TS);
     cs->last_ts = jget_elem_i64(g, ip, a, EF_LAST_TS);
-    cs->flow_id = eu(g, ip, a, EF_FLOW_ID, INT64_MAX);
-    cs->packets = eu(g, ip, a, EF_PACKETS, INT64_MAX);
-    cs->bytes = eu(g, ip, a, EF_BYTES, INT64_MAX);
-    cs->gaps = eu(g, ip, a, EF_GAPS, INT64_MAX);
-    cs->gap_bytes = eu(g, ip, a, EF_GAP_BYTES, INT64_MAX);
-    cs->evidence = (uint32_t)eu(g, ip, a, EF_EVIDENCE, UINT32_MAX);
-    cs->rules = (uint32_t)eu(g, ip, a, EF_RULES, UINT32_MAX);
-    cs->undecided = (uint32_t)eu(g, ip, a, EF_UNDECIDED, UINT32_MAX);
-    cs->dialect = (uint16_t)eu(g, ip, a, EF_DIALECT, 65535);
-    cs->flags = (uint16_t)eu(g, ip, a, EF_FLAGS, 65535);
-    cs->ntlm_sessions = (uint16_t)eu(g, ip, a, EF_NTLM, 65535);
-    cs->transport = (uint8_t)eu(g, ip, a, EF_TRANSPORT, 255);
-    cs->carrier = (uint8_t)eu(g, ip, a, EF_CARRIER, CONN_CARRIER_COUNT - 1);
-    cs->proto = (uint8_t)eu(g, ip, a, EF_PROTO, 255);
-    cs->smb_version = (uint8_t)eu(g, ip, a, EF_SMB_VERSION, 3);
-    cs->signing = (uint8_t)eu(g, ip, a, EF_SIGNING, CONN_SIGNING_REQUIRED);
-    cs->auth = (uint8_t)eu(g, ip, a, EF_AUTH, CONN_AUTH_COUNT - 1);
-    cs->auth_mech = (uint8_t)eu(g, ip, a, EF_AUTH_MECH, 255);
-    cs->gap = (uint8_t)eu(g, ip, a, EF_GAP, CONN_GAP_COUNT - 1);
-    cs->findings = (uint8_t)eu(g, ip, a, EF_FINDINGS, 255);
+    cs->flow_id = jget_elem_u64(g, ip, a, EF_FLOW_ID, INT64_MAX);
+    cs->packets = jget_elem_u64(g, ip, a, EF_PACKETS, INT64_MAX);
+    cs->bytes = jget_elem_u64(g, ip, a, EF_BYTES, INT64_MAX);
+    cs->gaps = jget_elem_u64(g, ip, a, EF_GAPS, INT64_MAX);
+    cs->gap_bytes = jget_elem_u64(g, ip, a, EF_GAP_BYTES, INT64_MAX);
+    cs->evidence = (uint32_t)jget_elem_u64(g, ip, a, EF_EVIDENCE, UINT32_MAX);
+    cs->rules = (uint32_t)jget_elem_u64(g, ip, a, EF_RULES, UINT32_MAX);
+    cs->undecided = (uint32_t)jget_elem_u64(g, ip, a, EF_UNDECIDED, UINT32_MAX);
+    cs->dialect = (uint16_t)jget_elem_u64(g, ip, a, EF_DIALECT, 65535);
+    cs->flags = (uint16_t)jget_elem_u64(g, ip, a, EF_FLAGS, 65535);
+    cs->ntlm_sessions = (uint16_t)jget_elem_u64(g, ip, a, EF_NTLM, 65535);
+    cs->transport = (uint8_t)jget_elem_u64(g, ip, a, EF_TRANSPORT, 255);
+    cs->carrier = (uint8_t)jget_elem_u64(g, ip, a, EF_CARRIER, CONN_CARRIER_COUNT - 1);
+    cs->proto = (uint8_t)jget_elem_u64(g, ip, a, EF_PROTO, 255);
+    cs->smb_version = (uint8_t)jget_elem_u64(g, ip, a, EF_SMB_VERSION, 3);
+    cs->signing = (uint8_t)jget_elem_u64(g, ip, a, EF_SIGNING, CONN_SIGNING_REQUIRED);
+    cs->auth = (uint8_t)jget_elem_u64(g, ip, a, EF_AUTH, CONN_AUTH_COUNT - 1);
+    cs->auth_mech = (uint8_t)jget_elem_u64(g, ip, a, EF_AUTH_MECH, 255);
+    cs->gap = (uint8_t)jget_elem_u64(g, ip, a, EF_GAP, CONN_GAP_COUNT - 1);
+    cs->findings = (uint8_t)jget_elem_u64(g, ip, a, EF_FINDINGS, 255);
     estr(g, ip, a, EF_DIALECT_TEXT, cs->dialect_text, sizeof cs->dialect_text);
     estr(g, ip, a, EF_CLOSE_REASON, cs->close_reason, sizeof cs->close_reason);
 }

@@ -317,18 +317,6 @@ static void read_row(struct jget *g, const struct jpath *ip, JsonObject *o, stru
     }
 }
 
-/* A flow both runs saw (a capture split in its middle) opened once: the
- * hosts of the second run counted it again (note_hosts in netbios.c). */
-static void unjoin_hosts(struct host_table *t, const struct nb_flow *f)
-{
-    struct host_rec *c = host_table_find(t, &f->client);
-    struct host_rec *s = host_is_broadcast(t, &f->server) ? NULL : host_table_find(t, &f->server);
-    if (c && c->nb_flows)
-        c->nb_flows--;
-    if (s && s->nb_flows_served)
-        s->nb_flows_served--;
-}
-
 static void fold_netbios(struct jget *g, const struct jpath *p, struct nb_ledger *l, JsonObject *st)
 {
     struct jpath np, ap, ip;
@@ -344,7 +332,7 @@ static void fold_netbios(struct jget *g, const struct jpath *p, struct nb_ledger
         if (!g->failed)
             nb_ledger_fold_row(l, &f, &joined);
         if (joined)
-            unjoin_hosts(nb_ledger_hosts_mut(l), &f);
+            host_table_unjoin_nb_flow(nb_ledger_hosts_mut(l), &f.client, &f.server);
         if (f.names)
             g_ptr_array_free(f.names, TRUE);
     }

@@ -183,6 +183,16 @@ void host_table_fold(struct host_table *t, const struct host_rec *r)
     h->nb_packets_sent += r->nb_packets_sent;
 }
 
+void host_table_unjoin_nb_flow(struct host_table *t, const struct ip_addr *client, const struct ip_addr *server)
+{
+    struct host_rec *c = host_table_find(t, client);
+    struct host_rec *s = host_is_broadcast(t, server) ? NULL : host_table_find(t, server);
+    if (c && c->nb_flows)
+        c->nb_flows--;
+    if (s && s->nb_flows_served)
+        s->nb_flows_served--;
+}
+
 void host_table_fold_estimate(struct host_table *t, const uint8_t *regs)
 {
     distinct_union_hll(t->all, regs);

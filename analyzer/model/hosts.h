@@ -59,6 +59,9 @@ void host_table_learn_broadcast(struct host_table *t, const struct ip_addr *a);
  * services united, counts added, times widened); the learned broadcast
  * addresses, to carry them over. */
 void host_table_fold(struct host_table *t, const struct host_rec *r);
+/* smbscope merge: a NetBIOS flow two runs both saw (a capture split in its
+ * middle) is one flow: the second run's hosts counted it again. */
+void host_table_unjoin_nb_flow(struct host_table *t, const struct ip_addr *client, const struct ip_addr *server);
 /* Records in first-seen order, ties by address (see nb_ledger_sort_rows). */
 void host_table_sort(struct host_table *t);
 uint32_t host_table_cap(const struct host_table *t);

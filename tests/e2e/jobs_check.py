@@ -42,7 +42,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from merge_check import normal as merge_normal  # noqa: E402  (orders that differ between inputs read apart)
+from merge_check import first_diff, normal as merge_normal  # noqa: E402  (orders that differ between inputs read apart)
 
 failures = []
 SKIP = 77
@@ -73,28 +73,6 @@ def normal(doc):
     if isinstance(doc.get("merge_state"), dict):
         doc["merge_state"] = {"format": doc["merge_state"].get("format")}
     return doc
-
-
-def first_diff(a, b, path=""):
-    if type(a) is not type(b):
-        return "%s: %r != %r" % (path or "/", a, b)
-    if isinstance(a, dict):
-        for k in sorted(set(a) | set(b)):
-            if k not in a or k not in b:
-                return "%s/%s: only in one" % (path, k)
-            d = first_diff(a[k], b[k], path + "/" + k)
-            if d:
-                return d
-        return None
-    if isinstance(a, list):
-        if len(a) != len(b):
-            return "%s: %d != %d entries" % (path, len(a), len(b))
-        for i, (x, y) in enumerate(zip(a, b)):
-            d = first_diff(x, y, "%s[%d]" % (path, i))
-            if d:
-                return d
-        return None
-    return None if a == b else "%s: %r != %r" % (path, a, b)
 
 
 def keylog_args(cap):
