@@ -124,11 +124,36 @@ static size_t scan_first_byte(const struct wire *w)
     return n;
 }
 
+/* A direct-TCP header of an SMB message right at p: what plausible() says
+ * YES to for type 0x00 when eight bytes are there (length >= 32, an SMB
+ * protocol id after the header).  Every connection's framer starts by
+ * scanning, and nearly every one starts with such a header. */
+static bool smb_header_at(const uint8_t *p)
+{
+    uint32_t id = load_u32be(p + 4);
+    return p[0] == 0x00 && load_u32be(p) >= 32 && (id >> 24) >= 0xfc && (id & 0xffffffu) == 0x534d42u;
+}
+
 void framer_step_resync(struct framer *f, struct wire *w)
 {
     size_t left = wire_left(w);
     size_t clen = f->carry_len;
     size_t total = clen + left;
+    if (clen == 0 && left >= 8) {
+        /* the scan below would stop at offset 0 and find it plausible */
+        struct wire view = *w;
+        const uint8_t *p = wire_bytes(&view, 8);
+        if (p && smb_header_at(p)) {
+            if (f->skipped_run)
+                framer_note_anomaly(f, FRAMER_AN_RESYNC, f->skipped_run);
+            if (f->stats.messages || f->stats.controls)
+                f->stats.resyncs++;
+            f->skipped_run = 0;
+            f->state = FRAMER_HEADER;
+            f->hdr_have = 0;
+            return;
+        }
+    }
     for (size_t i = 0; i < total; i++) {
         if (i >= clen) {
             /* past the carried bytes: jump to the next possible header */

@@ -556,6 +556,43 @@ static void test_midstream_controls(void)
     g_byte_array_free(b, TRUE);
 }
 
+/* A mid-stream start whose first bytes are or are almost a direct-TCP SMB
+ * header (length 31/32, protocol id 0xFB/0xFC/0xFE, "SMC"), with and
+ * without bytes in front: fed whole, the resync's shortcut for a header
+ * at offset 0 decides; fed in small chunks, the scan over carried bytes
+ * does.  Every chunking must give the same log (run_all_chunkings). */
+static void test_midstream_header_edges(void)
+{
+    static const struct {
+        uint32_t len;
+        uint8_t id0;
+        char id3;
+    } heads[] = { { 32, 0xfe, 'B' }, { 31, 0xfe, 'B' }, { 33, 0xfc, 'B' }, { 40, 0xfb, 'B' },
+                  { 40, 0xff, 'C' }, { 64, 0xfd, 'B' } };
+    for (size_t k = 0; k < G_N_ELEMENTS(heads); k++) {
+        for (size_t lead = 0; lead < 3; lead += 2) {
+            GByteArray *b = g_byte_array_new();
+            g_byte_array_append(b, (const uint8_t *)"AB", (guint)lead);
+            put_hdr(b, 0, heads[k].len);
+            uint8_t id[4] = { heads[k].id0, 'S', 'M', (uint8_t)heads[k].id3 };
+            g_byte_array_append(b, id, 4);
+            for (uint32_t i = 4; i < heads[k].len; i++) {
+                uint8_t c = (uint8_t)(i * 13 + 1);
+                g_byte_array_append(b, &c, 1);
+            }
+            put_smb2(b, 40);
+            struct rec r;
+            rec_init(&r, true, 64);
+            struct transport_obs obs;
+            run_all_chunkings(b, true, &r, &obs);
+            /* the trailing message is always found */
+            g_assert_nonnull(strstr(r.types->str, "00:40"));
+            rec_free(&r);
+            g_byte_array_free(b, TRUE);
+        }
+    }
+}
+
 /* Nothing plausible at all: every byte is counted as skipped. */
 static void test_no_sync(void)
 {
@@ -591,6 +628,7 @@ int main(int argc, char **argv)
     g_test_add_func("/framer/unknown-type-resync", test_unknown_type_resync);
     g_test_add_func("/framer/midstream-controls", test_midstream_controls);
     g_test_add_func("/framer/no-sync", test_no_sync);
+    g_test_add_func("/framer/midstream-header-edges", test_midstream_header_edges);
     int rc = g_test_run();
     g_ptr_array_free(streams, TRUE);
     return rc;
