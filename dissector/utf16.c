@@ -98,7 +98,24 @@ static size_t to_utf8(const uint8_t *src, size_t src_len, bool stop_at_nul, char
 size_t utf16le_to_utf8(const uint8_t *src, size_t src_len, bool stop_at_nul,
                        char *dst, size_t dst_size, bool *truncated)
 {
-    return to_utf8(src, src_len, stop_at_nul, dst, dst_size, truncated, next_utf16le);
+    /* ASCII first, a code unit per step (names and paths mostly are): what
+     * next_utf16le() and put_cp() make of a unit below 0x80, one byte while
+     * there is room; the rest, from the first other unit, the general way.
+     * A NUL stops here only with stop_at_nul, as it does there. */
+    if (!dst || dst_size == 0)
+        return to_utf8(src, src_len, stop_at_nul, dst, dst_size, truncated, next_utf16le);
+    struct wire w = wire_make(src, src_len);
+    size_t units = wire_left(&w) / 2, cap = dst_size - 1, n = 0;
+    const uint8_t *p = wire_bytes(&w, units * 2);
+    for (; p && n < units && n < cap; n++) {
+        uint16_t u = load_u16le(p + 2 * n);
+        if (u >= 0x80 || (u == 0 && stop_at_nul))
+            break;
+        dst[n] = (char)u;
+    }
+    if (n == 0)
+        return to_utf8(src, src_len, stop_at_nul, dst, dst_size, truncated, next_utf16le);
+    return n + to_utf8(p + 2 * n, src_len - 2 * n, stop_at_nul, dst + n, dst_size - n, truncated, next_utf16le);
 }
 
 size_t oem_to_utf8(const uint8_t *src, size_t src_len, bool stop_at_nul,

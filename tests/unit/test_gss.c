@@ -403,6 +403,75 @@ static void test_utf16(void)
     g_assert_true(cut);
 }
 
+/* A plain reference for utf16le_to_utf8 (MS-DTYP UTF-16LE; unpaired
+ * surrogates and an odd last byte become U+FFFD; whole code points only). */
+static size_t ref_utf16(const uint8_t *s, size_t len, bool stop, char *dst, size_t size, bool *cut)
+{
+    size_t n = 0, i = 0;
+    *cut = false;
+    while (i < len) {
+        uint32_t cp;
+        if (len - i < 2) {
+            cp = 0xFFFD;
+            i++;
+        } else {
+            uint32_t u = (uint32_t)(s[i] | s[i + 1] << 8);
+            i += 2;
+            if (u == 0 && stop)
+                break;
+            if (u >= 0xD800 && u <= 0xDBFF && len - i >= 2 && (s[i + 1] & 0xFC) == 0xDC) {
+                cp = 0x10000 + ((u - 0xD800) << 10) + ((uint32_t)(s[i] | s[i + 1] << 8) - 0xDC00);
+                i += 2;
+            } else {
+                cp = u >= 0xD800 && u <= 0xDFFF ? 0xFFFD : u;
+            }
+        }
+        char b[4];
+        size_t k = g_unichar_to_utf8(cp, b);
+        if (k > size - 1 - n) {
+            *cut = true;
+            break;
+        }
+        memcpy(dst + n, b, k);
+        n += k;
+    }
+    dst[n] = 0;
+    return n;
+}
+
+/* Random strings, mostly ASCII (the fast path) with NULs, two- and
+ * three-byte characters, pairs and stray surrogates, odd lengths, every
+ * destination size up to past the whole: equal to the reference. */
+static void test_utf16_random(void)
+{
+    GRand *rng = g_rand_new_with_seed(13);
+    static const uint16_t odd_units[] = { 0, 0x7F, 0x80, 0xE9, 0x7FF, 0x800, 0xFFFF, 0xD83D, 0xDE00, 0xDC00 };
+    for (int round = 0; round < 3000; round++) {
+        uint8_t s[40];
+        size_t len = (size_t)g_rand_int_range(rng, 0, (gint32)sizeof s + 1);
+        for (size_t i = 0; i + 1 < len; i += 2) {
+            uint16_t u = g_rand_int_range(rng, 0, 4) ? (uint16_t)g_rand_int_range(rng, 1, 0x80)
+                                                      : odd_units[g_rand_int_range(rng, 0, G_N_ELEMENTS(odd_units))];
+            s[i] = (uint8_t)u;
+            s[i + 1] = (uint8_t)(u >> 8);
+        }
+        if (len & 1)
+            s[len - 1] = 'q';
+        for (size_t size = 1; size < 2 * sizeof s; size++) {
+            for (int stop = 0; stop < 2; stop++) {
+                char got[2 * sizeof s], want[2 * sizeof s];
+                bool gcut, wcut;
+                size_t gn = utf16le_to_utf8(s, len, stop, got, size, &gcut);
+                size_t wn = ref_utf16(s, len, stop, want, size, &wcut);
+                g_assert_cmpuint(gn, ==, wn);
+                g_assert_cmpmem(got, gn + 1, want, wn + 1);
+                g_assert_cmpint(gcut, ==, wcut);
+            }
+        }
+    }
+    g_rand_free(rng);
+}
+
 static void test_tables(void)
 {
     char buf[64];
@@ -434,6 +503,7 @@ int main(int argc, char **argv)
     g_test_add_func("/gss/deep-nesting", test_deep_nesting);
     g_test_add_func("/gss/many-mechs", test_many_mechs);
     g_test_add_func("/gss/utf16", test_utf16);
+    g_test_add_func("/gss/utf16-random", test_utf16_random);
     g_test_add_func("/gss/tables", test_tables);
     return g_test_run();
 }
