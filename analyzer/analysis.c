@@ -21,12 +21,8 @@
 
 /* The session model is the flow table's first observer; the stream writer
  * (--write-streams) is another, with its own per-connection pointer.  The
- * session model's pointer is a conn_user: the connection and whether its
- * classification event was sent. */
-struct conn_user {
-    struct smb_conn *smb;
-    bool announced; /* events.conn_classified was called */
-};
+ * session model's pointer is the connection's struct smb_conn itself
+ * (whether its classification event was sent is its `announced`). */
 
 /* The session state of a TCP connection is made with its first stream
  * byte or gap, not at its SYN: a connection without data cannot carry SMB
@@ -39,16 +35,14 @@ static void on_conn_open(void *ctx, struct flow_conn *c, void **user)
     *user = NULL;
 }
 
-static struct conn_user *conn_user_of(struct analysis *a, struct flow_conn *c, void **user)
+static struct smb_conn *conn_user_of(struct analysis *a, struct flow_conn *c, void **user)
 {
     if (!*user) {
         /* The session starts as it did when it was made at the flow's
          * opening, when the flow was still marked mid-stream (its SYN is
          * noted after the open callback): same framing mode, same answer.
          * It keeps the flow itself (not a copy) to ask it about the SYN. */
-        struct conn_user *u = g_new0(struct conn_user, 1);
-        u->smb = smb_conn_new(&a->session_cfg, c, true);
-        *user = u;
+        *user = smb_conn_new(&a->session_cfg, c, true);
     }
     return *user;
 }
@@ -67,12 +61,11 @@ static enum transport_class provisional_class(const struct smb_conn *s, const st
 static void on_data(void *ctx, struct flow_conn *c, void **user, int dir, const uint8_t *p, size_t n, int64_t ts)
 {
     struct analysis *a = ctx;
-    struct conn_user *u = conn_user_of(a, c, user);
-    smb_conn_data(u->smb, dir, p, n, ts);
-    if (!u->announced && a->events.conn_classified) {
-        const struct smb_conn *s = u->smb;
+    struct smb_conn *s = conn_user_of(a, c, user);
+    smb_conn_data(s, dir, p, n, ts);
+    if (!s->announced && a->events.conn_classified) {
         if (s->smb2_response_seen || s->smb1_response_seen || s->n_neg_codes) {
-            u->announced = true;
+            s->announced = true;
             a->events.conn_classified(a->events.ctx, s, c, provisional_class(s, c), ts);
         }
     }
@@ -80,8 +73,7 @@ static void on_data(void *ctx, struct flow_conn *c, void **user, int dir, const 
 
 static void on_gap(void *ctx, struct flow_conn *c, void **user, int dir, uint64_t n, int64_t ts)
 {
-    struct conn_user *u = conn_user_of(ctx, c, user);
-    smb_conn_gap(u->smb, dir, n, ts);
+    smb_conn_gap(conn_user_of(ctx, c, user), dir, n, ts);
 }
 
 /* A connection that carried NBSS belongs in the NetBIOS ledger: on 139 its
@@ -183,15 +175,13 @@ static void note_tail(struct analysis *a, const struct flow_conn *c, enum flow_c
 static void on_conn_close(void *ctx, struct flow_conn *c, void **user, enum flow_close_reason r)
 {
     struct analysis *a = ctx;
-    struct conn_user *u = *user;
+    struct smb_conn *s = *user;
     *user = NULL;
-    if (!u) {
+    if (!s) {
         note_tail(a, c, r);
         return;
     }
-    struct smb_conn *s = u->smb;
-    bool announced = u->announced;
-    g_free(u);
+    bool announced = s->announced;
     if (s->smbd) /* iWARP (SMB or not): FPDUs that failed their CRC were never read */
         a->iwarp_crc_bad += s->smbd->crc_bad;
     if (smb_conn_close(s, c, flow_close_reason_name(r)))

@@ -138,6 +138,10 @@ struct smb_conn {
     /* decoding state */
     uint32_t pdu_cap;
     bool no_fast_path;
+
+    /* the analysis told its event consumer what the connection is (the
+     * analysis's own flag, kept here: one allocation less per connection) */
+    bool announced;
 };
 
 struct session_config {

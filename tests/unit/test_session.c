@@ -10,7 +10,9 @@
 #include <glib.h>
 #include <string.h>
 
+#include "conn_summary.h"
 #include "ctx_pool.h"
+#include "verdict.h"
 #include "session.h"
 #include "smb_test_util.h"
 
@@ -273,6 +275,41 @@ static void test_ctx_bounded(void)
     g_free(kept);
 }
 
+/* conn_summary_from_conn() reuses the policy's last answer for equal
+ * facts: one policy variable changed in place between connections, and
+ * connections of other facts in between, must still get the policy's own
+ * answer each time. */
+static void test_summary_policy_changes(void)
+{
+    struct session_config cfg = { 0 };
+    struct smb_conn *c[2] = { open_conn(&cfg, 0, false), open_conn(&cfg, 0, false) };
+    feed(c[0], smb1_conv, G_N_ELEMENTS(smb1_conv), false);
+    feed(c[1], smb2_conv, G_N_ELEMENTS(smb2_conv), false);
+    for (int i = 0; i < 2; i++)
+        g_assert_true(close_conn(c[i]));
+    struct policy p = policy_default();
+    uint32_t seen = 0;
+    for (int round = 0; round < 12; round++) {
+        p.allow_smb1 = round % 3 == 1;
+        p.require_signing = round % 4 >= 2;
+        p.min_dialect = round % 5 == 4 ? 0x0311 : 0;
+        p.require_kerberos = round == 7;
+        for (int k = 0; k < 4; k++) {
+            const struct smb_conn *s = c[(round + k / 2) % 2];
+            struct conn_summary cs;
+            conn_summary_from_conn(&cs, s, &p);
+            struct policy_conn_facts f = verdict_conn_facts(s);
+            g_assert_cmphex(cs.rules, ==, policy_check_connection(&p, &f));
+            g_assert_cmphex(cs.undecided, ==, policy_undecided_connection(&p, &f));
+            seen |= cs.rules;
+        }
+    }
+    /* the rounds broke rules and kept to them */
+    g_assert_cmpuint(__builtin_popcount(seen), >=, 2);
+    for (int i = 0; i < 2; i++)
+        smb_conn_free(c[i]);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -282,5 +319,6 @@ int main(int argc, char **argv)
     g_test_add_func("/session/not-smb-message", test_not_smb_message);
     g_test_add_func("/session/ctx-shared", test_ctx_shared);
     g_test_add_func("/session/ctx-bounded", test_ctx_bounded);
+    g_test_add_func("/session/summary-policy-changes", test_summary_policy_changes);
     return g_test_run();
 }
