@@ -65,8 +65,9 @@ static void test_json_escaping(void)
 }
 
 /* The writer skips plain text eight bytes at a time: each byte that needs
- * care, at every position of a 20-byte string (in and across the 8-byte
- * steps), is still escaped exactly as alone, and the plain bytes kept. */
+ * care, at every position of strings of 1 to 20 bytes (in and across the
+ * 8-byte steps, and in the padded last word), is still escaped exactly as
+ * alone, and the plain bytes kept. */
 static const uint8_t *probe_bytes;
 static size_t probe_len;
 static void build_probe(struct json *j) { json_str_bytes(j, probe_bytes, probe_len); }
@@ -79,16 +80,19 @@ static void test_json_escaping_positions(void)
     } cases[] = { { 0x00, "\\u0000" }, { 0x1f, "\\u001f" }, { '"', "\\\"" }, { '\\', "\\\\" },
                   { 0x7f, "\\u007f" }, { 0x80, "\\ufffd" }, { 0xff, "\\ufffd" }, { 0x20, " " }, { 0x7e, "~" },
                   { '\n', "\\n" } };
+    /* every length up to 20: the last bytes of a string are tested as one
+     * padded word */
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
-        for (size_t pos = 0; pos < 20; pos++) {
+        for (size_t len = 1; len <= 20; len++)
+        for (size_t pos = 0; pos < len; pos++) {
             uint8_t in[20];
             memset(in, 'a', sizeof in);
             in[pos] = cases[k].c;
             probe_bytes = in;
-            probe_len = sizeof in;
+            probe_len = len;
             char *got = json_of(build_probe);
             GString *want = g_string_new("\"");
-            for (size_t i = 0; i < sizeof in; i++)
+            for (size_t i = 0; i < len; i++)
                 g_string_append(want, i == pos ? cases[k].out : "a");
             g_string_append_c(want, '"');
             g_assert_cmpstr(got, ==, want->str);
