@@ -224,6 +224,7 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
     a->census = census_new();
     a->session_cfg.pdu_cap = cfg->pdu_cap;
     a->session_cfg.no_fast_path = cfg->no_fast_path;
+    a->session_cfg.pool = session_pool_new();
     a->roce = roce_table_new(&a->session_cfg, 0);
     a->first_ts = INT64_MAX;
     a->last_ts = INT64_MIN;
@@ -608,6 +609,9 @@ void analysis_free(struct analysis *a)
         char err[CAPTURE_ERRBUF_SIZE];
         pcapng_out_close(a->pcapng, err);
     }
+    /* last: freeing the QUIC and RoCE tables and the connections gave
+     * their blocks back to it */
+    session_pool_free(a->session_cfg.pool);
     memset(a, 0, sizeof *a);
 }
 

@@ -29,11 +29,66 @@ static void array_free(GArray *a)
         g_array_free(a, TRUE);
 }
 
+#define SESSION_POOL_MAX 32u
+
+struct session_pool {
+    struct smb_conn_priv *conn[SESSION_POOL_MAX];
+    struct smb_conn_live *live[SESSION_POOL_MAX];
+    unsigned n_conn, n_live;
+};
+
+struct session_pool *session_pool_new(void) { return g_new0(struct session_pool, 1); }
+
+void session_pool_free(struct session_pool *pool)
+{
+    if (!pool)
+        return;
+    for (unsigned i = 0; i < pool->n_conn; i++)
+        g_free(pool->conn[i]);
+    for (unsigned i = 0; i < pool->n_live; i++)
+        g_free(pool->live[i]);
+    g_free(pool);
+}
+
+/* A zeroed block of a pool's list, or a new one. */
+static void *pool_take(struct session_pool *pool, bool live, size_t size)
+{
+    void *b = NULL;
+    if (pool && live && pool->n_live)
+        b = pool->live[--pool->n_live];
+    else if (pool && !live && pool->n_conn)
+        b = pool->conn[--pool->n_conn];
+    if (!b)
+        return g_malloc0(size);
+    memset(b, 0, size);
+    return b;
+}
+
+static void live_release(struct smb_conn_priv *p)
+{
+    struct session_pool *pool = p->pool;
+    if (p->live && pool && pool->n_live < SESSION_POOL_MAX)
+        pool->live[pool->n_live++] = p->live;
+    else
+        g_free(p->live);
+    p->live = NULL;
+}
+
+static void conn_release(struct smb_conn_priv *p)
+{
+    struct session_pool *pool = p->pool;
+    if (pool && pool->n_conn < SESSION_POOL_MAX)
+        pool->conn[pool->n_conn++] = p;
+    else
+        g_free(p);
+}
+
 /* Both directions start at a header unless the capture began mid-connection. */
 static struct smb_conn *conn_new(const struct session_config *cfg, bool midstream)
 {
-    struct smb_conn_priv *p = g_new0(struct smb_conn_priv, 1);
+    struct smb_conn_priv *p = pool_take(cfg->pool, false, sizeof *p);
     struct smb_conn *s = &p->pub;
+    p->pool = cfg->pool;
     p->negotiate_dir = p->request_dir = -1;
     p->known_client = -1;
     p->start_seen = !midstream;
@@ -41,7 +96,7 @@ static struct smb_conn *conn_new(const struct session_config *cfg, bool midstrea
     s->no_fast_path = cfg->no_fast_path;
     s->smb1_chosen = -1;
     s->smb1_dialects = s->dialects_offered = s->sessions = s->shares = session_empty_array();
-    p->live = g_new0(struct smb_conn_live, 1);
+    p->live = pool_take(cfg->pool, true, sizeof *p->live);
     s->fr = p->live->fr;
     for (int d = 0; d < 2; d++) {
         p->dctx[d].s = s;
@@ -192,8 +247,7 @@ static bool conn_close(struct smb_conn *s, const struct close_facts *f, const ch
     s->gap_bytes += f->gap_bytes;
     s->overlap_conflicts += f->overlap_conflicts;
     s->retransmissions += f->retransmissions;
-    g_free(p->live);
-    p->live = NULL;
+    live_release(p);
     s->fr = NULL;
     rdma_iwarp_free(p->iwarp);
     p->iwarp = NULL;
@@ -263,6 +317,9 @@ bool smb_conn_close_endpoints(struct smb_conn *s, int64_t first_ts, int64_t last
 
 void smb_conn_retain(struct smb_conn *s)
 {
+    /* kept past its analysis's thread (--jobs folds kept connections into
+     * another analysis): its blocks are freed, never pooled */
+    priv(s)->pool = NULL;
     if (s->ctx_pooled)
         return;
     s->ctx_request = ctx_pool_keep(s->ctx_request);
@@ -288,7 +345,7 @@ void smb_conn_free(struct smb_conn *s)
     if (s->fr)
         for (int d = 0; d < 2; d++)
             framer_free(&s->fr[d]);
-    g_free(priv(s)->live);
+    live_release(priv(s));
     rdma_iwarp_free(priv(s)->iwarp);
     g_free(s->smbd);
     g_free(s->quic);
@@ -314,5 +371,5 @@ void smb_conn_free(struct smb_conn *s)
     ctx_list_free(s, s->ctx_request);
     ctx_list_free(s, s->ctx_response);
     g_free(s->pending_auth);
-    g_free(priv(s));
+    conn_release(priv(s));
 }

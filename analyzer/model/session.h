@@ -144,10 +144,24 @@ struct smb_conn {
     bool announced;
 };
 
+struct session_pool;
+
 struct session_config {
     uint32_t pdu_cap;      /* 0 = FRAMER_DEFAULT_CAP */
     bool no_fast_path;
+    /* Spare session allocations for the connections made with this config,
+     * or NULL: one analysis's own (one thread's), made with
+     * session_pool_new() and freed after every connection made with it
+     * that was not retained (smb_conn_retain) has been freed. */
+    struct session_pool *pool;
 };
+
+/* A capture of short connections makes and frees two blocks of 600-800
+ * bytes per connection (the session and its open-connection state):
+ * allocating them zeroed was as costly as the connection's close.  The
+ * pool keeps a few freed ones for the next connections. */
+struct session_pool *session_pool_new(void);
+void session_pool_free(struct session_pool *pool);
 
 /* Where a carrier that keeps its own connection table (QUIC, RoCEv2) hands a
  * closed SMB connection: the analysis owns s from then on. */

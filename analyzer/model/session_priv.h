@@ -68,6 +68,7 @@ struct smb_conn_priv {
     bool not_smb;       /* see smb_conn_not_smb() */
     struct rdma_iwarp *iwarp; /* SMB Direct over iWARP framing (rdma_iwarp.c), NULL otherwise */
     uint8_t iwarp_probe;      /* whether the first data was an MPA request: unknown, no, yes */
+    struct session_pool *pool; /* where the blocks go back when freed; NULL once retained */
 };
 
 

@@ -34,7 +34,7 @@ static struct smb_conn *conn(bool midstream, struct flow_conn *fc)
     fc->midstream = midstream;
     fc->port[0] = 40000;
     fc->port[1] = 443;
-    struct session_config cfg = { 0, false };
+    struct session_config cfg = { 0, false, NULL };
     return smb_conn_new(&cfg, fc, midstream);
 }
 
