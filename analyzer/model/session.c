@@ -34,7 +34,9 @@ static void array_free(GArray *a)
 struct session_pool {
     struct smb_conn_priv *conn[SESSION_POOL_MAX];
     struct smb_conn_live *live[SESSION_POOL_MAX];
-    unsigned n_conn, n_live;
+    struct smb2_neg_ctx_list *ctx[SESSION_POOL_MAX]; /* a NEGOTIATE's context list, 800 bytes */
+    GArray *dialects[SESSION_POOL_MAX];              /* uint16_t, emptied */
+    unsigned n_conn, n_live, n_ctx, n_dialects;
 };
 
 struct session_pool *session_pool_new(void) { return g_new0(struct session_pool, 1); }
@@ -47,7 +49,28 @@ void session_pool_free(struct session_pool *pool)
         g_free(pool->conn[i]);
     for (unsigned i = 0; i < pool->n_live; i++)
         g_free(pool->live[i]);
+    for (unsigned i = 0; i < pool->n_ctx; i++)
+        g_free(pool->ctx[i]);
+    for (unsigned i = 0; i < pool->n_dialects; i++)
+        g_array_free(pool->dialects[i], TRUE);
     g_free(pool);
+}
+
+struct smb2_neg_ctx_list *session_ctx_list_copy(struct smb_conn *s, const struct smb2_neg_ctx_list *l)
+{
+    struct session_pool *pool = priv(s)->pool;
+    struct smb2_neg_ctx_list *c = pool && pool->n_ctx ? pool->ctx[--pool->n_ctx] : g_new(struct smb2_neg_ctx_list, 1);
+    memcpy(c, l, sizeof *c);
+    return c;
+}
+
+GArray *session_dialects_array(struct smb_conn *s)
+{
+    struct session_pool *pool = priv(s)->pool;
+    if (s->dialects_offered == session_empty_array())
+        s->dialects_offered = pool && pool->n_dialects ? pool->dialects[--pool->n_dialects]
+                                                       : g_array_new(FALSE, FALSE, sizeof(uint16_t));
+    return s->dialects_offered;
 }
 
 /* A zeroed block of a pool's list, or a new one. */
@@ -332,10 +355,25 @@ void smb_conn_retain(struct smb_conn *s)
  * folded into groups and freed as they close). */
 static void ctx_list_free(struct smb_conn *s, struct smb2_neg_ctx_list *l)
 {
+    struct session_pool *pool = priv(s)->pool;
     if (s->ctx_pooled)
         ctx_pool_drop(l);
+    else if (l && pool && pool->n_ctx < SESSION_POOL_MAX)
+        pool->ctx[pool->n_ctx++] = l;
     else
         g_free(l);
+}
+
+static void dialects_free(struct smb_conn *s)
+{
+    struct session_pool *pool = priv(s)->pool;
+    GArray *a = s->dialects_offered;
+    if (a != session_empty_array() && pool && pool->n_dialects < SESSION_POOL_MAX) {
+        g_array_set_size(a, 0);
+        pool->dialects[pool->n_dialects++] = a;
+    } else {
+        array_free(a);
+    }
 }
 
 void smb_conn_free(struct smb_conn *s)
@@ -363,7 +401,7 @@ void smb_conn_free(struct smb_conn *s)
         wstr_free(&r->service);
     }
     array_free(s->smb1_dialects);
-    array_free(s->dialects_offered);
+    dialects_free(s);
     array_free(s->sessions);
     array_free(s->shares);
     wstr_free(&s->called_name);

@@ -41,7 +41,7 @@ void on_smb1_negotiate_request(void *ctx, const struct smb1_header_info *h, cons
         uint16_t code = smb1_dialect_smb2_code(r->dialects[i].p, r->dialects[i].len);
         if (code && (s->dialects_from_smb1 || s->dialects_offered->len == 0)) {
             s->dialects_from_smb1 = true;
-            g_array_append_val(session_array(&s->dialects_offered, sizeof(uint16_t)), code);
+            g_array_append_val(session_dialects_array(s), code);
             s->dialects_total++;
         }
     }
@@ -89,12 +89,12 @@ void on_smb2_negotiate_request(void *ctx, const struct smb2_header_info *h, cons
     s->dialects_total = r->dialect_count;
     guint n = r->dialects_stored < SESSION_MAX_DIALECTS ? r->dialects_stored : SESSION_MAX_DIALECTS;
     if (n)
-        g_array_append_vals(session_array(&s->dialects_offered, sizeof(uint16_t)), r->dialects, n);
+        g_array_append_vals(session_dialects_array(s), r->dialects, n);
     s->client_security_mode = r->security_mode;
     s->client_capabilities = r->capabilities;
     memcpy(s->client_guid, r->client_guid, 16);
     if (r->contexts.status != SMB2_CTX_ABSENT) {
-        s->ctx_request = g_memdup2(&r->contexts, sizeof r->contexts);
+        s->ctx_request = session_ctx_list_copy(s, &r->contexts);
     }
 }
 
@@ -113,7 +113,7 @@ void on_smb2_negotiate_response(void *ctx, const struct smb2_header_info *h, con
     s->max_transact = r->max_transact;
     if (r->contexts.status != SMB2_CTX_ABSENT) {
         if (!s->ctx_response)
-            s->ctx_response = g_memdup2(&r->contexts, sizeof r->contexts);
+            s->ctx_response = session_ctx_list_copy(s, &r->contexts);
         else
             memcpy(s->ctx_response, &r->contexts, sizeof r->contexts);
         const struct smb2_neg_ctx *enc = smb2_ctx_find(&r->contexts, SMB2_CTX_ENCRYPTION);

@@ -88,6 +88,12 @@ static inline GArray *session_array(GArray **a, guint elt_size)
     return *a;
 }
 
+/* A connection's copy of a NEGOTIATE context list, and its dialects_offered
+ * made (uint16_t), from the pool when it has them (session.h: struct
+ * session_pool); both go back when the connection is freed. */
+struct smb2_neg_ctx_list *session_ctx_list_copy(struct smb_conn *s, const struct smb2_neg_ctx_list *l);
+GArray *session_dialects_array(struct smb_conn *s);
+
 static inline void wstr_set_text(struct wstr *w, const char *text) { wstr_set(w, (const uint8_t *)text, strlen(text)); }
 
 /* The framer callbacks of every connection (session_frame.c). */
