@@ -66,15 +66,19 @@ void json_init(struct json *j, FILE *out, bool pretty)
     j->after_key = false;
 }
 
+static const char indent[] = "\n                                                                ";
+
+static size_t indent_len(const struct json *j)
+{
+    size_t n = 1 + 2 * (size_t)j->depth;
+    return n > sizeof indent - 1 ? sizeof indent - 1 : n;
+}
+
 static void newline(struct json *j)
 {
     if (!j->pretty)
         return;
-    static const char indent[] = "\n                                                                ";
-    size_t n = 1 + 2 * (size_t)j->depth;
-    if (n > sizeof indent - 1)
-        n = sizeof indent - 1;
-    out_n(j, indent, n);
+    out_n(j, indent, indent_len(j));
 }
 
 /* Separator before a value; a value right after its key needs none. */
@@ -194,8 +198,33 @@ static void write_string(struct json *out, const uint8_t *s, size_t n)
 
 void json_key(struct json *j, const char *key)
 {
-    before_value(j);
     size_t n = strlen(key);
+    if (!j->after_key && j->depth > 0 && n <= 64 && plain_run((const uint8_t *)key, n) == n) {
+        /* a member's separator, indentation and short plain key written
+         * straight into the buffer after one room check (a report writes
+         * about two keys per value); the whole indentation string is
+         * copied (a fixed size) and only its needed part kept */
+        size_t ind = j->pretty ? indent_len(j) : 0;
+        if (1 + sizeof indent + n + 4 > sizeof j->buf - j->used)
+            json_flush(j);
+        char *p = j->buf + j->used;
+        if (!j->first[j->depth])
+            *p++ = ',';
+        j->first[j->depth] = false;
+        memcpy(p, indent, sizeof indent);
+        p += ind;
+        *p++ = '"';
+        memcpy(p, key, n);
+        p += n;
+        *p++ = '"';
+        *p++ = ':';
+        if (j->pretty)
+            *p++ = ' ';
+        j->used = (size_t)(p - j->buf);
+        j->after_key = true;
+        return;
+    }
+    before_value(j);
     const size_t sep = j->pretty ? 2 : 1;
     /* the usual key (short, plain): quotes, key and separator in one go;
      * a report writes about two keys per value */
