@@ -245,10 +245,8 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
      * by default (bounded: at most a megabyte whatever the capture);
      * --no-merge-state leaves it out. */
     if (a->cfg->merge_state) {
-        char *ms = mstate_member_text(a);
         json_key(j, "merge_state");
-        json_raw(j, ms, strlen(ms));
-        g_free(ms);
+        mstate_write_member(j, a);
     }
 
     json_end_object(j);
