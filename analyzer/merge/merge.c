@@ -210,7 +210,7 @@ static JsonNode *verified_state(JsonNode *root, JsonNode **detail, char *err, si
     JsonObject *top = JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
     JsonNode *ms = top ? json_object_get_member(top, "merge_state") : NULL;
     if (!ms || !JSON_NODE_HOLDS_OBJECT(ms)) {
-        snprintf(err, errlen, "not an smbscope JSON report with a merge_state (write the reports with smbscope --format json --merge-state)");
+        snprintf(err, errlen, "not an smbscope JSON report with a merge_state (smbscope --format json writes one unless --no-merge-state)");
         return NULL;
     }
     JsonObject *o = json_node_get_object(ms);

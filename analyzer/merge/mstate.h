@@ -28,6 +28,10 @@
  * past them records are folded, their counts kept and reported. */
 #define MSTATE_PAIRS_CAP 2048u     /* census pairs (SYNs to 139 and 445 per client and server) */
 #define MSTATE_SMB_HOSTS_CAP 2048u /* SMB host records, the ones the hosts view ranks first */
+#define MSTATE_NB_ROWS_CAP 2048u   /* NetBIOS rows, those nearest the capture's edges (mstate_nb.c) */
+#define MSTATE_HOSTS_CAP 2048u     /* NetBIOS host records, the most involved */
+#define MSTATE_DNS_KEYS_CAP 4096u  /* names seen in DNS, LLMNR, mDNS */
+#define MSTATE_EXACT_CAP 4096u     /* hashes of a distinct set; past it its HyperLogLog registers */
 #define MSTATE_DIGEST_PREFIX "sha256:"
 #define MSTATE_DIGEST_LEN (sizeof MSTATE_DIGEST_PREFIX - 1 + 64)
 
@@ -41,9 +45,12 @@ void mstate_digest(JsonNode *state, JsonNode *detail, int format, char out[MSTAT
 /* A node in json-glib's compact form; g_free. */
 char *mstate_node_text(JsonNode *n);
 
-/* A distinct set as {"exact": [hash hex...]} or {"hll": hex, "counted": n};
- * read back: its hashes added, or its registers united into d. */
-void mstate_put_distinct(struct json *b, const char *k, const struct distinct *d);
+/* A distinct set as {"exact": [hash hex...]} (at most exact_cap hashes; 0:
+ * no cap) or {"hll": hex, "counted": n}; read back: its hashes added, or
+ * its registers united into d (a count past the cap becomes an estimate). */
+void mstate_put_distinct(struct json *b, const char *k, const struct distinct *d, uint32_t exact_cap);
+/* The NetBIOS rows, overflow, non-IP counts and hosts (mstate_nb.c). */
+void mstate_build_netbios(struct json *b, const struct analysis *a);
 void mstate_get_distinct(struct jget *g, const struct jpath *p, JsonObject *parent, const char *k,
                          struct distinct *d);
 /* The "hll" member of o into regs (DISTINCT_HLL_REGS bytes); false when

@@ -213,7 +213,7 @@ static void smb_host_rec(struct json *b, const struct host_rec *r, const struct 
  * folded: how many, their connection ends (merge counts them as ends
  * without a record), and the HyperLogLog of every address (merge's host
  * total is then an estimate, labelled so). */
-static void smb_hosts_state(struct json *b, const struct smb_hosts *hosts)
+static void smb_hosts_state(struct json *b, const struct smb_hosts *hosts, uint64_t a_folded)
 {
     uint32_t n = smb_hosts_size(hosts), kept = 0;
     struct ranked *v = g_new(struct ranked, n ? n : 1);
@@ -238,7 +238,7 @@ static void smb_hosts_state(struct json *b, const struct smb_hosts *hosts)
     json_begin_object(b);
     kint(b, "unrecorded", smb_hosts_unrecorded(hosts));
     kint(b, "cap", MSTATE_SMB_HOSTS_CAP);
-    kint(b, "folded", folded);
+    kint(b, "folded", folded + a_folded);
     kint(b, "folded_ends", folded_ends);
     names(b, "fields", smb_host_fields, G_N_ELEMENTS(smb_host_fields));
     json_key(b, "records");
@@ -247,7 +247,7 @@ static void smb_hosts_state(struct json *b, const struct smb_hosts *hosts)
         smb_host_rec(b, v[i].r, v[i].x);
     json_end_array(b);
     if (folded || est) /* the table's estimator holds every address it was given */
-        mstate_put_distinct(b, "all", smb_hosts_addresses(hosts));
+        mstate_put_distinct(b, "all", smb_hosts_addresses(hosts), 0);
     json_end_object(b);
     g_free(v);
 }
@@ -273,7 +273,7 @@ void mstate_build_conns(struct json *b, const struct analysis *a)
         group(b, conn_groups_at(groups, g_array_index(order, uint32_t, i)));
     g_array_free(order, TRUE);
     json_end_array(b);
-    smb_hosts_state(b, hosts);
+    smb_hosts_state(b, hosts, a->state_folded.smb_hosts);
     kint(b, "conns_detailed", a->conns->len + (a->conn_detail_json ? a->conn_detail_json->len : 0));
     kint(b, "conns_omitted", a->conns_omitted);
     kint(b, "edges_joined", a->edges_joined);
@@ -397,6 +397,7 @@ static void fold_smb_hosts(struct jget *g, const struct jpath *p, struct analysi
     smb_hosts_fold_unrecorded(a->smb_hosts, jget_u64(g, &hp, o, "unrecorded", INT64_MAX));
     uint64_t cap = jget_u64(g, &hp, o, "cap", MAX_SMB_HOSTS);
     uint64_t folded = jget_u64(g, &hp, o, "folded", INT64_MAX);
+    a->state_folded.smb_hosts += folded;
     /* the folded hosts' connection ends have no record here either */
     smb_hosts_fold_unrecorded(a->smb_hosts, jget_u64(g, &hp, o, "folded_ends", INT64_MAX));
     JsonArray *arr = jget_arr(g, &hp, o, "records", (guint)cap);

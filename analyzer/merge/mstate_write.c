@@ -13,79 +13,10 @@
 #include "ipfrag.h"
 #include "mstate_canon.h"
 #include "mstate_conns.h"
+#include "mstate_put.h"
 #include "netbios.h"
 #include "quic_table.h"
 #include "rdma.h"
-
-static void kint(struct json *b, const char *k, uint64_t v)
-{
-    json_key(b, k);
-    json_int(b, v > INT64_MAX ? INT64_MAX : (gint64)v);
-}
-
-/* A run of integer members from a table: the state's counters are many,
- * and a table keeps each one a line of name and value. */
-struct kv {
-    const char *k;
-    uint64_t v;
-};
-
-static void kints(struct json *b, const struct kv *kv, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        kint(b, kv[i].k, kv[i].v);
-}
-
-/* An object member of integers only. */
-static void kobj_ints(struct json *b, const char *k, const struct kv *kv, size_t n)
-{
-    json_key(b, k);
-    json_begin_object(b);
-    kints(b, kv, n);
-    json_end_object(b);
-}
-
-#define KINTS(b, ...)                                             \
-    do {                                                          \
-        const struct kv kv_[] = { __VA_ARGS__ };                  \
-        kints(b, kv_, G_N_ELEMENTS(kv_));                         \
-    } while (0)
-#define KOBJ_INTS(b, name, ...)                                   \
-    do {                                                          \
-        const struct kv kv_[] = { __VA_ARGS__ };                  \
-        kobj_ints(b, name, kv_, G_N_ELEMENTS(kv_));               \
-    } while (0)
-
-static void kts(struct json *b, const char *k, int64_t v)
-{
-    json_key(b, k);
-    json_int(b, v);
-}
-
-static void kbool(struct json *b, const char *k, bool v)
-{
-    json_key(b, k);
-    json_bool(b, v);
-}
-
-/* Bytes of any kind as valid UTF-8 (json-glib writes strings as given). */
-static void kstr(struct json *b, const char *k, const char *s)
-{
-    json_key(b, k);
-    if (!s) {
-        json_null(b);
-        return;
-    }
-    char *v = g_utf8_make_valid(s, -1);
-    json_str(b, v);
-    g_free(v);
-}
-
-static void kaddr(struct json *b, const char *k, const struct ip_addr *a)
-{
-    char buf[FMT_ADDR_LEN];
-    kstr(b, k, a->family ? fmt_addr(a, buf) : NULL);
-}
 
 /* An exact set as its hashes in hex (sorted: the same set, the same text),
  * or the HyperLogLog registers once estimating. */
@@ -95,13 +26,13 @@ static gint cmp_u64(gconstpointer pa, gconstpointer pb)
     return (a > b) - (a < b);
 }
 
-void mstate_put_distinct(struct json *b, const char *k, const struct distinct *d)
+void mstate_put_distinct(struct json *b, const char *k, const struct distinct *d, uint32_t exact_cap)
 {
     json_key(b, k);
     json_begin_object(b);
     uint32_t n;
     const uint64_t *slots = distinct_slots(d, &n);
-    if (!distinct_is_estimate(d)) {
+    if (!distinct_is_estimate(d) && (!exact_cap || distinct_count(d) <= exact_cap)) {
         GArray *v = g_array_new(FALSE, FALSE, sizeof(uint64_t));
         for (uint32_t i = 0; slots && i < n; i++)
             if (slots[i])
@@ -265,7 +196,7 @@ static void census(struct json *b, const struct analysis *a)
     KINTS(b, { "snaplen_cut", c->snaplen_cut }, { "snaplen_cut_smb", c->snaplen_cut_smb }, { "snaplen", c->snaplen },
           { "pairs_dropped", c->pairs_dropped }, { "dns_messages", c->dns_messages },
           { "dns_keys_dropped", c->dns_keys_dropped });
-    mstate_put_distinct(b, "udp_convs", c->udp_convs);
+    mstate_put_distinct(b, "udp_convs", c->udp_convs, MSTATE_EXACT_CAP);
     GPtrArray *keys = g_ptr_array_new();
     GHashTableIter it;
     gpointer key;
@@ -273,9 +204,17 @@ static void census(struct json *b, const struct analysis *a)
     while (g_hash_table_iter_next(&it, &key, NULL))
         g_ptr_array_add(keys, key);
     g_ptr_array_sort(keys, cmp_str);
+    /* at most MSTATE_DNS_KEYS_CAP (the first by name): merge counts the
+     * rest as keys dropped (a NetBIOS name of them may read as never seen
+     * in DNS) */
+    guint nkeys = keys->len < MSTATE_DNS_KEYS_CAP ? keys->len : MSTATE_DNS_KEYS_CAP;
+    const struct distinct *u = c->udp_convs;
+    bool udp_est = !distinct_is_estimate(u) && distinct_count(u) > MSTATE_EXACT_CAP;
+    KINTS(b, { "dns_keys_folded", keys->len - nkeys + a->state_folded.dns_keys },
+          { "udp_convs_folded", (udp_est ? distinct_count(u) : 0) + a->state_folded.udp_convs });
     json_key(b, "dns_keys");
     json_begin_array(b);
-    for (guint i = 0; i < keys->len; i++) {
+    for (guint i = 0; i < nkeys; i++) {
         char *v = g_utf8_make_valid(g_ptr_array_index(keys, i), -1);
         json_str(b, v);
         g_free(v);
@@ -311,101 +250,8 @@ static void census(struct json *b, const struct analysis *a)
         pair(b, census_pair_at(c, rank[i].slot));
     json_end_array(b);
     g_free(rank);
-    KINTS(b, { "pairs_cap", MSTATE_PAIRS_CAP }, { "pairs_folded", folded }, { "pair_syns_folded", folded_syns });
-    json_end_object(b);
-}
-
-static void nb_row(struct json *b, const struct nb_flow *f)
-{
-    json_begin_object(b);
-    kint(b, "proto", f->proto);
-    kaddr(b, "client", &f->client);
-    kint(b, "client_port", f->client_port);
-    kaddr(b, "server", &f->server);
-    kint(b, "server_port", f->server_port);
-    kint(b, "service", (uint64_t)f->service);
-    KINTS(b, { "packets", f->packets }, { "bytes", f->bytes });
-    kts(b, "first_seen", f->first_seen);
-    kts(b, "last_seen", f->last_seen);
-    kbool(b, "syn", f->syn);
-    kbool(b, "synack", f->synack);
-    kbool(b, "rst_from_server", f->rst_from_server);
-    kbool(b, "icmp_refused", f->icmp_refused);
-    kbool(b, "server_spoke", f->server_spoke);
-    kbool(b, "nbss_elsewhere", f->nbss_elsewhere);
-    KINTS(b, { "requests", f->requests }, { "queries", f->queries }, { "responses", f->responses },
-          { "queries_answered", f->queries_answered }, { "queries_untracked", f->queries_untracked },
-          { "names_dropped", f->names_dropped });
-    json_key(b, "names");
-    json_begin_array(b);
-    for (guint i = 0; f->names && i < f->names->len; i++) {
-        char *v = g_utf8_make_valid(g_ptr_array_index(f->names, i), -1);
-        json_str(b, v);
-        g_free(v);
-    }
-    json_end_array(b);
-    json_end_object(b);
-}
-
-static void netbios(struct json *b, struct nb_ledger *l)
-{
-    json_key(b, "netbios");
-    json_begin_object(b);
-    json_key(b, "rows");
-    json_begin_array(b);
-    for (guint i = 0; i < nb_ledger_count(l); i++)
-        nb_row(b, nb_ledger_row(l, i));
-    json_end_array(b);
-    const struct nb_overflow *o = nb_ledger_overflow(l);
-    json_key(b, "overflow");
-    json_begin_object(b);
-    KINTS(b, { "packets", o->packets }, { "bytes", o->bytes }, { "nbns", o->by_service[NB_SERVICE_NBNS] },
-          { "nbdgm", o->by_service[NB_SERVICE_NBDGM] }, { "nbss", o->by_service[NB_SERVICE_NBSS] });
-    kts(b, "first_seen", o->first_seen);
-    kts(b, "last_seen", o->last_seen);
-    mstate_put_distinct(b, "flows", nb_ledger_overflow_set(l));
-    json_end_object(b);
-    const struct nb_non_ip *n = nb_ledger_non_ip_counts(l);
-    json_key(b, "non_ip");
-    json_begin_object(b);
-    KINTS(b, { "netbeui", n->netbeui }, { "nbipx", n->nbipx });
-    kts(b, "first_seen", n->first_seen);
-    kts(b, "last_seen", n->last_seen);
-    json_end_object(b);
-    json_end_object(b);
-}
-
-static void hosts(struct json *b, struct host_table *t)
-{
-    json_key(b, "hosts");
-    json_begin_object(b);
-    json_key(b, "records");
-    json_begin_array(b);
-    for (uint32_t i = 0; i < host_table_size(t); i++) {
-        const struct host_rec *r = host_table_at(t, i);
-        json_begin_object(b);
-        kaddr(b, "addr", &r->addr);
-        KINTS(b, { "nb_roles", r->nb_roles }, { "services_sent", r->services_sent }, { "refused", r->refused },
-              { "nb_flows", r->nb_flows }, { "nb_flows_served", r->nb_flows_served },
-              { "nb_flows_unlisted", r->nb_flows_unlisted }, { "nb_packets_sent", r->nb_packets_sent });
-        kts(b, "first_seen", r->first_seen);
-        kts(b, "last_seen", r->last_seen);
-        json_end_object(b);
-    }
-    json_end_array(b);
-    const struct ip_addr *bc;
-    uint32_t nbc = host_table_broadcasts(t, &bc);
-    json_key(b, "broadcasts");
-    json_begin_array(b);
-    for (uint32_t i = 0; i < nbc; i++) {
-        char buf[FMT_ADDR_LEN];
-        json_str(b, fmt_addr(&bc[i], buf));
-    }
-    json_end_array(b);
-    bool est;
-    host_table_total(t, &est);
-    if (est)
-        mstate_put_distinct(b, "all", host_table_all(t));
+    KINTS(b, { "pairs_cap", MSTATE_PAIRS_CAP }, { "pairs_folded", folded + a->state_folded.syn_pairs },
+          { "pair_syns_folded", folded_syns });
     json_end_object(b);
 }
 
@@ -417,8 +263,7 @@ static void state(struct json *b, const struct analysis *a)
     counters(b, a);
     mstate_build_parts(b, a);
     census(b, a);
-    netbios(b, a->ledger);
-    hosts(b, nb_ledger_hosts_mut(a->ledger));
+    mstate_build_netbios(b, a);
     mstate_build_conns(b, a);
     json_end_object(b);
 }

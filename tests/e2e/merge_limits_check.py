@@ -100,7 +100,7 @@ def broadcast(smbscope, tmp):
     write_pcap(both, [first, second])
     write_pcap(a, [first])
     write_pcap(b, [second], t0=1_700_000_001)
-    _, out, err = run([smbscope, "-q", "-T", "json", "--merge-state", both])
+    _, out, err = run([smbscope, "-q", "-T", "json", both])
     doc = json.loads(out)
     hs = doc["hosts_summary"]
     addrs = [h["address"] for h in doc["hosts"]]
@@ -108,7 +108,7 @@ def broadcast(smbscope, tmp):
     expect("hosts_summary.total leaves a learned broadcast out", hs["total"] == 1 and hs["not_listed"] == 0, str(hs))
     ra, rb = os.path.join(tmp, "bcast-a.json"), os.path.join(tmp, "bcast-b.json")
     for cap, rep in ((a, ra), (b, rb)):
-        _, o, _ = run([smbscope, "-q", "-T", "json", "--merge-state", cap])
+        _, o, _ = run([smbscope, "-q", "-T", "json", cap])
         open(rep, "wb").write(o)
     rc, out, err = run([smbscope, "merge", "-T", "json", ra, rb])
     hs = json.loads(out)["hosts_summary"] if rc != 2 else {}
@@ -123,12 +123,12 @@ def jumps_and_marks(smbscope, tmp):
         cap = os.path.join(tmp, "jump%d.pcap" % k)
         write_pcap(cap, [tcp_frame("10.8.0.1", "10.8.0.2", 40000 + k, 8080)], t0=t0)
         rep = os.path.join(tmp, "jump%d.json" % k)
-        _, out, _ = run([smbscope, "-q", "-T", "json", "--merge-state", cap])
+        _, out, _ = run([smbscope, "-q", "-T", "json", cap])
         open(rep, "wb").write(out)
         caps.append(cap)
         reports.append(rep)
         expect("a run's report has no stats.merged (capture %d)" % k, "merged" not in json.loads(out)["stats"])
-    _, out, _ = run([smbscope, "-q", "-T", "json", "--merge-state"] + caps)
+    _, out, _ = run([smbscope, "-q", "-T", "json"] + caps)
     joint = json.loads(out)["stats"]["time_jumps"]
     expect("the joint run counts the jumps between captures", joint == 2, str(joint))
     rc, out, err = run([smbscope, "merge", "-T", "json"] + reports[::-1])
@@ -157,7 +157,7 @@ def caps(smbscope, samples, tmp):
         cap = os.path.join(tmp, "many%d.pcap" % k)
         subprocess.run([sys.executable, gen, "--samples", samples, "--many", "6000", "--clients", "3000",
                         "--servers", "3", "--seed", str(11 + k), cap], check=True, stdout=subprocess.DEVNULL)
-        rc, out, err = run([smbscope, "-q", "-T", "json", "--merge-state", cap])
+        rc, out, err = run([smbscope, "-q", "-T", "json", cap])
         rep = os.path.join(tmp, "many%d.json" % k)
         open(rep, "wb").write(out)
         reports.append(rep)
@@ -211,10 +211,10 @@ def tails(smbscope, samples, tmp):
         subprocess.run(["editcap", "-r", src, parts[1], "%d-%d" % (last_data + 1, len(lens))], check=True)
         reps = []
         for cap in parts:
-            _, out, _ = run([smbscope, "-q", "-T", "json", "--merge-state", cap])
+            _, out, _ = run([smbscope, "-q", "-T", "json", cap])
             reps.append(cap + ".json")
             open(reps[-1], "wb").write(out)
-        _, joint, _ = run([smbscope, "-q", "-T", "json", "--merge-state"] + parts)
+        _, joint, _ = run([smbscope, "-q", "-T", "json"] + parts)
         for order in (reps, reps[::-1]):
             rc, merged, err = run([smbscope, "merge", "-T", "json"] + order)
             d = merge_check.first_diff(merge_check.normal(json.loads(merged)), merge_check.normal(json.loads(joint))) \
