@@ -86,6 +86,7 @@ static void keep_first(struct rank *r, uint32_t total, uint32_t n)
 struct nb_folds {
     uint64_t rows;
     GHashTable *unlisted; /* client address (struct ip_addr) -> GUINT_TO_POINTER(rows it opened) */
+    GHashTable *row_hosts; /* the kept rows' client and server addresses: their records are kept first */
 };
 
 static guint addr_hash(gconstpointer p) { return (guint)distinct_hash(p, sizeof(struct ip_addr)); }
@@ -139,8 +140,12 @@ static void rows(struct json *b, const struct analysis *a, struct nb_folds *fo)
     keep_first(r, n, kept);
     json_key(b, "rows");
     json_begin_array(b);
-    for (uint32_t i = 0; i < kept; i++)
-        nb_row(b, nb_ledger_row(l, r[i].i));
+    for (uint32_t i = 0; i < kept; i++) {
+        const struct nb_flow *f = nb_ledger_row(l, r[i].i);
+        nb_row(b, f);
+        g_hash_table_add(fo->row_hosts, g_memdup2(&f->client, sizeof f->client));
+        g_hash_table_add(fo->row_hosts, g_memdup2(&f->server, sizeof f->server));
+    }
     json_end_array(b);
     struct nb_overflow o = *nb_ledger_overflow(l);
     struct distinct *flows = n > kept ? overflow_copy(l) : NULL;
@@ -176,10 +181,15 @@ static void hosts(struct json *b, const struct analysis *a, const struct nb_fold
     struct host_table *t = nb_ledger_hosts_mut(a->ledger);
     uint32_t n = host_table_size(t);
     struct rank *r = g_new(struct rank, n ? n : 1);
-    for (uint32_t i = 0; i < n; i++) { /* the most involved first: flows, then packets */
+    /* the hosts of the rows kept first (a row whose host has no record
+     * would be a host the report lists besides the estimate), then the
+     * most involved: flows, then packets */
+    for (uint32_t i = 0; i < n; i++) {
         const struct host_rec *h = host_table_at(t, i);
-        uint64_t flows = (uint64_t)h->nb_flows + h->nb_flows_served;
-        r[i] = (struct rank){ -(int64_t)((flows << 32) | (h->nb_packets_sent > UINT32_MAX ? UINT32_MAX : h->nb_packets_sent)), i };
+        uint64_t flows = (uint64_t)h->nb_flows + h->nb_flows_served, pk = h->nb_packets_sent;
+        uint64_t inv = (flows > 0xFFFFFu ? 0xFFFFFu : flows) << 40 | (pk > 0xFFFFFFFFFFu ? 0xFFFFFFFFFFu : pk);
+        bool row = g_hash_table_contains(fo->row_hosts, &h->addr);
+        r[i] = (struct rank){ (row ? INT64_MIN / 2 : 0) - (int64_t)(inv >> 2), i };
     }
     uint32_t kept = n < MSTATE_HOSTS_CAP ? n : MSTATE_HOSTS_CAP;
     keep_first(r, n, kept);
@@ -212,7 +222,8 @@ static void hosts(struct json *b, const struct analysis *a, const struct nb_fold
 
 void mstate_build_netbios(struct json *b, const struct analysis *a)
 {
-    struct nb_folds fo = { 0, g_hash_table_new_full(addr_hash, addr_equal, g_free, NULL) };
+    struct nb_folds fo = { 0, g_hash_table_new_full(addr_hash, addr_equal, g_free, NULL),
+                           g_hash_table_new_full(addr_hash, addr_equal, g_free, NULL) };
     json_key(b, "netbios");
     json_begin_object(b);
     rows(b, a, &fo);
@@ -226,4 +237,5 @@ void mstate_build_netbios(struct json *b, const struct analysis *a)
     json_end_object(b);
     hosts(b, a, &fo);
     g_hash_table_destroy(fo.unlisted);
+    g_hash_table_destroy(fo.row_hosts);
 }

@@ -197,8 +197,10 @@ def jobs(smbscope, reports, samples):
 
 
 def canonical(x):
-    """json-glib's compact form, which the digest is taken over."""
-    return json.dumps(x, separators=(",", ":"), ensure_ascii=False)
+    """The compact form the digest is taken over (smbscope's JSON writer:
+    as json.dumps, but DEL escaped; json.dumps never escapes it, so a raw
+    DEL in its output is always inside a string)."""
+    return json.dumps(x, separators=(",", ":"), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def redigest(doc):
