@@ -59,6 +59,7 @@ struct quic_table {
     void *closed_ctx;
     uint32_t cid_lens;    /* bit n: some registered CID has length n */
     uint8_t *scratch;
+    struct quic_kdf *kdf; /* kept HMAC handles (NULL: none, each derivation opens its own) */
     struct spare spare_sess, spare_crypto; /* struct quic_session, struct quic_reasm[2] */
     int64_t now;
     /* No track was last active before this (a lower bound): a sweep before
@@ -116,6 +117,7 @@ struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max
     t->closed = closed;
     t->closed_ctx = ctx;
     t->scratch = g_malloc(MAX_DATAGRAM);
+    t->kdf = quic_kdf_new();
     return t;
 }
 
@@ -245,6 +247,7 @@ static struct track *track_new(struct quic_table *t, const struct packet *pkt)
         .secret = t->keylog ? track_secret : NULL,
         .stream = on_stream,
         .new_cid = on_new_cid,
+        .kdf = t->kdf,
     };
     k->sess = spare_get(&t->spare_sess, sizeof *k->sess);
     quic_session_init(k->sess, &hooks);
@@ -374,11 +377,20 @@ static struct track *by_cid(struct quic_table *t, const struct packet *pkt, int 
     size_t n = pkt->payload_len;
     struct quic_cid cid;
     struct track *k = NULL;
-    if (p[0] & 0x80)
+    /* A short header (RFC 9000 17.3: form bit 0, fixed bit 1), read in place
+     * as quic_parse_header() reads one: most UDP that is not QUIC stops here,
+     * the rest costs one look-up per CID length in use (shortest first). */
+    if ((p[0] & 0xC0) != 0x40)
         return NULL;
-    for (unsigned len = 1; len <= QUIC_MAX_CID && !k; len++)
-        if ((t->cid_lens >> len) & 1 && quic_datagram_dcid(p, n, len, &cid))
-            k = g_hash_table_lookup(t->by_cid, &cid);
+    memset(&cid, 0, sizeof cid);
+    for (uint32_t lens = t->cid_lens & ~1u; lens && !k; lens &= lens - 1) {
+        unsigned len = (unsigned)__builtin_ctz(lens);
+        if (len > QUIC_MAX_CID || n < 1 + (size_t)len + 1)
+            continue;
+        cid.len = (uint8_t)len;
+        memcpy(cid.id, p + 1, len);
+        k = g_hash_table_lookup(t->by_cid, &cid);
+    }
     if (!k)
         return NULL;
     for (unsigned i = 0; i < k->n_cids; i++)
@@ -551,5 +563,6 @@ void quic_table_free(struct quic_table *t)
     spare_free(&t->spare_sess);
     spare_free(&t->spare_crypto);
     g_free(t->scratch);
+    quic_kdf_free(t->kdf);
     g_free(t);
 }
