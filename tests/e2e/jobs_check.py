@@ -24,8 +24,7 @@ Equal means: the same JSON apart from the counters a split run cannot add
 up from its threads (README.md, --jobs): stats.max_concurrent_connections
 and stats.reassembly_buffer_peak (peaks of one table, not of the sum),
 stats.connections_closed_early (each thread has its own cap on connections
-lingering after their close), stats.time_jumps (each thread sees its own
-packets' clock), stats.jobs itself, stats.merged (several inputs are folded
+lingering after their close), stats.jobs itself, stats.merged (several inputs are folded
 as merge folds reports, and say so), and the merge state's digest and
 records (the same facts, in merge's order: only its format is compared).
 
@@ -46,8 +45,7 @@ from merge_check import first_diff, normal as merge_normal  # noqa: E402  (order
 
 failures = []
 SKIP = 77
-LEGIT = ("max_concurrent_connections", "reassembly_buffer_peak", "connections_closed_early", "time_jumps", "jobs",
-         "merged")
+LEGIT = ("max_concurrent_connections", "reassembly_buffer_peak", "connections_closed_early", "jobs", "merged")
 
 
 def expect(name, cond, detail=""):
@@ -94,9 +92,11 @@ def same_split(smbscope, cap, name=None, text=True):
         return
     split = j2.get("stats", {}).get("jobs", {})
     d = first_diff(normal(j2), normal(j1))
+    # a compressed file is analysed once (each thread would decompress it all)
+    compressed = any(i.get("gzip") or i.get("compression") for i in j1.get("inputs", []))
     expect("split %s: --jobs 2 == --jobs 1 (JSON)" % name,
-           d is None and rc1 == rc2 and err1 == err2 and split.get("split") == "flow-hash" and
-           split.get("threads") == 2,
+           d is None and rc1 == rc2 and err1 == err2 and
+           (split == {} if compressed else split.get("split") == "flow-hash" and split.get("threads") == 2),
            d or "exit %d != %d, stats.jobs %r, stderr %r / %r" % (rc2, rc1, split, err2, err1))
     if text:
         t1, t2 = run(args + [cap]), run(args + ["--jobs", "2", cap])
