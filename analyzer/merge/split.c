@@ -179,8 +179,7 @@ static void keep_first_closed(struct analysis *a, struct worker *ws, unsigned n)
 }
 
 /* Each worker's analysis and its own reader of the file (ws[0].cap is
- * open already); the threads of workers 1 .. n-1 started.  false: a
- * message printed. */
+ * open already).  false: a message printed. */
 static bool workers_start(const struct config *cfg, struct worker *ws, unsigned n)
 {
     for (unsigned k = 0; k < n; k++) {
@@ -200,8 +199,6 @@ static bool workers_start(const struct config *cfg, struct worker *ws, unsigned 
         g_ptr_array_add(w->a.inputs, input_of(w->cap, cfg->inputs[0]));
         w->close_ts = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     }
-    for (unsigned k = 1; k < n; k++)
-        ws[k].th = g_thread_new("smbscope-split", work, &ws[k]);
     return true;
 }
 
@@ -219,13 +216,16 @@ static void workers_free(struct worker *ws, unsigned n)
     g_free(ws);
 }
 
-/* Worker 0 on this thread, then the others joined: the file's facts (its
+/* Workers 1 .. n-1 on threads of their own (started after the stop
+ * flag is set: they read it), worker 0 on this one, the others joined: the file's facts (its
  * reader's; every reader read the same records) into in. */
 static void run_workers(struct worker *ws, unsigned n, struct input_info *in, bool *input_error)
 {
     stop_signal = 0;
     set_signals(on_stop_signal);
     capture_set_interrupt(&stop_signal);
+    for (unsigned k = 1; k < n; k++)
+        ws[k].th = g_thread_new("smbscope-split", work, &ws[k]);
     work(&ws[0]);
     for (unsigned k = 1; k < n; k++)
         g_thread_join(ws[k].th);
