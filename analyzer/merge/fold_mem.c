@@ -10,6 +10,7 @@
 #include "distinct.h"
 #include "hosts.h"
 #include "ipfrag.h"
+#include "jobs.h"
 #include "netbios.h"
 #include "quic_table.h"
 #include "rdma.h"
@@ -101,24 +102,6 @@ static gint pair_order(gconstpointer pa, gconstpointer pb)
     return c ? c : memcmp(&a->server, &b->server, sizeof a->server);
 }
 
-/* The SYN pairs of every src in order of their first SYN across them all:
- * the capped table tracks the pairs one run would (its first), and counts
- * the SYNs of the rest as that run does. */
-static void fold_pairs(struct census *dst, struct analysis *const *src, unsigned n)
-{
-    GPtrArray *order = g_ptr_array_new();
-    for (unsigned k = 0; k < n; k++)
-        for (uint32_t s = 0; s < census_pair_slots(src[k]->census); s++) {
-            const struct census_pair *p = census_pair_at(src[k]->census, s);
-            if (p)
-                g_ptr_array_add(order, (gpointer)(uintptr_t)p);
-        }
-    g_ptr_array_sort(order, pair_order);
-    for (guint i = 0; i < order->len; i++)
-        census_fold_pair(dst, g_ptr_array_index(order, i));
-    g_ptr_array_free(order, TRUE);
-}
-
 static void fold_netbios(struct nb_ledger *dst, struct nb_ledger *src)
 {
     struct host_table *dh = nb_ledger_hosts_mut(dst), *sh = nb_ledger_hosts_mut(src);
@@ -163,23 +146,6 @@ static gint group_order(gconstpointer pa, gconstpointer pb)
     return memcmp(&a->key, &b->key, sizeof a->key);
 }
 
-/* The groups of every src into dst in that order, across them all. */
-static void fold_groups(struct analysis *dst, struct analysis *const *src, unsigned n)
-{
-    GArray *order = g_array_new(FALSE, FALSE, sizeof(struct group_ref));
-    for (unsigned k = 0; k < n; k++) {
-        const struct conn_groups *groups = core_groups(src[k]);
-        for (uint32_t i = 0; i < conn_groups_count(groups); i++) {
-            struct group_ref r = { conn_groups_at(groups, i) };
-            g_array_append_val(order, r);
-        }
-    }
-    g_array_sort(order, group_order);
-    for (guint i = 0; i < order->len; i++)
-        conn_groups_add_group(dst->groups, g_array_index(order, struct group_ref, i).g);
-    g_array_free(order, TRUE);
-}
-
 struct host_ref {
     const struct host_rec *r;
     const struct smb_host *x;
@@ -191,27 +157,6 @@ static gint host_order(gconstpointer pa, gconstpointer pb)
     if (a->first_seen != b->first_seen)
         return a->first_seen < b->first_seen ? -1 : 1;
     return memcmp(&a->addr, &b->addr, sizeof a->addr);
-}
-
-/* The SMB hosts of every src (without the edge connections) in first-seen
- * order across them all: the capped table records the hosts one run would. */
-static void fold_smb_hosts(struct analysis *dst, struct analysis *const *src, unsigned n)
-{
-    GArray *order = g_array_new(FALSE, FALSE, sizeof(struct host_ref));
-    for (unsigned k = 0; k < n; k++) {
-        const struct smb_hosts *hosts = src[k]->core_hosts ? src[k]->core_hosts : src[k]->smb_hosts;
-        for (uint32_t i = 0; i < smb_hosts_size(hosts); i++) {
-            struct host_ref h;
-            h.x = smb_hosts_at(hosts, i, &h.r);
-            if (h.r && h.x)
-                g_array_append_val(order, h);
-        }
-    }
-    g_array_sort(order, host_order);
-    for (guint i = 0; i < order->len; i++)
-        smb_hosts_fold(dst->smb_hosts, g_array_index(order, struct host_ref, i).r,
-                       g_array_index(order, struct host_ref, i).x);
-    g_array_free(order, TRUE);
 }
 
 static void fold_conns(struct analysis *dst, struct analysis *src)
@@ -237,17 +182,138 @@ static void fold_conns(struct analysis *dst, struct analysis *src)
     g_ptr_array_set_size(src->conns, 0);
 }
 
-void fold_mem_many(struct analysis *dst, struct analysis *const *src, unsigned n)
+/* --- the capped tables, in first-seen order across every src ------------ */
+
+struct fold_order {
+    GArray *pairs;  /* const struct census_pair *, pair_order */
+    GArray *groups; /* struct group_ref, group_order */
+    GArray *hosts;  /* struct host_ref, host_order */
+};
+
+struct fold_order *fold_mem_order(const struct analysis *src)
 {
-    fold_groups(dst, src, n);
-    fold_pairs(dst->census, src, n);
-    fold_smb_hosts(dst, src, n);
+    struct fold_order *o = g_new(struct fold_order, 1);
+    o->pairs = g_array_new(FALSE, FALSE, sizeof(const struct census_pair *));
+    for (uint32_t s = 0; s < census_pair_slots(src->census); s++) {
+        const struct census_pair *p = census_pair_at(src->census, s);
+        if (p)
+            g_array_append_val(o->pairs, p);
+    }
+    g_array_sort(o->pairs, pair_order);
+    o->groups = g_array_new(FALSE, FALSE, sizeof(struct group_ref));
+    const struct conn_groups *groups = core_groups(src);
+    for (uint32_t i = 0; i < conn_groups_count(groups); i++) {
+        struct group_ref r = { conn_groups_at(groups, i) };
+        g_array_append_val(o->groups, r);
+    }
+    g_array_sort(o->groups, group_order);
+    o->hosts = g_array_new(FALSE, FALSE, sizeof(struct host_ref));
+    const struct smb_hosts *hosts = src->core_hosts ? src->core_hosts : src->smb_hosts;
+    for (uint32_t i = 0; i < smb_hosts_size(hosts); i++) {
+        struct host_ref h;
+        h.x = smb_hosts_at(hosts, i, &h.r);
+        if (h.r && h.x)
+            g_array_append_val(o->hosts, h);
+    }
+    g_array_sort(o->hosts, host_order);
+    return o;
+}
+
+void fold_order_free(struct fold_order *o)
+{
+    if (!o)
+        return;
+    g_array_free(o->pairs, TRUE);
+    g_array_free(o->groups, TRUE);
+    g_array_free(o->hosts, TRUE);
+    g_free(o);
+}
+
+/* The sorted parts[0 .. n-1] merged, each element to take() in order; ties
+ * in part order (the order of one sort over them all, concatenated). */
+static void merge_walk(GArray *const *parts, unsigned n, GCompareFunc cmp, void (*take)(void *ctx, const void *e),
+                       void *ctx)
+{
+    guint at[JOBS_MAX] = { 0 };
+    for (;;) {
+        const void *best = NULL;
+        unsigned from = 0;
+        for (unsigned k = 0; k < n; k++) {
+            if (at[k] == parts[k]->len)
+                continue;
+            const void *e = parts[k]->data + (size_t)at[k] * g_array_get_element_size(parts[k]);
+            if (!best || cmp(e, best) < 0) {
+                best = e;
+                from = k;
+            }
+        }
+        if (!best)
+            return;
+        at[from]++;
+        take(ctx, best);
+    }
+}
+
+static void take_pair(void *ctx, const void *e) { census_fold_pair(ctx, *(const struct census_pair *const *)e); }
+static void take_group(void *ctx, const void *e) { conn_groups_add_group(ctx, ((const struct group_ref *)e)->g); }
+static void take_host(void *ctx, const void *e)
+{
+    const struct host_ref *h = e;
+    smb_hosts_fold(ctx, h->r, h->x);
+}
+
+struct ordered_fold {
+    struct analysis *dst;
+    struct fold_order *const *order;
+    unsigned n;
+};
+
+/* The groups and the SMB hosts (apart from the SYN pairs: dst's tables
+ * these touch are their own, so the two may run at once). */
+static gpointer fold_groups_hosts(gpointer data)
+{
+    struct ordered_fold *f = data;
+    GArray *parts[JOBS_MAX];
+    for (unsigned k = 0; k < f->n; k++)
+        parts[k] = f->order[k]->groups;
+    merge_walk(parts, f->n, group_order, take_group, f->dst->groups);
+    for (unsigned k = 0; k < f->n; k++)
+        parts[k] = f->order[k]->hosts;
+    merge_walk(parts, f->n, host_order, take_host, f->dst->smb_hosts);
+    return NULL;
+}
+
+void fold_mem_many(struct analysis *dst, struct analysis *const *src, struct fold_order *const *order, unsigned n)
+{
+    g_assert(n <= JOBS_MAX);
+    struct fold_order *own[JOBS_MAX] = { NULL };
+    if (!order) {
+        for (unsigned k = 0; k < n; k++)
+            own[k] = fold_mem_order(src[k]);
+        order = own;
+    }
+    /* Several: groups and SMB hosts on a second thread while this one folds
+     * the SYN pairs and the rest; the connections (they add to groups and
+     * SMB hosts past the edge bound) after both. */
+    struct ordered_fold f = { dst, order, n };
+    GThread *th = n > 1 ? g_thread_new("smbscope-fold", fold_groups_hosts, &f) : NULL;
+    if (!th)
+        fold_groups_hosts(&f);
+    GArray *parts[JOBS_MAX];
+    for (unsigned k = 0; k < n; k++)
+        parts[k] = order[k]->pairs;
+    merge_walk(parts, n, pair_order, take_pair, dst->census);
     for (unsigned k = 0; k < n; k++) {
         fold_run(dst, src[k]);
         fold_census(dst->census, src[k]->census);
         fold_netbios(dst->ledger, src[k]->ledger);
-        fold_conns(dst, src[k]);
     }
+    if (th)
+        g_thread_join(th);
+    for (unsigned k = 0; k < n; k++)
+        fold_conns(dst, src[k]);
+    for (unsigned k = 0; k < n; k++)
+        fold_order_free(own[k]);
 }
 
-void fold_mem(struct analysis *dst, struct analysis *src) { fold_mem_many(dst, &src, 1); }
+void fold_mem(struct analysis *dst, struct analysis *src) { fold_mem_many(dst, &src, NULL, 1); }

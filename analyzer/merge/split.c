@@ -23,6 +23,7 @@ struct worker {
     struct analysis a;
     GArray *close_ts;         /* int64_t per a.conns entry: the time of the record that closed it */
     GThread *th;
+    struct fold_order *order; /* fold_mem_order() of a, sorted on this worker's thread */
     int rc;                   /* capture_next()'s last: 0 the end, -1 damage */
 };
 
@@ -82,6 +83,7 @@ static gpointer work(gpointer data)
     w->rc = rc;
     analysis_finish(&w->a);
     note_closed(w, INT64_MAX); /* closed at the end, after every other */
+    w->order = fold_mem_order(&w->a);
     return NULL;
 }
 
@@ -212,6 +214,7 @@ static void workers_free(struct worker *ws, unsigned n)
             g_array_free(w->close_ts, TRUE);
         if (w->cap)
             capture_close(w->cap);
+        fold_order_free(w->order);
     }
     g_free(ws);
 }
@@ -258,11 +261,13 @@ static void fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
         g_ptr_array_set_size(ws[k].a.inputs, 0);
     }
     keep_first_closed(a, ws, n);
-    struct analysis **as = g_new(struct analysis *, n);
-    for (unsigned k = 0; k < n; k++)
+    struct analysis *as[JOBS_MAX];
+    struct fold_order *order[JOBS_MAX];
+    for (unsigned k = 0; k < n; k++) {
         as[k] = &ws[k].a;
-    fold_mem_many(a, as, n);
-    g_free(as);
+        order[k] = ws[k].order;
+    }
+    fold_mem_many(a, as, order, n);
 }
 
 int split_main(const struct config *cfg)
