@@ -94,7 +94,7 @@ static int64_t first_syn(const struct census_pair *p)
 
 static gint pair_order(gconstpointer pa, gconstpointer pb)
 {
-    const struct census_pair *a = *(const struct census_pair *const *)pa, *b = *(const struct census_pair *const *)pb;
+    const struct census_pair *a = pa, *b = pb;
     int64_t x = first_syn(a), y = first_syn(b);
     if (x != y)
         return x < y ? -1 : 1;
@@ -132,28 +132,24 @@ static const struct conn_groups *core_groups(const struct analysis *a)
     return a->core_groups ? a->core_groups : a->groups;
 }
 
-struct group_ref {
-    const struct conn_group *g;
-};
+static const struct smb_hosts *core_smb_hosts(const struct analysis *a)
+{
+    return a->core_hosts ? a->core_hosts : a->smb_hosts;
+}
 
 /* First-seen order, ties by key: the order the state lists groups in (a
  * capped table keeps the first it is given). */
 static gint group_order(gconstpointer pa, gconstpointer pb)
 {
-    const struct conn_group *a = ((const struct group_ref *)pa)->g, *b = ((const struct group_ref *)pb)->g;
+    const struct conn_group *a = pa, *b = pb;
     if (a->first_ts != b->first_ts)
         return a->first_ts < b->first_ts ? -1 : 1;
     return memcmp(&a->key, &b->key, sizeof a->key);
 }
 
-struct host_ref {
-    const struct host_rec *r;
-    const struct smb_host *x;
-};
-
 static gint host_order(gconstpointer pa, gconstpointer pb)
 {
-    const struct host_rec *a = ((const struct host_ref *)pa)->r, *b = ((const struct host_ref *)pb)->r;
+    const struct host_rec *a = pa, *b = pb;
     if (a->first_seen != b->first_seen)
         return a->first_seen < b->first_seen ? -1 : 1;
     return memcmp(&a->addr, &b->addr, sizeof a->addr);
@@ -161,8 +157,7 @@ static gint host_order(gconstpointer pa, gconstpointer pb)
 
 static void fold_conns(struct analysis *dst, struct analysis *src)
 {
-    const struct smb_hosts *hosts = src->core_hosts ? src->core_hosts : src->smb_hosts;
-    smb_hosts_fold_unrecorded(dst->smb_hosts, smb_hosts_unrecorded(hosts));
+    smb_hosts_fold_unrecorded(dst->smb_hosts, smb_hosts_unrecorded(core_smb_hosts(src)));
     dst->edges_joined += src->edges_joined;
     dst->edges_unjoinable += src->edges_unjoinable;
     for (guint i = 0; src->edges && i < src->edges->len; i++) {
@@ -184,38 +179,60 @@ static void fold_conns(struct analysis *dst, struct analysis *src)
 
 /* --- the capped tables, in first-seen order across every src ------------ */
 
+/* What a capped table is folded from: one analysis' entries as 32-bit
+ * indices (slots of the census' pairs, groups, SMB hosts), 4 bytes each
+ * while both threads' lists and the folded tables are alive. */
+enum fold_table { FT_PAIRS, FT_GROUPS, FT_HOSTS, FT_COUNT };
+
 struct fold_order {
-    GArray *pairs;  /* const struct census_pair *, pair_order */
-    GArray *groups; /* struct group_ref, group_order */
-    GArray *hosts;  /* struct host_ref, host_order */
+    const struct analysis *src;
+    GArray *idx[FT_COUNT]; /* guint, in first-seen order (entry_order) */
 };
+
+/* The entry at index i of table t of src: what the comparators take. */
+static const void *entry(const struct analysis *src, enum fold_table t, guint i)
+{
+    const struct host_rec *r = NULL;
+    switch (t) {
+    case FT_PAIRS:
+        return census_pair_at(src->census, i);
+    case FT_GROUPS:
+        return conn_groups_at(core_groups(src), i);
+    default: /* a record with its host */
+        return smb_hosts_at(core_smb_hosts(src), i, &r) ? r : NULL;
+    }
+}
+
+static const GCompareFunc ORDER[FT_COUNT] = { pair_order, group_order, host_order };
+
+struct sort_ctx {
+    const struct analysis *src;
+    enum fold_table t;
+};
+
+static gint index_order(gconstpointer pa, gconstpointer pb, gpointer data)
+{
+    const struct sort_ctx *c = data;
+    return ORDER[c->t](entry(c->src, c->t, *(const guint *)pa), entry(c->src, c->t, *(const guint *)pb));
+}
 
 struct fold_order *fold_mem_order(const struct analysis *src)
 {
     struct fold_order *o = g_new(struct fold_order, 1);
-    o->pairs = g_array_new(FALSE, FALSE, sizeof(const struct census_pair *));
-    for (uint32_t s = 0; s < census_pair_slots(src->census); s++) {
-        const struct census_pair *p = census_pair_at(src->census, s);
-        if (p)
-            g_array_append_val(o->pairs, p);
+    o->src = src;
+    const uint32_t size[FT_COUNT] = { census_pair_slots(src->census), conn_groups_count(core_groups(src)),
+                                      smb_hosts_size(core_smb_hosts(src)) };
+    for (int t = 0; t < FT_COUNT; t++) {
+        guint n = 0;
+        for (guint i = 0; i < size[t]; i++)
+            n += entry(src, t, i) != NULL;
+        o->idx[t] = g_array_sized_new(FALSE, FALSE, sizeof(guint), n);
+        for (guint i = 0; i < size[t]; i++)
+            if (entry(src, t, i))
+                g_array_append_val(o->idx[t], i);
+        struct sort_ctx c = { src, t };
+        g_array_sort_with_data(o->idx[t], index_order, &c);
     }
-    g_array_sort(o->pairs, pair_order);
-    o->groups = g_array_new(FALSE, FALSE, sizeof(struct group_ref));
-    const struct conn_groups *groups = core_groups(src);
-    for (uint32_t i = 0; i < conn_groups_count(groups); i++) {
-        struct group_ref r = { conn_groups_at(groups, i) };
-        g_array_append_val(o->groups, r);
-    }
-    g_array_sort(o->groups, group_order);
-    o->hosts = g_array_new(FALSE, FALSE, sizeof(struct host_ref));
-    const struct smb_hosts *hosts = src->core_hosts ? src->core_hosts : src->smb_hosts;
-    for (uint32_t i = 0; i < smb_hosts_size(hosts); i++) {
-        struct host_ref h;
-        h.x = smb_hosts_at(hosts, i, &h.r);
-        if (h.r && h.x)
-            g_array_append_val(o->hosts, h);
-    }
-    g_array_sort(o->hosts, host_order);
     return o;
 }
 
@@ -223,43 +240,57 @@ void fold_order_free(struct fold_order *o)
 {
     if (!o)
         return;
-    g_array_free(o->pairs, TRUE);
-    g_array_free(o->groups, TRUE);
-    g_array_free(o->hosts, TRUE);
+    for (int t = 0; t < FT_COUNT; t++)
+        if (o->idx[t])
+            g_array_free(o->idx[t], TRUE);
     g_free(o);
 }
 
-/* The sorted parts[0 .. n-1] merged, each element to take() in order; ties
- * in part order (the order of one sort over them all, concatenated). */
-static void merge_walk(GArray *const *parts, unsigned n, GCompareFunc cmp, void (*take)(void *ctx, const void *e),
-                       void *ctx)
+/* Table t's entry i of src into dst. */
+static void take(struct analysis *dst, const struct analysis *src, enum fold_table t, guint i)
+{
+    const struct host_rec *r = NULL;
+    switch (t) {
+    case FT_PAIRS:
+        census_fold_pair(dst->census, census_pair_at(src->census, i));
+        break;
+    case FT_GROUPS:
+        conn_groups_add_group(dst->groups, conn_groups_at(core_groups(src), i));
+        break;
+    default: {
+        const struct smb_host *x = smb_hosts_at(core_smb_hosts(src), i, &r);
+        smb_hosts_fold(dst->smb_hosts, r, x);
+        break;
+    }
+    }
+}
+
+/* Table t of every order[k] merged into dst in first-seen order; ties in
+ * k order (one sort over them all, concatenated).  Each list is freed when
+ * done (the fold's peak memory is at its end). */
+static void merge_table(struct analysis *dst, struct fold_order *const *order, unsigned n, enum fold_table t)
 {
     guint at[JOBS_MAX] = { 0 };
     for (;;) {
         const void *best = NULL;
         unsigned from = 0;
         for (unsigned k = 0; k < n; k++) {
-            if (at[k] == parts[k]->len)
+            if (at[k] == order[k]->idx[t]->len)
                 continue;
-            const void *e = parts[k]->data + (size_t)at[k] * g_array_get_element_size(parts[k]);
-            if (!best || cmp(e, best) < 0) {
+            const void *e = entry(order[k]->src, t, g_array_index(order[k]->idx[t], guint, at[k]));
+            if (!best || ORDER[t](e, best) < 0) {
                 best = e;
                 from = k;
             }
         }
         if (!best)
-            return;
-        at[from]++;
-        take(ctx, best);
+            break;
+        take(dst, order[from]->src, t, g_array_index(order[from]->idx[t], guint, at[from]++));
     }
-}
-
-static void take_pair(void *ctx, const void *e) { census_fold_pair(ctx, *(const struct census_pair *const *)e); }
-static void take_group(void *ctx, const void *e) { conn_groups_add_group(ctx, ((const struct group_ref *)e)->g); }
-static void take_host(void *ctx, const void *e)
-{
-    const struct host_ref *h = e;
-    smb_hosts_fold(ctx, h->r, h->x);
+    for (unsigned k = 0; k < n; k++) {
+        g_array_free(order[k]->idx[t], TRUE);
+        order[k]->idx[t] = NULL;
+    }
 }
 
 struct ordered_fold {
@@ -273,13 +304,8 @@ struct ordered_fold {
 static gpointer fold_groups_hosts(gpointer data)
 {
     struct ordered_fold *f = data;
-    GArray *parts[JOBS_MAX];
-    for (unsigned k = 0; k < f->n; k++)
-        parts[k] = f->order[k]->groups;
-    merge_walk(parts, f->n, group_order, take_group, f->dst->groups);
-    for (unsigned k = 0; k < f->n; k++)
-        parts[k] = f->order[k]->hosts;
-    merge_walk(parts, f->n, host_order, take_host, f->dst->smb_hosts);
+    merge_table(f->dst, f->order, f->n, FT_GROUPS);
+    merge_table(f->dst, f->order, f->n, FT_HOSTS);
     return NULL;
 }
 
@@ -299,10 +325,7 @@ void fold_mem_many(struct analysis *dst, struct analysis *const *src, struct fol
     GThread *th = n > 1 ? g_thread_new("smbscope-fold", fold_groups_hosts, &f) : NULL;
     if (!th)
         fold_groups_hosts(&f);
-    GArray *parts[JOBS_MAX];
-    for (unsigned k = 0; k < n; k++)
-        parts[k] = order[k]->pairs;
-    merge_walk(parts, n, pair_order, take_pair, dst->census);
+    merge_table(dst, order, n, FT_PAIRS);
     for (unsigned k = 0; k < n; k++) {
         fold_run(dst, src[k]);
         fold_census(dst->census, src[k]->census);

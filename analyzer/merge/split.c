@@ -2,6 +2,9 @@
 #include "split.h"
 
 #include <signal.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <string.h>
 
@@ -25,6 +28,9 @@ struct worker {
     GThread *th;
     struct fold_order *order; /* fold_mem_order() of a, sorted on this worker's thread */
     int rc;                   /* capture_next()'s last: 0 the end, -1 damage */
+    bool interrupted;         /* the reader's facts at its end */
+    uint64_t bytes;
+    char *error;
 };
 
 /* SIGINT/SIGTERM end reading as in one analysis (run.c): the report
@@ -80,10 +86,20 @@ static gpointer work(gpointer data)
             continue;
         note_closed(w, rec.ts_us);
     }
+    /* the reader's facts, then its buffer freed before the fold's peak */
     w->rc = rc;
+    w->interrupted = capture_interrupted(w->cap);
+    w->bytes = capture_bytes_read(w->cap);
+    if (rc == -1)
+        w->error = g_strdup(capture_error(w->cap));
+    capture_close(w->cap);
+    w->cap = NULL;
     analysis_finish(&w->a);
     note_closed(w, INT64_MAX); /* closed at the end, after every other */
     w->order = fold_mem_order(&w->a);
+#ifdef __GLIBC__
+    malloc_trim(0); /* what the finished analysis freed (every connection's state) back before the fold's peak */
+#endif
     return NULL;
 }
 
@@ -215,6 +231,7 @@ static void workers_free(struct worker *ws, unsigned n)
         if (w->cap)
             capture_close(w->cap);
         fold_order_free(w->order);
+        g_free(w->error);
     }
     g_free(ws);
 }
@@ -236,13 +253,13 @@ static void run_workers(struct worker *ws, unsigned n, struct input_info *in, bo
     capture_set_interrupt(NULL);
     bool interrupted = stop_signal != 0;
     for (unsigned k = 0; k < n; k++)
-        interrupted |= capture_interrupted(ws[k].cap);
-    in->bytes = capture_bytes_read(ws[0].cap);
+        interrupted |= ws[k].interrupted;
+    in->bytes = ws[0].bytes;
     if (interrupted) {
         in->interrupted = true;
     } else if (ws[0].rc == -1) {
         in->truncated = true;
-        in->error = g_strdup(capture_error(ws[0].cap));
+        in->error = g_strdup(ws[0].error);
         fprintf(stderr, "smbscope: %s\n", in->error);
         *input_error = true;
     }
