@@ -179,14 +179,18 @@ static void fold_conns(struct analysis *dst, struct analysis *src)
 
 /* --- the capped tables, in first-seen order across every src ------------ */
 
-/* What a capped table is folded from: one analysis' entries as 32-bit
- * indices (slots of the census' pairs, groups, SMB hosts), 4 bytes each
- * while both threads' lists and the folded tables are alive. */
+/* What a capped table is folded from: one analysis' entries, each with
+ * its index in the table (SMB hosts are folded from it). */
 enum fold_table { FT_PAIRS, FT_GROUPS, FT_HOSTS, FT_COUNT };
+
+struct fold_ref {
+    const void *e; /* what the table's order compares */
+    guint i;
+};
 
 struct fold_order {
     const struct analysis *src;
-    GArray *idx[FT_COUNT]; /* guint, in first-seen order (entry_order) */
+    GArray *refs[FT_COUNT]; /* struct fold_ref in first-seen order (ORDER[t]) */
 };
 
 /* The entry at index i of table t of src: what the comparators take. */
@@ -205,15 +209,9 @@ static const void *entry(const struct analysis *src, enum fold_table t, guint i)
 
 static const GCompareFunc ORDER[FT_COUNT] = { pair_order, group_order, host_order };
 
-struct sort_ctx {
-    const struct analysis *src;
-    enum fold_table t;
-};
-
-static gint index_order(gconstpointer pa, gconstpointer pb, gpointer data)
+static gint ref_order(gconstpointer pa, gconstpointer pb, gpointer data)
 {
-    const struct sort_ctx *c = data;
-    return ORDER[c->t](entry(c->src, c->t, *(const guint *)pa), entry(c->src, c->t, *(const guint *)pb));
+    return (*(GCompareFunc *)data)(((const struct fold_ref *)pa)->e, ((const struct fold_ref *)pb)->e);
 }
 
 struct fold_order *fold_mem_order(const struct analysis *src)
@@ -223,15 +221,19 @@ struct fold_order *fold_mem_order(const struct analysis *src)
     const uint32_t size[FT_COUNT] = { census_pair_slots(src->census), conn_groups_count(core_groups(src)),
                                       smb_hosts_size(core_smb_hosts(src)) };
     for (int t = 0; t < FT_COUNT; t++) {
-        guint n = 0;
-        for (guint i = 0; i < size[t]; i++)
-            n += entry(src, t, i) != NULL;
-        o->idx[t] = g_array_sized_new(FALSE, FALSE, sizeof(guint), n);
-        for (guint i = 0; i < size[t]; i++)
-            if (entry(src, t, i))
-                g_array_append_val(o->idx[t], i);
-        struct sort_ctx c = { src, t };
-        g_array_sort_with_data(o->idx[t], index_order, &c);
+        o->refs[t] = g_array_sized_new(FALSE, FALSE, sizeof(struct fold_ref), size[t]);
+        bool sorted = true; /* SMB hosts come in first-seen order already when the clock never stepped back */
+        for (guint i = 0; i < size[t]; i++) {
+            struct fold_ref r = { entry(src, t, i), i };
+            if (!r.e)
+                continue;
+            GArray *a = o->refs[t];
+            sorted = sorted && (!a->len || ORDER[t](g_array_index(a, struct fold_ref, a->len - 1).e, r.e) < 0);
+            g_array_append_val(a, r);
+        }
+        GCompareFunc cmp = ORDER[t];
+        if (!sorted)
+            g_array_sort_with_data(o->refs[t], ref_order, &cmp);
     }
     return o;
 }
@@ -241,8 +243,8 @@ void fold_order_free(struct fold_order *o)
     if (!o)
         return;
     for (int t = 0; t < FT_COUNT; t++)
-        if (o->idx[t])
-            g_array_free(o->idx[t], TRUE);
+        if (o->refs[t])
+            g_array_free(o->refs[t], TRUE);
     g_free(o);
 }
 
@@ -272,24 +274,25 @@ static void merge_table(struct analysis *dst, struct fold_order *const *order, u
 {
     guint at[JOBS_MAX] = { 0 };
     for (;;) {
-        const void *best = NULL;
+        const struct fold_ref *best = NULL;
         unsigned from = 0;
         for (unsigned k = 0; k < n; k++) {
-            if (at[k] == order[k]->idx[t]->len)
+            if (at[k] == order[k]->refs[t]->len)
                 continue;
-            const void *e = entry(order[k]->src, t, g_array_index(order[k]->idx[t], guint, at[k]));
-            if (!best || ORDER[t](e, best) < 0) {
-                best = e;
+            const struct fold_ref *r = &g_array_index(order[k]->refs[t], struct fold_ref, at[k]);
+            if (!best || ORDER[t](r->e, best->e) < 0) {
+                best = r;
                 from = k;
             }
         }
         if (!best)
             break;
-        take(dst, order[from]->src, t, g_array_index(order[from]->idx[t], guint, at[from]++));
+        at[from]++;
+        take(dst, order[from]->src, t, best->i);
     }
     for (unsigned k = 0; k < n; k++) {
-        g_array_free(order[k]->idx[t], TRUE);
-        order[k]->idx[t] = NULL;
+        g_array_free(order[k]->refs[t], TRUE);
+        order[k]->refs[t] = NULL;
     }
 }
 
