@@ -17,6 +17,7 @@
 #include "packet.h"
 #include "quic_crypto.h"
 #include "session.h"
+#include "session_priv.h"
 #include "split_route.h"
 
 /* One thread's share.  Worker 0 runs on the main thread. */
@@ -293,6 +294,9 @@ int split_main(const struct config *cfg)
         fprintf(stderr, "smbscope: libgcrypt could not be initialised (QUIC)\n");
         return 2;
     }
+    /* the empty array every connection shares, made before the threads:
+     * GLib's g_once inside it is invisible to ThreadSanitizer */
+    session_empty_array();
     char err[CAPTURE_ERRBUF_SIZE > 512 ? CAPTURE_ERRBUF_SIZE : 512];
     struct capture *cap = capture_open(cfg->inputs[0], err);
     /* A file that cannot be read says why in one analysis, as without
