@@ -190,7 +190,8 @@ struct fold_ref {
 
 struct fold_order {
     const struct analysis *src;
-    GArray *refs[FT_COUNT]; /* struct fold_ref in first-seen order (ORDER[t]) */
+    guint size[FT_COUNT];   /* slots of each table */
+    GArray *refs[FT_COUNT]; /* struct fold_ref in first-seen order (ORDER[t]); NULL: the table is */
 };
 
 /* The entry at index i of table t of src: what the comparators take. */
@@ -216,24 +217,35 @@ static gint ref_order(gconstpointer pa, gconstpointer pb, gpointer data)
 
 struct fold_order *fold_mem_order(const struct analysis *src)
 {
-    struct fold_order *o = g_new(struct fold_order, 1);
+    struct fold_order *o = g_new0(struct fold_order, 1);
     o->src = src;
-    const uint32_t size[FT_COUNT] = { census_pair_slots(src->census), conn_groups_count(core_groups(src)),
-                                      smb_hosts_size(core_smb_hosts(src)) };
+    o->size[FT_PAIRS] = census_pair_slots(src->census);
+    o->size[FT_GROUPS] = conn_groups_count(core_groups(src));
+    o->size[FT_HOSTS] = smb_hosts_size(core_smb_hosts(src));
     for (int t = 0; t < FT_COUNT; t++) {
-        o->refs[t] = g_array_sized_new(FALSE, FALSE, sizeof(struct fold_ref), size[t]);
-        bool sorted = true; /* SMB hosts come in first-seen order already when the clock never stepped back */
-        for (guint i = 0; i < size[t]; i++) {
-            struct fold_ref r = { entry(src, t, i), i };
-            if (!r.e)
+        /* in order already (SMB hosts are, unless the clock stepped back):
+         * no list, the table is walked as it is */
+        guint n = 0;
+        bool sorted = true;
+        const void *prev = NULL;
+        for (guint i = 0; i < o->size[t]; i++) {
+            const void *e = entry(src, t, i);
+            if (!e)
                 continue;
-            GArray *a = o->refs[t];
-            sorted = sorted && (!a->len || ORDER[t](g_array_index(a, struct fold_ref, a->len - 1).e, r.e) < 0);
-            g_array_append_val(a, r);
+            sorted = sorted && (!prev || ORDER[t](prev, e) < 0);
+            prev = e;
+            n++;
+        }
+        if (sorted)
+            continue;
+        o->refs[t] = g_array_sized_new(FALSE, FALSE, sizeof(struct fold_ref), n);
+        for (guint i = 0; i < o->size[t]; i++) {
+            struct fold_ref r = { entry(src, t, i), i };
+            if (r.e)
+                g_array_append_val(o->refs[t], r);
         }
         GCompareFunc cmp = ORDER[t];
-        if (!sorted)
-            g_array_sort_with_data(o->refs[t], ref_order, &cmp);
+        g_array_sort_with_data(o->refs[t], ref_order, &cmp);
     }
     return o;
 }
@@ -267,33 +279,48 @@ static void take(struct analysis *dst, const struct analysis *src, enum fold_tab
     }
 }
 
+/* The next entry of table t of o in first-seen order (*pos: how far). */
+static bool next_ref(const struct fold_order *o, enum fold_table t, guint *pos, struct fold_ref *r)
+{
+    if (o->refs[t]) {
+        if (*pos == o->refs[t]->len)
+            return false;
+        *r = g_array_index(o->refs[t], struct fold_ref, (*pos)++);
+        return true;
+    }
+    while (*pos < o->size[t]) {
+        r->i = (*pos)++;
+        if ((r->e = entry(o->src, t, r->i)))
+            return true;
+    }
+    return false;
+}
+
 /* Table t of every order[k] merged into dst in first-seen order; ties in
  * k order (one sort over them all, concatenated).  Each list is freed when
  * done (the fold's peak memory is at its end). */
 static void merge_table(struct analysis *dst, struct fold_order *const *order, unsigned n, enum fold_table t)
 {
-    guint at[JOBS_MAX] = { 0 };
+    guint pos[JOBS_MAX] = { 0 };
+    struct fold_ref head[JOBS_MAX];
+    bool have[JOBS_MAX];
+    for (unsigned k = 0; k < n; k++)
+        have[k] = next_ref(order[k], t, &pos[k], &head[k]);
     for (;;) {
-        const struct fold_ref *best = NULL;
-        unsigned from = 0;
-        for (unsigned k = 0; k < n; k++) {
-            if (at[k] == order[k]->refs[t]->len)
-                continue;
-            const struct fold_ref *r = &g_array_index(order[k]->refs[t], struct fold_ref, at[k]);
-            if (!best || ORDER[t](r->e, best->e) < 0) {
-                best = r;
-                from = k;
-            }
-        }
-        if (!best)
+        int best = -1;
+        for (unsigned k = 0; k < n; k++)
+            if (have[k] && (best < 0 || ORDER[t](head[k].e, head[best].e) < 0))
+                best = (int)k;
+        if (best < 0)
             break;
-        at[from]++;
-        take(dst, order[from]->src, t, best->i);
+        take(dst, order[best]->src, t, head[best].i);
+        have[best] = next_ref(order[best], t, &pos[best], &head[best]);
     }
-    for (unsigned k = 0; k < n; k++) {
-        g_array_free(order[k]->refs[t], TRUE);
-        order[k]->refs[t] = NULL;
-    }
+    for (unsigned k = 0; k < n; k++)
+        if (order[k]->refs[t]) {
+            g_array_free(order[k]->refs[t], TRUE);
+            order[k]->refs[t] = NULL;
+        }
 }
 
 struct ordered_fold {
