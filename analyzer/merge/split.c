@@ -286,6 +286,13 @@ static void fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
         order[k] = ws[k].order;
     }
     fold_mem_many(a, as, order, n);
+    /* The capture's clock (every thread's table saw it: flow_table_tick())
+     * into the folded table: the merge state's part clock is one run's. */
+    int64_t first, last;
+    if (flow_table_clock(ws[0].a.flows, &first, &last)) {
+        flow_table_tick(a->flows, first);
+        flow_table_tick(a->flows, last);
+    }
 }
 
 int split_main(const struct config *cfg)
