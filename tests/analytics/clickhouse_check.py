@@ -9,8 +9,8 @@ with analytics/clickhouse/load.sh (the samples split between two
 sensors, some loaded a second time by a third sensor that saw the same
 flows), runs per-host.sql and per-rule.sql, and checks their answers equal
 smbscope's own JSON report of the samples analysed together (hosts[] and
-verdict.violations[]); and, when the build has `smbscope merge`, the merge of
-the per-sample reports too.  Under two policies: the default one and a strict
+verdict.violations[]), and the `smbscope merge` of the per-sample reports
+(always: a merge that fails or is missing fails the test).  Under two policies: the default one and a strict
 one (signing, encryption, Kerberos, SMB 3.0 at least), and with the QUIC
 samples' key logs, so that SMB over QUIC is in.  Also: every scalar ndjson
 key is a column; load.sh's errors and odd names; load.sh -n on ndjson files;
@@ -22,7 +22,9 @@ Exit 77 (skipped) when clickhouse-server or clickhouse-client is not
 installed, unless CI=true: then that is a failure.
 
 With --corpus DIR: the same for the public captures of DIR/CATALOG.tsv
-(default policy, one server); 77 when the corpus is absent, a failure under
+(default policy, one server): all of them against the joint report, then
+those that repeat no other's connection against the joint report and
+`smbscope merge`; 77 when the corpus is absent, a failure under
 CI=true.
 
 Usage: clickhouse_check.py --smbscope BIN --samples DIR --analytics DIR [--corpus DIR]
@@ -134,24 +136,6 @@ def unanswered_datagram(path):
         f.write(struct.pack("<IIII", 1795000000, 0, len(frame), len(frame)) + frame)
 
 
-def has_merge(b, samples, tmp):
-    """Whether the command has `smbscope merge`: its --help names merge, or
-    it merges one report into a JSON report.  (A build without merge takes
-    `merge` for a capture, and --help prints the general usage, exit 0.)"""
-    p = subprocess.run([b, "merge", "--help"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
-    if p.returncode == 0 and b"merge" in p.stdout:
-        return True
-    report = os.path.join(tmp, "probe.json")
-    with open(report, "w") as f:
-        json.dump(smbscope_json(b, [os.path.join(samples, "smb445-smb3_11.pcap")]), f)
-    p = subprocess.run([b, "merge", "-q", "--format", "json", report], stdout=subprocess.PIPE,
-                       stderr=subprocess.DEVNULL, timeout=30)
-    try:
-        return p.returncode in (0, 1, 3) and isinstance(json.loads(p.stdout), dict)
-    except ValueError:
-        return False
-
-
 def merged_report(b, captures, options, tmp):
     """`smbscope merge --format json` of one JSON report per capture; None
     when it fails."""
@@ -247,7 +231,7 @@ REFERENCE_CACHE = {}
 
 
 def references(a, captures, options, tmp, merge, label):
-    """[(name, report)]: the joint analysis, and smbscope merge if present."""
+    """[(name, report)]: the joint analysis, and smbscope merge when asked."""
     key = tuple(options)
     if key in REFERENCE_CACHE:
         return REFERENCE_CACHE[key]
@@ -415,6 +399,34 @@ def check_corpus(bins, a, captures, tmp, merge):
         # (same 5-tuple), which a joint run takes as one connection and merge as
         # two (tests/e2e/merge_check.py leaves them out of its corpus check).
         check_answers("corpus", server, a, references(a, captures, [], tmp, False, "corpus"))
+        # Then without those: the SQL against the joint run and `smbscope merge`.
+        rest = distinct(a.smbscope, captures)
+        expect("corpus: captures that repeat no other's connection", len(rest) >= 10, len(rest))
+        rc, _, err = server.client(["--query", "TRUNCATE TABLE smbscope.events"])
+        expect("corpus: the table is emptied", rc == 0, err)
+        load_sh(a, "corpus", rest, server.client_command(), "smbscope.events", [])
+        joint = smbscope_json(a.smbscope, rest)
+        merged = merged_report(a.smbscope, rest, [], tmp)
+        expect("corpus without repeats: the joint report and smbscope merge", joint is not None and merged is not None)
+        check_answers("corpus without repeats", server, a,
+                      [(n, r) for n, r in (("joint", joint), ("merged", merged)) if r is not None])
+
+
+def distinct(b, captures):
+    """The captures that can be read and repeat no TCP connection of an
+    earlier one (merge_check.py's rule for the corpus)."""
+    seen, out = set(), []
+    for c in captures:
+        doc = smbscope_json(b, [c])
+        if doc is None:
+            continue
+        tcp = doc.get("connections", []) + [f for f in doc.get("netbios", {}).get("flows", []) if f["proto"] == "tcp"]
+        conns = {tuple(sorted([(x["client"], x["client_port"]), (x["server"], x["server_port"])])) for x in tcp}
+        if conns & seen:
+            continue
+        seen |= conns
+        out.append(c)
+    return out
 
 
 def unavailable(what):
@@ -446,8 +458,9 @@ def main():
         if captures is None:
             return unavailable("corpus not found at %s" % a.corpus)
     with tempfile.TemporaryDirectory(prefix="smbscope-analytics-") as tmp:
-        merge = has_merge(a.smbscope, a.samples, tmp)
-        print("#    smbscope merge %s" % ("present: compared too" if merge else "absent: joint report only"))
+        # Always compared with merge (issue 13): once optional, a build whose
+        # merge was missing or broken passed with the joint report alone.
+        merge = True
         if a.corpus:
             check_corpus((server_bin, client_bin), a, captures, tmp, merge)
             return finish(t_all)
