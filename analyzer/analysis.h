@@ -120,6 +120,8 @@ struct analysis {
                                  no payload (a capture's trailing ACKs and FINs of a connection another
                                  capture holds), at most ANALYSIS_MAX_EDGES; smbscope merge joins them */
     GArray *part_clocks;      /* smbscope merge: struct mstate_clock of each report (analyzer/merge/mstate.h) */
+    GPtrArray *edge_xchg;     /* struct mstate_xchg*: SMB exchanges cut by an edge connection's capture edge
+                                 (analyzer/merge/mstate_xchg.h), NULL when none */
     GPtrArray *conn_detail_json; /* smbscope merge: connections[] entries carried from the reports
                                     (JsonNode*, analyzer/merge/), printed after those of conns; NULL in a run */
     struct quic_table *quic;  /* QUIC connections on any UDP port (analyzer/model/quic_table.h) */
