@@ -39,6 +39,9 @@ CHECK is one of:
             command's options do
   altport   SMB on a port other than 139/445 is decoded as SMB without any
             -d option, frame for frame as plain tshark does with -d
+  decodeloss  the whole input's decode-loss verdict (damaged copies of the
+            SMB Direct and SMB over QUIC samples, one pass and two) equals
+            the command's: tests/plugin/decode_loss.py
   valgrind  tshark with the plugin over every sample under valgrind: no
             error (opt-in: SMBSCOPE_VALGRIND=1)
   corpus    `samples` over the public captures of ../shared/corpus that hold
@@ -66,6 +69,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wsenv import Failure, SKIP, WsEnv  # noqa: E402
 from command_view import QUIC_VERSION_NAMES, Command, conn_kind, dash  # noqa: E402
+from decode_loss import check_decodeloss  # noqa: E402
 from manifest_view import (STAT_TABLES, alt_port_expected, expected_stats, manifest_flows,  # noqa: E402
                            keylog_for, modes, samples_or_skip)
 
@@ -77,11 +81,12 @@ FINAL = [
     "smbscope.dialect_name", "smbscope.dialects_offered", "smbscope.smb_version", "smbscope.signing", "smbscope.signed",
     "smbscope.encryption", "smbscope.auth", "smbscope.violation", "smbscope.undecided", "smbscope.verdict",
     "smbscope.quic.version", "smbscope.quic.sni",
+    "smbscope.capture.verdict", "smbscope.capture.decode_losses", "smbscope.capture.unknown",
 ]
 # "So far" fields: decided on the first pass, the same on every dissection.
 SO_FAR = [
     "smbscope.netbios.state_so_far", "smbscope.transport_so_far", "smbscope.dialect_so_far",
-    "smbscope.violation_so_far", "smbscope.verdict_so_far",
+    "smbscope.violation_so_far", "smbscope.verdict_so_far", "smbscope.decode_loss",
 ]
 FIELDS = FINAL + SO_FAR
 # What one run prints per frame (-T fields), in this order.
@@ -300,6 +305,9 @@ def parse_stats(text):
         if line.strip() in STAT_TABLES:
             table = line.strip()
             continue
+        if "|" not in line:
+            table = None  # another table's title (whole input, verdicts: check_decodeloss)
+            continue
         cells = [c.strip() for c in line.split("|")]
         if table and len(cells) == 3 and cells[1].isdigit():
             if int(cells[1]):
@@ -361,6 +369,17 @@ def check_captures(ts, args, caps, by_file, one_pass=True):
           (checked, len(caps), " and the command" if cmd else ""))
 
 
+def compare_outcome(name, command, run, errors):
+    """The whole input's verdict on every smbscope frame (two passes) is the
+    command's outcome, and the decode-loss counts agree."""
+    outcome = command.doc["verdict"]["outcome"]
+    loss = sum(u["count"] for u in command.doc["verdict"]["unknowns"] if u["reason"] == "decode-loss")
+    got = {(r["smbscope.capture.verdict"], r["smbscope.capture.decode_losses"]) for r in run.rows
+           if r["smbscope.capture.verdict"]}
+    if got and got != {(outcome, str(loss))}:
+        errors.append("%s: capture verdict and decode losses %s, the command %s" % (name, sorted(got), (outcome, loss)))
+
+
 def check_capture(ts, name, cap, local, rows, options, cmd, keyless, one_pass, errors):
     two = Run(ts, local, True, options)
     one = Run(ts, local, False, options) if one_pass else None
@@ -394,6 +413,7 @@ def check_capture(ts, name, cap, local, rows, options, cmd, keyless, one_pass, e
     compare_flows(name, {k: [v] for k, v in command.words().items()}, plugin_words(two),
                   "signing/encryption/auth vs smbscope", errors)
     compare_violations(name, command, two, errors)
+    compare_outcome(name, command, two, errors)
 
 
 def edge_captures(ts, args):
@@ -621,7 +641,7 @@ def check_valgrind(ts, args):
 
 CHECKS = {
     "listed": check_listed, "fields": check_fields, "samples": check_samples, "policy": check_policy,
-    "altport": check_altport, "valgrind": check_valgrind, "corpus": check_corpus,
+    "altport": check_altport, "valgrind": check_valgrind, "corpus": check_corpus, "decodeloss": check_decodeloss,
 }
 
 
