@@ -174,7 +174,10 @@ static guint16 quic_undecryptable(packet_info *pinfo, proto_tree *tree)
         if (quic_parse_header(p, n, 0, &h) && h.type == QUIC_PKT_INITIAL)
             return !initial_opens(p, n);
     }
-    if (role == QUIC_ROLE_NOT_SMB)
+    /* A long header of a version the command does not know (a reserved
+     * one that asks for Version Negotiation) is not QUIC to it, whatever
+     * Wireshark tried. */
+    if (role == QUIC_ROLE_NOT_SMB || (p && (p[0] & 0x80) && !quic_looks_long(p, n)))
         return 0;
     /* Failures of packets whose header protection came off (a packet
      * number): the others lacked their secrets. */

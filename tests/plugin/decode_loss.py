@@ -35,6 +35,7 @@ import shutil
 import subprocess
 import sys
 
+from command_view import PLUGIN_LOSSES
 from wsenv import Failure
 
 FIELDS = ["frame.number", "smbscope", "smbscope.decode_loss", "smbscope.capture.verdict",
@@ -93,9 +94,7 @@ def command(binary, capture, keylog):
         raise Failure("smbscope exit %d on %s" % (p.returncode, capture))
     doc = json.loads(p.stdout)
     count = sum(u["count"] for u in doc["verdict"]["unknowns"] if u["reason"] == "decode-loss")
-    st = doc["stats"]
-    kinds = {"iwarp-crc": st.get("iwarp_crc_bad_fpdus", 0), "roce-icrc": st.get("roce_icrc_bad_packets", 0),
-             "quic-undecryptable": st["quic"]["undecryptable_initials"] + st["quic"]["undecryptable_packets"]}
+    kinds = {k: f(doc["stats"]) for k, f in PLUGIN_LOSSES.items()}
     return doc["verdict"]["outcome"], count, {k: v for k, v in kinds.items() if v}
 
 
