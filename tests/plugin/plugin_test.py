@@ -427,11 +427,12 @@ def check_capture(ts, name, cap, local, rows, options, cmd, keyless, one_pass, e
 
 
 def edge_captures(ts, args):
-    """Edge cases made from the samples at test time (tests/e2e/quic_edge.py),
-    with tshark_facts.py's rows for them: SMB over QUIC whose client is
-    NAT-rebound after the handshake (tshark keeps one connection: checked
-    here, or the case proves nothing), and a RoCEv2 pair that only
-    negotiated SMB Direct."""
+    """Edge cases made from the samples at test time (tests/e2e/quic_edge.py,
+    quic_v2.py), with tshark_facts.py's rows for them: SMB over QUIC whose
+    client is NAT-rebound after the handshake (tshark keeps one connection:
+    checked here, or the case proves nothing), a RoCEv2 pair that only
+    negotiated SMB Direct, and SMB over QUIC version 2 on UDP 9443 after
+    Version Negotiation."""
     samples = args.samples or os.path.join(args.source_root, "samples")
     sys.path.insert(0, os.path.join(args.source_root, "tests", "e2e"))
     import quic_edge
@@ -443,6 +444,10 @@ def edge_captures(ts, args):
     roce = os.path.join(ts.tmp, "edge-roce-negotiate-only.pcap")
     quic_edge.negotiate_only_copy(os.path.join(samples, "rdma-roce-4791.pcap"), roce, quic_edge.ROCE_NEGOTIATE_FRAMES)
     made[roce] = ("rdma-roce", "-")
+    import quic_v2
+    v2 = os.path.join(ts.tmp, "edge-quic9443-v2-vn.pcap")
+    quic_v2.version2_copy(os.path.join(samples, "quic443-smb3_11.pcap"), v2, 9443)
+    made[v2] = ("quic", "-")
     for f in os.listdir(ts.tmp):
         if f.startswith("edge-"):
             os.chmod(os.path.join(ts.tmp, f), 0o644)
