@@ -229,7 +229,10 @@ def check_first_pass(name, one, two, rows, errors):
         if other is None:
             errors.append("%s: frame %s missing from the two-pass run" % (name, r["frame.number"]))
             continue
-        for f in SO_FAR + ["_ws.expert.message"]:
+        # Expert items of frames smbscope shows (Wireshark's own may differ
+        # between passes: QUIC decryption messages of a reserved version do)
+        ours = any(r[f] or other[f] for f in SO_FAR)
+        for f in SO_FAR + (["_ws.expert.message"] if ours else []):
             if r[f] != other[f]:
                 errors.append("%s: frame %s: %s is %r in one pass, %r in two" %
                               (name, r["frame.number"], f, r[f], other[f]))
