@@ -17,6 +17,13 @@
              counts no connection without NBSS or SMB); the command must
              report one rdma-iwarp connection from the SYN's sender, no
              dialect (the plugin counts it too).
+  new-cid    samples/quic443-smb3_11.pcap whose client moves to a connection
+             ID the server announced in NEW_CONNECTION_ID, from a new UDP
+             port (tests/e2e/quic_nci.py, re-protected with the key log).
+             With the key log tshark keeps one connection and so must the
+             command (every packet, dialect); without it neither can link
+             the moved packets: the command's connection has exactly the
+             packets of tshark's keyless one, and fewer.
   v2         QUIC version 2 after Version Negotiation on UDP 9443
              (tests/e2e/quic_v2.py: a reserved-version Initial, the server's
              Version Negotiation offering 2 and 1, the ClientHello as a v2
@@ -41,6 +48,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import quic_edge  # noqa: E402
+import quic_nci  # noqa: E402
 import quic_v2  # noqa: E402
 
 
@@ -105,6 +113,30 @@ def main():
             if keys:
                 check(label + ": dialect", c["dialect"], w["dialect"])
                 check(label + ": signed PDUs", c["signing"]["signed_pdus"], int(w["signed_pdus"]))
+        nci = os.path.join(tmp, "nci.pcap")
+        _, _, moved = quic_nci.new_cid_copy(os.path.join(args.samples, "quic443-smb3_11.pcap"), keylog, nci)
+
+        def conn_frames(keys):
+            out = subprocess.run([os.environ.get("TSHARK", "tshark"), "-n", "-r", nci, "-T", "fields",
+                                  "-e", "quic.connection.number", "-e", "quic.frame_type", "-E", "occurrence=a"]
+                                 + (["-o", "tls.keylog_file:" + keys] if keys else []),
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True).stdout.decode()
+            rows = [(line.split("\t") + [""])[:2] for line in out.splitlines()]
+            return sum(1 for r in rows if r[0] == "0"), sum(1 for r in rows if "24" in r[1].split(","))
+
+        with_keys, nci_frames = conn_frames(keylog)
+        without, _ = conn_frames(None)
+        check("new-cid: tshark (frames with keys, NEW_CONNECTION_ID frames, frames without keys < with)",
+              (with_keys, nci_frames, without < with_keys), (sum(1 for _ in quic_edge._records(open(nci, "rb").read())),
+                                                            1, True))
+        for keys, want_packets in ((keylog, with_keys), (None, without)):
+            label = "new-cid%s" % (" (keys)" if keys else "")
+            conns = [c for c in report(args.smbscope, nci, keys)["connections"] if c["transport"] == "quic"]
+            check(label + ": connections", len(conns), 1)
+            if conns:
+                c = conns[0]
+                check(label + ": packets", c["stream"]["packets_c2s"] + c["stream"]["packets_s2c"], want_packets)
+                check(label + ": dialect", c["dialect"], "3.1.1" if keys else None)
         # QUIC version 2 after Version Negotiation, on UDP 9443 (any port):
         # tshark decrypts the v2 Initial, the reserved version is not QUIC
         # to either, nothing is lost

@@ -90,7 +90,8 @@ SO_FAR = [
 ]
 FIELDS = FINAL + SO_FAR
 # What one run prints per frame (-T fields), in this order.
-RUN_FIELDS = ["frame.number", "tcp.stream", "icmp.type", "icmpv6.type", "_ws.expert.message"] + FIELDS
+RUN_FIELDS = ["frame.number", "tcp.stream", "icmp.type", "icmpv6.type", "_ws.expert.message",
+              "quic.connection.number"] + FIELDS
 AGG = "\x1f"
 
 
@@ -402,13 +403,25 @@ def check_capture(ts, name, cap, local, rows, options, cmd, keyless, one_pass, e
         errors.append("%s: tcp.stream %s: frames %s lack smbscope.transport on two passes" %
                       (name, stream, ",".join(frames[:10])))
     # Every frame of an SMB over QUIC connection (tshark's
-    # quic.connection.number, which follows a migration) is in its flow.
+    # quic.connection.number, which follows a migration, and with the key
+    # log the IDs of NEW_CONNECTION_ID) is in its flow: the manifest's count
+    # (tshark with the key log), and in this run's mode tshark's own.
     frames = collections.Counter(flow_key(r) for r in two.rows)
     for r in rows:
         key = ("quic", r["client"], int(r["client_port"]), r["server"], int(r["server_port"]))
-        if r["kind"] == "quic" and dash(r["transport"]) and frames[key] != int(r["packets"]):
+        if not keyless and r["kind"] == "quic" and dash(r["transport"]) and frames[key] != int(r["packets"]):
             errors.append("%s: %s: %d frames in the plugin's flow, tshark's connection has %s" %
                           (name, key, frames[key], r["packets"]))
+    numbers, sizes = collections.defaultdict(set), collections.Counter()
+    for r in two.rows:
+        n = values(r, "quic.connection.number")[:1]
+        sizes.update(n)
+        if n and flow_key(r) and flow_key(r)[0] == "quic":
+            numbers[flow_key(r)].update(n)
+    for key, ns in sorted(numbers.items()):
+        if frames[key] != sum(sizes[n] for n in ns):
+            errors.append("%s: %s: %d frames in the plugin's flow, tshark's connection %s has %d in this mode" %
+                          (name, key, frames[key], sorted(ns), sum(sizes[n] for n in ns)))
     if one:
         check_first_pass(name, one, two, rows, errors)
     check_expert(name, two, rows, errors)
@@ -434,8 +447,10 @@ def edge_captures(ts, args):
     quic_v2.py), with tshark_facts.py's rows for them: SMB over QUIC whose
     client is NAT-rebound after the handshake (tshark keeps one connection:
     checked here, or the case proves nothing), a RoCEv2 pair that only
-    negotiated SMB Direct, and SMB over QUIC version 2 on UDP 9443 after
-    Version Negotiation."""
+    negotiated SMB Direct, SMB over QUIC version 2 on UDP 9443 after
+    Version Negotiation, and SMB over QUIC whose client moves to a
+    connection ID announced in NEW_CONNECTION_ID (quic_nci.py: one
+    connection with the key log, as in the command)."""
     samples = args.samples or os.path.join(args.source_root, "samples")
     sys.path.insert(0, os.path.join(args.source_root, "tests", "e2e"))
     import quic_edge
@@ -447,7 +462,13 @@ def edge_captures(ts, args):
     roce = os.path.join(ts.tmp, "edge-roce-negotiate-only.pcap")
     quic_edge.negotiate_only_copy(os.path.join(samples, "rdma-roce-4791.pcap"), roce, quic_edge.ROCE_NEGOTIATE_FRAMES)
     made[roce] = ("rdma-roce", "-")
+    import quic_nci
     import quic_v2
+    nci = os.path.join(ts.tmp, "edge-quic443-new-cid.pcap")
+    quic_nci.new_cid_copy(os.path.join(samples, "quic443-smb3_11.pcap"), os.path.join(samples, "quic443-smb3_11.keylog"),
+                          nci)
+    shutil.copy(os.path.join(samples, "quic443-smb3_11.keylog"), os.path.join(ts.tmp, "edge-quic443-new-cid.keylog"))
+    made[nci] = ("quic", "3.1.1")
     v2 = os.path.join(ts.tmp, "edge-quic9443-v2-vn.pcap")
     quic_v2.version2_copy(os.path.join(samples, "quic443-smb3_11.pcap"), v2, 9443)
     made[v2] = ("quic", "-")
