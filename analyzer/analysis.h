@@ -112,6 +112,10 @@ struct analysis {
     uint64_t edges_unjoinable; /* edge connections past ANALYSIS_MAX_EDGES, folded at once */
     uint64_t edges_joined;    /* smbscope merge: connections joined across captures */
     uint64_t merged_parts;    /* smbscope merge: runs whose reports were folded (0: a run) */
+    struct {                  /* smbscope merge: records the reports' merge states folded past their caps
+                                 (analyzer/merge/mstate.h), so the merge is not exact there (stats.merged) */
+        uint64_t nb_rows, hosts, smb_hosts, syn_pairs, dns_keys, udp_convs;
+    } state_folded;
     GArray *tails;            /* struct analysis_tail: TCP connections seen from their middle that carried
                                  no payload (a capture's trailing ACKs and FINs of a connection another
                                  capture holds), at most ANALYSIS_MAX_EDGES; smbscope merge joins them */

@@ -360,8 +360,8 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         { "display-filter", 'Y', 0, G_OPTION_ARG_STRING, &o.display_filter, "Not supported: use the smbscope plugin in tshark (tshark -Y 'smbscope...')", "FILTER" },
         { "report-every", 0, 0, G_OPTION_ARG_STRING, &o.report_every, "Write a report every DURATION (30s, 5m, 1h): that interval's verdict and the run's so far", "DURATION" },
         { "jobs", 0, 0, G_OPTION_ARG_INT, &o.jobs, "Use N threads (several capture files at once, or one split by flow hash): the answer of one analysis (default 1)", "N" },
-        { "merge-state", 0, 0, G_OPTION_ARG_NONE, &o.merge_state, "JSON report: carry merge_state, what smbscope merge combines reports with", NULL },
-        { "no-merge-state", 0, 0, G_OPTION_ARG_NONE, &o.no_merge_state, "JSON report: leave merge_state out (the default)", NULL },
+        { "merge-state", 0, 0, G_OPTION_ARG_NONE, &o.merge_state, "JSON report: carry merge_state, what smbscope merge combines reports with (the default)", NULL },
+        { "no-merge-state", 0, 0, G_OPTION_ARG_NONE, &o.no_merge_state, "JSON report: leave merge_state out (such a report cannot be merged)", NULL },
         { "observer-name", 0, 0, G_OPTION_ARG_FILENAME, &o.observer_name, "observer.name of ndjson events (default: the host name)", "NAME" },
         { NULL, 0, 0, 0, NULL, NULL, NULL },
     };
@@ -391,10 +391,7 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
 
     cfg->show_version = o.version;
     cfg->quiet = o.quiet;
-    /* Opt-in: the state is built as a json-glib tree, about ten times its
-     * text in memory (a 1 GiB capture with 10 MB of state peaked at 162 MiB,
-     * over the 64 MiB bound).  --no-merge-state, still accepted, wins. */
-    cfg->merge_state = o.merge_state && !o.no_merge_state;
+    cfg->merge_state = !o.no_merge_state; /* --merge-state: the default, still accepted */
     if (o.jobs < 0 || o.jobs > 64) {
         snprintf(errbuf, errlen, "--jobs must be between 1 and 64");
         goto fail;

@@ -7,6 +7,8 @@
 
 #include "analysis.h"
 #include "conn_groups.h"
+#include "conn_summary.h"
+#include "fmt.h"
 #include "hosts.h"
 #include "mstate.h"
 #include "mstate_edges.h"
@@ -210,7 +212,7 @@ static JsonNode *verified_state(JsonNode *root, JsonNode **detail, char *err, si
     JsonObject *top = JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
     JsonNode *ms = top ? json_object_get_member(top, "merge_state") : NULL;
     if (!ms || !JSON_NODE_HOLDS_OBJECT(ms)) {
-        snprintf(err, errlen, "not an smbscope JSON report with a merge_state (write the reports with smbscope --format json --merge-state)");
+        snprintf(err, errlen, "not an smbscope JSON report with a merge_state (smbscope --format json writes one unless --no-merge-state)");
         return NULL;
     }
     JsonObject *o = json_node_get_object(ms);
@@ -322,6 +324,66 @@ static void detail_limit(struct analysis *a)
     }
 }
 
+/* The detail entries past what the merged report keeps, dropped as the
+ * reports are read (a report's 250 entries are megabytes as json-glib
+ * nodes: ten reports took 100 MiB): those later than the entry at the
+ * keep limit, which no later report can bring back in front (first seen
+ * only moves earlier; one of the same time stays, its order depends on
+ * its text), except the entries of edge connections, which a join may
+ * still change or remove.  Counted as omitted, as detail_limit() does. */
+static void edge_key(char *buf, size_t len, const char *first_seen, uint64_t p0, uint64_t p1)
+{
+    snprintf(buf, len, "%s|%" G_GUINT64_FORMAT "|%" G_GUINT64_FORMAT, first_seen, p0 < p1 ? p0 : p1, p0 < p1 ? p1 : p0);
+}
+
+static bool is_edge(GHashTable *edges, JsonNode *e)
+{
+    JsonObject *o = json_node_get_object(e);
+    const char *fs = json_object_get_string_member_with_default(o, "first_seen", NULL);
+    gint64 cp = json_object_get_int_member_with_default(o, "client_port", -1);
+    gint64 sp = json_object_get_int_member_with_default(o, "server_port", -1);
+    if (!fs || cp < 0 || sp < 0)
+        return true; /* not one a join can find: kept, as before */
+    char key[FMT_TIME_LEN + 48];
+    edge_key(key, sizeof key, fs, (uint64_t)cp, (uint64_t)sp);
+    return g_hash_table_contains(edges, key);
+}
+
+static void detail_trim(struct analysis *a)
+{
+    GPtrArray *d = a->conn_detail_json;
+    if (!d || a->cfg->conn_detail == CONN_DETAIL_ALL)
+        return;
+    uint64_t keep = a->cfg->conn_detail == CONN_DETAIL_NONE ? 0 : a->conn_detail_limit;
+    if (d->len <= 2 * keep + 64) /* amortised: a sort per report is enough */
+        return;
+    g_ptr_array_sort(d, detail_order);
+    const char *cut = keep ? json_object_get_string_member_with_default(
+                                 json_node_get_object(g_ptr_array_index(d, (guint)keep - 1)), "first_seen", "")
+                           : "";
+    char *cut_copy = g_strdup(cut);
+    GHashTable *edges = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; a->edges && i < a->edges->len; i++) {
+        const struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
+        char t[FMT_TIME_LEN], key[FMT_TIME_LEN + 48];
+        edge_key(key, sizeof key, fmt_time(cs->first_ts, t), cs->client_port, cs->server_port);
+        g_hash_table_add(edges, g_strdup(key));
+    }
+    GPtrArray *kept = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+    for (guint i = 0; i < d->len; i++) {
+        JsonNode *e = g_ptr_array_index(d, i);
+        const char *fs = json_object_get_string_member_with_default(json_node_get_object(e), "first_seen", "");
+        if (i < keep || strcmp(fs, cut_copy) <= 0 || is_edge(edges, e))
+            g_ptr_array_add(kept, json_node_ref(e));
+        else
+            a->conns_omitted++;
+    }
+    g_hash_table_destroy(edges);
+    g_free(cut_copy);
+    g_ptr_array_free(d, TRUE);
+    a->conn_detail_json = kept;
+}
+
 int merge_main(const struct config *given)
 {
     char err[1024];
@@ -347,6 +409,7 @@ int merge_main(const struct config *given)
             analysis_free(&a);
             return 2;
         }
+        detail_trim(&a);
     }
     merge_finish(&a);
     int status = merge_report(cfg, &a);

@@ -20,29 +20,37 @@
 #include "analysis.h"
 #include "distinct.h"
 #include "jget.h"
+#include "json.h"
 
-#define MSTATE_FORMAT 2
+#define MSTATE_FORMAT 3
 
 /* Caps that keep the state of a run of any size small (README: merge):
  * past them records are folded, their counts kept and reported. */
 #define MSTATE_PAIRS_CAP 2048u     /* census pairs (SYNs to 139 and 445 per client and server) */
 #define MSTATE_SMB_HOSTS_CAP 2048u /* SMB host records, the ones the hosts view ranks first */
+#define MSTATE_NB_ROWS_CAP 2048u   /* NetBIOS rows, those nearest the capture's edges (mstate_nb.c) */
+#define MSTATE_HOSTS_CAP 2048u     /* NetBIOS host records, the most involved */
+#define MSTATE_DNS_KEYS_CAP 4096u  /* names seen in DNS, LLMNR, mDNS */
+#define MSTATE_EXACT_CAP 4096u     /* hashes of a distinct set; past it its HyperLogLog registers */
 #define MSTATE_DIGEST_PREFIX "sha256:"
 #define MSTATE_DIGEST_LEN (sizeof MSTATE_DIGEST_PREFIX - 1 + 64)
 
-/* The state of a finished analysis (mstate_write.c). */
-JsonNode *mstate_build(const struct analysis *a);
-/* The merge_state member's value as compact text, digest included; g_free. */
-char *mstate_member_text(const struct analysis *a);
-/* "sha256:HEX" of a state node and the report's connections[] (NULL: an
- * empty array) (out: MSTATE_DIGEST_LEN + 1 bytes). */
+/* The merge_state member's value of a finished analysis, written to j's
+ * stream as it is walked (mstate_write.c), its digest last. */
+void mstate_write_member(struct json *j, const struct analysis *a);
+/* "sha256:HEX" of a parsed state and the report's connections[] (NULL: an
+ * empty array), over their canonical text (mstate_canon.c) (out:
+ * MSTATE_DIGEST_LEN + 1 bytes). */
 void mstate_digest(JsonNode *state, JsonNode *detail, int format, char out[MSTATE_DIGEST_LEN + 1]);
 /* A node in json-glib's compact form; g_free. */
 char *mstate_node_text(JsonNode *n);
 
-/* A distinct set as {"exact": [hash hex...]} or {"hll": hex, "counted": n};
- * read back: its hashes added, or its registers united into d. */
-void mstate_put_distinct(JsonBuilder *b, const char *k, const struct distinct *d);
+/* A distinct set as {"exact": [hash hex...]} (at most exact_cap hashes; 0:
+ * no cap) or {"hll": hex, "counted": n}; read back: its hashes added, or
+ * its registers united into d (a count past the cap becomes an estimate). */
+void mstate_put_distinct(struct json *b, const char *k, const struct distinct *d, uint32_t exact_cap);
+/* The NetBIOS rows, overflow, non-IP counts and hosts (mstate_nb.c). */
+void mstate_build_netbios(struct json *b, const struct analysis *a);
 void mstate_get_distinct(struct jget *g, const struct jpath *p, JsonObject *parent, const char *k,
                          struct distinct *d);
 /* The "hll" member of o into regs (DISTINCT_HLL_REGS bytes); false when
@@ -68,7 +76,7 @@ struct mstate_clock {
 void mstate_clocks_finish(struct analysis *a);
 /* The state's "parts" (mstate_parts.c), and the parts of a finished run
  * (its own, or those it merged) added to another analysis in memory. */
-void mstate_build_parts(JsonBuilder *b, const struct analysis *a);
+void mstate_build_parts(struct json *b, const struct analysis *a);
 void mstate_fold_parts(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st);
 void mstate_parts_of(struct analysis *into, const struct analysis *run);
 

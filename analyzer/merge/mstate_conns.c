@@ -10,6 +10,7 @@
 #include "report.h"
 #include "report_json.h"
 #include "mstate.h"
+#include "mstate_canon.h"
 #include "mstate_edges.h"
 #include "mstate_tails.h"
 #include "smb_hosts.h"
@@ -18,26 +19,34 @@
 #define MAX_SMB_HOSTS (1u << 20)
 #define MAX_DETAIL (1u << 22)
 
-static void kint(JsonBuilder *b, const char *k, uint64_t v)
+static void kint(struct json *b, const char *k, uint64_t v)
 {
-    json_builder_set_member_name(b, k);
-    json_builder_add_int_value(b, v > INT64_MAX ? INT64_MAX : (gint64)v);
+    json_key(b, k);
+    json_int(b, v > INT64_MAX ? INT64_MAX : (gint64)v);
 }
 
 static const char *const smb_host_fields[] = { "addr", "first_seen", "last_seen", "client_conns", "server_conns",
                                                "violations", "finding_count", "ntlm_sessions", "rules", "findings" };
 
+/* A node (the reader compares it with the report's own); the writer
+ * streams it through mstate_put_node(). */
+static void pint(JsonBuilder *b, const char *k, uint64_t v)
+{
+    json_builder_set_member_name(b, k);
+    json_builder_add_int_value(b, (gint64)v);
+}
+
 JsonNode *mstate_policy_node(const struct policy *p)
 {
     JsonBuilder *b = json_builder_new();
     json_builder_begin_object(b);
-    kint(b, "allow_netbios", p->allow_netbios);
-    kint(b, "allow_smb1", p->allow_smb1);
-    kint(b, "require_signing", p->require_signing);
-    kint(b, "require_encryption", p->require_encryption);
-    kint(b, "require_kerberos", p->require_kerberos);
-    kint(b, "min_dialect", p->min_dialect);
-    kint(b, "race_window_ms", p->race_window_ms);
+    pint(b, "allow_netbios", p->allow_netbios);
+    pint(b, "allow_smb1", p->allow_smb1);
+    pint(b, "require_signing", p->require_signing);
+    pint(b, "require_encryption", p->require_encryption);
+    pint(b, "require_kerberos", p->require_kerberos);
+    pint(b, "min_dialect", p->min_dialect);
+    pint(b, "race_window_ms", p->race_window_ms);
     char buf[256];
     json_builder_set_member_name(b, "allow_transport");
     json_builder_add_string_value(b, p->n_transports ? policy_transports_text(p, buf, sizeof buf) : "");
@@ -66,21 +75,21 @@ enum xf { XF_CLIENT, XF_SERVER, XF_CLIENT_PORT, XF_SERVER_PORT, XF_NTLM, XF_FIRS
 static const char *const example_fields[XF_N] = { "client", "server", "client_port", "server_port",
                                                   "ntlm_sessions", "first_ts", "last_ts", "packets" };
 
-static void vint(JsonBuilder *b, uint64_t v) { json_builder_add_int_value(b, v > INT64_MAX ? INT64_MAX : (gint64)v); }
+static void vint(struct json *b, uint64_t v) { json_int(b, v > INT64_MAX ? INT64_MAX : (gint64)v); }
 
-static void vaddr(JsonBuilder *b, const struct ip_addr *a, const struct ip_addr *same)
+static void vaddr(struct json *b, const struct ip_addr *a, const struct ip_addr *same)
 {
     char buf[FMT_ADDR_LEN];
     if (a->family && !(same && same->family == a->family && memcmp(same->bytes, a->bytes, sizeof a->bytes) == 0))
-        json_builder_add_string_value(b, fmt_addr(a, buf));
+        json_str(b, fmt_addr(a, buf));
     else
-        json_builder_add_null_value(b);
+        json_null(b);
 }
 
-static void group(JsonBuilder *b, const struct conn_group *g)
+static void group(struct json *b, const struct conn_group *g)
 {
     const struct conn_group_key *k = &g->key;
-    json_builder_begin_array(b);
+    json_begin_array(b);
     vaddr(b, &k->client, NULL);
     vaddr(b, &k->server, NULL);
     const uint64_t key[] = { k->server_port, k->dialect,   k->flags, k->level, k->transport, k->carrier,
@@ -89,40 +98,40 @@ static void group(JsonBuilder *b, const struct conn_group *g)
     for (size_t i = 0; i < G_N_ELEMENTS(key); i++)
         vint(b, key[i]);
     char *dt = g_utf8_make_valid(k->dialect_text, -1);
-    json_builder_add_string_value(b, dt);
+    json_str(b, dt);
     g_free(dt);
     const uint64_t counts[] = { g->count, g->packets, g->bytes, g->gaps, g->gap_bytes, g->ntlm_sessions,
                                 g->start_seen };
     for (size_t i = 0; i < G_N_ELEMENTS(counts); i++)
         vint(b, counts[i]);
-    json_builder_add_int_value(b, g->first_ts);
-    json_builder_add_int_value(b, g->last_ts);
-    json_builder_add_int_value(b, g->last_start_ts);
-    json_builder_begin_array(b);
+    json_int(b, g->first_ts);
+    json_int(b, g->last_ts);
+    json_int(b, g->last_start_ts);
+    json_begin_array(b);
     for (uint8_t i = 0; i < g->n_examples && i < CONN_GROUP_EXAMPLES; i++) {
         const struct conn_group_example *e = &g->examples[i];
-        json_builder_begin_array(b);
+        json_begin_array(b);
         vaddr(b, &e->client, &k->client);
         vaddr(b, &e->server, &k->server);
         vint(b, e->client_port);
         vint(b, e->server_port);
         vint(b, e->ntlm_sessions);
-        json_builder_add_int_value(b, e->first_ts);
-        json_builder_add_int_value(b, e->last_ts);
+        json_int(b, e->first_ts);
+        json_int(b, e->last_ts);
         vint(b, e->packets);
-        json_builder_end_array(b);
+        json_end_array(b);
     }
-    json_builder_end_array(b);
-    json_builder_end_array(b);
+    json_end_array(b);
+    json_end_array(b);
 }
 
-static void names(JsonBuilder *b, const char *k, const char *const *v, size_t n)
+static void names(struct json *b, const char *k, const char *const *v, size_t n)
 {
-    json_builder_set_member_name(b, k);
-    json_builder_begin_array(b);
+    json_key(b, k);
+    json_begin_array(b);
     for (size_t i = 0; i < n; i++)
-        json_builder_add_string_value(b, v[i]);
-    json_builder_end_array(b);
+        json_str(b, v[i]);
+    json_end_array(b);
 }
 
 /* The member names a reader expects, as the writer listed them. */
@@ -186,25 +195,25 @@ static int by_index(const void *pa, const void *pb)
 }
 
 /* one compact array per host (smb_host_fields) */
-static void smb_host_rec(JsonBuilder *b, const struct host_rec *r, const struct smb_host *x)
+static void smb_host_rec(struct json *b, const struct host_rec *r, const struct smb_host *x)
 {
     char buf[FMT_ADDR_LEN];
-    json_builder_begin_array(b);
-    json_builder_add_string_value(b, fmt_addr(&r->addr, buf));
-    json_builder_add_int_value(b, r->first_seen);
-    json_builder_add_int_value(b, r->last_seen);
+    json_begin_array(b);
+    json_str(b, fmt_addr(&r->addr, buf));
+    json_int(b, r->first_seen);
+    json_int(b, r->last_seen);
     const uint32_t v[] = { x->client_conns, x->server_conns, x->violations, x->finding_count, x->ntlm_sessions,
                            x->rules, x->findings };
     for (size_t k = 0; k < G_N_ELEMENTS(v); k++)
-        json_builder_add_int_value(b, v[k]);
-    json_builder_end_array(b);
+        json_int(b, v[k]);
+    json_end_array(b);
 }
 
 /* The SMB hosts, at most MSTATE_SMB_HOSTS_CAP records; the hosts past it
  * folded: how many, their connection ends (merge counts them as ends
  * without a record), and the HyperLogLog of every address (merge's host
  * total is then an estimate, labelled so). */
-static void smb_hosts_state(JsonBuilder *b, const struct smb_hosts *hosts)
+static void smb_hosts_state(struct json *b, const struct smb_hosts *hosts, uint64_t a_folded)
 {
     uint32_t n = smb_hosts_size(hosts), kept = 0;
     struct ranked *v = g_new(struct ranked, n ? n : 1);
@@ -225,32 +234,34 @@ static void smb_hosts_state(JsonBuilder *b, const struct smb_hosts *hosts)
     }
     bool est;
     smb_hosts_total(hosts, &est);
-    json_builder_set_member_name(b, "smb_hosts");
-    json_builder_begin_object(b);
+    json_key(b, "smb_hosts");
+    json_begin_object(b);
     kint(b, "unrecorded", smb_hosts_unrecorded(hosts));
     kint(b, "cap", MSTATE_SMB_HOSTS_CAP);
-    kint(b, "folded", folded);
+    kint(b, "folded", folded + a_folded);
     kint(b, "folded_ends", folded_ends);
     names(b, "fields", smb_host_fields, G_N_ELEMENTS(smb_host_fields));
-    json_builder_set_member_name(b, "records");
-    json_builder_begin_array(b);
+    json_key(b, "records");
+    json_begin_array(b);
     for (uint32_t i = 0; i < kept; i++)
         smb_host_rec(b, v[i].r, v[i].x);
-    json_builder_end_array(b);
+    json_end_array(b);
     if (folded || est) /* the table's estimator holds every address it was given */
-        mstate_put_distinct(b, "all", smb_hosts_addresses(hosts));
-    json_builder_end_object(b);
+        mstate_put_distinct(b, "all", smb_hosts_addresses(hosts), 0);
+    json_end_object(b);
     g_free(v);
 }
 
-void mstate_build_conns(JsonBuilder *b, const struct analysis *a)
+void mstate_build_conns(struct json *b, const struct analysis *a)
 {
-    json_builder_set_member_name(b, "policy");
-    json_builder_add_value(b, mstate_policy_node(&a->cfg->policy));
+    json_key(b, "policy");
+    JsonNode *pol = mstate_policy_node(&a->cfg->policy);
+    mstate_put_node(b, pol);
+    json_node_unref(pol);
     names(b, "group_fields", group_fields, GF_N);
     names(b, "example_fields", example_fields, XF_N);
-    json_builder_set_member_name(b, "groups");
-    json_builder_begin_array(b);
+    json_key(b, "groups");
+    json_begin_array(b);
     /* without the edge connections: those travel apart (mstate_edges.h) */
     struct conn_groups *groups = a->core_groups ? a->core_groups : a->groups;
     const struct smb_hosts *hosts = a->core_hosts ? a->core_hosts : a->smb_hosts;
@@ -261,36 +272,14 @@ void mstate_build_conns(JsonBuilder *b, const struct analysis *a)
     for (guint i = 0; i < order->len; i++)
         group(b, conn_groups_at(groups, g_array_index(order, uint32_t, i)));
     g_array_free(order, TRUE);
-    json_builder_end_array(b);
-    smb_hosts_state(b, hosts);
+    json_end_array(b);
+    smb_hosts_state(b, hosts, a->state_folded.smb_hosts);
     kint(b, "conns_detailed", a->conns->len + (a->conn_detail_json ? a->conn_detail_json->len : 0));
     kint(b, "conns_omitted", a->conns_omitted);
     kint(b, "edges_joined", a->edges_joined);
     mstate_build_edges(b, a);
     mstate_build_tails(b, a);
 }
-
-JsonNode *mstate_detail_node(const struct analysis *a)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
-    if (!mem)
-        return NULL;
-    struct json jj;
-    json_init(&jj, mem, false);
-    report_json_connections(&jj, a);
-    json_flush(&jj);
-    fclose(mem);
-    JsonParser *p = json_parser_new_immutable();
-    JsonNode *n = NULL;
-    if (json_parser_load_from_data(p, buf, (gssize)len, NULL))
-        n = json_node_copy(json_parser_get_root(p));
-    g_object_unref(p);
-    free(buf);
-    return n;
-}
-
 
 /* An address element; null: the one given (family 0 when none). */
 static void eaddr(struct jget *g, const struct jpath *p, JsonArray *a, guint i, const struct ip_addr *dflt,
@@ -408,6 +397,7 @@ static void fold_smb_hosts(struct jget *g, const struct jpath *p, struct analysi
     smb_hosts_fold_unrecorded(a->smb_hosts, jget_u64(g, &hp, o, "unrecorded", INT64_MAX));
     uint64_t cap = jget_u64(g, &hp, o, "cap", MAX_SMB_HOSTS);
     uint64_t folded = jget_u64(g, &hp, o, "folded", INT64_MAX);
+    a->state_folded.smb_hosts += folded;
     /* the folded hosts' connection ends have no record here either */
     smb_hosts_fold_unrecorded(a->smb_hosts, jget_u64(g, &hp, o, "folded_ends", INT64_MAX));
     JsonArray *arr = jget_arr(g, &hp, o, "records", (guint)cap);

@@ -12,11 +12,9 @@
 
 #include "analysis.h"
 #include "jget.h"
+#include "json.h"
 
-void mstate_build_conns(JsonBuilder *b, const struct analysis *a);
-/* The run's connections[] as a JSON array node (json_connection of each
- * kept connection, in report order); json_node_unref. */
-JsonNode *mstate_detail_node(const struct analysis *a);
+void mstate_build_conns(struct json *b, const struct analysis *a);
 /* The policy as the state holds it. */
 JsonNode *mstate_policy_node(const struct policy *p);
 

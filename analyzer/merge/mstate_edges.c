@@ -25,33 +25,33 @@ static const char *const ef_names[EF_COUNT] = {
     "close_reason",
 };
 
-static void vint(JsonBuilder *b, uint64_t v) { json_builder_add_int_value(b, v > INT64_MAX ? INT64_MAX : (gint64)v); }
+static void vint(struct json *b, uint64_t v) { json_int(b, v > INT64_MAX ? INT64_MAX : (gint64)v); }
 
-static void vstr(JsonBuilder *b, const char *s)
+static void vstr(struct json *b, const char *s)
 {
     char *v = g_utf8_make_valid(s, -1);
-    json_builder_add_string_value(b, v);
+    json_str(b, v);
     g_free(v);
 }
 
-static void vaddr(JsonBuilder *b, const struct ip_addr *a)
+static void vaddr(struct json *b, const struct ip_addr *a)
 {
     char buf[FMT_ADDR_LEN];
     if (a->family)
-        json_builder_add_string_value(b, fmt_addr(a, buf));
+        json_str(b, fmt_addr(a, buf));
     else
-        json_builder_add_null_value(b);
+        json_null(b);
 }
 
-static void summary(JsonBuilder *b, const struct conn_summary *cs)
+static void summary(struct json *b, const struct conn_summary *cs)
 {
-    json_builder_begin_array(b);
+    json_begin_array(b);
     vaddr(b, &cs->client);
     vaddr(b, &cs->server);
     vint(b, cs->client_port);
     vint(b, cs->server_port);
-    json_builder_add_int_value(b, cs->first_ts);
-    json_builder_add_int_value(b, cs->last_ts);
+    json_int(b, cs->first_ts);
+    json_int(b, cs->last_ts);
     const uint64_t nums[] = { cs->flow_id, cs->packets, cs->bytes, cs->gaps, cs->gap_bytes, cs->evidence, cs->rules,
                               cs->undecided, cs->dialect, cs->flags, cs->ntlm_sessions, cs->transport, cs->carrier,
                               cs->proto, cs->smb_version, cs->signing, cs->auth, cs->auth_mech, cs->gap,
@@ -60,23 +60,23 @@ static void summary(JsonBuilder *b, const struct conn_summary *cs)
         vint(b, nums[i]);
     vstr(b, cs->dialect_text);
     vstr(b, cs->close_reason);
-    json_builder_end_array(b);
+    json_end_array(b);
 }
 
-void mstate_build_edges(JsonBuilder *b, const struct analysis *a)
+void mstate_build_edges(struct json *b, const struct analysis *a)
 {
-    json_builder_set_member_name(b, "edges_unjoinable");
+    json_key(b, "edges_unjoinable");
     vint(b, a->edges_unjoinable);
-    json_builder_set_member_name(b, "edge_fields");
-    json_builder_begin_array(b);
+    json_key(b, "edge_fields");
+    json_begin_array(b);
     for (int i = 0; i < EF_COUNT; i++)
-        json_builder_add_string_value(b, ef_names[i]);
-    json_builder_end_array(b);
-    json_builder_set_member_name(b, "edges");
-    json_builder_begin_array(b);
+        json_str(b, ef_names[i]);
+    json_end_array(b);
+    json_key(b, "edges");
+    json_begin_array(b);
     for (guint i = 0; a->edges && i < a->edges->len; i++)
         summary(b, &g_array_index(a->edges, struct conn_summary, i));
-    json_builder_end_array(b);
+    json_end_array(b);
 }
 
 

@@ -11,8 +11,9 @@
 #include "analysis.h"
 #include "conn_summary.h"
 #include "jget.h"
+#include "json.h"
 
-void mstate_build_edges(JsonBuilder *b, const struct analysis *a);
+void mstate_build_edges(struct json *b, const struct analysis *a);
 void mstate_fold_edges(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st);
 
 /* Join the edges of all reports (a->edges): chains of parts of one

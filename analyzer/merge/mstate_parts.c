@@ -68,29 +68,29 @@ void mstate_parts_of(struct analysis *into, const struct analysis *run)
     into->merged_parts += run->merged_parts;
 }
 
-static void part(JsonBuilder *b, const struct mstate_clock *c)
+static void part(struct json *b, const struct mstate_clock *c)
 {
-    json_builder_begin_array(b);
-    json_builder_add_int_value(b, c->run_first);
+    json_begin_array(b);
+    json_int(b, c->run_first);
     char *path = g_utf8_make_valid(c->path ? c->path : "", -1);
-    json_builder_add_string_value(b, path);
+    json_str(b, path);
     g_free(path);
     if (c->have) {
-        json_builder_add_int_value(b, c->first);
-        json_builder_add_int_value(b, c->last);
+        json_int(b, c->first);
+        json_int(b, c->last);
     } else {
-        json_builder_add_null_value(b);
-        json_builder_add_null_value(b);
+        json_null(b);
+        json_null(b);
     }
-    json_builder_add_int_value(b, c->jumps > INT64_MAX ? INT64_MAX : (gint64)c->jumps);
-    json_builder_end_array(b);
+    json_int(b, c->jumps > INT64_MAX ? INT64_MAX : (gint64)c->jumps);
+    json_end_array(b);
 }
 
-void mstate_build_parts(JsonBuilder *b, const struct analysis *a)
+void mstate_build_parts(struct json *b, const struct analysis *a)
 {
     uint64_t folded = 0, folded_jumps = 0;
-    json_builder_set_member_name(b, "parts");
-    json_builder_begin_array(b);
+    json_key(b, "parts");
+    json_begin_array(b);
     if (!a->part_clocks || !a->part_clocks->len) {
         struct mstate_clock c = own_part(a);
         part(b, &c);
@@ -107,11 +107,11 @@ void mstate_build_parts(JsonBuilder *b, const struct analysis *a)
         }
         folded += a->merged_parts > a->part_clocks->len ? a->merged_parts - a->part_clocks->len : 0;
     }
-    json_builder_end_array(b);
-    json_builder_set_member_name(b, "parts_folded");
-    json_builder_add_int_value(b, (gint64)folded);
-    json_builder_set_member_name(b, "parts_folded_jumps");
-    json_builder_add_int_value(b, folded_jumps > INT64_MAX ? INT64_MAX : (gint64)folded_jumps);
+    json_end_array(b);
+    json_key(b, "parts_folded");
+    json_int(b, (gint64)folded);
+    json_key(b, "parts_folded_jumps");
+    json_int(b, folded_jumps > INT64_MAX ? INT64_MAX : (gint64)folded_jumps);
 }
 
 void mstate_fold_parts(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)

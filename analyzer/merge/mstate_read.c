@@ -20,9 +20,6 @@
 #define MAX_PATH_LEN 4096
 #define MAX_TEXT_LEN 1024
 #define MAX_NAMES 32u
-#define MAX_ROWS (1u << 24)
-#define MAX_HOSTS (1u << 22)
-#define MAX_EXACT (1u << 21)
 
 static const char *const formats[] = { "pcap", "pcapng", NULL };
 static const char *const readers[] = { "libpcap", "mmap", "wiretap", "live", "stream", NULL };
@@ -177,7 +174,7 @@ void mstate_get_distinct(struct jget *g, const struct jpath *p, JsonObject *pare
     if (!o)
         return;
     if (json_object_has_member(o, "exact")) {
-        JsonArray *arr = jget_arr(g, &dp, o, "exact", MAX_EXACT);
+        JsonArray *arr = jget_arr(g, &dp, o, "exact", MSTATE_EXACT_CAP);
         jpath_key(&ep, &dp, "exact");
         for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
             const char *h = jget_elem_str(g, &ep, arr, i, 16);
@@ -226,8 +223,9 @@ static void syn_times(struct jget *g, const struct jpath *p, JsonArray *pair, gu
         t[i] = jget_elem_i64(g, &kp, arr, i);
 }
 
-static void fold_census(struct jget *g, const struct jpath *p, struct census *c, JsonObject *st)
+static void fold_census(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
+    struct census *c = a->census;
     struct jpath cp, ap, ip;
     JsonObject *o = jget_obj(g, p, st, "census");
     jpath_key(&cp, p, "census");
@@ -239,12 +237,17 @@ static void fold_census(struct jget *g, const struct jpath *p, struct census *c,
     c->pairs_dropped += jget_u64(g, &cp, o, "pairs_dropped", INT64_MAX);
     /* pairs the writer folded (MSTATE_PAIRS_CAP): their SYNs are not tracked here either */
     jget_u64(g, &cp, o, "pairs_cap", UINT32_MAX);
-    jget_u64(g, &cp, o, "pairs_folded", INT64_MAX);
+    a->state_folded.syn_pairs += jget_u64(g, &cp, o, "pairs_folded", INT64_MAX);
     c->pairs_dropped += jget_u64(g, &cp, o, "pair_syns_folded", INT64_MAX);
     c->dns_messages += jget_u64(g, &cp, o, "dns_messages", INT64_MAX);
     c->dns_keys_dropped += jget_u64(g, &cp, o, "dns_keys_dropped", INT64_MAX);
+    /* keys the writer left out (MSTATE_DNS_KEYS_CAP): dropped here too */
+    uint64_t keys_folded = jget_u64(g, &cp, o, "dns_keys_folded", INT64_MAX);
+    c->dns_keys_dropped += keys_folded;
+    a->state_folded.dns_keys += keys_folded;
+    a->state_folded.udp_convs += jget_u64(g, &cp, o, "udp_convs_folded", INT64_MAX);
     mstate_get_distinct(g, &cp, o, "udp_convs", c->udp_convs);
-    JsonArray *keys = jget_arr(g, &cp, o, "dns_keys", CENSUS_MAX_DNS_KEYS);
+    JsonArray *keys = jget_arr(g, &cp, o, "dns_keys", MSTATE_DNS_KEYS_CAP);
     jpath_key(&ap, &cp, "dns_keys");
     for (guint i = 0; keys && !g->failed && i < json_array_get_length(keys); i++) {
         const char *k = jget_elem_str(g, &ap, keys, i, 15);
@@ -317,12 +320,16 @@ static void read_row(struct jget *g, const struct jpath *ip, JsonObject *o, stru
     }
 }
 
-static void fold_netbios(struct jget *g, const struct jpath *p, struct nb_ledger *l, JsonObject *st)
+static void fold_netbios(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
+    struct nb_ledger *l = a->ledger;
     struct jpath np, ap, ip;
     JsonObject *o = jget_obj(g, p, st, "netbios");
     jpath_key(&np, p, "netbios");
-    JsonArray *rows = jget_arr(g, &np, o, "rows", MAX_ROWS);
+    JsonArray *rows = jget_arr(g, &np, o, "rows", MSTATE_NB_ROWS_CAP);
+    jget_u64(g, &np, o, "rows_cap", UINT32_MAX);
+    /* rows the writer sent to its overflow (MSTATE_NB_ROWS_CAP): counted there */
+    a->state_folded.nb_rows += jget_u64(g, &np, o, "rows_folded", INT64_MAX);
     jpath_key(&ap, &np, "rows");
     for (guint i = 0; rows && !g->failed && i < json_array_get_length(rows); i++) {
         jpath_index(&ip, &ap, i);
@@ -359,8 +366,9 @@ static void fold_netbios(struct jget *g, const struct jpath *p, struct nb_ledger
         nb_ledger_fold_counts(l, &ov, &ni);
 }
 
-static void fold_hosts(struct jget *g, const struct jpath *p, struct host_table *t, JsonObject *st)
+static void fold_hosts(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
+    struct host_table *t = nb_ledger_hosts_mut(a->ledger);
     struct jpath hp, ap, ip;
     JsonObject *o = jget_obj(g, p, st, "hosts");
     jpath_key(&hp, p, "hosts");
@@ -374,7 +382,10 @@ static void fold_hosts(struct jget *g, const struct jpath *p, struct host_table 
         else if (s)
             host_table_learn_broadcast(t, &addr);
     }
-    JsonArray *recs = jget_arr(g, &hp, o, "records", MAX_HOSTS);
+    JsonArray *recs = jget_arr(g, &hp, o, "records", MSTATE_HOSTS_CAP);
+    jget_u64(g, &hp, o, "cap", UINT32_MAX);
+    /* records the writer left out (MSTATE_HOSTS_CAP): its "all" makes the total an estimate */
+    a->state_folded.hosts += jget_u64(g, &hp, o, "folded", INT64_MAX);
     jpath_key(&ap, &hp, "records");
     for (guint i = 0; recs && !g->failed && i < json_array_get_length(recs); i++) {
         jpath_index(&ip, &ap, i);
@@ -413,9 +424,9 @@ bool mstate_fold(struct analysis *a, JsonNode *state, JsonNode *detail, char *er
     fold_inputs(&g, &root, a, st);
     fold_counters(&g, &root, a, st);
     mstate_fold_parts(&g, &root, a, st);
-    fold_census(&g, &root, a->census, st);
-    fold_hosts(&g, &root, nb_ledger_hosts_mut(a->ledger), st);
-    fold_netbios(&g, &root, a->ledger, st);
+    fold_census(&g, &root, a, st);
+    fold_hosts(&g, &root, a, st);
+    fold_netbios(&g, &root, a, st);
     mstate_fold_conns(&g, &root, a, st, detail);
     return !g.failed;
 }

@@ -10,26 +10,26 @@
  * last_ts, packets0, packets1, close_reason]. */
 enum { TF_A0, TF_P0, TF_A1, TF_P1, TF_FIRST, TF_LAST, TF_PK0, TF_PK1, TF_REASON, TF_N };
 
-void mstate_build_tails(JsonBuilder *b, const struct analysis *a)
+void mstate_build_tails(struct json *b, const struct analysis *a)
 {
-    json_builder_set_member_name(b, "tails");
-    json_builder_begin_array(b);
+    json_key(b, "tails");
+    json_begin_array(b);
     for (guint i = 0; a->tails && i < a->tails->len; i++) {
         const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, i);
         char buf[FMT_ADDR_LEN];
-        json_builder_begin_array(b);
+        json_begin_array(b);
         for (int d = 0; d < 2; d++) {
-            json_builder_add_string_value(b, fmt_addr(&t->addr[d], buf));
-            json_builder_add_int_value(b, t->port[d]);
+            json_str(b, fmt_addr(&t->addr[d], buf));
+            json_int(b, t->port[d]);
         }
-        json_builder_add_int_value(b, t->first_ts);
-        json_builder_add_int_value(b, t->last_ts);
+        json_int(b, t->first_ts);
+        json_int(b, t->last_ts);
         for (int d = 0; d < 2; d++)
-            json_builder_add_int_value(b, t->packets[d] > INT64_MAX ? INT64_MAX : (gint64)t->packets[d]);
-        json_builder_add_string_value(b, t->close_reason);
-        json_builder_end_array(b);
+            json_int(b, t->packets[d] > INT64_MAX ? INT64_MAX : (gint64)t->packets[d]);
+        json_str(b, t->close_reason);
+        json_end_array(b);
     }
-    json_builder_end_array(b);
+    json_end_array(b);
 }
 
 static uint64_t tu(struct jget *g, const struct jpath *p, JsonArray *e, guint i, uint64_t max)

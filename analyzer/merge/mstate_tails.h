@@ -13,8 +13,9 @@
 #include "analysis.h"
 #include "conn_summary.h"
 #include "jget.h"
+#include "json.h"
 
-void mstate_build_tails(JsonBuilder *b, const struct analysis *a);
+void mstate_build_tails(struct json *b, const struct analysis *a);
 void mstate_fold_tails(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st);
 
 /* cur: a TCP connection open at its capture's end; the earliest tail of

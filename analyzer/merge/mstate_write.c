@@ -11,80 +11,12 @@
 #include "fmt.h"
 #include "hosts.h"
 #include "ipfrag.h"
+#include "mstate_canon.h"
 #include "mstate_conns.h"
+#include "mstate_put.h"
 #include "netbios.h"
 #include "quic_table.h"
 #include "rdma.h"
-
-static void kint(JsonBuilder *b, const char *k, uint64_t v)
-{
-    json_builder_set_member_name(b, k);
-    json_builder_add_int_value(b, v > INT64_MAX ? INT64_MAX : (gint64)v);
-}
-
-/* A run of integer members from a table: the state's counters are many,
- * and a table keeps each one a line of name and value. */
-struct kv {
-    const char *k;
-    uint64_t v;
-};
-
-static void kints(JsonBuilder *b, const struct kv *kv, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        kint(b, kv[i].k, kv[i].v);
-}
-
-/* An object member of integers only. */
-static void kobj_ints(JsonBuilder *b, const char *k, const struct kv *kv, size_t n)
-{
-    json_builder_set_member_name(b, k);
-    json_builder_begin_object(b);
-    kints(b, kv, n);
-    json_builder_end_object(b);
-}
-
-#define KINTS(b, ...)                                             \
-    do {                                                          \
-        const struct kv kv_[] = { __VA_ARGS__ };                  \
-        kints(b, kv_, G_N_ELEMENTS(kv_));                         \
-    } while (0)
-#define KOBJ_INTS(b, name, ...)                                   \
-    do {                                                          \
-        const struct kv kv_[] = { __VA_ARGS__ };                  \
-        kobj_ints(b, name, kv_, G_N_ELEMENTS(kv_));               \
-    } while (0)
-
-static void kts(JsonBuilder *b, const char *k, int64_t v)
-{
-    json_builder_set_member_name(b, k);
-    json_builder_add_int_value(b, v);
-}
-
-static void kbool(JsonBuilder *b, const char *k, bool v)
-{
-    json_builder_set_member_name(b, k);
-    json_builder_add_boolean_value(b, v);
-}
-
-/* Bytes of any kind as valid UTF-8 (json-glib writes strings as given). */
-static void kstr(JsonBuilder *b, const char *k, const char *s)
-{
-    json_builder_set_member_name(b, k);
-    if (!s) {
-        json_builder_add_null_value(b);
-        return;
-    }
-    char *v = g_utf8_make_valid(s, -1);
-    json_builder_add_string_value(b, v);
-    g_free(v);
-}
-
-static void kaddr(JsonBuilder *b, const char *k, const struct ip_addr *a)
-{
-    char buf[FMT_ADDR_LEN];
-    kstr(b, k, a->family ? fmt_addr(a, buf) : NULL);
-}
 
 /* An exact set as its hashes in hex (sorted: the same set, the same text),
  * or the HyperLogLog registers once estimating. */
@@ -94,26 +26,26 @@ static gint cmp_u64(gconstpointer pa, gconstpointer pb)
     return (a > b) - (a < b);
 }
 
-void mstate_put_distinct(JsonBuilder *b, const char *k, const struct distinct *d)
+void mstate_put_distinct(struct json *b, const char *k, const struct distinct *d, uint32_t exact_cap)
 {
-    json_builder_set_member_name(b, k);
-    json_builder_begin_object(b);
+    json_key(b, k);
+    json_begin_object(b);
     uint32_t n;
     const uint64_t *slots = distinct_slots(d, &n);
-    if (!distinct_is_estimate(d)) {
+    if (!distinct_is_estimate(d) && (!exact_cap || distinct_count(d) <= exact_cap)) {
         GArray *v = g_array_new(FALSE, FALSE, sizeof(uint64_t));
         for (uint32_t i = 0; slots && i < n; i++)
             if (slots[i])
                 g_array_append_val(v, slots[i]);
         g_array_sort(v, cmp_u64);
-        json_builder_set_member_name(b, "exact");
-        json_builder_begin_array(b);
+        json_key(b, "exact");
+        json_begin_array(b);
         for (guint i = 0; i < v->len; i++) {
             char hex[17];
             snprintf(hex, sizeof hex, "%016" G_GINT64_MODIFIER "x", g_array_index(v, uint64_t, i));
-            json_builder_add_string_value(b, hex);
+            json_str(b, hex);
         }
-        json_builder_end_array(b);
+        json_end_array(b);
         g_array_free(v, TRUE);
     } else {
         char *hex = g_malloc(2 * DISTINCT_HLL_REGS + 1);
@@ -124,16 +56,16 @@ void mstate_put_distinct(JsonBuilder *b, const char *k, const struct distinct *d
         g_free(hex);
         kint(b, "counted", distinct_count(d));
     }
-    json_builder_end_object(b);
+    json_end_object(b);
 }
 
-static void inputs(JsonBuilder *b, const struct analysis *a)
+static void inputs(struct json *b, const struct analysis *a)
 {
-    json_builder_set_member_name(b, "inputs");
-    json_builder_begin_array(b);
+    json_key(b, "inputs");
+    json_begin_array(b);
     for (guint i = 0; i < a->inputs->len; i++) {
         const struct input_info *in = g_ptr_array_index(a->inputs, i);
-        json_builder_begin_object(b);
+        json_begin_object(b);
         kstr(b, "path", in->path);
         kstr(b, "link_type", in->link_type);
         kint(b, "dlt", (uint64_t)(in->dlt < 0 ? 0 : in->dlt));
@@ -150,37 +82,37 @@ static void inputs(JsonBuilder *b, const struct analysis *a)
         kbool(b, "have_drop_stats", in->have_drop_stats);
         KINTS(b, { "if_received", in->if_received }, { "if_dropped", in->if_dropped },
               { "if_ifdropped", in->if_ifdropped });
-        json_builder_set_member_name(b, "status");
-        json_builder_begin_object(b);
+        json_key(b, "status");
+        json_begin_object(b);
         for (int s = 0; s < PKT_STATUS_COUNT; s++)
             if (in->status[s])
                 kint(b, packet_status_name((enum packet_status)s), in->status[s]);
-        json_builder_end_object(b);
-        json_builder_end_object(b);
+        json_end_object(b);
+        json_end_object(b);
     }
-    json_builder_end_array(b);
+    json_end_array(b);
 }
 
-static void counters(JsonBuilder *b, const struct analysis *a)
+static void counters(struct json *b, const struct analysis *a)
 {
-    json_builder_set_member_name(b, "run");
-    json_builder_begin_object(b);
+    json_key(b, "run");
+    json_begin_object(b);
     kint(b, "packets", a->packets);
     kts(b, "first_ts", a->first_ts);
     kts(b, "last_ts", a->last_ts);
     kbool(b, "input_error", a->input_error);
     kint(b, "filtered_out", a->filtered_out);
-    json_builder_end_object(b);
+    json_end_object(b);
 
     struct flow_stats fs = flow_table_stats(a->flows);
-    json_builder_set_member_name(b, "flows");
-    json_builder_begin_object(b);
+    json_key(b, "flows");
+    json_begin_object(b);
     KINTS(b, { "conns", fs.conns }, { "max_concurrent", fs.max_concurrent },
           { "evictions", fs.evictions }, { "idle_closes", fs.idle_closes }, { "reuses", fs.reuses },
           { "buffered_peak", fs.buffered_peak }, { "cap_hits", fs.cap_hits },
           { "total_cap_hits", fs.total_cap_hits }, { "non_tcp", fs.non_tcp }, { "time_jumps", fs.time_jumps },
           { "closed_early", fs.closed_early });
-    json_builder_end_object(b);
+    json_end_object(b);
 
     const struct ipfrag_stats *fr = ipfrag_stats(a->frags);
     KOBJ_INTS(b, "frags", { "fragments", fr->fragments }, { "reassembled", fr->reassembled },
@@ -199,12 +131,12 @@ static void counters(JsonBuilder *b, const struct analysis *a)
     KOBJ_INTS(b, "iwarp", { "crc_bad", a->iwarp_crc_bad });
 }
 
-static void times(JsonBuilder *b, const int64_t *t, uint32_t n)
+static void times(struct json *b, const int64_t *t, uint32_t n)
 {
-    json_builder_begin_array(b);
+    json_begin_array(b);
     for (uint32_t i = 0; i < n && i < CENSUS_SYN_TIMES; i++)
-        json_builder_add_int_value(b, t[i]);
-    json_builder_end_array(b);
+        json_int(b, t[i]);
+    json_end_array(b);
 }
 
 static gint cmp_str(gconstpointer pa, gconstpointer pb)
@@ -213,18 +145,18 @@ static gint cmp_str(gconstpointer pa, gconstpointer pb)
 }
 
 /* compact: [client, server, syn139, syn445, port139, [t139...], [t445...]] */
-static void pair(JsonBuilder *b, const struct census_pair *p)
+static void pair(struct json *b, const struct census_pair *p)
 {
     char buf[FMT_ADDR_LEN];
-    json_builder_begin_array(b);
-    json_builder_add_string_value(b, fmt_addr(&p->client, buf));
-    json_builder_add_string_value(b, fmt_addr(&p->server, buf));
-    json_builder_add_int_value(b, p->syn139);
-    json_builder_add_int_value(b, p->syn445);
-    json_builder_add_int_value(b, p->port139);
+    json_begin_array(b);
+    json_str(b, fmt_addr(&p->client, buf));
+    json_str(b, fmt_addr(&p->server, buf));
+    json_int(b, p->syn139);
+    json_int(b, p->syn445);
+    json_int(b, p->port139);
     times(b, p->t139, p->syn139);
     times(b, p->t445, p->syn445);
-    json_builder_end_array(b);
+    json_end_array(b);
 }
 
 /* How far a pair's SYNs to 445 are from the capture's first or last
@@ -256,15 +188,15 @@ static int pair_rank_cmp(const void *pa, const void *pb)
     return (a->slot > b->slot) - (a->slot < b->slot);
 }
 
-static void census(JsonBuilder *b, const struct analysis *a)
+static void census(struct json *b, const struct analysis *a)
 {
     const struct census *c = a->census;
-    json_builder_set_member_name(b, "census");
-    json_builder_begin_object(b);
+    json_key(b, "census");
+    json_begin_object(b);
     KINTS(b, { "snaplen_cut", c->snaplen_cut }, { "snaplen_cut_smb", c->snaplen_cut_smb }, { "snaplen", c->snaplen },
           { "pairs_dropped", c->pairs_dropped }, { "dns_messages", c->dns_messages },
           { "dns_keys_dropped", c->dns_keys_dropped });
-    mstate_put_distinct(b, "udp_convs", c->udp_convs);
+    mstate_put_distinct(b, "udp_convs", c->udp_convs, MSTATE_EXACT_CAP);
     GPtrArray *keys = g_ptr_array_new();
     GHashTableIter it;
     gpointer key;
@@ -272,14 +204,22 @@ static void census(JsonBuilder *b, const struct analysis *a)
     while (g_hash_table_iter_next(&it, &key, NULL))
         g_ptr_array_add(keys, key);
     g_ptr_array_sort(keys, cmp_str);
-    json_builder_set_member_name(b, "dns_keys");
-    json_builder_begin_array(b);
-    for (guint i = 0; i < keys->len; i++) {
+    /* at most MSTATE_DNS_KEYS_CAP (the first by name): merge counts the
+     * rest as keys dropped (a NetBIOS name of them may read as never seen
+     * in DNS) */
+    guint nkeys = keys->len < MSTATE_DNS_KEYS_CAP ? keys->len : MSTATE_DNS_KEYS_CAP;
+    const struct distinct *u = c->udp_convs;
+    bool udp_est = !distinct_is_estimate(u) && distinct_count(u) > MSTATE_EXACT_CAP;
+    KINTS(b, { "dns_keys_folded", keys->len - nkeys + a->state_folded.dns_keys },
+          { "udp_convs_folded", (udp_est ? distinct_count(u) : 0) + a->state_folded.udp_convs });
+    json_key(b, "dns_keys");
+    json_begin_array(b);
+    for (guint i = 0; i < nkeys; i++) {
         char *v = g_utf8_make_valid(g_ptr_array_index(keys, i), -1);
-        json_builder_add_string_value(b, v);
+        json_str(b, v);
         g_free(v);
     }
-    json_builder_end_array(b);
+    json_end_array(b);
     g_ptr_array_free(keys, TRUE);
     /* At most MSTATE_PAIRS_CAP pairs: first those with a SYN to 139 (they
      * decide a finding), then the 445-only pairs nearest the capture's first
@@ -304,125 +244,28 @@ static void census(JsonBuilder *b, const struct analysis *a)
         }
         n = MSTATE_PAIRS_CAP;
     }
-    json_builder_set_member_name(b, "pairs");
-    json_builder_begin_array(b);
+    json_key(b, "pairs");
+    json_begin_array(b);
     for (uint32_t i = 0; i < n; i++)
         pair(b, census_pair_at(c, rank[i].slot));
-    json_builder_end_array(b);
+    json_end_array(b);
     g_free(rank);
-    KINTS(b, { "pairs_cap", MSTATE_PAIRS_CAP }, { "pairs_folded", folded }, { "pair_syns_folded", folded_syns });
-    json_builder_end_object(b);
+    KINTS(b, { "pairs_cap", MSTATE_PAIRS_CAP }, { "pairs_folded", folded + a->state_folded.syn_pairs },
+          { "pair_syns_folded", folded_syns });
+    json_end_object(b);
 }
 
-static void nb_row(JsonBuilder *b, const struct nb_flow *f)
+/* The state object, streamed. */
+static void state(struct json *b, const struct analysis *a)
 {
-    json_builder_begin_object(b);
-    kint(b, "proto", f->proto);
-    kaddr(b, "client", &f->client);
-    kint(b, "client_port", f->client_port);
-    kaddr(b, "server", &f->server);
-    kint(b, "server_port", f->server_port);
-    kint(b, "service", (uint64_t)f->service);
-    KINTS(b, { "packets", f->packets }, { "bytes", f->bytes });
-    kts(b, "first_seen", f->first_seen);
-    kts(b, "last_seen", f->last_seen);
-    kbool(b, "syn", f->syn);
-    kbool(b, "synack", f->synack);
-    kbool(b, "rst_from_server", f->rst_from_server);
-    kbool(b, "icmp_refused", f->icmp_refused);
-    kbool(b, "server_spoke", f->server_spoke);
-    kbool(b, "nbss_elsewhere", f->nbss_elsewhere);
-    KINTS(b, { "requests", f->requests }, { "queries", f->queries }, { "responses", f->responses },
-          { "queries_answered", f->queries_answered }, { "queries_untracked", f->queries_untracked },
-          { "names_dropped", f->names_dropped });
-    json_builder_set_member_name(b, "names");
-    json_builder_begin_array(b);
-    for (guint i = 0; f->names && i < f->names->len; i++) {
-        char *v = g_utf8_make_valid(g_ptr_array_index(f->names, i), -1);
-        json_builder_add_string_value(b, v);
-        g_free(v);
-    }
-    json_builder_end_array(b);
-    json_builder_end_object(b);
-}
-
-static void netbios(JsonBuilder *b, struct nb_ledger *l)
-{
-    json_builder_set_member_name(b, "netbios");
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "rows");
-    json_builder_begin_array(b);
-    for (guint i = 0; i < nb_ledger_count(l); i++)
-        nb_row(b, nb_ledger_row(l, i));
-    json_builder_end_array(b);
-    const struct nb_overflow *o = nb_ledger_overflow(l);
-    json_builder_set_member_name(b, "overflow");
-    json_builder_begin_object(b);
-    KINTS(b, { "packets", o->packets }, { "bytes", o->bytes }, { "nbns", o->by_service[NB_SERVICE_NBNS] },
-          { "nbdgm", o->by_service[NB_SERVICE_NBDGM] }, { "nbss", o->by_service[NB_SERVICE_NBSS] });
-    kts(b, "first_seen", o->first_seen);
-    kts(b, "last_seen", o->last_seen);
-    mstate_put_distinct(b, "flows", nb_ledger_overflow_set(l));
-    json_builder_end_object(b);
-    const struct nb_non_ip *n = nb_ledger_non_ip_counts(l);
-    json_builder_set_member_name(b, "non_ip");
-    json_builder_begin_object(b);
-    KINTS(b, { "netbeui", n->netbeui }, { "nbipx", n->nbipx });
-    kts(b, "first_seen", n->first_seen);
-    kts(b, "last_seen", n->last_seen);
-    json_builder_end_object(b);
-    json_builder_end_object(b);
-}
-
-static void hosts(JsonBuilder *b, struct host_table *t)
-{
-    json_builder_set_member_name(b, "hosts");
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "records");
-    json_builder_begin_array(b);
-    for (uint32_t i = 0; i < host_table_size(t); i++) {
-        const struct host_rec *r = host_table_at(t, i);
-        json_builder_begin_object(b);
-        kaddr(b, "addr", &r->addr);
-        KINTS(b, { "nb_roles", r->nb_roles }, { "services_sent", r->services_sent }, { "refused", r->refused },
-              { "nb_flows", r->nb_flows }, { "nb_flows_served", r->nb_flows_served },
-              { "nb_flows_unlisted", r->nb_flows_unlisted }, { "nb_packets_sent", r->nb_packets_sent });
-        kts(b, "first_seen", r->first_seen);
-        kts(b, "last_seen", r->last_seen);
-        json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
-    const struct ip_addr *bc;
-    uint32_t nbc = host_table_broadcasts(t, &bc);
-    json_builder_set_member_name(b, "broadcasts");
-    json_builder_begin_array(b);
-    for (uint32_t i = 0; i < nbc; i++) {
-        char buf[FMT_ADDR_LEN];
-        json_builder_add_string_value(b, fmt_addr(&bc[i], buf));
-    }
-    json_builder_end_array(b);
-    bool est;
-    host_table_total(t, &est);
-    if (est)
-        mstate_put_distinct(b, "all", host_table_all(t));
-    json_builder_end_object(b);
-}
-
-JsonNode *mstate_build(const struct analysis *a)
-{
-    JsonBuilder *b = json_builder_new();
-    json_builder_begin_object(b);
+    json_begin_object(b);
     inputs(b, a);
     counters(b, a);
     mstate_build_parts(b, a);
     census(b, a);
-    netbios(b, a->ledger);
-    hosts(b, nb_ledger_hosts_mut(a->ledger));
+    mstate_build_netbios(b, a);
     mstate_build_conns(b, a);
-    json_builder_end_object(b);
-    JsonNode *root = json_builder_get_root(b);
-    g_object_unref(b);
-    return root;
+    json_end_object(b);
 }
 
 char *mstate_node_text(JsonNode *n)
@@ -434,42 +277,44 @@ char *mstate_node_text(JsonNode *n)
     return text;
 }
 
-void mstate_digest(JsonNode *state, JsonNode *detail, int format, char out[MSTATE_DIGEST_LEN + 1])
+/* {"format": F, "state": {...}, "digest": "sha256:..."} written straight to
+ * the report's stream as the state is walked (no tree: the state of a big
+ * capture is megabytes, a tree of it ten times that), hashed on the way. */
+void mstate_write_member(struct json *j, const struct analysis *a)
 {
-    char *text = mstate_node_text(state);
-    char *dtext = detail ? mstate_node_text(detail) : g_strdup("[]");
-    char head[64];
-    int hn = snprintf(head, sizeof head, "smbscope-merge-state/%d\n", format);
-    gcry_md_hd_t h;
-    uint8_t md[32];
-    if (gcry_md_open(&h, GCRY_MD_SHA256, 0) == 0) {
-        gcry_md_write(h, head, (size_t)hn);
-        gcry_md_write(h, text, strlen(text));
-        gcry_md_write(h, "\n", 1);
-        gcry_md_write(h, dtext, strlen(dtext));
-        memcpy(md, gcry_md_read(h, GCRY_MD_SHA256), sizeof md);
-        gcry_md_close(h);
-    } else {
-        memset(md, 0, sizeof md); /* never verifies: merge refuses such a report */
+    json_flush(j); /* the key before us is out; we write to the same stream */
+    struct mstate_sink s;
+    FILE *f = mstate_sink_open(&s, j->out, MSTATE_FORMAT);
+    if (!f) {
+        mstate_sink_close(&s, NULL);
+        json_null(j);
+        return;
     }
-    g_free(text);
-    g_free(dtext);
-    memcpy(out, MSTATE_DIGEST_PREFIX, sizeof MSTATE_DIGEST_PREFIX - 1);
-    for (size_t i = 0; i < sizeof md; i++)
-        snprintf(out + sizeof MSTATE_DIGEST_PREFIX - 1 + 2 * i, 3, "%02x", md[i]);
-}
-
-char *mstate_member_text(const struct analysis *a)
-{
-    JsonNode *state = mstate_build(a);
-    JsonNode *detail = mstate_detail_node(a);
-    char digest[MSTATE_DIGEST_LEN + 1];
-    mstate_digest(state, detail, MSTATE_FORMAT, digest);
-    if (detail)
-        json_node_unref(detail);
-    char *text = mstate_node_text(state);
-    json_node_unref(state);
-    char *member = g_strdup_printf("{\"format\": %d, \"digest\": \"%s\", \"state\": %s}", MSTATE_FORMAT, digest, text);
-    g_free(text);
-    return member;
+    struct json w;
+    json_init(&w, f, false);
+    json_begin_object(&w);
+    json_kint(&w, "format", MSTATE_FORMAT);
+    json_key(&w, "state");
+    json_flush(&w);
+    s.hashing = true;
+    state(&w, a);
+    json_flush(&w);
+    mstate_sink_hash(&s, "\n", 1);
+    /* connections[] (written before, by the report): hashed only */
+    FILE *out = s.out;
+    s.out = NULL;
+    struct json *dw = g_new(struct json, 1); /* its own writer: a value at the top, not a member of ours */
+    json_init(dw, f, false);
+    mstate_put_detail(dw, a);
+    json_flush(dw);
+    g_free(dw);
+    s.hashing = false;
+    s.out = out;
+    char hex[MSTATE_DIGEST_LEN + 1];
+    mstate_sink_digest(&s, hex);
+    json_kstr(&w, "digest", hex);
+    json_end_object(&w);
+    json_flush(&w);
+    mstate_sink_close(&s, f);
+    json_raw(j, "", 0); /* the member's value is out: the report goes on after it */
 }

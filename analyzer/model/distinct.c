@@ -162,9 +162,11 @@ void distinct_union_hll(struct distinct *d, const uint8_t regs[DISTINCT_HLL_REGS
         if (regs[i] > d->hll[i])
             d->hll[i] = regs[i];
     if (!d->estimating) {
-        /* what was counted exactly stays a lower bound (distinct_count) */
-        if (d->used > d->cap)
-            d->cap = d->used;
+        /* what was counted exactly stays a lower bound (distinct_count);
+         * the exact cap is not one: a merge unites the registers of sets
+         * far smaller than it (a merge state writes a set of a few
+         * thousand as its registers) */
+        d->cap = d->used;
         d->estimating = true;
         free(d->slots);
         d->slots = NULL;

@@ -152,6 +152,13 @@ struct nb_flow *nb_ledger_find(struct nb_ledger *l, uint8_t proto, const struct 
     return g_hash_table_lookup(l->by_key, &k);
 }
 
+uint64_t nb_flow_key_hash(const struct nb_flow *f)
+{
+    struct nb_key k;
+    make_key(&k, f->proto, &f->client, f->client_port, &f->server, f->server_port);
+    return distinct_hash(&k, sizeof k);
+}
+
 /* A packet of a flow the ledger has no room for: counted, not itemised.
  * True when its flow was not seen before. */
 static bool overflow_add(struct nb_ledger *l, const struct nb_key *k, enum nb_service svc, uint64_t packets,

@@ -111,6 +111,9 @@ void nb_ledger_fold_row(struct nb_ledger *l, const struct nb_flow *f, bool *join
  * united with distinct.h's functions on nb_ledger_overflow_set()). */
 void nb_ledger_fold_counts(struct nb_ledger *l, const struct nb_overflow *o, const struct nb_non_ip *n);
 struct distinct *nb_ledger_overflow_set(struct nb_ledger *l);
+/* The hash the overflow's distinct flows are counted by (a merge state
+ * that folds a row into its overflow counts it as the ledger would). */
+uint64_t nb_flow_key_hash(const struct nb_flow *f);
 /* Rows in first-seen order, ties by flow key: the order a run gives them,
  * whatever the order the runs were folded in. */
 void nb_ledger_sort_rows(struct nb_ledger *l);

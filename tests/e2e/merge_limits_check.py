@@ -17,6 +17,14 @@ on captures built here.
     later: the run over both counts one jump, and so does their merge, also
     of merged reports (the runs travel in merge_state.state.parts).
 
+  * netbios caps: a capture of more NetBIOS flows, hosts and UDP
+    conversations than the state keeps (4,200 unicast NBNS queries from as
+    many clients): at most 2,048 rows (those nearest the capture's edges)
+    and host records, the rest folded into the state's overflow with their
+    packets (a merge keeps every NetBIOS packet counted), the conversations
+    as HyperLogLog registers; a merge names all of it in
+    stats.merged.state_folded and labels the host total an estimate.
+
   * tails: a capture cut after its connection's last data (the next part
     holds only the ACKs and FINs): the merge of the parts equals the run
     over them (packets, end, TCP connection count), in either order.
@@ -100,7 +108,7 @@ def broadcast(smbscope, tmp):
     write_pcap(both, [first, second])
     write_pcap(a, [first])
     write_pcap(b, [second], t0=1_700_000_001)
-    _, out, err = run([smbscope, "-q", "-T", "json", "--merge-state", both])
+    _, out, err = run([smbscope, "-q", "-T", "json", both])
     doc = json.loads(out)
     hs = doc["hosts_summary"]
     addrs = [h["address"] for h in doc["hosts"]]
@@ -108,7 +116,7 @@ def broadcast(smbscope, tmp):
     expect("hosts_summary.total leaves a learned broadcast out", hs["total"] == 1 and hs["not_listed"] == 0, str(hs))
     ra, rb = os.path.join(tmp, "bcast-a.json"), os.path.join(tmp, "bcast-b.json")
     for cap, rep in ((a, ra), (b, rb)):
-        _, o, _ = run([smbscope, "-q", "-T", "json", "--merge-state", cap])
+        _, o, _ = run([smbscope, "-q", "-T", "json", cap])
         open(rep, "wb").write(o)
     rc, out, err = run([smbscope, "merge", "-T", "json", ra, rb])
     hs = json.loads(out)["hosts_summary"] if rc != 2 else {}
@@ -123,12 +131,12 @@ def jumps_and_marks(smbscope, tmp):
         cap = os.path.join(tmp, "jump%d.pcap" % k)
         write_pcap(cap, [tcp_frame("10.8.0.1", "10.8.0.2", 40000 + k, 8080)], t0=t0)
         rep = os.path.join(tmp, "jump%d.json" % k)
-        _, out, _ = run([smbscope, "-q", "-T", "json", "--merge-state", cap])
+        _, out, _ = run([smbscope, "-q", "-T", "json", cap])
         open(rep, "wb").write(out)
         caps.append(cap)
         reports.append(rep)
         expect("a run's report has no stats.merged (capture %d)" % k, "merged" not in json.loads(out)["stats"])
-    _, out, _ = run([smbscope, "-q", "-T", "json", "--merge-state"] + caps)
+    _, out, _ = run([smbscope, "-q", "-T", "json"] + caps)
     joint = json.loads(out)["stats"]["time_jumps"]
     expect("the joint run counts the jumps between captures", joint == 2, str(joint))
     rc, out, err = run([smbscope, "merge", "-T", "json"] + reports[::-1])
@@ -157,7 +165,7 @@ def caps(smbscope, samples, tmp):
         cap = os.path.join(tmp, "many%d.pcap" % k)
         subprocess.run([sys.executable, gen, "--samples", samples, "--many", "6000", "--clients", "3000",
                         "--servers", "3", "--seed", str(11 + k), cap], check=True, stdout=subprocess.DEVNULL)
-        rc, out, err = run([smbscope, "-q", "-T", "json", "--merge-state", cap])
+        rc, out, err = run([smbscope, "-q", "-T", "json", cap])
         rep = os.path.join(tmp, "many%d.json" % k)
         open(rep, "wb").write(out)
         reports.append(rep)
@@ -211,16 +219,66 @@ def tails(smbscope, samples, tmp):
         subprocess.run(["editcap", "-r", src, parts[1], "%d-%d" % (last_data + 1, len(lens))], check=True)
         reps = []
         for cap in parts:
-            _, out, _ = run([smbscope, "-q", "-T", "json", "--merge-state", cap])
+            _, out, _ = run([smbscope, "-q", "-T", "json", cap])
             reps.append(cap + ".json")
             open(reps[-1], "wb").write(out)
-        _, joint, _ = run([smbscope, "-q", "-T", "json", "--merge-state"] + parts)
+        _, joint, _ = run([smbscope, "-q", "-T", "json"] + parts)
         for order in (reps, reps[::-1]):
             rc, merged, err = run([smbscope, "merge", "-T", "json"] + order)
             d = merge_check.first_diff(merge_check.normal(json.loads(merged)), merge_check.normal(json.loads(joint))) \
                 if rc != 2 else err
             expect("%s cut after its last data (%d + %d packets): merge == joint run%s" % (
                 name, last_data, len(lens) - last_data, "" if order is reps else ", reports reversed"), d is None, str(d))
+
+
+def netbios_caps(smbscope, tmp):
+    n = 4200
+    clients = ["10.20.%d.%d" % (i // 250, 1 + i % 250) for i in range(n)]
+    cap = os.path.join(tmp, "nbmany.pcap")
+    write_pcap(cap, [udp_frame(c, "10.21.0.1", 137, 137, nbns_query(i & 0xFFFF, False)) for i, c in enumerate(clients)])
+    rc, out, err = run([smbscope, "-q", "-T", "json", cap])
+    doc = json.loads(out)
+    st = doc["merge_state"]["state"]
+    rows = st["netbios"]["rows"]
+    expect("the state holds at most 2,048 NetBIOS rows and says how many it folded",
+           len(rows) == 2048 and st["netbios"]["rows_folded"] == n - 2048, "%d rows, %r folded" % (len(rows), st["netbios"].get("rows_folded")))
+    kept = {r["client"] for r in rows}
+    edges = set(clients[:1024] + clients[-1024:])
+    expect("the rows kept are those nearest the capture's first and last packet", kept == edges,
+           "%d of %d" % (len(kept & edges), len(edges)))
+    ov = st["netbios"]["overflow"]
+    expect("the folded rows' packets are in the state's overflow", ov["packets"] == n - 2048 and ov["nbns"] == n - 2048, str(ov))
+    hosts = st["hosts"]
+    expect("the state holds at most 2,048 NetBIOS host records, the rest folded with every address's estimator",
+           len(hosts["records"]) == 2048 and hosts["folded"] == n + 1 - 2048 and "hll" in hosts.get("all", {}),
+           "%d records, %r" % (len(hosts["records"]), {k: v for k, v in hosts.items() if k != "records" and k != "all"}))
+    udp = st["census"]["udp_convs"]
+    expect("UDP conversations past 4,096 travel as HyperLogLog registers", "hll" in udp and "exact" not in udp
+           and st["census"]["udp_convs_folded"] == n, str(st["census"].get("udp_convs_folded")))
+    rep = os.path.join(tmp, "nbmany.json")
+    open(rep, "wb").write(out)
+    rc_m, mout, err = run([smbscope, "merge", "-T", "json", rep])
+    if rc_m == 2:
+        expect("merge of a report with NetBIOS caps hit", False, err.strip())
+        return
+    m = json.loads(mout)
+    flows, ni = m["netbios"]["flows"], m["netbios"]["not_itemised"] or {}
+    total = sum(f["packets"] for f in flows) + ni.get("packets", 0)
+    joint = sum(f["packets"] for f in doc["netbios"]["flows"]) + ((doc["netbios"]["not_itemised"] or {}).get("packets", 0))
+    expect("merge keeps every NetBIOS packet counted (rows past the state's cap not itemised)",
+           len(flows) == 2048 and total == joint == n and ni.get("nbns") == n - 2048, "%d rows, %d != %d" % (len(flows), total, joint))
+    folded = m["stats"]["merged"].get("state_folded")
+    expect("merge names what the state folded in stats.merged.state_folded",
+           folded == {"netbios_rows": n - 2048, "netbios_hosts": n + 1 - 2048, "udp_conversations": n}, str(folded))
+    hs = m["hosts_summary"]
+    expect("merge's host total is an estimate, labelled so, near the real one",
+           hs.get("total_estimated") is True and abs(hs["total"] - (n + 1)) <= 0.03 * (n + 1), str(hs))
+    # merged again: what was folded stays counted (the merged report's own state carries it)
+    rep2 = os.path.join(tmp, "nbmany-merged.json")
+    open(rep2, "wb").write(mout)
+    rc2, out2, err2 = run([smbscope, "merge", "-T", "json", rep2])
+    f2 = json.loads(out2)["stats"]["merged"].get("state_folded") if rc2 != 2 else err2
+    expect("a merged report merged again still names what was folded", f2 == folded, str(f2))
 
 
 def main():
@@ -233,6 +291,7 @@ def main():
         jumps_and_marks(a.smbscope, tmp)
         tails(a.smbscope, a.samples, tmp)
         caps(a.smbscope, a.samples, tmp)
+        netbios_caps(a.smbscope, tmp)
     print("%d failure(s)" % len(failures))
     return 1 if failures else 0
 

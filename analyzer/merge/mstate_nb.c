@@ -1,0 +1,241 @@
+/* mstate_nb.c - the NetBIOS part of the merge state: the ledger's rows,
+ * its overflow and non-IP counts, and the NetBIOS hosts, each capped (a
+ * capture of many hosts holds tens of thousands of rows and records: the
+ * state of a generated 1 GiB capture was 8 MB of them).
+ *
+ * Past MSTATE_NB_ROWS_CAP the rows farthest from the capture's first and
+ * last packet go to the state's overflow as the ledger sends the rows past
+ * its own cap there (packets, bytes, services, times, the flow counted by
+ * the ledger's key hash; the client's host record counts the flow as
+ * unlisted): a flow a capture cut in two can only be in both parts when
+ * it runs up to an edge, and those rows are kept.  Past MSTATE_HOSTS_CAP
+ * the host records least involved (flows, packets) are left out and the
+ * estimator of every address goes along (merge's host total is then an
+ * estimate, labelled so). */
+#include "mstate.h"
+
+#include <string.h>
+
+#include "distinct.h"
+#include "hosts.h"
+#include "mstate_put.h"
+#include "netbios.h"
+
+static void nb_row(struct json *b, const struct nb_flow *f)
+{
+    json_begin_object(b);
+    kint(b, "proto", f->proto);
+    kaddr(b, "client", &f->client);
+    kint(b, "client_port", f->client_port);
+    kaddr(b, "server", &f->server);
+    kint(b, "server_port", f->server_port);
+    kint(b, "service", (uint64_t)f->service);
+    KINTS(b, { "packets", f->packets }, { "bytes", f->bytes });
+    kts(b, "first_seen", f->first_seen);
+    kts(b, "last_seen", f->last_seen);
+    kbool(b, "syn", f->syn);
+    kbool(b, "synack", f->synack);
+    kbool(b, "rst_from_server", f->rst_from_server);
+    kbool(b, "icmp_refused", f->icmp_refused);
+    kbool(b, "server_spoke", f->server_spoke);
+    kbool(b, "nbss_elsewhere", f->nbss_elsewhere);
+    KINTS(b, { "requests", f->requests }, { "queries", f->queries }, { "responses", f->responses },
+          { "queries_answered", f->queries_answered }, { "queries_untracked", f->queries_untracked },
+          { "names_dropped", f->names_dropped });
+    json_key(b, "names");
+    json_begin_array(b);
+    for (guint i = 0; f->names && i < f->names->len; i++) {
+        char *v = g_utf8_make_valid(g_ptr_array_index(f->names, i), -1);
+        json_str(b, v);
+        g_free(v);
+    }
+    json_end_array(b);
+    json_end_object(b);
+}
+
+struct rank {
+    int64_t key;
+    uint32_t i;
+};
+
+static int rank_cmp(const void *pa, const void *pb)
+{
+    const struct rank *a = pa, *b = pb;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return (a->i > b->i) - (a->i < b->i);
+}
+
+static int index_cmp(const void *pa, const void *pb)
+{
+    const struct rank *a = pa, *b = pb;
+    return (a->i > b->i) - (a->i < b->i);
+}
+
+/* The indices of the n items to keep of total (ranked by key, smallest
+ * first), back in their own order; ranks past n are the folded ones. */
+static void keep_first(struct rank *r, uint32_t total, uint32_t n)
+{
+    if (total <= n)
+        return;
+    qsort(r, total, sizeof *r, rank_cmp);
+    qsort(r, n, sizeof *r, index_cmp);
+}
+
+/* What the rows folded past the cap change elsewhere in the state. */
+struct nb_folds {
+    uint64_t rows;
+    GHashTable *unlisted; /* client address (struct ip_addr) -> GUINT_TO_POINTER(rows it opened) */
+    GHashTable *row_hosts; /* the kept rows' client and server addresses: their records are kept first */
+};
+
+static guint addr_hash(gconstpointer p) { return (guint)distinct_hash(p, sizeof(struct ip_addr)); }
+static gboolean addr_equal(gconstpointer a, gconstpointer b) { return memcmp(a, b, sizeof(struct ip_addr)) == 0; }
+
+static void fold_row(struct nb_overflow *o, struct distinct *flows, struct nb_folds *fo, const struct nb_flow *f)
+{
+    if (!o->packets || f->first_seen < o->first_seen)
+        o->first_seen = f->first_seen;
+    if (!o->packets || f->last_seen > o->last_seen)
+        o->last_seen = f->last_seen;
+    o->packets += f->packets;
+    o->bytes += f->bytes;
+    if ((unsigned)f->service < G_N_ELEMENTS(o->by_service))
+        o->by_service[f->service] += f->packets;
+    distinct_add(flows, nb_flow_key_hash(f));
+    fo->rows++;
+    gpointer have = g_hash_table_lookup(fo->unlisted, &f->client);
+    g_hash_table_replace(fo->unlisted, g_memdup2(&f->client, sizeof f->client),
+                         GUINT_TO_POINTER(GPOINTER_TO_UINT(have) + 1));
+}
+
+/* The overflow's flow set with the folded rows' flows added (a copy: the
+ * run's own set is not the writer's to change). */
+static struct distinct *overflow_copy(struct nb_ledger *l)
+{
+    struct distinct *src = nb_ledger_overflow_set(l), *d = distinct_new(0);
+    if (!d)
+        return NULL;
+    uint32_t n;
+    const uint64_t *slots = distinct_slots(src, &n);
+    if (distinct_is_estimate(src))
+        distinct_union_hll(d, distinct_hll(src));
+    for (uint32_t i = 0; slots && i < n; i++)
+        if (slots[i])
+            distinct_add(d, slots[i]);
+    return d;
+}
+
+static void rows(struct json *b, const struct analysis *a, struct nb_folds *fo)
+{
+    struct nb_ledger *l = a->ledger;
+    uint32_t n = nb_ledger_count(l);
+    struct rank *r = g_new(struct rank, n ? n : 1);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct nb_flow *f = nb_ledger_row(l, i);
+        int64_t d0 = f->first_seen - a->first_ts, d1 = a->last_ts - f->last_seen;
+        r[i] = (struct rank){ d0 < d1 ? d0 : d1, i };
+    }
+    uint32_t kept = n < MSTATE_NB_ROWS_CAP ? n : MSTATE_NB_ROWS_CAP;
+    keep_first(r, n, kept);
+    json_key(b, "rows");
+    json_begin_array(b);
+    for (uint32_t i = 0; i < kept; i++) {
+        const struct nb_flow *f = nb_ledger_row(l, r[i].i);
+        nb_row(b, f);
+        g_hash_table_add(fo->row_hosts, g_memdup2(&f->client, sizeof f->client));
+        g_hash_table_add(fo->row_hosts, g_memdup2(&f->server, sizeof f->server));
+    }
+    json_end_array(b);
+    struct nb_overflow o = *nb_ledger_overflow(l);
+    struct distinct *flows = n > kept ? overflow_copy(l) : NULL;
+    for (uint32_t i = kept; flows && i < n; i++)
+        fold_row(&o, flows, fo, nb_ledger_row(l, r[i].i));
+    g_free(r);
+    KINTS(b, { "rows_cap", MSTATE_NB_ROWS_CAP }, { "rows_folded", fo->rows + a->state_folded.nb_rows });
+    json_key(b, "overflow");
+    json_begin_object(b);
+    KINTS(b, { "packets", o.packets }, { "bytes", o.bytes }, { "nbns", o.by_service[NB_SERVICE_NBNS] },
+          { "nbdgm", o.by_service[NB_SERVICE_NBDGM] }, { "nbss", o.by_service[NB_SERVICE_NBSS] });
+    kts(b, "first_seen", o.first_seen);
+    kts(b, "last_seen", o.last_seen);
+    mstate_put_distinct(b, "flows", flows ? flows : nb_ledger_overflow_set(l), MSTATE_EXACT_CAP);
+    json_end_object(b);
+    distinct_free(flows);
+}
+
+static void host_rec(struct json *b, const struct host_rec *r, uint32_t unlisted)
+{
+    json_begin_object(b);
+    kaddr(b, "addr", &r->addr);
+    KINTS(b, { "nb_roles", r->nb_roles }, { "services_sent", r->services_sent }, { "refused", r->refused },
+          { "nb_flows", r->nb_flows }, { "nb_flows_served", r->nb_flows_served },
+          { "nb_flows_unlisted", (uint64_t)r->nb_flows_unlisted + unlisted }, { "nb_packets_sent", r->nb_packets_sent });
+    kts(b, "first_seen", r->first_seen);
+    kts(b, "last_seen", r->last_seen);
+    json_end_object(b);
+}
+
+static void hosts(struct json *b, const struct analysis *a, const struct nb_folds *fo)
+{
+    struct host_table *t = nb_ledger_hosts_mut(a->ledger);
+    uint32_t n = host_table_size(t);
+    struct rank *r = g_new(struct rank, n ? n : 1);
+    /* the hosts of the rows kept first (a row whose host has no record
+     * would be a host the report lists besides the estimate), then the
+     * most involved: flows, then packets */
+    for (uint32_t i = 0; i < n; i++) {
+        const struct host_rec *h = host_table_at(t, i);
+        uint64_t flows = (uint64_t)h->nb_flows + h->nb_flows_served, pk = h->nb_packets_sent;
+        uint64_t inv = (flows > 0xFFFFFu ? 0xFFFFFu : flows) << 40 | (pk > 0xFFFFFFFFFFu ? 0xFFFFFFFFFFu : pk);
+        bool row = g_hash_table_contains(fo->row_hosts, &h->addr);
+        r[i] = (struct rank){ (row ? INT64_MIN / 2 : 0) - (int64_t)(inv >> 2), i };
+    }
+    uint32_t kept = n < MSTATE_HOSTS_CAP ? n : MSTATE_HOSTS_CAP;
+    keep_first(r, n, kept);
+    json_key(b, "hosts");
+    json_begin_object(b);
+    json_key(b, "records");
+    json_begin_array(b);
+    for (uint32_t i = 0; i < kept; i++) {
+        const struct host_rec *h = host_table_at(t, r[i].i);
+        host_rec(b, h, GPOINTER_TO_UINT(g_hash_table_lookup(fo->unlisted, &h->addr)));
+    }
+    json_end_array(b);
+    g_free(r);
+    KINTS(b, { "cap", MSTATE_HOSTS_CAP }, { "folded", (uint64_t)(n - kept) + a->state_folded.hosts });
+    const struct ip_addr *bc;
+    uint32_t nbc = host_table_broadcasts(t, &bc);
+    json_key(b, "broadcasts");
+    json_begin_array(b);
+    for (uint32_t i = 0; i < nbc; i++) {
+        char buf[FMT_ADDR_LEN];
+        json_str(b, fmt_addr(&bc[i], buf));
+    }
+    json_end_array(b);
+    bool est;
+    host_table_total(t, &est);
+    if (est || n > kept) /* the estimator holds every address, those without a record too */
+        mstate_put_distinct(b, "all", host_table_all(t), 0);
+    json_end_object(b);
+}
+
+void mstate_build_netbios(struct json *b, const struct analysis *a)
+{
+    struct nb_folds fo = { 0, g_hash_table_new_full(addr_hash, addr_equal, g_free, NULL),
+                           g_hash_table_new_full(addr_hash, addr_equal, g_free, NULL) };
+    json_key(b, "netbios");
+    json_begin_object(b);
+    rows(b, a, &fo);
+    const struct nb_non_ip *n = nb_ledger_non_ip_counts(a->ledger);
+    json_key(b, "non_ip");
+    json_begin_object(b);
+    KINTS(b, { "netbeui", n->netbeui }, { "nbipx", n->nbipx });
+    kts(b, "first_seen", n->first_seen);
+    kts(b, "last_seen", n->last_seen);
+    json_end_object(b);
+    json_end_object(b);
+    hosts(b, a, &fo);
+    g_hash_table_destroy(fo.unlisted);
+    g_hash_table_destroy(fo.row_hosts);
+}

@@ -1,0 +1,86 @@
+/* mstate_put.h - members of the merge state as the writer streams them
+ * (json.c): integers clamped to JSON's int64, strings made valid UTF-8
+ * (the digest needs text that parses back to itself: mstate_canon.c). */
+#ifndef SMBSCOPE_MSTATE_PUT_H
+#define SMBSCOPE_MSTATE_PUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "fmt.h"
+#include "json.h"
+#include "packet.h"
+
+static inline void kint(struct json *b, const char *k, uint64_t v)
+{
+    json_key(b, k);
+    json_int(b, v > INT64_MAX ? INT64_MAX : (gint64)v);
+}
+
+/* A run of integer members from a table: the state's counters are many,
+ * and a table keeps each one a line of name and value. */
+struct kv {
+    const char *k;
+    uint64_t v;
+};
+
+static inline void kints(struct json *b, const struct kv *kv, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        kint(b, kv[i].k, kv[i].v);
+}
+
+/* An object member of integers only. */
+static inline void kobj_ints(struct json *b, const char *k, const struct kv *kv, size_t n)
+{
+    json_key(b, k);
+    json_begin_object(b);
+    kints(b, kv, n);
+    json_end_object(b);
+}
+
+#define KINTS(b, ...)                                             \
+    do {                                                          \
+        const struct kv kv_[] = { __VA_ARGS__ };                  \
+        kints(b, kv_, G_N_ELEMENTS(kv_));                         \
+    } while (0)
+#define KOBJ_INTS(b, name, ...)                                   \
+    do {                                                          \
+        const struct kv kv_[] = { __VA_ARGS__ };                  \
+        kobj_ints(b, name, kv_, G_N_ELEMENTS(kv_));               \
+    } while (0)
+
+static inline void kts(struct json *b, const char *k, int64_t v)
+{
+    json_key(b, k);
+    json_int(b, v);
+}
+
+static inline void kbool(struct json *b, const char *k, bool v)
+{
+    json_key(b, k);
+    json_bool(b, v);
+}
+
+/* Bytes of any kind as valid UTF-8 (json-glib writes strings as given). */
+static inline void kstr(struct json *b, const char *k, const char *s)
+{
+    json_key(b, k);
+    if (!s) {
+        json_null(b);
+        return;
+    }
+    char *v = g_utf8_make_valid(s, -1);
+    json_str(b, v);
+    g_free(v);
+}
+
+static inline void kaddr(struct json *b, const char *k, const struct ip_addr *a)
+{
+    char buf[FMT_ADDR_LEN];
+    kstr(b, k, a->family ? fmt_addr(a, buf) : NULL);
+}
+
+#endif
