@@ -420,8 +420,8 @@ def check_capture(ts, name, cap, local, rows, options, cmd, keyless, one_pass, e
         sizes.update(n)
         if n and flow_key(r) and flow_key(r)[0] == "quic":
             inflow[flow_key(r)].update(n)
-    for key, got in sorted(inflow.items()):
-        for n, k in sorted(got.items()):
+    for key, numbered in sorted(inflow.items()):
+        for n, k in sorted(numbered.items()):
             if k != sizes[n]:
                 errors.append("%s: %s: %d frames of tshark's QUIC connection %s in the plugin's flow, of %d in "
                               "this mode" % (name, key, k, n, sizes[n]))
