@@ -30,7 +30,18 @@ for n in "${sizes[@]}"; do
         out=$tmp/report-$n.$fmt
         read -r w c m rc < <(best "$tmp/time-$fmt-$n" "$smbscope" -T "$fmt" -q -o "$out" "$cap")
         row "$n" "$bytes" "$packets" "smbscope-$fmt" "$w" "$c" "$m" "$rc"
-        printf "%s\t%s\t%s\n" "$n" "$fmt" "$(stat -c %s "$out")" >>"$sizes_file"
+        size=$(stat -c %s "$out")
+        printf "%s\t%s\t%s\n" "$n" "$fmt" "$size" >>"$sizes_file"
+        # issue 13's bounds, at every connection count: peak RSS <= 64 MiB,
+        # JSON <= 8 MiB, text <= 1 MiB (the memory bound is checked here, in
+        # the bench, and by the untimed test scale on a smaller capture)
+        if awk -v m="$m" 'BEGIN {exit !(m > 64)}'; then
+            echo "CHECK FAILED: smbscope -T $fmt peak RSS $m MiB > 64 MiB at $n connections"
+        fi
+        if [ "$fmt" = json ]; then limit=8388608; else limit=1048576; fi
+        if [ "$size" -gt "$limit" ]; then
+            echo "CHECK FAILED: smbscope -T $fmt report $size bytes > $limit at $n connections"
+        fi
         if [ "$fmt" = text ]; then
             seen=$(sed -n 's/^ *SMB connections *\([0-9][0-9]*\) .*/\1/p' "$out" | head -1)
             [ "$seen" = "$n" ] || echo "CHECK FAILED: smbscope saw ${seen:-?} SMB connections of $n"

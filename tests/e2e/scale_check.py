@@ -6,7 +6,9 @@ addresses, here one client address per connection and one server):
 
 - peak RSS (the child's getrusage ru_maxrss, not a timing) stays under 64 MiB;
 - every connection is accounted for: the connection groups' counts sum to
-  the number of TCP conversations tshark counts (-q -z conv,tcp), and so do
+  the number of TCP conversations tshark counts (-q -z conv,tcp), per
+  client/server pair and per server too (a second generated capture: dense,
+  700 clients, 13 servers, the group cap at 64), and so do
   the evidence, the groups summary, connections[] + connections_omitted,
   the violations of a rule every connection breaks, and the hosts;
 - --connections first|all|violations|none and --connections-limit choose
@@ -61,6 +63,56 @@ def tshark_conversations(cap):
     out = subprocess.run([tshark, "-n", "-q", "-z", "conv,tcp", "-r", cap], capture_output=True, text=True,
                          check=True).stdout
     return sum(1 for line in out.splitlines() if "<->" in line)
+
+
+def tshark_pairs(cap):
+    """{(client, server, server port): TCP conversations} of tshark -z
+    conv,tcp; the server is the endpoint on 445 (the generator's port)."""
+    tshark = os.environ.get("TSHARK", "tshark")
+    out = subprocess.run([tshark, "-n", "-q", "-z", "conv,tcp", "-r", cap], capture_output=True, text=True,
+                         check=True).stdout
+    pairs = {}
+    for line in out.splitlines():
+        if "<->" not in line:
+            continue
+        a, _, b = line.split()[:3]
+        (ha, pa), (hb, pb) = a.rsplit(":", 1), b.rsplit(":", 1)
+        key = (ha, hb, int(pb)) if pb == "445" else (hb, ha, int(pa))
+        pairs[key] = pairs.get(key, 0) + 1
+    return pairs
+
+
+def per_pair(smbscope, tmp):
+    """Groups against tshark's conversations per client/server pair and
+    per server, on a capture of another shape (dense, 700 clients reusing
+    13 servers, several connections per pair) with the group table capped
+    at 64 so that most connections fold into groups without the client."""
+    cap = os.path.join(tmp, "pairs.pcap")
+    subprocess.run([sys.executable, os.path.join(HERE, "..", "bench", "gen_capture.py"), "--many", "6000",
+                    "--clients", "700", "--servers", "13", cap], check=True, stdout=subprocess.DEVNULL)
+    pairs = tshark_pairs(cap)
+    d, _, _ = report(smbscope, cap, ["--max-connection-groups", "64"], tmp, "pairs")
+    n = sum(pairs.values())
+    accounted(d, n, "6,000 connections, 700 clients, 13 servers")
+    groups = d["connection_groups"]
+    levels = d["connection_groups_summary"]["connections_by_level"]
+    check(levels["full"] > 0 and levels["any-client"] > 0 and levels["any-host"] == 0,
+          "groups at full and any-client level, none without the server: %s" % levels)
+    full = {}
+    for g in groups:
+        if g["level"] == "full":
+            key = (g["client"], g["server"], g["server_port"])
+            full[key] = full.get(key, 0) + g["connections"]
+    wrong = {k: (v, pairs.get(k)) for k, v in full.items() if pairs.get(k) != v}
+    check(full and not wrong, "each full group's pair: as many connections as tshark's conversations of that pair "
+          "(%d pairs, %d differ: %s)" % (len(full), len(wrong), list(wrong.items())[:3]))
+    per_server, tshark_server = {}, {}
+    for g in groups:
+        per_server[(g["server"], g["server_port"])] = per_server.get((g["server"], g["server_port"]), 0) + g["connections"]
+    for (_, server, port), k in pairs.items():
+        tshark_server[(server, port)] = tshark_server.get((server, port), 0) + k
+    check(per_server == tshark_server, "per server: the groups' counts equal tshark's conversations (%d servers)"
+          % len(tshark_server))
 
 
 def accounted(d, n, label):
@@ -130,6 +182,8 @@ def main():
               "each client: its one signing violation")
         levels = d["connection_groups_summary"]["connections_by_level"]
         check(levels["any-client"] > 0, "past 16 groups connections fold into any-client groups")
+
+        per_pair(args.smbscope, tmp)
 
         out = os.path.join(tmp, "report.txt")
         run(args.smbscope, [cap], out)

@@ -1,0 +1,161 @@
+#!/usr/bin/python3
+"""fleet_check.py - issue 13's merge points that merge_check.py leaves out.
+
+  * a capture file named `merge`: `./merge` and `-r merge` analyse it (the
+    same report as the same capture under another name, but for
+    inputs[].path), and the report they write merges; `smbscope merge` with
+    no report is a usage error (exit 2), not a capture read;
+  * captures cut by time (`editcap -i`, README: "a capture cut with editcap
+    -c or -i"), in the middle of SMB connections: the merge of the parts'
+    reports equals the run over the parts (merge_check.py cuts by count);
+  * order: the merge of several reports is the same, byte for byte, in
+    every argument order tried (merge_check.py: pairs only);
+  * associativity with other groupings: (A+B)+C, A+(B+C) and A+B+C equal.
+
+The cut cases are those merge answers today.  Cuts it cannot join yet
+(a session setup's request and response in different parts, SYN-only
+connections cut between their SYNs, QUIC and SMB Direct connections,
+session counters of a joined connection, ...) are listed by --sweep, which
+cuts every sample by time into 2 and 5 parts and prints each difference
+(slow, about a minute; not part of the suite while it has failures).
+
+Usage: fleet_check.py --smbscope BIN --samples DIR [--sweep]
+"""
+
+import argparse
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import merge_check  # noqa: E402  (compare, Reports, run: the joint-run comparison)
+from merge_check import expect, run  # noqa: E402
+
+# (sample, parts): cut by time into about that many parts; each cuts at
+# least one SMB or NetBIOS connection in its middle.
+TIME_CUTS = [("smb445-list-shares.pcap", 2), ("smb445-list-shares.pcap", 5), ("impacket-smbserver-139.pcap", 2),
+             ("impacket-smbserver-139.pcap", 5), ("smb445-smb3_11.pcap", 2), ("nbt139-smb3_11.pcap", 2),
+             ("mixed-nbns-139-445.pcap", 2), ("smb445-midstream.pcap", 5), ("nbdgm-nmbd-startup.pcap", 5),
+             ("netbios-noanswer-udp137.pcap", 5)]
+
+
+def duration(capture):
+    out = subprocess.run(["capinfos", "-u", "-M", capture], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        if "duration" in line:
+            return float(line.split()[-2])
+    return 0.0
+
+
+def time_parts(capture, parts, d):
+    """editcap -i with an interval of the capture's span / parts."""
+    interval = "%.6f" % (duration(capture) / parts + 1e-6)
+    subprocess.run(["editcap", "-i", interval, capture, os.path.join(d, "part.pcap")], check=True,
+                   stdout=subprocess.DEVNULL)
+    return interval, sorted(glob.glob(os.path.join(d, "part_*.pcap")))
+
+
+def time_cut(smbscope, capture, parts, tmp):
+    d = tempfile.mkdtemp(dir=tmp)
+    interval, files = time_parts(capture, parts, d)
+    name = "editcap -i %s %s (%d parts)" % (interval, os.path.basename(capture), len(files))
+    if len(files) < 2:
+        expect(name + ": cut in parts", False, "editcap made %d" % len(files))
+        return
+    merge_check.compare(name, smbscope, merge_check.Reports(smbscope, d), files)
+
+
+def named_merge(smbscope, samples, tmp):
+    d = tempfile.mkdtemp(dir=tmp)
+    sample = os.path.join(samples, "smb445-list-shares.pcap")
+    shutil.copy(sample, os.path.join(d, "merge"))
+    rc0, ref, _ = run([smbscope, "-q", "-T", "json", sample])
+    ref = json.loads(ref)
+    for args in (["./merge"], ["-r", "merge"]):
+        p = subprocess.run([smbscope, "-q", "-T", "json", "--merge-state"] + args, cwd=d, capture_output=True)
+        label = "a capture named merge, as %s" % " ".join(args)
+        if p.returncode not in (0, 1, 3):
+            expect(label, False, "exit %d: %s" % (p.returncode, p.stderr.decode(errors="replace")))
+            continue
+        doc = json.loads(p.stdout)
+        paths = [i["path"] for i in doc.get("inputs", [])]
+        same = {k: v for k, v in doc.items() if k not in ("inputs", "merge_state")} == \
+            {k: v for k, v in ref.items() if k not in ("inputs", "merge_state")}
+        expect(label + ": analysed as a capture", p.returncode == rc0 and paths == [args[-1]] and same,
+               "exit %d, inputs %r" % (p.returncode, paths))
+        report = os.path.join(d, "report.json")
+        with open(report, "wb") as f:
+            f.write(p.stdout)
+        rc, out, err = run([smbscope, "merge", "-q", "-T", "json", report])
+        expect(label + ": its report merges", rc == rc0, "exit %d: %s" % (rc, err.strip()))
+    p = subprocess.run([smbscope, "merge"], cwd=d, capture_output=True, timeout=60)
+    expect("`smbscope merge` with no report: a usage error, the capture named merge is not read",
+           p.returncode == 2 and b"no report" in p.stderr and not p.stdout, p.stderr.decode(errors="replace"))
+
+
+def orders(smbscope, reports, samples):
+    """Every argument order tried gives the same bytes; groupings agree."""
+    picks = [s for s in samples if os.path.basename(s) in
+             ("mixed-nbns-139-445.pcap", "smb445-list-shares.pcap", "race-139-answered.pcap",
+              "nbss-on-445.pcap", "smb445-nt1.pcap", "netbios-refused-tcp139.pcap")]
+    expect("six samples for the order checks", len(picks) == 6, [os.path.basename(p) for p in picks])
+    files = [reports.of(c)[0] for c in picks]
+    outs = set()
+    tried = [files, files[::-1], files[3:] + files[:3], [files[i] for i in (4, 1, 5, 0, 2, 3)]]
+    for order in tried:
+        rc, out, err = run([smbscope, "merge", "-T", "json"] + order)
+        outs.add((rc, out))
+    expect("merge of 6 reports: the same output in %d argument orders" % len(tried), len(outs) == 1,
+           "%d different outputs" % len(outs))
+    tmp = os.path.dirname(files[0])
+
+    def merged(name, args):
+        rc, out, err = run([smbscope, "merge", "-T", "json"] + args)
+        path = os.path.join(tmp, name + ".json")
+        with open(path, "wb") as f:
+            f.write(out)
+        return path
+
+    a, b, c = files[:2], files[2:4], files[4:]
+    left = merged("ab", a + b)
+    right = merged("bc", b + c)
+    for name, args in (("A+B+C", a + b + c), ("(A+B)+C", [left] + c), ("A+(B+C)", a + [right])):
+        merge_check.compare("merge %s equals the joint run" % name, smbscope, reports, picks, args)
+
+
+def sweep(smbscope, samples, tmp):
+    """Every sample cut by time into 2 and 5 parts (not in the suite)."""
+    for capture in samples:
+        for parts in (2, 5):
+            if duration(capture) > 0:
+                time_cut(smbscope, capture, parts, tmp)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smbscope", required=True)
+    ap.add_argument("--samples", required=True)
+    ap.add_argument("--sweep", action="store_true")
+    a = ap.parse_args()
+    smbscope = os.path.abspath(a.smbscope)
+    # as merge_check.py: no .pcap.gz twin, no sample cut from another (NAME.origin)
+    samples = sorted(c for c in glob.glob(os.path.join(a.samples, "*.pcap"))
+                     if not os.path.exists(os.path.splitext(c)[0] + ".origin"))
+    with tempfile.TemporaryDirectory() as tmp:
+        if a.sweep:
+            sweep(smbscope, samples, tmp)
+        else:
+            named_merge(smbscope, a.samples, tmp)
+            for name, parts in TIME_CUTS:
+                time_cut(smbscope, os.path.join(a.samples, name), parts, tmp)
+            orders(smbscope, merge_check.Reports(smbscope, tmp), samples)
+    print("%d failure(s)" % len(merge_check.failures))
+    return 1 if merge_check.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
