@@ -14,6 +14,7 @@
 #include "fmt.h"
 #include "ipfrag.h"
 #include "keylog.h"
+#include "mstate_join_syn.h"
 #include "pcapng_out.h"
 #include "quic_table.h"
 #include "verdict.h"
@@ -187,6 +188,7 @@ static void on_conn_close(void *ctx, struct flow_conn *c, void **user, enum flow
     *user = NULL;
     if (!u) {
         note_tail(a, c, r);
+        syn_flow_note(a, c, r);
         return;
     }
     struct smb_conn *s = u->smb;
@@ -597,6 +599,8 @@ void analysis_free(struct analysis *a)
         g_array_free(a->part_clocks, TRUE); /* its clear function frees the paths (mstate.h) */
     if (a->tails)
         g_array_free(a->tails, TRUE);
+    if (a->syn_flows)
+        g_array_free(a->syn_flows, TRUE);
     a->edges = NULL;
     conn_groups_free(a->core_groups);
     smb_hosts_free(a->core_hosts);

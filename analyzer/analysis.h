@@ -119,6 +119,8 @@ struct analysis {
     GArray *tails;            /* struct analysis_tail: TCP connections seen from their middle that carried
                                  no payload (a capture's trailing ACKs and FINs of a connection another
                                  capture holds), at most ANALYSIS_MAX_EDGES; smbscope merge joins them */
+    GArray *syn_flows;        /* struct syn_flow: TCP connections opened without payload that another capture
+                                 may continue, at most ANALYSIS_MAX_EDGES (analyzer/merge/mstate_join_syn.h) */
     GArray *part_clocks;      /* smbscope merge: struct mstate_clock of each report (analyzer/merge/mstate.h) */
     GPtrArray *conn_detail_json; /* smbscope merge: connections[] entries carried from the reports
                                     (JsonNode*, analyzer/merge/), printed after those of conns; NULL in a run */

@@ -12,6 +12,7 @@
 #include "mstate.h"
 #include "mstate_canon.h"
 #include "mstate_edges.h"
+#include "mstate_join_syn.h"
 #include "mstate_tails.h"
 #include "smb_hosts.h"
 
@@ -279,6 +280,7 @@ void mstate_build_conns(struct json *b, const struct analysis *a)
     kint(b, "edges_joined", a->edges_joined);
     mstate_build_edges(b, a);
     mstate_build_tails(b, a);
+    mstate_build_syn_flows(b, a);
 }
 
 /* An address element; null: the one given (family 0 when none). */
@@ -458,6 +460,7 @@ void mstate_fold_conns(struct jget *g, const struct jpath *p, struct analysis *a
     a->edges_joined += jget_u64(g, p, st, "edges_joined", INT64_MAX);
     mstate_fold_edges(g, p, a, st);
     mstate_fold_tails(g, p, a, st);
+    mstate_fold_syn_flows(g, p, a, st);
     uint64_t detailed = jget_u64(g, p, st, "conns_detailed", MAX_DETAIL);
     a->conns_omitted += jget_u64(g, p, st, "conns_omitted", INT64_MAX);
     if (!detail) /* --jobs: the detail travels as the connections themselves (jobs.c) */

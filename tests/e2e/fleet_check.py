@@ -13,8 +13,8 @@
   * associativity with other groupings: (A+B)+C, A+(B+C) and A+B+C equal.
 
 The cut cases are those merge answers today.  Cuts it cannot join yet
-(a session setup's request and response in different parts, SYN-only
-connections cut between their SYNs, QUIC and SMB Direct connections,
+(a session setup's request and response in different parts,
+QUIC and SMB Direct connections,
 session counters of a joined connection, ...) are listed by --sweep, which
 cuts every sample by time into 2 and 5 parts and prints each difference
 (slow, about a minute; not part of the suite while it has failures).
@@ -41,6 +41,10 @@ TIME_CUTS = [("smb445-list-shares.pcap", 2), ("smb445-list-shares.pcap", 5), ("i
              ("impacket-smbserver-139.pcap", 5), ("smb445-smb3_11.pcap", 2), ("nbt139-smb3_11.pcap", 2),
              ("mixed-nbns-139-445.pcap", 2), ("smb445-midstream.pcap", 5), ("nbdgm-nmbd-startup.pcap", 5),
              ("netbios-noanswer-udp137.pcap", 5)]
+# Cuts between a SYN and its retransmissions or the RST that refused it
+# (mstate_join_syn.c): one TCP connection of the run over all the parts.
+TIME_CUTS += [(s + ".pcap", n) for s in ("netbios-noanswer-tcp139", "netbios-refused-tcp139", "race-139-dropped",
+                                         "race-139-refused") for n in (2, 5)]
 
 
 def duration(capture):
