@@ -15,6 +15,7 @@
 #include "ipfrag.h"
 #include "keylog.h"
 #include "mstate_join_syn.h"
+#include "mstate_xchg.h"
 #include "pcapng_out.h"
 #include "quic_table.h"
 #include "verdict.h"
@@ -143,6 +144,7 @@ static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flo
     bool edge = !a->live_run && analysis_is_edge(&cs);
     if (edge && a->edges->len < ANALYSIS_MAX_EDGES) {
         g_array_append_val(a->edges, cs);
+        mstate_xchg_keep(a, &cs, s);
     } else {
         a->edges_unjoinable += edge;
         conn_groups_add(a->groups, &cs);
@@ -601,6 +603,7 @@ void analysis_free(struct analysis *a)
         g_array_free(a->tails, TRUE);
     if (a->syn_flows)
         g_array_free(a->syn_flows, TRUE);
+    mstate_xchg_free(a);
     a->edges = NULL;
     conn_groups_free(a->core_groups);
     smb_hosts_free(a->core_hosts);

@@ -122,6 +122,8 @@ struct analysis {
     GArray *syn_flows;        /* struct syn_flow: TCP connections opened without payload that another capture
                                  may continue, at most ANALYSIS_MAX_EDGES (analyzer/merge/mstate_join_syn.h) */
     GArray *part_clocks;      /* smbscope merge: struct mstate_clock of each report (analyzer/merge/mstate.h) */
+    GPtrArray *edge_xchg;     /* struct mstate_xchg*: SMB exchanges cut by an edge connection's capture edge
+                                 (analyzer/merge/mstate_xchg.h), NULL when none */
     GPtrArray *conn_detail_json; /* smbscope merge: connections[] entries carried from the reports
                                     (JsonNode*, analyzer/merge/), printed after those of conns; NULL in a run */
     struct quic_table *quic;  /* QUIC connections on any UDP port (analyzer/model/quic_table.h) */

@@ -10,6 +10,7 @@
 #include "distinct.h"
 #include "hosts.h"
 #include "ipfrag.h"
+#include "mstate_xchg.h"
 #include "netbios.h"
 #include "quic_table.h"
 #include "rdma.h"
@@ -226,6 +227,9 @@ static void fold_conns(struct analysis *dst, struct analysis *src)
         const struct conn_summary *cs = &g_array_index(src->edges, struct conn_summary, i);
         if (dst->edges->len < 16 * ANALYSIS_MAX_EDGES) {
             g_array_append_val(dst->edges, *cs);
+            guint x = mstate_xchg_find(src, cs);
+            if (x != G_MAXUINT)
+                mstate_xchg_put(dst, cs, &((const struct mstate_xchg *)g_ptr_array_index(src->edge_xchg, x))->x);
         } else { /* the bound merge has (mstate_fold_edges) */
             dst->edges_unjoinable++;
             conn_groups_add(dst->groups, cs);

@@ -14,6 +14,7 @@
 #include "mstate_edges.h"
 #include "mstate_join_syn.h"
 #include "mstate_tails.h"
+#include "mstate_xchg.h"
 #include "smb_hosts.h"
 
 #define MAX_GROUPS (1u << 20)
@@ -281,6 +282,7 @@ void mstate_build_conns(struct json *b, const struct analysis *a)
     mstate_build_edges(b, a);
     mstate_build_tails(b, a);
     mstate_build_syn_flows(b, a);
+    mstate_build_xchg(b, a);
 }
 
 /* An address element; null: the one given (family 0 when none). */
@@ -461,6 +463,7 @@ void mstate_fold_conns(struct jget *g, const struct jpath *p, struct analysis *a
     mstate_fold_edges(g, p, a, st);
     mstate_fold_tails(g, p, a, st);
     mstate_fold_syn_flows(g, p, a, st);
+    mstate_fold_xchg(g, p, a, st);
     uint64_t detailed = jget_u64(g, p, st, "conns_detailed", MAX_DETAIL);
     a->conns_omitted += jget_u64(g, p, st, "conns_omitted", INT64_MAX);
     if (!detail) /* --jobs: the detail travels as the connections themselves (jobs.c) */

@@ -222,6 +222,13 @@ void mstate_detail_join(struct analysis *a, const struct conn_summary *early, co
     g_ptr_array_remove_index(d, li);
 }
 
+JsonObject *mstate_detail_entry(struct analysis *a, const struct conn_summary *cs)
+{
+    bool swapped;
+    guint i = find_entry(a->conn_detail_json, cs, &swapped);
+    return i == G_MAXUINT ? NULL : json_node_get_object(g_ptr_array_index(a->conn_detail_json, i));
+}
+
 void mstate_detail_set_end(struct analysis *a, const struct conn_summary *cs, const char *reason)
 {
     bool swapped;

@@ -7,6 +7,7 @@
 #include "fmt.h"
 #include "mstate_detail.h"
 #include "mstate_tails.h"
+#include "mstate_xchg.h"
 #include "smb_hosts.h"
 
 /* An edge connection is one compact array (thousands of them must stay
@@ -305,8 +306,9 @@ void mstate_join_edges(struct analysis *a)
     for (guint i = 1; i <= in->len; i++) {
         const struct conn_summary *next = i < in->len ? &g_array_index(in, struct conn_summary, i) : NULL;
         if (next && continues(&cur, next)) {
-            struct conn_summary j;
-            mstate_join_parts(&j, &cur, next, &a->cfg->policy);
+            struct conn_summary j, late = *next;
+            mstate_xchg_join(a, &cur, &late); /* an exchange cut between them, settled */
+            mstate_join_parts(&j, &cur, &late, &a->cfg->policy);
             mstate_detail_join(a, &cur, next, &j);
             cur = j;
             a->edges_joined++;

@@ -17,6 +17,7 @@
 
 struct flow_conn;
 struct smb_conn_quic;
+struct smb_conn_xchg;
 struct smb_direct_info;
 
 /* A wire string kept as bytes (escaped only when shown). */
@@ -129,6 +130,7 @@ struct smb_conn {
     GArray *shares;              /* struct smb_share_rec, at most SESSION_MAX_SHARES */
     uint32_t shares_dropped;
     struct smb_auth *pending_auth; /* latest request-side blob, until the response */
+    struct smb_conn_xchg *xchg;    /* exchanges cut by the capture's edge (session_xchg.h), NULL mostly */
     uint64_t decode_anomalies;
 
     /* carrier facts of a connection that is not TCP (analyzer/model/quic_facts.h);

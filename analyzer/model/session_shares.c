@@ -2,6 +2,7 @@
  * connection: the SESSION_SETUP and TREE_CONNECT handlers of the SMB sink
  * and the encrypted-message counts per session. */
 #include "session_priv.h"
+#include "session_xchg.h"
 
 struct smb_session_rec *session_get(struct smb_conn *s, uint64_t id, bool create)
 {
@@ -137,6 +138,7 @@ static void session_settle(struct smb_conn *s, uint64_t id, uint32_t status, boo
         session_note(r, a, guest, null_session, encrypt, resp_auth);
     }
     if (final) {
+        session_xchg_settle(s, id, r != NULL, r ? (int)(r - &g_array_index(s->sessions, struct smb_session_rec, 0)) : -1);
         g_free(s->pending_auth);
         s->pending_auth = NULL;
     }
@@ -192,8 +194,10 @@ void on_smb1_tree_connect_response(void *ctx, const struct smb1_header_info *h, 
 {
     struct smb_conn *s = ((struct dir_ctx *)ctx)->s;
     struct smb_share_rec *sh = tree_pending_take(s, h->mid);
-    if (!sh)
+    if (!sh) {
+        session_xchg_tree_answer(s, h->mid, h->status, h->tid, 0, 0);
         return;
+    }
     sh->answered = true;
     sh->status = h->status;
     sh->tree_id = h->tid;
@@ -224,8 +228,10 @@ void on_smb2_tree_connect_response(void *ctx, const struct smb2_header_info *h, 
 {
     struct smb_conn *s = ((struct dir_ctx *)ctx)->s;
     struct smb_share_rec *sh = tree_pending_take(s, h->message_id);
-    if (!sh)
+    if (!sh) {
+        session_xchg_tree_answer(s, h->message_id, h->status, h->tree_id, r->share_type, r->share_flags);
         return;
+    }
     sh->answered = true;
     sh->status = h->status;
     sh->tree_id = h->tree_id;
