@@ -9,6 +9,8 @@
 #include <json-glib/json-glib.h>
 
 #include "fmt.h"
+#include "mstate_join_enc.h"
+#include "session_enc.h"
 #include "session.h"
 
 static bool same_str(JsonObject *o, const char *k, const char *want)
@@ -157,6 +159,7 @@ static void merge_into(JsonObject *e, JsonObject *l, bool swapped, const struct 
     JsonObject *en = sub_obj(e, "nbss"), *ln = sub_obj(l, "nbss");
     add_all(en ? sub_obj(en, "types") : NULL, ln ? sub_obj(ln, "types") : NULL);
     merge_sessions(e, l);
+    mstate_join_enc_unseen(e, l);
     append_new(e, l, "shares");
 }
 
@@ -192,6 +195,7 @@ static bool join_conns(struct analysis *a, const struct conn_summary *early, con
         e->close_reason = l->close_reason; /* static names (flow.c) */
         e->signed_pdus += l->signed_pdus;
         e->encrypted_pdus += l->encrypted_pdus;
+        session_enc_unseen_join(e, l);
     }
     g_ptr_array_remove_index(a->conns, li); /* frees it */
     return true;

@@ -14,8 +14,7 @@
 
 The cut cases are those merge answers today.  Cuts it cannot join yet
 (a session setup's request and response in different parts,
-QUIC and SMB Direct connections,
-session counters of a joined connection, ...) are listed by --sweep, which
+QUIC and SMB Direct connections, ...) are listed by --sweep, which
 cuts every sample by time into 2 and 5 parts and prints each difference
 (slow, about a minute; not part of the suite while it has failures).
 
@@ -45,6 +44,10 @@ TIME_CUTS = [("smb445-list-shares.pcap", 2), ("smb445-list-shares.pcap", 5), ("i
 # (mstate_join_syn.c): one TCP connection of the run over all the parts.
 TIME_CUTS += [(s + ".pcap", n) for s in ("netbios-noanswer-tcp139", "netbios-refused-tcp139", "race-139-dropped",
                                          "race-139-refused") for n in (2, 5)]
+# Encrypted and signed messages of a session the earlier part saw set up
+# (connections[].encryption.unseen_sessions, mstate_join_enc.c).
+TIME_CUTS += [(s + ".pcap", n) for s in ("smb445-encrypt", "smb445-share-encrypt") for n in (2, 5)]
+TIME_CUTS += [("smb445-sign.pcap", 2)]
 
 
 def duration(capture):
