@@ -14,6 +14,7 @@
 #include "fmt.h"
 #include "ipfrag.h"
 #include "keylog.h"
+#include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
 #include "mstate_xchg.h"
 #include "pcapng_out.h"
@@ -378,7 +379,7 @@ void analysis_feed(struct analysis *a, guint idx, const struct capture_record *r
         else if (pkt.l4 == L4_UDP && pkt.dport == ROCEV2_UDP_PORT)
             roce_table_packet(a->roce, &pkt);
         else if (pkt.l4 == L4_UDP)
-            quic_table_packet(a->quic, &pkt);
+            quic_tail_packet(a, &pkt); /* quic_table_packet(), and what it did not take noted */
     }
     if (a->pcapng && !pcapng_out_packet(a->pcapng, pcapng_if_for(a, idx, rec->dlt, 262144), rec))
         a->stop = true; /* the write error is reported when the file is closed */
@@ -603,6 +604,7 @@ void analysis_free(struct analysis *a)
         g_array_free(a->tails, TRUE);
     if (a->syn_flows)
         g_array_free(a->syn_flows, TRUE);
+    quic_tails_free(a);
     mstate_xchg_free(a);
     a->edges = NULL;
     conn_groups_free(a->core_groups);
@@ -630,7 +632,8 @@ void analysis_free(struct analysis *a)
 
 bool analysis_is_edge(const struct conn_summary *cs)
 {
-    return !(cs->flags & CONN_F_START_SEEN) || strcmp(cs->close_reason, "end") == 0;
+    return !(cs->flags & CONN_F_START_SEEN) || strcmp(cs->close_reason, "end") == 0 ||
+           strcmp(cs->close_reason, "end of capture") == 0; /* QUIC, RoCEv2 */
 }
 
 void analysis_fold_edges(struct analysis *a)

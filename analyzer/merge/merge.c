@@ -12,6 +12,7 @@
 #include "hosts.h"
 #include "mstate.h"
 #include "mstate_edges.h"
+#include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
 #include "smb_hosts.h"
 #include "netbios.h"
@@ -449,6 +450,7 @@ void merge_finish(struct analysis *a)
     mstate_clocks_finish(a);
     mstate_join_edges(a);
     mstate_join_syn_flows(a);
+    mstate_join_quic(a);
     analysis_fold_edges(a);
     canonical_groups(a);
     detail_limit(a);
