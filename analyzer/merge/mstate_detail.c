@@ -12,6 +12,7 @@
 #include "mstate_join_enc.h"
 #include "session_enc.h"
 #include "session.h"
+#include "verdict.h"
 
 static bool same_str(JsonObject *o, const char *k, const char *want)
 {
@@ -135,8 +136,130 @@ static void merge_sessions(JsonObject *early, JsonObject *late)
     }
 }
 
+/* The NEGOTIATE members of a connections[] entry (report_json_conn.c:
+ * conn_negotiate(), conn_security()), by side: those the entry always
+ * has (the request's offers: join_negotiate()), those written only once that side was seen (in this order after
+ * "capabilities"), and the members of the objects that hold both sides. */
+static const char *const response_set[] = { "dialect", "smb_version" };
+static const char *const only_when_seen[] = { "client_guid", "server_guid", "max_read", "max_write", "max_transact",
+                                              "large_mtu" };
+#define REQUEST_ONLY 1 /* only_when_seen[0]: the request's; the others the response's */
+static const struct {
+    const char *obj, *req, *resp;
+} both_sides[] = { { "security_mode", "client", "server" }, { "capabilities", "client", "server" },
+                   { "negotiate_contexts", "request", "response" } };
+
+static void copy_member(JsonObject *dst, JsonObject *src, const char *k)
+{
+    JsonNode *n = src ? json_object_get_member(src, k) : NULL;
+    if (dst && n)
+        json_object_set_member(dst, k, json_node_copy(n)); /* an existing member keeps its place */
+}
+
+static bool has_elements(JsonObject *o, const char *k)
+{
+    JsonNode *n = json_object_get_member(o, k);
+    return n && JSON_NODE_HOLDS_ARRAY(n) && json_array_get_length(json_node_get_array(n)) > 0;
+}
+
+/* Members after `after` moved behind the ones just added (the entry's
+ * member order is the writer's). */
+static void reorder_after(JsonObject *e, const char *after, const char *const *added, size_t n_added)
+{
+    GList *keys = json_object_get_members(e);
+    bool moving = false;
+    for (GList *k = keys; k; k = k->next) {
+        bool is_added = false;
+        for (size_t i = 0; i < n_added; i++)
+            is_added |= strcmp(k->data, added[i]) == 0;
+        if (moving || is_added) { /* the list holds the object's own key strings: copied before removing */
+            char *key = g_strdup(k->data);
+            JsonNode *n = json_node_copy(json_object_get_member(e, key));
+            json_object_remove_member(e, key);
+            json_object_set_member(e, key, n);
+            g_free(key);
+        }
+        if (strcmp(k->data, after) == 0) {
+            moving = true;
+            /* the added ones first, in the writer's order */
+            for (size_t i = 0; i < n_added; i++) {
+                JsonNode *n = json_object_get_member(e, added[i]);
+                if (!n)
+                    continue;
+                n = json_node_copy(n);
+                json_object_remove_member(e, added[i]);
+                json_object_set_member(e, added[i], n);
+            }
+        }
+    }
+    g_list_free(keys);
+}
+
+/* A NEGOTIATE the late part saw is the connection's last (a request
+ * there: the client's side is its; a response: the server's side, the
+ * dialect), the early part's members stand for what the late part did not
+ * see; signing required when either side asked. */
+static void join_negotiate(JsonObject *e, JsonObject *l, const struct conn_summary *joined)
+{
+    JsonNode *ld = json_object_get_member(l, "dialect");
+    bool resp = ld && !JSON_NODE_HOLDS_NULL(ld);
+    bool req = json_object_has_member(l, "client_guid") || has_elements(l, "dialects_offered") ||
+               has_elements(l, "smb1_dialects_offered");
+    if (!req && !resp)
+        return;
+    /* an SMB2 request after an SMB1 one: the SMB1 list stays, the SMB2 offer is the new one */
+    if (has_elements(l, "smb1_dialects_offered"))
+        copy_member(e, l, "smb1_dialects_offered");
+    if (has_elements(l, "dialects_offered")) {
+        copy_member(e, l, "dialects_offered");
+        copy_member(e, l, "dialects_offered_from_smb1");
+    }
+    for (size_t i = 0; resp && i < G_N_ELEMENTS(response_set); i++)
+        copy_member(e, l, response_set[i]);
+    for (size_t i = 0; i < G_N_ELEMENTS(only_when_seen); i++)
+        if (i < REQUEST_ONLY ? req : resp)
+            copy_member(e, l, only_when_seen[i]);
+    for (size_t i = 0; i < G_N_ELEMENTS(both_sides); i++) {
+        JsonObject *eo = sub_obj(e, both_sides[i].obj), *lo = sub_obj(l, both_sides[i].obj);
+        if (!eo || !lo)
+            continue;
+        JsonObject *o = json_object_new(); /* request side, then response side */
+        copy_member(o, req ? lo : eo, both_sides[i].req);
+        copy_member(o, resp ? lo : eo, both_sides[i].resp);
+        json_object_set_object_member(e, both_sides[i].obj, o);
+    }
+    if (resp) {
+        copy_member(sub_obj(e, "signing"), sub_obj(l, "signing"), "mode");
+        copy_member(sub_obj(e, "encryption"), sub_obj(l, "encryption"), "cipher");
+    }
+    JsonObject *sg = sub_obj(e, "signing");
+    if (sg && joined->signing == CONN_SIGNING_REQUIRED)
+        json_object_set_string_member(sg, "mode", "required");
+    reorder_after(e, "capabilities", only_when_seen, G_N_ELEMENTS(only_when_seen));
+}
+
+static void emit_finding(const char *text, void *arg) { json_array_add_string_element(arg, text); }
+
+/* What the joined connection as a whole tells (report_json_conn.c: its
+ * findings; session.c: SMB 3.0/3.0.2 encrypt with AES-128-CCM only). */
+static void judge_entry(JsonObject *e, const struct conn_summary *j)
+{
+    JsonArray *f = json_array_new();
+    JsonObject *st = sub_obj(e, "stream");
+    uint64_t gaps = st ? (uint64_t)json_object_get_int_member_with_default(st, "gaps", 0) : j->gaps;
+    verdict_conn_findings_of(j->transport, j->evidence, j->dialect, j->server_port, gaps, j->smb_version,
+                             emit_finding, f);
+    json_object_set_array_member(e, "findings", f);
+    JsonObject *en = sub_obj(e, "encryption");
+    JsonNode *c = en ? json_object_get_member(en, "cipher") : NULL;
+    if (c && JSON_NODE_HOLDS_NULL(c) && json_object_get_boolean_member_with_default(en, "encrypted", false) &&
+        (j->dialect == 0x0300 || j->dialect == 0x0302))
+        json_object_set_string_member(en, "cipher", "AES-128-CCM");
+}
+
 static void merge_into(JsonObject *e, JsonObject *l, bool swapped, const struct conn_summary *joined)
 {
+    join_negotiate(e, l, joined);
     char t[FMT_TIME_LEN];
     json_object_set_string_member(e, "last_seen", fmt_time(joined->last_ts, t));
     JsonObject *es = sub_obj(e, "stream"), *ls = sub_obj(l, "stream");
@@ -161,6 +284,7 @@ static void merge_into(JsonObject *e, JsonObject *l, bool swapped, const struct 
     merge_sessions(e, l);
     mstate_join_enc_unseen(e, l);
     append_new(e, l, "shares");
+    judge_entry(e, joined);
 }
 
 /* The kept connection (--jobs moves them, not their JSON) of a part. */

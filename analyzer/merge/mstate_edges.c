@@ -251,14 +251,17 @@ void mstate_join_parts(struct conn_summary *out, const struct conn_summary *earl
     j.evidence |= late->evidence & ~(uint32_t)EV_NO_TCP_HANDSHAKE;
     if (j.transport == TRANSPORT_UNKNOWN_START)
         j.transport = late->transport;
-    if (!j.dialect) {
+    /* A NEGOTIATE answered in the late part is the connection's last one
+     * (a multi-protocol negotiate: SMB1, then SMB2), its signing required
+     * when either side asked. */
+    if (late->dialect || (!j.dialect && !j.dialect_text[0])) { /* an SMB1 dialect is text only */
         j.dialect = late->dialect;
         memcpy(j.dialect_text, late->dialect_text, sizeof j.dialect_text);
     }
-    if (!j.smb_version)
+    if (late->smb_version && (late->dialect || !j.smb_version))
         j.smb_version = late->smb_version;
-    if (j.signing == CONN_SIGNING_UNKNOWN)
-        j.signing = late->signing;
+    if (late->signing && (late->dialect || j.signing == CONN_SIGNING_UNKNOWN))
+        j.signing = (j.flags & CONN_F_SIGNING_REQUIRED) ? CONN_SIGNING_REQUIRED : late->signing;
     if (j.auth == CONN_AUTH_NONE) {
         j.auth = late->auth;
         j.auth_mech = late->auth_mech;

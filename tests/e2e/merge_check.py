@@ -10,10 +10,11 @@ Checked over samples/*.pcap (X.pcap.gz is the same traffic as X.pcap):
   * splits: captures cut with editcap -c in the middle of SMB connections
     (NBT with SMB 3.1.1, direct 445, NetBIOS mixed; 2 and 3 parts): the
     merge of the parts' reports equals the run over the parts, connection
-    for connection (the parts of one connection joined).  Cut points where
-    a session setup's request and response fall in different parts are not
-    among them: README.md (smbscope merge) says what merge cannot join
-    there (a last part of ACKs and FINs only: merge_limits_check.py);
+    for connection (the parts of one connection joined, also when a
+    NEGOTIATE, SESSION_SETUP or TREE_CONNECT request and its response fall
+    in different parts, and across up to 8 parts); merge_cuts_check.py
+    cuts at every packet; README.md (smbscope merge) says what merge
+    cannot join yet (a last part of ACKs and FINs only: merge_limits_check.py);
   * --jobs 2 (threads, merged in-process) answers as --jobs 1 over every
     sample (JSON, text), and refuses -T ndjson;
   * stdin: a report read from - ;
@@ -155,7 +156,7 @@ def compare(name, smbscope, reports, captures, merged_args=None):
     return merged
 
 
-SPLITS = [("nbt139-smb3_11.pcap", (9, 16, 23, 30, 37)), ("smb445-list-shares.pcap", (16,)),
+SPLITS = [("nbt139-smb3_11.pcap", (9, 16, 23, 30, 37)), ("smb445-list-shares.pcap", (4, 8, 9, 12, 16)),
           ("mixed-nbns-139-445.pcap", (32, 38))]
 
 
