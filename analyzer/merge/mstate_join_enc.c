@@ -1,6 +1,7 @@
 /* mstate_join_enc.c - see mstate_join_enc.h. */
 #include "mstate_join_enc.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 static JsonObject *obj_member(JsonObject *o, const char *k)
@@ -39,6 +40,10 @@ void mstate_join_enc_unseen(JsonObject *early, JsonObject *late)
     if (!ee || !le || !json_object_has_member(le, "unseen_sessions"))
         return;
     JsonArray *sessions = arr_member(early, "sessions");
+    /* A run that saw the connection from its start lists none (session_enc.h):
+     * what no session of the whole took is not listed either. */
+    JsonObject *es = obj_member(early, "stream");
+    bool listed = !es || json_object_get_boolean_member_with_default(es, "midstream", TRUE);
     for (guint i = 0; lu && i < json_array_get_length(lu); i++) {
         JsonNode *n = json_array_get_element(lu, i);
         JsonObject *u = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
@@ -55,6 +60,8 @@ void mstate_join_enc_unseen(JsonObject *early, JsonObject *late)
                 json_object_set_boolean_member(s, "signed", TRUE);
             continue;
         }
+        if (!listed)
+            continue;
         if (!arr_member(ee, "unseen_sessions"))
             json_object_set_array_member(ee, "unseen_sessions", json_array_new());
         json_array_add_element(arr_member(ee, "unseen_sessions"), json_node_copy(n));
@@ -62,7 +69,7 @@ void mstate_join_enc_unseen(JsonObject *early, JsonObject *late)
     /* The run over both writes the list only when some message was unseen;
      * an emptied one is not written.  Folded messages stay folded. */
     gint64 folded = json_object_get_int_member_with_default(le, "unseen_sessions_folded_pdus", 0);
-    if (folded)
+    if (folded && listed)
         json_object_set_int_member(ee, "unseen_sessions_folded_pdus",
                                    json_object_get_int_member_with_default(ee, "unseen_sessions_folded_pdus", 0) + folded);
 }

@@ -46,7 +46,7 @@ TIME_CUTS += [(s + ".pcap", n) for s in ("netbios-noanswer-tcp139", "netbios-ref
 # Encrypted and signed messages of a session the earlier part saw set up
 # (connections[].encryption.unseen_sessions, mstate_join_enc.c).
 TIME_CUTS += [(s + ".pcap", n) for s in ("smb445-encrypt", "smb445-share-encrypt") for n in (2, 5)]
-TIME_CUTS += [("smb445-sign.pcap", 2)]
+TIME_CUTS += [("smb445-sign.pcap", 2), ("impacket-445.pcap", 2)]  # impacket: a TRANSFORM of session 0
 # QUIC datagrams a later part could not place (no Initial): QUIC tails
 # joined to the SMB-over-QUIC connection an earlier part left open.
 TIME_CUTS += [(s + ".pcap", n) for s in ("quic443-0rtt", "quic443-smb3_11", "quic443-split-hello", "quic8443-smb3_11")
