@@ -10,6 +10,7 @@
 
 #include "fmt.h"
 #include "mstate_join_enc.h"
+#include "mstate_join_rdma.h"
 #include "session_enc.h"
 #include "session.h"
 #include "verdict.h"
@@ -283,6 +284,7 @@ static void merge_into(JsonObject *e, JsonObject *l, bool swapped, const struct 
     add_all(en ? sub_obj(en, "types") : NULL, ln ? sub_obj(ln, "types") : NULL);
     merge_sessions(e, l);
     mstate_join_enc_unseen(e, l);
+    mstate_join_smb_direct(e, l);
     append_new(e, l, "shares");
     judge_entry(e, joined);
 }

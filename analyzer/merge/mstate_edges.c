@@ -224,7 +224,9 @@ static bool same_ends(const struct conn_summary *a, const struct conn_summary *b
  * the second was first seen mid-stream, not before the first's last packet. */
 static bool continues(const struct conn_summary *early, const struct conn_summary *late)
 {
-    return same_ends(early, late) && strcmp(early->close_reason, "end") == 0 &&
+    bool open = strcmp(early->close_reason, "end") == 0 ||
+                (early->carrier == CONN_CARRIER_UDP && strcmp(early->close_reason, "end of capture") == 0); /* RoCEv2 */
+    return same_ends(early, late) && open &&
            !(late->flags & CONN_F_START_SEEN) && late->first_ts >= early->last_ts;
 }
 

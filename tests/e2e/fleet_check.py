@@ -13,7 +13,8 @@
   * associativity with other groupings: (A+B)+C, A+(B+C) and A+B+C equal.
 
 The cut cases are those merge answers today.  Cuts it cannot join yet
-(a QUIC connection that is not SMB, SMB Direct connections, ...) are listed by --sweep, which
+(a QUIC connection that is not SMB, a RoCEv2 connection whose later part
+named other UDP ports, iWARP with markers, ...) are listed by --sweep, which
 cuts every sample by time into 2 and 5 parts and prints each difference
 (slow, about a minute; not part of the suite while it has failures).
 
@@ -51,6 +52,9 @@ TIME_CUTS += [("smb445-sign.pcap", 2), ("impacket-445.pcap", 2)]  # impacket: a 
 # joined to the SMB-over-QUIC connection an earlier part left open.
 TIME_CUTS += [(s + ".pcap", n) for s in ("quic443-0rtt", "quic443-smb3_11", "quic443-split-hello", "quic8443-smb3_11")
               for n in (2, 5)]
+# SMB Direct counters of a joined connection (mstate_join_rdma.c); RoCEv2
+# opened again in a part whose first packet came from the server is not.
+TIME_CUTS += [("rdma-roce-4791.pcap", 2), ("rdma-iwarp-5445.pcap", 2)]
 
 
 def duration(capture):
