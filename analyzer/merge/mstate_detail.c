@@ -8,6 +8,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "classify.h"
 #include "fmt.h"
 #include "mstate_join_enc.h"
 #include "mstate_join_rdma.h"
@@ -285,6 +286,10 @@ static void merge_into(JsonObject *e, JsonObject *l, bool swapped, const struct 
     merge_sessions(e, l);
     mstate_join_enc_unseen(e, l);
     mstate_join_smb_direct(e, l);
+    if (json_object_has_member(e, "transport_evidence")) { /* what the late part saw adds (mstate_join_parts) */
+        char ev[256];
+        json_object_set_string_member(e, "transport_evidence", transport_evidence_text(joined->evidence, ev, sizeof ev));
+    }
     append_new(e, l, "shares");
     judge_entry(e, joined);
 }
