@@ -14,6 +14,7 @@
 #include "fmt.h"
 #include "ipfrag.h"
 #include "keylog.h"
+#include "mstate_join_hs.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
 #include "mstate_xchg.h"
@@ -146,6 +147,7 @@ static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flo
     if (edge && a->edges->len < ANALYSIS_MAX_EDGES) {
         g_array_append_val(a->edges, cs);
         mstate_xchg_keep(a, &cs, s);
+        hs_edge_note(a, &cs, c);
     } else {
         a->edges_unjoinable += edge;
         conn_groups_add(a->groups, &cs);
@@ -605,6 +607,7 @@ void analysis_free(struct analysis *a)
     if (a->syn_flows)
         g_array_free(a->syn_flows, TRUE);
     quic_tails_free(a);
+    hs_edges_free(a);
     mstate_xchg_free(a);
     a->edges = NULL;
     conn_groups_free(a->core_groups);

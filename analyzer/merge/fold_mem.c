@@ -14,6 +14,7 @@
 #include "netbios.h"
 #include "quic_table.h"
 #include "rdma.h"
+#include "mstate_join_hs.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
 #include "smb_hosts.h"
@@ -66,6 +67,7 @@ static void fold_run(struct analysis *dst, struct analysis *src)
     }
     syn_flows_fold_mem(dst, src);
     quic_tails_fold_mem(dst, src);
+    hs_edges_fold_mem(dst, src);
 }
 
 static void fold_census(struct census *dst, const struct census *src)

@@ -12,6 +12,7 @@
 #include "mstate.h"
 #include "mstate_canon.h"
 #include "mstate_edges.h"
+#include "mstate_join_hs.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
 #include "mstate_tails.h"
@@ -284,6 +285,7 @@ void mstate_build_conns(struct json *b, const struct analysis *a)
     mstate_build_tails(b, a);
     mstate_build_syn_flows(b, a);
     mstate_build_quic_tails(b, a);
+    mstate_build_edge_seqs(b, a);
     mstate_build_xchg(b, a);
 }
 
@@ -466,6 +468,7 @@ void mstate_fold_conns(struct jget *g, const struct jpath *p, struct analysis *a
     mstate_fold_tails(g, p, a, st);
     mstate_fold_syn_flows(g, p, a, st);
     mstate_fold_quic_tails(g, p, a, st);
+    mstate_fold_edge_seqs(g, p, a, st);
     mstate_fold_xchg(g, p, a, st);
     uint64_t detailed = jget_u64(g, p, st, "conns_detailed", MAX_DETAIL);
     a->conns_omitted += jget_u64(g, p, st, "conns_omitted", INT64_MAX);

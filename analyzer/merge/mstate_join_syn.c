@@ -7,8 +7,9 @@
 #include "fmt.h"
 
 /* One compact array: [addr0, port0, addr1, port1, first_ts, last_ts,
- * packets0, packets1, isn (-1: unknown), established, close_reason]. */
-enum { SF_A0, SF_P0, SF_A1, SF_P1, SF_FIRST, SF_LAST, SF_PK0, SF_PK1, SF_ISN, SF_EST, SF_REASON, SF_N };
+ * packets0, packets1, isn (-1: unknown), established, close_reason,
+ * the responder's isn (-1: unknown)]. */
+enum { SF_A0, SF_P0, SF_A1, SF_P1, SF_FIRST, SF_LAST, SF_PK0, SF_PK1, SF_ISN, SF_EST, SF_REASON, SF_ISN_RESP, SF_N };
 
 static int64_t idle_of(bool established)
 {
@@ -49,6 +50,8 @@ void syn_flow_note(struct analysis *a, const struct flow_conn *c, enum flow_clos
     f.last_ts = c->last_ts_us;
     f.isn = c->isn[0];
     f.isn_known = c->isn_known[0];
+    f.isn_resp = c->isn[1];
+    f.isn_resp_known = c->isn_known[1];
     f.established = c->hs == FLOW_HS_ESTABLISHED;
     g_strlcpy(f.close_reason, flow_close_reason_name(r), sizeof f.close_reason);
     if (keep(&f, a->first_ts))
@@ -74,6 +77,7 @@ void mstate_build_syn_flows(struct json *b, const struct analysis *a)
         json_int(b, f->isn_known ? (gint64)f->isn : -1);
         json_bool(b, f->established);
         json_str(b, f->close_reason);
+        json_int(b, f->isn_resp_known ? (gint64)f->isn_resp : -1);
         json_end_array(b);
     }
     json_end_array(b);
@@ -92,7 +96,7 @@ static void read_one(struct jget *g, const struct jpath *ip, JsonArray *e, struc
     memset(f, 0, sizeof *f);
     if (!e || json_array_get_length(e) != SF_N) {
         jget_fail(g, ip, "not [addr, port, addr, port, first_ts, last_ts, packets, packets, isn, established, "
-                         "close_reason]");
+                         "close_reason, isn]");
         return;
     }
     for (int d = 0; d < 2; d++) {
@@ -111,6 +115,9 @@ static void read_one(struct jget *g, const struct jpath *ip, JsonArray *e, struc
     if (!g->failed && (!JSON_NODE_HOLDS_VALUE(est) || json_node_get_value_type(est) != G_TYPE_BOOLEAN))
         jget_fail(g, ip, "established: not a boolean");
     f->established = !g->failed && json_node_get_boolean(est);
+    int64_t isn_resp = (int64_t)in_range(g, ip, e, SF_ISN_RESP, -1, UINT32_MAX);
+    f->isn_resp_known = isn_resp >= 0;
+    f->isn_resp = f->isn_resp_known ? (uint32_t)isn_resp : 0;
     const char *r = jget_elem_str(g, ip, e, SF_REASON, sizeof f->close_reason - 1);
     if (r)
         g_strlcpy(f->close_reason, r, sizeof f->close_reason);
@@ -247,4 +254,26 @@ void mstate_join_syn_flows(struct analysis *a)
     }
     g_array_free(in, TRUE);
     a->syn_flows = out;
+}
+
+struct syn_flow *syn_flow_head_for(struct analysis *a, const struct ip_addr *x, uint16_t xp, const struct ip_addr *y,
+                                   uint16_t yp, int64_t first_ts)
+{
+    struct syn_flow *best = NULL;
+    for (guint i = 0; a->syn_flows && i < a->syn_flows->len; i++) {
+        struct syn_flow *f = &g_array_index(a->syn_flows, struct syn_flow, i);
+        bool fwd = same_end(&f->addr[0], f->port[0], x, xp) && same_end(&f->addr[1], f->port[1], y, yp);
+        bool rev = same_end(&f->addr[0], f->port[0], y, yp) && same_end(&f->addr[1], f->port[1], x, xp);
+        if ((fwd || rev) && open_at_end(f) && f->isn_known && f->isn_resp_known && first_ts >= f->last_ts &&
+            first_ts - f->last_ts <= idle_of(f->established) && (!best || f->last_ts > best->last_ts))
+            best = f;
+    }
+    return best;
+}
+
+void syn_flow_used(struct analysis *a, const struct syn_flow *f)
+{
+    g_array_remove_index(a->syn_flows, (guint)(f - &g_array_index(a->syn_flows, struct syn_flow, 0)));
+    flow_table_unjoin(a->flows, 1); /* the late part's run counted the connection too */
+    a->edges_joined++;
 }

@@ -26,6 +26,8 @@ struct syn_flow {
     uint64_t packets[2];
     uint32_t isn;           /* the initiator's SYN, when isn_known */
     bool isn_known;
+    uint32_t isn_resp;      /* the responder's SYN-ACK, when isn_resp_known */
+    bool isn_resp_known;
     bool established;       /* the handshake completed (its idle timeout is the established one) */
     char close_reason[24];  /* flow_close_reason_name(): "end" when open at its capture's end */
 };
@@ -47,5 +49,13 @@ void syn_flows_fold_mem(struct analysis *dst, const struct analysis *src);
  * without payload: a tail) are one; each join counts one TCP connection
  * less.  What may still join another report's stays in the state. */
 void mstate_join_syn_flows(struct analysis *a);
+
+/* A cut right after the handshake: the early part saw it (a record here,
+ * open at its end, both ISNs), the late part the connection's bytes from
+ * their first (an SMB edge first seen mid-stream whose first data each way
+ * is ISN + 1, mstate_join_hs.c): one connection seen from its start. */
+struct syn_flow *syn_flow_head_for(struct analysis *a, const struct ip_addr *x, uint16_t xp, const struct ip_addr *y,
+                                   uint16_t yp, int64_t first_ts);
+void syn_flow_used(struct analysis *a, const struct syn_flow *f);
 
 #endif

@@ -57,6 +57,10 @@ TIME_CUTS += [(s + ".pcap", n) for s in ("quic443-0rtt", "quic443-smb3_11", "qui
 TIME_CUTS += [("rdma-roce-4791.pcap", 2), ("rdma-iwarp-5445.pcap", 2)]
 # transport_evidence of the joined connection (a message over 17 bits in the later part)
 TIME_CUTS += [("smb445-bulk.pcap", 2)]
+# Cut right after the TCP handshake (mstate_join_hs.c): the later part's
+# connection seen from its start, its first packet the SYN.
+TIME_CUTS += [(s + ".pcap", 5) for s in ("smb445-sign", "mixed-nbns-139-445", "nbt139-nt1", "smb445-snaplen96",
+                                         "smb8445-smb3_11")]
 
 
 def duration(capture):
