@@ -250,7 +250,12 @@ void mstate_join_parts(struct conn_summary *out, const struct conn_summary *earl
         j.flags &= (uint16_t)~CONN_F_AUTH_UNSEEN;
     /* The late part was named from its middle: the early part's evidence
      * of how it started stands, and what framing the late part saw adds. */
-    j.evidence |= late->evidence & ~(uint32_t)EV_NO_TCP_HANDSHAKE;
+    uint32_t lev = late->evidence & ~(uint32_t)EV_NO_TCP_HANDSHAKE;
+    if (j.transport == TRANSPORT_DIRECT && (lev & EV_NBSS_KEEPALIVE)) { /* classify.c: keep-alives on direct */
+        lev = (lev & ~(uint32_t)EV_NBSS_KEEPALIVE) | EV_KEEPALIVE_ON_DIRECT;
+        j.findings |= 1u << FINDING_KEEPALIVE_ON_DIRECT;
+    }
+    j.evidence |= lev;
     if (j.transport == TRANSPORT_UNKNOWN_START)
         j.transport = late->transport;
     /* A NEGOTIATE answered in the late part is the connection's last one
