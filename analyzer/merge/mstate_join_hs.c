@@ -11,16 +11,18 @@
 #include "mstate_xchg.h"
 #include "verdict.h"
 
-/* [addr0, port0, addr1, port1, first_ts, seq0, seq1]: the flow's sides,
- * the connection's first packet, the sequence number of the first byte
- * each side sent (-1: none). */
-enum { HF_A0, HF_P0, HF_A1, HF_P1, HF_FIRST, HF_SEQ0, HF_SEQ1, HF_N };
+/* [addr0, port0, addr1, port1, first_ts, seq0, seq1, syn0, syn1]: the
+ * flow's sides, the connection's first packet, the sequence number of the
+ * first byte each side sent (-1: none), and whether that side's stream
+ * began at its own SYN or SYN-ACK in this part (1) or mid-stream (0). */
+enum { HF_A0, HF_P0, HF_A1, HF_P1, HF_FIRST, HF_SEQ0, HF_SEQ1, HF_SYN0, HF_SYN1, HF_N };
 
 struct hs_edge {
     struct ip_addr addr[2];
     uint16_t port[2];
     int64_t first_ts;
     int64_t seq[2];
+    bool from_syn[2];
 };
 
 static GArray *seqs_of(struct analysis *a)
@@ -47,6 +49,7 @@ void hs_edge_note(struct analysis *a, const struct conn_summary *cs, const struc
         h.addr[d] = c->addr[d];
         h.port[d] = c->port[d];
         h.seq[d] = c->stream[d].started ? (int64_t)c->stream[d].base : -1;
+        h.from_syn[d] = c->stream[d].started && !c->stream[d].midstream;
     }
     h.first_ts = cs->first_ts;
     g_array_append_val(a->edge_seqs, h);
@@ -73,6 +76,8 @@ void mstate_build_edge_seqs(struct json *b, const struct analysis *a)
         json_int(b, h->first_ts);
         json_int(b, h->seq[0]);
         json_int(b, h->seq[1]);
+        json_int(b, h->from_syn[0]);
+        json_int(b, h->from_syn[1]);
         json_end_array(b);
     }
     json_end_array(b);
@@ -90,7 +95,7 @@ void mstate_fold_edge_seqs(struct jget *g, const struct jpath *p, struct analysi
         JsonNode *n = json_array_get_element(arr, i);
         JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
         if (!e || json_array_get_length(e) != HF_N) {
-            jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, seq, seq]");
+            jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, seq, seq, syn, syn]");
             return;
         }
         struct hs_edge h;
@@ -101,6 +106,7 @@ void mstate_fold_edge_seqs(struct jget *g, const struct jpath *p, struct analysi
                 jget_fail(g, &ip, "not an address");
             h.port[d] = (uint16_t)jget_elem_u64(g, &ip, e, d ? HF_P1 : HF_P0, 65535);
             h.seq[d] = jget_elem_i64(g, &ip, e, d ? HF_SEQ1 : HF_SEQ0);
+            h.from_syn[d] = jget_elem_u64(g, &ip, e, d ? HF_SYN1 : HF_SYN0, 1) != 0;
             if (!g->failed && (h.seq[d] < -1 || h.seq[d] > UINT32_MAX))
                 jget_fail(g, &ip, "a sequence number out of range");
         }
@@ -134,20 +140,23 @@ static const struct hs_edge *seqs_for(const struct analysis *a, const struct con
     return NULL;
 }
 
-/* The seq of the first byte the side x sent (-1: none). */
-static int64_t seq_from(const struct hs_edge *h, const struct ip_addr *x, uint16_t xp)
+/* The record's side of x (0 or 1). */
+static int side_of(const struct hs_edge *h, const struct ip_addr *x, uint16_t xp)
 {
-    return same_end(&h->addr[0], h->port[0], x, xp) ? h->seq[0] : h->seq[1];
+    return same_end(&h->addr[0], h->port[0], x, xp) ? 0 : 1;
 }
 
-/* No byte between the handshake and the late part's first: each side that
- * sent began at its ISN + 1, and at least one sent. */
+/* No byte between the handshake and the late part's first: the initiator
+ * began at its ISN + 1 (flow.c also seeds it so from a SYN-ACK), the
+ * responder likewise or at the SYN-ACK the late part saw; at least one sent. */
 static bool gapless(const struct hs_edge *h, const struct syn_flow *f)
 {
-    int64_t s0 = seq_from(h, &f->addr[0], f->port[0]), s1 = seq_from(h, &f->addr[1], f->port[1]);
-    if (s0 < 0 && s1 < 0)
+    int i = side_of(h, &f->addr[0], f->port[0]), r = 1 - i;
+    if (h->seq[i] < 0 && h->seq[r] < 0)
         return false;
-    return (s0 < 0 || (uint32_t)s0 == f->isn + 1u) && (s1 < 0 || (uint32_t)s1 == f->isn_resp + 1u);
+    bool init_ok = h->seq[i] < 0 || (uint32_t)h->seq[i] == f->isn + 1u;
+    bool resp_ok = h->seq[r] < 0 || h->from_syn[r] || (f->isn_resp_known && (uint32_t)h->seq[r] == f->isn_resp + 1u);
+    return init_ok && resp_ok;
 }
 
 static void add_int(JsonObject *o, const char *k, uint64_t v)

@@ -264,7 +264,7 @@ struct syn_flow *syn_flow_head_for(struct analysis *a, const struct ip_addr *x, 
         struct syn_flow *f = &g_array_index(a->syn_flows, struct syn_flow, i);
         bool fwd = same_end(&f->addr[0], f->port[0], x, xp) && same_end(&f->addr[1], f->port[1], y, yp);
         bool rev = same_end(&f->addr[0], f->port[0], y, yp) && same_end(&f->addr[1], f->port[1], x, xp);
-        if ((fwd || rev) && open_at_end(f) && f->isn_known && f->isn_resp_known && first_ts >= f->last_ts &&
+        if ((fwd || rev) && open_at_end(f) && f->isn_known && first_ts >= f->last_ts &&
             first_ts - f->last_ts <= idle_of(f->established) && (!best || f->last_ts > best->last_ts))
             best = f;
     }

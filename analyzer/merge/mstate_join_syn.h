@@ -50,8 +50,8 @@ void syn_flows_fold_mem(struct analysis *dst, const struct analysis *src);
  * less.  What may still join another report's stays in the state. */
 void mstate_join_syn_flows(struct analysis *a);
 
-/* A cut right after the handshake: the early part saw it (a record here,
- * open at its end, both ISNs), the late part the connection's bytes from
+/* A cut inside or right after the handshake: the early part saw its SYN
+ * (a record here, open at its end, its ISN), the late part the connection's bytes from
  * their first (an SMB edge first seen mid-stream whose first data each way
  * is ISN + 1, mstate_join_hs.c): one connection seen from its start. */
 struct syn_flow *syn_flow_head_for(struct analysis *a, const struct ip_addr *x, uint16_t xp, const struct ip_addr *y,
