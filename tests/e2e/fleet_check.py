@@ -13,10 +13,12 @@
   * associativity with other groupings: (A+B)+C, A+(B+C) and A+B+C equal.
 
 The cut cases are those merge answers today.  Cuts it cannot join yet
-(a QUIC connection that is not SMB, a RoCEv2 connection whose later part
-named other UDP ports, iWARP with markers, ...) are listed by --sweep, which
-cuts every sample by time into 2 and 5 parts and prints each difference
-(slow, about a minute; not part of the suite while it has failures).
+(a FIN exchange cut, a QUIC connection that is not SMB, a RoCEv2 connection
+whose later part named other UDP ports, iWARP with markers, a part holding
+only a keep-alive, NBSS/NBNS answers first in a later part, ...) are listed
+by --sweep, which cuts every sample by time into 2 and 5 parts and prints
+each difference (slow, about a minute; not part of the suite while it has
+failures).
 
 Usage: fleet_check.py --smbscope BIN --samples DIR [--sweep]
 """
