@@ -91,6 +91,29 @@ def time_cut(smbscope, capture, parts, tmp):
     merge_check.compare(name, smbscope, merge_check.Reports(smbscope, d), files)
 
 
+def unseen_vs_tshark(smbscope, samples, tmp):
+    """connections[].encryption.unseen_sessions of a part seen mid-stream:
+    per session id, the TRANSFORM headers tshark finds in that part."""
+    d = tempfile.mkdtemp(dir=tmp)
+    _, files = time_parts(os.path.join(samples, "smb445-encrypt.pcap"), 2, d)
+    late = files[-1]
+    rc, out, _ = run([smbscope, "-q", "-T", "json", late])
+    got = {}
+    for c in json.loads(out)["connections"]:
+        for u in c["encryption"].get("unseen_sessions", []):
+            got[int(u["session_id"], 16)] = got.get(int(u["session_id"], 16), 0) + u["encrypted_pdus"]
+    fields = subprocess.run(["tshark", "-r", late, "-Y", "smb2", "-T", "fields", "-E", "occurrence=a",
+                             "-e", "smb2.protocol_id", "-e", "smb2.sesid"], capture_output=True, text=True).stdout
+    want = {}
+    for line in fields.splitlines():
+        protos, sids = (line.split("\t") + [""])[:2]
+        for proto, sid in zip(protos.split(","), sids.split(",")):
+            if proto == "0xfd534d42":  # the TRANSFORM header's protocol id
+                want[int(sid, 16)] = want.get(int(sid, 16), 0) + 1
+    expect("unseen_sessions of the later part of smb445-encrypt as tshark counts TRANSFORM headers",
+           got == want and got, "smbscope %r, tshark %r" % (got, want))
+
+
 def named_merge(smbscope, samples, tmp):
     d = tempfile.mkdtemp(dir=tmp)
     sample = os.path.join(samples, "smb445-list-shares.pcap")
@@ -172,6 +195,7 @@ def main():
             sweep(smbscope, samples, tmp)
         else:
             named_merge(smbscope, a.samples, tmp)
+            unseen_vs_tshark(smbscope, a.samples, tmp)
             for name, parts in TIME_CUTS:
                 time_cut(smbscope, os.path.join(a.samples, name), parts, tmp)
             orders(smbscope, merge_check.Reports(smbscope, tmp), samples)
