@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "analysis.h"
 #include "conn_groups.h"
@@ -413,6 +416,13 @@ int merge_main(const struct config *given)
             return 2;
         }
         detail_trim(&a);
+#ifdef __GLIBC__
+        /* the report's tree is freed: give its pages back before the next
+         * one is parsed (glibc keeps them otherwise, and the next tree and
+         * the growing merged tables land beside them: ten 1 GiB-capture
+         * part reports peaked 3.2 MiB higher without) */
+        malloc_trim(0);
+#endif
     }
     merge_finish(&a);
     int status = merge_report(cfg, &a);

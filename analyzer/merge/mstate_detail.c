@@ -164,37 +164,43 @@ static bool has_elements(JsonObject *o, const char *k)
     return n && JSON_NODE_HOLDS_ARRAY(n) && json_array_get_length(json_node_get_array(n)) > 0;
 }
 
-/* Members after `after` moved behind the ones just added (the entry's
- * member order is the writer's). */
+static void move_to_end(JsonObject *e, const char *key)
+{
+    JsonNode *n = json_object_get_member(e, key);
+    if (!n)
+        return;
+    n = json_node_copy(n);
+    json_object_remove_member(e, key);
+    json_object_set_member(e, key, n);
+}
+
+/* The members just added go right after `after`, in their order, and the
+ * members that followed it after them (the entry's member order is the
+ * writer's). */
 static void reorder_after(JsonObject *e, const char *after, const char *const *added, size_t n_added)
 {
-    GList *keys = json_object_get_members(e);
+    GList *list = json_object_get_members(e);
+    GPtrArray *keys = g_ptr_array_new_with_free_func(g_free); /* copies: moving a member frees its key */
+    for (GList *k = list; k; k = k->next)
+        g_ptr_array_add(keys, g_strdup(k->data));
+    g_list_free(list);
     bool moving = false;
-    for (GList *k = keys; k; k = k->next) {
+    for (guint i = 0; i < keys->len; i++) {
+        const char *k = g_ptr_array_index(keys, i);
         bool is_added = false;
-        for (size_t i = 0; i < n_added; i++)
-            is_added |= strcmp(k->data, added[i]) == 0;
-        if (moving || is_added) { /* the list holds the object's own key strings: copied before removing */
-            char *key = g_strdup(k->data);
-            JsonNode *n = json_node_copy(json_object_get_member(e, key));
-            json_object_remove_member(e, key);
-            json_object_set_member(e, key, n);
-            g_free(key);
-        }
-        if (strcmp(k->data, after) == 0) {
+        for (size_t a = 0; a < n_added; a++)
+            is_added |= strcmp(k, added[a]) == 0;
+        if (is_added)
+            continue;
+        if (moving)
+            move_to_end(e, k);
+        if (strcmp(k, after) == 0) {
             moving = true;
-            /* the added ones first, in the writer's order */
-            for (size_t i = 0; i < n_added; i++) {
-                JsonNode *n = json_object_get_member(e, added[i]);
-                if (!n)
-                    continue;
-                n = json_node_copy(n);
-                json_object_remove_member(e, added[i]);
-                json_object_set_member(e, added[i], n);
-            }
+            for (size_t a = 0; a < n_added; a++)
+                move_to_end(e, added[a]);
         }
     }
-    g_list_free(keys);
+    g_ptr_array_free(keys, TRUE);
 }
 
 /* A NEGOTIATE the late part saw is the connection's last (a request

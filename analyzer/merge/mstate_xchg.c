@@ -259,9 +259,12 @@ static void get_one(struct jget *g, const struct jpath *p, JsonObject *o, struct
     jpath_key(&lp, p, "trees");
     for (guint i = 0; t && !g->failed && i < json_array_get_length(t); i++) {
         JsonArray *r = row(g, &lp, t, i, 2, &rp);
-        const char *path = r ? jget_elem_str(g, &rp, r, 1, XCHG_PATH_MAX) : NULL;
+        /* the path as the report's text has it (bytes that are no UTF-8 escaped: longer) */
+        const char *path = r ? jget_elem_str(g, &rp, r, 1, 8 * XCHG_PATH_MAX) : NULL;
         if (!path)
             break;
+        if (strlen(path) > XCHG_PATH_MAX)
+            continue; /* not joined (as a longer path is not kept) */
         x->trees[x->n_trees].mid = (uint64_t)jget_elem_i64(g, &rp, r, 0);
         x->trees[x->n_trees].path_len = (uint16_t)strlen(path);
         memcpy(x->trees[x->n_trees].path, path, strlen(path));

@@ -24,9 +24,12 @@
 
 struct smb_conn;
 
-#define XCHG_MAX_TREES 16   /* as many as the session keeps waiting (session_priv.h) */
+/* Small bounds (a merge holds up to 16 x 4,096 of these): a connection
+ * rarely waits for more than one TREE_CONNECT; those past the bound, and
+ * longer paths, are not joined. */
+#define XCHG_MAX_TREES 4
 #define XCHG_MAX_SESSIONS 32 /* SESSION_MAX_SESSIONS */
-#define XCHG_PATH_MAX 256    /* bytes of a share path kept (longer ones are not joined) */
+#define XCHG_PATH_MAX 128
 
 /* What session_note() (session_shares.c) reads of a request-side blob. */
 struct xchg_auth {

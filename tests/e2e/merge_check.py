@@ -241,12 +241,18 @@ def malformed(smbscope, reports, sample, tmp):
     case("group fields renamed", lambda s, t: s["group_fields"].__setitem__(0, "customer"), "group_fields")
     case("smb hosts past the state's cap", lambda s, t: s["smb_hosts"].update(cap=0), "smb_hosts")
     case("census pair", lambda s, t: s["census"].update(pairs=[["10.0.0.1"]]), "census.pairs[0]")
-    case("address", lambda s, t: s["netbios"]["rows"].append(dict(s["netbios"]["rows"][0], client="10.0.0.300"))
+    case("address", lambda s, t: s["netbios"]["rows"].append(
+         [("10.0.0.300" if k == s["netbios"]["row_fields"].index("client") else v)
+          for k, v in enumerate(s["netbios"]["rows"][0])])
          if s["netbios"]["rows"] else s["census"].update(pairs=[["10.0.0.300", "10.0.0.1", 0, 1, 0, [], [1]]]),
          "not an")
     case("negative count", lambda s, t: s["run"].update(packets=-1), "run.packets")
     case("edges past the cap", lambda s, t: s.update(edges=[[None]] * 4097), "more than 4096")
     case("edge of another shape", lambda s, t: s.update(edges=[[1, 2, 3]]), "edges[0]")
+    case("NetBIOS row fields renamed", lambda s, t: s["netbios"]["row_fields"].__setitem__(1, "customer"),
+         "netbios.row_fields")
+    case("NetBIOS host record of another shape", lambda s, t: s["hosts"]["records"].append([1, 2]), "hosts.records[")
+    case("edge exchange of another shape", lambda s, t: s["edge_xchg"].append({"client": "10.0.0.1"}), "edge_xchg[0]")
     case("unknown decode outcome", lambda s, t: s["inputs"][0]["status"].update(bogus=1), "decode outcome")
     case("detail count", lambda s, t: t["connections"].append({"first_seen": None}), "conns_detailed")
 
