@@ -74,6 +74,7 @@ void census_free(struct census *c)
     g_hash_table_destroy(c->dns_keys);
     free(c->dns);
     free(c->pairs);
+    free(c->pair_tags);
     free(c);
 }
 
@@ -118,38 +119,62 @@ static bool same(const struct ip_addr *a, const struct ip_addr *b)
     return a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
 }
 
-static struct census_pair *pair_slot(struct census_pair *pairs, uint32_t n, const struct ip_addr *cl,
-                                     const struct ip_addr *sv)
+static uint32_t pair_tag(uint64_t h) { return (uint32_t)(h >> 32) | 1u; }
+
+/* The slot of (cl, sv): where it is, or the empty slot where it would go.
+ * The probe sequence is the hash's (slot order is what reports list), the
+ * tags spare reading an entry that cannot match. */
+static uint32_t pair_slot(const struct census_pair *pairs, const uint32_t *tags, uint32_t n, const struct ip_addr *cl,
+                          const struct ip_addr *sv, uint64_t h)
 {
-    for (uint32_t i = (uint32_t)pair_hash(cl, sv) & (n - 1);; i = (i + 1) & (n - 1))
-        if (!pairs[i].client.family || (same(&pairs[i].client, cl) && same(&pairs[i].server, sv)))
-            return &pairs[i];
+    uint32_t tag = pair_tag(h);
+    for (uint32_t i = (uint32_t)h & (n - 1);; i = (i + 1) & (n - 1))
+        if (!tags[i] || (tags[i] == tag && same(&pairs[i].client, cl) && same(&pairs[i].server, sv)))
+            return i;
+}
+
+static bool pairs_grow(struct census *c)
+{
+    uint32_t n = c->npairs ? c->npairs * 2 : 256;
+    struct census_pair *np = calloc(n, sizeof *np);
+    uint32_t *nt = calloc(n, sizeof *nt);
+    if (!np || !nt) {
+        free(np);
+        free(nt);
+        return false;
+    }
+    for (uint32_t i = 0; i < c->npairs; i++)
+        if (c->pair_tags[i]) {
+            uint64_t h = pair_hash(&c->pairs[i].client, &c->pairs[i].server);
+            uint32_t s = pair_slot(np, nt, n, &c->pairs[i].client, &c->pairs[i].server, h);
+            np[s] = c->pairs[i];
+            nt[s] = pair_tag(h);
+        }
+    free(c->pairs);
+    free(c->pair_tags);
+    c->pairs = np;
+    c->pair_tags = nt;
+    c->npairs = n;
+    return true;
 }
 
 static struct census_pair *pair_get(struct census *c, const struct ip_addr *cl, const struct ip_addr *sv)
 {
+    uint64_t h = pair_hash(cl, sv);
     if (c->npairs) {
-        struct census_pair *p = pair_slot(c->pairs, c->npairs, cl, sv);
-        if (p->client.family)
-            return p;
+        uint32_t s = pair_slot(c->pairs, c->pair_tags, c->npairs, cl, sv, h);
+        if (c->pair_tags[s])
+            return &c->pairs[s];
     }
     if (c->pairs_used >= CENSUS_MAX_PAIRS)
         return NULL;
-    if ((c->pairs_used + 1) * 2 > c->npairs) {
-        uint32_t n = c->npairs ? c->npairs * 2 : 256;
-        struct census_pair *np = calloc(n, sizeof *np);
-        if (!np)
-            return NULL;
-        for (uint32_t i = 0; i < c->npairs; i++)
-            if (c->pairs[i].client.family)
-                *pair_slot(np, n, &c->pairs[i].client, &c->pairs[i].server) = c->pairs[i];
-        free(c->pairs);
-        c->pairs = np;
-        c->npairs = n;
-    }
-    struct census_pair *p = pair_slot(c->pairs, c->npairs, cl, sv);
+    if ((c->pairs_used + 1) * 2 > c->npairs && !pairs_grow(c))
+        return NULL;
+    uint32_t s = pair_slot(c->pairs, c->pair_tags, c->npairs, cl, sv, h);
+    struct census_pair *p = &c->pairs[s];
     p->client = *cl;
     p->server = *sv;
+    c->pair_tags[s] = pair_tag(h);
     c->pairs_used++;
     return p;
 }

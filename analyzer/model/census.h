@@ -35,6 +35,8 @@ struct census {
     uint64_t snaplen_cut_smb;    /* of which TCP 139/445 or UDP 137-139 */
     uint32_t snaplen;            /* largest captured length of a cut packet */
     struct census_pair *pairs;   /* open addressing on (client, server) */
+    uint32_t *pair_tags;         /* per slot: nonzero = taken, the high half of its hash
+                                    (probes read these, not the 400-byte entries) */
     uint32_t npairs, pairs_used;
     uint64_t pairs_dropped;      /* SYNs of pairs past CENSUS_MAX_PAIRS */
     /* Names resolved by DNS (UDP 53), LLMNR (UDP 5355) or mDNS (UDP 5353),

@@ -19,6 +19,7 @@ struct host_table {
     uint32_t nbcast;
     bool overflowed;
     bool folded_estimate; /* smbscope merge: another run's addresses past a cap, as an estimate */
+    uint32_t generation;  /* changes when records move to other numbers (sort) */
 };
 
 static uint64_t addr_hash(const struct ip_addr *a) { return distinct_hash(a, sizeof *a); }
@@ -109,16 +110,27 @@ static bool grow(struct host_table *t)
     return true;
 }
 
+static struct host_rec *seen(struct host_rec *r, int64_t ts)
+{
+    if (ts < r->first_seen)
+        r->first_seen = ts;
+    if (ts > r->last_seen)
+        r->last_seen = ts;
+    return r;
+}
+
+uint32_t host_table_number(const struct host_table *t, const struct host_rec *r) { return (uint32_t)(r - t->recs); }
+uint32_t host_table_generation(const struct host_table *t) { return t->generation; }
+struct host_rec *host_table_touch(struct host_table *t, uint32_t number, int64_t ts)
+{
+    return number < t->n ? seen(&t->recs[number], ts) : NULL;
+}
+
 struct host_rec *host_table_get(struct host_table *t, const struct ip_addr *a, int64_t ts)
 {
     struct host_rec *r = host_table_find(t, a);
-    if (r) {
-        if (ts < r->first_seen)
-            r->first_seen = ts;
-        if (ts > r->last_seen)
-            r->last_seen = ts;
-        return r;
-    }
+    if (r)
+        return seen(r, ts);
     distinct_add(t->all, addr_hash(a));
     if (t->n >= t->cap || !grow(t)) {
         t->overflowed = true; /* an address without a record: from now on the count is an estimate */
@@ -222,6 +234,7 @@ void host_table_sort(struct host_table *t)
     if (!t->n)
         return;
     qsort(t->recs, t->n, sizeof *t->recs, rec_order);
+    t->generation++;
     memset(t->index, 0, (size_t)t->nindex * sizeof *t->index);
     for (uint32_t i = 0; i < t->n; i++)
         *slot(t, &t->recs[i].addr) = i + 1;

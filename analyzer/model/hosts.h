@@ -41,6 +41,12 @@ void host_table_free(struct host_table *t);
 struct host_rec *host_table_get(struct host_table *t, const struct ip_addr *a, int64_t ts);
 /* The record if it exists. */
 struct host_rec *host_table_find(const struct host_table *t, const struct ip_addr *a);
+/* A record found before, by its number (host_table_number()): the same as
+ * host_table_get() of its address, without the look-up.  Numbers hold until
+ * the table is sorted, which changes host_table_generation(). */
+uint32_t host_table_number(const struct host_table *t, const struct host_rec *r);
+uint32_t host_table_generation(const struct host_table *t);
+struct host_rec *host_table_touch(struct host_table *t, uint32_t number, int64_t ts);
 /* Distinct addresses seen; *estimate set when past the exact cap. */
 uint64_t host_table_total(const struct host_table *t, bool *estimate);
 /* Records in first-seen order. */

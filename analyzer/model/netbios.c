@@ -48,6 +48,11 @@ struct nb_ledger {
 struct nb_row {
     struct nb_flow flow;
     struct nb_key key;
+    /* The host records of its client and server (host_table_number() + 1;
+     * 0 = not known yet), valid while the table's generation is host_gen:
+     * every packet of a NetBIOS session updates both, and three look-ups
+     * per packet were a good part of the ledger's cost on bulk NBT. */
+    uint32_t host_c, host_s, host_gen;
 };
 
 /* FNV-1a over a key struct (memset to zero before filling: no stray padding). */
@@ -60,7 +65,23 @@ static guint fnv1a(const void *p, size_t n)
     return h;
 }
 
-static guint key_hash(gconstpointer p) { return fnv1a(p, sizeof(struct nb_key)); }
+/* Rows are looked up on every packet of a NetBIOS flow: the key by words
+ * (the byte loop was a chain of 38 multiplies), never iterated, so the
+ * hash decides nothing but speed. */
+static guint key_hash(gconstpointer p)
+{
+    const struct nb_key *k = p;
+    uint64_t w[4];
+    memcpy(w, k->client, 16);
+    memcpy(w + 2, k->server, 16);
+    uint64_t h = ((uint64_t)k->proto << 40 | (uint64_t)k->family << 32 | (uint64_t)k->client_port << 16 | k->server_port)
+        * UINT64_C(0x9E3779B97F4A7C15);
+    h ^= w[0] * UINT64_C(0xC2B2AE3D27D4EB4F) ^ w[1] * UINT64_C(0x165667B19E3779F9);
+    h ^= (w[2] + (h >> 31)) * UINT64_C(0xBF58476D1CE4E5B9) ^ w[3] * UINT64_C(0x94D049BB133111EB);
+    h ^= h >> 29;
+    h *= UINT64_C(0xBF58476D1CE4E5B9);
+    return (guint)(h >> 32);
+}
 static gboolean key_equal(gconstpointer a, gconstpointer b) { return memcmp(a, b, sizeof(struct nb_key)) == 0; }
 static guint pending_hash(gconstpointer p) { return fnv1a(p, sizeof(struct nb_pending_key)); }
 
@@ -318,17 +339,33 @@ static void learn_broadcast(struct nb_ledger *l, enum nb_service svc, const stru
 /* One packet of a flow, for the hosts: the client (or broadcaster) spoke;
  * the server spoke only when it answered with something else than a refusal
  * (RST, ICMP): a server that refused or ignored an attempt is its target. */
-static void note_hosts(struct nb_ledger *l, const struct ip_addr *c, const struct ip_addr *s, enum nb_service svc,
-                       bool from_client, bool refusal, bool new_flow, bool unlisted, int64_t ts)
+/* host_table_get() of a, through the row's remembered record number when
+ * it has one (*number; NULL: no row). */
+static struct host_rec *host_of(struct nb_ledger *l, uint32_t *number, const struct ip_addr *a, int64_t ts)
 {
+    if (number && *number)
+        return host_table_touch(l->hosts, *number - 1, ts);
+    struct host_rec *r = host_table_get(l->hosts, a, ts);
+    if (number && r)
+        *number = host_table_number(l->hosts, r) + 1;
+    return r;
+}
+
+static void note_hosts(struct nb_ledger *l, struct nb_row *row, const struct ip_addr *c, const struct ip_addr *s,
+                       enum nb_service svc, bool from_client, bool refusal, bool new_flow, bool unlisted, int64_t ts)
+{
+    if (row && row->host_gen != host_table_generation(l->hosts)) {
+        row->host_c = row->host_s = 0;
+        row->host_gen = host_table_generation(l->hosts);
+    }
     bool bcast = host_is_broadcast(l->hosts, s);
-    struct host_rec *hc = host_table_get(l->hosts, c, ts);
-    struct host_rec *hs = bcast ? NULL : host_table_get(l->hosts, s, ts);
+    struct host_rec *hc = host_of(l, row ? &row->host_c : NULL, c, ts);
+    struct host_rec *hs = bcast ? NULL : host_of(l, row ? &row->host_s : NULL, s, ts);
     /* Adding the server may have grown (moved) the records: the client's
      * pointer is taken again (valgrind: writes to the freed block, so a
      * client's counts were lost whenever its server was new at a growth). */
     if (hc && hs)
-        hc = host_table_find(l->hosts, c);
+        hc = row ? host_table_at(l->hosts, row->host_c - 1) : host_table_find(l->hosts, c);
     if (hc && new_flow) {
         hc->nb_flows++;
         hc->nb_flows_unlisted += unlisted;
@@ -373,12 +410,12 @@ static struct nb_flow *icmp_packet(struct nb_ledger *l, const struct packet *p)
             struct nb_key k;
             make_key(&k, e->proto, &e->src, e->sport, &e->dst, e->dport);
             bool fresh = overflow_add(l, &k, svc, 1, p->wirelen, p->ts_us);
-            note_hosts(l, &e->src, &e->dst, svc, false, true, fresh, true, p->ts_us);
+            note_hosts(l, NULL, &e->src, &e->dst, svc, false, true, fresh, true, p->ts_us);
             return NULL;
         }
-        note_hosts(l, &e->src, &e->dst, svc, false, true, true, false, p->ts_us);
+        note_hosts(l, NULL, &e->src, &e->dst, svc, false, true, true, false, p->ts_us);
     } else {
-        note_hosts(l, &e->src, &e->dst, f->service, false, true, false, false, p->ts_us);
+        note_hosts(l, NULL, &e->src, &e->dst, f->service, false, true, false, false, p->ts_us);
     }
     f->icmp_refused = true;
     f->packets++;
@@ -418,10 +455,10 @@ struct nb_flow *nb_ledger_packet(struct nb_ledger *l, const struct packet *p)
         struct nb_key k;
         make_key(&k, proto, c, cport, s, sport);
         fresh = overflow_add(l, &k, svc, 1, p->wirelen, p->ts_us);
-        note_hosts(l, c, s, svc, from_client, refusal, fresh, true, p->ts_us);
+        note_hosts(l, NULL, c, s, svc, from_client, refusal, fresh, true, p->ts_us);
         return NULL;
     }
-    note_hosts(l, c, s, svc, from_client, refusal, fresh, false, p->ts_us);
+    note_hosts(l, (struct nb_row *)(void *)f, c, s, svc, from_client, refusal, fresh, false, p->ts_us);
     f->packets++;
     f->bytes += p->wirelen;
     if (p->ts_us < f->first_seen)
@@ -465,9 +502,9 @@ struct nb_flow *nb_ledger_add_nbss_conn(struct nb_ledger *l, const struct ip_add
         make_key(&k, 6, client, client_port, server, server_port);
         fresh = overflow_add(l, &k, NB_SERVICE_NBSS, packets, bytes, first_seen);
     }
-    note_hosts(l, client, server, NB_SERVICE_NBSS, true, false, fresh, !f, first_seen);
+    note_hosts(l, NULL, client, server, NB_SERVICE_NBSS, true, false, fresh, !f, first_seen);
     if (server_spoke)
-        note_hosts(l, client, server, NB_SERVICE_NBSS, false, false, false, !f, last_seen);
+        note_hosts(l, NULL, client, server, NB_SERVICE_NBSS, false, false, false, !f, last_seen);
     if (!f)
         return NULL;
     f->nbss_elsewhere = true;

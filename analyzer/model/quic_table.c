@@ -5,6 +5,7 @@
 
 #include "keylog.h"
 #include "quic_facts.h"
+#include "quic_paths.h"
 #include "quic_session.h"
 
 #define MAX_CIDS_PER_CONN 8
@@ -15,11 +16,6 @@
 #define SWEEP_EVERY 4096u
 
 enum track_state { TRACK_HANDSHAKE = 0, TRACK_SMB, TRACK_NOT_SMB };
-
-struct tuple {
-    struct ip_addr a, b;
-    uint16_t pa, pb;
-};
 
 struct track {
     struct quic_table *t;
@@ -39,7 +35,7 @@ struct track {
     struct quic_cid cids[MAX_CIDS_PER_CONN];
     uint8_t cid_owner[MAX_CIDS_PER_CONN]; /* side that receives packets with this DCID */
     uint8_t n_cids;
-    struct tuple tuple;
+    struct quic_path tuple;
 };
 
 /* Freed sessions and CRYPTO buffer pairs kept for the next connections:
@@ -57,14 +53,18 @@ struct quic_table {
     struct keylog *keylog;
     uint32_t max_conns;
     GHashTable *by_cid;   /* struct quic_cid* (owned by the track) -> track */
-    GHashTable *by_tuple; /* struct tuple* (owned by the track) -> track */
+    struct quic_paths by_tuple; /* the track's own tuple -> track */
     GPtrArray *tracks;
     smb_conn_closed_fn closed; /* where closed SMB connections go */
     void *closed_ctx;
     uint32_t cid_lens;    /* bit n: some registered CID has length n */
     uint8_t *scratch;
+    struct quic_kdf *kdf; /* kept HMAC handles (NULL: none, each derivation opens its own) */
     struct spare spare_sess, spare_crypto; /* struct quic_session, struct quic_reasm[2] */
     int64_t now;
+    /* No track was last active before this (a lower bound): a sweep before
+     * this + IDLE_US would find nothing to close, and is skipped. */
+    int64_t oldest_active;
     struct quic_table_stats stats;
 };
 
@@ -102,48 +102,6 @@ static guint cid_hash(gconstpointer k)
 
 static gboolean cid_equal(gconstpointer a, gconstpointer b) { return quic_cid_equal(a, b); }
 
-/* Every UDP datagram is looked up here: the addresses hashed a word at a
- * time (a byte-wise hash of 32 bytes was most of the look-up). */
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= UINT64_C(0xff51afd7ed558ccd);
-    x ^= x >> 33;
-    return x;
-}
-
-static guint tuple_hash(gconstpointer k)
-{
-    const struct tuple *u = k;
-    uint64_t w[4];
-    memcpy(&w[0], u->a.bytes, 8);
-    memcpy(&w[1], u->a.bytes + 8, 8);
-    memcpy(&w[2], u->b.bytes, 8);
-    memcpy(&w[3], u->b.bytes + 8, 8);
-    uint64_t h = mix64(w[0] ^ ((uint64_t)u->a.family << 56));
-    h = mix64(h ^ w[1]);
-    h = mix64(h ^ w[2] ^ ((uint64_t)u->b.family << 56));
-    h = mix64(h ^ w[3] ^ ((uint64_t)u->pa << 16 | u->pb));
-    return (guint)(h ^ (h >> 32));
-}
-
-/* The key of both directions of a path: the lower endpoint first, so a
- * datagram either way costs one look-up. */
-static struct tuple tuple_canon(const struct ip_addr *x, uint16_t px, const struct ip_addr *y, uint16_t py)
-{
-    int c = x->family != y->family ? (x->family < y->family ? -1 : 1) : memcmp(x->bytes, y->bytes, 16);
-    if (c < 0 || (c == 0 && px <= py))
-        return (struct tuple){ *x, *y, px, py };
-    return (struct tuple){ *y, *x, py, px };
-}
-
-static gboolean tuple_equal(gconstpointer x, gconstpointer y)
-{
-    const struct tuple *a = x, *b = y;
-    return a->pa == b->pa && a->pb == b->pb && a->a.family == b->a.family && a->b.family == b->b.family
-        && memcmp(a->a.bytes, b->a.bytes, 16) == 0 && memcmp(a->b.bytes, b->b.bytes, 16) == 0;
-}
-
 struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max_conns, struct keylog *keylog,
     smb_conn_closed_fn closed, void *ctx)
 {
@@ -154,11 +112,12 @@ struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max
     t->keylog = keylog;
     t->max_conns = max_conns ? max_conns : QUIC_TABLE_DEFAULT_MAX_CONNS;
     t->by_cid = g_hash_table_new(cid_hash, cid_equal);
-    t->by_tuple = g_hash_table_new(tuple_hash, tuple_equal);
+    t->oldest_active = INT64_MAX;
     t->tracks = g_ptr_array_new();
     t->closed = closed;
     t->closed_ctx = ctx;
     t->scratch = g_malloc(MAX_DATAGRAM);
+    t->kdf = quic_kdf_new();
     return t;
 }
 
@@ -288,6 +247,7 @@ static struct track *track_new(struct quic_table *t, const struct packet *pkt)
         .secret = t->keylog ? track_secret : NULL,
         .stream = on_stream,
         .new_cid = on_new_cid,
+        .kdf = t->kdf,
     };
     k->sess = spare_get(&t->spare_sess, sizeof *k->sess);
     quic_session_init(k->sess, &hooks);
@@ -377,6 +337,8 @@ static void feed(struct track *k, int dir, const struct packet *pkt)
     k->packets[dir]++;
     k->bytes[dir] += pkt->payload_wire_len;
     k->last_ts = pkt->ts_us;
+    if (pkt->ts_us < k->t->oldest_active)
+        k->t->oldest_active = pkt->ts_us;
     k->t->stats.quic_datagrams++;
     if (!k->sess)
         return; /* the one look-up was the cost */
@@ -415,11 +377,20 @@ static struct track *by_cid(struct quic_table *t, const struct packet *pkt, int 
     size_t n = pkt->payload_len;
     struct quic_cid cid;
     struct track *k = NULL;
-    if (p[0] & 0x80)
+    /* A short header (RFC 9000 17.3: form bit 0, fixed bit 1), read in place
+     * as quic_parse_header() reads one: most UDP that is not QUIC stops here,
+     * the rest costs one look-up per CID length in use (shortest first). */
+    if ((p[0] & 0xC0) != 0x40)
         return NULL;
-    for (unsigned len = 1; len <= QUIC_MAX_CID && !k; len++)
-        if ((t->cid_lens >> len) & 1 && quic_datagram_dcid(p, n, len, &cid))
-            k = g_hash_table_lookup(t->by_cid, &cid);
+    memset(&cid, 0, sizeof cid);
+    for (uint32_t lens = t->cid_lens & ~1u; lens && !k; lens &= lens - 1) {
+        unsigned len = (unsigned)__builtin_ctz(lens);
+        if (len > QUIC_MAX_CID || n < 1 + (size_t)len + 1)
+            continue;
+        cid.len = (uint8_t)len;
+        memcpy(cid.id, p + 1, len);
+        k = g_hash_table_lookup(t->by_cid, &cid);
+    }
     if (!k)
         return NULL;
     for (unsigned i = 0; i < k->n_cids; i++)
@@ -430,8 +401,8 @@ static struct track *by_cid(struct quic_table *t, const struct packet *pkt, int 
 
 static struct track *lookup(struct quic_table *t, const struct packet *pkt, int *dir)
 {
-    struct tuple u = tuple_canon(&pkt->src, pkt->sport, &pkt->dst, pkt->dport);
-    struct track *k = g_hash_table_lookup(t->by_tuple, &u);
+    struct quic_path u = quic_path_canon(&pkt->src, pkt->sport, &pkt->dst, pkt->dport);
+    struct track *k = quic_paths_find(&t->by_tuple, &u, quic_path_hash(&u));
     if (k) {
         *dir = tuple_is(k, pkt, 0) ? 0 : 1;
         return k;
@@ -459,11 +430,14 @@ static void try_start(struct quic_table *t, const struct packet *pkt)
     }
     t->stats.conns++;
     g_ptr_array_add(t->tracks, k);
-    k->tuple = tuple_canon(&k->addr[0], k->port[0], &k->addr[1], k->port[1]);
-    g_hash_table_insert(t->by_tuple, &k->tuple, k);
+    k->tuple = quic_path_canon(&k->addr[0], k->port[0], &k->addr[1], k->port[1]);
+    if (!quic_paths_add(&t->by_tuple, &k->tuple, k))
+        g_error("out of memory for the QUIC path index"); /* as g_hash_table_insert would abort */
     k->packets[0] = 1;
     k->bytes[0] = pkt->payload_wire_len;
     k->last_ts = pkt->ts_us;
+    if (pkt->ts_us < t->oldest_active)
+        t->oldest_active = pkt->ts_us;
     t->stats.quic_datagrams++;
     sync_cids(k);
     if (k->sess->client_hello_seen)
@@ -476,7 +450,7 @@ void quic_table_packet(struct quic_table *t, const struct packet *pkt)
         return;
     t->stats.datagrams++;
     t->now = pkt->ts_us;
-    if (t->stats.datagrams % SWEEP_EVERY == 0)
+    if (t->stats.datagrams % SWEEP_EVERY == 0 && t->oldest_active < INT64_MAX && t->oldest_active + IDLE_US < t->now)
         sweep(t);
     int dir = 0;
     struct track *k = lookup(t, pkt, &dir);
@@ -520,7 +494,7 @@ static void track_close(struct quic_table *t, struct track *k, const char *reaso
     for (unsigned i = 0; i < k->n_cids; i++)
         if (g_hash_table_lookup(t->by_cid, &k->cids[i]) == k)
             g_hash_table_remove(t->by_cid, &k->cids[i]);
-    g_hash_table_remove(t->by_tuple, &k->tuple);
+    quic_paths_remove(&t->by_tuple, &k->tuple);
     track_free(k);
 }
 
@@ -541,15 +515,19 @@ static void evict_oldest(struct quic_table *t)
 
 static void sweep(struct quic_table *t)
 {
+    int64_t oldest = INT64_MAX;
     for (guint i = 0; i < t->tracks->len;) {
         struct track *k = g_ptr_array_index(t->tracks, i);
         if (k->last_ts + IDLE_US < t->now) {
             track_close(t, k, "idle");
             g_ptr_array_remove_index_fast(t->tracks, i);
         } else {
+            if (k->last_ts < oldest)
+                oldest = k->last_ts;
             i++;
         }
     }
+    t->oldest_active = oldest;
 }
 
 void quic_table_finish(struct quic_table *t)
@@ -581,9 +559,10 @@ void quic_table_free(struct quic_table *t)
         track_free(g_ptr_array_index(t->tracks, i));
     g_ptr_array_free(t->tracks, TRUE);
     g_hash_table_destroy(t->by_cid);
-    g_hash_table_destroy(t->by_tuple);
+    quic_paths_free(&t->by_tuple);
     spare_free(&t->spare_sess);
     spare_free(&t->spare_crypto);
     g_free(t->scratch);
+    quic_kdf_free(t->kdf);
     g_free(t);
 }

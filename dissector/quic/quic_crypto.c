@@ -2,6 +2,7 @@
 #include "quic_crypto.h"
 
 #include <gcrypt.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool quic_crypto_init(void)
@@ -137,15 +138,85 @@ bool quic_hkdf_expand_label(uint16_t suite, const uint8_t *secret, size_t secret
     return ok;
 }
 
-bool quic_initial_secrets(const struct quic_version_info *v, const struct quic_cid *dcid,
+#define KDF_VERSIONS 2 /* salts keyed at once: QUIC v1 and v2 */
+
+struct quic_kdf {
+    struct {
+        const struct quic_version_info *v;
+        struct hmac_key salt; /* HMAC keyed with v's Initial salt */
+    } extract[KDF_VERSIONS];
+    unsigned n_extract;
+    struct hmac_key sha256; /* re-keyed with each secret */
+    bool sha256_open;
+};
+
+struct quic_kdf *quic_kdf_new(void)
+{
+    if (!quic_crypto_init())
+        return NULL;
+    struct quic_kdf *kdf = calloc(1, sizeof *kdf);
+    if (!kdf)
+        return NULL;
+    static const uint8_t zero[32];
+    kdf->sha256_open = hmac_key_open(&kdf->sha256, GCRY_MD_SHA256, zero, sizeof zero);
+    return kdf;
+}
+
+void quic_kdf_free(struct quic_kdf *kdf)
+{
+    if (!kdf)
+        return;
+    for (unsigned i = 0; i < kdf->n_extract; i++)
+        hmac_key_close(&kdf->extract[i].salt);
+    if (kdf->sha256_open)
+        hmac_key_close(&kdf->sha256);
+    free(kdf);
+}
+
+/* The kept HMAC handle keyed with secret (SHA-256 suites), or NULL. */
+static struct hmac_key *kdf_keyed(struct quic_kdf *kdf, int md, const uint8_t *secret, size_t len)
+{
+    if (!kdf || !kdf->sha256_open || md != GCRY_MD_SHA256 || gcry_md_setkey(kdf->sha256.h, secret, len) != 0)
+        return NULL;
+    return &kdf->sha256;
+}
+
+/* HKDF-Extract(salt, IKM) = HMAC(salt, IKM), through a handle keyed with
+ * the version's salt once. */
+static bool initial_extract(struct quic_kdf *kdf, const struct quic_version_info *v, const struct quic_cid *dcid,
+    uint8_t out[32])
+{
+    struct hmac_key *salt = NULL;
+    for (unsigned i = 0; kdf && i < kdf->n_extract && !salt; i++)
+        if (kdf->extract[i].v == v)
+            salt = &kdf->extract[i].salt;
+    if (!salt && kdf && kdf->n_extract < KDF_VERSIONS
+        && hmac_key_open(&kdf->extract[kdf->n_extract].salt, GCRY_MD_SHA256, v->initial_salt, sizeof v->initial_salt)) {
+        kdf->extract[kdf->n_extract].v = v;
+        salt = &kdf->extract[kdf->n_extract++].salt;
+    }
+    if (!salt)
+        return hmac(GCRY_MD_SHA256, v->initial_salt, sizeof v->initial_salt, dcid->id, dcid->len, NULL, 0, out);
+    gcry_md_reset(salt->h);
+    gcry_md_write(salt->h, dcid->id, dcid->len);
+    const unsigned char *d = gcry_md_read(salt->h, GCRY_MD_SHA256);
+    if (!d)
+        return false;
+    memcpy(out, d, 32);
+    return true;
+}
+
+bool quic_initial_secrets_kdf(struct quic_kdf *kdf, const struct quic_version_info *v, const struct quic_cid *dcid,
     uint8_t client[32], uint8_t server[32])
 {
     if (!v || !dcid)
         return false;
-    /* HKDF-Extract(salt, IKM) = HMAC(salt, IKM). */
     uint8_t initial[32];
-    if (!hmac(GCRY_MD_SHA256, v->initial_salt, sizeof v->initial_salt, dcid->id, dcid->len, NULL, 0, initial))
+    if (!initial_extract(kdf, v, dcid, initial))
         return false;
+    struct hmac_key *kept = kdf_keyed(kdf, GCRY_MD_SHA256, initial, sizeof initial);
+    if (kept)
+        return expand_label(kept, "client in", client, 32) && expand_label(kept, "server in", server, 32);
     struct hmac_key k;
     if (!hmac_key_open(&k, GCRY_MD_SHA256, initial, sizeof initial))
         return false;
@@ -154,17 +225,35 @@ bool quic_initial_secrets(const struct quic_version_info *v, const struct quic_c
     return ok;
 }
 
+bool quic_initial_secrets(const struct quic_version_info *v, const struct quic_cid *dcid,
+    uint8_t client[32], uint8_t server[32])
+{
+    return quic_initial_secrets_kdf(NULL, v, dcid, client, server);
+}
+
+static bool keys_material(struct quic_kdf *kdf, uint16_t suite, const struct quic_version_info *v,
+    const uint8_t *secret, size_t secret_len, uint8_t *key, size_t key_len, uint8_t iv[12], uint8_t *hp, size_t hp_len)
+{
+    const struct suite_row *r = suite_row(suite);
+    if (!v || !r)
+        return false;
+    struct hmac_key own, *k = kdf_keyed(kdf, r->md, secret, secret_len);
+    if (!k) {
+        if (!hmac_key_open(&own, r->md, secret, secret_len))
+            return false;
+        k = &own;
+    }
+    bool ok = expand_label(k, v->key_label, key, key_len) && expand_label(k, v->iv_label, iv, 12)
+        && expand_label(k, v->hp_label, hp, hp_len);
+    if (k == &own)
+        hmac_key_close(&own);
+    return ok;
+}
+
 bool quic_keys_material(uint16_t suite, const struct quic_version_info *v, const uint8_t *secret,
     size_t secret_len, uint8_t *key, size_t key_len, uint8_t iv[12], uint8_t *hp, size_t hp_len)
 {
-    const struct suite_row *r = suite_row(suite);
-    struct hmac_key k;
-    if (!v || !r || !hmac_key_open(&k, r->md, secret, secret_len))
-        return false;
-    bool ok = expand_label(&k, v->key_label, key, key_len) && expand_label(&k, v->iv_label, iv, 12)
-        && expand_label(&k, v->hp_label, hp, hp_len);
-    hmac_key_close(&k);
-    return ok;
+    return keys_material(NULL, suite, v, secret, secret_len, key, key_len, iv, hp, hp_len);
 }
 
 static bool open_cipher(void **slot, int algo, int mode, const uint8_t *key, size_t key_len)
@@ -189,15 +278,15 @@ void quic_keys_clear(struct quic_keys *k)
     memset(k, 0, sizeof *k);
 }
 
-bool quic_keys_from_secret(struct quic_keys *k, const struct quic_version_info *v, uint16_t suite,
-    const uint8_t *secret, size_t secret_len)
+bool quic_keys_from_secret_kdf(struct quic_kdf *kdf, struct quic_keys *k, const struct quic_version_info *v,
+    uint16_t suite, const uint8_t *secret, size_t secret_len)
 {
     quic_keys_clear(k);
     const struct suite_row *r = suite_row(suite);
     if (!r || !v || secret_len > QUIC_MAX_SECRET || !quic_crypto_init())
         return false;
     uint8_t key[32], hp[32];
-    if (!quic_keys_material(suite, v, secret, secret_len, key, r->key_len, k->iv, hp, r->key_len))
+    if (!keys_material(kdf, suite, v, secret, secret_len, key, r->key_len, k->iv, hp, r->key_len))
         return false;
     if (!open_cipher(&k->aead, r->aead_algo, r->aead_mode, key, r->key_len)
         || !open_cipher(&k->hp, r->hp_algo, r->hp_mode, hp, r->key_len)) {
@@ -209,6 +298,12 @@ bool quic_keys_from_secret(struct quic_keys *k, const struct quic_version_info *
     k->suite = suite;
     k->ready = true;
     return true;
+}
+
+bool quic_keys_from_secret(struct quic_keys *k, const struct quic_version_info *v, uint16_t suite,
+    const uint8_t *secret, size_t secret_len)
+{
+    return quic_keys_from_secret_kdf(NULL, k, v, suite, secret, secret_len);
 }
 
 bool quic_keys_update(struct quic_keys *k, const struct quic_version_info *v)

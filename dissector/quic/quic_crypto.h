@@ -53,6 +53,19 @@ bool quic_initial_secrets(const struct quic_version_info *v, const struct quic_c
 /* Derive key, iv, hp from a traffic secret and open the ciphers. */
 bool quic_keys_from_secret(struct quic_keys *k, const struct quic_version_info *v, uint16_t suite,
     const uint8_t *secret, size_t secret_len);
+
+/* HMAC handles kept from one connection to the next (libgcrypt's open,
+ * close and, for the Initial salt, keying were a third of each connection's
+ * Initial key derivation).  One per thread: handles are not shared.  NULL
+ * from quic_kdf_new() (no memory) and a NULL kdf below are fine: the
+ * functions then derive as quic_initial_secrets()/quic_keys_from_secret(). */
+struct quic_kdf;
+struct quic_kdf *quic_kdf_new(void);
+void quic_kdf_free(struct quic_kdf *kdf);
+bool quic_initial_secrets_kdf(struct quic_kdf *kdf, const struct quic_version_info *v, const struct quic_cid *dcid,
+    uint8_t client[32], uint8_t server[32]);
+bool quic_keys_from_secret_kdf(struct quic_kdf *kdf, struct quic_keys *k, const struct quic_version_info *v,
+    uint16_t suite, const uint8_t *secret, size_t secret_len);
 /* Next generation after a key update ("quic ku"); hp stays (RFC 9001 6.1). */
 bool quic_keys_update(struct quic_keys *k, const struct quic_version_info *v);
 void quic_keys_clear(struct quic_keys *k);

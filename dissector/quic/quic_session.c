@@ -32,7 +32,7 @@ static bool derive_initial(struct quic_session *s, const struct quic_cid *dcid)
         return false;
     s->key_derivations++;
     uint8_t c[32], sv[32];
-    if (!quic_initial_secrets(s->vinfo, dcid, c, sv))
+    if (!quic_initial_secrets_kdf(s->hooks.kdf, s->vinfo, dcid, c, sv))
         return false;
     s->initial_dcid = *dcid;
     s->largest_pn[QUIC_SPACE_INITIAL][0] = s->largest_pn[QUIC_SPACE_INITIAL][1] = UINT64_MAX;
@@ -41,7 +41,8 @@ static bool derive_initial(struct quic_session *s, const struct quic_cid *dcid)
     quic_keys_clear(&s->keys[QUIC_SPACE_INITIAL][1]);
     memcpy(s->server_initial_secret, sv, 32);
     s->server_initial_pending = true;
-    return quic_keys_from_secret(&s->keys[QUIC_SPACE_INITIAL][0], s->vinfo, QUIC_SUITE_AES_128_GCM_SHA256, c, 32);
+    return quic_keys_from_secret_kdf(s->hooks.kdf, &s->keys[QUIC_SPACE_INITIAL][0], s->vinfo,
+        QUIC_SUITE_AES_128_GCM_SHA256, c, 32);
 }
 
 static void derive_server_initial(struct quic_session *s)
@@ -49,7 +50,7 @@ static void derive_server_initial(struct quic_session *s)
     if (!s->server_initial_pending)
         return;
     s->server_initial_pending = false;
-    quic_keys_from_secret(&s->keys[QUIC_SPACE_INITIAL][1], s->vinfo, QUIC_SUITE_AES_128_GCM_SHA256,
+    quic_keys_from_secret_kdf(s->hooks.kdf, &s->keys[QUIC_SPACE_INITIAL][1], s->vinfo, QUIC_SUITE_AES_128_GCM_SHA256,
         s->server_initial_secret, 32);
 }
 
@@ -71,7 +72,7 @@ static void derive_from_keylog(struct quic_session *s, enum quic_space sp)
             uint8_t secret[QUIC_MAX_SECRET];
             size_t n = s->hooks.secret(s->hooks.ctx, randoms[r], kinds[d], secret, sizeof secret);
             if (n)
-                quic_keys_from_secret(&s->keys[sp][d], s->vinfo, s->cipher, secret, n);
+                quic_keys_from_secret_kdf(s->hooks.kdf, &s->keys[sp][d], s->vinfo, s->cipher, secret, n);
         }
     }
 }

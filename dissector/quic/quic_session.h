@@ -43,6 +43,8 @@ struct quic_session_hooks {
         size_t len, bool fin);
     /* A connection ID announced in a NEW_CONNECTION_ID frame (dir = sender). */
     void (*new_cid)(void *ctx, enum quic_dir dir, const struct quic_cid *cid);
+    /* HMAC handles to derive keys with (quic_kdf_new(); NULL: own ones each time). */
+    struct quic_kdf *kdf;
 };
 
 struct quic_session {

@@ -22,7 +22,9 @@ Exit 77 (skipped) when clickhouse-server or clickhouse-client is not
 installed, unless CI=true: then that is a failure.
 
 With --corpus DIR: the same for the public captures of DIR/CATALOG.tsv
-(default policy, one server); 77 when the corpus is absent, a failure under
+(default policy, one server): all of them against the joint report, then
+those that repeat no other's connection against the joint report and
+`smbscope merge`; 77 when the corpus is absent, a failure under
 CI=true.
 
 Usage: clickhouse_check.py --smbscope BIN --samples DIR --analytics DIR [--corpus DIR]
@@ -397,6 +399,34 @@ def check_corpus(bins, a, captures, tmp, merge):
         # (same 5-tuple), which a joint run takes as one connection and merge as
         # two (tests/e2e/merge_check.py leaves them out of its corpus check).
         check_answers("corpus", server, a, references(a, captures, [], tmp, False, "corpus"))
+        # Then without those: the SQL against the joint run and `smbscope merge`.
+        rest = distinct(a.smbscope, captures)
+        expect("corpus: captures that repeat no other's connection", len(rest) >= 10, len(rest))
+        rc, _, err = server.client(["--query", "TRUNCATE TABLE smbscope.events"])
+        expect("corpus: the table is emptied", rc == 0, err)
+        load_sh(a, "corpus", rest, server.client_command(), "smbscope.events", [])
+        joint = smbscope_json(a.smbscope, rest)
+        merged = merged_report(a.smbscope, rest, [], tmp)
+        expect("corpus without repeats: the joint report and smbscope merge", joint is not None and merged is not None)
+        check_answers("corpus without repeats", server, a,
+                      [(n, r) for n, r in (("joint", joint), ("merged", merged)) if r is not None])
+
+
+def distinct(b, captures):
+    """The captures that can be read and repeat no TCP connection of an
+    earlier one (merge_check.py's rule for the corpus)."""
+    seen, out = set(), []
+    for c in captures:
+        doc = smbscope_json(b, [c])
+        if doc is None:
+            continue
+        tcp = doc.get("connections", []) + [f for f in doc.get("netbios", {}).get("flows", []) if f["proto"] == "tcp"]
+        conns = {tuple(sorted([(x["client"], x["client_port"]), (x["server"], x["server_port"])])) for x in tcp}
+        if conns & seen:
+            continue
+        seen |= conns
+        out.append(c)
+    return out
 
 
 def unavailable(what):

@@ -5,10 +5,13 @@
 # (gen_capture.py --many), then on that file, in one run: pcap_loop,
 # smbscope -T json and -T text (best of BENCH_REPEAT, the report written to a
 # file whose size is kept), and tshark -q -z conv,tcp once on the counts in
-# BENCH_MANY_TSHARK.  The connection counts each tool saw are checked equal.
+# BENCH_MANY_TSHARK, and smbscope -T json --jobs N for N in BENCH_MANY_JOBS
+# (default 2).  The connection counts each tool saw are checked equal, and
+# issue 13's bounds (peak RSS 64 MiB, JSON 8 MiB, text 1 MiB) at every count.
 
 many_gen_args=${BENCH_MANY_GEN_ARGS---rate 500}
 many_tshark=${BENCH_MANY_TSHARK-170000 1000000}
+many_jobs=${BENCH_MANY_JOBS-2}
 sizes_file=$tmp/sizes.tsv
 : >"$sizes_file"
 
@@ -47,6 +50,15 @@ for n in "${sizes[@]}"; do
             [ "$seen" = "$n" ] || echo "CHECK FAILED: smbscope saw ${seen:-?} SMB connections of $n"
         fi
         rm -f "$out"
+    done
+    # --jobs N (BENCH_MANY_JOBS, default 2; empty: none): each thread has a
+    # whole analysis, so its peak RSS is the one nearest the 64 MiB bound
+    for j in $many_jobs; do
+        read -r w c m rc < <(best "$tmp/time-jobs$j-$n" "$smbscope" -T json -q -o /dev/null --jobs "$j" "$cap")
+        row "$n" "$bytes" "$packets" "smbscope-json-jobs$j" "$w" "$c" "$m" "$rc"
+        if awk -v m="$m" 'BEGIN {exit !(m > 64)}'; then
+            echo "CHECK FAILED: smbscope -T json --jobs $j peak RSS $m MiB > 64 MiB at $n connections"
+        fi
     done
     for t in $many_tshark; do
         if [ "$t" = "$n" ]; then

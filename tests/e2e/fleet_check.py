@@ -16,9 +16,9 @@ The cut cases are those merge answers today.  Cuts it cannot join yet
 (a FIN exchange cut, a QUIC connection that is not SMB, a RoCEv2 connection
 whose later part named other UDP ports, iWARP with markers, a part holding
 only a keep-alive, NBSS/NBNS answers first in a later part, ...) are listed
-by --sweep, which cuts every sample by time into 2 and 5 parts and prints
-each difference (slow, about a minute; not part of the suite while it has
-failures).
+by --sweep, which cuts every sample by time into 2 and 5 parts, and three
+samples in two after each of their packets, and prints each difference
+(slow, a few minutes; not part of the suite while it has failures).
 
 Usage: fleet_check.py --smbscope BIN --samples DIR [--sweep]
 """
@@ -172,12 +172,33 @@ def orders(smbscope, reports, samples):
         merge_check.compare("merge %s equals the joint run" % name, smbscope, reports, picks, args)
 
 
+def packets(capture):
+    out = subprocess.run(["capinfos", "-c", "-M", capture], capture_output=True, text=True, check=True).stdout
+    return int(out.split()[-1])
+
+
+def every_cut(smbscope, capture, tmp):
+    """Two parts, cut after each packet in turn (editcap -r)."""
+    n = packets(capture)
+    for k in range(1, n):
+        d = tempfile.mkdtemp(dir=tmp)
+        a, b = os.path.join(d, "a.pcap"), os.path.join(d, "b.pcap")
+        subprocess.run(["editcap", "-r", capture, a, "1-%d" % k], check=True)
+        subprocess.run(["editcap", "-r", capture, b, "%d-%d" % (k + 1, n)], check=True)
+        merge_check.compare("cut after packet %d of %d, %s" % (k, n, os.path.basename(capture)), smbscope,
+                            merge_check.Reports(smbscope, d), [a, b])
+        shutil.rmtree(d)
+
+
 def sweep(smbscope, samples, tmp):
-    """Every sample cut by time into 2 and 5 parts (not in the suite)."""
+    """Every sample cut by time into 2 and 5 parts, and three samples cut
+    in two after each of their packets (not in the suite)."""
     for capture in samples:
         for parts in (2, 5):
             if duration(capture) > 0:
                 time_cut(smbscope, capture, parts, tmp)
+    for name in ("smb445-smb3_11.pcap", "nbt139-smb3_11.pcap", "netbios-refused-tcp139.pcap"):
+        every_cut(smbscope, [c for c in samples if os.path.basename(c) == name][0], tmp)
 
 
 def main():

@@ -111,11 +111,109 @@ static void test_cache_exact(void) { run(0, 7, false); }
 static void test_cache_near(void) { run(0, 5, true); }
 static void test_cache_estimating(void) { run(500, 11, false); } /* past the cap: HyperLogLog only */
 
+/* The SYN pairs sit where linear probing on distinct_hash() of the two
+ * addresses puts them (reports and merge states list pairs in slot order):
+ * a model table built the same way, growing at half full from 256 slots,
+ * must agree slot for slot, also with near-identical addresses (equal
+ * tags) and past the cap. */
+struct model_pair {
+    bool taken;
+    struct ip_addr c, s;
+    uint32_t syns;
+};
+
+static uint64_t model_hash(const struct ip_addr *c, const struct ip_addr *s)
+{
+    struct ip_addr k[2];
+    memset(k, 0, sizeof k);
+    k[0] = *c;
+    k[1] = *s;
+    return distinct_hash(k, sizeof k);
+}
+
+static uint32_t model_slot(const struct model_pair *m, uint32_t n, const struct ip_addr *c, const struct ip_addr *s)
+{
+    for (uint32_t i = (uint32_t)model_hash(c, s) & (n - 1);; i = (i + 1) & (n - 1))
+        if (!m[i].taken || (!memcmp(&m[i].c, c, sizeof *c) && !memcmp(&m[i].s, s, sizeof *s)))
+            return i;
+}
+
+static void test_pair_slots(void)
+{
+    enum { PAIRS = CENSUS_MAX_PAIRS + 3000 };
+    struct census *c = census_new();
+    uint32_t n = 256, used = 0;
+    struct model_pair *m = g_new0(struct model_pair, n);
+    GRand *r = g_rand_new_with_seed(3);
+    uint64_t dropped = 0;
+    for (unsigned i = 0; i < 3 * PAIRS; i++) {
+        unsigned id = i < PAIRS ? i : (unsigned)g_rand_int_range(r, 0, PAIRS);
+        struct ip_addr cl = { 4, { 10, (uint8_t)(id >> 16), (uint8_t)(id >> 8), (uint8_t)id } };
+        struct ip_addr sv = { 4, { 10, 200, 0, (uint8_t)(id % 3) } };
+        if (id % 11 == 0) { /* IPv6, differing in one byte only */
+            memset(&cl, 0, sizeof cl);
+            cl.family = 6;
+            cl.bytes[0] = 0xfd;
+            cl.bytes[13] = (uint8_t)(id >> 16);
+            cl.bytes[14] = (uint8_t)(id >> 8);
+            cl.bytes[15] = (uint8_t)id;
+            sv = cl;
+            sv.bytes[1] = 1;
+        }
+        struct packet p;
+        memset(&p, 0, sizeof p);
+        p.l4 = L4_TCP;
+        p.src = cl;
+        p.dst = sv;
+        p.sport = 50000;
+        p.dport = 445;
+        p.tcp_flags = TCP_SYN;
+        p.ts_us = i;
+        census_packet(c, &p);
+        uint32_t k = model_slot(m, n, &cl, &sv);
+        if (!m[k].taken) {
+            if (used >= CENSUS_MAX_PAIRS) {
+                dropped++;
+                continue;
+            }
+            if ((used + 1) * 2 > n) {
+                struct model_pair *g = g_new0(struct model_pair, 2 * n);
+                for (uint32_t j = 0; j < n; j++)
+                    if (m[j].taken)
+                        g[model_slot(g, 2 * n, &m[j].c, &m[j].s)] = m[j];
+                g_free(m);
+                m = g;
+                n *= 2;
+                k = model_slot(m, n, &cl, &sv);
+            }
+            m[k] = (struct model_pair){ true, cl, sv, 0 };
+            used++;
+        }
+        m[k].syns++;
+    }
+    g_assert_cmpuint(census_pair_slots(c), ==, n);
+    g_assert_cmpuint(c->pairs_dropped, ==, dropped);
+    g_assert_cmpuint(dropped, >, 0);
+    for (uint32_t j = 0; j < n; j++) {
+        const struct census_pair *e = census_pair_at(c, j);
+        g_assert_true((e != NULL) == m[j].taken);
+        if (!e)
+            continue;
+        g_assert_cmpmem(&e->client, sizeof e->client, &m[j].c, sizeof m[j].c);
+        g_assert_cmpmem(&e->server, sizeof e->server, &m[j].s, sizeof m[j].s);
+        g_assert_cmpuint(e->syn445, ==, m[j].syns);
+    }
+    g_rand_free(r);
+    g_free(m);
+    census_free(c);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/census/conv-cache-exact", test_cache_exact);
     g_test_add_func("/census/conv-cache-near-keys", test_cache_near);
     g_test_add_func("/census/conv-cache-estimating", test_cache_estimating);
+    g_test_add_func("/census/pair-slots", test_pair_slots);
     return g_test_run();
 }

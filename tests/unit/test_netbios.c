@@ -236,6 +236,51 @@ static void test_hosts_growth(void)
     nb_ledger_free(l);
 }
 
+/* The ledger remembers each row's host records by number: the numbers must
+ * follow the table when it is sorted (records move) between packets, and
+ * every packet must still land on its own hosts with its own time. */
+static void test_hosts_remembered(void)
+{
+    struct nb_ledger *l = nb_ledger_new(0);
+    enum { N = 600, ROUNDS = 4 };
+    for (unsigned r = 0; r < ROUNDS; r++) {
+        if (r == 2) /* first-seen order is the reverse of creation order: every record moves */
+            host_table_sort(nb_ledger_hosts_mut(l));
+        for (unsigned i = 0; i < N; i++) {
+            struct ip_addr c = v4(10, 4, (uint8_t)(i >> 8), (uint8_t)i), s = v4(10, 5, (uint8_t)(i % 7), 1);
+            struct packet p = tcp(c, (uint16_t)(50000 + i), s, 139, r == 0 ? TCP_SYN : TCP_ACK);
+            p.ts_us = 1000000 - (int64_t)i + (int64_t)r * 10000000;
+            nb_ledger_packet(l, &p);
+            struct packet q = tcp(s, 139, c, (uint16_t)(50000 + i), r == 0 ? (TCP_SYN | TCP_ACK) : TCP_ACK);
+            q.ts_us = p.ts_us + 1;
+            nb_ledger_packet(l, &q);
+        }
+    }
+    const struct host_table *t = nb_ledger_hosts(l);
+    g_assert_cmpuint(host_table_size(t), ==, N + 7);
+    for (unsigned i = 0; i < N; i++) {
+        struct ip_addr c = v4(10, 4, (uint8_t)(i >> 8), (uint8_t)i);
+        const struct host_rec *hc = host_table_find(t, &c);
+        g_assert_nonnull(hc);
+        g_assert_cmpuint(hc->nb_packets_sent, ==, ROUNDS);
+        g_assert_cmpuint(hc->nb_flows, ==, 1);
+        g_assert_cmpint(hc->first_seen, ==, 1000000 - (int64_t)i);
+        g_assert_cmpint(hc->last_seen, ==, 1000000 - (int64_t)i + (ROUNDS - 1) * 10000000 + 1);
+        g_assert_true(hc->nb_roles == HOST_NB_CLIENT);
+    }
+    for (unsigned k = 0; k < 7; k++) {
+        struct ip_addr s = v4(10, 5, (uint8_t)k, 1);
+        const struct host_rec *hs = host_table_find(t, &s);
+        g_assert_nonnull(hs);
+        unsigned flows = N / 7 + (k < N % 7);
+        g_assert_cmpuint(hs->nb_flows_served, ==, flows);
+        g_assert_cmpuint(hs->nb_packets_sent, ==, (uint64_t)flows * ROUNDS);
+        g_assert_true(hs->nb_roles == (HOST_NB_TARGET | HOST_NB_SERVER));
+        g_assert_cmpuint(hs->nb_flows, ==, 0);
+    }
+    nb_ledger_free(l);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -246,5 +291,6 @@ int main(int argc, char **argv)
     g_test_add_func("/netbios/row-cap", test_row_cap);
     g_test_add_func("/netbios/non-ip", test_non_ip);
     g_test_add_func("/netbios/hosts-growth", test_hosts_growth);
+    g_test_add_func("/netbios/hosts-remembered", test_hosts_remembered);
     return g_test_run();
 }

@@ -434,6 +434,62 @@ static void test_session_vn_0rtt(void)
     g_free(s);
 }
 
+/* Kept HMAC handles (quic_kdf) derive exactly what fresh ones do: Initial
+ * secrets for random DCIDs of both versions in turn (each salt keyed once,
+ * the secret handle re-keyed every time), the keys from them, and a
+ * SHA-384 suite (not kept: its own handle). */
+static void same_keys(const struct quic_keys *a, const struct quic_keys *b)
+{
+    g_assert_true(a->ready && b->ready);
+    g_assert_cmpmem(a->iv, sizeof a->iv, b->iv, sizeof b->iv);
+    g_assert_cmpmem(a->secret, a->secret_len, b->secret, b->secret_len);
+    uint8_t sample[16], ma[5], mb[5];
+    for (unsigned i = 0; i < sizeof sample; i++)
+        sample[i] = (uint8_t)(i * 29 + 3);
+    g_assert_true(quic_hp_mask(a, sample, ma) && quic_hp_mask(b, sample, mb));
+    g_assert_cmpmem(ma, sizeof ma, mb, sizeof mb);
+}
+
+static void test_kdf_kept_handles(void)
+{
+    struct quic_kdf *kdf = quic_kdf_new();
+    g_assert_nonnull(kdf);
+    const struct quic_version_info *vs[2] = { quic_version_lookup(QUIC_VERSION_1), quic_version_lookup(QUIC_VERSION_2) };
+    GRand *r = g_rand_new_with_seed(5);
+    for (unsigned i = 0; i < 200; i++) {
+        const struct quic_version_info *v = vs[g_rand_int_range(r, 0, 2)];
+        struct quic_cid dcid = { .len = (uint8_t)g_rand_int_range(r, 0, QUIC_MAX_CID + 1) };
+        for (unsigned k = 0; k < dcid.len; k++)
+            dcid.id[k] = (uint8_t)g_rand_int_range(r, 0, 256);
+        uint8_t c1[32], s1[32], c2[32], s2[32];
+        g_assert_true(quic_initial_secrets(v, &dcid, c1, s1));
+        g_assert_true(quic_initial_secrets_kdf(kdf, v, &dcid, c2, s2));
+        g_assert_cmpmem(c1, 32, c2, 32);
+        g_assert_cmpmem(s1, 32, s2, 32);
+        struct quic_keys a = { 0 }, b = { 0 };
+        g_assert_true(quic_keys_from_secret(&a, v, QUIC_SUITE_AES_128_GCM_SHA256, s1, 32));
+        g_assert_true(quic_keys_from_secret_kdf(kdf, &b, v, QUIC_SUITE_AES_128_GCM_SHA256, s2, 32));
+        same_keys(&a, &b);
+        uint8_t secret48[48];
+        for (unsigned k = 0; k < sizeof secret48; k++)
+            secret48[k] = (uint8_t)g_rand_int_range(r, 0, 256);
+        g_assert_true(quic_keys_from_secret(&a, v, QUIC_SUITE_AES_256_GCM_SHA384, secret48, 48));
+        g_assert_true(quic_keys_from_secret_kdf(kdf, &b, v, QUIC_SUITE_AES_256_GCM_SHA384, secret48, 48));
+        same_keys(&a, &b);
+        quic_keys_clear(&a);
+        quic_keys_clear(&b);
+    }
+    /* RFC 9001 A.1 through the kept handles too */
+    struct quic_cid dcid = { .len = 8, .id = { 0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08 } };
+    uint8_t c[32], s[32];
+    g_assert_true(quic_initial_secrets_kdf(kdf, vs[0], &dcid, c, s));
+    static const uint8_t want_c[8] = { 0xc0, 0x0c, 0xf1, 0x51, 0xca, 0x5b, 0xe0, 0x75 };
+    g_assert_cmpmem(c, 8, want_c, 8);
+    g_rand_free(r);
+    quic_kdf_free(kdf);
+    quic_kdf_free(NULL);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -452,6 +508,7 @@ int main(int argc, char **argv)
     g_test_add_func("/quic/reasm", test_reasm);
     g_test_add_func("/quic/reasm-fast-path", test_reasm_fast_path);
     g_test_add_func("/quic/session", test_session);
+    g_test_add_func("/quic/kdf-kept-handles", test_kdf_kept_handles);
     g_test_add_func("/quic/session-vn-0rtt", test_session_vn_0rtt);
     return g_test_run();
 }

@@ -1,0 +1,117 @@
+/* quic_paths.c - see quic_paths.h.  Linear probing at most half full;
+ * removal shifts the following entries back (no tombstones), so a look-up
+ * stops at the first empty slot. */
+#include "quic_paths.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The addresses a word at a time (a byte-wise hash of 32 bytes was most of
+ * the look-up). */
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= UINT64_C(0xff51afd7ed558ccd);
+    x ^= x >> 33;
+    return x;
+}
+
+uint32_t quic_path_hash(const struct quic_path *u)
+{
+    uint64_t w[4];
+    memcpy(&w[0], u->a.bytes, 8);
+    memcpy(&w[1], u->a.bytes + 8, 8);
+    memcpy(&w[2], u->b.bytes, 8);
+    memcpy(&w[3], u->b.bytes + 8, 8);
+    uint64_t h = mix64(w[0] ^ ((uint64_t)u->a.family << 56));
+    h = mix64(h ^ w[1]);
+    h = mix64(h ^ w[2] ^ ((uint64_t)u->b.family << 56));
+    h = mix64(h ^ w[3] ^ ((uint64_t)u->pa << 16 | u->pb));
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+/* The key of both directions of a path: the lower endpoint first, so a
+ * datagram either way costs one look-up. */
+struct quic_path quic_path_canon(const struct ip_addr *x, uint16_t px, const struct ip_addr *y, uint16_t py)
+{
+    int c = x->family != y->family ? (x->family < y->family ? -1 : 1) : memcmp(x->bytes, y->bytes, 16);
+    if (c < 0 || (c == 0 && px <= py))
+        return (struct quic_path){ *x, *y, px, py };
+    return (struct quic_path){ *y, *x, py, px };
+}
+
+static bool path_equal(const struct quic_path *a, const struct quic_path *b)
+{
+    return a->pa == b->pa && a->pb == b->pb && a->a.family == b->a.family && a->b.family == b->b.family
+        && memcmp(a->a.bytes, b->a.bytes, 16) == 0 && memcmp(a->b.bytes, b->b.bytes, 16) == 0;
+}
+
+void *quic_paths_find(const struct quic_paths *t, const struct quic_path *u, uint32_t hash)
+{
+    if (!t->used)
+        return NULL;
+    uint32_t mask = t->n - 1;
+    for (uint32_t i = hash & mask; t->slots[i].key; i = (i + 1) & mask)
+        if (t->slots[i].hash == hash && path_equal(t->slots[i].key, u))
+            return t->slots[i].value;
+    return NULL;
+}
+
+static void place(struct quic_path_slot *slots, uint32_t n, struct quic_path_slot s)
+{
+    uint32_t i = s.hash & (n - 1);
+    while (slots[i].key)
+        i = (i + 1) & (n - 1);
+    slots[i] = s;
+}
+
+bool quic_paths_add(struct quic_paths *t, const struct quic_path *key, void *value)
+{
+    if ((uint64_t)(t->used + 1) * 2 > t->n) {
+        uint32_t n = t->n ? t->n * 2 : 64;
+        struct quic_path_slot *s = calloc(n, sizeof *s);
+        if (!s)
+            return false;
+        for (uint32_t i = 0; i < t->n; i++)
+            if (t->slots[i].key)
+                place(s, n, t->slots[i]);
+        free(t->slots);
+        t->slots = s;
+        t->n = n;
+    }
+    place(t->slots, t->n, (struct quic_path_slot){ quic_path_hash(key), key, value });
+    t->used++;
+    return true;
+}
+
+void quic_paths_remove(struct quic_paths *t, const struct quic_path *key)
+{
+    if (!t->used)
+        return;
+    uint32_t mask = t->n - 1, hash = quic_path_hash(key), i = hash & mask;
+    while (t->slots[i].key && !(t->slots[i].hash == hash && path_equal(t->slots[i].key, key)))
+        i = (i + 1) & mask;
+    if (!t->slots[i].key)
+        return;
+    /* Shift back every following entry of the run that may sit there: one
+     * whose home slot is not cyclically within (hole, j]. */
+    uint32_t hole = i;
+    for (uint32_t j = (i + 1) & mask; t->slots[j].key; j = (j + 1) & mask) {
+        uint32_t home = t->slots[j].hash & mask;
+        bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (!stays) {
+            t->slots[hole] = t->slots[j];
+            hole = j;
+        }
+    }
+    t->slots[hole] = (struct quic_path_slot){ 0, NULL, NULL };
+    t->used--;
+}
+
+uint32_t quic_paths_size(const struct quic_paths *t) { return t->used; }
+
+void quic_paths_free(struct quic_paths *t)
+{
+    free(t->slots);
+    memset(t, 0, sizeof *t);
+}

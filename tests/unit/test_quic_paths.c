@@ -1,0 +1,125 @@
+/* The QUIC table's path index (analyzer/model/quic_paths.c) against a plain
+ * list: random adds, finds and removes, on keys chosen so that many share a
+ * home slot (removal must shift the rest of a probe run back, or a later
+ * look-up stops at the hole). */
+#include <glib.h>
+#include <string.h>
+
+#include "quic_paths.h"
+
+enum { KEYS = 3000 };
+
+static struct quic_path key_of(unsigned i)
+{
+    struct ip_addr a = { 4, { 10, 9, (uint8_t)(i >> 8), (uint8_t)i } }, b = { 4, { 192, 0, 2, 1 } };
+    if (i % 5 == 0) { /* some IPv6 */
+        a.family = 6;
+        memset(a.bytes, 0, 16);
+        a.bytes[0] = 0xfd;
+        a.bytes[15] = (uint8_t)i;
+        a.bytes[14] = (uint8_t)(i >> 8);
+        b.family = 6;
+        memset(b.bytes, 0, 16);
+        b.bytes[0] = 0xfd;
+        b.bytes[15] = 1;
+    }
+    return quic_path_canon(&a, (uint16_t)(40000 + i % 7), &b, 443);
+}
+
+static void test_canon(void)
+{
+    struct ip_addr a = { 4, { 10, 0, 0, 2 } }, b = { 4, { 10, 0, 0, 1 } };
+    struct quic_path x = quic_path_canon(&a, 5000, &b, 443), y = quic_path_canon(&b, 443, &a, 5000);
+    g_assert_cmpmem(&x, sizeof x, &y, sizeof y);
+    g_assert_cmpuint(quic_path_hash(&x), ==, quic_path_hash(&y));
+    g_assert_cmpuint(x.a.bytes[3], ==, 1);
+    /* the same address both sides: the port orders */
+    struct quic_path s1 = quic_path_canon(&a, 9, &a, 7), s2 = quic_path_canon(&a, 7, &a, 9);
+    g_assert_cmpmem(&s1, sizeof s1, &s2, sizeof s2);
+    g_assert_cmpuint(s1.pa, ==, 7);
+}
+
+static void test_random_ops(void)
+{
+    static struct quic_path keys[KEYS];
+    static bool in[KEYS];
+    for (unsigned i = 0; i < KEYS; i++)
+        keys[i] = key_of(i);
+    struct quic_paths t = { 0 };
+    GRand *r = g_rand_new_with_seed(11);
+    unsigned present = 0;
+    for (unsigned step = 0; step < 200000; step++) {
+        unsigned i = (unsigned)g_rand_int_range(r, 0, KEYS);
+        unsigned op = (unsigned)g_rand_int_range(r, 0, 3);
+        void *want = in[i] ? &keys[i] : NULL;
+        g_assert_true(quic_paths_find(&t, &keys[i], quic_path_hash(&keys[i])) == want);
+        if (op == 0 && !in[i]) {
+            g_assert_true(quic_paths_add(&t, &keys[i], &keys[i]));
+            in[i] = true;
+            present++;
+        } else if (op == 1 && in[i]) {
+            quic_paths_remove(&t, &keys[i]);
+            in[i] = false;
+            present--;
+        } else if (op == 2) {
+            struct quic_path other = keys[i];
+            other.pb ^= 1; /* never added */
+            g_assert_null(quic_paths_find(&t, &other, quic_path_hash(&other)));
+            quic_paths_remove(&t, &other); /* not there: changes nothing */
+        }
+        g_assert_cmpuint(quic_paths_size(&t), ==, present);
+        if (step % 20000 == 0) /* every key where it should be */
+            for (unsigned k = 0; k < KEYS; k++)
+                g_assert_true(quic_paths_find(&t, &keys[k], quic_path_hash(&keys[k])) == (in[k] ? &keys[k] : NULL));
+    }
+    g_rand_free(r);
+    quic_paths_free(&t);
+}
+
+/* Every entry in one probe run: removing from the middle must keep the
+ * entries after it reachable, across the end of the slot array too. */
+static void test_collisions(void)
+{
+    struct quic_paths t = { 0 };
+    static struct quic_path keys[KEYS];
+    unsigned n = 0;
+    /* 64 slots before the first growth: keys whose hash falls on the last
+     * slots, so runs wrap around to slot 0 */
+    for (unsigned i = 0; n < 20 && i < 200000; i++) {
+        struct quic_path k = key_of(i % KEYS);
+        k.pa = (uint16_t)i;
+        if ((quic_path_hash(&k) & 63) >= 60)
+            keys[n++] = k;
+    }
+    g_assert_cmpuint(n, ==, 20);
+    /* each key removed from a full table in turn, then every third */
+    for (unsigned gone = 0; gone < n; gone++) {
+        for (unsigned i = 0; i < n; i++)
+            g_assert_true(quic_paths_add(&t, &keys[i], &keys[i]));
+        quic_paths_remove(&t, &keys[gone]);
+        for (unsigned i = 0; i < n; i++)
+            g_assert_true(quic_paths_find(&t, &keys[i], quic_path_hash(&keys[i])) == (i == gone ? NULL : &keys[i]));
+        for (unsigned i = 0; i < n; i++)
+            quic_paths_remove(&t, &keys[i]);
+        g_assert_cmpuint(quic_paths_size(&t), ==, 0);
+    }
+    for (unsigned i = 0; i < n; i++)
+        g_assert_true(quic_paths_add(&t, &keys[i], &keys[i]));
+    for (unsigned gone = 0; gone < n; gone += 3) {
+        quic_paths_remove(&t, &keys[gone]);
+        for (unsigned i = 0; i < n; i++) {
+            bool removed = i <= gone && i % 3 == 0;
+            g_assert_true(quic_paths_find(&t, &keys[i], quic_path_hash(&keys[i])) == (removed ? NULL : &keys[i]));
+        }
+    }
+    quic_paths_free(&t);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/quic-paths/canon", test_canon);
+    g_test_add_func("/quic-paths/random", test_random_ops);
+    g_test_add_func("/quic-paths/collisions", test_collisions);
+    return g_test_run();
+}
