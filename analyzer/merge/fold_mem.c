@@ -15,6 +15,9 @@
 #include "netbios.h"
 #include "quic_table.h"
 #include "rdma.h"
+#include "mstate_join_hs.h"
+#include "mstate_join_quic.h"
+#include "mstate_join_syn.h"
 #include "smb_hosts.h"
 
 /* An exact set's hashes added, or the registers united (kdistinct). */
@@ -63,6 +66,9 @@ static void fold_run(struct analysis *dst, struct analysis *src)
             break;
         g_array_append_val(dst->tails, g_array_index(src->tails, struct analysis_tail, i));
     }
+    syn_flows_fold_mem(dst, src);
+    quic_tails_fold_mem(dst, src);
+    hs_edges_fold_mem(dst, src);
 }
 
 static void fold_census(struct census *dst, const struct census *src)

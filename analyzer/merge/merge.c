@@ -15,6 +15,9 @@
 #include "hosts.h"
 #include "mstate.h"
 #include "mstate_edges.h"
+#include "mstate_join_hs.h"
+#include "mstate_join_quic.h"
+#include "mstate_join_syn.h"
 #include "smb_hosts.h"
 #include "netbios.h"
 #include "run.h"
@@ -456,7 +459,10 @@ static void canonical_groups(struct analysis *a)
 void merge_finish(struct analysis *a)
 {
     mstate_clocks_finish(a);
+    mstate_join_hs(a); /* before the edges join: a part seen from its start joins the next */
     mstate_join_edges(a);
+    mstate_join_syn_flows(a);
+    mstate_join_quic(a);
     analysis_fold_edges(a);
     canonical_groups(a);
     detail_limit(a);

@@ -12,6 +12,9 @@
 #include "mstate.h"
 #include "mstate_canon.h"
 #include "mstate_edges.h"
+#include "mstate_join_hs.h"
+#include "mstate_join_quic.h"
+#include "mstate_join_syn.h"
 #include "mstate_tails.h"
 #include "mstate_xchg.h"
 #include "smb_hosts.h"
@@ -280,6 +283,9 @@ void mstate_build_conns(struct json *b, const struct analysis *a)
     kint(b, "edges_joined", a->edges_joined);
     mstate_build_edges(b, a);
     mstate_build_tails(b, a);
+    mstate_build_syn_flows(b, a);
+    mstate_build_quic_tails(b, a);
+    mstate_build_edge_seqs(b, a);
     mstate_build_xchg(b, a);
 }
 
@@ -460,6 +466,9 @@ void mstate_fold_conns(struct jget *g, const struct jpath *p, struct analysis *a
     a->edges_joined += jget_u64(g, p, st, "edges_joined", INT64_MAX);
     mstate_fold_edges(g, p, a, st);
     mstate_fold_tails(g, p, a, st);
+    mstate_fold_syn_flows(g, p, a, st);
+    mstate_fold_quic_tails(g, p, a, st);
+    mstate_fold_edge_seqs(g, p, a, st);
     mstate_fold_xchg(g, p, a, st);
     uint64_t detailed = jget_u64(g, p, st, "conns_detailed", MAX_DETAIL);
     a->conns_omitted += jget_u64(g, p, st, "conns_omitted", INT64_MAX);

@@ -8,7 +8,11 @@
 
 #include <json-glib/json-glib.h>
 
+#include "classify.h"
 #include "fmt.h"
+#include "mstate_join_enc.h"
+#include "mstate_join_rdma.h"
+#include "session_enc.h"
 #include "session.h"
 #include "verdict.h"
 
@@ -286,6 +290,12 @@ static void merge_into(JsonObject *e, JsonObject *l, bool swapped, const struct 
     JsonObject *en = sub_obj(e, "nbss"), *ln = sub_obj(l, "nbss");
     add_all(en ? sub_obj(en, "types") : NULL, ln ? sub_obj(ln, "types") : NULL);
     merge_sessions(e, l);
+    mstate_join_enc_unseen(e, l);
+    mstate_join_smb_direct(e, l);
+    if (json_object_has_member(e, "transport_evidence")) { /* what the late part saw adds (mstate_join_parts) */
+        char ev[256];
+        json_object_set_string_member(e, "transport_evidence", transport_evidence_text(joined->evidence, ev, sizeof ev));
+    }
     append_new(e, l, "shares");
     judge_entry(e, joined);
 }
@@ -322,6 +332,7 @@ static bool join_conns(struct analysis *a, const struct conn_summary *early, con
         e->close_reason = l->close_reason; /* static names (flow.c) */
         e->signed_pdus += l->signed_pdus;
         e->encrypted_pdus += l->encrypted_pdus;
+        session_enc_unseen_join(e, l);
     }
     g_ptr_array_remove_index(a->conns, li); /* frees it */
     return true;

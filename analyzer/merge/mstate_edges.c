@@ -224,7 +224,9 @@ static bool same_ends(const struct conn_summary *a, const struct conn_summary *b
  * the second was first seen mid-stream, not before the first's last packet. */
 static bool continues(const struct conn_summary *early, const struct conn_summary *late)
 {
-    return same_ends(early, late) && strcmp(early->close_reason, "end") == 0 &&
+    bool open = strcmp(early->close_reason, "end") == 0 ||
+                (early->carrier == CONN_CARRIER_UDP && strcmp(early->close_reason, "end of capture") == 0); /* RoCEv2 */
+    return same_ends(early, late) && open &&
            !(late->flags & CONN_F_START_SEEN) && late->first_ts >= early->last_ts;
 }
 
@@ -248,7 +250,12 @@ void mstate_join_parts(struct conn_summary *out, const struct conn_summary *earl
         j.flags &= (uint16_t)~CONN_F_AUTH_UNSEEN;
     /* The late part was named from its middle: the early part's evidence
      * of how it started stands, and what framing the late part saw adds. */
-    j.evidence |= late->evidence & ~(uint32_t)EV_NO_TCP_HANDSHAKE;
+    uint32_t lev = late->evidence & ~(uint32_t)EV_NO_TCP_HANDSHAKE;
+    if (j.transport == TRANSPORT_DIRECT && (lev & EV_NBSS_KEEPALIVE)) { /* classify.c: keep-alives on direct */
+        lev = (lev & ~(uint32_t)EV_NBSS_KEEPALIVE) | EV_KEEPALIVE_ON_DIRECT;
+        j.findings |= 1u << FINDING_KEEPALIVE_ON_DIRECT;
+    }
+    j.evidence |= lev;
     if (j.transport == TRANSPORT_UNKNOWN_START)
         j.transport = late->transport;
     /* A NEGOTIATE answered in the late part is the connection's last one

@@ -317,5 +317,6 @@ void smb_conn_free(struct smb_conn *s)
     ctx_list_free(s, s->ctx_response);
     g_free(s->pending_auth);
     g_free(s->xchg);
+    g_free(s->enc_unseen);
     g_free(priv(s));
 }

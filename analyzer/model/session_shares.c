@@ -2,6 +2,7 @@
  * connection: the SESSION_SETUP and TREE_CONNECT handlers of the SMB sink
  * and the encrypted-message counts per session. */
 #include "session_priv.h"
+#include "session_enc.h"
 #include "session_xchg.h"
 
 struct smb_session_rec *session_get(struct smb_conn *s, uint64_t id, bool create)
@@ -20,6 +21,7 @@ struct smb_session_rec *session_get(struct smb_conn *s, uint64_t id, bool create
     struct smb_session_rec r;
     memset(&r, 0, sizeof r);
     r.id = id;
+    session_enc_unseen_forget(s, id);
     g_array_append_val(session_array(&s->sessions, sizeof r), r);
     return &g_array_index(s->sessions, struct smb_session_rec, s->sessions->len - 1);
 }
@@ -247,4 +249,6 @@ void on_encrypted(void *ctx, const struct smb_transform_info *t)
     struct smb_session_rec *r = session_get(s, t->session_id, false);
     if (r)
         r->encrypted_pdus++;
+    else
+        session_enc_unseen_note(s, t->session_id, 1, false);
 }

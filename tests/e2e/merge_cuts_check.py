@@ -25,18 +25,14 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import merge_check as mc  # noqa: E402
 
-HANDSHAKE = "the TCP handshake cut: the parts' first packets differ (group examples' first_seen)"
-SESSION_COUNTERS = "per-session counters (signed, encrypted_pdus) of a session set up in the first part"
 TAIL = "the FIN/ACK exchange cut: the connection's end and last packet"
 NBSS_POSITIVE = "the NBSS positive response at the start of a mid-stream part is not counted"
 
 # sample -> {cut after k: reason}
 KNOWN = {
-    "smb445-list-shares.pcap": {1: HANDSHAKE, 2: HANDSHAKE, 3: HANDSHAKE, 11: SESSION_COUNTERS, 29: TAIL, 30: TAIL},
-    "nbt139-smb3_11.pcap": {1: HANDSHAKE, 2: HANDSHAKE, 3: HANDSHAKE, 6: NBSS_POSITIVE, 7: NBSS_POSITIVE,
-                            8: NBSS_POSITIVE, 13: SESSION_COUNTERS, 88: TAIL, 89: TAIL},
-    "impacket-445.pcap": dict([(k, HANDSHAKE) for k in (1, 2, 3)] + [(k, SESSION_COUNTERS) for k in range(13, 27)] +
-                              [(29, TAIL), (30, TAIL)]),
+    "smb445-list-shares.pcap": {29: TAIL, 30: TAIL},
+    "nbt139-smb3_11.pcap": {6: NBSS_POSITIVE, 7: NBSS_POSITIVE, 8: NBSS_POSITIVE, 88: TAIL, 89: TAIL},
+    "impacket-445.pcap": {29: TAIL, 30: TAIL},
 }
 
 
