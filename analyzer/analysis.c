@@ -14,6 +14,10 @@
 #include "fmt.h"
 #include "ipfrag.h"
 #include "keylog.h"
+#include "mstate_join_hs.h"
+#include "mstate_join_quic.h"
+#include "mstate_join_syn.h"
+#include "mstate_xchg.h"
 #include "pcapng_out.h"
 #include "quic_table.h"
 #include "verdict.h"
@@ -134,6 +138,8 @@ static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flo
     bool edge = !a->live_run && analysis_is_edge(&cs);
     if (edge && a->edges->len < ANALYSIS_MAX_EDGES) {
         g_array_append_val(a->edges, cs);
+        mstate_xchg_keep(a, &cs, s);
+        hs_edge_note(a, &cs, c);
     } else {
         a->edges_unjoinable += edge;
         conn_groups_add(a->groups, &cs);
@@ -179,6 +185,7 @@ static void on_conn_close(void *ctx, struct flow_conn *c, void **user, enum flow
     *user = NULL;
     if (!s) {
         note_tail(a, c, r);
+        syn_flow_note(a, c, r);
         return;
     }
     bool announced = s->announced;
@@ -365,7 +372,7 @@ void analysis_feed(struct analysis *a, guint idx, const struct capture_record *r
         else if (pkt.l4 == L4_UDP && pkt.dport == ROCEV2_UDP_PORT)
             roce_table_packet(a->roce, &pkt);
         else if (pkt.l4 == L4_UDP)
-            quic_table_packet(a->quic, &pkt);
+            quic_tail_packet(a, &pkt); /* quic_table_packet(), and what it did not take noted */
     }
     if (a->pcapng && !pcapng_out_packet(a->pcapng, pcapng_if_for(a, idx, rec->dlt, 262144), rec))
         a->stop = true; /* the write error is reported when the file is closed */
@@ -588,6 +595,11 @@ void analysis_free(struct analysis *a)
         g_array_free(a->part_clocks, TRUE); /* its clear function frees the paths (mstate.h) */
     if (a->tails)
         g_array_free(a->tails, TRUE);
+    if (a->syn_flows)
+        g_array_free(a->syn_flows, TRUE);
+    quic_tails_free(a);
+    hs_edges_free(a);
+    mstate_xchg_free(a);
     a->edges = NULL;
     conn_groups_free(a->core_groups);
     smb_hosts_free(a->core_hosts);
@@ -617,7 +629,8 @@ void analysis_free(struct analysis *a)
 
 bool analysis_is_edge(const struct conn_summary *cs)
 {
-    return !(cs->flags & CONN_F_START_SEEN) || strcmp(cs->close_reason, "end") == 0;
+    return !(cs->flags & CONN_F_START_SEEN) || strcmp(cs->close_reason, "end") == 0 ||
+           strcmp(cs->close_reason, "end of capture") == 0; /* QUIC, RoCEv2 */
 }
 
 void analysis_fold_edges(struct analysis *a)

@@ -119,7 +119,14 @@ struct analysis {
     GArray *tails;            /* struct analysis_tail: TCP connections seen from their middle that carried
                                  no payload (a capture's trailing ACKs and FINs of a connection another
                                  capture holds), at most ANALYSIS_MAX_EDGES; smbscope merge joins them */
+    GArray *syn_flows;        /* struct syn_flow: TCP connections opened without payload that another capture
+                                 may continue, at most ANALYSIS_MAX_EDGES (analyzer/merge/mstate_join_syn.h) */
+    GArray *edge_seqs;        /* first bytes of edge connections seen mid-stream (analyzer/merge/mstate_join_hs.h) */
+    struct quic_tails *quic_tails; /* datagrams no QUIC connection took that one of another capture may own
+                                 (analyzer/merge/mstate_join_quic.h), NULL when none */
     GArray *part_clocks;      /* smbscope merge: struct mstate_clock of each report (analyzer/merge/mstate.h) */
+    GPtrArray *edge_xchg;     /* struct mstate_xchg*: SMB exchanges cut by an edge connection's capture edge
+                                 (analyzer/merge/mstate_xchg.h), NULL when none */
     GPtrArray *conn_detail_json; /* smbscope merge: connections[] entries carried from the reports
                                     (JsonNode*, analyzer/merge/), printed after those of conns; NULL in a run */
     struct quic_table *quic;  /* QUIC connections on any UDP port (analyzer/model/quic_table.h) */

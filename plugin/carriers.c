@@ -90,6 +90,7 @@ static struct smbscope_conv *quic_conv(packet_info *pinfo, proto_tree *tree)
         clear_address(&c->end_a);
         clear_address(&c->end_b);
         conversation_add_proto_data(conv, smbscope_proto_id(), c);
+        smbscope_capture_track(c);
     }
     if (key && !c->quic_conn) {
         c->quic_conn = key;
@@ -119,6 +120,14 @@ struct smbscope_conv *smbscope_observe_quic(packet_info *pinfo, proto_tree *tree
         return !c->obs.handshake_seen && wf_count(tree, WF_QUIC_VERSION) ? c : NULL;
     smbscope_observe_smb(c, pinfo, tree, events);
     return c;
+}
+
+enum smbscope_quic_role smbscope_quic_role(packet_info *pinfo, proto_tree *tree)
+{
+    const struct smbscope_conv *c = quic_conv(pinfo, tree);
+    if (!c->obs.handshake_seen)
+        return QUIC_ROLE_UNREAD;
+    return c->obs.carrier == CARRIER_QUIC ? QUIC_ROLE_SMB : QUIC_ROLE_NOT_SMB;
 }
 
 /* ---- RoCEv2 ------------------------------------------------------------------ */
@@ -186,6 +195,7 @@ static struct smbscope_conv *roce_conv(packet_info *pinfo, guint32 qp)
         clear_address(&c->udp_server);
         clear_address(&c->end_a);
         clear_address(&c->end_b);
+        smbscope_capture_track(c);
         c->obs.carrier = CARRIER_RDMA_ROCE;
         wmem_list_append(unpaired, c);
     }

@@ -81,6 +81,20 @@ static const char *const wf_names[WF_COUNT] = {
     [WF_IB_DESTQP] = "infiniband.bth.destqp",
     [WF_SMBD_VERSION_MIN] = "smb_direct.version.min",
     [WF_SMBD_VERSION_NEGOTIATED] = "smb_direct.version.negotiated",
+    /* Decode losses (loss.c): where the IP header and the UDP datagram
+     * are, QUIC packets whose header protection came off (a packet number)
+     * and those that did not decrypt, the iWARP FPDU's length and CRC. */
+    [WF_IP] = "ip",
+    [WF_IPV6] = "ipv6",
+    [WF_IP_LEN] = "ip.len",
+    [WF_IPV6_PLEN] = "ipv6.plen",
+    [WF_UDP_LENGTH] = "udp.length",
+    [WF_QUIC_HEADER_FORM] = "quic.header_form",
+    [WF_QUIC_PACKET_NUMBER] = "quic.packet_number",
+    [WF_QUIC_DECRYPTION_FAILED] = "quic.decryption_failed",
+    [WF_IWARP_ULPDU_LEN] = "iwarp_mpa.ulpdulength",
+    [WF_IWARP_CRC_CHECK] = "iwarp_mpa.crc_check",
+    [WF_IWARP_MARKER_PTR] = "iwarp_mpa.marker_fpduptr",
 };
 
 /* Several dissector fields may share one name (smb.cmd is registered more

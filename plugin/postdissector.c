@@ -29,12 +29,14 @@ static expert_field ei_smb1 = EI_INIT;
 static expert_field ei_nbss_offport = EI_INIT;
 static expert_field ei_alt_port = EI_INIT;
 static expert_field ei_unprotected = EI_INIT;
+static expert_field ei_decode_loss = EI_INIT;
 
 static dissector_handle_t smbscope_handle;
 
 /* Kept with each frame of interest on the first pass. */
 struct frame_rec {
-    struct smbscope_conv *conv;
+    struct smbscope_conv *conv;    /* NULL: a lost frame of no flow */
+    guint16 lost[LOSS_KIND_COUNT]; /* this frame's decode losses by kind */
     guint32 events;
     struct smbscope_so_far so_far;  /* zero: the first pass did not know the frame */
 };
@@ -56,13 +58,26 @@ struct smbscope_conv *smbscope_conv_get(conversation_t *conv, guint32 frame, boo
         clear_address(&c->end_a);
         clear_address(&c->end_b);
         conversation_add_proto_data(conv, proto_smbscope, c);
+        smbscope_capture_track(c);
     }
     return c;
 }
 
+static void add_loss_expert(packet_info *pinfo, proto_item *ti, const struct frame_rec *rec)
+{
+    for (int k = 0; k < LOSS_KIND_COUNT; k++)
+        if (rec->lost[k])
+            expert_add_info_format(pinfo, ti, &ei_decode_loss, "Could not be decoded (%s): %u packet%s lost to the "
+                                   "audit, the capture's verdict cannot be pass", decode_loss_kind_name(k),
+                                   (unsigned)rec->lost[k], rec->lost[k] == 1 ? "" : "s");
+}
+
 static void add_expert(packet_info *pinfo, proto_item *ti, const struct frame_rec *rec)
 {
+    add_loss_expert(pinfo, ti, rec);
     const struct smbscope_conv *c = rec->conv;
+    if (!c)
+        return;
     guint32 ev = rec->events;
     const char *svc = smbscope_service_name(smbscope_service(c));
     if (ev & FEV_NETBIOS_FIRST)
@@ -102,10 +117,16 @@ static struct frame_rec *late_rec(packet_info *pinfo)
 
 /* The tap record: the flow's labels as they are now (stats.c relabels a
  * flow whose labels change during a single pass). */
-static struct smbscope_tap_rec *tap_rec(packet_info *pinfo, const struct smbscope_conv *c)
+static struct smbscope_tap_rec *tap_rec(packet_info *pinfo, const struct frame_rec *rec)
 {
+    const struct smbscope_conv *c = rec->conv;
     struct smbscope_tap_rec *tap = wmem_new0(pinfo->pool, struct smbscope_tap_rec);
+    tap->lost = rec->lost;
     tap->conv = c;
+    if (!c)
+        return tap;
+    guint32 bits;
+    tap->verdict = smbscope_verdict_name(smbscope_verdict(c, &bits));
     enum nb_service service = smbscope_service(c);
     if (service != NB_NONE) {
         tap->service = smbscope_service_name(service);
@@ -114,6 +135,7 @@ static struct smbscope_tap_rec *tap_rec(packet_info *pinfo, const struct smbscop
             tap->also = c->asked;
             tap->also_service = smbscope_service_name(smbscope_service(c->asked));
             tap->also_state = smbscope_state_name(smbscope_nb_state(c->asked));
+            tap->also_verdict = smbscope_verdict_name(smbscope_verdict(c->asked, &bits));
         }
     }
     if (smbscope_is_smb_conn(c)) {
@@ -182,16 +204,24 @@ static int dissect_flow(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
             return 0;
         guint32 events;
         struct smbscope_conv *c = smbscope_observe(pinfo, tree, &events);
-        if (!c)
+        guint16 lost[LOSS_KIND_COUNT];
+        bool any_lost = smbscope_capture_frame_losses(pinfo, tvb, tree, lost);
+        if (!c && !any_lost)
             return 0;
         rec = wmem_new0(wmem_file_scope(), struct frame_rec);
         rec->conv = c;
-        rec->events = events;
-        rec->so_far = smbscope_so_far(c);
+        rec->events = c ? events : 0;
+        memcpy(rec->lost, lost, sizeof rec->lost);
+        if (c)
+            rec->so_far = smbscope_so_far(c);
         p_add_proto_data(wmem_file_scope(), pinfo, proto_smbscope, 0, rec);
     }
     const struct smbscope_conv *c = rec->conv;
-    if (smbscope_service(c) == NB_NONE && !smbscope_is_smb_conn(c))
+    bool flow = c && (smbscope_service(c) != NB_NONE || smbscope_is_smb_conn(c));
+    bool any_lost = false;
+    for (int k = 0; k < LOSS_KIND_COUNT; k++)
+        any_lost |= rec->lost[k] != 0;
+    if (!flow && !any_lost)
         return 0;
 
     proto_item *ti = proto_tree_add_item(tree, proto_smbscope, tvb, 0, 0, ENC_NA);
@@ -199,9 +229,11 @@ static int dissect_flow(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
     proto_tree *st = proto_item_add_subtree(ti, ett_smbscope);
     /* A frame is dissected again only after the first pass has seen the
      * whole capture: from then on the flow's state is final. */
-    smbscope_show(ti, st, tvb, pinfo, c, &rec->so_far, PINFO_FD_VISITED(pinfo));
+    if (flow)
+        smbscope_show(ti, st, tvb, pinfo, c, &rec->so_far, PINFO_FD_VISITED(pinfo));
+    smbscope_show_losses(ti, st, tvb, pinfo, rec->lost, flow, PINFO_FD_VISITED(pinfo));
     add_expert(pinfo, ti, rec);
-    tap_queue_packet(smbscope_tap_id, pinfo, tap_rec(pinfo, c));
+    tap_queue_packet(smbscope_tap_id, pinfo, tap_rec(pinfo, rec));
     return tvb_captured_length(tvb);
 }
 
@@ -210,6 +242,7 @@ static int dissect_flow(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
  * same Wireshark. */
 static void smbscope_init(void)
 {
+    smbscope_capture_init();
     smbscope_udpflow_init();
     smbscope_carriers_init();
     smbscope_heur_guard_iwarp_port();
@@ -219,6 +252,7 @@ static void smbscope_cleanup(void)
 {
     smbscope_udpflow_cleanup();
     smbscope_carriers_cleanup();
+    smbscope_capture_cleanup();
     smbscope_stats_forget();
     wf_cleanup();
 }
@@ -237,6 +271,8 @@ void proto_register_smbscope(void)
         { &ei_alt_port, { "smbscope.expert.alt_port", PI_PROTOCOL, PI_NOTE, "SMB on an alternative port", EXPFILL } },
         { &ei_unprotected, { "smbscope.expert.unprotected", PI_SECURITY, PI_NOTE,
             "SMB session neither signed nor encrypted", EXPFILL } },
+        { &ei_decode_loss, { "smbscope.expert.decode_loss", PI_UNDECODED, PI_WARN,
+            "Could not be decoded: the capture's verdict cannot be pass (decode-loss)", EXPFILL } },
     };
 
     proto_smbscope = proto_register_protocol("SMB transport audit", "smbscope", "smbscope");

@@ -47,6 +47,10 @@ static int hf_transport_so_far = -1;
 static int hf_dialect_so_far = -1;
 static int hf_violation_so_far = -1;
 static int hf_verdict_so_far = -1;
+static int hf_decode_loss = -1;
+static int hf_capture_verdict = -1;
+static int hf_capture_unknown = -1;
+static int hf_capture_decode_losses = -1;
 
 static const char *const verdict_names[] = {
     [SMBSCOPE_VERDICT_NONE] = NULL,
@@ -214,6 +218,31 @@ void smbscope_show(proto_item *ti, proto_tree *st, tvbuff_t *tvb, packet_info *p
     add_so_far(st, tvb, sf);
 }
 
+/* The frame's own losses are facts about it, decided on the first pass:
+ * shown on every pass.  The whole input's verdict is final only after it. */
+void smbscope_show_losses(proto_item *ti, proto_tree *st, tvbuff_t *tvb, packet_info *pinfo,
+                          const guint16 *lost, bool has_flow, bool final)
+{
+    const char *sep = has_flow ? "; decode-loss: " : ": decode-loss: ";
+    for (int k = 0; k < LOSS_KIND_COUNT; k++)
+        for (guint16 i = 0; i < lost[k]; i++) {
+            add_string(st, hf_decode_loss, tvb, decode_loss_kind_name((enum decode_loss_kind)k));
+            if (i == 0) {
+                proto_item_append_text(ti, "%s%s", sep, decode_loss_kind_name((enum decode_loss_kind)k));
+                col_append_fstr(pinfo->cinfo, COL_INFO, " [smbscope decode-loss %s]",
+                                decode_loss_kind_name((enum decode_loss_kind)k));
+                sep = ", ";
+            }
+        }
+    if (!final)
+        return;
+    const struct decode_losses *total = smbscope_capture_losses();
+    add_string(st, hf_capture_verdict, tvb, smbscope_verdict_name(smbscope_capture_verdict()));
+    if (decode_loss_total(total))
+        add_string(st, hf_capture_unknown, tvb, DECODE_LOSS_REASON);
+    proto_item_set_generated(proto_tree_add_uint64(st, hf_capture_decode_losses, tvb, 0, 0, decode_loss_total(total)));
+}
+
 /* SMB2/3 dialect codes with their short names, from the shared table, plus
  * the plugin's code for SMB1 so that numeric comparisons order it first. */
 static const value_string *dialect_values(void)
@@ -287,6 +316,18 @@ void smbscope_show_register(int proto)
             0x0, "The dialect chosen by the time this packet arrived", HFILL } },
         { &hf_violation_so_far, { "Policy violation so far", "smbscope.violation_so_far", FT_STRING, BASE_NONE,
             NULL, 0x0, "A rule the flow had broken by the time this packet arrived", HFILL } },
+        { &hf_decode_loss, { "Decode loss", "smbscope.decode_loss", FT_STRING, BASE_NONE, NULL, 0x0,
+            "A packet of this frame that could have been SMB but could not be read (one item per packet): "
+            "iwarp-crc, roce-icrc, quic-undecryptable", HFILL } },
+        { &hf_capture_verdict, { "Capture verdict", "smbscope.capture.verdict", FT_STRING, BASE_NONE, NULL, 0x0,
+            "The whole input's verdict, the command's outcome: fail (a flow breaks a rule), inconclusive (a flow "
+            "is undecided or packets were lost), pass", HFILL } },
+        { &hf_capture_unknown, { "Capture unknown", "smbscope.capture.unknown", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Why the whole input cannot pass for want of evidence, the command's verdict.unknowns reason "
+            "(decode-loss)", HFILL } },
+        { &hf_capture_decode_losses, { "Decode losses in the capture", "smbscope.capture.decode_losses", FT_UINT64,
+            BASE_DEC, NULL, 0x0, "Packets of the whole input that could have been SMB but could not be read (the "
+            "command's decode-loss count)", HFILL } },
         { &hf_verdict_so_far, { "Verdict so far", "smbscope.verdict_so_far", FT_STRING, BASE_NONE, NULL, 0x0,
             "The flow's verdict as known when this packet arrived", HFILL } },
     };

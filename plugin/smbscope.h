@@ -14,6 +14,7 @@
 #include <epan/packet.h>
 
 #include "classify.h"
+#include "decode_loss.h"
 #include "policy.h"
 
 /* NetBIOS service of a flow, by port (RFC 1002). */
@@ -58,6 +59,13 @@ enum frame_event {
     FEV_ALT_PORT = 1u << 5,        /* first SMB message of a connection on an alternative port */
     FEV_UNPROTECTED = 1u << 6,     /* session set up with neither signing nor encryption */
     FEV_ICMP_ABOUT = 1u << 7,      /* ICMP error quoting a packet of the flow */
+};
+
+/* What a QUIC packet's connection is to the decode-loss count (loss.c). */
+enum smbscope_quic_role {
+    QUIC_ROLE_UNREAD = 0,  /* no ClientHello read yet: could be SMB */
+    QUIC_ROLE_SMB,         /* its ClientHello offers ALPN "smb" */
+    QUIC_ROLE_NOT_SMB,     /* its ClientHello offers no "smb" */
 };
 
 struct smbscope_conv {
@@ -128,6 +136,9 @@ struct smbscope_tap_rec {
      * query): its state changed too, so the statistics relabel it. */
     const struct smbscope_conv *also;
     const char *also_service, *also_state;
+    const char *verdict;      /* the flow's verdict now; NULL for a frame of no flow */
+    const char *also_verdict;
+    const guint16 *lost;      /* this frame's decode losses by kind (enum decode_loss_kind); NULL none */
 };
 
 /* state.c: names and judgements over a conversation's state. */
@@ -175,6 +186,10 @@ const char *smbscope_verdict_name(enum smbscope_verdict v);
  * the whole capture's; otherwise only `sf` (this packet's past) is shown. */
 void smbscope_show(proto_item *ti, proto_tree *st, tvbuff_t *tvb, packet_info *pinfo,
                    const struct smbscope_conv *c, const struct smbscope_so_far *sf, bool final);
+/* The frame's own decode losses (decided on the first pass, shown on every
+ * pass) and, when final, the whole input's verdict and losses. */
+void smbscope_show_losses(proto_item *ti, proto_tree *st, tvbuff_t *tvb, packet_info *pinfo,
+                          const guint16 *lost, bool has_flow, bool final);
 
 /* stats.c */
 void smbscope_register_stats(void);
@@ -210,6 +225,24 @@ struct smbscope_conv *smbscope_observe_quic(packet_info *pinfo, proto_tree *tree
 struct smbscope_conv *smbscope_observe_roce(packet_info *pinfo, proto_tree *tree, guint32 *events);
 void smbscope_carriers_init(void);
 void smbscope_carriers_cleanup(void);
+
+/* loss.c: the whole input's decode losses and verdict (file scope, from
+ * the init routine to the cleanup routine). */
+void smbscope_capture_init(void);
+void smbscope_capture_cleanup(void);
+/* Every flow state, when it is created (for the capture's verdict). */
+void smbscope_capture_track(struct smbscope_conv *c);
+/* First pass: this frame's losses by kind into lost[], added to the
+ * totals; true when any. */
+bool smbscope_capture_frame_losses(packet_info *pinfo, tvbuff_t *tvb, proto_tree *tree,
+                                   guint16 lost[LOSS_KIND_COUNT]);
+const struct decode_losses *smbscope_capture_losses(void);
+/* The whole input's verdict (the command's outcome): fail when a flow
+ * breaks a rule, else inconclusive when a flow is undecided or a packet was
+ * lost, else pass.  Final once the first pass is over. */
+enum smbscope_verdict smbscope_capture_verdict(void);
+/* carriers.c: the role of the QUIC connection of this packet (observed). */
+enum smbscope_quic_role smbscope_quic_role(packet_info *pinfo, proto_tree *tree);
 
 /* postdissector.c */
 void proto_register_smbscope(void);

@@ -19,19 +19,22 @@
 #define T_TRANSPORT "SMB connections by transport"
 #define T_DIALECT "SMB connections by dialect"
 #define T_NETBIOS "NetBIOS flows by service and state"
+#define T_VERDICT "SMB connections and NetBIOS flows by verdict"
+#define T_CAPTURE "Whole input (the command's outcome and decode losses)"
 #define NO_DIALECT "(no negotiate seen)"
 
 enum { COL_VALUE, COL_COUNT, N_COLS };
 
 /* What a flow is currently counted as. */
 struct counted {
-    char *transport, *dialect, *netbios;
+    char *transport, *dialect, *netbios, *verdict;
 };
 
 /* File scope: flow state pointers are only valid while their file is open.
  * Created on the first packet, dropped by a table reset and by the file's
  * cleanup routine. */
 static GHashTable *flows; /* const struct smbscope_conv * -> struct counted */
+static char *capture_label; /* the whole input's verdict row, "verdict fail" ... */
 
 static void counted_free(gpointer p)
 {
@@ -39,6 +42,7 @@ static void counted_free(gpointer p)
     g_free(c->transport);
     g_free(c->dialect);
     g_free(c->netbios);
+    g_free(c->verdict);
     g_free(c);
 }
 
@@ -47,6 +51,8 @@ void smbscope_stats_forget(void)
     if (flows)
         g_hash_table_destroy(flows);
     flows = NULL;
+    g_free(capture_label);
+    capture_label = NULL;
 }
 
 static stat_tap_table *table_of(stat_tap_table_ui *ui, const char *title)
@@ -76,6 +82,28 @@ static void bump(stat_tap_table *t, const char *label, int delta)
     row[COL_COUNT].type = TABLE_ITEM_UINT;
     row[COL_COUNT].value.uint_value = (guint)delta;
     stat_tap_init_table_row(t, t->num_elements, N_COLS, row);
+}
+
+/* The row labelled `label` holds `value` (created when needed). */
+static void set_row(stat_tap_table *t, const char *label, guint value)
+{
+    for (guint i = 0; i < t->num_elements; i++) {
+        stat_tap_table_item_type *v = stat_tap_get_field_data(t, i, COL_VALUE);
+        if (g_strcmp0(v->value.string_value, label) == 0) {
+            stat_tap_get_field_data(t, i, COL_COUNT)->value.uint_value = value;
+            return;
+        }
+    }
+    if (value)
+        bump(t, label, (int)value);
+}
+
+static guint row_count(stat_tap_table *t, const char *label)
+{
+    for (guint i = 0; i < t->num_elements; i++)
+        if (g_strcmp0(stat_tap_get_field_data(t, i, COL_VALUE)->value.string_value, label) == 0)
+            return stat_tap_get_field_data(t, i, COL_COUNT)->value.uint_value;
+    return 0;
 }
 
 /* Move one flow from label *old to label now. */
@@ -110,15 +138,36 @@ static void count_netbios(stat_tap_table_ui *ui, const struct smbscope_conv *con
     g_free(label);
 }
 
+/* The whole input: its losses so far (final at the end of the pass,
+ * whichever pass runs the tap) and its verdict from the flows' verdicts
+ * and the losses, as the command decides its outcome (loss.c says the
+ * same on the packets). */
+static void count_capture(stat_tap_table_ui *ui)
+{
+    stat_tap_table *t = table_of(ui, T_CAPTURE), *v = table_of(ui, T_VERDICT);
+    const struct decode_losses *l = smbscope_capture_losses();
+    for (int k = 0; k < LOSS_KIND_COUNT; k++) {
+        char label[64];
+        g_snprintf(label, sizeof label, "%s %s", DECODE_LOSS_REASON, decode_loss_kind_name((enum decode_loss_kind)k));
+        set_row(t, label, (guint)l->n[k]);
+    }
+    enum smbscope_verdict verdict = row_count(v, "fail") ? SMBSCOPE_VERDICT_FAIL
+                                    : (row_count(v, "inconclusive") || decode_loss_total(l)) ? SMBSCOPE_VERDICT_INCONCLUSIVE
+                                    : SMBSCOPE_VERDICT_PASS;
+    char *label = g_strdup_printf("verdict %s", smbscope_verdict_name(verdict));
+    relabel(t, &capture_label, label);
+    g_free(label);
+}
+
 static tap_packet_status stats_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
                                       const void *data, tap_flags_t flags _U_)
 {
     stat_data_t *sd = (stat_data_t *)tapdata;
     const struct smbscope_tap_rec *rec = (const struct smbscope_tap_rec *)data;
-    if (!sd || !rec || !rec->conv)
+    if (!sd || !rec)
         return TAP_PACKET_DONT_REDRAW;
     stat_tap_table_ui *ui = sd->stat_tap_data;
-    if (rec->transport) {
+    if (rec->conv && rec->transport) {
         struct counted *c = counted_for(rec->conv);
         relabel(table_of(ui, T_TRANSPORT), &c->transport, rec->transport);
         relabel(table_of(ui, T_DIALECT), &c->dialect, rec->dialect ? rec->dialect : NO_DIALECT);
@@ -128,6 +177,11 @@ static tap_packet_status stats_packet(void *tapdata, packet_info *pinfo _U_, epa
     /* The flow this packet answered (a broadcast query) changed state too. */
     if (rec->also && rec->also_service)
         count_netbios(ui, rec->also, rec->also_service, rec->also_state);
+    if (rec->verdict)
+        relabel(table_of(ui, T_VERDICT), &counted_for(rec->conv)->verdict, rec->verdict);
+    if (rec->also && rec->also_verdict)
+        relabel(table_of(ui, T_VERDICT), &counted_for(rec->also)->verdict, rec->also_verdict);
+    count_capture(ui);
     return TAP_PACKET_REDRAW;
 }
 
@@ -137,6 +191,9 @@ static void stats_init(stat_tap_table_ui *ui)
     table_of(ui, T_TRANSPORT);
     table_of(ui, T_DIALECT);
     table_of(ui, T_NETBIOS);
+    table_of(ui, T_VERDICT);
+    /* Nothing of interest in the capture is a pass, as for the command. */
+    relabel(table_of(ui, T_CAPTURE), &capture_label, "verdict pass");
 }
 
 static void stats_reset(stat_tap_table *t)

@@ -80,6 +80,7 @@ struct smbscope_conv *smbscope_udpflow_get(const address *client, guint32 cport,
     c = wmem_new0(wmem_file_scope(), struct smbscope_conv);
     c->is_tcp = false;
     c->first_frame = frame;
+    smbscope_capture_track(c);
     copy_address_wmem(wmem_file_scope(), &c->client, client);
     copy_address_wmem(wmem_file_scope(), &c->udp_server, server);
     c->client_port = (guint16)cport;

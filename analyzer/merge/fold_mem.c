@@ -10,9 +10,14 @@
 #include "distinct.h"
 #include "hosts.h"
 #include "ipfrag.h"
+#include "jobs.h"
+#include "mstate_xchg.h"
 #include "netbios.h"
 #include "quic_table.h"
 #include "rdma.h"
+#include "mstate_join_hs.h"
+#include "mstate_join_quic.h"
+#include "mstate_join_syn.h"
 #include "smb_hosts.h"
 
 /* An exact set's hashes added, or the registers united (kdistinct). */
@@ -61,6 +66,9 @@ static void fold_run(struct analysis *dst, struct analysis *src)
             break;
         g_array_append_val(dst->tails, g_array_index(src->tails, struct analysis_tail, i));
     }
+    syn_flows_fold_mem(dst, src);
+    quic_tails_fold_mem(dst, src);
+    hs_edges_fold_mem(dst, src);
 }
 
 static void fold_census(struct census *dst, const struct census *src)
@@ -93,30 +101,12 @@ static int64_t first_syn(const struct census_pair *p)
 
 static gint pair_order(gconstpointer pa, gconstpointer pb)
 {
-    const struct census_pair *a = *(const struct census_pair *const *)pa, *b = *(const struct census_pair *const *)pb;
+    const struct census_pair *a = pa, *b = pb;
     int64_t x = first_syn(a), y = first_syn(b);
     if (x != y)
         return x < y ? -1 : 1;
     int c = memcmp(&a->client, &b->client, sizeof a->client);
     return c ? c : memcmp(&a->server, &b->server, sizeof a->server);
-}
-
-/* The SYN pairs of every src in order of their first SYN across them all:
- * the capped table tracks the pairs one run would (its first), and counts
- * the SYNs of the rest as that run does. */
-static void fold_pairs(struct census *dst, struct analysis *const *src, unsigned n)
-{
-    GPtrArray *order = g_ptr_array_new();
-    for (unsigned k = 0; k < n; k++)
-        for (uint32_t s = 0; s < census_pair_slots(src[k]->census); s++) {
-            const struct census_pair *p = census_pair_at(src[k]->census, s);
-            if (p)
-                g_ptr_array_add(order, (gpointer)(uintptr_t)p);
-        }
-    g_ptr_array_sort(order, pair_order);
-    for (guint i = 0; i < order->len; i++)
-        census_fold_pair(dst, g_ptr_array_index(order, i));
-    g_ptr_array_free(order, TRUE);
 }
 
 static void fold_netbios(struct nb_ledger *dst, struct nb_ledger *src)
@@ -149,81 +139,41 @@ static const struct conn_groups *core_groups(const struct analysis *a)
     return a->core_groups ? a->core_groups : a->groups;
 }
 
-struct group_ref {
-    const struct conn_group *g;
-};
+static const struct smb_hosts *core_smb_hosts(const struct analysis *a)
+{
+    return a->core_hosts ? a->core_hosts : a->smb_hosts;
+}
 
 /* First-seen order, ties by key: the order the state lists groups in (a
  * capped table keeps the first it is given). */
 static gint group_order(gconstpointer pa, gconstpointer pb)
 {
-    const struct conn_group *a = ((const struct group_ref *)pa)->g, *b = ((const struct group_ref *)pb)->g;
+    const struct conn_group *a = pa, *b = pb;
     if (a->first_ts != b->first_ts)
         return a->first_ts < b->first_ts ? -1 : 1;
     return memcmp(&a->key, &b->key, sizeof a->key);
 }
 
-/* The groups of every src into dst in that order, across them all. */
-static void fold_groups(struct analysis *dst, struct analysis *const *src, unsigned n)
-{
-    GArray *order = g_array_new(FALSE, FALSE, sizeof(struct group_ref));
-    for (unsigned k = 0; k < n; k++) {
-        const struct conn_groups *groups = core_groups(src[k]);
-        for (uint32_t i = 0; i < conn_groups_count(groups); i++) {
-            struct group_ref r = { conn_groups_at(groups, i) };
-            g_array_append_val(order, r);
-        }
-    }
-    g_array_sort(order, group_order);
-    for (guint i = 0; i < order->len; i++)
-        conn_groups_add_group(dst->groups, g_array_index(order, struct group_ref, i).g);
-    g_array_free(order, TRUE);
-}
-
-struct host_ref {
-    const struct host_rec *r;
-    const struct smb_host *x;
-};
-
 static gint host_order(gconstpointer pa, gconstpointer pb)
 {
-    const struct host_rec *a = ((const struct host_ref *)pa)->r, *b = ((const struct host_ref *)pb)->r;
+    const struct host_rec *a = pa, *b = pb;
     if (a->first_seen != b->first_seen)
         return a->first_seen < b->first_seen ? -1 : 1;
     return memcmp(&a->addr, &b->addr, sizeof a->addr);
 }
 
-/* The SMB hosts of every src (without the edge connections) in first-seen
- * order across them all: the capped table records the hosts one run would. */
-static void fold_smb_hosts(struct analysis *dst, struct analysis *const *src, unsigned n)
-{
-    GArray *order = g_array_new(FALSE, FALSE, sizeof(struct host_ref));
-    for (unsigned k = 0; k < n; k++) {
-        const struct smb_hosts *hosts = src[k]->core_hosts ? src[k]->core_hosts : src[k]->smb_hosts;
-        for (uint32_t i = 0; i < smb_hosts_size(hosts); i++) {
-            struct host_ref h;
-            h.x = smb_hosts_at(hosts, i, &h.r);
-            if (h.r && h.x)
-                g_array_append_val(order, h);
-        }
-    }
-    g_array_sort(order, host_order);
-    for (guint i = 0; i < order->len; i++)
-        smb_hosts_fold(dst->smb_hosts, g_array_index(order, struct host_ref, i).r,
-                       g_array_index(order, struct host_ref, i).x);
-    g_array_free(order, TRUE);
-}
-
 static void fold_conns(struct analysis *dst, struct analysis *src)
 {
-    const struct smb_hosts *hosts = src->core_hosts ? src->core_hosts : src->smb_hosts;
-    smb_hosts_fold_unrecorded(dst->smb_hosts, smb_hosts_unrecorded(hosts));
+    smb_hosts_fold_unrecorded(dst->smb_hosts, smb_hosts_unrecorded(core_smb_hosts(src)));
     dst->edges_joined += src->edges_joined;
     dst->edges_unjoinable += src->edges_unjoinable;
     for (guint i = 0; src->edges && i < src->edges->len; i++) {
         const struct conn_summary *cs = &g_array_index(src->edges, struct conn_summary, i);
         if (dst->edges->len < 16 * ANALYSIS_MAX_EDGES) {
             g_array_append_val(dst->edges, *cs);
+            guint x = mstate_xchg_find(src, cs);
+            if (x != G_MAXUINT)
+                mstate_xchg_put(dst, cs, &((const struct mstate_xchg *)g_ptr_array_index(src->edge_xchg, x))->x);
         } else { /* the bound merge has (mstate_fold_edges) */
             dst->edges_unjoinable++;
             conn_groups_add(dst->groups, cs);
@@ -237,17 +187,196 @@ static void fold_conns(struct analysis *dst, struct analysis *src)
     g_ptr_array_set_size(src->conns, 0);
 }
 
-void fold_mem_many(struct analysis *dst, struct analysis *const *src, unsigned n)
+/* --- the capped tables, in first-seen order across every src ------------ */
+
+/* What a capped table is folded from: one analysis' entries, each with
+ * its index in the table (SMB hosts are folded from it). */
+enum fold_table { FT_PAIRS, FT_GROUPS, FT_HOSTS, FT_COUNT };
+
+struct fold_ref {
+    const void *e; /* what the table's order compares */
+    guint i;
+};
+
+struct fold_order {
+    const struct analysis *src;
+    guint size[FT_COUNT];   /* slots of each table */
+    GArray *refs[FT_COUNT]; /* struct fold_ref in first-seen order (ORDER[t]); NULL: the table is */
+};
+
+/* The entry at index i of table t of src: what the comparators take. */
+static const void *entry(const struct analysis *src, enum fold_table t, guint i)
 {
-    fold_groups(dst, src, n);
-    fold_pairs(dst->census, src, n);
-    fold_smb_hosts(dst, src, n);
+    const struct host_rec *r = NULL;
+    switch (t) {
+    case FT_PAIRS:
+        return census_pair_at(src->census, i);
+    case FT_GROUPS:
+        return conn_groups_at(core_groups(src), i);
+    default: /* a record with its host */
+        return smb_hosts_at(core_smb_hosts(src), i, &r) ? r : NULL;
+    }
+}
+
+static const GCompareFunc ORDER[FT_COUNT] = { pair_order, group_order, host_order };
+
+static gint ref_order(gconstpointer pa, gconstpointer pb, gpointer data)
+{
+    return (*(GCompareFunc *)data)(((const struct fold_ref *)pa)->e, ((const struct fold_ref *)pb)->e);
+}
+
+struct fold_order *fold_mem_order(const struct analysis *src)
+{
+    struct fold_order *o = g_new0(struct fold_order, 1);
+    o->src = src;
+    o->size[FT_PAIRS] = census_pair_slots(src->census);
+    o->size[FT_GROUPS] = conn_groups_count(core_groups(src));
+    o->size[FT_HOSTS] = smb_hosts_size(core_smb_hosts(src));
+    for (int t = 0; t < FT_COUNT; t++) {
+        /* in order already (SMB hosts are, unless the clock stepped back):
+         * no list, the table is walked as it is */
+        guint n = 0;
+        bool sorted = true;
+        const void *prev = NULL;
+        for (guint i = 0; i < o->size[t]; i++) {
+            const void *e = entry(src, t, i);
+            if (!e)
+                continue;
+            sorted = sorted && (!prev || ORDER[t](prev, e) < 0);
+            prev = e;
+            n++;
+        }
+        if (sorted)
+            continue;
+        o->refs[t] = g_array_sized_new(FALSE, FALSE, sizeof(struct fold_ref), n);
+        for (guint i = 0; i < o->size[t]; i++) {
+            struct fold_ref r = { entry(src, t, i), i };
+            if (r.e)
+                g_array_append_val(o->refs[t], r);
+        }
+        GCompareFunc cmp = ORDER[t];
+        g_array_sort_with_data(o->refs[t], ref_order, &cmp);
+    }
+    return o;
+}
+
+void fold_order_free(struct fold_order *o)
+{
+    if (!o)
+        return;
+    for (int t = 0; t < FT_COUNT; t++)
+        if (o->refs[t])
+            g_array_free(o->refs[t], TRUE);
+    g_free(o);
+}
+
+/* Table t's entry i of src into dst. */
+static void take(struct analysis *dst, const struct analysis *src, enum fold_table t, guint i)
+{
+    const struct host_rec *r = NULL;
+    switch (t) {
+    case FT_PAIRS:
+        census_fold_pair(dst->census, census_pair_at(src->census, i));
+        break;
+    case FT_GROUPS:
+        conn_groups_add_group(dst->groups, conn_groups_at(core_groups(src), i));
+        break;
+    default: {
+        const struct smb_host *x = smb_hosts_at(core_smb_hosts(src), i, &r);
+        smb_hosts_fold(dst->smb_hosts, r, x);
+        break;
+    }
+    }
+}
+
+/* The next entry of table t of o in first-seen order (*pos: how far). */
+static bool next_ref(const struct fold_order *o, enum fold_table t, guint *pos, struct fold_ref *r)
+{
+    if (o->refs[t]) {
+        if (*pos == o->refs[t]->len)
+            return false;
+        *r = g_array_index(o->refs[t], struct fold_ref, (*pos)++);
+        return true;
+    }
+    while (*pos < o->size[t]) {
+        r->i = (*pos)++;
+        if ((r->e = entry(o->src, t, r->i)))
+            return true;
+    }
+    return false;
+}
+
+/* Table t of every order[k] merged into dst in first-seen order; ties in
+ * k order (one sort over them all, concatenated).  Each list is freed when
+ * done (the fold's peak memory is at its end). */
+static void merge_table(struct analysis *dst, struct fold_order *const *order, unsigned n, enum fold_table t)
+{
+    guint pos[JOBS_MAX] = { 0 };
+    struct fold_ref head[JOBS_MAX];
+    bool have[JOBS_MAX];
+    for (unsigned k = 0; k < n; k++)
+        have[k] = next_ref(order[k], t, &pos[k], &head[k]);
+    for (;;) {
+        int best = -1;
+        for (unsigned k = 0; k < n; k++)
+            if (have[k] && (best < 0 || ORDER[t](head[k].e, head[best].e) < 0))
+                best = (int)k;
+        if (best < 0)
+            break;
+        take(dst, order[best]->src, t, head[best].i);
+        have[best] = next_ref(order[best], t, &pos[best], &head[best]);
+    }
+    for (unsigned k = 0; k < n; k++)
+        if (order[k]->refs[t]) {
+            g_array_free(order[k]->refs[t], TRUE);
+            order[k]->refs[t] = NULL;
+        }
+}
+
+struct ordered_fold {
+    struct analysis *dst;
+    struct fold_order *const *order;
+    unsigned n;
+};
+
+/* The groups and the SMB hosts (apart from the SYN pairs: dst's tables
+ * these touch are their own, so the two may run at once). */
+static gpointer fold_groups_hosts(gpointer data)
+{
+    struct ordered_fold *f = data;
+    merge_table(f->dst, f->order, f->n, FT_GROUPS);
+    merge_table(f->dst, f->order, f->n, FT_HOSTS);
+    return NULL;
+}
+
+void fold_mem_many(struct analysis *dst, struct analysis *const *src, struct fold_order *const *order, unsigned n)
+{
+    g_assert(n <= JOBS_MAX);
+    struct fold_order *own[JOBS_MAX] = { NULL };
+    if (!order) {
+        for (unsigned k = 0; k < n; k++)
+            own[k] = fold_mem_order(src[k]);
+        order = own;
+    }
+    /* Several: groups and SMB hosts on a second thread while this one folds
+     * the SYN pairs and the rest; the connections (they add to groups and
+     * SMB hosts past the edge bound) after both. */
+    struct ordered_fold f = { dst, order, n };
+    GThread *th = n > 1 ? g_thread_new("smbscope-fold", fold_groups_hosts, &f) : NULL;
+    if (!th)
+        fold_groups_hosts(&f);
+    merge_table(dst, order, n, FT_PAIRS);
     for (unsigned k = 0; k < n; k++) {
         fold_run(dst, src[k]);
         fold_census(dst->census, src[k]->census);
         fold_netbios(dst->ledger, src[k]->ledger);
-        fold_conns(dst, src[k]);
     }
+    if (th)
+        g_thread_join(th);
+    for (unsigned k = 0; k < n; k++)
+        fold_conns(dst, src[k]);
+    for (unsigned k = 0; k < n; k++)
+        fold_order_free(own[k]);
 }
 
-void fold_mem(struct analysis *dst, struct analysis *src) { fold_mem_many(dst, &src, 1); }
+void fold_mem(struct analysis *dst, struct analysis *src) { fold_mem_many(dst, &src, NULL, 1); }

@@ -19,10 +19,19 @@
  * configuration).  src's inputs and kept connections move to dst; free src
  * afterwards as usual. */
 void fold_mem(struct analysis *dst, struct analysis *src);
-/* Several at once: their groups, SYN pairs and SMB hosts go into dst's
- * capped tables in first-seen order across them all, so that a cap keeps
- * what one run over their packets together keeps (for groups as closely as
- * order can: a run makes them as connections close). */
-void fold_mem_many(struct analysis *dst, struct analysis *const *src, unsigned n);
+/* One analysis' groups, SYN pairs and SMB hosts sorted in the order they
+ * are folded in (first seen): built by fold_mem_order() on the thread that
+ * made the analysis (the sorting then runs in parallel), merged by
+ * fold_mem_many(). */
+struct fold_order;
+struct fold_order *fold_mem_order(const struct analysis *src);
+void fold_order_free(struct fold_order *o);
+/* Several at once (n <= JOBS_MAX): their groups, SYN pairs and SMB hosts
+ * go into dst's capped tables in first-seen order across them all, so that
+ * a cap keeps what one run over their packets together keeps (for groups
+ * as closely as order can: a run makes them as connections close).  order:
+ * fold_mem_order() of each src, or NULL to make them here.  With n > 1 the
+ * groups and SMB hosts are folded on a second thread meanwhile. */
+void fold_mem_many(struct analysis *dst, struct analysis *const *src, struct fold_order *const *order, unsigned n);
 
 #endif

@@ -14,6 +14,7 @@
 #include "mstate.h"
 #include "quic_crypto.h"
 #include "session.h"
+#include "session_priv.h"
 #include "split.h"
 
 struct job {
@@ -144,6 +145,9 @@ int jobs_main(const struct config *cfg)
         fprintf(stderr, "smbscope: libgcrypt could not be initialised (QUIC)\n");
         return 2;
     }
+    /* the empty array every connection shares, made before the threads:
+     * GLib's g_once inside it is invisible to ThreadSanitizer */
+    session_empty_array();
     int status = 2;
     struct analysis a;
     char err[512];

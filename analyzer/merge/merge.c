@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "analysis.h"
 #include "conn_groups.h"
@@ -12,6 +15,9 @@
 #include "hosts.h"
 #include "mstate.h"
 #include "mstate_edges.h"
+#include "mstate_join_hs.h"
+#include "mstate_join_quic.h"
+#include "mstate_join_syn.h"
 #include "smb_hosts.h"
 #include "netbios.h"
 #include "run.h"
@@ -410,6 +416,13 @@ int merge_main(const struct config *given)
             return 2;
         }
         detail_trim(&a);
+#ifdef __GLIBC__
+        /* the report's tree is freed: give its pages back before the next
+         * one is parsed (glibc keeps them otherwise, and the next tree and
+         * the growing merged tables land beside them: ten 1 GiB-capture
+         * part reports peaked 3.2 MiB higher without) */
+        malloc_trim(0);
+#endif
     }
     merge_finish(&a);
     int status = merge_report(cfg, &a);
@@ -446,7 +459,10 @@ static void canonical_groups(struct analysis *a)
 void merge_finish(struct analysis *a)
 {
     mstate_clocks_finish(a);
+    mstate_join_hs(a); /* before the edges join: a part seen from its start joins the next */
     mstate_join_edges(a);
+    mstate_join_syn_flows(a);
+    mstate_join_quic(a);
     analysis_fold_edges(a);
     canonical_groups(a);
     detail_limit(a);

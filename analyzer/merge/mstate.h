@@ -22,7 +22,7 @@
 #include "jget.h"
 #include "json.h"
 
-#define MSTATE_FORMAT 3
+#define MSTATE_FORMAT 4
 
 /* Caps that keep the state of a run of any size small (README: merge):
  * past them records are folded, their counts kept and reported. */
@@ -49,6 +49,12 @@ char *mstate_node_text(JsonNode *n);
  * no cap) or {"hll": hex, "counted": n}; read back: its hashes added, or
  * its registers united into d (a count past the cap becomes an estimate). */
 void mstate_put_distinct(struct json *b, const char *k, const struct distinct *d, uint32_t exact_cap);
+/* The members of a NetBIOS row and of a NetBIOS host record, in the
+ * order of their compact arrays. */
+#define MSTATE_NB_ROW_FIELDS 23
+#define MSTATE_HOST_FIELDS 10
+extern const char *const mstate_nb_row_fields[MSTATE_NB_ROW_FIELDS];
+extern const char *const mstate_host_fields[MSTATE_HOST_FIELDS];
 /* The NetBIOS rows, overflow, non-IP counts and hosts (mstate_nb.c). */
 void mstate_build_netbios(struct json *b, const struct analysis *a);
 void mstate_get_distinct(struct jget *g, const struct jpath *p, JsonObject *parent, const char *k,

@@ -12,7 +12,11 @@
 #include "mstate.h"
 #include "mstate_canon.h"
 #include "mstate_edges.h"
+#include "mstate_join_hs.h"
+#include "mstate_join_quic.h"
+#include "mstate_join_syn.h"
 #include "mstate_tails.h"
+#include "mstate_xchg.h"
 #include "smb_hosts.h"
 
 #define MAX_GROUPS (1u << 20)
@@ -279,6 +283,10 @@ void mstate_build_conns(struct json *b, const struct analysis *a)
     kint(b, "edges_joined", a->edges_joined);
     mstate_build_edges(b, a);
     mstate_build_tails(b, a);
+    mstate_build_syn_flows(b, a);
+    mstate_build_quic_tails(b, a);
+    mstate_build_edge_seqs(b, a);
+    mstate_build_xchg(b, a);
 }
 
 /* An address element; null: the one given (family 0 when none). */
@@ -458,6 +466,10 @@ void mstate_fold_conns(struct jget *g, const struct jpath *p, struct analysis *a
     a->edges_joined += jget_u64(g, p, st, "edges_joined", INT64_MAX);
     mstate_fold_edges(g, p, a, st);
     mstate_fold_tails(g, p, a, st);
+    mstate_fold_syn_flows(g, p, a, st);
+    mstate_fold_quic_tails(g, p, a, st);
+    mstate_fold_edge_seqs(g, p, a, st);
+    mstate_fold_xchg(g, p, a, st);
     uint64_t detailed = jget_u64(g, p, st, "conns_detailed", MAX_DETAIL);
     a->conns_omitted += jget_u64(g, p, st, "conns_omitted", INT64_MAX);
     if (!detail) /* --jobs: the detail travels as the connections themselves (jobs.c) */

@@ -8,8 +8,13 @@
 
 #include <json-glib/json-glib.h>
 
+#include "classify.h"
 #include "fmt.h"
+#include "mstate_join_enc.h"
+#include "mstate_join_rdma.h"
+#include "session_enc.h"
 #include "session.h"
+#include "verdict.h"
 
 static bool same_str(JsonObject *o, const char *k, const char *want)
 {
@@ -133,8 +138,136 @@ static void merge_sessions(JsonObject *early, JsonObject *late)
     }
 }
 
+/* The NEGOTIATE members of a connections[] entry (report_json_conn.c:
+ * conn_negotiate(), conn_security()), by side: those the entry always
+ * has (the request's offers: join_negotiate()), those written only once that side was seen (in this order after
+ * "capabilities"), and the members of the objects that hold both sides. */
+static const char *const response_set[] = { "dialect", "smb_version" };
+static const char *const only_when_seen[] = { "client_guid", "server_guid", "max_read", "max_write", "max_transact",
+                                              "large_mtu" };
+#define REQUEST_ONLY 1 /* only_when_seen[0]: the request's; the others the response's */
+static const struct {
+    const char *obj, *req, *resp;
+} both_sides[] = { { "security_mode", "client", "server" }, { "capabilities", "client", "server" },
+                   { "negotiate_contexts", "request", "response" } };
+
+static void copy_member(JsonObject *dst, JsonObject *src, const char *k)
+{
+    JsonNode *n = src ? json_object_get_member(src, k) : NULL;
+    if (dst && n)
+        json_object_set_member(dst, k, json_node_copy(n)); /* an existing member keeps its place */
+}
+
+static bool has_elements(JsonObject *o, const char *k)
+{
+    JsonNode *n = json_object_get_member(o, k);
+    return n && JSON_NODE_HOLDS_ARRAY(n) && json_array_get_length(json_node_get_array(n)) > 0;
+}
+
+static void move_to_end(JsonObject *e, const char *key)
+{
+    JsonNode *n = json_object_get_member(e, key);
+    if (!n)
+        return;
+    n = json_node_copy(n);
+    json_object_remove_member(e, key);
+    json_object_set_member(e, key, n);
+}
+
+/* The members just added go right after `after`, in their order, and the
+ * members that followed it after them (the entry's member order is the
+ * writer's). */
+static void reorder_after(JsonObject *e, const char *after, const char *const *added, size_t n_added)
+{
+    GList *list = json_object_get_members(e);
+    GPtrArray *keys = g_ptr_array_new_with_free_func(g_free); /* copies: moving a member frees its key */
+    for (GList *k = list; k; k = k->next)
+        g_ptr_array_add(keys, g_strdup(k->data));
+    g_list_free(list);
+    bool moving = false;
+    for (guint i = 0; i < keys->len; i++) {
+        const char *k = g_ptr_array_index(keys, i);
+        bool is_added = false;
+        for (size_t a = 0; a < n_added; a++)
+            is_added |= strcmp(k, added[a]) == 0;
+        if (is_added)
+            continue;
+        if (moving)
+            move_to_end(e, k);
+        if (strcmp(k, after) == 0) {
+            moving = true;
+            for (size_t a = 0; a < n_added; a++)
+                move_to_end(e, added[a]);
+        }
+    }
+    g_ptr_array_free(keys, TRUE);
+}
+
+/* A NEGOTIATE the late part saw is the connection's last (a request
+ * there: the client's side is its; a response: the server's side, the
+ * dialect), the early part's members stand for what the late part did not
+ * see; signing required when either side asked. */
+static void join_negotiate(JsonObject *e, JsonObject *l, const struct conn_summary *joined)
+{
+    JsonNode *ld = json_object_get_member(l, "dialect");
+    bool resp = ld && !JSON_NODE_HOLDS_NULL(ld);
+    bool req = json_object_has_member(l, "client_guid") || has_elements(l, "dialects_offered") ||
+               has_elements(l, "smb1_dialects_offered");
+    if (!req && !resp)
+        return;
+    /* an SMB2 request after an SMB1 one: the SMB1 list stays, the SMB2 offer is the new one */
+    if (has_elements(l, "smb1_dialects_offered"))
+        copy_member(e, l, "smb1_dialects_offered");
+    if (has_elements(l, "dialects_offered")) {
+        copy_member(e, l, "dialects_offered");
+        copy_member(e, l, "dialects_offered_from_smb1");
+    }
+    for (size_t i = 0; resp && i < G_N_ELEMENTS(response_set); i++)
+        copy_member(e, l, response_set[i]);
+    for (size_t i = 0; i < G_N_ELEMENTS(only_when_seen); i++)
+        if (i < REQUEST_ONLY ? req : resp)
+            copy_member(e, l, only_when_seen[i]);
+    for (size_t i = 0; i < G_N_ELEMENTS(both_sides); i++) {
+        JsonObject *eo = sub_obj(e, both_sides[i].obj), *lo = sub_obj(l, both_sides[i].obj);
+        if (!eo || !lo)
+            continue;
+        JsonObject *o = json_object_new(); /* request side, then response side */
+        copy_member(o, req ? lo : eo, both_sides[i].req);
+        copy_member(o, resp ? lo : eo, both_sides[i].resp);
+        json_object_set_object_member(e, both_sides[i].obj, o);
+    }
+    if (resp) {
+        copy_member(sub_obj(e, "signing"), sub_obj(l, "signing"), "mode");
+        copy_member(sub_obj(e, "encryption"), sub_obj(l, "encryption"), "cipher");
+    }
+    JsonObject *sg = sub_obj(e, "signing");
+    if (sg && joined->signing == CONN_SIGNING_REQUIRED)
+        json_object_set_string_member(sg, "mode", "required");
+    reorder_after(e, "capabilities", only_when_seen, G_N_ELEMENTS(only_when_seen));
+}
+
+static void emit_finding(const char *text, void *arg) { json_array_add_string_element(arg, text); }
+
+/* What the joined connection as a whole tells (report_json_conn.c: its
+ * findings; session.c: SMB 3.0/3.0.2 encrypt with AES-128-CCM only). */
+static void judge_entry(JsonObject *e, const struct conn_summary *j)
+{
+    JsonArray *f = json_array_new();
+    JsonObject *st = sub_obj(e, "stream");
+    uint64_t gaps = st ? (uint64_t)json_object_get_int_member_with_default(st, "gaps", 0) : j->gaps;
+    verdict_conn_findings_of(j->transport, j->evidence, j->dialect, j->server_port, gaps, j->smb_version,
+                             emit_finding, f);
+    json_object_set_array_member(e, "findings", f);
+    JsonObject *en = sub_obj(e, "encryption");
+    JsonNode *c = en ? json_object_get_member(en, "cipher") : NULL;
+    if (c && JSON_NODE_HOLDS_NULL(c) && json_object_get_boolean_member_with_default(en, "encrypted", false) &&
+        (j->dialect == 0x0300 || j->dialect == 0x0302))
+        json_object_set_string_member(en, "cipher", "AES-128-CCM");
+}
+
 static void merge_into(JsonObject *e, JsonObject *l, bool swapped, const struct conn_summary *joined)
 {
+    join_negotiate(e, l, joined);
     char t[FMT_TIME_LEN];
     json_object_set_string_member(e, "last_seen", fmt_time(joined->last_ts, t));
     JsonObject *es = sub_obj(e, "stream"), *ls = sub_obj(l, "stream");
@@ -157,7 +290,14 @@ static void merge_into(JsonObject *e, JsonObject *l, bool swapped, const struct 
     JsonObject *en = sub_obj(e, "nbss"), *ln = sub_obj(l, "nbss");
     add_all(en ? sub_obj(en, "types") : NULL, ln ? sub_obj(ln, "types") : NULL);
     merge_sessions(e, l);
+    mstate_join_enc_unseen(e, l);
+    mstate_join_smb_direct(e, l);
+    if (json_object_has_member(e, "transport_evidence")) { /* what the late part saw adds (mstate_join_parts) */
+        char ev[256];
+        json_object_set_string_member(e, "transport_evidence", transport_evidence_text(joined->evidence, ev, sizeof ev));
+    }
     append_new(e, l, "shares");
+    judge_entry(e, joined);
 }
 
 /* The kept connection (--jobs moves them, not their JSON) of a part. */
@@ -192,6 +332,7 @@ static bool join_conns(struct analysis *a, const struct conn_summary *early, con
         e->close_reason = l->close_reason; /* static names (flow.c) */
         e->signed_pdus += l->signed_pdus;
         e->encrypted_pdus += l->encrypted_pdus;
+        session_enc_unseen_join(e, l);
     }
     g_ptr_array_remove_index(a->conns, li); /* frees it */
     return true;
@@ -220,6 +361,13 @@ void mstate_detail_join(struct analysis *a, const struct conn_summary *early, co
         merge_into(json_node_get_object(g_ptr_array_index(d, ei)), json_node_get_object(g_ptr_array_index(d, li)),
                    es != ls, joined);
     g_ptr_array_remove_index(d, li);
+}
+
+JsonObject *mstate_detail_entry(struct analysis *a, const struct conn_summary *cs)
+{
+    bool swapped;
+    guint i = find_entry(a->conn_detail_json, cs, &swapped);
+    return i == G_MAXUINT ? NULL : json_node_get_object(g_ptr_array_index(a->conn_detail_json, i));
 }
 
 void mstate_detail_set_end(struct analysis *a, const struct conn_summary *cs, const char *reason)

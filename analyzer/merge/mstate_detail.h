@@ -5,6 +5,8 @@
 #include "analysis.h"
 #include "conn_summary.h"
 
+#include <json-glib/json-glib.h>
+
 /* early and late were joined into joined: their entries in
  * a->conn_detail_json become one (the late one removed), or when the late
  * part was not detailed, one connection less is counted as omitted. */
@@ -18,5 +20,9 @@ void mstate_detail_set_end(struct analysis *a, const struct conn_summary *cs, co
  * each way (c2s: from early's client) and end. */
 void mstate_detail_tail(struct analysis *a, const struct conn_summary *early, const struct conn_summary *joined,
                         uint64_t c2s, uint64_t s2c);
+
+/* The connections[] entry of cs carried from a report, NULL when it was
+ * not detailed there. */
+JsonObject *mstate_detail_entry(struct analysis *a, const struct conn_summary *cs);
 
 #endif

@@ -7,6 +7,7 @@
 #include "fmt.h"
 #include "mstate_detail.h"
 #include "mstate_tails.h"
+#include "mstate_xchg.h"
 #include "smb_hosts.h"
 
 /* An edge connection is one compact array (thousands of them must stay
@@ -223,7 +224,9 @@ static bool same_ends(const struct conn_summary *a, const struct conn_summary *b
  * the second was first seen mid-stream, not before the first's last packet. */
 static bool continues(const struct conn_summary *early, const struct conn_summary *late)
 {
-    return same_ends(early, late) && strcmp(early->close_reason, "end") == 0 &&
+    bool open = strcmp(early->close_reason, "end") == 0 ||
+                (early->carrier == CONN_CARRIER_UDP && strcmp(early->close_reason, "end of capture") == 0); /* RoCEv2 */
+    return same_ends(early, late) && open &&
            !(late->flags & CONN_F_START_SEEN) && late->first_ts >= early->last_ts;
 }
 
@@ -247,17 +250,25 @@ void mstate_join_parts(struct conn_summary *out, const struct conn_summary *earl
         j.flags &= (uint16_t)~CONN_F_AUTH_UNSEEN;
     /* The late part was named from its middle: the early part's evidence
      * of how it started stands, and what framing the late part saw adds. */
-    j.evidence |= late->evidence & ~(uint32_t)EV_NO_TCP_HANDSHAKE;
+    uint32_t lev = late->evidence & ~(uint32_t)EV_NO_TCP_HANDSHAKE;
+    if (j.transport == TRANSPORT_DIRECT && (lev & EV_NBSS_KEEPALIVE)) { /* classify.c: keep-alives on direct */
+        lev = (lev & ~(uint32_t)EV_NBSS_KEEPALIVE) | EV_KEEPALIVE_ON_DIRECT;
+        j.findings |= 1u << FINDING_KEEPALIVE_ON_DIRECT;
+    }
+    j.evidence |= lev;
     if (j.transport == TRANSPORT_UNKNOWN_START)
         j.transport = late->transport;
-    if (!j.dialect) {
+    /* A NEGOTIATE answered in the late part is the connection's last one
+     * (a multi-protocol negotiate: SMB1, then SMB2), its signing required
+     * when either side asked. */
+    if (late->dialect || (!j.dialect && !j.dialect_text[0])) { /* an SMB1 dialect is text only */
         j.dialect = late->dialect;
         memcpy(j.dialect_text, late->dialect_text, sizeof j.dialect_text);
     }
-    if (!j.smb_version)
+    if (late->smb_version && (late->dialect || !j.smb_version))
         j.smb_version = late->smb_version;
-    if (j.signing == CONN_SIGNING_UNKNOWN)
-        j.signing = late->signing;
+    if (late->signing && (late->dialect || j.signing == CONN_SIGNING_UNKNOWN))
+        j.signing = (j.flags & CONN_F_SIGNING_REQUIRED) ? CONN_SIGNING_REQUIRED : late->signing;
     if (j.auth == CONN_AUTH_NONE) {
         j.auth = late->auth;
         j.auth_mech = late->auth_mech;
@@ -305,8 +316,9 @@ void mstate_join_edges(struct analysis *a)
     for (guint i = 1; i <= in->len; i++) {
         const struct conn_summary *next = i < in->len ? &g_array_index(in, struct conn_summary, i) : NULL;
         if (next && continues(&cur, next)) {
-            struct conn_summary j;
-            mstate_join_parts(&j, &cur, next, &a->cfg->policy);
+            struct conn_summary j, late = *next;
+            mstate_xchg_join(a, &cur, &late); /* an exchange cut between them, settled */
+            mstate_join_parts(&j, &cur, &late, &a->cfg->policy);
             mstate_detail_join(a, &cur, next, &j);
             cur = j;
             a->edges_joined++;

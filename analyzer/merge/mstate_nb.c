@@ -21,28 +21,59 @@
 #include "mstate_put.h"
 #include "netbios.h"
 
+/* A row and a host record are compact arrays (thousands of them: as
+ * objects with named members, json-glib's tree of them when merge reads
+ * the state was twice the size), their members named once in
+ * "row_fields" / "record_fields" (mstate_read.c checks the names). */
+const char *const mstate_nb_row_fields[MSTATE_NB_ROW_FIELDS] = {
+    "proto", "client", "client_port", "server", "server_port", "service", "packets", "bytes", "first_seen",
+    "last_seen", "syn", "synack", "rst_from_server", "icmp_refused", "server_spoke", "nbss_elsewhere", "requests",
+    "queries", "responses", "queries_answered", "queries_untracked", "names_dropped", "names",
+};
+const char *const mstate_host_fields[MSTATE_HOST_FIELDS] = {
+    "addr", "nb_roles", "services_sent", "refused", "nb_flows", "nb_flows_served", "nb_flows_unlisted",
+    "nb_packets_sent", "first_seen", "last_seen",
+};
+
+static void vaddr(struct json *b, const struct ip_addr *a)
+{
+    char buf[FMT_ADDR_LEN];
+    if (a->family)
+        json_str(b, fmt_addr(a, buf));
+    else
+        json_null(b);
+}
+
+static void names_of(struct json *b, const char *k, const char *const *names, size_t n)
+{
+    json_key(b, k);
+    json_begin_array(b);
+    for (size_t i = 0; i < n; i++)
+        json_str(b, names[i]);
+    json_end_array(b);
+}
+
 static void nb_row(struct json *b, const struct nb_flow *f)
 {
-    json_begin_object(b);
-    kint(b, "proto", f->proto);
-    kaddr(b, "client", &f->client);
-    kint(b, "client_port", f->client_port);
-    kaddr(b, "server", &f->server);
-    kint(b, "server_port", f->server_port);
-    kint(b, "service", (uint64_t)f->service);
-    KINTS(b, { "packets", f->packets }, { "bytes", f->bytes });
-    kts(b, "first_seen", f->first_seen);
-    kts(b, "last_seen", f->last_seen);
-    kbool(b, "syn", f->syn);
-    kbool(b, "synack", f->synack);
-    kbool(b, "rst_from_server", f->rst_from_server);
-    kbool(b, "icmp_refused", f->icmp_refused);
-    kbool(b, "server_spoke", f->server_spoke);
-    kbool(b, "nbss_elsewhere", f->nbss_elsewhere);
-    KINTS(b, { "requests", f->requests }, { "queries", f->queries }, { "responses", f->responses },
-          { "queries_answered", f->queries_answered }, { "queries_untracked", f->queries_untracked },
-          { "names_dropped", f->names_dropped });
-    json_key(b, "names");
+    json_begin_array(b);
+    json_uint(b, f->proto);
+    vaddr(b, &f->client);
+    json_uint(b, f->client_port);
+    vaddr(b, &f->server);
+    json_uint(b, f->server_port);
+    json_uint(b, (uint64_t)f->service);
+    json_uint(b, f->packets);
+    json_uint(b, f->bytes);
+    json_int(b, f->first_seen);
+    json_int(b, f->last_seen);
+    const bool flags[] = { f->syn, f->synack, f->rst_from_server, f->icmp_refused, f->server_spoke,
+                           f->nbss_elsewhere };
+    for (size_t i = 0; i < G_N_ELEMENTS(flags); i++)
+        json_uint(b, flags[i]);
+    const uint32_t counts[] = { f->requests, f->queries, f->responses, f->queries_answered, f->queries_untracked,
+                                f->names_dropped };
+    for (size_t i = 0; i < G_N_ELEMENTS(counts); i++)
+        json_uint(b, counts[i]);
     json_begin_array(b);
     for (guint i = 0; f->names && i < f->names->len; i++) {
         char *v = g_utf8_make_valid(g_ptr_array_index(f->names, i), -1);
@@ -50,7 +81,7 @@ static void nb_row(struct json *b, const struct nb_flow *f)
         g_free(v);
     }
     json_end_array(b);
-    json_end_object(b);
+    json_end_array(b);
 }
 
 struct rank {
@@ -138,6 +169,7 @@ static void rows(struct json *b, const struct analysis *a, struct nb_folds *fo)
     }
     uint32_t kept = n < MSTATE_NB_ROWS_CAP ? n : MSTATE_NB_ROWS_CAP;
     keep_first(r, n, kept);
+    names_of(b, "row_fields", mstate_nb_row_fields, MSTATE_NB_ROW_FIELDS);
     json_key(b, "rows");
     json_begin_array(b);
     for (uint32_t i = 0; i < kept; i++) {
@@ -166,14 +198,15 @@ static void rows(struct json *b, const struct analysis *a, struct nb_folds *fo)
 
 static void host_rec(struct json *b, const struct host_rec *r, uint32_t unlisted)
 {
-    json_begin_object(b);
-    kaddr(b, "addr", &r->addr);
-    KINTS(b, { "nb_roles", r->nb_roles }, { "services_sent", r->services_sent }, { "refused", r->refused },
-          { "nb_flows", r->nb_flows }, { "nb_flows_served", r->nb_flows_served },
-          { "nb_flows_unlisted", (uint64_t)r->nb_flows_unlisted + unlisted }, { "nb_packets_sent", r->nb_packets_sent });
-    kts(b, "first_seen", r->first_seen);
-    kts(b, "last_seen", r->last_seen);
-    json_end_object(b);
+    json_begin_array(b);
+    vaddr(b, &r->addr);
+    const uint64_t v[] = { r->nb_roles, r->services_sent, r->refused, r->nb_flows, r->nb_flows_served,
+                           (uint64_t)r->nb_flows_unlisted + unlisted, r->nb_packets_sent };
+    for (size_t i = 0; i < G_N_ELEMENTS(v); i++)
+        json_uint(b, v[i]);
+    json_int(b, r->first_seen);
+    json_int(b, r->last_seen);
+    json_end_array(b);
 }
 
 static void hosts(struct json *b, const struct analysis *a, const struct nb_folds *fo)
@@ -195,6 +228,7 @@ static void hosts(struct json *b, const struct analysis *a, const struct nb_fold
     keep_first(r, n, kept);
     json_key(b, "hosts");
     json_begin_object(b);
+    names_of(b, "record_fields", mstate_host_fields, MSTATE_HOST_FIELDS);
     json_key(b, "records");
     json_begin_array(b);
     for (uint32_t i = 0; i < kept; i++) {

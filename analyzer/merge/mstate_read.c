@@ -283,37 +283,86 @@ static void fold_census(struct jget *g, const struct jpath *p, struct analysis *
     }
 }
 
-static void read_row(struct jget *g, const struct jpath *ip, JsonObject *o, struct nb_flow *f)
+/* The member names of a compact array ("row_fields", "record_fields"):
+ * exactly the ones this smbscope writes. */
+static void check_fields(struct jget *g, const struct jpath *p, JsonObject *o, const char *k,
+                         const char *const *names, guint n)
+{
+    struct jpath fp;
+    jpath_key(&fp, p, k);
+    JsonArray *a = jget_arr(g, p, o, k, n);
+    bool same = a && json_array_get_length(a) == n;
+    for (guint i = 0; same && i < n; i++) {
+        const char *v = jget_elem_str(g, &fp, a, i, 32);
+        same = v && strcmp(v, names[i]) == 0;
+    }
+    if (!same && !g->failed)
+        jget_fail(g, &fp, "not the members this smbscope writes");
+}
+
+/* Element i of a compact array: an array of n members (NULL: g failed). */
+static JsonArray *compact(struct jget *g, const struct jpath *ip, JsonArray *a, guint i, guint n)
+{
+    JsonNode *e = json_array_get_element(a, i);
+    JsonArray *r = e && JSON_NODE_HOLDS_ARRAY(e) ? json_node_get_array(e) : NULL;
+    if (!r || json_array_get_length(r) != n) {
+        jget_fail(g, ip, "not an array of its fields' members");
+        return NULL;
+    }
+    return r;
+}
+
+static void elem_addr(struct jget *g, const struct jpath *ip, JsonArray *a, guint i, struct ip_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *s = jget_elem_str(g, ip, a, i, 64);
+    if (s && !jget_parse_addr(s, out)) {
+        struct jpath ep;
+        jpath_index(&ep, ip, i);
+        jget_fail(g, &ep, "not an IPv4 or IPv6 address");
+    }
+}
+
+static void read_row(struct jget *g, const struct jpath *ip, JsonArray *r, struct nb_flow *f)
 {
     memset(f, 0, sizeof *f);
-    f->proto = (uint8_t)jget_u64(g, ip, o, "proto", 255);
+    if (!r)
+        return;
+    guint i = 0;
+    f->proto = (uint8_t)jget_elem_u64(g, ip, r, i++, 255);
     if (!g->failed && f->proto != 6 && f->proto != 17)
         jget_fail(g, ip, "proto: neither 6 (TCP) nor 17 (UDP)");
-    jget_addr(g, ip, o, "client", false, &f->client);
-    f->client_port = (uint16_t)jget_u64(g, ip, o, "client_port", 65535);
-    jget_addr(g, ip, o, "server", false, &f->server);
-    f->server_port = (uint16_t)jget_u64(g, ip, o, "server_port", 65535);
-    f->service = (enum nb_service)jget_u64(g, ip, o, "service", NB_SERVICE_NBSS);
-    f->packets = jget_u64(g, ip, o, "packets", INT64_MAX);
-    f->bytes = jget_u64(g, ip, o, "bytes", INT64_MAX);
-    f->first_seen = jget_i64(g, ip, o, "first_seen");
-    f->last_seen = jget_i64(g, ip, o, "last_seen");
-    f->syn = jget_bool(g, ip, o, "syn");
-    f->synack = jget_bool(g, ip, o, "synack");
-    f->rst_from_server = jget_bool(g, ip, o, "rst_from_server");
-    f->icmp_refused = jget_bool(g, ip, o, "icmp_refused");
-    f->server_spoke = jget_bool(g, ip, o, "server_spoke");
-    f->nbss_elsewhere = jget_bool(g, ip, o, "nbss_elsewhere");
-    f->requests = (uint32_t)jget_u64(g, ip, o, "requests", UINT32_MAX);
-    f->queries = (uint32_t)jget_u64(g, ip, o, "queries", UINT32_MAX);
-    f->responses = (uint32_t)jget_u64(g, ip, o, "responses", UINT32_MAX);
-    f->queries_answered = (uint32_t)jget_u64(g, ip, o, "queries_answered", UINT32_MAX);
-    f->queries_untracked = (uint32_t)jget_u64(g, ip, o, "queries_untracked", UINT32_MAX);
-    f->names_dropped = (uint32_t)jget_u64(g, ip, o, "names_dropped", UINT32_MAX);
+    elem_addr(g, ip, r, i++, &f->client);
+    f->client_port = (uint16_t)jget_elem_u64(g, ip, r, i++, 65535);
+    elem_addr(g, ip, r, i++, &f->server);
+    f->server_port = (uint16_t)jget_elem_u64(g, ip, r, i++, 65535);
+    f->service = (enum nb_service)jget_elem_u64(g, ip, r, i++, NB_SERVICE_NBSS);
+    f->packets = jget_elem_u64(g, ip, r, i++, INT64_MAX);
+    f->bytes = jget_elem_u64(g, ip, r, i++, INT64_MAX);
+    f->first_seen = jget_elem_i64(g, ip, r, i++);
+    f->last_seen = jget_elem_i64(g, ip, r, i++);
+    f->syn = jget_elem_u64(g, ip, r, i++, 1);
+    f->synack = jget_elem_u64(g, ip, r, i++, 1);
+    f->rst_from_server = jget_elem_u64(g, ip, r, i++, 1);
+    f->icmp_refused = jget_elem_u64(g, ip, r, i++, 1);
+    f->server_spoke = jget_elem_u64(g, ip, r, i++, 1);
+    f->nbss_elsewhere = jget_elem_u64(g, ip, r, i++, 1);
+    f->requests = (uint32_t)jget_elem_u64(g, ip, r, i++, UINT32_MAX);
+    f->queries = (uint32_t)jget_elem_u64(g, ip, r, i++, UINT32_MAX);
+    f->responses = (uint32_t)jget_elem_u64(g, ip, r, i++, UINT32_MAX);
+    f->queries_answered = (uint32_t)jget_elem_u64(g, ip, r, i++, UINT32_MAX);
+    f->queries_untracked = (uint32_t)jget_elem_u64(g, ip, r, i++, UINT32_MAX);
+    f->names_dropped = (uint32_t)jget_elem_u64(g, ip, r, i++, UINT32_MAX);
     struct jpath np;
-    jpath_key(&np, ip, "names");
-    JsonArray *names = jget_arr(g, ip, o, "names", MAX_NAMES);
-    for (guint k = 0; names && !g->failed && k < json_array_get_length(names); k++) {
+    jpath_index(&np, ip, i);
+    JsonNode *nn = json_array_get_element(r, i);
+    JsonArray *names = nn && JSON_NODE_HOLDS_ARRAY(nn) ? json_node_get_array(nn) : NULL;
+    if (!names || json_array_get_length(names) > MAX_NAMES) {
+        if (!g->failed)
+            jget_fail(g, &np, "names: not an array of at most its cap");
+        return;
+    }
+    for (guint k = 0; !g->failed && k < json_array_get_length(names); k++) {
         const char *s = jget_elem_str(g, &np, names, k, 256);
         if (s)
             nb_flow_add_name(f, s);
@@ -326,6 +375,7 @@ static void fold_netbios(struct jget *g, const struct jpath *p, struct analysis 
     struct jpath np, ap, ip;
     JsonObject *o = jget_obj(g, p, st, "netbios");
     jpath_key(&np, p, "netbios");
+    check_fields(g, &np, o, "row_fields", mstate_nb_row_fields, MSTATE_NB_ROW_FIELDS);
     JsonArray *rows = jget_arr(g, &np, o, "rows", MSTATE_NB_ROWS_CAP);
     jget_u64(g, &np, o, "rows_cap", UINT32_MAX);
     /* rows the writer sent to its overflow (MSTATE_NB_ROWS_CAP): counted there */
@@ -334,7 +384,7 @@ static void fold_netbios(struct jget *g, const struct jpath *p, struct analysis 
     for (guint i = 0; rows && !g->failed && i < json_array_get_length(rows); i++) {
         jpath_index(&ip, &ap, i);
         struct nb_flow f;
-        read_row(g, &ip, jget_object(g, &ip, json_array_get_element(rows, i)), &f);
+        read_row(g, &ip, compact(g, &ip, rows, i, MSTATE_NB_ROW_FIELDS), &f);
         bool joined = false;
         if (!g->failed)
             nb_ledger_fold_row(l, &f, &joined);
@@ -382,6 +432,7 @@ static void fold_hosts(struct jget *g, const struct jpath *p, struct analysis *a
         else if (s)
             host_table_learn_broadcast(t, &addr);
     }
+    check_fields(g, &hp, o, "record_fields", mstate_host_fields, MSTATE_HOST_FIELDS);
     JsonArray *recs = jget_arr(g, &hp, o, "records", MSTATE_HOSTS_CAP);
     jget_u64(g, &hp, o, "cap", UINT32_MAX);
     /* records the writer left out (MSTATE_HOSTS_CAP): its "all" makes the total an estimate */
@@ -389,19 +440,21 @@ static void fold_hosts(struct jget *g, const struct jpath *p, struct analysis *a
     jpath_key(&ap, &hp, "records");
     for (guint i = 0; recs && !g->failed && i < json_array_get_length(recs); i++) {
         jpath_index(&ip, &ap, i);
-        JsonObject *r = jget_object(g, &ip, json_array_get_element(recs, i));
+        JsonArray *r = compact(g, &ip, recs, i, MSTATE_HOST_FIELDS);
+        if (!r)
+            break;
         struct host_rec h;
         memset(&h, 0, sizeof h);
-        jget_addr(g, &ip, r, "addr", false, &h.addr);
-        h.nb_roles = (uint8_t)jget_u64(g, &ip, r, "nb_roles", 15);
-        h.services_sent = (uint8_t)jget_u64(g, &ip, r, "services_sent", 7);
-        h.refused = (uint8_t)jget_u64(g, &ip, r, "refused", 255);
-        h.nb_flows = (uint32_t)jget_u64(g, &ip, r, "nb_flows", UINT32_MAX);
-        h.nb_flows_served = (uint32_t)jget_u64(g, &ip, r, "nb_flows_served", UINT32_MAX);
-        h.nb_flows_unlisted = (uint32_t)jget_u64(g, &ip, r, "nb_flows_unlisted", UINT32_MAX);
-        h.nb_packets_sent = jget_u64(g, &ip, r, "nb_packets_sent", INT64_MAX);
-        h.first_seen = jget_i64(g, &ip, r, "first_seen");
-        h.last_seen = jget_i64(g, &ip, r, "last_seen");
+        elem_addr(g, &ip, r, 0, &h.addr);
+        h.nb_roles = (uint8_t)jget_elem_u64(g, &ip, r, 1, 15);
+        h.services_sent = (uint8_t)jget_elem_u64(g, &ip, r, 2, 7);
+        h.refused = (uint8_t)jget_elem_u64(g, &ip, r, 3, 255);
+        h.nb_flows = (uint32_t)jget_elem_u64(g, &ip, r, 4, UINT32_MAX);
+        h.nb_flows_served = (uint32_t)jget_elem_u64(g, &ip, r, 5, UINT32_MAX);
+        h.nb_flows_unlisted = (uint32_t)jget_elem_u64(g, &ip, r, 6, UINT32_MAX);
+        h.nb_packets_sent = jget_elem_u64(g, &ip, r, 7, INT64_MAX);
+        h.first_seen = jget_elem_i64(g, &ip, r, 8);
+        h.last_seen = jget_elem_i64(g, &ip, r, 9);
         if (!g->failed)
             host_table_fold(t, &h);
     }

@@ -1,86 +1,37 @@
 /* split.c - see split.h. */
 #include "split.h"
 
-#include <pthread.h>
 #include <signal.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <string.h>
 
 #include "analysis.h"
 #include "capture.h"
+#include "flow.h"
 #include "fold_mem.h"
 #include "jobs.h"
 #include "merge.h"
+#include "packet.h"
 #include "quic_crypto.h"
 #include "session.h"
+#include "session_priv.h"
 #include "split_route.h"
 
-struct split_rec {
-    int64_t ts_us;
-    uint64_t frame;
-    uint32_t caplen, wirelen, off;
-    int dlt;
-};
-
-struct batch {
-    bool end;       /* no records: the input is over */
-    uint32_t n;
-    size_t used, cap;
-    uint8_t *data;
-    struct split_rec rec[SPLIT_BATCH_RECORDS];
-};
-
-/* A queue of at most SPLIT_QUEUE_BATCHES batches.  pthread's lock, not
- * GLib's: GLib's GMutex is a bare futex ThreadSanitizer cannot see. */
-struct queue {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct batch *item[SPLIT_QUEUE_BATCHES];
-    unsigned head, n;
-};
-
-static void queue_init(struct queue *q)
-{
-    pthread_mutex_init(&q->mu, NULL);
-    pthread_cond_init(&q->cv, NULL);
-    q->head = q->n = 0;
-}
-
-static void queue_clear(struct queue *q)
-{
-    pthread_mutex_destroy(&q->mu);
-    pthread_cond_destroy(&q->cv);
-}
-
-/* Never full: a worker has SPLIT_QUEUE_BATCHES batches in all. */
-static void queue_push(struct queue *q, struct batch *b)
-{
-    pthread_mutex_lock(&q->mu);
-    q->item[(q->head + q->n++) % SPLIT_QUEUE_BATCHES] = b;
-    pthread_cond_signal(&q->cv);
-    pthread_mutex_unlock(&q->mu);
-}
-
-static struct batch *queue_pop(struct queue *q)
-{
-    pthread_mutex_lock(&q->mu);
-    while (!q->n)
-        pthread_cond_wait(&q->cv, &q->mu);
-    struct batch *b = q->item[q->head];
-    q->head = (q->head + 1) % SPLIT_QUEUE_BATCHES;
-    q->n--;
-    pthread_mutex_unlock(&q->mu);
-    return b;
-}
-
+/* One thread's share.  Worker 0 runs on the main thread. */
 struct worker {
-    struct queue full, free;  /* struct batch*: to analyse, to refill */
-    bool queues;              /* full and free are initialised */
-    struct batch *cur;        /* being filled by the reader */
-    struct batch batches[SPLIT_QUEUE_BATCHES];
+    unsigned k, n;
+    struct capture *cap;      /* this thread's own reader of the file */
     struct analysis a;
     GArray *close_ts;         /* int64_t per a.conns entry: the time of the record that closed it */
     GThread *th;
+    struct fold_order *order; /* fold_mem_order() of a, sorted on this worker's thread */
+    int rc;                   /* capture_next()'s last: 0 the end, -1 damage */
+    bool interrupted;         /* the reader's facts at its end */
+    uint64_t bytes;
+    char *error;
 };
 
 /* SIGINT/SIGTERM end reading as in one analysis (run.c): the report
@@ -106,25 +57,50 @@ static void note_closed(struct worker *w, int64_t ts)
         g_array_append_val(w->close_ts, ts);
 }
 
+/* A record another thread analyses: when one run gives it to its flow
+ * table (it decodes as TCP: split_route() says so from its headers, or
+ * packet_decode() does, frags NULL: an IP fragment is held, as its
+ * datagram is not this thread's), this table's clock steps too (one run's
+ * idle expiry and time jumps).  true when it did. */
+static bool tick(struct worker *w, const struct capture_record *rec, enum split_tcp tcp)
+{
+    struct packet pkt;
+    if (tcp == SPLIT_TCP_NO ||
+        (tcp == SPLIT_TCP_MAYBE && (packet_decode(rec->dlt, rec, NULL, &pkt) != PKT_OK || pkt.l4 != L4_TCP)))
+        return false;
+    flow_table_tick(w->a.flows, rec->ts_us);
+    return true;
+}
+
+/* Every record of the file: this thread's own analysed, the others' as
+ * clock ticks. */
 static gpointer work(gpointer data)
 {
     struct worker *w = data;
-    for (;;) {
-        struct batch *b = queue_pop(&w->full);
-        if (b->end)
-            break;
-        for (uint32_t i = 0; i < b->n; i++) {
-            const struct split_rec *r = &b->rec[i];
-            const struct capture_record rec = { r->ts_us, r->caplen, r->wirelen, b->data + r->off, r->frame, r->dlt };
+    struct capture_record rec;
+    int rc = 0;
+    while (!stop_signal && (rc = capture_next(w->cap, &rec)) == 1) {
+        enum split_tcp tcp;
+        if (split_route(&rec, w->n, &tcp) == w->k)
             analysis_feed(&w->a, 0, &rec);
-            note_closed(w, r->ts_us);
-        }
-        b->n = 0;
-        b->used = 0;
-        queue_push(&w->free, b);
+        else if (!tick(w, &rec, tcp))
+            continue;
+        note_closed(w, rec.ts_us);
     }
+    /* the reader's facts, then its buffer freed before the fold's peak */
+    w->rc = rc;
+    w->interrupted = capture_interrupted(w->cap);
+    w->bytes = capture_bytes_read(w->cap);
+    if (rc == -1)
+        w->error = g_strdup(capture_error(w->cap));
+    capture_close(w->cap);
+    w->cap = NULL;
     analysis_finish(&w->a);
     note_closed(w, INT64_MAX); /* closed at the end, after every other */
+    w->order = fold_mem_order(&w->a);
+#ifdef __GLIBC__
+    malloc_trim(0); /* what the finished analysis freed (every connection's state) back before the fold's peak */
+#endif
     return NULL;
 }
 
@@ -148,62 +124,6 @@ static struct input_info *input_of(struct capture *cap, const char *path)
     in->reader = capture_reader(cap);
     in->capture_filter = capture_filter(cap) ? g_strdup(capture_filter(cap)) : NULL;
     return in;
-}
-
-static void send_batch(struct worker *w)
-{
-    queue_push(&w->full, w->cur);
-    w->cur = queue_pop(&w->free); /* waits while the worker is SPLIT_QUEUE_BATCHES behind */
-}
-
-/* One record into its worker's batch (copied: the reader reuses its buffer). */
-static void hand_over(struct worker *w, const struct capture_record *rec)
-{
-    struct batch *b = w->cur;
-    if (b->n == SPLIT_BATCH_RECORDS || (b->n && b->cap - b->used < rec->caplen)) {
-        send_batch(w);
-        b = w->cur;
-    }
-    if (b->cap < rec->caplen) { /* a record larger than a batch: this batch grows to it */
-        b->data = g_realloc(b->data, rec->caplen);
-        b->cap = rec->caplen;
-    }
-    struct split_rec *r = &b->rec[b->n++];
-    *r = (struct split_rec){ rec->ts_us, rec->frame, rec->caplen, rec->wirelen, (uint32_t)b->used, rec->dlt };
-    memcpy(b->data + b->used, rec->data, rec->caplen);
-    b->used += rec->caplen;
-}
-
-/* Read the file, every record to its worker; the reader's facts into in. */
-static void read_all(struct capture *cap, struct worker *ws, unsigned n, struct input_info *in, bool *input_error)
-{
-    struct capture_record rec;
-    int rc = 0;
-    stop_signal = 0;
-    set_signals(on_stop_signal);
-    capture_set_interrupt(&stop_signal);
-    while (!stop_signal && (rc = capture_next(cap, &rec)) == 1)
-        hand_over(&ws[split_route(&rec, n)], &rec);
-    set_signals(SIG_DFL); /* a second Ctrl-C while reporting ends at once */
-    capture_set_interrupt(NULL);
-    if (stop_signal || capture_interrupted(cap)) {
-        in->interrupted = true;
-        rc = 0; /* not damage */
-    }
-    for (unsigned k = 0; k < n; k++) {
-        if (ws[k].cur->n)
-            send_batch(&ws[k]);
-        ws[k].cur->end = true;
-        queue_push(&ws[k].full, ws[k].cur);
-        ws[k].cur = NULL;
-    }
-    in->bytes = capture_bytes_read(cap);
-    if (rc == -1) {
-        in->truncated = true;
-        in->error = g_strdup(capture_error(cap));
-        fprintf(stderr, "smbscope: %s\n", in->error);
-        *input_error = true;
-    }
 }
 
 /* A worker's share of the file's counters into the first worker's input. */
@@ -277,30 +197,27 @@ static void keep_first_closed(struct analysis *a, struct worker *ws, unsigned n)
     g_array_free(all, TRUE);
 }
 
-static bool workers_start(const struct config *cfg, struct worker *ws, unsigned n, struct capture *cap)
+/* Each worker's analysis and its own reader of the file (ws[0].cap is
+ * open already).  false: a message printed. */
+static bool workers_start(const struct config *cfg, struct worker *ws, unsigned n)
 {
     for (unsigned k = 0; k < n; k++) {
         struct worker *w = &ws[k];
-        char err[512];
+        char err[CAPTURE_ERRBUF_SIZE > 512 ? CAPTURE_ERRBUF_SIZE : 512];
+        w->k = k;
+        w->n = n;
+        if (k && !(w->cap = capture_open(cfg->inputs[0], err))) {
+            fprintf(stderr, "smbscope: %s\n", err);
+            return false;
+        }
         if (!analysis_init(&w->a, cfg, err, sizeof err)) {
             fprintf(stderr, "smbscope: %s\n", err);
             return false;
         }
         w->a.progress = false;
-        g_ptr_array_add(w->a.inputs, input_of(cap, cfg->inputs[0]));
+        g_ptr_array_add(w->a.inputs, input_of(w->cap, cfg->inputs[0]));
         w->close_ts = g_array_new(FALSE, FALSE, sizeof(uint64_t));
-        queue_init(&w->full);
-        queue_init(&w->free);
-        w->queues = true;
-        for (unsigned i = 0; i < SPLIT_QUEUE_BATCHES; i++) {
-            w->batches[i].cap = SPLIT_BATCH_BYTES;
-            w->batches[i].data = g_malloc(SPLIT_BATCH_BYTES);
-            queue_push(&w->free, &w->batches[i]);
-        }
-        w->cur = queue_pop(&w->free);
     }
-    for (unsigned k = 0; k < n; k++)
-        ws[k].th = g_thread_new("smbscope-split", work, &ws[k]);
     return true;
 }
 
@@ -312,14 +229,41 @@ static void workers_free(struct worker *ws, unsigned n)
             analysis_free(&w->a);
         if (w->close_ts)
             g_array_free(w->close_ts, TRUE);
-        if (w->queues) {
-            queue_clear(&w->full);
-            queue_clear(&w->free);
-        }
-        for (unsigned i = 0; i < SPLIT_QUEUE_BATCHES; i++)
-            g_free(w->batches[i].data);
+        if (w->cap)
+            capture_close(w->cap);
+        fold_order_free(w->order);
+        g_free(w->error);
     }
     g_free(ws);
+}
+
+/* Workers 1 .. n-1 on threads of their own (started after the stop
+ * flag is set: they read it), worker 0 on this one, the others joined: the file's facts (its
+ * reader's; every reader read the same records) into in. */
+static void run_workers(struct worker *ws, unsigned n, struct input_info *in, bool *input_error)
+{
+    stop_signal = 0;
+    set_signals(on_stop_signal);
+    capture_set_interrupt(&stop_signal);
+    for (unsigned k = 1; k < n; k++)
+        ws[k].th = g_thread_new("smbscope-split", work, &ws[k]);
+    work(&ws[0]);
+    for (unsigned k = 1; k < n; k++)
+        g_thread_join(ws[k].th);
+    set_signals(SIG_DFL); /* a second Ctrl-C while reporting ends at once */
+    capture_set_interrupt(NULL);
+    bool interrupted = stop_signal != 0;
+    for (unsigned k = 0; k < n; k++)
+        interrupted |= ws[k].interrupted;
+    in->bytes = ws[0].bytes;
+    if (interrupted) {
+        in->interrupted = true;
+    } else if (ws[0].rc == -1) {
+        in->truncated = true;
+        in->error = g_strdup(ws[0].error);
+        fprintf(stderr, "smbscope: %s\n", in->error);
+        *input_error = true;
+    }
 }
 
 /* The workers' analyses into a, the file's counters into one input. */
@@ -335,11 +279,20 @@ static void fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
         g_ptr_array_set_size(ws[k].a.inputs, 0);
     }
     keep_first_closed(a, ws, n);
-    struct analysis **as = g_new(struct analysis *, n);
-    for (unsigned k = 0; k < n; k++)
+    struct analysis *as[JOBS_MAX];
+    struct fold_order *order[JOBS_MAX];
+    for (unsigned k = 0; k < n; k++) {
         as[k] = &ws[k].a;
-    fold_mem_many(a, as, n);
-    g_free(as);
+        order[k] = ws[k].order;
+    }
+    fold_mem_many(a, as, order, n);
+    /* The capture's clock (every thread's table saw it: flow_table_tick())
+     * into the folded table: the merge state's part clock is one run's. */
+    int64_t first, last;
+    if (flow_table_clock(ws[0].a.flows, &first, &last)) {
+        flow_table_tick(a->flows, first);
+        flow_table_tick(a->flows, last);
+    }
 }
 
 int split_main(const struct config *cfg)
@@ -348,33 +301,36 @@ int split_main(const struct config *cfg)
         fprintf(stderr, "smbscope: libgcrypt could not be initialised (QUIC)\n");
         return 2;
     }
+    /* the empty array every connection shares, made before the threads:
+     * GLib's g_once inside it is invisible to ThreadSanitizer */
+    session_empty_array();
     char err[CAPTURE_ERRBUF_SIZE > 512 ? CAPTURE_ERRBUF_SIZE : 512];
     struct capture *cap = capture_open(cfg->inputs[0], err);
-    if (!cap || (!packet_linktype_supported(capture_linktype(cap)) && !capture_multi_linktype(cap))) {
-        /* one analysis says why, as without --jobs */
+    /* A file that cannot be read says why in one analysis, as without
+     * --jobs; a compressed one is analysed once (every thread would
+     * decompress all of it, which costs more than the split gains). */
+    if (!cap || (!packet_linktype_supported(capture_linktype(cap)) && !capture_multi_linktype(cap)) ||
+        capture_compression(cap)[0]) {
         if (cap)
             capture_close(cap);
         return -1;
     }
     unsigned n = (unsigned)cfg->jobs;
     struct worker *ws = g_new0(struct worker, n);
+    ws[0].cap = cap;
     struct analysis a;
     bool ok = analysis_init(&a, cfg, err, sizeof err);
     if (!ok)
         fprintf(stderr, "smbscope: %s\n", err);
-    if (!ok || !workers_start(cfg, ws, n, cap)) { /* workers_start() says why */
+    if (!ok || !workers_start(cfg, ws, n)) { /* workers_start() says why */
         if (a.inputs)
             analysis_free(&a);
-        capture_close(cap);
         workers_free(ws, n);
         return 2;
     }
     struct input_info rd = { 0 };
     bool input_error = false;
-    read_all(cap, ws, n, &rd, &input_error);
-    capture_close(cap);
-    for (unsigned k = 0; k < n; k++)
-        g_thread_join(ws[k].th);
+    run_workers(ws, n, &rd, &input_error);
     fold_workers(&a, ws, n, &rd);
     workers_free(ws, n); /* before the report: its peak is then one analysis' */
     a.input_error |= input_error;

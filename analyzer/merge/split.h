@@ -1,8 +1,10 @@
-/* split.h - --jobs N over one capture file: the main thread reads its
- * records and hands each, by flow hash (split_route.h), to one of N
- * worker threads, each a whole analysis of its share; bounded queues of
- * batches (SPLIT_QUEUE_BATCHES per worker) keep memory bounded whatever
- * the file's size.  At the end the workers' analyses are folded in memory
+/* split.h - --jobs N over one capture file: N threads (the main thread
+ * one of them) each read the whole file with a reader of their own and
+ * analyse the records that fall to them by flow hash (split_route.h), a
+ * whole analysis of their share; no queues, no locks while reading.  A
+ * record of another thread that decodes as TCP steps this thread's flow
+ * table clock (flow_table_tick()), so idle expiry and time jumps are one
+ * run's.  At the end the workers' analyses are folded in memory
  * (fold_mem.h) and reported as `smbscope merge` reports: one verdict, the
  * answer of one analysis of the file.
  *
@@ -19,14 +21,12 @@
 
 #include "options.h"
 
-#define SPLIT_QUEUE_BATCHES 4
-#define SPLIT_BATCH_RECORDS 256
-#define SPLIT_BATCH_BYTES (256u << 10)
-
 /* --jobs > 1, one capture file (not standard input), nothing that needs
- * one ordered analysis (jobs_conflict()) and no capture filter. */
+ * one ordered analysis (jobs_conflict()) and no capture filter.  A
+ * compressed file is analysed once all the same (split_main() -1). */
 bool split_applies(const struct config *cfg);
-/* The run; the exit status. */
+/* The run; the exit status, or -1: one analysis instead (a compressed
+ * file, or one that cannot be read: that analysis says why). */
 int split_main(const struct config *cfg);
 
 #endif

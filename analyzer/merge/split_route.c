@@ -8,12 +8,15 @@
 
 #define DLT_RAW_OPENBSD 14
 #define LINKTYPE_RAW_FILE 101
+#define IPPROTO_V_GRE 47 /* packet_l4.c: its inner packet may be TCP */
 
-/* The two addresses of a datagram, and the protocol it carries. */
+/* The two addresses of a datagram, the protocol it carries, and what
+ * packet_decode() makes of it. */
 struct route_ip {
     const uint8_t *a, *b;
     size_t alen;
     uint8_t proto;
+    enum split_tcp tcp;
 };
 
 /* An address as one word (IPv6: its halves folded). */
@@ -37,11 +40,31 @@ static unsigned pair_worker(const struct route_ip *ip, unsigned n)
     return (unsigned)(((h >> 32) * n) >> 32);
 }
 
+/* The IPv4 header h (version 4, 20 bytes captured), captured bytes from it
+ * to the end of rec, as pkt_decode_ipv4() reads it: YES when it certainly
+ * makes a TCP packet of it (a whole unfragmented datagram whose lengths
+ * all hold, the TCP header captured), NO when its protocol can never give
+ * one (neither TCP nor GRE, fragments too: a reassembled datagram has
+ * their protocol), else MAYBE (cut, clamped, fragmented, GRE). */
+static enum split_tcp ipv4_tcp(const uint8_t *h, size_t captured, const struct capture_record *rec)
+{
+    if (h[9] != IPPROTO_V_TCP)
+        return h[9] == IPPROTO_V_GRE ? SPLIT_TCP_MAYBE : SPLIT_TCP_NO;
+    size_t ihl = (size_t)(h[0] & 15) * 4, total = load_u16be(h + 2);
+    size_t on_wire = captured + (rec->wirelen > rec->caplen ? rec->wirelen - rec->caplen : 0);
+    if ((load_u16be(h + 6) & 0x3FFF) != 0 || ihl < 20 || total > on_wire || total < ihl + 20 || captured < ihl + 20)
+        return SPLIT_TCP_MAYBE;
+    size_t doff = (size_t)(h[ihl + 12] >> 4) * 4;
+    return doff >= 20 && doff <= total - ihl ? SPLIT_TCP_YES : SPLIT_TCP_MAYBE;
+}
+
 /* The IPv4 or IPv6 header at w: its addresses and the protocol of its
  * payload (an IPv6 fragment header's next header in every fragment); w is
  * left at the payload. */
-static bool route_ipv4(struct wire *w, struct route_ip *ip)
+static bool route_ipv4(struct wire *w, struct route_ip *ip, const struct capture_record *rec)
 {
+    const uint8_t *h = wire_left(w) >= 20 ? w->p + w->off : NULL;
+    size_t captured = wire_left(w);
     uint8_t vihl = wire_u8(w);
     wire_skip(w, 8);
     ip->proto = wire_u8(w);
@@ -50,14 +73,20 @@ static bool route_ipv4(struct wire *w, struct route_ip *ip)
     ip->b = wire_bytes(w, 4);
     ip->alen = 4;
     size_t ihl = (size_t)(vihl & 15) * 4;
-    return wire_ok(w) && (vihl >> 4) == 4 && ihl >= 20 && wire_skip(w, ihl - 20);
+    if (!h || (vihl >> 4) != 4)
+        return false;
+    ip->tcp = ipv4_tcp(h, captured, rec);
+    return ihl >= 20 && wire_skip(w, ihl - 20);
 }
 
+/* IPv6: NO when the fixed header names UDP or ICMPv6 (decode_udp() and
+ * decode_icmp() never give TCP); its extension headers are decode's. */
 static bool route_ipv6(struct wire *w, struct route_ip *ip)
 {
     uint8_t v = wire_u8(w);
     wire_skip(w, 5);
     ip->proto = wire_u8(w);
+    ip->tcp = ip->proto == IPPROTO_V_UDP || ip->proto == IPPROTO_V6_ICMP ? SPLIT_TCP_NO : SPLIT_TCP_MAYBE;
     wire_skip(w, 1);
     ip->a = wire_bytes(w, 16);
     ip->b = wire_bytes(w, 16);
@@ -68,28 +97,34 @@ static bool route_ipv6(struct wire *w, struct route_ip *ip)
 
 /* An ICMP(v6) destination unreachable quoting a TCP packet: that packet's
  * pair. */
-static bool route_icmp(struct wire *w, const struct route_ip *outer, struct route_ip *inner)
+static bool route_icmp(struct wire *w, const struct route_ip *outer, struct route_ip *inner,
+                       const struct capture_record *rec)
 {
     uint8_t type = wire_u8(w);
     if (!wire_skip(w, 7) || type != (outer->alen == 4 ? ICMP4_UNREACH : ICMP6_UNREACH) || !wire_has(w, 1))
         return false;
-    bool ok = outer->alen == 4 ? route_ipv4(w, inner) : route_ipv6(w, inner);
+    bool ok = outer->alen == 4 ? route_ipv4(w, inner, rec) : route_ipv6(w, inner);
     return ok && inner->proto == IPPROTO_V_TCP;
 }
 
-static unsigned route_l3(struct wire *w, bool v6, unsigned n)
+/* The worker of the IP datagram at w; *tcp from its header when it could
+ * be read (else left MAYBE). */
+static unsigned route_l3(struct wire *w, bool v6, unsigned n, const struct capture_record *rec, enum split_tcp *tcp)
 {
-    struct route_ip ip, inner;
-    if (!(v6 ? route_ipv6(w, &ip) : route_ipv4(w, &ip)))
+    struct route_ip ip = { .tcp = SPLIT_TCP_MAYBE }, inner = { .tcp = SPLIT_TCP_MAYBE };
+    bool ok = v6 ? route_ipv6(w, &ip) : route_ipv4(w, &ip, rec);
+    *tcp = ip.tcp;
+    if (!ok)
         return 0;
     if (ip.proto == IPPROTO_V_TCP)
         return pair_worker(&ip, n);
-    if ((ip.proto == IPPROTO_V4_ICMP || ip.proto == IPPROTO_V6_ICMP) && route_icmp(w, &ip, &inner))
+    if ((ip.proto == IPPROTO_V4_ICMP || ip.proto == IPPROTO_V6_ICMP) && route_icmp(w, &ip, &inner, rec))
         return pair_worker(&inner, n);
     return 0;
 }
 
-static unsigned route_ethertype(struct wire *w, uint16_t type, unsigned n)
+static unsigned route_ethertype(struct wire *w, uint16_t type, unsigned n, const struct capture_record *rec,
+                                enum split_tcp *tcp)
 {
     for (int depth = 0; (type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD) && depth < MAX_VLAN_DEPTH;
          depth++) {
@@ -98,42 +133,69 @@ static unsigned route_ethertype(struct wire *w, uint16_t type, unsigned n)
     }
     if (!wire_ok(w))
         return 0;
-    return type == ETH_IPV4 ? route_l3(w, false, n) : type == ETH_IPV6 ? route_l3(w, true, n) : 0;
+    return type == ETH_IPV4 ? route_l3(w, false, n, rec, tcp) : type == ETH_IPV6 ? route_l3(w, true, n, rec, tcp) : 0;
 }
 
-unsigned split_route(const struct capture_record *rec, unsigned n)
+/* Ethernet II and an IPv4 header captured whole (nearly every record of
+ * a capture of IPv4 traffic): the same answer as the general path below,
+ * read in place.  false: not such a record, or ICMP (its quote is the
+ * general path's). */
+static bool route_eth_ipv4(const struct capture_record *rec, unsigned n, enum split_tcp *tcp, unsigned *worker)
 {
-    if (n <= 1)
-        return 0;
+    if (rec->dlt != DLT_EN10MB || rec->caplen < 34 || load_u16be(rec->data + 12) != ETH_IPV4)
+        return false;
+    const uint8_t *h = rec->data + 14;
+    size_t captured = rec->caplen - 14, ihl = (size_t)(h[0] & 15) * 4;
+    if ((h[0] >> 4) != 4 || h[9] == IPPROTO_V4_ICMP)
+        return false;
+    *tcp = ipv4_tcp(h, captured, rec);
+    struct route_ip ip = { h + 12, h + 16, 4, h[9], *tcp };
+    *worker = h[9] == IPPROTO_V_TCP && ihl >= 20 && captured >= ihl ? pair_worker(&ip, n) : 0;
+    return true;
+}
+
+unsigned split_route(const struct capture_record *rec, unsigned n, enum split_tcp *tcp)
+{
+    unsigned worker;
+    *tcp = SPLIT_TCP_MAYBE;
+    if (route_eth_ipv4(rec, n, tcp, &worker))
+        return n <= 1 ? 0 : worker;
     struct wire w = wire_make(rec->data, rec->caplen);
     switch (rec->dlt) {
     case DLT_EN10MB:
         wire_skip(&w, 12);
-        return route_ethertype(&w, wire_u16be(&w), n);
+        return route_ethertype(&w, wire_u16be(&w), n, rec, tcp);
     case DLT_LINUX_SLL:
         wire_skip(&w, 14);
-        return route_ethertype(&w, wire_u16be(&w), n);
+        return route_ethertype(&w, wire_u16be(&w), n, rec, tcp);
     case DLT_LINUX_SLL2: {
         uint16_t proto = wire_u16be(&w);
         wire_skip(&w, 18);
-        return route_ethertype(&w, proto, n);
+        return route_ethertype(&w, proto, n, rec, tcp);
     }
     case DLT_NULL:
     case DLT_LOOP: {
         uint32_t fam = wire_u32be(&w);
         if ((fam & 0xFFFF0000u) != 0)
             fam = ((fam & 0xFF) << 24) | ((fam & 0xFF00) << 8) | ((fam >> 8) & 0xFF00) | (fam >> 24);
-        return !wire_ok(&w) ? 0 : fam == 2 ? route_l3(&w, false, n) : fam == 24 || fam == 28 || fam == 30 ? route_l3(&w, true, n) : 0;
+        return !wire_ok(&w) ? 0
+               : fam == 2   ? route_l3(&w, false, n, rec, tcp)
+               : fam == 24 || fam == 28 || fam == 30 ? route_l3(&w, true, n, rec, tcp)
+                                                     : 0;
     }
     case DLT_RAW:
     case DLT_RAW_OPENBSD:
     case LINKTYPE_RAW_FILE:
     case DLT_IPV4:
-    case DLT_IPV6:
+    case DLT_IPV6: {
         if (!wire_has(&w, 1))
             return 0;
-        return wire_peek_u8(&w, 0) >> 4 == 4 ? route_l3(&w, false, n)
-               : wire_peek_u8(&w, 0) >> 4 == 6 ? route_l3(&w, true, n) : 0;
+        unsigned v = wire_peek_u8(&w, 0) >> 4;
+        worker = v == 4 ? route_l3(&w, false, n, rec, tcp) : v == 6 ? route_l3(&w, true, n, rec, tcp) : 0;
+        if ((rec->dlt == DLT_IPV4 && v != 4) || (rec->dlt == DLT_IPV6 && v != 6))
+            *tcp = SPLIT_TCP_MAYBE; /* decoded as the link type says, not as the version does */
+        return worker;
+    }
     default:
         return 0;
     }

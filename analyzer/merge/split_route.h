@@ -1,5 +1,6 @@
 /* split_route.h - which worker of a flow-hash split (split.h) analyses a
- * record: a look at the link and IP headers only, no reassembly.
+ * record, and whether the record is a TCP packet for the other workers'
+ * clocks: a look at the link and IP headers only, no reassembly.
  *
  * TCP goes by the unordered pair of its IP addresses, so every packet of
  * a connection (both directions, every IP fragment: IPv4 and the IPv6
@@ -19,7 +20,14 @@
 
 #include "capture.h"
 
-/* The worker (0 .. n-1) for a record; n >= 1. */
-unsigned split_route(const struct capture_record *rec, unsigned n);
+/* Whether packet_decode() makes a TCP packet of the record (PKT_OK,
+ * L4_TCP: what one run gives its flow table).  YES and NO are certain,
+ * read off the headers where packet_decode() has no other way to go (an
+ * IPv4 header whose lengths all hold, or an IP protocol that is neither
+ * TCP nor GRE); MAYBE: decode it to know. */
+enum split_tcp { SPLIT_TCP_NO, SPLIT_TCP_YES, SPLIT_TCP_MAYBE };
+
+/* The worker (0 .. n-1) for a record; n >= 1.  *tcp as above. */
+unsigned split_route(const struct capture_record *rec, unsigned n, enum split_tcp *tcp);
 
 #endif

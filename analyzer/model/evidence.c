@@ -63,8 +63,20 @@ void evidence_collect(struct evidence *e, const struct analysis *a)
     e->quic_undecryptable = q.decrypt_failures + q.undecryptable;
 }
 
+void evidence_decode_loss_kinds(const struct evidence *e, struct decode_losses *l)
+{
+    l->n[LOSS_TRUNCATED] = e->status[PKT_TRUNCATED];
+    l->n[LOSS_MALFORMED] = e->status[PKT_MALFORMED];
+    l->n[LOSS_FRAG_DROPPED] = e->status[PKT_FRAG_DROPPED];
+    l->n[LOSS_FRAG_INCOMPLETE] = e->frag_datagrams_lost;
+    l->n[LOSS_ROCE_ICRC] = e->roce_icrc_bad;
+    l->n[LOSS_IWARP_CRC] = e->iwarp_crc_bad;
+    l->n[LOSS_QUIC_UNDECRYPTABLE] = e->quic_undecryptable;
+}
+
 uint64_t evidence_decode_losses(const struct evidence *e)
 {
-    return e->status[PKT_TRUNCATED] + e->status[PKT_MALFORMED] + e->status[PKT_FRAG_DROPPED] + e->frag_datagrams_lost
-           + e->roce_icrc_bad + e->iwarp_crc_bad + e->quic_undecryptable;
+    struct decode_losses l;
+    evidence_decode_loss_kinds(e, &l);
+    return decode_loss_total(&l);
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "analysis.h"
+#include "decode_loss.h"
 
 struct evidence {
     uint32_t inputs, inputs_unreadable, inputs_damaged;
@@ -37,5 +38,7 @@ struct evidence {
 void evidence_collect(struct evidence *e, const struct analysis *a);
 /* Packets that could not be decoded to their ports, plus lost fragment datagrams. */
 uint64_t evidence_decode_losses(const struct evidence *e);
+/* The same by kind (decode_loss.h, shared with the plugin). */
+void evidence_decode_loss_kinds(const struct evidence *e, struct decode_losses *l);
 
 #endif

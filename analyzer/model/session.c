@@ -12,6 +12,7 @@
 #include "dialect.h"
 #include "flow.h"
 #include "nbss.h"
+#include "session_xchg.h"
 
 /* ---- lifecycle ------------------------------------------------------- */
 
@@ -266,6 +267,7 @@ static bool conn_close(struct smb_conn *s, const struct close_facts *f, const ch
             framer_free(&s->fr[d]);
         }
     }
+    session_xchg_close(s, reason && strcmp(reason, "end") == 0); /* before the live state goes */
     s->gaps += f->gaps;
     s->gap_bytes += f->gap_bytes;
     s->overlap_conflicts += f->overlap_conflicts;
@@ -409,5 +411,7 @@ void smb_conn_free(struct smb_conn *s)
     ctx_list_free(s, s->ctx_request);
     ctx_list_free(s, s->ctx_response);
     g_free(s->pending_auth);
+    g_free(s->xchg);
+    g_free(s->enc_unseen);
     conn_release(priv(s));
 }

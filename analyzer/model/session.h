@@ -17,6 +17,8 @@
 
 struct flow_conn;
 struct smb_conn_quic;
+struct smb_conn_xchg;
+struct smb_enc_unseen;
 struct smb_direct_info;
 
 /* A wire string kept as bytes (escaped only when shown). */
@@ -129,6 +131,8 @@ struct smb_conn {
     GArray *shares;              /* struct smb_share_rec, at most SESSION_MAX_SHARES */
     uint32_t shares_dropped;
     struct smb_auth *pending_auth; /* latest request-side blob, until the response */
+    struct smb_enc_unseen *enc_unseen; /* TRANSFORM headers of sessions without a record (session_enc.h), NULL mostly */
+    struct smb_conn_xchg *xchg;    /* exchanges cut by the capture's edge (session_xchg.h), NULL mostly */
     uint64_t decode_anomalies;
 
     /* carrier facts of a connection that is not TCP (analyzer/model/quic_facts.h);

@@ -2,6 +2,7 @@
  * offered and chosen, security modes, capabilities, negotiate contexts,
  * and which side spoke first (it names the client of a mid-stream capture). */
 #include "session_priv.h"
+#include "session_enc.h"
 
 #include "dialect.h"
 
@@ -70,6 +71,8 @@ void on_smb2_header(void *ctx, const struct smb2_header_info *h)
         struct smb_session_rec *r = session_get(s, h->session_id, false);
         if (r)
             r->signed_seen = true;
+        else
+            session_enc_unseen_note(s, h->session_id, 0, true);
     }
 }
 

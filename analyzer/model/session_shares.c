@@ -2,6 +2,8 @@
  * connection: the SESSION_SETUP and TREE_CONNECT handlers of the SMB sink
  * and the encrypted-message counts per session. */
 #include "session_priv.h"
+#include "session_enc.h"
+#include "session_xchg.h"
 
 struct smb_session_rec *session_get(struct smb_conn *s, uint64_t id, bool create)
 {
@@ -19,6 +21,7 @@ struct smb_session_rec *session_get(struct smb_conn *s, uint64_t id, bool create
     struct smb_session_rec r;
     memset(&r, 0, sizeof r);
     r.id = id;
+    session_enc_unseen_forget(s, id);
     g_array_append_val(session_array(&s->sessions, sizeof r), r);
     return &g_array_index(s->sessions, struct smb_session_rec, s->sessions->len - 1);
 }
@@ -137,6 +140,7 @@ static void session_settle(struct smb_conn *s, uint64_t id, uint32_t status, boo
         session_note(r, a, guest, null_session, encrypt, resp_auth);
     }
     if (final) {
+        session_xchg_settle(s, id, r != NULL, r ? (int)(r - &g_array_index(s->sessions, struct smb_session_rec, 0)) : -1);
         g_free(s->pending_auth);
         s->pending_auth = NULL;
     }
@@ -192,8 +196,10 @@ void on_smb1_tree_connect_response(void *ctx, const struct smb1_header_info *h, 
 {
     struct smb_conn *s = ((struct dir_ctx *)ctx)->s;
     struct smb_share_rec *sh = tree_pending_take(s, h->mid);
-    if (!sh)
+    if (!sh) {
+        session_xchg_tree_answer(s, h->mid, h->status, h->tid, 0, 0);
         return;
+    }
     sh->answered = true;
     sh->status = h->status;
     sh->tree_id = h->tid;
@@ -224,8 +230,10 @@ void on_smb2_tree_connect_response(void *ctx, const struct smb2_header_info *h, 
 {
     struct smb_conn *s = ((struct dir_ctx *)ctx)->s;
     struct smb_share_rec *sh = tree_pending_take(s, h->message_id);
-    if (!sh)
+    if (!sh) {
+        session_xchg_tree_answer(s, h->message_id, h->status, h->tree_id, r->share_type, r->share_flags);
         return;
+    }
     sh->answered = true;
     sh->status = h->status;
     sh->tree_id = h->tree_id;
@@ -241,4 +249,6 @@ void on_encrypted(void *ctx, const struct smb_transform_info *t)
     struct smb_session_rec *r = session_get(s, t->session_id, false);
     if (r)
         r->encrypted_pdus++;
+    else
+        session_enc_unseen_note(s, t->session_id, 1, false);
 }

@@ -303,20 +303,26 @@ void verdict_free(struct verdict *v)
 
 void verdict_conn_findings(const struct smb_conn *s, void (*emit)(const char *text, void *arg), void *arg)
 {
-    uint16_t port = smb_conn_server_port(s);
-    if (s->verdict.cls == TRANSPORT_NBT && s->dialect && smb2_dialect_rank(s->dialect) > smb2_dialect_rank(SMB2_DIALECT_302))
+    verdict_conn_findings_of(s->verdict.cls, s->verdict.evidence, s->dialect, smb_conn_server_port(s), s->gaps,
+                             smb_conn_smb_version(s), emit, arg);
+}
+
+void verdict_conn_findings_of(int cls, uint32_t evidence, uint16_t dialect, uint16_t port, uint64_t gaps,
+                              int smb_version, void (*emit)(const char *text, void *arg), void *arg)
+{
+    if (cls == TRANSPORT_NBT && dialect && smb2_dialect_rank(dialect) > smb2_dialect_rank(SMB2_DIALECT_302))
         emit(finding_info(FINDING_NBT_ABOVE_302)->title, arg);
-    if (s->verdict.cls == TRANSPORT_NBT_NONSTANDARD_PORT)
+    if (cls == TRANSPORT_NBT_NONSTANDARD_PORT)
         emit(port == 445 ? "NBSS session framing on port 445" : "NBSS session framing on an alternative port", arg);
     /* EV_ALT_PORT: not the carrier's standard port (TCP 139/445, QUIC 443). */
-    if ((s->verdict.evidence & EV_ALT_PORT) && s->verdict.cls != TRANSPORT_NONE)
+    if ((evidence & EV_ALT_PORT) && cls != TRANSPORT_NONE)
         emit(finding_info(FINDING_ALT_PORT)->title, arg);
-    if (s->verdict.evidence & EV_KEEPALIVE_ON_DIRECT)
+    if (evidence & EV_KEEPALIVE_ON_DIRECT)
         emit(finding_info(FINDING_KEEPALIVE_ON_DIRECT)->title, arg);
-    if (s->verdict.cls == TRANSPORT_UNKNOWN_START)
+    if (cls == TRANSPORT_UNKNOWN_START)
         emit("capture began mid-connection: transport setup not seen", arg);
-    if (s->gaps)
+    if (gaps)
         emit("stream gaps: some bytes were not captured", arg);
-    if (smb_conn_smb_version(s) == 1)
+    if (smb_version == 1)
         emit("SMB1 negotiated", arg);
 }

@@ -84,6 +84,11 @@ void verdict_group_line(struct violation *x, const struct conn_group *g, uint32_
  * violations (e.g. SMB 3.1.1 over NBT, which MS-SMB2 2.1 does not allow).
  * Calls emit once per finding. */
 void verdict_conn_findings(const struct smb_conn *s, void (*emit)(const char *text, void *arg), void *arg);
+/* The same from a connection's facts (smbscope merge renders a connection
+ * joined from two parts with it): transport class, evidence bits, chosen
+ * SMB2 dialect, server port, stream gaps, SMB version. */
+void verdict_conn_findings_of(int cls, uint32_t evidence, uint16_t dialect, uint16_t server_port, uint64_t gaps,
+                              int smb_version, void (*emit)(const char *text, void *arg), void *arg);
 
 /* verdict_unknowns.c: what the capture lacks (fills v->unknowns). */
 void verdict_unknowns(struct verdict *v, const struct analysis *a, const struct policy *p);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "census.h"
+#include "decode_loss.h"
 #include "evidence.h"
 #include "filter_check.h"
 #include "fmt.h"
@@ -81,27 +82,20 @@ static void inputs(struct verdict *v, const struct analysis *a, const struct pol
     (void)p;
 }
 
-/* Packets that could have been NetBIOS or SMB but could not be read. */
-static void decode_losses(struct verdict *v, const struct analysis *a)
+/* Packets that could have been NetBIOS or SMB but could not be read: the
+ * judgement and its words are decode_loss.h's, shared with the plugin. */
+static void decode_losses(struct verdict *v, const struct analysis *a, const struct policy *p)
 {
     struct evidence e;
     evidence_collect(&e, a);
-    const uint64_t *st = e.status;
-    uint64_t lost = evidence_decode_losses(&e);
-    if (!lost)
+    struct decode_losses l;
+    evidence_decode_loss_kinds(&e, &l);
+    uint32_t rules = decode_loss_undecided(p, &l);
+    if (!rules)
         return;
-    verdict_add_unknown(v, "decode-loss", POLICY_ALL_RULES & v->rules_enabled, lost,
-                        g_strdup_printf("%" G_GUINT64_FORMAT " packets or datagrams could not be decoded down to their "
-                                        "ports (%" G_GUINT64_FORMAT " cut inside a header, %" G_GUINT64_FORMAT " malformed, %"
-                                        G_GUINT64_FORMAT " IP fragments dropped, %" G_GUINT64_FORMAT " fragmented datagrams "
-                                        "never completed, %" G_GUINT64_FORMAT " RoCEv2 packets with a bad ICRC, %"
-                                        G_GUINT64_FORMAT " iWARP FPDUs with a bad CRC32c, %" G_GUINT64_FORMAT " QUIC "
-                                        "packets that did not decrypt with their keys): any of them could be NetBIOS "
-                                        "or SMB",
-                                        lost, st[PKT_TRUNCATED], st[PKT_MALFORMED], st[PKT_FRAG_DROPPED],
-                                        e.frag_datagrams_lost, e.roce_icrc_bad, e.iwarp_crc_bad, e.quic_undecryptable),
-                        "capture whole packets (tcpdump -s 0); dropped fragments: raise the reassembly limits or "
-                        "capture where the datagrams are not fragmented");
+    char detail[512];
+    verdict_add_unknown(v, DECODE_LOSS_REASON, rules, decode_loss_total(&l),
+                        g_strdup(decode_loss_detail(&l, detail, sizeof detail)), decode_loss_how);
 }
 
 #define GAP_COUNT CONN_GAP_COUNT
@@ -205,6 +199,6 @@ static void connections(struct verdict *v, const struct analysis *a, const struc
 void verdict_unknowns(struct verdict *v, const struct analysis *a, const struct policy *p)
 {
     inputs(v, a, p);
-    decode_losses(v, a);
+    decode_losses(v, a, p);
     connections(v, a, p);
 }

@@ -599,3 +599,12 @@ void flow_table_fold_stats(struct flow_table *t, const struct flow_stats *s)
 }
 
 void flow_table_unjoin(struct flow_table *t, uint64_t n) { t->st.conns -= n < t->st.conns ? n : t->st.conns; }
+
+void flow_table_tick(struct flow_table *t, int64_t ts_us)
+{
+    uint64_t jumps = t->st.time_jumps;
+    int64_t clock = clock_step(t, ts_us);
+    t->st.time_jumps = jumps; /* the table that has the packet counts the jump */
+    expire(t, clock, NULL);
+    trim_closed(t, NULL);
+}

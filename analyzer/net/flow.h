@@ -162,6 +162,12 @@ void flow_table_fold_stats(struct flow_table *t, const struct flow_stats *s);
  * was given (false: none): a jump between two captures read one after the
  * other is a jump of the run that reads them together. */
 bool flow_table_clock(const struct flow_table *t, int64_t *first, int64_t *last);
+/* --jobs (a file split by flow hash): a TCP packet at ts_us that another
+ * thread's table analyses.  This table's clock steps and its idle
+ * connections expire as flow_table_packet() would do for a packet of no
+ * connection here, so every thread sees the capture's clock; the time
+ * jump, if any, is counted by the table that has the packet. */
+void flow_table_tick(struct flow_table *t, int64_t ts_us);
 /* smbscope merge: n connections two runs both counted (split captures) are one each. */
 void flow_table_unjoin(struct flow_table *t, uint64_t n);
 

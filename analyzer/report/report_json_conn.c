@@ -7,6 +7,7 @@
 
 #include "dialect.h"
 #include "fmt.h"
+#include "session_enc.h"
 #include "smb_tables.h"
 
 static void kwstr(struct json *j, const char *key, const struct wstr *w)
@@ -240,6 +241,28 @@ static void conn_negotiate(struct json *j, const struct smb_conn *s)
 
 }
 
+
+/* Encrypted and signed messages of sessions set up before the capture (session_enc.h):
+ * only when there were any, so smbscope merge can count them in the session. */
+static void conn_enc_unseen(struct json *j, const struct smb_enc_unseen *u)
+{
+    if (!u)
+        return;
+    char buf[32];
+    json_key(j, "unseen_sessions");
+    json_begin_array(j);
+    for (uint8_t i = 0; i < u->n; i++) {
+        json_begin_object(j);
+        snprintf(buf, sizeof buf, "0x%016" G_GINT64_MODIFIER "x", (guint64)u->s[i].id);
+        json_kstr(j, "session_id", buf);
+        json_kuint(j, "encrypted_pdus", u->s[i].pdus);
+        json_kbool(j, "signed", u->s[i].signed_seen);
+        json_end_object(j);
+    }
+    json_end_array(j);
+    if (u->folded)
+        json_kuint(j, "unseen_sessions_folded_pdus", u->folded);
+}
 static void conn_security(struct json *j, const struct smb_conn *s)
 {
     char buf[128];
@@ -258,6 +281,7 @@ static void conn_security(struct json *j, const struct smb_conn *s)
         json_null(j);
     json_kbool(j, "encrypted", smb_conn_encrypted(s));
     json_kuint(j, "encrypted_pdus", s->encrypted_pdus);
+    conn_enc_unseen(j, s->enc_unseen);
     json_end_object(j);
     json_kuint(j, "compressed_pdus", s->compressed_pdus);
 

@@ -139,7 +139,8 @@ static const struct {
     { EV_LENGTH_OVER_17BIT, "message length above NBSS's 17-bit limit" },
     { EV_DIRECT_FRAMING, "only direct 0x00+length framing" },
     { EV_KEEPALIVE_ON_DIRECT, "0x85 keep-alives on a direct connection" },
-    { EV_ALT_PORT, "alternative port (neither 139 nor 445)" },
+    /* one word for every carrier: its standard port is in classify.h */
+    { EV_ALT_PORT, "alternative port (not TCP 139/445, QUIC 443 or iWARP 5445)" },
     { EV_QUIC_ALPN, "QUIC ClientHello offered ALPN \"smb\"" },
     { EV_RDMA_IWARP, "MPA FPDUs carried SMBD" },
     { EV_RDMA_ROCE, "RoCEv2 RC SENDs carried SMBD" },

@@ -13,13 +13,12 @@
   * associativity with other groupings: (A+B)+C, A+(B+C) and A+B+C equal.
 
 The cut cases are those merge answers today.  Cuts it cannot join yet
-(a session setup's request and response in different parts, SYN-only
-connections cut between their SYNs, QUIC and SMB Direct connections,
-session counters of a joined connection, a first part holding only a
-connection's TCP handshake, ...) are listed by --sweep, which cuts every
-sample by time into 2 and 5 parts, and three samples in two after each of
-their packets, and prints each difference (slow, a few minutes; not part of
-the suite while it has failures).
+(a FIN exchange cut, a QUIC connection that is not SMB, a RoCEv2 connection
+whose later part named other UDP ports, iWARP with markers, a part holding
+only a keep-alive, NBSS/NBNS answers first in a later part, ...) are listed
+by --sweep, which cuts every sample by time into 2 and 5 parts, and three
+samples in two after each of their packets, and prints each difference
+(slow, a few minutes; not part of the suite while it has failures).
 
 Usage: fleet_check.py --smbscope BIN --samples DIR [--sweep]
 """
@@ -43,6 +42,27 @@ TIME_CUTS = [("smb445-list-shares.pcap", 2), ("smb445-list-shares.pcap", 5), ("i
              ("impacket-smbserver-139.pcap", 5), ("smb445-smb3_11.pcap", 2), ("nbt139-smb3_11.pcap", 2),
              ("mixed-nbns-139-445.pcap", 2), ("smb445-midstream.pcap", 5), ("nbdgm-nmbd-startup.pcap", 5),
              ("netbios-noanswer-udp137.pcap", 5)]
+# Cuts between a SYN and its retransmissions or the RST that refused it
+# (mstate_join_syn.c): one TCP connection of the run over all the parts.
+TIME_CUTS += [(s + ".pcap", n) for s in ("netbios-noanswer-tcp139", "netbios-refused-tcp139", "race-139-dropped",
+                                         "race-139-refused") for n in (2, 5)]
+# Encrypted and signed messages of a session the earlier part saw set up
+# (connections[].encryption.unseen_sessions, mstate_join_enc.c).
+TIME_CUTS += [(s + ".pcap", n) for s in ("smb445-encrypt", "smb445-share-encrypt") for n in (2, 5)]
+TIME_CUTS += [("smb445-sign.pcap", 2), ("impacket-445.pcap", 2)]  # impacket: a TRANSFORM of session 0
+# QUIC datagrams a later part could not place (no Initial): QUIC tails
+# joined to the SMB-over-QUIC connection an earlier part left open.
+TIME_CUTS += [(s + ".pcap", n) for s in ("quic443-0rtt", "quic443-smb3_11", "quic443-split-hello", "quic8443-smb3_11")
+              for n in (2, 5)]
+# SMB Direct counters of a joined connection (mstate_join_rdma.c); RoCEv2
+# opened again in a part whose first packet came from the server is not.
+TIME_CUTS += [("rdma-roce-4791.pcap", 2), ("rdma-iwarp-5445.pcap", 2)]
+# transport_evidence of the joined connection (a message over 17 bits in the later part)
+TIME_CUTS += [("smb445-bulk.pcap", 2), ("smb445-nt1-keepalive.pcap", 2)]  # nt1: keep-alives of the later part on direct
+# Cut right after the TCP handshake (mstate_join_hs.c): the later part's
+# connection seen from its start, its first packet the SYN.
+TIME_CUTS += [(s + ".pcap", 5) for s in ("smb445-sign", "mixed-nbns-139-445", "nbt139-nt1", "smb445-snaplen96",
+                                         "smb8445-smb3_11")]
 
 
 def duration(capture):
@@ -69,6 +89,29 @@ def time_cut(smbscope, capture, parts, tmp):
         expect(name + ": cut in parts", False, "editcap made %d" % len(files))
         return
     merge_check.compare(name, smbscope, merge_check.Reports(smbscope, d), files)
+
+
+def unseen_vs_tshark(smbscope, samples, tmp):
+    """connections[].encryption.unseen_sessions of a part seen mid-stream:
+    per session id, the TRANSFORM headers tshark finds in that part."""
+    d = tempfile.mkdtemp(dir=tmp)
+    _, files = time_parts(os.path.join(samples, "smb445-encrypt.pcap"), 2, d)
+    late = files[-1]
+    rc, out, _ = run([smbscope, "-q", "-T", "json", late])
+    got = {}
+    for c in json.loads(out)["connections"]:
+        for u in c["encryption"].get("unseen_sessions", []):
+            got[int(u["session_id"], 16)] = got.get(int(u["session_id"], 16), 0) + u["encrypted_pdus"]
+    fields = subprocess.run(["tshark", "-r", late, "-Y", "smb2", "-T", "fields", "-E", "occurrence=a",
+                             "-e", "smb2.protocol_id", "-e", "smb2.sesid"], capture_output=True, text=True).stdout
+    want = {}
+    for line in fields.splitlines():
+        protos, sids = (line.split("\t") + [""])[:2]
+        for proto, sid in zip(protos.split(","), sids.split(",")):
+            if proto == "0xfd534d42":  # the TRANSFORM header's protocol id
+                want[int(sid, 16)] = want.get(int(sid, 16), 0) + 1
+    expect("unseen_sessions of the later part of smb445-encrypt as tshark counts TRANSFORM headers",
+           got == want and got, "smbscope %r, tshark %r" % (got, want))
 
 
 def named_merge(smbscope, samples, tmp):
@@ -173,6 +216,7 @@ def main():
             sweep(smbscope, samples, tmp)
         else:
             named_merge(smbscope, a.samples, tmp)
+            unseen_vs_tshark(smbscope, a.samples, tmp)
             for name, parts in TIME_CUTS:
                 time_cut(smbscope, os.path.join(a.samples, name), parts, tmp)
             orders(smbscope, merge_check.Reports(smbscope, tmp), samples)

@@ -10,6 +10,11 @@ With --samples DIR (every capture of samples/, with its key log if any):
     than the detail limit and the group table's cap): the same JSON, so the
     connections kept for detail and the groups kept whole are one run's;
   * a capture cut in the middle of a record: the same damage reported;
+  * a capture whose connections only another thread's packets time out,
+    and whose clock steps back between threads (clock_capture()): every
+    thread sees the capture's clock, so the idle ends and time jumps are
+    one run's;
+  * a compressed capture is analysed once (no split; the same answer);
   * several inputs (every .pcap sample, in the order of their first
     packet), one analysis per input in 2 threads, folded in memory: equal
     as merge_check.py compares a merge with the run over its captures
@@ -24,10 +29,10 @@ Equal means: the same JSON apart from the counters a split run cannot add
 up from its threads (README.md, --jobs): stats.max_concurrent_connections
 and stats.reassembly_buffer_peak (peaks of one table, not of the sum),
 stats.connections_closed_early (each thread has its own cap on connections
-lingering after their close), stats.time_jumps (each thread sees its own
-packets' clock), stats.jobs itself, stats.merged (several inputs are folded
+lingering after their close), stats.jobs itself, stats.merged (several inputs are folded
 as merge folds reports, and say so), and the merge state's digest and
-records (the same facts, in merge's order: only its format is compared).
+records (the same facts, in merge's order: only its format is compared, and
+for one file split its parts, whose clock is the capture's).
 
 Usage: jobs_check.py --smbscope BIN (--samples DIR | --corpus DIR)
 """
@@ -37,6 +42,7 @@ import glob
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -46,8 +52,7 @@ from merge_check import first_diff, normal as merge_normal  # noqa: E402  (order
 
 failures = []
 SKIP = 77
-LEGIT = ("max_concurrent_connections", "reassembly_buffer_peak", "connections_closed_early", "time_jumps", "jobs",
-         "merged")
+LEGIT = ("max_concurrent_connections", "reassembly_buffer_peak", "connections_closed_early", "jobs", "merged")
 
 
 def expect(name, cond, detail=""):
@@ -67,11 +72,14 @@ def run(cmd):
     return p.returncode, p.stdout, err
 
 
-def normal(doc):
+def normal(doc, parts=False):
     for k in LEGIT:
         doc.get("stats", {}).pop(k, None)
     if isinstance(doc.get("merge_state"), dict):
-        doc["merge_state"] = {"format": doc["merge_state"].get("format")}
+        ms = doc["merge_state"]
+        doc["merge_state"] = {"format": ms.get("format")}
+        if parts:  # one file split: the part's clock (first and last TCP packet) is one run's
+            doc["merge_state"]["parts"] = ms.get("state", {}).get("parts")
     return doc
 
 
@@ -93,10 +101,13 @@ def same_split(smbscope, cap, name=None, text=True):
         expect("split %s: JSON" % name, False, str(e))
         return
     split = j2.get("stats", {}).get("jobs", {})
-    d = first_diff(normal(j2), normal(j1))
+    d = first_diff(normal(j2, True), normal(j1, True))
+    # a compressed file is analysed once (each thread would decompress it all)
+    with open(cap, "rb") as f:
+        compressed = f.read(4).startswith((b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18"))
     expect("split %s: --jobs 2 == --jobs 1 (JSON)" % name,
-           d is None and rc1 == rc2 and err1 == err2 and split.get("split") == "flow-hash" and
-           split.get("threads") == 2,
+           d is None and rc1 == rc2 and err1 == err2 and
+           (split == {} if compressed else split.get("split") == "flow-hash" and split.get("threads") == 2),
            d or "exit %d != %d, stats.jobs %r, stderr %r / %r" % (rc2, rc1, split, err2, err1))
     if text:
         t1, t2 = run(args + [cap]), run(args + ["--jobs", "2", cap])
@@ -114,6 +125,79 @@ def generated(smbscope, samples, d):
     expect("split of 3,000 connections: past the detail limit and the group cap",
            doc["connection_groups_summary"]["cap_hit"] and doc.get("connections_omitted", 0) > 0,
            json.dumps(doc["connection_groups_summary"]))
+
+
+def pcap_records(path):
+    """The global header and the (ts_us, frame) records of a classic pcap (microseconds, little-endian)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:4] == b"\xd4\xc3\xb2\xa1", "a little-endian microsecond pcap"
+    recs, off = [], 24
+    while off + 16 <= len(data):
+        sec, usec, incl, _ = struct.unpack_from("<IIII", data, off)
+        recs.append((sec * 1000000 + usec, data[off + 16:off + 16 + incl]))
+        off += 16 + incl
+    return data[:24], recs
+
+
+def clock_capture(samples, d):
+    """Connections that one thread's packets alone would never time out.
+
+    17 copies of a sample's handshake and SMB negotiate (no FIN), each with
+    its own client address: 16 "quiet" ones and one "clock" connection.
+    The clock connection's packets interleave with one late ACK of each
+    quiet one whose time is 97 s behind the clock's (16 jumps back in one
+    run), then it alone goes on for 3 hours (an ACK every 20 minutes): one
+    run times the quiet connections out ("idle", past the 2 h idle
+    timeout) at the clock's packets.  A split puts some quiet connections
+    in the other thread: without the clock's packets reaching it they end
+    at the end of the input and their jumps go uncounted."""
+    head, recs = pcap_records(os.path.join(samples, "smb445-encrypt.pcap"))
+    conn = [frame for _, frame in recs[:7]]  # SYN .. NEGOTIATE response and its ACK
+    client, server = conn[0][26:30], conn[0][30:34]
+    t0 = recs[0][0]
+    out = []
+
+    def copy(frame, host):
+        """The frame with the client address replaced by 10.77.3.HOST."""
+        addr = bytes([10, 77, 3, host])
+        f = bytearray(frame)
+        for at in (26, 30):
+            if f[at:at + 4] == client:
+                f[at:at + 4] = addr
+        assert f[26:30] == addr or f[30:34] == addr and server in (f[26:30], f[30:34])
+        return bytes(f)
+
+    def add(ts, frame):
+        out.append(struct.pack("<IIII", ts // 1000000, ts % 1000000, len(frame), len(frame)) + frame)
+
+    clock, quiet = 200, list(range(10, 26))
+    for q in quiet:
+        for i, frame in enumerate(conn):
+            add(t0 + q * 10000 + i * 1000, copy(frame, q))
+    for i, frame in enumerate(conn):
+        add(t0 + 100000000 + i * 1000, copy(frame, clock))  # the clock from t0 + 100 s
+    for k, q in enumerate(quiet):
+        add(t0 + 101000000 + k * 1000000, copy(conn[-1], clock))  # clock: t0 + 101 s + k
+        add(t0 + 4000000 + k * 1000000, copy(conn[-1], q))  # quiet: 97 s behind it
+    for k in range(1, 10):
+        add(t0 + 120000000 + k * 20 * 60000000, copy(conn[-1], clock))
+    cap = os.path.join(d, "clock.pcap")
+    with open(cap, "wb") as f:
+        f.write(head + b"".join(out))
+    return cap, len(quiet)
+
+
+def clocks(smbscope, samples, d):
+    """Every thread sees the capture's clock: idle timeouts and time jumps as in one run."""
+    cap, quiet = clock_capture(samples, d)
+    rc, out, _ = run([smbscope, "-q", "-T", "json", cap])
+    doc = json.loads(out)
+    ends = sorted(c["stream"]["end"] or "" for c in doc.get("connections", []))
+    expect("clock capture: one run times the quiet connections out and counts their jumps",
+           ends.count("idle") == quiet and doc["stats"]["time_jumps"] == quiet,
+           "ends %r, time_jumps %r" % (ends, doc["stats"].get("time_jumps")))
+    same_split(smbscope, cap, "clock capture (idle timeouts, time jumps across threads)")
 
 
 def damaged(smbscope, samples, d):
@@ -191,6 +275,7 @@ def main():
         with tempfile.TemporaryDirectory() as d:
             generated(a.smbscope, a.samples, d)
             damaged(a.smbscope, a.samples, d)
+            clocks(a.smbscope, a.samples, d)
             one_analysis(a.smbscope, a.samples, d)
         # a sample cut from another (NAME.origin) repeats its connection: left out, as merge's test does
         several(a.smbscope, [c for c in caps if c.endswith(".pcap") and

@@ -10,10 +10,11 @@ Checked over samples/*.pcap (X.pcap.gz is the same traffic as X.pcap):
   * splits: captures cut with editcap -c in the middle of SMB connections
     (NBT with SMB 3.1.1, direct 445, NetBIOS mixed; 2 and 3 parts): the
     merge of the parts' reports equals the run over the parts, connection
-    for connection (the parts of one connection joined).  Cut points where
-    a session setup's request and response fall in different parts are not
-    among them: README.md (smbscope merge) says what merge cannot join
-    there (a last part of ACKs and FINs only: merge_limits_check.py);
+    for connection (the parts of one connection joined, also when a
+    NEGOTIATE, SESSION_SETUP or TREE_CONNECT request and its response fall
+    in different parts, and across up to 8 parts); merge_cuts_check.py
+    cuts at every packet; README.md (smbscope merge) says what merge
+    cannot join yet (a last part of ACKs and FINs only: merge_limits_check.py);
   * --jobs 2 (threads, merged in-process) answers as --jobs 1 over every
     sample (JSON, text), and refuses -T ndjson;
   * stdin: a report read from - ;
@@ -155,7 +156,7 @@ def compare(name, smbscope, reports, captures, merged_args=None):
     return merged
 
 
-SPLITS = [("nbt139-smb3_11.pcap", (9, 16, 23, 30, 37)), ("smb445-list-shares.pcap", (16,)),
+SPLITS = [("nbt139-smb3_11.pcap", (9, 16, 23, 30, 37)), ("smb445-list-shares.pcap", (4, 8, 9, 12, 16)),
           ("mixed-nbns-139-445.pcap", (32, 38))]
 
 
@@ -240,12 +241,18 @@ def malformed(smbscope, reports, sample, tmp):
     case("group fields renamed", lambda s, t: s["group_fields"].__setitem__(0, "customer"), "group_fields")
     case("smb hosts past the state's cap", lambda s, t: s["smb_hosts"].update(cap=0), "smb_hosts")
     case("census pair", lambda s, t: s["census"].update(pairs=[["10.0.0.1"]]), "census.pairs[0]")
-    case("address", lambda s, t: s["netbios"]["rows"].append(dict(s["netbios"]["rows"][0], client="10.0.0.300"))
+    case("address", lambda s, t: s["netbios"]["rows"].append(
+         [("10.0.0.300" if k == s["netbios"]["row_fields"].index("client") else v)
+          for k, v in enumerate(s["netbios"]["rows"][0])])
          if s["netbios"]["rows"] else s["census"].update(pairs=[["10.0.0.300", "10.0.0.1", 0, 1, 0, [], [1]]]),
          "not an")
     case("negative count", lambda s, t: s["run"].update(packets=-1), "run.packets")
     case("edges past the cap", lambda s, t: s.update(edges=[[None]] * 4097), "more than 4096")
     case("edge of another shape", lambda s, t: s.update(edges=[[1, 2, 3]]), "edges[0]")
+    case("NetBIOS row fields renamed", lambda s, t: s["netbios"]["row_fields"].__setitem__(1, "customer"),
+         "netbios.row_fields")
+    case("NetBIOS host record of another shape", lambda s, t: s["hosts"]["records"].append([1, 2]), "hosts.records[")
+    case("edge exchange of another shape", lambda s, t: s["edge_xchg"].append({"client": "10.0.0.1"}), "edge_xchg[0]")
     case("unknown decode outcome", lambda s, t: s["inputs"][0]["status"].update(bogus=1), "decode outcome")
     case("detail count", lambda s, t: t["connections"].append({"first_seen": None}), "conns_detailed")
 

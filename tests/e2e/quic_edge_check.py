@@ -17,6 +17,19 @@
              counts no connection without NBSS or SMB); the command must
              report one rdma-iwarp connection from the SYN's sender, no
              dialect (the plugin counts it too).
+  new-cid    samples/quic443-smb3_11.pcap whose client moves to a connection
+             ID the server announced in NEW_CONNECTION_ID, from a new UDP
+             port (tests/e2e/quic_nci.py, re-protected with the key log).
+             With the key log tshark keeps one connection and so must the
+             command (every packet, dialect); without it neither can link
+             the moved packets: the command's connection has exactly the
+             packets of tshark's keyless one, and fewer.
+  v2         QUIC version 2 after Version Negotiation on UDP 9443
+             (tests/e2e/quic_v2.py: a reserved-version Initial, the server's
+             Version Negotiation offering 2 and 1, the ClientHello as a v2
+             Initial): tshark shows the three versions and decrypts the v2
+             Initial; the command reports one SMB over QUIC connection,
+             version "2", tshark's SNI and ports, alt_port, and loses nothing.
 
 Facts from tests/e2e/tshark_facts.py on the same files.  The plugin side of
 both is in tests/plugin/plugin_test.py (samples).
@@ -35,6 +48,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import quic_edge  # noqa: E402
+import quic_nci  # noqa: E402
+import quic_v2  # noqa: E402
 
 
 def facts(paths):
@@ -76,7 +91,9 @@ def main():
         iwarp = os.path.join(tmp, "iwarp-neg.pcap")
         quic_edge.negotiate_only_copy(os.path.join(args.samples, "rdma-iwarp-5445.pcap"), iwarp,
                                       quic_edge.IWARP_NEGOTIATE_FRAMES)
-        rows = facts([mig, roce])
+        v2 = os.path.join(tmp, "v2.pcap")
+        quic_v2.version2_copy(os.path.join(args.samples, "quic443-smb3_11.pcap"), v2, 9443)
+        rows = facts([mig, roce, v2])
         want = rows.get("migrated.pcap", [])
         if len(want) != 1 or want[0]["transport"] != "quic":
             print("FAIL: tshark does not see one SMB over QUIC connection in the migrated copy: %s" % want)
@@ -96,6 +113,46 @@ def main():
             if keys:
                 check(label + ": dialect", c["dialect"], w["dialect"])
                 check(label + ": signed PDUs", c["signing"]["signed_pdus"], int(w["signed_pdus"]))
+        nci = os.path.join(tmp, "nci.pcap")
+        _, _, moved = quic_nci.new_cid_copy(os.path.join(args.samples, "quic443-smb3_11.pcap"), keylog, nci)
+
+        def conn_frames(keys):
+            out = subprocess.run([os.environ.get("TSHARK", "tshark"), "-n", "-r", nci, "-T", "fields",
+                                  "-e", "quic.connection.number", "-e", "quic.frame_type", "-E", "occurrence=a"]
+                                 + (["-o", "tls.keylog_file:" + keys] if keys else []),
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True).stdout.decode()
+            rows = [(line.split("\t") + [""])[:2] for line in out.splitlines()]
+            return sum(1 for r in rows if r[0] == "0"), sum(1 for r in rows if "24" in r[1].split(","))
+
+        with_keys, nci_frames = conn_frames(keylog)
+        without, _ = conn_frames(None)
+        check("new-cid: tshark (frames with keys, NEW_CONNECTION_ID frames, frames without keys < with)",
+              (with_keys, nci_frames, without < with_keys), (sum(1 for _ in quic_edge._records(open(nci, "rb").read())),
+                                                            1, True))
+        for keys, want_packets in ((keylog, with_keys), (None, without)):
+            label = "new-cid%s" % (" (keys)" if keys else "")
+            conns = [c for c in report(args.smbscope, nci, keys)["connections"] if c["transport"] == "quic"]
+            check(label + ": connections", len(conns), 1)
+            if conns:
+                c = conns[0]
+                check(label + ": packets", c["stream"]["packets_c2s"] + c["stream"]["packets_s2c"], want_packets)
+                check(label + ": dialect", c["dialect"], "3.1.1" if keys else None)
+        # QUIC version 2 after Version Negotiation, on UDP 9443 (any port):
+        # tshark decrypts the v2 Initial, the reserved version is not QUIC
+        # to either, nothing is lost
+        want = [(r["transport"], r["client"], int(r["client_port"]), r["server"], int(r["server_port"]), r["sni"],
+                 r["quic_version"]) for r in rows.get("v2.pcap", [])]
+        doc = report(args.smbscope, v2)
+        check("v2: tshark's connection", [w[0] + " " + w[6] for w in want], ["quic 2"])
+        check("v2: connections", [(c["transport"], c["client"], c["client_port"], c["server"], c["server_port"],
+                                   c["quic"]["sni"], c["quic"]["version"]) for c in doc["connections"]], want)
+        check("v2: alt_port, outcome, unknowns", ([c["alt_port"] for c in doc["connections"]],
+                                                  doc["verdict"]["outcome"], doc["verdict"]["unknowns"]),
+              ([True], "pass", []))
+        vn = subprocess.run([os.environ.get("TSHARK", "tshark"), "-n", "-r", v2, "-T", "fields", "-e", "quic.version",
+                             "-e", "quic.supported_version", "-E", "occurrence=a"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, check=True).stdout.decode().split()
+        check("v2: tshark's versions", vn, ["0x1a2a3a4a", "0x00000000", "0x6b3343cf,0x00000001", "0x6b3343cf"])
         want = rows.get("roce-neg.pcap", [])
         conns = report(args.smbscope, roce)["connections"]
         check("roce-neg: connections", [(c["transport"], c["client"], c["client_port"], c["dialect"]) for c in conns],
@@ -118,7 +175,8 @@ def main():
         print("FAIL:", f)
     if not failures:
         print("ok: client port %d -> %d from frame %d: one SMB over QUIC connection; SMBD-negotiate-only "
-              "RoCEv2 pair and iWARP connection reported" % (old, new, first))
+              "RoCEv2 pair and iWARP connection reported; QUIC v2 after Version Negotiation on 9443"
+              % (old, new, first))
     return 1 if failures else 0
 
 

@@ -15,7 +15,10 @@ RoCEv2 (UDP 4791): every frame is infiniband with a correct ICRC (recomputed
 here from the RoCEv2 pseudo-header, tshark does not check it); every SEND
 Only/First is smb_direct; SEND First/Middle/Last and an RDMA Write are present.
 
-With --smbscope BIN, smbscope's reports of the same captures must agree:
+With --smbscope BIN, smbscope's reports of the same captures must agree
+(and of a copy with one RDMA Read Request added, tests/e2e/rdma_read.py:
+tshark dissects it, smbscope counts it in rdma_read_requests, reads the
+rest as before and loses nothing):
 one connection each, transport rdma-iwarp / rdma-roce in JSON and in the
 text table alike, no nbss member, FPDU / frame / RDMA Write counts equal to
 tshark's, no bad CRC; and a copy with one octet flipped inside an FPDU has
@@ -41,7 +44,8 @@ import zlib
 IWARP = {"rdma-iwarp-5445.pcap": False, "rdma-iwarp-markers-15445.pcap": True}
 ROCE = ["rdma-roce-4791.pcap"]
 FIELDS = ["frame.number", "frame.protocols", "tcp.len", "iwarp_ddp.tagged_flag", "iwarp_ddp.last_flag",
-          "iwarp_mpa.marker_fpduptr", "smb_direct.remaining_length", "smb2.cmd", "infiniband.bth.opcode"]
+          "iwarp_mpa.marker_fpduptr", "smb_direct.remaining_length", "smb2.cmd", "infiniband.bth.opcode",
+          "iwarp_rdma.opcode"]
 
 
 def tshark(args):
@@ -161,6 +165,8 @@ def check_smbscope(binary, path, want_transport, counts, fail):
         fail("text report's connection row does not say %s: %r" % (want_transport, row[:1]))
     if d["rdma_writes"] != counts["writes"]:
         fail("smbscope %d RDMA writes, tshark %d" % (d["rdma_writes"], counts["writes"]))
+    if d["rdma_read_requests"] != counts["reads"]:
+        fail("smbscope %d RDMA Read Requests, tshark %d" % (d["rdma_read_requests"], counts["reads"]))
     if "fpdus" in counts and (d["mpa"]["fpdus"] != counts["fpdus"] or d["mpa"]["crc_bad"] != counts.get("bad", 0)):
         fail("smbscope %d FPDUs (%d bad CRC), tshark %d (%d bad)" % (d["mpa"]["fpdus"], d["mpa"]["crc_bad"],
                                                                      counts["fpdus"], counts.get("bad", 0)))
@@ -255,6 +261,40 @@ def check_roce_flipped(binary, path, fail):
                                                                       sorted(bad_trees)))
 
 
+def reads(rs):
+    """RDMA Read Requests tshark dissects: RDMAP opcode 1 (iWARP), BTH opcode 0x0C (RoCEv2)."""
+    return sum(1 for r in rs if r["iwarp_rdma.opcode"] in ("0x01", "1") or
+               r["infiniband.bth.opcode"] in ("12", "0x0c", "0x0000000c"))
+
+
+def check_read_copy(binary, path, carrier, fail):
+    """The sample with one RDMA Read Request added (tests/e2e/rdma_read.py):
+    tshark dissects it (good CRC), smbscope counts it and reads the rest as before."""
+    import rdma_read
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "read-" + os.path.basename(path))
+        (rdma_read.iwarp_read_copy if carrier == "rdma-iwarp" else rdma_read.roce_read_copy)(path, out)
+        rs = list(rows(out))
+        n = reads(rs)
+        if n != 1:
+            fail("read copy: tshark sees %d RDMA Read Requests, want 1" % n)
+        if carrier == "rdma-iwarp":
+            v = tshark(["-r", out, "-O", "iwarp_mpa"])
+            if v.count("(Bad CRC32"):
+                fail("read copy: tshark sees %d bad CRC32c" % v.count("(Bad CRC32"))
+        elif not all(icrc_ok(f) for f in pcap_frames(out)):
+            fail("read copy: a frame with a bad ICRC")
+        before, after = smbscope_json(binary, path), smbscope_json(binary, out)
+        c0, c1 = before["connections"][0], after["connections"][0]
+        got = (c1["smb_direct"]["rdma_read_requests"], c1["dialect"], after["verdict"]["outcome"],
+               after["verdict"]["unknowns"])
+        want = (n, c0["dialect"], before["verdict"]["outcome"], [])
+        if got != want:
+            fail("read copy: smbscope (reads, dialect, outcome, unknowns) %s, want %s" % (got, want))
+        print("%s: with one RDMA Read Request added: tshark 1, smbscope %d" %
+              (os.path.basename(path), c1["smb_direct"]["rdma_read_requests"]))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", required=True)
@@ -272,7 +312,8 @@ def main():
             n, good, smb2 = check_iwarp(path, rs, IWARP[name], fail)
             print("%s: %d FPDUs, %d good CRC32c, %d SMB2 messages" % (name, n, good, smb2))
             if a.smbscope:
-                check_smbscope(a.smbscope, path, "rdma-iwarp", {"fpdus": n, "writes": writes}, fail)
+                check_smbscope(a.smbscope, path, "rdma-iwarp", {"fpdus": n, "writes": writes, "reads": reads(rs)}, fail)
+                check_read_copy(a.smbscope, path, "rdma-iwarp", fail)
                 with tempfile.TemporaryDirectory() as tmp:
                     # frame 10: the NTLMSSP NEGOTIATE; octet 14+20+20+40 is inside its FPDU
                     bad = flipped_copy(path, 10, 94, tmp)
@@ -280,13 +321,15 @@ def main():
                     nbad = v.count("(Bad CRC32")
                     if nbad != 1:
                         fail("flipped copy: tshark sees %d bad CRC32c, want 1" % nbad)
-                    check_smbscope(a.smbscope, bad, "rdma-iwarp", {"fpdus": n, "writes": writes, "bad": 1}, fail)
+                    check_smbscope(a.smbscope, bad, "rdma-iwarp", {"fpdus": n, "writes": writes, "bad": 1,
+                                                                   "reads": reads(rs)}, fail)
                     check_merge_carries(a.smbscope, bad, tmp, fail)
         else:
             n, good, smb2 = check_roce(path, rs, fail)
             print("%s: %d frames, %d good ICRC, %d SMB2 messages" % (name, n, good, smb2))
             if a.smbscope:
-                check_smbscope(a.smbscope, path, "rdma-roce", {"frames": n, "writes": writes}, fail)
+                check_smbscope(a.smbscope, path, "rdma-roce", {"frames": n, "writes": writes, "reads": reads(rs)}, fail)
+                check_read_copy(a.smbscope, path, "rdma-roce", fail)
                 check_roce_flipped(a.smbscope, path, fail)
     for e in errors:
         print(e, file=sys.stderr)

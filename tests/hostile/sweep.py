@@ -7,6 +7,9 @@ For every capture in SAMPLES:
             the file header too), several seeds
   truncate  the file cut at many byte offsets: every byte of the file
             header, around record headers, inside packet data
+A capture with a TLS key log beside it (NAME.keylog: SMB over QUIC) is read
+with --tls-keylog (tshark: -o tls.keylog_file), so that the damage reaches
+the decrypted 1-RTT packets and the SMB decoders behind them too.
 Every run must exit 0, 1 or 2 within the timeout, print no sanitizer
 report, and print JSON that parses.  Text reports (corrupt mode) must not
 carry an ESC byte.  For truncation, inputs[0].packets must equal the number
@@ -159,16 +162,24 @@ class Sweep:
         self.runs = {"corrupt": 0, "flip": 0, "truncate": 0, "tshark": 0}
         self.files = {"corrupt": set(), "flip": set(), "truncate": set()}
         self.problems = []
+        self.keylogs = {}  # sample -> its key log, copied where nobody can read it
+        self.keyed = set()
 
-    def smbscope(self, path, fmt="json"):
-        return run([self.args.smbscope, "-q", "--format", fmt, path])
+    def keylog(self, sample):
+        return self.keylogs.get(os.path.realpath(sample))
 
-    def tshark(self, path):
+    def smbscope(self, path, fmt="json", sample=None):
+        keys = self.keylog(sample) if sample else None
+        return run([self.args.smbscope, "-q", "--format", fmt] + (["--tls-keylog", keys] if keys else []) + [path])
+
+    def tshark(self, path, sample=None):
         if not self.args.plugin_dir:
             return []
         env = dict(os.environ, WIRESHARK_PLUGIN_DIR=self.args.plugin_dir, HOME="/nonexistent")
+        keys = self.keylog(sample) if sample else None
         cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-               "tshark", "-n", "-V", "-o", "tcp.desegment_tcp_streams:TRUE", "-r", path]
+               "tshark", "-n", "-V", "-o", "tcp.desegment_tcp_streams:TRUE", "-r", path] + (
+                   ["-o", "tls.keylog_file:" + keys] if keys else [])
         rc, _, err = run(cmd, env=env, timeout=120)
         self.runs["tshark"] += 1
         if rc == "timeout" or (isinstance(rc, int) and rc < 0):
@@ -182,9 +193,9 @@ class Sweep:
         if rc != 0:
             return ["editcap %s: %s" % (sample, err[-200:])]
         what = "corrupt %s rate %s seed %s" % (os.path.basename(sample), rate, seed)
-        p, _ = check_common(*self.smbscope(out), what, "json")
-        p2, _ = check_common(*self.smbscope(out, "text"), what + " (text)", "text")
-        p += p2 + self.tshark(out)
+        p, _ = check_common(*self.smbscope(out, sample=sample), what, "json")
+        p2, _ = check_common(*self.smbscope(out, "text", sample), what + " (text)", "text")
+        p += p2 + self.tshark(out, sample)
         self.runs["corrupt"] += 1
         return p
 
@@ -196,15 +207,15 @@ class Sweep:
         with open(out, "wb") as f:
             f.write(data)
         what = "flip %s seed %s" % (os.path.basename(sample), seed)
-        p, _ = check_common(*self.smbscope(out), what, "json")
+        p, _ = check_common(*self.smbscope(out, sample=sample), what, "json")
         self.runs["flip"] += 1
-        return p + self.tshark(out)
+        return p + self.tshark(out, sample)
 
     def truncate_one(self, sample, data, cut, out):
         with open(out, "wb") as f:
             f.write(data[:cut])
         what = "truncate %s at %d" % (os.path.basename(sample), cut)
-        rc, stdout, err = self.smbscope(out)
+        rc, stdout, err = self.smbscope(out, sample=sample)
         p, doc = check_common(rc, stdout, err, what, "json")
         self.runs["truncate"] += 1
         if doc is None or data[:2] == b"\x1f\x8b":
@@ -236,6 +247,14 @@ class Sweep:
         modes = self.args.modes.split(",")
         work = tempfile.mkdtemp(prefix="smbscope-sweep-", dir=self.args.work)
         os.chmod(work, 0o755)
+        for s in samples:
+            keys = re.sub(r"\.pcap(ng)?(\.gz)?$", ".keylog", s)
+            if keys != s and os.path.exists(keys):
+                copy = os.path.join(work, "keys-" + os.path.basename(keys))
+                shutil.copy(keys, copy)
+                os.chmod(copy, 0o644)
+                self.keylogs[os.path.realpath(s)] = copy
+                self.keyed.add(os.path.basename(s))
         jobs = []
         dense_done = set()  # formats whose file header was cut at every byte
         with concurrent.futures.ThreadPoolExecutor(self.args.jobs) as ex:
@@ -274,6 +293,7 @@ class Sweep:
         for m in ("corrupt", "flip", "truncate"):
             if m in modes:
                 print("%-9s %3d files, %5d runs" % (m, len(self.files[m]), self.runs[m]))
+        print("key logs  %d captures read with theirs (%s)" % (len(self.keyed), ", ".join(sorted(self.keyed))))
         if self.args.plugin_dir:
             print("tshark    %5d runs with the plugin (as nobody)" % self.runs["tshark"])
         else:

@@ -9,6 +9,13 @@ import subprocess
 from wsenv import Failure
 
 
+# Decode losses the plugin decides (plugin/loss.c), as the command counts them.
+PLUGIN_LOSSES = {"iwarp-crc": lambda st: st.get("iwarp_crc_bad_fpdus", 0),
+                 "roce-icrc": lambda st: st.get("roce_icrc_bad_packets", 0),
+                 "quic-undecryptable": lambda st: (st.get("quic") or {}).get("undecryptable_initials", 0)
+                 + (st.get("quic") or {}).get("undecryptable_packets", 0)}
+
+
 def dash(v):
     return None if v in (None, "", "-") else v
 

@@ -1,0 +1,248 @@
+/* mstate_join_hs.c - see mstate_join_hs.h. */
+#include "mstate_join_hs.h"
+
+#include <string.h>
+
+#include "analysis.h"
+#include "classify.h"
+#include "fmt.h"
+#include "mstate_detail.h"
+#include "mstate_join_syn.h"
+#include "mstate_xchg.h"
+#include "verdict.h"
+
+/* [addr0, port0, addr1, port1, first_ts, seq0, seq1, syn0, syn1]: the
+ * flow's sides, the connection's first packet, the sequence number of the
+ * first byte each side sent (-1: none), and whether that side's stream
+ * began at its own SYN or SYN-ACK in this part (1) or mid-stream (0). */
+enum { HF_A0, HF_P0, HF_A1, HF_P1, HF_FIRST, HF_SEQ0, HF_SEQ1, HF_SYN0, HF_SYN1, HF_N };
+
+struct hs_edge {
+    struct ip_addr addr[2];
+    uint16_t port[2];
+    int64_t first_ts;
+    int64_t seq[2];
+    bool from_syn[2];
+};
+
+static GArray *seqs_of(struct analysis *a)
+{
+    if (!a->edge_seqs)
+        a->edge_seqs = g_array_new(FALSE, TRUE, sizeof(struct hs_edge));
+    return a->edge_seqs;
+}
+
+void hs_edges_free(struct analysis *a)
+{
+    if (a->edge_seqs)
+        g_array_free(a->edge_seqs, TRUE);
+    a->edge_seqs = NULL;
+}
+
+void hs_edge_note(struct analysis *a, const struct conn_summary *cs, const struct flow_conn *c)
+{
+    if (!c || (cs->flags & CONN_F_START_SEEN) || cs->carrier != CONN_CARRIER_TCP || seqs_of(a)->len >= ANALYSIS_MAX_EDGES)
+        return;
+    struct hs_edge h;
+    memset(&h, 0, sizeof h);
+    for (int d = 0; d < 2; d++) {
+        h.addr[d] = c->addr[d];
+        h.port[d] = c->port[d];
+        h.seq[d] = c->stream[d].started ? (int64_t)c->stream[d].base : -1;
+        h.from_syn[d] = c->stream[d].started && !c->stream[d].midstream;
+    }
+    h.first_ts = cs->first_ts;
+    g_array_append_val(a->edge_seqs, h);
+}
+
+void hs_edges_fold_mem(struct analysis *dst, const struct analysis *src)
+{
+    for (guint i = 0; src->edge_seqs && i < src->edge_seqs->len && seqs_of(dst)->len < ANALYSIS_MAX_EDGES; i++)
+        g_array_append_val(dst->edge_seqs, g_array_index(src->edge_seqs, struct hs_edge, i));
+}
+
+void mstate_build_edge_seqs(struct json *b, const struct analysis *a)
+{
+    json_key(b, "edge_seqs");
+    json_begin_array(b);
+    for (guint i = 0; a->edge_seqs && i < a->edge_seqs->len; i++) {
+        const struct hs_edge *h = &g_array_index(a->edge_seqs, struct hs_edge, i);
+        char buf[FMT_ADDR_LEN];
+        json_begin_array(b);
+        for (int d = 0; d < 2; d++) {
+            json_str(b, fmt_addr(&h->addr[d], buf));
+            json_int(b, h->port[d]);
+        }
+        json_int(b, h->first_ts);
+        json_int(b, h->seq[0]);
+        json_int(b, h->seq[1]);
+        json_int(b, h->from_syn[0]);
+        json_int(b, h->from_syn[1]);
+        json_end_array(b);
+    }
+    json_end_array(b);
+}
+
+void mstate_fold_edge_seqs(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
+{
+    if (!json_object_has_member(st, "edge_seqs"))
+        return; /* a report of this format written before they were carried */
+    struct jpath ap, ip;
+    jpath_key(&ap, p, "edge_seqs");
+    JsonArray *arr = jget_arr(g, p, st, "edge_seqs", ANALYSIS_MAX_EDGES);
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        jpath_index(&ip, &ap, i);
+        JsonNode *n = json_array_get_element(arr, i);
+        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        if (!e || json_array_get_length(e) != HF_N) {
+            jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, seq, seq, syn, syn]");
+            return;
+        }
+        struct hs_edge h;
+        memset(&h, 0, sizeof h);
+        for (int d = 0; d < 2; d++) {
+            const char *s = jget_elem_str(g, &ip, e, d ? HF_A1 : HF_A0, 64);
+            if (s && !jget_parse_addr(s, &h.addr[d]))
+                jget_fail(g, &ip, "not an address");
+            h.port[d] = (uint16_t)jget_elem_u64(g, &ip, e, d ? HF_P1 : HF_P0, 65535);
+            h.seq[d] = jget_elem_i64(g, &ip, e, d ? HF_SEQ1 : HF_SEQ0);
+            h.from_syn[d] = jget_elem_u64(g, &ip, e, d ? HF_SYN1 : HF_SYN0, 1) != 0;
+            if (!g->failed && (h.seq[d] < -1 || h.seq[d] > UINT32_MAX))
+                jget_fail(g, &ip, "a sequence number out of range");
+        }
+        h.first_ts = jget_elem_i64(g, &ip, e, HF_FIRST);
+        if (g->failed)
+            return;
+        if (seqs_of(a)->len < 16 * ANALYSIS_MAX_EDGES) /* a bound for merge itself */
+            g_array_append_val(a->edge_seqs, h);
+    }
+}
+
+/* ---- joining ------------------------------------------------------------ */
+
+static bool same_end(const struct ip_addr *x, uint16_t xp, const struct ip_addr *y, uint16_t yp)
+{
+    return x->family == y->family && memcmp(x->bytes, y->bytes, sizeof x->bytes) == 0 && xp == yp;
+}
+
+static const struct hs_edge *seqs_for(const struct analysis *a, const struct conn_summary *cs)
+{
+    for (guint i = 0; a->edge_seqs && i < a->edge_seqs->len; i++) {
+        const struct hs_edge *h = &g_array_index(a->edge_seqs, struct hs_edge, i);
+        if (h->first_ts != cs->first_ts)
+            continue;
+        if ((same_end(&h->addr[0], h->port[0], &cs->client, cs->client_port) &&
+             same_end(&h->addr[1], h->port[1], &cs->server, cs->server_port)) ||
+            (same_end(&h->addr[1], h->port[1], &cs->client, cs->client_port) &&
+             same_end(&h->addr[0], h->port[0], &cs->server, cs->server_port)))
+            return h;
+    }
+    return NULL;
+}
+
+/* The record's side of x (0 or 1). */
+static int side_of(const struct hs_edge *h, const struct ip_addr *x, uint16_t xp)
+{
+    return same_end(&h->addr[0], h->port[0], x, xp) ? 0 : 1;
+}
+
+/* No byte between the handshake and the late part's first: the initiator
+ * began at its ISN + 1 (flow.c also seeds it so from a SYN-ACK), the
+ * responder likewise or at the SYN-ACK the late part saw; at least one sent. */
+static bool gapless(const struct hs_edge *h, const struct syn_flow *f)
+{
+    int i = side_of(h, &f->addr[0], f->port[0]), r = 1 - i;
+    if (h->seq[i] < 0 && h->seq[r] < 0)
+        return false;
+    bool init_ok = h->seq[i] < 0 || (uint32_t)h->seq[i] == f->isn + 1u;
+    bool resp_ok = h->seq[r] < 0 || h->from_syn[r] || (f->isn_resp_known && (uint32_t)h->seq[r] == f->isn_resp + 1u);
+    return init_ok && resp_ok;
+}
+
+static void add_int(JsonObject *o, const char *k, uint64_t v)
+{
+    if (o && json_object_has_member(o, k))
+        json_object_set_int_member(o, k, json_object_get_int_member(o, k) + (gint64)v);
+}
+
+static void emit_finding(const char *text, void *arg) { json_array_add_string_element(arg, text); }
+
+/* The connections[] entry of the connection now seen from its start. */
+static void entry_from_start(JsonObject *e, const struct conn_summary *j, const struct syn_flow *f)
+{
+    char buf[256];
+    json_object_set_string_member(e, "first_seen", fmt_time(j->first_ts, buf));
+    json_object_set_string_member(e, "client_rule", "syn"); /* flow.h: the SYN names the initiator */
+    json_object_set_string_member(e, "transport", transport_class_name((enum transport_class)j->transport));
+    json_object_set_string_member(e, "transport_evidence", transport_evidence_text(j->evidence, buf, sizeof buf));
+    JsonNode *sn = json_object_get_member(e, "stream");
+    JsonObject *st = sn && JSON_NODE_HOLDS_OBJECT(sn) ? json_node_get_object(sn) : NULL;
+    if (st) {
+        json_object_set_boolean_member(st, "midstream", FALSE);
+        bool fwd = same_end(&f->addr[0], f->port[0], &j->client, j->client_port);
+        add_int(st, "packets_c2s", f->packets[fwd ? 0 : 1]);
+        add_int(st, "packets_s2c", f->packets[fwd ? 1 : 0]);
+    }
+    /* A run from the start lists no message of a session without a record
+     * (session_enc.h): those left were of sessions no part set up. */
+    JsonNode *en = json_object_get_member(e, "encryption");
+    if (en && JSON_NODE_HOLDS_OBJECT(en)) {
+        json_object_remove_member(json_node_get_object(en), "unseen_sessions");
+        json_object_remove_member(json_node_get_object(en), "unseen_sessions_folded_pdus");
+    }
+    JsonArray *fa = json_array_new();
+    uint64_t gaps = st ? (uint64_t)json_object_get_int_member_with_default(st, "gaps", 0) : j->gaps;
+    verdict_conn_findings_of(j->transport, j->evidence, j->dialect, j->server_port, gaps, j->smb_version,
+                             emit_finding, fa);
+    json_object_set_array_member(e, "findings", fa);
+}
+
+/* The summary of the connection seen from its start (classify.c's rules:
+ * a connection classed unknown-start had no other rule to hold). */
+static void summary_from_start(struct conn_summary *j, const struct syn_flow *f, const struct policy *p)
+{
+    j->first_ts = f->first_ts;
+    j->packets += f->packets[0] + f->packets[1];
+    j->flags |= CONN_F_START_SEEN;
+    j->evidence &= ~(uint32_t)EV_NO_TCP_HANDSHAKE;
+    if (j->transport == TRANSPORT_UNKNOWN_START) {
+        j->transport = TRANSPORT_DIRECT;
+        j->evidence |= EV_DIRECT_FRAMING;
+        if (j->evidence & EV_NBSS_KEEPALIVE)
+            j->evidence = (j->evidence & ~(uint32_t)EV_NBSS_KEEPALIVE) | EV_KEEPALIVE_ON_DIRECT;
+    }
+    /* verdict.c: authentication is unseen from the start only when content was lost */
+    bool known = j->flags & (CONN_F_KERBEROS | CONN_F_NTLM | CONN_F_OTHER_AUTH);
+    j->flags = (uint16_t)((j->flags & ~CONN_F_AUTH_UNSEEN) |
+                          (!known && (j->flags & CONN_F_CONTENT_LOST) ? CONN_F_AUTH_UNSEEN : 0));
+    if (j->evidence & EV_KEEPALIVE_ON_DIRECT)
+        j->findings |= 1u << FINDING_KEEPALIVE_ON_DIRECT;
+    struct policy_conn_facts fc = conn_summary_facts(j);
+    j->rules = policy_check_connection(p, &fc);
+    j->undecided = policy_undecided_connection(p, &fc);
+    j->gap = (uint8_t)conn_summary_gap(&fc);
+}
+
+void mstate_join_hs(struct analysis *a)
+{
+    for (guint i = 0; a->edges && a->syn_flows && i < a->edges->len; i++) {
+        struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
+        if (cs->carrier != CONN_CARRIER_TCP || (cs->flags & CONN_F_START_SEEN))
+            continue;
+        const struct hs_edge *h = seqs_for(a, cs);
+        struct syn_flow *f = h ? syn_flow_head_for(a, &cs->client, cs->client_port, &cs->server, cs->server_port,
+                                                   cs->first_ts)
+                               : NULL;
+        if (!f || !gapless(h, f) || !same_end(&f->addr[0], f->port[0], &cs->client, cs->client_port))
+            continue;
+        struct conn_summary before = *cs;
+        summary_from_start(cs, f, &a->cfg->policy);
+        JsonObject *e = mstate_detail_entry(a, &before);
+        if (e)
+            entry_from_start(e, cs, f);
+        guint x = mstate_xchg_find(a, &before);
+        if (x != G_MAXUINT) /* its exchanges go by the connection's first packet */
+            ((struct mstate_xchg *)g_ptr_array_index(a->edge_xchg, x))->first_ts = cs->first_ts;
+        syn_flow_used(a, f);
+    }
+}

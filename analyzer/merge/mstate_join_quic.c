@@ -1,0 +1,328 @@
+/* mstate_join_quic.c - see mstate_join_quic.h. */
+#include "mstate_join_quic.h"
+
+#include <string.h>
+
+#include "analysis.h"
+#include "fmt.h"
+#include "mstate_detail.h"
+#include "quic_table.h"
+
+/* The tails of an analysis: records in order of their first datagram, and
+ * (in a run) their index by canonical 4-tuple. */
+struct quic_tails {
+    GArray *recs;     /* struct quic_tail */
+    GHashTable *by;   /* struct quic_tail* key (its ends) -> index + 1; NULL in merge */
+};
+
+static struct quic_tails *tails_of(struct analysis *a)
+{
+    if (!a->quic_tails) {
+        a->quic_tails = g_new0(struct quic_tails, 1);
+        a->quic_tails->recs = g_array_new(FALSE, TRUE, sizeof(struct quic_tail));
+    }
+    return a->quic_tails;
+}
+
+void quic_tails_free(struct analysis *a)
+{
+    if (!a->quic_tails)
+        return;
+    g_array_free(a->quic_tails->recs, TRUE);
+    if (a->quic_tails->by)
+        g_hash_table_destroy(a->quic_tails->by);
+    g_free(a->quic_tails);
+    a->quic_tails = NULL;
+}
+
+static int addr_cmp(const struct ip_addr *a, const struct ip_addr *b)
+{
+    if (a->family != b->family)
+        return a->family < b->family ? -1 : 1;
+    return memcmp(a->bytes, b->bytes, sizeof a->bytes);
+}
+
+static int end_cmp(const struct ip_addr *a, uint16_t ap, const struct ip_addr *b, uint16_t bp)
+{
+    int c = addr_cmp(a, b);
+    return c ? c : (ap > bp) - (ap < bp);
+}
+
+/* The ends of a 4-tuple in one order whatever side sent first. */
+struct key {
+    struct ip_addr lo, hi;
+    uint16_t lo_port, hi_port;
+};
+
+static struct key key_of(const struct ip_addr *x, uint16_t xp, const struct ip_addr *y, uint16_t yp)
+{
+    struct key k;
+    memset(&k, 0, sizeof k);
+    bool swap = end_cmp(x, xp, y, yp) > 0;
+    k.lo = swap ? *y : *x;
+    k.hi = swap ? *x : *y;
+    k.lo_port = swap ? yp : xp;
+    k.hi_port = swap ? xp : yp;
+    return k;
+}
+
+static guint key_hash(gconstpointer p)
+{
+    const uint8_t *b = p;
+    guint h = 2166136261u;
+    for (size_t i = 0; i < sizeof(struct key); i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+static gboolean key_equal(gconstpointer a, gconstpointer b) { return memcmp(a, b, sizeof(struct key)) == 0; }
+
+/* A datagram another capture's QUIC connection may own: QUIC's fixed bit
+ * set, within the idle timeout of the run's first packet. */
+static bool wanted(const struct analysis *a, const struct packet *p)
+{
+    return !a->live_run && p->payload_len > 0 && (p->payload[0] & 0x40) && p->ts_us - a->first_ts <= QUIC_TAIL_IDLE_US;
+}
+
+static void note(struct analysis *a, const struct packet *p)
+{
+    struct quic_tails *qt = tails_of(a);
+    if (!qt->by)
+        qt->by = g_hash_table_new_full(key_hash, key_equal, g_free, NULL);
+    struct key k = key_of(&p->src, p->sport, &p->dst, p->dport);
+    guint at = GPOINTER_TO_UINT(g_hash_table_lookup(qt->by, &k));
+    if (!at) {
+        if (qt->recs->len >= ANALYSIS_MAX_EDGES)
+            return;
+        struct quic_tail t;
+        memset(&t, 0, sizeof t);
+        t.addr[0] = p->src;
+        t.addr[1] = p->dst;
+        t.port[0] = p->sport;
+        t.port[1] = p->dport;
+        t.first_ts = p->ts_us;
+        g_array_append_val(qt->recs, t);
+        at = qt->recs->len;
+        g_hash_table_insert(qt->by, g_memdup2(&k, sizeof k), GUINT_TO_POINTER(at));
+    }
+    struct quic_tail *t = &g_array_index(qt->recs, struct quic_tail, at - 1);
+    int d = end_cmp(&t->addr[0], t->port[0], &p->src, p->sport) == 0 ? 0 : 1;
+    t->packets[d]++;
+    t->bytes[d] += p->payload_wire_len;
+    t->last_ts = p->ts_us;
+}
+
+void quic_tail_packet(struct analysis *a, const struct packet *p)
+{
+    if (!wanted(a, p)) {
+        quic_table_packet(a->quic, p);
+        return;
+    }
+    uint64_t before = quic_table_stats(a->quic).quic_datagrams;
+    quic_table_packet(a->quic, p);
+    if (quic_table_stats(a->quic).quic_datagrams == before)
+        note(a, p);
+}
+
+/* ---- the merge state ---------------------------------------------------- */
+
+/* One compact array: [addr0, port0, addr1, port1, first_ts, last_ts,
+ * packets0, packets1, bytes0, bytes1]. */
+enum { QF_A0, QF_P0, QF_A1, QF_P1, QF_FIRST, QF_LAST, QF_PK0, QF_PK1, QF_BY0, QF_BY1, QF_N };
+
+static gint64 clamp(uint64_t v) { return v > INT64_MAX ? INT64_MAX : (gint64)v; }
+
+void mstate_build_quic_tails(struct json *b, const struct analysis *a)
+{
+    json_key(b, "quic_tails");
+    json_begin_array(b);
+    for (guint i = 0; a->quic_tails && i < a->quic_tails->recs->len; i++) {
+        const struct quic_tail *t = &g_array_index(a->quic_tails->recs, struct quic_tail, i);
+        char buf[FMT_ADDR_LEN];
+        json_begin_array(b);
+        for (int d = 0; d < 2; d++) {
+            json_str(b, fmt_addr(&t->addr[d], buf));
+            json_int(b, t->port[d]);
+        }
+        json_int(b, t->first_ts);
+        json_int(b, t->last_ts);
+        for (int d = 0; d < 2; d++)
+            json_int(b, clamp(t->packets[d]));
+        for (int d = 0; d < 2; d++)
+            json_int(b, clamp(t->bytes[d]));
+        json_end_array(b);
+    }
+    json_end_array(b);
+}
+
+static void read_one(struct jget *g, const struct jpath *ip, JsonArray *e, struct quic_tail *t)
+{
+    memset(t, 0, sizeof *t);
+    if (!e || json_array_get_length(e) != QF_N) {
+        jget_fail(g, ip, "not [addr, port, addr, port, first_ts, last_ts, packets, packets, bytes, bytes]");
+        return;
+    }
+    for (int d = 0; d < 2; d++) {
+        const char *s = jget_elem_str(g, ip, e, d ? QF_A1 : QF_A0, 64);
+        if (s && !jget_parse_addr(s, &t->addr[d]))
+            jget_fail(g, ip, "not an address");
+        t->port[d] = (uint16_t)jget_elem_u64(g, ip, e, d ? QF_P1 : QF_P0, 65535);
+        t->packets[d] = jget_elem_u64(g, ip, e, d ? QF_PK1 : QF_PK0, INT64_MAX);
+        t->bytes[d] = jget_elem_u64(g, ip, e, d ? QF_BY1 : QF_BY0, INT64_MAX);
+    }
+    t->first_ts = jget_elem_i64(g, ip, e, QF_FIRST);
+    t->last_ts = jget_elem_i64(g, ip, e, QF_LAST);
+}
+
+void mstate_fold_quic_tails(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
+{
+    if (!json_object_has_member(st, "quic_tails"))
+        return; /* a report of this format written before they were carried: nothing to join */
+    struct jpath ap, ip;
+    jpath_key(&ap, p, "quic_tails");
+    JsonArray *arr = jget_arr(g, p, st, "quic_tails", ANALYSIS_MAX_EDGES);
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        jpath_index(&ip, &ap, i);
+        JsonNode *n = json_array_get_element(arr, i);
+        struct quic_tail t;
+        read_one(g, &ip, JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL, &t);
+        if (g->failed)
+            return;
+        struct quic_tails *qt = tails_of(a);
+        if (qt->recs->len < 16 * ANALYSIS_MAX_EDGES) /* a bound for merge itself */
+            g_array_append_val(qt->recs, t);
+    }
+}
+
+/* ---- joining ------------------------------------------------------------ */
+
+static gint tail_order(gconstpointer pa, gconstpointer pb)
+{
+    const struct quic_tail *a = pa, *b = pb;
+    struct key x = key_of(&a->addr[0], a->port[0], &a->addr[1], a->port[1]);
+    struct key y = key_of(&b->addr[0], b->port[0], &b->addr[1], b->port[1]);
+    int c = memcmp(&x, &y, sizeof x);
+    if (c)
+        return c;
+    if (a->first_ts != b->first_ts)
+        return a->first_ts < b->first_ts ? -1 : 1;
+    return memcmp(a, b, sizeof *a); /* zero-filled: comparable as bytes */
+}
+
+static bool same_ends(const struct quic_tail *t, const struct ip_addr *x, uint16_t xp, const struct ip_addr *y,
+                      uint16_t yp)
+{
+    struct key a = key_of(&t->addr[0], t->port[0], &t->addr[1], t->port[1]), b = key_of(x, xp, y, yp);
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* Whether the tail's [0] is the side named by x (else the other). */
+static bool sent_by(const struct quic_tail *t, const struct ip_addr *x, uint16_t xp)
+{
+    return end_cmp(&t->addr[0], t->port[0], x, xp) == 0;
+}
+
+static bool follows(int64_t last_ts, int64_t first_ts)
+{
+    return first_ts >= last_ts && first_ts - last_ts <= QUIC_TAIL_IDLE_US;
+}
+
+/* Tails of one 4-tuple that follow each other: one (parts of one capture
+ * merged before another's open connection joins them). */
+static void chain(GArray *recs)
+{
+    g_array_sort(recs, tail_order);
+    guint w = 0;
+    for (guint i = 0; i < recs->len; i++) {
+        struct quic_tail *t = &g_array_index(recs, struct quic_tail, i);
+        struct quic_tail *prev = w ? &g_array_index(recs, struct quic_tail, w - 1) : NULL;
+        if (prev && same_ends(prev, &t->addr[0], t->port[0], &t->addr[1], t->port[1]) &&
+            follows(prev->last_ts, t->first_ts)) {
+            int d = sent_by(prev, &t->addr[0], t->port[0]) ? 0 : 1;
+            for (int k = 0; k < 2; k++) {
+                prev->packets[k ^ d] += t->packets[k];
+                prev->bytes[k ^ d] += t->bytes[k];
+            }
+            prev->last_ts = t->last_ts;
+            continue;
+        }
+        if (w != i)
+            g_array_index(recs, struct quic_tail, w) = *t;
+        w++;
+    }
+    g_array_set_size(recs, w);
+}
+
+static void add_int(JsonObject *o, const char *k, uint64_t v)
+{
+    if (o && json_object_has_member(o, k))
+        json_object_set_int_member(o, k, json_object_get_int_member(o, k) + clamp(v));
+}
+
+/* The tail's datagrams into the connection cs left open (its record,
+ * connections[] entry, the QUIC datagram count). */
+static void join_one(struct analysis *a, struct conn_summary *cs, const struct quic_tail *t)
+{
+    JsonObject *e = mstate_detail_entry(a, cs);
+    int c = sent_by(t, &cs->client, cs->client_port) ? 0 : 1; /* the tail's side of the client */
+    uint64_t pk[2] = { t->packets[c], t->packets[1 - c] }, by[2] = { t->bytes[c], t->bytes[1 - c] };
+    cs->packets += pk[0] + pk[1];
+    cs->bytes += by[0] + by[1];
+    cs->last_ts = t->last_ts;
+    if (e) {
+        char ts[FMT_TIME_LEN];
+        json_object_set_string_member(e, "last_seen", fmt_time(t->last_ts, ts));
+        JsonNode *sn = json_object_get_member(e, "stream");
+        JsonObject *st = sn && JSON_NODE_HOLDS_OBJECT(sn) ? json_node_get_object(sn) : NULL;
+        add_int(st, "packets_c2s", pk[0]);
+        add_int(st, "packets_s2c", pk[1]);
+        add_int(st, "bytes_c2s", by[0]);
+        add_int(st, "bytes_s2c", by[1]);
+    }
+    struct quic_table_stats q;
+    memset(&q, 0, sizeof q);
+    q.quic_datagrams = pk[0] + pk[1]; /* stats.datagrams counted them already (every UDP payload) */
+    quic_table_fold_stats(a->quic, &q);
+    a->edges_joined++;
+}
+
+void mstate_join_quic(struct analysis *a)
+{
+    if (!a->quic_tails || !a->quic_tails->recs->len)
+        return;
+    GArray *recs = a->quic_tails->recs;
+    chain(recs);
+    for (guint i = 0; a->edges && i < a->edges->len; i++) {
+        struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
+        if (cs->carrier != CONN_CARRIER_QUIC || strcmp(cs->close_reason, "end of capture") != 0)
+            continue;
+        for (guint k = 0; k < recs->len; k++) {
+            const struct quic_tail *t = &g_array_index(recs, struct quic_tail, k);
+            if (same_ends(t, &cs->client, cs->client_port, &cs->server, cs->server_port) &&
+                follows(cs->last_ts, t->first_ts)) {
+                join_one(a, cs, t);
+                g_array_remove_index(recs, k);
+                break; /* tails of one tuple are chained: the first that follows is the one */
+            }
+        }
+    }
+    /* What may still continue another report's connection: within the idle
+     * timeout of the first packet. */
+    guint w = 0;
+    for (guint i = 0; i < recs->len; i++) {
+        const struct quic_tail *t = &g_array_index(recs, struct quic_tail, i);
+        if (t->first_ts - a->first_ts <= QUIC_TAIL_IDLE_US && w < ANALYSIS_MAX_EDGES)
+            g_array_index(recs, struct quic_tail, w++) = *t;
+    }
+    g_array_set_size(recs, w);
+}
+
+void quic_tails_fold_mem(struct analysis *dst, const struct analysis *src)
+{
+    for (guint i = 0; src->quic_tails && i < src->quic_tails->recs->len; i++) {
+        struct quic_tails *qt = tails_of(dst);
+        if (qt->recs->len >= ANALYSIS_MAX_EDGES)
+            break;
+        g_array_append_val(qt->recs, g_array_index(src->quic_tails->recs, struct quic_tail, i));
+    }
+}

@@ -1,0 +1,50 @@
+/* mstate_join_quic.h - QUIC connections cut by a capture's edge.  A QUIC
+ * connection is known by its client's first Initial: a capture cut after
+ * it (editcap -c/-i) leaves the next capture datagrams of the connection
+ * it cannot place (short headers, Handshake packets: no Initial to start
+ * from).  The run over both captures counts them in the connection
+ * (packets, bytes each way, last packet, stats.quic.datagrams).  A run
+ * keeps such datagrams per UDP 4-tuple ("QUIC tails": fixed bit set, not
+ * taken by any connection, within the QUIC idle timeout of its first
+ * packet, at most ANALYSIS_MAX_EDGES tuples); merge adds them to the QUIC
+ * connection an earlier capture left open on the same ends. */
+#ifndef SMBSCOPE_MSTATE_JOIN_QUIC_H
+#define SMBSCOPE_MSTATE_JOIN_QUIC_H
+
+#include <stdint.h>
+
+#include <json-glib/json-glib.h>
+
+#include "jget.h"
+#include "json.h"
+#include "packet.h"
+
+struct analysis;
+
+#define QUIC_TAIL_IDLE_US (120 * 1000000LL) /* quic_table.c's idle timeout */
+
+struct quic_tail {
+    struct ip_addr addr[2]; /* [0] the sender of the first datagram seen */
+    uint16_t port[2];
+    int64_t first_ts, last_ts;
+    uint64_t packets[2], bytes[2]; /* sent by addr[0], by addr[1]; bytes: UDP payload on the wire */
+};
+
+/* quic_table_packet() for a run: a datagram no QUIC connection took noted
+ * as a tail when it may belong to one an earlier capture holds. */
+void quic_tail_packet(struct analysis *a, const struct packet *p);
+void quic_tails_free(struct analysis *a);
+/* --jobs: src's tails into dst's (as many as a run keeps). */
+void quic_tails_fold_mem(struct analysis *dst, const struct analysis *src);
+
+void mstate_build_quic_tails(struct json *b, const struct analysis *a);
+void mstate_fold_quic_tails(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st);
+
+/* After the SMB edges are joined (merge_finish): tails of one 4-tuple
+ * within the idle timeout of each other become one; the earliest tail
+ * after a QUIC connection left open at its capture's end (within the idle
+ * timeout) joins it (its summary, connections[] entry, the QUIC datagram
+ * count).  What may still join another report's stays in the state. */
+void mstate_join_quic(struct analysis *a);
+
+#endif

@@ -1,0 +1,52 @@
+/* mstate_join_rdma.c - see mstate_join_rdma.h. */
+#include "mstate_join_rdma.h"
+
+#include <stddef.h>
+
+static JsonObject *obj(JsonObject *o, const char *k)
+{
+    JsonNode *n = o ? json_object_get_member(o, k) : NULL;
+    return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+}
+
+/* Counters of each object of smb_direct (NULL: smb_direct itself); the
+ * members not named (flags of the start, queue pair numbers, sizes
+ * negotiated) are the early part's. */
+static const struct {
+    const char *sub;
+    const char *keys[8];
+} sums[] = {
+    { NULL, { "sends", "sends_dropped", "rdma_writes", "rdma_write_bytes", "rdma_read_requests" } },
+    { "roce", { "packets", "acks", "psn_dropped_messages", "psn_duplicates", "icrc_bad", "icrc_unchecked" } },
+    { "mpa", { "fpdus", "crc_bad", "markers", "marker_pointer_bad", "desynchronised", "resyncs" } },
+    { "smbd", { "data_messages", "fragmented_messages", "dropped_messages", "invalid_messages" } },
+};
+
+static void add(JsonObject *dst, JsonObject *src, const char *k)
+{
+    if (!dst || !src || !json_object_has_member(dst, k) || !json_object_has_member(src, k))
+        return;
+    json_object_set_int_member(dst, k, json_object_get_int_member(dst, k) + json_object_get_int_member(src, k));
+}
+
+/* A member the early part left null (it did not see it) taken from the late part. */
+static void fill(JsonObject *dst, JsonObject *src, const char *k)
+{
+    JsonNode *d = dst ? json_object_get_member(dst, k) : NULL, *s = src ? json_object_get_member(src, k) : NULL;
+    if (d && s && JSON_NODE_HOLDS_NULL(d) && !JSON_NODE_HOLDS_NULL(s))
+        json_object_set_member(dst, k, json_node_copy(s));
+}
+
+void mstate_join_smb_direct(JsonObject *early, JsonObject *late)
+{
+    JsonObject *e = obj(early, "smb_direct"), *l = obj(late, "smb_direct");
+    if (!e || !l)
+        return;
+    for (size_t i = 0; i < G_N_ELEMENTS(sums); i++) {
+        JsonObject *de = sums[i].sub ? obj(e, sums[i].sub) : e, *dl = sums[i].sub ? obj(l, sums[i].sub) : l;
+        for (size_t k = 0; k < G_N_ELEMENTS(sums[i].keys) && sums[i].keys[k]; k++)
+            add(de, dl, sums[i].keys[k]);
+    }
+    fill(obj(e, "smbd"), obj(l, "smbd"), "negotiate_request");
+    fill(obj(e, "smbd"), obj(l, "smbd"), "negotiate_response");
+}

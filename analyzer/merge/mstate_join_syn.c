@@ -1,0 +1,279 @@
+/* mstate_join_syn.c - see mstate_join_syn.h. */
+#include "mstate_join_syn.h"
+
+#include <string.h>
+
+#include "analysis.h"
+#include "fmt.h"
+
+/* One compact array: [addr0, port0, addr1, port1, first_ts, last_ts,
+ * packets0, packets1, isn (-1: unknown), established, close_reason,
+ * the responder's isn (-1: unknown)]. */
+enum { SF_A0, SF_P0, SF_A1, SF_P1, SF_FIRST, SF_LAST, SF_PK0, SF_PK1, SF_ISN, SF_EST, SF_REASON, SF_ISN_RESP, SF_N };
+
+static int64_t idle_of(bool established)
+{
+    struct flow_limits lim;
+    flow_limits_default(&lim);
+    return established ? lim.idle_established_us : lim.idle_half_open_us;
+}
+
+static bool open_at_end(const struct syn_flow *f) { return strcmp(f->close_reason, "end") == 0; }
+
+/* What another report may still continue: open at the end, or begun
+ * within the half-open timeout of the first packet (first_ts: the run's). */
+static bool keep(const struct syn_flow *f, int64_t first_ts)
+{
+    return open_at_end(f) || f->first_ts - first_ts <= idle_of(false);
+}
+
+static void append(struct analysis *a, const struct syn_flow *f)
+{
+    if (!a->syn_flows)
+        a->syn_flows = g_array_new(FALSE, TRUE, sizeof(struct syn_flow));
+    if (a->syn_flows->len < ANALYSIS_MAX_EDGES) /* past it the count stays as the parts had it */
+        g_array_append_val(a->syn_flows, *f);
+}
+
+void syn_flow_note(struct analysis *a, const struct flow_conn *c, enum flow_close_reason r)
+{
+    if (a->live_run || c->midstream || c->initiator_guessed || c->dir[0].bytes || c->dir[1].bytes)
+        return;
+    struct syn_flow f;
+    memset(&f, 0, sizeof f);
+    for (int d = 0; d < 2; d++) {
+        f.addr[d] = c->addr[d];
+        f.port[d] = c->port[d];
+        f.packets[d] = c->dir[d].packets;
+    }
+    f.first_ts = c->first_ts_us;
+    f.last_ts = c->last_ts_us;
+    f.isn = c->isn[0];
+    f.isn_known = c->isn_known[0];
+    f.isn_resp = c->isn[1];
+    f.isn_resp_known = c->isn_known[1];
+    f.established = c->hs == FLOW_HS_ESTABLISHED;
+    g_strlcpy(f.close_reason, flow_close_reason_name(r), sizeof f.close_reason);
+    if (keep(&f, a->first_ts))
+        append(a, &f);
+}
+
+void mstate_build_syn_flows(struct json *b, const struct analysis *a)
+{
+    json_key(b, "syn_flows");
+    json_begin_array(b);
+    for (guint i = 0; a->syn_flows && i < a->syn_flows->len; i++) {
+        const struct syn_flow *f = &g_array_index(a->syn_flows, struct syn_flow, i);
+        char buf[FMT_ADDR_LEN];
+        json_begin_array(b);
+        for (int d = 0; d < 2; d++) {
+            json_str(b, fmt_addr(&f->addr[d], buf));
+            json_int(b, f->port[d]);
+        }
+        json_int(b, f->first_ts);
+        json_int(b, f->last_ts);
+        for (int d = 0; d < 2; d++)
+            json_int(b, f->packets[d] > INT64_MAX ? INT64_MAX : (gint64)f->packets[d]);
+        json_int(b, f->isn_known ? (gint64)f->isn : -1);
+        json_bool(b, f->established);
+        json_str(b, f->close_reason);
+        json_int(b, f->isn_resp_known ? (gint64)f->isn_resp : -1);
+        json_end_array(b);
+    }
+    json_end_array(b);
+}
+
+static uint64_t in_range(struct jget *g, const struct jpath *p, JsonArray *e, guint i, int64_t lo, uint64_t max)
+{
+    int64_t v = jget_elem_i64(g, p, e, i);
+    if (!g->failed && (v < lo || (v >= 0 && (uint64_t)v > max)))
+        jget_fail(g, p, "a port, count or ISN out of range");
+    return g->failed ? 0 : (uint64_t)v;
+}
+
+static void read_one(struct jget *g, const struct jpath *ip, JsonArray *e, struct syn_flow *f)
+{
+    memset(f, 0, sizeof *f);
+    if (!e || json_array_get_length(e) != SF_N) {
+        jget_fail(g, ip, "not [addr, port, addr, port, first_ts, last_ts, packets, packets, isn, established, "
+                         "close_reason, isn]");
+        return;
+    }
+    for (int d = 0; d < 2; d++) {
+        const char *s = jget_elem_str(g, ip, e, d ? SF_A1 : SF_A0, 64);
+        if (s && !jget_parse_addr(s, &f->addr[d]))
+            jget_fail(g, ip, "not an address");
+        f->port[d] = (uint16_t)in_range(g, ip, e, d ? SF_P1 : SF_P0, 0, 65535);
+        f->packets[d] = in_range(g, ip, e, d ? SF_PK1 : SF_PK0, 0, INT64_MAX);
+    }
+    f->first_ts = jget_elem_i64(g, ip, e, SF_FIRST);
+    f->last_ts = jget_elem_i64(g, ip, e, SF_LAST);
+    int64_t isn = (int64_t)in_range(g, ip, e, SF_ISN, -1, UINT32_MAX);
+    f->isn_known = isn >= 0;
+    f->isn = f->isn_known ? (uint32_t)isn : 0;
+    JsonNode *est = json_array_get_element(e, SF_EST);
+    if (!g->failed && (!JSON_NODE_HOLDS_VALUE(est) || json_node_get_value_type(est) != G_TYPE_BOOLEAN))
+        jget_fail(g, ip, "established: not a boolean");
+    f->established = !g->failed && json_node_get_boolean(est);
+    int64_t isn_resp = (int64_t)in_range(g, ip, e, SF_ISN_RESP, -1, UINT32_MAX);
+    f->isn_resp_known = isn_resp >= 0;
+    f->isn_resp = f->isn_resp_known ? (uint32_t)isn_resp : 0;
+    const char *r = jget_elem_str(g, ip, e, SF_REASON, sizeof f->close_reason - 1);
+    if (r)
+        g_strlcpy(f->close_reason, r, sizeof f->close_reason);
+}
+
+void mstate_fold_syn_flows(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
+{
+    if (!json_object_has_member(st, "syn_flows"))
+        return; /* a report of this format written before they were carried: nothing to join */
+    struct jpath ap, ip;
+    jpath_key(&ap, p, "syn_flows");
+    JsonArray *arr = jget_arr(g, p, st, "syn_flows", ANALYSIS_MAX_EDGES);
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        jpath_index(&ip, &ap, i);
+        JsonNode *n = json_array_get_element(arr, i);
+        struct syn_flow f;
+        read_one(g, &ip, JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL, &f);
+        if (g->failed)
+            return;
+        if (!a->syn_flows)
+            a->syn_flows = g_array_new(FALSE, TRUE, sizeof(struct syn_flow));
+        if (a->syn_flows->len < 16 * ANALYSIS_MAX_EDGES) /* a bound for merge itself */
+            g_array_append_val(a->syn_flows, f);
+    }
+}
+
+void syn_flows_fold_mem(struct analysis *dst, const struct analysis *src)
+{
+    for (guint i = 0; src->syn_flows && i < src->syn_flows->len; i++)
+        append(dst, &g_array_index(src->syn_flows, struct syn_flow, i));
+}
+
+/* ---- joining ------------------------------------------------------------ */
+
+static int addr_cmp(const struct ip_addr *a, const struct ip_addr *b)
+{
+    if (a->family != b->family)
+        return a->family < b->family ? -1 : 1;
+    return memcmp(a->bytes, b->bytes, sizeof a->bytes);
+}
+
+static bool same_end(const struct ip_addr *x, uint16_t xp, const struct ip_addr *y, uint16_t yp)
+{
+    return !addr_cmp(x, y) && xp == yp;
+}
+
+static gint flow_order(gconstpointer pa, gconstpointer pb)
+{
+    const struct syn_flow *a = pa, *b = pb;
+    for (int d = 0; d < 2; d++) {
+        int c = addr_cmp(&a->addr[d], &b->addr[d]);
+        if (c)
+            return c;
+        if (a->port[d] != b->port[d])
+            return a->port[d] < b->port[d] ? -1 : 1;
+    }
+    if (a->first_ts != b->first_ts)
+        return a->first_ts < b->first_ts ? -1 : 1;
+    return memcmp(a, b, sizeof *a); /* zero-filled: comparable as bytes */
+}
+
+/* late begins again what early left open (flow.c, starts_new_conn): the
+ * same initiator and ends, a SYN of the same ISN, before early went idle. */
+static bool continues(const struct syn_flow *early, const struct syn_flow *late)
+{
+    if (!open_at_end(early) || late->first_ts < early->last_ts ||
+        late->first_ts - early->last_ts > idle_of(early->established))
+        return false;
+    for (int d = 0; d < 2; d++)
+        if (!same_end(&early->addr[d], early->port[d], &late->addr[d], late->port[d]))
+            return false;
+    return !(early->isn_known && late->isn_known && early->isn != late->isn);
+}
+
+static void join(struct analysis *a, struct syn_flow *early, uint64_t pk0, uint64_t pk1, int64_t last_ts,
+                 const char *reason)
+{
+    early->packets[0] += pk0;
+    early->packets[1] += pk1;
+    early->last_ts = last_ts;
+    g_strlcpy(early->close_reason, reason, sizeof early->close_reason);
+    flow_table_unjoin(a->flows, 1); /* the later part's run counted it as a TCP connection of its own */
+    a->edges_joined++;
+}
+
+/* A tail (packets without payload seen from the middle, mstate_tails.h)
+ * that ends what cur left open: the earliest of its ends after it. */
+static void join_tail(struct analysis *a, struct syn_flow *cur)
+{
+    if (!a->tails || !open_at_end(cur))
+        return;
+    guint best = G_MAXUINT;
+    bool best_rev = false;
+    for (guint i = 0; i < a->tails->len; i++) {
+        const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, i);
+        bool fwd = same_end(&t->addr[0], t->port[0], &cur->addr[0], cur->port[0]) &&
+                   same_end(&t->addr[1], t->port[1], &cur->addr[1], cur->port[1]);
+        bool rev = same_end(&t->addr[1], t->port[1], &cur->addr[0], cur->port[0]) &&
+                   same_end(&t->addr[0], t->port[0], &cur->addr[1], cur->port[1]);
+        if ((!fwd && !rev) || t->first_ts < cur->last_ts || t->first_ts - cur->last_ts > idle_of(cur->established))
+            continue;
+        if (best == G_MAXUINT || t->first_ts < g_array_index(a->tails, struct analysis_tail, best).first_ts) {
+            best = i;
+            best_rev = !fwd;
+        }
+    }
+    if (best == G_MAXUINT)
+        return;
+    const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, best);
+    join(a, cur, t->packets[best_rev ? 1 : 0], t->packets[best_rev ? 0 : 1], t->last_ts, t->close_reason);
+    g_array_remove_index(a->tails, best);
+}
+
+void mstate_join_syn_flows(struct analysis *a)
+{
+    GArray *in = a->syn_flows;
+    if (!in || !in->len)
+        return;
+    g_array_sort(in, flow_order);
+    GArray *out = g_array_new(FALSE, TRUE, sizeof(struct syn_flow));
+    struct syn_flow cur = g_array_index(in, struct syn_flow, 0);
+    for (guint i = 1; i <= in->len; i++) {
+        const struct syn_flow *next = i < in->len ? &g_array_index(in, struct syn_flow, i) : NULL;
+        if (next && continues(&cur, next)) {
+            join(a, &cur, next->packets[0], next->packets[1], next->last_ts, next->close_reason);
+            cur.established |= next->established;
+            continue;
+        }
+        join_tail(a, &cur);
+        if (keep(&cur, a->first_ts) && out->len < ANALYSIS_MAX_EDGES)
+            g_array_append_val(out, cur);
+        if (next)
+            cur = *next;
+    }
+    g_array_free(in, TRUE);
+    a->syn_flows = out;
+}
+
+struct syn_flow *syn_flow_head_for(struct analysis *a, const struct ip_addr *x, uint16_t xp, const struct ip_addr *y,
+                                   uint16_t yp, int64_t first_ts)
+{
+    struct syn_flow *best = NULL;
+    for (guint i = 0; a->syn_flows && i < a->syn_flows->len; i++) {
+        struct syn_flow *f = &g_array_index(a->syn_flows, struct syn_flow, i);
+        bool fwd = same_end(&f->addr[0], f->port[0], x, xp) && same_end(&f->addr[1], f->port[1], y, yp);
+        bool rev = same_end(&f->addr[0], f->port[0], y, yp) && same_end(&f->addr[1], f->port[1], x, xp);
+        if ((fwd || rev) && open_at_end(f) && f->isn_known && first_ts >= f->last_ts &&
+            first_ts - f->last_ts <= idle_of(f->established) && (!best || f->last_ts > best->last_ts))
+            best = f;
+    }
+    return best;
+}
+
+void syn_flow_used(struct analysis *a, const struct syn_flow *f)
+{
+    g_array_remove_index(a->syn_flows, (guint)(f - &g_array_index(a->syn_flows, struct syn_flow, 0)));
+    flow_table_unjoin(a->flows, 1); /* the late part's run counted the connection too */
+    a->edges_joined++;
+}

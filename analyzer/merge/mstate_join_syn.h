@@ -1,0 +1,61 @@
+/* mstate_join_syn.h - TCP connections that never carried a byte and were
+ * opened by a SYN (or SYN-ACK) in the merge state, and their joining: a
+ * capture cut between a SYN and its retransmissions (or the RST that
+ * refused it) leaves the connection open at the end of one capture and
+ * begun again, or seen from its middle, in the next; the run over both
+ * counts one TCP connection (flow.c: a SYN of the same ISN continues it). */
+#ifndef SMBSCOPE_MSTATE_JOIN_SYN_H
+#define SMBSCOPE_MSTATE_JOIN_SYN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <json-glib/json-glib.h>
+
+#include "flow.h"
+#include "jget.h"
+#include "json.h"
+
+struct analysis;
+
+/* One such connection, as its run saw it ([0] the initiator). */
+struct syn_flow {
+    struct ip_addr addr[2];
+    uint16_t port[2];
+    int64_t first_ts, last_ts;
+    uint64_t packets[2];
+    uint32_t isn;           /* the initiator's SYN, when isn_known */
+    bool isn_known;
+    uint32_t isn_resp;      /* the responder's SYN-ACK, when isn_resp_known */
+    bool isn_resp_known;
+    bool established;       /* the handshake completed (its idle timeout is the established one) */
+    char close_reason[24];  /* flow_close_reason_name(): "end" when open at its capture's end */
+};
+
+/* A run's TCP connection without payload nor SMB closes (analysis.c): kept
+ * (at most ANALYSIS_MAX_EDGES) when it was opened by a SYN or SYN-ACK and is
+ * open at the capture's end or began within the half-open timeout of the
+ * run's first packet, the only ones another capture can continue. */
+void syn_flow_note(struct analysis *a, const struct flow_conn *c, enum flow_close_reason r);
+
+void mstate_build_syn_flows(struct json *b, const struct analysis *a);
+void mstate_fold_syn_flows(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st);
+/* --jobs: src's records into dst's (as many as a run keeps). */
+void syn_flows_fold_mem(struct analysis *dst, const struct analysis *src);
+
+/* After the SMB edges are joined (merge_finish): a connection open at its
+ * capture's end and the one of the same ends and ISN a later capture began
+ * within the half-open timeout of its last packet (or saw from its middle
+ * without payload: a tail) are one; each join counts one TCP connection
+ * less.  What may still join another report's stays in the state. */
+void mstate_join_syn_flows(struct analysis *a);
+
+/* A cut inside or right after the handshake: the early part saw its SYN
+ * (a record here, open at its end, its ISN), the late part the connection's bytes from
+ * their first (an SMB edge first seen mid-stream whose first data each way
+ * is ISN + 1, mstate_join_hs.c): one connection seen from its start. */
+struct syn_flow *syn_flow_head_for(struct analysis *a, const struct ip_addr *x, uint16_t xp, const struct ip_addr *y,
+                                   uint16_t yp, int64_t first_ts);
+void syn_flow_used(struct analysis *a, const struct syn_flow *f);
+
+#endif

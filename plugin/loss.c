@@ -1,0 +1,227 @@
+/* loss.c - the whole input: packets that could have been SMB but could not be
+ * read (the command's "decode-loss" unknown), and the capture's verdict.
+ *
+ * What a loss does to the verdict, its kinds and its words are
+ * dissector/policy/decode_loss.h's, shared with the command.  Which packets
+ * are lost is decided here, on the first pass, with the command's own checks
+ * where Wireshark does not make them:
+ *   - iWARP: an FPDU whose CRC32c (crc32c() over the FPDU as Wireshark framed
+ *     it, markers included) is not the one sent: Wireshark 4.0 says so only
+ *     in a label, not in a field;
+ *   - RoCEv2: a packet whose ICRC is bad (roce_icrc_check(), as the command):
+ *     Wireshark 4.0 does not check it;
+ *   - QUIC: a datagram of at least 1200 octets opening with an Initial, in a
+ *     connection whose ClientHello was not read, that does not decrypt with
+ *     the keys of its own DCID (the command's quic_session_datagram() on the
+ *     same octets: such a datagram could have opened an SMB connection); and
+ *     in a connection that is SMB or not yet known not to be, a packet
+ *     Wireshark could not decrypt although its header protection came off
+ *     (it has a packet number: the keys were there, the tag failed).  A
+ *     packet whose secrets are not in the key log is no loss: without keys
+ *     1-RTT is unreadable by design (the no-keys rule says so per connection).
+ * Packets cut inside a header, malformed headers and IP fragments that never
+ * reassembled are counted by the command only (README: Limits). */
+#include "smbscope.h"
+
+#include <string.h>
+
+#include "crc.h"
+#include "fields.h"
+#include "quic_session.h"
+#include "quic_wire.h"
+#include "roce.h"
+
+/* File scope, reset by the init routine. */
+static struct decode_losses totals;
+static wmem_list_t *flows;         /* every struct smbscope_conv of the file */
+static bool verdict_cached;
+static enum smbscope_verdict cached_verdict;
+
+void smbscope_capture_init(void)
+{
+    memset(&totals, 0, sizeof totals);
+    flows = wmem_list_new(wmem_file_scope());
+    verdict_cached = false;
+}
+
+void smbscope_capture_cleanup(void)
+{
+    flows = NULL;
+    verdict_cached = false;
+}
+
+void smbscope_capture_track(struct smbscope_conv *c)
+{
+    if (flows)
+        wmem_list_append(flows, c);
+}
+
+const struct decode_losses *smbscope_capture_losses(void)
+{
+    return &totals;
+}
+
+/* ---- iWARP ------------------------------------------------------------------ */
+
+/* A marker right before the FPDU's length field (the FPDU stream's first
+ * octet, or any 512-octet boundary) belongs to the FPDU and its CRC. */
+static gint fpdu_start(proto_tree *tree, const field_info *length)
+{
+    GPtrArray *m = wf_all(tree, WF_IWARP_MARKER_PTR);
+    for (guint i = 0; m && i < m->len; i++) {
+        const field_info *ptr = (const field_info *)g_ptr_array_index(m, i);
+        if (ptr->ds_tvb == length->ds_tvb && ptr->start + 2 == length->start)
+            return length->start - 4; /* reserved (2) + FPDU pointer (2) */
+    }
+    return length->start;
+}
+
+static guint16 iwarp_bad_crcs(proto_tree *tree)
+{
+    GPtrArray *len = wf_all(tree, WF_IWARP_ULPDU_LEN), *crc = wf_all(tree, WF_IWARP_CRC_CHECK);
+    guint16 bad = 0;
+    for (guint i = 0; len && crc && i < len->len && i < crc->len; i++) {
+        const field_info *l = (const field_info *)g_ptr_array_index(len, i);
+        const field_info *k = (const field_info *)g_ptr_array_index(crc, i);
+        gint start = fpdu_start(tree, l);
+        if (l->ds_tvb != k->ds_tvb || k->start < start || !tvb_bytes_exist(k->ds_tvb, k->start, 4))
+            continue;
+        const guint8 *fpdu = tvb_get_ptr(l->ds_tvb, start, k->start - start);
+        /* sent little-endian, as dissector/rdma/mpa.c reads it */
+        bad += crc32c(fpdu, (size_t)(k->start - start)) != tvb_get_letohl(k->ds_tvb, k->start);
+    }
+    return bad;
+}
+
+/* ---- RoCEv2 ----------------------------------------------------------------- */
+
+/* The innermost IP header in the frame and the octets captured of its
+ * datagram (up to its length), as the command hands roce_icrc_check(). */
+static const guint8 *ip_datagram(tvbuff_t *tvb, proto_tree *tree, size_t *len)
+{
+    GPtrArray *v4 = wf_all(tree, WF_IP), *v6 = wf_all(tree, WF_IPV6);
+    const field_info *ip = NULL;
+    guint64 total = 0;
+    if (v4 && (!v6 || ((const field_info *)g_ptr_array_index(v4, v4->len - 1))->start >
+                          ((const field_info *)g_ptr_array_index(v6, v6->len - 1))->start)) {
+        ip = (const field_info *)g_ptr_array_index(v4, v4->len - 1);
+        GPtrArray *l = wf_all(tree, WF_IP_LEN);
+        total = l ? wf_uint((const field_info *)g_ptr_array_index(l, l->len - 1)) : 0;
+    } else if (v6) {
+        ip = (const field_info *)g_ptr_array_index(v6, v6->len - 1);
+        GPtrArray *l = wf_all(tree, WF_IPV6_PLEN);
+        total = l ? 40 + wf_uint((const field_info *)g_ptr_array_index(l, l->len - 1)) : 0;
+    }
+    if (!ip || ip->ds_tvb != tvb || !total)
+        return NULL;
+    gint have = tvb_captured_length_remaining(tvb, ip->start);
+    if (have <= 0)
+        return NULL;
+    *len = (size_t)have < total ? (size_t)have : (size_t)total;
+    return tvb_get_ptr(tvb, ip->start, (gint)*len);
+}
+
+static guint16 roce_bad_icrc(tvbuff_t *tvb, proto_tree *tree)
+{
+    size_t len;
+    const guint8 *ip = wf_count(tree, WF_INFINIBAND) ? ip_datagram(tvb, tree, &len) : NULL;
+    return ip && roce_icrc_check(ip, len) == ROCE_ICRC_BAD;
+}
+
+/* ---- QUIC -------------------------------------------------------------------- */
+
+#define QUIC_SCRATCH 65535u
+
+/* Does this datagram's first packet, an Initial, decrypt with the keys of
+ * its own DCID?  The command's test for a datagram that could start a
+ * connection (analyzer/model/quic_table.c), on the same code. */
+static bool initial_opens(const guint8 *p, size_t n)
+{
+    static guint8 *scratch;
+    if (!scratch)
+        scratch = (guint8 *)wmem_alloc(wmem_epan_scope(), QUIC_SCRATCH);
+    struct quic_session s;
+    quic_session_init(&s, NULL);
+    quic_session_datagram(&s, QUIC_FROM_CLIENT, p, n, scratch, QUIC_SCRATCH);
+    bool ok = s.decrypted[QUIC_FROM_CLIENT][QUIC_SPACE_INITIAL] > 0;
+    quic_session_clear(&s);
+    return ok;
+}
+
+/* The UDP datagram carrying the frame's first QUIC packet. */
+static const guint8 *quic_datagram(proto_tree *tree, size_t *len)
+{
+    GPtrArray *q = wf_all(tree, WF_QUIC);
+    guint64 udp_len;
+    if (!q || !wf_first_uint(tree, WF_UDP_LENGTH, &udp_len) || udp_len <= 8)
+        return NULL;
+    const field_info *fi = (const field_info *)g_ptr_array_index(q, 0);
+    if (!tvb_bytes_exist(fi->ds_tvb, fi->start, (gint)(udp_len - 8)))
+        return NULL;
+    *len = (size_t)(udp_len - 8);
+    return tvb_get_ptr(fi->ds_tvb, fi->start, (gint)*len);
+}
+
+static guint16 quic_undecryptable(packet_info *pinfo, proto_tree *tree)
+{
+    if (!wf_count(tree, WF_QUIC))
+        return 0;
+    enum smbscope_quic_role role = smbscope_quic_role(pinfo, tree);
+    size_t n;
+    const guint8 *p = quic_datagram(tree, &n);
+    if (role == QUIC_ROLE_UNREAD && p && n >= QUIC_MIN_INITIAL_DATAGRAM && quic_looks_long(p, n)) {
+        struct quic_header h;
+        if (quic_parse_header(p, n, 0, &h) && h.type == QUIC_PKT_INITIAL)
+            return !initial_opens(p, n);
+    }
+    /* A long header of a version the command does not know (a reserved
+     * one that asks for Version Negotiation) is not QUIC to it, whatever
+     * Wireshark tried. */
+    if (role == QUIC_ROLE_NOT_SMB || (p && (p[0] & 0x80) && !quic_looks_long(p, n)))
+        return 0;
+    /* Failures of packets whose header protection came off (a packet
+     * number): the others lacked their secrets. */
+    guint fails = wf_count(tree, WF_QUIC_DECRYPTION_FAILED);
+    guint packets = wf_count(tree, WF_QUIC_HEADER_FORM), numbered = wf_count(tree, WF_QUIC_PACKET_NUMBER);
+    guint unkeyed = packets > numbered ? packets - numbered : 0;
+    return (guint16)(fails > unkeyed ? fails - unkeyed : 0);
+}
+
+/* ---- per frame and whole input --------------------------------------------------- */
+
+bool smbscope_capture_frame_losses(packet_info *pinfo, tvbuff_t *tvb, proto_tree *tree,
+                                   guint16 lost[LOSS_KIND_COUNT])
+{
+    memset(lost, 0, sizeof(guint16) * LOSS_KIND_COUNT);
+    if (pinfo->ptype == PT_TCP)
+        lost[LOSS_IWARP_CRC] = iwarp_bad_crcs(tree);
+    else if (pinfo->ptype == PT_UDP) {
+        lost[LOSS_ROCE_ICRC] = roce_bad_icrc(tvb, tree);
+        if (!lost[LOSS_ROCE_ICRC])
+            lost[LOSS_QUIC_UNDECRYPTABLE] = quic_undecryptable(pinfo, tree);
+    }
+    bool any = false;
+    for (int k = 0; k < LOSS_KIND_COUNT; k++) {
+        totals.n[k] += lost[k];
+        any |= lost[k] != 0;
+    }
+    verdict_cached = false;
+    return any;
+}
+
+enum smbscope_verdict smbscope_capture_verdict(void)
+{
+    if (verdict_cached)
+        return cached_verdict;
+    bool fail = false, unsure = decode_loss_total(&totals) > 0;
+    for (wmem_list_frame_t *f = flows ? wmem_list_head(flows) : NULL; f; f = wmem_list_frame_next(f)) {
+        guint32 bits;
+        enum smbscope_verdict v = smbscope_verdict((const struct smbscope_conv *)wmem_list_frame_data(f), &bits);
+        fail |= v == SMBSCOPE_VERDICT_FAIL;
+        unsure |= v == SMBSCOPE_VERDICT_INCONCLUSIVE;
+    }
+    /* the command's precedence: fail > inconclusive > pass */
+    cached_verdict = fail ? SMBSCOPE_VERDICT_FAIL : unsure ? SMBSCOPE_VERDICT_INCONCLUSIVE : SMBSCOPE_VERDICT_PASS;
+    verdict_cached = true;
+    return cached_verdict;
+}

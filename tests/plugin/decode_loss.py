@@ -1,0 +1,182 @@
+"""decode_loss.py - the plugin's whole-input decode-loss verdict equals the command's.
+
+The `decodeloss` check of plugin_test.py.  Damaged copies of the SMB Direct
+and SMB over QUIC samples, made at test time as the command's own tests make
+them (tests/e2e/rdma_samples_check.py, tests/e2e/quic_loss_check.py):
+
+  iwarp          one octet flipped inside an FPDU: one bad CRC32c
+  roce           one octet of the Tree Connect's share path flipped: one bad ICRC
+  quic-initial   the client's first Initial's AEAD tag damaged (with and
+                 without the key log: Initial keys need none)
+  quic-initials  both client Initials damaged: no connection, the datagrams
+                 that open with an Initial cannot be attributed
+  quic-app       one client 1-RTT packet damaged: a loss with the key log,
+                 none without (1-RTT is unreadable without keys anyway)
+
+and the untouched samples as controls (no loss, the command's outcome).  For
+each, tshark with the plugin runs in one pass and in two passes, and the
+command (--format json, --tls-keylog with the key log) reads the same file:
+
+  - the frames' smbscope.decode_loss items, identical in both passes, add up
+    to the command's decode-loss count, kind by kind (stats.iwarp_crc_bad_fpdus,
+    stats.roce_icrc_bad_packets, stats.quic undecryptable_*);
+  - two passes: every smbscope frame's smbscope.capture.verdict is the
+    command's outcome, smbscope.capture.decode_losses its count and
+    smbscope.capture.unknown "decode-loss" exactly when it has one; one pass
+    shows none of these final fields;
+  - -z smbscope,tree, both passes: the whole input's row "verdict X" is the
+    command's outcome, its "decode-loss KIND" rows the counts above.
+"""
+
+import collections
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+from command_view import PLUGIN_LOSSES
+from wsenv import Failure
+
+FIELDS = ["frame.number", "smbscope", "smbscope.decode_loss", "smbscope.capture.verdict",
+          "smbscope.capture.decode_losses", "smbscope.capture.unknown"]
+FINAL = ["smbscope.capture.verdict", "smbscope.capture.decode_losses", "smbscope.capture.unknown"]
+WHOLE = "Whole input (the command's outcome and decode losses)"
+AGG = "\x1f"
+
+
+def damaged_copies(samples, tmp):
+    """(name, capture, key log or None) for every case and control."""
+    import quic_loss_check as q
+    import rdma_samples_check as r
+    cases = []
+    for name in ("rdma-iwarp-5445.pcap", "rdma-iwarp-markers-15445.pcap", "rdma-roce-4791.pcap"):
+        cases.append((name, os.path.join(samples, name), None))
+    iwarp = r.flipped_copy(os.path.join(samples, "rdma-iwarp-5445.pcap"), 10, 94, tmp)
+    cases.append(("iwarp", shutil.move(iwarp, os.path.join(tmp, "iwarp-bad.pcap")), None))
+    roce = os.path.join(samples, "rdma-roce-4791.pcap")
+    frames = list(r.pcap_frames(roce))
+    # the Tree Connect request: the one naming the share
+    tc = [int(x["frame.number"]) for x in r.rows(roce) if x["smb2.cmd"] == "3"
+          and "IPC".encode("utf-16-le") in frames[int(x["frame.number"]) - 1]]
+    at = frames[tc[0] - 1].find("IPC".encode("utf-16-le")) if tc else -1
+    if at < 0:
+        raise Failure("rdma-roce-4791.pcap: no Tree Connect naming IPC$ to damage")
+    cases.append(("roce", shutil.move(r.flipped_copy(roce, tc[0], at, tmp), os.path.join(tmp, "roce-bad.pcap")), None))
+    pcap = os.path.join(samples, q.CAPTURE)
+    keylog = os.path.join(tmp, "quic.keylog")
+    shutil.copy(os.path.join(samples, q.KEYLOG), keylog)
+    rows = q.tshark(pcap, keylog)
+    client = rows[0]["udp.srcport"][0]
+    initials = [x for x in rows if x["udp.srcport"][0] == client and x["quic.header_form"][:1] == ["1"]
+                and x["quic.long.packet_type"][:1] == ["0"]]
+    app = [x for x in rows if x["udp.srcport"][0] == client and x["quic.header_form"][:1] == ["0"]
+           and "0" in x["quic.stream.stream_id"]]
+    damage = {"quic-initial": initials[:1], "quic-initials": initials[:2], "quic-app": [app[len(app) // 2]]}
+    for keys in (None, keylog):
+        cases.append((q.CAPTURE, pcap, keys))
+        for name, hit in damage.items():
+            bad = os.path.join(tmp, name + ".pcap")
+            if not os.path.exists(bad):
+                q.flip_last_octet(pcap, bad, {int(x["frame.number"][0]): x for x in hit})
+            cases.append((name, bad, keys))
+    for _, path, keys in cases:
+        for f in (path, keys):
+            if f and os.path.dirname(f) == tmp:
+                os.chmod(f, 0o644)
+    return cases
+
+
+def command(binary, capture, keylog):
+    cmd = [binary, "--format", "json", "-q"] + (["--tls-keylog", keylog] if keylog else []) + [capture]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, check=False)
+    if p.returncode not in (0, 1, 3):
+        raise Failure("smbscope exit %d on %s" % (p.returncode, capture))
+    doc = json.loads(p.stdout)
+    count = sum(u["count"] for u in doc["verdict"]["unknowns"] if u["reason"] == "decode-loss")
+    kinds = {k: f(doc["stats"]) for k, f in PLUGIN_LOSSES.items()}
+    return doc["verdict"]["outcome"], count, {k: v for k, v in kinds.items() if v}
+
+
+def run(ts, capture, keylog, two_pass):
+    args = (["-2"] if two_pass else []) + (["-o", "tls.keylog_file:" + keylog] if keylog else []) + [
+        "--disable-protocol", "rpcordma", "-n", "-r", capture, "-T", "fields", "-E", "occurrence=a",
+        "-E", "aggregator=" + AGG, "-z", "smbscope,tree"]
+    for f in FIELDS:
+        args += ["-e", f]
+    out, _, _ = ts.run(args)
+    lines = out.split("\n")
+    cut = next((i for i, line in enumerate(lines) if line.startswith("====")), len(lines))
+    rows = []
+    for line in lines[:cut]:
+        if line.strip():
+            v = line.split("\t") + [""] * len(FIELDS)
+            rows.append({f: (v[i].split(AGG) if v[i] else []) for i, f in enumerate(FIELDS)})
+    whole, table = {}, None
+    for line in lines[cut:]:
+        if "|" not in line:
+            table = line.strip()
+            continue
+        cells = [c.strip() for c in line.split("|")]
+        if table == WHOLE and len(cells) == 3 and cells[1].isdigit() and int(cells[1]):
+            whole[cells[0]] = int(cells[1])
+    return rows, whole
+
+
+def check_case(ts, name, capture, keylog, binary, errors):
+    label = name + (" (key log)" if keylog else "")
+    outcome, count, kinds = command(binary, capture, keylog)
+    runs = {two: run(ts, capture, keylog, two) for two in (False, True)}
+    per_frame = {}
+    for two, (rows, whole) in runs.items():
+        mode = "2-pass" if two else "1-pass"
+        lost = collections.Counter(k for r in rows for k in r["smbscope.decode_loss"])
+        per_frame[two] = {r["frame.number"][0]: r["smbscope.decode_loss"] for r in rows if r["smbscope.decode_loss"]}
+        if dict(lost) != kinds or sum(lost.values()) != count:
+            errors.append("%s (%s): frames lose %s, the command %d by kind %s" % (label, mode, dict(lost), count, kinds))
+        want = {"verdict " + outcome: 1}
+        want.update({"decode-loss " + k: v for k, v in kinds.items()})
+        if whole != want:
+            errors.append("%s (%s): statistics' whole input %s, the command %s" % (label, mode, whole, want))
+        shown = [r for r in rows if r["smbscope"]]
+        if not two:
+            leaked = [r["frame.number"][0] for r in rows if any(r[f] for f in FINAL)]
+            if leaked:
+                errors.append("%s: one pass shows the capture's final fields on frames %s" % (label, leaked[:5]))
+            continue
+        for r in shown:
+            got = (r["smbscope.capture.verdict"], r["smbscope.capture.decode_losses"], r["smbscope.capture.unknown"])
+            exp = ([outcome], [str(count)], ["decode-loss"] if count else [])
+            if got != exp:
+                errors.append("%s: frame %s: capture verdict, losses, unknown %s; the command %s" %
+                              (label, r["frame.number"][0], got, exp))
+                break
+    if per_frame[False] != per_frame[True]:
+        errors.append("%s: lost frames differ between one pass %s and two %s" % (label, per_frame[False],
+                                                                               per_frame[True]))
+    print("%s: command %s, decode-loss %d %s; plugin agrees in one and two passes%s" %
+          (label, outcome, count, kinds, "" if not errors else " (so far %d mismatches)" % len(errors)))
+    return count
+
+
+def check_decodeloss(ts, args):
+    samples = args.samples or os.path.join(args.source_root, "samples")
+    if not args.smbscope:
+        print("SKIP: needs --smbscope")
+        sys.exit(77)
+    sys.path.insert(0, os.path.join(args.source_root, "tests", "e2e"))
+    errors = []
+    lossy = collections.Counter()
+    for name, capture, keylog in damaged_copies(samples, ts.tmp):
+        local_keylog = ts.capture(keylog) if keylog else None
+        if check_case(ts, name, ts.capture(capture), local_keylog, args.smbscope, errors):
+            lossy[name] += 1
+    # every damaged case must be a loss on at least one side of the key log,
+    # or the test proves nothing
+    missing = {"iwarp", "roce", "quic-initial", "quic-initials", "quic-app"} - set(lossy)
+    if missing:
+        errors.append("no decode-loss at all for %s" % sorted(missing))
+    for e in errors:
+        print("FAIL " + e)
+    if errors:
+        raise Failure("%d mismatches" % len(errors))
