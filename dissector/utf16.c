@@ -102,7 +102,7 @@ size_t utf16le_to_utf8(const uint8_t *src, size_t src_len, bool stop_at_nul,
      * next_utf16le() and put_cp() make of a unit below 0x80, one byte while
      * there is room; the rest, from the first other unit, the general way.
      * A NUL stops here only with stop_at_nul, as it does there. */
-    if (!dst || dst_size == 0)
+    if (!dst || dst_size == 0 || src_len < 2) /* src may be NULL when empty */
         return to_utf8(src, src_len, stop_at_nul, dst, dst_size, truncated, next_utf16le);
     struct wire w = wire_make(src, src_len);
     size_t units = wire_left(&w) / 2, cap = dst_size - 1, n = 0;

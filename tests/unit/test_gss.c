@@ -472,6 +472,24 @@ static void test_utf16_random(void)
     g_rand_free(rng);
 }
 
+/* An empty name may come as a NULL buffer (a zero-length field at the end
+ * of a message): no arithmetic on it (UBSan: zero offset to null pointer;
+ * found by fuzz_smb in TREE_CONNECT). */
+static void test_utf16_empty_null(void)
+{
+    char out[8] = "x";
+    bool cut = true;
+    g_assert_cmpuint(utf16le_to_utf8(NULL, 0, true, out, sizeof out, &cut), ==, 0);
+    g_assert_cmpstr(out, ==, "");
+    g_assert_false(cut);
+    static const uint8_t one[] = { 'a' };
+    char want[8];
+    bool wcut;
+    size_t wn = ref_utf16(one, 1, false, want, sizeof want, &wcut); /* a lone byte: as the general path says */
+    g_assert_cmpuint(utf16le_to_utf8(one, 1, false, out, sizeof out, &cut), ==, wn);
+    g_assert_cmpmem(out, wn + 1, want, wn + 1);
+}
+
 static void test_tables(void)
 {
     char buf[64];
@@ -504,6 +522,7 @@ int main(int argc, char **argv)
     g_test_add_func("/gss/many-mechs", test_many_mechs);
     g_test_add_func("/gss/utf16", test_utf16);
     g_test_add_func("/gss/utf16-random", test_utf16_random);
+    g_test_add_func("/gss/utf16-empty-null", test_utf16_empty_null);
     g_test_add_func("/gss/tables", test_tables);
     return g_test_run();
 }
