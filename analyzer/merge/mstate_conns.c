@@ -15,6 +15,7 @@
 #include "mstate_join_hs.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
+#include "mstate_put.h"
 #include "mstate_tails.h"
 #include "mstate_xchg.h"
 #include "smb_hosts.h"
@@ -22,12 +23,6 @@
 #define MAX_GROUPS (1u << 20)
 #define MAX_SMB_HOSTS (1u << 20)
 #define MAX_DETAIL (1u << 22)
-
-static void kint(struct json *b, const char *k, uint64_t v)
-{
-    json_key(b, k);
-    json_int(b, v > INT64_MAX ? INT64_MAX : (gint64)v);
-}
 
 static const char *const smb_host_fields[] = { "addr", "first_seen", "last_seen", "client_conns", "server_conns",
                                                "violations", "finding_count", "ntlm_sessions", "rules", "findings" };
@@ -79,23 +74,22 @@ enum xf { XF_CLIENT, XF_SERVER, XF_CLIENT_PORT, XF_SERVER_PORT, XF_NTLM, XF_FIRS
 static const char *const example_fields[XF_N] = { "client", "server", "client_port", "server_port",
                                                   "ntlm_sessions", "first_ts", "last_ts", "packets" };
 
-static void vint(struct json *b, uint64_t v) { json_int(b, v > INT64_MAX ? INT64_MAX : (gint64)v); }
 
-static void vaddr(struct json *b, const struct ip_addr *a, const struct ip_addr *same)
+/* An address element, null when it is the same as `same` too. */
+static void vaddr_unless(struct json *b, const struct ip_addr *a, const struct ip_addr *same)
 {
-    char buf[FMT_ADDR_LEN];
-    if (a->family && !(same && same->family == a->family && memcmp(same->bytes, a->bytes, sizeof a->bytes) == 0))
-        json_str(b, fmt_addr(a, buf));
-    else
+    if (same && same->family == a->family && memcmp(same->bytes, a->bytes, sizeof a->bytes) == 0)
         json_null(b);
+    else
+        vaddr(b, a);
 }
 
 static void group(struct json *b, const struct conn_group *g)
 {
     const struct conn_group_key *k = &g->key;
     json_begin_array(b);
-    vaddr(b, &k->client, NULL);
-    vaddr(b, &k->server, NULL);
+    vaddr(b, &k->client);
+    vaddr(b, &k->server);
     const uint64_t key[] = { k->server_port, k->dialect,   k->flags, k->level, k->transport, k->carrier,
                              k->proto,       k->smb_version, k->signing, k->auth, k->auth_mech, k->gap,
                              k->findings,    k->evidence,  k->rules, k->undecided };
@@ -115,8 +109,8 @@ static void group(struct json *b, const struct conn_group *g)
     for (uint8_t i = 0; i < g->n_examples && i < CONN_GROUP_EXAMPLES; i++) {
         const struct conn_group_example *e = &g->examples[i];
         json_begin_array(b);
-        vaddr(b, &e->client, &k->client);
-        vaddr(b, &e->server, &k->server);
+        vaddr_unless(b, &e->client, &k->client);
+        vaddr_unless(b, &e->server, &k->server);
         vint(b, e->client_port);
         vint(b, e->server_port);
         vint(b, e->ntlm_sessions);

@@ -6,6 +6,7 @@
 #include "conn_groups.h"
 #include "fmt.h"
 #include "mstate_detail.h"
+#include "mstate_put.h"
 #include "mstate_tails.h"
 #include "mstate_xchg.h"
 #include "smb_hosts.h"
@@ -26,22 +27,11 @@ static const char *const ef_names[EF_COUNT] = {
     "close_reason",
 };
 
-static void vint(struct json *b, uint64_t v) { json_int(b, v > INT64_MAX ? INT64_MAX : (gint64)v); }
-
 static void vstr(struct json *b, const char *s)
 {
     char *v = g_utf8_make_valid(s, -1);
     json_str(b, v);
     g_free(v);
-}
-
-static void vaddr(struct json *b, const struct ip_addr *a)
-{
-    char buf[FMT_ADDR_LEN];
-    if (a->family)
-        json_str(b, fmt_addr(a, buf));
-    else
-        json_null(b);
 }
 
 static void summary(struct json *b, const struct conn_summary *cs)

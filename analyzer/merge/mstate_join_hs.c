@@ -8,6 +8,7 @@
 #include "fmt.h"
 #include "mstate_detail.h"
 #include "mstate_join_syn.h"
+#include "mstate_put.h"
 #include "mstate_xchg.h"
 #include "verdict.h"
 
@@ -67,12 +68,8 @@ void mstate_build_edge_seqs(struct json *b, const struct analysis *a)
     json_begin_array(b);
     for (guint i = 0; a->edge_seqs && i < a->edge_seqs->len; i++) {
         const struct hs_edge *h = &g_array_index(a->edge_seqs, struct hs_edge, i);
-        char buf[FMT_ADDR_LEN];
         json_begin_array(b);
-        for (int d = 0; d < 2; d++) {
-            json_str(b, fmt_addr(&h->addr[d], buf));
-            json_int(b, h->port[d]);
-        }
+        put_ends(b, h->addr, h->port);
         json_int(b, h->first_ts);
         json_int(b, h->seq[0]);
         json_int(b, h->seq[1]);

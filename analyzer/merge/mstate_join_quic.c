@@ -6,6 +6,7 @@
 #include "analysis.h"
 #include "fmt.h"
 #include "mstate_detail.h"
+#include "mstate_put.h"
 #include "quic_table.h"
 
 /* The tails of an analysis: records in order of their first datagram, and
@@ -130,26 +131,20 @@ void quic_tail_packet(struct analysis *a, const struct packet *p)
  * packets0, packets1, bytes0, bytes1]. */
 enum { QF_A0, QF_P0, QF_A1, QF_P1, QF_FIRST, QF_LAST, QF_PK0, QF_PK1, QF_BY0, QF_BY1, QF_N };
 
-static gint64 clamp(uint64_t v) { return v > INT64_MAX ? INT64_MAX : (gint64)v; }
-
 void mstate_build_quic_tails(struct json *b, const struct analysis *a)
 {
     json_key(b, "quic_tails");
     json_begin_array(b);
     for (guint i = 0; a->quic_tails && i < a->quic_tails->recs->len; i++) {
         const struct quic_tail *t = &g_array_index(a->quic_tails->recs, struct quic_tail, i);
-        char buf[FMT_ADDR_LEN];
         json_begin_array(b);
-        for (int d = 0; d < 2; d++) {
-            json_str(b, fmt_addr(&t->addr[d], buf));
-            json_int(b, t->port[d]);
-        }
+        put_ends(b, t->addr, t->port);
         json_int(b, t->first_ts);
         json_int(b, t->last_ts);
         for (int d = 0; d < 2; d++)
-            json_int(b, clamp(t->packets[d]));
+            vint(b, t->packets[d]);
         for (int d = 0; d < 2; d++)
-            json_int(b, clamp(t->bytes[d]));
+            vint(b, t->bytes[d]);
         json_end_array(b);
     }
     json_end_array(b);
@@ -256,7 +251,7 @@ static void chain(GArray *recs)
 static void add_int(JsonObject *o, const char *k, uint64_t v)
 {
     if (o && json_object_has_member(o, k))
-        json_object_set_int_member(o, k, json_object_get_int_member(o, k) + clamp(v));
+        json_object_set_int_member(o, k, json_object_get_int_member(o, k) + mstate_clamp(v));
 }
 
 /* The tail's datagrams into the connection cs left open (its record,

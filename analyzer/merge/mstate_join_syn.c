@@ -5,6 +5,7 @@
 
 #include "analysis.h"
 #include "fmt.h"
+#include "mstate_put.h"
 
 /* One compact array: [addr0, port0, addr1, port1, first_ts, last_ts,
  * packets0, packets1, isn (-1: unknown), established, close_reason,
@@ -64,16 +65,12 @@ void mstate_build_syn_flows(struct json *b, const struct analysis *a)
     json_begin_array(b);
     for (guint i = 0; a->syn_flows && i < a->syn_flows->len; i++) {
         const struct syn_flow *f = &g_array_index(a->syn_flows, struct syn_flow, i);
-        char buf[FMT_ADDR_LEN];
         json_begin_array(b);
-        for (int d = 0; d < 2; d++) {
-            json_str(b, fmt_addr(&f->addr[d], buf));
-            json_int(b, f->port[d]);
-        }
+        put_ends(b, f->addr, f->port);
         json_int(b, f->first_ts);
         json_int(b, f->last_ts);
         for (int d = 0; d < 2; d++)
-            json_int(b, f->packets[d] > INT64_MAX ? INT64_MAX : (gint64)f->packets[d]);
+            vint(b, f->packets[d]);
         json_int(b, f->isn_known ? (gint64)f->isn : -1);
         json_bool(b, f->established);
         json_str(b, f->close_reason);

@@ -35,15 +35,6 @@ const char *const mstate_host_fields[MSTATE_HOST_FIELDS] = {
     "nb_packets_sent", "first_seen", "last_seen",
 };
 
-static void vaddr(struct json *b, const struct ip_addr *a)
-{
-    char buf[FMT_ADDR_LEN];
-    if (a->family)
-        json_str(b, fmt_addr(a, buf));
-    else
-        json_null(b);
-}
-
 static void names_of(struct json *b, const char *k, const char *const *names, size_t n)
 {
     json_key(b, k);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "flow.h"
+#include "mstate_put.h"
 
 enum { PF_RUN_FIRST, PF_PATH, PF_FIRST, PF_LAST, PF_JUMPS, PF_N };
 
@@ -82,7 +83,7 @@ static void part(struct json *b, const struct mstate_clock *c)
         json_null(b);
         json_null(b);
     }
-    json_int(b, c->jumps > INT64_MAX ? INT64_MAX : (gint64)c->jumps);
+    vint(b, c->jumps);
     json_end_array(b);
 }
 
@@ -111,7 +112,7 @@ void mstate_build_parts(struct json *b, const struct analysis *a)
     json_key(b, "parts_folded");
     json_int(b, (gint64)folded);
     json_key(b, "parts_folded_jumps");
-    json_int(b, folded_jumps > INT64_MAX ? INT64_MAX : (gint64)folded_jumps);
+    vint(b, folded_jumps);
 }
 
 void mstate_fold_parts(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)

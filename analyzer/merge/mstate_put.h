@@ -13,10 +13,36 @@
 #include "json.h"
 #include "packet.h"
 
+static inline gint64 mstate_clamp(uint64_t v) { return v > INT64_MAX ? INT64_MAX : (gint64)v; }
+
+/* An integer element of a compact array. */
+static inline void vint(struct json *b, uint64_t v) { json_int(b, mstate_clamp(v)); }
+
 static inline void kint(struct json *b, const char *k, uint64_t v)
 {
     json_key(b, k);
-    json_int(b, v > INT64_MAX ? INT64_MAX : (gint64)v);
+    vint(b, v);
+}
+
+/* An address element, null when there is none. */
+static inline void vaddr(struct json *b, const struct ip_addr *a)
+{
+    char buf[FMT_ADDR_LEN];
+    if (a->family)
+        json_str(b, fmt_addr(a, buf));
+    else
+        json_null(b);
+}
+
+/* A connection's two ends as four elements of a compact array: address,
+ * port, address, port (tails, SYN flows, QUIC tails, handshake edges). */
+static inline void put_ends(struct json *b, const struct ip_addr addr[2], const uint16_t port[2])
+{
+    char buf[FMT_ADDR_LEN];
+    for (int d = 0; d < 2; d++) {
+        json_str(b, fmt_addr(&addr[d], buf));
+        json_int(b, port[d]);
+    }
 }
 
 /* A run of integer members from a table: the state's counters are many,

@@ -5,6 +5,7 @@
 
 #include "fmt.h"
 #include "mstate_detail.h"
+#include "mstate_put.h"
 
 /* A tail is one compact array: [addr0, port0, addr1, port1, first_ts,
  * last_ts, packets0, packets1, close_reason]. */
@@ -16,16 +17,12 @@ void mstate_build_tails(struct json *b, const struct analysis *a)
     json_begin_array(b);
     for (guint i = 0; a->tails && i < a->tails->len; i++) {
         const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, i);
-        char buf[FMT_ADDR_LEN];
         json_begin_array(b);
-        for (int d = 0; d < 2; d++) {
-            json_str(b, fmt_addr(&t->addr[d], buf));
-            json_int(b, t->port[d]);
-        }
+        put_ends(b, t->addr, t->port);
         json_int(b, t->first_ts);
         json_int(b, t->last_ts);
         for (int d = 0; d < 2; d++)
-            json_int(b, t->packets[d] > INT64_MAX ? INT64_MAX : (gint64)t->packets[d]);
+            vint(b, t->packets[d]);
         json_str(b, t->close_reason);
         json_end_array(b);
     }

@@ -7,6 +7,7 @@
 
 #include "fmt.h"
 #include "mstate_detail.h"
+#include "mstate_put.h"
 #include "session.h"
 #include "smb_tables.h"
 
@@ -91,12 +92,8 @@ static void put_auth(struct json *b, const char *k, const struct xchg_auth *x)
 
 static void put_addr(struct json *b, const char *k, const struct ip_addr *a)
 {
-    char buf[FMT_ADDR_LEN];
     json_key(b, k);
-    if (a->family)
-        json_str(b, fmt_addr(a, buf));
-    else
-        json_null(b);
+    vaddr(b, a);
 }
 
 static void put_one(struct json *b, const struct mstate_xchg *m)

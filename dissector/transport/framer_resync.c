@@ -134,6 +134,21 @@ static bool smb_header_at(const uint8_t *p)
     return p[0] == 0x00 && load_u32be(p) >= 32 && (id >> 24) >= 0xfc && (id & 0xffffffu) == 0x534d42u;
 }
 
+/* A header found where the scan stands: the bytes skipped before it are
+ * one resync anomaly, and framing restarts there.  Finding the first
+ * header (every connection starts by scanning: SMB is recognised by
+ * content) is not finding it *again*. */
+static void restart_at_header(struct framer *f)
+{
+    if (f->skipped_run)
+        framer_note_anomaly(f, FRAMER_AN_RESYNC, f->skipped_run);
+    if (f->stats.messages || f->stats.controls)
+        f->stats.resyncs++;
+    f->skipped_run = 0;
+    f->state = FRAMER_HEADER;
+    f->hdr_have = 0;
+}
+
 void framer_step_resync(struct framer *f, struct wire *w)
 {
     size_t left = wire_left(w);
@@ -144,13 +159,7 @@ void framer_step_resync(struct framer *f, struct wire *w)
         struct wire view = *w;
         const uint8_t *p = wire_bytes(&view, 8);
         if (p && smb_header_at(p)) {
-            if (f->skipped_run)
-                framer_note_anomaly(f, FRAMER_AN_RESYNC, f->skipped_run);
-            if (f->stats.messages || f->stats.controls)
-                f->stats.resyncs++;
-            f->skipped_run = 0;
-            f->state = FRAMER_HEADER;
-            f->hdr_have = 0;
+            restart_at_header(f);
             return;
         }
     }
@@ -190,15 +199,7 @@ void framer_step_resync(struct framer *f, struct wire *w)
             return;
         }
         /* found: restart framing at position i */
-        if (f->skipped_run)
-            framer_note_anomaly(f, FRAMER_AN_RESYNC, f->skipped_run);
-        /* Finding the first header (every connection starts by scanning:
-         * SMB is recognised by content) is not finding it *again*. */
-        if (f->stats.messages || f->stats.controls)
-            f->stats.resyncs++;
-        f->skipped_run = 0;
-        f->state = FRAMER_HEADER;
-        f->hdr_have = 0;
+        restart_at_header(f);
         if (i < clen) {
             uint8_t rest[sizeof f->carry];
             size_t n = clen - i;

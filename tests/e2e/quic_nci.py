@@ -22,7 +22,8 @@ import struct
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from quic_v2 import _checksum, _expand_label, _mask
+from quic_edge import _checksum
+from quic_v2 import _expand_label, _mask
 
 ETH = 14
 CID_LEN = 20

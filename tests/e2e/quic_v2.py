@@ -28,6 +28,8 @@ import struct
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from quic_edge import _checksum
+
 ETH = 14
 V1, V2 = 0x00000001, 0x6B3343CF
 RESERVED = 0x1A2A3A4A
@@ -111,15 +113,6 @@ def protect(header, plaintext, version):
     for k in range(pn_len):
         out[pn_off + k] ^= mask[1 + k]
     return bytes(out)
-
-
-def _checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def _frame(eth, src, dst, sport, dport, payload, ident):

@@ -20,6 +20,8 @@ Classic pcap, Ethernet, IPv4, as the samples.
 import struct
 import zlib
 
+from quic_edge import _checksum, _records as pcap_records
+
 ETH = 14
 READ_SIZE = 4096
 
@@ -33,21 +35,10 @@ def _crc32c(data):
     return c ^ 0xFFFFFFFF
 
 
-def _checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
 def _records(data):
-    off = 24
-    while off + 16 <= len(data):
-        incl = struct.unpack("<I", data[off + 8:off + 12])[0]
-        yield data[off:off + 16], bytearray(data[off + 16:off + 16 + incl])
-        off += 16 + incl
+    """(record header, frame) of each record of a classic pcap."""
+    for off, incl in pcap_records(data):
+        yield data[off - 16:off], bytearray(data[off:off + incl])
 
 
 def _write(dst, header, records):
