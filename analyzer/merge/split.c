@@ -76,24 +76,6 @@ static bool tick(struct worker *w, const struct capture_record *rec, enum split_
     return true;
 }
 
-/* The groups and SMB hosts with the edge connections added
- * (analysis_fold_edges()) are a report's; the fold takes the tables
- * without them (fold_mem.c core_groups()), merge_finish() adds the edges
- * once joined: the copies go before the fold's peak. */
-static void drop_edge_tables(struct analysis *a)
-{
-    if (a->core_groups) {
-        conn_groups_free(a->groups);
-        a->groups = a->core_groups;
-        a->core_groups = NULL;
-    }
-    if (a->core_hosts) {
-        smb_hosts_free(a->smb_hosts);
-        a->smb_hosts = a->core_hosts;
-        a->core_hosts = NULL;
-    }
-}
-
 /* Every record of the file: this thread's own analysed, the others' as
  * clock ticks. */
 static gpointer work(gpointer data)
@@ -118,7 +100,7 @@ static gpointer work(gpointer data)
     capture_close(w->cap);
     w->cap = NULL;
     analysis_finish(&w->a);
-    drop_edge_tables(&w->a);
+    jobs_drop_edge_tables(&w->a);
     note_closed(w, INT64_MAX); /* closed at the end, after every other */
     w->order = fold_mem_order(&w->a);
 #ifdef __GLIBC__
@@ -220,30 +202,10 @@ static void keep_first_closed(struct analysis *a, struct worker *ws, unsigned n)
     g_array_free(all, TRUE);
 }
 
-static uint64_t share(uint64_t whole, unsigned n) { return whole / n + (whole % n != 0); }
-
-/* Peak RSS is bounded whatever N (issue 13): the threads share the caps of
- * one run.  What only a flood fills (tracked connections, reassembly
- * bytes) is divided; what a many-connection capture fills in the normal
- * course gets twice a thread's share: the SYN pairs and SMB hosts (first
- * seen kept: the first ones of the whole capture, spread by the flow hash
- * about evenly, fit in their threads, and the fold keeps what one run
- * keeps) and the closed connections lingering for late packets (a thread
- * lets them go no earlier than one run: its share of them closed later).
- * Their sum is twice one run's at any N. */
-static void share_caps(struct worker *w, const struct config *cfg, unsigned n)
-{
-    struct flow_limits lim;
-    flow_limits_default(&lim);
-    w->cfg = *cfg;
-    w->cfg.max_connections = share(cfg->max_connections ? cfg->max_connections : lim.max_conns, n);
-    w->cfg.reasm_total_cap = share(cfg->reasm_total_cap ? cfg->reasm_total_cap : lim.total_buffer_cap, n);
-    w->cfg.max_closed_conns = (uint32_t)share(2 * (uint64_t)lim.max_closed, n);
-}
-
+/* The SYN pairs and SMB hosts: twice a thread's share (jobs_share_caps()). */
 static void share_tables(struct analysis *a, unsigned n)
 {
-    uint64_t pairs = share(2 * (uint64_t)CENSUS_MAX_PAIRS, n), hosts = share(2 * (uint64_t)SMB_HOSTS_DEFAULT_CAP, n);
+    uint64_t pairs = jobs_share(2 * (uint64_t)CENSUS_MAX_PAIRS, n), hosts = jobs_share(2 * (uint64_t)SMB_HOSTS_DEFAULT_CAP, n);
     a->census->max_pairs = (uint32_t)(pairs < CENSUS_MAX_PAIRS ? pairs : CENSUS_MAX_PAIRS);
     smb_hosts_free(a->smb_hosts);
     a->smb_hosts = smb_hosts_new((uint32_t)(hosts < SMB_HOSTS_DEFAULT_CAP ? hosts : SMB_HOSTS_DEFAULT_CAP));
@@ -262,7 +224,7 @@ static bool workers_start(const struct config *cfg, struct worker *ws, unsigned 
             fprintf(stderr, "smbscope: %s\n", err);
             return false;
         }
-        share_caps(w, cfg, n);
+        jobs_share_caps(&w->cfg, cfg, n);
         if (!analysis_init(&w->a, &w->cfg, err, sizeof err)) {
             fprintf(stderr, "smbscope: %s\n", err);
             return false;
