@@ -331,7 +331,7 @@ int split_main(const struct config *cfg)
             capture_close(cap);
         return -1;
     }
-    unsigned n = (unsigned)cfg->jobs;
+    unsigned n = (unsigned)cfg->jobs < SPLIT_MAX_THREADS ? (unsigned)cfg->jobs : SPLIT_MAX_THREADS;
     struct worker *ws = g_new0(struct worker, n);
     ws[0].cap = cap;
     struct analysis a;
@@ -354,6 +354,7 @@ int split_main(const struct config *cfg)
     g_free(rd.error);
     merge_finish(&a);
     a.jobs_threads = n;
+    a.jobs_requested = (unsigned)cfg->jobs;
     a.jobs_split = "flow-hash";
     int status = merge_report(cfg, &a);
     analysis_free(&a);
