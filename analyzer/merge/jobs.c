@@ -202,7 +202,7 @@ int jobs_main(const struct config *cfg)
     }
     int nthreads = cfg->jobs < cfg->n_inputs ? cfg->jobs : cfg->n_inputs;
     struct jobs js = { .job = g_new0(struct job, (gsize)cfg->n_inputs), .n = cfg->n_inputs, .window = nthreads + 1 };
-    jobs_share_caps(&js.cfg, cfg, (unsigned)js.window + 1); /* the window's analyses and the folded one */
+    jobs_share_caps(&js.cfg, cfg, (unsigned)js.window); /* the analyses alive at once (the folded one tracks none) */
     pthread_mutex_init(&js.mu, NULL);
     pthread_cond_init(&js.cond, NULL);
     for (gint i = 0; i < js.n; i++)
