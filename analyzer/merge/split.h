@@ -15,8 +15,9 @@
  * flow hash gives one thread more than its share of a flood.  What hits a
  * cap is counted in each thread and added.  At most SPLIT_MAX_THREADS
  * threads: each costs about a megabyte more than its share (its reader's
- * buffer, its malloc arena), and past 8 the 64 MiB bound did not hold on
- * 170,000 connections (71.8 MiB with 12); stats.jobs says so.  The
+ * buffer, its malloc arena): 8 peaked at 60.7 MiB on a gigabyte of bulk
+ * SMB with QUIC, 12 at 71.8 MiB on 170,000 connections, 4 at 52-57 MiB on
+ * both; stats.jobs says when fewer ran than asked.  The
  * connections kept for detail are the first to close, in the order of the
  * packets that closed them, as one run keeps them. */
 #ifndef SMBSCOPE_SPLIT_H
@@ -26,7 +27,7 @@
 
 #include "options.h"
 
-#define SPLIT_MAX_THREADS 8u
+#define SPLIT_MAX_THREADS 4u
 
 /* --jobs > 1, one capture file (not standard input), nothing that needs
  * one ordered analysis (jobs_conflict()) and no capture filter.  A
