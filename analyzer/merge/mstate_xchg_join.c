@@ -8,6 +8,7 @@
 
 #include "mstate_detail.h"
 #include "mstate_xchg.h"
+#include "mstate_xchg_conn.h"
 #include "policy.h"
 #include "smb_tables.h"
 
@@ -165,6 +166,8 @@ static void join_settle(struct analysis *a, const struct smb_conn_xchg *ex, stru
     JsonObject *entry = mstate_detail_entry(a, late);
     if (entry)
         patch_session(entry, lx, &ex->pending, &c, r);
+    else
+        mstate_xchg_conn_session(mstate_detail_conn(a, late), lx, &ex->pending, &c, r);
 }
 
 /* The early part's share of path p waiting for an answer, as
@@ -228,8 +231,12 @@ static void join_trees(struct analysis *a, struct smb_conn_xchg *ex, struct smb_
             if (lx->answers[k].mid != ex->trees[i].mid)
                 continue;
             answered = true;
-            answer_share(entry, ex->trees[i].path, ex->trees[i].path_len, lx->answers[k].status,
-                         lx->answers[k].share_type, lx->answers[k].share_flags);
+            if (entry)
+                answer_share(entry, ex->trees[i].path, ex->trees[i].path_len, lx->answers[k].status,
+                             lx->answers[k].share_type, lx->answers[k].share_flags);
+            else
+                mstate_xchg_conn_share(mstate_detail_conn(a, early), ex->trees[i].path, ex->trees[i].path_len,
+                                       lx->answers[k].status, lx->answers[k].share_type, lx->answers[k].share_flags);
             if (lx->answers[k].share_flags & SHAREFLAG_ENCRYPT_DATA)
                 late->flags |= CONN_F_ENCRYPTED; /* smb_conn_encrypted(): a share that encrypts */
             lx->answers[k].mid = UINT64_MAX; /* used */

@@ -280,6 +280,7 @@ static bool conn_close(struct smb_conn *s, const struct close_facts *f, const ch
     s->first_ts = f->first_ts;
     s->last_ts = f->last_ts;
     s->midstream = f->midstream;
+    p->start_seen = !f->midstream; /* asked without the flow from now on (session_enc.c: a --jobs join) */
     s->handshake_seen = f->handshake_seen;
     s->close_reason = reason;
     name_client(s);
