@@ -64,7 +64,10 @@ void json_init(struct json *j, FILE *out, bool pretty)
     j->first[0] = true;
     j->pretty = pretty;
     j->after_key = false;
+    j->canonical = false;
 }
+
+void json_set_canonical(struct json *j, bool on) { j->canonical = on; }
 
 static const char indent[] = "\n                                                                ";
 
@@ -170,6 +173,8 @@ static void write_string(struct json *out, const uint8_t *s, size_t n)
             out_c(out, '\\');
             out_c(out, (char)c);
             i++;
+        } else if (c == 0 && out->canonical) {
+            break; /* json-glib's string ends here: so does the canonical one */
         } else if (c < 0x20 || c == 0x7F) {
             static const char short_esc[] = { ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't' };
             static const char hex[] = "0123456789abcdef";
@@ -185,7 +190,10 @@ static void write_string(struct json *out, const uint8_t *s, size_t n)
             uint32_t cp;
             size_t k = utf8_seq(s + i, n - i, &cp);
             if (k == 0) {
-                out_s(out, "\\ufffd");
+                if (out->canonical)
+                    out_n(out, "\xEF\xBF\xBD", 3); /* U+FFFD, as the escape reads back */
+                else
+                    out_s(out, "\\ufffd");
                 i++;
             } else {
                 out_n(out, s + i, k);
@@ -277,6 +285,10 @@ void json_int(struct json *j, int64_t v)
 
 void json_uint(struct json *j, uint64_t v)
 {
+    if (j->canonical && v > INT64_MAX) { /* json-glib keeps the low 64 bits as a gint64 */
+        json_int(j, (int64_t)v);
+        return;
+    }
     before_value(j);
     out_u64(j, v);
     value_done(j);

@@ -6,6 +6,7 @@
 
 #include "fmt.h"
 #include "json.h"
+#include "mstate_canon.h"
 
 static char *json_of(void (*build)(struct json *))
 {
@@ -166,6 +167,87 @@ static void test_time_and_addr(void)
     g_assert_cmpstr(fmt_endpoint(&v6long, 8445, e), ==, "[2001:db8:1234:5678:9abc:def0:1122:3344]:8445");
 }
 
+/* Canonical mode (json.h) is the text json-glib's parse of the normal text
+ * gives back through mstate_put_node(): the merge state's writer hashes the
+ * one, merge the other, so any difference is a report merge refuses.  Wire
+ * strings of every kind (NUL, controls, DEL, invalid and valid UTF-8, quote
+ * and backslash) and unsigned values past INT64_MAX. */
+static void canon_values(struct json *j, const uint8_t *s, size_t n, uint64_t u, int64_t i)
+{
+    json_begin_object(j);
+    json_key(j, "s");
+    json_str_bytes(j, s, n);
+    json_kuint(j, "u", u);
+    json_kint(j, "i", i);
+    json_key(j, "a");
+    json_begin_array(j);
+    json_str_bytes(j, s, n);
+    json_uint(j, u);
+    json_end_array(j);
+    json_end_object(j);
+}
+
+static char *canon_text(const uint8_t *s, size_t n, uint64_t u, int64_t i, bool canonical, bool pretty)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    struct json j;
+    json_init(&j, f, pretty);
+    json_set_canonical(&j, canonical);
+    canon_values(&j, s, n, u, i);
+    json_flush(&j);
+    fclose(f);
+    return buf;
+}
+
+static char *reparsed(const char *text)
+{
+    JsonParser *p = json_parser_new_immutable();
+    g_assert_true(json_parser_load_from_data(p, text, -1, NULL));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    struct json j;
+    json_init(&j, f, false);
+    mstate_put_node(&j, json_parser_get_root(p));
+    json_flush(&j);
+    fclose(f);
+    g_object_unref(p);
+    return buf;
+}
+
+static void test_json_canonical(void)
+{
+    static const uint8_t alphabet[] = { 0x00, 0x01, 0x08, 0x0a, 0x1f, 0x7f, '"', '\\', '/', 'a', ' ', 0x80, 0xbf, 0xc0,
+                                        0xc2, 0xc3, 0xa9, 0xe0, 0xa0, 0xed, 0xef, 0xbf, 0xbd, 0xf0, 0x90, 0xf4, 0x8f,
+                                        0xf5, 0xfe, 0xff };
+    static const uint64_t unsigned_values[] = { 0, 1, INT64_MAX, (uint64_t)INT64_MAX + 1, 10000000000000000000u,
+                                                UINT64_MAX };
+    GRand *r = g_rand_new_with_seed(13);
+    uint8_t s[48];
+    int differ = 0;
+    for (int round = 0; round < 3000; round++) {
+        size_t n = (size_t)g_rand_int_range(r, 0, (gint32)sizeof s);
+        for (size_t k = 0; k < n; k++)
+            s[k] = g_rand_boolean(r) ? alphabet[g_rand_int_range(r, 0, (gint32)sizeof alphabet)]
+                                     : (uint8_t)g_rand_int_range(r, 0, 256);
+        uint64_t u = round % 2 ? unsigned_values[round / 2 % G_N_ELEMENTS(unsigned_values)]
+                               : ((uint64_t)g_rand_int(r) << 32 | g_rand_int(r));
+        int64_t i = (int64_t)((uint64_t)g_rand_int(r) << 32 | g_rand_int(r));
+        char *normal = canon_text(s, n, u, i, false, round % 3 == 0); /* the report's text, pretty or compact */
+        char *want = reparsed(normal);
+        char *got = canon_text(s, n, u, i, true, false);
+        g_assert_cmpstr(got, ==, want);
+        differ += strcmp(normal, want) != 0 && round % 3 != 0;
+        g_free(normal);
+        free(want);
+        free(got);
+    }
+    g_assert_cmpint(differ, >, 100); /* the cases where the normal text is not canonical were reached */
+    g_rand_free(r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -173,6 +255,7 @@ int main(int argc, char **argv)
     g_test_add_func("/json/escaping", test_json_escaping);
     g_test_add_func("/json/escaping-positions", test_json_escaping_positions);
     g_test_add_func("/json/keys", test_json_keys);
+    g_test_add_func("/json/canonical", test_json_canonical);
     g_test_add_func("/fmt/escape", test_escape_text);
     g_test_add_func("/fmt/time-addr", test_time_and_addr);
     return g_test_run();
