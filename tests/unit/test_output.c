@@ -1,5 +1,6 @@
 /* JSON writer and terminal escaping: wire bytes of any kind must give valid
- * JSON (RFC 8259) and text with no control bytes. */
+ * JSON (RFC 8259) and text with no control bytes; the merge state writer's
+ * canonical text and record selection. */
 #include <arpa/inet.h>
 #include <glib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "fmt.h"
 #include "json.h"
 #include "mstate_canon.h"
+#include "mstate_select.h"
 
 static char *json_of(void (*build)(struct json *))
 {
@@ -248,6 +250,68 @@ static void test_json_canonical(void)
     g_rand_free(r);
 }
 
+/* mstate_select() keeps the set a full sort keeps (the merge state's capped
+ * hosts and SYN pairs must not depend on how they were chosen): random,
+ * sorted, reversed and organ-pipe orders, every k around the small-range
+ * cut-over and the boundaries. */
+struct sel_item {
+    uint32_t key;
+    uint32_t id;
+};
+
+static int sel_cmp(const void *pa, const void *pb)
+{
+    const struct sel_item *a = pa, *b = pb;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+/* 1 sorted, 2 reversed, 3 organ pipe */
+static uint32_t shape_key(int shape, size_t i, size_t n)
+{
+    return (uint32_t)(shape == 1 ? i : shape == 2 ? n - i : i < n / 2 ? i : n - i);
+}
+
+static void test_mstate_select(void)
+{
+    GRand *r = g_rand_new_with_seed(2026);
+    const size_t sizes[] = { 0, 1, 2, 17, 100, 5000 };
+    for (size_t si = 0; si < G_N_ELEMENTS(sizes); si++) {
+        size_t n = sizes[si];
+        struct sel_item *v = g_new(struct sel_item, n + 1), *sorted = g_new(struct sel_item, n + 1);
+        for (int shape = 0; shape < 4; shape++) {
+            for (size_t i = 0; i < n; i++) {
+                uint32_t key = shape == 0 ? (uint32_t)g_rand_int_range(r, 0, 50) /* many equal keys */
+                                          : shape_key(shape, i, n);
+                sorted[i] = (struct sel_item){ key, (uint32_t)i };
+            }
+            qsort(sorted, n, sizeof *sorted, sel_cmp);
+            const size_t ks[] = { 0, 1, 15, 16, 17, n / 3, n / 2, n > 0 ? n - 1 : 0, n, n + 1 };
+            for (size_t ki = 0; ki < G_N_ELEMENTS(ks); ki++) {
+                size_t k = ks[ki];
+                for (size_t i = 0; i < n; i++) /* the shape's order; shape 0 shuffled */
+                    v[i] = shape == 0 ? sorted[i] : (struct sel_item){ shape_key(shape, i, n), (uint32_t)i };
+                for (size_t i = n; shape == 0 && i > 1; i--) {
+                    size_t j = (size_t)g_rand_int_range(r, 0, (gint32)i);
+                    struct sel_item t = v[i - 1];
+                    v[i - 1] = v[j];
+                    v[j] = t;
+                }
+                mstate_select(v, n, sizeof *v, k, sel_cmp);
+                size_t kept = k < n ? k : n;
+                qsort(v, kept, sizeof *v, sel_cmp);
+                g_assert_cmpmem(v, kept * sizeof *v, sorted, kept * sizeof *v);
+                qsort(v + kept, n - kept, sizeof *v, sel_cmp); /* the rest is the rest */
+                g_assert_cmpmem(v + kept, (n - kept) * sizeof *v, sorted + kept, (n - kept) * sizeof *v);
+            }
+        }
+        g_free(v);
+        g_free(sorted);
+    }
+    g_rand_free(r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -256,6 +320,7 @@ int main(int argc, char **argv)
     g_test_add_func("/json/escaping-positions", test_json_escaping_positions);
     g_test_add_func("/json/keys", test_json_keys);
     g_test_add_func("/json/canonical", test_json_canonical);
+    g_test_add_func("/mstate/select", test_mstate_select);
     g_test_add_func("/fmt/escape", test_escape_text);
     g_test_add_func("/fmt/time-addr", test_time_and_addr);
     return g_test_run();
