@@ -104,6 +104,44 @@ static void test_json_escaping_positions(void)
         }
 }
 
+/* Keys are tested whole with overlapping words (all_plain in json.c): a byte
+ * that needs care at every position of keys of 1 to 70 bytes (under and
+ * over the short path's 64) is escaped as in a value. */
+static const char *probe_key;
+static void build_key_probe(struct json *j)
+{
+    json_begin_object(j);
+    json_kuint(j, probe_key, 1);
+    json_end_object(j);
+}
+
+static void test_json_key_positions(void)
+{
+    static const struct {
+        char c;
+        const char *out;
+    } cases[] = { { 0x1f, "\\u001f" }, { '"', "\\\"" }, { '\\', "\\\\" }, { 0x7f, "\\u007f" },
+                  { (char)0x80, "\\ufffd" }, { (char)0xff, "\\ufffd" }, { 0x20, " " }, { 0x7e, "~" },
+                  { '\n', "\\n" } };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        for (size_t len = 1; len <= 70; len++)
+            for (size_t pos = 0; pos < len; pos++) {
+                char key[71];
+                memset(key, 'k', len);
+                key[len] = '\0';
+                key[pos] = cases[k].c;
+                probe_key = key;
+                char *got = json_of(build_key_probe);
+                GString *want = g_string_new("{\"");
+                for (size_t i = 0; i < len; i++)
+                    g_string_append(want, i == pos ? cases[k].out : "k");
+                g_string_append(want, "\":1}");
+                g_assert_cmpstr(got, ==, want->str);
+                g_string_free(want, TRUE);
+                free(got);
+            }
+}
+
 /* Keys take a short path when plain; one that needs escaping still gets it. */
 static void build_keys(struct json *j)
 {
@@ -319,6 +357,7 @@ int main(int argc, char **argv)
     g_test_add_func("/json/escaping", test_json_escaping);
     g_test_add_func("/json/escaping-positions", test_json_escaping_positions);
     g_test_add_func("/json/keys", test_json_keys);
+    g_test_add_func("/json/key-positions", test_json_key_positions);
     g_test_add_func("/json/canonical", test_json_canonical);
     g_test_add_func("/mstate/select", test_mstate_select);
     g_test_add_func("/fmt/escape", test_escape_text);
