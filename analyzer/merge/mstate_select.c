@@ -4,15 +4,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SELECT_MAX_SIZE 64
-#define SELECT_SMALL 16
+#define SELECT_SMALL 16 /* a range this small is sorted */
 
 static void swap(char *a, char *b, size_t size)
 {
-    char t[SELECT_MAX_SIZE];
-    memcpy(t, a, size);
-    memcpy(a, b, size);
-    memcpy(b, t, size);
+    char t[64];
+    while (size) {
+        size_t n = size < sizeof t ? size : sizeof t;
+        memcpy(t, a, n);
+        memcpy(a, b, n);
+        memcpy(b, t, n);
+        a += n;
+        b += n;
+        size -= n;
+    }
 }
 
 /* The median of the range's first, middle and last elements moved to its
@@ -32,8 +37,8 @@ static void pivot_to_front(char *b, size_t lo, size_t hi, size_t size, int (*cmp
 
 void mstate_select(void *base, size_t n, size_t size, size_t k, int (*cmp)(const void *, const void *))
 {
-    if (k >= n || size == 0 || size > SELECT_MAX_SIZE)
-        return; /* every element is among the first k (a larger size is a caller's error: nothing moved) */
+    if (k >= n || size == 0)
+        return; /* every element is among the first k */
     char *b = base;
     size_t lo = 0, hi = n; /* [0, lo) come before [lo, hi), which come before [hi, n) */
     /* about 2 log2(n) rounds: more means bad pivots (an adversarial

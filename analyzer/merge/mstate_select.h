@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-/* Reorders base[0..n) (elements of size bytes, at most 64) so that
+/* Reorders base[0..n) (elements of size bytes) so that
  * base[0..k) holds the k first under cmp, in no particular order, and
  * base[k..n) the rest.  cmp must be a total order (no two elements equal):
  * the set kept is then the one a full sort would keep. */
