@@ -125,6 +125,15 @@ uint64_t framer_skippable(const struct framer *f);
  * framer_skippable()); any excess over the skippable bytes is a gap. */
 void framer_skip(struct framer *f, uint64_t n);
 
+/* The stream ended (FIN, RST, idle expiry or the end of the capture).  A
+ * short control message (positive response, keep-alive) found while
+ * scanning waits for the header that must follow it (framer_resync.c), and
+ * none will come.  When the caller saw this direction's first byte
+ * (start_seen) and the candidate stands at that first byte, nothing before
+ * it can make it stray payload: it is framed now.  Otherwise it stays
+ * unframed, as before. */
+void framer_end(struct framer *f, bool start_seen);
+
 /* Forget the stream position (next byte is a header if !midstream) and free
  * the buffer; callbacks, obs and cap are kept, stats are cleared. */
 void framer_reset(struct framer *f, bool midstream);

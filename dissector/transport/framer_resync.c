@@ -220,3 +220,22 @@ void framer_step_resync(struct framer *f, struct wire *w)
     f->carry_len = 0;
     wire_skip(w, left);
 }
+
+void framer_end(struct framer *f, bool start_seen)
+{
+    if (!start_seen || f->state != FRAMER_RESYNC || f->carry_len == 0)
+        return;
+    /* the candidate is the direction's first byte: nothing was framed or
+     * skipped before it */
+    if (f->stats.messages || f->stats.controls || f->stats.skipped_bytes || f->stats.gap_bytes)
+        return;
+    if (plausible(f->carry, f->carry_len, false) != PL_YES)
+        return;
+    uint8_t rest[sizeof f->carry];
+    size_t n = f->carry_len;
+    memcpy(rest, f->carry, n);
+    f->carry_len = 0;
+    restart_at_header(f);
+    struct wire cw = wire_make(rest, n);
+    framer_run(f, &cw);
+}

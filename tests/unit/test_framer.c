@@ -593,6 +593,46 @@ static void test_midstream_header_edges(void)
     }
 }
 
+/* A direction whose whole stream is one short control message (a
+ * positive session response, then the capture or the connection ends):
+ * scanning waits for the header that must follow it (framer_resync.c).
+ * framer_end() frames it when the direction's first byte was seen and it
+ * stands there; not after other bytes, not when the start was not seen.
+ * (nbss-on-8445.pcap cut after its sixth packet: tshark shows the
+ * positive response in frame 6.) */
+static void test_end_lone_control(void)
+{
+    static const struct {
+        const char *bytes;
+        size_t n;
+        bool start_seen;
+        const char *want;
+    } cases[] = {
+        { "\x82\x00\x00\x00", 4, true, "82:0" },
+        { "\x85\x00\x00\x00", 4, true, "85:0" },
+        { "\x82\x00\x00\x00", 4, false, "" },
+        { "AB\x82\x00\x00\x00", 6, true, "" },
+        { "\x82\x00\x00\x01", 4, true, "" },
+        { "\x82\x00\x00\x00\x00\x00", 6, true, "82:0" },
+    };
+    for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
+        for (size_t chunk = 0; chunk < 3; chunk++) {
+            struct rec r;
+            rec_init(&r, false, 0);
+            struct framer f;
+            framer_for(&f, &r, NULL, true);
+            feed_chunked(&f, (const uint8_t *)cases[k].bytes, cases[k].n, (guint32)k, chunk);
+            g_assert_cmpuint(r.types->len, ==, 0); /* nothing before the end */
+            framer_end(&f, cases[k].start_seen);
+            g_assert_cmpstr(r.types->str, ==, cases[k].want);
+            framer_end(&f, cases[k].start_seen); /* a second end changes nothing */
+            g_assert_cmpstr(r.types->str, ==, cases[k].want);
+            framer_free(&f);
+            rec_free(&r);
+        }
+    }
+}
+
 /* Nothing plausible at all: every byte is counted as skipped. */
 static void test_no_sync(void)
 {
@@ -629,6 +669,7 @@ int main(int argc, char **argv)
     g_test_add_func("/framer/midstream-controls", test_midstream_controls);
     g_test_add_func("/framer/no-sync", test_no_sync);
     g_test_add_func("/framer/midstream-header-edges", test_midstream_header_edges);
+    g_test_add_func("/framer/end-lone-control", test_end_lone_control);
     int rc = g_test_run();
     g_ptr_array_free(streams, TRUE);
     return rc;
