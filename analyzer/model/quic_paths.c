@@ -32,12 +32,23 @@ uint32_t quic_path_hash(const struct quic_path *u)
 
 /* The key of both directions of a path: the lower endpoint first, so a
  * datagram either way costs one look-up. */
-struct quic_path quic_path_canon(const struct ip_addr *x, uint16_t px, const struct ip_addr *y, uint16_t py)
+bool quic_path_canon_side(const struct ip_addr *x, uint16_t px, const struct ip_addr *y, uint16_t py,
+    struct quic_path *out)
 {
     int c = x->family != y->family ? (x->family < y->family ? -1 : 1) : memcmp(x->bytes, y->bytes, 16);
-    if (c < 0 || (c == 0 && px <= py))
-        return (struct quic_path){ *x, *y, px, py };
-    return (struct quic_path){ *y, *x, py, px };
+    if (c < 0 || (c == 0 && px <= py)) {
+        *out = (struct quic_path){ *x, *y, px, py };
+        return true;
+    }
+    *out = (struct quic_path){ *y, *x, py, px };
+    return false;
+}
+
+struct quic_path quic_path_canon(const struct ip_addr *x, uint16_t px, const struct ip_addr *y, uint16_t py)
+{
+    struct quic_path u;
+    quic_path_canon_side(x, px, y, py, &u);
+    return u;
 }
 
 static bool path_equal(const struct quic_path *a, const struct quic_path *b)

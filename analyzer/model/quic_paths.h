@@ -31,6 +31,9 @@ struct quic_paths {
 };
 
 struct quic_path quic_path_canon(const struct ip_addr *x, uint16_t px, const struct ip_addr *y, uint16_t py);
+/* The same key into *out; true when (x, px) is its first endpoint (a). */
+bool quic_path_canon_side(const struct ip_addr *x, uint16_t px, const struct ip_addr *y, uint16_t py,
+    struct quic_path *out);
 uint32_t quic_path_hash(const struct quic_path *u);
 
 /* The entry whose key equals *u (hash = quic_path_hash(u)), or NULL. */

@@ -1,6 +1,7 @@
 /* quic_table.c - QUIC connections by connection ID; see quic_table.h. */
 #include "quic_table.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "keylog.h"
@@ -17,12 +18,23 @@
 
 enum track_state { TRACK_HANDSHAKE = 0, TRACK_SMB, TRACK_NOT_SMB };
 
+/* Aligned to a cache line: what every datagram of a known path reads (the
+ * path index's key compare, the direction, the session pointer, the clock
+ * and the counters) is the first 64 + 32 bytes; a datagram of a connection
+ * past its first flight touches its index slot and these two lines only. */
+#define TRACK_ALIGN 64
+
 struct track {
+    struct quic_path tuple;     /* the path index's key */
+    bool client_is_a;           /* tuple.a is the client's endpoint (addr[0], port[0]) */
+    uint8_t state;              /* enum track_state */
+    struct quic_session *sess;  /* NULL once nothing more can be learnt (see retire) */
+    int64_t last_ts;
+    uint64_t bytes[2], packets[2];
+    /* cold: the first flight, SMB streams and closing */
     struct quic_table *t;
     struct ip_addr addr[2]; /* [0] client */
     uint16_t port[2];
-    enum track_state state;
-    struct quic_session *sess;  /* NULL once nothing more can be learnt (see retire) */
     struct quic_reasm *crypto;  /* [2] until the hellos are read */
     struct quic_reasm *stream;  /* [2] the SMB stream's reassembly (key log) */
     struct smb_conn *smb;
@@ -30,13 +42,13 @@ struct track {
     uint64_t stream_id;
     uint32_t streams;
     uint64_t stream_dropped, stream_gaps;
-    int64_t first_ts, last_ts;
-    uint64_t bytes[2], packets[2];
+    int64_t first_ts;
     struct quic_cid cids[MAX_CIDS_PER_CONN];
     uint8_t cid_owner[MAX_CIDS_PER_CONN]; /* side that receives packets with this DCID */
     uint8_t n_cids;
-    struct quic_path tuple;
 };
+_Static_assert(offsetof(struct track, packets) + sizeof(((struct track *)0)->packets) <= 2 * TRACK_ALIGN,
+    "a datagram of a known path reads the first two cache lines of its track only");
 
 /* Freed sessions and CRYPTO buffer pairs kept for the next connections:
  * every QUIC connection needs them for its first flight only, and at
@@ -66,6 +78,7 @@ struct quic_table {
      * this + IDLE_US would find nothing to close, and is skipped. */
     int64_t oldest_active;
     struct quic_table_stats stats;
+    struct quic_table_work work;
 };
 
 static void *spare_get(struct spare *s, size_t size) { return s->n ? s->p[--s->n] : g_malloc(size); }
@@ -230,7 +243,7 @@ static size_t track_secret(void *ctx, const uint8_t random[32], enum quic_secret
 
 static struct track *track_new(struct quic_table *t, const struct packet *pkt)
 {
-    struct track *k = g_new0(struct track, 1);
+    struct track *k = g_aligned_alloc0(1, sizeof *k, TRACK_ALIGN);
     k->t = t;
     k->addr[0] = pkt->src;
     k->addr[1] = pkt->dst;
@@ -265,7 +278,7 @@ static void track_free(struct track *k)
     g_free(k->stream);
     if (k->smb)
         smb_conn_free(k->smb);
-    g_free(k);
+    g_aligned_free(k);
 }
 
 static void copy_facts(struct track *k)
@@ -332,17 +345,18 @@ static void decide(struct track *k)
     k->smb->quic = g_new0(struct smb_conn_quic, 1);
 }
 
-static void feed(struct track *k, int dir, const struct packet *pkt)
+static void feed(struct quic_table *t, struct track *k, int dir, const struct packet *pkt)
 {
     k->packets[dir]++;
     k->bytes[dir] += pkt->payload_wire_len;
     k->last_ts = pkt->ts_us;
-    if (pkt->ts_us < k->t->oldest_active)
-        k->t->oldest_active = pkt->ts_us;
-    k->t->stats.quic_datagrams++;
+    if (pkt->ts_us < t->oldest_active)
+        t->oldest_active = pkt->ts_us;
+    t->stats.quic_datagrams++;
     if (!k->sess)
-        return; /* the one look-up was the cost */
-    quic_session_datagram(k->sess, (enum quic_dir)dir, pkt->payload, pkt->payload_len, k->t->scratch, MAX_DATAGRAM);
+        return; /* the look-up was the cost */
+    t->work.session_datagrams++;
+    quic_session_datagram(k->sess, (enum quic_dir)dir, pkt->payload, pkt->payload_len, t->scratch, MAX_DATAGRAM);
     if (k->state == TRACK_HANDSHAKE || !k->sess->server_handshake_seen)
         sync_cids(k);
     if (k->state == TRACK_HANDSHAKE && k->sess->client_hello_seen)
@@ -359,12 +373,6 @@ static void feed(struct track *k, int dir, const struct packet *pkt)
      * an SMB connection can show. */
     if (!k->t->keylog && k->state == TRACK_SMB && !k->crypto && k->sess->server_handshake_seen)
         retire(k);
-}
-
-static bool tuple_is(const struct track *k, const struct packet *pkt, int side)
-{
-    return k->port[side] == pkt->sport && k->addr[side].family == pkt->src.family
-        && memcmp(k->addr[side].bytes, pkt->src.bytes, 16) == 0;
 }
 
 /* A track by connection ID, for a short header from an unknown 4-tuple (a
@@ -389,6 +397,7 @@ static struct track *by_cid(struct quic_table *t, const struct packet *pkt, int 
             continue;
         cid.len = (uint8_t)len;
         memcpy(cid.id, p + 1, len);
+        t->work.index_lookups++;
         k = g_hash_table_lookup(t->by_cid, &cid);
     }
     if (!k)
@@ -401,10 +410,12 @@ static struct track *by_cid(struct quic_table *t, const struct packet *pkt, int 
 
 static struct track *lookup(struct quic_table *t, const struct packet *pkt, int *dir)
 {
-    struct quic_path u = quic_path_canon(&pkt->src, pkt->sport, &pkt->dst, pkt->dport);
+    struct quic_path u;
+    bool src_is_a = quic_path_canon_side(&pkt->src, pkt->sport, &pkt->dst, pkt->dport, &u);
+    t->work.index_lookups++;
     struct track *k = quic_paths_find(&t->by_tuple, &u, quic_path_hash(&u));
     if (k) {
-        *dir = tuple_is(k, pkt, 0) ? 0 : 1;
+        *dir = src_is_a == k->client_is_a ? 0 : 1;
         return k;
     }
     return g_hash_table_size(t->by_cid) ? by_cid(t, pkt, dir) : NULL;
@@ -422,6 +433,7 @@ static void try_start(struct quic_table *t, const struct packet *pkt)
     if (t->tracks->len >= t->max_conns)
         evict_oldest(t);
     struct track *k = track_new(t, pkt);
+    t->work.session_datagrams++;
     quic_session_datagram(k->sess, QUIC_FROM_CLIENT, pkt->payload, pkt->payload_len, t->scratch, MAX_DATAGRAM);
     if (!k->sess->decrypted[0][QUIC_SPACE_INITIAL]) {
         t->stats.decrypt_failures++;
@@ -430,7 +442,7 @@ static void try_start(struct quic_table *t, const struct packet *pkt)
     }
     t->stats.conns++;
     g_ptr_array_add(t->tracks, k);
-    k->tuple = quic_path_canon(&k->addr[0], k->port[0], &k->addr[1], k->port[1]);
+    k->client_is_a = quic_path_canon_side(&k->addr[0], k->port[0], &k->addr[1], k->port[1], &k->tuple);
     if (!quic_paths_add(&t->by_tuple, &k->tuple, k))
         g_error("out of memory for the QUIC path index"); /* as g_hash_table_insert would abort */
     k->packets[0] = 1;
@@ -453,12 +465,20 @@ void quic_table_packet(struct quic_table *t, const struct packet *pkt)
     if (t->stats.datagrams % SWEEP_EVERY == 0 && t->oldest_active < INT64_MAX && t->oldest_active + IDLE_US < t->now)
         sweep(t);
     int dir = 0;
+    uint64_t lookups = t->work.index_lookups;
     struct track *k = lookup(t, pkt, &dir);
-    if (k)
-        feed(k, dir, pkt);
-    else
+    if (!k) {
         try_start(t, pkt);
+        return;
+    }
+    if (!k->sess) {
+        t->work.retired_datagrams++;
+        t->work.retired_lookups += t->work.index_lookups - lookups;
+    }
+    feed(t, k, dir, pkt);
 }
+
+struct quic_table_work quic_table_work(const struct quic_table *t) { return t->work; }
 
 /* The connection ends: what waited behind a hole in the SMB stream is
  * delivered after a gap of the hole's length. */
@@ -515,6 +535,8 @@ static void evict_oldest(struct quic_table *t)
 
 static void sweep(struct quic_table *t)
 {
+    t->work.sweeps++;
+    t->work.sweep_visits += t->tracks->len;
     int64_t oldest = INT64_MAX;
     for (guint i = 0; i < t->tracks->len;) {
         struct track *k = g_ptr_array_index(t->tracks, i);
