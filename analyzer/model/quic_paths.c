@@ -76,8 +76,31 @@ static void place(struct quic_path_slot *slots, uint32_t n, struct quic_path_slo
     slots[i] = s;
 }
 
+static void port_add(struct quic_paths *t, uint16_t p)
+{
+    if (t->port_count[p]++ == 0)
+        t->port_bits[p >> 6] |= UINT64_C(1) << (p & 63);
+}
+
+static void port_remove(struct quic_paths *t, uint16_t p)
+{
+    if (--t->port_count[p] == 0)
+        t->port_bits[p >> 6] &= ~(UINT64_C(1) << (p & 63));
+}
+
 bool quic_paths_add(struct quic_paths *t, const struct quic_path *key, void *value)
 {
+    if (!t->port_bits) {
+        t->port_bits = calloc(QUIC_PORTS / 64, sizeof *t->port_bits);
+        t->port_count = calloc(QUIC_PORTS, sizeof *t->port_count);
+        if (!t->port_bits || !t->port_count) {
+            free(t->port_bits);
+            free(t->port_count);
+            t->port_bits = NULL;
+            t->port_count = NULL;
+            return false;
+        }
+    }
     if ((uint64_t)(t->used + 1) * 2 > t->n) {
         uint32_t n = t->n ? t->n * 2 : 64;
         struct quic_path_slot *s = calloc(n, sizeof *s);
@@ -92,6 +115,8 @@ bool quic_paths_add(struct quic_paths *t, const struct quic_path *key, void *val
     }
     place(t->slots, t->n, (struct quic_path_slot){ quic_path_hash(key), key, value });
     t->used++;
+    port_add(t, key->pa);
+    port_add(t, key->pb);
     return true;
 }
 
@@ -104,6 +129,8 @@ void quic_paths_remove(struct quic_paths *t, const struct quic_path *key)
         i = (i + 1) & mask;
     if (!t->slots[i].key)
         return;
+    port_remove(t, t->slots[i].key->pa);
+    port_remove(t, t->slots[i].key->pb);
     /* Shift back every following entry of the run that may sit there: one
      * whose home slot is not cyclically within (hole, j]. */
     uint32_t hole = i;
@@ -124,5 +151,7 @@ uint32_t quic_paths_size(const struct quic_paths *t) { return t->used; }
 void quic_paths_free(struct quic_paths *t)
 {
     free(t->slots);
+    free(t->port_bits);
+    free(t->port_count);
     memset(t, 0, sizeof *t);
 }

@@ -158,7 +158,9 @@ static void check_one_lookup(const char *pcap, uint64_t want_datagrams, uint64_t
     g_assert_cmpuint(w.session_datagrams, ==, want_first_flight);
     g_assert_cmpuint(w.retired_datagrams, ==, want_datagrams - want_first_flight);
     g_assert_cmpuint(w.retired_lookups, ==, w.retired_datagrams);
-    g_assert_cmpuint(w.index_lookups, ==, st.datagrams); /* one per UDP datagram, none by connection ID */
+    /* One per UDP datagram, none by connection ID; the first datagram found
+     * the index empty (its port filter said so) and started the connection. */
+    g_assert_cmpuint(w.index_lookups, ==, st.datagrams - 1);
     done(a);
 }
 
