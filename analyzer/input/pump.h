@@ -5,9 +5,9 @@
  * second core runs it into a ring of chunks while the analysis reads the
  * chunks before them.  Without a thread (SMBSCOPE_DECOMPRESS_THREAD=0, or
  * when one cannot be started) pump_read() decompresses in the caller.
- * An uncompressed input (z NULL) gets the same thread for its read()s: the
- * system calls and the kernel's copy (about a tenth of a run) overlap the
- * analysis; SMBSCOPE_READ_THREAD=0 turns that off. */
+ * An uncompressed input (z NULL) may get the same thread for its read()s
+ * (SMBSCOPE_READ_THREAD=1): the system calls and the kernel's copy overlap
+ * the analysis when a core is free. */
 #ifndef SMBSCOPE_PUMP_H
 #define SMBSCOPE_PUMP_H
 
@@ -19,7 +19,7 @@
 
 struct pump;
 
-/* Whether plain reads should get a thread (SMBSCOPE_READ_THREAD is not "0"). */
+/* Whether plain reads should get a thread (SMBSCOPE_READ_THREAD=1). */
 bool pump_read_thread_wanted(void);
 
 /* Start on fd; raw (raw_cap bytes, the first raw_len already read from fd)

@@ -1,9 +1,10 @@
 /* source.h - the bytes of one capture input, decompressed, as a sliding window.
  *
- * An uncompressed input is read by large reads on a thread of its own, a
- * compressed one decompressed there (gzip, zstd, lz4 frame, picked from the
- * stored bytes' magic); the window borrows that thread's chunks in place.
- * Without the thread the reads or the decompressor fill one aligned buffer;
+ * A compressed input is decompressed on a thread of its own (gzip, zstd, lz4
+ * frame, picked from the stored bytes' magic), and an uncompressed one read
+ * there when SMBSCOPE_READ_THREAD=1; the window borrows that thread's chunks
+ * in place.  Without the thread large reads or the decompressor fill one
+ * aligned buffer;
  * a regular file may instead be memory-mapped (SMBSCOPE_READER=mmap: the
  * window is the whole file).  Readers ask for "n contiguous bytes at the current
  * position" and step over what they used; a record across the buffer's end is
