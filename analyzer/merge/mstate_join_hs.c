@@ -7,6 +7,7 @@
 #include "classify.h"
 #include "fmt.h"
 #include "mstate_detail.h"
+#include "mstate_join_nbss.h"
 #include "mstate_join_syn.h"
 #include "mstate_put.h"
 #include "mstate_xchg.h"
@@ -234,6 +235,7 @@ void mstate_join_hs(struct analysis *a)
             continue;
         struct conn_summary before = *cs;
         summary_from_start(cs, f, &a->cfg->policy);
+        mstate_nbss_row_add(a, cs, f->first_ts, f->first_ts, f->packets[0] + f->packets[1], 0);
         JsonObject *e = mstate_detail_entry(a, &before);
         if (e)
             entry_from_start(e, cs, f);

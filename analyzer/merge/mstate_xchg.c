@@ -7,6 +7,7 @@
 
 #include "fmt.h"
 #include "mstate_detail.h"
+#include "mstate_join_nbss.h"
 #include "mstate_put.h"
 #include "session.h"
 #include "smb_tables.h"
@@ -47,6 +48,7 @@ void mstate_xchg_keep(struct analysis *a, const struct conn_summary *cs, const s
 {
     if (s->xchg)
         mstate_xchg_put(a, cs, s->xchg);
+    nbss_edge_note(a, cs, s);
 }
 
 void mstate_xchg_free(struct analysis *a)
@@ -54,6 +56,7 @@ void mstate_xchg_free(struct analysis *a)
     if (a->edge_xchg)
         g_ptr_array_free(a->edge_xchg, TRUE);
     a->edge_xchg = NULL;
+    nbss_edges_free(a);
 }
 
 /* ---- the state member ---------------------------------------------------- */
@@ -160,6 +163,7 @@ void mstate_build_xchg(struct json *b, const struct analysis *a)
     for (guint i = 0; a->edge_xchg && i < a->edge_xchg->len; i++)
         put_one(b, g_ptr_array_index(a->edge_xchg, i));
     json_end_array(b);
+    mstate_build_edge_nbss(b, a);
 }
 
 static void get_name(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, struct ntlmssp_name *n)
@@ -298,4 +302,5 @@ void mstate_fold_xchg(struct jget *g, const struct jpath *p, struct analysis *a,
         if (o)
             get_one(g, &ip, o, a);
     }
+    mstate_fold_edge_nbss(g, p, a, st);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mstate_detail.h"
+#include "mstate_join_nbss.h"
 #include "mstate_xchg.h"
 #include "policy.h"
 #include "smb_tables.h"
@@ -242,6 +243,7 @@ static void join_trees(struct analysis *a, struct smb_conn_xchg *ex, struct smb_
 
 void mstate_xchg_join(struct analysis *a, const struct conn_summary *early, struct conn_summary *late)
 {
+    mstate_join_nbss(a, early, late);
     guint ei = mstate_xchg_find(a, early), li = mstate_xchg_find(a, late);
     if (ei == G_MAXUINT && li == G_MAXUINT)
         return;
