@@ -202,7 +202,14 @@ void mstate_join_nbss(struct analysis *a, const struct conn_summary *early, cons
     JsonObject *ee = mstate_detail_entry(a, early), *le = mstate_detail_entry(a, late);
     JsonObject *en = nbss_of(ee), *ln = nbss_of(le);
     if (ee && le && !en && ln) { /* the early entry shows NBSS as the late one does (its types added later) */
-        JsonNode *copy = json_node_copy(json_object_get_member(le, "nbss"));
+        char *text = json_to_string(json_object_get_member(le, "nbss"), FALSE); /* json_node_copy shares objects */
+        JsonNode *copy = json_from_string(text, NULL);
+        g_free(text);
+        if (!copy || !JSON_NODE_HOLDS_OBJECT(copy)) {
+            if (copy)
+                json_node_unref(copy);
+            return;
+        }
         JsonObject *types = types_of(json_node_get_object(copy));
         GList *keys = types ? json_object_get_members(types) : NULL;
         for (GList *k = keys; k; k = k->next)

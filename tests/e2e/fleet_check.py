@@ -59,6 +59,9 @@ TIME_CUTS += [(s + ".pcap", n) for s in ("quic443-0rtt", "quic443-smb3_11", "qui
 TIME_CUTS += [("rdma-roce-4791.pcap", 2), ("rdma-iwarp-5445.pcap", 2)]
 # transport_evidence of the joined connection (a message over 17 bits in the later part)
 TIME_CUTS += [("smb445-bulk.pcap", 2), ("smb445-nt1-keepalive.pcap", 2)]  # nt1: keep-alives of the later part on direct
+# NBSS framing the later part did not see (NBSS on 445 and on another port:
+# its session messages, the NetBIOS row and hosts; mstate_join_nbss.c)
+TIME_CUTS += [("nbss-on-445.pcap", 2), ("nbss-on-8445.pcap", 2)]
 # Cut right after the TCP handshake (mstate_join_hs.c): the later part's
 # connection seen from its start, its first packet the SYN.
 TIME_CUTS += [(s + ".pcap", 5) for s in ("smb445-sign", "mixed-nbns-139-445", "nbt139-nt1", "smb445-snaplen96",
