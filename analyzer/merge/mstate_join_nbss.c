@@ -150,6 +150,13 @@ static uint64_t take(struct analysis *a, const struct conn_summary *cs)
     return m;
 }
 
+void mstate_nbss_rename(struct analysis *a, const struct conn_summary *cs, int64_t first)
+{
+    guint i = find(a, cs);
+    if (i != G_MAXUINT)
+        g_array_index(a->edge_nbss, struct nbss_edge, i).first_ts = first;
+}
+
 static JsonObject *nbss_of(JsonObject *e)
 {
     JsonNode *n = e ? json_object_get_member(e, "nbss") : NULL;

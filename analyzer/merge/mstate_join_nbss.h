@@ -42,4 +42,7 @@ void mstate_join_nbss(struct analysis *a, const struct conn_summary *early, cons
 void mstate_nbss_row_add(struct analysis *a, const struct conn_summary *cs, int64_t first, int64_t last,
                          uint64_t packets, uint64_t bytes);
 
+/* cs now begins at first (mstate_join_hs.c): its record goes by it. */
+void mstate_nbss_rename(struct analysis *a, const struct conn_summary *cs, int64_t first);
+
 #endif

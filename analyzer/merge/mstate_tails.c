@@ -5,6 +5,7 @@
 
 #include "fmt.h"
 #include "mstate_detail.h"
+#include "mstate_join_fin.h"
 #include "mstate_put.h"
 
 /* A tail is one compact array: [addr0, port0, addr1, port1, first_ts,
@@ -99,11 +100,14 @@ bool mstate_join_tail(struct analysis *a, struct conn_summary *cur)
     if (best == G_MAXUINT)
         return false;
     const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, best);
+    bool both_fins = mstate_join_fins(a, cur, &t->addr[0], t->port[0], &t->addr[1], t->port[1], t->first_ts);
     uint64_t c2s = t->packets[best_swapped ? 1 : 0], s2c = t->packets[best_swapped ? 0 : 1];
     struct conn_summary before = *cur;
     cur->packets += c2s + s2c;
     cur->last_ts = t->last_ts;
     g_strlcpy(cur->close_reason, t->close_reason, sizeof cur->close_reason);
+    if (both_fins && (strcmp(t->close_reason, "end") == 0 || strcmp(t->close_reason, "idle") == 0))
+        g_strlcpy(cur->close_reason, "fin", sizeof cur->close_reason); /* flow.c: natural_reason */
     mstate_detail_tail(a, &before, cur, c2s, s2c);
     flow_table_unjoin(a->flows, 1); /* the tail's run counted it as a TCP connection of its own */
     a->edges_joined++;

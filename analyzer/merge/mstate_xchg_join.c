@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mstate_detail.h"
+#include "mstate_join_fin.h"
 #include "mstate_join_nbss.h"
 #include "mstate_xchg.h"
 #include "policy.h"
@@ -244,6 +245,12 @@ static void join_trees(struct analysis *a, struct smb_conn_xchg *ex, struct smb_
 void mstate_xchg_join(struct analysis *a, const struct conn_summary *early, struct conn_summary *late)
 {
     mstate_join_nbss(a, early, late);
+    if (mstate_join_fins(a, early, &late->client, late->client_port, &late->server, late->server_port,
+                         late->first_ts) &&
+        strcmp(late->close_reason, "end") == 0) { /* a FIN each way: flow.c closes it "fin" */
+        g_strlcpy(late->close_reason, "fin", sizeof late->close_reason);
+        mstate_detail_set_end(a, late, "fin");
+    }
     guint ei = mstate_xchg_find(a, early), li = mstate_xchg_find(a, late);
     if (ei == G_MAXUINT && li == G_MAXUINT)
         return;

@@ -62,6 +62,9 @@ TIME_CUTS += [("smb445-bulk.pcap", 2), ("smb445-nt1-keepalive.pcap", 2)]  # nt1:
 # NBSS framing the later part did not see (NBSS on 445 and on another port:
 # its session messages, the NetBIOS row and hosts; mstate_join_nbss.c)
 TIME_CUTS += [("nbss-on-445.pcap", 2), ("nbss-on-8445.pcap", 2)]
+# One FIN in each part (the later part: the other FIN and the last ACK, a
+# tail): the connection ends "fin" (mstate_join_fin.c)
+TIME_CUTS += [("nbss-negative.pcap", 2), ("nbss-negative.pcap", 5)]
 # Cut right after the TCP handshake (mstate_join_hs.c): the later part's
 # connection seen from its start, its first packet the SYN.
 TIME_CUTS += [(s + ".pcap", 5) for s in ("smb445-sign", "mixed-nbns-139-445", "nbt139-nt1", "smb445-snaplen96",
