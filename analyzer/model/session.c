@@ -261,6 +261,7 @@ static bool conn_close(struct smb_conn *s, const struct close_facts *f, const ch
         s->bytes[d] = f->bytes[d];
         s->packets[d] = f->packets[d];
         if (s->fr) {
+            framer_end(&s->fr[d]); /* a control message that ended the stream */
             const struct framer_stats *fs = framer_stats(&s->fr[d]);
             s->resyncs += fs->resyncs;
             s->skipped_bytes += fs->skipped_bytes;

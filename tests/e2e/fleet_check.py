@@ -62,6 +62,11 @@ TIME_CUTS += [("smb445-bulk.pcap", 2), ("smb445-nt1-keepalive.pcap", 2)]  # nt1:
 # NBSS framing the later part did not see (NBSS on 445 and on another port:
 # its session messages, the NetBIOS row and hosts; mstate_join_nbss.c)
 TIME_CUTS += [("nbss-on-445.pcap", 2), ("nbss-on-8445.pcap", 2)]
+# A part seen from its middle that ends with a positive response or a
+# keep-alive (framer_end: the last control message of a stream is taken;
+# nt1-keepalive: a part holding only a keep-alive is an SMB connection)
+TIME_CUTS += [(s + ".pcap", 5) for s in ("nbss-on-445", "nbss-on-8445", "race-139-answered", "smb445-nt1-keepalive",
+                                         "nbt139-nt1-keepalive")]
 # One FIN in each part (the later part: the other FIN and the last ACK, a
 # tail): the connection ends "fin" (mstate_join_fin.c)
 TIME_CUTS += [("nbss-negative.pcap", 2), ("nbss-negative.pcap", 5)]

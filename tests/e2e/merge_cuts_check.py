@@ -26,12 +26,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import merge_check as mc  # noqa: E402
 
 TAIL = "both FINs in the earlier part, the last ACK in the later: the connection's last packet"
-NBSS_POSITIVE = "the NBSS positive response at the start of a mid-stream part is not counted"
 
 # sample -> {cut after k: reason}
 KNOWN = {
     "smb445-list-shares.pcap": {30: TAIL},
-    "nbt139-smb3_11.pcap": {6: NBSS_POSITIVE, 7: NBSS_POSITIVE, 8: NBSS_POSITIVE, 89: TAIL},
+    "nbt139-smb3_11.pcap": {89: TAIL},
     "impacket-445.pcap": {30: TAIL},
 }
 
