@@ -178,11 +178,16 @@ struct ends {
     uint16_t lo_port, hi_port;
 };
 
+/* RoCEv2 (carrier UDP): rdma_roce.c knows a connection by its addresses
+ * and queue pairs; its ports are the first sender's source port and 4791,
+ * so a part that first saw the other side names other ports: not compared. */
 static struct ends ends_of(const struct conn_summary *cs)
 {
-    bool swap = end_cmp(&cs->client, cs->client_port, &cs->server, cs->server_port) > 0;
-    struct ends e = { swap ? &cs->server : &cs->client, swap ? &cs->client : &cs->server,
-                      swap ? cs->server_port : cs->client_port, swap ? cs->client_port : cs->server_port };
+    bool roce = cs->carrier == CONN_CARRIER_UDP;
+    uint16_t cp = roce ? 0 : cs->client_port, sp = roce ? 0 : cs->server_port;
+    bool swap = end_cmp(&cs->client, cp, &cs->server, sp) > 0;
+    struct ends e = { swap ? &cs->server : &cs->client, swap ? &cs->client : &cs->server, swap ? sp : cp,
+                      swap ? cp : sp };
     return e;
 }
 

@@ -9,6 +9,7 @@
 #include "mstate_detail.h"
 #include "mstate_join_fin.h"
 #include "mstate_join_nbss.h"
+#include "mstate_join_rdma.h"
 #include "mstate_xchg.h"
 #include "policy.h"
 #include "smb_tables.h"
@@ -245,6 +246,7 @@ static void join_trees(struct analysis *a, struct smb_conn_xchg *ex, struct smb_
 void mstate_xchg_join(struct analysis *a, const struct conn_summary *early, struct conn_summary *late)
 {
     mstate_join_nbss(a, early, late);
+    mstate_join_roce_names(early, late);
     if (mstate_join_fins(a, early, &late->client, late->client_port, &late->server, late->server_port,
                          late->first_ts) &&
         strcmp(late->close_reason, "end") == 0) { /* a FIN each way: flow.c closes it "fin" */

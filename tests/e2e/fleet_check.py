@@ -55,8 +55,9 @@ TIME_CUTS += [("smb445-sign.pcap", 2), ("impacket-445.pcap", 2)]  # impacket: a 
 TIME_CUTS += [(s + ".pcap", n) for s in ("quic443-0rtt", "quic443-smb3_11", "quic443-split-hello", "quic8443-smb3_11")
               for n in (2, 5)]
 # SMB Direct counters of a joined connection (mstate_join_rdma.c); RoCEv2
-# opened again in a part whose first packet came from the server is not.
-TIME_CUTS += [("rdma-roce-4791.pcap", 2), ("rdma-iwarp-5445.pcap", 2)]
+# in a part whose first packet came from the server (ports named from that
+# side: joined by addresses, its TREE_CONNECT answered across the cut).
+TIME_CUTS += [("rdma-roce-4791.pcap", 2), ("rdma-iwarp-5445.pcap", 2), ("rdma-roce-4791.pcap", 5)]
 # transport_evidence of the joined connection (a message over 17 bits in the later part)
 TIME_CUTS += [("smb445-bulk.pcap", 2), ("smb445-nt1-keepalive.pcap", 2)]  # nt1: keep-alives of the later part on direct
 # NBSS framing the later part did not see (NBSS on 445 and on another port:
