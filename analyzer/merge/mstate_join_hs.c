@@ -8,6 +8,7 @@
 #include "fmt.h"
 #include "mstate_detail.h"
 #include "mstate_join_fin.h"
+#include "mstate_join_nbns.h"
 #include "mstate_join_nbss.h"
 #include "mstate_join_syn.h"
 #include "mstate_put.h"
@@ -41,6 +42,7 @@ void hs_edges_free(struct analysis *a)
         g_array_free(a->edge_seqs, TRUE);
     a->edge_seqs = NULL;
     fin_recs_free(a);
+    nbns_xids_free(a);
 }
 
 void hs_edge_note(struct analysis *a, const struct conn_summary *cs, const struct flow_conn *c)
@@ -84,11 +86,13 @@ void mstate_build_edge_seqs(struct json *b, const struct analysis *a)
     }
     json_end_array(b);
     mstate_build_edge_fins(b, a);
+    mstate_build_nbns_xids(b, a);
 }
 
 void mstate_fold_edge_seqs(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
     mstate_fold_edge_fins(g, p, a, st);
+    mstate_fold_nbns_xids(g, p, a, st);
     if (!json_object_has_member(st, "edge_seqs"))
         return; /* a report of this format written before they were carried */
     struct jpath ap, ip;

@@ -68,6 +68,9 @@ TIME_CUTS += [("nbss-on-445.pcap", 2), ("nbss-on-8445.pcap", 2)]
 # nt1-keepalive: a part holding only a keep-alive is an SMB connection)
 TIME_CUTS += [(s + ".pcap", 5) for s in ("nbss-on-445", "nbss-on-8445", "race-139-answered", "smb445-nt1-keepalive",
                                          "nbt139-nt1-keepalive")]
+# An NBNS broadcast query in one part, its answer (from the server's own
+# address, another row) in the next: the query's row answered (mstate_join_nbns.c)
+TIME_CUTS += [("nbns-broadcast.pcap", 2), ("nbns-broadcast.pcap", 5)]
 # One FIN in each part (the later part: the other FIN and the last ACK, a
 # tail): the connection ends "fin" (mstate_join_fin.c)
 TIME_CUTS += [("nbss-negative.pcap", 2), ("nbss-negative.pcap", 5)]
