@@ -173,7 +173,7 @@ static void join_settle(struct analysis *a, const struct smb_conn_xchg *ex, stru
 /* The early part's share of path p waiting for an answer, as
  * report_json_conn.c writes an answered one. */
 static void answer_share(JsonObject *entry, const uint8_t *p, uint16_t plen, uint32_t status, uint8_t type,
-                         uint32_t flags)
+                         uint32_t flags, const char *service)
 {
     JsonNode *sn = entry ? json_object_get_member(entry, "shares") : NULL;
     if (!sn || !JSON_NODE_HOLDS_ARRAY(sn))
@@ -187,7 +187,9 @@ static void answer_share(JsonObject *entry, const uint8_t *p, uint16_t plen, uin
             continue;
         JsonObject *n = json_object_new(); /* rebuilt: the writer's member order */
         json_object_set_member(n, "path", json_node_copy(json_object_get_member(o, "path")));
-        if (json_object_has_member(o, "service"))
+        if (service[0]) /* session_shares.c: an SMB1 response's service replaces the request's */
+            json_object_set_string_member(n, "service", service);
+        else if (json_object_has_member(o, "service"))
             json_object_set_member(n, "service", json_node_copy(json_object_get_member(o, "service")));
         char buf[32];
         if (type)
@@ -232,7 +234,7 @@ static void join_trees(struct analysis *a, struct smb_conn_xchg *ex, struct smb_
                 continue;
             answered = true;
             answer_share(entry, ex->trees[i].path, ex->trees[i].path_len, lx->answers[k].status,
-                         lx->answers[k].share_type, lx->answers[k].share_flags);
+                         lx->answers[k].share_type, lx->answers[k].share_flags, lx->answers[k].service);
             if (lx->answers[k].share_flags & SHAREFLAG_ENCRYPT_DATA)
                 late->flags |= CONN_F_ENCRYPTED; /* smb_conn_encrypted(): a share that encrypts */
             lx->answers[k].mid = UINT64_MAX; /* used */

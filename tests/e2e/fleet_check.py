@@ -71,6 +71,8 @@ TIME_CUTS += [(s + ".pcap", 5) for s in ("nbss-on-445", "nbss-on-8445", "race-13
 # An NBNS broadcast query in one part, its answer (from the server's own
 # address, another row) in the next: the query's row answered (mstate_join_nbns.c)
 TIME_CUTS += [("nbns-broadcast.pcap", 2), ("nbns-broadcast.pcap", 5)]
+# An SMB1 TREE_CONNECT_ANDX answered in the next part: the response's service ("A:")
+TIME_CUTS += [("smb445-nt1.pcap", 5)]
 # One FIN in each part (the later part: the other FIN and the last ACK, a
 # tail): the connection ends "fin" (mstate_join_fin.c)
 TIME_CUTS += [("nbss-negative.pcap", 2), ("nbss-negative.pcap", 5)]
