@@ -6,15 +6,18 @@
 #include "analysis.h"
 #include "mstate_put.h"
 
-/* [addr0, port0, addr1, port1, first_ts, fin0, fin1]: the flow's sides, the
- * record's first packet, whether each side sent a FIN. */
-enum { FF_A0, FF_P0, FF_A1, FF_P1, FF_FIRST, FF_FIN0, FF_FIN1, FF_N };
+/* [addr0, port0, addr1, port1, first_ts, fin0, fin1, linger]: the flow's
+ * sides, the record's first packet, whether each side sent a FIN; linger:
+ * instead, a connection closed (FINs both ways or a RST) still lingering at
+ * its capture's end. */
+enum { FF_A0, FF_P0, FF_A1, FF_P1, FF_FIRST, FF_FIN0, FF_FIN1, FF_LINGER, FF_N };
 
 struct fin_rec {
     struct ip_addr addr[2];
     uint16_t port[2];
     int64_t first_ts;
     bool fin[2];
+    bool linger;
 };
 
 static GArray *recs_of(struct analysis *a)
@@ -38,18 +41,27 @@ static void put(struct analysis *a, const struct fin_rec *r)
         g_array_append_val(a->edge_fins, *r);
 }
 
+bool fin_lingering(const struct analysis *a, const struct conn_summary *cs)
+{
+    return a->finishing && cs->carrier == CONN_CARRIER_TCP &&
+           (strcmp(cs->close_reason, "fin") == 0 || strcmp(cs->close_reason, "rst") == 0);
+}
+
 void fin_note(struct analysis *a, const struct flow_conn *c, int64_t first_ts, const char *close_reason)
 {
-    if (!c || !(c->fin[0] || c->fin[1]) || strcmp(close_reason, "end") != 0 || recs_of(a)->len >= 2 * ANALYSIS_MAX_EDGES)
+    bool linger = a->finishing && (strcmp(close_reason, "fin") == 0 || strcmp(close_reason, "rst") == 0);
+    if (!c || (!linger && (!(c->fin[0] || c->fin[1]) || strcmp(close_reason, "end") != 0)) ||
+        recs_of(a)->len >= 2 * ANALYSIS_MAX_EDGES)
         return;
     struct fin_rec r;
     memset(&r, 0, sizeof r);
     for (int d = 0; d < 2; d++) {
         r.addr[d] = c->addr[d];
         r.port[d] = c->port[d];
-        r.fin[d] = c->fin[d];
+        r.fin[d] = c->fin[d] && !linger;
     }
     r.first_ts = first_ts;
+    r.linger = linger;
     put(a, &r);
 }
 
@@ -70,6 +82,7 @@ void mstate_build_edge_fins(struct json *b, const struct analysis *a)
         json_int(b, r->first_ts);
         json_int(b, r->fin[0]);
         json_int(b, r->fin[1]);
+        json_int(b, r->linger);
         json_end_array(b);
     }
     json_end_array(b);
@@ -87,7 +100,7 @@ void mstate_fold_edge_fins(struct jget *g, const struct jpath *p, struct analysi
         JsonNode *n = json_array_get_element(arr, i);
         JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
         if (!e || json_array_get_length(e) != FF_N) {
-            jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, fin, fin]");
+            jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, fin, fin, linger]");
             return;
         }
         struct fin_rec r;
@@ -100,6 +113,7 @@ void mstate_fold_edge_fins(struct jget *g, const struct jpath *p, struct analysi
             r.fin[d] = jget_elem_u64(g, &ip, e, d ? FF_FIN1 : FF_FIN0, 1) != 0;
         }
         r.first_ts = jget_elem_i64(g, &ip, e, FF_FIRST);
+        r.linger = jget_elem_u64(g, &ip, e, FF_LINGER, 1) != 0;
         if (g->failed)
             return;
         put(a, &r);
@@ -120,7 +134,7 @@ static void take(struct analysis *a, const struct ip_addr *c, uint16_t cp, const
 {
     for (guint i = 0; a->edge_fins && i < a->edge_fins->len; i++) {
         const struct fin_rec *r = &g_array_index(a->edge_fins, struct fin_rec, i);
-        if (r->first_ts != first)
+        if (r->first_ts != first || r->linger)
             continue;
         int side;
         if (same_end(&r->addr[0], r->port[0], c, cp) && same_end(&r->addr[1], r->port[1], s, sp))
@@ -180,6 +194,24 @@ bool mstate_join_fins(struct analysis *a, const struct conn_summary *early, cons
         r.fin[0] = fin[0];
         r.fin[1] = fin[1];
         put(a, &r);
+    }
+    return false;
+}
+
+bool mstate_lingers(const struct analysis *a, const struct conn_summary *cs, int64_t until)
+{
+    struct flow_limits lim;
+    flow_limits_default(&lim);
+    if (cs->carrier != CONN_CARRIER_TCP || until < cs->last_ts || until - cs->last_ts > lim.idle_closed_us)
+        return false;
+    for (guint i = 0; a->edge_fins && i < a->edge_fins->len; i++) {
+        const struct fin_rec *r = &g_array_index(a->edge_fins, struct fin_rec, i);
+        if (r->linger && r->first_ts == cs->first_ts &&
+            ((same_end(&r->addr[0], r->port[0], &cs->client, cs->client_port) &&
+              same_end(&r->addr[1], r->port[1], &cs->server, cs->server_port)) ||
+             (same_end(&r->addr[1], r->port[1], &cs->client, cs->client_port) &&
+              same_end(&r->addr[0], r->port[0], &cs->server, cs->server_port))))
+            return true;
     }
     return false;
 }
