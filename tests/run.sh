@@ -37,7 +37,13 @@ setup_args_build_fuzz=(-Dfuzz=true -Dplugin=disabled)
 # The plugin runs inside tshark, which is not sanitized: its tests belong to
 # the plain build.  The fuzz build runs its harnesses only (the rest of it
 # is the plain build again, compiled by clang).
-test_args_build=()
+# Suite sanitized: tests whose every check is on smbscope's own output (no
+# RSS limit, timing, threads or plugin), run in build-asan only, where the
+# same checks run and the sanitizers watch them: formats (every capture
+# format, compression and reader), merge-cuts (a capture cut at every
+# packet), hostile-sweep (smbscope over the damaged copies; the plain build
+# runs hostile-sweep-plugin, tshark with the plugin over the same copies).
+test_args_build=(--no-suite sanitized)
 # The analytics suite checks ClickHouse's SQL against smbscope's JSON: nothing
 # in it depends on the sanitizers, and the smbscope runs it makes (the samples
 # analysed together, merge of per-sample reports) are the merge tests' runs,
