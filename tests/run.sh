@@ -78,9 +78,10 @@ note() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$extra_results"; } # result nam
 # CPU time (user+sys) of the processes it waited for.  CPU over wall is what
 # the phase had of the 2 cores: below 2, the machine was shared or idle.
 cpu_now() {
-  times >"$logs/times.$BASHPID"
+  local f=$logs/times.$BASHPID   # (in $(...) below, BASHPID is another)
+  times >"$f"
   cpu=$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); n += t[1] * 60 + t[2] } }
-             END { printf "%.1f", n }' "$logs/times.$BASHPID")
+             END { printf "%.1f", n }' "$f")
 }
 timed() {
   local name=$1 t0 c0 rc; shift
