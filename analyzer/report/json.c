@@ -13,8 +13,11 @@ void json_flush(struct json *j)
 {
     if (j->used)
         fwrite(j->buf, 1, j->used, j->out);
+    j->flushed += j->used;
     j->used = 0;
 }
+
+uint64_t json_bytes(const struct json *j) { return j->flushed + j->used; }
 
 static void out_n(struct json *j, const void *p, size_t n)
 {
@@ -22,6 +25,7 @@ static void out_n(struct json *j, const void *p, size_t n)
         json_flush(j);
         if (n > sizeof j->buf) {
             fwrite(p, 1, n, j->out);
+            j->flushed += n;
             return;
         }
     }
@@ -60,6 +64,7 @@ void json_init(struct json *j, FILE *out, bool pretty)
 {
     j->out = out;
     j->used = 0;
+    j->flushed = 0;
     j->depth = 0;
     j->first[0] = true;
     j->pretty = pretty;
