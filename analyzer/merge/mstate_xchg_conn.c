@@ -42,7 +42,7 @@ void mstate_xchg_conn_session(struct smb_conn *s, const struct smb_conn_xchg *lx
 }
 
 void mstate_xchg_conn_share(struct smb_conn *s, const uint8_t *p, uint16_t plen, uint32_t status, uint8_t type,
-                            uint32_t flags)
+                            uint32_t flags, const char *service)
 {
     for (guint i = 0; s && i < s->shares->len; i++) {
         struct smb_share_rec *r = &g_array_index(s->shares, struct smb_share_rec, i);
@@ -53,6 +53,8 @@ void mstate_xchg_conn_share(struct smb_conn *s, const uint8_t *p, uint16_t plen,
         r->share_type = type;
         r->share_flags = flags;
         r->encrypt_data = (flags & SHAREFLAG_ENCRYPT_DATA) != 0;
+        if (service[0])
+            wstr_set_text(&r->service, service);
         return;
     }
 }

@@ -15,8 +15,9 @@ void mstate_xchg_conn_session(struct smb_conn *s, const struct smb_conn_xchg *lx
                               const struct xchg_auth *c, const struct xchg_session *r);
 
 /* The early part's share of path p (as the record holds it) waiting for
- * its TREE_CONNECT response: answered.  s may be NULL. */
+ * its TREE_CONNECT response: answered; an SMB1 response's service ("" when
+ * none) replaces the request's.  s may be NULL. */
 void mstate_xchg_conn_share(struct smb_conn *s, const uint8_t *p, uint16_t plen, uint32_t status, uint8_t type,
-                            uint32_t flags);
+                            uint32_t flags, const char *service);
 
 #endif

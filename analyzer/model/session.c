@@ -274,14 +274,16 @@ static bool conn_close(struct smb_conn *s, const struct close_facts *f, const ch
         s->bytes[d] = f->bytes[d];
         s->packets[d] = f->packets[d];
         if (s->fr) {
-            framer_end(&s->fr[d], !f->midstream);
+            framer_end(&s->fr[d]); /* a control message that ended the stream */
             const struct framer_stats *fs = framer_stats(&s->fr[d]);
             s->resyncs += fs->resyncs;
             s->skipped_bytes += fs->skipped_bytes;
             framer_free(&s->fr[d]);
         }
     }
-    session_xchg_close(s, reason && strcmp(reason, "end") == 0); /* before the live state goes */
+    /* before the live state goes; RoCEv2 ends "end of capture" (rdma_roce.c) */
+    session_xchg_close(s, reason && (strcmp(reason, "end") == 0 ||
+                                     (s->obs.carrier == CARRIER_RDMA_ROCE && strcmp(reason, "end of capture") == 0)));
     s->gaps += f->gaps;
     s->gap_bytes += f->gap_bytes;
     s->overlap_conflicts += f->overlap_conflicts;

@@ -118,21 +118,16 @@ void framer_set_cap(struct framer *f, size_t cap);
 void framer_feed(struct framer *f, const uint8_t *p, size_t n);
 /* n bytes of the stream are missing (lost or not captured). */
 void framer_gap(struct framer *f, uint64_t n);
+/* The stream ended: a short control message found while scanning, that
+ * waited for the header that must follow it, is taken when it is the
+ * last thing the stream held (framer_resync.c). */
+void framer_end(struct framer *f);
 /* Upcoming bytes the framer would discard anyway (the unwanted rest of a
  * message): a reassembler may drop up to this many and call framer_skip(). */
 uint64_t framer_skippable(const struct framer *f);
 /* The caller dropped n bytes without feeding them (normally n <=
  * framer_skippable()); any excess over the skippable bytes is a gap. */
 void framer_skip(struct framer *f, uint64_t n);
-
-/* The stream ended (FIN, RST, idle expiry or the end of the capture).  A
- * short control message (positive response, keep-alive) found while
- * scanning waits for the header that must follow it (framer_resync.c), and
- * none will come.  When the caller saw this direction's first byte
- * (start_seen) and the candidate stands at that first byte, nothing before
- * it can make it stray payload: it is framed now.  Otherwise it stays
- * unframed, as before. */
-void framer_end(struct framer *f, bool start_seen);
 
 /* Forget the stream position (next byte is a header if !midstream) and free
  * the buffer; callbacks, obs and cap are kept, stats are cleared. */
