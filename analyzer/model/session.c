@@ -274,13 +274,16 @@ static bool conn_close(struct smb_conn *s, const struct close_facts *f, const ch
         s->bytes[d] = f->bytes[d];
         s->packets[d] = f->packets[d];
         if (s->fr) {
+            framer_end(&s->fr[d]); /* a control message that ended the stream */
             const struct framer_stats *fs = framer_stats(&s->fr[d]);
             s->resyncs += fs->resyncs;
             s->skipped_bytes += fs->skipped_bytes;
             framer_free(&s->fr[d]);
         }
     }
-    session_xchg_close(s, reason && strcmp(reason, "end") == 0); /* before the live state goes */
+    /* before the live state goes; RoCEv2 ends "end of capture" (rdma_roce.c) */
+    session_xchg_close(s, reason && (strcmp(reason, "end") == 0 ||
+                                     (s->obs.carrier == CARRIER_RDMA_ROCE && strcmp(reason, "end of capture") == 0)));
     s->gaps += f->gaps;
     s->gap_bytes += f->gap_bytes;
     s->overlap_conflicts += f->overlap_conflicts;
@@ -292,6 +295,7 @@ static bool conn_close(struct smb_conn *s, const struct close_facts *f, const ch
     s->first_ts = f->first_ts;
     s->last_ts = f->last_ts;
     s->midstream = f->midstream;
+    p->start_seen = !f->midstream; /* asked without the flow from now on (session_enc.c: a --jobs join) */
     s->handshake_seen = f->handshake_seen;
     s->close_reason = reason;
     name_client(s);
