@@ -124,7 +124,6 @@ struct analysis {
     GArray *edge_seqs;        /* first bytes of edge connections seen mid-stream (analyzer/merge/mstate_join_hs.h) */
     GArray *edge_fins;        /* FINs of TCP edges and tails open at the end (analyzer/merge/mstate_join_fin.h) */
     GArray *nbns_xids;        /* smbscope merge: NBNS queries and answers cut apart (analyzer/merge/mstate_join_nbns.h) */
-    bool finishing;           /* analysis_finish() is closing what is still open (mstate_join_fin.h) */
     GArray *edge_nbss;        /* session messages of edge connections showing no NBSS (analyzer/merge/mstate_join_nbss.h) */
     struct quic_tails *quic_tails; /* datagrams no QUIC connection took that one of another capture may own
                                  (analyzer/merge/mstate_join_quic.h), NULL when none */

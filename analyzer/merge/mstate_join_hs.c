@@ -69,12 +69,31 @@ void hs_edges_fold_mem(struct analysis *dst, const struct analysis *src)
     fin_recs_fold_mem(dst, src);
 }
 
+static const struct hs_edge *seqs_for(const struct analysis *a, const struct conn_summary *cs);
+
+/* A record of an edge still in the state (a merge's records of
+ * connections it joined or folded are not written again). */
+static bool owned(const struct analysis *a, const struct hs_edge *h)
+{
+    for (guint i = 0; a->edges && i < a->edges->len; i++)
+        if (seqs_for(a, &g_array_index(a->edges, struct conn_summary, i)) == h)
+            return true;
+    return false;
+}
+
+static gint seq_order(gconstpointer pa, gconstpointer pb) { return memcmp(pa, pb, sizeof(struct hs_edge)); }
+
 void mstate_build_edge_seqs(struct json *b, const struct analysis *a)
 {
     json_key(b, "edge_seqs");
     json_begin_array(b);
-    for (guint i = 0; a->edge_seqs && i < a->edge_seqs->len; i++) {
-        const struct hs_edge *h = &g_array_index(a->edge_seqs, struct hs_edge, i);
+    GArray *recs = g_array_new(FALSE, TRUE, sizeof(struct hs_edge)); /* the same state whatever the fold order */
+    for (guint i = 0; a->edge_seqs && i < a->edge_seqs->len; i++)
+        if (!a->merged_parts || owned(a, &g_array_index(a->edge_seqs, struct hs_edge, i)))
+            g_array_append_val(recs, g_array_index(a->edge_seqs, struct hs_edge, i));
+    g_array_sort(recs, seq_order);
+    for (guint i = 0; i < recs->len; i++) {
+        const struct hs_edge *h = &g_array_index(recs, struct hs_edge, i);
         json_begin_array(b);
         put_ends(b, h->addr, h->port);
         json_int(b, h->first_ts);
@@ -85,6 +104,7 @@ void mstate_build_edge_seqs(struct json *b, const struct analysis *a)
         json_end_array(b);
     }
     json_end_array(b);
+    g_array_free(recs, TRUE);
     mstate_build_edge_fins(b, a);
     mstate_build_nbns_xids(b, a);
 }
