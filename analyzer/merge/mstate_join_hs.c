@@ -67,6 +67,7 @@ void hs_edges_fold_mem(struct analysis *dst, const struct analysis *src)
     for (guint i = 0; src->edge_seqs && i < src->edge_seqs->len && seqs_of(dst)->len < ANALYSIS_MAX_EDGES; i++)
         g_array_append_val(dst->edge_seqs, g_array_index(src->edge_seqs, struct hs_edge, i));
     fin_recs_fold_mem(dst, src);
+    nbss_edges_fold_mem(dst, src);
 }
 
 static const struct hs_edge *seqs_for(const struct analysis *a, const struct conn_summary *cs);

@@ -86,6 +86,14 @@ static bool owned(const struct analysis *a, const struct nbss_edge *r)
 
 static gint rec_order(gconstpointer pa, gconstpointer pb) { return memcmp(pa, pb, sizeof(struct nbss_edge)); }
 
+void nbss_edges_fold_mem(struct analysis *dst, const struct analysis *src)
+{
+    for (guint i = 0; src->edge_nbss && i < src->edge_nbss->len; i++) {
+        const struct nbss_edge *r = &g_array_index(src->edge_nbss, struct nbss_edge, i);
+        put(dst, &r->addr[0], r->port[0], &r->addr[1], r->port[1], r->first_ts, r->messages);
+    }
+}
+
 void mstate_build_edge_nbss(struct json *b, const struct analysis *a)
 {
     json_key(b, "edge_nbss");
