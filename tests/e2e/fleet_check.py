@@ -115,7 +115,7 @@ def time_cut(smbscope, capture, parts, tmp):
 # only when the part with its request is merged with the later parts in
 # one step: README, smbscope merge.)
 CUT_ORDERS = [("nbss-negative.pcap", 5), ("nbns-broadcast.pcap", 5), ("rdma-roce-4791.pcap", 5),
-              ("smb445-nt1-keepalive.pcap", 5), ("race-139-answered.pcap", 5), ("smb445-nt1.pcap", 5)]
+              ("smb445-nt1-keepalive.pcap", 5)]
 
 
 def cut_orders(smbscope, capture, parts, tmp):
