@@ -244,6 +244,8 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
         lim.dir_buffer_cap = cfg->reasm_dir_cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cfg->reasm_dir_cap;
     if (cfg->reasm_total_cap)
         lim.total_buffer_cap = cfg->reasm_total_cap;
+    if (cfg->max_closed_conns)
+        lim.max_closed = cfg->max_closed_conns;
     const struct flow_observer obs = {
         .conn_open = on_conn_open,
         .data = on_data,

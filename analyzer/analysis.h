@@ -158,8 +158,9 @@ struct analysis {
     bool live_run;            /* an input is a live interface */
     /* --jobs (analyzer/merge/jobs.h): the threads that analysed the inputs
      * and how the work was divided ("inputs", or "flow-hash" for one input
-     * split across them); 0 and NULL for one analysis. */
-    unsigned jobs_threads;
+     * split across them); 0 and NULL for one analysis.  jobs_requested:
+     * --jobs N when fewer threads ran (the memory bound: split.h). */
+    unsigned jobs_threads, jobs_requested;
     const char *jobs_split;
 };
 

@@ -11,6 +11,7 @@
 #include "mstate_join_nbss.h"
 #include "mstate_join_rdma.h"
 #include "mstate_xchg.h"
+#include "mstate_xchg_conn.h"
 #include "policy.h"
 #include "smb_tables.h"
 
@@ -168,6 +169,8 @@ static void join_settle(struct analysis *a, const struct smb_conn_xchg *ex, stru
     JsonObject *entry = mstate_detail_entry(a, late);
     if (entry)
         patch_session(entry, lx, &ex->pending, &c, r);
+    else
+        mstate_xchg_conn_session(mstate_detail_conn(a, late), lx, &ex->pending, &c, r);
 }
 
 /* The early part's share of path p waiting for an answer, as
@@ -233,8 +236,13 @@ static void join_trees(struct analysis *a, struct smb_conn_xchg *ex, struct smb_
             if (lx->answers[k].mid != ex->trees[i].mid)
                 continue;
             answered = true;
-            answer_share(entry, ex->trees[i].path, ex->trees[i].path_len, lx->answers[k].status,
-                         lx->answers[k].share_type, lx->answers[k].share_flags, lx->answers[k].service);
+            if (entry)
+                answer_share(entry, ex->trees[i].path, ex->trees[i].path_len, lx->answers[k].status,
+                             lx->answers[k].share_type, lx->answers[k].share_flags, lx->answers[k].service);
+            else
+                mstate_xchg_conn_share(mstate_detail_conn(a, early), ex->trees[i].path, ex->trees[i].path_len,
+                                       lx->answers[k].status, lx->answers[k].share_type, lx->answers[k].share_flags,
+                                       lx->answers[k].service);
             if (lx->answers[k].share_flags & SHAREFLAG_ENCRYPT_DATA)
                 late->flags |= CONN_F_ENCRYPTED; /* smb_conn_encrypted(): a share that encrypts */
             lx->answers[k].mid = UINT64_MAX; /* used */
