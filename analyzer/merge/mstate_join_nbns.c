@@ -142,6 +142,31 @@ void mstate_fold_nbns_xids(struct jget *g, const struct jpath *p, struct analysi
     }
 }
 
+void nbns_xids_fold_mem(struct analysis *dst, const struct analysis *src)
+{
+    if (!dst->nbns_xids)
+        dst->nbns_xids = g_array_new(FALSE, TRUE, sizeof(struct xid));
+    GArray *all = g_array_new(FALSE, TRUE, sizeof(struct xid));
+    nb_ledger_each_pending(src->ledger, collect, all);
+    guint n = 0;
+    uint64_t dropped = 0;
+    const struct nb_nbns_xid *o = nb_ledger_orphans(src->ledger, &n, &dropped);
+    for (guint i = 0; i < n; i++) {
+        struct xid r = of(1, &o[i]);
+        g_array_append_val(all, r);
+    }
+    if (src->nbns_xids)
+        g_array_append_vals(all, src->nbns_xids->data, src->nbns_xids->len);
+    for (guint i = 0; i < all->len; i++) {
+        if (dst->nbns_xids->len < 32 * ANALYSIS_MAX_EDGES) /* as mstate_fold_nbns_xids() */
+            g_array_append_val(dst->nbns_xids, g_array_index(all, struct xid, i));
+        else
+            dropped++;
+    }
+    dst->state_folded.nbns_xids += dropped + src->state_folded.nbns_xids;
+    g_array_free(all, TRUE);
+}
+
 void nbns_xids_free(struct analysis *a)
 {
     if (a->nbns_xids)
