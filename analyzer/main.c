@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "analysis.h"
+#include "capture.h"
 #include "jobs.h"
 #include "merge.h"
 #include "options.h"
@@ -89,7 +90,14 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return early;
     }
-    int jobs_status = jobs_applies(&cfg) ? jobs_main(&cfg) : -1;
+    int jobs_status = -1;
+    if (jobs_applies(&cfg)) {
+        /* every core runs an analysis: each reads its own bytes (a reader
+         * thread per analysis measured 65 % more CPU at --jobs 2) */
+        capture_set_read_thread(false);
+        jobs_status = jobs_main(&cfg);
+        capture_set_read_thread(true);
+    }
     if (jobs_status >= 0) { /* -1: one analysis after all */
         config_free(&cfg);
         return jobs_status;

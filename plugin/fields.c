@@ -110,7 +110,6 @@ static const char *const wf_names[WF_COUNT] = {
     [WF_EXP_IP_LEN] = "ip.bogus_ip_length",
     [WF_EXP_IPV6_VERSION] = "ipv6.bogus_ipv6_version",
     [WF_EXP_TCP_HDR_LEN] = "tcp.bogus_header_length",
-    [WF_EXP_UDP_LEN] = "udp.length.bad",
 };
 
 /* Several dissector fields may share one name (smb.cmd is registered more

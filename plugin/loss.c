@@ -21,9 +21,9 @@
  *     1-RTT is unreadable by design (the no-keys rule says so per connection).
  *   - headers: a frame whose dissection stopped, cut (Wireshark's "packet
  *     size limited during capture") or broken ("malformed packet"), inside
- *     a link, IP, TCP or UDP header (the layer it stopped in), or whose IP,
- *     TCP or UDP header Wireshark flags as bogus (version, header length,
- *     total length: the command's "malformed" checks in
+ *     a link, IP, TCP or UDP header (the layer it stopped in), or whose IP
+ *     or TCP header Wireshark flags as bogus (version, header length, a
+ *     total length below the header: the command's "malformed" checks in
  *     analyzer/net/packet_ip.c): truncated or malformed, as the command.
  *     A frame cut in its payload is no loss (the command's snaplen_cut).
  * IP fragments that never reassembled are counted by the command only
@@ -200,9 +200,22 @@ static guint16 quic_undecryptable(packet_info *pinfo, proto_tree *tree)
  * whose dissection stopped in one of them could have been SMB. */
 static const char *const header_layers[] = { "eth", "ethertype", "vlan", "sll", "null", "ip", "ipv6", "tcp", "udp" };
 
-/* The expert items of headers the command calls malformed. */
-static const enum wf bogus_headers[] = { WF_EXP_IP_VERSION, WF_EXP_IP_HDR_LEN, WF_EXP_IP_LEN,
-                                            WF_EXP_IPV6_VERSION, WF_EXP_TCP_HDR_LEN, WF_EXP_UDP_LEN };
+/* The expert items of headers the command calls malformed.  Not
+ * ip.bogus_ip_length: Wireshark also gives it to a total length beyond the
+ * frame, which the command clamps, like tshark (ip_len_below_header() has
+ * the case the command refuses); not udp.length.bad: the command believes
+ * the IP payload there. */
+static const enum wf bogus_headers[] = { WF_EXP_IP_VERSION, WF_EXP_IP_HDR_LEN, WF_EXP_IPV6_VERSION,
+                                         WF_EXP_TCP_HDR_LEN };
+
+/* An IPv4 total length below its header length (0 is what segmentation
+ * offload leaves: the command takes the captured length then). */
+static bool ip_len_below_header(proto_tree *tree)
+{
+    guint64 total, hdr;
+    return wf_count(tree, WF_EXP_IP_LEN) && wf_first_uint(tree, WF_IP_LEN, &total) &&
+           wf_first_uint(tree, WF_IP_HDR_LEN, &hdr) && total != 0 && total < hdr;
+}
 
 /* The last layer dissected before this postdissector: where an exception
  * stopped the frame. */
@@ -225,6 +238,8 @@ static enum decode_loss_kind header_loss(packet_info *pinfo, proto_tree *tree)
     for (size_t i = 0; i < G_N_ELEMENTS(bogus_headers); i++)
         if (wf_count(tree, bogus_headers[i]))
             return LOSS_MALFORMED;
+    if (ip_len_below_header(tree))
+        return LOSS_MALFORMED;
     bool cut = wf_count(tree, WF_WS_SHORT) > 0, broken = wf_count(tree, WF_WS_MALFORMED) > 0;
     if ((cut || broken) && stopped_in_header(pinfo))
         return cut ? LOSS_TRUNCATED : LOSS_MALFORMED;

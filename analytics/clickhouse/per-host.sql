@@ -3,7 +3,7 @@
 -- as client and as server; hosts with violations first.  A violation is
 -- one flow (a group line counts its flows).  The same answer as
 -- hosts[] of smbscope's JSON report of the captures analysed together
--- (.fix[] entries with "violation": true, .violations,
+-- (.fix_rules[] whose fix_catalog.rules entry has "violation": true, .violations,
 -- .smb_connections_as_client/_server); tested by tests/analytics.
 --   clickhouse-client --multiquery < per-host.sql
 SELECT

@@ -16,6 +16,7 @@
 
 #include "native.h"
 #include "pcap_lib.h"
+#include "pump.h"
 #include "reader.h"
 #include "source.h"
 #include "wiretap_reader.h"
@@ -228,6 +229,7 @@ int capture_next(struct capture *cap, struct capture_record *rec)
 }
 
 void capture_set_interrupt(const volatile sig_atomic_t *flag) { source_set_interrupt(flag); }
+void capture_set_read_thread(bool on) { pump_set_read_thread(on); }
 bool capture_interrupted(const struct capture *cap) { return cap->interrupted; }
 
 const char *capture_error(const struct capture *cap) { return cap->err; }

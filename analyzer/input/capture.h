@@ -41,6 +41,11 @@ int capture_next(struct capture *cap, struct capture_record *rec);
 void capture_set_interrupt(const volatile sig_atomic_t *flag);
 bool capture_interrupted(const struct capture *cap);
 
+/* Whether an uncompressed input is read on a thread of its own (process-wide,
+ * for the inputs opened after; on at start; SMBSCOPE_READ_THREAD=0/1 wins):
+ * off when every core already runs an analysis (--jobs). */
+void capture_set_read_thread(bool on);
+
 /* The last error ("" if none).  Names the input. */
 const char *capture_error(const struct capture *cap);
 

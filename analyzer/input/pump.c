@@ -237,14 +237,21 @@ static bool env_off(const char *name)
     return e && strcmp(e, "0") == 0;
 }
 
-/* Off unless asked for: on this project's shared 2-core machine the thread
- * cost a third more CPU (the kernel's copy into a chunk the other core
- * had read is twice as dear) and gave wall time only with a core free
- * (tests/bench/RESULTS.md, branch pktpath2). */
+/* On by default (set off by the caller under --jobs, where every core has
+ * an analysis of its own): with a core free it takes the system calls and
+ * the kernel's copy off the analysing thread, for some more CPU in all (the
+ * copy into a chunk the other core has read costs more; tests/bench/RESULTS.md,
+ * branch pktpath2).  SMBSCOPE_READ_THREAD=0 or 1 overrides. */
+static bool read_thread_default = true;
+
+void pump_set_read_thread(bool on) { __atomic_store_n(&read_thread_default, on, __ATOMIC_RELAXED); }
+
 bool pump_read_thread_wanted(void)
 {
     const char *e = getenv("SMBSCOPE_READ_THREAD");
-    return e && strcmp(e, "1") == 0;
+    if (e && (strcmp(e, "0") == 0 || strcmp(e, "1") == 0))
+        return e[0] == '1';
+    return __atomic_load_n(&read_thread_default, __ATOMIC_RELAXED);
 }
 
 struct pump *pump_start(int fd, uint8_t *raw, size_t raw_cap, size_t raw_len, struct codec *z,

@@ -5,9 +5,9 @@
  * second core runs it into a ring of chunks while the analysis reads the
  * chunks before them.  Without a thread (SMBSCOPE_DECOMPRESS_THREAD=0, or
  * when one cannot be started) pump_read() decompresses in the caller.
- * An uncompressed input (z NULL) may get the same thread for its read()s
- * (SMBSCOPE_READ_THREAD=1): the system calls and the kernel's copy overlap
- * the analysis when a core is free. */
+ * An uncompressed input (z NULL) gets the same thread for its read()s
+ * unless pump_set_read_thread(false) or SMBSCOPE_READ_THREAD=0: the system
+ * calls and the kernel's copy overlap the analysis when a core is free. */
 #ifndef SMBSCOPE_PUMP_H
 #define SMBSCOPE_PUMP_H
 
@@ -19,8 +19,10 @@
 
 struct pump;
 
-/* Whether plain reads should get a thread (SMBSCOPE_READ_THREAD=1). */
+/* Whether plain reads get a thread: SMBSCOPE_READ_THREAD=0/1, else the
+ * process-wide default pump_set_read_thread() set (on at start). */
 bool pump_read_thread_wanted(void);
+void pump_set_read_thread(bool on);
 
 /* Start on fd; raw (raw_cap bytes, the first raw_len already read from fd)
  * and z become the pump's; z NULL (codec CODEC_NONE): plain reads, the raw

@@ -3,7 +3,7 @@
  * Three ways to fill it: a read-only map of a regular uncompressed file
  * (the window is the file; nothing is copied), large read()s, or the
  * decompressor fed from a second buffer of stored bytes.  The decompressor
- * (and the reads, with SMBSCOPE_READ_THREAD=1) run on a thread of their own
+ * (and the reads, unless turned off: pump.h) run on a thread of their own
  * (pump.c) whose chunks the window borrows in place; without the thread,
  * reads go into an aligned buffer.  The stored bytes peeked at open (to recognise a compressed input by
  * its magic) stay in that buffer, so stdin needs no seeking. */

@@ -2,7 +2,7 @@
  *
  * A compressed input is decompressed on a thread of its own (gzip, zstd, lz4
  * frame, picked from the stored bytes' magic), and an uncompressed one read
- * there when SMBSCOPE_READ_THREAD=1; the window borrows that thread's chunks
+ * there (unless capture_set_read_thread(false) or SMBSCOPE_READ_THREAD=0); the window borrows that thread's chunks
  * in place.  Without the thread large reads or the decompressor fill one
  * aligned buffer;
  * a regular file may instead be memory-mapped (SMBSCOPE_READER=mmap: the

@@ -104,9 +104,8 @@ static uint8_t signing_of(const struct smb_conn *s)
     const char *w = smb_conn_signing_mode(s);
     if (!w)
         return CONN_SIGNING_UNKNOWN;
-    return strcmp(w, "required") == 0 ? CONN_SIGNING_REQUIRED
-           : strcmp(w, "enabled") == 0 ? CONN_SIGNING_ENABLED
-                                       : CONN_SIGNING_DISABLED;
+    /* one of smb_signing_mode_word()'s three words: the first letter tells */
+    return w[0] == 'r' ? CONN_SIGNING_REQUIRED : w[0] == 'e' ? CONN_SIGNING_ENABLED : CONN_SIGNING_DISABLED;
 }
 
 static uint16_t flags_of(const struct policy_conn_facts *f)

@@ -49,6 +49,16 @@ static struct smb_host *get(struct smb_hosts *h, const struct ip_addr *a, int64_
     return &h->acc[i];
 }
 
+/* Bits set, one step per bit: rules and findings are mostly 0 or one bit,
+ * and __builtin_popcount is a libgcc call on the baseline x86-64 target. */
+static uint32_t bits_set(uint32_t x)
+{
+    uint32_t n = 0;
+    for (; x; x &= x - 1)
+        n++;
+    return n;
+}
+
 static uint32_t sat_add(uint32_t a, uint64_t b) { return a + b > UINT32_MAX ? UINT32_MAX : (uint32_t)(a + b); }
 
 void smb_hosts_add(struct smb_hosts *h, const struct conn_summary *cs)
@@ -72,8 +82,8 @@ void smb_hosts_add(struct smb_hosts *h, const struct conn_summary *cs)
             x->client_conns = sat_add(x->client_conns, 1);
         x->rules |= cs->rules;
         x->findings |= findings;
-        x->violations = sat_add(x->violations, (uint64_t)__builtin_popcount(cs->rules));
-        x->finding_count = sat_add(x->finding_count, (uint64_t)__builtin_popcount(findings));
+        x->violations = sat_add(x->violations, bits_set(cs->rules));
+        x->finding_count = sat_add(x->finding_count, bits_set(findings));
         if (findings & (1u << FINDING_NTLM))
             x->ntlm_sessions = sat_add(x->ntlm_sessions, cs->ntlm_sessions);
     }

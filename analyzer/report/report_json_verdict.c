@@ -11,7 +11,7 @@
 /* and at most this many bytes of them: a host's line grows with its names
  * and rules, and the report must stay readable (issue 13: 8 MiB at 170,000
  * connections); the ranking lists the hosts with most to fix first */
-#define JSON_HOSTS_BYTES (3u << 20)
+#define JSON_HOSTS_BYTES (5u << 19) /* 2.5 MiB */
 
 static void rule_words(struct json *j, const struct rule_info *ri)
 {

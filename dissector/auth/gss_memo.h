@@ -4,7 +4,8 @@
  * NegTokenInit: the mechanisms it offers), so a capture of many short
  * connections decodes the same bytes again and again.  The memo keeps the
  * decoded result of a few recent blobs; a blob whose bytes equal a kept one
- * (hash, length and every byte compared) gets its result, which equals
+ * (length and every byte compared: a blob is about 120 bytes, and comparing
+ * it with the few kept ones costs less than hashing it) gets its result, which equals
  * what gss_decode() gives (struct smb_auth is pointer-free but for
  * static reason texts).  Blobs carrying per-connection data (NTLM
  * challenges, Kerberos tickets) would never hit: callers use the memo only
@@ -24,7 +25,6 @@
 #define GSS_MEMO_BLOB_MAX 320 /* longer blobs are decoded, never kept */
 
 struct gss_memo_slot {
-    uint64_t hash;
     uint32_t len;            /* 0: empty slot (an empty blob is never kept) */
     uint32_t used;           /* the memo's clock at the last hit or fill */
     uint8_t blob[GSS_MEMO_BLOB_MAX];
@@ -42,10 +42,5 @@ struct gss_memo {
  * empty or too long to keep). */
 const struct smb_auth *gss_decode_memo(struct gss_memo *m, const uint8_t *blob, size_t len,
                                        struct smb_auth *scratch);
-
-/* The same with the hash given (tests force collisions with it). */
-const struct smb_auth *gss_decode_memo_hashed(struct gss_memo *m, uint64_t hash, const uint8_t *blob,
-                                              size_t len, struct smb_auth *scratch);
-uint64_t gss_memo_hash(const uint8_t *blob, size_t len);
 
 #endif

@@ -91,7 +91,7 @@ def reference(report):
     for v in report["verdict"]["violations"]:
         per_rule[v["rule"]] += v["flows"]
     rules = {r: (n, rule_hosts[r]) for r, n in per_rule.items()}
-    # hosts[] lists at most 10,000 and 3 MiB (README); hosts_summary.not_listed
+    # hosts[] lists at most 10,000 and 2.5 MiB (README); hosts_summary.not_listed
     # also counts broadcast addresses, which are not hosts: listing_capped says
     return hosts, rules, report["hosts_summary"]["listing_capped"]
 

@@ -14,7 +14,8 @@ them (tests/e2e/rdma_samples_check.py, tests/e2e/quic_loss_check.py):
                  none without (1-RTT is unreadable without keys anyway)
   headers        frames cut inside the IPv4 and the TCP header, and IPv4/TCP
                  headers that do not parse (version, IHL, total length,
-                 data offset): truncated and malformed
+                 data offset): truncated and malformed; a total length
+                 beyond the frame: no loss
 
 and the untouched samples as controls (no loss, the command's outcome).  For
 each, tshark with the plugin runs in one pass and in two passes, and the
@@ -98,7 +99,8 @@ def header_damage(src, dst):
     headers as the command's link/IP/TCP/UDP decoder sees it
     (analyzer/net/packet*.c): cut inside the IPv4 header, cut inside the
     TCP header (truncated, 2); IHL 4, total length below the header, TCP
-    data offset 2, IP version 5 (malformed, 4)."""
+    data offset 2, IP version 5 (malformed, 4); and frame 11's total length
+    300 octets beyond the frame, which both clamp (no loss)."""
     import struct
     with open(src, "rb") as f:
         data = f.read()
@@ -113,6 +115,9 @@ def header_damage(src, dst):
     frames[7][2][16:18] = struct.pack(">H", 10)
     frames[8][2][14 + 20 + 12] = 0x20
     frames[9][2][14] = 0x55
+    # no loss, for either: a total length beyond the frame (clamped)
+    total = struct.unpack(">H", bytes(frames[10][2][16:18]))[0]
+    frames[10][2][16:18] = struct.pack(">H", total + 300)
     with open(dst, "wb") as f:
         f.write(head)
         for ts, us, b, wire in frames:

@@ -254,6 +254,51 @@ static void test_stdin(void)
     g_byte_array_unref(f);
 }
 
+
+/* Threads of this process now (Linux: one directory each in /proc/self/task). */
+static int thread_count(void)
+{
+    GDir *d = g_dir_open("/proc/self/task", 0, NULL);
+    g_assert_nonnull(d);
+    int n = 0;
+    while (g_dir_read_name(d))
+        n++;
+    g_dir_close(d);
+    return n;
+}
+
+/* Opening a plain capture starts the reader thread by default, not after
+ * capture_set_read_thread(false) (what --jobs sets), and the environment
+ * wins over both. */
+static void test_switch(void)
+{
+    GByteArray *f = make_capture();
+    char *path = g_build_filename(dir, "switch.pcap", NULL);
+    g_assert_true(g_file_set_contents(path, (const gchar *)f->data, (gssize)f->len, NULL));
+    static const struct {
+        bool set;
+        const char *env;
+        int extra;
+    } cases[] = { { true, NULL, 1 }, { false, NULL, 0 }, { false, "1", 1 }, { true, "0", 0 } };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        capture_set_read_thread(cases[i].set);
+        if (cases[i].env)
+            g_setenv("SMBSCOPE_READ_THREAD", cases[i].env, TRUE);
+        int before = thread_count();
+        char errbuf[CAPTURE_ERRBUF_SIZE];
+        struct capture *cap = capture_open(path, errbuf);
+        g_assert_nonnull(cap);
+        g_assert_cmpint(thread_count() - before, ==, cases[i].extra);
+        capture_close(cap);
+        g_assert_cmpint(thread_count(), ==, before);
+        g_unsetenv("SMBSCOPE_READ_THREAD");
+    }
+    capture_set_read_thread(true);
+    g_unlink(path);
+    g_free(path);
+    g_byte_array_unref(f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -262,6 +307,7 @@ int main(int argc, char **argv)
     g_test_add_func("/read_thread/whole", test_whole);
     g_test_add_func("/read_thread/cuts", test_cuts);
     g_test_add_func("/read_thread/stdin", test_stdin);
+    g_test_add_func("/read_thread/switch", test_switch);
     int rc = g_test_run();
     g_rmdir(dir);
     g_free(dir);
