@@ -14,7 +14,6 @@
 #include "fmt.h"
 #include "ipfrag.h"
 #include "keylog.h"
-#include "mstate_join_fin.h"
 #include "mstate_join_hs.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
@@ -136,7 +135,7 @@ static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flo
         a->events.conn_end(a->events.ctx, s);
     struct conn_summary cs;
     conn_summary_from_conn(&cs, s, &a->cfg->policy);
-    bool edge = !a->live_run && (analysis_is_edge(&cs) || fin_lingering(a, &cs));
+    bool edge = !a->live_run && analysis_is_edge(&cs);
     if (edge && a->edges->len < ANALYSIS_MAX_EDGES) {
         g_array_append_val(a->edges, cs);
         mstate_xchg_keep(a, &cs, s);
@@ -564,7 +563,6 @@ bool analysis_open_write(struct analysis *a, const char *path, char *errbuf, siz
 
 void analysis_finish(struct analysis *a)
 {
-    a->finishing = true;
     flow_table_finish(a->flows);
     roce_table_finish(a->roce, on_table_closed, a);
     char werr[CAPTURE_ERRBUF_SIZE];

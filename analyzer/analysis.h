@@ -115,6 +115,7 @@ struct analysis {
     struct {                  /* smbscope merge: records the reports' merge states folded past their caps
                                  (analyzer/merge/mstate.h), so the merge is not exact there (stats.merged) */
         uint64_t nb_rows, hosts, smb_hosts, syn_pairs, dns_keys, udp_convs;
+        uint64_t nbns_xids; /* NBNS queries and unmatched answers (analyzer/merge/mstate_join_nbns.h) */
     } state_folded;
     GArray *tails;            /* struct analysis_tail: TCP connections seen from their middle that carried
                                  no payload (a capture's trailing ACKs and FINs of a connection another
@@ -124,7 +125,6 @@ struct analysis {
     GArray *edge_seqs;        /* first bytes of edge connections seen mid-stream (analyzer/merge/mstate_join_hs.h) */
     GArray *edge_fins;        /* FINs of TCP edges and tails open at the end (analyzer/merge/mstate_join_fin.h) */
     GArray *nbns_xids;        /* smbscope merge: NBNS queries and answers cut apart (analyzer/merge/mstate_join_nbns.h) */
-    bool finishing;           /* analysis_finish() is closing what is still open (mstate_join_fin.h) */
     GArray *edge_nbss;        /* session messages of edge connections showing no NBSS (analyzer/merge/mstate_join_nbss.h) */
     struct quic_tails *quic_tails; /* datagrams no QUIC connection took that one of another capture may own
                                  (analyzer/merge/mstate_join_quic.h), NULL when none */

@@ -6,7 +6,6 @@
 #include "conn_groups.h"
 #include "fmt.h"
 #include "mstate_detail.h"
-#include "mstate_join_fin.h"
 #include "mstate_put.h"
 #include "mstate_tails.h"
 #include "mstate_xchg.h"
@@ -324,7 +323,7 @@ void mstate_join_edges(struct analysis *a)
         }
         mstate_join_tail(a, &cur);
         idle_if_later(a, &cur);
-        if ((analysis_is_edge(&cur) || mstate_lingers(a, &cur, a->last_ts)) && out->len < ANALYSIS_MAX_EDGES) {
+        if (analysis_is_edge(&cur) && out->len < ANALYSIS_MAX_EDGES) {
             g_array_append_val(out, cur);
         } else {
             a->edges_unjoinable += analysis_is_edge(&cur); /* a merged report holds as many as a run's */

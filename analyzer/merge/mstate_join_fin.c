@@ -6,18 +6,15 @@
 #include "analysis.h"
 #include "mstate_put.h"
 
-/* [addr0, port0, addr1, port1, first_ts, fin0, fin1, linger]: the flow's
- * sides, the record's first packet, whether each side sent a FIN; linger:
- * instead, a connection closed (FINs both ways or a RST) still lingering at
- * its capture's end. */
-enum { FF_A0, FF_P0, FF_A1, FF_P1, FF_FIRST, FF_FIN0, FF_FIN1, FF_LINGER, FF_N };
+/* [addr0, port0, addr1, port1, first_ts, fin0, fin1]: the flow's sides, the
+ * record's first packet, whether each side sent a FIN. */
+enum { FF_A0, FF_P0, FF_A1, FF_P1, FF_FIRST, FF_FIN0, FF_FIN1, FF_N };
 
 struct fin_rec {
     struct ip_addr addr[2];
     uint16_t port[2];
     int64_t first_ts;
     bool fin[2];
-    bool linger;
 };
 
 static GArray *recs_of(struct analysis *a)
@@ -41,27 +38,18 @@ static void put(struct analysis *a, const struct fin_rec *r)
         g_array_append_val(a->edge_fins, *r);
 }
 
-bool fin_lingering(const struct analysis *a, const struct conn_summary *cs)
-{
-    return a->finishing && cs->carrier == CONN_CARRIER_TCP &&
-           (strcmp(cs->close_reason, "fin") == 0 || strcmp(cs->close_reason, "rst") == 0);
-}
-
 void fin_note(struct analysis *a, const struct flow_conn *c, int64_t first_ts, const char *close_reason)
 {
-    bool linger = a->finishing && (strcmp(close_reason, "fin") == 0 || strcmp(close_reason, "rst") == 0);
-    if (!c || (!linger && (!(c->fin[0] || c->fin[1]) || strcmp(close_reason, "end") != 0)) ||
-        recs_of(a)->len >= 2 * ANALYSIS_MAX_EDGES)
+    if (!c || !(c->fin[0] || c->fin[1]) || strcmp(close_reason, "end") != 0 || recs_of(a)->len >= 2 * ANALYSIS_MAX_EDGES)
         return;
     struct fin_rec r;
     memset(&r, 0, sizeof r);
     for (int d = 0; d < 2; d++) {
         r.addr[d] = c->addr[d];
         r.port[d] = c->port[d];
-        r.fin[d] = c->fin[d] && !linger;
+        r.fin[d] = c->fin[d];
     }
     r.first_ts = first_ts;
-    r.linger = linger;
     put(a, &r);
 }
 
@@ -71,21 +59,57 @@ void fin_recs_fold_mem(struct analysis *dst, const struct analysis *src)
         put(dst, &g_array_index(src->edge_fins, struct fin_rec, i));
 }
 
+static bool same_end(const struct ip_addr *x, uint16_t xp, const struct ip_addr *y, uint16_t yp)
+{
+    return x->family == y->family && memcmp(x->bytes, y->bytes, sizeof x->bytes) == 0 && xp == yp;
+}
+
+static bool named(const struct ip_addr *a0, uint16_t p0, const struct ip_addr *a1, uint16_t p1, int64_t first,
+                  const struct fin_rec *r)
+{
+    return r->first_ts == first && ((same_end(&r->addr[0], r->port[0], a0, p0) && same_end(&r->addr[1], r->port[1], a1, p1)) ||
+                                    (same_end(&r->addr[1], r->port[1], a0, p0) && same_end(&r->addr[0], r->port[0], a1, p1)));
+}
+
+/* A record of an edge or a tail still in the state (a merge's records of
+ * connections it joined or folded are not written again). */
+static bool owned(const struct analysis *a, const struct fin_rec *r)
+{
+    for (guint i = 0; a->edges && i < a->edges->len; i++) {
+        const struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
+        if (named(&cs->client, cs->client_port, &cs->server, cs->server_port, cs->first_ts, r))
+            return true;
+    }
+    for (guint i = 0; a->tails && i < a->tails->len; i++) {
+        const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, i);
+        if (named(&t->addr[0], t->port[0], &t->addr[1], t->port[1], t->first_ts, r))
+            return true;
+    }
+    return false;
+}
+
+static gint rec_order(gconstpointer pa, gconstpointer pb) { return memcmp(pa, pb, sizeof(struct fin_rec)); }
+
 void mstate_build_edge_fins(struct json *b, const struct analysis *a)
 {
     json_key(b, "edge_fins");
     json_begin_array(b);
-    for (guint i = 0; a->edge_fins && i < a->edge_fins->len; i++) {
-        const struct fin_rec *r = &g_array_index(a->edge_fins, struct fin_rec, i);
+    GArray *recs = g_array_new(FALSE, TRUE, sizeof(struct fin_rec)); /* the same state whatever the fold order */
+    for (guint i = 0; a->edge_fins && i < a->edge_fins->len; i++)
+        if (!a->merged_parts || owned(a, &g_array_index(a->edge_fins, struct fin_rec, i)))
+            g_array_append_val(recs, g_array_index(a->edge_fins, struct fin_rec, i));
+    g_array_sort(recs, rec_order);
+    for (guint i = 0; i < recs->len; i++) {
+        const struct fin_rec *r = &g_array_index(recs, struct fin_rec, i);
         json_begin_array(b);
         put_ends(b, r->addr, r->port);
         json_int(b, r->first_ts);
         json_int(b, r->fin[0]);
         json_int(b, r->fin[1]);
-        json_int(b, r->linger);
         json_end_array(b);
     }
     json_end_array(b);
+    g_array_free(recs, TRUE);
 }
 
 void mstate_fold_edge_fins(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
@@ -100,7 +124,7 @@ void mstate_fold_edge_fins(struct jget *g, const struct jpath *p, struct analysi
         JsonNode *n = json_array_get_element(arr, i);
         JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
         if (!e || json_array_get_length(e) != FF_N) {
-            jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, fin, fin, linger]");
+            jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, fin, fin]");
             return;
         }
         struct fin_rec r;
@@ -113,7 +137,6 @@ void mstate_fold_edge_fins(struct jget *g, const struct jpath *p, struct analysi
             r.fin[d] = jget_elem_u64(g, &ip, e, d ? FF_FIN1 : FF_FIN0, 1) != 0;
         }
         r.first_ts = jget_elem_i64(g, &ip, e, FF_FIRST);
-        r.linger = jget_elem_u64(g, &ip, e, FF_LINGER, 1) != 0;
         if (g->failed)
             return;
         put(a, &r);
@@ -122,11 +145,6 @@ void mstate_fold_edge_fins(struct jget *g, const struct jpath *p, struct analysi
 
 /* ---- joining ------------------------------------------------------------ */
 
-static bool same_end(const struct ip_addr *x, uint16_t xp, const struct ip_addr *y, uint16_t yp)
-{
-    return x->family == y->family && memcmp(x->bytes, y->bytes, sizeof x->bytes) == 0 && xp == yp;
-}
-
 /* The FINs of the record named (client, server, first): fin[0] the
  * client's, fin[1] the server's; the record used up. */
 static void take(struct analysis *a, const struct ip_addr *c, uint16_t cp, const struct ip_addr *s, uint16_t sp,
@@ -134,7 +152,7 @@ static void take(struct analysis *a, const struct ip_addr *c, uint16_t cp, const
 {
     for (guint i = 0; a->edge_fins && i < a->edge_fins->len; i++) {
         const struct fin_rec *r = &g_array_index(a->edge_fins, struct fin_rec, i);
-        if (r->first_ts != first || r->linger)
+        if (r->first_ts != first)
             continue;
         int side;
         if (same_end(&r->addr[0], r->port[0], c, cp) && same_end(&r->addr[1], r->port[1], s, sp))
@@ -194,24 +212,6 @@ bool mstate_join_fins(struct analysis *a, const struct conn_summary *early, cons
         r.fin[0] = fin[0];
         r.fin[1] = fin[1];
         put(a, &r);
-    }
-    return false;
-}
-
-bool mstate_lingers(const struct analysis *a, const struct conn_summary *cs, int64_t until)
-{
-    struct flow_limits lim;
-    flow_limits_default(&lim);
-    if (cs->carrier != CONN_CARRIER_TCP || until < cs->last_ts || until - cs->last_ts > lim.idle_closed_us)
-        return false;
-    for (guint i = 0; a->edge_fins && i < a->edge_fins->len; i++) {
-        const struct fin_rec *r = &g_array_index(a->edge_fins, struct fin_rec, i);
-        if (r->linger && r->first_ts == cs->first_ts &&
-            ((same_end(&r->addr[0], r->port[0], &cs->client, cs->client_port) &&
-              same_end(&r->addr[1], r->port[1], &cs->server, cs->server_port)) ||
-             (same_end(&r->addr[1], r->port[1], &cs->client, cs->client_port) &&
-              same_end(&r->addr[0], r->port[0], &cs->server, cs->server_port))))
-            return true;
     }
     return false;
 }

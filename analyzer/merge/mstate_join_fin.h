@@ -35,15 +35,6 @@ bool mstate_join_fins(struct analysis *a, const struct conn_summary *early, cons
                       uint16_t late_client_port, const struct ip_addr *late_server, uint16_t late_server_port,
                       int64_t late_first_ts);
 
-/* A connection that closed (FINs both ways, or a RST) lingers a minute for
- * late ACKs (flow.h: idle_closed_us): one still lingering when its
- * capture ended (a->finishing) is kept at the edge, so that the trailing
- * ACKs the next capture holds (a tail) join it. */
-bool fin_lingering(const struct analysis *a, const struct conn_summary *cs);
-/* cs is such a connection, and until (a tail's first packet, or the last
- * packet of the reports merged) is within its linger. */
-bool mstate_lingers(const struct analysis *a, const struct conn_summary *cs, int64_t until);
-
 /* cs now begins at first (mstate_join_hs.c): its record goes by it. */
 void mstate_fins_rename(struct analysis *a, const struct conn_summary *cs, int64_t first);
 

@@ -13,6 +13,7 @@
 #include "mstate_join_syn.h"
 #include "mstate_put.h"
 #include "mstate_xchg.h"
+#include "session.h"
 #include "verdict.h"
 
 /* [addr0, port0, addr1, port1, first_ts, seq0, seq1, syn0, syn1]: the
@@ -67,14 +68,35 @@ void hs_edges_fold_mem(struct analysis *dst, const struct analysis *src)
     for (guint i = 0; src->edge_seqs && i < src->edge_seqs->len && seqs_of(dst)->len < ANALYSIS_MAX_EDGES; i++)
         g_array_append_val(dst->edge_seqs, g_array_index(src->edge_seqs, struct hs_edge, i));
     fin_recs_fold_mem(dst, src);
+    nbss_edges_fold_mem(dst, src);
+    nbns_xids_fold_mem(dst, src);
 }
+
+static const struct hs_edge *seqs_for(const struct analysis *a, const struct conn_summary *cs);
+
+/* A record of an edge still in the state (a merge's records of
+ * connections it joined or folded are not written again). */
+static bool owned(const struct analysis *a, const struct hs_edge *h)
+{
+    for (guint i = 0; a->edges && i < a->edges->len; i++)
+        if (seqs_for(a, &g_array_index(a->edges, struct conn_summary, i)) == h)
+            return true;
+    return false;
+}
+
+static gint seq_order(gconstpointer pa, gconstpointer pb) { return memcmp(pa, pb, sizeof(struct hs_edge)); }
 
 void mstate_build_edge_seqs(struct json *b, const struct analysis *a)
 {
     json_key(b, "edge_seqs");
     json_begin_array(b);
-    for (guint i = 0; a->edge_seqs && i < a->edge_seqs->len; i++) {
-        const struct hs_edge *h = &g_array_index(a->edge_seqs, struct hs_edge, i);
+    GArray *recs = g_array_new(FALSE, TRUE, sizeof(struct hs_edge)); /* the same state whatever the fold order */
+    for (guint i = 0; a->edge_seqs && i < a->edge_seqs->len; i++)
+        if (!a->merged_parts || owned(a, &g_array_index(a->edge_seqs, struct hs_edge, i)))
+            g_array_append_val(recs, g_array_index(a->edge_seqs, struct hs_edge, i));
+    g_array_sort(recs, seq_order);
+    for (guint i = 0; i < recs->len; i++) {
+        const struct hs_edge *h = &g_array_index(recs, struct hs_edge, i);
         json_begin_array(b);
         put_ends(b, h->addr, h->port);
         json_int(b, h->first_ts);
@@ -85,6 +107,7 @@ void mstate_build_edge_seqs(struct json *b, const struct analysis *a)
         json_end_array(b);
     }
     json_end_array(b);
+    g_array_free(recs, TRUE);
     mstate_build_edge_fins(b, a);
     mstate_build_nbns_xids(b, a);
 }
@@ -205,6 +228,30 @@ static void entry_from_start(JsonObject *e, const struct conn_summary *j, const 
     json_object_set_array_member(e, "findings", fa);
 }
 
+/* --jobs keeps the connection itself (struct smb_conn), not its JSON
+ * entry: the same facts as entry_from_start(). */
+static void conn_from_start(struct analysis *a, const struct conn_summary *before, const struct conn_summary *j,
+                            const struct syn_flow *f)
+{
+    for (guint i = 0; a->conns && i < a->conns->len; i++) {
+        struct smb_conn *s = g_ptr_array_index(a->conns, i);
+        if (s->first_ts != before->first_ts ||
+            !((s->port[0] == before->client_port && s->port[1] == before->server_port) ||
+              (s->port[1] == before->client_port && s->port[0] == before->server_port)))
+            continue;
+        s->first_ts = j->first_ts;
+        s->client_rule = CLIENT_BY_SYN;
+        s->client = same_end(&s->addr[0], s->port[0], &f->addr[0], f->port[0]) ? 0 : 1;
+        s->verdict.cls = (enum transport_class)j->transport;
+        s->verdict.evidence = j->evidence;
+        s->midstream = false;
+        s->handshake_seen = true;
+        for (int d = 0; d < 2; d++)
+            s->packets[d] += f->packets[d == s->client ? 0 : 1];
+        return;
+    }
+}
+
 /* The summary of the connection seen from its start (classify.c's rules:
  * a connection classed unknown-start had no other rule to hold). */
 static void summary_from_start(struct conn_summary *j, const struct syn_flow *f, const struct policy *p)
@@ -251,6 +298,8 @@ void mstate_join_hs(struct analysis *a)
         JsonObject *e = mstate_detail_entry(a, &before);
         if (e)
             entry_from_start(e, cs, f);
+        else
+            conn_from_start(a, &before, cs, f);
         guint x = mstate_xchg_find(a, &before);
         if (x != G_MAXUINT) /* its exchanges go by the connection's first packet */
             ((struct mstate_xchg *)g_ptr_array_index(a->edge_xchg, x))->first_ts = cs->first_ts;

@@ -75,7 +75,8 @@ void mstate_build_nbns_xids(struct json *b, const struct analysis *a)
     GArray *all = g_array_new(FALSE, TRUE, sizeof(struct xid));
     nb_ledger_each_pending(a->ledger, collect, all);
     guint n = 0;
-    const struct nb_nbns_xid *o = nb_ledger_orphans(a->ledger, &n);
+    uint64_t folded = 0;
+    const struct nb_nbns_xid *o = nb_ledger_orphans(a->ledger, &n, &folded);
     for (guint i = 0; i < n; i++) {
         struct xid r = of(1, &o[i]);
         g_array_append_val(all, r);
@@ -90,9 +91,12 @@ void mstate_build_nbns_xids(struct json *b, const struct analysis *a)
         const struct xid *x = &g_array_index(all, struct xid, i);
         if (kept[x->kind]++ < ANALYSIS_MAX_EDGES) /* past it: left unmatched (README: merge) */
             put_one(b, x);
+        else
+            folded++;
     }
     json_end_array(b);
     g_array_free(all, TRUE);
+    kint(b, "nbns_xids_folded", folded + a->state_folded.nbns_xids);
 }
 
 static void eaddr(struct jget *g, const struct jpath *p, JsonArray *e, guint i, struct ip_addr *out)
@@ -106,6 +110,7 @@ void mstate_fold_nbns_xids(struct jget *g, const struct jpath *p, struct analysi
 {
     if (!json_object_has_member(st, "nbns_xids"))
         return; /* a report of this format written before they were carried */
+    a->state_folded.nbns_xids += jget_u64(g, p, st, "nbns_xids_folded", INT64_MAX);
     struct jpath ap, ip;
     jpath_key(&ap, p, "nbns_xids");
     JsonArray *arr = jget_arr(g, p, st, "nbns_xids", 2 * ANALYSIS_MAX_EDGES);
@@ -135,6 +140,31 @@ void mstate_fold_nbns_xids(struct jget *g, const struct jpath *p, struct analysi
         if (a->nbns_xids->len < 32 * ANALYSIS_MAX_EDGES) /* a bound for merge itself */
             g_array_append_val(a->nbns_xids, x);
     }
+}
+
+void nbns_xids_fold_mem(struct analysis *dst, const struct analysis *src)
+{
+    if (!dst->nbns_xids)
+        dst->nbns_xids = g_array_new(FALSE, TRUE, sizeof(struct xid));
+    GArray *all = g_array_new(FALSE, TRUE, sizeof(struct xid));
+    nb_ledger_each_pending(src->ledger, collect, all);
+    guint n = 0;
+    uint64_t dropped = 0;
+    const struct nb_nbns_xid *o = nb_ledger_orphans(src->ledger, &n, &dropped);
+    for (guint i = 0; i < n; i++) {
+        struct xid r = of(1, &o[i]);
+        g_array_append_val(all, r);
+    }
+    if (src->nbns_xids)
+        g_array_append_vals(all, src->nbns_xids->data, src->nbns_xids->len);
+    for (guint i = 0; i < all->len; i++) {
+        if (dst->nbns_xids->len < 32 * ANALYSIS_MAX_EDGES) /* as mstate_fold_nbns_xids() */
+            g_array_append_val(dst->nbns_xids, g_array_index(all, struct xid, i));
+        else
+            dropped++;
+    }
+    dst->state_folded.nbns_xids += dropped + src->state_folded.nbns_xids;
+    g_array_free(all, TRUE);
 }
 
 void nbns_xids_free(struct analysis *a)

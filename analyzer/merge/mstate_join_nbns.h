@@ -21,6 +21,9 @@ struct analysis;
 void mstate_build_nbns_xids(struct json *b, const struct analysis *a);
 void mstate_fold_nbns_xids(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st);
 void nbns_xids_free(struct analysis *a);
+/* --jobs: src's waiting queries and unmatched responses (its ledger's, and
+ * those it carries) into dst's, for merge_finish() to match. */
+void nbns_xids_fold_mem(struct analysis *dst, const struct analysis *src);
 
 /* After every report is folded (merge_finish): the matches made. */
 void mstate_join_nbns(struct analysis *a);

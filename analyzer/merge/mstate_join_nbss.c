@@ -69,12 +69,42 @@ void nbss_edge_note(struct analysis *a, const struct conn_summary *cs, const str
     put(a, &cs->client, cs->client_port, &cs->server, cs->server_port, cs->first_ts, s->obs.session_messages);
 }
 
+static guint find(const struct analysis *a, const struct conn_summary *cs);
+
+/* A record of an edge still in the state (a merge's records of
+ * connections it joined or folded are not written again). */
+static bool owned(const struct analysis *a, const struct nbss_edge *r)
+{
+    for (guint i = 0; a->edges && i < a->edges->len; i++) {
+        const struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
+        guint k = find(a, cs);
+        if (k != G_MAXUINT && &g_array_index(a->edge_nbss, struct nbss_edge, k) == r)
+            return true;
+    }
+    return false;
+}
+
+static gint rec_order(gconstpointer pa, gconstpointer pb) { return memcmp(pa, pb, sizeof(struct nbss_edge)); }
+
+void nbss_edges_fold_mem(struct analysis *dst, const struct analysis *src)
+{
+    for (guint i = 0; src->edge_nbss && i < src->edge_nbss->len; i++) {
+        const struct nbss_edge *r = &g_array_index(src->edge_nbss, struct nbss_edge, i);
+        put(dst, &r->addr[0], r->port[0], &r->addr[1], r->port[1], r->first_ts, r->messages);
+    }
+}
+
 void mstate_build_edge_nbss(struct json *b, const struct analysis *a)
 {
     json_key(b, "edge_nbss");
     json_begin_array(b);
-    for (guint i = 0; a->edge_nbss && i < a->edge_nbss->len; i++) {
-        const struct nbss_edge *r = &g_array_index(a->edge_nbss, struct nbss_edge, i);
+    GArray *recs = g_array_new(FALSE, TRUE, sizeof(struct nbss_edge)); /* the same state whatever the fold order */
+    for (guint i = 0; a->edge_nbss && i < a->edge_nbss->len; i++)
+        if (!a->merged_parts || owned(a, &g_array_index(a->edge_nbss, struct nbss_edge, i)))
+            g_array_append_val(recs, g_array_index(a->edge_nbss, struct nbss_edge, i));
+    g_array_sort(recs, rec_order);
+    for (guint i = 0; i < recs->len; i++) {
+        const struct nbss_edge *r = &g_array_index(recs, struct nbss_edge, i);
         json_begin_array(b);
         put_ends(b, r->addr, r->port);
         json_int(b, r->first_ts);
@@ -82,6 +112,7 @@ void mstate_build_edge_nbss(struct json *b, const struct analysis *a)
         json_end_array(b);
     }
     json_end_array(b);
+    g_array_free(recs, TRUE);
 }
 
 void mstate_fold_edge_nbss(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)

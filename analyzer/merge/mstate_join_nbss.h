@@ -28,6 +28,8 @@ struct smb_conn;
  * entry shows no "nbss" and it framed session messages. */
 void nbss_edge_note(struct analysis *a, const struct conn_summary *cs, const struct smb_conn *s);
 void nbss_edges_free(struct analysis *a);
+/* --jobs: src's records into dst's. */
+void nbss_edges_fold_mem(struct analysis *dst, const struct analysis *src);
 
 void mstate_build_edge_nbss(struct json *b, const struct analysis *a);
 void mstate_fold_edge_nbss(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st);

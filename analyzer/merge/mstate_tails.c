@@ -80,9 +80,7 @@ static bool same_end(const struct ip_addr *x, uint16_t xp, const struct ip_addr 
 
 bool mstate_join_tail(struct analysis *a, struct conn_summary *cur)
 {
-    bool closed = strcmp(cur->close_reason, "end") != 0; /* lingering after its FINs or RST (mstate_join_fin.h) */
-    if (!a->tails || cur->carrier != CONN_CARRIER_TCP || cur->proto != 6 ||
-        (closed && !mstate_lingers(a, cur, cur->last_ts)))
+    if (!a->tails || cur->carrier != CONN_CARRIER_TCP || cur->proto != 6 || strcmp(cur->close_reason, "end") != 0)
         return false;
     guint best = G_MAXUINT;
     bool best_swapped = false;
@@ -92,7 +90,7 @@ bool mstate_join_tail(struct analysis *a, struct conn_summary *cur)
                    same_end(&t->addr[1], t->port[1], &cur->server, cur->server_port);
         bool rev = same_end(&t->addr[1], t->port[1], &cur->client, cur->client_port) &&
                    same_end(&t->addr[0], t->port[0], &cur->server, cur->server_port);
-        if ((!fwd && !rev) || t->first_ts < cur->last_ts || (closed && !mstate_lingers(a, cur, t->first_ts)))
+        if ((!fwd && !rev) || t->first_ts < cur->last_ts)
             continue;
         if (best == G_MAXUINT || t->first_ts < g_array_index(a->tails, struct analysis_tail, best).first_ts) {
             best = i;
@@ -107,8 +105,7 @@ bool mstate_join_tail(struct analysis *a, struct conn_summary *cur)
     struct conn_summary before = *cur;
     cur->packets += c2s + s2c;
     cur->last_ts = t->last_ts;
-    if (!closed || strcmp(t->close_reason, "rst") == 0) /* flow.c: natural_reason, a RST first */
-        g_strlcpy(cur->close_reason, t->close_reason, sizeof cur->close_reason);
+    g_strlcpy(cur->close_reason, t->close_reason, sizeof cur->close_reason);
     if (both_fins && (strcmp(t->close_reason, "end") == 0 || strcmp(t->close_reason, "idle") == 0))
         g_strlcpy(cur->close_reason, "fin", sizeof cur->close_reason); /* flow.c: natural_reason */
     mstate_detail_tail(a, &before, cur, c2s, s2c);

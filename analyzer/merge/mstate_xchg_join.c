@@ -281,7 +281,16 @@ void mstate_xchg_join(struct analysis *a, const struct conn_summary *early, stru
     j->pending = lx->settled ? lx->pending : combine(&ex->pending, &lx->pending);
     for (uint8_t i = 0; i < lx->n_trees && j->n_trees < XCHG_MAX_TREES; i++)
         j->trees[j->n_trees++] = lx->trees[i];
-    if (strcmp(late->close_reason, "end") != 0) {
+    /* Answers no request of early matched may still answer a part before
+     * early (when early too was seen from its middle): a merge of the
+     * later parts first keeps them, as the merge of all at once uses them. */
+    for (uint8_t i = 0; !(early->flags & CONN_F_START_SEEN) && i < lx->n_answers && j->n_answers < XCHG_MAX_TREES; i++)
+        if (lx->answers[i].mid != UINT64_MAX)
+            j->answers[j->n_answers++] = lx->answers[i];
+    if (early->flags & CONN_F_START_SEEN)
+        j->n_answers = 0;
+    if (strcmp(late->close_reason, "end") != 0 && /* RoCEv2 open at the end: "end of capture" (rdma_roce.c) */
+        !(late->carrier == CONN_CARRIER_UDP && strcmp(late->close_reason, "end of capture") == 0)) {
         j->pending.have = false;
         j->n_trees = 0;
     }
@@ -290,7 +299,7 @@ void mstate_xchg_join(struct analysis *a, const struct conn_summary *early, stru
     ei = mstate_xchg_find(a, early);
     if (ei != G_MAXUINT)
         g_ptr_array_remove_index_fast(a->edge_xchg, ei);
-    if (j->pending.have || j->n_trees || j->settled)
+    if (j->pending.have || j->n_trees || j->settled || j->n_answers)
         mstate_xchg_put(a, early, j);
     g_free(j);
 }

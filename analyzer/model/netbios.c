@@ -40,6 +40,7 @@ struct nb_ledger {
     GPtrArray *rows;     /* struct nb_row*, first appearance order */
     GHashTable *pending; /* struct nb_pending_key* -> struct nb_flow* */
     GArray *orphans;     /* struct nb_nbns_xid: responses no query here matched (the first NB_MAX_ORPHANS) */
+    uint64_t orphans_dropped; /* ... past NB_MAX_ORPHANS */
     struct nbns_msg nbns; /* decode scratch, reused for every datagram */
     struct nbds_msg nbds;
     struct host_table *hosts;      /* every address that spoke or was sent NetBIOS */
@@ -317,6 +318,8 @@ static void nbns_track(struct nb_ledger *l, struct nb_flow *f, const struct pack
     if (l->orphans->len < NB_MAX_ORPHANS) {
         struct nb_nbns_xid x = { .client = *client, .port = k.port, .id = k.id, .ts = p->ts_us, .row = f };
         g_array_append_val(l->orphans, x);
+    } else {
+        l->orphans_dropped++;
     }
 }
 
@@ -335,9 +338,10 @@ void nb_ledger_each_pending(const struct nb_ledger *l, void (*fn)(void *ctx, con
     }
 }
 
-const struct nb_nbns_xid *nb_ledger_orphans(const struct nb_ledger *l, guint *n)
+const struct nb_nbns_xid *nb_ledger_orphans(const struct nb_ledger *l, guint *n, uint64_t *dropped)
 {
     *n = l->orphans ? l->orphans->len : 0;
+    *dropped = l->orphans_dropped;
     return l->orphans ? (const struct nb_nbns_xid *)(void *)l->orphans->data : NULL;
 }
 

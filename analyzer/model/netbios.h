@@ -133,7 +133,7 @@ struct nb_nbns_xid {
 };
 #define NB_MAX_ORPHANS 4096u
 void nb_ledger_each_pending(const struct nb_ledger *l, void (*fn)(void *ctx, const struct nb_nbns_xid *x), void *ctx);
-const struct nb_nbns_xid *nb_ledger_orphans(const struct nb_ledger *l, guint *n);
+const struct nb_nbns_xid *nb_ledger_orphans(const struct nb_ledger *l, guint *n, uint64_t *dropped);
 
 /* True when either port is a NetBIOS port for this protocol. */
 bool nb_port_match(uint8_t proto, uint16_t sport, uint16_t dport);
