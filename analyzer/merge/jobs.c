@@ -4,9 +4,6 @@
  * locked (ctx_pool.c) or set up before the threads start (libgcrypt). */
 #include "jobs.h"
 
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +12,7 @@
 #include "conn_groups.h"
 #include "flow.h"
 #include "fold_mem.h"
+#include "mem_trim.h"
 #include "merge.h"
 #include "mstate.h"
 #include "quic_crypto.h"
@@ -100,9 +98,7 @@ static void run_one(const struct config *cfg, struct job *j)
     analysis_finish(&j->a);
     jobs_drop_edge_tables(&j->a);
     j->order = fold_mem_order(&j->a);
-#ifdef __GLIBC__
-    malloc_trim(0); /* every connection's state back before the fold */
-#endif
+    mem_trim(); /* every connection's state back before the fold */
     j->ok = true;
 }
 

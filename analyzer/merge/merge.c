@@ -4,15 +4,13 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include "analysis.h"
 #include "conn_groups.h"
 #include "conn_summary.h"
 #include "fmt.h"
 #include "hosts.h"
+#include "mem_trim.h"
 #include "mstate.h"
 #include "mstate_edges.h"
 #include "mstate_join_hs.h"
@@ -417,13 +415,11 @@ int merge_main(const struct config *given)
             return 2;
         }
         detail_trim(&a);
-#ifdef __GLIBC__
         /* the report's tree is freed: give its pages back before the next
          * one is parsed (glibc keeps them otherwise, and the next tree and
          * the growing merged tables land beside them: ten 1 GiB-capture
          * part reports peaked 3.2 MiB higher without) */
-        malloc_trim(0);
-#endif
+        mem_trim();
     }
     merge_finish(&a);
     int status = merge_report(cfg, &a);

@@ -2,9 +2,6 @@
 #include "split.h"
 
 #include <signal.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +12,7 @@
 #include "flow.h"
 #include "fold_mem.h"
 #include "jobs.h"
+#include "mem_trim.h"
 #include "merge.h"
 #include "packet.h"
 #include "quic_crypto.h"
@@ -103,9 +101,7 @@ static gpointer work(gpointer data)
     jobs_drop_edge_tables(&w->a);
     note_closed(w, INT64_MAX); /* closed at the end, after every other */
     w->order = fold_mem_order(&w->a);
-#ifdef __GLIBC__
-    malloc_trim(0); /* what the finished analysis freed (every connection's state) back before the fold's peak */
-#endif
+    mem_trim(); /* what the finished analysis freed (every connection's state) back before the fold's peak */
     return NULL;
 }
 
