@@ -14,6 +14,7 @@
 #include "fmt.h"
 #include "ipfrag.h"
 #include "keylog.h"
+#include "mstate_join_fin.h"
 #include "mstate_join_hs.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
@@ -135,7 +136,7 @@ static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flo
         a->events.conn_end(a->events.ctx, s);
     struct conn_summary cs;
     conn_summary_from_conn(&cs, s, &a->cfg->policy);
-    bool edge = !a->live_run && analysis_is_edge(&cs);
+    bool edge = !a->live_run && (analysis_is_edge(&cs) || fin_lingering(a, &cs));
     if (edge && a->edges->len < ANALYSIS_MAX_EDGES) {
         g_array_append_val(a->edges, cs);
         mstate_xchg_keep(a, &cs, s);
@@ -244,6 +245,8 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
         lim.dir_buffer_cap = cfg->reasm_dir_cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cfg->reasm_dir_cap;
     if (cfg->reasm_total_cap)
         lim.total_buffer_cap = cfg->reasm_total_cap;
+    if (cfg->max_closed_conns)
+        lim.max_closed = cfg->max_closed_conns;
     const struct flow_observer obs = {
         .conn_open = on_conn_open,
         .data = on_data,
@@ -561,6 +564,7 @@ bool analysis_open_write(struct analysis *a, const char *path, char *errbuf, siz
 
 void analysis_finish(struct analysis *a)
 {
+    a->finishing = true;
     flow_table_finish(a->flows);
     roce_table_finish(a->roce, on_table_closed, a);
     char werr[CAPTURE_ERRBUF_SIZE];

@@ -122,6 +122,10 @@ struct analysis {
     GArray *syn_flows;        /* struct syn_flow: TCP connections opened without payload that another capture
                                  may continue, at most ANALYSIS_MAX_EDGES (analyzer/merge/mstate_join_syn.h) */
     GArray *edge_seqs;        /* first bytes of edge connections seen mid-stream (analyzer/merge/mstate_join_hs.h) */
+    GArray *edge_fins;        /* FINs of TCP edges and tails open at the end (analyzer/merge/mstate_join_fin.h) */
+    GArray *nbns_xids;        /* smbscope merge: NBNS queries and answers cut apart (analyzer/merge/mstate_join_nbns.h) */
+    bool finishing;           /* analysis_finish() is closing what is still open (mstate_join_fin.h) */
+    GArray *edge_nbss;        /* session messages of edge connections showing no NBSS (analyzer/merge/mstate_join_nbss.h) */
     struct quic_tails *quic_tails; /* datagrams no QUIC connection took that one of another capture may own
                                  (analyzer/merge/mstate_join_quic.h), NULL when none */
     GArray *part_clocks;      /* smbscope merge: struct mstate_clock of each report (analyzer/merge/mstate.h) */
@@ -154,8 +158,9 @@ struct analysis {
     bool live_run;            /* an input is a live interface */
     /* --jobs (analyzer/merge/jobs.h): the threads that analysed the inputs
      * and how the work was divided ("inputs", or "flow-hash" for one input
-     * split across them); 0 and NULL for one analysis. */
-    unsigned jobs_threads;
+     * split across them); 0 and NULL for one analysis.  jobs_requested:
+     * --jobs N when fewer threads ran (the memory bound: split.h). */
+    unsigned jobs_threads, jobs_requested;
     const char *jobs_split;
 };
 

@@ -34,6 +34,8 @@ struct config {
     enum conn_detail conn_detail; /* --connections */
     uint64_t conn_detail_limit;   /* --connections-limit (first, violations) */
     uint32_t max_conn_groups;     /* --max-connection-groups, 0 = CONN_GROUPS_DEFAULT_CAP */
+    uint32_t max_closed_conns;    /* closed connections lingering at once, 0 = FLOW_DEFAULT_MAX_CLOSED
+                                     (no option: --jobs gives each thread a share) */
     /* Capture, with tcpdump's and tshark's grammar (see capture_options_*). */
     char *filter;             /* capture filter (pcap-filter(7)), NULL = none */
     char **interfaces;        /* -i IFACE, NULL-terminated; NULL = read files */

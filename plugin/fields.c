@@ -95,6 +95,22 @@ static const char *const wf_names[WF_COUNT] = {
     [WF_IWARP_ULPDU_LEN] = "iwarp_mpa.ulpdulength",
     [WF_IWARP_CRC_CHECK] = "iwarp_mpa.crc_check",
     [WF_IWARP_MARKER_PTR] = "iwarp_mpa.marker_fpduptr",
+    /* Headers that could not be read (loss.c): the exception items a cut
+     * or broken frame gets, and the expert items of headers that do not
+     * parse, with the header fields they hang on (an expert item is only
+     * kept under an item that is). */
+    [WF_WS_SHORT] = "_ws.short",
+    [WF_WS_MALFORMED] = "_ws.malformed",
+    [WF_IP_VERSION] = "ip.version",
+    [WF_IP_HDR_LEN] = "ip.hdr_len",
+    [WF_IPV6_VERSION] = "ipv6.version",
+    [WF_TCP_HDR_LEN] = "tcp.hdr_len",
+    [WF_EXP_IP_VERSION] = "ip.bogus_ip_version",
+    [WF_EXP_IP_HDR_LEN] = "ip.bogus_header_length",
+    [WF_EXP_IP_LEN] = "ip.bogus_ip_length",
+    [WF_EXP_IPV6_VERSION] = "ipv6.bogus_ipv6_version",
+    [WF_EXP_TCP_HDR_LEN] = "tcp.bogus_header_length",
+    [WF_EXP_UDP_LEN] = "udp.length.bad",
 };
 
 /* Several dissector fields may share one name (smb.cmd is registered more

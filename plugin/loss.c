@@ -19,8 +19,15 @@
  *     (it has a packet number: the keys were there, the tag failed).  A
  *     packet whose secrets are not in the key log is no loss: without keys
  *     1-RTT is unreadable by design (the no-keys rule says so per connection).
- * Packets cut inside a header, malformed headers and IP fragments that never
- * reassembled are counted by the command only (README: Limits). */
+ *   - headers: a frame whose dissection stopped, cut (Wireshark's "packet
+ *     size limited during capture") or broken ("malformed packet"), inside
+ *     a link, IP, TCP or UDP header (the layer it stopped in), or whose IP,
+ *     TCP or UDP header Wireshark flags as bogus (version, header length,
+ *     total length: the command's "malformed" checks in
+ *     analyzer/net/packet_ip.c): truncated or malformed, as the command.
+ *     A frame cut in its payload is no loss (the command's snaplen_cut).
+ * IP fragments that never reassembled are counted by the command only
+ * (README: Limits). */
 #include "smbscope.h"
 
 #include <string.h>
@@ -187,13 +194,53 @@ static guint16 quic_undecryptable(packet_info *pinfo, proto_tree *tree)
     return (guint16)(fails > unkeyed ? fails - unkeyed : 0);
 }
 
+/* ---- link, IP, TCP and UDP headers ---------------------------------------------- */
+
+/* The layers whose headers the command reads down to the ports: a frame
+ * whose dissection stopped in one of them could have been SMB. */
+static const char *const header_layers[] = { "eth", "ethertype", "vlan", "sll", "null", "ip", "ipv6", "tcp", "udp" };
+
+/* The expert items of headers the command calls malformed. */
+static const enum wf bogus_headers[] = { WF_EXP_IP_VERSION, WF_EXP_IP_HDR_LEN, WF_EXP_IP_LEN,
+                                            WF_EXP_IPV6_VERSION, WF_EXP_TCP_HDR_LEN, WF_EXP_UDP_LEN };
+
+/* The last layer dissected before this postdissector: where an exception
+ * stopped the frame. */
+static bool stopped_in_header(packet_info *pinfo)
+{
+    const char *name = NULL;
+    for (wmem_list_frame_t *f = wmem_list_head(pinfo->layers); f; f = wmem_list_frame_next(f)) {
+        const char *n = proto_get_protocol_filter_name(GPOINTER_TO_INT(wmem_list_frame_data(f)));
+        if (n && strcmp(n, "smbscope") != 0)
+            name = n;
+    }
+    for (size_t i = 0; name && i < G_N_ELEMENTS(header_layers); i++)
+        if (strcmp(name, header_layers[i]) == 0)
+            return true;
+    return false;
+}
+
+static enum decode_loss_kind header_loss(packet_info *pinfo, proto_tree *tree)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(bogus_headers); i++)
+        if (wf_count(tree, bogus_headers[i]))
+            return LOSS_MALFORMED;
+    bool cut = wf_count(tree, WF_WS_SHORT) > 0, broken = wf_count(tree, WF_WS_MALFORMED) > 0;
+    if ((cut || broken) && stopped_in_header(pinfo))
+        return cut ? LOSS_TRUNCATED : LOSS_MALFORMED;
+    return LOSS_KIND_COUNT;
+}
+
 /* ---- per frame and whole input --------------------------------------------------- */
 
 bool smbscope_capture_frame_losses(packet_info *pinfo, tvbuff_t *tvb, proto_tree *tree,
                                    guint16 lost[LOSS_KIND_COUNT])
 {
     memset(lost, 0, sizeof(guint16) * LOSS_KIND_COUNT);
-    if (pinfo->ptype == PT_TCP)
+    enum decode_loss_kind header = header_loss(pinfo, tree);
+    if (header != LOSS_KIND_COUNT)
+        lost[header] = 1; /* the command reads nothing past a header it cannot */
+    else if (pinfo->ptype == PT_TCP)
         lost[LOSS_IWARP_CRC] = iwarp_bad_crcs(tree);
     else if (pinfo->ptype == PT_UDP) {
         lost[LOSS_ROCE_ICRC] = roce_bad_icrc(tvb, tree);

@@ -45,8 +45,10 @@ CREATE TABLE IF NOT EXISTS smbscope.events
     `network.bytes` UInt64,
     `rule.name` String,
     `rule.description` String,
+    `rule.ruleset` String,            -- smbscope-policy (violation) or smbscope-findings
     `message` String,
     `smb.transport` String,
+    `smb.alt_port` UInt8,             -- not the transport's standard server port
     `smb.transport_evidence` String,
     `smb.dialect` String,
     `smb.version` UInt8,
@@ -78,6 +80,7 @@ CREATE TABLE IF NOT EXISTS smbscope.events
     `smbscope.evidence` String,
     `smbscope.state` String,
     `smbscope.flows` UInt64,
+    `smbscope.violation` UInt8,       -- a violation line (1) or a finding line (0)
     `smbscope.run.verdict` String,
     `smbscope.run.violations` UInt64,
     `smbscope.connections` UInt64,

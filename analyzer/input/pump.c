@@ -1,7 +1,10 @@
-/* pump.c - decompression on its own thread, into a ring of chunks.
+/* pump.c - decompression (or plain reads) on its own thread, into a ring of
+ * chunks.
  *
- * The producer fills chunk after chunk with decompressed bytes; the consumer
- * copies them out in order.  A chunk is either the producer's (empty) or the
+ * The producer fills chunk after chunk with decompressed bytes -- or, for an
+ * uncompressed input (no codec), with read()s straight into the chunk, so that
+ * the system calls and the kernel's copy overlap the analysis -- and the
+ * consumer takes them in order.  A chunk is either the producer's (empty) or the
  * consumer's (ready); one mutex and two condition variables hand them over.
  * The end of the stream (clean or not) is a ready chunk with the done flag. */
 #include "pump.h"
@@ -19,6 +22,10 @@
 
 #define NCHUNK 4
 #define CHUNK (1024u * 1024u)
+/* Plain reads: smaller chunks (reads of 128 KiB to 1 MiB measured the same,
+ * tests/bench/RESULTS.md), so that the ring costs no more memory than the
+ * 1 MiB window it replaces. */
+#define CHUNK_PLAIN (256u * 1024u)
 /* How long a wait for the other side may last before a stop request (the
  * thread: pump_free; the reader: source_interrupted()) is looked at. */
 #define WAIT_MS 100
@@ -35,8 +42,9 @@ struct pump {
     uint8_t *raw;
     size_t raw_cap, raw_off, raw_len;
     bool raw_eof;
-    struct codec *z;
+    struct codec *z;        /* NULL: plain reads */
     enum source_codec codec;
+    size_t chunk_size;
     /* shared, under mu */
     pthread_mutex_t mu;
     pthread_cond_t filled, emptied;
@@ -80,13 +88,12 @@ static enum raw_state interrupted(struct pump *p)
     return RAW_END;
 }
 
-static enum raw_state raw_fill(struct pump *p, bool made_some)
+/* One read() of up to cap bytes into dst (*got), waiting as the thread must:
+ * RAW_WAIT when nothing is ready and the caller already has output to hand
+ * on (a pipe fed slowly shows its packets as they come). */
+static enum raw_state fd_read(struct pump *p, uint8_t *dst, size_t cap, bool made_some, size_t *got)
 {
-    if (p->raw_off < p->raw_len)
-        return RAW_OK;
-    if (p->raw_eof)
-        return RAW_END;
-    p->raw_off = p->raw_len = 0;
+    *got = 0;
     for (;;) {
         /* on the thread (signals blocked there) a read of a slow fifo would
          * keep pump_free() waiting: wait for data in short steps instead */
@@ -104,7 +111,7 @@ static enum raw_state raw_fill(struct pump *p, bool made_some)
             if (pr == 0 || (pr < 0 && errno == EINTR))
                 continue;
         }
-        ssize_t r = read(p->fd, p->raw, p->raw_cap);
+        ssize_t r = read(p->fd, dst, cap);
         if (r < 0 && errno == EINTR) {
             if (source_interrupted()) /* direct mode: the reader's own read was interrupted */
                 return interrupted(p);
@@ -116,9 +123,46 @@ static enum raw_state raw_fill(struct pump *p, bool made_some)
             p->raw_eof = true;
             return RAW_END;
         }
-        p->raw_len = (size_t)r;
+        *got = (size_t)r;
         return RAW_OK;
     }
+}
+
+static enum raw_state raw_fill(struct pump *p, bool made_some)
+{
+    if (p->raw_off < p->raw_len)
+        return RAW_OK;
+    if (p->raw_eof)
+        return RAW_END;
+    p->raw_off = p->raw_len = 0;
+    return fd_read(p, p->raw, p->raw_cap, made_some, &p->raw_len);
+}
+
+/* Plain reads into dst: the bytes peeked at open first, then read()s straight
+ * into dst until it is full, the input ends, or (a pipe) nothing more is
+ * ready. */
+static size_t produce_plain(struct pump *p, uint8_t *dst, size_t n, bool *end)
+{
+    size_t made = 0;
+    *end = false;
+    if (p->raw_off < p->raw_len) {
+        made = p->raw_len - p->raw_off < n ? p->raw_len - p->raw_off : n;
+        memcpy(dst, p->raw + p->raw_off, made);
+        p->raw_off += made;
+    }
+    while (made < n) {
+        size_t got = 0;
+        enum raw_state rs = p->raw_eof ? RAW_END : fd_read(p, dst + made, n - made, made > 0, &got);
+        if (rs == RAW_WAIT)
+            break;
+        if (rs == RAW_END) {
+            *end = true;
+            break;
+        }
+        made += got;
+        __atomic_add_fetch(&p->raw_pos, got, __ATOMIC_RELAXED);
+    }
+    return made;
 }
 
 /* Decompress into dst until it is full or the stream ends: the bytes made;
@@ -127,6 +171,8 @@ static enum raw_state raw_fill(struct pump *p, bool made_some)
  * only after seeing done). */
 static size_t produce(struct pump *p, uint8_t *dst, size_t n, bool *end)
 {
+    if (!p->z)
+        return produce_plain(p, dst, n, end);
     size_t made = 0;
     *end = false;
     while (made < n) {
@@ -171,7 +217,7 @@ static void *producer(void *arg)
         if (stop)
             return NULL;
         bool end;
-        size_t n = produce(p, c->buf, CHUNK, &end); /* c is ours until marked ready */
+        size_t n = produce(p, c->buf, p->chunk_size, &end); /* c is ours until marked ready */
         pthread_mutex_lock(&p->mu);
         c->len = n;
         c->ready = true;
@@ -185,10 +231,20 @@ static void *producer(void *arg)
     }
 }
 
-static bool threads_wanted(void)
+static bool env_off(const char *name)
 {
-    const char *e = getenv("SMBSCOPE_DECOMPRESS_THREAD");
-    return !(e && strcmp(e, "0") == 0);
+    const char *e = getenv(name);
+    return e && strcmp(e, "0") == 0;
+}
+
+/* Off unless asked for: on this project's shared 2-core machine the thread
+ * cost a third more CPU (the kernel's copy into a chunk the other core
+ * had read is twice as dear) and gave wall time only with a core free
+ * (tests/bench/RESULTS.md, branch pktpath2). */
+bool pump_read_thread_wanted(void)
+{
+    const char *e = getenv("SMBSCOPE_READ_THREAD");
+    return e && strcmp(e, "1") == 0;
 }
 
 struct pump *pump_start(int fd, uint8_t *raw, size_t raw_cap, size_t raw_len, struct codec *z,
@@ -203,13 +259,16 @@ struct pump *pump_start(int fd, uint8_t *raw, size_t raw_cap, size_t raw_len, st
     p->raw_len = raw_len;
     p->z = z;
     p->codec = codec;
+    p->chunk_size = z ? CHUNK : CHUNK_PLAIN;
+    if (!z)
+        p->raw_pos = raw_len; /* the peeked bytes were read from fd */
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->filled, NULL);
     pthread_cond_init(&p->emptied, NULL);
-    if (!threads_wanted())
+    if (z ? env_off("SMBSCOPE_DECOMPRESS_THREAD") : !pump_read_thread_wanted())
         return p;
     for (int i = 0; i < NCHUNK; i++)
-        if (!(p->ring[i].buf = malloc(CHUNK)))
+        if (!(p->ring[i].buf = malloc(p->chunk_size)))
             return p; /* direct mode: pump_free() frees what was allocated */
     /* the thread inherits a mask without SIGINT/SIGTERM: the signals go to
      * the reading thread, which is the one that must notice them */

@@ -1,9 +1,13 @@
-/* pump.h - the decompressor of one input, on a thread of its own.
+/* pump.h - the decompressor of one input, or the reads of an uncompressed
+ * one, on a thread of its own.
  *
  * Decompression is the hot path of a compressed capture: a thread on the
  * second core runs it into a ring of chunks while the analysis reads the
  * chunks before them.  Without a thread (SMBSCOPE_DECOMPRESS_THREAD=0, or
- * when one cannot be started) pump_read() decompresses in the caller. */
+ * when one cannot be started) pump_read() decompresses in the caller.
+ * An uncompressed input (z NULL) may get the same thread for its read()s
+ * (SMBSCOPE_READ_THREAD=1): the system calls and the kernel's copy overlap
+ * the analysis when a core is free. */
 #ifndef SMBSCOPE_PUMP_H
 #define SMBSCOPE_PUMP_H
 
@@ -15,8 +19,12 @@
 
 struct pump;
 
+/* Whether plain reads should get a thread (SMBSCOPE_READ_THREAD=1). */
+bool pump_read_thread_wanted(void);
+
 /* Start on fd; raw (raw_cap bytes, the first raw_len already read from fd)
- * and z become the pump's.  NULL on allocation failure (raw and z stay the
+ * and z become the pump's; z NULL (codec CODEC_NONE): plain reads, the raw
+ * bytes first.  NULL on allocation failure (raw and z stay the
  * caller's). */
 struct pump *pump_start(int fd, uint8_t *raw, size_t raw_cap, size_t raw_len, struct codec *z,
                         enum source_codec codec);

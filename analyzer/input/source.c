@@ -1,9 +1,11 @@
 /* source.c - the decompressed bytes of one input as a sliding window.
  *
  * Three ways to fill it: a read-only map of a regular uncompressed file
- * (the window is the file; nothing is copied), large read()s into an aligned
- * buffer (pipes, stdin), or the decompressor fed from a second buffer of stored
- * bytes.  The stored bytes peeked at open (to recognise a compressed input by
+ * (the window is the file; nothing is copied), large read()s, or the
+ * decompressor fed from a second buffer of stored bytes.  The decompressor
+ * (and the reads, with SMBSCOPE_READ_THREAD=1) run on a thread of their own
+ * (pump.c) whose chunks the window borrows in place; without the thread,
+ * reads go into an aligned buffer.  The stored bytes peeked at open (to recognise a compressed input by
  * its magic) stay in that buffer, so stdin needs no seeking. */
 #include "source.h"
 
@@ -89,7 +91,7 @@ static ssize_t read_fd(struct source *s, uint8_t *dst, size_t n)
     }
 }
 
-/* Append decompressed bytes to buf[end..cap). */
+/* Append the pump's bytes (decompressed, or read in the caller) to buf[end..cap). */
 static void fill_codec(struct source *s)
 {
     size_t n = pump_read(s->pump, s->buf + s->w.end, s->cap - s->w.end);
@@ -236,7 +238,7 @@ size_t source_ensure(struct source *s, size_t need)
         s->w.start = 0;
     }
     while (s->w.end - s->w.start < need && !s->eof) {
-        if (s->codec != CODEC_NONE)
+        if (s->pump)
             fill_codec(s);
         else
             fill_plain(s);
@@ -368,6 +370,14 @@ struct source *source_open(const char *path, bool mmap_ok, char *errbuf, size_t 
         s->raw_pos = s->raw_len; /* counted as they were read */
         if (mmap_ok && try_map(s))
             return s;
+        /* reads on a thread of their own when it starts, else in the caller */
+        s->pump = pump_read_thread_wanted() ? pump_start(s->fd, s->raw, s->raw_cap, s->raw_len, NULL, CODEC_NONE)
+                                           : NULL;
+        if (s->pump) {
+            s->raw = NULL; /* the pump's now */
+            s->raw_len = 0;
+            s->borrow = pump_threaded(s->pump); /* else pump_read() reads in the caller */
+        }
     } else {
         char why[200];
         struct codec *z = codec_new(s->codec, why, sizeof why);

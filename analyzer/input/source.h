@@ -1,10 +1,12 @@
 /* source.h - the bytes of one capture input, decompressed, as a sliding window.
  *
- * A regular uncompressed file is memory-mapped: the window is the whole file
- * and records are handed out in place (no copy).  Anything else -- a pipe,
- * stdin, a compressed file -- goes through one aligned buffer filled by large
- * reads or by the decompressor picked from the stored bytes' magic (gzip,
- * zstd, lz4 frame).  Readers ask for "n contiguous bytes at the current
+ * A compressed input is decompressed on a thread of its own (gzip, zstd, lz4
+ * frame, picked from the stored bytes' magic), and an uncompressed one read
+ * there when SMBSCOPE_READ_THREAD=1; the window borrows that thread's chunks
+ * in place.  Without the thread large reads or the decompressor fill one
+ * aligned buffer;
+ * a regular file may instead be memory-mapped (SMBSCOPE_READER=mmap: the
+ * window is the whole file).  Readers ask for "n contiguous bytes at the current
  * position" and step over what they used; a record across the buffer's end is
  * moved to the front once, never copied per field.
  *

@@ -3,6 +3,7 @@
  * mstate_conns.c fold it). */
 #include "fold_mem.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "census.h"
@@ -200,17 +201,19 @@ struct fold_ref {
 
 struct fold_order {
     const struct analysis *src;
+    struct census_pair *pairs; /* src's SYN pairs, taken from its census (census_take_pairs()), sorted */
     guint size[FT_COUNT];   /* slots of each table */
     GArray *refs[FT_COUNT]; /* struct fold_ref in first-seen order (ORDER[t]); NULL: the table is */
 };
 
-/* The entry at index i of table t of src: what the comparators take. */
-static const void *entry(const struct analysis *src, enum fold_table t, guint i)
+/* The entry at index i of table t of o: what the comparators take. */
+static const void *entry(const struct fold_order *o, enum fold_table t, guint i)
 {
+    const struct analysis *src = o->src;
     const struct host_rec *r = NULL;
     switch (t) {
     case FT_PAIRS:
-        return census_pair_at(src->census, i);
+        return &o->pairs[i];
     case FT_GROUPS:
         return conn_groups_at(core_groups(src), i);
     default: /* a record with its host */
@@ -225,21 +228,24 @@ static gint ref_order(gconstpointer pa, gconstpointer pb, gpointer data)
     return (*(GCompareFunc *)data)(((const struct fold_ref *)pa)->e, ((const struct fold_ref *)pb)->e);
 }
 
-struct fold_order *fold_mem_order(const struct analysis *src)
+struct fold_order *fold_mem_order(struct analysis *src)
 {
     struct fold_order *o = g_new0(struct fold_order, 1);
     o->src = src;
-    o->size[FT_PAIRS] = census_pair_slots(src->census);
+    uint32_t npairs;
+    o->pairs = census_take_pairs(src->census, &npairs);
+    qsort(o->pairs, npairs, sizeof *o->pairs, pair_order);
+    o->size[FT_PAIRS] = npairs;
     o->size[FT_GROUPS] = conn_groups_count(core_groups(src));
     o->size[FT_HOSTS] = smb_hosts_size(core_smb_hosts(src));
-    for (int t = 0; t < FT_COUNT; t++) {
+    for (int t = FT_GROUPS; t < FT_COUNT; t++) {
         /* in order already (SMB hosts are, unless the clock stepped back):
          * no list, the table is walked as it is */
         guint n = 0;
         bool sorted = true;
         const void *prev = NULL;
         for (guint i = 0; i < o->size[t]; i++) {
-            const void *e = entry(src, t, i);
+            const void *e = entry(o, t, i);
             if (!e)
                 continue;
             sorted = sorted && (!prev || ORDER[t](prev, e) < 0);
@@ -250,7 +256,7 @@ struct fold_order *fold_mem_order(const struct analysis *src)
             continue;
         o->refs[t] = g_array_sized_new(FALSE, FALSE, sizeof(struct fold_ref), n);
         for (guint i = 0; i < o->size[t]; i++) {
-            struct fold_ref r = { entry(src, t, i), i };
+            struct fold_ref r = { entry(o, t, i), i };
             if (r.e)
                 g_array_append_val(o->refs[t], r);
         }
@@ -267,16 +273,18 @@ void fold_order_free(struct fold_order *o)
     for (int t = 0; t < FT_COUNT; t++)
         if (o->refs[t])
             g_array_free(o->refs[t], TRUE);
+    g_free(o->pairs);
     g_free(o);
 }
 
-/* Table t's entry i of src into dst. */
-static void take(struct analysis *dst, const struct analysis *src, enum fold_table t, guint i)
+/* Table t's entry i of o into dst. */
+static void take(struct analysis *dst, const struct fold_order *o, enum fold_table t, guint i)
 {
+    const struct analysis *src = o->src;
     const struct host_rec *r = NULL;
     switch (t) {
     case FT_PAIRS:
-        census_fold_pair(dst->census, census_pair_at(src->census, i));
+        census_fold_pair(dst->census, &o->pairs[i]);
         break;
     case FT_GROUPS:
         conn_groups_add_group(dst->groups, conn_groups_at(core_groups(src), i));
@@ -300,7 +308,7 @@ static bool next_ref(const struct fold_order *o, enum fold_table t, guint *pos, 
     }
     while (*pos < o->size[t]) {
         r->i = (*pos)++;
-        if ((r->e = entry(o->src, t, r->i)))
+        if ((r->e = entry(o, t, r->i)))
             return true;
     }
     return false;
@@ -323,14 +331,20 @@ static void merge_table(struct analysis *dst, struct fold_order *const *order, u
                 best = (int)k;
         if (best < 0)
             break;
-        take(dst, order[best]->src, t, head[best].i);
+        take(dst, order[best], t, head[best].i);
         have[best] = next_ref(order[best], t, &pos[best], &head[best]);
     }
-    for (unsigned k = 0; k < n; k++)
+    for (unsigned k = 0; k < n; k++) {
         if (order[k]->refs[t]) {
             g_array_free(order[k]->refs[t], TRUE);
             order[k]->refs[t] = NULL;
         }
+        if (t == FT_PAIRS) {
+            g_free(order[k]->pairs);
+            order[k]->pairs = NULL;
+            order[k]->size[t] = 0;
+        }
+    }
 }
 
 struct ordered_fold {

@@ -24,7 +24,7 @@ void fold_mem(struct analysis *dst, struct analysis *src);
  * made the analysis (the sorting then runs in parallel), merged by
  * fold_mem_many(). */
 struct fold_order;
-struct fold_order *fold_mem_order(const struct analysis *src);
+struct fold_order *fold_mem_order(struct analysis *src); /* takes src's SYN pairs (census_take_pairs()) */
 void fold_order_free(struct fold_order *o);
 /* Several at once (n <= JOBS_MAX): their groups, SYN pairs and SMB hosts
  * go into dst's capped tables in first-seen order across them all, so that

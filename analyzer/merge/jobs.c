@@ -4,22 +4,29 @@
  * locked (ctx_pool.c) or set up before the threads start (libgcrypt). */
 #include "jobs.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "analysis.h"
-#include "merge.h"
+#include "conn_groups.h"
+#include "flow.h"
 #include "fold_mem.h"
+#include "merge.h"
 #include "mstate.h"
 #include "quic_crypto.h"
 #include "session.h"
 #include "session_priv.h"
+#include "smb_hosts.h"
 #include "split.h"
 
 struct job {
     const char *path;
     struct analysis a; /* finished, waiting to be folded (done) */
+    struct fold_order *order;
     bool done, ok;
     char err[512];  /* set when the analysis could not be set up */
 };
@@ -29,7 +36,7 @@ struct job {
  * each is done: a worker starts input i only when fewer than threads + 1
  * inputs before it wait to be folded (memory: threads + 1 analyses). */
 struct jobs {
-    const struct config *cfg;
+    struct config cfg; /* the run's, each analysis with its share of the caps (window of them at once) */
     struct job *job;
     gint n, next, folded, window;
     pthread_mutex_t mu; /* pthread's, not GLib's bare futex: ThreadSanitizer sees it */
@@ -53,6 +60,34 @@ const char *jobs_conflict(const struct config *cfg)
                                         : NULL;
 }
 
+uint64_t jobs_share(uint64_t whole, unsigned n) { return whole / n + (whole % n != 0); }
+
+void jobs_share_caps(struct config *out, const struct config *cfg, unsigned n)
+{
+    struct flow_limits lim;
+    flow_limits_default(&lim);
+    *out = *cfg;
+    out->max_connections = jobs_share(cfg->max_connections ? cfg->max_connections : lim.max_conns, n);
+    out->reasm_total_cap = jobs_share(cfg->reasm_total_cap ? cfg->reasm_total_cap : lim.total_buffer_cap, n);
+    out->max_closed_conns = (uint32_t)jobs_share(2 * (uint64_t)lim.max_closed, n);
+}
+
+void jobs_drop_edge_tables(struct analysis *a)
+{
+    if (a->core_groups) {
+        conn_groups_free(a->groups);
+        a->groups = a->core_groups;
+        a->core_groups = NULL;
+    }
+    if (a->core_hosts) {
+        smb_hosts_free(a->smb_hosts);
+        a->smb_hosts = a->core_hosts;
+        a->core_hosts = NULL;
+    }
+}
+
+/* One input's analysis, made ready to fold on this thread (its SYN pairs
+ * packed, sorted with its groups and SMB hosts: fold_mem_order()). */
 static void run_one(const struct config *cfg, struct job *j)
 {
     if (!analysis_init(&j->a, cfg, j->err, sizeof j->err)) {
@@ -63,6 +98,11 @@ static void run_one(const struct config *cfg, struct job *j)
     j->a.progress = false; /* several at once would overwrite each other's line */
     analysis_run_input(&j->a, j->path);
     analysis_finish(&j->a);
+    jobs_drop_edge_tables(&j->a);
+    j->order = fold_mem_order(&j->a);
+#ifdef __GLIBC__
+    malloc_trim(0); /* every connection's state back before the fold */
+#endif
     j->ok = true;
 }
 
@@ -77,7 +117,7 @@ static gpointer worker(gpointer data)
         pthread_mutex_unlock(&js->mu);
         if (i < 0)
             return NULL;
-        run_one(js->cfg, &js->job[i]);
+        run_one(&js->cfg, &js->job[i]);
         pthread_mutex_lock(&js->mu);
         js->job[i].done = true;
         pthread_cond_broadcast(&js->cond);
@@ -101,8 +141,11 @@ static bool fold_all(struct analysis *a, struct jobs *js)
         ok = ok && j->ok;
         if (ok) {
             mstate_parts_of(a, &j->a); /* one run after another: merge counts the time jumps between them */
-            fold_mem(a, &j->a);
+            struct analysis *src = &j->a;
+            fold_mem_many(a, &src, &j->order, 1);
         }
+        fold_order_free(j->order);
+        j->order = NULL;
         if (j->a.inputs)
             analysis_free(&j->a);
         pthread_mutex_lock(&js->mu);
@@ -158,8 +201,8 @@ int jobs_main(const struct config *cfg)
         return 2;
     }
     int nthreads = cfg->jobs < cfg->n_inputs ? cfg->jobs : cfg->n_inputs;
-    struct jobs js = { .cfg = cfg, .job = g_new0(struct job, (gsize)cfg->n_inputs), .n = cfg->n_inputs,
-                       .window = nthreads + 1 };
+    struct jobs js = { .job = g_new0(struct job, (gsize)cfg->n_inputs), .n = cfg->n_inputs, .window = nthreads + 1 };
+    jobs_share_caps(&js.cfg, cfg, (unsigned)js.window + 1); /* the window's analyses and the folded one */
     pthread_mutex_init(&js.mu, NULL);
     pthread_cond_init(&js.cond, NULL);
     for (gint i = 0; i < js.n; i++)

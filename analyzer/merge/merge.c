@@ -16,6 +16,7 @@
 #include "mstate.h"
 #include "mstate_edges.h"
 #include "mstate_join_hs.h"
+#include "mstate_join_nbns.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
 #include "smb_hosts.h"
@@ -463,6 +464,7 @@ void merge_finish(struct analysis *a)
     mstate_join_edges(a);
     mstate_join_syn_flows(a);
     mstate_join_quic(a);
+    mstate_join_nbns(a);
     analysis_fold_edges(a);
     canonical_groups(a);
     detail_limit(a);

@@ -16,6 +16,7 @@
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
 #include "mstate_put.h"
+#include "mstate_select.h"
 #include "mstate_tails.h"
 #include "mstate_xchg.h"
 #include "smb_hosts.h"
@@ -223,7 +224,7 @@ static void smb_hosts_state(struct json *b, const struct smb_hosts *hosts, uint6
     }
     uint64_t folded = 0, folded_ends = 0;
     if (kept > MSTATE_SMB_HOSTS_CAP) {
-        qsort(v, kept, sizeof *v, host_rank);
+        mstate_select(v, kept, sizeof *v, MSTATE_SMB_HOSTS_CAP, host_rank); /* the first CAP, unordered */
         for (uint32_t i = MSTATE_SMB_HOSTS_CAP; i < kept; i++)
             folded_ends += (uint64_t)v[i].x->client_conns + v[i].x->server_conns;
         folded = kept - MSTATE_SMB_HOSTS_CAP;

@@ -9,10 +9,11 @@
 #include <json-glib/json-glib.h>
 
 #include "classify.h"
+#include "flow.h"
 #include "fmt.h"
 #include "mstate_join_enc.h"
 #include "mstate_join_rdma.h"
-#include "session_enc.h"
+#include "session_join.h"
 #include "session.h"
 #include "verdict.h"
 
@@ -312,9 +313,28 @@ static guint find_conn(GPtrArray *conns, const struct conn_summary *cs)
     return G_MAXUINT;
 }
 
-/* join_conns(): the late part's counters into the early one's, as far as
- * the text report shows them; true when the late part was kept. */
-static bool join_conns(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late)
+/* A session holds its end as one of flow.c's static names: the joined
+ * record's text (a copy in the record) named by it. */
+static const char *static_reason(const char *text)
+{
+    for (int r = FLOW_CLOSE_FIN; r <= FLOW_CLOSE_END; r++)
+        if (strcmp(flow_close_reason_name((enum flow_close_reason)r), text) == 0)
+            return flow_close_reason_name((enum flow_close_reason)r);
+    return "?";
+}
+
+struct smb_conn *mstate_detail_conn(struct analysis *a, const struct conn_summary *cs)
+{
+    guint i = a->conns ? find_conn(a->conns, cs) : G_MAXUINT;
+    return i == G_MAXUINT ? NULL : g_ptr_array_index(a->conns, i);
+}
+
+/* join_conns(): --jobs over the parts of one capture keeps the parts'
+ * sessions themselves: the late one joined into the early one
+ * (session_join.c, the same joining as merge_into()), its verdict the
+ * joined connection's; true when the late part was kept. */
+static bool join_conns(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late,
+                       const struct conn_summary *joined)
 {
     guint li = find_conn(a->conns, late);
     if (li == G_MAXUINT)
@@ -323,16 +343,10 @@ static bool join_conns(struct analysis *a, const struct conn_summary *early, con
     struct smb_conn *l = g_ptr_array_index(a->conns, li);
     if (ei != G_MAXUINT) {
         struct smb_conn *e = g_ptr_array_index(a->conns, ei);
-        bool same = memcmp(&e->addr[0], &l->addr[0], sizeof e->addr[0]) == 0 && e->port[0] == l->port[0];
-        for (int d = 0; d < 2; d++) {
-            e->bytes[d] += l->bytes[same ? d : 1 - d];
-            e->packets[d] += l->packets[same ? d : 1 - d];
-        }
-        e->last_ts = l->last_ts;
-        e->close_reason = l->close_reason; /* static names (flow.c) */
-        e->signed_pdus += l->signed_pdus;
-        e->encrypted_pdus += l->encrypted_pdus;
-        session_enc_unseen_join(e, l);
+        smb_conn_join(e, l);
+        e->last_ts = joined->last_ts;
+        e->verdict.cls = (enum transport_class)joined->transport;
+        e->verdict.evidence = joined->evidence;
     }
     g_ptr_array_remove_index(a->conns, li); /* frees it */
     return true;
@@ -341,7 +355,7 @@ static bool join_conns(struct analysis *a, const struct conn_summary *early, con
 void mstate_detail_join(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late,
                         const struct conn_summary *joined)
 {
-    if (join_conns(a, early, late))
+    if (join_conns(a, early, late, joined))
         return;
     bool es = false, ls = false;
     GPtrArray *d = a->conn_detail_json;
@@ -374,8 +388,12 @@ void mstate_detail_set_end(struct analysis *a, const struct conn_summary *cs, co
 {
     bool swapped;
     guint i = find_entry(a->conn_detail_json, cs, &swapped);
-    if (i == G_MAXUINT)
+    if (i == G_MAXUINT) {
+        struct smb_conn *s = mstate_detail_conn(a, cs);
+        if (s)
+            s->close_reason = reason;
         return;
+    }
     JsonObject *st = sub_obj(json_node_get_object(g_ptr_array_index(a->conn_detail_json, i)), "stream");
     if (st)
         json_object_set_string_member(st, "end", reason);
@@ -386,8 +404,16 @@ void mstate_detail_tail(struct analysis *a, const struct conn_summary *early, co
 {
     bool swapped = false;
     guint i = find_entry(a->conn_detail_json, early, &swapped);
-    if (i == G_MAXUINT)
-        return; /* counted, not detailed (or --jobs: kept in memory) */
+    if (i == G_MAXUINT) {
+        struct smb_conn *s = mstate_detail_conn(a, early); /* --jobs: kept in memory */
+        if (s) {
+            s->last_ts = joined->last_ts;
+            s->packets[s->client] += c2s;
+            s->packets[!s->client] += s2c;
+            s->close_reason = static_reason(joined->close_reason);
+        }
+        return; /* or counted, not detailed */
+    }
     JsonObject *o = json_node_get_object(g_ptr_array_index(a->conn_detail_json, i));
     char t[FMT_TIME_LEN];
     json_object_set_string_member(o, "last_seen", fmt_time(joined->last_ts, t));

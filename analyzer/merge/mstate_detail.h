@@ -25,4 +25,8 @@ void mstate_detail_tail(struct analysis *a, const struct conn_summary *early, co
  * not detailed there. */
 JsonObject *mstate_detail_entry(struct analysis *a, const struct conn_summary *cs);
 
+/* The session of cs kept in memory (--jobs over several inputs keeps the
+ * parts' struct smb_conn, not their JSON), NULL when there is none. */
+struct smb_conn *mstate_detail_conn(struct analysis *a, const struct conn_summary *cs);
+
 #endif

@@ -6,6 +6,7 @@
 #include "conn_groups.h"
 #include "fmt.h"
 #include "mstate_detail.h"
+#include "mstate_join_fin.h"
 #include "mstate_put.h"
 #include "mstate_tails.h"
 #include "mstate_xchg.h"
@@ -178,11 +179,16 @@ struct ends {
     uint16_t lo_port, hi_port;
 };
 
+/* RoCEv2 (carrier UDP): rdma_roce.c knows a connection by its addresses
+ * and queue pairs; its ports are the first sender's source port and 4791,
+ * so a part that first saw the other side names other ports: not compared. */
 static struct ends ends_of(const struct conn_summary *cs)
 {
-    bool swap = end_cmp(&cs->client, cs->client_port, &cs->server, cs->server_port) > 0;
-    struct ends e = { swap ? &cs->server : &cs->client, swap ? &cs->client : &cs->server,
-                      swap ? cs->server_port : cs->client_port, swap ? cs->client_port : cs->server_port };
+    bool roce = cs->carrier == CONN_CARRIER_UDP;
+    uint16_t cp = roce ? 0 : cs->client_port, sp = roce ? 0 : cs->server_port;
+    bool swap = end_cmp(&cs->client, cp, &cs->server, sp) > 0;
+    struct ends e = { swap ? &cs->server : &cs->client, swap ? &cs->client : &cs->server, swap ? sp : cp,
+                      swap ? cp : sp };
     return e;
 }
 
@@ -318,7 +324,7 @@ void mstate_join_edges(struct analysis *a)
         }
         mstate_join_tail(a, &cur);
         idle_if_later(a, &cur);
-        if (analysis_is_edge(&cur) && out->len < ANALYSIS_MAX_EDGES) {
+        if ((analysis_is_edge(&cur) || mstate_lingers(a, &cur, a->last_ts)) && out->len < ANALYSIS_MAX_EDGES) {
             g_array_append_val(out, cur);
         } else {
             a->edges_unjoinable += analysis_is_edge(&cur); /* a merged report holds as many as a run's */

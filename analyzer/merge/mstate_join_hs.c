@@ -7,6 +7,9 @@
 #include "classify.h"
 #include "fmt.h"
 #include "mstate_detail.h"
+#include "mstate_join_fin.h"
+#include "mstate_join_nbns.h"
+#include "mstate_join_nbss.h"
 #include "mstate_join_syn.h"
 #include "mstate_put.h"
 #include "mstate_xchg.h"
@@ -38,10 +41,13 @@ void hs_edges_free(struct analysis *a)
     if (a->edge_seqs)
         g_array_free(a->edge_seqs, TRUE);
     a->edge_seqs = NULL;
+    fin_recs_free(a);
+    nbns_xids_free(a);
 }
 
 void hs_edge_note(struct analysis *a, const struct conn_summary *cs, const struct flow_conn *c)
 {
+    fin_note(a, c, cs->first_ts, cs->close_reason);
     if (!c || (cs->flags & CONN_F_START_SEEN) || cs->carrier != CONN_CARRIER_TCP || seqs_of(a)->len >= ANALYSIS_MAX_EDGES)
         return;
     struct hs_edge h;
@@ -60,6 +66,7 @@ void hs_edges_fold_mem(struct analysis *dst, const struct analysis *src)
 {
     for (guint i = 0; src->edge_seqs && i < src->edge_seqs->len && seqs_of(dst)->len < ANALYSIS_MAX_EDGES; i++)
         g_array_append_val(dst->edge_seqs, g_array_index(src->edge_seqs, struct hs_edge, i));
+    fin_recs_fold_mem(dst, src);
 }
 
 void mstate_build_edge_seqs(struct json *b, const struct analysis *a)
@@ -78,10 +85,14 @@ void mstate_build_edge_seqs(struct json *b, const struct analysis *a)
         json_end_array(b);
     }
     json_end_array(b);
+    mstate_build_edge_fins(b, a);
+    mstate_build_nbns_xids(b, a);
 }
 
 void mstate_fold_edge_seqs(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
+    mstate_fold_edge_fins(g, p, a, st);
+    mstate_fold_nbns_xids(g, p, a, st);
     if (!json_object_has_member(st, "edge_seqs"))
         return; /* a report of this format written before they were carried */
     struct jpath ap, ip;
@@ -234,6 +245,9 @@ void mstate_join_hs(struct analysis *a)
             continue;
         struct conn_summary before = *cs;
         summary_from_start(cs, f, &a->cfg->policy);
+        mstate_fins_rename(a, &before, cs->first_ts);
+        mstate_nbss_rename(a, &before, cs->first_ts);
+        mstate_nbss_row_add(a, cs, f->first_ts, f->first_ts, f->packets[0] + f->packets[1], 0);
         JsonObject *e = mstate_detail_entry(a, &before);
         if (e)
             entry_from_start(e, cs, f);

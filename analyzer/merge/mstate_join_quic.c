@@ -273,6 +273,15 @@ static void join_one(struct analysis *a, struct conn_summary *cs, const struct q
         add_int(st, "packets_s2c", pk[1]);
         add_int(st, "bytes_c2s", by[0]);
         add_int(st, "bytes_s2c", by[1]);
+    } else {
+        struct smb_conn *s = mstate_detail_conn(a, cs); /* --jobs: the session itself */
+        if (s) {
+            s->last_ts = t->last_ts;
+            for (int d = 0; d < 2; d++) {
+                s->packets[d == 0 ? s->client : !s->client] += pk[d];
+                s->bytes[d == 0 ? s->client : !s->client] += by[d];
+            }
+        }
     }
     struct quic_table_stats q;
     memset(&q, 0, sizeof q);

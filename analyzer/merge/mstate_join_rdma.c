@@ -3,6 +3,9 @@
 
 #include <stddef.h>
 
+#include "classify.h"
+#include "conn_summary.h"
+
 static JsonObject *obj(JsonObject *o, const char *k)
 {
     JsonNode *n = o ? json_object_get_member(o, k) : NULL;
@@ -49,4 +52,13 @@ void mstate_join_smb_direct(JsonObject *early, JsonObject *late)
     }
     fill(obj(e, "smbd"), obj(l, "smbd"), "negotiate_request");
     fill(obj(e, "smbd"), obj(l, "smbd"), "negotiate_response");
+}
+
+void mstate_join_roce_names(const struct conn_summary *early, struct conn_summary *late)
+{
+    if (late->carrier != CONN_CARRIER_UDP ||
+        (late->client_port == early->client_port && late->server_port == early->server_port))
+        return;
+    late->evidence = (late->evidence & ~(uint32_t)EV_ALT_PORT) | (early->evidence & EV_ALT_PORT);
+    late->findings = (uint8_t)((late->findings & ~(1u << FINDING_ALT_PORT)) | (early->findings & (1u << FINDING_ALT_PORT)));
 }

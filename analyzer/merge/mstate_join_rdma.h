@@ -11,4 +11,11 @@
 /* early, late: the parts' connections[] entries (smb_direct null: nothing). */
 void mstate_join_smb_direct(JsonObject *early, JsonObject *late);
 
+struct conn_summary;
+/* Before a RoCEv2 connection's parts are joined: a late part that first
+ * saw the other side named its ports from that side's datagram (its
+ * source port and 4791 the wrong way round), so its alternative-port
+ * evidence and finding are not the connection's; early's stand. */
+void mstate_join_roce_names(const struct conn_summary *early, struct conn_summary *late);
+
 #endif

@@ -5,6 +5,7 @@
 
 #include "analysis.h"
 #include "fmt.h"
+#include "mstate_join_fin.h"
 #include "mstate_put.h"
 
 /* One compact array: [addr0, port0, addr1, port1, first_ts, last_ts,
@@ -38,6 +39,8 @@ static void append(struct analysis *a, const struct syn_flow *f)
 
 void syn_flow_note(struct analysis *a, const struct flow_conn *c, enum flow_close_reason r)
 {
+    if (!a->live_run && c->midstream && !c->dir[0].bytes && !c->dir[1].bytes) /* a tail (analysis.c: note_tail) */
+        fin_note(a, c, c->first_ts_us, flow_close_reason_name(r));
     if (a->live_run || c->midstream || c->initiator_guessed || c->dir[0].bytes || c->dir[1].bytes)
         return;
     struct syn_flow f;

@@ -5,6 +5,7 @@
 
 #include "fmt.h"
 #include "mstate_detail.h"
+#include "mstate_join_fin.h"
 #include "mstate_put.h"
 
 /* A tail is one compact array: [addr0, port0, addr1, port1, first_ts,
@@ -79,7 +80,9 @@ static bool same_end(const struct ip_addr *x, uint16_t xp, const struct ip_addr 
 
 bool mstate_join_tail(struct analysis *a, struct conn_summary *cur)
 {
-    if (!a->tails || cur->carrier != CONN_CARRIER_TCP || cur->proto != 6 || strcmp(cur->close_reason, "end") != 0)
+    bool closed = strcmp(cur->close_reason, "end") != 0; /* lingering after its FINs or RST (mstate_join_fin.h) */
+    if (!a->tails || cur->carrier != CONN_CARRIER_TCP || cur->proto != 6 ||
+        (closed && !mstate_lingers(a, cur, cur->last_ts)))
         return false;
     guint best = G_MAXUINT;
     bool best_swapped = false;
@@ -89,7 +92,7 @@ bool mstate_join_tail(struct analysis *a, struct conn_summary *cur)
                    same_end(&t->addr[1], t->port[1], &cur->server, cur->server_port);
         bool rev = same_end(&t->addr[1], t->port[1], &cur->client, cur->client_port) &&
                    same_end(&t->addr[0], t->port[0], &cur->server, cur->server_port);
-        if ((!fwd && !rev) || t->first_ts < cur->last_ts)
+        if ((!fwd && !rev) || t->first_ts < cur->last_ts || (closed && !mstate_lingers(a, cur, t->first_ts)))
             continue;
         if (best == G_MAXUINT || t->first_ts < g_array_index(a->tails, struct analysis_tail, best).first_ts) {
             best = i;
@@ -99,11 +102,15 @@ bool mstate_join_tail(struct analysis *a, struct conn_summary *cur)
     if (best == G_MAXUINT)
         return false;
     const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, best);
+    bool both_fins = mstate_join_fins(a, cur, &t->addr[0], t->port[0], &t->addr[1], t->port[1], t->first_ts);
     uint64_t c2s = t->packets[best_swapped ? 1 : 0], s2c = t->packets[best_swapped ? 0 : 1];
     struct conn_summary before = *cur;
     cur->packets += c2s + s2c;
     cur->last_ts = t->last_ts;
-    g_strlcpy(cur->close_reason, t->close_reason, sizeof cur->close_reason);
+    if (!closed || strcmp(t->close_reason, "rst") == 0) /* flow.c: natural_reason, a RST first */
+        g_strlcpy(cur->close_reason, t->close_reason, sizeof cur->close_reason);
+    if (both_fins && (strcmp(t->close_reason, "end") == 0 || strcmp(t->close_reason, "idle") == 0))
+        g_strlcpy(cur->close_reason, "fin", sizeof cur->close_reason); /* flow.c: natural_reason */
     mstate_detail_tail(a, &before, cur, c2s, s2c);
     flow_table_unjoin(a->flows, 1); /* the tail's run counted it as a TCP connection of its own */
     a->edges_joined++;

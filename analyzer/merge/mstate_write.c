@@ -14,6 +14,7 @@
 #include "mstate_canon.h"
 #include "mstate_conns.h"
 #include "mstate_put.h"
+#include "mstate_select.h"
 #include "netbios.h"
 #include "quic_table.h"
 #include "rdma.h"
@@ -25,6 +26,8 @@ static gint cmp_u64(gconstpointer pa, gconstpointer pb)
     uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
     return (a > b) - (a < b);
 }
+
+static const char hex_digit[] = "0123456789abcdef";
 
 void mstate_put_distinct(struct json *b, const char *k, const struct distinct *d, uint32_t exact_cap)
 {
@@ -42,7 +45,10 @@ void mstate_put_distinct(struct json *b, const char *k, const struct distinct *d
         json_begin_array(b);
         for (guint i = 0; i < v->len; i++) {
             char hex[17];
-            snprintf(hex, sizeof hex, "%016" G_GINT64_MODIFIER "x", g_array_index(v, uint64_t, i));
+            uint64_t x = g_array_index(v, uint64_t, i);
+            for (int at = 15; at >= 0; at--, x >>= 4) /* "%016x" without snprintf: thousands per state */
+                hex[at] = hex_digit[x & 15];
+            hex[16] = '\0';
             json_str(b, hex);
         }
         json_end_array(b);
@@ -50,8 +56,11 @@ void mstate_put_distinct(struct json *b, const char *k, const struct distinct *d
     } else {
         char *hex = g_malloc(2 * DISTINCT_HLL_REGS + 1);
         const uint8_t *r = distinct_hll(d);
-        for (uint32_t i = 0; i < DISTINCT_HLL_REGS; i++)
-            snprintf(hex + 2 * i, 3, "%02x", r[i]);
+        for (uint32_t i = 0; i < DISTINCT_HLL_REGS; i++) {
+            hex[2 * i] = hex_digit[r[i] >> 4];
+            hex[2 * i + 1] = hex_digit[r[i] & 15];
+        }
+        hex[2 * DISTINCT_HLL_REGS] = '\0';
         kstr(b, "hll", hex);
         g_free(hex);
         kint(b, "counted", distinct_count(d));
@@ -236,13 +245,14 @@ static void census(struct json *b, const struct analysis *a)
     }
     uint64_t folded = 0, folded_syns = 0;
     if (n > MSTATE_PAIRS_CAP) {
-        qsort(rank, n, sizeof *rank, pair_rank_cmp);
+        mstate_select(rank, n, sizeof *rank, MSTATE_PAIRS_CAP, pair_rank_cmp); /* the first CAP, unordered */
         for (uint32_t i = MSTATE_PAIRS_CAP; i < n; i++) {
             const struct census_pair *p = census_pair_at(c, rank[i].slot);
             folded++;
             folded_syns += (uint64_t)p->syn139 + p->syn445;
         }
         n = MSTATE_PAIRS_CAP;
+        qsort(rank, n, sizeof *rank, pair_rank_cmp); /* the kept ones in rank order */
     }
     json_key(b, "pairs");
     json_begin_array(b);

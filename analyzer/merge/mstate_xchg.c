@@ -7,6 +7,7 @@
 
 #include "fmt.h"
 #include "mstate_detail.h"
+#include "mstate_join_nbss.h"
 #include "mstate_put.h"
 #include "session.h"
 #include "smb_tables.h"
@@ -47,6 +48,7 @@ void mstate_xchg_keep(struct analysis *a, const struct conn_summary *cs, const s
 {
     if (s->xchg)
         mstate_xchg_put(a, cs, s->xchg);
+    nbss_edge_note(a, cs, s);
 }
 
 void mstate_xchg_free(struct analysis *a)
@@ -54,6 +56,7 @@ void mstate_xchg_free(struct analysis *a)
     if (a->edge_xchg)
         g_ptr_array_free(a->edge_xchg, TRUE);
     a->edge_xchg = NULL;
+    nbss_edges_free(a);
 }
 
 /* ---- the state member ---------------------------------------------------- */
@@ -138,7 +141,7 @@ static void put_one(struct json *b, const struct mstate_xchg *m)
     } else {
         json_null(b);
     }
-    json_key(b, "answers"); /* [mid, status, tree_id, share_type, share_flags] */
+    json_key(b, "answers"); /* [mid, status, tree_id, share_type, share_flags(, SMB1 service)] */
     json_begin_array(b);
     for (uint8_t i = 0; i < x->n_answers; i++) {
         json_begin_array(b);
@@ -147,6 +150,8 @@ static void put_one(struct json *b, const struct mstate_xchg *m)
         json_uint(b, x->answers[i].tree_id);
         json_uint(b, x->answers[i].share_type);
         json_uint(b, x->answers[i].share_flags);
+        if (x->answers[i].service[0])
+            json_str(b, x->answers[i].service);
         json_end_array(b);
     }
     json_end_array(b);
@@ -160,6 +165,7 @@ void mstate_build_xchg(struct json *b, const struct analysis *a)
     for (guint i = 0; a->edge_xchg && i < a->edge_xchg->len; i++)
         put_one(b, g_ptr_array_index(a->edge_xchg, i));
     json_end_array(b);
+    mstate_build_edge_nbss(b, a);
 }
 
 static void get_name(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, struct ntlmssp_name *n)
@@ -272,9 +278,14 @@ static void get_one(struct jget *g, const struct jpath *p, JsonObject *o, struct
     JsonArray *an = jget_arr(g, p, o, "answers", XCHG_MAX_TREES);
     jpath_key(&lp, p, "answers");
     for (guint i = 0; an && !g->failed && i < json_array_get_length(an); i++) {
-        JsonArray *r = row(g, &lp, an, i, 5, &rp);
+        JsonNode *e = json_array_get_element(an, i);
+        bool svc = e && JSON_NODE_HOLDS_ARRAY(e) && json_array_get_length(json_node_get_array(e)) == 6;
+        JsonArray *r = row(g, &lp, an, i, svc ? 6 : 5, &rp);
         if (!r)
             break;
+        const char *service = svc ? jget_elem_str(g, &rp, r, 5, XCHG_SERVICE_MAX - 1) : NULL;
+        if (service)
+            g_strlcpy(x->answers[i].service, service, XCHG_SERVICE_MAX);
         x->answers[i].mid = (uint64_t)jget_elem_i64(g, &rp, r, 0);
         x->answers[i].status = (uint32_t)jget_elem_u64(g, &rp, r, 1, UINT32_MAX);
         x->answers[i].tree_id = (uint32_t)jget_elem_u64(g, &rp, r, 2, UINT32_MAX);
@@ -298,4 +309,5 @@ void mstate_fold_xchg(struct jget *g, const struct jpath *p, struct analysis *a,
         if (o)
             get_one(g, &ip, o, a);
     }
+    mstate_fold_edge_nbss(g, p, a, st);
 }

@@ -7,7 +7,11 @@
 #include <string.h>
 
 #include "mstate_detail.h"
+#include "mstate_join_fin.h"
+#include "mstate_join_nbss.h"
+#include "mstate_join_rdma.h"
 #include "mstate_xchg.h"
+#include "mstate_xchg_conn.h"
 #include "policy.h"
 #include "smb_tables.h"
 
@@ -165,12 +169,14 @@ static void join_settle(struct analysis *a, const struct smb_conn_xchg *ex, stru
     JsonObject *entry = mstate_detail_entry(a, late);
     if (entry)
         patch_session(entry, lx, &ex->pending, &c, r);
+    else
+        mstate_xchg_conn_session(mstate_detail_conn(a, late), lx, &ex->pending, &c, r);
 }
 
 /* The early part's share of path p waiting for an answer, as
  * report_json_conn.c writes an answered one. */
 static void answer_share(JsonObject *entry, const uint8_t *p, uint16_t plen, uint32_t status, uint8_t type,
-                         uint32_t flags)
+                         uint32_t flags, const char *service)
 {
     JsonNode *sn = entry ? json_object_get_member(entry, "shares") : NULL;
     if (!sn || !JSON_NODE_HOLDS_ARRAY(sn))
@@ -184,7 +190,9 @@ static void answer_share(JsonObject *entry, const uint8_t *p, uint16_t plen, uin
             continue;
         JsonObject *n = json_object_new(); /* rebuilt: the writer's member order */
         json_object_set_member(n, "path", json_node_copy(json_object_get_member(o, "path")));
-        if (json_object_has_member(o, "service"))
+        if (service[0]) /* session_shares.c: an SMB1 response's service replaces the request's */
+            json_object_set_string_member(n, "service", service);
+        else if (json_object_has_member(o, "service"))
             json_object_set_member(n, "service", json_node_copy(json_object_get_member(o, "service")));
         char buf[32];
         if (type)
@@ -228,8 +236,13 @@ static void join_trees(struct analysis *a, struct smb_conn_xchg *ex, struct smb_
             if (lx->answers[k].mid != ex->trees[i].mid)
                 continue;
             answered = true;
-            answer_share(entry, ex->trees[i].path, ex->trees[i].path_len, lx->answers[k].status,
-                         lx->answers[k].share_type, lx->answers[k].share_flags);
+            if (entry)
+                answer_share(entry, ex->trees[i].path, ex->trees[i].path_len, lx->answers[k].status,
+                             lx->answers[k].share_type, lx->answers[k].share_flags, lx->answers[k].service);
+            else
+                mstate_xchg_conn_share(mstate_detail_conn(a, early), ex->trees[i].path, ex->trees[i].path_len,
+                                       lx->answers[k].status, lx->answers[k].share_type, lx->answers[k].share_flags,
+                                       lx->answers[k].service);
             if (lx->answers[k].share_flags & SHAREFLAG_ENCRYPT_DATA)
                 late->flags |= CONN_F_ENCRYPTED; /* smb_conn_encrypted(): a share that encrypts */
             lx->answers[k].mid = UINT64_MAX; /* used */
@@ -242,6 +255,14 @@ static void join_trees(struct analysis *a, struct smb_conn_xchg *ex, struct smb_
 
 void mstate_xchg_join(struct analysis *a, const struct conn_summary *early, struct conn_summary *late)
 {
+    mstate_join_nbss(a, early, late);
+    mstate_join_roce_names(early, late);
+    if (mstate_join_fins(a, early, &late->client, late->client_port, &late->server, late->server_port,
+                         late->first_ts) &&
+        strcmp(late->close_reason, "end") == 0) { /* a FIN each way: flow.c closes it "fin" */
+        g_strlcpy(late->close_reason, "fin", sizeof late->close_reason);
+        mstate_detail_set_end(a, late, "fin");
+    }
     guint ei = mstate_xchg_find(a, early), li = mstate_xchg_find(a, late);
     if (ei == G_MAXUINT && li == G_MAXUINT)
         return;

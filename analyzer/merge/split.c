@@ -10,6 +10,8 @@
 
 #include "analysis.h"
 #include "capture.h"
+#include "census.h"
+#include "conn_groups.h"
 #include "flow.h"
 #include "fold_mem.h"
 #include "jobs.h"
@@ -18,11 +20,13 @@
 #include "quic_crypto.h"
 #include "session.h"
 #include "session_priv.h"
+#include "smb_hosts.h"
 #include "split_route.h"
 
 /* One thread's share.  Worker 0 runs on the main thread. */
 struct worker {
     unsigned k, n;
+    struct config cfg;        /* the run's, with this thread's share of the caps (share_caps()) */
     struct capture *cap;      /* this thread's own reader of the file */
     struct analysis a;
     GArray *close_ts;         /* int64_t per a.conns entry: the time of the record that closed it */
@@ -96,6 +100,7 @@ static gpointer work(gpointer data)
     capture_close(w->cap);
     w->cap = NULL;
     analysis_finish(&w->a);
+    jobs_drop_edge_tables(&w->a);
     note_closed(w, INT64_MAX); /* closed at the end, after every other */
     w->order = fold_mem_order(&w->a);
 #ifdef __GLIBC__
@@ -197,6 +202,15 @@ static void keep_first_closed(struct analysis *a, struct worker *ws, unsigned n)
     g_array_free(all, TRUE);
 }
 
+/* The SYN pairs and SMB hosts: twice a thread's share (jobs_share_caps()). */
+static void share_tables(struct analysis *a, unsigned n)
+{
+    uint64_t pairs = jobs_share(2 * (uint64_t)CENSUS_MAX_PAIRS, n), hosts = jobs_share(2 * (uint64_t)SMB_HOSTS_DEFAULT_CAP, n);
+    a->census->max_pairs = (uint32_t)(pairs < CENSUS_MAX_PAIRS ? pairs : CENSUS_MAX_PAIRS);
+    smb_hosts_free(a->smb_hosts);
+    a->smb_hosts = smb_hosts_new((uint32_t)(hosts < SMB_HOSTS_DEFAULT_CAP ? hosts : SMB_HOSTS_DEFAULT_CAP));
+}
+
 /* Each worker's analysis and its own reader of the file (ws[0].cap is
  * open already).  false: a message printed. */
 static bool workers_start(const struct config *cfg, struct worker *ws, unsigned n)
@@ -210,10 +224,12 @@ static bool workers_start(const struct config *cfg, struct worker *ws, unsigned 
             fprintf(stderr, "smbscope: %s\n", err);
             return false;
         }
-        if (!analysis_init(&w->a, cfg, err, sizeof err)) {
+        jobs_share_caps(&w->cfg, cfg, n);
+        if (!analysis_init(&w->a, &w->cfg, err, sizeof err)) {
             fprintf(stderr, "smbscope: %s\n", err);
             return false;
         }
+        share_tables(&w->a, n);
         w->a.progress = false;
         g_ptr_array_add(w->a.inputs, input_of(w->cap, cfg->inputs[0]));
         w->close_ts = g_array_new(FALSE, FALSE, sizeof(uint64_t));
@@ -315,7 +331,7 @@ int split_main(const struct config *cfg)
             capture_close(cap);
         return -1;
     }
-    unsigned n = (unsigned)cfg->jobs;
+    unsigned n = (unsigned)cfg->jobs < SPLIT_MAX_THREADS ? (unsigned)cfg->jobs : SPLIT_MAX_THREADS;
     struct worker *ws = g_new0(struct worker, n);
     ws[0].cap = cap;
     struct analysis a;
@@ -338,6 +354,7 @@ int split_main(const struct config *cfg)
     g_free(rd.error);
     merge_finish(&a);
     a.jobs_threads = n;
+    a.jobs_requested = (unsigned)cfg->jobs;
     a.jobs_split = "flow-hash";
     int status = merge_report(cfg, &a);
     analysis_free(&a);

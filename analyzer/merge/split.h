@@ -8,18 +8,25 @@
  * (fold_mem.h) and reported as `smbscope merge` reports: one verdict, the
  * answer of one analysis of the file.
  *
- * Each worker has the caps of a whole run (--max-connections, the
- * reassembly totals, --max-netbios-flows, the lingering closed
- * connections): a cap a run would not hit is not hit in a worker either,
- * so the answer is the same; what hits a cap is counted in each worker
- * and added.  The connections kept for detail are the first to close, in
- * the order of the packets that closed them, as one run keeps them. */
+ * The threads share the caps of one run (jobs_share_caps(): what only a
+ * flood fills divided, the first-seen tables a many-connection capture
+ * fills twice a thread's share): peak RSS stays within one run's bound,
+ * and a cap one run does not hit is not hit in a thread either unless the
+ * flow hash gives one thread more than its share of a flood.  What hits a
+ * cap is counted in each thread and added.  At most SPLIT_MAX_THREADS
+ * threads: each costs about a megabyte more than its share (its reader's
+ * buffer, its malloc arena), and past 8 the 64 MiB bound did not hold on
+ * 170,000 connections (71.8 MiB with 12); stats.jobs says so.  The
+ * connections kept for detail are the first to close, in the order of the
+ * packets that closed them, as one run keeps them. */
 #ifndef SMBSCOPE_SPLIT_H
 #define SMBSCOPE_SPLIT_H
 
 #include <stdbool.h>
 
 #include "options.h"
+
+#define SPLIT_MAX_THREADS 8u
 
 /* --jobs > 1, one capture file (not standard input), nothing that needs
  * one ordered analysis (jobs_conflict()) and no capture filter.  A

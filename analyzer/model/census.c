@@ -166,7 +166,7 @@ static struct census_pair *pair_get(struct census *c, const struct ip_addr *cl, 
         if (c->pair_tags[s])
             return &c->pairs[s];
     }
-    if (c->pairs_used >= CENSUS_MAX_PAIRS)
+    if (c->pairs_used >= (c->max_pairs ? c->max_pairs : CENSUS_MAX_PAIRS))
         return NULL;
     if ((c->pairs_used + 1) * 2 > c->npairs && !pairs_grow(c))
         return NULL;
@@ -252,6 +252,21 @@ uint64_t census_udp_conversations(const struct census *c, bool *estimate)
 }
 
 uint32_t census_pair_slots(const struct census *c) { return c->npairs; }
+
+struct census_pair *census_take_pairs(struct census *c, uint32_t *n)
+{
+    struct census_pair *out = g_new(struct census_pair, c->pairs_used ? c->pairs_used : 1);
+    *n = 0;
+    for (uint32_t i = 0; i < c->npairs; i++)
+        if (c->pair_tags[i])
+            out[(*n)++] = c->pairs[i];
+    free(c->pairs);
+    free(c->pair_tags);
+    c->pairs = NULL;
+    c->pair_tags = NULL;
+    c->npairs = c->pairs_used = 0;
+    return out;
+}
 
 const struct census_pair *census_pair_at(const struct census *c, uint32_t slot)
 {

@@ -38,7 +38,8 @@ struct census {
     uint32_t *pair_tags;         /* per slot: nonzero = taken, the high half of its hash
                                     (probes read these, not the 400-byte entries) */
     uint32_t npairs, pairs_used;
-    uint64_t pairs_dropped;      /* SYNs of pairs past CENSUS_MAX_PAIRS */
+    uint32_t max_pairs;          /* 0 = CENSUS_MAX_PAIRS; --jobs gives each thread a share */
+    uint64_t pairs_dropped;      /* SYNs of pairs past the cap */
     /* Names resolved by DNS (UDP 53), LLMNR (UDP 5355) or mDNS (UDP 5353),
      * as NetBIOS would key them (dns_netbios_key()). */
     GHashTable *dns_keys;        /* char* -> NULL, at most CENSUS_MAX_DNS_KEYS */
@@ -60,6 +61,11 @@ uint64_t census_udp_conversations(const struct census *c, bool *estimate);
 /* Pairs in table order (callers sort). */
 uint32_t census_pair_slots(const struct census *c);
 const struct census_pair *census_pair_at(const struct census *c, uint32_t slot); /* NULL for an empty slot */
+
+/* --jobs: the pairs in table order packed into a new array (*n of them,
+ * g_free() it) and the table emptied (the fold then holds a pair in its
+ * own bytes, not in two slots); the census keeps its counters. */
+struct census_pair *census_take_pairs(struct census *c, uint32_t *n);
 
 /* The smallest |t139 - t445| of a pair (INT64_MAX when one side has no SYN). */
 int64_t census_pair_closest(const struct census_pair *p);

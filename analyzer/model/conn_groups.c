@@ -1,20 +1,28 @@
-/* conn_groups.c - see conn_groups.h.  One hash of keys (bytes) to groups,
- * each group one small allocation; the level caps keep the whole table
- * under cap * 1.5 + 1 groups (about 300 bytes each). */
+/* conn_groups.c - see conn_groups.h.  An open-addressing index of keys
+ * (by hash, then bytes) to groups, each group one small allocation; the
+ * level caps keep the whole table under cap * 1.5 + 1 groups (about 300
+ * bytes each). */
 #include "conn_groups.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include <glib.h>
 
+/* One index slot: the key's hash and its group's number + 1 (0: empty). */
+struct slot {
+    uint32_t hash;
+    uint32_t group;
+};
 
 struct conn_groups {
     uint32_t cap;
     uint32_t level_cap[CONN_GROUP_LEVELS];
     uint32_t level_groups[CONN_GROUP_LEVELS];
     GPtrArray *groups;     /* struct conn_group*, creation order */
-    GHashTable *index;     /* struct conn_group_key* (the group's own) -> struct conn_group*, but OTHER */
-    struct conn_group *other; /* the catch-all: its key changes as facts are OR'ed in, so it is not hashed */
+    struct slot *index;    /* every group but OTHER; linear probing, at most half full */
+    uint32_t index_mask, indexed;
+    struct conn_group *other; /* the catch-all: its key changes as facts are OR'ed in, so it is not indexed */
     struct conn_groups_stats st;
 };
 
@@ -24,28 +32,73 @@ const char *conn_group_level_name(enum conn_group_level l)
     return (unsigned)l < CONN_GROUP_LEVELS ? names[l] : "other";
 }
 
-/* Eight bytes at a time (one call per closed connection: a byte-wise hash
- * of the 100-byte key was 3% of a run of short connections). */
-static guint key_hash(gconstpointer p)
+/* A key's hash in three parts, so that a connection looked up at several
+ * levels (the FULL level at its cap: every new client) hashes its bytes
+ * once: what follows the addresses (level byte left out), each address,
+ * and the level.  Two GHashTable look-ups with a byte hash of the whole
+ * 100-byte key were a fifth of the close path. */
+static uint64_t rest_hash(const struct conn_group_key *k)
 {
-    const uint8_t *b = p;
+    enum { FROM = offsetof(struct conn_group_key, server_port), N = sizeof *k - FROM };
+    uint64_t w[(N + 7) / 8] = { 0 };
+    memcpy(w, (const uint8_t *)k + FROM, N);
+    ((uint8_t *)w)[offsetof(struct conn_group_key, level) - FROM] = 0;
     uint64_t h = UINT64_C(0x9E3779B97F4A7C15);
-    size_t n = sizeof(struct conn_group_key), i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, b + i, 8);
-        h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+        h = (h ^ w[i]) * UINT64_C(0xff51afd7ed558ccd);
         h ^= h >> 32;
     }
-    for (; i < n; i++)
-        h = (h ^ b[i]) * UINT64_C(0x100000001b3);
-    h ^= h >> 29;
-    return (guint)(h ^ (h >> 32));
+    return h;
 }
 
-static gboolean key_equal(gconstpointer a, gconstpointer b)
+static uint64_t addr_hash(const struct ip_addr *a)
 {
-    return memcmp(a, b, sizeof(struct conn_group_key)) == 0;
+    uint64_t lo, hi;
+    memcpy(&lo, a->bytes, 8);
+    memcpy(&hi, a->bytes + 8, 8);
+    return (lo ^ a->family) * UINT64_C(0x9E3779B97F4A7C15) ^ hi * UINT64_C(0xC2B2AE3D27D4EB4F);
+}
+
+static uint32_t key_hash(const struct conn_group_key *k, uint64_t rest)
+{
+    uint64_t h = rest ^ addr_hash(&k->client) ^ addr_hash(&k->server) * UINT64_C(0xBF58476D1CE4E5B9) ^
+                 (uint64_t)(k->level + 1) * UINT64_C(0x94D049BB133111EB);
+    h ^= h >> 31;
+    h *= UINT64_C(0xBF58476D1CE4E5B9);
+    return (uint32_t)(h >> 32);
+}
+
+static void index_put(struct conn_groups *g, uint32_t hash, uint32_t group)
+{
+    uint32_t i = hash & g->index_mask;
+    while (g->index[i].group)
+        i = (i + 1) & g->index_mask;
+    g->index[i] = (struct slot){ hash, group + 1 };
+}
+
+/* Twice the slots when half full (rehash from the stored hashes). */
+static void index_grow(struct conn_groups *g)
+{
+    struct slot *old = g->index;
+    uint32_t n = g->index_mask + 1;
+    g->index = g_new0(struct slot, (gsize)n * 2);
+    g->index_mask = n * 2 - 1;
+    for (uint32_t i = 0; i < n; i++)
+        if (old[i].group)
+            index_put(g, old[i].hash, old[i].group - 1);
+    g_free(old);
+}
+
+static struct conn_group *index_find(const struct conn_groups *g, const struct conn_group_key *k, uint32_t hash)
+{
+    for (uint32_t i = hash & g->index_mask; g->index[i].group; i = (i + 1) & g->index_mask) {
+        if (g->index[i].hash != hash)
+            continue;
+        struct conn_group *grp = g_ptr_array_index(g->groups, g->index[i].group - 1);
+        if (memcmp(&grp->key, k, sizeof *k) == 0)
+            return grp;
+    }
+    return NULL;
 }
 
 struct conn_groups *conn_groups_new(uint32_t cap)
@@ -57,7 +110,8 @@ struct conn_groups *conn_groups_new(uint32_t cap)
     g->level_cap[CONN_GROUP_ANY_HOST] = g->cap / 4 ? g->cap / 4 : 1;
     g->level_cap[CONN_GROUP_OTHER] = 1;
     g->groups = g_ptr_array_new_with_free_func(g_free);
-    g->index = g_hash_table_new(key_hash, key_equal);
+    g->index_mask = 63;
+    g->index = g_new0(struct slot, g->index_mask + 1);
     g->st.cap = g->cap;
     return g;
 }
@@ -66,7 +120,7 @@ void conn_groups_free(struct conn_groups *g)
 {
     if (!g)
         return;
-    g_hash_table_destroy(g->index);
+    g_free(g->index);
     g_ptr_array_free(g->groups, TRUE);
     g_free(g);
 }
@@ -165,10 +219,11 @@ static void add_example(struct conn_group *grp, const struct conn_group_example 
         grp->n_examples++;
 }
 
-/* The group for key k, created when its level has room; NULL when full. */
-static struct conn_group *find_or_make(struct conn_groups *g, const struct conn_group_key *k)
+/* The group for key k (hash: key_hash of it), created when its level has
+ * room; NULL when full. */
+static struct conn_group *find_or_make(struct conn_groups *g, const struct conn_group_key *k, uint32_t hash)
 {
-    struct conn_group *grp = k->level == CONN_GROUP_OTHER ? g->other : g_hash_table_lookup(g->index, k);
+    struct conn_group *grp = k->level == CONN_GROUP_OTHER ? g->other : index_find(g, k, hash);
     if (grp || g->level_groups[k->level] >= g->level_cap[k->level])
         return grp;
     grp = g_new0(struct conn_group, 1);
@@ -177,16 +232,20 @@ static struct conn_group *find_or_make(struct conn_groups *g, const struct conn_
     grp->last_ts = INT64_MIN;
     grp->last_start_ts = INT64_MIN;
     g_ptr_array_add(g->groups, grp);
-    if (k->level == CONN_GROUP_OTHER)
+    if (k->level == CONN_GROUP_OTHER) {
         g->other = grp;
-    else
-        g_hash_table_insert(g->index, &grp->key, grp);
+    } else {
+        if (++g->indexed > (g->index_mask + 1) / 2)
+            index_grow(g);
+        index_put(g, hash, g->groups->len - 1);
+    }
     g->level_groups[k->level]++;
     g->st.groups++;
     return grp;
 }
 
-/* A key moved down to a level: what that level folds is dropped. */
+/* A key moved down to a level: what that level folds is dropped (levels
+ * only ever go down, so a key folds in place). */
 static void fold_key(struct conn_group_key *k, enum conn_group_level level)
 {
     if (level == CONN_GROUP_OTHER) {
@@ -204,10 +263,11 @@ static void fold_key(struct conn_group_key *k, enum conn_group_level level)
  * room (OTHER always has room for its one group). */
 static struct conn_group *place(struct conn_groups *g, const struct conn_group_key *base)
 {
+    struct conn_group_key k = *base;
+    uint64_t rest = rest_hash(base);
     for (int level = base->level < CONN_GROUP_LEVELS ? base->level : CONN_GROUP_OTHER;; level++) {
-        struct conn_group_key k = *base;
         fold_key(&k, (enum conn_group_level)level);
-        struct conn_group *grp = find_or_make(g, &k);
+        struct conn_group *grp = find_or_make(g, &k, level == CONN_GROUP_OTHER ? 0 : key_hash(&k, rest));
         if (grp) {
             if (level == CONN_GROUP_OTHER)
                 fold_other(grp, base);

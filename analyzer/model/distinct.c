@@ -18,12 +18,31 @@ struct distinct {
     uint8_t hll[HLL_REGS];
 };
 
+#define FNV_PRIME 1099511628211ull
+#define FNV_STEP(h, x) ((h) = ((h) ^ (uint8_t)(x)) * FNV_PRIME)
+
+/* FNV-1a over the bytes, then a finaliser.  The values are part of merge
+ * states and decide report order (census slots), so the function never
+ * changes; the loop is unrolled by eight (no loop test between steps: three
+ * instructions a byte instead of six, on the 20- to 40-byte keys hashed
+ * per connection), with the same result. */
 uint64_t distinct_hash(const void *p, size_t n)
 {
     const uint8_t *b = p;
     uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        FNV_STEP(h, b[i]);
+        FNV_STEP(h, b[i + 1]);
+        FNV_STEP(h, b[i + 2]);
+        FNV_STEP(h, b[i + 3]);
+        FNV_STEP(h, b[i + 4]);
+        FNV_STEP(h, b[i + 5]);
+        FNV_STEP(h, b[i + 6]);
+        FNV_STEP(h, b[i + 7]);
+    }
+    for (; i < n; i++)
+        FNV_STEP(h, b[i]);
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;

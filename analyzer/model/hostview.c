@@ -307,6 +307,7 @@ void host_views_build(struct host_views *hv, const struct analysis *a, const str
             hv->finding_hosts[k] += (x->findings >> k) & 1u;
     }
     qsort(order, n, sizeof *order, rank);
+    hv->ranked = n;
     hv->n = n < VIEWS_LISTED ? n : VIEWS_LISTED;
     hv->v = g_new(struct host_view, hv->n ? hv->n : 1);
     for (uint32_t i = 0; i < hv->n; i++)
@@ -352,10 +353,15 @@ uint64_t host_views_count_finding(const struct host_views *hv, enum finding_kind
     return (unsigned)k < FINDING_COUNT ? hv->finding_hosts[k] : 0;
 }
 
+bool host_view_remedy_for_server(const struct host_view *h)
+{
+    return (h->roles & (ROLE_NB_SERVER | ROLE_SMB_SERVER)) &&
+           !(h->roles & (ROLE_NB_CLIENT | ROLE_BROADCASTER | ROLE_SMB_CLIENT));
+}
+
 enum remedy_id host_view_remedy(const struct host_view *h, const struct rule_info *ri)
 {
-    bool server = (h->roles & (ROLE_NB_SERVER | ROLE_SMB_SERVER)) &&
-                  !(h->roles & (ROLE_NB_CLIENT | ROLE_BROADCASTER | ROLE_SMB_CLIENT));
+    bool server = host_view_remedy_for_server(h);
     enum remedy_id r = server ? ri->remedy_server : ri->remedy_client;
     return r != REMEDY_NONE ? r : (server ? ri->remedy_client : ri->remedy_server);
 }

@@ -41,6 +41,7 @@ struct host_view {
 struct host_views {
     struct host_view *v;   /* ranked: most to fix first; the first 10,000 only */
     uint32_t n;
+    uint32_t ranked;       /* hosts ranked (broadcast addresses left out): n unless capped */
     uint64_t to_fix;       /* hosts with a rule or finding to fix (all, listed or not) */
     uint64_t rule_hosts[RULE_COUNT], finding_hosts[FINDING_COUNT];
     uint64_t total;        /* distinct NetBIOS addresses (ledger, broadcasts included) + SMB-only hosts */
@@ -60,5 +61,8 @@ uint64_t host_views_count_rule(const struct host_views *hv, enum policy_rule r);
 uint64_t host_views_count_finding(const struct host_views *hv, enum finding_kind k);
 /* The role whose remedy applies to this host for a rule or finding. */
 enum remedy_id host_view_remedy(const struct host_view *h, const struct rule_info *ri);
+/* Whether that role is the server's (a host that only served); else the
+ * client's. */
+bool host_view_remedy_for_server(const struct host_view *h);
 
 #endif

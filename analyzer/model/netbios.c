@@ -39,6 +39,7 @@ struct nb_ledger {
     GHashTable *by_key;  /* struct nb_key* -> struct nb_flow* (key lives in the row) */
     GPtrArray *rows;     /* struct nb_row*, first appearance order */
     GHashTable *pending; /* struct nb_pending_key* -> struct nb_flow* */
+    GArray *orphans;     /* struct nb_nbns_xid: responses no query here matched (the first NB_MAX_ORPHANS) */
     struct nbns_msg nbns; /* decode scratch, reused for every datagram */
     struct nbds_msg nbds;
     struct host_table *hosts;      /* every address that spoke or was sent NetBIOS */
@@ -120,6 +121,8 @@ void nb_ledger_free(struct nb_ledger *l)
         return;
     g_hash_table_destroy(l->by_key);
     g_hash_table_destroy(l->pending);
+    if (l->orphans)
+        g_array_free(l->orphans, TRUE);
     g_ptr_array_free(l->rows, TRUE);
     host_table_free(l->hosts);
     distinct_free(l->overflow_flows);
@@ -307,7 +310,35 @@ static void nbns_track(struct nb_ledger *l, struct nb_flow *f, const struct pack
     if (asked) {
         asked->queries_answered++;
         g_hash_table_remove(l->pending, &k);
+        return;
     }
+    if (!l->orphans)
+        l->orphans = g_array_new(FALSE, TRUE, sizeof(struct nb_nbns_xid));
+    if (l->orphans->len < NB_MAX_ORPHANS) {
+        struct nb_nbns_xid x = { .client = *client, .port = k.port, .id = k.id, .ts = p->ts_us, .row = f };
+        g_array_append_val(l->orphans, x);
+    }
+}
+
+void nb_ledger_each_pending(const struct nb_ledger *l, void (*fn)(void *ctx, const struct nb_nbns_xid *x), void *ctx)
+{
+    GHashTableIter it;
+    gpointer key, val;
+    g_hash_table_iter_init(&it, l->pending);
+    while (g_hash_table_iter_next(&it, &key, &val)) {
+        const struct nb_pending_key *k = key;
+        const struct nb_flow *row = val;
+        struct nb_nbns_xid x = { .port = k->port, .id = k->id, .ts = row->last_seen, .row = row };
+        x.client.family = k->family;
+        memcpy(x.client.bytes, k->addr, sizeof x.client.bytes);
+        fn(ctx, &x);
+    }
+}
+
+const struct nb_nbns_xid *nb_ledger_orphans(const struct nb_ledger *l, guint *n)
+{
+    *n = l->orphans ? l->orphans->len : 0;
+    return l->orphans ? (const struct nb_nbns_xid *)(void *)l->orphans->data : NULL;
 }
 
 static void nbds_track(struct nb_ledger *l, struct nb_flow *f, const struct packet *p)

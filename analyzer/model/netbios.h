@@ -119,6 +119,22 @@ uint64_t nb_flow_key_hash(const struct nb_flow *f);
 void nb_ledger_sort_rows(struct nb_ledger *l);
 struct host_table *nb_ledger_hosts_mut(struct nb_ledger *l);
 
+/* smbscope merge (analyzer/merge/mstate_join_nbns.h): an NBNS transaction
+ * cut by a capture's edge, the query in one capture and its answer (a
+ * broadcast query is answered from the server's own address) in the next.
+ * The queries still waiting at the end (ts: their row's last packet, row:
+ * the row that asked), and the responses no query matched (ts: the
+ * response's; the first NB_MAX_ORPHANS). */
+struct nb_nbns_xid {
+    struct ip_addr client; /* the asker */
+    uint16_t port, id;     /* its port, the transaction id */
+    int64_t ts;
+    const struct nb_flow *row;
+};
+#define NB_MAX_ORPHANS 4096u
+void nb_ledger_each_pending(const struct nb_ledger *l, void (*fn)(void *ctx, const struct nb_nbns_xid *x), void *ctx);
+const struct nb_nbns_xid *nb_ledger_orphans(const struct nb_ledger *l, guint *n);
+
 /* True when either port is a NetBIOS port for this protocol. */
 bool nb_port_match(uint8_t proto, uint16_t sport, uint16_t dport);
 

@@ -32,12 +32,23 @@ uint32_t quic_path_hash(const struct quic_path *u)
 
 /* The key of both directions of a path: the lower endpoint first, so a
  * datagram either way costs one look-up. */
-struct quic_path quic_path_canon(const struct ip_addr *x, uint16_t px, const struct ip_addr *y, uint16_t py)
+bool quic_path_canon_side(const struct ip_addr *x, uint16_t px, const struct ip_addr *y, uint16_t py,
+    struct quic_path *out)
 {
     int c = x->family != y->family ? (x->family < y->family ? -1 : 1) : memcmp(x->bytes, y->bytes, 16);
-    if (c < 0 || (c == 0 && px <= py))
-        return (struct quic_path){ *x, *y, px, py };
-    return (struct quic_path){ *y, *x, py, px };
+    if (c < 0 || (c == 0 && px <= py)) {
+        *out = (struct quic_path){ *x, *y, px, py };
+        return true;
+    }
+    *out = (struct quic_path){ *y, *x, py, px };
+    return false;
+}
+
+struct quic_path quic_path_canon(const struct ip_addr *x, uint16_t px, const struct ip_addr *y, uint16_t py)
+{
+    struct quic_path u;
+    quic_path_canon_side(x, px, y, py, &u);
+    return u;
 }
 
 static bool path_equal(const struct quic_path *a, const struct quic_path *b)
@@ -65,8 +76,31 @@ static void place(struct quic_path_slot *slots, uint32_t n, struct quic_path_slo
     slots[i] = s;
 }
 
+static void port_add(struct quic_paths *t, uint16_t p)
+{
+    if (t->port_count[p]++ == 0)
+        t->port_bits[p >> 6] |= UINT64_C(1) << (p & 63);
+}
+
+static void port_remove(struct quic_paths *t, uint16_t p)
+{
+    if (--t->port_count[p] == 0)
+        t->port_bits[p >> 6] &= ~(UINT64_C(1) << (p & 63));
+}
+
 bool quic_paths_add(struct quic_paths *t, const struct quic_path *key, void *value)
 {
+    if (!t->port_bits) {
+        t->port_bits = calloc(QUIC_PORTS / 64, sizeof *t->port_bits);
+        t->port_count = calloc(QUIC_PORTS, sizeof *t->port_count);
+        if (!t->port_bits || !t->port_count) {
+            free(t->port_bits);
+            free(t->port_count);
+            t->port_bits = NULL;
+            t->port_count = NULL;
+            return false;
+        }
+    }
     if ((uint64_t)(t->used + 1) * 2 > t->n) {
         uint32_t n = t->n ? t->n * 2 : 64;
         struct quic_path_slot *s = calloc(n, sizeof *s);
@@ -81,6 +115,8 @@ bool quic_paths_add(struct quic_paths *t, const struct quic_path *key, void *val
     }
     place(t->slots, t->n, (struct quic_path_slot){ quic_path_hash(key), key, value });
     t->used++;
+    port_add(t, key->pa);
+    port_add(t, key->pb);
     return true;
 }
 
@@ -93,6 +129,8 @@ void quic_paths_remove(struct quic_paths *t, const struct quic_path *key)
         i = (i + 1) & mask;
     if (!t->slots[i].key)
         return;
+    port_remove(t, t->slots[i].key->pa);
+    port_remove(t, t->slots[i].key->pb);
     /* Shift back every following entry of the run that may sit there: one
      * whose home slot is not cyclically within (hole, j]. */
     uint32_t hole = i;
@@ -113,5 +151,7 @@ uint32_t quic_paths_size(const struct quic_paths *t) { return t->used; }
 void quic_paths_free(struct quic_paths *t)
 {
     free(t->slots);
+    free(t->port_bits);
+    free(t->port_count);
     memset(t, 0, sizeof *t);
 }

@@ -25,13 +25,32 @@ struct quic_path_slot {
     void *value;
 };
 
+/* Before the look-up, a filter by port: bit p is set while some path in
+ * the index has an endpoint on UDP port p (a count per port keeps it exact
+ * through removals).  Most UDP that is not QUIC (DNS to 53, NetBIOS on
+ * 137/138, syslog) has a port no QUIC path uses and stops at two bit tests
+ * in 8 KB, where the look-up would miss in a slot array of hundreds of KB. */
+#define QUIC_PORTS 65536u
+
 struct quic_paths {
     struct quic_path_slot *slots;
     uint32_t n, used; /* n: a power of two, or 0 */
+    uint64_t *port_bits;  /* QUIC_PORTS bits, NULL until the first add */
+    uint32_t *port_count; /* paths per port (a path on one port twice counts twice) */
 };
 
 struct quic_path quic_path_canon(const struct ip_addr *x, uint16_t px, const struct ip_addr *y, uint16_t py);
+/* The same key into *out; true when (x, px) is its first endpoint (a). */
+bool quic_path_canon_side(const struct ip_addr *x, uint16_t px, const struct ip_addr *y, uint16_t py,
+    struct quic_path *out);
 uint32_t quic_path_hash(const struct quic_path *u);
+
+/* False when no path in the index has both these ports: then no look-up
+ * can find one.  (True says nothing: the look-up decides.) */
+static inline bool quic_paths_may_hold(const struct quic_paths *t, uint16_t pa, uint16_t pb)
+{
+    return t->port_bits && (t->port_bits[pa >> 6] >> (pa & 63) & 1) && (t->port_bits[pb >> 6] >> (pb & 63) & 1);
+}
 
 /* The entry whose key equals *u (hash = quic_path_hash(u)), or NULL. */
 void *quic_paths_find(const struct quic_paths *t, const struct quic_path *u, uint32_t hash);

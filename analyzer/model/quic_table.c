@@ -1,6 +1,7 @@
 /* quic_table.c - QUIC connections by connection ID; see quic_table.h. */
 #include "quic_table.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "keylog.h"
@@ -17,12 +18,24 @@
 
 enum track_state { TRACK_HANDSHAKE = 0, TRACK_SMB, TRACK_NOT_SMB };
 
+/* Aligned to a cache line: what every datagram of a known path reads (the
+ * path index's key compare, the direction, the session pointer, the clock
+ * and the counters) is the first 64 + 32 bytes; a datagram of a connection
+ * past its first flight touches its index slot and these two lines only. */
+#define TRACK_ALIGN 64
+
 struct track {
+    struct quic_path tuple;     /* the path index's key */
+    bool client_is_a;           /* tuple.a is the client's endpoint (addr[0], port[0]) */
+    uint8_t state;              /* enum track_state */
+    uint32_t index;             /* in the table's tracks and active arrays */
+    struct quic_session *sess;  /* NULL once nothing more can be learnt (see retire) */
+    int64_t last_ts;
+    uint64_t bytes[2], packets[2];
+    /* cold: the first flight, SMB streams and closing */
     struct quic_table *t;
     struct ip_addr addr[2]; /* [0] client */
     uint16_t port[2];
-    enum track_state state;
-    struct quic_session *sess;  /* NULL once nothing more can be learnt (see retire) */
     struct quic_reasm *crypto;  /* [2] until the hellos are read */
     struct quic_reasm *stream;  /* [2] the SMB stream's reassembly (key log) */
     struct smb_conn *smb;
@@ -30,13 +43,13 @@ struct track {
     uint64_t stream_id;
     uint32_t streams;
     uint64_t stream_dropped, stream_gaps;
-    int64_t first_ts, last_ts;
-    uint64_t bytes[2], packets[2];
+    int64_t first_ts;
     struct quic_cid cids[MAX_CIDS_PER_CONN];
     uint8_t cid_owner[MAX_CIDS_PER_CONN]; /* side that receives packets with this DCID */
     uint8_t n_cids;
-    struct quic_path tuple;
 };
+_Static_assert(offsetof(struct track, packets) + sizeof(((struct track *)0)->packets) <= 2 * TRACK_ALIGN,
+    "a datagram of a known path reads the first two cache lines of its track only");
 
 /* Freed sessions and CRYPTO buffer pairs kept for the next connections:
  * every QUIC connection needs them for its first flight only, and at
@@ -55,6 +68,10 @@ struct quic_table {
     GHashTable *by_cid;   /* struct quic_cid* (owned by the track) -> track */
     struct quic_paths by_tuple; /* the track's own tuple -> track */
     GPtrArray *tracks;
+    /* int64_t: tracks[i]'s last_ts, the same value: an idle sweep reads this
+     * array (8 bytes a track, in order) instead of a cache line of every
+     * track, and closes the same tracks in the same order. */
+    GArray *active;
     smb_conn_closed_fn closed; /* where closed SMB connections go */
     void *closed_ctx;
     uint32_t cid_lens;    /* bit n: some registered CID has length n */
@@ -66,6 +83,7 @@ struct quic_table {
      * this + IDLE_US would find nothing to close, and is skipped. */
     int64_t oldest_active;
     struct quic_table_stats stats;
+    struct quic_table_work work;
 };
 
 static void *spare_get(struct spare *s, size_t size) { return s->n ? s->p[--s->n] : g_malloc(size); }
@@ -114,6 +132,7 @@ struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max
     t->by_cid = g_hash_table_new(cid_hash, cid_equal);
     t->oldest_active = INT64_MAX;
     t->tracks = g_ptr_array_new();
+    t->active = g_array_new(FALSE, FALSE, sizeof(int64_t));
     t->closed = closed;
     t->closed_ctx = ctx;
     t->scratch = g_malloc(MAX_DATAGRAM);
@@ -230,7 +249,7 @@ static size_t track_secret(void *ctx, const uint8_t random[32], enum quic_secret
 
 static struct track *track_new(struct quic_table *t, const struct packet *pkt)
 {
-    struct track *k = g_new0(struct track, 1);
+    struct track *k = g_aligned_alloc0(1, sizeof *k, TRACK_ALIGN);
     k->t = t;
     k->addr[0] = pkt->src;
     k->addr[1] = pkt->dst;
@@ -265,7 +284,7 @@ static void track_free(struct track *k)
     g_free(k->stream);
     if (k->smb)
         smb_conn_free(k->smb);
-    g_free(k);
+    g_aligned_free(k);
 }
 
 static void copy_facts(struct track *k)
@@ -332,17 +351,19 @@ static void decide(struct track *k)
     k->smb->quic = g_new0(struct smb_conn_quic, 1);
 }
 
-static void feed(struct track *k, int dir, const struct packet *pkt)
+static void feed(struct quic_table *t, struct track *k, int dir, const struct packet *pkt)
 {
     k->packets[dir]++;
     k->bytes[dir] += pkt->payload_wire_len;
     k->last_ts = pkt->ts_us;
-    if (pkt->ts_us < k->t->oldest_active)
-        k->t->oldest_active = pkt->ts_us;
-    k->t->stats.quic_datagrams++;
+    g_array_index(t->active, int64_t, k->index) = pkt->ts_us;
+    if (pkt->ts_us < t->oldest_active)
+        t->oldest_active = pkt->ts_us;
+    t->stats.quic_datagrams++;
     if (!k->sess)
-        return; /* the one look-up was the cost */
-    quic_session_datagram(k->sess, (enum quic_dir)dir, pkt->payload, pkt->payload_len, k->t->scratch, MAX_DATAGRAM);
+        return; /* the look-up was the cost */
+    t->work.session_datagrams++;
+    quic_session_datagram(k->sess, (enum quic_dir)dir, pkt->payload, pkt->payload_len, t->scratch, MAX_DATAGRAM);
     if (k->state == TRACK_HANDSHAKE || !k->sess->server_handshake_seen)
         sync_cids(k);
     if (k->state == TRACK_HANDSHAKE && k->sess->client_hello_seen)
@@ -359,12 +380,6 @@ static void feed(struct track *k, int dir, const struct packet *pkt)
      * an SMB connection can show. */
     if (!k->t->keylog && k->state == TRACK_SMB && !k->crypto && k->sess->server_handshake_seen)
         retire(k);
-}
-
-static bool tuple_is(const struct track *k, const struct packet *pkt, int side)
-{
-    return k->port[side] == pkt->sport && k->addr[side].family == pkt->src.family
-        && memcmp(k->addr[side].bytes, pkt->src.bytes, 16) == 0;
 }
 
 /* A track by connection ID, for a short header from an unknown 4-tuple (a
@@ -389,6 +404,7 @@ static struct track *by_cid(struct quic_table *t, const struct packet *pkt, int 
             continue;
         cid.len = (uint8_t)len;
         memcpy(cid.id, p + 1, len);
+        t->work.index_lookups++;
         k = g_hash_table_lookup(t->by_cid, &cid);
     }
     if (!k)
@@ -401,11 +417,15 @@ static struct track *by_cid(struct quic_table *t, const struct packet *pkt, int 
 
 static struct track *lookup(struct quic_table *t, const struct packet *pkt, int *dir)
 {
-    struct quic_path u = quic_path_canon(&pkt->src, pkt->sport, &pkt->dst, pkt->dport);
-    struct track *k = quic_paths_find(&t->by_tuple, &u, quic_path_hash(&u));
-    if (k) {
-        *dir = tuple_is(k, pkt, 0) ? 0 : 1;
-        return k;
+    if (quic_paths_may_hold(&t->by_tuple, pkt->sport, pkt->dport)) {
+        struct quic_path u;
+        bool src_is_a = quic_path_canon_side(&pkt->src, pkt->sport, &pkt->dst, pkt->dport, &u);
+        t->work.index_lookups++;
+        struct track *k = quic_paths_find(&t->by_tuple, &u, quic_path_hash(&u));
+        if (k) {
+            *dir = src_is_a == k->client_is_a ? 0 : 1;
+            return k;
+        }
     }
     return g_hash_table_size(t->by_cid) ? by_cid(t, pkt, dir) : NULL;
 }
@@ -422,6 +442,7 @@ static void try_start(struct quic_table *t, const struct packet *pkt)
     if (t->tracks->len >= t->max_conns)
         evict_oldest(t);
     struct track *k = track_new(t, pkt);
+    t->work.session_datagrams++;
     quic_session_datagram(k->sess, QUIC_FROM_CLIENT, pkt->payload, pkt->payload_len, t->scratch, MAX_DATAGRAM);
     if (!k->sess->decrypted[0][QUIC_SPACE_INITIAL]) {
         t->stats.decrypt_failures++;
@@ -429,8 +450,10 @@ static void try_start(struct quic_table *t, const struct packet *pkt)
         return;
     }
     t->stats.conns++;
+    k->index = t->tracks->len;
     g_ptr_array_add(t->tracks, k);
-    k->tuple = quic_path_canon(&k->addr[0], k->port[0], &k->addr[1], k->port[1]);
+    g_array_append_val(t->active, pkt->ts_us);
+    k->client_is_a = quic_path_canon_side(&k->addr[0], k->port[0], &k->addr[1], k->port[1], &k->tuple);
     if (!quic_paths_add(&t->by_tuple, &k->tuple, k))
         g_error("out of memory for the QUIC path index"); /* as g_hash_table_insert would abort */
     k->packets[0] = 1;
@@ -453,12 +476,20 @@ void quic_table_packet(struct quic_table *t, const struct packet *pkt)
     if (t->stats.datagrams % SWEEP_EVERY == 0 && t->oldest_active < INT64_MAX && t->oldest_active + IDLE_US < t->now)
         sweep(t);
     int dir = 0;
+    uint64_t lookups = t->work.index_lookups;
     struct track *k = lookup(t, pkt, &dir);
-    if (k)
-        feed(k, dir, pkt);
-    else
+    if (!k) {
         try_start(t, pkt);
+        return;
+    }
+    if (!k->sess) {
+        t->work.retired_datagrams++;
+        t->work.retired_lookups += t->work.index_lookups - lookups;
+    }
+    feed(t, k, dir, pkt);
 }
+
+struct quic_table_work quic_table_work(const struct quic_table *t) { return t->work; }
 
 /* The connection ends: what waited behind a hole in the SMB stream is
  * delivered after a gap of the hole's length. */
@@ -498,32 +529,43 @@ static void track_close(struct quic_table *t, struct track *k, const char *reaso
     track_free(k);
 }
 
+/* tracks[i] leaves both arrays; the last one takes its place. */
+static void tracks_remove_at(struct quic_table *t, guint i)
+{
+    g_ptr_array_remove_index_fast(t->tracks, i);
+    g_array_remove_index_fast(t->active, i);
+    if (i < t->tracks->len)
+        ((struct track *)g_ptr_array_index(t->tracks, i))->index = i;
+}
+
 /* At the cap: the least recently active connection makes room (counted). */
 static void evict_oldest(struct quic_table *t)
 {
+    const int64_t *active = (const int64_t *)(void *)t->active->data;
     guint oldest = 0;
     for (guint i = 1; i < t->tracks->len; i++)
-        if (((struct track *)g_ptr_array_index(t->tracks, i))->last_ts
-            < ((struct track *)g_ptr_array_index(t->tracks, oldest))->last_ts)
+        if (active[i] < active[oldest])
             oldest = i;
     if (!t->tracks->len)
         return;
     track_close(t, g_ptr_array_index(t->tracks, oldest), "evicted");
-    g_ptr_array_remove_index_fast(t->tracks, oldest);
+    tracks_remove_at(t, oldest);
     t->stats.evictions++;
 }
 
 static void sweep(struct quic_table *t)
 {
+    t->work.sweeps++;
+    t->work.sweep_visits += t->tracks->len;
     int64_t oldest = INT64_MAX;
     for (guint i = 0; i < t->tracks->len;) {
-        struct track *k = g_ptr_array_index(t->tracks, i);
-        if (k->last_ts + IDLE_US < t->now) {
-            track_close(t, k, "idle");
-            g_ptr_array_remove_index_fast(t->tracks, i);
+        int64_t last = g_array_index(t->active, int64_t, i);
+        if (last + IDLE_US < t->now) {
+            track_close(t, g_ptr_array_index(t->tracks, i), "idle");
+            tracks_remove_at(t, i);
         } else {
-            if (k->last_ts < oldest)
-                oldest = k->last_ts;
+            if (last < oldest)
+                oldest = last;
             i++;
         }
     }
@@ -535,6 +577,7 @@ void quic_table_finish(struct quic_table *t)
     for (guint i = 0; i < t->tracks->len; i++)
         track_close(t, g_ptr_array_index(t->tracks, i), "end of capture");
     g_ptr_array_set_size(t->tracks, 0);
+    g_array_set_size(t->active, 0);
 }
 
 struct quic_table_stats quic_table_stats(const struct quic_table *t) { return t->stats; }
@@ -558,6 +601,7 @@ void quic_table_free(struct quic_table *t)
     for (guint i = 0; i < t->tracks->len; i++)
         track_free(g_ptr_array_index(t->tracks, i));
     g_ptr_array_free(t->tracks, TRUE);
+    g_array_free(t->active, TRUE);
     g_hash_table_destroy(t->by_cid);
     quic_paths_free(&t->by_tuple);
     spare_free(&t->spare_sess);

@@ -36,6 +36,19 @@ struct quic_table_stats {
                                   known but did not open them: Initials always, Handshake/1-RTT with the key log */
 };
 
+/* What the table spent, for tests and benchmarks (not reported): issue 10
+ * wants QUIC that is not SMB to cost one header check per datagram after
+ * its first flight, i.e. retired_lookups == retired_datagrams when no
+ * connection changes path. */
+struct quic_table_work {
+    uint64_t index_lookups;     /* path and connection-ID index look-ups, every UDP datagram */
+    uint64_t session_datagrams; /* datagrams parsed and decrypted by a connection's session (first flight,
+                                   or everything of an SMB connection with the key log) */
+    uint64_t retired_datagrams; /* datagrams of connections past their first flight (no session kept) */
+    uint64_t retired_lookups;   /* ... and the index look-ups it took to find them */
+    uint64_t sweeps, sweep_visits; /* idle sweeps, and the tracks they looked at */
+};
+
 #define QUIC_TABLE_DEFAULT_MAX_CONNS 8192u /* about 180 MiB at worst: 22 KiB per handshake */
 
 /* Closed SMB connections (idle for two minutes of capture time, or at
@@ -48,6 +61,7 @@ void quic_table_packet(struct quic_table *t, const struct packet *pkt);
 /* Close every connection still open. */
 void quic_table_finish(struct quic_table *t);
 struct quic_table_stats quic_table_stats(const struct quic_table *t);
+struct quic_table_work quic_table_work(const struct quic_table *t);
 /* smbscope merge: another run's counters added. */
 void quic_table_fold_stats(struct quic_table *t, const struct quic_table_stats *s);
 void quic_table_free(struct quic_table *t);

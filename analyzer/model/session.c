@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ctx_pool.h"
+#include "gss_memo.h"
 #include "dialect.h"
 #include "flow.h"
 #include "nbss.h"
@@ -38,6 +39,7 @@ struct session_pool {
     struct smb2_neg_ctx_list *ctx[SESSION_POOL_MAX]; /* a NEGOTIATE's context list, 800 bytes */
     GArray *dialects[SESSION_POOL_MAX];              /* uint16_t, emptied */
     unsigned n_conn, n_live, n_ctx, n_dialects;
+    struct gss_memo *gss;                            /* NEGOTIATE response blobs, made on first use */
 };
 
 struct session_pool *session_pool_new(void) { return g_new0(struct session_pool, 1); }
@@ -54,7 +56,18 @@ void session_pool_free(struct session_pool *pool)
         g_free(pool->ctx[i]);
     for (unsigned i = 0; i < pool->n_dialects; i++)
         g_array_free(pool->dialects[i], TRUE);
+    g_free(pool->gss);
     g_free(pool);
+}
+
+struct gss_memo *session_gss_memo(struct smb_conn *s)
+{
+    struct session_pool *pool = priv(s)->pool;
+    if (!pool)
+        return NULL;
+    if (!pool->gss)
+        pool->gss = g_new0(struct gss_memo, 1);
+    return pool->gss;
 }
 
 struct smb2_neg_ctx_list *session_ctx_list_copy(struct smb_conn *s, const struct smb2_neg_ctx_list *l)
@@ -261,13 +274,16 @@ static bool conn_close(struct smb_conn *s, const struct close_facts *f, const ch
         s->bytes[d] = f->bytes[d];
         s->packets[d] = f->packets[d];
         if (s->fr) {
+            framer_end(&s->fr[d]); /* a control message that ended the stream */
             const struct framer_stats *fs = framer_stats(&s->fr[d]);
             s->resyncs += fs->resyncs;
             s->skipped_bytes += fs->skipped_bytes;
             framer_free(&s->fr[d]);
         }
     }
-    session_xchg_close(s, reason && strcmp(reason, "end") == 0); /* before the live state goes */
+    /* before the live state goes; RoCEv2 ends "end of capture" (rdma_roce.c) */
+    session_xchg_close(s, reason && (strcmp(reason, "end") == 0 ||
+                                     (s->obs.carrier == CARRIER_RDMA_ROCE && strcmp(reason, "end of capture") == 0)));
     s->gaps += f->gaps;
     s->gap_bytes += f->gap_bytes;
     s->overlap_conflicts += f->overlap_conflicts;
@@ -279,6 +295,7 @@ static bool conn_close(struct smb_conn *s, const struct close_facts *f, const ch
     s->first_ts = f->first_ts;
     s->last_ts = f->last_ts;
     s->midstream = f->midstream;
+    p->start_seen = !f->midstream; /* asked without the flow from now on (session_enc.c: a --jobs join) */
     s->handshake_seen = f->handshake_seen;
     s->close_reason = reason;
     name_client(s);

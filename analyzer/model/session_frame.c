@@ -19,6 +19,8 @@ static void on_smb_anomaly(void *ctx, const struct smb_anomaly *a)
         d->s->decode_anomalies++;
 }
 
+static struct gss_memo *on_negotiate_memo(void *ctx) { return session_gss_memo(((struct dir_ctx *)ctx)->s); }
+
 static const struct smb_sink sink = {
     .smb1_header = on_smb1_header,
     .smb1_negotiate_request = on_smb1_negotiate_request,
@@ -37,6 +39,7 @@ static const struct smb_sink sink = {
     .encrypted = on_encrypted,
     .compressed = on_compressed,
     .anomaly = on_smb_anomaly,
+    .negotiate_memo = on_negotiate_memo,
 };
 
 /* ---- framer callbacks ------------------------------------------------ */

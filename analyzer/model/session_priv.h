@@ -93,6 +93,9 @@ static inline GArray *session_array(GArray **a, guint elt_size)
  * session_pool); both go back when the connection is freed. */
 struct smb2_neg_ctx_list *session_ctx_list_copy(struct smb_conn *s, const struct smb2_neg_ctx_list *l);
 GArray *session_dialects_array(struct smb_conn *s);
+/* The pool's memo of NEGOTIATE response security blobs (gss_memo.h), NULL
+ * without a pool (a connection retained, or made without one). */
+struct gss_memo *session_gss_memo(struct smb_conn *s);
 
 static inline void wstr_set_text(struct wstr *w, const char *text) { wstr_set(w, (const uint8_t *)text, strlen(text)); }
 

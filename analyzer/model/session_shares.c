@@ -197,7 +197,7 @@ void on_smb1_tree_connect_response(void *ctx, const struct smb1_header_info *h, 
     struct smb_conn *s = ((struct dir_ctx *)ctx)->s;
     struct smb_share_rec *sh = tree_pending_take(s, h->mid);
     if (!sh) {
-        session_xchg_tree_answer(s, h->mid, h->status, h->tid, 0, 0);
+        session_xchg_tree_answer(s, h->mid, h->status, h->tid, 0, 0, r->service);
         return;
     }
     sh->answered = true;
@@ -231,7 +231,7 @@ void on_smb2_tree_connect_response(void *ctx, const struct smb2_header_info *h, 
     struct smb_conn *s = ((struct dir_ctx *)ctx)->s;
     struct smb_share_rec *sh = tree_pending_take(s, h->message_id);
     if (!sh) {
-        session_xchg_tree_answer(s, h->message_id, h->status, h->tree_id, r->share_type, r->share_flags);
+        session_xchg_tree_answer(s, h->message_id, h->status, h->tree_id, r->share_type, r->share_flags, NULL);
         return;
     }
     sh->answered = true;

@@ -51,7 +51,7 @@ void session_xchg_settle(struct smb_conn *s, uint64_t session_id, bool noted, in
 }
 
 void session_xchg_tree_answer(struct smb_conn *s, uint64_t mid, uint32_t status, uint32_t tree_id, uint8_t share_type,
-                              uint32_t share_flags)
+                              uint32_t share_flags, const char *service)
 {
     if (!midstream(s) || (s->xchg && s->xchg->n_answers >= XCHG_MAX_TREES))
         return;
@@ -61,6 +61,11 @@ void session_xchg_tree_answer(struct smb_conn *s, uint64_t mid, uint32_t status,
     x->answers[x->n_answers].tree_id = tree_id;
     x->answers[x->n_answers].share_type = share_type;
     x->answers[x->n_answers].share_flags = share_flags;
+    /* kept as text the merge state carries as it is: printable ASCII only */
+    bool text = service && strlen(service) < XCHG_SERVICE_MAX;
+    for (const char *c = service; text && *c; c++)
+        text = *c >= 0x20 && *c < 0x7f;
+    g_strlcpy(x->answers[x->n_answers].service, text ? service : "", XCHG_SERVICE_MAX);
     x->n_answers++;
 }
 

@@ -48,6 +48,8 @@ struct xchg_session { /* what the connection's verdict reads of a session record
     bool established, anonymous, guest;
 };
 
+#define XCHG_SERVICE_MAX 16 /* SMB1 services are at most 5 characters ("LPT1:", "?????") */
+
 struct smb_conn_xchg {
     /* open at the capture's end */
     struct xchg_auth pending;
@@ -70,6 +72,7 @@ struct smb_conn_xchg {
         uint64_t mid;
         uint32_t status, share_flags, tree_id;
         uint8_t share_type;
+        char service[XCHG_SERVICE_MAX]; /* SMB1: the response's service ("A:", "IPC"), "" on SMB2 */
     } answers[XCHG_MAX_TREES];
 };
 
@@ -80,7 +83,7 @@ void xchg_auth_of(struct xchg_auth *out, const struct smb_auth *a);
  * nothing on a connection seen from its start. */
 void session_xchg_settle(struct smb_conn *s, uint64_t session_id, bool noted, int index);
 void session_xchg_tree_answer(struct smb_conn *s, uint64_t mid, uint32_t status, uint32_t tree_id,
-                              uint8_t share_type, uint32_t share_flags);
+                              uint8_t share_type, uint32_t share_flags, const char *service);
 /* At close (before the live state and pending_auth are freed): at_end when
  * the capture ended with the connection open. */
 void session_xchg_close(struct smb_conn *s, bool at_end);

@@ -23,20 +23,22 @@ int outcome_exit_code(enum outcome o)
 
 struct policy_conn_facts verdict_conn_facts(const struct smb_conn *s)
 {
-    struct policy_conn_facts f = {
-        .transport = s->verdict.cls,
-        .server_port = smb_conn_server_port(s),
-        .smb_version = smb_conn_smb_version(s),
-        .dialect = s->smb2_response_seen ? s->dialect : 0,
-        .signing_required = smb_conn_signing_required(s),
-        .signed_seen = s->signed_pdus > 0,
-        .encrypted = smb_conn_encrypted(s),
-        .negotiate_seen = s->smb2_response_seen || s->smb1_response_seen,
-        .smb_seen = s->smb1_seen || s->smb2_seen,
-        .messages_seen = s->obs.smb_messages > 0,
-        .content_lost = s->gaps > 0,
-        .start_seen = s->handshake_seen && !s->midstream,
-    };
+    /* the padding too is zero: conn_summary.c compares facts byte for byte
+     * (an initializer leaves padding indeterminate: valgrind said so) */
+    struct policy_conn_facts f;
+    memset(&f, 0, sizeof f);
+    f.transport = s->verdict.cls;
+    f.server_port = smb_conn_server_port(s);
+    f.smb_version = smb_conn_smb_version(s);
+    f.dialect = s->smb2_response_seen ? s->dialect : 0;
+    f.signing_required = smb_conn_signing_required(s);
+    f.signed_seen = s->signed_pdus > 0;
+    f.encrypted = smb_conn_encrypted(s);
+    f.negotiate_seen = s->smb2_response_seen || s->smb1_response_seen;
+    f.smb_seen = s->smb1_seen || s->smb2_seen;
+    f.messages_seen = s->obs.smb_messages > 0;
+    f.content_lost = s->gaps > 0;
+    f.start_seen = s->handshake_seen && !s->midstream;
     bool known = false;
     for (guint i = 0; i < s->sessions->len; i++) {
         const struct smb_session_rec *r = &g_array_index(s->sessions, struct smb_session_rec, i);

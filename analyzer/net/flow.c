@@ -29,6 +29,13 @@ struct flow_table {
     uint64_t nbuckets; /* power of two */
     uint64_t count;
     struct flow_list lists[TC_COUNT];
+    int64_t limit[TC_COUNT]; /* idle timeout of each class */
+    /* No connection can be idle before this time: at most the earliest
+     * (head's last packet + its class's timeout) of the three lists.  A
+     * head's time only grows while it is head, so only a new head can
+     * lower it; expire() scans only when the clock passes it (three list
+     * heads, cold entries, read on every packet before). */
+    int64_t idle_bound;
     int64_t now_us;  /* the highest packet time seen (timestamps the final gaps) */
     int64_t prev_us; /* the time of the packet before */
     int64_t first_us; /* the time of the first packet (smbscope merge: time jumps between captures) */
@@ -155,9 +162,26 @@ static int match(const struct flow_conn *c, const struct packet *p)
 
 /* ---- lists and hash ---- */
 
+/* When c can first be idle (saturated: a timeout of years and a far clock). */
+static int64_t idle_at(const struct flow_table *t, const struct flow_conn *c)
+{
+    int64_t lim = t->limit[c->tclass];
+    return c->last_ts_us > INT64_MAX - lim ? INT64_MAX : c->last_ts_us + lim;
+}
+
+/* c is the head of its list now: the bound may come earlier. */
+static void new_head(struct flow_table *t, const struct flow_conn *c)
+{
+    int64_t at = idle_at(t, c);
+    if (at < t->idle_bound)
+        t->idle_bound = at;
+}
+
 static void list_remove(struct flow_table *t, struct flow_conn *c)
 {
     struct flow_list *l = &t->lists[c->tclass];
+    if (l->head == c && c->lnext)
+        new_head(t, c->lnext);
     DLIST_REMOVE(l->head, l->tail, c, lprev, lnext);
     l->n--;
 }
@@ -165,6 +189,8 @@ static void list_remove(struct flow_table *t, struct flow_conn *c)
 static void list_append(struct flow_table *t, struct flow_conn *c)
 {
     struct flow_list *l = &t->lists[c->tclass];
+    if (!l->head)
+        new_head(t, c);
     DLIST_APPEND(l->head, l->tail, c, lprev, lnext);
     l->n++;
 }
@@ -178,17 +204,6 @@ static uint8_t class_of(const struct flow_conn *c)
     return TC_ESTABLISHED;
 }
 
-static int64_t timeout_of(const struct flow_table *t, uint8_t tclass)
-{
-    switch (tclass) {
-    case TC_HALF_OPEN:
-        return t->lim.idle_half_open_us;
-    case TC_CLOSED:
-        return t->lim.idle_closed_us;
-    default:
-        return t->lim.idle_established_us;
-    }
-}
 
 static void hash_remove(struct flow_table *t, struct flow_conn *c)
 {
@@ -258,8 +273,11 @@ static void conn_close(struct flow_table *t, struct flow_conn *c, enum flow_clos
  * wait (eviction still bounds the table). */
 static void expire(struct flow_table *t, int64_t now, const struct flow_conn *keep)
 {
+    if (now <= t->idle_bound) /* now - last > limit for none of the heads */
+        return;
+    int64_t bound = INT64_MAX;
     for (int k = 0; k < TC_COUNT; k++) {
-        int64_t limit = timeout_of(t, (uint8_t)k);
+        int64_t limit = t->limit[k];
         struct flow_conn *c = t->lists[k].head;
         while (c && now - c->last_ts_us > limit) {
             struct flow_conn *next = c->lnext;
@@ -270,7 +288,12 @@ static void expire(struct flow_table *t, int64_t now, const struct flow_conn *ke
             }
             c = next;
         }
+        if (t->lists[k].head) {
+            int64_t at = idle_at(t, t->lists[k].head);
+            bound = at < bound ? at : bound;
+        }
     }
+    t->idle_bound = bound; /* exact again (keep, still head, may be idle: scanned next time too) */
 }
 
 /* Closed connections linger (idle_closed_us) only so that late ACKs and
@@ -504,6 +527,10 @@ struct flow_table *flow_table_new(const struct flow_limits *lim, const struct fl
     t->rlim.ack_lag = t->lim.ack_lag;
     t->rlim.history = t->lim.history_bytes;
     t->budget.cap = t->lim.total_buffer_cap;
+    t->limit[TC_HALF_OPEN] = t->lim.idle_half_open_us;
+    t->limit[TC_ESTABLISHED] = t->lim.idle_established_us;
+    t->limit[TC_CLOSED] = t->lim.idle_closed_us;
+    t->idle_bound = INT64_MAX;
     t->nbuckets = 1024;
     t->buckets = calloc((size_t)t->nbuckets, sizeof *t->buckets);
     if (!t->buckets) {

@@ -13,8 +13,11 @@ void json_flush(struct json *j)
 {
     if (j->used)
         fwrite(j->buf, 1, j->used, j->out);
+    j->flushed += j->used;
     j->used = 0;
 }
+
+uint64_t json_bytes(const struct json *j) { return j->flushed + j->used; }
 
 static void out_n(struct json *j, const void *p, size_t n)
 {
@@ -22,6 +25,7 @@ static void out_n(struct json *j, const void *p, size_t n)
         json_flush(j);
         if (n > sizeof j->buf) {
             fwrite(p, 1, n, j->out);
+            j->flushed += n;
             return;
         }
     }
@@ -60,11 +64,15 @@ void json_init(struct json *j, FILE *out, bool pretty)
 {
     j->out = out;
     j->used = 0;
+    j->flushed = 0;
     j->depth = 0;
     j->first[0] = true;
     j->pretty = pretty;
     j->after_key = false;
+    j->canonical = false;
 }
+
+void json_set_canonical(struct json *j, bool on) { j->canonical = on; }
 
 static const char indent[] = "\n                                                                ";
 
@@ -137,21 +145,56 @@ static bool plain_ascii(uint8_t c) { return plain_table[c] != 0; }
  * while none of them can need escaping (a byte below 0x20, 0x7F or above,
  * '"' or '\\': the "has less than" and "has zero" tricks, which have no
  * false negatives), then byte by byte to the exact end of the run. */
+static bool word_plain(uint64_t x)
+{
+    uint64_t q = x ^ BYTES8('"'), b = x ^ BYTES8('\\'), d = x ^ BYTES8(0x7F);
+    uint64_t special = ((x - BYTES8(0x20)) & ~x) | ((q - BYTES8(1)) & ~q) | ((b - BYTES8(1)) & ~b) |
+                       ((d - BYTES8(1)) & ~d) | x;
+    return (special & BYTES8(0x80)) == 0;
+}
+
 static size_t plain_run(const uint8_t *s, size_t n)
 {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         uint64_t x;
         memcpy(&x, s + i, 8);
-        uint64_t q = x ^ BYTES8('"'), b = x ^ BYTES8('\\'), d = x ^ BYTES8(0x7F);
-        uint64_t special = ((x - BYTES8(0x20)) & ~x) | ((q - BYTES8(1)) & ~q) | ((b - BYTES8(1)) & ~b) |
-                           ((d - BYTES8(1)) & ~d) | x;
-        if (special & BYTES8(0x80))
+        if (!word_plain(x))
             break;
     }
     while (i < n && plain_ascii(s[i]))
         i++;
     return i;
+}
+
+/* Whether all of a short string (a key) is plain, with no byte loop for
+ * four bytes or more: the last word overlaps the one before it, and four
+ * to seven bytes are two overlapping halves of one word (a report writes
+ * about two keys per value; plain_run's byte-wise tail was half of a key's
+ * cost).  A word the test takes for special only sends the key to the
+ * escaping writer, which writes the same bytes. */
+static bool all_plain(const uint8_t *s, size_t n)
+{
+    uint64_t x;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, s + i, 8);
+            if (!word_plain(x))
+                return false;
+        }
+        memcpy(&x, s + n - 8, 8);
+        return word_plain(x);
+    }
+    if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + n - 4, 4);
+        return word_plain((uint64_t)hi << 32 | lo);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!plain_ascii(s[i]))
+            return false;
+    return true;
 }
 
 static void write_string(struct json *out, const uint8_t *s, size_t n)
@@ -170,6 +213,8 @@ static void write_string(struct json *out, const uint8_t *s, size_t n)
             out_c(out, '\\');
             out_c(out, (char)c);
             i++;
+        } else if (c == 0 && out->canonical) {
+            break; /* json-glib's string ends here: so does the canonical one */
         } else if (c < 0x20 || c == 0x7F) {
             static const char short_esc[] = { ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't' };
             static const char hex[] = "0123456789abcdef";
@@ -185,7 +230,10 @@ static void write_string(struct json *out, const uint8_t *s, size_t n)
             uint32_t cp;
             size_t k = utf8_seq(s + i, n - i, &cp);
             if (k == 0) {
-                out_s(out, "\\ufffd");
+                if (out->canonical)
+                    out_n(out, "\xEF\xBF\xBD", 3); /* U+FFFD, as the escape reads back */
+                else
+                    out_s(out, "\\ufffd");
                 i++;
             } else {
                 out_n(out, s + i, k);
@@ -199,7 +247,7 @@ static void write_string(struct json *out, const uint8_t *s, size_t n)
 void json_key(struct json *j, const char *key)
 {
     size_t n = strlen(key);
-    if (!j->after_key && j->depth > 0 && n <= 64 && plain_run((const uint8_t *)key, n) == n) {
+    if (!j->after_key && j->depth > 0 && n <= 64 && all_plain((const uint8_t *)key, n)) {
         /* a member's separator, indentation and short plain key written
          * straight into the buffer after one room check (a report writes
          * about two keys per value); the whole indentation string is
@@ -228,7 +276,7 @@ void json_key(struct json *j, const char *key)
     const size_t sep = j->pretty ? 2 : 1;
     /* the usual key (short, plain): quotes, key and separator in one go;
      * a report writes about two keys per value */
-    if (n + 2 + sep <= sizeof j->buf && plain_run((const uint8_t *)key, n) == n) {
+    if (n + 2 + sep <= sizeof j->buf && all_plain((const uint8_t *)key, n)) {
         if (n + 2 + sep > sizeof j->buf - j->used)
             json_flush(j);
         char *p = j->buf + j->used;
@@ -277,6 +325,10 @@ void json_int(struct json *j, int64_t v)
 
 void json_uint(struct json *j, uint64_t v)
 {
+    if (j->canonical && v > INT64_MAX) { /* json-glib keeps the low 64 bits as a gint64 */
+        json_int(j, (int64_t)v);
+        return;
+    }
     before_value(j);
     out_u64(j, v);
     value_done(j);

@@ -18,14 +18,27 @@
 struct json {
     FILE *out;
     size_t used;                /* bytes of buf not yet written to out */
+    uint64_t flushed;           /* bytes written to out (json_bytes()) */
     char buf[JSON_BUF];         /* flushed when full and after each top-level value */
     int depth;
     bool first[JSON_MAX_DEPTH]; /* no member written yet at this depth */
     bool pretty;
     bool after_key; /* a key was written; the next value follows it */
+    bool canonical; /* json_set_canonical() */
 };
 
 void json_init(struct json *j, FILE *out, bool pretty);
+/* Canonical mode (the merge state's digest text, mstate_canon.c): every
+ * value as json-glib parses the normal text back and json.c writes it again,
+ * so the writer needs no parse to hash what the reader will hash.  It
+ * differs from the normal text only where that round trip is not the
+ * identity: an invalid UTF-8 byte is U+FFFD itself (not the escape), a
+ * string ends at its first NUL (json-glib's string getter stops there), and
+ * an unsigned value past INT64_MAX is the int64 json-glib reads it as. */
+void json_set_canonical(struct json *j, bool on);
+/* Bytes of JSON written so far (flushed or buffered): what a report's
+ * member costs, for members listed up to a size budget (hosts[]). */
+uint64_t json_bytes(const struct json *j);
 /* Write what is buffered to out (done by itself after each top-level value). */
 void json_flush(struct json *j);
 void json_begin_object(struct json *j);

@@ -8,6 +8,7 @@
 #include "dialect.h"
 #include "fmt.h"
 #include "conn_groups.h"
+#include "classify.h"
 #include "hosts.h"
 #include "json.h"
 #include "policy.h"
@@ -25,7 +26,15 @@ struct ndjson {
     struct json j;
 };
 
-/* The ECS categorisation of each event smbscope writes: one row each. */
+/* The ECS categorisation of each event smbscope writes: one row each.
+ * Every category/type pair is one ECS lists as expected (event.category
+ * network: access, allowed, connection, denied, end, info, protocol,
+ * start; tests/e2e/ndjson_ecs_check.py holds ECS's whole table).  A
+ * violation is an alert about SMB/NetBIOS protocol analysis ("protocol":
+ * details beyond layer 4); smbscope observes, it blocks nothing, so not
+ * "denied".  ECS's "indicator" belongs to category threat (threat intel),
+ * which a policy violation is not.  What makes it a violation stays in
+ * smbscope's own smbscope.violation and in rule.ruleset. */
 enum event_id { EV_CONN, EV_CONN_END, EV_NB_FLOW, EV_NB_FLOW_END, EV_VIOLATION, EV_FINDING, EV_SUMMARY };
 static const struct {
     const char *kind, *category, *type, *action, *dataset;
@@ -34,7 +43,7 @@ static const struct {
     [EV_CONN_END] = { "event", "network", "end", "smb-connection-end", "smbscope.connection" },
     [EV_NB_FLOW] = { "event", "network", "start", "netbios-flow", "smbscope.netbios" },
     [EV_NB_FLOW_END] = { "event", "network", "end", "netbios-flow-end", "smbscope.netbios" },
-    [EV_VIOLATION] = { "alert", "network", "indicator", "violation", "smbscope.finding" },
+    [EV_VIOLATION] = { "alert", "network", "protocol", "violation", "smbscope.finding" },
     [EV_FINDING] = { "event", "network", "info", "finding", "smbscope.finding" },
     [EV_SUMMARY] = { "metric", "network", "info", "summary", "smbscope.summary" },
 };
@@ -128,10 +137,11 @@ static void kwstr(struct json *j, const char *key, const struct wstr *w)
 }
 
 /* The SMB facts known so far (or at the end) of one connection. */
-static void smb_fields(struct json *j, const struct smb_conn *s, enum transport_class cls)
+static void smb_fields(struct json *j, const struct smb_conn *s, enum transport_class cls, bool alt_port)
 {
     char buf[128];
     json_kstr(j, "smb.transport", transport_class_name(cls));
+    json_kbool(j, "smb.alt_port", alt_port);
     const char *dialect = smb_conn_dialect_text(s, buf, sizeof buf);
     if (dialect) {
         json_key(j, "smb.dialect");
@@ -216,14 +226,21 @@ static void on_conn_classified(void *ctx, const struct smb_conn *s, const struct
     struct ndjson *n = ctx;
     struct json *j = &n->j;
     begin(n, EV_CONN, ts, conn_outcome(s));
+    bool alt_port;
     if (s->fr) { /* still open: the flow knows the endpoints */
         int sv = c->initiator_guessed && c->port[0] < c->port[1] ? 0 : 1;
         endpoints(j, &c->addr[!sv], c->port[!sv], &c->addr[sv], c->port[sv], conn_l4(s), "smb");
+        /* the classifier's rule (the one of the JSON's alt_port), on the
+         * server port known so far */
+        struct transport_obs o = s->obs;
+        o.server_port = c->port[sv];
+        alt_port = (transport_classify(&o).evidence & EV_ALT_PORT) != 0;
     } else {
         endpoints(j, smb_conn_client(s), smb_conn_client_port(s), smb_conn_server(s), smb_conn_server_port(s), conn_l4(s),
                   "smb");
+        alt_port = (s->verdict.evidence & EV_ALT_PORT) != 0;
     }
-    smb_fields(j, s, cls);
+    smb_fields(j, s, cls, alt_port);
     end(n);
 }
 
@@ -236,7 +253,7 @@ static void on_conn_end(void *ctx, const struct smb_conn *s)
     begin(n, EV_CONN_END, s->last_ts, conn_outcome(s));
     endpoints(j, smb_conn_client(s), smb_conn_client_port(s), smb_conn_server(s), smb_conn_server_port(s), conn_l4(s),
               "smb");
-    smb_fields(j, s, s->verdict.cls);
+    smb_fields(j, s, s->verdict.cls, (s->verdict.evidence & EV_ALT_PORT) != 0);
     char buf[160];
     json_kstr(j, "smb.transport_evidence", transport_evidence_text(s->verdict.evidence, buf, sizeof buf));
     smb_end_fields(j, s);
@@ -378,6 +395,8 @@ static void verdict_line(struct ndjson *n, const struct violation *x, const char
         endpoints(j, &x->client, x->client_port, &x->server, x->server_port, x->proto == 6 ? "tcp" : "udp", proto);
     json_kstr(j, "rule.name", ri->name);
     json_kstr(j, "rule.description", ri->title);
+    json_kstr(j, "rule.ruleset", x->is_rule ? "smbscope-policy" : "smbscope-findings");
+    json_kbool(j, "smbscope.violation", x->is_rule);
     json_kstr(j, "smbscope.severity", severity_name(ri->severity));
     json_key(j, "message");
     json_str_bytes(j, (const uint8_t *)x->detail, strlen(x->detail));

@@ -246,12 +246,14 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
 
         json_end_object(j);
     }
-    if (a->jobs_threads) { /* --jobs: each thread had the caps of a whole run, hits added (README) */
+    if (a->jobs_threads) { /* --jobs: the threads shared one run's caps, hits added (README) */
         json_key(j, "jobs");
         json_begin_object(j);
         json_kuint(j, "threads", a->jobs_threads);
+        if (a->jobs_requested > a->jobs_threads)
+            json_kuint(j, "requested", a->jobs_requested);
         json_kstr(j, "split", a->jobs_split);
-        json_kstr(j, "caps", "per-thread");
+        json_kstr(j, "caps", "shared");
         json_end_object(j);
     }
     json_end_object(j);

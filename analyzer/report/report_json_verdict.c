@@ -7,7 +7,11 @@
 #include "evidence.h"
 #include "fmt.h"
 
-#define JSON_HOSTS_LISTED 10000 /* hosts[] entries; the rest counted in hosts_not_listed */
+#define JSON_HOSTS_LISTED 10000 /* hosts[] entries; the rest counted in hosts_summary.not_listed */
+/* and at most this many bytes of them: a host's line grows with its names
+ * and rules, and the report must stay readable (issue 13: 8 MiB at 170,000
+ * connections); the ranking lists the hosts with most to fix first */
+#define JSON_HOSTS_BYTES (3u << 20)
 
 static void rule_words(struct json *j, const struct rule_info *ri)
 {
@@ -182,9 +186,49 @@ void json_evidence(struct json *j, const struct analysis *a)
     json_end_object(j);
 }
 
-static void host(struct json *j, const struct host_views *hv, const struct host_view *h)
+/* fix[] objects repeat the rule's words and the whole remedy (about 450
+ * bytes a host); at 10,000 hosts with one violation each that was half of
+ * the report.  So fix[] keeps them for the first hosts only (the ranking puts
+ * the most to fix first); every host has fix_rules[] and fix_role, whose
+ * words and remedies are once in the top-level fix_catalog. */
+#define JSON_HOSTS_FIX_DETAILED 250
+
+/* The rules, then the findings, a host must fix: fn(ri, is_rule) each. */
+static void host_fixes(const struct host_view *h, void (*fn)(struct json *, const struct rule_info *, bool,
+                                                              const struct host_view *), struct json *j)
+{
+    for (unsigned k = 0; k < RULE_COUNT; k++)
+        if (h->rules & (1u << k))
+            fn(j, policy_rule_info((enum policy_rule)k), true, h);
+    for (unsigned k = 0; k < FINDING_COUNT; k++)
+        if (h->findings & (1u << k))
+            fn(j, finding_info((enum finding_kind)k), false, h);
+}
+
+static void fix_object(struct json *j, const struct rule_info *ri, bool is_rule, const struct host_view *h)
 {
     json_begin_object(j);
+    json_kstr(j, "rule", ri->name);
+    json_kbool(j, "violation", is_rule);
+    rule_words(j, ri);
+    remedy(j, "remedy", host_view_remedy(h, ri));
+    json_end_object(j);
+}
+
+static void fix_name(struct json *j, const struct rule_info *ri, bool is_rule, const struct host_view *h)
+{
+    (void)is_rule, (void)h;
+    json_str(j, ri->name);
+}
+
+static void host(struct json *j, const struct host_views *hv, const struct host_view *h, bool fix_detail)
+{
+    /* One line per host, also in a pretty report: a listing of 10,000
+     * hosts indented member by member was a third of the report's bytes
+     * (whitespace), and a line per host is what grep and diff want. */
+    bool pretty = j->pretty;
+    json_begin_object(j);
+    j->pretty = false;
     jkaddr(j, "address", &h->addr);
     json_key(j, "roles");
     json_begin_array(j);
@@ -209,22 +253,56 @@ static void host(struct json *j, const struct host_views *hv, const struct host_
         json_str_bytes(j, (const uint8_t *)g_ptr_array_index(names, i), strlen(g_ptr_array_index(names, i)));
     json_end_array(j);
     json_key(j, "fix");
-    json_begin_array(j);
-    for (int pass = 0; pass < 2; pass++) {
-        unsigned n = pass ? FINDING_COUNT : RULE_COUNT;
-        for (unsigned k = 0; k < n; k++) {
-            if (!((pass ? h->findings : h->rules) & (1u << k)))
-                continue;
-            const struct rule_info *ri = pass ? finding_info((enum finding_kind)k) : policy_rule_info((enum policy_rule)k);
-            json_begin_object(j);
-            json_kstr(j, "rule", ri->name);
-            json_kbool(j, "violation", !pass);
-            rule_words(j, ri);
-            remedy(j, "remedy", host_view_remedy(h, ri));
-            json_end_object(j);
-        }
+    if (fix_detail) {
+        json_begin_array(j);
+        host_fixes(h, fix_object, j);
+        json_end_array(j);
+    } else {
+        json_null(j);
     }
+    json_key(j, "fix_rules");
+    json_begin_array(j);
+    host_fixes(h, fix_name, j);
     json_end_array(j);
+    json_kstr(j, "fix_role", host_view_remedy_for_server(h) ? "server" : "client");
+    json_end_object(j);
+    j->pretty = pretty;
+}
+
+/* fix_catalog: the words and remedies of every rule and finding a listed
+ * host must fix, once (remedy_client/remedy_server: the remedy for a host
+ * of fix_role client or server). */
+static void fix_catalog(struct json *j, uint32_t rules, uint32_t findings)
+{
+    static const struct host_view as_client = { .roles = ROLE_SMB_CLIENT }, as_server = { .roles = ROLE_SMB_SERVER };
+    bool used[REMEDY_COUNT] = { false };
+    json_key(j, "fix_catalog");
+    json_begin_object(j);
+    json_key(j, "rules");
+    json_begin_object(j);
+    for (unsigned k = 0; k < RULE_COUNT + FINDING_COUNT; k++) {
+        bool is_rule = k < RULE_COUNT;
+        if (!((is_rule ? rules : findings) & (1u << (is_rule ? k : k - RULE_COUNT))))
+            continue;
+        const struct rule_info *ri = is_rule ? policy_rule_info((enum policy_rule)k)
+                                             : finding_info((enum finding_kind)(k - RULE_COUNT));
+        enum remedy_id rc = host_view_remedy(&as_client, ri), rs = host_view_remedy(&as_server, ri);
+        used[rc] = used[rs] = true;
+        json_key(j, ri->name);
+        json_begin_object(j);
+        json_kbool(j, "violation", is_rule);
+        rule_words(j, ri);
+        json_kstr(j, "remedy_client", rc == REMEDY_NONE ? NULL : remedy_info(rc)->id);
+        json_kstr(j, "remedy_server", rs == REMEDY_NONE ? NULL : remedy_info(rs)->id);
+        json_end_object(j);
+    }
+    json_end_object(j);
+    json_key(j, "remedies");
+    json_begin_object(j);
+    for (unsigned r = REMEDY_NONE + 1; r < REMEDY_COUNT; r++)
+        if (used[r])
+            remedy(j, remedy_info((enum remedy_id)r)->id, (enum remedy_id)r);
+    json_end_object(j);
     json_end_object(j);
 }
 
@@ -232,9 +310,16 @@ void json_hosts(struct json *j, const struct host_views *hv)
 {
     json_key(j, "hosts");
     json_begin_array(j);
-    uint32_t n = hv->n < JSON_HOSTS_LISTED ? hv->n : JSON_HOSTS_LISTED;
-    for (uint32_t i = 0; i < n; i++)
-        host(j, hv, &hv->v[i]);
+    uint32_t max = hv->n < JSON_HOSTS_LISTED ? hv->n : JSON_HOSTS_LISTED, n = 0;
+    uint32_t rules = 0, findings = 0, detailed = 0;
+    for (uint64_t start = json_bytes(j); n < max && json_bytes(j) - start < JSON_HOSTS_BYTES; n++) {
+        uint32_t i = n;
+        bool detail = i < JSON_HOSTS_FIX_DETAILED;
+        host(j, hv, &hv->v[i], detail);
+        detailed += detail;
+        rules |= hv->v[i].rules;
+        findings |= hv->v[i].findings;
+    }
     json_end_array(j);
     json_key(j, "hosts_summary");
     json_begin_object(j);
@@ -243,5 +328,18 @@ void json_hosts(struct json *j, const struct host_views *hv)
     json_kuint(j, "spoke_netbios", hv->spoke_netbios);
     json_kuint(j, "listed", n);
     json_kuint(j, "not_listed", hv->total > n ? hv->total - n : 0);
+    json_kbool(j, "listing_capped", n < hv->ranked);
+    json_kuint(j, "fix_detailed", detailed);
+    json_kuint(j, "to_fix", hv->to_fix);
+    json_key(j, "fix_hosts"); /* exact, listed or not */
+    json_begin_object(j);
+    for (unsigned k = 0; k < RULE_COUNT; k++)
+        if (hv->rule_hosts[k])
+            json_kuint(j, policy_rule_name((enum policy_rule)k), hv->rule_hosts[k]);
+    for (unsigned k = 0; k < FINDING_COUNT; k++)
+        if (hv->finding_hosts[k])
+            json_kuint(j, finding_info((enum finding_kind)k)->name, hv->finding_hosts[k]);
     json_end_object(j);
+    json_end_object(j);
+    fix_catalog(j, rules, findings);
 }

@@ -139,6 +139,17 @@ bool quic_hkdf_expand_label(uint16_t suite, const uint8_t *secret, size_t secret
 }
 
 #define KDF_VERSIONS 2 /* salts keyed at once: QUIC v1 and v2 */
+/* Cipher handles given back by cleared keys, re-keyed by the next ones: a
+ * connection's first flight opens four to six (AEAD and header protection,
+ * client and server, again after a Retry), and libgcrypt's open allocates
+ * and initialises a context that its close wipes and frees.  Connections
+ * overlap: this many spares cover the handshakes in flight at once. */
+#define KDF_SPARE_CIPHERS 32
+
+struct kept_cipher {
+    int algo, mode;
+    gcry_cipher_hd_t h;
+};
 
 struct quic_kdf {
     struct {
@@ -148,6 +159,8 @@ struct quic_kdf {
     unsigned n_extract;
     struct hmac_key sha256; /* re-keyed with each secret */
     bool sha256_open;
+    struct kept_cipher spare[KDF_SPARE_CIPHERS];
+    unsigned n_spare;
 };
 
 struct quic_kdf *quic_kdf_new(void)
@@ -166,6 +179,8 @@ void quic_kdf_free(struct quic_kdf *kdf)
 {
     if (!kdf)
         return;
+    while (kdf->n_spare)
+        gcry_cipher_close(kdf->spare[--kdf->n_spare].h);
     for (unsigned i = 0; i < kdf->n_extract; i++)
         hmac_key_close(&kdf->extract[i].salt);
     if (kdf->sha256_open)
@@ -256,10 +271,33 @@ bool quic_keys_material(uint16_t suite, const struct quic_version_info *v, const
     return keys_material(NULL, suite, v, secret, secret_len, key, key_len, iv, hp, hp_len);
 }
 
-static bool open_cipher(void **slot, int algo, int mode, const uint8_t *key, size_t key_len)
+/* A spare handle of this algorithm and mode (its old key still in it), or NULL. */
+static gcry_cipher_hd_t spare_take(struct quic_kdf *kdf, int algo, int mode)
 {
-    gcry_cipher_hd_t h;
-    if (gcry_cipher_open(&h, algo, mode, 0))
+    for (unsigned i = kdf ? kdf->n_spare : 0; i-- > 0;)
+        if (kdf->spare[i].algo == algo && kdf->spare[i].mode == mode) {
+            gcry_cipher_hd_t h = kdf->spare[i].h;
+            kdf->spare[i] = kdf->spare[--kdf->n_spare];
+            return h;
+        }
+    return NULL;
+}
+
+static void spare_give(struct quic_kdf *kdf, int algo, int mode, gcry_cipher_hd_t h)
+{
+    if (kdf && kdf->n_spare < KDF_SPARE_CIPHERS)
+        kdf->spare[kdf->n_spare++] = (struct kept_cipher){ algo, mode, h };
+    else
+        gcry_cipher_close(h);
+}
+
+/* setkey replaces the whole key schedule (and, for GCM, the GHASH key);
+ * every use resets and sets the IV first (aead_open, quic_hp_mask), so a
+ * re-keyed spare decrypts exactly as a freshly opened handle. */
+static bool open_cipher(struct quic_kdf *kdf, void **slot, int algo, int mode, const uint8_t *key, size_t key_len)
+{
+    gcry_cipher_hd_t h = spare_take(kdf, algo, mode);
+    if (!h && gcry_cipher_open(&h, algo, mode, 0))
         return false;
     if (gcry_cipher_setkey(h, key, key_len)) {
         gcry_cipher_close(h);
@@ -271,10 +309,11 @@ static bool open_cipher(void **slot, int algo, int mode, const uint8_t *key, siz
 
 void quic_keys_clear(struct quic_keys *k)
 {
+    const struct suite_row *r = suite_row(k->suite);
     if (k->aead)
-        gcry_cipher_close((gcry_cipher_hd_t)k->aead);
+        spare_give(r ? k->kdf : NULL, r ? r->aead_algo : 0, r ? r->aead_mode : 0, (gcry_cipher_hd_t)k->aead);
     if (k->hp)
-        gcry_cipher_close((gcry_cipher_hd_t)k->hp);
+        spare_give(r ? k->kdf : NULL, r ? r->hp_algo : 0, r ? r->hp_mode : 0, (gcry_cipher_hd_t)k->hp);
     memset(k, 0, sizeof *k);
 }
 
@@ -288,14 +327,15 @@ bool quic_keys_from_secret_kdf(struct quic_kdf *kdf, struct quic_keys *k, const 
     uint8_t key[32], hp[32];
     if (!keys_material(kdf, suite, v, secret, secret_len, key, r->key_len, k->iv, hp, r->key_len))
         return false;
-    if (!open_cipher(&k->aead, r->aead_algo, r->aead_mode, key, r->key_len)
-        || !open_cipher(&k->hp, r->hp_algo, r->hp_mode, hp, r->key_len)) {
+    k->suite = suite; /* before the handles: clearing gives them back by suite */
+    k->kdf = kdf;
+    if (!open_cipher(kdf, &k->aead, r->aead_algo, r->aead_mode, key, r->key_len)
+        || !open_cipher(kdf, &k->hp, r->hp_algo, r->hp_mode, hp, r->key_len)) {
         quic_keys_clear(k);
         return false;
     }
     memcpy(k->secret, secret, secret_len);
     k->secret_len = secret_len;
-    k->suite = suite;
     k->ready = true;
     return true;
 }

@@ -15,6 +15,8 @@
 
 #include "quic_wire.h"
 
+struct quic_kdf;
+
 /* TLS 1.3 cipher suites QUIC uses (RFC 9001 5.3). */
 enum quic_suite {
     QUIC_SUITE_AES_128_GCM_SHA256 = 0x1301,
@@ -32,6 +34,7 @@ struct quic_keys {
     uint8_t iv[12];
     uint8_t secret[QUIC_MAX_SECRET]; /* kept for key updates (RFC 9001 6) */
     size_t secret_len;
+    struct quic_kdf *kdf; /* where clearing gives the handles back (NULL: closed) */
 };
 
 /* Initialise libgcrypt if nobody has (the Wireshark plugin's host has). */
@@ -56,10 +59,12 @@ bool quic_keys_from_secret(struct quic_keys *k, const struct quic_version_info *
 
 /* HMAC handles kept from one connection to the next (libgcrypt's open,
  * close and, for the Initial salt, keying were a third of each connection's
- * Initial key derivation).  One per thread: handles are not shared.  NULL
+ * Initial key derivation), and spare cipher handles: keys derived through a
+ * kdf give their handles back to it when cleared, and the next keys re-key
+ * them.  One per thread: handles are not shared; keys derived through a kdf
+ * must be cleared before it is freed.  NULL
  * from quic_kdf_new() (no memory) and a NULL kdf below are fine: the
  * functions then derive as quic_initial_secrets()/quic_keys_from_secret(). */
-struct quic_kdf;
 struct quic_kdf *quic_kdf_new(void);
 void quic_kdf_free(struct quic_kdf *kdf);
 bool quic_initial_secrets_kdf(struct quic_kdf *kdf, const struct quic_version_info *v, const struct quic_cid *dcid,

@@ -179,7 +179,7 @@ static bool decrypt_and_walk(struct quic_session *s, enum quic_dir dir, const st
         if (st == QUIC_UNPROTECT_OK)
             s->key_phase[dir] = pl.key_phase;
         else
-            quic_keys_from_secret(k, s->vinfo, suite, old, old_len);
+            quic_keys_from_secret_kdf(s->hooks.kdf, k, s->vinfo, suite, old, old_len);
     }
     if (st != QUIC_UNPROTECT_OK) {
         s->undecryptable[dir]++;

@@ -19,6 +19,8 @@
 #include "gss.h"
 #include "smb2_ctx.h"
 
+struct gss_memo;
+
 #define SMB_MAX_COMPOUND 32          /* SMB2 PDUs walked in one compound chain */
 #define SMB_MAX_ANDX 8               /* SMB1 AndX commands walked per message */
 #define SMB1_MAX_DIALECTS 32         /* SMB1 dialect strings stored */
@@ -164,7 +166,9 @@ struct smb2_negotiate_response {
     uint32_t max_transact, max_read, max_write;
     uint64_t system_time, server_start_time; /* FILETIME */
     struct smb_bytes security_buffer;
-    struct smb_auth auth;
+    /* the security buffer decoded; valid during the callback only (it may
+     * be the sink's memo entry: sink.negotiate_memo) */
+    const struct smb_auth *auth;
     struct smb2_neg_ctx_list contexts;     /* ABSENT unless dialect 3.1.1 */
 };
 
@@ -263,6 +267,11 @@ struct smb_sink {
     void (*compressed)(void *ctx, const struct smb_compress_info *c);
     void (*unknown)(void *ctx, const struct smb_unknown_info *u);
     void (*anomaly)(void *ctx, const struct smb_anomaly *a);
+
+    /* Optional: where the NEGOTIATE response's security blob (the server's
+     * NegTokenInit, the same bytes on every connection to a server) is
+     * looked up before it is decoded (gss_memo.h); NULL: always decoded. */
+    struct gss_memo *(*negotiate_memo)(void *ctx);
 };
 
 /* Decode one SMB message.  msg: the bytes after the transport header,

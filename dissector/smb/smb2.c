@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dialect.h"
+#include "gss_memo.h"
 #include "utf16.h"
 
 #define STATUS_MORE_PROCESSING_REQUIRED 0xC0000016u
@@ -133,8 +134,8 @@ static void negotiate_request(const struct pdu *p, const struct smb2_header_info
 static void negotiate_response(const struct pdu *p, const struct smb2_header_info *h, struct wire *b)
 {
     struct smb2_negotiate_response r;
-    /* auth (1.7 KB) and the context list (800 bytes) are cleared where
-     * they are filled: the whole struct was a third of the decode */
+    /* auth (set below) and the context list (800 bytes) are filled where
+     * they are decoded: clearing the whole struct was a third of the decode */
     memset(&r, 0, offsetof(struct smb2_negotiate_response, auth));
     (void)wire_u16le(b); /* StructureSize 65 */
     r.security_mode = wire_u16le(b);
@@ -158,8 +159,10 @@ static void negotiate_response(const struct pdu *p, const struct smb2_header_inf
     }
     r.security_buffer = take_buffer(p, sec_off, sec_len, SMB2_HEADER_LEN + 64,
                                     "NEGOTIATE security buffer outside the PDU");
-    gss_decode(r.security_buffer.p, r.security_buffer.len, &r.auth);
-    auth_check(p, sec_off, &r.auth);
+    struct gss_memo *memo = p->run->sink->negotiate_memo ? p->run->sink->negotiate_memo(p->run->ctx) : NULL;
+    struct smb_auth scratch;
+    r.auth = gss_decode_memo(memo, r.security_buffer.p, r.security_buffer.len, &scratch);
+    auth_check(p, sec_off, r.auth);
     if (r.dialect == SMB2_DIALECT_311) {
         decode_contexts(p, ctx_off, ctx_count, SMB2_HEADER_LEN + 64, &r.contexts);
     } else {

@@ -118,6 +118,10 @@ void framer_set_cap(struct framer *f, size_t cap);
 void framer_feed(struct framer *f, const uint8_t *p, size_t n);
 /* n bytes of the stream are missing (lost or not captured). */
 void framer_gap(struct framer *f, uint64_t n);
+/* The stream ended: a short control message found while scanning, that
+ * waited for the header that must follow it, is taken when it is the
+ * last thing the stream held (framer_resync.c). */
+void framer_end(struct framer *f);
 /* Upcoming bytes the framer would discard anyway (the unwanted rest of a
  * message): a reassembler may drop up to this many and call framer_skip(). */
 uint64_t framer_skippable(const struct framer *f);

@@ -220,3 +220,27 @@ void framer_step_resync(struct framer *f, struct wire *w)
     f->carry_len = 0;
     wire_skip(w, left);
 }
+
+/* plausible() trusts a positive response, retarget or keep-alive found by
+ * scanning only with a header after it (those four bytes occur in any
+ * payload); at the end of the stream none can follow.  The one complete
+ * short control message that was the last thing its side sent (the
+ * candidate carried is exactly it) is taken: a part of a capture seen
+ * from its middle that ends right after a positive response or a
+ * keep-alive counts it as the run over the whole capture does. */
+void framer_end(struct framer *f)
+{
+    if (f->state != FRAMER_RESYNC || f->carry_len < 4)
+        return;
+    uint8_t t = f->carry[0];
+    size_t len = t == NBSS_RETARGET_RESPONSE ? 10 : 4;
+    if ((t != NBSS_POSITIVE_RESPONSE && t != NBSS_KEEPALIVE && t != NBSS_RETARGET_RESPONSE) || f->carry_len != len ||
+        plausible(f->carry, len, false) != PL_YES)
+        return;
+    uint8_t msg[sizeof f->carry];
+    memcpy(msg, f->carry, len);
+    f->carry_len = 0;
+    restart_at_header(f);
+    struct wire w = wire_make(msg, len);
+    framer_run(f, &w);
+}

@@ -78,7 +78,10 @@ def reference(report):
     expected answer comes from."""
     hosts, rule_hosts = {}, collections.Counter()
     for h in report["hosts"]:
-        rules = sorted(f["rule"] for f in h["fix"] if f["violation"])
+        # fix[] is detailed for the first hosts only; fix_rules[] and the
+        # catalog's "violation" tell for every listed host
+        catalog = report["fix_catalog"]["rules"]
+        rules = sorted(r for r in h["fix_rules"] if catalog[r]["violation"])
         rule_hosts.update(rules)
         row = (rules, h["violations"], h["smb_connections_as_client"], h["smb_connections_as_server"])
         if h["violations"] or h["smb_connections_as_client"] or h["smb_connections_as_server"]:
@@ -88,9 +91,9 @@ def reference(report):
     for v in report["verdict"]["violations"]:
         per_rule[v["rule"]] += v["flows"]
     rules = {r: (n, rule_hosts[r]) for r, n in per_rule.items()}
-    # hosts[] lists at most 10,000 (README); hosts_summary.not_listed also
-    # counts broadcast addresses, which are not hosts, so it is no measure
-    return hosts, rules, len(report["hosts"]) >= 10000
+    # hosts[] lists at most 10,000 and 3 MiB (README); hosts_summary.not_listed
+    # also counts broadcast addresses, which are not hosts: listing_capped says
+    return hosts, rules, report["hosts_summary"]["listing_capped"]
 
 
 def sql_answers(server, analytics):

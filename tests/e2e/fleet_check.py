@@ -55,10 +55,27 @@ TIME_CUTS += [("smb445-sign.pcap", 2), ("impacket-445.pcap", 2)]  # impacket: a 
 TIME_CUTS += [(s + ".pcap", n) for s in ("quic443-0rtt", "quic443-smb3_11", "quic443-split-hello", "quic8443-smb3_11")
               for n in (2, 5)]
 # SMB Direct counters of a joined connection (mstate_join_rdma.c); RoCEv2
-# opened again in a part whose first packet came from the server is not.
-TIME_CUTS += [("rdma-roce-4791.pcap", 2), ("rdma-iwarp-5445.pcap", 2)]
+# in a part whose first packet came from the server (ports named from that
+# side: joined by addresses, its TREE_CONNECT answered across the cut).
+TIME_CUTS += [("rdma-roce-4791.pcap", 2), ("rdma-iwarp-5445.pcap", 2), ("rdma-roce-4791.pcap", 5)]
 # transport_evidence of the joined connection (a message over 17 bits in the later part)
 TIME_CUTS += [("smb445-bulk.pcap", 2), ("smb445-nt1-keepalive.pcap", 2)]  # nt1: keep-alives of the later part on direct
+# NBSS framing the later part did not see (NBSS on 445 and on another port:
+# its session messages, the NetBIOS row and hosts; mstate_join_nbss.c)
+TIME_CUTS += [("nbss-on-445.pcap", 2), ("nbss-on-8445.pcap", 2)]
+# A part seen from its middle that ends with a positive response or a
+# keep-alive (framer_end: the last control message of a stream is taken;
+# nt1-keepalive: a part holding only a keep-alive is an SMB connection)
+TIME_CUTS += [(s + ".pcap", 5) for s in ("nbss-on-445", "nbss-on-8445", "race-139-answered", "smb445-nt1-keepalive",
+                                         "nbt139-nt1-keepalive")]
+# An NBNS broadcast query in one part, its answer (from the server's own
+# address, another row) in the next: the query's row answered (mstate_join_nbns.c)
+TIME_CUTS += [("nbns-broadcast.pcap", 2), ("nbns-broadcast.pcap", 5)]
+# An SMB1 TREE_CONNECT_ANDX answered in the next part: the response's service ("A:")
+TIME_CUTS += [("smb445-nt1.pcap", 5)]
+# One FIN in each part (the later part: the other FIN and the last ACK, a
+# tail): the connection ends "fin" (mstate_join_fin.c)
+TIME_CUTS += [("nbss-negative.pcap", 2), ("nbss-negative.pcap", 5)]
 # Cut right after the TCP handshake (mstate_join_hs.c): the later part's
 # connection seen from its start, its first packet the SYN.
 TIME_CUTS += [(s + ".pcap", 5) for s in ("smb445-sign", "mixed-nbns-139-445", "nbt139-nt1", "smb445-snaplen96",

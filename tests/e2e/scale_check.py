@@ -4,7 +4,8 @@ many short SMB connections (tests/bench/gen_capture.py --many: one real
 negotiate-only SMB 3.1.1 connection of samples/ replicated with new
 addresses, here one client address per connection and one server):
 
-- peak RSS (the child's getrusage ru_maxrss, not a timing) stays under 64 MiB;
+- peak RSS (the child's getrusage ru_maxrss, not a timing) stays under 64 MiB,
+  also with --jobs 64 (one file split across at most 8 threads sharing the caps);
 - every connection is accounted for: the connection groups' counts sum to
   the number of TCP conversations tshark counts (-q -z conv,tcp), per
   client/server pair and per server too (a second generated capture: dense,
@@ -153,6 +154,17 @@ def main():
               "hosts: %d clients and 1 server, exact" % n)
         check(d["connection_groups_summary"]["cap_hit"], "one client per connection: the group cap is hit")
         check(size < 8 * 1024 * 1024, "JSON report %d bytes < 8 MiB" % size)
+
+        # --jobs: the threads share one run's caps and at most 8 split one
+        # file (analyzer/merge/split.h), so the bound holds at any N (64
+        # threads with a whole run's caps each peaked at 106 MiB here)
+        dj, rss, _ = report(args.smbscope, cap, ["--jobs", "64"], tmp, "jobs")
+        accounted(dj, convs, "--jobs 64")
+        jobs = dj["stats"].get("jobs", {})
+        check(jobs.get("threads") == 8 and jobs.get("requested") == 64 and jobs.get("caps") == "shared",
+              "--jobs 64: 8 threads split the file, caps shared (%r)" % jobs)
+        if not args.no_rss:
+            check(rss < RSS_LIMIT_KIB, "--jobs 64: peak RSS %d KiB < 64 MiB on %d connections" % (rss, n))
 
         d, _, _ = report(args.smbscope, cap, ["--connections", "none"], tmp, "none")
         accounted(d, convs, "none")

@@ -104,7 +104,7 @@ static void on_neg2(void *c, const struct smb2_header_info *h, const struct smb2
 static void on_negr2(void *c, const struct smb2_header_info *h, const struct smb2_negotiate_response *r)
 {
     touch(r->security_buffer.p, r->security_buffer.len);
-    touch_auth(&r->auth);
+    touch_auth(r->auth);
     touch_ctx(&r->contexts);
 }
 static void on_ss2(void *c, const struct smb2_header_info *h, const struct smb2_session_setup_request *r)

@@ -6,7 +6,8 @@
                  escapes: the text report must carry no control byte but
                  newline (no ESC, no C1), the JSON must parse, and the JSON
                  strings must hold exactly the bytes tshark decodes
-                 (ntlmssp.auth.*, smb2.tree, smb.dialect.name).
+                 (ntlmssp.auth.*, smb2.tree, smb.dialect.name); merge
+                 accepts the report and gives connections[] back unchanged.
   nbss-16m       NBSS / direct-TCP length fields of 0xFFFFFF: per connection
                  largest_message equals tshark's largest nbss.length, the
                  transport is nbt exactly where tshark saw a session request,
@@ -143,6 +144,29 @@ def check_control_names(binary, tmp):
             fail("control-names: %s differ: ours only %r, tshark only %r" % (k, sorted(a - b), sorted(b - a)))
     print("control-names: %d users, %d shares, %d SMB1 dialects compared with tshark"
           % (len(theirs["user"]), len(theirs["tree"]), len(theirs["dialect"])))
+    check_merge_back(binary, tmp, p.stdout, doc)
+
+
+def check_merge_back(binary, tmp, report, doc):
+    """The merge state's digest covers connections[] as merge reads them back;
+    the writer hashes it without parsing it (mstate_canon.c): with wire
+    strings that are not valid UTF-8 merge must still accept the report and
+    give its connections back unchanged."""
+    if "\\ufffd" not in report.decode("utf-8", "replace"):
+        fail("control-names: no invalid UTF-8 in the report (generator changed?)")
+    path = os.path.join(tmp, "control-names.json")
+    with open(path, "wb") as f:
+        f.write(report)
+    m = subprocess.run([binary, "merge", "-T", "json", path], capture_output=True)
+    for s in SANITIZER:
+        if s in m.stderr:
+            fail("control-names merge: %s" % m.stderr[m.stderr.find(s):][:400])
+    if m.returncode not in (0, 1):
+        fail("control-names: merge refused its report (exit %d): %s" % (m.returncode, m.stderr[:300]))
+        return
+    merged = json.loads(m.stdout)
+    if merged.get("connections") != doc.get("connections"):
+        fail("control-names: merge gave connections[] back changed")
 
 
 def check_nbss_16m(binary, tmp, rss_mib):

@@ -9,11 +9,22 @@ import subprocess
 from wsenv import Failure
 
 
-# Decode losses the plugin decides (plugin/loss.c), as the command counts them.
-PLUGIN_LOSSES = {"iwarp-crc": lambda st: st.get("iwarp_crc_bad_fpdus", 0),
-                 "roce-icrc": lambda st: st.get("roce_icrc_bad_packets", 0),
-                 "quic-undecryptable": lambda st: (st.get("quic") or {}).get("undecryptable_initials", 0)
-                 + (st.get("quic") or {}).get("undecryptable_packets", 0)}
+# Decode losses the plugin decides (plugin/loss.c), as the command counts
+# them, from the command's JSON report.
+def _stats(doc):
+    return doc.get("stats") or {}
+
+
+def _losses(doc):
+    return (doc.get("evidence") or {}).get("decode_losses") or {}
+
+
+PLUGIN_LOSSES = {"truncated": lambda d: _losses(d).get("truncated", 0),
+                 "malformed": lambda d: _losses(d).get("malformed", 0),
+                 "iwarp-crc": lambda d: _stats(d).get("iwarp_crc_bad_fpdus", 0),
+                 "roce-icrc": lambda d: _stats(d).get("roce_icrc_bad_packets", 0),
+                 "quic-undecryptable": lambda d: (_stats(d).get("quic") or {}).get("undecryptable_initials", 0)
+                 + (_stats(d).get("quic") or {}).get("undecryptable_packets", 0)}
 
 
 def dash(v):

@@ -12,13 +12,17 @@ them (tests/e2e/rdma_samples_check.py, tests/e2e/quic_loss_check.py):
                  that open with an Initial cannot be attributed
   quic-app       one client 1-RTT packet damaged: a loss with the key log,
                  none without (1-RTT is unreadable without keys anyway)
+  headers        frames cut inside the IPv4 and the TCP header, and IPv4/TCP
+                 headers that do not parse (version, IHL, total length,
+                 data offset): truncated and malformed
 
 and the untouched samples as controls (no loss, the command's outcome).  For
 each, tshark with the plugin runs in one pass and in two passes, and the
 command (--format json, --tls-keylog with the key log) reads the same file:
 
   - the frames' smbscope.decode_loss items, identical in both passes, add up
-    to the command's decode-loss count, kind by kind (stats.iwarp_crc_bad_fpdus,
+    to the command's decode-loss count, kind by kind (evidence.decode_losses
+    truncated and malformed, stats.iwarp_crc_bad_fpdus,
     stats.roce_icrc_bad_packets, stats.quic undecryptable_*);
   - two passes: every smbscope frame's smbscope.capture.verdict is the
     command's outcome, smbscope.capture.decode_losses its count and
@@ -80,11 +84,40 @@ def damaged_copies(samples, tmp):
             if not os.path.exists(bad):
                 q.flip_last_octet(pcap, bad, {int(x["frame.number"][0]): x for x in hit})
             cases.append((name, bad, keys))
+    cases.append(("headers", header_damage(os.path.join(samples, "smb445-smb3_11.pcap"),
+                                           os.path.join(tmp, "headers-bad.pcap")), None))
     for _, path, keys in cases:
         for f in (path, keys):
             if f and os.path.dirname(f) == tmp:
                 os.chmod(f, 0o644)
     return cases
+
+
+def header_damage(src, dst):
+    """A copy of an Ethernet/IPv4 capture whose frames 5 to 10 lose their
+    headers as the command's link/IP/TCP/UDP decoder sees it
+    (analyzer/net/packet*.c): cut inside the IPv4 header, cut inside the
+    TCP header (truncated, 2); IHL 4, total length below the header, TCP
+    data offset 2, IP version 5 (malformed, 4)."""
+    import struct
+    with open(src, "rb") as f:
+        data = f.read()
+    head, off, frames = data[:24], 24, []
+    while off + 16 <= len(data):
+        ts, us, cap, wire = struct.unpack("<IIII", data[off:off + 16])
+        frames.append([ts, us, bytearray(data[off + 16:off + 16 + cap]), wire])
+        off += 16 + cap
+    frames[4][2] = frames[4][2][:14 + 16]
+    frames[5][2] = frames[5][2][:14 + 20 + 10]
+    frames[6][2][14] = 0x44
+    frames[7][2][16:18] = struct.pack(">H", 10)
+    frames[8][2][14 + 20 + 12] = 0x20
+    frames[9][2][14] = 0x55
+    with open(dst, "wb") as f:
+        f.write(head)
+        for ts, us, b, wire in frames:
+            f.write(struct.pack("<IIII", ts, us, len(b), wire) + bytes(b))
+    return dst
 
 
 def command(binary, capture, keylog):
@@ -94,7 +127,7 @@ def command(binary, capture, keylog):
         raise Failure("smbscope exit %d on %s" % (p.returncode, capture))
     doc = json.loads(p.stdout)
     count = sum(u["count"] for u in doc["verdict"]["unknowns"] if u["reason"] == "decode-loss")
-    kinds = {k: f(doc["stats"]) for k, f in PLUGIN_LOSSES.items()}
+    kinds = {k: f(doc) for k, f in PLUGIN_LOSSES.items()}
     return doc["verdict"]["outcome"], count, {k: v for k, v in kinds.items() if v}
 
 
@@ -173,7 +206,7 @@ def check_decodeloss(ts, args):
             lossy[name] += 1
     # every damaged case must be a loss on at least one side of the key log,
     # or the test proves nothing
-    missing = {"iwarp", "roce", "quic-initial", "quic-initials", "quic-app"} - set(lossy)
+    missing = {"iwarp", "roce", "quic-initial", "quic-initials", "quic-app", "headers"} - set(lossy)
     if missing:
         errors.append("no decode-loss at all for %s" % sorted(missing))
     for e in errors:

@@ -376,13 +376,13 @@ def check_captures(ts, args, caps, by_file, one_pass=True):
 def compare_outcome(name, command, run, errors):
     """The whole input's verdict on every smbscope frame (two passes) is the
     command's outcome, and its decode losses the command's of the kinds the
-    plugin decides.  Losses the command alone counts (packets cut inside a
-    header, malformed IP, IP fragments: plugin/README.md, Limits) are left
-    out of the expected outcome, and said."""
+    plugin decides.  Losses the command alone counts (IP fragments that
+    never reassembled: plugin/README.md, Limits) are left out of the
+    expected outcome, and said."""
     doc = command.doc
     outcome = doc["verdict"]["outcome"]
     reasons = {u["reason"]: u["count"] for u in doc["verdict"]["unknowns"]}
-    loss = sum(f(doc.get("stats", {})) for f in PLUGIN_LOSSES.values())
+    loss = sum(f(doc) for f in PLUGIN_LOSSES.values())
     if reasons.get("decode-loss", 0) != loss:
         print("note: %s: the command's decode-loss %d, of which %d of the plugin's kinds" %
               (name, reasons.get("decode-loss", 0), loss))

@@ -181,7 +181,7 @@ static void on_smb2_neg_resp(void *ctx, const struct smb2_header_info *h, const 
     add(c, "smb2.max_read_size", "%u", r->max_read);
     add(c, "smb2.max_write_size", "%u", r->max_write);
     add_contexts(c, &r->contexts);
-    add_auth(c, &r->auth);
+    add_auth(c, r->auth);
 }
 
 static void on_smb2_sess_req(void *ctx, const struct smb2_header_info *h, const struct smb2_session_setup_request *r)

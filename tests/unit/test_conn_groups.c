@@ -157,6 +157,39 @@ static void test_rules_under_another_policy(void)
     g_assert_cmphex(conn_group_rules(&k, &p), ==, 1u << RULE_SIGNING);
 }
 
+/* The index (open addressing, grown from 64 slots): thousands of keys,
+ * IPv4 and IPv6 addresses with the same bytes, each key met three times in
+ * another order, every connection back in its own group. */
+static void test_index_many(void)
+{
+    enum { CLIENTS = 1500, SERVERS = 2, ROUNDS = 3 };
+    struct conn_groups *g = conn_groups_new(8 * CLIENTS * SERVERS);
+    for (int r = 0; r < ROUNDS; r++)
+        for (uint32_t c = 0; c < CLIENTS; c++)
+            for (uint32_t v = 0; v < 2 * SERVERS; v++) {
+                uint32_t client = r & 1 ? CLIENTS - 1 - c : c;
+                struct conn_summary cs = conn(client + 1, (uint16_t)r, 100 + v / 2, r * 10 + 1, 0);
+                if (v & 1) { /* the same bytes as an IPv6 address: another key */
+                    cs.client.family = 6;
+                    cs.server.family = 6;
+                }
+                conn_groups_add(g, &cs);
+            }
+    g_assert_cmpuint(conn_groups_count(g), ==, CLIENTS * SERVERS * 2);
+    for (uint32_t i = 0; i < conn_groups_count(g); i++) {
+        const struct conn_group *grp = conn_groups_at(g, i);
+        g_assert_cmpuint(grp->count, ==, ROUNDS);
+        g_assert_cmpint(grp->key.level, ==, CONN_GROUP_FULL);
+        g_assert_cmpuint(grp->key.client.family, ==, grp->examples[0].client.family);
+        g_assert_true(memcmp(&grp->key.client, &grp->examples[2].client, sizeof grp->key.client) == 0);
+        g_assert_true(memcmp(&grp->key.server, &grp->examples[1].server, sizeof grp->key.server) == 0);
+    }
+    struct conn_groups_stats st = conn_groups_stats(g);
+    g_assert_cmpuint(st.connections, ==, (uint64_t)CLIENTS * SERVERS * 2 * ROUNDS);
+    g_assert_cmpuint(st.folded[CONN_GROUP_FULL], ==, st.connections);
+    conn_groups_free(g);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -164,5 +197,6 @@ int main(int argc, char **argv)
     g_test_add_func("/conn_groups/caps_keep_counts", test_caps_keep_counts);
     g_test_add_func("/conn_groups/merge_equals_joint", test_merge_equals_joint);
     g_test_add_func("/conn_groups/rules_under_another_policy", test_rules_under_another_policy);
+    g_test_add_func("/conn_groups/index_many", test_index_many);
     return g_test_run();
 }

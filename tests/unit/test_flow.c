@@ -478,6 +478,132 @@ static void test_observers(void)
     fx_free(&f);
 }
 
+
+static bool same_pair(const struct flow_conn *c, const struct packet *p)
+{
+    for (int d = 0; d < 2; d++)
+        if (c->port[d] == p->sport && c->port[!d] == p->dport && memcmp(&c->addr[d], &p->src, sizeof p->src) == 0 &&
+            memcmp(&c->addr[!d], &p->dst, sizeof p->dst) == 0)
+            return true;
+    return false;
+}
+
+/* Idle expiry only scans when the clock passes the earliest time a list
+ * head can be idle (flow.c: idle_bound).  With a clock that never goes back
+ * the lists are in time order, so after every packet no open connection but
+ * the packet's own may be past its class's timeout: a bound not lowered
+ * when a list gets a new head (an empty list filled, a head moved or
+ * closed) leaves one open and fails here.  The timeouts differ per class
+ * and the flags move connections between classes. */
+struct idle_obs {
+    GHashTable *open; /* struct flow_conn * of the connections open */
+};
+
+static void i_open(void *ctx, struct flow_conn *c, void **user)
+{
+    (void)user;
+    g_hash_table_add(((struct idle_obs *)ctx)->open, c);
+}
+
+static void i_close(void *ctx, struct flow_conn *c, void **user, enum flow_close_reason why)
+{
+    (void)user;
+    (void)why;
+    g_assert_true(g_hash_table_remove(((struct idle_obs *)ctx)->open, c));
+}
+
+static int64_t idle_limit(const struct flow_limits *lim, const struct flow_conn *c)
+{
+    if (c->rst_seen || (c->fin[0] && c->fin[1]))
+        return lim->idle_closed_us;
+    if (c->hs == FLOW_HS_SYN || c->hs == FLOW_HS_SYNACK)
+        return lim->idle_half_open_us;
+    return lim->idle_established_us;
+}
+
+static void test_idle_bound(void)
+{
+    static const uint8_t flag_set[] = { TCP_SYN, TCP_SYN | TCP_ACK, TCP_ACK, TCP_ACK, TCP_ACK, TCP_ACK | TCP_FIN, TCP_RST };
+    struct flow_limits lim;
+    flow_limits_default(&lim);
+    lim.idle_half_open_us = 3000;
+    lim.idle_established_us = 40000;
+    lim.idle_closed_us = 1000;
+    lim.max_closed = 1000;
+    static const struct flow_observer iobs = { .conn_open = i_open, .conn_close = i_close };
+    setup_addrs();
+    for (uint32_t seed = 1; seed <= 10; seed++) {
+        GRand *r = g_rand_new_with_seed(seed);
+        struct idle_obs o = { g_hash_table_new(NULL, NULL) };
+        struct flow_table *t = flow_table_new(&lim, &iobs, &o);
+        int64_t now = 0, prev = 0;
+        uint64_t closed_idle = 0;
+        for (int i = 0; i < 4000; i++) {
+            struct ip_addr c = v4(10, 3, 0, (uint8_t)g_rand_int_range(r, 0, 40));
+            bool fwd = g_rand_boolean(r);
+            struct packet p = { 0 };
+            p.ts_us = now;
+            p.l4 = L4_TCP;
+            p.src = fwd ? c : *B;
+            p.dst = fwd ? *B : c;
+            p.sport = fwd ? 2000 : 445;
+            p.dport = fwd ? 445 : 2000;
+            p.seq = g_rand_int(r);
+            p.ack = g_rand_int(r);
+            p.tcp_flags = flag_set[g_rand_int_range(r, 0, (gint32)sizeof flag_set)];
+            flow_table_packet(t, &p);
+            int64_t clock = now < prev ? now : prev; /* flow.h: the earlier of this packet and the one before */
+            GHashTableIter it;
+            gpointer k;
+            g_hash_table_iter_init(&it, o.open);
+            while (g_hash_table_iter_next(&it, &k, NULL)) {
+                const struct flow_conn *fc = k;
+                bool own = same_pair(fc, &p);
+                if (!own)
+                    g_assert_cmpint(clock - fc->last_ts_us, <=, idle_limit(&lim, fc));
+            }
+            prev = now;
+            now += g_rand_int_range(r, 0, 4) == 0 ? g_rand_int_range(r, 0, 30000) : g_rand_int_range(r, 0, 300);
+        }
+        closed_idle = flow_table_stats(t).idle_closes;
+        g_assert_cmpuint(closed_idle, >, 0); /* the test exercised expiry */
+        flow_table_finish(t);
+        flow_table_free(t);
+        g_hash_table_destroy(o.open);
+        g_rand_free(r);
+    }
+}
+
+
+/* A clock that goes back: a connection whose last packet came from the past
+ * sits behind one with a later time in the activity list.  When the first
+ * moves away, the second becomes the head and the idle bound must come
+ * down to it, or it outlives its timeout. */
+static void test_idle_bound_past(void)
+{
+    struct flow_limits lim;
+    flow_limits_default(&lim);
+    lim.idle_established_us = 10 * SEC;
+    struct fx f;
+    fx_init(&f, &lim);
+    struct ip_addr c1 = v4(10, 4, 0, 1), c2 = v4(10, 4, 0, 2), c3 = v4(10, 4, 0, 3);
+    f.now = 1000 * SEC;
+    send_pkt(&f, &c1, 3000, B, 445, 1, 1, TCP_ACK, NULL); /* conn 1 at 1000 s */
+    f.now = 995 * SEC;
+    send_pkt(&f, &c2, 3000, B, 445, 1, 1, TCP_ACK, NULL); /* conn 2 at 995 s, behind conn 1 */
+    f.now = 1000 * SEC + 1;
+    send_pkt(&f, &c1, 3000, B, 445, 1, 1, TCP_ACK, NULL); /* conn 1 to the tail: conn 2 heads */
+    f.now = 1007 * SEC;
+    send_pkt(&f, &c3, 3000, B, 445, 1, 1, TCP_ACK, NULL);
+    f.now = 1007 * SEC;
+    send_pkt(&f, &c3, 3000, B, 445, 1, 1, TCP_ACK, NULL); /* clock 1007 s: conn 2 idle 12 s, conn 1 7 s */
+    g_assert_true(conn(&f, 2)->closed);
+    g_assert_cmpint(conn(&f, 2)->reason, ==, FLOW_CLOSE_IDLE);
+    g_assert_false(conn(&f, 1)->closed);
+    g_assert_false(conn(&f, 3)->closed);
+    fx_free(&f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -486,6 +612,8 @@ int main(int argc, char **argv)
     g_test_add_func("/flow/port_reuse", test_port_reuse);
     g_test_add_func("/flow/idle_timeout", test_idle_timeout);
     g_test_add_func("/flow/time_jumps", test_time_jumps);
+    g_test_add_func("/flow/idle_bound", test_idle_bound);
+    g_test_add_func("/flow/idle_bound_past", test_idle_bound_past);
     g_test_add_func("/flow/initiator_guess", test_initiator_guess);
     g_test_add_func("/flow/ipv6_keys", test_ipv6_keys);
     g_test_add_func("/flow/eviction", test_eviction);

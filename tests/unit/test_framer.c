@@ -593,6 +593,44 @@ static void test_midstream_header_edges(void)
     }
 }
 
+/* A stream seen from its middle that ends with a short control message:
+ * scanning trusts one only with a header after it, so it waits; at the
+ * stream's end (framer_end) the last one is taken, once, and nothing else
+ * is: a control message with more bytes after it, a keep-alive pattern
+ * that is not the last four bytes, a stream framed from its start. */
+static void test_end_control(void)
+{
+    static const struct {
+        const char *bytes;
+        size_t n;
+        bool midstream;
+        const char *before, *after;
+    } cases[] = {
+        { "\x85\x00\x00\x00", 4, true, "", "85:0" },
+        { "\x82\x00\x00\x00", 4, true, "", "82:0" },
+        { "\x01\x02\x85\x00\x00\x00", 6, true, "", "85:0" },
+        { "\x85\x00\x00\x00\x07", 5, true, "", "" },
+        { "\x85\x00\x00\x01", 4, true, "", "" },
+        { "\x85\x00\x00\x00", 4, false, "85:0", "85:0" },
+    };
+    for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
+        struct rec r;
+        rec_init(&r, false, 0);
+        struct transport_obs obs;
+        memset(&obs, 0, sizeof obs);
+        struct framer f;
+        framer_for(&f, &r, &obs, cases[k].midstream);
+        framer_feed(&f, (const uint8_t *)cases[k].bytes, cases[k].n);
+        g_assert_cmpstr(r.types->str, ==, cases[k].before);
+        framer_end(&f);
+        framer_end(&f);
+        g_assert_cmpstr(r.types->str, ==, cases[k].after);
+        g_assert_cmpuint(obs.keepalives + obs.positive_responses, ==, cases[k].after[0] ? 1 : 0);
+        framer_free(&f);
+        rec_free(&r);
+    }
+}
+
 /* Nothing plausible at all: every byte is counted as skipped. */
 static void test_no_sync(void)
 {
@@ -628,6 +666,7 @@ int main(int argc, char **argv)
     g_test_add_func("/framer/unknown-type-resync", test_unknown_type_resync);
     g_test_add_func("/framer/midstream-controls", test_midstream_controls);
     g_test_add_func("/framer/no-sync", test_no_sync);
+    g_test_add_func("/framer/end-control", test_end_control);
     g_test_add_func("/framer/midstream-header-edges", test_midstream_header_edges);
     int rc = g_test_run();
     g_ptr_array_free(streams, TRUE);

@@ -1,11 +1,14 @@
 /* JSON writer and terminal escaping: wire bytes of any kind must give valid
- * JSON (RFC 8259) and text with no control bytes. */
+ * JSON (RFC 8259) and text with no control bytes; the merge state writer's
+ * canonical text and record selection. */
 #include <arpa/inet.h>
 #include <glib.h>
 #include <string.h>
 
 #include "fmt.h"
 #include "json.h"
+#include "mstate_canon.h"
+#include "mstate_select.h"
 
 static char *json_of(void (*build)(struct json *))
 {
@@ -101,6 +104,44 @@ static void test_json_escaping_positions(void)
         }
 }
 
+/* Keys are tested whole with overlapping words (all_plain in json.c): a byte
+ * that needs care at every position of keys of 1 to 70 bytes (under and
+ * over the short path's 64) is escaped as in a value. */
+static const char *probe_key;
+static void build_key_probe(struct json *j)
+{
+    json_begin_object(j);
+    json_kuint(j, probe_key, 1);
+    json_end_object(j);
+}
+
+static void test_json_key_positions(void)
+{
+    static const struct {
+        char c;
+        const char *out;
+    } cases[] = { { 0x1f, "\\u001f" }, { '"', "\\\"" }, { '\\', "\\\\" }, { 0x7f, "\\u007f" },
+                  { (char)0x80, "\\ufffd" }, { (char)0xff, "\\ufffd" }, { 0x20, " " }, { 0x7e, "~" },
+                  { '\n', "\\n" } };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        for (size_t len = 1; len <= 70; len++)
+            for (size_t pos = 0; pos < len; pos++) {
+                char key[71];
+                memset(key, 'k', len);
+                key[len] = '\0';
+                key[pos] = cases[k].c;
+                probe_key = key;
+                char *got = json_of(build_key_probe);
+                GString *want = g_string_new("{\"");
+                for (size_t i = 0; i < len; i++)
+                    g_string_append(want, i == pos ? cases[k].out : "k");
+                g_string_append(want, "\":1}");
+                g_assert_cmpstr(got, ==, want->str);
+                g_string_free(want, TRUE);
+                free(got);
+            }
+}
+
 /* Keys take a short path when plain; one that needs escaping still gets it. */
 static void build_keys(struct json *j)
 {
@@ -166,6 +207,149 @@ static void test_time_and_addr(void)
     g_assert_cmpstr(fmt_endpoint(&v6long, 8445, e), ==, "[2001:db8:1234:5678:9abc:def0:1122:3344]:8445");
 }
 
+/* Canonical mode (json.h) is the text json-glib's parse of the normal text
+ * gives back through mstate_put_node(): the merge state's writer hashes the
+ * one, merge the other, so any difference is a report merge refuses.  Wire
+ * strings of every kind (NUL, controls, DEL, invalid and valid UTF-8, quote
+ * and backslash) and unsigned values past INT64_MAX. */
+static void canon_values(struct json *j, const uint8_t *s, size_t n, uint64_t u, int64_t i)
+{
+    json_begin_object(j);
+    json_key(j, "s");
+    json_str_bytes(j, s, n);
+    json_kuint(j, "u", u);
+    json_kint(j, "i", i);
+    json_key(j, "a");
+    json_begin_array(j);
+    json_str_bytes(j, s, n);
+    json_uint(j, u);
+    json_end_array(j);
+    json_end_object(j);
+}
+
+static char *canon_text(const uint8_t *s, size_t n, uint64_t u, int64_t i, bool canonical, bool pretty)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    struct json j;
+    json_init(&j, f, pretty);
+    json_set_canonical(&j, canonical);
+    canon_values(&j, s, n, u, i);
+    json_flush(&j);
+    fclose(f);
+    return buf;
+}
+
+static char *reparsed(const char *text)
+{
+    JsonParser *p = json_parser_new_immutable();
+    g_assert_true(json_parser_load_from_data(p, text, -1, NULL));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    struct json j;
+    json_init(&j, f, false);
+    mstate_put_node(&j, json_parser_get_root(p));
+    json_flush(&j);
+    fclose(f);
+    g_object_unref(p);
+    return buf;
+}
+
+static void test_json_canonical(void)
+{
+    static const uint8_t alphabet[] = { 0x00, 0x01, 0x08, 0x0a, 0x1f, 0x7f, '"', '\\', '/', 'a', ' ', 0x80, 0xbf, 0xc0,
+                                        0xc2, 0xc3, 0xa9, 0xe0, 0xa0, 0xed, 0xef, 0xbf, 0xbd, 0xf0, 0x90, 0xf4, 0x8f,
+                                        0xf5, 0xfe, 0xff };
+    static const uint64_t unsigned_values[] = { 0, 1, INT64_MAX, (uint64_t)INT64_MAX + 1, 10000000000000000000u,
+                                                UINT64_MAX };
+    GRand *r = g_rand_new_with_seed(13);
+    uint8_t s[48];
+    int differ = 0;
+    for (int round = 0; round < 3000; round++) {
+        size_t n = (size_t)g_rand_int_range(r, 0, (gint32)sizeof s);
+        for (size_t k = 0; k < n; k++)
+            s[k] = g_rand_boolean(r) ? alphabet[g_rand_int_range(r, 0, (gint32)sizeof alphabet)]
+                                     : (uint8_t)g_rand_int_range(r, 0, 256);
+        uint64_t u = round % 2 ? unsigned_values[round / 2 % G_N_ELEMENTS(unsigned_values)]
+                               : ((uint64_t)g_rand_int(r) << 32 | g_rand_int(r));
+        int64_t i = (int64_t)((uint64_t)g_rand_int(r) << 32 | g_rand_int(r));
+        char *normal = canon_text(s, n, u, i, false, round % 3 == 0); /* the report's text, pretty or compact */
+        char *want = reparsed(normal);
+        char *got = canon_text(s, n, u, i, true, false);
+        g_assert_cmpstr(got, ==, want);
+        differ += strcmp(normal, want) != 0 && round % 3 != 0;
+        g_free(normal);
+        free(want);
+        free(got);
+    }
+    g_assert_cmpint(differ, >, 100); /* the cases where the normal text is not canonical were reached */
+    g_rand_free(r);
+}
+
+/* mstate_select() keeps the set a full sort keeps (the merge state's capped
+ * hosts and SYN pairs must not depend on how they were chosen): random,
+ * sorted, reversed and organ-pipe orders, every k around the small-range
+ * cut-over and the boundaries. */
+struct sel_item {
+    uint32_t key;
+    uint32_t id;
+};
+
+static int sel_cmp(const void *pa, const void *pb)
+{
+    const struct sel_item *a = pa, *b = pb;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+/* 1 sorted, 2 reversed, 3 organ pipe */
+static uint32_t shape_key(int shape, size_t i, size_t n)
+{
+    return (uint32_t)(shape == 1 ? i : shape == 2 ? n - i : i < n / 2 ? i : n - i);
+}
+
+static void test_mstate_select(void)
+{
+    GRand *r = g_rand_new_with_seed(2026);
+    const size_t sizes[] = { 0, 1, 2, 17, 100, 5000 };
+    for (size_t si = 0; si < G_N_ELEMENTS(sizes); si++) {
+        size_t n = sizes[si];
+        struct sel_item *v = g_new(struct sel_item, n + 1), *sorted = g_new(struct sel_item, n + 1);
+        for (int shape = 0; shape < 4; shape++) {
+            for (size_t i = 0; i < n; i++) {
+                uint32_t key = shape == 0 ? (uint32_t)g_rand_int_range(r, 0, 50) /* many equal keys */
+                                          : shape_key(shape, i, n);
+                sorted[i] = (struct sel_item){ key, (uint32_t)i };
+            }
+            qsort(sorted, n, sizeof *sorted, sel_cmp);
+            const size_t ks[] = { 0, 1, 15, 16, 17, n / 3, n / 2, n > 0 ? n - 1 : 0, n, n + 1 };
+            for (size_t ki = 0; ki < G_N_ELEMENTS(ks); ki++) {
+                size_t k = ks[ki];
+                for (size_t i = 0; i < n; i++) /* the shape's order; shape 0 shuffled */
+                    v[i] = shape == 0 ? sorted[i] : (struct sel_item){ shape_key(shape, i, n), (uint32_t)i };
+                for (size_t i = n; shape == 0 && i > 1; i--) {
+                    size_t j = (size_t)g_rand_int_range(r, 0, (gint32)i);
+                    struct sel_item t = v[i - 1];
+                    v[i - 1] = v[j];
+                    v[j] = t;
+                }
+                mstate_select(v, n, sizeof *v, k, sel_cmp);
+                size_t kept = k < n ? k : n;
+                qsort(v, kept, sizeof *v, sel_cmp);
+                g_assert_cmpmem(v, kept * sizeof *v, sorted, kept * sizeof *v);
+                qsort(v + kept, n - kept, sizeof *v, sel_cmp); /* the rest is the rest */
+                g_assert_cmpmem(v + kept, (n - kept) * sizeof *v, sorted + kept, (n - kept) * sizeof *v);
+            }
+        }
+        g_free(v);
+        g_free(sorted);
+    }
+    g_rand_free(r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -173,6 +357,9 @@ int main(int argc, char **argv)
     g_test_add_func("/json/escaping", test_json_escaping);
     g_test_add_func("/json/escaping-positions", test_json_escaping_positions);
     g_test_add_func("/json/keys", test_json_keys);
+    g_test_add_func("/json/key-positions", test_json_key_positions);
+    g_test_add_func("/json/canonical", test_json_canonical);
+    g_test_add_func("/mstate/select", test_mstate_select);
     g_test_add_func("/fmt/escape", test_escape_text);
     g_test_add_func("/fmt/time-addr", test_time_and_addr);
     return g_test_run();

@@ -490,6 +490,55 @@ static void test_kdf_kept_handles(void)
     quic_kdf_free(NULL);
 }
 
+/* Cleared keys give their cipher handles back to the kdf and the next keys
+ * re-key them: the RFC 9001 A.2 client Initial decrypts through a handle
+ * that held another key before, and a ChaCha20 suite never takes an AES one. */
+static void test_kdf_spare_ciphers(void)
+{
+    struct quic_kdf *kdf = quic_kdf_new();
+    g_assert_nonnull(kdf);
+    const struct quic_version_info *v = quic_version_lookup(QUIC_VERSION_1);
+    struct quic_cid dcid = dcid_vector();
+    uint8_t c[32], s[32], other[32];
+    memset(other, 0x5a, sizeof other);
+    g_assert_true(quic_initial_secrets_kdf(kdf, v, &dcid, c, s));
+    struct quic_keys k = { 0 }, fresh = { 0 };
+    g_assert_true(quic_keys_from_secret_kdf(kdf, &k, v, QUIC_SUITE_AES_128_GCM_SHA256, other, 32));
+    void *aead = k.aead, *hp = k.hp;
+    quic_keys_clear(&k);
+    g_assert_null(k.aead);
+    g_assert_true(quic_keys_from_secret_kdf(kdf, &k, v, QUIC_SUITE_AES_128_GCM_SHA256, c, 32));
+    g_assert_true(k.aead == aead && k.hp == hp); /* the same handles, re-keyed */
+    g_assert_true(quic_keys_from_secret(&fresh, v, QUIC_SUITE_AES_128_GCM_SHA256, c, 32));
+    same_keys(&k, &fresh);
+    GBytes *pkt = VEC("v1_client_initial");
+    size_t len;
+    const uint8_t *p = g_bytes_get_data(pkt, &len);
+    struct quic_header h;
+    g_assert_true(quic_parse_header(p, len, 0, &h));
+    uint8_t *scratch = g_malloc(len);
+    struct quic_plain pl;
+    g_assert_cmpint(quic_unprotect(&k, p, len, h.pn_off, UINT64_MAX, scratch, len, &pl), ==, QUIC_UNPROTECT_OK);
+    g_assert_cmpuint(pl.pn, ==, 2);
+    GBytes *want = VEC("client_crypto_frame");
+    g_assert_cmpmem(pl.payload, g_bytes_get_size(want), g_bytes_get_data(want, NULL), g_bytes_get_size(want));
+    /* Twice through the same handle: the GCM state of the first is gone. */
+    g_assert_cmpint(quic_unprotect(&k, p, len, h.pn_off, UINT64_MAX, scratch, len, &pl), ==, QUIC_UNPROTECT_OK);
+    quic_keys_clear(&k);
+    quic_keys_clear(&fresh);
+    struct quic_keys ch = { 0 };
+    g_assert_true(quic_keys_from_secret_kdf(kdf, &ch, v, QUIC_SUITE_CHACHA20_POLY1305_SHA256, other, 32));
+    g_assert_true(ch.aead != aead && ch.hp != hp && ch.aead != hp && ch.hp != aead);
+    g_assert_true(quic_keys_from_secret(&fresh, v, QUIC_SUITE_CHACHA20_POLY1305_SHA256, other, 32));
+    same_keys(&ch, &fresh);
+    quic_keys_clear(&ch);
+    quic_keys_clear(&fresh);
+    g_bytes_unref(want);
+    g_bytes_unref(pkt);
+    g_free(scratch);
+    quic_kdf_free(kdf); /* closes the spares (valgrind/ASan: no leak) */
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -509,6 +558,7 @@ int main(int argc, char **argv)
     g_test_add_func("/quic/reasm-fast-path", test_reasm_fast_path);
     g_test_add_func("/quic/session", test_session);
     g_test_add_func("/quic/kdf-kept-handles", test_kdf_kept_handles);
+    g_test_add_func("/quic/kdf-spare-ciphers", test_kdf_spare_ciphers);
     g_test_add_func("/quic/session-vn-0rtt", test_session_vn_0rtt);
     return g_test_run();
 }

@@ -145,6 +145,36 @@ static void test_other_alpn(void)
     done(a);
 }
 
+/* Issue 10: QUIC that is not SMB costs one header check per datagram after
+ * its first flight.  The table's work counters: past the first flight a
+ * connection keeps no session (no parsing, no decryption), and each of its
+ * datagrams took exactly one index look-up. */
+static void check_one_lookup(const char *pcap, uint64_t want_datagrams, uint64_t want_first_flight)
+{
+    struct analysis *a = run(pcap, NULL);
+    struct quic_table_stats st = quic_table_stats(a->quic);
+    struct quic_table_work w = quic_table_work(a->quic);
+    g_assert_cmpuint(st.quic_datagrams, ==, want_datagrams);
+    g_assert_cmpuint(w.session_datagrams, ==, want_first_flight);
+    g_assert_cmpuint(w.retired_datagrams, ==, want_datagrams - want_first_flight);
+    g_assert_cmpuint(w.retired_lookups, ==, w.retired_datagrams);
+    /* One per UDP datagram, none by connection ID; the first datagram found
+     * the index empty (its port filter said so) and started the connection. */
+    g_assert_cmpuint(w.index_lookups, ==, st.datagrams - 1);
+    done(a);
+}
+
+static void test_one_check_after_first_flight(void)
+{
+    /* Not SMB (tshark: 16 UDP frames): judged on frame 1, the client's
+     * Initial with the whole ClientHello. */
+    check_one_lookup("quic443-other-alpn.pcap", 16, 1);
+    /* SMB without the key log (tshark: 88 UDP frames): read until the
+     * server's Handshake packets, frames 1-4 (client Initial, Retry, the
+     * client's Initial again, the server's Initial + Handshake). */
+    check_one_lookup("quic443-smb3_11.pcap", 88, 4);
+}
+
 static void test_keylog(void)
 {
     char *path = NULL;
@@ -226,6 +256,7 @@ int main(int argc, char **argv)
     g_test_add_func("/quic-analyzer/split-hello", test_split_hello);
     g_test_add_func("/quic-analyzer/zero-rtt", test_zero_rtt);
     g_test_add_func("/quic-analyzer/other-alpn", test_other_alpn);
+    g_test_add_func("/quic-analyzer/one-check-after-first-flight", test_one_check_after_first_flight);
     g_test_add_func("/quic-analyzer/keylog", test_keylog);
     g_test_add_func("/quic-analyzer/allow-transport", test_allow_transport);
     g_test_add_func("/quic-analyzer/classify", test_classify_quic);

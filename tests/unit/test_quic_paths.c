@@ -1,7 +1,7 @@
 /* The QUIC table's path index (analyzer/model/quic_paths.c) against a plain
  * list: random adds, finds and removes, on keys chosen so that many share a
  * home slot (removal must shift the rest of a probe run back, or a later
- * look-up stops at the hole). */
+ * look-up stops at the hole); its port filter against counts per port. */
 #include <glib.h>
 #include <string.h>
 
@@ -115,11 +115,61 @@ static void test_collisions(void)
     quic_paths_free(&t);
 }
 
+/* The port filter against a count per port kept here: a port's bit is set
+ * exactly while some present path has an endpoint on it (paths on the same
+ * port twice, ports shared by many paths, removals of keys not there). */
+static void test_port_filter(void)
+{
+    enum { N = 2000 };
+    static struct quic_path keys[N];
+    static bool in[N];
+    static unsigned count[QUIC_PORTS];
+    for (unsigned i = 0; i < N; i++) {
+        struct ip_addr a = { 4, { 10, 7, (uint8_t)(i >> 8), (uint8_t)i } }, b = { 4, { 192, 0, 2, 9 } };
+        uint16_t pa = (uint16_t)(1024 + (i * 7919u) % 300), pb = i % 3 == 0 ? 443 : i % 3 == 1 ? 8443 : pa;
+        keys[i] = quic_path_canon(&a, pa, &b, pb);
+    }
+    struct quic_paths t = { 0 };
+    g_assert_false(quic_paths_may_hold(&t, 443, 1024)); /* empty: nothing allocated yet */
+    GRand *r = g_rand_new_with_seed(23);
+    for (unsigned step = 0; step < 60000; step++) {
+        unsigned i = (unsigned)g_rand_int_range(r, 0, N);
+        if (!in[i] && g_rand_boolean(r)) {
+            g_assert_true(quic_paths_add(&t, &keys[i], &keys[i]));
+            count[keys[i].pa]++;
+            count[keys[i].pb]++;
+            in[i] = true;
+        } else if (in[i]) {
+            quic_paths_remove(&t, &keys[i]);
+            count[keys[i].pa]--;
+            count[keys[i].pb]--;
+            in[i] = false;
+        }
+        struct quic_path other = keys[i];
+        other.a.bytes[0] = 11; /* never added */
+        quic_paths_remove(&t, &other);
+        for (unsigned k = 0; k < 8; k++) {
+            uint16_t p = (uint16_t)g_rand_int_range(r, 1000, 1400), q = k & 1 ? 443 : (uint16_t)g_rand_int_range(r, 1000, 1400);
+            g_assert_cmpint(quic_paths_may_hold(&t, p, q), ==, count[p] > 0 && count[q] > 0);
+        }
+        if (in[i])
+            g_assert_true(quic_paths_may_hold(&t, keys[i].pa, keys[i].pb));
+    }
+    for (unsigned i = 0; i < N; i++)
+        if (in[i])
+            quic_paths_remove(&t, &keys[i]);
+    for (unsigned i = 0; i < N; i++)
+        g_assert_false(quic_paths_may_hold(&t, keys[i].pa, keys[i].pb));
+    g_rand_free(r);
+    quic_paths_free(&t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/quic-paths/canon", test_canon);
     g_test_add_func("/quic-paths/random", test_random_ops);
     g_test_add_func("/quic-paths/collisions", test_collisions);
+    g_test_add_func("/quic-paths/port-filter", test_port_filter);
     return g_test_run();
 }

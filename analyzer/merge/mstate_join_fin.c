@@ -1,0 +1,217 @@
+/* mstate_join_fin.c - see mstate_join_fin.h. */
+#include "mstate_join_fin.h"
+
+#include <string.h>
+
+#include "analysis.h"
+#include "mstate_put.h"
+
+/* [addr0, port0, addr1, port1, first_ts, fin0, fin1, linger]: the flow's
+ * sides, the record's first packet, whether each side sent a FIN; linger:
+ * instead, a connection closed (FINs both ways or a RST) still lingering at
+ * its capture's end. */
+enum { FF_A0, FF_P0, FF_A1, FF_P1, FF_FIRST, FF_FIN0, FF_FIN1, FF_LINGER, FF_N };
+
+struct fin_rec {
+    struct ip_addr addr[2];
+    uint16_t port[2];
+    int64_t first_ts;
+    bool fin[2];
+    bool linger;
+};
+
+static GArray *recs_of(struct analysis *a)
+{
+    if (!a->edge_fins)
+        a->edge_fins = g_array_new(FALSE, TRUE, sizeof(struct fin_rec));
+    return a->edge_fins;
+}
+
+void fin_recs_free(struct analysis *a)
+{
+    if (a->edge_fins)
+        g_array_free(a->edge_fins, TRUE);
+    a->edge_fins = NULL;
+}
+
+/* Edges and tails each at most ANALYSIS_MAX_EDGES in a run; merge bounds itself. */
+static void put(struct analysis *a, const struct fin_rec *r)
+{
+    if (recs_of(a)->len < 16 * ANALYSIS_MAX_EDGES)
+        g_array_append_val(a->edge_fins, *r);
+}
+
+bool fin_lingering(const struct analysis *a, const struct conn_summary *cs)
+{
+    return a->finishing && cs->carrier == CONN_CARRIER_TCP &&
+           (strcmp(cs->close_reason, "fin") == 0 || strcmp(cs->close_reason, "rst") == 0);
+}
+
+void fin_note(struct analysis *a, const struct flow_conn *c, int64_t first_ts, const char *close_reason)
+{
+    bool linger = a->finishing && (strcmp(close_reason, "fin") == 0 || strcmp(close_reason, "rst") == 0);
+    if (!c || (!linger && (!(c->fin[0] || c->fin[1]) || strcmp(close_reason, "end") != 0)) ||
+        recs_of(a)->len >= 2 * ANALYSIS_MAX_EDGES)
+        return;
+    struct fin_rec r;
+    memset(&r, 0, sizeof r);
+    for (int d = 0; d < 2; d++) {
+        r.addr[d] = c->addr[d];
+        r.port[d] = c->port[d];
+        r.fin[d] = c->fin[d] && !linger;
+    }
+    r.first_ts = first_ts;
+    r.linger = linger;
+    put(a, &r);
+}
+
+void fin_recs_fold_mem(struct analysis *dst, const struct analysis *src)
+{
+    for (guint i = 0; src->edge_fins && i < src->edge_fins->len; i++)
+        put(dst, &g_array_index(src->edge_fins, struct fin_rec, i));
+}
+
+void mstate_build_edge_fins(struct json *b, const struct analysis *a)
+{
+    json_key(b, "edge_fins");
+    json_begin_array(b);
+    for (guint i = 0; a->edge_fins && i < a->edge_fins->len; i++) {
+        const struct fin_rec *r = &g_array_index(a->edge_fins, struct fin_rec, i);
+        json_begin_array(b);
+        put_ends(b, r->addr, r->port);
+        json_int(b, r->first_ts);
+        json_int(b, r->fin[0]);
+        json_int(b, r->fin[1]);
+        json_int(b, r->linger);
+        json_end_array(b);
+    }
+    json_end_array(b);
+}
+
+void mstate_fold_edge_fins(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
+{
+    if (!json_object_has_member(st, "edge_fins"))
+        return; /* a report of this format written before they were carried */
+    struct jpath ap, ip;
+    jpath_key(&ap, p, "edge_fins");
+    JsonArray *arr = jget_arr(g, p, st, "edge_fins", 2 * ANALYSIS_MAX_EDGES);
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        jpath_index(&ip, &ap, i);
+        JsonNode *n = json_array_get_element(arr, i);
+        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        if (!e || json_array_get_length(e) != FF_N) {
+            jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, fin, fin, linger]");
+            return;
+        }
+        struct fin_rec r;
+        memset(&r, 0, sizeof r);
+        for (int d = 0; d < 2; d++) {
+            const char *s = jget_elem_str(g, &ip, e, d ? FF_A1 : FF_A0, 64);
+            if (s && !jget_parse_addr(s, &r.addr[d]))
+                jget_fail(g, &ip, "not an address");
+            r.port[d] = (uint16_t)jget_elem_u64(g, &ip, e, d ? FF_P1 : FF_P0, 65535);
+            r.fin[d] = jget_elem_u64(g, &ip, e, d ? FF_FIN1 : FF_FIN0, 1) != 0;
+        }
+        r.first_ts = jget_elem_i64(g, &ip, e, FF_FIRST);
+        r.linger = jget_elem_u64(g, &ip, e, FF_LINGER, 1) != 0;
+        if (g->failed)
+            return;
+        put(a, &r);
+    }
+}
+
+/* ---- joining ------------------------------------------------------------ */
+
+static bool same_end(const struct ip_addr *x, uint16_t xp, const struct ip_addr *y, uint16_t yp)
+{
+    return x->family == y->family && memcmp(x->bytes, y->bytes, sizeof x->bytes) == 0 && xp == yp;
+}
+
+/* The FINs of the record named (client, server, first): fin[0] the
+ * client's, fin[1] the server's; the record used up. */
+static void take(struct analysis *a, const struct ip_addr *c, uint16_t cp, const struct ip_addr *s, uint16_t sp,
+                 int64_t first, bool fin[2])
+{
+    for (guint i = 0; a->edge_fins && i < a->edge_fins->len; i++) {
+        const struct fin_rec *r = &g_array_index(a->edge_fins, struct fin_rec, i);
+        if (r->first_ts != first || r->linger)
+            continue;
+        int side;
+        if (same_end(&r->addr[0], r->port[0], c, cp) && same_end(&r->addr[1], r->port[1], s, sp))
+            side = 0;
+        else if (same_end(&r->addr[1], r->port[1], c, cp) && same_end(&r->addr[0], r->port[0], s, sp))
+            side = 1;
+        else
+            continue;
+        fin[0] |= r->fin[side];
+        fin[1] |= r->fin[1 - side];
+        g_array_remove_index_fast(a->edge_fins, i);
+        return;
+    }
+}
+
+void mstate_fins_rename(struct analysis *a, const struct conn_summary *cs, int64_t first)
+{
+    bool fin[2] = { false, false };
+    take(a, &cs->client, cs->client_port, &cs->server, cs->server_port, cs->first_ts, fin);
+    if (!fin[0] && !fin[1])
+        return;
+    struct fin_rec r;
+    memset(&r, 0, sizeof r);
+    r.addr[0] = cs->client;
+    r.addr[1] = cs->server;
+    r.port[0] = cs->client_port;
+    r.port[1] = cs->server_port;
+    r.first_ts = first;
+    r.fin[0] = fin[0];
+    r.fin[1] = fin[1];
+    put(a, &r);
+}
+
+bool mstate_join_fins(struct analysis *a, const struct conn_summary *early, const struct ip_addr *late_client,
+                      uint16_t late_client_port, const struct ip_addr *late_server, uint16_t late_server_port,
+                      int64_t late_first_ts)
+{
+    if (early->carrier != CONN_CARRIER_TCP || !a->edge_fins)
+        return false;
+    bool fin[2] = { false, false }, lf[2] = { false, false };
+    take(a, &early->client, early->client_port, &early->server, early->server_port, early->first_ts, fin);
+    take(a, late_client, late_client_port, late_server, late_server_port, late_first_ts, lf);
+    /* the late part's client may be the other side (named from its middle) */
+    bool same = same_end(late_client, late_client_port, &early->client, early->client_port);
+    fin[0] |= same ? lf[0] : lf[1];
+    fin[1] |= same ? lf[1] : lf[0];
+    if (fin[0] && fin[1])
+        return true;
+    if (fin[0] || fin[1]) { /* kept for a part joined later */
+        struct fin_rec r;
+        memset(&r, 0, sizeof r);
+        r.addr[0] = early->client;
+        r.addr[1] = early->server;
+        r.port[0] = early->client_port;
+        r.port[1] = early->server_port;
+        r.first_ts = early->first_ts;
+        r.fin[0] = fin[0];
+        r.fin[1] = fin[1];
+        put(a, &r);
+    }
+    return false;
+}
+
+bool mstate_lingers(const struct analysis *a, const struct conn_summary *cs, int64_t until)
+{
+    struct flow_limits lim;
+    flow_limits_default(&lim);
+    if (cs->carrier != CONN_CARRIER_TCP || until < cs->last_ts || until - cs->last_ts > lim.idle_closed_us)
+        return false;
+    for (guint i = 0; a->edge_fins && i < a->edge_fins->len; i++) {
+        const struct fin_rec *r = &g_array_index(a->edge_fins, struct fin_rec, i);
+        if (r->linger && r->first_ts == cs->first_ts &&
+            ((same_end(&r->addr[0], r->port[0], &cs->client, cs->client_port) &&
+              same_end(&r->addr[1], r->port[1], &cs->server, cs->server_port)) ||
+             (same_end(&r->addr[1], r->port[1], &cs->client, cs->client_port) &&
+              same_end(&r->addr[0], r->port[0], &cs->server, cs->server_port))))
+            return true;
+    }
+    return false;
+}

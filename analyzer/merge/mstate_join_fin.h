@@ -1,0 +1,50 @@
+/* mstate_join_fin.h - a TCP connection whose FIN exchange was cut between
+ * parts: one part saw one side's FIN, the next the other's (with the last
+ * ACK: a tail, mstate_tails.h, or the rest of the connection).  Each part
+ * closed it as open at its end ("end"); the run over both saw a FIN each
+ * way and closes it "fin" (flow.c: natural_reason).  A run keeps, for each
+ * TCP edge connection and each tail that saw a FIN, which side sent one
+ * ("edge_fins", at most one record per edge and per tail); merge unites
+ * them when it joins parts, and a connection with a FIN each way ends
+ * "fin" (stream.end too). */
+#ifndef SMBSCOPE_MSTATE_JOIN_FIN_H
+#define SMBSCOPE_MSTATE_JOIN_FIN_H
+
+#include <json-glib/json-glib.h>
+
+#include "conn_summary.h"
+#include "flow.h"
+#include "jget.h"
+#include "json.h"
+
+struct analysis;
+
+/* A closed TCP connection c (an edge, or a tail: first_ts is its record's
+ * first packet) noted when it saw a FIN and was open at its capture's end. */
+void fin_note(struct analysis *a, const struct flow_conn *c, int64_t first_ts, const char *close_reason);
+void fin_recs_free(struct analysis *a);
+void fin_recs_fold_mem(struct analysis *dst, const struct analysis *src);
+
+void mstate_build_edge_fins(struct json *b, const struct analysis *a);
+void mstate_fold_edge_fins(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st);
+
+/* The FINs of early and of the part joined to it (late: an edge record or
+ * a tail, named by its ends and first packet) united under early's name;
+ * true when the connection has now seen a FIN each way. */
+bool mstate_join_fins(struct analysis *a, const struct conn_summary *early, const struct ip_addr *late_client,
+                      uint16_t late_client_port, const struct ip_addr *late_server, uint16_t late_server_port,
+                      int64_t late_first_ts);
+
+/* A connection that closed (FINs both ways, or a RST) lingers a minute for
+ * late ACKs (flow.h: idle_closed_us): one still lingering when its
+ * capture ended (a->finishing) is kept at the edge, so that the trailing
+ * ACKs the next capture holds (a tail) join it. */
+bool fin_lingering(const struct analysis *a, const struct conn_summary *cs);
+/* cs is such a connection, and until (a tail's first packet, or the last
+ * packet of the reports merged) is within its linger. */
+bool mstate_lingers(const struct analysis *a, const struct conn_summary *cs, int64_t until);
+
+/* cs now begins at first (mstate_join_hs.c): its record goes by it. */
+void mstate_fins_rename(struct analysis *a, const struct conn_summary *cs, int64_t first);
+
+#endif
