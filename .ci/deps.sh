@@ -12,6 +12,8 @@ packages=(
   libzstd-dev liblz4-dev libisal-dev zstd lz4
   libwireshark-dev libwiretap-dev libwsutil-dev tshark
   tcpdump valgrind python3 util-linux
+  # pgrep, pkill: tests/run.sh's background compiles
+  procps
   # QUIC v2 packet protection for the test-time Version Negotiation + v2 capture (tests/e2e/quic_v2.py)
   python3-cryptography
   # the plugin's GUI test (suite plugin-gui): Wireshark under Xvfb, driven
