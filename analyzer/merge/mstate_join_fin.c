@@ -59,16 +59,11 @@ void fin_recs_fold_mem(struct analysis *dst, const struct analysis *src)
         put(dst, &g_array_index(src->edge_fins, struct fin_rec, i));
 }
 
-static bool same_end(const struct ip_addr *x, uint16_t xp, const struct ip_addr *y, uint16_t yp)
-{
-    return x->family == y->family && memcmp(x->bytes, y->bytes, sizeof x->bytes) == 0 && xp == yp;
-}
-
 static bool named(const struct ip_addr *a0, uint16_t p0, const struct ip_addr *a1, uint16_t p1, int64_t first,
                   const struct fin_rec *r)
 {
-    return r->first_ts == first && ((same_end(&r->addr[0], r->port[0], a0, p0) && same_end(&r->addr[1], r->port[1], a1, p1)) ||
-                                    (same_end(&r->addr[1], r->port[1], a0, p0) && same_end(&r->addr[0], r->port[0], a1, p1)));
+    return r->first_ts == first && ((mstate_same_end(&r->addr[0], r->port[0], a0, p0) && mstate_same_end(&r->addr[1], r->port[1], a1, p1)) ||
+                                    (mstate_same_end(&r->addr[1], r->port[1], a0, p0) && mstate_same_end(&r->addr[0], r->port[0], a1, p1)));
 }
 
 /* A record of an edge or a tail still in the state (a merge's records of
@@ -155,9 +150,9 @@ static void take(struct analysis *a, const struct ip_addr *c, uint16_t cp, const
         if (r->first_ts != first)
             continue;
         int side;
-        if (same_end(&r->addr[0], r->port[0], c, cp) && same_end(&r->addr[1], r->port[1], s, sp))
+        if (mstate_same_end(&r->addr[0], r->port[0], c, cp) && mstate_same_end(&r->addr[1], r->port[1], s, sp))
             side = 0;
-        else if (same_end(&r->addr[1], r->port[1], c, cp) && same_end(&r->addr[0], r->port[0], s, sp))
+        else if (mstate_same_end(&r->addr[1], r->port[1], c, cp) && mstate_same_end(&r->addr[0], r->port[0], s, sp))
             side = 1;
         else
             continue;
@@ -168,10 +163,10 @@ static void take(struct analysis *a, const struct ip_addr *c, uint16_t cp, const
     }
 }
 
-void mstate_fins_rename(struct analysis *a, const struct conn_summary *cs, int64_t first)
+/* The FINs seen of cs's connection (fin[0] its client's), as the record of
+ * the connection first seen at first; nothing when neither side sent one. */
+static void put_fins(struct analysis *a, const struct conn_summary *cs, int64_t first, const bool fin[2])
 {
-    bool fin[2] = { false, false };
-    take(a, &cs->client, cs->client_port, &cs->server, cs->server_port, cs->first_ts, fin);
     if (!fin[0] && !fin[1])
         return;
     struct fin_rec r;
@@ -186,6 +181,13 @@ void mstate_fins_rename(struct analysis *a, const struct conn_summary *cs, int64
     put(a, &r);
 }
 
+void mstate_fins_rename(struct analysis *a, const struct conn_summary *cs, int64_t first)
+{
+    bool fin[2] = { false, false };
+    take(a, &cs->client, cs->client_port, &cs->server, cs->server_port, cs->first_ts, fin);
+    put_fins(a, cs, first, fin);
+}
+
 bool mstate_join_fins(struct analysis *a, const struct conn_summary *early, const struct ip_addr *late_client,
                       uint16_t late_client_port, const struct ip_addr *late_server, uint16_t late_server_port,
                       int64_t late_first_ts)
@@ -196,22 +198,11 @@ bool mstate_join_fins(struct analysis *a, const struct conn_summary *early, cons
     take(a, &early->client, early->client_port, &early->server, early->server_port, early->first_ts, fin);
     take(a, late_client, late_client_port, late_server, late_server_port, late_first_ts, lf);
     /* the late part's client may be the other side (named from its middle) */
-    bool same = same_end(late_client, late_client_port, &early->client, early->client_port);
+    bool same = mstate_same_end(late_client, late_client_port, &early->client, early->client_port);
     fin[0] |= same ? lf[0] : lf[1];
     fin[1] |= same ? lf[1] : lf[0];
     if (fin[0] && fin[1])
         return true;
-    if (fin[0] || fin[1]) { /* kept for a part joined later */
-        struct fin_rec r;
-        memset(&r, 0, sizeof r);
-        r.addr[0] = early->client;
-        r.addr[1] = early->server;
-        r.port[0] = early->client_port;
-        r.port[1] = early->server_port;
-        r.first_ts = early->first_ts;
-        r.fin[0] = fin[0];
-        r.fin[1] = fin[1];
-        put(a, &r);
-    }
+    put_fins(a, early, early->first_ts, fin); /* kept for a part joined later */
     return false;
 }

@@ -151,21 +151,16 @@ void mstate_fold_edge_seqs(struct jget *g, const struct jpath *p, struct analysi
 
 /* ---- joining ------------------------------------------------------------ */
 
-static bool same_end(const struct ip_addr *x, uint16_t xp, const struct ip_addr *y, uint16_t yp)
-{
-    return x->family == y->family && memcmp(x->bytes, y->bytes, sizeof x->bytes) == 0 && xp == yp;
-}
-
 static const struct hs_edge *seqs_for(const struct analysis *a, const struct conn_summary *cs)
 {
     for (guint i = 0; a->edge_seqs && i < a->edge_seqs->len; i++) {
         const struct hs_edge *h = &g_array_index(a->edge_seqs, struct hs_edge, i);
         if (h->first_ts != cs->first_ts)
             continue;
-        if ((same_end(&h->addr[0], h->port[0], &cs->client, cs->client_port) &&
-             same_end(&h->addr[1], h->port[1], &cs->server, cs->server_port)) ||
-            (same_end(&h->addr[1], h->port[1], &cs->client, cs->client_port) &&
-             same_end(&h->addr[0], h->port[0], &cs->server, cs->server_port)))
+        if ((mstate_same_end(&h->addr[0], h->port[0], &cs->client, cs->client_port) &&
+             mstate_same_end(&h->addr[1], h->port[1], &cs->server, cs->server_port)) ||
+            (mstate_same_end(&h->addr[1], h->port[1], &cs->client, cs->client_port) &&
+             mstate_same_end(&h->addr[0], h->port[0], &cs->server, cs->server_port)))
             return h;
     }
     return NULL;
@@ -174,7 +169,7 @@ static const struct hs_edge *seqs_for(const struct analysis *a, const struct con
 /* The record's side of x (0 or 1). */
 static int side_of(const struct hs_edge *h, const struct ip_addr *x, uint16_t xp)
 {
-    return same_end(&h->addr[0], h->port[0], x, xp) ? 0 : 1;
+    return mstate_same_end(&h->addr[0], h->port[0], x, xp) ? 0 : 1;
 }
 
 /* No byte between the handshake and the late part's first: the initiator
@@ -210,7 +205,7 @@ static void entry_from_start(JsonObject *e, const struct conn_summary *j, const 
     JsonObject *st = sn && JSON_NODE_HOLDS_OBJECT(sn) ? json_node_get_object(sn) : NULL;
     if (st) {
         json_object_set_boolean_member(st, "midstream", FALSE);
-        bool fwd = same_end(&f->addr[0], f->port[0], &j->client, j->client_port);
+        bool fwd = mstate_same_end(&f->addr[0], f->port[0], &j->client, j->client_port);
         add_int(st, "packets_c2s", f->packets[fwd ? 0 : 1]);
         add_int(st, "packets_s2c", f->packets[fwd ? 1 : 0]);
     }
@@ -241,7 +236,7 @@ static void conn_from_start(struct analysis *a, const struct conn_summary *befor
             continue;
         s->first_ts = j->first_ts;
         s->client_rule = CLIENT_BY_SYN;
-        s->client = same_end(&s->addr[0], s->port[0], &f->addr[0], f->port[0]) ? 0 : 1;
+        s->client = mstate_same_end(&s->addr[0], s->port[0], &f->addr[0], f->port[0]) ? 0 : 1;
         s->verdict.cls = (enum transport_class)j->transport;
         s->verdict.evidence = j->evidence;
         s->midstream = false;
@@ -288,7 +283,7 @@ void mstate_join_hs(struct analysis *a)
         struct syn_flow *f = h ? syn_flow_head_for(a, &cs->client, cs->client_port, &cs->server, cs->server_port,
                                                    cs->first_ts)
                                : NULL;
-        if (!f || !gapless(h, f) || !same_end(&f->addr[0], f->port[0], &cs->client, cs->client_port))
+        if (!f || !gapless(h, f) || !mstate_same_end(&f->addr[0], f->port[0], &cs->client, cs->client_port))
             continue;
         struct conn_summary before = *cs;
         summary_from_start(cs, f, &a->cfg->policy);

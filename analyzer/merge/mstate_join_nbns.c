@@ -44,6 +44,35 @@ static void collect(void *ctx, const struct nb_nbns_xid *x)
     g_array_append_val((GArray *)ctx, r);
 }
 
+/* Every transaction of a's edges: its ledger's waiting queries and
+ * unmatched responses, and (a merge) those no report's matched;
+ * *folded gets the responses the ledger could not keep. */
+static GArray *xids_of(const struct analysis *a, uint64_t *folded)
+{
+    GArray *all = g_array_new(FALSE, TRUE, sizeof(struct xid));
+    nb_ledger_each_pending(a->ledger, collect, all);
+    guint n = 0;
+    const struct nb_nbns_xid *o = nb_ledger_orphans(a->ledger, &n, folded);
+    for (guint i = 0; i < n; i++) {
+        struct xid r = of(1, &o[i]);
+        g_array_append_val(all, r);
+    }
+    if (a->nbns_xids)
+        g_array_append_vals(all, a->nbns_xids->data, a->nbns_xids->len);
+    return all;
+}
+
+/* x into a's transactions to join, false past the bound merge holds itself to. */
+static bool keep(struct analysis *a, const struct xid *x)
+{
+    if (!a->nbns_xids)
+        a->nbns_xids = g_array_new(FALSE, TRUE, sizeof(struct xid));
+    if (a->nbns_xids->len >= 32 * ANALYSIS_MAX_EDGES)
+        return false;
+    g_array_append_val(a->nbns_xids, *x);
+    return true;
+}
+
 /* Queries nearest the end first, responses nearest the start first. */
 static gint by_edge(gconstpointer pa, gconstpointer pb)
 {
@@ -72,17 +101,8 @@ static void put_one(struct json *b, const struct xid *x)
 
 void mstate_build_nbns_xids(struct json *b, const struct analysis *a)
 {
-    GArray *all = g_array_new(FALSE, TRUE, sizeof(struct xid));
-    nb_ledger_each_pending(a->ledger, collect, all);
-    guint n = 0;
     uint64_t folded = 0;
-    const struct nb_nbns_xid *o = nb_ledger_orphans(a->ledger, &n, &folded);
-    for (guint i = 0; i < n; i++) {
-        struct xid r = of(1, &o[i]);
-        g_array_append_val(all, r);
-    }
-    if (a->nbns_xids) /* a merge's: those no report's matched */
-        g_array_append_vals(all, a->nbns_xids->data, a->nbns_xids->len);
+    GArray *all = xids_of(a, &folded);
     g_array_sort(all, by_edge);
     json_key(b, "nbns_xids");
     json_begin_array(b);
@@ -135,34 +155,16 @@ void mstate_fold_nbns_xids(struct jget *g, const struct jpath *p, struct analysi
         x.row_server_port = (uint16_t)jget_elem_u64(g, &ip, e, XF_RSP, 65535);
         if (g->failed)
             return;
-        if (!a->nbns_xids)
-            a->nbns_xids = g_array_new(FALSE, TRUE, sizeof(struct xid));
-        if (a->nbns_xids->len < 32 * ANALYSIS_MAX_EDGES) /* a bound for merge itself */
-            g_array_append_val(a->nbns_xids, x);
+        keep(a, &x);
     }
 }
 
 void nbns_xids_fold_mem(struct analysis *dst, const struct analysis *src)
 {
-    if (!dst->nbns_xids)
-        dst->nbns_xids = g_array_new(FALSE, TRUE, sizeof(struct xid));
-    GArray *all = g_array_new(FALSE, TRUE, sizeof(struct xid));
-    nb_ledger_each_pending(src->ledger, collect, all);
-    guint n = 0;
     uint64_t dropped = 0;
-    const struct nb_nbns_xid *o = nb_ledger_orphans(src->ledger, &n, &dropped);
-    for (guint i = 0; i < n; i++) {
-        struct xid r = of(1, &o[i]);
-        g_array_append_val(all, r);
-    }
-    if (src->nbns_xids)
-        g_array_append_vals(all, src->nbns_xids->data, src->nbns_xids->len);
-    for (guint i = 0; i < all->len; i++) {
-        if (dst->nbns_xids->len < 32 * ANALYSIS_MAX_EDGES) /* as mstate_fold_nbns_xids() */
-            g_array_append_val(dst->nbns_xids, g_array_index(all, struct xid, i));
-        else
-            dropped++;
-    }
+    GArray *all = xids_of(src, &dropped);
+    for (guint i = 0; i < all->len; i++)
+        dropped += !keep(dst, &g_array_index(all, struct xid, i));
     dst->state_folded.nbns_xids += dropped + src->state_folded.nbns_xids;
     g_array_free(all, TRUE);
 }

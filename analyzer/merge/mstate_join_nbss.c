@@ -149,11 +149,6 @@ void mstate_fold_edge_nbss(struct jget *g, const struct jpath *p, struct analysi
 
 /* ---- joining ------------------------------------------------------------ */
 
-static bool same_end(const struct ip_addr *x, uint16_t xp, const struct ip_addr *y, uint16_t yp)
-{
-    return x->family == y->family && memcmp(x->bytes, y->bytes, sizeof x->bytes) == 0 && xp == yp;
-}
-
 /* The record of cs (G_MAXUINT: none). */
 static guint find(const struct analysis *a, const struct conn_summary *cs)
 {
@@ -161,10 +156,10 @@ static guint find(const struct analysis *a, const struct conn_summary *cs)
         const struct nbss_edge *r = &g_array_index(a->edge_nbss, struct nbss_edge, i);
         if (r->first_ts != cs->first_ts)
             continue;
-        if ((same_end(&r->addr[0], r->port[0], &cs->client, cs->client_port) &&
-             same_end(&r->addr[1], r->port[1], &cs->server, cs->server_port)) ||
-            (same_end(&r->addr[1], r->port[1], &cs->client, cs->client_port) &&
-             same_end(&r->addr[0], r->port[0], &cs->server, cs->server_port)))
+        if ((mstate_same_end(&r->addr[0], r->port[0], &cs->client, cs->client_port) &&
+             mstate_same_end(&r->addr[1], r->port[1], &cs->server, cs->server_port)) ||
+            (mstate_same_end(&r->addr[1], r->port[1], &cs->client, cs->client_port) &&
+             mstate_same_end(&r->addr[0], r->port[0], &cs->server, cs->server_port)))
             return i;
     }
     return G_MAXUINT;

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <glib.h>
 
@@ -43,6 +44,13 @@ static inline void put_ends(struct json *b, const struct ip_addr addr[2], const 
         json_str(b, fmt_addr(&addr[d], buf));
         json_int(b, port[d]);
     }
+}
+
+/* One end of a connection as the state names them (address and port) is
+ * another: what the joins (mstate_join_*.c, mstate_tails.c) match by. */
+static inline bool mstate_same_end(const struct ip_addr *x, uint16_t xp, const struct ip_addr *y, uint16_t yp)
+{
+    return x->family == y->family && memcmp(x->bytes, y->bytes, sizeof x->bytes) == 0 && xp == yp;
 }
 
 /* A run of integer members from a table: the state's counters are many,

@@ -73,11 +73,6 @@ void mstate_fold_tails(struct jget *g, const struct jpath *p, struct analysis *a
     }
 }
 
-static bool same_end(const struct ip_addr *x, uint16_t xp, const struct ip_addr *y, uint16_t yp)
-{
-    return x->family == y->family && memcmp(x->bytes, y->bytes, sizeof x->bytes) == 0 && xp == yp;
-}
-
 bool mstate_join_tail(struct analysis *a, struct conn_summary *cur)
 {
     if (!a->tails || cur->carrier != CONN_CARRIER_TCP || cur->proto != 6 || strcmp(cur->close_reason, "end") != 0)
@@ -86,10 +81,10 @@ bool mstate_join_tail(struct analysis *a, struct conn_summary *cur)
     bool best_swapped = false;
     for (guint i = 0; i < a->tails->len; i++) {
         const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, i);
-        bool fwd = same_end(&t->addr[0], t->port[0], &cur->client, cur->client_port) &&
-                   same_end(&t->addr[1], t->port[1], &cur->server, cur->server_port);
-        bool rev = same_end(&t->addr[1], t->port[1], &cur->client, cur->client_port) &&
-                   same_end(&t->addr[0], t->port[0], &cur->server, cur->server_port);
+        bool fwd = mstate_same_end(&t->addr[0], t->port[0], &cur->client, cur->client_port) &&
+                   mstate_same_end(&t->addr[1], t->port[1], &cur->server, cur->server_port);
+        bool rev = mstate_same_end(&t->addr[1], t->port[1], &cur->client, cur->client_port) &&
+                   mstate_same_end(&t->addr[0], t->port[0], &cur->server, cur->server_port);
         if ((!fwd && !rev) || t->first_ts < cur->last_ts)
             continue;
         if (best == G_MAXUINT || t->first_ts < g_array_index(a->tails, struct analysis_tail, best).first_ts) {
