@@ -175,6 +175,8 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
 {
     struct json jj, *j = &jj;
     json_init(j, out, true);
+    /* the merge state renders on the other core meanwhile (mstate.h) */
+    struct mstate_render *st = a->cfg->merge_state ? mstate_render_start(a) : NULL;
     json_begin_object(j);
     json_kstr(j, "smbscope_version", SMBSCOPE_VERSION);
 
@@ -264,7 +266,7 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
      * --no-merge-state leaves it out. */
     if (a->cfg->merge_state) {
         json_key(j, "merge_state");
-        mstate_write_member(j, a);
+        mstate_render_put(st, j);
     }
 
     json_end_object(j);
