@@ -244,10 +244,9 @@ static void write_string(struct json *out, const uint8_t *s, size_t n)
     out_c(out, '"');
 }
 
-void json_key(struct json *j, const char *key)
+void json_key_n(struct json *j, const char *key, size_t n, bool plain)
 {
-    size_t n = strlen(key);
-    if (!j->after_key && j->depth > 0 && n <= 64 && all_plain((const uint8_t *)key, n)) {
+    if (!j->after_key && j->depth > 0 && n <= 64 && (plain || all_plain((const uint8_t *)key, n))) {
         /* a member's separator, indentation and short plain key written
          * straight into the buffer after one room check (a report writes
          * about two keys per value); the whole indentation string is
@@ -276,7 +275,7 @@ void json_key(struct json *j, const char *key)
     const size_t sep = j->pretty ? 2 : 1;
     /* the usual key (short, plain): quotes, key and separator in one go;
      * a report writes about two keys per value */
-    if (n + 2 + sep <= sizeof j->buf && all_plain((const uint8_t *)key, n)) {
+    if (n + 2 + sep <= sizeof j->buf && (plain || all_plain((const uint8_t *)key, n))) {
         if (n + 2 + sep > sizeof j->buf - j->used)
             json_flush(j);
         char *p = j->buf + j->used;
@@ -348,10 +347,6 @@ void json_null(struct json *j)
     value_done(j);
 }
 
-void json_kstr(struct json *j, const char *key, const char *s) { json_key(j, key); json_str(j, s); }
-void json_kuint(struct json *j, const char *key, uint64_t v) { json_key(j, key); json_uint(j, v); }
-void json_kint(struct json *j, const char *key, int64_t v) { json_key(j, key); json_int(j, v); }
-void json_kbool(struct json *j, const char *key, bool v) { json_key(j, key); json_bool(j, v); }
 
 void json_raw(struct json *j, const char *text, size_t n)
 {
