@@ -336,7 +336,7 @@ void json_uint(struct json *j, uint64_t v)
 void json_bool(struct json *j, bool v)
 {
     before_value(j);
-    out_s(j, v ? "true" : "false");
+    out_n(j, v ? "true" : "false", v ? 4 : 5); /* no strlen of a choice of literals */
     value_done(j);
 }
 
