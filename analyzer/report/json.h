@@ -14,7 +14,7 @@
 
 #define JSON_MAX_DEPTH 32
 
-#define JSON_BUF 16384
+#define JSON_BUF 65536 /* a write(2) per 64 KiB of a report of megabytes */
 
 struct json {
     FILE *out;
