@@ -14,26 +14,6 @@
 #define SMBSCOPE_VERSION "unknown"
 #endif
 
-void jkaddr(struct json *j, const char *key, const struct ip_addr *a)
-{
-    char buf[FMT_ADDR_LEN];
-    if (key)
-        json_kstr(j, key, fmt_addr(a, buf));
-    else
-        json_str(j, fmt_addr(a, buf));
-}
-
-void jktime(struct json *j, const char *key, int64_t ts)
-{
-    char buf[FMT_TIME_LEN];
-    if (ts == INT64_MAX || ts == INT64_MIN) {
-        json_key(j, key);
-        json_null(j);
-        return;
-    }
-    json_kstr(j, key, fmt_time(ts, buf));
-}
-
 static void netbios_flow(struct json *j, const struct nb_flow *f)
 {
     json_begin_object(j);
