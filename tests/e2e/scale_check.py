@@ -116,6 +116,54 @@ def per_pair(smbscope, tmp):
           % len(tshark_server))
 
 
+VIOLATIONS_BYTES = 1024 * 1024  # README: verdict.violations[] lists at most 1 MiB of lines
+REMEDIES_DETAILED = 250         # lines with remedy objects
+
+
+def strictest(smbscope, cap, tmp, n):
+    """The strictest policy with one group per connection (the group cap
+    raised past the connections): two violation lines per connection (about
+    1.2 KB each with their remedy objects: 29 MB of lines at 12,000), listed
+    within the documented byte bound, every line counted per rule."""
+    strict = ["--require-signing", "--require-encryption", "--require-kerberos", "--allow-transport", "direct:445"]
+    out = os.path.join(tmp, "strict.json")
+    run(smbscope, ["-T", "json", "--max-connection-groups", str(2 * n)] + strict + [cap], out)
+    with open(out, "rb") as f:
+        raw = f.read()
+    d = json.loads(raw)
+    accounted(d, n, "strictest policy, a group per connection")
+    start = raw.index(b'"violations": [')
+    end = raw.find(b'"violations_summary"')  # the next member (before it had one: "unknowns")
+    end = end if end > 0 else raw.index(b'"unknowns"')
+    check(end - start < VIOLATIONS_BYTES + 4096,
+          "violations[] %d bytes: within 1 MiB and one line, whatever the lines" % (end - start))
+    lines = d["verdict"]["violations"]
+    s = d["verdict"].get("violations_summary", {"rules": {}})
+    rules = s["rules"]
+    check(set(rules) == {"signing", "encryption"} and all(r["lines"] == n and r["connections"] == n and
+                                                           r["flows"] == n for r in rules.values()),
+          "violations_summary: signing and encryption, %d lines and connections each, exact (%r)"
+          % (n, {k: (r["lines"], r["connections"]) for k, r in rules.items()}))
+    check(s["total"] == 2 * n and s["listed"] == len(lines) and s["not_listed"] == s["total"] - s["listed"]
+          and s["listing_capped"], "violations_summary: %d lines, %d listed, the rest counted" % (s["total"], s["listed"]))
+    listed = {r: sum(1 for v in lines if v["rule"] == r) for r in rules}
+    check(all(listed[r] == rules[r]["listed"] > 0 for r in rules),
+          "every rule broken has lines listed, as many as its summary says (%r)" % listed)
+    remedies = d["fix_catalog"]["remedies"]
+    detailed = [v for v in lines if v["remedy_client"] is not None]
+    check(len(detailed) == s["remedies_detailed"] == REMEDIES_DETAILED and lines[:REMEDIES_DETAILED] == detailed,
+          "remedy objects on the first %d lines only" % REMEDIES_DETAILED)
+    check(all(remedies[v["remedy_client_id"]]["id"] == v["remedy_client_id"] and
+              remedies[v["remedy_server_id"]]["id"] == v["remedy_server_id"] for v in lines) and
+          all(remedies[v["remedy_client_id"]] == v["remedy_client"] for v in detailed),
+          "every line's remedy ids name fix_catalog.remedies, the same objects as the detailed lines")
+    # the groups' own lines are bounded by their cap: with the default one
+    # the whole report stays under 8 MiB
+    d, _, size = report(smbscope, cap, strict, tmp, "strict-default")
+    accounted(d, n, "strictest policy")
+    check(size < 8 * 1024 * 1024, "strictest policy: JSON report %d bytes < 8 MiB" % size)
+
+
 def accounted(d, n, label):
     groups = d["connection_groups"]
     summary = d["connection_groups_summary"]
@@ -195,6 +243,7 @@ def main():
         levels = d["connection_groups_summary"]["connections_by_level"]
         check(levels["any-client"] > 0, "past 16 groups connections fold into any-client groups")
 
+        strictest(args.smbscope, cap, tmp, n)
         per_pair(args.smbscope, tmp)
 
         out = os.path.join(tmp, "report.txt")
