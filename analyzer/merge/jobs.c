@@ -21,11 +21,13 @@
 #include "smb_hosts.h"
 #include "split.h"
 
-/* Several inputs: at most this many analyses alive at once (each one whose
- * input fills the SYN-pair and SMB-host tables holds about 10 MB of them:
- * four inputs of 42,500 connections each, --jobs 4, peaked at 64-65 MiB
- * with four at once, 53-55 MiB with three). */
-#define JOBS_INPUTS_MAX_ALIVE 3
+/* Several inputs: at most this many analyses alive at once.  One whose
+ * input fills the SYN-pair and SMB-host tables holds about 15 MB (pairs 4.4,
+ * SMB hosts 6, connection state, read buffer), the fold about 10: ten
+ * inputs of 100,000 connections peaked at 66 MiB with three at once, 54.5
+ * MiB with two (four inputs of 42,500: 64-65 MiB with four, 53-55 with
+ * three, 52-53 with two). */
+#define JOBS_INPUTS_MAX_ALIVE 2
 
 struct job {
     const char *path;

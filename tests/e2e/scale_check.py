@@ -7,7 +7,7 @@ addresses, here one client address per connection and one server):
 - peak RSS (the child's getrusage ru_maxrss, not a timing) stays under 64 MiB,
   also with --jobs 64 (one file split across at most 4 threads sharing the caps)
   and with --jobs 2 and 4 over four inputs that each fill the SYN-pair and
-  SMB-host tables (at most 3 analyses alive at once);
+  SMB-host tables (at most 2 analyses alive at once);
 - under the strictest policy with a group per connection, verdict.violations[]
   stays within its documented 1 MiB and every line is counted per rule;
 - every connection is accounted for: the connection groups' counts sum to
@@ -171,7 +171,7 @@ def strictest(smbscope, cap, tmp, n):
 def jobs_inputs(smbscope, tmp):
     """--jobs over several inputs, each of which fills the SYN-pair and
     SMB-host tables (40,000 connections of 40,000 client/server pairs, the
-    pair table's cap 32,768): at most 3 analyses alive at once, the workers'
+    pair table's cap 32,768): at most 2 analyses alive at once, the workers'
     tables given back as they are folded (before: 80 MiB at --jobs 2 and 90
     MiB at --jobs 4 on four such inputs)."""
     cap = os.path.join(tmp, "inputs.pcap")
@@ -187,8 +187,7 @@ def jobs_inputs(smbscope, tmp):
                            "inputs-%d" % jobs)
         accounted(d, 160000, "--jobs %d over 4 inputs" % jobs)
         check(rss < RSS_LIMIT_KIB, "--jobs %d over 4 full inputs: peak RSS %d KiB < 64 MiB" % (jobs, rss))
-        check(d["stats"]["jobs"]["threads"] == min(jobs, 3), "--jobs %d over 4 inputs: %d threads (%r)"
-              % (jobs, min(jobs, 3), d["stats"]["jobs"]))
+        check(d["stats"]["jobs"]["threads"] == 2, "--jobs %d over 4 inputs: 2 threads (%r)" % (jobs, d["stats"]["jobs"]))
     for f in parts:
         os.unlink(f)
 
