@@ -173,7 +173,7 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     json_findings(j, v);
     struct host_views hv;
     host_views_build(&hv, a, v);
-    json_hosts(j, &hv);
+    json_hosts(j, &hv, v);
     host_views_free(&hv);
     json_evidence(j, a);
 

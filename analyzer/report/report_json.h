@@ -35,7 +35,15 @@ static JSON_ALWAYS_INLINE void jktime(struct json *j, const char *key, int64_t t
 void json_verdict(struct json *j, const struct analysis *a, const struct verdict *v);
 void json_findings(struct json *j, const struct verdict *v);
 void json_evidence(struct json *j, const struct analysis *a);
-void json_hosts(struct json *j, const struct host_views *hv);
+void json_hosts(struct json *j, const struct host_views *hv, const struct verdict *v);
+
+/* report_json_items.c: the lines of violations[] or findings[] (is_rule),
+ * at most about budget bytes of them, then summary_key counting them all;
+ * a remedy object; the remedies (bits of enum remedy_id) lines name. */
+void json_items(struct json *j, const char *key, const char *summary_key, const GArray *lines, bool is_rule,
+                uint64_t budget);
+void json_remedy(struct json *j, const char *key, enum remedy_id id);
+uint32_t json_items_remedies(const GArray *lines);
 
 /* report_json_conn.c */
 void json_connection(struct json *j, const struct smb_conn *s);
