@@ -15,10 +15,15 @@
 
 #include "split_route.h"
 
-/* Bytes and records of one batch: 256 KiB measured as well as 1 MiB and
- * keeps the ring small; the records bound covers captures of short
- * frames (64 bytes each). */
+/* Bytes and records of one batch: 256 KiB keeps the ring small (a batch
+ * is about 2,000 records of a short-connection capture: the lock is taken
+ * twice per batch and thread); the records bound covers captures of
+ * short frames (64 bytes each).  A batch ends once it holds BATCH_BYTES,
+ * so its last record may go past: the buffer has room for one of up to
+ * BATCH_SLACK more (untouched pages cost no memory), a larger one grows
+ * it. */
 #define BATCH_BYTES (256u * 1024u)
+#define BATCH_SLACK (64u * 1024u)
 #define BATCH_ITEMS 4096u
 
 struct slot {
@@ -68,8 +73,8 @@ struct split_feed *split_feed_new(struct capture *cap, unsigned n, const volatil
     for (unsigned i = 0; ok && i < f->nslots; i++) {
         struct slot *s = &f->slots[i];
         s->items = g_new(struct split_item, BATCH_ITEMS);
-        s->data = g_malloc(BATCH_BYTES);
-        s->data_cap = BATCH_BYTES;
+        s->data = g_malloc(BATCH_BYTES + BATCH_SLACK);
+        s->data_cap = BATCH_BYTES + BATCH_SLACK;
     }
     if (!ok) {
         split_feed_free(f);
