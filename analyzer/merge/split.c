@@ -14,7 +14,6 @@
 #include "jobs.h"
 #include "mem_trim.h"
 #include "merge.h"
-#include "mstate_pre.h"
 #include "packet.h"
 #include "quic_crypto.h"
 #include "session.h"
@@ -350,12 +349,7 @@ int split_main(const struct config *cfg)
     a.jobs_threads = n;
     a.jobs_requested = (unsigned)cfg->jobs;
     a.jobs_split = "flow-hash";
-    /* the merge state on the other core while the rest of the report is
-     * written (the workers are done: it idles otherwise) */
-    if (cfg->format == FORMAT_JSON && cfg->merge_state)
-        mstate_pre_start(&a);
     int status = merge_report(cfg, &a);
-    mstate_pre_end();
     analysis_free(&a);
     return status;
 }

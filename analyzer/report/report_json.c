@@ -8,7 +8,6 @@
 #include "fmt.h"
 #include "json.h"
 #include "mstate.h"
-#include "mstate_pre.h"
 #include "smb_tables.h"
 
 #ifndef SMBSCOPE_VERSION
@@ -265,8 +264,7 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
      * --no-merge-state leaves it out. */
     if (a->cfg->merge_state) {
         json_key(j, "merge_state");
-        if (!mstate_pre_write(j, a)) /* rendered beside the report (--jobs: mstate_pre.h) */
-            mstate_write_member(j, a);
+        mstate_write_member(j, a);
     }
 
     json_end_object(j);
