@@ -242,8 +242,8 @@ static void workers_free(struct worker *ws, unsigned n)
 
 /* Workers 1 .. n-1 on threads of their own (started after the stop
  * flag is set: the feed reads it), worker 0 on this one, the others
- * joined: the file's facts (its one reader's) into in; the reader closed
- * (its buffer freed before the fold's peak). */
+ * joined: the file's facts (its one reader's) into in.  The caller then
+ * frees the feed and closes the reader, before the fold's peak. */
 static void run_workers(struct worker *ws, unsigned n, struct capture *cap, struct input_info *in,
                         bool *input_error)
 {
