@@ -22,6 +22,7 @@ struct flow_table {
         void *ctx;
     } obs[FLOW_MAX_OBSERVERS];
     unsigned n_obs;
+    bool packet_cbs; /* some observer has a packet callback */
     struct reasm_limits rlim;
     struct reasm_budget budget;
 
@@ -135,10 +136,9 @@ static uint64_t endpoint_word(const struct ip_addr *a, uint16_t port)
 
 /* Symmetric: both orientations of a connection hash alike (the two words
  * ordered, then one multiply and one finaliser for both; five finalisers
- * per packet before). */
-static uint64_t pair_hash(const struct packet *p)
+ * per packet before).  a and b: the source's and destination's words. */
+static uint64_t pair_hash(uint64_t a, uint64_t b)
 {
-    uint64_t a = endpoint_word(&p->src, p->sport), b = endpoint_word(&p->dst, p->dport);
     uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
     return mix64(lo * UINT64_C(0x9E3779B97F4A7C15) ^ hi);
 }
@@ -148,9 +148,20 @@ static bool same_endpoint(const struct ip_addr *a, uint16_t pa, const struct ip_
     return pa == pb && a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
 }
 
-/* Direction of p within c, or -1 if p does not belong to c. */
-static int match(const struct flow_conn *c, const struct packet *p)
+/* Direction of p (its endpoint words a, b) within c, or -1 if p does not
+ * belong to c.  Between IPv4 ends the words are the endpoints themselves
+ * (the address in the low 32 bits, bytes 4-15 zero, the family and port
+ * above them): two word compares.  Otherwise the words may collide (an
+ * IPv6 address folded), and the endpoints are compared. */
+static int match(const struct flow_conn *c, const struct packet *p, uint64_t a, uint64_t b)
 {
+    if (p->src.family == 4 && c->addr[0].family == 4) {
+        if (c->ew[0] == a && c->ew[1] == b)
+            return 0;
+        if (c->ew[0] == b && c->ew[1] == a)
+            return 1;
+        return -1;
+    }
     if (same_endpoint(&c->addr[0], c->port[0], &p->src, p->sport) &&
         same_endpoint(&c->addr[1], c->port[1], &p->dst, p->dport))
         return 0;
@@ -341,8 +352,8 @@ static void evict_one(struct flow_table *t)
     }
 }
 
-static struct flow_conn *conn_open(struct flow_table *t, const struct packet *p, uint64_t hash, bool src_initiates,
-                                   bool guessed)
+static struct flow_conn *conn_open(struct flow_table *t, const struct packet *p, const uint64_t w[2], uint64_t hash,
+                                   bool src_initiates, bool guessed)
 {
     if (t->count >= t->lim.max_conns)
         evict_one(t);
@@ -357,6 +368,8 @@ static struct flow_conn *conn_open(struct flow_table *t, const struct packet *p,
     c->id = ++t->st.conns;
     c->table = t;
     c->hash = hash;
+    c->ew[0] = w[!src_initiates];
+    c->ew[1] = w[src_initiates];
     c->addr[0] = src_initiates ? p->src : p->dst;
     c->addr[1] = src_initiates ? p->dst : p->src;
     c->port[0] = src_initiates ? p->sport : p->dport;
@@ -366,7 +379,7 @@ static struct flow_conn *conn_open(struct flow_table *t, const struct packet *p,
     c->first_ts_us = c->last_ts_us = p->ts_us;
     c->first_frame = p->frame;
     for (int d = 0; d < 2; d++)
-        reasm_init(&c->stream[d], &t->rlim, &t->budget, &consumers[d], c);
+        reasm_init_cleared(&c->stream[d], &t->rlim, &t->budget, &consumers[d], c);
 
     struct flow_conn **slot = &t->buckets[hash & (t->nbuckets - 1)];
     c->hnext = *slot;
@@ -457,11 +470,12 @@ void flow_table_packet(struct flow_table *t, const struct packet *p)
         return;
     }
 
-    uint64_t hash = pair_hash(p);
+    const uint64_t w[2] = { endpoint_word(&p->src, p->sport), endpoint_word(&p->dst, p->dport) };
+    uint64_t hash = pair_hash(w[0], w[1]);
     struct flow_conn *c = t->buckets[hash & (t->nbuckets - 1)];
     int dir = -1;
     for (; c; c = c->hnext)
-        if (c->hash == hash && (dir = match(c, p)) >= 0)
+        if (c->hash == hash && (dir = match(c, p, w[0], w[1])) >= 0)
             break;
     expire(t, clock, c);
     trim_closed(t, c);
@@ -475,7 +489,7 @@ void flow_table_packet(struct flow_table *t, const struct packet *p)
         uint8_t f = p->tcp_flags;
         bool syn_only = (f & TCP_SYN) && !(f & TCP_ACK);
         bool synack = (f & TCP_SYN) && (f & TCP_ACK);
-        c = conn_open(t, p, hash, !synack, !syn_only && !synack);
+        c = conn_open(t, p, w, hash, !synack, !syn_only && !synack);
         if (!c)
             return;
         dir = synack ? 1 : 0;
@@ -489,7 +503,8 @@ void flow_table_packet(struct flow_table *t, const struct packet *p)
     c->last_frame = p->frame;
     update_state(c, dir, p);
 
-    NOTIFY(t, c, packet, dir, p);
+    if (t->packet_cbs)
+        NOTIFY(t, c, packet, dir, p);
 
     /* A RST's payload is a diagnostic, not stream data. */
     if (!(p->tcp_flags & TCP_RST))
@@ -547,6 +562,8 @@ bool flow_table_add_observer(struct flow_table *t, const struct flow_observer *o
     t->obs[t->n_obs].cb = *obs;
     t->obs[t->n_obs].ctx = ctx;
     t->n_obs++;
+    if (obs->packet)
+        t->packet_cbs = true;
     return true;
 }
 

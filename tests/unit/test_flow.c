@@ -233,6 +233,52 @@ static void test_ipv6_keys(void)
     fx_free(&f);
 }
 
+/* The table compares IPv4 ends by one word each (flow.c endpoint_word():
+ * the address's halves folded, the port and family added).  An IPv6 pair
+ * built to fold to the very words of an IPv4 pair (same hash, same chain)
+ * is still another connection. */
+static uint64_t le64(const uint8_t *b)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | b[i];
+    return v;
+}
+
+static struct ip_addr v6_folding_like(const struct ip_addr *a4, uint16_t port)
+{
+    uint64_t lo = le64(a4->bytes) + (((uint64_t)port << 48) ^ (UINT64_C(4) << 40)) -
+                  (((uint64_t)port << 48) ^ (UINT64_C(6) << 40));
+    struct ip_addr x = { .family = 6 };
+    for (int i = 0; i < 8; i++)
+        x.bytes[i] = (uint8_t)(lo >> (8 * i));
+    return x;
+}
+
+static void test_ipv4_words_exact(void)
+{
+    struct fx f;
+    fx_init(&f, NULL);
+    setup_addrs();
+    struct ip_addr x = v6_folding_like(A, 40020), y = v6_folding_like(B, 445);
+    send_pkt(&f, &x, 40020, &y, 445, 10, 0, TCP_SYN, NULL);
+    send_pkt(&f, &y, 445, &x, 40020, 20, 11, TCP_SYN | TCP_ACK, NULL);
+    handshake(&f, 40020, 1, 2); /* a SYN of another ISN: a reuse, were it taken for the IPv6 one */
+    send_pkt(&f, &x, 40020, &y, 445, 11, 21, TCP_ACK, "v6");
+    send_pkt(&f, A, 40020, B, 445, 2, 3, TCP_ACK, "v4");
+    send_pkt(&f, B, 445, A, 40020, 3, 4, TCP_ACK, "back");
+    flow_table_finish(f.t);
+    g_assert_cmpuint(f.o.conns->len, ==, 2);
+    g_assert_cmpint(conn(&f, 1)->reason, ==, FLOW_CLOSE_END);
+    g_assert_cmpint(conn(&f, 2)->reason, ==, FLOW_CLOSE_END);
+    g_assert_cmpuint(conn(&f, 1)->addr[0].family, ==, 6);
+    g_assert_cmpmem(conn(&f, 1)->stream[0]->data, conn(&f, 1)->stream[0]->len, "v6", 2);
+    g_assert_cmpuint(conn(&f, 2)->addr[0].family, ==, 4);
+    g_assert_cmpmem(conn(&f, 2)->stream[0]->data, conn(&f, 2)->stream[0]->len, "v4", 2);
+    g_assert_cmpmem(conn(&f, 2)->stream[1]->data, conn(&f, 2)->stream[1]->len, "back", 4);
+    fx_free(&f);
+}
+
 static void test_eviction(void)
 {
     struct flow_limits lim;
@@ -616,6 +662,7 @@ int main(int argc, char **argv)
     g_test_add_func("/flow/idle_bound_past", test_idle_bound_past);
     g_test_add_func("/flow/initiator_guess", test_initiator_guess);
     g_test_add_func("/flow/ipv6_keys", test_ipv6_keys);
+    g_test_add_func("/flow/ipv4_words_exact", test_ipv4_words_exact);
     g_test_add_func("/flow/eviction", test_eviction);
     g_test_add_func("/flow/gap_through_table", test_gap_through_table);
     g_test_add_func("/flow/one_sided", test_one_sided);
