@@ -366,7 +366,7 @@ void analysis_feed(struct analysis *a, guint idx, const struct capture_record *r
         nb_ledger_non_ip(a->ledger, &pkt);
     if (st == PKT_OK) {
         census_packet(a->census, &pkt);
-        const struct nb_flow *row = nb_ledger_packet(a->ledger, &pkt);
+        const struct nb_flow *row = nb_ledger_packet_inline(a->ledger, &pkt);
         if (row && row->packets == 1 && a->events.netbios_flow)
             a->events.netbios_flow(a->events.ctx, row);
         if (pkt.l4 == L4_TCP)

@@ -134,7 +134,7 @@ static const struct {
     uint8_t proto;
     uint16_t port;
     enum nb_service service;
-} nb_ports[] = {
+} nb_ports[] = { /* all within 137-139: nb_near_port() (netbios.h) tests that range first */
     { 17, 137, NB_SERVICE_NBNS },
     { 17, 138, NB_SERVICE_NBDGM },
     { 17, 139, NB_SERVICE_NBSS },
@@ -459,23 +459,9 @@ static struct nb_flow *icmp_packet(struct nb_ledger *l, const struct packet *p)
     return f;
 }
 
-static struct nb_flow *ledger_packet(struct nb_ledger *l, const struct packet *p);
+struct nb_flow *nb_ledger_packet(struct nb_ledger *l, const struct packet *p) { return nb_ledger_packet_inline(l, p); }
 
-/* Every NetBIOS port is 137, 138 or 139 (nb_ports[]). */
-static bool near_nb_port(uint16_t port) { return (uint16_t)(port - 137) < 3; }
-
-struct nb_flow *nb_ledger_packet(struct nb_ledger *l, const struct packet *p)
-{
-    /* Nearly every packet is TCP or UDP away from the NetBIOS ports: two
-     * compares here, not the port table's walk (twice) behind the whole
-     * ledger path's call (a tenth of a short connection's census and
-     * ledger cost, per packet). */
-    if ((p->l4 == L4_TCP || p->l4 == L4_UDP) && !near_nb_port(p->sport) && !near_nb_port(p->dport))
-        return NULL;
-    return ledger_packet(l, p);
-}
-
-static struct nb_flow *ledger_packet(struct nb_ledger *l, const struct packet *p)
+struct nb_flow *nb_ledger_packet_full(struct nb_ledger *l, const struct packet *p)
 {
     uint8_t proto;
     if (p->l4 == L4_TCP)
