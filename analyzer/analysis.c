@@ -365,7 +365,7 @@ void analysis_feed(struct analysis *a, guint idx, const struct capture_record *r
     if (st == PKT_NOT_IP)
         nb_ledger_non_ip(a->ledger, &pkt);
     if (st == PKT_OK) {
-        census_packet(a->census, &pkt);
+        census_packet_inline(a->census, &pkt);
         const struct nb_flow *row = nb_ledger_packet_inline(a->ledger, &pkt);
         if (row && row->packets == 1 && a->events.netbios_flow)
             a->events.netbios_flow(a->events.ctx, row);
