@@ -206,6 +206,27 @@ static void list_append(struct flow_table *t, struct flow_conn *c)
     l->n++;
 }
 
+/* list_remove() then list_append() to the same list, for c not its tail
+ * (most packets of a connection that is not the last one active): the
+ * list keeps its length and tail, and only the links that change are
+ * written. */
+static void move_to_tail(struct flow_table *t, struct flow_conn *c)
+{
+    struct flow_list *l = &t->lists[c->tclass];
+    struct flow_conn *next = c->lnext;
+    if (l->head == c) {
+        new_head(t, next);
+        l->head = next;
+    } else {
+        c->lprev->lnext = next;
+    }
+    next->lprev = c->lprev;
+    c->lprev = l->tail;
+    c->lnext = NULL;
+    l->tail->lnext = c;
+    l->tail = c;
+}
+
 static uint8_t class_of(const struct flow_conn *c)
 {
     if (c->rst_seen || (c->fin[0] && c->fin[1]))
@@ -516,10 +537,12 @@ void flow_table_packet(struct flow_table *t, const struct packet *p)
     /* To the tail of its class's activity list (already there: nothing to
      * move, and the neighbours' entries stay untouched). */
     uint8_t cls = class_of(c);
-    if (cls != c->tclass || c->lnext) {
+    if (cls != c->tclass) {
         list_remove(t, c);
         c->tclass = cls;
         list_append(t, c);
+    } else if (c->lnext) {
+        move_to_tail(t, c);
     }
 }
 

@@ -279,6 +279,38 @@ static void test_ipv4_words_exact(void)
     fx_free(&f);
 }
 
+/* The activity list is least recently active first: packets in the
+ * middle of it move their connection to the tail (flow.c move_to_tail),
+ * and eviction then ends connections in that order. */
+static void test_activity_order(void)
+{
+    struct flow_limits lim;
+    flow_limits_default(&lim);
+    lim.max_conns = 5;
+    struct fx f;
+    fx_init(&f, &lim);
+    setup_addrs();
+    for (uint16_t i = 1; i <= 5; i++)
+        handshake(&f, (uint16_t)(40000 + i), 100u * i, 1000u * i);
+    static const uint16_t touch[] = { 2, 4, 2, 3, 1, 1 }; /* the middle, the head, the tail */
+    for (size_t k = 0; k < G_N_ELEMENTS(touch); k++)
+        send_pkt(&f, A, (uint16_t)(40000 + touch[k]), B, 445, 100u * touch[k] + 1, 1000u * touch[k] + 1, TCP_ACK, NULL);
+    static const guint evicted[] = { 5, 4, 2, 3, 1 }; /* by last activity: 5, 4, 2, 3, 1 */
+    for (size_t k = 0; k < G_N_ELEMENTS(evicted); k++) {
+        handshake(&f, (uint16_t)(41000 + k), 7, 9);
+        for (guint id = 1; id <= 5; id++)
+            g_assert_true(conn(&f, id)->closed == (id == evicted[k] || conn(&f, id)->closed));
+        g_assert_true(conn(&f, evicted[k])->closed);
+        g_assert_cmpint(conn(&f, evicted[k])->reason, ==, FLOW_CLOSE_EVICTED);
+        guint closed = 0;
+        for (guint id = 1; id <= 5; id++)
+            closed += conn(&f, id)->closed;
+        g_assert_cmpuint(closed, ==, k + 1);
+    }
+    flow_table_finish(f.t);
+    fx_free(&f);
+}
+
 static void test_eviction(void)
 {
     struct flow_limits lim;
@@ -664,6 +696,7 @@ int main(int argc, char **argv)
     g_test_add_func("/flow/ipv6_keys", test_ipv6_keys);
     g_test_add_func("/flow/ipv4_words_exact", test_ipv4_words_exact);
     g_test_add_func("/flow/eviction", test_eviction);
+    g_test_add_func("/flow/activity_order", test_activity_order);
     g_test_add_func("/flow/gap_through_table", test_gap_through_table);
     g_test_add_func("/flow/one_sided", test_one_sided);
     g_test_add_func("/flow/many_conns", test_many_conns);
