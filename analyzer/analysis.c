@@ -631,8 +631,10 @@ void analysis_free(struct analysis *a)
 
 bool analysis_is_edge(const struct conn_summary *cs)
 {
-    return !(cs->flags & CONN_F_START_SEEN) || strcmp(cs->close_reason, "end") == 0 ||
-           strcmp(cs->close_reason, "end of capture") == 0; /* QUIC, RoCEv2 */
+    /* most reasons ("fin", "rst", ...) differ at the first letter */
+    return !(cs->flags & CONN_F_START_SEEN) ||
+           (cs->close_reason[0] == 'e' && (strcmp(cs->close_reason, "end") == 0 ||
+                                           strcmp(cs->close_reason, "end of capture") == 0)); /* QUIC, RoCEv2 */
 }
 
 void analysis_fold_edges(struct analysis *a)
