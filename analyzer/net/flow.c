@@ -148,17 +148,23 @@ static bool same_endpoint(const struct ip_addr *a, uint16_t pa, const struct ip_
     return pa == pb && a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
 }
 
-/* Direction of p (its endpoint words a, b) within c, or -1 if p does not
- * belong to c.  Between IPv4 ends the words are the endpoints themselves
- * (the address in the low 32 bits, bytes 4-15 zero, the family and port
- * above them): two word compares.  Otherwise the words may collide (an
- * IPv6 address folded), and the endpoints are compared. */
-static int match(const struct flow_conn *c, const struct packet *p, uint64_t a, uint64_t b)
+static uint32_t addr4(const struct ip_addr *a)
+{
+    uint32_t v;
+    memcpy(&v, a->bytes, 4);
+    return v;
+}
+
+/* Direction of p within c, or -1 if p does not belong to c.  Between IPv4
+ * ends (bytes 4-15 of an IPv4 address are zero) an end is its first four
+ * bytes and its port: no 16-byte compares. */
+static int match(const struct flow_conn *c, const struct packet *p)
 {
     if (p->src.family == 4 && c->addr[0].family == 4) {
-        if (c->ew[0] == a && c->ew[1] == b)
+        uint32_t s = addr4(&p->src), d = addr4(&p->dst), c0 = addr4(&c->addr[0]), c1 = addr4(&c->addr[1]);
+        if (c0 == s && c1 == d && c->port[0] == p->sport && c->port[1] == p->dport)
             return 0;
-        if (c->ew[0] == b && c->ew[1] == a)
+        if (c0 == d && c1 == s && c->port[0] == p->dport && c->port[1] == p->sport)
             return 1;
         return -1;
     }
@@ -373,8 +379,8 @@ static void evict_one(struct flow_table *t)
     }
 }
 
-static struct flow_conn *conn_open(struct flow_table *t, const struct packet *p, const uint64_t w[2], uint64_t hash,
-                                   bool src_initiates, bool guessed)
+static struct flow_conn *conn_open(struct flow_table *t, const struct packet *p, uint64_t hash, bool src_initiates,
+                                   bool guessed)
 {
     if (t->count >= t->lim.max_conns)
         evict_one(t);
@@ -389,8 +395,6 @@ static struct flow_conn *conn_open(struct flow_table *t, const struct packet *p,
     c->id = ++t->st.conns;
     c->table = t;
     c->hash = hash;
-    c->ew[0] = w[!src_initiates];
-    c->ew[1] = w[src_initiates];
     c->addr[0] = src_initiates ? p->src : p->dst;
     c->addr[1] = src_initiates ? p->dst : p->src;
     c->port[0] = src_initiates ? p->sport : p->dport;
@@ -491,12 +495,11 @@ void flow_table_packet(struct flow_table *t, const struct packet *p)
         return;
     }
 
-    const uint64_t w[2] = { endpoint_word(&p->src, p->sport), endpoint_word(&p->dst, p->dport) };
-    uint64_t hash = pair_hash(w[0], w[1]);
+    uint64_t hash = pair_hash(endpoint_word(&p->src, p->sport), endpoint_word(&p->dst, p->dport));
     struct flow_conn *c = t->buckets[hash & (t->nbuckets - 1)];
     int dir = -1;
     for (; c; c = c->hnext)
-        if (c->hash == hash && (dir = match(c, p, w[0], w[1])) >= 0)
+        if (c->hash == hash && (dir = match(c, p)) >= 0)
             break;
     expire(t, clock, c);
     trim_closed(t, c);
@@ -510,7 +513,7 @@ void flow_table_packet(struct flow_table *t, const struct packet *p)
         uint8_t f = p->tcp_flags;
         bool syn_only = (f & TCP_SYN) && !(f & TCP_ACK);
         bool synack = (f & TCP_SYN) && (f & TCP_ACK);
-        c = conn_open(t, p, w, hash, !synack, !syn_only && !synack);
+        c = conn_open(t, p, hash, !synack, !syn_only && !synack);
         if (!c)
             return;
         dir = synack ? 1 : 0;

@@ -88,7 +88,6 @@ struct flow_conn {
      * hash chain is walked on every TCP packet. */
     uint64_t hash;
     struct flow_conn *hnext;  /* hash chain */
-    uint64_t ew[2];           /* each end's address and port in one word (flow.c endpoint_word) */
     struct ip_addr addr[2];   /* [0] initiator, [1] responder */
     uint16_t port[2];
     uint64_t id;              /* 1-based, in order of opening */

@@ -233,10 +233,11 @@ static void test_ipv6_keys(void)
     fx_free(&f);
 }
 
-/* The table compares IPv4 ends by one word each (flow.c endpoint_word():
- * the address's halves folded, the port and family added).  An IPv6 pair
- * built to fold to the very words of an IPv4 pair (same hash, same chain)
- * is still another connection. */
+/* The table compares IPv4 ends by their first four address bytes and
+ * port (flow.c match()).  An IPv6 pair built to fold to the very hash
+ * words of an IPv4 pair (flow.c endpoint_word(): same hash, same chain),
+ * whose first four bytes are the IPv4 addresses, is still another
+ * connection. */
 static uint64_t le64(const uint8_t *b)
 {
     uint64_t v = 0;
