@@ -365,8 +365,8 @@ void analysis_feed(struct analysis *a, guint idx, const struct capture_record *r
     if (st == PKT_NOT_IP)
         nb_ledger_non_ip(a->ledger, &pkt);
     if (st == PKT_OK) {
-        census_packet(a->census, &pkt);
-        const struct nb_flow *row = nb_ledger_packet(a->ledger, &pkt);
+        census_packet_inline(a->census, &pkt);
+        const struct nb_flow *row = nb_ledger_packet_inline(a->ledger, &pkt);
         if (row && row->packets == 1 && a->events.netbios_flow)
             a->events.netbios_flow(a->events.ctx, row);
         if (pkt.l4 == L4_TCP)
@@ -631,8 +631,10 @@ void analysis_free(struct analysis *a)
 
 bool analysis_is_edge(const struct conn_summary *cs)
 {
-    return !(cs->flags & CONN_F_START_SEEN) || strcmp(cs->close_reason, "end") == 0 ||
-           strcmp(cs->close_reason, "end of capture") == 0; /* QUIC, RoCEv2 */
+    /* most reasons ("fin", "rst", ...) differ at the first letter */
+    return !(cs->flags & CONN_F_START_SEEN) ||
+           (cs->close_reason[0] == 'e' && (strcmp(cs->close_reason, "end") == 0 ||
+                                           strcmp(cs->close_reason, "end of capture") == 0)); /* QUIC, RoCEv2 */
 }
 
 void analysis_fold_edges(struct analysis *a)

@@ -182,6 +182,17 @@ static void judge(const struct policy *p, const struct policy_conn_facts *f, uin
     *undecided = last.undecided;
 }
 
+/* g_strlcpy() into dst, whose bytes past the text are zero already: the
+ * short texts of every connection (a dialect, a close reason) copied
+ * without the library call's length pass over the whole source. */
+static void copy_text(char *dst, size_t n, const char *src)
+{
+    size_t i = 0;
+    for (; i + 1 < n && src[i]; i++)
+        dst[i] = src[i];
+    dst[i] = '\0';
+}
+
 void conn_summary_from_conn(struct conn_summary *out, const struct smb_conn *s, const struct policy *p)
 {
     memset(out, 0, sizeof *out);
@@ -212,9 +223,9 @@ void conn_summary_from_conn(struct conn_summary *out, const struct smb_conn *s, 
     char buf[64];
     const char *d;
     if (out->dialect) /* a table name or "0x%04x": printable ASCII, escaping changes nothing */
-        g_strlcpy(out->dialect_text, smb2_dialect_name(out->dialect, buf, sizeof buf), sizeof out->dialect_text);
+        copy_text(out->dialect_text, sizeof out->dialect_text, smb2_dialect_name(out->dialect, buf, sizeof buf));
     else if ((d = smb_conn_dialect_text(s, buf, sizeof buf)))
         fmt_escaped_buf((const uint8_t *)d, strlen(d), out->dialect_text, sizeof out->dialect_text);
     if (s->close_reason)
-        g_strlcpy(out->close_reason, s->close_reason, sizeof out->close_reason);
+        copy_text(out->close_reason, sizeof out->close_reason, s->close_reason);
 }

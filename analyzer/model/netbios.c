@@ -134,7 +134,7 @@ static const struct {
     uint8_t proto;
     uint16_t port;
     enum nb_service service;
-} nb_ports[] = {
+} nb_ports[] = { /* all within 137-139: nb_near_port() (netbios.h) tests that range first */
     { 17, 137, NB_SERVICE_NBNS },
     { 17, 138, NB_SERVICE_NBDGM },
     { 17, 139, NB_SERVICE_NBSS },
@@ -459,7 +459,9 @@ static struct nb_flow *icmp_packet(struct nb_ledger *l, const struct packet *p)
     return f;
 }
 
-struct nb_flow *nb_ledger_packet(struct nb_ledger *l, const struct packet *p)
+struct nb_flow *nb_ledger_packet(struct nb_ledger *l, const struct packet *p) { return nb_ledger_packet_inline(l, p); }
+
+struct nb_flow *nb_ledger_packet_full(struct nb_ledger *l, const struct packet *p)
 {
     uint8_t proto;
     if (p->l4 == L4_TCP)

@@ -70,11 +70,22 @@ struct gss_memo *session_gss_memo(struct smb_conn *s)
     return pool->gss;
 }
 
+void session_ctx_list_put(struct smb2_neg_ctx_list *dst, const struct smb2_neg_ctx_list *src)
+{
+    uint8_t n = src->stored < SMB2_CTX_MAX_ITEMS ? src->stored : SMB2_CTX_MAX_ITEMS;
+    memcpy(dst, src, offsetof(struct smb2_neg_ctx_list, items) + n * sizeof src->items[0]);
+    dst->has_netname = src->has_netname;
+    dst->netname_truncated = src->netname_truncated;
+    size_t len = src->has_netname ? strnlen(src->netname, sizeof src->netname - 1) : 0;
+    memcpy(dst->netname, src->netname, len);
+    dst->netname[len] = '\0';
+}
+
 struct smb2_neg_ctx_list *session_ctx_list_copy(struct smb_conn *s, const struct smb2_neg_ctx_list *l)
 {
     struct session_pool *pool = priv(s)->pool;
     struct smb2_neg_ctx_list *c = pool && pool->n_ctx ? pool->ctx[--pool->n_ctx] : g_new(struct smb2_neg_ctx_list, 1);
-    memcpy(c, l, sizeof *c);
+    session_ctx_list_put(c, l);
     return c;
 }
 

@@ -114,7 +114,10 @@ struct smb_conn {
     uint32_t client_capabilities, server_capabilities;
     uint8_t client_guid[16], server_guid[16];
     uint32_t max_read, max_write, max_transact;
-    struct smb2_neg_ctx_list *ctx_request, *ctx_response; /* NULL until seen */
+    /* NULL until seen.  Defined are the header, items[0, stored) and the
+     * netname up to its NUL (with has_netname): the bytes past them are
+     * whatever the block held before (every reader stops at stored). */
+    struct smb2_neg_ctx_list *ctx_request, *ctx_response;
     bool ctx_pooled;             /* the two lists are ctx_pool's (smb_conn_retain) */
     bool smb2_seen;              /* any SMB2 header */
 

@@ -118,7 +118,7 @@ void on_smb2_negotiate_response(void *ctx, const struct smb2_header_info *h, con
         if (!s->ctx_response)
             s->ctx_response = session_ctx_list_copy(s, &r->contexts);
         else
-            memcpy(s->ctx_response, &r->contexts, sizeof r->contexts);
+            session_ctx_list_put(s->ctx_response, &r->contexts);
         const struct smb2_neg_ctx *enc = smb2_ctx_find(&r->contexts, SMB2_CTX_ENCRYPTION);
         if (enc && enc->ids_stored) {
             s->cipher = enc->ids[0];

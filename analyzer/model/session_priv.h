@@ -92,6 +92,12 @@ static inline GArray *session_array(GArray **a, guint elt_size)
  * made (uint16_t), from the pool when it has them (session.h: struct
  * session_pool); both go back when the connection is freed. */
 struct smb2_neg_ctx_list *session_ctx_list_copy(struct smb_conn *s, const struct smb2_neg_ctx_list *l);
+/* What session_ctx_list_copy() copies: the part of a list its readers read
+ * (session.h, ctx_request): the header, items[0, stored), the netname's
+ * flags and its text up to its NUL.  Most of the 860 bytes are unused
+ * items and netname room; writing them into a pooled block that has gone
+ * cold since its last connection cost a cache miss a line. */
+void session_ctx_list_put(struct smb2_neg_ctx_list *dst, const struct smb2_neg_ctx_list *src);
 GArray *session_dialects_array(struct smb_conn *s);
 /* The pool's memo of NEGOTIATE response security blobs (gss_memo.h), NULL
  * without a pool (a connection retained, or made without one). */

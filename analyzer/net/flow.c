@@ -22,6 +22,7 @@ struct flow_table {
         void *ctx;
     } obs[FLOW_MAX_OBSERVERS];
     unsigned n_obs;
+    bool packet_cbs; /* some observer has a packet callback */
     struct reasm_limits rlim;
     struct reasm_budget budget;
 
@@ -135,10 +136,9 @@ static uint64_t endpoint_word(const struct ip_addr *a, uint16_t port)
 
 /* Symmetric: both orientations of a connection hash alike (the two words
  * ordered, then one multiply and one finaliser for both; five finalisers
- * per packet before). */
-static uint64_t pair_hash(const struct packet *p)
+ * per packet before).  a and b: the source's and destination's words. */
+static uint64_t pair_hash(uint64_t a, uint64_t b)
 {
-    uint64_t a = endpoint_word(&p->src, p->sport), b = endpoint_word(&p->dst, p->dport);
     uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
     return mix64(lo * UINT64_C(0x9E3779B97F4A7C15) ^ hi);
 }
@@ -148,9 +148,26 @@ static bool same_endpoint(const struct ip_addr *a, uint16_t pa, const struct ip_
     return pa == pb && a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
 }
 
-/* Direction of p within c, or -1 if p does not belong to c. */
+static uint32_t addr4(const struct ip_addr *a)
+{
+    uint32_t v;
+    memcpy(&v, a->bytes, 4);
+    return v;
+}
+
+/* Direction of p within c, or -1 if p does not belong to c.  Between IPv4
+ * ends (bytes 4-15 of an IPv4 address are zero) an end is its first four
+ * bytes and its port: no 16-byte compares. */
 static int match(const struct flow_conn *c, const struct packet *p)
 {
+    if (p->src.family == 4 && c->addr[0].family == 4) {
+        uint32_t s = addr4(&p->src), d = addr4(&p->dst), c0 = addr4(&c->addr[0]), c1 = addr4(&c->addr[1]);
+        if (c0 == s && c1 == d && c->port[0] == p->sport && c->port[1] == p->dport)
+            return 0;
+        if (c0 == d && c1 == s && c->port[0] == p->dport && c->port[1] == p->sport)
+            return 1;
+        return -1;
+    }
     if (same_endpoint(&c->addr[0], c->port[0], &p->src, p->sport) &&
         same_endpoint(&c->addr[1], c->port[1], &p->dst, p->dport))
         return 0;
@@ -193,6 +210,27 @@ static void list_append(struct flow_table *t, struct flow_conn *c)
         new_head(t, c);
     DLIST_APPEND(l->head, l->tail, c, lprev, lnext);
     l->n++;
+}
+
+/* list_remove() then list_append() to the same list, for c not its tail
+ * (most packets of a connection that is not the last one active): the
+ * list keeps its length and tail, and only the links that change are
+ * written. */
+static void move_to_tail(struct flow_table *t, struct flow_conn *c)
+{
+    struct flow_list *l = &t->lists[c->tclass];
+    struct flow_conn *next = c->lnext;
+    if (l->head == c) {
+        new_head(t, next);
+        l->head = next;
+    } else {
+        c->lprev->lnext = next;
+    }
+    next->lprev = c->lprev;
+    c->lprev = l->tail;
+    c->lnext = NULL;
+    l->tail->lnext = c;
+    l->tail = c;
 }
 
 static uint8_t class_of(const struct flow_conn *c)
@@ -366,7 +404,7 @@ static struct flow_conn *conn_open(struct flow_table *t, const struct packet *p,
     c->first_ts_us = c->last_ts_us = p->ts_us;
     c->first_frame = p->frame;
     for (int d = 0; d < 2; d++)
-        reasm_init(&c->stream[d], &t->rlim, &t->budget, &consumers[d], c);
+        reasm_init_cleared(&c->stream[d], &t->rlim, &t->budget, &consumers[d], c);
 
     struct flow_conn **slot = &t->buckets[hash & (t->nbuckets - 1)];
     c->hnext = *slot;
@@ -457,7 +495,7 @@ void flow_table_packet(struct flow_table *t, const struct packet *p)
         return;
     }
 
-    uint64_t hash = pair_hash(p);
+    uint64_t hash = pair_hash(endpoint_word(&p->src, p->sport), endpoint_word(&p->dst, p->dport));
     struct flow_conn *c = t->buckets[hash & (t->nbuckets - 1)];
     int dir = -1;
     for (; c; c = c->hnext)
@@ -489,7 +527,8 @@ void flow_table_packet(struct flow_table *t, const struct packet *p)
     c->last_frame = p->frame;
     update_state(c, dir, p);
 
-    NOTIFY(t, c, packet, dir, p);
+    if (t->packet_cbs)
+        NOTIFY(t, c, packet, dir, p);
 
     /* A RST's payload is a diagnostic, not stream data. */
     if (!(p->tcp_flags & TCP_RST))
@@ -501,10 +540,12 @@ void flow_table_packet(struct flow_table *t, const struct packet *p)
     /* To the tail of its class's activity list (already there: nothing to
      * move, and the neighbours' entries stay untouched). */
     uint8_t cls = class_of(c);
-    if (cls != c->tclass || c->lnext) {
+    if (cls != c->tclass) {
         list_remove(t, c);
         c->tclass = cls;
         list_append(t, c);
+    } else if (c->lnext) {
+        move_to_tail(t, c);
     }
 }
 
@@ -547,6 +588,8 @@ bool flow_table_add_observer(struct flow_table *t, const struct flow_observer *o
     t->obs[t->n_obs].cb = *obs;
     t->obs[t->n_obs].ctx = ctx;
     t->n_obs++;
+    if (obs->packet)
+        t->packet_cbs = true;
     return true;
 }
 

@@ -227,17 +227,92 @@ bool packet_linktype_supported(int dlt)
     return link_find(dlt) != NULL;
 }
 
-enum packet_status packet_decode(int dlt, const struct capture_record *rec, struct ipfrag_table *frags,
-                                 struct packet *out)
+/* The frame nearly every capture is made of, Ethernet II + IPv4 without
+ * options nor fragmentation + TCP with its header captured, in one pass:
+ * the layered path (link, IP and transport through wire cursors, each
+ * layer checking what the previous one already knows) cost about 320
+ * instructions a packet, a sixth of a short connection's analysis.  out is
+ * zeroed with its record's fields set.  Takes the frame only where every
+ * check of the layered path passes the same way (the same fields set, test
+ * /packet/fast-path-equal); false, with out untouched, for anything else. */
+bool pkt_fast_eth_ipv4_tcp(const struct capture_record *rec, struct packet *out)
+{
+    const uint8_t *f = rec->data;
+    uint32_t caplen = rec->caplen;
+    /* EtherType 0x0800, version 4 with a 20-byte header, protocol TCP */
+    if (!f || caplen < 14 + 20 + 20 || load_u16be(f + 12) != ETH_IPV4 || f[14] != 0x45 || f[23] != IPPROTO_V_TCP)
+        return false;
+    const uint8_t *h = f + 14;
+    if (load_u16be(h + 6) & 0x3FFF) /* a fragment (offset or more fragments) */
+        return false;
+    uint32_t captured = caplen - 14;
+    uint32_t total = load_u16be(h + 2);
+    if (total == 0) /* TSO on the sender: the frame is the truth (packet_ip.c) */
+        total = captured > 0xFFFF ? 0xFFFF : captured;
+    uint64_t on_wire = (uint64_t)captured + (rec->wirelen > caplen ? rec->wirelen - caplen : 0);
+    bool clamped = total > on_wire;
+    if (clamped)
+        total = (uint32_t)on_wire;
+    if (total < 20 + 20) /* no room for the TCP header: malformed or cut, the layered path says which */
+        return false;
+    uint32_t ip_payload = total - 20;                          /* TCP bytes sent */
+    uint32_t in_ip = min_u32(captured - 20, ip_payload);       /* of which captured, >= 20 here */
+    const uint8_t *t = h + 20;
+    uint32_t doff = (uint32_t)(t[12] >> 4) * 4;
+    if (doff < 20 || doff > in_ip) /* malformed, or options cut by the snaplen */
+        return false;
+    out->src.family = 4;
+    memcpy(out->src.bytes, h + 12, 4);
+    out->dst.family = 4;
+    memcpy(out->dst.bytes, h + 16, 4);
+    out->link_proto = ETH_IPV4;
+    out->ip_ttl = h[8];
+    out->ip_proto = IPPROTO_V_TCP;
+    out->ip_len_clamped = clamped;
+    out->ip_header = h;
+    out->ip_header_len = min_u32(captured, total);
+    out->l4 = L4_TCP;
+    out->sport = load_u16be(t);
+    out->dport = load_u16be(t + 2);
+    out->seq = load_u32be(t + 4);
+    out->ack = load_u32be(t + 8);
+    out->tcp_flags = t[13];
+    out->window = load_u16be(t + 14);
+    out->payload_wire_len = ip_payload - doff;
+    out->payload_len = in_ip - doff;
+    out->payload = out->payload_len ? t + doff : NULL;
+    return true;
+}
+
+static void record_fields(const struct capture_record *rec, struct packet *out)
 {
     memset(out, 0, sizeof *out);
     out->ts_us = rec->ts_us;
     out->frame = rec->frame;
     out->caplen = rec->caplen;
     out->wirelen = rec->wirelen;
+}
+
+enum packet_status pkt_decode_layers(int dlt, const struct capture_record *rec, struct ipfrag_table *frags,
+                                     struct packet *out)
+{
+    record_fields(rec, out);
     link_decoder decode = link_find(dlt);
     if (!decode)
         return PKT_UNSUPPORTED_LINK;
     struct wire w = wire_make(rec->data, rec->caplen);
     return decode(out, &w, frags);
+}
+
+enum packet_status packet_decode(int dlt, const struct capture_record *rec, struct ipfrag_table *frags,
+                                 struct packet *out)
+{
+    if (dlt == DLT_EN10MB) {
+        record_fields(rec, out);
+        if (pkt_fast_eth_ipv4_tcp(rec, out))
+            return PKT_OK;
+        struct wire w = wire_make(rec->data, rec->caplen);
+        return pkt_link_ethernet(out, &w, frags);
+    }
+    return pkt_decode_layers(dlt, rec, frags, out);
 }

@@ -71,14 +71,20 @@ void reasm_limits_default(struct reasm_limits *lim)
     lim->history = REASM_DEFAULT_HISTORY;
 }
 
-void reasm_init(struct reasm_dir *d, const struct reasm_limits *lim, struct reasm_budget *budget,
-                const struct reasm_consumer *cb, void *ctx)
+void reasm_init_cleared(struct reasm_dir *d, const struct reasm_limits *lim, struct reasm_budget *budget,
+                        const struct reasm_consumer *cb, void *ctx)
 {
-    memset(d, 0, sizeof *d);
     d->lim = lim;
     d->budget = budget;
     d->cb = cb;
     d->ctx = ctx;
+}
+
+void reasm_init(struct reasm_dir *d, const struct reasm_limits *lim, struct reasm_budget *budget,
+                const struct reasm_consumer *cb, void *ctx)
+{
+    memset(d, 0, sizeof *d);
+    reasm_init_cleared(d, lim, budget, cb, ctx);
 }
 
 void reasm_start(struct reasm_dir *d, uint32_t first_seq, bool midstream)

@@ -113,6 +113,11 @@ struct reasm_dir {
 void reasm_init(struct reasm_dir *d, const struct reasm_limits *lim, struct reasm_budget *budget,
                 const struct reasm_consumer *cb, void *ctx);
 
+/* The same for a direction whose bytes are all zero already (a cleared
+ * flow entry: the clear is not done twice). */
+void reasm_init_cleared(struct reasm_dir *d, const struct reasm_limits *lim, struct reasm_budget *budget,
+                        const struct reasm_consumer *cb, void *ctx);
+
 /* Fix the sequence number of the first data byte before any segment (e.g.
  * from the ACK of a SYN-ACK when the SYN itself was not captured).  Ignored
  * once the direction has started. */

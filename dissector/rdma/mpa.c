@@ -25,6 +25,8 @@ enum mpa_status mpa_key_match(const uint8_t *p, size_t n, enum mpa_frame_kind *k
     *kind = MPA_NOT_MPA;
     if (!q || k == 0)
         return MPA_NEED_MORE;
+    if (q[0] != key_request[0]) /* both keys start "MPA ": every other stream's first data stops here */
+        return MPA_BAD;
     bool req = memcmp(q, key_request, k) == 0, rep = memcmp(q, key_reply, k) == 0;
     if (!req && !rep)
         return MPA_BAD;

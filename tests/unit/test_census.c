@@ -247,9 +247,58 @@ static void test_hash_bytewise(void)
     g_assert_cmphex(distinct_hash("smbscope census key", 19), ==, UINT64_C(0x0539cc681c916d8d));
 }
 
+/* census_packet_inline() (census.h) answers for packets census_packet()
+ * does nothing with: a census fed through it must end equal to one fed
+ * through census_packet(), on packets of every kind (TCP flags, SMB and
+ * other ports, UDP incl. DNS, ICMP, snaplen cuts). */
+static void test_inline_same(void)
+{
+    struct census *x = census_new(), *y = census_new();
+    GRand *r = g_rand_new_with_seed(4242);
+    static const uint16_t ports[] = { 139, 445, 53, 137, 5355, 40000, 1 };
+    static const enum l4_proto l4s[] = { L4_TCP, L4_TCP, L4_TCP, L4_UDP, L4_ICMP_UNREACH, L4_OTHER };
+    for (int i = 0; i < 20000; i++) {
+        struct packet p;
+        memset(&p, 0, sizeof p);
+        p.l4 = l4s[g_rand_int_range(r, 0, G_N_ELEMENTS(l4s))];
+        p.src.family = p.dst.family = 4;
+        p.src.bytes[0] = 10;
+        p.src.bytes[3] = (uint8_t)g_rand_int_range(r, 0, 50);
+        p.dst.bytes[0] = 10;
+        p.dst.bytes[3] = (uint8_t)g_rand_int_range(r, 50, 60);
+        p.sport = ports[g_rand_int_range(r, 0, G_N_ELEMENTS(ports))];
+        p.dport = ports[g_rand_int_range(r, 0, G_N_ELEMENTS(ports))];
+        p.tcp_flags = (uint8_t)g_rand_int_range(r, 0, 64);
+        p.wirelen = 100;
+        p.caplen = g_rand_int_range(r, 0, 8) ? 100 : (uint32_t)g_rand_int_range(r, 40, 100);
+        p.ts_us = i;
+        census_packet_inline(x, &p);
+        census_packet(y, &p);
+    }
+    g_assert_cmpuint(x->snaplen_cut, ==, y->snaplen_cut);
+    g_assert_cmpuint(x->snaplen_cut, >, 0);
+    g_assert_cmpuint(x->snaplen_cut_smb, ==, y->snaplen_cut_smb);
+    g_assert_cmpuint(x->snaplen, ==, y->snaplen);
+    g_assert_cmpuint(x->dns_messages, ==, y->dns_messages);
+    g_assert_cmpuint(census_udp_conversations(x, NULL), ==, census_udp_conversations(y, NULL));
+    g_assert_cmpuint(x->pairs_used, ==, y->pairs_used);
+    g_assert_cmpuint(x->pairs_used, >, 0);
+    g_assert_cmpuint(census_pair_slots(x), ==, census_pair_slots(y));
+    for (uint32_t k = 0; k < census_pair_slots(x); k++) {
+        const struct census_pair *a = census_pair_at(x, k), *b = census_pair_at(y, k);
+        g_assert_true((a == NULL) == (b == NULL));
+        if (a)
+            g_assert_cmpmem(a, sizeof *a, b, sizeof *b);
+    }
+    g_rand_free(r);
+    census_free(x);
+    census_free(y);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/census/inline-same", test_inline_same);
     g_test_add_func("/census/conv-cache-exact", test_cache_exact);
     g_test_add_func("/census/conv-cache-near-keys", test_cache_near);
     g_test_add_func("/census/conv-cache-estimating", test_cache_estimating);

@@ -233,6 +233,85 @@ static void test_ipv6_keys(void)
     fx_free(&f);
 }
 
+/* The table compares IPv4 ends by their first four address bytes and
+ * port (flow.c match()).  An IPv6 pair built to fold to the very hash
+ * words of an IPv4 pair (flow.c endpoint_word(): same hash, same chain),
+ * whose first four bytes are the IPv4 addresses, is still another
+ * connection. */
+static uint64_t le64(const uint8_t *b)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | b[i];
+    return v;
+}
+
+static struct ip_addr v6_folding_like(const struct ip_addr *a4, uint16_t port)
+{
+    uint64_t lo = le64(a4->bytes) + (((uint64_t)port << 48) ^ (UINT64_C(4) << 40)) -
+                  (((uint64_t)port << 48) ^ (UINT64_C(6) << 40));
+    struct ip_addr x = { .family = 6 };
+    for (int i = 0; i < 8; i++)
+        x.bytes[i] = (uint8_t)(lo >> (8 * i));
+    return x;
+}
+
+static void test_ipv4_words_exact(void)
+{
+    struct fx f;
+    fx_init(&f, NULL);
+    setup_addrs();
+    struct ip_addr x = v6_folding_like(A, 40020), y = v6_folding_like(B, 445);
+    send_pkt(&f, &x, 40020, &y, 445, 10, 0, TCP_SYN, NULL);
+    send_pkt(&f, &y, 445, &x, 40020, 20, 11, TCP_SYN | TCP_ACK, NULL);
+    handshake(&f, 40020, 1, 2); /* a SYN of another ISN: a reuse, were it taken for the IPv6 one */
+    send_pkt(&f, &x, 40020, &y, 445, 11, 21, TCP_ACK, "v6");
+    send_pkt(&f, A, 40020, B, 445, 2, 3, TCP_ACK, "v4");
+    send_pkt(&f, B, 445, A, 40020, 3, 4, TCP_ACK, "back");
+    flow_table_finish(f.t);
+    g_assert_cmpuint(f.o.conns->len, ==, 2);
+    g_assert_cmpint(conn(&f, 1)->reason, ==, FLOW_CLOSE_END);
+    g_assert_cmpint(conn(&f, 2)->reason, ==, FLOW_CLOSE_END);
+    g_assert_cmpuint(conn(&f, 1)->addr[0].family, ==, 6);
+    g_assert_cmpmem(conn(&f, 1)->stream[0]->data, conn(&f, 1)->stream[0]->len, "v6", 2);
+    g_assert_cmpuint(conn(&f, 2)->addr[0].family, ==, 4);
+    g_assert_cmpmem(conn(&f, 2)->stream[0]->data, conn(&f, 2)->stream[0]->len, "v4", 2);
+    g_assert_cmpmem(conn(&f, 2)->stream[1]->data, conn(&f, 2)->stream[1]->len, "back", 4);
+    fx_free(&f);
+}
+
+/* The activity list is least recently active first: packets in the
+ * middle of it move their connection to the tail (flow.c move_to_tail),
+ * and eviction then ends connections in that order. */
+static void test_activity_order(void)
+{
+    struct flow_limits lim;
+    flow_limits_default(&lim);
+    lim.max_conns = 5;
+    struct fx f;
+    fx_init(&f, &lim);
+    setup_addrs();
+    for (uint16_t i = 1; i <= 5; i++)
+        handshake(&f, (uint16_t)(40000 + i), 100u * i, 1000u * i);
+    static const uint16_t touch[] = { 2, 4, 2, 3, 1, 1 }; /* the middle, the head, the tail */
+    for (size_t k = 0; k < G_N_ELEMENTS(touch); k++)
+        send_pkt(&f, A, (uint16_t)(40000 + touch[k]), B, 445, 100u * touch[k] + 1, 1000u * touch[k] + 1, TCP_ACK, NULL);
+    static const guint evicted[] = { 5, 4, 2, 3, 1 }; /* by last activity: 5, 4, 2, 3, 1 */
+    for (size_t k = 0; k < G_N_ELEMENTS(evicted); k++) {
+        handshake(&f, (uint16_t)(41000 + k), 7, 9);
+        for (guint id = 1; id <= 5; id++)
+            g_assert_true(conn(&f, id)->closed == (id == evicted[k] || conn(&f, id)->closed));
+        g_assert_true(conn(&f, evicted[k])->closed);
+        g_assert_cmpint(conn(&f, evicted[k])->reason, ==, FLOW_CLOSE_EVICTED);
+        guint closed = 0;
+        for (guint id = 1; id <= 5; id++)
+            closed += conn(&f, id)->closed;
+        g_assert_cmpuint(closed, ==, k + 1);
+    }
+    flow_table_finish(f.t);
+    fx_free(&f);
+}
+
 static void test_eviction(void)
 {
     struct flow_limits lim;
@@ -616,7 +695,9 @@ int main(int argc, char **argv)
     g_test_add_func("/flow/idle_bound_past", test_idle_bound_past);
     g_test_add_func("/flow/initiator_guess", test_initiator_guess);
     g_test_add_func("/flow/ipv6_keys", test_ipv6_keys);
+    g_test_add_func("/flow/ipv4_words_exact", test_ipv4_words_exact);
     g_test_add_func("/flow/eviction", test_eviction);
+    g_test_add_func("/flow/activity_order", test_activity_order);
     g_test_add_func("/flow/gap_through_table", test_gap_through_table);
     g_test_add_func("/flow/one_sided", test_one_sided);
     g_test_add_func("/flow/many_conns", test_many_conns);

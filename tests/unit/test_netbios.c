@@ -281,9 +281,22 @@ static void test_hosts_remembered(void)
     nb_ledger_free(l);
 }
 
+/* nb_ledger_packet() answers TCP and UDP packets outside 137-139 inline,
+ * before the port table: every port the table knows must be in that range. */
+static void test_near_ports(void)
+{
+    for (unsigned port = 0; port <= 0xFFFF; port++)
+        for (int proto = 6; proto <= 17; proto += 11)
+            if (nb_port_match((uint8_t)proto, (uint16_t)port, 0) || nb_port_match((uint8_t)proto, 0, (uint16_t)port))
+                g_assert_true(nb_near_port((uint16_t)port));
+    g_assert_true(nb_port_match(6, 139, 0) && nb_port_match(17, 0, 137) && nb_port_match(17, 138, 0));
+    g_assert_false(nb_near_port(136) || nb_near_port(140) || nb_near_port(445));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/netbios/near-ports", test_near_ports);
     g_test_add_func("/netbios/tcp-states", test_tcp_states);
     g_test_add_func("/netbios/nbns-broadcast", test_nbns_broadcast_answered);
     g_test_add_func("/netbios/nbns-unanswered-icmp", test_nbns_unanswered_and_icmp);

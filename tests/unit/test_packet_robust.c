@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "packet_build.h"
+#include "packet_priv.h"
 
 struct trunc_case {
     const char *name;
@@ -133,6 +134,89 @@ static void test_mutated_frames(void)
     g_rand_free(r);
 }
 
+/* ---------------------------------------------- one-pass Ethernet/IPv4/TCP */
+
+/* packet_decode() on len bytes of f (wirelen on the wire) against the
+ * layered decoder alone: same status, same struct byte for byte (both
+ * zero it first).  Counts whether the one-pass path took the frame. */
+static void fast_against_layers(const uint8_t *f, size_t len, uint32_t wirelen, unsigned *taken, unsigned *declined)
+{
+    uint8_t *copy = g_malloc(len ? len : 1);
+    memcpy(copy, f, len);
+    struct capture_record rec = { .ts_us = 1700000000000000, .caplen = (uint32_t)len, .wirelen = wirelen,
+                                  .data = copy, .frame = 7, .dlt = DLT_EN10MB };
+    struct packet fast, layers, probe;
+    enum packet_status sf = packet_decode(DLT_EN10MB, &rec, NULL, &fast);
+    enum packet_status sl = pkt_decode_layers(DLT_EN10MB, &rec, NULL, &layers);
+    g_assert_cmpint(sf, ==, sl);
+    g_assert_cmpmem(&fast, sizeof fast, &layers, sizeof layers);
+    memset(&probe, 0, sizeof probe);
+    if (pkt_fast_eth_ipv4_tcp(&rec, &probe))
+        (*taken)++;
+    else
+        (*declined)++;
+    g_free(copy);
+}
+
+static GByteArray *set16(GByteArray *f, size_t at, uint16_t v)
+{
+    f->data[at] = (uint8_t)(v >> 8);
+    f->data[at + 1] = (uint8_t)v;
+    return f;
+}
+
+/* The one-pass path (packet.c) must answer exactly what the layered one
+ * does: plain, SYN-only, padded, TCP options, IP options (not taken), IP
+ * length 0 (TSO), IP length past the frame (clamped), fragments (not
+ * taken), every truncation, a snaplen cut, and mutated header bytes. */
+static void test_fast_path_equal(void)
+{
+    GByteArray *frames[] = {
+        eth(0x0800, tcp_v4_packet()),
+        eth(0x0800, ipv4(6, A4, B4, 0, tcp_seg(445, 49152, 0x12, 12, NULL, 0))),
+        eth(0x0800, ipv4(6, A4, B4, 0, tcp_seg(49152, 445, 0x18, 8, PAYLOAD, PAYLOAD_LEN))),
+        eth(0x0800, ipv4(6, A4, B4, 4, tcp_seg(49152, 445, 0x18, 0, PAYLOAD, PAYLOAD_LEN))),
+        set16(eth(0x0800, tcp_v4_packet()), 14 + 2, 0),
+        set16(eth(0x0800, tcp_v4_packet()), 14 + 2, 0xFFFF),
+        set16(eth(0x0800, tcp_v4_packet()), 14 + 6, 0x2000),
+        set16(eth(0x0800, tcp_v4_packet()), 14 + 6, 0x0001),
+        set16(eth(0x0800, tcp_v4_packet()), 14 + 20 + 12, 0x4018), /* data offset 4 words */
+        set16(eth(0x0800, tcp_v4_packet()), 14 + 20 + 12, 0xF018), /* data offset past the segment */
+    };
+    GByteArray *syn = eth(0x0800, ipv4(6, A4, B4, 0, tcp_seg(49152, 445, 0x02, 0, NULL, 0)));
+    putz(syn, 60 - syn->len); /* Ethernet padding after a 40-byte datagram */
+    unsigned taken = 0, declined = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(frames); i++)
+        for (size_t len = 0; len <= frames[i]->len; len++) {
+            fast_against_layers(frames[i]->data, len, frames[i]->len, &taken, &declined);
+            fast_against_layers(frames[i]->data, len, frames[i]->len + 100, &taken, &declined);
+            fast_against_layers(frames[i]->data, len, (uint32_t)len / 2, &taken, &declined);
+        }
+    unsigned whole = taken; /* frames and prefixes taken */
+    fast_against_layers(syn->data, syn->len, syn->len, &taken, &declined);
+    g_assert_cmpuint(taken, ==, whole + 1); /* the padded SYN is taken */
+    g_assert_cmpuint(whole, >=, 5 * 3);   /* each plain frame whole, at least */
+    GRand *r = g_rand_new_with_seed(1313);
+    for (int iter = 0; iter < 20000; iter++) {
+        GByteArray *f = frames[iter % G_N_ELEMENTS(frames)];
+        GByteArray *m = g_byte_array_new();
+        g_byte_array_append(m, f->data, f->len);
+        int flips = g_rand_int_range(r, 1, 4);
+        for (int k = 0; k < flips; k++) /* the headers: Ethernet, IPv4, TCP */
+            m->data[g_rand_int_range(r, 12, 14 + 20 + 20)] = (uint8_t)g_rand_int(r);
+        size_t len = g_rand_boolean(r) ? m->len : (size_t)g_rand_int_range(r, 0, (gint32)m->len + 1);
+        uint32_t wire = g_rand_boolean(r) ? (uint32_t)m->len : (uint32_t)g_rand_int_range(r, 0, 2000);
+        fast_against_layers(m->data, len, wire, &taken, &declined);
+        g_byte_array_unref(m);
+    }
+    g_rand_free(r);
+    g_assert_cmpuint(taken, >, whole + 3000);
+    g_assert_cmpuint(declined, >, 5000);
+    for (size_t i = 0; i < G_N_ELEMENTS(frames); i++)
+        g_byte_array_unref(frames[i]);
+    g_byte_array_unref(syn);
+}
+
 /* ------------------------------------------------------------ fragments */
 
 static GByteArray *v4_fragment(const uint8_t *l4, size_t off, size_t n, bool more)
@@ -224,6 +308,7 @@ int main(int argc, char **argv)
     g_test_add_func("/packet/truncation-every-length", test_truncation_every_length);
     g_test_add_func("/packet/random-bytes", test_random_bytes);
     g_test_add_func("/packet/mutated-frames", test_mutated_frames);
+    g_test_add_func("/packet/fast-path-equal", test_fast_path_equal);
     g_test_add_func("/packet/ipv4-fragments", test_ipv4_fragments);
     g_test_add_func("/packet/ipv6-fragments", test_ipv6_fragments);
     return g_test_run();

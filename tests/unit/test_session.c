@@ -14,6 +14,7 @@
 #include "ctx_pool.h"
 #include "verdict.h"
 #include "session.h"
+#include "session_priv.h"
 #include "smb_test_util.h"
 
 static const char *const smb2_conv[] = {
@@ -83,6 +84,22 @@ static void same_wstr(const struct wstr *a, const struct wstr *b)
         g_assert_cmpmem(a->p, a->len, b->p, b->len);
 }
 
+/* A session's context list is defined up to stored items and the
+ * netname's NUL (session.h): those compared, byte for byte. */
+static void same_ctx_list(const struct smb2_neg_ctx_list *a, const struct smb2_neg_ctx_list *b)
+{
+    g_assert_cmpint(a->status, ==, b->status);
+    g_assert_true(a->reason == b->reason);
+    g_assert_cmpuint(a->offset, ==, b->offset);
+    g_assert_cmpuint(a->count, ==, b->count);
+    g_assert_cmpuint(a->walked, ==, b->walked);
+    g_assert_cmpuint(a->stored, ==, b->stored);
+    g_assert_cmpmem(a->items, a->stored * sizeof a->items[0], b->items, b->stored * sizeof b->items[0]);
+    g_assert_cmpint(a->has_netname, ==, b->has_netname);
+    g_assert_cmpint(a->netname_truncated, ==, b->netname_truncated);
+    g_assert_cmpstr(a->netname, ==, b->netname);
+}
+
 /* Every fact the reports read, framed against whole. */
 static void same_facts(const struct smb_conn *a, const struct smb_conn *b)
 {
@@ -105,7 +122,7 @@ static void same_facts(const struct smb_conn *a, const struct smb_conn *b)
     g_assert_cmpmem(a->server_guid, 16, b->server_guid, 16);
     g_assert_true((a->ctx_request == NULL) == (b->ctx_request == NULL));
     if (a->ctx_request)
-        g_assert_cmpmem(a->ctx_request, sizeof *a->ctx_request, b->ctx_request, sizeof *b->ctx_request);
+        same_ctx_list(a->ctx_request, b->ctx_request);
     g_assert_cmpuint(a->signed_pdus, ==, b->signed_pdus);
     g_assert_cmpuint(a->encrypted_pdus, ==, b->encrypted_pdus);
     g_assert_cmpuint(a->decode_anomalies, ==, b->decode_anomalies);
@@ -345,9 +362,42 @@ static void test_pool_reuse(void)
     smb_conn_free(kept);
 }
 
+/* session_ctx_list_put() copies what a list's readers read into a
+ * pooled block that still holds another connection's list: the copy reads
+ * as the original (items, netname), and the context pool, which compares
+ * what is defined, takes two such copies for one list. */
+static void test_ctx_list_put_stale(void)
+{
+    struct smb2_neg_ctx_list src;
+    memset(&src, 0, sizeof src);
+    src.status = SMB2_CTX_OK;
+    src.count = src.walked = src.stored = 2;
+    src.items[0].type = SMB2_CTX_ENCRYPTION;
+    src.items[0].ids_stored = 1;
+    src.items[0].ids[0] = 2;
+    src.items[1].type = SMB2_CTX_NETNAME;
+    src.has_netname = true;
+    strcpy(src.netname, "srv");
+    struct smb2_neg_ctx_list *a = g_new(struct smb2_neg_ctx_list, 1), *b = g_new(struct smb2_neg_ctx_list, 1);
+    memset(a, 0xAB, sizeof *a); /* another connection's longer list */
+    memset(b, 0x5C, sizeof *b);
+    session_ctx_list_put(a, &src);
+    session_ctx_list_put(b, &src);
+    same_ctx_list(a, &src);
+    same_ctx_list(b, &src);
+    g_assert_true(smb2_ctx_find(a, SMB2_CTX_NETNAME) == &a->items[1]);
+    g_assert_null(smb2_ctx_find(a, SMB2_CTX_SIGNING));
+    struct smb2_neg_ctx_list *ka = ctx_pool_keep(a), *kb = ctx_pool_keep(b);
+    g_assert_true(ka == a && kb == a); /* b was equal: freed, a shared */
+    ctx_pool_drop(ka);
+    ctx_pool_drop(kb);
+    g_assert_cmpuint(ctx_pool_size(), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/session/ctx-list-put-stale", test_ctx_list_put_stale);
     g_test_add_func("/session/smb2-whole-equals-framed", test_smb2_whole_equals_framed);
     g_test_add_func("/session/smb1-whole-equals-framed", test_smb1_whole_equals_framed);
     g_test_add_func("/session/client-unknown", test_client_unknown);
