@@ -222,32 +222,6 @@ static bool follows(int64_t last_ts, int64_t first_ts)
     return first_ts >= last_ts && first_ts - last_ts <= QUIC_TAIL_IDLE_US;
 }
 
-/* Tails of one 4-tuple that follow each other: one (parts of one capture
- * merged before another's open connection joins them). */
-static void chain(GArray *recs)
-{
-    g_array_sort(recs, tail_order);
-    guint w = 0;
-    for (guint i = 0; i < recs->len; i++) {
-        struct quic_tail *t = &g_array_index(recs, struct quic_tail, i);
-        struct quic_tail *prev = w ? &g_array_index(recs, struct quic_tail, w - 1) : NULL;
-        if (prev && same_ends(prev, &t->addr[0], t->port[0], &t->addr[1], t->port[1]) &&
-            follows(prev->last_ts, t->first_ts)) {
-            int d = sent_by(prev, &t->addr[0], t->port[0]) ? 0 : 1;
-            for (int k = 0; k < 2; k++) {
-                prev->packets[k ^ d] += t->packets[k];
-                prev->bytes[k ^ d] += t->bytes[k];
-            }
-            prev->last_ts = t->last_ts;
-            continue;
-        }
-        if (w != i)
-            g_array_index(recs, struct quic_tail, w) = *t;
-        w++;
-    }
-    g_array_set_size(recs, w);
-}
-
 static void add_int(JsonObject *o, const char *k, uint64_t v)
 {
     if (o && json_object_has_member(o, k))
@@ -295,7 +269,10 @@ void mstate_join_quic(struct analysis *a)
     if (!a->quic_tails || !a->quic_tails->recs->len)
         return;
     GArray *recs = a->quic_tails->recs;
-    chain(recs);
+    g_array_sort(recs, tail_order); /* per 4-tuple, in time order */
+    /* Each tail that follows the connection joins it in turn (parts of one
+     * capture merged first keep theirs apart: every tail is one part, and
+     * counts as one join whatever reports were merged first). */
     for (guint i = 0; a->edges && i < a->edges->len; i++) {
         struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
         if (cs->carrier != CONN_CARRIER_QUIC || strcmp(cs->close_reason, "end of capture") != 0)
@@ -306,7 +283,7 @@ void mstate_join_quic(struct analysis *a)
                 follows(cs->last_ts, t->first_ts)) {
                 join_one(a, cs, t);
                 g_array_remove_index(recs, k);
-                break; /* tails of one tuple are chained: the first that follows is the one */
+                k--; /* the next tail of the tuple is now at k */
             }
         }
     }

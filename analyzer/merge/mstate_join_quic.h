@@ -40,11 +40,13 @@ void quic_tails_fold_mem(struct analysis *dst, const struct analysis *src);
 void mstate_build_quic_tails(struct json *b, const struct analysis *a);
 void mstate_fold_quic_tails(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st);
 
-/* After the SMB edges are joined (merge_finish): tails of one 4-tuple
- * within the idle timeout of each other become one; the earliest tail
- * after a QUIC connection left open at its capture's end (within the idle
- * timeout) joins it (its summary, connections[] entry, the QUIC datagram
- * count).  What may still join another report's stays in the state. */
+/* After the SMB edges are joined (merge_finish): the earliest tail after a
+ * QUIC connection left open at its capture's end (within the idle timeout)
+ * joins it (its summary, connections[] entry, the QUIC datagram count),
+ * then the next tail of the 4-tuple within the idle timeout of that one,
+ * and so on, each a join (tails are kept one per part: the same count
+ * whatever reports were merged first).  What may still join another
+ * report's stays in the state. */
 void mstate_join_quic(struct analysis *a);
 
 #endif
