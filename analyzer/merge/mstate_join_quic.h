@@ -34,6 +34,10 @@ struct quic_tail {
  * as a tail when it may belong to one an earlier capture holds. */
 void quic_tail_packet(struct analysis *a, const struct packet *p);
 void quic_tails_free(struct analysis *a);
+/* At the capture's end, before the QUIC table closes them: the QUIC
+ * connections still open that are not SMB ("quic_open" in the state: a
+ * later capture's tails that follow one are its datagrams). */
+void quic_open_note(struct analysis *a);
 /* --jobs: src's tails into dst's (as many as a run keeps). */
 void quic_tails_fold_mem(struct analysis *dst, const struct analysis *src);
 

@@ -39,10 +39,11 @@ from merge_check import expect, failures, run  # noqa: E402
 # Samples whose cuts join across parts: a SESSION_SETUP whose request and
 # response fall in different parts (nbss-on-445/8445 by time into 4: its
 # mechs_offered), TREE_CONNECTs, a NEGOTIATE, NBSS framing, FINs, NetBIOS
-# names (nbdgm: a row's names in first-seen order), QUIC tails, SMB Direct.
+# names (nbdgm: a row's names in first-seen order), QUIC tails (of an SMB
+# connection, and of one that is not SMB: state.quic_open), SMB Direct.
 SUITE = ["smb445-list-shares.pcap", "nbss-on-445.pcap", "nbss-on-8445.pcap", "nbss-negative.pcap",
          "nbdgm-nmbd-startup.pcap", "smb445-nt1.pcap", "quic443-smb3_11.pcap", "rdma-roce-4791.pcap",
-         "rdma-iwarp-5445.pcap", "mixed-nbns-139-445.pcap"]
+         "rdma-iwarp-5445.pcap", "mixed-nbns-139-445.pcap", "quic443-other-alpn.pcap"]
 
 
 def packets(capture):
