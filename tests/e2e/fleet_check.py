@@ -115,11 +115,11 @@ def time_cut(smbscope, capture, parts, tmp):
 # The state joins of mstate_join_{nbss,fin,nbns}.c and the RoCEv2 names:
 # the parts merged in another order, and in groups merged first (each
 # group's report merged again: its digest verifies), give the same bytes.
-# (Not nbss-on-445/8445 in 5 parts: a SESSION_SETUP cut apart is settled
-# only when the part with its request is merged with the later parts in
-# one step: README, smbscope merge.)
+# nbss-on-445/8445 in 5 parts: a SESSION_SETUP cut apart, its later parts
+# merged first (its mechs_offered; merge_assoc_check.py tries every
+# bracketing of 3 and 4 parts).
 CUT_ORDERS = [("nbss-negative.pcap", 5), ("nbns-broadcast.pcap", 5), ("rdma-roce-4791.pcap", 5),
-              ("smb445-nt1-keepalive.pcap", 5)]
+              ("smb445-nt1-keepalive.pcap", 5), ("nbss-on-445.pcap", 5), ("nbss-on-8445.pcap", 5)]
 
 
 def cut_orders(smbscope, capture, parts, tmp):
