@@ -638,7 +638,7 @@ bool analysis_is_edge(const struct conn_summary *cs)
 
 void analysis_fold_edges(struct analysis *a)
 {
-    if (!a->edges || !a->edges->len || a->core_groups)
+    if (!a->edges || !a->edges->len || a->core_groups || a->edges_apart)
         return;
     a->core_groups = conn_groups_new(a->cfg->max_conn_groups);
     conn_groups_merge(a->core_groups, a->groups);

@@ -110,6 +110,9 @@ struct analysis {
     GArray *edges;            /* struct conn_summary, at most ANALYSIS_MAX_EDGES */
     struct conn_groups *core_groups;
     struct smb_hosts *core_hosts;
+    bool edges_apart;         /* --jobs: the fold joins the edges and reads only the tables
+                                 without them, so analysis_fold_edges() leaves them apart
+                                 (no copy of the groups and SMB hosts per worker) */
     uint64_t edges_unjoinable; /* edge connections past ANALYSIS_MAX_EDGES, folded at once */
     uint64_t edges_joined;    /* smbscope merge: connections joined across captures */
     uint64_t merged_parts;    /* smbscope merge: runs whose reports were folded (0: a run) */

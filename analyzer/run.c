@@ -90,6 +90,14 @@ bool run_prepare(struct run *r, const struct config *cfg, char *errbuf, size_t e
         }
     }
     r->to_tty = r->out == stdout && isatty(STDOUT_FILENO);
+    /* a write(2) per 64 KiB, not per 4 KiB (an ndjson stream of many
+     * connections is hundreds of MB; a live one flushes each event itself);
+     * a terminal keeps its line buffering.  glibc ignores the size without
+     * a buffer; one run's report at a time, so one static buffer (stdout's
+     * must outlive main: it is flushed at exit). */
+    static char out_buf[1u << 16];
+    if (!r->to_tty)
+        setvbuf(r->out, out_buf, _IOFBF, sizeof out_buf);
     if (cfg->format == FORMAT_NDJSON)
         r->ndjson = ndjson_new(r->out, cfg->observer_name, r->live != NULL);
     return true;

@@ -1,7 +1,7 @@
 -- per-rule.sql - per rule: how many violations (violating flows), how many
 -- hosts must fix it.  The same answer as smbscope's JSON report of the
 -- captures analysed together (the flows of verdict.violations[] summed by
--- rule; hosts[] whose .fix_rules[] holds a rule with "violation": true in
+-- rule, verdict.violations_summary.rules[].flows when the listing is capped; hosts[] whose .fix_rules[] holds a rule with "violation": true in
 -- fix_catalog; hosts_summary.fix_hosts counts them all); tested
 -- by tests/analytics.
 --   clickhouse-client --multiquery < per-rule.sql

@@ -21,6 +21,14 @@
 #include "smb_hosts.h"
 #include "split.h"
 
+/* Several inputs: at most this many analyses alive at once.  One whose
+ * input fills the SYN-pair and SMB-host tables holds about 15 MB (pairs 4.4,
+ * SMB hosts 6, connection state, read buffer), the fold about 10: ten
+ * inputs of 100,000 connections peaked at 66 MiB with three at once, 54.5
+ * MiB with two (four inputs of 42,500: 64-65 MiB with four, 53-55 with
+ * three, 52-53 with two). */
+#define JOBS_INPUTS_MAX_ALIVE 2
+
 struct job {
     const char *path;
     struct analysis a; /* finished, waiting to be folded (done) */
@@ -31,8 +39,8 @@ struct job {
 
 /* Workers take inputs in order; the main thread folds them in input order
  * (a capped group table keeps the first groups it is given) as soon as
- * each is done: a worker starts input i only when fewer than threads + 1
- * inputs before it wait to be folded (memory: threads + 1 analyses). */
+ * each is done: a worker starts input i only when fewer than `window`
+ * inputs before it wait to be folded (memory: that many analyses). */
 struct jobs {
     struct config cfg; /* the run's, each analysis with its share of the caps (window of them at once) */
     struct job *job;
@@ -94,6 +102,7 @@ static void run_one(const struct config *cfg, struct job *j)
         return;
     }
     j->a.progress = false; /* several at once would overwrite each other's line */
+    j->a.edges_apart = true; /* what jobs_drop_edge_tables() would keep, without the copies */
     analysis_run_input(&j->a, j->path);
     analysis_finish(&j->a);
     jobs_drop_edge_tables(&j->a);
@@ -187,6 +196,7 @@ int jobs_main(const struct config *cfg)
     /* the empty array every connection shares, made before the threads:
      * GLib's g_once inside it is invisible to ThreadSanitizer */
     session_empty_array();
+    mem_map_large(); /* each worker's tables given back when its analysis is folded */
     int status = 2;
     struct analysis a;
     char err[512];
@@ -197,7 +207,11 @@ int jobs_main(const struct config *cfg)
         return 2;
     }
     int nthreads = cfg->jobs < cfg->n_inputs ? cfg->jobs : cfg->n_inputs;
-    struct jobs js = { .job = g_new0(struct job, (gsize)cfg->n_inputs), .n = cfg->n_inputs, .window = nthreads + 1 };
+    if (nthreads > JOBS_INPUTS_MAX_ALIVE)
+        nthreads = JOBS_INPUTS_MAX_ALIVE;
+    /* no finished analysis waits beside the running ones: each holds its
+     * SYN pairs and SMB hosts until folded */
+    struct jobs js = { .job = g_new0(struct job, (gsize)cfg->n_inputs), .n = cfg->n_inputs, .window = nthreads };
     jobs_share_caps(&js.cfg, cfg, (unsigned)js.window); /* the analyses alive at once (the folded one tracks none) */
     pthread_mutex_init(&js.mu, NULL);
     pthread_cond_init(&js.cond, NULL);
@@ -213,6 +227,7 @@ int jobs_main(const struct config *cfg)
         merge_finish(&a);
         keep_limit(&a);
         a.jobs_threads = (unsigned)nthreads;
+        a.jobs_requested = (unsigned)cfg->jobs < (unsigned)cfg->n_inputs ? (unsigned)cfg->jobs : (unsigned)cfg->n_inputs;
         a.jobs_split = "inputs";
         status = merge_report(cfg, &a);
     }

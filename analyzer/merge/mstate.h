@@ -38,6 +38,19 @@
 /* The merge_state member's value of a finished analysis, written to j's
  * stream as it is walked (mstate_write.c), its digest last. */
 void mstate_write_member(struct json *j, const struct analysis *a);
+/* That value alone onto out; false (nothing written) when its hashing
+ * stream could not be opened: the member is then null. */
+bool mstate_write_state(FILE *out, const struct analysis *a);
+/* The same member rendered on a thread of its own while the report is
+ * written (mstate_write_async.c): started before the report's first
+ * member, put where mstate_write_member() would write it; the bytes are
+ * the same.  The analysis must not change in between (the report only
+ * reads it). */
+struct mstate_render;
+struct mstate_render *mstate_render_start(const struct analysis *a);
+void mstate_render_put(struct mstate_render *r, struct json *j);
+/* States rendered on their own thread so far (tests: the thread ran). */
+unsigned mstate_render_threads(void);
 /* "sha256:HEX" of a parsed state and the report's connections[] (NULL: an
  * empty array), over their canonical text (mstate_canon.c) (out:
  * MSTATE_DIGEST_LEN + 1 bytes). */

@@ -164,7 +164,9 @@ static gint group_order(gconstpointer pa, gconstpointer pb, gpointer groups)
  * first, then how much they connected), ties by first seen and address:
  * the records a capped state keeps are the ones a report lists first. */
 struct ranked {
-    uint32_t i;
+    uint32_t violations, rule_count, finding_count, i; /* the rank's keys, taken once per host */
+    uint64_t conns;
+    int64_t first;
     const struct host_rec *r;
     const struct smb_host *x;
 };
@@ -172,18 +174,16 @@ struct ranked {
 static int host_rank(const void *pa, const void *pb)
 {
     const struct ranked *a = pa, *b = pb;
-    if (a->x->violations != b->x->violations)
-        return a->x->violations > b->x->violations ? -1 : 1;
-    int ar = __builtin_popcount(a->x->rules), br = __builtin_popcount(b->x->rules);
-    if (ar != br)
-        return ar > br ? -1 : 1;
-    if (a->x->finding_count != b->x->finding_count)
-        return a->x->finding_count > b->x->finding_count ? -1 : 1;
-    uint64_t ac = (uint64_t)a->x->client_conns + a->x->server_conns, bc = (uint64_t)b->x->client_conns + b->x->server_conns;
-    if (ac != bc)
-        return ac > bc ? -1 : 1;
-    if (a->r->first_seen != b->r->first_seen)
-        return a->r->first_seen < b->r->first_seen ? -1 : 1;
+    if (a->violations != b->violations)
+        return a->violations > b->violations ? -1 : 1;
+    if (a->rule_count != b->rule_count)
+        return a->rule_count > b->rule_count ? -1 : 1;
+    if (a->finding_count != b->finding_count)
+        return a->finding_count > b->finding_count ? -1 : 1;
+    if (a->conns != b->conns)
+        return a->conns > b->conns ? -1 : 1;
+    if (a->first != b->first)
+        return a->first < b->first ? -1 : 1;
     return (a->i > b->i) - (a->i < b->i);
 }
 
@@ -220,7 +220,8 @@ static void smb_hosts_state(struct json *b, const struct smb_hosts *hosts, uint6
         const struct host_rec *r;
         const struct smb_host *x = smb_hosts_at(hosts, i, &r);
         if (r && x)
-            v[kept++] = (struct ranked){ i, r, x };
+            v[kept++] = (struct ranked){ x->violations, (uint32_t)__builtin_popcount(x->rules), x->finding_count, i,
+                                         (uint64_t)x->client_conns + x->server_conns, r->first_seen, r, x };
     }
     uint64_t folded = 0, folded_ends = 0;
     if (kept > MSTATE_SMB_HOSTS_CAP) {

@@ -288,17 +288,16 @@ char *mstate_node_text(JsonNode *n)
 }
 
 /* {"format": F, "state": {...}, "digest": "sha256:..."} written straight to
- * the report's stream as the state is walked (no tree: the state of a big
- * capture is megabytes, a tree of it ten times that), hashed on the way. */
-void mstate_write_member(struct json *j, const struct analysis *a)
+ * out as the state is walked (no tree: the state of a big capture is
+ * megabytes, a tree of it ten times that), hashed on the way; false when
+ * the hashing stream could not be opened (nothing written). */
+bool mstate_write_state(FILE *out, const struct analysis *a)
 {
-    json_flush(j); /* the key before us is out; we write to the same stream */
     struct mstate_sink s;
-    FILE *f = mstate_sink_open(&s, j->out, MSTATE_FORMAT);
+    FILE *f = mstate_sink_open(&s, out, MSTATE_FORMAT);
     if (!f) {
         mstate_sink_close(&s, NULL);
-        json_null(j);
-        return;
+        return false;
     }
     struct json w;
     json_init(&w, f, false);
@@ -311,7 +310,7 @@ void mstate_write_member(struct json *j, const struct analysis *a)
     json_flush(&w);
     mstate_sink_hash(&s, "\n", 1);
     /* connections[] (written before, by the report): hashed only */
-    FILE *out = s.out;
+    FILE *dout = s.out;
     s.out = NULL;
     struct json *dw = g_new(struct json, 1); /* its own writer: a value at the top, not a member of ours */
     json_init(dw, f, false);
@@ -319,12 +318,21 @@ void mstate_write_member(struct json *j, const struct analysis *a)
     json_flush(dw);
     g_free(dw);
     s.hashing = false;
-    s.out = out;
+    s.out = dout;
     char hex[MSTATE_DIGEST_LEN + 1];
     mstate_sink_digest(&s, hex);
     json_kstr(&w, "digest", hex);
     json_end_object(&w);
     json_flush(&w);
     mstate_sink_close(&s, f);
-    json_raw(j, "", 0); /* the member's value is out: the report goes on after it */
+    return true;
+}
+
+void mstate_write_member(struct json *j, const struct analysis *a)
+{
+    json_flush(j); /* the key before us is out; we write to the same stream */
+    if (mstate_write_state(j->out, a))
+        json_raw(j, "", 0); /* the member's value is out: the report goes on after it */
+    else
+        json_null(j);
 }

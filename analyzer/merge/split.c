@@ -19,21 +19,18 @@
 #include "session.h"
 #include "session_priv.h"
 #include "smb_hosts.h"
+#include "split_feed.h"
 #include "split_route.h"
 
 /* One thread's share.  Worker 0 runs on the main thread. */
 struct worker {
     unsigned k, n;
     struct config cfg;        /* the run's, with this thread's share of the caps (share_caps()) */
-    struct capture *cap;      /* this thread's own reader of the file */
+    struct split_feed *feed;  /* the file's records, read once for every worker */
     struct analysis a;
     GArray *close_ts;         /* int64_t per a.conns entry: the time of the record that closed it */
     GThread *th;
     struct fold_order *order; /* fold_mem_order() of a, sorted on this worker's thread */
-    int rc;                   /* capture_next()'s last: 0 the end, -1 damage */
-    bool interrupted;         /* the reader's facts at its end */
-    uint64_t bytes;
-    char *error;
 };
 
 /* SIGINT/SIGTERM end reading as in one analysis (run.c): the report
@@ -60,17 +57,22 @@ static void note_closed(struct worker *w, int64_t ts)
 }
 
 /* A record another thread analyses: when one run gives it to its flow
- * table (it decodes as TCP: split_route() says so from its headers, or
+ * table (it decodes as TCP: split_route() said so from its headers, or
  * packet_decode() does, frags NULL: an IP fragment is held, as its
  * datagram is not this thread's), this table's clock steps too (one run's
  * idle expiry and time jumps).  true when it did. */
-static bool tick(struct worker *w, const struct capture_record *rec, enum split_tcp tcp)
+static bool tick(struct worker *w, const struct split_batch *b, unsigned i)
 {
-    struct packet pkt;
-    if (tcp == SPLIT_TCP_NO ||
-        (tcp == SPLIT_TCP_MAYBE && (packet_decode(rec->dlt, rec, NULL, &pkt) != PKT_OK || pkt.l4 != L4_TCP)))
+    const struct split_item *it = &b->items[i];
+    if (it->tcp == SPLIT_TCP_NO)
         return false;
-    flow_table_tick(w->a.flows, rec->ts_us);
+    if (it->tcp == SPLIT_TCP_MAYBE) {
+        struct capture_record rec = split_batch_record(b, i);
+        struct packet pkt;
+        if (packet_decode(rec.dlt, &rec, NULL, &pkt) != PKT_OK || pkt.l4 != L4_TCP)
+            return false;
+    }
+    flow_table_tick(w->a.flows, it->ts_us);
     return true;
 }
 
@@ -79,24 +81,18 @@ static bool tick(struct worker *w, const struct capture_record *rec, enum split_
 static gpointer work(gpointer data)
 {
     struct worker *w = data;
-    struct capture_record rec;
-    int rc = 0;
-    while (!stop_signal && (rc = capture_next(w->cap, &rec)) == 1) {
-        enum split_tcp tcp;
-        if (split_route(&rec, w->n, &tcp) == w->k)
-            analysis_feed(&w->a, 0, &rec);
-        else if (!tick(w, &rec, tcp))
-            continue;
-        note_closed(w, rec.ts_us);
+    const struct split_batch *b;
+    while ((b = split_feed_next(w->feed, w->k))) {
+        for (unsigned i = 0; i < b->n; i++) {
+            if (b->items[i].worker == w->k) {
+                struct capture_record rec = split_batch_record(b, i);
+                analysis_feed(&w->a, 0, &rec);
+            } else if (!tick(w, b, i)) {
+                continue;
+            }
+            note_closed(w, b->items[i].ts_us);
+        }
     }
-    /* the reader's facts, then its buffer freed before the fold's peak */
-    w->rc = rc;
-    w->interrupted = capture_interrupted(w->cap);
-    w->bytes = capture_bytes_read(w->cap);
-    if (rc == -1)
-        w->error = g_strdup(capture_error(w->cap));
-    capture_close(w->cap);
-    w->cap = NULL;
     analysis_finish(&w->a);
     jobs_drop_edge_tables(&w->a);
     note_closed(w, INT64_MAX); /* closed at the end, after every other */
@@ -207,19 +203,17 @@ static void share_tables(struct analysis *a, unsigned n)
     a->smb_hosts = smb_hosts_new((uint32_t)(hosts < SMB_HOSTS_DEFAULT_CAP ? hosts : SMB_HOSTS_DEFAULT_CAP));
 }
 
-/* Each worker's analysis and its own reader of the file (ws[0].cap is
- * open already).  false: a message printed. */
-static bool workers_start(const struct config *cfg, struct worker *ws, unsigned n)
+/* Each worker's analysis over the one feed of the file.  false: a
+ * message printed. */
+static bool workers_start(const struct config *cfg, struct worker *ws, unsigned n, struct capture *cap,
+                          struct split_feed *feed)
 {
     for (unsigned k = 0; k < n; k++) {
         struct worker *w = &ws[k];
-        char err[CAPTURE_ERRBUF_SIZE > 512 ? CAPTURE_ERRBUF_SIZE : 512];
+        char err[512];
         w->k = k;
         w->n = n;
-        if (k && !(w->cap = capture_open(cfg->inputs[0], err))) {
-            fprintf(stderr, "smbscope: %s\n", err);
-            return false;
-        }
+        w->feed = feed;
         jobs_share_caps(&w->cfg, cfg, n);
         if (!analysis_init(&w->a, &w->cfg, err, sizeof err)) {
             fprintf(stderr, "smbscope: %s\n", err);
@@ -227,7 +221,7 @@ static bool workers_start(const struct config *cfg, struct worker *ws, unsigned 
         }
         share_tables(&w->a, n);
         w->a.progress = false;
-        g_ptr_array_add(w->a.inputs, input_of(w->cap, cfg->inputs[0]));
+        g_ptr_array_add(w->a.inputs, input_of(cap, cfg->inputs[0]));
         w->close_ts = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     }
     return true;
@@ -241,18 +235,17 @@ static void workers_free(struct worker *ws, unsigned n)
             analysis_free(&w->a);
         if (w->close_ts)
             g_array_free(w->close_ts, TRUE);
-        if (w->cap)
-            capture_close(w->cap);
         fold_order_free(w->order);
-        g_free(w->error);
     }
     g_free(ws);
 }
 
 /* Workers 1 .. n-1 on threads of their own (started after the stop
- * flag is set: they read it), worker 0 on this one, the others joined: the file's facts (its
- * reader's; every reader read the same records) into in. */
-static void run_workers(struct worker *ws, unsigned n, struct input_info *in, bool *input_error)
+ * flag is set: the feed reads it), worker 0 on this one, the others
+ * joined: the file's facts (its one reader's) into in.  The caller then
+ * frees the feed and closes the reader, before the fold's peak. */
+static void run_workers(struct worker *ws, unsigned n, struct capture *cap, struct input_info *in,
+                        bool *input_error)
 {
     stop_signal = 0;
     set_signals(on_stop_signal);
@@ -264,15 +257,13 @@ static void run_workers(struct worker *ws, unsigned n, struct input_info *in, bo
         g_thread_join(ws[k].th);
     set_signals(SIG_DFL); /* a second Ctrl-C while reporting ends at once */
     capture_set_interrupt(NULL);
-    bool interrupted = stop_signal != 0;
-    for (unsigned k = 0; k < n; k++)
-        interrupted |= ws[k].interrupted;
-    in->bytes = ws[0].bytes;
+    bool interrupted = stop_signal != 0 || capture_interrupted(cap);
+    in->bytes = capture_bytes_read(cap);
     if (interrupted) {
         in->interrupted = true;
-    } else if (ws[0].rc == -1) {
+    } else if (split_feed_rc(ws[0].feed) == -1) {
         in->truncated = true;
-        in->error = g_strdup(ws[0].error);
+        in->error = g_strdup(capture_error(cap));
         fprintf(stderr, "smbscope: %s\n", in->error);
         *input_error = true;
     }
@@ -329,20 +320,26 @@ int split_main(const struct config *cfg)
     }
     unsigned n = (unsigned)cfg->jobs < SPLIT_MAX_THREADS ? (unsigned)cfg->jobs : SPLIT_MAX_THREADS;
     struct worker *ws = g_new0(struct worker, n);
-    ws[0].cap = cap;
+    struct split_feed *feed = split_feed_new(cap, n, &stop_signal);
     struct analysis a;
     bool ok = analysis_init(&a, cfg, err, sizeof err);
     if (!ok)
         fprintf(stderr, "smbscope: %s\n", err);
-    if (!ok || !workers_start(cfg, ws, n)) { /* workers_start() says why */
+    else if (!feed)
+        fprintf(stderr, "smbscope: out of memory\n");
+    if (!ok || !feed || !workers_start(cfg, ws, n, cap, feed)) { /* workers_start() says why */
         if (a.inputs)
             analysis_free(&a);
         workers_free(ws, n);
+        split_feed_free(feed);
+        capture_close(cap);
         return 2;
     }
     struct input_info rd = { 0 };
     bool input_error = false;
-    run_workers(ws, n, &rd, &input_error);
+    run_workers(ws, n, cap, &rd, &input_error);
+    split_feed_free(feed);
+    capture_close(cap);
     fold_workers(&a, ws, n, &rd);
     workers_free(ws, n); /* before the report: its peak is then one analysis' */
     a.input_error |= input_error;

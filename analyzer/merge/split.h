@@ -1,9 +1,10 @@
 /* split.h - --jobs N over one capture file: N threads (the main thread
- * one of them) each read the whole file with a reader of their own and
- * analyse the records that fall to them by flow hash (split_route.h), a
- * whole analysis of their share; no queues, no locks while reading.  A
- * record of another thread that decodes as TCP steps this thread's flow
- * table clock (flow_table_tick()), so idle expiry and time jumps are one
+ * one of them) walk the file's records, read, parsed and routed by flow
+ * hash once for them all (split_feed.h: the thread that first needs a
+ * batch fills it), and analyse the records that fall to them
+ * (split_route.h), a whole analysis of their share.  A record of another
+ * thread that decodes as TCP steps this thread's flow table clock
+ * (flow_table_tick()), so idle expiry and time jumps are one
  * run's.  At the end the workers' analyses are folded in memory
  * (fold_mem.h) and reported as `smbscope merge` reports: one verdict, the
  * answer of one analysis of the file.
@@ -14,8 +15,8 @@
  * and a cap one run does not hit is not hit in a thread either unless the
  * flow hash gives one thread more than its share of a flood.  What hits a
  * cap is counted in each thread and added.  At most SPLIT_MAX_THREADS
- * threads: each costs about a megabyte more than its share (its reader's
- * buffer, its malloc arena): 8 peaked at 60.7 MiB on a gigabyte of bulk
+ * threads: each costs about a megabyte more than its share (its slots of
+ * the feed, its malloc arena): 8 peaked at 60.7 MiB on a gigabyte of bulk
  * SMB with QUIC, 12 at 71.8 MiB on 170,000 connections, 4 at 52-57 MiB on
  * both; stats.jobs says when fewer ran than asked.  The
  * connections kept for detail are the first to close, in the order of the

@@ -46,7 +46,8 @@ static unsigned pair_worker(const struct route_ip *ip, unsigned n)
  * all hold, the TCP header captured), NO when its protocol can never give
  * one (neither TCP nor GRE, fragments too: a reassembled datagram has
  * their protocol), else MAYBE (cut, clamped, fragmented, GRE). */
-static enum split_tcp ipv4_tcp(const uint8_t *h, size_t captured, const struct capture_record *rec)
+static inline __attribute__((always_inline)) enum split_tcp ipv4_tcp(const uint8_t *h, size_t captured,
+                                                                     const struct capture_record *rec)
 {
     if (h[9] != IPPROTO_V_TCP)
         return h[9] == IPPROTO_V_GRE ? SPLIT_TCP_MAYBE : SPLIT_TCP_NO;

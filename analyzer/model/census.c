@@ -74,7 +74,7 @@ void census_free(struct census *c)
     g_hash_table_destroy(c->dns_keys);
     free(c->dns);
     free(c->pairs);
-    free(c->pair_tags);
+    free(c->pair_slots);
     free(c);
 }
 
@@ -124,37 +124,45 @@ static uint32_t pair_tag(uint64_t h) { return (uint32_t)(h >> 32) | 1u; }
 /* The slot of (cl, sv): where it is, or the empty slot where it would go.
  * The probe sequence is the hash's (slot order is what reports list), the
  * tags spare reading an entry that cannot match. */
-static uint32_t pair_slot(const struct census_pair *pairs, const uint32_t *tags, uint32_t n, const struct ip_addr *cl,
-                          const struct ip_addr *sv, uint64_t h)
+static uint32_t pair_slot(const struct census_pair *pairs, const struct census_pair_slot *slots, uint32_t n,
+                          const struct ip_addr *cl, const struct ip_addr *sv, uint64_t h)
 {
     uint32_t tag = pair_tag(h);
     for (uint32_t i = (uint32_t)h & (n - 1);; i = (i + 1) & (n - 1))
-        if (!tags[i] || (tags[i] == tag && same(&pairs[i].client, cl) && same(&pairs[i].server, sv)))
+        if (!slots[i].tag || (slots[i].tag == tag && same(&pairs[slots[i].entry].client, cl) &&
+                              same(&pairs[slots[i].entry].server, sv)))
             return i;
 }
 
-static bool pairs_grow(struct census *c)
+/* Twice the slots, the entries where they are (a slot names its entry). */
+static bool slots_grow(struct census *c)
 {
     uint32_t n = c->npairs ? c->npairs * 2 : 256;
-    struct census_pair *np = calloc(n, sizeof *np);
-    uint32_t *nt = calloc(n, sizeof *nt);
-    if (!np || !nt) {
-        free(np);
-        free(nt);
+    struct census_pair_slot *ns = calloc(n, sizeof *ns);
+    if (!ns)
         return false;
-    }
     for (uint32_t i = 0; i < c->npairs; i++)
-        if (c->pair_tags[i]) {
-            uint64_t h = pair_hash(&c->pairs[i].client, &c->pairs[i].server);
-            uint32_t s = pair_slot(np, nt, n, &c->pairs[i].client, &c->pairs[i].server, h);
-            np[s] = c->pairs[i];
-            nt[s] = pair_tag(h);
+        if (c->pair_slots[i].tag) {
+            const struct census_pair *e = &c->pairs[c->pair_slots[i].entry];
+            uint32_t s = pair_slot(c->pairs, ns, n, &e->client, &e->server, pair_hash(&e->client, &e->server));
+            ns[s] = c->pair_slots[i];
         }
-    free(c->pairs);
-    free(c->pair_tags);
-    c->pairs = np;
-    c->pair_tags = nt;
+    free(c->pair_slots);
+    c->pair_slots = ns;
     c->npairs = n;
+    return true;
+}
+
+static bool entries_grow(struct census *c, uint32_t cap)
+{
+    uint32_t n = c->pairs_room ? c->pairs_room * 2 : 128;
+    if (n > cap)
+        n = cap;
+    struct census_pair *np = realloc(c->pairs, (size_t)n * sizeof *np);
+    if (!np)
+        return false;
+    c->pairs = np;
+    c->pairs_room = n;
     return true;
 }
 
@@ -162,20 +170,23 @@ static struct census_pair *pair_get(struct census *c, const struct ip_addr *cl, 
 {
     uint64_t h = pair_hash(cl, sv);
     if (c->npairs) {
-        uint32_t s = pair_slot(c->pairs, c->pair_tags, c->npairs, cl, sv, h);
-        if (c->pair_tags[s])
-            return &c->pairs[s];
+        uint32_t s = pair_slot(c->pairs, c->pair_slots, c->npairs, cl, sv, h);
+        if (c->pair_slots[s].tag)
+            return &c->pairs[c->pair_slots[s].entry];
     }
-    if (c->pairs_used >= (c->max_pairs ? c->max_pairs : CENSUS_MAX_PAIRS))
+    uint32_t cap = c->max_pairs ? c->max_pairs : CENSUS_MAX_PAIRS;
+    if (c->pairs_used >= cap)
         return NULL;
-    if ((c->pairs_used + 1) * 2 > c->npairs && !pairs_grow(c))
+    if ((c->pairs_used + 1) * 2 > c->npairs && !slots_grow(c))
         return NULL;
-    uint32_t s = pair_slot(c->pairs, c->pair_tags, c->npairs, cl, sv, h);
-    struct census_pair *p = &c->pairs[s];
+    if (c->pairs_used == c->pairs_room && !entries_grow(c, cap))
+        return NULL;
+    uint32_t s = pair_slot(c->pairs, c->pair_slots, c->npairs, cl, sv, h);
+    struct census_pair *p = &c->pairs[c->pairs_used];
+    memset(p, 0, sizeof *p);
     p->client = *cl;
     p->server = *sv;
-    c->pair_tags[s] = pair_tag(h);
-    c->pairs_used++;
+    c->pair_slots[s] = (struct census_pair_slot){ pair_tag(h), c->pairs_used++ };
     return p;
 }
 
@@ -253,24 +264,29 @@ uint64_t census_udp_conversations(const struct census *c, bool *estimate)
 
 uint32_t census_pair_slots(const struct census *c) { return c->npairs; }
 
+size_t census_pair_table_bytes(const struct census *c)
+{
+    return (size_t)c->npairs * sizeof *c->pair_slots + (size_t)c->pairs_room * sizeof *c->pairs;
+}
+
 struct census_pair *census_take_pairs(struct census *c, uint32_t *n)
 {
     struct census_pair *out = g_new(struct census_pair, c->pairs_used ? c->pairs_used : 1);
     *n = 0;
     for (uint32_t i = 0; i < c->npairs; i++)
-        if (c->pair_tags[i])
-            out[(*n)++] = c->pairs[i];
+        if (c->pair_slots[i].tag)
+            out[(*n)++] = c->pairs[c->pair_slots[i].entry];
     free(c->pairs);
-    free(c->pair_tags);
+    free(c->pair_slots);
     c->pairs = NULL;
-    c->pair_tags = NULL;
-    c->npairs = c->pairs_used = 0;
+    c->pair_slots = NULL;
+    c->npairs = c->pairs_used = c->pairs_room = 0;
     return out;
 }
 
 const struct census_pair *census_pair_at(const struct census *c, uint32_t slot)
 {
-    return slot < c->npairs && c->pairs[slot].client.family ? &c->pairs[slot] : NULL;
+    return slot < c->npairs && c->pair_slots[slot].tag ? &c->pairs[c->pair_slots[slot].entry] : NULL;
 }
 
 int64_t census_pair_closest(const struct census_pair *p)

@@ -19,8 +19,35 @@ void json_flush(struct json *j)
 
 uint64_t json_bytes(const struct json *j) { return j->flushed + j->used; }
 
+/* n <= 32 bytes from s to d without a call: two overlapping fixed-size
+ * copies (the compiler makes them moves), never reading past s[n - 1].
+ * Nearly every token of a report is this short, and a memcpy call of a
+ * run-time length cost more than the rest of writing it. */
+static inline void copy_short(char *d, const char *s, size_t n)
+{
+    if (n >= 16) {
+        memcpy(d, s, 16);
+        memcpy(d + n - 16, s + n - 16, 16);
+    } else if (n >= 8) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(d, s, 4);
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else if (n) {
+        d[0] = s[0];
+        d[n / 2] = s[n / 2];
+        d[n - 1] = s[n - 1];
+    }
+}
+
 static void out_n(struct json *j, const void *p, size_t n)
 {
+    if (n <= 32 && n <= sizeof j->buf - j->used) {
+        copy_short(j->buf + j->used, p, n);
+        j->used += n;
+        return;
+    }
     if (n > sizeof j->buf - j->used) {
         json_flush(j);
         if (n > sizeof j->buf) {
@@ -50,7 +77,7 @@ static void out_u64(struct json *j, uint64_t v)
         buf[--i] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    out_n(j, buf + i, sizeof buf - i);
+    out_n(j, buf + i, sizeof buf - i); /* at most 20 bytes: copy_short */
 }
 
 /* A top-level value is complete: hand it to the stream. */
@@ -244,10 +271,9 @@ static void write_string(struct json *out, const uint8_t *s, size_t n)
     out_c(out, '"');
 }
 
-void json_key(struct json *j, const char *key)
+void json_key_n(struct json *j, const char *key, size_t n, bool plain)
 {
-    size_t n = strlen(key);
-    if (!j->after_key && j->depth > 0 && n <= 64 && all_plain((const uint8_t *)key, n)) {
+    if (!j->after_key && j->depth > 0 && n <= 64 && (plain || all_plain((const uint8_t *)key, n))) {
         /* a member's separator, indentation and short plain key written
          * straight into the buffer after one room check (a report writes
          * about two keys per value); the whole indentation string is
@@ -262,7 +288,10 @@ void json_key(struct json *j, const char *key)
         memcpy(p, indent, sizeof indent);
         p += ind;
         *p++ = '"';
-        memcpy(p, key, n);
+        if (n <= 32)
+            copy_short(p, key, n);
+        else
+            memcpy(p, key, n);
         p += n;
         *p++ = '"';
         *p++ = ':';
@@ -276,7 +305,7 @@ void json_key(struct json *j, const char *key)
     const size_t sep = j->pretty ? 2 : 1;
     /* the usual key (short, plain): quotes, key and separator in one go;
      * a report writes about two keys per value */
-    if (n + 2 + sep <= sizeof j->buf && all_plain((const uint8_t *)key, n)) {
+    if (n + 2 + sep <= sizeof j->buf && (plain || all_plain((const uint8_t *)key, n))) {
         if (n + 2 + sep > sizeof j->buf - j->used)
             json_flush(j);
         char *p = j->buf + j->used;
@@ -337,7 +366,7 @@ void json_uint(struct json *j, uint64_t v)
 void json_bool(struct json *j, bool v)
 {
     before_value(j);
-    out_s(j, v ? "true" : "false");
+    out_n(j, v ? "true" : "false", v ? 4 : 5); /* no strlen of a choice of literals */
     value_done(j);
 }
 
@@ -348,10 +377,6 @@ void json_null(struct json *j)
     value_done(j);
 }
 
-void json_kstr(struct json *j, const char *key, const char *s) { json_key(j, key); json_str(j, s); }
-void json_kuint(struct json *j, const char *key, uint64_t v) { json_key(j, key); json_uint(j, v); }
-void json_kint(struct json *j, const char *key, int64_t v) { json_key(j, key); json_int(j, v); }
-void json_kbool(struct json *j, const char *key, bool v) { json_key(j, key); json_bool(j, v); }
 
 void json_raw(struct json *j, const char *text, size_t n)
 {

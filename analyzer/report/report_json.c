@@ -14,26 +14,6 @@
 #define SMBSCOPE_VERSION "unknown"
 #endif
 
-void jkaddr(struct json *j, const char *key, const struct ip_addr *a)
-{
-    char buf[FMT_ADDR_LEN];
-    if (key)
-        json_kstr(j, key, fmt_addr(a, buf));
-    else
-        json_str(j, fmt_addr(a, buf));
-}
-
-void jktime(struct json *j, const char *key, int64_t ts)
-{
-    char buf[FMT_TIME_LEN];
-    if (ts == INT64_MAX || ts == INT64_MIN) {
-        json_key(j, key);
-        json_null(j);
-        return;
-    }
-    json_kstr(j, key, fmt_time(ts, buf));
-}
-
 static void netbios_flow(struct json *j, const struct nb_flow *f)
 {
     json_begin_object(j);
@@ -175,6 +155,8 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
 {
     struct json jj, *j = &jj;
     json_init(j, out, true);
+    /* the merge state renders on the other core meanwhile (mstate.h) */
+    struct mstate_render *st = a->cfg->merge_state ? mstate_render_start(a) : NULL;
     json_begin_object(j);
     json_kstr(j, "smbscope_version", SMBSCOPE_VERSION);
 
@@ -191,7 +173,7 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
     json_findings(j, v);
     struct host_views hv;
     host_views_build(&hv, a, v);
-    json_hosts(j, &hv);
+    json_hosts(j, &hv, v);
     host_views_free(&hv);
     json_evidence(j, a);
 
@@ -264,7 +246,7 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
      * --no-merge-state leaves it out. */
     if (a->cfg->merge_state) {
         json_key(j, "merge_state");
-        mstate_write_member(j, a);
+        mstate_render_put(st, j);
     }
 
     json_end_object(j);

@@ -3,18 +3,47 @@
 #ifndef SMBSCOPE_REPORT_JSON_H
 #define SMBSCOPE_REPORT_JSON_H
 
+#include <stdint.h>
+
+#include "fmt.h"
 #include "hostview.h"
 #include "json.h"
 #include "report.h"
 
-void jkaddr(struct json *j, const char *key, const struct ip_addr *a);
-void jktime(struct json *j, const char *key, int64_t ts);
+/* Key and address or time (null for a time of INT64_MIN or INT64_MAX);
+ * inline so that json_key() sees the literal key (json.h). */
+static JSON_ALWAYS_INLINE void jkaddr(struct json *j, const char *key, const struct ip_addr *a)
+{
+    char buf[FMT_ADDR_LEN];
+    if (key)
+        json_kstr(j, key, fmt_addr(a, buf));
+    else
+        json_str(j, fmt_addr(a, buf));
+}
+
+static JSON_ALWAYS_INLINE void jktime(struct json *j, const char *key, int64_t ts)
+{
+    char buf[FMT_TIME_LEN];
+    json_key(j, key);
+    if (ts == INT64_MAX || ts == INT64_MIN)
+        json_null(j);
+    else
+        json_str(j, fmt_time(ts, buf));
+}
 
 /* report_json_verdict.c */
 void json_verdict(struct json *j, const struct analysis *a, const struct verdict *v);
 void json_findings(struct json *j, const struct verdict *v);
 void json_evidence(struct json *j, const struct analysis *a);
-void json_hosts(struct json *j, const struct host_views *hv);
+void json_hosts(struct json *j, const struct host_views *hv, const struct verdict *v);
+
+/* report_json_items.c: the lines of violations[] or findings[] (is_rule),
+ * at most about budget bytes of them, then summary_key counting them all;
+ * a remedy object; the remedies (bits of enum remedy_id) lines name. */
+void json_items(struct json *j, const char *key, const char *summary_key, const GArray *lines, bool is_rule,
+                uint64_t budget);
+void json_remedy(struct json *j, const char *key, enum remedy_id id);
+uint32_t json_items_remedies(const GArray *lines);
 
 /* report_json_conn.c */
 void json_connection(struct json *j, const struct smb_conn *s);

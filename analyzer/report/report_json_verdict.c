@@ -19,58 +19,12 @@ static void rule_words(struct json *j, const struct rule_info *ri)
     json_kstr(j, "title", ri->title);
 }
 
-static void remedy(struct json *j, const char *key, enum remedy_id id)
-{
-    const struct remedy_info *r = remedy_info(id);
-    json_key(j, key);
-    if (id == REMEDY_NONE) {
-        json_null(j);
-        return;
-    }
-    json_begin_object(j);
-    json_kstr(j, "id", r->id);
-    json_kstr(j, "summary", r->summary);
-    json_kstr(j, "windows", r->windows);
-    json_kstr(j, "samba", r->samba);
-    json_kstr(j, "ontap", r->ontap);
-    json_end_object(j);
-}
-
-static void item(struct json *j, const struct violation *x)
-{
-    const struct rule_info *ri = x->is_rule ? policy_rule_info((enum policy_rule)x->kind) : finding_info((enum finding_kind)x->kind);
-    json_begin_object(j);
-    json_kstr(j, "rule", ri->name);
-    rule_words(j, ri);
-    json_key(j, "detail");
-    json_str_bytes(j, (const uint8_t *)x->detail, strlen(x->detail));
-    jktime(j, "first_seen", x->first_seen);
-    jktime(j, "last_seen", x->last_seen);
-    json_key(j, "client");
-    if (x->client.family)
-        jkaddr(j, NULL, &x->client);
-    else
-        json_null(j);
-    json_kuint(j, "client_port", x->client_port);
-    json_key(j, "server");
-    if (x->server.family)
-        jkaddr(j, NULL, &x->server);
-    else
-        json_null(j);
-    json_kuint(j, "server_port", x->server_port);
-    json_key(j, "proto");
-    json_str(j, x->proto == 6 ? "tcp" : x->proto == 17 ? "udp" : NULL);
-    json_kstr(j, "service", x->service);
-    json_kstr(j, "state", x->state);
-    json_kuint(j, "flows", x->flows);
-    if (x->connections)
-        json_kuint(j, "connections", x->connections);
-    json_kuint(j, "packets", x->packets);
-    json_kstr(j, "evidence", x->evidence);
-    remedy(j, "remedy_client", ri->remedy_client);
-    remedy(j, "remedy_server", ri->remedy_server);
-    json_end_object(j);
-}
+/* verdict.violations[] and findings[]: at most these many bytes of lines
+ * (report_json_items.c), the rest counted in violations_summary and
+ * findings_summary: with hosts[] (2.5 MiB), connection_groups[] and the
+ * merge state, the report stays under 8 MiB whatever the policy judges. */
+#define JSON_VIOLATIONS_BYTES (1u << 20)
+#define JSON_FINDINGS_BYTES (1u << 19)
 
 static void rule_bits(struct json *j, const char *key, uint32_t bits)
 {
@@ -92,11 +46,7 @@ void json_verdict(struct json *j, const struct analysis *a, const struct verdict
     json_kint(j, "exit_code", v->exit_code);
     rule_bits(j, "rules_judged", v->rules_enabled);
     rule_bits(j, "rules_undecided", v->rules_undecided & v->rules_enabled);
-    json_key(j, "violations");
-    json_begin_array(j);
-    for (guint i = 0; i < v->violations->len; i++)
-        item(j, &g_array_index(v->violations, struct violation, i));
-    json_end_array(j);
+    json_items(j, "violations", "violations_summary", v->violations, true, JSON_VIOLATIONS_BYTES);
     json_key(j, "unknowns");
     json_begin_array(j);
     for (guint i = 0; i < v->unknowns->len; i++) {
@@ -116,11 +66,7 @@ void json_verdict(struct json *j, const struct analysis *a, const struct verdict
 
 void json_findings(struct json *j, const struct verdict *v)
 {
-    json_key(j, "findings");
-    json_begin_array(j);
-    for (guint i = 0; i < v->findings->len; i++)
-        item(j, &g_array_index(v->findings, struct violation, i));
-    json_end_array(j);
+    json_items(j, "findings", "findings_summary", v->findings, false, JSON_FINDINGS_BYTES);
 }
 
 void json_evidence(struct json *j, const struct analysis *a)
@@ -211,7 +157,7 @@ static void fix_object(struct json *j, const struct rule_info *ri, bool is_rule,
     json_kstr(j, "rule", ri->name);
     json_kbool(j, "violation", is_rule);
     rule_words(j, ri);
-    remedy(j, "remedy", host_view_remedy(h, ri));
+    json_remedy(j, "remedy", host_view_remedy(h, ri));
     json_end_object(j);
 }
 
@@ -271,11 +217,14 @@ static void host(struct json *j, const struct host_views *hv, const struct host_
 
 /* fix_catalog: the words and remedies of every rule and finding a listed
  * host must fix, once (remedy_client/remedy_server: the remedy for a host
- * of fix_role client or server). */
-static void fix_catalog(struct json *j, uint32_t rules, uint32_t findings)
+ * of fix_role client or server), and the remedies the lines of violations[]
+ * and findings[] name by id (remedy_used: bits of enum remedy_id). */
+static void fix_catalog(struct json *j, uint32_t rules, uint32_t findings, uint32_t remedy_used)
 {
     static const struct host_view as_client = { .roles = ROLE_SMB_CLIENT }, as_server = { .roles = ROLE_SMB_SERVER };
     bool used[REMEDY_COUNT] = { false };
+    for (unsigned r = REMEDY_NONE + 1; r < REMEDY_COUNT; r++)
+        used[r] = (remedy_used >> r) & 1u;
     json_key(j, "fix_catalog");
     json_begin_object(j);
     json_key(j, "rules");
@@ -301,12 +250,12 @@ static void fix_catalog(struct json *j, uint32_t rules, uint32_t findings)
     json_begin_object(j);
     for (unsigned r = REMEDY_NONE + 1; r < REMEDY_COUNT; r++)
         if (used[r])
-            remedy(j, remedy_info((enum remedy_id)r)->id, (enum remedy_id)r);
+            json_remedy(j, remedy_info((enum remedy_id)r)->id, (enum remedy_id)r);
     json_end_object(j);
     json_end_object(j);
 }
 
-void json_hosts(struct json *j, const struct host_views *hv)
+void json_hosts(struct json *j, const struct host_views *hv, const struct verdict *v)
 {
     json_key(j, "hosts");
     json_begin_array(j);
@@ -341,5 +290,5 @@ void json_hosts(struct json *j, const struct host_views *hv)
             json_kuint(j, finding_info((enum finding_kind)k)->name, hv->finding_hosts[k]);
     json_end_object(j);
     json_end_object(j);
-    fix_catalog(j, rules, findings);
+    fix_catalog(j, rules, findings, json_items_remedies(v->violations) | json_items_remedies(v->findings));
 }

@@ -86,10 +86,19 @@ def reference(report):
         row = (rules, h["violations"], h["smb_connections_as_client"], h["smb_connections_as_server"])
         if h["violations"] or h["smb_connections_as_client"] or h["smb_connections_as_server"]:
             hosts[h["address"]] = row
-    # a violation entry stands for its flows (one, or a connection group's)
+    # a violation entry stands for its flows (one, or a connection group's);
+    # violations_summary counts the flows of every line, listed or not
+    # (violations[] lists at most 1 MiB of lines)
     per_rule = collections.Counter()
     for v in report["verdict"]["violations"]:
         per_rule[v["rule"]] += v["flows"]
+    summary = report["verdict"]["violations_summary"]
+    if summary["listing_capped"]:
+        per_rule = collections.Counter({r: s["flows"] for r, s in summary["rules"].items()})
+    else:
+        expect("violations_summary's flows per rule equal the listed lines'",
+               per_rule == collections.Counter({r: s["flows"] for r, s in summary["rules"].items()}),
+               (per_rule, summary["rules"]))
     rules = {r: (n, rule_hosts[r]) for r, n in per_rule.items()}
     # hosts[] lists at most 10,000 and 2.5 MiB (README); hosts_summary.not_listed
     # also counts broadcast addresses, which are not hosts: listing_capped says

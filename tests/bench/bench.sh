@@ -30,7 +30,7 @@
 # pcap_loop and smbscope run BENCH_REPEAT times (default 3) and the fastest
 # run is kept: this machine is shared, and other load only adds time.
 #
-# Environment: BENCH_MANY_GEN_ARGS, BENCH_MANY_TSHARK, BENCH_MANY_JOBS, BENCH_TSHARK_SIZES, BENCH_REPEAT, BENCH_TMP (parent of the temp dir),
+# Environment: BENCH_MANY_GEN_ARGS, BENCH_MANY_TSHARK, BENCH_MANY_JOBS, BENCH_MANY_STRICT, BENCH_TSHARK_SIZES, BENCH_REPEAT, BENCH_TMP (parent of the temp dir),
 # BENCH_SKIP_CALLGRIND=1, BENCH_SKIP_FASTPATH=1.
 set -euo pipefail
 

@@ -7,11 +7,15 @@
 # file whose size is kept), and tshark -q -z conv,tcp once on the counts in
 # BENCH_MANY_TSHARK, and smbscope -T json --jobs N for N in BENCH_MANY_JOBS
 # (default 2).  The connection counts each tool saw are checked equal, and
-# issue 13's bounds (peak RSS 64 MiB, JSON 8 MiB, text 1 MiB) at every count.
+# issue 13's bounds (peak RSS 64 MiB, JSON 8 MiB, text 1 MiB) at every count,
+# under the default policy and under the strictest one (BENCH_MANY_STRICT:
+# every connection of the generated capture breaks two rules, so the
+# violation lines are as many as the policy can make; tools *-strict).
 
 many_gen_args=${BENCH_MANY_GEN_ARGS---rate 500}
 many_tshark=${BENCH_MANY_TSHARK-170000 1000000}
 many_jobs=${BENCH_MANY_JOBS-2}
+many_strict=${BENCH_MANY_STRICT---require-signing --require-encryption --require-kerberos}
 sizes_file=$tmp/sizes.tsv
 : >"$sizes_file"
 
@@ -29,27 +33,32 @@ for n in "${sizes[@]}"; do
 
     read -r w c m rc < <(best "$tmp/time-loop-$n" "$tmp/pcap_loop" "$cap")
     row "$n" "$bytes" "$packets" pcap_loop "$w" "$c" "$m" "$rc"
-    for fmt in json text; do
-        out=$tmp/report-$n.$fmt
-        read -r w c m rc < <(best "$tmp/time-$fmt-$n" "$smbscope" -T "$fmt" -q -o "$out" "$cap")
-        row "$n" "$bytes" "$packets" "smbscope-$fmt" "$w" "$c" "$m" "$rc"
-        size=$(stat -c %s "$out")
-        printf "%s\t%s\t%s\n" "$n" "$fmt" "$size" >>"$sizes_file"
-        # issue 13's bounds, at every connection count: peak RSS <= 64 MiB,
-        # JSON <= 8 MiB, text <= 1 MiB (the memory bound is checked here, in
-        # the bench, and by the untimed test scale on a smaller capture)
-        if awk -v m="$m" 'BEGIN {exit !(m > 64)}'; then
-            echo "CHECK FAILED: smbscope -T $fmt peak RSS $m MiB > 64 MiB at $n connections"
-        fi
-        if [ "$fmt" = json ]; then limit=8388608; else limit=1048576; fi
-        if [ "$size" -gt "$limit" ]; then
-            echo "CHECK FAILED: smbscope -T $fmt report $size bytes > $limit at $n connections"
-        fi
-        if [ "$fmt" = text ]; then
-            seen=$(sed -n 's/^ *SMB connections *\([0-9][0-9]*\) .*/\1/p' "$out" | head -1)
-            [ "$seen" = "$n" ] || echo "CHECK FAILED: smbscope saw ${seen:-?} SMB connections of $n"
-        fi
-        rm -f "$out"
+    for policy in default strict; do
+        if [ "$policy" = default ]; then pol=(); sfx=; else read -r -a pol <<<"$many_strict"; sfx=-strict; fi
+        [ "$policy" = strict ] && [ ${#pol[@]} -eq 0 ] && continue
+        for fmt in json text; do
+            out=$tmp/report-$n.$fmt
+            read -r w c m rc < <(best "$tmp/time-$fmt$sfx-$n" "$smbscope" -T "$fmt" -q -o "$out" "${pol[@]}" "$cap")
+            row "$n" "$bytes" "$packets" "smbscope-$fmt$sfx" "$w" "$c" "$m" "$rc"
+            size=$(stat -c %s "$out")
+            printf "%s\t%s\t%s\n" "$n" "$fmt$sfx" "$size" >>"$sizes_file"
+            # issue 13's bounds, at every connection count and under every
+            # policy: peak RSS <= 64 MiB, JSON <= 8 MiB, text <= 1 MiB (the
+            # memory bound is checked here, in the bench, and by the untimed
+            # test scale on a smaller capture)
+            if awk -v m="$m" 'BEGIN {exit !(m > 64)}'; then
+                echo "CHECK FAILED: smbscope -T $fmt ${pol[*]} peak RSS $m MiB > 64 MiB at $n connections"
+            fi
+            if [ "$fmt" = json ]; then limit=8388608; else limit=1048576; fi
+            if [ "$size" -gt "$limit" ]; then
+                echo "CHECK FAILED: smbscope -T $fmt ${pol[*]} report $size bytes > $limit at $n connections"
+            fi
+            if [ "$fmt" = text ]; then
+                seen=$(sed -n 's/^ *SMB connections *\([0-9][0-9]*\) .*/\1/p' "$out" | head -1)
+                [ "$seen" = "$n" ] || echo "CHECK FAILED: smbscope ${pol[*]} saw ${seen:-?} SMB connections of $n"
+            fi
+            rm -f "$out"
+        done
     done
     # --jobs N (BENCH_MANY_JOBS, default 2; empty: none): each thread has a
     # whole analysis, so its peak RSS is the one nearest the 64 MiB bound
@@ -89,7 +98,8 @@ print("| connections | packets | MB | tool | wall s | CPU s | CPU us/conn | peak
 print("|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
     n = r["size_gib"]
-    what = {"smbscope-json": "json", "smbscope-text": "text", "tshark-conv": "tshark"}.get(r["tool"])
+    what = {"smbscope-json": "json", "smbscope-text": "text", "smbscope-json-strict": "json-strict",
+            "smbscope-text-strict": "text-strict", "tshark-conv": "tshark"}.get(r["tool"])
     rep = sizes.get((n, what), "")
     print("| %s | %s | %.0f | %s | %s | %s | %.2f | %s | %s | %s |" % (
         n, r["packets"], int(r["bytes"]) / 1e6, r["tool"], r["wall_s"], r["cpu_s"],

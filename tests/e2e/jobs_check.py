@@ -10,6 +10,8 @@ With --samples DIR (every capture of samples/, with its key log if any):
     than the detail limit and the group table's cap): the same JSON, so the
     connections kept for detail and the groups kept whole are one run's;
   * a capture cut in the middle of a record: the same damage reported;
+  * records past the bounds of the split's batches (split_feed.c): more
+    tiny frames in a row than a batch holds, frames larger than its slack;
   * a capture whose connections only another thread's packets time out,
     and whose clock steps back between threads (clock_capture()): every
     thread sees the capture's clock, so the idle ends and time jumps are
@@ -210,6 +212,26 @@ def damaged(smbscope, samples, d):
     same_split(smbscope, cut, "a capture cut mid-record")
 
 
+def batch_edges(smbscope, samples, d):
+    """Records the one reader of a split hands out in batches (split_feed.c)
+    past a batch's bounds: runs of more tiny frames than a batch holds
+    (4,096), and frames of 200,000 bytes (more than the batch's slack: its
+    buffer grows) between the packets of SMB connections."""
+    head, recs = pcap_records(os.path.join(samples, "smb445-encrypt.pcap"))
+    head = head[:16] + struct.pack("<I", 262144) + head[20:]  # snaplen: libpcap's largest for Ethernet
+    tiny = b"\x02" * 6 + b"\x04" * 6 + b"\x88\xb5"  # an Ethernet header alone (local experimental type)
+    big = b"\x02" * 6 + b"\x04" * 6 + b"\x88\xb5" + bytes(range(256)) * 781
+    out = []
+    for i, (ts, frame) in enumerate(recs):
+        fill = [tiny] * 5000 if i % 7 == 0 else [big] * 3 if i % 7 == 3 else []
+        for k, extra in enumerate(fill + [frame]):
+            out.append(struct.pack("<IIII", ts // 1000000, ts % 1000000, len(extra), len(extra)) + extra)
+    cap = os.path.join(d, "batches.pcap")
+    with open(cap, "wb") as f:
+        f.write(head + b"".join(out))
+    same_split(smbscope, cap, "batch edges (4,096+ tiny frames, 200,000-byte frames)")
+
+
 def several(smbscope, caps):
     """One analysis per input in 2 threads, folded in memory."""
     firsts = []
@@ -275,6 +297,7 @@ def main():
         with tempfile.TemporaryDirectory() as d:
             generated(a.smbscope, a.samples, d)
             damaged(a.smbscope, a.samples, d)
+            batch_edges(a.smbscope, a.samples, d)
             clocks(a.smbscope, a.samples, d)
             one_analysis(a.smbscope, a.samples, d)
         # a sample cut from another (NAME.origin) repeats its connection: left out, as merge's test does

@@ -5,7 +5,11 @@ negotiate-only SMB 3.1.1 connection of samples/ replicated with new
 addresses, here one client address per connection and one server):
 
 - peak RSS (the child's getrusage ru_maxrss, not a timing) stays under 64 MiB,
-  also with --jobs 64 (one file split across at most 4 threads sharing the caps);
+  also with --jobs 64 (one file split across at most 4 threads sharing the caps)
+  and with --jobs 2 and 4 over four inputs that each fill the SYN-pair and
+  SMB-host tables (at most 2 analyses alive at once);
+- under the strictest policy with a group per connection, verdict.violations[]
+  stays within its documented 1 MiB and every line is counted per rule;
 - every connection is accounted for: the connection groups' counts sum to
   the number of TCP conversations tshark counts (-q -z conv,tcp), per
   client/server pair and per server too (a second generated capture: dense,
@@ -116,6 +120,78 @@ def per_pair(smbscope, tmp):
           % len(tshark_server))
 
 
+VIOLATIONS_BYTES = 1024 * 1024  # README: verdict.violations[] lists at most 1 MiB of lines
+REMEDIES_DETAILED = 250         # lines with remedy objects
+
+
+def strictest(smbscope, cap, tmp, n):
+    """The strictest policy with one group per connection (the group cap
+    raised past the connections): two violation lines per connection (about
+    1.2 KB each with their remedy objects: 29 MB of lines at 12,000), listed
+    within the documented byte bound, every line counted per rule."""
+    strict = ["--require-signing", "--require-encryption", "--require-kerberos", "--allow-transport", "direct:445"]
+    out = os.path.join(tmp, "strict.json")
+    run(smbscope, ["-T", "json", "--max-connection-groups", str(2 * n)] + strict + [cap], out)
+    with open(out, "rb") as f:
+        raw = f.read()
+    d = json.loads(raw)
+    accounted(d, n, "strictest policy, a group per connection")
+    start = raw.index(b'"violations": [')
+    end = raw.find(b'"violations_summary"')  # the next member (before it had one: "unknowns")
+    end = end if end > 0 else raw.index(b'"unknowns"')
+    check(end - start < VIOLATIONS_BYTES + 4096,
+          "violations[] %d bytes: within 1 MiB and one line, whatever the lines" % (end - start))
+    lines = d["verdict"]["violations"]
+    s = d["verdict"].get("violations_summary", {"rules": {}})
+    rules = s["rules"]
+    check(set(rules) == {"signing", "encryption"} and all(r["lines"] == n and r["connections"] == n and
+                                                           r["flows"] == n for r in rules.values()),
+          "violations_summary: signing and encryption, %d lines and connections each, exact (%r)"
+          % (n, {k: (r["lines"], r["connections"]) for k, r in rules.items()}))
+    check(s["total"] == 2 * n and s["listed"] == len(lines) and s["not_listed"] == s["total"] - s["listed"]
+          and s["listing_capped"], "violations_summary: %d lines, %d listed, the rest counted" % (s["total"], s["listed"]))
+    listed = {r: sum(1 for v in lines if v["rule"] == r) for r in rules}
+    check(all(listed[r] == rules[r]["listed"] > 0 for r in rules),
+          "every rule broken has lines listed, as many as its summary says (%r)" % listed)
+    remedies = d["fix_catalog"]["remedies"]
+    detailed = [v for v in lines if v["remedy_client"] is not None]
+    check(len(detailed) == s["remedies_detailed"] == REMEDIES_DETAILED and lines[:REMEDIES_DETAILED] == detailed,
+          "remedy objects on the first %d lines only" % REMEDIES_DETAILED)
+    check(all(remedies[v["remedy_client_id"]]["id"] == v["remedy_client_id"] and
+              remedies[v["remedy_server_id"]]["id"] == v["remedy_server_id"] for v in lines) and
+          all(remedies[v["remedy_client_id"]] == v["remedy_client"] for v in detailed),
+          "every line's remedy ids name fix_catalog.remedies, the same objects as the detailed lines")
+    # the groups' own lines are bounded by their cap: with the default one
+    # the whole report stays under 8 MiB
+    d, _, size = report(smbscope, cap, strict, tmp, "strict-default")
+    accounted(d, n, "strictest policy")
+    check(size < 8 * 1024 * 1024, "strictest policy: JSON report %d bytes < 8 MiB" % size)
+
+
+def jobs_inputs(smbscope, tmp):
+    """--jobs over several inputs, each of which fills the SYN-pair and
+    SMB-host tables (40,000 connections of 40,000 client/server pairs, the
+    pair table's cap 32,768): at most 2 analyses alive at once, the workers'
+    tables given back as they are folded (before: 80 MiB at --jobs 2 and 90
+    MiB at --jobs 4 on four such inputs)."""
+    cap = os.path.join(tmp, "inputs.pcap")
+    subprocess.run([sys.executable, os.path.join(HERE, "..", "bench", "gen_capture.py"), "--many", "160000",
+                    "--rate", "500", cap], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([os.environ.get("EDITCAP", "editcap"), "-c", "400000", cap, os.path.join(tmp, "part.pcap")],
+                   check=True, stdout=subprocess.DEVNULL)
+    os.unlink(cap)
+    parts = sorted(os.path.join(tmp, f) for f in os.listdir(tmp) if f.startswith("part_"))
+    check(len(parts) == 4, "four inputs of 40,000 connections (%d)" % len(parts))
+    for jobs in (2, 4):
+        d, rss, _ = report(smbscope, parts[0], ["--jobs", str(jobs), "--connections", "none"] + parts[1:], tmp,
+                           "inputs-%d" % jobs)
+        accounted(d, 160000, "--jobs %d over 4 inputs" % jobs)
+        check(rss < RSS_LIMIT_KIB, "--jobs %d over 4 full inputs: peak RSS %d KiB < 64 MiB" % (jobs, rss))
+        check(d["stats"]["jobs"]["threads"] == 2, "--jobs %d over 4 inputs: 2 threads (%r)" % (jobs, d["stats"]["jobs"]))
+    for f in parts:
+        os.unlink(f)
+
+
 def accounted(d, n, label):
     groups = d["connection_groups"]
     summary = d["connection_groups_summary"]
@@ -133,8 +209,19 @@ def main():
     ap.add_argument("--smbscope", required=True)
     ap.add_argument("--connections", type=int, default=12000)
     ap.add_argument("--no-rss", action="store_true", help="skip the RSS bound (sanitizer builds)")
+    ap.add_argument("--jobs-inputs", action="store_true", help="only the --jobs over several inputs check")
     args = ap.parse_args()
     n = args.connections
+    if args.jobs_inputs:
+        with tempfile.TemporaryDirectory() as tmp:
+            jobs_inputs(args.smbscope, tmp)
+        return 1 if failures else 0
+    if not args.no_rss:
+        # in a process of its own, started while this one is small: a child's
+        # ru_maxrss starts from its parent's RSS at the fork, and the reports
+        # parsed here grow this process to 200 MB
+        p = subprocess.run([sys.executable, os.path.abspath(__file__), "--smbscope", args.smbscope, "--jobs-inputs"])
+        check(p.returncode == 0, "--jobs over several inputs (above)")
     with tempfile.TemporaryDirectory() as tmp:
         cap = os.path.join(tmp, "many.pcap")
         subprocess.run([sys.executable, os.path.join(HERE, "..", "bench", "gen_capture.py"), "--many", str(n),
@@ -206,6 +293,7 @@ def main():
         check(m is not None and int(m.group(1)) == n, "text: all %d connections counted in the groups" % n)
         m = re.search(r"\.\.\. (\d+) more connections, not listed one per line", text)
         check(m is not None and int(m.group(1)) == n - limit, "text: %d more connections not listed" % (n - limit))
+        strictest(args.smbscope, cap, tmp, n)
     if failures:
         print("%d failed" % len(failures))
         return 1

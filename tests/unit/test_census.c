@@ -203,6 +203,11 @@ static void test_pair_slots(void)
         g_assert_cmpmem(&e->server, sizeof e->server, &m[j].s, sizeof m[j].s);
         g_assert_cmpuint(e->syn445, ==, m[j].syns);
     }
+    /* at its cap the table holds the pairs packed and an 8-byte slot for
+     * each of twice as many (4.4 MB; two 124-byte slots a pair were 8.1 MB:
+     * one table per --jobs thread) */
+    g_assert_cmpuint(census_pair_table_bytes(c), <=,
+                     CENSUS_MAX_PAIRS * sizeof(struct census_pair) + 2u * CENSUS_MAX_PAIRS * sizeof(struct census_pair_slot));
     g_rand_free(r);
     g_free(m);
     census_free(c);

@@ -1,0 +1,200 @@
+/* split_feed.c - see split_feed.h.
+ *
+ * A slot holds batch number seq once filled; pending counts the workers
+ * that have not walked it yet, and the slot takes batch seq + nslots only
+ * when pending is 0.  Batches are filled strictly in order: the thread
+ * that wants batch next_fill, finds its slot free and nobody filling,
+ * takes the token (filling) and reads outside the lock; the others wait
+ * on the condition variable. */
+#include "split_feed.h"
+
+#include <glib.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "split_route.h"
+
+/* Bytes and records of one batch: 256 KiB keeps the ring small (a batch
+ * is about 2,000 records of a short-connection capture: the lock is taken
+ * twice per batch and thread); the records bound covers captures of
+ * short frames (64 bytes each).  A batch ends once it holds BATCH_BYTES,
+ * so its last record may go past: the buffer has room for one of up to
+ * BATCH_SLACK more (untouched pages cost no memory), a larger one grows
+ * it. */
+#define BATCH_BYTES (256u * 1024u)
+#define BATCH_SLACK (64u * 1024u)
+#define BATCH_ITEMS 4096u
+
+struct slot {
+    struct split_batch b;
+    struct split_item *items;
+    uint8_t *data;
+    size_t data_cap;
+    uint64_t seq;
+    unsigned pending; /* workers yet to walk it; 0: free */
+    bool filled;
+};
+
+struct split_feed {
+    struct capture *cap;
+    unsigned n;
+    const volatile sig_atomic_t *stop;
+    pthread_mutex_t mu; /* pthread's: ThreadSanitizer sees it */
+    pthread_cond_t cond;
+    struct slot *slots;
+    unsigned nslots;
+    uint64_t next_fill;  /* the batch to fill next */
+    bool filling;        /* a thread holds the reader */
+    bool ended;          /* the reader is done: batches [0, end_seq) */
+    uint64_t end_seq;
+    int rc;
+    uint64_t *want;      /* per worker: the batch it walks next */
+    bool *held;          /* per worker: it walks want - 1 */
+    uint64_t frames;     /* records read so far */
+};
+
+struct split_feed *split_feed_new(struct capture *cap, unsigned n, const volatile sig_atomic_t *stop)
+{
+    struct split_feed *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->cap = cap;
+    f->n = n;
+    f->stop = stop;
+    f->nslots = n * SPLIT_FEED_SLOTS_PER_THREAD;
+    f->slots = calloc(f->nslots, sizeof *f->slots);
+    f->want = calloc(n, sizeof *f->want);
+    f->held = calloc(n, sizeof *f->held);
+    f->rc = 0;
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cond, NULL);
+    bool ok = f->slots && f->want && f->held;
+    for (unsigned i = 0; ok && i < f->nslots; i++) {
+        struct slot *s = &f->slots[i];
+        s->items = g_new(struct split_item, BATCH_ITEMS);
+        s->data = g_malloc(BATCH_BYTES + BATCH_SLACK);
+        s->data_cap = BATCH_BYTES + BATCH_SLACK;
+    }
+    if (!ok) {
+        split_feed_free(f);
+        return NULL;
+    }
+    return f;
+}
+
+void split_feed_free(struct split_feed *f)
+{
+    if (!f)
+        return;
+    for (unsigned i = 0; f->slots && i < f->nslots; i++) {
+        g_free(f->slots[i].items);
+        g_free(f->slots[i].data);
+    }
+    free(f->slots);
+    free(f->want);
+    free(f->held);
+    pthread_cond_destroy(&f->cond);
+    pthread_mutex_destroy(&f->mu);
+    free(f);
+}
+
+int split_feed_rc(const struct split_feed *f) { return f->rc; }
+
+/* Room for len more bytes at s->data + used (a record larger than what
+ * is left of a batch that holds none yet: the slot's buffer grows; out of
+ * memory aborts, as GLib's allocations do everywhere in the analysis). */
+static void room(struct slot *s, size_t used, size_t len)
+{
+    if (used + len <= s->data_cap)
+        return;
+    size_t cap = s->data_cap;
+    while (cap < used + len)
+        cap *= 2;
+    s->data = g_realloc(s->data, cap);
+    s->data_cap = cap;
+}
+
+/* Fill s with the next records (the caller holds the token): false at the
+ * end of the input (f->rc set), the records before it in s. */
+static bool fill(struct split_feed *f, struct slot *s)
+{
+    size_t used = 0;
+    unsigned n = 0;
+    bool more = true;
+    s->b.first_frame = f->frames + 1;
+    while (n < BATCH_ITEMS && used < BATCH_BYTES) {
+        struct capture_record rec;
+        int rc = 1;
+        if ((f->stop && *f->stop) || (rc = capture_next(f->cap, &rec)) != 1) {
+            f->rc = rc; /* 1: stopped by *stop */
+            more = false;
+            break;
+        }
+        if (used + rec.caplen > s->data_cap)
+            room(s, used, rec.caplen);
+        enum split_tcp tcp;
+        struct split_item *it = &s->items[n++];
+        it->ts_us = rec.ts_us;
+        it->caplen = rec.caplen;
+        it->wirelen = rec.wirelen;
+        it->off = (uint32_t)used;
+        it->dlt = rec.dlt;
+        it->worker = (uint8_t)split_route(&rec, f->n, &tcp);
+        it->tcp = (uint8_t)tcp;
+        memcpy(s->data + used, rec.data, rec.caplen);
+        used += rec.caplen;
+    }
+    f->frames += n;
+    s->b.items = s->items;
+    s->b.n = n;
+    s->b.data = s->data;
+    return more;
+}
+
+const struct split_batch *split_feed_next(struct split_feed *f, unsigned k)
+{
+    pthread_mutex_lock(&f->mu);
+    if (f->held[k]) { /* hand back the one walked */
+        f->held[k] = false;
+        struct slot *prev = &f->slots[(f->want[k] - 1) % f->nslots];
+        if (--prev->pending == 0) {
+            prev->filled = false;
+            pthread_cond_broadcast(&f->cond);
+        }
+    }
+    uint64_t seq = f->want[k];
+    struct slot *s = &f->slots[seq % f->nslots];
+    for (;;) {
+        if (s->filled && s->seq == seq)
+            break;
+        if (f->ended && seq >= f->end_seq) {
+            pthread_mutex_unlock(&f->mu);
+            return NULL;
+        }
+        if (!f->filling && !f->ended && f->next_fill == seq && s->pending == 0) {
+            f->filling = true;
+            pthread_mutex_unlock(&f->mu);
+            bool more = fill(f, s);
+            pthread_mutex_lock(&f->mu);
+            f->filling = false;
+            s->seq = seq;
+            f->next_fill = seq + 1;
+            if (!more) {
+                f->ended = true;
+                f->end_seq = s->b.n ? seq + 1 : seq;
+            }
+            if (s->b.n) {
+                s->filled = true;
+                s->pending = f->n;
+            }
+            pthread_cond_broadcast(&f->cond);
+            continue;
+        }
+        pthread_cond_wait(&f->cond, &f->mu);
+    }
+    f->want[k] = seq + 1;
+    f->held[k] = true;
+    pthread_mutex_unlock(&f->mu);
+    return &s->b;
+}

@@ -1,0 +1,68 @@
+/* split_feed.h - one reader of the file for every thread of a flow-hash
+ * split (split.h): the file is read, parsed and routed (split_route.h)
+ * once, into batches every thread then walks in file order.
+ *
+ * Before, each thread read the whole file with a reader of its own (the
+ * kernel's copy of every byte, the record parse and the route, N times
+ * over).  Now a batch is filled by whichever thread first needs it (no
+ * reader thread: on 2 cores the N analyses keep both busy), under a
+ * token so batches are filled one at a time and in order; each record's
+ * bytes are copied into the batch (they outlive the reader's window) with
+ * the worker the route gives it and what the route says of its TCP-ness
+ * (the other threads' clock ticks).  A batch's slot is reused once every
+ * thread has walked it: a ring of SPLIT_FEED_SLOTS_PER_THREAD slots per
+ * thread bounds both the memory (about 0.4 MiB a slot) and how far the
+ * fastest thread may run ahead of the slowest. */
+#ifndef SMBSCOPE_SPLIT_FEED_H
+#define SMBSCOPE_SPLIT_FEED_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "capture.h"
+
+#define SPLIT_FEED_SLOTS_PER_THREAD 4u
+
+/* One record of a batch: capture_record's fields (its bytes at the
+ * batch's data + off, its frame the batch's first + its index) and the
+ * route's answer. */
+struct split_item {
+    int64_t ts_us;
+    uint32_t caplen, wirelen;
+    uint32_t off;
+    int32_t dlt;
+    uint8_t worker;
+    uint8_t tcp; /* enum split_tcp */
+};
+
+struct split_batch {
+    const struct split_item *items;
+    unsigned n;
+    const uint8_t *data;
+    uint64_t first_frame;
+};
+
+/* The record i of b. */
+static inline struct capture_record split_batch_record(const struct split_batch *b, unsigned i)
+{
+    const struct split_item *it = &b->items[i];
+    struct capture_record r = { it->ts_us, it->caplen, it->wirelen, b->data + it->off, b->first_frame + i, it->dlt };
+    return r;
+}
+
+struct split_feed;
+
+/* Over cap (the feed reads it from now on; it stays the caller's to
+ * close after split_feed_free()) for n workers; *stop nonzero ends the
+ * reading as end of input (a stop signal).  NULL: out of memory. */
+struct split_feed *split_feed_new(struct capture *cap, unsigned n, const volatile sig_atomic_t *stop);
+/* Worker k's next batch in file order (its previous one handed back),
+ * filled here when no thread has yet; NULL at the end of the input. */
+const struct split_batch *split_feed_next(struct split_feed *f, unsigned k);
+/* After every worker saw NULL: capture_next()'s last (0 end, -1 damage,
+ * 1 stopped by *stop). */
+int split_feed_rc(const struct split_feed *f);
+void split_feed_free(struct split_feed *f);
+
+#endif
