@@ -571,6 +571,7 @@ void analysis_finish(struct analysis *a)
         a->input_error = true;
     }
     a->pcapng = NULL;
+    quic_open_note(a); /* the merge state's QUIC connections open at the end (not SMB) */
     quic_table_finish(a->quic);
     analysis_fold_edges(a);
     char err[256];

@@ -29,6 +29,7 @@ struct pcapng_out;
 struct conn_groups;
 struct smb_hosts;
 struct conn_summary;
+struct fin_recs;
 
 /* Events as they happen, for the ndjson output (NULL members are skipped).
  * conn_classified comes once per SMB connection: when the negotiation was
@@ -126,7 +127,7 @@ struct analysis {
     GArray *syn_flows;        /* struct syn_flow: TCP connections opened without payload that another capture
                                  may continue, at most ANALYSIS_MAX_EDGES (analyzer/merge/mstate_join_syn.h) */
     GArray *edge_seqs;        /* first bytes of edge connections seen mid-stream (analyzer/merge/mstate_join_hs.h) */
-    GArray *edge_fins;        /* FINs of TCP edges and tails open at the end (analyzer/merge/mstate_join_fin.h) */
+    struct fin_recs *edge_fins; /* FINs of TCP edges and tails open at the end (analyzer/merge/mstate_join_fin.h) */
     GArray *nbns_xids;        /* smbscope merge: NBNS queries and answers cut apart (analyzer/merge/mstate_join_nbns.h) */
     GArray *edge_nbss;        /* session messages of edge connections showing no NBSS (analyzer/merge/mstate_join_nbss.h) */
     struct quic_tails *quic_tails; /* datagrams no QUIC connection took that one of another capture may own

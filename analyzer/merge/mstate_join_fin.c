@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "mstate_join_name.h"
 #include "mstate_put.h"
 
 /* [addr0, port0, addr1, port1, first_ts, fin0, fin1]: the flow's sides, the
@@ -15,32 +16,101 @@ struct fin_rec {
     uint16_t port[2];
     int64_t first_ts;
     bool fin[2];
+    /* merge's index (below): taken by a join; the next record of the same name + 1 */
+    bool used;
+    uint32_t next;
 };
 
-static GArray *recs_of(struct analysis *a)
+/* The records (a run's, or all the reports' in merge), and in merge, once
+ * a join has looked one up, their index by name: the first record of each
+ * name + 1, the others chained through next.  A join marks what it takes
+ * used (written no more): every look-up and the state's "owned" test are
+ * then a hash look-up, not a scan of every record (16 x 4,096 in merge). */
+struct fin_recs {
+    GArray *recs; /* struct fin_rec */
+    GHashTable *by;
+};
+
+static struct fin_recs *recs_of(struct analysis *a)
 {
-    if (!a->edge_fins)
-        a->edge_fins = g_array_new(FALSE, TRUE, sizeof(struct fin_rec));
+    if (!a->edge_fins) {
+        a->edge_fins = g_new0(struct fin_recs, 1);
+        a->edge_fins->recs = g_array_new(FALSE, TRUE, sizeof(struct fin_rec));
+    }
     return a->edge_fins;
 }
 
 void fin_recs_free(struct analysis *a)
 {
-    if (a->edge_fins)
-        g_array_free(a->edge_fins, TRUE);
+    if (!a->edge_fins)
+        return;
+    g_array_free(a->edge_fins->recs, TRUE);
+    if (a->edge_fins->by)
+        g_hash_table_destroy(a->edge_fins->by);
+    g_free(a->edge_fins);
     a->edge_fins = NULL;
+}
+
+static struct mstate_name rec_key(const struct fin_rec *r)
+{
+    return mstate_name_of(&r->addr[0], r->port[0], &r->addr[1], r->port[1], r->first_ts);
+}
+
+/* Record i into the index, at the end of its name's chain (the order the
+ * records came in: the first of a name is the one a join takes). */
+static void index_one(struct fin_recs *fr, guint i)
+{
+    struct mstate_name k = rec_key(&g_array_index(fr->recs, struct fin_rec, i));
+    guint at = GPOINTER_TO_UINT(g_hash_table_lookup(fr->by, &k));
+    if (!at) {
+        g_hash_table_insert(fr->by, g_memdup2(&k, sizeof k), GUINT_TO_POINTER(i + 1));
+        return;
+    }
+    struct fin_rec *r = &g_array_index(fr->recs, struct fin_rec, at - 1);
+    while (r->next)
+        r = &g_array_index(fr->recs, struct fin_rec, r->next - 1);
+    r->next = i + 1;
+}
+
+/* The records joins took dropped (at merge's bound), the index rebuilt. */
+static void compact(struct fin_recs *fr)
+{
+    guint w = 0;
+    for (guint i = 0; i < fr->recs->len; i++) {
+        struct fin_rec *r = &g_array_index(fr->recs, struct fin_rec, i);
+        if (r->used)
+            continue;
+        r->next = 0;
+        if (w != i)
+            memcpy(&g_array_index(fr->recs, struct fin_rec, w), r, sizeof *r);
+        w++;
+    }
+    g_array_set_size(fr->recs, w);
+    g_hash_table_remove_all(fr->by);
+    for (guint i = 0; i < w; i++)
+        index_one(fr, i);
 }
 
 /* Edges and tails each at most ANALYSIS_MAX_EDGES in a run; merge bounds itself. */
 static void put(struct analysis *a, const struct fin_rec *r)
 {
-    if (recs_of(a)->len < 16 * ANALYSIS_MAX_EDGES)
-        g_array_append_val(a->edge_fins, *r);
+    struct fin_recs *fr = recs_of(a);
+    if (fr->recs->len >= 16 * ANALYSIS_MAX_EDGES && fr->by)
+        compact(fr);
+    if (fr->recs->len >= 16 * ANALYSIS_MAX_EDGES)
+        return;
+    struct fin_rec c;
+    memcpy(&c, r, sizeof c); /* padding too: sorted as bytes */
+    c.used = false;
+    c.next = 0;
+    g_array_append_val(fr->recs, c);
+    if (fr->by)
+        index_one(fr, fr->recs->len - 1);
 }
 
 void fin_note(struct analysis *a, const struct flow_conn *c, int64_t first_ts, const char *close_reason)
 {
-    if (!c || !(c->fin[0] || c->fin[1]) || strcmp(close_reason, "end") != 0 || recs_of(a)->len >= 2 * ANALYSIS_MAX_EDGES)
+    if (!c || !(c->fin[0] || c->fin[1]) || strcmp(close_reason, "end") != 0 || recs_of(a)->recs->len >= 2 * ANALYSIS_MAX_EDGES)
         return;
     struct fin_rec r;
     memset(&r, 0, sizeof r);
@@ -55,32 +125,27 @@ void fin_note(struct analysis *a, const struct flow_conn *c, int64_t first_ts, c
 
 void fin_recs_fold_mem(struct analysis *dst, const struct analysis *src)
 {
-    for (guint i = 0; src->edge_fins && i < src->edge_fins->len; i++)
-        put(dst, &g_array_index(src->edge_fins, struct fin_rec, i));
+    for (guint i = 0; src->edge_fins && i < src->edge_fins->recs->len; i++)
+        if (!g_array_index(src->edge_fins->recs, struct fin_rec, i).used)
+            put(dst, &g_array_index(src->edge_fins->recs, struct fin_rec, i));
 }
 
-static bool named(const struct ip_addr *a0, uint16_t p0, const struct ip_addr *a1, uint16_t p1, int64_t first,
-                  const struct fin_rec *r)
+/* The names of the edges and tails still in the state (a merge's records
+ * of connections it joined or folded are not written again). */
+static GHashTable *owners(const struct analysis *a)
 {
-    return r->first_ts == first && ((mstate_same_end(&r->addr[0], r->port[0], a0, p0) && mstate_same_end(&r->addr[1], r->port[1], a1, p1)) ||
-                                    (mstate_same_end(&r->addr[1], r->port[1], a0, p0) && mstate_same_end(&r->addr[0], r->port[0], a1, p1)));
-}
-
-/* A record of an edge or a tail still in the state (a merge's records of
- * connections it joined or folded are not written again). */
-static bool owned(const struct analysis *a, const struct fin_rec *r)
-{
+    GHashTable *set = mstate_name_table();
     for (guint i = 0; a->edges && i < a->edges->len; i++) {
         const struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
-        if (named(&cs->client, cs->client_port, &cs->server, cs->server_port, cs->first_ts, r))
-            return true;
+        struct mstate_name k = mstate_name_of(&cs->client, cs->client_port, &cs->server, cs->server_port, cs->first_ts);
+        g_hash_table_add(set, g_memdup2(&k, sizeof k));
     }
     for (guint i = 0; a->tails && i < a->tails->len; i++) {
         const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, i);
-        if (named(&t->addr[0], t->port[0], &t->addr[1], t->port[1], t->first_ts, r))
-            return true;
+        struct mstate_name k = mstate_name_of(&t->addr[0], t->port[0], &t->addr[1], t->port[1], t->first_ts);
+        g_hash_table_add(set, g_memdup2(&k, sizeof k));
     }
-    return false;
+    return set;
 }
 
 static gint rec_order(gconstpointer pa, gconstpointer pb) { return memcmp(pa, pb, sizeof(struct fin_rec)); }
@@ -90,9 +155,18 @@ void mstate_build_edge_fins(struct json *b, const struct analysis *a)
     json_key(b, "edge_fins");
     json_begin_array(b);
     GArray *recs = g_array_new(FALSE, TRUE, sizeof(struct fin_rec)); /* the same state whatever the fold order */
-    for (guint i = 0; a->edge_fins && i < a->edge_fins->len; i++)
-        if (!a->merged_parts || owned(a, &g_array_index(a->edge_fins, struct fin_rec, i)))
-            g_array_append_val(recs, g_array_index(a->edge_fins, struct fin_rec, i));
+    GHashTable *own = a->merged_parts ? owners(a) : NULL;
+    for (guint i = 0; a->edge_fins && i < a->edge_fins->recs->len; i++) {
+        struct fin_rec r;
+        memcpy(&r, &g_array_index(a->edge_fins->recs, struct fin_rec, i), sizeof r);
+        struct mstate_name k = rec_key(&r);
+        if (r.used || (own && !g_hash_table_contains(own, &k)))
+            continue;
+        r.next = 0; /* sorted by what is written */
+        g_array_append_val(recs, r);
+    }
+    if (own)
+        g_hash_table_destroy(own);
     g_array_sort(recs, rec_order);
     for (guint i = 0; i < recs->len; i++) {
         const struct fin_rec *r = &g_array_index(recs, struct fin_rec, i);
@@ -145,22 +219,29 @@ void mstate_fold_edge_fins(struct jget *g, const struct jpath *p, struct analysi
 static void take(struct analysis *a, const struct ip_addr *c, uint16_t cp, const struct ip_addr *s, uint16_t sp,
                  int64_t first, bool fin[2])
 {
-    for (guint i = 0; a->edge_fins && i < a->edge_fins->len; i++) {
-        const struct fin_rec *r = &g_array_index(a->edge_fins, struct fin_rec, i);
-        if (r->first_ts != first)
-            continue;
-        int side;
-        if (mstate_same_end(&r->addr[0], r->port[0], c, cp) && mstate_same_end(&r->addr[1], r->port[1], s, sp))
-            side = 0;
-        else if (mstate_same_end(&r->addr[1], r->port[1], c, cp) && mstate_same_end(&r->addr[0], r->port[0], s, sp))
-            side = 1;
-        else
-            continue;
-        fin[0] |= r->fin[side];
-        fin[1] |= r->fin[1 - side];
-        g_array_remove_index_fast(a->edge_fins, i);
+    struct fin_recs *fr = a->edge_fins;
+    if (!fr)
         return;
+    if (!fr->by) { /* the first join: index what every report brought */
+        fr->by = mstate_name_table();
+        for (guint i = 0; i < fr->recs->len; i++)
+            if (!g_array_index(fr->recs, struct fin_rec, i).used)
+                index_one(fr, i);
     }
+    struct mstate_name k = mstate_name_of(c, cp, s, sp, first);
+    guint at = GPOINTER_TO_UINT(g_hash_table_lookup(fr->by, &k));
+    struct fin_rec *r = NULL;
+    for (; at; at = r->next) {
+        r = &g_array_index(fr->recs, struct fin_rec, at - 1);
+        if (!r->used)
+            break;
+    }
+    if (!at)
+        return;
+    int side = mstate_same_end(&r->addr[0], r->port[0], c, cp) ? 0 : 1;
+    fin[0] |= r->fin[side];
+    fin[1] |= r->fin[1 - side];
+    r->used = true;
 }
 
 /* The FINs seen of cs's connection (fin[0] its client's), as the record of

@@ -8,6 +8,7 @@
 #include "fmt.h"
 #include "mstate_detail.h"
 #include "mstate_join_fin.h"
+#include "mstate_join_name.h"
 #include "mstate_join_nbns.h"
 #include "mstate_join_nbss.h"
 #include "mstate_join_syn.h"
@@ -72,16 +73,28 @@ void hs_edges_fold_mem(struct analysis *dst, const struct analysis *src)
     nbns_xids_fold_mem(dst, src);
 }
 
-static const struct hs_edge *seqs_for(const struct analysis *a, const struct conn_summary *cs);
-
-/* A record of an edge still in the state (a merge's records of
- * connections it joined or folded are not written again). */
-static bool owned(const struct analysis *a, const struct hs_edge *h)
+/* Which records an edge still in the state owns (a merge's records of
+ * connections it joined or folded are not written again): the first record
+ * of each edge's name (the one seqs_for() finds), by one look-up per edge. */
+static bool *owned(const struct analysis *a)
 {
-    for (guint i = 0; a->edges && i < a->edges->len; i++)
-        if (seqs_for(a, &g_array_index(a->edges, struct conn_summary, i)) == h)
-            return true;
-    return false;
+    GArray *r = a->edge_seqs;
+    bool *own = g_new0(bool, r->len);
+    GHashTable *first = mstate_name_table();
+    for (guint i = 0; i < r->len; i++) {
+        const struct hs_edge *h = &g_array_index(r, struct hs_edge, i);
+        struct mstate_name k = mstate_name_of(&h->addr[0], h->port[0], &h->addr[1], h->port[1], h->first_ts);
+        mstate_name_add_first(first, &k, i);
+    }
+    for (guint i = 0; a->edges && i < a->edges->len; i++) {
+        const struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
+        struct mstate_name k = mstate_name_of(&cs->client, cs->client_port, &cs->server, cs->server_port, cs->first_ts);
+        guint at = mstate_name_find(first, &k);
+        if (at != G_MAXUINT)
+            own[at] = true;
+    }
+    g_hash_table_destroy(first);
+    return own;
 }
 
 static gint seq_order(gconstpointer pa, gconstpointer pb) { return memcmp(pa, pb, sizeof(struct hs_edge)); }
@@ -91,9 +104,11 @@ void mstate_build_edge_seqs(struct json *b, const struct analysis *a)
     json_key(b, "edge_seqs");
     json_begin_array(b);
     GArray *recs = g_array_new(FALSE, TRUE, sizeof(struct hs_edge)); /* the same state whatever the fold order */
+    bool *own = a->merged_parts && a->edge_seqs ? owned(a) : NULL;
     for (guint i = 0; a->edge_seqs && i < a->edge_seqs->len; i++)
-        if (!a->merged_parts || owned(a, &g_array_index(a->edge_seqs, struct hs_edge, i)))
+        if (!a->merged_parts || own[i])
             g_array_append_val(recs, g_array_index(a->edge_seqs, struct hs_edge, i));
+    g_free(own);
     g_array_sort(recs, seq_order);
     for (guint i = 0; i < recs->len; i++) {
         const struct hs_edge *h = &g_array_index(recs, struct hs_edge, i);
@@ -296,8 +311,16 @@ void mstate_join_hs(struct analysis *a)
         else
             conn_from_start(a, &before, cs, f);
         guint x = mstate_xchg_find(a, &before);
-        if (x != G_MAXUINT) /* its exchanges go by the connection's first packet */
-            ((struct mstate_xchg *)g_ptr_array_index(a->edge_xchg, x))->first_ts = cs->first_ts;
+        if (x != G_MAXUINT) { /* its exchanges go by the connection's first packet */
+            struct mstate_xchg *m = g_ptr_array_index(a->edge_xchg, x);
+            m->first_ts = cs->first_ts;
+            /* seen from its start: no part before it to settle or answer
+             * (as mstate_xchg_join() keeps them for one seen from its middle) */
+            m->x.settled = false;
+            m->x.n_answers = 0;
+            if (!m->x.pending.have && !m->x.n_trees)
+                g_ptr_array_remove_index_fast(a->edge_xchg, x);
+        }
         syn_flow_used(a, f);
     }
 }

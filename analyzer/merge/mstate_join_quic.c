@@ -1,6 +1,7 @@
 /* mstate_join_quic.c - see mstate_join_quic.h. */
 #include "mstate_join_quic.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "analysis.h"
@@ -14,6 +15,16 @@
 struct quic_tails {
     GArray *recs;     /* struct quic_tail */
     GHashTable *by;   /* struct quic_tail* key (its ends) -> index + 1; NULL in merge */
+    GArray *open;     /* struct quic_open: QUIC connections that are not SMB, open at the end */
+};
+
+/* A QUIC connection that is not SMB, open at its capture's end: the tails
+ * of a later capture that follow it are its datagrams (stats.quic). */
+struct quic_open {
+    struct ip_addr addr[2]; /* [0] the client */
+    uint16_t port[2];
+    uint8_t pad[2]; /* zero: no implicit padding, sorted as bytes */
+    int64_t last_ts;
 };
 
 static struct quic_tails *tails_of(struct analysis *a)
@@ -21,8 +32,37 @@ static struct quic_tails *tails_of(struct analysis *a)
     if (!a->quic_tails) {
         a->quic_tails = g_new0(struct quic_tails, 1);
         a->quic_tails->recs = g_array_new(FALSE, TRUE, sizeof(struct quic_tail));
+        a->quic_tails->open = g_array_new(FALSE, TRUE, sizeof(struct quic_open));
     }
     return a->quic_tails;
+}
+
+static void open_put(struct analysis *a, const struct quic_open *o, guint cap)
+{
+    GArray *open = tails_of(a)->open;
+    if (open->len < cap)
+        g_array_append_val(open, *o);
+}
+
+static void note_open(void *ctx, const struct quic_table_open *o)
+{
+    struct analysis *a = ctx;
+    if (o->smb) /* an SMB connection: an edge of its own (mstate_join_quic) */
+        return;
+    struct quic_open r;
+    memset(&r, 0, sizeof r);
+    for (int d = 0; d < 2; d++) {
+        r.addr[d] = o->addr[d];
+        r.port[d] = o->port[d];
+    }
+    r.last_ts = o->last_ts;
+    open_put(a, &r, ANALYSIS_MAX_EDGES);
+}
+
+void quic_open_note(struct analysis *a)
+{
+    if (!a->live_run)
+        quic_table_list_open(a->quic, note_open, a);
 }
 
 void quic_tails_free(struct analysis *a)
@@ -30,6 +70,7 @@ void quic_tails_free(struct analysis *a)
     if (!a->quic_tails)
         return;
     g_array_free(a->quic_tails->recs, TRUE);
+    g_array_free(a->quic_tails->open, TRUE);
     if (a->quic_tails->by)
         g_hash_table_destroy(a->quic_tails->by);
     g_free(a->quic_tails);
@@ -148,6 +189,16 @@ void mstate_build_quic_tails(struct json *b, const struct analysis *a)
         json_end_array(b);
     }
     json_end_array(b);
+    json_key(b, "quic_open"); /* [addr0, port0, addr1, port1, last_ts] */
+    json_begin_array(b);
+    for (guint i = 0; a->quic_tails && i < a->quic_tails->open->len; i++) {
+        const struct quic_open *o = &g_array_index(a->quic_tails->open, struct quic_open, i);
+        json_begin_array(b);
+        put_ends(b, o->addr, o->port);
+        json_int(b, o->last_ts);
+        json_end_array(b);
+    }
+    json_end_array(b);
 }
 
 static void read_one(struct jget *g, const struct jpath *ip, JsonArray *e, struct quic_tail *t)
@@ -187,6 +238,28 @@ void mstate_fold_quic_tails(struct jget *g, const struct jpath *p, struct analys
         if (qt->recs->len < 16 * ANALYSIS_MAX_EDGES) /* a bound for merge itself */
             g_array_append_val(qt->recs, t);
     }
+    JsonArray *open = g->failed ? NULL : jget_arr(g, p, st, "quic_open", ANALYSIS_MAX_EDGES);
+    jpath_key(&ap, p, "quic_open");
+    for (guint i = 0; open && !g->failed && i < json_array_get_length(open); i++) {
+        jpath_index(&ip, &ap, i);
+        JsonNode *n = json_array_get_element(open, i);
+        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        if (!e || json_array_get_length(e) != 5) {
+            jget_fail(g, &ip, "not [addr, port, addr, port, last_ts]");
+            return;
+        }
+        struct quic_open o;
+        memset(&o, 0, sizeof o);
+        for (int d = 0; d < 2; d++) {
+            const char *s = jget_elem_str(g, &ip, e, d ? QF_A1 : QF_A0, 64);
+            if (s && !jget_parse_addr(s, &o.addr[d]))
+                jget_fail(g, &ip, "not an address");
+            o.port[d] = (uint16_t)jget_elem_u64(g, &ip, e, d ? QF_P1 : QF_P0, 65535);
+        }
+        o.last_ts = jget_elem_i64(g, &ip, e, QF_FIRST);
+        if (!g->failed)
+            open_put(a, &o, 16 * ANALYSIS_MAX_EDGES); /* a bound for merge itself */
+    }
 }
 
 /* ---- joining ------------------------------------------------------------ */
@@ -217,35 +290,11 @@ static bool sent_by(const struct quic_tail *t, const struct ip_addr *x, uint16_t
     return end_cmp(&t->addr[0], t->port[0], x, xp) == 0;
 }
 
+static gint open_order(gconstpointer pa, gconstpointer pb) { return memcmp(pa, pb, sizeof(struct quic_open)); }
+
 static bool follows(int64_t last_ts, int64_t first_ts)
 {
     return first_ts >= last_ts && first_ts - last_ts <= QUIC_TAIL_IDLE_US;
-}
-
-/* Tails of one 4-tuple that follow each other: one (parts of one capture
- * merged before another's open connection joins them). */
-static void chain(GArray *recs)
-{
-    g_array_sort(recs, tail_order);
-    guint w = 0;
-    for (guint i = 0; i < recs->len; i++) {
-        struct quic_tail *t = &g_array_index(recs, struct quic_tail, i);
-        struct quic_tail *prev = w ? &g_array_index(recs, struct quic_tail, w - 1) : NULL;
-        if (prev && same_ends(prev, &t->addr[0], t->port[0], &t->addr[1], t->port[1]) &&
-            follows(prev->last_ts, t->first_ts)) {
-            int d = sent_by(prev, &t->addr[0], t->port[0]) ? 0 : 1;
-            for (int k = 0; k < 2; k++) {
-                prev->packets[k ^ d] += t->packets[k];
-                prev->bytes[k ^ d] += t->bytes[k];
-            }
-            prev->last_ts = t->last_ts;
-            continue;
-        }
-        if (w != i)
-            g_array_index(recs, struct quic_tail, w) = *t;
-        w++;
-    }
-    g_array_set_size(recs, w);
 }
 
 static void add_int(JsonObject *o, const char *k, uint64_t v)
@@ -292,10 +341,13 @@ static void join_one(struct analysis *a, struct conn_summary *cs, const struct q
 
 void mstate_join_quic(struct analysis *a)
 {
-    if (!a->quic_tails || !a->quic_tails->recs->len)
+    if (!a->quic_tails)
         return;
     GArray *recs = a->quic_tails->recs;
-    chain(recs);
+    g_array_sort(recs, tail_order); /* per 4-tuple, in time order */
+    /* Each tail that follows the connection joins it in turn (parts of one
+     * capture merged first keep theirs apart: every tail is one part, and
+     * counts as one join whatever reports were merged first). */
     for (guint i = 0; a->edges && i < a->edges->len; i++) {
         struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
         if (cs->carrier != CONN_CARRIER_QUIC || strcmp(cs->close_reason, "end of capture") != 0)
@@ -306,10 +358,50 @@ void mstate_join_quic(struct analysis *a)
                 follows(cs->last_ts, t->first_ts)) {
                 join_one(a, cs, t);
                 g_array_remove_index(recs, k);
-                break; /* tails of one tuple are chained: the first that follows is the one */
+                k--; /* the next tail of the tuple is now at k */
             }
         }
     }
+    /* A QUIC connection that is not SMB: the tails that follow it are its
+     * datagrams (stats.quic.datagrams), each a join; it stays open for a
+     * later report while within the idle timeout of the last packet. */
+    GArray *open = a->quic_tails->open;
+    /* one record per 4-tuple, its latest (a later part that saw the
+     * connection's own packets lists it too): the same whatever the order */
+    g_array_sort(open, open_order);
+    guint kept = 0;
+    for (guint i = 0; i < open->len; i++) {
+        struct quic_open *o = &g_array_index(open, struct quic_open, i);
+        struct quic_open *prev = kept ? &g_array_index(open, struct quic_open, kept - 1) : NULL;
+        if (prev && !memcmp(prev, o, offsetof(struct quic_open, last_ts))) {
+            prev->last_ts = o->last_ts > prev->last_ts ? o->last_ts : prev->last_ts;
+            continue;
+        }
+        if (kept != i)
+            memcpy(&g_array_index(open, struct quic_open, kept), o, sizeof *o);
+        kept++;
+    }
+    g_array_set_size(open, kept);
+    kept = 0;
+    for (guint i = 0; i < open->len; i++) {
+        struct quic_open *o = &g_array_index(open, struct quic_open, i);
+        for (guint k = 0; k < recs->len; k++) {
+            const struct quic_tail *t = &g_array_index(recs, struct quic_tail, k);
+            if (!same_ends(t, &o->addr[0], o->port[0], &o->addr[1], o->port[1]) || !follows(o->last_ts, t->first_ts))
+                continue;
+            struct quic_table_stats q;
+            memset(&q, 0, sizeof q);
+            q.quic_datagrams = t->packets[0] + t->packets[1];
+            quic_table_fold_stats(a->quic, &q);
+            a->edges_joined++;
+            o->last_ts = t->last_ts;
+            g_array_remove_index(recs, k);
+            k--; /* the next tail of the tuple is now at k */
+        }
+        if (a->last_ts - o->last_ts <= QUIC_TAIL_IDLE_US && kept < ANALYSIS_MAX_EDGES)
+            memcpy(&g_array_index(open, struct quic_open, kept++), o, sizeof *o);
+    }
+    g_array_set_size(open, kept);
     /* What may still continue another report's connection: within the idle
      * timeout of the first packet. */
     guint w = 0;
@@ -323,6 +415,8 @@ void mstate_join_quic(struct analysis *a)
 
 void quic_tails_fold_mem(struct analysis *dst, const struct analysis *src)
 {
+    for (guint i = 0; src->quic_tails && i < src->quic_tails->open->len; i++)
+        open_put(dst, &g_array_index(src->quic_tails->open, struct quic_open, i), ANALYSIS_MAX_EDGES);
     for (guint i = 0; src->quic_tails && i < src->quic_tails->recs->len; i++) {
         struct quic_tails *qt = tails_of(dst);
         if (qt->recs->len >= ANALYSIS_MAX_EDGES)

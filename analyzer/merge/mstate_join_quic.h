@@ -34,17 +34,23 @@ struct quic_tail {
  * as a tail when it may belong to one an earlier capture holds. */
 void quic_tail_packet(struct analysis *a, const struct packet *p);
 void quic_tails_free(struct analysis *a);
+/* At the capture's end, before the QUIC table closes them: the QUIC
+ * connections still open that are not SMB ("quic_open" in the state: a
+ * later capture's tails that follow one are its datagrams). */
+void quic_open_note(struct analysis *a);
 /* --jobs: src's tails into dst's (as many as a run keeps). */
 void quic_tails_fold_mem(struct analysis *dst, const struct analysis *src);
 
 void mstate_build_quic_tails(struct json *b, const struct analysis *a);
 void mstate_fold_quic_tails(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st);
 
-/* After the SMB edges are joined (merge_finish): tails of one 4-tuple
- * within the idle timeout of each other become one; the earliest tail
- * after a QUIC connection left open at its capture's end (within the idle
- * timeout) joins it (its summary, connections[] entry, the QUIC datagram
- * count).  What may still join another report's stays in the state. */
+/* After the SMB edges are joined (merge_finish): the earliest tail after a
+ * QUIC connection left open at its capture's end (within the idle timeout)
+ * joins it (its summary, connections[] entry, the QUIC datagram count),
+ * then the next tail of the 4-tuple within the idle timeout of that one,
+ * and so on, each a join (tails are kept one per part: the same count
+ * whatever reports were merged first).  What may still join another
+ * report's stays in the state. */
 void mstate_join_quic(struct analysis *a);
 
 #endif

@@ -289,6 +289,19 @@ void mstate_xchg_join(struct analysis *a, const struct conn_summary *early, stru
             j->answers[j->n_answers++] = lx->answers[i];
     if (early->flags & CONN_F_START_SEEN)
         j->n_answers = 0;
+    /* Likewise the first SESSION_SETUP late settled, when early settled none
+     * and did not see the start: a part before early may hold the first
+     * blob (its mechs_offered), which the merge of all at once combines
+     * with early's; kept with the request side known so far. */
+    if (!(early->flags & CONN_F_START_SEEN) && !ex->settled && lx->settled) {
+        j->settled = true;
+        j->noted = lx->noted;
+        j->session_id = lx->session_id;
+        j->settled_index = lx->settled_index;
+        j->n_sessions = lx->n_sessions;
+        memcpy(j->sessions, lx->sessions, sizeof j->sessions);
+        j->before = combine(&ex->pending, &lx->before);
+    }
     if (strcmp(late->close_reason, "end") != 0 && /* RoCEv2 open at the end: "end of capture" (rdma_roce.c) */
         !(late->carrier == CONN_CARRIER_UDP && strcmp(late->close_reason, "end of capture") == 0)) {
         j->pending.have = false;

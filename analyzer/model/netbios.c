@@ -665,6 +665,19 @@ void nb_ledger_fold_row(struct nb_ledger *l, const struct nb_flow *f, bool *join
         widen(&l->overflow.first_seen, &l->overflow.last_seen, f->first_seen, f->last_seen);
         return;
     }
+    /* The names in the order the run over both captures saw them: a row of
+     * an earlier capture folded after a later one's puts its names first
+     * (the same list whatever order merge reads the reports in). */
+    bool earlier = f->first_seen < r->first_seen && f->names && f->names->len && r->names && r->names->len;
+    if (earlier) {
+        GPtrArray *later = r->names;
+        r->names = NULL;
+        for (guint i = 0; i < f->names->len; i++)
+            nb_flow_add_name(r, g_ptr_array_index(f->names, i));
+        for (guint i = 0; i < later->len; i++)
+            nb_flow_add_name(r, g_ptr_array_index(later, i));
+        g_ptr_array_free(later, TRUE);
+    }
     r->packets += f->packets;
     r->bytes += f->bytes;
     widen(&r->first_seen, &r->last_seen, f->first_seen, f->last_seen);
@@ -680,7 +693,7 @@ void nb_ledger_fold_row(struct nb_ledger *l, const struct nb_flow *f, bool *join
     r->queries_answered += f->queries_answered;
     r->queries_untracked += f->queries_untracked;
     r->names_dropped += f->names_dropped;
-    for (guint i = 0; f->names && i < f->names->len; i++)
+    for (guint i = 0; !earlier && f->names && i < f->names->len; i++)
         nb_flow_add_name(r, g_ptr_array_index(f->names, i));
 }
 

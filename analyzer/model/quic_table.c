@@ -572,6 +572,24 @@ static void sweep(struct quic_table *t)
     t->oldest_active = oldest;
 }
 
+void quic_table_list_open(const struct quic_table *t, void (*fn)(void *ctx, const struct quic_table_open *o),
+                          void *ctx)
+{
+    for (guint i = 0; i < t->tracks->len; i++) {
+        const struct track *k = g_ptr_array_index(t->tracks, i);
+        struct quic_table_open o;
+        memset(&o, 0, sizeof o);
+        for (int d = 0; d < 2; d++) {
+            o.addr[d] = k->addr[d];
+            o.port[d] = k->port[d];
+        }
+        o.first_ts = k->first_ts;
+        o.last_ts = k->last_ts;
+        o.smb = k->state == TRACK_SMB;
+        fn(ctx, &o);
+    }
+}
+
 void quic_table_finish(struct quic_table *t)
 {
     for (guint i = 0; i < t->tracks->len; i++)

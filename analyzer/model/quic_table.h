@@ -58,6 +58,19 @@ struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max
     smb_conn_closed_fn closed, void *ctx);
 /* A decoded UDP packet (pkt->l4 == L4_UDP). */
 void quic_table_packet(struct quic_table *t, const struct packet *pkt);
+/* A connection still open: its ends ([0] the client), first and last
+ * datagram, and whether it is SMB (its ALPN offered "smb"). */
+struct quic_table_open {
+    struct ip_addr addr[2];
+    uint16_t port[2];
+    int64_t first_ts, last_ts;
+    bool smb;
+};
+/* Each connection still open, to fn (smbscope merge: the merge state lists
+ * those that are not SMB, so a later capture's datagrams of them count as
+ * QUIC; before quic_table_finish; not on the per-datagram path). */
+void quic_table_list_open(const struct quic_table *t, void (*fn)(void *ctx, const struct quic_table_open *o),
+                          void *ctx);
 /* Close every connection still open. */
 void quic_table_finish(struct quic_table *t);
 struct quic_table_stats quic_table_stats(const struct quic_table *t);

@@ -13,9 +13,10 @@
   * associativity with other groupings: (A+B)+C, A+(B+C) and A+B+C equal.
 
 The cut cases are those merge answers today.  Cuts it cannot join yet
-(a FIN exchange cut, a QUIC connection that is not SMB, a RoCEv2 connection
-whose later part named other UDP ports, iWARP with markers, a part holding
-only a keep-alive, NBSS/NBNS answers first in a later part, ...) are listed
+(README, smbscope merge: both FINs in one part and the last ACK in the next,
+a later part that counts a QUIC connection of its own from its Handshake
+packets, iWARP with markers, an SMB Direct message whose fragments the cut
+divides) are listed
 by --sweep, which cuts every sample by time into 2 and 5 parts, and three
 samples in two after each of their packets, and prints each difference
 (slow, a few minutes; not part of the suite while it has failures).
@@ -54,6 +55,9 @@ TIME_CUTS += [("smb445-sign.pcap", 2), ("impacket-445.pcap", 2)]  # impacket: a 
 # joined to the SMB-over-QUIC connection an earlier part left open.
 TIME_CUTS += [(s + ".pcap", n) for s in ("quic443-0rtt", "quic443-smb3_11", "quic443-split-hello", "quic8443-smb3_11")
               for n in (2, 5)]
+# A QUIC connection that is not SMB open at a part's end (state.quic_open):
+# the later part's datagrams of it count as QUIC (stats.quic.datagrams).
+TIME_CUTS += [("quic443-other-alpn.pcap", 2)]
 # SMB Direct counters of a joined connection (mstate_join_rdma.c); RoCEv2
 # in a part whose first packet came from the server (ports named from that
 # side: joined by addresses, its TREE_CONNECT answered across the cut).
@@ -111,11 +115,11 @@ def time_cut(smbscope, capture, parts, tmp):
 # The state joins of mstate_join_{nbss,fin,nbns}.c and the RoCEv2 names:
 # the parts merged in another order, and in groups merged first (each
 # group's report merged again: its digest verifies), give the same bytes.
-# (Not nbss-on-445/8445 in 5 parts: a SESSION_SETUP cut apart is settled
-# only when the part with its request is merged with the later parts in
-# one step: README, smbscope merge.)
+# nbss-on-445/8445 in 5 parts: a SESSION_SETUP cut apart, its later parts
+# merged first (its mechs_offered; merge_assoc_check.py tries every
+# bracketing of 3 and 4 parts).
 CUT_ORDERS = [("nbss-negative.pcap", 5), ("nbns-broadcast.pcap", 5), ("rdma-roce-4791.pcap", 5),
-              ("smb445-nt1-keepalive.pcap", 5)]
+              ("smb445-nt1-keepalive.pcap", 5), ("nbss-on-445.pcap", 5), ("nbss-on-8445.pcap", 5)]
 
 
 def cut_orders(smbscope, capture, parts, tmp):

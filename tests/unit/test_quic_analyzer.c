@@ -145,6 +145,52 @@ static void test_other_alpn(void)
     done(a);
 }
 
+static void count_open(void *ctx, const struct quic_table_open *o)
+{
+    GArray *seen = ctx;
+    g_array_append_val(seen, *o);
+}
+
+/* quic_table_list_open(): the connections still open before the table
+ * closes them (the merge state's quic_open), none after. */
+static void check_open(const char *pcap, const char *keylog, bool smb, uint16_t client_port)
+{
+    static struct config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.policy = policy_default();
+    char *kl = sample(keylog);
+    cfg.tls_keylog = kl;
+    struct analysis *a = g_new0(struct analysis, 1);
+    char err[256];
+    g_assert_true(analysis_init(a, &cfg, err, sizeof err));
+    char *path = sample(pcap);
+    analysis_run_input(a, path);
+    GArray *seen = g_array_new(FALSE, TRUE, sizeof(struct quic_table_open));
+    quic_table_list_open(a->quic, count_open, seen);
+    g_assert_cmpuint(seen->len, ==, 1);
+    const struct quic_table_open *o = &g_array_index(seen, struct quic_table_open, 0);
+    g_assert_true(o->smb == smb);
+    g_assert_cmpuint(o->port[0], ==, client_port); /* [0] the client */
+    g_assert_cmpuint(o->port[1], ==, 443);
+    g_assert_cmpint(o->first_ts, <, o->last_ts);
+    g_assert_cmpint(o->last_ts, ==, a->last_ts); /* the capture's last packet is the connection's */
+    analysis_finish(a);
+    g_array_set_size(seen, 0);
+    quic_table_list_open(a->quic, count_open, seen);
+    g_assert_cmpuint(seen->len, ==, 0);
+    g_array_free(seen, TRUE);
+    g_free(path);
+    g_free(kl);
+    cfg.tls_keylog = NULL;
+    done(a);
+}
+
+static void test_list_open(void)
+{
+    check_open("quic443-other-alpn.pcap", "quic443-other-alpn.keylog", false, 57259);
+    check_open("quic443-smb3_11.pcap", "quic443-smb3_11.keylog", true, 54160);
+}
+
 /* Issue 10: QUIC that is not SMB costs one header check per datagram after
  * its first flight.  The table's work counters: past the first flight a
  * connection keeps no session (no parsing, no decryption), and each of its
@@ -256,6 +302,7 @@ int main(int argc, char **argv)
     g_test_add_func("/quic-analyzer/split-hello", test_split_hello);
     g_test_add_func("/quic-analyzer/zero-rtt", test_zero_rtt);
     g_test_add_func("/quic-analyzer/other-alpn", test_other_alpn);
+    g_test_add_func("/quic-analyzer/list-open", test_list_open);
     g_test_add_func("/quic-analyzer/one-check-after-first-flight", test_one_check_after_first_flight);
     g_test_add_func("/quic-analyzer/keylog", test_keylog);
     g_test_add_func("/quic-analyzer/allow-transport", test_allow_transport);

@@ -1,0 +1,51 @@
+/* mstate_join_name.c - see mstate_join_name.h. */
+#include "mstate_join_name.h"
+
+#include <string.h>
+
+static int end_cmp(const struct ip_addr *a, uint16_t ap, const struct ip_addr *b, uint16_t bp)
+{
+    if (a->family != b->family)
+        return a->family < b->family ? -1 : 1;
+    int c = memcmp(a->bytes, b->bytes, sizeof a->bytes);
+    return c ? c : (ap > bp) - (ap < bp);
+}
+
+struct mstate_name mstate_name_of(const struct ip_addr *x, uint16_t xp, const struct ip_addr *y, uint16_t yp,
+                                  int64_t first)
+{
+    struct mstate_name k;
+    memset(&k, 0, sizeof k); /* hashed and compared as bytes */
+    bool swap = end_cmp(x, xp, y, yp) > 0;
+    k.lo = swap ? *y : *x;
+    k.hi = swap ? *x : *y;
+    k.lo_port = swap ? yp : xp;
+    k.hi_port = swap ? xp : yp;
+    k.first = first;
+    return k;
+}
+
+static guint name_hash(gconstpointer p)
+{
+    const uint8_t *b = p;
+    guint h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < sizeof(struct mstate_name); i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+static gboolean name_equal(gconstpointer a, gconstpointer b) { return memcmp(a, b, sizeof(struct mstate_name)) == 0; }
+
+GHashTable *mstate_name_table(void) { return g_hash_table_new_full(name_hash, name_equal, g_free, NULL); }
+
+void mstate_name_add_first(GHashTable *t, const struct mstate_name *k, guint i)
+{
+    if (!g_hash_table_contains(t, k))
+        g_hash_table_insert(t, g_memdup2(k, sizeof *k), GUINT_TO_POINTER(i + 1));
+}
+
+guint mstate_name_find(GHashTable *t, const struct mstate_name *k)
+{
+    guint v = GPOINTER_TO_UINT(g_hash_table_lookup(t, k));
+    return v ? v - 1 : G_MAXUINT;
+}
