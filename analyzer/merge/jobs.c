@@ -147,6 +147,7 @@ static bool fold_all(struct analysis *a, struct jobs *js)
         if (ok) {
             mstate_parts_of(a, &j->a); /* one run after another: merge counts the time jumps between them */
             struct analysis *src = &j->a;
+            fold_mem_mark_caps(a, src); /* where this input's own first-seen tables filled */
             fold_mem_many(a, &src, &j->order, 1);
         }
         fold_order_free(j->order);

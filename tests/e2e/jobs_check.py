@@ -230,6 +230,47 @@ def several(smbscope, caps):
     expect("several inputs: --jobs 2 refuses -T ndjson", rc == 2 and "--jobs" in err, err.strip())
 
 
+def parts_past_caps(smbscope, samples, d):
+    """Several inputs, a later one filling a first-seen table.
+
+    3,000 generated connections of 400 clients (each client connects again
+    every 400 connections) cut in 4 parts.  With the group table at 64 full
+    groups, the second part's own table fills with its first 64 clients
+    while one run's holds the first part's, which come back later in the
+    second part: --jobs 2 answers as --jobs 1, or where it does not,
+    stats.merged.state_folded names the connection groups (as a merge names
+    what its reports' states folded).  With the table at 2,048 nothing fills:
+    the same answer and no mark."""
+    gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "gen_capture.py")
+    cap = os.path.join(d, "reconnect.pcap")
+    subprocess.run([sys.executable, gen, "--samples", samples, "--many", "3000", "--clients", "400", cap],
+                   check=True, stdout=subprocess.DEVNULL)
+    header, recs = pcap_records(cap)
+    parts = []
+    for k in range(4):
+        part = os.path.join(d, "reconnect-%d.pcap" % k)
+        with open(part, "wb") as f:
+            f.write(header)
+            for ts, frame in recs[k * len(recs) // 4:(k + 1) * len(recs) // 4]:
+                f.write(struct.pack("<IIII", ts // 1000000, ts % 1000000, len(frame), len(frame)) + frame)
+        parts.append(part)
+    for groups, fills in (("64", True), ("2048", False)):
+        args = [smbscope, "-q", "-T", "json", "--max-connection-groups", groups]
+        rc1, one, _ = run(args + parts)
+        rc2, two, err = run(args + ["--jobs", "2"] + parts)
+        j1, j2 = json.loads(one), json.loads(two)
+        folded = j2["stats"].get("merged", {}).get("state_folded")
+        filled = j2["connection_groups_summary"]["cap_hit"]
+        d12 = first_diff(merge_normal(normal(j2)), merge_normal(normal(j1)))
+        name = "4 parts, --max-connection-groups %s" % groups
+        expect("%s: the group table fills (or not) as meant" % name, filled == fills, "cap_hit %r" % filled)
+        expect("%s: --jobs 2 == --jobs 1, or state_folded says where not" % name,
+               rc1 == rc2 and folded is not None and (d12 is None or folded.get("connection_groups", 0) > 0),
+               "%s; state_folded %r" % (d12, folded))
+        if not fills:
+            expect("%s: nothing marked" % name, d12 is None and folded == {}, "%s; state_folded %r" % (d12, folded))
+
+
 def one_analysis(smbscope, samples, d):
     """What needs one ordered analysis runs one with one input."""
     cap = os.path.join(samples, "mixed-nbns-139-445.pcap")
@@ -276,6 +317,7 @@ def main():
             generated(a.smbscope, a.samples, d)
             damaged(a.smbscope, a.samples, d)
             clocks(a.smbscope, a.samples, d)
+            parts_past_caps(a.smbscope, a.samples, d)
             one_analysis(a.smbscope, a.samples, d)
         # a sample cut from another (NAME.origin) repeats its connection: left out, as merge's test does
         several(a.smbscope, [c for c in caps if c.endswith(".pcap") and
