@@ -415,7 +415,9 @@ void fold_mem_mark_caps(struct analysis *dst, const struct analysis *src)
         bool dst_holds; /* dst's table is not empty */
         uint64_t *mark;
     } t[] = {
-        { src->census->pairs_dropped, dst->census->pairs_used > 0, &dst->state_folded.syn_pairs },
+        /* exact when the pairs of dst coming back were admitted past the cap (jobs.c) */
+        { src->census->admit_past_cap ? 0 : src->census->pairs_dropped, dst->census->pairs_used > 0,
+          &dst->state_folded.syn_pairs },
         { gs.connections - gs.folded[CONN_GROUP_FULL], conn_groups_count(dst->groups) > 0,
           &dst->state_folded.conn_groups },
         { smb, smb_hosts_size(dst->smb_hosts) > 0, &dst->state_folded.smb_hosts },

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "census.h"
 #include "conn_groups.h"
 #include "flow.h"
 #include "fold_mem.h"
@@ -29,8 +30,13 @@
  * three, 52-53 with two). */
 #define JOBS_INPUTS_MAX_ALIVE 2
 
+struct jobs;
+
 struct job {
     const char *path;
+    struct jobs *js;
+    gint index;
+    bool earlier_folded; /* inputs 0..index-1 are folded (pair_past_cap() waited for them) */
     struct analysis a; /* finished, waiting to be folded (done) */
     struct fold_order *order;
     bool done, ok;
@@ -44,6 +50,8 @@ struct job {
 struct jobs {
     struct config cfg; /* the run's, each analysis with its share of the caps (window of them at once) */
     struct job *job;
+    const struct analysis *fold; /* what the main thread folds into: read by a worker only while
+                                    it waits for that worker's input (pair_past_cap()) */
     gint n, next, folded, window;
     pthread_mutex_t mu; /* pthread's, not GLib's bare futex: ThreadSanitizer sees it */
     pthread_cond_t cond;
@@ -92,6 +100,27 @@ void jobs_drop_edge_tables(struct analysis *a)
     }
 }
 
+/* census.h admit_past_cap: input k's pair table is full.  One run over
+ * inputs 0..k holds the pairs of 0..k-1 kept (K), then the first new ones
+ * of k up to the cap, all of which lie in k's own first C pairs, which its
+ * table holds: what k's table misses is only a pair of K that comes back
+ * after it filled.  So wait until 0..k-1 are folded (the main thread then
+ * waits for k: the fold's table stands still) and admit the pairs it holds
+ * (at most C).  Input 0 never waits; each waits at most once. */
+static bool pair_past_cap(void *data, const struct ip_addr *client, const struct ip_addr *server)
+{
+    struct job *j = data;
+    struct jobs *js = j->js;
+    if (!j->earlier_folded) {
+        pthread_mutex_lock(&js->mu);
+        while (js->folded < j->index)
+            pthread_cond_wait(&js->cond, &js->mu);
+        pthread_mutex_unlock(&js->mu);
+        j->earlier_folded = true;
+    }
+    return census_has_pair(js->fold->census, client, server);
+}
+
 /* One input's analysis, made ready to fold on this thread (its SYN pairs
  * packed, sorted with its groups and SMB hosts: fold_mem_order()). */
 static void run_one(const struct config *cfg, struct job *j)
@@ -103,6 +132,8 @@ static void run_one(const struct config *cfg, struct job *j)
     }
     j->a.progress = false; /* several at once would overwrite each other's line */
     j->a.edges_apart = true; /* what jobs_drop_edge_tables() would keep, without the copies */
+    j->a.census->admit_past_cap = pair_past_cap; /* the SYN pairs one run keeps */
+    j->a.census->admit_data = j;
     analysis_run_input(&j->a, j->path);
     analysis_finish(&j->a);
     jobs_drop_edge_tables(&j->a);
@@ -212,12 +243,12 @@ int jobs_main(const struct config *cfg)
         nthreads = JOBS_INPUTS_MAX_ALIVE;
     /* no finished analysis waits beside the running ones: each holds its
      * SYN pairs and SMB hosts until folded */
-    struct jobs js = { .job = g_new0(struct job, (gsize)cfg->n_inputs), .n = cfg->n_inputs, .window = nthreads };
+    struct jobs js = { .job = g_new0(struct job, (gsize)cfg->n_inputs), .fold = &a, .n = cfg->n_inputs, .window = nthreads };
     jobs_share_caps(&js.cfg, cfg, (unsigned)js.window); /* the analyses alive at once (the folded one tracks none) */
     pthread_mutex_init(&js.mu, NULL);
     pthread_cond_init(&js.cond, NULL);
     for (gint i = 0; i < js.n; i++)
-        js.job[i].path = cfg->inputs[i];
+        js.job[i] = (struct job){ .path = cfg->inputs[i], .js = &js, .index = i };
     GThread *th[JOBS_MAX];
     for (int t = 0; t < nthreads; t++)
         th[t] = g_thread_new("smbscope-job", worker, &js);
