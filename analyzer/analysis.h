@@ -112,6 +112,8 @@ struct analysis {
     bool edges_apart;         /* --jobs: the fold joins the edges and reads only the tables
                                  without them, so analysis_fold_edges() leaves them apart
                                  (no copy of the groups and SMB hosts per worker) */
+    bool admits_past_caps;    /* --jobs over several inputs: its SYN pairs and connection groups admitted
+                                 past their caps what the earlier inputs' fold holds (jobs.c): exact there */
     uint64_t edges_unjoinable; /* edge connections past ANALYSIS_MAX_EDGES, folded at once */
     uint64_t edges_joined;    /* smbscope merge: connections joined across captures */
     uint64_t merged_parts;    /* smbscope merge: runs whose reports were folded (0: a run) */

@@ -266,6 +266,14 @@ struct fold_order *fold_mem_order(struct analysis *src)
     return o;
 }
 
+void fold_order_as_made(struct fold_order *o)
+{
+    if (o->refs[FT_GROUPS]) { /* next_ref() walks the table as it is */
+        g_array_free(o->refs[FT_GROUPS], TRUE);
+        o->refs[FT_GROUPS] = NULL;
+    }
+}
+
 void fold_order_free(struct fold_order *o)
 {
     if (!o)
@@ -415,10 +423,10 @@ void fold_mem_mark_caps(struct analysis *dst, const struct analysis *src)
         bool dst_holds; /* dst's table is not empty */
         uint64_t *mark;
     } t[] = {
-        /* exact when the pairs of dst coming back were admitted past the cap (jobs.c) */
-        { src->census->admit_past_cap ? 0 : src->census->pairs_dropped, dst->census->pairs_used > 0,
+        /* exact when the records of dst coming back were admitted past the cap (jobs.c) */
+        { src->admits_past_caps ? 0 : src->census->pairs_dropped, dst->census->pairs_used > 0,
           &dst->state_folded.syn_pairs },
-        { gs.connections - gs.folded[CONN_GROUP_FULL], conn_groups_count(dst->groups) > 0,
+        { src->admits_past_caps ? 0 : gs.connections - gs.folded[CONN_GROUP_FULL], conn_groups_count(dst->groups) > 0,
           &dst->state_folded.conn_groups },
         { smb, smb_hosts_size(dst->smb_hosts) > 0, &dst->state_folded.smb_hosts },
         { nb_hosts, host_table_size(nb_ledger_hosts(dst->ledger)) > 0, &dst->state_folded.hosts },

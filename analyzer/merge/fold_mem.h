@@ -26,6 +26,10 @@ void fold_mem(struct analysis *dst, struct analysis *src);
 struct fold_order;
 struct fold_order *fold_mem_order(struct analysis *src); /* takes src's SYN pairs (census_take_pairs()) */
 void fold_order_free(struct fold_order *o);
+/* One analysis folded after another (--jobs over several inputs): its
+ * groups in the order it made them (as its connections closed: the order
+ * one run over the inputs makes them in), not by first seen. */
+void fold_order_as_made(struct fold_order *o);
 /* Several at once (n <= JOBS_MAX): their groups, SYN pairs and SMB hosts
  * go into dst's capped tables in first-seen order across them all, so that
  * a cap keeps what one run over their packets together keeps (for groups

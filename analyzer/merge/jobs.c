@@ -107,9 +107,8 @@ void jobs_drop_edge_tables(struct analysis *a)
  * after it filled.  So wait until 0..k-1 are folded (the main thread then
  * waits for k: the fold's table stands still) and admit the pairs it holds
  * (at most C).  Input 0 never waits; each waits at most once. */
-static bool pair_past_cap(void *data, const struct ip_addr *client, const struct ip_addr *server)
+static const struct analysis *earlier_folded(struct job *j)
 {
-    struct job *j = data;
     struct jobs *js = j->js;
     if (!j->earlier_folded) {
         pthread_mutex_lock(&js->mu);
@@ -118,7 +117,20 @@ static bool pair_past_cap(void *data, const struct ip_addr *client, const struct
         pthread_mutex_unlock(&js->mu);
         j->earlier_folded = true;
     }
-    return census_has_pair(js->fold->census, client, server);
+    return js->fold;
+}
+
+static bool pair_past_cap(void *data, const struct ip_addr *client, const struct ip_addr *server)
+{
+    return census_has_pair(earlier_folded(data)->census, client, server);
+}
+
+/* The same for each level of the connection groups (conn_groups.h), made
+ * as connections close: input k's groups are folded in the order it made
+ * them (jobs_order_as_made()), the order one run makes them in. */
+static bool group_past_cap(void *data, const struct conn_group_key *k)
+{
+    return conn_groups_has(earlier_folded(data)->groups, k);
 }
 
 /* One input's analysis, made ready to fold on this thread (its SYN pairs
@@ -134,10 +146,13 @@ static void run_one(const struct config *cfg, struct job *j)
     j->a.edges_apart = true; /* what jobs_drop_edge_tables() would keep, without the copies */
     j->a.census->admit_past_cap = pair_past_cap; /* the SYN pairs one run keeps */
     j->a.census->admit_data = j;
+    conn_groups_admit_past_cap(j->a.groups, group_past_cap, j);
+    j->a.admits_past_caps = true;
     analysis_run_input(&j->a, j->path);
     analysis_finish(&j->a);
     jobs_drop_edge_tables(&j->a);
     j->order = fold_mem_order(&j->a);
+    fold_order_as_made(j->order);
     mem_trim(); /* every connection's state back before the fold */
     j->ok = true;
 }

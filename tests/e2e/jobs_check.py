@@ -230,6 +230,30 @@ def several(smbscope, caps):
     expect("several inputs: --jobs 2 refuses -T ndjson", rc == 2 and "--jobs" in err, err.strip())
 
 
+def cut4(header, recs, d, name):
+    """recs cut in 4 parts by packet count (pcap files in d)."""
+    parts = []
+    for k in range(4):
+        part = os.path.join(d, "%s-%d.pcap" % (name, k))
+        with open(part, "wb") as f:
+            f.write(header)
+            for ts, frame in recs[k * len(recs) // 4:(k + 1) * len(recs) // 4]:
+                f.write(struct.pack("<IIII", ts // 1000000, ts % 1000000, len(frame), len(frame)) + frame)
+        parts.append(part)
+    return parts
+
+
+def port_445_to_139(frame):
+    """An Ethernet/IPv4 TCP frame's port 445 made 139 (checksums are not checked)."""
+    f = bytearray(frame)
+    if f[12:14] == b"\x08\x00" and f[23] == 6:
+        o = 14 + (f[14] & 15) * 4
+        for at in (o, o + 2):
+            if struct.unpack_from(">H", f, at)[0] == 445:
+                struct.pack_into(">H", f, at, 139)
+    return bytes(f)
+
+
 def parts_past_caps(smbscope, samples, d):
     """Several inputs, a later one filling a first-seen table.
 
@@ -237,38 +261,41 @@ def parts_past_caps(smbscope, samples, d):
     every 400 connections) cut in 4 parts.  With the group table at 64 full
     groups, the second part's own table fills with its first 64 clients
     while one run's holds the first part's, which come back later in the
-    second part: --jobs 2 answers as --jobs 1, or where it does not,
-    stats.merged.state_folded names the connection groups (as a merge names
-    what its reports' states folded).  With the table at 2,048 nothing fills:
-    the same answer and no mark."""
+    second part: its worker waits for the first part's fold and admits
+    those past its cap, so --jobs 2 answers as --jobs 1 and marks nothing.
+    The same connections on port 139 with the NetBIOS rows at 64: each part
+    fills its own rows, whose hosts one run counts otherwise: --jobs 2
+    answers as --jobs 1, or where it does not, stats.merged.state_folded
+    names the NetBIOS rows (as a merge names what its reports' states
+    folded).  With the group table at 2,048 nothing fills: nothing marked."""
     gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "gen_capture.py")
     cap = os.path.join(d, "reconnect.pcap")
     subprocess.run([sys.executable, gen, "--samples", samples, "--many", "3000", "--clients", "400", cap],
                    check=True, stdout=subprocess.DEVNULL)
     header, recs = pcap_records(cap)
-    parts = []
-    for k in range(4):
-        part = os.path.join(d, "reconnect-%d.pcap" % k)
-        with open(part, "wb") as f:
-            f.write(header)
-            for ts, frame in recs[k * len(recs) // 4:(k + 1) * len(recs) // 4]:
-                f.write(struct.pack("<IIII", ts // 1000000, ts % 1000000, len(frame), len(frame)) + frame)
-        parts.append(part)
-    for groups, fills in (("64", True), ("2048", False)):
-        args = [smbscope, "-q", "-T", "json", "--max-connection-groups", groups]
-        rc1, one, _ = run(args + parts)
-        rc2, two, err = run(args + ["--jobs", "2"] + parts)
+    parts = cut4(header, recs, d, "reconnect")
+    nb_parts = cut4(header, [(ts, port_445_to_139(f)) for ts, f in recs], d, "reconnect139")
+    for args, inputs, fills, mark in ((["--max-connection-groups", "64"], parts, "connection_groups_summary", None),
+                                      (["--max-netbios-flows", "64"], nb_parts, "netbios", "netbios_rows"),
+                                      (["--max-connection-groups", "2048"], parts, None, None)):
+        args = [smbscope, "-q", "-T", "json"] + args
+        rc1, one, _ = run(args + inputs)
+        rc2, two, err = run(args + ["--jobs", "2"] + inputs)
         j1, j2 = json.loads(one), json.loads(two)
         folded = j2["stats"].get("merged", {}).get("state_folded")
-        filled = j2["connection_groups_summary"]["cap_hit"]
+        filled = {"connection_groups_summary": j2["connection_groups_summary"]["cap_hit"],
+                  "netbios": j2["evidence"]["caps_hit"]["netbios_packets_not_itemised"] > 0}
         d12 = first_diff(merge_normal(normal(j2)), merge_normal(normal(j1)))
-        name = "4 parts, --max-connection-groups %s" % groups
-        expect("%s: the group table fills (or not) as meant" % name, filled == fills, "cap_hit %r" % filled)
-        expect("%s: --jobs 2 == --jobs 1, or state_folded says where not" % name,
-               rc1 == rc2 and folded is not None and (d12 is None or folded.get("connection_groups", 0) > 0),
-               "%s; state_folded %r" % (d12, folded))
-        if not fills:
-            expect("%s: nothing marked" % name, d12 is None and folded == {}, "%s; state_folded %r" % (d12, folded))
+        name = "4 parts, %s" % " ".join(args[4:])
+        expect("%s: the table fills (or not) as meant" % name,
+               all(v == (k == fills) for k, v in filled.items()), repr(filled))
+        if mark:
+            expect("%s: --jobs 2 == --jobs 1, or state_folded names %s" % (name, mark),
+                   rc1 == rc2 and folded is not None and (d12 is None or folded.get(mark, 0) > 0),
+                   "%s; state_folded %r" % (d12, folded))
+        else:
+            expect("%s: --jobs 2 == --jobs 1, nothing marked" % name, rc1 == rc2 and d12 is None and folded == {},
+                   "%s; state_folded %r" % (d12, folded))
 
 
 def one_analysis(smbscope, samples, d):
