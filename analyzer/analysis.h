@@ -112,15 +112,12 @@ struct analysis {
     bool edges_apart;         /* --jobs: the fold joins the edges and reads only the tables
                                  without them, so analysis_fold_edges() leaves them apart
                                  (no copy of the groups and SMB hosts per worker) */
-    bool admits_past_caps;    /* --jobs over several inputs: its SYN pairs and connection groups admitted
-                                 past their caps what the earlier inputs' fold holds (jobs.c): exact there */
     uint64_t edges_unjoinable; /* edge connections past ANALYSIS_MAX_EDGES, folded at once */
     uint64_t edges_joined;    /* smbscope merge: connections joined across captures */
     uint64_t merged_parts;    /* smbscope merge: runs whose reports were folded (0: a run) */
     struct {                  /* smbscope merge: records the reports' merge states folded past their caps
                                  (analyzer/merge/mstate.h), so the merge is not exact there (stats.merged) */
         uint64_t nb_rows, hosts, smb_hosts, syn_pairs, dns_keys, udp_convs;
-        uint64_t conn_groups; /* --jobs, several inputs: connections a later input folded past its group cap */
         uint64_t nbns_xids; /* NBNS queries and unmatched answers (analyzer/merge/mstate_join_nbns.h) */
     } state_folded;
     GArray *tails;            /* struct analysis_tail: TCP connections seen from their middle that carried

@@ -406,8 +406,8 @@ void fold_mem(struct analysis *dst, struct analysis *src) { fold_mem_many(dst, &
 /* A table of src whose own cap was hit (past: its records past the cap)
  * while dst's table already held records: the keys of dst that came back
  * in src after its table was full were counted past its cap, where one run
- * over both, holding them, counts them in.  Records past the cap, at most
- * (SYN pairs: the SYNs past it; groups: the connections folded). */
+ * over both, holding them, counts them in.  The SYN pairs and connection
+ * groups are not: src admitted those keys past its cap (jobs.c). */
 void fold_mem_mark_caps(struct analysis *dst, const struct analysis *src)
 {
     bool est;
@@ -417,17 +417,11 @@ void fold_mem_mark_caps(struct analysis *dst, const struct analysis *src)
     const struct smb_hosts *sx = core_smb_hosts(src);
     uint64_t smb = smb_hosts_total(sx, &est); /* past the cap: an estimate of every address */
     smb = !smb_hosts_unrecorded(sx) ? 0 : smb > smb_hosts_size(sx) ? smb - smb_hosts_size(sx) : 1;
-    struct conn_groups_stats gs = conn_groups_stats(core_groups(src));
     const struct {
         uint64_t past;  /* src's records past its cap */
         bool dst_holds; /* dst's table is not empty */
         uint64_t *mark;
     } t[] = {
-        /* exact when the records of dst coming back were admitted past the cap (jobs.c) */
-        { src->admits_past_caps ? 0 : src->census->pairs_dropped, dst->census->pairs_used > 0,
-          &dst->state_folded.syn_pairs },
-        { src->admits_past_caps ? 0 : gs.connections - gs.folded[CONN_GROUP_FULL], conn_groups_count(dst->groups) > 0,
-          &dst->state_folded.conn_groups },
         { smb, smb_hosts_size(dst->smb_hosts) > 0, &dst->state_folded.smb_hosts },
         { nb_hosts, host_table_size(nb_ledger_hosts(dst->ledger)) > 0, &dst->state_folded.hosts },
         { nb_ledger_overflow_flows(src->ledger), nb_ledger_count(dst->ledger) > 0, &dst->state_folded.nb_rows },

@@ -39,12 +39,13 @@ void fold_order_as_made(struct fold_order *o);
 void fold_mem_many(struct analysis *dst, struct analysis *const *src, struct fold_order *const *order, unsigned n);
 
 /* --jobs over several inputs, before src (a later input) is folded into
- * dst (the earlier ones, folded): where src's own first-seen table (SYN
- * pairs, connection groups, SMB hosts, NetBIOS hosts and rows) filled while
- * dst's already held records, the fold may not be one run's answer there
- * (a record of dst that came back after src's table was full was counted
- * past src's cap): dst's state_folded says so, as a merge says where its
- * reports' states were folded. */
+ * dst (the earlier ones, folded): where src's own first-seen table (SMB
+ * hosts, NetBIOS hosts and rows) filled while dst's already held records,
+ * the fold may not be one run's answer there (a record of dst that came
+ * back after src's table was full was counted past src's cap): dst's
+ * state_folded says so, as a merge says where its reports' states were
+ * folded.  SYN pairs and connection groups need no mark: src admitted
+ * dst's keys past its caps (jobs.c). */
 void fold_mem_mark_caps(struct analysis *dst, const struct analysis *src);
 
 #endif

@@ -147,7 +147,6 @@ static void run_one(const struct config *cfg, struct job *j)
     j->a.census->admit_past_cap = pair_past_cap; /* the SYN pairs one run keeps */
     j->a.census->admit_data = j;
     conn_groups_admit_past_cap(j->a.groups, group_past_cap, j);
-    j->a.admits_past_caps = true;
     analysis_run_input(&j->a, j->path);
     analysis_finish(&j->a);
     jobs_drop_edge_tables(&j->a);
