@@ -53,9 +53,10 @@ struct census {
     uint64_t pairs_dropped;      /* SYNs of pairs past the cap */
     /* --jobs over several inputs (analyzer/merge/jobs.c): asked, once the
      * table is full, whether a pair it does not hold is admitted past the
-     * cap (the pairs the earlier inputs' fold holds: one run over them all
-     * holds those too); at most one more table's worth.  NULL: dropped. */
-    bool (*admit_past_cap)(void *data, const struct ip_addr *client, const struct ip_addr *server);
+     * cap (past: how many were; at most two more tables' worth).  NULL:
+     * dropped. */
+    bool (*admit_past_cap)(void *data, const struct ip_addr *client, const struct ip_addr *server, uint32_t past,
+                           uint32_t cap);
     void *admit_data;
     /* Names resolved by DNS (UDP 53), LLMNR (UDP 5355) or mDNS (UDP 5353),
      * as NetBIOS would key them (dns_netbios_key()). */

@@ -20,7 +20,7 @@ struct conn_groups {
     uint32_t level_cap[CONN_GROUP_LEVELS];
     uint32_t level_groups[CONN_GROUP_LEVELS];
     GPtrArray *groups;     /* struct conn_group*, creation order */
-    bool (*admit)(void *data, const struct conn_group_key *k); /* conn_groups_admit_past_cap() */
+    bool (*admit)(void *data, const struct conn_group_key *k, uint32_t past, uint32_t cap); /* conn_groups_admit_past_cap() */
     void *admit_data;
     struct slot *index;    /* every group but OTHER; linear probing, at most half full */
     uint32_t index_mask, indexed;
@@ -228,9 +228,8 @@ static struct conn_group *find_or_make(struct conn_groups *g, const struct conn_
     struct conn_group *grp = k->level == CONN_GROUP_OTHER ? g->other : index_find(g, k, hash);
     if (grp)
         return grp;
-    if (g->level_groups[k->level] >= g->level_cap[k->level] &&
-        (!g->admit || k->level == CONN_GROUP_OTHER || g->level_groups[k->level] >= 2 * g->level_cap[k->level] ||
-         !g->admit(g->admit_data, k)))
+    uint32_t n = g->level_groups[k->level], cap = g->level_cap[k->level];
+    if (n >= cap && (!g->admit || k->level == CONN_GROUP_OTHER || n >= 3 * cap || !g->admit(g->admit_data, k, n - cap, cap)))
         return NULL;
     grp = g_new0(struct conn_group, 1);
     grp->key = *k;
@@ -309,7 +308,8 @@ static void account(struct conn_groups *g, struct conn_group *grp, const struct 
         add_example(grp, &add->examples[i]);
 }
 
-void conn_groups_admit_past_cap(struct conn_groups *g, bool (*admit)(void *data, const struct conn_group_key *k),
+void conn_groups_admit_past_cap(struct conn_groups *g,
+                                bool (*admit)(void *data, const struct conn_group_key *k, uint32_t past, uint32_t cap),
                                 void *data)
 {
     g->admit = admit;
