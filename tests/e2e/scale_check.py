@@ -183,13 +183,7 @@ def jobs_inputs(smbscope, tmp):
     input's client): --jobs 2 keeps the SYN pairs and groups one run over the
     four keeps, the same answer as --jobs 1 (race_pairs_not_tracked and the
     groups included), and stats.merged.state_folded names nothing."""
-    cap = os.path.join(tmp, "inputs.pcap")
-    subprocess.run([sys.executable, os.path.join(HERE, "..", "bench", "gen_capture.py"), "--many", "160000",
-                    "--rate", "500", cap], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run([os.environ.get("EDITCAP", "editcap"), "-c", "400000", cap, os.path.join(tmp, "part.pcap")],
-                   check=True, stdout=subprocess.DEVNULL)
-    os.unlink(cap)
-    parts = sorted(os.path.join(tmp, f) for f in os.listdir(tmp) if f.startswith("part_"))
+    parts = cut_parts(tmp, 160000, [], 400000)
     check(len(parts) == 4, "four inputs of 40,000 connections (%d)" % len(parts))
     docs = {}
     for jobs in (2, 4):
@@ -208,6 +202,30 @@ def jobs_inputs(smbscope, tmp):
               "--jobs %d over 4 inputs: --jobs 1's answer, nothing marked (state_folded %r): %s" % (jobs, folded, diff))
     for f in parts:
         os.unlink(f)
+    # 4 inputs of 60,000 connections from 100,000 clients: past the pair
+    # table's cap each keeps half a table more, then waits for the inputs
+    # before it to be folded and admits only the pairs they hold
+    parts = cut_parts(tmp, 240000, ["--clients", "100000"], 600000)
+    two, _, _ = report(smbscope, parts[-1], ["--jobs", "2", "--connections", "none"] + parts[:-1], tmp, "wait-2")
+    one, _, _ = report(smbscope, parts[-1], ["--connections", "none"] + parts[:-1], tmp, "wait-1")
+    folded = two["stats"].get("merged", {}).get("state_folded")
+    diff = first_diff(merge_normal(jobs_normal(two)), merge_normal(jobs_normal(one)))
+    check(folded == {} and diff is None and one["evidence"]["caps_hit"]["race_pairs_not_tracked"] > 0,
+          "--jobs 2 over 4 inputs of 60,000 pairs each (the wait past 1.5 tables): --jobs 1's answer, nothing "
+          "marked (state_folded %r): %s" % (folded, diff))
+    for f in parts:
+        os.unlink(f)
+
+
+def cut_parts(tmp, n, extra, packets):
+    """n generated connections cut every `packets` packets (editcap -c)."""
+    cap = os.path.join(tmp, "inputs.pcap")
+    subprocess.run([sys.executable, os.path.join(HERE, "..", "bench", "gen_capture.py"), "--many", str(n),
+                    "--rate", "500"] + extra + [cap], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([os.environ.get("EDITCAP", "editcap"), "-c", str(packets), cap, os.path.join(tmp, "part.pcap")],
+                   check=True, stdout=subprocess.DEVNULL)
+    os.unlink(cap)
+    return sorted(os.path.join(tmp, f) for f in os.listdir(tmp) if f.startswith("part_"))
 
 
 def accounted(d, n, label):
