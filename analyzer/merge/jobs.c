@@ -37,6 +37,7 @@ struct job {
     struct jobs *js;
     gint index;
     bool earlier_folded; /* inputs 0..index-1 are folded (pair_past_cap() waited for them) */
+    bool full_capped;    /* its full groups went past their cap (group_past_cap()) */
     struct analysis a; /* finished, waiting to be folded (done) */
     struct fold_order *order;
     bool done, ok;
@@ -52,6 +53,9 @@ struct jobs {
     struct job *job;
     const struct analysis *fold; /* what the main thread folds into: read by a worker only while
                                     it waits for that worker's input (pair_past_cap()) */
+    /* Input 0's own first-seen tables when they filled (sorted keys; set
+     * once under mu, then read-only): one run's, for good (first_keys). */
+    struct keyset *first_pairs, *first_groups[CONN_GROUP_LEVELS];
     gint n, next, folded, window;
     pthread_mutex_t mu; /* pthread's, not GLib's bare futex: ThreadSanitizer sees it */
     pthread_cond_t cond;
@@ -113,6 +117,78 @@ void jobs_drop_edge_tables(struct analysis *a)
  * an input waits only when it holds more than 1.5 C pairs of its own (the
  * 4 parts of the 168,839-connection capture: 42,500 connections each,
  * about 9,700 past the cap: none waits). */
+/* Sorted keys of a table (compared as bytes). */
+struct keyset {
+    uint8_t *keys;
+    size_t n, size;
+};
+
+static size_t keyset_size; /* for the comparator: qsort/bsearch take none */
+
+static int key_cmp(const void *a, const void *b) { return memcmp(a, b, keyset_size); }
+
+static struct keyset *keyset_new(size_t n, size_t size)
+{
+    struct keyset *k = g_new0(struct keyset, 1);
+    k->keys = g_malloc0(n ? n * size : 1);
+    k->size = size;
+    return k;
+}
+
+static void keyset_sort(struct keyset *k)
+{
+    keyset_size = k->size; /* worker 0 only, before the set is published */
+    qsort(k->keys, k->n, k->size, key_cmp);
+}
+
+/* bsearch without the global (read by other threads). */
+static bool keyset_has(const struct keyset *k, const void *key)
+{
+    size_t lo = 0, hi = k->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(k->keys + mid * k->size, key, k->size);
+        if (!c)
+            return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+static void keyset_free(struct keyset *k)
+{
+    if (k) {
+        g_free(k->keys);
+        g_free(k);
+    }
+}
+
+struct pair_key {
+    struct ip_addr client, server;
+};
+
+/* Input 0's table as it filled, published once. */
+static void publish(struct jobs *js, struct keyset **at, struct keyset *k)
+{
+    keyset_sort(k);
+    pthread_mutex_lock(&js->mu);
+    *at = k;
+    pthread_mutex_unlock(&js->mu);
+}
+
+static const struct keyset *published(struct jobs *js, struct keyset *const *at)
+{
+    pthread_mutex_lock(&js->mu);
+    const struct keyset *k = *at;
+    pthread_mutex_unlock(&js->mu);
+    return k;
+}
+
+/* The fold of inputs 0..k-1, waited for (the main thread then waits for k:
+ * its tables stand still). */
 static const struct analysis *earlier_folded(struct job *j)
 {
     struct jobs *js = j->js;
@@ -129,17 +205,61 @@ static const struct analysis *earlier_folded(struct job *j)
 static bool pair_past_cap(void *data, const struct ip_addr *client, const struct ip_addr *server, uint32_t past,
                           uint32_t cap)
 {
-    return past < cap / 2 || census_has_pair(earlier_folded(data)->census, client, server);
+    struct job *j = data;
+    struct jobs *js = j->js;
+    if (j->index == 0) { /* one run's table over input 0: full for good */
+        if (past == 0 && !js->first_pairs) {
+            const struct census *c = j->a.census;
+            struct keyset *k = keyset_new(c->pairs_used, sizeof(struct pair_key));
+            for (uint32_t i = 0; i < c->pairs_used; i++)
+                ((struct pair_key *)k->keys)[k->n++] = (struct pair_key){ c->pairs[i].client, c->pairs[i].server };
+            publish(js, &js->first_pairs, k);
+        }
+        return false;
+    }
+    const struct keyset *first = published(js, &js->first_pairs);
+    if (first) {
+        struct pair_key key;
+        memset(&key, 0, sizeof key);
+        key.client = *client;
+        key.server = *server;
+        return keyset_has(first, &key);
+    }
+    return past < cap / 2 || census_has_pair(earlier_folded(j)->census, client, server);
 }
 
 /* The same for each level of the connection groups (conn_groups.h), made
  * as connections close: input k's groups are folded in the order it made
  * them (fold_order_as_made()), the order one run makes them in, and a
  * group the fold's level has no room for goes to the next level, as one
- * run's connections of it do. */
-static bool group_past_cap(void *data, const struct conn_group_key *k, uint32_t past, uint32_t cap)
+ * run's connections of it do.  Input 0's levels are one run's over it.
+ * That makes the full level one run's; the levels below are fed by what
+ * the level above let through, which past its cap is not one run's
+ * stream (k's own table holds keys one run folds down only at the fold):
+ * where they fill, the fold says so (fold_all()). */
+static bool group_past_cap(void *data, const struct conn_group_key *key, uint32_t past, uint32_t cap)
 {
-    return past < cap / 2 || conn_groups_has(earlier_folded(data)->groups, k);
+    struct job *j = data;
+    struct jobs *js = j->js;
+    if (key->level == CONN_GROUP_FULL)
+        j->full_capped = true;
+    if (j->index == 0) {
+        if (past == 0 && !js->first_groups[key->level]) {
+            const struct conn_groups *g = j->a.groups;
+            struct keyset *k = keyset_new(cap, sizeof *key);
+            for (uint32_t i = 0; i < conn_groups_count(g); i++) {
+                const struct conn_group *grp = conn_groups_at(g, i);
+                if (grp->key.level == key->level && k->n < cap)
+                    memcpy(k->keys + k->n++ * k->size, &grp->key, sizeof *key);
+            }
+            publish(js, &js->first_groups[key->level], k);
+        }
+        return false;
+    }
+    const struct keyset *first = published(js, &js->first_groups[key->level]);
+    if (first)
+        return keyset_has(first, key);
+    return past < cap / 2 || conn_groups_has(earlier_folded(j)->groups, key);
 }
 
 /* One input's analysis, made ready to fold on this thread (its SYN pairs
@@ -153,11 +273,9 @@ static void run_one(const struct config *cfg, struct job *j)
     }
     j->a.progress = false; /* several at once would overwrite each other's line */
     j->a.edges_apart = true; /* what jobs_drop_edge_tables() would keep, without the copies */
-    if (j->index > 0) { /* the SYN pairs and groups one run keeps */
-        j->a.census->admit_past_cap = pair_past_cap;
-        j->a.census->admit_data = j;
-        conn_groups_admit_past_cap(j->a.groups, group_past_cap, j);
-    }
+    j->a.census->admit_past_cap = pair_past_cap; /* the SYN pairs and groups one run keeps */
+    j->a.census->admit_data = j;
+    conn_groups_admit_past_cap(j->a.groups, group_past_cap, j);
     analysis_run_input(&j->a, j->path);
     analysis_finish(&j->a);
     jobs_drop_edge_tables(&j->a);
@@ -204,7 +322,14 @@ static bool fold_all(struct analysis *a, struct jobs *js)
             mstate_parts_of(a, &j->a); /* one run after another: merge counts the time jumps between them */
             struct analysis *src = &j->a;
             fold_mem_mark_caps(a, src); /* where this input's own first-seen tables filled */
+            struct conn_groups_stats gs = conn_groups_stats(src->groups);
+            bool below_full = conn_groups_level_full(src->groups, CONN_GROUP_ANY_CLIENT) ||
+                              conn_groups_level_full(src->groups, CONN_GROUP_ANY_HOST);
             fold_mem_many(a, &src, &j->order, 1);
+            below_full = below_full || conn_groups_level_full(a->groups, CONN_GROUP_ANY_CLIENT) ||
+                         conn_groups_level_full(a->groups, CONN_GROUP_ANY_HOST);
+            if (i > 0 && j->full_capped && below_full) /* the levels below the full one may not be one run's */
+                a->state_folded.conn_groups += gs.connections - gs.folded[CONN_GROUP_FULL];
         }
         fold_order_free(j->order);
         j->order = NULL;
@@ -289,6 +414,9 @@ int jobs_main(const struct config *cfg)
         status = merge_report(cfg, &a);
     }
     analysis_free(&a);
+    keyset_free(js.first_pairs);
+    for (int l = 0; l < CONN_GROUP_LEVELS; l++)
+        keyset_free(js.first_groups[l]);
     pthread_mutex_destroy(&js.mu);
     pthread_cond_destroy(&js.cond);
     g_free(js.job);

@@ -316,6 +316,11 @@ void conn_groups_admit_past_cap(struct conn_groups *g,
     g->admit_data = data;
 }
 
+bool conn_groups_level_full(const struct conn_groups *g, enum conn_group_level l)
+{
+    return l < CONN_GROUP_OTHER && g->level_groups[l] >= g->level_cap[l];
+}
+
 bool conn_groups_has(const struct conn_groups *g, const struct conn_group_key *k)
 {
     if (k->level == CONN_GROUP_OTHER)

@@ -100,6 +100,8 @@ void conn_groups_add_group(struct conn_groups *g, const struct conn_group *grp);
 void conn_groups_admit_past_cap(struct conn_groups *g,
                                 bool (*admit)(void *data, const struct conn_group_key *k, uint32_t past, uint32_t cap),
                                 void *data);
+/* Whether a level (not OTHER) holds as many groups as its cap. */
+bool conn_groups_level_full(const struct conn_groups *g, enum conn_group_level l);
 /* Whether a key (at its level) has a group. */
 bool conn_groups_has(const struct conn_groups *g, const struct conn_group_key *k);
 /* dst += src. */
