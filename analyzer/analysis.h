@@ -119,6 +119,8 @@ struct analysis {
     struct {                  /* smbscope merge: records the reports' merge states folded past their caps
                                  (analyzer/merge/mstate.h), so the merge is not exact there (stats.merged) */
         uint64_t nb_rows, hosts, smb_hosts, syn_pairs, dns_keys, udp_convs;
+        uint64_t conn_groups; /* --jobs, several inputs: connections a later input put in groups below the
+                                 full level while those levels filled (analyzer/merge/jobs.c) */
         uint64_t nbns_xids; /* NBNS queries and unmatched answers (analyzer/merge/mstate_join_nbns.h) */
     } state_folded;
     GArray *tails;            /* struct analysis_tail: TCP connections seen from their middle that carried

@@ -266,6 +266,14 @@ struct fold_order *fold_mem_order(struct analysis *src)
     return o;
 }
 
+void fold_order_as_made(struct fold_order *o)
+{
+    if (o->refs[FT_GROUPS]) { /* next_ref() walks the table as it is */
+        g_array_free(o->refs[FT_GROUPS], TRUE);
+        o->refs[FT_GROUPS] = NULL;
+    }
+}
+
 void fold_order_free(struct fold_order *o)
 {
     if (!o)
@@ -394,3 +402,32 @@ void fold_mem_many(struct analysis *dst, struct analysis *const *src, struct fol
 }
 
 void fold_mem(struct analysis *dst, struct analysis *src) { fold_mem_many(dst, &src, NULL, 1); }
+
+/* A table of src whose own cap was hit (past: its records past the cap)
+ * while dst's table already held records: the keys of dst that came back
+ * in src after its table was full were counted past its cap, where one run
+ * over both, holding them, counts them in.  The SYN pairs and connection
+ * groups are not: src admitted those keys past its cap (jobs.c). */
+void fold_mem_mark_caps(struct analysis *dst, const struct analysis *src)
+{
+    bool est;
+    const struct host_table *sh = nb_ledger_hosts(src->ledger);
+    uint64_t nb_hosts = host_table_total(sh, &est);
+    nb_hosts = est && nb_hosts > host_table_size(sh) ? nb_hosts - host_table_size(sh) : 0;
+    const struct smb_hosts *sx = core_smb_hosts(src);
+    uint64_t smb = smb_hosts_total(sx, &est); /* past the cap: an estimate of every address */
+    smb = !smb_hosts_unrecorded(sx) ? 0 : smb > smb_hosts_size(sx) ? smb - smb_hosts_size(sx) : 1;
+    const struct {
+        uint64_t past;  /* src's records past its cap */
+        bool dst_holds; /* dst's table is not empty */
+        uint64_t *mark;
+    } t[] = {
+        { smb, smb_hosts_size(dst->smb_hosts) > 0, &dst->state_folded.smb_hosts },
+        { nb_hosts, host_table_size(nb_ledger_hosts(dst->ledger)) > 0, &dst->state_folded.hosts },
+        { nb_ledger_overflow_flows(src->ledger), nb_ledger_count(dst->ledger) > 0, &dst->state_folded.nb_rows },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(t); i++)
+        if (t[i].past && t[i].dst_holds)
+            *t[i].mark += t[i].past;
+}
+

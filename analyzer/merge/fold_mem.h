@@ -26,6 +26,10 @@ void fold_mem(struct analysis *dst, struct analysis *src);
 struct fold_order;
 struct fold_order *fold_mem_order(struct analysis *src); /* takes src's SYN pairs (census_take_pairs()) */
 void fold_order_free(struct fold_order *o);
+/* One analysis folded after another (--jobs over several inputs): its
+ * groups in the order it made them (as its connections closed: the order
+ * one run over the inputs makes them in), not by first seen. */
+void fold_order_as_made(struct fold_order *o);
 /* Several at once (n <= JOBS_MAX): their groups, SYN pairs and SMB hosts
  * go into dst's capped tables in first-seen order across them all, so that
  * a cap keeps what one run over their packets together keeps (for groups
@@ -33,5 +37,15 @@ void fold_order_free(struct fold_order *o);
  * fold_mem_order() of each src, or NULL to make them here.  With n > 1 the
  * groups and SMB hosts are folded on a second thread meanwhile. */
 void fold_mem_many(struct analysis *dst, struct analysis *const *src, struct fold_order *const *order, unsigned n);
+
+/* --jobs over several inputs, before src (a later input) is folded into
+ * dst (the earlier ones, folded): where src's own first-seen table (SMB
+ * hosts, NetBIOS hosts and rows) filled while dst's already held records,
+ * the fold may not be one run's answer there (a record of dst that came
+ * back after src's table was full was counted past src's cap): dst's
+ * state_folded says so, as a merge says where its reports' states were
+ * folded.  SYN pairs and connection groups need no mark: src admitted
+ * dst's keys past its caps (jobs.c). */
+void fold_mem_mark_caps(struct analysis *dst, const struct analysis *src);
 
 #endif

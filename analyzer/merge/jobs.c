@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "census.h"
 #include "conn_groups.h"
 #include "flow.h"
 #include "fold_mem.h"
@@ -29,8 +30,14 @@
  * three, 52-53 with two). */
 #define JOBS_INPUTS_MAX_ALIVE 2
 
+struct jobs;
+
 struct job {
     const char *path;
+    struct jobs *js;
+    gint index;
+    bool earlier_folded; /* inputs 0..index-1 are folded (pair_past_cap() waited for them) */
+    bool full_capped;    /* its full groups went past their cap (group_past_cap()) */
     struct analysis a; /* finished, waiting to be folded (done) */
     struct fold_order *order;
     bool done, ok;
@@ -44,6 +51,11 @@ struct job {
 struct jobs {
     struct config cfg; /* the run's, each analysis with its share of the caps (window of them at once) */
     struct job *job;
+    const struct analysis *fold; /* what the main thread folds into: read by a worker only while
+                                    it waits for that worker's input (pair_past_cap()) */
+    /* Input 0's own first-seen tables when they filled (sorted keys; set
+     * once under mu, then read-only): one run's, for good (first_keys). */
+    struct keyset *first_pairs, *first_groups[CONN_GROUP_LEVELS];
     gint n, next, folded, window;
     pthread_mutex_t mu; /* pthread's, not GLib's bare futex: ThreadSanitizer sees it */
     pthread_cond_t cond;
@@ -92,6 +104,164 @@ void jobs_drop_edge_tables(struct analysis *a)
     }
 }
 
+/* census.h admit_past_cap: input k's pair table is full.  One run over
+ * inputs 0..k holds the pairs of 0..k-1 kept (K), then the first new ones
+ * of k up to the cap, all of which lie in k's own first C pairs, which its
+ * table holds: what k's table misses is only a pair of K that comes back
+ * after it filled.  So the first C/2 pairs past the cap are kept whatever
+ * they are: the fold (in first-SYN order) is full before it reaches them
+ * and keeps only those K holds, the others' SYNs counted as dropped, as one
+ * run counts them.  Past those, wait until 0..k-1 are folded (the main
+ * thread then waits for k: the fold's table stands still) and admit only
+ * the pairs the fold holds (at most C more).  Input 0 is asked nothing;
+ * an input waits only when it holds more than 1.5 C pairs of its own (the
+ * 4 parts of the 168,839-connection capture: 42,500 connections each,
+ * about 9,700 past the cap: none waits). */
+/* Sorted keys of a table (compared as bytes). */
+struct keyset {
+    uint8_t *keys;
+    size_t n, size;
+};
+
+static size_t keyset_size; /* for the comparator: qsort/bsearch take none */
+
+static int key_cmp(const void *a, const void *b) { return memcmp(a, b, keyset_size); }
+
+static struct keyset *keyset_new(size_t n, size_t size)
+{
+    struct keyset *k = g_new0(struct keyset, 1);
+    k->keys = g_malloc0(n ? n * size : 1);
+    k->size = size;
+    return k;
+}
+
+static void keyset_sort(struct keyset *k)
+{
+    keyset_size = k->size; /* worker 0 only, before the set is published */
+    qsort(k->keys, k->n, k->size, key_cmp);
+}
+
+/* bsearch without the global (read by other threads). */
+static bool keyset_has(const struct keyset *k, const void *key)
+{
+    size_t lo = 0, hi = k->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(k->keys + mid * k->size, key, k->size);
+        if (!c)
+            return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+static void keyset_free(struct keyset *k)
+{
+    if (k) {
+        g_free(k->keys);
+        g_free(k);
+    }
+}
+
+struct pair_key {
+    struct ip_addr client, server;
+};
+
+/* Input 0's table as it filled, published once. */
+static void publish(struct jobs *js, struct keyset **at, struct keyset *k)
+{
+    keyset_sort(k);
+    pthread_mutex_lock(&js->mu);
+    *at = k;
+    pthread_mutex_unlock(&js->mu);
+}
+
+static const struct keyset *published(struct jobs *js, struct keyset *const *at)
+{
+    pthread_mutex_lock(&js->mu);
+    const struct keyset *k = *at;
+    pthread_mutex_unlock(&js->mu);
+    return k;
+}
+
+/* The fold of inputs 0..k-1, waited for (the main thread then waits for k:
+ * its tables stand still). */
+static const struct analysis *earlier_folded(struct job *j)
+{
+    struct jobs *js = j->js;
+    if (!j->earlier_folded) {
+        pthread_mutex_lock(&js->mu);
+        while (js->folded < j->index)
+            pthread_cond_wait(&js->cond, &js->mu);
+        pthread_mutex_unlock(&js->mu);
+        j->earlier_folded = true;
+    }
+    return js->fold;
+}
+
+static bool pair_past_cap(void *data, const struct ip_addr *client, const struct ip_addr *server, uint32_t past,
+                          uint32_t cap)
+{
+    struct job *j = data;
+    struct jobs *js = j->js;
+    if (j->index == 0) { /* one run's table over input 0: full for good */
+        if (past == 0 && !js->first_pairs) {
+            const struct census *c = j->a.census;
+            struct keyset *k = keyset_new(c->pairs_used, sizeof(struct pair_key));
+            for (uint32_t i = 0; i < c->pairs_used; i++)
+                ((struct pair_key *)k->keys)[k->n++] = (struct pair_key){ c->pairs[i].client, c->pairs[i].server };
+            publish(js, &js->first_pairs, k);
+        }
+        return false;
+    }
+    const struct keyset *first = published(js, &js->first_pairs);
+    if (first) {
+        struct pair_key key;
+        memset(&key, 0, sizeof key);
+        key.client = *client;
+        key.server = *server;
+        return keyset_has(first, &key);
+    }
+    return past < cap / 2 || census_has_pair(earlier_folded(j)->census, client, server);
+}
+
+/* The same for each level of the connection groups (conn_groups.h), made
+ * as connections close: input k's groups are folded in the order it made
+ * them (fold_order_as_made()), the order one run makes them in, and a
+ * group the fold's level has no room for goes to the next level, as one
+ * run's connections of it do.  Input 0's levels are one run's over it.
+ * That makes the full level one run's; the levels below are fed by what
+ * the level above let through, which past its cap is not one run's
+ * stream (k's own table holds keys one run folds down only at the fold):
+ * where they fill, the fold says so (fold_all()). */
+static bool group_past_cap(void *data, const struct conn_group_key *key, uint32_t past, uint32_t cap)
+{
+    struct job *j = data;
+    struct jobs *js = j->js;
+    if (key->level == CONN_GROUP_FULL)
+        j->full_capped = true;
+    if (j->index == 0) {
+        if (past == 0 && !js->first_groups[key->level]) {
+            const struct conn_groups *g = j->a.groups;
+            struct keyset *k = keyset_new(cap, sizeof *key);
+            for (uint32_t i = 0; i < conn_groups_count(g); i++) {
+                const struct conn_group *grp = conn_groups_at(g, i);
+                if (grp->key.level == key->level && k->n < cap)
+                    memcpy(k->keys + k->n++ * k->size, &grp->key, sizeof *key);
+            }
+            publish(js, &js->first_groups[key->level], k);
+        }
+        return false;
+    }
+    const struct keyset *first = published(js, &js->first_groups[key->level]);
+    if (first)
+        return keyset_has(first, key);
+    return past < cap / 2 || conn_groups_has(earlier_folded(j)->groups, key);
+}
+
 /* One input's analysis, made ready to fold on this thread (its SYN pairs
  * packed, sorted with its groups and SMB hosts: fold_mem_order()). */
 static void run_one(const struct config *cfg, struct job *j)
@@ -103,10 +273,14 @@ static void run_one(const struct config *cfg, struct job *j)
     }
     j->a.progress = false; /* several at once would overwrite each other's line */
     j->a.edges_apart = true; /* what jobs_drop_edge_tables() would keep, without the copies */
+    j->a.census->admit_past_cap = pair_past_cap; /* the SYN pairs and groups one run keeps */
+    j->a.census->admit_data = j;
+    conn_groups_admit_past_cap(j->a.groups, group_past_cap, j);
     analysis_run_input(&j->a, j->path);
     analysis_finish(&j->a);
     jobs_drop_edge_tables(&j->a);
     j->order = fold_mem_order(&j->a);
+    fold_order_as_made(j->order);
     mem_trim(); /* every connection's state back before the fold */
     j->ok = true;
 }
@@ -147,7 +321,15 @@ static bool fold_all(struct analysis *a, struct jobs *js)
         if (ok) {
             mstate_parts_of(a, &j->a); /* one run after another: merge counts the time jumps between them */
             struct analysis *src = &j->a;
+            fold_mem_mark_caps(a, src); /* where this input's own first-seen tables filled */
+            struct conn_groups_stats gs = conn_groups_stats(src->groups);
+            bool below_full = conn_groups_level_full(src->groups, CONN_GROUP_ANY_CLIENT) ||
+                              conn_groups_level_full(src->groups, CONN_GROUP_ANY_HOST);
             fold_mem_many(a, &src, &j->order, 1);
+            below_full = below_full || conn_groups_level_full(a->groups, CONN_GROUP_ANY_CLIENT) ||
+                         conn_groups_level_full(a->groups, CONN_GROUP_ANY_HOST);
+            if (i > 0 && j->full_capped && below_full) /* the levels below the full one may not be one run's */
+                a->state_folded.conn_groups += gs.connections - gs.folded[CONN_GROUP_FULL];
         }
         fold_order_free(j->order);
         j->order = NULL;
@@ -211,12 +393,12 @@ int jobs_main(const struct config *cfg)
         nthreads = JOBS_INPUTS_MAX_ALIVE;
     /* no finished analysis waits beside the running ones: each holds its
      * SYN pairs and SMB hosts until folded */
-    struct jobs js = { .job = g_new0(struct job, (gsize)cfg->n_inputs), .n = cfg->n_inputs, .window = nthreads };
+    struct jobs js = { .job = g_new0(struct job, (gsize)cfg->n_inputs), .fold = &a, .n = cfg->n_inputs, .window = nthreads };
     jobs_share_caps(&js.cfg, cfg, (unsigned)js.window); /* the analyses alive at once (the folded one tracks none) */
     pthread_mutex_init(&js.mu, NULL);
     pthread_cond_init(&js.cond, NULL);
     for (gint i = 0; i < js.n; i++)
-        js.job[i].path = cfg->inputs[i];
+        js.job[i] = (struct job){ .path = cfg->inputs[i], .js = &js, .index = i };
     GThread *th[JOBS_MAX];
     for (int t = 0; t < nthreads; t++)
         th[t] = g_thread_new("smbscope-job", worker, &js);
@@ -232,6 +414,9 @@ int jobs_main(const struct config *cfg)
         status = merge_report(cfg, &a);
     }
     analysis_free(&a);
+    keyset_free(js.first_pairs);
+    for (int l = 0; l < CONN_GROUP_LEVELS; l++)
+        keyset_free(js.first_groups[l]);
     pthread_mutex_destroy(&js.mu);
     pthread_cond_destroy(&js.cond);
     g_free(js.job);

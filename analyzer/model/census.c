@@ -165,8 +165,8 @@ static bool slots_grow(struct census *c)
 static bool entries_grow(struct census *c, uint32_t cap)
 {
     uint32_t n = c->pairs_room ? c->pairs_room * 2 : 128;
-    if (n > cap)
-        n = cap;
+    if (n > cap) /* past the cap (admit_past_cap): a quarter of a table at a time, up to three */
+        n = c->pairs_room < cap ? cap : c->pairs_room + cap / 4 < 3 * cap ? c->pairs_room + cap / 4 : 3 * cap;
     struct census_pair *np = realloc(c->pairs, (size_t)n * sizeof *np);
     if (!np)
         return false;
@@ -184,7 +184,8 @@ static struct census_pair *pair_get(struct census *c, const struct ip_addr *cl, 
             return &c->pairs[c->pair_slots[s].entry];
     }
     uint32_t cap = c->max_pairs ? c->max_pairs : CENSUS_MAX_PAIRS;
-    if (c->pairs_used >= cap)
+    if (c->pairs_used >= cap && (!c->admit_past_cap || c->pairs_used >= 3 * cap ||
+                                 !c->admit_past_cap(c->admit_data, cl, sv, c->pairs_used - cap, cap)))
         return NULL;
     if ((c->pairs_used + 1) * 2 > c->npairs && !slots_grow(c))
         return NULL;
@@ -298,6 +299,11 @@ struct census_pair *census_take_pairs(struct census *c, uint32_t *n)
 const struct census_pair *census_pair_at(const struct census *c, uint32_t slot)
 {
     return slot < c->npairs && c->pair_slots[slot].tag ? &c->pairs[c->pair_slots[slot].entry] : NULL;
+}
+
+bool census_has_pair(const struct census *c, const struct ip_addr *cl, const struct ip_addr *sv)
+{
+    return c->npairs && c->pair_slots[pair_slot(c->pairs, c->pair_slots, c->npairs, cl, sv, pair_hash(cl, sv))].tag;
 }
 
 int64_t census_pair_closest(const struct census_pair *p)

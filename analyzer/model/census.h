@@ -51,6 +51,13 @@ struct census {
     uint32_t pairs_room;
     uint32_t max_pairs;          /* 0 = CENSUS_MAX_PAIRS; --jobs gives each thread a share */
     uint64_t pairs_dropped;      /* SYNs of pairs past the cap */
+    /* --jobs over several inputs (analyzer/merge/jobs.c): asked, once the
+     * table is full, whether a pair it does not hold is admitted past the
+     * cap (past: how many were; at most two more tables' worth).  NULL:
+     * dropped. */
+    bool (*admit_past_cap)(void *data, const struct ip_addr *client, const struct ip_addr *server, uint32_t past,
+                           uint32_t cap);
+    void *admit_data;
     /* Names resolved by DNS (UDP 53), LLMNR (UDP 5355) or mDNS (UDP 5353),
      * as NetBIOS would key them (dns_netbios_key()). */
     GHashTable *dns_keys;        /* char* -> NULL, at most CENSUS_MAX_DNS_KEYS */
@@ -91,6 +98,9 @@ size_t census_pair_table_bytes(const struct census *c);
  * g_free() it) and the table emptied (the fold then holds a pair in its
  * own bytes, not in two slots); the census keeps its counters. */
 struct census_pair *census_take_pairs(struct census *c, uint32_t *n);
+
+/* Whether the table holds the pair (client, server). */
+bool census_has_pair(const struct census *c, const struct ip_addr *client, const struct ip_addr *server);
 
 /* The smallest |t139 - t445| of a pair (INT64_MAX when one side has no SYN). */
 int64_t census_pair_closest(const struct census_pair *p);

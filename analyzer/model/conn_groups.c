@@ -20,6 +20,8 @@ struct conn_groups {
     uint32_t level_cap[CONN_GROUP_LEVELS];
     uint32_t level_groups[CONN_GROUP_LEVELS];
     GPtrArray *groups;     /* struct conn_group*, creation order */
+    bool (*admit)(void *data, const struct conn_group_key *k, uint32_t past, uint32_t cap); /* conn_groups_admit_past_cap() */
+    void *admit_data;
     struct slot *index;    /* every group but OTHER; linear probing, at most half full */
     uint32_t index_mask, indexed;
     struct conn_group *other; /* the catch-all: its key changes as facts are OR'ed in, so it is not indexed */
@@ -224,8 +226,11 @@ static void add_example(struct conn_group *grp, const struct conn_group_example 
 static struct conn_group *find_or_make(struct conn_groups *g, const struct conn_group_key *k, uint32_t hash)
 {
     struct conn_group *grp = k->level == CONN_GROUP_OTHER ? g->other : index_find(g, k, hash);
-    if (grp || g->level_groups[k->level] >= g->level_cap[k->level])
+    if (grp)
         return grp;
+    uint32_t n = g->level_groups[k->level], cap = g->level_cap[k->level];
+    if (n >= cap && (!g->admit || k->level == CONN_GROUP_OTHER || n >= 3 * cap || !g->admit(g->admit_data, k, n - cap, cap)))
+        return NULL;
     grp = g_new0(struct conn_group, 1);
     grp->key = *k;
     grp->first_ts = INT64_MAX;
@@ -301,6 +306,26 @@ static void account(struct conn_groups *g, struct conn_group *grp, const struct 
     g->st.start_seen += add->start_seen;
     for (int i = 0; i < add->n_examples && i < CONN_GROUP_EXAMPLES; i++)
         add_example(grp, &add->examples[i]);
+}
+
+void conn_groups_admit_past_cap(struct conn_groups *g,
+                                bool (*admit)(void *data, const struct conn_group_key *k, uint32_t past, uint32_t cap),
+                                void *data)
+{
+    g->admit = admit;
+    g->admit_data = data;
+}
+
+bool conn_groups_level_full(const struct conn_groups *g, enum conn_group_level l)
+{
+    return l < CONN_GROUP_OTHER && g->level_groups[l] >= g->level_cap[l];
+}
+
+bool conn_groups_has(const struct conn_groups *g, const struct conn_group_key *k)
+{
+    if (k->level == CONN_GROUP_OTHER)
+        return g->other != NULL;
+    return index_find(g, k, key_hash(k, rest_hash(k))) != NULL;
 }
 
 void conn_groups_add(struct conn_groups *g, const struct conn_summary *cs)

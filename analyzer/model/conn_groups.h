@@ -93,6 +93,17 @@ void conn_groups_add(struct conn_groups *g, const struct conn_summary *cs);
 /* Fold a whole group in (deserialising, merging): as if its count
  * connections had been added; the key's level is kept or raised by the caps. */
 void conn_groups_add_group(struct conn_groups *g, const struct conn_group *grp);
+/* --jobs over several inputs (analyzer/merge/jobs.c): asked, when a level
+ * is full, whether a key it does not hold is admitted past the level's cap
+ * (past: how many were; at most two more levels' worth; NULL: folded to
+ * the next level). */
+void conn_groups_admit_past_cap(struct conn_groups *g,
+                                bool (*admit)(void *data, const struct conn_group_key *k, uint32_t past, uint32_t cap),
+                                void *data);
+/* Whether a level (not OTHER) holds as many groups as its cap. */
+bool conn_groups_level_full(const struct conn_groups *g, enum conn_group_level l);
+/* Whether a key (at its level) has a group. */
+bool conn_groups_has(const struct conn_groups *g, const struct conn_group_key *k);
 /* dst += src. */
 void conn_groups_merge(struct conn_groups *dst, const struct conn_groups *src);
 /* Groups in creation order; pointers stay valid until the next add. */

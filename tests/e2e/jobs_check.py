@@ -252,6 +252,110 @@ def several(smbscope, caps):
     expect("several inputs: --jobs 2 refuses -T ndjson", rc == 2 and "--jobs" in err, err.strip())
 
 
+def cut4(header, recs, d, name, at=(0, 25, 50, 75, 100)):
+    """recs cut in 4 parts by packet count, at these percents (pcap files in d)."""
+    parts = []
+    for k in range(4):
+        part = os.path.join(d, "%s-%d.pcap" % (name, k))
+        with open(part, "wb") as f:
+            f.write(header)
+            for ts, frame in recs[round(at[k] * len(recs) / 100):round(at[k + 1] * len(recs) / 100)]:
+                f.write(struct.pack("<IIII", ts // 1000000, ts % 1000000, len(frame), len(frame)) + frame)
+        parts.append(part)
+    return parts
+
+
+def is_syn(frame):
+    """An Ethernet/IPv4 TCP SYN (without ACK) to port 445."""
+    if frame[12:14] != b"\x08\x00" or frame[23] != 6:
+        return False
+    o = 14 + (frame[14] & 15) * 4
+    return struct.unpack_from(">H", frame, o + 2)[0] == 445 and frame[o + 13] & 0x12 == 0x02
+
+
+def port_445_to_139(frame):
+    """An Ethernet/IPv4 TCP frame's port 445 made 139 (checksums are not checked)."""
+    f = bytearray(frame)
+    if f[12:14] == b"\x08\x00" and f[23] == 6:
+        o = 14 + (f[14] & 15) * 4
+        for at in (o, o + 2):
+            if struct.unpack_from(">H", f, at)[0] == 445:
+                struct.pack_into(">H", f, at, 139)
+    return bytes(f)
+
+
+def parts_past_caps(smbscope, samples, d):
+    """Several inputs, a later one filling a first-seen table.
+
+    3,000 generated connections of 400 clients (each client connects again
+    every 400 connections) cut in 4 parts.  With the group table at 64 full
+    groups, the second part's own table fills with its first 64 clients
+    while one run's holds the first part's, which come back later in the
+    second part: it admits those past its cap (the full groups are one
+    run's); the levels below (16 any-client groups, one per server) fill
+    from what the full level let through, so --jobs 2 answers as --jobs 1
+    or stats.merged.state_folded names the connection groups.
+    The same connections on port 139 with the NetBIOS rows at 64: each part
+    fills its own rows, whose hosts one run counts otherwise: --jobs 2
+    answers as --jobs 1, or where it does not, stats.merged.state_folded
+    names the NetBIOS rows (as a merge names what its reports' states
+    folded).  With the group table at 2,048 nothing fills: nothing marked.
+    A first part of 1 % (about 30 clients: its table never fills, so the
+    later parts cannot take its table as one run's for good) and the group
+    table at 64: the second part keeps 32 groups past its cap, then waits
+    for the first part's fold and admits the groups it holds (its clients
+    come back 400 connections in): the same answer or the groups marked."""
+    gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "gen_capture.py")
+    cap = os.path.join(d, "reconnect.pcap")
+    subprocess.run([sys.executable, gen, "--samples", samples, "--many", "3000", "--clients", "400", cap],
+                   check=True, stdout=subprocess.DEVNULL)
+    header, recs = pcap_records(cap)
+    parts = cut4(header, recs, d, "reconnect")
+    nb_parts = cut4(header, [(ts, port_445_to_139(f)) for ts, f in recs], d, "reconnect139")
+    # one connection at a time (--overlap 0.5), cut before a SYN: no connection spans two parts (a
+    # run closes such a connection in the later part, --jobs groups it after the last: README, merge)
+    spaced = os.path.join(d, "spaced.pcap")
+    subprocess.run([sys.executable, gen, "--samples", samples, "--many", "3000", "--clients", "400", "--overlap", "0.5",
+                    spaced], check=True, stdout=subprocess.DEVNULL)
+    sheader, srecs = pcap_records(spaced)
+    at = [0]
+    for pct in (1, 34, 67):
+        i = pct * len(srecs) // 100
+        while not is_syn(srecs[i][1]):
+            i += 1
+        at.append(i * 100.0 / len(srecs))
+    small_first = cut4(sheader, srecs, d, "smallfirst", at + [100])
+    for args, inputs, fills, mark in ((["--max-connection-groups", "64"], parts, "connection_groups_summary",
+                                       "connection_groups"),
+                                      (["--max-connection-groups", "64"], small_first, "connection_groups_summary",
+                                       "connection_groups"),
+                                      (["--max-netbios-flows", "64"], nb_parts, "netbios", "netbios_rows"),
+                                      (["--max-connection-groups", "2048"], parts, None, None)):
+        args = [smbscope, "-q", "-T", "json"] + args
+        rc1, one, _ = run(args + inputs)
+        rc2, two, err = run(args + ["--jobs", "2"] + inputs)
+        j1, j2 = json.loads(one), json.loads(two)
+        folded = j2["stats"].get("merged", {}).get("state_folded")
+        filled = {"connection_groups_summary": j2["connection_groups_summary"]["cap_hit"],
+                  "netbios": j2["evidence"]["caps_hit"]["netbios_packets_not_itemised"] > 0}
+        d12 = first_diff(merge_normal(normal(j2)), merge_normal(normal(j1)))
+        name = "4 parts, %s" % " ".join(args[4:])
+        expect("%s: the table fills (or not) as meant" % name,
+               all(v == (k == fills) for k, v in filled.items()), repr(filled))
+        if mark == "connection_groups":  # marked or not, the full level is one run's
+            full = [sorted((g for g in doc["connection_groups"] if g["level"] == "full"),
+                           key=lambda g: json.dumps(g, sort_keys=True)) for doc in (j1, j2)]
+            expect("%s: the full groups are one run's" % name, full[0] == full[1] and len(full[0]) == 64,
+                   "%d / %d full groups" % (len(full[0]), len(full[1])))
+        if mark:
+            expect("%s: --jobs 2 == --jobs 1, or state_folded names %s" % (name, mark),
+                   rc1 == rc2 and folded is not None and (d12 is None or folded.get(mark, 0) > 0),
+                   "%s; state_folded %r" % (d12, folded))
+        else:
+            expect("%s: --jobs 2 == --jobs 1, nothing marked" % name, rc1 == rc2 and d12 is None and folded == {},
+                   "%s; state_folded %r" % (d12, folded))
+
+
 def one_analysis(smbscope, samples, d):
     """What needs one ordered analysis runs one with one input."""
     cap = os.path.join(samples, "mixed-nbns-139-445.pcap")
@@ -299,6 +403,7 @@ def main():
             damaged(a.smbscope, a.samples, d)
             batch_edges(a.smbscope, a.samples, d)
             clocks(a.smbscope, a.samples, d)
+            parts_past_caps(a.smbscope, a.samples, d)
             one_analysis(a.smbscope, a.samples, d)
         # a sample cut from another (NAME.origin) repeats its connection: left out, as merge's test does
         several(a.smbscope, [c for c in caps if c.endswith(".pcap") and

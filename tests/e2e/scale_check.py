@@ -32,6 +32,10 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from jobs_check import normal as jobs_normal  # noqa: E402  (what --jobs cannot add up)
+from merge_check import first_diff, normal as merge_normal  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 RSS_LIMIT_KIB = 64 * 1024
 SERVER = "10.1.0.1"  # gen_capture.py --many --servers 1
@@ -173,23 +177,55 @@ def jobs_inputs(smbscope, tmp):
     SMB-host tables (40,000 connections of 40,000 client/server pairs, the
     pair table's cap 32,768): at most 2 analyses alive at once, the workers'
     tables given back as they are folded (before: 80 MiB at --jobs 2 and 90
-    MiB at --jobs 4 on four such inputs)."""
-    cap = os.path.join(tmp, "inputs.pcap")
-    subprocess.run([sys.executable, os.path.join(HERE, "..", "bench", "gen_capture.py"), "--many", "160000",
-                    "--rate", "500", cap], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run([os.environ.get("EDITCAP", "editcap"), "-c", "400000", cap, os.path.join(tmp, "part.pcap")],
-                   check=True, stdout=subprocess.DEVNULL)
-    os.unlink(cap)
-    parts = sorted(os.path.join(tmp, f) for f in os.listdir(tmp) if f.startswith("part_"))
+    MiB at --jobs 4 on four such inputs).  Clients connect again every
+    50,000 connections, so a pair the first input kept comes back in the
+    second after its own table is full (and a full group of the first
+    input's client): --jobs 2 keeps the SYN pairs and groups one run over the
+    four keeps, the same answer as --jobs 1 (race_pairs_not_tracked and the
+    groups included), and stats.merged.state_folded names nothing."""
+    parts = cut_parts(tmp, 160000, [], 400000)
     check(len(parts) == 4, "four inputs of 40,000 connections (%d)" % len(parts))
+    docs = {}
     for jobs in (2, 4):
-        d, rss, _ = report(smbscope, parts[0], ["--jobs", str(jobs), "--connections", "none"] + parts[1:], tmp,
+        d, rss, _ = report(smbscope, parts[-1], ["--jobs", str(jobs), "--connections", "none"] + parts[:-1], tmp,
                            "inputs-%d" % jobs)
+        docs[jobs] = d
         accounted(d, 160000, "--jobs %d over 4 inputs" % jobs)
         check(rss < RSS_LIMIT_KIB, "--jobs %d over 4 full inputs: peak RSS %d KiB < 64 MiB" % (jobs, rss))
         check(d["stats"]["jobs"]["threads"] == 2, "--jobs %d over 4 inputs: 2 threads (%r)" % (jobs, d["stats"]["jobs"]))
+    # last: a child's ru_maxrss starts from this process' size at the fork
+    one, _, _ = report(smbscope, parts[-1], ["--connections", "none"] + parts[:-1], tmp, "inputs-1")  # in time order
+    for jobs, d in docs.items():
+        folded = d["stats"].get("merged", {}).get("state_folded")
+        diff = first_diff(merge_normal(jobs_normal(d)), merge_normal(jobs_normal(one)))
+        check(folded == {} and diff is None,
+              "--jobs %d over 4 inputs: --jobs 1's answer, nothing marked (state_folded %r): %s" % (jobs, folded, diff))
     for f in parts:
         os.unlink(f)
+    # 4 inputs of 60,000 connections from 100,000 clients: past the pair
+    # table's cap each keeps half a table more, then waits for the inputs
+    # before it to be folded and admits only the pairs they hold
+    parts = cut_parts(tmp, 240000, ["--clients", "100000"], 600000)
+    two, _, _ = report(smbscope, parts[-1], ["--jobs", "2", "--connections", "none"] + parts[:-1], tmp, "wait-2")
+    one, _, _ = report(smbscope, parts[-1], ["--connections", "none"] + parts[:-1], tmp, "wait-1")
+    folded = two["stats"].get("merged", {}).get("state_folded")
+    diff = first_diff(merge_normal(jobs_normal(two)), merge_normal(jobs_normal(one)))
+    check(folded == {} and diff is None and one["evidence"]["caps_hit"]["race_pairs_not_tracked"] > 0,
+          "--jobs 2 over 4 inputs of 60,000 pairs each (the wait past 1.5 tables): --jobs 1's answer, nothing "
+          "marked (state_folded %r): %s" % (folded, diff))
+    for f in parts:
+        os.unlink(f)
+
+
+def cut_parts(tmp, n, extra, packets):
+    """n generated connections cut every `packets` packets (editcap -c)."""
+    cap = os.path.join(tmp, "inputs.pcap")
+    subprocess.run([sys.executable, os.path.join(HERE, "..", "bench", "gen_capture.py"), "--many", str(n),
+                    "--rate", "500"] + extra + [cap], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([os.environ.get("EDITCAP", "editcap"), "-c", str(packets), cap, os.path.join(tmp, "part.pcap")],
+                   check=True, stdout=subprocess.DEVNULL)
+    os.unlink(cap)
+    return sorted(os.path.join(tmp, f) for f in os.listdir(tmp) if f.startswith("part_"))
 
 
 def accounted(d, n, label):
