@@ -5,7 +5,9 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fmt.h"
@@ -281,6 +283,49 @@ static void run_live(struct run *r, struct analysis *a)
     a->interval = NULL;
 }
 
+/* Several files are one network's capture: read in the order of their
+ * first packet (then their names), as `smbscope merge` and `--jobs` fold
+ * them, so the parts of a capture cut with editcap or tcpdump -C give the
+ * same answer in any order on the command line.  The first record of each
+ * is peeked by opening it once more; one that cannot be read or has no
+ * packet sorts last, as merge sorts it (its error is reported when it is
+ * read).  Standard input, a pipe or a device cannot be read twice: with one
+ * among them the order given is kept. */
+struct input_first {
+    int64_t ts_us;
+    const char *path;
+};
+
+static int input_first_order(const void *pa, const void *pb)
+{
+    const struct input_first *a = pa, *b = pb;
+    if (a->ts_us != b->ts_us)
+        return a->ts_us < b->ts_us ? -1 : 1;
+    return strcmp(a->path, b->path);
+}
+
+static struct input_first *inputs_in_time_order(const struct config *cfg)
+{
+    for (int i = 0; i < cfg->n_inputs; i++) {
+        struct stat st;
+        if (strcmp(cfg->inputs[i], "-") == 0 || (stat(cfg->inputs[i], &st) == 0 && !S_ISREG(st.st_mode)))
+            return NULL;
+    }
+    struct input_first *order = g_new(struct input_first, (gsize)cfg->n_inputs);
+    char errbuf[CAPTURE_ERRBUF_SIZE];
+    for (int i = 0; i < cfg->n_inputs; i++) {
+        order[i] = (struct input_first){ INT64_MAX, cfg->inputs[i] };
+        struct capture *cap = capture_open(cfg->inputs[i], errbuf);
+        struct capture_record rec;
+        if (cap && capture_next(cap, &rec) == 1)
+            order[i].ts_us = rec.ts_us;
+        if (cap)
+            capture_close(cap);
+    }
+    qsort(order, (size_t)cfg->n_inputs, sizeof *order, input_first_order);
+    return order;
+}
+
 void run_inputs(struct run *r, struct analysis *a)
 {
     if (r->live) {
@@ -294,9 +339,11 @@ void run_inputs(struct run *r, struct analysis *a)
     set_signals(on_stop_signal);
     capture_set_interrupt(&stop_signal);
     a->interrupt = &stop_signal;
+    struct input_first *order = r->cfg->n_inputs > 1 ? inputs_in_time_order(r->cfg) : NULL;
     int i = 0;
     for (; i < r->cfg->n_inputs && !a->stop && !stop_signal; i++)
-        analysis_run_input(a, r->cfg->inputs[i]);
+        analysis_run_input(a, order ? order[i].path : r->cfg->inputs[i]);
+    g_free(order);
     set_signals(SIG_DFL); /* a second Ctrl-C while reporting ends at once */
     capture_set_interrupt(NULL);
     a->interrupt = NULL;

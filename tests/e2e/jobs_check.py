@@ -248,6 +248,12 @@ def several(smbscope, caps):
     expect("several inputs (%d): --jobs 2 == --jobs 1 (JSON)" % len(order),
            d is None and rc1 == rc2 and split == "inputs",
            d or "exit %d != %d %s" % (rc2, rc1, err.strip()))
+    # one analysis reads several files in the order of their first packet,
+    # as --jobs and merge fold them: the order given does not matter
+    rc3, rev, err3 = run([smbscope, "-q", "-T", "json"] + order[::-1])
+    d = first_diff(normal(json.loads(rev)), normal(json.loads(one)))
+    expect("several inputs (%d) given last first: --jobs 1 reads them in time order" % len(order),
+           d is None and rc3 == rc1, d or "exit %d != %d %s" % (rc3, rc1, err3.strip()))
     rc, _, err = run([smbscope, "-q", "-T", "ndjson", "--jobs", "2"] + order[:2])
     expect("several inputs: --jobs 2 refuses -T ndjson", rc == 2 and "--jobs" in err, err.strip())
 
