@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "conn_summary.h"
+
 static int end_cmp(const struct ip_addr *a, uint16_t ap, const struct ip_addr *b, uint16_t bp)
 {
     if (a->family != b->family)
@@ -48,4 +50,23 @@ guint mstate_name_find(GHashTable *t, const struct mstate_name *k)
 {
     guint v = GPOINTER_TO_UINT(g_hash_table_lookup(t, k));
     return v ? v - 1 : G_MAXUINT;
+}
+
+bool *mstate_name_owned(const GArray *recs, mstate_name_at name_at, const GArray *edges)
+{
+    bool *own = g_new0(bool, recs->len);
+    GHashTable *first = mstate_name_table();
+    for (guint i = 0; i < recs->len; i++) {
+        struct mstate_name k = name_at(recs, i);
+        mstate_name_add_first(first, &k, i);
+    }
+    for (guint i = 0; edges && i < edges->len; i++) {
+        const struct conn_summary *cs = &g_array_index(edges, struct conn_summary, i);
+        struct mstate_name k = mstate_name_of(&cs->client, cs->client_port, &cs->server, cs->server_port, cs->first_ts);
+        guint at = mstate_name_find(first, &k);
+        if (at != G_MAXUINT)
+            own[at] = true;
+    }
+    g_hash_table_destroy(first);
+    return own;
 }

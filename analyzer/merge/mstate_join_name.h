@@ -7,6 +7,7 @@
 #ifndef SMBSCOPE_MSTATE_JOIN_NAME_H
 #define SMBSCOPE_MSTATE_JOIN_NAME_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <glib.h>
@@ -32,5 +33,12 @@ GHashTable *mstate_name_table(void);
 void mstate_name_add_first(GHashTable *t, const struct mstate_name *k, guint i);
 /* The index under k; G_MAXUINT: none. */
 guint mstate_name_find(GHashTable *t, const struct mstate_name *k);
+
+/* Which of the records recs an edge of edges (struct conn_summary) still
+ * owns (a merge's records of connections it joined or folded are not
+ * written again): the first record of each edge's name, by one look-up per
+ * edge.  name_at(recs, i) names record i.  A new array of recs->len. */
+typedef struct mstate_name (*mstate_name_at)(const GArray *recs, guint i);
+bool *mstate_name_owned(const GArray *recs, mstate_name_at name_at, const GArray *edges);
 
 #endif

@@ -70,28 +70,11 @@ void nbss_edge_note(struct analysis *a, const struct conn_summary *cs, const str
     put(a, &cs->client, cs->client_port, &cs->server, cs->server_port, cs->first_ts, s->obs.session_messages);
 }
 
-/* Which records an edge still in the state owns (a merge's records of
- * connections it joined or folded are not written again): the first record
- * of each edge's name (the one find() takes), by one look-up per edge. */
-static bool *owned(const struct analysis *a)
+/* The name of record i (mstate_name_owned() takes the first of each). */
+static struct mstate_name name_at(const GArray *recs, guint i)
 {
-    GArray *r = a->edge_nbss;
-    bool *own = g_new0(bool, r->len);
-    GHashTable *first = mstate_name_table();
-    for (guint i = 0; i < r->len; i++) {
-        const struct nbss_edge *e = &g_array_index(r, struct nbss_edge, i);
-        struct mstate_name k = mstate_name_of(&e->addr[0], e->port[0], &e->addr[1], e->port[1], e->first_ts);
-        mstate_name_add_first(first, &k, i);
-    }
-    for (guint i = 0; a->edges && i < a->edges->len; i++) {
-        const struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
-        struct mstate_name k = mstate_name_of(&cs->client, cs->client_port, &cs->server, cs->server_port, cs->first_ts);
-        guint at = mstate_name_find(first, &k);
-        if (at != G_MAXUINT)
-            own[at] = true;
-    }
-    g_hash_table_destroy(first);
-    return own;
+    const struct nbss_edge *r = &g_array_index(recs, struct nbss_edge, i);
+    return mstate_name_of(&r->addr[0], r->port[0], &r->addr[1], r->port[1], r->first_ts);
 }
 
 static gint rec_order(gconstpointer pa, gconstpointer pb) { return memcmp(pa, pb, sizeof(struct nbss_edge)); }
@@ -109,7 +92,7 @@ void mstate_build_edge_nbss(struct json *b, const struct analysis *a)
     json_key(b, "edge_nbss");
     json_begin_array(b);
     GArray *recs = g_array_new(FALSE, TRUE, sizeof(struct nbss_edge)); /* the same state whatever the fold order */
-    bool *own = a->merged_parts && a->edge_nbss ? owned(a) : NULL;
+    bool *own = a->merged_parts && a->edge_nbss ? mstate_name_owned(a->edge_nbss, name_at, a->edges) : NULL;
     for (guint i = 0; a->edge_nbss && i < a->edge_nbss->len; i++)
         if (!a->merged_parts || own[i])
             g_array_append_val(recs, g_array_index(a->edge_nbss, struct nbss_edge, i));
