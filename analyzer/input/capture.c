@@ -185,6 +185,35 @@ static int read_one(struct capture *cap, struct capture_record *rec, struct read
     return -1;
 }
 
+/* The reader stopped (rc 0 or -1): the end of the input, a stop request or
+ * an error, told apart once.  Out of line: capture_next() runs per record. */
+static int __attribute__((noinline)) capture_ended(struct capture *cap, int rc, const struct read_fault *f)
+{
+    if (source_interrupted()) { /* the bytes ended because of the stop request */
+        cap->state = CAP_EOF;
+        cap->interrupted = true;
+        return 0;
+    }
+    const char *io = cap->src ? source_error(cap->src) : "";
+    if (rc == 0 && !io[0]) {
+        cap->state = CAP_EOF;
+        return 0;
+    }
+    cap->state = CAP_ERROR;
+    if (rc == 0)
+        snprintf(cap->err, sizeof cap->err, "%s: %s after %llu complete records (decompressed byte offset %llu)",
+                 cap->name, io, (unsigned long long)cap->frame, (unsigned long long)capture_bytes_read(cap));
+    else if (!f->has_offset)
+        snprintf(cap->err, sizeof cap->err, "%s: bad or incomplete record after %llu complete records: %s", cap->name,
+                 (unsigned long long)cap->frame, f->why);
+    else
+        snprintf(cap->err, sizeof cap->err, "%s: bad or incomplete %s at byte offset %llu%s after %llu complete records: %s%s%s",
+                 cap->name, f->block ? "block" : "record", (unsigned long long)f->offset,
+                 cap->src && source_codec(cap->src) != CODEC_NONE ? " of the decompressed stream" : "",
+                 (unsigned long long)cap->frame, f->why, io[0] ? "; " : "", io);
+    return -1;
+}
+
 int capture_next(struct capture *cap, struct capture_record *rec)
 {
     if (cap->state == CAP_EOF)
@@ -203,29 +232,7 @@ int capture_next(struct capture *cap, struct capture_record *rec)
         rec->frame = ++cap->frame;
         return 1;
     }
-    if (source_interrupted()) { /* the bytes ended because of the stop request */
-        cap->state = CAP_EOF;
-        cap->interrupted = true;
-        return 0;
-    }
-    const char *io = cap->src ? source_error(cap->src) : "";
-    if (rc == 0 && !io[0]) {
-        cap->state = CAP_EOF;
-        return 0;
-    }
-    cap->state = CAP_ERROR;
-    if (rc == 0)
-        snprintf(cap->err, sizeof cap->err, "%s: %s after %llu complete records (decompressed byte offset %llu)",
-                 cap->name, io, (unsigned long long)cap->frame, (unsigned long long)capture_bytes_read(cap));
-    else if (!f.has_offset)
-        snprintf(cap->err, sizeof cap->err, "%s: bad or incomplete record after %llu complete records: %s", cap->name,
-                 (unsigned long long)cap->frame, f.why);
-    else
-        snprintf(cap->err, sizeof cap->err, "%s: bad or incomplete %s at byte offset %llu%s after %llu complete records: %s%s%s",
-                 cap->name, f.block ? "block" : "record", (unsigned long long)f.offset,
-                 cap->src && source_codec(cap->src) != CODEC_NONE ? " of the decompressed stream" : "",
-                 (unsigned long long)cap->frame, f.why, io[0] ? "; " : "", io);
-    return -1;
+    return capture_ended(cap, rc, &f);
 }
 
 void capture_set_interrupt(const volatile sig_atomic_t *flag) { source_set_interrupt(flag); }

@@ -24,6 +24,10 @@ struct pcap_native {
     bool big_endian;        /* the file's byte order */
     bool nsec;
     enum len_swap len_swap;
+    /* A record header in our byte order with lengths as written: the
+     * common case, read by plain_next() without the general rules' checks
+     * of byte order and length swaps. */
+    bool plain;
     struct linktype_info lt;
     uint64_t frame;
 };
@@ -93,6 +97,7 @@ struct pcap_native *pcap_native_open(struct source *src, char *why, size_t whyle
         free(r);
         return NULL;
     }
+    r->plain = !r->swapped && r->len_swap == LEN_NOT_SWAPPED;
     source_consume(src, FILE_HDR);
     return r;
 }
@@ -120,7 +125,11 @@ static int fault(struct pcap_native *r, struct read_fault *f, uint64_t at, const
  * holds signed 32-bit fields, which SWAPLONG() turns unsigned. */
 static int64_t field_i64(uint32_t v, bool swapped) { return swapped ? (int64_t)v : (int64_t)(int32_t)v; }
 
-int pcap_native_next(struct pcap_native *r, struct capture_record *rec, struct read_fault *f)
+/* The general reader: any byte order, length swaps, short windows and
+ * faults.  Out of line, so that the common record's path below saves no
+ * registers for it. */
+static int __attribute__((noinline)) general_next(struct pcap_native *r, struct capture_record *rec,
+                                                  struct read_fault *f)
 {
     struct source *src = r->src;
     uint64_t at = source_pos(src);
@@ -166,4 +175,34 @@ int pcap_native_next(struct pcap_native *r, struct capture_record *rec, struct r
     rec->dlt = r->lt.dlt;
     source_consume(src, need);
     return 1;
+}
+
+/* The common record: header in our byte order, lengths not swapped, the
+ * whole record in the window, captured length within the snapshot (so
+ * within the link type's maximum too, which is never below it).  Anything
+ * else goes to general_next(), which gives libpcap's answer for it. */
+int pcap_native_next(struct pcap_native *r, struct capture_record *rec, struct read_fault *f)
+{
+    struct source *src = r->src;
+    size_t have = source_avail(src);
+    if (r->plain && have >= REC_HDR) {
+        const uint8_t *h = source_ptr(src);
+        uint32_t hdr[4];
+        memcpy(hdr, h, sizeof hdr);
+        uint32_t caplen = hdr[2];
+        if (caplen <= r->lt.snapshot && caplen <= r->lt.max_snaplen && have - REC_HDR >= caplen) {
+            int64_t frac = (int64_t)(int32_t)hdr[1];
+            /* reader_ts_us() of (sec, frac * 1000) is (clamped sec) * 10^6 + frac */
+            rec->ts_us = r->nsec ? reader_ts_us((int64_t)(int32_t)hdr[0], frac)
+                                 : reader_ts_us((int64_t)(int32_t)hdr[0], 0) + frac;
+            rec->caplen = caplen;
+            rec->wirelen = hdr[3];
+            rec->data = h + REC_HDR;
+            rec->frame = ++r->frame;
+            rec->dlt = r->lt.dlt;
+            source_consume(src, REC_HDR + (size_t)caplen);
+            return 1;
+        }
+    }
+    return general_next(r, rec, f);
 }

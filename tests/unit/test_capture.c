@@ -319,6 +319,74 @@ static void test_several_inputs(void)
     g_byte_array_unref(bz);
 }
 
+/* Our classic pcap reader against libpcap's on the same file, record by
+ * record, for records the common path reads (our byte order, lengths as
+ * written, within the snapshot) and records it leaves to the general one
+ * (a captured length above the snapshot: cut to it), with timestamps at
+ * the edges of their types: seconds that are negative as int32, fractions
+ * of a second past a second or negative, both resolutions. */
+static void test_pcap_edges_as_libpcap(void)
+{
+    static const struct {
+        uint32_t sec, frac, caplen, wirelen;
+    } recs[] = {
+        { 1700000000u, 999999u, 60, 60 },   { 0x80000001u, 5u, 54, 1514 }, { 0xFFFFFFFFu, 0xFFFFFFFFu, 100, 100 },
+        { 1u, 2000000u, 120, 60 },          { 1700000001u, 0u, 0, 0 },     { 0x7FFFFFFFu, 0x80000000u, 64, 64 },
+        { 1700000002u, 7u, 200, 300 },      { 1700000003u, 8u, 150, 150 },
+    };
+    const uint32_t snaplen = 128;
+    for (int nsec = 0; nsec < 2; nsec++) {
+        GByteArray *f = g_byte_array_new();
+        put_u32(f, nsec ? 0xa1b23c4du : 0xa1b2c3d4u, false);
+        put_u16(f, 2, false);
+        put_u16(f, 4, false);
+        put_u32(f, 0, false);
+        put_u32(f, 0, false);
+        put_u32(f, snaplen, false);
+        put_u32(f, DLT_EN10MB, false);
+        for (size_t i = 0; i < G_N_ELEMENTS(recs); i++) {
+            put_u32(f, recs[i].sec, false);
+            put_u32(f, recs[i].frac, false);
+            put_u32(f, recs[i].caplen, false);
+            put_u32(f, recs[i].wirelen, false);
+            for (uint32_t k = 0; k < recs[i].caplen; k++) {
+                uint8_t b = (uint8_t)(i * 31 + k);
+                g_byte_array_append(f, &b, 1);
+            }
+        }
+        char *path = write_file("edges.pcap", f->data, f->len);
+        char errbuf[CAPTURE_ERRBUF_SIZE];
+        g_setenv("SMBSCOPE_READER", "libpcap", TRUE);
+        struct capture *lib = capture_open(path, errbuf);
+        g_unsetenv("SMBSCOPE_READER");
+        struct capture *ours = capture_open(path, errbuf);
+        g_assert_nonnull(lib);
+        g_assert_nonnull(ours);
+        g_assert_cmpstr(capture_reader(lib), ==, "libpcap");
+        g_assert_cmpstr(capture_reader(ours), ==, "stream");
+        struct capture_record a, b;
+        int n = 0, ra, rb;
+        while ((ra = capture_next(lib, &a)) == 1) {
+            rb = capture_next(ours, &b);
+            g_assert_cmpint(rb, ==, 1);
+            g_assert_cmpint(a.ts_us, ==, b.ts_us);
+            g_assert_cmpuint(a.caplen, ==, b.caplen);
+            g_assert_cmpuint(a.wirelen, ==, b.wirelen);
+            g_assert_cmpuint(a.frame, ==, b.frame);
+            g_assert_cmpint(a.dlt, ==, b.dlt);
+            g_assert_cmpmem(a.data, a.caplen, b.data, b.caplen);
+            n++;
+        }
+        g_assert_cmpint(ra, ==, 0);
+        g_assert_cmpint(capture_next(ours, &b), ==, 0);
+        g_assert_cmpint(n, ==, (int)G_N_ELEMENTS(recs));
+        capture_close(lib);
+        capture_close(ours);
+        g_free(path);
+        g_byte_array_unref(f);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -332,6 +400,7 @@ int main(int argc, char **argv)
     g_test_add_func("/capture/corrupt-headers", test_corrupt_headers);
     g_test_add_func("/capture/linktypes", test_linktypes);
     g_test_add_func("/capture/several-inputs", test_several_inputs);
+    g_test_add_func("/capture/pcap-edges-as-libpcap", test_pcap_edges_as_libpcap);
     int rc = g_test_run();
     remove_tmpdir();
     return rc;
