@@ -98,8 +98,9 @@ GArray *session_dialects_array(struct smb_conn *s)
     return s->dialects_offered;
 }
 
-/* A zeroed block of a pool's list, or a new one. */
-static void *pool_take(struct session_pool *pool, bool live, size_t size)
+/* A block of a pool's list, or a new one, zeroed from byte clear_from on
+ * (the bytes before it are set up by the caller). */
+static void *pool_take(struct session_pool *pool, bool live, size_t size, size_t clear_from)
 {
     void *b = NULL;
     if (pool && live && pool->n_live)
@@ -108,7 +109,7 @@ static void *pool_take(struct session_pool *pool, bool live, size_t size)
         b = pool->conn[--pool->n_conn];
     if (!b)
         return g_malloc0(size);
-    memset(b, 0, size);
+    memset((char *)b + clear_from, 0, size - clear_from);
     return b;
 }
 
@@ -134,7 +135,7 @@ static void conn_release(struct smb_conn_priv *p)
 /* Both directions start at a header unless the capture began mid-connection. */
 static struct smb_conn *conn_new(const struct session_config *cfg, bool midstream)
 {
-    struct smb_conn_priv *p = pool_take(cfg->pool, false, sizeof *p);
+    struct smb_conn_priv *p = pool_take(cfg->pool, false, sizeof *p, 0);
     struct smb_conn *s = &p->pub;
     p->pool = cfg->pool;
     p->negotiate_dir = p->request_dir = -1;
@@ -144,7 +145,8 @@ static struct smb_conn *conn_new(const struct session_config *cfg, bool midstrea
     s->no_fast_path = cfg->no_fast_path;
     s->smb1_chosen = -1;
     s->smb1_dialects = s->dialects_offered = s->sessions = s->shares = session_empty_array();
-    p->live = pool_take(cfg->pool, true, sizeof *p->live);
+    /* the two framers are cleared by framer_init() below: not twice */
+    p->live = pool_take(cfg->pool, true, sizeof *p->live, offsetof(struct smb_conn_live, fr) + sizeof p->live->fr);
     s->fr = p->live->fr;
     for (int d = 0; d < 2; d++) {
         p->dctx[d].s = s;
