@@ -83,6 +83,20 @@ struct host_rec *host_table_find(const struct host_table *t, const struct ip_add
     return *s ? &t->recs[*s - 1] : NULL;
 }
 
+uint32_t host_table_warm(const struct host_table *t, const struct ip_addr *a, int ahead)
+{
+    if (!t->nindex)
+        return 0;
+    const uint32_t *s = &t->index[index_hash(a) & (t->nindex - 1)];
+    if (ahead >= 2) {
+        __builtin_prefetch(s);
+        return 0;
+    }
+    if (*s)
+        __builtin_prefetch(&t->recs[*s - 1]);
+    return *s;
+}
+
 static bool grow(struct host_table *t)
 {
     if (t->n == t->alloc) {

@@ -41,6 +41,11 @@ void host_table_free(struct host_table *t);
 struct host_rec *host_table_get(struct host_table *t, const struct ip_addr *a, int64_t ts);
 /* The record if it exists. */
 struct host_rec *host_table_find(const struct host_table *t, const struct ip_addr *a);
+/* A hint that host_table_get() or _find() of a comes soon: ahead 2 fetches
+ * the index slot a hashes to, ahead 1 (that slot in cache by then) the
+ * record it names and returns its number + 1 (0: none yet, or not at the
+ * home slot).  Changes nothing. */
+uint32_t host_table_warm(const struct host_table *t, const struct ip_addr *a, int ahead);
 /* A record found before, by its number (host_table_number()): the same as
  * host_table_get() of its address, without the look-up.  Numbers hold until
  * the table is sorted, which changes host_table_generation(). */

@@ -6,6 +6,7 @@
  * else the side with the higher port (servers listen on the lower one). */
 #include "session_priv.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "ctx_pool.h"
@@ -444,4 +445,39 @@ void smb_conn_free(struct smb_conn *s)
     g_free(s->xchg);
     g_free(s->enc_unseen);
     conn_release(priv(s));
+}
+
+static void prefetch_block(const void *p, size_t n, int write)
+{
+    for (size_t off = 0; p && off < n; off += 64) {
+        if (write)
+            __builtin_prefetch((const char *)p + off, 1);
+        else
+            __builtin_prefetch((const char *)p + off, 0);
+    }
+}
+
+/* A context list goes back to the pool at the close, and the next
+ * NEGOTIATE writes its header, first items and netname flags
+ * (session_ctx_list_put()): those lines, not the whole 800 bytes. */
+static void prefetch_ctx_list(const struct smb2_neg_ctx_list *l)
+{
+    if (!l)
+        return;
+    prefetch_block(l, offsetof(struct smb2_neg_ctx_list, items) + 4 * sizeof l->items[0], 1);
+    __builtin_prefetch(&l->has_netname, 1);
+}
+
+void smb_conn_warm(const struct smb_conn *s, int ahead)
+{
+    const struct smb_conn_priv *p = (const struct smb_conn_priv *)s;
+    if (ahead >= 2) {
+        prefetch_block(p, sizeof *p, 1);
+        return;
+    }
+    prefetch_block(p->live, sizeof *p->live, 1);
+    if (!s->ctx_pooled) {
+        prefetch_ctx_list(s->ctx_request);
+        prefetch_ctx_list(s->ctx_response);
+    }
 }

@@ -214,6 +214,11 @@ bool smb_conn_close_endpoints(struct smb_conn *s, int64_t first_ts, int64_t last
  * not pooled: pooling them costs a hash and a compare per list twice. */
 void smb_conn_retain(struct smb_conn *s);
 void smb_conn_free(struct smb_conn *s);
+/* A hint (flow_observer.warm): s closes soon.  ahead 2: its own block is
+ * fetched; ahead 1 (that block in cache by then): the blocks it points to
+ * that smb_conn_close() reads and that smb_conn_free() pools for the next
+ * connections (which write them whole).  Changes nothing. */
+void smb_conn_warm(const struct smb_conn *s, int ahead);
 
 /* Report helpers. */
 int smb_conn_smb_version(const struct smb_conn *s);       /* 0, 1, 2, 3 */

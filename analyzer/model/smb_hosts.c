@@ -49,6 +49,15 @@ static struct smb_host *get(struct smb_hosts *h, const struct ip_addr *a, int64_
     return &h->acc[i];
 }
 
+void smb_hosts_warm(const struct smb_hosts *h, const struct ip_addr *a, int ahead)
+{
+    if (!h->t)
+        return;
+    uint32_t n = host_table_warm(h->t, a, ahead);
+    if (n && n - 1 < h->alloc)
+        __builtin_prefetch(&h->acc[n - 1], 1);
+}
+
 /* Bits set, one step per bit: rules and findings are mostly 0 or one bit,
  * and __builtin_popcount is a libgcc call on the baseline x86-64 target. */
 static uint32_t bits_set(uint32_t x)

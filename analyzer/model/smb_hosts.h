@@ -30,6 +30,9 @@ struct smb_hosts;
 struct smb_hosts *smb_hosts_new(uint32_t cap); /* 0 = SMB_HOSTS_DEFAULT_CAP */
 void smb_hosts_free(struct smb_hosts *h);
 void smb_hosts_add(struct smb_hosts *h, const struct conn_summary *cs);
+/* A hint that smb_hosts_add() of a connection with end a comes soon
+ * (host_table_warm(); ahead 1 also fetches the end's SMB facts). */
+void smb_hosts_warm(const struct smb_hosts *h, const struct ip_addr *a, int ahead);
 /* Records in first-seen order: the address and first/last connection
  * start in rec, the SMB facts in the returned struct. */
 uint32_t smb_hosts_size(const struct smb_hosts *h);

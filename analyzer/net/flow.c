@@ -1,6 +1,6 @@
-/* flow.c - the TCP connection table: chained hash on the unordered pair of
- * endpoints, one activity list per timeout class (oldest first), so idle
- * expiry and eviction are O(1) per connection. */
+/* flow.c - the TCP connection table: an open-addressing hash on the
+ * unordered pair of endpoints, one activity list per timeout class (oldest
+ * first), so idle expiry and eviction are O(1) per connection. */
 #include "flow.h"
 
 #include <stdlib.h>
@@ -9,6 +9,16 @@
 #include "dlist.h"
 
 enum tclass { TC_HALF_OPEN = 0, TC_ESTABLISHED, TC_CLOSED, TC_COUNT };
+
+/* A slot of the hash index: the connection and its hash, so that probing
+ * reads the index only and an entry is read when its hash is the packet's.
+ * (Chains through the entries read the entries they passed, and the end of
+ * the oldest closed connection walked its chain through newer ones: cold
+ * entries, one cache miss each.) */
+struct flow_slot {
+    uint64_t hash;
+    struct flow_conn *c; /* NULL: empty */
+};
 
 struct flow_list {
     struct flow_conn *head, *tail; /* head = least recently active */
@@ -23,11 +33,12 @@ struct flow_table {
     } obs[FLOW_MAX_OBSERVERS];
     unsigned n_obs;
     bool packet_cbs; /* some observer has a packet callback */
+    bool warm_cbs;   /* some observer has a warm callback */
     struct reasm_limits rlim;
     struct reasm_budget budget;
 
-    struct flow_conn **buckets;
-    uint64_t nbuckets; /* power of two */
+    struct flow_slot *slots; /* linear probing, never full */
+    uint64_t nslots;         /* power of two */
     uint64_t count;
     struct flow_list lists[TC_COUNT];
     int64_t limit[TC_COUNT]; /* idle timeout of each class */
@@ -42,7 +53,7 @@ struct flow_table {
     int64_t first_us; /* the time of the first packet (smbscope merge: time jumps between captures) */
     bool have_now;
     struct flow_stats st;
-    /* Closed entries kept for the next connections (linked by hnext): a
+    /* Closed entries kept for the next connections (linked by next): a
      * capture of short connections opens and closes one per connection,
      * and calloc + free were a tenth of the flow table's own cost. */
     struct flow_conn *spare;
@@ -243,34 +254,56 @@ static uint8_t class_of(const struct flow_conn *c)
 }
 
 
-static void hash_remove(struct flow_table *t, struct flow_conn *c)
+/* The index holds c: empty its slot, moving later entries of the probe
+ * run back so that every entry stays reachable from its home slot
+ * (backward-shift deletion: no tombstones). */
+static void hash_remove(struct flow_table *t, const struct flow_conn *c)
 {
-    struct flow_conn **pp = &t->buckets[c->hash & (t->nbuckets - 1)];
-    while (*pp && *pp != c)
-        pp = &(*pp)->hnext;
-    if (*pp)
-        *pp = c->hnext;
+    uint64_t mask = t->nslots - 1, j = c->hash & mask;
+    while (t->slots[j].c != c)
+        j = (j + 1) & mask;
+    for (;;) {
+        t->slots[j].c = NULL;
+        uint64_t k = j, home;
+        do {
+            k = (k + 1) & mask;
+            if (!t->slots[k].c)
+                return;
+            home = t->slots[k].hash & mask;
+            /* the entry at k may fill j unless its home lies in (j, k] */
+        } while (j <= k ? (home > j && home <= k) : (home > j || home <= k));
+        t->slots[j] = t->slots[k];
+        j = k;
+    }
+}
+
+static void slot_put(struct flow_slot *slots, uint64_t mask, uint64_t hash, struct flow_conn *c)
+{
+    uint64_t i = hash & mask;
+    while (slots[i].c)
+        i = (i + 1) & mask;
+    slots[i].hash = hash;
+    slots[i].c = c;
+}
+
+/* Load kept at most 1/2 (3/4 from 65,536 slots on: 16 bytes a slot). */
+static bool hash_crowded(const struct flow_table *t, uint64_t count)
+{
+    return t->nslots < 65536 ? count * 2 > t->nslots : count * 4 > t->nslots * 3;
 }
 
 static void hash_grow(struct flow_table *t)
 {
-    uint64_t n = t->nbuckets * 2;
-    struct flow_conn **nb = calloc((size_t)n, sizeof *nb);
-    if (!nb)
-        return; /* keep the longer chains */
-    for (uint64_t i = 0; i < t->nbuckets; i++) {
-        struct flow_conn *c = t->buckets[i];
-        while (c) {
-            struct flow_conn *next = c->hnext;
-            struct flow_conn **slot = &nb[c->hash & (n - 1)];
-            c->hnext = *slot;
-            *slot = c;
-            c = next;
-        }
-    }
-    free(t->buckets);
-    t->buckets = nb;
-    t->nbuckets = n;
+    uint64_t n = t->nslots * 2;
+    struct flow_slot *ns = calloc((size_t)n, sizeof *ns);
+    if (!ns)
+        return; /* keep the longer probes */
+    for (uint64_t i = 0; i < t->nslots; i++)
+        if (t->slots[i].c)
+            slot_put(ns, n - 1, t->slots[i].hash, t->slots[i].c);
+    free(t->slots);
+    t->slots = ns;
+    t->nslots = n;
 }
 
 /* ---- open / close ---- */
@@ -296,7 +329,7 @@ static void conn_close(struct flow_table *t, struct flow_conn *c, enum flow_clos
     hash_remove(t, c);
     t->count--;
     if (t->n_spare < FLOW_SPARE_MAX) {
-        c->hnext = t->spare;
+        c->next = t->spare;
         t->spare = c;
         t->n_spare++;
     } else {
@@ -334,18 +367,57 @@ static void expire(struct flow_table *t, int64_t now, const struct flow_conn *ke
     t->idle_bound = bound; /* exact again (keep, still head, may be idle: scanned next time too) */
 }
 
+/* The next closed connections to end, fetched ahead (a hint: nothing
+ * changes).  Past max_closed, each new connection ends the oldest closed
+ * one, whose memory was last touched about max_closed connections before:
+ * its end read it from far caches, and the blocks it frees, reused by the
+ * next connections, were written there from far caches too.  Run after
+ * each such end, as a pipeline over the list's first entries: the entry
+ * FLOW_WARM_AHEAD ends ahead (its link to the next came in one round
+ * before), then the observers' blocks of the one two ahead (its user
+ * pointers came in with it) and what those point to of the next one. */
+static void __attribute__((noinline)) warm_ahead(struct flow_table *t)
+{
+    struct flow_conn *c[FLOW_WARM_AHEAD];
+    c[0] = t->lists[TC_CLOSED].head;
+    for (int i = 1; i < FLOW_WARM_AHEAD; i++)
+        c[i] = c[i - 1] ? c[i - 1]->lnext : NULL;
+    struct flow_conn *far = c[FLOW_WARM_AHEAD - 1] ? c[FLOW_WARM_AHEAD - 1]->lnext : NULL;
+    if (far)
+        for (size_t off = 0; off < sizeof *far; off += 64)
+            __builtin_prefetch((const char *)far + off, 1);
+    if (!t->warm_cbs)
+        return;
+    for (int ahead = 2; ahead >= 1; ahead--) {
+        struct flow_conn *w = c[ahead];
+        if (!w)
+            continue;
+        for (unsigned i = 0; i < t->n_obs; i++)
+            if (t->obs[i].cb.warm)
+                t->obs[i].cb.warm(t->obs[i].ctx, w, &w->user[i], ahead);
+    }
+}
+
 /* Closed connections linger (idle_closed_us) only so that late ACKs and
  * retransmissions do not open a new mid-stream flow; past max_closed of
  * them the oldest ends now (its close reason stays fin or rst), so
  * thousands of short connections a second do not hold their state for a
  * minute each.  A late packet of one then opens a flow without SMB. */
-static void trim_closed(struct flow_table *t, const struct flow_conn *keep)
+static void __attribute__((noinline)) trim_closed_run(struct flow_table *t, const struct flow_conn *keep)
 {
     struct flow_list *l = &t->lists[TC_CLOSED];
     while (l->n > t->lim.max_closed && l->head && l->head != keep) {
         t->st.closed_early++;
         conn_close(t, l->head, FLOW_CLOSE_FIN);
+        warm_ahead(t);
     }
+}
+
+/* The check per packet, inline; the ends out of line. */
+static inline void trim_closed(struct flow_table *t, const struct flow_conn *keep)
+{
+    if (t->lists[TC_CLOSED].n > t->lim.max_closed)
+        trim_closed_run(t, keep);
 }
 
 /* Note the packet's time; returns the time idle expiry may use. */
@@ -384,9 +456,13 @@ static struct flow_conn *conn_open(struct flow_table *t, const struct packet *p,
 {
     if (t->count >= t->lim.max_conns)
         evict_one(t);
+    if (hash_crowded(t, t->count + 1))
+        hash_grow(t);
+    if (t->count + 1 >= t->nslots)
+        return NULL; /* the index could not grow and would be full */
     struct flow_conn *c = t->spare;
     if (c) {
-        t->spare = c->hnext;
+        t->spare = c->next;
         t->n_spare--;
         memset(c, 0, sizeof *c);
     } else if (!(c = calloc(1, sizeof *c))) {
@@ -406,16 +482,12 @@ static struct flow_conn *conn_open(struct flow_table *t, const struct packet *p,
     for (int d = 0; d < 2; d++)
         reasm_init_cleared(&c->stream[d], &t->rlim, &t->budget, &consumers[d], c);
 
-    struct flow_conn **slot = &t->buckets[hash & (t->nbuckets - 1)];
-    c->hnext = *slot;
-    *slot = c;
+    slot_put(t->slots, t->nslots - 1, hash, c);
     c->tclass = TC_ESTABLISHED;
     list_append(t, c);
     t->count++;
     if (t->count > t->st.max_concurrent)
         t->st.max_concurrent = t->count;
-    if (t->count > t->nbuckets && t->nbuckets < (uint64_t)t->lim.max_conns)
-        hash_grow(t);
     for (unsigned i = 0; i < t->n_obs; i++)
         if (t->obs[i].cb.conn_open)
             t->obs[i].cb.conn_open(t->obs[i].ctx, c, &c->user[i]);
@@ -496,11 +568,14 @@ void flow_table_packet(struct flow_table *t, const struct packet *p)
     }
 
     uint64_t hash = pair_hash(endpoint_word(&p->src, p->sport), endpoint_word(&p->dst, p->dport));
-    struct flow_conn *c = t->buckets[hash & (t->nbuckets - 1)];
+    struct flow_conn *c = NULL;
     int dir = -1;
-    for (; c; c = c->hnext)
-        if (c->hash == hash && (dir = match(c, p)) >= 0)
+    uint64_t mask = t->nslots - 1;
+    for (uint64_t i = hash & mask; t->slots[i].c; i = (i + 1) & mask)
+        if (t->slots[i].hash == hash && (dir = match(t->slots[i].c, p)) >= 0) {
+            c = t->slots[i].c;
             break;
+        }
     expire(t, clock, c);
     trim_closed(t, c);
 
@@ -572,9 +647,9 @@ struct flow_table *flow_table_new(const struct flow_limits *lim, const struct fl
     t->limit[TC_ESTABLISHED] = t->lim.idle_established_us;
     t->limit[TC_CLOSED] = t->lim.idle_closed_us;
     t->idle_bound = INT64_MAX;
-    t->nbuckets = 1024;
-    t->buckets = calloc((size_t)t->nbuckets, sizeof *t->buckets);
-    if (!t->buckets) {
+    t->nslots = 2048;
+    t->slots = calloc((size_t)t->nslots, sizeof *t->slots);
+    if (!t->slots) {
         free(t);
         return NULL;
     }
@@ -590,6 +665,8 @@ bool flow_table_add_observer(struct flow_table *t, const struct flow_observer *o
     t->n_obs++;
     if (obs->packet)
         t->packet_cbs = true;
+    if (obs->warm)
+        t->warm_cbs = true;
     return true;
 }
 
@@ -633,11 +710,11 @@ void flow_table_free(struct flow_table *t)
         }
     }
     while (t->spare) {
-        struct flow_conn *next = t->spare->hnext;
+        struct flow_conn *next = t->spare->next;
         free(t->spare);
         t->spare = next;
     }
-    free(t->buckets);
+    free(t->slots);
     free(t);
 }
 

@@ -85,9 +85,10 @@ struct flow_dir_stats {
 
 struct flow_conn {
     /* What a look-up reads, together at the start (one cache line): the
-     * hash chain is walked on every TCP packet. */
+     * index holds the hash too, and an entry is read when its hash is the
+     * packet's. */
     uint64_t hash;
-    struct flow_conn *hnext;  /* hash chain */
+    struct flow_conn *next;   /* the table's list of spare entries */
     struct ip_addr addr[2];   /* [0] initiator, [1] responder */
     uint16_t port[2];
     uint64_t id;              /* 1-based, in order of opening */
@@ -123,7 +124,17 @@ struct flow_observer {
     void (*gap)(void *ctx, struct flow_conn *c, void **user, int dir, uint64_t len, int64_t ts_us);
     /* Both directions have ended (their last gaps delivered) before this. */
     void (*conn_close)(void *ctx, struct flow_conn *c, void **user, enum flow_close_reason r);
+    /* Optional, a hint only: c is the closed connection that lingering
+     * ends next after `ahead` more (1 or 2; FLOW_WARM_AHEAD).  Its memory was
+     * last touched about max_closed connections ago; an observer may
+     * prefetch what its conn_close will read and what it frees for reuse
+     * (ahead 2: its own block, whose address is in *user; ahead 1: what
+     * that block points to).  Nothing may change. */
+    void (*warm)(void *ctx, struct flow_conn *c, void **user, int ahead);
 };
+
+/* Closed connections whose memory is fetched ahead of their end (flow.c). */
+#define FLOW_WARM_AHEAD 3
 
 struct flow_stats {
     uint64_t conns;            /* opened */

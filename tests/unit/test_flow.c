@@ -418,7 +418,7 @@ static void test_robust_random(void)
     lim.dir_buffer_cap = 4096;
     lim.total_buffer_cap = 16384;
     lim.idle_established_us = 50 * 1000;
-    static const struct flow_observer robs = { o_open, o_packet, r_data, o_gap, o_close };
+    static const struct flow_observer robs = { o_open, o_packet, r_data, o_gap, o_close, NULL };
     for (uint32_t seed = 1; seed <= 20; seed++) {
         robust_rnd = g_rand_new_with_seed(seed);
         struct fx f;
@@ -683,6 +683,147 @@ static void test_idle_bound_past(void)
     fx_free(&f);
 }
 
+/* The hash index under connections that end in any order: 3,000 open at
+ * once (the index grows twice, runs of occupied slots form), a random
+ * third ended by RST (closed, then ended at once: max_closed 1), then every
+ * connection still open sent another packet, in random order: each must
+ * land on its own connection (a lost index entry opens a new mid-stream
+ * connection instead), three rounds with new connections in the freed
+ * slots. */
+static void test_index_removals(void)
+{
+    struct flow_limits lim;
+    flow_limits_default(&lim);
+    lim.max_conns = 100000;
+    lim.max_closed = 1;
+    setup_addrs();
+    struct fx f;
+    fx_init(&f, &lim);
+    enum { N = 3000 };
+    GRand *r = g_rand_new_with_seed(13);
+    bool open[N * 3] = { false };
+    uint32_t order[N * 3];
+    uint32_t made = 0, expect_open = 0;
+    for (int round = 0; round < 3; round++) {
+        for (uint32_t i = 0; i < N; i++, made++) {
+            struct ip_addr c = v4(10, (uint8_t)(made >> 16), (uint8_t)(made >> 8), (uint8_t)made);
+            send_pkt(&f, &c, (uint16_t)(1024 + made % 50000), B, 445, 100, 0, TCP_SYN, NULL);
+            open[made] = true;
+            expect_open++;
+        }
+        g_assert_cmpuint(flow_table_stats(f.t).conns, ==, made);
+        for (uint32_t i = 0; i < made; i++)
+            order[i] = i;
+        for (uint32_t i = made; i > 1; i--) {
+            uint32_t j = (uint32_t)g_rand_int_range(r, 0, (gint32)i), t = order[i - 1];
+            order[i - 1] = order[j];
+            order[j] = t;
+        }
+        for (uint32_t k = 0; k < made; k++) {
+            uint32_t i = order[k];
+            if (!open[i] || g_rand_int_range(r, 0, 3) != 0)
+                continue;
+            struct ip_addr c = v4(10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i);
+            send_pkt(&f, &c, (uint16_t)(1024 + i % 50000), B, 445, 101, 0, TCP_RST, NULL);
+            open[i] = false;
+            expect_open--;
+        }
+        for (uint32_t k = 0; k < made; k++) {
+            uint32_t i = order[made - 1 - k];
+            if (!open[i])
+                continue;
+            struct ip_addr c = v4(10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i);
+            send_pkt(&f, B, 445, &c, (uint16_t)(1024 + i % 50000), 500, 101, TCP_SYN | TCP_ACK, NULL);
+        }
+        g_assert_cmpuint(flow_table_stats(f.t).conns, ==, made); /* every packet found its connection */
+        /* the last RST's connection lingers until the next packet ends it */
+        g_assert_cmpuint(flow_table_stats(f.t).current, <=, expect_open + 1);
+        g_assert_cmpuint(flow_table_stats(f.t).current, >=, expect_open);
+    }
+    uint32_t lingering = 0;
+    for (uint32_t i = 0; i < made; i++) {
+        if (open[i])
+            g_assert_false(conn(&f, i + 1)->closed);
+        else
+            lingering += !conn(&f, i + 1)->closed;
+    }
+    g_assert_cmpuint(lingering, <=, 1);
+    g_rand_free(r);
+    fx_free(&f);
+}
+
+/* flow_observer.warm: after each end of a lingering closed connection past
+ * max_closed, the observer hears of the ones that end after 1 and after 2
+ * more, with its own user pointer, and they do end in that order. */
+struct warm_obs {
+    GArray *events; /* (id << 8 | ahead) for a warm call, id << 8 for a close */
+};
+
+static void w_open(void *ctx, struct flow_conn *c, void **user)
+{
+    (void)ctx;
+    *user = GSIZE_TO_POINTER(c->id);
+}
+
+static void w_close(void *ctx, struct flow_conn *c, void **user, enum flow_close_reason why)
+{
+    struct warm_obs *o = ctx;
+    (void)why;
+    g_assert_cmpuint(GPOINTER_TO_SIZE(*user), ==, c->id);
+    uint64_t e = c->id << 8;
+    g_array_append_val(o->events, e);
+}
+
+static void w_warm(void *ctx, struct flow_conn *c, void **user, int ahead)
+{
+    struct warm_obs *o = ctx;
+    g_assert_cmpuint(GPOINTER_TO_SIZE(*user), ==, c->id);
+    g_assert_true(ahead == 1 || ahead == 2);
+    uint64_t e = c->id << 8 | (uint64_t)ahead;
+    g_array_append_val(o->events, e);
+}
+
+static void test_warm_ahead(void)
+{
+    struct flow_limits lim;
+    flow_limits_default(&lim);
+    lim.max_closed = 3;
+    setup_addrs();
+    static const struct flow_observer wobs = { .conn_open = w_open, .conn_close = w_close, .warm = w_warm };
+    struct warm_obs o = { g_array_new(FALSE, FALSE, sizeof(uint64_t)) };
+    struct flow_table *t = flow_table_new(&lim, &wobs, &o);
+    enum { N = 12 };
+    for (int i = 0; i < N; i++) {
+        struct packet p = { 0 };
+        p.ts_us = 1000 + i;
+        p.l4 = L4_TCP;
+        p.src = v4(10, 5, 0, (uint8_t)(i + 1));
+        p.dst = *B;
+        p.sport = 4000;
+        p.dport = 445;
+        p.tcp_flags = TCP_SYN;
+        flow_table_packet(t, &p);
+        p.tcp_flags = TCP_RST | TCP_ACK;
+        flow_table_packet(t, &p); /* closed: lingers, the oldest ends past 3 */
+    }
+    /* connection j ends at the packet after the fourth closed one is
+     * there (the last three linger to the end): each end is followed by
+     * the hints for the connections two and one ends later */
+    guint k = 0;
+    for (uint64_t j = 1; j + 4 <= N; j++) {
+        g_assert_cmpuint(k + 2, <, o.events->len);
+        g_assert_cmpuint(g_array_index(o.events, uint64_t, k), ==, j << 8);
+        uint64_t far = (j + 3) << 8 | 2, near = (j + 2) << 8 | 1;
+        g_assert_cmpuint(g_array_index(o.events, uint64_t, k + 1), ==, far);
+        g_assert_cmpuint(g_array_index(o.events, uint64_t, k + 2), ==, near);
+        k += 3;
+    }
+    g_assert_cmpuint(k, ==, o.events->len);
+    flow_table_finish(t);
+    flow_table_free(t);
+    g_array_unref(o.events);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -704,5 +845,7 @@ int main(int argc, char **argv)
     g_test_add_func("/flow/robust_random", test_robust_random);
     g_test_add_func("/flow/write_streams", test_write_streams);
     g_test_add_func("/flow/observers", test_observers);
+    g_test_add_func("/flow/index_removals", test_index_removals);
+    g_test_add_func("/flow/warm_ahead", test_warm_ahead);
     return g_test_run();
 }
