@@ -99,9 +99,10 @@ GArray *session_dialects_array(struct smb_conn *s)
     return s->dialects_offered;
 }
 
-/* A block of a pool's list, or a new one, zeroed from byte clear_from on
- * (the bytes before it are set up by the caller). */
-static void *pool_take(struct session_pool *pool, bool live, size_t size, size_t clear_from)
+/* A block of a pool's list, or a new one, with bytes [clear_from,
+ * clear_end) zeroed (the caller sets up those before; those after are
+ * read only once written). */
+static void *pool_take(struct session_pool *pool, bool live, size_t size, size_t clear_from, size_t clear_end)
 {
     void *b = NULL;
     if (pool && live && pool->n_live)
@@ -110,7 +111,7 @@ static void *pool_take(struct session_pool *pool, bool live, size_t size, size_t
         b = pool->conn[--pool->n_conn];
     if (!b)
         return g_malloc0(size);
-    memset((char *)b + clear_from, 0, size - clear_from);
+    memset((char *)b + clear_from, 0, clear_end - clear_from);
     return b;
 }
 
@@ -136,7 +137,7 @@ static void conn_release(struct smb_conn_priv *p)
 /* Both directions start at a header unless the capture began mid-connection. */
 static struct smb_conn *conn_new(const struct session_config *cfg, bool midstream)
 {
-    struct smb_conn_priv *p = pool_take(cfg->pool, false, sizeof *p, 0);
+    struct smb_conn_priv *p = pool_take(cfg->pool, false, sizeof *p, 0, sizeof *p);
     struct smb_conn *s = &p->pub;
     p->pool = cfg->pool;
     p->negotiate_dir = p->request_dir = -1;
@@ -146,8 +147,10 @@ static struct smb_conn *conn_new(const struct session_config *cfg, bool midstrea
     s->no_fast_path = cfg->no_fast_path;
     s->smb1_chosen = -1;
     s->smb1_dialects = s->dialects_offered = s->sessions = s->shares = session_empty_array();
-    /* the two framers are cleared by framer_init() below: not twice */
-    p->live = pool_take(cfg->pool, true, sizeof *p->live, offsetof(struct smb_conn_live, fr) + sizeof p->live->fr);
+    /* the two framers are cleared by framer_init() below (not twice), the
+     * TREE_CONNECT ring is read only where pending_used says */
+    p->live = pool_take(cfg->pool, true, sizeof *p->live, offsetof(struct smb_conn_live, fr) + sizeof p->live->fr,
+                        offsetof(struct smb_conn_live, pending_tree));
     s->fr = p->live->fr;
     for (int d = 0; d < 2; d++) {
         p->dctx[d].s = s;
@@ -475,7 +478,7 @@ void smb_conn_warm(const struct smb_conn *s, int ahead)
         prefetch_block(p, sizeof *p, 1);
         return;
     }
-    prefetch_block(p->live, sizeof *p->live, 1);
+    prefetch_block(p->live, offsetof(struct smb_conn_live, pending_tree), 1);
     if (!s->ctx_pooled) {
         prefetch_ctx_list(s->ctx_request);
         prefetch_ctx_list(s->ctx_response);

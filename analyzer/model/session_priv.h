@@ -42,13 +42,16 @@ struct dir_ctx {
  * so what they keep is what the report needs. */
 struct smb_conn_live {
     struct framer fr[2];
-    /* TREE_CONNECT requests waiting for their response: message id -> share */
+    /* TREE_CONNECT requests waiting for their response: message id ->
+     * share, a ring; bit i of pending_used says pending_tree[i] holds one
+     * (a block taken from the pool clears the two words, not the ring's
+     * 256 bytes, and the close reads the ring only when a bit is set) */
+    uint16_t pending_used;
+    uint8_t pending_tree_next;
     struct {
         uint64_t mid;
         uint16_t share;
-        bool used;
     } pending_tree[16];
-    uint8_t pending_tree_next;
 };
 
 struct smb_conn_priv {

@@ -47,7 +47,7 @@ static void tree_pending_add(struct smb_conn *s, uint64_t mid)
     unsigned i = p->pending_tree_next++ % G_N_ELEMENTS(p->pending_tree);
     p->pending_tree[i].mid = mid;
     p->pending_tree[i].share = (uint16_t)(s->shares->len - 1);
-    p->pending_tree[i].used = true;
+    p->pending_used |= (uint16_t)(1u << i);
 }
 
 static struct smb_share_rec *tree_pending_take(struct smb_conn *s, uint64_t mid)
@@ -55,9 +55,9 @@ static struct smb_share_rec *tree_pending_take(struct smb_conn *s, uint64_t mid)
     struct smb_conn_live *p = priv(s)->live;
     if (!p)
         return NULL;
-    for (unsigned i = 0; i < G_N_ELEMENTS(p->pending_tree); i++)
-        if (p->pending_tree[i].used && p->pending_tree[i].mid == mid) {
-            p->pending_tree[i].used = false;
+    for (unsigned i = 0; p->pending_used && i < G_N_ELEMENTS(p->pending_tree); i++)
+        if ((p->pending_used >> i & 1u) && p->pending_tree[i].mid == mid) {
+            p->pending_used &= (uint16_t)~(1u << i);
             if (p->pending_tree[i].share < s->shares->len)
                 return &g_array_index(s->shares, struct smb_share_rec, p->pending_tree[i].share);
         }

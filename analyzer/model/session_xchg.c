@@ -73,8 +73,8 @@ static void pending_at_end(struct smb_conn *s)
 {
     const struct smb_conn_live *l = priv(s)->live;
     bool trees = false;
-    for (unsigned i = 0; l && i < G_N_ELEMENTS(l->pending_tree); i++)
-        trees |= l->pending_tree[i].used && l->pending_tree[i].share < s->shares->len;
+    for (unsigned i = 0; l && l->pending_used && i < G_N_ELEMENTS(l->pending_tree); i++)
+        trees |= (l->pending_used >> i & 1u) && l->pending_tree[i].share < s->shares->len;
     if (!s->pending_auth && !trees)
         return;
     struct smb_conn_xchg *x = xchg(s);
@@ -82,7 +82,7 @@ static void pending_at_end(struct smb_conn *s)
     /* oldest first: the ring's order from its next slot */
     for (unsigned k = 0; l && k < G_N_ELEMENTS(l->pending_tree); k++) {
         unsigned i = (l->pending_tree_next + k) % G_N_ELEMENTS(l->pending_tree);
-        if (!l->pending_tree[i].used || l->pending_tree[i].share >= s->shares->len)
+        if (!(l->pending_used >> i & 1u) || l->pending_tree[i].share >= s->shares->len)
             continue;
         const struct smb_share_rec *r = &g_array_index(s->shares, struct smb_share_rec, l->pending_tree[i].share);
         if (r->path.len > XCHG_PATH_MAX || x->n_trees >= XCHG_MAX_TREES)

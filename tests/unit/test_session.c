@@ -15,6 +15,7 @@
 #include "verdict.h"
 #include "session.h"
 #include "session_priv.h"
+#include "session_xchg.h"
 #include "smb_test_util.h"
 
 static const char *const smb2_conv[] = {
@@ -394,6 +395,35 @@ static void test_ctx_list_put_stale(void)
     g_assert_cmpuint(ctx_pool_size(), ==, 0);
 }
 
+/* A TREE_CONNECT still unanswered at the capture's end is kept for a merge
+ * (session_xchg.h); the live block that holds the waiting ones is pooled,
+ * and a block taken again keeps its old ring (only the bits that say which
+ * slots hold one are cleared): a connection made from it reports what one
+ * made without a pool reports, with or without a request waiting, after a
+ * connection that left one waiting. */
+static void test_pool_pending_trees(void)
+{
+    const struct session_config plain = { 0, false, NULL };
+    struct session_config cfg = { 0, false, session_pool_new() };
+    const size_t whole = G_N_ELEMENTS(smb2_conv), unanswered = whole - 1;
+    const size_t lens[] = { unanswered, whole, unanswered, unanswered, whole };
+    for (size_t round = 0; round < G_N_ELEMENTS(lens); round++) {
+        struct smb_conn *a = open_conn(&cfg, 0, false), *b = open_conn(&plain, 0, false);
+        feed(a, smb2_conv, lens[round], false);
+        feed(b, smb2_conv, lens[round], false);
+        g_assert_true(close_conn(a));
+        g_assert_true(close_conn(b));
+        unsigned na = a->xchg ? a->xchg->n_trees : 0, nb = b->xchg ? b->xchg->n_trees : 0;
+        g_assert_cmpuint(na, ==, nb);
+        g_assert_cmpuint(na, ==, lens[round] == unanswered ? 1 : 0);
+        if (na)
+            g_assert_cmpuint(a->xchg->trees[0].mid, ==, b->xchg->trees[0].mid);
+        smb_conn_free(a);
+        smb_conn_free(b);
+    }
+    session_pool_free(cfg.pool);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -406,5 +436,6 @@ int main(int argc, char **argv)
     g_test_add_func("/session/ctx-bounded", test_ctx_bounded);
     g_test_add_func("/session/summary-policy-changes", test_summary_policy_changes);
     g_test_add_func("/session/pool-reuse", test_pool_reuse);
+    g_test_add_func("/session/pool-pending-trees", test_pool_pending_trees);
     return g_test_run();
 }
