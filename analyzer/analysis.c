@@ -378,7 +378,10 @@ void analysis_feed(struct analysis *a, guint idx, const struct capture_record *r
     if (st == PKT_NOT_IP)
         nb_ledger_non_ip(a->ledger, &pkt);
     if (st == PKT_OK) {
-        census_packet_inline(a->census, &pkt);
+        /* the census's SYN pair is fetched now and counted after the
+         * flow table's work (nothing in between reads the census) */
+        uint64_t pair_h = 0;
+        bool census_due = census_packet_early(a->census, &pkt, &pair_h);
         const struct nb_flow *row = nb_ledger_packet_inline(a->ledger, &pkt);
         if (row && row->packets == 1 && a->events.netbios_flow)
             a->events.netbios_flow(a->events.ctx, row);
@@ -388,6 +391,8 @@ void analysis_feed(struct analysis *a, guint idx, const struct capture_record *r
             roce_table_packet(a->roce, &pkt);
         else if (pkt.l4 == L4_UDP)
             quic_tail_packet(a, &pkt); /* quic_table_packet(), and what it did not take noted */
+        if (census_due)
+            census_packet_late(a->census, &pkt, pair_h);
     }
     if (a->pcapng && !pcapng_out_packet(a->pcapng, pcapng_if_for(a, idx, rec->dlt, 262144), rec))
         a->stop = true; /* the write error is reported when the file is closed */

@@ -175,9 +175,9 @@ static bool entries_grow(struct census *c, uint32_t cap)
     return true;
 }
 
-static struct census_pair *pair_get(struct census *c, const struct ip_addr *cl, const struct ip_addr *sv)
+/* h: pair_hash(cl, sv) */
+static struct census_pair *pair_get(struct census *c, const struct ip_addr *cl, const struct ip_addr *sv, uint64_t h)
 {
-    uint64_t h = pair_hash(cl, sv);
     if (c->npairs) {
         uint32_t s = pair_slot(c->pairs, c->pair_slots, c->npairs, cl, sv, h);
         if (c->pair_slots[s].tag)
@@ -200,9 +200,9 @@ static struct census_pair *pair_get(struct census *c, const struct ip_addr *cl, 
     return p;
 }
 
-static void syn(struct census *c, const struct packet *p)
+static void syn(struct census *c, const struct packet *p, uint64_t h)
 {
-    struct census_pair *e = pair_get(c, &p->src, &p->dst);
+    struct census_pair *e = pair_get(c, &p->src, &p->dst, h);
     if (!e) {
         c->pairs_dropped++;
         return;
@@ -249,7 +249,27 @@ bool census_dns_has(const struct census *c, const char *netbios_name)
 
 /* Keep in step with census_packet_inline() (census.h), which answers for
  * the packets this does nothing with. */
+static bool syn_pair(const struct packet *p)
+{
+    return p->l4 == L4_TCP && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN && (p->dport == 139 || p->dport == 445);
+}
+
+uint64_t census_pair_prefetch(const struct census *c, const struct packet *p)
+{
+    if (!syn_pair(p))
+        return 0;
+    uint64_t h = pair_hash(&p->src, &p->dst);
+    if (c->npairs)
+        __builtin_prefetch(&c->pair_slots[(uint32_t)h & (c->npairs - 1)]);
+    return h;
+}
+
 void census_packet(struct census *c, const struct packet *p)
+{
+    census_packet_late(c, p, syn_pair(p) ? pair_hash(&p->src, &p->dst) : 0);
+}
+
+void census_packet_late(struct census *c, const struct packet *p, uint64_t h)
 {
     if (p->caplen < p->wirelen) {
         c->snaplen_cut++;
@@ -263,8 +283,8 @@ void census_packet(struct census *c, const struct packet *p)
         if (dns_port(p->sport) || dns_port(p->dport))
             dns_names(c, p);
     }
-    else if (p->l4 == L4_TCP && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN && (p->dport == 139 || p->dport == 445))
-        syn(c, p);
+    else if (syn_pair(p))
+        syn(c, p, h);
 }
 
 uint64_t census_udp_conversations(const struct census *c, bool *estimate)
@@ -342,7 +362,7 @@ static void merge_times(int64_t *dst, uint32_t nd, const int64_t *src, uint32_t 
 
 void census_fold_pair(struct census *c, const struct census_pair *p)
 {
-    struct census_pair *e = pair_get(c, &p->client, &p->server);
+    struct census_pair *e = pair_get(c, &p->client, &p->server, pair_hash(&p->client, &p->server));
     if (!e) {
         c->pairs_dropped += p->syn139 + p->syn445;
         return;

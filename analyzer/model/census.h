@@ -74,6 +74,9 @@ bool census_dns_has(const struct census *c, const char *netbios_name);
 struct census *census_new(void);
 void census_free(struct census *c);
 void census_packet(struct census *c, const struct packet *p);
+/* census_packet_early()'s fetch: the pair hash of a SYN to 139 or 445
+ * (0 for any other packet), its first slot fetched. */
+uint64_t census_pair_prefetch(const struct census *c, const struct packet *p);
 /* census_packet() for the caller of every packet: most are TCP, captured
  * whole and not a SYN to 139 or 445, and census_packet() does nothing with
  * them; they are answered here, before its call and the frame GCC builds
@@ -85,6 +88,22 @@ static inline void census_packet_inline(struct census *c, const struct packet *p
         return;
     census_packet(c, p);
 }
+/* census_packet_inline() in two halves, for a caller with other work for
+ * the packet in between: census_packet_early() says whether census_packet()
+ * has work for the packet, and for a SYN to 139 or 445 keeps its pair's
+ * hash in *h and fetches the slot the pair's probe starts at (a table of
+ * up to hundreds of thousands of pairs: from far caches, while the caller
+ * works); census_packet_late() then does census_packet()'s work.  Nothing
+ * may use the census in between. */
+static inline bool census_packet_early(const struct census *c, const struct packet *p, uint64_t *h)
+{
+    if (p->caplen >= p->wirelen && p->l4 == L4_TCP &&
+        ((p->tcp_flags & (TCP_SYN | TCP_ACK)) != TCP_SYN || (p->dport != 139 && p->dport != 445)))
+        return false;
+    *h = census_pair_prefetch(c, p);
+    return true;
+}
+void census_packet_late(struct census *c, const struct packet *p, uint64_t h);
 uint64_t census_udp_conversations(const struct census *c, bool *estimate);
 
 /* Pairs in table order (callers sort). */
