@@ -81,16 +81,19 @@ static bool tick(struct worker *w, const struct split_batch *b, unsigned i)
 static gpointer work(gpointer data)
 {
     struct worker *w = data;
+    const unsigned k = w->k; /* in registers: analysis_feed() may write anywhere */
     const struct split_batch *b;
-    while ((b = split_feed_next(w->feed, w->k))) {
-        for (unsigned i = 0; i < b->n; i++) {
-            if (b->items[i].worker == w->k) {
+    while ((b = split_feed_next(w->feed, k))) {
+        const struct split_item *items = b->items;
+        for (unsigned i = 0, n = b->n; i < n; i++) {
+            if (items[i].worker == k) {
                 struct capture_record rec = split_batch_record(b, i);
                 analysis_feed(&w->a, 0, &rec);
-            } else if (!tick(w, b, i)) {
+            } else if (items[i].tcp == SPLIT_TCP_NO || !tick(w, b, i)) {
                 continue;
             }
-            note_closed(w, b->items[i].ts_us);
+            if (w->a.conns->len != w->close_ts->len)
+                note_closed(w, items[i].ts_us);
         }
     }
     analysis_finish(&w->a);

@@ -123,26 +123,36 @@ static bool fill(struct split_feed *f, struct slot *s)
     unsigned n = 0;
     bool more = true;
     s->b.first_frame = f->frames + 1;
+    /* in registers (capture_next() and memcpy() may write anywhere) */
+    struct capture *cap = f->cap;
+    const volatile sig_atomic_t *stop = f->stop;
+    const unsigned workers = f->n;
+    struct split_item *items = s->items;
+    uint8_t *data = s->data;
+    size_t data_cap = s->data_cap;
     while (n < BATCH_ITEMS && used < BATCH_BYTES) {
         struct capture_record rec;
         int rc = 1;
-        if ((f->stop && *f->stop) || (rc = capture_next(f->cap, &rec)) != 1) {
+        if ((stop && *stop) || (rc = capture_next(cap, &rec)) != 1) {
             f->rc = rc; /* 1: stopped by *stop */
             more = false;
             break;
         }
-        if (used + rec.caplen > s->data_cap)
+        if (used + rec.caplen > data_cap) {
             room(s, used, rec.caplen);
+            data = s->data;
+            data_cap = s->data_cap;
+        }
         enum split_tcp tcp;
-        struct split_item *it = &s->items[n++];
+        struct split_item *it = &items[n++];
         it->ts_us = rec.ts_us;
         it->caplen = rec.caplen;
         it->wirelen = rec.wirelen;
         it->off = (uint32_t)used;
         it->dlt = rec.dlt;
-        it->worker = (uint8_t)split_route(&rec, f->n, &tcp);
+        it->worker = (uint8_t)split_route(&rec, workers, &tcp);
         it->tcp = (uint8_t)tcp;
-        memcpy(s->data + used, rec.data, rec.caplen);
+        memcpy(data + used, rec.data, rec.caplen);
         used += rec.caplen;
     }
     f->frames += n;
