@@ -121,7 +121,7 @@ void smb_hosts_fold(struct smb_hosts *h, const struct host_rec *rec, const struc
         h->unrecorded += (uint64_t)x->client_conns + x->server_conns;
         return;
     }
-    host_table_get(h->t, &rec->addr, rec->last_seen);
+    host_table_touch(h->t, (uint32_t)(d - h->acc), rec->last_seen); /* the record get() found or made: no second lookup */
     d->client_conns = sat_add(d->client_conns, x->client_conns);
     d->server_conns = sat_add(d->server_conns, x->server_conns);
     d->violations = sat_add(d->violations, x->violations);
