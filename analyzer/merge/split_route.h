@@ -16,6 +16,7 @@
 #ifndef SMBSCOPE_SPLIT_ROUTE_H
 #define SMBSCOPE_SPLIT_ROUTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,20 +71,20 @@ static inline enum split_tcp split_ipv4_tcp(const uint8_t *h, size_t captured, c
     return doff >= 20 && doff <= total - ihl ? SPLIT_TCP_YES : SPLIT_TCP_MAYBE;
 }
 
-/* Ethernet II and an IPv4 header captured whole, not ICMP (whose quote is
- * split_route_any()'s): the same answer as the general path, read in
- * place. */
+/* Ethernet II, IPv4 without options, TCP, its header captured (nearly
+ * every record of a capture of IPv4 traffic): the same answer as the
+ * general path, each header field read once; the rest is
+ * split_route_any()'s. */
 static inline unsigned split_route(const struct capture_record *rec, unsigned n, enum split_tcp *tcp)
 {
-    if (rec->dlt == DLT_EN10MB && rec->caplen >= 34 && load_u16be(rec->data + 12) == ETH_IPV4) {
-        const uint8_t *h = rec->data + 14;
-        size_t captured = rec->caplen - 14, ihl = (size_t)(h[0] & 15) * 4;
-        if ((h[0] >> 4) == 4 && h[9] != IPPROTO_V4_ICMP) {
-            *tcp = split_ipv4_tcp(h, captured, rec);
-            return h[9] == IPPROTO_V_TCP && ihl >= 20 && captured >= ihl && n > 1
-                       ? split_pair_worker(load_u32be(h + 12), load_u32be(h + 16), n)
-                       : 0;
-        }
+    const uint8_t *h = rec->data + 14;
+    if (rec->dlt == DLT_EN10MB && rec->caplen >= 14 + 40 && load_u16be(rec->data + 12) == ETH_IPV4 && h[0] == 0x45 &&
+        h[9] == IPPROTO_V_TCP) {
+        size_t total = load_u16be(h + 2), doff = (size_t)(h[32] >> 4) * 4;
+        size_t on_wire = rec->caplen - 14 + (rec->wirelen > rec->caplen ? rec->wirelen - rec->caplen : 0);
+        bool whole = (load_u16be(h + 6) & 0x3FFF) == 0 && total <= on_wire && total >= 40;
+        *tcp = whole && doff >= 20 && doff <= total - 20 ? SPLIT_TCP_YES : SPLIT_TCP_MAYBE;
+        return n > 1 ? split_pair_worker(load_u32be(h + 12), load_u32be(h + 16), n) : 0;
     }
     return split_route_any(rec, n, tcp);
 }
