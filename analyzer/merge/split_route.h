@@ -35,9 +35,10 @@
 enum split_tcp { SPLIT_TCP_NO, SPLIT_TCP_YES, SPLIT_TCP_MAYBE };
 
 /* The worker (0 .. n-1) for a record; n >= 1.  *tcp as above.  Inline
- * below for Ethernet and IPv4 (nearly every record of a capture of IPv4
- * traffic: the route is run once per record, 99 instructions a record as
- * a call), split_route_any() for the rest. */
+ * below for Ethernet, IPv4 and TCP (nearly every record of a capture of
+ * IPv4 traffic: the route runs once per record, 99 instructions a record
+ * as a call, about 74 inline), split_route_any() for the rest (the same
+ * answers for every record: test_split_route). */
 static inline unsigned split_route(const struct capture_record *rec, unsigned n, enum split_tcp *tcp);
 unsigned split_route_any(const struct capture_record *rec, unsigned n, enum split_tcp *tcp);
 
