@@ -61,18 +61,14 @@ static void note_closed(struct worker *w, int64_t ts)
  * packet_decode() does, frags NULL: an IP fragment is held, as its
  * datagram is not this thread's), this table's clock steps too (one run's
  * idle expiry and time jumps).  true when it did. */
-static bool tick(struct worker *w, const struct split_batch *b, unsigned i)
+static bool tick(struct worker *w, const struct capture_record *rec, enum split_tcp tcp)
 {
-    const struct split_item *it = &b->items[i];
-    if (it->tcp == SPLIT_TCP_NO)
-        return false;
-    if (it->tcp == SPLIT_TCP_MAYBE) {
-        struct capture_record rec = split_batch_record(b, i);
+    if (tcp == SPLIT_TCP_MAYBE) {
         struct packet pkt;
-        if (packet_decode(rec.dlt, &rec, NULL, &pkt) != PKT_OK || pkt.l4 != L4_TCP)
+        if (packet_decode(rec->dlt, rec, NULL, &pkt) != PKT_OK || pkt.l4 != L4_TCP)
             return false;
     }
-    flow_table_tick(w->a.flows, it->ts_us);
+    flow_table_tick(w->a.flows, rec->ts_us);
     return true;
 }
 
@@ -81,16 +77,18 @@ static bool tick(struct worker *w, const struct split_batch *b, unsigned i)
 static gpointer work(gpointer data)
 {
     struct worker *w = data;
+    const unsigned k = w->k; /* in registers: analysis_feed() may write anywhere */
     const struct split_batch *b;
-    while ((b = split_feed_next(w->feed, w->k))) {
-        for (unsigned i = 0; i < b->n; i++) {
-            if (b->items[i].worker == w->k) {
-                struct capture_record rec = split_batch_record(b, i);
-                analysis_feed(&w->a, 0, &rec);
-            } else if (!tick(w, b, i)) {
+    while ((b = split_feed_next(w->feed, k))) {
+        const struct capture_record *recs = b->recs;
+        const uint8_t *worker = b->worker, *tcp = b->tcp;
+        for (unsigned i = 0, n = b->n; i < n; i++) {
+            if (worker[i] == k)
+                analysis_feed(&w->a, 0, &recs[i]);
+            else if (tcp[i] == SPLIT_TCP_NO || !tick(w, &recs[i], (enum split_tcp)tcp[i]))
                 continue;
-            }
-            note_closed(w, b->items[i].ts_us);
+            if (w->a.conns->len != w->close_ts->len)
+                note_closed(w, recs[i].ts_us);
         }
     }
     analysis_finish(&w->a);

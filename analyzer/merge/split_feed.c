@@ -28,7 +28,8 @@
 
 struct slot {
     struct split_batch b;
-    struct split_item *items;
+    struct capture_record *recs;
+    uint8_t *worker, *tcp;
     uint8_t *data;
     size_t data_cap;
     uint64_t seq;
@@ -72,7 +73,9 @@ struct split_feed *split_feed_new(struct capture *cap, unsigned n, const volatil
     bool ok = f->slots && f->want && f->held;
     for (unsigned i = 0; ok && i < f->nslots; i++) {
         struct slot *s = &f->slots[i];
-        s->items = g_new(struct split_item, BATCH_ITEMS);
+        s->recs = g_new(struct capture_record, BATCH_ITEMS);
+        s->worker = g_new(uint8_t, BATCH_ITEMS);
+        s->tcp = g_new(uint8_t, BATCH_ITEMS);
         s->data = g_malloc(BATCH_BYTES + BATCH_SLACK);
         s->data_cap = BATCH_BYTES + BATCH_SLACK;
     }
@@ -88,7 +91,9 @@ void split_feed_free(struct split_feed *f)
     if (!f)
         return;
     for (unsigned i = 0; f->slots && i < f->nslots; i++) {
-        g_free(f->slots[i].items);
+        g_free(f->slots[i].recs);
+        g_free(f->slots[i].worker);
+        g_free(f->slots[i].tcp);
         g_free(f->slots[i].data);
     }
     free(f->slots);
@@ -102,16 +107,22 @@ void split_feed_free(struct split_feed *f)
 int split_feed_rc(const struct split_feed *f) { return f->rc; }
 
 /* Room for len more bytes at s->data + used (a record larger than what
- * is left of a batch that holds none yet: the slot's buffer grows; out of
- * memory aborts, as GLib's allocations do everywhere in the analysis). */
-static void room(struct slot *s, size_t used, size_t len)
+ * is left of a batch that holds none yet: the slot's buffer grows, the n
+ * records before it follow their bytes; out of memory aborts, as GLib's
+ * allocations do everywhere in the analysis). */
+static void room(struct slot *s, size_t used, size_t len, unsigned n)
 {
     if (used + len <= s->data_cap)
         return;
     size_t cap = s->data_cap;
     while (cap < used + len)
         cap *= 2;
-    s->data = g_realloc(s->data, cap);
+    uint8_t *data = g_malloc(cap);
+    memcpy(data, s->data, used);
+    for (unsigned i = 0; i < n; i++)
+        s->recs[i].data = data + (s->recs[i].data - s->data);
+    g_free(s->data);
+    s->data = data;
     s->data_cap = cap;
 }
 
@@ -122,33 +133,42 @@ static bool fill(struct split_feed *f, struct slot *s)
     size_t used = 0;
     unsigned n = 0;
     bool more = true;
-    s->b.first_frame = f->frames + 1;
+    /* in registers (capture_next() and memcpy() may write anywhere) */
+    struct capture *cap = f->cap;
+    const volatile sig_atomic_t *stop = f->stop;
+    const unsigned workers = f->n;
+    uint64_t frame = f->frames;
+    struct capture_record *recs = s->recs;
+    uint8_t *worker = s->worker, *tcp = s->tcp;
+    uint8_t *data = s->data;
+    size_t data_cap = s->data_cap;
     while (n < BATCH_ITEMS && used < BATCH_BYTES) {
-        struct capture_record rec;
+        struct capture_record *rec = &recs[n];
         int rc = 1;
-        if ((f->stop && *f->stop) || (rc = capture_next(f->cap, &rec)) != 1) {
+        if ((stop && *stop) || (rc = capture_next(cap, rec)) != 1) {
             f->rc = rc; /* 1: stopped by *stop */
             more = false;
             break;
         }
-        if (used + rec.caplen > s->data_cap)
-            room(s, used, rec.caplen);
-        enum split_tcp tcp;
-        struct split_item *it = &s->items[n++];
-        it->ts_us = rec.ts_us;
-        it->caplen = rec.caplen;
-        it->wirelen = rec.wirelen;
-        it->off = (uint32_t)used;
-        it->dlt = rec.dlt;
-        it->worker = (uint8_t)split_route(&rec, f->n, &tcp);
-        it->tcp = (uint8_t)tcp;
-        memcpy(s->data + used, rec.data, rec.caplen);
-        used += rec.caplen;
+        if (used + rec->caplen > data_cap) {
+            room(s, used, rec->caplen, n);
+            data = s->data;
+            data_cap = s->data_cap;
+        }
+        enum split_tcp t;
+        worker[n] = (uint8_t)split_route(rec, workers, &t);
+        tcp[n] = (uint8_t)t;
+        memcpy(data + used, rec->data, rec->caplen);
+        rec->data = data + used;
+        rec->frame = ++frame;
+        used += rec->caplen;
+        n++;
     }
-    f->frames += n;
-    s->b.items = s->items;
+    f->frames = frame;
+    s->b.recs = recs;
+    s->b.worker = worker;
+    s->b.tcp = tcp;
     s->b.n = n;
-    s->b.data = s->data;
     return more;
 }
 

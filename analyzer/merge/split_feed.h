@@ -24,32 +24,18 @@
 
 #define SPLIT_FEED_SLOTS_PER_THREAD 4u
 
-/* One record of a batch: capture_record's fields (its bytes at the
- * batch's data + off, its frame the batch's first + its index) and the
- * route's answer. */
-struct split_item {
-    int64_t ts_us;
-    uint32_t caplen, wirelen;
-    uint32_t off;
-    int32_t dlt;
-    uint8_t worker;
-    uint8_t tcp; /* enum split_tcp */
-};
-
+/* A batch: n records in file order (their bytes in the feed's slot, their
+ * frame numbers the file's), and for each what the route said: the worker
+ * that analyses it and its enum split_tcp (the other workers' clock
+ * ticks).  The routes are arrays of their own, a byte a record: every
+ * worker walks every record and reads them, its own records are handed to
+ * the analysis as they are (no copy). */
 struct split_batch {
-    const struct split_item *items;
+    const struct capture_record *recs;
+    const uint8_t *worker;
+    const uint8_t *tcp;
     unsigned n;
-    const uint8_t *data;
-    uint64_t first_frame;
 };
-
-/* The record i of b. */
-static inline struct capture_record split_batch_record(const struct split_batch *b, unsigned i)
-{
-    const struct split_item *it = &b->items[i];
-    struct capture_record r = { it->ts_us, it->caplen, it->wirelen, b->data + it->off, b->first_frame + i, it->dlt };
-    return r;
-}
 
 struct split_feed;
 

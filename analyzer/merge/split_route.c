@@ -2,13 +2,8 @@
  * the link layers are the ones packet_decode() knows (packet.c). */
 #include "split_route.h"
 
-#include <pcap/dlt.h>
-
-#include "packet_priv.h"
-
 #define DLT_RAW_OPENBSD 14
 #define LINKTYPE_RAW_FILE 101
-#define IPPROTO_V_GRE 47 /* packet_l4.c: its inner packet may be TCP */
 
 /* The two addresses of a datagram, the protocol it carries, and what
  * packet_decode() makes of it. */
@@ -28,35 +23,9 @@ static uint64_t addr_word(const uint8_t *p, size_t len)
     return hi ^ (lo << 29 | lo >> 35);
 }
 
-/* The same for (a, b) and (b, a): the smaller word first, then a
- * multiplicative mix whose high bits pick the worker. */
 static unsigned pair_worker(const struct route_ip *ip, unsigned n)
 {
-    uint64_t a = addr_word(ip->a, ip->alen), b = addr_word(ip->b, ip->alen);
-    uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
-    uint64_t h = (lo * UINT64_C(0x9e3779b97f4a7c15) ^ hi) * UINT64_C(0xff51afd7ed558ccd);
-    h ^= h >> 29;
-    h *= UINT64_C(0xc4ceb9fe1a85ec53);
-    return (unsigned)(((h >> 32) * n) >> 32);
-}
-
-/* The IPv4 header h (version 4, 20 bytes captured), captured bytes from it
- * to the end of rec, as pkt_decode_ipv4() reads it: YES when it certainly
- * makes a TCP packet of it (a whole unfragmented datagram whose lengths
- * all hold, the TCP header captured), NO when its protocol can never give
- * one (neither TCP nor GRE, fragments too: a reassembled datagram has
- * their protocol), else MAYBE (cut, clamped, fragmented, GRE). */
-static inline __attribute__((always_inline)) enum split_tcp ipv4_tcp(const uint8_t *h, size_t captured,
-                                                                     const struct capture_record *rec)
-{
-    if (h[9] != IPPROTO_V_TCP)
-        return h[9] == IPPROTO_V_GRE ? SPLIT_TCP_MAYBE : SPLIT_TCP_NO;
-    size_t ihl = (size_t)(h[0] & 15) * 4, total = load_u16be(h + 2);
-    size_t on_wire = captured + (rec->wirelen > rec->caplen ? rec->wirelen - rec->caplen : 0);
-    if ((load_u16be(h + 6) & 0x3FFF) != 0 || ihl < 20 || total > on_wire || total < ihl + 20 || captured < ihl + 20)
-        return SPLIT_TCP_MAYBE;
-    size_t doff = (size_t)(h[ihl + 12] >> 4) * 4;
-    return doff >= 20 && doff <= total - ihl ? SPLIT_TCP_YES : SPLIT_TCP_MAYBE;
+    return split_pair_worker(addr_word(ip->a, ip->alen), addr_word(ip->b, ip->alen), n);
 }
 
 /* The IPv4 or IPv6 header at w: its addresses and the protocol of its
@@ -76,7 +45,7 @@ static bool route_ipv4(struct wire *w, struct route_ip *ip, const struct capture
     size_t ihl = (size_t)(vihl & 15) * 4;
     if (!h || (vihl >> 4) != 4)
         return false;
-    ip->tcp = ipv4_tcp(h, captured, rec);
+    ip->tcp = split_ipv4_tcp(h, captured, rec);
     return ihl >= 20 && wire_skip(w, ihl - 20);
 }
 
@@ -137,30 +106,10 @@ static unsigned route_ethertype(struct wire *w, uint16_t type, unsigned n, const
     return type == ETH_IPV4 ? route_l3(w, false, n, rec, tcp) : type == ETH_IPV6 ? route_l3(w, true, n, rec, tcp) : 0;
 }
 
-/* Ethernet II and an IPv4 header captured whole (nearly every record of
- * a capture of IPv4 traffic): the same answer as the general path below,
- * read in place.  false: not such a record, or ICMP (its quote is the
- * general path's). */
-static bool route_eth_ipv4(const struct capture_record *rec, unsigned n, enum split_tcp *tcp, unsigned *worker)
-{
-    if (rec->dlt != DLT_EN10MB || rec->caplen < 34 || load_u16be(rec->data + 12) != ETH_IPV4)
-        return false;
-    const uint8_t *h = rec->data + 14;
-    size_t captured = rec->caplen - 14, ihl = (size_t)(h[0] & 15) * 4;
-    if ((h[0] >> 4) != 4 || h[9] == IPPROTO_V4_ICMP)
-        return false;
-    *tcp = ipv4_tcp(h, captured, rec);
-    struct route_ip ip = { h + 12, h + 16, 4, h[9], *tcp };
-    *worker = h[9] == IPPROTO_V_TCP && ihl >= 20 && captured >= ihl ? pair_worker(&ip, n) : 0;
-    return true;
-}
-
-unsigned split_route(const struct capture_record *rec, unsigned n, enum split_tcp *tcp)
+unsigned split_route_any(const struct capture_record *rec, unsigned n, enum split_tcp *tcp)
 {
     unsigned worker;
     *tcp = SPLIT_TCP_MAYBE;
-    if (route_eth_ipv4(rec, n, tcp, &worker))
-        return n <= 1 ? 0 : worker;
     struct wire w = wire_make(rec->data, rec->caplen);
     switch (rec->dlt) {
     case DLT_EN10MB:

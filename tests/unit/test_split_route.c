@@ -5,7 +5,8 @@
  * never complete a TCP datagram).  Frames from packet_build.c, every
  * prefix of each under several link types and captured/wire lengths, then
  * random mutations.  Also: the worker is in range and the same for both
- * directions of a pair. */
+ * directions of a pair, and the inline path (split_route()) answers as the
+ * general one (split_route_any()) for every record. */
 #include <glib.h>
 #include <pcap/dlt.h>
 #include <string.h>
@@ -27,9 +28,12 @@ static bool is_tcp(int dlt, const uint8_t *p, size_t len, uint32_t wirelen, stru
 static void check(struct tally *t, int dlt, const uint8_t *p, size_t len, uint32_t wirelen)
 {
     const struct capture_record rec = { 1700000000000000, (uint32_t)len, wirelen, p, 1, dlt };
-    enum split_tcp tcp;
+    enum split_tcp tcp, any_tcp;
     unsigned w = split_route(&rec, 3, &tcp);
     g_assert_cmpuint(w, <, 3);
+    /* the inline path (Ethernet, IPv4, TCP) answers as the general one */
+    g_assert_cmpuint(split_route_any(&rec, 3, &any_tcp), ==, w);
+    g_assert_cmpint(any_tcp, ==, tcp);
     bool alone = is_tcp(dlt, p, len, wirelen, NULL), kept = is_tcp(dlt, p, len, wirelen, t->frags);
     if (tcp == SPLIT_TCP_YES) {
         if (!alone || !kept)
