@@ -13,10 +13,8 @@
   * associativity with other groupings: (A+B)+C, A+(B+C) and A+B+C equal.
 
 The cut cases are those merge answers today.  Cuts it cannot join yet
-(README, smbscope merge: both FINs in one part and the last ACK in the next,
-a later part that counts a QUIC connection of its own from its Handshake
-packets, iWARP with markers, an SMB Direct message whose fragments the cut
-divides) are listed
+(README, smbscope merge: iWARP with markers, an SMB Direct message whose
+fragments the cut divides) are listed
 by --sweep, which cuts every sample by time into 2 and 5 parts, and three
 samples in two after each of their packets, and prints each difference
 (slow, a few minutes; not part of the suite while it has failures).
@@ -58,6 +56,10 @@ TIME_CUTS += [(s + ".pcap", n) for s in ("quic443-0rtt", "quic443-smb3_11", "qui
 # A QUIC connection that is not SMB open at a part's end (state.quic_open):
 # the later part's datagrams of it count as QUIC (stats.quic.datagrams).
 TIME_CUTS += [("quic443-other-alpn.pcap", 2)]
+# In 5 parts a later part begins with the client's later Initial (no
+# ClientHello: a QUIC connection of its own there, state.quic_heads): it is
+# the connection the earlier part left open (stats.quic.connections).
+TIME_CUTS += [("quic443-other-alpn.pcap", 5)]
 # SMB Direct counters of a joined connection (mstate_join_rdma.c); RoCEv2
 # in a part whose first packet came from the server (ports named from that
 # side: joined by addresses, its TREE_CONNECT answered across the cut).
@@ -119,7 +121,8 @@ def time_cut(smbscope, capture, parts, tmp):
 # merged first (its mechs_offered; merge_assoc_check.py tries every
 # bracketing of 3 and 4 parts).
 CUT_ORDERS = [("nbss-negative.pcap", 5), ("nbns-broadcast.pcap", 5), ("rdma-roce-4791.pcap", 5),
-              ("smb445-nt1-keepalive.pcap", 5), ("nbss-on-445.pcap", 5), ("nbss-on-8445.pcap", 5)]
+              ("smb445-nt1-keepalive.pcap", 5), ("nbss-on-445.pcap", 5), ("nbss-on-8445.pcap", 5),
+              ("quic443-other-alpn.pcap", 5)]
 
 
 def cut_orders(smbscope, capture, parts, tmp):
