@@ -453,37 +453,38 @@ void mstate_join_quic(struct analysis *a)
             k--;
         }
     }
-    /* one record per 4-tuple, its latest (a later part that saw the
-     * connection's own packets lists it too): the same whatever the order */
+    /* One record per 4-tuple (a later part that saw the connection's own
+     * packets lists it too): a tail that follows any of its records, or a
+     * tail joined before it, joins; the latest end stays (the same whatever
+     * the order). */
+    GArray *ends = g_array_new(FALSE, FALSE, sizeof(int64_t));
     guint kept = 0;
-    for (guint i = 0; i < open->len; i++) {
-        struct quic_open *o = &g_array_index(open, struct quic_open, i);
-        struct quic_open *prev = kept ? &g_array_index(open, struct quic_open, kept - 1) : NULL;
-        if (prev && !memcmp(prev, o, offsetof(struct quic_open, last_ts))) {
-            prev->last_ts = o->last_ts > prev->last_ts ? o->last_ts : prev->last_ts;
-            continue;
+    for (guint i = 0; i < open->len;) {
+        struct quic_open o = g_array_index(open, struct quic_open, i);
+        g_array_set_size(ends, 0);
+        for (; i < open->len && !memcmp(&g_array_index(open, struct quic_open, i), &o, offsetof(struct quic_open, last_ts));
+             i++) {
+            int64_t e = g_array_index(open, struct quic_open, i).last_ts;
+            g_array_append_val(ends, e);
+            o.last_ts = e > o.last_ts ? e : o.last_ts;
         }
-        if (kept != i)
-            memcpy(&g_array_index(open, struct quic_open, kept), o, sizeof *o);
-        kept++;
-    }
-    g_array_set_size(open, kept);
-    kept = 0;
-    for (guint i = 0; i < open->len; i++) {
-        struct quic_open *o = &g_array_index(open, struct quic_open, i);
         for (guint k = 0; k < recs->len; k++) {
             const struct quic_tail *t = &g_array_index(recs, struct quic_tail, k);
-            if (!same_ends(t, &o->addr[0], o->port[0], &o->addr[1], o->port[1]) || !follows(o->last_ts, t->first_ts))
+            bool joins = false;
+            for (guint e = 0; !joins && e < ends->len && same_ends(t, &o.addr[0], o.port[0], &o.addr[1], o.port[1]); e++)
+                joins = follows(g_array_index(ends, int64_t, e), t->first_ts);
+            if (!joins)
                 continue;
             count_joined(a, t);
-            if (t->last_ts > o->last_ts)
-                o->last_ts = t->last_ts;
+            g_array_append_val(ends, t->last_ts);
+            o.last_ts = t->last_ts > o.last_ts ? t->last_ts : o.last_ts;
             g_array_remove_index(recs, k);
             k--; /* the next tail of the tuple is now at k */
         }
-        if (a->last_ts - o->last_ts <= QUIC_TAIL_IDLE_US && kept < ANALYSIS_MAX_EDGES)
-            memcpy(&g_array_index(open, struct quic_open, kept++), o, sizeof *o);
+        if (a->last_ts - o.last_ts <= QUIC_TAIL_IDLE_US && kept < ANALYSIS_MAX_EDGES)
+            memcpy(&g_array_index(open, struct quic_open, kept++), &o, sizeof o);
     }
+    g_array_free(ends, TRUE);
     g_array_set_size(open, kept);
     /* What may still continue another report's connection: within the idle
      * timeout of the first packet. */

@@ -7,7 +7,8 @@ rest (editcap -r); `smbscope merge A.json B.json` must equal `smbscope A B`
 (merge_check.py's comparison).  Every exchange cut at some k: the TCP
 handshake, NBSS session request/response, NEGOTIATE (SMB1 then SMB2 in
 impacket-445), SESSION_SETUP (each round of NTLM), TREE_CONNECT, signed and
-encrypted traffic, the FIN/ACK exchange.
+encrypted traffic, the FIN/ACK exchange; SMB over QUIC (its handshake, a
+later part that begins with the client's later Initial, 1-RTT datagrams).
 
 KNOWN lists the cuts merge does not join yet, each with its reason (README.md,
 smbscope merge, says the same); a listed cut that now joins is reported, not
@@ -27,12 +28,17 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import merge_check as mc  # noqa: E402
 
-# sample -> {cut after k: reason}; none left (the three samples are cut at
-# every packet all the same)
+RETRY = "a Retry, then the client's Initial with its ClientHello in the later part: a QUIC connection of its own there"
+HELLO = "the ServerHello in the later part: the earlier part's connection has no cipher suite"
+
+# sample -> {cut after k: reason}
 KNOWN = {
     "smb445-list-shares.pcap": {},
     "nbt139-smb3_11.pcap": {},
     "impacket-445.pcap": {},
+    # SMB over QUIC: from the cut after 4 (the later part begins with the
+    # client's later Initial: state.quic_heads) every cut joins
+    "quic443-smb3_11.pcap": {1: RETRY, 2: RETRY, 3: HELLO},
 }
 
 
