@@ -1,8 +1,11 @@
 /* iwarp_probe.c - SMB Direct over iWARP recognised from its FPDUs alone. */
 #include "iwarp_probe.h"
 
+#include <stdlib.h>
+
 #include "crc.h"
 #include "ddp.h"
+#include "mpa.h"
 #include "smbd.h"
 #include "wire.h"
 
@@ -85,4 +88,64 @@ enum iwarp_probe iwarp_fpdu_probe(const uint8_t *p, size_t n)
     if (!complete)
         return IWARP_PROBE_NO;
     return smbd ? IWARP_PROBE_SMBD : IWARP_PROBE_RDMA;
+}
+
+/* The bytes as FPDUs with markers whose first sits at offset m in p: -1
+ * when they are not, else the number of whole Sends shaped as SMBD (a
+ * marker placed wrong inside the FPDU that holds the real one keeps its
+ * CRC32c right, as the CRC covers both: the real place reads more whole
+ * SMBD messages) and *kind. */
+static int probe_at(const uint8_t *p, size_t n, uint32_t m, uint8_t *buf, enum iwarp_probe *kind)
+{
+    struct mpa_rx rx;
+    mpa_rx_init(&rx, true, true, buf, MPA_MAX_ULPDU);
+    rx.pos = (MPA_MARKER_INTERVAL - m) % MPA_MARKER_INTERVAL;
+    int complete = 0, smbd = 0;
+    size_t off = 0;
+    while (off < n && complete < PROBE_MAX_FPDUS) {
+        struct mpa_fpdu f;
+        bool got;
+        off += mpa_rx_feed(&rx, p + off, n - off, &f, &got);
+        if (rx.marker_ptr_bad || (rx.state == MPA_RX_BODY && rx.ulpdu_len < DDP_TAGGED_HEADER))
+            return -1;
+        if (!got)
+            continue;
+        int u = f.crc_ok && !f.truncated ? ulpdu_check(f.ulpdu, f.len) : 0;
+        if (u == 0)
+            return -1;
+        smbd += u == 2;
+        complete++;
+    }
+    if (!complete || !rx.markers_seen || rx.marker_ptr_bad)
+        return -1;
+    *kind = smbd ? IWARP_PROBE_SMBD : IWARP_PROBE_RDMA;
+    return smbd;
+}
+
+enum iwarp_probe iwarp_fpdu_probe_markers(const uint8_t *p, size_t n, uint32_t *first_marker)
+{
+    if (n < 4)
+        return IWARP_PROBE_NO;
+    uint8_t *buf = malloc(MPA_MAX_ULPDU);
+    if (!buf)
+        return IWARP_PROBE_NO;
+    enum iwarp_probe best = IWARP_PROBE_NO;
+    int best_score = -1;
+    bool tie = false;
+    for (uint32_t m = 0; m < MPA_MARKER_INTERVAL && m + 4 <= n; m += 4) {
+        if (p[m] || p[m + 1]) /* a marker: 16 reserved bits, zero (the cheap test first) */
+            continue;
+        enum iwarp_probe kind;
+        int score = probe_at(p, n, m, buf, &kind);
+        if (score < 0 || score < best_score)
+            continue;
+        tie = score == best_score;
+        if (score > best_score) {
+            best_score = score;
+            best = kind;
+            *first_marker = m;
+        }
+    }
+    free(buf);
+    return tie ? IWARP_PROBE_NO : best; /* two places that read alike: not decided by these bytes */
 }

@@ -13,8 +13,8 @@
   * associativity with other groupings: (A+B)+C, A+(B+C) and A+B+C equal.
 
 The cut cases are those merge answers today.  Cuts it cannot join yet
-(README, smbscope merge: iWARP with markers, an SMB Direct message whose
-fragments the cut divides) are listed
+(README, smbscope merge: an SMB Direct message whose fragments the cut
+divides, an MPA startup cut apart) are listed
 by --sweep, which cuts every sample by time into 2 and 5 parts, and three
 samples in two after each of their packets, and prints each difference
 (slow, a few minutes; not part of the suite while it has failures).
@@ -64,6 +64,9 @@ TIME_CUTS += [("quic443-other-alpn.pcap", 5)]
 # in a part whose first packet came from the server (ports named from that
 # side: joined by addresses, its TREE_CONNECT answered across the cut).
 TIME_CUTS += [("rdma-roce-4791.pcap", 2), ("rdma-iwarp-5445.pcap", 2), ("rdma-roce-4791.pcap", 5)]
+# iWARP with MPA markers: the later part finds their places (one every 512
+# octets counted from the stream's start it did not see)
+TIME_CUTS += [("rdma-iwarp-markers-15445.pcap", 2)]
 # transport_evidence of the joined connection (a message over 17 bits in the later part)
 TIME_CUTS += [("smb445-bulk.pcap", 2), ("smb445-nt1-keepalive.pcap", 2)]  # nt1: keep-alives of the later part on direct
 # NBSS framing the later part did not see (NBSS on 445 and on another port:
