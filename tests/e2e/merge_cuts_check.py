@@ -46,6 +46,8 @@ KNOWN = {
     # iWARP with MPA markers: a later part finds them (their places follow
     # the stream's start it did not see: iwarp_fpdu_probe_markers)
     "rdma-iwarp-markers-15445.pcap": {4: STARTUP, 5: STARTUP, 12: SMBD, 39: SMBD, 40: SMBD, 51: SEND},
+    # a negative response in the later part (its error code joined), the FINs
+    "nbss-negative.pcap": {},
 }
 
 
