@@ -122,19 +122,55 @@ static int probe_at(const uint8_t *p, size_t n, uint32_t m, uint8_t *buf, enum i
     return smbd;
 }
 
-enum iwarp_probe iwarp_fpdu_probe_markers(const uint8_t *p, size_t n, uint32_t *first_marker)
+/* Can the first marker sit at m (cheap, before any CRC)?  Its reserved
+ * bits are zero, and its FPDUPTR points back to an FPDU start (0: the one
+ * after it) that the FPDUs before it, which hold no marker, reach exactly. */
+static bool first_marker_at(const uint8_t *p, size_t n, uint32_t m)
+{
+    if (p[m] || p[m + 1])
+        return false;
+    uint32_t ptr = (uint32_t)p[m + 2] << 8 | p[m + 3];
+    if (ptr > m || (m - ptr) % 4)
+        return false;
+    size_t at = 0, f = m - ptr;
+    while (at < f) {
+        if (at + 2 > n)
+            return false;
+        size_t len = (size_t)p[at] << 8 | p[at + 1];
+        if (len < DDP_TAGGED_HEADER)
+            return false;
+        size_t body = 2 + len;
+        at += body + (4 - body % 4) % 4 + 4;
+    }
+    return at == f;
+}
+
+/* The bytes begin with a marker (16 reserved bits and an FPDUPTR of 0: it
+ * precedes the header) or with an FPDU header: a length a DDP header fits
+ * in, DDP version 1 with its reserved bits clear, RDMAP version 1 likewise
+ * (one look: any other TCP data stops here). */
+static bool starts_like_fpdus(const uint8_t *p, size_t n)
 {
     if (n < 4)
+        return false;
+    if (!p[0] && !p[1] && !p[2] && !p[3])
+        return true;
+    return ((size_t)p[0] << 8 | p[1]) >= DDP_TAGGED_HEADER && (p[2] & 0x3F) == 0x01 && (p[3] & 0xF0) == 0x40;
+}
+
+enum iwarp_probe iwarp_fpdu_probe_markers(const uint8_t *p, size_t n, uint32_t *first_marker)
+{
+    if (!starts_like_fpdus(p, n))
         return IWARP_PROBE_NO;
-    uint8_t *buf = malloc(MPA_MAX_ULPDU);
-    if (!buf)
-        return IWARP_PROBE_NO;
+    uint8_t *buf = NULL; /* the ULPDU buffer, only once a place passes the cheap test */
     enum iwarp_probe best = IWARP_PROBE_NO;
     int best_score = -1;
     bool tie = false;
     for (uint32_t m = 0; m < MPA_MARKER_INTERVAL && m + 4 <= n; m += 4) {
-        if (p[m] || p[m + 1]) /* a marker: 16 reserved bits, zero (the cheap test first) */
+        if (!first_marker_at(p, n, m))
             continue;
+        if (!buf && !(buf = malloc(MPA_MAX_ULPDU)))
+            return IWARP_PROBE_NO;
         enum iwarp_probe kind;
         int score = probe_at(p, n, m, buf, &kind);
         if (score < 0 || score < best_score)
