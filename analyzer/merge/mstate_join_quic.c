@@ -354,7 +354,8 @@ static bool follows_open(const GArray *open, const struct quic_tail *h)
         const struct quic_open *o = &g_array_index(open, struct quic_open, i);
         if (memcmp(o, &probe, n) != 0)
             return false;
-        if (follows(o->last_ts, h->first_ts))
+        /* not its own record (its part lists it open too: its last datagram) */
+        if (follows(o->last_ts, h->first_ts) && o->last_ts != h->last_ts)
             return true;
     }
     return false;
@@ -470,6 +471,8 @@ void mstate_join_quic(struct analysis *a)
         }
         for (guint k = 0; k < recs->len; k++) {
             const struct quic_tail *t = &g_array_index(recs, struct quic_tail, k);
+            if (t->head) /* its own part's record is among these: joined above or not at all */
+                continue;
             bool joins = false;
             for (guint e = 0; !joins && e < ends->len && same_ends(t, &o.addr[0], o.port[0], &o.addr[1], o.port[1]); e++)
                 joins = follows(g_array_index(ends, int64_t, e), t->first_ts);

@@ -177,6 +177,20 @@ def unseen_vs_tshark(smbscope, samples, tmp):
            got == want and got, "smbscope %r, tshark %r" % (got, want))
 
 
+def quic_head_alone(smbscope, samples, tmp):
+    """A part holding only a client's later Initial (state.quic_heads, its
+    own quic_open record too): alone, and after the part that opened the
+    connection, merge equals the run over them."""
+    d = tempfile.mkdtemp(dir=tmp)
+    sample = os.path.join(samples, "quic443-other-alpn.pcap")
+    early, one = os.path.join(d, "early.pcap"), os.path.join(d, "one.pcap")
+    subprocess.run(["editcap", "-r", sample, early, "1-4"], check=True)
+    subprocess.run(["editcap", "-r", sample, one, "5"], check=True)
+    reports = merge_check.Reports(smbscope, d)
+    merge_check.compare("a part holding only a later client Initial, merged alone", smbscope, reports, [one])
+    merge_check.compare("the same after the part that opened its connection", smbscope, reports, [early, one])
+
+
 def named_merge(smbscope, samples, tmp):
     d = tempfile.mkdtemp(dir=tmp)
     sample = os.path.join(samples, "smb445-list-shares.pcap")
@@ -280,6 +294,7 @@ def main():
         else:
             named_merge(smbscope, a.samples, tmp)
             unseen_vs_tshark(smbscope, a.samples, tmp)
+            quic_head_alone(smbscope, a.samples, tmp)
             for name, parts in TIME_CUTS:
                 time_cut(smbscope, os.path.join(a.samples, name), parts, tmp)
             for name, parts in CUT_ORDERS:
