@@ -14,6 +14,7 @@
 #include "fmt.h"
 #include "ipfrag.h"
 #include "keylog.h"
+#include "mstate_join_fin.h"
 #include "mstate_join_hs.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
@@ -135,7 +136,8 @@ static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flo
         a->events.conn_end(a->events.ctx, s);
     struct conn_summary cs;
     conn_summary_from_conn(&cs, s, &a->cfg->policy);
-    bool edge = !a->live_run && analysis_is_edge(&cs);
+    /* at the end, one lingering after its FINs may have its last ACK in the next capture */
+    bool edge = !a->live_run && (analysis_is_edge(&cs) || (a->finishing && fin_linger_note(a, &cs, c)));
     if (edge && a->edges->len < ANALYSIS_MAX_EDGES) {
         g_array_append_val(a->edges, cs);
         mstate_xchg_keep(a, &cs, s);
@@ -581,6 +583,7 @@ bool analysis_open_write(struct analysis *a, const char *path, char *errbuf, siz
 
 void analysis_finish(struct analysis *a)
 {
+    a->finishing = true;
     flow_table_finish(a->flows);
     roce_table_finish(a->roce, on_table_closed, a);
     char werr[CAPTURE_ERRBUF_SIZE];

@@ -122,6 +122,8 @@ struct analysis {
         uint64_t conn_groups; /* --jobs, several inputs: connections a later input put in groups below the
                                  full level while those levels filled (analyzer/merge/jobs.c) */
         uint64_t nbns_xids; /* NBNS queries and unmatched answers (analyzer/merge/mstate_join_nbns.h) */
+        uint64_t fin_lingers; /* connections lingering after their FINs at a capture's end, past the cap
+                                 (analyzer/merge/mstate_join_fin.h: fin_linger_note) */
     } state_folded;
     GArray *tails;            /* struct analysis_tail: TCP connections seen from their middle that carried
                                  no payload (a capture's trailing ACKs and FINs of a connection another
@@ -162,6 +164,7 @@ struct analysis {
     uint64_t filtered_out;    /* records the capture filter rejected */
     struct analysis *interval;/* --report-every: the current interval's own analysis, fed alongside */
     bool live_run;            /* an input is a live interface */
+    bool finishing;           /* analysis_finish() is closing the connections open at the end */
     /* --jobs (analyzer/merge/jobs.h): the threads that analysed the inputs
      * and how the work was divided ("inputs", or "flow-hash" for one input
      * split across them); 0 and NULL for one analysis.  jobs_requested:

@@ -12,6 +12,7 @@
 #include "flow.h"
 #include "fmt.h"
 #include "mstate_join_enc.h"
+#include "mstate_join_nbss.h"
 #include "mstate_join_rdma.h"
 #include "session_join.h"
 #include "session.h"
@@ -290,6 +291,7 @@ static void merge_into(JsonObject *e, JsonObject *l, bool swapped, const struct 
     max_int(e, l, "largest_message");
     JsonObject *en = sub_obj(e, "nbss"), *ln = sub_obj(l, "nbss");
     add_all(en ? sub_obj(en, "types") : NULL, ln ? sub_obj(ln, "types") : NULL);
+    mstate_join_neg_codes(en, ln);
     merge_sessions(e, l);
     mstate_join_enc_unseen(e, l);
     mstate_join_smb_direct(e, l);

@@ -323,7 +323,7 @@ void mstate_join_edges(struct analysis *a)
         }
         mstate_join_tail(a, &cur);
         idle_if_later(a, &cur);
-        if (analysis_is_edge(&cur) && out->len < ANALYSIS_MAX_EDGES) {
+        if ((analysis_is_edge(&cur) || mstate_tail_lingers(a, &cur)) && out->len < ANALYSIS_MAX_EDGES) {
             g_array_append_val(out, cur);
         } else {
             a->edges_unjoinable += analysis_is_edge(&cur); /* a merged report holds as many as a run's */

@@ -29,6 +29,7 @@ struct fin_rec {
 struct fin_recs {
     GArray *recs; /* struct fin_rec */
     GHashTable *by;
+    uint32_t lingers; /* a run: lingering connections kept as edges (fin_linger_note) */
 };
 
 static struct fin_recs *recs_of(struct analysis *a)
@@ -123,8 +124,25 @@ void fin_note(struct analysis *a, const struct flow_conn *c, int64_t first_ts, c
     put(a, &r);
 }
 
+bool fin_linger_note(struct analysis *a, const struct conn_summary *cs, const struct flow_conn *c)
+{
+    if (!c || c->rst_seen || !c->fin[0] || !c->fin[1] || cs->carrier != CONN_CARRIER_TCP ||
+        strcmp(cs->close_reason, "fin") != 0 || !(cs->flags & CONN_F_START_SEEN))
+        return false; /* not lingering after its FINs; or seen mid-stream: an edge anyway */
+    if (c->stream[0].fin_acked && c->stream[1].fin_acked)
+        return false; /* what may still come is a retransmission: not kept */
+    struct fin_recs *fr = recs_of(a);
+    if (fr->lingers >= FIN_LINGER_CAP || a->edges->len >= ANALYSIS_MAX_EDGES) {
+        a->state_folded.fin_lingers++;
+        return false;
+    }
+    fr->lingers++;
+    return true;
+}
+
 void fin_recs_fold_mem(struct analysis *dst, const struct analysis *src)
 {
+    dst->state_folded.fin_lingers += src->state_folded.fin_lingers;
     for (guint i = 0; src->edge_fins && i < src->edge_fins->recs->len; i++)
         if (!g_array_index(src->edge_fins->recs, struct fin_rec, i).used)
             put(dst, &g_array_index(src->edge_fins->recs, struct fin_rec, i));
@@ -179,6 +197,9 @@ void mstate_build_edge_fins(struct json *b, const struct analysis *a)
     }
     json_end_array(b);
     g_array_free(recs, TRUE);
+    /* lingering connections past FIN_LINGER_CAP, folded (a report written
+     * before they were kept has no such member: none) */
+    kint(b, "edge_lingers_folded", a->state_folded.fin_lingers);
 }
 
 void mstate_fold_edge_fins(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
@@ -210,6 +231,8 @@ void mstate_fold_edge_fins(struct jget *g, const struct jpath *p, struct analysi
             return;
         put(a, &r);
     }
+    if (json_object_has_member(st, "edge_lingers_folded"))
+        a->state_folded.fin_lingers += jget_u64(g, p, st, "edge_lingers_folded", INT64_MAX);
 }
 
 /* ---- joining ------------------------------------------------------------ */

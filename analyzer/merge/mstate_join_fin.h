@@ -23,6 +23,16 @@ struct analysis;
  * first packet) noted when it saw a FIN and was open at its capture's end. */
 void fin_note(struct analysis *a, const struct flow_conn *c, int64_t first_ts, const char *close_reason);
 void fin_recs_free(struct analysis *a);
+
+/* A connection closed at its capture's end while it lingered after a FIN
+ * each way (flow.h: late ACKs), one of them not acknowledged: the next
+ * capture may hold that last ACK (mstate_tails.h joins it).  Whether the
+ * run keeps it as an edge (true; at most FIN_LINGER_CAP, the rest counted
+ * in state_folded.fin_lingers: "edge_lingers_folded" in the state).  The
+ * flow table lets at most max_closed connections linger at once (1,024 by
+ * default), and of those only the ones whose exchange the end cut. */
+#define FIN_LINGER_CAP 1024u
+bool fin_linger_note(struct analysis *a, const struct conn_summary *cs, const struct flow_conn *c);
 void fin_recs_fold_mem(struct analysis *dst, const struct analysis *src);
 
 void mstate_build_edge_fins(struct json *b, const struct analysis *a);

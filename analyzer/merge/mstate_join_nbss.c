@@ -253,3 +253,14 @@ void mstate_join_nbss(struct analysis *a, const struct conn_summary *early, cons
     if (!ln) /* neither showed NBSS: the joined connection's messages kept (a later part may) */
         put(a, &early->client, early->client_port, &early->server, early->server_port, early->first_ts, em + lm);
 }
+
+void mstate_join_neg_codes(JsonObject *early_nbss, JsonObject *late_nbss)
+{
+    JsonNode *en = early_nbss ? json_object_get_member(early_nbss, "negative_codes") : NULL;
+    JsonNode *ln = late_nbss ? json_object_get_member(late_nbss, "negative_codes") : NULL;
+    if (!en || !ln || !JSON_NODE_HOLDS_ARRAY(en) || !JSON_NODE_HOLDS_ARRAY(ln))
+        return;
+    JsonArray *e = json_node_get_array(en), *l = json_node_get_array(ln);
+    for (guint i = 0; i < json_array_get_length(l) && json_array_get_length(e) < SESSION_MAX_NEG_CODES; i++)
+        json_array_add_element(e, json_node_copy(json_array_get_element(l, i)));
+}

@@ -47,4 +47,9 @@ void mstate_nbss_row_add(struct analysis *a, const struct conn_summary *cs, int6
 /* cs now begins at first (mstate_join_hs.c): its record goes by it. */
 void mstate_nbss_rename(struct analysis *a, const struct conn_summary *cs, int64_t first);
 
+/* connections[].nbss of a joined connection: the negative responses' error
+ * codes of the late part after the early part's, as many as a run keeps
+ * (session_join.c does the same for --jobs). */
+void mstate_join_neg_codes(JsonObject *early_nbss, JsonObject *late_nbss);
+
 #endif

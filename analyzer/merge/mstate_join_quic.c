@@ -49,6 +49,21 @@ static void note_open(void *ctx, const struct quic_table_open *o)
     struct analysis *a = ctx;
     if (o->smb) /* an SMB connection: an edge of its own (mstate_join_quic) */
         return;
+    struct quic_tails *qt = tails_of(a);
+    if (!o->decided && o->first_ts - a->first_ts <= QUIC_TAIL_IDLE_US && qt->recs->len < ANALYSIS_MAX_EDGES) {
+        struct quic_tail h; /* begun without its ClientHello: maybe another capture's connection */
+        memset(&h, 0, sizeof h);
+        for (int d = 0; d < 2; d++) {
+            h.addr[d] = o->addr[d];
+            h.port[d] = o->port[d];
+            h.packets[d] = o->packets[d];
+            h.bytes[d] = o->bytes[d];
+        }
+        h.first_ts = o->first_ts;
+        h.last_ts = o->last_ts;
+        h.head = true;
+        g_array_append_val(qt->recs, h);
+    }
     struct quic_open r;
     memset(&r, 0, sizeof r);
     for (int d = 0; d < 2; d++) {
@@ -172,12 +187,14 @@ void quic_tail_packet(struct analysis *a, const struct packet *p)
  * packets0, packets1, bytes0, bytes1]. */
 enum { QF_A0, QF_P0, QF_A1, QF_P1, QF_FIRST, QF_LAST, QF_PK0, QF_PK1, QF_BY0, QF_BY1, QF_N };
 
-void mstate_build_quic_tails(struct json *b, const struct analysis *a)
+static void build_recs(struct json *b, const struct analysis *a, const char *key, bool heads)
 {
-    json_key(b, "quic_tails");
+    json_key(b, key);
     json_begin_array(b);
     for (guint i = 0; a->quic_tails && i < a->quic_tails->recs->len; i++) {
         const struct quic_tail *t = &g_array_index(a->quic_tails->recs, struct quic_tail, i);
+        if (t->head != heads)
+            continue;
         json_begin_array(b);
         put_ends(b, t->addr, t->port);
         json_int(b, t->first_ts);
@@ -189,6 +206,11 @@ void mstate_build_quic_tails(struct json *b, const struct analysis *a)
         json_end_array(b);
     }
     json_end_array(b);
+}
+
+void mstate_build_quic_tails(struct json *b, const struct analysis *a)
+{
+    build_recs(b, a, "quic_tails", false);
     json_key(b, "quic_open"); /* [addr0, port0, addr1, port1, last_ts] */
     json_begin_array(b);
     for (guint i = 0; a->quic_tails && i < a->quic_tails->open->len; i++) {
@@ -199,6 +221,7 @@ void mstate_build_quic_tails(struct json *b, const struct analysis *a)
         json_end_array(b);
     }
     json_end_array(b);
+    build_recs(b, a, "quic_heads", true); /* the same arrays as quic_tails */
 }
 
 static void read_one(struct jget *g, const struct jpath *ip, JsonArray *e, struct quic_tail *t)
@@ -220,13 +243,12 @@ static void read_one(struct jget *g, const struct jpath *ip, JsonArray *e, struc
     t->last_ts = jget_elem_i64(g, ip, e, QF_LAST);
 }
 
-void mstate_fold_quic_tails(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
+static void fold_recs(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, const char *key,
+                      bool heads)
 {
-    if (!json_object_has_member(st, "quic_tails"))
-        return; /* a report of this format written before they were carried: nothing to join */
     struct jpath ap, ip;
-    jpath_key(&ap, p, "quic_tails");
-    JsonArray *arr = jget_arr(g, p, st, "quic_tails", ANALYSIS_MAX_EDGES);
+    jpath_key(&ap, p, key);
+    JsonArray *arr = jget_arr(g, p, st, key, ANALYSIS_MAX_EDGES);
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
@@ -234,10 +256,21 @@ void mstate_fold_quic_tails(struct jget *g, const struct jpath *p, struct analys
         read_one(g, &ip, JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL, &t);
         if (g->failed)
             return;
+        t.head = heads;
         struct quic_tails *qt = tails_of(a);
         if (qt->recs->len < 16 * ANALYSIS_MAX_EDGES) /* a bound for merge itself */
             g_array_append_val(qt->recs, t);
     }
+}
+
+void mstate_fold_quic_tails(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
+{
+    if (!json_object_has_member(st, "quic_tails"))
+        return; /* a report of this format written before they were carried: nothing to join */
+    struct jpath ap, ip;
+    fold_recs(g, p, a, st, "quic_tails", false);
+    if (!g->failed && json_object_has_member(st, "quic_heads")) /* absent: written before they were carried */
+        fold_recs(g, p, a, st, "quic_heads", true);
     JsonArray *open = g->failed ? NULL : jget_arr(g, p, st, "quic_open", ANALYSIS_MAX_EDGES);
     jpath_key(&ap, p, "quic_open");
     for (guint i = 0; open && !g->failed && i < json_array_get_length(open); i++) {
@@ -297,10 +330,57 @@ static bool follows(int64_t last_ts, int64_t first_ts)
     return first_ts >= last_ts && first_ts - last_ts <= QUIC_TAIL_IDLE_US;
 }
 
+/* Whether a record of open (sorted: open_order, as bytes) has the head's
+ * ends, [0] the client in both, and the head follows it: a binary search
+ * for the first record of those ends, then each record of them. */
+static bool follows_open(const GArray *open, const struct quic_tail *h)
+{
+    struct quic_open probe;
+    memset(&probe, 0, sizeof probe);
+    for (int d = 0; d < 2; d++) {
+        probe.addr[d] = h->addr[d];
+        probe.port[d] = h->port[d];
+    }
+    const size_t n = offsetof(struct quic_open, last_ts);
+    guint lo = 0, hi = open->len;
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        if (memcmp(&g_array_index(open, struct quic_open, mid), &probe, n) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (guint i = lo; i < open->len; i++) {
+        const struct quic_open *o = &g_array_index(open, struct quic_open, i);
+        if (memcmp(o, &probe, n) != 0)
+            return false;
+        /* not its own record (its part lists it open too: its last datagram) */
+        if (follows(o->last_ts, h->first_ts) && o->last_ts != h->last_ts)
+            return true;
+    }
+    return false;
+}
+
 static void add_int(JsonObject *o, const char *k, uint64_t v)
 {
     if (o && json_object_has_member(o, k))
         json_object_set_int_member(o, k, json_object_get_int_member(o, k) + mstate_clamp(v));
+}
+
+/* The tail's datagrams are a connection's another capture left open:
+ * counted as QUIC datagrams (stats.datagrams counted them already: every
+ * UDP payload), or a connection of its part's own (a head) no more. */
+static void count_joined(struct analysis *a, const struct quic_tail *t)
+{
+    if (t->head) {
+        quic_table_unjoin(a->quic, 1);
+    } else {
+        struct quic_table_stats q;
+        memset(&q, 0, sizeof q);
+        q.quic_datagrams = t->packets[0] + t->packets[1];
+        quic_table_fold_stats(a->quic, &q);
+    }
+    a->edges_joined++;
 }
 
 /* The tail's datagrams into the connection cs left open (its record,
@@ -332,11 +412,7 @@ static void join_one(struct analysis *a, struct conn_summary *cs, const struct q
             }
         }
     }
-    struct quic_table_stats q;
-    memset(&q, 0, sizeof q);
-    q.quic_datagrams = pk[0] + pk[1]; /* stats.datagrams counted them already (every UDP payload) */
-    quic_table_fold_stats(a->quic, &q);
-    a->edges_joined++;
+    count_joined(a, t);
 }
 
 void mstate_join_quic(struct analysis *a)
@@ -366,41 +442,52 @@ void mstate_join_quic(struct analysis *a)
      * datagrams (stats.quic.datagrams), each a join; it stays open for a
      * later report while within the idle timeout of the last packet. */
     GArray *open = a->quic_tails->open;
-    /* one record per 4-tuple, its latest (a later part that saw the
-     * connection's own packets lists it too): the same whatever the order */
     g_array_sort(open, open_order);
-    guint kept = 0;
-    for (guint i = 0; i < open->len; i++) {
-        struct quic_open *o = &g_array_index(open, struct quic_open, i);
-        struct quic_open *prev = kept ? &g_array_index(open, struct quic_open, kept - 1) : NULL;
-        if (prev && !memcmp(prev, o, offsetof(struct quic_open, last_ts))) {
-            prev->last_ts = o->last_ts > prev->last_ts ? o->last_ts : prev->last_ts;
-            continue;
+    /* A head (a connection a later part began from an Initial without its
+     * ClientHello) that follows a connection left open is that one: its
+     * own part lists it open too, so the deduplication below keeps its end. */
+    for (guint k = 0; k < recs->len; k++) {
+        const struct quic_tail *t = &g_array_index(recs, struct quic_tail, k);
+        if (t->head && follows_open(open, t)) {
+            count_joined(a, t);
+            g_array_remove_index(recs, k);
+            k--;
         }
-        if (kept != i)
-            memcpy(&g_array_index(open, struct quic_open, kept), o, sizeof *o);
-        kept++;
     }
-    g_array_set_size(open, kept);
-    kept = 0;
-    for (guint i = 0; i < open->len; i++) {
-        struct quic_open *o = &g_array_index(open, struct quic_open, i);
+    /* One record per 4-tuple (a later part that saw the connection's own
+     * packets lists it too): a tail that follows any of its records, or a
+     * tail joined before it, joins; the latest end stays (the same whatever
+     * the order). */
+    GArray *ends = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    guint kept = 0;
+    for (guint i = 0; i < open->len;) {
+        struct quic_open o = g_array_index(open, struct quic_open, i);
+        g_array_set_size(ends, 0);
+        for (; i < open->len && !memcmp(&g_array_index(open, struct quic_open, i), &o, offsetof(struct quic_open, last_ts));
+             i++) {
+            int64_t e = g_array_index(open, struct quic_open, i).last_ts;
+            g_array_append_val(ends, e);
+            o.last_ts = e > o.last_ts ? e : o.last_ts;
+        }
         for (guint k = 0; k < recs->len; k++) {
             const struct quic_tail *t = &g_array_index(recs, struct quic_tail, k);
-            if (!same_ends(t, &o->addr[0], o->port[0], &o->addr[1], o->port[1]) || !follows(o->last_ts, t->first_ts))
+            if (t->head) /* its own part's record is among these: joined above or not at all */
                 continue;
-            struct quic_table_stats q;
-            memset(&q, 0, sizeof q);
-            q.quic_datagrams = t->packets[0] + t->packets[1];
-            quic_table_fold_stats(a->quic, &q);
-            a->edges_joined++;
-            o->last_ts = t->last_ts;
+            bool joins = false;
+            for (guint e = 0; !joins && e < ends->len && same_ends(t, &o.addr[0], o.port[0], &o.addr[1], o.port[1]); e++)
+                joins = follows(g_array_index(ends, int64_t, e), t->first_ts);
+            if (!joins)
+                continue;
+            count_joined(a, t);
+            g_array_append_val(ends, t->last_ts);
+            o.last_ts = t->last_ts > o.last_ts ? t->last_ts : o.last_ts;
             g_array_remove_index(recs, k);
             k--; /* the next tail of the tuple is now at k */
         }
-        if (a->last_ts - o->last_ts <= QUIC_TAIL_IDLE_US && kept < ANALYSIS_MAX_EDGES)
-            memcpy(&g_array_index(open, struct quic_open, kept++), o, sizeof *o);
+        if (a->last_ts - o.last_ts <= QUIC_TAIL_IDLE_US && kept < ANALYSIS_MAX_EDGES)
+            memcpy(&g_array_index(open, struct quic_open, kept++), &o, sizeof o);
     }
+    g_array_free(ends, TRUE);
     g_array_set_size(open, kept);
     /* What may still continue another report's connection: within the idle
      * timeout of the first packet. */

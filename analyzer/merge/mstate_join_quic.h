@@ -28,6 +28,12 @@ struct quic_tail {
     uint16_t port[2];
     int64_t first_ts, last_ts;
     uint64_t packets[2], bytes[2]; /* sent by addr[0], by addr[1]; bytes: UDP payload on the wire */
+    /* A QUIC connection of the run's own begun by a client Initial without
+     * its ClientHello (quic_table.h: decided), open at the end ("quic_heads"
+     * in the state, [0] the client): a capture cut after a connection's first
+     * flight.  Its run counted it as a connection and its datagrams as QUIC:
+     * joined, it is one connection less. */
+    bool head;
 };
 
 /* quic_table_packet() for a run: a datagram no QUIC connection took noted

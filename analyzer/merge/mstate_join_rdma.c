@@ -40,6 +40,16 @@ static void fill(JsonObject *dst, JsonObject *src, const char *k)
         json_object_set_member(dst, k, json_node_copy(s));
 }
 
+/* A flag either part saw set (markers: set at a direction's first FPDU, by
+ * the startup or, seen from the middle, by the markers found). */
+static void either(JsonObject *dst, JsonObject *src, const char *k)
+{
+    JsonNode *d = dst ? json_object_get_member(dst, k) : NULL, *s = src ? json_object_get_member(src, k) : NULL;
+    if (d && s && JSON_NODE_HOLDS_VALUE(d) && JSON_NODE_HOLDS_VALUE(s) && json_node_get_value_type(s) == G_TYPE_BOOLEAN &&
+        json_node_get_boolean(s))
+        json_object_set_boolean_member(dst, k, true);
+}
+
 void mstate_join_smb_direct(JsonObject *early, JsonObject *late)
 {
     JsonObject *e = obj(early, "smb_direct"), *l = obj(late, "smb_direct");
@@ -50,6 +60,8 @@ void mstate_join_smb_direct(JsonObject *early, JsonObject *late)
         for (size_t k = 0; k < G_N_ELEMENTS(sums[i].keys) && sums[i].keys[k]; k++)
             add(de, dl, sums[i].keys[k]);
     }
+    either(obj(e, "mpa"), obj(l, "mpa"), "markers_to_server");
+    either(obj(e, "mpa"), obj(l, "mpa"), "markers_to_client");
     fill(obj(e, "smbd"), obj(l, "smbd"), "negotiate_request");
     fill(obj(e, "smbd"), obj(l, "smbd"), "negotiate_response");
 }

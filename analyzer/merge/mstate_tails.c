@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "flow.h"
 #include "fmt.h"
 #include "mstate_detail.h"
 #include "mstate_join_fin.h"
@@ -73,10 +74,46 @@ void mstate_fold_tails(struct jget *g, const struct jpath *p, struct analysis *a
     }
 }
 
-bool mstate_join_tail(struct analysis *a, struct conn_summary *cur)
+/* A connection lingering after its FINs when its capture ended, kept as an
+ * edge (mstate_join_fin.h: fin_linger_note): a TCP connection seen from its
+ * start that ended "fin".  (One seen mid-stream is an edge anyway.) */
+static bool fin_edge(const struct conn_summary *cs)
 {
-    if (!a->tails || cur->carrier != CONN_CARRIER_TCP || cur->proto != 6 || strcmp(cur->close_reason, "end") != 0)
+    return cs->carrier == CONN_CARRIER_TCP && cs->proto == 6 && (cs->flags & CONN_F_START_SEEN) &&
+           strcmp(cs->close_reason, "fin") == 0;
+}
+
+/* Whether a tail starting at first_ts is cur's: after its last packet, and
+ * for a connection closed after its FINs, within their linger (flow.h: a
+ * later packet opens a connection of its own). */
+static bool in_reach(const struct conn_summary *cur, bool lingering, int64_t first_ts)
+{
+    if (first_ts < cur->last_ts)
         return false;
+    if (!lingering)
+        return true;
+    struct flow_limits lim;
+    flow_limits_default(&lim);
+    return first_ts - cur->last_ts <= lim.idle_closed_us;
+}
+
+bool mstate_tail_lingers(const struct analysis *a, const struct conn_summary *cs)
+{
+    if (!fin_edge(cs))
+        return false;
+    int64_t end = INT64_MIN; /* the last packet of the inputs so far: the run over them ended there */
+    for (guint i = 0; i < a->inputs->len; i++) {
+        const struct input_info *in = g_ptr_array_index(a->inputs, i);
+        if (in->packets && in->last_ts > end)
+            end = in->last_ts;
+    }
+    return end != INT64_MIN && in_reach(cs, true, end);
+}
+
+/* One tail joined to cur (see mstate_join_tail). */
+static bool join_one(struct analysis *a, struct conn_summary *cur)
+{
+    bool lingering = strcmp(cur->close_reason, "fin") == 0;
     guint best = G_MAXUINT;
     bool best_swapped = false;
     for (guint i = 0; i < a->tails->len; i++) {
@@ -85,7 +122,7 @@ bool mstate_join_tail(struct analysis *a, struct conn_summary *cur)
                    mstate_same_end(&t->addr[1], t->port[1], &cur->server, cur->server_port);
         bool rev = mstate_same_end(&t->addr[1], t->port[1], &cur->client, cur->client_port) &&
                    mstate_same_end(&t->addr[0], t->port[0], &cur->server, cur->server_port);
-        if ((!fwd && !rev) || t->first_ts < cur->last_ts)
+        if ((!fwd && !rev) || !in_reach(cur, lingering, t->first_ts))
             continue;
         if (best == G_MAXUINT || t->first_ts < g_array_index(a->tails, struct analysis_tail, best).first_ts) {
             best = i;
@@ -100,12 +137,27 @@ bool mstate_join_tail(struct analysis *a, struct conn_summary *cur)
     struct conn_summary before = *cur;
     cur->packets += c2s + s2c;
     cur->last_ts = t->last_ts;
-    g_strlcpy(cur->close_reason, t->close_reason, sizeof cur->close_reason);
-    if (both_fins && (strcmp(t->close_reason, "end") == 0 || strcmp(t->close_reason, "idle") == 0))
+    bool rst = strcmp(t->close_reason, "rst") == 0;
+    if (!lingering || rst)
+        g_strlcpy(cur->close_reason, t->close_reason, sizeof cur->close_reason);
+    /* else it still lingers after its FINs: "fin" whatever ended the tail (flow.c: natural_reason) */
+    if (!lingering && both_fins && (strcmp(t->close_reason, "end") == 0 || strcmp(t->close_reason, "idle") == 0))
         g_strlcpy(cur->close_reason, "fin", sizeof cur->close_reason); /* flow.c: natural_reason */
     mstate_detail_tail(a, &before, cur, c2s, s2c);
     flow_table_unjoin(a->flows, 1); /* the tail's run counted it as a TCP connection of its own */
     a->edges_joined++;
     g_array_remove_index(a->tails, best);
     return true;
+}
+
+bool mstate_join_tail(struct analysis *a, struct conn_summary *cur)
+{
+    if (!a->tails || cur->carrier != CONN_CARRIER_TCP || cur->proto != 6)
+        return false;
+    /* every tail it reaches, one after the other (a part holding only the
+     * FINs, the next the last ACK): open at the end, or lingering after its FINs */
+    bool joined = false;
+    while ((strcmp(cur->close_reason, "end") == 0 || strcmp(cur->close_reason, "fin") == 0) && join_one(a, cur))
+        joined = true;
+    return joined;
 }

@@ -586,6 +586,11 @@ void quic_table_list_open(const struct quic_table *t, void (*fn)(void *ctx, cons
         o.first_ts = k->first_ts;
         o.last_ts = k->last_ts;
         o.smb = k->state == TRACK_SMB;
+        o.decided = k->state != TRACK_HANDSHAKE;
+        for (int d = 0; d < 2; d++) {
+            o.packets[d] = k->packets[d];
+            o.bytes[d] = k->bytes[d];
+        }
         fn(ctx, &o);
     }
 }
@@ -611,6 +616,8 @@ void quic_table_fold_stats(struct quic_table *t, const struct quic_table_stats *
     t->stats.decrypt_failures += s->decrypt_failures;
     t->stats.undecryptable += s->undecryptable;
 }
+
+void quic_table_unjoin(struct quic_table *t, uint64_t n) { t->stats.conns -= n <= t->stats.conns ? n : t->stats.conns; }
 
 void quic_table_free(struct quic_table *t)
 {

@@ -59,12 +59,18 @@ struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max
 /* A decoded UDP packet (pkt->l4 == L4_UDP). */
 void quic_table_packet(struct quic_table *t, const struct packet *pkt);
 /* A connection still open: its ends ([0] the client), first and last
- * datagram, and whether it is SMB (its ALPN offered "smb"). */
+ * datagram, and whether it is SMB (its ALPN offered "smb"); decided: its
+ * ClientHello was read (not: a client Initial without one started it, as a
+ * capture cut after the connection's first flight shows its later Initials:
+ * smbscope merge joins it to the connection an earlier capture left open,
+ * with its datagrams and bytes, [0] the client's). */
 struct quic_table_open {
     struct ip_addr addr[2];
     uint16_t port[2];
     int64_t first_ts, last_ts;
     bool smb;
+    bool decided;
+    uint64_t packets[2], bytes[2];
 };
 /* Each connection still open, to fn (smbscope merge: the merge state lists
  * those that are not SMB, so a later capture's datagrams of them count as
@@ -77,6 +83,8 @@ struct quic_table_stats quic_table_stats(const struct quic_table *t);
 struct quic_table_work quic_table_work(const struct quic_table *t);
 /* smbscope merge: another run's counters added. */
 void quic_table_fold_stats(struct quic_table *t, const struct quic_table_stats *s);
+/* smbscope merge: n connections a run counted were another run's (joined). */
+void quic_table_unjoin(struct quic_table *t, uint64_t n);
 void quic_table_free(struct quic_table *t);
 
 #endif

@@ -12,8 +12,14 @@
  * iWARP when its first data passes iwarp_fpdu_probe(): whole FPDUs with a
  * correct CRC32c, plausible DDP/RDMAP headers, SMBD-shaped Sends (senders
  * align FPDUs with segments, RFC 5044 8).  Each direction then starts at
- * its first data, which must pass the probe too; CRC32c is assumed on and
- * markers off (with markers, mid-stream data is not recognised).
+ * its first data, which must pass the probe too; CRC32c is assumed on.
+ * Markers sit at places counted from the stream's start, which such a
+ * capture did not see: a direction whose data passes the probe with
+ * markers (iwarp_fpdu_probe_markers: their first place found) reads them
+ * there; one that passed it without markers stays open to them until the
+ * first 516 octets read without a bad CRC32c (a marker would have broken
+ * one): a capture cut from a connection with markers (editcap -c/-i) is
+ * read as the run over the whole capture reads it.
  *
  * A gap in a direction loses its FPDU alignment: that direction is
  * desynchronised until data after the gap passes the probe again (only
@@ -36,6 +42,8 @@ enum { PROBE_UNKNOWN = 0, PROBE_NOT_IWARP, PROBE_IWARP };
 
 struct iwarp_dir {
     bool startup_done, rx_ready, desync;
+    bool markers_open;          /* mid-stream, read without markers so far: they may still show */
+    uint16_t markers_tries;     /* data chunks checked for them */
     bool resync_wanted;         /* desynchronised by a gap; realign on a probe-passing chunk */
     uint16_t resync_tries;
     uint8_t startup[MPA_STARTUP_HEADER + MPA_MAX_PRIVATE];
@@ -180,7 +188,8 @@ static bool recognise(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *pr
         *state = iwarp_new(s, dir);
         return true;
     }
-    if (!midstream || iwarp_fpdu_probe(p, n) == IWARP_PROBE_NO)
+    uint32_t m;
+    if (!midstream || (iwarp_fpdu_probe(p, n) == IWARP_PROBE_NO && iwarp_fpdu_probe_markers(p, n, &m) == IWARP_PROBE_NO))
         return false;
     *probe = PROBE_IWARP;
     struct rdma_iwarp *w = iwarp_new(s, -1); /* the initiator: the SMBD negotiate request's sender, if seen */
@@ -193,6 +202,38 @@ static bool recognise(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *pr
     }
     *state = w;
     return true;
+}
+
+/* Read direction x's FPDUs from here with markers, the first at offset
+ * first_marker of the next data (mid-stream: iwarp_fpdu_probe_markers);
+ * the counters carry on. */
+static void markers_from(struct smb_conn *s, struct iwarp_dir *x, int dir, uint32_t first_marker)
+{
+    struct mpa_rx old = x->rx;
+    mpa_rx_init(&x->rx, true, true, x->ulpdu, MPA_MAX_ULPDU);
+    x->rx.pos = (MPA_MARKER_INTERVAL - first_marker) % MPA_MARKER_INTERVAL;
+    x->rx.fpdus = old.fpdus;
+    x->rx.crc_bad = old.crc_bad;
+    x->rx.markers_seen = old.markers_seen;
+    x->rx.marker_ptr_bad = old.marker_ptr_bad;
+    x->rx.truncated = old.truncated;
+    s->smbd->mpa_markers[dir] = true;
+    x->markers_open = false;
+}
+
+/* A mid-stream direction read without markers: data that fails the probe
+ * without them but passes it with them shows where they are; 516 octets
+ * read without a bad CRC32c show there are none (as RESYNC_TRIES chunks
+ * checked bound the work). */
+static void markers_check(struct smb_conn *s, struct iwarp_dir *x, int dir, const uint8_t *p, size_t n)
+{
+    if ((x->rx.crc_bad == 0 && x->rx.pos >= MPA_MARKER_INTERVAL + 4) || ++x->markers_tries > RESYNC_TRIES) {
+        x->markers_open = false;
+        return;
+    }
+    uint32_t m;
+    if (iwarp_fpdu_probe(p, n) == IWARP_PROBE_NO && iwarp_fpdu_probe_markers(p, n, &m) != IWARP_PROBE_NO)
+        markers_from(s, x, dir, m);
 }
 
 /* A desynchronised direction: realign at a chunk that passes the probe
@@ -208,13 +249,21 @@ static bool realign(struct smb_conn *s, struct rdma_iwarp *w, int dir, const uin
         x->resync_wanted = false;
         return false;
     }
-    if (iwarp_fpdu_probe(p, n) == IWARP_PROBE_NO)
-        return false;
+    uint32_t m = 0;
+    bool markers = false;
+    if (iwarp_fpdu_probe(p, n) == IWARP_PROBE_NO) {
+        if (!w->midstream || iwarp_fpdu_probe_markers(p, n, &m) == IWARP_PROBE_NO)
+            return false;
+        markers = true; /* mid-stream: markers (their places from the stream's start unseen) */
+    }
     bool first = !x->rx_ready;
     struct mpa_rx old = x->rx;
     if (!x->ulpdu)
         x->ulpdu = g_malloc(MPA_MAX_ULPDU);
     mpa_rx_init(&x->rx, false, true, x->ulpdu, MPA_MAX_ULPDU);
+    x->markers_open = w->midstream && first && !markers;
+    if (markers)
+        markers_from(s, x, dir, m);
     if (!first) {
         x->rx.fpdus = old.fpdus;
         x->rx.crc_bad = old.crc_bad;
@@ -242,8 +291,11 @@ bool rdma_iwarp_data(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *pro
         return false;
     struct rdma_iwarp *w = *state;
     struct iwarp_dir *x = &w->d[dir];
+    bool realigned = x->desync;
     if (x->desync && !realign(s, w, dir, p, n))
         return true;
+    if (x->markers_open && !realigned)
+        markers_check(s, x, dir, p, n);
     struct wire in = wire_make(p, n);
     if (!x->startup_done && !startup(s, w, dir, &in))
         return true;

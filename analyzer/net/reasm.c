@@ -552,8 +552,10 @@ void reasm_ack(struct reasm_dir *d, uint32_t ack, int64_t ts_us)
     if (a <= (int64_t)d->next || (uint64_t)a - d->next > (1u << 30))
         return;
     uint64_t ua = (uint64_t)a;
-    if (d->fin_seen && ua > d->fin_off)
+    if (d->fin_seen && ua > d->fin_off) {
         ua = d->fin_off; /* the FIN's own sequence number is not data */
+        d->fin_acked = true;
+    }
     if (ua > d->acked_end)
         d->acked_end = ua;
     if (d->ack_mark <= d->next) { /* start aging from this acknowledgement */

@@ -88,6 +88,9 @@ struct reasm_dir {
     bool midstream;  /* started from a data segment, not a SYN */
     bool syn_seen;
     bool fin_seen;
+    bool fin_acked;  /* the peer acknowledged the FIN's own sequence number (smbscope merge: a
+                        connection closed at the capture's end with a FIN not acknowledged may
+                        have its last ACK in the next capture, analyzer/merge/mstate_tails.h) */
     bool ended;      /* reasm_finish() ran */
     uint32_t isn;    /* SYN sequence number (when syn_seen) */
     uint32_t base;   /* sequence number of offset 0 */

@@ -14,8 +14,9 @@
  *   - SMBD (MS-SMBD 2.2): a whole Send (last segment, offset 0) has the
  *     shape of a negotiate request, a negotiate response or a data transfer
  *     message whose data ends the message at an 8-aligned offset.
- * Markers and MPA without CRC cannot be recognised this way (the first
- * breaks the framing at unknown places, the second leaves no proof). */
+ * MPA without CRC cannot be recognised this way (it leaves no proof).
+ * Markers break the framing at places that depend on the stream's start:
+ * iwarp_fpdu_probe_markers() finds them. */
 #ifndef SMBSCOPE_IWARP_PROBE_H
 #define SMBSCOPE_IWARP_PROBE_H
 
@@ -30,6 +31,21 @@ enum iwarp_probe {
 };
 
 enum iwarp_probe iwarp_fpdu_probe(const uint8_t *p, size_t n);
+
+/* The same for FPDUs with MPA markers (RFC 5044: one every 512 octets of the
+ * direction's FPDU stream, counted from its start, which a capture begun
+ * later did not see): each place of the first marker in the bytes (a
+ * multiple of 4 octets: FPDUs are padded to 4 and the bytes start one or a
+ * marker) is tried; it passes when every complete FPDU has a correct CRC32c
+ * (covering the markers inside it) and passes the DDP/RDMAP/SMBD checks
+ * above, and at least one marker lies in the bytes with its FPDUPTR right;
+ * of the places that pass, the one reading the most whole SMBD Sends (a
+ * place wrong inside the FPDU holding the real marker passes the CRC32c
+ * too), none when two read as many.  *first_marker: the offset of the
+ * first marker in p.  Not on the packet
+ * path: only a mid-stream connection's data that iwarp_fpdu_probe() did
+ * not pass is tried (at most 128 places). */
+enum iwarp_probe iwarp_fpdu_probe_markers(const uint8_t *p, size_t n, uint32_t *first_marker);
 
 /* Whether a whole Send message has the shape of an SMBD message (any kind). */
 bool smbd_shape(const uint8_t *p, size_t n);

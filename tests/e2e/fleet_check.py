@@ -13,10 +13,8 @@
   * associativity with other groupings: (A+B)+C, A+(B+C) and A+B+C equal.
 
 The cut cases are those merge answers today.  Cuts it cannot join yet
-(README, smbscope merge: both FINs in one part and the last ACK in the next,
-a later part that counts a QUIC connection of its own from its Handshake
-packets, iWARP with markers, an SMB Direct message whose fragments the cut
-divides) are listed
+(README, smbscope merge: an SMB Direct message whose fragments the cut
+divides, an MPA startup cut apart) are listed
 by --sweep, which cuts every sample by time into 2 and 5 parts, and three
 samples in two after each of their packets, and prints each difference
 (slow, a few minutes; not part of the suite while it has failures).
@@ -58,10 +56,17 @@ TIME_CUTS += [(s + ".pcap", n) for s in ("quic443-0rtt", "quic443-smb3_11", "qui
 # A QUIC connection that is not SMB open at a part's end (state.quic_open):
 # the later part's datagrams of it count as QUIC (stats.quic.datagrams).
 TIME_CUTS += [("quic443-other-alpn.pcap", 2)]
+# In 5 parts a later part begins with the client's later Initial (no
+# ClientHello: a QUIC connection of its own there, state.quic_heads): it is
+# the connection the earlier part left open (stats.quic.connections).
+TIME_CUTS += [("quic443-other-alpn.pcap", 5)]
 # SMB Direct counters of a joined connection (mstate_join_rdma.c); RoCEv2
 # in a part whose first packet came from the server (ports named from that
 # side: joined by addresses, its TREE_CONNECT answered across the cut).
 TIME_CUTS += [("rdma-roce-4791.pcap", 2), ("rdma-iwarp-5445.pcap", 2), ("rdma-roce-4791.pcap", 5)]
+# iWARP with MPA markers: the later part finds their places (one every 512
+# octets counted from the stream's start it did not see)
+TIME_CUTS += [("rdma-iwarp-markers-15445.pcap", 2)]
 # transport_evidence of the joined connection (a message over 17 bits in the later part)
 TIME_CUTS += [("smb445-bulk.pcap", 2), ("smb445-nt1-keepalive.pcap", 2)]  # nt1: keep-alives of the later part on direct
 # NBSS framing the later part did not see (NBSS on 445 and on another port:
@@ -119,7 +124,8 @@ def time_cut(smbscope, capture, parts, tmp):
 # merged first (its mechs_offered; merge_assoc_check.py tries every
 # bracketing of 3 and 4 parts).
 CUT_ORDERS = [("nbss-negative.pcap", 5), ("nbns-broadcast.pcap", 5), ("rdma-roce-4791.pcap", 5),
-              ("smb445-nt1-keepalive.pcap", 5), ("nbss-on-445.pcap", 5), ("nbss-on-8445.pcap", 5)]
+              ("smb445-nt1-keepalive.pcap", 5), ("nbss-on-445.pcap", 5), ("nbss-on-8445.pcap", 5),
+              ("quic443-other-alpn.pcap", 5)]
 
 
 def cut_orders(smbscope, capture, parts, tmp):
@@ -169,6 +175,20 @@ def unseen_vs_tshark(smbscope, samples, tmp):
                 want[int(sid, 16)] = want.get(int(sid, 16), 0) + 1
     expect("unseen_sessions of the later part of smb445-encrypt as tshark counts TRANSFORM headers",
            got == want and got, "smbscope %r, tshark %r" % (got, want))
+
+
+def quic_head_alone(smbscope, samples, tmp):
+    """A part holding only a client's later Initial (state.quic_heads, its
+    own quic_open record too): alone, and after the part that opened the
+    connection, merge equals the run over them."""
+    d = tempfile.mkdtemp(dir=tmp)
+    sample = os.path.join(samples, "quic443-other-alpn.pcap")
+    early, one = os.path.join(d, "early.pcap"), os.path.join(d, "one.pcap")
+    subprocess.run(["editcap", "-r", sample, early, "1-4"], check=True)
+    subprocess.run(["editcap", "-r", sample, one, "5"], check=True)
+    reports = merge_check.Reports(smbscope, d)
+    merge_check.compare("a part holding only a later client Initial, merged alone", smbscope, reports, [one])
+    merge_check.compare("the same after the part that opened its connection", smbscope, reports, [early, one])
 
 
 def named_merge(smbscope, samples, tmp):
@@ -274,6 +294,7 @@ def main():
         else:
             named_merge(smbscope, a.samples, tmp)
             unseen_vs_tshark(smbscope, a.samples, tmp)
+            quic_head_alone(smbscope, a.samples, tmp)
             for name, parts in TIME_CUTS:
                 time_cut(smbscope, os.path.join(a.samples, name), parts, tmp)
             for name, parts in CUT_ORDERS:

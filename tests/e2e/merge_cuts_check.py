@@ -7,11 +7,15 @@ rest (editcap -r); `smbscope merge A.json B.json` must equal `smbscope A B`
 (merge_check.py's comparison).  Every exchange cut at some k: the TCP
 handshake, NBSS session request/response, NEGOTIATE (SMB1 then SMB2 in
 impacket-445), SESSION_SETUP (each round of NTLM), TREE_CONNECT, signed and
-encrypted traffic, the FIN/ACK exchange.
+encrypted traffic, the FIN/ACK exchange; SMB over QUIC (its handshake, a
+later part that begins with the client's later Initial, 1-RTT datagrams);
+iWARP with MPA markers (a later part reads them where they are).
 
 KNOWN lists the cuts merge does not join yet, each with its reason (README.md,
 smbscope merge, says the same); a listed cut that now joins is reported, not
-failed.  Every other cut must be equal.
+failed.  Every other cut must be equal: also the cut after a connection's two
+FINs, before its last ACK (the earlier part's run keeps the connection that
+lingers with a FIN not acknowledged: mstate_join_fin.h, fin_linger_note).
 
 Usage: merge_cuts_check.py --smbscope BIN --samples DIR
 """
@@ -25,13 +29,25 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import merge_check as mc  # noqa: E402
 
-TAIL = "both FINs in the earlier part, the last ACK in the later: the connection's last packet"
+RETRY = "a Retry, then the client's Initial with its ClientHello in the later part: a QUIC connection of its own there"
+HELLO = "the ServerHello in the later part: the earlier part's connection has no cipher suite"
+STARTUP = "the MPA startup cut: the later part begins with the reply or with the first FPDU after it"
+SMBD = "an SMBD message in several fragments the cut divides (its content, the fragments counted)"
+SEND = "an RDMA Send in several DDP segments the cut divides"
 
 # sample -> {cut after k: reason}
 KNOWN = {
-    "smb445-list-shares.pcap": {30: TAIL},
-    "nbt139-smb3_11.pcap": {89: TAIL},
-    "impacket-445.pcap": {30: TAIL},
+    "smb445-list-shares.pcap": {},
+    "nbt139-smb3_11.pcap": {},
+    "impacket-445.pcap": {},
+    # SMB over QUIC: from the cut after 4 (the later part begins with the
+    # client's later Initial: state.quic_heads) every cut joins
+    "quic443-smb3_11.pcap": {1: RETRY, 2: RETRY, 3: HELLO},
+    # iWARP with MPA markers: a later part finds them (their places follow
+    # the stream's start it did not see: iwarp_fpdu_probe_markers)
+    "rdma-iwarp-markers-15445.pcap": {4: STARTUP, 5: STARTUP, 12: SMBD, 39: SMBD, 40: SMBD, 51: SEND},
+    # a negative response in the later part (its error code joined), the FINs
+    "nbss-negative.pcap": {},
 }
 
 

@@ -3,13 +3,16 @@
  * FPDU (frame boundaries of the rdma_vectors TSV; every frame is one FPDU);
  * whole Sends are SMBD-shaped where tshark says smb_direct; every other
  * offset into the same real bytes, random data, and FPDUs whose CRC32c is
- * right but whose DDP/RDMAP or SMBD header is not are refused. */
+ * right but whose DDP/RDMAP or SMBD header is not are refused.  With MPA
+ * markers (samples/rdma-iwarp-markers-15445.pcap), the place found for the
+ * first marker is the real one. */
 #include <string.h>
 
 #include <glib.h>
 
 #include "crc.h"
 #include "iwarp_probe.h"
+#include "mpa.h"
 #include "rdma_test_util.h"
 
 #define CAPTURE "rdma-iwarp-5445"
@@ -152,11 +155,65 @@ static void test_good_crc_bad_headers(void)
     tsv_free(t);
 }
 
+/* Mid-stream with MPA markers (iwarp_fpdu_probe_markers): from each segment
+ * start of samples/rdma-iwarp-markers-15445.pcap (the places a capture cut
+ * from it can begin), the bytes up to 1,500 octets either leave the place
+ * undecided (no marker in them) or give the real place of the first marker:
+ * one every 512 octets counted from the direction's first FPDU.  Most
+ * starts decide.  The FPDU starts of the stream without markers give none. */
+static void test_markers(void)
+{
+    struct tsv *t = tsv_load("rdma-iwarp-markers-15445.tsv");
+    static const guint ports[] = { 49713, 15445 };
+    guint decided = 0, total = 0;
+    for (size_t pi = 0; pi < G_N_ELEMENTS(ports); pi++) {
+        g_autofree char *name = g_strdup_printf("rdma-iwarp-markers-15445-%u.stream", ports[pi]);
+        GBytes *b = rdma_vector(name);
+        gsize n;
+        const uint8_t *p = g_bytes_get_data(b, &n);
+        GArray *f = boundaries(t, ports[pi]);
+        g_assert_cmpuint(f->len, >, 10);
+        size_t base = g_array_index(f, struct fpdu_at, 0).off; /* the FPDU stream's first octet */
+        for (guint i = 0; i < 2 * f->len; i++) {
+            /* the segment alone (as TCP delivers it), then up to 1,500 octets from it */
+            const struct fpdu_at *x = &g_array_index(f, struct fpdu_at, i / 2);
+            size_t k = i % 2 ? (n - x->off < 1500 ? n - x->off : 1500) : x->len;
+            uint32_t m = UINT32_MAX;
+            total++;
+            if (iwarp_fpdu_probe_markers(p + x->off, k, &m) == IWARP_PROBE_NO)
+                continue;
+            decided++;
+            if ((x->off + m - base) % MPA_MARKER_INTERVAL != 0)
+                g_error("%zu octets at %zu: first marker placed at +%u, not on the 512-octet grid", k, x->off, m);
+        }
+        g_array_unref(f);
+        g_bytes_unref(b);
+    }
+    g_assert_cmpuint(decided, >, total / 3);
+    tsv_free(t);
+
+    t = tsv_load(CAPTURE ".tsv");
+    GBytes *b = rdma_vector(CAPTURE "-49712.stream");
+    gsize n;
+    const uint8_t *p = g_bytes_get_data(b, &n);
+    GArray *f = boundaries(t, 49712);
+    for (guint i = 0; i < f->len; i++) {
+        const struct fpdu_at *x = &g_array_index(f, struct fpdu_at, i);
+        uint32_t m;
+        g_assert_cmpint(iwarp_fpdu_probe_markers(p + x->off, n - x->off < 1500 ? n - x->off : 1500, &m), ==,
+                        IWARP_PROBE_NO);
+    }
+    g_array_unref(f);
+    g_bytes_unref(b);
+    tsv_free(t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/rdma/probe/real-fpdus", test_real_fpdus);
     g_test_add_func("/rdma/probe/random", test_random);
     g_test_add_func("/rdma/probe/good-crc-bad-headers", test_good_crc_bad_headers);
+    g_test_add_func("/rdma/probe/markers", test_markers);
     return g_test_run();
 }
