@@ -126,9 +126,17 @@ static void fold_netbios(struct nb_ledger *dst, struct nb_ledger *src)
     for (guint i = 0; i < nb_ledger_count(src); i++) {
         const struct nb_flow *f = nb_ledger_row(src, i);
         bool joined = false;
+        guint rows = nb_ledger_count(dst);
         nb_ledger_fold_row(dst, f, &joined);
-        if (joined)
+        if (joined) {
             host_table_unjoin_nb_flow(dh, &f->client, &f->server);
+        } else if (nb_ledger_count(dst) == rows) {
+            /* past dst's cap: one run counts the flow among its client's
+             * flows not itemised (netbios.c note_hosts()), src listed it */
+            struct host_rec *c = host_table_find(dh, &f->client);
+            if (c)
+                c->nb_flows_unlisted++;
+        }
     }
     fold_distinct(nb_ledger_overflow_set(dst), nb_ledger_overflow_set(src));
     nb_ledger_fold_counts(dst, nb_ledger_overflow(src), nb_ledger_non_ip_counts(src));

@@ -37,7 +37,8 @@ struct job {
     struct jobs *js;
     gint index;
     bool earlier_folded; /* inputs 0..index-1 are folded (pair_past_cap() waited for them) */
-    bool full_capped;    /* its full groups went past their cap (group_past_cap()) */
+    bool lower_past_new[CONN_GROUP_LEVELS]; /* a level below the full one took all the new keys it takes
+                                              (group_past_cap()) */
     struct analysis a; /* finished, waiting to be folded (done) */
     struct fold_order *order;
     bool done, ok;
@@ -228,38 +229,57 @@ static bool pair_past_cap(void *data, const struct ip_addr *client, const struct
     return past < cap / 2 || census_has_pair(earlier_folded(j)->census, client, server);
 }
 
-/* The same for each level of the connection groups (conn_groups.h), made
- * as connections close: input k's groups are folded in the order it made
- * them (fold_order_as_made()), the order one run makes them in, and a
- * group the fold's level has no room for goes to the next level, as one
- * run's connections of it do.  Input 0's levels are one run's over it.
- * That makes the full level one run's; the levels below are fed by what
- * the level above let through, which past its cap is not one run's
- * stream (k's own table holds keys one run folds down only at the fold):
- * where they fill, the fold says so (fold_all()). */
+/* The connection groups (conn_groups.h), made as connections close: input
+ * k's groups are folded in the order it made them (fold_order_as_made()),
+ * the order one run makes them in, and a group the fold's level has no room
+ * for goes to the next level, as one run's connections of it do.  The fold
+ * gives one run's answer when k's groups are finer than one run's: each of
+ * k's groups holds connections one run puts in one group.
+ *
+ * The full level as the SYN pairs above (input 0's keys once published,
+ * else the next half cap of new keys, then the fold's): k's full level
+ * holds every key one run's does, and more.
+ *
+ * The levels below: k's own first keys there are not one run's first new
+ * ones, as they are at the full level, because the stream a lower level is
+ * fed is not one run's: one run's full level turns away more keys than k's
+ * does (k also holds its own first full keys), so a lower key one run
+ * meets first through a connection k keeps at the full level reaches k's
+ * lower level only later, after k's own lower keys filled it (4 parts
+ * whose first holds 30 clients, groups at 64: 112 connections one run
+ * groups per server went to k's any-host group).  So they take the next
+ * two full caps' worth of new keys whatever they are (kept apart, folded
+ * down at the fold where one run would), then the same as the full level:
+ * input 0's keys once its level filled, else the fold's.  Past the new
+ * keys, that is one run's answer only where one run's level was full before
+ * k (its keys are then one run's for good); else the fold says so
+ * (fold_all()). */
 static bool group_past_cap(void *data, const struct conn_group_key *key, uint32_t past, uint32_t cap)
 {
     struct job *j = data;
     struct jobs *js = j->js;
-    if (key->level == CONN_GROUP_FULL)
-        j->full_capped = true;
+    int l = key->level;
     if (j->index == 0) {
-        if (past == 0 && !js->first_groups[key->level]) {
+        if (past == 0 && !js->first_groups[l]) {
             const struct conn_groups *g = j->a.groups;
             struct keyset *k = keyset_new(cap, sizeof *key);
             for (uint32_t i = 0; i < conn_groups_count(g); i++) {
                 const struct conn_group *grp = conn_groups_at(g, i);
-                if (grp->key.level == key->level && k->n < cap)
+                if (grp->key.level == l && k->n < cap)
                     memcpy(k->keys + k->n++ * k->size, &grp->key, sizeof *key);
             }
-            publish(js, &js->first_groups[key->level], k);
+            publish(js, &js->first_groups[l], k);
         }
         return false;
     }
-    const struct keyset *first = published(js, &js->first_groups[key->level]);
+    const struct keyset *first = published(js, &js->first_groups[l]);
     if (first)
         return keyset_has(first, key);
-    return past < cap / 2 || conn_groups_has(earlier_folded(j)->groups, key);
+    uint32_t any = l == CONN_GROUP_FULL ? cap / 2 : 2 * conn_groups_stats(j->a.groups).cap;
+    if (past < any)
+        return true;
+    j->lower_past_new[l] = l != CONN_GROUP_FULL;
+    return conn_groups_has(earlier_folded(j)->groups, key);
 }
 
 /* One input's analysis, made ready to fold on this thread (its SYN pairs
@@ -322,14 +342,14 @@ static bool fold_all(struct analysis *a, struct jobs *js)
             mstate_parts_of(a, &j->a); /* one run after another: merge counts the time jumps between them */
             struct analysis *src = &j->a;
             fold_mem_mark_caps(a, src); /* where this input's own first-seen tables filled */
-            struct conn_groups_stats gs = conn_groups_stats(src->groups);
-            bool below_full = conn_groups_level_full(src->groups, CONN_GROUP_ANY_CLIENT) ||
-                              conn_groups_level_full(src->groups, CONN_GROUP_ANY_HOST);
-            fold_mem_many(a, &src, &j->order, 1);
-            below_full = below_full || conn_groups_level_full(a->groups, CONN_GROUP_ANY_CLIENT) ||
-                         conn_groups_level_full(a->groups, CONN_GROUP_ANY_HOST);
-            if (i > 0 && j->full_capped && below_full) /* the levels below the full one may not be one run's */
+            bool past_new = false; /* a lower level of its own past its new keys, one run's not full */
+            for (int l = CONN_GROUP_ANY_CLIENT; l < CONN_GROUP_OTHER; l++)
+                past_new = past_new || (j->lower_past_new[l] && !conn_groups_level_full(a->groups, l));
+            if (past_new) { /* its groups may not be finer than one run's: said (group_past_cap()) */
+                struct conn_groups_stats gs = conn_groups_stats(src->groups);
                 a->state_folded.conn_groups += gs.connections - gs.folded[CONN_GROUP_FULL];
+            }
+            fold_mem_many(a, &src, &j->order, 1);
         }
         fold_order_free(j->order);
         j->order = NULL;
