@@ -11,11 +11,13 @@
 #include "analysis.h"
 #include "census.h"
 #include "conn_groups.h"
+#include "distinct.h"
 #include "flow.h"
 #include "fold_mem.h"
 #include "mem_trim.h"
 #include "merge.h"
 #include "mstate.h"
+#include "netbios.h"
 #include "quic_crypto.h"
 #include "session.h"
 #include "session_priv.h"
@@ -56,7 +58,7 @@ struct jobs {
                                     it waits for that worker's input (pair_past_cap()) */
     /* Input 0's own first-seen tables when they filled (sorted keys; set
      * once under mu, then read-only): one run's, for good (first_keys). */
-    struct keyset *first_pairs, *first_groups[CONN_GROUP_LEVELS];
+    struct keyset *first_pairs, *first_groups[CONN_GROUP_LEVELS], *first_hosts;
     gint n, next, folded, window;
     pthread_mutex_t mu; /* pthread's, not GLib's bare futex: ThreadSanitizer sees it */
     pthread_cond_t cond;
@@ -282,6 +284,81 @@ static bool group_past_cap(void *data, const struct conn_group_key *key, uint32_
     return conn_groups_has(earlier_folded(j)->groups, key);
 }
 
+/* netbios.h's rows: input k's ledger is full.  A flow one run itemises or
+ * counts before k (the fold's rows and overflow) and that comes back in k
+ * after its rows filled must have a row in k: the fold joins it (rows) or
+ * counts it once (overflow), where k's own overflow would count its packets
+ * and its client's flows again, inseparably.  So, as for the SYN pairs:
+ * the next half cap of new flows whatever they are (one run's rows are
+ * full by then: the fold counts the others in the overflow), then, after
+ * waiting for the fold of inputs 0..k-1, the flows it holds.  Input 0
+ * never asks. */
+static bool nb_row_past_cap(void *data, const struct nb_flow *f, uint32_t past, uint32_t cap)
+{
+    struct job *j = data;
+    if (j->index == 0)
+        return false;
+    if (past < cap / 2)
+        return true;
+    struct nb_ledger *l = earlier_folded(j)->ledger;
+    return nb_ledger_find(l, f->proto, &f->client, f->client_port, &f->server, f->server_port) ||
+           nb_ledger_overflow_has(l, f);
+}
+
+/* smb_hosts.h's records: input k's table is full.  The same as the SYN
+ * pairs: input 0's addresses once its table filled (one run's for good),
+ * else the next half table of new addresses whatever they are (the fold,
+ * full by then, counts those it has no record for as one run does), then,
+ * after waiting for the fold of inputs 0..k-1, the addresses it holds. */
+static bool smb_host_past_cap(void *data, const struct ip_addr *a, uint32_t past, uint32_t cap)
+{
+    struct job *j = data;
+    struct jobs *js = j->js;
+    if (j->index == 0) {
+        if (past == 0 && !js->first_hosts) {
+            const struct smb_hosts *h = j->a.smb_hosts;
+            struct keyset *k = keyset_new(smb_hosts_size(h), sizeof(struct ip_addr));
+            for (uint32_t i = 0; i < smb_hosts_size(h); i++) {
+                const struct host_rec *r;
+                smb_hosts_at(h, i, &r);
+                struct ip_addr *to = (struct ip_addr *)(void *)(k->keys + k->n++ * k->size);
+                memset(to, 0, sizeof *to);
+                to->family = r->addr.family;
+                memcpy(to->bytes, r->addr.bytes, sizeof to->bytes);
+            }
+            publish(js, &js->first_hosts, k);
+        }
+        return false;
+    }
+    struct ip_addr key;
+    memset(&key, 0, sizeof key);
+    key.family = a->family;
+    memcpy(key.bytes, a->bytes, sizeof key.bytes);
+    const struct keyset *first = published(js, &js->first_hosts);
+    if (first)
+        return keyset_has(first, &key);
+    return past < cap / 2 || smb_hosts_find(earlier_folded(j)->smb_hosts, a) >= 0;
+}
+
+/* Once input 0's table filled, one run records only its addresses: a
+ * later input need not record others, below its cap either (they are
+ * counted as past it, as one run counts them; those it recorded before are
+ * counted so at the fold).  Its table then holds no more than one run's. */
+static bool smb_host_keep(void *data, const struct ip_addr *a)
+{
+    struct job *j = data;
+    if (j->index == 0)
+        return true;
+    const struct keyset *first = published(j->js, &j->js->first_hosts);
+    if (!first)
+        return true;
+    struct ip_addr key;
+    memset(&key, 0, sizeof key);
+    key.family = a->family;
+    memcpy(key.bytes, a->bytes, sizeof key.bytes);
+    return keyset_has(first, &key);
+}
+
 /* One input's analysis, made ready to fold on this thread (its SYN pairs
  * packed, sorted with its groups and SMB hosts: fold_mem_order()). */
 static void run_one(const struct config *cfg, struct job *j)
@@ -296,6 +373,8 @@ static void run_one(const struct config *cfg, struct job *j)
     j->a.census->admit_past_cap = pair_past_cap; /* the SYN pairs and groups one run keeps */
     j->a.census->admit_data = j;
     conn_groups_admit_past_cap(j->a.groups, group_past_cap, j);
+    nb_ledger_admit_past_cap(j->a.ledger, nb_row_past_cap, j);
+    smb_hosts_admit_past_cap(j->a.smb_hosts, smb_host_past_cap, smb_host_keep, j);
     analysis_run_input(&j->a, j->path);
     analysis_finish(&j->a);
     jobs_drop_edge_tables(&j->a);
@@ -350,6 +429,10 @@ static bool fold_all(struct analysis *a, struct jobs *js)
                 a->state_folded.conn_groups += gs.connections - gs.folded[CONN_GROUP_FULL];
             }
             fold_mem_many(a, &src, &j->order, 1);
+            const struct smb_hosts *sh = src->core_hosts ? src->core_hosts : src->smb_hosts;
+            if (smb_hosts_unrecorded(sh)) /* an address it had no record for: one run's table filled too, and
+                                             counts every address by the same estimate */
+                smb_hosts_fold_estimate(a->smb_hosts, distinct_hll(smb_hosts_addresses(sh)));
         }
         fold_order_free(j->order);
         j->order = NULL;
@@ -435,6 +518,7 @@ int jobs_main(const struct config *cfg)
     }
     analysis_free(&a);
     keyset_free(js.first_pairs);
+    keyset_free(js.first_hosts);
     for (int l = 0; l < CONN_GROUP_LEVELS; l++)
         keyset_free(js.first_groups[l]);
     pthread_mutex_destroy(&js.mu);

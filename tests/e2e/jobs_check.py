@@ -358,11 +358,6 @@ def parts_past_caps(smbscope, samples, d):
             d12 = first_diff(merge_normal(normal(j2)), merge_normal(normal(j1)))
             expect("%s, --jobs %s: the table fills (or not) as meant" % (name, jobs),
                    all(v == (k == fills) for k, v in filled.items()), repr(filled))
-            if fills == "netbios":  # flows of one part counted again in another's overflow: said where not exact
-                expect("%s: --jobs %s == --jobs 1, or state_folded names the NetBIOS rows" % (name, jobs),
-                       rc1 == rc2 and (d12 is None and folded == {} or (folded or {}).get("netbios_rows", 0) > 0),
-                       "%s; state_folded %r" % (d12, folded))
-                continue
             expect("%s: --jobs %s == --jobs 1, nothing marked" % (name, jobs),
                    rc1 == rc2 and d12 is None and folded == {}, "%s; state_folded %r" % (d12, folded))
 
