@@ -244,13 +244,13 @@ def several(smbscope, caps):
     rc2, two, err = run([smbscope, "-q", "-T", "json", "--jobs", "2"] + order)
     j2 = json.loads(two)
     split = j2["stats"].get("jobs", {}).get("split")
+    runs = j2["stats"].get("merged", {}).get("runs", 0)
     d = first_diff(merge_normal(normal(j2)), merge_normal(normal(json.loads(one))))
     expect("several inputs (%d): --jobs 2 == --jobs 1 (JSON)" % len(order),
            d is None and rc1 == rc2 and split == "inputs",
            d or "exit %d != %d %s" % (rc2, rc1, err.strip()))
     # many small inputs: consecutive ones analysed together, a few runs (each analysis' set-up
     # cost more than a small input's own work)
-    runs = j2["stats"].get("merged", {}).get("runs", 0)
     expect("several small inputs (%d): analysed in fewer runs (%d)" % (len(order), runs), 1 < runs < len(order))
     # one analysis reads several files in the order of their first packet,
     # as --jobs and merge fold them: the order given does not matter
