@@ -244,6 +244,24 @@ static bool pair_past_cap(void *data, const struct ip_addr *client, const struct
     return past < cap / 2 || census_has_pair(earlier_folded(j)->census, client, server);
 }
 
+/* Once input 0's pair table filled, one run holds only its pairs: a later
+ * input need not make others, below its cap either (their SYNs are dropped,
+ * as one run drops them; those it made before are so at the fold). */
+static bool pair_keep(void *data, const struct ip_addr *client, const struct ip_addr *server)
+{
+    struct job *j = data;
+    if (j->index == 0)
+        return true;
+    const struct keyset *first = published(j->js, &j->js->first_pairs);
+    if (!first)
+        return true;
+    struct pair_key key;
+    memset(&key, 0, sizeof key);
+    key.client = *client;
+    key.server = *server;
+    return keyset_has(first, &key);
+}
+
 /* The connection groups (conn_groups.h), made as connections close: input
  * k's groups are folded in the order it made them (fold_order_as_made()),
  * the order one run makes them in, and a group the fold's level has no room
@@ -384,6 +402,7 @@ static void run_one(const struct config *cfg, struct job *j)
     j->a.progress = false; /* several at once would overwrite each other's line */
     j->a.edges_apart = true; /* what jobs_drop_edge_tables() would keep, without the copies */
     j->a.census->admit_past_cap = pair_past_cap; /* the SYN pairs and groups one run keeps */
+    j->a.census->keep_pair = pair_keep;
     j->a.census->admit_data = j;
     conn_groups_admit_past_cap(j->a.groups, group_past_cap, j);
     nb_ledger_admit_past_cap(j->a.ledger, nb_row_past_cap, j);

@@ -207,7 +207,8 @@ def jobs_inputs(smbscope, tmp):
     # before it to be folded and admits only the pairs they hold; each also
     # fills its SMB-host table (65,536: 80,000 clients), and the first
     # input's clients come back in the second after its own table is full:
-    # it records those (input 0's table, published), and only those
+    # it records those (input 0's table, published), and only those (peak
+    # RSS in tests/bench/RESULTS.md: this process has parsed reports by now)
     parts = cut_parts(tmp, 320000, ["--clients", "100000"], 800000)
     two, _, _ = report(smbscope, parts[-1], ["--jobs", "2", "--connections", "none"] + parts[:-1], tmp, "wait-2")
     one, _, _ = report(smbscope, parts[-1], ["--connections", "none"] + parts[:-1], tmp, "wait-1")
