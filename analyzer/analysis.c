@@ -14,6 +14,7 @@
 #include "fmt.h"
 #include "ipfrag.h"
 #include "keylog.h"
+#include "mstate_detail.h"
 #include "mstate_join_fin.h"
 #include "mstate_join_hs.h"
 #include "mstate_join_quic.h"
@@ -629,6 +630,7 @@ void analysis_free(struct analysis *a)
     smb_hosts_free(a->core_hosts);
     a->core_groups = NULL;
     a->core_hosts = NULL;
+    mstate_detail_free(a); /* it holds a reference on conn_detail_json */
     if (a->conn_detail_json)
         g_ptr_array_free(a->conn_detail_json, TRUE);
     a->conn_detail_json = NULL;

@@ -141,6 +141,7 @@ struct analysis {
                                  (analyzer/merge/mstate_xchg.h), NULL when none */
     GPtrArray *conn_detail_json; /* smbscope merge: connections[] entries carried from the reports
                                     (JsonNode*, analyzer/merge/), printed after those of conns; NULL in a run */
+    struct detail_index *detail_index; /* its entries by name for merge's joins (mstate_detail.c), NULL until one */
     struct quic_table *quic;  /* QUIC connections on any UDP port (analyzer/model/quic_table.h) */
     struct keylog *keylog;    /* --tls-keylog, NULL without */
     struct roce_table *roce;  /* SMB Direct over RoCEv2 (UDP 4791), analyzer/model/rdma_roce.c */

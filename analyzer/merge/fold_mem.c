@@ -126,9 +126,21 @@ static void fold_netbios(struct nb_ledger *dst, struct nb_ledger *src)
     for (guint i = 0; i < nb_ledger_count(src); i++) {
         const struct nb_flow *f = nb_ledger_row(src, i);
         bool joined = false;
+        guint rows = nb_ledger_count(dst);
+        /* counted in dst's overflow already (--jobs: src took it past its
+         * cap, jobs.c): one flow, counted and not itemised */
+        bool counted = !nb_ledger_find(dst, f->proto, &f->client, f->client_port, &f->server, f->server_port) &&
+                       nb_ledger_overflow_has(dst, f);
         nb_ledger_fold_row(dst, f, &joined);
-        if (joined)
+        if (joined || counted) {
             host_table_unjoin_nb_flow(dh, &f->client, &f->server);
+        } else if (nb_ledger_count(dst) == rows) {
+            /* past dst's cap: one run counts the flow among its client's
+             * flows not itemised (netbios.c note_hosts()), src listed it */
+            struct host_rec *c = host_table_find(dh, &f->client);
+            if (c)
+                c->nb_flows_unlisted++;
+        }
     }
     fold_distinct(nb_ledger_overflow_set(dst), nb_ledger_overflow_set(src));
     nb_ledger_fold_counts(dst, nb_ledger_overflow(src), nb_ledger_non_ip_counts(src));
@@ -268,10 +280,11 @@ struct fold_order *fold_mem_order(struct analysis *src)
 
 void fold_order_as_made(struct fold_order *o)
 {
-    if (o->refs[FT_GROUPS]) { /* next_ref() walks the table as it is */
-        g_array_free(o->refs[FT_GROUPS], TRUE);
-        o->refs[FT_GROUPS] = NULL;
-    }
+    for (int t = FT_GROUPS; t <= FT_HOSTS; t++)
+        if (o->refs[t]) { /* next_ref() walks the table as it is */
+            g_array_free(o->refs[t], TRUE);
+            o->refs[t] = NULL;
+        }
 }
 
 void fold_order_free(struct fold_order *o)
@@ -406,17 +419,30 @@ void fold_mem(struct analysis *dst, struct analysis *src) { fold_mem_many(dst, &
 /* A table of src whose own cap was hit (past: its records past the cap)
  * while dst's table already held records: the keys of dst that came back
  * in src after its table was full were counted past its cap, where one run
- * over both, holding them, counts them in.  The SYN pairs and connection
- * groups are not: src admitted those keys past its cap (jobs.c). */
+ * over both, holding them, counts them in.  The SYN pairs, connection
+ * groups and NetBIOS rows are not (within their bounds): src admitted
+ * those keys past its cap (jobs.c). */
 void fold_mem_mark_caps(struct analysis *dst, const struct analysis *src)
 {
     bool est;
     const struct host_table *sh = nb_ledger_hosts(src->ledger);
     uint64_t nb_hosts = host_table_total(sh, &est);
     nb_hosts = est && nb_hosts > host_table_size(sh) ? nb_hosts - host_table_size(sh) : 0;
+    /* NetBIOS rows: src took past its cap the flows dst holds (jobs.c),
+     * unless it reached its bound, or dst's overflow no longer knows its
+     * flows (past distinct.h's exact count) */
+    uint64_t nb_rows_past = nb_ledger_overflow_flows(src->ledger);
+    struct nb_ledger *sl = src->ledger;
+    if (nb_ledger_count(sl) < 3 * (uint64_t)nb_ledger_max_rows(sl) &&
+        !distinct_is_estimate(nb_ledger_overflow_set(dst->ledger)))
+        nb_rows_past = 0;
+    /* SMB hosts: src took past its cap the addresses dst holds (jobs.c),
+     * unless it reached its bound */
     const struct smb_hosts *sx = core_smb_hosts(src);
     uint64_t smb = smb_hosts_total(sx, &est); /* past the cap: an estimate of every address */
-    smb = !smb_hosts_unrecorded(sx) ? 0 : smb > smb_hosts_size(sx) ? smb - smb_hosts_size(sx) : 1;
+    smb = !smb_hosts_unrecorded(sx) || smb_hosts_size(sx) < 3 * (uint64_t)smb_hosts_cap(sx) ? 0
+          : smb > smb_hosts_size(sx)                                                             ? smb - smb_hosts_size(sx)
+                                                                                                 : 1;
     const struct {
         uint64_t past;  /* src's records past its cap */
         bool dst_holds; /* dst's table is not empty */
@@ -424,7 +450,7 @@ void fold_mem_mark_caps(struct analysis *dst, const struct analysis *src)
     } t[] = {
         { smb, smb_hosts_size(dst->smb_hosts) > 0, &dst->state_folded.smb_hosts },
         { nb_hosts, host_table_size(nb_ledger_hosts(dst->ledger)) > 0, &dst->state_folded.hosts },
-        { nb_ledger_overflow_flows(src->ledger), nb_ledger_count(dst->ledger) > 0, &dst->state_folded.nb_rows },
+        { nb_rows_past, nb_ledger_count(dst->ledger) > 0, &dst->state_folded.nb_rows },
     };
     for (size_t i = 0; i < G_N_ELEMENTS(t); i++)
         if (t[i].past && t[i].dst_holds)

@@ -24,30 +24,151 @@ static bool same_str(JsonObject *o, const char *k, const char *want)
     return v && strcmp(v, want) == 0;
 }
 
-/* The entry of a part: its endpoints (either orientation) and first packet
- * time; *swapped when it named the other side the client. */
-static guint find_entry(GPtrArray *d, const struct conn_summary *cs, bool *swapped)
+/* A part's entry is named by its first packet time and its two ports
+ * (either orientation); the addresses tell apart the few of one name. */
+static bool entry_is(JsonObject *o, const struct conn_summary *cs, const char *c, const char *s, const char *t,
+                     bool *swapped)
 {
+    if (!same_str(o, "first_seen", t))
+        return false;
+    gint64 cp = json_object_get_int_member_with_default(o, "client_port", -1);
+    gint64 sp = json_object_get_int_member_with_default(o, "server_port", -1);
+    if (same_str(o, "client", c) && same_str(o, "server", s) && cp == cs->client_port && sp == cs->server_port) {
+        *swapped = false;
+        return true;
+    }
+    if (same_str(o, "client", s) && same_str(o, "server", c) && cp == cs->server_port && sp == cs->client_port) {
+        *swapped = true;
+        return true;
+    }
+    return false;
+}
+
+/* conn_detail_json's entries by their two ends (address and port, either
+ * orientation): a merge joins each of up to thousands of edges by looking
+ * its parts' entries up among tens of thousands (a scan of them each was
+ * most of a 4-part merge); the few entries of two ends are then compared in
+ * full (entry_is()).  Not by time: a join from a connection's start
+ * rewrites its entry's first_seen (mstate_join_hs.c); no join rewrites an
+ * end.  Built on the first look-up,
+ * kept by this file's removals; rebuilt when the array is another or its
+ * length changed behind it (entries read from the next report, or the
+ * array trimmed: merge.c).  It holds a reference on the array (so no other
+ * takes its address) and on every node it names. */
+struct detail_index {
+    GPtrArray *arr;
+    guint len;
+    GHashTable *by_ends; /* ends_key() -> GPtrArray of JsonNode* (array order) */
+};
+
+/* "address port" of both ends, the lower first. */
+#define ENDS_KEY_LEN (2 * FMT_ADDR_LEN + 16)
+static const char *ends_key(char *buf, const char *c, gint64 cp, const char *s, gint64 sp)
+{
+    char x[FMT_ADDR_LEN + 8], y[FMT_ADDR_LEN + 8];
+    snprintf(x, sizeof x, "%s %" G_GINT64_FORMAT, c, cp);
+    snprintf(y, sizeof y, "%s %" G_GINT64_FORMAT, s, sp);
+    bool lo = strcmp(x, y) < 0;
+    snprintf(buf, ENDS_KEY_LEN, "%s|%s", lo ? x : y, lo ? y : x);
+    return buf;
+}
+
+/* An entry's key, NULL when it names no part (no ends: never found). */
+static const char *entry_key(char *buf, JsonObject *o)
+{
+    const char *c = json_object_get_string_member_with_default(o, "client", NULL);
+    const char *s = json_object_get_string_member_with_default(o, "server", NULL);
+    gint64 cp = json_object_get_int_member_with_default(o, "client_port", -1);
+    gint64 sp = json_object_get_int_member_with_default(o, "server_port", -1);
+    if (!c || !s || cp < 0 || sp < 0 || strlen(c) >= FMT_ADDR_LEN || strlen(s) >= FMT_ADDR_LEN)
+        return NULL;
+    return ends_key(buf, c, cp, s, sp);
+}
+
+void mstate_detail_free(struct analysis *a)
+{
+    struct detail_index *x = a->detail_index;
+    if (!x)
+        return;
+    g_hash_table_destroy(x->by_ends);
+    g_ptr_array_unref(x->arr);
+    g_free(x);
+    a->detail_index = NULL;
+}
+
+static struct detail_index *index_of(struct analysis *a)
+{
+    GPtrArray *d = a->conn_detail_json;
+    struct detail_index *x = a->detail_index;
+    if (x && x->arr == d && x->len == d->len)
+        return x;
+    mstate_detail_free(a);
+    x = g_new0(struct detail_index, 1);
+    x->arr = g_ptr_array_ref(d);
+    x->len = d->len;
+    x->by_ends = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
+    for (guint i = 0; i < d->len; i++) {
+        JsonNode *n = g_ptr_array_index(d, i);
+        JsonObject *o = json_node_get_object(n);
+        char buf[ENDS_KEY_LEN];
+        const char *key = entry_key(buf, o);
+        if (!key)
+            continue;
+        GPtrArray *same = g_hash_table_lookup(x->by_ends, key);
+        if (!same) {
+            same = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+            g_hash_table_insert(x->by_ends, g_strdup(key), same);
+        }
+        g_ptr_array_add(same, json_node_ref(n));
+    }
+    a->detail_index = x;
+    return x;
+}
+
+/* The entry of a part: its endpoints (either orientation) and first packet
+ * time; *swapped when it named the other side the client.  NULL when the
+ * part was not detailed. */
+static JsonNode *find_entry(struct analysis *a, const struct conn_summary *cs, bool *swapped)
+{
+    GPtrArray *d = a->conn_detail_json;
+    if (!d || !d->len)
+        return NULL;
     char c[FMT_ADDR_LEN], s[FMT_ADDR_LEN], t[FMT_TIME_LEN];
     fmt_addr(&cs->client, c);
     fmt_addr(&cs->server, s);
     fmt_time(cs->first_ts, t);
-    for (guint i = 0; d && i < d->len; i++) {
-        JsonObject *o = json_node_get_object(g_ptr_array_index(d, i));
-        if (!same_str(o, "first_seen", t))
+    char key[ENDS_KEY_LEN];
+    GPtrArray *same = g_hash_table_lookup(index_of(a)->by_ends, ends_key(key, c, cs->client_port, s, cs->server_port));
+    JsonNode *found = NULL;
+    for (guint i = 0; same && i < same->len; i++) {
+        bool sw;
+        JsonNode *n = g_ptr_array_index(same, i);
+        if (!entry_is(json_node_get_object(n), cs, c, s, t, &sw))
             continue;
-        gint64 cp = json_object_get_int_member_with_default(o, "client_port", -1);
-        gint64 sp = json_object_get_int_member_with_default(o, "server_port", -1);
-        if (same_str(o, "client", c) && same_str(o, "server", s) && cp == cs->client_port && sp == cs->server_port) {
-            *swapped = false;
-            return i;
+        if (found) { /* two entries of one name and endpoints: the first in the array's order, as a scan finds */
+            for (guint k = 0; k < d->len; k++) {
+                n = g_ptr_array_index(d, k);
+                if (entry_is(json_node_get_object(n), cs, c, s, t, swapped))
+                    return n;
+            }
         }
-        if (same_str(o, "client", s) && same_str(o, "server", c) && cp == cs->server_port && sp == cs->client_port) {
-            *swapped = true;
-            return i;
-        }
+        found = n;
+        *swapped = sw;
     }
-    return G_MAXUINT;
+    return found;
+}
+
+/* n (an entry of conn_detail_json) out of the array and the index. */
+static void remove_entry(struct analysis *a, JsonNode *n)
+{
+    struct detail_index *x = index_of(a);
+    char buf[ENDS_KEY_LEN];
+    const char *key = entry_key(buf, json_node_get_object(n));
+    GPtrArray *same = key ? g_hash_table_lookup(x->by_ends, key) : NULL;
+    if (same)
+        g_ptr_array_remove(same, n);
+    if (g_ptr_array_remove(a->conn_detail_json, n)) /* order kept: the report lists them so */
+        x->len--;
 }
 
 static void add_int(JsonObject *dst, JsonObject *src, const char *k, const char *src_k)
@@ -360,43 +481,40 @@ void mstate_detail_join(struct analysis *a, const struct conn_summary *early, co
     if (join_conns(a, early, late, joined))
         return;
     bool es = false, ls = false;
-    GPtrArray *d = a->conn_detail_json;
-    guint ei = find_entry(d, early, &es), li = find_entry(d, late, &ls);
-    if (li == G_MAXUINT) {
+    JsonNode *en = find_entry(a, early, &es), *ln = find_entry(a, late, &ls);
+    if (!ln) {
         /* the late part was counted, not detailed: one connection less */
         if (a->conns_omitted)
             a->conns_omitted--;
-        if (ei != G_MAXUINT) {
+        if (en) {
             char t[FMT_TIME_LEN];
-            json_object_set_string_member(json_node_get_object(g_ptr_array_index(d, ei)), "last_seen",
-                                          fmt_time(joined->last_ts, t));
+            json_object_set_string_member(json_node_get_object(en), "last_seen", fmt_time(joined->last_ts, t));
         }
         return;
     }
-    if (ei != G_MAXUINT)
-        merge_into(json_node_get_object(g_ptr_array_index(d, ei)), json_node_get_object(g_ptr_array_index(d, li)),
-                   es != ls, joined);
-    g_ptr_array_remove_index(d, li);
+    if (en)
+        merge_into(json_node_get_object(en), json_node_get_object(ln), es != ls, joined);
+    remove_entry(a, ln);
 }
 
 JsonObject *mstate_detail_entry(struct analysis *a, const struct conn_summary *cs)
 {
     bool swapped;
-    guint i = find_entry(a->conn_detail_json, cs, &swapped);
-    return i == G_MAXUINT ? NULL : json_node_get_object(g_ptr_array_index(a->conn_detail_json, i));
+    JsonNode *n = find_entry(a, cs, &swapped);
+    return n ? json_node_get_object(n) : NULL;
 }
 
 void mstate_detail_set_end(struct analysis *a, const struct conn_summary *cs, const char *reason)
 {
     bool swapped;
-    guint i = find_entry(a->conn_detail_json, cs, &swapped);
-    if (i == G_MAXUINT) {
+    JsonNode *n = find_entry(a, cs, &swapped);
+    if (!n) {
         struct smb_conn *s = mstate_detail_conn(a, cs);
         if (s)
             s->close_reason = reason;
         return;
     }
-    JsonObject *st = sub_obj(json_node_get_object(g_ptr_array_index(a->conn_detail_json, i)), "stream");
+    JsonObject *st = sub_obj(json_node_get_object(n), "stream");
     if (st)
         json_object_set_string_member(st, "end", reason);
 }
@@ -405,8 +523,8 @@ void mstate_detail_tail(struct analysis *a, const struct conn_summary *early, co
                         uint64_t c2s, uint64_t s2c)
 {
     bool swapped = false;
-    guint i = find_entry(a->conn_detail_json, early, &swapped);
-    if (i == G_MAXUINT) {
+    JsonNode *n = find_entry(a, early, &swapped);
+    if (!n) {
         struct smb_conn *s = mstate_detail_conn(a, early); /* --jobs: kept in memory */
         if (s) {
             s->last_ts = joined->last_ts;
@@ -416,7 +534,7 @@ void mstate_detail_tail(struct analysis *a, const struct conn_summary *early, co
         }
         return; /* or counted, not detailed */
     }
-    JsonObject *o = json_node_get_object(g_ptr_array_index(a->conn_detail_json, i));
+    JsonObject *o = json_node_get_object(n);
     char t[FMT_TIME_LEN];
     json_object_set_string_member(o, "last_seen", fmt_time(joined->last_ts, t));
     JsonObject *st = sub_obj(o, "stream");

@@ -29,4 +29,8 @@ JsonObject *mstate_detail_entry(struct analysis *a, const struct conn_summary *c
  * parts' struct smb_conn, not their JSON), NULL when there is none. */
 struct smb_conn *mstate_detail_conn(struct analysis *a, const struct conn_summary *cs);
 
+/* The index of a->conn_detail_json's entries the joins look them up by
+ * (built on the first look-up) freed: analysis_free(). */
+void mstate_detail_free(struct analysis *a);
+
 #endif

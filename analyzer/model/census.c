@@ -183,6 +183,8 @@ static struct census_pair *pair_get(struct census *c, const struct ip_addr *cl, 
         if (c->pair_slots[s].tag)
             return &c->pairs[c->pair_slots[s].entry];
     }
+    if (c->keep_pair && !c->keep_pair(c->admit_data, cl, sv))
+        return NULL;
     uint32_t cap = c->max_pairs ? c->max_pairs : CENSUS_MAX_PAIRS;
     if (c->pairs_used >= cap && (!c->admit_past_cap || c->pairs_used >= 3 * cap ||
                                  !c->admit_past_cap(c->admit_data, cl, sv, c->pairs_used - cap, cap)))

@@ -57,6 +57,9 @@ struct census {
      * dropped. */
     bool (*admit_past_cap)(void *data, const struct ip_addr *client, const struct ip_addr *server, uint32_t past,
                            uint32_t cap);
+    /* ... and, before that, whether a pair it does not hold may have an
+     * entry at all (NULL: yes; no: dropped as past the cap). */
+    bool (*keep_pair)(void *data, const struct ip_addr *client, const struct ip_addr *server);
     void *admit_data;
     /* Names resolved by DNS (UDP 53), LLMNR (UDP 5355) or mDNS (UDP 5353),
      * as NetBIOS would key them (dns_netbios_key()). */

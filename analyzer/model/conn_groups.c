@@ -221,6 +221,15 @@ static void add_example(struct conn_group *grp, const struct conn_group_example 
         grp->n_examples++;
 }
 
+/* How many groups a level may hold when admit() takes keys past its cap:
+ * three caps' worth at the full level; below it (a quarter of its cap
+ * each), two of its own caps and two of the full level's (--jobs keeps
+ * more keys apart there: analyzer/merge/jobs.c). */
+static uint32_t past_cap_bound(const struct conn_groups *g, int level)
+{
+    return level == CONN_GROUP_FULL ? 3 * g->cap : 2 * g->level_cap[level] + 2 * g->cap;
+}
+
 /* The group for key k (hash: key_hash of it), created when its level has
  * room; NULL when full. */
 static struct conn_group *find_or_make(struct conn_groups *g, const struct conn_group_key *k, uint32_t hash)
@@ -229,7 +238,8 @@ static struct conn_group *find_or_make(struct conn_groups *g, const struct conn_
     if (grp)
         return grp;
     uint32_t n = g->level_groups[k->level], cap = g->level_cap[k->level];
-    if (n >= cap && (!g->admit || k->level == CONN_GROUP_OTHER || n >= 3 * cap || !g->admit(g->admit_data, k, n - cap, cap)))
+    if (n >= cap && (!g->admit || k->level == CONN_GROUP_OTHER || n >= past_cap_bound(g, k->level) ||
+                     !g->admit(g->admit_data, k, n - cap, cap)))
         return NULL;
     grp = g_new0(struct conn_group, 1);
     grp->key = *k;

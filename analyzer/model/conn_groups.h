@@ -95,8 +95,9 @@ void conn_groups_add(struct conn_groups *g, const struct conn_summary *cs);
 void conn_groups_add_group(struct conn_groups *g, const struct conn_group *grp);
 /* --jobs over several inputs (analyzer/merge/jobs.c): asked, when a level
  * is full, whether a key it does not hold is admitted past the level's cap
- * (past: how many were; at most two more levels' worth; NULL: folded to
- * the next level). */
+ * (past: how many were; at most two more levels' worth at the full level,
+ * two of its own and two of the full level's below it; NULL: folded to the
+ * next level). */
 void conn_groups_admit_past_cap(struct conn_groups *g,
                                 bool (*admit)(void *data, const struct conn_group_key *k, uint32_t past, uint32_t cap),
                                 void *data);

@@ -133,6 +133,18 @@ bool distinct_add(struct distinct *d, uint64_t hash)
 
 bool distinct_is_estimate(const struct distinct *d) { return d->estimating; }
 
+bool distinct_has(const struct distinct *d, uint64_t hash)
+{
+    if (d->estimating || !d->nslots)
+        return false;
+    uint64_t h = hash ? hash : 1;
+    uint32_t mask = d->nslots - 1;
+    for (uint32_t i = (uint32_t)h & mask; d->slots[i]; i = (i + 1) & mask)
+        if (d->slots[i] == h)
+            return true;
+    return false;
+}
+
 struct distinct *distinct_new_estimator(void)
 {
     struct distinct *d = distinct_new(1);

@@ -22,6 +22,8 @@ void distinct_free(struct distinct *d);
 bool distinct_add(struct distinct *d, uint64_t hash);
 uint64_t distinct_count(const struct distinct *d);
 bool distinct_is_estimate(const struct distinct *d);
+/* Whether a hash was added (false once estimating: it cannot tell). */
+bool distinct_has(const struct distinct *d, uint64_t hash);
 
 /* Merging counts of several runs (smbscope merge, analyzer/merge/):
  * the exact set's hashes (NULL, 0 once estimating), and the HyperLogLog

@@ -100,7 +100,10 @@ uint32_t host_table_warm(const struct host_table *t, const struct ip_addr *a, in
 static bool grow(struct host_table *t)
 {
     if (t->n == t->alloc) {
-        uint32_t n = t->alloc ? t->alloc * 2 : 256;
+        /* doubling up to the cap; past it (host_table_get_past_cap()) a
+         * quarter cap at a time: what --jobs takes past a cap is a share of
+         * it, and a doubled table at the cap held twice its records */
+        uint32_t n = !t->alloc ? 256 : t->alloc >= t->cap ? t->alloc + (t->cap / 4 ? t->cap / 4 : 1) : t->alloc * 2;
         struct host_rec *r = realloc(t->recs, (size_t)n * sizeof *r);
         if (!r)
             return false;
@@ -140,13 +143,13 @@ struct host_rec *host_table_touch(struct host_table *t, uint32_t number, int64_t
     return number < t->n ? seen(&t->recs[number], ts) : NULL;
 }
 
-struct host_rec *host_table_get(struct host_table *t, const struct ip_addr *a, int64_t ts)
+static struct host_rec *get(struct host_table *t, const struct ip_addr *a, int64_t ts, uint32_t cap)
 {
     struct host_rec *r = host_table_find(t, a);
     if (r)
         return seen(r, ts);
     distinct_add(t->all, addr_hash(a));
-    if (t->n >= t->cap || !grow(t)) {
+    if (t->n >= cap || !grow(t)) {
         t->overflowed = true; /* an address without a record: from now on the count is an estimate */
         return NULL;
     }
@@ -157,6 +160,24 @@ struct host_rec *host_table_get(struct host_table *t, const struct ip_addr *a, i
     t->n++;
     *slot(t, a) = t->n;
     return r;
+}
+
+struct host_rec *host_table_get(struct host_table *t, const struct ip_addr *a, int64_t ts)
+{
+    return get(t, a, ts, t->cap);
+}
+
+void host_table_count_only(struct host_table *t, const struct ip_addr *a)
+{
+    if (host_table_find(t, a))
+        return;
+    distinct_add(t->all, addr_hash(a));
+    t->overflowed = true;
+}
+
+struct host_rec *host_table_get_past_cap(struct host_table *t, const struct ip_addr *a, int64_t ts, uint32_t bound)
+{
+    return get(t, a, ts, bound > t->cap ? bound : t->cap);
 }
 
 uint64_t host_table_total(const struct host_table *t, bool *estimate)

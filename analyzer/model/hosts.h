@@ -39,6 +39,11 @@ void host_table_free(struct host_table *t);
 /* The record of an address (created at first sight, also counted), NULL when
  * the table is full (the address is still counted). */
 struct host_rec *host_table_get(struct host_table *t, const struct ip_addr *a, int64_t ts);
+/* The same, creating a record up to bound records (past the cap: --jobs
+ * over several inputs, analyzer/merge/jobs.c). */
+struct host_rec *host_table_get_past_cap(struct host_table *t, const struct ip_addr *a, int64_t ts, uint32_t bound);
+/* An address without a record counted, none made (as past the cap). */
+void host_table_count_only(struct host_table *t, const struct ip_addr *a);
 /* The record if it exists. */
 struct host_rec *host_table_find(const struct host_table *t, const struct ip_addr *a);
 /* A hint that host_table_get() or _find() of a comes soon: ahead 2 fetches

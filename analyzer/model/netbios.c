@@ -45,6 +45,8 @@ struct nb_ledger {
     struct nbds_msg nbds;
     struct host_table *hosts;      /* every address that spoke or was sent NetBIOS */
     struct distinct *overflow_flows; /* distinct flows among the overflow's packets */
+    bool (*admit)(void *data, const struct nb_flow *f, uint32_t past, uint32_t cap); /* nb_ledger_admit_past_cap() */
+    void *admit_data;
 };
 
 struct nb_row {
@@ -200,13 +202,24 @@ static bool overflow_add(struct nb_ledger *l, const struct nb_key *k, enum nb_se
     return distinct_add(l->overflow_flows, distinct_hash(k, sizeof *k));
 }
 
+/* The ledger is full: whether admit() takes a flow past the cap anyway
+ * (up to two caps more). */
+static bool admit_past_cap(struct nb_ledger *l, uint8_t proto, const struct ip_addr *c, uint16_t cport,
+                           const struct ip_addr *s, uint16_t sport)
+{
+    if (!l->admit || l->rows->len >= 3 * l->max_rows)
+        return false;
+    struct nb_flow f = { .proto = proto, .client = *c, .server = *s, .client_port = cport, .server_port = sport };
+    return l->admit(l->admit_data, &f, l->rows->len - l->max_rows, l->max_rows);
+}
+
 /* NULL when the ledger is full (a flood of SYNs from distinct sources must
  * not grow memory without bound): the caller counts the packet in the
  * overflow instead. */
 static struct nb_flow *create(struct nb_ledger *l, uint8_t proto, const struct ip_addr *c, uint16_t cport,
                               const struct ip_addr *s, uint16_t sport, enum nb_service svc, int64_t ts)
 {
-    if (l->rows->len >= l->max_rows)
+    if (l->rows->len >= l->max_rows && !admit_past_cap(l, proto, c, cport, s, sport))
         return NULL;
     struct nb_row *r = g_new0(struct nb_row, 1);
     make_key(&r->key, proto, c, cport, s, sport);
@@ -640,6 +653,21 @@ const struct nb_flow *nb_ledger_row(const struct nb_ledger *l, guint i)
 }
 
 /* ---- merge ------------------------------------------------------------ */
+
+void nb_ledger_admit_past_cap(struct nb_ledger *l,
+                              bool (*admit)(void *data, const struct nb_flow *f, uint32_t past, uint32_t cap),
+                              void *data)
+{
+    l->admit = admit;
+    l->admit_data = data;
+}
+
+bool nb_ledger_overflow_has(const struct nb_ledger *l, const struct nb_flow *f)
+{
+    struct nb_key k;
+    make_key(&k, f->proto, &f->client, f->client_port, &f->server, f->server_port);
+    return distinct_has(l->overflow_flows, distinct_hash(&k, sizeof k));
+}
 
 struct distinct *nb_ledger_overflow_set(struct nb_ledger *l) { return l->overflow_flows; }
 struct host_table *nb_ledger_hosts_mut(struct nb_ledger *l) { return l->hosts; }

@@ -113,6 +113,16 @@ const struct host_table *nb_ledger_hosts(const struct nb_ledger *l);
 /* Distinct flows among the packets counted in the overflow. */
 uint64_t nb_ledger_overflow_flows(const struct nb_ledger *l);
 
+/* --jobs over several inputs (analyzer/merge/jobs.c): asked, when every
+ * row is taken, whether a flow with none gets one past the cap (past: rows
+ * past it; at most two caps more); NULL: counted in the overflow. */
+void nb_ledger_admit_past_cap(struct nb_ledger *l,
+                              bool (*admit)(void *data, const struct nb_flow *f, uint32_t past, uint32_t cap),
+                              void *data);
+/* Whether the overflow counted a flow (its proto, ends and ports): exact
+ * while the overflow counts its flows exactly, false after. */
+bool nb_ledger_overflow_has(const struct nb_ledger *l, const struct nb_flow *f);
+
 /* smbscope merge (analyzer/merge/): another run's row folded into this
  * ledger.  The same flow key means the same flow seen by both runs (a
  * capture split in its middle): packets and bytes added, times widened,

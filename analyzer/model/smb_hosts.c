@@ -12,7 +12,19 @@ struct smb_hosts {
     struct smb_host *acc;   /* indexed like the table's records */
     uint32_t alloc;
     uint64_t unrecorded;
+    bool (*admit)(void *data, const struct ip_addr *a, uint32_t past, uint32_t cap); /* smb_hosts_admit_past_cap() */
+    bool (*keep)(void *data, const struct ip_addr *a);                               /* ... and keep */
+    void *admit_data;
 };
+
+void smb_hosts_admit_past_cap(struct smb_hosts *h, bool (*admit)(void *data, const struct ip_addr *a, uint32_t past,
+                                                                   uint32_t cap),
+                              bool (*keep)(void *data, const struct ip_addr *a), void *data)
+{
+    h->admit = admit;
+    h->keep = keep;
+    h->admit_data = data;
+}
 
 struct smb_hosts *smb_hosts_new(uint32_t cap)
 {
@@ -34,14 +46,25 @@ static struct smb_host *get(struct smb_hosts *h, const struct ip_addr *a, int64_
 {
     if (!a->family)
         return NULL;
+    if (h->keep && h->t && !host_table_find(h->t, a) && !h->keep(h->admit_data, a)) {
+        host_table_count_only(h->t, a);
+        return NULL;
+    }
     struct host_rec *r = h->t ? host_table_get(h->t, a, ts) : NULL;
+    if (!r && h->t && h->admit) { /* full: taken past the cap if admit() says so, up to three caps */
+        uint32_t n = host_table_size(h->t), cap = host_table_cap(h->t);
+        if (n < 3 * cap && h->admit(h->admit_data, a, n - cap, cap))
+            r = host_table_get_past_cap(h->t, a, ts, 3 * cap);
+    }
     if (!r)
         return NULL;
     uint32_t i = (uint32_t)(r - host_table_at(h->t, 0));
     if (i >= h->alloc) {
-        uint32_t n = h->alloc ? h->alloc * 2 : 256;
+        uint32_t cap = host_table_cap(h->t), n = h->alloc ? h->alloc * 2 : 256;
         while (n <= i)
             n *= 2;
+        if (i >= cap) /* past the cap (admit()): a quarter cap at a time, as the table grows */
+            n = i + 1 + (cap / 4 ? cap / 4 : 1);
         h->acc = g_realloc_n(h->acc, n, sizeof *h->acc);
         memset(h->acc + h->alloc, 0, (size_t)(n - h->alloc) * sizeof *h->acc);
         h->alloc = n;
@@ -99,6 +122,7 @@ void smb_hosts_add(struct smb_hosts *h, const struct conn_summary *cs)
 }
 
 uint32_t smb_hosts_size(const struct smb_hosts *h) { return h->t ? host_table_size(h->t) : 0; }
+uint32_t smb_hosts_cap(const struct smb_hosts *h) { return h->t ? host_table_cap(h->t) : 0; }
 
 int64_t smb_hosts_find(const struct smb_hosts *h, const struct ip_addr *a)
 {

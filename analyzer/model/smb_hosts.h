@@ -33,9 +33,19 @@ void smb_hosts_add(struct smb_hosts *h, const struct conn_summary *cs);
 /* A hint that smb_hosts_add() of a connection with end a comes soon
  * (host_table_warm(); ahead 1 also fetches the end's SMB facts). */
 void smb_hosts_warm(const struct smb_hosts *h, const struct ip_addr *a, int ahead);
+
+/* --jobs over several inputs (analyzer/merge/jobs.c): admit() is asked,
+ * when the table is full, whether an address without a record gets one
+ * past the cap (past: records past it; at most two caps more); keep()
+ * (NULL: always) before that, whether it may get one at all (else it is
+ * counted as past the cap). */
+void smb_hosts_admit_past_cap(struct smb_hosts *h, bool (*admit)(void *data, const struct ip_addr *a, uint32_t past,
+                                                                   uint32_t cap),
+                              bool (*keep)(void *data, const struct ip_addr *a), void *data);
 /* Records in first-seen order: the address and first/last connection
  * start in rec, the SMB facts in the returned struct. */
 uint32_t smb_hosts_size(const struct smb_hosts *h);
+uint32_t smb_hosts_cap(const struct smb_hosts *h);
 /* The index (for smb_hosts_at) of address a, or -1 when it has no record. */
 int64_t smb_hosts_find(const struct smb_hosts *h, const struct ip_addr *a);
 const struct smb_host *smb_hosts_at(const struct smb_hosts *h, uint32_t i, const struct host_rec **rec);

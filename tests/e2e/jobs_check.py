@@ -244,10 +244,14 @@ def several(smbscope, caps):
     rc2, two, err = run([smbscope, "-q", "-T", "json", "--jobs", "2"] + order)
     j2 = json.loads(two)
     split = j2["stats"].get("jobs", {}).get("split")
+    runs = j2["stats"].get("merged", {}).get("runs", 0)
     d = first_diff(merge_normal(normal(j2)), merge_normal(normal(json.loads(one))))
     expect("several inputs (%d): --jobs 2 == --jobs 1 (JSON)" % len(order),
            d is None and rc1 == rc2 and split == "inputs",
            d or "exit %d != %d %s" % (rc2, rc1, err.strip()))
+    # many small inputs: consecutive ones analysed together, a few runs (each analysis' set-up
+    # cost more than a small input's own work)
+    expect("several small inputs (%d): analysed in fewer runs (%d)" % (len(order), runs), 1 < runs < len(order))
     # one analysis reads several files in the order of their first packet,
     # as --jobs and merge fold them: the order given does not matter
     rc3, rev, err3 = run([smbscope, "-q", "-T", "json"] + order[::-1])
@@ -291,26 +295,28 @@ def port_445_to_139(frame):
 
 
 def parts_past_caps(smbscope, samples, d):
-    """Several inputs, a later one filling a first-seen table.
+    """Several inputs, a later one filling a first-seen table: --jobs 2 and
+    --jobs 4 answer as --jobs 1, and nothing is marked folded.
 
-    3,000 generated connections of 400 clients (each client connects again
-    every 400 connections) cut in 4 parts.  With the group table at 64 full
-    groups, the second part's own table fills with its first 64 clients
-    while one run's holds the first part's, which come back later in the
-    second part: it admits those past its cap (the full groups are one
-    run's); the levels below (16 any-client groups, one per server) fill
-    from what the full level let through, so --jobs 2 answers as --jobs 1
-    or stats.merged.state_folded names the connection groups.
+    3,000 generated connections of 400 clients to 100 servers (each client
+    connects again every 400 connections) cut in 4 parts.  With the group
+    table at 64 (or 16) full groups, the second part's own table fills with
+    its first clients while one run's holds the first part's, which come
+    back later in the second part: it admits those past its cap.  The
+    levels below (any-client: one group per server, 16 or 4 of them) fill
+    from what the full level let through, which is not one run's stream: a
+    server one run first meets through a client the part keeps at the full
+    level comes to the part's lower level later (jobs.c: the lower levels
+    take new keys past their caps, folded down where one run would).
     The same connections on port 139 with the NetBIOS rows at 64: each part
-    fills its own rows, whose hosts one run counts otherwise: --jobs 2
-    answers as --jobs 1, or where it does not, stats.merged.state_folded
-    names the NetBIOS rows (as a merge names what its reports' states
-    folded).  With the group table at 2,048 nothing fills: nothing marked.
-    A first part of 1 % (about 30 clients: its table never fills, so the
-    later parts cannot take its table as one run's for good) and the group
-    table at 64: the second part keeps 32 groups past its cap, then waits
-    for the first part's fold and admits the groups it holds (its clients
-    come back 400 connections in): the same answer or the groups marked."""
+    fills its own rows, whose flows one run counts as not itemised (and so
+    its hosts' flows not listed).  With the group table at 2,048 nothing
+    fills.  A first part of 1 % (about 30 clients: its table never fills,
+    so the later parts cannot take its table as one run's for good) with
+    the group table at 64, 16 and 8: the second part keeps half a table of
+    full groups past its cap, then waits for the first part's fold and
+    admits the groups it holds (its clients come back 400 connections in);
+    its lower levels take every new server."""
     gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "gen_capture.py")
     cap = os.path.join(d, "reconnect.pcap")
     subprocess.run([sys.executable, gen, "--samples", samples, "--many", "3000", "--clients", "400", cap],
@@ -331,35 +337,33 @@ def parts_past_caps(smbscope, samples, d):
             i += 1
         at.append(i * 100.0 / len(srecs))
     small_first = cut4(sheader, srecs, d, "smallfirst", at + [100])
-    for args, inputs, fills, mark in ((["--max-connection-groups", "64"], parts, "connection_groups_summary",
-                                       "connection_groups"),
-                                      (["--max-connection-groups", "64"], small_first, "connection_groups_summary",
-                                       "connection_groups"),
-                                      (["--max-netbios-flows", "64"], nb_parts, "netbios", "netbios_rows"),
-                                      (["--max-connection-groups", "2048"], parts, None, None)):
+    groups = "connection_groups_summary"
+    for args, inputs, fills in ((["--max-connection-groups", "64"], parts, groups),
+                                (["--max-connection-groups", "16"], parts, groups),
+                                (["--max-connection-groups", "64"], small_first, groups),
+                                (["--max-connection-groups", "16"], small_first, groups),
+                                (["--max-connection-groups", "8"], small_first, groups),
+                                (["--max-netbios-flows", "64"], nb_parts, "netbios"),
+                                (["--max-connection-groups", "2048"], parts, None)):
         args = [smbscope, "-q", "-T", "json"] + args
         rc1, one, _ = run(args + inputs)
-        rc2, two, err = run(args + ["--jobs", "2"] + inputs)
-        j1, j2 = json.loads(one), json.loads(two)
-        folded = j2["stats"].get("merged", {}).get("state_folded")
-        filled = {"connection_groups_summary": j2["connection_groups_summary"]["cap_hit"],
-                  "netbios": j2["evidence"]["caps_hit"]["netbios_packets_not_itemised"] > 0}
-        d12 = first_diff(merge_normal(normal(j2)), merge_normal(normal(j1)))
-        name = "4 parts, %s" % " ".join(args[4:])
-        expect("%s: the table fills (or not) as meant" % name,
-               all(v == (k == fills) for k, v in filled.items()), repr(filled))
-        if mark == "connection_groups":  # marked or not, the full level is one run's
-            full = [sorted((g for g in doc["connection_groups"] if g["level"] == "full"),
-                           key=lambda g: json.dumps(g, sort_keys=True)) for doc in (j1, j2)]
-            expect("%s: the full groups are one run's" % name, full[0] == full[1] and len(full[0]) == 64,
-                   "%d / %d full groups" % (len(full[0]), len(full[1])))
-        if mark:
-            expect("%s: --jobs 2 == --jobs 1, or state_folded names %s" % (name, mark),
-                   rc1 == rc2 and folded is not None and (d12 is None or folded.get(mark, 0) > 0),
-                   "%s; state_folded %r" % (d12, folded))
-        else:
-            expect("%s: --jobs 2 == --jobs 1, nothing marked" % name, rc1 == rc2 and d12 is None and folded == {},
-                   "%s; state_folded %r" % (d12, folded))
+        j1 = json.loads(one)
+        name = "4 parts%s, %s" % (" (a first of 1 %)" if inputs is small_first else "", " ".join(args[4:]))
+        if fills == groups:  # the levels below the full one fill too
+            by = j1[groups]["connections_by_level"]
+            expect("%s: every level but the last holds connections" % name,
+                   by["full"] and by["any-client"] and by["any-host"], repr(by))
+        for jobs in ("2", "4"):
+            rc2, two, err = run(args + ["--jobs", jobs] + inputs)
+            j2 = json.loads(two)
+            folded = j2["stats"].get("merged", {}).get("state_folded")
+            filled = {groups: j2[groups]["cap_hit"],
+                      "netbios": j2["evidence"]["caps_hit"]["netbios_packets_not_itemised"] > 0}
+            d12 = first_diff(merge_normal(normal(j2)), merge_normal(normal(j1)))
+            expect("%s, --jobs %s: the table fills (or not) as meant" % (name, jobs),
+                   all(v == (k == fills) for k, v in filled.items()), repr(filled))
+            expect("%s: --jobs %s == --jobs 1, nothing marked" % (name, jobs),
+                   rc1 == rc2 and d12 is None and folded == {}, "%s; state_folded %r" % (d12, folded))
 
 
 def one_analysis(smbscope, samples, d):
