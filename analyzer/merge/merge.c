@@ -17,6 +17,7 @@
 #include "mstate_join_nbns.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
+#include "mstate_leaves.h"
 #include "smb_hosts.h"
 #include "netbios.h"
 #include "run.h"
@@ -411,6 +412,7 @@ int merge_main(const struct config *given)
         const char *path = cfg->inputs[i];
         if (!fold_report(&a, path, err, sizeof err)) {
             fprintf(stderr, "smbscope: merge: %s: %s\n", strcmp(path, "-") ? path : "standard input", err);
+            mstate_leaves_free(&a);
             analysis_free(&a);
             return 2;
         }
@@ -422,7 +424,9 @@ int merge_main(const struct config *given)
         mem_trim();
     }
     merge_finish(&a);
+    mstate_leaves_sort(&a); /* the same runs, the same state whatever the grouping and order */
     int status = merge_report(cfg, &a);
+    mstate_leaves_free(&a);
     analysis_free(&a);
     return status;
 }

@@ -12,6 +12,7 @@
 #include "ipfrag.h"
 #include "jget.h"
 #include "mstate_conns.h"
+#include "mstate_leaves.h"
 #include "netbios.h"
 #include "quic_table.h"
 #include "rdma.h"
@@ -468,18 +469,63 @@ static void fold_hosts(struct jget *g, const struct jpath *p, struct analysis *a
     }
 }
 
+static void fold_run(struct jget *g, const struct jpath *root, struct analysis *a, JsonNode *state, JsonNode *detail)
+{
+    JsonObject *st = jget_object(g, root, state);
+    fold_inputs(g, root, a, st);
+    fold_counters(g, root, a, st);
+    mstate_fold_parts(g, root, a, st);
+    fold_census(g, root, a, st);
+    fold_hosts(g, root, a, st);
+    fold_netbios(g, root, a, st);
+    mstate_fold_conns(g, root, a, st, detail);
+    if (!g->failed)
+        mstate_leaves_keep(a, state, detail);
+}
+
+/* A merged report's leaves (mstate_leaves.h): each run's state with its
+ * connections[], folded as if its report were given. */
+static void fold_leaves(struct jget *g, const struct jpath *root, struct analysis *a, JsonObject *st)
+{
+    struct jpath lp, ip, sp;
+    if (json_object_get_size(st) != 1) {
+        jget_fail(g, root, "leaves and other members");
+        return;
+    }
+    JsonArray *arr = jget_arr(g, root, st, "leaves", MSTATE_LEAVES_CAP);
+    jpath_key(&lp, root, "leaves");
+    if (arr && !g->failed && json_array_get_length(arr) == 0)
+        jget_fail(g, &lp, "no run");
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        jpath_index(&ip, &lp, i);
+        JsonObject *o = jget_object(g, &ip, json_array_get_element(arr, i));
+        if (!o)
+            return;
+        JsonNode *state = json_object_get_member(o, "state"), *detail = json_object_get_member(o, "connections");
+        jpath_key(&sp, &ip, "state");
+        if (json_object_get_size(o) != 2 || !state || !detail || !JSON_NODE_HOLDS_ARRAY(detail)) {
+            jget_fail(g, &ip, "not {state, connections}");
+            return;
+        }
+        JsonObject *ls = jget_object(g, &sp, state);
+        if (ls && mstate_is_leaves(ls)) {
+            jget_fail(g, &sp, "leaves inside a leaf");
+            return;
+        }
+        if (ls)
+            fold_run(g, &sp, a, state, detail);
+    }
+}
+
 bool mstate_fold(struct analysis *a, JsonNode *state, JsonNode *detail, char *errbuf, size_t errlen)
 {
     struct jget g = { false, errbuf, errlen };
     struct jpath root;
     jpath_key(&root, NULL, "merge_state.state");
     JsonObject *st = jget_object(&g, &root, state);
-    fold_inputs(&g, &root, a, st);
-    fold_counters(&g, &root, a, st);
-    mstate_fold_parts(&g, &root, a, st);
-    fold_census(&g, &root, a, st);
-    fold_hosts(&g, &root, a, st);
-    fold_netbios(&g, &root, a, st);
-    mstate_fold_conns(&g, &root, a, st, detail);
+    if (st && mstate_is_leaves(st))
+        fold_leaves(&g, &root, a, st); /* a merged report's connections[] is the view of its leaves' */
+    else if (st)
+        fold_run(&g, &root, a, state, detail);
     return !g.failed;
 }
