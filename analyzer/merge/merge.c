@@ -412,7 +412,6 @@ int merge_main(const struct config *given)
         const char *path = cfg->inputs[i];
         if (!fold_report(&a, path, err, sizeof err)) {
             fprintf(stderr, "smbscope: merge: %s: %s\n", strcmp(path, "-") ? path : "standard input", err);
-            mstate_leaves_free(&a);
             analysis_free(&a);
             return 2;
         }
@@ -426,7 +425,6 @@ int merge_main(const struct config *given)
     merge_finish(&a);
     mstate_leaves_sort(&a); /* the same runs, the same state whatever the grouping and order */
     int status = merge_report(cfg, &a);
-    mstate_leaves_free(&a);
     analysis_free(&a);
     return status;
 }
