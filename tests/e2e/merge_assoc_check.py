@@ -183,6 +183,8 @@ def leaves(smbscope, samples, tmp):
     again = run([smbscope, "merge", "-T", "json", mpath])
     expect("a merged report merged alone gives its own bytes", again[:2] == (rc, merged), again[2].strip())
 
+    if "leaves" not in st:
+        return
     def refused(name, change, needle):
         t = json.loads(merged)
         change(t["merge_state"]["state"])
