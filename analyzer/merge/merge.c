@@ -12,6 +12,7 @@
 #include "hosts.h"
 #include "mem_trim.h"
 #include "mstate.h"
+#include "mstate_canon.h"
 #include "mstate_edges.h"
 #include "mstate_join_hs.h"
 #include "mstate_join_nbns.h"
@@ -212,8 +213,9 @@ static char *cut_members(const char *p, size_t n, size_t *outlen)
     return g_string_free(g, FALSE);
 }
 
-/* The merge_state of a parsed report, verified. */
-static JsonNode *verified_state(JsonNode *root, JsonNode **detail, char *err, size_t errlen)
+/* The merge_state of a parsed report, its format checked: its state, its
+ * digest text and the report's connections[]. */
+static JsonNode *state_of(JsonNode *root, JsonNode **detail, const char **digest, char *err, size_t errlen)
 {
     JsonObject *top = JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
     JsonNode *ms = top ? json_object_get_member(top, "merge_state") : NULL;
@@ -238,20 +240,184 @@ static JsonNode *verified_state(JsonNode *root, JsonNode **detail, char *err, si
         snprintf(err, errlen, "merge_state: digest or state missing");
         return NULL;
     }
-    char want[MSTATE_DIGEST_LEN + 1];
     *detail = json_object_get_member(top, "connections");
     if (!*detail || !JSON_NODE_HOLDS_ARRAY(*detail)) {
         snprintf(err, errlen, "connections: missing or not an array");
         return NULL;
     }
-    mstate_digest(state, *detail, (int)format, want);
-    if (strcmp(want, json_node_get_string(dg)) != 0) {
-        snprintf(err, errlen, "merge_state digest does not match its content: the report was changed after "
-                 "smbscope wrote it");
+    *digest = json_node_get_string(dg);
+    return state;
+}
+
+static const char digest_mismatch[] =
+    "merge_state digest does not match its content: the report was changed after smbscope wrote it";
+
+/* The merge_state of a parsed report, verified. */
+static JsonNode *verified_state(JsonNode *root, JsonNode **detail, char *err, size_t errlen)
+{
+    const char *digest = NULL;
+    JsonNode *state = state_of(root, detail, &digest, err, errlen);
+    if (!state)
+        return NULL;
+    char want[MSTATE_DIGEST_LEN + 1];
+    mstate_digest(state, *detail, MSTATE_FORMAT, want);
+    if (strcmp(want, digest) != 0) {
+        snprintf(err, errlen, "%s", digest_mismatch);
         return NULL;
     }
     return state;
 }
+
+/* ---- a merged report, leaf by leaf ----------------------------------------
+ * A merged report's state is its runs' states (mstate_leaves.h): parsed as
+ * one tree it is all of them at once (json-glib's tree is several times
+ * the text: merging two merged reports of two parts each peaked 110 MiB
+ * against 81 MiB for the four parts' own reports).  When the state is
+ * exactly {"leaves": [{...}, ...]}, the report is parsed without the leaves,
+ * then each leaf on its own: hashed into the digest (the canonical text of
+ * the state is that of each leaf between "{"leaves":[" and "]}", as
+ * mstate_digest() of the whole would take it), folded, and its tree freed.
+ * Anything else (a leaf that is no object, an empty or oversized list, a
+ * key written with escapes) takes the whole parse, which says what is wrong. */
+
+/* The value [*from, *to) of member key of the object at p[i] == '{', and
+ * its number of members; false when it is not an object this scan reads. */
+static bool member_of(const char *p, size_t n, size_t i, const char *key, size_t *from, size_t *to, int *count)
+{
+    *from = *to = 0;
+    *count = 0;
+    if (i >= n || p[i] != '{')
+        return false;
+    size_t klen = strlen(key);
+    for (i = skip_ws(p, n, i + 1); i < n && p[i] == '"';) {
+        size_t k = string_end(p, n, i);
+        if (!k)
+            return false;
+        size_t v = skip_ws(p, n, k);
+        if (v >= n || p[v] != ':')
+            return false;
+        v = skip_ws(p, n, v + 1);
+        size_t e = value_end(p, n, v);
+        if (!e || e <= v)
+            return false;
+        (*count)++;
+        if (k - i == klen + 2 && memcmp(p + i + 1, key, klen) == 0) {
+            *from = v;
+            *to = e;
+        }
+        i = skip_ws(p, n, e);
+        if (i < n && p[i] == ',')
+            i = skip_ws(p, n, i + 1);
+        else
+            break;
+    }
+    return i < n && p[i] == '}';
+}
+
+/* The objects of the array [from, to) (from at '['), at most max; false
+ * when an element is not an object or the list is empty or longer. */
+static bool objects_of(const char *p, size_t from, size_t to, GArray *out, guint max)
+{
+    size_t i = skip_ws(p, to, from + 1);
+    while (i < to && p[i] == '{') {
+        size_t e = value_end(p, to, i);
+        if (!e || out->len >= max)
+            return false;
+        size_t r[2] = { i, e };
+        g_array_append_vals(out, r, 1);
+        i = skip_ws(p, to, e);
+        if (i < to && p[i] == ',')
+            i = skip_ws(p, to, i + 1);
+        else
+            break;
+    }
+    return out->len && i < to && p[i] == ']';
+}
+
+static JsonParser *parse(const char *p, size_t n)
+{
+    JsonParser *parser = json_parser_new_immutable();
+    if (!json_parser_load_from_data(parser, p, (gssize)n, NULL)) {
+        g_object_unref(parser);
+        return NULL;
+    }
+    return parser;
+}
+
+/* 1: folded, 0: refused (err), -1: not a state of leaves this reads (parse it whole). */
+static int fold_leaves_text(struct analysis *a, const char *p, size_t n, char *err, size_t errlen)
+{
+    size_t ms[2], st[2], lv[2];
+    int count = 0;
+    if (!member_of(p, n, skip_ws(p, n, 0), "merge_state", &ms[0], &ms[1], &count) || !ms[1] ||
+        !member_of(p, n, ms[0], "state", &st[0], &st[1], &count) || !st[1] ||
+        !member_of(p, n, st[0], "leaves", &lv[0], &lv[1], &count) || !lv[1] || count != 1 || p[lv[0]] != '[')
+        return -1;
+    GArray *leaves = g_array_new(FALSE, FALSE, 2 * sizeof(size_t));
+    if (!objects_of(p, lv[0], lv[1], leaves, MSTATE_LEAVES_CAP)) {
+        g_array_free(leaves, TRUE);
+        return -1;
+    }
+    GString *skel = g_string_new_len(p, (gssize)lv[0]);
+    g_string_append(skel, "[]");
+    g_string_append_len(skel, p + lv[1], (gssize)(n - lv[1]));
+    JsonParser *sp = parse(skel->str, skel->len);
+    g_string_free(skel, TRUE);
+    JsonNode *detail = NULL;
+    const char *digest = NULL;
+    if (!sp || !state_of(json_parser_get_root(sp), &detail, &digest, err, errlen)) {
+        g_array_free(leaves, TRUE);
+        if (sp)
+            g_object_unref(sp);
+        return sp ? 0 : -1;
+    }
+    struct mstate_sink s;
+    FILE *f = mstate_sink_open(&s, NULL, MSTATE_FORMAT);
+    struct json w;
+    s.hashing = true;
+    if (f) {
+        json_init(&w, f, false);
+        json_begin_object(&w);
+        json_key(&w, "leaves");
+        json_begin_array(&w);
+    }
+    int r = 1;
+    for (guint i = 0; r == 1 && i < leaves->len; i++) {
+        const size_t *rg = &g_array_index(leaves, size_t, 2 * i);
+        JsonParser *lp = parse(p + rg[0], rg[1] - rg[0]);
+        if (!lp) {
+            r = -1; /* the whole parse says where */
+            break;
+        }
+        JsonNode *leaf = json_parser_get_root(lp);
+        if (f) {
+            mstate_put_node(&w, leaf);
+            json_flush(&w);
+        }
+        if (!mstate_fold_leaf(a, i, leaf, err, errlen))
+            r = 0;
+        g_object_unref(lp);
+    }
+    char want[MSTATE_DIGEST_LEN + 1];
+    if (f) {
+        json_end_array(&w);
+        json_end_object(&w);
+        json_flush(&w);
+        mstate_sink_hash(&s, "\n", 1);
+        mstate_put_node(&w, detail);
+        json_flush(&w);
+    }
+    mstate_sink_digest(&s, want);
+    mstate_sink_close(&s, f);
+    if (r == 1 && strcmp(want, digest) != 0) {
+        snprintf(err, errlen, "%s", digest_mismatch);
+        r = 0;
+    }
+    g_array_free(leaves, TRUE);
+    g_object_unref(sp);
+    return r;
+}
+
 
 /* One report into the analysis; false (and err, without the file name)
  * when it is refused. */
@@ -273,6 +439,11 @@ static bool fold_report(struct analysis *a, const char *path, char *err, size_t 
         g_free(text);
         text = cut;
         len = cutlen;
+    }
+    int leaves = fold_leaves_text(a, text, len, err, errlen);
+    if (leaves >= 0) {
+        g_free(text);
+        return leaves == 1;
     }
     JsonParser *parser = json_parser_new_immutable();
     GError *gerr = NULL;

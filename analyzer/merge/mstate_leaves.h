@@ -36,6 +36,10 @@
 #define MSTATE_LEAVES_CAP 1024u
 #define MSTATE_LEAVES_BYTES (64u << 20)
 
+/* Leaf i of a merged report's leaves parsed on its own (merge.c reads a
+ * merged report leaf by leaf: one leaf's tree at a time), folded; false and
+ * errbuf as mstate_fold() (mstate_read.c). */
+bool mstate_fold_leaf(struct analysis *a, guint i, JsonNode *leaf, char *errbuf, size_t errlen);
 /* Whether a state object is a merged report's leaves. */
 bool mstate_is_leaves(JsonObject *st);
 /* A run's verified state and its connections[] (NULL: none) kept as a

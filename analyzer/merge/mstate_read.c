@@ -483,11 +483,33 @@ static void fold_run(struct jget *g, const struct jpath *root, struct analysis *
         mstate_leaves_keep(a, state, detail);
 }
 
-/* A merged report's leaves (mstate_leaves.h): each run's state with its
- * connections[], folded as if its report were given. */
+/* Leaf i of a merged report's leaves (mstate_leaves.h): a run's state with
+ * its connections[], folded as if its report were given. */
+static void fold_leaf(struct jget *g, const struct jpath *lp, guint i, struct analysis *a, JsonNode *leaf)
+{
+    struct jpath ip, sp;
+    jpath_index(&ip, lp, i);
+    JsonObject *o = jget_object(g, &ip, leaf);
+    if (!o)
+        return;
+    JsonNode *state = json_object_get_member(o, "state"), *detail = json_object_get_member(o, "connections");
+    jpath_key(&sp, &ip, "state");
+    if (json_object_get_size(o) != 2 || !state || !detail || !JSON_NODE_HOLDS_ARRAY(detail)) {
+        jget_fail(g, &ip, "not {state, connections}");
+        return;
+    }
+    JsonObject *ls = jget_object(g, &sp, state);
+    if (ls && mstate_is_leaves(ls)) {
+        jget_fail(g, &sp, "leaves inside a leaf");
+        return;
+    }
+    if (ls)
+        fold_run(g, &sp, a, state, detail);
+}
+
 static void fold_leaves(struct jget *g, const struct jpath *root, struct analysis *a, JsonObject *st)
 {
-    struct jpath lp, ip, sp;
+    struct jpath lp;
     if (json_object_get_size(st) != 1) {
         jget_fail(g, root, "leaves and other members");
         return;
@@ -496,25 +518,18 @@ static void fold_leaves(struct jget *g, const struct jpath *root, struct analysi
     jpath_key(&lp, root, "leaves");
     if (arr && !g->failed && json_array_get_length(arr) == 0)
         jget_fail(g, &lp, "no run");
-    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
-        jpath_index(&ip, &lp, i);
-        JsonObject *o = jget_object(g, &ip, json_array_get_element(arr, i));
-        if (!o)
-            return;
-        JsonNode *state = json_object_get_member(o, "state"), *detail = json_object_get_member(o, "connections");
-        jpath_key(&sp, &ip, "state");
-        if (json_object_get_size(o) != 2 || !state || !detail || !JSON_NODE_HOLDS_ARRAY(detail)) {
-            jget_fail(g, &ip, "not {state, connections}");
-            return;
-        }
-        JsonObject *ls = jget_object(g, &sp, state);
-        if (ls && mstate_is_leaves(ls)) {
-            jget_fail(g, &sp, "leaves inside a leaf");
-            return;
-        }
-        if (ls)
-            fold_run(g, &sp, a, state, detail);
-    }
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++)
+        fold_leaf(g, &lp, i, a, json_array_get_element(arr, i));
+}
+
+bool mstate_fold_leaf(struct analysis *a, guint i, JsonNode *leaf, char *errbuf, size_t errlen)
+{
+    struct jget g = { false, errbuf, errlen };
+    struct jpath root, lp;
+    jpath_key(&root, NULL, "merge_state.state");
+    jpath_key(&lp, &root, "leaves");
+    fold_leaf(&g, &lp, i, a, leaf);
+    return !g.failed;
 }
 
 bool mstate_fold(struct analysis *a, JsonNode *state, JsonNode *detail, char *errbuf, size_t errlen)
