@@ -174,7 +174,7 @@ static size_t value_end(const char *p, size_t n, size_t i)
 
 /* "{"connections": ..., "merge_state": ...}" cut from a report (g_free),
  * or NULL when it is not an object with both (then it is parsed whole). */
-static char *cut_members(const char *p, size_t n, size_t *outlen)
+static char *cut_members(const char *p, size_t n, size_t *outlen, size_t *state_at)
 {
     static const char *const want[] = { "\"connections\"", "\"merge_state\"" };
     size_t from[2] = { 0, 0 }, to[2] = { 0, 0 };
@@ -207,6 +207,7 @@ static char *cut_members(const char *p, size_t n, size_t *outlen)
     g_string_append(g, "{\"connections\": ");
     g_string_append_len(g, p + from[0], (gssize)(to[0] - from[0]));
     g_string_append(g, ", \"merge_state\": ");
+    *state_at = g->len; /* where merge_state's value starts in the cut */
     g_string_append_len(g, p + from[1], (gssize)(to[1] - from[1]));
     g_string_append(g, "}");
     *outlen = g->len;
@@ -314,6 +315,32 @@ static bool member_of(const char *p, size_t n, size_t i, const char *key, size_t
     return i < n && p[i] == '}';
 }
 
+/* Where the value of member key of the object at p[i] == '{' starts (0:
+ * not found), the values before it skipped (merge_state: "format" first). */
+static size_t member_start(const char *p, size_t n, size_t i, const char *key)
+{
+    if (i >= n || p[i] != '{')
+        return 0;
+    size_t klen = strlen(key);
+    for (i = skip_ws(p, n, i + 1); i < n && p[i] == '"';) {
+        size_t k = string_end(p, n, i);
+        size_t v = k ? skip_ws(p, n, k) : n;
+        if (v >= n || p[v] != ':')
+            return 0;
+        v = skip_ws(p, n, v + 1);
+        if (k - i == klen + 2 && memcmp(p + i + 1, key, klen) == 0)
+            return v;
+        size_t e = value_end(p, n, v);
+        if (!e || e <= v)
+            return 0;
+        i = skip_ws(p, n, e);
+        if (i >= n || p[i] != ',')
+            return 0;
+        i = skip_ws(p, n, i + 1);
+    }
+    return 0;
+}
+
 /* The objects of the array [from, to) (from at '['), at most max; false
  * when an element is not an object or the list is empty or longer. */
 static bool objects_of(const char *p, size_t from, size_t to, GArray *out, guint max)
@@ -344,14 +371,19 @@ static JsonParser *parse(const char *p, size_t n)
     return parser;
 }
 
-/* 1: folded, 0: refused (err), -1: not a state of leaves this reads (parse it whole). */
-static int fold_leaves_text(struct analysis *a, const char *p, size_t n, char *err, size_t errlen)
+/* 1: folded, 0: refused (err), -1: not a state of leaves this reads (parse
+ * it whole).  p is cut_members()' text, merge_state's value at state_at. */
+static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t state_at, char *err, size_t errlen)
 {
-    size_t ms[2], st[2], lv[2];
+    size_t st[2], lv[2];
     int count = 0;
-    if (!member_of(p, n, skip_ws(p, n, 0), "merge_state", &ms[0], &ms[1], &count) || !ms[1] ||
-        !member_of(p, n, ms[0], "state", &st[0], &st[1], &count) || !st[1] ||
-        !member_of(p, n, st[0], "leaves", &lv[0], &lv[1], &count) || !lv[1] || count != 1 || p[lv[0]] != '[')
+    /* a run's state (most reports) is told by its first key, before anything scans all of it */
+    static const char leaves_key[] = "\"leaves\"";
+    st[0] = member_start(p, n, state_at, "state");
+    size_t k = st[0] && p[st[0]] == '{' ? skip_ws(p, n, st[0] + 1) : n;
+    if (k + sizeof leaves_key - 1 > n || memcmp(p + k, leaves_key, sizeof leaves_key - 1) != 0)
+        return -1;
+    if (!member_of(p, n, st[0], "leaves", &lv[0], &lv[1], &count) || !lv[1] || count != 1 || p[lv[0]] != '[')
         return -1;
     GArray *leaves = g_array_new(FALSE, FALSE, 2 * sizeof(size_t));
     if (!objects_of(p, lv[0], lv[1], leaves, MSTATE_LEAVES_CAP)) {
@@ -433,17 +465,17 @@ static bool fold_report(struct analysis *a, const char *path, char *err, size_t 
         g_free(text);
         return false;
     }
-    size_t cutlen = 0;
-    char *cut = cut_members(text, len, &cutlen);
+    size_t cutlen = 0, state_at = 0;
+    char *cut = cut_members(text, len, &cutlen, &state_at);
     if (cut) {
         g_free(text);
         text = cut;
         len = cutlen;
-    }
-    int leaves = fold_leaves_text(a, text, len, err, errlen);
-    if (leaves >= 0) {
-        g_free(text);
-        return leaves == 1;
+        int leaves = fold_leaves_text(a, text, len, state_at, err, errlen);
+        if (leaves >= 0) {
+            g_free(text);
+            return leaves == 1;
+        }
     }
     JsonParser *parser = json_parser_new_immutable();
     GError *gerr = NULL;
