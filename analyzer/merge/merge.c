@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analysis.h"
@@ -253,17 +254,25 @@ static JsonNode *state_of(JsonNode *root, JsonNode **detail, const char **digest
 static const char digest_mismatch[] =
     "merge_state digest does not match its content: the report was changed after smbscope wrote it";
 
-/* The merge_state of a parsed report, verified. */
-static JsonNode *verified_state(JsonNode *root, JsonNode **detail, char *err, size_t errlen)
+/* The merge_state of a parsed report, verified; a run's state's leaf text
+ * (mstate_leaves.h) made on the way (*text, free(); NULL for a merged one). */
+static JsonNode *verified_state(JsonNode *root, JsonNode **detail, char **text, size_t *len, char *err,
+                                size_t errlen)
 {
     const char *digest = NULL;
+    *text = NULL;
     JsonNode *state = state_of(root, detail, &digest, err, errlen);
     if (!state)
         return NULL;
     char want[MSTATE_DIGEST_LEN + 1];
-    mstate_digest(state, *detail, MSTATE_FORMAT, want);
+    if (JSON_NODE_HOLDS_OBJECT(state) && mstate_is_leaves(json_node_get_object(state)))
+        mstate_digest(state, *detail, MSTATE_FORMAT, want);
+    else
+        mstate_leaf_digest(state, *detail, want, text, len);
     if (strcmp(want, digest) != 0) {
         snprintf(err, errlen, "%s", digest_mismatch);
+        free(*text);
+        *text = NULL;
         return NULL;
     }
     return state;
@@ -422,11 +431,30 @@ static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t 
             break;
         }
         JsonNode *leaf = json_parser_get_root(lp);
-        if (f) {
+        /* its canonical text, hashed; kept as the leaf when it is in the order mstate_leaves.c writes */
+        char *text = NULL;
+        size_t tlen = 0;
+        FILE *mem = open_memstream(&text, &tlen);
+        if (mem) {
+            struct json lw;
+            json_init(&lw, mem, false);
+            mstate_put_node(&lw, leaf);
+            json_flush(&lw);
+            fclose(mem);
+        }
+        if (f && text) {
+            json_raw(&w, text, tlen);
+            json_flush(&w);
+        } else if (f) {
             mstate_put_node(&w, leaf);
             json_flush(&w);
         }
-        if (!mstate_fold_leaf(a, i, leaf, err, errlen))
+        static const char leaf_head[] = "{\"state\":";
+        if (text && strncmp(text, leaf_head, sizeof leaf_head - 1) != 0) {
+            free(text);
+            text = NULL;
+        }
+        if (!mstate_fold_leaf(a, i, leaf, text, tlen, err, errlen))
             r = 0;
         g_object_unref(lp);
     }
@@ -488,8 +516,10 @@ static bool fold_report(struct analysis *a, const char *path, char *err, size_t 
         return false;
     }
     JsonNode *detail = NULL;
-    JsonNode *state = verified_state(json_parser_get_root(parser), &detail, err, errlen);
-    ok = state && mstate_fold(a, state, detail, err, errlen);
+    char *leaf = NULL;
+    size_t leaf_len = 0;
+    JsonNode *state = verified_state(json_parser_get_root(parser), &detail, &leaf, &leaf_len, err, errlen);
+    ok = state && mstate_fold_text(a, state, detail, leaf, leaf_len, err, errlen);
     g_object_unref(parser);
     return ok;
 }

@@ -32,6 +32,7 @@
 
 #include "analysis.h"
 #include "json.h"
+#include "mstate.h"
 
 #define MSTATE_LEAVES_CAP 1024u
 #define MSTATE_LEAVES_BYTES (64u << 20)
@@ -39,12 +40,22 @@
 /* Leaf i of a merged report's leaves parsed on its own (merge.c reads a
  * merged report leaf by leaf: one leaf's tree at a time), folded; false and
  * errbuf as mstate_fold() (mstate_read.c). */
-bool mstate_fold_leaf(struct analysis *a, guint i, JsonNode *leaf, char *errbuf, size_t errlen);
+bool mstate_fold_leaf(struct analysis *a, guint i, JsonNode *leaf, char *text, size_t len, char *errbuf,
+                      size_t errlen);
+/* mstate_fold() of a run's state whose leaf text is made (taken; NULL: made here). */
+bool mstate_fold_text(struct analysis *a, JsonNode *state, JsonNode *detail, char *text, size_t len, char *errbuf,
+                      size_t errlen);
 /* Whether a state object is a merged report's leaves. */
 bool mstate_is_leaves(JsonObject *st);
 /* A run's verified state and its connections[] (NULL: none) kept as a
- * leaf of a (canonical text: what the digest hashes). */
+ * leaf of a (canonical text: what the digest hashes); or that text made
+ * already (mstate_leaf_digest(); taken, freed with free()). */
 void mstate_leaves_keep(struct analysis *a, JsonNode *state, JsonNode *detail);
+void mstate_leaves_keep_text(struct analysis *a, char *text, size_t len);
+/* mstate_digest() of a run's state and connections[], and their leaf text
+ * (*text, free(); NULL when it could not be made) from one walk of them. */
+void mstate_leaf_digest(JsonNode *state, JsonNode *detail, char out[MSTATE_DIGEST_LEN + 1], char **text,
+                        size_t *len);
 /* The leaves in their one order (after every report is folded). */
 void mstate_leaves_sort(struct analysis *a);
 /* Whether a's state is written as its leaves (a merge, within the caps). */

@@ -4,6 +4,7 @@
  * can have; what is out of range is an error naming its path. */
 #include "mstate.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "census.h"
@@ -469,7 +470,8 @@ static void fold_hosts(struct jget *g, const struct jpath *p, struct analysis *a
     }
 }
 
-static void fold_run(struct jget *g, const struct jpath *root, struct analysis *a, JsonNode *state, JsonNode *detail)
+static void fold_run(struct jget *g, const struct jpath *root, struct analysis *a, JsonNode *state, JsonNode *detail,
+                     char *text, size_t len)
 {
     JsonObject *st = jget_object(g, root, state);
     fold_inputs(g, root, a, st);
@@ -479,32 +481,43 @@ static void fold_run(struct jget *g, const struct jpath *root, struct analysis *
     fold_hosts(g, root, a, st);
     fold_netbios(g, root, a, st);
     mstate_fold_conns(g, root, a, st, detail);
-    if (!g->failed)
+    if (g->failed)
+        free(text);
+    else if (text)
+        mstate_leaves_keep_text(a, text, len);
+    else
         mstate_leaves_keep(a, state, detail);
 }
 
 /* Leaf i of a merged report's leaves (mstate_leaves.h): a run's state with
  * its connections[], folded as if its report were given. */
-static void fold_leaf(struct jget *g, const struct jpath *lp, guint i, struct analysis *a, JsonNode *leaf)
+static void fold_leaf(struct jget *g, const struct jpath *lp, guint i, struct analysis *a, JsonNode *leaf, char *text,
+                      size_t len)
 {
     struct jpath ip, sp;
     jpath_index(&ip, lp, i);
     JsonObject *o = jget_object(g, &ip, leaf);
-    if (!o)
+    if (!o) {
+        free(text);
         return;
+    }
     JsonNode *state = json_object_get_member(o, "state"), *detail = json_object_get_member(o, "connections");
     jpath_key(&sp, &ip, "state");
     if (json_object_get_size(o) != 2 || !state || !detail || !JSON_NODE_HOLDS_ARRAY(detail)) {
         jget_fail(g, &ip, "not {state, connections}");
+        free(text);
         return;
     }
     JsonObject *ls = jget_object(g, &sp, state);
     if (ls && mstate_is_leaves(ls)) {
         jget_fail(g, &sp, "leaves inside a leaf");
+        free(text);
         return;
     }
     if (ls)
-        fold_run(g, &sp, a, state, detail);
+        fold_run(g, &sp, a, state, detail, text, len);
+    else
+        free(text);
 }
 
 static void fold_leaves(struct jget *g, const struct jpath *root, struct analysis *a, JsonObject *st)
@@ -519,28 +532,39 @@ static void fold_leaves(struct jget *g, const struct jpath *root, struct analysi
     if (arr && !g->failed && json_array_get_length(arr) == 0)
         jget_fail(g, &lp, "no run");
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++)
-        fold_leaf(g, &lp, i, a, json_array_get_element(arr, i));
+        fold_leaf(g, &lp, i, a, json_array_get_element(arr, i), NULL, 0);
 }
 
-bool mstate_fold_leaf(struct analysis *a, guint i, JsonNode *leaf, char *errbuf, size_t errlen)
+bool mstate_fold_leaf(struct analysis *a, guint i, JsonNode *leaf, char *text, size_t len, char *errbuf,
+                      size_t errlen)
 {
     struct jget g = { false, errbuf, errlen };
     struct jpath root, lp;
     jpath_key(&root, NULL, "merge_state.state");
     jpath_key(&lp, &root, "leaves");
-    fold_leaf(&g, &lp, i, a, leaf);
+    fold_leaf(&g, &lp, i, a, leaf, text, len);
     return !g.failed;
 }
 
-bool mstate_fold(struct analysis *a, JsonNode *state, JsonNode *detail, char *errbuf, size_t errlen)
+bool mstate_fold_text(struct analysis *a, JsonNode *state, JsonNode *detail, char *text, size_t len, char *errbuf,
+                      size_t errlen)
 {
     struct jget g = { false, errbuf, errlen };
     struct jpath root;
     jpath_key(&root, NULL, "merge_state.state");
     JsonObject *st = jget_object(&g, &root, state);
-    if (st && mstate_is_leaves(st))
+    if (st && mstate_is_leaves(st)) {
+        free(text);
         fold_leaves(&g, &root, a, st); /* a merged report's connections[] is the view of its leaves' */
-    else if (st)
-        fold_run(&g, &root, a, state, detail);
+    } else if (st) {
+        fold_run(&g, &root, a, state, detail, text, len);
+    } else {
+        free(text);
+    }
     return !g.failed;
+}
+
+bool mstate_fold(struct analysis *a, JsonNode *state, JsonNode *detail, char *errbuf, size_t errlen)
+{
+    return mstate_fold_text(a, state, detail, NULL, 0, errbuf, errlen);
 }
