@@ -2,6 +2,7 @@
 #include "mstate_leaves.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mstate_canon.h"
@@ -17,7 +18,7 @@ static struct mstate_leaves *leaves_of(struct analysis *a)
 {
     if (!a->merge_leaves) {
         a->merge_leaves = g_new0(struct mstate_leaves, 1);
-        a->merge_leaves->texts = g_ptr_array_new_with_free_func(g_free);
+        a->merge_leaves->texts = g_ptr_array_new_with_free_func(free); /* open_memstream() texts */
     }
     return a->merge_leaves;
 }
