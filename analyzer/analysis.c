@@ -19,6 +19,7 @@
 #include "mstate_join_hs.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
+#include "mstate_leaves.h"
 #include "mstate_xchg.h"
 #include "pcapng_out.h"
 #include "quic_table.h"
@@ -625,6 +626,7 @@ void analysis_free(struct analysis *a)
     quic_tails_free(a);
     hs_edges_free(a);
     mstate_xchg_free(a);
+    mstate_leaves_free(a);
     a->edges = NULL;
     conn_groups_free(a->core_groups);
     smb_hosts_free(a->core_hosts);

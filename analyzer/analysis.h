@@ -137,6 +137,8 @@ struct analysis {
     struct quic_tails *quic_tails; /* datagrams no QUIC connection took that one of another capture may own
                                  (analyzer/merge/mstate_join_quic.h), NULL when none */
     GArray *part_clocks;      /* smbscope merge: struct mstate_clock of each report (analyzer/merge/mstate.h) */
+    struct mstate_leaves *merge_leaves; /* smbscope merge: the states of the runs folded, kept whole so that
+                                 the merged state carries them (analyzer/merge/mstate_leaves.h), NULL in a run */
     GPtrArray *edge_xchg;     /* struct mstate_xchg*: SMB exchanges cut by an edge connection's capture edge
                                  (analyzer/merge/mstate_xchg.h), NULL when none */
     GPtrArray *conn_detail_json; /* smbscope merge: connections[] entries carried from the reports

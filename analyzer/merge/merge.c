@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analysis.h"
@@ -12,11 +13,13 @@
 #include "hosts.h"
 #include "mem_trim.h"
 #include "mstate.h"
+#include "mstate_canon.h"
 #include "mstate_edges.h"
 #include "mstate_join_hs.h"
 #include "mstate_join_nbns.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
+#include "mstate_leaves.h"
 #include "smb_hosts.h"
 #include "netbios.h"
 #include "run.h"
@@ -172,7 +175,7 @@ static size_t value_end(const char *p, size_t n, size_t i)
 
 /* "{"connections": ..., "merge_state": ...}" cut from a report (g_free),
  * or NULL when it is not an object with both (then it is parsed whole). */
-static char *cut_members(const char *p, size_t n, size_t *outlen)
+static char *cut_members(const char *p, size_t n, size_t *outlen, size_t *state_at)
 {
     static const char *const want[] = { "\"connections\"", "\"merge_state\"" };
     size_t from[2] = { 0, 0 }, to[2] = { 0, 0 };
@@ -205,14 +208,16 @@ static char *cut_members(const char *p, size_t n, size_t *outlen)
     g_string_append(g, "{\"connections\": ");
     g_string_append_len(g, p + from[0], (gssize)(to[0] - from[0]));
     g_string_append(g, ", \"merge_state\": ");
+    *state_at = g->len; /* where merge_state's value starts in the cut */
     g_string_append_len(g, p + from[1], (gssize)(to[1] - from[1]));
     g_string_append(g, "}");
     *outlen = g->len;
     return g_string_free(g, FALSE);
 }
 
-/* The merge_state of a parsed report, verified. */
-static JsonNode *verified_state(JsonNode *root, JsonNode **detail, char *err, size_t errlen)
+/* The merge_state of a parsed report, its format checked: its state, its
+ * digest text and the report's connections[]. */
+static JsonNode *state_of(JsonNode *root, JsonNode **detail, const char **digest, char *err, size_t errlen)
 {
     JsonObject *top = JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
     JsonNode *ms = top ? json_object_get_member(top, "merge_state") : NULL;
@@ -237,20 +242,242 @@ static JsonNode *verified_state(JsonNode *root, JsonNode **detail, char *err, si
         snprintf(err, errlen, "merge_state: digest or state missing");
         return NULL;
     }
-    char want[MSTATE_DIGEST_LEN + 1];
     *detail = json_object_get_member(top, "connections");
     if (!*detail || !JSON_NODE_HOLDS_ARRAY(*detail)) {
         snprintf(err, errlen, "connections: missing or not an array");
         return NULL;
     }
-    mstate_digest(state, *detail, (int)format, want);
-    if (strcmp(want, json_node_get_string(dg)) != 0) {
-        snprintf(err, errlen, "merge_state digest does not match its content: the report was changed after "
-                 "smbscope wrote it");
+    *digest = json_node_get_string(dg);
+    return state;
+}
+
+static const char digest_mismatch[] =
+    "merge_state digest does not match its content: the report was changed after smbscope wrote it";
+
+/* The merge_state of a parsed report, verified; a run's state's leaf text
+ * (mstate_leaves.h) made on the way (*text, free(); NULL for a merged one). */
+static JsonNode *verified_state(JsonNode *root, JsonNode **detail, char **text, size_t *len, char *err,
+                                size_t errlen)
+{
+    const char *digest = NULL;
+    *text = NULL;
+    JsonNode *state = state_of(root, detail, &digest, err, errlen);
+    if (!state)
+        return NULL;
+    char want[MSTATE_DIGEST_LEN + 1];
+    if (JSON_NODE_HOLDS_OBJECT(state) && mstate_is_leaves(json_node_get_object(state)))
+        mstate_digest(state, *detail, MSTATE_FORMAT, want);
+    else
+        mstate_leaf_digest(state, *detail, want, text, len);
+    if (strcmp(want, digest) != 0) {
+        snprintf(err, errlen, "%s", digest_mismatch);
+        free(*text);
+        *text = NULL;
         return NULL;
     }
     return state;
 }
+
+/* ---- a merged report, leaf by leaf ----------------------------------------
+ * A merged report's state is its runs' states (mstate_leaves.h): parsed as
+ * one tree it is all of them at once (json-glib's tree is several times
+ * the text: merging two merged reports of two parts each peaked 110 MiB
+ * against 81 MiB for the four parts' own reports).  When the state is
+ * exactly {"leaves": [{...}, ...]}, the report is parsed without the leaves,
+ * then each leaf on its own: hashed into the digest (the canonical text of
+ * the state is that of each leaf between "{"leaves":[" and "]}", as
+ * mstate_digest() of the whole would take it), folded, and its tree freed.
+ * Anything else (a leaf that is no object, an empty or oversized list, a
+ * key written with escapes) takes the whole parse, which says what is wrong. */
+
+/* The value [*from, *to) of member key of the object at p[i] == '{', and
+ * its number of members; false when it is not an object this scan reads. */
+static bool member_of(const char *p, size_t n, size_t i, const char *key, size_t *from, size_t *to, int *count)
+{
+    *from = *to = 0;
+    *count = 0;
+    if (i >= n || p[i] != '{')
+        return false;
+    size_t klen = strlen(key);
+    for (i = skip_ws(p, n, i + 1); i < n && p[i] == '"';) {
+        size_t k = string_end(p, n, i);
+        if (!k)
+            return false;
+        size_t v = skip_ws(p, n, k);
+        if (v >= n || p[v] != ':')
+            return false;
+        v = skip_ws(p, n, v + 1);
+        size_t e = value_end(p, n, v);
+        if (!e || e <= v)
+            return false;
+        (*count)++;
+        if (k - i == klen + 2 && memcmp(p + i + 1, key, klen) == 0) {
+            *from = v;
+            *to = e;
+        }
+        i = skip_ws(p, n, e);
+        if (i < n && p[i] == ',')
+            i = skip_ws(p, n, i + 1);
+        else
+            break;
+    }
+    return i < n && p[i] == '}';
+}
+
+/* Where the value of member key of the object at p[i] == '{' starts (0:
+ * not found), the values before it skipped (merge_state: "format" first). */
+static size_t member_start(const char *p, size_t n, size_t i, const char *key)
+{
+    if (i >= n || p[i] != '{')
+        return 0;
+    size_t klen = strlen(key);
+    for (i = skip_ws(p, n, i + 1); i < n && p[i] == '"';) {
+        size_t k = string_end(p, n, i);
+        size_t v = k ? skip_ws(p, n, k) : n;
+        if (v >= n || p[v] != ':')
+            return 0;
+        v = skip_ws(p, n, v + 1);
+        if (k - i == klen + 2 && memcmp(p + i + 1, key, klen) == 0)
+            return v;
+        size_t e = value_end(p, n, v);
+        if (!e || e <= v)
+            return 0;
+        i = skip_ws(p, n, e);
+        if (i >= n || p[i] != ',')
+            return 0;
+        i = skip_ws(p, n, i + 1);
+    }
+    return 0;
+}
+
+/* The objects of the array [from, to) (from at '['), at most max; false
+ * when an element is not an object or the list is empty or longer. */
+static bool objects_of(const char *p, size_t from, size_t to, GArray *out, guint max)
+{
+    size_t i = skip_ws(p, to, from + 1);
+    while (i < to && p[i] == '{') {
+        size_t e = value_end(p, to, i);
+        if (!e || out->len >= max)
+            return false;
+        size_t r[2] = { i, e };
+        g_array_append_vals(out, r, 1);
+        i = skip_ws(p, to, e);
+        if (i < to && p[i] == ',')
+            i = skip_ws(p, to, i + 1);
+        else
+            break;
+    }
+    return out->len && i < to && p[i] == ']';
+}
+
+static JsonParser *parse(const char *p, size_t n)
+{
+    JsonParser *parser = json_parser_new_immutable();
+    if (!json_parser_load_from_data(parser, p, (gssize)n, NULL)) {
+        g_object_unref(parser);
+        return NULL;
+    }
+    return parser;
+}
+
+/* 1: folded, 0: refused (err), -1: not a state of leaves this reads (parse
+ * it whole).  p is cut_members()' text, merge_state's value at state_at. */
+static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t state_at, char *err, size_t errlen)
+{
+    size_t st[2], lv[2];
+    int count = 0;
+    /* a run's state (most reports) is told by its first key, before anything scans all of it */
+    static const char leaves_key[] = "\"leaves\"";
+    st[0] = member_start(p, n, state_at, "state");
+    size_t k = st[0] && p[st[0]] == '{' ? skip_ws(p, n, st[0] + 1) : n;
+    if (k + sizeof leaves_key - 1 > n || memcmp(p + k, leaves_key, sizeof leaves_key - 1) != 0)
+        return -1;
+    if (!member_of(p, n, st[0], "leaves", &lv[0], &lv[1], &count) || !lv[1] || count != 1 || p[lv[0]] != '[')
+        return -1;
+    GArray *leaves = g_array_new(FALSE, FALSE, 2 * sizeof(size_t));
+    if (!objects_of(p, lv[0], lv[1], leaves, MSTATE_LEAVES_CAP)) {
+        g_array_free(leaves, TRUE);
+        return -1;
+    }
+    GString *skel = g_string_new_len(p, (gssize)lv[0]);
+    g_string_append(skel, "[]");
+    g_string_append_len(skel, p + lv[1], (gssize)(n - lv[1]));
+    JsonParser *sp = parse(skel->str, skel->len);
+    g_string_free(skel, TRUE);
+    JsonNode *detail = NULL;
+    const char *digest = NULL;
+    if (!sp || !state_of(json_parser_get_root(sp), &detail, &digest, err, errlen)) {
+        g_array_free(leaves, TRUE);
+        if (sp)
+            g_object_unref(sp);
+        return sp ? 0 : -1;
+    }
+    struct mstate_sink s;
+    FILE *f = mstate_sink_open(&s, NULL, MSTATE_FORMAT);
+    struct json w;
+    s.hashing = true;
+    if (f) {
+        json_init(&w, f, false);
+        json_begin_object(&w);
+        json_key(&w, "leaves");
+        json_begin_array(&w);
+    }
+    int r = 1;
+    for (guint i = 0; r == 1 && i < leaves->len; i++) {
+        const size_t *rg = &g_array_index(leaves, size_t, 2 * i);
+        JsonParser *lp = parse(p + rg[0], rg[1] - rg[0]);
+        if (!lp) {
+            r = -1; /* the whole parse says where */
+            break;
+        }
+        JsonNode *leaf = json_parser_get_root(lp);
+        /* its canonical text, hashed; kept as the leaf when it is in the order mstate_leaves.c writes */
+        char *text = NULL;
+        size_t tlen = 0;
+        FILE *mem = open_memstream(&text, &tlen);
+        if (mem) {
+            struct json lw;
+            json_init(&lw, mem, false);
+            mstate_put_node(&lw, leaf);
+            json_flush(&lw);
+            fclose(mem);
+        }
+        if (f && text) {
+            json_raw(&w, text, tlen);
+            json_flush(&w);
+        } else if (f) {
+            mstate_put_node(&w, leaf);
+            json_flush(&w);
+        }
+        static const char leaf_head[] = "{\"state\":";
+        if (text && strncmp(text, leaf_head, sizeof leaf_head - 1) != 0) {
+            free(text);
+            text = NULL;
+        }
+        if (!mstate_fold_leaf(a, i, leaf, text, tlen, err, errlen))
+            r = 0;
+        g_object_unref(lp);
+    }
+    char want[MSTATE_DIGEST_LEN + 1];
+    if (f) {
+        json_end_array(&w);
+        json_end_object(&w);
+        json_flush(&w);
+        mstate_sink_hash(&s, "\n", 1);
+        mstate_put_node(&w, detail);
+        json_flush(&w);
+    }
+    mstate_sink_digest(&s, want);
+    mstate_sink_close(&s, f);
+    if (r == 1 && strcmp(want, digest) != 0) {
+        snprintf(err, errlen, "%s", digest_mismatch);
+        r = 0;
+    }
+    g_array_free(leaves, TRUE);
+    g_object_unref(sp);
+    return r;
+}
+
 
 /* One report into the analysis; false (and err, without the file name)
  * when it is refused. */
@@ -266,12 +493,17 @@ static bool fold_report(struct analysis *a, const char *path, char *err, size_t 
         g_free(text);
         return false;
     }
-    size_t cutlen = 0;
-    char *cut = cut_members(text, len, &cutlen);
+    size_t cutlen = 0, state_at = 0;
+    char *cut = cut_members(text, len, &cutlen, &state_at);
     if (cut) {
         g_free(text);
         text = cut;
         len = cutlen;
+        int leaves = fold_leaves_text(a, text, len, state_at, err, errlen);
+        if (leaves >= 0) {
+            g_free(text);
+            return leaves == 1;
+        }
     }
     JsonParser *parser = json_parser_new_immutable();
     GError *gerr = NULL;
@@ -284,8 +516,10 @@ static bool fold_report(struct analysis *a, const char *path, char *err, size_t 
         return false;
     }
     JsonNode *detail = NULL;
-    JsonNode *state = verified_state(json_parser_get_root(parser), &detail, err, errlen);
-    ok = state && mstate_fold(a, state, detail, err, errlen);
+    char *leaf = NULL;
+    size_t leaf_len = 0;
+    JsonNode *state = verified_state(json_parser_get_root(parser), &detail, &leaf, &leaf_len, err, errlen);
+    ok = state && mstate_fold_text(a, state, detail, leaf, leaf_len, err, errlen);
     g_object_unref(parser);
     return ok;
 }
@@ -422,6 +656,7 @@ int merge_main(const struct config *given)
         mem_trim();
     }
     merge_finish(&a);
+    mstate_leaves_sort(&a); /* the same runs, the same state whatever the grouping and order */
     int status = merge_report(cfg, &a);
     analysis_free(&a);
     return status;

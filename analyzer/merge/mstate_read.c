@@ -4,6 +4,7 @@
  * can have; what is out of range is an error naming its path. */
 #include "mstate.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "census.h"
@@ -12,6 +13,7 @@
 #include "ipfrag.h"
 #include "jget.h"
 #include "mstate_conns.h"
+#include "mstate_leaves.h"
 #include "netbios.h"
 #include "quic_table.h"
 #include "rdma.h"
@@ -468,18 +470,101 @@ static void fold_hosts(struct jget *g, const struct jpath *p, struct analysis *a
     }
 }
 
-bool mstate_fold(struct analysis *a, JsonNode *state, JsonNode *detail, char *errbuf, size_t errlen)
+static void fold_run(struct jget *g, const struct jpath *root, struct analysis *a, JsonNode *state, JsonNode *detail,
+                     char *text, size_t len)
+{
+    JsonObject *st = jget_object(g, root, state);
+    fold_inputs(g, root, a, st);
+    fold_counters(g, root, a, st);
+    mstate_fold_parts(g, root, a, st);
+    fold_census(g, root, a, st);
+    fold_hosts(g, root, a, st);
+    fold_netbios(g, root, a, st);
+    mstate_fold_conns(g, root, a, st, detail);
+    if (g->failed)
+        free(text);
+    else if (text)
+        mstate_leaves_keep_text(a, text, len);
+    else
+        mstate_leaves_keep(a, state, detail);
+}
+
+/* Leaf i of a merged report's leaves (mstate_leaves.h): a run's state with
+ * its connections[], folded as if its report were given. */
+static void fold_leaf(struct jget *g, const struct jpath *lp, guint i, struct analysis *a, JsonNode *leaf, char *text,
+                      size_t len)
+{
+    struct jpath ip, sp;
+    jpath_index(&ip, lp, i);
+    JsonObject *o = jget_object(g, &ip, leaf);
+    if (!o) {
+        free(text);
+        return;
+    }
+    JsonNode *state = json_object_get_member(o, "state"), *detail = json_object_get_member(o, "connections");
+    jpath_key(&sp, &ip, "state");
+    if (json_object_get_size(o) != 2 || !state || !detail || !JSON_NODE_HOLDS_ARRAY(detail)) {
+        jget_fail(g, &ip, "not {state, connections}");
+        free(text);
+        return;
+    }
+    JsonObject *ls = jget_object(g, &sp, state);
+    if (ls && mstate_is_leaves(ls)) {
+        jget_fail(g, &sp, "leaves inside a leaf");
+        free(text);
+        return;
+    }
+    if (ls)
+        fold_run(g, &sp, a, state, detail, text, len);
+    else
+        free(text);
+}
+
+static void fold_leaves(struct jget *g, const struct jpath *root, struct analysis *a, JsonObject *st)
+{
+    struct jpath lp;
+    if (json_object_get_size(st) != 1) {
+        jget_fail(g, root, "leaves and other members");
+        return;
+    }
+    JsonArray *arr = jget_arr(g, root, st, "leaves", MSTATE_LEAVES_CAP);
+    jpath_key(&lp, root, "leaves");
+    if (arr && !g->failed && json_array_get_length(arr) == 0)
+        jget_fail(g, &lp, "no run");
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++)
+        fold_leaf(g, &lp, i, a, json_array_get_element(arr, i), NULL, 0);
+}
+
+bool mstate_fold_leaf(struct analysis *a, guint i, JsonNode *leaf, char *text, size_t len, char *errbuf,
+                      size_t errlen)
+{
+    struct jget g = { false, errbuf, errlen };
+    struct jpath root, lp;
+    jpath_key(&root, NULL, "merge_state.state");
+    jpath_key(&lp, &root, "leaves");
+    fold_leaf(&g, &lp, i, a, leaf, text, len);
+    return !g.failed;
+}
+
+bool mstate_fold_text(struct analysis *a, JsonNode *state, JsonNode *detail, char *text, size_t len, char *errbuf,
+                      size_t errlen)
 {
     struct jget g = { false, errbuf, errlen };
     struct jpath root;
     jpath_key(&root, NULL, "merge_state.state");
     JsonObject *st = jget_object(&g, &root, state);
-    fold_inputs(&g, &root, a, st);
-    fold_counters(&g, &root, a, st);
-    mstate_fold_parts(&g, &root, a, st);
-    fold_census(&g, &root, a, st);
-    fold_hosts(&g, &root, a, st);
-    fold_netbios(&g, &root, a, st);
-    mstate_fold_conns(&g, &root, a, st, detail);
+    if (st && mstate_is_leaves(st)) {
+        free(text);
+        fold_leaves(&g, &root, a, st); /* a merged report's connections[] is the view of its leaves' */
+    } else if (st) {
+        fold_run(&g, &root, a, state, detail, text, len);
+    } else {
+        free(text);
+    }
     return !g.failed;
+}
+
+bool mstate_fold(struct analysis *a, JsonNode *state, JsonNode *detail, char *errbuf, size_t errlen)
+{
+    return mstate_fold_text(a, state, detail, NULL, 0, errbuf, errlen);
 }

@@ -13,6 +13,7 @@
 #include "ipfrag.h"
 #include "mstate_canon.h"
 #include "mstate_conns.h"
+#include "mstate_leaves.h"
 #include "mstate_put.h"
 #include "mstate_select.h"
 #include "netbios.h"
@@ -268,6 +269,10 @@ static void census(struct json *b, const struct analysis *a)
 /* The state object, streamed. */
 static void state(struct json *b, const struct analysis *a)
 {
+    if (mstate_leaves_fit(a)) { /* a merge: the runs it merged, whole (mstate_leaves.h) */
+        mstate_leaves_put(b, a);
+        return;
+    }
     json_begin_object(b);
     inputs(b, a);
     counters(b, a);
