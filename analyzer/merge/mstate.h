@@ -62,6 +62,10 @@ char *mstate_node_text(JsonNode *n);
  * no cap) or {"hll": hex, "counted": n}; read back: its hashes added, or
  * its registers united into d (a count past the cap becomes an estimate). */
 void mstate_put_distinct(struct json *b, const char *k, const struct distinct *d, uint32_t exact_cap);
+/* The same as registers and a count (the second form), for a set written
+ * without being held (mstate_nb.c: the overflow's flows and the rows folded
+ * into it, counted exactly without a copy of the set). */
+void mstate_put_hll(struct json *b, const char *k, const uint8_t *regs, uint64_t counted);
 /* The members of a NetBIOS row and of a NetBIOS host record, in the
  * order of their compact arrays. */
 #define MSTATE_NB_ROW_FIELDS 23

@@ -148,6 +148,55 @@ static struct distinct *overflow_copy(struct nb_ledger *l)
     return d;
 }
 
+static int cmp_u64(const void *pa, const void *pb)
+{
+    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+    return (a > b) - (a < b);
+}
+
+/* Whether the overflow's exact set with the folded rows' flows added is
+ * past MSTATE_EXACT_CAP, so written as registers and a count: then
+ * *counted is what overflow_copy()'s set would count, without the copy
+ * (at 280,000 NetBIOS flows the copy grew to 2^20 slots: 12 MiB at the
+ * report's peak, for registers the overflow holds already).  The rows'
+ * hashes not in the overflow, each once (the set stores a hash of 0 as 1). */
+static bool folded_count(struct nb_ledger *l, const struct rank *r, uint32_t nr, uint64_t *counted)
+{
+    const struct distinct *src = nb_ledger_overflow_set(l);
+    if (distinct_is_estimate(src))
+        return false; /* no exact set to copy: overflow_copy() is cheap */
+    uint64_t *h = g_new(uint64_t, nr);
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < nr; i++) {
+        uint64_t x = nb_flow_key_hash(nb_ledger_row(l, r[i].i));
+        x = x ? x : 1;
+        if (!distinct_has(src, x))
+            h[m++] = x;
+    }
+    qsort(h, m, sizeof *h, cmp_u64);
+    uint64_t total = distinct_count(src);
+    for (uint32_t i = 0; i < m; i++)
+        total += !i || h[i] != h[i - 1];
+    g_free(h);
+    if (total <= MSTATE_EXACT_CAP)
+        return false;
+    *counted = total;
+    if (total > DISTINCT_DEFAULT_CAP) {
+        /* the copy would have passed its exact cap: an estimate, never
+         * below the cap (distinct_count) */
+        struct distinct *e = distinct_new_estimator();
+        if (!e)
+            return false;
+        distinct_union_hll(e, distinct_hll(src));
+        for (uint32_t i = 0; i < nr; i++)
+            distinct_add(e, nb_flow_key_hash(nb_ledger_row(l, r[i].i)));
+        uint64_t est = distinct_estimate(e);
+        distinct_free(e);
+        *counted = est < DISTINCT_DEFAULT_CAP ? DISTINCT_DEFAULT_CAP : est;
+    }
+    return true;
+}
+
 static void rows(struct json *b, const struct analysis *a, struct nb_folds *fo)
 {
     struct nb_ledger *l = a->ledger;
@@ -171,7 +220,11 @@ static void rows(struct json *b, const struct analysis *a, struct nb_folds *fo)
     }
     json_end_array(b);
     struct nb_overflow o = *nb_ledger_overflow(l);
-    struct distinct *flows = n > kept ? overflow_copy(l) : NULL;
+    uint64_t counted = 0;
+    bool big = n > kept && folded_count(l, r + kept, n - kept, &counted);
+    struct distinct *flows = !big ? (n > kept ? overflow_copy(l) : NULL) : distinct_new_estimator();
+    if (big && flows)
+        distinct_union_hll(flows, distinct_hll(nb_ledger_overflow_set(l)));
     for (uint32_t i = kept; flows && i < n; i++)
         fold_row(&o, flows, fo, nb_ledger_row(l, r[i].i));
     g_free(r);
@@ -182,7 +235,10 @@ static void rows(struct json *b, const struct analysis *a, struct nb_folds *fo)
           { "nbdgm", o.by_service[NB_SERVICE_NBDGM] }, { "nbss", o.by_service[NB_SERVICE_NBSS] });
     kts(b, "first_seen", o.first_seen);
     kts(b, "last_seen", o.last_seen);
-    mstate_put_distinct(b, "flows", flows ? flows : nb_ledger_overflow_set(l), MSTATE_EXACT_CAP);
+    if (big && flows)
+        mstate_put_hll(b, "flows", distinct_hll(flows), counted);
+    else
+        mstate_put_distinct(b, "flows", flows ? flows : nb_ledger_overflow_set(l), MSTATE_EXACT_CAP);
     json_end_object(b);
     distinct_free(flows);
 }

@@ -30,6 +30,19 @@ static gint cmp_u64(gconstpointer pa, gconstpointer pb)
 
 static const char hex_digit[] = "0123456789abcdef";
 
+static void hll_members(struct json *b, const uint8_t *r, uint64_t counted)
+{
+    char *hex = g_malloc(2 * DISTINCT_HLL_REGS + 1);
+    for (uint32_t i = 0; i < DISTINCT_HLL_REGS; i++) {
+        hex[2 * i] = hex_digit[r[i] >> 4];
+        hex[2 * i + 1] = hex_digit[r[i] & 15];
+    }
+    hex[2 * DISTINCT_HLL_REGS] = '\0';
+    kstr(b, "hll", hex);
+    g_free(hex);
+    kint(b, "counted", counted);
+}
+
 void mstate_put_distinct(struct json *b, const char *k, const struct distinct *d, uint32_t exact_cap)
 {
     json_key(b, k);
@@ -55,17 +68,16 @@ void mstate_put_distinct(struct json *b, const char *k, const struct distinct *d
         json_end_array(b);
         g_array_free(v, TRUE);
     } else {
-        char *hex = g_malloc(2 * DISTINCT_HLL_REGS + 1);
-        const uint8_t *r = distinct_hll(d);
-        for (uint32_t i = 0; i < DISTINCT_HLL_REGS; i++) {
-            hex[2 * i] = hex_digit[r[i] >> 4];
-            hex[2 * i + 1] = hex_digit[r[i] & 15];
-        }
-        hex[2 * DISTINCT_HLL_REGS] = '\0';
-        kstr(b, "hll", hex);
-        g_free(hex);
-        kint(b, "counted", distinct_count(d));
+        hll_members(b, distinct_hll(d), distinct_count(d));
     }
+    json_end_object(b);
+}
+
+void mstate_put_hll(struct json *b, const char *k, const uint8_t *regs, uint64_t counted)
+{
+    json_key(b, k);
+    json_begin_object(b);
+    hll_members(b, regs, counted);
     json_end_object(b);
 }
 

@@ -52,7 +52,7 @@ struct nb_non_ip {
     int64_t first_seen, last_seen;
 };
 
-#define NB_DEFAULT_MAX_ROWS 65536u
+#define NB_DEFAULT_MAX_ROWS 16384u
 
 struct nb_ledger;
 
