@@ -305,6 +305,7 @@ int split_main(const struct config *cfg)
     /* the empty array every connection shares, made before the threads:
      * GLib's g_once inside it is invisible to ThreadSanitizer */
     session_empty_array();
+    mem_map_large(); /* as over several inputs (jobs.c): the fold's tables and the verdict's arrays grow by mremap */
     char err[CAPTURE_ERRBUF_SIZE > 512 ? CAPTURE_ERRBUF_SIZE : 512];
     struct capture *cap = capture_open(cfg->inputs[0], err);
     /* A file that cannot be read says why in one analysis, as without
