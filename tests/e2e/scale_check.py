@@ -278,6 +278,13 @@ def netbios_flows(smbscope, tmp):
               "--jobs %d: %d NetBIOS flows, %d itemised (the cap)" % (jobs, ev["netbios_flows"], len(nb["flows"])))
         check(listed + past["packets"] == ev["packets"] and ev["caps_hit"]["netbios_packets_not_itemised"] ==
               past["packets"] > 0, "--jobs %d: every packet in a row or counted past the cap" % jobs)
+        # the merge state's rows past its own cap join the overflow's flows,
+        # counted exactly without a copy of the set (mstate_nb.c)
+        st = d["merge_state"]["state"]["netbios"]
+        counted = st["overflow"]["flows"].get("counted")
+        check(counted == n - st["rows_cap"] and "hll" in st["overflow"]["flows"],
+              "--jobs %d: merge state: the %d flows past its %d rows counted (%r)" % (jobs, n - st["rows_cap"],
+                                                                                  st["rows_cap"], counted))
     os.unlink(cap)
 
 
