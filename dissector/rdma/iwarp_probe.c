@@ -158,9 +158,22 @@ static bool starts_like_fpdus(const uint8_t *p, size_t n)
     return ((size_t)p[0] << 8 | p[1]) >= DDP_TAGGED_HEADER && (p[2] & 0x3F) == 0x01 && (p[3] & 0xF0) == 0x40;
 }
 
+unsigned iwarp_fpdu_marker_places(const uint8_t *p, size_t n)
+{
+    unsigned places = 0;
+    for (uint32_t m = 0; m < MPA_MARKER_INTERVAL && m + 4 <= n; m += 4)
+        places += first_marker_at(p, n, m);
+    return places;
+}
+
 enum iwarp_probe iwarp_fpdu_probe_markers(const uint8_t *p, size_t n, uint32_t *first_marker)
 {
-    if (!starts_like_fpdus(p, n))
+    /* Each place that passes the cheap test costs a CRC32c pass over the
+     * bytes: crafted data (zeros and a pointer back to 0 at every place,
+     * one FPDU of 64 KiB) made every place pass, 127 passes a segment.
+     * Real streams give few; more than IWARP_PROBE_MAX_PLACES leave the
+     * place undecided by these bytes, as a tie does. */
+    if (!starts_like_fpdus(p, n) || iwarp_fpdu_marker_places(p, n) > IWARP_PROBE_MAX_PLACES)
         return IWARP_PROBE_NO;
     uint8_t *buf = NULL; /* the ULPDU buffer, only once a place passes the cheap test */
     enum iwarp_probe best = IWARP_PROBE_NO;

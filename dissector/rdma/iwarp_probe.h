@@ -44,8 +44,16 @@ enum iwarp_probe iwarp_fpdu_probe(const uint8_t *p, size_t n);
  * too), none when two read as many.  *first_marker: the offset of the
  * first marker in p.  Not on the packet
  * path: only a mid-stream connection's data that iwarp_fpdu_probe() did
- * not pass is tried (at most 128 places). */
+ * not pass is tried (at most 128 places, at most
+ * IWARP_PROBE_MAX_PLACES of them past the cheap test). */
 enum iwarp_probe iwarp_fpdu_probe_markers(const uint8_t *p, size_t n, uint32_t *first_marker);
+
+/* How many places of the first marker in p pass the cheap test before any
+ * CRC32c (reserved bits zero, FPDUPTR reached by the FPDUs before it);
+ * iwarp_fpdu_probe_markers() decides nothing past IWARP_PROBE_MAX_PLACES,
+ * which bounds its work to that many CRC32c passes over the bytes. */
+#define IWARP_PROBE_MAX_PLACES 8u
+unsigned iwarp_fpdu_marker_places(const uint8_t *p, size_t n);
 
 /* Whether a whole Send message has the shape of an SMBD message (any kind). */
 bool smbd_shape(const uint8_t *p, size_t n);

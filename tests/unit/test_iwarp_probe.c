@@ -180,6 +180,8 @@ static void test_markers(void)
             size_t k = i % 2 ? (n - x->off < 1500 ? n - x->off : 1500) : x->len;
             uint32_t m = UINT32_MAX;
             total++;
+            /* real FPDU streams stay well inside the probe's work bound */
+            g_assert_cmpuint(iwarp_fpdu_marker_places(p + x->off, k), <=, IWARP_PROBE_MAX_PLACES);
             if (iwarp_fpdu_probe_markers(p + x->off, k, &m) == IWARP_PROBE_NO)
                 continue;
             decided++;
@@ -208,6 +210,30 @@ static void test_markers(void)
     tsv_free(t);
 }
 
+/* Crafted bytes where every place passes the cheap test: one FPDU header
+ * of 0xFFF0 octets (a Send's DDP/RDMAP versions), then at each multiple of
+ * 4 up to 508 a "marker" of zeros pointing back to offset 0.  Every place
+ * would cost a CRC32c pass over 64 KiB (127 a segment, found by review);
+ * past IWARP_PROBE_MAX_PLACES the bytes decide nothing, before any CRC. */
+static void test_markers_bounded(void)
+{
+    size_t n = 0xFFF0 + 8;
+    uint8_t *p = g_malloc0(n);
+    p[0] = 0xFF;
+    p[1] = 0xF0;
+    p[2] = 0x41; /* DDP: last segment, version 1 */
+    p[3] = 0x43; /* RDMAP: version 1, Send with invalidate-free opcode 3 */
+    for (uint32_t m = 4; m + 4 <= MPA_MARKER_INTERVAL; m += 4) {
+        p[m + 2] = (uint8_t)(m >> 8);
+        p[m + 3] = (uint8_t)m;
+    }
+    g_assert_cmpuint(iwarp_fpdu_marker_places(p, n), >, IWARP_PROBE_MAX_PLACES);
+    uint32_t first = UINT32_MAX;
+    g_assert_cmpint(iwarp_fpdu_probe_markers(p, n, &first), ==, IWARP_PROBE_NO);
+    g_assert_cmpuint(first, ==, UINT32_MAX);
+    g_free(p);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -215,5 +241,6 @@ int main(int argc, char **argv)
     g_test_add_func("/rdma/probe/random", test_random);
     g_test_add_func("/rdma/probe/good-crc-bad-headers", test_good_crc_bad_headers);
     g_test_add_func("/rdma/probe/markers", test_markers);
+    g_test_add_func("/rdma/probe/markers-bounded", test_markers_bounded);
     return g_test_run();
 }
