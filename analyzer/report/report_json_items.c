@@ -47,6 +47,17 @@ static void remedy_id(struct json *j, const char *key, enum remedy_id id)
     json_kstr(j, key, id == REMEDY_NONE ? NULL : remedy_info(id)->id);
 }
 
+/* A line's end: null when the line has none (a rule of the whole capture);
+ * inline so that json_key() sees the literal key (json.h). */
+static JSON_ALWAYS_INLINE void addr_or_null(struct json *j, const char *key, const struct ip_addr *a)
+{
+    json_key(j, key);
+    if (a->family)
+        jkaddr(j, NULL, a);
+    else
+        json_null(j);
+}
+
 static void item(struct json *j, const struct violation *x, bool remedy_detail)
 {
     const struct rule_info *ri = info_of(x);
@@ -58,17 +69,9 @@ static void item(struct json *j, const struct violation *x, bool remedy_detail)
     json_str_bytes(j, (const uint8_t *)x->detail, strlen(x->detail));
     jktime(j, "first_seen", x->first_seen);
     jktime(j, "last_seen", x->last_seen);
-    json_key(j, "client");
-    if (x->client.family)
-        jkaddr(j, NULL, &x->client);
-    else
-        json_null(j);
+    addr_or_null(j, "client", &x->client);
     json_kuint(j, "client_port", x->client_port);
-    json_key(j, "server");
-    if (x->server.family)
-        jkaddr(j, NULL, &x->server);
-    else
-        json_null(j);
+    addr_or_null(j, "server", &x->server);
     json_kuint(j, "server_port", x->server_port);
     json_key(j, "proto");
     json_str(j, x->proto == 6 ? "tcp" : x->proto == 17 ? "udp" : NULL);
