@@ -62,6 +62,11 @@ struct smb2_neg_ctx_list {
     char netname[SMB2_NETNAME_MAX]; /* NETNAME context, UTF-8 */
 };
 
+/* The decoded list is read as far as it was written: items[0, stored)
+ * and, with has_netname, netname up to its NUL (it is always a string).
+ * Items past stored and the netname's bytes past its NUL are not written
+ * (smb2_ctx_decode() does not clear the 800 bytes). */
+
 /* Decode count contexts at offset (from the SMB2 header) inside pdu, a window
  * starting at the SMB2 header over the bytes available.  declared_len is the
  * PDU length the transport announced (>= pdu->len): running out of bytes

@@ -58,9 +58,10 @@ static void touch_auth(const struct smb_auth *a)
 
 static void touch_ctx(const struct smb2_neg_ctx_list *l)
 {
-    if (l->stored > SMB2_CTX_MAX_ITEMS)
-        __builtin_trap();
-    touch_text(l->netname, sizeof l->netname);
+    if (l->stored > SMB2_CTX_MAX_ITEMS || strnlen(l->netname, sizeof l->netname) >= sizeof l->netname)
+        __builtin_trap(); /* the netname is always a string (smb2_ctx.h) */
+    if (l->has_netname)
+        touch_text(l->netname, sizeof l->netname);
 }
 
 static void on_neg1(void *c, const struct smb1_header_info *h, const struct smb1_negotiate_request *r)

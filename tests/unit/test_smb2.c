@@ -6,6 +6,7 @@
  * follow the spec (sizes, offsets) and the decoder's documented contract
  * (never fatal, status set, bounded walks). */
 #include <glib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "smb.h"
@@ -196,6 +197,64 @@ static void test_context_malformed_data(void)
     g_assert_cmpint(c.ctx.items[0].ids_stored, ==, 1);
 }
 
+/* smb2_ctx_decode() clears the list's header only (smb2_ctx.h): decoded
+ * into a block full of stale bytes, what its readers read (header,
+ * items[0, stored), the netname flags and text) is what a cleared block
+ * gives, for the real request and response lists, every cut of them, a
+ * list without a netname and an empty one. */
+static void same_list(const struct smb2_neg_ctx_list *a, const struct smb2_neg_ctx_list *b)
+{
+    g_assert_true(memcmp(a, b, offsetof(struct smb2_neg_ctx_list, items)) == 0);
+    g_assert_cmpint(a->stored, <=, SMB2_CTX_MAX_ITEMS);
+    g_assert_true(memcmp(a->items, b->items, a->stored * sizeof a->items[0]) == 0);
+    g_assert_cmpint(a->has_netname, ==, b->has_netname);
+    g_assert_cmpint(a->netname_truncated, ==, b->netname_truncated);
+    g_assert_cmpstr(a->netname, ==, b->netname);
+}
+
+static void stale_decode(const uint8_t *m, size_t avail, size_t declared, uint32_t off, uint16_t count,
+                         size_t min_off)
+{
+    static struct smb2_neg_ctx_list clean, stale;
+    memset(&clean, 0, sizeof clean);
+    memset(&stale, 0xA5, sizeof stale);
+    struct wire w = wire_make(m, avail);
+    smb2_ctx_decode(&w, declared, off, count, min_off, &clean);
+    smb2_ctx_decode(&w, declared, off, count, min_off, &stale);
+    same_list(&clean, &stale);
+}
+
+static void test_context_stale_block(void)
+{
+    static const struct {
+        const char *vec;
+        size_t off_at, count_at, min_off; /* where offset (u32) and count (u16) are, from the header */
+        bool netname;
+    } v[] = {
+        { "smb2_311_negotiate_req.vec", 64 + 28, 64 + 32, 64 + 36, true },
+        { "smb2_311_negotiate_resp.vec", 64 + 60, 64 + 6, 64 + 64, false },
+    };
+    for (size_t k = 0; k < G_N_ELEMENTS(v); k++) {
+        load(v[k].vec);
+        const uint8_t *m = vec.payload + 4;
+        size_t full = vec.payload_len - 4;
+        const uint8_t *o = m + v[k].off_at;
+        uint32_t off = (uint32_t)o[0] | (uint32_t)o[1] << 8 | (uint32_t)o[2] << 16 | (uint32_t)o[3] << 24;
+        uint16_t count = (uint16_t)(m[v[k].count_at] | m[v[k].count_at + 1] << 8);
+        size_t min_off = v[k].min_off;
+        g_assert_cmpuint(count, >, 0);
+        static struct smb2_neg_ctx_list l;
+        memset(&l, 0xA5, sizeof l);
+        struct wire w = wire_make(m, full);
+        smb2_ctx_decode(&w, full, off, count, min_off, &l);
+        g_assert_cmpint(l.status, ==, SMB2_CTX_OK);
+        g_assert_cmpint(l.has_netname, ==, v[k].netname); /* both ways covered */
+        for (size_t n = 0; n <= full; n++)
+            stale_decode(m, n, full, off, count, min_off);
+        stale_decode(m, full, full, off, 0, min_off); /* empty */
+    }
+}
+
 static size_t build_chain(uint8_t *m, int n, uint32_t step)
 {
     for (int i = 0; i < n; i++) {
@@ -365,6 +424,7 @@ int main(int argc, char **argv)
     g_test_add_func("/smb2/context-bad-offsets", test_context_bad_offsets);
     g_test_add_func("/smb2/context-empty", test_context_empty);
     g_test_add_func("/smb2/context-malformed-data", test_context_malformed_data);
+    g_test_add_func("/smb2/context-stale-block", test_context_stale_block);
     g_test_add_func("/smb2/compound-chain", test_compound_chain);
     g_test_add_func("/smb2/tree-connect-paths", test_tree_connect_paths);
     g_test_add_func("/smb2/error-response", test_error_response);
