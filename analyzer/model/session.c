@@ -33,6 +33,15 @@ static void array_free(GArray *a)
 }
 
 #define SESSION_POOL_MAX 32u
+#define SESSION_CTX_MEMO 4u
+
+/* A decoded context list that connections share (session_ctx_list_set()):
+ * read only, the pool's, freed with it; refs counts the connections that
+ * point to it (an entry without any may be replaced by another list). */
+struct ctx_memo {
+    struct smb2_neg_ctx_list *l;
+    uint32_t refs;
+};
 
 struct session_pool {
     struct smb_conn_priv *conn[SESSION_POOL_MAX];
@@ -41,6 +50,7 @@ struct session_pool {
     GArray *dialects[SESSION_POOL_MAX];              /* uint16_t, emptied */
     unsigned n_conn, n_live, n_ctx, n_dialects;
     struct gss_memo *gss;                            /* NEGOTIATE response blobs, made on first use */
+    struct ctx_memo memo[SESSION_CTX_MEMO];
 };
 
 struct session_pool *session_pool_new(void) { return g_new0(struct session_pool, 1); }
@@ -58,6 +68,8 @@ void session_pool_free(struct session_pool *pool)
     for (unsigned i = 0; i < pool->n_dialects; i++)
         g_array_free(pool->dialects[i], TRUE);
     g_free(pool->gss);
+    for (unsigned i = 0; i < SESSION_CTX_MEMO; i++)
+        g_free(pool->memo[i].l);
     g_free(pool);
 }
 
@@ -82,12 +94,91 @@ void session_ctx_list_put(struct smb2_neg_ctx_list *dst, const struct smb2_neg_c
     dst->netname[len] = '\0';
 }
 
-struct smb2_neg_ctx_list *session_ctx_list_copy(struct smb_conn *s, const struct smb2_neg_ctx_list *l)
+/* Whether two lists read the same (session.h, ctx_request): their headers
+ * (padding included: both were cleared before they were filled, or copied
+ * from such a list), their stored items and their netnames. */
+static bool ctx_list_same(const struct smb2_neg_ctx_list *a, const struct smb2_neg_ctx_list *b)
 {
-    struct session_pool *pool = priv(s)->pool;
-    struct smb2_neg_ctx_list *c = pool && pool->n_ctx ? pool->ctx[--pool->n_ctx] : g_new(struct smb2_neg_ctx_list, 1);
-    session_ctx_list_put(c, l);
-    return c;
+    if (a->stored != b->stored || a->count != b->count || a->has_netname != b->has_netname ||
+        memcmp(a, b, offsetof(struct smb2_neg_ctx_list, items)) != 0 ||
+        a->netname_truncated != b->netname_truncated)
+        return false;
+    uint8_t n = a->stored < SMB2_CTX_MAX_ITEMS ? a->stored : SMB2_CTX_MAX_ITEMS;
+    if (memcmp(a->items, b->items, n * sizeof a->items[0]) != 0)
+        return false;
+    return !a->has_netname || strncmp(a->netname, b->netname, sizeof a->netname) == 0;
+}
+
+/* The pool's shared list that reads as l, made in a free entry on a miss
+ * (one no connection points to); NULL when every entry is another list in
+ * use.  A connection's list then is a pointer and a count, not a copy: a
+ * busy server's clients send and get the same lists (the preauth salt is
+ * not kept, only its length), and the copy went to a block last written a
+ * thousand connections earlier, a cache miss a line. */
+static struct smb2_neg_ctx_list *ctx_memo_take(struct session_pool *pool, const struct smb2_neg_ctx_list *l)
+{
+    struct ctx_memo *free_slot = NULL;
+    for (unsigned i = 0; i < SESSION_CTX_MEMO; i++) {
+        struct ctx_memo *m = &pool->memo[i];
+        if (m->l && ctx_list_same(m->l, l)) {
+            m->refs++;
+            return m->l;
+        }
+        if (!free_slot && !m->refs)
+            free_slot = m;
+    }
+    if (!free_slot)
+        return NULL;
+    if (!free_slot->l)
+        free_slot->l = g_new(struct smb2_neg_ctx_list, 1);
+    session_ctx_list_put(free_slot->l, l);
+    free_slot->refs = 1;
+    return free_slot->l;
+}
+
+static void ctx_memo_release(struct session_pool *pool, const struct smb2_neg_ctx_list *l)
+{
+    for (unsigned i = 0; i < SESSION_CTX_MEMO; i++)
+        if (pool->memo[i].l == l) {
+            pool->memo[i].refs--;
+            return;
+        }
+}
+
+/* A list given back: the pool's shared one released, an own one to the pool's spares or freed. */
+static void ctx_list_drop(struct smb_conn_priv *p, struct smb2_neg_ctx_list *l, uint8_t bit)
+{
+    struct session_pool *pool = p->pool;
+    if (p->ctx_shared & bit)
+        ctx_memo_release(pool, l);
+    else if (l && pool && pool->n_ctx < SESSION_POOL_MAX)
+        pool->ctx[pool->n_ctx++] = l;
+    else
+        g_free(l);
+    p->ctx_shared &= (uint8_t)~bit;
+}
+
+void session_ctx_list_set(struct smb_conn *s, bool response, const struct smb2_neg_ctx_list *l)
+{
+    struct smb_conn_priv *p = priv(s);
+    struct session_pool *pool = p->pool;
+    struct smb2_neg_ctx_list **dst = response ? &s->ctx_response : &s->ctx_request;
+    uint8_t bit = response ? 2 : 1;
+    struct smb2_neg_ctx_list *m = pool ? ctx_memo_take(pool, l) : NULL;
+    if (m) {
+        if (*dst)
+            ctx_list_drop(p, *dst, bit);
+        *dst = m;
+        p->ctx_shared |= bit;
+        return;
+    }
+    if (*dst && (p->ctx_shared & bit)) { /* never written: another list replaces the shared one */
+        ctx_list_drop(p, *dst, bit);
+        *dst = NULL;
+    }
+    if (!*dst)
+        *dst = pool && pool->n_ctx ? pool->ctx[--pool->n_ctx] : g_new(struct smb2_neg_ctx_list, 1);
+    session_ctx_list_put(*dst, l);
 }
 
 GArray *session_dialects_array(struct smb_conn *s)
@@ -378,9 +469,23 @@ void smb_conn_retain(struct smb_conn *s)
 {
     /* kept past its analysis's thread (--jobs folds kept connections into
      * another analysis): its blocks are freed, never pooled */
-    priv(s)->pool = NULL;
-    if (s->ctx_pooled)
+    struct smb_conn_priv *p = priv(s);
+    if (s->ctx_pooled) {
+        p->pool = NULL;
         return;
+    }
+    /* a shared list is the analysis pool's: the connection's own copy goes to ctx_pool */
+    for (int k = 0; k < 2; k++) {
+        struct smb2_neg_ctx_list **l = k ? &s->ctx_response : &s->ctx_request;
+        if (p->ctx_shared & (1u << k)) {
+            struct smb2_neg_ctx_list *own = g_new(struct smb2_neg_ctx_list, 1);
+            session_ctx_list_put(own, *l);
+            ctx_memo_release(p->pool, *l);
+            *l = own;
+        }
+    }
+    p->ctx_shared = 0;
+    p->pool = NULL;
     s->ctx_request = ctx_pool_keep(s->ctx_request);
     s->ctx_response = ctx_pool_keep(s->ctx_response);
     s->ctx_pooled = true;
@@ -389,15 +494,12 @@ void smb_conn_retain(struct smb_conn *s)
 /* A list never pooled is its connection's own: freed without asking the
  * pool (a hash and a compare per list, for the most connections, which are
  * folded into groups and freed as they close). */
-static void ctx_list_free(struct smb_conn *s, struct smb2_neg_ctx_list *l)
+static void ctx_list_free(struct smb_conn *s, struct smb2_neg_ctx_list *l, uint8_t bit)
 {
-    struct session_pool *pool = priv(s)->pool;
     if (s->ctx_pooled)
         ctx_pool_drop(l);
-    else if (l && pool && pool->n_ctx < SESSION_POOL_MAX)
-        pool->ctx[pool->n_ctx++] = l;
     else
-        g_free(l);
+        ctx_list_drop(priv(s), l, bit);
 }
 
 static void dialects_free(struct smb_conn *s)
@@ -442,8 +544,8 @@ void smb_conn_free(struct smb_conn *s)
     array_free(s->shares);
     wstr_free(&s->called_name);
     wstr_free(&s->calling_name);
-    ctx_list_free(s, s->ctx_request);
-    ctx_list_free(s, s->ctx_response);
+    ctx_list_free(s, s->ctx_request, 1);
+    ctx_list_free(s, s->ctx_response, 2);
     g_free(s->pending_auth);
     g_free(s->xchg);
     g_free(s->enc_unseen);
@@ -479,8 +581,10 @@ void smb_conn_warm(const struct smb_conn *s, int ahead)
         return;
     }
     prefetch_block(p->live, offsetof(struct smb_conn_live, pending_tree), 1);
-    if (!s->ctx_pooled) {
-        prefetch_ctx_list(s->ctx_request);
-        prefetch_ctx_list(s->ctx_response);
+    if (!s->ctx_pooled) { /* a shared list is not written by the next connections */
+        if (!(p->ctx_shared & 1))
+            prefetch_ctx_list(s->ctx_request);
+        if (!(p->ctx_shared & 2))
+            prefetch_ctx_list(s->ctx_response);
     }
 }

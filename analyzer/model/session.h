@@ -116,7 +116,9 @@ struct smb_conn {
     uint32_t max_read, max_write, max_transact;
     /* NULL until seen.  Defined are the header, items[0, stored) and the
      * netname up to its NUL (with has_netname): the bytes past them are
-     * whatever the block held before (every reader stops at stored). */
+     * whatever the block held before (every reader stops at stored).
+     * Read only: equal lists of connections of one analysis are one block
+     * of its session pool (session_ctx_list_set()). */
     struct smb2_neg_ctx_list *ctx_request, *ctx_response;
     bool ctx_pooled;             /* the two lists are ctx_pool's (smb_conn_retain) */
     bool smb2_seen;              /* any SMB2 header */

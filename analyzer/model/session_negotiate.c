@@ -96,9 +96,8 @@ void on_smb2_negotiate_request(void *ctx, const struct smb2_header_info *h, cons
     s->client_security_mode = r->security_mode;
     s->client_capabilities = r->capabilities;
     memcpy(s->client_guid, r->client_guid, 16);
-    if (r->contexts.status != SMB2_CTX_ABSENT) {
-        s->ctx_request = session_ctx_list_copy(s, &r->contexts);
-    }
+    if (r->contexts.status != SMB2_CTX_ABSENT)
+        session_ctx_list_set(s, false, &r->contexts);
 }
 
 void on_smb2_negotiate_response(void *ctx, const struct smb2_header_info *h, const struct smb2_negotiate_response *r)
@@ -115,10 +114,7 @@ void on_smb2_negotiate_response(void *ctx, const struct smb2_header_info *h, con
     s->max_write = r->max_write;
     s->max_transact = r->max_transact;
     if (r->contexts.status != SMB2_CTX_ABSENT) {
-        if (!s->ctx_response)
-            s->ctx_response = session_ctx_list_copy(s, &r->contexts);
-        else
-            session_ctx_list_put(s->ctx_response, &r->contexts);
+        session_ctx_list_set(s, true, &r->contexts);
         const struct smb2_neg_ctx *enc = smb2_ctx_find(&r->contexts, SMB2_CTX_ENCRYPTION);
         if (enc && enc->ids_stored) {
             s->cipher = enc->ids[0];

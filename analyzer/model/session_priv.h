@@ -72,6 +72,7 @@ struct smb_conn_priv {
     struct rdma_iwarp *iwarp; /* SMB Direct over iWARP framing (rdma_iwarp.c), NULL otherwise */
     uint8_t iwarp_probe;      /* whether the first data was an MPA request: unknown, no, yes */
     struct session_pool *pool; /* where the blocks go back when freed; NULL once retained */
+    uint8_t ctx_shared;        /* bit 0 ctx_request, bit 1 ctx_response: the pool's shared list (read only) */
 };
 
 
@@ -91,11 +92,15 @@ static inline GArray *session_array(GArray **a, guint elt_size)
     return *a;
 }
 
-/* A connection's copy of a NEGOTIATE context list, and its dialects_offered
- * made (uint16_t), from the pool when it has them (session.h: struct
- * session_pool); both go back when the connection is freed. */
-struct smb2_neg_ctx_list *session_ctx_list_copy(struct smb_conn *s, const struct smb2_neg_ctx_list *l);
-/* What session_ctx_list_copy() copies: the part of a list its readers read
+/* The connection's NEGOTIATE request (or response) context list becomes
+ * one that reads as l (replacing the one it had): the pool's shared list
+ * equal to l when there is one or room for one (read only, counted, given
+ * back when the connection is freed; a retained connection gets its own
+ * copy), else its own copy in a block from the pool (given back when the
+ * connection is freed).  Its dialects_offered is made (uint16_t) from the
+ * pool too (session.h: struct session_pool). */
+void session_ctx_list_set(struct smb_conn *s, bool response, const struct smb2_neg_ctx_list *l);
+/* What session_ctx_list_set() copies: the part of a list its readers read
  * (session.h, ctx_request): the header, items[0, stored), the netname's
  * flags and its text up to its NUL.  Most of the 860 bytes are unused
  * items and netname room; writing them into a pooled block that has gone

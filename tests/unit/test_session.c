@@ -395,6 +395,72 @@ static void test_ctx_list_put_stale(void)
     g_assert_cmpuint(ctx_pool_size(), ==, 0);
 }
 
+/* Equal context lists of one pool's connections are one shared block
+ * (session_ctx_list_set()), read only: SESSION_CTX_MEMO (4) of them at a
+ * time, a list past them is the connection's own copy, an entry no
+ * connection points to any more takes the next new list, a later response
+ * replaces a shared list without writing it, and a retained connection
+ * takes its own copy (it outlives the pool: ASan). */
+static void make_list(struct smb2_neg_ctx_list *l, uint16_t k)
+{
+    memset(l, 0, sizeof *l);
+    l->status = SMB2_CTX_OK;
+    l->offset = 112;
+    l->count = l->walked = l->stored = 2;
+    l->items[0].type = SMB2_CTX_PREAUTH_INTEGRITY;
+    l->items[0].ids_stored = 1;
+    l->items[0].ids[0] = (uint16_t)(k + 1); /* the lists differ here */
+    l->items[1].type = SMB2_CTX_NETNAME;
+    l->has_netname = true;
+    strcpy(l->netname, "srv");
+}
+
+static void test_ctx_memo(void)
+{
+    struct session_config cfg = { 0, false, session_pool_new() };
+    struct smb2_neg_ctx_list l[6];
+    for (uint16_t k = 0; k < 6; k++)
+        make_list(&l[k], k);
+    struct smb_conn *c[8];
+    for (int i = 0; i < 8; i++)
+        c[i] = open_conn(&cfg, 0, false);
+    session_ctx_list_set(c[0], false, &l[0]);
+    session_ctx_list_set(c[1], false, &l[0]);
+    g_assert_true(c[0]->ctx_request == c[1]->ctx_request); /* shared */
+    for (int i = 2; i < 5; i++) /* lists 1..3: the four entries taken */
+        session_ctx_list_set(c[i], false, &l[i - 1]);
+    session_ctx_list_set(c[5], false, &l[4]); /* none free: its own */
+    for (int i = 0; i < 5; i++)
+        g_assert_true(c[5]->ctx_request != c[i]->ctx_request);
+    same_ctx_list(c[5]->ctx_request, &l[4]);
+    /* a later response replaces the shared one, which still reads as before */
+    session_ctx_list_set(c[0], true, &l[1]);
+    g_assert_true(c[0]->ctx_response == c[2]->ctx_request);
+    session_ctx_list_set(c[0], true, &l[5]);
+    same_ctx_list(c[0]->ctx_response, &l[5]);
+    same_ctx_list(c[2]->ctx_request, &l[1]);
+    /* list 0's entry freed by its last connection: list 4 takes it */
+    smb_conn_free(c[0]);
+    smb_conn_free(c[1]);
+    session_ctx_list_set(c[6], false, &l[4]);
+    session_ctx_list_set(c[7], false, &l[4]);
+    g_assert_true(c[6]->ctx_request == c[7]->ctx_request);
+    same_ctx_list(c[6]->ctx_request, &l[4]);
+    for (int i = 2; i < 5; i++)
+        same_ctx_list(c[i]->ctx_request, &l[i - 1]);
+    /* retained: its own copy, kept by ctx_pool past the session pool */
+    smb_conn_retain(c[6]);
+    g_assert_true(c[6]->ctx_request != c[7]->ctx_request);
+    same_ctx_list(c[6]->ctx_request, &l[4]);
+    for (int i = 2; i < 8; i++)
+        if (i != 6)
+            smb_conn_free(c[i]);
+    session_pool_free(cfg.pool);
+    same_ctx_list(c[6]->ctx_request, &l[4]);
+    smb_conn_free(c[6]);
+    g_assert_cmpuint(ctx_pool_size(), ==, 0);
+}
+
 /* A TREE_CONNECT still unanswered at the capture's end is kept for a merge
  * (session_xchg.h); the live block that holds the waiting ones is pooled,
  * and a block taken again keeps its old ring (only the bits that say which
@@ -428,6 +494,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/session/ctx-list-put-stale", test_ctx_list_put_stale);
+    g_test_add_func("/session/ctx-memo", test_ctx_memo);
     g_test_add_func("/session/smb2-whole-equals-framed", test_smb2_whole_equals_framed);
     g_test_add_func("/session/smb1-whole-equals-framed", test_smb1_whole_equals_framed);
     g_test_add_func("/session/client-unknown", test_client_unknown);
