@@ -105,13 +105,54 @@ static void udp_conv(struct census *c, const struct packet *p)
         *cached = s;
 }
 
+/* distinct_hash() (FNV-1a, then its finaliser) of an IPv4 pair's 34 key
+ * bytes without its 24 zero bytes: a step over a zero byte is a multiply
+ * by the prime, twelve of them one multiply by its twelfth power (a
+ * constant: unsigned arithmetic wraps as the steps do).  The same value
+ * (census_pair_hash() is tested against distinct_hash()), a quarter of
+ * the instructions, on the SYN of every connection. */
+#define PAIR_FNV_PRIME UINT64_C(1099511628211)
+#define PAIR_FNV_P2 (PAIR_FNV_PRIME * PAIR_FNV_PRIME)
+#define PAIR_FNV_P12 (PAIR_FNV_P2 * PAIR_FNV_P2 * PAIR_FNV_P2 * PAIR_FNV_P2 * PAIR_FNV_P2 * PAIR_FNV_P2)
+
+static bool ipv4_plain(const struct ip_addr *a)
+{
+    uint64_t x;
+    uint32_t y;
+    memcpy(&x, a->bytes + 4, 8);
+    memcpy(&y, a->bytes + 12, 4);
+    return a->family == 4 && !x && !y;
+}
+
+static uint64_t fnv_ipv4(uint64_t h, const struct ip_addr *a)
+{
+    h = (h ^ 4u) * PAIR_FNV_PRIME;
+    for (int i = 0; i < 4; i++)
+        h = (h ^ a->bytes[i]) * PAIR_FNV_PRIME;
+    return h * PAIR_FNV_P12;
+}
+
 static uint64_t pair_hash(const struct ip_addr *a, const struct ip_addr *b)
 {
+    if (ipv4_plain(a) && ipv4_plain(b)) {
+        uint64_t h = fnv_ipv4(fnv_ipv4(UINT64_C(1469598103934665603), a), b);
+        h ^= h >> 33;
+        h *= UINT64_C(0xff51afd7ed558ccd);
+        h ^= h >> 33;
+        h *= UINT64_C(0xc4ceb9fe1a85ec53);
+        h ^= h >> 33;
+        return h;
+    }
     struct ip_addr k[2];
     memset(k, 0, sizeof k);
     k[0] = *a;
     k[1] = *b;
     return distinct_hash(k, sizeof k);
+}
+
+uint64_t census_pair_hash(const struct ip_addr *client, const struct ip_addr *server)
+{
+    return pair_hash(client, server);
 }
 
 static bool same(const struct ip_addr *a, const struct ip_addr *b)

@@ -77,6 +77,10 @@ bool census_dns_has(const struct census *c, const char *netbios_name);
 struct census *census_new(void);
 void census_free(struct census *c);
 void census_packet(struct census *c, const struct packet *p);
+/* The hash a pair's slot is found by: distinct_hash() of the two
+ * addresses (struct ip_addr, client first), which report order and merge
+ * states depend on. */
+uint64_t census_pair_hash(const struct ip_addr *client, const struct ip_addr *server);
 /* census_packet_early()'s fetch: the pair hash of a SYN to 139 or 445
  * (0 for any other packet), its first slot fetched. */
 uint64_t census_pair_prefetch(const struct census *c, const struct packet *p);

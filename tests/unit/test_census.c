@@ -247,6 +247,31 @@ static void test_hash_bytewise(void)
     g_assert_cmphex(distinct_hash("smbscope census key", 19), ==, UINT64_C(0x0539cc681c916d8d));
 }
 
+/* census_pair_hash() is distinct_hash() of the two addresses, also where
+ * it skips the IPv4 addresses' zero bytes: plain IPv4 pairs, IPv6, mixed,
+ * and IPv4 with stray bytes past its four (taken the general way). */
+static void test_pair_hash_same(void)
+{
+    GRand *r = g_rand_new_with_seed(11);
+    for (int round = 0; round < 20000; round++) {
+        struct ip_addr k[2];
+        memset(k, 0, sizeof k);
+        for (int d = 0; d < 2; d++) {
+            int kind = g_rand_int_range(r, 0, 4);
+            k[d].family = kind == 3 ? 6 : 4;
+            int n = kind == 3 ? 16 : 4;
+            for (int i = 0; i < n; i++)
+                k[d].bytes[i] = (uint8_t)g_rand_int(r);
+            if (kind == 2) /* IPv4 with a byte set past its four */
+                k[d].bytes[g_rand_int_range(r, 4, 16)] = (uint8_t)g_rand_int_range(r, 1, 256);
+            if (kind == 1 && round % 7 == 0)
+                memset(k[d].bytes, round % 2 ? 0 : 0xFF, 4);
+        }
+        g_assert_cmphex(census_pair_hash(&k[0], &k[1]), ==, distinct_hash(k, sizeof k));
+    }
+    g_rand_free(r);
+}
+
 /* census_packet_inline() (census.h) answers for packets census_packet()
  * does nothing with, and census_packet_early() / _late() split it around
  * the caller's other work (the SYN pair's hash kept between them): a
@@ -316,5 +341,6 @@ int main(int argc, char **argv)
     g_test_add_func("/census/conv-cache-estimating", test_cache_estimating);
     g_test_add_func("/census/pair-slots", test_pair_slots);
     g_test_add_func("/census/hash-bytewise", test_hash_bytewise);
+    g_test_add_func("/census/pair-hash-same", test_pair_hash_same);
     return g_test_run();
 }
