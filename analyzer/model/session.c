@@ -43,6 +43,13 @@ struct ctx_memo {
     uint32_t refs;
 };
 
+/* A NEGOTIATE request's dialects that connections share
+ * (session_dialects_set()), as struct ctx_memo. */
+struct dial_memo {
+    GArray *a; /* uint16_t */
+    uint32_t refs;
+};
+
 struct session_pool {
     struct smb_conn_priv *conn[SESSION_POOL_MAX];
     struct smb_conn_live *live[SESSION_POOL_MAX];
@@ -51,6 +58,7 @@ struct session_pool {
     unsigned n_conn, n_live, n_ctx, n_dialects;
     struct gss_memo *gss;                            /* NEGOTIATE response blobs, made on first use */
     struct ctx_memo memo[SESSION_CTX_MEMO];
+    struct dial_memo dmemo[SESSION_CTX_MEMO];
 };
 
 struct session_pool *session_pool_new(void) { return g_new0(struct session_pool, 1); }
@@ -68,8 +76,11 @@ void session_pool_free(struct session_pool *pool)
     for (unsigned i = 0; i < pool->n_dialects; i++)
         g_array_free(pool->dialects[i], TRUE);
     g_free(pool->gss);
-    for (unsigned i = 0; i < SESSION_CTX_MEMO; i++)
+    for (unsigned i = 0; i < SESSION_CTX_MEMO; i++) {
         g_free(pool->memo[i].l);
+        if (pool->dmemo[i].a)
+            g_array_free(pool->dmemo[i].a, TRUE);
+    }
     g_free(pool);
 }
 
@@ -149,13 +160,13 @@ static void ctx_memo_release(struct session_pool *pool, const struct smb2_neg_ct
 static void ctx_list_drop(struct smb_conn_priv *p, struct smb2_neg_ctx_list *l, uint8_t bit)
 {
     struct session_pool *pool = p->pool;
-    if (p->ctx_shared & bit)
+    if (p->pool_shared & bit)
         ctx_memo_release(pool, l);
     else if (l && pool && pool->n_ctx < SESSION_POOL_MAX)
         pool->ctx[pool->n_ctx++] = l;
     else
         g_free(l);
-    p->ctx_shared &= (uint8_t)~bit;
+    p->pool_shared &= (uint8_t)~bit;
 }
 
 void session_ctx_list_set(struct smb_conn *s, bool response, const struct smb2_neg_ctx_list *l)
@@ -163,16 +174,16 @@ void session_ctx_list_set(struct smb_conn *s, bool response, const struct smb2_n
     struct smb_conn_priv *p = priv(s);
     struct session_pool *pool = p->pool;
     struct smb2_neg_ctx_list **dst = response ? &s->ctx_response : &s->ctx_request;
-    uint8_t bit = response ? 2 : 1;
+    uint8_t bit = response ? SHARED_CTX_RESPONSE : SHARED_CTX_REQUEST;
     struct smb2_neg_ctx_list *m = pool ? ctx_memo_take(pool, l) : NULL;
     if (m) {
         if (*dst)
             ctx_list_drop(p, *dst, bit);
         *dst = m;
-        p->ctx_shared |= bit;
+        p->pool_shared |= bit;
         return;
     }
-    if (*dst && (p->ctx_shared & bit)) { /* never written: another list replaces the shared one */
+    if (*dst && (p->pool_shared & bit)) { /* never written: another list replaces the shared one */
         ctx_list_drop(p, *dst, bit);
         *dst = NULL;
     }
@@ -181,13 +192,94 @@ void session_ctx_list_set(struct smb_conn *s, bool response, const struct smb2_n
     session_ctx_list_put(*dst, l);
 }
 
+/* The pool's shared array of the n dialects d, made in a free entry on a
+ * miss; NULL when every entry holds other dialects in use.  Not copying
+ * them spares writing an array last touched a thousand connections
+ * earlier, and emptying it again at the connection's end. */
+static GArray *dial_memo_take(struct session_pool *pool, const uint16_t *d, guint n)
+{
+    struct dial_memo *free_slot = NULL;
+    for (unsigned i = 0; i < SESSION_CTX_MEMO; i++) {
+        struct dial_memo *m = &pool->dmemo[i];
+        if (m->a && m->a->len == n && memcmp(m->a->data, d, n * sizeof *d) == 0) {
+            m->refs++;
+            return m->a;
+        }
+        if (!free_slot && !m->refs)
+            free_slot = m;
+    }
+    if (!free_slot)
+        return NULL;
+    if (!free_slot->a)
+        free_slot->a = g_array_sized_new(FALSE, FALSE, sizeof(uint16_t), n);
+    g_array_set_size(free_slot->a, 0);
+    g_array_append_vals(free_slot->a, d, n);
+    free_slot->refs = 1;
+    return free_slot->a;
+}
+
+static void dial_memo_release(struct session_pool *pool, const GArray *a)
+{
+    for (unsigned i = 0; i < SESSION_CTX_MEMO; i++)
+        if (pool->dmemo[i].a == a) {
+            pool->dmemo[i].refs--;
+            return;
+        }
+}
+
+/* dialects_offered given back (the shared array released, an own one
+ * emptied to the pool's spares or freed) and made the empty array. */
+static void dialects_drop(struct smb_conn_priv *p)
+{
+    struct smb_conn *s = &p->pub;
+    struct session_pool *pool = p->pool;
+    GArray *a = s->dialects_offered;
+    if (p->pool_shared & SHARED_DIALECTS) {
+        dial_memo_release(pool, a);
+        p->pool_shared &= (uint8_t)~SHARED_DIALECTS;
+    } else if (a != session_empty_array() && pool && pool->n_dialects < SESSION_POOL_MAX) {
+        g_array_set_size(a, 0);
+        pool->dialects[pool->n_dialects++] = a;
+    } else {
+        array_free(a);
+    }
+    s->dialects_offered = session_empty_array();
+}
+
 GArray *session_dialects_array(struct smb_conn *s)
 {
-    struct session_pool *pool = priv(s)->pool;
-    if (s->dialects_offered == session_empty_array())
-        s->dialects_offered = pool && pool->n_dialects ? pool->dialects[--pool->n_dialects]
-                                                       : g_array_new(FALSE, FALSE, sizeof(uint16_t));
+    struct smb_conn_priv *p = priv(s);
+    struct session_pool *pool = p->pool;
+    GArray *shared = p->pool_shared & SHARED_DIALECTS ? s->dialects_offered : NULL;
+    if (shared || s->dialects_offered == session_empty_array()) {
+        GArray *own = pool && pool->n_dialects ? pool->dialects[--pool->n_dialects]
+                                               : g_array_new(FALSE, FALSE, sizeof(uint16_t));
+        if (shared) {
+            g_array_append_vals(own, shared->data, shared->len);
+            dial_memo_release(pool, shared);
+            p->pool_shared &= (uint8_t)~SHARED_DIALECTS;
+        }
+        s->dialects_offered = own;
+    }
     return s->dialects_offered;
+}
+
+void session_dialects_set(struct smb_conn *s, const uint16_t *d, guint n)
+{
+    struct smb_conn_priv *p = priv(s);
+    GArray *m = n && p->pool ? dial_memo_take(p->pool, d, n) : NULL;
+    if (m) {
+        dialects_drop(p);
+        s->dialects_offered = m;
+        p->pool_shared |= SHARED_DIALECTS;
+        return;
+    }
+    if (p->pool_shared & SHARED_DIALECTS)
+        dialects_drop(p);
+    if (s->dialects_offered->len)
+        g_array_set_size(s->dialects_offered, 0);
+    if (n)
+        g_array_append_vals(session_dialects_array(s), d, n);
 }
 
 /* A block of a pool's list, or a new one, with bytes [clear_from,
@@ -477,14 +569,20 @@ void smb_conn_retain(struct smb_conn *s)
     /* a shared list is the analysis pool's: the connection's own copy goes to ctx_pool */
     for (int k = 0; k < 2; k++) {
         struct smb2_neg_ctx_list **l = k ? &s->ctx_response : &s->ctx_request;
-        if (p->ctx_shared & (1u << k)) {
+        if (p->pool_shared & (k ? SHARED_CTX_RESPONSE : SHARED_CTX_REQUEST)) {
             struct smb2_neg_ctx_list *own = g_new(struct smb2_neg_ctx_list, 1);
             session_ctx_list_put(own, *l);
             ctx_memo_release(p->pool, *l);
             *l = own;
         }
     }
-    p->ctx_shared = 0;
+    if (p->pool_shared & SHARED_DIALECTS) {
+        GArray *own = g_array_sized_new(FALSE, FALSE, sizeof(uint16_t), s->dialects_offered->len);
+        g_array_append_vals(own, s->dialects_offered->data, s->dialects_offered->len);
+        dial_memo_release(p->pool, s->dialects_offered);
+        s->dialects_offered = own;
+    }
+    p->pool_shared = 0;
     p->pool = NULL;
     s->ctx_request = ctx_pool_keep(s->ctx_request);
     s->ctx_response = ctx_pool_keep(s->ctx_response);
@@ -500,18 +598,6 @@ static void ctx_list_free(struct smb_conn *s, struct smb2_neg_ctx_list *l, uint8
         ctx_pool_drop(l);
     else
         ctx_list_drop(priv(s), l, bit);
-}
-
-static void dialects_free(struct smb_conn *s)
-{
-    struct session_pool *pool = priv(s)->pool;
-    GArray *a = s->dialects_offered;
-    if (a != session_empty_array() && pool && pool->n_dialects < SESSION_POOL_MAX) {
-        g_array_set_size(a, 0);
-        pool->dialects[pool->n_dialects++] = a;
-    } else {
-        array_free(a);
-    }
 }
 
 void smb_conn_free(struct smb_conn *s)
@@ -539,13 +625,13 @@ void smb_conn_free(struct smb_conn *s)
         wstr_free(&r->service);
     }
     array_free(s->smb1_dialects);
-    dialects_free(s);
+    dialects_drop(priv(s));
     array_free(s->sessions);
     array_free(s->shares);
     wstr_free(&s->called_name);
     wstr_free(&s->calling_name);
-    ctx_list_free(s, s->ctx_request, 1);
-    ctx_list_free(s, s->ctx_response, 2);
+    ctx_list_free(s, s->ctx_request, SHARED_CTX_REQUEST);
+    ctx_list_free(s, s->ctx_response, SHARED_CTX_RESPONSE);
     g_free(s->pending_auth);
     g_free(s->xchg);
     g_free(s->enc_unseen);
@@ -582,9 +668,9 @@ void smb_conn_warm(const struct smb_conn *s, int ahead)
     }
     prefetch_block(p->live, offsetof(struct smb_conn_live, pending_tree), 1);
     if (!s->ctx_pooled) { /* a shared list is not written by the next connections */
-        if (!(p->ctx_shared & 1))
+        if (!(p->pool_shared & SHARED_CTX_REQUEST))
             prefetch_ctx_list(s->ctx_request);
-        if (!(p->ctx_shared & 2))
+        if (!(p->pool_shared & SHARED_CTX_RESPONSE))
             prefetch_ctx_list(s->ctx_response);
     }
 }

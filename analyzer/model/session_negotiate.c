@@ -86,13 +86,10 @@ void on_smb2_negotiate_request(void *ctx, const struct smb2_header_info *h, cons
         return;
     s->smb2_request_seen = true;
     /* The first SMB2 NEGOTIATE request's list replaces an SMB1 "SMB 2.xxx" offer. */
-    if (s->dialects_offered->len)
-        g_array_set_size(s->dialects_offered, 0);
     s->dialects_from_smb1 = false;
     s->dialects_total = r->dialect_count;
     guint n = r->dialects_stored < SESSION_MAX_DIALECTS ? r->dialects_stored : SESSION_MAX_DIALECTS;
-    if (n)
-        g_array_append_vals(session_dialects_array(s), r->dialects, n);
+    session_dialects_set(s, r->dialects, n);
     s->client_security_mode = r->security_mode;
     s->client_capabilities = r->capabilities;
     memcpy(s->client_guid, r->client_guid, 16);

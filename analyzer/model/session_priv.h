@@ -72,9 +72,15 @@ struct smb_conn_priv {
     struct rdma_iwarp *iwarp; /* SMB Direct over iWARP framing (rdma_iwarp.c), NULL otherwise */
     uint8_t iwarp_probe;      /* whether the first data was an MPA request: unknown, no, yes */
     struct session_pool *pool; /* where the blocks go back when freed; NULL once retained */
-    uint8_t ctx_shared;        /* bit 0 ctx_request, bit 1 ctx_response: the pool's shared list (read only) */
+    uint8_t pool_shared;       /* SHARED_*: members that are the pool's shared blocks (read only) */
 };
 
+
+/* smb_conn_priv.pool_shared: which members point to the session pool's
+ * shared blocks (session_ctx_list_set(), session_dialects_set()). */
+#define SHARED_CTX_REQUEST 1u
+#define SHARED_CTX_RESPONSE 2u
+#define SHARED_DIALECTS 4u
 
 static inline struct smb_conn_priv *priv(struct smb_conn *s) { return (struct smb_conn_priv *)s; }
 
@@ -106,7 +112,14 @@ void session_ctx_list_set(struct smb_conn *s, bool response, const struct smb2_n
  * items and netname room; writing them into a pooled block that has gone
  * cold since its last connection cost a cache miss a line. */
 void session_ctx_list_put(struct smb2_neg_ctx_list *dst, const struct smb2_neg_ctx_list *src);
+/* dialects_offered to append to: its own array (made, from the pool's
+ * spares, or copied from the shared one it pointed to). */
 GArray *session_dialects_array(struct smb_conn *s);
+/* dialects_offered becomes the n dialects d (an SMB2 NEGOTIATE request's
+ * list, replacing what it held): the pool's shared array of the same
+ * dialects when there is one or room for one, as the context lists
+ * (session_ctx_list_set()), else its own. */
+void session_dialects_set(struct smb_conn *s, const uint16_t *d, guint n);
 /* The pool's memo of NEGOTIATE response security blobs (gss_memo.h), NULL
  * without a pool (a connection retained, or made without one). */
 struct gss_memo *session_gss_memo(struct smb_conn *s);

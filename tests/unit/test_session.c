@@ -461,6 +461,60 @@ static void test_ctx_memo(void)
     g_assert_cmpuint(ctx_pool_size(), ==, 0);
 }
 
+/* A NEGOTIATE request's dialects, as its context lists: equal lists of
+ * one pool's connections are one shared array (session_dialects_set()),
+ * read only; one to append to (an SMB1 offer) becomes its own copy, the
+ * shared one unchanged; past the four entries in use a list is the
+ * connection's own; a retained connection takes its own copy. */
+static void same_dialects(const struct smb_conn *s, const uint16_t *d, guint n)
+{
+    g_assert_cmpuint(s->dialects_offered->len, ==, n);
+    if (n)
+        g_assert_cmpmem(s->dialects_offered->data, n * sizeof *d, d, n * sizeof *d);
+}
+
+static void test_dialects_memo(void)
+{
+    struct session_config cfg = { 0, false, session_pool_new() };
+    static const uint16_t d[6][3] = { { 0x202, 0x210, 0x311 }, { 0x202 }, { 0x210 }, { 0x300 }, { 0x302 }, { 0x311 } };
+    struct smb_conn *c[8];
+    for (int i = 0; i < 8; i++)
+        c[i] = open_conn(&cfg, 0, false);
+    session_dialects_set(c[0], d[0], 3);
+    session_dialects_set(c[1], d[0], 3);
+    g_assert_true(c[0]->dialects_offered == c[1]->dialects_offered); /* shared */
+    same_dialects(c[1], d[0], 3);
+    /* appended to: its own copy first */
+    const uint16_t more = 0x2FF;
+    g_array_append_val(session_dialects_array(c[1]), more);
+    g_assert_true(c[0]->dialects_offered != c[1]->dialects_offered);
+    same_dialects(c[0], d[0], 3);
+    const uint16_t four[] = { 0x202, 0x210, 0x311, 0x2FF };
+    same_dialects(c[1], four, 4);
+    for (int i = 2; i < 5; i++) /* dialects 1..3: the four entries in use */
+        session_dialects_set(c[i], d[i - 1], 1);
+    session_dialects_set(c[5], d[4], 1); /* none free: its own */
+    for (int i = 0; i < 5; i++)
+        g_assert_true(c[5]->dialects_offered != c[i]->dialects_offered);
+    same_dialects(c[5], d[4], 1);
+    /* set again (a second request is ignored by the session, not here): replaced */
+    session_dialects_set(c[2], d[5], 1);
+    same_dialects(c[2], d[5], 1);
+    same_dialects(c[0], d[0], 3);
+    session_dialects_set(c[3], NULL, 0);
+    same_dialects(c[3], NULL, 0);
+    /* retained: its own copy, past the pool */
+    smb_conn_retain(c[0]);
+    session_dialects_set(c[6], d[0], 3);
+    g_assert_true(c[0]->dialects_offered != c[6]->dialects_offered);
+    same_dialects(c[0], d[0], 3);
+    for (int i = 1; i < 8; i++)
+        smb_conn_free(c[i]);
+    session_pool_free(cfg.pool);
+    same_dialects(c[0], d[0], 3);
+    smb_conn_free(c[0]);
+}
+
 /* A TREE_CONNECT still unanswered at the capture's end is kept for a merge
  * (session_xchg.h); the live block that holds the waiting ones is pooled,
  * and a block taken again keeps its old ring (only the bits that say which
@@ -495,6 +549,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/session/ctx-list-put-stale", test_ctx_list_put_stale);
     g_test_add_func("/session/ctx-memo", test_ctx_memo);
+    g_test_add_func("/session/dialects-memo", test_dialects_memo);
     g_test_add_func("/session/smb2-whole-equals-framed", test_smb2_whole_equals_framed);
     g_test_add_func("/session/smb1-whole-equals-framed", test_smb1_whole_equals_framed);
     g_test_add_func("/session/client-unknown", test_client_unknown);
