@@ -12,8 +12,16 @@
 struct host_table {
     struct host_rec *recs;
     uint32_t n, alloc, cap;
-    uint32_t *index; /* record number + 1; 0 = empty */
+    uint32_t *index; /* record number + 1 (num_mask's bits), and above them the tag; 0 = empty */
     uint32_t nindex;
+    /* The index slot's bits that hold the record number + 1: as few as the
+     * table's records need (cap, or three caps past it), the others the
+     * top bits of the address's index hash, so that a probe reads only
+     * the records whose tag is the address's: in a table of 50,000 hosts
+     * each record passed on the way (one in three looks-up, more for a
+     * new host) was a cache miss.  All bits (no tag) once more records
+     * come, which the caps do not let happen. */
+    uint32_t num_mask;
     struct distinct *all;
     struct ip_addr bcast[MAX_LEARNED_BROADCASTS];
     uint32_t nbcast;
@@ -49,6 +57,10 @@ struct host_table *host_table_new(uint32_t cap)
     if (!t)
         return NULL;
     t->cap = cap ? cap : HOST_DEFAULT_CAP;
+    uint64_t most = 3 * (uint64_t)t->cap + 1; /* record number + 1, past the cap too */
+    t->num_mask = 1;
+    while (t->num_mask < most && t->num_mask != UINT32_MAX)
+        t->num_mask = t->num_mask << 1 | 1;
     t->all = distinct_new_estimator(); /* the records count exactly; the estimate is for past the cap */
     if (!t->all) {
         free(t);
@@ -67,12 +79,33 @@ void host_table_free(struct host_table *t)
     free(t);
 }
 
-static uint32_t *slot(const struct host_table *t, const struct ip_addr *a)
+/* The slot of address a (hash: index_hash(a)): its record's, or the
+ * empty one where it would go. */
+static uint32_t *slot_h(const struct host_table *t, const struct ip_addr *a, uint32_t hash)
 {
-    uint32_t mask = t->nindex - 1;
-    for (uint32_t i = index_hash(a) & mask;; i = (i + 1) & mask)
-        if (!t->index[i] || addr_eq(&t->recs[t->index[i] - 1].addr, a))
+    uint32_t mask = t->nindex - 1, tag = hash & ~t->num_mask;
+    for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
+        uint32_t v = t->index[i];
+        if (!v || ((v & ~t->num_mask) == tag && addr_eq(&t->recs[(v & t->num_mask) - 1].addr, a)))
             return &t->index[i];
+    }
+}
+
+static uint32_t *slot(const struct host_table *t, const struct ip_addr *a) { return slot_h(t, a, index_hash(a)); }
+
+/* Record number `number` (0-based) put in the index. */
+static void index_put(struct host_table *t, uint32_t number)
+{
+    const struct ip_addr *a = &t->recs[number].addr;
+    uint32_t h = index_hash(a);
+    *slot_h(t, a, h) = (h & ~t->num_mask) | (number + 1);
+}
+
+/* Every record indexed again (the index cleared before). */
+static void index_all(struct host_table *t)
+{
+    for (uint32_t i = 0; i < t->n; i++)
+        index_put(t, i);
 }
 
 struct host_rec *host_table_find(const struct host_table *t, const struct ip_addr *a)
@@ -80,21 +113,31 @@ struct host_rec *host_table_find(const struct host_table *t, const struct ip_add
     if (!t->nindex)
         return NULL;
     uint32_t *s = slot(t, a);
-    return *s ? &t->recs[*s - 1] : NULL;
+    return *s ? &t->recs[(*s & t->num_mask) - 1] : NULL;
 }
 
 uint32_t host_table_warm(const struct host_table *t, const struct ip_addr *a, int ahead)
 {
     if (!t->nindex)
         return 0;
-    const uint32_t *s = &t->index[index_hash(a) & (t->nindex - 1)];
+    uint32_t h = index_hash(a), mask = t->nindex - 1, tag = h & ~t->num_mask;
+    const uint32_t *s = &t->index[h & mask];
     if (ahead >= 2) {
         __builtin_prefetch(s);
         return 0;
     }
-    if (*s)
-        __builtin_prefetch(&t->recs[*s - 1]);
-    return *s;
+    /* the first slot with the address's tag within a few (the record
+     * most likely its own) */
+    for (uint32_t k = 0; k < 4; k++) {
+        uint32_t v = t->index[(h + k) & mask];
+        if (!v)
+            return 0;
+        if ((v & ~t->num_mask) == tag) {
+            __builtin_prefetch(&t->recs[(v & t->num_mask) - 1]);
+            return v & t->num_mask;
+        }
+    }
+    return 0;
 }
 
 static bool grow(struct host_table *t)
@@ -110,19 +153,20 @@ static bool grow(struct host_table *t)
         t->recs = r;
         t->alloc = n;
     }
-    if ((uint64_t)(t->n + 1) * 2 > t->nindex) {
-        uint32_t n = t->nindex ? t->nindex * 2 : 512;
-        uint32_t *old = t->index, oldn = t->nindex;
+    bool untag = t->n + 1 >= t->num_mask; /* the next number + 1 would reach the tag's bits */
+    if ((uint64_t)(t->n + 1) * 2 > t->nindex || untag) {
+        uint32_t n = (uint64_t)(t->n + 1) * 2 > t->nindex ? (t->nindex ? t->nindex * 2 : 512) : t->nindex;
+        uint32_t *old = t->index;
         t->index = calloc(n, sizeof *t->index);
         if (!t->index) {
             t->index = old;
             return false;
         }
-        t->nindex = n;
-        for (uint32_t i = 0; i < oldn; i++)
-            if (old[i])
-                *slot(t, &t->recs[old[i] - 1].addr) = old[i];
         free(old);
+        t->nindex = n;
+        if (untag)
+            t->num_mask = UINT32_MAX;
+        index_all(t);
     }
     return true;
 }
@@ -158,7 +202,7 @@ static struct host_rec *get(struct host_table *t, const struct ip_addr *a, int64
     r->addr = *a;
     r->first_seen = r->last_seen = ts;
     t->n++;
-    *slot(t, a) = t->n;
+    index_put(t, t->n - 1);
     return r;
 }
 
@@ -271,8 +315,7 @@ void host_table_sort(struct host_table *t)
     qsort(t->recs, t->n, sizeof *t->recs, rec_order);
     t->generation++;
     memset(t->index, 0, (size_t)t->nindex * sizeof *t->index);
-    for (uint32_t i = 0; i < t->n; i++)
-        *slot(t, &t->recs[i].addr) = i + 1;
+    index_all(t);
 }
 
 uint32_t host_table_cap(const struct host_table *t) { return t->cap; }

@@ -88,6 +88,62 @@ static void test_hosts_estimate_past_cap(void)
     host_table_free(t);
 }
 
+/* The index's slots hold a tag of the address beside the record number
+ * (hosts.c: num_mask): every address found at its own record before and
+ * after the index grows, after a sort, and once records past the tag's
+ * room (a table of cap 4 taken past it) turned the tags off; addresses
+ * never added are not found; the warm hint names a record or none. */
+static void check_found(struct host_table *t, uint32_t n, uint32_t salt)
+{
+    struct ip_addr a;
+    for (uint32_t i = 0; i < n + 50; i++) {
+        memset(&a, 0, sizeof a);
+        a.family = i % 3 ? 4 : 6;
+        uint32_t v = i * 2654435761u ^ salt;
+        memcpy(a.bytes, &v, 4);
+        struct host_rec *r = host_table_find(t, &a);
+        if (i < n) {
+            g_assert_nonnull(r);
+            g_assert_true(memcmp(&r->addr, &a, sizeof a) == 0);
+        } else {
+            g_assert_null(r);
+        }
+        uint32_t w = host_table_warm(t, &a, 1);
+        g_assert_cmpuint(w, <=, host_table_size(t));
+    }
+}
+
+static void add_n(struct host_table *t, uint32_t n, uint32_t salt, uint32_t bound)
+{
+    struct ip_addr a;
+    for (uint32_t i = 0; i < n; i++) {
+        memset(&a, 0, sizeof a);
+        a.family = i % 3 ? 4 : 6;
+        uint32_t v = i * 2654435761u ^ salt;
+        memcpy(a.bytes, &v, 4);
+        struct host_rec *r = bound ? host_table_get_past_cap(t, &a, (int64_t)(n - i), bound)
+                                   : host_table_get(t, &a, (int64_t)(n - i));
+        g_assert_nonnull(r);
+    }
+}
+
+static void test_hosts_tagged_index(void)
+{
+    struct host_table *t = host_table_new(65536);
+    add_n(t, 50000, 7, 0);
+    check_found(t, 50000, 7);
+    host_table_sort(t); /* records renumbered: first seen is the last added */
+    check_found(t, 50000, 7);
+    host_table_free(t);
+    t = host_table_new(4); /* room for 3 caps: tags on, then off past them */
+    add_n(t, 100, 9, 200);
+    g_assert_cmpuint(host_table_size(t), ==, 100);
+    check_found(t, 100, 9);
+    host_table_sort(t);
+    check_found(t, 100, 9);
+    host_table_free(t);
+}
+
 static void test_broadcasts_are_not_hosts(void)
 {
     struct host_table *t = host_table_new(0);
@@ -164,6 +220,7 @@ int main(int argc, char **argv)
     g_test_add_func("/hosts/exact-million", test_hosts_exact_million);
     g_test_add_func("/hosts/estimate-past-cap", test_hosts_estimate_past_cap);
     g_test_add_func("/hosts/broadcasts", test_broadcasts_are_not_hosts);
+    g_test_add_func("/hosts/tagged-index", test_hosts_tagged_index);
     g_test_add_func("/policy/undecided", test_policy_undecided);
     return g_test_run();
 }
