@@ -263,7 +263,7 @@ bool pkt_fast_eth_ipv4(const struct capture_record *rec, struct packet *out)
     uint32_t hdr;                                              /* transport header length */
     uint32_t sent;                                             /* its payload's bytes sent */
     if (proto == IPPROTO_V_TCP) {
-        if (total < 20 + 20) /* no room for the TCP header: malformed or cut, the layered path says which */
+        if (total < 20 + 20 || in_ip < 20) /* no room for the TCP header, or it was cut: the layered path says which */
             return false;
         hdr = (uint32_t)(t[12] >> 4) * 4;
         if (hdr < 20 || hdr > in_ip) /* malformed, or options cut by the snaplen */
