@@ -6,6 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+static uint64_t load_u64(const uint8_t *q)
+{
+    uint64_t v;
+    memcpy(&v, q, sizeof v);
+    return v;
+}
+
 /* The addresses a word at a time (a byte-wise hash of 32 bytes was most of
  * the look-up). */
 static uint64_t mix64(uint64_t x)
@@ -16,18 +23,46 @@ static uint64_t mix64(uint64_t x)
     return x;
 }
 
-uint32_t quic_path_hash(const struct quic_path *u)
+/* The hash of the path (a, pa)-(b, pb), a the lower endpoint, read from
+ * the two addresses where they are: the look-up of a datagram hashes its
+ * packet's addresses without building the key (a 40-byte struct copied and
+ * read back at other offsets cost more than the hash, in `perf`). */
+static uint32_t hash_ends(const struct ip_addr *a, uint16_t pa, const struct ip_addr *b, uint16_t pb)
 {
-    uint64_t w[4];
-    memcpy(&w[0], u->a.bytes, 8);
-    memcpy(&w[1], u->a.bytes + 8, 8);
-    memcpy(&w[2], u->b.bytes, 8);
-    memcpy(&w[3], u->b.bytes + 8, 8);
-    uint64_t h = mix64(w[0] ^ ((uint64_t)u->a.family << 56));
-    h = mix64(h ^ w[1]);
-    h = mix64(h ^ w[2] ^ ((uint64_t)u->b.family << 56));
-    h = mix64(h ^ w[3] ^ ((uint64_t)u->pa << 16 | u->pb));
+    uint64_t h = mix64(load_u64(a->bytes) ^ ((uint64_t)a->family << 56));
+    h = mix64(h ^ load_u64(a->bytes + 8));
+    h = mix64(h ^ load_u64(b->bytes) ^ ((uint64_t)b->family << 56));
+    h = mix64(h ^ load_u64(b->bytes + 8) ^ ((uint64_t)pa << 16 | pb));
     return (uint32_t)(h ^ (h >> 32));
+}
+
+uint32_t quic_path_hash(const struct quic_path *u) { return hash_ends(&u->a, u->pa, &u->b, u->pb); }
+
+static uint64_t load_be64(const uint8_t *q)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return __builtin_bswap64(load_u64(q));
+#else
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | q[i];
+    return v;
+#endif
+}
+
+/* Whether (x, px) sorts before or with (y, py): family, then the address
+ * bytes as memcmp() orders them (two big-endian words), then the port. */
+static bool first_end(const struct ip_addr *x, uint16_t px, const struct ip_addr *y, uint16_t py)
+{
+    if (x->family != y->family)
+        return x->family < y->family;
+    uint64_t x0 = load_be64(x->bytes), y0 = load_be64(y->bytes);
+    if (x0 != y0)
+        return x0 < y0;
+    uint64_t x1 = load_be64(x->bytes + 8), y1 = load_be64(y->bytes + 8);
+    if (x1 != y1)
+        return x1 < y1;
+    return px <= py;
 }
 
 /* The key of both directions of a path: the lower endpoint first, so a
@@ -35,8 +70,7 @@ uint32_t quic_path_hash(const struct quic_path *u)
 bool quic_path_canon_side(const struct ip_addr *x, uint16_t px, const struct ip_addr *y, uint16_t py,
     struct quic_path *out)
 {
-    int c = x->family != y->family ? (x->family < y->family ? -1 : 1) : memcmp(x->bytes, y->bytes, 16);
-    if (c < 0 || (c == 0 && px <= py)) {
+    if (first_end(x, px, y, py)) {
         *out = (struct quic_path){ *x, *y, px, py };
         return true;
     }
@@ -51,10 +85,38 @@ struct quic_path quic_path_canon(const struct ip_addr *x, uint16_t px, const str
     return u;
 }
 
+static bool same_addr(const struct ip_addr *x, const struct ip_addr *y)
+{
+    return x->family == y->family && load_u64(x->bytes) == load_u64(y->bytes)
+        && load_u64(x->bytes + 8) == load_u64(y->bytes + 8);
+}
+
+/* The key k against the path (a, pa)-(b, pb) in canonical order. */
+static bool key_is(const struct quic_path *k, const struct ip_addr *a, uint16_t pa, const struct ip_addr *b,
+                   uint16_t pb)
+{
+    return k->pa == pa && k->pb == pb && same_addr(&k->a, a) && same_addr(&k->b, b);
+}
+
 static bool path_equal(const struct quic_path *a, const struct quic_path *b)
 {
-    return a->pa == b->pa && a->pb == b->pb && a->a.family == b->a.family && a->b.family == b->b.family
-        && memcmp(a->a.bytes, b->a.bytes, 16) == 0 && memcmp(a->b.bytes, b->b.bytes, 16) == 0;
+    return key_is(a, &b->a, b->pa, &b->b, b->pb);
+}
+
+void *quic_paths_lookup(const struct quic_paths *t, const struct ip_addr *x, uint16_t px, const struct ip_addr *y,
+                        uint16_t py, bool *x_is_a)
+{
+    if (!t->used)
+        return NULL;
+    bool xa = first_end(x, px, y, py);
+    *x_is_a = xa;
+    const struct ip_addr *a = xa ? x : y, *b = xa ? y : x;
+    uint16_t pa = xa ? px : py, pb = xa ? py : px;
+    uint32_t hash = hash_ends(a, pa, b, pb), mask = t->n - 1;
+    for (uint32_t i = hash & mask; t->slots[i].key; i = (i + 1) & mask)
+        if (t->slots[i].hash == hash && key_is(t->slots[i].key, a, pa, b, pb))
+            return t->slots[i].value;
+    return NULL;
 }
 
 void *quic_paths_find(const struct quic_paths *t, const struct quic_path *u, uint32_t hash)

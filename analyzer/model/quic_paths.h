@@ -52,6 +52,12 @@ static inline bool quic_paths_may_hold(const struct quic_paths *t, uint16_t pa, 
     return t->port_bits && (t->port_bits[pa >> 6] >> (pa & 63) & 1) && (t->port_bits[pb >> 6] >> (pb & 63) & 1);
 }
 
+/* The entry of the path between (x, px) and (y, py), either way round, or
+ * NULL; *x_is_a tells whether (x, px) is its key's first endpoint (set
+ * when the index is not empty).  quic_paths_find() of quic_path_canon()'s
+ * key, without building the key (a datagram's look-up). */
+void *quic_paths_lookup(const struct quic_paths *t, const struct ip_addr *x, uint16_t px, const struct ip_addr *y,
+                        uint16_t py, bool *x_is_a);
 /* The entry whose key equals *u (hash = quic_path_hash(u)), or NULL. */
 void *quic_paths_find(const struct quic_paths *t, const struct quic_path *u, uint32_t hash);
 /* Add an entry under a key not in the index (the key must live as long as

@@ -418,10 +418,9 @@ static struct track *by_cid(struct quic_table *t, const struct packet *pkt, int 
 static struct track *lookup(struct quic_table *t, const struct packet *pkt, int *dir)
 {
     if (quic_paths_may_hold(&t->by_tuple, pkt->sport, pkt->dport)) {
-        struct quic_path u;
-        bool src_is_a = quic_path_canon_side(&pkt->src, pkt->sport, &pkt->dst, pkt->dport, &u);
+        bool src_is_a = false;
         t->work.index_lookups++;
-        struct track *k = quic_paths_find(&t->by_tuple, &u, quic_path_hash(&u));
+        struct track *k = quic_paths_lookup(&t->by_tuple, &pkt->src, pkt->sport, &pkt->dst, pkt->dport, &src_is_a);
         if (k) {
             *dir = src_is_a == k->client_is_a ? 0 : 1;
             return k;

@@ -69,12 +69,12 @@ static inline uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 /* packet.c */
 enum packet_status pkt_link_ethernet(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
 struct capture_record;
-/* packet_decode() without its one-pass path for Ethernet/IPv4/TCP (tests
+/* packet_decode() without its one-pass path for Ethernet/IPv4/TCP|UDP (tests
  * compare the two), and that path alone (out prepared as packet_decode()
  * does: zeroed, the record's fields set). */
 enum packet_status pkt_decode_layers(int dlt, const struct capture_record *rec, struct ipfrag_table *frags,
                                      struct packet *out);
-bool pkt_fast_eth_ipv4_tcp(const struct capture_record *rec, struct packet *out);
+bool pkt_fast_eth_ipv4(const struct capture_record *rec, struct packet *out);
 /* packet_ip.c */
 enum packet_status pkt_decode_ipv4(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
 enum packet_status pkt_decode_ipv6(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);

@@ -26,6 +26,22 @@ static bool fill(struct quic_reasm *r, size_t i, size_t j, const uint8_t *src)
         r->touched = (uint32_t)j;
     while (i < j) {
         uint8_t *h = &r->have[i / 8];
+        if (i % 64 == 0 && j - i >= 64) {
+            /* a bitmap word: 64 bytes all new or all old at once (a
+             * ClientHello's kilobyte in 16 steps instead of 128) */
+            uint64_t word;
+            memcpy(&word, h, sizeof word);
+            if (word == 0 || word == UINT64_MAX) {
+                if (word == 0) {
+                    memcpy(r->data + i, src, 64);
+                    memset(h, 0xff, 8);
+                    fresh = true;
+                }
+                i += 64;
+                src += 64;
+                continue;
+            }
+        }
         if (i % 8 == 0 && j - i >= 8 && (*h == 0 || *h == 0xff)) {
             if (*h == 0) {
                 memcpy(r->data + i, src, 8);
@@ -47,12 +63,15 @@ static bool fill(struct quic_reasm *r, size_t i, size_t j, const uint8_t *src)
     return fresh;
 }
 
-/* The end of the run of arrived bytes that starts at i (full bitmap bytes
- * skipped whole). */
+/* The end of the run of arrived bytes that starts at i (full bitmap words
+ * and bytes skipped whole). */
 static uint32_t run_from(const struct quic_reasm *r, uint32_t i)
 {
+    static const uint8_t all[8] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
     while (i < QUIC_REASM_CAP) {
-        if (i % 8 == 0 && r->have[i / 8] == 0xff)
+        if (i % 64 == 0 && memcmp(&r->have[i / 8], all, 8) == 0)
+            i += 64;
+        else if (i % 8 == 0 && r->have[i / 8] == 0xff)
             i += 8;
         else if (has(r, i))
             i++;

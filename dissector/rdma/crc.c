@@ -1,10 +1,18 @@
-/* crc.c - the two CRC-32s of RDMA carriers, table-driven (one byte a step).
+/* crc.c - the two CRC-32s of RDMA carriers, table-driven (one byte a step);
+ * CRC-32C through the SSE4.2 crc32 instruction where the CPU has it.
  *
  * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) guards MPA FPDUs
  * (RFC 5044 8.1, RFC 3385); the IEEE 802.3 CRC-32 (reflected 0xEDB88320)
  * is RoCEv2's invariant CRC (IBA Annex A17.4.1).  The tables were generated
  * from those polynomials (for i in 0..255: eight shift/xor steps). */
 #include "crc.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <nmmintrin.h>
+#define CRC32C_HW 1
+#endif
 
 static const uint32_t crc32c_table[256] = {
     0x00000000u, 0xf26b8303u, 0xe13b70f7u, 0x1350f3f4u, 0xc79a971fu, 0x35f1141cu,
@@ -97,11 +105,55 @@ static const uint32_t crc32_ieee_table[256] = {
     0xb40bbe37u, 0xc30c8ea1u, 0x5a05df1bu, 0x2d02ef8du,
 };
 
-uint32_t crc32c_update(uint32_t reg, const uint8_t *p, size_t n)
+static uint32_t crc32c_bytes(uint32_t reg, const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         reg = crc32c_table[(reg ^ p[i]) & 0xFFu] ^ (reg >> 8);
     return reg;
+}
+
+#ifdef CRC32C_HW
+/* The SSE4.2 crc32 instruction is CRC-32C (reflected 0x82F63B78) on the
+ * same register, no inversion of its own: eight bytes a step where the
+ * table takes one (the MPA probe and FPDU checks of iWARP connections were
+ * 2 % of the 10 %-QUIC bench gigabyte's CPU byte by byte). */
+__attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t reg, const uint8_t *p, size_t n)
+{
+    uint64_t r = reg;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        r = _mm_crc32_u64(r, v);
+    }
+    uint32_t r32 = (uint32_t)r;
+    for (; n; p++, n--)
+        r32 = _mm_crc32_u8(r32, *p);
+    return r32;
+}
+#endif
+
+/* Which of the two a process uses: the CPU does not change under it. */
+bool crc32c_uses_hw(void)
+{
+#ifdef CRC32C_HW
+    return __builtin_cpu_supports("sse4.2");
+#else
+    return false;
+#endif
+}
+
+uint32_t crc32c_update(uint32_t reg, const uint8_t *p, size_t n)
+{
+#ifdef CRC32C_HW
+    if (__builtin_cpu_supports("sse4.2"))
+        return crc32c_sse42(reg, p, n);
+#endif
+    return crc32c_bytes(reg, p, n);
+}
+
+uint32_t crc32c_update_table(uint32_t reg, const uint8_t *p, size_t n)
+{
+    return crc32c_bytes(reg, p, n);
 }
 
 uint32_t crc32_ieee_update(uint32_t reg, const uint8_t *p, size_t n)

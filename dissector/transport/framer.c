@@ -332,6 +332,13 @@ static void on_header(struct framer *f, struct wire *w)
 
 static void step_header(struct framer *f, struct wire *w)
 {
+    if (f->hdr_have == 0 && wire_left(w) >= 4) {
+        /* the whole header in this chunk (nearly always): a fixed-size
+         * copy, where the general one below calls memcpy() for a few bytes */
+        memcpy(f->hdr, wire_bytes(w, 4), 4);
+        on_header(f, w);
+        return;
+    }
     size_t k = 4u - f->hdr_have;
     if (k > wire_left(w))
         k = wire_left(w);

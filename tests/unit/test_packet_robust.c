@@ -134,7 +134,7 @@ static void test_mutated_frames(void)
     g_rand_free(r);
 }
 
-/* ---------------------------------------------- one-pass Ethernet/IPv4/TCP */
+/* ------------------------------------------ one-pass Ethernet/IPv4/TCP|UDP */
 
 /* packet_decode() on len bytes of f (wirelen on the wire) against the
  * layered decoder alone: same status, same struct byte for byte (both
@@ -151,7 +151,7 @@ static void fast_against_layers(const uint8_t *f, size_t len, uint32_t wirelen, 
     g_assert_cmpint(sf, ==, sl);
     g_assert_cmpmem(&fast, sizeof fast, &layers, sizeof layers);
     memset(&probe, 0, sizeof probe);
-    if (pkt_fast_eth_ipv4_tcp(&rec, &probe))
+    if (pkt_fast_eth_ipv4(&rec, &probe))
         (*taken)++;
     else
         (*declined)++;
@@ -168,7 +168,9 @@ static GByteArray *set16(GByteArray *f, size_t at, uint16_t v)
 /* The one-pass path (packet.c) must answer exactly what the layered one
  * does: plain, SYN-only, padded, TCP options, IP options (not taken), IP
  * length 0 (TSO), IP length past the frame (clamped), fragments (not
- * taken), every truncation, a snaplen cut, and mutated header bytes. */
+ * taken), every truncation, a snaplen cut, and mutated header bytes; for
+ * UDP too, with UDP lengths that trim padding, exceed the IP length, are
+ * 0 or under the header's 8 bytes. */
 static void test_fast_path_equal(void)
 {
     GByteArray *frames[] = {
@@ -182,9 +184,21 @@ static void test_fast_path_equal(void)
         set16(eth(0x0800, tcp_v4_packet()), 14 + 6, 0x0001),
         set16(eth(0x0800, tcp_v4_packet()), 14 + 20 + 12, 0x4018), /* data offset 4 words */
         set16(eth(0x0800, tcp_v4_packet()), 14 + 20 + 12, 0xF018), /* data offset past the segment */
+        eth(0x0800, ipv4(17, A4, B4, 0, udp_dgram(51000, 443, PAYLOAD, PAYLOAD_LEN))),
+        eth(0x0800, ipv4(17, A4, B4, 0, udp_dgram(137, 137, NULL, 0))),
+        eth(0x0800, ipv4(17, A4, B4, 8, udp_dgram(138, 138, "DGM", 3))),
+        set16(eth(0x0800, ipv4(17, A4, B4, 0, udp_dgram(51000, 443, PAYLOAD, PAYLOAD_LEN))), 14 + 2, 0),
+        set16(eth(0x0800, ipv4(17, A4, B4, 0, udp_dgram(51000, 443, PAYLOAD, PAYLOAD_LEN))), 14 + 2, 0xFFFF),
+        set16(eth(0x0800, ipv4(17, A4, B4, 0, udp_dgram(51000, 443, PAYLOAD, PAYLOAD_LEN))), 14 + 6, 0x2000),
+        set16(eth(0x0800, ipv4(17, A4, B4, 0, udp_dgram(51000, 443, PAYLOAD, PAYLOAD_LEN))), 14 + 20 + 4, 9),
+        set16(eth(0x0800, ipv4(17, A4, B4, 0, udp_dgram(51000, 443, PAYLOAD, PAYLOAD_LEN))), 14 + 20 + 4, 0),
+        set16(eth(0x0800, ipv4(17, A4, B4, 0, udp_dgram(51000, 443, PAYLOAD, PAYLOAD_LEN))), 14 + 20 + 4, 7),
+        set16(eth(0x0800, ipv4(17, A4, B4, 0, udp_dgram(51000, 443, PAYLOAD, PAYLOAD_LEN))), 14 + 20 + 4, 0xFFF0),
     };
     GByteArray *syn = eth(0x0800, ipv4(6, A4, B4, 0, tcp_seg(49152, 445, 0x02, 0, NULL, 0)));
     putz(syn, 60 - syn->len); /* Ethernet padding after a 40-byte datagram */
+    GByteArray *dns = eth(0x0800, ipv4(17, A4, B4, 0, udp_dgram(53000, 53, "Q", 1)));
+    putz(dns, 60 - dns->len); /* padding after a 29-byte datagram: UDP and IP lengths trim it */
     unsigned taken = 0, declined = 0;
     for (size_t i = 0; i < G_N_ELEMENTS(frames); i++)
         for (size_t len = 0; len <= frames[i]->len; len++) {
@@ -194,15 +208,16 @@ static void test_fast_path_equal(void)
         }
     unsigned whole = taken; /* frames and prefixes taken */
     fast_against_layers(syn->data, syn->len, syn->len, &taken, &declined);
-    g_assert_cmpuint(taken, ==, whole + 1); /* the padded SYN is taken */
-    g_assert_cmpuint(whole, >=, 5 * 3);   /* each plain frame whole, at least */
+    fast_against_layers(dns->data, dns->len, dns->len, &taken, &declined);
+    g_assert_cmpuint(taken, ==, whole + 2); /* the padded SYN and datagram are taken */
+    g_assert_cmpuint(whole, >=, 12 * 3);  /* each plain frame whole, at least */
     GRand *r = g_rand_new_with_seed(1313);
     for (int iter = 0; iter < 20000; iter++) {
         GByteArray *f = frames[iter % G_N_ELEMENTS(frames)];
         GByteArray *m = g_byte_array_new();
         g_byte_array_append(m, f->data, f->len);
         int flips = g_rand_int_range(r, 1, 4);
-        for (int k = 0; k < flips; k++) /* the headers: Ethernet, IPv4, TCP */
+        for (int k = 0; k < flips; k++) /* the headers: Ethernet, IPv4, TCP (UDP's and some payload) */
             m->data[g_rand_int_range(r, 12, 14 + 20 + 20)] = (uint8_t)g_rand_int(r);
         size_t len = g_rand_boolean(r) ? m->len : (size_t)g_rand_int_range(r, 0, (gint32)m->len + 1);
         uint32_t wire = g_rand_boolean(r) ? (uint32_t)m->len : (uint32_t)g_rand_int_range(r, 0, 2000);
@@ -215,6 +230,7 @@ static void test_fast_path_equal(void)
     for (size_t i = 0; i < G_N_ELEMENTS(frames); i++)
         g_byte_array_unref(frames[i]);
     g_byte_array_unref(syn);
+    g_byte_array_unref(dns);
 }
 
 /* ------------------------------------------------------------ fragments */

@@ -164,12 +164,71 @@ static void test_port_filter(void)
     quic_paths_free(&t);
 }
 
+/* A datagram's look-up by its two endpoints (no key built) answers what
+ * quic_paths_find() of the canonical key does, the side included: either
+ * order, the same address on both ends (the port decides), IPv4 against
+ * IPv6, and addresses that differ only in a high bit or a late byte (the
+ * order is memcmp's: unsigned, first byte first). */
+static void test_lookup_by_ends(void)
+{
+    enum { N = 400 };
+    static struct ip_addr addrs[N];
+    static uint16_t ports[N];
+    static struct quic_path keys[N];
+    GRand *r = g_rand_new_with_seed(77);
+    for (unsigned i = 0; i < N; i++) {
+        struct ip_addr *a = &addrs[i];
+        memset(a, 0, sizeof *a);
+        a->family = i % 3 == 0 ? 6 : 4;
+        unsigned n = a->family == 4 ? 4 : 16;
+        for (unsigned k = 0; k < n; k++) /* few distinct bytes: many ties on the first word */
+            a->bytes[k] = (uint8_t)(g_rand_boolean(r) ? 0x7F : 0x80 + g_rand_int_range(r, 0, 2));
+        ports[i] = (uint16_t)g_rand_int_range(r, 442, 445);
+    }
+    struct quic_paths t = { 0 };
+    bool x_is_a = false;
+    g_assert_null(quic_paths_lookup(&t, &addrs[0], 1, &addrs[1], 2, &x_is_a)); /* empty */
+    for (unsigned i = 0; i + 1 < N; i += 2) {
+        keys[i] = quic_path_canon(&addrs[i], ports[i], &addrs[i + 1], ports[i + 1]);
+        if (!quic_paths_find(&t, &keys[i], quic_path_hash(&keys[i])))
+            g_assert_true(quic_paths_add(&t, &keys[i], &keys[i]));
+    }
+    unsigned hits = 0, a_first = 0, b_first = 0;
+    for (unsigned step = 0; step < 200000; step++) {
+        unsigned i = (unsigned)g_rand_int_range(r, 0, N), j = (unsigned)g_rand_int_range(r, 0, N);
+        uint16_t pi = g_rand_boolean(r) ? ports[i] : ports[j], pj = ports[j];
+        struct quic_path k;
+        bool side = quic_path_canon_side(&addrs[i], pi, &addrs[j], pj, &k);
+        /* the order as written down: family, memcmp of the bytes, port */
+        int c = addrs[i].family != addrs[j].family ? (addrs[i].family < addrs[j].family ? -1 : 1)
+                                                   : memcmp(addrs[i].bytes, addrs[j].bytes, 16);
+        g_assert_cmpint(side, ==, c < 0 || (c == 0 && pi <= pj));
+        void *want = quic_paths_find(&t, &k, quic_path_hash(&k));
+        void *got = quic_paths_lookup(&t, &addrs[i], pi, &addrs[j], pj, &x_is_a);
+        g_assert_true(got == want);
+        g_assert_cmpint(x_is_a, ==, side);
+        hits += want != NULL;
+        a_first += side;
+        b_first += !side;
+    }
+    for (unsigned i = 0; i + 1 < N; i += 2) { /* every path from both ends */
+        g_assert_nonnull(quic_paths_lookup(&t, &addrs[i], ports[i], &addrs[i + 1], ports[i + 1], &x_is_a));
+        g_assert_nonnull(quic_paths_lookup(&t, &addrs[i + 1], ports[i + 1], &addrs[i], ports[i], &x_is_a));
+    }
+    g_assert_cmpuint(hits, >, 1000);
+    g_assert_cmpuint(a_first, >, 1000);
+    g_assert_cmpuint(b_first, >, 1000);
+    quic_paths_free(&t);
+    g_rand_free(r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/quic-paths/canon", test_canon);
     g_test_add_func("/quic-paths/random", test_random_ops);
     g_test_add_func("/quic-paths/collisions", test_collisions);
+    g_test_add_func("/quic-paths/lookup-by-ends", test_lookup_by_ends);
     g_test_add_func("/quic-paths/port-filter", test_port_filter);
     return g_test_run();
 }
