@@ -119,6 +119,9 @@ static void fold_netbios(struct nb_ledger *dst, struct nb_ledger *src)
         host_table_learn_broadcast(dh, &bc[i]);
     for (uint32_t i = 0; i < host_table_size(sh); i++)
         host_table_fold(dh, host_table_at(sh, i));
+    /* the hosts src counted past its records: counted here too (one run
+     * counts them past its records as well, or holds a record of them) */
+    host_table_fold_compact(dh, sh);
     bool est;
     host_table_total(sh, &est);
     if (est)
@@ -140,6 +143,8 @@ static void fold_netbios(struct nb_ledger *dst, struct nb_ledger *src)
             struct host_rec *c = host_table_find(dh, &f->client);
             if (c)
                 c->nb_flows_unlisted++;
+            else
+                host_table_compact_or(dh, &f->client, HOST_C_UNLISTED);
         }
     }
     fold_distinct(nb_ledger_overflow_set(dst), nb_ledger_overflow_set(src));

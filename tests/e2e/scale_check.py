@@ -249,6 +249,69 @@ def to_port_139(src, dst):
             o.write(port_445_to_139(f.read(struct.unpack_from("<I", head, 8)[0])))
 
 
+def nbns_capture(path, n, servers=4, v6_every=0, target_every=0):
+    """n NBNS clients (tests/bench/RESULTS.md: the NetBIOS memory bound),
+    each a name query from UDP 137 to one of `servers` name servers and its
+    positive answer (a flow of its own: the ledger itemises the first
+    16,384, the rest are its clients' flows not itemised); every
+    v6_every-th client is IPv6, and every target_every-th also queries a
+    host of its own that never answers (a target, not a speaker).  Written
+    record by record (this process stays small).  Returns the counts one
+    run must give: (hosts, spoke NetBIOS, hosts to fix)."""
+    def csum(b):
+        if len(b) % 2:
+            b += b"\0"
+        s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+        s = (s >> 16) + (s & 0xFFFF)
+        s += s >> 16
+        return ~s & 0xFFFF
+
+    def name(i):
+        raw = ("HOST%d" % (i % 5000)).ljust(15).encode() + b"\x20"
+        return bytes([32]) + bytes(x for ch in raw for x in (0x41 + (ch >> 4), 0x41 + (ch & 15))) + b"\0"
+
+    def frame(src, dst, payload):
+        udp = struct.pack("!HHHH", 137, 137, 8 + len(payload), 0) + payload
+        if len(src) == 4:
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, src, dst)
+            ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+            return b"\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\x08\x00" + ip + udp
+        ip = struct.pack("!IHBB16s16s", 6 << 28, len(udp), 17, 64, src, dst)
+        return b"\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\x86\xdd" + ip + udp
+
+    def v4(a, i):
+        return bytes([10, a + (i >> 16), (i >> 8) & 255, i & 255])
+
+    def v6(a, i):
+        return bytes([0xFD, 0, 0, a] + [0] * 8) + struct.pack("!I", i)
+
+    t = 1700000000 * 1000000
+    targets = 0
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+
+        def put(fr):
+            nonlocal t
+            f.write(struct.pack("<IIII", t // 1000000, t % 1000000, len(fr), len(fr)))
+            f.write(fr)
+            t += 200
+
+        for i in range(n):
+            six = v6_every and i % v6_every == v6_every - 1
+            addr = v6 if six else v4
+            c, srv = addr(64, i), addr(0, 1 + i % servers)
+            xid = i & 0xFFFF
+            q = struct.pack("!HHHHHH", xid, 0x0100, 1, 0, 0, 0) + name(i) + struct.pack("!HH", 0x20, 1)
+            put(frame(c, srv, q))
+            r = struct.pack("!HHHHHH", xid, 0x8500, 0, 1, 0, 0) + name(i) + struct.pack("!HHIHHI", 0x20, 1, 300000, 6,
+                                                                                      0, 0x0A000002)
+            put(frame(srv, c, r))
+            if target_every and i % target_every == target_every - 1:
+                put(frame(c, addr(128, i), q))
+                targets += 1
+    return n + min(n, servers) + targets, n + min(n, servers), n + min(n, servers)
+
+
 def netbios_flows(smbscope, tmp):
     """100,000 connections on TCP 139 (the generated capture's port 445 made
     139): each a NetBIOS flow, itemised in the ledger up to its cap (16,384)
