@@ -345,6 +345,7 @@ int split_main(const struct config *cfg)
     a.interrupt_signal = rd.interrupted ? (stop_signal ? stop_signal : SIGINT) : 0;
     g_free(rd.error);
     merge_finish(&a);
+    fold_mem_seal_sets(&a); /* each flow was one worker's: a row or past the rows, never both */
     a.jobs_threads = n;
     a.jobs_requested = (unsigned)cfg->jobs;
     a.jobs_split = "flow-hash";

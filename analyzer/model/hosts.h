@@ -62,11 +62,12 @@ bool host_table_compact_at(const struct host_table *t, uint32_t slot, struct ip_
 int64_t host_table_compact_find(const struct host_table *t, const struct ip_addr *a, unsigned *bits);
 /* The bits a record stands for in the compact set. */
 unsigned host_rec_compact_bits(const struct host_rec *r);
-/* --jobs and merge: src's compact set into t (records of t or'ed; other
- * addresses into t's set, where one run would count them).  Returns the
- * addresses that have a record in t but were counted past src's cap (their
- * counts in src are lost: one run's record would hold them). */
-uint64_t host_table_fold_compact(struct host_table *t, const struct host_table *src);
+/* --jobs: src's compact set into t (records of t or'ed; other addresses
+ * into t's set, where one run would count them), src's set emptied (its
+ * memory given back: the fold reads it no more).  Returns the addresses
+ * that have a record in t but were counted past src's cap (their counts in
+ * src are lost: one run's record would hold them). */
+uint64_t host_table_fold_compact(struct host_table *t, struct host_table *src);
 void host_table_free(struct host_table *t);
 /* The record of an address (created at first sight, also counted), NULL when
  * the table is full (the address is still counted). */
