@@ -113,7 +113,9 @@ static gint pair_order(gconstpointer pa, gconstpointer pb)
     return c ? c : memcmp(&a->server, &b->server, sizeof a->server);
 }
 
-static void fold_netbios(struct nb_ledger *dst, struct nb_ledger *src)
+/* Returns the hosts whose records lack what src counted of them past its
+ * own records (host_table_fold_compact()): marked, as a merge marks them. */
+static uint64_t fold_netbios(struct nb_ledger *dst, struct nb_ledger *src)
 {
     struct host_table *dh = nb_ledger_hosts_mut(dst), *sh = nb_ledger_hosts_mut(src);
     const struct ip_addr *bc;
@@ -124,7 +126,7 @@ static void fold_netbios(struct nb_ledger *dst, struct nb_ledger *src)
         host_table_fold(dh, host_table_at(sh, i));
     /* the hosts src counted past its records: counted here too (one run
      * counts them past its records as well, or holds a record of them) */
-    host_table_fold_compact(dh, sh);
+    uint64_t lost = host_table_fold_compact(dh, sh);
     bool est;
     host_table_total(sh, &est);
     if (est)
@@ -159,6 +161,7 @@ static void fold_netbios(struct nb_ledger *dst, struct nb_ledger *src)
         distinct_forget(so);
     }
     nb_ledger_fold_counts(dst, nb_ledger_overflow(src), nb_ledger_non_ip_counts(src));
+    return lost;
 }
 
 /* The groups without the edge connections (those travel apart). */
@@ -419,7 +422,7 @@ void fold_mem_many(struct analysis *dst, struct analysis *const *src, struct fol
     for (unsigned k = 0; k < n; k++) {
         fold_run(dst, src[k]);
         fold_census(dst->census, src[k]->census);
-        fold_netbios(dst->ledger, src[k]->ledger);
+        dst->state_folded.hosts += fold_netbios(dst->ledger, src[k]->ledger);
     }
     if (th)
         g_thread_join(th);

@@ -314,6 +314,8 @@ uint64_t host_table_fold_compact(struct host_table *t, struct host_table *src)
         if (!c->n || d->n || !t->compact_on || t->c4.n + t->c6.n + c->n > HOST_COMPACT_CAP ||
             compact_meets_records(t, c))
             continue;
+        if (t->n < t->cap) /* one run would have recorded some of them (see below) */
+            lost += c->n < t->cap - t->n ? c->n : t->cap - t->n;
         struct ip_addr a = { .family = c->width == 4 ? 4 : 6 };
         for (uint32_t i = 0; i < c->nslots; i++)
             if (c->bits[i]) {
@@ -348,6 +350,9 @@ uint64_t host_table_fold_compact(struct host_table *t, struct host_table *src)
             continue;
         }
         distinct_add(t->all, addr_hash(&a));
+        /* below t's cap one run would have recorded it, with counts src
+         * did not keep */
+        lost += t->n < t->cap;
         if (!t->compact_on || !compact_add(t, &a, bits))
             t->overflowed = true;
     }

@@ -65,8 +65,8 @@ unsigned host_rec_compact_bits(const struct host_rec *r);
 /* --jobs: src's compact set into t (records of t or'ed; other addresses
  * into t's set, where one run would count them), src's set emptied (its
  * memory given back: the fold reads it no more).  Returns the addresses
- * that have a record in t but were counted past src's cap (their counts in
- * src are lost: one run's record would hold them). */
+ * whose record one run would hold with counts src did not keep: those t
+ * has a record of, and those t had room for. */
 uint64_t host_table_fold_compact(struct host_table *t, struct host_table *src);
 void host_table_free(struct host_table *t);
 /* The record of an address (created at first sight, also counted), NULL when
