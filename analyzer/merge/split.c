@@ -286,7 +286,7 @@ static void fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
         as[k] = &ws[k].a;
         order[k] = ws[k].order;
     }
-    fold_mem_many(a, as, order, n);
+    fold_mem_many(a, as, order, n, true);
     /* The capture's clock (every thread's table saw it: flow_table_tick())
      * into the folded table: the merge state's part clock is one run's. */
     int64_t first, last;

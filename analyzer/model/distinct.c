@@ -14,6 +14,7 @@ _Static_assert(HLL_REGS == DISTINCT_HLL_REGS, "distinct.h exports the register c
 struct distinct {
     uint64_t *slots;   /* 0 = empty; a hash of 0 is stored as 1 */
     uint32_t nslots, used, cap;
+    uint32_t apart; /* distinct_fold_disjoint(): hashes counted, none in the slots */
     bool estimating;
     bool sealed; /* distinct_seal(): counted exactly, the slots given back */
     uint8_t hll[HLL_REGS];
@@ -133,8 +134,9 @@ bool distinct_take(struct distinct *d, struct distinct *src)
     d->slots = src->slots;
     d->nslots = src->nslots;
     d->used = src->used;
+    d->apart = src->apart;
     src->slots = NULL;
-    src->nslots = src->used = 0;
+    src->nslots = src->used = src->apart = 0;
     for (uint32_t i = 0; i < HLL_REGS; i++)
         if (src->hll[i] > d->hll[i])
             d->hll[i] = src->hll[i];
@@ -171,9 +173,28 @@ void distinct_reserve(struct distinct *d, uint64_t more)
     d->nslots = (uint32_t)n;
 }
 
+bool distinct_fold_disjoint(struct distinct *d, struct distinct *src, uint32_t above)
+{
+    uint64_t total = (uint64_t)d->used + d->apart + src->used + src->apart;
+    if (d == src || d->estimating || src->estimating || src->sealed || total <= above)
+        return false;
+    for (uint32_t i = 0; i < HLL_REGS; i++)
+        if (src->hll[i] > d->hll[i])
+            d->hll[i] = src->hll[i];
+    if (total > d->cap) { /* past the cap as the set of both would be: estimating */
+        d->estimating = true;
+        free(d->slots);
+        d->slots = NULL;
+        d->nslots = 0;
+        return true;
+    }
+    d->apart += src->used + src->apart;
+    return true;
+}
+
 void distinct_seal(struct distinct *d, uint32_t above)
 {
-    if (d->estimating || d->used <= above)
+    if (d->estimating || (uint64_t)d->used + d->apart <= above)
         return;
     free(d->slots);
     d->slots = NULL;
@@ -185,7 +206,7 @@ void distinct_forget(struct distinct *d)
 {
     if (d->estimating)
         return;
-    d->cap = d->used > 0 ? d->used : 1;
+    d->cap = d->used + d->apart > 0 ? d->used + d->apart : 1;
     d->estimating = true;
     free(d->slots);
     d->slots = NULL;
@@ -207,7 +228,7 @@ bool distinct_add(struct distinct *d, uint64_t hash)
     }
     if (!insert(d->slots, d->nslots, h))
         return false;
-    if (++d->used > d->cap) {
+    if ((uint64_t)++d->used + d->apart > d->cap) {
         /* past the cap: drop the exact set, keep estimating */
         d->estimating = true;
         free(d->slots);
@@ -241,7 +262,7 @@ struct distinct *distinct_new_estimator(void)
 uint64_t distinct_count(const struct distinct *d)
 {
     if (!d->estimating)
-        return d->used;
+        return (uint64_t)d->used + d->apart;
     uint64_t e = distinct_estimate(d);
     return e < d->cap ? d->cap : e; /* never below what was counted exactly */
 }
@@ -282,7 +303,7 @@ void distinct_union_hll(struct distinct *d, const uint8_t regs[DISTINCT_HLL_REGS
          * the exact cap is not one: a merge unites the registers of sets
          * far smaller than it (a merge state writes a set of a few
          * thousand as its registers) */
-        d->cap = d->used;
+        d->cap = d->used + d->apart;
         d->estimating = true;
         free(d->slots);
         d->slots = NULL;

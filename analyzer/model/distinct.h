@@ -47,6 +47,13 @@ bool distinct_take(struct distinct *d, struct distinct *src);
  * (a merge state writes such a set as those two; distinct_has() is false
  * from now on, distinct_slots() empty, and the set is not folded again). */
 void distinct_seal(struct distinct *d, uint32_t above);
+/* src counted into d when the caller knows no hash is in both (one file's
+ * flows split among threads: each flow in one): counts added and
+ * registers united, src's hashes kept nowhere (distinct_has() does not
+ * know them), when the two together hold more than `above` (a merge state
+ * writes such a set as its count and registers); false otherwise (fold
+ * exactly).  Past d's cap it estimates, as the set of both would. */
+bool distinct_fold_disjoint(struct distinct *d, struct distinct *src, uint32_t above);
 void distinct_reserve(struct distinct *d, uint64_t more);
 void distinct_forget(struct distinct *d);
 
