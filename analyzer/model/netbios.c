@@ -430,11 +430,17 @@ static void note_hosts(struct nb_ledger *l, struct nb_row *row, const struct ip_
      * client's counts were lost whenever its server was new at a growth). */
     if (hc && hs)
         hc = row ? host_table_at(l->hosts, row->host_c - 1) : host_table_find(l->hosts, c);
+    /* Any packet of a flow past the rows says its client opened one (that
+     * it is new is known only while the overflow counts its flows
+     * exactly, to 1,048,576: past that a client's first such flow still
+     * makes it one to fix). */
     if (!hc || (!hs && !bcast)) /* past the records' cap: the bits the counts need */
-        note_compact(l, hc, hs, c, s, bcast, from_client, refusal, new_flow && unlisted);
+        note_compact(l, hc, hs, c, s, bcast, from_client, refusal, unlisted);
     if (hc && new_flow) {
         hc->nb_flows++;
         hc->nb_flows_unlisted += unlisted;
+    } else if (hc && unlisted && !hc->nb_flows_unlisted) {
+        hc->nb_flows_unlisted = 1;
     }
     if (hs && new_flow)
         hs->nb_flows_served++;

@@ -2,6 +2,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "distinct.h"
 #include "hosts.h"
 #include "netbios.h"
 
@@ -370,6 +371,28 @@ static void test_hosts_compact(void)
     nb_ledger_free(l);
 }
 
+/* Past the overflow's exact count (distinct.h: 1,048,576 flows) whether a
+ * flow is new is not known; a client whose first flow past the rows comes
+ * then still opened one: it must fix NetBIOS (hostview.c). */
+static void test_unlisted_past_estimate(void)
+{
+    struct nb_ledger *l = nb_ledger_new(1);
+    struct ip_addr a = v4(10, 6, 0, 1), late = v4(10, 6, 0, 2);
+    uint64_t flows = 0;
+    for (unsigned s = 0; flows < DISTINCT_DEFAULT_CAP + 2; s++) /* one row, then past the cap */
+        for (unsigned port = 1024; port < 65535 && flows < DISTINCT_DEFAULT_CAP + 2; port++, flows++) {
+            struct packet p = tcp(a, (uint16_t)port, v4(10, 7, 0, (uint8_t)s), 139, TCP_SYN);
+            nb_ledger_packet(l, &p);
+        }
+    g_assert_true(distinct_is_estimate(nb_ledger_overflow_set(l)));
+    struct packet p = tcp(late, 40000, v4(10, 7, 0, 0), 139, TCP_SYN);
+    nb_ledger_packet(l, &p);
+    const struct host_rec *r = host_table_find(nb_ledger_hosts(l), &late);
+    g_assert_nonnull(r);
+    g_assert_cmpuint(r->nb_flows_unlisted, ==, 1);
+    nb_ledger_free(l);
+}
+
 /* nb_ledger_packet() answers TCP and UDP packets outside 137-139 inline,
  * before the port table: every port the table knows must be in that range. */
 static void test_near_ports(void)
@@ -395,5 +418,6 @@ int main(int argc, char **argv)
     g_test_add_func("/netbios/hosts-growth", test_hosts_growth);
     g_test_add_func("/netbios/hosts-remembered", test_hosts_remembered);
     g_test_add_func("/netbios/hosts-compact", test_hosts_compact);
+    g_test_add_func("/netbios/unlisted-past-estimate", test_unlisted_past_estimate);
     return g_test_run();
 }
