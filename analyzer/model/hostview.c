@@ -402,9 +402,7 @@ void host_views_build(struct host_views *hv, const struct analysis *a, const str
         struct acc x = { 0 };
         acc_from_bits(&x, bits);
         count_host(hv, &x);
-        hv->unrecorded++;
     }
-    hv->unrecorded += b.nbacked;
     hv->ranked = n;
     hv->n = n < VIEWS_LISTED ? n : VIEWS_LISTED;
     /* only the listed ones in order: the first VIEWS_LISTED chosen in

@@ -47,8 +47,6 @@ struct host_views {
     uint64_t total;        /* distinct NetBIOS addresses (ledger, broadcasts included) + SMB-only hosts */
     bool total_estimate;   /* past the exact cap */
     uint64_t spoke_netbios;/* hosts that spoke (not only targets) */
-    uint64_t unrecorded;   /* of total: NetBIOS hosts counted past the ledger's host records
-                              (hosts.h compact set): in every count, not ranked nor listed */
     GPtrArray *names;      /* GPtrArray* per host with names: the names it resolved
                               through NBNS only (borrowed from the verdict's findings) */
 };
