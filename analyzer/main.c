@@ -12,6 +12,7 @@
 
 #include "analysis.h"
 #include "capture.h"
+#include "fold_mem.h"
 #include "jobs.h"
 #include "mem_trim.h"
 #include "merge.h"
@@ -123,6 +124,7 @@ int main(int argc, char **argv)
     }
     run_inputs(&run, &a);
     analysis_finish(&a);
+    fold_mem_seal_sets(&a);
 
     struct verdict v;
     verdict_compute(&v, &a, &cfg.policy);

@@ -339,7 +339,7 @@ bool config_parse(struct config *cfg, int *argc, char ***argv, char *errbuf, siz
         { "race-window", 0, 0, G_OPTION_ARG_DOUBLE, &o.race_window, "A SYN to 139 within SECONDS of a SYN to 445 of the same server is a NetBIOS-over-TCP/IP race (default 1)", "SECONDS" },
         { "no-fast-path", 0, 0, G_OPTION_ARG_NONE, &o.no_fast_path, "Reassemble and decode every byte (for checking the fast paths)", NULL },
         { "max-connections", 0, 0, G_OPTION_ARG_INT64, &o.max_connections, "Cap on concurrently tracked TCP connections", "N" },
-        { "max-netbios-flows", 0, 0, G_OPTION_ARG_INT64, &o.max_netbios_flows, "NetBIOS flows itemised in the ledger (default 16384); packets of further flows are counted, not listed", "N" },
+        { "max-netbios-flows", 0, 0, G_OPTION_ARG_INT64, &o.max_netbios_flows, "NetBIOS flows itemised in the ledger (default 16384); packets of further flows are counted, not listed (NetBIOS hosts past 65,536 likewise: counted without a record)", "N" },
         { "reassembly-cap", 0, 0, G_OPTION_ARG_INT64, &o.reasm_dir_cap, "Bytes of out-of-order data held per direction", "BYTES" },
         { "reassembly-total-cap", 0, 0, G_OPTION_ARG_INT64, &o.reasm_total_cap, "Bytes of out-of-order data held in total", "BYTES" },
         { "pdu-cap", 0, 0, G_OPTION_ARG_INT64, &o.pdu_cap, "Bytes of one SMB message buffered for decoding", "BYTES" },

@@ -12,6 +12,7 @@
 #include "hosts.h"
 #include "ipfrag.h"
 #include "jobs.h"
+#include "mstate.h"
 #include "mstate_xchg.h"
 #include "netbios.h"
 #include "quic_table.h"
@@ -28,6 +29,7 @@ static void fold_distinct(struct distinct *dst, const struct distinct *src)
         distinct_union_hll(dst, distinct_hll(src));
         return;
     }
+    distinct_reserve(dst, distinct_count(src)); /* one growth for both, not doublings beside src's */
     uint32_t n;
     const uint64_t *slots = distinct_slots(src, &n);
     for (uint32_t i = 0; slots && i < n; i++)
@@ -72,7 +74,7 @@ static void fold_run(struct analysis *dst, struct analysis *src)
     hs_edges_fold_mem(dst, src);
 }
 
-static void fold_census(struct census *dst, const struct census *src)
+static void fold_census(struct census *dst, struct census *src)
 {
     dst->snaplen_cut += src->snaplen_cut;
     dst->snaplen_cut_smb += src->snaplen_cut_smb;
@@ -81,7 +83,8 @@ static void fold_census(struct census *dst, const struct census *src)
     dst->pairs_dropped += src->pairs_dropped;
     dst->dns_messages += src->dns_messages;
     dst->dns_keys_dropped += src->dns_keys_dropped;
-    fold_distinct(dst->udp_convs, src->udp_convs);
+    if (!distinct_take(dst->udp_convs, src->udp_convs)) /* the first taken whole, not copied beside it */
+        fold_distinct(dst->udp_convs, src->udp_convs);
     GHashTableIter it;
     gpointer key;
     g_hash_table_iter_init(&it, src->dns_keys);
@@ -110,7 +113,9 @@ static gint pair_order(gconstpointer pa, gconstpointer pb)
     return c ? c : memcmp(&a->server, &b->server, sizeof a->server);
 }
 
-static void fold_netbios(struct nb_ledger *dst, struct nb_ledger *src)
+/* Returns the hosts whose records lack what src counted of them past its
+ * own records (host_table_fold_compact()): marked, as a merge marks them. */
+static uint64_t fold_netbios(struct nb_ledger *dst, struct nb_ledger *src, bool disjoint)
 {
     struct host_table *dh = nb_ledger_hosts_mut(dst), *sh = nb_ledger_hosts_mut(src);
     const struct ip_addr *bc;
@@ -119,6 +124,9 @@ static void fold_netbios(struct nb_ledger *dst, struct nb_ledger *src)
         host_table_learn_broadcast(dh, &bc[i]);
     for (uint32_t i = 0; i < host_table_size(sh); i++)
         host_table_fold(dh, host_table_at(sh, i));
+    /* the hosts src counted past its records: counted here too (one run
+     * counts them past its records as well, or holds a record of them) */
+    uint64_t lost = host_table_fold_compact(dh, sh);
     bool est;
     host_table_total(sh, &est);
     if (est)
@@ -140,10 +148,25 @@ static void fold_netbios(struct nb_ledger *dst, struct nb_ledger *src)
             struct host_rec *c = host_table_find(dh, &f->client);
             if (c)
                 c->nb_flows_unlisted++;
+            else
+                host_table_compact_or(dh, &f->client, HOST_C_UNLISTED);
         }
     }
-    fold_distinct(nb_ledger_overflow_set(dst), nb_ledger_overflow_set(src));
+    /* src's set is read no more: the first one taken whole, the others
+     * added and given back (700,000 connections on 139 under --jobs 2: the
+     * two workers' sets and the fold's, grown beside them, were the peak) */
+    struct distinct *so = nb_ledger_overflow_set(src), *d = nb_ledger_overflow_set(dst);
+    if (!distinct_take(d, so)) {
+        /* one file's threads: no flow in two of them, so past what a
+         * merge state lists the counts add up and the union is not built
+         * (700,000 connections on 139: the fold's 1 M slots, 8 MiB, grown
+         * beside both workers' sets) */
+        if (!disjoint || !distinct_fold_disjoint(d, so, MSTATE_EXACT_CAP))
+            fold_distinct(d, so);
+        distinct_forget(so);
+    }
     nb_ledger_fold_counts(dst, nb_ledger_overflow(src), nb_ledger_non_ip_counts(src));
+    return lost;
 }
 
 /* The groups without the edge connections (those travel apart). */
@@ -384,7 +407,8 @@ static gpointer fold_groups_hosts(gpointer data)
     return NULL;
 }
 
-void fold_mem_many(struct analysis *dst, struct analysis *const *src, struct fold_order *const *order, unsigned n)
+void fold_mem_many(struct analysis *dst, struct analysis *const *src, struct fold_order *const *order, unsigned n,
+                   bool disjoint)
 {
     g_assert(n <= JOBS_MAX);
     struct fold_order *own[JOBS_MAX] = { NULL };
@@ -404,7 +428,7 @@ void fold_mem_many(struct analysis *dst, struct analysis *const *src, struct fol
     for (unsigned k = 0; k < n; k++) {
         fold_run(dst, src[k]);
         fold_census(dst->census, src[k]->census);
-        fold_netbios(dst->ledger, src[k]->ledger);
+        dst->state_folded.hosts += fold_netbios(dst->ledger, src[k]->ledger, disjoint);
     }
     if (th)
         g_thread_join(th);
@@ -414,7 +438,13 @@ void fold_mem_many(struct analysis *dst, struct analysis *const *src, struct fol
         fold_order_free(own[k]);
 }
 
-void fold_mem(struct analysis *dst, struct analysis *src) { fold_mem_many(dst, &src, NULL, 1); }
+void fold_mem(struct analysis *dst, struct analysis *src) { fold_mem_many(dst, &src, NULL, 1, false); }
+
+void fold_mem_seal_sets(struct analysis *a)
+{
+    distinct_seal(a->census->udp_convs, MSTATE_EXACT_CAP);
+    distinct_seal(nb_ledger_overflow_set(a->ledger), MSTATE_EXACT_CAP);
+}
 
 /* A table of src whose own cap was hit (past: its records past the cap)
  * while dst's table already held records: the keys of dst that came back

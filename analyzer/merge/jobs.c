@@ -461,7 +461,7 @@ static bool fold_all(struct analysis *a, struct jobs *js)
                 struct conn_groups_stats gs = conn_groups_stats(src->groups);
                 a->state_folded.conn_groups += gs.connections - gs.folded[CONN_GROUP_FULL];
             }
-            fold_mem_many(a, &src, &j->order, 1);
+            fold_mem_many(a, &src, &j->order, 1, false);
             const struct smb_hosts *sh = src->core_hosts ? src->core_hosts : src->smb_hosts;
             if (smb_hosts_unrecorded(sh)) /* an address it had no record for: one run's table filled too, and
                                              counts every address by the same estimate */

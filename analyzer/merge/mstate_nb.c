@@ -284,7 +284,10 @@ static void hosts(struct json *b, const struct analysis *a, const struct nb_fold
     }
     json_end_array(b);
     g_free(r);
-    KINTS(b, { "cap", MSTATE_HOSTS_CAP }, { "folded", (uint64_t)(n - kept) + a->state_folded.hosts });
+    /* the hosts counted past the run's records (hosts.h) are left out as
+     * the records past this cap are */
+    uint32_t compact = host_table_compact_count(t);
+    KINTS(b, { "cap", MSTATE_HOSTS_CAP }, { "folded", (uint64_t)(n - kept) + compact + a->state_folded.hosts });
     const struct ip_addr *bc;
     uint32_t nbc = host_table_broadcasts(t, &bc);
     json_key(b, "broadcasts");
@@ -296,7 +299,7 @@ static void hosts(struct json *b, const struct analysis *a, const struct nb_fold
     json_end_array(b);
     bool est;
     host_table_total(t, &est);
-    if (est || n > kept) /* the estimator holds every address, those without a record too */
+    if (est || n > kept || compact) /* the estimator holds every address, those without a record too */
         mstate_put_distinct(b, "all", host_table_all(t), 0);
     json_end_object(b);
 }

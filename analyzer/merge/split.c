@@ -286,7 +286,7 @@ static void fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
         as[k] = &ws[k].a;
         order[k] = ws[k].order;
     }
-    fold_mem_many(a, as, order, n);
+    fold_mem_many(a, as, order, n, true);
     /* The capture's clock (every thread's table saw it: flow_table_tick())
      * into the folded table: the merge state's part clock is one run's. */
     int64_t first, last;
@@ -345,6 +345,7 @@ int split_main(const struct config *cfg)
     a.interrupt_signal = rd.interrupted ? (stop_signal ? stop_signal : SIGINT) : 0;
     g_free(rd.error);
     merge_finish(&a);
+    fold_mem_seal_sets(&a); /* each flow was one worker's: a row or past the rows, never both */
     a.jobs_threads = n;
     a.jobs_requested = (unsigned)cfg->jobs;
     a.jobs_split = "flow-hash";

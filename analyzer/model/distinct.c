@@ -14,7 +14,9 @@ _Static_assert(HLL_REGS == DISTINCT_HLL_REGS, "distinct.h exports the register c
 struct distinct {
     uint64_t *slots;   /* 0 = empty; a hash of 0 is stored as 1 */
     uint32_t nslots, used, cap;
+    uint32_t apart; /* distinct_fold_disjoint(): hashes counted, none in the slots */
     bool estimating;
+    bool sealed; /* distinct_seal(): counted exactly, the slots given back */
     uint8_t hll[HLL_REGS];
 };
 
@@ -81,10 +83,22 @@ static void hll_add(struct distinct *d, uint64_t h)
         d->hll[idx] = rank;
 }
 
+/* A hash's home slot: its low 32 bits scaled to the table (any size, not
+ * only powers of two: the table grows by half, and a million hashes take
+ * 1.5 M slots, 12 MiB, where doubling gave them 2 M, 16 MiB). */
+static inline uint32_t home(uint64_t h, uint32_t nslots)
+{
+    return (uint32_t)(((h & 0xFFFFFFFFu) * (uint64_t)nslots) >> 32);
+}
+
+static inline uint32_t next(uint32_t i, uint32_t nslots) { return i + 1 == nslots ? 0 : i + 1; }
+
+/* The sizes a table takes: 1024, then half again each time. */
+static uint64_t grown(uint64_t n) { return n ? n + n / 2 : 1024; }
+
 static bool insert(uint64_t *slots, uint32_t nslots, uint64_t h)
 {
-    uint32_t mask = nslots - 1;
-    for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
+    for (uint32_t i = home(h, nslots);; i = next(i, nslots)) {
         if (slots[i] == h)
             return false;
         if (!slots[i]) {
@@ -96,7 +110,10 @@ static bool insert(uint64_t *slots, uint32_t nslots, uint64_t h)
 
 static bool grow(struct distinct *d)
 {
-    uint32_t n = d->nslots ? d->nslots * 2 : 1024;
+    uint64_t g = grown(d->nslots);
+    if (g > UINT32_MAX)
+        return false;
+    uint32_t n = (uint32_t)g;
     uint64_t *s = calloc(n, sizeof *s);
     if (!s)
         return false;
@@ -109,10 +126,97 @@ static bool grow(struct distinct *d)
     return true;
 }
 
+bool distinct_take(struct distinct *d, struct distinct *src)
+{
+    if (d == src || d->estimating || src->estimating || d->sealed || src->sealed || d->used || d->cap != src->cap)
+        return false;
+    free(d->slots);
+    d->slots = src->slots;
+    d->nslots = src->nslots;
+    d->used = src->used;
+    d->apart = src->apart;
+    src->slots = NULL;
+    src->nslots = src->used = src->apart = 0;
+    for (uint32_t i = 0; i < HLL_REGS; i++)
+        if (src->hll[i] > d->hll[i])
+            d->hll[i] = src->hll[i];
+    return true;
+}
+
+/* The slots a set of n hashes takes at 3/4 full at most (a size grow() makes). */
+static uint64_t slots_for(uint64_t n)
+{
+    uint64_t s = grown(0);
+    while (n * 4 > s * 3)
+        s = grown(s);
+    return s;
+}
+
+void distinct_reserve(struct distinct *d, uint64_t more)
+{
+    if (d->estimating || d->sealed)
+        return;
+    uint64_t want = d->used + more;
+    if (want > (uint64_t)d->cap + 1)
+        want = (uint64_t)d->cap + 1; /* past the cap the set goes: never more than it holds */
+    uint64_t n = slots_for(want);
+    if (n <= d->nslots || n > UINT32_MAX)
+        return;
+    uint64_t *s = calloc(n, sizeof *s);
+    if (!s)
+        return; /* grown one doubling at a time as before */
+    for (uint32_t i = 0; i < d->nslots; i++)
+        if (d->slots[i])
+            insert(s, (uint32_t)n, d->slots[i]);
+    free(d->slots);
+    d->slots = s;
+    d->nslots = (uint32_t)n;
+}
+
+bool distinct_fold_disjoint(struct distinct *d, struct distinct *src, uint32_t above)
+{
+    uint64_t total = (uint64_t)d->used + d->apart + src->used + src->apart;
+    if (d == src || d->estimating || src->estimating || src->sealed || total <= above)
+        return false;
+    for (uint32_t i = 0; i < HLL_REGS; i++)
+        if (src->hll[i] > d->hll[i])
+            d->hll[i] = src->hll[i];
+    if (total > d->cap) { /* past the cap as the set of both would be: estimating */
+        d->estimating = true;
+        free(d->slots);
+        d->slots = NULL;
+        d->nslots = 0;
+        return true;
+    }
+    d->apart += src->used + src->apart;
+    return true;
+}
+
+void distinct_seal(struct distinct *d, uint32_t above)
+{
+    if (d->estimating || (uint64_t)d->used + d->apart <= above)
+        return;
+    free(d->slots);
+    d->slots = NULL;
+    d->nslots = 0;
+    d->sealed = true;
+}
+
+void distinct_forget(struct distinct *d)
+{
+    if (d->estimating)
+        return;
+    d->cap = d->used + d->apart > 0 ? d->used + d->apart : 1;
+    d->estimating = true;
+    free(d->slots);
+    d->slots = NULL;
+    d->nslots = 0;
+}
+
 bool distinct_add(struct distinct *d, uint64_t hash)
 {
     hll_add(d, hash);
-    if (d->estimating)
+    if (d->estimating || d->sealed)
         return false;
     uint64_t h = hash ? hash : 1;
     /* at most 3/4 full (linear probing: 2.5 probes a hit, 8.5 a miss):
@@ -124,7 +228,7 @@ bool distinct_add(struct distinct *d, uint64_t hash)
     }
     if (!insert(d->slots, d->nslots, h))
         return false;
-    if (++d->used > d->cap) {
+    if ((uint64_t)++d->used + d->apart > d->cap) {
         /* past the cap: drop the exact set, keep estimating */
         d->estimating = true;
         free(d->slots);
@@ -141,8 +245,7 @@ bool distinct_has(const struct distinct *d, uint64_t hash)
     if (d->estimating || !d->nslots)
         return false;
     uint64_t h = hash ? hash : 1;
-    uint32_t mask = d->nslots - 1;
-    for (uint32_t i = (uint32_t)h & mask; d->slots[i]; i = (i + 1) & mask)
+    for (uint32_t i = home(h, d->nslots); d->slots[i]; i = next(i, d->nslots))
         if (d->slots[i] == h)
             return true;
     return false;
@@ -159,7 +262,7 @@ struct distinct *distinct_new_estimator(void)
 uint64_t distinct_count(const struct distinct *d)
 {
     if (!d->estimating)
-        return d->used;
+        return (uint64_t)d->used + d->apart;
     uint64_t e = distinct_estimate(d);
     return e < d->cap ? d->cap : e; /* never below what was counted exactly */
 }
@@ -200,7 +303,7 @@ void distinct_union_hll(struct distinct *d, const uint8_t regs[DISTINCT_HLL_REGS
          * the exact cap is not one: a merge unites the registers of sets
          * far smaller than it (a merge state writes a set of a few
          * thousand as its registers) */
-        d->cap = d->used;
+        d->cap = d->used + d->apart;
         d->estimating = true;
         free(d->slots);
         d->slots = NULL;

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DISTINCT_DEFAULT_CAP (1u << 20) /* 1,048,576 exact; 16 MiB of slots at most */
+#define DISTINCT_DEFAULT_CAP (1u << 20) /* 1,048,576 exact; 12 MiB of slots at most */
 
 struct distinct;
 
@@ -33,6 +33,29 @@ const uint64_t *distinct_slots(const struct distinct *d, uint32_t *nslots); /* 0
 const uint8_t *distinct_hll(const struct distinct *d);
 /* The union with another run's registers; it estimates from now on. */
 void distinct_union_hll(struct distinct *d, const uint8_t regs[DISTINCT_HLL_REGS]);
+
+/* --jobs' fold (analyzer/merge/fold_mem.c), whose inputs' sets are not
+ * read again once folded.  take: an empty exact set takes another's exact
+ * set whole (no copy; src is left empty, its registers united into d);
+ * false when d is not empty or either estimates.  reserve: room for `more`
+ * hashes at once, up to what the exact cap needs (one growth for the union,
+ * not doublings while the inputs' sets are alive).  forget: the exact set's
+ * memory given back, the registers kept. */
+bool distinct_take(struct distinct *d, struct distinct *src);
+/* After the last fold, before the report: a set of more than `above`
+ * hashes keeps its exact count and its registers, its slots are given back
+ * (a merge state writes such a set as those two; distinct_has() is false
+ * from now on, distinct_slots() empty, and the set is not folded again). */
+void distinct_seal(struct distinct *d, uint32_t above);
+/* src counted into d when the caller knows no hash is in both (one file's
+ * flows split among threads: each flow in one): counts added and
+ * registers united, src's hashes kept nowhere (distinct_has() does not
+ * know them), when the two together hold more than `above` (a merge state
+ * writes such a set as its count and registers); false otherwise (fold
+ * exactly).  Past d's cap it estimates, as the set of both would. */
+bool distinct_fold_disjoint(struct distinct *d, struct distinct *src, uint32_t above);
+void distinct_reserve(struct distinct *d, uint64_t more);
+void distinct_forget(struct distinct *d);
 
 /* A 64-bit hash of n bytes (FNV-1a then a murmur finaliser: HyperLogLog
  * needs well-mixed high bits). */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "census.h"
+#include "hosts.h"
 #include "conn_groups.h"
 #include "smb_hosts.h"
 #include "ipfrag.h"
@@ -52,6 +53,8 @@ void evidence_collect(struct evidence *e, const struct analysis *a)
     e->netbios_flows = e->netbios_itemised + nb_ledger_overflow_flows(a->ledger);
     e->netbios_not_itemised_packets = nb_ledger_overflow(a->ledger)->packets;
     e->netbios_flow_cap = nb_ledger_max_rows(a->ledger);
+    e->netbios_hosts_unrecorded = host_table_compact_count(nb_ledger_hosts(a->ledger));
+    e->netbios_host_records = host_table_cap(nb_ledger_hosts(a->ledger));
     const struct nb_non_ip *n = nb_ledger_non_ip_counts(a->ledger);
     e->netbios_non_ip_frames = n->netbeui + n->nbipx;
     const struct ipfrag_stats *fr = ipfrag_stats(a->frags);

@@ -31,6 +31,8 @@ struct evidence {
     uint64_t connections_folded;        /* SMB connections folded past the group cap (conn_groups.h) */
     uint32_t connection_group_cap;
     uint64_t smb_hosts_unrecorded;      /* connection ends past the SMB host table's cap (smb_hosts.h) */
+    uint64_t netbios_hosts_unrecorded;  /* NetBIOS addresses counted past the host records (hosts.h compact set) */
+    uint32_t netbios_host_records;      /* that cap */
     bool live, have_drop_stats;
     uint64_t if_received, if_dropped, if_ifdropped;
 };

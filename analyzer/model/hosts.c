@@ -9,6 +9,13 @@
 
 #define MAX_LEARNED_BROADCASTS 256
 
+/* One family's part of the compact set: open addressing, keys of `width`
+ * bytes beside a bits byte (0 = empty slot). */
+struct compact {
+    uint8_t *keys, *bits;
+    uint32_t nslots, n, width;
+};
+
 struct host_table {
     struct host_rec *recs;
     uint32_t n, alloc, cap;
@@ -28,6 +35,8 @@ struct host_table {
     bool overflowed;
     bool folded_estimate; /* smbscope merge: another run's addresses past a cap, as an estimate */
     uint32_t generation;  /* changes when records move to other numbers (sort) */
+    bool compact_on;      /* host_table_new_compact(): past the cap, c4 and c6 */
+    struct compact c4, c6;
 };
 
 static uint64_t addr_hash(const struct ip_addr *a) { return distinct_hash(a, sizeof *a); }
@@ -69,10 +78,25 @@ struct host_table *host_table_new(uint32_t cap)
     return t;
 }
 
+struct host_table *host_table_new_compact(uint32_t cap)
+{
+    struct host_table *t = host_table_new(cap);
+    if (t) {
+        t->compact_on = true;
+        t->c4.width = 4;
+        t->c6.width = 16;
+    }
+    return t;
+}
+
 void host_table_free(struct host_table *t)
 {
     if (!t)
         return;
+    free(t->c4.keys);
+    free(t->c4.bits);
+    free(t->c6.keys);
+    free(t->c6.bits);
     free(t->recs);
     free(t->index);
     distinct_free(t->all);
@@ -171,6 +195,226 @@ static bool grow(struct host_table *t)
     return true;
 }
 
+/* ---- the compact set ---------------------------------------------------- */
+
+static struct compact *family_set(struct host_table *t, const struct ip_addr *a)
+{
+    return a->family == 4 ? &t->c4 : a->family == 6 ? &t->c6 : NULL;
+}
+
+static uint32_t compact_hash(const struct compact *c, const uint8_t *k)
+{
+    uint64_t lo, hi = 0;
+    if (c->width == 4) {
+        uint32_t v;
+        memcpy(&v, k, 4);
+        lo = v;
+    } else {
+        memcpy(&lo, k, 8);
+        memcpy(&hi, k + 8, 8);
+    }
+    uint64_t h = lo * UINT64_C(0x9E3779B97F4A7C15) ^ hi * UINT64_C(0xC2B2AE3D27D4EB4F);
+    h ^= h >> 29;
+    h *= UINT64_C(0xBF58476D1CE4E5B9);
+    return (uint32_t)(h >> 32);
+}
+
+/* The slot of key k: its entry, or the empty slot where it goes (home:
+ * the hash scaled to the table, any size). */
+static uint32_t compact_slot(const struct compact *c, const uint8_t *k)
+{
+    for (uint32_t i = (uint32_t)(((uint64_t)compact_hash(c, k) * c->nslots) >> 32);; i = i + 1 == c->nslots ? 0 : i + 1)
+        if (!c->bits[i] || memcmp(c->keys + (size_t)i * c->width, k, c->width) == 0)
+            return i;
+}
+
+/* Room for `more` entries: grown by half until they fit at 3/4 full
+ * (1,000,000 IPv4 hosts in 1.5 M slots, 7.3 MiB; doubling gave 2 M). */
+static bool compact_reserve(struct compact *c, uint32_t more)
+{
+    uint64_t want = (uint64_t)c->n + more;
+    if (want * 4 <= (uint64_t)c->nslots * 3)
+        return true;
+    struct compact g = { .width = c->width, .nslots = c->nslots ? c->nslots : 1024 };
+    while (want * 4 > (uint64_t)g.nslots * 3)
+        g.nslots += g.nslots / 2;
+    g.keys = malloc((size_t)g.nslots * g.width);
+    g.bits = calloc(g.nslots, 1);
+    if (!g.keys || !g.bits) {
+        free(g.keys);
+        free(g.bits);
+        return false;
+    }
+    for (uint32_t i = 0; i < c->nslots; i++)
+        if (c->bits[i]) {
+            const uint8_t *k = c->keys + (size_t)i * c->width;
+            uint32_t j = compact_slot(&g, k);
+            memcpy(g.keys + (size_t)j * g.width, k, g.width);
+            g.bits[j] = c->bits[i];
+        }
+    g.n = c->n;
+    free(c->keys);
+    free(c->bits);
+    *c = g;
+    return true;
+}
+
+static int64_t compact_find(const struct host_table *t, const struct ip_addr *a)
+{
+    const struct compact *c = a->family == 4 ? &t->c4 : a->family == 6 ? &t->c6 : NULL;
+    if (!c || !c->n)
+        return -1;
+    uint32_t i = compact_slot(c, a->bytes);
+    return c->bits[i] ? (int64_t)i : -1;
+}
+
+/* An address past the records' cap into the set (counted in `all` by the
+ * caller); false when the set is full (it is then estimated). */
+static bool compact_add(struct host_table *t, const struct ip_addr *a, unsigned bits)
+{
+    struct compact *c = family_set(t, a);
+    if (!c)
+        return false;
+    if (c->n) {
+        uint32_t i = compact_slot(c, a->bytes);
+        if (c->bits[i]) {
+            c->bits[i] |= (uint8_t)(bits | HOST_C_PRESENT);
+            return true;
+        }
+    }
+    if (t->c4.n + t->c6.n >= HOST_COMPACT_CAP || !compact_reserve(c, 1))
+        return false;
+    uint32_t i = compact_slot(c, a->bytes);
+    memcpy(c->keys + (size_t)i * c->width, a->bytes, c->width);
+    c->bits[i] = (uint8_t)(bits | HOST_C_PRESENT);
+    c->n++;
+    return true;
+}
+
+bool host_table_compact_or(struct host_table *t, const struct ip_addr *a, unsigned bits)
+{
+    struct compact *c = family_set(t, a);
+    if (!c || !c->n)
+        return false;
+    uint32_t i = compact_slot(c, a->bytes);
+    if (!c->bits[i])
+        return false;
+    c->bits[i] |= (uint8_t)bits;
+    return true;
+}
+
+uint32_t host_table_compact_count(const struct host_table *t) { return t->c4.n + t->c6.n; }
+uint32_t host_table_compact_slots(const struct host_table *t) { return t->c4.nslots + t->c6.nslots; }
+
+bool host_table_compact_at(const struct host_table *t, uint32_t slot, struct ip_addr *a, unsigned *bits)
+{
+    const struct compact *c = slot < t->c4.nslots ? &t->c4 : &t->c6;
+    uint32_t i = slot < t->c4.nslots ? slot : slot - t->c4.nslots;
+    if (i >= c->nslots || !c->bits[i])
+        return false;
+    memset(a, 0, sizeof *a);
+    a->family = c->width == 4 ? 4 : 6;
+    memcpy(a->bytes, c->keys + (size_t)i * c->width, c->width);
+    *bits = c->bits[i];
+    return true;
+}
+
+int64_t host_table_compact_find(const struct host_table *t, const struct ip_addr *a, unsigned *bits)
+{
+    int64_t i = compact_find(t, a);
+    if (i < 0)
+        return -1;
+    const struct compact *c = a->family == 4 ? &t->c4 : &t->c6;
+    *bits = c->bits[i];
+    return a->family == 4 ? i : i + t->c4.nslots;
+}
+
+unsigned host_rec_compact_bits(const struct host_rec *r)
+{
+    return (r->nb_roles & 15u) | (r->nb_flows_unlisted ? HOST_C_UNLISTED : 0) | (r->refused ? HOST_C_REFUSED : 0);
+}
+
+/* Whether any address of src's compact set c has a record in t. */
+static bool compact_meets_records(const struct host_table *t, const struct compact *c)
+{
+    struct ip_addr a = { .family = c->width == 4 ? 4 : 6 };
+    for (uint32_t i = 0; t->n && i < c->nslots; i++)
+        if (c->bits[i]) {
+            memcpy(a.bytes, c->keys + (size_t)i * c->width, c->width);
+            if (host_table_find(t, &a))
+                return true;
+        }
+    return false;
+}
+
+uint64_t host_table_fold_compact(struct host_table *t, struct host_table *src)
+{
+    uint64_t lost = 0;
+    struct compact *sets[2][2] = { { &t->c4, &src->c4 }, { &t->c6, &src->c6 } };
+    for (int f = 0; f < 2; f++) {
+        struct compact *d = sets[f][0], *c = sets[f][1];
+        /* an empty set takes src's whole (no copy) when none of its
+         * addresses has a record here and the cap holds them all */
+        if (!c->n || d->n || !t->compact_on || t->c4.n + t->c6.n + c->n > HOST_COMPACT_CAP ||
+            compact_meets_records(t, c))
+            continue;
+        if (t->n < t->cap) /* one run would have recorded some of them (see below) */
+            lost += c->n < t->cap - t->n ? c->n : t->cap - t->n;
+        struct ip_addr a = { .family = c->width == 4 ? 4 : 6 };
+        for (uint32_t i = 0; i < c->nslots; i++)
+            if (c->bits[i]) {
+                memcpy(a.bytes, c->keys + (size_t)i * c->width, c->width);
+                distinct_add(t->all, addr_hash(&a));
+            }
+        struct compact tmp = *d;
+        *d = *c;
+        *c = tmp;
+    }
+    /* the rest copied, into sets sized once for both: src's slots are
+     * walked in its hash order, and linear probing in a smaller table of
+     * the same hash piles them into one run (400,000 entries: 10 s) */
+    uint32_t room = HOST_COMPACT_CAP - (t->c4.n + t->c6.n);
+    if (t->compact_on) {
+        compact_reserve(&t->c4, src->c4.n < room ? src->c4.n : room);
+        compact_reserve(&t->c6, src->c6.n < room ? src->c6.n : room);
+    }
+    for (uint32_t s = 0; s < host_table_compact_slots(src); s++) {
+        struct ip_addr a;
+        unsigned bits;
+        if (!host_table_compact_at(src, s, &a, &bits))
+            continue;
+        bits &= ~HOST_C_PRESENT;
+        struct host_rec *r = host_table_find(t, &a);
+        if (r) { /* a record here: its roles, and a flow not itemised (at least one) */
+            r->nb_roles |= (uint8_t)(bits & 15u);
+            r->refused |= (bits & HOST_C_REFUSED) != 0;
+            if ((bits & HOST_C_UNLISTED) && !r->nb_flows_unlisted)
+                r->nb_flows_unlisted = 1;
+            lost++;
+            continue;
+        }
+        distinct_add(t->all, addr_hash(&a));
+        /* below t's cap one run would have recorded it, with counts src
+         * did not keep */
+        lost += t->n < t->cap;
+        if (!t->compact_on || !compact_add(t, &a, bits))
+            t->overflowed = true;
+    }
+    if (src->overflowed && src->n >= src->cap) { /* src estimated its total: so does t */
+        t->overflowed = true;
+        t->folded_estimate |= t->n < t->cap;
+    }
+    /* src's sets are read no more: their memory given back before the
+     * next input's fold */
+    struct compact *cs[2] = { &src->c4, &src->c6 };
+    for (int f = 0; f < 2; f++) {
+        free(cs[f]->keys);
+        free(cs[f]->bits);
+        *cs[f] = (struct compact){ .width = cs[f]->width };
+    }
+    return lost;
+}
+
 static struct host_rec *seen(struct host_rec *r, int64_t ts)
 {
     if (ts < r->first_seen)
@@ -193,8 +437,13 @@ static struct host_rec *get(struct host_table *t, const struct ip_addr *a, int64
     if (r)
         return seen(r, ts);
     distinct_add(t->all, addr_hash(a));
-    if (t->n >= cap || !grow(t)) {
-        t->overflowed = true; /* an address without a record: from now on the count is an estimate */
+    /* past the cap, or an address counted in the compact set already
+     * (--jobs and merge fold into tables below their cap): it stays there */
+    if (t->n >= cap || (t->compact_on && (t->c4.n || t->c6.n) && compact_find(t, a) >= 0) || !grow(t)) {
+        /* an address without a record: in the compact set, else from now
+         * on the count is an estimate */
+        if (!t->compact_on || !compact_add(t, a, 0))
+            t->overflowed = true;
         return NULL;
     }
     r = &t->recs[t->n];
@@ -227,12 +476,13 @@ struct host_rec *host_table_get_past_cap(struct host_table *t, const struct ip_a
 uint64_t host_table_total(const struct host_table *t, bool *estimate)
 {
     bool full = (t->n >= t->cap && t->overflowed) || t->folded_estimate;
+    uint64_t known = (uint64_t)t->n + t->c4.n + t->c6.n;
     if (estimate)
         *estimate = full;
     if (!full)
-        return t->n;
+        return known;
     uint64_t e = distinct_estimate(t->all);
-    return e > t->n ? e : t->n;
+    return e > known ? e : known;
 }
 
 uint32_t host_table_size(const struct host_table *t) { return t->n; }
@@ -261,8 +511,10 @@ void host_table_learn_broadcast(struct host_table *t, const struct ip_addr *a)
 void host_table_fold(struct host_table *t, const struct host_rec *r)
 {
     struct host_rec *h = host_table_get(t, &r->addr, r->first_seen);
-    if (!h)
+    if (!h) { /* past the cap: what the counts need of it */
+        host_table_compact_or(t, &r->addr, host_rec_compact_bits(r));
         return;
+    }
     if (r->last_seen > h->last_seen)
         h->last_seen = r->last_seen;
     h->nb_roles |= r->nb_roles;

@@ -35,6 +35,39 @@ struct host_table;
 #define HOST_DEFAULT_CAP (1u << 20) /* records; beyond, hosts are counted by estimate */
 
 struct host_table *host_table_new(uint32_t cap); /* 0 = HOST_DEFAULT_CAP */
+
+/* A table whose addresses past its records' cap are kept in a compact
+ * exact set (an address and the bits below, 5 bytes a slot for IPv4, 17
+ * for IPv6, instead of a 64-byte record): the hosts' counts by role and
+ * rule stay exact (hostview.h), only the records (per-host counts, times,
+ * the listing) are capped.  Past HOST_COMPACT_CAP addresses in the set,
+ * the total is estimated as without one. */
+#define HOST_COMPACT_CAP (1u << 21)
+enum host_compact_bit {
+    /* the low four bits: enum host_nb_role */
+    HOST_C_UNLISTED = 1u << 4, /* opened a NetBIOS flow past the ledger's rows (nb_flows_unlisted > 0) */
+    HOST_C_REFUSED = 1u << 5,  /* answered an attempt with RST or ICMP unreachable */
+    HOST_C_PRESENT = 1u << 7,  /* set in every entry */
+};
+struct host_table *host_table_new_compact(uint32_t cap);
+/* bits (host_nb_role and HOST_C_*) or'ed into an address counted past the
+ * records' cap; false when it has no entry there (a record, or none). */
+bool host_table_compact_or(struct host_table *t, const struct ip_addr *a, unsigned bits);
+/* Addresses in the compact set; its slots (empty ones included), each
+ * read by host_table_compact_at() (false: empty); the slot of an address
+ * (-1: none) and its bits. */
+uint32_t host_table_compact_count(const struct host_table *t);
+uint32_t host_table_compact_slots(const struct host_table *t);
+bool host_table_compact_at(const struct host_table *t, uint32_t slot, struct ip_addr *a, unsigned *bits);
+int64_t host_table_compact_find(const struct host_table *t, const struct ip_addr *a, unsigned *bits);
+/* The bits a record stands for in the compact set. */
+unsigned host_rec_compact_bits(const struct host_rec *r);
+/* --jobs: src's compact set into t (records of t or'ed; other addresses
+ * into t's set, where one run would count them), src's set emptied (its
+ * memory given back: the fold reads it no more).  Returns the addresses
+ * whose record one run would hold with counts src did not keep: those t
+ * has a record of, and those t had room for. */
+uint64_t host_table_fold_compact(struct host_table *t, struct host_table *src);
 void host_table_free(struct host_table *t);
 /* The record of an address (created at first sight, also counted), NULL when
  * the table is full (the address is still counted). */

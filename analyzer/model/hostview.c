@@ -27,9 +27,10 @@ struct acc {
     uint8_t roles;
 };
 
-struct extra { /* a host seen only in SMB connections */
+struct extra { /* a host seen only in SMB connections, or counted past the ledger's records */
     struct ip_addr addr;
     int64_t first_seen, last_seen;
+    bool compact; /* in the ledger's compact set (hosts.h): counted, not ranked */
 };
 
 struct build {
@@ -43,6 +44,8 @@ struct build {
     GHashTable *extra_index;/* struct ip_addr* (in extras? no: own copies) -> i + 1 */
     GPtrArray *extra_keys;
     GPtrArray *names;       /* GPtrArray* of const char*, per host with names */
+    uint8_t *backed;        /* a bit per compact slot: that host has an extra */
+    uint32_t nbacked;       /* extras of compact hosts */
 };
 
 static guint addr_hash(gconstpointer p)
@@ -60,7 +63,22 @@ static gboolean addr_equal(gconstpointer x, gconstpointer y)
     return a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
 }
 
-/* A host of no table yet: its accumulator (zeroed) and record. */
+/* The roles and rules of a host the ledger counted past its records
+ * (hosts.h compact bits), as from_ledger() makes them of a record. */
+static void acc_from_bits(struct acc *h, unsigned bits)
+{
+    h->roles |= (bits & HOST_NB_CLIENT ? ROLE_NB_CLIENT : 0) | (bits & HOST_NB_SERVER ? ROLE_NB_SERVER : 0) |
+                (bits & HOST_NB_BROADCASTER ? ROLE_BROADCASTER : 0);
+    if ((bits & HOST_NB_TARGET) && !(bits & HOST_NB_SERVER))
+        h->roles |= ROLE_NB_TARGET;
+    if (bits & HOST_C_UNLISTED) {
+        h->rules |= 1u << RULE_NETBIOS;
+        h->violations++;
+    }
+}
+
+/* A host of no table yet: its accumulator (zeroed) and record; a host of
+ * the ledger's compact set starts from its bits. */
 static int64_t new_extra(struct build *b, const struct ip_addr *a, int64_t ts)
 {
     if (b->nled + b->extras->len + 1 > b->acc_alloc) {
@@ -70,7 +88,15 @@ static int64_t new_extra(struct build *b, const struct ip_addr *a, int64_t ts)
     memset(&b->acc[b->nled + b->extras->len], 0, sizeof *b->acc);
     guint at = b->extras->len;
     g_array_set_size(b->extras, at + 1); /* one store in place, not a copy through append */
-    g_array_index(b->extras, struct extra, at) = (struct extra){ *a, ts, ts };
+    g_array_index(b->extras, struct extra, at) = (struct extra){ *a, ts, ts, false };
+    unsigned bits;
+    int64_t cs = b->backed ? host_table_compact_find(b->ht, a, &bits) : -1;
+    if (cs >= 0) {
+        g_array_index(b->extras, struct extra, at).compact = true;
+        b->backed[cs >> 3] |= (uint8_t)(1u << (cs & 7));
+        b->nbacked++;
+        acc_from_bits(&b->acc[b->nled + at], bits);
+    }
     return b->nled + b->extras->len - 1;
 }
 
@@ -97,8 +123,9 @@ static int64_t lookup(struct build *b, const struct ip_addr *a, int64_t ts, bool
         e->last_seen = ts > e->last_seen ? ts : e->last_seen;
         return b->nled + i - 1;
     }
-    if (!create)
-        return -1;
+    unsigned bits;
+    if (!create && !(b->backed && host_table_compact_find(b->ht, a, &bits) >= 0))
+        return -1; /* a host counted past the records is one: its roles decide */
     int64_t at = new_extra(b, a, ts);
     struct ip_addr *k = g_memdup2(a, sizeof *a);
     g_ptr_array_add(b->extra_keys, k);
@@ -206,6 +233,18 @@ static void from_verdict(struct build *b, const struct verdict *v)
                       x->kind == FINDING_NTLM;
         name(b, x, x->kind != FINDING_ALT_PORT, server);
     }
+}
+
+/* A host into the counts of hosts by role, rule and finding. */
+static void count_host(struct host_views *hv, const struct acc *x)
+{
+    hv->spoke_netbios += (x->roles & (ROLE_NB_CLIENT | ROLE_NB_SERVER | ROLE_BROADCASTER)) != 0;
+    hv->to_fix += (x->rules || x->findings);
+    /* the set bits only: most hosts have none */
+    for (uint32_t m = x->rules & (uint32_t)((1ull << RULE_COUNT) - 1u); m; m &= m - 1)
+        hv->rule_hosts[__builtin_ctz(m)]++;
+    for (uint32_t m = x->findings & (uint32_t)((1ull << FINDING_COUNT) - 1u); m; m &= m - 1)
+        hv->finding_hosts[__builtin_ctz(m)]++;
 }
 
 static uint64_t flows_of(const struct build *b, uint32_t i)
@@ -328,11 +367,15 @@ void host_views_build(struct host_views *hv, const struct analysis *a, const str
     b.extra_index = g_hash_table_new(addr_hash, addr_equal);
     b.extra_keys = g_ptr_array_new_with_free_func(g_free);
     b.names = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
+    if (host_table_compact_count(b.ht))
+        b.backed = g_new0(uint8_t, host_table_compact_slots(b.ht) / 8 + 1);
     from_ledger(&b);
     from_conns(&b, a);
     from_verdict(&b, v);
 
-    /* Every host ranked (broadcast addresses the ledger learned late are left out). */
+    /* Every host ranked (broadcast addresses the ledger learned late are
+     * left out), but those counted past the ledger's records: counted
+     * alike, not ranked (no per-host counts to rank or list them by). */
     uint32_t total = b.nled + b.extras->len, n = 0, broadcasts = 0;
     struct rank_key *order = g_new(struct rank_key, total ? total : 1);
     for (uint32_t i = 0; i < total; i++) {
@@ -341,15 +384,24 @@ void host_views_build(struct host_views *hv, const struct analysis *a, const str
             continue;
         }
         const struct acc *x = &b.acc[i];
-        order[n++] = (struct rank_key){ x->violations, (uint32_t)__builtin_popcount(x->rules), x->finding_count, i,
-                                        flows_of(&b, i), first_of(&b, i) };
-        hv->spoke_netbios += (x->roles & (ROLE_NB_CLIENT | ROLE_NB_SERVER | ROLE_BROADCASTER)) != 0;
-        hv->to_fix += (x->rules || x->findings);
-        /* the set bits only: most hosts have none */
-        for (uint32_t m = x->rules & (uint32_t)((1ull << RULE_COUNT) - 1u); m; m &= m - 1)
-            hv->rule_hosts[__builtin_ctz(m)]++;
-        for (uint32_t m = x->findings & (uint32_t)((1ull << FINDING_COUNT) - 1u); m; m &= m - 1)
-            hv->finding_hosts[__builtin_ctz(m)]++;
+        if (i < b.nled || !g_array_index(b.extras, struct extra, i - b.nled).compact)
+            order[n++] = (struct rank_key){ x->violations, (uint32_t)__builtin_popcount(x->rules), x->finding_count,
+                                            i, flows_of(&b, i), first_of(&b, i) };
+        count_host(hv, x);
+    }
+    uint32_t slots = b.backed ? host_table_compact_slots(b.ht) : 0;
+    for (uint32_t s = 0; s < slots; s++) {
+        struct ip_addr addr;
+        unsigned bits;
+        if ((b.backed[s >> 3] >> (s & 7) & 1u) || !host_table_compact_at(b.ht, s, &addr, &bits))
+            continue;
+        if (host_is_broadcast(b.ht, &addr)) {
+            broadcasts++;
+            continue;
+        }
+        struct acc x = { 0 };
+        acc_from_bits(&x, bits);
+        count_host(hv, &x);
     }
     hv->ranked = n;
     hv->n = n < VIEWS_LISTED ? n : VIEWS_LISTED;
@@ -365,7 +417,7 @@ void host_views_build(struct host_views *hv, const struct analysis *a, const str
     bool est = false;
     /* the ledger's records of addresses learned to be broadcasts are not hosts either */
     uint64_t ledger = host_table_total(b.ht, &est);
-    hv->total = (ledger > broadcasts ? ledger - broadcasts : 0) + b.extras->len;
+    hv->total = (ledger > broadcasts ? ledger - broadcasts : 0) + b.extras->len - b.nbacked;
     bool smb_est = false;
     uint64_t smb_total = smb_hosts_total(a->smb_hosts, &smb_est);
     if (smb_est && smb_total > smb_hosts_size(a->smb_hosts)) /* SMB hosts past its cap: estimated */
@@ -377,6 +429,7 @@ void host_views_build(struct host_views *hv, const struct analysis *a, const str
     g_hash_table_destroy(b.extra_index);
     g_ptr_array_free(b.extra_keys, TRUE);
     g_free(b.smb_acc);
+    g_free(b.backed);
 }
 
 const GPtrArray *host_view_nbns_only_names(const struct host_views *hv, const struct host_view *h)

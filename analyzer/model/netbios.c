@@ -109,7 +109,7 @@ struct nb_ledger *nb_ledger_new(uint32_t max_rows)
     l->by_key = g_hash_table_new(key_hash, key_equal);
     l->rows = g_ptr_array_new_with_free_func(row_free);
     l->pending = g_hash_table_new_full(pending_hash, pending_equal, g_free, NULL);
-    l->hosts = host_table_new(0);
+    l->hosts = host_table_new_compact(NB_HOST_RECORDS);
     l->overflow_flows = distinct_new(0);
     if (!l->hosts || !l->overflow_flows) {
         nb_ledger_free(l);
@@ -399,6 +399,22 @@ static struct host_rec *host_of(struct nb_ledger *l, uint32_t *number, const str
     return r;
 }
 
+/* note_hosts() of an end without a record (host_table_new_compact()):
+ * its roles, as the record's below, and whether it opened a flow past the
+ * ledger's rows. */
+static void note_compact(struct nb_ledger *l, const struct host_rec *hc, const struct host_rec *hs,
+                         const struct ip_addr *c, const struct ip_addr *s, bool bcast, bool from_client, bool refusal,
+                         bool unlisted)
+{
+    if (!hc)
+        host_table_compact_or(l->hosts, c,
+                              (from_client ? (bcast ? HOST_NB_BROADCASTER : HOST_NB_CLIENT) : 0u) |
+                                  (unlisted ? HOST_C_UNLISTED : 0u));
+    if (!hs && !bcast)
+        host_table_compact_or(l->hosts, s,
+                              HOST_NB_TARGET | (from_client ? 0u : refusal ? HOST_C_REFUSED : HOST_NB_SERVER));
+}
+
 static void note_hosts(struct nb_ledger *l, struct nb_row *row, const struct ip_addr *c, const struct ip_addr *s,
                        enum nb_service svc, bool from_client, bool refusal, bool new_flow, bool unlisted, int64_t ts)
 {
@@ -414,9 +430,17 @@ static void note_hosts(struct nb_ledger *l, struct nb_row *row, const struct ip_
      * client's counts were lost whenever its server was new at a growth). */
     if (hc && hs)
         hc = row ? host_table_at(l->hosts, row->host_c - 1) : host_table_find(l->hosts, c);
+    /* Any packet of a flow past the rows says its client opened one (that
+     * it is new is known only while the overflow counts its flows
+     * exactly, to 1,048,576: past that a client's first such flow still
+     * makes it one to fix). */
+    if (!hc || (!hs && !bcast)) /* past the records' cap: the bits the counts need */
+        note_compact(l, hc, hs, c, s, bcast, from_client, refusal, unlisted);
     if (hc && new_flow) {
         hc->nb_flows++;
         hc->nb_flows_unlisted += unlisted;
+    } else if (hc && unlisted && !hc->nb_flows_unlisted) {
+        hc->nb_flows_unlisted = 1;
     }
     if (hs && new_flow)
         hs->nb_flows_served++;

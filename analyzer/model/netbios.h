@@ -53,6 +53,9 @@ struct nb_non_ip {
 };
 
 #define NB_DEFAULT_MAX_ROWS 16384u
+/* NetBIOS hosts with a record (hosts.h); past it they are counted in the
+ * host table's compact set, exactly, without per-host counts. */
+#define NB_HOST_RECORDS 65536u
 
 struct nb_ledger;
 

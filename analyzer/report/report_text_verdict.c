@@ -207,6 +207,9 @@ void text_evidence(struct text *t, const struct analysis *a)
                      "address (past %u groups: --max-connection-groups); %" G_GUINT64_FORMAT " connection ends of "
                      "hosts past the SMB host table (counted, the host total estimated)\n",
                 e.connections_folded, e.connection_group_cap, e.smb_hosts_unrecorded);
+    if (e.netbios_hosts_unrecorded)
+        fprintf(out, "  NetBIOS hosts    %" G_GUINT64_FORMAT " counted past %u host records (in every host count, "
+                     "exactly; not ranked or listed)\n", e.netbios_hosts_unrecorded, e.netbios_host_records);
     uint64_t jumps = flow_table_stats(a->flows).time_jumps;
     if (jumps)
         fprintf(out, "  time jumps       %" G_GUINT64_FORMAT " (capture time went back > 1 s or forward > 1 day)\n", jumps);

@@ -2,6 +2,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "distinct.h"
 #include "hosts.h"
 #include "netbios.h"
 
@@ -281,6 +282,117 @@ static void test_hosts_remembered(void)
     nb_ledger_free(l);
 }
 
+/* Past NB_HOST_RECORDS records the hosts go to the compact set (hosts.h):
+ * every address counted exactly, each with the roles its packets gave it
+ * and whether it opened a flow past the ledger's rows; IPv4 and IPv6. */
+static struct ip_addr nth(unsigned i, uint8_t net)
+{
+    if (i % 5 == 4) {
+        struct ip_addr x = { 6, { 0xFD, 0, 0, net, 0, 0, 0, 0, 0, 0, 0, 0, (uint8_t)(i >> 24), (uint8_t)(i >> 16),
+                                  (uint8_t)(i >> 8), (uint8_t)i } };
+        return x;
+    }
+    return v4(10, (uint8_t)(net + (i >> 16)), (uint8_t)(i >> 8), (uint8_t)i);
+}
+
+static void test_hosts_compact(void)
+{
+    struct nb_ledger *l = nb_ledger_new(0);
+    enum { N = 40000 }; /* a client and its target each: 80,000 hosts */
+    for (unsigned i = 0; i < N; i++) {
+        struct ip_addr c = nth(i, 1), s = nth(i, 64);
+        struct packet p = udp(c, 40000, s, 137, nbns_query2, sizeof nbns_query2);
+        p.ts_us = 1000 + i;
+        nb_ledger_packet(l, &p);
+        if (i % 3 == 0) { /* a third answer (servers); the others are targets only */
+            struct packet q = udp(s, 137, c, 40000, nbns_query2, sizeof nbns_query2);
+            q.ts_us = p.ts_us;
+            nb_ledger_packet(l, &q);
+        }
+    }
+    const struct host_table *t = nb_ledger_hosts(l);
+    bool est = true;
+    g_assert_cmpuint(host_table_total(t, &est), ==, 2 * N);
+    g_assert_false(est);
+    g_assert_cmpuint(host_table_size(t), ==, NB_HOST_RECORDS);
+    g_assert_cmpuint(host_table_compact_count(t), ==, 2 * N - NB_HOST_RECORDS);
+    uint32_t compact = 0;
+    for (unsigned i = 0; i < N; i++) {
+        struct ip_addr c = nth(i, 1), s = nth(i, 64);
+        bool listed = i < NB_DEFAULT_MAX_ROWS; /* one flow each: the first ones itemised */
+        unsigned cb = 0, sb = 0;
+        const struct host_rec *hc = host_table_find(t, &c), *hs = host_table_find(t, &s);
+        int64_t ci = host_table_compact_find(t, &c, &cb), si = host_table_compact_find(t, &s, &sb);
+        g_assert_true((hc != NULL) != (ci >= 0)); /* a record or an entry, never both */
+        g_assert_true((hs != NULL) != (si >= 0));
+        unsigned want_c = HOST_NB_CLIENT | (listed ? 0 : HOST_C_UNLISTED);
+        unsigned want_s = HOST_NB_TARGET | (i % 3 == 0 ? HOST_NB_SERVER : 0);
+        g_assert_cmpuint(hc ? host_rec_compact_bits(hc) : cb & ~HOST_C_PRESENT, ==, want_c);
+        g_assert_cmpuint(hs ? host_rec_compact_bits(hs) : sb & ~HOST_C_PRESENT, ==, want_s);
+        compact += (ci >= 0) + (si >= 0);
+        if (ci >= 0) {
+            struct ip_addr back;
+            unsigned bits;
+            g_assert_true(host_table_compact_at(t, (uint32_t)ci, &back, &bits));
+            g_assert_cmpmem(&back, sizeof back, &c, sizeof c);
+            g_assert_cmpuint(bits, ==, cb);
+        }
+    }
+    g_assert_cmpuint(compact, ==, 2 * N - NB_HOST_RECORDS);
+    /* --jobs: another run's table folded in keeps the entries and counts
+     * them once; its records of the same addresses would be or'ed */
+    struct host_table *d = host_table_new_compact(NB_HOST_RECORDS);
+    for (uint32_t i = 0; i < host_table_size(t); i++)
+        host_table_fold(d, host_table_at(t, i));
+    host_table_fold_compact(d, nb_ledger_hosts_mut(l));
+    g_assert_cmpuint(host_table_total(d, &est), ==, 2 * N);
+    g_assert_false(est);
+    g_assert_cmpuint(host_table_compact_count(d), ==, 2 * N - NB_HOST_RECORDS);
+    g_assert_cmpuint(host_table_compact_count(t), ==, 0); /* given back */
+    /* a second one whose compact set meets d's records and d's entries:
+     * copied, each address once, the records or'ed (and said lost) */
+    struct host_table *e = host_table_new_compact(1);
+    struct ip_addr one = nth(N + 7, 1), rec = nth(0, 1), ent = nth(N - 1, 1), late = nth(N + 8, 1);
+    const struct ip_addr *adds[] = { &one, &rec, &ent, &late };
+    for (size_t i = 0; i < G_N_ELEMENTS(adds); i++) {
+        if (!host_table_get(e, adds[i], 5))
+            host_table_compact_or(e, adds[i], HOST_NB_BROADCASTER);
+    }
+    g_assert_cmpuint(host_table_compact_count(e), ==, 3);
+    g_assert_cmpuint(host_table_fold_compact(d, e), ==, 1); /* rec: d holds its record */
+    g_assert_true(host_table_find(d, &rec)->nb_roles & HOST_NB_BROADCASTER);
+    unsigned bits = 0;
+    g_assert_cmpint(host_table_compact_find(d, &ent, &bits), >=, 0);
+    g_assert_cmpuint(bits & ~HOST_C_PRESENT, ==, HOST_NB_CLIENT | HOST_C_UNLISTED | HOST_NB_BROADCASTER);
+    g_assert_cmpint(host_table_compact_find(d, &late, &bits), >=, 0);
+    g_assert_cmpuint(host_table_total(d, &est), ==, 2 * N + 1); /* one, recorded in e, is not folded here */
+    host_table_free(e);
+    host_table_free(d);
+    nb_ledger_free(l);
+}
+
+/* Past the overflow's exact count (distinct.h: 1,048,576 flows) whether a
+ * flow is new is not known; a client whose first flow past the rows comes
+ * then still opened one: it must fix NetBIOS (hostview.c). */
+static void test_unlisted_past_estimate(void)
+{
+    struct nb_ledger *l = nb_ledger_new(1);
+    struct ip_addr a = v4(10, 6, 0, 1), late = v4(10, 6, 0, 2);
+    uint64_t flows = 0;
+    for (unsigned s = 0; flows < DISTINCT_DEFAULT_CAP + 2; s++) /* one row, then past the cap */
+        for (unsigned port = 1024; port < 65535 && flows < DISTINCT_DEFAULT_CAP + 2; port++, flows++) {
+            struct packet p = tcp(a, (uint16_t)port, v4(10, 7, 0, (uint8_t)s), 139, TCP_SYN);
+            nb_ledger_packet(l, &p);
+        }
+    g_assert_true(distinct_is_estimate(nb_ledger_overflow_set(l)));
+    struct packet p = tcp(late, 40000, v4(10, 7, 0, 0), 139, TCP_SYN);
+    nb_ledger_packet(l, &p);
+    const struct host_rec *r = host_table_find(nb_ledger_hosts(l), &late);
+    g_assert_nonnull(r);
+    g_assert_cmpuint(r->nb_flows_unlisted, ==, 1);
+    nb_ledger_free(l);
+}
+
 /* nb_ledger_packet() answers TCP and UDP packets outside 137-139 inline,
  * before the port table: every port the table knows must be in that range. */
 static void test_near_ports(void)
@@ -305,5 +417,7 @@ int main(int argc, char **argv)
     g_test_add_func("/netbios/non-ip", test_non_ip);
     g_test_add_func("/netbios/hosts-growth", test_hosts_growth);
     g_test_add_func("/netbios/hosts-remembered", test_hosts_remembered);
+    g_test_add_func("/netbios/hosts-compact", test_hosts_compact);
+    g_test_add_func("/netbios/unlisted-past-estimate", test_unlisted_past_estimate);
     return g_test_run();
 }
