@@ -7,8 +7,10 @@
 #include "analysis.h"
 #include "fmt.h"
 #include "mstate_detail.h"
+#include "mstate_join_quic_edge.h"
 #include "mstate_put.h"
 #include "quic_table.h"
+#include "quic_wire.h"
 
 /* The tails of an analysis: records in order of their first datagram, and
  * (in a run) their index by canonical 4-tuple. */
@@ -167,6 +169,9 @@ static void note(struct analysis *a, const struct packet *p)
     t->packets[d]++;
     t->bytes[d] += p->payload_wire_len;
     t->last_ts = p->ts_us;
+    struct quic_header h; /* a long header first: most tails are short-header datagrams */
+    if (!t->retry && (p->payload[0] & 0x80) && quic_parse_header(p->payload, p->payload_len, 0, &h))
+        t->retry = h.type == QUIC_PKT_RETRY;
 }
 
 void quic_tail_packet(struct analysis *a, const struct packet *p)
@@ -222,6 +227,17 @@ void mstate_build_quic_tails(struct json *b, const struct analysis *a)
     }
     json_end_array(b);
     build_recs(b, a, "quic_heads", true); /* the same arrays as quic_tails */
+    json_key(b, "quic_tail_retries"); /* indexes into quic_tails, increasing */
+    json_begin_array(b);
+    for (guint i = 0, at = 0; a->quic_tails && i < a->quic_tails->recs->len; i++) {
+        const struct quic_tail *t = &g_array_index(a->quic_tails->recs, struct quic_tail, i);
+        if (t->head)
+            continue;
+        if (t->retry)
+            vint(b, at);
+        at++;
+    }
+    json_end_array(b);
 }
 
 static void read_one(struct jget *g, const struct jpath *ip, JsonArray *e, struct quic_tail *t)
@@ -263,12 +279,41 @@ static void fold_recs(struct jget *g, const struct jpath *p, struct analysis *a,
     }
 }
 
+/* "quic_tail_retries": indexes into this state's quic_tails (those just
+ * folded from base on), strictly increasing (each at most once). */
+static void fold_retries(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, guint base)
+{
+    struct jpath ap;
+    jpath_key(&ap, p, "quic_tail_retries");
+    JsonArray *arr = jget_arr(g, p, st, "quic_tail_retries", ANALYSIS_MAX_EDGES);
+    JsonNode *tn = json_object_get_member(st, "quic_tails");
+    guint written = tn && JSON_NODE_HOLDS_ARRAY(tn) ? json_array_get_length(json_node_get_array(tn)) : 0;
+    int64_t prev = -1;
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        uint64_t at = jget_elem_u64(g, &ap, arr, i, ANALYSIS_MAX_EDGES);
+        if (g->failed)
+            return;
+        if ((int64_t)at <= prev || at >= written) {
+            struct jpath ip;
+            jpath_index(&ip, &ap, i);
+            jget_fail(g, &ip, "not the index of a later quic_tails record");
+            return;
+        }
+        prev = (int64_t)at;
+        if (base + at < a->quic_tails->recs->len) /* not past merge's own bound (fold_recs) */
+            g_array_index(a->quic_tails->recs, struct quic_tail, base + at).retry = true;
+    }
+}
+
 void mstate_fold_quic_tails(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
     if (!json_object_has_member(st, "quic_tails"))
         return; /* a report of this format written before they were carried: nothing to join */
     struct jpath ap, ip;
+    guint base = a->quic_tails ? a->quic_tails->recs->len : 0;
     fold_recs(g, p, a, st, "quic_tails", false);
+    if (!g->failed && json_object_has_member(st, "quic_tail_retries")) /* absent: written before they were carried */
+        fold_retries(g, p, a, st, base);
     if (!g->failed && json_object_has_member(st, "quic_heads")) /* absent: written before they were carried */
         fold_recs(g, p, a, st, "quic_heads", true);
     JsonArray *open = g->failed ? NULL : jget_arr(g, p, st, "quic_open", ANALYSIS_MAX_EDGES);
@@ -389,6 +434,8 @@ static void join_one(struct analysis *a, struct conn_summary *cs, const struct q
 {
     JsonObject *e = mstate_detail_entry(a, cs);
     int c = sent_by(t, &cs->client, cs->client_port) ? 0 : 1; /* the tail's side of the client */
+    if (t->retry)
+        quic_edge_retry(a, cs);
     uint64_t pk[2] = { t->packets[c], t->packets[1 - c] }, by[2] = { t->bytes[c], t->bytes[1 - c] };
     cs->packets += pk[0] + pk[1];
     cs->bytes += by[0] + by[1];
@@ -417,25 +464,34 @@ static void join_one(struct analysis *a, struct conn_summary *cs, const struct q
 
 void mstate_join_quic(struct analysis *a)
 {
-    if (!a->quic_tails)
-        return;
-    GArray *recs = a->quic_tails->recs;
+    GArray *recs = tails_of(a)->recs; /* none: QUIC edges may still join each other */
     g_array_sort(recs, tail_order); /* per 4-tuple, in time order */
     /* Each tail that follows the connection joins it in turn (parts of one
      * capture merged first keep theirs apart: every tail is one part, and
      * counts as one join whatever reports were merged first). */
     for (guint i = 0; a->edges && i < a->edges->len; i++) {
         struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
-        if (cs->carrier != CONN_CARRIER_QUIC || strcmp(cs->close_reason, "end of capture") != 0)
-            continue;
-        for (guint k = 0; k < recs->len; k++) {
-            const struct quic_tail *t = &g_array_index(recs, struct quic_tail, k);
-            if (same_ends(t, &cs->client, cs->client_port, &cs->server, cs->server_port) &&
-                follows(cs->last_ts, t->first_ts)) {
-                join_one(a, cs, t);
-                g_array_remove_index(recs, k);
-                k--; /* the next tail of the tuple is now at k */
+        while (cs->carrier == CONN_CARRIER_QUIC && strcmp(cs->close_reason, "end of capture") == 0) {
+            /* A later part's connection of these ends begun by the ClientHello
+             * after a Retry (edges sorted by ends, then time: the next one):
+             * the tails before it are this connection's first, then it. */
+            guint n = i + 1;
+            const struct conn_summary *late = n < a->edges->len ? &g_array_index(a->edges, struct conn_summary, n) : NULL;
+            int64_t before = late && quic_edge_same(cs, late) ? late->first_ts : INT64_MAX;
+            for (guint k = 0; k < recs->len; k++) {
+                const struct quic_tail *t = &g_array_index(recs, struct quic_tail, k);
+                if (same_ends(t, &cs->client, cs->client_port, &cs->server, cs->server_port) &&
+                    follows(cs->last_ts, t->first_ts) && t->first_ts < before) {
+                    join_one(a, cs, t);
+                    g_array_remove_index(recs, k);
+                    k--; /* the next tail of the tuple is now at k */
+                }
             }
+            if (!late || !quic_edge_continues(cs, late))
+                break;
+            quic_edge_join(a, cs, late);
+            g_array_remove_index(a->edges, n); /* cs stays at i */
+            cs = &g_array_index(a->edges, struct conn_summary, i);
         }
     }
     /* A QUIC connection that is not SMB: the tails that follow it are its

@@ -34,6 +34,9 @@ struct quic_tail {
      * flight.  Its run counted it as a connection and its datagrams as QUIC:
      * joined, it is one connection less. */
     bool head;
+    /* A server's Retry among the datagrams ("quic_tail_retries" in the
+     * state: indexes into quic_tails): the connection it joins saw one. */
+    bool retry;
 };
 
 /* quic_table_packet() for a run: a datagram no QUIC connection took noted

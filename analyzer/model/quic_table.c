@@ -619,6 +619,12 @@ void quic_table_fold_stats(struct quic_table *t, const struct quic_table_stats *
 
 void quic_table_unjoin(struct quic_table *t, uint64_t n) { t->stats.conns -= n <= t->stats.conns ? n : t->stats.conns; }
 
+void quic_table_unjoin_smb(struct quic_table *t, uint64_t n)
+{
+    quic_table_unjoin(t, n);
+    t->stats.smb_conns -= n <= t->stats.smb_conns ? n : t->stats.smb_conns;
+}
+
 void quic_table_free(struct quic_table *t)
 {
     if (!t)

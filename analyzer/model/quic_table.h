@@ -85,6 +85,9 @@ struct quic_table_work quic_table_work(const struct quic_table *t);
 void quic_table_fold_stats(struct quic_table *t, const struct quic_table_stats *s);
 /* smbscope merge: n connections a run counted were another run's (joined). */
 void quic_table_unjoin(struct quic_table *t, uint64_t n);
+/* ... n SMB connections (smbscope merge: a later capture's connection begun
+ * by the ClientHello that followed a Retry, mstate_join_quic_edge.h). */
+void quic_table_unjoin_smb(struct quic_table *t, uint64_t n);
 void quic_table_free(struct quic_table *t);
 
 #endif
