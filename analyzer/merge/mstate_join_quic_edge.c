@@ -7,6 +7,7 @@
 #include "mstate_detail.h"
 #include "mstate_edges.h"
 #include "mstate_join_quic.h"
+#include "mstate_quic_tails.h"
 #include "quic_facts.h"
 #include "quic_table.h"
 #include "session.h"
@@ -112,16 +113,27 @@ void quic_edge_join_facts(struct smb_conn_quic *e, const struct smb_conn_quic *l
     e->streams = l->streams > e->streams ? l->streams : e->streams;
 }
 
-void quic_edge_retry(struct analysis *a, const struct conn_summary *cs)
+void quic_edge_tail_facts(struct analysis *a, const struct conn_summary *cs, bool retry, uint32_t zero_rtt,
+                          bool server_handshake)
 {
+    if (!retry && !zero_rtt && !server_handshake)
+        return;
     JsonObject *q = quic_obj(mstate_detail_entry(a, cs));
-    if (q && json_object_has_member(q, "retry")) {
-        json_object_set_boolean_member(q, "retry", TRUE);
+    if (q) {
+        if (retry && json_object_has_member(q, "retry"))
+            json_object_set_boolean_member(q, "retry", TRUE);
+        if (server_handshake && json_object_has_member(q, "handshake_completed"))
+            json_object_set_boolean_member(q, "handshake_completed", TRUE);
+        if (zero_rtt && json_object_has_member(q, "zero_rtt_packets"))
+            json_object_set_int_member(q, "zero_rtt_packets", json_object_get_int_member(q, "zero_rtt_packets") + zero_rtt);
         return;
     }
     struct smb_conn *s = mstate_detail_conn(a, cs); /* --jobs: the session itself */
-    if (s && s->quic)
-        s->quic->retry = true;
+    if (s && s->quic) {
+        s->quic->retry |= retry;
+        s->quic->handshake_completed |= server_handshake;
+        s->quic->zero_rtt += zero_rtt;
+    }
 }
 
 void quic_edge_join(struct analysis *a, struct conn_summary *cs, const struct conn_summary *late)
@@ -134,10 +146,12 @@ void quic_edge_join(struct analysis *a, struct conn_summary *cs, const struct co
         if (es && ls)
             quic_edge_join_facts(es->quic, ls->quic);
     }
+    quic_hello_rename(a, late, cs);
     struct conn_summary j;
     mstate_join_parts(&j, cs, late, &a->cfg->policy);
     mstate_detail_join(a, cs, late, &j);
     *cs = j;
     a->edges_joined++;
-    quic_table_unjoin_smb(a->quic, 1);
+    struct quic_table_stats q = { .conns = 1, .smb_conns = 1 };
+    quic_table_unjoin_stats(a->quic, &q);
 }

@@ -12,6 +12,7 @@
 #define SMBSCOPE_MSTATE_JOIN_QUIC_EDGE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <json-glib/json-glib.h>
 
@@ -29,9 +30,11 @@ bool quic_edge_continues(const struct conn_summary *cs, const struct conn_summar
  * session, the QUIC counters: one connection less). */
 void quic_edge_join(struct analysis *a, struct conn_summary *cs, const struct conn_summary *late);
 
-/* A Retry among a tail's datagrams joined to cs: the run over both saw it
- * in cs's connection (connections[].quic.retry). */
-void quic_edge_retry(struct analysis *a, const struct conn_summary *cs);
+/* What a tail joined to cs showed (a server's Retry, 0-RTT packets, the
+ * server's Handshake packets): the run over both saw it in cs's connection
+ * (connections[].quic: retry, zero_rtt_packets, handshake_completed). */
+void quic_edge_tail_facts(struct analysis *a, const struct conn_summary *cs, bool retry, uint32_t zero_rtt,
+                          bool server_handshake);
 
 /* The QUIC facts of two parts of one connection (the entries' "quic"
  * objects; the sessions' in --jobs) made the run's over both: after a

@@ -191,6 +191,82 @@ def quic_head_alone(smbscope, samples, tmp):
     merge_check.compare("the same after the part that opened its connection", smbscope, reports, [early, one])
 
 
+# Cuts after one packet (editcap -r) that a time cut does not reach: what
+# the later part's QUIC tail datagrams showed (state.quic_tail_facts) in the
+# connection the earlier part left open.
+PACKET_CUTS = [("quic443-0rtt.pcap", 1),  # the Retry and a 0-RTT packet before the new ClientHello
+               ("quic443-0rtt.pcap", 2),  # a 0-RTT packet after the Retry
+               ("quic443-smb3_11.pcap", 3),  # the server's Initial and Handshake: the handshake completed, its suite
+               ("quic443-0rtt.pcap", 4)]  # the same after a 0-RTT packet
+
+
+def packet_cut(smbscope, capture, k, tmp):
+    d = tempfile.mkdtemp(dir=tmp)
+    n = packets(capture)
+    a, b = os.path.join(d, "a.pcap"), os.path.join(d, "b.pcap")
+    subprocess.run(["editcap", "-r", capture, a, "1-%d" % k], check=True)
+    subprocess.run(["editcap", "-r", capture, b, "%d-%d" % (k + 1, n)], check=True)
+    reports = merge_check.Reports(smbscope, d)
+    merge_check.compare("cut after packet %d of %s" % (k, os.path.basename(capture)), smbscope, reports, [a, b])
+
+
+def malformed_quic(smbscope, samples, tmp):
+    """The members this branch adds, forged (digest matching): refused by
+    the reader's bounds, naming the member; the genuine report merges."""
+    d = tempfile.mkdtemp(dir=tmp)
+    capture = os.path.join(samples, "quic443-0rtt.pcap")
+    b = os.path.join(d, "b.pcap")
+    subprocess.run(["editcap", "-r", capture, b, "2-%d" % packets(capture)], check=True)
+    doc = json.loads(run([smbscope, "-q", "-T", "json", b])[1])
+    st = doc["merge_state"]["state"]
+    expect("a later part's Retry and 0-RTT tail listed in quic_tail_facts",
+           len(st["quic_tails"]) == 1 and st["quic_tail_facts"] == [[0, 1, 1, 0, 0]],
+           "%r %r" % (st["quic_tails"], st.get("quic_tail_facts")))
+
+    def case(name, change, needle):
+        t = json.loads(json.dumps(doc))
+        change(t["merge_state"]["state"])
+        bad = os.path.join(d, "bad-%s.json" % name.replace(" ", "-"))
+        with open(bad, "w") as f:
+            json.dump(merge_check.redigest(t), f)
+        rc, _, err = run([smbscope, "merge", bad])
+        expect("refuses a forged state: " + name, rc == 2 and needle in err, err.strip())
+
+    def facts(v):
+        return lambda s: s.update(quic_tail_facts=v)
+    case("tail facts of no tail", facts([[1, 1, 0, 0, 0]]), "quic_tail_facts[0]")
+    case("tail facts twice", facts([[0, 1, 0, 0, 0], [0, 0, 1, 0, 0]]), "quic_tail_facts[1]")
+    case("tail facts of another shape", facts([[0, 1]]), "quic_tail_facts[0]")
+    case("tail facts: retry not 0 or 1", facts([[0, 2, 0, 0, 0]]), "quic_tail_facts[0]")
+    case("tail facts: more Initials than packets", facts([[0, 0, 0, 99, 0]]), "quic_tail_facts[0]")
+    case("tail facts: handshake sides past 3", facts([[0, 0, 0, 0, 4]]), "quic_tail_facts[0]")
+    case("tail facts past the cap", facts([[0, 0, 0, 0, 0]] * 4097), "quic_tail_facts")
+    case("tail facts not an array", facts({"0": 1}), "quic_tail_facts")
+    case("a QUIC start of another shape", lambda s: s.update(quic_starts=[[1, 2, 3]]), "quic_starts[0]")
+
+    def initials(v):
+        return lambda s: s.update(quic_tail_initials=v)
+    case("a tail's datagram not in hex", initials([[0, "c0zz"]]), "quic_tail_initials[0]")
+    case("a tail's datagram of odd length", initials([[0, "c00"]]), "quic_tail_initials[0]")
+    case("a tail's datagram past 2048 bytes", initials([[0, "00" * 2049]]), "quic_tail_initials[0]")
+    case("a tail's datagram of no tail", initials([[1, "c0"]]), "quic_tail_initials[0]")
+    case("tails' datagrams past their cap", initials([[0, "c0"]] * 65), "quic_tail_initials")
+    key = ["10.0.0.1", 50000, "10.0.0.2", 443, 1, 1, "0011"]
+
+    def keys(i, v):
+        return lambda s: s.update(quic_edge_keys=[key[:i] + [v] + key[i + 1:]])
+    case("an edge's key of another QUIC version", keys(5, 7), "quic_edge_keys[0]")
+    case("an edge's key of a connection ID past 20 bytes", keys(6, "00" * 21), "quic_edge_keys[0]")
+    case("an edge's key of an empty connection ID", keys(6, ""), "quic_edge_keys[0]")
+    case("an edge's key of another shape", lambda s: s.update(quic_edge_keys=[key[:6]]), "quic_edge_keys[0]")
+    case("an edge's key: not an address", keys(0, "10.0.0.300"), "quic_edge_keys[0]")
+    good = os.path.join(d, "good.json")
+    with open(good, "w") as f:
+        json.dump(doc, f)
+    rc, _, err = run([smbscope, "merge", "-q", "-T", "json", good])
+    expect("the genuine report merges", rc in (0, 1, 3), err.strip())
+
+
 def named_merge(smbscope, samples, tmp):
     d = tempfile.mkdtemp(dir=tmp)
     sample = os.path.join(samples, "smb445-list-shares.pcap")
@@ -295,6 +371,9 @@ def main():
             named_merge(smbscope, a.samples, tmp)
             unseen_vs_tshark(smbscope, a.samples, tmp)
             quic_head_alone(smbscope, a.samples, tmp)
+            malformed_quic(smbscope, a.samples, tmp)
+            for name, k in PACKET_CUTS:
+                packet_cut(smbscope, os.path.join(a.samples, name), k, tmp)
             for name, parts in TIME_CUTS:
                 time_cut(smbscope, os.path.join(a.samples, name), parts, tmp)
             for name, parts in CUT_ORDERS:

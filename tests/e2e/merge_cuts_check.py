@@ -34,8 +34,6 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import merge_check as mc  # noqa: E402
 
-RETRY = "a Retry, then the client's Initial with its ClientHello in the later part: a QUIC connection of its own there"
-HELLO = "the ServerHello in the later part: the earlier part's connection has no cipher suite"
 STARTUP = "the MPA startup cut: the later part begins with the reply or with the first FPDU after it"
 SMBD = "an SMBD message in several fragments the cut divides (its content, the fragments counted)"
 SEND = "an RDMA Send in several DDP segments the cut divides"
@@ -47,11 +45,19 @@ KNOWN = {
     "impacket-445.pcap": {},
     # SMB over QUIC: cut after 1 (the Retry and the new ClientHello in the
     # later part: its connection is the one the earlier part left open,
-    # mstate_join_quic_edge.h; the Retry a tail's, state.quic_tail_retries)
-    # and after 2 (the Retry in the earlier part); from the cut after 4 (the
-    # later part begins with the client's later Initial: state.quic_heads)
-    # every cut joins
-    "quic443-smb3_11.pcap": {3: HELLO},
+    # mstate_join_quic_edge.h; the Retry a tail's, state.quic_tail_facts),
+    # after 2 (the Retry in the earlier part), after 3 (the ServerHello in
+    # the later part: its suite read in merge with the Initial keys of the
+    # earlier part's DCID, mstate_join_quic_hello.h); from the cut after 4
+    # (the later part begins with the client's later Initial:
+    # state.quic_heads) every cut joins
+    "quic443-smb3_11.pcap": {},
+    # QUIC that is not SMB, its server's Retry: cut after 1 and 2 the later
+    # part's connection from the new ClientHello is the earlier part's
+    # (state.quic_starts); after 3 the server's Initial the later part could
+    # not decrypt (its keys the earlier part's: state.quic_tail_facts) is no
+    # decode loss of the whole
+    "quic443-other-alpn.pcap": {},
     # iWARP with MPA markers: a later part finds them (their places follow
     # the stream's start it did not see: iwarp_fpdu_probe_markers)
     "rdma-iwarp-markers-15445.pcap": {4: STARTUP, 5: STARTUP, 12: SMBD, 39: SMBD, 40: SMBD, 51: SEND},
