@@ -217,7 +217,8 @@ static void join_tail(struct analysis *a, struct syn_flow *cur)
                    same_end(&t->addr[1], t->port[1], &cur->addr[1], cur->port[1]);
         bool rev = same_end(&t->addr[1], t->port[1], &cur->addr[0], cur->port[0]) &&
                    same_end(&t->addr[0], t->port[0], &cur->addr[1], cur->port[1]);
-        if ((!fwd && !rev) || t->first_ts < cur->last_ts || t->first_ts - cur->last_ts > idle_of(cur->established))
+        if ((!fwd && !rev) || t->data || /* a message's middle follows a message's start, not a handshake */
+            t->first_ts < cur->last_ts || t->first_ts - cur->last_ts > idle_of(cur->established))
             continue;
         if (best == G_MAXUINT || t->first_ts < g_array_index(a->tails, struct analysis_tail, best).first_ts) {
             best = i;

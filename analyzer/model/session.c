@@ -291,8 +291,11 @@ static bool conn_close(struct smb_conn *s, const struct close_facts *f, const ch
         s->bytes[d] = f->bytes[d];
         s->packets[d] = f->packets[d];
         if (s->fr) {
+            s->frame_left[d] = framer_message_left(&s->fr[d]); /* smbscope merge: mstate_join_frame.h */
             framer_end(&s->fr[d]); /* a control message that ended the stream */
             const struct framer_stats *fs = framer_stats(&s->fr[d]);
+            s->frame_lead[d] = fs->lead_found ? fs->lead_skipped : UINT64_MAX;
+            s->frame_bytes[d] = fs->bytes;
             s->resyncs += fs->resyncs;
             s->skipped_bytes += fs->skipped_bytes;
             framer_free(&s->fr[d]);

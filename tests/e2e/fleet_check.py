@@ -197,7 +197,10 @@ def quic_head_alone(smbscope, samples, tmp):
 PACKET_CUTS = [("quic443-0rtt.pcap", 1),  # the Retry and a 0-RTT packet before the new ClientHello
                ("quic443-0rtt.pcap", 2),  # a 0-RTT packet after the Retry
                ("quic443-smb3_11.pcap", 3),  # the server's Initial and Handshake: the handshake completed, its suite
-               ("quic443-0rtt.pcap", 4)]  # the same after a 0-RTT packet
+               ("quic443-0rtt.pcap", 4),  # the same after a 0-RTT packet
+               # inside a WRITE's body: the later part skipped its rest before its
+               # first header, no resync of the whole (state.edge_frames)
+               ("smb445-bulk.pcap", 300)]
 
 
 def packet_cut(smbscope, capture, k, tmp):
@@ -210,7 +213,7 @@ def packet_cut(smbscope, capture, k, tmp):
     merge_check.compare("cut after packet %d of %s" % (k, os.path.basename(capture)), smbscope, reports, [a, b])
 
 
-def malformed_quic(smbscope, samples, tmp):
+def malformed_cut_state(smbscope, samples, tmp):
     """The members this branch adds, forged (digest matching): refused by
     the reader's bounds, naming the member; the genuine report merges."""
     d = tempfile.mkdtemp(dir=tmp)
@@ -260,6 +263,22 @@ def malformed_quic(smbscope, samples, tmp):
     case("an edge's key of an empty connection ID", keys(6, ""), "quic_edge_keys[0]")
     case("an edge's key of another shape", lambda s: s.update(quic_edge_keys=[key[:6]]), "quic_edge_keys[0]")
     case("an edge's key: not an address", keys(0, "10.0.0.300"), "quic_edge_keys[0]")
+    frame = ["10.0.0.1", 50000, "10.0.0.2", 445, 1, 5, 0, 0, -1, 9, 0]
+
+    def frames(i, v):
+        return lambda s: s.update(edge_frames=[frame[:i] + [v] + frame[i + 1:]])
+    case("an edge's framing: a count below -1", frames(5, -2), "edge_frames[0][5]")
+    case("an edge's framing: a count not a number", frames(7, "x"), "edge_frames[0]")
+    case("an edge's framing of another shape", lambda s: s.update(edge_frames=[frame[:10]]), "edge_frames[0]")
+    case("edge framings past the cap", lambda s: s.update(edge_frames=[frame] * 4097), "edge_frames")
+    data = ["10.0.0.1", 50000, "10.0.0.2", 445, 1, 2, 3, 1, 4000, 0, 4000, 0, "end"]
+
+    def data_tails(i, v):
+        return lambda s: s.update(data_tails=[data[:i] + [v] + data[i + 1:]])
+    case("a data tail framing more than it carried", data_tails(10, 4001), "data_tails[0]")
+    case("a data tail of negative bytes", data_tails(8, -1), "data_tails[0]")
+    case("a data tail of another shape", lambda s: s.update(data_tails=[data[:9]]), "data_tails[0]")
+    case("a data tail's end too long", data_tails(12, "x" * 40), "data_tails[0]")
     good = os.path.join(d, "good.json")
     with open(good, "w") as f:
         json.dump(doc, f)
@@ -371,7 +390,7 @@ def main():
             named_merge(smbscope, a.samples, tmp)
             unseen_vs_tshark(smbscope, a.samples, tmp)
             quic_head_alone(smbscope, a.samples, tmp)
-            malformed_quic(smbscope, a.samples, tmp)
+            malformed_cut_state(smbscope, a.samples, tmp)
             for name, k in PACKET_CUTS:
                 packet_cut(smbscope, os.path.join(a.samples, name), k, tmp)
             for name, parts in TIME_CUTS:

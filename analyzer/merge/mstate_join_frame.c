@@ -1,0 +1,292 @@
+/* mstate_join_frame.c - see mstate_join_frame.h. */
+#include "mstate_join_frame.h"
+
+#include <string.h>
+
+#include "analysis.h"
+#include "mstate_detail.h"
+#include "mstate_join_name.h"
+#include "mstate_put.h"
+#include "session.h"
+
+#define UNKNOWN UINT64_MAX /* written as -1 */
+
+/* [addr0, port0, addr1, port1, first_ts, left0, left1, lead0, lead1,
+ * bytes0, bytes1]: [0] the client of its edge record; per direction (0:
+ * from the client) the bytes left of the message it ended inside, the
+ * bytes skipped before its first header (-1: none found), the bytes
+ * framed. */
+enum { FF_A0, FF_P0, FF_A1, FF_P1, FF_FIRST, FF_LEFT0, FF_LEFT1, FF_LEAD0, FF_LEAD1, FF_BYTES0, FF_BYTES1, FF_N };
+
+struct frame_rec {
+    struct ip_addr addr[2];
+    uint16_t port[2];
+    uint8_t used; /* joined: no longer any edge's */
+    uint8_t pad;
+    int64_t first_ts;
+    uint64_t left[2], lead[2], bytes[2];
+};
+
+struct frame_recs {
+    GArray *recs;       /* struct frame_rec */
+    GHashTable *by_name; /* the live record of a name (mstate_join_name.h) */
+};
+
+static struct frame_recs *recs_of(struct analysis *a)
+{
+    if (!a->edge_frames) {
+        a->edge_frames = g_new0(struct frame_recs, 1);
+        a->edge_frames->recs = g_array_new(FALSE, TRUE, sizeof(struct frame_rec));
+        a->edge_frames->by_name = mstate_name_table();
+    }
+    return a->edge_frames;
+}
+
+void frame_edges_free(struct analysis *a)
+{
+    if (!a->edge_frames)
+        return;
+    g_array_free(a->edge_frames->recs, TRUE);
+    g_hash_table_destroy(a->edge_frames->by_name);
+    g_free(a->edge_frames);
+    a->edge_frames = NULL;
+}
+
+static struct mstate_name name_of(const struct frame_rec *r)
+{
+    return mstate_name_of(&r->addr[0], r->port[0], &r->addr[1], r->port[1], r->first_ts);
+}
+
+/* Whether a record says anything: some direction not at a header. */
+static bool telling(const struct frame_rec *r)
+{
+    return r->left[0] || r->left[1] || r->lead[0] || r->lead[1];
+}
+
+static void put(struct analysis *a, const struct frame_rec *r)
+{
+    struct frame_recs *fr = recs_of(a);
+    if (!telling(r) || fr->recs->len >= 16 * ANALYSIS_MAX_EDGES) /* a bound for merge itself (a run: one per edge) */
+        return;
+    g_array_append_val(fr->recs, *r);
+    struct mstate_name k = name_of(r);
+    g_hash_table_replace(fr->by_name, g_memdup2(&k, sizeof k), GUINT_TO_POINTER(fr->recs->len));
+}
+
+void frame_edge_note(struct analysis *a, const struct conn_summary *cs, const struct smb_conn *s)
+{
+    if (cs->carrier != CONN_CARRIER_TCP || s->smbd) /* SMB Direct frames FPDUs, not this */
+        return;
+    struct frame_rec r;
+    memset(&r, 0, sizeof r);
+    r.addr[0] = cs->client;
+    r.addr[1] = cs->server;
+    r.port[0] = cs->client_port;
+    r.port[1] = cs->server_port;
+    r.first_ts = cs->first_ts;
+    for (int d = 0; d < 2; d++) {
+        int f = d == 0 ? s->client : !s->client; /* the flow direction from the client, or to it */
+        r.left[d] = s->frame_left[f];
+        r.lead[d] = s->frame_lead[f];
+        r.bytes[d] = s->frame_bytes[f];
+    }
+    put(a, &r);
+}
+
+void frame_edges_fold_mem(struct analysis *dst, const struct analysis *src)
+{
+    for (guint i = 0; src->edge_frames && i < src->edge_frames->recs->len; i++) {
+        const struct frame_rec *r = &g_array_index(src->edge_frames->recs, struct frame_rec, i);
+        if (!r->used)
+            put(dst, r);
+    }
+}
+
+static struct mstate_name name_at(const GArray *recs, guint i) { return name_of(&g_array_index(recs, struct frame_rec, i)); }
+
+static gint rec_order(gconstpointer pa, gconstpointer pb) { return memcmp(pa, pb, sizeof(struct frame_rec)); }
+
+static void put_count(struct json *b, uint64_t v)
+{
+    if (v == UNKNOWN)
+        json_int(b, -1);
+    else
+        vint(b, v);
+}
+
+void mstate_build_edge_frames(struct json *b, const struct analysis *a)
+{
+    json_key(b, "edge_frames");
+    json_begin_array(b);
+    const GArray *all = a->edge_frames ? a->edge_frames->recs : NULL;
+    GArray *recs = g_array_new(FALSE, TRUE, sizeof(struct frame_rec)); /* the same state whatever the fold order */
+    bool *own = a->merged_parts && all ? mstate_name_owned(all, name_at, a->edges) : NULL;
+    for (guint i = 0; all && i < all->len; i++) {
+        const struct frame_rec *r = &g_array_index(all, struct frame_rec, i);
+        if (!r->used && (!a->merged_parts || own[i]))
+            g_array_append_val(recs, *r);
+    }
+    g_free(own);
+    g_array_sort(recs, rec_order);
+    for (guint i = 0; i < recs->len; i++) {
+        const struct frame_rec *r = &g_array_index(recs, struct frame_rec, i);
+        json_begin_array(b);
+        put_ends(b, r->addr, r->port);
+        json_int(b, r->first_ts);
+        for (int d = 0; d < 2; d++)
+            put_count(b, r->left[d]);
+        for (int d = 0; d < 2; d++)
+            put_count(b, r->lead[d]);
+        for (int d = 0; d < 2; d++)
+            vint(b, r->bytes[d]);
+        json_end_array(b);
+    }
+    json_end_array(b);
+    g_array_free(recs, TRUE);
+}
+
+/* A count or -1 (not known). */
+static uint64_t get_count(struct jget *g, const struct jpath *ip, JsonArray *e, guint i)
+{
+    int64_t v = jget_elem_i64(g, ip, e, i);
+    if (!g->failed && v < -1) {
+        struct jpath vp;
+        jpath_index(&vp, ip, i);
+        jget_fail(g, &vp, "not a count or -1");
+    }
+    return v < 0 ? UNKNOWN : (uint64_t)v;
+}
+
+void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
+{
+    if (!json_object_has_member(st, "edge_frames"))
+        return; /* a report written before they were carried */
+    struct jpath ap, ip;
+    jpath_key(&ap, p, "edge_frames");
+    JsonArray *arr = jget_arr(g, p, st, "edge_frames", ANALYSIS_MAX_EDGES);
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        jpath_index(&ip, &ap, i);
+        JsonNode *n = json_array_get_element(arr, i);
+        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        if (!e || json_array_get_length(e) != FF_N) {
+            jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, left, left, lead, lead, bytes, bytes]");
+            return;
+        }
+        struct frame_rec r;
+        memset(&r, 0, sizeof r);
+        for (int d = 0; d < 2; d++) {
+            const char *s = jget_elem_str(g, &ip, e, d ? FF_A1 : FF_A0, 64);
+            if (s && !jget_parse_addr(s, &r.addr[d]))
+                jget_fail(g, &ip, "not an address");
+            r.port[d] = (uint16_t)jget_elem_u64(g, &ip, e, d ? FF_P1 : FF_P0, 65535);
+            r.left[d] = get_count(g, &ip, e, FF_LEFT0 + (guint)d);
+            r.lead[d] = get_count(g, &ip, e, FF_LEAD0 + (guint)d);
+            r.bytes[d] = jget_elem_u64(g, &ip, e, FF_BYTES0 + (guint)d, INT64_MAX);
+        }
+        r.first_ts = jget_elem_i64(g, &ip, e, FF_FIRST);
+        if (g->failed)
+            return;
+        put(a, &r);
+    }
+}
+
+/* ---- joining ------------------------------------------------------------ */
+
+/* The live record of cs, marked used (NULL: none). */
+static struct frame_rec *take(struct analysis *a, const struct conn_summary *cs)
+{
+    if (!a->edge_frames)
+        return NULL;
+    struct mstate_name k = mstate_name_of(&cs->client, cs->client_port, &cs->server, cs->server_port, cs->first_ts);
+    guint at = GPOINTER_TO_UINT(g_hash_table_lookup(a->edge_frames->by_name, &k));
+    if (!at)
+        return NULL;
+    g_hash_table_remove(a->edge_frames->by_name, &k);
+    struct frame_rec *r = &g_array_index(a->edge_frames->recs, struct frame_rec, at - 1);
+    r->used = 1;
+    return r;
+}
+
+void mstate_frame_rename(struct analysis *a, const struct conn_summary *cs, int64_t first)
+{
+    struct frame_rec *r = take(a, cs);
+    if (!r)
+        return;
+    struct frame_rec n = *r;
+    n.used = 0;
+    n.first_ts = first;
+    put(a, &n);
+}
+
+/* The late part's framing anomalies: n fewer (its entry, or --jobs' session). */
+static void fewer_anomalies(struct analysis *a, const struct conn_summary *late, uint64_t n)
+{
+    JsonObject *e = mstate_detail_entry(a, late);
+    JsonNode *sn = e ? json_object_get_member(e, "stream") : NULL;
+    JsonObject *st = sn && JSON_NODE_HOLDS_OBJECT(sn) ? json_node_get_object(sn) : NULL;
+    if (st && json_object_has_member(st, "framing_anomalies")) {
+        gint64 have = json_object_get_int_member(st, "framing_anomalies");
+        json_object_set_int_member(st, "framing_anomalies", have > (gint64)n ? have - (gint64)n : 0);
+        return;
+    }
+    struct smb_conn *s = e ? NULL : mstate_detail_conn(a, late);
+    if (s)
+        s->framer_anomalies -= n <= s->framer_anomalies ? n : s->framer_anomalies;
+}
+
+void mstate_frame_tail(struct analysis *a, const struct conn_summary *cs, uint64_t framed_c2s, uint64_t framed_s2c)
+{
+    struct frame_rec *r = take(a, cs);
+    if (!r)
+        return; /* at a header each way: a tail of a message's middle does not follow */
+    struct frame_rec n = *r;
+    n.used = 0;
+    bool fwd = mstate_same_end(&n.addr[0], n.port[0], &cs->client, cs->client_port);
+    const uint64_t framed[2] = { fwd ? framed_c2s : framed_s2c, fwd ? framed_s2c : framed_c2s };
+    for (int d = 0; d < 2; d++) {
+        n.left[d] = n.left[d] != UNKNOWN && n.left[d] >= framed[d] ? n.left[d] - framed[d] : UNKNOWN;
+        n.bytes[d] += framed[d];
+    }
+    put(a, &n);
+}
+
+void mstate_join_frame(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late)
+{
+    if (early->carrier != CONN_CARRIER_TCP)
+        return;
+    struct frame_rec *er = take(a, early), *lr = take(a, late);
+    if (!er && !lr)
+        return;
+    struct frame_rec e, l;
+    memset(&e, 0, sizeof e);
+    memset(&l, 0, sizeof l);
+    if (er)
+        e = *er;
+    if (lr)
+        l = *lr;
+    /* the late record's [0] is its own client: the early one's or the other side */
+    bool swap = lr && !mstate_same_end(&l.addr[0], l.port[0], &early->client, early->client_port);
+    struct frame_rec j = e;
+    j.used = 0;
+    j.addr[0] = early->client;
+    j.addr[1] = early->server;
+    j.port[0] = early->client_port;
+    j.port[1] = early->server_port;
+    j.first_ts = early->first_ts;
+    uint64_t aligned = 0;
+    for (int d = 0; d < 2; d++) {
+        int ld = swap ? 1 - d : d;
+        uint64_t left = er ? e.left[d] : 0, lead = lr ? l.lead[ld] : 0;
+        if (left && left != UNKNOWN && lead == left)
+            aligned++; /* the late part skipped the early part's message rest: no resync in the whole */
+        j.lead[d] = er ? e.lead[d] : 0;
+        j.bytes[d] = e.bytes[d] + l.bytes[ld];
+        if (lr && l.lead[ld] == UNKNOWN) /* the late part found no header: all of it the message's rest */
+            j.left[d] = left != UNKNOWN && left >= l.bytes[ld] ? left - l.bytes[ld] : UNKNOWN;
+        else
+            j.left[d] = lr ? l.left[ld] : 0;
+    }
+    if (aligned)
+        fewer_anomalies(a, late, aligned);
+    put(a, &j);
+}
