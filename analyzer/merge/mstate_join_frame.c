@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "rdma.h"
 #include "mstate_detail.h"
 #include "mstate_join_name.h"
 #include "mstate_put.h"
@@ -12,11 +13,16 @@
 #define UNKNOWN UINT64_MAX /* written as -1 */
 
 /* [addr0, port0, addr1, port1, first_ts, left0, left1, lead0, lead1,
- * bytes0, bytes1]: [0] the client of its edge record; per direction (0:
- * from the client) the bytes left of the message it ended inside, the
- * bytes skipped before its first header (-1: none found), the bytes
- * framed. */
-enum { FF_A0, FF_P0, FF_A1, FF_P1, FF_FIRST, FF_LEFT0, FF_LEFT1, FF_LEAD0, FF_LEAD1, FF_BYTES0, FF_BYTES1, FF_N };
+ * bytes0, bytes1, smbd_left0, smbd_left1, smbd_lead0, smbd_lead1,
+ * smbd_flags0, smbd_flags1]: [0] the client of its edge record; per
+ * direction (0: from the client) the bytes left of the message it ended
+ * inside, the bytes skipped before its first header (-1: none found), the
+ * bytes framed; SMB Direct (iWARP): the bytes the SMBD message in pieces
+ * at the end still expected, the first data transfer message's
+ * RemainingDataLength + DataLength, and rdma.h's RDMA_LEAD_ flags. */
+enum { FF_A0, FF_P0, FF_A1, FF_P1, FF_FIRST, FF_LEFT0, FF_LEFT1, FF_LEAD0, FF_LEAD1, FF_BYTES0, FF_BYTES1,
+       FF_SLEFT0, FF_SLEFT1, FF_SLEAD0, FF_SLEAD1, FF_SFLAGS0, FF_SFLAGS1, FF_N };
+#define SMBD_FLAGS_MAX 31 /* RDMA_LEAD_* | RDMA_LEFT_SMB */
 
 struct frame_rec {
     struct ip_addr addr[2];
@@ -25,6 +31,9 @@ struct frame_rec {
     uint8_t pad;
     int64_t first_ts;
     uint64_t left[2], lead[2], bytes[2];
+    uint64_t smbd_left[2], smbd_lead[2];
+    uint8_t smbd_flags[2];
+    uint8_t pad2[6]; /* zero: no implicit padding, sorted as bytes */
 };
 
 struct frame_recs {
@@ -60,7 +69,8 @@ static struct mstate_name name_of(const struct frame_rec *r)
 /* Whether a record says anything: some direction not at a header. */
 static bool telling(const struct frame_rec *r)
 {
-    return r->left[0] || r->left[1] || r->lead[0] || r->lead[1];
+    return r->left[0] || r->left[1] || r->lead[0] || r->lead[1] || r->smbd_left[0] || r->smbd_left[1] ||
+           r->smbd_lead[0] || r->smbd_lead[1];
 }
 
 static void put(struct analysis *a, const struct frame_rec *r)
@@ -75,7 +85,7 @@ static void put(struct analysis *a, const struct frame_rec *r)
 
 void frame_edge_note(struct analysis *a, const struct conn_summary *cs, const struct smb_conn *s)
 {
-    if (cs->carrier != CONN_CARRIER_TCP || s->smbd) /* SMB Direct frames FPDUs, not this */
+    if (cs->carrier != CONN_CARRIER_TCP)
         return;
     struct frame_rec r;
     memset(&r, 0, sizeof r);
@@ -86,6 +96,12 @@ void frame_edge_note(struct analysis *a, const struct conn_summary *cs, const st
     r.first_ts = cs->first_ts;
     for (int d = 0; d < 2; d++) {
         int f = d == 0 ? s->client : !s->client; /* the flow direction from the client, or to it */
+        if (s->smbd) { /* iWARP: SMBD messages in pieces (its FPDUs are not framed as NBSS/direct) */
+            r.smbd_left[d] = s->smbd->smbd_left[f];
+            r.smbd_lead[d] = s->smbd->smbd_lead[f];
+            r.smbd_flags[d] = s->smbd->smbd_edge_flags[f];
+            continue;
+        }
         r.left[d] = s->frame_left[f];
         r.lead[d] = s->frame_lead[f];
         r.bytes[d] = s->frame_bytes[f];
@@ -139,6 +155,12 @@ void mstate_build_edge_frames(struct json *b, const struct analysis *a)
             put_count(b, r->lead[d]);
         for (int d = 0; d < 2; d++)
             vint(b, r->bytes[d]);
+        for (int d = 0; d < 2; d++)
+            vint(b, r->smbd_left[d]);
+        for (int d = 0; d < 2; d++)
+            vint(b, r->smbd_lead[d]);
+        for (int d = 0; d < 2; d++)
+            vint(b, r->smbd_flags[d]);
         json_end_array(b);
     }
     json_end_array(b);
@@ -169,7 +191,8 @@ void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analy
         JsonNode *n = json_array_get_element(arr, i);
         JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
         if (!e || json_array_get_length(e) != FF_N) {
-            jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, left, left, lead, lead, bytes, bytes]");
+            jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, left, left, lead, lead, bytes, bytes, "
+                              "smbd_left, smbd_left, smbd_lead, smbd_lead, smbd_flags, smbd_flags]");
             return;
         }
         struct frame_rec r;
@@ -182,6 +205,9 @@ void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analy
             r.left[d] = get_count(g, &ip, e, FF_LEFT0 + (guint)d);
             r.lead[d] = get_count(g, &ip, e, FF_LEAD0 + (guint)d);
             r.bytes[d] = jget_elem_u64(g, &ip, e, FF_BYTES0 + (guint)d, INT64_MAX);
+            r.smbd_left[d] = jget_elem_u64(g, &ip, e, FF_SLEFT0 + (guint)d, UINT32_MAX); /* RemainingDataLength */
+            r.smbd_lead[d] = jget_elem_u64(g, &ip, e, FF_SLEAD0 + (guint)d, 2ull * UINT32_MAX);
+            r.smbd_flags[d] = (uint8_t)jget_elem_u64(g, &ip, e, FF_SFLAGS0 + (guint)d, SMBD_FLAGS_MAX);
         }
         r.first_ts = jget_elem_i64(g, &ip, e, FF_FIRST);
         if (g->failed)
@@ -250,6 +276,54 @@ void mstate_frame_tail(struct analysis *a, const struct conn_summary *cs, uint64
     put(a, &n);
 }
 
+/* The late part's SMBD messages in pieces: n more (the whole of one it
+ * saw the end of). */
+static void more_fragmented(struct analysis *a, const struct conn_summary *late, uint64_t n)
+{
+    JsonObject *e = mstate_detail_entry(a, late);
+    JsonNode *dn = e ? json_object_get_member(e, "smb_direct") : NULL;
+    JsonObject *sd = dn && JSON_NODE_HOLDS_OBJECT(dn) ? json_node_get_object(dn) : NULL;
+    JsonNode *mn = sd ? json_object_get_member(sd, "smbd") : NULL;
+    JsonObject *m = mn && JSON_NODE_HOLDS_OBJECT(mn) ? json_node_get_object(mn) : NULL;
+    if (m && json_object_has_member(m, "fragmented_messages")) {
+        json_object_set_int_member(m, "fragmented_messages",
+                                   json_object_get_int_member(m, "fragmented_messages") + mstate_clamp(n));
+        return;
+    }
+    struct smb_conn *s = e ? NULL : mstate_detail_conn(a, late);
+    if (s && s->smbd)
+        s->smbd->smbd_fragmented += n;
+}
+
+/* Direction d of the joined record j from early's e and late's l (ld: l's
+ * index of that direction): an SMBD message in pieces the late part
+ * continued (its first data message carried exactly what the early part's
+ * message still expected) is one message of the whole: counted fragmented
+ * once, and decoded whole (no framing anomaly). */
+static void join_smbd(struct frame_rec *j, const struct frame_rec *e, const struct frame_rec *l, int d, int ld,
+                      bool have_l, uint64_t *fragmented, uint64_t *anomalies)
+{
+    uint64_t left = e->smbd_left[d];
+    uint8_t lf = l->smbd_flags[ld];
+    j->smbd_lead[d] = e->smbd_lead[d];
+    j->smbd_flags[d] = e->smbd_flags[d] & (uint8_t)~RDMA_LEFT_SMB;
+    if (!have_l || !l->smbd_lead[ld]) { /* no data message in the late part: still in progress */
+        j->smbd_left[d] = left;
+        j->smbd_flags[d] |= e->smbd_flags[d] & RDMA_LEFT_SMB;
+        return;
+    }
+    j->smbd_left[d] = l->smbd_left[ld];
+    j->smbd_flags[d] |= lf & RDMA_LEFT_SMB;
+    if (!left || l->smbd_lead[ld] != left)
+        return;
+    if (lf & RDMA_LEAD_DONE) {
+        *fragmented += !(lf & RDMA_LEAD_PARTIAL); /* the late part saw its last piece alone */
+        *anomalies += (lf & RDMA_LEAD_NOT_SMB) && (e->smbd_flags[d] & RDMA_LEFT_SMB);
+    } else if (lf & RDMA_LEAD_OPEN) { /* still in progress at the late part's end: the message began early */
+        j->smbd_flags[d] = (uint8_t)((j->smbd_flags[d] & ~RDMA_LEFT_SMB) | (e->smbd_flags[d] & RDMA_LEFT_SMB));
+    }
+}
+
 void mstate_join_frame(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late)
 {
     if (early->carrier != CONN_CARRIER_TCP)
@@ -273,9 +347,10 @@ void mstate_join_frame(struct analysis *a, const struct conn_summary *early, con
     j.port[0] = early->client_port;
     j.port[1] = early->server_port;
     j.first_ts = early->first_ts;
-    uint64_t aligned = 0;
+    uint64_t aligned = 0, fragmented = 0;
     for (int d = 0; d < 2; d++) {
         int ld = swap ? 1 - d : d;
+        join_smbd(&j, &e, &l, d, ld, lr != NULL, &fragmented, &aligned);
         uint64_t left = er ? e.left[d] : 0, lead = lr ? l.lead[ld] : 0;
         if (left && left != UNKNOWN && lead == left)
             aligned++; /* the late part skipped the early part's message rest: no resync in the whole */
@@ -288,5 +363,7 @@ void mstate_join_frame(struct analysis *a, const struct conn_summary *early, con
     }
     if (aligned)
         fewer_anomalies(a, late, aligned);
+    if (fragmented)
+        more_fragmented(a, late, fragmented);
     put(a, &j);
 }

@@ -263,13 +263,15 @@ def malformed_cut_state(smbscope, samples, tmp):
     case("an edge's key of an empty connection ID", keys(6, ""), "quic_edge_keys[0]")
     case("an edge's key of another shape", lambda s: s.update(quic_edge_keys=[key[:6]]), "quic_edge_keys[0]")
     case("an edge's key: not an address", keys(0, "10.0.0.300"), "quic_edge_keys[0]")
-    frame = ["10.0.0.1", 50000, "10.0.0.2", 445, 1, 5, 0, 0, -1, 9, 0]
+    frame = ["10.0.0.1", 50000, "10.0.0.2", 445, 1, 5, 0, 0, -1, 9, 0, 0, 0, 0, 0, 0, 0]
 
     def frames(i, v):
         return lambda s: s.update(edge_frames=[frame[:i] + [v] + frame[i + 1:]])
     case("an edge's framing: a count below -1", frames(5, -2), "edge_frames[0][5]")
     case("an edge's framing: a count not a number", frames(7, "x"), "edge_frames[0]")
-    case("an edge's framing of another shape", lambda s: s.update(edge_frames=[frame[:10]]), "edge_frames[0]")
+    case("an edge's framing of another shape", lambda s: s.update(edge_frames=[frame[:11]]), "edge_frames[0]")
+    case("an edge's SMBD rest past 32 bits", frames(11, 2 ** 32), "edge_frames[0]")
+    case("an edge's SMBD flags past theirs", frames(15, 32), "edge_frames[0]")
     case("edge framings past the cap", lambda s: s.update(edge_frames=[frame] * 4097), "edge_frames")
     data = ["10.0.0.1", 50000, "10.0.0.2", 445, 1, 2, 3, 1, 4000, 0, 4000, 0, "end"]
 
