@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "flow.h"
 #include "rdma.h"
 #include "mstate_detail.h"
 #include "mstate_join_name.h"
@@ -19,9 +20,15 @@
  * inside, the bytes skipped before its first header (-1: none found), the
  * bytes framed; SMB Direct (iWARP): the bytes the SMBD message in pieces
  * at the end still expected, the first data transfer message's
- * RemainingDataLength + DataLength, and rdma.h's RDMA_LEAD_ flags. */
+ * RemainingDataLength + DataLength, and rdma.h's RDMA_LEAD_ flags; TCP:
+ * the sequence number after the last byte of a connection open at the end
+ * (-1: not known), and of a stream seen from its middle the sequence
+ * number it started at (-1) and the gaps it began with and their bytes
+ * (reasm.h: lead_gap, between the peer's ACK it started from and its
+ * first data). */
 enum { FF_A0, FF_P0, FF_A1, FF_P1, FF_FIRST, FF_LEFT0, FF_LEFT1, FF_LEAD0, FF_LEAD1, FF_BYTES0, FF_BYTES1,
-       FF_SLEFT0, FF_SLEFT1, FF_SLEAD0, FF_SLEAD1, FF_SFLAGS0, FF_SFLAGS1, FF_N };
+       FF_SLEFT0, FF_SLEFT1, FF_SLEAD0, FF_SLEAD1, FF_SFLAGS0, FF_SFLAGS1,
+       FF_END0, FF_END1, FF_START0, FF_START1, FF_LGAPS0, FF_LGAPS1, FF_LGAP0, FF_LGAP1, FF_N };
 #define SMBD_FLAGS_MAX 31 /* RDMA_LEAD_* | RDMA_LEFT_SMB */
 
 struct frame_rec {
@@ -32,6 +39,7 @@ struct frame_rec {
     int64_t first_ts;
     uint64_t left[2], lead[2], bytes[2];
     uint64_t smbd_left[2], smbd_lead[2];
+    uint64_t end_seq[2], start_seq[2], lead_gaps[2], lead_gap[2];
     uint8_t smbd_flags[2];
     uint8_t pad2[6]; /* zero: no implicit padding, sorted as bytes */
 };
@@ -70,7 +78,8 @@ static struct mstate_name name_of(const struct frame_rec *r)
 static bool telling(const struct frame_rec *r)
 {
     return r->left[0] || r->left[1] || r->lead[0] || r->lead[1] || r->smbd_left[0] || r->smbd_left[1] ||
-           r->smbd_lead[0] || r->smbd_lead[1];
+           r->smbd_lead[0] || r->smbd_lead[1] || r->end_seq[0] != UNKNOWN || r->end_seq[1] != UNKNOWN ||
+           r->lead_gap[0] || r->lead_gap[1] || r->lead_gaps[0] || r->lead_gaps[1];
 }
 
 static void put(struct analysis *a, const struct frame_rec *r)
@@ -94,6 +103,7 @@ void frame_edge_note(struct analysis *a, const struct conn_summary *cs, const st
     r.port[0] = cs->client_port;
     r.port[1] = cs->server_port;
     r.first_ts = cs->first_ts;
+    r.end_seq[0] = r.end_seq[1] = r.start_seq[0] = r.start_seq[1] = UNKNOWN; /* frame_edge_seqs() */
     for (int d = 0; d < 2; d++) {
         int f = d == 0 ? s->client : !s->client; /* the flow direction from the client, or to it */
         if (s->smbd) { /* iWARP: SMBD messages in pieces (its FPDUs are not framed as NBSS/direct) */
@@ -107,6 +117,40 @@ void frame_edge_note(struct analysis *a, const struct conn_summary *cs, const st
         r.bytes[d] = s->frame_bytes[f];
     }
     put(a, &r);
+}
+
+void frame_edge_seqs(struct analysis *a, const struct conn_summary *cs, const struct flow_conn *c)
+{
+    if (!c || cs->carrier != CONN_CARRIER_TCP)
+        return;
+    bool open = strcmp(cs->close_reason, "end") == 0;
+    struct frame_rec r, *have = NULL;
+    struct mstate_name k = mstate_name_of(&cs->client, cs->client_port, &cs->server, cs->server_port, cs->first_ts);
+    guint at = a->edge_frames ? GPOINTER_TO_UINT(g_hash_table_lookup(a->edge_frames->by_name, &k)) : 0;
+    if (at) {
+        have = &g_array_index(a->edge_frames->recs, struct frame_rec, at - 1);
+        r = *have;
+    } else {
+        memset(&r, 0, sizeof r);
+        r.addr[0] = cs->client;
+        r.addr[1] = cs->server;
+        r.port[0] = cs->client_port;
+        r.port[1] = cs->server_port;
+        r.first_ts = cs->first_ts;
+        r.end_seq[0] = r.end_seq[1] = r.start_seq[0] = r.start_seq[1] = UNKNOWN;
+    }
+    bool fwd = mstate_same_end(&c->addr[0], c->port[0], &cs->client, cs->client_port);
+    for (int d = 0; d < 2; d++) {
+        const struct reasm_dir *st = &c->stream[fwd ? d : 1 - d];
+        r.end_seq[d] = open && st->started ? (uint32_t)(st->base + (uint32_t)st->next) : UNKNOWN;
+        r.lead_gap[d] = st->started && st->midstream ? st->st.lead_gap : 0;
+        r.lead_gaps[d] = r.lead_gap[d] ? st->st.lead_gaps : 0;
+        r.start_seq[d] = r.lead_gap[d] ? st->base : UNKNOWN;
+    }
+    if (have)
+        *have = r;
+    else
+        put(a, &r);
 }
 
 void frame_edges_fold_mem(struct analysis *dst, const struct analysis *src)
@@ -161,6 +205,14 @@ void mstate_build_edge_frames(struct json *b, const struct analysis *a)
             vint(b, r->smbd_lead[d]);
         for (int d = 0; d < 2; d++)
             vint(b, r->smbd_flags[d]);
+        for (int d = 0; d < 2; d++)
+            put_count(b, r->end_seq[d]);
+        for (int d = 0; d < 2; d++)
+            put_count(b, r->start_seq[d]);
+        for (int d = 0; d < 2; d++)
+            vint(b, r->lead_gaps[d]);
+        for (int d = 0; d < 2; d++)
+            vint(b, r->lead_gap[d]);
         json_end_array(b);
     }
     json_end_array(b);
@@ -192,7 +244,8 @@ void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analy
         JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
         if (!e || json_array_get_length(e) != FF_N) {
             jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, left, left, lead, lead, bytes, bytes, "
-                              "smbd_left, smbd_left, smbd_lead, smbd_lead, smbd_flags, smbd_flags]");
+                              "smbd_left, smbd_left, smbd_lead, smbd_lead, smbd_flags, smbd_flags, "
+                              "end_seq, end_seq, start_seq, start_seq, lead_gaps, lead_gaps, lead_gap, lead_gap]");
             return;
         }
         struct frame_rec r;
@@ -208,6 +261,15 @@ void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analy
             r.smbd_left[d] = jget_elem_u64(g, &ip, e, FF_SLEFT0 + (guint)d, UINT32_MAX); /* RemainingDataLength */
             r.smbd_lead[d] = jget_elem_u64(g, &ip, e, FF_SLEAD0 + (guint)d, 2ull * UINT32_MAX);
             r.smbd_flags[d] = (uint8_t)jget_elem_u64(g, &ip, e, FF_SFLAGS0 + (guint)d, SMBD_FLAGS_MAX);
+            r.end_seq[d] = get_count(g, &ip, e, FF_END0 + (guint)d);
+            r.start_seq[d] = get_count(g, &ip, e, FF_START0 + (guint)d);
+            r.lead_gaps[d] = jget_elem_u64(g, &ip, e, FF_LGAPS0 + (guint)d, INT64_MAX);
+            r.lead_gap[d] = jget_elem_u64(g, &ip, e, FF_LGAP0 + (guint)d, INT64_MAX);
+            if (!g->failed && (!r.lead_gaps[d]) != (!r.lead_gap[d]))
+                jget_fail(g, &ip, "leading gaps without bytes, or bytes without gaps");
+            if (!g->failed && ((r.end_seq[d] != UNKNOWN && r.end_seq[d] > UINT32_MAX) ||
+                               (r.start_seq[d] != UNKNOWN && r.start_seq[d] > UINT32_MAX)))
+                jget_fail(g, &ip, "a TCP sequence number past 32 bits");
         }
         r.first_ts = jget_elem_i64(g, &ip, e, FF_FIRST);
         if (g->failed)
@@ -324,7 +386,29 @@ static void join_smbd(struct frame_rec *j, const struct frame_rec *e, const stru
     }
 }
 
-void mstate_join_frame(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late)
+/* The late part's gaps: n fewer, of bytes in all (its record, entry or
+ * --jobs' session): the early part held those bytes. */
+static void fewer_gaps(struct analysis *a, struct conn_summary *late, uint64_t n, uint64_t bytes)
+{
+    JsonObject *e = mstate_detail_entry(a, late);
+    JsonNode *sn = e ? json_object_get_member(e, "stream") : NULL;
+    JsonObject *st = sn && JSON_NODE_HOLDS_OBJECT(sn) ? json_node_get_object(sn) : NULL;
+    if (st && json_object_has_member(st, "gaps") && json_object_has_member(st, "gap_bytes")) {
+        gint64 g = json_object_get_int_member(st, "gaps"), gb = json_object_get_int_member(st, "gap_bytes");
+        json_object_set_int_member(st, "gaps", g > (gint64)n ? g - (gint64)n : 0);
+        json_object_set_int_member(st, "gap_bytes", gb > (gint64)bytes ? gb - (gint64)bytes : 0);
+    } else {
+        struct smb_conn *s = e ? NULL : mstate_detail_conn(a, late);
+        if (s) {
+            s->gaps -= n <= s->gaps ? n : s->gaps;
+            s->gap_bytes -= bytes <= s->gap_bytes ? bytes : s->gap_bytes;
+        }
+    }
+    late->gaps -= n <= late->gaps ? n : late->gaps;
+    late->gap_bytes -= bytes <= late->gap_bytes ? bytes : late->gap_bytes;
+}
+
+void mstate_join_frame(struct analysis *a, const struct conn_summary *early, struct conn_summary *late)
 {
     if (early->carrier != CONN_CARRIER_TCP)
         return;
@@ -347,9 +431,18 @@ void mstate_join_frame(struct analysis *a, const struct conn_summary *early, con
     j.port[0] = early->client_port;
     j.port[1] = early->server_port;
     j.first_ts = early->first_ts;
-    uint64_t aligned = 0, fragmented = 0;
+    uint64_t aligned = 0, fragmented = 0, gaps = 0, gap_bytes = 0;
     for (int d = 0; d < 2; d++) {
         int ld = swap ? 1 - d : d;
+        /* the late part began this direction at the peer's ACK, its data later: the bytes between are the
+         * early part's when its stream reached where the late part's data began */
+        uint64_t es = er ? e.end_seq[d] : UNKNOWN, lg = lr ? l.lead_gap[ld] : 0, ls = lr ? l.start_seq[ld] : UNKNOWN;
+        uint32_t covered = (uint32_t)es - (uint32_t)ls;
+        if (es != UNKNOWN && ls != UNKNOWN && lg && lg <= INT32_MAX && covered <= INT32_MAX && covered >= lg) {
+            gaps += l.lead_gaps[ld];
+            gap_bytes += lg;
+        }
+        j.end_seq[d] = lr ? l.end_seq[ld] : UNKNOWN;
         join_smbd(&j, &e, &l, d, ld, lr != NULL, &fragmented, &aligned);
         uint64_t left = er ? e.left[d] : 0, lead = lr ? l.lead[ld] : 0;
         if (left && left != UNKNOWN && lead == left)
@@ -361,6 +454,8 @@ void mstate_join_frame(struct analysis *a, const struct conn_summary *early, con
         else
             j.left[d] = lr ? l.left[ld] : 0;
     }
+    if (gaps)
+        fewer_gaps(a, late, gaps, gap_bytes);
     if (aligned)
         fewer_anomalies(a, late, aligned);
     if (fragmented)

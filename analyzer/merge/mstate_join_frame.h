@@ -25,6 +25,10 @@ struct smb_conn;
 /* A run's edge connection cs (closed; s its connection). */
 void frame_edge_note(struct analysis *a, const struct conn_summary *cs, const struct smb_conn *s);
 void frame_edges_free(struct analysis *a);
+/* The same edge's TCP streams (c: its flow; NULL: not TCP): where each
+ * ended, and a gap one began with. */
+struct flow_conn;
+void frame_edge_seqs(struct analysis *a, const struct conn_summary *cs, const struct flow_conn *c);
 /* --jobs: src's records into dst's. */
 void frame_edges_fold_mem(struct analysis *dst, const struct analysis *src);
 
@@ -34,7 +38,7 @@ void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analy
 /* Before early and late are joined (their entries still apart): late's
  * anomalies of the cut taken away, the joined connection's record kept
  * under early's name. */
-void mstate_join_frame(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late);
+void mstate_join_frame(struct analysis *a, const struct conn_summary *early, struct conn_summary *late);
 /* A data tail (mstate_tails.h) joined to cs: its bytes framed each way
  * (from cs's client) were the rest of the message cs ended inside. */
 void mstate_frame_tail(struct analysis *a, const struct conn_summary *cs, uint64_t framed_c2s, uint64_t framed_s2c);

@@ -8,6 +8,7 @@
 #include "fmt.h"
 #include "mstate_detail.h"
 #include "mstate_join_fin.h"
+#include "mstate_join_frame.h"
 #include "mstate_join_name.h"
 #include "mstate_join_nbns.h"
 #include "mstate_join_nbss.h"
@@ -49,6 +50,7 @@ void hs_edges_free(struct analysis *a)
 
 void hs_edge_note(struct analysis *a, const struct conn_summary *cs, const struct flow_conn *c)
 {
+    frame_edge_seqs(a, cs, c); /* where its streams ended or began (mstate_join_frame.h) */
     fin_note(a, c, cs->first_ts, cs->close_reason);
     if (!c || (cs->flags & CONN_F_START_SEEN) || cs->carrier != CONN_CARRIER_TCP || seqs_of(a)->len >= ANALYSIS_MAX_EDGES)
         return;

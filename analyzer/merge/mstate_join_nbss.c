@@ -227,7 +227,7 @@ void mstate_nbss_row_add(struct analysis *a, const struct conn_summary *cs, int6
     }
 }
 
-void mstate_join_nbss(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late)
+void mstate_join_nbss(struct analysis *a, const struct conn_summary *early, struct conn_summary *late)
 {
     mstate_join_frame(a, early, late);
     if (early->carrier != CONN_CARRIER_TCP)

@@ -200,7 +200,10 @@ PACKET_CUTS = [("quic443-0rtt.pcap", 1),  # the Retry and a 0-RTT packet before 
                ("quic443-0rtt.pcap", 4),  # the same after a 0-RTT packet
                # inside a WRITE's body: the later part skipped its rest before its
                # first header, no resync of the whole (state.edge_frames)
-               ("smb445-bulk.pcap", 300)]
+               ("smb445-bulk.pcap", 300),
+               # the later part begins with the server's ACKs of data the earlier part
+               # held: its stream starts at the ACK, gaps up to its first data the whole has not
+               ("smb445-bulk.pcap", 421)]
 
 
 def packet_cut(smbscope, capture, k, tmp):
@@ -263,7 +266,7 @@ def malformed_cut_state(smbscope, samples, tmp):
     case("an edge's key of an empty connection ID", keys(6, ""), "quic_edge_keys[0]")
     case("an edge's key of another shape", lambda s: s.update(quic_edge_keys=[key[:6]]), "quic_edge_keys[0]")
     case("an edge's key: not an address", keys(0, "10.0.0.300"), "quic_edge_keys[0]")
-    frame = ["10.0.0.1", 50000, "10.0.0.2", 445, 1, 5, 0, 0, -1, 9, 0, 0, 0, 0, 0, 0, 0]
+    frame = ["10.0.0.1", 50000, "10.0.0.2", 445, 1, 5, 0, 0, -1, 9, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, 0, 0, 0, 0]
 
     def frames(i, v):
         return lambda s: s.update(edge_frames=[frame[:i] + [v] + frame[i + 1:]])
@@ -272,6 +275,8 @@ def malformed_cut_state(smbscope, samples, tmp):
     case("an edge's framing of another shape", lambda s: s.update(edge_frames=[frame[:11]]), "edge_frames[0]")
     case("an edge's SMBD rest past 32 bits", frames(11, 2 ** 32), "edge_frames[0]")
     case("an edge's SMBD flags past theirs", frames(15, 32), "edge_frames[0]")
+    case("an edge's sequence number past 32 bits", frames(17, 2 ** 32), "edge_frames[0]")
+    case("an edge's leading gaps without bytes", frames(21, 2), "edge_frames[0]")
     case("edge framings past the cap", lambda s: s.update(edge_frames=[frame] * 4097), "edge_frames")
     data = ["10.0.0.1", 50000, "10.0.0.2", 445, 1, 2, 3, 1, 4000, 0, 4000, 0, "end"]
 
