@@ -11,6 +11,7 @@
 #include "mstate_join_quic_hello.h"
 #include "mstate_quic_tails.h"
 #include "mstate_put.h"
+#include "quic_facts.h"
 #include "quic_table.h"
 #include "quic_wire.h"
 
@@ -51,6 +52,9 @@ static void note_open(void *ctx, const struct quic_table_open *o)
         h.last_ts = o->last_ts;
         h.head = true;
         h.decided = o->decided;
+        h.cipher = o->cipher;
+        h.server_handshake = o->server_handshake;
+        h.hello_pending = o->hello_pending;
         g_array_append_val(qt->recs, h);
     }
     struct quic_open r;
@@ -265,6 +269,64 @@ static void build_facts(struct json *b, const struct analysis *a)
     json_end_array(b);
 }
 
+/* "quic_head_facts": [index into quic_heads, suite, server Handshake
+ * (0/1), ClientHello pending (0/1)], for the heads that have any. */
+static void build_head_facts(struct json *b, const struct analysis *a)
+{
+    json_key(b, "quic_head_facts");
+    json_begin_array(b);
+    for (guint i = 0, at = 0; a->quic_tails && i < a->quic_tails->recs->len; i++) {
+        const struct quic_tail *t = &g_array_index(a->quic_tails->recs, struct quic_tail, i);
+        if (kind_of(t) != REC_HEAD)
+            continue;
+        if (t->cipher || t->server_handshake || t->hello_pending) {
+            json_begin_array(b);
+            vint(b, at);
+            vint(b, t->cipher);
+            vint(b, t->server_handshake);
+            vint(b, t->hello_pending);
+            json_end_array(b);
+        }
+        at++;
+    }
+    json_end_array(b);
+}
+
+static void fold_head_facts(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, guint base)
+{
+    struct jpath ap, ip;
+    jpath_key(&ap, p, "quic_head_facts");
+    JsonArray *arr = jget_arr(g, p, st, "quic_head_facts", ANALYSIS_MAX_EDGES);
+    JsonNode *hn = json_object_get_member(st, "quic_heads");
+    guint written = hn && JSON_NODE_HOLDS_ARRAY(hn) ? json_array_get_length(json_node_get_array(hn)) : 0;
+    int64_t prev = -1;
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        jpath_index(&ip, &ap, i);
+        JsonNode *n = json_array_get_element(arr, i);
+        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        if (!e || json_array_get_length(e) != 4) {
+            jget_fail(g, &ip, "not [index, cipher, server_handshake, hello_pending]");
+            return;
+        }
+        uint64_t at = jget_elem_u64(g, &ip, e, 0, ANALYSIS_MAX_EDGES);
+        uint16_t cipher = (uint16_t)jget_elem_u64(g, &ip, e, 1, 65535);
+        bool hs = jget_elem_u64(g, &ip, e, 2, 1) != 0, pending = jget_elem_u64(g, &ip, e, 3, 1) != 0;
+        if (g->failed)
+            return;
+        if ((int64_t)at <= prev || at >= written) {
+            jget_fail(g, &ip, "not the index of a later quic_heads record");
+            return;
+        }
+        prev = (int64_t)at;
+        if (base + at >= a->quic_tails->recs->len)
+            continue; /* past merge's own bound (fold_recs) */
+        struct quic_tail *t = &g_array_index(a->quic_tails->recs, struct quic_tail, base + at);
+        t->cipher = cipher;
+        t->server_handshake = hs;
+        t->hello_pending = pending;
+    }
+}
+
 void mstate_build_quic_tails(struct json *b, const struct analysis *a)
 {
     build_recs(b, a, "quic_tails", REC_TAIL);
@@ -282,6 +344,7 @@ void mstate_build_quic_tails(struct json *b, const struct analysis *a)
     build_recs(b, a, "quic_starts", REC_START);
     build_facts(b, a);
     quic_hello_build(b, a);
+    build_head_facts(b, a);
 }
 
 static void read_one(struct jget *g, const struct jpath *ip, JsonArray *e, struct quic_tail *t)
@@ -381,8 +444,11 @@ void mstate_fold_quic_tails(struct jget *g, const struct jpath *p, struct analys
     if (!g->failed && json_object_has_member(st, "quic_tail_facts"))
         fold_facts(g, p, a, st, base);
     quic_hello_fold(g, p, a, st, base);
+    guint heads = quic_tails_of(a)->recs->len;
     if (!g->failed && json_object_has_member(st, "quic_heads"))
         fold_recs(g, p, a, st, "quic_heads", REC_HEAD);
+    if (!g->failed && json_object_has_member(st, "quic_head_facts"))
+        fold_head_facts(g, p, a, st, heads);
     if (!g->failed && json_object_has_member(st, "quic_starts"))
         fold_recs(g, p, a, st, "quic_starts", REC_START);
     JsonArray *open = g->failed ? NULL : jget_arr(g, p, st, "quic_open", ANALYSIS_MAX_EDGES);
@@ -509,6 +575,8 @@ static void join_one(struct analysis *a, struct conn_summary *cs, const struct q
     int c = sent_by(t, &cs->client, cs->client_port) ? 0 : 1; /* the tail's side of the client */
     quic_edge_tail_facts(a, cs, t->retry, t->zero_rtt, (t->handshake_sides >> (1 - c)) & 1);
     quic_hello_join(a, cs, t);
+    if (t->head) /* what its run read of the handshake (a ClientHello split by the cut: its rest) */
+        quic_hello_head(a, cs, t);
     uint64_t pk[2] = { t->packets[c], t->packets[1 - c] }, by[2] = { t->bytes[c], t->bytes[1 - c] };
     cs->packets += pk[0] + pk[1];
     cs->bytes += by[0] + by[1];
@@ -535,6 +603,71 @@ static void join_one(struct analysis *a, struct conn_summary *cs, const struct q
     count_joined(a, t);
 }
 
+/* The first tail of recs (sorted: tail_order) with the ends of x (G_MAXUINT: none). */
+static guint first_of_ends(const GArray *recs, const struct key *x)
+{
+    guint lo = 0, hi = recs->len;
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        const struct quic_tail *t = &g_array_index(recs, struct quic_tail, mid);
+        struct key y = key_of(&t->addr[0], t->port[0], &t->addr[1], t->port[1]);
+        if (memcmp(&y, x, sizeof y) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* A head an earlier part began (a client Initial whose ClientHello its run
+ * could not complete: split over Initials the cut divides) that the SMB
+ * connection cs of a later part follows on the same ends, cs's client its
+ * sender: the run over both began the connection there.  cs begins at the
+ * head (its first packet, packets and bytes, the ClientHello completed), the
+ * head's connection is not one of its own. */
+static void join_head_before(struct analysis *a, struct conn_summary *cs, GArray *recs)
+{
+    struct key x = key_of(&cs->client, cs->client_port, &cs->server, cs->server_port);
+    for (guint k = first_of_ends(recs, &x); k < recs->len; k++) {
+        const struct quic_tail *t = &g_array_index(recs, struct quic_tail, k);
+        struct key y = key_of(&t->addr[0], t->port[0], &t->addr[1], t->port[1]);
+        if (memcmp(&x, &y, sizeof x) != 0 || t->first_ts >= cs->first_ts)
+            break;
+        if (!t->head || t->decided || !sent_by(t, &cs->client, cs->client_port) || !follows(t->last_ts, cs->first_ts))
+            continue;
+        JsonObject *e = mstate_detail_entry(a, cs); /* found by cs's first packet: before it changes */
+        struct smb_conn *s = e ? NULL : mstate_detail_conn(a, cs);
+        cs->first_ts = t->first_ts;
+        cs->packets += t->packets[0] + t->packets[1];
+        cs->bytes += t->bytes[0] + t->bytes[1];
+        if (e) {
+            char ts[FMT_TIME_LEN];
+            json_object_set_string_member(e, "first_seen", fmt_time(t->first_ts, ts));
+            JsonNode *sn = json_object_get_member(e, "stream");
+            JsonObject *st = sn && JSON_NODE_HOLDS_OBJECT(sn) ? json_node_get_object(sn) : NULL;
+            add_int(st, "packets_c2s", t->packets[0]);
+            add_int(st, "packets_s2c", t->packets[1]);
+            add_int(st, "bytes_c2s", t->bytes[0]);
+            add_int(st, "bytes_s2c", t->bytes[1]);
+            JsonNode *qn = json_object_get_member(e, "quic");
+            JsonObject *q = qn && JSON_NODE_HOLDS_OBJECT(qn) ? json_node_get_object(qn) : NULL;
+            if (t->hello_pending)
+                add_int(q, "client_hellos", 1);
+        } else if (s) {
+            s->first_ts = t->first_ts;
+            for (int d = 0; d < 2; d++) {
+                s->packets[d == 0 ? s->client : !s->client] += t->packets[d];
+                s->bytes[d == 0 ? s->client : !s->client] += t->bytes[d];
+            }
+            if (s->quic)
+                s->quic->client_hellos += t->hello_pending;
+        }
+        count_joined(a, t);
+        g_array_remove_index(recs, k);
+        return;
+    }
+}
+
 void mstate_join_quic(struct analysis *a)
 {
     GArray *recs = quic_tails_of(a)->recs; /* none: QUIC edges may still join each other */
@@ -543,6 +676,11 @@ void mstate_join_quic(struct analysis *a)
     /* Each tail that follows the connection joins it in turn (parts of one
      * capture merged first keep theirs apart: every tail is one part, and
      * counts as one join whatever reports were merged first). */
+    for (guint i = 0; a->edges && i < a->edges->len; i++) {
+        struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
+        if (cs->carrier == CONN_CARRIER_QUIC)
+            join_head_before(a, cs, recs);
+    }
     for (guint i = 0; a->edges && i < a->edges->len; i++) {
         struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
         while (cs->carrier == CONN_CARRIER_QUIC && strcmp(cs->close_reason, "end of capture") == 0) {

@@ -51,6 +51,12 @@ struct quic_tail {
     /* Its first datagram that did not decrypt as a client Initial, kept
      * (mstate_join_quic_hello.h): index + 1 in the analysis's list, 0 none. */
     uint32_t initial;
+    /* A head's handshake so far ("quic_head_facts" in the state, by index
+     * into quic_heads): the ServerHello's suite, a server Handshake packet,
+     * the start of a ClientHello its run could not complete (the rest in
+     * the next capture: the run over both reads one more). */
+    uint16_t cipher;
+    bool server_handshake, hello_pending;
 };
 
 /* quic_table_packet() for a run: a datagram no QUIC connection took noted

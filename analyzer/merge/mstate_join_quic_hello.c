@@ -16,40 +16,64 @@ static void on_crypto(void *ctx, uint64_t off, const uint8_t *data, size_t len)
     quic_reasm_add(ctx, off, data, len);
 }
 
-uint16_t quic_hello_server_suite(uint32_t version, const struct quic_cid *dcid, const uint8_t *p, size_t len)
+bool quic_hello_framed(const uint8_t *p, size_t len)
 {
-    const struct quic_version_info *v = quic_version_lookup(version);
-    uint8_t c[32], sv[32];
-    if (!v || !len || len > QUIC_TAIL_INITIAL_MAX || !quic_crypto_init() || !quic_initial_secrets(v, dcid, c, sv))
-        return 0;
-    struct quic_keys k;
-    memset(&k, 0, sizeof k);
-    if (!quic_keys_from_secret(&k, v, QUIC_SUITE_AES_128_GCM_SHA256, sv, sizeof sv))
-        return 0;
+    unsigned n = 0;
+    while (len) {
+        size_t d = len >= 2 ? (size_t)p[0] << 8 | p[1] : 0;
+        if (!d || d > QUIC_TAIL_INITIAL_MAX || d > len - 2 || ++n > QUIC_TAIL_INITIAL_DGRAMS)
+            return false;
+        p += 2 + d;
+        len -= 2 + d;
+    }
+    return n > 0;
+}
+
+/* The Initial packets of one datagram decrypted, their CRYPTO frames into r. */
+static void read_datagram(const struct quic_keys *k, uint32_t version, const uint8_t *p, size_t len,
+                          struct quic_reasm *r)
+{
     uint8_t scratch[QUIC_TAIL_INITIAL_MAX];
-    struct quic_reasm *r = g_new(struct quic_reasm, 1); /* 9 KB: not on the stack */
-    quic_reasm_reset(r, 0);
-    uint16_t suite = 0;
-    for (int i = 0; i < 4 && len && !suite; i++) { /* coalesced packets: a few at most */
+    for (int i = 0; i < 4 && len; i++) { /* coalesced packets: a few at most */
         struct quic_header h;
         if (!quic_parse_header(p, len, 0, &h) || !h.long_form || !h.packet_len || h.packet_len > len)
             break;
         struct quic_plain pl;
         if (h.type == QUIC_PKT_INITIAL && h.version == version &&
-            quic_unprotect(&k, p, h.packet_len, h.pn_off, UINT64_MAX, scratch, sizeof scratch, &pl) ==
+            quic_unprotect(k, p, h.packet_len, h.pn_off, UINT64_MAX, scratch, sizeof scratch, &pl) ==
                 QUIC_UNPROTECT_OK) {
             struct quic_frame_sink sink = { r, on_crypto, NULL, NULL, NULL };
             struct quic_frame_stats fs;
             memset(&fs, 0, sizeof fs);
             quic_frames_walk(pl.payload, pl.payload_len, &sink, &fs);
-            size_t need = tls_handshake_len(r->data, r->contiguous);
-            struct tls_hello hello;
-            if (need && need <= r->contiguous && tls_hello_parse(r->data, need, &hello) &&
-                hello.msg_type == TLS_SERVER_HELLO)
-                suite = hello.cipher;
         }
         p += h.packet_len;
         len -= h.packet_len;
+    }
+}
+
+uint16_t quic_hello_server_suite(uint32_t version, const struct quic_cid *dcid, const uint8_t *p, size_t len)
+{
+    const struct quic_version_info *v = quic_version_lookup(version);
+    uint8_t c[32], sv[32];
+    if (!v || !quic_hello_framed(p, len) || !quic_crypto_init() || !quic_initial_secrets(v, dcid, c, sv))
+        return 0;
+    struct quic_keys k;
+    memset(&k, 0, sizeof k);
+    if (!quic_keys_from_secret(&k, v, QUIC_SUITE_AES_128_GCM_SHA256, sv, sizeof sv))
+        return 0;
+    struct quic_reasm *r = g_new(struct quic_reasm, 1); /* 9 KB: not on the stack */
+    quic_reasm_reset(r, 0);
+    uint16_t suite = 0;
+    while (len && !suite) {
+        size_t d = (size_t)p[0] << 8 | p[1];
+        read_datagram(&k, version, p + 2, d, r);
+        p += 2 + d;
+        len -= 2 + d;
+        size_t need = tls_handshake_len(r->data, r->contiguous);
+        struct tls_hello hello;
+        if (need && need <= r->contiguous && tls_hello_parse(r->data, need, &hello) && hello.msg_type == TLS_SERVER_HELLO)
+            suite = hello.cipher;
     }
     g_free(r);
     quic_keys_clear(&k);
@@ -81,7 +105,7 @@ static GPtrArray *initials_of(struct analysis *a)
 {
     struct quic_tails *qt = quic_tails_of(a);
     if (!qt->initials)
-        qt->initials = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+        qt->initials = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
     return qt->initials;
 }
 
@@ -106,19 +130,31 @@ void quic_hello_note_key(struct analysis *a, const struct quic_table_open *o)
     k.first_ts = o->first_ts;
     k.version = o->version;
     k.dcid = o->initial_dcid;
+    k.hello_pending = o->hello_pending;
     g_array_append_val(keys_of(a), k);
 }
 
 void quic_hello_note_initial(struct analysis *a, struct quic_tail *t, const struct packet *p)
 {
     /* a long header: a server's Initial among them */
-    if (t->initial || !p->payload_len || p->payload_len > QUIC_TAIL_INITIAL_MAX || !(p->payload[0] & 0x80))
+    if (!p->payload_len || p->payload_len > QUIC_TAIL_INITIAL_MAX || !(p->payload[0] & 0x80))
         return;
     GPtrArray *in = initials_of(a);
-    if (in->len >= QUIC_TAIL_INITIALS_CAP)
+    if (!t->initial) {
+        if (in->len >= QUIC_TAIL_INITIALS_CAP)
+            return;
+        g_ptr_array_add(in, g_byte_array_new());
+        t->initial = in->len;
+    }
+    GByteArray *ba = g_ptr_array_index(in, t->initial - 1);
+    unsigned n = 0;
+    for (guint o = 0; o + 2 <= ba->len; o += 2 + ((guint)ba->data[o] << 8 | ba->data[o + 1]))
+        n++;
+    if (n >= QUIC_TAIL_INITIAL_DGRAMS || ba->len + 2 + p->payload_len > QUIC_TAIL_INITIALS_MAX)
         return;
-    g_ptr_array_add(in, g_bytes_new(p->payload, p->payload_len));
-    t->initial = in->len;
+    const uint8_t len16[2] = { (uint8_t)(p->payload_len >> 8), (uint8_t)p->payload_len };
+    g_byte_array_append(ba, len16, 2);
+    g_byte_array_append(ba, p->payload, (guint)p->payload_len);
 }
 
 static void put_hex(struct json *b, const uint8_t *p, size_t n)
@@ -134,7 +170,8 @@ static void put_hex(struct json *b, const uint8_t *p, size_t n)
 void quic_hello_build(struct json *b, const struct analysis *a)
 {
     const struct quic_tails *qt = a->quic_tails;
-    json_key(b, "quic_edge_keys"); /* [client, client_port, server, server_port, first_ts, version, dcid hex] */
+    /* [client, client_port, server, server_port, first_ts, version, dcid hex, hello pending (0/1)] */
+    json_key(b, "quic_edge_keys");
     json_begin_array(b);
     for (guint i = 0; qt && qt->keys && i < qt->keys->len; i++) {
         const struct quic_key_rec *k = &g_array_index(qt->keys, struct quic_key_rec, i);
@@ -146,6 +183,7 @@ void quic_hello_build(struct json *b, const struct analysis *a)
         json_int(b, k->first_ts);
         vint(b, k->version);
         put_hex(b, k->dcid.id, k->dcid.len);
+        vint(b, k->hello_pending);
         json_end_array(b);
     }
     json_end_array(b);
@@ -157,11 +195,10 @@ void quic_hello_build(struct json *b, const struct analysis *a)
         if (t->head)
             continue;
         if (t->initial && qt->initials && t->initial <= qt->initials->len && written < QUIC_TAIL_INITIALS_CAP) {
-            gsize n;
-            const uint8_t *d = g_bytes_get_data(g_ptr_array_index(qt->initials, t->initial - 1), &n);
+            const GByteArray *ba = g_ptr_array_index(qt->initials, t->initial - 1);
             json_begin_array(b);
             vint(b, at);
-            put_hex(b, d, n);
+            put_hex(b, ba->data, ba->len);
             json_end_array(b);
             written++;
         }
@@ -196,8 +233,8 @@ static void fold_keys(struct jget *g, const struct jpath *p, struct analysis *a,
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
         JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
-        if (!e || json_array_get_length(e) != 7) {
-            jget_fail(g, &ip, "not [client, port, server, port, first_ts, version, dcid]");
+        if (!e || json_array_get_length(e) != 8) {
+            jget_fail(g, &ip, "not [client, port, server, port, first_ts, version, dcid, hello_pending]");
             return;
         }
         struct quic_key_rec k;
@@ -210,6 +247,7 @@ static void fold_keys(struct jget *g, const struct jpath *p, struct analysis *a,
         k.first_ts = jget_elem_i64(g, &ip, e, 4);
         k.version = (uint32_t)jget_elem_u64(g, &ip, e, 5, UINT32_MAX);
         const char *d = jget_elem_str(g, &ip, e, 6, 2 * QUIC_MAX_CID);
+        k.hello_pending = jget_elem_u64(g, &ip, e, 7, 1) != 0;
         size_t len = 0;
         if (g->failed)
             return;
@@ -231,7 +269,7 @@ static void fold_initials(struct jget *g, const struct jpath *p, struct analysis
     JsonNode *tn = json_object_get_member(st, "quic_tails");
     guint written = tn && JSON_NODE_HOLDS_ARRAY(tn) ? json_array_get_length(json_node_get_array(tn)) : 0;
     int64_t prev = -1;
-    uint8_t *buf = g_malloc(QUIC_TAIL_INITIAL_MAX);
+    uint8_t *buf = g_malloc(QUIC_TAIL_INITIALS_MAX);
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
@@ -241,19 +279,22 @@ static void fold_initials(struct jget *g, const struct jpath *p, struct analysis
             break;
         }
         uint64_t at = jget_elem_u64(g, &ip, e, 0, ANALYSIS_MAX_EDGES);
-        const char *d = jget_elem_str(g, &ip, e, 1, 2 * QUIC_TAIL_INITIAL_MAX);
+        const char *d = jget_elem_str(g, &ip, e, 1, 2 * QUIC_TAIL_INITIALS_MAX);
         size_t len = 0;
         if (g->failed)
             break;
-        if ((int64_t)at <= prev || at >= written || !get_hex(d, buf, QUIC_TAIL_INITIAL_MAX, &len) || !len) {
-            jget_fail(g, &ip, "not the index of a later quic_tails record and a datagram in hex");
+        if ((int64_t)at <= prev || at >= written || !get_hex(d, buf, QUIC_TAIL_INITIALS_MAX, &len) ||
+            !quic_hello_framed(buf, len)) {
+            jget_fail(g, &ip, "not the index of a later quic_tails record and its datagrams in hex");
             break;
         }
         prev = (int64_t)at;
         struct quic_tails *qt = quic_tails_of(a);
         if (base + at >= qt->recs->len || initials_of(a)->len >= 16 * ANALYSIS_MAX_EDGES)
             continue; /* past merge's own bounds */
-        g_ptr_array_add(initials_of(a), g_bytes_new(buf, len));
+        GByteArray *ba = g_byte_array_sized_new((guint)len);
+        g_byte_array_append(ba, buf, (guint)len);
+        g_ptr_array_add(initials_of(a), ba);
         g_array_index(qt->recs, struct quic_tail, base + at).initial = initials_of(a)->len;
     }
     g_free(buf);
@@ -334,15 +375,44 @@ void quic_hello_join(struct analysis *a, const struct conn_summary *cs, const st
     JsonNode *have = q ? json_object_get_member(q, "cipher_suite") : NULL;
     if (q ? !have || !JSON_NODE_HOLDS_NULL(have) : !s || !s->quic || s->quic->cipher)
         return; /* not detailed, or the suite known */
-    gsize n;
-    const uint8_t *d = g_bytes_get_data(g_ptr_array_index(qt->initials, t->initial - 1), &n);
-    uint16_t suite = quic_hello_server_suite(k->version, &k->dcid, d, n);
+    const GByteArray *ba = g_ptr_array_index(qt->initials, t->initial - 1);
+    uint16_t suite = quic_hello_server_suite(k->version, &k->dcid, ba->data, ba->len);
     if (!suite)
         return;
     if (q)
         json_object_set_string_member(q, "cipher_suite", quic_suite_name(suite));
     else
         s->quic->cipher = suite;
+}
+
+void quic_hello_head(struct analysis *a, const struct conn_summary *cs, const struct quic_tail *t)
+{
+    struct quic_key_rec *k = key_of(a, cs);
+    bool hello = k && k->hello_pending;
+    if (k)
+        k->hello_pending = false; /* completed once */
+    if (!t->cipher && !t->server_handshake && !hello)
+        return;
+    JsonObject *e = mstate_detail_entry(a, cs);
+    JsonNode *qn = e ? json_object_get_member(e, "quic") : NULL;
+    JsonObject *q = qn && JSON_NODE_HOLDS_OBJECT(qn) ? json_node_get_object(qn) : NULL;
+    if (q) {
+        JsonNode *c = json_object_get_member(q, "cipher_suite");
+        if (t->cipher && c && JSON_NODE_HOLDS_NULL(c))
+            json_object_set_string_member(q, "cipher_suite", quic_suite_name(t->cipher));
+        if (t->server_handshake && json_object_has_member(q, "handshake_completed"))
+            json_object_set_boolean_member(q, "handshake_completed", TRUE);
+        if (hello && json_object_has_member(q, "client_hellos"))
+            json_object_set_int_member(q, "client_hellos", json_object_get_int_member(q, "client_hellos") + 1);
+        return;
+    }
+    struct smb_conn *s = e ? NULL : mstate_detail_conn(a, cs); /* --jobs: the session itself */
+    if (s && s->quic) {
+        if (!s->quic->cipher)
+            s->quic->cipher = t->cipher;
+        s->quic->handshake_completed |= t->server_handshake;
+        s->quic->client_hellos += hello;
+    }
 }
 
 void quic_hello_rename(struct analysis *a, const struct conn_summary *late, const struct conn_summary *cs)
@@ -376,10 +446,11 @@ void quic_hello_copy_tail(struct analysis *dst, const struct analysis *src, stru
     const struct quic_tails *sq = src->quic_tails;
     if (!t->initial)
         return;
-    GBytes *bytes = sq && sq->initials && t->initial <= sq->initials->len ? g_ptr_array_index(sq->initials, t->initial - 1) : NULL;
+    GByteArray *bytes =
+        sq && sq->initials && t->initial <= sq->initials->len ? g_ptr_array_index(sq->initials, t->initial - 1) : NULL;
     t->initial = 0;
     if (bytes && initials_of(dst)->len < QUIC_TAIL_INITIALS_CAP) {
-        g_ptr_array_add(initials_of(dst), g_bytes_ref(bytes));
+        g_ptr_array_add(initials_of(dst), g_byte_array_ref(bytes));
         t->initial = initials_of(dst)->len;
     }
 }

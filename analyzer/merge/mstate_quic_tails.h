@@ -18,7 +18,8 @@ struct quic_tails {
     GHashTable *by;   /* struct quic_tail* key (its ends) -> index + 1; NULL in merge */
     GArray *open;     /* struct quic_open: QUIC connections that are not SMB, open at the end */
     GArray *keys;     /* struct quic_key_rec: SMB connections open at the end before their ServerHello */
-    GPtrArray *initials; /* GBytes*: a tail's datagram that did not decrypt (quic_tail.initial - 1) */
+    GPtrArray *initials; /* GByteArray*: a tail's datagrams that did not decrypt, framed
+                            (mstate_join_quic_hello.h; quic_tail.initial - 1) */
 };
 
 /* A QUIC connection that is not SMB, open at its capture's end: the tails
@@ -38,6 +39,8 @@ struct quic_key_rec {
     int64_t first_ts;
     uint32_t version;
     struct quic_cid dcid;
+    bool hello_pending; /* a ClientHello begun, not complete (quic_table.h) */
+    uint8_t pad[7];
 };
 
 struct quic_tails *quic_tails_of(struct analysis *a);
@@ -62,6 +65,10 @@ void quic_hello_sort(struct analysis *a);
 /* Tail t joins cs (an SMB edge): the suite of its server Initial when cs's
  * entry (or --jobs' session) has none yet. */
 void quic_hello_join(struct analysis *a, const struct conn_summary *cs, const struct quic_tail *t);
+/* Head t (another part's connection of cs's ends: quic_heads) joined to
+ * cs: what it read of the handshake, and the ClientHello cs's part began
+ * that t's part completed. */
+void quic_hello_head(struct analysis *a, const struct conn_summary *cs, const struct quic_tail *t);
 /* late joined into cs (mstate_join_quic_edge.h): late's keys are the
  * connection's now (the DCID after the Retry). */
 void quic_hello_rename(struct analysis *a, const struct conn_summary *late, const struct conn_summary *cs);

@@ -591,6 +591,11 @@ void quic_table_list_open(const struct quic_table *t, void (*fn)(void *ctx, cons
             o.version = k->sess->version;
             o.initial_dcid = k->sess->initial_dcid;
         }
+        if (k->sess) {
+            o.cipher = k->sess->server_hello_seen ? k->sess->cipher : 0;
+            o.server_handshake = k->sess->server_handshake_seen;
+            o.hello_pending = k->crypto && k->crypto[0].contiguous > 0;
+        }
         for (int d = 0; d < 2; d++) {
             o.packets[d] = k->packets[d];
             o.bytes[d] = k->bytes[d];

@@ -77,6 +77,12 @@ struct quic_table_open {
      * merge reads a later capture's server Initial (mstate_join_quic_hello.h). */
     uint32_t version;
     struct quic_cid initial_dcid;
+    /* What its handshake showed so far (the same merge: a capture cut inside
+     * a ClientHello split over Initials): the ServerHello's suite (0:
+     * none), a server Handshake packet, a client CRYPTO stream holding the
+     * start of a ClientHello not yet complete. */
+    uint16_t cipher;
+    bool server_handshake, hello_pending;
 };
 /* Each connection still open, to fn (smbscope merge: the merge state lists
  * those that are not SMB, so a later capture's datagrams of them count as

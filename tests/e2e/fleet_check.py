@@ -198,6 +198,13 @@ PACKET_CUTS = [("quic443-0rtt.pcap", 1),  # the Retry and a 0-RTT packet before 
                ("quic443-0rtt.pcap", 2),  # a 0-RTT packet after the Retry
                ("quic443-smb3_11.pcap", 3),  # the server's Initial and Handshake: the handshake completed, its suite
                ("quic443-0rtt.pcap", 4),  # the same after a 0-RTT packet
+               # a ClientHello split over two Initials: the later part's connection from its
+               # rest (a head: its ServerHello read, state.quic_head_facts), the earlier part's
+               # pending ClientHello completed; the ServerHello over two server Initials
+               ("quic443-split-hello.pcap", 5), ("quic443-split-hello.pcap", 6),
+               # the earlier part holds only the first half of the first ClientHello: its
+               # connection (a head) is where the later part's SMB connection began
+               ("quic443-split-hello.pcap", 1),
                # inside a WRITE's body: the later part skipped its rest before its
                # first header, no resync of the whole (state.edge_frames)
                ("smb445-bulk.pcap", 300),
@@ -252,19 +259,25 @@ def malformed_cut_state(smbscope, samples, tmp):
 
     def initials(v):
         return lambda s: s.update(quic_tail_initials=v)
-    case("a tail's datagram not in hex", initials([[0, "c0zz"]]), "quic_tail_initials[0]")
-    case("a tail's datagram of odd length", initials([[0, "c00"]]), "quic_tail_initials[0]")
-    case("a tail's datagram past 2048 bytes", initials([[0, "00" * 2049]]), "quic_tail_initials[0]")
-    case("a tail's datagram of no tail", initials([[1, "c0"]]), "quic_tail_initials[0]")
-    case("tails' datagrams past their cap", initials([[0, "c0"]] * 65), "quic_tail_initials")
-    key = ["10.0.0.1", 50000, "10.0.0.2", 443, 1, 1, "0011"]
+    case("a tail's datagram not in hex", initials([[0, "0002c0zz"]]), "quic_tail_initials[0]")
+    case("a tail's datagram of odd length", initials([[0, "0001c00"]]), "quic_tail_initials[0]")
+    case("a tail's datagram past 2048 bytes", initials([[0, "0801" + "00" * 2049]]), "quic_tail_initials[0]")
+    case("a tail's datagram longer than its bytes", initials([[0, "0003c000"]]), "quic_tail_initials[0]")
+    case("a tail's datagram of length 0", initials([[0, "0000"]]), "quic_tail_initials[0]")
+    case("a tail's five datagrams", initials([[0, "0001c0" * 5]]), "quic_tail_initials[0]")
+    case("a tail's datagram of no tail", initials([[1, "0001c0"]]), "quic_tail_initials[0]")
+    case("tails' datagrams past their cap", initials([[0, "0001c0"]] * 65), "quic_tail_initials")
+    key = ["10.0.0.1", 50000, "10.0.0.2", 443, 1, 1, "0011", 0]
 
     def keys(i, v):
         return lambda s: s.update(quic_edge_keys=[key[:i] + [v] + key[i + 1:]])
     case("an edge's key of another QUIC version", keys(5, 7), "quic_edge_keys[0]")
     case("an edge's key of a connection ID past 20 bytes", keys(6, "00" * 21), "quic_edge_keys[0]")
     case("an edge's key of an empty connection ID", keys(6, ""), "quic_edge_keys[0]")
-    case("an edge's key of another shape", lambda s: s.update(quic_edge_keys=[key[:6]]), "quic_edge_keys[0]")
+    case("an edge's key of another shape", lambda s: s.update(quic_edge_keys=[key[:7]]), "quic_edge_keys[0]")
+    case("an edge's key: a ClientHello pending not 0 or 1", keys(7, 2), "quic_edge_keys[0]")
+    case("a head's facts of no head", lambda s: s.update(quic_head_facts=[[0, 4865, 1, 0]]), "quic_head_facts[0]")
+    case("a head's facts of another shape", lambda s: s.update(quic_head_facts=[[0, 1]]), "quic_head_facts[0]")
     case("an edge's key: not an address", keys(0, "10.0.0.300"), "quic_edge_keys[0]")
     frame = ["10.0.0.1", 50000, "10.0.0.2", 445, 1, 5, 0, 0, -1, 9, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, 0, 0, 0, 0]
 
