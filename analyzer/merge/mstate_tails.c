@@ -15,9 +15,19 @@
  * last_ts, packets0, packets1, close_reason]. */
 enum { TF_A0, TF_P0, TF_A1, TF_P1, TF_FIRST, TF_LAST, TF_PK0, TF_PK1, TF_REASON, TF_N };
 
+/* A message's rest follows the cut at once (a transfer does not pause inside
+ * a message): a data tail begins within this of its run's first packet.  It
+ * bounds what a capture of much mid-stream traffic that is not SMB (TLS seen
+ * from its middle finds no header either) lists; and data tails take at
+ * most this many of the tails' places, the rest kept for the tails of ACKs
+ * and FINs. */
+#define DATA_TAIL_REACH_US (120 * 1000000LL)
+#define DATA_TAILS_UNTIL (ANALYSIS_MAX_EDGES - 1024u)
+
 void mstate_data_tail_note(struct analysis *a, const struct flow_conn *c, const char *reason, const struct smb_conn *s)
 {
-    if (!c->midstream || s->smbd || (!c->dir[0].bytes && !c->dir[1].bytes))
+    if (!c->midstream || s->smbd || (!c->dir[0].bytes && !c->dir[1].bytes) ||
+        c->first_ts_us - a->first_ts > DATA_TAIL_REACH_US || (a->tails && a->tails->len >= DATA_TAILS_UNTIL))
         return;
     for (int d = 0; d < 2; d++)
         if (s->frame_bytes[d] && s->frame_lead[d] != UINT64_MAX)

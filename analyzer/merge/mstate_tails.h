@@ -19,7 +19,8 @@
  * session, closed): noted as a data tail when its framer found no header
  * either way (the middle of one message: a part holding only bulk data of
  * a READ or WRITE another part began; "data_tails" in the state, the
- * bytes each way and those framed).  Merge joins it as a tail: its bytes
+ * bytes each way and those framed; only within two minutes of the run's
+ * first packet, and at most 3,072 of the tails' 4,096 places).  Merge joins it as a tail: its bytes
  * too, and the message's rest the next part's framing continues
  * (mstate_join_frame.h). */
 struct flow_conn;
