@@ -223,6 +223,33 @@ def packet_cut(smbscope, capture, k, tmp):
     merge_check.compare("cut after packet %d of %s" % (k, os.path.basename(capture)), smbscope, reports, [a, b])
 
 
+def tcp_pcap(path, packets):
+    """A classic pcap of Ethernet/IPv4/TCP packets (ts seconds, client host
+    byte, client port, payload): mid-stream segments to 10.0.0.1:445."""
+    import struct
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for ts, host, port, payload in packets:
+            tcp = struct.pack("!HHIIBBHHH", port, 445, 1000, 1, 5 << 4, 0x18, 65535, 0, 0)
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), 0, 0, 64, 6, 0,
+                             bytes([10, 0, 1, host]), bytes([10, 0, 0, 1]))
+            frame = b"\x00\x00\x00\x00\x00\x01" + b"\x00\x00\x00\x00\x00\x02" + b"\x08\x00" + ip + tcp + payload
+            f.write(struct.pack("<IIII", int(ts), int((ts % 1) * 1e6), len(frame), len(frame)) + frame)
+
+
+def data_tails_bounded(smbscope, tmp):
+    """state.data_tails lists a mid-stream connection that found no header
+    either way only when it began within two minutes of the run's first
+    packet (a message's rest follows a cut at once; TLS seen from its
+    middle finds no header either)."""
+    path = os.path.join(tempfile.mkdtemp(dir=tmp), "midstream.pcap")
+    tcp_pcap(path, [(1000.0, 2, 50000, b"x" * 100), (1060.0, 3, 50001, b"x" * 100), (1200.0, 4, 50002, b"x" * 100)])
+    rc, out, err = run([smbscope, "-q", "-T", "json", path])
+    tails = json.loads(out)["merge_state"]["state"].get("data_tails", [])
+    expect("data tails only within two minutes of the first packet", sorted(t[1] for t in tails) == [50000, 50001],
+           "%r" % tails)
+
+
 def malformed_cut_state(smbscope, samples, tmp):
     """The members this branch adds, forged (digest matching): refused by
     the reader's bounds, naming the member; the genuine report merges."""
@@ -411,6 +438,7 @@ def main():
             unseen_vs_tshark(smbscope, a.samples, tmp)
             quic_head_alone(smbscope, a.samples, tmp)
             malformed_cut_state(smbscope, a.samples, tmp)
+            data_tails_bounded(smbscope, tmp)
             for name, k in PACKET_CUTS:
                 packet_cut(smbscope, os.path.join(a.samples, name), k, tmp)
             for name, parts in TIME_CUTS:
