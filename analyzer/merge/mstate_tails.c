@@ -8,6 +8,7 @@
 #include "mstate_detail.h"
 #include "mstate_join_fin.h"
 #include "mstate_join_frame.h"
+#include "mstate_join_syn.h"
 #include "session.h"
 #include "mstate_put.h"
 
@@ -26,7 +27,11 @@ enum { TF_A0, TF_P0, TF_A1, TF_P1, TF_FIRST, TF_LAST, TF_PK0, TF_PK1, TF_REASON,
 
 void mstate_data_tail_note(struct analysis *a, const struct flow_conn *c, const char *reason, const struct smb_conn *s)
 {
-    if (!c->midstream || s->smbd || (!c->dir[0].bytes && !c->dir[1].bytes) ||
+    if (!c->midstream) { /* seen from its SYN: an iWARP startup cut before its first FPDU? */
+        syn_flow_mpa_note(a, c, reason, s);
+        return;
+    }
+    if ( s->smbd || (!c->dir[0].bytes && !c->dir[1].bytes) ||
         c->first_ts_us - a->first_ts > DATA_TAIL_REACH_US || (a->tails && a->tails->len >= DATA_TAILS_UNTIL))
         return;
     for (int d = 0; d < 2; d++)

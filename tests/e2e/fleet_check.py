@@ -208,6 +208,9 @@ PACKET_CUTS = [("quic443-0rtt.pcap", 1),  # the Retry and a 0-RTT packet before 
                # inside a WRITE's body: the later part skipped its rest before its
                # first header, no resync of the whole (state.edge_frames)
                ("smb445-bulk.pcap", 300),
+               # the earlier part holds the handshake and the MPA startup, no FPDU: a
+               # connection seen from its SYN with the startup's facts (state.syn_flow_payloads)
+               ("rdma-iwarp-5445.pcap", 5), ("rdma-iwarp-markers-15445.pcap", 5),
                # the later part begins with the server's ACKs of data the earlier part
                # held: its stream starts at the ACK, gaps up to its first data the whole has not
                ("smb445-bulk.pcap", 421)]
@@ -318,6 +321,15 @@ def malformed_cut_state(smbscope, samples, tmp):
     case("an edge's sequence number past 32 bits", frames(17, 2 ** 32), "edge_frames[0]")
     case("an edge's leading gaps without bytes", frames(21, 2), "edge_frames[0]")
     case("edge framings past the cap", lambda s: s.update(edge_frames=[frame] * 4097), "edge_frames")
+    payload = [0, 20, 20, 1, 1, 0, 1, 1, 0, 0, 0, 0]
+
+    def payloads(i, v):
+        return lambda s: s.update(syn_flow_payloads=[payload[:i] + [v] + payload[i + 1:]])
+    case("an MPA startup of no SYN flow", payloads(0, 0), "syn_flow_payloads[0]")
+    case("an MPA startup flag not 0 or 1", payloads(3, 2), "syn_flow_payloads[0]")
+    case("an MPA startup's revision past a byte", payloads(6, 256), "syn_flow_payloads[0]")
+    case("an MPA startup of another shape", lambda s: s.update(syn_flow_payloads=[payload[:5]]),
+         "syn_flow_payloads[0]")
     data = ["10.0.0.1", 50000, "10.0.0.2", 445, 1, 2, 3, 1, 4000, 0, 4000, 0, "end"]
 
     def data_tails(i, v):
