@@ -6,9 +6,19 @@
 
 #include <glib.h>
 
+#include "analysis.h"
+#include "fmt.h"
+#include "jget.h"
+#include "json.h"
+#include "mstate_detail.h"
+#include "mstate_put.h"
+#include "mstate_quic_tails.h"
 #include "quic_crypto.h"
+#include "quic_facts.h"
 #include "quic_frames.h"
 #include "quic_reasm.h"
+#include "quic_table.h"
+#include "session.h"
 #include "tls_hello.h"
 
 static void on_crypto(void *ctx, uint64_t off, const uint8_t *data, size_t len)
@@ -81,17 +91,6 @@ uint16_t quic_hello_server_suite(uint32_t version, const struct quic_cid *dcid, 
 }
 
 /* ---- the run's records, the state, merge (mstate_quic_tails.h) ---------- */
-
-#include "analysis.h"
-#include "fmt.h"
-#include "jget.h"
-#include "json.h"
-#include "mstate_detail.h"
-#include "mstate_put.h"
-#include "mstate_quic_tails.h"
-#include "quic_facts.h"
-#include "quic_table.h"
-#include "session.h"
 
 static GArray *keys_of(struct analysis *a)
 {
