@@ -19,6 +19,7 @@
 #include "mstate_join_hs.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
+#include "mstate_tails.h"
 #include "mstate_leaves.h"
 #include "mstate_xchg.h"
 #include "pcapng_out.h"
@@ -195,10 +196,13 @@ static void on_conn_close(void *ctx, struct flow_conn *c, void **user, enum flow
     bool announced = s->announced;
     if (s->smbd) /* iWARP (SMB or not): FPDUs that failed their CRC were never read */
         a->iwarp_crc_bad += s->smbd->crc_bad;
-    if (smb_conn_close(s, c, flow_close_reason_name(r)))
+    if (smb_conn_close(s, c, flow_close_reason_name(r))) {
         conn_closed(a, s, c, announced);
-    else
+    } else {
+        if (!a->live_run)
+            mstate_data_tail_note(a, c, flow_close_reason_name(r), s); /* a message's middle: merge joins it */
         smb_conn_free(s);
+    }
 }
 
 /* flow_observer.warm: c ends soon.  Its session's blocks, and the

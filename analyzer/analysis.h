@@ -30,6 +30,7 @@ struct conn_groups;
 struct smb_hosts;
 struct conn_summary;
 struct fin_recs;
+struct frame_recs;
 
 /* Events as they happen, for the ndjson output (NULL members are skipped).
  * conn_classified comes once per SMB connection: when the negotiation was
@@ -73,13 +74,17 @@ struct pcapng_if {
     int ifid;
 };
 
-/* A TCP connection of packets without payload, first seen mid-stream. */
+/* A TCP connection of packets without payload, first seen mid-stream; or
+ * (data) one whose payload held no message header either way: the middle
+ * of a message another capture began (analyzer/merge/mstate_tails.h). */
 struct analysis_tail {
     struct ip_addr addr[2]; /* [0] the side the flow table took for the initiator */
     uint16_t port[2];
     int64_t first_ts, last_ts;
     uint64_t packets[2];    /* sent by addr[0], by addr[1] */
     char close_reason[24];
+    bool data;
+    uint64_t bytes[2], framed[2]; /* data: payload on the wire, bytes its framer was fed */
 };
 
 struct analysis {
@@ -134,6 +139,8 @@ struct analysis {
     struct fin_recs *edge_fins; /* FINs of TCP edges and tails open at the end (analyzer/merge/mstate_join_fin.h) */
     GArray *nbns_xids;        /* smbscope merge: NBNS queries and answers cut apart (analyzer/merge/mstate_join_nbns.h) */
     GArray *edge_nbss;        /* session messages of edge connections showing no NBSS (analyzer/merge/mstate_join_nbss.h) */
+    struct frame_recs *edge_frames; /* where each direction's framing stood at an edge connection's cut
+                                 (analyzer/merge/mstate_join_frame.h), NULL when none */
     struct quic_tails *quic_tails; /* datagrams no QUIC connection took that one of another capture may own
                                  (analyzer/merge/mstate_join_quic.h), NULL when none */
     GArray *part_clocks;      /* smbscope merge: struct mstate_clock of each report (analyzer/merge/mstate.h) */

@@ -11,6 +11,7 @@
 #include "classify.h"
 #include "flow.h"
 #include "fmt.h"
+#include "mstate_join_client.h"
 #include "mstate_join_enc.h"
 #include "mstate_join_nbss.h"
 #include "mstate_join_rdma.h"
@@ -413,7 +414,9 @@ static void merge_into(JsonObject *e, JsonObject *l, bool swapped, const struct 
     JsonObject *en = sub_obj(e, "nbss"), *ln = sub_obj(l, "nbss");
     add_all(en ? sub_obj(en, "types") : NULL, ln ? sub_obj(ln, "types") : NULL);
     mstate_join_neg_codes(en, ln);
+    mstate_join_enc_emptied(e, l);
     merge_sessions(e, l);
+    mstate_join_client_rule(e, l, swapped);
     mstate_join_enc_unseen(e, l);
     mstate_join_smb_direct(e, l);
     if (json_object_has_member(e, "transport_evidence")) { /* what the late part saw adds (mstate_join_parts) */

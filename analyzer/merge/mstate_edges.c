@@ -311,6 +311,8 @@ void mstate_join_edges(struct analysis *a)
     for (guint i = 1; i <= in->len; i++) {
         const struct conn_summary *next = i < in->len ? &g_array_index(in, struct conn_summary, i) : NULL;
         if (next && continues(&cur, next)) {
+            /* a part between them holding no header (ACKs only, or a message's middle) is cur's first */
+            mstate_join_tail_before(a, &cur, next->first_ts);
             struct conn_summary j, late = *next;
             mstate_xchg_join(a, &cur, &late); /* an exchange cut between them, settled */
             mstate_join_parts(&j, &cur, &late, &a->cfg->policy);

@@ -73,3 +73,14 @@ void mstate_join_enc_unseen(JsonObject *early, JsonObject *late)
         json_object_set_int_member(ee, "unseen_sessions_folded_pdus",
                                    json_object_get_int_member_with_default(ee, "unseen_sessions_folded_pdus", 0) + folded);
 }
+
+void mstate_join_enc_emptied(JsonObject *early, JsonObject *late)
+{
+    JsonObject *ee = obj_member(early, "encryption"), *le = obj_member(late, "encryption");
+    JsonArray *lu = arr_member(le, "unseen_sessions"), *es = arr_member(early, "sessions");
+    JsonObject *st = obj_member(early, "stream");
+    bool listed = !st || json_object_get_boolean_member_with_default(st, "midstream", TRUE);
+    if (ee && lu && !json_array_get_length(lu) && listed && !json_object_has_member(ee, "unseen_sessions") &&
+        (!es || !json_array_get_length(es)))
+        json_object_set_array_member(ee, "unseen_sessions", json_array_new());
+}

@@ -12,4 +12,11 @@
  * already merged into early's). */
 void mstate_join_enc_unseen(JsonObject *early, JsonObject *late);
 
+/* Before late's sessions are merged into early's: the late part noted
+ * messages of sessions it then saw set up (its list emptied, still
+ * written: session_enc_unseen_forget).  When the early part, seen from its
+ * middle, set up no session, the run over both had no record of them
+ * either when they came, and writes its emptied list too. */
+void mstate_join_enc_emptied(JsonObject *early, JsonObject *late);
+
 #endif

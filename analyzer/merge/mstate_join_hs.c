@@ -8,7 +8,9 @@
 #include "fmt.h"
 #include "mstate_detail.h"
 #include "mstate_join_fin.h"
+#include "mstate_join_frame.h"
 #include "mstate_join_name.h"
+#include "rdma.h"
 #include "mstate_join_nbns.h"
 #include "mstate_join_nbss.h"
 #include "mstate_join_syn.h"
@@ -49,6 +51,7 @@ void hs_edges_free(struct analysis *a)
 
 void hs_edge_note(struct analysis *a, const struct conn_summary *cs, const struct flow_conn *c)
 {
+    frame_edge_seqs(a, cs, c); /* where its streams ended or began (mstate_join_frame.h) */
     fin_note(a, c, cs->first_ts, cs->close_reason);
     if (!c || (cs->flags & CONN_F_START_SEEN) || cs->carrier != CONN_CARRIER_TCP || seqs_of(a)->len >= ANALYSIS_MAX_EDGES)
         return;
@@ -178,8 +181,10 @@ static bool gapless(const struct hs_edge *h, const struct syn_flow *f)
     int i = side_of(h, &f->addr[0], f->port[0]), r = 1 - i;
     if (h->seq[i] < 0 && h->seq[r] < 0)
         return false;
-    bool init_ok = h->seq[i] < 0 || (uint32_t)h->seq[i] == f->isn + 1u;
-    bool resp_ok = h->seq[r] < 0 || h->from_syn[r] || (f->isn_resp_known && (uint32_t)h->seq[r] == f->isn_resp + 1u);
+    /* an MPA startup the early part held: the late part's bytes follow it */
+    bool init_ok = h->seq[i] < 0 || (uint32_t)h->seq[i] == f->isn + 1u + (uint32_t)f->sent[0];
+    bool resp_ok = h->seq[r] < 0 || (h->from_syn[r] && !f->sent[1]) ||
+                   (f->isn_resp_known && (uint32_t)h->seq[r] == f->isn_resp + 1u + (uint32_t)f->sent[1]);
     return init_ok && resp_ok;
 }
 
@@ -190,6 +195,41 @@ static void add_int(JsonObject *o, const char *k, uint64_t v)
 }
 
 static void emit_finding(const char *text, void *arg) { json_array_add_string_element(arg, text); }
+
+/* smb_direct.mpa of an iWARP connection whose startup the early part held
+ * (mstate_join_syn.h: its flow's MPA facts): what the startup settled, not
+ * what the late part, seen from its middle, inferred. */
+static void mpa_entry(JsonObject *e, const struct conn_summary *j, const struct syn_flow *f)
+{
+    JsonNode *dn = json_object_get_member(e, "smb_direct");
+    JsonObject *d = dn && JSON_NODE_HOLDS_OBJECT(dn) ? json_node_get_object(dn) : NULL;
+    JsonNode *mn = d ? json_object_get_member(d, "mpa") : NULL;
+    JsonObject *m = mn && JSON_NODE_HOLDS_OBJECT(mn) ? json_node_get_object(mn) : NULL;
+    if (!m)
+        return;
+    int c = mstate_same_end(&f->addr[0], f->port[0], &j->client, j->client_port) ? 0 : 1; /* the client's flow side */
+    const struct {
+        const char *k;
+        bool v;
+    } flags[] = { { "request_seen", f->mpa_request_seen }, { "reply_seen", f->mpa_reply_seen },
+                  { "rejected", f->mpa_rejected }, { "crc", f->mpa_crc }, { "midstream", false } };
+    for (size_t i = 0; i < G_N_ELEMENTS(flags); i++)
+        if (json_object_has_member(m, flags[i].k))
+            json_object_set_boolean_member(m, flags[i].k, flags[i].v);
+    /* markers are set at a direction's first FPDU (rdma_iwarp.c): the late part's, or the early part's */
+    const char *mk[2] = { "markers_to_server", "markers_to_client" };
+    for (int k = 0; k < 2; k++)
+        if (f->mpa_markers[k ? 1 - c : c] && json_object_has_member(m, mk[k]))
+            json_object_set_boolean_member(m, mk[k], TRUE);
+    const struct {
+        const char *k;
+        uint64_t v;
+    } nums[] = { { "revision", f->mpa_revision }, { "client_private_data_len", f->mpa_private_len[c] },
+                 { "server_private_data_len", f->mpa_private_len[1 - c] } };
+    for (size_t i = 0; i < G_N_ELEMENTS(nums); i++)
+        if (json_object_has_member(m, nums[i].k))
+            json_object_set_int_member(m, nums[i].k, (gint64)nums[i].v);
+}
 
 /* The connections[] entry of the connection now seen from its start. */
 static void entry_from_start(JsonObject *e, const struct conn_summary *j, const struct syn_flow *f)
@@ -206,6 +246,8 @@ static void entry_from_start(JsonObject *e, const struct conn_summary *j, const 
         bool fwd = mstate_same_end(&f->addr[0], f->port[0], &j->client, j->client_port);
         add_int(st, "packets_c2s", f->packets[fwd ? 0 : 1]);
         add_int(st, "packets_s2c", f->packets[fwd ? 1 : 0]);
+        add_int(st, "bytes_c2s", f->sent[fwd ? 0 : 1]);
+        add_int(st, "bytes_s2c", f->sent[fwd ? 1 : 0]);
     }
     /* A run from the start lists no message of a session without a record
      * (session_enc.h): those left were of sessions no part set up. */
@@ -214,6 +256,8 @@ static void entry_from_start(JsonObject *e, const struct conn_summary *j, const 
         json_object_remove_member(json_node_get_object(en), "unseen_sessions");
         json_object_remove_member(json_node_get_object(en), "unseen_sessions_folded_pdus");
     }
+    if (f->mpa)
+        mpa_entry(e, j, f);
     JsonArray *fa = json_array_new();
     uint64_t gaps = st ? (uint64_t)json_object_get_int_member_with_default(st, "gaps", 0) : j->gaps;
     verdict_conn_findings_of(j->transport, j->evidence, j->dialect, j->server_port, gaps, j->smb_version,
@@ -239,8 +283,24 @@ static void conn_from_start(struct analysis *a, const struct conn_summary *befor
         s->verdict.evidence = j->evidence;
         s->midstream = false;
         s->handshake_seen = true;
-        for (int d = 0; d < 2; d++)
+        for (int d = 0; d < 2; d++) {
             s->packets[d] += f->packets[d == s->client ? 0 : 1];
+            s->bytes[d] += f->sent[d == s->client ? 0 : 1];
+        }
+        if (f->mpa && s->smbd) { /* the startup's facts (mpa_entry), by flow direction */
+            bool same = mstate_same_end(&s->addr[0], s->port[0], &f->addr[0], f->port[0]);
+            struct smb_direct_info *m = s->smbd;
+            m->mpa_request_seen = f->mpa_request_seen;
+            m->mpa_reply_seen = f->mpa_reply_seen;
+            m->mpa_rejected = f->mpa_rejected;
+            m->mpa_crc = f->mpa_crc;
+            m->mpa_revision = f->mpa_revision;
+            m->mpa_midstream = false;
+            for (int d = 0; d < 2; d++) {
+                m->mpa_markers[d] |= f->mpa_markers[same ? d : 1 - d]; /* set at the first FPDU: either part's */
+                m->mpa_private_len[d] = f->mpa_private_len[same ? d : 1 - d];
+            }
+        }
         return;
     }
 }
@@ -251,6 +311,7 @@ static void summary_from_start(struct conn_summary *j, const struct syn_flow *f,
 {
     j->first_ts = f->first_ts;
     j->packets += f->packets[0] + f->packets[1];
+    j->bytes += f->sent[0] + f->sent[1];
     j->flags |= CONN_F_START_SEEN;
     j->evidence &= ~(uint32_t)EV_NO_TCP_HANDSHAKE;
     if (j->transport == TRANSPORT_UNKNOWN_START) {

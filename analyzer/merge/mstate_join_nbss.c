@@ -7,6 +7,7 @@
 #include "classify.h"
 #include "hosts.h"
 #include "mstate_detail.h"
+#include "mstate_join_frame.h"
 #include "mstate_join_name.h"
 #include "mstate_put.h"
 #include "netbios.h"
@@ -33,6 +34,7 @@ static GArray *recs_of(struct analysis *a)
 
 void nbss_edges_free(struct analysis *a)
 {
+    frame_edges_free(a);
     if (a->edge_nbss)
         g_array_free(a->edge_nbss, TRUE);
     a->edge_nbss = NULL;
@@ -65,6 +67,7 @@ static void put(struct analysis *a, const struct ip_addr *c, uint16_t cp, const 
 
 void nbss_edge_note(struct analysis *a, const struct conn_summary *cs, const struct smb_conn *s)
 {
+    frame_edge_note(a, cs, s); /* the framing of the same edges (mstate_join_frame.h) */
     if (cs->carrier != CONN_CARRIER_TCP || shows_nbss(s) || !s->obs.session_messages)
         return;
     put(a, &cs->client, cs->client_port, &cs->server, cs->server_port, cs->first_ts, s->obs.session_messages);
@@ -81,6 +84,7 @@ static gint rec_order(gconstpointer pa, gconstpointer pb) { return memcmp(pa, pb
 
 void nbss_edges_fold_mem(struct analysis *dst, const struct analysis *src)
 {
+    frame_edges_fold_mem(dst, src);
     for (guint i = 0; src->edge_nbss && i < src->edge_nbss->len; i++) {
         const struct nbss_edge *r = &g_array_index(src->edge_nbss, struct nbss_edge, i);
         put(dst, &r->addr[0], r->port[0], &r->addr[1], r->port[1], r->first_ts, r->messages);
@@ -108,10 +112,14 @@ void mstate_build_edge_nbss(struct json *b, const struct analysis *a)
     }
     json_end_array(b);
     g_array_free(recs, TRUE);
+    mstate_build_edge_frames(b, a);
 }
 
 void mstate_fold_edge_nbss(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
+    mstate_fold_edge_frames(g, p, a, st);
+    if (g->failed)
+        return;
     if (!json_object_has_member(st, "edge_nbss"))
         return; /* a report of this format written before they were carried */
     struct jpath ap, ip;
@@ -173,6 +181,7 @@ static uint64_t take(struct analysis *a, const struct conn_summary *cs)
 
 void mstate_nbss_rename(struct analysis *a, const struct conn_summary *cs, int64_t first)
 {
+    mstate_frame_rename(a, cs, first);
     guint i = find(a, cs);
     if (i != G_MAXUINT)
         g_array_index(a->edge_nbss, struct nbss_edge, i).first_ts = first;
@@ -218,8 +227,9 @@ void mstate_nbss_row_add(struct analysis *a, const struct conn_summary *cs, int6
     }
 }
 
-void mstate_join_nbss(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late)
+void mstate_join_nbss(struct analysis *a, const struct conn_summary *early, struct conn_summary *late)
 {
+    mstate_join_frame(a, early, late);
     if (early->carrier != CONN_CARRIER_TCP)
         return;
     if (late->transport != TRANSPORT_NBT_NONSTANDARD_PORT && late->transport != TRANSPORT_NBT) /* no row of its own */

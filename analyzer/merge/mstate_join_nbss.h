@@ -37,7 +37,7 @@ void mstate_fold_edge_nbss(struct jget *g, const struct jpath *p, struct analysi
 /* Before early and late are joined (their connections[] entries still
  * apart): the NBSS counts of the part without "nbss" given to the other,
  * or kept under early's name when neither part showed NBSS. */
-void mstate_join_nbss(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late);
+void mstate_join_nbss(struct analysis *a, const struct conn_summary *early, struct conn_summary *late);
 
 /* cs carried NBSS on a port other than 139: packets and bytes another part
  * saw of it, from first to last, added to its NetBIOS row and hosts. */

@@ -34,6 +34,29 @@ struct quic_tail {
      * flight.  Its run counted it as a connection and its datagrams as QUIC:
      * joined, it is one connection less. */
     bool head;
+    /* A head whose ClientHello was read (a client's new one after a Retry
+     * the earlier capture's connection got; not SMB: "quic_starts" in the
+     * state, the arrays of quic_heads): joined, one other connection less. */
+    bool decided;
+    /* What the run over both captures learns from a tail's datagrams in the
+     * connection it joins ("quic_tail_facts" in the state, by index into
+     * quic_tails): a server's Retry (connections[].quic.retry), 0-RTT
+     * packets, Handshake packets sent by addr[0] (bit 0) or addr[1] (bit 1)
+     * (the server's: quic.handshake_completed), and the Initials this run
+     * counted as not decrypting (stats.quic.undecryptable_initials: the
+     * server's, whose keys were the earlier capture's). */
+    bool retry;
+    uint8_t handshake_sides;
+    uint32_t zero_rtt, failed_initials;
+    /* Its first datagram that did not decrypt as a client Initial, kept
+     * (mstate_join_quic_hello.h): index + 1 in the analysis's list, 0 none. */
+    uint32_t initial;
+    /* A head's handshake so far ("quic_head_facts" in the state, by index
+     * into quic_heads): the ServerHello's suite, a server Handshake packet,
+     * the start of a ClientHello its run could not complete (the rest in
+     * the next capture: the run over both reads one more). */
+    uint16_t cipher;
+    bool server_handshake, hello_pending;
 };
 
 /* quic_table_packet() for a run: a datagram no QUIC connection took noted

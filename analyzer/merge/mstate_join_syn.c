@@ -3,6 +3,9 @@
 
 #include <string.h>
 
+#include "rdma.h"
+#include "session.h"
+
 #include "analysis.h"
 #include "fmt.h"
 #include "mstate_join_fin.h"
@@ -62,6 +65,119 @@ void syn_flow_note(struct analysis *a, const struct flow_conn *c, enum flow_clos
         append(a, &f);
 }
 
+void syn_flow_mpa_note(struct analysis *a, const struct flow_conn *c, const char *reason, const struct smb_conn *s)
+{
+    const struct smb_direct_info *m = s->smbd;
+    if (a->live_run || c->midstream || c->initiator_guessed || !c->isn_known[0] || strcmp(reason, "end") != 0 || !m ||
+        !m->mpa_request_seen || m->fpdus)
+        return;
+    struct syn_flow f;
+    memset(&f, 0, sizeof f);
+    for (int d = 0; d < 2; d++) {
+        f.addr[d] = c->addr[d];
+        f.port[d] = c->port[d];
+        f.packets[d] = c->dir[d].packets;
+        f.sent[d] = c->dir[d].bytes;
+        f.mpa_markers[d] = m->mpa_markers[d]; /* by flow direction, as [0] the initiator */
+        f.mpa_private_len[d] = m->mpa_private_len[d];
+    }
+    f.first_ts = c->first_ts_us;
+    f.last_ts = c->last_ts_us;
+    f.isn = c->isn[0];
+    f.isn_known = true;
+    f.isn_resp = c->isn[1];
+    f.isn_resp_known = c->isn_known[1];
+    f.established = c->hs == FLOW_HS_ESTABLISHED;
+    g_strlcpy(f.close_reason, reason, sizeof f.close_reason);
+    f.mpa = true;
+    f.mpa_request_seen = m->mpa_request_seen;
+    f.mpa_reply_seen = m->mpa_reply_seen;
+    f.mpa_rejected = m->mpa_rejected;
+    f.mpa_crc = m->mpa_crc;
+    f.mpa_revision = m->mpa_revision;
+    append(a, &f);
+}
+
+/* "syn_flow_payloads": [index into syn_flows, sent0, sent1, request_seen,
+ * reply_seen, rejected, revision, crc, markers0, markers1, private0,
+ * private1] of the flows an MPA startup was the payload of ([0] the
+ * initiator's; 0/1 for the flags). */
+enum { PF_INDEX, PF_SENT0, PF_SENT1, PF_REQ, PF_REP, PF_REJ, PF_REV, PF_CRC, PF_MK0, PF_MK1, PF_PR0, PF_PR1, PF_N };
+
+static void build_payloads(struct json *b, const struct analysis *a)
+{
+    json_key(b, "syn_flow_payloads");
+    json_begin_array(b);
+    for (guint i = 0; a->syn_flows && i < a->syn_flows->len; i++) {
+        const struct syn_flow *f = &g_array_index(a->syn_flows, struct syn_flow, i);
+        if (!f->mpa)
+            continue;
+        json_begin_array(b);
+        vint(b, i);
+        vint(b, f->sent[0]);
+        vint(b, f->sent[1]);
+        const uint64_t v[] = { f->mpa_request_seen, f->mpa_reply_seen, f->mpa_rejected, f->mpa_revision, f->mpa_crc,
+                               f->mpa_markers[0], f->mpa_markers[1], f->mpa_private_len[0], f->mpa_private_len[1] };
+        for (size_t k = 0; k < G_N_ELEMENTS(v); k++)
+            vint(b, v[k]);
+        json_end_array(b);
+    }
+    json_end_array(b);
+}
+
+static void fold_payloads(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, guint base)
+{
+    struct jpath ap, ip;
+    jpath_key(&ap, p, "syn_flow_payloads");
+    JsonArray *arr = jget_arr(g, p, st, "syn_flow_payloads", ANALYSIS_MAX_EDGES);
+    JsonNode *fn = json_object_get_member(st, "syn_flows");
+    guint written = fn && JSON_NODE_HOLDS_ARRAY(fn) ? json_array_get_length(json_node_get_array(fn)) : 0;
+    int64_t prev = -1;
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        jpath_index(&ip, &ap, i);
+        JsonNode *n = json_array_get_element(arr, i);
+        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        if (!e || json_array_get_length(e) != PF_N) {
+            jget_fail(g, &ip, "not [index, sent, sent, request_seen, reply_seen, rejected, revision, crc, markers, "
+                              "markers, private_len, private_len]");
+            return;
+        }
+        uint64_t at = jget_elem_u64(g, &ip, e, PF_INDEX, ANALYSIS_MAX_EDGES);
+        struct syn_flow m;
+        memset(&m, 0, sizeof m);
+        m.sent[0] = jget_elem_u64(g, &ip, e, PF_SENT0, INT64_MAX);
+        m.sent[1] = jget_elem_u64(g, &ip, e, PF_SENT1, INT64_MAX);
+        m.mpa_request_seen = jget_elem_u64(g, &ip, e, PF_REQ, 1);
+        m.mpa_reply_seen = jget_elem_u64(g, &ip, e, PF_REP, 1);
+        m.mpa_rejected = jget_elem_u64(g, &ip, e, PF_REJ, 1);
+        m.mpa_revision = (uint8_t)jget_elem_u64(g, &ip, e, PF_REV, 255);
+        m.mpa_crc = jget_elem_u64(g, &ip, e, PF_CRC, 1);
+        m.mpa_markers[0] = jget_elem_u64(g, &ip, e, PF_MK0, 1);
+        m.mpa_markers[1] = jget_elem_u64(g, &ip, e, PF_MK1, 1);
+        m.mpa_private_len[0] = (uint16_t)jget_elem_u64(g, &ip, e, PF_PR0, 65535);
+        m.mpa_private_len[1] = (uint16_t)jget_elem_u64(g, &ip, e, PF_PR1, 65535);
+        if (g->failed)
+            return;
+        if ((int64_t)at <= prev || at >= written) {
+            jget_fail(g, &ip, "not the index of a later syn_flows record");
+            return;
+        }
+        prev = (int64_t)at;
+        if (base + at >= a->syn_flows->len)
+            continue; /* past merge's own bound */
+        struct syn_flow *f = &g_array_index(a->syn_flows, struct syn_flow, base + at);
+        f->mpa = true;
+        memcpy(f->sent, m.sent, sizeof f->sent);
+        f->mpa_request_seen = m.mpa_request_seen;
+        f->mpa_reply_seen = m.mpa_reply_seen;
+        f->mpa_rejected = m.mpa_rejected;
+        f->mpa_revision = m.mpa_revision;
+        f->mpa_crc = m.mpa_crc;
+        memcpy(f->mpa_markers, m.mpa_markers, sizeof f->mpa_markers);
+        memcpy(f->mpa_private_len, m.mpa_private_len, sizeof f->mpa_private_len);
+    }
+}
+
 void mstate_build_syn_flows(struct json *b, const struct analysis *a)
 {
     json_key(b, "syn_flows");
@@ -81,6 +197,7 @@ void mstate_build_syn_flows(struct json *b, const struct analysis *a)
         json_end_array(b);
     }
     json_end_array(b);
+    build_payloads(b, a);
 }
 
 static uint64_t in_range(struct jget *g, const struct jpath *p, JsonArray *e, guint i, int64_t lo, uint64_t max)
@@ -129,6 +246,7 @@ void mstate_fold_syn_flows(struct jget *g, const struct jpath *p, struct analysi
         return; /* a report of this format written before they were carried: nothing to join */
     struct jpath ap, ip;
     jpath_key(&ap, p, "syn_flows");
+    guint base = a->syn_flows ? a->syn_flows->len : 0;
     JsonArray *arr = jget_arr(g, p, st, "syn_flows", ANALYSIS_MAX_EDGES);
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
@@ -142,6 +260,8 @@ void mstate_fold_syn_flows(struct jget *g, const struct jpath *p, struct analysi
         if (a->syn_flows->len < 16 * ANALYSIS_MAX_EDGES) /* a bound for merge itself */
             g_array_append_val(a->syn_flows, f);
     }
+    if (!g->failed && json_object_has_member(st, "syn_flow_payloads")) /* absent: written before they were carried */
+        fold_payloads(g, p, a, st, base);
 }
 
 void syn_flows_fold_mem(struct analysis *dst, const struct analysis *src)
@@ -217,7 +337,8 @@ static void join_tail(struct analysis *a, struct syn_flow *cur)
                    same_end(&t->addr[1], t->port[1], &cur->addr[1], cur->port[1]);
         bool rev = same_end(&t->addr[1], t->port[1], &cur->addr[0], cur->port[0]) &&
                    same_end(&t->addr[0], t->port[0], &cur->addr[1], cur->port[1]);
-        if ((!fwd && !rev) || t->first_ts < cur->last_ts || t->first_ts - cur->last_ts > idle_of(cur->established))
+        if ((!fwd && !rev) || t->data || /* a message's middle follows a message's start, not a handshake */
+            t->first_ts < cur->last_ts || t->first_ts - cur->last_ts > idle_of(cur->established))
             continue;
         if (best == G_MAXUINT || t->first_ts < g_array_index(a->tails, struct analysis_tail, best).first_ts) {
             best = i;

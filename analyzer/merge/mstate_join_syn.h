@@ -30,7 +30,21 @@ struct syn_flow {
     bool isn_resp_known;
     bool established;       /* the handshake completed (its idle timeout is the established one) */
     char close_reason[24];  /* flow_close_reason_name(): "end" when open at its capture's end */
+    /* An iWARP connection whose only payload was its MPA startup, open at
+     * its capture's end (cut before its first FPDU: "syn_flow_payloads" in
+     * the state): its bytes each way, and what the startup settled. */
+    bool mpa;
+    bool mpa_request_seen, mpa_reply_seen, mpa_rejected, mpa_crc, mpa_markers[2];
+    uint8_t mpa_revision;
+    uint16_t mpa_private_len[2];
+    uint64_t sent[2];
 };
+
+struct smb_conn;
+/* A run's TCP connection seen from its SYN that was not SMB (s: its
+ * session, closed): kept when its payload was an MPA startup alone and it
+ * is open at the end (mstate_join_hs.c joins it to the later part). */
+void syn_flow_mpa_note(struct analysis *a, const struct flow_conn *c, const char *reason, const struct smb_conn *s);
 
 /* A run's TCP connection without payload nor SMB closes (analysis.c): kept
  * (at most ANALYSIS_MAX_EDGES) when it was opened by a SYN or SYN-ACK and is

@@ -7,11 +7,83 @@
 #include "fmt.h"
 #include "mstate_detail.h"
 #include "mstate_join_fin.h"
+#include "mstate_join_frame.h"
+#include "mstate_join_syn.h"
+#include "session.h"
 #include "mstate_put.h"
 
 /* A tail is one compact array: [addr0, port0, addr1, port1, first_ts,
  * last_ts, packets0, packets1, close_reason]. */
 enum { TF_A0, TF_P0, TF_A1, TF_P1, TF_FIRST, TF_LAST, TF_PK0, TF_PK1, TF_REASON, TF_N };
+
+/* A message's rest follows the cut at once (a transfer does not pause inside
+ * a message): a data tail begins within this of its run's first packet.  It
+ * bounds what a capture of much mid-stream traffic that is not SMB (TLS seen
+ * from its middle finds no header either) lists; and data tails take at
+ * most this many of the tails' places, the rest kept for the tails of ACKs
+ * and FINs. */
+#define DATA_TAIL_REACH_US (120 * 1000000LL)
+#define DATA_TAILS_UNTIL (ANALYSIS_MAX_EDGES - 1024u)
+
+void mstate_data_tail_note(struct analysis *a, const struct flow_conn *c, const char *reason, const struct smb_conn *s)
+{
+    if (!c->midstream) { /* seen from its SYN: an iWARP startup cut before its first FPDU? */
+        syn_flow_mpa_note(a, c, reason, s);
+        return;
+    }
+    if ( s->smbd || (!c->dir[0].bytes && !c->dir[1].bytes) ||
+        c->first_ts_us - a->first_ts > DATA_TAIL_REACH_US || (a->tails && a->tails->len >= DATA_TAILS_UNTIL))
+        return;
+    for (int d = 0; d < 2; d++)
+        if (s->frame_bytes[d] && s->frame_lead[d] != UINT64_MAX)
+            return; /* a header found: not only a message's middle */
+    if (!a->tails)
+        a->tails = g_array_new(FALSE, TRUE, sizeof(struct analysis_tail));
+    if (a->tails->len >= ANALYSIS_MAX_EDGES)
+        return;
+    struct analysis_tail t;
+    memset(&t, 0, sizeof t);
+    for (int d = 0; d < 2; d++) {
+        t.addr[d] = c->addr[d];
+        t.port[d] = c->port[d];
+        t.packets[d] = c->dir[d].packets;
+        t.bytes[d] = c->dir[d].bytes;
+        t.framed[d] = s->frame_bytes[d];
+    }
+    t.first_ts = c->first_ts_us;
+    t.last_ts = c->last_ts_us;
+    t.data = true;
+    g_strlcpy(t.close_reason, reason, sizeof t.close_reason);
+    g_array_append_val(a->tails, t);
+}
+
+/* [addr0, port0, addr1, port1, first_ts, last_ts, packets0, packets1,
+ * bytes0, bytes1, framed0, framed1, close_reason] */
+enum { DF_BY0 = 8, DF_BY1, DF_FR0, DF_FR1, DF_REASON, DF_N };
+
+static void build_data_tails(struct json *b, const struct analysis *a)
+{
+    json_key(b, "data_tails");
+    json_begin_array(b);
+    for (guint i = 0; a->tails && i < a->tails->len; i++) {
+        const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, i);
+        if (!t->data)
+            continue;
+        json_begin_array(b);
+        put_ends(b, t->addr, t->port);
+        json_int(b, t->first_ts);
+        json_int(b, t->last_ts);
+        for (int d = 0; d < 2; d++)
+            vint(b, t->packets[d]);
+        for (int d = 0; d < 2; d++)
+            vint(b, t->bytes[d]);
+        for (int d = 0; d < 2; d++)
+            vint(b, t->framed[d]);
+        json_str(b, t->close_reason);
+        json_end_array(b);
+    }
+    json_end_array(b);
+}
 
 void mstate_build_tails(struct json *b, const struct analysis *a)
 {
@@ -19,6 +91,8 @@ void mstate_build_tails(struct json *b, const struct analysis *a)
     json_begin_array(b);
     for (guint i = 0; a->tails && i < a->tails->len; i++) {
         const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, i);
+        if (t->data)
+            continue;
         json_begin_array(b);
         put_ends(b, t->addr, t->port);
         json_int(b, t->first_ts);
@@ -29,6 +103,7 @@ void mstate_build_tails(struct json *b, const struct analysis *a)
         json_end_array(b);
     }
     json_end_array(b);
+    build_data_tails(b, a);
 }
 
 static uint64_t tu(struct jget *g, const struct jpath *p, JsonArray *e, guint i, uint64_t max)
@@ -39,17 +114,21 @@ static uint64_t tu(struct jget *g, const struct jpath *p, JsonArray *e, guint i,
     return g->failed ? 0 : (uint64_t)v;
 }
 
-void mstate_fold_tails(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
+/* "tails" (data: "data_tails", their bytes and bytes framed too). */
+static void fold_tails(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, bool data)
 {
     struct jpath ap, ip;
-    jpath_key(&ap, p, "tails");
-    JsonArray *arr = jget_arr(g, p, st, "tails", ANALYSIS_MAX_EDGES);
+    const char *key = data ? "data_tails" : "tails";
+    jpath_key(&ap, p, key);
+    JsonArray *arr = jget_arr(g, p, st, key, ANALYSIS_MAX_EDGES);
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
         JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
-        if (!e || json_array_get_length(e) != TF_N) {
-            jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, last_ts, packets, packets, close_reason]");
+        if (!e || json_array_get_length(e) != (data ? DF_N : TF_N)) {
+            jget_fail(g, &ip, data ? "not [addr, port, addr, port, first_ts, last_ts, packets, packets, bytes, bytes, "
+                                     "framed, framed, close_reason]"
+                                   : "not [addr, port, addr, port, first_ts, last_ts, packets, packets, close_reason]");
             return;
         }
         struct analysis_tail t;
@@ -63,7 +142,14 @@ void mstate_fold_tails(struct jget *g, const struct jpath *p, struct analysis *a
         }
         t.first_ts = jget_elem_i64(g, &ip, e, TF_FIRST);
         t.last_ts = jget_elem_i64(g, &ip, e, TF_LAST);
-        const char *r = jget_elem_str(g, &ip, e, TF_REASON, sizeof t.close_reason - 1);
+        t.data = data;
+        for (int d = 0; data && d < 2; d++) {
+            t.bytes[d] = tu(g, &ip, e, d ? DF_BY1 : DF_BY0, INT64_MAX);
+            t.framed[d] = tu(g, &ip, e, d ? DF_FR1 : DF_FR0, INT64_MAX);
+            if (!g->failed && t.framed[d] > t.bytes[d])
+                jget_fail(g, &ip, "more bytes framed than carried");
+        }
+        const char *r = jget_elem_str(g, &ip, e, data ? DF_REASON : TF_REASON, sizeof t.close_reason - 1);
         if (g->failed)
             return;
         g_strlcpy(t.close_reason, r, sizeof t.close_reason);
@@ -72,6 +158,13 @@ void mstate_fold_tails(struct jget *g, const struct jpath *p, struct analysis *a
         if (a->tails->len < 16 * ANALYSIS_MAX_EDGES) /* a bound for merge itself */
             g_array_append_val(a->tails, t);
     }
+}
+
+void mstate_fold_tails(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
+{
+    fold_tails(g, p, a, st, false);
+    if (!g->failed && json_object_has_member(st, "data_tails")) /* absent: written before they were carried */
+        fold_tails(g, p, a, st, true);
 }
 
 /* A connection lingering after its FINs when its capture ended, kept as an
@@ -110,8 +203,35 @@ bool mstate_tail_lingers(const struct analysis *a, const struct conn_summary *cs
     return end != INT64_MIN && in_reach(cs, true, end);
 }
 
+/* A data tail's bytes each way (from cur's client) in cur's entry, or in
+ * --jobs' session (mstate_detail_tail added its packets). */
+static void mstate_tail_bytes(struct analysis *a, const struct conn_summary *cur, const uint64_t by[2])
+{
+    JsonObject *e = mstate_detail_entry(a, cur);
+    JsonNode *sn = e ? json_object_get_member(e, "stream") : NULL;
+    JsonObject *st = sn && JSON_NODE_HOLDS_OBJECT(sn) ? json_node_get_object(sn) : NULL;
+    if (st) {
+        /* the entry names its client as cur does, or the other side */
+        const char *k[2] = { "bytes_c2s", "bytes_s2c" };
+        const char *c = json_object_get_string_member_with_default(e, "client", "");
+        char buf[FMT_ADDR_LEN];
+        bool swapped = strcmp(c, fmt_addr(&cur->client, buf)) != 0 ||
+                       json_object_get_int_member_with_default(e, "client_port", -1) != cur->client_port;
+        for (int d = 0; d < 2; d++) {
+            const char *key = k[swapped ? 1 - d : d];
+            if (json_object_has_member(st, key))
+                json_object_set_int_member(st, key, json_object_get_int_member(st, key) + mstate_clamp(by[d]));
+        }
+        return;
+    }
+    struct smb_conn *s = e ? NULL : mstate_detail_conn(a, cur);
+    if (s)
+        for (int d = 0; d < 2; d++)
+            s->bytes[d == 0 ? s->client : !s->client] += by[d];
+}
+
 /* One tail joined to cur (see mstate_join_tail). */
-static bool join_one(struct analysis *a, struct conn_summary *cur)
+static bool join_one(struct analysis *a, struct conn_summary *cur, int64_t before)
 {
     bool lingering = strcmp(cur->close_reason, "fin") == 0;
     guint best = G_MAXUINT;
@@ -122,7 +242,7 @@ static bool join_one(struct analysis *a, struct conn_summary *cur)
                    mstate_same_end(&t->addr[1], t->port[1], &cur->server, cur->server_port);
         bool rev = mstate_same_end(&t->addr[1], t->port[1], &cur->client, cur->client_port) &&
                    mstate_same_end(&t->addr[0], t->port[0], &cur->server, cur->server_port);
-        if ((!fwd && !rev) || !in_reach(cur, lingering, t->first_ts))
+        if ((!fwd && !rev) || !in_reach(cur, lingering, t->first_ts) || t->first_ts >= before)
             continue;
         if (best == G_MAXUINT || t->first_ts < g_array_index(a->tails, struct analysis_tail, best).first_ts) {
             best = i;
@@ -134,7 +254,7 @@ static bool join_one(struct analysis *a, struct conn_summary *cur)
     const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, best);
     bool both_fins = mstate_join_fins(a, cur, &t->addr[0], t->port[0], &t->addr[1], t->port[1], t->first_ts);
     uint64_t c2s = t->packets[best_swapped ? 1 : 0], s2c = t->packets[best_swapped ? 0 : 1];
-    struct conn_summary before = *cur;
+    struct conn_summary was = *cur;
     cur->packets += c2s + s2c;
     cur->last_ts = t->last_ts;
     bool rst = strcmp(t->close_reason, "rst") == 0;
@@ -143,21 +263,30 @@ static bool join_one(struct analysis *a, struct conn_summary *cur)
     /* else it still lingers after its FINs: "fin" whatever ended the tail (flow.c: natural_reason) */
     if (!lingering && both_fins && (strcmp(t->close_reason, "end") == 0 || strcmp(t->close_reason, "idle") == 0))
         g_strlcpy(cur->close_reason, "fin", sizeof cur->close_reason); /* flow.c: natural_reason */
-    mstate_detail_tail(a, &before, cur, c2s, s2c);
+    mstate_detail_tail(a, &was, cur, c2s, s2c);
+    if (t->data) { /* a message's middle: its bytes, and what the framing of the whole still has to skip */
+        uint64_t by[2] = { t->bytes[best_swapped ? 1 : 0], t->bytes[best_swapped ? 0 : 1] };
+        cur->bytes += by[0] + by[1];
+        mstate_tail_bytes(a, cur, by);
+        mstate_frame_tail(a, cur, t->framed[best_swapped ? 1 : 0], t->framed[best_swapped ? 0 : 1]);
+    }
     flow_table_unjoin(a->flows, 1); /* the tail's run counted it as a TCP connection of its own */
     a->edges_joined++;
     g_array_remove_index(a->tails, best);
     return true;
 }
 
-bool mstate_join_tail(struct analysis *a, struct conn_summary *cur)
+bool mstate_join_tail_before(struct analysis *a, struct conn_summary *cur, int64_t before)
 {
     if (!a->tails || cur->carrier != CONN_CARRIER_TCP || cur->proto != 6)
         return false;
     /* every tail it reaches, one after the other (a part holding only the
      * FINs, the next the last ACK): open at the end, or lingering after its FINs */
     bool joined = false;
-    while ((strcmp(cur->close_reason, "end") == 0 || strcmp(cur->close_reason, "fin") == 0) && join_one(a, cur))
+    while ((strcmp(cur->close_reason, "end") == 0 || strcmp(cur->close_reason, "fin") == 0) &&
+           join_one(a, cur, before))
         joined = true;
     return joined;
 }
+
+bool mstate_join_tail(struct analysis *a, struct conn_summary *cur) { return mstate_join_tail_before(a, cur, INT64_MAX); }

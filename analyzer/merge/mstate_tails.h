@@ -15,6 +15,18 @@
 #include "jget.h"
 #include "json.h"
 
+/* A TCP connection seen mid-stream, closed, that was not SMB (s: its
+ * session, closed): noted as a data tail when its framer found no header
+ * either way (the middle of one message: a part holding only bulk data of
+ * a READ or WRITE another part began; "data_tails" in the state, the
+ * bytes each way and those framed; only within two minutes of the run's
+ * first packet, and at most 3,072 of the tails' 4,096 places).  Merge joins it as a tail: its bytes
+ * too, and the message's rest the next part's framing continues
+ * (mstate_join_frame.h). */
+struct flow_conn;
+struct smb_conn;
+void mstate_data_tail_note(struct analysis *a, const struct flow_conn *c, const char *reason, const struct smb_conn *s);
+
 void mstate_build_tails(struct json *b, const struct analysis *a);
 void mstate_fold_tails(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st);
 
@@ -27,6 +39,9 @@ void mstate_fold_tails(struct jget *g, const struct jpath *p, struct analysis *a
  * within the linger (flow.h: 1 minute after its last packet) joins it, one
  * after the other, as the run over both parts takes their packets. */
 bool mstate_join_tail(struct analysis *a, struct conn_summary *cur);
+/* The same for the tails that begin before `before` (the first packet of
+ * the next part of cur's connection: the tails between are cur's first). */
+bool mstate_join_tail_before(struct analysis *a, struct conn_summary *cur, int64_t before);
 
 /* cs is a connection kept for its linger (fin_linger_note) that still
  * lingered at the end of the inputs merged so far (their last packet within

@@ -586,6 +586,15 @@ void quic_table_list_open(const struct quic_table *t, void (*fn)(void *ctx, cons
         o.last_ts = k->last_ts;
         o.smb = k->state == TRACK_SMB;
         o.decided = k->state != TRACK_HANDSHAKE;
+        if (k->sess && !k->sess->server_hello_seen && k->sess->keys[QUIC_SPACE_INITIAL][0].ready) {
+            o.version = k->sess->version;
+            o.initial_dcid = k->sess->initial_dcid;
+        }
+        if (k->sess) {
+            o.cipher = k->sess->server_hello_seen ? k->sess->cipher : 0;
+            o.server_handshake = k->sess->server_handshake_seen;
+            o.hello_pending = k->crypto && k->crypto[0].contiguous > 0;
+        }
         for (int d = 0; d < 2; d++) {
             o.packets[d] = k->packets[d];
             o.bytes[d] = k->bytes[d];
@@ -617,6 +626,16 @@ void quic_table_fold_stats(struct quic_table *t, const struct quic_table_stats *
 }
 
 void quic_table_unjoin(struct quic_table *t, uint64_t n) { t->stats.conns -= n <= t->stats.conns ? n : t->stats.conns; }
+
+static uint64_t less(uint64_t have, uint64_t n) { return have - (n <= have ? n : have); }
+
+void quic_table_unjoin_stats(struct quic_table *t, const struct quic_table_stats *s)
+{
+    t->stats.conns = less(t->stats.conns, s->conns);
+    t->stats.smb_conns = less(t->stats.smb_conns, s->smb_conns);
+    t->stats.other_conns = less(t->stats.other_conns, s->other_conns);
+    t->stats.decrypt_failures = less(t->stats.decrypt_failures, s->decrypt_failures);
+}
 
 void quic_table_free(struct quic_table *t)
 {

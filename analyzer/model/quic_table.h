@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "packet.h"
+#include "quic_wire.h"
 #include "session.h"
 
 struct keylog;
@@ -71,6 +72,17 @@ struct quic_table_open {
     bool smb;
     bool decided;
     uint64_t packets[2], bytes[2];
+    /* Before the ServerHello was read (version 0: read, or no keys): the
+     * version and the DCID the Initial keys come from, with which smbscope
+     * merge reads a later capture's server Initial (mstate_join_quic_hello.h). */
+    uint32_t version;
+    struct quic_cid initial_dcid;
+    /* What its handshake showed so far (the same merge: a capture cut inside
+     * a ClientHello split over Initials): the ServerHello's suite (0:
+     * none), a server Handshake packet, a client CRYPTO stream holding the
+     * start of a ClientHello not yet complete. */
+    uint16_t cipher;
+    bool server_handshake, hello_pending;
 };
 /* Each connection still open, to fn (smbscope merge: the merge state lists
  * those that are not SMB, so a later capture's datagrams of them count as
@@ -85,6 +97,11 @@ struct quic_table_work quic_table_work(const struct quic_table *t);
 void quic_table_fold_stats(struct quic_table *t, const struct quic_table_stats *s);
 /* smbscope merge: n connections a run counted were another run's (joined). */
 void quic_table_unjoin(struct quic_table *t, uint64_t n);
+/* smbscope merge: what runs counted that the run over their captures does
+ * not (connections another run's, an Initial whose keys only another
+ * run's capture held): conns, smb_conns, other_conns and decrypt_failures
+ * of s taken away (not below zero). */
+void quic_table_unjoin_stats(struct quic_table *t, const struct quic_table_stats *s);
 void quic_table_free(struct quic_table *t);
 
 #endif

@@ -40,6 +40,19 @@ struct smb_direct_info {
     uint64_t sends, rdma_writes, rdma_write_bytes, rdma_reads, send_dropped;
     struct smbd_conn smbd;        /* negotiate request/response facts */
     uint64_t smbd_fragmented, smbd_dropped, smbd_credit_only;
+    /* SMBD messages in pieces at a capture's edges (smbscope merge:
+     * mstate_join_frame.h), per flow direction: the bytes the message in
+     * progress still expected (0: none), the first data transfer message's
+     * RemainingDataLength + DataLength (0: none), RDMA_LEAD_* flags */
+    uint64_t smbd_left[2], smbd_lead[2];
+    uint8_t smbd_edge_flags[2];
+};
+enum {
+    RDMA_LEAD_PARTIAL = 1,  /* the first data message began a message in pieces */
+    RDMA_LEAD_OPEN = 2,     /* ... whose message has not ended yet */
+    RDMA_LEAD_DONE = 4,     /* it ended (not dropped) */
+    RDMA_LEAD_NOT_SMB = 8,  /* ... and was no SMB2 message (a framing anomaly) */
+    RDMA_LEFT_SMB = 16,     /* the message in progress at the end began with an SMB2 protocol id */
 };
 
 /* ---- iWARP (called by the session model, session.c) ---- */

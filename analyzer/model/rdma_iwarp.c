@@ -342,13 +342,28 @@ void rdma_smbd_message(struct smb_conn *s, struct smbd_reasm *reasm, int dir, bo
         s->obs.smbd_negotiates++; /* SMB Direct: an SMB connection even if no SMB2 message follows */
     if (kind != SMBD_MSG_DATA)
         return;
+    uint8_t *edge = &info->smbd_edge_flags[dir];
+    if (!info->smbd_lead[dir] && data.data_length) { /* smbscope merge: where this direction came in */
+        info->smbd_lead[dir] = (uint64_t)data.remaining_length + data.data_length;
+        *edge = (uint8_t)(RDMA_LEAD_OPEN | (data.remaining_length ? RDMA_LEAD_PARTIAL : 0));
+    }
     if (data.remaining_length && !reasm->buf) { /* the first SMB2 message in several pieces */
         reasm->buf = g_malloc(s->pdu_cap);
         reasm->cap = s->pdu_cap;
     }
     const uint8_t *smb2;
     size_t n;
-    switch (smbd_reasm_add(reasm, &data, &smb2, &n)) {
+    enum smbd_rx_result rx = smbd_reasm_add(reasm, &data, &smb2, &n);
+    if ((*edge & RDMA_LEAD_OPEN) && (rx == SMBD_RX_DONE || rx == SMBD_RX_DROPPED))
+        *edge = (uint8_t)((*edge & ~RDMA_LEAD_OPEN) |
+                          (rx == SMBD_RX_DONE ? RDMA_LEAD_DONE | (framer_is_smb_id(smb2, n) ? 0 : RDMA_LEAD_NOT_SMB) : 0));
+    info->smbd_left[dir] = reasm->active ? reasm->remaining : 0;
+    if (reasm->active && reasm->len >= 4 && (uint64_t)reasm->len + reasm->remaining <= reasm->cap && /* copied */
+        framer_is_smb_id(reasm->buf, reasm->len))
+        *edge |= RDMA_LEFT_SMB;
+    else
+        *edge &= (uint8_t)~RDMA_LEFT_SMB;
+    switch (rx) {
     case SMBD_RX_DONE:
         info->smbd_fragmented += smb2 == reasm->buf; /* came from several data transfer messages */
         smb_conn_message(s, dir, smb2, n, ts_us);

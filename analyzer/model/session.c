@@ -470,12 +470,20 @@ static void name_client(struct smb_conn *s)
 static bool conn_close(struct smb_conn *s, const struct close_facts *f, const char *reason)
 {
     struct smb_conn_priv *p = priv(s);
+    /* smbscope merge (mstate_join_frame.h): where the framing stood at a cut */
+    bool open_at_end = reason && reason[0] == 'e' && strcmp(reason, "end") == 0;
     for (int d = 0; d < 2; d++) {
         s->bytes[d] = f->bytes[d];
         s->packets[d] = f->packets[d];
         if (s->fr) {
+            if (open_at_end)
+                s->frame_left[d] = framer_message_left(&s->fr[d]);
             framer_end(&s->fr[d]); /* a control message that ended the stream */
             const struct framer_stats *fs = framer_stats(&s->fr[d]);
+            if (f->midstream) {
+                s->frame_lead[d] = fs->lead_found ? fs->lead_skipped : UINT64_MAX;
+                s->frame_bytes[d] = fs->bytes;
+            }
             s->resyncs += fs->resyncs;
             s->skipped_bytes += fs->skipped_bytes;
             framer_free(&s->fr[d]);

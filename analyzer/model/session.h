@@ -90,6 +90,11 @@ struct smb_conn {
     struct smb_direct_info *smbd; /* SMB Direct (iWARP, RoCEv2) facts; NULL for SMB over TCP */
     struct framer *fr;          /* [2] while the connection is open; NULL once closed */
     uint64_t framer_anomalies, resyncs, skipped_bytes;
+    /* per flow direction at close (smbscope merge, mstate_join_frame.h):
+     * bytes left of the message the stream ended inside (UINT64_MAX: not
+     * known), bytes skipped before its first header (UINT64_MAX: none
+     * found), bytes framed */
+    uint64_t frame_left[2], frame_lead[2], frame_bytes[2];
     struct wstr called_name, calling_name; /* rendered NetBIOS names */
     uint8_t neg_codes[SESSION_MAX_NEG_CODES];
     uint8_t n_neg_codes;

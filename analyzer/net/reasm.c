@@ -202,6 +202,10 @@ static void emit(struct reasm_dir *d, uint64_t off, const uint8_t *bytes, uint64
         d->hist_valid = 0;
         d->st.gaps++;
         d->st.gap_bytes += len;
+        if (!d->st.bytes) {
+            d->st.lead_gaps++;
+            d->st.lead_gap += len;
+        }
         if (truncated)
             d->st.truncated_bytes += len;
         if (d->cb->gap)

@@ -74,6 +74,9 @@ struct reasm_stats {
     uint64_t pre_start_bytes;   /* mid-stream: bytes before the first seen offset, ignored */
     uint64_t cap_hits;          /* a cap forced a hole to become a gap */
     uint64_t held_peak;         /* most bytes held at once */
+    uint64_t lead_gaps, lead_gap; /* gaps before the first byte delivered (a stream started from the peer's
+                                   ACKs, its data later), their bytes (smbscope merge: another capture may
+                                   hold them, mstate_join_frame.h) */
 };
 
 struct reasm_piece; /* held out-of-order data or a known-missing range */

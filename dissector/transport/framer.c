@@ -80,6 +80,22 @@ void framer_reset(struct framer *f, bool midstream)
 
 const struct framer_stats *framer_stats(const struct framer *f) { return &f->stats; }
 
+uint64_t framer_message_left(const struct framer *f)
+{
+    switch (f->state) {
+    case FRAMER_HEADER:
+        return f->hdr_have ? UINT64_MAX : 0;
+    case FRAMER_HEADBYTES:
+    case FRAMER_BODY:
+    case FRAMER_CONTROL:
+        return (uint64_t)f->msg_len - f->consumed;
+    case FRAMER_SKIP:
+        return f->skip_left;
+    default:
+        return UINT64_MAX;
+    }
+}
+
 uint64_t framer_skippable(const struct framer *f)
 {
     return f->state == FRAMER_SKIP ? f->skip_left : 0;

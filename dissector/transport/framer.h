@@ -71,6 +71,11 @@ struct framer_stats {
     uint64_t controls;       /* control messages whose header was read */
     uint64_t resyncs;        /* times sync was found again after losing it */
     uint64_t anomalies;
+    /* The first header found (a scan begins every stream): the bytes
+     * skipped before it (smbscope merge: the rest of a message an earlier
+     * capture of the connection ended inside). */
+    uint64_t lead_skipped;
+    bool lead_found;
 };
 
 enum framer_state {
@@ -128,6 +133,10 @@ uint64_t framer_skippable(const struct framer *f);
 /* The caller dropped n bytes without feeding them (normally n <=
  * framer_skippable()); any excess over the skippable bytes is a gap. */
 void framer_skip(struct framer *f, uint64_t n);
+
+/* Bytes to the end of the message the stream stands in (0: at a header;
+ * UINT64_MAX: not known, scanning or inside a header). */
+uint64_t framer_message_left(const struct framer *f);
 
 /* Forget the stream position (next byte is a header if !midstream) and free
  * the buffer; callbacks, obs and cap are kept, stats are cleared. */

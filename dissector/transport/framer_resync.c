@@ -142,8 +142,12 @@ static void restart_at_header(struct framer *f)
 {
     if (f->skipped_run)
         framer_note_anomaly(f, FRAMER_AN_RESYNC, f->skipped_run);
-    if (f->stats.messages || f->stats.controls)
+    if (f->stats.messages || f->stats.controls) {
         f->stats.resyncs++;
+    } else if (!f->stats.lead_found) {
+        f->stats.lead_found = true;
+        f->stats.lead_skipped = f->skipped_run;
+    }
     f->skipped_run = 0;
     f->state = FRAMER_HEADER;
     f->hdr_have = 0;

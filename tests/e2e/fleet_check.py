@@ -191,6 +191,160 @@ def quic_head_alone(smbscope, samples, tmp):
     merge_check.compare("the same after the part that opened its connection", smbscope, reports, [early, one])
 
 
+# Cuts after one packet (editcap -r) that a time cut does not reach: what
+# the later part's QUIC tail datagrams showed (state.quic_tail_facts) in the
+# connection the earlier part left open.
+PACKET_CUTS = [("quic443-0rtt.pcap", 1),  # the Retry and a 0-RTT packet before the new ClientHello
+               ("quic443-0rtt.pcap", 2),  # a 0-RTT packet after the Retry
+               ("quic443-smb3_11.pcap", 3),  # the server's Initial and Handshake: the handshake completed, its suite
+               ("quic443-0rtt.pcap", 4),  # the same after a 0-RTT packet
+               # a ClientHello split over two Initials: the later part's connection from its
+               # rest (a head: its ServerHello read, state.quic_head_facts), the earlier part's
+               # pending ClientHello completed; the ServerHello over two server Initials
+               ("quic443-split-hello.pcap", 5), ("quic443-split-hello.pcap", 6),
+               # the earlier part holds only the first half of the first ClientHello: its
+               # connection (a head) is where the later part's SMB connection began
+               ("quic443-split-hello.pcap", 1),
+               # inside a WRITE's body: the later part skipped its rest before its
+               # first header, no resync of the whole (state.edge_frames)
+               ("smb445-bulk.pcap", 300),
+               # the earlier part holds the handshake and the MPA startup, no FPDU: a
+               # connection seen from its SYN with the startup's facts (state.syn_flow_payloads)
+               ("rdma-iwarp-5445.pcap", 5), ("rdma-iwarp-markers-15445.pcap", 5),
+               # the later part begins with the server's ACKs of data the earlier part
+               # held: its stream starts at the ACK, gaps up to its first data the whole has not
+               ("smb445-bulk.pcap", 421)]
+
+
+def packet_cut(smbscope, capture, k, tmp):
+    d = tempfile.mkdtemp(dir=tmp)
+    n = packets(capture)
+    a, b = os.path.join(d, "a.pcap"), os.path.join(d, "b.pcap")
+    subprocess.run(["editcap", "-r", capture, a, "1-%d" % k], check=True)
+    subprocess.run(["editcap", "-r", capture, b, "%d-%d" % (k + 1, n)], check=True)
+    reports = merge_check.Reports(smbscope, d)
+    merge_check.compare("cut after packet %d of %s" % (k, os.path.basename(capture)), smbscope, reports, [a, b])
+
+
+def tcp_pcap(path, packets):
+    """A classic pcap of Ethernet/IPv4/TCP packets (ts seconds, client host
+    byte, client port, payload): mid-stream segments to 10.0.0.1:445."""
+    import struct
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for ts, host, port, payload in packets:
+            tcp = struct.pack("!HHIIBBHHH", port, 445, 1000, 1, 5 << 4, 0x18, 65535, 0, 0)
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), 0, 0, 64, 6, 0,
+                             bytes([10, 0, 1, host]), bytes([10, 0, 0, 1]))
+            frame = b"\x00\x00\x00\x00\x00\x01" + b"\x00\x00\x00\x00\x00\x02" + b"\x08\x00" + ip + tcp + payload
+            f.write(struct.pack("<IIII", int(ts), int((ts % 1) * 1e6), len(frame), len(frame)) + frame)
+
+
+def data_tails_bounded(smbscope, tmp):
+    """state.data_tails lists a mid-stream connection that found no header
+    either way only when it began within two minutes of the run's first
+    packet (a message's rest follows a cut at once; TLS seen from its
+    middle finds no header either)."""
+    path = os.path.join(tempfile.mkdtemp(dir=tmp), "midstream.pcap")
+    tcp_pcap(path, [(1000.0, 2, 50000, b"x" * 100), (1060.0, 3, 50001, b"x" * 100), (1200.0, 4, 50002, b"x" * 100)])
+    rc, out, err = run([smbscope, "-q", "-T", "json", path])
+    tails = json.loads(out)["merge_state"]["state"].get("data_tails", [])
+    expect("data tails only within two minutes of the first packet", sorted(t[1] for t in tails) == [50000, 50001],
+           "%r" % tails)
+
+
+def malformed_cut_state(smbscope, samples, tmp):
+    """The members this branch adds, forged (digest matching): refused by
+    the reader's bounds, naming the member; the genuine report merges."""
+    d = tempfile.mkdtemp(dir=tmp)
+    capture = os.path.join(samples, "quic443-0rtt.pcap")
+    b = os.path.join(d, "b.pcap")
+    subprocess.run(["editcap", "-r", capture, b, "2-%d" % packets(capture)], check=True)
+    doc = json.loads(run([smbscope, "-q", "-T", "json", b])[1])
+    st = doc["merge_state"]["state"]
+    expect("a later part's Retry and 0-RTT tail listed in quic_tail_facts",
+           len(st["quic_tails"]) == 1 and st["quic_tail_facts"] == [[0, 1, 1, 0, 0]],
+           "%r %r" % (st["quic_tails"], st.get("quic_tail_facts")))
+
+    def case(name, change, needle):
+        t = json.loads(json.dumps(doc))
+        change(t["merge_state"]["state"])
+        bad = os.path.join(d, "bad-%s.json" % name.replace(" ", "-"))
+        with open(bad, "w") as f:
+            json.dump(merge_check.redigest(t), f)
+        rc, _, err = run([smbscope, "merge", bad])
+        expect("refuses a forged state: " + name, rc == 2 and needle in err, err.strip())
+
+    def facts(v):
+        return lambda s: s.update(quic_tail_facts=v)
+    case("tail facts of no tail", facts([[1, 1, 0, 0, 0]]), "quic_tail_facts[0]")
+    case("tail facts twice", facts([[0, 1, 0, 0, 0], [0, 0, 1, 0, 0]]), "quic_tail_facts[1]")
+    case("tail facts of another shape", facts([[0, 1]]), "quic_tail_facts[0]")
+    case("tail facts: retry not 0 or 1", facts([[0, 2, 0, 0, 0]]), "quic_tail_facts[0]")
+    case("tail facts: more Initials than packets", facts([[0, 0, 0, 99, 0]]), "quic_tail_facts[0]")
+    case("tail facts: handshake sides past 3", facts([[0, 0, 0, 0, 4]]), "quic_tail_facts[0]")
+    case("tail facts past the cap", facts([[0, 0, 0, 0, 0]] * 4097), "quic_tail_facts")
+    case("tail facts not an array", facts({"0": 1}), "quic_tail_facts")
+    case("a QUIC start of another shape", lambda s: s.update(quic_starts=[[1, 2, 3]]), "quic_starts[0]")
+
+    def initials(v):
+        return lambda s: s.update(quic_tail_initials=v)
+    case("a tail's datagram not in hex", initials([[0, "0002c0zz"]]), "quic_tail_initials[0]")
+    case("a tail's datagram of odd length", initials([[0, "0001c00"]]), "quic_tail_initials[0]")
+    case("a tail's datagram past 2048 bytes", initials([[0, "0801" + "00" * 2049]]), "quic_tail_initials[0]")
+    case("a tail's datagram longer than its bytes", initials([[0, "0003c000"]]), "quic_tail_initials[0]")
+    case("a tail's datagram of length 0", initials([[0, "0000"]]), "quic_tail_initials[0]")
+    case("a tail's five datagrams", initials([[0, "0001c0" * 5]]), "quic_tail_initials[0]")
+    case("a tail's datagram of no tail", initials([[1, "0001c0"]]), "quic_tail_initials[0]")
+    case("tails' datagrams past their cap", initials([[0, "0001c0"]] * 65), "quic_tail_initials")
+    key = ["10.0.0.1", 50000, "10.0.0.2", 443, 1, 1, "0011", 0]
+
+    def keys(i, v):
+        return lambda s: s.update(quic_edge_keys=[key[:i] + [v] + key[i + 1:]])
+    case("an edge's key of another QUIC version", keys(5, 7), "quic_edge_keys[0]")
+    case("an edge's key of a connection ID past 20 bytes", keys(6, "00" * 21), "quic_edge_keys[0]")
+    case("an edge's key of an empty connection ID", keys(6, ""), "quic_edge_keys[0]")
+    case("an edge's key of another shape", lambda s: s.update(quic_edge_keys=[key[:7]]), "quic_edge_keys[0]")
+    case("an edge's key: a ClientHello pending not 0 or 1", keys(7, 2), "quic_edge_keys[0]")
+    case("a head's facts of no head", lambda s: s.update(quic_head_facts=[[0, 4865, 1, 0]]), "quic_head_facts[0]")
+    case("a head's facts of another shape", lambda s: s.update(quic_head_facts=[[0, 1]]), "quic_head_facts[0]")
+    case("an edge's key: not an address", keys(0, "10.0.0.300"), "quic_edge_keys[0]")
+    frame = ["10.0.0.1", 50000, "10.0.0.2", 445, 1, 5, 0, 0, -1, 9, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, 0, 0, 0, 0]
+
+    def frames(i, v):
+        return lambda s: s.update(edge_frames=[frame[:i] + [v] + frame[i + 1:]])
+    case("an edge's framing: a count below -1", frames(5, -2), "edge_frames[0][5]")
+    case("an edge's framing: a count not a number", frames(7, "x"), "edge_frames[0]")
+    case("an edge's framing of another shape", lambda s: s.update(edge_frames=[frame[:11]]), "edge_frames[0]")
+    case("an edge's SMBD rest past 32 bits", frames(11, 2 ** 32), "edge_frames[0]")
+    case("an edge's SMBD flags past theirs", frames(15, 32), "edge_frames[0]")
+    case("an edge's sequence number past 32 bits", frames(17, 2 ** 32), "edge_frames[0]")
+    case("an edge's leading gaps without bytes", frames(21, 2), "edge_frames[0]")
+    case("edge framings past the cap", lambda s: s.update(edge_frames=[frame] * 4097), "edge_frames")
+    payload = [0, 20, 20, 1, 1, 0, 1, 1, 0, 0, 0, 0]
+
+    def payloads(i, v):
+        return lambda s: s.update(syn_flow_payloads=[payload[:i] + [v] + payload[i + 1:]])
+    case("an MPA startup of no SYN flow", payloads(0, 0), "syn_flow_payloads[0]")
+    case("an MPA startup flag not 0 or 1", payloads(3, 2), "syn_flow_payloads[0]")
+    case("an MPA startup's revision past a byte", payloads(6, 256), "syn_flow_payloads[0]")
+    case("an MPA startup of another shape", lambda s: s.update(syn_flow_payloads=[payload[:5]]),
+         "syn_flow_payloads[0]")
+    data = ["10.0.0.1", 50000, "10.0.0.2", 445, 1, 2, 3, 1, 4000, 0, 4000, 0, "end"]
+
+    def data_tails(i, v):
+        return lambda s: s.update(data_tails=[data[:i] + [v] + data[i + 1:]])
+    case("a data tail framing more than it carried", data_tails(10, 4001), "data_tails[0]")
+    case("a data tail of negative bytes", data_tails(8, -1), "data_tails[0]")
+    case("a data tail of another shape", lambda s: s.update(data_tails=[data[:9]]), "data_tails[0]")
+    case("a data tail's end too long", data_tails(12, "x" * 40), "data_tails[0]")
+    good = os.path.join(d, "good.json")
+    with open(good, "w") as f:
+        json.dump(doc, f)
+    rc, _, err = run([smbscope, "merge", "-q", "-T", "json", good])
+    expect("the genuine report merges", rc in (0, 1, 3), err.strip())
+
+
 def named_merge(smbscope, samples, tmp):
     d = tempfile.mkdtemp(dir=tmp)
     sample = os.path.join(samples, "smb445-list-shares.pcap")
@@ -295,6 +449,10 @@ def main():
             named_merge(smbscope, a.samples, tmp)
             unseen_vs_tshark(smbscope, a.samples, tmp)
             quic_head_alone(smbscope, a.samples, tmp)
+            malformed_cut_state(smbscope, a.samples, tmp)
+            data_tails_bounded(smbscope, tmp)
+            for name, k in PACKET_CUTS:
+                packet_cut(smbscope, os.path.join(a.samples, name), k, tmp)
             for name, parts in TIME_CUTS:
                 time_cut(smbscope, os.path.join(a.samples, name), parts, tmp)
             for name, parts in CUT_ORDERS:

@@ -9,10 +9,11 @@ connections[] JSON entries: the two join a connection cut between parts
 with different code (analyzer/model/session_join.c and
 analyzer/merge/mstate_detail.c).  For every sample (a sample cut from
 another, NAME.origin, left out as merge's test does) cut into parts of
-n/4 and n/2 packets: wherever the merge of the parts' reports equals the
-run over the parts with --jobs 1 (merge_check.py's comparison, as
-jobs_check.py's several inputs compare), --jobs 2 must equal it too.  The
-cuts merge does not join yet (README.md, smbscope merge) are counted and
+n/4 and n/2 packets: the merge of the parts' reports equals the run over
+the parts with --jobs 1 (merge_check.py's comparison, as jobs_check.py's
+several inputs compare), and --jobs 2 equals it too.  Every such cut is
+joined (since a part holding only the middle of a bulk transfer is joined:
+state.data_tails, state.edge_frames); one listed in KNOWN would be
 printed, not failed.
 
 Usage: jobs_parts_check.py --smbscope BIN --samples DIR
@@ -28,6 +29,10 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jobs_check as jc  # noqa: E402
+
+
+# "sample parts": reason, for cuts merge does not join yet (none today)
+KNOWN = {}
 
 
 def packets(path):
@@ -78,11 +83,13 @@ def main():
             n_parts, d_jobs, d_merge = r
             cuts += 1
             label = "%s cut into %d parts of %d packets" % (os.path.basename(cap), n_parts, per_part)
-            if d_merge:
+            known = KNOWN.get("%s %d" % (os.path.basename(cap), n_parts))
+            if d_merge and known:
                 unjoined += 1
-                print("note %s: merge does not join it yet (%s)%s" % (label, d_merge,
-                                                                     "" if d_jobs else "; --jobs 2 does"))
+                print("note %s: merge does not join it yet (%s: %s)%s" % (label, known, d_merge,
+                                                                         "" if d_jobs else "; --jobs 2 does"))
                 continue
+            jc.expect(label + ": merge of the parts' reports == --jobs 1", d_merge is None, d_merge or "")
             jc.expect(label + ": --jobs 2 == --jobs 1 where merge is", d_jobs is None, d_jobs or "")
             equal += not d_jobs
     print("%d cuts: %d joined by merge and by --jobs 2, %d not joined by merge yet" % (cuts, equal, unjoined))

@@ -1,0 +1,464 @@
+/* mstate_join_frame.c - see mstate_join_frame.h. */
+#include "mstate_join_frame.h"
+
+#include <string.h>
+
+#include "analysis.h"
+#include "flow.h"
+#include "rdma.h"
+#include "mstate_detail.h"
+#include "mstate_join_name.h"
+#include "mstate_put.h"
+#include "session.h"
+
+#define UNKNOWN UINT64_MAX /* written as -1 */
+
+/* [addr0, port0, addr1, port1, first_ts, left0, left1, lead0, lead1,
+ * bytes0, bytes1, smbd_left0, smbd_left1, smbd_lead0, smbd_lead1,
+ * smbd_flags0, smbd_flags1]: [0] the client of its edge record; per
+ * direction (0: from the client) the bytes left of the message it ended
+ * inside, the bytes skipped before its first header (-1: none found), the
+ * bytes framed; SMB Direct (iWARP): the bytes the SMBD message in pieces
+ * at the end still expected, the first data transfer message's
+ * RemainingDataLength + DataLength, and rdma.h's RDMA_LEAD_ flags; TCP:
+ * the sequence number after the last byte of a connection open at the end
+ * (-1: not known), and of a stream seen from its middle the sequence
+ * number it started at (-1) and the gaps it began with and their bytes
+ * (reasm.h: lead_gap, between the peer's ACK it started from and its
+ * first data). */
+enum { FF_A0, FF_P0, FF_A1, FF_P1, FF_FIRST, FF_LEFT0, FF_LEFT1, FF_LEAD0, FF_LEAD1, FF_BYTES0, FF_BYTES1,
+       FF_SLEFT0, FF_SLEFT1, FF_SLEAD0, FF_SLEAD1, FF_SFLAGS0, FF_SFLAGS1,
+       FF_END0, FF_END1, FF_START0, FF_START1, FF_LGAPS0, FF_LGAPS1, FF_LGAP0, FF_LGAP1, FF_N };
+#define SMBD_FLAGS_MAX 31 /* RDMA_LEAD_* | RDMA_LEFT_SMB */
+
+struct frame_rec {
+    struct ip_addr addr[2];
+    uint16_t port[2];
+    uint8_t used; /* joined: no longer any edge's */
+    uint8_t pad;
+    int64_t first_ts;
+    uint64_t left[2], lead[2], bytes[2];
+    uint64_t smbd_left[2], smbd_lead[2];
+    uint64_t end_seq[2], start_seq[2], lead_gaps[2], lead_gap[2];
+    uint8_t smbd_flags[2];
+    uint8_t pad2[6]; /* zero: no implicit padding, sorted as bytes */
+};
+
+struct frame_recs {
+    GArray *recs;       /* struct frame_rec */
+    GHashTable *by_name; /* the live record of a name (mstate_join_name.h) */
+};
+
+static struct frame_recs *recs_of(struct analysis *a)
+{
+    if (!a->edge_frames) {
+        a->edge_frames = g_new0(struct frame_recs, 1);
+        a->edge_frames->recs = g_array_new(FALSE, TRUE, sizeof(struct frame_rec));
+        a->edge_frames->by_name = mstate_name_table();
+    }
+    return a->edge_frames;
+}
+
+void frame_edges_free(struct analysis *a)
+{
+    if (!a->edge_frames)
+        return;
+    g_array_free(a->edge_frames->recs, TRUE);
+    g_hash_table_destroy(a->edge_frames->by_name);
+    g_free(a->edge_frames);
+    a->edge_frames = NULL;
+}
+
+static struct mstate_name name_of(const struct frame_rec *r)
+{
+    return mstate_name_of(&r->addr[0], r->port[0], &r->addr[1], r->port[1], r->first_ts);
+}
+
+/* Whether a record says anything: some direction not at a header. */
+static bool telling(const struct frame_rec *r)
+{
+    return r->left[0] || r->left[1] || r->lead[0] || r->lead[1] || r->smbd_left[0] || r->smbd_left[1] ||
+           r->smbd_lead[0] || r->smbd_lead[1] || r->end_seq[0] != UNKNOWN || r->end_seq[1] != UNKNOWN ||
+           r->lead_gap[0] || r->lead_gap[1] || r->lead_gaps[0] || r->lead_gaps[1];
+}
+
+static void put(struct analysis *a, const struct frame_rec *r)
+{
+    struct frame_recs *fr = recs_of(a);
+    if (!telling(r) || fr->recs->len >= 16 * ANALYSIS_MAX_EDGES) /* a bound for merge itself (a run: one per edge) */
+        return;
+    g_array_append_val(fr->recs, *r);
+    struct mstate_name k = name_of(r);
+    g_hash_table_replace(fr->by_name, g_memdup2(&k, sizeof k), GUINT_TO_POINTER(fr->recs->len));
+}
+
+void frame_edge_note(struct analysis *a, const struct conn_summary *cs, const struct smb_conn *s)
+{
+    if (cs->carrier != CONN_CARRIER_TCP)
+        return;
+    struct frame_rec r;
+    memset(&r, 0, sizeof r);
+    r.addr[0] = cs->client;
+    r.addr[1] = cs->server;
+    r.port[0] = cs->client_port;
+    r.port[1] = cs->server_port;
+    r.first_ts = cs->first_ts;
+    r.end_seq[0] = r.end_seq[1] = r.start_seq[0] = r.start_seq[1] = UNKNOWN; /* frame_edge_seqs() */
+    for (int d = 0; d < 2; d++) {
+        int f = d == 0 ? s->client : !s->client; /* the flow direction from the client, or to it */
+        if (s->smbd) { /* iWARP: SMBD messages in pieces (its FPDUs are not framed as NBSS/direct) */
+            r.smbd_left[d] = s->smbd->smbd_left[f];
+            r.smbd_lead[d] = s->smbd->smbd_lead[f];
+            r.smbd_flags[d] = s->smbd->smbd_edge_flags[f];
+            continue;
+        }
+        r.left[d] = s->frame_left[f];
+        r.lead[d] = s->frame_lead[f];
+        r.bytes[d] = s->frame_bytes[f];
+    }
+    put(a, &r);
+}
+
+void frame_edge_seqs(struct analysis *a, const struct conn_summary *cs, const struct flow_conn *c)
+{
+    if (!c || cs->carrier != CONN_CARRIER_TCP)
+        return;
+    bool open = strcmp(cs->close_reason, "end") == 0;
+    struct frame_rec r, *have = NULL;
+    struct mstate_name k = mstate_name_of(&cs->client, cs->client_port, &cs->server, cs->server_port, cs->first_ts);
+    guint at = a->edge_frames ? GPOINTER_TO_UINT(g_hash_table_lookup(a->edge_frames->by_name, &k)) : 0;
+    if (at) {
+        have = &g_array_index(a->edge_frames->recs, struct frame_rec, at - 1);
+        r = *have;
+    } else {
+        memset(&r, 0, sizeof r);
+        r.addr[0] = cs->client;
+        r.addr[1] = cs->server;
+        r.port[0] = cs->client_port;
+        r.port[1] = cs->server_port;
+        r.first_ts = cs->first_ts;
+        r.end_seq[0] = r.end_seq[1] = r.start_seq[0] = r.start_seq[1] = UNKNOWN;
+    }
+    bool fwd = mstate_same_end(&c->addr[0], c->port[0], &cs->client, cs->client_port);
+    for (int d = 0; d < 2; d++) {
+        const struct reasm_dir *st = &c->stream[fwd ? d : 1 - d];
+        r.end_seq[d] = open && st->started ? (uint32_t)(st->base + (uint32_t)st->next) : UNKNOWN;
+        r.lead_gap[d] = st->started && st->midstream ? st->st.lead_gap : 0;
+        r.lead_gaps[d] = r.lead_gap[d] ? st->st.lead_gaps : 0;
+        r.start_seq[d] = r.lead_gap[d] ? st->base : UNKNOWN;
+    }
+    if (have)
+        *have = r;
+    else
+        put(a, &r);
+}
+
+void frame_edges_fold_mem(struct analysis *dst, const struct analysis *src)
+{
+    for (guint i = 0; src->edge_frames && i < src->edge_frames->recs->len; i++) {
+        const struct frame_rec *r = &g_array_index(src->edge_frames->recs, struct frame_rec, i);
+        if (!r->used)
+            put(dst, r);
+    }
+}
+
+static struct mstate_name name_at(const GArray *recs, guint i) { return name_of(&g_array_index(recs, struct frame_rec, i)); }
+
+static gint rec_order(gconstpointer pa, gconstpointer pb) { return memcmp(pa, pb, sizeof(struct frame_rec)); }
+
+static void put_count(struct json *b, uint64_t v)
+{
+    if (v == UNKNOWN)
+        json_int(b, -1);
+    else
+        vint(b, v);
+}
+
+void mstate_build_edge_frames(struct json *b, const struct analysis *a)
+{
+    json_key(b, "edge_frames");
+    json_begin_array(b);
+    const GArray *all = a->edge_frames ? a->edge_frames->recs : NULL;
+    GArray *recs = g_array_new(FALSE, TRUE, sizeof(struct frame_rec)); /* the same state whatever the fold order */
+    bool *own = a->merged_parts && all ? mstate_name_owned(all, name_at, a->edges) : NULL;
+    for (guint i = 0; all && i < all->len; i++) {
+        const struct frame_rec *r = &g_array_index(all, struct frame_rec, i);
+        if (!r->used && (!a->merged_parts || own[i]))
+            g_array_append_val(recs, *r);
+    }
+    g_free(own);
+    g_array_sort(recs, rec_order);
+    for (guint i = 0; i < recs->len; i++) {
+        const struct frame_rec *r = &g_array_index(recs, struct frame_rec, i);
+        json_begin_array(b);
+        put_ends(b, r->addr, r->port);
+        json_int(b, r->first_ts);
+        for (int d = 0; d < 2; d++)
+            put_count(b, r->left[d]);
+        for (int d = 0; d < 2; d++)
+            put_count(b, r->lead[d]);
+        for (int d = 0; d < 2; d++)
+            vint(b, r->bytes[d]);
+        for (int d = 0; d < 2; d++)
+            vint(b, r->smbd_left[d]);
+        for (int d = 0; d < 2; d++)
+            vint(b, r->smbd_lead[d]);
+        for (int d = 0; d < 2; d++)
+            vint(b, r->smbd_flags[d]);
+        for (int d = 0; d < 2; d++)
+            put_count(b, r->end_seq[d]);
+        for (int d = 0; d < 2; d++)
+            put_count(b, r->start_seq[d]);
+        for (int d = 0; d < 2; d++)
+            vint(b, r->lead_gaps[d]);
+        for (int d = 0; d < 2; d++)
+            vint(b, r->lead_gap[d]);
+        json_end_array(b);
+    }
+    json_end_array(b);
+    g_array_free(recs, TRUE);
+}
+
+/* A count or -1 (not known). */
+static uint64_t get_count(struct jget *g, const struct jpath *ip, JsonArray *e, guint i)
+{
+    int64_t v = jget_elem_i64(g, ip, e, i);
+    if (!g->failed && v < -1) {
+        struct jpath vp;
+        jpath_index(&vp, ip, i);
+        jget_fail(g, &vp, "not a count or -1");
+    }
+    return v < 0 ? UNKNOWN : (uint64_t)v;
+}
+
+void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
+{
+    if (!json_object_has_member(st, "edge_frames"))
+        return; /* a report written before they were carried */
+    struct jpath ap, ip;
+    jpath_key(&ap, p, "edge_frames");
+    JsonArray *arr = jget_arr(g, p, st, "edge_frames", ANALYSIS_MAX_EDGES);
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        jpath_index(&ip, &ap, i);
+        JsonNode *n = json_array_get_element(arr, i);
+        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        if (!e || json_array_get_length(e) != FF_N) {
+            jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, left, left, lead, lead, bytes, bytes, "
+                              "smbd_left, smbd_left, smbd_lead, smbd_lead, smbd_flags, smbd_flags, "
+                              "end_seq, end_seq, start_seq, start_seq, lead_gaps, lead_gaps, lead_gap, lead_gap]");
+            return;
+        }
+        struct frame_rec r;
+        memset(&r, 0, sizeof r);
+        for (int d = 0; d < 2; d++) {
+            const char *s = jget_elem_str(g, &ip, e, d ? FF_A1 : FF_A0, 64);
+            if (s && !jget_parse_addr(s, &r.addr[d]))
+                jget_fail(g, &ip, "not an address");
+            r.port[d] = (uint16_t)jget_elem_u64(g, &ip, e, d ? FF_P1 : FF_P0, 65535);
+            r.left[d] = get_count(g, &ip, e, FF_LEFT0 + (guint)d);
+            r.lead[d] = get_count(g, &ip, e, FF_LEAD0 + (guint)d);
+            r.bytes[d] = jget_elem_u64(g, &ip, e, FF_BYTES0 + (guint)d, INT64_MAX);
+            r.smbd_left[d] = jget_elem_u64(g, &ip, e, FF_SLEFT0 + (guint)d, UINT32_MAX); /* RemainingDataLength */
+            r.smbd_lead[d] = jget_elem_u64(g, &ip, e, FF_SLEAD0 + (guint)d, 2ull * UINT32_MAX);
+            r.smbd_flags[d] = (uint8_t)jget_elem_u64(g, &ip, e, FF_SFLAGS0 + (guint)d, SMBD_FLAGS_MAX);
+            r.end_seq[d] = get_count(g, &ip, e, FF_END0 + (guint)d);
+            r.start_seq[d] = get_count(g, &ip, e, FF_START0 + (guint)d);
+            r.lead_gaps[d] = jget_elem_u64(g, &ip, e, FF_LGAPS0 + (guint)d, INT64_MAX);
+            r.lead_gap[d] = jget_elem_u64(g, &ip, e, FF_LGAP0 + (guint)d, INT64_MAX);
+            if (!g->failed && (!r.lead_gaps[d]) != (!r.lead_gap[d]))
+                jget_fail(g, &ip, "leading gaps without bytes, or bytes without gaps");
+            if (!g->failed && ((r.end_seq[d] != UNKNOWN && r.end_seq[d] > UINT32_MAX) ||
+                               (r.start_seq[d] != UNKNOWN && r.start_seq[d] > UINT32_MAX)))
+                jget_fail(g, &ip, "a TCP sequence number past 32 bits");
+        }
+        r.first_ts = jget_elem_i64(g, &ip, e, FF_FIRST);
+        if (g->failed)
+            return;
+        put(a, &r);
+    }
+}
+
+/* ---- joining ------------------------------------------------------------ */
+
+/* The live record of cs, marked used (NULL: none). */
+static struct frame_rec *take(struct analysis *a, const struct conn_summary *cs)
+{
+    if (!a->edge_frames)
+        return NULL;
+    struct mstate_name k = mstate_name_of(&cs->client, cs->client_port, &cs->server, cs->server_port, cs->first_ts);
+    guint at = GPOINTER_TO_UINT(g_hash_table_lookup(a->edge_frames->by_name, &k));
+    if (!at)
+        return NULL;
+    g_hash_table_remove(a->edge_frames->by_name, &k);
+    struct frame_rec *r = &g_array_index(a->edge_frames->recs, struct frame_rec, at - 1);
+    r->used = 1;
+    return r;
+}
+
+void mstate_frame_rename(struct analysis *a, const struct conn_summary *cs, int64_t first)
+{
+    struct frame_rec *r = take(a, cs);
+    if (!r)
+        return;
+    struct frame_rec n = *r;
+    n.used = 0;
+    n.first_ts = first;
+    put(a, &n);
+}
+
+/* The late part's framing anomalies: n fewer (its entry, or --jobs' session). */
+static void fewer_anomalies(struct analysis *a, const struct conn_summary *late, uint64_t n)
+{
+    JsonObject *e = mstate_detail_entry(a, late);
+    JsonNode *sn = e ? json_object_get_member(e, "stream") : NULL;
+    JsonObject *st = sn && JSON_NODE_HOLDS_OBJECT(sn) ? json_node_get_object(sn) : NULL;
+    if (st && json_object_has_member(st, "framing_anomalies")) {
+        gint64 have = json_object_get_int_member(st, "framing_anomalies");
+        json_object_set_int_member(st, "framing_anomalies", have > (gint64)n ? have - (gint64)n : 0);
+        return;
+    }
+    struct smb_conn *s = e ? NULL : mstate_detail_conn(a, late);
+    if (s)
+        s->framer_anomalies -= n <= s->framer_anomalies ? n : s->framer_anomalies;
+}
+
+void mstate_frame_tail(struct analysis *a, const struct conn_summary *cs, uint64_t framed_c2s, uint64_t framed_s2c)
+{
+    struct frame_rec *r = take(a, cs);
+    if (!r)
+        return; /* at a header each way: a tail of a message's middle does not follow */
+    struct frame_rec n = *r;
+    n.used = 0;
+    bool fwd = mstate_same_end(&n.addr[0], n.port[0], &cs->client, cs->client_port);
+    const uint64_t framed[2] = { fwd ? framed_c2s : framed_s2c, fwd ? framed_s2c : framed_c2s };
+    for (int d = 0; d < 2; d++) {
+        n.left[d] = n.left[d] != UNKNOWN && n.left[d] >= framed[d] ? n.left[d] - framed[d] : UNKNOWN;
+        n.bytes[d] += framed[d];
+    }
+    put(a, &n);
+}
+
+/* The late part's SMBD messages in pieces: n more (the whole of one it
+ * saw the end of). */
+static void more_fragmented(struct analysis *a, const struct conn_summary *late, uint64_t n)
+{
+    JsonObject *e = mstate_detail_entry(a, late);
+    JsonNode *dn = e ? json_object_get_member(e, "smb_direct") : NULL;
+    JsonObject *sd = dn && JSON_NODE_HOLDS_OBJECT(dn) ? json_node_get_object(dn) : NULL;
+    JsonNode *mn = sd ? json_object_get_member(sd, "smbd") : NULL;
+    JsonObject *m = mn && JSON_NODE_HOLDS_OBJECT(mn) ? json_node_get_object(mn) : NULL;
+    if (m && json_object_has_member(m, "fragmented_messages")) {
+        json_object_set_int_member(m, "fragmented_messages",
+                                   json_object_get_int_member(m, "fragmented_messages") + mstate_clamp(n));
+        return;
+    }
+    struct smb_conn *s = e ? NULL : mstate_detail_conn(a, late);
+    if (s && s->smbd)
+        s->smbd->smbd_fragmented += n;
+}
+
+/* Direction d of the joined record j from early's e and late's l (ld: l's
+ * index of that direction): an SMBD message in pieces the late part
+ * continued (its first data message carried exactly what the early part's
+ * message still expected) is one message of the whole: counted fragmented
+ * once, and decoded whole (no framing anomaly). */
+static void join_smbd(struct frame_rec *j, const struct frame_rec *e, const struct frame_rec *l, int d, int ld,
+                      bool have_l, uint64_t *fragmented, uint64_t *anomalies)
+{
+    uint64_t left = e->smbd_left[d];
+    uint8_t lf = l->smbd_flags[ld];
+    j->smbd_lead[d] = e->smbd_lead[d];
+    j->smbd_flags[d] = e->smbd_flags[d] & (uint8_t)~RDMA_LEFT_SMB;
+    if (!have_l || !l->smbd_lead[ld]) { /* no data message in the late part: still in progress */
+        j->smbd_left[d] = left;
+        j->smbd_flags[d] |= e->smbd_flags[d] & RDMA_LEFT_SMB;
+        return;
+    }
+    j->smbd_left[d] = l->smbd_left[ld];
+    j->smbd_flags[d] |= lf & RDMA_LEFT_SMB;
+    if (!left || l->smbd_lead[ld] != left)
+        return;
+    if (lf & RDMA_LEAD_DONE) {
+        *fragmented += !(lf & RDMA_LEAD_PARTIAL); /* the late part saw its last piece alone */
+        *anomalies += (lf & RDMA_LEAD_NOT_SMB) && (e->smbd_flags[d] & RDMA_LEFT_SMB);
+    } else if (lf & RDMA_LEAD_OPEN) { /* still in progress at the late part's end: the message began early */
+        j->smbd_flags[d] = (uint8_t)((j->smbd_flags[d] & ~RDMA_LEFT_SMB) | (e->smbd_flags[d] & RDMA_LEFT_SMB));
+    }
+}
+
+/* The late part's gaps: n fewer, of bytes in all (its record, entry or
+ * --jobs' session): the early part held those bytes. */
+static void fewer_gaps(struct analysis *a, struct conn_summary *late, uint64_t n, uint64_t bytes)
+{
+    JsonObject *e = mstate_detail_entry(a, late);
+    JsonNode *sn = e ? json_object_get_member(e, "stream") : NULL;
+    JsonObject *st = sn && JSON_NODE_HOLDS_OBJECT(sn) ? json_node_get_object(sn) : NULL;
+    if (st && json_object_has_member(st, "gaps") && json_object_has_member(st, "gap_bytes")) {
+        gint64 g = json_object_get_int_member(st, "gaps"), gb = json_object_get_int_member(st, "gap_bytes");
+        json_object_set_int_member(st, "gaps", g > (gint64)n ? g - (gint64)n : 0);
+        json_object_set_int_member(st, "gap_bytes", gb > (gint64)bytes ? gb - (gint64)bytes : 0);
+    } else {
+        struct smb_conn *s = e ? NULL : mstate_detail_conn(a, late);
+        if (s) {
+            s->gaps -= n <= s->gaps ? n : s->gaps;
+            s->gap_bytes -= bytes <= s->gap_bytes ? bytes : s->gap_bytes;
+        }
+    }
+    late->gaps -= n <= late->gaps ? n : late->gaps;
+    late->gap_bytes -= bytes <= late->gap_bytes ? bytes : late->gap_bytes;
+}
+
+void mstate_join_frame(struct analysis *a, const struct conn_summary *early, struct conn_summary *late)
+{
+    if (early->carrier != CONN_CARRIER_TCP)
+        return;
+    struct frame_rec *er = take(a, early), *lr = take(a, late);
+    if (!er && !lr)
+        return;
+    struct frame_rec e, l;
+    memset(&e, 0, sizeof e);
+    memset(&l, 0, sizeof l);
+    if (er)
+        e = *er;
+    if (lr)
+        l = *lr;
+    /* the late record's [0] is its own client: the early one's or the other side */
+    bool swap = lr && !mstate_same_end(&l.addr[0], l.port[0], &early->client, early->client_port);
+    struct frame_rec j = e;
+    j.used = 0;
+    j.addr[0] = early->client;
+    j.addr[1] = early->server;
+    j.port[0] = early->client_port;
+    j.port[1] = early->server_port;
+    j.first_ts = early->first_ts;
+    uint64_t aligned = 0, fragmented = 0, gaps = 0, gap_bytes = 0;
+    for (int d = 0; d < 2; d++) {
+        int ld = swap ? 1 - d : d;
+        /* the late part began this direction at the peer's ACK, its data later: the bytes between are the
+         * early part's when its stream reached where the late part's data began */
+        uint64_t es = er ? e.end_seq[d] : UNKNOWN, lg = lr ? l.lead_gap[ld] : 0, ls = lr ? l.start_seq[ld] : UNKNOWN;
+        uint32_t covered = (uint32_t)es - (uint32_t)ls;
+        if (es != UNKNOWN && ls != UNKNOWN && lg && lg <= INT32_MAX && covered <= INT32_MAX && covered >= lg) {
+            gaps += l.lead_gaps[ld];
+            gap_bytes += lg;
+        }
+        j.end_seq[d] = lr ? l.end_seq[ld] : UNKNOWN;
+        join_smbd(&j, &e, &l, d, ld, lr != NULL, &fragmented, &aligned);
+        uint64_t left = er ? e.left[d] : 0, lead = lr ? l.lead[ld] : 0;
+        if (left && left != UNKNOWN && lead == left)
+            aligned++; /* the late part skipped the early part's message rest: no resync in the whole */
+        j.lead[d] = er ? e.lead[d] : 0;
+        j.bytes[d] = e.bytes[d] + l.bytes[ld];
+        if (lr && l.lead[ld] == UNKNOWN) /* the late part found no header: all of it the message's rest */
+            j.left[d] = left != UNKNOWN && left >= l.bytes[ld] ? left - l.bytes[ld] : UNKNOWN;
+        else
+            j.left[d] = lr ? l.left[ld] : 0;
+    }
+    if (gaps)
+        fewer_gaps(a, late, gaps, gap_bytes);
+    if (aligned)
+        fewer_anomalies(a, late, aligned);
+    if (fragmented)
+        more_fragmented(a, late, fragmented);
+    put(a, &j);
+}
