@@ -15,6 +15,10 @@
 #define MERGE_MAX_REPORT_BYTES (512u << 20)
 /* Nesting a report never exceeds (checked before parsing). */
 #define MERGE_MAX_DEPTH 64
+/* Members of one object a report never exceeds (checked before parsing;
+ * smbscope writes at most a few dozen): json-glib's cost is quadratic in
+ * the members of an object whose names share a hash (merge.c). */
+#define MERGE_MAX_MEMBERS 1024
 
 /* argv[1] is "merge" (a capture named merge is ./merge or -r merge). */
 bool merge_is_command(int argc, char **argv);

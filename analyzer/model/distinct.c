@@ -7,12 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
 #define HLL_BITS 14
 #define HLL_REGS (1u << HLL_BITS)
 _Static_assert(HLL_REGS == DISTINCT_HLL_REGS, "distinct.h exports the register count");
 
 struct distinct {
     uint64_t *slots;   /* 0 = empty; a hash of 0 is stored as 1 */
+    uint64_t mul;      /* slot_of()'s multiplier */
     uint32_t nslots, used, cap;
     bool estimating;
     uint8_t hll[HLL_REGS];
@@ -51,12 +54,26 @@ uint64_t distinct_hash(const void *p, size_t n)
     return h;
 }
 
+/* Odd, random, one per process (sets of the same hashes added in the same
+ * order have the same slots: tests compare them). */
+static uint64_t process_mul(void)
+{
+    static gsize once = 0;
+    static uint64_t mul;
+    if (g_once_init_enter(&once)) {
+        mul = ((uint64_t)g_random_int() << 32 | g_random_int()) | 1;
+        g_once_init_leave(&once, 1);
+    }
+    return mul;
+}
+
 struct distinct *distinct_new(uint32_t exact_cap)
 {
     struct distinct *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
     d->cap = exact_cap ? exact_cap : DISTINCT_DEFAULT_CAP;
+    d->mul = process_mul();
     return d;
 }
 
@@ -81,10 +98,22 @@ static void hll_add(struct distinct *d, uint64_t h)
         d->hll[idx] = rank;
 }
 
-static bool insert(uint64_t *slots, uint32_t nslots, uint64_t h)
+/* A hash's first slot: the top bits of its product with the set's random
+ * odd multiplier (multiply-shift, a universal family), not its low bits.
+ * The hashes a merge reads are the reports' ("exact": [...]), anyone's to
+ * choose: 64 reports of 4,096 hashes with the same low 24 bits made one run
+ * of slots that every insert walked (38 s, the square of their number).
+ * The multiplier is drawn once per process, unknown to the reports.
+ * The sets are written sorted, so the slots' order shows nowhere. */
+static uint32_t slot_of(uint64_t mul, uint64_t h, uint32_t nslots)
+{
+    return (uint32_t)((h * mul) >> (64 - __builtin_ctz(nslots)));
+}
+
+static bool insert(uint64_t *slots, uint32_t nslots, uint64_t mul, uint64_t h)
 {
     uint32_t mask = nslots - 1;
-    for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
+    for (uint32_t i = slot_of(mul, h, nslots);; i = (i + 1) & mask) {
         if (slots[i] == h)
             return false;
         if (!slots[i]) {
@@ -102,7 +131,7 @@ static bool grow(struct distinct *d)
         return false;
     for (uint32_t i = 0; i < d->nslots; i++)
         if (d->slots[i])
-            insert(s, n, d->slots[i]);
+            insert(s, n, d->mul, d->slots[i]);
     free(d->slots);
     d->slots = s;
     d->nslots = n;
@@ -122,7 +151,7 @@ bool distinct_add(struct distinct *d, uint64_t hash)
         d->estimating = true; /* no memory: fall back to the estimate */
         return false;
     }
-    if (!insert(d->slots, d->nslots, h))
+    if (!insert(d->slots, d->nslots, d->mul, h))
         return false;
     if (++d->used > d->cap) {
         /* past the cap: drop the exact set, keep estimating */
@@ -142,7 +171,7 @@ bool distinct_has(const struct distinct *d, uint64_t hash)
         return false;
     uint64_t h = hash ? hash : 1;
     uint32_t mask = d->nslots - 1;
-    for (uint32_t i = (uint32_t)h & mask; d->slots[i]; i = (i + 1) & mask)
+    for (uint32_t i = slot_of(d->mul, h, d->nslots); d->slots[i]; i = (i + 1) & mask)
         if (d->slots[i] == h)
             return true;
     return false;

@@ -216,8 +216,8 @@ def leaves(smbscope, samples, tmp):
         json.dump(t, f, indent=1)
     rc, _, err = run([smbscope, "merge", bad])
     expect("refuses a merged report whose leaf was changed", rc == 2 and "digest does not match" in err, err.strip())
-    # one run's report without connections[] (1,025 copies of one report's
-    # entries, all of one time, are slow for merge's detail trim, not this test's point)
+    # one run's report without connections[] (copies of one report's
+    # entries are degenerate()'s point, not this one's)
     one = os.path.join(d, "one.json")
     with open(one, "wb") as fh:
         fh.write(run([smbscope, "-q", "-T", "json", "--connections", "none", cap])[1])
@@ -226,6 +226,85 @@ def leaves(smbscope, samples, tmp):
         st = json.loads(out)["merge_state"]["state"] if rc != 2 else {}
         expect("%d runs merged: %s" % (n, "their states kept whole" if want else "past the cap, the folded state"),
                ("leaves" in st) == want and (want or len(st.get("parts", [])) == n), err.strip())
+
+
+def degenerate(smbscope, samples, tmp):
+    """Inputs whose shape once made merge's cost grow with the square of
+    their number (README, smbscope merge: its cost; tests/bench/merge_cost.sh
+    measures it): here their answers.  Untimed."""
+    import json
+    from merge_check import redigest
+    d = tempfile.mkdtemp(dir=tmp)
+
+    def merged(args):
+        rc, out, err = run([smbscope, "merge", "-T", "json"] + args)
+        expect("merge of %d report(s) %s" % (len([x for x in args if x.endswith(".json")]), " ".join(
+            x for x in args if not x.endswith(".json"))), rc != 2, err.strip()[:300])
+        return out, (json.loads(out) if rc != 2 else {})
+
+    def save(name, data):
+        path = os.path.join(d, name)
+        with open(path, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
+        return path
+
+    # 1,024 copies of one report (its entry's copies all of one time: each
+    # trim kept and sorted them all, each comparison serialising two)
+    one = save("one.json", run([smbscope, "-q", "-T", "json", os.path.join(samples, "smb445-list-shares.pcap")])[1])
+    doc = json.load(open(one))
+    n = 1024
+    flat, fd = merged([one] * n)
+    expect("%d copies of a report: the first 250 of their entries, the rest omitted" % n,
+           fd.get("connections") == doc["connections"] * 250 and
+           fd.get("connections_omitted") == n * (len(doc["connections"]) + doc["connections_omitted"]) - 250,
+           "%d entries, %s omitted" % (len(fd.get("connections", [])), fd.get("connections_omitted")))
+    halves = [save("half%d.json" % i, merged([one] * (n // 2))[0]) for i in range(2)]
+    again, _ = merged(halves)
+    expect("%d copies merged in two halves give the flat merge's bytes" % n, again == flat)
+
+    # the parts of a cut capture, 40 copies each, at --connections-limit 1 (a trim
+    # every few reports, edge entries set aside): the first entry of the
+    # merge that keeps them all, the others counted
+    cap = os.path.join(samples, "mixed-nbns-139-445.pcap")
+    subprocess.run(["editcap", "-c", "20", cap, os.path.join(d, "cut.pcap")], check=True, stdout=subprocess.DEVNULL)
+    parts = []
+    for i, f in enumerate(sorted(glob.glob(os.path.join(d, "cut_*.pcap")))):
+        parts.append(save("part%d.json" % i, run([smbscope, "-q", "-T", "json", f])[1]))
+    copies = [p for p in parts for _ in range(40)]
+    every, ed = merged(["--connections", "all"] + copies)
+    one_kept, od = merged(["--connections-limit", "1"] + copies)
+    expect("%d reports of %d parts at --connections-limit 1: the first entry of all, the rest omitted" % (
+        len(copies), len(parts)), od.get("connections") == ed.get("connections", [])[:1] and
+        od.get("connections_omitted") == ed.get("connections_omitted", 0) + len(ed.get("connections", [])) - 1,
+        "%s / %s" % (od.get("connections_omitted"), ed.get("connections_omitted")))
+    for opt, got in ((["--connections", "all"], every), (["--connections-limit", "1"], one_kept)):
+        hs = [save("cut-half%d-%s.json" % (i, opt[1]), merged(opt + copies[i::2])[0]) for i in range(2)]
+        again, _ = merged(opt + hs)
+        expect("those reports merged in two halves at %s give the flat merge's bytes" % " ".join(opt), again == got)
+
+    # a distinct set's hashes are the reports' own: 8 reports of 4,096
+    # hashes sharing their low 24 bits (one run of slots once)
+    colliding = []
+    for r in range(8):
+        t = json.loads(json.dumps(doc))
+        t["merge_state"]["state"]["census"]["udp_convs"] = {
+            "exact": ["%016x" % ((r * 4096 + i + 1) << 24) for i in range(4096)]}
+        colliding.append(save("coll%d.json" % r, json.dumps(redigest(t))))
+    _, cd = merged(colliding)
+    expect("8 reports of 4,096 UDP conversation hashes sharing their low bits: 32,768 conversations",
+           cd.get("evidence", {}).get("udp_conversations") == 8 * 4096,
+           str(cd.get("evidence", {}).get("udp_conversations")))
+
+    # an object of more members than smbscope writes is refused before
+    # json-glib parses it (member names of one g_str_hash: quadratic there)
+    for count, refused in ((1024, False), (1025, True)):
+        t = json.loads(json.dumps(doc))
+        t["merge_state"]["state"]["x"] = {"k%d" % i: 0 for i in range(count)}
+        bad = save("members%d.json" % count, json.dumps(redigest(t)))
+        rc, _, err = run([smbscope, "merge", bad])
+        said = "an object of more than 1024 members" in err
+        expect("an object of %d members: %s" % (count, "refused" if refused else "not refused for its members"),
+               said == refused and (rc == 2 and bad in err if refused else rc != 2), err.strip()[:300])
 
 
 def show(t):
@@ -238,6 +317,7 @@ def main():
     ap.add_argument("--samples", required=True)
     ap.add_argument("--all", action="store_true")
     ap.add_argument("--noncontiguous", action="store_true")
+    ap.add_argument("--degenerate", action="store_true", help="only the leaves and degenerate inputs' checks")
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
     smbscope = os.path.abspath(a.smbscope)
@@ -251,6 +331,9 @@ def main():
     noncontiguous = [(0, 0)] if a.noncontiguous else []
     with tempfile.TemporaryDirectory() as tmp:
         leaves(smbscope, a.samples, tmp)
+        degenerate(smbscope, a.samples, tmp)
+        if a.degenerate:
+            caps = []
         for cap in caps:
             for parts in (3, 4):
                 for by_time in (False, True):
