@@ -131,6 +131,18 @@ static int nesting(const char *p, size_t n, size_t *at)
     return max;
 }
 
+bool merge_json_checked(const char *p, size_t n, char *err, size_t errlen)
+{
+    size_t at = 0;
+    int depth = nesting(p, n, &at);
+    if (depth == -1)
+        snprintf(err, errlen, "offset %zu: nested deeper than %d: not a report smbscope writes", at, MERGE_MAX_DEPTH);
+    else if (depth == -2)
+        snprintf(err, errlen, "offset %zu: an object of more than %d members: not a report smbscope writes", at,
+                 MERGE_MAX_MEMBERS);
+    return depth >= 0;
+}
+
 /* ---- the members merge reads ---------------------------------------------
  * A report's hosts[], connection_groups[] and the rest are most of its
  * bytes and not read: json-glib is given only the top-level members
@@ -461,8 +473,9 @@ static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t 
             mstate_put_node(&w, leaf);
             json_flush(&w);
         }
-        static const char leaf_head[] = "{\"state\":";
-        if (text && strncmp(text, leaf_head, sizeof leaf_head - 1) != 0) {
+        static const char leaf_head[] = "{\"state\":", packed_head[] = "{\"bytes\":";
+        if (text && strncmp(text, leaf_head, sizeof leaf_head - 1) != 0 &&
+            strncmp(text, packed_head, sizeof packed_head - 1) != 0) {
             free(text);
             text = NULL;
         }
@@ -499,15 +512,7 @@ static bool fold_report(struct analysis *a, const char *path, char *err, size_t 
     char *text = slurp(path, &len, err, errlen);
     if (!text)
         return false;
-    size_t at = 0;
-    int depth = nesting(text, len, &at);
-    if (depth < 0) {
-        if (depth == -1)
-            snprintf(err, errlen, "offset %zu: nested deeper than %d: not a report smbscope writes", at,
-                     MERGE_MAX_DEPTH);
-        else
-            snprintf(err, errlen, "offset %zu: an object of more than %d members: not a report smbscope writes", at,
-                     MERGE_MAX_MEMBERS);
+    if (!merge_json_checked(text, len, err, errlen)) {
         g_free(text);
         return false;
     }

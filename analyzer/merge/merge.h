@@ -20,6 +20,10 @@
  * the members of an object whose names share a hash (merge.c). */
 #define MERGE_MAX_MEMBERS 1024
 
+/* Whether JSON text passes the two checks above before json-glib parses
+ * it (err: where it does not): a report's text, a packed leaf's. */
+bool merge_json_checked(const char *p, size_t n, char *err, size_t errlen);
+
 /* argv[1] is "merge" (a capture named merge is ./merge or -r merge). */
 bool merge_is_command(int argc, char **argv);
 /* The command after config_parse(): the exit status. */

@@ -155,6 +155,33 @@ def check(smbscope, capture, parts, by_time, tmp, noncontiguous):
                not off, "%d differ: %s" % (len(off), ", ".join(off[:6]) + (" ..." if len(off) > 6 else "")))
 
 
+def compact(x):
+    import json
+    return json.dumps(x, separators=(",", ":"), ensure_ascii=False)
+
+
+def pack_text(text):
+    import base64
+    import zlib
+    raw = text.encode()
+    return {"bytes": len(raw), "zlib": base64.b64encode(zlib.compress(raw)).decode()}
+
+
+def pack(leaf):
+    return pack_text(compact(leaf))
+
+
+def unpack_text(x):
+    import base64
+    import zlib
+    return zlib.decompress(base64.b64decode(x["zlib"]))
+
+
+def unpack(x):
+    import json
+    return json.loads(unpack_text(x))
+
+
 def leaves(smbscope, samples, tmp):
     """A merged report's state is its runs' states (leaves, README: smbscope
     merge): merged again alone it gives its own bytes; leaves smbscope never
@@ -177,9 +204,15 @@ def leaves(smbscope, samples, tmp):
     doc = json.loads(merged) if rc != 2 else {}
     st = doc.get("merge_state", {}).get("state", {})
     runs = [json.load(open(r)) for r in reports]
-    expect("a merged state is its runs' states and connections[], in one order", st.get("leaves") == sorted(
-        ({"state": r["merge_state"]["state"], "connections": r["connections"]} for r in runs),
-        key=lambda x: json.dumps(x, separators=(",", ":"), ensure_ascii=False)), err.strip())
+    packed = st.get("leaves", [])
+    expect("a merged state's leaves are packed: {bytes, zlib}", packed and all(
+        sorted(x) == ["bytes", "zlib"] and len(unpack_text(x)) == x["bytes"] for x in packed), str(packed)[:300])
+    expect("a merged state is its runs' states and connections[], in one order (their packed text)",
+           [unpack(x) for x in packed] == [{"state": r["merge_state"]["state"], "connections": r["connections"]}
+                                           for r in runs] or
+           [unpack(x) for x in packed[::-1]] == [{"state": r["merge_state"]["state"], "connections": r["connections"]}
+                                                 for r in runs], err.strip())
+    expect("the leaves in the order of their text", packed == sorted(packed, key=compact))
     again = run([smbscope, "merge", "-T", "json", mpath])
     expect("a merged report merged alone gives its own bytes", again[:2] == (rc, merged), again[2].strip())
 
@@ -204,18 +237,42 @@ def leaves(smbscope, samples, tmp):
         rc, _, err = run([smbscope, "merge", reports[0], bad])
         expect("refuses " + name, rc == 2 and bad in err and needle in err, "exit %d, %r" % (rc, err.strip()))
 
-    refused("leaves inside a leaf", lambda s: s["leaves"][0].update(state={"leaves": []}), "leaves inside a leaf")
+    def inner(i, change):
+        def f(s):
+            leaf = unpack(s["leaves"][i])
+            change(leaf)
+            s["leaves"][i] = pack(leaf)
+        return f
+
+    refused("leaves inside a leaf", inner(0, lambda x: x.update(state={"leaves": []})), "leaves inside a leaf")
     refused("leaves and other members", lambda s: s.update(run={}), "leaves and other members")
-    refused("a leaf of another shape", lambda s: s["leaves"][0].pop("connections"), "leaves[0]")
+    refused("a leaf of another shape", inner(0, lambda x: x.pop("connections")), "leaves[0]")
     refused("no leaf", lambda s: s.update(leaves=[]), "no run")
-    refused("a leaf's state changed", lambda s: s["leaves"][1]["state"]["run"].update(packets=-1), "leaves[1].state.run")
+    refused("a leaf's state changed", inner(1, lambda x: x["state"]["run"].update(packets=-1)), "leaves[1].state.run")
+    refused("a packed leaf of another length", lambda s: s["leaves"][0].update(bytes=s["leaves"][0]["bytes"] + 1),
+            "leaves[0]: zlib: not a zlib stream of that many bytes")
+    refused("a packed leaf not base64", lambda s: s["leaves"][0].update(zlib="!!!!" + s["leaves"][0]["zlib"][4:]),
+            "leaves[0]: zlib: not base64")
+    refused("a packed leaf of another member", lambda s: s["leaves"][0].update(extra=1), "not {bytes, zlib}")
+    refused("a packed leaf inside a packed leaf", lambda s: s["leaves"][0].update(pack(s["leaves"][0])),
+            "a packed leaf inside a packed leaf")
+    refused("a packed leaf nested deeper than 64", lambda s: s["leaves"][0].update(
+        pack_text("[" * 100 + "]" * 100)), "leaves[0]: offset 64: nested deeper than 64")
     t = json.loads(merged)
-    t["merge_state"]["state"]["leaves"][0]["state"]["run"]["packets"] += 1
+    inner(0, lambda x: x["state"]["run"].update(packets=x["state"]["run"]["packets"] + 1))(t["merge_state"]["state"])
     bad = os.path.join(d, "tampered.json")
     with open(bad, "w") as f:
         json.dump(t, f, indent=1)
-    rc, _, err = run([smbscope, "merge", bad])
-    expect("refuses a merged report whose leaf was changed", rc == 2 and "digest does not match" in err, err.strip())
+    rc2, _, err = run([smbscope, "merge", bad])
+    expect("refuses a merged report whose leaf was changed", rc2 == 2 and "digest does not match" in err, err.strip())
+    # a leaf given as it is (format 6's form) is read, and packed again: the same bytes
+    t = json.loads(merged)
+    t["merge_state"]["state"]["leaves"][0] = unpack(t["merge_state"]["state"]["leaves"][0])
+    alt = os.path.join(d, "unpacked.json")
+    with open(alt, "w") as f:
+        json.dump(redigest(t), f)
+    got = run([smbscope, "merge", "-T", "json", alt])
+    expect("a leaf not packed is read and packed again: the same bytes", got[:2] == (rc, merged), got[2].strip())
     # one run's report without connections[] (copies of one report's
     # entries are degenerate()'s point, not this one's)
     one = os.path.join(d, "one.json")
