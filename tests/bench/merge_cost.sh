@@ -1,24 +1,25 @@
 #!/bin/bash
-# merge_cost.sh - smbscope merge's cost against the number of reports on
-# degenerate inputs (README, smbscope merge): each shape at N and 2N (and
-# 4N) reports; the CPU time of each size and its growth from the size
-# before (about 2 when the cost is linear in the input, 4 when quadratic).
-# With a second binary (the base), both are run side by side, once per
-# round, and their reports compared byte for byte.
+# merge_cost.sh - smbscope merge's cost against the size of degenerate
+# inputs (README, smbscope merge): each shape at N, 2N and 4N; the CPU time
+# of each size and its growth from the size before (about 2 when the cost
+# is linear in the input, 4 when quadratic).  With a second binary (the
+# base), both are run side by side, once per round, each on reports it
+# wrote itself (their merge_state formats may differ), and the merged
+# reports' answers (all but merge_state) compared.
 #
 #   copies   N copies of one run's report (samples/smb445-list-shares.pcap:
 #            its connections[] entry's copies are all of one time)
-#   cut      N copies of each part of a generated capture of 2,000
-#            connections cut in two (editcap -c 10000): tens of edge
-#            connections a part, their entries joined
+#   cut      N copies of each of the two parts of a generated capture of
+#            2,000 connections cut with editcap -c 10000 (tens of edge
+#            connections a part, their entries joined)
 #   hashes   N reports whose UDP conversation set is 4,096 hashes sharing
 #            their low 24 bits (a merge_state carries the hashes)
 #   members  one report with an object of N member names of one g_str_hash
-#            (refused past 1,024 members; json-glib's parse is quadratic)
+#            (refused past 1,024 members: json-glib's parse is quadratic)
 #
 # Usage: tests/bench/merge_cost.sh SMBSCOPE [BASE_SMBSCOPE]
 # Env: BENCH_SHAPES (default "copies cut hashes members"), BENCH_REPEAT
-# (rounds, default 1: the best CPU is kept), BENCH_SCALE (multiplies N).
+# (rounds, default 1: the lowest CPU is kept), BENCH_SCALE (multiplies N).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -31,41 +32,30 @@ repeat=${BENCH_REPEAT:-1}
 scale=${BENCH_SCALE:-1}
 shapes=${BENCH_SHAPES:-copies cut hashes members}
 
-# inputs -------------------------------------------------------------------
-"$new" -q -T json -o "$tmp/one.json" "$root/samples/smb445-list-shares.pcap" || true
 python3 "$here/gen_capture.py" --samples "$root/samples" --many 2000 --rate 500 "$tmp/m2k.pcap" >/dev/null
 editcap -c 10000 "$tmp/m2k.pcap" "$tmp/cut.pcap" >/dev/null
-i=0
-for f in "$tmp"/cut_*.pcap; do
-    "$new" -q -T json -o "$tmp/part$i.json" "$f" || true
-    i=$((i + 1))
-done
-python3 - "$root/tests/e2e" "$tmp" <<'EOF'
-import itertools, json, sys
-sys.path.insert(0, sys.argv[1])
-from merge_check import redigest
-tmp = sys.argv[2]
-doc = json.load(open(tmp + "/one.json"))
-for r in range(256):
-    t = json.loads(json.dumps(doc))
-    t["merge_state"]["state"]["census"]["udp_convs"] = {
-        "exact": ["%016x" % ((r * 4096 + i + 1) << 24) for i in range(4096)]}
-    json.dump(redigest(t), open("%s/hash%03d.json" % (tmp, r), "w"))
-# "aB" and "b!" have one g_str_hash (h * 33 + c): 2^16 names of 16 pairs share it
-names = ["".join(p) for p in itertools.product(["aB", "b!"], repeat=16)]
-for n in (4096, 8192, 16384, 32768):
-    t = json.loads(json.dumps(doc))
-    t["merge_state"]["state"]["x"] = {k: 0 for k in names[:n]}
-    json.dump(redigest(t), open("%s/members%d.json" % (tmp, n), "w"))
-EOF
 
-# args SHAPE N: the merge's report arguments
+# inputs BIN DIR: the reports, written by BIN
+inputs() {
+    mkdir -p "$2"
+    "$1" -q -T json -o "$2/one.json" "$root/samples/smb445-list-shares.pcap" || true
+    local i=0 f
+    for f in "$tmp"/cut_*.pcap; do
+        "$1" -q -T json -o "$2/part$i.json" "$f" || true
+        i=$((i + 1))
+    done
+    python3 "$here/merge_cost_inputs.py" "$root/tests/e2e" "$2"
+}
+inputs "$new" "$tmp/new"
+if [ -n "$base" ]; then inputs "$base" "$tmp/base"; fi
+
+# args DIR SHAPE N: the merge's report arguments
 args() {
-    case $1 in
-    copies) for ((k = 0; k < $2; k++)); do echo "$tmp/one.json"; done ;;
-    cut) for ((k = 0; k < $2; k++)); do echo "$tmp"/part*.json; done ;;
-    hashes) ls "$tmp"/hash*.json | head -n "$2" ;;
-    members) echo "$tmp/members$2.json" ;;
+    case $2 in
+    copies) for ((k = 0; k < $3; k++)); do echo "$1/one.json"; done ;;
+    cut) for ((k = 0; k < $3; k++)); do echo "$1"/part*.json; done ;;
+    hashes) ls "$1"/hash*.json | head -n "$3" ;;
+    members) echo "$1/members$3.json" ;;
     esac
 }
 
@@ -78,12 +68,12 @@ sizes() {
     esac
 }
 
-# one BIN OUT SHAPE N: "cpu rss exit" of the best of the rounds
+# one BIN DIR OUT SHAPE N: "wall cpu rss exit" of the round of least CPU
 one() {
     local best="" line
     for ((r = 0; r < repeat; r++)); do
         # shellcheck disable=SC2046
-        "$tmp/runstat" "$tmp/stat" "$tmp/err" "$1" merge -T json -o "$2" $(args "$3" "$4") >/dev/null || true
+        "$tmp/runstat" "$tmp/stat" "$tmp/err" "$1" merge -T json -o "$3" $(args "$2" "$4" "$5") >/dev/null || true
         line=$(cat "$tmp/stat")
         if [ -z "$best" ] || awk -v a="$line" -v b="$best" 'BEGIN { split(a, x, " "); split(b, y, " "); exit !(x[2] < y[2]) }'; then
             best=$line
@@ -92,23 +82,22 @@ one() {
     echo "$best"
 }
 
+# growth NOW BEFORE: "x2.03" (nothing without a size before)
+growth() {
+    if [ -n "$2" ]; then awk -v a="$1" -v b="$2" 'BEGIN { printf "x%.2f", (b > 0 ? a / b : 0) }'; fi
+}
+
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for shape in $shapes; do
     prev_new="" prev_base=""
     for n in $(sizes "$shape"); do
-        sn=$(one "$new" "$tmp/new.json" "$shape" "$n")
-        cn=$(echo "$sn" | awk '{ print $2 }')
-        growth_new=${prev_new:+$(awk -v a="$cn" -v b="$prev_new" 'BEGIN { printf "x%.2f", (b > 0 ? a / b : 0) }')}
-        line=$(printf "%-8s %6d reports: new cpu %8.2f s %-6s rss %6.1f MiB exit %s" "$shape" \
-            "$([ "$shape" = members ] && echo 1 || echo "$n")" "$cn" "$growth_new" \
-            "$(echo "$sn" | awk '{ print $3 }')" "$(echo "$sn" | awk '{ print $4 }')")
-        [ "$shape" = members ] && line="$line ($n member names)"
+        read -r _ cn rn xn <<<"$(one "$new" "$tmp/new" "$tmp/new.json" "$shape" "$n")"
+        line=$(printf "%-8s N=%-6d new cpu %8.2f s %-6s rss %6.1f MiB exit %s" "$shape" "$n" "$cn" \
+            "$(growth "$cn" "$prev_new")" "$rn" "$xn")
         if [ -n "$base" ]; then
-            sb=$(one "$base" "$tmp/base.json" "$shape" "$n")
-            cb=$(echo "$sb" | awk '{ print $2 }')
-            growth_base=${prev_base:+$(awk -v a="$cb" -v b="$prev_base" 'BEGIN { printf "x%.2f", (b > 0 ? a / b : 0) }')}
-            same=$(cmp -s "$tmp/new.json" "$tmp/base.json" && echo same || echo differ)
-            line="$line | base cpu $(printf "%8.2f" "$cb") s ${growth_base:-} exit $(echo "$sb" | awk '{ print $4 }'), reports $same"
+            read -r _ cb rb xb <<<"$(one "$base" "$tmp/base" "$tmp/base.json" "$shape" "$n")"
+            same=$(python3 "$here/merge_cost_inputs.py" --same "$tmp/new.json" "$tmp/base.json")
+            line="$line | base cpu $(printf "%8.2f" "$cb") s $(printf "%-6s" "$(growth "$cb" "$prev_base")") rss $rb MiB exit $xb; answers $same"
             prev_base=$cb
         fi
         echo "$line"
