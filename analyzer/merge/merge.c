@@ -92,11 +92,18 @@ static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
 }
 
 /* Deepest nesting of arrays and objects (strings skipped), or -1 at the
- * byte offset *at where it passes MERGE_MAX_DEPTH: json-glib recurses. */
+ * byte offset *at where it passes MERGE_MAX_DEPTH (json-glib recurses), -2
+ * where an object passes MERGE_MAX_MEMBERS members (json-glib keeps an
+ * object's members in a GHashTable of g_str_hash, whose collisions anyone
+ * can write: 32,768 member names of one hash took 24 s to parse, the time
+ * growing with the square of their number; smbscope writes at most a few
+ * dozen members in any object). */
 static int nesting(const char *p, size_t n, size_t *at)
 {
     int depth = 0, max = 0;
     bool in_str = false;
+    bool object[MERGE_MAX_DEPTH + 1] = { false };
+    uint32_t members[MERGE_MAX_DEPTH + 1] = { 0 };
     for (size_t i = 0; i < n; i++) {
         char c = p[i];
         if (in_str) {
@@ -111,12 +118,29 @@ static int nesting(const char *p, size_t n, size_t *at)
                 *at = i;
                 return -1;
             }
+            object[depth] = c == '{';
+            members[depth] = 0;
             max = depth > max ? depth : max;
         } else if (c == '}' || c == ']') {
-            depth--;
+            depth -= depth > 0;
+        } else if (c == ':' && depth > 0 && object[depth] && ++members[depth] > MERGE_MAX_MEMBERS) {
+            *at = i;
+            return -2;
         }
     }
     return max;
+}
+
+bool merge_json_checked(const char *p, size_t n, char *err, size_t errlen)
+{
+    size_t at = 0;
+    int depth = nesting(p, n, &at);
+    if (depth == -1)
+        snprintf(err, errlen, "offset %zu: nested deeper than %d: not a report smbscope writes", at, MERGE_MAX_DEPTH);
+    else if (depth == -2)
+        snprintf(err, errlen, "offset %zu: an object of more than %d members: not a report smbscope writes", at,
+                 MERGE_MAX_MEMBERS);
+    return depth >= 0;
 }
 
 /* ---- the members merge reads ---------------------------------------------
@@ -449,8 +473,9 @@ static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t 
             mstate_put_node(&w, leaf);
             json_flush(&w);
         }
-        static const char leaf_head[] = "{\"state\":";
-        if (text && strncmp(text, leaf_head, sizeof leaf_head - 1) != 0) {
+        static const char leaf_head[] = "{\"state\":", packed_head[] = "{\"bytes\":";
+        if (text && strncmp(text, leaf_head, sizeof leaf_head - 1) != 0 &&
+            strncmp(text, packed_head, sizeof packed_head - 1) != 0) {
             free(text);
             text = NULL;
         }
@@ -487,9 +512,7 @@ static bool fold_report(struct analysis *a, const char *path, char *err, size_t 
     char *text = slurp(path, &len, err, errlen);
     if (!text)
         return false;
-    size_t at = 0;
-    if (nesting(text, len, &at) < 0) {
-        snprintf(err, errlen, "offset %zu: nested deeper than %d: not a report smbscope writes", at, MERGE_MAX_DEPTH);
+    if (!merge_json_checked(text, len, err, errlen)) {
         g_free(text);
         return false;
     }
@@ -532,29 +555,69 @@ static gint input_order(gconstpointer pa, gconstpointer pb)
     return strcmp(a->path, b->path);
 }
 
-/* Detail entries in report order (first seen, then their text), as many
- * as --connections keeps; the rest are counted as omitted. */
-static gint detail_order(gconstpointer pa, gconstpointer pb)
+/* ---- connections[] entries in report order ------------------------------
+ * Report order is first seen, then the entry's text.  The text is made
+ * only for entries of one time, once per entry (entries do not change
+ * between two sorts: a table of them is kept across the trims), not twice
+ * per comparison: 1,024 copies of one report, whose copies of an entry are
+ * all of one time, made a sort's every comparison serialise two entries. */
+struct detail_key {
+    JsonNode *n;
+    const char *first_seen;
+};
+
+static const char *entry_first_seen(JsonNode *n)
 {
-    JsonNode *a = *(JsonNode *const *)pa, *b = *(JsonNode *const *)pb;
-    const char *fa = json_object_get_string_member_with_default(json_node_get_object(a), "first_seen", "");
-    const char *fb = json_object_get_string_member_with_default(json_node_get_object(b), "first_seen", "");
-    int c = strcmp(fa, fb);
-    if (c)
-        return c;
-    char *ta = mstate_node_text(a), *tb = mstate_node_text(b);
-    c = strcmp(ta, tb);
-    g_free(ta);
-    g_free(tb);
-    return c;
+    const char *fs = json_object_get_string_member_with_default(json_node_get_object(n), "first_seen", "");
+    return fs ? fs : "";
 }
 
+static const char *entry_text(GHashTable *texts, JsonNode *n)
+{
+    char *t = g_hash_table_lookup(texts, n);
+    if (!t) {
+        t = mstate_node_text(n);
+        g_hash_table_insert(texts, n, t);
+    }
+    return t;
+}
+
+static gint key_order(gconstpointer pa, gconstpointer pb, gpointer texts)
+{
+    const struct detail_key *a = pa, *b = pb;
+    int c = strcmp(a->first_seen, b->first_seen);
+    if (c || a->n == b->n)
+        return c;
+    return strcmp(entry_text(texts, a->n), entry_text(texts, b->n));
+}
+
+static GHashTable *texts_new(void) { return g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free); }
+
+/* d in report order (a stable sort: entries of the same text keep theirs). */
+static void detail_sort(GPtrArray *d, GHashTable *texts)
+{
+    GArray *keys = g_array_sized_new(FALSE, FALSE, sizeof(struct detail_key), d->len);
+    for (guint i = 0; i < d->len; i++) {
+        JsonNode *n = g_ptr_array_index(d, i);
+        struct detail_key k = { n, entry_first_seen(n) };
+        g_array_append_val(keys, k);
+    }
+    g_array_sort_with_data(keys, key_order, texts);
+    for (guint i = 0; i < d->len; i++)
+        d->pdata[i] = g_array_index(keys, struct detail_key, i).n;
+    g_array_free(keys, TRUE);
+}
+
+/* As many entries as --connections keeps; the rest are counted as omitted.
+ * After the joins, which change entries: texts made here. */
 static void detail_limit(struct analysis *a)
 {
     GPtrArray *d = a->conn_detail_json;
     if (!d)
         return;
-    g_ptr_array_sort(d, detail_order);
+    GHashTable *texts = texts_new();
+    detail_sort(d, texts);
+    g_hash_table_destroy(texts);
     uint64_t keep = a->cfg->conn_detail == CONN_DETAIL_ALL ? d->len
                     : a->cfg->conn_detail == CONN_DETAIL_NONE ? 0 : a->conn_detail_limit;
     if (keep < d->len) {
@@ -565,11 +628,27 @@ static void detail_limit(struct analysis *a)
 
 /* The detail entries past what the merged report keeps, dropped as the
  * reports are read (a report's 250 entries are megabytes as json-glib
- * nodes: ten reports took 100 MiB): those later than the entry at the
- * keep limit, which no later report can bring back in front (first seen
- * only moves earlier; one of the same time stays, its order depends on
- * its text), except the entries of edge connections, which a join may
- * still change or remove.  Counted as omitted, as detail_limit() does. */
+ * nodes: ten reports took 100 MiB), counted as omitted as detail_limit()
+ * does.  The entries of edge connections, which a join may still change,
+ * move earlier or remove, are set aside and kept to the end.  Of the
+ * others, those behind the first `keep` of them in report order are
+ * dropped: none of those in front changes or goes (they name no edge) and
+ * a later report only adds entries, so none dropped could be among the
+ * kept ones at the end.  (Before, what was kept was every entry up to the
+ * first-seen time of the entry at the limit and every edge entry, all
+ * sorted again at each trim: copies of one report, or many reports of the
+ * same times, kept every entry of that time, and thousands of edge
+ * entries were sorted again per report.)  Amortised: a trim only once the
+ * entries not set aside pass twice the limit. */
+struct detail_trim {
+    GHashTable *edges;     /* edge_key()s of edges_of[0, edges_seen) */
+    GArray *edges_of;      /* the a->edges they were taken from */
+    guint edges_seen;
+    GPtrArray *edge_side;  /* entries of edge connections */
+    GHashTable *texts;     /* JsonNode* -> its text, for entries of one time */
+    bool trimmed;
+};
+
 static void edge_key(char *buf, size_t len, const char *first_seen, uint64_t p0, uint64_t p1)
 {
     snprintf(buf, len, "%s|%" G_GUINT64_FORMAT "|%" G_GUINT64_FORMAT, first_seen, p0 < p1 ? p0 : p1, p0 < p1 ? p1 : p0);
@@ -588,39 +667,78 @@ static bool is_edge(GHashTable *edges, JsonNode *e)
     return g_hash_table_contains(edges, key);
 }
 
-static void detail_trim(struct analysis *a)
+/* The edges folded since the last trim, into t->edges (a->edges only
+ * grows while reports are folded; another array or a shorter one: again). */
+static void edges_update(struct detail_trim *t, const struct analysis *a)
+{
+    if (!t->edges)
+        t->edges = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    if (t->edges_of != a->edges || (a->edges && a->edges->len < t->edges_seen)) {
+        g_hash_table_remove_all(t->edges);
+        t->edges_of = a->edges;
+        t->edges_seen = 0;
+    }
+    for (guint i = t->edges_seen; a->edges && i < a->edges->len; i++) {
+        const struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
+        char tm[FMT_TIME_LEN], key[FMT_TIME_LEN + 48];
+        edge_key(key, sizeof key, fmt_time(cs->first_ts, tm), cs->client_port, cs->server_port);
+        g_hash_table_add(t->edges, g_strdup(key));
+    }
+    t->edges_seen = a->edges ? a->edges->len : 0;
+}
+
+static void detail_trim(struct analysis *a, struct detail_trim *t)
 {
     GPtrArray *d = a->conn_detail_json;
     if (!d || a->cfg->conn_detail == CONN_DETAIL_ALL)
         return;
     uint64_t keep = a->cfg->conn_detail == CONN_DETAIL_NONE ? 0 : a->conn_detail_limit;
-    if (d->len <= 2 * keep + 64) /* amortised: a sort per report is enough */
+    if (d->len <= 2 * keep + 64)
         return;
-    g_ptr_array_sort(d, detail_order);
-    const char *cut = keep ? json_object_get_string_member_with_default(
-                                 json_node_get_object(g_ptr_array_index(d, (guint)keep - 1)), "first_seen", "")
-                           : "";
-    char *cut_copy = g_strdup(cut);
-    GHashTable *edges = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    for (guint i = 0; a->edges && i < a->edges->len; i++) {
-        const struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
-        char t[FMT_TIME_LEN], key[FMT_TIME_LEN + 48];
-        edge_key(key, sizeof key, fmt_time(cs->first_ts, t), cs->client_port, cs->server_port);
-        g_hash_table_add(edges, g_strdup(key));
-    }
+    edges_update(t, a);
+    if (!t->edge_side)
+        t->edge_side = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+    if (!t->texts)
+        t->texts = texts_new();
     GPtrArray *kept = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
     for (guint i = 0; i < d->len; i++) {
         JsonNode *e = g_ptr_array_index(d, i);
-        const char *fs = json_object_get_string_member_with_default(json_node_get_object(e), "first_seen", "");
-        if (i < keep || strcmp(fs, cut_copy) <= 0 || is_edge(edges, e))
-            g_ptr_array_add(kept, json_node_ref(e));
-        else
-            a->conns_omitted++;
+        g_ptr_array_add(is_edge(t->edges, e) ? t->edge_side : kept, json_node_ref(e));
     }
-    g_hash_table_destroy(edges);
-    g_free(cut_copy);
     g_ptr_array_free(d, TRUE);
+    detail_sort(kept, t->texts);
+    for (guint i = (guint)keep; i < kept->len; i++) {
+        g_hash_table_remove(t->texts, g_ptr_array_index(kept, i));
+        a->conns_omitted++;
+    }
+    if (keep < kept->len)
+        g_ptr_array_set_size(kept, (guint)keep);
     a->conn_detail_json = kept;
+    t->trimmed = true;
+}
+
+/* After the last report: the entries set aside back, all in report order
+ * (the joins find an entry by its ends, the first of equal ones in the
+ * array: so which that is does not depend on the order of the reports). */
+static void detail_trim_end(struct analysis *a, struct detail_trim *t)
+{
+    if (t->trimmed) {
+        GPtrArray *d = a->conn_detail_json;
+        for (guint i = 0; d && i < d->len; i++)
+            g_ptr_array_add(t->edge_side, json_node_ref(g_ptr_array_index(d, i)));
+        if (d)
+            g_ptr_array_free(d, TRUE);
+        detail_sort(t->edge_side, t->texts);
+        a->conn_detail_json = t->edge_side;
+        t->edge_side = NULL;
+    }
+    if (t->edge_side)
+        g_ptr_array_free(t->edge_side, TRUE);
+    if (t->edges)
+        g_hash_table_destroy(t->edges);
+    if (t->texts)
+        g_hash_table_destroy(t->texts);
+    memset(t, 0, sizeof *t);
 }
 
 int merge_main(const struct config *given)
@@ -641,20 +759,23 @@ int merge_main(const struct config *given)
             analysis_free(&a);
         return 2;
     }
+    struct detail_trim trim = { 0 };
     for (int i = 0; i < cfg->n_inputs; i++) {
         const char *path = cfg->inputs[i];
         if (!fold_report(&a, path, err, sizeof err)) {
             fprintf(stderr, "smbscope: merge: %s: %s\n", strcmp(path, "-") ? path : "standard input", err);
+            detail_trim_end(&a, &trim);
             analysis_free(&a);
             return 2;
         }
-        detail_trim(&a);
+        detail_trim(&a, &trim);
         /* the report's tree is freed: give its pages back before the next
          * one is parsed (glibc keeps them otherwise, and the next tree and
          * the growing merged tables land beside them: ten 1 GiB-capture
          * part reports peaked 3.2 MiB higher without) */
         mem_trim();
     }
+    detail_trim_end(&a, &trim);
     merge_finish(&a);
     mstate_leaves_sort(&a); /* the same runs, the same state whatever the grouping and order */
     int status = merge_report(cfg, &a);

@@ -15,6 +15,14 @@
 #define MERGE_MAX_REPORT_BYTES (512u << 20)
 /* Nesting a report never exceeds (checked before parsing). */
 #define MERGE_MAX_DEPTH 64
+/* Members of one object a report never exceeds (checked before parsing;
+ * smbscope writes at most a few dozen): json-glib's cost is quadratic in
+ * the members of an object whose names share a hash (merge.c). */
+#define MERGE_MAX_MEMBERS 1024
+
+/* Whether JSON text passes the two checks above before json-glib parses
+ * it (err: where it does not): a report's text, a packed leaf's. */
+bool merge_json_checked(const char *p, size_t n, char *err, size_t errlen);
 
 /* argv[1] is "merge" (a capture named merge is ./merge or -r merge). */
 bool merge_is_command(int argc, char **argv);

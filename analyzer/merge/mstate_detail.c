@@ -140,23 +140,16 @@ static JsonNode *find_entry(struct analysis *a, const struct conn_summary *cs, b
     fmt_time(cs->first_ts, t);
     char key[ENDS_KEY_LEN];
     GPtrArray *same = g_hash_table_lookup(index_of(a)->by_ends, ends_key(key, c, cs->client_port, s, cs->server_port));
-    JsonNode *found = NULL;
+    /* the first of the entries of one name and ends in the array's order, as
+     * a scan finds: the index lists them in that order (built in it, its
+     * removals keep it).  (It scanned the whole array when there were two:
+     * copies of a report's edge entries made every look-up a scan.) */
     for (guint i = 0; same && i < same->len; i++) {
-        bool sw;
         JsonNode *n = g_ptr_array_index(same, i);
-        if (!entry_is(json_node_get_object(n), cs, c, s, t, &sw))
-            continue;
-        if (found) { /* two entries of one name and endpoints: the first in the array's order, as a scan finds */
-            for (guint k = 0; k < d->len; k++) {
-                n = g_ptr_array_index(d, k);
-                if (entry_is(json_node_get_object(n), cs, c, s, t, swapped))
-                    return n;
-            }
-        }
-        found = n;
-        *swapped = sw;
+        if (entry_is(json_node_get_object(n), cs, c, s, t, swapped))
+            return n;
     }
-    return found;
+    return NULL;
 }
 
 /* n (an entry of conn_detail_json) out of the array and the index. */

@@ -2,7 +2,11 @@
  * runs it merged ("leaves"), each whole with its connections[], rather than
  * their sum.
  *
- *   "state": {"leaves": [{"state": {...a run's state...}, "connections": [...]}, ...]}
+ *   "state": {"leaves": [{"bytes": N, "zlib": "BASE64"}, ...]}
+ *
+ * each leaf packed: the run's {"state": {...}, "connections": [...]} in
+ * canonical text (N bytes), zlib-compressed (format 7; format 6 kept them
+ * as they are, ten times the size).
  *
  * Why: merging joins what the parts of one connection (or NetBIOS flow,
  * QUIC tail, exchange cut in two) left at their capture's edges, and a
@@ -45,11 +49,17 @@ bool mstate_fold_leaf(struct analysis *a, guint i, JsonNode *leaf, char *text, s
 /* mstate_fold() of a run's state whose leaf text is made (taken; NULL: made here). */
 bool mstate_fold_text(struct analysis *a, JsonNode *state, JsonNode *detail, char *text, size_t len, char *errbuf,
                       size_t errlen);
+/* A leaf object packed ({bytes, zlib}); its text unpacked (free(); NULL
+ * and *why when it is not one smbscope writes or past MERGE_MAX_REPORT_BYTES). */
+bool mstate_leaf_is_packed(JsonObject *o);
+char *mstate_leaf_unpack(JsonObject *o, size_t *len, const char **why);
+/* A packed leaf's text kept as it was read (taken). */
+void mstate_leaves_keep_packed(struct analysis *a, char *packed, size_t len);
 /* Whether a state object is a merged report's leaves. */
 bool mstate_is_leaves(JsonObject *st);
 /* A run's verified state and its connections[] (NULL: none) kept as a
- * leaf of a (canonical text: what the digest hashes); or that text made
- * already (mstate_leaf_digest(); taken, freed with free()). */
+ * leaf of a (canonical text: what the digest hashes, packed); or that text
+ * made already (mstate_leaf_digest(); taken, freed with free()). */
 void mstate_leaves_keep(struct analysis *a, JsonNode *state, JsonNode *detail);
 void mstate_leaves_keep_text(struct analysis *a, char *text, size_t len);
 /* mstate_digest() of a run's state and connections[], and their leaf text

@@ -13,6 +13,7 @@
 #include "ipfrag.h"
 #include "jget.h"
 #include "mstate_conns.h"
+#include "merge.h"
 #include "mstate_leaves.h"
 #include "netbios.h"
 #include "quic_table.h"
@@ -470,8 +471,9 @@ static void fold_hosts(struct jget *g, const struct jpath *p, struct analysis *a
     }
 }
 
+/* text: the leaf text to keep (taken), packed or not (NULL: made here). */
 static void fold_run(struct jget *g, const struct jpath *root, struct analysis *a, JsonNode *state, JsonNode *detail,
-                     char *text, size_t len)
+                     char *text, size_t len, bool packed)
 {
     JsonObject *st = jget_object(g, root, state);
     fold_inputs(g, root, a, st);
@@ -483,41 +485,96 @@ static void fold_run(struct jget *g, const struct jpath *root, struct analysis *
     mstate_fold_conns(g, root, a, st, detail);
     if (g->failed)
         free(text);
+    else if (packed)
+        mstate_leaves_keep_packed(a, text, len);
     else if (text)
         mstate_leaves_keep_text(a, text, len);
     else
         mstate_leaves_keep(a, state, detail);
 }
 
-/* Leaf i of a merged report's leaves (mstate_leaves.h): a run's state with
- * its connections[], folded as if its report were given. */
-static void fold_leaf(struct jget *g, const struct jpath *lp, guint i, struct analysis *a, JsonNode *leaf, char *text,
-                      size_t len)
+/* A run's leaf {state, connections} at path ip, folded (keep: as fold_run). */
+static void fold_leaf_run(struct jget *g, const struct jpath *ip, struct analysis *a, JsonNode *leaf, char *keep,
+                          size_t len, bool packed)
 {
-    struct jpath ip, sp;
-    jpath_index(&ip, lp, i);
-    JsonObject *o = jget_object(g, &ip, leaf);
+    struct jpath sp;
+    JsonObject *o = jget_object(g, ip, leaf);
     if (!o) {
-        free(text);
+        free(keep);
         return;
     }
     JsonNode *state = json_object_get_member(o, "state"), *detail = json_object_get_member(o, "connections");
-    jpath_key(&sp, &ip, "state");
+    jpath_key(&sp, ip, "state");
     if (json_object_get_size(o) != 2 || !state || !detail || !JSON_NODE_HOLDS_ARRAY(detail)) {
-        jget_fail(g, &ip, "not {state, connections}");
-        free(text);
+        jget_fail(g, ip, "not {state, connections}");
+        free(keep);
         return;
     }
     JsonObject *ls = jget_object(g, &sp, state);
     if (ls && mstate_is_leaves(ls)) {
         jget_fail(g, &sp, "leaves inside a leaf");
-        free(text);
+        free(keep);
         return;
     }
     if (ls)
-        fold_run(g, &sp, a, state, detail, text, len);
+        fold_run(g, &sp, a, state, detail, keep, len, packed);
     else
+        free(keep);
+}
+
+/* Leaf i of a merged report's leaves (mstate_leaves.h): a run's state with
+ * its connections[], packed, folded as if its report were given.  text:
+ * the leaf's canonical text (taken; NULL: made here).  A leaf not packed
+ * (format 6's form) is read too, and packed when kept. */
+static void fold_leaf(struct jget *g, const struct jpath *lp, guint i, struct analysis *a, JsonNode *leaf, char *text,
+                      size_t len)
+{
+    struct jpath ip;
+    jpath_index(&ip, lp, i);
+    JsonObject *o = jget_object(g, &ip, leaf);
+    if (!o || !mstate_leaf_is_packed(o)) {
+        fold_leaf_run(g, &ip, a, leaf, text, len, false);
+        return;
+    }
+    const char *why = NULL;
+    size_t n = 0;
+    char *inner = mstate_leaf_unpack(o, &n, &why);
+    if (!inner) {
+        jget_fail(g, &ip, why);
         free(text);
+        return;
+    }
+    char err[256];
+    JsonParser *p = NULL;
+    if (!merge_json_checked(inner, n, err, sizeof err)) {
+        jget_fail(g, &ip, err);
+    } else {
+        p = json_parser_new_immutable();
+        if (!json_parser_load_from_data(p, inner, (gssize)n, NULL))
+            jget_fail(g, &ip, "zlib: its text is not JSON");
+    }
+    free(inner);
+    if (g->failed) {
+        free(text);
+        if (p)
+            g_object_unref(p);
+        return;
+    }
+    if (!text) {
+        char *t = mstate_node_text(leaf);
+        len = strlen(t);
+        text = strdup(t);
+        g_free(t);
+    }
+    JsonNode *run = json_parser_get_root(p);
+    JsonObject *ro = run && JSON_NODE_HOLDS_OBJECT(run) ? json_node_get_object(run) : NULL;
+    if (ro && mstate_leaf_is_packed(ro)) {
+        jget_fail(g, &ip, "a packed leaf inside a packed leaf");
+        free(text);
+    } else {
+        fold_leaf_run(g, &ip, a, run, text, len, true);
+    }
+    g_object_unref(p);
 }
 
 static void fold_leaves(struct jget *g, const struct jpath *root, struct analysis *a, JsonObject *st)
@@ -557,7 +614,7 @@ bool mstate_fold_text(struct analysis *a, JsonNode *state, JsonNode *detail, cha
         free(text);
         fold_leaves(&g, &root, a, st); /* a merged report's connections[] is the view of its leaves' */
     } else if (st) {
-        fold_run(&g, &root, a, state, detail, text, len);
+        fold_run(&g, &root, a, state, detail, text, len, false);
     } else {
         free(text);
     }

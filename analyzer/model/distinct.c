@@ -7,12 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
 #define HLL_BITS 14
 #define HLL_REGS (1u << HLL_BITS)
 _Static_assert(HLL_REGS == DISTINCT_HLL_REGS, "distinct.h exports the register count");
 
 struct distinct {
     uint64_t *slots;   /* 0 = empty; a hash of 0 is stored as 1 */
+    uint64_t mul;      /* slot_of()'s multiplier */
     uint32_t nslots, used, cap;
     uint32_t apart; /* distinct_fold_disjoint(): hashes counted, none in the slots */
     bool estimating;
@@ -53,12 +56,26 @@ uint64_t distinct_hash(const void *p, size_t n)
     return h;
 }
 
+/* Odd, random, one per process (sets of the same hashes added in the same
+ * order have the same slots: tests compare them). */
+static uint64_t process_mul(void)
+{
+    static gsize once = 0;
+    static uint64_t mul;
+    if (g_once_init_enter(&once)) {
+        mul = ((uint64_t)g_random_int() << 32 | g_random_int()) | 1;
+        g_once_init_leave(&once, 1);
+    }
+    return mul;
+}
+
 struct distinct *distinct_new(uint32_t exact_cap)
 {
     struct distinct *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
     d->cap = exact_cap ? exact_cap : DISTINCT_DEFAULT_CAP;
+    d->mul = process_mul();
     return d;
 }
 
@@ -83,12 +100,19 @@ static void hll_add(struct distinct *d, uint64_t h)
         d->hll[idx] = rank;
 }
 
-/* A hash's home slot: its low 32 bits scaled to the table (any size, not
- * only powers of two: the table grows by half, and a million hashes take
- * 1.5 M slots, 12 MiB, where doubling gave them 2 M, 16 MiB). */
-static inline uint32_t home(uint64_t h, uint32_t nslots)
+/* A hash's home slot: the top 32 bits of its product with the set's random
+ * odd multiplier (multiply-shift, a universal family), scaled to the table.
+ * Not the hash's own low bits: the hashes a merge reads are the reports'
+ * ("exact": [...]), anyone's to choose, and 64 reports of 4,096 hashes with
+ * the same low 24 bits made one run of slots that every insert walked (38 s,
+ * the square of their number).  The multiplier is drawn once per process,
+ * unknown to the reports; the sets are written sorted, so the slots' order
+ * shows nowhere.  Scaled rather than masked, any table size works: the table
+ * grows by half, and a million hashes take 1.5 M slots, 12 MiB, where
+ * doubling gave them 2 M, 16 MiB. */
+static inline uint32_t home(uint64_t mul, uint64_t h, uint32_t nslots)
 {
-    return (uint32_t)(((h & 0xFFFFFFFFu) * (uint64_t)nslots) >> 32);
+    return (uint32_t)((((h * mul) >> 32) * (uint64_t)nslots) >> 32);
 }
 
 static inline uint32_t next(uint32_t i, uint32_t nslots) { return i + 1 == nslots ? 0 : i + 1; }
@@ -96,9 +120,9 @@ static inline uint32_t next(uint32_t i, uint32_t nslots) { return i + 1 == nslot
 /* The sizes a table takes: 1024, then half again each time. */
 static uint64_t grown(uint64_t n) { return n ? n + n / 2 : 1024; }
 
-static bool insert(uint64_t *slots, uint32_t nslots, uint64_t h)
+static bool insert(uint64_t *slots, uint32_t nslots, uint64_t mul, uint64_t h)
 {
-    for (uint32_t i = home(h, nslots);; i = next(i, nslots)) {
+    for (uint32_t i = home(mul, h, nslots);; i = next(i, nslots)) {
         if (slots[i] == h)
             return false;
         if (!slots[i]) {
@@ -119,7 +143,7 @@ static bool grow(struct distinct *d)
         return false;
     for (uint32_t i = 0; i < d->nslots; i++)
         if (d->slots[i])
-            insert(s, n, d->slots[i]);
+            insert(s, n, d->mul, d->slots[i]);
     free(d->slots);
     d->slots = s;
     d->nslots = n;
@@ -167,7 +191,7 @@ void distinct_reserve(struct distinct *d, uint64_t more)
         return; /* grown one doubling at a time as before */
     for (uint32_t i = 0; i < d->nslots; i++)
         if (d->slots[i])
-            insert(s, (uint32_t)n, d->slots[i]);
+            insert(s, (uint32_t)n, d->mul, d->slots[i]);
     free(d->slots);
     d->slots = s;
     d->nslots = (uint32_t)n;
@@ -226,7 +250,7 @@ bool distinct_add(struct distinct *d, uint64_t hash)
         d->estimating = true; /* no memory: fall back to the estimate */
         return false;
     }
-    if (!insert(d->slots, d->nslots, h))
+    if (!insert(d->slots, d->nslots, d->mul, h))
         return false;
     if ((uint64_t)++d->used + d->apart > d->cap) {
         /* past the cap: drop the exact set, keep estimating */
@@ -245,7 +269,7 @@ bool distinct_has(const struct distinct *d, uint64_t hash)
     if (d->estimating || !d->nslots)
         return false;
     uint64_t h = hash ? hash : 1;
-    for (uint32_t i = home(h, d->nslots); d->slots[i]; i = next(i, d->nslots))
+    for (uint32_t i = home(d->mul, h, d->nslots); d->slots[i]; i = next(i, d->nslots))
         if (d->slots[i] == h)
             return true;
     return false;

@@ -155,6 +155,33 @@ def check(smbscope, capture, parts, by_time, tmp, noncontiguous):
                not off, "%d differ: %s" % (len(off), ", ".join(off[:6]) + (" ..." if len(off) > 6 else "")))
 
 
+def compact(x):
+    import json
+    return json.dumps(x, separators=(",", ":"), ensure_ascii=False)
+
+
+def pack_text(text):
+    import base64
+    import zlib
+    raw = text.encode()
+    return {"bytes": len(raw), "zlib": base64.b64encode(zlib.compress(raw)).decode()}
+
+
+def pack(leaf):
+    return pack_text(compact(leaf))
+
+
+def unpack_text(x):
+    import base64
+    import zlib
+    return zlib.decompress(base64.b64decode(x["zlib"]))
+
+
+def unpack(x):
+    import json
+    return json.loads(unpack_text(x))
+
+
 def leaves(smbscope, samples, tmp):
     """A merged report's state is its runs' states (leaves, README: smbscope
     merge): merged again alone it gives its own bytes; leaves smbscope never
@@ -177,9 +204,15 @@ def leaves(smbscope, samples, tmp):
     doc = json.loads(merged) if rc != 2 else {}
     st = doc.get("merge_state", {}).get("state", {})
     runs = [json.load(open(r)) for r in reports]
-    expect("a merged state is its runs' states and connections[], in one order", st.get("leaves") == sorted(
-        ({"state": r["merge_state"]["state"], "connections": r["connections"]} for r in runs),
-        key=lambda x: json.dumps(x, separators=(",", ":"), ensure_ascii=False)), err.strip())
+    packed = st.get("leaves", [])
+    expect("a merged state's leaves are packed: {bytes, zlib}", packed and all(
+        sorted(x) == ["bytes", "zlib"] and len(unpack_text(x)) == x["bytes"] for x in packed), str(packed)[:300])
+    expect("a merged state is its runs' states and connections[], in one order (their packed text)",
+           [unpack(x) for x in packed] == [{"state": r["merge_state"]["state"], "connections": r["connections"]}
+                                           for r in runs] or
+           [unpack(x) for x in packed[::-1]] == [{"state": r["merge_state"]["state"], "connections": r["connections"]}
+                                                 for r in runs], err.strip())
+    expect("the leaves in the order of their text", packed == sorted(packed, key=compact))
     again = run([smbscope, "merge", "-T", "json", mpath])
     expect("a merged report merged alone gives its own bytes", again[:2] == (rc, merged), again[2].strip())
 
@@ -204,20 +237,44 @@ def leaves(smbscope, samples, tmp):
         rc, _, err = run([smbscope, "merge", reports[0], bad])
         expect("refuses " + name, rc == 2 and bad in err and needle in err, "exit %d, %r" % (rc, err.strip()))
 
-    refused("leaves inside a leaf", lambda s: s["leaves"][0].update(state={"leaves": []}), "leaves inside a leaf")
+    def inner(i, change):
+        def f(s):
+            leaf = unpack(s["leaves"][i])
+            change(leaf)
+            s["leaves"][i] = pack(leaf)
+        return f
+
+    refused("leaves inside a leaf", inner(0, lambda x: x.update(state={"leaves": []})), "leaves inside a leaf")
     refused("leaves and other members", lambda s: s.update(run={}), "leaves and other members")
-    refused("a leaf of another shape", lambda s: s["leaves"][0].pop("connections"), "leaves[0]")
+    refused("a leaf of another shape", inner(0, lambda x: x.pop("connections")), "leaves[0]")
     refused("no leaf", lambda s: s.update(leaves=[]), "no run")
-    refused("a leaf's state changed", lambda s: s["leaves"][1]["state"]["run"].update(packets=-1), "leaves[1].state.run")
+    refused("a leaf's state changed", inner(1, lambda x: x["state"]["run"].update(packets=-1)), "leaves[1].state.run")
+    refused("a packed leaf of another length", lambda s: s["leaves"][0].update(bytes=s["leaves"][0]["bytes"] + 1),
+            "leaves[0]: zlib: not a zlib stream of that many bytes")
+    refused("a packed leaf not base64", lambda s: s["leaves"][0].update(zlib="!!!!" + s["leaves"][0]["zlib"][4:]),
+            "leaves[0]: zlib: not base64")
+    refused("a packed leaf of another member", lambda s: s["leaves"][0].update(extra=1), "not {bytes, zlib}")
+    refused("a packed leaf inside a packed leaf", lambda s: s["leaves"][0].update(pack(s["leaves"][0])),
+            "a packed leaf inside a packed leaf")
+    refused("a packed leaf nested deeper than 64", lambda s: s["leaves"][0].update(
+        pack_text("[" * 100 + "]" * 100)), "leaves[0]: offset 64: nested deeper than 64")
     t = json.loads(merged)
-    t["merge_state"]["state"]["leaves"][0]["state"]["run"]["packets"] += 1
+    inner(0, lambda x: x["state"]["run"].update(packets=x["state"]["run"]["packets"] + 1))(t["merge_state"]["state"])
     bad = os.path.join(d, "tampered.json")
     with open(bad, "w") as f:
         json.dump(t, f, indent=1)
-    rc, _, err = run([smbscope, "merge", bad])
-    expect("refuses a merged report whose leaf was changed", rc == 2 and "digest does not match" in err, err.strip())
-    # one run's report without connections[] (1,025 copies of one report's
-    # entries, all of one time, are slow for merge's detail trim, not this test's point)
+    rc2, _, err = run([smbscope, "merge", bad])
+    expect("refuses a merged report whose leaf was changed", rc2 == 2 and "digest does not match" in err, err.strip())
+    # a leaf given as it is (format 6's form) is read, and packed again: the same bytes
+    t = json.loads(merged)
+    t["merge_state"]["state"]["leaves"][0] = unpack(t["merge_state"]["state"]["leaves"][0])
+    alt = os.path.join(d, "unpacked.json")
+    with open(alt, "w") as f:
+        json.dump(redigest(t), f)
+    got = run([smbscope, "merge", "-T", "json", alt])
+    expect("a leaf not packed is read and packed again: the same bytes", got[:2] == (rc, merged), got[2].strip())
+    # one run's report without connections[] (copies of one report's
+    # entries are degenerate()'s point, not this one's)
     one = os.path.join(d, "one.json")
     with open(one, "wb") as fh:
         fh.write(run([smbscope, "-q", "-T", "json", "--connections", "none", cap])[1])
@@ -226,6 +283,88 @@ def leaves(smbscope, samples, tmp):
         st = json.loads(out)["merge_state"]["state"] if rc != 2 else {}
         expect("%d runs merged: %s" % (n, "their states kept whole" if want else "past the cap, the folded state"),
                ("leaves" in st) == want and (want or len(st.get("parts", [])) == n), err.strip())
+
+
+def degenerate(smbscope, samples, tmp):
+    """Inputs whose shape once made merge's cost grow with the square of
+    their number (README, smbscope merge: its cost; tests/bench/merge_cost.sh
+    measures it): here their answers.  Untimed."""
+    import json
+    from merge_check import redigest
+    d = tempfile.mkdtemp(dir=tmp)
+
+    def merged(args):
+        rc, out, err = run([smbscope, "merge", "-T", "json"] + args)
+        expect("merge of %d report(s) %s" % (len([x for x in args if x.endswith(".json")]), " ".join(
+            x for x in args if not x.endswith(".json"))), rc != 2, err.strip()[:300])
+        return out, (json.loads(out) if rc != 2 else {})
+
+    def save(name, data):
+        path = os.path.join(d, name)
+        with open(path, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
+        return path
+
+    # copies of one report (its entry's copies all of one time: each trim
+    # kept and sorted them all, each comparison serialising two; 1,024
+    # copies at the default limit took 80 s of CPU; 400 at
+    # --connections-limit 20 take 14 s there, 0.35 s now)
+    one = save("one.json", run([smbscope, "-q", "-T", "json", os.path.join(samples, "smb445-list-shares.pcap")])[1])
+    doc = json.load(open(one))
+    n, keep = 400, 20
+    limit = ["--connections-limit", str(keep)]
+    flat, fd = merged(limit + [one] * n)
+    expect("%d copies of a report: the first %d of their entries, the rest omitted" % (n, keep),
+           fd.get("connections") == doc["connections"] * keep and
+           fd.get("connections_omitted") == n * (len(doc["connections"]) + doc["connections_omitted"]) - keep,
+           "%d entries, %s omitted" % (len(fd.get("connections", [])), fd.get("connections_omitted")))
+    halves = [save("half%d.json" % i, merged(limit + [one] * (n // 2))[0]) for i in range(2)]
+    again, _ = merged(limit + halves)
+    expect("%d copies merged in two halves give the flat merge's bytes" % n, again == flat)
+
+    # the parts of a cut capture, 20 copies each, at --connections-limit 1 (a trim
+    # every few reports, edge entries set aside): the first entry of the
+    # merge that keeps them all, the others counted
+    cap = os.path.join(samples, "mixed-nbns-139-445.pcap")
+    subprocess.run(["editcap", "-c", "20", cap, os.path.join(d, "cut.pcap")], check=True, stdout=subprocess.DEVNULL)
+    parts = []
+    for i, f in enumerate(sorted(glob.glob(os.path.join(d, "cut_*.pcap")))):
+        parts.append(save("part%d.json" % i, run([smbscope, "-q", "-T", "json", f])[1]))
+    copies = [p for p in parts for _ in range(20)]
+    every, ed = merged(["--connections", "all"] + copies)
+    one_kept, od = merged(["--connections-limit", "1"] + copies)
+    expect("%d reports of %d parts at --connections-limit 1: the first entry of all, the rest omitted" % (
+        len(copies), len(parts)), od.get("connections") == ed.get("connections", [])[:1] and
+        od.get("connections_omitted") == ed.get("connections_omitted", 0) + len(ed.get("connections", [])) - 1,
+        "%s / %s" % (od.get("connections_omitted"), ed.get("connections_omitted")))
+    for opt, got in ((["--connections", "all"], every), (["--connections-limit", "1"], one_kept)):
+        hs = [save("cut-half%d-%s.json" % (i, opt[1]), merged(opt + copies[i::2])[0]) for i in range(2)]
+        again, _ = merged(opt + hs)
+        expect("those reports merged in two halves at %s give the flat merge's bytes" % " ".join(opt), again == got)
+
+    # a distinct set's hashes are the reports' own: 8 reports of 4,096
+    # hashes sharing their low 24 bits (one run of slots once)
+    colliding = []
+    for r in range(8):
+        t = json.loads(json.dumps(doc))
+        t["merge_state"]["state"]["census"]["udp_convs"] = {
+            "exact": ["%016x" % ((r * 4096 + i + 1) << 24) for i in range(4096)]}
+        colliding.append(save("coll%d.json" % r, json.dumps(redigest(t))))
+    _, cd = merged(colliding)
+    expect("8 reports of 4,096 UDP conversation hashes sharing their low bits: 32,768 conversations",
+           cd.get("evidence", {}).get("udp_conversations") == 8 * 4096,
+           str(cd.get("evidence", {}).get("udp_conversations")))
+
+    # an object of more members than smbscope writes is refused before
+    # json-glib parses it (member names of one g_str_hash: quadratic there)
+    for count, refused in ((1024, False), (1025, True)):
+        t = json.loads(json.dumps(doc))
+        t["merge_state"]["state"]["x"] = {"k%d" % i: 0 for i in range(count)}
+        bad = save("members%d.json" % count, json.dumps(redigest(t)))
+        rc, _, err = run([smbscope, "merge", bad])
+        said = "an object of more than 1024 members" in err
+        expect("an object of %d members: %s" % (count, "refused" if refused else "not refused for its members"),
+               said == refused and (rc == 2 and bad in err if refused else rc != 2), err.strip()[:300])
 
 
 def show(t):
@@ -238,6 +377,7 @@ def main():
     ap.add_argument("--samples", required=True)
     ap.add_argument("--all", action="store_true")
     ap.add_argument("--noncontiguous", action="store_true")
+    ap.add_argument("--degenerate", action="store_true", help="only the leaves and degenerate inputs' checks")
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
     smbscope = os.path.abspath(a.smbscope)
@@ -251,6 +391,9 @@ def main():
     noncontiguous = [(0, 0)] if a.noncontiguous else []
     with tempfile.TemporaryDirectory() as tmp:
         leaves(smbscope, a.samples, tmp)
+        degenerate(smbscope, a.samples, tmp)
+        if a.degenerate:
+            caps = []
         for cap in caps:
             for parts in (3, 4):
                 for by_time in (False, True):
