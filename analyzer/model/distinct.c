@@ -15,7 +15,7 @@ _Static_assert(HLL_REGS == DISTINCT_HLL_REGS, "distinct.h exports the register c
 
 struct distinct {
     uint64_t *slots;   /* 0 = empty; a hash of 0 is stored as 1 */
-    uint64_t mul;      /* slot_of()'s multiplier */
+    uint64_t mul;      /* home()'s multiplier */
     uint32_t nslots, used, cap;
     uint32_t apart; /* distinct_fold_disjoint(): hashes counted, none in the slots */
     bool estimating;
