@@ -102,6 +102,8 @@ struct analysis {
      * (the first --connections-limit by default); the others are freed at
      * close and counted in conns_omitted. */
     struct conn_groups *groups;
+    struct mstate_group_order *group_order; /* smbscope merge only: where each group is met first
+                                               (analyzer/merge/mstate_group_order.h) */
     struct smb_hosts *smb_hosts; /* every SMB client and server, what it broke (smb_hosts.h) */
     GPtrArray *conns;         /* struct smb_conn*: connections kept for connections[] detail */
     uint64_t conns_omitted;   /* closed connections not kept in conns */

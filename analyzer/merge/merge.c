@@ -15,6 +15,7 @@
 #include "mstate.h"
 #include "mstate_canon.h"
 #include "mstate_edges.h"
+#include "mstate_group_order.h"
 #include "mstate_join_hs.h"
 #include "mstate_join_nbns.h"
 #include "mstate_join_quic.h"
@@ -760,11 +761,13 @@ int merge_main(const struct config *given)
         return 2;
     }
     struct detail_trim trim = { 0 };
+    mstate_group_order_begin(&a);
     for (int i = 0; i < cfg->n_inputs; i++) {
         const char *path = cfg->inputs[i];
         if (!fold_report(&a, path, err, sizeof err)) {
             fprintf(stderr, "smbscope: merge: %s: %s\n", strcmp(path, "-") ? path : "standard input", err);
             detail_trim_end(&a, &trim);
+            mstate_group_order_free(&a);
             analysis_free(&a);
             return 2;
         }
@@ -776,6 +779,7 @@ int merge_main(const struct config *given)
         mem_trim();
     }
     detail_trim_end(&a, &trim);
+    mstate_group_order_end(&a); /* before the edges join, as a run adds them last */
     merge_finish(&a);
     mstate_leaves_sort(&a); /* the same runs, the same state whatever the grouping and order */
     int status = merge_report(cfg, &a);

@@ -12,6 +12,7 @@
 #include "mstate.h"
 #include "mstate_canon.h"
 #include "mstate_edges.h"
+#include "mstate_group_order.h"
 #include "mstate_join_hs.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
@@ -384,12 +385,17 @@ static void fold_groups(struct jget *g, const struct jpath *p, struct analysis *
     check_names(g, p, st, "example_fields", example_fields, XF_N);
     jpath_key(&ap, p, "groups");
     JsonArray *arr = jget_arr(g, p, st, "groups", MAX_GROUPS);
+    struct jpath rp;
+    jpath_key(&rp, p, "run");
+    int64_t run_first_ts = a->group_order ? jget_i64(g, &rp, jget_obj(g, p, st, "run"), "first_ts") : 0;
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         struct conn_group grp;
         read_group(g, &ip, arr_of(json_array_get_element(arr, i)), &grp);
-        if (!g->failed)
+        if (!g->failed) {
+            mstate_group_order_note(a, &grp.key, run_first_ts, i);
             conn_groups_add_group(a->groups, &grp);
+        }
     }
 }
 

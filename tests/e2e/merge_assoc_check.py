@@ -81,8 +81,9 @@ def trees(leaves, contiguous=True):
 
 
 class Merger:
-    def __init__(self, smbscope, reports, d):
+    def __init__(self, smbscope, reports, d, options=()):
         self.smbscope, self.reports, self.d, self.memo, self.n = smbscope, reports, d, {}, 0
+        self.options = list(options)  # the runs' policy and caps, given to every merge
 
     def path(self, t):
         """The report of tree t: a part's own, or its merge written to a file."""
@@ -92,7 +93,7 @@ class Merger:
             args = [self.path(k) for k in t]
             # the arguments in another order than the tree's: reversed, or rotated
             args = args[::-1] if self.n % 2 else args[1:] + args[:1]
-            rc, out, err = run([self.smbscope, "merge", "-T", "json"] + args)
+            rc, out, err = run([self.smbscope, "merge", "-T", "json"] + self.options + args)
             self.n += 1
             p = os.path.join(self.d, "m%d.json" % self.n)
             with open(p, "wb") as f:
@@ -153,6 +154,49 @@ def check(smbscope, capture, parts, by_time, tmp, noncontiguous):
         noncontiguous.append((len(others), len(off)))
         expect("%s: %d groupings of parts not next to each other merge to the same bytes" % (name, len(others)),
                not off, "%d differ: %s" % (len(off), ", ".join(off[:6]) + (" ..." if len(off) > 6 else "")))
+
+
+def groups_past_cap(smbscope, samples, tmp):
+    """Connection groups past their cap: which combinations keep both
+    addresses depends on the order they arrive, and must not be the order of
+    the reports (mstate_group_order.h).  Four samples' reports under
+    --max-connection-groups 2, each within the cap, together past it: every
+    argument order and every bracketing merges to the same bytes."""
+    import json
+    d = tempfile.mkdtemp(dir=tmp)
+    cap = ["--max-connection-groups", "2"]
+    names = ["smb445-smb3_02.pcap", "smb445-smb3_11.pcap", "smb8445-smb3_11.pcap", "mixed-nbns-139-445.pcap"]
+    reports = []
+    for i, n in enumerate(names):
+        _, out, _ = run([smbscope, "-q", "-T", "json"] + cap + [os.path.join(samples, n)])
+        reports.append(os.path.join(d, "g%d.json" % i))
+        with open(reports[-1], "wb") as fh:
+            fh.write(out)
+    rc, want, err = run([smbscope, "merge", "-T", "json"] + cap + reports)
+    summary = json.loads(want)["connection_groups_summary"] if rc != 2 else {}
+    expect("groups past the cap: the merge of four reports is past it (test meaningful)",
+           summary.get("cap_hit") and summary.get("groups", 0) > 2, err.strip() or str(summary))
+    bad = [p for p in itertools.permutations(range(len(reports)))
+           if run([smbscope, "merge", "-T", "json"] + cap + [reports[i] for i in p])[:2] != (rc, want)]
+    expect("groups past the cap: 24 argument orders merge to the same bytes", not bad,
+           "%d differ, e.g. %s" % (len(bad), " ".join("abcd"[i] for i in bad[0]) if bad else ""))
+    m = Merger(smbscope, reports, d, cap)
+    off = [show(t) for t in trees(list(range(len(reports))), False)
+           if t != tuple(range(len(reports))) and m.result(t)[:2] != (rc, want)]
+    expect("groups past the cap: every grouping merges to the same bytes", not off,
+           "%d differ: %s" % (len(off), ", ".join(off[:6])))
+    # past the wide table (16 x the cap) the reports' order decides: said
+    one = ["--max-connection-groups", "1"]
+    every = []
+    for i, c in enumerate(sorted(glob.glob(os.path.join(samples, "*.pcap")))):
+        _, out, _ = run([smbscope, "-q", "-T", "json"] + one + [c])
+        every.append(os.path.join(d, "s%d.json" % i))
+        with open(every[-1], "wb") as fh:
+            fh.write(out)
+    rc, out, err = run([smbscope, "merge", "-T", "json"] + one + every)
+    folded = json.loads(out)["stats"]["merged"].get("state_folded", {}) if rc != 2 else {}
+    expect("groups past the wide table: stats.merged.state_folded.connection_groups counts them",
+           folded.get("connection_groups", 0) > 0, err.strip() or str(folded))
 
 
 def compact(x):
@@ -392,6 +436,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         leaves(smbscope, a.samples, tmp)
         degenerate(smbscope, a.samples, tmp)
+        groups_past_cap(smbscope, a.samples, tmp)
         if a.degenerate:
             caps = []
         for cap in caps:
