@@ -58,7 +58,7 @@ uint64_t distinct_hash(const void *p, size_t n)
 
 /* Odd, random, one per process (sets of the same hashes added in the same
  * order have the same slots: tests compare them). */
-static uint64_t process_mul(void)
+uint64_t distinct_process_key(void)
 {
     static gsize once = 0;
     static uint64_t mul;
@@ -75,7 +75,7 @@ struct distinct *distinct_new(uint32_t exact_cap)
     if (!d)
         return NULL;
     d->cap = exact_cap ? exact_cap : DISTINCT_DEFAULT_CAP;
-    d->mul = process_mul();
+    d->mul = distinct_process_key();
     return d;
 }
 

@@ -61,4 +61,10 @@ void distinct_forget(struct distinct *d);
  * needs well-mixed high bits). */
 uint64_t distinct_hash(const void *p, size_t n);
 
+/* A random odd number drawn once per process: the first slot of a hash
+ * in a table whose keys come from hostile input (capture addresses,
+ * reports' hashes) is its product with it, so nobody outside the process
+ * can choose keys that crowd one run of slots. */
+uint64_t distinct_process_key(void);
+
 #endif

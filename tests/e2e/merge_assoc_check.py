@@ -302,6 +302,9 @@ def leaves(smbscope, samples, tmp):
             "a packed leaf inside a packed leaf")
     refused("a packed leaf nested deeper than 64", lambda s: s["leaves"][0].update(
         pack_text("[" * 100 + "]" * 100)), "leaves[0]: offset 64: nested deeper than 64")
+    # 64 MiB of one byte packs to 64 KiB (1,000:1): refused before it is unpacked
+    refused("a packed leaf past 256 times its zlib stream", lambda s: s["leaves"][0].update(
+        pack_text("{" + " " * (64 << 20) + "}")), "leaves[0]: bytes: more than 256 times its zlib stream")
     t = json.loads(merged)
     inner(0, lambda x: x["state"]["run"].update(packets=x["state"]["run"]["packets"] + 1))(t["merge_state"]["state"])
     bad = os.path.join(d, "tampered.json")
