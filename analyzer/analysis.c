@@ -166,21 +166,26 @@ static void note_tail(struct analysis *a, const struct flow_conn *c, enum flow_c
 {
     if (a->live_run || !c->midstream || c->dir[0].bytes || c->dir[1].bytes)
         return;
+    analysis_tail_add(a, c, flow_close_reason_name(r));
+}
+
+struct analysis_tail *analysis_tail_add(struct analysis *a, const struct flow_conn *c, const char *reason)
+{
     if (!a->tails)
         a->tails = g_array_new(FALSE, TRUE, sizeof(struct analysis_tail));
     if (a->tails->len >= ANALYSIS_MAX_EDGES)
-        return;
-    struct analysis_tail t;
-    memset(&t, 0, sizeof t);
+        return NULL;
+    g_array_set_size(a->tails, a->tails->len + 1); /* cleared: the array was made so */
+    struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, a->tails->len - 1);
     for (int d = 0; d < 2; d++) {
-        t.addr[d] = c->addr[d];
-        t.port[d] = c->port[d];
-        t.packets[d] = c->dir[d].packets;
+        t->addr[d] = c->addr[d];
+        t->port[d] = c->port[d];
+        t->packets[d] = c->dir[d].packets;
     }
-    t.first_ts = c->first_ts_us;
-    t.last_ts = c->last_ts_us;
-    g_strlcpy(t.close_reason, flow_close_reason_name(r), sizeof t.close_reason);
-    g_array_append_val(a->tails, t);
+    t->first_ts = c->first_ts_us;
+    t->last_ts = c->last_ts_us;
+    g_strlcpy(t->close_reason, reason, sizeof t->close_reason);
+    return t;
 }
 
 static void on_conn_close(void *ctx, struct flow_conn *c, void **user, enum flow_close_reason r)

@@ -208,6 +208,10 @@ void analysis_free(struct analysis *a);
  * copies of those without them (analysis_finish does it; smbscope merge
  * after joining the edges of its reports). */
 void analysis_fold_edges(struct analysis *a);
+/* A tail of connection c (struct analysis_tail: its ends, packets, times and
+ * reason set, the rest zero) appended to a->tails; NULL past
+ * ANALYSIS_MAX_EDGES. */
+struct analysis_tail *analysis_tail_add(struct analysis *a, const struct flow_conn *c, const char *reason);
 /* Whether a closed connection is at its capture's edge. */
 bool analysis_is_edge(const struct conn_summary *cs);
 

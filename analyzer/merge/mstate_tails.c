@@ -37,24 +37,14 @@ void mstate_data_tail_note(struct analysis *a, const struct flow_conn *c, const 
     for (int d = 0; d < 2; d++)
         if (s->frame_bytes[d] && s->frame_lead[d] != UINT64_MAX)
             return; /* a header found: not only a message's middle */
-    if (!a->tails)
-        a->tails = g_array_new(FALSE, TRUE, sizeof(struct analysis_tail));
-    if (a->tails->len >= ANALYSIS_MAX_EDGES)
+    struct analysis_tail *t = analysis_tail_add(a, c, reason);
+    if (!t)
         return;
-    struct analysis_tail t;
-    memset(&t, 0, sizeof t);
     for (int d = 0; d < 2; d++) {
-        t.addr[d] = c->addr[d];
-        t.port[d] = c->port[d];
-        t.packets[d] = c->dir[d].packets;
-        t.bytes[d] = c->dir[d].bytes;
-        t.framed[d] = s->frame_bytes[d];
+        t->bytes[d] = c->dir[d].bytes;
+        t->framed[d] = s->frame_bytes[d];
     }
-    t.first_ts = c->first_ts_us;
-    t.last_ts = c->last_ts_us;
-    t.data = true;
-    g_strlcpy(t.close_reason, reason, sizeof t.close_reason);
-    g_array_append_val(a->tails, t);
+    t->data = true;
 }
 
 /* [addr0, port0, addr1, port1, first_ts, last_ts, packets0, packets1,
