@@ -393,8 +393,10 @@ static void fold_groups(struct jget *g, const struct jpath *p, struct analysis *
         struct conn_group grp;
         read_group(g, &ip, arr_of(json_array_get_element(arr, i)), &grp);
         if (!g->failed) {
-            mstate_group_order_note(a, &grp.key, run_first_ts, i);
             conn_groups_add_group(a->groups, &grp);
+            /* noted only where the wide table holds it: as many notes as groups */
+            if (a->group_order && conn_groups_has(a->groups, &grp.key))
+                mstate_group_order_note(a, &grp.key, run_first_ts, i);
         }
     }
 }

@@ -5,6 +5,8 @@
 #include <glib.h>
 #include <string.h>
 
+#include "distinct.h"
+
 struct first_met {
     int64_t run_first_ts; /* the run's first packet */
     uint32_t index;       /* the group's place in that run's list */
@@ -14,14 +16,22 @@ struct mstate_group_order {
     GHashTable *met; /* struct conn_group_key (bytes) -> struct first_met */
 };
 
-/* Keys are zero-filled then set (conn_groups.h): hashed and compared as bytes. */
+/* Keys are zero-filled then set (conn_groups.h): hashed and compared as
+ * bytes.  The keys are the reports' (anyone's to choose), so the hash is
+ * keyed by the process's random number (distinct.h): a sum of the key's
+ * words times odd numbers drawn from it, its top bits (multilinear
+ * hashing), not a fixed function whose collisions could be listed. */
 static guint key_hash(gconstpointer p)
 {
-    const unsigned char *b = p;
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < sizeof(struct conn_group_key); i++)
-        h = (h ^ b[i]) * 16777619u;
-    return h;
+    static const size_t words = (sizeof(struct conn_group_key) + 7) / 8;
+    uint64_t buf[(sizeof(struct conn_group_key) + 7) / 8] = { 0 };
+    memcpy(buf, p, sizeof(struct conn_group_key));
+    uint64_t seed = distinct_process_key(), h = seed;
+    for (size_t i = 0; i < words; i++) {
+        seed = seed * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407); /* the next multiplier */
+        h += buf[i] * (seed | 1);
+    }
+    return (guint)(h >> 32);
 }
 
 static gboolean key_equal(gconstpointer a, gconstpointer b)

@@ -28,7 +28,8 @@
 
 /* Before any report is folded: a->groups becomes the wide table. */
 void mstate_group_order_begin(struct analysis *a);
-/* A run's group, its index in the run's list, the run's first packet. */
+/* A run's group the wide table holds, its index in the run's list, the
+ * run's first packet (the notes are at most the wide table's groups). */
 void mstate_group_order_note(struct analysis *a, const struct conn_group_key *k, int64_t run_first_ts,
                              uint32_t index);
 /* After every report, before the edges are joined: a->groups capped again,
