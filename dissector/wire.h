@@ -169,5 +169,18 @@ static inline uint64_t load_u64ne(const uint8_t *q)
     memcpy(&v, q, sizeof v);
     return v;
 }
+/* Eight bytes big-endian: compared as numbers, they order as memcmp()
+ * orders the bytes. */
+static inline uint64_t load_u64be(const uint8_t *q)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return __builtin_bswap64(load_u64ne(q));
+#else
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | q[i];
+    return v;
+#endif
+}
 
 #endif

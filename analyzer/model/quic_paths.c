@@ -6,12 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t load_u64(const uint8_t *q)
-{
-    uint64_t v;
-    memcpy(&v, q, sizeof v);
-    return v;
-}
+#include "wire.h"
 
 /* The addresses a word at a time (a byte-wise hash of 32 bytes was most of
  * the look-up). */
@@ -29,26 +24,14 @@ static uint64_t mix64(uint64_t x)
  * read back at other offsets cost more than the hash, in `perf`). */
 static uint32_t hash_ends(const struct ip_addr *a, uint16_t pa, const struct ip_addr *b, uint16_t pb)
 {
-    uint64_t h = mix64(load_u64(a->bytes) ^ ((uint64_t)a->family << 56));
-    h = mix64(h ^ load_u64(a->bytes + 8));
-    h = mix64(h ^ load_u64(b->bytes) ^ ((uint64_t)b->family << 56));
-    h = mix64(h ^ load_u64(b->bytes + 8) ^ ((uint64_t)pa << 16 | pb));
+    uint64_t h = mix64(load_u64ne(a->bytes) ^ ((uint64_t)a->family << 56));
+    h = mix64(h ^ load_u64ne(a->bytes + 8));
+    h = mix64(h ^ load_u64ne(b->bytes) ^ ((uint64_t)b->family << 56));
+    h = mix64(h ^ load_u64ne(b->bytes + 8) ^ ((uint64_t)pa << 16 | pb));
     return (uint32_t)(h ^ (h >> 32));
 }
 
 uint32_t quic_path_hash(const struct quic_path *u) { return hash_ends(&u->a, u->pa, &u->b, u->pb); }
-
-static uint64_t load_be64(const uint8_t *q)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    return __builtin_bswap64(load_u64(q));
-#else
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | q[i];
-    return v;
-#endif
-}
 
 /* Whether (x, px) sorts before or with (y, py): family, then the address
  * bytes as memcmp() orders them (two big-endian words), then the port. */
@@ -56,10 +39,10 @@ static bool first_end(const struct ip_addr *x, uint16_t px, const struct ip_addr
 {
     if (x->family != y->family)
         return x->family < y->family;
-    uint64_t x0 = load_be64(x->bytes), y0 = load_be64(y->bytes);
+    uint64_t x0 = load_u64be(x->bytes), y0 = load_u64be(y->bytes);
     if (x0 != y0)
         return x0 < y0;
-    uint64_t x1 = load_be64(x->bytes + 8), y1 = load_be64(y->bytes + 8);
+    uint64_t x1 = load_u64be(x->bytes + 8), y1 = load_u64be(y->bytes + 8);
     if (x1 != y1)
         return x1 < y1;
     return px <= py;
@@ -87,8 +70,8 @@ struct quic_path quic_path_canon(const struct ip_addr *x, uint16_t px, const str
 
 static bool same_addr(const struct ip_addr *x, const struct ip_addr *y)
 {
-    return x->family == y->family && load_u64(x->bytes) == load_u64(y->bytes)
-        && load_u64(x->bytes + 8) == load_u64(y->bytes + 8);
+    return x->family == y->family && load_u64ne(x->bytes) == load_u64ne(y->bytes)
+        && load_u64ne(x->bytes + 8) == load_u64ne(y->bytes + 8);
 }
 
 /* The key k against the path (a, pa)-(b, pb) in canonical order. */
