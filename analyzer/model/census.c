@@ -290,7 +290,7 @@ bool census_dns_has(const struct census *c, const char *netbios_name)
     return g_hash_table_contains(c->dns_keys, key);
 }
 
-/* Keep in step with census_packet_inline() (census.h), which answers for
+/* Keep in step with census_packet_early() (census.h), which answers for
  * the packets this does nothing with. */
 static bool syn_pair(const struct packet *p)
 {

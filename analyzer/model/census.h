@@ -84,24 +84,16 @@ uint64_t census_pair_hash(const struct ip_addr *client, const struct ip_addr *se
 /* census_packet_early()'s fetch: the pair hash of a SYN to 139 or 445
  * (0 for any other packet), its first slot fetched. */
 uint64_t census_pair_prefetch(const struct census *c, const struct packet *p);
-/* census_packet() for the caller of every packet: most are TCP, captured
- * whole and not a SYN to 139 or 445, and census_packet() does nothing with
- * them; they are answered here, before its call and the frame GCC builds
- * for its whole body (30 instructions a packet). */
-static inline void census_packet_inline(struct census *c, const struct packet *p)
-{
-    if (p->caplen >= p->wirelen && p->l4 == L4_TCP &&
-        ((p->tcp_flags & (TCP_SYN | TCP_ACK)) != TCP_SYN || (p->dport != 139 && p->dport != 445)))
-        return;
-    census_packet(c, p);
-}
-/* census_packet_inline() in two halves, for a caller with other work for
- * the packet in between: census_packet_early() says whether census_packet()
- * has work for the packet, and for a SYN to 139 or 445 keeps its pair's
- * hash in *h and fetches the slot the pair's probe starts at (a table of
- * up to hundreds of thousands of pairs: from far caches, while the caller
- * works); census_packet_late() then does census_packet()'s work.  Nothing
- * may use the census in between. */
+/* census_packet() for the caller of every packet, in two halves: most
+ * packets are TCP, captured whole and not a SYN to 139 or 445, and
+ * census_packet() does nothing with them; census_packet_early() answers
+ * for them before its call and the frame GCC builds for its whole body
+ * (30 instructions a packet), says whether census_packet() has work for
+ * the packet, and for a SYN to 139 or 445 keeps its pair's hash in *h and
+ * fetches the slot the pair's probe starts at (a table of up to hundreds
+ * of thousands of pairs: from far caches, while the caller works);
+ * census_packet_late() then does census_packet()'s work.  Nothing may use
+ * the census in between. */
 static inline bool census_packet_early(const struct census *c, const struct packet *p, uint64_t *h)
 {
     if (p->caplen >= p->wirelen && p->l4 == L4_TCP &&

@@ -44,15 +44,20 @@ static uint64_t addr_hash(const struct ip_addr *a) { return distinct_hash(a, siz
 /* The index's own hash: two word multiplies instead of addr_hash()'s byte
  * loop (hosts are looked up twice per SMB connection).  addr_hash() still
  * feeds the estimator, whose registers a merge state carries. */
+static uint32_t words_hash(uint64_t lo, uint64_t hi)
+{
+    uint64_t h = lo * UINT64_C(0x9E3779B97F4A7C15) ^ hi * UINT64_C(0xC2B2AE3D27D4EB4F);
+    h ^= h >> 29;
+    h *= UINT64_C(0xBF58476D1CE4E5B9);
+    return (uint32_t)(h >> 32);
+}
+
 static uint32_t index_hash(const struct ip_addr *a)
 {
     uint64_t lo, hi;
     memcpy(&lo, a->bytes, 8);
     memcpy(&hi, a->bytes + 8, 8);
-    uint64_t h = (lo ^ a->family) * UINT64_C(0x9E3779B97F4A7C15) ^ hi * UINT64_C(0xC2B2AE3D27D4EB4F);
-    h ^= h >> 29;
-    h *= UINT64_C(0xBF58476D1CE4E5B9);
-    return (uint32_t)(h >> 32);
+    return words_hash(lo ^ a->family, hi);
 }
 
 static bool addr_eq(const struct ip_addr *a, const struct ip_addr *b)
@@ -218,10 +223,7 @@ static uint32_t compact_hash(const struct compact *c, const uint8_t *k)
      * table's first slots (30,000 such NBNS sources took 38 s, random ones
      * 0.6 s); the set is counted, never walked in its slots' order */
     uint64_t key = distinct_process_key();
-    uint64_t h = (lo ^ key) * UINT64_C(0x9E3779B97F4A7C15) ^ (hi ^ (key >> 7 | key << 57)) * UINT64_C(0xC2B2AE3D27D4EB4F);
-    h ^= h >> 29;
-    h *= UINT64_C(0xBF58476D1CE4E5B9);
-    return (uint32_t)(h >> 32);
+    return words_hash(lo ^ key, hi ^ (key >> 7 | key << 57));
 }
 
 /* The slot of key k: its entry, or the empty slot where it goes (home:
