@@ -15,7 +15,8 @@
 
 /* [addr0, port0, addr1, port1, first_ts, left0, left1, lead0, lead1,
  * bytes0, bytes1, smbd_left0, smbd_left1, smbd_lead0, smbd_lead1,
- * smbd_flags0, smbd_flags1]: [0] the client of its edge record; per
+ * smbd_flags0, smbd_flags1, end_seq0, end_seq1, start_seq0, start_seq1,
+ * lead_gaps0, lead_gaps1, lead_gap0, lead_gap1]: [0] the client of its edge record; per
  * direction (0: from the client) the bytes left of the message it ended
  * inside, the bytes skipped before its first header (-1: none found), the
  * bytes framed; SMB Direct (iWARP): the bytes the SMBD message in pieces
@@ -74,7 +75,8 @@ static struct mstate_name name_of(const struct frame_rec *r)
     return mstate_name_of(&r->addr[0], r->port[0], &r->addr[1], r->port[1], r->first_ts);
 }
 
-/* Whether a record says anything: some direction not at a header. */
+/* Whether a record says anything: some direction not at a header, or a
+ * sequence number or leading gaps to carry. */
 static bool telling(const struct frame_rec *r)
 {
     return r->left[0] || r->left[1] || r->lead[0] || r->lead[1] || r->smbd_left[0] || r->smbd_left[1] ||
@@ -348,8 +350,7 @@ static void more_fragmented(struct analysis *a, const struct conn_summary *late,
     JsonNode *mn = sd ? json_object_get_member(sd, "smbd") : NULL;
     JsonObject *m = mn && JSON_NODE_HOLDS_OBJECT(mn) ? json_node_get_object(mn) : NULL;
     if (m && json_object_has_member(m, "fragmented_messages")) {
-        json_object_set_int_member(m, "fragmented_messages",
-                                   json_object_get_int_member(m, "fragmented_messages") + mstate_clamp(n));
+        mstate_add_int(m, "fragmented_messages", n);
         return;
     }
     struct smb_conn *s = e ? NULL : mstate_detail_conn(a, late);

@@ -188,12 +188,6 @@ static bool gapless(const struct hs_edge *h, const struct syn_flow *f)
     return init_ok && resp_ok;
 }
 
-static void add_int(JsonObject *o, const char *k, uint64_t v)
-{
-    if (o && json_object_has_member(o, k))
-        json_object_set_int_member(o, k, json_object_get_int_member(o, k) + (gint64)v);
-}
-
 static void emit_finding(const char *text, void *arg) { json_array_add_string_element(arg, text); }
 
 /* smb_direct.mpa of an iWARP connection whose startup the early part held
@@ -244,10 +238,10 @@ static void entry_from_start(JsonObject *e, const struct conn_summary *j, const 
     if (st) {
         json_object_set_boolean_member(st, "midstream", FALSE);
         bool fwd = mstate_same_end(&f->addr[0], f->port[0], &j->client, j->client_port);
-        add_int(st, "packets_c2s", f->packets[fwd ? 0 : 1]);
-        add_int(st, "packets_s2c", f->packets[fwd ? 1 : 0]);
-        add_int(st, "bytes_c2s", f->sent[fwd ? 0 : 1]);
-        add_int(st, "bytes_s2c", f->sent[fwd ? 1 : 0]);
+        mstate_add_int(st, "packets_c2s", f->packets[fwd ? 0 : 1]);
+        mstate_add_int(st, "packets_s2c", f->packets[fwd ? 1 : 0]);
+        mstate_add_int(st, "bytes_c2s", f->sent[fwd ? 0 : 1]);
+        mstate_add_int(st, "bytes_s2c", f->sent[fwd ? 1 : 0]);
     }
     /* A run from the start lists no message of a session without a record
      * (session_enc.h): those left were of sessions no part set up. */

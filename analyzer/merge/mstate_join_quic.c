@@ -389,7 +389,8 @@ static void fold_recs(struct jget *g, const struct jpath *p, struct analysis *a,
 
 /* "quic_tail_facts" of the quic_tails just folded (from base on): each
  * index a record of the state's quic_tails, strictly increasing; counts no
- * more than the record's packets. */
+ * more than the record's packets (0-RTT packets: four times them, several
+ * coalesced in one datagram). */
 static void fold_facts(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, guint base)
 {
     struct jpath ap, ip;
@@ -422,7 +423,8 @@ static void fold_facts(struct jget *g, const struct jpath *p, struct analysis *a
             continue; /* past merge's own bound (fold_recs) */
         struct quic_tail *t = &g_array_index(a->quic_tails->recs, struct quic_tail, base + at);
         /* 0-RTT packets: several coalesced in one datagram at most four (note_long) */
-        if (failed > t->packets[0] + t->packets[1] || zero_rtt > 4 * (t->packets[0] + t->packets[1])) {
+        uint64_t packets = t->packets[0] + t->packets[1]; /* each at most INT64_MAX as read */
+        if (failed > packets || (packets <= UINT64_MAX / 4 && zero_rtt > 4 * packets)) {
             jget_fail(g, &ip, "more packets than its quic_tails record holds");
             return;
         }
@@ -541,12 +543,6 @@ static bool follows_open(const GArray *open, const struct quic_tail *h)
     return false;
 }
 
-static void add_int(JsonObject *o, const char *k, uint64_t v)
-{
-    if (o && json_object_has_member(o, k))
-        json_object_set_int_member(o, k, json_object_get_int_member(o, k) + mstate_clamp(v));
-}
-
 /* The tail's datagrams are a connection's another capture left open:
  * counted as QUIC datagrams (stats.datagrams counted them already: every
  * UDP payload), or a connection of its part's own (a head) no more. */
@@ -586,10 +582,10 @@ static void join_one(struct analysis *a, struct conn_summary *cs, const struct q
         json_object_set_string_member(e, "last_seen", fmt_time(t->last_ts, ts));
         JsonNode *sn = json_object_get_member(e, "stream");
         JsonObject *st = sn && JSON_NODE_HOLDS_OBJECT(sn) ? json_node_get_object(sn) : NULL;
-        add_int(st, "packets_c2s", pk[0]);
-        add_int(st, "packets_s2c", pk[1]);
-        add_int(st, "bytes_c2s", by[0]);
-        add_int(st, "bytes_s2c", by[1]);
+        mstate_add_int(st, "packets_c2s", pk[0]);
+        mstate_add_int(st, "packets_s2c", pk[1]);
+        mstate_add_int(st, "bytes_c2s", by[0]);
+        mstate_add_int(st, "bytes_s2c", by[1]);
     } else {
         struct smb_conn *s = mstate_detail_conn(a, cs); /* --jobs: the session itself */
         if (s) {
@@ -603,7 +599,8 @@ static void join_one(struct analysis *a, struct conn_summary *cs, const struct q
     count_joined(a, t);
 }
 
-/* The first tail of recs (sorted: tail_order) with the ends of x (G_MAXUINT: none). */
+/* The first tail of recs (sorted: tail_order) not before the ends of x
+ * (recs->len: none; the caller checks that its ends are x's). */
 static guint first_of_ends(const GArray *recs, const struct key *x)
 {
     guint lo = 0, hi = recs->len;
@@ -645,14 +642,14 @@ static void join_head_before(struct analysis *a, struct conn_summary *cs, GArray
             json_object_set_string_member(e, "first_seen", fmt_time(t->first_ts, ts));
             JsonNode *sn = json_object_get_member(e, "stream");
             JsonObject *st = sn && JSON_NODE_HOLDS_OBJECT(sn) ? json_node_get_object(sn) : NULL;
-            add_int(st, "packets_c2s", t->packets[0]);
-            add_int(st, "packets_s2c", t->packets[1]);
-            add_int(st, "bytes_c2s", t->bytes[0]);
-            add_int(st, "bytes_s2c", t->bytes[1]);
+            mstate_add_int(st, "packets_c2s", t->packets[0]);
+            mstate_add_int(st, "packets_s2c", t->packets[1]);
+            mstate_add_int(st, "bytes_c2s", t->bytes[0]);
+            mstate_add_int(st, "bytes_s2c", t->bytes[1]);
             JsonNode *qn = json_object_get_member(e, "quic");
             JsonObject *q = qn && JSON_NODE_HOLDS_OBJECT(qn) ? json_node_get_object(qn) : NULL;
             if (t->hello_pending)
-                add_int(q, "client_hellos", 1);
+                mstate_add_int(q, "client_hellos", 1);
         } else if (s) {
             s->first_ts = t->first_ts;
             for (int d = 0; d < 2; d++) {

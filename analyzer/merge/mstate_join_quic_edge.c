@@ -7,22 +7,18 @@
 #include "mstate_detail.h"
 #include "mstate_edges.h"
 #include "mstate_join_quic.h"
+#include "mstate_put.h"
 #include "mstate_quic_tails.h"
 #include "quic_facts.h"
 #include "quic_table.h"
 #include "session.h"
 
-static bool same_end(const struct ip_addr *a, uint16_t ap, const struct ip_addr *b, uint16_t bp)
-{
-    return ap == bp && a->family == b->family && memcmp(a->bytes, b->bytes, sizeof a->bytes) == 0;
-}
-
 bool quic_edge_same(const struct conn_summary *cs, const struct conn_summary *late)
 {
     /* the client named by its Initial in both parts: the same orientation */
     return cs->carrier == CONN_CARRIER_QUIC && late->carrier == CONN_CARRIER_QUIC &&
-           same_end(&cs->client, cs->client_port, &late->client, late->client_port) &&
-           same_end(&cs->server, cs->server_port, &late->server, late->server_port);
+           mstate_same_end(&cs->client, cs->client_port, &late->client, late->client_port) &&
+           mstate_same_end(&cs->server, cs->server_port, &late->server, late->server_port);
 }
 
 bool quic_edge_continues(const struct conn_summary *cs, const struct conn_summary *late)
@@ -124,8 +120,8 @@ void quic_edge_tail_facts(struct analysis *a, const struct conn_summary *cs, boo
             json_object_set_boolean_member(q, "retry", TRUE);
         if (server_handshake && json_object_has_member(q, "handshake_completed"))
             json_object_set_boolean_member(q, "handshake_completed", TRUE);
-        if (zero_rtt && json_object_has_member(q, "zero_rtt_packets"))
-            json_object_set_int_member(q, "zero_rtt_packets", json_object_get_int_member(q, "zero_rtt_packets") + zero_rtt);
+        if (zero_rtt)
+            mstate_add_int(q, "zero_rtt_packets", zero_rtt);
         return;
     }
     struct smb_conn *s = mstate_detail_conn(a, cs); /* --jobs: the session itself */

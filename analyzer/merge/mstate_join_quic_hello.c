@@ -401,8 +401,8 @@ void quic_hello_head(struct analysis *a, const struct conn_summary *cs, const st
             json_object_set_string_member(q, "cipher_suite", quic_suite_name(t->cipher));
         if (t->server_handshake && json_object_has_member(q, "handshake_completed"))
             json_object_set_boolean_member(q, "handshake_completed", TRUE);
-        if (hello && json_object_has_member(q, "client_hellos"))
-            json_object_set_int_member(q, "client_hellos", json_object_get_int_member(q, "client_hellos") + 1);
+        if (hello)
+            mstate_add_int(q, "client_hellos", 1);
         return;
     }
     struct smb_conn *s = e ? NULL : mstate_detail_conn(a, cs); /* --jobs: the session itself */

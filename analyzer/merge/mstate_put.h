@@ -16,6 +16,17 @@
 
 static inline gint64 mstate_clamp(uint64_t v) { return v > INT64_MAX ? INT64_MAX : (gint64)v; }
 
+/* v added to integer member k of a report's connection entry o, when o has
+ * it (the joins count what a later capture saw into the earlier entry);
+ * held at INT64_MAX, as the state's counters are, whatever a report said. */
+static inline void mstate_add_int(JsonObject *o, const char *k, uint64_t v)
+{
+    if (!o || !json_object_has_member(o, k))
+        return;
+    gint64 cur = json_object_get_int_member(o, k), add = mstate_clamp(v);
+    json_object_set_int_member(o, k, cur > INT64_MAX - add ? INT64_MAX : cur + add);
+}
+
 /* An integer element of a compact array. */
 static inline void vint(struct json *b, uint64_t v) { json_int(b, mstate_clamp(v)); }
 

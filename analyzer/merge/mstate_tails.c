@@ -208,9 +208,7 @@ static void mstate_tail_bytes(struct analysis *a, const struct conn_summary *cur
         bool swapped = strcmp(c, fmt_addr(&cur->client, buf)) != 0 ||
                        json_object_get_int_member_with_default(e, "client_port", -1) != cur->client_port;
         for (int d = 0; d < 2; d++) {
-            const char *key = k[swapped ? 1 - d : d];
-            if (json_object_has_member(st, key))
-                json_object_set_int_member(st, key, json_object_get_int_member(st, key) + mstate_clamp(by[d]));
+            mstate_add_int(st, k[swapped ? 1 - d : d], by[d]);
         }
         return;
     }
