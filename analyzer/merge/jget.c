@@ -167,6 +167,17 @@ bool jget_parse_addr(const char *s, struct ip_addr *out)
     return false;
 }
 
+void jget_elem_ends(struct jget *g, const struct jpath *p, JsonArray *a, struct ip_addr addr[2], uint16_t port[2])
+{
+    for (guint d = 0; d < 2; d++) {
+        const char *s = jget_elem_str(g, p, a, 2 * d, 64);
+        memset(&addr[d], 0, sizeof addr[d]);
+        if (s && !jget_parse_addr(s, &addr[d]))
+            jget_fail(g, p, "not an address");
+        port[d] = (uint16_t)jget_elem_u64(g, p, a, 2 * d + 1, 65535);
+    }
+}
+
 void jget_addr(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, bool nullable,
                struct ip_addr *out)
 {

@@ -44,6 +44,9 @@ const char *jget_str(struct jget *g, const struct jpath *p, JsonObject *o, const
 void jget_addr(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, bool nullable,
                struct ip_addr *out);
 bool jget_parse_addr(const char *s, struct ip_addr *out);
+/* A connection's two ends from elements 0-3 of a compact array: address,
+ * port, address, port (what mstate_put.h's put_ends() writes). */
+void jget_elem_ends(struct jget *g, const struct jpath *p, JsonArray *a, struct ip_addr addr[2], uint16_t port[2]);
 /* Element i of an array as a string / integer. */
 const char *jget_elem_str(struct jget *g, const struct jpath *p, JsonArray *a, guint i, size_t max_len);
 int64_t jget_elem_i64(struct jget *g, const struct jpath *p, JsonArray *a, guint i);

@@ -219,11 +219,8 @@ void mstate_fold_edge_fins(struct jget *g, const struct jpath *p, struct analysi
         }
         struct fin_rec r;
         memset(&r, 0, sizeof r);
+        jget_elem_ends(g, &ip, e, r.addr, r.port);
         for (int d = 0; d < 2; d++) {
-            const char *s = jget_elem_str(g, &ip, e, d ? FF_A1 : FF_A0, 64);
-            if (s && !jget_parse_addr(s, &r.addr[d]))
-                jget_fail(g, &ip, "not an address");
-            r.port[d] = (uint16_t)jget_elem_u64(g, &ip, e, d ? FF_P1 : FF_P0, 65535);
             r.fin[d] = jget_elem_u64(g, &ip, e, d ? FF_FIN1 : FF_FIN0, 1) != 0;
         }
         r.first_ts = jget_elem_i64(g, &ip, e, FF_FIRST);

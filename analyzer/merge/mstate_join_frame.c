@@ -252,11 +252,8 @@ void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analy
         }
         struct frame_rec r;
         memset(&r, 0, sizeof r);
+        jget_elem_ends(g, &ip, e, r.addr, r.port);
         for (int d = 0; d < 2; d++) {
-            const char *s = jget_elem_str(g, &ip, e, d ? FF_A1 : FF_A0, 64);
-            if (s && !jget_parse_addr(s, &r.addr[d]))
-                jget_fail(g, &ip, "not an address");
-            r.port[d] = (uint16_t)jget_elem_u64(g, &ip, e, d ? FF_P1 : FF_P0, 65535);
             r.left[d] = get_count(g, &ip, e, FF_LEFT0 + (guint)d);
             r.lead[d] = get_count(g, &ip, e, FF_LEAD0 + (guint)d);
             r.bytes[d] = jget_elem_u64(g, &ip, e, FF_BYTES0 + (guint)d, INT64_MAX);

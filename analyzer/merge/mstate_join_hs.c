@@ -132,11 +132,8 @@ void mstate_fold_edge_seqs(struct jget *g, const struct jpath *p, struct analysi
         }
         struct hs_edge h;
         memset(&h, 0, sizeof h);
+        jget_elem_ends(g, &ip, e, h.addr, h.port);
         for (int d = 0; d < 2; d++) {
-            const char *s = jget_elem_str(g, &ip, e, d ? HF_A1 : HF_A0, 64);
-            if (s && !jget_parse_addr(s, &h.addr[d]))
-                jget_fail(g, &ip, "not an address");
-            h.port[d] = (uint16_t)jget_elem_u64(g, &ip, e, d ? HF_P1 : HF_P0, 65535);
             h.seq[d] = jget_elem_i64(g, &ip, e, d ? HF_SEQ1 : HF_SEQ0);
             h.from_syn[d] = jget_elem_u64(g, &ip, e, d ? HF_SYN1 : HF_SYN0, 1) != 0;
             if (!g->failed && (h.seq[d] < -1 || h.seq[d] > UINT32_MAX))

@@ -135,13 +135,7 @@ void mstate_fold_edge_nbss(struct jget *g, const struct jpath *p, struct analysi
         }
         struct ip_addr addr[2];
         uint16_t port[2];
-        for (int d = 0; d < 2; d++) {
-            const char *s = jget_elem_str(g, &ip, e, d ? NF_A1 : NF_A0, 64);
-            memset(&addr[d], 0, sizeof addr[d]);
-            if (s && !jget_parse_addr(s, &addr[d]))
-                jget_fail(g, &ip, "not an address");
-            port[d] = (uint16_t)jget_elem_u64(g, &ip, e, d ? NF_P1 : NF_P0, 65535);
-        }
+        jget_elem_ends(g, &ip, e, addr, port);
         int64_t first = jget_elem_i64(g, &ip, e, NF_FIRST);
         uint64_t msgs = jget_elem_u64(g, &ip, e, NF_MSGS, INT64_MAX);
         if (g->failed)

@@ -354,11 +354,8 @@ static void read_one(struct jget *g, const struct jpath *ip, JsonArray *e, struc
         jget_fail(g, ip, "not [addr, port, addr, port, first_ts, last_ts, packets, packets, bytes, bytes]");
         return;
     }
+    jget_elem_ends(g, ip, e, t->addr, t->port);
     for (int d = 0; d < 2; d++) {
-        const char *s = jget_elem_str(g, ip, e, d ? QF_A1 : QF_A0, 64);
-        if (s && !jget_parse_addr(s, &t->addr[d]))
-            jget_fail(g, ip, "not an address");
-        t->port[d] = (uint16_t)jget_elem_u64(g, ip, e, d ? QF_P1 : QF_P0, 65535);
         t->packets[d] = jget_elem_u64(g, ip, e, d ? QF_PK1 : QF_PK0, INT64_MAX);
         t->bytes[d] = jget_elem_u64(g, ip, e, d ? QF_BY1 : QF_BY0, INT64_MAX);
     }
@@ -465,12 +462,7 @@ void mstate_fold_quic_tails(struct jget *g, const struct jpath *p, struct analys
         }
         struct quic_open o;
         memset(&o, 0, sizeof o);
-        for (int d = 0; d < 2; d++) {
-            const char *s = jget_elem_str(g, &ip, e, d ? QF_A1 : QF_A0, 64);
-            if (s && !jget_parse_addr(s, &o.addr[d]))
-                jget_fail(g, &ip, "not an address");
-            o.port[d] = (uint16_t)jget_elem_u64(g, &ip, e, d ? QF_P1 : QF_P0, 65535);
-        }
+        jget_elem_ends(g, &ip, e, o.addr, o.port);
         o.last_ts = jget_elem_i64(g, &ip, e, QF_FIRST);
         if (!g->failed)
             open_put(a, &o, 16 * ANALYSIS_MAX_EDGES); /* a bound for merge itself */
