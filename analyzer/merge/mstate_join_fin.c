@@ -124,10 +124,15 @@ void fin_note(struct analysis *a, const struct flow_conn *c, int64_t first_ts, c
     put(a, &r);
 }
 
+bool fin_linger_summary(const struct conn_summary *cs)
+{
+    return cs->carrier == CONN_CARRIER_TCP && cs->proto == 6 && (cs->flags & CONN_F_START_SEEN) &&
+           strcmp(cs->close_reason, "fin") == 0;
+}
+
 bool fin_linger_note(struct analysis *a, const struct conn_summary *cs, const struct flow_conn *c)
 {
-    if (!c || c->rst_seen || !c->fin[0] || !c->fin[1] || cs->carrier != CONN_CARRIER_TCP ||
-        strcmp(cs->close_reason, "fin") != 0 || !(cs->flags & CONN_F_START_SEEN))
+    if (!c || c->rst_seen || !c->fin[0] || !c->fin[1] || !fin_linger_summary(cs))
         return false; /* not lingering after its FINs; or seen mid-stream: an edge anyway */
     if (c->stream[0].fin_acked && c->stream[1].fin_acked)
         return false; /* what may still come is a retransmission: not kept */

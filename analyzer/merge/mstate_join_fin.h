@@ -33,6 +33,9 @@ void fin_recs_free(struct analysis *a);
  * default), and of those only the ones whose exchange the end cut. */
 #define FIN_LINGER_CAP 1024u
 bool fin_linger_note(struct analysis *a, const struct conn_summary *cs, const struct flow_conn *c);
+/* What of that a summary shows, and merge tests again: a TCP connection
+ * seen from its start that ended "fin". */
+bool fin_linger_summary(const struct conn_summary *cs);
 void fin_recs_fold_mem(struct analysis *dst, const struct analysis *src);
 
 void mstate_build_edge_fins(struct json *b, const struct analysis *a);

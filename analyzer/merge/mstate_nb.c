@@ -148,12 +148,6 @@ static struct distinct *overflow_copy(struct nb_ledger *l)
     return d;
 }
 
-static int cmp_u64(const void *pa, const void *pb)
-{
-    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
-    return (a > b) - (a < b);
-}
-
 /* Whether the overflow's exact set with the folded rows' flows added is
  * past MSTATE_EXACT_CAP, so written as registers and a count: then
  * *counted is what overflow_copy()'s set would count, without the copy
@@ -173,7 +167,7 @@ static bool folded_count(struct nb_ledger *l, const struct rank *r, uint32_t nr,
         if (!distinct_has(src, x))
             h[m++] = x;
     }
-    qsort(h, m, sizeof *h, cmp_u64);
+    qsort(h, m, sizeof *h, mstate_cmp_u64);
     uint64_t total = distinct_count(src);
     for (uint32_t i = 0; i < m; i++)
         total += !i || h[i] != h[i - 1];

@@ -27,6 +27,14 @@ static inline void mstate_add_int(JsonObject *o, const char *k, uint64_t v)
     json_object_set_int_member(o, k, cur > INT64_MAX - add ? INT64_MAX : cur + add);
 }
 
+/* qsort()/g_array_sort() order of uint64_t hashes (the exact sets are
+ * written sorted: the same set, the same text). */
+static inline int mstate_cmp_u64(const void *pa, const void *pb)
+{
+    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+    return (a > b) - (a < b);
+}
+
 /* An integer element of a compact array. */
 static inline void vint(struct json *b, uint64_t v) { json_int(b, mstate_clamp(v)); }
 

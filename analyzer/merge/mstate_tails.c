@@ -157,15 +157,6 @@ void mstate_fold_tails(struct jget *g, const struct jpath *p, struct analysis *a
         fold_tails(g, p, a, st, true);
 }
 
-/* A connection lingering after its FINs when its capture ended, kept as an
- * edge (mstate_join_fin.h: fin_linger_note): a TCP connection seen from its
- * start that ended "fin".  (One seen mid-stream is an edge anyway.) */
-static bool fin_edge(const struct conn_summary *cs)
-{
-    return cs->carrier == CONN_CARRIER_TCP && cs->proto == 6 && (cs->flags & CONN_F_START_SEEN) &&
-           strcmp(cs->close_reason, "fin") == 0;
-}
-
 /* Whether a tail starting at first_ts is cur's: after its last packet, and
  * for a connection closed after its FINs, within their linger (flow.h: a
  * later packet opens a connection of its own). */
@@ -182,7 +173,7 @@ static bool in_reach(const struct conn_summary *cur, bool lingering, int64_t fir
 
 bool mstate_tail_lingers(const struct analysis *a, const struct conn_summary *cs)
 {
-    if (!fin_edge(cs))
+    if (!fin_linger_summary(cs)) /* lingering after its FINs (one seen mid-stream is an edge anyway) */
         return false;
     int64_t end = INT64_MIN; /* the last packet of the inputs so far: the run over them ended there */
     for (guint i = 0; i < a->inputs->len; i++) {

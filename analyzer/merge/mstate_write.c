@@ -22,12 +22,6 @@
 
 /* An exact set as its hashes in hex (sorted: the same set, the same text),
  * or the HyperLogLog registers once estimating. */
-static gint cmp_u64(gconstpointer pa, gconstpointer pb)
-{
-    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
-    return (a > b) - (a < b);
-}
-
 static const char hex_digit[] = "0123456789abcdef";
 
 static void hll_members(struct json *b, const uint8_t *r, uint64_t counted)
@@ -54,7 +48,7 @@ void mstate_put_distinct(struct json *b, const char *k, const struct distinct *d
         for (uint32_t i = 0; slots && i < n; i++)
             if (slots[i])
                 g_array_append_val(v, slots[i]);
-        g_array_sort(v, cmp_u64);
+        g_array_sort(v, mstate_cmp_u64);
         json_key(b, "exact");
         json_begin_array(b);
         for (guint i = 0; i < v->len; i++) {
