@@ -87,6 +87,18 @@ struct analysis_tail {
     uint64_t bytes[2], framed[2]; /* data: payload on the wire, bytes its framer was fed */
 };
 
+/* a - b for capture times, held at INT64_MIN/INT64_MAX instead of
+ * overflowing: a run's first and last times are INT64_MAX/INT64_MIN until
+ * its first packet, and a merged report's stay so when no part had packets
+ * (a hostile one may still carry records whose times are then compared). */
+static inline int64_t ts_diff(int64_t a, int64_t b)
+{
+    int64_t d;
+    if (__builtin_sub_overflow(a, b, &d))
+        return b < 0 ? INT64_MAX : INT64_MIN;
+    return d;
+}
+
 struct analysis {
     const struct config *cfg;
     GPtrArray *inputs;        /* struct input_info* */

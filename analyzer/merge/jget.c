@@ -111,6 +111,35 @@ int64_t jget_i64(struct jget *g, const struct jpath *p, JsonObject *o, const cha
     return json_node_get_int(n);
 }
 
+/* v as a time (or "none" when none_ok), else a failure at p. */
+static int64_t as_ts(struct jget *g, const struct jpath *p, int64_t v, bool none_ok)
+{
+    if (g->failed)
+        return 0;
+    if ((v >= -JGET_TS_MAX && v <= JGET_TS_MAX) || (none_ok && (v == INT64_MAX || v == INT64_MIN)))
+        return v;
+    jget_fail(g, p, none_ok ? "not a capture time (microseconds within 2^61 of 1970) or none"
+                            : "not a capture time (microseconds within 2^61 of 1970)");
+    return 0;
+}
+
+static int64_t member_ts(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, bool none_ok)
+{
+    struct jpath kp;
+    jpath_key(&kp, p, k);
+    return as_ts(g, &kp, jget_i64(g, p, o, k), none_ok);
+}
+
+int64_t jget_ts(struct jget *g, const struct jpath *p, JsonObject *o, const char *k)
+{
+    return member_ts(g, p, o, k, false);
+}
+
+int64_t jget_ts_or_none(struct jget *g, const struct jpath *p, JsonObject *o, const char *k)
+{
+    return member_ts(g, p, o, k, true);
+}
+
 bool jget_bool(struct jget *g, const struct jpath *p, JsonObject *o, const char *k)
 {
     struct jpath kp;
@@ -223,4 +252,18 @@ uint64_t jget_elem_u64(struct jget *g, const struct jpath *p, JsonArray *a, guin
         return 0;
     }
     return (uint64_t)v;
+}
+
+int64_t jget_elem_ts(struct jget *g, const struct jpath *p, JsonArray *a, guint i)
+{
+    struct jpath ip;
+    jpath_index(&ip, p, i);
+    return as_ts(g, &ip, jget_elem_i64(g, p, a, i), false);
+}
+
+int64_t jget_elem_ts_or_none(struct jget *g, const struct jpath *p, JsonArray *a, guint i)
+{
+    struct jpath ip;
+    jpath_index(&ip, p, i);
+    return as_ts(g, &ip, jget_elem_i64(g, p, a, i), true);
 }

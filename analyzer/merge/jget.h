@@ -37,6 +37,15 @@ JsonArray *jget_arr(struct jget *g, const struct jpath *p, JsonObject *o, const 
 uint64_t jget_u64(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, uint64_t max);
 int64_t jget_i64(struct jget *g, const struct jpath *p, JsonObject *o, const char *k);
 bool jget_bool(struct jget *g, const struct jpath *p, JsonObject *o, const char *k);
+/* A capture time in microseconds, within +-JGET_TS_MAX: any two such times
+ * subtract without overflow (a report may carry any int64, and merge takes
+ * differences of times everywhere).  2^61 us is 73,000 years either side
+ * of 1970, past any pcap or pcapng clock.  jget_ts_or_none also takes
+ * INT64_MAX and INT64_MIN, what a run or input without packets writes for
+ * its first and last time. */
+#define JGET_TS_MAX ((int64_t)1 << 61)
+int64_t jget_ts(struct jget *g, const struct jpath *p, JsonObject *o, const char *k);
+int64_t jget_ts_or_none(struct jget *g, const struct jpath *p, JsonObject *o, const char *k);
 /* A string of at most max_len bytes; NULL when null and nullable. */
 const char *jget_str(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, size_t max_len,
                      bool nullable);
@@ -50,6 +59,9 @@ void jget_elem_ends(struct jget *g, const struct jpath *p, JsonArray *a, struct 
 /* Element i of an array as a string / integer. */
 const char *jget_elem_str(struct jget *g, const struct jpath *p, JsonArray *a, guint i, size_t max_len);
 int64_t jget_elem_i64(struct jget *g, const struct jpath *p, JsonArray *a, guint i);
+/* Element i as a capture time (jget_ts), or also "none" (jget_ts_or_none). */
+int64_t jget_elem_ts(struct jget *g, const struct jpath *p, JsonArray *a, guint i);
+int64_t jget_elem_ts_or_none(struct jget *g, const struct jpath *p, JsonArray *a, guint i);
 /* Element i as an unsigned integer at most max (compact arrays of the merge state). */
 uint64_t jget_elem_u64(struct jget *g, const struct jpath *p, JsonArray *a, guint i, uint64_t max);
 

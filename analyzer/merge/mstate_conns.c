@@ -320,8 +320,8 @@ static void read_example(struct jget *g, const struct jpath *ep, JsonArray *x, c
     e->client_port = (uint16_t)jget_elem_u64(g, ep, x, XF_CLIENT_PORT, 65535);
     e->server_port = (uint16_t)jget_elem_u64(g, ep, x, XF_SERVER_PORT, 65535);
     e->ntlm_sessions = (uint16_t)jget_elem_u64(g, ep, x, XF_NTLM, 65535);
-    e->first_ts = jget_elem_i64(g, ep, x, XF_FIRST_TS);
-    e->last_ts = jget_elem_i64(g, ep, x, XF_LAST_TS);
+    e->first_ts = jget_elem_ts(g, ep, x, XF_FIRST_TS);
+    e->last_ts = jget_elem_ts(g, ep, x, XF_LAST_TS);
     e->packets = jget_elem_u64(g, ep, x, XF_PACKETS, INT64_MAX);
 }
 
@@ -363,9 +363,9 @@ static void read_group(struct jget *g, const struct jpath *ip, JsonArray *o, str
     grp->gap_bytes = jget_elem_u64(g, ip, o, GF_GAP_BYTES, INT64_MAX);
     grp->ntlm_sessions = jget_elem_u64(g, ip, o, GF_NTLM, INT64_MAX);
     grp->start_seen = jget_elem_u64(g, ip, o, GF_START_SEEN, grp->count);
-    grp->first_ts = jget_elem_i64(g, ip, o, GF_FIRST_TS);
-    grp->last_ts = jget_elem_i64(g, ip, o, GF_LAST_TS);
-    grp->last_start_ts = jget_elem_i64(g, ip, o, GF_LAST_START_TS);
+    grp->first_ts = jget_elem_ts(g, ip, o, GF_FIRST_TS);
+    grp->last_ts = jget_elem_ts(g, ip, o, GF_LAST_TS);
+    grp->last_start_ts = jget_elem_ts(g, ip, o, GF_LAST_START_TS);
     struct jpath xp, ep;
     jpath_index(&xp, ip, GF_EXAMPLES);
     JsonArray *ex = g->failed ? NULL : arr_of(json_array_get_element(o, GF_EXAMPLES));
@@ -387,7 +387,7 @@ static void fold_groups(struct jget *g, const struct jpath *p, struct analysis *
     JsonArray *arr = jget_arr(g, p, st, "groups", MAX_GROUPS);
     struct jpath rp;
     jpath_key(&rp, p, "run");
-    int64_t run_first_ts = a->group_order ? jget_i64(g, &rp, jget_obj(g, p, st, "run"), "first_ts") : 0;
+    int64_t run_first_ts = a->group_order ? jget_ts_or_none(g, &rp, jget_obj(g, p, st, "run"), "first_ts") : 0;
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         struct conn_group grp;
@@ -438,8 +438,8 @@ static void fold_smb_hosts(struct jget *g, const struct jpath *p, struct analysi
         const char *s = jget_elem_str(g, &ip, r, 0, 64);
         if (s && !jget_parse_addr(s, &rec.addr))
             jget_fail(g, &ip, "not an address");
-        rec.first_seen = jget_elem_i64(g, &ip, r, 1);
-        rec.last_seen = jget_elem_i64(g, &ip, r, 2);
+        rec.first_seen = jget_elem_ts(g, &ip, r, 1);
+        rec.last_seen = jget_elem_ts(g, &ip, r, 2);
         uint32_t *v[] = { &x.client_conns, &x.server_conns, &x.violations, &x.finding_count, &x.ntlm_sessions,
                           &x.rules, &x.findings };
         for (size_t k = 0; k < G_N_ELEMENTS(v); k++) {

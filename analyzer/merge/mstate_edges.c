@@ -103,8 +103,8 @@ static void read_summary(struct jget *g, const struct jpath *ip, JsonArray *a, s
     eaddr(g, ip, a, EF_SERVER, &cs->server);
     cs->client_port = (uint16_t)jget_elem_u64(g, ip, a, EF_CLIENT_PORT, 65535);
     cs->server_port = (uint16_t)jget_elem_u64(g, ip, a, EF_SERVER_PORT, 65535);
-    cs->first_ts = jget_elem_i64(g, ip, a, EF_FIRST_TS);
-    cs->last_ts = jget_elem_i64(g, ip, a, EF_LAST_TS);
+    cs->first_ts = jget_elem_ts(g, ip, a, EF_FIRST_TS);
+    cs->last_ts = jget_elem_ts(g, ip, a, EF_LAST_TS);
     cs->flow_id = jget_elem_u64(g, ip, a, EF_FLOW_ID, INT64_MAX);
     cs->packets = jget_elem_u64(g, ip, a, EF_PACKETS, INT64_MAX);
     cs->bytes = jget_elem_u64(g, ip, a, EF_BYTES, INT64_MAX);
@@ -292,7 +292,7 @@ static void idle_if_later(struct analysis *a, struct conn_summary *cs)
     bool later = false;
     for (guint i = 0; !later && i < a->inputs->len; i++) {
         const struct input_info *in = g_ptr_array_index(a->inputs, i);
-        later = in->packets && in->first_ts > cs->first_ts && in->first_ts - cs->last_ts > lim.idle_established_us;
+        later = in->packets && in->first_ts > cs->first_ts && ts_diff(in->first_ts, cs->last_ts) > lim.idle_established_us;
     }
     if (!later)
         return;

@@ -228,7 +228,7 @@ void mstate_fold_edge_fins(struct jget *g, const struct jpath *p, struct analysi
         for (int d = 0; d < 2; d++) {
             r.fin[d] = jget_elem_u64(g, &ip, e, d ? FF_FIN1 : FF_FIN0, 1) != 0;
         }
-        r.first_ts = jget_elem_i64(g, &ip, e, FF_FIRST);
+        r.first_ts = jget_elem_ts(g, &ip, e, FF_FIRST);
         if (g->failed)
             return;
         put(a, &r);

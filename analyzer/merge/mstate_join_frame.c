@@ -270,7 +270,7 @@ void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analy
                                (r.start_seq[d] != UNKNOWN && r.start_seq[d] > UINT32_MAX)))
                 jget_fail(g, &ip, "a TCP sequence number past 32 bits");
         }
-        r.first_ts = jget_elem_i64(g, &ip, e, FF_FIRST);
+        r.first_ts = jget_elem_ts(g, &ip, e, FF_FIRST);
         if (g->failed)
             return;
         put(a, &r);

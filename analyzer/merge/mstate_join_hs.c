@@ -139,7 +139,7 @@ void mstate_fold_edge_seqs(struct jget *g, const struct jpath *p, struct analysi
             if (!g->failed && (h.seq[d] < -1 || h.seq[d] > UINT32_MAX))
                 jget_fail(g, &ip, "a sequence number out of range");
         }
-        h.first_ts = jget_elem_i64(g, &ip, e, HF_FIRST);
+        h.first_ts = jget_elem_ts(g, &ip, e, HF_FIRST);
         if (g->failed)
             return;
         if (seqs_of(a)->len < 16 * ANALYSIS_MAX_EDGES) /* a bound for merge itself */

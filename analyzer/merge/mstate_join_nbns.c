@@ -148,7 +148,7 @@ void mstate_fold_nbns_xids(struct jget *g, const struct jpath *p, struct analysi
         eaddr(g, &ip, e, XF_ASKER, &x.asker);
         x.port = (uint16_t)jget_elem_u64(g, &ip, e, XF_PORT, 65535);
         x.id = (uint16_t)jget_elem_u64(g, &ip, e, XF_ID, 65535);
-        x.ts = jget_elem_i64(g, &ip, e, XF_TS);
+        x.ts = jget_elem_ts(g, &ip, e, XF_TS);
         eaddr(g, &ip, e, XF_RC, &x.row_client);
         x.row_client_port = (uint16_t)jget_elem_u64(g, &ip, e, XF_RCP, 65535);
         eaddr(g, &ip, e, XF_RS, &x.row_server);

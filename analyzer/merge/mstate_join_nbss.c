@@ -136,7 +136,7 @@ void mstate_fold_edge_nbss(struct jget *g, const struct jpath *p, struct analysi
         struct ip_addr addr[2];
         uint16_t port[2];
         jget_elem_ends(g, &ip, e, addr, port);
-        int64_t first = jget_elem_i64(g, &ip, e, NF_FIRST);
+        int64_t first = jget_elem_ts(g, &ip, e, NF_FIRST);
         uint64_t msgs = jget_elem_u64(g, &ip, e, NF_MSGS, INT64_MAX);
         if (g->failed)
             return;

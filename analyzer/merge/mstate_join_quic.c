@@ -39,7 +39,7 @@ static void note_open(void *ctx, const struct quic_table_open *o)
     if (o->smb) /* an SMB connection: an edge of its own (mstate_join_quic) */
         return;
     struct quic_tails *qt = quic_tails_of(a);
-    if (o->first_ts - a->first_ts <= QUIC_TAIL_IDLE_US && qt->recs->len < ANALYSIS_MAX_EDGES) {
+    if (ts_diff(o->first_ts, a->first_ts) <= QUIC_TAIL_IDLE_US && qt->recs->len < ANALYSIS_MAX_EDGES) {
         struct quic_tail h; /* begun in the first flight's reach: maybe another capture's connection */
         memset(&h, 0, sizeof h);
         for (int d = 0; d < 2; d++) {
@@ -359,8 +359,8 @@ static void read_one(struct jget *g, const struct jpath *ip, JsonArray *e, struc
         t->packets[d] = jget_elem_u64(g, ip, e, d ? QF_PK1 : QF_PK0, INT64_MAX);
         t->bytes[d] = jget_elem_u64(g, ip, e, d ? QF_BY1 : QF_BY0, INT64_MAX);
     }
-    t->first_ts = jget_elem_i64(g, ip, e, QF_FIRST);
-    t->last_ts = jget_elem_i64(g, ip, e, QF_LAST);
+    t->first_ts = jget_elem_ts(g, ip, e, QF_FIRST);
+    t->last_ts = jget_elem_ts(g, ip, e, QF_LAST);
 }
 
 static void fold_recs(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, const char *key,
@@ -463,7 +463,7 @@ void mstate_fold_quic_tails(struct jget *g, const struct jpath *p, struct analys
         struct quic_open o;
         memset(&o, 0, sizeof o);
         jget_elem_ends(g, &ip, e, o.addr, o.port);
-        o.last_ts = jget_elem_i64(g, &ip, e, QF_FIRST);
+        o.last_ts = jget_elem_ts(g, &ip, e, QF_FIRST);
         if (!g->failed)
             open_put(a, &o, 16 * ANALYSIS_MAX_EDGES); /* a bound for merge itself */
     }
@@ -741,7 +741,7 @@ void mstate_join_quic(struct analysis *a)
             g_array_remove_index(recs, k);
             k--; /* the next tail of the tuple is now at k */
         }
-        if (a->last_ts - o.last_ts <= QUIC_TAIL_IDLE_US && kept < ANALYSIS_MAX_EDGES)
+        if (ts_diff(a->last_ts, o.last_ts) <= QUIC_TAIL_IDLE_US && kept < ANALYSIS_MAX_EDGES)
             memcpy(&g_array_index(open, struct quic_open, kept++), &o, sizeof o);
     }
     g_array_free(ends, TRUE);
@@ -751,7 +751,7 @@ void mstate_join_quic(struct analysis *a)
     guint w = 0;
     for (guint i = 0; i < recs->len; i++) {
         const struct quic_tail *t = &g_array_index(recs, struct quic_tail, i);
-        if (t->first_ts - a->first_ts <= QUIC_TAIL_IDLE_US && w < ANALYSIS_MAX_EDGES)
+        if (ts_diff(t->first_ts, a->first_ts) <= QUIC_TAIL_IDLE_US && w < ANALYSIS_MAX_EDGES)
             g_array_index(recs, struct quic_tail, w++) = *t;
     }
     g_array_set_size(recs, w);

@@ -24,7 +24,7 @@ bool quic_edge_same(const struct conn_summary *cs, const struct conn_summary *la
 bool quic_edge_continues(const struct conn_summary *cs, const struct conn_summary *late)
 {
     return quic_edge_same(cs, late) && strcmp(cs->close_reason, "end of capture") == 0 &&
-           late->first_ts >= cs->last_ts && late->first_ts - cs->last_ts <= QUIC_TAIL_IDLE_US;
+           late->first_ts >= cs->last_ts && ts_diff(late->first_ts, cs->last_ts) <= QUIC_TAIL_IDLE_US;
 }
 
 static JsonObject *quic_obj(JsonObject *e)

@@ -243,7 +243,7 @@ static void fold_keys(struct jget *g, const struct jpath *p, struct analysis *a,
             jget_fail(g, &ip, "not an address");
         k.client_port = (uint16_t)jget_elem_u64(g, &ip, e, 1, 65535);
         k.server_port = (uint16_t)jget_elem_u64(g, &ip, e, 3, 65535);
-        k.first_ts = jget_elem_i64(g, &ip, e, 4);
+        k.first_ts = jget_elem_ts(g, &ip, e, 4);
         k.version = (uint32_t)jget_elem_u64(g, &ip, e, 5, UINT32_MAX);
         const char *d = jget_elem_str(g, &ip, e, 6, 2 * QUIC_MAX_CID);
         k.hello_pending = jget_elem_u64(g, &ip, e, 7, 1) != 0;

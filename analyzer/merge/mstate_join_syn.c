@@ -29,7 +29,7 @@ static bool open_at_end(const struct syn_flow *f) { return strcmp(f->close_reaso
  * within the half-open timeout of the first packet (first_ts: the run's). */
 static bool keep(const struct syn_flow *f, int64_t first_ts)
 {
-    return open_at_end(f) || f->first_ts - first_ts <= idle_of(false);
+    return open_at_end(f) || ts_diff(f->first_ts, first_ts) <= idle_of(false);
 }
 
 static void append(struct analysis *a, const struct syn_flow *f)
@@ -223,8 +223,8 @@ static void read_one(struct jget *g, const struct jpath *ip, JsonArray *e, struc
         f->port[d] = (uint16_t)in_range(g, ip, e, d ? SF_P1 : SF_P0, 0, 65535);
         f->packets[d] = in_range(g, ip, e, d ? SF_PK1 : SF_PK0, 0, INT64_MAX);
     }
-    f->first_ts = jget_elem_i64(g, ip, e, SF_FIRST);
-    f->last_ts = jget_elem_i64(g, ip, e, SF_LAST);
+    f->first_ts = jget_elem_ts(g, ip, e, SF_FIRST);
+    f->last_ts = jget_elem_ts(g, ip, e, SF_LAST);
     int64_t isn = (int64_t)in_range(g, ip, e, SF_ISN, -1, UINT32_MAX);
     f->isn_known = isn >= 0;
     f->isn = f->isn_known ? (uint32_t)isn : 0;
@@ -386,7 +386,7 @@ struct syn_flow *syn_flow_head_for(struct analysis *a, const struct ip_addr *x, 
         bool fwd = same_end(&f->addr[0], f->port[0], x, xp) && same_end(&f->addr[1], f->port[1], y, yp);
         bool rev = same_end(&f->addr[0], f->port[0], y, yp) && same_end(&f->addr[1], f->port[1], x, xp);
         if ((fwd || rev) && open_at_end(f) && f->isn_known && first_ts >= f->last_ts &&
-            first_ts - f->last_ts <= idle_of(f->established) && (!best || f->last_ts > best->last_ts))
+            ts_diff(first_ts, f->last_ts) <= idle_of(f->established) && (!best || f->last_ts > best->last_ts))
             best = f;
     }
     return best;

@@ -198,7 +198,7 @@ static void rows(struct json *b, const struct analysis *a, struct nb_folds *fo)
     struct rank *r = g_new(struct rank, n ? n : 1);
     for (uint32_t i = 0; i < n; i++) {
         const struct nb_flow *f = nb_ledger_row(l, i);
-        int64_t d0 = f->first_seen - a->first_ts, d1 = a->last_ts - f->last_seen;
+        int64_t d0 = ts_diff(f->first_seen, a->first_ts), d1 = ts_diff(a->last_ts, f->last_seen);
         r[i] = (struct rank){ d0 < d1 ? d0 : d1, i };
     }
     uint32_t kept = n < MSTATE_NB_ROWS_CAP ? n : MSTATE_NB_ROWS_CAP;

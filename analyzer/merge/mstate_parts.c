@@ -130,14 +130,14 @@ void mstate_fold_parts(struct jget *g, const struct jpath *p, struct analysis *a
             jget_fail(g, &ip, "not [run_first, path, clock_first, clock_last, jumps]");
             return;
         }
-        struct mstate_clock c = { .run_first = jget_elem_i64(g, &ip, e, PF_RUN_FIRST) };
+        struct mstate_clock c = { .run_first = jget_elem_ts_or_none(g, &ip, e, PF_RUN_FIRST) };
         const char *path = jget_elem_str(g, &ip, e, PF_PATH, 4096);
         bool nul = JSON_NODE_HOLDS_NULL(json_array_get_element(e, PF_FIRST));
         if (nul != JSON_NODE_HOLDS_NULL(json_array_get_element(e, PF_LAST)))
             jget_fail(g, &ip, "a clock of one end");
         if (!nul) {
-            c.first = jget_elem_i64(g, &ip, e, PF_FIRST);
-            c.last = jget_elem_i64(g, &ip, e, PF_LAST);
+            c.first = jget_elem_ts(g, &ip, e, PF_FIRST);
+            c.last = jget_elem_ts(g, &ip, e, PF_LAST);
             c.have = true;
         }
         int64_t jumps = jget_elem_i64(g, &ip, e, PF_JUMPS);

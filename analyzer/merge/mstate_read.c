@@ -59,8 +59,8 @@ static void fold_inputs(struct jget *g, const struct jpath *p, struct analysis *
         in->wire_bytes = jget_u64(g, &ip, o, "wire_bytes", INT64_MAX);
         in->truncated = jget_bool(g, &ip, o, "truncated");
         in->error = g_strdup(jget_str(g, &ip, o, "error", MAX_TEXT_LEN, true));
-        in->first_ts = jget_i64(g, &ip, o, "first_ts");
-        in->last_ts = jget_i64(g, &ip, o, "last_ts");
+        in->first_ts = jget_ts_or_none(g, &ip, o, "first_ts");
+        in->last_ts = jget_ts_or_none(g, &ip, o, "last_ts");
         in->capture_filter = g_strdup(jget_str(g, &ip, o, "capture_filter", MAX_TEXT_LEN, true));
         in->live = jget_bool(g, &ip, o, "live");
         in->have_drop_stats = jget_bool(g, &ip, o, "have_drop_stats");
@@ -94,7 +94,7 @@ static void fold_counters(struct jget *g, const struct jpath *p, struct analysis
     JsonObject *o = jget_obj(g, p, st, "run");
     jpath_key(&kp, p, "run");
     a->packets += jget_u64(g, &kp, o, "packets", INT64_MAX);
-    int64_t f = jget_i64(g, &kp, o, "first_ts"), l = jget_i64(g, &kp, o, "last_ts");
+    int64_t f = jget_ts_or_none(g, &kp, o, "first_ts"), l = jget_ts_or_none(g, &kp, o, "last_ts");
     if (f < a->first_ts)
         a->first_ts = f;
     if (l > a->last_ts)
@@ -223,7 +223,7 @@ static void syn_times(struct jget *g, const struct jpath *p, JsonArray *pair, gu
     if (arr && len != (n < CENSUS_SYN_TIMES ? n : CENSUS_SYN_TIMES))
         jget_fail(g, &kp, "not one time per SYN counted (up to 4)");
     for (guint i = 0; !g->failed && i < len; i++)
-        t[i] = jget_elem_i64(g, &kp, arr, i);
+        t[i] = jget_elem_ts(g, &kp, arr, i);
 }
 
 static void fold_census(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
@@ -342,8 +342,8 @@ static void read_row(struct jget *g, const struct jpath *ip, JsonArray *r, struc
     f->service = (enum nb_service)jget_elem_u64(g, ip, r, i++, NB_SERVICE_NBSS);
     f->packets = jget_elem_u64(g, ip, r, i++, INT64_MAX);
     f->bytes = jget_elem_u64(g, ip, r, i++, INT64_MAX);
-    f->first_seen = jget_elem_i64(g, ip, r, i++);
-    f->last_seen = jget_elem_i64(g, ip, r, i++);
+    f->first_seen = jget_elem_ts(g, ip, r, i++);
+    f->last_seen = jget_elem_ts(g, ip, r, i++);
     f->syn = jget_elem_u64(g, ip, r, i++, 1);
     f->synack = jget_elem_u64(g, ip, r, i++, 1);
     f->rst_from_server = jget_elem_u64(g, ip, r, i++, 1);
@@ -403,8 +403,8 @@ static void fold_netbios(struct jget *g, const struct jpath *p, struct analysis 
         .bytes = jget_u64(g, &ip, oo, "bytes", INT64_MAX),
         .by_service = { jget_u64(g, &ip, oo, "nbns", INT64_MAX), jget_u64(g, &ip, oo, "nbdgm", INT64_MAX),
                         jget_u64(g, &ip, oo, "nbss", INT64_MAX) },
-        .first_seen = jget_i64(g, &ip, oo, "first_seen"),
-        .last_seen = jget_i64(g, &ip, oo, "last_seen"),
+        .first_seen = jget_ts_or_none(g, &ip, oo, "first_seen"),
+        .last_seen = jget_ts_or_none(g, &ip, oo, "last_seen"),
     };
     mstate_get_distinct(g, &ip, oo, "flows", nb_ledger_overflow_set(l));
     JsonObject *no = jget_obj(g, &np, o, "non_ip");
@@ -412,8 +412,8 @@ static void fold_netbios(struct jget *g, const struct jpath *p, struct analysis 
     struct nb_non_ip ni = {
         .netbeui = jget_u64(g, &ip, no, "netbeui", INT64_MAX),
         .nbipx = jget_u64(g, &ip, no, "nbipx", INT64_MAX),
-        .first_seen = jget_i64(g, &ip, no, "first_seen"),
-        .last_seen = jget_i64(g, &ip, no, "last_seen"),
+        .first_seen = jget_ts_or_none(g, &ip, no, "first_seen"),
+        .last_seen = jget_ts_or_none(g, &ip, no, "last_seen"),
     };
     if (!g->failed)
         nb_ledger_fold_counts(l, &ov, &ni);
@@ -456,8 +456,8 @@ static void fold_hosts(struct jget *g, const struct jpath *p, struct analysis *a
         h.nb_flows_served = (uint32_t)jget_elem_u64(g, &ip, r, 5, UINT32_MAX);
         h.nb_flows_unlisted = (uint32_t)jget_elem_u64(g, &ip, r, 6, UINT32_MAX);
         h.nb_packets_sent = jget_elem_u64(g, &ip, r, 7, INT64_MAX);
-        h.first_seen = jget_elem_i64(g, &ip, r, 8);
-        h.last_seen = jget_elem_i64(g, &ip, r, 9);
+        h.first_seen = jget_elem_ts(g, &ip, r, 8);
+        h.last_seen = jget_elem_ts(g, &ip, r, 9);
         if (!g->failed)
             host_table_fold(t, &h);
     }

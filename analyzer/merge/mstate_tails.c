@@ -32,7 +32,7 @@ void mstate_data_tail_note(struct analysis *a, const struct flow_conn *c, const 
         return;
     }
     if ( s->smbd || (!c->dir[0].bytes && !c->dir[1].bytes) ||
-        c->first_ts_us - a->first_ts > DATA_TAIL_REACH_US || (a->tails && a->tails->len >= DATA_TAILS_UNTIL))
+        ts_diff(c->first_ts_us, a->first_ts) > DATA_TAIL_REACH_US || (a->tails && a->tails->len >= DATA_TAILS_UNTIL))
         return;
     for (int d = 0; d < 2; d++)
         if (s->frame_bytes[d] && s->frame_lead[d] != UINT64_MAX)
@@ -130,8 +130,8 @@ static void fold_tails(struct jget *g, const struct jpath *p, struct analysis *a
             t.port[d] = (uint16_t)tu(g, &ip, e, d ? TF_P1 : TF_P0, 65535);
             t.packets[d] = tu(g, &ip, e, d ? TF_PK1 : TF_PK0, INT64_MAX);
         }
-        t.first_ts = jget_elem_i64(g, &ip, e, TF_FIRST);
-        t.last_ts = jget_elem_i64(g, &ip, e, TF_LAST);
+        t.first_ts = jget_elem_ts(g, &ip, e, TF_FIRST);
+        t.last_ts = jget_elem_ts(g, &ip, e, TF_LAST);
         t.data = data;
         for (int d = 0; data && d < 2; d++) {
             t.bytes[d] = tu(g, &ip, e, d ? DF_BY1 : DF_BY0, INT64_MAX);
@@ -168,7 +168,7 @@ static bool in_reach(const struct conn_summary *cur, bool lingering, int64_t fir
         return true;
     struct flow_limits lim;
     flow_limits_default(&lim);
-    return first_ts - cur->last_ts <= lim.idle_closed_us;
+    return ts_diff(first_ts, cur->last_ts) <= lim.idle_closed_us;
 }
 
 bool mstate_tail_lingers(const struct analysis *a, const struct conn_summary *cs)

@@ -190,7 +190,8 @@ static int64_t edge_distance(const struct census_pair *p, int64_t first, int64_t
         return -1;
     int64_t best = INT64_MAX;
     for (uint32_t i = 0; i < p->syn445 && i < CENSUS_SYN_TIMES; i++) {
-        int64_t d = p->t445[i] - first < last - p->t445[i] ? p->t445[i] - first : last - p->t445[i];
+        int64_t d0 = ts_diff(p->t445[i], first), d1 = ts_diff(last, p->t445[i]);
+        int64_t d = d0 < d1 ? d0 : d1;
         best = d < best ? d : best;
     }
     return best;

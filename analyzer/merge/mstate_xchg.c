@@ -256,7 +256,7 @@ static void get_one(struct jget *g, const struct jpath *p, JsonObject *o, struct
     jget_addr(g, p, o, "server", true, &cs.server);
     cs.client_port = (uint16_t)jget_u64(g, p, o, "client_port", 65535);
     cs.server_port = (uint16_t)jget_u64(g, p, o, "server_port", 65535);
-    cs.first_ts = jget_i64(g, p, o, "first_ts");
+    cs.first_ts = jget_ts(g, p, o, "first_ts");
     get_auth(g, p, o, "pending", &x->pending);
     JsonArray *t = jget_arr(g, p, o, "trees", XCHG_MAX_TREES);
     jpath_key(&lp, p, "trees");

@@ -236,6 +236,9 @@ def malformed(smbscope, reports, sample, tmp):
     fields = doc["merge_state"]["state"]["group_fields"]
     case("group level", group_set("level", 99), "groups[0][%d]" % fields.index("level"))
     case("group of none", group_set("count", 0), "groups[0]")
+    # any int64 was taken as a time, and merge subtracts times (UBSan: signed overflow)
+    case("group time past 2^61 us", group_set("first_ts", -2**63), "groups[0][%d]: not a capture time" % fields.index("first_ts"))
+    case("input time none-like but not", lambda s, t: s["inputs"][0].update(first_ts=2**62), "inputs[0].first_ts: not a capture time")
     case("dialect text too long", group_set("dialect_text", "x" * 40), "groups[0][%d]" % fields.index("dialect_text"))
     case("group of another shape", lambda s, t: s["groups"].append([1, 2]), "groups[%d]" % len(doc["merge_state"]["state"]["groups"]))
     case("group fields renamed", lambda s, t: s["group_fields"].__setitem__(0, "customer"), "group_fields")
