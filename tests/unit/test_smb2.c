@@ -95,8 +95,26 @@ static void test_negotiate_request_truncations(void)
     load("smb2_311_negotiate_req.vec");
     const uint8_t *m = vec.payload + 4;
     size_t full = vec.payload_len - 4;
+    uint16_t count = (uint16_t)(m[64 + 2] | m[64 + 3] << 8);
+    g_assert_cmpuint(count, >, 1);
     for (size_t n = 0; n <= full; n++) {
         decode(m, n, (uint32_t)full);
+        /* the fixed part cut: reported as such, no body; the dialects cut:
+         * those that arrived, once the anomaly said fewer came */
+        if (n >= 64 && n < 64 + 36) {
+            g_assert_cmpint(c.neg_req, ==, 0);
+            g_assert_cmpstr(c.last_reason, ==, "NEGOTIATE request cut short");
+        } else if (n >= 64 + 36) {
+            g_assert_cmpint(c.neg_req, ==, 1);
+            size_t have = (n - 64 - 36) / 2 < count ? (n - 64 - 36) / 2 : count;
+            const char *d = collector_get(&c, "smb2.dialect");
+            size_t got = d ? 1 : 0;
+            for (; d && *d; d++)
+                got += *d == '|';
+            g_assert_cmpuint(got, ==, have);
+            if (have < count)
+                g_assert_cmpint(c.anomalies, >=, 1);
+        }
         decode(m, n, (uint32_t)n);
         if (n >= 64 + 36 && n < full && c.neg_req && c.ctx_seen)
             g_assert_cmpint(c.ctx.status, !=, SMB2_CTX_OK);
