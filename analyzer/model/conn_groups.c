@@ -91,6 +91,8 @@ static uint64_t addr_hash(const uint64_t *m, const struct ip_addr *a)
 {
     uint32_t w[4];
     memcpy(w, a->bytes, sizeof w);
+    if (a->family == 4) /* bytes 4-15 are zero (packet.h): their terms are */
+        return m[0] * 4 + m[1] * w[0];
     return m[0] * a->family + m[1] * w[0] + m[2] * w[1] + m[3] * w[2] + m[4] * w[3];
 }
 
