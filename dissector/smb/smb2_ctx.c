@@ -130,6 +130,10 @@ void smb2_ctx_decode(const struct wire *pdu, size_t declared_len, uint32_t offse
      * context's padding is the distance to the next multiple of 8 */
     const uint8_t *base = pdu->p;
     size_t at = offset, end = pdu->len;
+    /* walked and stored counted here, written once at the end (out's
+     * members were read and written back on every context) */
+    uint16_t walked = 0;
+    uint8_t stored = 0;
     for (uint32_t i = 0; i < count; i++) {
         if (i >= SMB2_CTX_MAX_WALK) {
             set_status(out, SMB2_CTX_COUNT_MISMATCH, "negotiate context count beyond the walk bound");
@@ -158,9 +162,9 @@ void smb2_ctx_decode(const struct wire *pdu, size_t declared_len, uint32_t offse
         const uint8_t *h = base + at;
         uint16_t len = u16_at(h + 2);
         at += 8;
-        out->walked++;
+        walked++;
         struct smb2_neg_ctx scratch;
-        struct smb2_neg_ctx *c = out->stored < SMB2_CTX_MAX_ITEMS ? &out->items[out->stored++] : &scratch;
+        struct smb2_neg_ctx *c = stored < SMB2_CTX_MAX_ITEMS ? &out->items[stored++] : &scratch;
         memset(c, 0, sizeof *c);
         c->type = u16_at(h);
         c->data_len = len;
@@ -174,6 +178,8 @@ void smb2_ctx_decode(const struct wire *pdu, size_t declared_len, uint32_t offse
         if (c->malformed)
             set_status(out, SMB2_CTX_MALFORMED, "negotiate context data does not match its type");
     }
+    out->walked = walked;
+    out->stored = stored;
 }
 
 const struct smb2_neg_ctx *smb2_ctx_find(const struct smb2_neg_ctx_list *l, uint16_t type)
