@@ -9,10 +9,25 @@
 
 #include <glib.h>
 
+#include "distinct.h"
+
 /* One index slot: the key's hash and its group's number + 1 (0: empty). */
 struct slot {
     uint32_t hash;
     uint32_t group;
+};
+
+/* key_hash()'s multipliers: one for each 32-bit piece of a key. */
+enum {
+    REST_FROM = offsetof(struct conn_group_key, server_port),
+    REST_WORDS = (sizeof(struct conn_group_key) - REST_FROM + 3) / 4,
+    ADDR_WORDS = 5, /* the family, then the 16 bytes */
+    MUL_CLIENT = 0,
+    MUL_SERVER = MUL_CLIENT + ADDR_WORDS,
+    MUL_REST = MUL_SERVER + ADDR_WORDS,
+    MUL_LEVEL = MUL_REST + REST_WORDS,
+    MUL_ZERO, /* m0 */
+    MULS
 };
 
 struct conn_groups {
@@ -26,6 +41,7 @@ struct conn_groups {
     uint32_t index_mask, indexed;
     struct conn_group *other; /* the catch-all: its key changes as facts are OR'ed in, so it is not indexed */
     struct conn_groups_stats st;
+    uint64_t mul[MULS]; /* key_hash()'s, random */
 };
 
 const char *conn_group_level_name(enum conn_group_level l)
@@ -34,39 +50,56 @@ const char *conn_group_level_name(enum conn_group_level l)
     return (unsigned)l < CONN_GROUP_LEVELS ? names[l] : "other";
 }
 
-/* A key's hash in three parts, so that a connection looked up at several
- * levels (the FULL level at its cap: every new client) hashes its bytes
- * once: what follows the addresses (level byte left out), each address,
- * and the level.  Two GHashTable look-ups with a byte hash of the whole
- * 100-byte key were a fifth of the close path. */
-static uint64_t rest_hash(const struct conn_group_key *k)
+/* A key's hash, keyed by the process's random number (distinct.h): the
+ * keys are the capture's and, in smbscope merge, any report's to choose,
+ * and with a fixed hash anyone could list keys of one hash, whose probes
+ * then walk one run of the index per connection (quadratic).  Multiply-shift
+ * over the key's 32-bit pieces: the top half of m0 + sum(m_i * x_i) mod 2^64
+ * with random 64-bit m_i, universal (two given keys share a hash with
+ * probability about 2^-31, whatever keys were chosen) as long as the m_i are
+ * unknown.  A sum, so a connection looked up at several levels (the FULL
+ * level at its cap: every new client) takes its pieces once: what follows
+ * the addresses (level byte left out), each address (a folded one, all
+ * zero, adds nothing), and the level.  Nothing is ever walked in the
+ * index's order (groups are kept in creation order), so the output does
+ * not depend on the key. */
+
+/* The multipliers of one table, drawn from the process key (splitmix64). */
+static void muls_init(uint64_t *m)
 {
-    enum { FROM = offsetof(struct conn_group_key, server_port), N = sizeof *k - FROM };
-    uint64_t w[(N + 7) / 8] = { 0 };
-    memcpy(w, (const uint8_t *)k + FROM, N);
-    ((uint8_t *)w)[offsetof(struct conn_group_key, level) - FROM] = 0;
-    uint64_t h = UINT64_C(0x9E3779B97F4A7C15);
-    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
-        h = (h ^ w[i]) * UINT64_C(0xff51afd7ed558ccd);
-        h ^= h >> 32;
+    uint64_t x = distinct_process_key();
+    for (int i = 0; i < MULS; i++) {
+        uint64_t z = (x += UINT64_C(0x9E3779B97F4A7C15));
+        z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+        m[i] = z ^ (z >> 31);
     }
+}
+
+static uint64_t rest_hash(const struct conn_groups *g, const struct conn_group_key *k)
+{
+    uint32_t w[REST_WORDS] = { 0 };
+    memcpy(w, (const uint8_t *)k + REST_FROM, sizeof *k - REST_FROM);
+    ((uint8_t *)w)[offsetof(struct conn_group_key, level) - REST_FROM] = 0;
+    uint64_t h = g->mul[MUL_ZERO];
+    for (size_t i = 0; i < REST_WORDS; i++)
+        h += g->mul[MUL_REST + i] * w[i];
     return h;
 }
 
-static uint64_t addr_hash(const struct ip_addr *a)
+static uint64_t addr_hash(const uint64_t *m, const struct ip_addr *a)
 {
-    uint64_t lo, hi;
-    memcpy(&lo, a->bytes, 8);
-    memcpy(&hi, a->bytes + 8, 8);
-    return (lo ^ a->family) * UINT64_C(0x9E3779B97F4A7C15) ^ hi * UINT64_C(0xC2B2AE3D27D4EB4F);
+    uint32_t w[4];
+    memcpy(w, a->bytes, sizeof w);
+    if (a->family == 4) /* bytes 4-15 are zero (packet.h): their terms are */
+        return m[0] * 4 + m[1] * w[0];
+    return m[0] * a->family + m[1] * w[0] + m[2] * w[1] + m[3] * w[2] + m[4] * w[3];
 }
 
-static uint32_t key_hash(const struct conn_group_key *k, uint64_t rest)
+static uint32_t key_hash(const struct conn_groups *g, const struct conn_group_key *k, uint64_t rest)
 {
-    uint64_t h = rest ^ addr_hash(&k->client) ^ addr_hash(&k->server) * UINT64_C(0xBF58476D1CE4E5B9) ^
-                 (uint64_t)(k->level + 1) * UINT64_C(0x94D049BB133111EB);
-    h ^= h >> 31;
-    h *= UINT64_C(0xBF58476D1CE4E5B9);
+    uint64_t h = rest + addr_hash(g->mul + MUL_CLIENT, &k->client) + addr_hash(g->mul + MUL_SERVER, &k->server) +
+                 g->mul[MUL_LEVEL] * (uint64_t)(k->level + 1);
     return (uint32_t)(h >> 32);
 }
 
@@ -115,6 +148,7 @@ struct conn_groups *conn_groups_new(uint32_t cap)
     g->index_mask = 63;
     g->index = g_new0(struct slot, g->index_mask + 1);
     g->st.cap = g->cap;
+    muls_init(g->mul);
     return g;
 }
 
@@ -279,10 +313,10 @@ static void fold_key(struct conn_group_key *k, enum conn_group_level level)
 static struct conn_group *place(struct conn_groups *g, const struct conn_group_key *base)
 {
     struct conn_group_key k = *base;
-    uint64_t rest = rest_hash(base);
+    uint64_t rest = rest_hash(g, base);
     for (int level = base->level < CONN_GROUP_LEVELS ? base->level : CONN_GROUP_OTHER;; level++) {
         fold_key(&k, (enum conn_group_level)level);
-        struct conn_group *grp = find_or_make(g, &k, level == CONN_GROUP_OTHER ? 0 : key_hash(&k, rest));
+        struct conn_group *grp = find_or_make(g, &k, level == CONN_GROUP_OTHER ? 0 : key_hash(g, &k, rest));
         if (grp) {
             if (level == CONN_GROUP_OTHER)
                 fold_other(grp, base);
@@ -335,7 +369,7 @@ bool conn_groups_has(const struct conn_groups *g, const struct conn_group_key *k
 {
     if (k->level == CONN_GROUP_OTHER)
         return g->other != NULL;
-    return index_find(g, k, key_hash(k, rest_hash(k))) != NULL;
+    return index_find(g, k, key_hash(g, k, rest_hash(g, k))) != NULL;
 }
 
 void conn_groups_add(struct conn_groups *g, const struct conn_summary *cs)
@@ -411,3 +445,14 @@ uint32_t *conn_groups_ranked(const struct conn_groups *g)
 }
 
 struct conn_groups_stats conn_groups_stats(const struct conn_groups *g) { return g->st; }
+
+uint32_t conn_groups_index_longest(const struct conn_groups *g)
+{
+    uint32_t longest = 0;
+    for (uint32_t i = 0; i <= g->index_mask; i++)
+        if (g->index[i].group) {
+            uint32_t d = (i - g->index[i].hash) & g->index_mask;
+            longest = d > longest ? d : longest;
+        }
+    return longest;
+}

@@ -114,6 +114,9 @@ const struct conn_group *conn_groups_at(const struct conn_groups *g, uint32_t i)
  * seen (caller frees with g_free). */
 uint32_t *conn_groups_ranked(const struct conn_groups *g);
 struct conn_groups_stats conn_groups_stats(const struct conn_groups *g);
+/* Tests: the longest probe of the key index, in slots past a key's home
+ * (what a look-up of the unluckiest key walks). */
+uint32_t conn_groups_index_longest(const struct conn_groups *g);
 
 /* The policy facts of a group's connections (not meaningful at OTHER:
  * use key.rules and key.undecided there). */

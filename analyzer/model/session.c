@@ -35,18 +35,13 @@ static void array_free(GArray *a)
 #define SESSION_POOL_MAX 32u
 #define SESSION_CTX_MEMO 4u
 
-/* A decoded context list that connections share (session_ctx_list_set()):
- * read only, the pool's, freed with it; refs counts the connections that
- * point to it (an entry without any may be replaced by another list). */
-struct ctx_memo {
-    struct smb2_neg_ctx_list *l;
-    uint32_t refs;
-};
-
-/* A NEGOTIATE request's dialects that connections share
- * (session_dialects_set()), as struct ctx_memo. */
-struct dial_memo {
-    GArray *a; /* uint16_t */
+/* A value that connections share, read only, the pool's and freed with
+ * it: a decoded context list (session_ctx_list_set()) or a NEGOTIATE
+ * request's dialects (session_dialects_set()); refs counts the
+ * connections that point to it (an entry without any may be refilled with
+ * another value). */
+struct memo {
+    void *v;
     uint32_t refs;
 };
 
@@ -57,8 +52,8 @@ struct session_pool {
     GArray *dialects[SESSION_POOL_MAX];              /* uint16_t, emptied */
     unsigned n_conn, n_live, n_ctx, n_dialects;
     struct gss_memo *gss;                            /* NEGOTIATE response blobs, made on first use */
-    struct ctx_memo memo[SESSION_CTX_MEMO];
-    struct dial_memo dmemo[SESSION_CTX_MEMO];
+    struct memo memo[SESSION_CTX_MEMO];  /* struct smb2_neg_ctx_list */
+    struct memo dmemo[SESSION_CTX_MEMO]; /* GArray of uint16_t */
 };
 
 struct session_pool *session_pool_new(void) { return g_new0(struct session_pool, 1); }
@@ -77,9 +72,9 @@ void session_pool_free(struct session_pool *pool)
         g_array_free(pool->dialects[i], TRUE);
     g_free(pool->gss);
     for (unsigned i = 0; i < SESSION_CTX_MEMO; i++) {
-        g_free(pool->memo[i].l);
-        if (pool->dmemo[i].a)
-            g_array_free(pool->dmemo[i].a, TRUE);
+        g_free(pool->memo[i].v);
+        if (pool->dmemo[i].v)
+            g_array_free(pool->dmemo[i].v, TRUE);
     }
     g_free(pool);
 }
@@ -120,40 +115,56 @@ static bool ctx_list_same(const struct smb2_neg_ctx_list *a, const struct smb2_n
     return !a->has_netname || strncmp(a->netname, b->netname, sizeof a->netname) == 0;
 }
 
-/* The pool's shared list that reads as l, made in a free entry on a miss
- * (one no connection points to); NULL when every entry is another list in
- * use.  A connection's list then is a pointer and a count, not a copy: a
- * busy server's clients send and get the same lists (the preauth salt is
- * not kept, only its length), and the copy went to a block last written a
- * thousand connections earlier, a cache miss a line. */
-static struct smb2_neg_ctx_list *ctx_memo_take(struct session_pool *pool, const struct smb2_neg_ctx_list *l)
+/* The entry of memo[] whose value reads as key (same()), one more
+ * connection counted; on a miss an entry no connection points to, its
+ * value made or refilled by fill(); NULL when every entry holds another
+ * value in use. */
+static void *memo_take(struct memo *memo, const void *key, bool (*same)(const void *v, const void *key),
+                       void *(*fill)(void *v, const void *key))
 {
-    struct ctx_memo *free_slot = NULL;
+    struct memo *free_slot = NULL;
     for (unsigned i = 0; i < SESSION_CTX_MEMO; i++) {
-        struct ctx_memo *m = &pool->memo[i];
-        if (m->l && ctx_list_same(m->l, l)) {
+        struct memo *m = &memo[i];
+        if (m->v && same(m->v, key)) {
             m->refs++;
-            return m->l;
+            return m->v;
         }
         if (!free_slot && !m->refs)
             free_slot = m;
     }
     if (!free_slot)
         return NULL;
-    if (!free_slot->l)
-        free_slot->l = g_new(struct smb2_neg_ctx_list, 1);
-    session_ctx_list_put(free_slot->l, l);
+    free_slot->v = fill(free_slot->v, key);
     free_slot->refs = 1;
-    return free_slot->l;
+    return free_slot->v;
 }
 
-static void ctx_memo_release(struct session_pool *pool, const struct smb2_neg_ctx_list *l)
+/* A connection no longer points to v. */
+static void memo_release(struct memo *memo, const void *v)
 {
     for (unsigned i = 0; i < SESSION_CTX_MEMO; i++)
-        if (pool->memo[i].l == l) {
-            pool->memo[i].refs--;
+        if (memo[i].v == v) {
+            memo[i].refs--;
             return;
         }
+}
+
+/* The context lists: a connection's list then is a pointer and a count,
+ * not a copy: a busy server's clients send and get the same lists (the
+ * preauth salt is not kept, only its length), and the copy went to a
+ * block last written a thousand connections earlier, a cache miss a line. */
+static bool ctx_same(const void *v, const void *key) { return ctx_list_same(v, key); }
+
+static void *ctx_fill(void *v, const void *key)
+{
+    struct smb2_neg_ctx_list *l = v ? v : g_new(struct smb2_neg_ctx_list, 1);
+    session_ctx_list_put(l, key);
+    return l;
+}
+
+static struct smb2_neg_ctx_list *ctx_memo_take(struct session_pool *pool, const struct smb2_neg_ctx_list *l)
+{
+    return memo_take(pool->memo, l, ctx_same, ctx_fill);
 }
 
 /* A list given back: the pool's shared one released, an own one to the pool's spares or freed. */
@@ -161,7 +172,7 @@ static void ctx_list_drop(struct smb_conn_priv *p, struct smb2_neg_ctx_list *l, 
 {
     struct session_pool *pool = p->pool;
     if (p->pool_shared & bit)
-        ctx_memo_release(pool, l);
+        memo_release(pool->memo, l);
     else if (l && pool && pool->n_ctx < SESSION_POOL_MAX)
         pool->ctx[pool->n_ctx++] = l;
     else
@@ -192,39 +203,34 @@ void session_ctx_list_set(struct smb_conn *s, bool response, const struct smb2_n
     session_ctx_list_put(*dst, l);
 }
 
-/* The pool's shared array of the n dialects d, made in a free entry on a
- * miss; NULL when every entry holds other dialects in use.  Not copying
- * them spares writing an array last touched a thousand connections
- * earlier, and emptying it again at the connection's end. */
-static GArray *dial_memo_take(struct session_pool *pool, const uint16_t *d, guint n)
+/* The dialects (n of them at d): not copying them spares writing an
+ * array last touched a thousand connections earlier, and emptying it
+ * again at the connection's end. */
+struct dialects_key {
+    const uint16_t *d;
+    guint n;
+};
+
+static bool dial_same(const void *v, const void *key)
 {
-    struct dial_memo *free_slot = NULL;
-    for (unsigned i = 0; i < SESSION_CTX_MEMO; i++) {
-        struct dial_memo *m = &pool->dmemo[i];
-        if (m->a && m->a->len == n && memcmp(m->a->data, d, n * sizeof *d) == 0) {
-            m->refs++;
-            return m->a;
-        }
-        if (!free_slot && !m->refs)
-            free_slot = m;
-    }
-    if (!free_slot)
-        return NULL;
-    if (!free_slot->a)
-        free_slot->a = g_array_sized_new(FALSE, FALSE, sizeof(uint16_t), n);
-    g_array_set_size(free_slot->a, 0);
-    g_array_append_vals(free_slot->a, d, n);
-    free_slot->refs = 1;
-    return free_slot->a;
+    const GArray *a = v;
+    const struct dialects_key *k = key;
+    return a->len == k->n && memcmp(a->data, k->d, k->n * sizeof *k->d) == 0;
 }
 
-static void dial_memo_release(struct session_pool *pool, const GArray *a)
+static void *dial_fill(void *v, const void *key)
 {
-    for (unsigned i = 0; i < SESSION_CTX_MEMO; i++)
-        if (pool->dmemo[i].a == a) {
-            pool->dmemo[i].refs--;
-            return;
-        }
+    const struct dialects_key *k = key;
+    GArray *a = v ? v : g_array_sized_new(FALSE, FALSE, sizeof(uint16_t), k->n);
+    g_array_set_size(a, 0);
+    g_array_append_vals(a, k->d, k->n);
+    return a;
+}
+
+static GArray *dial_memo_take(struct session_pool *pool, const uint16_t *d, guint n)
+{
+    struct dialects_key k = { d, n };
+    return memo_take(pool->dmemo, &k, dial_same, dial_fill);
 }
 
 /* dialects_offered given back (the shared array released, an own one
@@ -235,7 +241,7 @@ static void dialects_drop(struct smb_conn_priv *p)
     struct session_pool *pool = p->pool;
     GArray *a = s->dialects_offered;
     if (p->pool_shared & SHARED_DIALECTS) {
-        dial_memo_release(pool, a);
+        memo_release(pool->dmemo, a);
         p->pool_shared &= (uint8_t)~SHARED_DIALECTS;
     } else if (a != session_empty_array() && pool && pool->n_dialects < SESSION_POOL_MAX) {
         g_array_set_size(a, 0);
@@ -256,7 +262,7 @@ GArray *session_dialects_array(struct smb_conn *s)
                                                : g_array_new(FALSE, FALSE, sizeof(uint16_t));
         if (shared) {
             g_array_append_vals(own, shared->data, shared->len);
-            dial_memo_release(pool, shared);
+            memo_release(pool->dmemo, shared);
             p->pool_shared &= (uint8_t)~SHARED_DIALECTS;
         }
         s->dialects_offered = own;
@@ -580,14 +586,14 @@ void smb_conn_retain(struct smb_conn *s)
         if (p->pool_shared & (k ? SHARED_CTX_RESPONSE : SHARED_CTX_REQUEST)) {
             struct smb2_neg_ctx_list *own = g_new(struct smb2_neg_ctx_list, 1);
             session_ctx_list_put(own, *l);
-            ctx_memo_release(p->pool, *l);
+            memo_release(p->pool->memo, *l);
             *l = own;
         }
     }
     if (p->pool_shared & SHARED_DIALECTS) {
         GArray *own = g_array_sized_new(FALSE, FALSE, sizeof(uint16_t), s->dialects_offered->len);
         g_array_append_vals(own, s->dialects_offered->data, s->dialects_offered->len);
-        dial_memo_release(p->pool, s->dialects_offered);
+        memo_release(p->pool->dmemo, s->dialects_offered);
         s->dialects_offered = own;
     }
     p->pool_shared = 0;

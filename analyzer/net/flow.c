@@ -525,9 +525,15 @@ static bool starts_new_conn(const struct flow_conn *c, int dir, const struct pac
     return false;
 }
 
-static void update_state(struct flow_conn *c, int dir, const struct packet *p)
+/* Returns whether what class_of() reads (hs, fin, rst) may have changed:
+ * a segment without SYN, FIN or RST changes nothing unless it is the ACK
+ * that ends a handshake (most packets of a connection: class_of() and the
+ * chain of flag tests below were 25 instructions a packet). */
+static bool update_state(struct flow_conn *c, int dir, const struct packet *p)
 {
     uint8_t f = p->tcp_flags;
+    if (!(f & (TCP_SYN | TCP_FIN | TCP_RST)) && !((f & TCP_ACK) && (c->hs == FLOW_HS_SYN || c->hs == FLOW_HS_SYNACK)))
+        return false;
     if ((f & TCP_SYN) && !(f & TCP_ACK) && dir == 0) {
         c->isn[0] = p->seq;
         c->isn_known[0] = true;
@@ -555,6 +561,7 @@ static void update_state(struct flow_conn *c, int dir, const struct packet *p)
         c->rst_seen = true;
         c->rst_dir = (uint8_t)dir;
     }
+    return true;
 }
 
 bool flow_table_clock(const struct flow_table *t, int64_t *first, int64_t *last)
@@ -605,7 +612,7 @@ void flow_table_packet(struct flow_table *t, const struct packet *p)
     if (p->ts_us > c->last_ts_us)
         c->last_ts_us = p->ts_us;
     c->last_frame = p->frame;
-    update_state(c, dir, p);
+    bool changed = update_state(c, dir, p);
 
     if (t->packet_cbs)
         NOTIFY(t, c, packet, dir, p);
@@ -618,8 +625,10 @@ void flow_table_packet(struct flow_table *t, const struct packet *p)
         reasm_ack(&c->stream[!dir], p->ack, p->ts_us);
 
     /* To the tail of its class's activity list (already there: nothing to
-     * move, and the neighbours' entries stay untouched). */
-    uint8_t cls = class_of(c);
+     * move, and the neighbours' entries stay untouched).  tclass is
+     * class_of(c) after every packet (a new entry's state is of class
+     * ESTABLISHED), so it is computed again only when the state changed. */
+    uint8_t cls = changed ? class_of(c) : c->tclass;
     if (cls != c->tclass) {
         list_remove(t, c);
         c->tclass = cls;

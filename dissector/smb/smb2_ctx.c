@@ -13,77 +13,78 @@ static void set_status(struct smb2_neg_ctx_list *out, enum smb2_ctx_status s, co
     }
 }
 
-/* A u16 count followed by that many u16 ids (encryption, signing, rdma use
- * this with rdma having 4 reserved bytes first; see callers). */
-static void take_ids(struct wire *d, uint16_t count, struct smb2_neg_ctx *c)
+/* The walk reads each context's bytes by pointer after one bounds check
+ * for what it needs (the header, the data, a type's fixed part, the id
+ * list), not through a cursor that checks every field: a NEGOTIATE's two
+ * lists were about 400 instructions each on every connection.  What it
+ * decodes is what the cursor walk decoded, field for field and on every
+ * cut (tests/unit/test_smb2.c: /smb2/context-walk-equal against that walk). */
+
+static uint16_t u16_at(const uint8_t *q) { return (uint16_t)(q[0] | q[1] << 8); }
+static uint32_t u32_at(const uint8_t *q) { return (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24; }
+
+/* count u16 ids at q, n bytes there: the first SMB2_CTX_MAX_IDS stored;
+ * fewer bytes than the count needs, or a count of 0 (every id list must
+ * name at least one value), is malformed. */
+static void take_ids(const uint8_t *q, size_t n, uint16_t count, struct smb2_neg_ctx *c)
 {
     c->id_count = count;
-    for (uint16_t i = 0; i < count; i++) {
-        uint16_t id = wire_u16le(d);
-        if (!wire_ok(d)) {
-            c->malformed = true;
-            return;
-        }
-        if (c->ids_stored < SMB2_CTX_MAX_IDS)
-            c->ids[c->ids_stored++] = id;
-    }
-    if (count == 0)
-        c->malformed = true; /* every id list must name at least one value */
+    size_t have = n / 2, take = count < have ? count : have;
+    uint8_t k = (uint8_t)(take < SMB2_CTX_MAX_IDS ? take : SMB2_CTX_MAX_IDS);
+    for (uint8_t i = 0; i < k; i++)
+        c->ids[i] = u16_at(q + 2 * i);
+    c->ids_stored = k;
+    if (count > have || count == 0)
+        c->malformed = true;
 }
 
-static void decode_data(struct wire d, struct smb2_neg_ctx *c, struct smb2_neg_ctx_list *out)
+/* A type's data, n bytes at q.  A fixed part cut short reads the fields
+ * that fit and 0 for the others, as the cursor did (salt length and flags
+ * are kept). */
+static void decode_data(const uint8_t *q, size_t n, struct smb2_neg_ctx *c, struct smb2_neg_ctx_list *out)
 {
     switch (c->type) {
-    case SMB2_CTX_PREAUTH_INTEGRITY: {
-        uint16_t n = wire_u16le(&d);
-        c->salt_len = wire_u16le(&d);
-        if (!wire_ok(&d)) {
+    case SMB2_CTX_PREAUTH_INTEGRITY:
+        if (n < 4) {
             c->malformed = true;
             break;
         }
-        take_ids(&d, n, c);
-        if (!wire_has(&d, c->salt_len))
+        c->salt_len = u16_at(q + 2);
+        take_ids(q + 4, n - 4, u16_at(q), c);
+        if (!c->malformed && c->salt_len > n - 4 - 2 * (size_t)c->id_count) /* the salt follows the ids */
             c->malformed = true;
         break;
-    }
     case SMB2_CTX_ENCRYPTION:
-    case SMB2_CTX_SIGNING: {
-        uint16_t n = wire_u16le(&d);
-        if (!wire_ok(&d))
+    case SMB2_CTX_SIGNING:
+        if (n < 2)
             c->malformed = true;
         else
-            take_ids(&d, n, c);
+            take_ids(q + 2, n - 2, u16_at(q), c);
         break;
-    }
-    case SMB2_CTX_COMPRESSION: {
-        uint16_t n = wire_u16le(&d);
-        (void)wire_u16le(&d); /* padding */
-        c->flags = wire_u32le(&d);
-        if (!wire_ok(&d))
+    case SMB2_CTX_COMPRESSION:
+        if (n < 8) {
+            c->malformed = true;
+            break;
+        }
+        c->flags = u32_at(q + 4);
+        take_ids(q + 8, n - 8, u16_at(q), c);
+        break;
+    case SMB2_CTX_RDMA_TRANSFORM:
+        if (n < 8)
             c->malformed = true;
         else
-            take_ids(&d, n, c);
+            take_ids(q + 8, n - 8, u16_at(q), c); /* 2 + 4 reserved bytes before the ids */
         break;
-    }
-    case SMB2_CTX_RDMA_TRANSFORM: {
-        uint16_t n = wire_u16le(&d);
-        wire_skip(&d, 2 + 4); /* reserved */
-        if (!wire_ok(&d))
-            c->malformed = true;
-        else
-            take_ids(&d, n, c);
-        break;
-    }
     case SMB2_CTX_TRANSPORT:
-        c->flags = wire_u32le(&d);
-        if (!wire_ok(&d))
+        if (n < 4)
             c->malformed = true;
+        else
+            c->flags = u32_at(q);
         break;
     case SMB2_CTX_NETNAME:
         if (!out->has_netname) {
             out->has_netname = true;
-            utf16le_to_utf8(d.p, d.len, false, out->netname, sizeof out->netname,
-                            &out->netname_truncated);
+            utf16le_to_utf8(q, n, false, out->netname, sizeof out->netname, &out->netname_truncated);
         }
         break;
     default:
@@ -125,7 +126,14 @@ void smb2_ctx_decode(const struct wire *pdu, size_t declared_len, uint32_t offse
         out->reason = "negotiate context list starts past the available bytes";
         return;
     }
-    struct wire w = wire_window(pdu, offset, pdu->len - offset);
+    /* [at, end) of the PDU's bytes; offset is 8-byte aligned, so a
+     * context's padding is the distance to the next multiple of 8 */
+    const uint8_t *base = pdu->p;
+    size_t at = offset, end = pdu->len;
+    /* walked and stored counted here, written once at the end (out's
+     * members were read and written back on every context) */
+    uint16_t walked = 0;
+    uint8_t stored = 0;
     for (uint32_t i = 0; i < count; i++) {
         if (i >= SMB2_CTX_MAX_WALK) {
             set_status(out, SMB2_CTX_COUNT_MISMATCH, "negotiate context count beyond the walk bound");
@@ -133,45 +141,45 @@ void smb2_ctx_decode(const struct wire *pdu, size_t declared_len, uint32_t offse
         }
         /* contexts after the first start 8-byte aligned (from the header);
          * the last one is not padded, so padding is only skipped when needed */
-        if (i > 0) {
-            size_t abs = offset + w.off;
-            size_t pad = (8 - (abs & 7)) & 7;
-            if (!wire_has(&w, pad)) {
-                set_status(out, cut ? SMB2_CTX_TRUNCATED : SMB2_CTX_COUNT_MISMATCH,
-                           "negotiate context padding cut short");
-                break;
-            }
-            wire_skip(&w, pad);
+        size_t pad = (8 - (at & 7)) & 7;
+        if (pad > end - at) {
+            set_status(out, cut ? SMB2_CTX_TRUNCATED : SMB2_CTX_COUNT_MISMATCH,
+                       "negotiate context padding cut short");
+            break;
         }
-        if (wire_left(&w) == 0) {
+        at += pad;
+        if (at == end) {
             if (cut)
                 set_status(out, SMB2_CTX_TRUNCATED, "negotiate context list cut short");
             else
                 set_status(out, SMB2_CTX_COUNT_MISMATCH, "fewer negotiate contexts than the count claims");
             break;
         }
-        uint16_t type = wire_u16le(&w);
-        uint16_t len = wire_u16le(&w);
-        (void)wire_u32le(&w); /* reserved */
-        if (!wire_ok(&w)) {
+        if (end - at < 8) {
             set_status(out, SMB2_CTX_TRUNCATED, "negotiate context header cut short");
             break;
         }
-        out->walked++;
+        const uint8_t *h = base + at;
+        uint16_t len = u16_at(h + 2);
+        at += 8;
+        walked++;
         struct smb2_neg_ctx scratch;
-        struct smb2_neg_ctx *c = out->stored < SMB2_CTX_MAX_ITEMS ? &out->items[out->stored++] : &scratch;
+        struct smb2_neg_ctx *c = stored < SMB2_CTX_MAX_ITEMS ? &out->items[stored++] : &scratch;
         memset(c, 0, sizeof *c);
-        c->type = type;
+        c->type = u16_at(h);
         c->data_len = len;
-        if (!wire_has(&w, len)) {
+        if (len > end - at) {
             c->malformed = true;
             set_status(out, SMB2_CTX_TRUNCATED, "negotiate context data cut short");
             break;
         }
-        decode_data(wire_sub(&w, len), c, out);
+        decode_data(base + at, len, c, out);
+        at += len;
         if (c->malformed)
             set_status(out, SMB2_CTX_MALFORMED, "negotiate context data does not match its type");
     }
+    out->walked = walked;
+    out->stored = stored;
 }
 
 const struct smb2_neg_ctx *smb2_ctx_find(const struct smb2_neg_ctx_list *l, uint16_t type)

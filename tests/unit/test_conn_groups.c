@@ -190,6 +190,47 @@ static void test_index_many(void)
     conn_groups_free(g);
 }
 
+/* Keys forged to share one hash under the fixed hash conn_groups.c had
+ * (an IPv6 client's (lo ^ family) * G ^ hi * C2, the rest alike): a hi
+ * for any lo gives the same value, so a crafted capture or merge report
+ * made every look-up walk one run of the index (quadratic).  Keyed by
+ * the process's random number, the same keys spread: the longest probe
+ * stays short, and every connection is still in its own group. */
+static uint64_t inverse_odd(uint64_t a)
+{
+    uint64_t x = a; /* Newton: each step doubles the correct low bits */
+    for (int i = 0; i < 6; i++)
+        x *= 2 - a * x;
+    return x;
+}
+
+static void test_index_forged_collisions(void)
+{
+    enum { N = 4000 };
+    const uint64_t G = UINT64_C(0x9E3779B97F4A7C15), C2 = UINT64_C(0xC2B2AE3D27D4EB4F), T = UINT64_C(0x5EED);
+    const uint64_t c2_inv = inverse_odd(C2);
+    g_assert_cmphex(C2 * c2_inv, ==, 1);
+    struct conn_groups *g = conn_groups_new(2 * N);
+    for (uint64_t i = 0; i < N; i++) {
+        struct conn_summary cs = conn(0, 1000, 9, (int64_t)i, 0);
+        uint64_t lo = UINT64_C(0xb80d0120) | (i + 1) << 32, hi = (T ^ (lo ^ 6) * G) * c2_inv;
+        cs.client.family = 6;
+        memcpy(cs.client.bytes, &lo, 8);
+        memcpy(cs.client.bytes + 8, &hi, 8);
+        uint64_t l2, h2; /* forged: the old hash's address part is T for every one */
+        memcpy(&l2, cs.client.bytes, 8);
+        memcpy(&h2, cs.client.bytes + 8, 8);
+        g_assert_cmphex((l2 ^ cs.client.family) * G ^ h2 * C2, ==, T);
+        conn_groups_add(g, &cs);
+    }
+    g_assert_cmpuint(conn_groups_count(g), ==, N);
+    for (uint32_t i = 0; i < N; i++)
+        g_assert_cmpuint(conn_groups_at(g, i)->count, ==, 1);
+    /* one hash: N - 1; spread over the 8,192 slots of N keys: tens */
+    g_assert_cmpuint(conn_groups_index_longest(g), <, 200);
+    conn_groups_free(g);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -198,5 +239,6 @@ int main(int argc, char **argv)
     g_test_add_func("/conn_groups/merge_equals_joint", test_merge_equals_joint);
     g_test_add_func("/conn_groups/rules_under_another_policy", test_rules_under_another_policy);
     g_test_add_func("/conn_groups/index_many", test_index_many);
+    g_test_add_func("/conn_groups/index_forged_collisions", test_index_forged_collisions);
     return g_test_run();
 }

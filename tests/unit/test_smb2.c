@@ -11,6 +11,7 @@
 
 #include "smb.h"
 #include "smb_test_util.h"
+#include "smb2_ctx_ref.h"
 
 static struct collector c;
 
@@ -94,8 +95,26 @@ static void test_negotiate_request_truncations(void)
     load("smb2_311_negotiate_req.vec");
     const uint8_t *m = vec.payload + 4;
     size_t full = vec.payload_len - 4;
+    uint16_t count = (uint16_t)(m[64 + 2] | m[64 + 3] << 8);
+    g_assert_cmpuint(count, >, 1);
     for (size_t n = 0; n <= full; n++) {
         decode(m, n, (uint32_t)full);
+        /* the fixed part cut: reported as such, no body; the dialects cut:
+         * those that arrived, once the anomaly said fewer came */
+        if (n >= 64 && n < 64 + 36) {
+            g_assert_cmpint(c.neg_req, ==, 0);
+            g_assert_cmpstr(c.last_reason, ==, "NEGOTIATE request cut short");
+        } else if (n >= 64 + 36) {
+            g_assert_cmpint(c.neg_req, ==, 1);
+            size_t have = (n - 64 - 36) / 2 < count ? (n - 64 - 36) / 2 : count;
+            const char *d = collector_get(&c, "smb2.dialect");
+            size_t got = d ? 1 : 0;
+            for (; d && *d; d++)
+                got += *d == '|';
+            g_assert_cmpuint(got, ==, have);
+            if (have < count)
+                g_assert_cmpint(c.anomalies, >=, 1);
+        }
         decode(m, n, (uint32_t)n);
         if (n >= 64 + 36 && n < full && c.neg_req && c.ctx_seen)
             g_assert_cmpint(c.ctx.status, !=, SMB2_CTX_OK);
@@ -253,6 +272,72 @@ static void test_context_stale_block(void)
             stale_decode(m, n, full, off, count, min_off);
         stale_decode(m, full, full, off, 0, min_off); /* empty */
     }
+}
+
+/* The pointer walk of smb2_ctx_decode() decodes what the cursor walk
+ * before it decoded (smb2_ctx_ref.c), everything its readers read: the
+ * real request and response lists at every cut (declared whole and as
+ * cut), with other counts, and 20,000 mutations of their bytes (types,
+ * lengths, id counts, salt lengths, padding) at random cuts. */
+static void walk_equal(const uint8_t *m, size_t avail, size_t declared, uint32_t off, uint16_t count, size_t min_off)
+{
+    static struct smb2_neg_ctx_list want, got;
+    memset(&want, 0, sizeof want);
+    memset(&got, 0, sizeof got);
+    struct wire w = wire_make(m, avail);
+    smb2_ctx_decode_ref(&w, declared, off, count, min_off, &want);
+    smb2_ctx_decode(&w, declared, off, count, min_off, &got);
+    /* the reasons are the same texts, not always the same pointers (two
+     * files' literals are merged by the linker, not under ASan) */
+    g_assert_true((want.reason == NULL) == (got.reason == NULL));
+    if (want.reason)
+        g_assert_cmpstr(want.reason, ==, got.reason);
+    want.reason = got.reason = NULL;
+    same_list(&want, &got);
+}
+
+static void test_context_walk_equal(void)
+{
+    static const struct {
+        const char *vec;
+        size_t off_at, count_at, min_off;
+    } v[] = {
+        { "smb2_311_negotiate_req.vec", 64 + 28, 64 + 32, 64 + 36 },
+        { "smb2_311_negotiate_resp.vec", 64 + 60, 64 + 6, 64 + 64 },
+    };
+    GRand *r = g_rand_new_with_seed(1311);
+    for (size_t k = 0; k < G_N_ELEMENTS(v); k++) {
+        load(v[k].vec);
+        size_t full = vec.payload_len - 4;
+        uint8_t *m = g_memdup2(vec.payload + 4, full);
+        const uint8_t *o = m + v[k].off_at;
+        uint32_t off = (uint32_t)o[0] | (uint32_t)o[1] << 8 | (uint32_t)o[2] << 16 | (uint32_t)o[3] << 24;
+        uint16_t count = (uint16_t)(m[v[k].count_at] | m[v[k].count_at + 1] << 8);
+        size_t min_off = v[k].min_off;
+        g_assert_cmpuint(off, <, full);
+        for (size_t n = 0; n <= full; n++) {
+            walk_equal(m, n, full, off, count, min_off);
+            walk_equal(m, n, n, off, count, min_off);
+            walk_equal(m, n, full, off, (uint16_t)(count + 3), min_off);
+            walk_equal(m, n, full, off, 65535, min_off);
+        }
+        uint8_t *x = g_malloc(full);
+        for (int i = 0; i < 10000; i++) {
+            memcpy(x, m, full);
+            int flips = g_rand_int_range(r, 1, 6);
+            for (int f = 0; f < flips; f++) {
+                size_t at = off + (size_t)g_rand_int_range(r, 0, (gint32)(full - off));
+                /* small values where lengths and counts are: short data, id counts past the data */
+                x[at] = g_rand_boolean(r) ? (uint8_t)g_rand_int_range(r, 0, 12) : (uint8_t)g_rand_int(r);
+            }
+            size_t n = (size_t)g_rand_int_range(r, (gint32)off, (gint32)full + 1);
+            walk_equal(x, n, g_rand_boolean(r) ? full : n, off, count, min_off);
+            walk_equal(x, full, full, off, (uint16_t)g_rand_int_range(r, 1, 20), min_off);
+        }
+        g_free(x);
+        g_free(m);
+    }
+    g_rand_free(r);
 }
 
 static size_t build_chain(uint8_t *m, int n, uint32_t step)
@@ -425,6 +510,7 @@ int main(int argc, char **argv)
     g_test_add_func("/smb2/context-empty", test_context_empty);
     g_test_add_func("/smb2/context-malformed-data", test_context_malformed_data);
     g_test_add_func("/smb2/context-stale-block", test_context_stale_block);
+    g_test_add_func("/smb2/context-walk-equal", test_context_walk_equal);
     g_test_add_func("/smb2/compound-chain", test_compound_chain);
     g_test_add_func("/smb2/tree-connect-paths", test_tree_connect_paths);
     g_test_add_func("/smb2/error-response", test_error_response);
