@@ -34,6 +34,11 @@
  *   as the ACK of an uncaptured FIN, not as a lost byte.
  * - Skip: a pending skip moves 'next' forward before anything else happens;
  *   held pieces and segment parts below 'next' are then dropped unseen.
+ * - Pass (quiet range): everything is done as for any data (counters,
+ *   history, holes, held pieces, caps), only the consumer's data() is not
+ *   called for the range's bytes: their number is told by one passed()
+ *   before the next callback.  A gap is told whole, wherever it starts, so
+ *   the consumer's view (bytes then gaps, in order) is what it was.
  */
 #include "reasm.h"
 
@@ -169,7 +174,18 @@ static void apply_skip(struct reasm_dir *d)
         d->hist_valid = 0; /* skipped bytes are not remembered */
         d->next += d->skip;
         d->st.skipped_bytes += d->skip;
+        d->quiet_left = d->skip < d->quiet_left ? d->quiet_left - (uint32_t)d->skip : 0;
         d->skip = 0;
+    }
+}
+
+/* Tell the consumer the quiet data that went by since it last heard. */
+static void flush_quiet(struct reasm_dir *d)
+{
+    if (d->quiet_fed) {
+        uint32_t n = d->quiet_fed;
+        d->quiet_fed = 0;
+        d->cb->passed(d->ctx, n, d->ts_us);
     }
 }
 
@@ -192,10 +208,24 @@ static void emit(struct reasm_dir *d, uint64_t off, const uint8_t *bytes, uint64
         len -= cut;
     }
     d->next = end;
+    /* the part of [off, end) inside the quiet range (reasm_pass()) */
+    uint32_t quiet = len < d->quiet_left ? (uint32_t)len : d->quiet_left;
+    d->quiet_left -= quiet;
     if (bytes) {
         d->st.bytes += len;
         if (d->hist)
             hist_append(d, bytes, len);
+        if (quiet) {
+            /* counted above as any data; the consumer hears of it later,
+             * in one passed() call, and sees only what follows */
+            d->quiet_fed += quiet;
+            if (quiet == len)
+                return;
+            struct wire w = wire_make(bytes, (size_t)len);
+            bytes = wire_window(&w, quiet, (size_t)(len - quiet)).p;
+            len -= quiet;
+        }
+        flush_quiet(d);
         if (d->cb->data)
             d->cb->data(d->ctx, bytes, (size_t)len, d->ts_us);
     } else {
@@ -208,6 +238,9 @@ static void emit(struct reasm_dir *d, uint64_t off, const uint8_t *bytes, uint64
         }
         if (truncated)
             d->st.truncated_bytes += len;
+        /* a gap is told whole as before, quiet or not: the consumer
+         * knew the range was there to skip and takes it as a gap in it */
+        flush_quiet(d);
         if (d->cb->gap)
             d->cb->gap(d->ctx, len, d->ts_us);
     }
@@ -573,6 +606,11 @@ void reasm_skip(struct reasm_dir *d, uint64_t n)
     d->skip += n;
 }
 
+void reasm_pass(struct reasm_dir *d, uint64_t n)
+{
+    d->quiet_left = n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
+}
+
 void reasm_finish(struct reasm_dir *d, int64_t ts_us)
 {
     if (d->ended)
@@ -597,6 +635,8 @@ void reasm_finish(struct reasm_dir *d, int64_t ts_us)
     }
     d->ended = true;
     reasm_release(d);
+    flush_quiet(d);
+    d->quiet_left = 0;
     if (d->cb->end)
         d->cb->end(d->ctx, d->ts_us);
 }
