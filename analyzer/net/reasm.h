@@ -3,7 +3,8 @@
  * The reassembler turns segments (in capture order) into an ordered series of
  * consumer callbacks: data(bytes) for bytes seen on the wire, gap(len) for
  * bytes that were sent but are not in the capture, then end().  Every byte
- * offset of the stream is covered by exactly one data, gap or skip, in order.
+ * offset of the stream is covered by exactly one data, gap, passed or skip,
+ * in order (passed: data the consumer asked not to be shown, reasm_pass()).
  *
  * Offsets are 64-bit positions from the first data byte of the direction (the
  * byte after the SYN, or the first byte seen when the capture starts mid
