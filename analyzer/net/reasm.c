@@ -471,9 +471,35 @@ static void age_ack(struct reasm_dir *d)
     d->ack_age = 0;
 }
 
+/* The segment every bulk transfer is made of: the next bytes in order,
+ * whole, no SYN or FIN, nothing held or pending, data of 2 bytes or more
+ * (1 may be a keep-alive).  What reasm_segment() below does with it, its
+ * tests all decided by these few. */
+static bool in_order_path = true; /* reasm_set_in_order_path(): tests only */
+
+void reasm_set_in_order_path(bool on) { in_order_path = on; }
+
+static bool segment_in_order(struct reasm_dir *d, uint32_t seq, uint8_t flags, const uint8_t *payload,
+                             uint32_t cap_len, uint32_t wire_len, int64_t ts_us)
+{
+    if (!in_order_path || (flags & (TCP_SYN | TCP_FIN)) || !d->started || d->ended || d->head || d->skip || !payload ||
+        cap_len != wire_len || wire_len < 2 || seq != d->base + (uint32_t)d->next)
+        return false;
+    d->ts_us = ts_us;
+    uint64_t s = d->next, e = s + wire_len;
+    if (e > d->seen_end)
+        d->seen_end = e;
+    emit(d, s, payload, wire_len, false);
+    apply_skip(d);
+    age_ack(d);
+    return true;
+}
+
 void reasm_segment(struct reasm_dir *d, uint32_t seq, uint8_t flags, const uint8_t *payload,
                    uint32_t cap_len, uint32_t wire_len, int64_t ts_us)
 {
+    if (segment_in_order(d, seq, flags, payload, cap_len, wire_len, ts_us))
+        return;
     if (d->ended)
         return;
     d->ts_us = ts_us;

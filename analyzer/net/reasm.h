@@ -143,6 +143,11 @@ void reasm_start(struct reasm_dir *d, uint32_t first_seq, bool midstream);
 void reasm_segment(struct reasm_dir *d, uint32_t seq, uint8_t flags, const uint8_t *payload,
                    uint32_t cap_len, uint32_t wire_len, int64_t ts_us);
 
+/* Tests: false sends every segment through the general path, where the
+ * segments of a bulk transfer (in order, whole, nothing held) take a short
+ * one with the same effect (true, the default). */
+void reasm_set_in_order_path(bool on);
+
 /* The peer acknowledged this direction up to (not including) ack.  Before
  * any segment of this direction, it starts the direction there (mid-stream). */
 void reasm_ack(struct reasm_dir *d, uint32_t ack, int64_t ts_us);

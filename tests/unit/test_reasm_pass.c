@@ -1,4 +1,5 @@
-/* test_reasm_pass.c - reasm_pass(): the quiet range.
+/* test_reasm_pass.c - reasm_pass(): the quiet range; and the in-order
+ * path of reasm_segment() against the general one.
  *
  * Two directions are fed the same segments (random order, losses, snaplen
  * cuts, duplicates, corrupted copies, acknowledgements that turn holes into
@@ -273,10 +274,139 @@ static void test_pass_split_and_end(void)
     view_free(&v);
 }
 
+/* Every callback, in order, as bytes: a log two runs can be compared by. */
+struct logged {
+    GByteArray *log;
+    struct reasm_dir *d;
+    GRand *rnd; /* asks for quiet ranges now and then */
+};
+
+static void log_put(struct logged *l, char tag, uint64_t n, const uint8_t *b, int64_t ts)
+{
+    g_byte_array_append(l->log, (const guint8 *)&tag, 1);
+    g_byte_array_append(l->log, (const guint8 *)&n, sizeof n);
+    g_byte_array_append(l->log, (const guint8 *)&ts, sizeof ts);
+    if (b)
+        g_byte_array_append(l->log, b, (guint)n);
+}
+
+static void l_data(void *ctx, const uint8_t *b, size_t n, int64_t ts)
+{
+    struct logged *l = ctx;
+    log_put(l, 'd', n, b, ts);
+    if (g_rand_int_range(l->rnd, 0, 5) == 0)
+        reasm_pass(l->d, (uint64_t)g_rand_int_range(l->rnd, 1, 4000));
+}
+static void l_gap(void *ctx, uint64_t n, int64_t ts) { log_put(ctx, 'g', n, NULL, ts); }
+static void l_end(void *ctx, int64_t ts) { log_put(ctx, 'e', 0, NULL, ts); }
+static void l_passed(void *ctx, uint64_t n, int64_t ts) { log_put(ctx, 'p', n, NULL, ts); }
+static const struct reasm_consumer log_cb = { l_data, l_gap, l_end, l_passed };
+
+/* reasm_segment()'s in-order path (a bulk transfer's segments) does what
+ * the general path does: random streams (SYN or mid-stream start, losses,
+ * reordering, snaplen cuts, keep-alives, acknowledgements ahead of the
+ * data, skips pending when a segment comes, quiet ranges, a FIN) fed to a
+ * direction with the path and one without give the same callbacks and the
+ * same state. */
+static void test_in_order_path_equals_general(void)
+{
+    enum { LEN = 30000 };
+    static uint8_t data[LEN];
+    guint fast_segments = 0;
+    for (uint32_t seed = 1; seed <= 150; seed++) {
+        GRand *rnd = g_rand_new_with_seed(seed * 31);
+        for (size_t i = 0; i < LEN; i++)
+            data[i] = (uint8_t)g_rand_int(rnd);
+        struct reasm_limits lim;
+        reasm_limits_default(&lim);
+        lim.ack_lag = (uint32_t)g_rand_int_range(rnd, 1, 5);
+        struct reasm_budget budget[2] = { { .cap = REASM_DEFAULT_TOTAL_CAP }, { .cap = REASM_DEFAULT_TOTAL_CAP } };
+        struct reasm_dir d[2];
+        struct logged l[2];
+        for (int k = 0; k < 2; k++) {
+            l[k].log = g_byte_array_new();
+            l[k].d = &d[k];
+            l[k].rnd = g_rand_new_with_seed(seed);
+            reasm_init(&d[k], &lim, &budget[k], &log_cb, &l[k]);
+        }
+        uint32_t isn = g_rand_int(rnd);
+        bool syn = g_rand_boolean(rnd);
+        uint32_t off = 0, held_back = UINT32_MAX, held_len = 0;
+        int64_t ts = 0;
+        /* one op at a time, the same to both directions */
+#define BOTH(call)                                                                                 \
+    do {                                                                                           \
+        for (int k_ = 0; k_ < 2; k_++) {                                                           \
+            reasm_set_in_order_path(k_ == 0);                                                      \
+            struct reasm_dir *dd = &d[k_];                                                         \
+            call;                                                                                  \
+        }                                                                                          \
+        reasm_set_in_order_path(true);                                                             \
+    } while (0)
+        if (syn)
+            BOTH(reasm_segment(dd, isn, TCP_SYN, NULL, 0, 0, ts));
+        while (off < LEN) {
+            ts++;
+            uint32_t n = (uint32_t)g_rand_int_range(rnd, 1, 1400);
+            if (n > LEN - off)
+                n = LEN - off;
+            uint32_t r = (uint32_t)g_rand_int_range(rnd, 0, 100);
+            uint32_t seq = isn + 1 + off, cap = n;
+            uint8_t flags = TCP_ACK;
+            if (r < 4) { /* lost for now: sent later, or never */
+                if (held_back == UINT32_MAX && r < 2) {
+                    held_back = off;
+                    held_len = n;
+                }
+                off += n;
+                continue;
+            }
+            if (r < 8)
+                cap = (uint32_t)g_rand_int_range(rnd, 0, (gint32)n); /* snaplen */
+            if (r >= 8 && r < 11 && off > 0) /* keep-alive */
+                BOTH(reasm_segment(dd, seq - 1, TCP_ACK, data + off - 1, 1, 1, ts));
+            uint32_t ahead = (uint32_t)g_rand_int_range(rnd, 0, 5000), skip = (uint32_t)g_rand_int_range(rnd, 0, 700);
+            if (r >= 11 && r < 16) /* the peer acknowledges ahead */
+                BOTH(reasm_ack(dd, seq + ahead, ts));
+            if (r >= 16 && r < 19) /* a skip pending when the next segment comes */
+                BOTH(reasm_skip(dd, skip));
+            if (r >= 19 && r < 22 && held_back != UINT32_MAX) { /* the lost one, late */
+                BOTH(reasm_segment(dd, isn + 1 + held_back, TCP_ACK, data + held_back, held_len, held_len, ts));
+                held_back = UINT32_MAX;
+            }
+            if (off + n == LEN && g_rand_boolean(rnd))
+                flags |= TCP_FIN;
+            BOTH(reasm_segment(dd, seq, flags, data + off, cap, n, ts));
+            if (r >= 22 && r < 26) /* a copy */
+                BOTH(reasm_segment(dd, seq, TCP_ACK, data + off, n, n, ts));
+            off += n;
+            fast_segments++;
+        }
+        BOTH(reasm_ack(dd, isn + 1 + LEN, ts));
+        BOTH(reasm_finish(dd, ts + 1));
+#undef BOTH
+        g_assert_cmpmem(l[0].log->data, l[0].log->len, l[1].log->data, l[1].log->len);
+        g_assert_cmpmem(&d[0].st, sizeof d[0].st, &d[1].st, sizeof d[1].st);
+        g_assert_cmpuint(d[0].next, ==, d[1].next);
+        g_assert_cmpuint(d[0].seen_end, ==, d[1].seen_end);
+        g_assert_cmpuint(d[0].acked_end, ==, d[1].acked_end);
+        g_assert_cmpuint(d[0].ack_mark, ==, d[1].ack_mark);
+        g_assert_cmpuint(d[0].ack_age, ==, d[1].ack_age);
+        g_assert_cmpmem(&budget[0], sizeof budget[0], &budget[1], sizeof budget[1]);
+        for (int k = 0; k < 2; k++) {
+            g_byte_array_unref(l[k].log);
+            g_rand_free(l[k].rnd);
+        }
+        g_rand_free(rnd);
+    }
+    g_assert_cmpuint(fast_segments, >, 5000);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/reasm/pass-equals-plain", test_pass_equals_plain);
     g_test_add_func("/reasm/pass-split-and-end", test_pass_split_and_end);
+    g_test_add_func("/reasm/in-order-path-equals-general", test_in_order_path_equals_general);
     return g_test_run();
 }
