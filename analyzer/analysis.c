@@ -71,6 +71,11 @@ static void on_data(void *ctx, struct flow_conn *c, void **user, int dir, const 
     struct analysis *a = ctx;
     struct smb_conn *s = conn_user_of(a, c, user);
     smb_conn_data(s, dir, p, n, ts);
+    /* the rest of a READ/WRITE payload: reassembly counts it without
+     * bringing it here segment by segment (on_passed) */
+    uint64_t skip = smb_conn_skippable(s, dir);
+    if (skip)
+        flow_conn_pass(c, dir, skip);
     if (!s->announced && a->events.conn_classified) {
         if (s->smb2_response_seen || s->smb1_response_seen || s->n_neg_codes) {
             s->announced = true;
@@ -82,6 +87,12 @@ static void on_data(void *ctx, struct flow_conn *c, void **user, int dir, const 
 static void on_gap(void *ctx, struct flow_conn *c, void **user, int dir, uint64_t n, int64_t ts)
 {
     smb_conn_gap(conn_user_of(ctx, c, user), dir, n, ts);
+}
+
+static void on_passed(void *ctx, struct flow_conn *c, void **user, int dir, uint64_t n, int64_t ts)
+{
+    (void)ts;
+    smb_conn_passed(conn_user_of(ctx, c, user), dir, n);
 }
 
 /* A connection that carried NBSS belongs in the NetBIOS ledger: on 139 its
@@ -275,6 +286,7 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
         .conn_open = on_conn_open,
         .data = on_data,
         .gap = on_gap,
+        .passed = on_passed,
         .conn_close = on_conn_close,
         .warm = on_conn_warm,
     };

@@ -9,7 +9,7 @@
 #include "wire.h"
 
 /* The addresses a word at a time (a byte-wise hash of 32 bytes was most of
- * the look-up). */
+ * the look-up); the table's key goes in first, through every step. */
 static uint64_t mix64(uint64_t x)
 {
     x ^= x >> 33;
@@ -22,16 +22,19 @@ static uint64_t mix64(uint64_t x)
  * the two addresses where they are: the look-up of a datagram hashes its
  * packet's addresses without building the key (a 40-byte struct copied and
  * read back at other offsets cost more than the hash, in `perf`). */
-static uint32_t hash_ends(const struct ip_addr *a, uint16_t pa, const struct ip_addr *b, uint16_t pb)
+static uint32_t hash_ends(uint64_t key, const struct ip_addr *a, uint16_t pa, const struct ip_addr *b, uint16_t pb)
 {
-    uint64_t h = mix64(load_u64ne(a->bytes) ^ ((uint64_t)a->family << 56));
+    uint64_t h = mix64(key ^ load_u64ne(a->bytes) ^ ((uint64_t)a->family << 56));
     h = mix64(h ^ load_u64ne(a->bytes + 8));
     h = mix64(h ^ load_u64ne(b->bytes) ^ ((uint64_t)b->family << 56));
     h = mix64(h ^ load_u64ne(b->bytes + 8) ^ ((uint64_t)pa << 16 | pb));
     return (uint32_t)(h ^ (h >> 32));
 }
 
-uint32_t quic_path_hash(const struct quic_path *u) { return hash_ends(&u->a, u->pa, &u->b, u->pb); }
+uint32_t quic_path_hash(const struct quic_paths *t, const struct quic_path *u)
+{
+    return hash_ends(t->key, &u->a, u->pa, &u->b, u->pb);
+}
 
 /* Whether (x, px) sorts before or with (y, py): family, then the address
  * bytes as memcmp() orders them (two big-endian words), then the port. */
@@ -95,7 +98,7 @@ void *quic_paths_lookup(const struct quic_paths *t, const struct ip_addr *x, uin
     *x_is_a = xa;
     const struct ip_addr *a = xa ? x : y, *b = xa ? y : x;
     uint16_t pa = xa ? px : py, pb = xa ? py : px;
-    uint32_t hash = hash_ends(a, pa, b, pb), mask = t->n - 1;
+    uint32_t hash = hash_ends(t->key, a, pa, b, pb), mask = t->n - 1;
     for (uint32_t i = hash & mask; t->slots[i].key; i = (i + 1) & mask)
         if (t->slots[i].hash == hash && key_is(t->slots[i].key, a, pa, b, pb))
             return t->slots[i].value;
@@ -158,7 +161,7 @@ bool quic_paths_add(struct quic_paths *t, const struct quic_path *key, void *val
         t->slots = s;
         t->n = n;
     }
-    place(t->slots, t->n, (struct quic_path_slot){ quic_path_hash(key), key, value });
+    place(t->slots, t->n, (struct quic_path_slot){ quic_path_hash(t, key), key, value });
     t->used++;
     port_add(t, key->pa);
     port_add(t, key->pb);
@@ -169,7 +172,7 @@ void quic_paths_remove(struct quic_paths *t, const struct quic_path *key)
 {
     if (!t->used)
         return;
-    uint32_t mask = t->n - 1, hash = quic_path_hash(key), i = hash & mask;
+    uint32_t mask = t->n - 1, hash = quic_path_hash(t, key), i = hash & mask;
     while (t->slots[i].key && !(t->slots[i].hash == hash && path_equal(t->slots[i].key, key)))
         i = (i + 1) & mask;
     if (!t->slots[i].key)

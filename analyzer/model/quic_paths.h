@@ -33,6 +33,12 @@ struct quic_path_slot {
 #define QUIC_PORTS 65536u
 
 struct quic_paths {
+    /* Mixed into every hash: the quic table sets the process's random
+     * number (distinct_process_key()), so the paths a capture holds cannot be
+     * chosen to crowd one probe run (the addresses and ports are the
+     * sender's to pick); the slots are never walked for output.  0 in a
+     * table left zeroed (tests). */
+    uint64_t key;
     struct quic_path_slot *slots;
     uint32_t n, used; /* n: a power of two, or 0 */
     uint64_t *port_bits;  /* QUIC_PORTS bits, NULL until the first add */
@@ -43,7 +49,8 @@ struct quic_path quic_path_canon(const struct ip_addr *x, uint16_t px, const str
 /* The same key into *out; true when (x, px) is its first endpoint (a). */
 bool quic_path_canon_side(const struct ip_addr *x, uint16_t px, const struct ip_addr *y, uint16_t py,
     struct quic_path *out);
-uint32_t quic_path_hash(const struct quic_path *u);
+/* The hash of path *u in table t (keyed by t->key). */
+uint32_t quic_path_hash(const struct quic_paths *t, const struct quic_path *u);
 
 /* False when no path in the index has both these ports: then no look-up
  * can find one.  (True says nothing: the look-up decides.) */
@@ -58,7 +65,7 @@ static inline bool quic_paths_may_hold(const struct quic_paths *t, uint16_t pa, 
  * key, without building the key (a datagram's look-up). */
 void *quic_paths_lookup(const struct quic_paths *t, const struct ip_addr *x, uint16_t px, const struct ip_addr *y,
                         uint16_t py, bool *x_is_a);
-/* The entry whose key equals *u (hash = quic_path_hash(u)), or NULL. */
+/* The entry whose key equals *u (hash = quic_path_hash(t, u)), or NULL. */
 void *quic_paths_find(const struct quic_paths *t, const struct quic_path *u, uint32_t hash);
 /* Add an entry under a key not in the index (the key must live as long as
  * the entry is in it).  False when out of memory. */

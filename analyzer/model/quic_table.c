@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "distinct.h"
 #include "keylog.h"
 #include "quic_facts.h"
 #include "quic_paths.h"
@@ -105,18 +106,28 @@ static void spare_free(struct spare *s)
 static void sweep(struct quic_table *t);
 static void evict_oldest(struct quic_table *t);
 
-static guint bytes_hash(const uint8_t *p, size_t n, guint h)
+static uint64_t mix64(uint64_t x)
 {
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 16777619u;
-    return h;
+    x ^= x >> 33;
+    x *= UINT64_C(0xff51afd7ed558ccd);
+    x ^= x >> 33;
+    return x;
 }
 
-static guint cid_hash(gconstpointer k)
+/* Keyed, as the path index is: a fixed FNV let a capture pick IDs that
+ * share a bucket; the table is never walked for output. */
+uint32_t quic_table_cid_hash(const struct quic_cid *c, uint64_t key)
 {
-    const struct quic_cid *c = k;
-    return bytes_hash(c->id, c->len, 2166136261u ^ c->len);
+    uint8_t w[24] = { 0 };
+    size_t n = c->len < sizeof c->id ? c->len : sizeof c->id;
+    memcpy(w, c->id, n);
+    uint64_t h = mix64(key ^ c->len ^ load_u64ne(w));
+    h = mix64(h ^ load_u64ne(w + 8));
+    h = mix64(h ^ load_u64ne(w + 16));
+    return (uint32_t)(h ^ (h >> 32));
 }
+
+static guint cid_hash(gconstpointer k) { return quic_table_cid_hash(k, distinct_process_key()); }
 
 static gboolean cid_equal(gconstpointer a, gconstpointer b) { return quic_cid_equal(a, b); }
 
@@ -130,6 +141,7 @@ struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max
     t->keylog = keylog;
     t->max_conns = max_conns ? max_conns : QUIC_TABLE_DEFAULT_MAX_CONNS;
     t->by_cid = g_hash_table_new(cid_hash, cid_equal);
+    t->by_tuple.key = distinct_process_key(); /* paths.h: the capture picks the addresses */
     t->oldest_active = INT64_MAX;
     t->tracks = g_ptr_array_new();
     t->active = g_array_new(FALSE, FALSE, sizeof(int64_t));

@@ -55,6 +55,12 @@ struct quic_table_work {
 /* Closed SMB connections (idle for two minutes of capture time, or at
  * quic_table_finish) go to closed(ctx, s), which owns s from then on: the
  * analysis treats them as it treats a closed TCP connection (events, report). */
+/* The hash of a connection ID in the table's CID index: its len bytes
+ * (never what lies past them) and the length, keyed (the table uses the
+ * process's random number, distinct_process_key(): the IDs are the
+ * endpoints' to pick). */
+uint32_t quic_table_cid_hash(const struct quic_cid *c, uint64_t key);
+
 struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max_conns, struct keylog *keylog,
     smb_conn_closed_fn closed, void *ctx);
 /* A decoded UDP packet (pkt->l4 == L4_UDP). */

@@ -418,6 +418,28 @@ void smb_conn_data(struct smb_conn *s, int dir, const uint8_t *p, size_t n, int6
     framer_feed(&s->fr[dir & 1], p, n);
 }
 
+/* A framer discards the bytes it skips, whatever they hold; the iWARP
+ * probe that came before it in smb_conn_data() is decided at the first data
+ * (not iWARP, or the bytes would not have reached the framer), and
+ * judge_start() has started the direction.  So the bytes would only be
+ * counted: their number is enough. */
+uint64_t smb_conn_skippable(const struct smb_conn *s, int dir)
+{
+    const struct smb_conn_priv *pv = (const struct smb_conn_priv *)s;
+    if (!s->fr || s->no_fast_path || pv->iwarp || pv->not_smb)
+        return 0;
+    return framer_skippable(&s->fr[dir & 1]);
+}
+
+void smb_conn_passed(struct smb_conn *s, int dir, uint64_t n)
+{
+    /* what smb_conn_data() does past its probes (neither has anything
+     * left to decide for a direction whose framer skips) */
+    if (!s->fr || judge_start(s, dir & 1, NULL, 0))
+        return;
+    framer_passed(&s->fr[dir & 1], n);
+}
+
 void smb_conn_gap(struct smb_conn *s, int dir, uint64_t n, int64_t ts_us)
 {
     if (s->fr && rdma_iwarp_gap(s, priv(s)->iwarp, dir & 1, n))

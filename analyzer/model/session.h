@@ -196,6 +196,14 @@ struct smb_conn *smb_conn_new_endpoints(const struct session_config *cfg, const 
 /* Stream bytes of direction dir (0: from addr[0]), NBSS / direct-TCP framed. */
 void smb_conn_data(struct smb_conn *s, int dir, const uint8_t *p, size_t n, int64_t ts_us);
 void smb_conn_gap(struct smb_conn *s, int dir, uint64_t n, int64_t ts_us);
+/* After smb_conn_data(): how many of direction dir's next bytes the
+ * session would only count and drop (the rest of a READ/WRITE payload past
+ * what is decoded), 0 if any may matter (--no-fast-path: never skipped).
+ * A reassembler may keep them from smb_conn_data() and tell their number
+ * with smb_conn_passed(), which does with the number what smb_conn_data()
+ * would have done with the bytes. */
+uint64_t smb_conn_skippable(const struct smb_conn *s, int dir);
+void smb_conn_passed(struct smb_conn *s, int dir, uint64_t n);
 /* One whole SMB message (from its protocol id on, no 4-byte transport
  * header) of direction dir, as SMB Direct delivers them: decoded exactly
  * as the framer's message callback decodes a framed one (the same fast

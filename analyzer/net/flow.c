@@ -114,14 +114,27 @@ const char *flow_close_reason_name(enum flow_close_reason r)
     {                                                                                        \
         struct flow_conn *c = ctx;                                                           \
         NOTIFY(c->table, c, gap, D, n, ts);                                                  \
+    }                                                                                        \
+    static void passed_##D(void *ctx, uint64_t n, int64_t ts)                                \
+    {                                                                                        \
+        struct flow_conn *c = ctx;                                                           \
+        NOTIFY(c->table, c, passed, D, n, ts);                                               \
     }
 DIR_CONSUMER(0)
 DIR_CONSUMER(1)
 
 static const struct reasm_consumer consumers[2] = {
-    { data_0, gap_0, NULL },
-    { data_1, gap_1, NULL },
+    { data_0, gap_0, NULL, passed_0 },
+    { data_1, gap_1, NULL, passed_1 },
 };
+
+bool flow_conn_pass(struct flow_conn *c, int dir, uint64_t n)
+{
+    if (c->table->n_obs != 1 || !c->table->obs[0].cb.passed)
+        return false;
+    reasm_pass(&c->stream[dir & 1], n);
+    return true;
+}
 
 /* ---- keys ---- */
 

@@ -131,6 +131,9 @@ struct flow_observer {
      * (ahead 2: its own block, whose address is in *user; ahead 1: what
      * that block points to).  Nothing may change. */
     void (*warm)(void *ctx, struct flow_conn *c, void **user, int ahead);
+    /* len stream bytes the observer asked not to be shown (flow_conn_pass())
+     * went by as data: told once, before the next data, gap or close. */
+    void (*passed)(void *ctx, struct flow_conn *c, void **user, int dir, uint64_t len, int64_t ts_us);
 };
 
 /* Closed connections whose memory is fetched ahead of their end (flow.c). */
@@ -185,5 +188,12 @@ void flow_table_unjoin(struct flow_table *t, uint64_t n);
 /* Consumer hint: the next n bytes of direction dir are not needed (by any
  * observer: with several, only when all of them agree). */
 static inline void flow_conn_skip(struct flow_conn *c, int dir, uint64_t n) { reasm_skip(&c->stream[dir], n); }
+
+/* From inside a data callback: the observer needs no data callbacks for the
+ * next n bytes of direction dir; everything else about them stays (counts,
+ * gaps, loss, sequence tracking: reasm_pass()), and their number comes in
+ * its passed callback.  Honoured only when the table has this one observer
+ * (another, the stream writer, wants every byte); false otherwise. */
+bool flow_conn_pass(struct flow_conn *c, int dir, uint64_t n);
 
 #endif

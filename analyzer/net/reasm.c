@@ -34,6 +34,11 @@
  *   as the ACK of an uncaptured FIN, not as a lost byte.
  * - Skip: a pending skip moves 'next' forward before anything else happens;
  *   held pieces and segment parts below 'next' are then dropped unseen.
+ * - Pass (quiet range): everything is done as for any data (counters,
+ *   history, holes, held pieces, caps), only the consumer's data() is not
+ *   called for the range's bytes: their number is told by one passed()
+ *   before the next callback.  A gap is told whole, wherever it starts, so
+ *   the consumer's view (bytes then gaps, in order) is what it was.
  */
 #include "reasm.h"
 
@@ -169,7 +174,18 @@ static void apply_skip(struct reasm_dir *d)
         d->hist_valid = 0; /* skipped bytes are not remembered */
         d->next += d->skip;
         d->st.skipped_bytes += d->skip;
+        d->quiet_left = d->skip < d->quiet_left ? d->quiet_left - (uint32_t)d->skip : 0;
         d->skip = 0;
+    }
+}
+
+/* Tell the consumer the quiet data that went by since it last heard. */
+static void flush_quiet(struct reasm_dir *d)
+{
+    if (d->quiet_fed) {
+        uint32_t n = d->quiet_fed;
+        d->quiet_fed = 0;
+        d->cb->passed(d->ctx, n, d->ts_us);
     }
 }
 
@@ -192,10 +208,24 @@ static void emit(struct reasm_dir *d, uint64_t off, const uint8_t *bytes, uint64
         len -= cut;
     }
     d->next = end;
+    /* the part of [off, end) inside the quiet range (reasm_pass()) */
+    uint32_t quiet = len < d->quiet_left ? (uint32_t)len : d->quiet_left;
+    d->quiet_left -= quiet;
     if (bytes) {
         d->st.bytes += len;
         if (d->hist)
             hist_append(d, bytes, len);
+        if (quiet) {
+            /* counted above as any data; the consumer hears of it later,
+             * in one passed() call, and sees only what follows */
+            d->quiet_fed += quiet;
+            if (quiet == len)
+                return;
+            struct wire w = wire_make(bytes, (size_t)len);
+            bytes = wire_window(&w, quiet, (size_t)(len - quiet)).p;
+            len -= quiet;
+        }
+        flush_quiet(d);
         if (d->cb->data)
             d->cb->data(d->ctx, bytes, (size_t)len, d->ts_us);
     } else {
@@ -208,6 +238,9 @@ static void emit(struct reasm_dir *d, uint64_t off, const uint8_t *bytes, uint64
         }
         if (truncated)
             d->st.truncated_bytes += len;
+        /* a gap is told whole as before, quiet or not: the consumer
+         * knew the range was there to skip and takes it as a gap in it */
+        flush_quiet(d);
         if (d->cb->gap)
             d->cb->gap(d->ctx, len, d->ts_us);
     }
@@ -438,9 +471,35 @@ static void age_ack(struct reasm_dir *d)
     d->ack_age = 0;
 }
 
+/* The segment every bulk transfer is made of: the next bytes in order,
+ * whole, no SYN or FIN, nothing held or pending, data of 2 bytes or more
+ * (1 may be a keep-alive).  What reasm_segment() below does with it, its
+ * tests all decided by these few. */
+static bool in_order_path = true; /* reasm_set_in_order_path(): tests only */
+
+void reasm_set_in_order_path(bool on) { in_order_path = on; }
+
+static bool segment_in_order(struct reasm_dir *d, uint32_t seq, uint8_t flags, const uint8_t *payload,
+                             uint32_t cap_len, uint32_t wire_len, int64_t ts_us)
+{
+    if (!in_order_path || (flags & (TCP_SYN | TCP_FIN)) || !d->started || d->ended || d->head || d->skip || !payload ||
+        cap_len != wire_len || wire_len < 2 || seq != d->base + (uint32_t)d->next)
+        return false;
+    d->ts_us = ts_us;
+    uint64_t s = d->next, e = s + wire_len;
+    if (e > d->seen_end)
+        d->seen_end = e;
+    emit(d, s, payload, wire_len, false);
+    apply_skip(d);
+    age_ack(d);
+    return true;
+}
+
 void reasm_segment(struct reasm_dir *d, uint32_t seq, uint8_t flags, const uint8_t *payload,
                    uint32_t cap_len, uint32_t wire_len, int64_t ts_us)
 {
+    if (segment_in_order(d, seq, flags, payload, cap_len, wire_len, ts_us))
+        return;
     if (d->ended)
         return;
     d->ts_us = ts_us;
@@ -573,6 +632,11 @@ void reasm_skip(struct reasm_dir *d, uint64_t n)
     d->skip += n;
 }
 
+void reasm_pass(struct reasm_dir *d, uint64_t n)
+{
+    d->quiet_left = n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
+}
+
 void reasm_finish(struct reasm_dir *d, int64_t ts_us)
 {
     if (d->ended)
@@ -597,6 +661,8 @@ void reasm_finish(struct reasm_dir *d, int64_t ts_us)
     }
     d->ended = true;
     reasm_release(d);
+    flush_quiet(d);
+    d->quiet_left = 0;
     if (d->cb->end)
         d->cb->end(d->ctx, d->ts_us);
 }

@@ -3,7 +3,8 @@
  * The reassembler turns segments (in capture order) into an ordered series of
  * consumer callbacks: data(bytes) for bytes seen on the wire, gap(len) for
  * bytes that were sent but are not in the capture, then end().  Every byte
- * offset of the stream is covered by exactly one data, gap or skip, in order.
+ * offset of the stream is covered by exactly one data, gap, passed or skip,
+ * in order (passed: data the consumer asked not to be shown, reasm_pass()).
  *
  * Offsets are 64-bit positions from the first data byte of the direction (the
  * byte after the SYN, or the first byte seen when the capture starts mid
@@ -33,6 +34,11 @@ struct reasm_consumer {
     void (*gap)(void *ctx, uint64_t len, int64_t ts_us);
     /* No more callbacks for this direction. */
     void (*end)(void *ctx, int64_t ts_us);
+    /* OPTIONAL (needed by reasm_pass()).  len bytes the consumer asked not
+     * to be shown (reasm_pass()) went by as data: told once, before the next
+     * data(), gap() or end(), so the consumer counts them where it would
+     * have seen them.  ts_us: the segment being processed then. */
+    void (*passed)(void *ctx, uint64_t len, int64_t ts_us);
 };
 
 /* Shared by every direction of a flow table: the total cap on held bytes. */
@@ -104,6 +110,7 @@ struct reasm_dir {
     uint64_t acked_end; /* highest offset the peer acknowledged */
     uint64_t ack_mark;  /* acknowledged offset being aged by ack_lag */
     uint32_t ack_age;   /* segments seen since ack_mark was set */
+    uint32_t quiet_left; /* reasm_pass(): bytes from next on handed out without data() */
     uint64_t skip;      /* bytes the consumer asked to skip, not yet applied */
     int64_t ts_us;      /* time of the segment being processed */
 
@@ -113,6 +120,7 @@ struct reasm_dir {
     uint64_t hist_valid; /* bytes of it valid, ending at next */
 
     struct reasm_stats st;
+    uint32_t quiet_fed;  /* data bytes of the quiet range not yet told through passed() */
 };
 
 /* Prepare a direction.  lim, budget and cb must outlive it. */
@@ -135,6 +143,11 @@ void reasm_start(struct reasm_dir *d, uint32_t first_seq, bool midstream);
 void reasm_segment(struct reasm_dir *d, uint32_t seq, uint8_t flags, const uint8_t *payload,
                    uint32_t cap_len, uint32_t wire_len, int64_t ts_us);
 
+/* Tests: false sends every segment through the general path, where the
+ * segments of a bulk transfer (in order, whole, nothing held) take a short
+ * one with the same effect (true, the default). */
+void reasm_set_in_order_path(bool on);
+
 /* The peer acknowledged this direction up to (not including) ack.  Before
  * any segment of this direction, it starts the direction there (mid-stream). */
 void reasm_ack(struct reasm_dir *d, uint32_t ack, int64_t ts_us);
@@ -143,6 +156,15 @@ void reasm_ack(struct reasm_dir *d, uint32_t ack, int64_t ts_us);
  * so far).  May be called from inside a data() callback.  Skipped bytes are
  * never copied, never reported as data nor as gap. */
 void reasm_skip(struct reasm_dir *d, uint64_t n);
+
+/* The consumer needs no data() for the next n bytes (after everything
+ * delivered so far; n < 2^32), but they stay part of the stream: unlike
+ * reasm_skip(), every counter, gap, hole, cap and held piece is what it would
+ * be without the call, and each byte is either a gap() as before or data
+ * told in one passed() call (without data(): no callback chain per
+ * segment).  A later call replaces the range.  May be called from inside a
+ * data() or gap() callback; cb->passed must be set. */
+void reasm_pass(struct reasm_dir *d, uint64_t n);
 
 /* End of the direction: every hole still open, and any acknowledged or FIN
  * range not seen, becomes a gap; held data is delivered; then end().  Safe

@@ -463,3 +463,17 @@ void framer_skip(struct framer *f, uint64_t n)
     /* dropping more than was skippable loses real bytes: a gap */
     framer_gap(f, n);
 }
+
+void framer_passed(struct framer *f, uint64_t n)
+{
+    if (f->state != FRAMER_SKIP || n > f->skip_left) {
+        /* never from a reassembler that passed what framer_skippable()
+         * said: bytes the framer needed and did not see are a gap to it */
+        framer_gap(f, n);
+        return;
+    }
+    f->stats.bytes += n;
+    f->skip_left -= (uint32_t)n;
+    if (!f->skip_left)
+        f->state = FRAMER_HEADER;
+}

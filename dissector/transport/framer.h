@@ -133,6 +133,11 @@ uint64_t framer_skippable(const struct framer *f);
 /* The caller dropped n bytes without feeding them (normally n <=
  * framer_skippable()); any excess over the skippable bytes is a gap. */
 void framer_skip(struct framer *f, uint64_t n);
+/* The next n bytes of the stream (n <= framer_skippable()) went by, not
+ * shown: the same as framer_feed() of them (they count in stats.bytes),
+ * without the bytes.  A reassembler that keeps them off its callbacks
+ * (reasm_pass()) tells their number here. */
+void framer_passed(struct framer *f, uint64_t n);
 
 /* Bytes to the end of the message the stream stands in (0: at a header;
  * UINT64_MAX: not known, scanning or inside a header). */

@@ -65,7 +65,7 @@ void conn_rec_free(gpointer p)
     g_free(r);
 }
 
-const struct flow_observer rec_obs = { o_open, o_packet, o_data, o_gap, o_close, NULL };
+const struct flow_observer rec_obs = { o_open, o_packet, o_data, o_gap, o_close, NULL, NULL };
 
 void fx_init(struct fx *f, const struct flow_limits *lim)
 {

@@ -33,7 +33,7 @@ static void rec_end(void *ctx, int64_t ts)
     r->ends++;
 }
 
-const struct reasm_consumer rec_cb = { rec_data, rec_gap, rec_end };
+const struct reasm_consumer rec_cb = { rec_data, rec_gap, rec_end, NULL };
 
 void fix_init(struct fix *f, uint32_t dir_cap, uint64_t total_cap)
 {

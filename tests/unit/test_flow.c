@@ -397,6 +397,67 @@ static void test_many_conns(void)
     fx_free(&f);
 }
 
+/* flow_conn_pass(): with the table's one observer the next bytes of the
+ * direction go by as one passed count, not data; with another observer too
+ * (the stream writer wants every byte) the ask is refused and every byte is
+ * data.  Either way the connection's counters are the same. */
+static uint64_t passed_bytes[2];
+static bool pass_granted;
+static void p_data(void *ctx, struct flow_conn *c, void **user, int dir, const uint8_t *b, size_t n, int64_t ts)
+{
+    o_data(ctx, c, user, dir, b, n, ts);
+    if (dir == 0 && n == 4 && memcmp(b, "head", 4) == 0)
+        pass_granted = flow_conn_pass(c, dir, 9); /* "<payload>" of the next segments */
+}
+static void p_passed(void *ctx, struct flow_conn *c, void **user, int dir, uint64_t n, int64_t ts)
+{
+    passed_bytes[dir] += n;
+}
+static uint64_t other_bytes;
+static void other_data(void *ctx, struct flow_conn *c, void **user, int dir, const uint8_t *b, size_t n, int64_t ts)
+{
+    other_bytes += n;
+}
+
+static void test_pass_one_observer(void)
+{
+    static const struct flow_observer pobs = { o_open, o_packet, p_data, o_gap, o_close, NULL, p_passed };
+    static const struct flow_observer other = { .data = other_data };
+    for (int observers = 1; observers <= 2; observers++) {
+        struct fx f;
+        f.o.conns = g_ptr_array_new_with_free_func(conn_rec_free);
+        f.t = flow_table_new(NULL, &pobs, &f.o);
+        other_bytes = 0;
+        if (observers == 2)
+            g_assert_true(flow_table_add_observer(f.t, &other, NULL));
+        f.now = 0;
+        setup_addrs();
+        passed_bytes[0] = passed_bytes[1] = 0;
+        pass_granted = false;
+        handshake(&f, 40000, 100, 900);
+        send_pkt(&f, A, 40000, B, 445, 101, 901, TCP_ACK, "head");
+        send_pkt(&f, A, 40000, B, 445, 105, 901, TCP_ACK, "<payl");
+        send_pkt(&f, A, 40000, B, 445, 110, 901, TCP_ACK, "oad>tail");
+        send_pkt(&f, A, 40000, B, 445, 118, 901, TCP_ACK | TCP_FIN, NULL);
+        send_pkt(&f, B, 445, A, 40000, 901, 119, TCP_ACK | TCP_FIN, NULL);
+        flow_table_finish(f.t);
+        struct conn_rec *r = conn(&f, 1);
+        g_assert_true(r->closed);
+        if (observers == 1) {
+            g_assert_true(pass_granted);
+            g_assert_cmpuint(passed_bytes[0], ==, 9);
+            g_assert_cmpmem(r->stream[0]->data, r->stream[0]->len, "headtail", 8);
+        } else {
+            g_assert_false(pass_granted);
+            g_assert_cmpuint(passed_bytes[0], ==, 0);
+            g_assert_cmpmem(r->stream[0]->data, r->stream[0]->len, "head<payload>tail", 17);
+            g_assert_cmpuint(other_bytes, ==, 17);
+        }
+        g_assert_cmpuint(r->gap_bytes[0], ==, 0);
+        fx_free(&f);
+    }
+}
+
 /* Robustness: random segments (flags, sequence numbers around a few bases
  * and anywhere, truncation, random skips by the consumer) on a small table
  * with small caps.  Invariants: memory within the caps, every stream offset
@@ -418,7 +479,7 @@ static void test_robust_random(void)
     lim.dir_buffer_cap = 4096;
     lim.total_buffer_cap = 16384;
     lim.idle_established_us = 50 * 1000;
-    static const struct flow_observer robs = { o_open, o_packet, r_data, o_gap, o_close, NULL };
+    static const struct flow_observer robs = { o_open, o_packet, r_data, o_gap, o_close, NULL, NULL };
     for (uint32_t seed = 1; seed <= 20; seed++) {
         robust_rnd = g_rand_new_with_seed(seed);
         struct fx f;
@@ -847,5 +908,6 @@ int main(int argc, char **argv)
     g_test_add_func("/flow/observers", test_observers);
     g_test_add_func("/flow/index_removals", test_index_removals);
     g_test_add_func("/flow/warm_ahead", test_warm_ahead);
+    g_test_add_func("/flow/pass_one_observer", test_pass_one_observer);
     return g_test_run();
 }

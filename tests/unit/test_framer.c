@@ -391,6 +391,55 @@ static void test_gap_skip(void)
     gap_fx_free(&g);
 }
 
+/* 1d. framer_passed(): skippable bytes told by number only (a reassembler
+ * kept them off its callbacks) leave the framer as feeding them does: the
+ * same messages, every counter the same (bytes included), at every
+ * chunking, with a gap inside a passed stretch too. */
+static void test_gap_passed(void)
+{
+    for (uint32_t seed = 1; seed <= 30; seed++) {
+        struct gap_fx fed, told;
+        gap_fx_init(&fed, true, 8);
+        gap_fx_init(&told, true, 8);
+        GRand *rnd = g_rand_new_with_seed(seed);
+        size_t g0 = msg_at(&fed, 4) + 4 + 20, g1 = g0 + 9; /* in message 4's unwanted rest */
+        guint passes = 0;
+        for (size_t off = 0; off < fed.n;) {
+            if (off == g0) {
+                framer_gap(&fed.f, g1 - g0);
+                framer_gap(&told.f, g1 - g0);
+                off = g1;
+                continue;
+            }
+            size_t k = (size_t)g_rand_int_range(rnd, 1, 400);
+            if (k > fed.n - off)
+                k = fed.n - off;
+            if (off < g0 && off + k > g0)
+                k = g0 - off;
+            uint64_t sk = framer_skippable(&told.f);
+            if (sk && g_rand_boolean(rnd)) {
+                if (k > sk)
+                    k = (size_t)sk;
+                framer_passed(&told.f, k);
+                passes++;
+            } else {
+                framer_feed(&told.f, told.d + off, k);
+            }
+            framer_feed(&fed.f, fed.d + off, k);
+            off += k;
+        }
+        g_assert_cmpuint(passes, >, 0);
+        g_assert_cmpstr(told.r.types->str, ==, fed.r.types->str);
+        g_assert_cmpstr(fed.r.types->str, ==, fed.s->types);
+        g_assert_cmpmem(framer_stats(&told.f), sizeof(struct framer_stats), framer_stats(&fed.f),
+                        sizeof(struct framer_stats));
+        g_assert_cmpuint(framer_message_left(&told.f), ==, framer_message_left(&fed.f));
+        g_rand_free(rnd);
+        gap_fx_free(&fed);
+        gap_fx_free(&told);
+    }
+}
+
 /* 2. a gap inside message 3 while collecting it whole: delivered cut,
  *    message 4 on still framed */
 static void test_gap_cut(void)
@@ -660,6 +709,7 @@ int main(int argc, char **argv)
     g_test_add_func("/framer/real-streams/midstream-start", test_midstream_start);
     g_test_add_func("/framer/real-streams/gap-unwanted", test_gap_unwanted);
     g_test_add_func("/framer/real-streams/gap-skip", test_gap_skip);
+    g_test_add_func("/framer/real-streams/gap-passed", test_gap_passed);
     g_test_add_func("/framer/real-streams/gap-cut", test_gap_cut);
     g_test_add_func("/framer/real-streams/gap-resync", test_gap_resync);
     g_test_add_func("/framer/controls-and-lengths", test_controls_and_lengths);

@@ -294,6 +294,30 @@ static void test_classify_quic(void)
     g_assert_cmpint(transport_classify(&o).cls, ==, TRANSPORT_QUIC);
 }
 
+/* The CID index's hash: keyed (another key, another hash, for every ID
+ * here), equal IDs equal whatever lies past their length, the length in
+ * it (a prefix of zeros is another ID). */
+static void test_cid_hash_keyed(void)
+{
+    unsigned differ = 0;
+    for (unsigned i = 0; i < 500; i++) {
+        struct quic_cid a, b;
+        memset(&a, 0xAA, sizeof a);
+        memset(&b, 0x55, sizeof b);
+        a.len = b.len = (uint8_t)(i % (QUIC_MAX_CID + 1));
+        for (unsigned k = 0; k < a.len; k++)
+            a.id[k] = b.id[k] = (uint8_t)(i * 31 + k);
+        g_assert_cmpuint(quic_table_cid_hash(&a, 7), ==, quic_table_cid_hash(&b, 7));
+        differ += quic_table_cid_hash(&a, 7) != quic_table_cid_hash(&a, 9);
+        if (a.len < QUIC_MAX_CID) {
+            b.id[b.len] = 0;
+            b.len++;
+            g_assert_cmpuint(quic_table_cid_hash(&a, 7), !=, quic_table_cid_hash(&b, 7));
+        }
+    }
+    g_assert_cmpuint(differ, ==, 500);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -307,5 +331,6 @@ int main(int argc, char **argv)
     g_test_add_func("/quic-analyzer/keylog", test_keylog);
     g_test_add_func("/quic-analyzer/allow-transport", test_allow_transport);
     g_test_add_func("/quic-analyzer/classify", test_classify_quic);
+    g_test_add_func("/quic-analyzer/cid-hash-keyed", test_cid_hash_keyed);
     return g_test_run();
 }

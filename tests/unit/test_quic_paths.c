@@ -28,10 +28,11 @@ static struct quic_path key_of(unsigned i)
 
 static void test_canon(void)
 {
+    struct quic_paths t = { .key = 0x9e3779b97f4a7c15u };
     struct ip_addr a = { 4, { 10, 0, 0, 2 } }, b = { 4, { 10, 0, 0, 1 } };
     struct quic_path x = quic_path_canon(&a, 5000, &b, 443), y = quic_path_canon(&b, 443, &a, 5000);
     g_assert_cmpmem(&x, sizeof x, &y, sizeof y);
-    g_assert_cmpuint(quic_path_hash(&x), ==, quic_path_hash(&y));
+    g_assert_cmpuint(quic_path_hash(&t, &x), ==, quic_path_hash(&t, &y));
     g_assert_cmpuint(x.a.bytes[3], ==, 1);
     /* the same address both sides: the port orders */
     struct quic_path s1 = quic_path_canon(&a, 9, &a, 7), s2 = quic_path_canon(&a, 7, &a, 9);
@@ -52,7 +53,7 @@ static void test_random_ops(void)
         unsigned i = (unsigned)g_rand_int_range(r, 0, KEYS);
         unsigned op = (unsigned)g_rand_int_range(r, 0, 3);
         void *want = in[i] ? &keys[i] : NULL;
-        g_assert_true(quic_paths_find(&t, &keys[i], quic_path_hash(&keys[i])) == want);
+        g_assert_true(quic_paths_find(&t, &keys[i], quic_path_hash(&t, &keys[i])) == want);
         if (op == 0 && !in[i]) {
             g_assert_true(quic_paths_add(&t, &keys[i], &keys[i]));
             in[i] = true;
@@ -64,13 +65,13 @@ static void test_random_ops(void)
         } else if (op == 2) {
             struct quic_path other = keys[i];
             other.pb ^= 1; /* never added */
-            g_assert_null(quic_paths_find(&t, &other, quic_path_hash(&other)));
+            g_assert_null(quic_paths_find(&t, &other, quic_path_hash(&t, &other)));
             quic_paths_remove(&t, &other); /* not there: changes nothing */
         }
         g_assert_cmpuint(quic_paths_size(&t), ==, present);
         if (step % 20000 == 0) /* every key where it should be */
             for (unsigned k = 0; k < KEYS; k++)
-                g_assert_true(quic_paths_find(&t, &keys[k], quic_path_hash(&keys[k])) == (in[k] ? &keys[k] : NULL));
+                g_assert_true(quic_paths_find(&t, &keys[k], quic_path_hash(&t, &keys[k])) == (in[k] ? &keys[k] : NULL));
     }
     g_rand_free(r);
     quic_paths_free(&t);
@@ -88,7 +89,7 @@ static void test_collisions(void)
     for (unsigned i = 0; n < 20 && i < 200000; i++) {
         struct quic_path k = key_of(i % KEYS);
         k.pa = (uint16_t)i;
-        if ((quic_path_hash(&k) & 63) >= 60)
+        if ((quic_path_hash(&t, &k) & 63) >= 60)
             keys[n++] = k;
     }
     g_assert_cmpuint(n, ==, 20);
@@ -98,7 +99,7 @@ static void test_collisions(void)
             g_assert_true(quic_paths_add(&t, &keys[i], &keys[i]));
         quic_paths_remove(&t, &keys[gone]);
         for (unsigned i = 0; i < n; i++)
-            g_assert_true(quic_paths_find(&t, &keys[i], quic_path_hash(&keys[i])) == (i == gone ? NULL : &keys[i]));
+            g_assert_true(quic_paths_find(&t, &keys[i], quic_path_hash(&t, &keys[i])) == (i == gone ? NULL : &keys[i]));
         for (unsigned i = 0; i < n; i++)
             quic_paths_remove(&t, &keys[i]);
         g_assert_cmpuint(quic_paths_size(&t), ==, 0);
@@ -109,7 +110,7 @@ static void test_collisions(void)
         quic_paths_remove(&t, &keys[gone]);
         for (unsigned i = 0; i < n; i++) {
             bool removed = i <= gone && i % 3 == 0;
-            g_assert_true(quic_paths_find(&t, &keys[i], quic_path_hash(&keys[i])) == (removed ? NULL : &keys[i]));
+            g_assert_true(quic_paths_find(&t, &keys[i], quic_path_hash(&t, &keys[i])) == (removed ? NULL : &keys[i]));
         }
     }
     quic_paths_free(&t);
@@ -185,12 +186,12 @@ static void test_lookup_by_ends(void)
             a->bytes[k] = (uint8_t)(g_rand_boolean(r) ? 0x7F : 0x80 + g_rand_int_range(r, 0, 2));
         ports[i] = (uint16_t)g_rand_int_range(r, 442, 445);
     }
-    struct quic_paths t = { 0 };
+    struct quic_paths t = { .key = 0xc2b2ae3d27d4eb4fu }; /* keyed, as the quic table's */
     bool x_is_a = false;
     g_assert_null(quic_paths_lookup(&t, &addrs[0], 1, &addrs[1], 2, &x_is_a)); /* empty */
     for (unsigned i = 0; i + 1 < N; i += 2) {
         keys[i] = quic_path_canon(&addrs[i], ports[i], &addrs[i + 1], ports[i + 1]);
-        if (!quic_paths_find(&t, &keys[i], quic_path_hash(&keys[i])))
+        if (!quic_paths_find(&t, &keys[i], quic_path_hash(&t, &keys[i])))
             g_assert_true(quic_paths_add(&t, &keys[i], &keys[i]));
     }
     unsigned hits = 0, a_first = 0, b_first = 0;
@@ -203,7 +204,7 @@ static void test_lookup_by_ends(void)
         int c = addrs[i].family != addrs[j].family ? (addrs[i].family < addrs[j].family ? -1 : 1)
                                                    : memcmp(addrs[i].bytes, addrs[j].bytes, 16);
         g_assert_cmpint(side, ==, c < 0 || (c == 0 && pi <= pj));
-        void *want = quic_paths_find(&t, &k, quic_path_hash(&k));
+        void *want = quic_paths_find(&t, &k, quic_path_hash(&t, &k));
         void *got = quic_paths_lookup(&t, &addrs[i], pi, &addrs[j], pj, &x_is_a);
         g_assert_true(got == want);
         g_assert_cmpint(x_is_a, ==, side);
@@ -222,10 +223,43 @@ static void test_lookup_by_ends(void)
     g_rand_free(r);
 }
 
+/* The key moves every path's slot: the same paths under two keys sit in
+ * different slots (a capture cannot pick paths that crowd one probe run
+ * without knowing the process's key), and both tables find all of them. */
+static void test_keyed(void)
+{
+    enum { N = 200 };
+    static struct quic_path keys[N];
+    struct quic_paths t[3] = { { .key = 0 }, { .key = 0x9e3779b97f4a7c15u }, { .key = 0x9e3779b97f4a7c17u } };
+    for (unsigned i = 0; i < N; i++)
+        keys[i] = key_of(i * 13);
+    for (int k = 0; k < 3; k++)
+        for (unsigned i = 0; i < N; i++)
+            g_assert_true(quic_paths_add(&t[k], &keys[i], &keys[i]));
+    for (int k = 0; k < 3; k++) {
+        g_assert_cmpuint(t[k].n, ==, t[0].n);
+        for (unsigned i = 0; i < N; i++) {
+            bool x_is_a;
+            g_assert_true(quic_paths_lookup(&t[k], &keys[i].a, keys[i].pa, &keys[i].b, keys[i].pb, &x_is_a) ==
+                          &keys[i]);
+        }
+        for (int o = 0; o < k; o++) {
+            unsigned moved = 0;
+            for (uint32_t s = 0; s < t[k].n; s++)
+                moved += t[k].slots[s].key != t[o].slots[s].key;
+            g_assert_cmpuint(moved, >, N / 2);
+            g_assert_cmpuint(quic_path_hash(&t[k], &keys[0]), !=, quic_path_hash(&t[o], &keys[0]));
+        }
+    }
+    for (int k = 0; k < 3; k++)
+        quic_paths_free(&t[k]);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/quic-paths/canon", test_canon);
+    g_test_add_func("/quic-paths/keyed", test_keyed);
     g_test_add_func("/quic-paths/random", test_random_ops);
     g_test_add_func("/quic-paths/collisions", test_collisions);
     g_test_add_func("/quic-paths/lookup-by-ends", test_lookup_by_ends);

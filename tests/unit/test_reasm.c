@@ -218,7 +218,7 @@ static void count_gap(void *ctx, uint64_t n, int64_t ts) { g_assert_not_reached(
 static void test_wraparound_long(void)
 {
     static uint8_t chunk[65536];
-    static const struct reasm_consumer count_cb = { count_data, count_gap, NULL };
+    static const struct reasm_consumer count_cb = { count_data, count_gap, NULL, NULL };
     struct reasm_limits lim;
     reasm_limits_default(&lim);
     struct reasm_budget budget = { .cap = REASM_DEFAULT_TOTAL_CAP };
