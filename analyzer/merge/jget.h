@@ -31,6 +31,11 @@ void jpath_index(struct jpath *out, const struct jpath *parent, guint i);
 void jget_fail(struct jget *g, const struct jpath *p, const char *what);
 
 JsonObject *jget_object(struct jget *g, const struct jpath *p, JsonNode *n);
+/* What may be absent, no error: n as an object, or NULL (n NULL or not an
+ * object); member k of o as an object, or NULL (o NULL, k missing or not an
+ * object). */
+JsonObject *jget_node_obj(JsonNode *n);
+JsonObject *jget_member_obj(JsonObject *o, const char *k);
 /* Members of o (missing or of the wrong type: an error). */
 JsonObject *jget_obj(struct jget *g, const struct jpath *p, JsonObject *o, const char *k);
 JsonArray *jget_arr(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, guint max_len);

@@ -11,6 +11,7 @@
 #include "conn_summary.h"
 #include "fmt.h"
 #include "hosts.h"
+#include "jget.h"
 #include "mem_trim.h"
 #include "mstate.h"
 #include "mstate_canon.h"
@@ -244,13 +245,12 @@ static char *cut_members(const char *p, size_t n, size_t *outlen, size_t *state_
  * digest text and the report's connections[]. */
 static JsonNode *state_of(JsonNode *root, JsonNode **detail, const char **digest, char *err, size_t errlen)
 {
-    JsonObject *top = JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
-    JsonNode *ms = top ? json_object_get_member(top, "merge_state") : NULL;
-    if (!ms || !JSON_NODE_HOLDS_OBJECT(ms)) {
+    JsonObject *top = jget_node_obj(root);
+    JsonObject *o = jget_member_obj(top, "merge_state");
+    if (!o) {
         snprintf(err, errlen, "not an smbscope JSON report with a merge_state (smbscope --format json writes one unless --no-merge-state)");
         return NULL;
     }
-    JsonObject *o = json_node_get_object(ms);
     JsonNode *fmt = json_object_get_member(o, "format");
     if (!fmt || !JSON_NODE_HOLDS_VALUE(fmt) || json_node_get_value_type(fmt) != G_TYPE_INT64) {
         snprintf(err, errlen, "merge_state.format: missing or not an integer");
@@ -290,7 +290,8 @@ static JsonNode *verified_state(JsonNode *root, JsonNode **detail, char **text, 
     if (!state)
         return NULL;
     char want[MSTATE_DIGEST_LEN + 1];
-    if (JSON_NODE_HOLDS_OBJECT(state) && mstate_is_leaves(json_node_get_object(state)))
+    JsonObject *so = jget_node_obj(state);
+    if (so && mstate_is_leaves(so))
         mstate_digest(state, *detail, MSTATE_FORMAT, want);
     else
         mstate_leaf_digest(state, *detail, want, text, len);

@@ -6,6 +6,7 @@
 
 #include "analysis.h"
 #include "fmt.h"
+#include "jget.h"
 #include "mstate_detail.h"
 #include "mstate_join_quic_edge.h"
 #include "mstate_join_quic_hello.h"
@@ -572,8 +573,7 @@ static void join_one(struct analysis *a, struct conn_summary *cs, const struct q
     if (e) {
         char ts[FMT_TIME_LEN];
         json_object_set_string_member(e, "last_seen", fmt_time(t->last_ts, ts));
-        JsonNode *sn = json_object_get_member(e, "stream");
-        JsonObject *st = sn && JSON_NODE_HOLDS_OBJECT(sn) ? json_node_get_object(sn) : NULL;
+        JsonObject *st = jget_member_obj(e, "stream");
         mstate_add_int(st, "packets_c2s", pk[0]);
         mstate_add_int(st, "packets_s2c", pk[1]);
         mstate_add_int(st, "bytes_c2s", by[0]);
@@ -632,14 +632,12 @@ static void join_head_before(struct analysis *a, struct conn_summary *cs, GArray
         if (e) {
             char ts[FMT_TIME_LEN];
             json_object_set_string_member(e, "first_seen", fmt_time(t->first_ts, ts));
-            JsonNode *sn = json_object_get_member(e, "stream");
-            JsonObject *st = sn && JSON_NODE_HOLDS_OBJECT(sn) ? json_node_get_object(sn) : NULL;
+            JsonObject *st = jget_member_obj(e, "stream");
             mstate_add_int(st, "packets_c2s", t->packets[0]);
             mstate_add_int(st, "packets_s2c", t->packets[1]);
             mstate_add_int(st, "bytes_c2s", t->bytes[0]);
             mstate_add_int(st, "bytes_s2c", t->bytes[1]);
-            JsonNode *qn = json_object_get_member(e, "quic");
-            JsonObject *q = qn && JSON_NODE_HOLDS_OBJECT(qn) ? json_node_get_object(qn) : NULL;
+            JsonObject *q = jget_member_obj(e, "quic");
             if (t->hello_pending)
                 mstate_add_int(q, "client_hellos", 1);
         } else if (s) {

@@ -567,7 +567,7 @@ static void fold_leaf(struct jget *g, const struct jpath *lp, guint i, struct an
         g_free(t);
     }
     JsonNode *run = json_parser_get_root(p);
-    JsonObject *ro = run && JSON_NODE_HOLDS_OBJECT(run) ? json_node_get_object(run) : NULL;
+    JsonObject *ro = jget_node_obj(run);
     if (ro && mstate_leaf_is_packed(ro)) {
         jget_fail(g, &ip, "a packed leaf inside a packed leaf");
         free(text);
