@@ -16,6 +16,7 @@
 #include "mstate_join_enc.h"
 #include "mstate_join_nbss.h"
 #include "mstate_join_rdma.h"
+#include "mstate_put.h"
 #include "session_join.h"
 #include "session.h"
 #include "verdict.h"
@@ -511,7 +512,7 @@ void mstate_detail_set_end(struct analysis *a, const struct conn_summary *cs, co
 }
 
 void mstate_detail_tail(struct analysis *a, const struct conn_summary *early, const struct conn_summary *joined,
-                        uint64_t c2s, uint64_t s2c)
+                        uint64_t c2s, uint64_t s2c, const uint64_t *bytes)
 {
     bool swapped = false;
     JsonNode *n = find_entry(a, early, &swapped);
@@ -522,6 +523,8 @@ void mstate_detail_tail(struct analysis *a, const struct conn_summary *early, co
             s->packets[s->client] += c2s;
             s->packets[!s->client] += s2c;
             s->close_reason = static_reason(joined->close_reason);
+            for (int d = 0; bytes && d < 2; d++)
+                s->bytes[d == 0 ? s->client : !s->client] += bytes[d];
         }
         return; /* or counted, not detailed */
     }
@@ -536,4 +539,7 @@ void mstate_detail_tail(struct analysis *a, const struct conn_summary *early, co
     for (int d = 0; d < 2; d++)
         json_object_set_int_member(st, k[d], json_object_get_int_member_with_default(st, k[d], 0) + (gint64)add[d]);
     json_object_set_string_member(st, "end", joined->close_reason);
+    const char *kb[2] = { swapped ? "bytes_s2c" : "bytes_c2s", swapped ? "bytes_c2s" : "bytes_s2c" };
+    for (int d = 0; bytes && d < 2; d++)
+        mstate_add_int(st, kb[d], bytes[d]);
 }
