@@ -476,16 +476,8 @@ static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t 
         }
         JsonNode *leaf = json_parser_get_root(lp);
         /* its canonical text, hashed; kept as the leaf when it is in the order mstate_leaves.c writes */
-        char *text = NULL;
         size_t tlen = 0;
-        FILE *mem = open_memstream(&text, &tlen);
-        if (mem) {
-            struct json lw;
-            json_init(&lw, mem, false);
-            mstate_put_node(&lw, leaf);
-            json_flush(&lw);
-            fclose(mem);
-        }
+        char *text = mstate_node_canon(leaf, &tlen);
         if (f && text) {
             json_raw(&w, text, tlen);
             json_flush(&w);

@@ -12,6 +12,7 @@
 #include "hosts.h"
 #include "ipfrag.h"
 #include "jget.h"
+#include "mstate_canon.h"
 #include "mstate_conns.h"
 #include "merge.h"
 #include "mstate_leaves.h"
@@ -560,12 +561,8 @@ static void fold_leaf(struct jget *g, const struct jpath *lp, guint i, struct an
             g_object_unref(p);
         return;
     }
-    if (!text) {
-        char *t = mstate_node_text(leaf);
-        len = strlen(t);
-        text = strdup(t);
-        g_free(t);
-    }
+    if (!text) /* as merge.c's leaf by leaf read makes it (the same bytes as the whole parse's) */
+        text = mstate_node_canon(leaf, &len);
     JsonNode *run = json_parser_get_root(p);
     JsonObject *ro = jget_node_obj(run);
     if (ro && mstate_leaf_is_packed(ro)) {
