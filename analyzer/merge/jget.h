@@ -52,6 +52,10 @@ bool jget_parse_addr(const char *s, struct ip_addr *out);
 /* A connection's two ends from elements 0-3 of a compact array: address,
  * port, address, port (what mstate_put.h's put_ends() writes). */
 void jget_elem_ends(struct jget *g, const struct jpath *p, JsonArray *a, struct ip_addr addr[2], uint16_t port[2]);
+/* The member names of a compact array ("group_fields", "row_fields", ...):
+ * member k of o, exactly names[0..n-1] (else an error). */
+void jget_names(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, const char *const *names,
+                guint n);
 /* Element i of an array as a string / integer. */
 const char *jget_elem_str(struct jget *g, const struct jpath *p, JsonArray *a, guint i, size_t max_len);
 int64_t jget_elem_i64(struct jget *g, const struct jpath *p, JsonArray *a, guint i);

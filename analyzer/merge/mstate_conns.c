@@ -134,22 +134,6 @@ static void names(struct json *b, const char *k, const char *const *v, size_t n)
     json_end_array(b);
 }
 
-/* The member names a reader expects, as the writer listed them. */
-static void check_names(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, const char *const *v,
-                        size_t n)
-{
-    struct jpath fp;
-    jpath_key(&fp, p, k);
-    JsonArray *arr = jget_arr(g, p, o, k, (guint)n);
-    bool same = arr && json_array_get_length(arr) == n;
-    for (guint i = 0; same && i < n; i++) {
-        const char *s = jget_elem_str(g, &fp, arr, i, 32);
-        same = s && strcmp(s, v[i]) == 0;
-    }
-    if (!same && !g->failed)
-        jget_fail(g, &fp, "not the members this smbscope writes");
-}
-
 /* Groups in first-seen order, ties by key: the same groups give the same
  * state whatever order they were created in. */
 static gint group_order(gconstpointer pa, gconstpointer pb, gpointer groups)
@@ -381,8 +365,8 @@ static void read_group(struct jget *g, const struct jpath *ip, JsonArray *o, str
 static void fold_groups(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
     struct jpath ap, ip;
-    check_names(g, p, st, "group_fields", group_fields, GF_N);
-    check_names(g, p, st, "example_fields", example_fields, XF_N);
+    jget_names(g, p, st, "group_fields", group_fields, GF_N);
+    jget_names(g, p, st, "example_fields", example_fields, XF_N);
     jpath_key(&ap, p, "groups");
     JsonArray *arr = jget_arr(g, p, st, "groups", MAX_GROUPS);
     struct jpath rp;
@@ -414,7 +398,7 @@ static void fold_smb_hosts(struct jget *g, const struct jpath *p, struct analysi
     smb_hosts_fold_unrecorded(a->smb_hosts, jget_u64(g, &hp, o, "folded_ends", INT64_MAX));
     JsonArray *arr = jget_arr(g, &hp, o, "records", (guint)cap);
     jpath_key(&ap, &hp, "records");
-    check_names(g, &hp, o, "fields", smb_host_fields, G_N_ELEMENTS(smb_host_fields));
+    jget_names(g, &hp, o, "fields", smb_host_fields, G_N_ELEMENTS(smb_host_fields));
     if (!g->failed && (folded || json_object_has_member(o, "all"))) {
         struct jpath allp;
         jpath_key(&allp, &hp, "all");

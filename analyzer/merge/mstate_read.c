@@ -287,23 +287,6 @@ static void fold_census(struct jget *g, const struct jpath *p, struct analysis *
     }
 }
 
-/* The member names of a compact array ("row_fields", "record_fields"):
- * exactly the ones this smbscope writes. */
-static void check_fields(struct jget *g, const struct jpath *p, JsonObject *o, const char *k,
-                         const char *const *names, guint n)
-{
-    struct jpath fp;
-    jpath_key(&fp, p, k);
-    JsonArray *a = jget_arr(g, p, o, k, n);
-    bool same = a && json_array_get_length(a) == n;
-    for (guint i = 0; same && i < n; i++) {
-        const char *v = jget_elem_str(g, &fp, a, i, 32);
-        same = v && strcmp(v, names[i]) == 0;
-    }
-    if (!same && !g->failed)
-        jget_fail(g, &fp, "not the members this smbscope writes");
-}
-
 /* Element i of a compact array: an array of n members (NULL: g failed). */
 static JsonArray *compact(struct jget *g, const struct jpath *ip, JsonArray *a, guint i, guint n)
 {
@@ -379,7 +362,7 @@ static void fold_netbios(struct jget *g, const struct jpath *p, struct analysis 
     struct jpath np, ap, ip;
     JsonObject *o = jget_obj(g, p, st, "netbios");
     jpath_key(&np, p, "netbios");
-    check_fields(g, &np, o, "row_fields", mstate_nb_row_fields, MSTATE_NB_ROW_FIELDS);
+    jget_names(g, &np, o, "row_fields", mstate_nb_row_fields, MSTATE_NB_ROW_FIELDS);
     JsonArray *rows = jget_arr(g, &np, o, "rows", MSTATE_NB_ROWS_CAP);
     jget_u64(g, &np, o, "rows_cap", UINT32_MAX);
     /* rows the writer sent to its overflow (MSTATE_NB_ROWS_CAP): counted there */
@@ -436,7 +419,7 @@ static void fold_hosts(struct jget *g, const struct jpath *p, struct analysis *a
         else if (s)
             host_table_learn_broadcast(t, &addr);
     }
-    check_fields(g, &hp, o, "record_fields", mstate_host_fields, MSTATE_HOST_FIELDS);
+    jget_names(g, &hp, o, "record_fields", mstate_host_fields, MSTATE_HOST_FIELDS);
     JsonArray *recs = jget_arr(g, &hp, o, "records", MSTATE_HOSTS_CAP);
     jget_u64(g, &hp, o, "cap", UINT32_MAX);
     /* records the writer left out (MSTATE_HOSTS_CAP): its "all" makes the total an estimate */
