@@ -66,12 +66,17 @@ bool mstate_leaf_is_packed(JsonObject *o) { return o && json_object_has_member(o
 /* The base64 text of a zlib stream decoded and inflated a chunk at a time
  * into a buffer that grows with what comes out, up to bytes (+ the NUL): a
  * stream that passes bytes is refused there, so a bomb costs at most its
- * claim (itself bounded: mstate_leaf_unpack), and a claim no stream
- * backs costs nothing up front.  Accepted as uncompress() would with a
+ * claim (itself bounded: mstate_leaf_unpack), and a claim costs up front
+ * only what its stream backs (UNPACK_FIRST_RATIO).  Accepted as uncompress() would with a
  * buffer of bytes: the stream ends (its check verified) at exactly bytes;
  * what follows its end is not read. */
 #define UNPACK_CHUNK (64u << 10)
 _Static_assert(MERGE_MAX_REPORT_BYTES < UINT32_MAX, "a leaf's bytes fit zlib's uInt counts");
+
+/* The buffer's first size: what a stream of zlen bytes backs at 16:1, in
+ * one piece when that is the claim (smbscope's own leaves pack 13:1: no
+ * copy as the buffer grows), never more than the claim. */
+#define UNPACK_FIRST_RATIO 16u
 
 static char *inflate_leaf(const char *b64, size_t blen, size_t bytes, const char **why)
 {
@@ -84,7 +89,8 @@ static char *inflate_leaf(const char *b64, size_t blen, size_t bytes, const char
     guchar in[UNPACK_CHUNK / 4 * 3 + 3];
     gint state = 0;
     guint save = 0;
-    size_t at = 0, cap = bytes + 1 < UNPACK_CHUNK ? bytes + 1 : UNPACK_CHUNK;
+    size_t zlen = blen / 4 * 3, first = zlen * UNPACK_FIRST_RATIO + UNPACK_CHUNK;
+    size_t at = 0, cap = bytes + 1 < first ? bytes + 1 : first;
     char *out = malloc(cap);
     int rc = out ? Z_OK : Z_MEM_ERROR;
     while (rc == Z_OK) {
