@@ -38,10 +38,6 @@ JsonObject *jget_object(struct jget *g, const struct jpath *p, JsonNode *n)
     return json_node_get_object(n);
 }
 
-JsonObject *jget_node_obj(JsonNode *n) { return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL; }
-
-JsonObject *jget_member_obj(JsonObject *o, const char *k) { return o ? jget_node_obj(json_object_get_member(o, k)) : NULL; }
-
 /* The member k of o, or an error naming it. */
 static JsonNode *member(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, struct jpath *kp)
 {

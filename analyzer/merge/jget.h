@@ -34,8 +34,23 @@ JsonObject *jget_object(struct jget *g, const struct jpath *p, JsonNode *n);
 /* What may be absent, no error: n as an object, or NULL (n NULL or not an
  * object); member k of o as an object, or NULL (o NULL, k missing or not an
  * object). */
-JsonObject *jget_node_obj(JsonNode *n);
-JsonObject *jget_member_obj(JsonObject *o, const char *k);
+static inline JsonObject *jget_node_obj(JsonNode *n)
+{
+    return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+}
+static inline JsonObject *jget_member_obj(JsonObject *o, const char *k)
+{
+    return o ? jget_node_obj(json_object_get_member(o, k)) : NULL;
+}
+/* The same for an array. */
+static inline JsonArray *jget_node_arr(JsonNode *n)
+{
+    return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+}
+static inline JsonArray *jget_member_arr(JsonObject *o, const char *k)
+{
+    return o ? jget_node_arr(json_object_get_member(o, k)) : NULL;
+}
 /* Members of o (missing or of the wrong type: an error). */
 JsonObject *jget_obj(struct jget *g, const struct jpath *p, JsonObject *o, const char *k);
 JsonArray *jget_arr(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, guint max_len);

@@ -289,8 +289,6 @@ static void eaddr(struct jget *g, const struct jpath *p, JsonArray *a, guint i, 
     }
 }
 
-static JsonArray *arr_of(JsonNode *n) { return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL; }
-
 static void read_example(struct jget *g, const struct jpath *ep, JsonArray *x, const struct conn_group_key *k,
                          struct conn_group_example *e)
 {
@@ -352,12 +350,12 @@ static void read_group(struct jget *g, const struct jpath *ip, JsonArray *o, str
     grp->last_start_ts = jget_elem_i64(g, ip, o, GF_LAST_START_TS);
     struct jpath xp, ep;
     jpath_index(&xp, ip, GF_EXAMPLES);
-    JsonArray *ex = g->failed ? NULL : arr_of(json_array_get_element(o, GF_EXAMPLES));
+    JsonArray *ex = g->failed ? NULL : jget_node_arr(json_array_get_element(o, GF_EXAMPLES));
     if (!g->failed && (!ex || json_array_get_length(ex) > CONN_GROUP_EXAMPLES))
         jget_fail(g, &xp, "not an array of at most 3 examples");
     for (guint i = 0; ex && !g->failed && i < json_array_get_length(ex); i++) {
         jpath_index(&ep, &xp, i);
-        read_example(g, &ep, arr_of(json_array_get_element(ex, i)), k, &grp->examples[i]);
+        read_example(g, &ep, jget_node_arr(json_array_get_element(ex, i)), k, &grp->examples[i]);
         grp->n_examples = (uint8_t)(i + 1);
     }
 }
@@ -375,7 +373,7 @@ static void fold_groups(struct jget *g, const struct jpath *p, struct analysis *
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         struct conn_group grp;
-        read_group(g, &ip, arr_of(json_array_get_element(arr, i)), &grp);
+        read_group(g, &ip, jget_node_arr(json_array_get_element(arr, i)), &grp);
         if (!g->failed) {
             conn_groups_add_group(a->groups, &grp);
             /* noted only where the wide table holds it: as many notes as groups */
@@ -410,7 +408,7 @@ static void fold_smb_hosts(struct jget *g, const struct jpath *p, struct analysi
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *r = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        JsonArray *r = jget_node_arr(n);
         if (!r || json_array_get_length(r) != G_N_ELEMENTS(smb_host_fields)) {
             jget_fail(g, &ip, "not a host of fields' members");
             return;

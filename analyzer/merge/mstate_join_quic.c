@@ -304,7 +304,7 @@ static void fold_head_facts(struct jget *g, const struct jpath *p, struct analys
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        JsonArray *e = jget_node_arr(n);
         if (!e || json_array_get_length(e) != 4) {
             jget_fail(g, &ip, "not [index, cipher, server_handshake, hello_pending]");
             return;
@@ -374,7 +374,7 @@ static void fold_recs(struct jget *g, const struct jpath *p, struct analysis *a,
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
         struct quic_tail t;
-        read_one(g, &ip, JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL, &t);
+        read_one(g, &ip, jget_node_arr(n), &t);
         if (g->failed)
             return;
         t.head = kind != REC_TAIL;
@@ -400,7 +400,7 @@ static void fold_facts(struct jget *g, const struct jpath *p, struct analysis *a
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        JsonArray *e = jget_node_arr(n);
         if (!e || json_array_get_length(e) != TF_N) {
             jget_fail(g, &ip, "not [index, retry, zero_rtt, failed_initials, handshake_sides]");
             return;
@@ -456,7 +456,7 @@ void mstate_fold_quic_tails(struct jget *g, const struct jpath *p, struct analys
     for (guint i = 0; open && !g->failed && i < json_array_get_length(open); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(open, i);
-        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        JsonArray *e = jget_node_arr(n);
         if (!e || json_array_get_length(e) != 5) {
             jget_fail(g, &ip, "not [addr, port, addr, port, last_ts]");
             return;

@@ -231,7 +231,7 @@ static void fold_keys(struct jget *g, const struct jpath *p, struct analysis *a,
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        JsonArray *e = jget_node_arr(n);
         if (!e || json_array_get_length(e) != 8) {
             jget_fail(g, &ip, "not [client, port, server, port, first_ts, version, dcid, hello_pending]");
             return;
@@ -272,7 +272,7 @@ static void fold_initials(struct jget *g, const struct jpath *p, struct analysis
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        JsonArray *e = jget_node_arr(n);
         if (!e || json_array_get_length(e) != 2) {
             jget_fail(g, &ip, "not [index, datagram]");
             break;

@@ -131,7 +131,7 @@ static void fold_payloads(struct jget *g, const struct jpath *p, struct analysis
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        JsonArray *e = jget_node_arr(n);
         if (!e || json_array_get_length(e) != PF_N) {
             jget_fail(g, &ip, "not [index, sent, sent, request_seen, reply_seen, rejected, revision, crc, markers, "
                               "markers, private_len, private_len]");
@@ -247,7 +247,7 @@ void mstate_fold_syn_flows(struct jget *g, const struct jpath *p, struct analysi
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
         struct syn_flow f;
-        read_one(g, &ip, JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL, &f);
+        read_one(g, &ip, jget_node_arr(n), &f);
         if (g->failed)
             return;
         if (!a->syn_flows)

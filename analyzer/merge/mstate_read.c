@@ -217,7 +217,7 @@ static void syn_times(struct jget *g, const struct jpath *p, JsonArray *pair, gu
     struct jpath kp;
     jpath_index(&kp, p, at);
     JsonNode *node = g->failed ? NULL : json_array_get_element(pair, at);
-    JsonArray *arr = node && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+    JsonArray *arr = jget_node_arr(node);
     if (!arr && !g->failed)
         jget_fail(g, &kp, "not an array of times");
     guint len = arr ? json_array_get_length(arr) : 0;
@@ -263,7 +263,7 @@ static void fold_census(struct jget *g, const struct jpath *p, struct analysis *
     for (guint i = 0; pairs && !g->failed && i < json_array_get_length(pairs); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *pn = json_array_get_element(pairs, i);
-        JsonArray *pa = JSON_NODE_HOLDS_ARRAY(pn) ? json_node_get_array(pn) : NULL;
+        JsonArray *pa = jget_node_arr(pn);
         if (!pa || json_array_get_length(pa) != 7) {
             jget_fail(g, &ip, "not [client, server, syn139, syn445, port139, t139, t445]");
             return;
@@ -291,7 +291,7 @@ static void fold_census(struct jget *g, const struct jpath *p, struct analysis *
 static JsonArray *compact(struct jget *g, const struct jpath *ip, JsonArray *a, guint i, guint n)
 {
     JsonNode *e = json_array_get_element(a, i);
-    JsonArray *r = e && JSON_NODE_HOLDS_ARRAY(e) ? json_node_get_array(e) : NULL;
+    JsonArray *r = jget_node_arr(e);
     if (!r || json_array_get_length(r) != n) {
         jget_fail(g, ip, "not an array of its fields' members");
         return NULL;
@@ -343,7 +343,7 @@ static void read_row(struct jget *g, const struct jpath *ip, JsonArray *r, struc
     struct jpath np;
     jpath_index(&np, ip, i);
     JsonNode *nn = json_array_get_element(r, i);
-    JsonArray *names = nn && JSON_NODE_HOLDS_ARRAY(nn) ? json_node_get_array(nn) : NULL;
+    JsonArray *names = jget_node_arr(nn);
     if (!names || json_array_get_length(names) > MAX_NAMES) {
         if (!g->failed)
             jget_fail(g, &np, "names: not an array of at most its cap");
