@@ -267,3 +267,18 @@ int64_t jget_elem_ts_or_none(struct jget *g, const struct jpath *p, JsonArray *a
     jpath_index(&ip, p, i);
     return as_ts(g, &ip, jget_elem_i64(g, p, a, i), true);
 }
+
+void jget_names(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, const char *const *names,
+                guint n)
+{
+    struct jpath fp;
+    jpath_key(&fp, p, k);
+    JsonArray *a = jget_arr(g, p, o, k, n);
+    bool same = a && json_array_get_length(a) == n;
+    for (guint i = 0; same && i < n; i++) {
+        const char *v = jget_elem_str(g, &fp, a, i, 32);
+        same = v && strcmp(v, names[i]) == 0;
+    }
+    if (!same && !g->failed)
+        jget_fail(g, &fp, "not the members this smbscope writes");
+}

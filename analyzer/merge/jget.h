@@ -31,6 +31,26 @@ void jpath_index(struct jpath *out, const struct jpath *parent, guint i);
 void jget_fail(struct jget *g, const struct jpath *p, const char *what);
 
 JsonObject *jget_object(struct jget *g, const struct jpath *p, JsonNode *n);
+/* What may be absent, no error: n as an object, or NULL (n NULL or not an
+ * object); member k of o as an object, or NULL (o NULL, k missing or not an
+ * object). */
+static inline JsonObject *jget_node_obj(JsonNode *n)
+{
+    return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+}
+static inline JsonObject *jget_member_obj(JsonObject *o, const char *k)
+{
+    return o ? jget_node_obj(json_object_get_member(o, k)) : NULL;
+}
+/* The same for an array. */
+static inline JsonArray *jget_node_arr(JsonNode *n)
+{
+    return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+}
+static inline JsonArray *jget_member_arr(JsonObject *o, const char *k)
+{
+    return o ? jget_node_arr(json_object_get_member(o, k)) : NULL;
+}
 /* Members of o (missing or of the wrong type: an error). */
 JsonObject *jget_obj(struct jget *g, const struct jpath *p, JsonObject *o, const char *k);
 JsonArray *jget_arr(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, guint max_len);
@@ -56,6 +76,10 @@ bool jget_parse_addr(const char *s, struct ip_addr *out);
 /* A connection's two ends from elements 0-3 of a compact array: address,
  * port, address, port (what mstate_put.h's put_ends() writes). */
 void jget_elem_ends(struct jget *g, const struct jpath *p, JsonArray *a, struct ip_addr addr[2], uint16_t port[2]);
+/* The member names of a compact array ("group_fields", "row_fields", ...):
+ * member k of o, exactly names[0..n-1] (else an error). */
+void jget_names(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, const char *const *names,
+                guint n);
 /* Element i of an array as a string / integer. */
 const char *jget_elem_str(struct jget *g, const struct jpath *p, JsonArray *a, guint i, size_t max_len);
 int64_t jget_elem_i64(struct jget *g, const struct jpath *p, JsonArray *a, guint i);

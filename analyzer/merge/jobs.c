@@ -186,6 +186,25 @@ struct pair_key {
     struct ip_addr client, server;
 };
 
+/* The keys as the sets hold them (compared as bytes: every byte set). */
+static struct pair_key pair_key(const struct ip_addr *client, const struct ip_addr *server)
+{
+    struct pair_key k;
+    memset(&k, 0, sizeof k);
+    k.client = *client;
+    k.server = *server;
+    return k;
+}
+
+static struct ip_addr host_key(const struct ip_addr *a)
+{
+    struct ip_addr k;
+    memset(&k, 0, sizeof k);
+    k.family = a->family;
+    memcpy(k.bytes, a->bytes, sizeof k.bytes);
+    return k;
+}
+
 /* Input 0's table as it filled, published once. */
 static void publish(struct jobs *js, struct keyset **at, struct keyset *k)
 {
@@ -201,6 +220,16 @@ static const struct keyset *published(struct jobs *js, struct keyset *const *at)
     const struct keyset *k = *at;
     pthread_mutex_unlock(&js->mu);
     return k;
+}
+
+/* Whether input j keeps key (the *_keep hooks): input 0 always, a later
+ * input while input 0's set at is not published, or when key is in it. */
+static bool keep_key(struct job *j, struct keyset *const *at, const void *key)
+{
+    if (j->index == 0)
+        return true;
+    const struct keyset *first = published(j->js, at);
+    return !first || keyset_has(first, key);
 }
 
 /* The fold of inputs 0..k-1, waited for (the main thread then waits for k:
@@ -228,17 +257,14 @@ static bool pair_past_cap(void *data, const struct ip_addr *client, const struct
             const struct census *c = j->a.census;
             struct keyset *k = keyset_new(c->pairs_used, sizeof(struct pair_key));
             for (uint32_t i = 0; i < c->pairs_used; i++)
-                ((struct pair_key *)k->keys)[k->n++] = (struct pair_key){ c->pairs[i].client, c->pairs[i].server };
+                ((struct pair_key *)k->keys)[k->n++] = pair_key(&c->pairs[i].client, &c->pairs[i].server);
             publish(js, &js->first_pairs, k);
         }
         return false;
     }
     const struct keyset *first = published(js, &js->first_pairs);
     if (first) {
-        struct pair_key key;
-        memset(&key, 0, sizeof key);
-        key.client = *client;
-        key.server = *server;
+        struct pair_key key = pair_key(client, server);
         return keyset_has(first, &key);
     }
     return past < cap / 2 || census_has_pair(earlier_folded(j)->census, client, server);
@@ -250,16 +276,8 @@ static bool pair_past_cap(void *data, const struct ip_addr *client, const struct
 static bool pair_keep(void *data, const struct ip_addr *client, const struct ip_addr *server)
 {
     struct job *j = data;
-    if (j->index == 0)
-        return true;
-    const struct keyset *first = published(j->js, &j->js->first_pairs);
-    if (!first)
-        return true;
-    struct pair_key key;
-    memset(&key, 0, sizeof key);
-    key.client = *client;
-    key.server = *server;
-    return keyset_has(first, &key);
+    struct pair_key key = pair_key(client, server);
+    return keep_key(j, &j->js->first_pairs, &key);
 }
 
 /* The connection groups (conn_groups.h), made as connections close: input
@@ -352,19 +370,13 @@ static bool smb_host_past_cap(void *data, const struct ip_addr *a, uint32_t past
             for (uint32_t i = 0; i < smb_hosts_size(h); i++) {
                 const struct host_rec *r;
                 smb_hosts_at(h, i, &r);
-                struct ip_addr *to = (struct ip_addr *)(void *)(k->keys + k->n++ * k->size);
-                memset(to, 0, sizeof *to);
-                to->family = r->addr.family;
-                memcpy(to->bytes, r->addr.bytes, sizeof to->bytes);
+                ((struct ip_addr *)(void *)k->keys)[k->n++] = host_key(&r->addr);
             }
             publish(js, &js->first_hosts, k);
         }
         return false;
     }
-    struct ip_addr key;
-    memset(&key, 0, sizeof key);
-    key.family = a->family;
-    memcpy(key.bytes, a->bytes, sizeof key.bytes);
+    struct ip_addr key = host_key(a);
     const struct keyset *first = published(js, &js->first_hosts);
     if (first)
         return keyset_has(first, &key);
@@ -378,16 +390,8 @@ static bool smb_host_past_cap(void *data, const struct ip_addr *a, uint32_t past
 static bool smb_host_keep(void *data, const struct ip_addr *a)
 {
     struct job *j = data;
-    if (j->index == 0)
-        return true;
-    const struct keyset *first = published(j->js, &j->js->first_hosts);
-    if (!first)
-        return true;
-    struct ip_addr key;
-    memset(&key, 0, sizeof key);
-    key.family = a->family;
-    memcpy(key.bytes, a->bytes, sizeof key.bytes);
-    return keyset_has(first, &key);
+    struct ip_addr key = host_key(a);
+    return keep_key(j, &j->js->first_hosts, &key);
 }
 
 /* One input's analysis, made ready to fold on this thread (its SYN pairs

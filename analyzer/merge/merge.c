@@ -11,6 +11,7 @@
 #include "conn_summary.h"
 #include "fmt.h"
 #include "hosts.h"
+#include "jget.h"
 #include "mem_trim.h"
 #include "mstate.h"
 #include "mstate_canon.h"
@@ -198,35 +199,96 @@ static size_t value_end(const char *p, size_t n, size_t i)
     return depth || !i ? 0 : i;
 }
 
+/* A walk over the members of an object's text, one at a time, unparsed
+ * (members_of() and member_start() below): mwalk_begin() at its '{', then while
+ * mwalk_key(): the member's key (quoted) is [k, ke), its value starts at v;
+ * mwalk_next() finds where the value ends (e, 0: no value) and steps past
+ * the ',' after it (false: none, the walk ends; at the object's '}' when it
+ * ended there). */
+struct mwalk {
+    const char *p;
+    size_t n, i, k, ke, v, e;
+};
+
+static bool mwalk_begin(struct mwalk *w, const char *p, size_t n, size_t i)
+{
+    *w = (struct mwalk){ .p = p, .n = n, .i = i };
+    if (i >= n || p[i] != '{')
+        return false;
+    w->i = skip_ws(p, n, i + 1);
+    return true;
+}
+
+static bool mwalk_key(struct mwalk *w)
+{
+    if (w->i >= w->n || w->p[w->i] != '"')
+        return false;
+    w->k = w->i;
+    w->ke = string_end(w->p, w->n, w->i);
+    size_t v = w->ke ? skip_ws(w->p, w->n, w->ke) : w->n;
+    if (v >= w->n || w->p[v] != ':')
+        return false;
+    w->v = skip_ws(w->p, w->n, v + 1);
+    return true;
+}
+
+static bool mwalk_is(const struct mwalk *w, const char *key)
+{
+    size_t klen = strlen(key);
+    return w->ke - w->k == klen + 2 && memcmp(w->p + w->k + 1, key, klen) == 0;
+}
+
+static bool mwalk_next(struct mwalk *w)
+{
+    w->e = value_end(w->p, w->n, w->v);
+    if (w->e <= w->v) {
+        w->e = 0;
+        return false;
+    }
+    w->i = skip_ws(w->p, w->n, w->e);
+    if (w->i >= w->n || w->p[w->i] != ',')
+        return false;
+    w->i = skip_ws(w->p, w->n, w->i + 1);
+    return true;
+}
+
+/* The values [from[k], to[k]) of members keys[k] of the object at
+ * p[i] == '{' (0: absent; the last when repeated) and its number of
+ * members; false when it is not an object this scan reads. */
+static bool members_of(const char *p, size_t n, size_t i, const char *const *keys, int nkeys, size_t *from,
+                       size_t *to, int *count)
+{
+    *count = 0;
+    for (int k = 0; k < nkeys; k++)
+        from[k] = to[k] = 0;
+    struct mwalk w;
+    if (!mwalk_begin(&w, p, n, i))
+        return false;
+    while (mwalk_key(&w)) {
+        bool more = mwalk_next(&w);
+        if (!w.e)
+            return false;
+        (*count)++;
+        for (int k = 0; k < nkeys; k++)
+            if (mwalk_is(&w, keys[k])) {
+                from[k] = w.v;
+                to[k] = w.e;
+            }
+        if (!more)
+            break;
+    }
+    return w.i < n && p[w.i] == '}';
+}
+
 /* "{"connections": ..., "merge_state": ...}" cut from a report (g_free),
  * or NULL when it is not an object with both (then it is parsed whole). */
 static char *cut_members(const char *p, size_t n, size_t *outlen, size_t *state_at)
 {
-    static const char *const want[] = { "\"connections\"", "\"merge_state\"" };
-    size_t from[2] = { 0, 0 }, to[2] = { 0, 0 };
-    size_t i = skip_ws(p, n, 0);
-    if (i >= n || p[i] != '{')
+    static const char *const want[] = { "connections", "merge_state" };
+    size_t from[2], to[2];
+    int count;
+    if (!members_of(p, n, skip_ws(p, n, 0), want, 2, from, to, &count))
         return NULL;
-    for (i = skip_ws(p, n, i + 1); i < n && p[i] == '"';) {
-        size_t k = string_end(p, n, i);
-        if (!k)
-            return NULL;
-        size_t v = skip_ws(p, n, k);
-        if (v >= n || p[v] != ':')
-            return NULL;
-        v = skip_ws(p, n, v + 1);
-        size_t e = value_end(p, n, v);
-        if (!e)
-            return NULL;
-        for (int w = 0; w < 2; w++)
-            if (k - i == strlen(want[w]) && memcmp(p + i, want[w], k - i) == 0) {
-                from[w] = v;
-                to[w] = e;
-            }
-        i = skip_ws(p, n, e);
-        if (i < n && p[i] == ',')
-            i = skip_ws(p, n, i + 1);
-    }
     if (!to[0] || !to[1])
         return NULL;
     GString *g = g_string_sized_new(to[0] - from[0] + to[1] - from[1] + 64);
@@ -244,13 +306,12 @@ static char *cut_members(const char *p, size_t n, size_t *outlen, size_t *state_
  * digest text and the report's connections[]. */
 static JsonNode *state_of(JsonNode *root, JsonNode **detail, const char **digest, char *err, size_t errlen)
 {
-    JsonObject *top = JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
-    JsonNode *ms = top ? json_object_get_member(top, "merge_state") : NULL;
-    if (!ms || !JSON_NODE_HOLDS_OBJECT(ms)) {
+    JsonObject *top = jget_node_obj(root);
+    JsonObject *o = jget_member_obj(top, "merge_state");
+    if (!o) {
         snprintf(err, errlen, "not an smbscope JSON report with a merge_state (smbscope --format json writes one unless --no-merge-state)");
         return NULL;
     }
-    JsonObject *o = json_node_get_object(ms);
     JsonNode *fmt = json_object_get_member(o, "format");
     if (!fmt || !JSON_NODE_HOLDS_VALUE(fmt) || json_node_get_value_type(fmt) != G_TYPE_INT64) {
         snprintf(err, errlen, "merge_state.format: missing or not an integer");
@@ -290,7 +351,8 @@ static JsonNode *verified_state(JsonNode *root, JsonNode **detail, char **text, 
     if (!state)
         return NULL;
     char want[MSTATE_DIGEST_LEN + 1];
-    if (JSON_NODE_HOLDS_OBJECT(state) && mstate_is_leaves(json_node_get_object(state)))
+    JsonObject *so = jget_node_obj(state);
+    if (so && mstate_is_leaves(so))
         mstate_digest(state, *detail, MSTATE_FORMAT, want);
     else
         mstate_leaf_digest(state, *detail, want, text, len);
@@ -315,62 +377,18 @@ static JsonNode *verified_state(JsonNode *root, JsonNode **detail, char **text, 
  * Anything else (a leaf that is no object, an empty or oversized list, a
  * key written with escapes) takes the whole parse, which says what is wrong. */
 
-/* The value [*from, *to) of member key of the object at p[i] == '{', and
- * its number of members; false when it is not an object this scan reads. */
-static bool member_of(const char *p, size_t n, size_t i, const char *key, size_t *from, size_t *to, int *count)
-{
-    *from = *to = 0;
-    *count = 0;
-    if (i >= n || p[i] != '{')
-        return false;
-    size_t klen = strlen(key);
-    for (i = skip_ws(p, n, i + 1); i < n && p[i] == '"';) {
-        size_t k = string_end(p, n, i);
-        if (!k)
-            return false;
-        size_t v = skip_ws(p, n, k);
-        if (v >= n || p[v] != ':')
-            return false;
-        v = skip_ws(p, n, v + 1);
-        size_t e = value_end(p, n, v);
-        if (!e || e <= v)
-            return false;
-        (*count)++;
-        if (k - i == klen + 2 && memcmp(p + i + 1, key, klen) == 0) {
-            *from = v;
-            *to = e;
-        }
-        i = skip_ws(p, n, e);
-        if (i < n && p[i] == ',')
-            i = skip_ws(p, n, i + 1);
-        else
-            break;
-    }
-    return i < n && p[i] == '}';
-}
-
 /* Where the value of member key of the object at p[i] == '{' starts (0:
  * not found), the values before it skipped (merge_state: "format" first). */
 static size_t member_start(const char *p, size_t n, size_t i, const char *key)
 {
-    if (i >= n || p[i] != '{')
+    struct mwalk w;
+    if (!mwalk_begin(&w, p, n, i))
         return 0;
-    size_t klen = strlen(key);
-    for (i = skip_ws(p, n, i + 1); i < n && p[i] == '"';) {
-        size_t k = string_end(p, n, i);
-        size_t v = k ? skip_ws(p, n, k) : n;
-        if (v >= n || p[v] != ':')
+    while (mwalk_key(&w)) {
+        if (mwalk_is(&w, key))
+            return w.v;
+        if (!mwalk_next(&w))
             return 0;
-        v = skip_ws(p, n, v + 1);
-        if (k - i == klen + 2 && memcmp(p + i + 1, key, klen) == 0)
-            return v;
-        size_t e = value_end(p, n, v);
-        if (!e || e <= v)
-            return 0;
-        i = skip_ws(p, n, e);
-        if (i >= n || p[i] != ',')
-            return 0;
-        i = skip_ws(p, n, i + 1);
     }
     return 0;
 }
@@ -413,11 +431,12 @@ static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t 
     int count = 0;
     /* a run's state (most reports) is told by its first key, before anything scans all of it */
     static const char leaves_key[] = "\"leaves\"";
+    static const char *const leaves_name[] = { "leaves" };
     st[0] = member_start(p, n, state_at, "state");
     size_t k = st[0] && p[st[0]] == '{' ? skip_ws(p, n, st[0] + 1) : n;
     if (k + sizeof leaves_key - 1 > n || memcmp(p + k, leaves_key, sizeof leaves_key - 1) != 0)
         return -1;
-    if (!member_of(p, n, st[0], "leaves", &lv[0], &lv[1], &count) || !lv[1] || count != 1 || p[lv[0]] != '[')
+    if (!members_of(p, n, st[0], leaves_name, 1, &lv[0], &lv[1], &count) || !lv[1] || count != 1 || p[lv[0]] != '[')
         return -1;
     GArray *leaves = g_array_new(FALSE, FALSE, 2 * sizeof(size_t));
     if (!objects_of(p, lv[0], lv[1], leaves, MSTATE_LEAVES_CAP)) {
@@ -457,16 +476,8 @@ static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t 
         }
         JsonNode *leaf = json_parser_get_root(lp);
         /* its canonical text, hashed; kept as the leaf when it is in the order mstate_leaves.c writes */
-        char *text = NULL;
         size_t tlen = 0;
-        FILE *mem = open_memstream(&text, &tlen);
-        if (mem) {
-            struct json lw;
-            json_init(&lw, mem, false);
-            mstate_put_node(&lw, leaf);
-            json_flush(&lw);
-            fclose(mem);
-        }
+        char *text = mstate_node_canon(leaf, &tlen);
         if (f && text) {
             json_raw(&w, text, tlen);
             json_flush(&w);

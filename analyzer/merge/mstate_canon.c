@@ -111,6 +111,21 @@ void mstate_put_node(struct json *w, JsonNode *n)
     }
 }
 
+char *mstate_node_canon(JsonNode *n, size_t *len)
+{
+    char *text = NULL;
+    *len = 0;
+    FILE *mem = open_memstream(&text, len);
+    if (!mem)
+        return NULL;
+    struct json w;
+    json_init(&w, mem, false);
+    mstate_put_node(&w, n);
+    json_flush(&w);
+    fclose(mem);
+    return text;
+}
+
 void mstate_digest(JsonNode *state, JsonNode *detail, int format, char out[MSTATE_DIGEST_LEN + 1])
 {
     struct mstate_sink s;

@@ -29,6 +29,8 @@ void mstate_sink_close(struct mstate_sink *s, FILE *f);
 
 /* A parsed node in canonical form. */
 void mstate_put_node(struct json *w, JsonNode *n);
+/* That text on its own (free(); NULL when it could not be made). */
+char *mstate_node_canon(JsonNode *n, size_t *len);
 /* The run's connections[] in canonical form (json_set_canonical()): the
  * text the reader rebuilds from its parse of them. */
 void mstate_put_detail(struct json *w, const struct analysis *a);

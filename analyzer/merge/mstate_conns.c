@@ -134,22 +134,6 @@ static void names(struct json *b, const char *k, const char *const *v, size_t n)
     json_end_array(b);
 }
 
-/* The member names a reader expects, as the writer listed them. */
-static void check_names(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, const char *const *v,
-                        size_t n)
-{
-    struct jpath fp;
-    jpath_key(&fp, p, k);
-    JsonArray *arr = jget_arr(g, p, o, k, (guint)n);
-    bool same = arr && json_array_get_length(arr) == n;
-    for (guint i = 0; same && i < n; i++) {
-        const char *s = jget_elem_str(g, &fp, arr, i, 32);
-        same = s && strcmp(s, v[i]) == 0;
-    }
-    if (!same && !g->failed)
-        jget_fail(g, &fp, "not the members this smbscope writes");
-}
-
 /* Groups in first-seen order, ties by key: the same groups give the same
  * state whatever order they were created in. */
 static gint group_order(gconstpointer pa, gconstpointer pb, gpointer groups)
@@ -305,8 +289,6 @@ static void eaddr(struct jget *g, const struct jpath *p, JsonArray *a, guint i, 
     }
 }
 
-static JsonArray *arr_of(JsonNode *n) { return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL; }
-
 static void read_example(struct jget *g, const struct jpath *ep, JsonArray *x, const struct conn_group_key *k,
                          struct conn_group_example *e)
 {
@@ -368,12 +350,12 @@ static void read_group(struct jget *g, const struct jpath *ip, JsonArray *o, str
     grp->last_start_ts = jget_elem_ts(g, ip, o, GF_LAST_START_TS);
     struct jpath xp, ep;
     jpath_index(&xp, ip, GF_EXAMPLES);
-    JsonArray *ex = g->failed ? NULL : arr_of(json_array_get_element(o, GF_EXAMPLES));
+    JsonArray *ex = g->failed ? NULL : jget_node_arr(json_array_get_element(o, GF_EXAMPLES));
     if (!g->failed && (!ex || json_array_get_length(ex) > CONN_GROUP_EXAMPLES))
         jget_fail(g, &xp, "not an array of at most 3 examples");
     for (guint i = 0; ex && !g->failed && i < json_array_get_length(ex); i++) {
         jpath_index(&ep, &xp, i);
-        read_example(g, &ep, arr_of(json_array_get_element(ex, i)), k, &grp->examples[i]);
+        read_example(g, &ep, jget_node_arr(json_array_get_element(ex, i)), k, &grp->examples[i]);
         grp->n_examples = (uint8_t)(i + 1);
     }
 }
@@ -381,8 +363,8 @@ static void read_group(struct jget *g, const struct jpath *ip, JsonArray *o, str
 static void fold_groups(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
     struct jpath ap, ip;
-    check_names(g, p, st, "group_fields", group_fields, GF_N);
-    check_names(g, p, st, "example_fields", example_fields, XF_N);
+    jget_names(g, p, st, "group_fields", group_fields, GF_N);
+    jget_names(g, p, st, "example_fields", example_fields, XF_N);
     jpath_key(&ap, p, "groups");
     JsonArray *arr = jget_arr(g, p, st, "groups", MAX_GROUPS);
     struct jpath rp;
@@ -391,7 +373,7 @@ static void fold_groups(struct jget *g, const struct jpath *p, struct analysis *
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         struct conn_group grp;
-        read_group(g, &ip, arr_of(json_array_get_element(arr, i)), &grp);
+        read_group(g, &ip, jget_node_arr(json_array_get_element(arr, i)), &grp);
         if (!g->failed) {
             conn_groups_add_group(a->groups, &grp);
             /* noted only where the wide table holds it: as many notes as groups */
@@ -414,7 +396,7 @@ static void fold_smb_hosts(struct jget *g, const struct jpath *p, struct analysi
     smb_hosts_fold_unrecorded(a->smb_hosts, jget_u64(g, &hp, o, "folded_ends", INT64_MAX));
     JsonArray *arr = jget_arr(g, &hp, o, "records", (guint)cap);
     jpath_key(&ap, &hp, "records");
-    check_names(g, &hp, o, "fields", smb_host_fields, G_N_ELEMENTS(smb_host_fields));
+    jget_names(g, &hp, o, "fields", smb_host_fields, G_N_ELEMENTS(smb_host_fields));
     if (!g->failed && (folded || json_object_has_member(o, "all"))) {
         struct jpath allp;
         jpath_key(&allp, &hp, "all");
@@ -426,7 +408,7 @@ static void fold_smb_hosts(struct jget *g, const struct jpath *p, struct analysi
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *r = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        JsonArray *r = jget_node_arr(n);
         if (!r || json_array_get_length(r) != G_N_ELEMENTS(smb_host_fields)) {
             jget_fail(g, &ip, "not a host of fields' members");
             return;

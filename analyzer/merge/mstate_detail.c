@@ -11,10 +11,12 @@
 #include "classify.h"
 #include "flow.h"
 #include "fmt.h"
+#include "jget.h"
 #include "mstate_join_client.h"
 #include "mstate_join_enc.h"
 #include "mstate_join_nbss.h"
 #include "mstate_join_rdma.h"
+#include "mstate_put.h"
 #include "session_join.h"
 #include "session.h"
 #include "verdict.h"
@@ -170,12 +172,6 @@ static void add_int(JsonObject *dst, JsonObject *src, const char *k, const char 
     if (!dst || !src || !json_object_has_member(dst, k) || !json_object_has_member(src, src_k))
         return;
     json_object_set_int_member(dst, k, json_object_get_int_member(dst, k) + json_object_get_int_member(src, src_k));
-}
-
-static JsonObject *sub_obj(JsonObject *o, const char *k)
-{
-    JsonNode *n = json_object_get_member(o, k);
-    return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
 }
 
 /* Elements of the late array the early one does not hold, appended. */
@@ -345,7 +341,7 @@ static void join_negotiate(JsonObject *e, JsonObject *l, const struct conn_summa
         if (i < REQUEST_ONLY ? req : resp)
             copy_member(e, l, only_when_seen[i]);
     for (size_t i = 0; i < G_N_ELEMENTS(both_sides); i++) {
-        JsonObject *eo = sub_obj(e, both_sides[i].obj), *lo = sub_obj(l, both_sides[i].obj);
+        JsonObject *eo = jget_member_obj(e, both_sides[i].obj), *lo = jget_member_obj(l, both_sides[i].obj);
         if (!eo || !lo)
             continue;
         JsonObject *o = json_object_new(); /* request side, then response side */
@@ -354,10 +350,10 @@ static void join_negotiate(JsonObject *e, JsonObject *l, const struct conn_summa
         json_object_set_object_member(e, both_sides[i].obj, o);
     }
     if (resp) {
-        copy_member(sub_obj(e, "signing"), sub_obj(l, "signing"), "mode");
-        copy_member(sub_obj(e, "encryption"), sub_obj(l, "encryption"), "cipher");
+        copy_member(jget_member_obj(e, "signing"), jget_member_obj(l, "signing"), "mode");
+        copy_member(jget_member_obj(e, "encryption"), jget_member_obj(l, "encryption"), "cipher");
     }
-    JsonObject *sg = sub_obj(e, "signing");
+    JsonObject *sg = jget_member_obj(e, "signing");
     if (sg && joined->signing == CONN_SIGNING_REQUIRED)
         json_object_set_string_member(sg, "mode", "required");
     reorder_after(e, "capabilities", only_when_seen, G_N_ELEMENTS(only_when_seen));
@@ -370,12 +366,12 @@ static void emit_finding(const char *text, void *arg) { json_array_add_string_el
 static void judge_entry(JsonObject *e, const struct conn_summary *j)
 {
     JsonArray *f = json_array_new();
-    JsonObject *st = sub_obj(e, "stream");
+    JsonObject *st = jget_member_obj(e, "stream");
     uint64_t gaps = st ? (uint64_t)json_object_get_int_member_with_default(st, "gaps", 0) : j->gaps;
     verdict_conn_findings_of(j->transport, j->evidence, j->dialect, j->server_port, gaps, j->smb_version,
                              emit_finding, f);
     json_object_set_array_member(e, "findings", f);
-    JsonObject *en = sub_obj(e, "encryption");
+    JsonObject *en = jget_member_obj(e, "encryption");
     JsonNode *c = en ? json_object_get_member(en, "cipher") : NULL;
     if (c && JSON_NODE_HOLDS_NULL(c) && json_object_get_boolean_member_with_default(en, "encrypted", false) &&
         (j->dialect == 0x0300 || j->dialect == 0x0302))
@@ -387,7 +383,7 @@ static void merge_into(JsonObject *e, JsonObject *l, bool swapped, const struct 
     join_negotiate(e, l, joined);
     char t[FMT_TIME_LEN];
     json_object_set_string_member(e, "last_seen", fmt_time(joined->last_ts, t));
-    JsonObject *es = sub_obj(e, "stream"), *ls = sub_obj(l, "stream");
+    JsonObject *es = jget_member_obj(e, "stream"), *ls = jget_member_obj(l, "stream");
     add_int(es, ls, "bytes_c2s", swapped ? "bytes_s2c" : "bytes_c2s");
     add_int(es, ls, "bytes_s2c", swapped ? "bytes_c2s" : "bytes_s2c");
     add_int(es, ls, "packets_c2s", swapped ? "packets_s2c" : "packets_c2s");
@@ -398,14 +394,14 @@ static void merge_into(JsonObject *e, JsonObject *l, bool swapped, const struct 
         add_int(es, ls, sums[i], sums[i]);
     if (es && ls && json_object_has_member(ls, "end"))
         json_object_set_member(es, "end", json_node_copy(json_object_get_member(ls, "end")));
-    add_int(sub_obj(e, "signing"), sub_obj(l, "signing"), "signed_pdus", "signed_pdus");
-    add_int(sub_obj(e, "encryption"), sub_obj(l, "encryption"), "encrypted_pdus", "encrypted_pdus");
+    add_int(jget_member_obj(e, "signing"), jget_member_obj(l, "signing"), "signed_pdus", "signed_pdus");
+    add_int(jget_member_obj(e, "encryption"), jget_member_obj(l, "encryption"), "encrypted_pdus", "encrypted_pdus");
     add_int(e, l, "compressed_pdus", "compressed_pdus");
-    or_bool(sub_obj(e, "encryption"), sub_obj(l, "encryption"), "encrypted");
-    or_bool(sub_obj(e, "signing"), sub_obj(l, "signing"), "signed_seen");
+    or_bool(jget_member_obj(e, "encryption"), jget_member_obj(l, "encryption"), "encrypted");
+    or_bool(jget_member_obj(e, "signing"), jget_member_obj(l, "signing"), "signed_seen");
     max_int(e, l, "largest_message");
-    JsonObject *en = sub_obj(e, "nbss"), *ln = sub_obj(l, "nbss");
-    add_all(en ? sub_obj(en, "types") : NULL, ln ? sub_obj(ln, "types") : NULL);
+    JsonObject *en = jget_member_obj(e, "nbss"), *ln = jget_member_obj(l, "nbss");
+    add_all(en ? jget_member_obj(en, "types") : NULL, ln ? jget_member_obj(ln, "types") : NULL);
     mstate_join_neg_codes(en, ln);
     mstate_join_enc_emptied(e, l);
     merge_sessions(e, l);
@@ -510,13 +506,13 @@ void mstate_detail_set_end(struct analysis *a, const struct conn_summary *cs, co
             s->close_reason = reason;
         return;
     }
-    JsonObject *st = sub_obj(json_node_get_object(n), "stream");
+    JsonObject *st = jget_member_obj(json_node_get_object(n), "stream");
     if (st)
         json_object_set_string_member(st, "end", reason);
 }
 
 void mstate_detail_tail(struct analysis *a, const struct conn_summary *early, const struct conn_summary *joined,
-                        uint64_t c2s, uint64_t s2c)
+                        uint64_t c2s, uint64_t s2c, const uint64_t *bytes)
 {
     bool swapped = false;
     JsonNode *n = find_entry(a, early, &swapped);
@@ -527,13 +523,15 @@ void mstate_detail_tail(struct analysis *a, const struct conn_summary *early, co
             s->packets[s->client] += c2s;
             s->packets[!s->client] += s2c;
             s->close_reason = static_reason(joined->close_reason);
+            for (int d = 0; bytes && d < 2; d++)
+                s->bytes[d == 0 ? s->client : !s->client] += bytes[d];
         }
         return; /* or counted, not detailed */
     }
     JsonObject *o = json_node_get_object(n);
     char t[FMT_TIME_LEN];
     json_object_set_string_member(o, "last_seen", fmt_time(joined->last_ts, t));
-    JsonObject *st = sub_obj(o, "stream");
+    JsonObject *st = jget_member_obj(o, "stream");
     if (!st)
         return;
     const char *k[2] = { swapped ? "packets_s2c" : "packets_c2s", swapped ? "packets_c2s" : "packets_s2c" };
@@ -541,4 +539,7 @@ void mstate_detail_tail(struct analysis *a, const struct conn_summary *early, co
     for (int d = 0; d < 2; d++)
         json_object_set_int_member(st, k[d], json_object_get_int_member_with_default(st, k[d], 0) + (gint64)add[d]);
     json_object_set_string_member(st, "end", joined->close_reason);
+    const char *kb[2] = { swapped ? "bytes_s2c" : "bytes_c2s", swapped ? "bytes_c2s" : "bytes_s2c" };
+    for (int d = 0; bytes && d < 2; d++)
+        mstate_add_int(st, kb[d], bytes[d]);
 }

@@ -17,9 +17,11 @@ void mstate_detail_join(struct analysis *a, const struct conn_summary *early, co
 void mstate_detail_set_end(struct analysis *a, const struct conn_summary *cs, const char *reason);
 
 /* A tail (mstate_tails.h) joined to early: its entry's last time, packets
- * each way (c2s: from early's client) and end. */
+ * each way (c2s: from early's client), end, and the bytes each way (from
+ * early's client) of a data tail (NULL: none); or the same in --jobs'
+ * session of early. */
 void mstate_detail_tail(struct analysis *a, const struct conn_summary *early, const struct conn_summary *joined,
-                        uint64_t c2s, uint64_t s2c);
+                        uint64_t c2s, uint64_t s2c, const uint64_t *bytes);
 
 /* The connections[] entry of cs carried from a report, NULL when it was
  * not detailed there. */

@@ -6,6 +6,7 @@
 #include "analysis.h"
 #include "classify.h"
 #include "fmt.h"
+#include "jget.h"
 #include "mstate_detail.h"
 #include "mstate_join_fin.h"
 #include "mstate_join_frame.h"
@@ -125,7 +126,7 @@ void mstate_fold_edge_seqs(struct jget *g, const struct jpath *p, struct analysi
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        JsonArray *e = jget_node_arr(n);
         if (!e || json_array_get_length(e) != HF_N) {
             jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, seq, seq, syn, syn]");
             return;
@@ -192,10 +193,7 @@ static void emit_finding(const char *text, void *arg) { json_array_add_string_el
  * what the late part, seen from its middle, inferred. */
 static void mpa_entry(JsonObject *e, const struct conn_summary *j, const struct syn_flow *f)
 {
-    JsonNode *dn = json_object_get_member(e, "smb_direct");
-    JsonObject *d = dn && JSON_NODE_HOLDS_OBJECT(dn) ? json_node_get_object(dn) : NULL;
-    JsonNode *mn = d ? json_object_get_member(d, "mpa") : NULL;
-    JsonObject *m = mn && JSON_NODE_HOLDS_OBJECT(mn) ? json_node_get_object(mn) : NULL;
+    JsonObject *m = jget_member_obj(jget_member_obj(e, "smb_direct"), "mpa");
     if (!m)
         return;
     int c = mstate_same_end(&f->addr[0], f->port[0], &j->client, j->client_port) ? 0 : 1; /* the client's flow side */
@@ -230,8 +228,7 @@ static void entry_from_start(JsonObject *e, const struct conn_summary *j, const 
     json_object_set_string_member(e, "client_rule", "syn"); /* flow.h: the SYN names the initiator */
     json_object_set_string_member(e, "transport", transport_class_name((enum transport_class)j->transport));
     json_object_set_string_member(e, "transport_evidence", transport_evidence_text(j->evidence, buf, sizeof buf));
-    JsonNode *sn = json_object_get_member(e, "stream");
-    JsonObject *st = sn && JSON_NODE_HOLDS_OBJECT(sn) ? json_node_get_object(sn) : NULL;
+    JsonObject *st = jget_member_obj(e, "stream");
     if (st) {
         json_object_set_boolean_member(st, "midstream", FALSE);
         bool fwd = mstate_same_end(&f->addr[0], f->port[0], &j->client, j->client_port);
@@ -242,10 +239,10 @@ static void entry_from_start(JsonObject *e, const struct conn_summary *j, const 
     }
     /* A run from the start lists no message of a session without a record
      * (session_enc.h): those left were of sessions no part set up. */
-    JsonNode *en = json_object_get_member(e, "encryption");
-    if (en && JSON_NODE_HOLDS_OBJECT(en)) {
-        json_object_remove_member(json_node_get_object(en), "unseen_sessions");
-        json_object_remove_member(json_node_get_object(en), "unseen_sessions_folded_pdus");
+    JsonObject *en = jget_member_obj(e, "encryption");
+    if (en) {
+        json_object_remove_member(en, "unseen_sessions");
+        json_object_remove_member(en, "unseen_sessions_folded_pdus");
     }
     if (f->mpa)
         mpa_entry(e, j, f);

@@ -6,6 +6,7 @@
 #include "analysis.h"
 #include "classify.h"
 #include "hosts.h"
+#include "jget.h"
 #include "mstate_detail.h"
 #include "mstate_join_frame.h"
 #include "mstate_join_name.h"
@@ -128,7 +129,7 @@ void mstate_fold_edge_nbss(struct jget *g, const struct jpath *p, struct analysi
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        JsonArray *e = jget_node_arr(n);
         if (!e || json_array_get_length(e) != NF_N) {
             jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, messages]");
             return;
@@ -181,18 +182,6 @@ void mstate_nbss_rename(struct analysis *a, const struct conn_summary *cs, int64
         g_array_index(a->edge_nbss, struct nbss_edge, i).first_ts = first;
 }
 
-static JsonObject *nbss_of(JsonObject *e)
-{
-    JsonNode *n = e ? json_object_get_member(e, "nbss") : NULL;
-    return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-}
-
-static JsonObject *types_of(JsonObject *nb)
-{
-    JsonNode *n = nb ? json_object_get_member(nb, "types") : NULL;
-    return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-}
-
 static void add_messages(JsonObject *types, uint64_t m)
 {
     if (types && json_object_has_member(types, "message"))
@@ -232,17 +221,18 @@ void mstate_join_nbss(struct analysis *a, const struct conn_summary *early, stru
     if (!em && !lm)
         return;
     JsonObject *ee = mstate_detail_entry(a, early), *le = mstate_detail_entry(a, late);
-    JsonObject *en = nbss_of(ee), *ln = nbss_of(le);
+    JsonObject *en = jget_member_obj(ee, "nbss"), *ln = jget_member_obj(le, "nbss");
     if (ee && le && !en && ln) { /* the early entry shows NBSS as the late one does (its types added later) */
         char *text = json_to_string(json_object_get_member(le, "nbss"), FALSE); /* json_node_copy shares objects */
         JsonNode *copy = json_from_string(text, NULL);
         g_free(text);
-        if (!copy || !JSON_NODE_HOLDS_OBJECT(copy)) {
+        JsonObject *co = jget_node_obj(copy);
+        if (!co) {
             if (copy)
                 json_node_unref(copy);
             return;
         }
-        JsonObject *types = types_of(json_node_get_object(copy));
+        JsonObject *types = jget_member_obj(co, "types");
         GList *keys = types ? json_object_get_members(types) : NULL;
         for (GList *k = keys; k; k = k->next)
             json_object_set_int_member(types, k->data, strcmp(k->data, "message") == 0 ? (gint64)em : 0);
@@ -251,7 +241,7 @@ void mstate_join_nbss(struct analysis *a, const struct conn_summary *early, stru
         return;
     }
     if (en) { /* the late part's messages were NBSS's: mstate_detail_join adds the late entry's types */
-        add_messages(types_of(en), lm);
+        add_messages(jget_member_obj(en, "types"), lm);
         return;
     }
     if (!ln) /* neither showed NBSS: the joined connection's messages kept (a later part may) */

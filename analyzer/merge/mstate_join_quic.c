@@ -6,6 +6,7 @@
 
 #include "analysis.h"
 #include "fmt.h"
+#include "jget.h"
 #include "mstate_detail.h"
 #include "mstate_join_quic_edge.h"
 #include "mstate_join_quic_hello.h"
@@ -303,7 +304,7 @@ static void fold_head_facts(struct jget *g, const struct jpath *p, struct analys
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        JsonArray *e = jget_node_arr(n);
         if (!e || json_array_get_length(e) != 4) {
             jget_fail(g, &ip, "not [index, cipher, server_handshake, hello_pending]");
             return;
@@ -373,7 +374,7 @@ static void fold_recs(struct jget *g, const struct jpath *p, struct analysis *a,
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
         struct quic_tail t;
-        read_one(g, &ip, JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL, &t);
+        read_one(g, &ip, jget_node_arr(n), &t);
         if (g->failed)
             return;
         t.head = kind != REC_TAIL;
@@ -399,7 +400,7 @@ static void fold_facts(struct jget *g, const struct jpath *p, struct analysis *a
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        JsonArray *e = jget_node_arr(n);
         if (!e || json_array_get_length(e) != TF_N) {
             jget_fail(g, &ip, "not [index, retry, zero_rtt, failed_initials, handshake_sides]");
             return;
@@ -455,7 +456,7 @@ void mstate_fold_quic_tails(struct jget *g, const struct jpath *p, struct analys
     for (guint i = 0; open && !g->failed && i < json_array_get_length(open); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(open, i);
-        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        JsonArray *e = jget_node_arr(n);
         if (!e || json_array_get_length(e) != 5) {
             jget_fail(g, &ip, "not [addr, port, addr, port, last_ts]");
             return;
@@ -572,8 +573,7 @@ static void join_one(struct analysis *a, struct conn_summary *cs, const struct q
     if (e) {
         char ts[FMT_TIME_LEN];
         json_object_set_string_member(e, "last_seen", fmt_time(t->last_ts, ts));
-        JsonNode *sn = json_object_get_member(e, "stream");
-        JsonObject *st = sn && JSON_NODE_HOLDS_OBJECT(sn) ? json_node_get_object(sn) : NULL;
+        JsonObject *st = jget_member_obj(e, "stream");
         mstate_add_int(st, "packets_c2s", pk[0]);
         mstate_add_int(st, "packets_s2c", pk[1]);
         mstate_add_int(st, "bytes_c2s", by[0]);
@@ -632,14 +632,12 @@ static void join_head_before(struct analysis *a, struct conn_summary *cs, GArray
         if (e) {
             char ts[FMT_TIME_LEN];
             json_object_set_string_member(e, "first_seen", fmt_time(t->first_ts, ts));
-            JsonNode *sn = json_object_get_member(e, "stream");
-            JsonObject *st = sn && JSON_NODE_HOLDS_OBJECT(sn) ? json_node_get_object(sn) : NULL;
+            JsonObject *st = jget_member_obj(e, "stream");
             mstate_add_int(st, "packets_c2s", t->packets[0]);
             mstate_add_int(st, "packets_s2c", t->packets[1]);
             mstate_add_int(st, "bytes_c2s", t->bytes[0]);
             mstate_add_int(st, "bytes_s2c", t->bytes[1]);
-            JsonNode *qn = json_object_get_member(e, "quic");
-            JsonObject *q = qn && JSON_NODE_HOLDS_OBJECT(qn) ? json_node_get_object(qn) : NULL;
+            JsonObject *q = jget_member_obj(e, "quic");
             if (t->hello_pending)
                 mstate_add_int(q, "client_hellos", 1);
         } else if (s) {

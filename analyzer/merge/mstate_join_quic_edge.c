@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "jget.h"
 #include "mstate_detail.h"
 #include "mstate_edges.h"
 #include "mstate_join_quic.h"
@@ -25,12 +26,6 @@ bool quic_edge_continues(const struct conn_summary *cs, const struct conn_summar
 {
     return quic_edge_same(cs, late) && strcmp(cs->close_reason, "end of capture") == 0 &&
            late->first_ts >= cs->last_ts && ts_diff(late->first_ts, cs->last_ts) <= QUIC_TAIL_IDLE_US;
-}
-
-static JsonObject *quic_obj(JsonObject *e)
-{
-    JsonNode *n = e ? json_object_get_member(e, "quic") : NULL;
-    return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
 }
 
 static bool get_bool(JsonObject *o, const char *k) { return json_object_get_boolean_member_with_default(o, k, FALSE); }
@@ -62,7 +57,7 @@ static bool is_null(JsonObject *o, const char *k)
 
 void quic_edge_join_entry(JsonObject *early, JsonObject *late)
 {
-    JsonObject *e = quic_obj(early), *l = quic_obj(late);
+    JsonObject *e = jget_member_obj(early, "quic"), *l = jget_member_obj(late, "quic");
     if (!e || !l)
         return;
     bool retry = get_bool(e, "retry");
@@ -114,7 +109,7 @@ void quic_edge_tail_facts(struct analysis *a, const struct conn_summary *cs, boo
 {
     if (!retry && !zero_rtt && !server_handshake)
         return;
-    JsonObject *q = quic_obj(mstate_detail_entry(a, cs));
+    JsonObject *q = jget_member_obj(mstate_detail_entry(a, cs), "quic");
     if (q) {
         if (retry && json_object_has_member(q, "retry"))
             json_object_set_boolean_member(q, "retry", TRUE);

@@ -231,7 +231,7 @@ static void fold_keys(struct jget *g, const struct jpath *p, struct analysis *a,
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        JsonArray *e = jget_node_arr(n);
         if (!e || json_array_get_length(e) != 8) {
             jget_fail(g, &ip, "not [client, port, server, port, first_ts, version, dcid, hello_pending]");
             return;
@@ -272,7 +272,7 @@ static void fold_initials(struct jget *g, const struct jpath *p, struct analysis
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        JsonArray *e = jget_node_arr(n);
         if (!e || json_array_get_length(e) != 2) {
             jget_fail(g, &ip, "not [index, datagram]");
             break;
@@ -368,8 +368,7 @@ void quic_hello_join(struct analysis *a, const struct conn_summary *cs, const st
     if (!k)
         return;
     JsonObject *e = mstate_detail_entry(a, cs);
-    JsonNode *qn = e ? json_object_get_member(e, "quic") : NULL;
-    JsonObject *q = qn && JSON_NODE_HOLDS_OBJECT(qn) ? json_node_get_object(qn) : NULL;
+    JsonObject *q = jget_member_obj(e, "quic");
     struct smb_conn *s = q ? NULL : mstate_detail_conn(a, cs); /* --jobs: the session itself */
     JsonNode *have = q ? json_object_get_member(q, "cipher_suite") : NULL;
     if (q ? !have || !JSON_NODE_HOLDS_NULL(have) : !s || !s->quic || s->quic->cipher)
@@ -393,8 +392,7 @@ void quic_hello_head(struct analysis *a, const struct conn_summary *cs, const st
     if (!t->cipher && !t->server_handshake && !hello)
         return;
     JsonObject *e = mstate_detail_entry(a, cs);
-    JsonNode *qn = e ? json_object_get_member(e, "quic") : NULL;
-    JsonObject *q = qn && JSON_NODE_HOLDS_OBJECT(qn) ? json_node_get_object(qn) : NULL;
+    JsonObject *q = jget_member_obj(e, "quic");
     if (q) {
         JsonNode *c = json_object_get_member(q, "cipher_suite");
         if (t->cipher && c && JSON_NODE_HOLDS_NULL(c))

@@ -40,6 +40,25 @@ static void append(struct analysis *a, const struct syn_flow *f)
         g_array_append_val(a->syn_flows, *f);
 }
 
+/* What both notes take of a flow. */
+static void flow_of(struct syn_flow *f, const struct flow_conn *c, const char *reason)
+{
+    memset(f, 0, sizeof *f);
+    for (int d = 0; d < 2; d++) {
+        f->addr[d] = c->addr[d];
+        f->port[d] = c->port[d];
+        f->packets[d] = c->dir[d].packets;
+    }
+    f->first_ts = c->first_ts_us;
+    f->last_ts = c->last_ts_us;
+    f->isn = c->isn[0];
+    f->isn_known = c->isn_known[0];
+    f->isn_resp = c->isn[1];
+    f->isn_resp_known = c->isn_known[1];
+    f->established = c->hs == FLOW_HS_ESTABLISHED;
+    g_strlcpy(f->close_reason, reason, sizeof f->close_reason);
+}
+
 void syn_flow_note(struct analysis *a, const struct flow_conn *c, enum flow_close_reason r)
 {
     if (!a->live_run && c->midstream && !c->dir[0].bytes && !c->dir[1].bytes) /* a tail (analysis.c: note_tail) */
@@ -47,20 +66,7 @@ void syn_flow_note(struct analysis *a, const struct flow_conn *c, enum flow_clos
     if (a->live_run || c->midstream || c->initiator_guessed || c->dir[0].bytes || c->dir[1].bytes)
         return;
     struct syn_flow f;
-    memset(&f, 0, sizeof f);
-    for (int d = 0; d < 2; d++) {
-        f.addr[d] = c->addr[d];
-        f.port[d] = c->port[d];
-        f.packets[d] = c->dir[d].packets;
-    }
-    f.first_ts = c->first_ts_us;
-    f.last_ts = c->last_ts_us;
-    f.isn = c->isn[0];
-    f.isn_known = c->isn_known[0];
-    f.isn_resp = c->isn[1];
-    f.isn_resp_known = c->isn_known[1];
-    f.established = c->hs == FLOW_HS_ESTABLISHED;
-    g_strlcpy(f.close_reason, flow_close_reason_name(r), sizeof f.close_reason);
+    flow_of(&f, c, flow_close_reason_name(r));
     if (keep(&f, a->first_ts))
         append(a, &f);
 }
@@ -72,23 +78,12 @@ void syn_flow_mpa_note(struct analysis *a, const struct flow_conn *c, const char
         !m->mpa_request_seen || m->fpdus)
         return;
     struct syn_flow f;
-    memset(&f, 0, sizeof f);
+    flow_of(&f, c, reason); /* its ISN known: tested above */
     for (int d = 0; d < 2; d++) {
-        f.addr[d] = c->addr[d];
-        f.port[d] = c->port[d];
-        f.packets[d] = c->dir[d].packets;
         f.sent[d] = c->dir[d].bytes;
         f.mpa_markers[d] = m->mpa_markers[d]; /* by flow direction, as [0] the initiator */
         f.mpa_private_len[d] = m->mpa_private_len[d];
     }
-    f.first_ts = c->first_ts_us;
-    f.last_ts = c->last_ts_us;
-    f.isn = c->isn[0];
-    f.isn_known = true;
-    f.isn_resp = c->isn[1];
-    f.isn_resp_known = c->isn_known[1];
-    f.established = c->hs == FLOW_HS_ESTABLISHED;
-    g_strlcpy(f.close_reason, reason, sizeof f.close_reason);
     f.mpa = true;
     f.mpa_request_seen = m->mpa_request_seen;
     f.mpa_reply_seen = m->mpa_reply_seen;
@@ -136,7 +131,7 @@ static void fold_payloads(struct jget *g, const struct jpath *p, struct analysis
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        JsonArray *e = jget_node_arr(n);
         if (!e || json_array_get_length(e) != PF_N) {
             jget_fail(g, &ip, "not [index, sent, sent, request_seen, reply_seen, rejected, revision, crc, markers, "
                               "markers, private_len, private_len]");
@@ -252,7 +247,7 @@ void mstate_fold_syn_flows(struct jget *g, const struct jpath *p, struct analysi
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
         struct syn_flow f;
-        read_one(g, &ip, JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL, &f);
+        read_one(g, &ip, jget_node_arr(n), &f);
         if (g->failed)
             return;
         if (!a->syn_flows)

@@ -12,6 +12,7 @@
 #include "hosts.h"
 #include "ipfrag.h"
 #include "jget.h"
+#include "mstate_canon.h"
 #include "mstate_conns.h"
 #include "merge.h"
 #include "mstate_leaves.h"
@@ -216,7 +217,7 @@ static void syn_times(struct jget *g, const struct jpath *p, JsonArray *pair, gu
     struct jpath kp;
     jpath_index(&kp, p, at);
     JsonNode *node = g->failed ? NULL : json_array_get_element(pair, at);
-    JsonArray *arr = node && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+    JsonArray *arr = jget_node_arr(node);
     if (!arr && !g->failed)
         jget_fail(g, &kp, "not an array of times");
     guint len = arr ? json_array_get_length(arr) : 0;
@@ -262,7 +263,7 @@ static void fold_census(struct jget *g, const struct jpath *p, struct analysis *
     for (guint i = 0; pairs && !g->failed && i < json_array_get_length(pairs); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *pn = json_array_get_element(pairs, i);
-        JsonArray *pa = JSON_NODE_HOLDS_ARRAY(pn) ? json_node_get_array(pn) : NULL;
+        JsonArray *pa = jget_node_arr(pn);
         if (!pa || json_array_get_length(pa) != 7) {
             jget_fail(g, &ip, "not [client, server, syn139, syn445, port139, t139, t445]");
             return;
@@ -286,28 +287,11 @@ static void fold_census(struct jget *g, const struct jpath *p, struct analysis *
     }
 }
 
-/* The member names of a compact array ("row_fields", "record_fields"):
- * exactly the ones this smbscope writes. */
-static void check_fields(struct jget *g, const struct jpath *p, JsonObject *o, const char *k,
-                         const char *const *names, guint n)
-{
-    struct jpath fp;
-    jpath_key(&fp, p, k);
-    JsonArray *a = jget_arr(g, p, o, k, n);
-    bool same = a && json_array_get_length(a) == n;
-    for (guint i = 0; same && i < n; i++) {
-        const char *v = jget_elem_str(g, &fp, a, i, 32);
-        same = v && strcmp(v, names[i]) == 0;
-    }
-    if (!same && !g->failed)
-        jget_fail(g, &fp, "not the members this smbscope writes");
-}
-
 /* Element i of a compact array: an array of n members (NULL: g failed). */
 static JsonArray *compact(struct jget *g, const struct jpath *ip, JsonArray *a, guint i, guint n)
 {
     JsonNode *e = json_array_get_element(a, i);
-    JsonArray *r = e && JSON_NODE_HOLDS_ARRAY(e) ? json_node_get_array(e) : NULL;
+    JsonArray *r = jget_node_arr(e);
     if (!r || json_array_get_length(r) != n) {
         jget_fail(g, ip, "not an array of its fields' members");
         return NULL;
@@ -359,7 +343,7 @@ static void read_row(struct jget *g, const struct jpath *ip, JsonArray *r, struc
     struct jpath np;
     jpath_index(&np, ip, i);
     JsonNode *nn = json_array_get_element(r, i);
-    JsonArray *names = nn && JSON_NODE_HOLDS_ARRAY(nn) ? json_node_get_array(nn) : NULL;
+    JsonArray *names = jget_node_arr(nn);
     if (!names || json_array_get_length(names) > MAX_NAMES) {
         if (!g->failed)
             jget_fail(g, &np, "names: not an array of at most its cap");
@@ -378,7 +362,7 @@ static void fold_netbios(struct jget *g, const struct jpath *p, struct analysis 
     struct jpath np, ap, ip;
     JsonObject *o = jget_obj(g, p, st, "netbios");
     jpath_key(&np, p, "netbios");
-    check_fields(g, &np, o, "row_fields", mstate_nb_row_fields, MSTATE_NB_ROW_FIELDS);
+    jget_names(g, &np, o, "row_fields", mstate_nb_row_fields, MSTATE_NB_ROW_FIELDS);
     JsonArray *rows = jget_arr(g, &np, o, "rows", MSTATE_NB_ROWS_CAP);
     jget_u64(g, &np, o, "rows_cap", UINT32_MAX);
     /* rows the writer sent to its overflow (MSTATE_NB_ROWS_CAP): counted there */
@@ -435,7 +419,7 @@ static void fold_hosts(struct jget *g, const struct jpath *p, struct analysis *a
         else if (s)
             host_table_learn_broadcast(t, &addr);
     }
-    check_fields(g, &hp, o, "record_fields", mstate_host_fields, MSTATE_HOST_FIELDS);
+    jget_names(g, &hp, o, "record_fields", mstate_host_fields, MSTATE_HOST_FIELDS);
     JsonArray *recs = jget_arr(g, &hp, o, "records", MSTATE_HOSTS_CAP);
     jget_u64(g, &hp, o, "cap", UINT32_MAX);
     /* records the writer left out (MSTATE_HOSTS_CAP): its "all" makes the total an estimate */
@@ -560,14 +544,10 @@ static void fold_leaf(struct jget *g, const struct jpath *lp, guint i, struct an
             g_object_unref(p);
         return;
     }
-    if (!text) {
-        char *t = mstate_node_text(leaf);
-        len = strlen(t);
-        text = strdup(t);
-        g_free(t);
-    }
+    if (!text) /* as merge.c's leaf by leaf read makes it (the same bytes as the whole parse's) */
+        text = mstate_node_canon(leaf, &len);
     JsonNode *run = json_parser_get_root(p);
-    JsonObject *ro = run && JSON_NODE_HOLDS_OBJECT(run) ? json_node_get_object(run) : NULL;
+    JsonObject *ro = jget_node_obj(run);
     if (ro && mstate_leaf_is_packed(ro)) {
         jget_fail(g, &ip, "a packed leaf inside a packed leaf");
         free(text);

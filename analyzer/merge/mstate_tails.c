@@ -184,31 +184,6 @@ bool mstate_tail_lingers(const struct analysis *a, const struct conn_summary *cs
     return end != INT64_MIN && in_reach(cs, true, end);
 }
 
-/* A data tail's bytes each way (from cur's client) in cur's entry, or in
- * --jobs' session (mstate_detail_tail added its packets). */
-static void mstate_tail_bytes(struct analysis *a, const struct conn_summary *cur, const uint64_t by[2])
-{
-    JsonObject *e = mstate_detail_entry(a, cur);
-    JsonNode *sn = e ? json_object_get_member(e, "stream") : NULL;
-    JsonObject *st = sn && JSON_NODE_HOLDS_OBJECT(sn) ? json_node_get_object(sn) : NULL;
-    if (st) {
-        /* the entry names its client as cur does, or the other side */
-        const char *k[2] = { "bytes_c2s", "bytes_s2c" };
-        const char *c = json_object_get_string_member_with_default(e, "client", "");
-        char buf[FMT_ADDR_LEN];
-        bool swapped = strcmp(c, fmt_addr(&cur->client, buf)) != 0 ||
-                       json_object_get_int_member_with_default(e, "client_port", -1) != cur->client_port;
-        for (int d = 0; d < 2; d++) {
-            mstate_add_int(st, k[swapped ? 1 - d : d], by[d]);
-        }
-        return;
-    }
-    struct smb_conn *s = e ? NULL : mstate_detail_conn(a, cur);
-    if (s)
-        for (int d = 0; d < 2; d++)
-            s->bytes[d == 0 ? s->client : !s->client] += by[d];
-}
-
 /* One tail joined to cur (see mstate_join_tail). */
 static bool join_one(struct analysis *a, struct conn_summary *cur, int64_t before)
 {
@@ -242,11 +217,11 @@ static bool join_one(struct analysis *a, struct conn_summary *cur, int64_t befor
     /* else it still lingers after its FINs: "fin" whatever ended the tail (flow.c: natural_reason) */
     if (!lingering && both_fins && (strcmp(t->close_reason, "end") == 0 || strcmp(t->close_reason, "idle") == 0))
         g_strlcpy(cur->close_reason, "fin", sizeof cur->close_reason); /* flow.c: natural_reason */
-    mstate_detail_tail(a, &was, cur, c2s, s2c);
-    if (t->data) { /* a message's middle: its bytes, and what the framing of the whole still has to skip */
-        uint64_t by[2] = { t->bytes[best_swapped ? 1 : 0], t->bytes[best_swapped ? 0 : 1] };
+    /* a data tail (a message's middle): its bytes, and what the framing of the whole still has to skip */
+    uint64_t by[2] = { t->bytes[best_swapped ? 1 : 0], t->bytes[best_swapped ? 0 : 1] };
+    mstate_detail_tail(a, &was, cur, c2s, s2c, t->data ? by : NULL);
+    if (t->data) {
         cur->bytes += by[0] + by[1];
-        mstate_tail_bytes(a, cur, by);
         mstate_frame_tail(a, cur, t->framed[best_swapped ? 1 : 0], t->framed[best_swapped ? 0 : 1]);
     }
     flow_table_unjoin(a->flows, 1); /* the tail's run counted it as a TCP connection of its own */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mstate_detail.h"
+#include "jget.h"
 #include "mstate_join_fin.h"
 #include "mstate_join_nbss.h"
 #include "mstate_join_rdma.h"
@@ -215,9 +216,9 @@ static void answer_share(JsonObject *entry, const uint8_t *p, uint16_t plen, uin
         }
         json_object_set_array_member(entry, "shares", out);
         if (flags & SHAREFLAG_ENCRYPT_DATA) {
-            JsonNode *en = json_object_get_member(entry, "encryption");
-            if (en && JSON_NODE_HOLDS_OBJECT(en))
-                json_object_set_boolean_member(json_node_get_object(en), "encrypted", true);
+            JsonObject *en = jget_member_obj(entry, "encryption");
+            if (en)
+                json_object_set_boolean_member(en, "encrypted", true);
         }
         return;
     }

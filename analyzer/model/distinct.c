@@ -132,22 +132,44 @@ static bool insert(uint64_t *slots, uint32_t nslots, uint64_t mul, uint64_t h)
     }
 }
 
-static bool grow(struct distinct *d)
+/* The set in a table of n slots (false: too many, or no memory). */
+static bool resize(struct distinct *d, uint64_t n)
 {
-    uint64_t g = grown(d->nslots);
-    if (g > UINT32_MAX)
+    if (n > UINT32_MAX)
         return false;
-    uint32_t n = (uint32_t)g;
     uint64_t *s = calloc(n, sizeof *s);
     if (!s)
         return false;
     for (uint32_t i = 0; i < d->nslots; i++)
         if (d->slots[i])
-            insert(s, n, d->mul, d->slots[i]);
+            insert(s, (uint32_t)n, d->mul, d->slots[i]);
     free(d->slots);
     d->slots = s;
-    d->nslots = n;
+    d->nslots = (uint32_t)n;
     return true;
+}
+
+static bool grow(struct distinct *d) { return resize(d, grown(d->nslots)); }
+
+static void drop_slots(struct distinct *d)
+{
+    free(d->slots);
+    d->slots = NULL;
+    d->nslots = 0;
+}
+
+/* The exact set dropped: estimating from here on. */
+static void estimate(struct distinct *d)
+{
+    d->estimating = true;
+    drop_slots(d);
+}
+
+static void hll_max(uint8_t *to, const uint8_t *from)
+{
+    for (uint32_t i = 0; i < HLL_REGS; i++)
+        if (from[i] > to[i])
+            to[i] = from[i];
 }
 
 bool distinct_take(struct distinct *d, struct distinct *src)
@@ -161,9 +183,7 @@ bool distinct_take(struct distinct *d, struct distinct *src)
     d->apart = src->apart;
     src->slots = NULL;
     src->nslots = src->used = src->apart = 0;
-    for (uint32_t i = 0; i < HLL_REGS; i++)
-        if (src->hll[i] > d->hll[i])
-            d->hll[i] = src->hll[i];
+    hll_max(d->hll, src->hll);
     return true;
 }
 
@@ -184,17 +204,8 @@ void distinct_reserve(struct distinct *d, uint64_t more)
     if (want > (uint64_t)d->cap + 1)
         want = (uint64_t)d->cap + 1; /* past the cap the set goes: never more than it holds */
     uint64_t n = slots_for(want);
-    if (n <= d->nslots || n > UINT32_MAX)
-        return;
-    uint64_t *s = calloc(n, sizeof *s);
-    if (!s)
-        return; /* grown one doubling at a time as before */
-    for (uint32_t i = 0; i < d->nslots; i++)
-        if (d->slots[i])
-            insert(s, (uint32_t)n, d->mul, d->slots[i]);
-    free(d->slots);
-    d->slots = s;
-    d->nslots = (uint32_t)n;
+    if (n > d->nslots)
+        resize(d, n); /* failing, the set grows a step at a time as before */
 }
 
 bool distinct_fold_disjoint(struct distinct *d, struct distinct *src, uint32_t above)
@@ -202,14 +213,9 @@ bool distinct_fold_disjoint(struct distinct *d, struct distinct *src, uint32_t a
     uint64_t total = (uint64_t)d->used + d->apart + src->used + src->apart;
     if (d == src || d->estimating || src->estimating || src->sealed || total <= above)
         return false;
-    for (uint32_t i = 0; i < HLL_REGS; i++)
-        if (src->hll[i] > d->hll[i])
-            d->hll[i] = src->hll[i];
+    hll_max(d->hll, src->hll);
     if (total > d->cap) { /* past the cap as the set of both would be: estimating */
-        d->estimating = true;
-        free(d->slots);
-        d->slots = NULL;
-        d->nslots = 0;
+        estimate(d);
         return true;
     }
     d->apart += src->used + src->apart;
@@ -220,9 +226,7 @@ void distinct_seal(struct distinct *d, uint32_t above)
 {
     if (d->estimating || (uint64_t)d->used + d->apart <= above)
         return;
-    free(d->slots);
-    d->slots = NULL;
-    d->nslots = 0;
+    drop_slots(d);
     d->sealed = true;
 }
 
@@ -231,10 +235,7 @@ void distinct_forget(struct distinct *d)
     if (d->estimating)
         return;
     d->cap = d->used + d->apart > 0 ? d->used + d->apart : 1;
-    d->estimating = true;
-    free(d->slots);
-    d->slots = NULL;
-    d->nslots = 0;
+    estimate(d);
 }
 
 bool distinct_add(struct distinct *d, uint64_t hash)
@@ -254,10 +255,7 @@ bool distinct_add(struct distinct *d, uint64_t hash)
         return false;
     if ((uint64_t)++d->used + d->apart > d->cap) {
         /* past the cap: drop the exact set, keep estimating */
-        d->estimating = true;
-        free(d->slots);
-        d->slots = NULL;
-        d->nslots = 0;
+        estimate(d);
     }
     return true;
 }
@@ -319,18 +317,13 @@ const uint8_t *distinct_hll(const struct distinct *d) { return d->hll; }
 
 void distinct_union_hll(struct distinct *d, const uint8_t regs[DISTINCT_HLL_REGS])
 {
-    for (uint32_t i = 0; i < HLL_REGS; i++)
-        if (regs[i] > d->hll[i])
-            d->hll[i] = regs[i];
+    hll_max(d->hll, regs);
     if (!d->estimating) {
         /* what was counted exactly stays a lower bound (distinct_count);
          * the exact cap is not one: a merge unites the registers of sets
          * far smaller than it (a merge state writes a set of a few
          * thousand as its registers) */
         d->cap = d->used + d->apart;
-        d->estimating = true;
-        free(d->slots);
-        d->slots = NULL;
-        d->nslots = 0;
+        estimate(d);
     }
 }

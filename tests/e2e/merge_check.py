@@ -282,6 +282,11 @@ def refusals(smbscope, reports, sample, tmp):
     t["merge_state"]["format"] = 99
     refused("other-format", json.dumps(t), "format 99")
     refused("not-json", "smbscope\n", "not JSON")
+    # Top-level members without the comma between them: not JSON, though
+    # both members merge reads are whole (merge's cut of them once let it pass).
+    text = json.dumps(doc)
+    expect("one top-level merge_state", text.count(', "merge_state": ') == 1)
+    refused("no-comma", text.replace(', "merge_state": ', ' "merge_state": '), "not JSON")
     rc, plain, _ = run([smbscope, "-q", "-T", "json", "--no-merge-state", sample])
     refused("without-merge-state", plain.decode(), "--no-merge-state")
     rc, opted, _ = run([smbscope, "-q", "-T", "json", "--merge-state", sample])
