@@ -27,12 +27,13 @@ static const struct {
 static const char *const sonames[] = { WIRETAP_SONAME, WSUTIL_SONAME };
 
 static struct wiretap_api api;
+static void *handles[2]; /* held for the process's life (see load_once) */
 static char load_why[256];
 
 static gpointer load_once(gpointer unused)
 {
     (void)unused;
-    void *h[2];
+    void **h = handles;
     for (unsigned i = 0; i < 2; i++) {
         /* RTLD_LOCAL: their symbols serve this table only; never closed, as
          * libwiretap keeps state (its format table) for the process's life */
