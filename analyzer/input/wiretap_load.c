@@ -1,6 +1,10 @@
-/* wiretap_load.c - dlopen() of libwiretap and libwsutil by the sonames the
- * build linked against (WIRETAP_SONAME, WSUTIL_SONAME: meson reads them from
- * the libraries at configure time), and their functions through one table. */
+/* wiretap_load.c - dlopen() of libwiretap by the soname of the library the
+ * build found (WIRETAP_SONAME: meson reads it at configure time), and its
+ * functions and libwsutil's through one table.  libwsutil comes as
+ * libwiretap's dependency and its functions through libwiretap's handle
+ * (dlsym searches the objects loaded with it): a dlopen() of its own, of an
+ * object already loaded as a dependency, leaks glibc's 120-byte list of it
+ * (valgrind "definitely lost", glibc 2.36). */
 #include "wiretap_load.h"
 
 #include <dlfcn.h>
@@ -15,40 +19,33 @@
 _Static_assert(sizeof(void (*)(void)) == sizeof(void *), "function pointers as wide as void *");
 
 static const struct {
-    unsigned lib;
     const char *name;
     size_t off;
 } funcs[] = {
-#define WIRETAP_FUNC_ROW(l, n) { l, #n, offsetof(struct wiretap_api, n) },
+#define WIRETAP_FUNC_ROW(n) { #n, offsetof(struct wiretap_api, n) },
     WIRETAP_FUNCS(WIRETAP_FUNC_ROW)
 #undef WIRETAP_FUNC_ROW
 };
 
-static const char *const sonames[] = { WIRETAP_SONAME, WSUTIL_SONAME };
-
 static struct wiretap_api api;
-static void *handles[2]; /* held for the process's life (see load_once) */
+static void *handle; /* held for the process's life (see load_once) */
 static char load_why[256];
 
 static gpointer load_once(gpointer unused)
 {
     (void)unused;
-    void **h = handles;
-    for (unsigned i = 0; i < 2; i++) {
-        /* RTLD_LOCAL: their symbols serve this table only; never closed, as
-         * libwiretap keeps state (its format table) for the process's life */
-        h[i] = dlopen(sonames[i], RTLD_NOW | RTLD_LOCAL);
-        if (!h[i]) {
-            snprintf(load_why, sizeof load_why, "cannot load %s (needed for formats other than pcap and pcapng): %s",
-                     sonames[i], dlerror());
-            return NULL;
-        }
+    /* RTLD_LOCAL: its symbols serve this table only; never closed, as
+     * libwiretap keeps state (its format table) for the process's life */
+    handle = dlopen(WIRETAP_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+        snprintf(load_why, sizeof load_why, "cannot load %s (needed for formats other than pcap and pcapng): %s",
+                 WIRETAP_SONAME, dlerror());
+        return NULL;
     }
     for (size_t i = 0; i < sizeof funcs / sizeof funcs[0]; i++) {
-        void *p = dlsym(h[funcs[i].lib], funcs[i].name);
+        void *p = dlsym(handle, funcs[i].name);
         if (!p) {
-            snprintf(load_why, sizeof load_why, "%s has no %s: %s", sonames[funcs[i].lib], funcs[i].name,
-                     dlerror());
+            snprintf(load_why, sizeof load_why, "%s has no %s: %s", WIRETAP_SONAME, funcs[i].name, dlerror());
             return NULL;
         }
         memcpy((char *)&api + funcs[i].off, &p, sizeof p);

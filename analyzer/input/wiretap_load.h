@@ -13,19 +13,18 @@
 #include <wsutil/buffer.h>
 #include <wsutil/wslog.h>
 
-/* Every function of the two libraries wiretap_reader.c calls: X(library,
- * name); 0 is libwiretap, 1 libwsutil.  Each pointer has the type the
- * installed headers declare (__typeof__), so a call is checked as if linked. */
+/* Every function of the two libraries wiretap_reader.c calls.  Each pointer
+ * has the type the installed headers declare (__typeof__), so a call is
+ * checked as if linked. */
 #define WIRETAP_FUNCS(X)                                                                                     \
-    X(0, wtap_init) X(0, wtap_open_offline) X(0, wtap_strerror) X(0, wtap_read) X(0, wtap_close)             \
-    X(0, wtap_rec_init) X(0, wtap_rec_reset) X(0, wtap_rec_cleanup) X(0, wtap_file_encap)                    \
-    X(0, wtap_pcap_encap_to_wtap_encap) X(0, wtap_file_get_idb_info)                                        \
-    X(0, wtap_block_get_if_filter_option_value) X(0, wtap_file_type_subtype)                                \
-    X(0, wtap_file_type_subtype_name) X(0, wtap_get_compression_type) X(0, wtap_read_so_far)                \
-    X(1, ws_log_set_level) X(1, ws_buffer_init) X(1, ws_buffer_free)
+    X(wtap_init) X(wtap_open_offline) X(wtap_strerror) X(wtap_read) X(wtap_close) X(wtap_rec_init)          \
+    X(wtap_rec_reset) X(wtap_rec_cleanup) X(wtap_file_encap) X(wtap_pcap_encap_to_wtap_encap)               \
+    X(wtap_file_get_idb_info) X(wtap_block_get_if_filter_option_value) X(wtap_file_type_subtype)            \
+    X(wtap_file_type_subtype_name) X(wtap_get_compression_type) X(wtap_read_so_far)                         \
+    X(ws_log_set_level) X(ws_buffer_init) X(ws_buffer_free)
 
 struct wiretap_api {
-#define WIRETAP_API_MEMBER(lib, name) __typeof__(name) *name;
+#define WIRETAP_API_MEMBER(name) __typeof__(name) *name;
     WIRETAP_FUNCS(WIRETAP_API_MEMBER)
 #undef WIRETAP_API_MEMBER
 };
