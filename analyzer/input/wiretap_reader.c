@@ -33,15 +33,14 @@ bool pcap_lib_claims(const uint8_t *m, size_t n)
 #include <glib.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <wiretap/pcap-encap.h>
-#include <wiretap/wtap.h>
-#include <wsutil/buffer.h>
-#include <wsutil/wslog.h>
+
+#include "wiretap_load.h"
 
 #define ENCAP_CACHE 8
 #define LINKTYPE_SCAN 300 /* LINKTYPE_ values assigned so far lie below */
 
 struct wiretap_reader {
+    const struct wiretap_api *w; /* the library's functions (wiretap_load.c) */
     wtap *wth;
     wtap_rec rec;
     Buffer buf;
@@ -57,15 +56,6 @@ struct wiretap_reader {
 
 bool wiretap_available(void) { return true; }
 
-static gpointer init_once(gpointer unused)
-{
-    (void)unused;
-    /* its debug chatter (each format it tries) is not ours to print */
-    ws_log_set_level(LOG_LEVEL_WARNING);
-    wtap_init(FALSE);
-    return NULL;
-}
-
 /* WTAP_ENCAP_ -> LINKTYPE_ -> libpcap's DLT_ (-1 when pcap has no number). */
 static int encap_dlt(struct wiretap_reader *r, int encap)
 {
@@ -78,7 +68,7 @@ static int encap_dlt(struct wiretap_reader *r, int encap)
      * take the lowest LINKTYPE_ that maps to this encapsulation */
     int lt = -1;
     for (int i = 0; i < LINKTYPE_SCAN && lt < 0; i++)
-        if (wtap_pcap_encap_to_wtap_encap(i) == encap)
+        if (r->w->wtap_pcap_encap_to_wtap_encap(i) == encap)
             lt = i;
     struct linktype_info li;
     char why[READER_WHY_SIZE];
@@ -93,13 +83,13 @@ static int encap_dlt(struct wiretap_reader *r, int encap)
 
 static void first_filter(struct wiretap_reader *r)
 {
-    wtapng_iface_descriptions_t *idb = wtap_file_get_idb_info(r->wth);
+    wtapng_iface_descriptions_t *idb = r->w->wtap_file_get_idb_info(r->wth);
     if (!idb)
         return;
     if (idb->interface_data && idb->interface_data->len > 0) {
         wtap_block_t b = g_array_index(idb->interface_data, wtap_block_t, 0);
         if_filter_opt_t v;
-        if (wtap_block_get_if_filter_option_value(b, OPT_IDB_FILTER, &v) == WTAP_OPTTYPE_SUCCESS &&
+        if (r->w->wtap_block_get_if_filter_option_value(b, OPT_IDB_FILTER, &v) == WTAP_OPTTYPE_SUCCESS &&
             v.type == if_filter_pcap && v.data.filter_str)
             r->filter = g_strdup(v.data.filter_str);
     }
@@ -108,23 +98,25 @@ static void first_filter(struct wiretap_reader *r)
 
 struct wiretap_reader *wiretap_reader_open(const char *path, char *why, size_t whylen)
 {
-    static GOnce once = G_ONCE_INIT;
-    g_once(&once, init_once, NULL);
+    const struct wiretap_api *w = wiretap_api(why, whylen);
+    if (!w)
+        return NULL;
     int err = 0;
     gchar *info = NULL;
-    wtap *wth = wtap_open_offline(path, WTAP_TYPE_AUTO, &err, &info, FALSE);
+    wtap *wth = w->wtap_open_offline(path, WTAP_TYPE_AUTO, &err, &info, FALSE);
     if (!wth) {
-        snprintf(why, whylen, "%s%s%s", wtap_strerror(err), info ? ": " : "", info ? info : "");
+        snprintf(why, whylen, "%s%s%s", w->wtap_strerror(err), info ? ": " : "", info ? info : "");
         g_free(info);
         return NULL;
     }
     struct wiretap_reader *r = g_new0(struct wiretap_reader, 1);
+    r->w = w;
     r->wth = wth;
-    wtap_rec_init(&r->rec);
-    ws_buffer_init(&r->buf, 2048);
+    w->wtap_rec_init(&r->rec);
+    w->ws_buffer_init(&r->buf, 2048);
     struct stat st;
     r->size = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
-    int encap = wtap_file_encap(wth);
+    int encap = w->wtap_file_encap(wth);
     r->per_packet = encap == WTAP_ENCAP_PER_PACKET || encap == WTAP_ENCAP_UNKNOWN;
     r->first_dlt = r->per_packet ? -1 : encap_dlt(r, encap);
     if (r->per_packet) {
@@ -154,13 +146,13 @@ int wiretap_reader_next(struct wiretap_reader *r, struct capture_record *rec, st
         int err = 0;
         gchar *info = NULL;
         gint64 off;
-        wtap_rec_reset(&r->rec);
-        if (!wtap_read(r->wth, &r->rec, &r->buf, &err, &info, &off)) {
+        r->w->wtap_rec_reset(&r->rec);
+        if (!r->w->wtap_read(r->wth, &r->rec, &r->buf, &err, &info, &off)) {
             if (err == 0)
                 return 0;
             f->has_offset = false;
             f->block = false;
-            snprintf(f->why, sizeof f->why, "%s%s%s", wtap_strerror(err), info ? ": " : "", info ? info : "");
+            snprintf(f->why, sizeof f->why, "%s%s%s", r->w->wtap_strerror(err), info ? ": " : "", info ? info : "");
             g_free(info);
             return -1;
         }
@@ -185,7 +177,7 @@ bool wiretap_reader_per_packet(const struct wiretap_reader *r) { return r->per_p
 
 const char *wiretap_reader_format(const struct wiretap_reader *r)
 {
-    return wtap_file_type_subtype_name(wtap_file_type_subtype(r->wth));
+    return r->w->wtap_file_type_subtype_name(r->w->wtap_file_type_subtype(r->wth));
 }
 
 const char *wiretap_reader_compression(const struct wiretap_reader *r)
@@ -194,14 +186,14 @@ const char *wiretap_reader_compression(const struct wiretap_reader *r)
         [WTAP_UNCOMPRESSED] = "", [WTAP_GZIP_COMPRESSED] = "gzip",
         [WTAP_ZSTD_COMPRESSED] = "zstd", [WTAP_LZ4_COMPRESSED] = "lz4",
     };
-    unsigned c = (unsigned)wtap_get_compression_type(r->wth);
+    unsigned c = (unsigned)r->w->wtap_get_compression_type(r->wth);
     return c < sizeof names / sizeof names[0] && names[c] ? names[c] : "";
 }
 
 const char *wiretap_reader_filter(const struct wiretap_reader *r) { return r->filter; }
 uint64_t wiretap_reader_bytes(const struct wiretap_reader *r)
 {
-    gint64 n = wtap_read_so_far(r->wth);
+    gint64 n = r->w->wtap_read_so_far(r->wth);
     return n > 0 ? (uint64_t)n : 0;
 }
 int64_t wiretap_reader_size(const struct wiretap_reader *r) { return r->size; }
@@ -210,9 +202,9 @@ void wiretap_reader_close(struct wiretap_reader *r)
 {
     if (!r)
         return;
-    wtap_close(r->wth);
-    wtap_rec_cleanup(&r->rec);
-    ws_buffer_free(&r->buf);
+    r->w->wtap_close(r->wth);
+    r->w->wtap_rec_cleanup(&r->rec);
+    r->w->ws_buffer_free(&r->buf);
     g_free(r->filter);
     g_free(r);
 }
