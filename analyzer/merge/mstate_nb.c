@@ -16,6 +16,8 @@
 
 #include <string.h>
 
+#include <zlib.h>
+
 #include "distinct.h"
 #include "hosts.h"
 #include "mstate_put.h"
@@ -250,6 +252,208 @@ static void host_rec(struct json *b, const struct host_rec *r, uint32_t unlisted
     json_end_array(b);
 }
 
+/* ---- the hosts past the records: compact ------------------------------ */
+
+/* Every host the state keeps no record of goes as what the counts by role
+ * need of it (hosts.h compact bits), sorted by address, one byte string per
+ * family zlib-compressed: the addresses (IPv4: each the difference from the
+ * one before, 4 bytes big-endian; IPv6: 16 bytes), then a byte of bits
+ * each.  Merge or's them into its table as one run would count them: the
+ * counts by role, the hosts to fix and the total stay exact where the run
+ * counted them exactly, up to MSTATE_COMPACT_HOSTS_CAP a state. */
+/* Sorted entries, lean (two million of them at the run's exact bound):
+ * IPv4 as one word, the address above its bits; IPv6 as 17 bytes. */
+static gint by_word(gconstpointer pa, gconstpointer pb)
+{
+    uint64_t x = *(const uint64_t *)pa, y = *(const uint64_t *)pb;
+    return (x > y) - (x < y);
+}
+
+static gint by_bytes17(gconstpointer pa, gconstpointer pb) { return memcmp(pa, pb, 17); }
+
+/* {"n": N, "zlib": BASE64} of n entries (none: no member) of width address
+ * bytes: the addresses (IPv4: the difference from the one before,
+ * big-endian), then a byte of bits each.  Deflated as a stream from the
+ * sorted entries (e, freed), the IPv4 differences written over them in
+ * place: at two million hosts the entries (17 MB) and the stream are all
+ * it holds. */
+static void put_compact(struct json *b, const char *k, GArray *e, size_t width)
+{
+    size_t n = e->len;
+    if (!n) {
+        g_array_free(e, TRUE);
+        return; /* none: the member is left out (a state of few hosts stays as it was) */
+    }
+    uint8_t *bits = g_malloc(n);
+    uint8_t *addrs = (uint8_t *)e->data; /* IPv4: 4 bytes written where 8 were read */
+    uint32_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (width == 4) {
+            uint64_t w = g_array_index(e, uint64_t, i);
+            uint32_t v = (uint32_t)(w >> 8), d = v - prev;
+            prev = v;
+            bits[i] = (uint8_t)w;
+            for (int j = 0; j < 4; j++)
+                addrs[i * 4 + (size_t)j] = (uint8_t)(d >> (24 - 8 * j));
+        } else {
+            const uint8_t *x = addrs + i * 17;
+            bits[i] = x[16];
+            memmove(addrs + i * 16, x, 16);
+        }
+    }
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    GByteArray *out = g_byte_array_new();
+    int rc = deflateInit(&zs, 6);
+    bool ok = rc == Z_OK;
+    uint8_t *in[2] = { addrs, bits };
+    size_t in_len[2] = { n * width, n };
+    for (int part = 0; ok && part < 2; part++) {
+        zs.next_in = in[part];
+        zs.avail_in = (uInt)in_len[part];
+        do { /* zlib's loop: until it leaves room in the output */
+            uint8_t chunk[65536];
+            zs.next_out = chunk;
+            zs.avail_out = sizeof chunk;
+            rc = deflate(&zs, part == 1 ? Z_FINISH : Z_NO_FLUSH);
+            ok = rc != Z_STREAM_ERROR;
+            g_byte_array_append(out, chunk, (guint)(sizeof chunk - zs.avail_out));
+        } while (ok && zs.avail_out == 0);
+    }
+    ok = ok && rc == Z_STREAM_END;
+    deflateEnd(&zs);
+    g_free(bits);
+    g_array_free(e, TRUE); /* before the text is made */
+    gchar *b64 = g_base64_encode(out->data, ok ? out->len : 0);
+    g_byte_array_free(out, TRUE);
+    json_key(b, k);
+    json_begin_object(b);
+    json_key(b, "n");
+    json_uint(b, n);
+    json_key(b, "zlib");
+    json_str(b, b64);
+    json_end_object(b);
+    g_free(b64);
+}
+
+/* One host into its family's entries (false: past the cap, or no family). */
+static bool add_entry(GArray *e[2], const struct ip_addr *a, unsigned bits)
+{
+    if (e[0]->len + e[1]->len >= MSTATE_COMPACT_HOSTS_CAP || (a->family != 4 && a->family != 6))
+        return false;
+    if (a->family == 4) {
+        uint64_t w = ((uint64_t)a->bytes[0] << 24 | (uint64_t)a->bytes[1] << 16 | (uint64_t)a->bytes[2] << 8 |
+                      a->bytes[3]) << 8 | (uint8_t)bits;
+        g_array_append_val(e[0], w);
+    } else {
+        uint8_t x[17];
+        memcpy(x, a->bytes, 16);
+        x[16] = (uint8_t)bits;
+        g_array_append_vals(e[1], x, 1);
+    }
+    return true;
+}
+
+/* The hosts of t past the records kept (r[kept..n)) and its compact set,
+ * at most MSTATE_COMPACT_HOSTS_CAP; returns how many were left out. */
+static uint64_t compact_hosts(struct json *b, struct host_table *t, const struct rank *r, uint32_t kept, uint32_t n,
+                              const struct nb_folds *fo)
+{
+    GArray *e[2] = { g_array_sized_new(FALSE, FALSE, sizeof(uint64_t), host_table_compact_count(t) + (n - kept)),
+                     g_array_new(FALSE, FALSE, 17) };
+    uint64_t left = 0;
+    for (uint32_t i = kept; i < n; i++) {
+        const struct host_rec *h = host_table_at(t, r[i].i);
+        unsigned bits = host_rec_compact_bits(h) | HOST_C_PRESENT;
+        if (g_hash_table_lookup(fo->unlisted, &h->addr)) /* a flow of its the state folded (rows()) */
+            bits |= HOST_C_UNLISTED;
+        left += !add_entry(e, &h->addr, bits);
+    }
+    uint32_t slots = host_table_compact_slots(t);
+    for (uint32_t s = 0; s < slots; s++) {
+        struct ip_addr a;
+        unsigned bits;
+        if (!host_table_compact_at(t, s, &a, &bits))
+            continue;
+        bits |= HOST_C_PRESENT | (g_hash_table_lookup(fo->unlisted, &a) ? HOST_C_UNLISTED : 0);
+        left += !add_entry(e, &a, bits);
+    }
+    g_array_sort(e[0], by_word);
+    g_array_sort(e[1], by_bytes17);
+    put_compact(b, "compact_v4", e[0], 4);
+    put_compact(b, "compact_v6", e[1], 16);
+    return left;
+}
+
+static void fold_compact(struct jget *g, const struct jpath *p, struct host_table *t, JsonObject *o, const char *k,
+                         size_t width, int64_t ts)
+{
+    struct jpath kp;
+    jpath_key(&kp, p, k);
+    JsonObject *c = jget_obj(g, p, o, k);
+    uint64_t n = jget_u64(g, &kp, c, "n", MSTATE_COMPACT_HOSTS_CAP);
+    const char *b64 = c ? jget_str(g, &kp, c, "zlib", 4 * MSTATE_COMPACT_HOSTS_CAP * 17, false) : NULL;
+    if (g->failed || !b64)
+        return;
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t blen = strlen(b64), body = strspn(b64, alphabet), pad = strspn(b64 + body, "=");
+    if (!blen || blen % 4 || body + pad != blen || pad > 2) { /* g_base64_decode() skips what is not base64 */
+        jget_fail(g, &kp, "zlib: not base64");
+        return;
+    }
+    gsize zlen = 0;
+    guchar *z = g_base64_decode(b64, &zlen);
+    uLongf raw_len = (uLongf)(n * (width + 1));
+    uint8_t *raw = g_malloc(raw_len + 1);
+    uLongf got = raw_len + 1; /* one more: a longer stream is refused */
+    int rc = uncompress(raw, &got, z, (uLong)zlen);
+    g_free(z);
+    if ((rc != Z_OK && !(rc == Z_BUF_ERROR && !n)) || got != raw_len) {
+        jget_fail(g, &kp, "zlib: not a zlib stream of n hosts");
+        g_free(raw);
+        return;
+    }
+    uint64_t v = 0;
+    for (uint64_t i = 0; i < n && !g->failed; i++) {
+        struct ip_addr a;
+        memset(&a, 0, sizeof a);
+        a.family = width == 4 ? 4 : 6;
+        if (width == 4) {
+            uint32_t d = (uint32_t)raw[i * 4] << 24 | (uint32_t)raw[i * 4 + 1] << 16 | (uint32_t)raw[i * 4 + 2] << 8 |
+                         raw[i * 4 + 3];
+            v += d;
+            if ((i && !d) || v > UINT32_MAX) {
+                jget_fail(g, &kp, "addresses not in order");
+                break;
+            }
+            for (int j = 0; j < 4; j++)
+                a.bytes[j] = (uint8_t)(v >> (24 - 8 * j));
+        } else {
+            memcpy(a.bytes, raw + i * 16, 16);
+            if (i && memcmp(raw + (i - 1) * 16, a.bytes, 16) >= 0) {
+                jget_fail(g, &kp, "addresses not in order");
+                break;
+            }
+        }
+        unsigned bits = raw[n * width + i];
+        if (!(bits & HOST_C_PRESENT) || (bits & ~(15u | HOST_C_UNLISTED | HOST_C_REFUSED | HOST_C_PRESENT))) {
+            jget_fail(g, &kp, "bits this smbscope does not write");
+            break;
+        }
+        host_table_fold_bits(t, &a, bits & ~(unsigned)HOST_C_PRESENT, ts);
+    }
+    g_free(raw);
+}
+
+void mstate_fold_compact_hosts(struct jget *g, const struct jpath *p, struct host_table *t, JsonObject *o, int64_t ts)
+{
+    /* absent: none (or written before they were carried: "folded" counts them) */
+    if (!g->failed && o && json_object_has_member(o, "compact_v4"))
+        fold_compact(g, p, t, o, "compact_v4", 4, ts);
+    if (!g->failed && o && json_object_has_member(o, "compact_v6"))
+        fold_compact(g, p, t, o, "compact_v6", 16, ts);
+}
+
 static void hosts(struct json *b, const struct analysis *a, const struct nb_folds *fo)
 {
     struct host_table *t = nb_ledger_hosts_mut(a->ledger);
@@ -277,11 +481,9 @@ static void hosts(struct json *b, const struct analysis *a, const struct nb_fold
         host_rec(b, h, GPOINTER_TO_UINT(g_hash_table_lookup(fo->unlisted, &h->addr)));
     }
     json_end_array(b);
+    uint64_t left = compact_hosts(b, t, r, kept, n, fo);
     g_free(r);
-    /* the hosts counted past the run's records (hosts.h) are left out as
-     * the records past this cap are */
-    uint32_t compact = host_table_compact_count(t);
-    KINTS(b, { "cap", MSTATE_HOSTS_CAP }, { "folded", (uint64_t)(n - kept) + compact + a->state_folded.hosts });
+    KINTS(b, { "cap", MSTATE_HOSTS_CAP }, { "folded", left + a->state_folded.hosts });
     const struct ip_addr *bc;
     uint32_t nbc = host_table_broadcasts(t, &bc);
     json_key(b, "broadcasts");
@@ -293,7 +495,7 @@ static void hosts(struct json *b, const struct analysis *a, const struct nb_fold
     json_end_array(b);
     bool est;
     host_table_total(t, &est);
-    if (est || n > kept || compact) /* the estimator holds every address, those without a record too */
+    if (est || left || a->state_folded.hosts) /* the estimator holds every address, those left out too */
         mstate_put_distinct(b, "all", host_table_all(t), 0);
     json_end_object(b);
 }

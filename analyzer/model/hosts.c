@@ -540,6 +540,24 @@ void host_table_fold(struct host_table *t, const struct host_rec *r)
     h->nb_packets_sent += r->nb_packets_sent;
 }
 
+void host_table_fold_bits(struct host_table *t, const struct ip_addr *a, unsigned bits, int64_t ts)
+{
+    struct host_rec *h = host_table_find(t, a);
+    if (!h && host_table_compact_or(t, a, bits))
+        return;
+    if (!h)
+        h = get(t, a, ts, t->cap); /* a record while there is room, as one run makes them */
+    if (!h) {
+        host_table_compact_or(t, a, bits);
+        return;
+    }
+    h->nb_roles |= (uint8_t)(bits & 15u);
+    if ((bits & HOST_C_REFUSED) && !h->refused)
+        h->refused = 1;
+    if ((bits & HOST_C_UNLISTED) && !h->nb_flows_unlisted)
+        h->nb_flows_unlisted = 1; /* at least one (the other run's count is not carried) */
+}
+
 void host_table_unjoin_nb_flow(struct host_table *t, const struct ip_addr *client, const struct ip_addr *server)
 {
     struct host_rec *c = host_table_find(t, client);
