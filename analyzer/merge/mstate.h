@@ -32,6 +32,7 @@
 #define MSTATE_HOSTS_CAP 2048u     /* NetBIOS host records, the most involved */
 #define MSTATE_COMPACT_HOSTS_CAP (65536u + (1u << 21)) /* the other NetBIOS hosts, compact (mstate_nb.c):
                                                           as many as one run counts exactly (hosts.h) */
+#define MSTATE_COMPACT_V6_CAP (1u << 18) /* of them IPv6 (sorted whole: 4 MiB); past it none (folded) */
 #define MSTATE_DNS_KEYS_CAP 4096u  /* names seen in DNS, LLMNR, mDNS */
 #define MSTATE_EXACT_CAP 4096u     /* hashes of a distinct set; past it its HyperLogLog registers */
 #define MSTATE_DIGEST_PREFIX "sha256:"

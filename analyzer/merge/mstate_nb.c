@@ -255,133 +255,210 @@ static void host_rec(struct json *b, const struct host_rec *r, uint32_t unlisted
 /* ---- the hosts past the records: compact ------------------------------ */
 
 /* Every host the state keeps no record of goes as what the counts by role
- * need of it (hosts.h compact bits), sorted by address, one byte string per
- * family zlib-compressed: the addresses (IPv4: each the difference from the
- * one before, 4 bytes big-endian; IPv6: 16 bytes), then a byte of bits
- * each.  Merge or's them into its table as one run would count them: the
- * counts by role, the hosts to fix and the total stay exact where the run
- * counted them exactly, up to MSTATE_COMPACT_HOSTS_CAP a state. */
-/* Sorted entries, lean (two million of them at the run's exact bound):
- * IPv4 as one word, the address above its bits; IPv6 as 17 bytes. */
-static gint by_word(gconstpointer pa, gconstpointer pb)
+ * need of it (hosts.h compact bits), sorted by address, one zlib stream per
+ * family of entries [address, bits]: IPv4 as the difference from the one
+ * before (4 bytes big-endian), IPv6 as its 16 bytes.  Merge or's them into
+ * its table as one run would count them: the counts by role, the hosts to
+ * fix and the total stay exact where the run counted them exactly, up to
+ * MSTATE_COMPACT_HOSTS_CAP a state (IPv6: MSTATE_COMPACT_V6_CAP).  Written
+ * without a sorted copy of them all (at two million hosts that copy, made
+ * while the report's own peak, raised a run's peak RSS by 11 MiB past 64):
+ * IPv4 in passes over the hosts, each over a range of /16s holding at most
+ * PASS_HOSTS of them (or one /16), sorted alone; the stream goes out as
+ * base64 as it is made. */
+
+/* What the state says of a host without a record there (hosts.h bits). */
+static unsigned bits_of(struct host_table *t, const struct nb_folds *fo, const struct ip_addr *a)
 {
-    uint64_t x = *(const uint64_t *)pa, y = *(const uint64_t *)pb;
-    return (x > y) - (x < y);
+    const struct host_rec *h = host_table_find(t, a);
+    unsigned bits = 0;
+    if (h)
+        bits = host_rec_compact_bits(h);
+    else
+        host_table_compact_find(t, a, &bits);
+    /* a flow of its the state folded (rows()) */
+    return bits | HOST_C_PRESENT | (g_hash_table_lookup(fo->unlisted, a) ? HOST_C_UNLISTED : 0);
 }
 
-static gint by_bytes17(gconstpointer pa, gconstpointer pb) { return memcmp(pa, pb, 17); }
-
-/* {"n": N, "zlib": BASE64} of n entries (none: no member) of width address
- * bytes: the addresses (IPv4: the difference from the one before,
- * big-endian), then a byte of bits each.  Deflated as a stream from the
- * sorted entries (e, freed), the IPv4 differences written over them in
- * place: at two million hosts the entries (17 MB) and the stream are all
- * it holds. */
-static void put_compact(struct json *b, const char *k, GArray *e, size_t width)
-{
-    size_t n = e->len;
-    if (!n) {
-        g_array_free(e, TRUE);
-        return; /* none: the member is left out (a state of few hosts stays as it was) */
-    }
-    uint8_t *bits = g_malloc(n);
-    uint8_t *addrs = (uint8_t *)e->data; /* IPv4: 4 bytes written where 8 were read */
-    uint32_t prev = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (width == 4) {
-            uint64_t w = g_array_index(e, uint64_t, i);
-            uint32_t v = (uint32_t)(w >> 8), d = v - prev;
-            prev = v;
-            bits[i] = (uint8_t)w;
-            for (int j = 0; j < 4; j++)
-                addrs[i * 4 + (size_t)j] = (uint8_t)(d >> (24 - 8 * j));
-        } else {
-            const uint8_t *x = addrs + i * 17;
-            bits[i] = x[16];
-            memmove(addrs + i * 16, x, 16);
-        }
-    }
+/* {"n": N, "zlib": BASE64}: a deflate stream written as base64 as it comes. */
+struct zput {
+    struct json *b;
     z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    GByteArray *out = g_byte_array_new();
-    int rc = deflateInit(&zs, 6);
-    bool ok = rc == Z_OK;
-    uint8_t *in[2] = { addrs, bits };
-    size_t in_len[2] = { n * width, n };
-    for (int part = 0; ok && part < 2; part++) {
-        zs.next_in = in[part];
-        zs.avail_in = (uInt)in_len[part];
-        do { /* zlib's loop: until it leaves room in the output */
-            uint8_t chunk[65536];
-            zs.next_out = chunk;
-            zs.avail_out = sizeof chunk;
-            rc = deflate(&zs, part == 1 ? Z_FINISH : Z_NO_FLUSH);
-            ok = rc != Z_STREAM_ERROR;
-            g_byte_array_append(out, chunk, (guint)(sizeof chunk - zs.avail_out));
-        } while (ok && zs.avail_out == 0);
-    }
-    ok = ok && rc == Z_STREAM_END;
-    deflateEnd(&zs);
-    g_free(bits);
-    g_array_free(e, TRUE); /* before the text is made */
-    gchar *b64 = g_base64_encode(out->data, ok ? out->len : 0);
-    g_byte_array_free(out, TRUE);
+    gint state, save;
+    uint8_t buf[5 * 4096];
+    size_t used;
+};
+
+static void zput_begin(struct zput *z, struct json *b, const char *k, uint64_t n)
+{
+    memset(z, 0, sizeof *z);
+    z->b = b;
     json_key(b, k);
     json_begin_object(b);
     json_key(b, "n");
     json_uint(b, n);
     json_key(b, "zlib");
-    json_str(b, b64);
-    json_end_object(b);
-    g_free(b64);
+    json_str_open(b);
+    if (deflateInit(&z->zs, 6) != Z_OK)
+        z->b = NULL; /* no memory: an empty stream, which merge refuses */
 }
 
-/* One host into its family's entries (false: past the cap, or no family). */
-static bool add_entry(GArray *e[2], const struct ip_addr *a, unsigned bits)
+static void zput_run(struct zput *z, int flush)
 {
-    if (e[0]->len + e[1]->len >= MSTATE_COMPACT_HOSTS_CAP || (a->family != 4 && a->family != 6))
-        return false;
-    if (a->family == 4) {
-        uint64_t w = ((uint64_t)a->bytes[0] << 24 | (uint64_t)a->bytes[1] << 16 | (uint64_t)a->bytes[2] << 8 |
-                      a->bytes[3]) << 8 | (uint8_t)bits;
-        g_array_append_val(e[0], w);
-    } else {
-        uint8_t x[17];
-        memcpy(x, a->bytes, 16);
-        x[16] = (uint8_t)bits;
-        g_array_append_vals(e[1], x, 1);
-    }
-    return true;
+    z->zs.next_in = z->buf;
+    z->zs.avail_in = (uInt)z->used;
+    int rc;
+    do { /* zlib's loop: until it leaves room in the output */
+        uint8_t chunk[32768];
+        char text[sizeof chunk / 3 * 4 + 8];
+        z->zs.next_out = chunk;
+        z->zs.avail_out = sizeof chunk;
+        rc = deflate(&z->zs, flush);
+        gsize tn = g_base64_encode_step(chunk, sizeof chunk - z->zs.avail_out, FALSE, text, &z->state, &z->save);
+        json_str_plain(z->b, text, tn);
+    } while (rc != Z_STREAM_ERROR && z->zs.avail_out == 0);
+    z->used = 0;
 }
 
-/* The hosts of t past the records kept (r[kept..n)) and its compact set,
- * at most MSTATE_COMPACT_HOSTS_CAP; returns how many were left out. */
+static void zput_bytes(struct zput *z, const uint8_t *p, size_t n)
+{
+    if (!z->b)
+        return;
+    if (z->used + n > sizeof z->buf)
+        zput_run(z, Z_NO_FLUSH);
+    memcpy(z->buf + z->used, p, n);
+    z->used += n;
+}
+
+static void zput_end(struct zput *z, struct json *b)
+{
+    if (z->b) {
+        zput_run(z, Z_FINISH);
+        deflateEnd(&z->zs);
+        char text[8];
+        json_str_plain(b, text, g_base64_encode_close(FALSE, text, &z->state, &z->save));
+    }
+    json_str_close(b);
+    json_end_object(b);
+}
+
+/* The hosts the state keeps no record of, one at a time: the records past
+ * r[kept] then the compact set.  False at the end. */
+struct host_walk {
+    struct host_table *t;
+    const struct rank *r;
+    uint32_t kept, n, i, slot, slots;
+};
+
+static bool walk_next(struct host_walk *w, struct ip_addr *a)
+{
+    if (w->i < w->n) {
+        *a = host_table_at(w->t, w->r[w->i++].i)->addr;
+        return true;
+    }
+    unsigned bits;
+    while (w->slot < w->slots)
+        if (host_table_compact_at(w->t, w->slot++, a, &bits))
+            return true;
+    return false;
+}
+
+static void walk_start(struct host_walk *w) { w->i = w->kept, w->slot = 0; }
+
+static uint32_t v4_word(const struct ip_addr *a)
+{
+    return (uint32_t)a->bytes[0] << 24 | (uint32_t)a->bytes[1] << 16 | (uint32_t)a->bytes[2] << 8 | a->bytes[3];
+}
+
+/* IPv4 hosts a pass sorts at most (more only in a single /16): 512 KiB. */
+#define PASS_HOSTS 131072u
+
+static gint by_word(gconstpointer pa, gconstpointer pb)
+{
+    uint32_t x = *(const uint32_t *)pa, y = *(const uint32_t *)pb;
+    return (x > y) - (x < y);
+}
+
+static gint by_addr16(gconstpointer pa, gconstpointer pb) { return memcmp(pa, pb, 16); }
+
+/* The hosts of t past the records kept (r[kept..n)) and its compact set;
+ * returns how many were left out (past the caps). */
 static uint64_t compact_hosts(struct json *b, struct host_table *t, const struct rank *r, uint32_t kept, uint32_t n,
                               const struct nb_folds *fo)
 {
-    GArray *e[2] = { g_array_sized_new(FALSE, FALSE, sizeof(uint64_t), host_table_compact_count(t) + (n - kept)),
-                     g_array_new(FALSE, FALSE, 17) };
-    uint64_t left = 0;
-    for (uint32_t i = kept; i < n; i++) {
-        const struct host_rec *h = host_table_at(t, r[i].i);
-        unsigned bits = host_rec_compact_bits(h) | HOST_C_PRESENT;
-        if (g_hash_table_lookup(fo->unlisted, &h->addr)) /* a flow of its the state folded (rows()) */
-            bits |= HOST_C_UNLISTED;
-        left += !add_entry(e, &h->addr, bits);
+    struct host_walk w = { t, r, kept, n, kept, 0, host_table_compact_slots(t) };
+    struct ip_addr a;
+    uint64_t n4 = 0, n6 = 0, left = 0;
+    uint32_t *per16 = g_new0(uint32_t, 65536); /* IPv4 hosts per /16: the passes' ranges */
+    while (walk_next(&w, &a)) {
+        n4 += a.family == 4, n6 += a.family == 6, left += a.family != 4 && a.family != 6;
+        if (a.family == 4)
+            per16[v4_word(&a) >> 16]++;
     }
-    uint32_t slots = host_table_compact_slots(t);
-    for (uint32_t s = 0; s < slots; s++) {
-        struct ip_addr a;
-        unsigned bits;
-        if (!host_table_compact_at(t, s, &a, &bits))
-            continue;
-        bits |= HOST_C_PRESENT | (g_hash_table_lookup(fo->unlisted, &a) ? HOST_C_UNLISTED : 0);
-        left += !add_entry(e, &a, bits);
+    uint64_t w4 = n4 < MSTATE_COMPACT_HOSTS_CAP ? n4 : MSTATE_COMPACT_HOSTS_CAP;
+    uint64_t w6 = n6 <= MSTATE_COMPACT_V6_CAP && w4 + n6 <= MSTATE_COMPACT_HOSTS_CAP ? n6 : 0;
+    left += n4 - w4 + n6 - w6;
+    struct zput *z = g_new(struct zput, 1);
+    if (w4) {
+        zput_begin(z, b, "compact_v4", w4);
+        GArray *pass = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+        uint32_t prev = 0;
+        uint64_t put = 0;
+        for (uint32_t lo = 0; lo < 65536 && put < w4;) {
+            /* the /16s of this pass: at least one (at most 65,536 hosts),
+             * then as many as fit in PASS_HOSTS */
+            uint32_t hi = lo, in = 0;
+            do
+                in += per16[hi++];
+            while (hi < 65536 && in + per16[hi] <= PASS_HOSTS);
+            g_array_set_size(pass, 0);
+            walk_start(&w);
+            while (walk_next(&w, &a))
+                if (a.family == 4 && v4_word(&a) >> 16 >= lo && v4_word(&a) >> 16 < hi) {
+                    uint32_t v = v4_word(&a);
+                    g_array_append_val(pass, v);
+                }
+            lo = hi;
+            g_array_sort(pass, by_word);
+            for (guint i = 0; i < pass->len && put < w4; i++, put++) {
+                uint32_t v = g_array_index(pass, uint32_t, i), d = v - prev;
+                struct ip_addr x;
+                memset(&x, 0, sizeof x);
+                x.family = 4;
+                for (int j = 0; j < 4; j++)
+                    x.bytes[j] = (uint8_t)(v >> (24 - 8 * j));
+                uint8_t e[5] = { (uint8_t)(d >> 24), (uint8_t)(d >> 16), (uint8_t)(d >> 8), (uint8_t)d,
+                                 (uint8_t)bits_of(t, fo, &x) };
+                zput_bytes(z, e, sizeof e);
+                prev = v;
+            }
+        }
+        g_array_free(pass, TRUE);
+        zput_end(z, b);
     }
-    g_array_sort(e[0], by_word);
-    g_array_sort(e[1], by_bytes17);
-    put_compact(b, "compact_v4", e[0], 4);
-    put_compact(b, "compact_v6", e[1], 16);
+    g_free(per16);
+    if (w6) {
+        zput_begin(z, b, "compact_v6", w6);
+        GArray *all = g_array_sized_new(FALSE, FALSE, 16, (guint)w6);
+        walk_start(&w);
+        while (walk_next(&w, &a))
+            if (a.family == 6)
+                g_array_append_vals(all, a.bytes, 1);
+        g_array_sort(all, by_addr16);
+        for (guint i = 0; i < all->len; i++) {
+            uint8_t e[17];
+            struct ip_addr x;
+            memset(&x, 0, sizeof x);
+            x.family = 6;
+            memcpy(x.bytes, (const uint8_t *)all->data + (size_t)i * 16, 16);
+            memcpy(e, x.bytes, 16);
+            e[16] = (uint8_t)bits_of(t, fo, &x);
+            zput_bytes(z, e, sizeof e);
+        }
+        g_array_free(all, TRUE);
+        zput_end(z, b);
+    }
+    g_free(z);
     return left;
 }
 
@@ -414,13 +491,14 @@ static void fold_compact(struct jget *g, const struct jpath *p, struct host_tabl
         return;
     }
     uint64_t v = 0;
+    const size_t stride = width + 1; /* [address, bits] */
     for (uint64_t i = 0; i < n && !g->failed; i++) {
+        const uint8_t *e = raw + i * stride;
         struct ip_addr a;
         memset(&a, 0, sizeof a);
         a.family = width == 4 ? 4 : 6;
         if (width == 4) {
-            uint32_t d = (uint32_t)raw[i * 4] << 24 | (uint32_t)raw[i * 4 + 1] << 16 | (uint32_t)raw[i * 4 + 2] << 8 |
-                         raw[i * 4 + 3];
+            uint32_t d = (uint32_t)e[0] << 24 | (uint32_t)e[1] << 16 | (uint32_t)e[2] << 8 | e[3];
             v += d;
             if ((i && !d) || v > UINT32_MAX) {
                 jget_fail(g, &kp, "addresses not in order");
@@ -429,13 +507,13 @@ static void fold_compact(struct jget *g, const struct jpath *p, struct host_tabl
             for (int j = 0; j < 4; j++)
                 a.bytes[j] = (uint8_t)(v >> (24 - 8 * j));
         } else {
-            memcpy(a.bytes, raw + i * 16, 16);
-            if (i && memcmp(raw + (i - 1) * 16, a.bytes, 16) >= 0) {
+            memcpy(a.bytes, e, 16);
+            if (i && memcmp(e - stride, e, 16) >= 0) {
                 jget_fail(g, &kp, "addresses not in order");
                 break;
             }
         }
-        unsigned bits = raw[n * width + i];
+        unsigned bits = e[width];
         if (!(bits & HOST_C_PRESENT) || (bits & ~(15u | HOST_C_UNLISTED | HOST_C_REFUSED | HOST_C_PRESENT))) {
             jget_fail(g, &kp, "bits this smbscope does not write");
             break;
