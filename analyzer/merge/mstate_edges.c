@@ -331,6 +331,7 @@ void mstate_join_edges(struct analysis *a)
         return;
     g_array_sort(in, edge_order);
     GArray *out = g_array_new(FALSE, FALSE, sizeof(struct conn_summary));
+    int64_t end = mstate_inputs_end(a);
     struct conn_summary cur = g_array_index(in, struct conn_summary, 0);
     for (guint i = 1; i <= in->len; i++) {
         const struct conn_summary *next = i < in->len ? &g_array_index(in, struct conn_summary, i) : NULL;
@@ -350,7 +351,7 @@ void mstate_join_edges(struct analysis *a)
         }
         mstate_join_tail(a, &cur);
         idle_if_later(a, &cur);
-        if ((analysis_is_edge(&cur) || mstate_tail_lingers(a, &cur)) && out->len < ANALYSIS_MAX_EDGES) {
+        if ((analysis_is_edge(&cur) || mstate_tail_lingers(end, &cur)) && out->len < ANALYSIS_MAX_EDGES) {
             g_array_append_val(out, cur);
         } else {
             a->edges_unjoinable += analysis_is_edge(&cur); /* a merged report holds as many as a run's */

@@ -156,7 +156,8 @@ static struct distinct *overflow_copy(struct nb_ledger *l)
  * (at 280,000 NetBIOS flows the copy grew to 2^20 slots: 12 MiB at the
  * report's peak, for registers the overflow holds already).  The rows'
  * hashes not in the overflow, each once (the set stores a hash of 0 as 1). */
-static bool folded_count(struct nb_ledger *l, const struct rank *r, uint32_t nr, uint64_t *counted)
+static bool folded_count(struct nb_ledger *l, const struct rank *r, uint32_t nr, uint64_t *counted,
+                         struct distinct **built)
 {
     const struct distinct *src = nb_ledger_overflow_set(l);
     if (distinct_is_estimate(src))
@@ -187,7 +188,7 @@ static bool folded_count(struct nb_ledger *l, const struct rank *r, uint32_t nr,
         for (uint32_t i = 0; i < nr; i++)
             distinct_add(e, nb_flow_key_hash(nb_ledger_row(l, r[i].i)));
         uint64_t est = distinct_estimate(e);
-        distinct_free(e);
+        *built = e; /* the registers rows() writes: the overflow's and the folded rows' */
         *counted = est < DISTINCT_DEFAULT_CAP ? DISTINCT_DEFAULT_CAP : est;
     }
     return true;
@@ -217,9 +218,10 @@ static void rows(struct json *b, const struct analysis *a, struct nb_folds *fo)
     json_end_array(b);
     struct nb_overflow o = *nb_ledger_overflow(l);
     uint64_t counted = 0;
-    bool big = n > kept && folded_count(l, r + kept, n - kept, &counted);
-    struct distinct *flows = !big ? (n > kept ? overflow_copy(l) : NULL) : distinct_new_estimator();
-    if (big && flows)
+    struct distinct *built = NULL; /* folded_count()'s estimator, when it made one: not made twice */
+    bool big = n > kept && folded_count(l, r + kept, n - kept, &counted, &built);
+    struct distinct *flows = !big ? (n > kept ? overflow_copy(l) : NULL) : built ? built : distinct_new_estimator();
+    if (big && flows && !built)
         distinct_union_hll(flows, distinct_hll(nb_ledger_overflow_set(l)));
     for (uint32_t i = kept; flows && i < n; i++)
         fold_row(&o, flows, fo, nb_ledger_row(l, r[i].i));

@@ -225,17 +225,22 @@ static bool in_reach(const struct conn_summary *cur, bool lingering, int64_t fir
     return first_ts - cur->last_ts <= lim.idle_closed_us;
 }
 
-bool mstate_tail_lingers(const struct analysis *a, const struct conn_summary *cs)
+int64_t mstate_inputs_end(const struct analysis *a)
 {
-    if (!fin_linger_summary(cs) || cs->fins_acked) /* lingering after its FINs (one seen mid-stream is an edge
-                                                      anyway), one not acknowledged (fin_linger_note) */
-        return false;
     int64_t end = INT64_MIN; /* the last packet of the inputs so far: the run over them ended there */
     for (guint i = 0; i < a->inputs->len; i++) {
         const struct input_info *in = g_ptr_array_index(a->inputs, i);
         if (in->packets && in->last_ts > end)
             end = in->last_ts;
     }
+    return end;
+}
+
+bool mstate_tail_lingers(int64_t end, const struct conn_summary *cs)
+{
+    if (!fin_linger_summary(cs) || cs->fins_acked) /* lingering after its FINs (one seen mid-stream is an edge
+                                                      anyway), one not acknowledged (fin_linger_note) */
+        return false;
     return end != INT64_MIN && in_reach(cs, true, end);
 }
 
