@@ -22,7 +22,7 @@
 #include "jget.h"
 #include "json.h"
 
-#define MSTATE_FORMAT 7
+#define MSTATE_FORMAT 8 /* 8: hosts past the records compact (hosts.folded no longer counts them: an older reader would undercount) */
 
 /* Caps that keep the state of a run of any size small (README: merge):
  * past them records are folded, their counts kept and reported. */
