@@ -15,6 +15,7 @@
 #include "ipfrag.h"
 #include "keylog.h"
 #include "mstate_detail.h"
+#include "mstate_group_order.h"
 #include "mstate_join_fin.h"
 #include "mstate_join_hs.h"
 #include "mstate_join_quic.h"
@@ -152,13 +153,17 @@ static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flo
     conn_summary_from_conn(&cs, s, &a->cfg->policy);
     /* at the end, one lingering after its FINs may have its last ACK in the next capture */
     bool edge = !a->live_run && (analysis_is_edge(&cs) || (a->finishing && fin_linger_note(a, &cs, c)));
+    mstate_close_number(a, &cs, c);
     if (edge && a->edges->len < ANALYSIS_MAX_EDGES) {
         g_array_append_val(a->edges, cs);
         mstate_xchg_keep(a, &cs, s);
         hs_edge_note(a, &cs, c);
     } else {
         a->edges_unjoinable += edge;
+        uint32_t had = conn_groups_count(a->groups);
         conn_groups_add(a->groups, &cs);
+        if (conn_groups_count(a->groups) > had)
+            mstate_close_made_group(a, &cs, had);
         smb_hosts_add(a->smb_hosts, &cs);
     }
     if (keep_conn(a, &cs)) {
@@ -196,6 +201,8 @@ struct analysis_tail *analysis_tail_add(struct analysis *a, const struct flow_co
     t->first_ts = c->first_ts_us;
     t->last_ts = c->last_ts_us;
     g_strlcpy(t->close_reason, reason, sizeof t->close_reason);
+    t->order_at = mstate_close_next(a, c, t->last_ts, a->tails->len - 1); /* a connection it ends closes here */
+    t->fins_acked = !c->rst_seen && c->fin[0] && c->fin[1] && c->stream[0].fin_acked && c->stream[1].fin_acked;
     return t;
 }
 
@@ -617,6 +624,7 @@ void analysis_finish(struct analysis *a)
     a->pcapng = NULL;
     quic_open_note(a); /* the merge state's QUIC connections open at the end (not SMB) */
     quic_table_finish(a->quic);
+    mstate_close_rank(a); /* the closes at the end in the order one run over more would close them */
     analysis_fold_edges(a);
     char err[256];
     if (a->streams && write_streams_status(a->streams, err, sizeof err) != 0) {
@@ -644,6 +652,14 @@ void analysis_free(struct analysis *a)
         g_array_free(a->tails, TRUE);
     if (a->syn_flows)
         g_array_free(a->syn_flows, TRUE);
+    if (a->group_close)
+        g_array_free(a->group_close, TRUE);
+    if (a->finish_closes)
+        g_array_free(a->finish_closes, TRUE);
+    if (a->end_ranks)
+        g_array_free(a->end_ranks, TRUE);
+    if (a->close_lasts)
+        g_array_free(a->close_lasts, TRUE);
     quic_tails_free(a);
     hs_edges_free(a);
     mstate_xchg_free(a);

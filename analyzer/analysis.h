@@ -85,6 +85,8 @@ struct analysis_tail {
     char close_reason[24];
     bool data;
     uint64_t bytes[2], framed[2]; /* data: payload on the wire, bytes its framer was fed */
+    int64_t order_run, order_at; /* its close, numbered as conn_summary's (conn_summary.h) */
+    bool fins_acked;              /* a FIN each way, both acknowledged (conn_summary.h) */
 };
 
 /* a - b for capture times, held at INT64_MIN/INT64_MAX instead of
@@ -116,6 +118,16 @@ struct analysis {
     struct conn_groups *groups;
     struct mstate_group_order *group_order; /* smbscope merge only: where each group is met first
                                                (analyzer/merge/mstate_group_order.h) */
+    /* A file run: its closes numbered (the merge state's group_closes,
+     * edge_closes and end_close_ranks, analyzer/merge/mstate_group_order.h):
+     * close_seq counts them, group_close holds each group's number (int64_t,
+     * in creation order), finish_closes those made at the end, end_ranks
+     * (uint32_t) their rank by last packet, from number end_from on. */
+    uint64_t close_seq, end_from;
+    GArray *group_close;
+    GArray *finish_closes;
+    GArray *end_ranks;
+    GArray *close_lasts;      /* the latest last packet of the first closes (int64_t) */
     struct smb_hosts *smb_hosts; /* every SMB client and server, what it broke (smb_hosts.h) */
     GPtrArray *conns;         /* struct smb_conn*: connections kept for connections[] detail */
     uint64_t conns_omitted;   /* closed connections not kept in conns */

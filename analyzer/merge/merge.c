@@ -790,7 +790,6 @@ int merge_main(const struct config *given)
         mem_trim();
     }
     detail_trim_end(&a, &trim);
-    mstate_group_order_end(&a); /* before the edges join, as a run adds them last */
     merge_finish(&a);
     mstate_leaves_sort(&a); /* the same runs, the same state whatever the grouping and order */
     int status = merge_report(cfg, &a);
@@ -827,11 +826,15 @@ static void canonical_groups(struct analysis *a)
 void merge_finish(struct analysis *a)
 {
     mstate_clocks_finish(a);
+    mstate_group_order_ready(a);
     mstate_join_hs(a); /* before the edges join: a part seen from its start joins the next */
     mstate_join_edges(a);
     mstate_join_syn_flows(a);
     mstate_join_quic(a);
     mstate_join_nbns(a);
+    /* the groups in the order one run meets them, the joined connections
+     * among them; then the edges still open, as a run adds them last */
+    mstate_group_order_end(a);
     analysis_fold_edges(a);
     canonical_groups(a);
     detail_limit(a);

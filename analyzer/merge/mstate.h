@@ -22,7 +22,7 @@
 #include "jget.h"
 #include "json.h"
 
-#define MSTATE_FORMAT 7
+#define MSTATE_FORMAT 8 /* 8: hosts past the records compact (hosts.folded no longer counts them: an older reader would undercount) */
 
 /* Caps that keep the state of a run of any size small (README: merge):
  * past them records are folded, their counts kept and reported. */
@@ -30,6 +30,9 @@
 #define MSTATE_SMB_HOSTS_CAP 2048u /* SMB host records, the ones the hosts view ranks first */
 #define MSTATE_NB_ROWS_CAP 2048u   /* NetBIOS rows, those nearest the capture's edges (mstate_nb.c) */
 #define MSTATE_HOSTS_CAP 2048u     /* NetBIOS host records, the most involved */
+#define MSTATE_COMPACT_HOSTS_CAP (65536u + (1u << 21)) /* the other NetBIOS hosts, compact (mstate_nb.c):
+                                                          as many as one run counts exactly (hosts.h) */
+#define MSTATE_COMPACT_V6_CAP (1u << 18) /* of them IPv6 (sorted whole: 4 MiB); past it none (folded) */
 #define MSTATE_DNS_KEYS_CAP 4096u  /* names seen in DNS, LLMNR, mDNS */
 #define MSTATE_EXACT_CAP 4096u     /* hashes of a distinct set; past it its HyperLogLog registers */
 #define MSTATE_DIGEST_PREFIX "sha256:"
@@ -74,6 +77,10 @@ extern const char *const mstate_nb_row_fields[MSTATE_NB_ROW_FIELDS];
 extern const char *const mstate_host_fields[MSTATE_HOST_FIELDS];
 /* The NetBIOS rows, overflow, non-IP counts and hosts (mstate_nb.c). */
 void mstate_build_netbios(struct json *b, const struct analysis *a);
+/* The state's hosts past their records ("compact_v4", "compact_v6" of the
+ * "hosts" object o) into t, first seen ts (the run's first packet). */
+struct host_table;
+void mstate_fold_compact_hosts(struct jget *g, const struct jpath *p, struct host_table *t, JsonObject *o, int64_t ts);
 void mstate_get_distinct(struct jget *g, const struct jpath *p, JsonObject *parent, const char *k,
                          struct distinct *d);
 /* The "hll" member of o into regs (DISTINCT_HLL_REGS bytes); false when

@@ -256,8 +256,9 @@ void mstate_build_conns(struct json *b, const struct analysis *a)
     g_array_sort_with_data(order, group_order, groups);
     for (guint i = 0; i < order->len; i++)
         group(b, conn_groups_at(groups, g_array_index(order, uint32_t, i)));
-    g_array_free(order, TRUE);
     json_end_array(b);
+    mstate_put_group_closes(b, a, groups, order);
+    g_array_free(order, TRUE);
     smb_hosts_state(b, hosts, a->state_folded.smb_hosts);
     kint(b, "conns_detailed", a->conns->len + (a->conn_detail_json ? a->conn_detail_json->len : 0));
     kint(b, "conns_omitted", a->conns_omitted);
@@ -370,17 +371,26 @@ static void fold_groups(struct jget *g, const struct jpath *p, struct analysis *
     struct jpath rp;
     jpath_key(&rp, p, "run");
     int64_t run_first_ts = a->group_order ? jget_ts_or_none(g, &rp, jget_obj(g, p, st, "run"), "first_ts") : 0;
+    mstate_group_order_run(a, g, p, st, run_first_ts);
+    JsonArray *closes = mstate_closes_peek(st, "group_closes");
+    uint64_t conns = 0;
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         struct conn_group grp;
         read_group(g, &ip, jget_node_arr(json_array_get_element(arr, i)), &grp);
         if (!g->failed) {
+            conns += grp.count;
             conn_groups_add_group(a->groups, &grp);
             /* noted only where the wide table holds it: as many notes as groups */
             if (a->group_order && conn_groups_has(a->groups, &grp.key))
-                mstate_group_order_note(a, &grp.key, run_first_ts, i);
+                mstate_group_order_note(a, &grp.key, run_first_ts, closes ? mstate_close_at(closes, i) : i,
+                                        grp.first_ts);
         }
     }
+    if (arr)
+        mstate_closes_check(g, p, st, "group_closes", json_array_get_length(arr));
+    JsonArray *edges = mstate_closes_peek(st, "edges");
+    mstate_group_order_run_conns(a, run_first_ts, conns + (edges ? json_array_get_length(edges) : 0));
 }
 
 static void fold_smb_hosts(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)

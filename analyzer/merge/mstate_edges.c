@@ -6,6 +6,7 @@
 #include "conn_groups.h"
 #include "fmt.h"
 #include "mstate_detail.h"
+#include "mstate_group_order.h"
 #include "mstate_put.h"
 #include "mstate_tails.h"
 #include "mstate_xchg.h"
@@ -68,6 +69,7 @@ void mstate_build_edges(struct json *b, const struct analysis *a)
     for (guint i = 0; a->edges && i < a->edges->len; i++)
         summary(b, &g_array_index(a->edges, struct conn_summary, i));
     json_end_array(b);
+    mstate_put_edge_closes(b, a);
 }
 
 
@@ -144,11 +146,19 @@ void mstate_fold_edges(struct jget *g, const struct jpath *p, struct analysis *a
         jget_fail(g, &ap, "not the members this smbscope writes");
     jpath_key(&ap, p, "edges");
     JsonArray *arr = jget_arr(g, p, st, "edges", ANALYSIS_MAX_EDGES);
+    JsonArray *closes = mstate_closes_peek(st, "edge_closes");
+    struct jpath rp;
+    jpath_key(&rp, p, "run");
+    int64_t run_first_ts = closes ? jget_i64(g, &rp, jget_obj(g, p, st, "run"), "first_ts") : 0;
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
         struct conn_summary cs;
         read_summary(g, &ip, JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL, &cs);
+        if (closes && !g->failed) { /* where the run over the parts would close it (mstate_group_order.h) */
+            cs.order_run = run_first_ts;
+            cs.order_at = mstate_close_at(closes, i);
+        }
         if (g->failed)
             return;
         if (a->edges->len < 16 * ANALYSIS_MAX_EDGES) {
@@ -158,6 +168,19 @@ void mstate_fold_edges(struct jget *g, const struct jpath *p, struct analysis *a
             conn_groups_add(a->groups, &cs);
             smb_hosts_add(a->smb_hosts, &cs);
         }
+    }
+    if (arr)
+        mstate_closes_check(g, p, st, "edge_closes", json_array_get_length(arr));
+    /* the edges of this state are the last arr's length of a->edges (a bound
+     * for merge itself aside: then no longer joinable, nothing to mark) */
+    JsonArray *acked = closes && !g->failed ? jget_arr(g, p, st, "edge_fins_acked", ANALYSIS_MAX_EDGES) : NULL;
+    guint n = arr ? json_array_get_length(arr) : 0, base = a->edges->len >= n ? a->edges->len - n : 0;
+    struct jpath kp;
+    jpath_key(&kp, p, "edge_fins_acked");
+    for (guint i = 0; acked && !g->failed && i < json_array_get_length(acked); i++) {
+        uint64_t at = jget_elem_u64(g, &kp, acked, i, n ? n - 1 : 0);
+        if (!g->failed && base + at < a->edges->len && a->edges->len - base == n)
+            g_array_index(a->edges, struct conn_summary, base + at).fins_acked = true;
     }
 }
 
@@ -272,6 +295,7 @@ void mstate_join_parts(struct conn_summary *out, const struct conn_summary *earl
                                                                                          : j.ntlm_sessions + late->ntlm_sessions);
     j.findings |= late->findings;
     memcpy(j.close_reason, late->close_reason, sizeof j.close_reason);
+    j.fins_acked = late->fins_acked;
     struct policy_conn_facts f = conn_summary_facts(&j);
     j.rules = policy_check_connection(p, &f);
     j.undecided = policy_undecided_connection(p, &f);
@@ -307,6 +331,7 @@ void mstate_join_edges(struct analysis *a)
         return;
     g_array_sort(in, edge_order);
     GArray *out = g_array_new(FALSE, FALSE, sizeof(struct conn_summary));
+    int64_t end = mstate_inputs_end(a);
     struct conn_summary cur = g_array_index(in, struct conn_summary, 0);
     for (guint i = 1; i <= in->len; i++) {
         const struct conn_summary *next = i < in->len ? &g_array_index(in, struct conn_summary, i) : NULL;
@@ -318,6 +343,7 @@ void mstate_join_edges(struct analysis *a)
             mstate_join_parts(&j, &cur, &late, &a->cfg->policy);
             mstate_detail_join(a, &cur, next, &j);
             cur = j;
+            mstate_group_order_closes_at(&cur, next->order_run, next->order_at); /* where its last part closes it */
             a->edges_joined++;
             if (cur.carrier == CONN_CARRIER_TCP)
                 flow_table_unjoin(a->flows, 1);
@@ -325,11 +351,12 @@ void mstate_join_edges(struct analysis *a)
         }
         mstate_join_tail(a, &cur);
         idle_if_later(a, &cur);
-        if ((analysis_is_edge(&cur) || mstate_tail_lingers(a, &cur)) && out->len < ANALYSIS_MAX_EDGES) {
+        if ((analysis_is_edge(&cur) || mstate_tail_lingers(end, &cur)) && out->len < ANALYSIS_MAX_EDGES) {
             g_array_append_val(out, cur);
         } else {
             a->edges_unjoinable += analysis_is_edge(&cur); /* a merged report holds as many as a run's */
             conn_groups_add(a->groups, &cur);
+            mstate_group_order_note_conn(a, &cur); /* where the run over the parts closes it */
             smb_hosts_add(a->smb_hosts, &cur);
         }
         if (next)

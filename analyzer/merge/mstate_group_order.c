@@ -6,14 +6,37 @@
 #include <string.h>
 
 #include "distinct.h"
+#include "flow.h"
+#include "jget.h"
+#include "smb_hosts.h"
+#include "json.h"
 
+/* Where one run over the captures meets a key first: the earliest run
+ * that has it (its first packet), and there the smallest number of a close
+ * that made it (at: as the run numbered it; lru: a close at its end by
+ * last packet) and the first packet of the earliest made at its end. */
 struct first_met {
-    int64_t run_first_ts; /* the run's first packet */
-    uint32_t index;       /* the group's place in that run's list */
+    int64_t run_first_ts;
+    int64_t at, lru, end_first_ts;
+    bool before_end; /* one closed before the run's end */
+};
+
+/* A run: its closes at its end (numbers from `from` on) and their rank by
+ * last packet; its last packet and the connections it closed. */
+struct run_ends {
+    int64_t from;
+    uint32_t *ranks;
+    guint n;
+    int64_t last_ts;
+    uint64_t conns;
+    bool popped; /* mstate_group_order_end(): the run over them all ends its lingering ones before its end */
 };
 
 struct mstate_group_order {
-    GHashTable *met; /* struct conn_group_key (bytes) -> struct first_met */
+    GHashTable *met;  /* struct conn_group_key (bytes) -> struct first_met */
+    GHashTable *ends; /* run first packet (int64_t) -> struct run_ends */
+    int64_t last_run; /* the latest run's first packet: its end is the end of them all */
+    bool have_run;
 };
 
 /* Keys are zero-filled then set (conn_groups.h): hashed and compared as
@@ -39,6 +62,22 @@ static gboolean key_equal(gconstpointer a, gconstpointer b)
     return memcmp(a, b, sizeof(struct conn_group_key)) == 0;
 }
 
+/* Run times are the reports' too: the same keyed multiply. */
+static guint run_hash(gconstpointer p)
+{
+    uint64_t v = (uint64_t)*(const int64_t *)p;
+    return (guint)(((v ^ distinct_process_key()) * (distinct_process_key() | 1)) >> 32);
+}
+
+static gboolean run_equal(gconstpointer a, gconstpointer b) { return *(const int64_t *)a == *(const int64_t *)b; }
+
+static void run_ends_free(gpointer p)
+{
+    struct run_ends *e = p;
+    g_free(e->ranks);
+    g_free(e);
+}
+
 void mstate_group_order_begin(struct analysis *a)
 {
     uint64_t cap = a->cfg->max_conn_groups ? a->cfg->max_conn_groups : CONN_GROUPS_DEFAULT_CAP;
@@ -47,51 +86,195 @@ void mstate_group_order_begin(struct analysis *a)
     a->groups = conn_groups_new(wide > UINT32_MAX ? UINT32_MAX : (uint32_t)wide);
     a->group_order = g_new0(struct mstate_group_order, 1);
     a->group_order->met = g_hash_table_new_full(key_hash, key_equal, g_free, g_free);
+    a->group_order->ends = g_hash_table_new_full(run_hash, run_equal, g_free, run_ends_free);
 }
 
-static bool earlier(const struct first_met *x, const struct first_met *y)
+/* Close k of run r as a run over more parts orders it. */
+static int64_t lru_of(const struct mstate_group_order *o, int64_t r, int64_t k)
 {
-    return x->run_first_ts != y->run_first_ts ? x->run_first_ts < y->run_first_ts : x->index < y->index;
+    const struct run_ends *e = g_hash_table_lookup(o->ends, &r);
+    if (!e || k < e->from || (uint64_t)(k - e->from) / 2 >= e->n)
+        return k; /* a close before the end, or placed by its last packet (odd) */
+    return e->from + 2 * (int64_t)e->ranks[(k - e->from) / 2];
+}
+
+void mstate_group_order_run(struct analysis *a, struct jget *g, const struct jpath *p, JsonObject *st,
+                            int64_t run_first_ts)
+{
+    struct mstate_group_order *o = a->group_order;
+    if (!o || g->failed || g_hash_table_contains(o->ends, &run_first_ts)) /* two runs of one first packet: the first */
+        return;
+    if (!o->have_run || run_first_ts > o->last_run)
+        o->last_run = run_first_ts;
+    o->have_run = true;
+    struct jpath ap, rp;
+    jpath_key(&ap, p, "end_close_ranks");
+    jpath_key(&rp, p, "run");
+    struct run_ends *e = g_new0(struct run_ends, 1);
+    e->last_ts = jget_i64(g, &rp, jget_obj(g, p, st, "run"), "last_ts");
+    g_hash_table_insert(o->ends, g_memdup2(&run_first_ts, sizeof run_first_ts), e);
+    if (!json_object_has_member(st, "end_close_ranks"))
+        return; /* written before closes were numbered, or nothing closed at its end */
+    int64_t from = jget_i64(g, p, st, "end_closes_from");
+    JsonArray *arr = jget_arr(g, p, st, "end_close_ranks", MSTATE_END_CLOSES_MAX);
+    if (!g->failed && from < 1)
+        jget_fail(g, p, "end_closes_from: not a close number");
+    guint n = arr && !g->failed ? json_array_get_length(arr) : 0;
+    e->ranks = g_new(uint32_t, n ? n : 1);
+    for (guint i = 0; i < n && !g->failed; i++) {
+        int64_t r = jget_elem_i64(g, &ap, arr, i);
+        if (!g->failed && (r < 0 || r >= (int64_t)n))
+            jget_fail(g, &ap, "a rank past the closes at the end");
+        e->ranks[i] = (uint32_t)r;
+    }
+    e->from = from;
+    e->n = g->failed ? 0 : n;
+}
+
+void mstate_group_order_run_conns(struct analysis *a, int64_t run_first_ts, uint64_t conns)
+{
+    struct run_ends *e = a->group_order ? g_hash_table_lookup(a->group_order->ends, &run_first_ts) : NULL;
+    if (e)
+        e->conns += conns;
+}
+
+/* Whether the run over them all ends a run's connections lingering at its
+ * end before its own end (flow.c: a minute after their last packet, or
+ * past max_closed connections closed after them: here the connections the
+ * later runs closed), oldest first; else it closes them at its end, in
+ * the order it opened them, the run's own order. */
+static void runs_popped(struct mstate_group_order *o)
+{
+    struct flow_limits lim;
+    flow_limits_default(&lim);
+    int64_t end = INT64_MIN;
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, o->ends);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        end = ((struct run_ends *)v)->last_ts > end ? ((struct run_ends *)v)->last_ts : end;
+    g_hash_table_iter_init(&it, o->ends);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        struct run_ends *e = v;
+        int64_t r = *(const int64_t *)k;
+        uint64_t after = 0;
+        GHashTableIter jt;
+        gpointer k2, v2;
+        g_hash_table_iter_init(&jt, o->ends);
+        while (g_hash_table_iter_next(&jt, &k2, &v2))
+            if (*(const int64_t *)k2 > r)
+                after += ((struct run_ends *)v2)->conns;
+        e->popped = r != o->last_run && (end - e->last_ts > lim.idle_closed_us || after >= lim.max_closed);
+    }
+}
+
+static bool run_popped(const struct mstate_group_order *o, int64_t r)
+{
+    const struct run_ends *e = g_hash_table_lookup(o->ends, &r);
+    return e && e->popped;
+}
+
+void mstate_group_order_ready(struct analysis *a)
+{
+    if (a->group_order)
+        runs_popped(a->group_order);
+}
+
+void mstate_group_order_closes_at(struct conn_summary *cs, int64_t run, int64_t at)
+{
+    if (at > 0) {
+        cs->order_run = run;
+        cs->order_at = at;
+    }
+}
+
+static bool before_end(const struct mstate_group_order *o, int64_t r, int64_t at)
+{
+    const struct run_ends *e = g_hash_table_lookup(o->ends, &r);
+    return !e || !e->n || at < e->from;
 }
 
 void mstate_group_order_note(struct analysis *a, const struct conn_group_key *k, int64_t run_first_ts,
-                             uint32_t index)
+                             int64_t at, int64_t first_ts)
 {
-    if (!a->group_order)
+    struct mstate_group_order *o = a->group_order;
+    if (!o)
         return;
-    struct first_met m = { run_first_ts, index };
-    struct first_met *old = g_hash_table_lookup(a->group_order->met, k);
-    if (!old)
-        g_hash_table_insert(a->group_order->met, g_memdup2(k, sizeof *k), g_memdup2(&m, sizeof m));
-    else if (earlier(&m, old))
+    bool early = before_end(o, run_first_ts, at);
+    struct first_met m = { run_first_ts, at, lru_of(o, run_first_ts, at), early ? INT64_MAX : first_ts, early };
+    struct first_met *old = g_hash_table_lookup(o->met, k);
+    if (!old) {
+        g_hash_table_insert(o->met, g_memdup2(k, sizeof *k), g_memdup2(&m, sizeof m));
+    } else if (m.run_first_ts < old->run_first_ts) {
         *old = m;
+    } else if (m.run_first_ts == old->run_first_ts) {
+        old->at = m.at < old->at ? m.at : old->at;
+        old->lru = m.lru < old->lru ? m.lru : old->lru;
+        old->end_first_ts = m.end_first_ts < old->end_first_ts ? m.end_first_ts : old->end_first_ts;
+        old->before_end |= m.before_end;
+    }
 }
 
+void mstate_group_order_note_conn(struct analysis *a, const struct conn_summary *cs)
+{
+    if (!a->group_order || cs->order_at <= 0)
+        return;
+    struct conn_group_key k;
+    conn_group_key_of(&k, cs, CONN_GROUP_FULL);
+    if (conn_groups_has(a->groups, &k)) /* as many notes as the wide table's groups */
+        mstate_group_order_note(a, &k, cs->order_run, cs->order_at, cs->first_ts);
+}
+
+/* What the capped table is filled from, in order: a group of the wide
+ * table, or a connection kept an edge only because it lingered after its
+ * FINs within a minute of the inputs' end, of a run before the last (the
+ * run over them all ended it there: flow.c, past max_closed). */
 struct ranked {
-    struct first_met met;
-    bool noted; /* false: not a run's group as read (raised past the wide cap) */
-    uint32_t at; /* its place in the wide table */
+    int phase;     /* 0: closed before the end of them all (run, at); 1: at that end (at: first packet);
+                      2: not noted (raised past the wide cap), in the wide table's order */
+    int64_t run, at;
+    const struct conn_group *grp; /* NULL: cs */
+    const struct conn_summary *cs;
+    uint32_t i;  /* its place in the wide table or among the edges */
 };
 
-/* Noted groups first, where one run meets them first; then the others in
- * the wide table's order; ties (runs with one first packet) by key, so that
- * the order of the reports shows nowhere. */
-static gint by_first_met(gconstpointer pa, gconstpointer pb, gpointer groups)
+/* Ties (runs with one first packet, connections of one first packet) by
+ * key, so that the order of the reports shows nowhere. */
+static gint by_first_met(gconstpointer pa, gconstpointer pb)
 {
     const struct ranked *x = pa, *y = pb;
-    if (x->noted != y->noted)
-        return x->noted ? -1 : 1;
-    if (x->noted) {
-        if (earlier(&x->met, &y->met))
-            return -1;
-        if (earlier(&y->met, &x->met))
-            return 1;
-        int k = memcmp(&conn_groups_at(groups, x->at)->key, &conn_groups_at(groups, y->at)->key,
-                       sizeof(struct conn_group_key));
+    if (x->phase != y->phase)
+        return x->phase < y->phase ? -1 : 1;
+    if (x->phase < 2) {
+        if (x->run != y->run)
+            return x->run < y->run ? -1 : 1;
+        if (x->at != y->at)
+            return x->at < y->at ? -1 : 1;
+        if (!x->grp != !y->grp)
+            return x->grp ? -1 : 1;
+        int k = x->grp ? memcmp(&x->grp->key, &y->grp->key, sizeof(struct conn_group_key))
+                       : memcmp(x->cs, y->cs, sizeof *x->cs);
         if (k)
             return k;
     }
-    return (x->at > y->at) - (x->at < y->at);
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* Where one run over them all closes what a key's notes say: a close
+ * before a run's end where that run made it; one at a run's end that run
+ * over them all ends before its own end (popped: oldest first, as the run
+ * ranked them by last packet); else at that end, where it closes every
+ * connection left in the order it opened them (by first packet). */
+static struct ranked place(const struct mstate_group_order *o, const struct first_met *m)
+{
+    struct ranked x = { 2, 0, 0, NULL, NULL, 0 };
+    if (!m)
+        return x;
+    if (m->before_end)
+        return (struct ranked){ 0, m->run_first_ts, m->at, NULL, NULL, 0 };
+    if (run_popped(o, m->run_first_ts))
+        return (struct ranked){ 0, m->run_first_ts, m->lru, NULL, NULL, 0 };
+    return (struct ranked){ 1, 0, m->end_first_ts, NULL, NULL, 0 };
 }
 
 void mstate_group_order_free(struct analysis *a)
@@ -99,33 +282,257 @@ void mstate_group_order_free(struct analysis *a)
     if (!a->group_order)
         return;
     g_hash_table_destroy(a->group_order->met);
+    g_hash_table_destroy(a->group_order->ends);
     g_free(a->group_order);
     a->group_order = NULL;
 }
 
+static bool popped_linger(const struct mstate_group_order *o, const struct conn_summary *cs)
+{
+    return cs->order_at > 0 && run_popped(o, cs->order_run) && !before_end(o, cs->order_run, cs->order_at) &&
+           !analysis_is_edge(cs);
+}
+
 void mstate_group_order_end(struct analysis *a)
 {
-    if (!a->group_order)
+    struct mstate_group_order *o = a->group_order;
+    if (!o)
         return;
     struct conn_groups *wide = a->groups;
     uint32_t n = conn_groups_count(wide);
-    struct ranked *r = g_new(struct ranked, n ? n : 1);
+    GArray *r = g_array_sized_new(FALSE, FALSE, sizeof(struct ranked), n);
     for (uint32_t i = 0; i < n; i++) {
-        const struct first_met *m = g_hash_table_lookup(a->group_order->met, &conn_groups_at(wide, i)->key);
-        r[i] = (struct ranked){ .met = m ? *m : (struct first_met){ 0, 0 }, .noted = m != NULL, .at = i };
+        const struct conn_group *grp = conn_groups_at(wide, i);
+        struct ranked x = place(o, g_hash_table_lookup(o->met, &grp->key));
+        x.grp = grp;
+        x.i = i;
+        g_array_append_val(r, x);
     }
-    g_qsort_with_data(r, (gint)n, sizeof *r, by_first_met, wide);
-    struct conn_groups *g = conn_groups_new(a->cfg->max_conn_groups);
-    for (uint32_t i = 0; i < n; i++)
-        conn_groups_add_group(g, conn_groups_at(wide, r[i].at));
+    uint32_t lingers = 0;
+    for (guint i = 0; a->edges && i < a->edges->len; i++) {
+        const struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
+        if (!popped_linger(o, cs))
+            continue;
+        struct ranked x = { 0, cs->order_run, lru_of(o, cs->order_run, cs->order_at), NULL, cs, i };
+        g_array_append_val(r, x);
+        lingers++;
+    }
+    g_array_sort(r, by_first_met);
+    struct conn_groups *core = conn_groups_new(a->cfg->max_conn_groups);
+    struct conn_groups *all = lingers ? conn_groups_new(a->cfg->max_conn_groups) : NULL;
+    for (guint i = 0; i < r->len; i++) {
+        const struct ranked *x = &g_array_index(r, struct ranked, i);
+        if (x->grp)
+            conn_groups_add_group(core, x->grp);
+        if (all && x->grp)
+            conn_groups_add_group(all, x->grp);
+        else if (all)
+            conn_groups_add(all, x->cs);
+    }
     if (conn_groups_level_full(wide, CONN_GROUP_FULL)) {
         /* the wide table folded in the reports' order: say where */
         struct conn_groups_stats st = conn_groups_stats(wide);
         for (int l = CONN_GROUP_ANY_CLIENT; l < CONN_GROUP_LEVELS; l++)
             a->state_folded.conn_groups += st.folded[l];
     }
-    g_free(r);
+    g_array_free(r, TRUE);
     conn_groups_free(wide);
-    a->groups = g;
+    a->groups = core;
+    if (all) {
+        /* what analysis_fold_edges() does, those lingering in their place:
+         * the groups without the edges kept, then the other edges last */
+        a->core_groups = core;
+        a->core_hosts = smb_hosts_copy(a->smb_hosts);
+        for (guint i = 0; i < a->edges->len; i++) {
+            const struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
+            if (!popped_linger(o, cs))
+                conn_groups_add(all, cs);
+            smb_hosts_add(a->smb_hosts, cs);
+        }
+        a->groups = all;
+    }
     mstate_group_order_free(a);
+}
+
+/* ---- a run numbers its closes ------------------------------------------ */
+
+/* A close at the end of a run, ranked by its last packet. */
+struct finish_close {
+    int64_t last_ts;
+    uint64_t last_frame, seq;
+    guint tail; /* G_MAXUINT: not a tail */
+};
+
+/* Closes are numbered 2, 4, 6, ...: a tail closed at the end whose last
+ * packet came before closes made earlier (an ACK that ends a connection
+ * an earlier part left lingering: the run over both moves that connection
+ * behind the ones closed before it, flow.c) takes the odd number after the
+ * last of them.  For that a run keeps the latest last packet of its first
+ * MSTATE_CLOSE_LASTS closes. */
+#define MSTATE_CLOSE_LASTS 65536u
+
+int64_t mstate_close_next(struct analysis *a, const struct flow_conn *c, int64_t last_ts, guint tail)
+{
+    if (a->live_run || a->merged_parts)
+        return 0;
+    ++a->close_seq;
+    if (c)
+        last_ts = c->last_ts_us;
+    if (a->finishing) {
+        if (!a->finish_closes) {
+            a->finish_closes = g_array_new(FALSE, FALSE, sizeof(struct finish_close));
+            a->end_from = a->close_seq;
+        }
+        struct finish_close f = { last_ts, c ? c->last_frame : 0, a->close_seq, tail };
+        g_array_append_val(a->finish_closes, f);
+    } else {
+        if (!a->close_lasts)
+            a->close_lasts = g_array_new(FALSE, FALSE, sizeof(int64_t));
+        guint n = a->close_lasts->len;
+        if (n < MSTATE_CLOSE_LASTS && n + 1 == a->close_seq) { /* the latest so far: a rising sequence */
+            int64_t latest = n && g_array_index(a->close_lasts, int64_t, n - 1) > last_ts
+                                 ? g_array_index(a->close_lasts, int64_t, n - 1)
+                                 : last_ts;
+            g_array_append_val(a->close_lasts, latest);
+        }
+    }
+    return 2 * (int64_t)a->close_seq;
+}
+
+void mstate_close_number(struct analysis *a, struct conn_summary *cs, const struct flow_conn *c)
+{
+    cs->order_at = mstate_close_next(a, c, cs->last_ts, G_MAXUINT);
+    cs->fins_acked = a->finishing && c && !c->rst_seen && c->fin[0] && c->fin[1] && c->stream[0].fin_acked &&
+                     c->stream[1].fin_acked;
+}
+
+/* How many of the first closes came before t (their latest last packet
+ * at most t); G_MAXUINT when the closes kept do not reach past t. */
+static guint closes_before(const struct analysis *a, int64_t t)
+{
+    const GArray *l = a->close_lasts;
+    if (!l || !l->len || (l->len < a->end_from - 1 && g_array_index(l, int64_t, l->len - 1) <= t))
+        return G_MAXUINT;
+    guint lo = 0, hi = l->len; /* the first whose latest is past t */
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        if (g_array_index(l, int64_t, mid) <= t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void mstate_close_made_group(struct analysis *a, const struct conn_summary *cs, uint32_t index)
+{
+    if (a->live_run || a->merged_parts)
+        return;
+    if (!a->group_close)
+        a->group_close = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    if (a->group_close->len == index) /* else made elsewhere too: not aligned, not written */
+        g_array_append_val(a->group_close, cs->order_at);
+}
+
+static gint by_last_packet(gconstpointer pa, gconstpointer pb)
+{
+    const struct finish_close *x = pa, *y = pb;
+    if (x->last_ts != y->last_ts)
+        return x->last_ts < y->last_ts ? -1 : 1;
+    if (x->last_frame != y->last_frame)
+        return x->last_frame < y->last_frame ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+void mstate_close_rank(struct analysis *a)
+{
+    if (!a->finish_closes)
+        return;
+    GArray *f = a->finish_closes;
+    g_array_sort(f, by_last_packet);
+    a->end_ranks = g_array_sized_new(FALSE, FALSE, sizeof(uint32_t), f->len);
+    g_array_set_size(a->end_ranks, f->len);
+    for (guint r = 0; r < f->len; r++) {
+        const struct finish_close *x = &g_array_index(f, struct finish_close, r);
+        g_array_index(a->end_ranks, uint32_t, x->seq - a->end_from) = r;
+        guint before = x->tail < (a->tails ? a->tails->len : 0) ? closes_before(a, x->last_ts) : G_MAXUINT;
+        if (before != G_MAXUINT && before + 1 < a->end_from) /* behind `before` closes, ahead of the others */
+            g_array_index(a->tails, struct analysis_tail, x->tail).order_at = 2 * (int64_t)before + 1;
+    }
+    g_array_free(f, TRUE);
+    a->finish_closes = NULL;
+    if (a->close_lasts)
+        g_array_free(a->close_lasts, TRUE);
+    a->close_lasts = NULL;
+}
+
+bool mstate_closes_numbered(const struct analysis *a)
+{
+    return a->close_seq && !a->merged_parts && !a->jobs_threads; /* --jobs, merge: several runs' closes */
+}
+
+void mstate_put_group_closes(struct json *b, const struct analysis *a, const struct conn_groups *groups,
+                             const GArray *order)
+{
+    if (!mstate_closes_numbered(a))
+        return;
+    if (a->group_close && a->group_close->len == conn_groups_count(groups) && order->len == a->group_close->len) {
+        json_key(b, "group_closes");
+        json_begin_array(b);
+        for (guint i = 0; i < order->len; i++)
+            json_int(b, g_array_index(a->group_close, int64_t, g_array_index(order, uint32_t, i)));
+        json_end_array(b);
+    }
+    if (a->end_ranks && a->end_ranks->len) {
+        json_key(b, "end_closes_from");
+        json_int(b, 2 * (int64_t)a->end_from);
+        json_key(b, "end_close_ranks");
+        json_begin_array(b);
+        for (guint i = 0; i < a->end_ranks->len; i++)
+            json_int(b, g_array_index(a->end_ranks, uint32_t, i));
+        json_end_array(b);
+    }
+}
+
+void mstate_put_edge_closes(struct json *b, const struct analysis *a)
+{
+    if (!mstate_closes_numbered(a) || !a->edges)
+        return;
+    json_key(b, "edge_closes");
+    json_begin_array(b);
+    for (guint i = 0; i < a->edges->len; i++)
+        json_int(b, g_array_index(a->edges, struct conn_summary, i).order_at);
+    json_end_array(b);
+    json_key(b, "edge_fins_acked"); /* the edges (their places) closed at the end after both FINs were acked */
+    json_begin_array(b);
+    for (guint i = 0; i < a->edges->len; i++)
+        if (g_array_index(a->edges, struct conn_summary, i).fins_acked)
+            json_int(b, i);
+    json_end_array(b);
+}
+
+JsonArray *mstate_closes_peek(JsonObject *st, const char *k)
+{
+    JsonNode *n = json_object_get_member(st, k);
+    return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+}
+
+int64_t mstate_close_at(JsonArray *closes, guint i)
+{
+    JsonNode *n = closes && i < json_array_get_length(closes) ? json_array_get_element(closes, i) : NULL;
+    return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_INT64 ? json_node_get_int(n) : 0;
+}
+
+void mstate_closes_check(struct jget *g, const struct jpath *p, JsonObject *st, const char *k, guint n)
+{
+    if (g->failed || !json_object_has_member(st, k))
+        return; /* written before closes were numbered, or by --jobs or merge */
+    struct jpath ap;
+    jpath_key(&ap, p, k);
+    JsonArray *arr = jget_arr(g, p, st, k, n);
+    if (arr && json_array_get_length(arr) != n)
+        jget_fail(g, &ap, "not one number a member of the array beside it");
+    for (guint i = 0; arr && !g->failed && i < n; i++)
+        if (jget_elem_i64(g, &ap, arr, i) < 1)
+            jget_fail(g, &ap, "not a close number");
 }

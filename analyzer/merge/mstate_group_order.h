@@ -15,25 +15,99 @@
  * were made); then it adds them to the capped table in that order.  The
  * edges merge joins are added after, as before.  Past the wide table's cap
  * the order of the reports decides again; stats.merged.state_folded
- * names `connection_groups` then. */
+ * names `connection_groups` then.
+ *
+ * "Where one run meets them" is where its connection closes, which is
+ * not where a run of one part put it when the connection was open, or
+ * lingering after its FINs, at that part's end: the run over the parts
+ * together closes it in a later part.  So a run numbers its closes
+ * (close_seq): each group carries the number of the close that made it
+ * ("group_closes", beside "groups"), each edge connection the number of
+ * its own close ("edge_closes", beside "edges").  Closes at the end of a
+ * run (flow.h: every connection still in the table, in the order it was
+ * opened) are numbered after every other, in the order of their last
+ * packet: the connections lingering after their FINs there are the ones
+ * the run over more parts ends next, oldest first (flow.c: past
+ * max_closed, or past the linger), before any close of the next part's
+ * own.  Merge notes a joined connection under its whole key at the close
+ * of its last part (its run, that close's number), as the run over the
+ * parts admits it when it closes.  What is not followed: a connection
+ * lingering at a part's end that takes a late ACK in the next part (the
+ * run over both moves it behind that part's first closes: it keeps its
+ * first part's number), and closes no list orders (idle after two hours,
+ * a reused port, a full table) interleaved with lingering ones of an
+ * earlier part; --jobs and merged states carry no numbers (their groups
+ * are noted in first-seen order, as before). */
 #ifndef SMBSCOPE_MSTATE_GROUP_ORDER_H
 #define SMBSCOPE_MSTATE_GROUP_ORDER_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "analysis.h"
 #include "conn_groups.h"
 
 #define MSTATE_GROUPS_WIDE 16u
 
+struct flow_conn;
+struct json;
+struct jget;
+struct jpath;
+
+/* A run (not live, not merge): cs's close numbered (c: its flow, NULL
+ * when not TCP); a close that made group `index`, noted; after the last
+ * close, the closes at the end ranked by last packet. */
+void mstate_close_number(struct analysis *a, struct conn_summary *cs, const struct flow_conn *c);
+/* The same for a flow that is not an SMB connection (a tail, mstate_tails.h,
+ * a->tails[tail]; G_MAXUINT: none): its number (0: not numbered). */
+int64_t mstate_close_next(struct analysis *a, const struct flow_conn *c, int64_t last_ts, guint tail);
+void mstate_close_made_group(struct analysis *a, const struct conn_summary *cs, uint32_t index);
+void mstate_close_rank(struct analysis *a);
+/* The state's "group_closes" (groups: the table written, order: the
+ * written order of its groups), "end_closes_from" and "end_close_ranks",
+ * and "edge_closes"; absent when not known. */
+void mstate_put_group_closes(struct json *b, const struct analysis *a, const struct conn_groups *groups,
+                             const GArray *order);
+void mstate_put_edge_closes(struct json *b, const struct analysis *a);
+/* Whether a's closes are one run's numbers (not --jobs', not merge's). */
+bool mstate_closes_numbered(const struct analysis *a);
+/* A state's "group_closes" or "edge_closes": the array (no check), its
+ * element i (0: none), and after the array beside it was read (n
+ * elements), the check that fails g when it is not n numbers >= 1. */
+JsonArray *mstate_closes_peek(JsonObject *st, const char *k);
+int64_t mstate_close_at(JsonArray *closes, guint i);
+void mstate_closes_check(struct jget *g, const struct jpath *p, JsonObject *st, const char *k, guint n);
+#define MSTATE_END_CLOSES_MAX (1u << 22)
+/* A state's run (its first packet) and how it ranks the closes at its end. */
+void mstate_group_order_run(struct analysis *a, struct jget *g, const struct jpath *p, JsonObject *st,
+                            int64_t run_first_ts);
+/* The connections that run closed (its groups' and its edges). */
+void mstate_group_order_run_conns(struct analysis *a, int64_t run_first_ts, uint64_t conns);
+/* After every report, before the joins: which runs' lingering
+ * connections the run over them all ends before its end. */
+void mstate_group_order_ready(struct analysis *a);
+/* cs, joined to a later part that ends it at close `at` of run `run`
+ * (0: not numbered): it closes there. */
+void mstate_group_order_closes_at(struct conn_summary *cs, int64_t run, int64_t at);
+/* A connection merge adds to the groups (a joined one): its whole key
+ * noted at its close (cs->order_run/order_at; nothing when not known). */
+void mstate_group_order_note_conn(struct analysis *a, const struct conn_summary *cs);
+
 /* Before any report is folded: a->groups becomes the wide table. */
 void mstate_group_order_begin(struct analysis *a);
-/* A run's group the wide table holds, its index in the run's list, the
- * run's first packet (the notes are at most the wide table's groups). */
+/* A run's group the wide table holds, the number of the close that made
+ * it (or its index in the run's list), the run's first packet (the notes
+ * are at most the wide table's groups). */
 void mstate_group_order_note(struct analysis *a, const struct conn_group_key *k, int64_t run_first_ts,
-                             uint32_t index);
-/* After every report, before the edges are joined: a->groups capped again,
- * filled in the order noted (the notes freed). */
+                             int64_t at, int64_t first_ts);
+/* After every report and every join: a->groups capped again, filled in
+ * the order noted (the notes freed); the edges kept only because they
+ * lingered after their FINs at the end of a run before the last are put
+ * in their place too (then a->core_groups and core_hosts are set, as
+ * analysis_fold_edges() sets them, and every edge is in). */
 void mstate_group_order_end(struct analysis *a);
 /* The notes freed without that (a report refused). */
 void mstate_group_order_free(struct analysis *a);

@@ -16,6 +16,8 @@
 
 #include <string.h>
 
+#include <zlib.h>
+
 #include "distinct.h"
 #include "hosts.h"
 #include "mstate_put.h"
@@ -154,7 +156,8 @@ static struct distinct *overflow_copy(struct nb_ledger *l)
  * (at 280,000 NetBIOS flows the copy grew to 2^20 slots: 12 MiB at the
  * report's peak, for registers the overflow holds already).  The rows'
  * hashes not in the overflow, each once (the set stores a hash of 0 as 1). */
-static bool folded_count(struct nb_ledger *l, const struct rank *r, uint32_t nr, uint64_t *counted)
+static bool folded_count(struct nb_ledger *l, const struct rank *r, uint32_t nr, uint64_t *counted,
+                         struct distinct **built)
 {
     const struct distinct *src = nb_ledger_overflow_set(l);
     if (distinct_is_estimate(src))
@@ -185,7 +188,7 @@ static bool folded_count(struct nb_ledger *l, const struct rank *r, uint32_t nr,
         for (uint32_t i = 0; i < nr; i++)
             distinct_add(e, nb_flow_key_hash(nb_ledger_row(l, r[i].i)));
         uint64_t est = distinct_estimate(e);
-        distinct_free(e);
+        *built = e; /* the registers rows() writes: the overflow's and the folded rows' */
         *counted = est < DISTINCT_DEFAULT_CAP ? DISTINCT_DEFAULT_CAP : est;
     }
     return true;
@@ -215,9 +218,10 @@ static void rows(struct json *b, const struct analysis *a, struct nb_folds *fo)
     json_end_array(b);
     struct nb_overflow o = *nb_ledger_overflow(l);
     uint64_t counted = 0;
-    bool big = n > kept && folded_count(l, r + kept, n - kept, &counted);
-    struct distinct *flows = !big ? (n > kept ? overflow_copy(l) : NULL) : distinct_new_estimator();
-    if (big && flows)
+    struct distinct *built = NULL; /* folded_count()'s estimator, when it made one: not made twice */
+    bool big = n > kept && folded_count(l, r + kept, n - kept, &counted, &built);
+    struct distinct *flows = !big ? (n > kept ? overflow_copy(l) : NULL) : built ? built : distinct_new_estimator();
+    if (big && flows && !built)
         distinct_union_hll(flows, distinct_hll(nb_ledger_overflow_set(l)));
     for (uint32_t i = kept; flows && i < n; i++)
         fold_row(&o, flows, fo, nb_ledger_row(l, r[i].i));
@@ -250,6 +254,286 @@ static void host_rec(struct json *b, const struct host_rec *r, uint32_t unlisted
     json_end_array(b);
 }
 
+/* ---- the hosts past the records: compact ------------------------------ */
+
+/* Every host the state keeps no record of goes as what the counts by role
+ * need of it (hosts.h compact bits), sorted by address, one zlib stream per
+ * family of entries [address, bits]: IPv4 as the difference from the one
+ * before (4 bytes big-endian), IPv6 as its 16 bytes.  Merge or's them into
+ * its table as one run would count them: the counts by role, the hosts to
+ * fix and the total stay exact where the run counted them exactly, up to
+ * MSTATE_COMPACT_HOSTS_CAP a state (IPv6: MSTATE_COMPACT_V6_CAP).  Written
+ * without a sorted copy of them all (at two million hosts that copy, made
+ * while the report's own peak, raised a run's peak RSS by 11 MiB past 64):
+ * IPv4 in passes over the hosts, each over a range of /16s holding at most
+ * PASS_HOSTS of them (or one /16), sorted alone; the stream goes out as
+ * base64 as it is made. */
+
+/* What the state says of a host without a record there (hosts.h bits). */
+static unsigned bits_of(struct host_table *t, const struct nb_folds *fo, const struct ip_addr *a)
+{
+    const struct host_rec *h = host_table_find(t, a);
+    unsigned bits = 0;
+    if (h)
+        bits = host_rec_compact_bits(h);
+    else
+        host_table_compact_find(t, a, &bits);
+    /* a flow of its the state folded (rows()) */
+    return bits | HOST_C_PRESENT | (g_hash_table_lookup(fo->unlisted, a) ? HOST_C_UNLISTED : 0);
+}
+
+/* {"n": N, "zlib": BASE64}: a deflate stream written as base64 as it comes. */
+struct zput {
+    struct json *b;
+    z_stream zs;
+    gint state, save;
+    uint8_t buf[5 * 4096];
+    size_t used;
+};
+
+static void zput_begin(struct zput *z, struct json *b, const char *k, uint64_t n)
+{
+    memset(z, 0, sizeof *z);
+    z->b = b;
+    json_key(b, k);
+    json_begin_object(b);
+    json_key(b, "n");
+    json_uint(b, n);
+    json_key(b, "zlib");
+    json_str_open(b);
+    if (deflateInit(&z->zs, 6) != Z_OK)
+        z->b = NULL; /* no memory: an empty stream, which merge refuses */
+}
+
+static void zput_run(struct zput *z, int flush)
+{
+    z->zs.next_in = z->buf;
+    z->zs.avail_in = (uInt)z->used;
+    int rc;
+    do { /* zlib's loop: until it leaves room in the output */
+        uint8_t chunk[32768];
+        char text[sizeof chunk / 3 * 4 + 8];
+        z->zs.next_out = chunk;
+        z->zs.avail_out = sizeof chunk;
+        rc = deflate(&z->zs, flush);
+        gsize tn = g_base64_encode_step(chunk, sizeof chunk - z->zs.avail_out, FALSE, text, &z->state, &z->save);
+        json_str_plain(z->b, text, tn);
+    } while (rc != Z_STREAM_ERROR && z->zs.avail_out == 0);
+    z->used = 0;
+}
+
+static void zput_bytes(struct zput *z, const uint8_t *p, size_t n)
+{
+    if (!z->b)
+        return;
+    if (z->used + n > sizeof z->buf)
+        zput_run(z, Z_NO_FLUSH);
+    memcpy(z->buf + z->used, p, n);
+    z->used += n;
+}
+
+static void zput_end(struct zput *z, struct json *b)
+{
+    if (z->b) {
+        zput_run(z, Z_FINISH);
+        deflateEnd(&z->zs);
+        char text[8];
+        json_str_plain(b, text, g_base64_encode_close(FALSE, text, &z->state, &z->save));
+    }
+    json_str_close(b);
+    json_end_object(b);
+}
+
+/* The hosts the state keeps no record of, one at a time: the records past
+ * r[kept] then the compact set.  False at the end. */
+struct host_walk {
+    struct host_table *t;
+    const struct rank *r;
+    uint32_t kept, n, i, slot, slots;
+};
+
+static bool walk_next(struct host_walk *w, struct ip_addr *a)
+{
+    if (w->i < w->n) {
+        *a = host_table_at(w->t, w->r[w->i++].i)->addr;
+        return true;
+    }
+    unsigned bits;
+    while (w->slot < w->slots)
+        if (host_table_compact_at(w->t, w->slot++, a, &bits))
+            return true;
+    return false;
+}
+
+static void walk_start(struct host_walk *w) { w->i = w->kept, w->slot = 0; }
+
+static uint32_t v4_word(const struct ip_addr *a)
+{
+    return (uint32_t)a->bytes[0] << 24 | (uint32_t)a->bytes[1] << 16 | (uint32_t)a->bytes[2] << 8 | a->bytes[3];
+}
+
+/* IPv4 hosts a pass sorts at most (more only in a single /16): 512 KiB. */
+#define PASS_HOSTS 131072u
+
+static gint by_word(gconstpointer pa, gconstpointer pb)
+{
+    uint32_t x = *(const uint32_t *)pa, y = *(const uint32_t *)pb;
+    return (x > y) - (x < y);
+}
+
+static gint by_addr16(gconstpointer pa, gconstpointer pb) { return memcmp(pa, pb, 16); }
+
+/* The hosts of t past the records kept (r[kept..n)) and its compact set;
+ * returns how many were left out (past the caps). */
+static uint64_t compact_hosts(struct json *b, struct host_table *t, const struct rank *r, uint32_t kept, uint32_t n,
+                              const struct nb_folds *fo)
+{
+    struct host_walk w = { t, r, kept, n, kept, 0, host_table_compact_slots(t) };
+    struct ip_addr a;
+    uint64_t n4 = 0, n6 = 0, left = 0;
+    uint32_t *per16 = g_new0(uint32_t, 65536); /* IPv4 hosts per /16: the passes' ranges */
+    while (walk_next(&w, &a)) {
+        n4 += a.family == 4, n6 += a.family == 6, left += a.family != 4 && a.family != 6;
+        if (a.family == 4)
+            per16[v4_word(&a) >> 16]++;
+    }
+    uint64_t w4 = n4 < MSTATE_COMPACT_HOSTS_CAP ? n4 : MSTATE_COMPACT_HOSTS_CAP;
+    uint64_t w6 = n6 <= MSTATE_COMPACT_V6_CAP && w4 + n6 <= MSTATE_COMPACT_HOSTS_CAP ? n6 : 0;
+    left += n4 - w4 + n6 - w6;
+    struct zput *z = g_new(struct zput, 1);
+    if (w4) {
+        zput_begin(z, b, "compact_v4", w4);
+        GArray *pass = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+        uint32_t prev = 0;
+        uint64_t put = 0;
+        for (uint32_t lo = 0; lo < 65536 && put < w4;) {
+            /* the /16s of this pass: at least one (at most 65,536 hosts),
+             * then as many as fit in PASS_HOSTS */
+            uint32_t hi = lo, in = 0;
+            do
+                in += per16[hi++];
+            while (hi < 65536 && in + per16[hi] <= PASS_HOSTS);
+            g_array_set_size(pass, 0);
+            walk_start(&w);
+            while (walk_next(&w, &a))
+                if (a.family == 4 && v4_word(&a) >> 16 >= lo && v4_word(&a) >> 16 < hi) {
+                    uint32_t v = v4_word(&a);
+                    g_array_append_val(pass, v);
+                }
+            lo = hi;
+            g_array_sort(pass, by_word);
+            for (guint i = 0; i < pass->len && put < w4; i++, put++) {
+                uint32_t v = g_array_index(pass, uint32_t, i), d = v - prev;
+                struct ip_addr x;
+                memset(&x, 0, sizeof x);
+                x.family = 4;
+                for (int j = 0; j < 4; j++)
+                    x.bytes[j] = (uint8_t)(v >> (24 - 8 * j));
+                uint8_t e[5] = { (uint8_t)(d >> 24), (uint8_t)(d >> 16), (uint8_t)(d >> 8), (uint8_t)d,
+                                 (uint8_t)bits_of(t, fo, &x) };
+                zput_bytes(z, e, sizeof e);
+                prev = v;
+            }
+        }
+        g_array_free(pass, TRUE);
+        zput_end(z, b);
+    }
+    g_free(per16);
+    if (w6) {
+        zput_begin(z, b, "compact_v6", w6);
+        GArray *all = g_array_sized_new(FALSE, FALSE, 16, (guint)w6);
+        walk_start(&w);
+        while (walk_next(&w, &a))
+            if (a.family == 6)
+                g_array_append_vals(all, a.bytes, 1);
+        g_array_sort(all, by_addr16);
+        for (guint i = 0; i < all->len; i++) {
+            uint8_t e[17];
+            struct ip_addr x;
+            memset(&x, 0, sizeof x);
+            x.family = 6;
+            memcpy(x.bytes, (const uint8_t *)all->data + (size_t)i * 16, 16);
+            memcpy(e, x.bytes, 16);
+            e[16] = (uint8_t)bits_of(t, fo, &x);
+            zput_bytes(z, e, sizeof e);
+        }
+        g_array_free(all, TRUE);
+        zput_end(z, b);
+    }
+    g_free(z);
+    return left;
+}
+
+static void fold_compact(struct jget *g, const struct jpath *p, struct host_table *t, JsonObject *o, const char *k,
+                         size_t width, int64_t ts)
+{
+    struct jpath kp;
+    jpath_key(&kp, p, k);
+    JsonObject *c = jget_obj(g, p, o, k);
+    uint64_t n = jget_u64(g, &kp, c, "n", MSTATE_COMPACT_HOSTS_CAP);
+    const char *b64 = c ? jget_str(g, &kp, c, "zlib", 4 * MSTATE_COMPACT_HOSTS_CAP * 17, false) : NULL;
+    if (g->failed || !b64)
+        return;
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t blen = strlen(b64), body = strspn(b64, alphabet), pad = strspn(b64 + body, "=");
+    if (!blen || blen % 4 || body + pad != blen || pad > 2) { /* g_base64_decode() skips what is not base64 */
+        jget_fail(g, &kp, "zlib: not base64");
+        return;
+    }
+    gsize zlen = 0;
+    guchar *z = g_base64_decode(b64, &zlen);
+    uLongf raw_len = (uLongf)(n * (width + 1));
+    uint8_t *raw = g_malloc(raw_len + 1);
+    uLongf got = raw_len + 1; /* one more: a longer stream is refused */
+    int rc = uncompress(raw, &got, z, (uLong)zlen);
+    g_free(z);
+    if ((rc != Z_OK && !(rc == Z_BUF_ERROR && !n)) || got != raw_len) {
+        jget_fail(g, &kp, "zlib: not a zlib stream of n hosts");
+        g_free(raw);
+        return;
+    }
+    uint64_t v = 0;
+    const size_t stride = width + 1; /* [address, bits] */
+    for (uint64_t i = 0; i < n && !g->failed; i++) {
+        const uint8_t *e = raw + i * stride;
+        struct ip_addr a;
+        memset(&a, 0, sizeof a);
+        a.family = width == 4 ? 4 : 6;
+        if (width == 4) {
+            uint32_t d = (uint32_t)e[0] << 24 | (uint32_t)e[1] << 16 | (uint32_t)e[2] << 8 | e[3];
+            v += d;
+            if ((i && !d) || v > UINT32_MAX) {
+                jget_fail(g, &kp, "addresses not in order");
+                break;
+            }
+            for (int j = 0; j < 4; j++)
+                a.bytes[j] = (uint8_t)(v >> (24 - 8 * j));
+        } else {
+            memcpy(a.bytes, e, 16);
+            if (i && memcmp(e - stride, e, 16) >= 0) {
+                jget_fail(g, &kp, "addresses not in order");
+                break;
+            }
+        }
+        unsigned bits = e[width];
+        if (!(bits & HOST_C_PRESENT) || (bits & ~(15u | HOST_C_UNLISTED | HOST_C_REFUSED | HOST_C_PRESENT))) {
+            jget_fail(g, &kp, "bits this smbscope does not write");
+            break;
+        }
+        host_table_fold_bits(t, &a, bits & ~(unsigned)HOST_C_PRESENT, ts);
+    }
+    g_free(raw);
+}
+
+void mstate_fold_compact_hosts(struct jget *g, const struct jpath *p, struct host_table *t, JsonObject *o, int64_t ts)
+{
+    /* absent: none (or written before they were carried: "folded" counts them) */
+    if (!g->failed && o && json_object_has_member(o, "compact_v4"))
+        fold_compact(g, p, t, o, "compact_v4", 4, ts);
+    if (!g->failed && o && json_object_has_member(o, "compact_v6"))
+        fold_compact(g, p, t, o, "compact_v6", 16, ts);
+}
+
 static void hosts(struct json *b, const struct analysis *a, const struct nb_folds *fo)
 {
     struct host_table *t = nb_ledger_hosts_mut(a->ledger);
@@ -277,11 +561,9 @@ static void hosts(struct json *b, const struct analysis *a, const struct nb_fold
         host_rec(b, h, GPOINTER_TO_UINT(g_hash_table_lookup(fo->unlisted, &h->addr)));
     }
     json_end_array(b);
+    uint64_t left = compact_hosts(b, t, r, kept, n, fo);
     g_free(r);
-    /* the hosts counted past the run's records (hosts.h) are left out as
-     * the records past this cap are */
-    uint32_t compact = host_table_compact_count(t);
-    KINTS(b, { "cap", MSTATE_HOSTS_CAP }, { "folded", (uint64_t)(n - kept) + compact + a->state_folded.hosts });
+    KINTS(b, { "cap", MSTATE_HOSTS_CAP }, { "folded", left + a->state_folded.hosts });
     const struct ip_addr *bc;
     uint32_t nbc = host_table_broadcasts(t, &bc);
     json_key(b, "broadcasts");
@@ -293,7 +575,7 @@ static void hosts(struct json *b, const struct analysis *a, const struct nb_fold
     json_end_array(b);
     bool est;
     host_table_total(t, &est);
-    if (est || n > kept || compact) /* the estimator holds every address, those without a record too */
+    if (est || left || a->state_folded.hosts) /* the estimator holds every address, those left out too */
         mstate_put_distinct(b, "all", host_table_all(t), 0);
     json_end_object(b);
 }

@@ -6,6 +6,7 @@
 #include "flow.h"
 #include "fmt.h"
 #include "mstate_detail.h"
+#include "mstate_group_order.h"
 #include "mstate_join_fin.h"
 #include "mstate_join_frame.h"
 #include "mstate_join_syn.h"
@@ -75,6 +76,36 @@ static void build_data_tails(struct json *b, const struct analysis *a)
     json_end_array(b);
 }
 
+/* "tail_closes" / "data_tail_closes": each tail's close number, beside
+ * the array (mstate_group_order.h). */
+static void build_closes(struct json *b, const struct analysis *a, bool data)
+{
+    if (!mstate_closes_numbered(a))
+        return;
+    json_key(b, data ? "data_tail_closes" : "tail_closes");
+    json_begin_array(b);
+    for (guint i = 0; a->tails && i < a->tails->len; i++) {
+        const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, i);
+        if (t->data == data)
+            json_int(b, t->order_at);
+    }
+    json_end_array(b);
+    if (data)
+        return;
+    json_key(b, "tail_fins_acked"); /* the tails (their places) that saw a FIN each way acknowledged */
+    json_begin_array(b);
+    guint at = 0;
+    for (guint i = 0; a->tails && i < a->tails->len; i++) {
+        const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, i);
+        if (t->data)
+            continue;
+        if (t->fins_acked)
+            json_int(b, at);
+        at++;
+    }
+    json_end_array(b);
+}
+
 void mstate_build_tails(struct json *b, const struct analysis *a)
 {
     json_key(b, "tails");
@@ -93,7 +124,9 @@ void mstate_build_tails(struct json *b, const struct analysis *a)
         json_end_array(b);
     }
     json_end_array(b);
+    build_closes(b, a, false);
     build_data_tails(b, a);
+    build_closes(b, a, true);
 }
 
 static uint64_t tu(struct jget *g, const struct jpath *p, JsonArray *e, guint i, uint64_t max)
@@ -111,6 +144,11 @@ static void fold_tails(struct jget *g, const struct jpath *p, struct analysis *a
     const char *key = data ? "data_tails" : "tails";
     jpath_key(&ap, p, key);
     JsonArray *arr = jget_arr(g, p, st, key, ANALYSIS_MAX_EDGES);
+    const char *ckey = data ? "data_tail_closes" : "tail_closes";
+    JsonArray *closes = mstate_closes_peek(st, ckey);
+    struct jpath rp;
+    jpath_key(&rp, p, "run");
+    int64_t run_first_ts = closes ? jget_i64(g, &rp, jget_obj(g, p, st, "run"), "first_ts") : 0;
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
@@ -133,6 +171,10 @@ static void fold_tails(struct jget *g, const struct jpath *p, struct analysis *a
         t.first_ts = jget_elem_ts(g, &ip, e, TF_FIRST);
         t.last_ts = jget_elem_ts(g, &ip, e, TF_LAST);
         t.data = data;
+        if (closes) { /* where the run over the parts closes a connection it ends */
+            t.order_run = run_first_ts;
+            t.order_at = mstate_close_at(closes, i);
+        }
         for (int d = 0; data && d < 2; d++) {
             t.bytes[d] = tu(g, &ip, e, d ? DF_BY1 : DF_BY0, INT64_MAX);
             t.framed[d] = tu(g, &ip, e, d ? DF_FR1 : DF_FR0, INT64_MAX);
@@ -147,6 +189,18 @@ static void fold_tails(struct jget *g, const struct jpath *p, struct analysis *a
             a->tails = g_array_new(FALSE, TRUE, sizeof(struct analysis_tail));
         if (a->tails->len < 16 * ANALYSIS_MAX_EDGES) /* a bound for merge itself */
             g_array_append_val(a->tails, t);
+    }
+    if (arr)
+        mstate_closes_check(g, p, st, ckey, json_array_get_length(arr));
+    guint n = arr ? json_array_get_length(arr) : 0;
+    JsonArray *acked = !data && closes && !g->failed ? jget_arr(g, p, st, "tail_fins_acked", ANALYSIS_MAX_EDGES) : NULL;
+    struct jpath kp;
+    jpath_key(&kp, p, "tail_fins_acked");
+    guint base = a->tails && a->tails->len >= n ? a->tails->len - n : 0;
+    for (guint i = 0; acked && !g->failed && i < json_array_get_length(acked); i++) {
+        uint64_t at = jget_elem_u64(g, &kp, acked, i, n ? n - 1 : 0);
+        if (!g->failed && a->tails->len - base == n)
+            g_array_index(a->tails, struct analysis_tail, base + at).fins_acked = true;
     }
 }
 
@@ -171,16 +225,22 @@ static bool in_reach(const struct conn_summary *cur, bool lingering, int64_t fir
     return ts_diff(first_ts, cur->last_ts) <= lim.idle_closed_us;
 }
 
-bool mstate_tail_lingers(const struct analysis *a, const struct conn_summary *cs)
+int64_t mstate_inputs_end(const struct analysis *a)
 {
-    if (!fin_linger_summary(cs)) /* lingering after its FINs (one seen mid-stream is an edge anyway) */
-        return false;
     int64_t end = INT64_MIN; /* the last packet of the inputs so far: the run over them ended there */
     for (guint i = 0; i < a->inputs->len; i++) {
         const struct input_info *in = g_ptr_array_index(a->inputs, i);
         if (in->packets && in->last_ts > end)
             end = in->last_ts;
     }
+    return end;
+}
+
+bool mstate_tail_lingers(int64_t end, const struct conn_summary *cs)
+{
+    if (!fin_linger_summary(cs) || cs->fins_acked) /* lingering after its FINs (one seen mid-stream is an edge
+                                                      anyway), one not acknowledged (fin_linger_note) */
+        return false;
     return end != INT64_MIN && in_reach(cs, true, end);
 }
 
@@ -224,6 +284,12 @@ static bool join_one(struct analysis *a, struct conn_summary *cur, int64_t befor
         cur->bytes += by[0] + by[1];
         mstate_frame_tail(a, cur, t->framed[best_swapped ? 1 : 0], t->framed[best_swapped ? 0 : 1]);
     }
+    mstate_group_order_closes_at(cur, t->order_run, t->order_at); /* where the tail's run closed the tail */
+    /* what one run over the parts finds at its end (the FINs acknowledged:
+     * no edge): the tail's own were, or the tail ends one that has now
+     * seen a FIN each way (the tail holds its last packets: the ACK the
+     * last FIN waited for, as a capture of the whole exchange has it) */
+    cur->fins_acked = t->fins_acked || lingering || both_fins;
     flow_table_unjoin(a->flows, 1); /* the tail's run counted it as a TCP connection of its own */
     a->edges_joined++;
     g_array_remove_index(a->tails, best);

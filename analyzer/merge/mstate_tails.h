@@ -44,9 +44,12 @@ bool mstate_join_tail(struct analysis *a, struct conn_summary *cur);
 bool mstate_join_tail_before(struct analysis *a, struct conn_summary *cur, int64_t before);
 
 /* cs is a connection kept for its linger (fin_linger_note) that still
- * lingered at the end of the inputs merged so far (their last packet within
+ * lingered at `end`, the end of the inputs merged so far (their last packet within
  * the linger of its own): a merge keeps it an edge, as a run would, so
  * that a report merged later may join its last ACK. */
-bool mstate_tail_lingers(const struct analysis *a, const struct conn_summary *cs);
+bool mstate_tail_lingers(int64_t end, const struct conn_summary *cs);
+/* end above: the last packet of a's inputs (INT64_MIN: none), taken once for
+ * every edge (the inputs were scanned per edge). */
+int64_t mstate_inputs_end(const struct analysis *a);
 
 #endif

@@ -89,6 +89,13 @@ struct conn_summary {
                                     (NTLM, NBT_ABOVE_302, ALT_PORT, KEEPALIVE_ON_DIRECT) */
     char dialect_text[CONN_DIALECT_TEXT_LEN]; /* "3.1.1", "NT LM 0.12", "" unknown; escaped */
     char close_reason[CONN_REASON_LEN];       /* "fin", "rst", "end of capture", ... */
+    /* smbscope merge: where one run over the captures closes it, as the
+     * run that closed it numbered its closes (analyzer/merge/
+     * mstate_group_order.h); 0: not known.  order_run: that run's first
+     * packet (set by merge). */
+    int64_t order_run, order_at;
+    bool fins_acked; /* a file run: closed at its end after a FIN each way, both acknowledged (what may
+                        follow is a retransmission: one run over more parts ends it, no edge) */
 };
 
 /* The record of a closed connection (smb_conn_close() returned true);

@@ -29,6 +29,7 @@ struct host_table {
      * new host) was a cache miss.  All bits (no tag) once more records
      * come, which the caps do not let happen. */
     uint32_t num_mask;
+    uint64_t key;         /* distinct_process_key(): the index's hash is keyed by it */
     struct distinct *all;
     struct ip_addr bcast[MAX_LEARNED_BROADCASTS];
     uint32_t nbcast;
@@ -52,12 +53,17 @@ static uint32_t words_hash(uint64_t lo, uint64_t hi)
     return (uint32_t)(h >> 32);
 }
 
-static uint32_t index_hash(const struct ip_addr *a)
+/* Keyed by the process's random number, as the compact set's: the
+ * addresses are the capture's (or a merged report's), and with a fixed
+ * mix anyone could list addresses whose hashes share the index's low bits
+ * and make every look-up walk one run of slots; the index is never walked
+ * in its slots' order, so nothing written depends on the key. */
+static uint32_t index_hash(const struct host_table *t, const struct ip_addr *a)
 {
     uint64_t lo, hi;
     memcpy(&lo, a->bytes, 8);
     memcpy(&hi, a->bytes + 8, 8);
-    return words_hash(lo ^ a->family, hi);
+    return words_hash(lo ^ a->family ^ t->key, hi ^ (t->key >> 7 | t->key << 57));
 }
 
 static bool addr_eq(const struct ip_addr *a, const struct ip_addr *b)
@@ -71,6 +77,7 @@ struct host_table *host_table_new(uint32_t cap)
     if (!t)
         return NULL;
     t->cap = cap ? cap : HOST_DEFAULT_CAP;
+    t->key = distinct_process_key();
     uint64_t most = 3 * (uint64_t)t->cap + 1; /* record number + 1, past the cap too */
     t->num_mask = 1;
     while (t->num_mask < most && t->num_mask != UINT32_MAX)
@@ -120,13 +127,13 @@ static uint32_t *slot_h(const struct host_table *t, const struct ip_addr *a, uin
     }
 }
 
-static uint32_t *slot(const struct host_table *t, const struct ip_addr *a) { return slot_h(t, a, index_hash(a)); }
+static uint32_t *slot(const struct host_table *t, const struct ip_addr *a) { return slot_h(t, a, index_hash(t, a)); }
 
 /* Record number `number` (0-based) put in the index. */
 static void index_put(struct host_table *t, uint32_t number)
 {
     const struct ip_addr *a = &t->recs[number].addr;
-    uint32_t h = index_hash(a);
+    uint32_t h = index_hash(t, a);
     *slot_h(t, a, h) = (h & ~t->num_mask) | (number + 1);
 }
 
@@ -149,7 +156,7 @@ uint32_t host_table_warm(const struct host_table *t, const struct ip_addr *a, in
 {
     if (!t->nindex)
         return 0;
-    uint32_t h = index_hash(a), mask = t->nindex - 1, tag = h & ~t->num_mask;
+    uint32_t h = index_hash(t, a), mask = t->nindex - 1, tag = h & ~t->num_mask;
     const uint32_t *s = &t->index[h & mask];
     if (ahead >= 2) {
         __builtin_prefetch(s);
@@ -223,7 +230,7 @@ static uint32_t compact_hash(const struct compact *c, const uint8_t *k)
      * table's first slots (30,000 such NBNS sources took 38 s, random ones
      * 0.6 s); the set is counted, never walked in its slots' order */
     uint64_t key = distinct_process_key();
-    return words_hash(lo ^ key, hi ^ (key >> 7 | key << 57));
+    return words_hash(lo ^ key, hi ^ (key >> 7 | key << 57)); /* the index's (index_hash) */
 }
 
 /* The slot of key k: its entry, or the empty slot where it goes (home:
@@ -531,6 +538,24 @@ void host_table_fold(struct host_table *t, const struct host_rec *r)
     h->nb_flows_served += r->nb_flows_served;
     h->nb_flows_unlisted += r->nb_flows_unlisted;
     h->nb_packets_sent += r->nb_packets_sent;
+}
+
+void host_table_fold_bits(struct host_table *t, const struct ip_addr *a, unsigned bits, int64_t ts)
+{
+    struct host_rec *h = host_table_find(t, a);
+    if (!h && host_table_compact_or(t, a, bits))
+        return;
+    if (!h)
+        h = get(t, a, ts, t->cap); /* a record while there is room, as one run makes them */
+    if (!h) {
+        host_table_compact_or(t, a, bits);
+        return;
+    }
+    h->nb_roles |= (uint8_t)(bits & 15u);
+    if ((bits & HOST_C_REFUSED) && !h->refused)
+        h->refused = 1;
+    if ((bits & HOST_C_UNLISTED) && !h->nb_flows_unlisted)
+        h->nb_flows_unlisted = 1; /* at least one (the other run's count is not carried) */
 }
 
 void host_table_unjoin_nb_flow(struct host_table *t, const struct ip_addr *client, const struct ip_addr *server)

@@ -108,6 +108,10 @@ void host_table_learn_broadcast(struct host_table *t, const struct ip_addr *a);
  * services united, counts added, times widened); the learned broadcast
  * addresses, to carry them over. */
 void host_table_fold(struct host_table *t, const struct host_rec *r);
+/* smbscope merge: another run's host past its records (hosts.h compact
+ * bits): the bits or'ed into its record or entry, else counted as one run
+ * counts a new address (a record while there is room, first seen ts). */
+void host_table_fold_bits(struct host_table *t, const struct ip_addr *a, unsigned bits, int64_t ts);
 /* smbscope merge: a NetBIOS flow two runs both saw (a capture split in its
  * middle) is one flow: the second run's hosts counted it again. */
 void host_table_unjoin_nb_flow(struct host_table *t, const struct ip_addr *client, const struct ip_addr *server);

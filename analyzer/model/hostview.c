@@ -78,8 +78,9 @@ static void acc_from_bits(struct acc *h, unsigned bits)
 }
 
 /* A host of no table yet: its accumulator (zeroed) and record; a host of
- * the ledger's compact set starts from its bits. */
-static int64_t new_extra(struct build *b, const struct ip_addr *a, int64_t ts)
+ * the ledger's compact set (its slot cs, -1: none; found by the caller, who
+ * asked already or must) starts from its bits. */
+static int64_t new_extra_at(struct build *b, const struct ip_addr *a, int64_t ts, int64_t cs, unsigned bits)
 {
     if (b->nled + b->extras->len + 1 > b->acc_alloc) {
         b->acc_alloc = b->acc_alloc * 2 + 64;
@@ -89,8 +90,6 @@ static int64_t new_extra(struct build *b, const struct ip_addr *a, int64_t ts)
     guint at = b->extras->len;
     g_array_set_size(b->extras, at + 1); /* one store in place, not a copy through append */
     g_array_index(b->extras, struct extra, at) = (struct extra){ *a, ts, ts, false };
-    unsigned bits;
-    int64_t cs = b->backed ? host_table_compact_find(b->ht, a, &bits) : -1;
     if (cs >= 0) {
         g_array_index(b->extras, struct extra, at).compact = true;
         b->backed[cs >> 3] |= (uint8_t)(1u << (cs & 7));
@@ -98,6 +97,13 @@ static int64_t new_extra(struct build *b, const struct ip_addr *a, int64_t ts)
         acc_from_bits(&b->acc[b->nled + at], bits);
     }
     return b->nled + b->extras->len - 1;
+}
+
+static int64_t new_extra(struct build *b, const struct ip_addr *a, int64_t ts)
+{
+    unsigned bits = 0;
+    int64_t cs = b->backed ? host_table_compact_find(b->ht, a, &bits) : -1;
+    return new_extra_at(b, a, ts, cs, bits);
 }
 
 /* Accumulator index of an address, creating a host seen in no table; -1 for a
@@ -123,10 +129,11 @@ static int64_t lookup(struct build *b, const struct ip_addr *a, int64_t ts, bool
         e->last_seen = ts > e->last_seen ? ts : e->last_seen;
         return b->nled + i - 1;
     }
-    unsigned bits;
-    if (!create && !(b->backed && host_table_compact_find(b->ht, a, &bits) >= 0))
+    unsigned bits = 0;
+    int64_t cs = b->backed ? host_table_compact_find(b->ht, a, &bits) : -1; /* once: new_extra_at() takes it */
+    if (!create && cs < 0)
         return -1; /* a host counted past the records is one: its roles decide */
-    int64_t at = new_extra(b, a, ts);
+    int64_t at = new_extra_at(b, a, ts, cs, bits);
     struct ip_addr *k = g_memdup2(a, sizeof *a);
     g_ptr_array_add(b->extra_keys, k);
     g_hash_table_insert(b->extra_index, k, GUINT_TO_POINTER(b->extras->len));

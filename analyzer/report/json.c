@@ -331,6 +331,20 @@ void json_str_bytes(struct json *j, const uint8_t *s, size_t n)
     value_done(j);
 }
 
+void json_str_open(struct json *j)
+{
+    before_value(j);
+    out_c(j, '"');
+}
+
+void json_str_plain(struct json *j, const char *s, size_t n) { out_n(j, s, n); }
+
+void json_str_close(struct json *j)
+{
+    out_c(j, '"');
+    value_done(j);
+}
+
 void json_str(struct json *j, const char *s)
 {
     if (!s) {

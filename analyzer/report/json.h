@@ -53,6 +53,11 @@ void json_key_n(struct json *j, const char *key, size_t n, bool plain);
 
 void json_str(struct json *j, const char *s);                   /* NUL-terminated, may be NULL -> null */
 void json_str_bytes(struct json *j, const uint8_t *s, size_t n); /* arbitrary bytes */
+/* A string written in pieces (a long one never held whole): open, pieces
+ * that need no escaping (printable ASCII but '"' and '\\': base64), close. */
+void json_str_open(struct json *j);
+void json_str_plain(struct json *j, const char *s, size_t n);
+void json_str_close(struct json *j);
 void json_int(struct json *j, int64_t v);
 void json_uint(struct json *j, uint64_t v);
 void json_bool(struct json *j, bool v);

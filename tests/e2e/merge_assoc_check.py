@@ -199,6 +199,51 @@ def groups_past_cap(smbscope, samples, tmp):
            folded.get("connection_groups", 0) > 0, err.strip() or str(folded))
 
 
+def groups_past_cap_cut(smbscope, samples, tmp):
+    """Connection groups past their cap, a capture cut in the middle of
+    connections (mstate_group_order.h): one run over the parts admits a
+    group when its first connection closes, and a connection open, or
+    lingering after its FINs, at a part's end closes in a later part.  A
+    generated capture of 400 connections under --max-connection-groups 150
+    (64 open at once, and 100: more open across each cut, more of their
+    FINs and last ACKs in the next part), cut with editcap -c at three
+    places: the merge of the parts' reports is the run over the parts
+    (merge_check's normal form), in either argument order, and the merge is
+    past the cap."""
+    import json
+    from merge_check import first_diff, normal
+    d = tempfile.mkdtemp(dir=tmp)
+    cap = ["--max-connection-groups", "150"]
+    gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "gen_capture.py")
+    for overlap, every in itertools.product(("64", "100"), (1001, 1500, 2003)):
+        whole = os.path.join(d, "m400-%s.pcap" % overlap)
+        if not os.path.exists(whole):
+            subprocess.run([sys.executable, gen, "--samples", samples, "--many", "400", "--overlap", overlap, whole],
+                           check=True, stdout=subprocess.DEVNULL)
+        sub = tempfile.mkdtemp(dir=d)
+        subprocess.run(["editcap", "-c", str(every), whole, os.path.join(sub, "p.pcap")], check=True,
+                       stdout=subprocess.DEVNULL)
+        parts = sorted(glob.glob(os.path.join(sub, "p_*")))
+        reports = []
+        for i, part in enumerate(parts):
+            _, out, _ = run([smbscope, "-q", "-T", "json"] + cap + [part])
+            reports.append(os.path.join(sub, "r%d.json" % i))
+            with open(reports[-1], "wb") as fh:
+                fh.write(out)
+        rc_j, joint, _ = run([smbscope, "-q", "-T", "json"] + cap + parts)
+        for order in (reports, reports[::-1]):
+            rc, out, err = run([smbscope, "merge", "-T", "json"] + cap + order)
+            if rc == 2:
+                expect("groups past the cap, cut every %d packets: merged" % every, False, err.strip())
+                break
+            m = json.loads(out)
+            diff = first_diff(normal(m), normal(json.loads(joint)))
+            expect("groups past the cap, %s open at once, cut every %d packets into %d parts%s: the merge is the "
+                   "run over them" % (overlap, every, len(parts), ", reports in reverse" if order is not reports else ""),
+                   diff is None and rc == rc_j and m["connection_groups_summary"].get("cap_hit"),
+                   diff or "exit %d != %d, or not past the cap" % (rc, rc_j))
+
+
 def compact(x):
     import json
     return json.dumps(x, separators=(",", ":"), ensure_ascii=False)
@@ -465,6 +510,7 @@ def main():
         leaves(smbscope, a.samples, tmp)
         degenerate(smbscope, a.samples, tmp)
         groups_past_cap(smbscope, a.samples, tmp)
+        groups_past_cap_cut(smbscope, a.samples, tmp)
         if a.degenerate:
             caps = []
         for cap in caps:

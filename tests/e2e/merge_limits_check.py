@@ -10,7 +10,8 @@ on captures built here.
   * caps: a capture of more SMB hosts and SYN pairs than the merge state
     keeps (generated, a few thousand connections): the state holds at most
     its caps, says how many it folded, and a merge of two such reports says
-    the host total is an estimate and counts the folded ends and SYNs;
+    the host total is an estimate and counts the folded ends and SYNs (the
+    NetBIOS hosts past the state's records travel compact: counted exactly);
   * marked: a merged report's stats.merged names the counters that are the
     largest or the sum of the runs (peaks do not add up); a run's has none;
   * time jumps: two captures of one TCP packet each, the second two days
@@ -250,8 +251,9 @@ def netbios_caps(smbscope, tmp):
     ov = st["netbios"]["overflow"]
     expect("the folded rows' packets are in the state's overflow", ov["packets"] == n - 2048 and ov["nbns"] == n - 2048, str(ov))
     hosts = st["hosts"]
-    expect("the state holds at most 2,048 NetBIOS host records, the rest folded with every address's estimator",
-           len(hosts["records"]) == 2048 and hosts["folded"] == n + 1 - 2048 and "hll" in hosts.get("all", {}),
+    expect("the state holds at most 2,048 NetBIOS host records, the rest compact (none folded, no estimator)",
+           len(hosts["records"]) == 2048 and hosts.get("compact_v4", {}).get("n") == n + 1 - 2048 and
+           "compact_v6" not in hosts and hosts["folded"] == 0 and "all" not in hosts,
            "%d records, %r" % (len(hosts["records"]), {k: v for k, v in hosts.items() if k != "records" and k != "all"}))
     udp = st["census"]["udp_convs"]
     expect("UDP conversations past 4,096 travel as HyperLogLog registers", "hll" in udp and "exact" not in udp
@@ -270,11 +272,26 @@ def netbios_caps(smbscope, tmp):
            len(flows) == 2048 and total == joint == n and ni.get("nbns") == n - 2048, "%d rows, %d != %d" % (len(flows), total, joint))
     folded = m["stats"]["merged"].get("state_folded")
     expect("merge names what the state folded in stats.merged.state_folded",
-           folded == {"netbios_rows": n - 2048, "netbios_hosts": n + 1 - 2048, "udp_conversations": n,
+           folded == {"netbios_rows": n - 2048, "udp_conversations": n,
                       "nbns_transactions": n - 4096}, str(folded))  # the queries waiting past the 4,096 kept
-    hs = m["hosts_summary"]
-    expect("merge's host total is an estimate, labelled so, near the real one",
-           hs.get("total_estimated") is True and abs(hs["total"] - (n + 1)) <= 0.03 * (n + 1), str(hs))
+    hs, hj = m["hosts_summary"], doc["hosts_summary"]
+    expect("merge counts the hosts past the state's records as the run did: exact",
+           hs.get("total_estimated") is False and hs["total"] == n + 1 and
+           all(hs[k] == hj[k] for k in ("total", "spoke_netbios", "to_fix")), "%r != %r" % (hs, hj))
+    # the compact hosts are the report's, checked as the rest: refused when not what smbscope writes
+    from merge_check import redigest
+    for name, change, needle in (
+            ("one host more than the stream holds", lambda c: c.update(n=c["n"] + 1), "not a zlib stream of n hosts"),
+            ("not base64", lambda c: c.update(zlib=c["zlib"][:-4] + "!!!!"), "not base64"),
+            ("past the cap", lambda c: c.update(n=1 << 30), "compact_v4")):
+        t = json.loads(json.dumps(doc))
+        change(t["merge_state"]["state"]["hosts"]["compact_v4"])
+        bad = os.path.join(tmp, "compact-bad.json")
+        with open(bad, "w") as f:
+            json.dump(redigest(t), f)
+        rc_b, _, err_b = run([smbscope, "merge", bad])
+        expect("compact hosts refused: " + name, rc_b == 2 and needle in err_b and "hosts.compact_v4" in err_b,
+               err_b.strip()[:300])
     # merged again: what was folded stays counted (the merged report's own state carries it)
     rep2 = os.path.join(tmp, "nbmany-merged.json")
     open(rep2, "wb").write(mout)
