@@ -111,7 +111,7 @@ void mstate_group_order_run(struct analysis *a, struct jget *g, const struct jpa
     jpath_key(&ap, p, "end_close_ranks");
     jpath_key(&rp, p, "run");
     struct run_ends *e = g_new0(struct run_ends, 1);
-    e->last_ts = jget_i64(g, &rp, jget_obj(g, p, st, "run"), "last_ts");
+    e->last_ts = jget_ts_or_none(g, &rp, jget_obj(g, p, st, "run"), "last_ts");
     g_hash_table_insert(o->ends, g_memdup2(&run_first_ts, sizeof run_first_ts), e);
     if (!json_object_has_member(st, "end_close_ranks"))
         return; /* written before closes were numbered, or nothing closed at its end */
@@ -164,7 +164,7 @@ static void runs_popped(struct mstate_group_order *o)
         while (g_hash_table_iter_next(&jt, &k2, &v2))
             if (*(const int64_t *)k2 > r)
                 after += ((struct run_ends *)v2)->conns;
-        e->popped = r != o->last_run && (end - e->last_ts > lim.idle_closed_us || after >= lim.max_closed);
+        e->popped = r != o->last_run && (ts_diff(end, e->last_ts) > lim.idle_closed_us || after >= lim.max_closed);
     }
 }
 

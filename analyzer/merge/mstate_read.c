@@ -447,7 +447,7 @@ static void fold_hosts(struct jget *g, const struct jpath *p, struct analysis *a
     }
     struct jpath rp;
     jpath_key(&rp, p, "run");
-    mstate_fold_compact_hosts(g, &hp, t, o, jget_i64(g, &rp, jget_obj(g, p, st, "run"), "first_ts"));
+    mstate_fold_compact_hosts(g, &hp, t, o, jget_ts_or_none(g, &rp, jget_obj(g, p, st, "run"), "first_ts"));
     if (o && json_object_has_member(o, "all")) { /* the writer's hosts past its cap: estimated here too */
         struct jpath allp;
         jpath_key(&allp, &hp, "all");

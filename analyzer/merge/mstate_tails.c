@@ -148,7 +148,7 @@ static void fold_tails(struct jget *g, const struct jpath *p, struct analysis *a
     JsonArray *closes = mstate_closes_peek(st, ckey);
     struct jpath rp;
     jpath_key(&rp, p, "run");
-    int64_t run_first_ts = closes ? jget_i64(g, &rp, jget_obj(g, p, st, "run"), "first_ts") : 0;
+    int64_t run_first_ts = closes ? jget_ts_or_none(g, &rp, jget_obj(g, p, st, "run"), "first_ts") : 0;
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
