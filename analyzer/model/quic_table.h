@@ -9,9 +9,12 @@
  * read, a connection whose ALPN list offers "smb" becomes an SMB connection
  * (transport class quic) fed to the same session model as TCP; any other is
  * only counted, each further packet costing one header look-up.  Bounded:
- * at most max_conns connections at once (at the cap, idle ones are closed,
- * then the least recently active one, counted), fixed CRYPTO and stream
- * buffers. */
+ * at most max_conns connections at once, and at most QUIC_TABLE_MAX_BYTES
+ * over what they hold (sessions, key sets, buffers: CRYPTO and stream
+ * buffers are allocated as bytes arrive, sized by them, and freed once read;
+ * a handshake waiting for its server holds about 11 KiB, a connection past
+ * its first flight a few hundred bytes).  At either cap, idle connections
+ * are closed, then the least recently active ones (stats evictions). */
 #ifndef SMBSCOPE_QUIC_TABLE_H
 #define SMBSCOPE_QUIC_TABLE_H
 
@@ -50,7 +53,11 @@ struct quic_table_work {
     uint64_t sweeps, sweep_visits; /* idle sweeps, and the tracks they looked at */
 };
 
-#define QUIC_TABLE_DEFAULT_MAX_CONNS 8192u /* about 180 MiB at worst: 22 KiB per handshake */
+#define QUIC_TABLE_DEFAULT_MAX_CONNS 8192u
+/* Issue 13's 64 MiB at any capture size: 16 MiB over the connections' state
+ * (about 1,500 SMB handshakes waiting for their servers at once, or 8,192
+ * connections past their first flight), the indexes a few MiB more. */
+#define QUIC_TABLE_MAX_BYTES (16u << 20)
 
 /* Closed SMB connections (idle for two minutes of capture time, or at
  * quic_table_finish) go to closed(ctx, s), which owns s from then on: the
