@@ -148,6 +148,8 @@ struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max
     return t;
 }
 
+void quic_table_set_max_bytes(struct quic_table *t, size_t max_bytes) { t->max_bytes = max_bytes; }
+
 static void register_cid(struct track *k, const struct quic_cid *cid, int owner)
 {
     if (!cid->len || k->n_cids >= MAX_CIDS_PER_CONN)

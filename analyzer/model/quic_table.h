@@ -64,6 +64,9 @@ struct quic_table_work {
  * analysis treats them as it treats a closed TCP connection (events, report). */
 struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max_conns, struct keylog *keylog,
     smb_conn_closed_fn closed, void *ctx);
+/* The budget over what the connections hold (default QUIC_TABLE_MAX_BYTES;
+ * --jobs: the analyses alive at once share it). */
+void quic_table_set_max_bytes(struct quic_table *t, size_t max_bytes);
 /* A decoded UDP packet (pkt->l4 == L4_UDP). */
 void quic_table_packet(struct quic_table *t, const struct packet *pkt);
 /* A connection still open: its ends ([0] the client), first and last

@@ -12,7 +12,7 @@ starts an SMB connection waiting for its ServerHello.  The copies are
 `gap_us` apart (default 20 us: 50,000 in one second of capture time, far
 inside QUIC's idle timeout), so all of them are open together.
 
-usage: quic_handshakes.py [--sample PCAP] [--gap-us N] N OUT
+usage: quic_handshakes.py [--sample PCAP] [--gap-us N] [--first N] N OUT
 """
 
 import argparse
@@ -44,7 +44,7 @@ def first_initial(sample):
     return data[:24], frame[:ETH], frame[ETH + 16:ETH + 20], dport, initial
 
 
-def generate(n, out, sample=DEFAULT_SAMPLE, gap_us=20):
+def generate(n, out, sample=DEFAULT_SAMPLE, gap_us=20, first=0):
     ghdr, eth, ip_dst, dport, initial = first_initial(sample)
     header, plaintext, rest = unprotect(initial, V1)
     dcid, scid, _, _ = parse_initial(initial)
@@ -53,7 +53,7 @@ def generate(n, out, sample=DEFAULT_SAMPLE, gap_us=20):
     after = header[6 + len(dcid) + 1 + len(scid):]
     with open(out, "wb") as f:
         f.write(ghdr)
-        for i in range(n):
+        for i in range(first, first + n):
             tag = struct.pack("!I", i)
             new_dcid = dcid[:-4] + tag          # each copy its own keys
             new_scid = bytes(b ^ 0xA5 for b in scid[:-4]) + tag
@@ -61,7 +61,7 @@ def generate(n, out, sample=DEFAULT_SAMPLE, gap_us=20):
             payload = protect(hdr, plaintext, V1) + rest
             src = bytes([10, 64 + (i >> 16) % 64, (i >> 8) & 0xFF, i & 0xFF])
             frame = _frame(eth, src, ip_dst, 10000 + i % 50000, dport, payload, i & 0xFFFF)
-            ts = 1700000000 * 1000000 + i * gap_us
+            ts = 1700000000 * 1000000 + (i - first) * gap_us
             f.write(struct.pack("<IIII", ts // 1000000, ts % 1000000, len(frame), len(frame)) + frame)
 
 
@@ -69,10 +69,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sample", default=DEFAULT_SAMPLE)
     ap.add_argument("--gap-us", type=int, default=20)
+    ap.add_argument("--first", type=int, default=0, help="number of the first copy (another file's connections)")
     ap.add_argument("n", type=int)
     ap.add_argument("out")
     a = ap.parse_args()
-    generate(a.n, a.out, a.sample, a.gap_us)
+    generate(a.n, a.out, a.sample, a.gap_us, a.first)
     return 0
 
 

@@ -364,12 +364,22 @@ def quic_handshakes(smbscope, tmp, n=8000):
     --jobs 1 and 2 (the QUIC table's fixed 18 KiB CRYPTO buffers, up to 8,192
     connections: 184 MiB at 8,000 here), and every connection counted: the
     ones closed early to stay inside the table's byte budget are evictions,
-    still SMB connections of the report."""
+    still SMB connections of the report.  --jobs 2 over two such inputs: the
+    two analyses alive at once share one run's budget (each closes more of
+    its handshakes early than one run does; each with a whole budget: 57 MiB)."""
     cap = os.path.join(tmp, "quic-handshakes.pcap")
+    cap2 = os.path.join(tmp, "quic-handshakes-2.pcap")
     subprocess.run([sys.executable, os.path.join(HERE, "quic_handshakes.py"), str(n), cap], check=True)
+    subprocess.run([sys.executable, os.path.join(HERE, "quic_handshakes.py"), "--first", str(n), str(n), cap2],
+                   check=True)  # n other handshakes: another analysis
     rss = {}
-    for jobs in (1, 2):  # both run before any report is parsed here
+    for jobs in (1, 2):  # all run before any report is parsed here
         _, rss[jobs] = run(smbscope, ["-T", "json", "--jobs", str(jobs), cap], os.path.join(tmp, "qh%d.json" % jobs))
+    _, rss["two"] = run(smbscope, ["-T", "json", "--jobs", "2", cap, cap2], os.path.join(tmp, "qh-two.json"))
+    with open(os.path.join(tmp, "qh-two.json")) as f:
+        q2 = json.load(f)["stats"]["quic"]
+    check(rss["two"] < RSS_LIMIT_KIB, "--jobs 2 over two inputs of %d QUIC handshakes: peak RSS %d KiB < 64 MiB"
+          % (n, rss["two"]))
     for jobs in (1, 2):
         with open(os.path.join(tmp, "qh%d.json" % jobs)) as f:
             d = json.load(f)
@@ -380,7 +390,12 @@ def quic_handshakes(smbscope, tmp, n=8000):
               "--jobs %d: %d QUIC connections, all SMB, all in the report (%r)" % (jobs, n, q))
         check(0 < q["evictions"] < n, "--jobs %d: the table's budget closed %d of them early (counted)"
               % (jobs, q["evictions"]))
+        if jobs == 1:
+            check(q2["connections"] == 2 * n and q2["evictions"] > 2 * q["evictions"],
+                  "--jobs 2 over two inputs: %d connections, %d evictions > twice one run's %d (a share each)"
+                  % (q2["connections"], q2["evictions"], q["evictions"]))
     os.unlink(cap)
+    os.unlink(cap2)
 
 
 NB_HOST_RECORDS = 65536  # netbios.h: NetBIOS hosts with a record; past it counted in a compact set
