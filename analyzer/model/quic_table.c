@@ -415,6 +415,8 @@ static void account(struct quic_table *t, struct track *k)
     size_t c = track_cost(k);
     t->bytes = t->bytes - k->cost + c;
     k->cost = (uint32_t)c;
+    if (t->bytes > t->work.state_bytes_peak)
+        t->work.state_bytes_peak = t->bytes;
     if (t->bytes > t->max_bytes)
         make_room(t, 0, k);
 }
@@ -564,7 +566,12 @@ void quic_table_packet(struct quic_table *t, const struct packet *pkt)
     feed(t, k, dir, pkt);
 }
 
-struct quic_table_work quic_table_work(const struct quic_table *t) { return t->work; }
+struct quic_table_work quic_table_work(const struct quic_table *t)
+{
+    struct quic_table_work w = t->work;
+    w.state_bytes = t->bytes;
+    return w;
+}
 
 /* The connection ends: what waited behind a hole in the SMB stream is
  * delivered after a gap of the hole's length. */

@@ -51,6 +51,7 @@ struct quic_table_work {
     uint64_t retired_datagrams; /* datagrams of connections past their first flight (no session kept) */
     uint64_t retired_lookups;   /* ... and the index look-ups it took to find them */
     uint64_t sweeps, sweep_visits; /* idle sweeps, and the tracks they looked at */
+    uint64_t state_bytes, state_bytes_peak; /* what the connections hold in the budget's count: now, at most */
 };
 
 #define QUIC_TABLE_DEFAULT_MAX_CONNS 8192u
