@@ -317,6 +317,8 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
         snprintf(errbuf, errlen, "libgcrypt could not be initialised (QUIC)");
         return false;
     }
+    if (cfg->quic_state_cap)
+        quic_table_set_max_bytes(a->quic, cfg->quic_state_cap);
     a->progress = !cfg->quiet && isatty(STDERR_FILENO);
     a->started_us = g_get_monotonic_time();
     return true;

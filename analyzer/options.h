@@ -36,6 +36,9 @@ struct config {
     uint32_t max_conn_groups;     /* --max-connection-groups, 0 = CONN_GROUPS_DEFAULT_CAP */
     uint32_t max_closed_conns;    /* closed connections lingering at once, 0 = FLOW_DEFAULT_MAX_CLOSED
                                      (no option: --jobs gives each thread a share) */
+    uint64_t quic_state_cap;      /* bytes the QUIC table's connections hold, 0 = QUIC_TABLE_MAX_BYTES (no
+                                     option: --jobs over several inputs gives each analysis alive a share; a
+                                     split file's UDP all goes to one thread, which keeps the whole) */
     /* Capture, with tcpdump's and tshark's grammar (see capture_options_*). */
     char *filter;             /* capture filter (pcap-filter(7)), NULL = none */
     char **interfaces;        /* -i IFACE, NULL-terminated; NULL = read files */

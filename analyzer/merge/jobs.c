@@ -14,6 +14,7 @@
 #include "conn_groups.h"
 #include "distinct.h"
 #include "flow.h"
+#include "quic_table.h"
 #include "fold_mem.h"
 #include "mem_trim.h"
 #include "merge.h"
@@ -572,6 +573,8 @@ int jobs_main(const struct config *cfg)
      * SYN pairs and SMB hosts until folded */
     struct jobs js = { .job = g_new0(struct job, (gsize)njobs), .fold = &a, .n = njobs, .window = nthreads };
     jobs_share_caps(&js.cfg, cfg, (unsigned)js.window); /* the analyses alive at once (the folded one tracks none) */
+    js.cfg.quic_state_cap = jobs_share(cfg->quic_state_cap ? cfg->quic_state_cap : QUIC_TABLE_MAX_BYTES,
+                                       (unsigned)js.window);
     pthread_mutex_init(&js.mu, NULL);
     pthread_cond_init(&js.cond, NULL);
     for (gint i = 0; i < js.n; i++)

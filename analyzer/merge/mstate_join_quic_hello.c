@@ -72,8 +72,8 @@ uint16_t quic_hello_server_suite(uint32_t version, const struct quic_cid *dcid, 
     memset(&k, 0, sizeof k);
     if (!quic_keys_from_secret(&k, v, QUIC_SUITE_AES_128_GCM_SHA256, sv, sizeof sv))
         return 0;
-    struct quic_reasm *r = g_new(struct quic_reasm, 1); /* 9 KB: not on the stack */
-    quic_reasm_reset(r, 0);
+    struct quic_reasm *r = g_new(struct quic_reasm, 1);
+    quic_reasm_init(r, 0);
     uint16_t suite = 0;
     while (len && !suite) {
         size_t d = (size_t)p[0] << 8 | p[1];
@@ -85,6 +85,7 @@ uint16_t quic_hello_server_suite(uint32_t version, const struct quic_cid *dcid, 
         if (need && need <= r->contiguous && tls_hello_parse(r->data, need, &hello) && hello.msg_type == TLS_SERVER_HELLO)
             suite = hello.cipher;
     }
+    quic_reasm_release(r);
     g_free(r);
     quic_keys_clear(&k);
     return suite;

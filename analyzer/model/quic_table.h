@@ -9,9 +9,12 @@
  * read, a connection whose ALPN list offers "smb" becomes an SMB connection
  * (transport class quic) fed to the same session model as TCP; any other is
  * only counted, each further packet costing one header look-up.  Bounded:
- * at most max_conns connections at once (at the cap, idle ones are closed,
- * then the least recently active one, counted), fixed CRYPTO and stream
- * buffers. */
+ * at most max_conns connections at once, and at most QUIC_TABLE_MAX_BYTES
+ * over what they hold (sessions, key sets, buffers: CRYPTO and stream
+ * buffers are allocated as bytes arrive, sized by them, and freed once read;
+ * a handshake waiting for its server holds about 11 KiB, a connection past
+ * its first flight a few hundred bytes).  At either cap, idle connections
+ * are closed, then the least recently active ones (stats evictions). */
 #ifndef SMBSCOPE_QUIC_TABLE_H
 #define SMBSCOPE_QUIC_TABLE_H
 
@@ -48,9 +51,14 @@ struct quic_table_work {
     uint64_t retired_datagrams; /* datagrams of connections past their first flight (no session kept) */
     uint64_t retired_lookups;   /* ... and the index look-ups it took to find them */
     uint64_t sweeps, sweep_visits; /* idle sweeps, and the tracks they looked at */
+    uint64_t state_bytes, state_bytes_peak; /* what the connections hold in the budget's count: now, at most */
 };
 
-#define QUIC_TABLE_DEFAULT_MAX_CONNS 8192u /* about 180 MiB at worst: 22 KiB per handshake */
+#define QUIC_TABLE_DEFAULT_MAX_CONNS 8192u
+/* Issue 13's 64 MiB at any capture size: 16 MiB over the connections' state
+ * (about 1,500 SMB handshakes waiting for their servers at once, or 8,192
+ * connections past their first flight), the indexes a few MiB more. */
+#define QUIC_TABLE_MAX_BYTES (16u << 20)
 
 /* Closed SMB connections (idle for two minutes of capture time, or at
  * quic_table_finish) go to closed(ctx, s), which owns s from then on: the
@@ -63,6 +71,9 @@ uint32_t quic_table_cid_hash(const struct quic_cid *c, uint64_t key);
 
 struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max_conns, struct keylog *keylog,
     smb_conn_closed_fn closed, void *ctx);
+/* The budget over what the connections hold (default QUIC_TABLE_MAX_BYTES;
+ * --jobs: the analyses alive at once share it). */
+void quic_table_set_max_bytes(struct quic_table *t, size_t max_bytes);
 /* A decoded UDP packet (pkt->l4 == L4_UDP). */
 void quic_table_packet(struct quic_table *t, const struct packet *pkt);
 /* A connection still open: its ends ([0] the client), first and last

@@ -1,16 +1,57 @@
 /* quic_reasm.c - bounded offset reassembly; see quic_reasm.h. */
 #include "quic_reasm.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+void quic_reasm_init(struct quic_reasm *r, uint64_t base)
+{
+    memset(r, 0, sizeof *r);
+    r->base = base;
+}
+
+void quic_reasm_release(struct quic_reasm *r)
+{
+    free(r->data);
+    r->data = r->have = NULL;
+    r->size = 0;
+    r->touched = 0;
+}
 
 void quic_reasm_reset(struct quic_reasm *r, uint64_t base)
 {
-    r->base = base;
-    r->contiguous = 0;
-    r->capped = false;
-    r->duplicates = 0;
-    r->touched = 0;
-    memset(r->have, 0, sizeof r->have);
+    quic_reasm_release(r);
+    quic_reasm_init(r, base);
+}
+
+size_t quic_reasm_storage(const struct quic_reasm *r) { return r->size ? r->size + r->size / 8 : 0; }
+
+/* Storage for window bytes [0, need): the next power of two from
+ * QUIC_REASM_MIN up (need <= QUIC_REASM_CAP), what arrived so far kept.
+ * Only data and bits below touched were ever written.  False: no memory
+ * (the bytes are dropped as past the cap). */
+static bool grow(struct quic_reasm *r, size_t need)
+{
+    if (need <= r->size)
+        return true;
+    uint32_t size = r->size ? r->size : QUIC_REASM_MIN;
+    while (size < need)
+        size *= 2;
+    uint8_t *block = malloc(size + size / 8);
+    if (!block)
+        return false;
+    uint8_t *have = block + size;
+    size_t bits = (r->touched + 7) / 8;
+    if (r->touched) {
+        memcpy(block, r->data, r->touched);
+        memcpy(have, r->have, bits);
+    }
+    memset(have + bits, 0, size / 8 - bits); /* data[] needs no clearing: only marked bytes are read */
+    free(r->data);
+    r->data = block;
+    r->have = have;
+    r->size = size;
+    return true;
 }
 
 static bool has(const struct quic_reasm *r, size_t i) { return (r->have[i / 8] >> (i % 8)) & 1; }
@@ -68,7 +109,7 @@ static bool fill(struct quic_reasm *r, size_t i, size_t j, const uint8_t *src)
 static uint32_t run_from(const struct quic_reasm *r, uint32_t i)
 {
     static const uint8_t all[8] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-    while (i < QUIC_REASM_CAP) {
+    while (i < r->touched) {
         if (i % 64 == 0 && memcmp(&r->have[i / 8], all, 8) == 0)
             i += 64;
         else if (i % 8 == 0 && r->have[i / 8] == 0xff)
@@ -99,6 +140,10 @@ uint32_t quic_reasm_add(struct quic_reasm *r, uint64_t off, const uint8_t *data,
         r->capped = true;
         end = limit;
     }
+    if (off < end && !grow(r, (size_t)(end - r->base))) {
+        r->capped = true;
+        return r->contiguous;
+    }
     bool fresh = off < end && fill(r, (size_t)(off - r->base), (size_t)(end - r->base), data);
     if (!fresh && off < end)
         r->duplicates++;
@@ -110,22 +155,23 @@ uint32_t quic_reasm_add(struct quic_reasm *r, uint64_t off, const uint8_t *data,
 static void shift(struct quic_reasm *r, uint32_t n)
 {
     /* Only the part of the window that ever received bytes moves: usually
-     * nothing lies beyond what is consumed, and the bitmap is just cleared.
-     * (touched bounds it without scanning the bitmap from its end.) */
-    size_t used = r->touched > QUIC_REASM_CAP ? QUIC_REASM_CAP : r->touched;
-    size_t last = (used + 7) / 8;
+     * nothing lies beyond what is consumed, and the storage goes (a
+     * connection past its hello holds none).  (touched bounds it without
+     * scanning the bitmap from its end.) */
+    size_t used = r->touched;
     if (used > n) {
         size_t keep = used - n;
+        size_t last = (used + 7) / 8;
         memmove(r->data, r->data + n, keep);
         uint8_t bits[QUIC_REASM_CAP / 8] = { 0 };
         for (size_t i = 0; i < keep; i++)
             if (has(r, i + n))
                 bits[i / 8] |= (uint8_t)(1u << (i % 8));
         memcpy(r->have, bits, last);
+        r->touched = (uint32_t)keep;
     } else {
-        memset(r->have, 0, last);
+        quic_reasm_release(r);
     }
-    r->touched = used > n ? (uint32_t)(used - n) : 0;
     r->base += n;
 }
 
@@ -144,9 +190,9 @@ uint32_t quic_reasm_skip_hole(struct quic_reasm *r)
     if (r->contiguous)
         return 0;
     uint32_t i = 0;
-    while (i < QUIC_REASM_CAP && !has(r, i))
+    while (i < r->touched && !has(r, i))
         i++;
-    if (i == 0 || i == QUIC_REASM_CAP)
+    if (i == 0 || i >= r->touched)
         return 0;
     shift(r, i);
     r->contiguous = run_from(r, r->contiguous);

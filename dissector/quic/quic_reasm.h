@@ -2,8 +2,12 @@
  *
  * Used for CRYPTO frames (a ClientHello with large key shares spans several
  * Initial packets, out of order, duplicated) and for STREAM frames when keys
- * are known.  The buffer is caller-owned and fixed: bytes past the cap are
- * dropped and `capped` says so; a bitmap remembers which bytes arrived. */
+ * are known.  The window is QUIC_REASM_CAP bytes from base: bytes past it
+ * are dropped and `capped` says so; a bitmap remembers which bytes arrived.
+ * Its storage is allocated on demand, sized by what arrives (a ClientHello
+ * of a kilobyte takes 2 KiB, not the whole window), and released as soon as
+ * the window holds no byte again (the hello was consumed): a connection
+ * waiting for its peer holds none. */
 #ifndef SMBSCOPE_QUIC_REASM_H
 #define SMBSCOPE_QUIC_REASM_H
 
@@ -12,6 +16,7 @@
 #include <stdint.h>
 
 #define QUIC_REASM_CAP 8192u
+#define QUIC_REASM_MIN 1024u /* the smallest storage: window bytes, a power of two */
 
 struct quic_reasm {
     uint64_t base;        /* stream offset of data[0] */
@@ -19,13 +24,21 @@ struct quic_reasm {
     bool capped;          /* data beyond base + QUIC_REASM_CAP was dropped */
     uint32_t duplicates;  /* fragments that brought no new byte */
     uint32_t touched;     /* no bitmap bit at or past this window byte is set */
-    uint8_t data[QUIC_REASM_CAP];
-    uint8_t have[QUIC_REASM_CAP / 8];
+    uint32_t size;        /* window bytes data[] holds (0: no storage) */
+    uint8_t *data;        /* size bytes, then have: one allocation */
+    uint8_t *have;        /* size / 8 bytes */
 };
 
-/* Also the initialiser: data[] needs no zeroing (only bytes the bitmap
- * marks are ever read), so a caller may allocate without clearing. */
+/* The initialiser: an empty window at base, no storage. */
+void quic_reasm_init(struct quic_reasm *r, uint64_t base);
+/* An initialised one emptied, at base (its storage released). */
 void quic_reasm_reset(struct quic_reasm *r, uint64_t base);
+/* Its storage released (the end of its use; reset or add may follow). */
+void quic_reasm_release(struct quic_reasm *r);
+/* Bytes of storage it holds now. */
+size_t quic_reasm_storage(const struct quic_reasm *r);
+/* Some byte past a hole is held (what an in-order fast path must not skip). */
+static inline bool quic_reasm_pending(const struct quic_reasm *r) { return r->touched != 0; }
 /* Add bytes at stream offset off; returns the new contiguous length. */
 uint32_t quic_reasm_add(struct quic_reasm *r, uint64_t off, const uint8_t *data, size_t len);
 /* Drop n contiguous bytes from the front (they were consumed). */

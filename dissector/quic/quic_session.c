@@ -83,17 +83,18 @@ struct frame_ctx {
     enum quic_space space;
 };
 
-static void try_hello(struct quic_session *s, enum quic_dir dir)
+/* The handshake message at p, if avail holds all of it: a ClientHello or
+ * ServerHello read (anything else or malformed: skipped).  Returns the bytes
+ * it took (0: not complete yet). */
+static size_t hello_at(struct quic_session *s, enum quic_dir dir, const uint8_t *p, size_t avail)
 {
-    struct quic_reasm *r = s->crypto[dir];
-    size_t need = tls_handshake_len(r->data, r->contiguous);
-    if (!need || need > r->contiguous)
-        return;
+    size_t need = tls_handshake_len(p, avail);
+    if (!need || need > avail)
+        return 0;
     struct tls_hello h;
-    if (!tls_hello_parse(r->data, need, &h)) {
+    if (!tls_hello_parse(p, need, &h)) {
         s->malformed++;
-        quic_reasm_consume(r, (uint32_t)need);
-        return;
+        return need;
     }
     if (dir == QUIC_FROM_CLIENT && h.msg_type == TLS_CLIENT_HELLO) {
         if (!s->client_hello_seen)
@@ -105,7 +106,15 @@ static void try_hello(struct quic_session *s, enum quic_dir dir)
         s->cipher = h.cipher;
         s->server_hello_seen = true;
     }
-    quic_reasm_consume(r, (uint32_t)need);
+    return need;
+}
+
+static void try_hello(struct quic_session *s, enum quic_dir dir)
+{
+    struct quic_reasm *r = s->crypto[dir];
+    size_t need = hello_at(s, dir, r->data, r->contiguous);
+    if (need)
+        quic_reasm_consume(r, (uint32_t)need);
 }
 
 static void on_crypto(void *ctx, uint64_t off, const uint8_t *data, size_t len)
@@ -114,10 +123,21 @@ static void on_crypto(void *ctx, uint64_t off, const uint8_t *data, size_t len)
     struct quic_reasm *r = f->s->crypto[f->dir];
     if (f->space != QUIC_SPACE_INITIAL || !r)
         return;
-    quic_reasm_add(r, off, data, len);
+    /* In order with nothing held (a ClientHello in one Initial, the usual
+     * case): its message is read in place, as try_hello() would read it
+     * from the buffer, and only what follows it is buffered (for the next
+     * frame's try_hello(), as before): no storage for a hello that came
+     * whole. */
+    size_t used = 0;
+    if (data && off == r->base && r->contiguous == 0 && !quic_reasm_pending(r) && len <= QUIC_REASM_CAP) {
+        used = hello_at(f->s, f->dir, data, len);
+        r->base += used;
+    }
+    quic_reasm_add(r, off + used, data ? data + used : NULL, len - used);
     if (r->capped)
         f->s->crypto_capped = true;
-    try_hello(f->s, f->dir);
+    if (!used)
+        try_hello(f->s, f->dir);
 }
 
 static void on_stream(void *ctx, uint64_t id, uint64_t off, const uint8_t *data, size_t len, bool fin)

@@ -7,7 +7,8 @@
  * and, when a key-log source gives the TLS secrets, decrypts Handshake and
  * 1-RTT packets and hands STREAM data to a sink.  The caller owns the memory
  * (the session and its two CRYPTO reassembly buffers): nothing here allocates
- * except libgcrypt cipher handles, opened once per key set. */
+ * except libgcrypt cipher handles, opened once per key set, and the CRYPTO
+ * buffers' storage (quic_reasm.h: as bytes arrive, freed once read). */
 #ifndef SMBSCOPE_QUIC_SESSION_H
 #define SMBSCOPE_QUIC_SESSION_H
 

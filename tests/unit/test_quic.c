@@ -258,14 +258,16 @@ static void test_server_hello(void)
 
 static void test_reasm(void)
 {
-    struct quic_reasm *r = g_new0(struct quic_reasm, 1);
-    quic_reasm_reset(r, 0);
+    struct quic_reasm *r = g_new(struct quic_reasm, 1);
+    quic_reasm_init(r, 0);
+    g_assert_cmpuint(quic_reasm_storage(r), ==, 0); /* nothing arrived: no storage */
     const uint8_t a[] = "ABCDEFGH";
     g_assert_cmpuint(quic_reasm_add(r, 4, a + 4, 4), ==, 0);  /* out of order */
     g_assert_cmpuint(quic_reasm_add(r, 0, a, 4), ==, 8);
     g_assert_cmpuint(quic_reasm_add(r, 2, a + 2, 4), ==, 8);  /* duplicate */
     g_assert_cmpuint(r->duplicates, ==, 1);
     g_assert_cmpmem(r->data, 8, a, 8);
+    g_assert_cmpuint(quic_reasm_storage(r), ==, QUIC_REASM_MIN + QUIC_REASM_MIN / 8); /* sized by what came */
     quic_reasm_consume(r, 3);
     g_assert_cmpuint(r->base, ==, 3);
     g_assert_cmpuint(r->contiguous, ==, 5);
@@ -284,6 +286,15 @@ static void test_reasm(void)
     g_assert_cmpuint(r->contiguous, ==, 5);
     g_assert_cmpmem(r->data, 5, a, 5);
     g_assert_cmpuint(quic_reasm_skip_hole(r), ==, 0);
+    /* Read to the end: the window is empty and its storage goes. */
+    quic_reasm_consume(r, 5);
+    g_assert_cmpuint(quic_reasm_storage(r), ==, 0);
+    g_assert_false(quic_reasm_pending(r));
+    /* Out of order past a hole: pending, storage sized by the offset. */
+    quic_reasm_add(r, 115 + 3000, a, 8);
+    g_assert_true(quic_reasm_pending(r));
+    g_assert_cmpuint(quic_reasm_storage(r), ==, 4096 + 4096 / 8);
+    quic_reasm_release(r);
     g_free(r);
 }
 
@@ -338,7 +349,8 @@ static void ref_consume(struct reasm_ref *m, uint32_t n)
 static void test_reasm_fast_path(void)
 {
     struct quic_reasm *r = g_new(struct quic_reasm, 1);
-    memset(r, 0xA5, sizeof *r); /* callers need not clear it: reset is the initialiser */
+    memset(r, 0xA5, sizeof *r); /* callers need not clear it: init is the initialiser */
+    quic_reasm_init(r, 0);
     struct reasm_ref *m = g_new0(struct reasm_ref, 1);
     uint8_t src[3000];
     for (int round = 0; round < 40; round++) {
@@ -363,13 +375,14 @@ static void test_reasm_fast_path(void)
             g_assert_cmpuint(r->duplicates, ==, m->duplicates);
             g_assert_cmpint(r->capped, ==, m->capped);
             for (size_t i = 0; i < QUIC_REASM_CAP; i++) {
-                g_assert_cmpint((r->have[i / 8] >> (i % 8)) & 1, ==, m->have[i]);
+                g_assert_cmpint(i < r->size ? (r->have[i / 8] >> (i % 8)) & 1 : 0, ==, m->have[i]);
                 if (m->have[i])
                     g_assert_cmpuint(r->data[i], ==, m->data[i]);
             }
         }
     }
     g_free(m);
+    quic_reasm_release(r);
     g_free(r);
 }
 
@@ -404,6 +417,8 @@ static void test_session(void)
     g_free(scratch);
     g_bytes_unref(ci);
     g_bytes_unref(si);
+    quic_reasm_release(&cr[0]);
+    quic_reasm_release(&cr[1]);
     g_free(cr);
     g_free(s);
 }

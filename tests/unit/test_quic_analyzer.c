@@ -210,6 +210,31 @@ static void check_one_lookup(const char *pcap, uint64_t want_datagrams, uint64_t
     done(a);
 }
 
+/* The table's byte budget counts what a connection holds (quic_table.h):
+ * a handshake's session, key sets and SMB records, its CRYPTO buffers only
+ * while a hello is incomplete (allocated as bytes arrive: 18 KiB fixed
+ * before), and everything is given back when the connections close. */
+static void check_state_bytes(const char *pcap, uint64_t lo, uint64_t hi)
+{
+    struct analysis *a = run(pcap, NULL);
+    struct quic_table_work w = quic_table_work(a->quic);
+    g_assert_cmpuint(w.state_bytes, ==, 0);
+    g_assert_cmpuint(w.state_bytes_peak, >=, lo);
+    g_assert_cmpuint(w.state_bytes_peak, <=, hi);
+    done(a);
+}
+
+static void test_state_bytes(void)
+{
+    /* The ClientHello whole in one Initial: read in place, no buffer; at
+     * most the track, the session, one key set and the SMB records (11,088
+     * bytes; the server's keys come when the CRYPTO buffers are gone). */
+    check_state_bytes("quic443-smb3_11.pcap", 10 * 1024, 12 * 1024);
+    /* A ClientHello over two Initials (a 201-byte ALPN): its first part
+     * buffered, in storage sized by it, until the second comes. */
+    check_state_bytes("quic443-split-hello.pcap", 12 * 1024, 16 * 1024);
+}
+
 static void test_one_check_after_first_flight(void)
 {
     /* Not SMB (tshark: 16 UDP frames): judged on frame 1, the client's
@@ -324,6 +349,7 @@ int main(int argc, char **argv)
     g_test_add_func("/quic-analyzer/without-keylog", test_without_keylog);
     g_test_add_func("/quic-analyzer/with-keylog", test_with_keylog);
     g_test_add_func("/quic-analyzer/split-hello", test_split_hello);
+    g_test_add_func("/quic-analyzer/state-bytes", test_state_bytes);
     g_test_add_func("/quic-analyzer/zero-rtt", test_zero_rtt);
     g_test_add_func("/quic-analyzer/other-alpn", test_other_alpn);
     g_test_add_func("/quic-analyzer/list-open", test_list_open);
