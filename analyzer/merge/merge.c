@@ -797,24 +797,16 @@ int merge_main(const struct config *given)
     return status;
 }
 
-/* The groups again, created in first-seen order (ties by key): the verdict
- * lists lines of one time in the order their groups were made, which must
- * not depend on the order the reports were folded in. */
-static gint group_order(gconstpointer pa, gconstpointer pb, gpointer groups)
-{
-    const struct conn_group *a = conn_groups_at(groups, *(const uint32_t *)pa);
-    const struct conn_group *b = conn_groups_at(groups, *(const uint32_t *)pb);
-    if (a->first_ts != b->first_ts)
-        return a->first_ts < b->first_ts ? -1 : 1;
-    return memcmp(&a->key, &b->key, sizeof a->key);
-}
 
+/* The groups again, created in first-seen order: the verdict lists lines
+ * of one time in the order their groups were made, which must not depend
+ * on the order the reports were folded in. */
 static void canonical_groups(struct analysis *a)
 {
     GArray *order = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     for (uint32_t i = 0; i < conn_groups_count(a->groups); i++)
         g_array_append_val(order, i);
-    g_array_sort_with_data(order, group_order, a->groups);
+    g_array_sort_with_data(order, mstate_group_first_seen_cmp, a->groups);
     struct conn_groups *g = conn_groups_new(a->cfg->max_conn_groups);
     for (guint i = 0; i < order->len; i++)
         conn_groups_add_group(g, conn_groups_at(a->groups, g_array_index(order, uint32_t, i)));

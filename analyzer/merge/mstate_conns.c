@@ -134,16 +134,6 @@ static void names(struct json *b, const char *k, const char *const *v, size_t n)
     json_end_array(b);
 }
 
-/* Groups in first-seen order, ties by key: the same groups give the same
- * state whatever order they were created in. */
-static gint group_order(gconstpointer pa, gconstpointer pb, gpointer groups)
-{
-    const struct conn_group *a = conn_groups_at(groups, *(const uint32_t *)pa);
-    const struct conn_group *b = conn_groups_at(groups, *(const uint32_t *)pb);
-    if (a->first_ts != b->first_ts)
-        return a->first_ts < b->first_ts ? -1 : 1;
-    return memcmp(&a->key, &b->key, sizeof a->key);
-}
 
 /* Hosts ranked as the hosts view ranks them (hostview.c: what they broke
  * first, then how much they connected), ties by first seen and address:
@@ -253,7 +243,7 @@ void mstate_build_conns(struct json *b, const struct analysis *a)
     GArray *order = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     for (uint32_t i = 0; i < conn_groups_count(groups); i++)
         g_array_append_val(order, i);
-    g_array_sort_with_data(order, group_order, groups);
+    g_array_sort_with_data(order, mstate_group_first_seen_cmp, groups);
     for (guint i = 0; i < order->len; i++)
         group(b, conn_groups_at(groups, g_array_index(order, uint32_t, i)));
     json_end_array(b);

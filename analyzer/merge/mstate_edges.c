@@ -154,7 +154,7 @@ void mstate_fold_edges(struct jget *g, const struct jpath *p, struct analysis *a
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
         struct conn_summary cs;
-        read_summary(g, &ip, JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL, &cs);
+        read_summary(g, &ip, jget_node_arr(n), &cs);
         if (closes && !g->failed) { /* where the run over the parts would close it (mstate_group_order.h) */
             cs.order_run = run_first_ts;
             cs.order_at = mstate_close_at(closes, i);

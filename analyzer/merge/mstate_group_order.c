@@ -514,7 +514,7 @@ void mstate_put_edge_closes(struct json *b, const struct analysis *a)
 JsonArray *mstate_closes_peek(JsonObject *st, const char *k)
 {
     JsonNode *n = json_object_get_member(st, k);
-    return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+    return jget_node_arr(n);
 }
 
 int64_t mstate_close_at(JsonArray *closes, guint i)
@@ -535,4 +535,13 @@ void mstate_closes_check(struct jget *g, const struct jpath *p, JsonObject *st, 
     for (guint i = 0; arr && !g->failed && i < n; i++)
         if (jget_elem_i64(g, &ap, arr, i) < 1)
             jget_fail(g, &ap, "not a close number");
+}
+
+gint mstate_group_first_seen_cmp(gconstpointer pa, gconstpointer pb, gpointer groups)
+{
+    const struct conn_group *a = conn_groups_at(groups, *(const uint32_t *)pa);
+    const struct conn_group *b = conn_groups_at(groups, *(const uint32_t *)pb);
+    if (a->first_ts != b->first_ts)
+        return a->first_ts < b->first_ts ? -1 : 1;
+    return memcmp(&a->key, &b->key, sizeof a->key);
 }

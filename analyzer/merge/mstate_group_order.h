@@ -112,4 +112,11 @@ void mstate_group_order_end(struct analysis *a);
 /* The notes freed without that (a report refused). */
 void mstate_group_order_free(struct analysis *a);
 
+/* g_array_sort_with_data() order of group indexes into groups (a struct
+ * conn_groups *): first seen, ties by key.  The same groups give the same
+ * state whatever order they were created in, and a merged report lists
+ * lines of one time in the order their groups were made, whatever the
+ * order the reports were folded in. */
+gint mstate_group_first_seen_cmp(gconstpointer pa, gconstpointer pb, gpointer groups);
+
 #endif

@@ -217,7 +217,7 @@ void mstate_fold_edge_fins(struct jget *g, const struct jpath *p, struct analysi
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        JsonArray *e = jget_node_arr(n);
         if (!e || json_array_get_length(e) != FF_N) {
             jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, fin, fin]");
             return;

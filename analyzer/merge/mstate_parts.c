@@ -125,7 +125,7 @@ void mstate_fold_parts(struct jget *g, const struct jpath *p, struct analysis *a
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        JsonArray *e = jget_node_arr(n);
         if (!e || json_array_get_length(e) != PF_N) {
             jget_fail(g, &ip, "not [run_first, path, clock_first, clock_last, jumps]");
             return;

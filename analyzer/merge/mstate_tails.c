@@ -152,7 +152,7 @@ static void fold_tails(struct jget *g, const struct jpath *p, struct analysis *a
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        JsonArray *e = jget_node_arr(n);
         if (!e || json_array_get_length(e) != (data ? DF_N : TF_N)) {
             jget_fail(g, &ip, data ? "not [addr, port, addr, port, first_ts, last_ts, packets, packets, bytes, bytes, "
                                      "framed, framed, close_reason]"

@@ -209,7 +209,7 @@ static JsonArray *row(struct jget *g, const struct jpath *p, JsonArray *a, guint
 {
     jpath_index(rp, p, i);
     JsonNode *e = json_array_get_element(a, i);
-    JsonArray *r = e && JSON_NODE_HOLDS_ARRAY(e) ? json_node_get_array(e) : NULL;
+    JsonArray *r = jget_node_arr(e);
     if (!r || json_array_get_length(r) != n) {
         jget_fail(g, rp, "not an array of the members this smbscope writes");
         return NULL;
