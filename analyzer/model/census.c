@@ -45,6 +45,19 @@ static uint32_t conv_slot_of(const struct conv_slot *s)
     return (uint32_t)(h >> 40) & (CONV_CACHE_SLOTS - 1);
 }
 
+/* census_pair_at()'s order: the pairs by first SYN, then client, then
+ * server (what merge's fold sorts by, fold_mem.c), so that a report lists
+ * them alike whatever the key, the order they came in and the --jobs
+ * split.  Built when first asked after a change; most captures' pairs
+ * came in that order already (checked in one pass, no sort). */
+struct census_pair_order {
+    uint32_t *at; /* index into pairs of the i-th; NULL: as they came */
+    uint32_t n;
+    bool fresh;
+};
+
+static void order_stale(struct census *c) { c->order->fresh = false; }
+
 static void pair_muls_init(struct census *c);
 
 struct census *census_new(void)
@@ -53,15 +66,17 @@ struct census *census_new(void)
     if (!c)
         return NULL;
     pair_muls_init(c);
+    c->order = calloc(1, sizeof *c->order);
     c->udp_convs = distinct_new(0);
     c->recent = calloc(1, sizeof *c->recent); /* without it every datagram is hashed: same counts */
     c->dns_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     c->dns = malloc(sizeof *c->dns);
-    if (!c->udp_convs || !c->dns) {
+    if (!c->udp_convs || !c->dns || !c->order) {
         g_hash_table_destroy(c->dns_keys);
         distinct_free(c->udp_convs);
         free(c->recent);
         free(c->dns);
+        free(c->order);
         free(c);
         return NULL;
     }
@@ -78,6 +93,9 @@ void census_free(struct census *c)
     free(c->dns);
     free(c->pairs);
     free(c->pair_slots);
+    if (c->order)
+        free(c->order->at);
+    free(c->order);
     free(c);
 }
 
@@ -262,6 +280,7 @@ static void syn(struct census *c, const struct packet *p, uint64_t h)
         c->pairs_dropped++;
         return;
     }
+    order_stale(c);
     if (p->dport == 139) {
         if (e->syn139 < CENSUS_SYN_TIMES)
             e->t139[e->syn139] = p->ts_us;
@@ -349,6 +368,56 @@ uint64_t census_udp_conversations(const struct census *c, bool *estimate)
     return distinct_count(c->udp_convs);
 }
 
+static int64_t first_syn(const struct census_pair *p)
+{
+    int64_t t = INT64_MAX;
+    if (p->syn139 && p->t139[0] < t)
+        t = p->t139[0];
+    if (p->syn445 && p->t445[0] < t)
+        t = p->t445[0];
+    return t;
+}
+
+static int pair_cmp(const struct census_pair *a, const struct census_pair *b)
+{
+    int64_t x = first_syn(a), y = first_syn(b);
+    if (x != y)
+        return x < y ? -1 : 1;
+    int d = memcmp(&a->client, &b->client, sizeof a->client);
+    return d ? d : memcmp(&a->server, &b->server, sizeof a->server);
+}
+
+static int at_cmp(const void *pa, const void *pb, void *pairs)
+{
+    const struct census_pair *e = pairs;
+    return pair_cmp(&e[*(const uint32_t *)pa], &e[*(const uint32_t *)pb]);
+}
+
+static const uint32_t *order_of(const struct census *c)
+{
+    struct census_pair_order *o = c->order;
+    if (o->fresh && o->n == c->pairs_used)
+        return o->at;
+    o->fresh = true;
+    o->n = c->pairs_used;
+    free(o->at);
+    o->at = NULL;
+    bool sorted = true;
+    for (uint32_t i = 1; i < c->pairs_used && sorted; i++)
+        sorted = pair_cmp(&c->pairs[i - 1], &c->pairs[i]) < 0;
+    if (sorted)
+        return NULL;
+    o->at = malloc((size_t)c->pairs_used * sizeof *o->at);
+    if (!o->at) { /* as they came: still the key's no matter */
+        o->fresh = false;
+        return NULL;
+    }
+    for (uint32_t i = 0; i < c->pairs_used; i++)
+        o->at[i] = i;
+    qsort_r(o->at, c->pairs_used, sizeof *o->at, at_cmp, c->pairs);
+    return o->at;
+}
+
 uint32_t census_pair_slots(const struct census *c) { return c->npairs; }
 
 size_t census_pair_table_bytes(const struct census *c)
@@ -360,20 +429,25 @@ struct census_pair *census_take_pairs(struct census *c, uint32_t *n)
 {
     struct census_pair *out = g_new(struct census_pair, c->pairs_used ? c->pairs_used : 1);
     *n = 0;
-    if (c->pairs_used)
-        memcpy(out, c->pairs, (size_t)c->pairs_used * sizeof *out);
+    const uint32_t *at = order_of(c);
+    for (uint32_t i = 0; i < c->pairs_used; i++)
+        out[i] = c->pairs[at ? at[i] : i];
     *n = c->pairs_used;
     free(c->pairs);
     free(c->pair_slots);
     c->pairs = NULL;
     c->pair_slots = NULL;
     c->npairs = c->pairs_used = c->pairs_room = 0;
+    order_stale(c);
     return out;
 }
 
 const struct census_pair *census_pair_at(const struct census *c, uint32_t i)
 {
-    return i < c->pairs_used ? &c->pairs[i] : NULL;
+    if (i >= c->pairs_used)
+        return NULL;
+    const uint32_t *at = order_of(c);
+    return &c->pairs[at ? at[i] : i];
 }
 
 bool census_has_pair(const struct census *c, const struct ip_addr *cl, const struct ip_addr *sv)
@@ -422,6 +496,7 @@ void census_fold_pair(struct census *c, const struct census_pair *p)
         c->pairs_dropped += p->syn139 + p->syn445;
         return;
     }
+    order_stale(c);
     if (p->syn139 && (!e->syn139 || p->t139[0] < e->t139[0]))
         e->port139 = p->port139;
     merge_times(e->t139, e->syn139, p->t139, p->syn139);

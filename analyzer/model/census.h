@@ -63,6 +63,7 @@ struct census {
      * entry at all (NULL: yes; no: dropped as past the cap). */
     bool (*keep_pair)(void *data, const struct ip_addr *client, const struct ip_addr *server);
     void *admit_data;
+    struct census_pair_order *order;     /* census_pair_at()'s (census.c) */
     uint64_t pair_mul[CENSUS_PAIR_MULS]; /* the pair hash's, random (census.c) */
     uint64_t pair_mul4;                  /* ... and its constant for two plain IPv4 addresses */
     /* Names resolved by DNS (UDP 53), LLMNR (UDP 5355) or mDNS (UDP 5353),
@@ -111,11 +112,11 @@ static inline bool census_packet_early(const struct census *c, const struct pack
 void census_packet_late(struct census *c, const struct packet *p, uint64_t h);
 uint64_t census_udp_conversations(const struct census *c, bool *estimate);
 
-/* The pairs in the order they came (their first SYN's, or the fold's):
- * census_pair_at(c, i) for i below census_pair_slots(c), NULL past the
- * last.  Not the slots' order, which follows the keyed hash: what callers
- * write from this order (ties of findings' times, merge states) must not
- * change from one process to the next. */
+/* The pairs by first SYN, then client, then server: census_pair_at(c, i)
+ * for i below census_pair_slots(c), NULL past the last.  Not the slots'
+ * order, which follows the keyed hash: what callers write in this order
+ * (ties of findings' times, merge states) must not change from one process
+ * to the next, nor with the order the pairs came in. */
 uint32_t census_pair_slots(const struct census *c);
 const struct census_pair *census_pair_at(const struct census *c, uint32_t i);
 

@@ -307,6 +307,58 @@ static void test_pair_forged_collisions(void)
     g_free(cl);
 }
 
+/* census_pair_at() lists the pairs by first SYN, then client, then server,
+ * whatever order they came in (and whatever the keyed hash put where):
+ * the same SYNs fed forwards and backwards (each pair's SYN times kept),
+ * with ties of time, give the same list, in that order. */
+static void syn_at(struct census *c, uint8_t client, uint8_t server, int64_t ts)
+{
+    struct packet p;
+    memset(&p, 0, sizeof p);
+    p.l4 = L4_TCP;
+    p.src = (struct ip_addr){ 4, { 10, 1, 0, client } };
+    p.dst = (struct ip_addr){ 4, { 10, 2, 0, server } };
+    p.sport = 50000;
+    p.dport = server & 1 ? 139 : 445;
+    p.tcp_flags = TCP_SYN;
+    p.ts_us = ts;
+    census_packet(c, &p);
+}
+
+static void test_pair_order(void)
+{
+    enum { N = 600 };
+    struct census *fwd = census_new(), *back = census_new();
+    for (int i = 0; i < N; i++) {
+        int j = N - 1 - i;
+        syn_at(fwd, (uint8_t)(i % 200), (uint8_t)(i / 200), (i * 7919) % 50); /* times tie, out of order */
+        syn_at(back, (uint8_t)(j % 200), (uint8_t)(j / 200), (j * 7919) % 50);
+    }
+    g_assert_cmpuint(fwd->pairs_used, ==, N);
+    const struct census_pair *prev = NULL;
+    for (uint32_t i = 0; i < N; i++) {
+        const struct census_pair *a = census_pair_at(fwd, i), *b = census_pair_at(back, i);
+        g_assert_cmpmem(a, sizeof *a, b, sizeof *b);
+        if (prev) {
+            int64_t x = prev->syn139 ? prev->t139[0] : prev->t445[0], y = a->syn139 ? a->t139[0] : a->t445[0];
+            g_assert_cmpint(x, <=, y);
+            int d = memcmp(&prev->client, &a->client, sizeof a->client);
+            if (x == y)
+                g_assert_true(d < 0 || (d == 0 && memcmp(&prev->server, &a->server, sizeof a->server) < 0));
+        }
+        prev = a;
+    }
+    g_assert_null(census_pair_at(fwd, N));
+    uint32_t n = 0;
+    struct census_pair *taken = census_take_pairs(back, &n);
+    g_assert_cmpuint(n, ==, N);
+    for (uint32_t i = 0; i < N; i++)
+        g_assert_cmpmem(&taken[i], sizeof taken[i], census_pair_at(fwd, i), sizeof taken[i]);
+    g_free(taken);
+    census_free(fwd);
+    census_free(back);
+}
+
 /* census_packet_early() (census.h) answers for packets census_packet()
  * does nothing with, and with census_packet_late() splits it around the
  * caller's other work (the SYN pair's hash kept between them): a census
@@ -374,5 +426,6 @@ int main(int argc, char **argv)
     g_test_add_func("/census/pair-slots", test_pair_slots);
     g_test_add_func("/census/hash-bytewise", test_hash_bytewise);
     g_test_add_func("/census/pair-forged-collisions", test_pair_forged_collisions);
+    g_test_add_func("/census/pair-order", test_pair_order);
     return g_test_run();
 }
