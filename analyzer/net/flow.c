@@ -62,6 +62,7 @@ struct flow_table {
     struct flow_conn *spare;
     uint32_t n_spare;
     uint64_t mul[FLOW_MULS]; /* pair_hash()'s, random */
+    uint64_t mul4;           /* ... and its constant for two IPv4 ends (their families' terms) */
 };
 
 #define FLOW_SPARE_MAX 64u
@@ -145,8 +146,9 @@ static const struct reasm_consumer consumers[2] = {
 enum { MUL_ZERO, MUL_END0, MUL_END1 = MUL_END0 + 5 };
 _Static_assert(MUL_END1 + 5 == FLOW_MULS, "one multiplier, then five an end");
 
-static void muls_init(uint64_t *m)
+static void muls_init(struct flow_table *t)
 {
+    uint64_t *m = t->mul;
     uint64_t x = distinct_process_key() ^ UINT64_C(0x666c6f77); /* not conn_groups.c's sequence */
     for (int i = 0; i < FLOW_MULS; i++) {
         uint64_t z = (x += UINT64_C(0x9E3779B97F4A7C15));
@@ -154,6 +156,7 @@ static void muls_init(uint64_t *m)
         z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
         m[i] = z ^ (z >> 31);
     }
+    t->mul4 = m[MUL_ZERO] + (m[MUL_END0 + 4] + m[MUL_END1 + 4]) * (4u << 16);
 }
 
 static uint32_t addr4(const struct ip_addr *a)
@@ -178,8 +181,8 @@ static uint64_t pair_hash(const struct flow_table *t, const struct ip_addr *a, u
     if (a->family == 4 && b->family == 4) {
         uint64_t ea = (uint64_t)addr4(a) << 16 | pa, eb = (uint64_t)addr4(b) << 16 | pb;
         uint64_t lo = ea < eb ? ea : eb, hi = ea < eb ? eb : ea;
-        uint64_t h = m[MUL_ZERO] + m[MUL_END0] * (uint32_t)(lo >> 16) + m[MUL_END0 + 4] * (4u << 16 | (uint16_t)lo) +
-                     m[MUL_END1] * (uint32_t)(hi >> 16) + m[MUL_END1 + 4] * (4u << 16 | (uint16_t)hi);
+        uint64_t h = t->mul4 + m[MUL_END0] * (uint32_t)(lo >> 16) + m[MUL_END0 + 4] * (uint16_t)lo +
+                     m[MUL_END1] * (uint32_t)(hi >> 16) + m[MUL_END1 + 4] * (uint16_t)hi;
         return h >> 32;
     }
     int c = a->family != b->family ? (a->family > b->family) - (a->family < b->family)
@@ -694,7 +697,7 @@ struct flow_table *flow_table_new(const struct flow_limits *lim, const struct fl
     t->limit[TC_ESTABLISHED] = t->lim.idle_established_us;
     t->limit[TC_CLOSED] = t->lim.idle_closed_us;
     t->idle_bound = INT64_MAX;
-    muls_init(t->mul);
+    muls_init(t);
     t->nslots = 2048;
     t->slots = calloc((size_t)t->nslots, sizeof *t->slots);
     if (!t->slots) {
