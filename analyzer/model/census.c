@@ -45,20 +45,38 @@ static uint32_t conv_slot_of(const struct conv_slot *s)
     return (uint32_t)(h >> 40) & (CONV_CACHE_SLOTS - 1);
 }
 
+/* census_pair_at()'s order: the pairs by first SYN, then client, then
+ * server (what merge's fold sorts by, fold_mem.c), so that a report lists
+ * them alike whatever the key, the order they came in and the --jobs
+ * split.  Built when first asked after a change; most captures' pairs
+ * came in that order already (checked in one pass, no sort). */
+struct census_pair_order {
+    uint32_t *at; /* index into pairs of the i-th; NULL: as they came */
+    uint32_t n;
+    bool fresh;
+};
+
+static void order_stale(struct census *c) { c->order->fresh = false; }
+
+static void pair_muls_init(struct census *c);
+
 struct census *census_new(void)
 {
     struct census *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+    pair_muls_init(c);
+    c->order = calloc(1, sizeof *c->order);
     c->udp_convs = distinct_new(0);
     c->recent = calloc(1, sizeof *c->recent); /* without it every datagram is hashed: same counts */
     c->dns_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     c->dns = malloc(sizeof *c->dns);
-    if (!c->udp_convs || !c->dns) {
+    if (!c->udp_convs || !c->dns || !c->order) {
         g_hash_table_destroy(c->dns_keys);
         distinct_free(c->udp_convs);
         free(c->recent);
         free(c->dns);
+        free(c->order);
         free(c);
         return NULL;
     }
@@ -75,6 +93,9 @@ void census_free(struct census *c)
     free(c->dns);
     free(c->pairs);
     free(c->pair_slots);
+    if (c->order)
+        free(c->order->at);
+    free(c->order);
     free(c);
 }
 
@@ -105,15 +126,31 @@ static void udp_conv(struct census *c, const struct packet *p)
         *cached = s;
 }
 
-/* distinct_hash() (FNV-1a, then its finaliser) of an IPv4 pair's 34 key
- * bytes without its 24 zero bytes: a step over a zero byte is a multiply
- * by the prime, twelve of them one multiply by its twelfth power (a
- * constant: unsigned arithmetic wraps as the steps do).  The same value
- * (census_pair_hash() is tested against distinct_hash()), a quarter of
- * the instructions, on the SYN of every connection. */
-#define PAIR_FNV_PRIME UINT64_C(1099511628211)
-#define PAIR_FNV_P2 (PAIR_FNV_PRIME * PAIR_FNV_PRIME)
-#define PAIR_FNV_P12 (PAIR_FNV_P2 * PAIR_FNV_P2 * PAIR_FNV_P2 * PAIR_FNV_P2 * PAIR_FNV_P2 * PAIR_FNV_P2)
+/* A pair's hash, keyed by the process's random number (distinct.h): the
+ * addresses are the capture's (and a merged report's) to choose, and with
+ * a fixed hash anyone could list clients of one slot, whose probes then
+ * walk one run of the table per SYN (quadratic: 32,768 such SYN clients
+ * took 48 times the CPU of as many random ones).  Multiply-shift over
+ * 32-bit pieces, as conn_groups.c: the top half of m0 + sum(m_i * x_i)
+ * mod 2^64 with random 64-bit m_i, universal as long as the m_i are
+ * unknown.  An address is its four words and its family; a plain IPv4
+ * address (bytes 4-15 zero) one word, its family's term in m0 (the same
+ * value).  No output depends on the key: the table is walked in the order
+ * the pairs came (census_pair_at()), never in slot order. */
+enum { PM_ZERO, PM_CLIENT, PM_SERVER = PM_CLIENT + 5 };
+_Static_assert(PM_SERVER + 5 == CENSUS_PAIR_MULS, "one multiplier, then five an address");
+
+static void pair_muls_init(struct census *c)
+{
+    uint64_t x = distinct_process_key() ^ UINT64_C(0x63656e737573); /* not conn_groups.c's sequence */
+    for (int i = 0; i < CENSUS_PAIR_MULS; i++) {
+        uint64_t z = (x += UINT64_C(0x9E3779B97F4A7C15));
+        z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+        c->pair_mul[i] = z ^ (z >> 31);
+    }
+    c->pair_mul4 = c->pair_mul[PM_ZERO] + 4 * c->pair_mul[PM_CLIENT + 4] + 4 * c->pair_mul[PM_SERVER + 4];
+}
 
 static bool ipv4_plain(const struct ip_addr *a)
 {
@@ -124,35 +161,28 @@ static bool ipv4_plain(const struct ip_addr *a)
     return a->family == 4 && !x && !y;
 }
 
-static uint64_t fnv_ipv4(uint64_t h, const struct ip_addr *a)
+static uint64_t addr_terms(const uint64_t *m, const struct ip_addr *a)
 {
-    h = (h ^ 4u) * PAIR_FNV_PRIME;
-    for (int i = 0; i < 4; i++)
-        h = (h ^ a->bytes[i]) * PAIR_FNV_PRIME;
-    return h * PAIR_FNV_P12;
+    uint32_t w[4];
+    memcpy(w, a->bytes, sizeof w);
+    return m[0] * w[0] + m[1] * w[1] + m[2] * w[2] + m[3] * w[3] + m[4] * a->family;
 }
 
-static uint64_t pair_hash(const struct ip_addr *a, const struct ip_addr *b)
+static uint64_t pair_hash(const struct census *c, const struct ip_addr *a, const struct ip_addr *b)
 {
+    const uint64_t *m = c->pair_mul;
     if (ipv4_plain(a) && ipv4_plain(b)) {
-        uint64_t h = fnv_ipv4(fnv_ipv4(UINT64_C(1469598103934665603), a), b);
-        h ^= h >> 33;
-        h *= UINT64_C(0xff51afd7ed558ccd);
-        h ^= h >> 33;
-        h *= UINT64_C(0xc4ceb9fe1a85ec53);
-        h ^= h >> 33;
-        return h;
+        uint32_t x, y;
+        memcpy(&x, a->bytes, 4);
+        memcpy(&y, b->bytes, 4);
+        return (c->pair_mul4 + m[PM_CLIENT] * x + m[PM_SERVER] * y) >> 32;
     }
-    struct ip_addr k[2];
-    memset(k, 0, sizeof k);
-    k[0] = *a;
-    k[1] = *b;
-    return distinct_hash(k, sizeof k);
+    return (m[PM_ZERO] + addr_terms(m + PM_CLIENT, a) + addr_terms(m + PM_SERVER, b)) >> 32;
 }
 
-uint64_t census_pair_hash(const struct ip_addr *client, const struct ip_addr *server)
+uint64_t census_pair_hash(const struct census *c, const struct ip_addr *client, const struct ip_addr *server)
 {
-    return pair_hash(client, server);
+    return pair_hash(c, client, server);
 }
 
 static bool same(const struct ip_addr *a, const struct ip_addr *b)
@@ -160,8 +190,8 @@ static bool same(const struct ip_addr *a, const struct ip_addr *b)
     return a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
 }
 
-/* A slot's tag: nonzero when used, and the hash's low 31 bits, which are
- * all a probe sequence starts from (tables stay far below 2^31 slots:
+/* A slot's tag: nonzero when used, and the hash's low 31 bits (of its 32),
+ * which are all a probe sequence starts from (tables stay far below 2^31 slots:
  * CENSUS_MAX_PAIRS), so a table grows without hashing its keys again
  * (the byte-wise hash of two addresses, 156 instructions, was a third of
  * the census's cost on a capture of short connections). */
@@ -169,8 +199,8 @@ static bool same(const struct ip_addr *a, const struct ip_addr *b)
 static uint32_t pair_tag(uint64_t h) { return (uint32_t)h | PAIR_TAG_USED; }
 
 /* The slot of (cl, sv): where it is, or the empty slot where it would go.
- * The probe sequence is the hash's (slot order is what reports list), the
- * tags spare reading an entry that cannot match. */
+ * The probe sequence is the hash's, the tags spare reading an entry that
+ * cannot match. */
 static uint32_t pair_slot(const struct census_pair *pairs, const struct census_pair_slot *slots, uint32_t n,
                           const struct ip_addr *cl, const struct ip_addr *sv, uint64_t h)
 {
@@ -250,6 +280,7 @@ static void syn(struct census *c, const struct packet *p, uint64_t h)
         c->pairs_dropped++;
         return;
     }
+    order_stale(c);
     if (p->dport == 139) {
         if (e->syn139 < CENSUS_SYN_TIMES)
             e->t139[e->syn139] = p->ts_us;
@@ -301,7 +332,7 @@ uint64_t census_pair_prefetch(const struct census *c, const struct packet *p)
 {
     if (!syn_pair(p))
         return 0;
-    uint64_t h = pair_hash(&p->src, &p->dst);
+    uint64_t h = pair_hash(c, &p->src, &p->dst);
     if (c->npairs)
         __builtin_prefetch(&c->pair_slots[(uint32_t)h & (c->npairs - 1)]);
     return h;
@@ -309,7 +340,7 @@ uint64_t census_pair_prefetch(const struct census *c, const struct packet *p)
 
 void census_packet(struct census *c, const struct packet *p)
 {
-    census_packet_late(c, p, syn_pair(p) ? pair_hash(&p->src, &p->dst) : 0);
+    census_packet_late(c, p, syn_pair(p) ? pair_hash(c, &p->src, &p->dst) : 0);
 }
 
 void census_packet_late(struct census *c, const struct packet *p, uint64_t h)
@@ -337,6 +368,56 @@ uint64_t census_udp_conversations(const struct census *c, bool *estimate)
     return distinct_count(c->udp_convs);
 }
 
+static int64_t first_syn(const struct census_pair *p)
+{
+    int64_t t = INT64_MAX;
+    if (p->syn139 && p->t139[0] < t)
+        t = p->t139[0];
+    if (p->syn445 && p->t445[0] < t)
+        t = p->t445[0];
+    return t;
+}
+
+static int pair_cmp(const struct census_pair *a, const struct census_pair *b)
+{
+    int64_t x = first_syn(a), y = first_syn(b);
+    if (x != y)
+        return x < y ? -1 : 1;
+    int d = memcmp(&a->client, &b->client, sizeof a->client);
+    return d ? d : memcmp(&a->server, &b->server, sizeof a->server);
+}
+
+static int at_cmp(const void *pa, const void *pb, void *pairs)
+{
+    const struct census_pair *e = pairs;
+    return pair_cmp(&e[*(const uint32_t *)pa], &e[*(const uint32_t *)pb]);
+}
+
+static const uint32_t *order_of(const struct census *c)
+{
+    struct census_pair_order *o = c->order;
+    if (o->fresh && o->n == c->pairs_used)
+        return o->at;
+    o->fresh = true;
+    o->n = c->pairs_used;
+    free(o->at);
+    o->at = NULL;
+    bool sorted = true;
+    for (uint32_t i = 1; i < c->pairs_used && sorted; i++)
+        sorted = pair_cmp(&c->pairs[i - 1], &c->pairs[i]) < 0;
+    if (sorted)
+        return NULL;
+    o->at = malloc((size_t)c->pairs_used * sizeof *o->at);
+    if (!o->at) { /* as they came: still the key's no matter */
+        o->fresh = false;
+        return NULL;
+    }
+    for (uint32_t i = 0; i < c->pairs_used; i++)
+        o->at[i] = i;
+    qsort_r(o->at, c->pairs_used, sizeof *o->at, at_cmp, c->pairs);
+    return o->at;
+}
+
 uint32_t census_pair_slots(const struct census *c) { return c->npairs; }
 
 size_t census_pair_table_bytes(const struct census *c)
@@ -348,25 +429,30 @@ struct census_pair *census_take_pairs(struct census *c, uint32_t *n)
 {
     struct census_pair *out = g_new(struct census_pair, c->pairs_used ? c->pairs_used : 1);
     *n = 0;
-    for (uint32_t i = 0; i < c->npairs; i++)
-        if (c->pair_slots[i].tag)
-            out[(*n)++] = c->pairs[c->pair_slots[i].entry];
+    const uint32_t *at = order_of(c);
+    for (uint32_t i = 0; i < c->pairs_used; i++)
+        out[i] = c->pairs[at ? at[i] : i];
+    *n = c->pairs_used;
     free(c->pairs);
     free(c->pair_slots);
     c->pairs = NULL;
     c->pair_slots = NULL;
     c->npairs = c->pairs_used = c->pairs_room = 0;
+    order_stale(c);
     return out;
 }
 
-const struct census_pair *census_pair_at(const struct census *c, uint32_t slot)
+const struct census_pair *census_pair_at(const struct census *c, uint32_t i)
 {
-    return slot < c->npairs && c->pair_slots[slot].tag ? &c->pairs[c->pair_slots[slot].entry] : NULL;
+    if (i >= c->pairs_used)
+        return NULL;
+    const uint32_t *at = order_of(c);
+    return &c->pairs[at ? at[i] : i];
 }
 
 bool census_has_pair(const struct census *c, const struct ip_addr *cl, const struct ip_addr *sv)
 {
-    return c->npairs && c->pair_slots[pair_slot(c->pairs, c->pair_slots, c->npairs, cl, sv, pair_hash(cl, sv))].tag;
+    return c->npairs && c->pair_slots[pair_slot(c->pairs, c->pair_slots, c->npairs, cl, sv, pair_hash(c, cl, sv))].tag;
 }
 
 int64_t census_pair_closest(const struct census_pair *p)
@@ -405,11 +491,12 @@ static void merge_times(int64_t *dst, uint32_t nd, const int64_t *src, uint32_t 
 
 void census_fold_pair(struct census *c, const struct census_pair *p)
 {
-    struct census_pair *e = pair_get(c, &p->client, &p->server, pair_hash(&p->client, &p->server));
+    struct census_pair *e = pair_get(c, &p->client, &p->server, pair_hash(c, &p->client, &p->server));
     if (!e) {
         c->pairs_dropped += p->syn139 + p->syn445;
         return;
     }
+    order_stale(c);
     if (p->syn139 && (!e->syn139 || p->t139[0] < e->t139[0]))
         e->port139 = p->port139;
     merge_times(e->t139, e->syn139, p->t139, p->syn139);
@@ -427,4 +514,15 @@ void census_add_dns_key(struct census *c, const char *key)
         return;
     }
     g_hash_table_add(c->dns_keys, g_strdup(key));
+}
+
+uint32_t census_pair_longest_probe(const struct census *c)
+{
+    uint32_t longest = 0;
+    for (uint32_t i = 0; i < c->npairs; i++)
+        if (c->pair_slots[i].tag) {
+            uint32_t d = (i - c->pair_slots[i].tag) & (c->npairs - 1);
+            longest = d > longest ? d : longest;
+        }
+    return longest;
 }

@@ -19,9 +19,11 @@ struct census_conv_cache;
 
 #define CENSUS_SYN_TIMES 4
 #define CENSUS_MAX_PAIRS 32768u
+#define CENSUS_PAIR_MULS 11
 
-/* A slot of the pair table: tag 0 = empty, else the high half of its
- * hash (probes read these, not the entries); entry: index into pairs. */
+/* A slot of the pair table: tag 0 = empty, else the low 31 bits of its
+ * hash and the top bit (probes read these, not the entries); entry: index
+ * into pairs. */
 struct census_pair_slot {
     uint32_t tag, entry;
 };
@@ -61,6 +63,9 @@ struct census {
      * entry at all (NULL: yes; no: dropped as past the cap). */
     bool (*keep_pair)(void *data, const struct ip_addr *client, const struct ip_addr *server);
     void *admit_data;
+    struct census_pair_order *order;     /* census_pair_at()'s (census.c) */
+    uint64_t pair_mul[CENSUS_PAIR_MULS]; /* the pair hash's, random (census.c) */
+    uint64_t pair_mul4;                  /* ... and its constant for two plain IPv4 addresses */
     /* Names resolved by DNS (UDP 53), LLMNR (UDP 5355) or mDNS (UDP 5353),
      * as NetBIOS would key them (dns_netbios_key()). */
     GHashTable *dns_keys;        /* char* -> NULL, at most CENSUS_MAX_DNS_KEYS */
@@ -77,10 +82,12 @@ bool census_dns_has(const struct census *c, const char *netbios_name);
 struct census *census_new(void);
 void census_free(struct census *c);
 void census_packet(struct census *c, const struct packet *p);
-/* The hash a pair's slot is found by: distinct_hash() of the two
- * addresses (struct ip_addr, client first), which report order and merge
- * states depend on. */
-uint64_t census_pair_hash(const struct ip_addr *client, const struct ip_addr *server);
+/* The hash a pair's slot is found by (32 bits), keyed by the process's
+ * random number (census.c): nothing written depends on it. */
+uint64_t census_pair_hash(const struct census *c, const struct ip_addr *client, const struct ip_addr *server);
+/* The longest probe of the pair table: how far a pair's slot is from where
+ * its hash starts (tests: crafted addresses stay spread). */
+uint32_t census_pair_longest_probe(const struct census *c);
 /* census_packet_early()'s fetch: the pair hash of a SYN to 139 or 445
  * (0 for any other packet), its first slot fetched. */
 uint64_t census_pair_prefetch(const struct census *c, const struct packet *p);
@@ -105,14 +112,18 @@ static inline bool census_packet_early(const struct census *c, const struct pack
 void census_packet_late(struct census *c, const struct packet *p, uint64_t h);
 uint64_t census_udp_conversations(const struct census *c, bool *estimate);
 
-/* Pairs in table order (callers sort). */
+/* The pairs by first SYN, then client, then server: census_pair_at(c, i)
+ * for i below census_pair_slots(c), NULL past the last.  Not the slots'
+ * order, which follows the keyed hash: what callers write in this order
+ * (ties of findings' times, merge states) must not change from one process
+ * to the next, nor with the order the pairs came in. */
 uint32_t census_pair_slots(const struct census *c);
-const struct census_pair *census_pair_at(const struct census *c, uint32_t slot); /* NULL for an empty slot */
+const struct census_pair *census_pair_at(const struct census *c, uint32_t i);
 
 /* Bytes the pair table holds (slots and entries). */
 size_t census_pair_table_bytes(const struct census *c);
 
-/* --jobs: the pairs in table order packed into a new array (*n of them,
+/* --jobs: the pairs in census_pair_at()'s order packed into a new array (*n of them,
  * g_free() it) and the table emptied (the fold then holds a pair in its
  * own bytes, not in two slots); the census keeps its counters. */
 struct census_pair *census_take_pairs(struct census *c, uint32_t *n);

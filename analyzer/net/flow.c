@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "distinct.h"
 #include "dlist.h"
+
+#define FLOW_MULS 11 /* pair_hash()'s multipliers: one, then five for each end */
 
 enum tclass { TC_HALF_OPEN = 0, TC_ESTABLISHED, TC_CLOSED, TC_COUNT };
 
@@ -58,6 +61,8 @@ struct flow_table {
      * and calloc + free were a tenth of the flow table's own cost. */
     struct flow_conn *spare;
     uint32_t n_spare;
+    uint64_t mul[FLOW_MULS]; /* pair_hash()'s, random */
+    uint64_t mul4;           /* ... and its constant for two IPv4 ends (their families' terms) */
 };
 
 #define FLOW_SPARE_MAX 64u
@@ -138,38 +143,33 @@ bool flow_conn_pass(struct flow_conn *c, int dir, uint64_t n)
 
 /* ---- keys ---- */
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= UINT64_C(0xff51afd7ed558ccd);
-    x ^= x >> 33;
-    x *= UINT64_C(0xc4ceb9fe1a85ec53);
-    x ^= x >> 33;
-    return x;
-}
+/* A connection's hash, keyed by the process's random number (distinct.h):
+ * the addresses and ports are the capture's to choose, and with a fixed
+ * hash anyone could list connections of one slot, whose probes then walk
+ * one run of the index per packet (quadratic: 9,000 such connections took
+ * 22 times the CPU of as many random ones).  Multiply-shift over 32-bit
+ * pieces, as conn_groups.c: the top half of m0 + sum(m_i * x_i) mod 2^64
+ * with random 64-bit m_i, universal as long as the m_i are unknown.
+ * Symmetric: the two endpoints are ordered first (a total order on them,
+ * so two connections share an ordered key only when they are one).  An
+ * endpoint is its address's four words and its port with its family; the
+ * IPv4 path (both ends IPv4: bytes 4-15 are zero, their terms nothing)
+ * takes two pieces an end.  Nothing walks the index in its order, so no
+ * output depends on the key. */
+enum { MUL_ZERO, MUL_END0, MUL_END1 = MUL_END0 + 5 };
+_Static_assert(MUL_END1 + 5 == FLOW_MULS, "one multiplier, then five an end");
 
-/* One word per endpoint, no mixing yet: the address's two halves (one
- * rotated, so that equal halves do not cancel), the family and the port. */
-static uint64_t endpoint_word(const struct ip_addr *a, uint16_t port)
+static void muls_init(struct flow_table *t)
 {
-    uint64_t lo, hi;
-    memcpy(&lo, a->bytes, 8);
-    memcpy(&hi, a->bytes + 8, 8);
-    return (lo ^ (hi << 29 | hi >> 35)) + ((uint64_t)port << 48 ^ (uint64_t)a->family << 40);
-}
-
-/* Symmetric: both orientations of a connection hash alike (the two words
- * ordered, then one multiply and one finaliser for both; five finalisers
- * per packet before).  a and b: the source's and destination's words. */
-static uint64_t pair_hash(uint64_t a, uint64_t b)
-{
-    uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
-    return mix64(lo * UINT64_C(0x9E3779B97F4A7C15) ^ hi);
-}
-
-static bool same_endpoint(const struct ip_addr *a, uint16_t pa, const struct ip_addr *b, uint16_t pb)
-{
-    return pa == pb && a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
+    uint64_t *m = t->mul;
+    uint64_t x = distinct_process_key() ^ UINT64_C(0x666c6f77); /* not conn_groups.c's sequence */
+    for (int i = 0; i < FLOW_MULS; i++) {
+        uint64_t z = (x += UINT64_C(0x9E3779B97F4A7C15));
+        z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+        m[i] = z ^ (z >> 31);
+    }
+    t->mul4 = m[MUL_ZERO] + (m[MUL_END0 + 4] + m[MUL_END1 + 4]) * (4u << 16);
 }
 
 static uint32_t addr4(const struct ip_addr *a)
@@ -177,6 +177,42 @@ static uint32_t addr4(const struct ip_addr *a)
     uint32_t v;
     memcpy(&v, a->bytes, 4);
     return v;
+}
+
+/* One end's terms: m[0..3] * its address's words + m[4] * (port, family). */
+static uint64_t end_terms(const uint64_t *m, const struct ip_addr *a, uint16_t port)
+{
+    uint32_t w[4];
+    memcpy(w, a->bytes, sizeof w);
+    return m[0] * w[0] + m[1] * w[1] + m[2] * w[2] + m[3] * w[3] + m[4] * ((uint32_t)a->family << 16 | port);
+}
+
+static uint64_t pair_hash(const struct flow_table *t, const struct ip_addr *a, uint16_t pa, const struct ip_addr *b,
+                          uint16_t pb)
+{
+    const uint64_t *m = t->mul;
+    if (a->family == 4 && b->family == 4) {
+        uint64_t ea = (uint64_t)addr4(a) << 16 | pa, eb = (uint64_t)addr4(b) << 16 | pb;
+        uint64_t lo = ea < eb ? ea : eb, hi = ea < eb ? eb : ea;
+        uint64_t h = t->mul4 + m[MUL_END0] * (uint32_t)(lo >> 16) + m[MUL_END0 + 4] * (uint16_t)lo +
+                     m[MUL_END1] * (uint32_t)(hi >> 16) + m[MUL_END1 + 4] * (uint16_t)hi;
+        return h >> 32;
+    }
+    int c = a->family != b->family ? (a->family > b->family) - (a->family < b->family)
+                                   : memcmp(a->bytes, b->bytes, 16);
+    if (!c)
+        c = (pa > pb) - (pa < pb);
+    if (c > 0) {
+        const struct ip_addr *x = a;
+        uint16_t px = pa;
+        a = b, pa = pb, b = x, pb = px;
+    }
+    return (m[MUL_ZERO] + end_terms(m + MUL_END0, a, pa) + end_terms(m + MUL_END1, b, pb)) >> 32;
+}
+
+static bool same_endpoint(const struct ip_addr *a, uint16_t pa, const struct ip_addr *b, uint16_t pb)
+{
+    return pa == pb && a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
 }
 
 /* Direction of p within c, or -1 if p does not belong to c.  Between IPv4
@@ -592,7 +628,7 @@ void flow_table_packet(struct flow_table *t, const struct packet *p)
         return;
     }
 
-    uint64_t hash = pair_hash(endpoint_word(&p->src, p->sport), endpoint_word(&p->dst, p->dport));
+    uint64_t hash = pair_hash(t, &p->src, p->sport, &p->dst, p->dport);
     struct flow_conn *c = NULL;
     int dir = -1;
     uint64_t mask = t->nslots - 1;
@@ -674,6 +710,7 @@ struct flow_table *flow_table_new(const struct flow_limits *lim, const struct fl
     t->limit[TC_ESTABLISHED] = t->lim.idle_established_us;
     t->limit[TC_CLOSED] = t->lim.idle_closed_us;
     t->idle_bound = INT64_MAX;
+    muls_init(t);
     t->nslots = 2048;
     t->slots = calloc((size_t)t->nslots, sizeof *t->slots);
     if (!t->slots) {
@@ -781,4 +818,15 @@ void flow_table_tick(struct flow_table *t, int64_t ts_us)
     t->st.time_jumps = jumps; /* the table that has the packet counts the jump */
     expire(t, clock, NULL);
     trim_closed(t, NULL);
+}
+
+uint64_t flow_table_longest_probe(const struct flow_table *t)
+{
+    uint64_t longest = 0, mask = t->nslots - 1;
+    for (uint64_t i = 0; i < t->nslots; i++)
+        if (t->slots[i].c) {
+            uint64_t d = (i - t->slots[i].hash) & mask;
+            longest = d > longest ? d : longest;
+        }
+    return longest;
 }

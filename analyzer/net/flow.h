@@ -184,6 +184,9 @@ bool flow_table_clock(const struct flow_table *t, int64_t *first, int64_t *last)
 void flow_table_tick(struct flow_table *t, int64_t ts_us);
 /* smbscope merge: n connections two runs both counted (split captures) are one each. */
 void flow_table_unjoin(struct flow_table *t, uint64_t n);
+/* The longest probe of the index: how far a connection's slot is from
+ * where its hash starts (tests: crafted addresses stay spread). */
+uint64_t flow_table_longest_probe(const struct flow_table *t);
 
 /* Consumer hint: the next n bytes of direction dir are not needed (by any
  * observer: with several, only when all of them agree). */

@@ -111,15 +111,15 @@ static void test_cache_exact(void) { run(0, 7, false); }
 static void test_cache_near(void) { run(0, 5, true); }
 static void test_cache_estimating(void) { run(500, 11, false); } /* past the cap: HyperLogLog only */
 
-/* The SYN pairs sit where linear probing on distinct_hash() of the two
- * addresses puts them (reports and merge states list pairs in slot order):
- * a model table built the same way, growing at half full from 256 slots,
- * must agree slot for slot, also with near-identical addresses (equal
- * tags) and past the cap. */
+/* The SYN pairs a model table holds (linear probing, growing at half full
+ * from 256 slots: the census's slot count too), each listed by
+ * census_pair_at() in the order it came (reports and merge states list
+ * pairs in that order, whatever the keyed hash), also with
+ * near-identical addresses and past the cap. */
 struct model_pair {
     bool taken;
     struct ip_addr c, s;
-    uint32_t syns;
+    uint32_t syns, at; /* at: the how-manieth pair it came */
 };
 
 static uint64_t model_hash(const struct ip_addr *c, const struct ip_addr *s)
@@ -186,7 +186,7 @@ static void test_pair_slots(void)
                 n *= 2;
                 k = model_slot(m, n, &cl, &sv);
             }
-            m[k] = (struct model_pair){ true, cl, sv, 0 };
+            m[k] = (struct model_pair){ true, cl, sv, 0, used };
             used++;
         }
         m[k].syns++;
@@ -195,14 +195,16 @@ static void test_pair_slots(void)
     g_assert_cmpuint(c->pairs_dropped, ==, dropped);
     g_assert_cmpuint(dropped, >, 0);
     for (uint32_t j = 0; j < n; j++) {
-        const struct census_pair *e = census_pair_at(c, j);
-        g_assert_true((e != NULL) == m[j].taken);
-        if (!e)
+        if (!m[j].taken)
             continue;
+        const struct census_pair *e = census_pair_at(c, m[j].at); /* in the order they came */
+        g_assert_nonnull(e);
         g_assert_cmpmem(&e->client, sizeof e->client, &m[j].c, sizeof m[j].c);
         g_assert_cmpmem(&e->server, sizeof e->server, &m[j].s, sizeof m[j].s);
         g_assert_cmpuint(e->syn445, ==, m[j].syns);
+        g_assert_true(census_has_pair(c, &m[j].c, &m[j].s));
     }
+    g_assert_null(census_pair_at(c, used));
     /* at its cap the table holds the pairs packed and an 8-byte slot for
      * each of twice as many (4.4 MB; two 124-byte slots a pair were 8.1 MB:
      * one table per --jobs thread) */
@@ -215,7 +217,7 @@ static void test_pair_slots(void)
 
 
 /* distinct_hash() takes its bytes a word at a time; its values are in merge
- * states and order the census's slots, so they must stay those of the
+ * states, so they must stay those of the
  * byte-wise FNV-1a and finaliser it always was: every length to 80, every
  * alignment, random bytes, and one value written down. */
 static uint64_t fnv_bytewise(const uint8_t *b, size_t n)
@@ -247,29 +249,114 @@ static void test_hash_bytewise(void)
     g_assert_cmphex(distinct_hash("smbscope census key", 19), ==, UINT64_C(0x0539cc681c916d8d));
 }
 
-/* census_pair_hash() is distinct_hash() of the two addresses, also where
- * it skips the IPv4 addresses' zero bytes: plain IPv4 pairs, IPv6, mixed,
- * and IPv4 with stray bytes past its four (taken the general way). */
-static void test_pair_hash_same(void)
+/* Clients forged to share one slot under the fixed hash census.c had
+ * (distinct_hash() of the two addresses: FNV-1a and a finaliser): every
+ * one of N's low 11 bits equal, the bits a table of N pairs (2,048 slots)
+ * starts its probe from, so a crafted capture made every SYN walk one run
+ * of the table (quadratic).  Keyed by the process's random number, the
+ * same clients spread: the longest probe stays short, every pair is found
+ * and counted once. */
+static uint64_t old_pair_hash(const struct ip_addr *c, const struct ip_addr *s)
 {
-    GRand *r = g_rand_new_with_seed(11);
-    for (int round = 0; round < 20000; round++) {
-        struct ip_addr k[2];
-        memset(k, 0, sizeof k);
-        for (int d = 0; d < 2; d++) {
-            int kind = g_rand_int_range(r, 0, 4);
-            k[d].family = kind == 3 ? 6 : 4;
-            int n = kind == 3 ? 16 : 4;
-            for (int i = 0; i < n; i++)
-                k[d].bytes[i] = (uint8_t)g_rand_int(r);
-            if (kind == 2) /* IPv4 with a byte set past its four */
-                k[d].bytes[g_rand_int_range(r, 4, 16)] = (uint8_t)g_rand_int_range(r, 1, 256);
-            if (kind == 1 && round % 7 == 0)
-                memset(k[d].bytes, round % 2 ? 0 : 0xFF, 4);
-        }
-        g_assert_cmphex(census_pair_hash(&k[0], &k[1]), ==, distinct_hash(k, sizeof k));
+    struct ip_addr k[2];
+    memset(k, 0, sizeof k);
+    k[0] = *c;
+    k[1] = *s;
+    return distinct_hash(k, sizeof k);
+}
+
+static void test_pair_forged_collisions(void)
+{
+    enum { N = 1000, BITS = 11 };
+    struct ip_addr sv = { 4, { 10, 200, 0, 1 } };
+    struct ip_addr *cl = g_new0(struct ip_addr, N);
+    uint32_t found = 0;
+    for (uint32_t x = 1; found < N; x++) {
+        struct ip_addr a = { 4, { 10, (uint8_t)(x >> 16), (uint8_t)(x >> 8), (uint8_t)x } };
+        g_assert_cmpuint(x, <, 1u << 24);
+        if ((old_pair_hash(&a, &sv) & ((1u << BITS) - 1)) == 0x2A5)
+            cl[found++] = a;
     }
-    g_rand_free(r);
+    struct census *c = census_new();
+    for (int round = 0; round < 2; round++)
+        for (uint32_t i = 0; i < N; i++) {
+            struct packet p;
+            memset(&p, 0, sizeof p);
+            p.l4 = L4_TCP;
+            p.src = cl[i];
+            p.dst = sv;
+            p.sport = 50000;
+            p.dport = 445;
+            p.tcp_flags = TCP_SYN;
+            p.ts_us = round * N + i;
+            census_packet(c, &p);
+        }
+    g_assert_cmpuint(c->pairs_used, ==, N);
+    g_assert_cmpuint(census_pair_slots(c), ==, 1u << BITS);
+    for (uint32_t i = 0; i < N; i++) {
+        const struct census_pair *e = census_pair_at(c, i); /* in the order they came */
+        g_assert_nonnull(e);
+        g_assert_cmpmem(&e->client, sizeof e->client, &cl[i], sizeof cl[i]);
+        g_assert_cmpuint(e->syn445, ==, 2);
+        g_assert_true(census_has_pair(c, &cl[i], &sv));
+    }
+    g_assert_null(census_pair_at(c, N));
+    /* one slot: N - 1; spread over 2,048 slots at half full: tens */
+    g_assert_cmpuint(census_pair_longest_probe(c), <, 100);
+    census_free(c);
+    g_free(cl);
+}
+
+/* census_pair_at() lists the pairs by first SYN, then client, then server,
+ * whatever order they came in (and whatever the keyed hash put where):
+ * the same SYNs fed forwards and backwards (each pair's SYN times kept),
+ * with ties of time, give the same list, in that order. */
+static void syn_at(struct census *c, uint8_t client, uint8_t server, int64_t ts)
+{
+    struct packet p;
+    memset(&p, 0, sizeof p);
+    p.l4 = L4_TCP;
+    p.src = (struct ip_addr){ 4, { 10, 1, 0, client } };
+    p.dst = (struct ip_addr){ 4, { 10, 2, 0, server } };
+    p.sport = 50000;
+    p.dport = server & 1 ? 139 : 445;
+    p.tcp_flags = TCP_SYN;
+    p.ts_us = ts;
+    census_packet(c, &p);
+}
+
+static void test_pair_order(void)
+{
+    enum { N = 600 };
+    struct census *fwd = census_new(), *back = census_new();
+    for (int i = 0; i < N; i++) {
+        int j = N - 1 - i;
+        syn_at(fwd, (uint8_t)(i % 200), (uint8_t)(i / 200), (i * 7919) % 50); /* times tie, out of order */
+        syn_at(back, (uint8_t)(j % 200), (uint8_t)(j / 200), (j * 7919) % 50);
+    }
+    g_assert_cmpuint(fwd->pairs_used, ==, N);
+    const struct census_pair *prev = NULL;
+    for (uint32_t i = 0; i < N; i++) {
+        const struct census_pair *a = census_pair_at(fwd, i), *b = census_pair_at(back, i);
+        g_assert_cmpmem(a, sizeof *a, b, sizeof *b);
+        if (prev) {
+            int64_t x = prev->syn139 ? prev->t139[0] : prev->t445[0], y = a->syn139 ? a->t139[0] : a->t445[0];
+            g_assert_cmpint(x, <=, y);
+            int d = memcmp(&prev->client, &a->client, sizeof a->client);
+            if (x == y)
+                g_assert_true(d < 0 || (d == 0 && memcmp(&prev->server, &a->server, sizeof a->server) < 0));
+        }
+        prev = a;
+    }
+    g_assert_null(census_pair_at(fwd, N));
+    uint32_t n = 0;
+    struct census_pair *taken = census_take_pairs(back, &n);
+    g_assert_cmpuint(n, ==, N);
+    for (uint32_t i = 0; i < N; i++)
+        g_assert_cmpmem(&taken[i], sizeof taken[i], census_pair_at(fwd, i), sizeof taken[i]);
+    g_free(taken);
+    census_free(fwd);
+    census_free(back);
 }
 
 /* census_packet_early() (census.h) answers for packets census_packet()
@@ -338,6 +425,7 @@ int main(int argc, char **argv)
     g_test_add_func("/census/conv-cache-estimating", test_cache_estimating);
     g_test_add_func("/census/pair-slots", test_pair_slots);
     g_test_add_func("/census/hash-bytewise", test_hash_bytewise);
-    g_test_add_func("/census/pair-hash-same", test_pair_hash_same);
+    g_test_add_func("/census/pair-forged-collisions", test_pair_forged_collisions);
+    g_test_add_func("/census/pair-order", test_pair_order);
     return g_test_run();
 }

@@ -885,6 +885,72 @@ static void test_warm_ahead(void)
     g_array_unref(o.events);
 }
 
+/* Connections forged to share one slot under the fixed hash flow.c had
+ * (mix64(lo * G ^ hi) of the two endpoint words, as a capture's author can
+ * compute): N clients of one server whose hashes agree in the low 12 bits,
+ * the bits a table of N connections (4,096 slots) starts its probe from, so
+ * every packet walked one run of the index (quadratic).  Keyed by the
+ * process's random number, the same connections spread: the longest probe
+ * stays short, and each connection's packets, both ways, stay its own. */
+static uint64_t old_mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= UINT64_C(0xff51afd7ed558ccd);
+    x ^= x >> 33;
+    x *= UINT64_C(0xc4ceb9fe1a85ec53);
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t old_word(const struct ip_addr *a, uint16_t port)
+{
+    uint64_t lo, hi;
+    memcpy(&lo, a->bytes, 8);
+    memcpy(&hi, a->bytes + 8, 8);
+    return (lo ^ (hi << 29 | hi >> 35)) + ((uint64_t)port << 48 ^ (uint64_t)a->family << 40);
+}
+
+static void test_index_forged_collisions(void)
+{
+    enum { N = 2000, MASK = 4095 };
+    const struct ip_addr sv = v4(192, 168, 0, 1);
+    const uint64_t s = old_word(&sv, 445);
+    struct ip_addr *cl = g_new0(struct ip_addr, N);
+    uint32_t found = 0;
+    for (uint32_t x = 1; found < N; x++) {
+        g_assert_cmpuint(x, <, 1u << 24);
+        struct ip_addr a = v4(10, (uint8_t)(x >> 16), (uint8_t)(x >> 8), (uint8_t)x);
+        uint64_t c = old_word(&a, 40000), lo = c < s ? c : s, hi = c < s ? s : c;
+        if ((old_mix64(lo * UINT64_C(0x9E3779B97F4A7C15) ^ hi) & MASK) == 0x5EE)
+            cl[found++] = a;
+    }
+    struct flow_table *t = flow_table_new(NULL, NULL, NULL);
+    for (int round = 0; round < 3; round++)
+        for (uint32_t i = 0; i < N; i++) {
+            bool back = round == 1; /* the server's SYN-ACKs: the same connections */
+            struct packet p = { 0 };
+            p.ts_us = round * N + i;
+            p.l4 = L4_TCP;
+            p.src = back ? sv : cl[i];
+            p.dst = back ? cl[i] : sv;
+            p.sport = back ? 445 : 40000;
+            p.dport = back ? 40000 : 445;
+            p.seq = back ? 9000 : 1000;
+            p.ack = back ? 1001 : round ? 9001 : 0;
+            p.tcp_flags = round == 0 ? TCP_SYN : round == 1 ? TCP_SYN | TCP_ACK : TCP_ACK;
+            flow_table_packet(t, &p);
+        }
+    struct flow_stats st = flow_table_stats(t);
+    g_assert_cmpuint(st.conns, ==, N);
+    g_assert_cmpuint(st.current, ==, N);
+    g_assert_cmpuint(st.reuses, ==, 0);
+    /* one slot: N - 1; spread over 4,096 slots at half full: tens */
+    g_assert_cmpuint(flow_table_longest_probe(t), <, 100);
+    flow_table_finish(t);
+    flow_table_free(t);
+    g_free(cl);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -909,5 +975,6 @@ int main(int argc, char **argv)
     g_test_add_func("/flow/index_removals", test_index_removals);
     g_test_add_func("/flow/warm_ahead", test_warm_ahead);
     g_test_add_func("/flow/pass_one_observer", test_pass_one_observer);
+    g_test_add_func("/flow/index_forged_collisions", test_index_forged_collisions);
     return g_test_run();
 }
