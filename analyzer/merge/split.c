@@ -136,7 +136,7 @@ static void input_add(struct input_info *dst, const struct input_info *src)
 
 struct kept {
     bool at_end;    /* closed by the end of the input */
-    int64_t when;   /* the time it closed in one run (see keep_first_closed) */
+    int64_t when;   /* the time it closed in one run (see keep_first_closed); INT64_MIN: by the flow table's end */
     int64_t first_ts;
     uint64_t flow_id;
     struct smb_conn *s;
@@ -171,8 +171,14 @@ static void keep_first_closed(struct analysis *a, struct worker *ws, unsigned n)
             int64_t ts = g_array_index(ws[k].close_ts, int64_t, i);
             /* Closed connections linger and leave in the order of their
              * last packet (flow.h), later in a worker than in one run (each
-             * has its own max_closed): that order, not the worker's. */
-            struct kept e = { ts == INT64_MAX, lingered(s) ? s->last_ts : ts, s->first_ts, s->flow_id, s };
+             * has its own max_closed): that order, not the worker's.  But
+             * those the flow table still held at the end of the input left
+             * one run in opening order (flow_table_finish()), lingering or
+             * not, before the QUIC and RoCEv2 tables' (analysis_finish()):
+             * one lingering since it opened long ago comes first. */
+            bool at_end = ts == INT64_MAX;
+            bool tcp_end = at_end && (s->obs.carrier == CARRIER_TCP || s->obs.carrier == CARRIER_RDMA_IWARP);
+            struct kept e = { at_end, tcp_end ? INT64_MIN : lingered(s) ? s->last_ts : ts, s->first_ts, s->flow_id, s };
             g_array_append_val(all, e);
         }
         g_ptr_array_set_free_func(c, NULL);
