@@ -239,6 +239,7 @@ struct fold_order {
     struct census_pair *pairs; /* src's SYN pairs, taken from its census (census_take_pairs()), sorted */
     guint size[FT_COUNT];   /* slots of each table */
     GArray *refs[FT_COUNT]; /* struct fold_ref in first-seen order (ORDER[t]); NULL: the table is */
+    GCompareFunc group_cmp; /* fold_order_groups_by(): refs[FT_GROUPS] point at its keys */
 };
 
 /* The entry at index i of table t of o: what the comparators take. */
@@ -310,6 +311,21 @@ void fold_order_as_made(struct fold_order *o)
         }
 }
 
+void fold_order_groups_by(struct fold_order *o, const void *keys, guint n, size_t key_size, GCompareFunc cmp)
+{
+    if (n != o->size[FT_GROUPS]) /* not a key per group: first seen, as any fold */
+        return;
+    if (o->refs[FT_GROUPS])
+        g_array_free(o->refs[FT_GROUPS], TRUE);
+    o->refs[FT_GROUPS] = g_array_sized_new(FALSE, FALSE, sizeof(struct fold_ref), o->size[FT_GROUPS]);
+    for (guint i = 0; i < o->size[FT_GROUPS]; i++) {
+        struct fold_ref r = { (const char *)keys + (size_t)i * key_size, i };
+        g_array_append_val(o->refs[FT_GROUPS], r);
+    }
+    o->group_cmp = cmp;
+    g_array_sort_with_data(o->refs[FT_GROUPS], ref_order, &o->group_cmp);
+}
+
 void fold_order_free(struct fold_order *o)
 {
     if (!o)
@@ -366,12 +382,13 @@ static void merge_table(struct analysis *dst, struct fold_order *const *order, u
     guint pos[JOBS_MAX] = { 0 };
     struct fold_ref head[JOBS_MAX];
     bool have[JOBS_MAX];
+    GCompareFunc cmp = t == FT_GROUPS && n && order[0]->group_cmp ? order[0]->group_cmp : ORDER[t];
     for (unsigned k = 0; k < n; k++)
         have[k] = next_ref(order[k], t, &pos[k], &head[k]);
     for (;;) {
         int best = -1;
         for (unsigned k = 0; k < n; k++)
-            if (have[k] && (best < 0 || ORDER[t](head[k].e, head[best].e) < 0))
+            if (have[k] && (best < 0 || cmp(head[k].e, head[best].e) < 0))
                 best = (int)k;
         if (best < 0)
             break;

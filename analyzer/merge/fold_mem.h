@@ -30,6 +30,11 @@ void fold_order_free(struct fold_order *o);
  * groups in the order it made them (as its connections closed: the order
  * one run over the inputs makes them in), not by first seen. */
 void fold_order_as_made(struct fold_order *o);
+/* One file's threads (split.c): its groups in the order of keys (n, one
+ * per group, key_size bytes each, in the table's order; kept until the fold),
+ * by cmp, the same for every order folded together: when one run would
+ * have made each (as its first connection closed), not first seen. */
+void fold_order_groups_by(struct fold_order *o, const void *keys, guint n, size_t key_size, GCompareFunc cmp);
 /* Several at once (n <= JOBS_MAX): their groups, SYN pairs and SMB hosts
  * go into dst's capped tables in first-seen order across them all, so that
  * a cap keeps what one run over their packets together keeps (for groups

@@ -22,6 +22,16 @@
 #include "split_feed.h"
 #include "split_route.h"
 
+/* When a connection closed in one run, as near as a thread can tell
+ * (keep_first_closed()): ordered by close_key_order(). */
+struct close_key {
+    bool at_end;    /* closed by the end of the input */
+    int64_t when;   /* the time it closed in one run; INT64_MIN: by the flow table's end */
+    int64_t first_ts;
+    uint64_t flow_id;
+    int64_t linger_ts; /* lingering after its FINs at the end: its last packet's time; else INT64_MIN */
+};
+
 /* One thread's share.  Worker 0 runs on the main thread. */
 struct worker {
     unsigned k, n;
@@ -29,6 +39,10 @@ struct worker {
     struct split_feed *feed;  /* the file's records, read once for every worker */
     struct analysis a;
     GArray *close_ts;         /* int64_t per a.conns entry: the time of the record that closed it */
+    int64_t now;              /* the record in hand's time (INT64_MAX: the end) */
+    struct close_key last;    /* of the connection that closed last */
+    GArray *made;             /* struct close_key per group of a.groups: of the connection that made it */
+    GArray *lingering;        /* int64_t linger_ts of every connection lingering at the end */
     GThread *th;
     struct fold_order *order; /* fold_mem_order() of a, sorted on this worker's thread */
 };
@@ -47,6 +61,89 @@ static void set_signals(void (*handler)(int))
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+}
+
+static bool lingered(const struct smb_conn *s)
+{
+    return s->close_reason && (strcmp(s->close_reason, "fin") == 0 || strcmp(s->close_reason, "rst") == 0);
+}
+
+/* Closed connections linger and leave in the order of their last packet
+ * (flow.h), later in a worker than in one run (each has its own
+ * max_closed): that order, not the worker's.  But those the flow table
+ * still held at the end of the input left one run in opening order
+ * (flow_table_finish()), lingering or not, before the QUIC and RoCEv2
+ * tables' (analysis_finish()): one lingering since it opened long ago
+ * comes first.  ts: the time of the record that closed s here. */
+static struct close_key close_key_of(const struct smb_conn *s, int64_t ts)
+{
+    bool at_end = ts == INT64_MAX;
+    bool tcp_end = at_end && (s->obs.carrier == CARRIER_TCP || s->obs.carrier == CARRIER_RDMA_IWARP);
+    return (struct close_key){ at_end, tcp_end ? INT64_MIN : lingered(s) ? s->last_ts : ts, s->first_ts, s->flow_id,
+                               tcp_end && lingered(s) ? s->last_ts : INT64_MIN };
+}
+
+static gint close_key_order(gconstpointer pa, gconstpointer pb)
+{
+    const struct close_key *a = pa, *b = pb;
+    if (a->at_end != b->at_end)
+        return a->at_end ? 1 : -1;
+    if (a->when != b->when)
+        return a->when < b->when ? -1 : 1;
+    if (a->first_ts != b->first_ts) /* closed by one record or at the end: in opening order */
+        return a->first_ts < b->first_ts ? -1 : 1;
+    return (a->flow_id > b->flow_id) - (a->flow_id < b->flow_id);
+}
+
+/* The groups made since the last connection closed were its: one run makes
+ * a group as its first connection closes (analysis.c conn_closed()). */
+static void note_made(struct worker *w)
+{
+    while (w->made->len < conn_groups_count(w->a.groups))
+        g_array_append_val(w->made, w->last);
+}
+
+/* analysis events.conn_end: s closes (before it goes into the groups). */
+static void on_conn_end(void *ctx, const struct smb_conn *s)
+{
+    struct worker *w = ctx;
+    note_made(w);
+    w->last = close_key_of(s, w->now);
+    if (w->last.linger_ts != INT64_MIN)
+        g_array_append_val(w->lingering, w->last.linger_ts);
+}
+
+static gint later_first(gconstpointer pa, gconstpointer pb)
+{
+    int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+    return (a < b) - (a > b);
+}
+
+/* One run's flow table holds at most max_closed connections lingering
+ * (flow.h), each thread's as many (jobs_share_caps()): of those all
+ * threads held at the end, one run held the last max_closed to close (by
+ * their last packet); the others left before the end, in that order.  The
+ * oldest last packet one run still held at the end (INT64_MIN: all). */
+static int64_t linger_floor(struct worker *ws, unsigned n)
+{
+    struct flow_limits lim;
+    flow_limits_default(&lim);
+    GArray *all = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    for (unsigned k = 0; k < n; k++)
+        g_array_append_vals(all, ws[k].lingering->data, ws[k].lingering->len);
+    g_array_sort(all, later_first);
+    int64_t floor = all->len > lim.max_closed ? g_array_index(all, int64_t, lim.max_closed - 1) : INT64_MIN;
+    g_array_free(all, TRUE);
+    return floor;
+}
+
+/* k as one run closed it, given linger_floor(). */
+static void unend(struct close_key *k, int64_t floor)
+{
+    if (k->linger_ts != INT64_MIN && k->linger_ts < floor) {
+        k->at_end = false;
+        k->when = k->linger_ts;
+    }
 }
 
 /* The connections a.conns gained closed at time ts (INT64_MAX: the end). */
@@ -83,6 +180,7 @@ static gpointer work(gpointer data)
         const struct capture_record *recs = b->recs;
         const uint8_t *worker = b->worker, *tcp = b->tcp;
         for (unsigned i = 0, n = b->n; i < n; i++) {
+            w->now = recs[i].ts_us;
             if (worker[i] == k)
                 analysis_feed(&w->a, 0, &recs[i]);
             else if (tcp[i] == SPLIT_TCP_NO || !tick(w, &recs[i], (enum split_tcp)tcp[i]))
@@ -91,8 +189,10 @@ static gpointer work(gpointer data)
                 note_closed(w, recs[i].ts_us);
         }
     }
+    w->now = INT64_MAX;
     analysis_finish(&w->a);
-    jobs_drop_edge_tables(&w->a);
+    jobs_drop_edge_tables(&w->a); /* a.groups: those made as connections closed (not the edges') */
+    note_made(w);
     note_closed(w, INT64_MAX); /* closed at the end, after every other */
     w->order = fold_mem_order(&w->a);
     mem_trim(); /* what the finished analysis freed (every connection's state) back before the fold's peak */
@@ -135,44 +235,26 @@ static void input_add(struct input_info *dst, const struct input_info *src)
 }
 
 struct kept {
-    bool at_end;    /* closed by the end of the input */
-    int64_t when;   /* the time it closed in one run (see keep_first_closed) */
-    int64_t first_ts;
-    uint64_t flow_id;
+    struct close_key key;
     struct smb_conn *s;
 };
 
-static bool lingered(const struct smb_conn *s)
-{
-    return s->close_reason && (strcmp(s->close_reason, "fin") == 0 || strcmp(s->close_reason, "rst") == 0);
-}
-
 static gint kept_order(gconstpointer pa, gconstpointer pb)
 {
-    const struct kept *a = pa, *b = pb;
-    if (a->at_end != b->at_end)
-        return a->at_end ? 1 : -1;
-    if (a->when != b->when)
-        return a->when < b->when ? -1 : 1;
-    if (a->first_ts != b->first_ts) /* closed by one record or at the end: in opening order */
-        return a->first_ts < b->first_ts ? -1 : 1;
-    return (a->flow_id > b->flow_id) - (a->flow_id < b->flow_id);
+    return close_key_order(&((const struct kept *)pa)->key, &((const struct kept *)pb)->key);
 }
 
 /* The connections one run would have kept for detail: each worker kept
  * the first to close of its own; of them all, the first to close. */
-static void keep_first_closed(struct analysis *a, struct worker *ws, unsigned n)
+static void keep_first_closed(struct analysis *a, struct worker *ws, unsigned n, int64_t floor)
 {
     GArray *all = g_array_new(FALSE, FALSE, sizeof(struct kept));
     for (unsigned k = 0; k < n; k++) {
         GPtrArray *c = ws[k].a.conns;
         for (guint i = 0; i < c->len; i++) {
             struct smb_conn *s = g_ptr_array_index(c, i);
-            int64_t ts = g_array_index(ws[k].close_ts, int64_t, i);
-            /* Closed connections linger and leave in the order of their
-             * last packet (flow.h), later in a worker than in one run (each
-             * has its own max_closed): that order, not the worker's. */
-            struct kept e = { ts == INT64_MAX, lingered(s) ? s->last_ts : ts, s->first_ts, s->flow_id, s };
+            struct kept e = { close_key_of(s, g_array_index(ws[k].close_ts, int64_t, i)), s };
+            unend(&e.key, floor);
             g_array_append_val(all, e);
         }
         g_ptr_array_set_free_func(c, NULL);
@@ -221,6 +303,10 @@ static bool workers_start(const struct config *cfg, struct worker *ws, unsigned 
         w->a.progress = false;
         g_ptr_array_add(w->a.inputs, input_of(cap, cfg->inputs[0]));
         w->close_ts = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+        w->made = g_array_new(FALSE, FALSE, sizeof(struct close_key));
+        w->lingering = g_array_new(FALSE, FALSE, sizeof(int64_t));
+        w->a.events.ctx = w;
+        w->a.events.conn_end = on_conn_end;
     }
     return true;
 }
@@ -233,6 +319,10 @@ static void workers_free(struct worker *ws, unsigned n)
             analysis_free(&w->a);
         if (w->close_ts)
             g_array_free(w->close_ts, TRUE);
+        if (w->made)
+            g_array_free(w->made, TRUE);
+        if (w->lingering)
+            g_array_free(w->lingering, TRUE);
         fold_order_free(w->order);
     }
     g_free(ws);
@@ -279,7 +369,13 @@ static void fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
         input_add(in, g_ptr_array_index(ws[k].a.inputs, 0));
         g_ptr_array_set_size(ws[k].a.inputs, 0);
     }
-    keep_first_closed(a, ws, n);
+    int64_t floor = linger_floor(ws, n);
+    keep_first_closed(a, ws, n, floor);
+    for (unsigned k = 0; k < n; k++) { /* the groups in the order one run made them */
+        for (guint i = 0; i < ws[k].made->len; i++)
+            unend(&g_array_index(ws[k].made, struct close_key, i), floor);
+        fold_order_groups_by(ws[k].order, ws[k].made->data, ws[k].made->len, sizeof(struct close_key), close_key_order);
+    }
     struct analysis *as[JOBS_MAX];
     struct fold_order *order[JOBS_MAX];
     for (unsigned k = 0; k < n; k++) {

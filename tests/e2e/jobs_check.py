@@ -9,6 +9,9 @@ With --samples DIR (every capture of samples/, with its key log if any):
     (gen_capture.py --many, so both threads get work, and more connections
     than the detail limit and the group table's cap): the same JSON, so the
     connections kept for detail and the groups kept whole are one run's;
+  * bulk SMB in 64 lanes with 10% QUIC (gen_capture.py 25M --quic-share
+    0.1): the connections kept for detail past the detail limit are one
+    run's (those lingering at the end left it in opening order);
   * a capture cut in the middle of a record: the same damage reported;
   * records past the bounds of the split's batches (split_feed.c): more
     tiny frames in a row than a batch holds, frames larger than its slack;
@@ -127,6 +130,28 @@ def generated(smbscope, samples, d):
     expect("split of 3,000 connections: past the detail limit and the group cap",
            doc["connection_groups_summary"]["cap_hit"] and doc.get("connections_omitted", 0) > 0,
            json.dumps(doc["connection_groups_summary"]))
+
+
+def lingering(smbscope, samples, d):
+    """Bulk SMB in 64 lanes with 10% QUIC (as the g1q bench capture,
+    gen_capture.py SIZE): NBSS connections idle for seconds between
+    keep-alives end long after they opened, yet most still linger after
+    their FINs at the end of the input, where one run ends them in opening
+    order (flow_table_finish()).  The connections kept for detail past the
+    detail limit are one run's."""
+    gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "gen_capture.py")
+    cap = os.path.join(d, "lanes.pcap")
+    subprocess.run([sys.executable, gen, "--samples", samples, "--quic-share", "0.1", "25M", cap],
+                   check=True, stdout=subprocess.DEVNULL)
+    docs = []
+    for jobs in ([], ["--jobs", "2"]):
+        _, out, _ = run([smbscope, "-q", "-T", "json"] + jobs + [cap])
+        docs.append(json.loads(out))
+    kept = [(doc.get("connections", []), doc.get("stats", {}).get("connections_summarised")) for doc in docs]
+    expect("split of 64 lanes with QUIC: past the detail limit", kept[0][1] is not None and kept[0][1] > 0,
+           "connections_summarised %r" % kept[0][1])
+    expect("split of 64 lanes with QUIC: the connections kept for detail are one run's", kept[1] == kept[0],
+           first_diff(kept[1][0], kept[0][0]) or "connections_summarised %r != %r" % (kept[1][1], kept[0][1]))
 
 
 def pcap_records(path):
@@ -410,6 +435,7 @@ def main():
             same_split(a.smbscope, c)
         with tempfile.TemporaryDirectory() as d:
             generated(a.smbscope, a.samples, d)
+            lingering(a.smbscope, a.samples, d)
             damaged(a.smbscope, a.samples, d)
             batch_edges(a.smbscope, a.samples, d)
             clocks(a.smbscope, a.samples, d)
