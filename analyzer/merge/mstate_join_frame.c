@@ -8,6 +8,7 @@
 #include "rdma.h"
 #include "mstate_detail.h"
 #include "mstate_join_name.h"
+#include "mstate_join_smbd.h"
 #include "mstate_put.h"
 #include "session.h"
 
@@ -43,11 +44,23 @@ struct frame_rec {
     uint64_t end_seq[2], start_seq[2], lead_gaps[2], lead_gap[2];
     uint8_t smbd_flags[2];
     uint8_t pad2[6]; /* zero: no implicit padding, sorted as bytes */
+    /* the SMBD bytes kept per direction (rdma.h: [RDMA_KEPT_HEAD],
+     * [RDMA_KEPT_LEAD]): 1 + their index in frame_recs.kept, 0: none;
+     * not sorted by (where they were kept depends on the fold order) */
+    uint32_t kept[2][2];
 };
+#define REC_SORTED offsetof(struct frame_rec, kept)
+
+/* What merge itself holds of SMBD bytes (a run: at most SMBD_KEPT_RECS
+ * records of at most 2 x 2 x RDMA_KEEP_MAX): past it a message stays in
+ * pieces, its counts joined. */
+#define KEPT_TOTAL_MAX (64u << 20)
 
 struct frame_recs {
     GArray *recs;       /* struct frame_rec */
     GHashTable *by_name; /* the live record of a name (mstate_join_name.h) */
+    GPtrArray *kept;     /* GBytes: frame_rec.kept */
+    size_t kept_total;
 };
 
 static struct frame_recs *recs_of(struct analysis *a)
@@ -56,6 +69,7 @@ static struct frame_recs *recs_of(struct analysis *a)
         a->edge_frames = g_new0(struct frame_recs, 1);
         a->edge_frames->recs = g_array_new(FALSE, TRUE, sizeof(struct frame_rec));
         a->edge_frames->by_name = mstate_name_table();
+        a->edge_frames->kept = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
     }
     return a->edge_frames;
 }
@@ -66,6 +80,7 @@ void frame_edges_free(struct analysis *a)
         return;
     g_array_free(a->edge_frames->recs, TRUE);
     g_hash_table_destroy(a->edge_frames->by_name);
+    g_ptr_array_free(a->edge_frames->kept, TRUE);
     g_free(a->edge_frames);
     a->edge_frames = NULL;
 }
@@ -82,6 +97,22 @@ static bool telling(const struct frame_rec *r)
     return r->left[0] || r->left[1] || r->lead[0] || r->lead[1] || r->smbd_left[0] || r->smbd_left[1] ||
            r->smbd_lead[0] || r->smbd_lead[1] || r->end_seq[0] != UNKNOWN || r->end_seq[1] != UNKNOWN ||
            r->lead_gap[0] || r->lead_gap[1] || r->lead_gaps[0] || r->lead_gaps[1];
+}
+
+/* n octets kept: their frame_rec.kept value (0: none, or past the bound). */
+static uint32_t keep(struct frame_recs *fr, const uint8_t *p, size_t n)
+{
+    if (!p || !n || n > RDMA_KEEP_MAX || fr->kept_total + n > KEPT_TOTAL_MAX)
+        return 0;
+    g_ptr_array_add(fr->kept, g_bytes_new(p, n));
+    fr->kept_total += n;
+    return fr->kept->len;
+}
+
+static const uint8_t *kept_bytes(const struct frame_recs *fr, uint32_t k, size_t *n)
+{
+    *n = 0;
+    return k && fr && k <= fr->kept->len ? g_bytes_get_data(g_ptr_array_index(fr->kept, k - 1), n) : NULL;
 }
 
 static void put(struct analysis *a, const struct frame_rec *r)
@@ -112,6 +143,8 @@ void frame_edge_note(struct analysis *a, const struct conn_summary *cs, const st
             r.smbd_left[d] = s->smbd->smbd_left[f];
             r.smbd_lead[d] = s->smbd->smbd_lead[f];
             r.smbd_flags[d] = s->smbd->smbd_edge_flags[f];
+            for (int k = 0; k < 2; k++)
+                r.kept[d][k] = keep(recs_of(a), s->smbd->smbd_kept[f][k], s->smbd->smbd_kept_len[f][k]);
             continue;
         }
         r.left[d] = s->frame_left[f];
@@ -159,14 +192,22 @@ void frame_edges_fold_mem(struct analysis *dst, const struct analysis *src)
 {
     for (guint i = 0; src->edge_frames && i < src->edge_frames->recs->len; i++) {
         const struct frame_rec *r = &g_array_index(src->edge_frames->recs, struct frame_rec, i);
-        if (!r->used)
-            put(dst, r);
+        if (r->used)
+            continue;
+        struct frame_rec c = *r;
+        for (int d = 0; d < 2; d++)
+            for (int k = 0; k < 2; k++) {
+                size_t n;
+                const uint8_t *p = kept_bytes(src->edge_frames, r->kept[d][k], &n);
+                c.kept[d][k] = keep(recs_of(dst), p, n);
+            }
+        put(dst, &c);
     }
 }
 
 static struct mstate_name name_at(const GArray *recs, guint i) { return name_of(&g_array_index(recs, struct frame_rec, i)); }
 
-static gint rec_order(gconstpointer pa, gconstpointer pb) { return memcmp(pa, pb, sizeof(struct frame_rec)); }
+static gint rec_order(gconstpointer pa, gconstpointer pb) { return memcmp(pa, pb, REC_SORTED); }
 
 static void put_count(struct json *b, uint64_t v)
 {
@@ -174,6 +215,40 @@ static void put_count(struct json *b, uint64_t v)
         json_int(b, -1);
     else
         vint(b, v);
+}
+
+/* "edge_smbd_bytes": [addr0, port0, addr1, port1, first_ts, d, head, lead]
+ * per direction d of an edge_frames record (recs, in their order) that
+ * kept SMBD bytes (rdma.h: smbd_kept; hex, "": none), at most
+ * SMBD_KEPT_RECS; absent when none (a state without SMB Direct cut in a
+ * message is as before). */
+static void build_smbd_bytes(struct json *b, const struct frame_recs *fr, const GArray *recs)
+{
+    guint written = 0;
+    for (guint i = 0; i < recs->len; i++) {
+        const struct frame_rec *r = &g_array_index(recs, struct frame_rec, i);
+        for (int d = 0; d < 2 && written < SMBD_KEPT_RECS; d++) {
+            if (!r->kept[d][RDMA_KEPT_HEAD] && !r->kept[d][RDMA_KEPT_LEAD])
+                continue;
+            if (!written) {
+                json_key(b, "edge_smbd_bytes");
+                json_begin_array(b);
+            }
+            json_begin_array(b);
+            put_ends(b, r->addr, r->port);
+            json_int(b, r->first_ts);
+            vint(b, (uint64_t)d);
+            for (int k = 0; k < 2; k++) {
+                size_t n;
+                const uint8_t *p = kept_bytes(fr, r->kept[d][k], &n);
+                smbd_put_hex(b, p, n);
+            }
+            json_end_array(b);
+            written++;
+        }
+    }
+    if (written)
+        json_end_array(b);
 }
 
 void mstate_build_edge_frames(struct json *b, const struct analysis *a)
@@ -218,6 +293,7 @@ void mstate_build_edge_frames(struct json *b, const struct analysis *a)
         json_end_array(b);
     }
     json_end_array(b);
+    build_smbd_bytes(b, a->edge_frames, recs);
     g_array_free(recs, TRUE);
 }
 
@@ -233,10 +309,55 @@ static uint64_t get_count(struct jget *g, const struct jpath *ip, JsonArray *e, 
     return v < 0 ? UNKNOWN : (uint64_t)v;
 }
 
+/* One "edge_smbd_bytes" element: its record among those this state's
+ * edge_frames gave (from 1 + start on) and what it says of direction d. */
+static void fold_smbd_kept(struct jget *g, const struct jpath *ip, struct frame_recs *fr, guint start, JsonArray *e)
+{
+    struct frame_rec k;
+    memset(&k, 0, sizeof k);
+    jget_elem_ends(g, ip, e, k.addr, k.port);
+    k.first_ts = jget_elem_i64(g, ip, e, 4);
+    int d = (int)jget_elem_u64(g, ip, e, 5, 1);
+    const char *hex[2] = { jget_elem_str(g, ip, e, 6, 2 * RDMA_KEEP_MAX), jget_elem_str(g, ip, e, 7, 2 * RDMA_KEEP_MAX) };
+    if (g->failed)
+        return;
+    struct mstate_name name = name_of(&k);
+    guint at = GPOINTER_TO_UINT(g_hash_table_lookup(fr->by_name, &name));
+    if (at <= start) {
+        if (fr->recs->len < 16 * ANALYSIS_MAX_EDGES) /* else its record was past merge's bound */
+            jget_fail(g, ip, "names no edge_frames record of its state");
+        return;
+    }
+    struct frame_rec *r = &g_array_index(fr->recs, struct frame_rec, at - 1);
+    uint8_t *b[2];
+    size_t n[2];
+    for (int i = 0; i < 2; i++)
+        b[i] = smbd_get_hex(hex[i], RDMA_KEEP_MAX, &n[i]);
+    uint8_t f = r->smbd_flags[d];
+    const char *bad = !b[0] || !b[1] ? "not hex of at most 16384 octets"
+                      : !n[0] && !n[1] ? "no octets"
+                      : r->kept[d][0] || r->kept[d][1] ? "a direction given twice"
+                      : n[0] && (!r->smbd_left[d] || n[0] + r->smbd_left[d] > RDMA_KEEP_MAX ||
+                                 !(f & (RDMA_LEFT_SMB | RDMA_LEAD_OPEN)))
+                          ? "a start of no message in progress at the end, or of one past 16384 octets (smbd_left, "
+                            "smbd_flags)"
+                      : n[1] && (n[1] != r->smbd_lead[d] || (f & (RDMA_LEAD_DONE | RDMA_LEAD_NOT_SMB)) !=
+                                                                 (RDMA_LEAD_DONE | RDMA_LEAD_NOT_SMB))
+                          ? "a rest not the first data message's message (smbd_lead, smbd_flags)"
+                          : NULL;
+    if (bad)
+        jget_fail(g, ip, bad);
+    for (int i = 0; i < 2 && !bad; i++)
+        r->kept[d][i] = keep(fr, b[i], n[i]);
+    g_free(b[0]);
+    g_free(b[1]);
+}
+
 void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
     if (!json_object_has_member(st, "edge_frames"))
         return; /* a report written before they were carried */
+    guint start = recs_of(a)->recs->len;
     struct jpath ap, ip;
     jpath_key(&ap, p, "edge_frames");
     JsonArray *arr = jget_arr(g, p, st, "edge_frames", ANALYSIS_MAX_EDGES);
@@ -274,6 +395,20 @@ void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analy
         if (g->failed)
             return;
         put(a, &r);
+    }
+    if (g->failed || !json_object_has_member(st, "edge_smbd_bytes"))
+        return; /* a report written before they were carried */
+    jpath_key(&ap, p, "edge_smbd_bytes");
+    arr = jget_arr(g, p, st, "edge_smbd_bytes", SMBD_KEPT_RECS);
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        jpath_index(&ip, &ap, i);
+        JsonNode *n = json_array_get_element(arr, i);
+        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        if (!e || json_array_get_length(e) != 8) {
+            jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, direction, head, lead]");
+            return;
+        }
+        fold_smbd_kept(g, &ip, a->edge_frames, start, e);
     }
 }
 
@@ -355,18 +490,45 @@ static void more_fragmented(struct analysis *a, const struct conn_summary *late,
         s->smbd->smbd_fragmented += n;
 }
 
+/* The early part's start of a message (e's head kept of direction d) and
+ * the late part's rest of it (l's kept k of direction ld) as one: decoded
+ * when whole (k RDMA_KEPT_LEAD), else kept as the joined record's start. */
+static uint32_t smbd_whole(struct analysis *a, const struct conn_summary *early, const struct frame_rec *e,
+                           const struct frame_rec *l, int d, int ld, int k)
+{
+    size_t hn, rn;
+    const uint8_t *head = kept_bytes(a->edge_frames, e->kept[d][RDMA_KEPT_HEAD], &hn);
+    const uint8_t *rest = kept_bytes(a->edge_frames, l->kept[ld][k], &rn);
+    if (!head || !rest || hn + rn > RDMA_KEEP_MAX)
+        return 0;
+    uint8_t *msg = g_malloc(hn + rn);
+    memcpy(msg, head, hn);
+    memcpy(msg + hn, rest, rn);
+    uint32_t at = 0;
+    if (k == RDMA_KEPT_LEAD)
+        mstate_smbd_decode(a, early, msg, hn + rn);
+    else
+        at = keep(a->edge_frames, msg, hn + rn);
+    g_free(msg);
+    return at;
+}
+
 /* Direction d of the joined record j from early's e and late's l (ld: l's
  * index of that direction): an SMBD message in pieces the late part
  * continued (its first data message carried exactly what the early part's
  * message still expected) is one message of the whole: counted fragmented
- * once, and decoded whole (no framing anomaly). */
-static void join_smbd(struct frame_rec *j, const struct frame_rec *e, const struct frame_rec *l, int d, int ld,
-                      bool have_l, uint64_t *fragmented, uint64_t *anomalies)
+ * once, and decoded whole (no framing anomaly; its content from the bytes
+ * both parts kept: mstate_join_smbd.h). */
+static void join_smbd(struct analysis *a, const struct conn_summary *early, struct frame_rec *j,
+                      const struct frame_rec *e, const struct frame_rec *l, int d, int ld, bool have_l,
+                      uint64_t *fragmented, uint64_t *anomalies)
 {
     uint64_t left = e->smbd_left[d];
     uint8_t lf = l->smbd_flags[ld];
     j->smbd_lead[d] = e->smbd_lead[d];
     j->smbd_flags[d] = e->smbd_flags[d] & (uint8_t)~RDMA_LEFT_SMB;
+    j->kept[d][RDMA_KEPT_LEAD] = e->kept[d][RDMA_KEPT_LEAD];
+    j->kept[d][RDMA_KEPT_HEAD] = e->kept[d][RDMA_KEPT_HEAD];
     if (!have_l || !l->smbd_lead[ld]) { /* no data message in the late part: still in progress */
         j->smbd_left[d] = left;
         j->smbd_flags[d] |= e->smbd_flags[d] & RDMA_LEFT_SMB;
@@ -374,13 +536,17 @@ static void join_smbd(struct frame_rec *j, const struct frame_rec *e, const stru
     }
     j->smbd_left[d] = l->smbd_left[ld];
     j->smbd_flags[d] |= lf & RDMA_LEFT_SMB;
+    j->kept[d][RDMA_KEPT_HEAD] = l->kept[ld][RDMA_KEPT_HEAD];
     if (!left || l->smbd_lead[ld] != left)
         return;
     if (lf & RDMA_LEAD_DONE) {
         *fragmented += !(lf & RDMA_LEAD_PARTIAL); /* the late part saw its last piece alone */
         *anomalies += (lf & RDMA_LEAD_NOT_SMB) && (e->smbd_flags[d] & RDMA_LEFT_SMB);
+        if ((lf & RDMA_LEAD_NOT_SMB) && (e->smbd_flags[d] & RDMA_LEFT_SMB))
+            smbd_whole(a, early, e, l, d, ld, RDMA_KEPT_LEAD);
     } else if (lf & RDMA_LEAD_OPEN) { /* still in progress at the late part's end: the message began early */
         j->smbd_flags[d] = (uint8_t)((j->smbd_flags[d] & ~RDMA_LEFT_SMB) | (e->smbd_flags[d] & RDMA_LEFT_SMB));
+        j->kept[d][RDMA_KEPT_HEAD] = smbd_whole(a, early, e, l, d, ld, RDMA_KEPT_HEAD);
     }
 }
 
@@ -441,7 +607,7 @@ void mstate_join_frame(struct analysis *a, const struct conn_summary *early, str
             gap_bytes += lg;
         }
         j.end_seq[d] = lr ? l.end_seq[ld] : UNKNOWN;
-        join_smbd(&j, &e, &l, d, ld, lr != NULL, &fragmented, &aligned);
+        join_smbd(a, early, &j, &e, &l, d, ld, lr != NULL, &fragmented, &aligned);
         uint64_t left = er ? e.left[d] : 0, lead = lr ? l.lead[ld] : 0;
         if (left && left != UNKNOWN && lead == left)
             aligned++; /* the late part skipped the early part's message rest: no resync in the whole */

@@ -46,7 +46,17 @@ struct smb_direct_info {
      * RemainingDataLength + DataLength (0: none), RDMA_LEAD_* flags */
     uint64_t smbd_left[2], smbd_lead[2];
     uint8_t smbd_edge_flags[2];
+    /* ... and their bytes, for merge to decode the message whole
+     * (mstate_join_smbd.h), per flow direction: [RDMA_KEPT_HEAD] the start
+     * of a SESSION_SETUP request in progress at the end (or of the first
+     * data message's message, still in progress), [RDMA_KEPT_LEAD] the
+     * first data message's message when it ended and was no SMB2 message
+     * (another part's rest); each at most RDMA_KEEP_MAX octets, NULL: none */
+    uint8_t *smbd_kept[2][2];
+    uint32_t smbd_kept_len[2][2];
 };
+enum { RDMA_KEPT_HEAD, RDMA_KEPT_LEAD };
+#define RDMA_KEEP_MAX 16384 /* an SMBD message kept whole: a Kerberos SESSION_SETUP fits */
 enum {
     RDMA_LEAD_PARTIAL = 1,  /* the first data message began a message in pieces */
     RDMA_LEAD_OPEN = 2,     /* ... whose message has not ended yet */
@@ -54,6 +64,9 @@ enum {
     RDMA_LEAD_NOT_SMB = 8,  /* ... and was no SMB2 message (a framing anomaly) */
     RDMA_LEFT_SMB = 16,     /* the message in progress at the end began with an SMB2 protocol id */
 };
+
+/* s->smbd freed with what it kept (session.c). */
+void rdma_info_free(struct smb_direct_info *info);
 
 /* ---- iWARP (called by the session model, session.c) ---- */
 struct rdma_iwarp;

@@ -58,6 +58,7 @@ struct iwarp_dir {
 
 struct rdma_iwarp {
     struct iwarp_dir d[2];
+    struct smb_direct_info *info; /* its connection's (s->smbd): what rdma_iwarp_free() keeps */
     bool midstream;             /* recognised from FPDUs, MPA startup not captured */
     bool markers_wanted_by[2];  /* the M flag of the frame sent by direction d */
 };
@@ -71,8 +72,50 @@ static struct rdma_iwarp *iwarp_new(struct smb_conn *s, int initiator)
     }
     s->smbd = g_new0(struct smb_direct_info, 1);
     s->smbd->mpa_initiator = initiator;
+    w->info = s->smbd;
     s->obs.carrier = CARRIER_RDMA_IWARP;
     return w;
+}
+
+/* smbscope merge (rdma.h, smbd_kept): n octets of direction d. */
+static void keep(struct smb_direct_info *info, int d, int k, const uint8_t *p, size_t n)
+{
+    if (!n || n > RDMA_KEEP_MAX || info->smbd_kept[d][k])
+        return;
+    info->smbd_kept[d][k] = g_memdup2(p, n);
+    info->smbd_kept_len[d][k] = (uint32_t)n;
+}
+
+void rdma_info_free(struct smb_direct_info *info)
+{
+    if (!info)
+        return;
+    for (int d = 0; d < 2; d++)
+        for (int k = 0; k < 2; k++)
+            g_free(info->smbd_kept[d][k]);
+    g_free(info);
+}
+
+/* An SMB2 SESSION_SETUP request (MS-SMB2 2.2.1: Command 1 at offset 12,
+ * SMB2_FLAGS_SERVER_TO_REDIR clear): the one message in pieces whose
+ * content merge decodes (who logs on). */
+static bool session_setup_request(const uint8_t *p, size_t n)
+{
+    return n >= 20 && framer_is_smb_id(p, n) && p[0] == 0xFE && p[12] == 1 && p[13] == 0 && !(p[16] & 1);
+}
+
+/* The SMBD message direction d was assembling when its connection closed:
+ * kept when it is a SESSION_SETUP request, or the message of the first
+ * data message (another part's rest, or this part's whole lead), and
+ * copied whole so far (mstate_join_smbd.h). */
+static void keep_head(struct smb_direct_info *info, int d, const struct smbd_reasm *r)
+{
+    uint8_t flags = info->smbd_edge_flags[d];
+    if (!r->active || !r->len || (uint64_t)r->len + r->remaining > r->cap ||
+        (uint64_t)r->len + r->remaining > RDMA_KEEP_MAX ||
+        !(session_setup_request(r->buf, r->len) || (flags & RDMA_LEAD_OPEN)))
+        return;
+    keep(info, d, RDMA_KEPT_HEAD, r->buf, r->len);
 }
 
 void rdma_iwarp_free(struct rdma_iwarp *w)
@@ -80,6 +123,7 @@ void rdma_iwarp_free(struct rdma_iwarp *w)
     if (!w)
         return;
     for (int d = 0; d < 2; d++) {
+        keep_head(w->info, d, &w->d[d].reasm);
         g_free(w->d[d].ulpdu);
         g_free(w->d[d].sends.buf);
         g_free(w->d[d].reasm.buf);
@@ -354,9 +398,12 @@ void rdma_smbd_message(struct smb_conn *s, struct smbd_reasm *reasm, int dir, bo
     const uint8_t *smb2;
     size_t n;
     enum smbd_rx_result rx = smbd_reasm_add(reasm, &data, &smb2, &n);
-    if ((*edge & RDMA_LEAD_OPEN) && (rx == SMBD_RX_DONE || rx == SMBD_RX_DROPPED))
-        *edge = (uint8_t)((*edge & ~RDMA_LEAD_OPEN) |
-                          (rx == SMBD_RX_DONE ? RDMA_LEAD_DONE | (framer_is_smb_id(smb2, n) ? 0 : RDMA_LEAD_NOT_SMB) : 0));
+    if ((*edge & RDMA_LEAD_OPEN) && (rx == SMBD_RX_DONE || rx == SMBD_RX_DROPPED)) {
+        bool smb = rx == SMBD_RX_DONE && framer_is_smb_id(smb2, n);
+        *edge = (uint8_t)((*edge & ~RDMA_LEAD_OPEN) | (rx == SMBD_RX_DONE ? RDMA_LEAD_DONE | (smb ? 0 : RDMA_LEAD_NOT_SMB) : 0));
+        if (rx == SMBD_RX_DONE && !smb && s->obs.carrier == CARRIER_RDMA_IWARP) /* another part's rest: merged whole */
+            keep(info, dir, RDMA_KEPT_LEAD, smb2, n);
+    }
     info->smbd_left[dir] = reasm->active ? reasm->remaining : 0;
     if (reasm->active && reasm->len >= 4 && (uint64_t)reasm->len + reasm->remaining <= reasm->cap && /* copied */
         framer_is_smb_id(reasm->buf, reasm->len))

@@ -13,8 +13,8 @@
   * associativity with other groupings: (A+B)+C, A+(B+C) and A+B+C equal.
 
 The cut cases are those merge answers today.  Cuts it cannot join yet
-(README, smbscope merge: an SMB Direct message whose fragments the cut
-divides, an MPA startup cut apart) are listed
+(README, smbscope merge: an SMB Direct message other than a SESSION_SETUP
+request whose fragments the cut divides, an MPA startup cut apart) are listed
 by --sweep, which cuts every sample by time into 2 and 5 parts, and three
 samples in two after each of their packets, and prints each difference
 (slow, a few minutes; not part of the suite while it has failures).
@@ -67,6 +67,10 @@ TIME_CUTS += [("rdma-roce-4791.pcap", 2), ("rdma-iwarp-5445.pcap", 2), ("rdma-ro
 # iWARP with MPA markers: the later part finds their places (one every 512
 # octets counted from the stream's start it did not see)
 TIME_CUTS += [("rdma-iwarp-markers-15445.pcap", 2)]
+# In 5 parts an SMB Direct SESSION_SETUP's SMBD fragments are divided:
+# merge decodes it whole from the bytes each part kept (state.edge_smbd_bytes,
+# mstate_join_smbd.h): the session's user, domain and workstation
+TIME_CUTS += [("rdma-iwarp-5445.pcap", 5), ("rdma-iwarp-markers-15445.pcap", 5)]
 # transport_evidence of the joined connection (a message over 17 bits in the later part)
 TIME_CUTS += [("smb445-bulk.pcap", 2), ("smb445-nt1-keepalive.pcap", 2)]  # nt1: keep-alives of the later part on direct
 # NBSS framing the later part did not see (NBSS on 445 and on another port:
@@ -124,6 +128,7 @@ def time_cut(smbscope, capture, parts, tmp):
 # merged first (its mechs_offered; merge_assoc_check.py tries every
 # bracketing of 3 and 4 parts).
 CUT_ORDERS = [("nbss-negative.pcap", 5), ("nbns-broadcast.pcap", 5), ("rdma-roce-4791.pcap", 5),
+              ("rdma-iwarp-markers-15445.pcap", 5),
               ("smb445-nt1-keepalive.pcap", 5), ("nbss-on-445.pcap", 5), ("nbss-on-8445.pcap", 5),
               ("quic443-other-alpn.pcap", 5)]
 
@@ -345,6 +350,55 @@ def malformed_cut_state(smbscope, samples, tmp):
     expect("the genuine report merges", rc in (0, 1, 3), err.strip())
 
 
+def malformed_smbd_bytes(smbscope, samples, tmp):
+    """state.edge_smbd_bytes forged (digest matching): refused by the
+    reader's bounds, naming the member; the genuine parts merge."""
+    d = tempfile.mkdtemp(dir=tmp)
+    capture = os.path.join(samples, "rdma-iwarp-markers-15445.pcap")
+    a, b = os.path.join(d, "a.pcap"), os.path.join(d, "b.pcap")
+    subprocess.run(["editcap", "-r", capture, a, "1-12"], check=True)
+    subprocess.run(["editcap", "-r", capture, b, "13-%d" % packets(capture)], check=True)
+    early = json.loads(run([smbscope, "-q", "-T", "json", a])[1])
+    late = json.loads(run([smbscope, "-q", "-T", "json", b])[1])
+    es, ls = early["merge_state"]["state"], late["merge_state"]["state"]
+    head, rest = es.get("edge_smbd_bytes", []), ls.get("edge_smbd_bytes", [])
+    expect("the SESSION_SETUP's start kept by the early part, its rest by the late part",
+           len(head) == 1 and head[0][6] and not head[0][7] and len(rest) == 1 and not rest[0][6] and rest[0][7],
+           "%r %r" % ([r[:6] for r in head], [r[:6] for r in rest]))
+    if not head or not rest:
+        return
+    expect("neither part alone names the user", all(s.get("user") is None for doc in (early, late)
+                                                    for c in doc["connections"] for s in c.get("sessions", [])))
+
+    def case(name, doc, change, needle):
+        t = json.loads(json.dumps(doc))
+        change(t["merge_state"]["state"])
+        bad = os.path.join(d, "bad-%s.json" % name.replace(" ", "-"))
+        with open(bad, "w") as f:
+            json.dump(merge_check.redigest(t), f)
+        rc, _, err = run([smbscope, "merge", bad])
+        expect("refuses a forged state: " + name, rc == 2 and needle in err, err.strip())
+
+    def kept(rec, i, v):
+        return lambda s: s.update(edge_smbd_bytes=[rec[:i] + [v] + rec[i + 1:]])
+    h, r = head[0], rest[0]
+    case("SMBD bytes not hex", early, kept(h, 6, "zz" + h[6][2:]), "edge_smbd_bytes[0]")
+    case("SMBD bytes of odd length", early, kept(h, 6, h[6][:-1]), "edge_smbd_bytes[0]")
+    case("SMBD bytes past 16384 octets", early, kept(h, 6, "00" * 16385), "edge_smbd_bytes[0]")
+    case("SMBD bytes of no edge", early, kept(h, 1, h[1] + 1), "edge_smbd_bytes[0]")
+    case("SMBD bytes of a direction past 1", early, kept(h, 5, 2), "edge_smbd_bytes[0]")
+    case("SMBD bytes of no octets", early, kept(h, 6, ""), "edge_smbd_bytes[0]")
+    case("a start where no message was in progress", early, kept(h, 5, 1), "edge_smbd_bytes[0]")
+    case("a start longer than 16384 with its rest", early, kept(h, 6, "00" * (16384 - 49)), "edge_smbd_bytes[0]")
+    case("a rest where the early part has none", early, kept(h, 7, "00" * 50), "edge_smbd_bytes[0]")
+    case("a rest of another length", late, kept(r, 7, r[7] + "00"), "edge_smbd_bytes[0]")
+    case("a direction twice", early, lambda s: s.update(edge_smbd_bytes=[h, h]), "edge_smbd_bytes[1]")
+    case("SMBD bytes of another shape", early, lambda s: s.update(edge_smbd_bytes=[h[:7]]), "edge_smbd_bytes[0]")
+    case("SMBD bytes past the cap", early, lambda s: s.update(edge_smbd_bytes=[h] * 65), "edge_smbd_bytes")
+    reports = merge_check.Reports(smbscope, d)
+    merge_check.compare("the genuine parts of the SESSION_SETUP cut merge", smbscope, reports, [a, b])
+
+
 def named_merge(smbscope, samples, tmp):
     d = tempfile.mkdtemp(dir=tmp)
     sample = os.path.join(samples, "smb445-list-shares.pcap")
@@ -450,6 +504,7 @@ def main():
             unseen_vs_tshark(smbscope, a.samples, tmp)
             quic_head_alone(smbscope, a.samples, tmp)
             malformed_cut_state(smbscope, a.samples, tmp)
+            malformed_smbd_bytes(smbscope, a.samples, tmp)
             data_tails_bounded(smbscope, tmp)
             for name, k in PACKET_CUTS:
                 packet_cut(smbscope, os.path.join(a.samples, name), k, tmp)
