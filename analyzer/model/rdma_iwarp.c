@@ -227,22 +227,32 @@ static bool recognise(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *pr
     *probe = PROBE_NOT_IWARP;
     if (!first_data) /* only a connection's first data can start iWARP */
         return false;
-    if (mpa_key_match(p, n, &kind) == MPA_OK && kind == MPA_REQUEST) {
+    bool key = mpa_key_match(p, n, &kind) == MPA_OK;
+    if (key && kind == MPA_REQUEST) {
         *probe = PROBE_IWARP;
         *state = iwarp_new(s, dir);
         return true;
     }
+    /* mid-stream: the reply (a capture cut between the request and it:
+     * editcap -c/-i), or FPDUs */
+    bool reply = key && kind == MPA_REPLY;
     uint32_t m;
-    if (!midstream || (iwarp_fpdu_probe(p, n) == IWARP_PROBE_NO && iwarp_fpdu_probe_markers(p, n, &m) == IWARP_PROBE_NO))
+    if (!midstream ||
+        (!reply && iwarp_fpdu_probe(p, n) == IWARP_PROBE_NO && iwarp_fpdu_probe_markers(p, n, &m) == IWARP_PROBE_NO))
         return false;
     *probe = PROBE_IWARP;
-    struct rdma_iwarp *w = iwarp_new(s, -1); /* the initiator: the SMBD negotiate request's sender, if seen */
+    /* the initiator: the reply's peer, or the SMBD negotiate request's sender, if seen */
+    struct rdma_iwarp *w = iwarp_new(s, reply ? !dir : -1);
     w->midstream = true;
     s->smbd->mpa_midstream = true;
-    s->smbd->mpa_crc = true; /* the probe proved it */
+    s->smbd->mpa_crc = true; /* the probe proved it (realign(): every direction's first FPDUs) */
     for (int d = 0; d < 2; d++) {
         w->d[d].startup_done = true;
         w->d[d].desync = w->d[d].resync_wanted = true; /* aligned by realign() at its first data */
+    }
+    if (reply) { /* read first, then realigned as mid-stream: its markers follow the request, unseen */
+        w->d[dir].startup_done = false;
+        w->d[dir].desync = w->d[dir].resync_wanted = false;
     }
     *state = w;
     return true;
@@ -343,6 +353,11 @@ bool rdma_iwarp_data(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *pro
     struct wire in = wire_make(p, n);
     if (!x->startup_done && !startup(s, w, dir, &in))
         return true;
+    if (w->midstream && !x->rx_ready && !x->desync) { /* the reply read (recognise()): FPDUs from a probe */
+        x->desync = x->resync_wanted = true;
+        if (!wire_left(&in) || !realign(s, w, dir, in.p + in.off, wire_left(&in)))
+            return true;
+    }
     if (!x->rx_ready && wire_left(&in)) {
         /* markers in this direction when the peer's frame asked for them;
          * by the first FPDU the peer's frame has come (the initiator sends

@@ -14,8 +14,8 @@
 
 The cut cases are those merge answers today.  Cuts it cannot join yet
 (README, smbscope merge: an SMB Direct message other than a SESSION_SETUP
-request whose fragments the cut divides, an MPA startup cut apart) are listed
-by --sweep, which cuts every sample by time into 2 and 5 parts, and three
+request whose fragments the cut divides, an RDMA Send whose DDP segments
+the cut divides) are listed by --sweep, which cuts every sample by time into 2 and 5 parts, and three
 samples in two after each of their packets, and prints each difference
 (slow, a few minutes; not part of the suite while it has failures).
 
@@ -216,6 +216,9 @@ PACKET_CUTS = [("quic443-0rtt.pcap", 1),  # the Retry and a 0-RTT packet before 
                # the earlier part holds the handshake and the MPA startup, no FPDU: a
                # connection seen from its SYN with the startup's facts (state.syn_flow_payloads)
                ("rdma-iwarp-5445.pcap", 5), ("rdma-iwarp-markers-15445.pcap", 5),
+               # the earlier part holds the handshake and the MPA request, the later part
+               # begins with the reply (rdma_iwarp.c: recognise()): the startup of both
+               ("rdma-iwarp-5445.pcap", 4), ("rdma-iwarp-markers-15445.pcap", 4),
                # the later part begins with the server's ACKs of data the earlier part
                # held: its stream starts at the ACK, gaps up to its first data the whole has not
                ("smb445-bulk.pcap", 421)]

@@ -9,7 +9,8 @@ handshake, NBSS session request/response, NEGOTIATE (SMB1 then SMB2 in
 impacket-445), SESSION_SETUP (each round of NTLM), TREE_CONNECT, signed and
 encrypted traffic, the FIN/ACK exchange; SMB over QUIC (its handshake, a
 later part that begins with the client's later Initial, 1-RTT datagrams);
-iWARP with MPA markers (a later part reads them where they are); an SMB
+iWARP with MPA markers (a later part reads them where they are), its MPA
+startup cut apart (the later part begins with the reply); an SMB
 Direct SESSION_SETUP whose SMBD fragments the cut divides (merge decodes it
 whole: state.edge_smbd_bytes).
 
@@ -36,7 +37,6 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import merge_check as mc  # noqa: E402
 
-STARTUP = "the MPA startup cut: the later part begins with the reply"
 SEND = "an RDMA Send in several DDP segments the cut divides"
 
 # sample -> {cut after k: reason}
@@ -68,9 +68,13 @@ KNOWN = {
     # divides: merge decodes it whole from the bytes each part kept,
     # state.edge_smbd_bytes, mstate_join_smbd.h: the session's user, domain,
     # workstation)
-    "rdma-iwarp-markers-15445.pcap": {4: STARTUP, 51: SEND},
-    # the same without markers (12: the SESSION_SETUP's fragments divided)
-    "rdma-iwarp-5445.pcap": {4: STARTUP},
+    # (4: the later part begins with the MPA reply: iWARP seen from its middle
+    # from it (rdma_iwarp.c: recognise()), joined to the earlier part's
+    # handshake and request (state.syn_flow_payloads), smb_direct.mpa of both)
+    "rdma-iwarp-markers-15445.pcap": {51: SEND},
+    # the same without markers (4: the MPA reply begins the later part; 12:
+    # the SESSION_SETUP's fragments divided)
+    "rdma-iwarp-5445.pcap": {},
     # iWARP seen from its middle: an early part of the SMBD startup alone
     # (the client named by port) joined to the NEGOTIATE the later part
     # saw (mstate_join_client.h); a later part that listed, then set up,
