@@ -36,6 +36,7 @@
 #include "wire.h"
 
 enum { PROBE_UNKNOWN = 0, PROBE_NOT_IWARP, PROBE_IWARP };
+enum { REST_NONE = 0, REST_OPEN, REST_OVER };
 
 /* Data chunks after a gap tried for realignment before a direction gives up. */
 #define RESYNC_TRIES 64
@@ -46,6 +47,11 @@ struct iwarp_dir {
     uint16_t markers_tries;     /* data chunks checked for them */
     bool resync_wanted;         /* desynchronised by a gap; realign on a probe-passing chunk */
     uint16_t resync_tries;
+    /* smbscope merge (rdma.h: RDMA_KEPT_SEND_REST): the direction's first
+     * Send segments when they continue a Send whose start it did not see */
+    uint8_t rest_state;         /* REST_* */
+    uint32_t rest_msn, rest_mo, rest_drops;
+    GByteArray *rest;
     uint8_t startup[MPA_STARTUP_HEADER + MPA_MAX_PRIVATE];
     size_t startup_len;
     struct mpa_rx rx;
@@ -91,7 +97,7 @@ void rdma_info_free(struct smb_direct_info *info)
     if (!info)
         return;
     for (int d = 0; d < 2; d++)
-        for (int k = 0; k < 2; k++)
+        for (int k = 0; k < RDMA_KEPT_N; k++)
             g_free(info->smbd_kept[d][k]);
     g_free(info);
 }
@@ -124,6 +130,13 @@ void rdma_iwarp_free(struct rdma_iwarp *w)
         return;
     for (int d = 0; d < 2; d++) {
         keep_head(w->info, d, &w->d[d].reasm);
+        const struct ddp_msg_rx *rx = &w->d[d].sends;
+        if (rx->active && rx->len <= rx->cap && !w->info->smbd_kept[d][RDMA_KEPT_SEND_HEAD]) {
+            keep(w->info, d, RDMA_KEPT_SEND_HEAD, rx->buf, rx->len);
+            w->info->send_head_msn[d] = rx->msn;
+        }
+        if (w->d[d].rest)
+            g_byte_array_free(w->d[d].rest, TRUE);
         g_free(w->d[d].ulpdu);
         g_free(w->d[d].sends.buf);
         g_free(w->d[d].reasm.buf);
@@ -164,6 +177,38 @@ static bool startup(struct smb_conn *s, struct rdma_iwarp *w, int d, struct wire
     return false;
 }
 
+/* A Send segment direction d dropped as the middle of a message whose
+ * start it did not see: while they are the direction's first and follow
+ * one another, kept up to the Send's last segment (rdma.h). */
+static void send_rest(struct smb_direct_info *info, struct iwarp_dir *x, int d, const struct ddp_segment *seg)
+{
+    if (x->rest_state == REST_NONE) {
+        x->rest_state = REST_OPEN;
+        x->rest_msn = seg->msn;
+        x->rest_mo = seg->mo;
+        x->rest = g_byte_array_new();
+    }
+    if (x->rest_state != REST_OPEN)
+        return;
+    bool follows = seg->msn == x->rest_msn && seg->mo == x->rest_mo + x->rest->len &&
+                   (uint64_t)seg->mo + seg->payload_len <= RDMA_KEEP_MAX;
+    if (follows) {
+        g_byte_array_append(x->rest, seg->payload, (guint)seg->payload_len);
+        x->rest_drops++;
+    }
+    if (follows && !seg->last)
+        return;
+    if (follows) {
+        keep(info, d, RDMA_KEPT_SEND_REST, x->rest->data, x->rest->len);
+        info->send_rest_msn[d] = x->rest_msn;
+        info->send_rest_mo[d] = x->rest_mo;
+        info->send_rest_drops[d] = x->rest_drops;
+    }
+    x->rest_state = REST_OVER;
+    g_byte_array_free(x->rest, TRUE);
+    x->rest = NULL;
+}
+
 /* One complete FPDU of direction d. */
 static void fpdu(struct smb_conn *s, struct rdma_iwarp *w, int d, const struct mpa_fpdu *f, int64_t ts)
 {
@@ -185,6 +230,9 @@ static void fpdu(struct smb_conn *s, struct rdma_iwarp *w, int d, const struct m
     const uint8_t *msg;
     size_t len;
     struct ddp_msg_rx *rx = &w->d[d].sends;
+    bool rest = !rx->active && seg.mo != 0; /* the middle of a Send whose start this direction did not see */
+    if (!rest && w->d[d].rest_state == REST_NONE)
+        w->d[d].rest_state = REST_OVER; /* its first Send began here: no rest of another part's */
     if (!seg.last && !rx->buf) {
         rx->buf = g_malloc(MPA_MAX_ULPDU);
         rx->cap = MPA_MAX_ULPDU;
@@ -192,6 +240,8 @@ static void fpdu(struct smb_conn *s, struct rdma_iwarp *w, int d, const struct m
     enum ddp_rx_result r = ddp_msg_add(rx, &seg, &msg, &len);
     if (r == DDP_RX_DROPPED)
         info->send_dropped++;
+    if (r == DDP_RX_DROPPED && rest)
+        send_rest(info, &w->d[d], d, &seg);
     if (r != DDP_RX_DONE)
         return;
     info->sends++;

@@ -14,8 +14,7 @@
 
 The cut cases are those merge answers today.  Cuts it cannot join yet
 (README, smbscope merge: an SMB Direct message other than a SESSION_SETUP
-request whose fragments the cut divides, an RDMA Send whose DDP segments
-the cut divides) are listed by --sweep, which cuts every sample by time into 2 and 5 parts, and three
+request whose fragments the cut divides) are listed by --sweep, which cuts every sample by time into 2 and 5 parts, and three
 samples in two after each of their packets, and prints each difference
 (slow, a few minutes; not part of the suite while it has failures).
 
@@ -219,6 +218,9 @@ PACKET_CUTS = [("quic443-0rtt.pcap", 1),  # the Retry and a 0-RTT packet before 
                # the earlier part holds the handshake and the MPA request, the later part
                # begins with the reply (rdma_iwarp.c: recognise()): the startup of both
                ("rdma-iwarp-5445.pcap", 4), ("rdma-iwarp-markers-15445.pcap", 4),
+               # a READ response's RDMA Send in two DDP segments the cut divides: one Send
+               # of the whole, none dropped (state.edge_smbd_bytes: its start and rest)
+               ("rdma-iwarp-markers-15445.pcap", 51),
                # the later part begins with the server's ACKs of data the earlier part
                # held: its stream starts at the ACK, gaps up to its first data the whole has not
                ("smb445-bulk.pcap", 421)]
@@ -398,6 +400,16 @@ def malformed_smbd_bytes(smbscope, samples, tmp):
     case("a direction twice", early, lambda s: s.update(edge_smbd_bytes=[h, h]), "edge_smbd_bytes[1]")
     case("SMBD bytes of another shape", early, lambda s: s.update(edge_smbd_bytes=[h[:7]]), "edge_smbd_bytes[0]")
     case("SMBD bytes past the cap", early, lambda s: s.update(edge_smbd_bytes=[h] * 65), "edge_smbd_bytes")
+    case("a Send's MSN without its bytes", early, kept(h, 8, 5), "edge_smbd_bytes[0]")
+    case("a Send's rest numbers without its bytes", early, kept(h, 11, 5), "edge_smbd_bytes[0]")
+    case("a Send's MSN past 32 bits", early, kept(h, 8, 2 ** 32), "edge_smbd_bytes[0]")
+    rest_fields = h[:10] + [1, 1, 0, "00"]
+    case("a Send's rest of no segment", early, lambda s: s.update(edge_smbd_bytes=[rest_fields]),
+         "edge_smbd_bytes[0]")
+    case("a Send's rest at offset 0", early, lambda s: s.update(edge_smbd_bytes=[h[:10] + [1, 0, 1, "00"]]),
+         "edge_smbd_bytes[0]")
+    case("a Send's rest past 16384 octets", early,
+         lambda s: s.update(edge_smbd_bytes=[h[:10] + [1, 16000, 1, "00" * 400]]), "edge_smbd_bytes[0]")
     reports = merge_check.Reports(smbscope, d)
     merge_check.compare("the genuine parts of the SESSION_SETUP cut merge", smbscope, reports, [a, b])
 

@@ -39,9 +39,11 @@ KNOWN = {}
 # fragments the cut divides: --jobs decodes it whole from the bytes each
 # part's run kept (analyzer/merge/mstate_join_smbd.h), as merge does.  An
 # MPA startup cut after the request (4) or after the reply (5): the later
-# part's connection seen from its start (its unseen_sessions none).
+# part's connection seen from its start (its unseen_sessions none).  An
+# RDMA Send whose DDP segments the cut divides (51).
 PACKET_CUTS = [("rdma-iwarp-markers-15445.pcap", 12), ("rdma-iwarp-midstream-5445.pcap", 7),
-               ("rdma-iwarp-markers-15445.pcap", 4), ("rdma-iwarp-5445.pcap", 4), ("rdma-iwarp-5445.pcap", 5)]
+               ("rdma-iwarp-markers-15445.pcap", 4), ("rdma-iwarp-5445.pcap", 4), ("rdma-iwarp-5445.pcap", 5),
+               ("rdma-iwarp-markers-15445.pcap", 51)]
 
 
 def packets(path):
