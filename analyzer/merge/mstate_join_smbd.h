@@ -12,7 +12,11 @@
  * SMB decoder the run uses (smb_decode_message()): a SESSION_SETUP
  * request's security blob is the request side of the exchange the late
  * part settled (mstate_xchg.h), as the session model's auth_remember()
- * makes it (who logged on: user, domain, workstation). */
+ * makes it (who logged on: user, domain, workstation).  An RDMA Send whose
+ * DDP segments a cut divides is put together the same way (its start and
+ * rest in the same records, RDMA_KEPT_SEND_*: mstate_join_frame.c's
+ * join_send()), and a whole SMB2 message its SMBD data transfer message
+ * carries decoded here too. */
 #ifndef SMBSCOPE_MSTATE_JOIN_SMBD_H
 #define SMBSCOPE_MSTATE_JOIN_SMBD_H
 
