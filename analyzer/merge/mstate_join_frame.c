@@ -62,6 +62,8 @@ struct frame_recs {
     GHashTable *by_name; /* the live record of a name (mstate_join_name.h) */
     GPtrArray *kept;     /* GBytes: frame_rec.kept */
     size_t kept_total;
+    guint kept_edges;    /* a run's edges that kept bytes: at most SMBD_KEPT_RECS / 2, each written as
+                          * a record per direction (a run's memory: only what it writes) */
 };
 
 static struct frame_recs *recs_of(struct analysis *a)
@@ -112,6 +114,15 @@ static uint32_t keep(struct frame_recs *fr, const uint8_t *p, size_t n)
     return fr->kept->len;
 }
 
+static bool kept_any(const struct frame_rec *r)
+{
+    for (int d = 0; d < 2; d++)
+        for (int k = 0; k < RDMA_KEPT_N; k++)
+            if (r->kept[d][k])
+                return true;
+    return false;
+}
+
 static const uint8_t *kept_bytes(const struct frame_recs *fr, uint32_t k, size_t *n)
 {
     *n = 0;
@@ -146,7 +157,7 @@ void frame_edge_note(struct analysis *a, const struct conn_summary *cs, const st
             r.smbd_left[d] = s->smbd->smbd_left[f];
             r.smbd_lead[d] = s->smbd->smbd_lead[f];
             r.smbd_flags[d] = s->smbd->smbd_edge_flags[f];
-            for (int k = 0; k < RDMA_KEPT_N; k++)
+            for (int k = 0; k < RDMA_KEPT_N && recs_of(a)->kept_edges < SMBD_KEPT_RECS / 2; k++)
                 r.kept[d][k] = keep(recs_of(a), s->smbd->smbd_kept[f][k], s->smbd->smbd_kept_len[f][k]);
             r.send_head_msn[d] = s->smbd->send_head_msn[f];
             r.send_rest_msn[d] = s->smbd->send_rest_msn[f];
@@ -158,6 +169,8 @@ void frame_edge_note(struct analysis *a, const struct conn_summary *cs, const st
         r.lead[d] = s->frame_lead[f];
         r.bytes[d] = s->frame_bytes[f];
     }
+    if (kept_any(&r))
+        a->edge_frames->kept_edges++; /* recs_of() made it */
     put(a, &r);
 }
 

@@ -414,6 +414,41 @@ def malformed_smbd_bytes(smbscope, samples, tmp):
     merge_check.compare("the genuine parts of the SESSION_SETUP cut merge", smbscope, reports, [a, b])
 
 
+def smbd_bytes_bounded(smbscope, samples, tmp):
+    """A run keeps the SMBD pieces of at most 32 edges (64 records of
+    edge_smbd_bytes, what it writes): 40 copies of the iWARP connection cut
+    inside its SESSION_SETUP (new client ports) keep 32."""
+    import struct
+    d = tempfile.mkdtemp(dir=tmp)
+    early, many = os.path.join(d, "early.pcap"), os.path.join(d, "many.pcap")
+    subprocess.run(["editcap", "-F", "pcap", "-r", os.path.join(samples, "rdma-iwarp-markers-15445.pcap"), early, "1-12"],
+                   check=True)
+    with open(early, "rb") as f:
+        head, body = f.read(24), f.read()
+    recs, at = [], 0
+    while at < len(body):
+        sec, usec, incl, orig = struct.unpack_from("<IIII", body, at)
+        recs.append((sec, usec, body[at + 16:at + 16 + incl]))
+        at += 16 + incl
+    out = [head]
+    for i in range(40):
+        for sec, usec, frame in recs:
+            fr = bytearray(frame)
+            tcp = 14 + (fr[14] & 15) * 4
+            for off in (tcp, tcp + 2):  # the client's port (49713) either way
+                if struct.unpack_from("!H", fr, off)[0] == 49713:
+                    struct.pack_into("!H", fr, off, 40000 + i)
+            out.append(struct.pack("<IIII", sec, usec + i, len(fr), len(fr)) + bytes(fr))
+    with open(many, "wb") as f:
+        f.write(b"".join(out))
+    rc, outj, err = run([smbscope, "-q", "-T", "json", many])
+    st = json.loads(outj)["merge_state"]["state"]
+    kept = st.get("edge_smbd_bytes", [])
+    expect("40 iWARP connections cut inside a SESSION_SETUP: the pieces of 32 kept",
+           len(st["edge_frames"]) == 40 and len(kept) == 32 and all(r[6] for r in kept),
+           "%d edges, %d kept" % (len(st["edge_frames"]), len(kept)))
+
+
 def named_merge(smbscope, samples, tmp):
     d = tempfile.mkdtemp(dir=tmp)
     sample = os.path.join(samples, "smb445-list-shares.pcap")
@@ -520,6 +555,7 @@ def main():
             quic_head_alone(smbscope, a.samples, tmp)
             malformed_cut_state(smbscope, a.samples, tmp)
             malformed_smbd_bytes(smbscope, a.samples, tmp)
+            smbd_bytes_bounded(smbscope, a.samples, tmp)
             data_tails_bounded(smbscope, tmp)
             for name, k in PACKET_CUTS:
                 packet_cut(smbscope, os.path.join(a.samples, name), k, tmp)
