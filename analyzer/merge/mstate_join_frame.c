@@ -8,6 +8,7 @@
 #include "rdma.h"
 #include "mstate_detail.h"
 #include "mstate_join_name.h"
+#include "mstate_join_smbd.h"
 #include "mstate_put.h"
 #include "session.h"
 
@@ -43,11 +44,26 @@ struct frame_rec {
     uint64_t end_seq[2], start_seq[2], lead_gaps[2], lead_gap[2];
     uint8_t smbd_flags[2];
     uint8_t pad2[6]; /* zero: no implicit padding, sorted as bytes */
+    /* the SMBD and Send bytes kept per direction (rdma.h: RDMA_KEPT_*):
+     * 1 + their index in frame_recs.kept, 0: none; with the Sends' MSN and
+     * MO; not sorted by (where they were kept depends on the fold order) */
+    uint32_t kept[2][RDMA_KEPT_N];
+    uint32_t send_head_msn[2], send_rest_msn[2], send_rest_mo[2], send_rest_drops[2];
 };
+#define REC_SORTED offsetof(struct frame_rec, kept)
+
+/* What merge itself holds of SMBD bytes (a run: at most SMBD_KEPT_RECS
+ * records of at most 2 x 2 x RDMA_KEEP_MAX): past it a message stays in
+ * pieces, its counts joined. */
+#define KEPT_TOTAL_MAX (64u << 20)
 
 struct frame_recs {
     GArray *recs;       /* struct frame_rec */
     GHashTable *by_name; /* the live record of a name (mstate_join_name.h) */
+    GPtrArray *kept;     /* GBytes: frame_rec.kept */
+    size_t kept_total;
+    guint kept_edges;    /* a run's edges that kept bytes: at most SMBD_KEPT_RECS / 2, each written as
+                          * a record per direction (a run's memory: only what it writes) */
 };
 
 static struct frame_recs *recs_of(struct analysis *a)
@@ -56,6 +72,7 @@ static struct frame_recs *recs_of(struct analysis *a)
         a->edge_frames = g_new0(struct frame_recs, 1);
         a->edge_frames->recs = g_array_new(FALSE, TRUE, sizeof(struct frame_rec));
         a->edge_frames->by_name = mstate_name_table();
+        a->edge_frames->kept = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
     }
     return a->edge_frames;
 }
@@ -66,6 +83,7 @@ void frame_edges_free(struct analysis *a)
         return;
     g_array_free(a->edge_frames->recs, TRUE);
     g_hash_table_destroy(a->edge_frames->by_name);
+    g_ptr_array_free(a->edge_frames->kept, TRUE);
     g_free(a->edge_frames);
     a->edge_frames = NULL;
 }
@@ -81,7 +99,34 @@ static bool telling(const struct frame_rec *r)
 {
     return r->left[0] || r->left[1] || r->lead[0] || r->lead[1] || r->smbd_left[0] || r->smbd_left[1] ||
            r->smbd_lead[0] || r->smbd_lead[1] || r->end_seq[0] != UNKNOWN || r->end_seq[1] != UNKNOWN ||
-           r->lead_gap[0] || r->lead_gap[1] || r->lead_gaps[0] || r->lead_gaps[1];
+           r->lead_gap[0] || r->lead_gap[1] || r->lead_gaps[0] || r->lead_gaps[1] ||
+           r->kept[0][RDMA_KEPT_SEND_HEAD] || r->kept[1][RDMA_KEPT_SEND_HEAD] || r->kept[0][RDMA_KEPT_SEND_REST] ||
+           r->kept[1][RDMA_KEPT_SEND_REST];
+}
+
+/* n octets kept: their frame_rec.kept value (0: none, or past the bound). */
+static uint32_t keep(struct frame_recs *fr, const uint8_t *p, size_t n)
+{
+    if (!p || !n || n > RDMA_KEEP_MAX || fr->kept_total + n > KEPT_TOTAL_MAX)
+        return 0;
+    g_ptr_array_add(fr->kept, g_bytes_new(p, n));
+    fr->kept_total += n;
+    return fr->kept->len;
+}
+
+static bool kept_any(const struct frame_rec *r)
+{
+    for (int d = 0; d < 2; d++)
+        for (int k = 0; k < RDMA_KEPT_N; k++)
+            if (r->kept[d][k])
+                return true;
+    return false;
+}
+
+static const uint8_t *kept_bytes(const struct frame_recs *fr, uint32_t k, size_t *n)
+{
+    *n = 0;
+    return k && fr && k <= fr->kept->len ? g_bytes_get_data(g_ptr_array_index(fr->kept, k - 1), n) : NULL;
 }
 
 static void put(struct analysis *a, const struct frame_rec *r)
@@ -112,12 +157,20 @@ void frame_edge_note(struct analysis *a, const struct conn_summary *cs, const st
             r.smbd_left[d] = s->smbd->smbd_left[f];
             r.smbd_lead[d] = s->smbd->smbd_lead[f];
             r.smbd_flags[d] = s->smbd->smbd_edge_flags[f];
+            for (int k = 0; k < RDMA_KEPT_N && recs_of(a)->kept_edges < SMBD_KEPT_RECS / 2; k++)
+                r.kept[d][k] = keep(recs_of(a), s->smbd->smbd_kept[f][k], s->smbd->smbd_kept_len[f][k]);
+            r.send_head_msn[d] = s->smbd->send_head_msn[f];
+            r.send_rest_msn[d] = s->smbd->send_rest_msn[f];
+            r.send_rest_mo[d] = s->smbd->send_rest_mo[f];
+            r.send_rest_drops[d] = s->smbd->send_rest_drops[f];
             continue;
         }
         r.left[d] = s->frame_left[f];
         r.lead[d] = s->frame_lead[f];
         r.bytes[d] = s->frame_bytes[f];
     }
+    if (kept_any(&r))
+        a->edge_frames->kept_edges++; /* recs_of() made it */
     put(a, &r);
 }
 
@@ -159,14 +212,22 @@ void frame_edges_fold_mem(struct analysis *dst, const struct analysis *src)
 {
     for (guint i = 0; src->edge_frames && i < src->edge_frames->recs->len; i++) {
         const struct frame_rec *r = &g_array_index(src->edge_frames->recs, struct frame_rec, i);
-        if (!r->used)
-            put(dst, r);
+        if (r->used)
+            continue;
+        struct frame_rec c = *r;
+        for (int d = 0; d < 2; d++)
+            for (int k = 0; k < RDMA_KEPT_N; k++) {
+                size_t n;
+                const uint8_t *p = kept_bytes(src->edge_frames, r->kept[d][k], &n);
+                c.kept[d][k] = keep(recs_of(dst), p, n);
+            }
+        put(dst, &c);
     }
 }
 
 static struct mstate_name name_at(const GArray *recs, guint i) { return name_of(&g_array_index(recs, struct frame_rec, i)); }
 
-static gint rec_order(gconstpointer pa, gconstpointer pb) { return memcmp(pa, pb, sizeof(struct frame_rec)); }
+static gint rec_order(gconstpointer pa, gconstpointer pb) { return memcmp(pa, pb, REC_SORTED); }
 
 static void put_count(struct json *b, uint64_t v)
 {
@@ -174,6 +235,50 @@ static void put_count(struct json *b, uint64_t v)
         json_int(b, -1);
     else
         vint(b, v);
+}
+
+/* "edge_smbd_bytes": [addr0, port0, addr1, port1, first_ts, d, head, lead,
+ * send_head_msn, send_head, send_rest_msn, send_rest_mo, send_rest_drops,
+ * send_rest] per direction d of an edge_frames record (recs, in their
+ * order) that kept SMBD or Send bytes (rdma.h: smbd_kept; hex, "": none;
+ * the numbers 0 without their bytes), at most
+ * SMBD_KEPT_RECS; absent when none (a state without SMB Direct cut in a
+ * message is as before). */
+static void build_smbd_bytes(struct json *b, const struct frame_recs *fr, const GArray *recs)
+{
+    guint written = 0;
+    for (guint i = 0; i < recs->len; i++) {
+        const struct frame_rec *r = &g_array_index(recs, struct frame_rec, i);
+        for (int d = 0; d < 2 && written < SMBD_KEPT_RECS; d++) {
+            if (!r->kept[d][RDMA_KEPT_HEAD] && !r->kept[d][RDMA_KEPT_LEAD] && !r->kept[d][RDMA_KEPT_SEND_HEAD] &&
+                !r->kept[d][RDMA_KEPT_SEND_REST])
+                continue;
+            if (!written) {
+                json_key(b, "edge_smbd_bytes");
+                json_begin_array(b);
+            }
+            json_begin_array(b);
+            put_ends(b, r->addr, r->port);
+            json_int(b, r->first_ts);
+            vint(b, (uint64_t)d);
+            for (int k = 0; k < RDMA_KEPT_N; k++) {
+                size_t n;
+                const uint8_t *p = kept_bytes(fr, r->kept[d][k], &n);
+                if (k == RDMA_KEPT_SEND_HEAD)
+                    vint(b, r->send_head_msn[d]);
+                if (k == RDMA_KEPT_SEND_REST) {
+                    vint(b, r->send_rest_msn[d]);
+                    vint(b, r->send_rest_mo[d]);
+                    vint(b, r->send_rest_drops[d]);
+                }
+                smbd_put_hex(b, p, n);
+            }
+            json_end_array(b);
+            written++;
+        }
+    }
+    if (written)
+        json_end_array(b);
 }
 
 void mstate_build_edge_frames(struct json *b, const struct analysis *a)
@@ -218,6 +323,7 @@ void mstate_build_edge_frames(struct json *b, const struct analysis *a)
         json_end_array(b);
     }
     json_end_array(b);
+    build_smbd_bytes(b, a->edge_frames, recs);
     g_array_free(recs, TRUE);
 }
 
@@ -233,10 +339,79 @@ static uint64_t get_count(struct jget *g, const struct jpath *ip, JsonArray *e, 
     return v < 0 ? UNKNOWN : (uint64_t)v;
 }
 
+enum { KB_HEAD = 6, KB_LEAD, KB_SHEAD_MSN, KB_SHEAD, KB_SREST_MSN, KB_SREST_MO, KB_SREST_DROPS, KB_SREST, KB_N };
+
+/* One "edge_smbd_bytes" element: its record among those this state's
+ * edge_frames gave (from 1 + start on) and what it says of direction d. */
+static void fold_smbd_kept(struct jget *g, const struct jpath *ip, struct frame_recs *fr, guint start, JsonArray *e)
+{
+    struct frame_rec k;
+    memset(&k, 0, sizeof k);
+    jget_elem_ends(g, ip, e, k.addr, k.port);
+    k.first_ts = jget_elem_i64(g, ip, e, 4);
+    int d = (int)jget_elem_u64(g, ip, e, 5, 1);
+    const char *hex[RDMA_KEPT_N];
+    static const guint at_hex[RDMA_KEPT_N] = { KB_HEAD, KB_LEAD, KB_SHEAD, KB_SREST };
+    for (int i = 0; i < RDMA_KEPT_N; i++)
+        hex[i] = jget_elem_str(g, ip, e, at_hex[i], 2 * RDMA_KEEP_MAX);
+    uint32_t head_msn = (uint32_t)jget_elem_u64(g, ip, e, KB_SHEAD_MSN, UINT32_MAX);
+    uint32_t rest_msn = (uint32_t)jget_elem_u64(g, ip, e, KB_SREST_MSN, UINT32_MAX);
+    uint32_t rest_mo = (uint32_t)jget_elem_u64(g, ip, e, KB_SREST_MO, RDMA_KEEP_MAX);
+    uint32_t rest_drops = (uint32_t)jget_elem_u64(g, ip, e, KB_SREST_DROPS, RDMA_KEEP_MAX);
+    if (g->failed)
+        return;
+    struct mstate_name name = name_of(&k);
+    guint at = GPOINTER_TO_UINT(g_hash_table_lookup(fr->by_name, &name));
+    if (at <= start) {
+        if (fr->recs->len < 16 * ANALYSIS_MAX_EDGES) /* else its record was past merge's bound */
+            jget_fail(g, ip, "names no edge_frames record of its state");
+        return;
+    }
+    struct frame_rec *r = &g_array_index(fr->recs, struct frame_rec, at - 1);
+    uint8_t *b[RDMA_KEPT_N];
+    size_t n[RDMA_KEPT_N];
+    bool hex_ok = true, any = false, twice = false;
+    for (int i = 0; i < RDMA_KEPT_N; i++) {
+        b[i] = smbd_get_hex(hex[i], RDMA_KEEP_MAX, &n[i]);
+        hex_ok &= b[i] != NULL;
+        any |= n[i] != 0;
+        twice |= r->kept[d][i] != 0;
+    }
+    uint8_t f = r->smbd_flags[d];
+    size_t sh = n[RDMA_KEPT_SEND_HEAD], sr = n[RDMA_KEPT_SEND_REST];
+    const char *bad = !hex_ok ? "not hex of at most 16384 octets"
+                      : !any ? "no octets"
+                      : twice ? "a direction given twice"
+                      : (!sh && head_msn) || (!sr && (rest_msn || rest_mo || rest_drops)) ? "a Send's numbers without its bytes"
+                      : sr && (!rest_mo || rest_mo + sr > RDMA_KEEP_MAX || !rest_drops)
+                          ? "a Send's rest not after its start, past 16384 octets, or of no segment"
+                      : n[0] && (!r->smbd_left[d] || n[0] + r->smbd_left[d] > RDMA_KEEP_MAX ||
+                                 !(f & (RDMA_LEFT_SMB | RDMA_LEAD_OPEN)))
+                          ? "a start of no message in progress at the end, or of one past 16384 octets (smbd_left, "
+                            "smbd_flags)"
+                      : n[1] && (n[1] != r->smbd_lead[d] || (f & (RDMA_LEAD_DONE | RDMA_LEAD_NOT_SMB)) !=
+                                                                 (RDMA_LEAD_DONE | RDMA_LEAD_NOT_SMB))
+                          ? "a rest not the first data message's message (smbd_lead, smbd_flags)"
+                          : NULL;
+    if (bad)
+        jget_fail(g, ip, bad);
+    for (int i = 0; i < RDMA_KEPT_N && !bad; i++)
+        r->kept[d][i] = keep(fr, b[i], n[i]);
+    if (!bad) {
+        r->send_head_msn[d] = head_msn;
+        r->send_rest_msn[d] = rest_msn;
+        r->send_rest_mo[d] = rest_mo;
+        r->send_rest_drops[d] = rest_drops;
+    }
+    for (int i = 0; i < RDMA_KEPT_N; i++)
+        g_free(b[i]);
+}
+
 void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
     if (!json_object_has_member(st, "edge_frames"))
         return; /* a report written before they were carried */
+    guint start = recs_of(a)->recs->len;
     struct jpath ap, ip;
     jpath_key(&ap, p, "edge_frames");
     JsonArray *arr = jget_arr(g, p, st, "edge_frames", ANALYSIS_MAX_EDGES);
@@ -274,6 +449,21 @@ void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analy
         if (g->failed)
             return;
         put(a, &r);
+    }
+    if (g->failed || !json_object_has_member(st, "edge_smbd_bytes"))
+        return; /* a report written before they were carried */
+    jpath_key(&ap, p, "edge_smbd_bytes");
+    arr = jget_arr(g, p, st, "edge_smbd_bytes", SMBD_KEPT_RECS);
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        jpath_index(&ip, &ap, i);
+        JsonNode *n = json_array_get_element(arr, i);
+        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        if (!e || json_array_get_length(e) != KB_N) {
+            jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, direction, head, lead, send_head_msn, "
+                              "send_head, send_rest_msn, send_rest_mo, send_rest_drops, send_rest]");
+            return;
+        }
+        fold_smbd_kept(g, &ip, a->edge_frames, start, e);
     }
 }
 
@@ -355,18 +545,45 @@ static void more_fragmented(struct analysis *a, const struct conn_summary *late,
         s->smbd->smbd_fragmented += n;
 }
 
+/* The early part's start of a message (e's head kept of direction d) and
+ * the late part's rest of it (l's kept k of direction ld) as one: decoded
+ * when whole (k RDMA_KEPT_LEAD), else kept as the joined record's start. */
+static uint32_t smbd_whole(struct analysis *a, const struct conn_summary *early, const struct frame_rec *e,
+                           const struct frame_rec *l, int d, int ld, int k)
+{
+    size_t hn, rn;
+    const uint8_t *head = kept_bytes(a->edge_frames, e->kept[d][RDMA_KEPT_HEAD], &hn);
+    const uint8_t *rest = kept_bytes(a->edge_frames, l->kept[ld][k], &rn);
+    if (!head || !rest || hn + rn > RDMA_KEEP_MAX)
+        return 0;
+    uint8_t *msg = g_malloc(hn + rn);
+    memcpy(msg, head, hn);
+    memcpy(msg + hn, rest, rn);
+    uint32_t at = 0;
+    if (k == RDMA_KEPT_LEAD)
+        mstate_smbd_decode(a, early, msg, hn + rn);
+    else
+        at = keep(a->edge_frames, msg, hn + rn);
+    g_free(msg);
+    return at;
+}
+
 /* Direction d of the joined record j from early's e and late's l (ld: l's
  * index of that direction): an SMBD message in pieces the late part
  * continued (its first data message carried exactly what the early part's
  * message still expected) is one message of the whole: counted fragmented
- * once, and decoded whole (no framing anomaly). */
-static void join_smbd(struct frame_rec *j, const struct frame_rec *e, const struct frame_rec *l, int d, int ld,
-                      bool have_l, uint64_t *fragmented, uint64_t *anomalies)
+ * once, and decoded whole (no framing anomaly; its content from the bytes
+ * both parts kept: mstate_join_smbd.h). */
+static void join_smbd(struct analysis *a, const struct conn_summary *early, struct frame_rec *j,
+                      const struct frame_rec *e, const struct frame_rec *l, int d, int ld, bool have_l,
+                      uint64_t *fragmented, uint64_t *anomalies)
 {
     uint64_t left = e->smbd_left[d];
     uint8_t lf = l->smbd_flags[ld];
     j->smbd_lead[d] = e->smbd_lead[d];
     j->smbd_flags[d] = e->smbd_flags[d] & (uint8_t)~RDMA_LEFT_SMB;
+    j->kept[d][RDMA_KEPT_LEAD] = e->kept[d][RDMA_KEPT_LEAD];
+    j->kept[d][RDMA_KEPT_HEAD] = e->kept[d][RDMA_KEPT_HEAD];
     if (!have_l || !l->smbd_lead[ld]) { /* no data message in the late part: still in progress */
         j->smbd_left[d] = left;
         j->smbd_flags[d] |= e->smbd_flags[d] & RDMA_LEFT_SMB;
@@ -374,14 +591,78 @@ static void join_smbd(struct frame_rec *j, const struct frame_rec *e, const stru
     }
     j->smbd_left[d] = l->smbd_left[ld];
     j->smbd_flags[d] |= lf & RDMA_LEFT_SMB;
+    j->kept[d][RDMA_KEPT_HEAD] = l->kept[ld][RDMA_KEPT_HEAD];
     if (!left || l->smbd_lead[ld] != left)
         return;
     if (lf & RDMA_LEAD_DONE) {
         *fragmented += !(lf & RDMA_LEAD_PARTIAL); /* the late part saw its last piece alone */
         *anomalies += (lf & RDMA_LEAD_NOT_SMB) && (e->smbd_flags[d] & RDMA_LEFT_SMB);
+        if ((lf & RDMA_LEAD_NOT_SMB) && (e->smbd_flags[d] & RDMA_LEFT_SMB))
+            smbd_whole(a, early, e, l, d, ld, RDMA_KEPT_LEAD);
     } else if (lf & RDMA_LEAD_OPEN) { /* still in progress at the late part's end: the message began early */
         j->smbd_flags[d] = (uint8_t)((j->smbd_flags[d] & ~RDMA_LEFT_SMB) | (e->smbd_flags[d] & RDMA_LEFT_SMB));
+        j->kept[d][RDMA_KEPT_HEAD] = smbd_whole(a, early, e, l, d, ld, RDMA_KEPT_HEAD);
     }
+}
+
+/* The late part's Send the early part began (its drops segments dropped
+ * there as the middle of a message), whole: one Send more, and its SMBD
+ * data transfer message (its entry, or --jobs' session). */
+static void send_joined(struct analysis *a, const struct conn_summary *late, uint32_t drops, int side)
+{
+    JsonObject *e = mstate_detail_entry(a, late);
+    JsonNode *dn = e ? json_object_get_member(e, "smb_direct") : NULL;
+    JsonObject *sd = dn && JSON_NODE_HOLDS_OBJECT(dn) ? json_node_get_object(dn) : NULL;
+    JsonNode *mn = sd ? json_object_get_member(sd, "smbd") : NULL;
+    JsonObject *m = mn && JSON_NODE_HOLDS_OBJECT(mn) ? json_node_get_object(mn) : NULL;
+    if (m && json_object_has_member(sd, "sends") && json_object_has_member(sd, "sends_dropped") &&
+        json_object_has_member(m, "data_messages")) {
+        gint64 had = json_object_get_int_member(sd, "sends_dropped");
+        mstate_add_int(sd, "sends", 1);
+        json_object_set_int_member(sd, "sends_dropped", had > (gint64)drops ? had - (gint64)drops : 0);
+        mstate_add_int(m, "data_messages", 1);
+        return;
+    }
+    struct smb_conn *s = e ? NULL : mstate_detail_conn(a, late);
+    if (!s || !s->smbd)
+        return;
+    s->smbd->sends++;
+    s->smbd->send_dropped -= drops <= s->smbd->send_dropped ? drops : s->smbd->send_dropped;
+    s->smbd->smbd.data_messages[side]++;
+}
+
+/* Direction d's Sends (rdma.h: RDMA_KEPT_SEND_*): the early part's Send in
+ * progress at its end and the late part's rest of it (the same MSN, the
+ * rest from where the start ended) are one Send of the whole, whose SMBD
+ * data transfer message carried a whole SMB2 message (no SMBD message in
+ * pieces around it: else it stays unjoined) decoded as the run decodes it. */
+static void join_send(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late,
+                      struct frame_rec *j, const struct frame_rec *e, const struct frame_rec *l, int d, int ld,
+                      bool have_l)
+{
+    j->kept[d][RDMA_KEPT_SEND_REST] = e->kept[d][RDMA_KEPT_SEND_REST];
+    j->send_rest_msn[d] = e->send_rest_msn[d];
+    j->send_rest_mo[d] = e->send_rest_mo[d];
+    j->send_rest_drops[d] = e->send_rest_drops[d];
+    bool late_sent = have_l && (l->kept[ld][RDMA_KEPT_SEND_HEAD] || l->kept[ld][RDMA_KEPT_SEND_REST] || l->smbd_lead[ld]);
+    j->kept[d][RDMA_KEPT_SEND_HEAD] = late_sent ? l->kept[ld][RDMA_KEPT_SEND_HEAD] : e->kept[d][RDMA_KEPT_SEND_HEAD];
+    j->send_head_msn[d] = late_sent ? l->send_head_msn[ld] : e->send_head_msn[d];
+    size_t hn, rn;
+    const uint8_t *head = kept_bytes(a->edge_frames, e->kept[d][RDMA_KEPT_SEND_HEAD], &hn);
+    const uint8_t *rest = have_l ? kept_bytes(a->edge_frames, l->kept[ld][RDMA_KEPT_SEND_REST], &rn) : NULL;
+    if (!head || !rest || e->send_head_msn[d] != l->send_rest_msn[ld] || hn != l->send_rest_mo[ld] ||
+        e->smbd_left[d] || hn + rn > RDMA_KEEP_MAX)
+        return;
+    uint8_t *msg = g_malloc(hn + rn);
+    memcpy(msg, head, hn);
+    memcpy(msg + hn, rest, rn);
+    struct smbd_data data;
+    if (smbd_parse_data(msg, hn + rn, &data) == SMBD_OK && !data.remaining_length) {
+        send_joined(a, late, l->send_rest_drops[ld], d);
+        if (data.data_length)
+            mstate_smbd_decode(a, early, data.data, data.data_length);
+    }
+    g_free(msg);
 }
 
 /* The late part's gaps: n fewer, of bytes in all (its record, entry or
@@ -441,7 +722,8 @@ void mstate_join_frame(struct analysis *a, const struct conn_summary *early, str
             gap_bytes += lg;
         }
         j.end_seq[d] = lr ? l.end_seq[ld] : UNKNOWN;
-        join_smbd(&j, &e, &l, d, ld, lr != NULL, &fragmented, &aligned);
+        join_smbd(a, early, &j, &e, &l, d, ld, lr != NULL, &fragmented, &aligned);
+        join_send(a, early, late, &j, &e, &l, d, ld, lr != NULL);
         uint64_t left = er ? e.left[d] : 0, lead = lr ? l.lead[ld] : 0;
         if (left && left != UNKNOWN && lead == left)
             aligned++; /* the late part skipped the early part's message rest: no resync in the whole */

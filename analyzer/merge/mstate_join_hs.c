@@ -190,7 +190,8 @@ static void emit_finding(const char *text, void *arg) { json_array_add_string_el
 
 /* smb_direct.mpa of an iWARP connection whose startup the early part held
  * (mstate_join_syn.h: its flow's MPA facts): what the startup settled, not
- * what the late part, seen from its middle, inferred. */
+ * what the late part, seen from its middle, inferred; a reply the late part
+ * began with (rdma_iwarp.c: recognise()) is the startup's too. */
 static void mpa_entry(JsonObject *e, const struct conn_summary *j, const struct syn_flow *f)
 {
     JsonObject *m = jget_member_obj(jget_member_obj(e, "smb_direct"), "mpa");
@@ -204,7 +205,9 @@ static void mpa_entry(JsonObject *e, const struct conn_summary *j, const struct 
                   { "rejected", f->mpa_rejected }, { "crc", f->mpa_crc }, { "midstream", false } };
     for (size_t i = 0; i < G_N_ELEMENTS(flags); i++)
         if (json_object_has_member(m, flags[i].k))
-            json_object_set_boolean_member(m, flags[i].k, flags[i].v);
+            json_object_set_boolean_member(m, flags[i].k,
+                                           flags[i].v || (i + 1 < G_N_ELEMENTS(flags) &&
+                                                          json_object_get_boolean_member(m, flags[i].k)));
     /* markers are set at a direction's first FPDU (rdma_iwarp.c): the late part's, or the early part's */
     const char *mk[2] = { "markers_to_server", "markers_to_client" };
     for (int k = 0; k < 2; k++)
@@ -216,7 +219,7 @@ static void mpa_entry(JsonObject *e, const struct conn_summary *j, const struct 
     } nums[] = { { "revision", f->mpa_revision }, { "client_private_data_len", f->mpa_private_len[c] },
                  { "server_private_data_len", f->mpa_private_len[1 - c] } };
     for (size_t i = 0; i < G_N_ELEMENTS(nums); i++)
-        if (json_object_has_member(m, nums[i].k))
+        if (json_object_has_member(m, nums[i].k) && nums[i].v) /* 0: that frame was the late part's, or said 0 */
             json_object_set_int_member(m, nums[i].k, (gint64)nums[i].v);
 }
 
@@ -271,6 +274,8 @@ static void conn_from_start(struct analysis *a, const struct conn_summary *befor
         s->verdict.evidence = j->evidence;
         s->midstream = false;
         s->handshake_seen = true;
+        g_free(s->enc_unseen); /* as entry_from_start(): a run from the start lists none */
+        s->enc_unseen = NULL;
         for (int d = 0; d < 2; d++) {
             s->packets[d] += f->packets[d == s->client ? 0 : 1];
             s->bytes[d] += f->sent[d == s->client ? 0 : 1];
@@ -278,15 +283,16 @@ static void conn_from_start(struct analysis *a, const struct conn_summary *befor
         if (f->mpa && s->smbd) { /* the startup's facts (mpa_entry), by flow direction */
             bool same = mstate_same_end(&s->addr[0], s->port[0], &f->addr[0], f->port[0]);
             struct smb_direct_info *m = s->smbd;
-            m->mpa_request_seen = f->mpa_request_seen;
-            m->mpa_reply_seen = f->mpa_reply_seen;
-            m->mpa_rejected = f->mpa_rejected;
-            m->mpa_crc = f->mpa_crc;
-            m->mpa_revision = f->mpa_revision;
+            m->mpa_request_seen |= f->mpa_request_seen; /* the reply: the late part may have begun with it */
+            m->mpa_reply_seen |= f->mpa_reply_seen;
+            m->mpa_rejected |= f->mpa_rejected;
+            m->mpa_crc |= f->mpa_crc;
+            m->mpa_revision = f->mpa_revision ? f->mpa_revision : m->mpa_revision;
             m->mpa_midstream = false;
             for (int d = 0; d < 2; d++) {
                 m->mpa_markers[d] |= f->mpa_markers[same ? d : 1 - d]; /* set at the first FPDU: either part's */
-                m->mpa_private_len[d] = f->mpa_private_len[same ? d : 1 - d];
+                if (f->mpa_private_len[same ? d : 1 - d])
+                    m->mpa_private_len[d] = f->mpa_private_len[same ? d : 1 - d];
             }
         }
         return;

@@ -44,5 +44,8 @@ void mstate_fold_xchg(struct jget *g, const struct jpath *p, struct analysis *a,
  * entries of both) corrected with what early was in the middle of; the
  * joined connection's exchanges kept under early's name. */
 void mstate_xchg_join(struct analysis *a, const struct conn_summary *early, struct conn_summary *late);
+/* A request-side blob cs sent that no part decoded alone (an SMB Direct
+ * message a cut divided: mstate_join_smbd.h), added to its pending one. */
+void mstate_xchg_request_blob(struct analysis *a, const struct conn_summary *cs, const struct xchg_auth *blob);
 
 #endif

@@ -44,6 +44,20 @@ static struct xchg_auth combine(const struct xchg_auth *early, const struct xchg
     return c;
 }
 
+void mstate_xchg_request_blob(struct analysis *a, const struct conn_summary *cs, const struct xchg_auth *blob)
+{
+    guint i = mstate_xchg_find(a, cs);
+    if (i != G_MAXUINT) {
+        struct mstate_xchg *m = g_ptr_array_index(a->edge_xchg, i);
+        m->x.pending = combine(&m->x.pending, blob);
+        return;
+    }
+    struct smb_conn_xchg x;
+    memset(&x, 0, sizeof x);
+    x.pending = *blob;
+    mstate_xchg_put(a, cs, &x);
+}
+
 /* session_note()'s mechanism and anonymous flag of a blob, over what the
  * session record already has. */
 static void note(struct xchg_session *r, const struct xchg_auth *c)

@@ -20,6 +20,8 @@ struct smb_conn;
 struct session_config;
 struct packet;
 
+enum { RDMA_KEPT_HEAD, RDMA_KEPT_LEAD, RDMA_KEPT_SEND_HEAD, RDMA_KEPT_SEND_REST, RDMA_KEPT_N };
+
 struct smb_direct_info {
     /* iWARP (MPA startup; index = flow direction, 0 = the TCP initiator) */
     bool mpa_request_seen, mpa_reply_seen, mpa_rejected;
@@ -46,7 +48,21 @@ struct smb_direct_info {
      * RemainingDataLength + DataLength (0: none), RDMA_LEAD_* flags */
     uint64_t smbd_left[2], smbd_lead[2];
     uint8_t smbd_edge_flags[2];
+    /* ... and their bytes, for merge to decode the message whole
+     * (mstate_join_smbd.h), per flow direction: [RDMA_KEPT_HEAD] the start
+     * of a SESSION_SETUP request in progress at the end (or of the first
+     * data message's message, still in progress), [RDMA_KEPT_LEAD] the
+     * first data message's message when it ended and was no SMB2 message
+     * (another part's rest); [RDMA_KEPT_SEND_HEAD] the start of an RDMA
+     * Send in progress at the end (its MSN send_head_msn), [RDMA_KEPT_SEND_REST]
+     * the rest of a Send the direction's first DDP segments continued (MSN,
+     * the MO it began at, the segments dropped for it); each at most
+     * RDMA_KEEP_MAX octets, NULL: none */
+    uint8_t *smbd_kept[2][RDMA_KEPT_N];
+    uint32_t smbd_kept_len[2][RDMA_KEPT_N];
+    uint32_t send_head_msn[2], send_rest_msn[2], send_rest_mo[2], send_rest_drops[2];
 };
+#define RDMA_KEEP_MAX 16384 /* an SMBD message kept whole: a Kerberos SESSION_SETUP fits */
 enum {
     RDMA_LEAD_PARTIAL = 1,  /* the first data message began a message in pieces */
     RDMA_LEAD_OPEN = 2,     /* ... whose message has not ended yet */
@@ -54,6 +70,9 @@ enum {
     RDMA_LEAD_NOT_SMB = 8,  /* ... and was no SMB2 message (a framing anomaly) */
     RDMA_LEFT_SMB = 16,     /* the message in progress at the end began with an SMB2 protocol id */
 };
+
+/* s->smbd freed with what it kept (session.c). */
+void rdma_info_free(struct smb_direct_info *info);
 
 /* ---- iWARP (called by the session model, session.c) ---- */
 struct rdma_iwarp;

@@ -36,6 +36,7 @@
 #include "wire.h"
 
 enum { PROBE_UNKNOWN = 0, PROBE_NOT_IWARP, PROBE_IWARP };
+enum { REST_NONE = 0, REST_OPEN, REST_OVER };
 
 /* Data chunks after a gap tried for realignment before a direction gives up. */
 #define RESYNC_TRIES 64
@@ -46,6 +47,11 @@ struct iwarp_dir {
     uint16_t markers_tries;     /* data chunks checked for them */
     bool resync_wanted;         /* desynchronised by a gap; realign on a probe-passing chunk */
     uint16_t resync_tries;
+    /* smbscope merge (rdma.h: RDMA_KEPT_SEND_REST): the direction's first
+     * Send segments when they continue a Send whose start it did not see */
+    uint8_t rest_state;         /* REST_* */
+    uint32_t rest_msn, rest_mo, rest_drops;
+    GByteArray *rest;
     uint8_t startup[MPA_STARTUP_HEADER + MPA_MAX_PRIVATE];
     size_t startup_len;
     struct mpa_rx rx;
@@ -58,6 +64,7 @@ struct iwarp_dir {
 
 struct rdma_iwarp {
     struct iwarp_dir d[2];
+    struct smb_direct_info *info; /* its connection's (s->smbd): what rdma_iwarp_free() keeps */
     bool midstream;             /* recognised from FPDUs, MPA startup not captured */
     bool markers_wanted_by[2];  /* the M flag of the frame sent by direction d */
 };
@@ -71,8 +78,50 @@ static struct rdma_iwarp *iwarp_new(struct smb_conn *s, int initiator)
     }
     s->smbd = g_new0(struct smb_direct_info, 1);
     s->smbd->mpa_initiator = initiator;
+    w->info = s->smbd;
     s->obs.carrier = CARRIER_RDMA_IWARP;
     return w;
+}
+
+/* smbscope merge (rdma.h, smbd_kept): n octets of direction d. */
+static void keep(struct smb_direct_info *info, int d, int k, const uint8_t *p, size_t n)
+{
+    if (!n || n > RDMA_KEEP_MAX || info->smbd_kept[d][k])
+        return;
+    info->smbd_kept[d][k] = g_memdup2(p, n);
+    info->smbd_kept_len[d][k] = (uint32_t)n;
+}
+
+void rdma_info_free(struct smb_direct_info *info)
+{
+    if (!info)
+        return;
+    for (int d = 0; d < 2; d++)
+        for (int k = 0; k < RDMA_KEPT_N; k++)
+            g_free(info->smbd_kept[d][k]);
+    g_free(info);
+}
+
+/* An SMB2 SESSION_SETUP request (MS-SMB2 2.2.1: Command 1 at offset 12,
+ * SMB2_FLAGS_SERVER_TO_REDIR clear): the one message in pieces whose
+ * content merge decodes (who logs on). */
+static bool session_setup_request(const uint8_t *p, size_t n)
+{
+    return n >= 20 && framer_is_smb_id(p, n) && p[0] == 0xFE && p[12] == 1 && p[13] == 0 && !(p[16] & 1);
+}
+
+/* The SMBD message direction d was assembling when its connection closed:
+ * kept when it is a SESSION_SETUP request, or the message of the first
+ * data message (another part's rest, or this part's whole lead), and
+ * copied whole so far (mstate_join_smbd.h). */
+static void keep_head(struct smb_direct_info *info, int d, const struct smbd_reasm *r)
+{
+    uint8_t flags = info->smbd_edge_flags[d];
+    if (!r->active || !r->len || (uint64_t)r->len + r->remaining > r->cap ||
+        (uint64_t)r->len + r->remaining > RDMA_KEEP_MAX ||
+        !(session_setup_request(r->buf, r->len) || (flags & RDMA_LEAD_OPEN)))
+        return;
+    keep(info, d, RDMA_KEPT_HEAD, r->buf, r->len);
 }
 
 void rdma_iwarp_free(struct rdma_iwarp *w)
@@ -80,6 +129,14 @@ void rdma_iwarp_free(struct rdma_iwarp *w)
     if (!w)
         return;
     for (int d = 0; d < 2; d++) {
+        keep_head(w->info, d, &w->d[d].reasm);
+        const struct ddp_msg_rx *rx = &w->d[d].sends;
+        if (rx->active && rx->len <= rx->cap && !w->info->smbd_kept[d][RDMA_KEPT_SEND_HEAD]) {
+            keep(w->info, d, RDMA_KEPT_SEND_HEAD, rx->buf, rx->len);
+            w->info->send_head_msn[d] = rx->msn;
+        }
+        if (w->d[d].rest)
+            g_byte_array_free(w->d[d].rest, TRUE);
         g_free(w->d[d].ulpdu);
         g_free(w->d[d].sends.buf);
         g_free(w->d[d].reasm.buf);
@@ -120,6 +177,38 @@ static bool startup(struct smb_conn *s, struct rdma_iwarp *w, int d, struct wire
     return false;
 }
 
+/* A Send segment direction d dropped as the middle of a message whose
+ * start it did not see: while they are the direction's first and follow
+ * one another, kept up to the Send's last segment (rdma.h). */
+static void send_rest(struct smb_direct_info *info, struct iwarp_dir *x, int d, const struct ddp_segment *seg)
+{
+    if (x->rest_state == REST_NONE) {
+        x->rest_state = REST_OPEN;
+        x->rest_msn = seg->msn;
+        x->rest_mo = seg->mo;
+        x->rest = g_byte_array_new();
+    }
+    if (x->rest_state != REST_OPEN)
+        return;
+    bool follows = seg->msn == x->rest_msn && seg->mo == x->rest_mo + x->rest->len &&
+                   (uint64_t)seg->mo + seg->payload_len <= RDMA_KEEP_MAX;
+    if (follows) {
+        g_byte_array_append(x->rest, seg->payload, (guint)seg->payload_len);
+        x->rest_drops++;
+    }
+    if (follows && !seg->last)
+        return;
+    if (follows) {
+        keep(info, d, RDMA_KEPT_SEND_REST, x->rest->data, x->rest->len);
+        info->send_rest_msn[d] = x->rest_msn;
+        info->send_rest_mo[d] = x->rest_mo;
+        info->send_rest_drops[d] = x->rest_drops;
+    }
+    x->rest_state = REST_OVER;
+    g_byte_array_free(x->rest, TRUE);
+    x->rest = NULL;
+}
+
 /* One complete FPDU of direction d. */
 static void fpdu(struct smb_conn *s, struct rdma_iwarp *w, int d, const struct mpa_fpdu *f, int64_t ts)
 {
@@ -141,6 +230,9 @@ static void fpdu(struct smb_conn *s, struct rdma_iwarp *w, int d, const struct m
     const uint8_t *msg;
     size_t len;
     struct ddp_msg_rx *rx = &w->d[d].sends;
+    bool rest = !rx->active && seg.mo != 0; /* the middle of a Send whose start this direction did not see */
+    if (!rest && w->d[d].rest_state == REST_NONE)
+        w->d[d].rest_state = REST_OVER; /* its first Send began here: no rest of another part's */
     if (!seg.last && !rx->buf) {
         rx->buf = g_malloc(MPA_MAX_ULPDU);
         rx->cap = MPA_MAX_ULPDU;
@@ -148,6 +240,8 @@ static void fpdu(struct smb_conn *s, struct rdma_iwarp *w, int d, const struct m
     enum ddp_rx_result r = ddp_msg_add(rx, &seg, &msg, &len);
     if (r == DDP_RX_DROPPED)
         info->send_dropped++;
+    if (r == DDP_RX_DROPPED && rest)
+        send_rest(info, &w->d[d], d, &seg);
     if (r != DDP_RX_DONE)
         return;
     info->sends++;
@@ -183,22 +277,32 @@ static bool recognise(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *pr
     *probe = PROBE_NOT_IWARP;
     if (!first_data) /* only a connection's first data can start iWARP */
         return false;
-    if (mpa_key_match(p, n, &kind) == MPA_OK && kind == MPA_REQUEST) {
+    bool key = mpa_key_match(p, n, &kind) == MPA_OK;
+    if (key && kind == MPA_REQUEST) {
         *probe = PROBE_IWARP;
         *state = iwarp_new(s, dir);
         return true;
     }
+    /* mid-stream: the reply (a capture cut between the request and it:
+     * editcap -c/-i), or FPDUs */
+    bool reply = key && kind == MPA_REPLY;
     uint32_t m;
-    if (!midstream || (iwarp_fpdu_probe(p, n) == IWARP_PROBE_NO && iwarp_fpdu_probe_markers(p, n, &m) == IWARP_PROBE_NO))
+    if (!midstream ||
+        (!reply && iwarp_fpdu_probe(p, n) == IWARP_PROBE_NO && iwarp_fpdu_probe_markers(p, n, &m) == IWARP_PROBE_NO))
         return false;
     *probe = PROBE_IWARP;
-    struct rdma_iwarp *w = iwarp_new(s, -1); /* the initiator: the SMBD negotiate request's sender, if seen */
+    /* the initiator: the reply's peer, or the SMBD negotiate request's sender, if seen */
+    struct rdma_iwarp *w = iwarp_new(s, reply ? !dir : -1);
     w->midstream = true;
     s->smbd->mpa_midstream = true;
-    s->smbd->mpa_crc = true; /* the probe proved it */
+    s->smbd->mpa_crc = true; /* the probe proved it (realign(): every direction's first FPDUs) */
     for (int d = 0; d < 2; d++) {
         w->d[d].startup_done = true;
         w->d[d].desync = w->d[d].resync_wanted = true; /* aligned by realign() at its first data */
+    }
+    if (reply) { /* read first, then realigned as mid-stream: its markers follow the request, unseen */
+        w->d[dir].startup_done = false;
+        w->d[dir].desync = w->d[dir].resync_wanted = false;
     }
     *state = w;
     return true;
@@ -299,6 +403,11 @@ bool rdma_iwarp_data(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *pro
     struct wire in = wire_make(p, n);
     if (!x->startup_done && !startup(s, w, dir, &in))
         return true;
+    if (w->midstream && !x->rx_ready && !x->desync) { /* the reply read (recognise()): FPDUs from a probe */
+        x->desync = x->resync_wanted = true;
+        if (!wire_left(&in) || !realign(s, w, dir, in.p + in.off, wire_left(&in)))
+            return true;
+    }
     if (!x->rx_ready && wire_left(&in)) {
         /* markers in this direction when the peer's frame asked for them;
          * by the first FPDU the peer's frame has come (the initiator sends
@@ -354,9 +463,12 @@ void rdma_smbd_message(struct smb_conn *s, struct smbd_reasm *reasm, int dir, bo
     const uint8_t *smb2;
     size_t n;
     enum smbd_rx_result rx = smbd_reasm_add(reasm, &data, &smb2, &n);
-    if ((*edge & RDMA_LEAD_OPEN) && (rx == SMBD_RX_DONE || rx == SMBD_RX_DROPPED))
-        *edge = (uint8_t)((*edge & ~RDMA_LEAD_OPEN) |
-                          (rx == SMBD_RX_DONE ? RDMA_LEAD_DONE | (framer_is_smb_id(smb2, n) ? 0 : RDMA_LEAD_NOT_SMB) : 0));
+    if ((*edge & RDMA_LEAD_OPEN) && (rx == SMBD_RX_DONE || rx == SMBD_RX_DROPPED)) {
+        bool smb = rx == SMBD_RX_DONE && framer_is_smb_id(smb2, n);
+        *edge = (uint8_t)((*edge & ~RDMA_LEAD_OPEN) | (rx == SMBD_RX_DONE ? RDMA_LEAD_DONE | (smb ? 0 : RDMA_LEAD_NOT_SMB) : 0));
+        if (rx == SMBD_RX_DONE && !smb && s->obs.carrier == CARRIER_RDMA_IWARP) /* another part's rest: merged whole */
+            keep(info, dir, RDMA_KEPT_LEAD, smb2, n);
+    }
     info->smbd_left[dir] = reasm->active ? reasm->remaining : 0;
     if (reasm->active && reasm->len >= 4 && (uint64_t)reasm->len + reasm->remaining <= reasm->cap && /* copied */
         framer_is_smb_id(reasm->buf, reasm->len))

@@ -645,7 +645,7 @@ void smb_conn_free(struct smb_conn *s)
             framer_free(&s->fr[d]);
     live_release(priv(s));
     rdma_iwarp_free(priv(s)->iwarp);
-    g_free(s->smbd);
+    rdma_info_free(s->smbd); /* with the bytes it kept for merge (rdma.h) */
     g_free(s->quic);
     for (guint i = 0; i < s->smb1_dialects->len; i++)
         wstr_free(&g_array_index(s->smb1_dialects, struct wstr, i));

@@ -49,6 +49,9 @@ void session_enc_unseen_forget(struct smb_conn *s, uint64_t id)
 void session_enc_unseen_join(struct smb_conn *early, const struct smb_conn *late)
 {
     const struct smb_enc_unseen *u = late->enc_unseen;
+    const struct smb_conn_priv *p = priv(early);
+    if (u && !(p->fc ? !p->fc->midstream : p->start_seen))
+        record(early); /* late listed (and maybe set up) sessions: the run over both lists them, if none remain */
     for (uint8_t i = 0; u && i < u->n; i++) {
         struct smb_session_rec *r = session_get(early, u->s[i].id, false);
         if (r) {

@@ -13,9 +13,8 @@
   * associativity with other groupings: (A+B)+C, A+(B+C) and A+B+C equal.
 
 The cut cases are those merge answers today.  Cuts it cannot join yet
-(README, smbscope merge: an SMB Direct message whose fragments the cut
-divides, an MPA startup cut apart) are listed
-by --sweep, which cuts every sample by time into 2 and 5 parts, and three
+(README, smbscope merge: an SMB Direct message other than a SESSION_SETUP
+request whose fragments the cut divides) are listed by --sweep, which cuts every sample by time into 2 and 5 parts, and three
 samples in two after each of their packets, and prints each difference
 (slow, a few minutes; not part of the suite while it has failures).
 
@@ -67,6 +66,10 @@ TIME_CUTS += [("rdma-roce-4791.pcap", 2), ("rdma-iwarp-5445.pcap", 2), ("rdma-ro
 # iWARP with MPA markers: the later part finds their places (one every 512
 # octets counted from the stream's start it did not see)
 TIME_CUTS += [("rdma-iwarp-markers-15445.pcap", 2)]
+# In 5 parts an SMB Direct SESSION_SETUP's SMBD fragments are divided:
+# merge decodes it whole from the bytes each part kept (state.edge_smbd_bytes,
+# mstate_join_smbd.h): the session's user, domain and workstation
+TIME_CUTS += [("rdma-iwarp-5445.pcap", 5), ("rdma-iwarp-markers-15445.pcap", 5)]
 # transport_evidence of the joined connection (a message over 17 bits in the later part)
 TIME_CUTS += [("smb445-bulk.pcap", 2), ("smb445-nt1-keepalive.pcap", 2)]  # nt1: keep-alives of the later part on direct
 # NBSS framing the later part did not see (NBSS on 445 and on another port:
@@ -124,6 +127,7 @@ def time_cut(smbscope, capture, parts, tmp):
 # merged first (its mechs_offered; merge_assoc_check.py tries every
 # bracketing of 3 and 4 parts).
 CUT_ORDERS = [("nbss-negative.pcap", 5), ("nbns-broadcast.pcap", 5), ("rdma-roce-4791.pcap", 5),
+              ("rdma-iwarp-markers-15445.pcap", 5),
               ("smb445-nt1-keepalive.pcap", 5), ("nbss-on-445.pcap", 5), ("nbss-on-8445.pcap", 5),
               ("quic443-other-alpn.pcap", 5)]
 
@@ -211,6 +215,12 @@ PACKET_CUTS = [("quic443-0rtt.pcap", 1),  # the Retry and a 0-RTT packet before 
                # the earlier part holds the handshake and the MPA startup, no FPDU: a
                # connection seen from its SYN with the startup's facts (state.syn_flow_payloads)
                ("rdma-iwarp-5445.pcap", 5), ("rdma-iwarp-markers-15445.pcap", 5),
+               # the earlier part holds the handshake and the MPA request, the later part
+               # begins with the reply (rdma_iwarp.c: recognise()): the startup of both
+               ("rdma-iwarp-5445.pcap", 4), ("rdma-iwarp-markers-15445.pcap", 4),
+               # a READ response's RDMA Send in two DDP segments the cut divides: one Send
+               # of the whole, none dropped (state.edge_smbd_bytes: its start and rest)
+               ("rdma-iwarp-markers-15445.pcap", 51),
                # the later part begins with the server's ACKs of data the earlier part
                # held: its stream starts at the ACK, gaps up to its first data the whole has not
                ("smb445-bulk.pcap", 421)]
@@ -345,6 +355,100 @@ def malformed_cut_state(smbscope, samples, tmp):
     expect("the genuine report merges", rc in (0, 1, 3), err.strip())
 
 
+def malformed_smbd_bytes(smbscope, samples, tmp):
+    """state.edge_smbd_bytes forged (digest matching): refused by the
+    reader's bounds, naming the member; the genuine parts merge."""
+    d = tempfile.mkdtemp(dir=tmp)
+    capture = os.path.join(samples, "rdma-iwarp-markers-15445.pcap")
+    a, b = os.path.join(d, "a.pcap"), os.path.join(d, "b.pcap")
+    subprocess.run(["editcap", "-r", capture, a, "1-12"], check=True)
+    subprocess.run(["editcap", "-r", capture, b, "13-%d" % packets(capture)], check=True)
+    early = json.loads(run([smbscope, "-q", "-T", "json", a])[1])
+    late = json.loads(run([smbscope, "-q", "-T", "json", b])[1])
+    es, ls = early["merge_state"]["state"], late["merge_state"]["state"]
+    head, rest = es.get("edge_smbd_bytes", []), ls.get("edge_smbd_bytes", [])
+    expect("the SESSION_SETUP's start kept by the early part, its rest by the late part",
+           len(head) == 1 and head[0][6] and not head[0][7] and len(rest) == 1 and not rest[0][6] and rest[0][7],
+           "%r %r" % ([r[:6] for r in head], [r[:6] for r in rest]))
+    if not head or not rest:
+        return
+    expect("neither part alone names the user", all(s.get("user") is None for doc in (early, late)
+                                                    for c in doc["connections"] for s in c.get("sessions", [])))
+
+    def case(name, doc, change, needle):
+        t = json.loads(json.dumps(doc))
+        change(t["merge_state"]["state"])
+        bad = os.path.join(d, "bad-%s.json" % name.replace(" ", "-"))
+        with open(bad, "w") as f:
+            json.dump(merge_check.redigest(t), f)
+        rc, _, err = run([smbscope, "merge", bad])
+        expect("refuses a forged state: " + name, rc == 2 and needle in err, err.strip())
+
+    def kept(rec, i, v):
+        return lambda s: s.update(edge_smbd_bytes=[rec[:i] + [v] + rec[i + 1:]])
+    h, r = head[0], rest[0]
+    case("SMBD bytes not hex", early, kept(h, 6, "zz" + h[6][2:]), "edge_smbd_bytes[0]")
+    case("SMBD bytes of odd length", early, kept(h, 6, h[6][:-1]), "edge_smbd_bytes[0]")
+    case("SMBD bytes past 16384 octets", early, kept(h, 6, "00" * 16385), "edge_smbd_bytes[0]")
+    case("SMBD bytes of no edge", early, kept(h, 1, h[1] + 1), "edge_smbd_bytes[0]")
+    case("SMBD bytes of a direction past 1", early, kept(h, 5, 2), "edge_smbd_bytes[0]")
+    case("SMBD bytes of no octets", early, kept(h, 6, ""), "edge_smbd_bytes[0]")
+    case("a start where no message was in progress", early, kept(h, 5, 1), "edge_smbd_bytes[0]")
+    case("a start longer than 16384 with its rest", early, kept(h, 6, "00" * (16384 - 49)), "edge_smbd_bytes[0]")
+    case("a rest where the early part has none", early, kept(h, 7, "00" * 50), "edge_smbd_bytes[0]")
+    case("a rest of another length", late, kept(r, 7, r[7] + "00"), "edge_smbd_bytes[0]")
+    case("a direction twice", early, lambda s: s.update(edge_smbd_bytes=[h, h]), "edge_smbd_bytes[1]")
+    case("SMBD bytes of another shape", early, lambda s: s.update(edge_smbd_bytes=[h[:7]]), "edge_smbd_bytes[0]")
+    case("SMBD bytes past the cap", early, lambda s: s.update(edge_smbd_bytes=[h] * 65), "edge_smbd_bytes")
+    case("a Send's MSN without its bytes", early, kept(h, 8, 5), "edge_smbd_bytes[0]")
+    case("a Send's rest numbers without its bytes", early, kept(h, 11, 5), "edge_smbd_bytes[0]")
+    case("a Send's MSN past 32 bits", early, kept(h, 8, 2 ** 32), "edge_smbd_bytes[0]")
+    rest_fields = h[:10] + [1, 1, 0, "00"]
+    case("a Send's rest of no segment", early, lambda s: s.update(edge_smbd_bytes=[rest_fields]),
+         "edge_smbd_bytes[0]")
+    case("a Send's rest at offset 0", early, lambda s: s.update(edge_smbd_bytes=[h[:10] + [1, 0, 1, "00"]]),
+         "edge_smbd_bytes[0]")
+    case("a Send's rest past 16384 octets", early,
+         lambda s: s.update(edge_smbd_bytes=[h[:10] + [1, 16000, 1, "00" * 400]]), "edge_smbd_bytes[0]")
+    reports = merge_check.Reports(smbscope, d)
+    merge_check.compare("the genuine parts of the SESSION_SETUP cut merge", smbscope, reports, [a, b])
+
+
+def smbd_bytes_bounded(smbscope, samples, tmp):
+    """A run keeps the SMBD pieces of at most 32 edges (64 records of
+    edge_smbd_bytes, what it writes): 40 copies of the iWARP connection cut
+    inside its SESSION_SETUP (new client ports) keep 32."""
+    import struct
+    d = tempfile.mkdtemp(dir=tmp)
+    early, many = os.path.join(d, "early.pcap"), os.path.join(d, "many.pcap")
+    subprocess.run(["editcap", "-F", "pcap", "-r", os.path.join(samples, "rdma-iwarp-markers-15445.pcap"), early, "1-12"],
+                   check=True)
+    with open(early, "rb") as f:
+        head, body = f.read(24), f.read()
+    recs, at = [], 0
+    while at < len(body):
+        sec, usec, incl, orig = struct.unpack_from("<IIII", body, at)
+        recs.append((sec, usec, body[at + 16:at + 16 + incl]))
+        at += 16 + incl
+    out = [head]
+    for i in range(40):
+        for sec, usec, frame in recs:
+            fr = bytearray(frame)
+            tcp = 14 + (fr[14] & 15) * 4
+            for off in (tcp, tcp + 2):  # the client's port (49713) either way
+                if struct.unpack_from("!H", fr, off)[0] == 49713:
+                    struct.pack_into("!H", fr, off, 40000 + i)
+            out.append(struct.pack("<IIII", sec, usec + i, len(fr), len(fr)) + bytes(fr))
+    with open(many, "wb") as f:
+        f.write(b"".join(out))
+    rc, outj, err = run([smbscope, "-q", "-T", "json", many])
+    st = json.loads(outj)["merge_state"]["state"]
+    kept = st.get("edge_smbd_bytes", [])
+    expect("40 iWARP connections cut inside a SESSION_SETUP: the pieces of 32 kept",
+           len(st["edge_frames"]) == 40 and len(kept) == 32 and all(r[6] for r in kept),
+           "%d edges, %d kept" % (len(st["edge_frames"]), len(kept)))
+
+
 def named_merge(smbscope, samples, tmp):
     d = tempfile.mkdtemp(dir=tmp)
     sample = os.path.join(samples, "smb445-list-shares.pcap")
@@ -450,6 +554,8 @@ def main():
             unseen_vs_tshark(smbscope, a.samples, tmp)
             quic_head_alone(smbscope, a.samples, tmp)
             malformed_cut_state(smbscope, a.samples, tmp)
+            malformed_smbd_bytes(smbscope, a.samples, tmp)
+            smbd_bytes_bounded(smbscope, a.samples, tmp)
             data_tails_bounded(smbscope, tmp)
             for name, k in PACKET_CUTS:
                 packet_cut(smbscope, os.path.join(a.samples, name), k, tmp)

@@ -14,7 +14,8 @@ the parts with --jobs 1 (merge_check.py's comparison, as jobs_check.py's
 several inputs compare), and --jobs 2 equals it too.  Every such cut is
 joined (since a part holding only the middle of a bulk transfer is joined:
 state.data_tails, state.edge_frames); one listed in KNOWN would be
-printed, not failed.
+printed, not failed.  PACKET_CUTS adds cuts in two after one packet
+(editcap -r) that those counts do not reach.
 
 Usage: jobs_parts_check.py --smbscope BIN --samples DIR
 """
@@ -34,6 +35,16 @@ import jobs_check as jc  # noqa: E402
 # "sample parts": reason, for cuts merge does not join yet (none today)
 KNOWN = {}
 
+# (sample, k): cut after packet k.  An SMB Direct SESSION_SETUP whose SMBD
+# fragments the cut divides: --jobs decodes it whole from the bytes each
+# part's run kept (analyzer/merge/mstate_join_smbd.h), as merge does.  An
+# MPA startup cut after the request (4) or after the reply (5): the later
+# part's connection seen from its start (its unseen_sessions none).  An
+# RDMA Send whose DDP segments the cut divides (51).
+PACKET_CUTS = [("rdma-iwarp-markers-15445.pcap", 12), ("rdma-iwarp-midstream-5445.pcap", 7),
+               ("rdma-iwarp-markers-15445.pcap", 4), ("rdma-iwarp-5445.pcap", 4), ("rdma-iwarp-5445.pcap", 5),
+               ("rdma-iwarp-markers-15445.pcap", 51)]
+
 
 def packets(path):
     out = subprocess.run(["capinfos", "-Mcr", path], check=True, stdout=subprocess.PIPE).stdout.decode()
@@ -50,6 +61,18 @@ def one_cut(smbscope, sample, per_part, d):
     parts = sorted(glob.glob(os.path.join(d, "p_*.pcap")))
     if len(parts) < 2:
         return None
+    return compare(smbscope, parts)
+
+
+def packet_cut(smbscope, sample, k, d):
+    n = packets(sample)
+    parts = [os.path.join(d, "a.pcap"), os.path.join(d, "b.pcap")]
+    subprocess.run(["editcap", "-r", sample, parts[0], "1-%d" % k], check=True)
+    subprocess.run(["editcap", "-r", sample, parts[1], "%d-%d" % (k + 1, n)], check=True)
+    return compare(smbscope, parts)
+
+
+def compare(smbscope, parts):
     rc1, one, _ = jc.run([smbscope, "-q", "-T", "json"] + parts)
     rc2, two, err = jc.run([smbscope, "-q", "-T", "json", "--jobs", "2"] + parts)
     reports = []
@@ -92,6 +115,14 @@ def main():
             jc.expect(label + ": merge of the parts' reports == --jobs 1", d_merge is None, d_merge or "")
             jc.expect(label + ": --jobs 2 == --jobs 1 where merge is", d_jobs is None, d_jobs or "")
             equal += not d_jobs
+    for name, k in PACKET_CUTS:
+        with tempfile.TemporaryDirectory() as d:
+            _, d_jobs, d_merge = packet_cut(a.smbscope, os.path.join(a.samples, name), k, d)
+        label = "%s cut after packet %d" % (name, k)
+        cuts += 1
+        jc.expect(label + ": merge of the parts' reports == --jobs 1", d_merge is None, d_merge or "")
+        jc.expect(label + ": --jobs 2 == --jobs 1", d_jobs is None, d_jobs or "")
+        equal += not d_jobs
     print("%d cuts: %d joined by merge and by --jobs 2, %d not joined by merge yet" % (cuts, equal, unjoined))
     print("%d failed" % len(jc.failures))
     return 1 if jc.failures or not cuts else 0

@@ -9,7 +9,10 @@ handshake, NBSS session request/response, NEGOTIATE (SMB1 then SMB2 in
 impacket-445), SESSION_SETUP (each round of NTLM), TREE_CONNECT, signed and
 encrypted traffic, the FIN/ACK exchange; SMB over QUIC (its handshake, a
 later part that begins with the client's later Initial, 1-RTT datagrams);
-iWARP with MPA markers (a later part reads them where they are).
+iWARP with MPA markers (a later part reads them where they are), its MPA
+startup cut apart (the later part begins with the reply); an SMB
+Direct SESSION_SETUP whose SMBD fragments the cut divides (merge decodes it
+whole: state.edge_smbd_bytes), an RDMA Send whose DDP segments it divides.
 
 KNOWN lists the cuts merge does not join yet, each with its reason (README.md,
 smbscope merge, says the same); a listed cut that now joins is reported, not
@@ -34,10 +37,6 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import merge_check as mc  # noqa: E402
 
-STARTUP = "the MPA startup cut: the later part begins with the reply"
-SMBD = ("an SMBD message in several fragments the cut divides: its content (neither part decodes it; its "
-        "counts are joined: state.edge_frames)")
-SEND = "an RDMA Send in several DDP segments the cut divides"
 
 # sample -> {cut after k: reason}
 KNOWN = {
@@ -64,12 +63,26 @@ KNOWN = {
     # (39, 40: an SMBD message in pieces the cut divides, whose content shows
     # nowhere: counted once, fragmented, no framing anomaly: state.edge_frames)
     # (5: the earlier part holds the whole MPA startup, no FPDU: state.syn_flow_payloads)
-    "rdma-iwarp-markers-15445.pcap": {4: STARTUP, 12: SMBD, 51: SEND},
+    # (12: the NTLM AUTHENTICATE's SESSION_SETUP in two SMBD fragments the cut
+    # divides: merge decodes it whole from the bytes each part kept,
+    # state.edge_smbd_bytes, mstate_join_smbd.h: the session's user, domain,
+    # workstation)
+    # (4: the later part begins with the MPA reply: iWARP seen from its middle
+    # from it (rdma_iwarp.c: recognise()), joined to the earlier part's
+    # handshake and request (state.syn_flow_payloads), smb_direct.mpa of both)
+    # (51: a READ response's RDMA Send in two DDP segments the cut divides:
+    # merge puts it together from the bytes each part kept, state.edge_smbd_bytes:
+    # one Send, none dropped, its SMBD data transfer message)
+    "rdma-iwarp-markers-15445.pcap": {},
+    # the same without markers (4: the MPA reply begins the later part; 12:
+    # the SESSION_SETUP's fragments divided)
+    "rdma-iwarp-5445.pcap": {},
     # iWARP seen from its middle: an early part of the SMBD startup alone
     # (the client named by port) joined to the NEGOTIATE the later part
     # saw (mstate_join_client.h); a later part that listed, then set up,
-    # a session (its emptied unseen_sessions: mstate_join_enc.h)
-    "rdma-iwarp-midstream-5445.pcap": {7: SMBD},
+    # a session (its emptied unseen_sessions: mstate_join_enc.h); 7: the
+    # SESSION_SETUP's SMBD fragments divided, decoded whole by merge
+    "rdma-iwarp-midstream-5445.pcap": {},
     # a negative response in the later part (its error code joined), the FINs
     "nbss-negative.pcap": {},
 }
