@@ -348,7 +348,7 @@ static void fold_smbd_kept(struct jget *g, const struct jpath *ip, struct frame_
     struct frame_rec k;
     memset(&k, 0, sizeof k);
     jget_elem_ends(g, ip, e, k.addr, k.port);
-    k.first_ts = jget_elem_i64(g, ip, e, 4);
+    k.first_ts = jget_elem_ts(g, ip, e, 4);
     int d = (int)jget_elem_u64(g, ip, e, 5, 1);
     const char *hex[RDMA_KEPT_N];
     static const guint at_hex[RDMA_KEPT_N] = { KB_HEAD, KB_LEAD, KB_SHEAD, KB_SREST };
@@ -418,7 +418,7 @@ void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analy
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        JsonArray *e = jget_node_arr(n);
         if (!e || json_array_get_length(e) != FF_N) {
             jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, left, left, lead, lead, bytes, bytes, "
                               "smbd_left, smbd_left, smbd_lead, smbd_lead, smbd_flags, smbd_flags, "
@@ -457,7 +457,7 @@ void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analy
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *e = JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+        JsonArray *e = jget_node_arr(n);
         if (!e || json_array_get_length(e) != KB_N) {
             jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, direction, head, lead, send_head_msn, "
                               "send_head, send_rest_msn, send_rest_mo, send_rest_drops, send_rest]");
@@ -500,7 +500,7 @@ static void fewer_anomalies(struct analysis *a, const struct conn_summary *late,
 {
     JsonObject *e = mstate_detail_entry(a, late);
     JsonNode *sn = e ? json_object_get_member(e, "stream") : NULL;
-    JsonObject *st = sn && JSON_NODE_HOLDS_OBJECT(sn) ? json_node_get_object(sn) : NULL;
+    JsonObject *st = jget_node_obj(sn);
     if (st && json_object_has_member(st, "framing_anomalies")) {
         gint64 have = json_object_get_int_member(st, "framing_anomalies");
         json_object_set_int_member(st, "framing_anomalies", have > (gint64)n ? have - (gint64)n : 0);
@@ -533,9 +533,9 @@ static void more_fragmented(struct analysis *a, const struct conn_summary *late,
 {
     JsonObject *e = mstate_detail_entry(a, late);
     JsonNode *dn = e ? json_object_get_member(e, "smb_direct") : NULL;
-    JsonObject *sd = dn && JSON_NODE_HOLDS_OBJECT(dn) ? json_node_get_object(dn) : NULL;
+    JsonObject *sd = jget_node_obj(dn);
     JsonNode *mn = sd ? json_object_get_member(sd, "smbd") : NULL;
-    JsonObject *m = mn && JSON_NODE_HOLDS_OBJECT(mn) ? json_node_get_object(mn) : NULL;
+    JsonObject *m = jget_node_obj(mn);
     if (m && json_object_has_member(m, "fragmented_messages")) {
         mstate_add_int(m, "fragmented_messages", n);
         return;
@@ -612,9 +612,9 @@ static void send_joined(struct analysis *a, const struct conn_summary *late, uin
 {
     JsonObject *e = mstate_detail_entry(a, late);
     JsonNode *dn = e ? json_object_get_member(e, "smb_direct") : NULL;
-    JsonObject *sd = dn && JSON_NODE_HOLDS_OBJECT(dn) ? json_node_get_object(dn) : NULL;
+    JsonObject *sd = jget_node_obj(dn);
     JsonNode *mn = sd ? json_object_get_member(sd, "smbd") : NULL;
-    JsonObject *m = mn && JSON_NODE_HOLDS_OBJECT(mn) ? json_node_get_object(mn) : NULL;
+    JsonObject *m = jget_node_obj(mn);
     if (m && json_object_has_member(sd, "sends") && json_object_has_member(sd, "sends_dropped") &&
         json_object_has_member(m, "data_messages")) {
         gint64 had = json_object_get_int_member(sd, "sends_dropped");
@@ -671,7 +671,7 @@ static void fewer_gaps(struct analysis *a, struct conn_summary *late, uint64_t n
 {
     JsonObject *e = mstate_detail_entry(a, late);
     JsonNode *sn = e ? json_object_get_member(e, "stream") : NULL;
-    JsonObject *st = sn && JSON_NODE_HOLDS_OBJECT(sn) ? json_node_get_object(sn) : NULL;
+    JsonObject *st = jget_node_obj(sn);
     if (st && json_object_has_member(st, "gaps") && json_object_has_member(st, "gap_bytes")) {
         gint64 g = json_object_get_int_member(st, "gaps"), gb = json_object_get_int_member(st, "gap_bytes");
         json_object_set_int_member(st, "gaps", g > (gint64)n ? g - (gint64)n : 0);

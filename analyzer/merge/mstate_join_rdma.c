@@ -5,12 +5,7 @@
 
 #include "classify.h"
 #include "conn_summary.h"
-
-static JsonObject *obj(JsonObject *o, const char *k)
-{
-    JsonNode *n = o ? json_object_get_member(o, k) : NULL;
-    return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-}
+#include "jget.h"
 
 /* Counters of each object of smb_direct (NULL: smb_direct itself); the
  * members not named (flags of the start, queue pair numbers, sizes
@@ -52,18 +47,18 @@ static void either(JsonObject *dst, JsonObject *src, const char *k)
 
 void mstate_join_smb_direct(JsonObject *early, JsonObject *late)
 {
-    JsonObject *e = obj(early, "smb_direct"), *l = obj(late, "smb_direct");
+    JsonObject *e = jget_member_obj(early, "smb_direct"), *l = jget_member_obj(late, "smb_direct");
     if (!e || !l)
         return;
     for (size_t i = 0; i < G_N_ELEMENTS(sums); i++) {
-        JsonObject *de = sums[i].sub ? obj(e, sums[i].sub) : e, *dl = sums[i].sub ? obj(l, sums[i].sub) : l;
+        JsonObject *de = sums[i].sub ? jget_member_obj(e, sums[i].sub) : e, *dl = sums[i].sub ? jget_member_obj(l, sums[i].sub) : l;
         for (size_t k = 0; k < G_N_ELEMENTS(sums[i].keys) && sums[i].keys[k]; k++)
             add(de, dl, sums[i].keys[k]);
     }
-    either(obj(e, "mpa"), obj(l, "mpa"), "markers_to_server");
-    either(obj(e, "mpa"), obj(l, "mpa"), "markers_to_client");
-    fill(obj(e, "smbd"), obj(l, "smbd"), "negotiate_request");
-    fill(obj(e, "smbd"), obj(l, "smbd"), "negotiate_response");
+    either(jget_member_obj(e, "mpa"), jget_member_obj(l, "mpa"), "markers_to_server");
+    either(jget_member_obj(e, "mpa"), jget_member_obj(l, "mpa"), "markers_to_client");
+    fill(jget_member_obj(e, "smbd"), jget_member_obj(l, "smbd"), "negotiate_request");
+    fill(jget_member_obj(e, "smbd"), jget_member_obj(l, "smbd"), "negotiate_response");
 }
 
 void mstate_join_roce_names(const struct conn_summary *early, struct conn_summary *late)
