@@ -92,25 +92,9 @@ static void fold_census(struct census *dst, struct census *src)
         census_add_dns_key(dst, key);
 }
 
-/* A pair's first SYN (to 139 or 445). */
-static int64_t first_syn(const struct census_pair *p)
-{
-    int64_t t = INT64_MAX;
-    if (p->syn139 && p->t139[0] < t)
-        t = p->t139[0];
-    if (p->syn445 && p->t445[0] < t)
-        t = p->t445[0];
-    return t;
-}
-
 static gint pair_order(gconstpointer pa, gconstpointer pb)
 {
-    const struct census_pair *a = pa, *b = pb;
-    int64_t x = first_syn(a), y = first_syn(b);
-    if (x != y)
-        return x < y ? -1 : 1;
-    int c = memcmp(&a->client, &b->client, sizeof a->client);
-    return c ? c : memcmp(&a->server, &b->server, sizeof a->server);
+    return census_pair_cmp(pa, pb);
 }
 
 /* Returns the hosts whose records lack what src counted of them past its

@@ -378,7 +378,7 @@ static int64_t first_syn(const struct census_pair *p)
     return t;
 }
 
-static int pair_cmp(const struct census_pair *a, const struct census_pair *b)
+int census_pair_cmp(const struct census_pair *a, const struct census_pair *b)
 {
     int64_t x = first_syn(a), y = first_syn(b);
     if (x != y)
@@ -390,7 +390,7 @@ static int pair_cmp(const struct census_pair *a, const struct census_pair *b)
 static int at_cmp(const void *pa, const void *pb, void *pairs)
 {
     const struct census_pair *e = pairs;
-    return pair_cmp(&e[*(const uint32_t *)pa], &e[*(const uint32_t *)pb]);
+    return census_pair_cmp(&e[*(const uint32_t *)pa], &e[*(const uint32_t *)pb]);
 }
 
 static const uint32_t *order_of(const struct census *c)
@@ -404,7 +404,7 @@ static const uint32_t *order_of(const struct census *c)
     o->at = NULL;
     bool sorted = true;
     for (uint32_t i = 1; i < c->pairs_used && sorted; i++)
-        sorted = pair_cmp(&c->pairs[i - 1], &c->pairs[i]) < 0;
+        sorted = census_pair_cmp(&c->pairs[i - 1], &c->pairs[i]) < 0;
     if (sorted)
         return NULL;
     o->at = malloc((size_t)c->pairs_used * sizeof *o->at);

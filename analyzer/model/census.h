@@ -139,4 +139,8 @@ int64_t census_pair_closest(const struct census_pair *p);
 void census_fold_pair(struct census *c, const struct census_pair *p);
 void census_add_dns_key(struct census *c, const char *key);
 
+/* The order census_pair_at() lists pairs in: first SYN (to 139 or 445),
+ * then client, then server; the --jobs fold sorts by it too. */
+int census_pair_cmp(const struct census_pair *a, const struct census_pair *b);
+
 #endif
