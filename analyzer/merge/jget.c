@@ -282,3 +282,18 @@ void jget_names(struct jget *g, const struct jpath *p, JsonObject *o, const char
     if (!same && !g->failed)
         jget_fail(g, &fp, "not the members this smbscope writes");
 }
+
+bool jget_hex(const char *s, uint8_t *out, size_t max, size_t *n)
+{
+    size_t len = s ? strlen(s) : 0;
+    if (!s || len % 2 || len / 2 > max)
+        return false;
+    for (size_t i = 0; i < len; i += 2) {
+        int hi = g_ascii_xdigit_value(s[i]), lo = g_ascii_xdigit_value(s[i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[i / 2] = (uint8_t)(hi << 4 | lo);
+    }
+    *n = len / 2;
+    return true;
+}

@@ -89,4 +89,8 @@ int64_t jget_elem_ts_or_none(struct jget *g, const struct jpath *p, JsonArray *a
 /* Element i as an unsigned integer at most max (compact arrays of the merge state). */
 uint64_t jget_elem_u64(struct jget *g, const struct jpath *p, JsonArray *a, guint i, uint64_t max);
 
+/* Hex of at most max octets (an even number of hex digits, either case)
+ * into out, *n its octets; false when s is not that (out then undefined). */
+bool jget_hex(const char *s, uint8_t *out, size_t max, size_t *n);
+
 #endif

@@ -271,7 +271,7 @@ static void build_smbd_bytes(struct json *b, const struct frame_recs *fr, const 
                     vint(b, r->send_rest_mo[d]);
                     vint(b, r->send_rest_drops[d]);
                 }
-                smbd_put_hex(b, p, n);
+                mstate_put_hex(b, p, n);
             }
             json_end_array(b);
             written++;

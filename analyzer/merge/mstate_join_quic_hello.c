@@ -157,16 +157,6 @@ void quic_hello_note_initial(struct analysis *a, struct quic_tail *t, const stru
     g_byte_array_append(ba, p->payload, (guint)p->payload_len);
 }
 
-static void put_hex(struct json *b, const uint8_t *p, size_t n)
-{
-    char *s = g_malloc(2 * n + 1);
-    for (size_t i = 0; i < n; i++)
-        snprintf(s + 2 * i, 3, "%02x", p[i]);
-    s[2 * n] = 0;
-    json_str(b, s);
-    g_free(s);
-}
-
 void quic_hello_build(struct json *b, const struct analysis *a)
 {
     const struct quic_tails *qt = a->quic_tails;
@@ -182,7 +172,7 @@ void quic_hello_build(struct json *b, const struct analysis *a)
         vint(b, k->server_port);
         json_int(b, k->first_ts);
         vint(b, k->version);
-        put_hex(b, k->dcid.id, k->dcid.len);
+        mstate_put_hex(b, k->dcid.id, k->dcid.len);
         vint(b, k->hello_pending);
         json_end_array(b);
     }
@@ -198,30 +188,13 @@ void quic_hello_build(struct json *b, const struct analysis *a)
             const GByteArray *ba = g_ptr_array_index(qt->initials, t->initial - 1);
             json_begin_array(b);
             vint(b, at);
-            put_hex(b, ba->data, ba->len);
+            mstate_put_hex(b, ba->data, ba->len);
             json_end_array(b);
             written++;
         }
         at++;
     }
     json_end_array(b);
-}
-
-/* Hex of at most max bytes (an even number of hex digits) into out; false
- * when it is not. */
-static bool get_hex(const char *s, uint8_t *out, size_t max, size_t *n)
-{
-    size_t len = s ? strlen(s) : 0;
-    if (!s || len % 2 || len / 2 > max)
-        return false;
-    for (size_t i = 0; i < len; i += 2) {
-        int hi = g_ascii_xdigit_value(s[i]), lo = g_ascii_xdigit_value(s[i + 1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        out[i / 2] = (uint8_t)(hi << 4 | lo);
-    }
-    *n = len / 2;
-    return true;
 }
 
 static void fold_keys(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
@@ -251,7 +224,7 @@ static void fold_keys(struct jget *g, const struct jpath *p, struct analysis *a,
         size_t len = 0;
         if (g->failed)
             return;
-        if (!quic_version_lookup(k.version) || !get_hex(d, k.dcid.id, QUIC_MAX_CID, &len) || !len) {
+        if (!quic_version_lookup(k.version) || !jget_hex(d, k.dcid.id, QUIC_MAX_CID, &len) || !len) {
             jget_fail(g, &ip, "not a QUIC version and connection ID of 1 to 20 bytes in hex");
             return;
         }
@@ -283,7 +256,7 @@ static void fold_initials(struct jget *g, const struct jpath *p, struct analysis
         size_t len = 0;
         if (g->failed)
             break;
-        if ((int64_t)at <= prev || at >= written || !get_hex(d, buf, QUIC_TAIL_INITIALS_MAX, &len) ||
+        if ((int64_t)at <= prev || at >= written || !jget_hex(d, buf, QUIC_TAIL_INITIALS_MAX, &len) ||
             !quic_hello_framed(buf, len)) {
             jget_fail(g, &ip, "not the index of a later quic_tails record and its datagrams in hex");
             break;

@@ -6,6 +6,7 @@
 
 #include <glib.h>
 
+#include "jget.h"
 #include "mstate_xchg.h"
 #include "smb.h"
 
@@ -31,34 +32,14 @@ void mstate_smbd_decode(struct analysis *a, const struct conn_summary *early, co
         mstate_xchg_request_blob(a, early, &blob);
 }
 
-void smbd_put_hex(struct json *b, const uint8_t *p, size_t n)
-{
-    char *s = g_malloc(2 * n + 1);
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        s[2 * i] = digits[p[i] >> 4];
-        s[2 * i + 1] = digits[p[i] & 15];
-    }
-    s[2 * n] = 0;
-    json_str(b, s);
-    g_free(s);
-}
-
 uint8_t *smbd_get_hex(const char *s, size_t max, size_t *n)
 {
-    size_t len = s ? strlen(s) : 0;
     *n = 0;
-    if (!s || len % 2 || len / 2 > max)
+    uint8_t *out = s ? g_malloc(strlen(s) / 2 + 1) : NULL;
+    if (out && !jget_hex(s, out, max, n)) {
+        g_free(out);
+        *n = 0;
         return NULL;
-    uint8_t *out = g_malloc(len / 2 + 1);
-    for (size_t i = 0; i < len; i += 2) {
-        int hi = g_ascii_xdigit_value(s[i]), lo = g_ascii_xdigit_value(s[i + 1]);
-        if (hi < 0 || lo < 0) {
-            g_free(out);
-            return NULL;
-        }
-        out[i / 2] = (uint8_t)(hi << 4 | lo);
     }
-    *n = len / 2;
     return out;
 }

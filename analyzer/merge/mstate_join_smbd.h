@@ -37,9 +37,8 @@ struct conn_summary;
  * joined. */
 void mstate_smbd_decode(struct analysis *a, const struct conn_summary *early, const uint8_t *msg, size_t n);
 
-/* Hex of p (n octets) as a JSON string; its reading: at most max octets
- * into a new buffer (NULL on anything else: odd, not hex, too long). */
-void smbd_put_hex(struct json *b, const uint8_t *p, size_t n);
+/* What mstate_put_hex() wrote, at most max octets, in a new buffer (NULL
+ * on anything else: odd, not hex, too long). */
 uint8_t *smbd_get_hex(const char *s, size_t max, size_t *n);
 
 #endif

@@ -105,6 +105,20 @@ static inline void kobj_ints(struct json *b, const char *k, const struct kv *kv,
         kobj_ints(b, name, kv_, G_N_ELEMENTS(kv_));               \
     } while (0)
 
+/* Octets as a JSON string of lower-case hex (jget_hex() reads it back). */
+static inline void mstate_put_hex(struct json *b, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *s = g_malloc(2 * n + 1);
+    for (size_t i = 0; i < n; i++) {
+        s[2 * i] = digits[p[i] >> 4];
+        s[2 * i + 1] = digits[p[i] & 15];
+    }
+    s[2 * n] = 0;
+    json_str(b, s);
+    g_free(s);
+}
+
 static inline void kts(struct json *b, const char *k, int64_t v)
 {
     json_key(b, k);
