@@ -296,7 +296,8 @@ static bool compact_add(struct host_table *t, const struct ip_addr *a, unsigned 
             return true;
         }
     }
-    if (t->c4.n + t->c6.n >= HOST_COMPACT_CAP || !compact_reserve(c, 1))
+    if (t->c4.n + t->c6.n >= HOST_COMPACT_CAP || (c == &t->c6 && c->n >= HOST_COMPACT_V6_CAP) ||
+        !compact_reserve(c, 1))
         return false;
     uint32_t i = compact_slot(c, a->bytes);
     memcpy(c->keys + (size_t)i * c->width, a->bytes, c->width);

@@ -43,6 +43,11 @@ struct host_table *host_table_new(uint32_t cap); /* 0 = HOST_DEFAULT_CAP */
  * the listing) are capped.  Past HOST_COMPACT_CAP addresses in the set,
  * the total is estimated as without one. */
 #define HOST_COMPACT_CAP (1u << 21)
+/* Of them IPv6 at most this many: an IPv6 slot is 17 bytes, and 2^21 of
+ * them, with the table a growth leaves beside the new one, took 116 MiB
+ * (the promise is 64).  262,144 IPv6 addresses hold about 6 MiB; it is
+ * also what a merge state carries of them (mstate.h). */
+#define HOST_COMPACT_V6_CAP (1u << 18)
 enum host_compact_bit {
     /* the low four bits: enum host_nb_role */
     HOST_C_UNLISTED = 1u << 4, /* opened a NetBIOS flow past the ledger's rows (nb_flows_unlisted > 0) */
