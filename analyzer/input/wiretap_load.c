@@ -31,6 +31,13 @@ static struct wiretap_api api;
 static void *handle; /* held for the process's life (see load_once) */
 static char load_why[256];
 
+/* dlerror() may be NULL (a symbol whose value is NULL): never to %s */
+static const char *dl_why(void)
+{
+    const char *e = dlerror();
+    return e ? e : "no reason given";
+}
+
 static gpointer load_once(gpointer unused)
 {
     (void)unused;
@@ -39,13 +46,13 @@ static gpointer load_once(gpointer unused)
     handle = dlopen(WIRETAP_SONAME, RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
         snprintf(load_why, sizeof load_why, "cannot load %s (needed for formats other than pcap and pcapng): %s",
-                 WIRETAP_SONAME, dlerror());
+                 WIRETAP_SONAME, dl_why());
         return NULL;
     }
     for (size_t i = 0; i < sizeof funcs / sizeof funcs[0]; i++) {
         void *p = dlsym(handle, funcs[i].name);
         if (!p) {
-            snprintf(load_why, sizeof load_why, "%s has no %s: %s", WIRETAP_SONAME, funcs[i].name, dlerror());
+            snprintf(load_why, sizeof load_why, "%s has no %s: %s", WIRETAP_SONAME, funcs[i].name, dl_why());
             return NULL;
         }
         memcpy((char *)&api + funcs[i].off, &p, sizeof p);

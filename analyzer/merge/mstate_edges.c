@@ -179,6 +179,8 @@ void mstate_fold_edges(struct jget *g, const struct jpath *p, struct analysis *a
     jpath_key(&kp, p, "edge_fins_acked");
     for (guint i = 0; acked && !g->failed && i < json_array_get_length(acked); i++) {
         uint64_t at = jget_elem_u64(g, &kp, acked, i, n ? n - 1 : 0);
+        if (!g->failed && !n)
+            jget_fail(g, &kp, "names an edge of a state without edges");
         if (!g->failed && base + at < a->edges->len && a->edges->len - base == n)
             g_array_index(a->edges, struct conn_summary, base + at).fins_acked = true;
     }

@@ -117,7 +117,7 @@ void mstate_group_order_run(struct analysis *a, struct jget *g, const struct jpa
         return; /* written before closes were numbered, or nothing closed at its end */
     int64_t from = jget_i64(g, p, st, "end_closes_from");
     JsonArray *arr = jget_arr(g, p, st, "end_close_ranks", MSTATE_END_CLOSES_MAX);
-    if (!g->failed && from < 1)
+    if (!g->failed && (from < 1 || from > MSTATE_CLOSE_MAX))
         jget_fail(g, p, "end_closes_from: not a close number");
     guint n = arr && !g->failed ? json_array_get_length(arr) : 0;
     e->ranks = g_new(uint32_t, n ? n : 1);
@@ -532,9 +532,11 @@ void mstate_closes_check(struct jget *g, const struct jpath *p, JsonObject *st, 
     JsonArray *arr = jget_arr(g, p, st, k, n);
     if (arr && json_array_get_length(arr) != n)
         jget_fail(g, &ap, "not one number a member of the array beside it");
-    for (guint i = 0; arr && !g->failed && i < n; i++)
-        if (jget_elem_i64(g, &ap, arr, i) < 1)
+    for (guint i = 0; arr && !g->failed && i < n; i++) {
+        int64_t v = jget_elem_i64(g, &ap, arr, i);
+        if (!g->failed && (v < 1 || v > MSTATE_CLOSE_MAX))
             jget_fail(g, &ap, "not a close number");
+    }
 }
 
 gint mstate_group_first_seen_cmp(gconstpointer pa, gconstpointer pb, gpointer groups)

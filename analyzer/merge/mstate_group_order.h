@@ -112,6 +112,11 @@ void mstate_group_order_end(struct analysis *a);
 /* The notes freed without that (a report refused). */
 void mstate_group_order_free(struct analysis *a);
 
+/* The largest close number a state may carry: a run numbers its closes
+ * one by one (twice over: odd ones placed by their last packet), far
+ * below this, and merge adds twice a rank to one without overflowing. */
+#define MSTATE_CLOSE_MAX ((int64_t)1 << 62)
+
 /* g_array_sort_with_data() order of group indexes into groups (a struct
  * conn_groups *): first seen, ties by key.  The same groups give the same
  * state whatever order they were created in, and a merged report lists

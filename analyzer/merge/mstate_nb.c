@@ -470,8 +470,10 @@ static void fold_compact(struct jget *g, const struct jpath *p, struct host_tabl
     struct jpath kp;
     jpath_key(&kp, p, k);
     JsonObject *c = jget_obj(g, p, o, k);
-    uint64_t n = jget_u64(g, &kp, c, "n", MSTATE_COMPACT_HOSTS_CAP);
-    const char *b64 = c ? jget_str(g, &kp, c, "zlib", 4 * MSTATE_COMPACT_HOSTS_CAP * 17, false) : NULL;
+    /* what the writer puts: IPv6 at most MSTATE_COMPACT_V6_CAP */
+    uint64_t cap = width == 16 ? MSTATE_COMPACT_V6_CAP : MSTATE_COMPACT_HOSTS_CAP;
+    uint64_t n = jget_u64(g, &kp, c, "n", cap);
+    const char *b64 = c ? jget_str(g, &kp, c, "zlib", 4 * cap * (width + 1), false) : NULL;
     if (g->failed || !b64)
         return;
     static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -199,7 +199,9 @@ static void fold_tails(struct jget *g, const struct jpath *p, struct analysis *a
     guint base = a->tails && a->tails->len >= n ? a->tails->len - n : 0;
     for (guint i = 0; acked && !g->failed && i < json_array_get_length(acked); i++) {
         uint64_t at = jget_elem_u64(g, &kp, acked, i, n ? n - 1 : 0);
-        if (!g->failed && a->tails->len - base == n)
+        if (!g->failed && !n)
+            jget_fail(g, &kp, "names a tail of a state without tails");
+        if (!g->failed && base + at < a->tails->len && a->tails->len - base == n)
             g_array_index(a->tails, struct analysis_tail, base + at).fins_acked = true;
     }
 }

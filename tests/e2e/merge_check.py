@@ -239,6 +239,12 @@ def malformed(smbscope, reports, sample, tmp):
     # any int64 was taken as a time, and merge subtracts times (UBSan: signed overflow)
     case("group time past 2^61 us", group_set("first_ts", -2**63), "groups[0][%d]: not a capture time" % fields.index("first_ts"))
     case("input time none-like but not", lambda s, t: s["inputs"][0].update(first_ts=2**62), "inputs[0].first_ts: not a capture time")
+    # a tail's FIN-acknowledged mark naming a tail of a state without tails wrote past merge's array
+    case("FINs acknowledged of no tail", lambda s, t: s.update(tails=[], tail_closes=[], tail_fins_acked=[0]),
+         "tail_fins_acked: names a tail of a state without tails")
+    # merge adds twice a rank to it (signed overflow)
+    case("close number past 2^62", lambda s, t: s.update(end_close_ranks=[0], end_closes_from=2**62 + 2),
+         "end_closes_from: not a close number")
     case("dialect text too long", group_set("dialect_text", "x" * 40), "groups[0][%d]" % fields.index("dialect_text"))
     case("group of another shape", lambda s, t: s["groups"].append([1, 2]), "groups[%d]" % len(doc["merge_state"]["state"]["groups"]))
     case("group fields renamed", lambda s, t: s["group_fields"].__setitem__(0, "customer"), "group_fields")
