@@ -118,8 +118,8 @@ static int64_t as_ts(struct jget *g, const struct jpath *p, int64_t v, bool none
         return 0;
     if ((v >= -JGET_TS_MAX && v <= JGET_TS_MAX) || (none_ok && (v == INT64_MAX || v == INT64_MIN)))
         return v;
-    jget_fail(g, p, none_ok ? "not a capture time (microseconds within 2^61 of 1970) or none"
-                            : "not a capture time (microseconds within 2^61 of 1970)");
+    jget_fail(g, p, none_ok ? "not a capture time (microseconds within 2^62 of 1970) or none"
+                            : "not a capture time (microseconds within 2^62 of 1970)");
     return 0;
 }
 

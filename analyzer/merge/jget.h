@@ -59,11 +59,12 @@ int64_t jget_i64(struct jget *g, const struct jpath *p, JsonObject *o, const cha
 bool jget_bool(struct jget *g, const struct jpath *p, JsonObject *o, const char *k);
 /* A capture time in microseconds, within +-JGET_TS_MAX: any two such times
  * subtract without overflow (a report may carry any int64, and merge takes
- * differences of times everywhere).  2^61 us is 73,000 years either side
- * of 1970, past any pcap or pcapng clock.  jget_ts_or_none also takes
- * INT64_MAX and INT64_MIN, what a run or input without packets writes for
- * its first and last time. */
-#define JGET_TS_MAX ((int64_t)1 << 61)
+ * differences of times everywhere).  The readers clamp a packet's time to
+ * about +-2^61 us (reader.h, READER_TS_SEC_LIMIT, plus its fraction: a
+ * fuzzed pcapng reaches it), so a run never writes one past 2^62 - 1.
+ * jget_ts_or_none also takes INT64_MAX and INT64_MIN, what a run or input
+ * without packets writes for its first and last time. */
+#define JGET_TS_MAX (((int64_t)1 << 62) - 1)
 int64_t jget_ts(struct jget *g, const struct jpath *p, JsonObject *o, const char *k);
 int64_t jget_ts_or_none(struct jget *g, const struct jpath *p, JsonObject *o, const char *k);
 /* A string of at most max_len bytes; NULL when null and nullable. */

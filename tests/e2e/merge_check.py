@@ -45,6 +45,7 @@ import glob
 import hashlib
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -237,7 +238,7 @@ def malformed(smbscope, reports, sample, tmp):
     case("group level", group_set("level", 99), "groups[0][%d]" % fields.index("level"))
     case("group of none", group_set("count", 0), "groups[0]")
     # any int64 was taken as a time, and merge subtracts times (UBSan: signed overflow)
-    case("group time past 2^61 us", group_set("first_ts", -2**63), "groups[0][%d]: not a capture time" % fields.index("first_ts"))
+    case("group time past 2^62 us", group_set("first_ts", -2**63), "groups[0][%d]: not a capture time" % fields.index("first_ts"))
     case("input time none-like but not", lambda s, t: s["inputs"][0].update(first_ts=2**62), "inputs[0].first_ts: not a capture time")
     # a tail's FIN-acknowledged mark naming a tail of a state without tails wrote past merge's array
     case("FINs acknowledged of no tail", lambda s, t: s.update(tails=[], tail_closes=[], tail_fins_acked=[0]),
@@ -264,6 +265,40 @@ def malformed(smbscope, reports, sample, tmp):
     case("edge exchange of another shape", lambda s, t: s["edge_xchg"].append({"client": "10.0.0.1"}), "edge_xchg[0]")
     case("unknown decode outcome", lambda s, t: s["inputs"][0]["status"].update(bogus=1), "decode outcome")
     case("detail count", lambda s, t: t["connections"].append({"first_seen": None}), "conns_detailed")
+
+
+def extreme_times(smbscope, sample, tmp):
+    """A pcapng whose packets are at the latest time the readers keep (its
+    timestamps in tenths of a second at 2^64 - 7: seconds clamped to
+    READER_TS_SEC_LIMIT, plus 0.9 s, past 2^61 us): what a run writes, merge
+    reads back (the fuzzer found merge refusing it once times were bounded)."""
+    with open(sample, "rb") as f:
+        data = f.read()
+    recs, off = [], 24
+    while off + 16 <= len(data):
+        incl = struct.unpack_from("<I", data, off + 8)[0]
+        recs.append(data[off + 16:off + 16 + incl])
+        off += 16 + incl
+
+    def block(kind, body):
+        body += b"\0" * (-len(body) % 4)
+        return struct.pack("<II", kind, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
+
+    out = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    out += block(1, struct.pack("<HHI", 1, 0, 65535) + struct.pack("<HHB3x", 9, 1, 1) + struct.pack("<HH", 0, 0))
+    ts = (1 << 64) - 7
+    for r in recs:
+        out += block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, len(r), len(r)) + r)
+    cap = os.path.join(tmp, "extreme-times.pcapng")
+    with open(cap, "wb") as f:
+        f.write(out)
+    rc, report, err = run([smbscope, "-q", "-T", "json", cap])
+    path = os.path.join(tmp, "extreme-times.json")
+    with open(path, "wb") as f:
+        f.write(report)
+    rc_m, _, err_m = run([smbscope, "merge", "-T", "json", path])
+    expect("a run at the latest time the readers keep merges (%d packets)" % len(recs),
+           rc in (0, 1) and rc_m != 2 and len(recs) > 2, (err + err_m).strip())
 
 
 def refusals(smbscope, reports, sample, tmp):
@@ -344,6 +379,10 @@ def corpus(a):
     return 1 if failures else 0
 
 
+def with_smb_sample(samples):
+    return ([s for s in samples if os.path.basename(s) == "smb445-list-shares.pcap"] or samples)[0]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smbscope", required=True)
@@ -389,6 +428,7 @@ def main():
         rc1, out1, _ = run([a.smbscope, "merge", "-T", "json", reports.of(samples[0])[0]])
         expect("a report from standard input", rc == rc1 and out == out1, err.strip())
         refusals(a.smbscope, reports, samples[0], tmp)
+        extreme_times(a.smbscope, with_smb_sample(samples), tmp)
         with_smb = [s for s in samples if os.path.basename(s) == "smb445-list-shares.pcap"] or samples
         malformed(a.smbscope, reports, with_smb[0], tmp)
     print("%d failure(s)" % len(failures))
