@@ -51,6 +51,22 @@ static inline JsonArray *jget_member_arr(JsonObject *o, const char *k)
 {
     return o ? jget_node_arr(json_object_get_member(o, k)) : NULL;
 }
+/* The length of member k of o as an array: 0 when o is NULL, k missing or
+ * not an array (a sibling array's records index into it). */
+static inline guint jget_member_len(JsonObject *o, const char *k)
+{
+    JsonArray *a = jget_member_arr(o, k);
+    return a ? json_array_get_length(a) : 0;
+}
+/* A record naming, by index, a record of the array beside it (n long):
+ * true, and *prev = at, when at is below n and past the last one named. */
+static inline bool jget_later_index(uint64_t at, int64_t *prev, guint n)
+{
+    if ((int64_t)at <= *prev || at >= n)
+        return false;
+    *prev = (int64_t)at;
+    return true;
+}
 /* Members of o (missing or of the wrong type: an error). */
 JsonObject *jget_obj(struct jget *g, const struct jpath *p, JsonObject *o, const char *k);
 JsonArray *jget_arr(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, guint max_len);

@@ -298,8 +298,7 @@ static void fold_head_facts(struct jget *g, const struct jpath *p, struct analys
     struct jpath ap, ip;
     jpath_key(&ap, p, "quic_head_facts");
     JsonArray *arr = jget_arr(g, p, st, "quic_head_facts", ANALYSIS_MAX_EDGES);
-    JsonNode *hn = json_object_get_member(st, "quic_heads");
-    guint written = hn && JSON_NODE_HOLDS_ARRAY(hn) ? json_array_get_length(json_node_get_array(hn)) : 0;
+    guint written = jget_member_len(st, "quic_heads");
     int64_t prev = -1;
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
@@ -314,11 +313,10 @@ static void fold_head_facts(struct jget *g, const struct jpath *p, struct analys
         bool hs = jget_elem_u64(g, &ip, e, 2, 1) != 0, pending = jget_elem_u64(g, &ip, e, 3, 1) != 0;
         if (g->failed)
             return;
-        if ((int64_t)at <= prev || at >= written) {
+        if (!jget_later_index(at, &prev, written)) {
             jget_fail(g, &ip, "not the index of a later quic_heads record");
             return;
         }
-        prev = (int64_t)at;
         if (base + at >= a->quic_tails->recs->len)
             continue; /* past merge's own bound (fold_recs) */
         struct quic_tail *t = &g_array_index(a->quic_tails->recs, struct quic_tail, base + at);
@@ -394,8 +392,7 @@ static void fold_facts(struct jget *g, const struct jpath *p, struct analysis *a
     struct jpath ap, ip;
     jpath_key(&ap, p, "quic_tail_facts");
     JsonArray *arr = jget_arr(g, p, st, "quic_tail_facts", ANALYSIS_MAX_EDGES);
-    JsonNode *tn = json_object_get_member(st, "quic_tails");
-    guint written = tn && JSON_NODE_HOLDS_ARRAY(tn) ? json_array_get_length(json_node_get_array(tn)) : 0;
+    guint written = jget_member_len(st, "quic_tails");
     int64_t prev = -1;
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
@@ -412,11 +409,10 @@ static void fold_facts(struct jget *g, const struct jpath *p, struct analysis *a
         uint8_t sides = (uint8_t)jget_elem_u64(g, &ip, e, TF_HANDSHAKE, 3);
         if (g->failed)
             return;
-        if ((int64_t)at <= prev || at >= written) {
+        if (!jget_later_index(at, &prev, written)) {
             jget_fail(g, &ip, "not the index of a later quic_tails record");
             return;
         }
-        prev = (int64_t)at;
         if (base + at >= a->quic_tails->recs->len)
             continue; /* past merge's own bound (fold_recs) */
         struct quic_tail *t = &g_array_index(a->quic_tails->recs, struct quic_tail, base + at);

@@ -239,8 +239,7 @@ static void fold_initials(struct jget *g, const struct jpath *p, struct analysis
     struct jpath ap, ip;
     jpath_key(&ap, p, "quic_tail_initials");
     JsonArray *arr = jget_arr(g, p, st, "quic_tail_initials", QUIC_TAIL_INITIALS_CAP);
-    JsonNode *tn = json_object_get_member(st, "quic_tails");
-    guint written = tn && JSON_NODE_HOLDS_ARRAY(tn) ? json_array_get_length(json_node_get_array(tn)) : 0;
+    guint written = jget_member_len(st, "quic_tails");
     int64_t prev = -1;
     uint8_t *buf = g_malloc(QUIC_TAIL_INITIALS_MAX);
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
@@ -256,12 +255,11 @@ static void fold_initials(struct jget *g, const struct jpath *p, struct analysis
         size_t len = 0;
         if (g->failed)
             break;
-        if ((int64_t)at <= prev || at >= written || !jget_hex(d, buf, QUIC_TAIL_INITIALS_MAX, &len) ||
+        if (!jget_later_index(at, &prev, written) || !jget_hex(d, buf, QUIC_TAIL_INITIALS_MAX, &len) ||
             !quic_hello_framed(buf, len)) {
             jget_fail(g, &ip, "not the index of a later quic_tails record and its datagrams in hex");
             break;
         }
-        prev = (int64_t)at;
         struct quic_tails *qt = quic_tails_of(a);
         if (base + at >= qt->recs->len || initials_of(a)->len >= 16 * ANALYSIS_MAX_EDGES)
             continue; /* past merge's own bounds */

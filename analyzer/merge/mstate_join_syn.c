@@ -125,8 +125,7 @@ static void fold_payloads(struct jget *g, const struct jpath *p, struct analysis
     struct jpath ap, ip;
     jpath_key(&ap, p, "syn_flow_payloads");
     JsonArray *arr = jget_arr(g, p, st, "syn_flow_payloads", ANALYSIS_MAX_EDGES);
-    JsonNode *fn = json_object_get_member(st, "syn_flows");
-    guint written = fn && JSON_NODE_HOLDS_ARRAY(fn) ? json_array_get_length(json_node_get_array(fn)) : 0;
+    guint written = jget_member_len(st, "syn_flows");
     int64_t prev = -1;
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
@@ -153,11 +152,10 @@ static void fold_payloads(struct jget *g, const struct jpath *p, struct analysis
         m.mpa_private_len[1] = (uint16_t)jget_elem_u64(g, &ip, e, PF_PR1, 65535);
         if (g->failed)
             return;
-        if ((int64_t)at <= prev || at >= written) {
+        if (!jget_later_index(at, &prev, written)) {
             jget_fail(g, &ip, "not the index of a later syn_flows record");
             return;
         }
-        prev = (int64_t)at;
         if (base + at >= a->syn_flows->len)
             continue; /* past merge's own bound */
         struct syn_flow *f = &g_array_index(a->syn_flows, struct syn_flow, base + at);
