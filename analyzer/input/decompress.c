@@ -10,6 +10,15 @@
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
+#include <zstd_errors.h>
+
+/* A zstd frame names the window its decoder must keep, up to 2 GiB; the
+ * library's default accepts 128 MiB (2^27: zstd --long, --ultra -22).  16
+ * MiB keeps a compressed input inside the 64 MiB bound with the reader's
+ * buffers, and holds every level without --long or --ultra (zstd -19 uses
+ * 8 MiB); a larger frame is refused by name (review: 157 MiB peak from a
+ * zstd --long=27 capture). */
+#define ZSTD_WINDOW_LOG_MAX 24
 
 #ifdef HAVE_ISAL
 #include <isa-l/igzip_lib.h>
@@ -78,7 +87,8 @@ struct codec *codec_new(enum source_codec c, char *err, size_t errlen)
         break;
     case CODEC_ZSTD:
         z->zstd = ZSTD_createDStream();
-        ok = z->zstd && !ZSTD_isError(ZSTD_initDStream(z->zstd));
+        ok = z->zstd && !ZSTD_isError(ZSTD_initDStream(z->zstd)) &&
+             !ZSTD_isError(ZSTD_DCtx_setParameter(z->zstd, ZSTD_d_windowLogMax, ZSTD_WINDOW_LOG_MAX));
         break;
     case CODEC_LZ4:
         ok = !LZ4F_isError(LZ4F_createDecompressionContext(&z->lz4, LZ4F_VERSION));
@@ -177,6 +187,12 @@ static bool run_zstd(struct codec *z, const uint8_t *in, size_t in_len, size_t *
     size_t rc = ZSTD_decompressStream(z->zstd, &ob, &ib);
     *in_used = ib.pos;
     *out_made = ob.pos;
+    if (ZSTD_isError(rc) && ZSTD_getErrorCode(rc) == ZSTD_error_frameParameter_windowTooLarge) {
+        snprintf(err, errlen, "zstd frame needs a window over the %u MiB smbscope decodes within its memory bound "
+                              "(made with zstd --long or --ultra): compress without them (zstd -19 is within it)",
+                 (1u << ZSTD_WINDOW_LOG_MAX) >> 20);
+        return false;
+    }
     if (ZSTD_isError(rc)) {
         snprintf(err, errlen, "corrupt zstd data: %s", ZSTD_getErrorName(rc));
         return false;

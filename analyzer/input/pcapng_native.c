@@ -20,10 +20,16 @@ enum {
     OPT_END = 0, IF_FILTER = 11, IF_TSRESOL = 9, IF_TSOFFSET = 14,
 };
 #define BYTE_ORDER_MAGIC 0x1A2B3C4Du
-#define INITIAL_MAX_BLOCK (16u * 1024u * 1024u)
-#define MAX_IFACES (1u << 20)
-/* libpcap's bound: an EPB with a maximum-size packet and 128 KiB of options */
-#define MAX_BLOCK_FOR_SNAPLEN(s) (8u + 20u + (s) + 131072u + 4u)
+/* Interfaces per section: 48 bytes each, so 2^20 let a 51 KB gzip of
+ * identical IDBs take 67 MiB (review); dumpcap writes one per capture
+ * interface, mergecap the union of its inputs': 65,536 is beyond any. */
+#define MAX_IFACES (1u << 16)
+/* The largest block: libpcap starts at 16 MiB and grows it to an EPB of its
+ * link type's maximum packet with 128 KiB of options (128 MiB for D-Bus).
+ * Ours stays at 16 MiB: a block is held whole in the window, and a 457 KB
+ * gzip of one 100 MiB D-Bus block took 114 MiB (review).  Every link type
+ * smbscope decodes has a 262,144-byte maximum, far below. */
+#define MAX_BLOCK (16u * 1024u * 1024u)
 #define LT_CACHE 8
 
 enum scale { PASS, UP_DEC, DOWN_DEC, BIN };
@@ -41,7 +47,6 @@ struct pcapng_native {
     bool be;                    /* the current section's byte order */
     struct ng_iface *ifs;       /* the current section's interfaces */
     uint32_t nifs, ifs_cap;
-    uint32_t max_block;
     int first_dlt;
     bool seen_idb;
     char *filter;               /* the first IDB's if_filter */
@@ -109,8 +114,8 @@ static int read_block(struct pcapng_native *r, struct ng_block *b, struct read_f
         return fail(f, b->at, "block in pcapng dump file has a length of %u < 12", b->len);
     if (b->len % 4 != 0)
         return fail(f, b->at, "block in pcapng dump file has a length of %u that is not a multiple of 4", b->len);
-    if (b->len > r->max_block)
-        return fail(f, b->at, "pcapng block size %u > maximum %u", b->len, r->max_block);
+    if (b->len > MAX_BLOCK)
+        return fail(f, b->at, "pcapng block size %u > maximum %u", b->len, MAX_BLOCK);
     if (have < b->len)
         have = source_ensure(src, b->len);
     if (have < b->len)
@@ -232,8 +237,6 @@ static int add_iface(struct pcapng_native *r, struct ng_block *b, struct read_fa
     }
     if (!lookup_cached(r, linktype, snaplen, &ifc.lt, f->why, sizeof f->why))
         return fail(f, b->at, "%s", f->why);
-    if (MAX_BLOCK_FOR_SNAPLEN(ifc.lt.max_snaplen) > r->max_block)
-        r->max_block = MAX_BLOCK_FOR_SNAPLEN(ifc.lt.max_snaplen);
     if (!r->seen_idb)
         r->first_dlt = ifc.lt.dlt;
     r->seen_idb = true;
@@ -373,7 +376,6 @@ struct pcapng_native *pcapng_native_open(struct source *src, char *why, size_t w
         return NULL;
     }
     r->src = src;
-    r->max_block = INITIAL_MAX_BLOCK;
     struct read_fault f = { 0 };
     struct ng_block b;
     int rc = read_block(r, &b, &f);

@@ -11,6 +11,12 @@ static enum packet_status reassemble(struct packet *pkt, struct ipfrag_table *fr
     pkt->ip_fragment = true;
     if (!frags)
         return PKT_FRAG_HELD;
+    /* A fragment inside a datagram the table just reassembled (a tunnel,
+     * e.g. GRE) would be copied from the table's own buffer into the table,
+     * which may move or reuse that buffer: such a fragment is dropped and
+     * counted, as IPv6 refuses a second fragment header. */
+    if (pkt->ip_reassembled)
+        return PKT_FRAG_DROPPED;
     const uint8_t *data = NULL;
     uint32_t len = 0;
     uint8_t proto = 0;

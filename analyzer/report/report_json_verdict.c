@@ -101,6 +101,8 @@ void json_evidence(struct json *j, const struct analysis *a)
     json_kuint(j, "snaplen", e.snaplen);
     json_kuint(j, "stream_gaps", e.stream_gaps);
     json_kuint(j, "stream_gap_bytes", e.stream_gap_bytes);
+    if (e.status[PKT_UNSUPPORTED_LINK]) /* only when seen: every other report is the same bytes */
+        json_kuint(j, "unsupported_link", e.status[PKT_UNSUPPORTED_LINK]);
     json_end_object(j);
     json_key(j, "caps_hit");
     json_begin_object(j);

@@ -192,6 +192,9 @@ void text_evidence(struct text *t, const struct analysis *a)
                      G_GUINT64_FORMAT " stream gaps (%" G_GUINT64_FORMAT " bytes)",
                 e.status[PKT_TRUNCATED], e.status[PKT_MALFORMED], e.status[PKT_FRAG_DROPPED], e.frag_datagrams_lost,
                 e.snaplen_cut, e.snaplen_cut_smb, e.snaplen, e.stream_gaps, e.stream_gap_bytes);
+    if (e.status[PKT_UNSUPPORTED_LINK])
+        fprintf(out, "; %" G_GUINT64_FORMAT " packets on a link type smbscope does not decode",
+                e.status[PKT_UNSUPPORTED_LINK]);
     fputc('\n', out);
     fputs("  caps hit         ", out);
     if (!e.evictions && !e.reassembly_cap_hits && !e.netbios_not_itemised_packets && !e.race_pairs_dropped)

@@ -2,11 +2,15 @@
 #include "decode_loss.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 
-/* One row per kind: its name and its words in the detail line. */
+/* One row per kind: its name and its words in the detail line; a kind
+ * added later is named there only when it was seen (if_seen), so the
+ * detail of every capture without it reads as before. */
 static const struct {
     const char *name, *words;
+    bool if_seen;
 } kinds[LOSS_KIND_COUNT] = {
     [LOSS_TRUNCATED] = { "truncated", "cut inside a header" },
     [LOSS_MALFORMED] = { "malformed", "malformed" },
@@ -15,6 +19,9 @@ static const struct {
     [LOSS_ROCE_ICRC] = { "roce-icrc", "RoCEv2 packets with a bad ICRC" },
     [LOSS_IWARP_CRC] = { "iwarp-crc", "iWARP FPDUs with a bad CRC32c" },
     [LOSS_QUIC_UNDECRYPTABLE] = { "quic-undecryptable", "QUIC packets that did not decrypt with their keys" },
+    /* A pcapng interface of a link type smbscope does not decode (a classic
+     * pcap of one is refused whole): its packets could carry anything. */
+    [LOSS_UNSUPPORTED_LINK] = { "unsupported-link", "packets on a link type smbscope does not decode", true },
 };
 
 const char decode_loss_how[] = "capture whole packets (tcpdump -s 0); dropped fragments: raise the reassembly limits "
@@ -51,7 +58,8 @@ const char *decode_loss_detail(const struct decode_losses *l, char *buf, size_t 
     int n = snprintf(buf, len, "%" PRIu64 " packets or datagrams could not be decoded down to their ports (",
                      decode_loss_total(l));
     for (int k = 0; k < LOSS_KIND_COUNT && n >= 0 && (size_t)n < len; k++)
-        n += snprintf(buf + n, len - (size_t)n, "%s%" PRIu64 " %s", k ? ", " : "", l->n[k], kinds[k].words);
+        if (!kinds[k].if_seen || l->n[k])
+            n += snprintf(buf + n, len - (size_t)n, "%s%" PRIu64 " %s", k ? ", " : "", l->n[k], kinds[k].words);
     if (n >= 0 && (size_t)n < len)
         snprintf(buf + n, len - (size_t)n, "): any of them could be NetBIOS or SMB");
     return buf;

@@ -22,6 +22,7 @@ enum decode_loss_kind {
     LOSS_ROCE_ICRC,         /* RoCEv2 packets with a bad ICRC */
     LOSS_IWARP_CRC,         /* iWARP FPDUs with a bad CRC32c */
     LOSS_QUIC_UNDECRYPTABLE,/* QUIC packets that did not decrypt with their keys */
+    LOSS_UNSUPPORTED_LINK,  /* packets of a pcapng interface whose link type is not decoded */
     LOSS_KIND_COUNT
 };
 
@@ -33,7 +34,8 @@ struct decode_losses {
 #define DECODE_LOSS_REASON "decode-loss"
 
 /* Short name of a kind ("truncated", "malformed", "fragment-dropped",
- * "fragment-incomplete", "roce-icrc", "iwarp-crc", "quic-undecryptable");
+ * "fragment-incomplete", "roce-icrc", "iwarp-crc", "quic-undecryptable",
+ * "unsupported-link");
  * NULL out of range. */
 const char *decode_loss_kind_name(enum decode_loss_kind k);
 
