@@ -49,18 +49,20 @@ static bool route_ipv4(struct wire *w, struct route_ip *ip, const struct capture
     return ihl >= 20 && wire_skip(w, ihl - 20);
 }
 
-/* IPv6: NO when the fixed header names UDP or ICMPv6 (decode_udp() and
- * decode_icmp() never give TCP); its extension headers are decode's. */
+/* IPv6: NO when the fixed header names ICMPv6 (decode_icmp() never gives
+ * TCP), or UDP not to a tunnel's port; its extension headers are decode's. */
 static bool route_ipv6(struct wire *w, struct route_ip *ip)
 {
     uint8_t v = wire_u8(w);
     wire_skip(w, 5);
     ip->proto = wire_u8(w);
-    ip->tcp = ip->proto == IPPROTO_V_UDP || ip->proto == IPPROTO_V6_ICMP ? SPLIT_TCP_NO : SPLIT_TCP_MAYBE;
+    ip->tcp = ip->proto == IPPROTO_V6_ICMP ? SPLIT_TCP_NO : SPLIT_TCP_MAYBE;
     wire_skip(w, 1);
     ip->a = wire_bytes(w, 16);
     ip->b = wire_bytes(w, 16);
     ip->alen = 16;
+    if (ip->proto == IPPROTO_V_UDP && wire_ok(w) && !split_udp_may_tunnel(w->p + w->off, wire_left(w), true))
+        ip->tcp = SPLIT_TCP_NO;
     bool tail = false;
     return wire_ok(w) && (v >> 4) == 6 && pkt_ipv6_ext_skip(w, &ip->proto, &tail);
 }

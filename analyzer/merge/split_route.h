@@ -27,6 +27,21 @@
 
 #define SPLIT_IPPROTO_GRE 47 /* packet_l4.c: its inner packet may be TCP */
 
+/* IP protocols packet_l4.c opens to a packet inside, which may be TCP:
+ * GRE, IPv4 and IPv6 in IP, AH over IPv4 (its payload is plain). */
+static inline bool split_tunnel_proto(uint8_t proto)
+{
+    return proto == SPLIT_IPPROTO_GRE || proto == IPPROTO_V_IPIP || proto == IPPROTO_V_IPV6 || proto == IPPROTO_V_AH;
+}
+
+/* A UDP header whose destination port is VXLAN's or Geneve's, or one not
+ * captured or not in this fragment: decode_udp() may open a frame that
+ * carries TCP. */
+static inline bool split_udp_may_tunnel(const uint8_t *udp, size_t captured, bool first_fragment)
+{
+    return !first_fragment || captured < 4 || pkt_udp_tunnel_port(load_u16be(udp + 2));
+}
+
 /* Whether packet_decode() makes a TCP packet of the record (PKT_OK,
  * L4_TCP: what one run gives its flow table).  YES and NO are certain,
  * read off the headers where packet_decode() has no other way to go (an
@@ -58,13 +73,18 @@ static inline unsigned split_pair_worker(uint64_t a, uint64_t b, unsigned n)
  * to the end of rec, as pkt_decode_ipv4() reads it: YES when it certainly
  * makes a TCP packet of it (a whole unfragmented datagram whose lengths
  * all hold, the TCP header captured), NO when its protocol can never give
- * one (neither TCP nor GRE, fragments too: a reassembled datagram has
- * their protocol), else MAYBE (cut, clamped, fragmented, GRE). */
+ * one (neither TCP nor a tunnel, nor UDP to a tunnel's port; fragments
+ * too: a reassembled datagram has their protocol), else MAYBE (cut,
+ * clamped, fragmented, a tunnel). */
 static inline enum split_tcp split_ipv4_tcp(const uint8_t *h, size_t captured, const struct capture_record *rec)
 {
-    if (h[9] != IPPROTO_V_TCP)
-        return h[9] == SPLIT_IPPROTO_GRE ? SPLIT_TCP_MAYBE : SPLIT_TCP_NO;
     size_t ihl = (size_t)(h[0] & 15) * 4, total = load_u16be(h + 2);
+    if (h[9] == IPPROTO_V_UDP)
+        return split_udp_may_tunnel(h + ihl, captured > ihl ? captured - ihl : 0, (load_u16be(h + 6) & 0x1FFF) == 0)
+                   ? SPLIT_TCP_MAYBE
+                   : SPLIT_TCP_NO;
+    if (h[9] != IPPROTO_V_TCP)
+        return split_tunnel_proto(h[9]) ? SPLIT_TCP_MAYBE : SPLIT_TCP_NO;
     size_t on_wire = captured + (rec->wirelen > rec->caplen ? rec->wirelen - rec->caplen : 0);
     if ((load_u16be(h + 6) & 0x3FFF) != 0 || ihl < 20 || total > on_wire || total < ihl + 20 || captured < ihl + 20)
         return SPLIT_TCP_MAYBE;

@@ -80,6 +80,63 @@ static enum packet_status decode_llc(struct packet *pkt, struct wire *w, struct 
     return PKT_NOT_IP;
 }
 
+#define MPLS_MAX_LABELS 16
+#define MPLS_BOTTOM_OF_STACK 0x01 /* in the label entry's third octet */
+
+/* An MPLS label stack (RFC 3032) to its bottom, then what the first nibble
+ * says, as tshark's default: 4 IPv4, 6 IPv6, 0 the pseudowire control word
+ * (RFC 4385) and an Ethernet frame (RFC 4448); anything else is not IP. */
+static enum packet_status decode_mpls(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
+{
+    for (int i = 0;; i++) {
+        if (i == MPLS_MAX_LABELS)
+            return PKT_MALFORMED;
+        const uint8_t *e = wire_bytes(w, 4);
+        if (!e)
+            return PKT_TRUNCATED;
+        if (e[2] & MPLS_BOTTOM_OF_STACK)
+            break;
+    }
+    if (!wire_has(w, 1))
+        return PKT_TRUNCATED;
+    switch (wire_peek_u8(w, 0) >> 4) {
+    case 4:
+        return pkt_decode_ipv4(pkt, w, frags);
+    case 6:
+        return pkt_decode_ipv6(pkt, w, frags);
+    case 0:
+        if (!wire_skip(w, 4))
+            return PKT_TRUNCATED;
+        if (!pkt_tunnel_enter(pkt))
+            return PKT_MALFORMED;
+        return pkt_link_ethernet(pkt, w, frags);
+    default:
+        return PKT_NOT_IP;
+    }
+}
+
+#define PPPOE_HEADER 6
+#define PPP_IPV4 0x0021
+#define PPP_IPV6 0x0057
+
+/* A PPPoE session frame (RFC 2516): version/type, code, session, length,
+ * then PPP's protocol (one octet when compressed: odd first octet). */
+static enum packet_status decode_pppoe(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
+{
+    if (!wire_skip(w, PPPOE_HEADER) || !wire_has(w, 1))
+        return PKT_TRUNCATED;
+    uint16_t proto = wire_u8(w);
+    if (!(proto & 1))
+        proto = (uint16_t)(proto << 8 | wire_u8(w));
+    if (!wire_ok(w))
+        return PKT_TRUNCATED;
+    if (proto == PPP_IPV4)
+        return pkt_decode_ipv4(pkt, w, frags);
+    if (proto == PPP_IPV6)
+        return pkt_decode_ipv6(pkt, w, frags);
+    return PKT_NOT_IP; /* LCP, IPCP, CHAP ...: PPP's own control */
+}
+
 static enum packet_status decode_ethertype(struct packet *pkt, struct wire *w, uint16_t type,
                                            struct ipfrag_table *frags)
 {
@@ -101,6 +158,11 @@ static enum packet_status decode_ethertype(struct packet *pkt, struct wire *w, u
         return pkt_decode_ipv6(pkt, w, frags);
     case ETH_IPX:
         return note_ipx(pkt, w);
+    case ETH_MPLS:
+    case ETH_MPLS_MC:
+        return decode_mpls(pkt, w, frags);
+    case ETH_PPPOE_SESSION:
+        return decode_pppoe(pkt, w, frags);
     default:
         if (type <= ETH_MAX_LENGTH) {
             pkt->link_proto = 0;
@@ -249,6 +311,8 @@ bool pkt_fast_eth_ipv4(const struct capture_record *rec, struct packet *out)
     uint8_t proto = h[9];
     if ((proto != IPPROTO_V_TCP && proto != IPPROTO_V_UDP) || (load_u16be(h + 6) & 0x3FFF)) /* or a fragment */
         return false;
+    if (proto == IPPROTO_V_UDP && caplen >= 14 + 20 + 4 && pkt_udp_tunnel_port(load_u16be(h + 20 + 2)))
+        return false; /* VXLAN or Geneve: the layered path opens it */
     uint32_t captured = caplen - 14;
     uint32_t total = load_u16be(h + 2);
     if (total == 0) /* TSO on the sender: the frame is the truth (packet_ip.c) */

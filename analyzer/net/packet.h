@@ -85,7 +85,7 @@ struct packet {
     uint16_t ipx_src_socket, ipx_dst_socket; /* when ipx and the header was captured (0x0455: NetBIOS) */
     uint8_t llc_dsap;
     uint8_t vlan_depth;        /* 802.1Q/802.1ad tags seen */
-    uint8_t tunnel_depth;      /* GRE layers decapsulated (addresses are the innermost) */
+    uint8_t tunnel_depth;      /* tunnel layers decapsulated (addresses are the innermost) */
     uint16_t vlan_id;          /* outermost VLAN ID when vlan_depth > 0 */
     uint8_t ip_ttl;            /* TTL / hop limit */
     bool ip_fragment;          /* the frame is an IP fragment (whatever became of it) */

@@ -51,6 +51,43 @@ static enum packet_status decode_tcp(struct packet *pkt, struct l4_in *in)
     return PKT_OK;
 }
 
+#define GRE_TEB_ETHERNET 0x6558u /* "transparent Ethernet bridging", Geneve's and GRE's Ethernet */
+#define VXLAN_I_FLAG 0x08
+
+/* The frame a VXLAN or Geneve datagram carries (tshark decodes both on their
+ * ports) is the packet analysed; a datagram whose header does not say so
+ * (VXLAN without its I flag, a Geneve version or protocol not known) stays
+ * the UDP it is. */
+static enum packet_status decode_udp_tunnel(struct packet *pkt, struct l4_in *in)
+{
+    struct wire w = wire_make(pkt->payload, pkt->payload_len);
+    if (pkt->payload_len < 8)
+        return pkt->payload_wire_len >= 8 ? PKT_TRUNCATED : PKT_OK;
+    const uint8_t *h = wire_bytes(&w, 8);
+    uint16_t proto = GRE_TEB_ETHERNET;
+    if (pkt->dport == VXLAN_PORT) {
+        if (!(h[0] & VXLAN_I_FLAG))
+            return PKT_OK;
+    } else {
+        proto = load_u16be(h + 2);
+        if ((h[0] >> 6) != 0 || (proto != GRE_TEB_ETHERNET && proto != ETH_IPV4 && proto != ETH_IPV6))
+            return PKT_OK;
+        if (!wire_skip(&w, (size_t)(h[0] & 0x3F) * 4))
+            return PKT_TRUNCATED;
+    }
+    if (!pkt_tunnel_enter(pkt))
+        return PKT_MALFORMED;
+    pkt->l4 = L4_NONE;
+    pkt->sport = pkt->dport = 0;
+    pkt->payload = NULL;
+    pkt->payload_len = pkt->payload_wire_len = 0;
+    if (proto == ETH_IPV4)
+        return pkt_decode_ipv4(pkt, &w, in->frags);
+    if (proto == ETH_IPV6)
+        return pkt_decode_ipv6(pkt, &w, in->frags);
+    return pkt_link_ethernet(pkt, &w, in->frags);
+}
+
 static enum packet_status decode_udp(struct packet *pkt, struct l4_in *in)
 {
     struct wire *w = &in->w;
@@ -77,6 +114,8 @@ static enum packet_status decode_udp(struct packet *pkt, struct l4_in *in)
     if (ulen >= 8 && ulen <= in->wire_len)
         wire_payload = (uint32_t)ulen - 8;
     set_payload(pkt, w, wire_payload);
+    if (pkt_udp_tunnel_port(pkt->dport))
+        return decode_udp_tunnel(pkt, in);
     return PKT_OK;
 }
 
@@ -183,11 +222,28 @@ static enum packet_status decode_icmp(struct packet *pkt, struct l4_in *in)
 #define GRE_F_SEQUENCE 0x1000u
 #define GRE_VERSION_MASK 0x0007u
 #define GRE_WCCP 0x883Eu     /* WCCPv2 redirect: a 4-byte redirect header, then IPv4 */
-#define GRE_TEB 0x6558u      /* transparent Ethernet bridging */
+#define GRE_TEB GRE_TEB_ETHERNET
+#define GRE_ERSPAN_2 0x88BEu /* ERSPAN type II (with a sequence number) or I (without) */
+#define GRE_ERSPAN_3 0x22EBu /* ERSPAN type III */
+#define ERSPAN_2_HEADER 8
+#define ERSPAN_3_HEADER 12
+#define ERSPAN_3_PLATFORM 8  /* the optional platform subheader, when the O bit is set */
+#define ERSPAN_3_O_BIT 0x01  /* in the header's last octet */
+
+/* ERSPAN's header before the mirrored Ethernet frame (type I has none, II 8
+ * octets, III 12 and its optional platform subheader); false when cut. */
+static bool skip_erspan(struct wire *w, uint16_t type, uint16_t gre_flags)
+{
+    if (type == GRE_ERSPAN_2)
+        return (gre_flags & GRE_F_SEQUENCE) ? wire_skip(w, ERSPAN_2_HEADER) : true;
+    const uint8_t *h = wire_bytes(w, ERSPAN_3_HEADER);
+    return h && (!(h[ERSPAN_3_HEADER - 1] & ERSPAN_3_O_BIT) || wire_skip(w, ERSPAN_3_PLATFORM));
+}
 
 /* GRE (RFC 2784, 2890; WCCP redirection, as in tcpdump's wccp_redirect_gre
- * trace): the packet inside is the one analysed, like tshark's innermost
- * layer.  Version 1 (PPTP) and RFC 1701 routing stay L4_OTHER. */
+ * trace; ERSPAN, what a remote SPAN sends a sensor): the packet inside is
+ * the one analysed, like tshark's innermost layer.  Version 1 (PPTP) and
+ * RFC 1701 routing stay L4_OTHER. */
 static enum packet_status decode_gre(struct packet *pkt, struct l4_in *in)
 {
     struct wire w = in->w;
@@ -195,34 +251,75 @@ static enum packet_status decode_gre(struct packet *pkt, struct l4_in *in)
     uint16_t type = wire_u16be(&w);
     if (!wire_ok(&w))
         return in->short_st;
-    if ((flags & GRE_VERSION_MASK) || (flags & GRE_F_ROUTING) || pkt->tunnel_depth >= MAX_TUNNEL_DEPTH)
+    if ((flags & GRE_VERSION_MASK) || (flags & GRE_F_ROUTING))
         return PKT_OK;
     size_t options = ((flags & GRE_F_CHECKSUM) ? 4 : 0) + ((flags & GRE_F_KEY) ? 4 : 0) + ((flags & GRE_F_SEQUENCE) ? 4 : 0);
     if (type == GRE_WCCP)
         options += 4;
     if (!wire_skip(&w, options))
         return in->short_st;
-    pkt->tunnel_depth++;
-    pkt->l4 = L4_NONE;
     switch (type) {
     case ETH_IPV4:
     case GRE_WCCP:
-        return pkt_decode_ipv4(pkt, &w, in->frags);
     case ETH_IPV6:
-        return pkt_decode_ipv6(pkt, &w, in->frags);
     case GRE_TEB:
-        return pkt_link_ethernet(pkt, &w, in->frags);
+    case GRE_ERSPAN_2:
+    case GRE_ERSPAN_3:
+        break;
     default:
-        pkt->tunnel_depth--;
-        pkt->l4 = L4_OTHER;
         return PKT_OK;
     }
+    if (!pkt_tunnel_enter(pkt))
+        return PKT_MALFORMED;
+    pkt->l4 = L4_NONE;
+    if (type == ETH_IPV6)
+        return pkt_decode_ipv6(pkt, &w, in->frags);
+    if (type == ETH_IPV4 || type == GRE_WCCP)
+        return pkt_decode_ipv4(pkt, &w, in->frags);
+    if (type != GRE_TEB && !skip_erspan(&w, type, flags))
+        return in->short_st;
+    return pkt_link_ethernet(pkt, &w, in->frags);
+}
+
+/* IPv4 or IPv6 inside IP (protocols 4 and 41: RFC 2003, 4213 tunnels, 6in4). */
+static enum packet_status decode_ip_in_ip(struct packet *pkt, struct l4_in *in)
+{
+    if (!pkt_tunnel_enter(pkt))
+        return PKT_MALFORMED;
+    struct wire w = wire_window(&in->w, in->w.off, min_u32((uint32_t)wire_left(&in->w), in->wire_len));
+    pkt->l4 = L4_NONE;
+    return in->proto == IPPROTO_V_IPIP ? pkt_decode_ipv4(pkt, &w, in->frags) : pkt_decode_ipv6(pkt, &w, in->frags);
+}
+
+/* IPsec AH over IPv4 (RFC 4302: integrity only, what follows is plain; IPv6
+ * skips it with its extension headers): its length counts 4-octet words,
+ * less 2. */
+static enum packet_status skip_ah_v4(struct l4_in *in)
+{
+    uint8_t next = wire_u8(&in->w);
+    uint8_t len = wire_u8(&in->w);
+    size_t hdr = ((size_t)len + 2) * 4;
+    if (!wire_ok(&in->w) || !wire_skip(&in->w, hdr - 2))
+        return in->short_st;
+    if (hdr > in->wire_len || next == IPPROTO_V_AH)
+        return PKT_MALFORMED;
+    in->wire_len -= (uint32_t)hdr;
+    in->proto = next;
+    return PKT_OK;
 }
 
 enum packet_status pkt_decode_l4(struct packet *pkt, struct l4_in *in)
 {
+    if (in->proto == IPPROTO_V_AH && !in->v6) {
+        enum packet_status st = skip_ah_v4(in);
+        if (st != PKT_OK)
+            return st;
+    }
     pkt->ip_proto = in->proto;
     switch (in->proto) {
+    case IPPROTO_V_IPIP:
+    case IPPROTO_V_IPV6:
+        return decode_ip_in_ip(pkt, in);
     case IPPROTO_V_GRE: {
         struct l4_in gre = *in; /* set_payload consumes in->w */
         pkt->l4 = L4_OTHER;

@@ -12,7 +12,10 @@
 struct ipfrag_table;
 
 #define MAX_VLAN_DEPTH 8   /* stacked 802.1Q/802.1ad tags we follow before giving up */
-#define MAX_TUNNEL_DEPTH 2 /* GRE inside GRE at most: the inner packet is analysed */
+/* Tunnels (GRE, ERSPAN, IP in IP, VXLAN, Geneve, an MPLS pseudowire) inside
+ * each other at most: the innermost packet is analysed; a deeper one is a
+ * decode loss (malformed), never silently another protocol. */
+#define MAX_TUNNEL_DEPTH 4
 #define MAX_IPV6_EXT 16    /* IPv6 extension headers we follow before giving up */
 
 enum {
@@ -23,6 +26,9 @@ enum {
     ETH_IPV6 = 0x86DD,
     ETH_QINQ = 0x88A8,
     ETH_QINQ_OLD = 0x9100,
+    ETH_MPLS = 0x8847,
+    ETH_MPLS_MC = 0x8848,
+    ETH_PPPOE_SESSION = 0x8864,
     ETH_MAX_LENGTH = 1500,   /* values up to here are 802.3 lengths: an LLC header follows */
     SLL_PROTO_8023 = 0x0001, /* Linux cooked: Novell "raw 802.3" (IPX) */
     SLL_PROTO_8022 = 0x0004, /* Linux cooked: 802.2 LLC frame */
@@ -31,8 +37,10 @@ enum {
 enum {
     IPPROTO_V6_HOPOPTS = 0,
     IPPROTO_V4_ICMP = 1,
+    IPPROTO_V_IPIP = 4,
     IPPROTO_V_TCP = 6,
     IPPROTO_V_UDP = 17,
+    IPPROTO_V_IPV6 = 41,
     IPPROTO_V6_ROUTING = 43,
     IPPROTO_V6_FRAGMENT = 44,
     IPPROTO_V_AH = 51,
@@ -54,6 +62,22 @@ struct l4_in {
     enum packet_status short_st;
     struct ipfrag_table *frags; /* for an IP packet inside a tunnel */
 };
+
+#define VXLAN_PORT 4789  /* RFC 7348; what cloud traffic mirroring (AWS VPC, Azure vTAP) delivers */
+#define GENEVE_PORT 6081 /* RFC 8926 */
+
+/* A UDP destination port whose datagrams carry a frame (decode_udp). */
+static inline bool pkt_udp_tunnel_port(uint16_t dport) { return dport == VXLAN_PORT || dport == GENEVE_PORT; }
+
+/* One more tunnel layer, or false when the packet is already MAX_TUNNEL_DEPTH
+ * deep (the caller returns PKT_MALFORMED: a loss, not another protocol). */
+static inline bool pkt_tunnel_enter(struct packet *pkt)
+{
+    if (pkt->tunnel_depth >= MAX_TUNNEL_DEPTH)
+        return false;
+    pkt->tunnel_depth++;
+    return true;
+}
 
 static inline void put_addr(struct ip_addr *a, uint8_t family, const uint8_t *bytes)
 {

@@ -146,11 +146,16 @@ static void test_gre(void)
     g_assert_cmpuint(d.pkt.ip_proto, ==, 47);
     g_byte_array_unref(f);
 
-    /* GRE in GRE in GRE: the third layer is not opened (bounded) */
-    f = eth(0x0800, gre(0, 0x0800, 0, gre(0, 0x0800, 0, gre(0, 0x0800, 0, tcp_v4_packet()))));
+    /* GRE four deep is opened; a fifth layer is past the bound: a decode
+     * loss (malformed), not a packet of another protocol */
+    f = eth(0x0800, gre(0, 0x0800, 0, gre(0, 0x0800, 0, gre(0, 0x0800, 0, gre(0, 0x0800, 0, tcp_v4_packet())))));
     d = decode(DLT_EN10MB, f);
-    g_assert_cmpint(d.pkt.l4, ==, L4_OTHER);
-    g_assert_cmpuint(d.pkt.tunnel_depth, ==, 2);
+    assert_tcp_v4(&d);
+    g_assert_cmpuint(d.pkt.tunnel_depth, ==, 4);
+    g_byte_array_unref(f);
+    f = eth(0x0800, gre(0, 0x0800, 0, gre(0, 0x0800, 0, gre(0, 0x0800, 0, gre(0, 0x0800, 0, gre(0, 0x0800, 0, tcp_v4_packet()))))));
+    d = decode(DLT_EN10MB, f);
+    g_assert_cmpint(d.st, ==, PKT_MALFORMED);
     g_byte_array_unref(f);
 
     /* every truncation of a WCCP frame: a status, never a crash */

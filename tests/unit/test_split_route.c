@@ -64,6 +64,23 @@ static GPtrArray *ip_packets(void)
     g_ptr_array_add(a, ipv4(17, A4, B4, 0, udp_dgram(137, 137, "NBNS", 4)));
     g_ptr_array_add(a, ipv6(17, A6, B6, udp_dgram(443, 50000, "quic", 4)));
     g_ptr_array_add(a, gre(0, 0x0800, 0, tcp_v4_packet()));
+    /* tunnels whose inner packet is TCP: IP in IP, 4in6, AH over IPv4, VXLAN
+     * over IPv4 and IPv6 (UDP, yet not certainly "not TCP") */
+    g_ptr_array_add(a, ipv4(4, A4, B4, 0, tcp_v4_packet()));
+    g_ptr_array_add(a, ipv6(4, A6, B6, tcp_v4_packet()));
+    GByteArray *ah = g_byte_array_new();
+    static const uint8_t ah_hdr[12] = { 6, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1 };
+    putn(ah, ah_hdr, sizeof ah_hdr);
+    g_ptr_array_add(a, ipv4(51, A4, B4, 0, cat(ah, tcp_seg(49152, 445, 0x18, 0, "ah", 2))));
+    for (int v6 = 0; v6 < 2; v6++) {
+        GByteArray *vx = g_byte_array_new();
+        static const uint8_t vx_hdr[8] = { 0x08, 0, 0, 0, 0, 0, 42, 0 };
+        putn(vx, vx_hdr, sizeof vx_hdr);
+        vx = cat(vx, eth(0x0800, tcp_v4_packet()));
+        GByteArray *u = udp_dgram(50000, 4789, vx->data, vx->len);
+        g_byte_array_unref(vx);
+        g_ptr_array_add(a, v6 ? ipv6(17, A6, B6, u) : ipv4(17, A4, B4, 0, u));
+    }
     g_ptr_array_add(a, ipv4(1, A4, B4, 0, udp_dgram(0x0303, 0, "xxxx", 4)));
     /* both fragments of a TCP datagram and of a UDP one (the table completes them) */
     GByteArray *seg = tcp_seg(49152, 445, 0x18, 0, "0123456789abcdef0123", 20);
