@@ -507,7 +507,7 @@ static bool input_describe(struct analysis *a, struct input_info *in, struct cap
     in->format = capture_format(cap);
     in->gzip = capture_is_gzip(cap);
     in->reader = capture_reader(cap);
-    in->capture_filter = capture_filter(cap) ? g_strdup(capture_filter(cap)) : NULL;
+    analysis_input_filter(in, capture_filter(cap), NULL);
     /* pcapng interfaces may differ in link type: each record is decoded by its
      * own (unsupported ones are counted per record, not refused whole) */
     if (!packet_linktype_supported(in->dlt) && !capture_multi_linktype(cap)) {
@@ -518,12 +518,29 @@ static bool input_describe(struct analysis *a, struct input_info *in, struct cap
         return true;
     if (!filter_for(a, in, ff, in->dlt, capture_name(cap)))
         return false;
-    /* what was analysed was filtered: the verdict judges what the filter hides */
-    char *f = in->capture_filter ? g_strdup_printf("(%s) and (%s)", in->capture_filter, a->cfg->filter)
-                                 : g_strdup(a->cfg->filter);
-    g_free(in->capture_filter);
-    in->capture_filter = f;
+    analysis_input_filter(in, capture_filter(cap), a->cfg->filter);
     return true;
+}
+
+void analysis_input_filter(struct input_info *in, const char *file_filter, const char *cfg_filter)
+{
+    g_free(in->capture_filter);
+    /* what was analysed was filtered: the verdict judges what the filter hides */
+    in->capture_filter = file_filter && cfg_filter ? g_strdup_printf("(%s) and (%s)", file_filter, cfg_filter)
+                         : file_filter            ? g_strdup(file_filter)
+                                                  : g_strdup(cfg_filter);
+}
+
+void analysis_input_end(struct input_info *in, const struct capture *cap, const char *cfg_filter)
+{
+    analysis_input_filter(in, capture_filter(cap), cfg_filter);
+    uint64_t recv, drop, ifdrop;
+    if (capture_drop_stats(cap, &recv, &drop, &ifdrop)) {
+        in->have_drop_stats = true;
+        in->if_received = recv;
+        in->if_dropped = drop;
+        in->if_ifdropped = ifdrop;
+    }
 }
 
 void analysis_run_input(struct analysis *a, const char *path)
@@ -593,6 +610,7 @@ void analysis_run_input(struct analysis *a, const char *path)
     if (a->progress)
         progress(a, cap, true);
     in->bytes = capture_bytes_read(cap);
+    analysis_input_end(in, cap, a->cfg->filter);
     if (rc == -1) {
         in->truncated = true;
         in->error = g_strdup(capture_error(cap));

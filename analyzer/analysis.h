@@ -19,6 +19,8 @@
 #include "packet.h"
 #include "rdma.h"
 #include "session.h"
+
+struct capture;
 #include "capture.h"
 
 struct write_streams;
@@ -217,6 +219,13 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
 /* Read one input to its end.  Errors are recorded in the input_info and
  * printed to stderr as "smbscope: FILE: reason". */
 void analysis_run_input(struct analysis *a, const char *path);
+/* in's capture_filter: the file's (capture_filter()) and the command's
+ * (-r F EXPRESSION) as one, either NULL. */
+void analysis_input_filter(struct input_info *in, const char *file_filter, const char *cfg_filter);
+/* What a file says only once read to its end, into in: every interface's
+ * filter (a later pcapng interface may add one) and its drop counters
+ * (pcapng Interface Statistics Blocks). */
+void analysis_input_end(struct input_info *in, const struct capture *cap, const char *cfg_filter);
 /* -w FILE: also write every packet fed from now on as pcapng (closed by
  * analysis_finish(), which reports a write error as an input error). */
 bool analysis_open_write(struct analysis *a, const char *path, char *errbuf, size_t errlen);

@@ -287,6 +287,12 @@ const char *capture_filter(const struct capture *cap)
     return NULL;
 }
 
+bool capture_drop_stats(const struct capture *cap, uint64_t *received, uint64_t *dropped, uint64_t *if_dropped)
+{
+    *received = *dropped = *if_dropped = 0;
+    return cap->kind == RD_PCAPNG && pcapng_native_drops(cap->ng, received, dropped, if_dropped);
+}
+
 const char *capture_compression(const struct capture *cap)
 {
     if (cap->kind == RD_WIRETAP)

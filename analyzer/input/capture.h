@@ -69,9 +69,14 @@ const char *capture_compression(const struct capture *cap);
  * (ours, over reads or a decompressor), "libpcap" or "wiretap". */
 const char *capture_reader(const struct capture *cap);
 
-/* The capture filter the file says it was taken with (the first pcapng
- * interface's if_filter, string form), NULL when it says none. */
+/* The capture filter the file says it was taken with so far (the pcapng
+ * interfaces' if_filter strings as one, pcapng_native_filter(); a later
+ * interface may add one: ask again at the end), NULL when it says none. */
 const char *capture_filter(const struct capture *cap);
+/* The drop counters the file holds (pcapng Interface Statistics Blocks:
+ * received, dropped by the OS, dropped by the interface), summed; false
+ * when it holds none.  Complete at the end of the input. */
+bool capture_drop_stats(const struct capture *cap, uint64_t *received, uint64_t *dropped, uint64_t *if_dropped);
 
 /* Whether records may carry link types other than capture_linktype()'s
  * (pcapng interfaces, libwiretap formats): see capture_record.dlt. */

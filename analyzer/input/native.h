@@ -35,8 +35,13 @@ struct pcapng_native *pcapng_native_open(struct source *src, char *why, size_t w
 int pcapng_native_next(struct pcapng_native *r, struct capture_record *rec, struct read_fault *f);
 /* The first interface's link type (DLT_ value). */
 int pcapng_native_linktype(const struct pcapng_native *r);
-/* The first interface's if_filter option (string form), NULL if none. */
+/* The if_filter strings of every interface so far, as one filter: one as it
+ * is, several as "(f1) and (f2) ..." (a probe passes only if every one lets
+ * it through); NULL when none.  Valid until the next filter is met. */
 const char *pcapng_native_filter(const struct pcapng_native *r);
+/* The Interface Statistics Blocks' totals so far, summed over interfaces
+ * and sections (the last ISB of each interface); false when there was none. */
+bool pcapng_native_drops(const struct pcapng_native *r, uint64_t *recv, uint64_t *osdrop, uint64_t *ifdrop);
 void pcapng_native_close(struct pcapng_native *r);
 
 #endif

@@ -16,8 +16,9 @@
 #include "wire.h"
 
 enum {
-    BT_IDB = 1, BT_PB = 2, BT_SPB = 3, BT_EPB = 6, BT_SHB = 0x0A0D0D0A,
+    BT_IDB = 1, BT_PB = 2, BT_SPB = 3, BT_ISB = 5, BT_EPB = 6, BT_SHB = 0x0A0D0D0A,
     OPT_END = 0, IF_FILTER = 11, IF_TSRESOL = 9, IF_TSOFFSET = 14,
+    ISB_IFRECV = 4, ISB_IFDROP = 5, ISB_OSDROP = 7,
 };
 #define BYTE_ORDER_MAGIC 0x1A2B3C4Du
 /* Interfaces per section: 48 bytes each, so 2^20 let a 51 KB gzip of
@@ -34,13 +35,25 @@ enum {
 
 enum scale { PASS, UP_DEC, DOWN_DEC, BIN };
 
+/* An Interface Statistics Block's counters (dumpcap writes one per
+ * interface at the end; each holds the totals so far: the last one counts). */
+struct ng_drops {
+    uint64_t recv, osdrop, ifdrop;
+    bool seen;
+};
+
 struct ng_iface {
     struct linktype_info lt;
     uint64_t tsresol;
     int64_t tsoffset;
     enum scale scale;
     uint64_t factor;
+    struct ng_drops drops;
 };
+
+/* Distinct string if_filters of every interface of every section: the
+ * verdict judges them together (filters_joined). */
+#define MAX_FILTERS 16
 
 struct pcapng_native {
     struct source *src;
@@ -49,7 +62,11 @@ struct pcapng_native {
     uint32_t nifs, ifs_cap;
     int first_dlt;
     bool seen_idb;
-    char *filter;               /* the first IDB's if_filter */
+    char *filters[MAX_FILTERS]; /* distinct if_filter strings, in the order met */
+    unsigned nfilters;
+    bool filters_past;          /* more distinct ones than MAX_FILTERS */
+    char *filters_joined;       /* them as one filter, when there are several */
+    struct ng_drops drops_done; /* ISB totals of the sections before this one */
     uint64_t frame;
     struct linktype_info cache[LT_CACHE];
     unsigned ncache;
@@ -166,8 +183,56 @@ static int set_tsresol(struct ng_iface *ifc, uint8_t v, const struct ng_block *b
     return 0;
 }
 
+/* One filter as it was; several as "(f1) and (f2) ...": a probe the verdict
+ * sends passes only if every interface's filter lets it through, so what
+ * any of them hides is judged hidden (an unfiltered interface may carry
+ * another segment).  Past MAX_FILTERS an operand libpcap cannot compile
+ * makes the filter one that "could not be checked", not a shorter one. */
+static void join_filters(struct pcapng_native *r)
+{
+    size_t len = sizeof "(more interface filters than smbscope reads)";
+    for (unsigned i = 0; i < r->nfilters; i++)
+        len += strlen(r->filters[i]) + sizeof "() and ";
+    char *j = malloc(len);
+    if (!j)
+        return; /* the last joined stays: fewer operands, never none */
+    size_t at = 0;
+    for (unsigned i = 0; i < r->nfilters; i++)
+        at += (size_t)snprintf(j + at, len - at, "%s(%s)", i ? " and " : "", r->filters[i]);
+    if (r->filters_past)
+        snprintf(j + at, len - at, " and (more interface filters than smbscope reads)");
+    free(r->filters_joined);
+    r->filters_joined = j;
+}
+
+/* A filter string of some interface, kept once.  Every interface's counts:
+ * dumpcap writes one IDB per -i with that interface's -f, and a capture
+ * whose second interface was filtered is judged by that filter too
+ * (review: only the first IDB's was read, and a capture filtered on
+ * interface 1 passed). */
+static void add_filter(struct pcapng_native *r, const char *p, size_t n)
+{
+    size_t len = strnlen(p, n);
+    for (unsigned i = 0; i < r->nfilters; i++)
+        if (strlen(r->filters[i]) == len && memcmp(r->filters[i], p, len) == 0)
+            return;
+    if (r->nfilters == MAX_FILTERS) {
+        if (!r->filters_past) {
+            r->filters_past = true;
+            join_filters(r);
+        }
+        return;
+    }
+    char *f = strndup(p, len);
+    if (!f)
+        return;
+    r->filters[r->nfilters++] = f;
+    if (r->nfilters > 1)
+        join_filters(r);
+}
+
 /* IDB options: if_tsresol, if_tsoffset (checked as libpcap checks them), and
- * the first interface's if_filter. */
+ * if_filter. */
 static int idb_options(struct pcapng_native *r, struct ng_iface *ifc, struct ng_block *b, struct read_fault *f)
 {
     bool saw_resol = false, saw_offset = false;
@@ -198,12 +263,22 @@ static int idb_options(struct pcapng_native *r, struct ng_iface *ifc, struct ng_
                 return fail(f, b->at, "Interface Description Block has more than one if_tsoffset option");
             saw_offset = true;
             ifc->tsoffset = (int64_t)u64(&v, b->be);
-        } else if (code == IF_FILTER && !r->seen_idb && olen >= 1 && wire_peek_u8(&v, 0) == 0 && !r->filter) {
+        } else if (code == IF_FILTER && olen >= 1 && wire_peek_u8(&v, 0) == 0) {
             /* first byte 0: the filter as a libpcap/BPF string */
-            r->filter = strndup((const char *)v.p + 1, olen - 1u);
+            add_filter(r, (const char *)v.p + 1, olen - 1u);
         }
     }
     return 0;
+}
+
+static void add_drops(struct ng_drops *sum, const struct ng_drops *d)
+{
+    if (!d->seen)
+        return;
+    sum->recv = sum->recv > UINT64_MAX - d->recv ? UINT64_MAX : sum->recv + d->recv;
+    sum->osdrop = sum->osdrop > UINT64_MAX - d->osdrop ? UINT64_MAX : sum->osdrop + d->osdrop;
+    sum->ifdrop = sum->ifdrop > UINT64_MAX - d->ifdrop ? UINT64_MAX : sum->ifdrop + d->ifdrop;
+    sum->seen = true;
 }
 
 static int add_iface(struct pcapng_native *r, struct ng_block *b, struct read_fault *f)
@@ -256,7 +331,34 @@ static int new_section(struct pcapng_native *r, struct ng_block *b, bool first, 
     if (major != 1)
         return fail(f, b->at, "unknown pcapng savefile major version number %u", major);
     r->be = b->be;
+    for (uint32_t i = 0; i < r->nifs; i++) /* the section's interfaces end: their totals stay */
+        add_drops(&r->drops_done, &r->ifs[i].drops);
     r->nifs = 0;
+    return 0;
+}
+
+/* An Interface Statistics Block: its interface's received and dropped
+ * counters (options isb_ifrecv, isb_ifdrop, isb_osdrop), the latest kept. */
+static int interface_stats(struct pcapng_native *r, struct ng_block *b, struct read_fault *f)
+{
+    if (!wire_has(&b->body, 12))
+        return too_short(f, b);
+    uint32_t id = u32(&b->body, b->be);
+    wire_skip(&b->body, 8); /* timestamp */
+    struct ng_drops d = { 0 };
+    while (wire_has(&b->body, 4)) {
+        uint16_t code = u16(&b->body, b->be), olen = u16(&b->body, b->be);
+        struct wire v = wire_sub(&b->body, ((size_t)olen + 3) & ~(size_t)3);
+        if (!wire_ok(&v) || code == OPT_END)
+            break;
+        uint64_t *slot = code == ISB_IFRECV ? &d.recv : code == ISB_IFDROP ? &d.ifdrop : code == ISB_OSDROP ? &d.osdrop : NULL;
+        if (slot && olen == 8) {
+            *slot = u64(&v, b->be);
+            d.seen = true;
+        }
+    }
+    if (id < r->nifs && d.seen) /* an ISB of an interface not described is skipped, as libpcap does */
+        r->ifs[id].drops = d;
     return 0;
 }
 
@@ -356,8 +458,11 @@ int pcapng_native_next(struct pcapng_native *r, struct capture_record *rec, stru
         case BT_SHB:
             rc = new_section(r, &b, false, f);
             break;
+        case BT_ISB:
+            rc = interface_stats(r, &b, f);
+            break;
         default:
-            rc = 0; /* comments, statistics, name resolution, custom, unknown */
+            rc = 0; /* comments, name resolution, custom, unknown */
             break;
         }
         if (rc < 0)
@@ -408,13 +513,29 @@ struct pcapng_native *pcapng_native_open(struct source *src, char *why, size_t w
 }
 
 int pcapng_native_linktype(const struct pcapng_native *r) { return r->first_dlt; }
-const char *pcapng_native_filter(const struct pcapng_native *r) { return r->filter; }
+const char *pcapng_native_filter(const struct pcapng_native *r)
+{
+    return r->nfilters == 1 && !r->filters_past ? r->filters[0] : r->filters_joined;
+}
+
+bool pcapng_native_drops(const struct pcapng_native *r, uint64_t *recv, uint64_t *osdrop, uint64_t *ifdrop)
+{
+    struct ng_drops sum = r->drops_done;
+    for (uint32_t i = 0; i < r->nifs; i++)
+        add_drops(&sum, &r->ifs[i].drops);
+    *recv = sum.recv;
+    *osdrop = sum.osdrop;
+    *ifdrop = sum.ifdrop;
+    return sum.seen;
+}
 
 void pcapng_native_close(struct pcapng_native *r)
 {
     if (!r)
         return;
     free(r->ifs);
-    free(r->filter);
+    for (unsigned i = 0; i < r->nfilters; i++)
+        free(r->filters[i]);
+    free(r->filters_joined);
     free(r);
 }

@@ -217,7 +217,7 @@ static struct input_info *input_of(struct capture *cap, const char *path)
     in->format = capture_format(cap);
     in->gzip = capture_is_gzip(cap);
     in->reader = capture_reader(cap);
-    in->capture_filter = capture_filter(cap) ? g_strdup(capture_filter(cap)) : NULL;
+    analysis_input_filter(in, capture_filter(cap), NULL);
     return in;
 }
 
@@ -365,6 +365,11 @@ static void fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
     in->truncated = rd->truncated;
     in->interrupted = rd->interrupted;
     in->error = rd->error ? g_strdup(rd->error) : NULL;
+    analysis_input_filter(in, rd->capture_filter, NULL);
+    in->have_drop_stats = rd->have_drop_stats;
+    in->if_received = rd->if_received;
+    in->if_dropped = rd->if_dropped;
+    in->if_ifdropped = rd->if_ifdropped;
     for (unsigned k = 1; k < n; k++) {
         input_add(in, g_ptr_array_index(ws[k].a.inputs, 0));
         g_ptr_array_set_size(ws[k].a.inputs, 0);
@@ -433,6 +438,7 @@ int split_main(const struct config *cfg)
     struct input_info rd = { 0 };
     bool input_error = false;
     run_workers(ws, n, cap, &rd, &input_error);
+    analysis_input_end(&rd, cap, NULL); /* --jobs takes no filter expression */
     split_feed_free(feed);
     capture_close(cap);
     fold_workers(&a, ws, n, &rd);
@@ -440,6 +446,7 @@ int split_main(const struct config *cfg)
     a.input_error |= input_error;
     a.interrupt_signal = rd.interrupted ? (stop_signal ? stop_signal : SIGINT) : 0;
     g_free(rd.error);
+    g_free(rd.capture_filter);
     merge_finish(&a);
     fold_mem_seal_sets(&a); /* each flow was one worker's: a row or past the rows, never both */
     a.jobs_threads = n;

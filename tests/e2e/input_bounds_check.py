@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Hostile-input bounds of the capture readers (review, 2026-12-01), TAP.
+"""The capture readers on hostile input (review, 2026-12-01), TAP.
 
 Each case is a small file made here that once got a false answer or took
 far more memory than its size:
@@ -15,6 +15,14 @@ far more memory than its size:
   buffered whole (a 100 MiB one: 114 MiB peak).
 * interfaces: a gzip of a pcapng with 65,537 interface description blocks:
   refused at the 65,537th (48 bytes each: 2^20 of them took 67 MiB).
+* filter-iface: a pcapng whose packets are on its second interface, whose
+  if_filter is "tcp port 445": judged by that filter (inconclusive, the
+  NetBIOS rules undecided), with --jobs 2 too.  Before: only the first
+  interface's filter was read, PASS.
+* drops: a pcapng whose Interface Statistics Block says 200,000 of 200,088
+  packets were dropped: the capture-drops unknown, inconclusive; with no
+  drops it stays a pass and reports its received count.  Before: ISBs were
+  skipped, PASS.
 * zstd-window: a zstd frame that asks for a 128 MiB window (zstd --long=27
   over a pipe, where the tool cannot shrink the window to the input's size)
   is refused by name, exit 2.  Before: the decoder took the window (157 MiB).
@@ -47,8 +55,17 @@ def blk(kind, body):
 SHB = blk(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
 
 
-def idb(linktype, snaplen=262144):
-    return blk(1, struct.pack("<HHI", linktype, 0, snaplen))
+def opt(code, value):
+    return struct.pack("<HH", code, len(value)) + value + b"\0" * ((-len(value)) % 4)
+
+
+def idb(linktype, snaplen=262144, options=b""):
+    return blk(1, struct.pack("<HHI", linktype, 0, snaplen) + (options + opt(0, b"") if options else b""))
+
+
+def isb(iface, recv, ifdrop):
+    return blk(5, struct.pack("<III", iface, 0, 0) + opt(4, struct.pack("<Q", recv)) + opt(5, struct.pack("<Q", ifdrop))
+               + opt(0, b""))
 
 
 def epb(ts_us, frame, iface=0):
@@ -148,6 +165,41 @@ def case_interfaces(smbscope, tmp):
     tap("interfaces" not in err, "interfaces: 65,536 are read", "exit %d: %s" % (rc, err.strip()[:200]))
 
 
+def case_filter_iface(smbscope, sample, tmp):
+    path = os.path.join(tmp, "filter1.pcapng")
+    with open(path, "wb") as f:
+        f.write(SHB + idb(1) + idb(1, options=opt(11, b"\0tcp port 445")))
+        for ts, fr in ethernet_frames(sample):
+            f.write(epb(ts, fr, iface=1))
+    for jobs in ([], ["--jobs", "2"]):
+        rc, out, err, _ = run(smbscope, ["-q", "-T", "json"] + jobs + [path])
+        doc = json.loads(out)
+        why = [u.get("reason") for u in doc["verdict"].get("unknowns", [])]
+        tap(rc == 3 and "capture-filter" in why, "filter-iface: the second interface's filter is judged %s" % " ".join(jobs),
+            "exit %d %r" % (rc, why))
+
+
+def case_drops(smbscope, sample, tmp):
+    frames = ethernet_frames(sample)
+    for dropped in (200000, 0):
+        path = os.path.join(tmp, "drops%d.pcapng" % dropped)
+        with open(path, "wb") as f:
+            f.write(SHB + idb(1))
+            for ts, fr in frames:
+                f.write(epb(ts, fr))
+            f.write(isb(0, len(frames) + dropped, dropped))
+        rc, out, err, _ = run(smbscope, ["-q", "-T", "json", path])
+        doc = json.loads(out)
+        why = [u.get("reason") for u in doc["verdict"].get("unknowns", [])]
+        drops = doc["evidence"].get("capture_drops") or {}
+        if dropped:
+            tap(rc == 3 and "capture-drops" in why and drops.get("if_dropped") == dropped,
+                "drops: the file's own drop count makes the verdict inconclusive", "exit %d %r %r" % (rc, why, drops))
+        else:
+            tap(rc == 0 and not why and drops.get("received") == len(frames),
+                "drops: no drops, still a pass, received counted", "exit %d %r %r" % (rc, why, drops))
+
+
 def case_zstd_window(smbscope, sample, tmp):
     if not shutil.which("zstd"):
         tap(os.environ.get("CI") != "true", "zstd-window: zstd is needed in CI")
@@ -179,6 +231,9 @@ def main():
         case_dbus_block(o.smbscope, tmp)
         case_interfaces(o.smbscope, tmp)
         case_zstd_window(o.smbscope, sample, tmp)
+        passing = os.path.join(o.samples, "smb445-smb3_11.pcap")
+        case_filter_iface(o.smbscope, passing, tmp)
+        case_drops(o.smbscope, passing, tmp)
     print("1..%d" % len(results))
     for i, (ok, name, detail) in enumerate(results, 1):
         print("%s %d - %s%s" % ("ok" if ok else "not ok", i, name, (" # " + detail) if detail and not ok else ""))
