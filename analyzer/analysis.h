@@ -87,6 +87,8 @@ struct analysis_tail {
     uint64_t bytes[2], framed[2]; /* data: payload on the wire, bytes its framer was fed */
     int64_t order_run, order_at; /* its close, numbered as conn_summary's (conn_summary.h) */
     bool fins_acked;              /* a FIN each way, both acknowledged (conn_summary.h) */
+    bool isn_resp_known;          /* it began with the responder's SYN-ACK: its ISN (mstate_join_syn.h) */
+    uint32_t isn_resp;
 };
 
 /* a - b for capture times, held at INT64_MIN/INT64_MAX instead of

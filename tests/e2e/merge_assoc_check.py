@@ -244,6 +244,65 @@ def groups_past_cap_cut(smbscope, samples, tmp):
                    diff or "exit %d != %d, or not past the cap" % (rc, rc_j))
 
 
+def spans(smbscope, samples, tmp):
+    """A connection over three or more parts (its handshake in three or four:
+    mstate_join_syn.h, mstate_join_syn_heads; many connections each over
+    several parts): the flat merge is the run over the parts (merge_check's
+    normal form), and every argument order and every grouping, of parts next
+    to each other or not, merges to its bytes."""
+    import json
+    from merge_check import first_diff, normal
+
+    def reports_of(parts, d, opts):
+        out = []
+        for i, part in enumerate(parts):
+            out.append(os.path.join(d, "r%d.json" % i))
+            with open(out[-1], "wb") as fh:
+                fh.write(run([smbscope, "-q", "-T", "json"] + opts + [part])[1])
+        return out
+
+    def one(name, parts, d, opts, groupings):
+        reports = reports_of(parts, d, opts)
+        rc_j, joint, _ = run([smbscope, "-q", "-T", "json"] + opts + parts)
+        rc, want, err = run([smbscope, "merge", "-T", "json"] + opts + reports)
+        diff = err.strip() if rc == 2 else first_diff(normal(json.loads(want)), normal(json.loads(joint)))
+        expect("%s: the merge is the run over the parts" % name, diff is None and rc == rc_j,
+               diff or "exit %d != %d" % (rc, rc_j))
+        orders = list(itertools.permutations(range(len(parts))))[1:] if len(parts) <= 4 else [
+            tuple(range(len(parts)))[::-1], (2, 0, 1) + tuple(range(3, len(parts)))]
+        bad = ["order " + "".join("abcdefgh"[i] for i in o) for o in orders
+               if run([smbscope, "merge", "-T", "json"] + opts + [reports[i] for i in o])[:2] != (rc, want)]
+        m = Merger(smbscope, reports, d, opts)
+        bad += [show(t) for t in groupings if m.result(t)[:2] != (rc, want)]
+        expect("%s: %d argument orders and %d groupings merge to the same bytes" % (name, len(orders), len(groupings)),
+               not bad, "%d differ: %s" % (len(bad), ", ".join(bad[:8])))
+
+    cap = os.path.join(samples, "smb445-list-shares.pcap")
+    n = packets(cap)
+    for ks in ((1, 2), (2, 3), (1, 2, 3)):
+        d = tempfile.mkdtemp(dir=tmp)
+        bounds = [0] + list(ks) + [n]
+        parts = []
+        for i in range(len(bounds) - 1):
+            parts.append(os.path.join(d, "p%d.pcap" % i))
+            subprocess.run(["editcap", "-r", cap, parts[-1], "%d-%d" % (bounds[i] + 1, bounds[i + 1])], check=True)
+        flat = tuple(range(len(parts)))
+        groupings = [t for t in trees(list(flat), False) if t != flat]
+        one("smb445-list-shares.pcap cut after packets %s" % ", ".join(map(str, ks)), parts, d, [], groupings)
+    # 40 connections, 20 open at once, in 6 parts: (A+B)+C, A+(B+C), C+A+B
+    d = tempfile.mkdtemp(dir=tmp)
+    gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "gen_capture.py")
+    whole = os.path.join(d, "m40.pcap")
+    subprocess.run([sys.executable, gen, "--samples", samples, "--many", "40", "--overlap", "20", whole], check=True,
+                   stdout=subprocess.DEVNULL)
+    subprocess.run(["editcap", "-c", "70", whole, os.path.join(d, "p.pcap")], check=True, stdout=subprocess.DEVNULL)
+    parts = sorted(glob.glob(os.path.join(d, "p_*")))
+    groupings = [((0, 1), (2, 3), (4, 5)), (((0, 1), 2), ((3, 4), 5)), (0, (1, (2, (3, (4, 5))))),
+                 ((4, 5), (0, 1, 2, 3)), ((0, 2, 4), (1, 3, 5)), ((0, 5), (1, 4), (2, 3))]
+    one("40 connections, 20 open at once, cut every 70 packets into %d parts" % len(parts), parts, d,
+        ["--connections", "all"], groupings)
+
+
 def compact(x):
     import json
     return json.dumps(x, separators=(",", ":"), ensure_ascii=False)
@@ -485,7 +544,7 @@ def degenerate(smbscope, samples, tmp):
 
 
 def show(t):
-    return "abcd"[t] if not isinstance(t, tuple) else "(" + ",".join(show(k) for k in t) + ")"
+    return "abcdefgh"[t] if not isinstance(t, tuple) else "(" + ",".join(show(k) for k in t) + ")"
 
 
 def main():
@@ -511,6 +570,7 @@ def main():
         degenerate(smbscope, a.samples, tmp)
         groups_past_cap(smbscope, a.samples, tmp)
         groups_past_cap_cut(smbscope, a.samples, tmp)
+        spans(smbscope, a.samples, tmp)
         if a.degenerate:
             caps = []
         for cap in caps:
