@@ -662,6 +662,8 @@ void analysis_free(struct analysis *a)
         g_array_free(a->finish_closes, TRUE);
     if (a->end_ranks)
         g_array_free(a->end_ranks, TRUE);
+    if (a->end_lingering)
+        g_array_free(a->end_lingering, TRUE);
     if (a->close_lasts)
         g_array_free(a->close_lasts, TRUE);
     quic_tails_free(a);

@@ -130,6 +130,9 @@ struct analysis {
     GArray *finish_closes;
     GArray *end_ranks;
     GArray *close_lasts;      /* the latest last packet of the first closes (int64_t) */
+    GArray *end_lingering;    /* the places (uint32_t, from end_from) of the closes at the end that lingered */
+    uint64_t fin_closes, end_lingers; /* TCP connections closed after a FIN each way or a RST (flow.h: the
+                                         closed that linger, max_closed), of them at the end */
     struct smb_hosts *smb_hosts; /* every SMB client and server, what it broke (smb_hosts.h) */
     GPtrArray *conns;         /* struct smb_conn*: connections kept for connections[] detail */
     uint64_t conns_omitted;   /* closed connections not kept in conns */

@@ -8,6 +8,7 @@
 
 #include "analysis.h"
 #include "fmt.h"
+#include "mstate_group_order.h"
 #include "mstate_join_fin.h"
 #include "mstate_put.h"
 
@@ -61,6 +62,7 @@ static void flow_of(struct syn_flow *f, const struct flow_conn *c, const char *r
 
 void syn_flow_note(struct analysis *a, const struct flow_conn *c, enum flow_close_reason r)
 {
+    mstate_close_class_note(a, c); /* every TCP connection without a session closes here */
     if (!a->live_run && c->midstream && !c->dir[0].bytes && !c->dir[1].bytes) /* a tail (analysis.c: note_tail) */
         fin_note(a, c, c->first_ts_us, flow_close_reason_name(r));
     if (a->live_run || c->midstream || c->initiator_guessed || c->dir[0].bytes || c->dir[1].bytes)

@@ -28,6 +28,7 @@ enum { TF_A0, TF_P0, TF_A1, TF_P1, TF_FIRST, TF_LAST, TF_PK0, TF_PK1, TF_REASON,
 
 void mstate_data_tail_note(struct analysis *a, const struct flow_conn *c, const char *reason, const struct smb_conn *s)
 {
+    mstate_close_class_note(a, c); /* a TCP connection with a session that was not SMB closes here */
     if (!c->midstream) { /* seen from its SYN: an iWARP startup cut before its first FPDU? */
         syn_flow_mpa_note(a, c, reason, s);
         return;

@@ -31,12 +31,17 @@ import argparse
 import glob
 import itertools
 import os
+import struct
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from merge_check import expect, failures, run  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+import gen_capture  # noqa: E402
+import many_conns as mcn  # noqa: E402
 
 # Samples whose cuts join across parts: a SESSION_SETUP whose request and
 # response fall in different parts (nbss-on-445/8445 by time into 4: its
@@ -301,6 +306,103 @@ def spans(smbscope, samples, tmp):
                  ((4, 5), (0, 1, 2, 3)), ((0, 2, 4), (1, 3, 5)), ((0, 5), (1, 4), (2, 3))]
     one("40 connections, 20 open at once, cut every 70 packets into %d parts" % len(parts), parts, d,
         ["--connections", "all"], groupings)
+
+
+IP, TCP = mcn.IP, mcn.TCP
+
+
+def linger_frame(f, src, dst, sport, dport, seq_add=0, flags=None):
+    f = bytearray(f)
+    f[IP + 12:IP + 16], f[IP + 16:IP + 20] = src, dst
+    struct.pack_into("!HH", f, TCP, sport, dport)
+    if seq_add:
+        struct.pack_into("!I", f, TCP + 4, (struct.unpack_from("!I", f, TCP + 4)[0] + seq_add) & 0xFFFFFFFF)
+    if flags is not None:
+        f[TCP + 13] = flags
+    struct.pack_into("<H", f, IP + 10, 0)
+    struct.pack_into("<H", f, IP + 10, (~mcn.onesum(bytes(f[IP:IP + 20]))) & 0xFFFF)  # many_conns: '<H' sums
+    struct.pack_into("<H", f, TCP + 16, mcn.tcp_checksum(f))
+    return f
+
+
+def linger_capture(samples, out, n=30, m=1000):
+    """A capture whose merge needs the partial ending of connections lingering
+    at a part's end (mstate_group_order.c, runs_popped): part A, n SMB
+    connections opened one after the other and closed (a FIN each way,
+    acknowledged) in reverse order, so that the order they lingered in is not
+    the order they opened in; part B, m TCP connections that are not SMB (a
+    FIN each way: they enter the closed list, flow.h, max_closed 1,024), then
+    an SMB connection ended early by a SYN of a new ISN on its ports (a
+    reused port: a close that list does not order).  The run over both ends
+    the n + m - 1,024 oldest of A's lingering connections as B's enter the
+    list, before B's reused port closes, and the rest at its end.  Returns
+    the number of packets of part A."""
+    _, pkts = gen_capture.read_pcap(os.path.join(samples, "smb445-smb3_11.pcap"))
+    tpl = mcn.cut_template(pkts)  # SYN, SYN-ACK, ACK, NEG req, ACK, NEG resp, ACK, FIN, FIN, ACK
+    recs = []
+
+    def put(t, fc, f, c, s, cp, sp, **kw):
+        src, dst, spt, dpt = (c, s, cp, sp) if fc else (s, c, sp, cp)
+        recs.append((t, linger_frame(f, src, dst, spt, dpt, **kw)))
+
+    for k in range(n):  # part A
+        c, s = bytes((10, 64, 0, k + 1)), bytes((10, 1, 0, k + 1))
+        for j, (_, fc, f) in enumerate(tpl):
+            t = k * 1000 + j * 10 if j < 7 else 100000 + (n - 1 - k) * 1000 + (j - 7) * 10
+            put(t, fc, f, c, s, 40000, 445)
+    a = len(recs)
+    for y in range(m):  # part B: not SMB (port 80), a FIN each way
+        c, s = bytes((10, 99, y // 250, 1 + y % 250)), bytes((10, 2, 0, 1))
+        for j in (0, 1, 2, 7, 8, 9):
+            _, fc, f = tpl[j]
+            put(200000 + y * 100 + j, fc, f, c, s, 40000, 80)
+    c, s = bytes((10, 64, 1, 1)), bytes((10, 1, 1, 1))
+    for j in range(7):  # an SMB connection, its port reused at the end
+        _, fc, f = tpl[j]
+        put(150000 + j * 10, fc, f, c, s, 40000, 445)
+    put(400000, True, tpl[0][2], c, s, 40000, 445, seq_add=100000)
+    recs.sort(key=lambda r: r[0])
+    with open(out, "wb") as fh:
+        fh.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        base = 1700000000 * 1000000
+        for t, f in recs:
+            us = base + t
+            fh.write(struct.pack("<IIII", us // 1000000, us % 1000000, len(f), len(f)) + bytes(f))
+    return a
+
+
+def groups_linger_partial(smbscope, samples, tmp):
+    """Connection groups past their cap, a part's lingering connections
+    ended partly by a later part of fewer than 1,024 connections, with a
+    close that is not in the closed list's order (linger_capture): the run
+    over both makes the groups of A's oldest lingering connections before
+    the reused port's, the others after (state.fin_closes, end_lingers,
+    end_close_lingers); the merge, in either argument order, is that run."""
+    import json
+    from merge_check import first_diff, normal
+    d = tempfile.mkdtemp(dir=tmp)
+    whole = os.path.join(d, "linger.pcap")
+    a = linger_capture(samples, whole)
+    n = packets(whole)
+    parts = [os.path.join(d, "a.pcap"), os.path.join(d, "b.pcap")]
+    subprocess.run(["editcap", "-r", whole, parts[0], "1-%d" % a], check=True)
+    subprocess.run(["editcap", "-r", whole, parts[1], "%d-%d" % (a + 1, n)], check=True)
+    cap = ["--max-connection-groups", "30"]
+    reports = []
+    for i, part in enumerate(parts):
+        reports.append(os.path.join(d, "r%d.json" % i))
+        with open(reports[-1], "wb") as fh:
+            fh.write(run([smbscope, "-q", "-T", "json"] + cap + [part])[1])
+    rc_j, joint, _ = run([smbscope, "-q", "-T", "json"] + cap + parts)
+    jd = json.loads(joint)
+    expect("lingering ended partly: the run over the parts is past the cap (test meaningful)",
+           jd["connection_groups_summary"].get("cap_hit"), str(jd["connection_groups_summary"]))
+    for order in (reports, reports[::-1]):
+        rc, out, err = run([smbscope, "merge", "-T", "json"] + cap + order)
+        diff = err.strip() if rc == 2 else first_diff(normal(json.loads(out)), normal(jd))
+        expect("lingering ended partly by a later part of fewer than 1,024 connections%s: the merge is the run "
+               "over the parts" % (", reports in reverse" if order is not reports else ""),
+               diff is None and rc == rc_j, diff or "exit %d != %d" % (rc, rc_j))
 
 
 def compact(x):
@@ -571,6 +673,7 @@ def main():
         groups_past_cap(smbscope, a.samples, tmp)
         groups_past_cap_cut(smbscope, a.samples, tmp)
         spans(smbscope, a.samples, tmp)
+        groups_linger_partial(smbscope, a.samples, tmp)
         if a.degenerate:
             caps = []
         for cap in caps:
