@@ -429,17 +429,7 @@ struct finish_close {
     bool linger; /* in the flow table's closed list (lingers) */
 };
 
-/* flow.c, class_of(): a connection that saw a FIN each way or a RST is in
- * the closed list, whose oldest ends when more than max_closed are in it. */
-static bool lingers(const struct flow_conn *c) { return c && (c->rst_seen || (c->fin[0] && c->fin[1])); }
-
-void mstate_close_class_note(struct analysis *a, const struct flow_conn *c)
-{
-    if (a->live_run || a->merged_parts || !lingers(c))
-        return;
-    a->fin_closes++;
-    a->end_lingers += a->finishing;
-}
+static bool lingers(const struct flow_conn *c) { return mstate_close_lingers(c); }
 
 /* Closes are numbered 2, 4, 6, ...: a tail closed at the end whose last
  * packet came before closes made earlier (an ACK that ends a connection

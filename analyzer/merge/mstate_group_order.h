@@ -56,6 +56,7 @@
 
 #include "analysis.h"
 #include "conn_groups.h"
+#include "flow.h"
 
 #define MSTATE_GROUPS_WIDE 16u
 
@@ -71,10 +72,22 @@ void mstate_close_number(struct analysis *a, struct conn_summary *cs, const stru
 /* The same for a flow that is not an SMB connection (a tail, mstate_tails.h,
  * a->tails[tail]; G_MAXUINT: none): its number (0: not numbered). */
 int64_t mstate_close_next(struct analysis *a, const struct flow_conn *c, int64_t last_ts, guint tail);
+/* flow.c, class_of(): a connection that saw a FIN each way or a RST is in
+ * the closed list, whose oldest ends when more than max_closed are in it. */
+static inline bool mstate_close_lingers(const struct flow_conn *c)
+{
+    return c && (c->rst_seen || (c->fin[0] && c->fin[1]));
+}
 /* A run's TCP connection c closes (every one: SMB or not): counted when
- * it was in the closed list (a FIN each way or a RST), and at the end
- * (the state's "fin_closes" and "end_lingers"). */
-void mstate_close_class_note(struct analysis *a, const struct flow_conn *c);
+ * it was in the closed list, and at the end (the state's "fin_closes" and
+ * "end_lingers").  Inline: every connection's close passes here. */
+static inline void mstate_close_class_note(struct analysis *a, const struct flow_conn *c)
+{
+    if (a->live_run || a->merged_parts || !mstate_close_lingers(c))
+        return;
+    a->fin_closes++;
+    a->end_lingers += a->finishing;
+}
 void mstate_close_made_group(struct analysis *a, const struct conn_summary *cs, uint32_t index);
 void mstate_close_rank(struct analysis *a);
 /* The state's "group_closes" (groups: the table written, order: the
