@@ -403,6 +403,30 @@ def groups_linger_partial(smbscope, samples, tmp):
         expect("lingering ended partly by a later part of fewer than 1,024 connections%s: the merge is the run "
                "over the parts" % (", reports in reverse" if order is not reports else ""),
                diff is None and rc == rc_j, diff or "exit %d != %d" % (rc, rc_j))
+    # the members that say so, forged: refused
+    from merge_check import redigest
+    doc = json.load(open(reports[0]))
+    st = doc["merge_state"]["state"]
+    expect("part A's state: its closes at the end lingered (end_close_lingers), counted (fin_closes, end_lingers)",
+           len(st.get("end_close_lingers", [])) == 30 and st.get("end_lingers") == 30 and st.get("fin_closes") == 30,
+           str({k: st.get(k) for k in ("fin_closes", "end_lingers")}))
+    n_end = len(st.get("end_close_ranks", []))
+    for name, change, needle in (
+            ("a place past the closes at the end", lambda x: x.update(end_close_lingers=[n_end]),
+             "end_close_lingers: not the place of a later close at the end"),
+            ("places not in order", lambda x: x.update(end_close_lingers=[1, 0]), "end_close_lingers: not the place"),
+            ("more lingering than fin_closes", lambda x: x.update(end_lingers=x.get("fin_closes", 0) + 1),
+             "end_lingers: more than fin_closes"),
+            ("more places than end_lingers", lambda x: x.update(end_lingers=1, end_close_lingers=[0, 1]),
+             "end_close_lingers: more than end_lingers")):
+        t = json.loads(json.dumps(doc))
+        change(t["merge_state"]["state"])
+        bad = os.path.join(d, "bad.json")
+        with open(bad, "w") as fh:
+            json.dump(redigest(t), fh)
+        rc, _, err = run([smbscope, "merge"] + cap + [bad])
+        expect("refuses state.end_close_lingers / end_lingers: " + name, rc == 2 and needle in err,
+               "exit %d, %r" % (rc, err.strip()))
 
 
 def compact(x):
