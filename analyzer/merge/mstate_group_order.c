@@ -199,8 +199,9 @@ static void runs_popped(struct mstate_group_order *o)
         g_hash_table_iter_init(&jt, o->ends);
         while (g_hash_table_iter_next(&jt, &k2, &v2)) {
             const struct run_ends *x = v2;
+            uint64_t add = x->has_fin ? x->fin_closes : x->conns;
             if (*(const int64_t *)k2 > r)
-                after += x->has_fin ? x->fin_closes : x->conns;
+                after = after + add < after ? UINT64_MAX : after + add; /* a forged state's counts: held */
         }
         e->popped = r != o->last_run && (ts_diff(end, e->last_ts) > lim.idle_closed_us || after >= lim.max_closed);
         if (e->popped || r == o->last_run || !e->has_fin || e->lingers + after <= lim.max_closed)
