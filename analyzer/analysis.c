@@ -203,6 +203,8 @@ struct analysis_tail *analysis_tail_add(struct analysis *a, const struct flow_co
     g_strlcpy(t->close_reason, reason, sizeof t->close_reason);
     t->order_at = mstate_close_next(a, c, t->last_ts, a->tails->len - 1); /* a connection it ends closes here */
     t->fins_acked = !c->rst_seen && c->fin[0] && c->fin[1] && c->stream[0].fin_acked && c->stream[1].fin_acked;
+    t->isn_resp_known = c->isn_known[1];
+    t->isn_resp = c->isn[1];
     return t;
 }
 
@@ -678,6 +680,8 @@ void analysis_free(struct analysis *a)
         g_array_free(a->finish_closes, TRUE);
     if (a->end_ranks)
         g_array_free(a->end_ranks, TRUE);
+    if (a->end_lingering)
+        g_array_free(a->end_lingering, TRUE);
     if (a->close_lasts)
         g_array_free(a->close_lasts, TRUE);
     quic_tails_free(a);

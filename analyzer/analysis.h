@@ -89,6 +89,8 @@ struct analysis_tail {
     uint64_t bytes[2], framed[2]; /* data: payload on the wire, bytes its framer was fed */
     int64_t order_run, order_at; /* its close, numbered as conn_summary's (conn_summary.h) */
     bool fins_acked;              /* a FIN each way, both acknowledged (conn_summary.h) */
+    bool isn_resp_known;          /* it began with the responder's SYN-ACK: its ISN (mstate_join_syn.h) */
+    uint32_t isn_resp;
 };
 
 /* a - b for capture times, held at INT64_MIN/INT64_MAX instead of
@@ -130,6 +132,9 @@ struct analysis {
     GArray *finish_closes;
     GArray *end_ranks;
     GArray *close_lasts;      /* the latest last packet of the first closes (int64_t) */
+    GArray *end_lingering;    /* the places (uint32_t, from end_from) of the closes at the end that lingered */
+    uint64_t fin_closes, end_lingers; /* TCP connections closed after a FIN each way or a RST (flow.h: the
+                                         closed that linger, max_closed), of them at the end */
     struct smb_hosts *smb_hosts; /* every SMB client and server, what it broke (smb_hosts.h) */
     GPtrArray *conns;         /* struct smb_conn*: connections kept for connections[] detail */
     uint64_t conns_omitted;   /* closed connections not kept in conns */

@@ -30,6 +30,13 @@ struct run_ends {
     int64_t last_ts;
     uint64_t conns;
     bool popped; /* mstate_group_order_end(): the run over them all ends its lingering ones before its end */
+    /* "end_close_lingers", "fin_closes", "end_lingers" (has_fin: all read):
+     * the closes at its end that lingered (by place), how many of its
+     * connections entered the closed list and were in it at its end */
+    bool has_fin;
+    bool *linger;
+    uint64_t fin_closes, lingers;
+    bool *popped_rank; /* by rank: the oldest lingering ones the run over them all ends before its end */
 };
 
 struct mstate_group_order {
@@ -75,6 +82,8 @@ static void run_ends_free(gpointer p)
 {
     struct run_ends *e = p;
     g_free(e->ranks);
+    g_free(e->linger);
+    g_free(e->popped_rank);
     g_free(e);
 }
 
@@ -113,6 +122,13 @@ void mstate_group_order_run(struct analysis *a, struct jget *g, const struct jpa
     struct run_ends *e = g_new0(struct run_ends, 1);
     e->last_ts = jget_ts_or_none(g, &rp, jget_obj(g, p, st, "run"), "last_ts");
     g_hash_table_insert(o->ends, g_memdup2(&run_first_ts, sizeof run_first_ts), e);
+    if (json_object_has_member(st, "fin_closes")) { /* absent: written before they were counted */
+        e->fin_closes = jget_u64(g, p, st, "fin_closes", INT64_MAX);
+        e->lingers = jget_u64(g, p, st, "end_lingers", INT64_MAX);
+        if (!g->failed && e->lingers > e->fin_closes)
+            jget_fail(g, p, "end_lingers: more than fin_closes");
+        e->has_fin = !g->failed;
+    }
     if (!json_object_has_member(st, "end_close_ranks"))
         return; /* written before closes were numbered, or nothing closed at its end */
     int64_t from = jget_i64(g, p, st, "end_closes_from");
@@ -129,6 +145,24 @@ void mstate_group_order_run(struct analysis *a, struct jget *g, const struct jpa
     }
     e->from = from;
     e->n = g->failed ? 0 : n;
+    if (g->failed || !json_object_has_member(st, "end_close_lingers")) {
+        e->has_fin = false; /* written before they were counted: the whole run's rule (runs_popped) */
+        return;
+    }
+    struct jpath lp;
+    jpath_key(&lp, p, "end_close_lingers");
+    JsonArray *la = jget_arr(g, p, st, "end_close_lingers", MSTATE_END_CLOSES_MAX);
+    e->linger = g_new0(bool, n ? n : 1);
+    int64_t prev = -1;
+    for (guint i = 0; la && !g->failed && i < json_array_get_length(la); i++) {
+        uint64_t at = jget_elem_u64(g, &lp, la, i, MSTATE_END_CLOSES_MAX);
+        if (!g->failed && !jget_later_index(at, &prev, n))
+            jget_fail(g, &lp, "not the place of a later close at the end");
+        if (!g->failed)
+            e->linger[at] = true;
+    }
+    if (la && !g->failed && json_array_get_length(la) > e->lingers)
+        jget_fail(g, &lp, "more than end_lingers");
 }
 
 void mstate_group_order_run_conns(struct analysis *a, int64_t run_first_ts, uint64_t conns)
@@ -157,21 +191,53 @@ static void runs_popped(struct mstate_group_order *o)
     while (g_hash_table_iter_next(&it, &k, &v)) {
         struct run_ends *e = v;
         int64_t r = *(const int64_t *)k;
+        /* the connections later runs put in the closed list (SMB
+         * connections only for a run that did not count them) */
         uint64_t after = 0;
         GHashTableIter jt;
         gpointer k2, v2;
         g_hash_table_iter_init(&jt, o->ends);
-        while (g_hash_table_iter_next(&jt, &k2, &v2))
+        while (g_hash_table_iter_next(&jt, &k2, &v2)) {
+            const struct run_ends *x = v2;
+            uint64_t add = x->has_fin ? x->fin_closes : x->conns;
             if (*(const int64_t *)k2 > r)
-                after += ((struct run_ends *)v2)->conns;
+                after = after + add < after ? UINT64_MAX : after + add; /* a forged state's counts: held */
+        }
         e->popped = r != o->last_run && (ts_diff(end, e->last_ts) > lim.idle_closed_us || after >= lim.max_closed);
+        if (e->popped || r == o->last_run || !e->has_fin || e->lingers + after <= lim.max_closed)
+            continue;
+        /* fewer than max_closed later: the run over them all ends the
+         * oldest lingers + after - max_closed of those lingering at its end
+         * (flow.c, trim_closed: the list's head first, here the oldest last
+         * packet), the others at the end of them all */
+        uint64_t pops = e->lingers + after - lim.max_closed;
+        uint32_t *place_of = g_new0(uint32_t, e->n ? e->n : 1); /* a forged state's ranks need not be a
+                                                                    permutation: every entry a place */
+        for (guint i = 0; i < e->n; i++)
+            place_of[e->ranks[i]] = i;
+        e->popped_rank = g_new0(bool, e->n ? e->n : 1);
+        for (guint rank = 0; rank < e->n && pops; rank++)
+            if (e->linger[place_of[rank]]) {
+                e->popped_rank[rank] = true;
+                pops--;
+            }
+        g_free(place_of);
     }
 }
 
-static bool run_popped(const struct mstate_group_order *o, int64_t r)
+/* Whether the run over them all ends close k of run r (at its end; lru:
+ * k is already its place by last packet) before its end. */
+static bool end_popped(const struct mstate_group_order *o, int64_t r, int64_t k, bool lru)
 {
     const struct run_ends *e = g_hash_table_lookup(o->ends, &r);
-    return e && e->popped;
+    if (!e)
+        return false;
+    if (e->popped)
+        return true;
+    if (!e->popped_rank || k < e->from || (k - e->from) % 2 || (uint64_t)(k - e->from) / 2 >= e->n)
+        return false;
+    guint i = (guint)((k - e->from) / 2);
+    return e->popped_rank[lru ? i : e->ranks[i]];
 }
 
 void mstate_group_order_ready(struct analysis *a)
@@ -272,7 +338,7 @@ static struct ranked place(const struct mstate_group_order *o, const struct firs
         return x;
     if (m->before_end)
         return (struct ranked){ 0, m->run_first_ts, m->at, NULL, NULL, 0 };
-    if (run_popped(o, m->run_first_ts))
+    if (end_popped(o, m->run_first_ts, m->lru, true))
         return (struct ranked){ 0, m->run_first_ts, m->lru, NULL, NULL, 0 };
     return (struct ranked){ 1, 0, m->end_first_ts, NULL, NULL, 0 };
 }
@@ -289,8 +355,8 @@ void mstate_group_order_free(struct analysis *a)
 
 static bool popped_linger(const struct mstate_group_order *o, const struct conn_summary *cs)
 {
-    return cs->order_at > 0 && run_popped(o, cs->order_run) && !before_end(o, cs->order_run, cs->order_at) &&
-           !analysis_is_edge(cs);
+    return cs->order_at > 0 && !before_end(o, cs->order_run, cs->order_at) &&
+           end_popped(o, cs->order_run, cs->order_at, false) && !analysis_is_edge(cs);
 }
 
 void mstate_group_order_end(struct analysis *a)
@@ -360,8 +426,11 @@ void mstate_group_order_end(struct analysis *a)
 struct finish_close {
     int64_t last_ts;
     uint64_t last_frame, seq;
-    guint tail; /* G_MAXUINT: not a tail */
+    guint tail;  /* G_MAXUINT: not a tail */
+    bool linger; /* in the flow table's closed list (lingers) */
 };
+
+static bool lingers(const struct flow_conn *c) { return mstate_close_lingers(c); }
 
 /* Closes are numbered 2, 4, 6, ...: a tail closed at the end whose last
  * packet came before closes made earlier (an ACK that ends a connection
@@ -383,7 +452,7 @@ int64_t mstate_close_next(struct analysis *a, const struct flow_conn *c, int64_t
             a->finish_closes = g_array_new(FALSE, FALSE, sizeof(struct finish_close));
             a->end_from = a->close_seq;
         }
-        struct finish_close f = { last_ts, c ? c->last_frame : 0, a->close_seq, tail };
+        struct finish_close f = { last_ts, c ? c->last_frame : 0, a->close_seq, tail, lingers(c) };
         g_array_append_val(a->finish_closes, f);
     } else {
         if (!a->close_lasts)
@@ -401,6 +470,7 @@ int64_t mstate_close_next(struct analysis *a, const struct flow_conn *c, int64_t
 
 void mstate_close_number(struct analysis *a, struct conn_summary *cs, const struct flow_conn *c)
 {
+    mstate_close_class_note(a, c);
     cs->order_at = mstate_close_next(a, c, cs->last_ts, G_MAXUINT);
     cs->fins_acked = a->finishing && c && !c->rst_seen && c->fin[0] && c->fin[1] && c->stream[0].fin_acked &&
                      c->stream[1].fin_acked;
@@ -444,6 +514,12 @@ static gint by_last_packet(gconstpointer pa, gconstpointer pb)
     return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
+static gint by_place(gconstpointer pa, gconstpointer pb)
+{
+    uint32_t x = *(const uint32_t *)pa, y = *(const uint32_t *)pb;
+    return (x > y) - (x < y);
+}
+
 void mstate_close_rank(struct analysis *a)
 {
     if (!a->finish_closes)
@@ -455,12 +531,20 @@ void mstate_close_rank(struct analysis *a)
     for (guint r = 0; r < f->len; r++) {
         const struct finish_close *x = &g_array_index(f, struct finish_close, r);
         g_array_index(a->end_ranks, uint32_t, x->seq - a->end_from) = r;
+        if (x->linger) {
+            if (!a->end_lingering)
+                a->end_lingering = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+            uint32_t place = (uint32_t)(x->seq - a->end_from);
+            g_array_append_val(a->end_lingering, place);
+        }
         guint before = x->tail < (a->tails ? a->tails->len : 0) ? closes_before(a, x->last_ts) : G_MAXUINT;
         if (before != G_MAXUINT && before + 1 < a->end_from) /* behind `before` closes, ahead of the others */
             g_array_index(a->tails, struct analysis_tail, x->tail).order_at = 2 * (int64_t)before + 1;
     }
     g_array_free(f, TRUE);
     a->finish_closes = NULL;
+    if (a->end_lingering)
+        g_array_sort(a->end_lingering, by_place);
     if (a->close_lasts)
         g_array_free(a->close_lasts, TRUE);
     a->close_lasts = NULL;
@@ -491,7 +575,20 @@ void mstate_put_group_closes(struct json *b, const struct analysis *a, const str
         for (guint i = 0; i < a->end_ranks->len; i++)
             json_int(b, g_array_index(a->end_ranks, uint32_t, i));
         json_end_array(b);
+        /* which of them lingered in the closed list at the end: the run
+         * over more parts ends the oldest as later parts close theirs */
+        json_key(b, "end_close_lingers");
+        json_begin_array(b);
+        for (guint i = 0; a->end_lingering && i < a->end_lingering->len; i++)
+            json_int(b, g_array_index(a->end_lingering, uint32_t, i));
+        json_end_array(b);
     }
+    /* how many of its connections entered the closed list, and how many
+     * were in it at its end (numbered or not: every TCP connection) */
+    json_key(b, "fin_closes");
+    json_int(b, (int64_t)a->fin_closes);
+    json_key(b, "end_lingers");
+    json_int(b, (int64_t)a->end_lingers);
 }
 
 void mstate_put_edge_closes(struct json *b, const struct analysis *a)

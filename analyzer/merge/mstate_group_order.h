@@ -31,7 +31,14 @@
  * max_closed, or past the linger), before any close of the next part's
  * own.  Merge notes a joined connection under its whole key at the close
  * of its last part (its run, that close's number), as the run over the
- * parts admits it when it closes.  What is not followed: a connection
+ * parts admits it when it closes.  A run also counts the connections that
+ * entered the flow table's closed list ("fin_closes": a FIN each way or a
+ * RST, SMB or not), those in it at its end ("end_lingers") and which of its
+ * closes at the end were among them ("end_close_lingers"): when later runs
+ * put fewer than max_closed there, the run over them all ends only the
+ * oldest (lingers + later - max_closed) of them before its end, by last
+ * packet (an older smbscope ignores the three: the whole run's rule, its
+ * SMB connections counted).  What is not followed: a connection
  * lingering at a part's end that takes a late ACK in the next part (the
  * run over both moves it behind that part's first closes: it keeps its
  * first part's number), and closes no list orders (idle after two hours,
@@ -49,6 +56,7 @@
 
 #include "analysis.h"
 #include "conn_groups.h"
+#include "flow.h"
 
 #define MSTATE_GROUPS_WIDE 16u
 
@@ -64,6 +72,22 @@ void mstate_close_number(struct analysis *a, struct conn_summary *cs, const stru
 /* The same for a flow that is not an SMB connection (a tail, mstate_tails.h,
  * a->tails[tail]; G_MAXUINT: none): its number (0: not numbered). */
 int64_t mstate_close_next(struct analysis *a, const struct flow_conn *c, int64_t last_ts, guint tail);
+/* flow.c, class_of(): a connection that saw a FIN each way or a RST is in
+ * the closed list, whose oldest ends when more than max_closed are in it. */
+static inline bool mstate_close_lingers(const struct flow_conn *c)
+{
+    return c && (c->rst_seen || (c->fin[0] && c->fin[1]));
+}
+/* A run's TCP connection c closes (every one: SMB or not): counted when
+ * it was in the closed list, and at the end (the state's "fin_closes" and
+ * "end_lingers").  Inline: every connection's close passes here. */
+static inline void mstate_close_class_note(struct analysis *a, const struct flow_conn *c)
+{
+    if (a->live_run || a->merged_parts || !mstate_close_lingers(c))
+        return;
+    a->fin_closes++;
+    a->end_lingers += a->finishing;
+}
 void mstate_close_made_group(struct analysis *a, const struct conn_summary *cs, uint32_t index);
 void mstate_close_rank(struct analysis *a);
 /* The state's "group_closes" (groups: the table written, order: the

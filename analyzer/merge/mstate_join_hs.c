@@ -328,6 +328,7 @@ static void summary_from_start(struct conn_summary *j, const struct syn_flow *f,
 
 void mstate_join_hs(struct analysis *a)
 {
+    mstate_join_syn_heads(a); /* a handshake over several parts: one syn flow */
     for (guint i = 0; a->edges && a->syn_flows && i < a->edges->len; i++) {
         struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
         if (cs->carrier != CONN_CARRIER_TCP || (cs->flags & CONN_F_START_SEEN))

@@ -8,6 +8,7 @@
 
 #include "analysis.h"
 #include "fmt.h"
+#include "mstate_group_order.h"
 #include "mstate_join_fin.h"
 #include "mstate_put.h"
 
@@ -61,6 +62,7 @@ static void flow_of(struct syn_flow *f, const struct flow_conn *c, const char *r
 
 void syn_flow_note(struct analysis *a, const struct flow_conn *c, enum flow_close_reason r)
 {
+    mstate_close_class_note(a, c); /* every TCP connection without a session closes here */
     if (!a->live_run && c->midstream && !c->dir[0].bytes && !c->dir[1].bytes) /* a tail (analysis.c: note_tail) */
         fin_note(a, c, c->first_ts_us, flow_close_reason_name(r));
     if (a->live_run || c->midstream || c->initiator_guessed || c->dir[0].bytes || c->dir[1].bytes)
@@ -316,12 +318,29 @@ static void join(struct analysis *a, struct syn_flow *early, uint64_t pk0, uint6
     a->edges_joined++;
 }
 
+/* Tail i of a->tails (rev: its addr[0] is cur's responder) joined to cur:
+ * its packets, its end, and the responder's ISN when it began with the
+ * SYN-ACK (analysis.h: isn_resp). */
+static void join_tail_at(struct analysis *a, struct syn_flow *cur, guint i, bool rev)
+{
+    const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, i);
+    if (!rev && t->isn_resp_known && !cur->isn_resp_known) {
+        cur->isn_resp = t->isn_resp;
+        cur->isn_resp_known = true;
+    }
+    uint64_t pk0 = t->packets[rev ? 1 : 0], pk1 = t->packets[rev ? 0 : 1];
+    /* flow.c, update_state: an ACK either way after the SYN (none of a
+     * tail's is a SYN of the initiator), but the SYN-ACK itself */
+    cur->established |= pk0 > 0 || pk1 > (uint64_t)(!rev && t->isn_resp_known);
+    join(a, cur, pk0, pk1, t->last_ts, t->close_reason);
+}
+
 /* A tail (packets without payload seen from the middle, mstate_tails.h)
  * that ends what cur left open: the earliest of its ends after it. */
-static void join_tail(struct analysis *a, struct syn_flow *cur)
+static bool join_tail(struct analysis *a, struct syn_flow *cur)
 {
     if (!a->tails || !open_at_end(cur))
-        return;
+        return false;
     guint best = G_MAXUINT;
     bool best_rev = false;
     for (guint i = 0; i < a->tails->len; i++) {
@@ -339,10 +358,10 @@ static void join_tail(struct analysis *a, struct syn_flow *cur)
         }
     }
     if (best == G_MAXUINT)
-        return;
-    const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, best);
-    join(a, cur, t->packets[best_rev ? 1 : 0], t->packets[best_rev ? 0 : 1], t->last_ts, t->close_reason);
+        return false;
+    join_tail_at(a, cur, best, best_rev);
     g_array_remove_index(a->tails, best);
+    return true;
 }
 
 void mstate_join_syn_flows(struct analysis *a)
@@ -360,7 +379,8 @@ void mstate_join_syn_flows(struct analysis *a)
             cur.established |= next->established;
             continue;
         }
-        join_tail(a, &cur);
+        while (join_tail(a, &cur)) /* one part of ACKs, the next the FINs, ... */
+            ;
         if (keep(&cur, a->first_ts) && out->len < ANALYSIS_MAX_EDGES)
             g_array_append_val(out, cur);
         if (next)
@@ -368,6 +388,129 @@ void mstate_join_syn_flows(struct analysis *a)
     }
     g_array_free(in, TRUE);
     a->syn_flows = out;
+}
+
+/* ---- heads: a handshake over several parts ------------------------------ */
+
+/* A record of a connection's ends (both orders alike) at a time: a tail
+ * (HE_TAIL) a syn flow may take, or what stops it taking more (the record
+ * of a part that began again: an SMB edge, a data tail, another syn flow). */
+enum { HE_STOP, HE_TAIL };
+struct head_ev {
+    struct ip_addr lo, hi;
+    uint16_t lo_port, hi_port;
+    int64_t first_ts;
+    guint kind, index;
+};
+
+static void ev_ends(struct head_ev *e, const struct ip_addr *x, uint16_t xp, const struct ip_addr *y, uint16_t yp)
+{
+    int c = addr_cmp(x, y);
+    bool swap = c > 0 || (!c && xp > yp);
+    memset(e, 0, sizeof *e); /* compared as bytes below */
+    e->lo = swap ? *y : *x;
+    e->hi = swap ? *x : *y;
+    e->lo_port = swap ? yp : xp;
+    e->hi_port = swap ? xp : yp;
+}
+
+static int ends_cmp(const struct head_ev *a, const struct head_ev *b)
+{
+    int c = addr_cmp(&a->lo, &b->lo);
+    if (!c)
+        c = (a->lo_port > b->lo_port) - (a->lo_port < b->lo_port);
+    if (!c)
+        c = addr_cmp(&a->hi, &b->hi);
+    if (!c)
+        c = (a->hi_port > b->hi_port) - (a->hi_port < b->hi_port);
+    return c;
+}
+
+static gint ev_order(gconstpointer pa, gconstpointer pb)
+{
+    const struct head_ev *a = pa, *b = pb;
+    int c = ends_cmp(a, b);
+    if (c)
+        return c;
+    if (a->first_ts != b->first_ts)
+        return a->first_ts < b->first_ts ? -1 : 1;
+    if (a->kind != b->kind)
+        return a->kind < b->kind ? -1 : 1; /* at one time a stop first: nothing taken past it */
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+static void ev_add(GArray *evs, const struct ip_addr *x, uint16_t xp, const struct ip_addr *y, uint16_t yp,
+                   int64_t first_ts, guint kind, guint index)
+{
+    struct head_ev e;
+    ev_ends(&e, x, xp, y, yp);
+    e.first_ts = first_ts;
+    e.kind = kind;
+    e.index = index;
+    g_array_append_val(evs, e);
+}
+
+void mstate_join_syn_heads(struct analysis *a)
+{
+    if (!a->syn_flows || !a->syn_flows->len || !a->tails || !a->tails->len)
+        return;
+    GArray *evs = g_array_new(FALSE, FALSE, sizeof(struct head_ev));
+    for (guint i = 0; i < a->tails->len; i++) {
+        const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, i);
+        ev_add(evs, &t->addr[0], t->port[0], &t->addr[1], t->port[1], t->first_ts, t->data ? HE_STOP : HE_TAIL, i);
+    }
+    for (guint i = 0; a->edges && i < a->edges->len; i++) {
+        const struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
+        if (cs->carrier == CONN_CARRIER_TCP)
+            ev_add(evs, &cs->client, cs->client_port, &cs->server, cs->server_port, cs->first_ts, HE_STOP, i);
+    }
+    guint flows = evs->len;
+    for (guint i = 0; i < a->syn_flows->len; i++) {
+        const struct syn_flow *f = &g_array_index(a->syn_flows, struct syn_flow, i);
+        ev_add(evs, &f->addr[0], f->port[0], &f->addr[1], f->port[1], f->first_ts, HE_STOP, flows + i);
+    }
+    g_array_sort(evs, ev_order);
+    bool *used = g_new0(bool, a->tails->len);
+    for (guint i = 0; i < a->syn_flows->len; i++) {
+        struct syn_flow *f = &g_array_index(a->syn_flows, struct syn_flow, i);
+        if (!open_at_end(f))
+            continue;
+        struct head_ev key;
+        ev_ends(&key, &f->addr[0], f->port[0], &f->addr[1], f->port[1]);
+        key.first_ts = f->last_ts;
+        /* the first record of f's ends not before its last packet */
+        guint lo = 0, hi = evs->len;
+        while (lo < hi) {
+            guint mid = lo + (hi - lo) / 2;
+            const struct head_ev *e = &g_array_index(evs, struct head_ev, mid);
+            int c = ends_cmp(e, &key);
+            if (c < 0 || (!c && e->first_ts < key.first_ts))
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (guint k = lo; k < evs->len && open_at_end(f); k++) {
+            const struct head_ev *e = &g_array_index(evs, struct head_ev, k);
+            if (ends_cmp(e, &key))
+                break;
+            if (e->kind == HE_STOP && e->index == flows + i)
+                continue; /* f itself (one packet: its first is its last) */
+            if (e->kind == HE_STOP || used[e->index])
+                break;
+            const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, e->index);
+            if (ts_diff(t->first_ts, f->last_ts) > idle_of(f->established))
+                break; /* f went idle before: the run over the parts opened another connection */
+            join_tail_at(a, f, e->index, !same_end(&t->addr[0], t->port[0], &f->addr[0], f->port[0]));
+            used[e->index] = true;
+        }
+    }
+    guint w = 0;
+    for (guint i = 0; i < a->tails->len; i++)
+        if (!used[i])
+            g_array_index(a->tails, struct analysis_tail, w++) = g_array_index(a->tails, struct analysis_tail, i);
+    g_array_set_size(a->tails, w);
+    g_free(used);
+    g_array_free(evs, TRUE);
 }
 
 struct syn_flow *syn_flow_head_for(struct analysis *a, const struct ip_addr *x, uint16_t xp, const struct ip_addr *y,

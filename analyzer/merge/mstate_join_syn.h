@@ -64,6 +64,17 @@ void syn_flows_fold_mem(struct analysis *dst, const struct analysis *src);
  * less.  What may still join another report's stays in the state. */
 void mstate_join_syn_flows(struct analysis *a);
 
+/* Before the SMB edges are joined (mstate_join_hs): a connection whose
+ * handshake more than two parts hold (a SYN in one, the SYN-ACK in the
+ * next, the ACK in the next, ...): each syn flow open at its capture's end
+ * takes the tails of its ends that follow it within its idle timeout, up
+ * to the next record of its ends that began again (an SMB edge, a data
+ * tail, another syn flow): their packets, and the responder's ISN from a
+ * tail that began with the SYN-ACK (state.tail_synacks), so that the SMB
+ * edge a later part saw joins it as it would join a syn flow of the whole
+ * handshake. */
+void mstate_join_syn_heads(struct analysis *a);
+
 /* A cut inside or right after the handshake: the early part saw its SYN
  * (a record here, open at its end, its ISN), the late part the connection's bytes from
  * their first (an SMB edge first seen mid-stream whose first data each way

@@ -28,6 +28,7 @@ enum { TF_A0, TF_P0, TF_A1, TF_P1, TF_FIRST, TF_LAST, TF_PK0, TF_PK1, TF_REASON,
 
 void mstate_data_tail_note(struct analysis *a, const struct flow_conn *c, const char *reason, const struct smb_conn *s)
 {
+    mstate_close_class_note(a, c); /* a TCP connection with a session that was not SMB closes here */
     if (!c->midstream) { /* seen from its SYN: an iWARP startup cut before its first FPDU? */
         syn_flow_mpa_note(a, c, reason, s);
         return;
@@ -106,6 +107,38 @@ static void build_closes(struct json *b, const struct analysis *a, bool data)
     json_end_array(b);
 }
 
+/* "tail_synacks": [place, ISN] of the tails (their places, as
+ * tail_fins_acked) that began with the responder's SYN-ACK: a capture cut
+ * between a SYN and its SYN-ACK, the SYN's part left a syn_flow, and merge
+ * needs the responder's ISN to find the first bytes a later part saw
+ * follow it (mstate_join_syn.h: mstate_join_syn_heads).  Written only when
+ * there is one (an older smbscope ignores the member: those connections
+ * stay unjoined there, as before). */
+static void build_synacks(struct json *b, const struct analysis *a)
+{
+    guint at = 0;
+    bool any = false;
+    for (guint i = 0; a->tails && i < a->tails->len; i++) {
+        const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, i);
+        if (t->data)
+            continue;
+        if (t->isn_resp_known) {
+            if (!any) {
+                json_key(b, "tail_synacks");
+                json_begin_array(b);
+                any = true;
+            }
+            json_begin_array(b);
+            json_int(b, at);
+            json_int(b, t->isn_resp);
+            json_end_array(b);
+        }
+        at++;
+    }
+    if (any)
+        json_end_array(b);
+}
+
 void mstate_build_tails(struct json *b, const struct analysis *a)
 {
     json_key(b, "tails");
@@ -125,6 +158,7 @@ void mstate_build_tails(struct json *b, const struct analysis *a)
     }
     json_end_array(b);
     build_closes(b, a, false);
+    build_synacks(b, a);
     build_data_tails(b, a);
     build_closes(b, a, true);
 }
@@ -206,9 +240,46 @@ static void fold_tails(struct jget *g, const struct jpath *p, struct analysis *a
     }
 }
 
+/* "tail_synacks" of the n tails just folded (a->tails past had: all n of
+ * them, or merge's own bound was reached and none is joinable). */
+static void fold_synacks(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, guint had,
+                         guint n)
+{
+    if (!json_object_has_member(st, "tail_synacks"))
+        return; /* none, or written before they were carried */
+    struct jpath kp, ip;
+    jpath_key(&kp, p, "tail_synacks");
+    JsonArray *arr = jget_arr(g, p, st, "tail_synacks", ANALYSIS_MAX_EDGES);
+    int64_t prev = -1;
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        jpath_index(&ip, &kp, i);
+        JsonArray *e = jget_node_arr(json_array_get_element(arr, i));
+        if (!e || json_array_get_length(e) != 2) {
+            jget_fail(g, &ip, "not [place, isn]");
+            return;
+        }
+        uint64_t at = jget_elem_u64(g, &ip, e, 0, ANALYSIS_MAX_EDGES);
+        uint32_t isn = (uint32_t)jget_elem_u64(g, &ip, e, 1, UINT32_MAX);
+        if (g->failed)
+            return;
+        if (!jget_later_index(at, &prev, n)) {
+            jget_fail(g, &ip, "not the place of a later tail");
+            return;
+        }
+        if (a->tails->len - had == n) { /* else past merge's own bound: not joinable */
+            struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, had + at);
+            t->isn_resp_known = true;
+            t->isn_resp = isn;
+        }
+    }
+}
+
 void mstate_fold_tails(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
+    guint had = a->tails ? a->tails->len : 0;
     fold_tails(g, p, a, st, false);
+    if (!g->failed)
+        fold_synacks(g, p, a, st, had, jget_member_len(st, "tails"));
     if (!g->failed && json_object_has_member(st, "data_tails")) /* absent: written before they were carried */
         fold_tails(g, p, a, st, true);
 }

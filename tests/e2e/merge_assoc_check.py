@@ -31,12 +31,17 @@ import argparse
 import glob
 import itertools
 import os
+import struct
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from merge_check import expect, failures, run  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+import gen_capture  # noqa: E402
+import many_conns as mcn  # noqa: E402
 
 # Samples whose cuts join across parts: a SESSION_SETUP whose request and
 # response fall in different parts (nbss-on-445/8445 by time into 4: its
@@ -242,6 +247,186 @@ def groups_past_cap_cut(smbscope, samples, tmp):
                    "run over them" % (overlap, every, len(parts), ", reports in reverse" if order is not reports else ""),
                    diff is None and rc == rc_j and m["connection_groups_summary"].get("cap_hit"),
                    diff or "exit %d != %d, or not past the cap" % (rc, rc_j))
+
+
+def spans(smbscope, samples, tmp):
+    """A connection over three or more parts (its handshake in three or four:
+    mstate_join_syn.h, mstate_join_syn_heads; many connections each over
+    several parts): the flat merge is the run over the parts (merge_check's
+    normal form), and every argument order and every grouping, of parts next
+    to each other or not, merges to its bytes."""
+    import json
+    from merge_check import first_diff, normal
+
+    def reports_of(parts, d, opts):
+        out = []
+        for i, part in enumerate(parts):
+            out.append(os.path.join(d, "r%d.json" % i))
+            with open(out[-1], "wb") as fh:
+                fh.write(run([smbscope, "-q", "-T", "json"] + opts + [part])[1])
+        return out
+
+    def one(name, parts, d, opts, groupings):
+        reports = reports_of(parts, d, opts)
+        rc_j, joint, _ = run([smbscope, "-q", "-T", "json"] + opts + parts)
+        rc, want, err = run([smbscope, "merge", "-T", "json"] + opts + reports)
+        diff = err.strip() if rc == 2 else first_diff(normal(json.loads(want)), normal(json.loads(joint)))
+        expect("%s: the merge is the run over the parts" % name, diff is None and rc == rc_j,
+               diff or "exit %d != %d" % (rc, rc_j))
+        orders = list(itertools.permutations(range(len(parts))))[1:] if len(parts) <= 4 else [
+            tuple(range(len(parts)))[::-1], (2, 0, 1) + tuple(range(3, len(parts)))]
+        bad = ["order " + "".join("abcdefgh"[i] for i in o) for o in orders
+               if run([smbscope, "merge", "-T", "json"] + opts + [reports[i] for i in o])[:2] != (rc, want)]
+        m = Merger(smbscope, reports, d, opts)
+        bad += [show(t) for t in groupings if m.result(t)[:2] != (rc, want)]
+        expect("%s: %d argument orders and %d groupings merge to the same bytes" % (name, len(orders), len(groupings)),
+               not bad, "%d differ: %s" % (len(bad), ", ".join(bad[:8])))
+
+    cap = os.path.join(samples, "smb445-list-shares.pcap")
+    n = packets(cap)
+    for ks in ((1, 2), (2, 3), (1, 2, 3)):
+        d = tempfile.mkdtemp(dir=tmp)
+        bounds = [0] + list(ks) + [n]
+        parts = []
+        for i in range(len(bounds) - 1):
+            parts.append(os.path.join(d, "p%d.pcap" % i))
+            subprocess.run(["editcap", "-r", cap, parts[-1], "%d-%d" % (bounds[i] + 1, bounds[i + 1])], check=True)
+        flat = tuple(range(len(parts)))
+        groupings = [t for t in trees(list(flat), False) if t != flat]
+        one("smb445-list-shares.pcap cut after packets %s" % ", ".join(map(str, ks)), parts, d, [], groupings)
+    # 40 connections, 20 open at once, in 6 parts: (A+B)+C, A+(B+C), C+A+B
+    d = tempfile.mkdtemp(dir=tmp)
+    gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "gen_capture.py")
+    whole = os.path.join(d, "m40.pcap")
+    subprocess.run([sys.executable, gen, "--samples", samples, "--many", "40", "--overlap", "20", whole], check=True,
+                   stdout=subprocess.DEVNULL)
+    subprocess.run(["editcap", "-c", "70", whole, os.path.join(d, "p.pcap")], check=True, stdout=subprocess.DEVNULL)
+    parts = sorted(glob.glob(os.path.join(d, "p_*")))
+    groupings = [((0, 1), (2, 3), (4, 5)), (((0, 1), 2), ((3, 4), 5)), (0, (1, (2, (3, (4, 5))))),
+                 ((4, 5), (0, 1, 2, 3)), ((0, 2, 4), (1, 3, 5)), ((0, 5), (1, 4), (2, 3))]
+    one("40 connections, 20 open at once, cut every 70 packets into %d parts" % len(parts), parts, d,
+        ["--connections", "all"], groupings)
+
+
+IP, TCP = mcn.IP, mcn.TCP
+
+
+def linger_frame(f, src, dst, sport, dport, seq_add=0, flags=None):
+    f = bytearray(f)
+    f[IP + 12:IP + 16], f[IP + 16:IP + 20] = src, dst
+    struct.pack_into("!HH", f, TCP, sport, dport)
+    if seq_add:
+        struct.pack_into("!I", f, TCP + 4, (struct.unpack_from("!I", f, TCP + 4)[0] + seq_add) & 0xFFFFFFFF)
+    if flags is not None:
+        f[TCP + 13] = flags
+    struct.pack_into("<H", f, IP + 10, 0)
+    struct.pack_into("<H", f, IP + 10, (~mcn.onesum(bytes(f[IP:IP + 20]))) & 0xFFFF)  # many_conns: '<H' sums
+    struct.pack_into("<H", f, TCP + 16, mcn.tcp_checksum(f))
+    return f
+
+
+def linger_capture(samples, out, n=30, m=1000):
+    """A capture whose merge needs the partial ending of connections lingering
+    at a part's end (mstate_group_order.c, runs_popped): part A, n SMB
+    connections opened one after the other and closed (a FIN each way,
+    acknowledged) in reverse order, so that the order they lingered in is not
+    the order they opened in; part B, m TCP connections that are not SMB (a
+    FIN each way: they enter the closed list, flow.h, max_closed 1,024), then
+    an SMB connection ended early by a SYN of a new ISN on its ports (a
+    reused port: a close that list does not order).  The run over both ends
+    the n + m - 1,024 oldest of A's lingering connections as B's enter the
+    list, before B's reused port closes, and the rest at its end.  Returns
+    the number of packets of part A."""
+    _, pkts = gen_capture.read_pcap(os.path.join(samples, "smb445-smb3_11.pcap"))
+    tpl = mcn.cut_template(pkts)  # SYN, SYN-ACK, ACK, NEG req, ACK, NEG resp, ACK, FIN, FIN, ACK
+    recs = []
+
+    def put(t, fc, f, c, s, cp, sp, **kw):
+        src, dst, spt, dpt = (c, s, cp, sp) if fc else (s, c, sp, cp)
+        recs.append((t, linger_frame(f, src, dst, spt, dpt, **kw)))
+
+    for k in range(n):  # part A
+        c, s = bytes((10, 64, 0, k + 1)), bytes((10, 1, 0, k + 1))
+        for j, (_, fc, f) in enumerate(tpl):
+            t = k * 1000 + j * 10 if j < 7 else 100000 + (n - 1 - k) * 1000 + (j - 7) * 10
+            put(t, fc, f, c, s, 40000, 445)
+    a = len(recs)
+    for y in range(m):  # part B: not SMB (port 80), a FIN each way
+        c, s = bytes((10, 99, y // 250, 1 + y % 250)), bytes((10, 2, 0, 1))
+        for j in (0, 1, 2, 7, 8, 9):
+            _, fc, f = tpl[j]
+            put(200000 + y * 100 + j, fc, f, c, s, 40000, 80)
+    c, s = bytes((10, 64, 1, 1)), bytes((10, 1, 1, 1))
+    for j in range(7):  # an SMB connection, its port reused at the end
+        _, fc, f = tpl[j]
+        put(150000 + j * 10, fc, f, c, s, 40000, 445)
+    put(400000, True, tpl[0][2], c, s, 40000, 445, seq_add=100000)
+    recs.sort(key=lambda r: r[0])
+    with open(out, "wb") as fh:
+        fh.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        base = 1700000000 * 1000000
+        for t, f in recs:
+            us = base + t
+            fh.write(struct.pack("<IIII", us // 1000000, us % 1000000, len(f), len(f)) + bytes(f))
+    return a
+
+
+def groups_linger_partial(smbscope, samples, tmp):
+    """Connection groups past their cap, a part's lingering connections
+    ended partly by a later part of fewer than 1,024 connections, with a
+    close that is not in the closed list's order (linger_capture): the run
+    over both makes the groups of A's oldest lingering connections before
+    the reused port's, the others after (state.fin_closes, end_lingers,
+    end_close_lingers); the merge, in either argument order, is that run."""
+    import json
+    from merge_check import first_diff, normal
+    d = tempfile.mkdtemp(dir=tmp)
+    whole = os.path.join(d, "linger.pcap")
+    a = linger_capture(samples, whole)
+    n = packets(whole)
+    parts = [os.path.join(d, "a.pcap"), os.path.join(d, "b.pcap")]
+    subprocess.run(["editcap", "-r", whole, parts[0], "1-%d" % a], check=True)
+    subprocess.run(["editcap", "-r", whole, parts[1], "%d-%d" % (a + 1, n)], check=True)
+    cap = ["--max-connection-groups", "30"]
+    reports = []
+    for i, part in enumerate(parts):
+        reports.append(os.path.join(d, "r%d.json" % i))
+        with open(reports[-1], "wb") as fh:
+            fh.write(run([smbscope, "-q", "-T", "json"] + cap + [part])[1])
+    rc_j, joint, _ = run([smbscope, "-q", "-T", "json"] + cap + parts)
+    jd = json.loads(joint)
+    expect("lingering ended partly: the run over the parts is past the cap (test meaningful)",
+           jd["connection_groups_summary"].get("cap_hit"), str(jd["connection_groups_summary"]))
+    for order in (reports, reports[::-1]):
+        rc, out, err = run([smbscope, "merge", "-T", "json"] + cap + order)
+        diff = err.strip() if rc == 2 else first_diff(normal(json.loads(out)), normal(jd))
+        expect("lingering ended partly by a later part of fewer than 1,024 connections%s: the merge is the run "
+               "over the parts" % (", reports in reverse" if order is not reports else ""),
+               diff is None and rc == rc_j, diff or "exit %d != %d" % (rc, rc_j))
+    # the members that say so, forged: refused
+    from merge_check import redigest
+    doc = json.load(open(reports[0]))
+    st = doc["merge_state"]["state"]
+    expect("part A's state: its closes at the end lingered (end_close_lingers), counted (fin_closes, end_lingers)",
+           len(st.get("end_close_lingers", [])) == 30 and st.get("end_lingers") == 30 and st.get("fin_closes") == 30,
+           str({k: st.get(k) for k in ("fin_closes", "end_lingers")}))
+    n_end = len(st.get("end_close_ranks", []))
+    for name, change, needle in (
+            ("a place past the closes at the end", lambda x: x.update(end_close_lingers=[n_end]),
+             "end_close_lingers: not the place of a later close at the end"),
+            ("places not in order", lambda x: x.update(end_close_lingers=[1, 0]), "end_close_lingers: not the place"),
+            ("more lingering than fin_closes", lambda x: x.update(end_lingers=x.get("fin_closes", 0) + 1),
+             "end_lingers: more than fin_closes"),
+            ("more places than end_lingers", lambda x: x.update(end_lingers=1, end_close_lingers=[0, 1]),
+             "end_close_lingers: more than end_lingers")):
+        t = json.loads(json.dumps(doc))
+        change(t["merge_state"]["state"])
+        bad = os.path.join(d, "bad.json")
+        with open(bad, "w") as fh:
+            json.dump(redigest(t), fh)
+        rc, _, err = run([smbscope, "merge"] + cap + [bad])
+        expect("refuses state.end_close_lingers / end_lingers: " + name, rc == 2 and needle in err,
+               "exit %d, %r" % (rc, err.strip()))
 
 
 def compact(x):
@@ -485,7 +670,7 @@ def degenerate(smbscope, samples, tmp):
 
 
 def show(t):
-    return "abcd"[t] if not isinstance(t, tuple) else "(" + ",".join(show(k) for k in t) + ")"
+    return "abcdefgh"[t] if not isinstance(t, tuple) else "(" + ",".join(show(k) for k in t) + ")"
 
 
 def main():
@@ -511,6 +696,8 @@ def main():
         degenerate(smbscope, a.samples, tmp)
         groups_past_cap(smbscope, a.samples, tmp)
         groups_past_cap_cut(smbscope, a.samples, tmp)
+        spans(smbscope, a.samples, tmp)
+        groups_linger_partial(smbscope, a.samples, tmp)
         if a.degenerate:
             caps = []
         for cap in caps:
