@@ -64,6 +64,8 @@ struct frame_recs {
     size_t kept_total;
     guint kept_edges;    /* a run's edges that kept bytes: at most SMBD_KEPT_RECS / 2, each written as
                           * a record per direction (a run's memory: only what it writes) */
+    GPtrArray *wholes;   /* GBytes: the messages the join in progress made whole, a direction octet first
+                          * (frame_edge_whole_take()) */
 };
 
 static struct frame_recs *recs_of(struct analysis *a)
@@ -73,6 +75,7 @@ static struct frame_recs *recs_of(struct analysis *a)
         a->edge_frames->recs = g_array_new(FALSE, TRUE, sizeof(struct frame_rec));
         a->edge_frames->by_name = mstate_name_table();
         a->edge_frames->kept = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+        a->edge_frames->wholes = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
     }
     return a->edge_frames;
 }
@@ -84,6 +87,7 @@ void frame_edges_free(struct analysis *a)
     g_array_free(a->edge_frames->recs, TRUE);
     g_hash_table_destroy(a->edge_frames->by_name);
     g_ptr_array_free(a->edge_frames->kept, TRUE);
+    g_ptr_array_free(a->edge_frames->wholes, TRUE);
     g_free(a->edge_frames);
     a->edge_frames = NULL;
 }
@@ -545,11 +549,35 @@ static void more_fragmented(struct analysis *a, const struct conn_summary *late,
         s->smbd->smbd_fragmented += n;
 }
 
+/* msg (n octets) of direction d (0: from the early part's client) whole:
+ * for mstate_join_smbd.h to decode (frame_edge_whole_take()). */
+static void whole(struct frame_recs *fr, int d, const uint8_t *msg, size_t n)
+{
+    uint8_t *w = g_malloc(n + 1);
+    w[0] = (uint8_t)d;
+    memcpy(w + 1, msg, n);
+    g_ptr_array_add(fr->wholes, g_bytes_new_take(w, n + 1));
+}
+
+bool frame_edge_whole_take(struct analysis *a, int *d, GBytes **msg)
+{
+    struct frame_recs *fr = a->edge_frames;
+    if (!fr || !fr->wholes->len)
+        return false;
+    GBytes *w = g_ptr_array_steal_index(fr->wholes, 0);
+    size_t n;
+    const uint8_t *p = g_bytes_get_data(w, &n);
+    *d = p[0];
+    *msg = g_bytes_new_from_bytes(w, 1, n - 1);
+    g_bytes_unref(w);
+    return true;
+}
+
 /* The early part's start of a message (e's head kept of direction d) and
- * the late part's rest of it (l's kept k of direction ld) as one: decoded
- * when whole (k RDMA_KEPT_LEAD), else kept as the joined record's start. */
-static uint32_t smbd_whole(struct analysis *a, const struct conn_summary *early, const struct frame_rec *e,
-                           const struct frame_rec *l, int d, int ld, int k)
+ * the late part's rest of it (l's kept k of direction ld) as one: made
+ * whole (k RDMA_KEPT_LEAD), else kept as the joined record's start. */
+static uint32_t smbd_whole(struct analysis *a, const struct frame_rec *e, const struct frame_rec *l, int d, int ld,
+                           int k)
 {
     size_t hn, rn;
     const uint8_t *head = kept_bytes(a->edge_frames, e->kept[d][RDMA_KEPT_HEAD], &hn);
@@ -561,7 +589,7 @@ static uint32_t smbd_whole(struct analysis *a, const struct conn_summary *early,
     memcpy(msg + hn, rest, rn);
     uint32_t at = 0;
     if (k == RDMA_KEPT_LEAD)
-        mstate_smbd_decode(a, early, msg, hn + rn);
+        whole(a->edge_frames, d, msg, hn + rn);
     else
         at = keep(a->edge_frames, msg, hn + rn);
     g_free(msg);
@@ -574,7 +602,7 @@ static uint32_t smbd_whole(struct analysis *a, const struct conn_summary *early,
  * message still expected) is one message of the whole: counted fragmented
  * once, and decoded whole (no framing anomaly; its content from the bytes
  * both parts kept: mstate_join_smbd.h). */
-static void join_smbd(struct analysis *a, const struct conn_summary *early, struct frame_rec *j,
+static void join_smbd(struct analysis *a, struct frame_rec *j,
                       const struct frame_rec *e, const struct frame_rec *l, int d, int ld, bool have_l,
                       uint64_t *fragmented, uint64_t *anomalies)
 {
@@ -598,10 +626,10 @@ static void join_smbd(struct analysis *a, const struct conn_summary *early, stru
         *fragmented += !(lf & RDMA_LEAD_PARTIAL); /* the late part saw its last piece alone */
         *anomalies += (lf & RDMA_LEAD_NOT_SMB) && (e->smbd_flags[d] & RDMA_LEFT_SMB);
         if ((lf & RDMA_LEAD_NOT_SMB) && (e->smbd_flags[d] & RDMA_LEFT_SMB))
-            smbd_whole(a, early, e, l, d, ld, RDMA_KEPT_LEAD);
+            smbd_whole(a, e, l, d, ld, RDMA_KEPT_LEAD);
     } else if (lf & RDMA_LEAD_OPEN) { /* still in progress at the late part's end: the message began early */
         j->smbd_flags[d] = (uint8_t)((j->smbd_flags[d] & ~RDMA_LEFT_SMB) | (e->smbd_flags[d] & RDMA_LEFT_SMB));
-        j->kept[d][RDMA_KEPT_HEAD] = smbd_whole(a, early, e, l, d, ld, RDMA_KEPT_HEAD);
+        j->kept[d][RDMA_KEPT_HEAD] = smbd_whole(a, e, l, d, ld, RDMA_KEPT_HEAD);
     }
 }
 
@@ -636,7 +664,7 @@ static void send_joined(struct analysis *a, const struct conn_summary *late, uin
  * rest from where the start ended) are one Send of the whole, whose SMBD
  * data transfer message carried a whole SMB2 message (no SMBD message in
  * pieces around it: else it stays unjoined) decoded as the run decodes it. */
-static void join_send(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late,
+static void join_send(struct analysis *a, const struct conn_summary *late,
                       struct frame_rec *j, const struct frame_rec *e, const struct frame_rec *l, int d, int ld,
                       bool have_l)
 {
@@ -660,7 +688,7 @@ static void join_send(struct analysis *a, const struct conn_summary *early, cons
     if (smbd_parse_data(msg, hn + rn, &data) == SMBD_OK && !data.remaining_length) {
         send_joined(a, late, l->send_rest_drops[ld], d);
         if (data.data_length)
-            mstate_smbd_decode(a, early, data.data, data.data_length);
+            whole(a->edge_frames, d, data.data, data.data_length);
     }
     g_free(msg);
 }
@@ -722,8 +750,8 @@ void mstate_join_frame(struct analysis *a, const struct conn_summary *early, str
             gap_bytes += lg;
         }
         j.end_seq[d] = lr ? l.end_seq[ld] : UNKNOWN;
-        join_smbd(a, early, &j, &e, &l, d, ld, lr != NULL, &fragmented, &aligned);
-        join_send(a, early, late, &j, &e, &l, d, ld, lr != NULL);
+        join_smbd(a, &j, &e, &l, d, ld, lr != NULL, &fragmented, &aligned);
+        join_send(a, late, &j, &e, &l, d, ld, lr != NULL);
         uint64_t left = er ? e.left[d] : 0, lead = lr ? l.lead[ld] : 0;
         if (left && left != UNKNOWN && lead == left)
             aligned++; /* the late part skipped the early part's message rest: no resync in the whole */

@@ -102,24 +102,17 @@ void rdma_info_free(struct smb_direct_info *info)
     g_free(info);
 }
 
-/* An SMB2 SESSION_SETUP request (MS-SMB2 2.2.1: Command 1 at offset 12,
- * SMB2_FLAGS_SERVER_TO_REDIR clear): the one message in pieces whose
- * content merge decodes (who logs on). */
-static bool session_setup_request(const uint8_t *p, size_t n)
-{
-    return n >= 20 && framer_is_smb_id(p, n) && p[0] == 0xFE && p[12] == 1 && p[13] == 0 && !(p[16] & 1);
-}
-
 /* The SMBD message direction d was assembling when its connection closed:
- * kept when it is a SESSION_SETUP request, or the message of the first
+ * kept when it began with an SMB protocol id (any SMB2 message: merge
+ * decodes it whole, mstate_join_smbd.h), or is the message of the first
  * data message (another part's rest, or this part's whole lead), and
- * copied whole so far (mstate_join_smbd.h). */
+ * copied whole so far, at most RDMA_KEEP_MAX octets in all. */
 static void keep_head(struct smb_direct_info *info, int d, const struct smbd_reasm *r)
 {
     uint8_t flags = info->smbd_edge_flags[d];
     if (!r->active || !r->len || (uint64_t)r->len + r->remaining > r->cap ||
         (uint64_t)r->len + r->remaining > RDMA_KEEP_MAX ||
-        !(session_setup_request(r->buf, r->len) || (flags & RDMA_LEAD_OPEN)))
+        !(framer_is_smb_id(r->buf, r->len) || (flags & RDMA_LEAD_OPEN)))
         return;
     keep(info, d, RDMA_KEPT_HEAD, r->buf, r->len);
 }

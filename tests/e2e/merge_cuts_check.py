@@ -36,6 +36,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import merge_check as mc  # noqa: E402
+import smbd_frag  # noqa: E402
 
 
 # sample -> {cut after k: reason}
@@ -88,6 +89,20 @@ KNOWN = {
 }
 
 
+# SMB Direct with every SMB2 message in SMBD pieces (smbd_frag.py: both ends'
+# MaxReceiveSize 128, made at test time from rdma-iwarp-5445.pcap; "encrypt":
+# carrying smb445-encrypt.pcap's messages): a cut between two pieces of a
+# message.  Each part keeps its piece (state.edge_smbd_bytes) and merge
+# decodes the message whole as a part of its own between them
+# (mstate_join_smbd.h): (messages from, cut after, what the message is)
+FRAGMENTED = [
+    (None, 8, "the NEGOTIATE request: dialects offered, client GUID, contexts"),
+    (None, 11, "the NEGOTIATE response: dialect, signing, cipher, capabilities"),
+    (None, 26, "a TREE_CONNECT request: its share, answered in the later part"),
+    ("smb445-encrypt.pcap", 26, "an encrypted message (TRANSFORM header): encrypted PDUs of its session"),
+]
+
+
 def packets(path):
     out = subprocess.run(["capinfos", "-Mcr", path], check=True, stdout=subprocess.PIPE).stdout.decode()
     return int(out.split()[-1])
@@ -134,6 +149,15 @@ def main():
     if a.count:
         return count(a.smbscope, a.samples, a.count)
     with tempfile.TemporaryDirectory() as tmp:
+        for src, k, what in FRAGMENTED:
+            sample = os.path.join(tmp, "frag-%s.pcap" % (src or "plain"))
+            if not os.path.exists(sample):
+                smbd_frag.fragmented_copy(os.path.join(a.samples, "rdma-iwarp-5445.pcap"), sample,
+                                          os.path.join(a.samples, src) if src else None)
+            n = packets(sample)
+            d = cut(a.smbscope, sample, k, n, tmp)
+            mc.expect("SMBD pieces of %s cut after packet %d of %d (%s)" % (src or "rdma-iwarp-5445.pcap", k, n, what),
+                      d is None, d or "")
         for name, known in KNOWN.items():
             sample = os.path.join(a.samples, name)
             n = packets(sample)
