@@ -444,6 +444,9 @@ void rdma_smbd_message(struct smb_conn *s, struct smbd_reasm *reasm, int dir, bo
         s->obs.smbd_negotiates++; /* SMB Direct: an SMB connection even if no SMB2 message follows */
     if (kind != SMBD_MSG_DATA)
         return;
+    /* SMB Direct as a negotiate is: a part of a capture holding only the
+     * middle of a message in pieces is one of the connection's (merge joins it) */
+    s->obs.smbd_data += data.data_length != 0;
     uint8_t *edge = &info->smbd_edge_flags[dir];
     if (!info->smbd_lead[dir] && data.data_length) { /* smbscope merge: where this direction came in */
         info->smbd_lead[dir] = (uint64_t)data.remaining_length + data.data_length;

@@ -101,6 +101,7 @@ static void join_obs(struct transport_obs *e, const struct transport_obs *l)
         e->largest_message = l->largest_message;
     e->length_over_17bit |= l->length_over_17bit;
     e->smbd_negotiates += l->smbd_negotiates;
+    e->smbd_data += l->smbd_data;
 }
 
 /* A session the late part saw again (same id): its counters added, what it

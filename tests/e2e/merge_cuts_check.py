@@ -95,11 +95,18 @@ KNOWN = {
 # message.  Each part keeps its piece (state.edge_smbd_bytes) and merge
 # decodes the message whole as a part of its own between them
 # (mstate_join_smbd.h): (messages from, cut after, what the message is)
+# (messages from, cut after (several: in as many parts), what the message is)
 FRAGMENTED = [
-    (None, 8, "the NEGOTIATE request: dialects offered, client GUID, contexts"),
-    (None, 11, "the NEGOTIATE response: dialect, signing, cipher, capabilities"),
-    (None, 26, "a TREE_CONNECT request: its share, answered in the later part"),
-    ("smb445-encrypt.pcap", 26, "an encrypted message (TRANSFORM header): encrypted PDUs of its session"),
+    (None, [8], "the NEGOTIATE request: dialects offered, client GUID, contexts"),
+    (None, [11], "the NEGOTIATE response: dialect, signing, cipher, capabilities"),
+    (None, [26], "a TREE_CONNECT request: its share, answered in the later part"),
+    ("smb445-encrypt.pcap", [26], "an encrypted message (TRANSFORM header): encrypted PDUs of its session"),
+    # a part that holds only a message's middle or end is an SMB Direct
+    # connection (its SMBD data transfer messages say so, as a negotiate
+    # does): joined, the message put together from three parts
+    (None, [101], "a CLOSE response: the later part holds only its end, then the FINs"),
+    (None, [20, 22], "the AUTHENTICATE's SESSION_SETUP in three parts: who logged on"),
+    (None, [66, 70], "a WRITE in three parts, the middle one only its middle"),
 ]
 
 
@@ -118,6 +125,25 @@ def cut(smbscope, sample, k, n, tmp):
     caps = reports.chrono([a, b])
     rc_j, joint, _ = mc.run([smbscope, "-q", "-T", "json"] + caps)
     rc_m, merged, err = mc.run([smbscope, "merge", "-T", "json", reports.of(a)[0], reports.of(b)[0]])
+    if rc_m == 2:
+        return "merge failed: " + err.strip()
+    d = mc.first_diff(mc.normal(mc.json.loads(merged)), mc.normal(mc.json.loads(joint)))
+    return d or (None if rc_m == rc_j else "exit %d != %d" % (rc_m, rc_j))
+
+
+def cut_parts(smbscope, sample, ks, n, tmp):
+    """cut() into len(ks) + 1 parts."""
+    d = os.path.join(tmp, "%s-%s" % (os.path.basename(sample), "-".join(map(str, ks))))
+    os.mkdir(d)
+    bounds = [0] + ks + [n]
+    parts = []
+    for i in range(len(bounds) - 1):
+        parts.append(os.path.join(d, "p%d.pcap" % i))
+        subprocess.run(["editcap", "-r", sample, parts[-1], "%d-%d" % (bounds[i] + 1, bounds[i + 1])], check=True)
+    reports = mc.Reports(smbscope, d)
+    caps = reports.chrono(parts)
+    rc_j, joint, _ = mc.run([smbscope, "-q", "-T", "json"] + caps)
+    rc_m, merged, err = mc.run([smbscope, "merge", "-T", "json"] + [reports.of(p)[0] for p in parts])
     if rc_m == 2:
         return "merge failed: " + err.strip()
     d = mc.first_diff(mc.normal(mc.json.loads(merged)), mc.normal(mc.json.loads(joint)))
@@ -149,15 +175,15 @@ def main():
     if a.count:
         return count(a.smbscope, a.samples, a.count)
     with tempfile.TemporaryDirectory() as tmp:
-        for src, k, what in FRAGMENTED:
+        for src, ks, what in FRAGMENTED:
             sample = os.path.join(tmp, "frag-%s.pcap" % (src or "plain"))
             if not os.path.exists(sample):
                 smbd_frag.fragmented_copy(os.path.join(a.samples, "rdma-iwarp-5445.pcap"), sample,
                                           os.path.join(a.samples, src) if src else None)
             n = packets(sample)
-            d = cut(a.smbscope, sample, k, n, tmp)
-            mc.expect("SMBD pieces of %s cut after packet %d of %d (%s)" % (src or "rdma-iwarp-5445.pcap", k, n, what),
-                      d is None, d or "")
+            d = cut_parts(a.smbscope, sample, ks, n, tmp)
+            mc.expect("SMBD pieces of %s cut after packet %s of %d (%s)" %
+                      (src or "rdma-iwarp-5445.pcap", " and ".join(map(str, ks)), n, what), d is None, d or "")
         for name, known in KNOWN.items():
             sample = os.path.join(a.samples, name)
             n = packets(sample)
