@@ -659,14 +659,49 @@ static void send_joined(struct analysis *a, const struct conn_summary *late, uin
     s->smbd->smbd.data_messages[side]++;
 }
 
+/* The SMBD data transfer message data of direction d a joined Send
+ * carried, taken as the run's SMBD reassembly takes it after what e was in
+ * the middle of (smbd_left, its start kept): the message it ends made whole
+ * (counted fragmented when it came in pieces), or e's message in progress
+ * after it (its start kept; join_smbd() then joins the late part's rest). */
+static void send_data(struct frame_recs *fr, struct frame_rec *e, int d, const struct smbd_data *data,
+                      uint64_t *fragmented)
+{
+    uint64_t left = e->smbd_left[d];
+    size_t hn = 0;
+    const uint8_t *head = left ? kept_bytes(fr, e->kept[d][RDMA_KEPT_HEAD], &hn) : NULL;
+    size_t n = hn + data->data_length;
+    uint8_t *m = (!left || head) && n && n <= RDMA_KEEP_MAX ? g_malloc(n) : NULL; /* the message so far */
+    if (m) {
+        if (hn)
+            memcpy(m, head, hn);
+        memcpy(m + hn, data->data, data->data_length);
+    }
+    bool smb = m && framer_is_smb_id(m, n);
+    if (!data->remaining_length) {
+        *fragmented += left != 0;
+        if (m)
+            whole(fr, d, m, n);
+        e->smbd_left[d] = 0;
+        e->kept[d][RDMA_KEPT_HEAD] = 0;
+        e->smbd_flags[d] &= (uint8_t)~RDMA_LEFT_SMB;
+    } else {
+        e->smbd_left[d] = data->remaining_length;
+        e->kept[d][RDMA_KEPT_HEAD] = m && (left || smb) ? keep(fr, m, n) : 0;
+        e->smbd_flags[d] = (uint8_t)((e->smbd_flags[d] & ~RDMA_LEFT_SMB) | (smb ? RDMA_LEFT_SMB : 0));
+    }
+    g_free(m);
+}
+
 /* Direction d's Sends (rdma.h: RDMA_KEPT_SEND_*): the early part's Send in
  * progress at its end and the late part's rest of it (the same MSN, the
  * rest from where the start ended) are one Send of the whole, whose SMBD
- * data transfer message carried a whole SMB2 message (no SMBD message in
- * pieces around it: else it stays unjoined) decoded as the run decodes it. */
-static void join_send(struct analysis *a, const struct conn_summary *late,
-                      struct frame_rec *j, const struct frame_rec *e, const struct frame_rec *l, int d, int ld,
-                      bool have_l)
+ * data transfer message (a whole SMB2 message, or a piece of one that
+ * continues e's message in progress or begins one: send_data()) is taken
+ * as the run takes it; e is then where the early part's SMBD reassembly
+ * stands after the Send. */
+static void join_send(struct analysis *a, const struct conn_summary *late, struct frame_rec *j, struct frame_rec *e,
+                      const struct frame_rec *l, int d, int ld, bool have_l, uint64_t *fragmented)
 {
     j->kept[d][RDMA_KEPT_SEND_REST] = e->kept[d][RDMA_KEPT_SEND_REST];
     j->send_rest_msn[d] = e->send_rest_msn[d];
@@ -679,16 +714,17 @@ static void join_send(struct analysis *a, const struct conn_summary *late,
     const uint8_t *head = kept_bytes(a->edge_frames, e->kept[d][RDMA_KEPT_SEND_HEAD], &hn);
     const uint8_t *rest = have_l ? kept_bytes(a->edge_frames, l->kept[ld][RDMA_KEPT_SEND_REST], &rn) : NULL;
     if (!head || !rest || e->send_head_msn[d] != l->send_rest_msn[ld] || hn != l->send_rest_mo[ld] ||
-        e->smbd_left[d] || hn + rn > RDMA_KEEP_MAX)
+        hn + rn > RDMA_KEEP_MAX)
         return;
     uint8_t *msg = g_malloc(hn + rn);
     memcpy(msg, head, hn);
     memcpy(msg + hn, rest, rn);
     struct smbd_data data;
-    if (smbd_parse_data(msg, hn + rn, &data) == SMBD_OK && !data.remaining_length) {
+    uint64_t left = e->smbd_left[d];
+    if (smbd_parse_data(msg, hn + rn, &data) == SMBD_OK &&
+        (!left || (uint64_t)data.remaining_length + data.data_length == left)) {
         send_joined(a, late, l->send_rest_drops[ld], d);
-        if (data.data_length)
-            whole(a->edge_frames, d, data.data, data.data_length);
+        send_data(a->edge_frames, e, d, &data, fragmented);
     }
     g_free(msg);
 }
@@ -750,8 +786,9 @@ void mstate_join_frame(struct analysis *a, const struct conn_summary *early, str
             gap_bytes += lg;
         }
         j.end_seq[d] = lr ? l.end_seq[ld] : UNKNOWN;
-        join_smbd(a, &j, &e, &l, d, ld, lr != NULL, &fragmented, &aligned);
-        join_send(a, late, &j, &e, &l, d, ld, lr != NULL);
+        struct frame_rec ep = e; /* the early part's SMBD reassembly after a Send the cut divided */
+        join_send(a, late, &j, &ep, &l, d, ld, lr != NULL, &fragmented);
+        join_smbd(a, &j, &ep, &l, d, ld, lr != NULL, &fragmented, &aligned);
         uint64_t left = er ? e.left[d] : 0, lead = lr ? l.lead[ld] : 0;
         if (left && left != UNKNOWN && lead == left)
             aligned++; /* the late part skipped the early part's message rest: no resync in the whole */

@@ -95,18 +95,26 @@ KNOWN = {
 # message.  Each part keeps its piece (state.edge_smbd_bytes) and merge
 # decodes the message whole as a part of its own between them
 # (mstate_join_smbd.h): (messages from, cut after, what the message is)
-# (messages from, cut after (several: in as many parts), what the message is)
+# (messages from, each Send in two DDP segments, cut after (several: in as
+# many parts), what the message is)
 FRAGMENTED = [
-    (None, [8], "the NEGOTIATE request: dialects offered, client GUID, contexts"),
-    (None, [11], "the NEGOTIATE response: dialect, signing, cipher, capabilities"),
-    (None, [26], "a TREE_CONNECT request: its share, answered in the later part"),
-    ("smb445-encrypt.pcap", [26], "an encrypted message (TRANSFORM header): encrypted PDUs of its session"),
+    (None, False, [8], "the NEGOTIATE request: dialects offered, client GUID, contexts"),
+    (None, False, [11], "the NEGOTIATE response: dialect, signing, cipher, capabilities"),
+    (None, False, [26], "a TREE_CONNECT request: its share, answered in the later part"),
+    ("smb445-encrypt.pcap", False, [26], "an encrypted message (TRANSFORM header): encrypted PDUs of its session"),
     # a part that holds only a message's middle or end is an SMB Direct
     # connection (its SMBD data transfer messages say so, as a negotiate
     # does): joined, the message put together from three parts
-    (None, [101], "a CLOSE response: the later part holds only its end, then the FINs"),
-    (None, [20, 22], "the AUTHENTICATE's SESSION_SETUP in three parts: who logged on"),
-    (None, [66, 70], "a WRITE in three parts, the middle one only its middle"),
+    (None, False, [101], "a CLOSE response: the later part holds only its end, then the FINs"),
+    (None, False, [20, 22], "the AUTHENTICATE's SESSION_SETUP in three parts: who logged on"),
+    (None, False, [66, 70], "a WRITE in three parts, the middle one only its middle"),
+    # an RDMA Send cut between its DDP segments whose SMBD data transfer
+    # message is a piece of an SMB2 message (the Send put together, its piece
+    # added to the message in progress: mstate_join_frame.c send_data())
+    (None, True, [10], "the Send of the NEGOTIATE request's second piece"),
+    (None, True, [16], "the Send of the NEGOTIATE response's second piece"),
+    (None, True, [36], "the Send of the AUTHENTICATE's fourth piece"),
+    (None, True, [9, 16], "the NEGOTIATE request's pieces and the response's second Send in three parts"),
 ]
 
 
@@ -175,11 +183,11 @@ def main():
     if a.count:
         return count(a.smbscope, a.samples, a.count)
     with tempfile.TemporaryDirectory() as tmp:
-        for src, ks, what in FRAGMENTED:
-            sample = os.path.join(tmp, "frag-%s.pcap" % (src or "plain"))
+        for src, ddp, ks, what in FRAGMENTED:
+            sample = os.path.join(tmp, "frag-%s%s.pcap" % (src or "plain", "-ddp" if ddp else ""))
             if not os.path.exists(sample):
                 smbd_frag.fragmented_copy(os.path.join(a.samples, "rdma-iwarp-5445.pcap"), sample,
-                                          os.path.join(a.samples, src) if src else None)
+                                          os.path.join(a.samples, src) if src else None, ddp)
             n = packets(sample)
             d = cut_parts(a.smbscope, sample, ks, n, tmp)
             mc.expect("SMBD pieces of %s cut after packet %s of %d (%s)" %

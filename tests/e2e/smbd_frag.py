@@ -127,8 +127,8 @@ def _fpdu(ulpdu):
     return body + struct.pack("<I", _crc32c(body))
 
 
-def _send(msn, smbd):
-    return struct.pack("!BBIIII", 0x41, 0x40 | 3, 0, 0, msn, 0) + smbd
+def _send(msn, smbd, mo=0, last=True):
+    return struct.pack("!BBIIII", 0x41 if last else 0x01, 0x40 | 3, 0, 0, msn, mo) + smbd
 
 
 def _data(payload, remaining):
@@ -158,10 +158,13 @@ def _direct_tcp_messages(path, server_port=445):
     return out
 
 
-def fragmented_copy(src, dst, messages_from=None):
+def fragmented_copy(src, dst, messages_from=None, ddp_split=False):
     """Returns the number of frames written.  messages_from: a direct-TCP
     capture whose SMB2 messages the copy carries instead of src's (e.g.
-    samples/smb445-encrypt.pcap: encrypted, TRANSFORM headers)."""
+    samples/smb445-encrypt.pcap: encrypted, TRANSFORM headers).  ddp_split:
+    each SMBD data transfer message's Send in two DDP segments (RFC 5041
+    untagged: the same MSN, the second at MO = the first's length), each in
+    an FPDU of its own."""
     head, frames = _frames(src)
     t, _ = _tcp(frames[0])
     client_port = struct.unpack("!H", frames[0][t:t + 2])[0]
@@ -176,8 +179,11 @@ def fragmented_copy(src, dst, messages_from=None):
         c.seg(up, 0x18, pay)
     msn = {True: 1, False: 1}
 
-    def send(up, smbd):
-        c.seg(up, 0x18, _fpdu(_send(msn[up], smbd)))
+    def send(up, smbd, split=False):
+        half = len(smbd) // 2 if split else len(smbd)
+        c.seg(up, 0x18, _fpdu(_send(msn[up], smbd[:half], last=not split)))
+        if split:
+            c.seg(up, 0x18, _fpdu(_send(msn[up], smbd[half:], mo=half)))
         msn[up] += 1
 
     send(True, struct.pack("<HHHHIII", 0x0100, 0x0100, 0, 255, 1364, MAX_RECV, 1048576))
@@ -186,7 +192,7 @@ def fragmented_copy(src, dst, messages_from=None):
     room = MAX_RECV - SMBD_HDR
     for up, m in msgs:
         for off in range(0, len(m), room):
-            send(up, _data(m[off:off + room], max(0, len(m) - off - room)))
+            send(up, _data(m[off:off + room], max(0, len(m) - off - room)), ddp_split)
     c.seg(True, 0x10)
     c.seg(True, 0x11)
     c.seg(False, 0x11)
