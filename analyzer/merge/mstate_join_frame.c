@@ -145,7 +145,7 @@ static void put(struct analysis *a, const struct frame_rec *r)
 
 void frame_edge_note(struct analysis *a, const struct conn_summary *cs, const struct smb_conn *s)
 {
-    if (cs->carrier != CONN_CARRIER_TCP)
+    if (cs->carrier != CONN_CARRIER_TCP && !(cs->carrier == CONN_CARRIER_UDP && s->smbd)) /* TCP, RoCEv2 */
         return;
     struct frame_rec r;
     memset(&r, 0, sizeof r);
@@ -753,7 +753,7 @@ static void fewer_gaps(struct analysis *a, struct conn_summary *late, uint64_t n
 
 void mstate_join_frame(struct analysis *a, const struct conn_summary *early, struct conn_summary *late)
 {
-    if (early->carrier != CONN_CARRIER_TCP)
+    if (early->carrier != CONN_CARRIER_TCP && early->carrier != CONN_CARRIER_UDP) /* TCP, RoCEv2 */
         return;
     struct frame_rec *er = take(a, early), *lr = take(a, late);
     if (!er && !lr)
@@ -766,7 +766,10 @@ void mstate_join_frame(struct analysis *a, const struct conn_summary *early, str
     if (lr)
         l = *lr;
     /* the late record's [0] is its own client: the early one's or the other side */
-    bool swap = lr && !mstate_same_end(&l.addr[0], l.port[0], &early->client, early->client_port);
+    /* (RoCEv2: a part names its ports by the side it saw first, mstate_edges.c) */
+    bool swap = lr && (early->carrier == CONN_CARRIER_UDP
+                           ? memcmp(&l.addr[0], &early->client, sizeof l.addr[0]) != 0
+                           : !mstate_same_end(&l.addr[0], l.port[0], &early->client, early->client_port));
     struct frame_rec j = e;
     j.used = 0;
     j.addr[0] = early->client;

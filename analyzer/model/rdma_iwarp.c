@@ -107,7 +107,7 @@ void rdma_info_free(struct smb_direct_info *info)
  * decodes it whole, mstate_join_smbd.h), or is the message of the first
  * data message (another part's rest, or this part's whole lead), and
  * copied whole so far, at most RDMA_KEEP_MAX octets in all. */
-static void keep_head(struct smb_direct_info *info, int d, const struct smbd_reasm *r)
+void rdma_keep_head(struct smb_direct_info *info, int d, const struct smbd_reasm *r)
 {
     uint8_t flags = info->smbd_edge_flags[d];
     if (!r->active || !r->len || (uint64_t)r->len + r->remaining > r->cap ||
@@ -122,7 +122,7 @@ void rdma_iwarp_free(struct rdma_iwarp *w)
     if (!w)
         return;
     for (int d = 0; d < 2; d++) {
-        keep_head(w->info, d, &w->d[d].reasm);
+        rdma_keep_head(w->info, d, &w->d[d].reasm);
         const struct ddp_msg_rx *rx = &w->d[d].sends;
         if (rx->active && rx->len <= rx->cap && !w->info->smbd_kept[d][RDMA_KEPT_SEND_HEAD]) {
             keep(w->info, d, RDMA_KEPT_SEND_HEAD, rx->buf, rx->len);
@@ -462,7 +462,7 @@ void rdma_smbd_message(struct smb_conn *s, struct smbd_reasm *reasm, int dir, bo
     if ((*edge & RDMA_LEAD_OPEN) && (rx == SMBD_RX_DONE || rx == SMBD_RX_DROPPED)) {
         bool smb = rx == SMBD_RX_DONE && framer_is_smb_id(smb2, n);
         *edge = (uint8_t)((*edge & ~RDMA_LEAD_OPEN) | (rx == SMBD_RX_DONE ? RDMA_LEAD_DONE | (smb ? 0 : RDMA_LEAD_NOT_SMB) : 0));
-        if (rx == SMBD_RX_DONE && !smb && s->obs.carrier == CARRIER_RDMA_IWARP) /* another part's rest: merged whole */
+        if (rx == SMBD_RX_DONE && !smb) /* another part's rest: merged whole */
             keep(info, dir, RDMA_KEPT_LEAD, smb2, n);
     }
     info->smbd_left[dir] = reasm->active ? reasm->remaining : 0;

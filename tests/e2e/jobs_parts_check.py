@@ -44,7 +44,11 @@ KNOWN = {}
 # RDMA Send whose DDP segments the cut divides (51).
 PACKET_CUTS = [("rdma-iwarp-markers-15445.pcap", 12), ("rdma-iwarp-midstream-5445.pcap", 7),
                ("rdma-iwarp-markers-15445.pcap", 4), ("rdma-iwarp-5445.pcap", 4), ("rdma-iwarp-5445.pcap", 5),
-               ("rdma-iwarp-markers-15445.pcap", 51)]
+               ("rdma-iwarp-markers-15445.pcap", 51),
+               # RoCEv2: a later part from an ACK and the SMBD negotiate response
+               # (its queue pairs), from the AUTHENTICATE's second SMBD piece, from
+               # a WRITE's second piece (merge_cuts_check.py ROCE_CUTS)
+               ("rdma-roce-4791.pcap", 1), ("rdma-roce-4791.pcap", 13), ("rdma-roce-4791.pcap", 68)]
 
 # SMB Direct with every SMB2 message in SMBD pieces (smbd_frag.py, made at
 # test time): cuts inside a message (the NEGOTIATE response; a TREE_CONNECT

@@ -117,6 +117,19 @@ FRAGMENTED = [
     (None, True, [9, 16], "the NEGOTIATE request's pieces and the response's second Send in three parts"),
 ]
 
+# RoCEv2 (samples/rdma-roce-4791.pcap, SMBD messages longer than 488 octets
+# in pieces): a later part whose first message is the SMBD negotiate
+# response (its peer the client), or the piece of a message whose start it
+# did not see, is an SMB Direct connection (rdma_roce.c maybe_smb()), joined;
+# the message a cut divides is put together as iWARP's (state.edge_frames,
+# state.edge_smbd_bytes).  (cut after, what)
+ROCE_CUTS = [
+    (1, "the later part begins with an ACK, then the SMBD negotiate response; its queue pairs"),
+    (2, "the later part begins with the SMBD negotiate response"),
+    (13, "the AUTHENTICATE's SESSION_SETUP in two SMBD pieces: who logged on"),
+    (68, "a WRITE in three SMBD pieces, the later part from its second"),
+]
+
 
 def packets(path):
     out = subprocess.run(["capinfos", "-Mcr", path], check=True, stdout=subprocess.PIPE).stdout.decode()
@@ -192,6 +205,10 @@ def main():
             d = cut_parts(a.smbscope, sample, ks, n, tmp)
             mc.expect("SMBD pieces of %s cut after packet %s of %d (%s)" %
                       (src or "rdma-iwarp-5445.pcap", " and ".join(map(str, ks)), n, what), d is None, d or "")
+        roce = os.path.join(a.samples, "rdma-roce-4791.pcap")
+        for k, what in ROCE_CUTS:
+            d = cut(a.smbscope, roce, k, packets(roce), tmp)
+            mc.expect("rdma-roce-4791.pcap cut after packet %d (%s)" % (k, what), d is None, d or "")
         for name, known in KNOWN.items():
             sample = os.path.join(a.samples, name)
             n = packets(sample)
