@@ -432,19 +432,19 @@ def malformed_smbd_bytes(smbscope, samples, tmp):
     merge_check.compare("the genuine parts of the SESSION_SETUP cut merge", smbscope, reports, [a, b])
 
 
-def smbd_bytes_bounded(smbscope, samples, tmp, negotiate=False):
+def smbd_bytes_bounded(smbscope, samples, tmp, tree=False):
     """A run keeps the SMBD pieces of at most 32 edges (64 records of
     edge_smbd_bytes, what it writes): 40 copies of the iWARP connection cut
-    inside its SESSION_SETUP (new client ports) keep 32.  negotiate: cut
-    inside its NEGOTIATE response instead (smbd_frag.py's copy, every
-    message in pieces): the start of any SMB message is kept (merge decodes
-    it whole), under the same bound."""
+    inside its SESSION_SETUP (new client ports) keep 32.  tree: cut inside
+    a TREE_CONNECT request instead (smbd_frag.py's copy, every message in
+    pieces; not its direction's first data message): the start of any SMB
+    message is kept (merge decodes it whole), under the same bound."""
     import struct
     d = tempfile.mkdtemp(dir=tmp)
     early, many = os.path.join(d, "early.pcap"), os.path.join(d, "many.pcap")
     source, port, k = os.path.join(samples, "rdma-iwarp-markers-15445.pcap"), 49713, 12
-    if negotiate:
-        source, port, k = os.path.join(d, "frag.pcap"), smbd_frag.PORT, 11
+    if tree:
+        source, port, k = os.path.join(d, "frag.pcap"), smbd_frag.PORT, 26
         smbd_frag.fragmented_copy(os.path.join(samples, "rdma-iwarp-5445.pcap"), source)
     subprocess.run(["editcap", "-F", "pcap", "-r", source, early, "1-%d" % k], check=True)
     with open(early, "rb") as f:
@@ -468,8 +468,8 @@ def smbd_bytes_bounded(smbscope, samples, tmp, negotiate=False):
     rc, outj, err = run([smbscope, "-q", "-T", "json", many])
     st = json.loads(outj)["merge_state"]["state"]
     kept = st.get("edge_smbd_bytes", [])
-    what = "a NEGOTIATE response" if negotiate else "a SESSION_SETUP"
-    cmd = 0 if negotiate else 1  # the SMB2 command of the kept starts (MS-SMB2 2.2.1)
+    what = "a TREE_CONNECT request" if tree else "a SESSION_SETUP"
+    cmd = 3 if tree else 1  # the SMB2 command of the kept starts (MS-SMB2 2.2.1)
     expect("40 iWARP connections cut inside %s: the pieces of 32 kept" % what,
            len(st["edge_frames"]) == 40 and len(kept) == 32 and
            all(r[6] and bytes.fromhex(r[6])[12] == cmd for r in kept),
@@ -583,7 +583,7 @@ def main():
             malformed_cut_state(smbscope, a.samples, tmp)
             malformed_smbd_bytes(smbscope, a.samples, tmp)
             smbd_bytes_bounded(smbscope, a.samples, tmp)
-            smbd_bytes_bounded(smbscope, a.samples, tmp, negotiate=True)
+            smbd_bytes_bounded(smbscope, a.samples, tmp, tree=True)
             data_tails_bounded(smbscope, tmp)
             for name, k in PACKET_CUTS:
                 packet_cut(smbscope, os.path.join(a.samples, name), k, tmp)
