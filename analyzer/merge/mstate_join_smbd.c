@@ -57,7 +57,10 @@ static struct smb_conn *middle(struct analysis *a, const struct conn_summary *ea
     /* named an instant before early began: no part of these ends has its
      * name (the entry and exchanges are looked up by it) */
     int64_t first = early->first_ts > INT64_MIN ? early->first_ts - 1 : early->first_ts;
-    smb_conn_close_endpoints(s, first, early->last_ts, none, none, early->close_reason);
+    /* open at the end, as early was (mstate_edges.c continues()); a static
+     * name: the session keeps the pointer, --jobs' join copies it */
+    smb_conn_close_endpoints(s, first, early->last_ts, none, none,
+                             early->carrier == CONN_CARRIER_UDP ? "end of capture" : "end");
     conn_summary_from_conn(out, s, &a->cfg->policy);
     out->last_ts = early->last_ts;
     memcpy(out->close_reason, early->close_reason, sizeof out->close_reason);
