@@ -13,6 +13,11 @@ iWARP with MPA markers (a later part reads them where they are), its MPA
 startup cut apart (the later part begins with the reply); an SMB
 Direct SESSION_SETUP whose SMBD fragments the cut divides (merge decodes it
 whole: state.edge_smbd_bytes), an RDMA Send whose DDP segments it divides.
+FRAGMENTED cuts an iWARP copy made at test time with every SMB2 message in
+SMBD pieces (smbd_frag.py): a NEGOTIATE, a TREE_CONNECT, an encrypted
+message, a message cut twice (three parts), a Send inside a message in
+pieces; ROCE_CUTS the RoCEv2 sample where a later part begins with the
+negotiate response or a message's piece.
 
 KNOWN lists the cuts merge does not join yet, each with its reason (README.md,
 smbscope merge, says the same); a listed cut that now joins is reported, not
