@@ -16,8 +16,7 @@ little-endian packing tshark checks, no markers) in one TCP segment, as
 the samples; the MPA startup and the TCP handshake are the sample's own
 bytes, the RDMA Write is left out.  Classic pcap, Ethernet, IPv4.
 
-fragments(path): [(frame number, from the client, SMB2 command, offset of
-the piece in its message, message length)] of a capture this made.
+Used by merge_cuts_check.py, jobs_parts_check.py and fleet_check.py.
 """
 
 import struct
@@ -79,10 +78,9 @@ def _smb2_messages(frames, client_port):
 
 
 class _Conn:
-    def __init__(self, hs, t0):
+    def __init__(self, hs):
         """hs: the sample's SYN, SYN-ACK and ACK frames."""
         self.hs = hs
-        self.t = t0
         syn, synack = hs[0], hs[1]
         ts, _ = _tcp(syn)
         tsa, _ = _tcp(synack)
@@ -172,7 +170,7 @@ def fragmented_copy(src, dst, messages_from=None, ddp_split=False):
         msgs = _direct_tcp_messages(messages_from)
     else:
         msgs = _smb2_messages(frames[5:], client_port)  # after the handshake and the MPA startup
-    c = _Conn(frames[:3], 0)
+    c = _Conn(frames[:3])
     c.handshake()
     for up in (True, False):  # the sample's MPA request and reply
         _, pay = _tcp(frames[3 if up else 4])
@@ -205,24 +203,3 @@ def fragmented_copy(src, dst, messages_from=None, ddp_split=False):
     open(dst, "wb").write(bytes(out))
     return len(c.frames)
 
-
-def fragments(path):
-    """[(frame number, from the client, SMB2 command, piece offset, message length)]."""
-    _, frames = _frames(path)
-    out, at = [], {True: None, False: None}
-    for n, f in enumerate(frames, 1):
-        t, pay = _tcp(f)
-        up = struct.unpack("!H", f[t:t + 2])[0] == PORT
-        if len(pay) < 2 + 18 + 20 or pay.startswith(b"MPA ID"):
-            continue
-        smbd = pay[2 + 18:2 + struct.unpack("!H", pay[:2])[0]]
-        if len(smbd) < SMBD_HDR or len(smbd) == 32:  # the SMBD negotiate response
-            continue
-        remaining, off, ln = struct.unpack("<III", smbd[8:20])
-        data = smbd[off:off + ln]
-        if at[up] is None:
-            at[up] = (struct.unpack("<H", data[12:14])[0], 0, remaining + ln)
-        cmd, pos, total = at[up]
-        out.append((n, up, cmd, pos, total))
-        at[up] = None if not remaining else (cmd, pos + ln, total)
-    return out
