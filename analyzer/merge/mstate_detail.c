@@ -407,7 +407,7 @@ static void merge_into(JsonObject *e, JsonObject *l, bool swapped, const struct 
     merge_sessions(e, l);
     mstate_join_client_rule(e, l, swapped);
     mstate_join_enc_unseen(e, l);
-    mstate_join_smb_direct(e, l);
+    mstate_join_smb_direct(e, l, swapped);
     if (json_object_has_member(e, "transport_evidence")) { /* what the late part saw adds (mstate_join_parts) */
         char ev[256];
         json_object_set_string_member(e, "transport_evidence", transport_evidence_text(joined->evidence, ev, sizeof ev));

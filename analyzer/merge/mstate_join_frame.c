@@ -64,6 +64,8 @@ struct frame_recs {
     size_t kept_total;
     guint kept_edges;    /* a run's edges that kept bytes: at most SMBD_KEPT_RECS / 2, each written as
                           * a record per direction (a run's memory: only what it writes) */
+    GPtrArray *wholes;   /* GBytes: the messages the join in progress made whole, a direction octet first
+                          * (frame_edge_whole_take()) */
 };
 
 static struct frame_recs *recs_of(struct analysis *a)
@@ -73,6 +75,7 @@ static struct frame_recs *recs_of(struct analysis *a)
         a->edge_frames->recs = g_array_new(FALSE, TRUE, sizeof(struct frame_rec));
         a->edge_frames->by_name = mstate_name_table();
         a->edge_frames->kept = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+        a->edge_frames->wholes = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
     }
     return a->edge_frames;
 }
@@ -84,6 +87,7 @@ void frame_edges_free(struct analysis *a)
     g_array_free(a->edge_frames->recs, TRUE);
     g_hash_table_destroy(a->edge_frames->by_name);
     g_ptr_array_free(a->edge_frames->kept, TRUE);
+    g_ptr_array_free(a->edge_frames->wholes, TRUE);
     g_free(a->edge_frames);
     a->edge_frames = NULL;
 }
@@ -141,7 +145,7 @@ static void put(struct analysis *a, const struct frame_rec *r)
 
 void frame_edge_note(struct analysis *a, const struct conn_summary *cs, const struct smb_conn *s)
 {
-    if (cs->carrier != CONN_CARRIER_TCP)
+    if (cs->carrier != CONN_CARRIER_TCP && !(cs->carrier == CONN_CARRIER_UDP && s->smbd)) /* TCP, RoCEv2 */
         return;
     struct frame_rec r;
     memset(&r, 0, sizeof r);
@@ -545,11 +549,35 @@ static void more_fragmented(struct analysis *a, const struct conn_summary *late,
         s->smbd->smbd_fragmented += n;
 }
 
+/* msg (n octets) of direction d (0: from the early part's client) whole:
+ * for mstate_join_smbd.h to decode (frame_edge_whole_take()). */
+static void whole(struct frame_recs *fr, int d, const uint8_t *msg, size_t n)
+{
+    uint8_t *w = g_malloc(n + 1);
+    w[0] = (uint8_t)d;
+    memcpy(w + 1, msg, n);
+    g_ptr_array_add(fr->wholes, g_bytes_new_take(w, n + 1));
+}
+
+bool frame_edge_whole_take(struct analysis *a, int *d, GBytes **msg)
+{
+    struct frame_recs *fr = a->edge_frames;
+    if (!fr || !fr->wholes->len)
+        return false;
+    GBytes *w = g_ptr_array_steal_index(fr->wholes, 0);
+    size_t n;
+    const uint8_t *p = g_bytes_get_data(w, &n);
+    *d = p[0];
+    *msg = g_bytes_new_from_bytes(w, 1, n - 1);
+    g_bytes_unref(w);
+    return true;
+}
+
 /* The early part's start of a message (e's head kept of direction d) and
- * the late part's rest of it (l's kept k of direction ld) as one: decoded
- * when whole (k RDMA_KEPT_LEAD), else kept as the joined record's start. */
-static uint32_t smbd_whole(struct analysis *a, const struct conn_summary *early, const struct frame_rec *e,
-                           const struct frame_rec *l, int d, int ld, int k)
+ * the late part's rest of it (l's kept k of direction ld) as one: made
+ * whole (k RDMA_KEPT_LEAD), else kept as the joined record's start. */
+static uint32_t smbd_whole(struct analysis *a, const struct frame_rec *e, const struct frame_rec *l, int d, int ld,
+                           int k)
 {
     size_t hn, rn;
     const uint8_t *head = kept_bytes(a->edge_frames, e->kept[d][RDMA_KEPT_HEAD], &hn);
@@ -561,7 +589,7 @@ static uint32_t smbd_whole(struct analysis *a, const struct conn_summary *early,
     memcpy(msg + hn, rest, rn);
     uint32_t at = 0;
     if (k == RDMA_KEPT_LEAD)
-        mstate_smbd_decode(a, early, msg, hn + rn);
+        whole(a->edge_frames, d, msg, hn + rn);
     else
         at = keep(a->edge_frames, msg, hn + rn);
     g_free(msg);
@@ -574,7 +602,7 @@ static uint32_t smbd_whole(struct analysis *a, const struct conn_summary *early,
  * message still expected) is one message of the whole: counted fragmented
  * once, and decoded whole (no framing anomaly; its content from the bytes
  * both parts kept: mstate_join_smbd.h). */
-static void join_smbd(struct analysis *a, const struct conn_summary *early, struct frame_rec *j,
+static void join_smbd(struct analysis *a, struct frame_rec *j,
                       const struct frame_rec *e, const struct frame_rec *l, int d, int ld, bool have_l,
                       uint64_t *fragmented, uint64_t *anomalies)
 {
@@ -598,10 +626,10 @@ static void join_smbd(struct analysis *a, const struct conn_summary *early, stru
         *fragmented += !(lf & RDMA_LEAD_PARTIAL); /* the late part saw its last piece alone */
         *anomalies += (lf & RDMA_LEAD_NOT_SMB) && (e->smbd_flags[d] & RDMA_LEFT_SMB);
         if ((lf & RDMA_LEAD_NOT_SMB) && (e->smbd_flags[d] & RDMA_LEFT_SMB))
-            smbd_whole(a, early, e, l, d, ld, RDMA_KEPT_LEAD);
+            smbd_whole(a, e, l, d, ld, RDMA_KEPT_LEAD);
     } else if (lf & RDMA_LEAD_OPEN) { /* still in progress at the late part's end: the message began early */
         j->smbd_flags[d] = (uint8_t)((j->smbd_flags[d] & ~RDMA_LEFT_SMB) | (e->smbd_flags[d] & RDMA_LEFT_SMB));
-        j->kept[d][RDMA_KEPT_HEAD] = smbd_whole(a, early, e, l, d, ld, RDMA_KEPT_HEAD);
+        j->kept[d][RDMA_KEPT_HEAD] = smbd_whole(a, e, l, d, ld, RDMA_KEPT_HEAD);
     }
 }
 
@@ -631,14 +659,49 @@ static void send_joined(struct analysis *a, const struct conn_summary *late, uin
     s->smbd->smbd.data_messages[side]++;
 }
 
+/* The SMBD data transfer message data of direction d a joined Send
+ * carried, taken as the run's SMBD reassembly takes it after what e was in
+ * the middle of (smbd_left, its start kept): the message it ends made whole
+ * (counted fragmented when it came in pieces), or e's message in progress
+ * after it (its start kept; join_smbd() then joins the late part's rest). */
+static void send_data(struct frame_recs *fr, struct frame_rec *e, int d, const struct smbd_data *data,
+                      uint64_t *fragmented)
+{
+    uint64_t left = e->smbd_left[d];
+    size_t hn = 0;
+    const uint8_t *head = left ? kept_bytes(fr, e->kept[d][RDMA_KEPT_HEAD], &hn) : NULL;
+    size_t n = hn + data->data_length;
+    uint8_t *m = (!left || head) && n && n <= RDMA_KEEP_MAX ? g_malloc(n) : NULL; /* the message so far */
+    if (m) {
+        if (hn)
+            memcpy(m, head, hn);
+        memcpy(m + hn, data->data, data->data_length);
+    }
+    bool smb = m && framer_is_smb_id(m, n);
+    if (!data->remaining_length) {
+        *fragmented += left != 0;
+        if (m)
+            whole(fr, d, m, n);
+        e->smbd_left[d] = 0;
+        e->kept[d][RDMA_KEPT_HEAD] = 0;
+        e->smbd_flags[d] &= (uint8_t)~RDMA_LEFT_SMB;
+    } else {
+        e->smbd_left[d] = data->remaining_length;
+        e->kept[d][RDMA_KEPT_HEAD] = m && (left || smb) ? keep(fr, m, n) : 0;
+        e->smbd_flags[d] = (uint8_t)((e->smbd_flags[d] & ~RDMA_LEFT_SMB) | (smb ? RDMA_LEFT_SMB : 0));
+    }
+    g_free(m);
+}
+
 /* Direction d's Sends (rdma.h: RDMA_KEPT_SEND_*): the early part's Send in
  * progress at its end and the late part's rest of it (the same MSN, the
  * rest from where the start ended) are one Send of the whole, whose SMBD
- * data transfer message carried a whole SMB2 message (no SMBD message in
- * pieces around it: else it stays unjoined) decoded as the run decodes it. */
-static void join_send(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late,
-                      struct frame_rec *j, const struct frame_rec *e, const struct frame_rec *l, int d, int ld,
-                      bool have_l)
+ * data transfer message (a whole SMB2 message, or a piece of one that
+ * continues e's message in progress or begins one: send_data()) is taken
+ * as the run takes it; e is then where the early part's SMBD reassembly
+ * stands after the Send. */
+static void join_send(struct analysis *a, const struct conn_summary *late, struct frame_rec *j, struct frame_rec *e,
+                      const struct frame_rec *l, int d, int ld, bool have_l, uint64_t *fragmented)
 {
     j->kept[d][RDMA_KEPT_SEND_REST] = e->kept[d][RDMA_KEPT_SEND_REST];
     j->send_rest_msn[d] = e->send_rest_msn[d];
@@ -651,16 +714,17 @@ static void join_send(struct analysis *a, const struct conn_summary *early, cons
     const uint8_t *head = kept_bytes(a->edge_frames, e->kept[d][RDMA_KEPT_SEND_HEAD], &hn);
     const uint8_t *rest = have_l ? kept_bytes(a->edge_frames, l->kept[ld][RDMA_KEPT_SEND_REST], &rn) : NULL;
     if (!head || !rest || e->send_head_msn[d] != l->send_rest_msn[ld] || hn != l->send_rest_mo[ld] ||
-        e->smbd_left[d] || hn + rn > RDMA_KEEP_MAX)
+        hn + rn > RDMA_KEEP_MAX)
         return;
     uint8_t *msg = g_malloc(hn + rn);
     memcpy(msg, head, hn);
     memcpy(msg + hn, rest, rn);
     struct smbd_data data;
-    if (smbd_parse_data(msg, hn + rn, &data) == SMBD_OK && !data.remaining_length) {
+    uint64_t left = e->smbd_left[d];
+    if (smbd_parse_data(msg, hn + rn, &data) == SMBD_OK &&
+        (!left || (uint64_t)data.remaining_length + data.data_length == left)) {
         send_joined(a, late, l->send_rest_drops[ld], d);
-        if (data.data_length)
-            mstate_smbd_decode(a, early, data.data, data.data_length);
+        send_data(a->edge_frames, e, d, &data, fragmented);
     }
     g_free(msg);
 }
@@ -689,7 +753,7 @@ static void fewer_gaps(struct analysis *a, struct conn_summary *late, uint64_t n
 
 void mstate_join_frame(struct analysis *a, const struct conn_summary *early, struct conn_summary *late)
 {
-    if (early->carrier != CONN_CARRIER_TCP)
+    if (early->carrier != CONN_CARRIER_TCP && early->carrier != CONN_CARRIER_UDP) /* TCP, RoCEv2 */
         return;
     struct frame_rec *er = take(a, early), *lr = take(a, late);
     if (!er && !lr)
@@ -702,7 +766,10 @@ void mstate_join_frame(struct analysis *a, const struct conn_summary *early, str
     if (lr)
         l = *lr;
     /* the late record's [0] is its own client: the early one's or the other side */
-    bool swap = lr && !mstate_same_end(&l.addr[0], l.port[0], &early->client, early->client_port);
+    /* (RoCEv2: a part names its ports by the side it saw first, mstate_edges.c) */
+    bool swap = lr && (early->carrier == CONN_CARRIER_UDP
+                           ? memcmp(&l.addr[0], &early->client, sizeof l.addr[0]) != 0
+                           : !mstate_same_end(&l.addr[0], l.port[0], &early->client, early->client_port));
     struct frame_rec j = e;
     j.used = 0;
     j.addr[0] = early->client;
@@ -722,8 +789,9 @@ void mstate_join_frame(struct analysis *a, const struct conn_summary *early, str
             gap_bytes += lg;
         }
         j.end_seq[d] = lr ? l.end_seq[ld] : UNKNOWN;
-        join_smbd(a, early, &j, &e, &l, d, ld, lr != NULL, &fragmented, &aligned);
-        join_send(a, early, late, &j, &e, &l, d, ld, lr != NULL);
+        struct frame_rec ep = e; /* the early part's SMBD reassembly after a Send the cut divided */
+        join_send(a, late, &j, &ep, &l, d, ld, lr != NULL, &fragmented);
+        join_smbd(a, &j, &ep, &l, d, ld, lr != NULL, &fragmented, &aligned);
         uint64_t left = er ? e.left[d] : 0, lead = lr ? l.lead[ld] : 0;
         if (left && left != UNKNOWN && lead == left)
             aligned++; /* the late part skipped the early part's message rest: no resync in the whole */

@@ -39,6 +39,11 @@ void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analy
  * anomalies of the cut taken away, the joined connection's record kept
  * under early's name. */
 void mstate_join_frame(struct analysis *a, const struct conn_summary *early, struct conn_summary *late);
+/* A message of direction *d (0: from the early part's client) that the
+ * join in progress made whole from the pieces its parts kept (an SMBD
+ * message a cut divided), taken in the order made: false when none is
+ * left.  mstate_join_smbd.h decodes it. */
+bool frame_edge_whole_take(struct analysis *a, int *d, GBytes **msg);
 /* A data tail (mstate_tails.h) joined to cs: its bytes framed each way
  * (from cs's client) were the rest of the message cs ended inside. */
 void mstate_frame_tail(struct analysis *a, const struct conn_summary *cs, uint64_t framed_c2s, uint64_t framed_s2c);

@@ -45,7 +45,15 @@ static void either(JsonObject *dst, JsonObject *src, const char *k)
         json_object_set_boolean_member(dst, k, true);
 }
 
-void mstate_join_smb_direct(JsonObject *early, JsonObject *late)
+/* A queue pair number the early part did not see (0: no RC queue pair has
+ * it) taken from the late part (swapped: it named the other side client). */
+static void fill_qp(JsonObject *e, JsonObject *l, const char *k, const char *lk)
+{
+    if (e && l && json_object_has_member(e, k) && json_object_has_member(l, lk) && !json_object_get_int_member(e, k))
+        json_object_set_int_member(e, k, json_object_get_int_member(l, lk));
+}
+
+void mstate_join_smb_direct(JsonObject *early, JsonObject *late, bool swapped)
 {
     JsonObject *e = jget_member_obj(early, "smb_direct"), *l = jget_member_obj(late, "smb_direct");
     if (!e || !l)
@@ -59,6 +67,9 @@ void mstate_join_smb_direct(JsonObject *early, JsonObject *late)
     either(jget_member_obj(e, "mpa"), jget_member_obj(l, "mpa"), "markers_to_client");
     fill(jget_member_obj(e, "smbd"), jget_member_obj(l, "smbd"), "negotiate_request");
     fill(jget_member_obj(e, "smbd"), jget_member_obj(l, "smbd"), "negotiate_response");
+    JsonObject *er = jget_member_obj(e, "roce"), *lr = jget_member_obj(l, "roce");
+    fill_qp(er, lr, "client_qp", swapped ? "server_qp" : "client_qp");
+    fill_qp(er, lr, "server_qp", swapped ? "client_qp" : "server_qp");
 }
 
 void mstate_join_roce_names(const struct conn_summary *early, struct conn_summary *late)

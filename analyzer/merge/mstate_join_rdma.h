@@ -8,8 +8,11 @@
 
 #include <json-glib/json-glib.h>
 
-/* early, late: the parts' connections[] entries (smb_direct null: nothing). */
-void mstate_join_smb_direct(JsonObject *early, JsonObject *late);
+#include <stdbool.h>
+
+/* early, late: the parts' connections[] entries (smb_direct null: nothing;
+ * swapped: late named the other side the client). */
+void mstate_join_smb_direct(JsonObject *early, JsonObject *late, bool swapped);
 
 struct conn_summary;
 /* Before a RoCEv2 connection's parts are joined: a late part that first

@@ -2,34 +2,103 @@
 #include "mstate_join_smbd.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
 
+#include "analysis.h"
+#include "conn_summary.h"
 #include "jget.h"
+#include "mstate_detail.h"
+#include "mstate_edges.h"
+#include "mstate_join_frame.h"
 #include "mstate_xchg.h"
-#include "smb.h"
+#include "report_json.h"
+#include "session.h"
 
-/* The request side of a SESSION_SETUP (session_shares.c: what
- * auth_remember() reads of it; an empty blob is none). */
-static void on_setup_request(void *ctx, const struct smb2_header_info *h, const struct smb2_session_setup_request *r)
+/* The entry the run writes for s (report_json_conn.c), as merge holds one. */
+static JsonNode *entry_of(const struct smb_conn *s)
 {
-    (void)h;
-    struct xchg_auth *out = ctx;
-    if (r->auth.framing != GSS_FRAMING_EMPTY && !out->have)
-        xchg_auth_of(out, &r->auth);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem)
+        return NULL;
+    struct json *j = g_new0(struct json, 1); /* 64 KiB of buffer */
+    json_init(j, mem, false);
+    json_connection(j, s);
+    json_flush(j);
+    g_free(j);
+    fclose(mem);
+    JsonNode *n = text ? json_from_string(text, NULL) : NULL;
+    free(text);
+    if (n && !JSON_NODE_HOLDS_OBJECT(n)) {
+        json_node_unref(n);
+        n = NULL;
+    }
+    return n;
 }
 
-void mstate_smbd_decode(struct analysis *a, const struct conn_summary *early, const uint8_t *msg, size_t n)
+/* The one message as a part of early's connection between it and late:
+ * a connection of its own seen from its middle (client: early's), its
+ * message decoded at the late part's first packet, open at the end. */
+static struct smb_conn *middle(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late,
+                               int d, GBytes *msg, struct conn_summary *out)
 {
-    static const struct smb_sink sink = { .smb2_session_setup_request = on_setup_request };
-    struct xchg_auth blob;
-    memset(&blob, 0, sizeof blob);
-    if (n > UINT32_MAX)
-        return;
-    smb_decode_message(msg, n, (uint32_t)n, &sink, &blob);
-    if (blob.have)
-        mstate_xchg_request_blob(a, early, &blob);
+    const struct ip_addr addr[2] = { early->client, early->server };
+    const uint16_t port[2] = { early->client_port, early->server_port };
+    struct smb_conn *s = smb_conn_new_endpoints(&a->session_cfg, addr, port, 0, true);
+    s->obs.carrier = early->carrier == CONN_CARRIER_UDP ? CARRIER_RDMA_ROCE : CARRIER_RDMA_IWARP;
+    size_t n;
+    const uint8_t *p = g_bytes_get_data(msg, &n);
+    smb_conn_message(s, d, p, n, late->first_ts);
+    const uint64_t none[2] = { 0, 0 };
+    /* named an instant before early began: no part of these ends has its
+     * name (the entry and exchanges are looked up by it) */
+    int64_t first = early->first_ts > INT64_MIN ? early->first_ts - 1 : early->first_ts;
+    /* open at the end, as early was (mstate_edges.c continues()); a static
+     * name: the session keeps the pointer, --jobs' join copies it */
+    smb_conn_close_endpoints(s, first, early->last_ts, none, none,
+                             early->carrier == CONN_CARRIER_UDP ? "end of capture" : "end");
+    conn_summary_from_conn(out, s, &a->cfg->policy);
+    out->last_ts = early->last_ts;
+    memcpy(out->close_reason, early->close_reason, sizeof out->close_reason);
+    out->fins_acked = early->fins_acked;
+    return s;
+}
+
+void mstate_smbd_join_wholes(struct analysis *a, struct conn_summary *early, const struct conn_summary *late)
+{
+    int d;
+    GBytes *msg;
+    while (frame_edge_whole_take(a, &d, &msg)) {
+        struct conn_summary mid, j;
+        struct smb_conn *s = middle(a, early, late, d, msg, &mid);
+        g_bytes_unref(msg);
+        if (s->xchg)
+            mstate_xchg_put(a, &mid, s->xchg);
+        /* detailed as early is (--jobs: its session; else its entry), joined
+         * by the joins of two parts; not at all when early was only counted */
+        bool detail = false;
+        if (mstate_detail_conn(a, early)) {
+            smb_conn_retain(s);
+            g_ptr_array_add(a->conns, s); /* mstate_detail_join() frees it */
+            s = NULL;
+            detail = true;
+        } else if (mstate_detail_entry(a, early)) {
+            JsonNode *e = entry_of(s);
+            if (e)
+                g_ptr_array_add(a->conn_detail_json, e);
+            detail = e != NULL;
+        }
+        mstate_xchg_join_exchanges(a, early, &mid);
+        mstate_join_parts(&j, early, &mid, &a->cfg->policy);
+        if (detail)
+            mstate_detail_join(a, early, &mid, &j);
+        smb_conn_free(s);
+        *early = j;
+    }
 }
 
 uint8_t *smbd_get_hex(const char *s, size_t max, size_t *n)

@@ -42,10 +42,11 @@ void mstate_fold_xchg(struct jget *g, const struct jpath *p, struct analysis *a,
 
 /* Before early and late are joined: late's record (and connections[]
  * entries of both) corrected with what early was in the middle of; the
- * joined connection's exchanges kept under early's name. */
-void mstate_xchg_join(struct analysis *a, const struct conn_summary *early, struct conn_summary *late);
-/* A request-side blob cs sent that no part decoded alone (an SMB Direct
- * message a cut divided: mstate_join_smbd.h), added to its pending one. */
-void mstate_xchg_request_blob(struct analysis *a, const struct conn_summary *cs, const struct xchg_auth *blob);
+ * joined connection's exchanges kept under early's name.  early itself
+ * takes in the SMB Direct messages the cut divided (mstate_join_smbd.h). */
+void mstate_xchg_join(struct analysis *a, struct conn_summary *early, struct conn_summary *late);
+/* Its exchanges part alone: early's and late's (mstate_join_smbd.h: a
+ * part between them that only merge made). */
+void mstate_xchg_join_exchanges(struct analysis *a, const struct conn_summary *early, struct conn_summary *late);
 
 #endif

@@ -11,6 +11,7 @@
 #include "mstate_join_fin.h"
 #include "mstate_join_nbss.h"
 #include "mstate_join_rdma.h"
+#include "mstate_join_smbd.h"
 #include "mstate_xchg.h"
 #include "mstate_xchg_conn.h"
 #include "policy.h"
@@ -42,20 +43,6 @@ static struct xchg_auth combine(const struct xchg_auth *early, const struct xchg
     if (late->mech != AUTH_MECH_NONE && late->mech != AUTH_MECH_UNKNOWN)
         c.mech = late->mech;
     return c;
-}
-
-void mstate_xchg_request_blob(struct analysis *a, const struct conn_summary *cs, const struct xchg_auth *blob)
-{
-    guint i = mstate_xchg_find(a, cs);
-    if (i != G_MAXUINT) {
-        struct mstate_xchg *m = g_ptr_array_index(a->edge_xchg, i);
-        m->x.pending = combine(&m->x.pending, blob);
-        return;
-    }
-    struct smb_conn_xchg x;
-    memset(&x, 0, sizeof x);
-    x.pending = *blob;
-    mstate_xchg_put(a, cs, &x);
 }
 
 /* session_note()'s mechanism and anonymous flag of a blob, over what the
@@ -268,9 +255,10 @@ static void join_trees(struct analysis *a, struct smb_conn_xchg *ex, struct smb_
     ex->n_trees = kept;
 }
 
-void mstate_xchg_join(struct analysis *a, const struct conn_summary *early, struct conn_summary *late)
+void mstate_xchg_join(struct analysis *a, struct conn_summary *early, struct conn_summary *late)
 {
     mstate_join_nbss(a, early, late);
+    mstate_smbd_join_wholes(a, early, late); /* SMBD messages the cut divided, whole: a part between them */
     mstate_join_roce_names(early, late);
     if (mstate_join_fins(a, early, &late->client, late->client_port, &late->server, late->server_port,
                          late->first_ts) &&
@@ -278,6 +266,11 @@ void mstate_xchg_join(struct analysis *a, const struct conn_summary *early, stru
         g_strlcpy(late->close_reason, "fin", sizeof late->close_reason);
         mstate_detail_set_end(a, late, "fin");
     }
+    mstate_xchg_join_exchanges(a, early, late);
+}
+
+void mstate_xchg_join_exchanges(struct analysis *a, const struct conn_summary *early, struct conn_summary *late)
+{
     guint ei = mstate_xchg_find(a, early), li = mstate_xchg_find(a, late);
     if (ei == G_MAXUINT && li == G_MAXUINT)
         return;

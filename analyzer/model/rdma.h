@@ -73,6 +73,11 @@ enum {
 
 /* s->smbd freed with what it kept (session.c). */
 void rdma_info_free(struct smb_direct_info *info);
+/* The SMBD message r of direction d was assembling when its connection
+ * ended, kept for merge (smbd_kept[d][RDMA_KEPT_HEAD]) when it began with
+ * an SMB protocol id or is the first data message's, at most RDMA_KEEP_MAX
+ * octets (both carriers). */
+void rdma_keep_head(struct smb_direct_info *info, int d, const struct smbd_reasm *r);
 
 /* ---- iWARP (called by the session model, session.c) ---- */
 struct rdma_iwarp;

@@ -102,24 +102,17 @@ void rdma_info_free(struct smb_direct_info *info)
     g_free(info);
 }
 
-/* An SMB2 SESSION_SETUP request (MS-SMB2 2.2.1: Command 1 at offset 12,
- * SMB2_FLAGS_SERVER_TO_REDIR clear): the one message in pieces whose
- * content merge decodes (who logs on). */
-static bool session_setup_request(const uint8_t *p, size_t n)
-{
-    return n >= 20 && framer_is_smb_id(p, n) && p[0] == 0xFE && p[12] == 1 && p[13] == 0 && !(p[16] & 1);
-}
-
 /* The SMBD message direction d was assembling when its connection closed:
- * kept when it is a SESSION_SETUP request, or the message of the first
+ * kept when it began with an SMB protocol id (any SMB2 message: merge
+ * decodes it whole, mstate_join_smbd.h), or is the message of the first
  * data message (another part's rest, or this part's whole lead), and
- * copied whole so far (mstate_join_smbd.h). */
-static void keep_head(struct smb_direct_info *info, int d, const struct smbd_reasm *r)
+ * copied whole so far, at most RDMA_KEEP_MAX octets in all. */
+void rdma_keep_head(struct smb_direct_info *info, int d, const struct smbd_reasm *r)
 {
     uint8_t flags = info->smbd_edge_flags[d];
     if (!r->active || !r->len || (uint64_t)r->len + r->remaining > r->cap ||
         (uint64_t)r->len + r->remaining > RDMA_KEEP_MAX ||
-        !(session_setup_request(r->buf, r->len) || (flags & RDMA_LEAD_OPEN)))
+        !(framer_is_smb_id(r->buf, r->len) || (flags & RDMA_LEAD_OPEN)))
         return;
     keep(info, d, RDMA_KEPT_HEAD, r->buf, r->len);
 }
@@ -129,7 +122,7 @@ void rdma_iwarp_free(struct rdma_iwarp *w)
     if (!w)
         return;
     for (int d = 0; d < 2; d++) {
-        keep_head(w->info, d, &w->d[d].reasm);
+        rdma_keep_head(w->info, d, &w->d[d].reasm);
         const struct ddp_msg_rx *rx = &w->d[d].sends;
         if (rx->active && rx->len <= rx->cap && !w->info->smbd_kept[d][RDMA_KEPT_SEND_HEAD]) {
             keep(w->info, d, RDMA_KEPT_SEND_HEAD, rx->buf, rx->len);
@@ -451,6 +444,9 @@ void rdma_smbd_message(struct smb_conn *s, struct smbd_reasm *reasm, int dir, bo
         s->obs.smbd_negotiates++; /* SMB Direct: an SMB connection even if no SMB2 message follows */
     if (kind != SMBD_MSG_DATA)
         return;
+    /* SMB Direct as a negotiate is: a part of a capture holding only the
+     * middle of a message in pieces is one of the connection's (merge joins it) */
+    s->obs.smbd_data += data.data_length != 0;
     uint8_t *edge = &info->smbd_edge_flags[dir];
     if (!info->smbd_lead[dir] && data.data_length) { /* smbscope merge: where this direction came in */
         info->smbd_lead[dir] = (uint64_t)data.remaining_length + data.data_length;
@@ -466,7 +462,7 @@ void rdma_smbd_message(struct smb_conn *s, struct smbd_reasm *reasm, int dir, bo
     if ((*edge & RDMA_LEAD_OPEN) && (rx == SMBD_RX_DONE || rx == SMBD_RX_DROPPED)) {
         bool smb = rx == SMBD_RX_DONE && framer_is_smb_id(smb2, n);
         *edge = (uint8_t)((*edge & ~RDMA_LEAD_OPEN) | (rx == SMBD_RX_DONE ? RDMA_LEAD_DONE | (smb ? 0 : RDMA_LEAD_NOT_SMB) : 0));
-        if (rx == SMBD_RX_DONE && !smb && s->obs.carrier == CARRIER_RDMA_IWARP) /* another part's rest: merged whole */
+        if (rx == SMBD_RX_DONE && !smb) /* another part's rest: merged whole */
             keep(info, dir, RDMA_KEPT_LEAD, smb2, n);
     }
     info->smbd_left[dir] = reasm->active ? reasm->remaining : 0;

@@ -115,21 +115,32 @@ static struct roce_conn *find(struct roce_table *t, const struct packet *pkt, ui
     return c;
 }
 
-/* Whether the first message of a pair makes it an SMB Direct connection. */
+/* Whether the first message of a pair makes it an SMB Direct connection:
+ * the SMBD negotiate request (its sender the client), or, the capture
+ * having begun later, the negotiate response (its peer the client) or a
+ * data transfer message with data (MS-SMBD carries only SMB2: also the
+ * piece of a message whose start the capture did not see). */
 static void maybe_smb(struct roce_table *t, struct roce_conn *c, int dir, const uint8_t *msg, size_t len)
 {
     struct smbd_negotiate_request req;
+    struct smbd_negotiate_response resp;
     struct smbd_data data;
+    int client = -1;
+    bool is_data = smbd_parse_data(msg, len, &data) == SMBD_OK;
     if (dir == 0 && smbd_parse_negotiate_request(msg, len, &req) == SMBD_OK && len == SMBD_NEGOTIATE_REQUEST_LEN) {
         c->midstream = false;
-    } else if (smbd_parse_data(msg, len, &data) == SMBD_OK && data.data_length >= 4 &&
-               (load_u32le(data.data) == 0x424D53FEu || load_u32le(data.data) == 0x424D53FDu)) {
+        client = 0;
+    } else if (!is_data && len == SMBD_NEGOTIATE_RESPONSE_LEN &&
+               smbd_parse_negotiate_response(msg, len, &resp) == SMBD_OK && resp.negotiated_version == SMBD_VERSION_1) {
+        c->midstream = true; /* the request preceded the capture */
+        client = !dir;
+    } else if (is_data && data.data_length) {
         c->midstream = true; /* the negotiate preceded the capture */
     } else {
         c->not_smb = true;
         return;
     }
-    c->s = smb_conn_new_endpoints(&t->cfg, c->addr, c->port, c->midstream ? -1 : 0, c->midstream);
+    c->s = smb_conn_new_endpoints(&t->cfg, c->addr, c->port, client, c->midstream);
     c->s->obs.carrier = CARRIER_RDMA_ROCE;
     c->s->smbd = g_new0(struct smb_direct_info, 1);
     for (int d = 0; d < 2; d++)
@@ -226,6 +237,7 @@ void roce_table_finish(struct roce_table *t, smb_conn_closed_fn closed, void *ct
             info->icrc_bad = c->icrc_bad;
             info->icrc_unchecked = c->icrc_unchecked;
             for (int d = 0; d < 2; d++) {
+                rdma_keep_head(info, d, &c->reasm[d]); /* smbscope merge: a message the capture's end divided */
                 info->qpn[d] = c->qp[d];
                 info->psn_dropped += c->rx[d].dropped;
                 info->psn_duplicates += c->rx[d].duplicates;

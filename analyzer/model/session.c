@@ -461,10 +461,11 @@ bool smb_conn_not_smb(const struct smb_conn *s) { return ((const struct smb_conn
 static bool carried_smb(const struct transport_obs *o)
 {
     /* A QUIC carrier exists only because its ClientHello offered ALPN "smb";
-     * an SMB Direct negotiate serves only SMB2 (MS-SMBD). */
+     * an SMB Direct negotiate or data transfer message serves only SMB2
+     * (MS-SMBD). */
     return o->session_messages || o->smb_messages || o->session_requests || o->positive_responses ||
            o->negative_responses || o->retarget_responses || o->keepalives || o->carrier == CARRIER_QUIC ||
-           o->smbd_negotiates;
+           o->smbd_negotiates || o->smbd_data;
 }
 
 /* What the transport knew of a connection when it ended. */

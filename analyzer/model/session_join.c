@@ -101,6 +101,7 @@ static void join_obs(struct transport_obs *e, const struct transport_obs *l)
         e->largest_message = l->largest_message;
     e->length_over_17bit |= l->length_over_17bit;
     e->smbd_negotiates += l->smbd_negotiates;
+    e->smbd_data += l->smbd_data;
 }
 
 /* A session the late part saw again (same id): its counters added, what it
@@ -225,6 +226,11 @@ void smb_conn_join(struct smb_conn *e, struct smb_conn *l)
     join_sessions(e, l);
     session_enc_unseen_join(e, l);
     join_smbd(e->smbd, l->smbd);
+    for (int d = 0; e->smbd && l->smbd && d < 2; d++) { /* RoCEv2: a queue pair only the late part saw (0: none) */
+        int ld = memcmp(&e->addr[d], &l->addr[d], sizeof e->addr[d]) == 0 ? d : 1 - d;
+        if (!e->smbd->qpn[d])
+            e->smbd->qpn[d] = l->smbd->qpn[ld];
+    }
     join_shares(e, l);
     /* SMB 3.0/3.0.2 has one cipher, AES-128-CCM (MS-SMB2 3.3.5.4): as
      * smb_conn_close() says it of a connection seen whole */

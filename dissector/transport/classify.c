@@ -58,10 +58,11 @@ struct transport_verdict transport_classify(const struct transport_obs *o)
     struct transport_verdict v = { TRANSPORT_NONE, 0 };
     /* A connection that carried nothing (a refused or unanswered SYN, even
      * to 139) is not an SMB connection: the NetBIOS ledger reports it. */
-    /* ALPN "smb" (QUIC) and an SMB Direct negotiate (MS-SMBD serves only
-     * SMB2) say SMB even before an SMB message. */
+    /* ALPN "smb" (QUIC) and an SMB Direct negotiate or data transfer
+     * message (MS-SMBD serves only SMB2) say SMB even before an SMB
+     * message. */
     bool anything = o->session_messages || o->smb_messages || o->keepalives || nbss_setup_seen(o)
-        || o->carrier == CARRIER_QUIC || o->smbd_negotiates;
+        || o->carrier == CARRIER_QUIC || o->smbd_negotiates || o->smbd_data;
     if (!anything)
         return v;
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {

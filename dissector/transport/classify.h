@@ -62,6 +62,8 @@ struct transport_obs {
     uint32_t largest_message;     /* largest length field seen on a session message */
     bool length_over_17bit;       /* a length > 0x1FFFF: impossible under NBSS (RFC 1002) */
     uint32_t smbd_negotiates;     /* SMB Direct negotiate request/response messages (RDMA carriers) */
+    uint32_t smbd_data;           /* SMB Direct data transfer messages with data (RDMA carriers), the pieces of
+                                   * SMB2 messages too (a part of a capture may hold only a message's middle) */
 };
 
 /* Why a class was chosen: a bit set, rendered by transport_evidence_text(). */

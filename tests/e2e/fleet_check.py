@@ -32,6 +32,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import merge_check  # noqa: E402  (compare, Reports, run: the joint-run comparison)
+import smbd_frag  # noqa: E402  (SMB Direct with every message in SMBD pieces)
 from merge_check import expect, run  # noqa: E402
 
 # (sample, parts): cut by time into about that many parts; each cuts at
@@ -410,19 +411,42 @@ def malformed_smbd_bytes(smbscope, samples, tmp):
          "edge_smbd_bytes[0]")
     case("a Send's rest past 16384 octets", early,
          lambda s: s.update(edge_smbd_bytes=[h[:10] + [1, 16000, 1, "00" * 400]]), "edge_smbd_bytes[0]")
+    # a start of the right length whose octets are noise after the SMB2
+    # protocol id: merge decodes the message put together with the session
+    # model (mstate_join_smbd.h), which takes any octets a capture may hold
+    import random
+    rnd = random.Random(13)
+    t = json.loads(json.dumps(early))
+    rec = t["merge_state"]["state"]["edge_smbd_bytes"][0]
+    rec[6] = "fe534d42" + "".join("%02x" % rnd.randrange(256) for _ in range(len(h[6]) // 2 - 4))
+    noisy = os.path.join(d, "noisy.json")
+    with open(noisy, "w") as f:
+        json.dump(merge_check.redigest(t), f)
+    late_json = os.path.join(d, "late.json")
+    with open(late_json, "w") as f:
+        json.dump(late, f)
+    rc, out, err = run([smbscope, "merge", "-T", "json", noisy, late_json])
+    expect("a start of noise decoded whole: merged, one connection", rc in (0, 1, 3) and
+           len(json.loads(out or "{}").get("connections", [])) == 1, err.strip())
     reports = merge_check.Reports(smbscope, d)
     merge_check.compare("the genuine parts of the SESSION_SETUP cut merge", smbscope, reports, [a, b])
 
 
-def smbd_bytes_bounded(smbscope, samples, tmp):
+def smbd_bytes_bounded(smbscope, samples, tmp, tree=False):
     """A run keeps the SMBD pieces of at most 32 edges (64 records of
     edge_smbd_bytes, what it writes): 40 copies of the iWARP connection cut
-    inside its SESSION_SETUP (new client ports) keep 32."""
+    inside its SESSION_SETUP (new client ports) keep 32.  tree: cut inside
+    a TREE_CONNECT request instead (smbd_frag.py's copy, every message in
+    pieces; not its direction's first data message): the start of any SMB
+    message is kept (merge decodes it whole), under the same bound."""
     import struct
     d = tempfile.mkdtemp(dir=tmp)
     early, many = os.path.join(d, "early.pcap"), os.path.join(d, "many.pcap")
-    subprocess.run(["editcap", "-F", "pcap", "-r", os.path.join(samples, "rdma-iwarp-markers-15445.pcap"), early, "1-12"],
-                   check=True)
+    source, port, k = os.path.join(samples, "rdma-iwarp-markers-15445.pcap"), 49713, 12
+    if tree:
+        source, port, k = os.path.join(d, "frag.pcap"), smbd_frag.PORT, 26
+        smbd_frag.fragmented_copy(os.path.join(samples, "rdma-iwarp-5445.pcap"), source)
+    subprocess.run(["editcap", "-F", "pcap", "-r", source, early, "1-%d" % k], check=True)
     with open(early, "rb") as f:
         head, body = f.read(24), f.read()
     recs, at = [], 0
@@ -435,8 +459,8 @@ def smbd_bytes_bounded(smbscope, samples, tmp):
         for sec, usec, frame in recs:
             fr = bytearray(frame)
             tcp = 14 + (fr[14] & 15) * 4
-            for off in (tcp, tcp + 2):  # the client's port (49713) either way
-                if struct.unpack_from("!H", fr, off)[0] == 49713:
+            for off in (tcp, tcp + 2):  # the client's port either way
+                if struct.unpack_from("!H", fr, off)[0] == port:
                     struct.pack_into("!H", fr, off, 40000 + i)
             out.append(struct.pack("<IIII", sec, usec + i, len(fr), len(fr)) + bytes(fr))
     with open(many, "wb") as f:
@@ -444,8 +468,11 @@ def smbd_bytes_bounded(smbscope, samples, tmp):
     rc, outj, err = run([smbscope, "-q", "-T", "json", many])
     st = json.loads(outj)["merge_state"]["state"]
     kept = st.get("edge_smbd_bytes", [])
-    expect("40 iWARP connections cut inside a SESSION_SETUP: the pieces of 32 kept",
-           len(st["edge_frames"]) == 40 and len(kept) == 32 and all(r[6] for r in kept),
+    what = "a TREE_CONNECT request" if tree else "a SESSION_SETUP"
+    cmd = 3 if tree else 1  # the SMB2 command of the kept starts (MS-SMB2 2.2.1)
+    expect("40 iWARP connections cut inside %s: the pieces of 32 kept" % what,
+           len(st["edge_frames"]) == 40 and len(kept) == 32 and
+           all(r[6] and bytes.fromhex(r[6])[12] == cmd for r in kept),
            "%d edges, %d kept" % (len(st["edge_frames"]), len(kept)))
 
 
@@ -556,6 +583,7 @@ def main():
             malformed_cut_state(smbscope, a.samples, tmp)
             malformed_smbd_bytes(smbscope, a.samples, tmp)
             smbd_bytes_bounded(smbscope, a.samples, tmp)
+            smbd_bytes_bounded(smbscope, a.samples, tmp, tree=True)
             data_tails_bounded(smbscope, tmp)
             for name, k in PACKET_CUTS:
                 packet_cut(smbscope, os.path.join(a.samples, name), k, tmp)

@@ -30,6 +30,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jobs_check as jc  # noqa: E402
+import smbd_frag  # noqa: E402
 
 
 # "sample parts": reason, for cuts merge does not join yet (none today)
@@ -43,7 +44,17 @@ KNOWN = {}
 # RDMA Send whose DDP segments the cut divides (51).
 PACKET_CUTS = [("rdma-iwarp-markers-15445.pcap", 12), ("rdma-iwarp-midstream-5445.pcap", 7),
                ("rdma-iwarp-markers-15445.pcap", 4), ("rdma-iwarp-5445.pcap", 4), ("rdma-iwarp-5445.pcap", 5),
-               ("rdma-iwarp-markers-15445.pcap", 51)]
+               ("rdma-iwarp-markers-15445.pcap", 51),
+               # RoCEv2: a later part from an ACK and the SMBD negotiate response
+               # (its queue pairs), from the AUTHENTICATE's second SMBD piece, from
+               # a WRITE's second piece (merge_cuts_check.py ROCE_CUTS)
+               ("rdma-roce-4791.pcap", 1), ("rdma-roce-4791.pcap", 13), ("rdma-roce-4791.pcap", 68)]
+
+# SMB Direct with every SMB2 message in SMBD pieces (smbd_frag.py, made at
+# test time): cuts inside a message (the NEGOTIATE response; a TREE_CONNECT
+# request; a WRITE cut twice, its middle part holding only its middle):
+# --jobs decodes the message whole as merge does (mstate_join_smbd.h).
+FRAG_CUTS = [[11], [26], [66, 70]]
 
 
 def packets(path):
@@ -69,6 +80,17 @@ def packet_cut(smbscope, sample, k, d):
     parts = [os.path.join(d, "a.pcap"), os.path.join(d, "b.pcap")]
     subprocess.run(["editcap", "-r", sample, parts[0], "1-%d" % k], check=True)
     subprocess.run(["editcap", "-r", sample, parts[1], "%d-%d" % (k + 1, n)], check=True)
+    return compare(smbscope, parts)
+
+
+def frag_cut(smbscope, samples, ks, d):
+    sample = os.path.join(d, "frag.pcap")
+    smbd_frag.fragmented_copy(os.path.join(samples, "rdma-iwarp-5445.pcap"), sample)
+    bounds = [0] + ks + [packets(sample)]
+    parts = []
+    for i in range(len(bounds) - 1):
+        parts.append(os.path.join(d, "p%d.pcap" % i))
+        subprocess.run(["editcap", "-r", sample, parts[-1], "%d-%d" % (bounds[i] + 1, bounds[i + 1])], check=True)
     return compare(smbscope, parts)
 
 
@@ -119,6 +141,14 @@ def main():
         with tempfile.TemporaryDirectory() as d:
             _, d_jobs, d_merge = packet_cut(a.smbscope, os.path.join(a.samples, name), k, d)
         label = "%s cut after packet %d" % (name, k)
+        cuts += 1
+        jc.expect(label + ": merge of the parts' reports == --jobs 1", d_merge is None, d_merge or "")
+        jc.expect(label + ": --jobs 2 == --jobs 1", d_jobs is None, d_jobs or "")
+        equal += not d_jobs
+    for ks in FRAG_CUTS:
+        with tempfile.TemporaryDirectory() as d:
+            _, d_jobs, d_merge = frag_cut(a.smbscope, a.samples, ks, d)
+        label = "SMBD pieces of rdma-iwarp-5445.pcap cut after packet %s" % " and ".join(map(str, ks))
         cuts += 1
         jc.expect(label + ": merge of the parts' reports == --jobs 1", d_merge is None, d_merge or "")
         jc.expect(label + ": --jobs 2 == --jobs 1", d_jobs is None, d_jobs or "")

@@ -13,6 +13,11 @@ iWARP with MPA markers (a later part reads them where they are), its MPA
 startup cut apart (the later part begins with the reply); an SMB
 Direct SESSION_SETUP whose SMBD fragments the cut divides (merge decodes it
 whole: state.edge_smbd_bytes), an RDMA Send whose DDP segments it divides.
+FRAGMENTED cuts an iWARP copy made at test time with every SMB2 message in
+SMBD pieces (smbd_frag.py): a NEGOTIATE, a TREE_CONNECT, an encrypted
+message, a message cut twice (three parts), a Send inside a message in
+pieces; ROCE_CUTS the RoCEv2 sample where a later part begins with the
+negotiate response or a message's piece.
 
 KNOWN lists the cuts merge does not join yet, each with its reason (README.md,
 smbscope merge, says the same); a listed cut that now joins is reported, not
@@ -36,6 +41,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import merge_check as mc  # noqa: E402
+import smbd_frag  # noqa: E402
 
 
 # sample -> {cut after k: reason}
@@ -106,6 +112,46 @@ SPANS = {
 # connection spans several of (40 connections, 20 open at once: each spans
 # about 200 packets; cut every 30 and 70 packets: 14 and 6 parts).
 GENERATED = [(40, 20, (30, 70))]
+# SMB Direct with every SMB2 message in SMBD pieces (smbd_frag.py: both ends'
+# MaxReceiveSize 128, made at test time from rdma-iwarp-5445.pcap; "encrypt":
+# carrying smb445-encrypt.pcap's messages): a cut between two pieces of a
+# message.  Each part keeps its piece (state.edge_smbd_bytes) and merge
+# decodes the message whole as a part of its own between them
+# (mstate_join_smbd.h): (messages from, cut after, what the message is)
+# (messages from, each Send in two DDP segments, cut after (several: in as
+# many parts), what the message is)
+FRAGMENTED = [
+    (None, False, [8], "the NEGOTIATE request: dialects offered, client GUID, contexts"),
+    (None, False, [11], "the NEGOTIATE response: dialect, signing, cipher, capabilities"),
+    (None, False, [26], "a TREE_CONNECT request: its share, answered in the later part"),
+    ("smb445-encrypt.pcap", False, [26], "an encrypted message (TRANSFORM header): encrypted PDUs of its session"),
+    # a part that holds only a message's middle or end is an SMB Direct
+    # connection (its SMBD data transfer messages say so, as a negotiate
+    # does): joined, the message put together from three parts
+    (None, False, [101], "a CLOSE response: the later part holds only its end, then the FINs"),
+    (None, False, [20, 22], "the AUTHENTICATE's SESSION_SETUP in three parts: who logged on"),
+    (None, False, [66, 70], "a WRITE in three parts, the middle one only its middle"),
+    # an RDMA Send cut between its DDP segments whose SMBD data transfer
+    # message is a piece of an SMB2 message (the Send put together, its piece
+    # added to the message in progress: mstate_join_frame.c send_data())
+    (None, True, [10], "the Send of the NEGOTIATE request's second piece"),
+    (None, True, [16], "the Send of the NEGOTIATE response's second piece"),
+    (None, True, [36], "the Send of the AUTHENTICATE's fourth piece"),
+    (None, True, [9, 16], "the NEGOTIATE request's pieces and the response's second Send in three parts"),
+]
+
+# RoCEv2 (samples/rdma-roce-4791.pcap, SMBD messages longer than 488 octets
+# in pieces): a later part whose first message is the SMBD negotiate
+# response (its peer the client), or the piece of a message whose start it
+# did not see, is an SMB Direct connection (rdma_roce.c maybe_smb()), joined;
+# the message a cut divides is put together as iWARP's (state.edge_frames,
+# state.edge_smbd_bytes).  (cut after, what)
+ROCE_CUTS = [
+    (1, "the later part begins with an ACK, then the SMBD negotiate response; its queue pairs"),
+    (2, "the later part begins with the SMBD negotiate response"),
+    (13, "the AUTHENTICATE's SESSION_SETUP in two SMBD pieces: who logged on"),
+    (68, "a WRITE in three SMBD pieces, the later part from its second"),
+]
 
 
 def packets(path):
@@ -139,6 +185,25 @@ def compare(smbscope, parts, d, options=()):
             f.write(mc.run([smbscope, "-q", "-T", "json"] + opts + [p])[1])
     rc_j, joint, _ = mc.run([smbscope, "-q", "-T", "json"] + opts + parts)
     rc_m, merged, err = mc.run([smbscope, "merge", "-T", "json"] + opts + reports[::-1])
+    if rc_m == 2:
+        return "merge failed: " + err.strip()
+    d = mc.first_diff(mc.normal(mc.json.loads(merged)), mc.normal(mc.json.loads(joint)))
+    return d or (None if rc_m == rc_j else "exit %d != %d" % (rc_m, rc_j))
+
+
+def cut_parts(smbscope, sample, ks, n, tmp):
+    """cut() into len(ks) + 1 parts."""
+    d = os.path.join(tmp, "%s-%s" % (os.path.basename(sample), "-".join(map(str, ks))))
+    os.mkdir(d)
+    bounds = [0] + ks + [n]
+    parts = []
+    for i in range(len(bounds) - 1):
+        parts.append(os.path.join(d, "p%d.pcap" % i))
+        subprocess.run(["editcap", "-r", sample, parts[-1], "%d-%d" % (bounds[i] + 1, bounds[i + 1])], check=True)
+    reports = mc.Reports(smbscope, d)
+    caps = reports.chrono(parts)
+    rc_j, joint, _ = mc.run([smbscope, "-q", "-T", "json"] + caps)
+    rc_m, merged, err = mc.run([smbscope, "merge", "-T", "json"] + [reports.of(p)[0] for p in parts])
     if rc_m == 2:
         return "merge failed: " + err.strip()
     d = mc.first_diff(mc.normal(mc.json.loads(merged)), mc.normal(mc.json.loads(joint)))
@@ -234,6 +299,19 @@ def main():
         return count(a.smbscope, a.samples, a.count)
     with tempfile.TemporaryDirectory() as tmp:
         spans(a.smbscope, a.samples, tmp)
+        for src, ddp, ks, what in FRAGMENTED:
+            sample = os.path.join(tmp, "frag-%s%s.pcap" % (src or "plain", "-ddp" if ddp else ""))
+            if not os.path.exists(sample):
+                smbd_frag.fragmented_copy(os.path.join(a.samples, "rdma-iwarp-5445.pcap"), sample,
+                                          os.path.join(a.samples, src) if src else None, ddp)
+            n = packets(sample)
+            d = cut_parts(a.smbscope, sample, ks, n, tmp)
+            mc.expect("SMBD pieces of %s cut after packet %s of %d (%s)" %
+                      (src or "rdma-iwarp-5445.pcap", " and ".join(map(str, ks)), n, what), d is None, d or "")
+        roce = os.path.join(a.samples, "rdma-roce-4791.pcap")
+        for k, what in ROCE_CUTS:
+            d = cut(a.smbscope, roce, k, packets(roce), tmp)
+            mc.expect("rdma-roce-4791.pcap cut after packet %d (%s)" % (k, what), d is None, d or "")
         for name, known in KNOWN.items():
             sample = os.path.join(a.samples, name)
             n = packets(sample)
