@@ -23,14 +23,32 @@
 #include "split_route.h"
 
 /* When a connection closed in one run, as near as a thread can tell
- * (keep_first_closed()): ordered by close_key_order(). */
+ * (keep_first_closed(), the groups' order): ordered by close_key_order(). */
 struct close_key {
     bool at_end;    /* closed by the end of the input */
+    uint8_t rank;   /* of those one record ends (close_key_order()) */
     int64_t when;   /* the time it closed in one run; INT64_MIN: by the flow table's end */
+    int64_t tie;    /* of those of one rank one record ends: the order one run ends them in */
     int64_t first_ts;
     uint64_t flow_id;
-    int64_t linger_ts; /* lingering after its FINs at the end: its last packet's time; else INT64_MIN */
+    int64_t last_ts;
+    uint32_t linger; /* ended from the flow table's closed list (FIN or RST): 1 + its index in its worker's
+                      * lingering (linger_model() says when one run ended it); 0: not so */
 };
+
+/* A connection of this thread that lingered after its FINs (or RST) in
+ * the flow table's closed list.  One run's list holds every thread's, so
+ * it leaves one run's table earlier than a thread's (linger_model()). */
+struct linger_rec {
+    int64_t last_ts; /* its place in the list (flow.c moves a connection to the tail at each packet) */
+    int64_t left;    /* when this thread's table ended it by its linger timeout (every thread's table
+                      * sees the capture's clock: one run's time too); LINGER_AT_END: at the end of the
+                      * input; LINGER_PUSHED: past this thread's max_closed.  linger_model(): one run's
+                      * end of it, LINGER_AT_END at the end */
+};
+
+#define LINGER_AT_END INT64_MAX
+#define LINGER_PUSHED INT64_MIN
 
 /* One thread's share.  Worker 0 runs on the main thread. */
 struct worker {
@@ -38,11 +56,14 @@ struct worker {
     struct config cfg;        /* the run's, with this thread's share of the caps (share_caps()) */
     struct split_feed *feed;  /* the file's records, read once for every worker */
     struct analysis a;
-    GArray *close_ts;         /* int64_t per a.conns entry: the time of the record that closed it */
+    GArray *kept;             /* struct close_key per a.conns entry (keep_closed()) */
     int64_t now;              /* the record in hand's time (INT64_MAX: the end) */
     struct close_key last;    /* of the connection that closed last */
+    uint64_t closed_early;    /* the flow table's stats.closed_early at the last flow's close */
+    uint64_t linger_flow;     /* the flow on_flow_close() just noted lingering (its id), or 0 */
+    uint64_t closes;          /* connections closed so far */
     GArray *made;             /* struct close_key per group of a.groups: of the connection that made it */
-    GArray *lingering;        /* int64_t linger_ts of every connection lingering at the end */
+    GArray *lingering;        /* struct linger_rec per connection that lingered after its close */
     GThread *th;
     struct fold_order *order; /* fold_mem_order() of a, sorted on this worker's thread */
 };
@@ -63,24 +84,28 @@ static void set_signals(void (*handler)(int))
     sigaction(SIGTERM, &sa, NULL);
 }
 
-static bool lingered(const struct smb_conn *s)
-{
-    return s->close_reason && (strcmp(s->close_reason, "fin") == 0 || strcmp(s->close_reason, "rst") == 0);
-}
+/* Those the flow table still held at the end of the input left one run in
+ * opening order (flow_table_finish()), lingering or not, before the QUIC
+ * and RoCEv2 tables' (analysis_finish()): one lingering since it opened
+ * long ago comes first.  ts: the time of the record that closed s here.
+ * One lingering after its FINs: when one run ended it is linger_model()'s
+ * (linger_resolve()). */
+enum close_rank { RANK_CLOSED_LIST, RANK_TCP, RANK_UDP_TABLE };
 
-/* Closed connections linger and leave in the order of their last packet
- * (flow.h), later in a worker than in one run (each has its own
- * max_closed): that order, not the worker's.  But those the flow table
- * still held at the end of the input left one run in opening order
- * (flow_table_finish()), lingering or not, before the QUIC and RoCEv2
- * tables' (analysis_finish()): one lingering since it opened long ago
- * comes first.  ts: the time of the record that closed s here. */
-static struct close_key close_key_of(const struct smb_conn *s, int64_t ts)
+/* One record may end several connections.  A TCP packet's: one run ends
+ * those of the closed list first (flow.c expire()), then the others
+ * idle, in list order (their last packet).  A datagram's, or the end's in
+ * the QUIC and RoCEv2 tables: in the order the table ends them (a sweep
+ * walks its array), the order of the thread that has every datagram
+ * (split_route.c: seq).  The end's in the flow table: opening order. */
+static struct close_key close_key_of(const struct smb_conn *s, int64_t ts, uint64_t seq)
 {
     bool at_end = ts == INT64_MAX;
-    bool tcp_end = at_end && (s->obs.carrier == CARRIER_TCP || s->obs.carrier == CARRIER_RDMA_IWARP);
-    return (struct close_key){ at_end, tcp_end ? INT64_MIN : lingered(s) ? s->last_ts : ts, s->first_ts, s->flow_id,
-                               tcp_end && lingered(s) ? s->last_ts : INT64_MIN };
+    bool tcp = s->obs.carrier == CARRIER_TCP || s->obs.carrier == CARRIER_RDMA_IWARP;
+    struct close_key k = { at_end, tcp ? RANK_TCP : RANK_UDP_TABLE, at_end && tcp ? INT64_MIN : ts, 0,
+                           s->first_ts, s->flow_id, s->last_ts, 0 };
+    k.tie = !tcp ? (int64_t)seq : at_end ? s->first_ts : s->last_ts;
+    return k;
 }
 
 static gint close_key_order(gconstpointer pa, gconstpointer pb)
@@ -90,7 +115,11 @@ static gint close_key_order(gconstpointer pa, gconstpointer pb)
         return a->at_end ? 1 : -1;
     if (a->when != b->when)
         return a->when < b->when ? -1 : 1;
-    if (a->first_ts != b->first_ts) /* closed by one record or at the end: in opening order */
+    if (a->rank != b->rank)
+        return a->rank < b->rank ? -1 : 1;
+    if (a->tie != b->tie)
+        return a->tie < b->tie ? -1 : 1;
+    if (a->first_ts != b->first_ts)
         return a->first_ts < b->first_ts ? -1 : 1;
     return (a->flow_id > b->flow_id) - (a->flow_id < b->flow_id);
 }
@@ -103,70 +132,131 @@ static void note_made(struct worker *w)
         g_array_append_val(w->made, w->last);
 }
 
-/* analysis events.conn_end: s closes (before it goes into the groups). */
+/* The connection a.conns gained since the last close was the one that
+ * closed last (analysis.c conn_closed(): kept right after its conn_end). */
+static void note_kept(struct worker *w)
+{
+    while (w->kept->len < w->a.conns->len)
+        g_array_append_val(w->kept, w->last);
+}
+
+/* analysis events.conn_end: s closes (before it goes into the groups;
+ * its TCP flow, if any, went by on_flow_close() just before). */
 static void on_conn_end(void *ctx, const struct smb_conn *s)
 {
     struct worker *w = ctx;
     note_made(w);
-    w->last = close_key_of(s, w->now);
-    if (w->last.linger_ts != INT64_MIN)
-        g_array_append_val(w->lingering, w->last.linger_ts);
+    note_kept(w);
+    w->last = close_key_of(s, w->now, w->closes++);
+    if (w->linger_flow && s->flow_id == w->linger_flow)
+        w->last.linger = w->lingering->len;
+    w->linger_flow = 0;
 }
 
-static gint later_first(gconstpointer pa, gconstpointer pb)
+/* Flow observer (after analysis.c's in the table, so it is told first):
+ * every TCP flow ended from the closed list, SMB or not, as one run's
+ * list holds them all. */
+static void on_flow_close(void *ctx, struct flow_conn *c, void **user, enum flow_close_reason r)
 {
-    int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
-    return (a < b) - (a > b);
+    struct worker *w = ctx;
+    uint64_t early = flow_table_stats(c->table).closed_early;
+    bool pushed = early != w->closed_early;
+    w->closed_early = early;
+    w->linger_flow = 0;
+    if (r != FLOW_CLOSE_FIN && r != FLOW_CLOSE_RST)
+        return;
+    struct linger_rec e = { c->last_ts_us, w->now == INT64_MAX ? LINGER_AT_END : pushed ? LINGER_PUSHED : w->now };
+    g_array_append_val(w->lingering, e);
+    w->linger_flow = c->id;
 }
 
-/* One run's flow table holds at most max_closed connections lingering
- * (flow.h), each thread's as many (jobs_share_caps()): of those all
- * threads held at the end, one run held the last max_closed to close (by
- * their last packet); the others left before the end, in that order.  The
- * oldest last packet one run still held at the end (INT64_MIN: all). */
-static int64_t linger_floor(struct worker *ws, unsigned n)
+/* A lingering connection of worker k, index i: ref k + n * i. */
+struct linger_refs {
+    struct worker *ws;
+    unsigned n;
+};
+
+static struct linger_rec *linger_at(const struct linger_refs *r, uint32_t ref)
+{
+    return &g_array_index(r->ws[ref % r->n].lingering, struct linger_rec, ref / r->n);
+}
+
+static gint linger_order(gconstpointer pa, gconstpointer pb, gpointer data)
+{
+    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+    int64_t x = linger_at(data, a)->last_ts, y = linger_at(data, b)->last_ts;
+    if (x != y)
+        return x < y ? -1 : 1;
+    return (a > b) - (a < b);
+}
+
+/* One run's closed list holds every thread's lingering connections, in
+ * the order of their last packets, at most max_closed of them (flow.c
+ * trim_closed()): past it the oldest ends as another joins (each thread
+ * held as many of its own: it ended them later, or at the end of the
+ * input).  The linger timeout ends the oldest too, at the time every
+ * thread's table saw (for one ended past a thread's own max_closed, its
+ * last packet plus the timeout, or the end when that lies past the
+ * capture's clock: a thread holds fewer than max_closed of one run only
+ * with more than two threads).  Each lingering connection's left then
+ * says when one run ended it.  A connection joins the list at its last
+ * packet (the final ACK after both FINs a round trip later) and one run
+ * trims the list at the next TCP packet, here at that same time. */
+static void linger_model(struct worker *ws, unsigned n, const struct config *cfg, int64_t clock_last)
 {
     struct flow_limits lim;
     flow_limits_default(&lim);
-    GArray *all = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    uint64_t max_closed = cfg->max_closed_conns ? cfg->max_closed_conns : lim.max_closed;
+    struct linger_refs r = { ws, n };
+    guint total = 0;
     for (unsigned k = 0; k < n; k++)
-        g_array_append_vals(all, ws[k].lingering->data, ws[k].lingering->len);
-    g_array_sort(all, later_first);
-    int64_t floor = all->len > lim.max_closed ? g_array_index(all, int64_t, lim.max_closed - 1) : INT64_MIN;
-    g_array_free(all, TRUE);
-    return floor;
-}
-
-/* k as one run closed it, given linger_floor(). */
-static void unend(struct close_key *k, int64_t floor)
-{
-    if (k->linger_ts != INT64_MIN && k->linger_ts < floor) {
-        k->at_end = false;
-        k->when = k->linger_ts;
+        total += ws[k].lingering->len;
+    uint32_t *order = g_new(uint32_t, total ? total : 1);
+    guint m = 0;
+    for (unsigned k = 0; k < n; k++)
+        for (guint i = 0; i < ws[k].lingering->len; i++) {
+            struct linger_rec *e = &g_array_index(ws[k].lingering, struct linger_rec, i);
+            if (e->left == LINGER_PUSHED)
+                e->left = clock_last - e->last_ts >= lim.idle_closed_us ? e->last_ts + lim.idle_closed_us : LINGER_AT_END;
+            order[m++] = k + n * i;
+        }
+    g_qsort_with_data(order, (gint)total, sizeof *order, linger_order, &r);
+    guint head = 0;
+    for (guint j = 0; j < total; j++) {
+        int64_t t = linger_at(&r, order[j])->last_ts;
+        while (head < j && linger_at(&r, order[head])->left <= t) /* its linger timeout came first */
+            head++;
+        if (j + 1 - head > max_closed)
+            linger_at(&r, order[head++])->left = t;
     }
+    g_free(order);
 }
 
-/* The connections a.conns gained closed at time ts (INT64_MAX: the end). */
-static void note_closed(struct worker *w, int64_t ts)
+/* k as one run closed it (linger_model() done). */
+static void linger_resolve(struct close_key *k, const struct worker *w)
 {
-    while (w->close_ts->len < w->a.conns->len)
-        g_array_append_val(w->close_ts, ts);
+    if (!k->linger)
+        return;
+    int64_t left = g_array_index(w->lingering, struct linger_rec, k->linger - 1).left;
+    k->at_end = left == LINGER_AT_END;
+    k->when = k->at_end ? INT64_MIN : left;
+    k->rank = k->at_end ? RANK_TCP : RANK_CLOSED_LIST;
+    k->tie = k->at_end ? k->first_ts : k->last_ts;
 }
 
 /* A record another thread analyses: when one run gives it to its flow
  * table (it decodes as TCP: split_route() said so from its headers, or
  * packet_decode() does, frags NULL: an IP fragment is held, as its
  * datagram is not this thread's), this table's clock steps too (one run's
- * idle expiry and time jumps).  true when it did. */
-static bool tick(struct worker *w, const struct capture_record *rec, enum split_tcp tcp)
+ * idle expiry and time jumps). */
+static void tick(struct worker *w, const struct capture_record *rec, enum split_tcp tcp)
 {
     if (tcp == SPLIT_TCP_MAYBE) {
         struct packet pkt;
         if (packet_decode(rec->dlt, rec, NULL, &pkt) != PKT_OK || pkt.l4 != L4_TCP)
-            return false;
+            return;
     }
     flow_table_tick(w->a.flows, rec->ts_us);
-    return true;
 }
 
 /* Every record of the file: this thread's own analysed, the others' as
@@ -183,17 +273,15 @@ static gpointer work(gpointer data)
             w->now = recs[i].ts_us;
             if (worker[i] == k)
                 analysis_feed(&w->a, 0, &recs[i]);
-            else if (tcp[i] == SPLIT_TCP_NO || !tick(w, &recs[i], (enum split_tcp)tcp[i]))
-                continue;
-            if (w->a.conns->len != w->close_ts->len)
-                note_closed(w, recs[i].ts_us);
+            else if (tcp[i] != SPLIT_TCP_NO)
+                tick(w, &recs[i], (enum split_tcp)tcp[i]);
         }
     }
     w->now = INT64_MAX;
     analysis_finish(&w->a);
     jobs_drop_edge_tables(&w->a); /* a.groups: those made as connections closed (not the edges') */
     note_made(w);
-    note_closed(w, INT64_MAX); /* closed at the end, after every other */
+    note_kept(w);
     w->order = fold_mem_order(&w->a);
     mem_trim(); /* what the finished analysis freed (every connection's state) back before the fold's peak */
     return NULL;
@@ -246,15 +334,15 @@ static gint kept_order(gconstpointer pa, gconstpointer pb)
 
 /* The connections one run would have kept for detail: each worker kept
  * the first to close of its own; of them all, the first to close. */
-static void keep_first_closed(struct analysis *a, struct worker *ws, unsigned n, int64_t floor)
+static void keep_first_closed(struct analysis *a, struct worker *ws, unsigned n)
 {
     GArray *all = g_array_new(FALSE, FALSE, sizeof(struct kept));
     for (unsigned k = 0; k < n; k++) {
         GPtrArray *c = ws[k].a.conns;
         for (guint i = 0; i < c->len; i++) {
             struct smb_conn *s = g_ptr_array_index(c, i);
-            struct kept e = { close_key_of(s, g_array_index(ws[k].close_ts, int64_t, i)), s };
-            unend(&e.key, floor);
+            struct kept e = { g_array_index(ws[k].kept, struct close_key, i), s };
+            linger_resolve(&e.key, &ws[k]);
             g_array_append_val(all, e);
         }
         g_ptr_array_set_free_func(c, NULL);
@@ -302,11 +390,16 @@ static bool workers_start(const struct config *cfg, struct worker *ws, unsigned 
         share_tables(&w->a, n);
         w->a.progress = false;
         g_ptr_array_add(w->a.inputs, input_of(cap, cfg->inputs[0]));
-        w->close_ts = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+        w->kept = g_array_new(FALSE, FALSE, sizeof(struct close_key));
         w->made = g_array_new(FALSE, FALSE, sizeof(struct close_key));
-        w->lingering = g_array_new(FALSE, FALSE, sizeof(int64_t));
+        w->lingering = g_array_new(FALSE, FALSE, sizeof(struct linger_rec));
         w->a.events.ctx = w;
         w->a.events.conn_end = on_conn_end;
+        const struct flow_observer obs = { .conn_close = on_flow_close };
+        if (!flow_table_add_observer(w->a.flows, &obs, w)) {
+            fprintf(stderr, "smbscope: out of memory\n");
+            return false;
+        }
     }
     return true;
 }
@@ -317,8 +410,8 @@ static void workers_free(struct worker *ws, unsigned n)
         struct worker *w = &ws[k];
         if (w->a.inputs)
             analysis_free(&w->a);
-        if (w->close_ts)
-            g_array_free(w->close_ts, TRUE);
+        if (w->kept)
+            g_array_free(w->kept, TRUE);
         if (w->made)
             g_array_free(w->made, TRUE);
         if (w->lingering)
@@ -369,11 +462,13 @@ static void fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
         input_add(in, g_ptr_array_index(ws[k].a.inputs, 0));
         g_ptr_array_set_size(ws[k].a.inputs, 0);
     }
-    int64_t floor = linger_floor(ws, n);
-    keep_first_closed(a, ws, n, floor);
+    int64_t first, last;
+    bool clock = flow_table_clock(ws[0].a.flows, &first, &last);
+    linger_model(ws, n, a->cfg, clock ? last : INT64_MIN);
+    keep_first_closed(a, ws, n);
     for (unsigned k = 0; k < n; k++) { /* the groups in the order one run made them */
         for (guint i = 0; i < ws[k].made->len; i++)
-            unend(&g_array_index(ws[k].made, struct close_key, i), floor);
+            linger_resolve(&g_array_index(ws[k].made, struct close_key, i), &ws[k]);
         fold_order_groups_by(ws[k].order, ws[k].made->data, ws[k].made->len, sizeof(struct close_key), close_key_order);
     }
     struct analysis *as[JOBS_MAX];
@@ -385,8 +480,7 @@ static void fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
     fold_mem_many(a, as, order, n, true);
     /* The capture's clock (every thread's table saw it: flow_table_tick())
      * into the folded table: the merge state's part clock is one run's. */
-    int64_t first, last;
-    if (flow_table_clock(ws[0].a.flows, &first, &last)) {
+    if (clock) {
         flow_table_tick(a->flows, first);
         flow_table_tick(a->flows, last);
     }
