@@ -56,7 +56,8 @@ struct worker {
     struct config cfg;        /* the run's, with this thread's share of the caps (share_caps()) */
     struct split_feed *feed;  /* the file's records, read once for every worker */
     struct analysis a;
-    GArray *kept;             /* struct close_key per a.conns entry (keep_closed()) */
+    GArray *kept;             /* struct close_key per a.conns entry (keep_first_closed()) */
+    GArray *edge_keys;        /* struct close_key per a.edges entry (edges_in_close_order()) */
     int64_t now;              /* the record in hand's time (INT64_MAX: the end) */
     struct close_key last;    /* of the connection that closed last */
     uint64_t closed_early;    /* the flow table's stats.closed_early at the last flow's close */
@@ -132,12 +133,15 @@ static void note_made(struct worker *w)
         g_array_append_val(w->made, w->last);
 }
 
-/* The connection a.conns gained since the last close was the one that
- * closed last (analysis.c conn_closed(): kept right after its conn_end). */
+/* The connection a.conns (or a.edges) gained since the last close was
+ * the one that closed last (analysis.c conn_closed(): kept right after its
+ * conn_end). */
 static void note_kept(struct worker *w)
 {
     while (w->kept->len < w->a.conns->len)
         g_array_append_val(w->kept, w->last);
+    while (w->edge_keys->len < w->a.edges->len)
+        g_array_append_val(w->edge_keys, w->last);
 }
 
 /* analysis events.conn_end: s closes (before it goes into the groups;
@@ -325,6 +329,7 @@ static void input_add(struct input_info *dst, const struct input_info *src)
 struct kept {
     struct close_key key;
     struct smb_conn *s;
+    guint edge; /* edges_in_close_order(): its index in a->edges */
 };
 
 static gint kept_order(gconstpointer pa, gconstpointer pb)
@@ -341,7 +346,7 @@ static void keep_first_closed(struct analysis *a, struct worker *ws, unsigned n)
         GPtrArray *c = ws[k].a.conns;
         for (guint i = 0; i < c->len; i++) {
             struct smb_conn *s = g_ptr_array_index(c, i);
-            struct kept e = { g_array_index(ws[k].kept, struct close_key, i), s };
+            struct kept e = { g_array_index(ws[k].kept, struct close_key, i), s, 0 };
             linger_resolve(&e.key, &ws[k]);
             g_array_append_val(all, e);
         }
@@ -362,6 +367,30 @@ static void keep_first_closed(struct analysis *a, struct worker *ws, unsigned n)
     g_array_free(all, TRUE);
 }
 
+/* The edge connections (open at the end, seen from their middle: a->edges,
+ * each worker's after the other's) in the order one run closes them: it
+ * adds them to the groups in that order after the others
+ * (analysis_fold_edges()), and a level may have room for only some. */
+static void edges_in_close_order(struct analysis *a, struct worker *ws, unsigned n)
+{
+    GArray *keys = g_array_new(FALSE, FALSE, sizeof(struct kept));
+    for (unsigned k = 0; k < n; k++)
+        for (guint i = 0; i < ws[k].edge_keys->len; i++) {
+            struct kept e = { g_array_index(ws[k].edge_keys, struct close_key, i), NULL, keys->len };
+            linger_resolve(&e.key, &ws[k]);
+            g_array_append_val(keys, e);
+        }
+    if (keys->len == a->edges->len) { /* else the fold bounded them (fold_mem.c) */
+        g_array_sort(keys, kept_order);
+        GArray *sorted = g_array_sized_new(FALSE, FALSE, sizeof(struct conn_summary), a->edges->len);
+        for (guint i = 0; i < keys->len; i++)
+            g_array_append_val(sorted, g_array_index(a->edges, struct conn_summary, g_array_index(keys, struct kept, i).edge));
+        g_array_free(a->edges, TRUE);
+        a->edges = sorted;
+    }
+    g_array_free(keys, TRUE);
+}
+
 /* The SYN pairs and SMB hosts: twice a thread's share (jobs_share_caps()). */
 static void share_tables(struct analysis *a, unsigned n)
 {
@@ -370,6 +399,14 @@ static void share_tables(struct analysis *a, unsigned n)
     smb_hosts_free(a->smb_hosts);
     a->smb_hosts = smb_hosts_new((uint32_t)(hosts < SMB_HOSTS_DEFAULT_CAP ? hosts : SMB_HOSTS_DEFAULT_CAP));
 }
+
+/* conn_groups.h admit: a thread makes its groups in the order its own
+ * connections close, which is not one run's (one lingering after its FINs
+ * ends later in a thread than in one run: linger_model()), so its first
+ * keys of a level need not be one run's.  It keeps keys apart past its
+ * caps (conn_groups.c bounds them) and the fold, in one run's order,
+ * folds down what one run would. */
+static bool group_past_cap(void *data, const struct conn_group_key *k, uint32_t past, uint32_t cap) { return true; }
 
 /* Each worker's analysis over the one feed of the file.  false: a
  * message printed. */
@@ -388,9 +425,12 @@ static bool workers_start(const struct config *cfg, struct worker *ws, unsigned 
             return false;
         }
         share_tables(&w->a, n);
+        conn_groups_admit_past_cap(w->a.groups, group_past_cap, w);
+        w->a.edges_apart = true; /* no capped copy of the groups without the edges (jobs_drop_edge_tables()) */
         w->a.progress = false;
         g_ptr_array_add(w->a.inputs, input_of(cap, cfg->inputs[0]));
         w->kept = g_array_new(FALSE, FALSE, sizeof(struct close_key));
+        w->edge_keys = g_array_new(FALSE, FALSE, sizeof(struct close_key));
         w->made = g_array_new(FALSE, FALSE, sizeof(struct close_key));
         w->lingering = g_array_new(FALSE, FALSE, sizeof(struct linger_rec));
         w->a.events.ctx = w;
@@ -412,6 +452,8 @@ static void workers_free(struct worker *ws, unsigned n)
             analysis_free(&w->a);
         if (w->kept)
             g_array_free(w->kept, TRUE);
+        if (w->edge_keys)
+            g_array_free(w->edge_keys, TRUE);
         if (w->made)
             g_array_free(w->made, TRUE);
         if (w->lingering)
@@ -478,6 +520,7 @@ static void fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
         order[k] = ws[k].order;
     }
     fold_mem_many(a, as, order, n, true);
+    edges_in_close_order(a, ws, n);
     /* The capture's clock (every thread's table saw it: flow_table_tick())
      * into the folded table: the merge state's part clock is one run's. */
     if (clock) {
