@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analysis.h"
@@ -14,6 +15,7 @@
 #include "jobs.h"
 #include "mem_trim.h"
 #include "merge.h"
+#include "netbios.h"
 #include "packet.h"
 #include "quic_crypto.h"
 #include "session.h"
@@ -47,6 +49,20 @@ struct linger_rec {
                       * end of it, LINGER_AT_END at the end */
 };
 
+/* A NetBIOS row's flow (zero-filled, then set: compared as bytes). */
+struct nb_flow_id {
+    struct ip_addr client, server;
+    uint16_t client_port, server_port;
+    uint8_t proto;
+};
+
+/* A NetBIOS row one run makes as its connection closes (NBSS on a port
+ * other than 139: analysis.c conn_to_ledger()), with that close. */
+struct nb_made {
+    struct nb_flow_id id;
+    struct close_key key;
+};
+
 #define LINGER_AT_END INT64_MAX
 #define LINGER_PUSHED INT64_MIN
 
@@ -58,6 +74,9 @@ struct worker {
     struct analysis a;
     GArray *kept;             /* struct close_key per a.conns entry (keep_first_closed()) */
     GArray *edge_keys;        /* struct close_key per a.edges entry (edges_in_close_order()) */
+    GArray *nb_made;          /* struct nb_made per NetBIOS row made as its connection closed */
+    bool nb_pending;          /* on_netbios_flow() made one for the connection closing now */
+    struct nb_flow_id nb_pending_id;
     int64_t now;              /* the record in hand's time (INT64_MAX: the end) */
     struct close_key last;    /* of the connection that closed last */
     uint64_t closed_early;    /* the flow table's stats.closed_early at the last flow's close */
@@ -155,6 +174,35 @@ static void on_conn_end(void *ctx, const struct smb_conn *s)
     if (w->linger_flow && s->flow_id == w->linger_flow)
         w->last.linger = w->lingering->len;
     w->linger_flow = 0;
+    if (w->nb_pending) {
+        struct nb_made m = { w->nb_pending_id, w->last };
+        g_array_append_val(w->nb_made, m);
+        w->nb_pending = false;
+    }
+}
+
+static struct nb_flow_id nb_flow_id_of(const struct nb_flow *f)
+{
+    struct nb_flow_id id;
+    memset(&id, 0, sizeof id);
+    id.client = f->client;
+    id.server = f->server;
+    id.client_port = f->client_port;
+    id.server_port = f->server_port;
+    id.proto = f->proto;
+    return id;
+}
+
+/* analysis events.netbios_flow: a row made.  One made as its connection
+ * closes (before that connection's conn_end) is not made at its first
+ * packet: noted with that close. */
+static void on_netbios_flow(void *ctx, const struct nb_flow *f)
+{
+    struct worker *w = ctx;
+    if (!f->nbss_elsewhere)
+        return;
+    w->nb_pending = true;
+    w->nb_pending_id = nb_flow_id_of(f);
 }
 
 /* Flow observer (after analysis.c's in the table, so it is told first):
@@ -391,6 +439,76 @@ static void edges_in_close_order(struct analysis *a, struct worker *ws, unsigned
     g_array_free(keys, TRUE);
 }
 
+static gint nb_made_order(gconstpointer pa, gconstpointer pb)
+{
+    return memcmp(&((const struct nb_made *)pa)->id, &((const struct nb_made *)pb)->id, sizeof(struct nb_flow_id));
+}
+
+/* One run lists NetBIOS rows as it makes them: at a flow's first packet
+ * (137, 138, 139), or as a connection showing NBSS elsewhere closes
+ * (made: row -> its close key); at one time, the packet's first (the
+ * flow table closes after the ledger has the packet). */
+struct nb_rows_made {
+    GHashTable *made; /* row (its address) -> 1 + its index in all */
+    GArray *all;      /* struct nb_made */
+};
+
+static const struct close_key *nb_made_key(const struct nb_rows_made *m, const struct nb_flow *f)
+{
+    guint i = GPOINTER_TO_UINT(g_hash_table_lookup(m->made, GSIZE_TO_POINTER((gsize)(uintptr_t)f)));
+    return i ? &g_array_index(m->all, struct nb_made, i - 1).key : NULL;
+}
+
+static gint nb_row_made_order(gconstpointer pa, gconstpointer pb, gpointer data)
+{
+    const struct nb_flow *a = pa, *b = pb;
+    const struct close_key *ka = nb_made_key(data, a), *kb = nb_made_key(data, b);
+    bool ea = ka && ka->at_end, eb = kb && kb->at_end;
+    if (ea != eb)
+        return ea ? 1 : -1;
+    if (ea)
+        return close_key_order(ka, kb);
+    int64_t ta = ka ? ka->when : a->first_seen, tb = kb ? kb->when : b->first_seen;
+    if (ta != tb)
+        return ta < tb ? -1 : 1;
+    if (!ka || !kb)
+        return (ka != NULL) - (kb != NULL);
+    return close_key_order(ka, kb);
+}
+
+/* Every thread's rows made as a connection closed (linger_model()
+ * done), by flow: what nb_rows_as_made() reads once the threads are gone. */
+static GArray *nb_made_all(struct worker *ws, unsigned n)
+{
+    GArray *all = g_array_new(FALSE, FALSE, sizeof(struct nb_made));
+    for (unsigned k = 0; k < n; k++) {
+        for (guint i = 0; i < ws[k].nb_made->len; i++)
+            linger_resolve(&g_array_index(ws[k].nb_made, struct nb_made, i).key, &ws[k]);
+        g_array_append_vals(all, ws[k].nb_made->data, ws[k].nb_made->len);
+    }
+    g_array_sort(all, nb_made_order);
+    return all;
+}
+
+/* After merge_finish() (rows in first-seen order): in one run's order.
+ * all: nb_made_all()'s, freed. */
+static void nb_rows_as_made(struct analysis *a, GArray *all)
+{
+    /* keyed by the rows' addresses: not the capture's to choose */
+    struct nb_rows_made m = { g_hash_table_new(g_direct_hash, g_direct_equal), all };
+    for (guint i = 0; all->len && i < nb_ledger_count(a->ledger); i++) {
+        const struct nb_flow *f = nb_ledger_row(a->ledger, i);
+        struct nb_made probe = { nb_flow_id_of(f), { 0 } };
+        const struct nb_made *hit = bsearch(&probe, all->data, all->len, sizeof probe, nb_made_order);
+        if (hit)
+            g_hash_table_insert(m.made, GSIZE_TO_POINTER((gsize)(uintptr_t)f),
+                                GUINT_TO_POINTER((guint)(hit - (const struct nb_made *)(const void *)all->data) + 1));
+    }
+    nb_ledger_sort_rows_by(a->ledger, nb_row_made_order, &m);
+    g_hash_table_destroy(m.made);
+    g_array_free(all, TRUE);
+}
+
 /* The SYN pairs and SMB hosts: twice a thread's share (jobs_share_caps()). */
 static void share_tables(struct analysis *a, unsigned n)
 {
@@ -435,6 +553,8 @@ static bool workers_start(const struct config *cfg, struct worker *ws, unsigned 
         w->lingering = g_array_new(FALSE, FALSE, sizeof(struct linger_rec));
         w->a.events.ctx = w;
         w->a.events.conn_end = on_conn_end;
+        w->a.events.netbios_flow = on_netbios_flow;
+        w->nb_made = g_array_new(FALSE, FALSE, sizeof(struct nb_made));
         const struct flow_observer obs = { .conn_close = on_flow_close };
         if (!flow_table_add_observer(w->a.flows, &obs, w)) {
             fprintf(stderr, "smbscope: out of memory\n");
@@ -454,6 +574,8 @@ static void workers_free(struct worker *ws, unsigned n)
             g_array_free(w->kept, TRUE);
         if (w->edge_keys)
             g_array_free(w->edge_keys, TRUE);
+        if (w->nb_made)
+            g_array_free(w->nb_made, TRUE);
         if (w->made)
             g_array_free(w->made, TRUE);
         if (w->lingering)
@@ -573,11 +695,13 @@ int split_main(const struct config *cfg)
     split_feed_free(feed);
     capture_close(cap);
     fold_workers(&a, ws, n, &rd);
+    GArray *nb_made = nb_made_all(ws, n);
     workers_free(ws, n); /* before the report: its peak is then one analysis' */
     a.input_error |= input_error;
     a.interrupt_signal = rd.interrupted ? (stop_signal ? stop_signal : SIGINT) : 0;
     g_free(rd.error);
     merge_finish(&a);
+    nb_rows_as_made(&a, nb_made);
     fold_mem_seal_sets(&a); /* each flow was one worker's: a row or past the rows, never both */
     a.jobs_threads = n;
     a.jobs_requested = (unsigned)cfg->jobs;

@@ -783,3 +783,22 @@ static gint row_order(gconstpointer pa, gconstpointer pb)
 }
 
 void nb_ledger_sort_rows(struct nb_ledger *l) { g_ptr_array_sort(l->rows, row_order); }
+
+struct rows_by {
+    GCompareDataFunc cmp;
+    gpointer data;
+};
+
+static gint row_order_by(gconstpointer pa, gconstpointer pb, gpointer data)
+{
+    const struct rows_by *by = data;
+    const struct nb_row *a = *(const struct nb_row *const *)pa, *b = *(const struct nb_row *const *)pb;
+    gint r = by->cmp(&a->flow, &b->flow, by->data);
+    return r ? r : row_order(pa, pb);
+}
+
+void nb_ledger_sort_rows_by(struct nb_ledger *l, GCompareDataFunc cmp, gpointer data)
+{
+    struct rows_by by = { cmp, data };
+    g_ptr_array_sort_with_data(l->rows, row_order_by, &by);
+}
