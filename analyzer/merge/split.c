@@ -28,9 +28,11 @@
  * (keep_first_closed(), the groups' order): ordered by close_key_order(). */
 struct close_key {
     bool at_end;    /* closed by the end of the input */
-    uint8_t rank;   /* of those one record ends (close_key_order()) */
-    int64_t when;   /* the time it closed in one run; INT64_MIN: by the flow table's end */
-    int64_t tie;    /* of those of one rank one record ends: the order one run ends them in */
+    uint8_t rank;   /* enum close_rank: of those at one time */
+    int64_t when;   /* the time it closed in one run (enum close_rank says of what); INT64_MIN: by the
+                     * flow table's end */
+    int64_t tie;    /* of those of one rank at one time: the order one run ends them in */
+    uint64_t seq;   /* then: a UDP table's, in the order of the thread that has every datagram */
     int64_t first_ts;
     uint64_t flow_id;
     int64_t last_ts;
@@ -42,7 +44,9 @@ struct close_key {
  * the flow table's closed list.  One run's list holds every thread's, so
  * it leaves one run's table earlier than a thread's (linger_model()). */
 struct linger_rec {
-    int64_t last_ts; /* its place in the list (flow.c moves a connection to the tail at each packet) */
+    int64_t trim_ts; /* the TCP record after the one that closed it (FINs both ways, or RST: it joined
+                      * the list; INT64_MAX: none), where one run trimmed the list; LINGER_WAS_PUSHED:
+                      * linger_model() found one run ended it past max_closed then (left) */
     int64_t left;    /* when this thread's table ended it by its linger timeout (every thread's table
                       * sees the capture's clock: one run's time too); LINGER_AT_END: at the end of the
                       * input; LINGER_PUSHED: past this thread's max_closed.  linger_model(): one run's
@@ -65,6 +69,15 @@ struct nb_made {
 
 #define LINGER_AT_END INT64_MAX
 #define LINGER_PUSHED INT64_MIN
+#define LINGER_WAS_PUSHED INT64_MIN
+
+/* A flow's slot of the split's observer (on_flow_packet()): NULL, or it
+ * joined the closed list and the next TCP record is still to come, or that
+ * record's time (ts_ptr()). */
+#define JOINED_PENDING ((void *)(uintptr_t)1)
+
+static void *ts_ptr(int64_t ts) { return (void *)(uintptr_t)((uint64_t)ts ^ (UINT64_C(1) << 63)); }
+static int64_t ptr_ts(const void *p) { return (int64_t)((uint64_t)(uintptr_t)p ^ (UINT64_C(1) << 63)); }
 
 /* One thread's share.  Worker 0 runs on the main thread. */
 struct worker {
@@ -78,10 +91,13 @@ struct worker {
     bool nb_pending;          /* on_netbios_flow() made one for the connection closing now */
     struct nb_flow_id nb_pending_id;
     int64_t now;              /* the record in hand's time (INT64_MAX: the end) */
+    int64_t tcp_now;          /* the last record's that may be TCP (the flow table's clock) */
     struct close_key last;    /* of the connection that closed last */
     uint64_t closed_early;    /* the flow table's stats.closed_early at the last flow's close */
     uint64_t linger_flow;     /* the flow on_flow_close() just noted lingering (its id), or 0 */
     uint64_t closes;          /* connections closed so far */
+    GPtrArray *joined;        /* void **: observer slots of flows that joined the closed list since the
+                               * last TCP record (on_flow_packet()) */
     GArray *made;             /* struct close_key per group of a.groups: of the connection that made it */
     GArray *lingering;        /* struct linger_rec per connection that lingered after its close */
     GThread *th;
@@ -110,21 +126,36 @@ static void set_signals(void (*handler)(int))
  * long ago comes first.  ts: the time of the record that closed s here.
  * One lingering after its FINs: when one run ended it is linger_model()'s
  * (linger_resolve()). */
-enum close_rank { RANK_CLOSED_LIST, RANK_TCP, RANK_UDP_TABLE };
+/* What happens at one time, in one run's order.  A TCP record (when: its
+ * time) makes its NetBIOS row (the ledger has a packet before the flow
+ * table), then ends those of the closed list whose linger ran out (flow.c
+ * expire()), then the others idle, each in list order (their last
+ * packet).  The records up to the next TCP one (when: the last TCP
+ * record's time) are datagrams: the QUIC and RoCEv2 tables end
+ * connections (a sweep walks its array: the order of the thread that has
+ * every datagram, seq) and NetBIOS rows are made, at their own times
+ * (tie).  At the next TCP record, before anything else, the closed list
+ * past max_closed ends its oldest (when: the time of the one that joined
+ * it).  At the end: the flow table's in opening order, then the UDP
+ * tables' (analysis_finish()). */
+enum close_rank { RANK_TCP_ROW, RANK_CLOSED_LIST, RANK_TCP, RANK_PUSHED, RANK_DATAGRAM };
 
-/* One record may end several connections.  A TCP packet's: one run ends
- * those of the closed list first (flow.c expire()), then the others
- * idle, in list order (their last packet).  A datagram's, or the end's in
- * the QUIC and RoCEv2 tables: in the order the table ends them (a sweep
- * walks its array), the order of the thread that has every datagram
- * (split_route.c: seq).  The end's in the flow table: opening order. */
-static struct close_key close_key_of(const struct smb_conn *s, int64_t ts, uint64_t seq)
+/* s closed at the record of time ts (INT64_MAX: the end), the last TCP
+ * record at tcp_ts; seq: its thread's closes before it. */
+static struct close_key close_key_of(const struct smb_conn *s, int64_t ts, int64_t tcp_ts, uint64_t seq)
 {
     bool at_end = ts == INT64_MAX;
     bool tcp = s->obs.carrier == CARRIER_TCP || s->obs.carrier == CARRIER_RDMA_IWARP;
-    struct close_key k = { at_end, tcp ? RANK_TCP : RANK_UDP_TABLE, at_end && tcp ? INT64_MIN : ts, 0,
-                           s->first_ts, s->flow_id, s->last_ts, 0 };
-    k.tie = !tcp ? (int64_t)seq : at_end ? s->first_ts : s->last_ts;
+    struct close_key k = { at_end, RANK_TCP, ts, s->last_ts, 0, s->first_ts, s->flow_id, s->last_ts, 0 };
+    if (!tcp) {
+        k.rank = RANK_DATAGRAM;
+        k.when = at_end ? ts : tcp_ts;
+        k.tie = ts;
+        k.seq = seq;
+    } else if (at_end) {
+        k.when = INT64_MIN;
+        k.tie = s->first_ts;
+    }
     return k;
 }
 
@@ -139,6 +170,8 @@ static gint close_key_order(gconstpointer pa, gconstpointer pb)
         return a->rank < b->rank ? -1 : 1;
     if (a->tie != b->tie)
         return a->tie < b->tie ? -1 : 1;
+    if (a->seq != b->seq)
+        return a->seq < b->seq ? -1 : 1;
     if (a->first_ts != b->first_ts)
         return a->first_ts < b->first_ts ? -1 : 1;
     return (a->flow_id > b->flow_id) - (a->flow_id < b->flow_id);
@@ -170,7 +203,7 @@ static void on_conn_end(void *ctx, const struct smb_conn *s)
     struct worker *w = ctx;
     note_made(w);
     note_kept(w);
-    w->last = close_key_of(s, w->now, w->closes++);
+    w->last = close_key_of(s, w->now, w->tcp_now, w->closes++);
     if (w->linger_flow && s->flow_id == w->linger_flow)
         w->last.linger = w->lingering->len;
     w->linger_flow = 0;
@@ -194,30 +227,62 @@ static struct nb_flow_id nb_flow_id_of(const struct nb_flow *f)
 }
 
 /* analysis events.netbios_flow: a row made.  One made as its connection
- * closes (before that connection's conn_end) is not made at its first
- * packet: noted with that close. */
+ * closes (before that connection's conn_end) is noted with that close,
+ * one made by a datagram with the last TCP record's time
+ * (close_key_order()); one made by a TCP packet is in its place by its
+ * first packet (nb_row_key()). */
 static void on_netbios_flow(void *ctx, const struct nb_flow *f)
 {
     struct worker *w = ctx;
-    if (!f->nbss_elsewhere)
-        return;
-    w->nb_pending = true;
-    w->nb_pending_id = nb_flow_id_of(f);
+    if (f->nbss_elsewhere) {
+        w->nb_pending = true;
+        w->nb_pending_id = nb_flow_id_of(f);
+    } else if (f->proto != 6) {
+        struct nb_made m = { nb_flow_id_of(f), { false, RANK_DATAGRAM, w->tcp_now, w->now, 0, f->first_seen, 0,
+                                                 f->first_seen, 0 } };
+        g_array_append_val(w->nb_made, m);
+    }
 }
 
 /* Flow observer (after analysis.c's in the table, so it is told first):
  * every TCP flow ended from the closed list, SMB or not, as one run's
  * list holds them all. */
+/* Flow observer: c's packet made it one of the closed list's (flow.c
+ * class_of()); the next TCP record's time comes with note_tcp_record(). */
+static void on_flow_packet(void *ctx, struct flow_conn *c, void **user, int dir, const struct packet *p)
+{
+    if (*user || !(p->tcp_flags & (TCP_FIN | TCP_RST)) || !(c->rst_seen || (c->fin[0] && c->fin[1])))
+        return;
+    struct worker *w = ctx;
+    *user = JOINED_PENDING;
+    g_ptr_array_add(w->joined, user);
+}
+
+/* A TCP record (this thread's or another's) at time ts, before anything
+ * of it: where one run trimmed the closed list the last ones joined. */
+static inline void note_tcp_record(struct worker *w, int64_t ts)
+{
+    w->tcp_now = ts;
+    if (G_UNLIKELY(w->joined->len)) {
+        for (guint i = 0; i < w->joined->len; i++)
+            *(void **)g_ptr_array_index(w->joined, i) = ts_ptr(ts);
+        g_ptr_array_set_size(w->joined, 0);
+    }
+}
+
 static void on_flow_close(void *ctx, struct flow_conn *c, void **user, enum flow_close_reason r)
 {
     struct worker *w = ctx;
+    if (*user == JOINED_PENDING)
+        g_ptr_array_remove_fast(w->joined, user);
     uint64_t early = flow_table_stats(c->table).closed_early;
     bool pushed = early != w->closed_early;
     w->closed_early = early;
     w->linger_flow = 0;
     if (r != FLOW_CLOSE_FIN && r != FLOW_CLOSE_RST)
         return;
-    struct linger_rec e = { c->last_ts_us, w->now == INT64_MAX ? LINGER_AT_END : pushed ? LINGER_PUSHED : w->now };
+    struct linger_rec e = { *user == JOINED_PENDING ? INT64_MAX : *user ? ptr_ts(*user) : c->last_ts_us,
+                            w->now == INT64_MAX ? LINGER_AT_END : pushed ? LINGER_PUSHED : w->now };
     g_array_append_val(w->lingering, e);
     w->linger_flow = c->id;
 }
@@ -233,10 +298,12 @@ static struct linger_rec *linger_at(const struct linger_refs *r, uint32_t ref)
     return &g_array_index(r->ws[ref % r->n].lingering, struct linger_rec, ref / r->n);
 }
 
+/* In the order they joined the list, the order they leave it in (by
+ * their last packet: a late ACK after both FINs seldom reorders it). */
 static gint linger_order(gconstpointer pa, gconstpointer pb, gpointer data)
 {
     uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
-    int64_t x = linger_at(data, a)->last_ts, y = linger_at(data, b)->last_ts;
+    int64_t x = linger_at(data, a)->trim_ts, y = linger_at(data, b)->trim_ts;
     if (x != y)
         return x < y ? -1 : 1;
     return (a > b) - (a < b);
@@ -268,18 +335,24 @@ static void linger_model(struct worker *ws, unsigned n, const struct config *cfg
     for (unsigned k = 0; k < n; k++)
         for (guint i = 0; i < ws[k].lingering->len; i++) {
             struct linger_rec *e = &g_array_index(ws[k].lingering, struct linger_rec, i);
-            if (e->left == LINGER_PUSHED)
-                e->left = clock_last - e->last_ts >= lim.idle_closed_us ? e->last_ts + lim.idle_closed_us : LINGER_AT_END;
+            if (e->left == LINGER_PUSHED) /* its linger timeout, or the end: as near as known */
+                e->left = clock_last - e->trim_ts >= lim.idle_closed_us ? e->trim_ts + lim.idle_closed_us : LINGER_AT_END;
             order[m++] = k + n * i;
         }
     g_qsort_with_data(order, (gint)total, sizeof *order, linger_order, &r);
     guint head = 0;
     for (guint j = 0; j < total; j++) {
-        int64_t t = linger_at(&r, order[j])->last_ts;
-        while (head < j && linger_at(&r, order[head])->left <= t) /* its linger timeout came first */
+        int64_t t = linger_at(&r, order[j])->trim_ts;
+        if (t == INT64_MAX) /* joined at the last TCP record: no trim after it */
+            break;
+        /* at the next TCP record: expiry (the list's head, whose linger ran out), then the trim */
+        while (head <= j && linger_at(&r, order[head])->left <= t)
             head++;
-        if (j + 1 - head > max_closed)
-            linger_at(&r, order[head++])->left = t;
+        if (j + 1 - head > max_closed) {
+            struct linger_rec *e = linger_at(&r, order[head++]);
+            e->left = t;
+            e->trim_ts = LINGER_WAS_PUSHED;
+        }
     }
     g_free(order);
 }
@@ -289,10 +362,10 @@ static void linger_resolve(struct close_key *k, const struct worker *w)
 {
     if (!k->linger)
         return;
-    int64_t left = g_array_index(w->lingering, struct linger_rec, k->linger - 1).left;
-    k->at_end = left == LINGER_AT_END;
-    k->when = k->at_end ? INT64_MIN : left;
-    k->rank = k->at_end ? RANK_TCP : RANK_CLOSED_LIST;
+    const struct linger_rec *e = &g_array_index(w->lingering, struct linger_rec, k->linger - 1);
+    k->at_end = e->left == LINGER_AT_END;
+    k->when = k->at_end ? INT64_MIN : e->left;
+    k->rank = k->at_end ? RANK_TCP : e->trim_ts == LINGER_WAS_PUSHED ? RANK_PUSHED : RANK_CLOSED_LIST;
     k->tie = k->at_end ? k->first_ts : k->last_ts;
 }
 
@@ -323,6 +396,8 @@ static gpointer work(gpointer data)
         const uint8_t *worker = b->worker, *tcp = b->tcp;
         for (unsigned i = 0, n = b->n; i < n; i++) {
             w->now = recs[i].ts_us;
+            if (tcp[i] != SPLIT_TCP_NO)
+                note_tcp_record(w, w->now);
             if (worker[i] == k)
                 analysis_feed(&w->a, 0, &recs[i]);
             else if (tcp[i] != SPLIT_TCP_NO)
@@ -459,21 +534,19 @@ static const struct close_key *nb_made_key(const struct nb_rows_made *m, const s
     return i ? &g_array_index(m->all, struct nb_made, i - 1).key : NULL;
 }
 
+/* When one run made row f (TCP rows made at their first packet are not
+ * noted: that packet's time). */
+static struct close_key nb_row_key(const struct nb_rows_made *m, const struct nb_flow *f)
+{
+    const struct close_key *k = nb_made_key(m, f);
+    return k ? *k : (struct close_key){ false, RANK_TCP_ROW, f->first_seen, f->first_seen, 0, f->first_seen, 0,
+                                        f->first_seen, 0 };
+}
+
 static gint nb_row_made_order(gconstpointer pa, gconstpointer pb, gpointer data)
 {
-    const struct nb_flow *a = pa, *b = pb;
-    const struct close_key *ka = nb_made_key(data, a), *kb = nb_made_key(data, b);
-    bool ea = ka && ka->at_end, eb = kb && kb->at_end;
-    if (ea != eb)
-        return ea ? 1 : -1;
-    if (ea)
-        return close_key_order(ka, kb);
-    int64_t ta = ka ? ka->when : a->first_seen, tb = kb ? kb->when : b->first_seen;
-    if (ta != tb)
-        return ta < tb ? -1 : 1;
-    if (!ka || !kb)
-        return (ka != NULL) - (kb != NULL);
-    return close_key_order(ka, kb);
+    struct close_key ka = nb_row_key(data, pa), kb = nb_row_key(data, pb);
+    return close_key_order(&ka, &kb);
 }
 
 /* Every thread's rows made as a connection closed (linger_model()
@@ -555,7 +628,8 @@ static bool workers_start(const struct config *cfg, struct worker *ws, unsigned 
         w->a.events.conn_end = on_conn_end;
         w->a.events.netbios_flow = on_netbios_flow;
         w->nb_made = g_array_new(FALSE, FALSE, sizeof(struct nb_made));
-        const struct flow_observer obs = { .conn_close = on_flow_close };
+        w->joined = g_ptr_array_new();
+        const struct flow_observer obs = { .packet = on_flow_packet, .conn_close = on_flow_close };
         if (!flow_table_add_observer(w->a.flows, &obs, w)) {
             fprintf(stderr, "smbscope: out of memory\n");
             return false;
@@ -576,6 +650,8 @@ static void workers_free(struct worker *ws, unsigned n)
             g_array_free(w->edge_keys, TRUE);
         if (w->nb_made)
             g_array_free(w->nb_made, TRUE);
+        if (w->joined)
+            g_ptr_array_free(w->joined, TRUE);
         if (w->made)
             g_array_free(w->made, TRUE);
         if (w->lingering)
