@@ -86,7 +86,6 @@ struct worker {
     struct split_feed *feed;  /* the file's records, read once for every worker */
     struct analysis a;
     GArray *kept;             /* struct close_key per a.conns entry (keep_first_closed()) */
-    GArray *edge_keys;        /* struct close_key per a.edges entry (edges_in_close_order()) */
     GArray *nb_made;          /* struct nb_made per NetBIOS row made as its connection closed */
     bool nb_pending;          /* on_netbios_flow() made one for the connection closing now */
     struct nb_flow_id nb_pending_id;
@@ -185,15 +184,12 @@ static void note_made(struct worker *w)
         g_array_append_val(w->made, w->last);
 }
 
-/* The connection a.conns (or a.edges) gained since the last close was
- * the one that closed last (analysis.c conn_closed(): kept right after its
- * conn_end). */
+/* The connection a.conns gained since the last close was the one that
+ * closed last (analysis.c conn_closed(): kept right after its conn_end). */
 static void note_kept(struct worker *w)
 {
     while (w->kept->len < w->a.conns->len)
         g_array_append_val(w->kept, w->last);
-    while (w->edge_keys->len < w->a.edges->len)
-        g_array_append_val(w->edge_keys, w->last);
 }
 
 /* analysis events.conn_end: s closes (before it goes into the groups;
@@ -452,7 +448,6 @@ static void input_add(struct input_info *dst, const struct input_info *src)
 struct kept {
     struct close_key key;
     struct smb_conn *s;
-    guint edge; /* edges_in_close_order(): its index in a->edges */
 };
 
 static gint kept_order(gconstpointer pa, gconstpointer pb)
@@ -469,7 +464,7 @@ static void keep_first_closed(struct analysis *a, struct worker *ws, unsigned n)
         GPtrArray *c = ws[k].a.conns;
         for (guint i = 0; i < c->len; i++) {
             struct smb_conn *s = g_ptr_array_index(c, i);
-            struct kept e = { g_array_index(ws[k].kept, struct close_key, i), s, 0 };
+            struct kept e = { g_array_index(ws[k].kept, struct close_key, i), s };
             linger_resolve(&e.key, &ws[k]);
             g_array_append_val(all, e);
         }
@@ -488,30 +483,6 @@ static void keep_first_closed(struct analysis *a, struct worker *ws, unsigned n)
         }
     }
     g_array_free(all, TRUE);
-}
-
-/* The edge connections (open at the end, seen from their middle: a->edges,
- * each worker's after the other's) in the order one run closes them: it
- * adds them to the groups in that order after the others
- * (analysis_fold_edges()), and a level may have room for only some. */
-static void edges_in_close_order(struct analysis *a, struct worker *ws, unsigned n)
-{
-    GArray *keys = g_array_new(FALSE, FALSE, sizeof(struct kept));
-    for (unsigned k = 0; k < n; k++)
-        for (guint i = 0; i < ws[k].edge_keys->len; i++) {
-            struct kept e = { g_array_index(ws[k].edge_keys, struct close_key, i), NULL, keys->len };
-            linger_resolve(&e.key, &ws[k]);
-            g_array_append_val(keys, e);
-        }
-    if (keys->len == a->edges->len) { /* else the fold bounded them (fold_mem.c) */
-        g_array_sort(keys, kept_order);
-        GArray *sorted = g_array_sized_new(FALSE, FALSE, sizeof(struct conn_summary), a->edges->len);
-        for (guint i = 0; i < keys->len; i++)
-            g_array_append_val(sorted, g_array_index(a->edges, struct conn_summary, g_array_index(keys, struct kept, i).edge));
-        g_array_free(a->edges, TRUE);
-        a->edges = sorted;
-    }
-    g_array_free(keys, TRUE);
 }
 
 static gint nb_made_order(gconstpointer pa, gconstpointer pb)
@@ -621,7 +592,6 @@ static bool workers_start(const struct config *cfg, struct worker *ws, unsigned 
         w->a.progress = false;
         g_ptr_array_add(w->a.inputs, input_of(cap, cfg->inputs[0]));
         w->kept = g_array_new(FALSE, FALSE, sizeof(struct close_key));
-        w->edge_keys = g_array_new(FALSE, FALSE, sizeof(struct close_key));
         w->made = g_array_new(FALSE, FALSE, sizeof(struct close_key));
         w->lingering = g_array_new(FALSE, FALSE, sizeof(struct linger_rec));
         w->a.events.ctx = w;
@@ -646,8 +616,6 @@ static void workers_free(struct worker *ws, unsigned n)
             analysis_free(&w->a);
         if (w->kept)
             g_array_free(w->kept, TRUE);
-        if (w->edge_keys)
-            g_array_free(w->edge_keys, TRUE);
         if (w->nb_made)
             g_array_free(w->nb_made, TRUE);
         if (w->joined)
@@ -718,7 +686,6 @@ static void fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
         order[k] = ws[k].order;
     }
     fold_mem_many(a, as, order, n, true);
-    edges_in_close_order(a, ws, n);
     /* The capture's clock (every thread's table saw it: flow_table_tick())
      * into the folded table: the merge state's part clock is one run's. */
     if (clock) {
