@@ -13,6 +13,7 @@
 #include "hosts.h"
 #include "nbns.h"
 #include "wire.h"
+#include "past_cap.h"
 
 #define NB_MAX_NAMES 32
 
@@ -203,11 +204,11 @@ static bool overflow_add(struct nb_ledger *l, const struct nb_key *k, enum nb_se
 }
 
 /* The ledger is full: whether admit() takes a flow past the cap anyway
- * (up to two caps more). */
+ * (up to PAST_CAP_CAPS caps in all). */
 static bool admit_past_cap(struct nb_ledger *l, uint8_t proto, const struct ip_addr *c, uint16_t cport,
                            const struct ip_addr *s, uint16_t sport)
 {
-    if (!l->admit || l->rows->len >= 3 * l->max_rows)
+    if (!l->admit || l->rows->len >= PAST_CAP_CAPS * l->max_rows)
         return false;
     struct nb_flow f = { .proto = proto, .client = *c, .server = *s, .client_port = cport, .server_port = sport };
     return l->admit(l->admit_data, &f, l->rows->len - l->max_rows, l->max_rows);
