@@ -67,6 +67,14 @@ struct nb_made {
     struct close_key key;
 };
 
+/* The lingering connections noted in all threads at most (16 bytes each:
+ * 8 MiB).  More (over 500,000 connections closed with FINs in one file)
+ * and linger_model() is not run: a connection ends when its thread ended
+ * it by its linger timeout, else when it joined the list (the order of the
+ * list, not its count: the groups and rows of one run past the caps may
+ * then differ, as before the model). */
+#define LINGER_RECS_MAX (1u << 19)
+
 #define LINGER_AT_END INT64_MAX
 #define LINGER_PUSHED INT64_MIN
 #define LINGER_WAS_PUSHED INT64_MIN
@@ -99,6 +107,7 @@ struct worker {
                                * last TCP record (on_flow_packet()) */
     GArray *made;             /* struct close_key per group of a.groups: of the connection that made it */
     GArray *lingering;        /* struct linger_rec per connection that lingered after its close */
+    bool lingering_full;      /* LINGER_RECS_MAX / n of them: the others not noted */
     GThread *th;
     struct fold_order *order; /* fold_mem_order() of a, sorted on this worker's thread */
 };
@@ -277,6 +286,10 @@ static void on_flow_close(void *ctx, struct flow_conn *c, void **user, enum flow
     w->linger_flow = 0;
     if (r != FLOW_CLOSE_FIN && r != FLOW_CLOSE_RST)
         return;
+    if (w->lingering->len >= LINGER_RECS_MAX / w->n) { /* linger_model() is not run */
+        w->lingering_full = true;
+        return;
+    }
     struct linger_rec e = { *user == JOINED_PENDING ? INT64_MAX : *user ? ptr_ts(*user) : c->last_ts_us,
                             w->now == INT64_MAX ? LINGER_AT_END : pushed ? LINGER_PUSHED : w->now };
     g_array_append_val(w->lingering, e);
@@ -353,7 +366,21 @@ static void linger_model(struct worker *ws, unsigned n, const struct config *cfg
     g_free(order);
 }
 
-/* k as one run closed it (linger_model() done). */
+/* Past LINGER_RECS_MAX: one ended past its thread's max_closed ends
+ * when it joined the list. */
+static void linger_unmodelled(struct worker *ws, unsigned n)
+{
+    for (unsigned k = 0; k < n; k++)
+        for (guint i = 0; i < ws[k].lingering->len; i++) {
+            struct linger_rec *e = &g_array_index(ws[k].lingering, struct linger_rec, i);
+            if (e->left == LINGER_PUSHED) {
+                e->left = e->trim_ts;
+                e->trim_ts = LINGER_WAS_PUSHED;
+            }
+        }
+}
+
+/* k as one run closed it (linger_model() or linger_unmodelled() done). */
 static void linger_resolve(struct close_key *k, const struct worker *w)
 {
     if (!k->linger)
@@ -672,7 +699,13 @@ static void fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
     }
     int64_t first, last;
     bool clock = flow_table_clock(ws[0].a.flows, &first, &last);
-    linger_model(ws, n, a->cfg, clock ? last : INT64_MIN);
+    bool full = false;
+    for (unsigned k = 0; k < n; k++)
+        full |= ws[k].lingering_full;
+    if (!full)
+        linger_model(ws, n, a->cfg, clock ? last : INT64_MIN);
+    else
+        linger_unmodelled(ws, n);
     keep_first_closed(a, ws, n);
     for (unsigned k = 0; k < n; k++) { /* the groups in the order one run made them */
         for (guint i = 0; i < ws[k].made->len; i++)
