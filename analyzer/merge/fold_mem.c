@@ -21,6 +21,7 @@
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
 #include "smb_hosts.h"
+#include "past_cap.h"
 
 /* An exact set's hashes added, or the registers united (kdistinct). */
 static void fold_distinct(struct distinct *dst, const struct distinct *src)
@@ -464,14 +465,14 @@ void fold_mem_mark_caps(struct analysis *dst, const struct analysis *src)
      * flows (past distinct.h's exact count) */
     uint64_t nb_rows_past = nb_ledger_overflow_flows(src->ledger);
     struct nb_ledger *sl = src->ledger;
-    if (nb_ledger_count(sl) < 3 * (uint64_t)nb_ledger_max_rows(sl) &&
+    if (nb_ledger_count(sl) < PAST_CAP_CAPS * (uint64_t)nb_ledger_max_rows(sl) &&
         !distinct_is_estimate(nb_ledger_overflow_set(dst->ledger)))
         nb_rows_past = 0;
     /* SMB hosts: src took past its cap the addresses dst holds (jobs.c),
      * unless it reached its bound */
     const struct smb_hosts *sx = core_smb_hosts(src);
     uint64_t smb = smb_hosts_total(sx, &est); /* past the cap: an estimate of every address */
-    smb = !smb_hosts_unrecorded(sx) || smb_hosts_size(sx) < 3 * (uint64_t)smb_hosts_cap(sx) ? 0
+    smb = !smb_hosts_unrecorded(sx) || smb_hosts_size(sx) < PAST_CAP_CAPS * (uint64_t)smb_hosts_cap(sx) ? 0
           : smb > smb_hosts_size(sx)                                                             ? smb - smb_hosts_size(sx)
                                                                                                  : 1;
     const struct {

@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analysis.h"
@@ -14,6 +15,7 @@
 #include "jobs.h"
 #include "mem_trim.h"
 #include "merge.h"
+#include "netbios.h"
 #include "packet.h"
 #include "quic_crypto.h"
 #include "session.h"
@@ -23,14 +25,67 @@
 #include "split_route.h"
 
 /* When a connection closed in one run, as near as a thread can tell
- * (keep_first_closed()): ordered by close_key_order(). */
+ * (keep_first_closed(), the groups' order): ordered by close_key_order(). */
 struct close_key {
     bool at_end;    /* closed by the end of the input */
-    int64_t when;   /* the time it closed in one run; INT64_MIN: by the flow table's end */
+    uint8_t rank;   /* enum close_rank: of those at one time */
+    int64_t when;   /* the time it closed in one run (enum close_rank says of what); INT64_MIN: by the
+                     * flow table's end */
+    int64_t tie;    /* of those of one rank at one time: the order one run ends them in */
+    uint64_t seq;   /* then: a UDP table's, in the order of the thread that has every datagram */
     int64_t first_ts;
     uint64_t flow_id;
-    int64_t linger_ts; /* lingering after its FINs at the end: its last packet's time; else INT64_MIN */
+    int64_t last_ts;
+    uint32_t linger; /* ended from the flow table's closed list (FIN or RST): 1 + its index in its worker's
+                      * lingering (linger_model() says when one run ended it); 0: not so */
 };
+
+/* A connection of this thread that lingered after its FINs (or RST) in
+ * the flow table's closed list.  One run's list holds every thread's, so
+ * it leaves one run's table earlier than a thread's (linger_model()). */
+struct linger_rec {
+    int64_t trim_ts; /* the TCP record after the one that closed it (FINs both ways, or RST: it joined
+                      * the list; INT64_MAX: none), where one run trimmed the list; LINGER_WAS_PUSHED:
+                      * linger_model() found one run ended it past max_closed then (left) */
+    int64_t left;    /* when this thread's table ended it by its linger timeout (every thread's table
+                      * sees the capture's clock: one run's time too); LINGER_AT_END: at the end of the
+                      * input; LINGER_PUSHED: past this thread's max_closed.  linger_model(): one run's
+                      * end of it, LINGER_AT_END at the end */
+};
+
+/* A NetBIOS row's flow (zero-filled, then set: compared as bytes). */
+struct nb_flow_id {
+    struct ip_addr client, server;
+    uint16_t client_port, server_port;
+    uint8_t proto;
+};
+
+/* A NetBIOS row one run makes as its connection closes (NBSS on a port
+ * other than 139: analysis.c conn_to_ledger()), with that close. */
+struct nb_made {
+    struct nb_flow_id id;
+    struct close_key key;
+};
+
+/* The lingering connections noted in all threads at most (16 bytes each:
+ * 8 MiB).  More (over 500,000 connections closed with FINs in one file)
+ * and linger_model() is not run: a connection ends when its thread ended
+ * it by its linger timeout, else when it joined the list (the order of the
+ * list, not its count: the groups and rows of one run past the caps may
+ * then differ, as before the model). */
+#define LINGER_RECS_MAX (1u << 19)
+
+#define LINGER_AT_END INT64_MAX
+#define LINGER_PUSHED INT64_MIN
+#define LINGER_WAS_PUSHED INT64_MIN
+
+/* A flow's slot of the split's observer (on_flow_packet()): NULL, or it
+ * joined the closed list and the next TCP record is still to come, or that
+ * record's time (ts_ptr()). */
+#define JOINED_PENDING ((void *)(uintptr_t)1)
+
+static void *ts_ptr(int64_t ts) { return (void *)(uintptr_t)((uint64_t)ts ^ (UINT64_C(1) << 63)); }
+static int64_t ptr_ts(const void *p) { return (int64_t)((uint64_t)(uintptr_t)p ^ (UINT64_C(1) << 63)); }
 
 /* One thread's share.  Worker 0 runs on the main thread. */
 struct worker {
@@ -38,11 +93,21 @@ struct worker {
     struct config cfg;        /* the run's, with this thread's share of the caps (share_caps()) */
     struct split_feed *feed;  /* the file's records, read once for every worker */
     struct analysis a;
-    GArray *close_ts;         /* int64_t per a.conns entry: the time of the record that closed it */
+    GArray *kept;             /* struct close_key per a.conns entry (keep_first_closed()) */
+    GArray *nb_made;          /* struct nb_made per NetBIOS row made as its connection closed */
+    bool nb_pending;          /* on_netbios_flow() made one for the connection closing now */
+    struct nb_flow_id nb_pending_id;
     int64_t now;              /* the record in hand's time (INT64_MAX: the end) */
+    int64_t tcp_now;          /* the last record's that may be TCP (the flow table's clock) */
     struct close_key last;    /* of the connection that closed last */
+    uint64_t closed_early;    /* the flow table's stats.closed_early at the last flow's close */
+    uint64_t linger_flow;     /* the flow on_flow_close() just noted lingering (its id), or 0 */
+    uint64_t closes;          /* connections closed so far */
+    GPtrArray *joined;        /* void **: observer slots of flows that joined the closed list since the
+                               * last TCP record (on_flow_packet()) */
     GArray *made;             /* struct close_key per group of a.groups: of the connection that made it */
-    GArray *lingering;        /* int64_t linger_ts of every connection lingering at the end */
+    GArray *lingering;        /* struct linger_rec per connection that lingered after its close */
+    bool lingering_full;      /* LINGER_RECS_MAX / n of them: the others not noted */
     GThread *th;
     struct fold_order *order; /* fold_mem_order() of a, sorted on this worker's thread */
 };
@@ -63,24 +128,43 @@ static void set_signals(void (*handler)(int))
     sigaction(SIGTERM, &sa, NULL);
 }
 
-static bool lingered(const struct smb_conn *s)
-{
-    return s->close_reason && (strcmp(s->close_reason, "fin") == 0 || strcmp(s->close_reason, "rst") == 0);
-}
+/* Those the flow table still held at the end of the input left one run in
+ * opening order (flow_table_finish()), lingering or not, before the QUIC
+ * and RoCEv2 tables' (analysis_finish()): one lingering since it opened
+ * long ago comes first.  ts: the time of the record that closed s here.
+ * One lingering after its FINs: when one run ended it is linger_model()'s
+ * (linger_resolve()). */
+/* What happens at one time, in one run's order.  A TCP record (when: its
+ * time) makes its NetBIOS row (the ledger has a packet before the flow
+ * table), then ends those of the closed list whose linger ran out (flow.c
+ * expire()), then the others idle, each in list order (their last
+ * packet).  The records up to the next TCP one (when: the last TCP
+ * record's time) are datagrams: the QUIC and RoCEv2 tables end
+ * connections (a sweep walks its array: the order of the thread that has
+ * every datagram, seq) and NetBIOS rows are made, at their own times
+ * (tie).  At the next TCP record, before anything else, the closed list
+ * past max_closed ends its oldest (when: the time of the one that joined
+ * it).  At the end: the flow table's in opening order, then the UDP
+ * tables' (analysis_finish()). */
+enum close_rank { RANK_TCP_ROW, RANK_CLOSED_LIST, RANK_TCP, RANK_PUSHED, RANK_DATAGRAM };
 
-/* Closed connections linger and leave in the order of their last packet
- * (flow.h), later in a worker than in one run (each has its own
- * max_closed): that order, not the worker's.  But those the flow table
- * still held at the end of the input left one run in opening order
- * (flow_table_finish()), lingering or not, before the QUIC and RoCEv2
- * tables' (analysis_finish()): one lingering since it opened long ago
- * comes first.  ts: the time of the record that closed s here. */
-static struct close_key close_key_of(const struct smb_conn *s, int64_t ts)
+/* s closed at the record of time ts (INT64_MAX: the end), the last TCP
+ * record at tcp_ts; seq: its thread's closes before it. */
+static struct close_key close_key_of(const struct smb_conn *s, int64_t ts, int64_t tcp_ts, uint64_t seq)
 {
     bool at_end = ts == INT64_MAX;
-    bool tcp_end = at_end && (s->obs.carrier == CARRIER_TCP || s->obs.carrier == CARRIER_RDMA_IWARP);
-    return (struct close_key){ at_end, tcp_end ? INT64_MIN : lingered(s) ? s->last_ts : ts, s->first_ts, s->flow_id,
-                               tcp_end && lingered(s) ? s->last_ts : INT64_MIN };
+    bool tcp = s->obs.carrier == CARRIER_TCP || s->obs.carrier == CARRIER_RDMA_IWARP;
+    struct close_key k = { at_end, RANK_TCP, ts, s->last_ts, 0, s->first_ts, s->flow_id, s->last_ts, 0 };
+    if (!tcp) {
+        k.rank = RANK_DATAGRAM;
+        k.when = at_end ? ts : tcp_ts;
+        k.tie = ts;
+        k.seq = seq;
+    } else if (at_end) {
+        k.when = INT64_MIN;
+        k.tie = s->first_ts;
+    }
+    return k;
 }
 
 static gint close_key_order(gconstpointer pa, gconstpointer pb)
@@ -90,7 +174,13 @@ static gint close_key_order(gconstpointer pa, gconstpointer pb)
         return a->at_end ? 1 : -1;
     if (a->when != b->when)
         return a->when < b->when ? -1 : 1;
-    if (a->first_ts != b->first_ts) /* closed by one record or at the end: in opening order */
+    if (a->rank != b->rank)
+        return a->rank < b->rank ? -1 : 1;
+    if (a->tie != b->tie)
+        return a->tie < b->tie ? -1 : 1;
+    if (a->seq != b->seq)
+        return a->seq < b->seq ? -1 : 1;
+    if (a->first_ts != b->first_ts)
         return a->first_ts < b->first_ts ? -1 : 1;
     return (a->flow_id > b->flow_id) - (a->flow_id < b->flow_id);
 }
@@ -103,70 +193,244 @@ static void note_made(struct worker *w)
         g_array_append_val(w->made, w->last);
 }
 
-/* analysis events.conn_end: s closes (before it goes into the groups). */
+/* The connection a.conns gained since the last close was the one that
+ * closed last (analysis.c conn_closed(): kept right after its conn_end). */
+static void note_kept(struct worker *w)
+{
+    while (w->kept->len < w->a.conns->len)
+        g_array_append_val(w->kept, w->last);
+}
+
+/* analysis events.conn_end: s closes (before it goes into the groups;
+ * its TCP flow, if any, went by on_flow_close() just before). */
 static void on_conn_end(void *ctx, const struct smb_conn *s)
 {
     struct worker *w = ctx;
     note_made(w);
-    w->last = close_key_of(s, w->now);
-    if (w->last.linger_ts != INT64_MIN)
-        g_array_append_val(w->lingering, w->last.linger_ts);
-}
-
-static gint later_first(gconstpointer pa, gconstpointer pb)
-{
-    int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
-    return (a < b) - (a > b);
-}
-
-/* One run's flow table holds at most max_closed connections lingering
- * (flow.h), each thread's as many (jobs_share_caps()): of those all
- * threads held at the end, one run held the last max_closed to close (by
- * their last packet); the others left before the end, in that order.  The
- * oldest last packet one run still held at the end (INT64_MIN: all). */
-static int64_t linger_floor(struct worker *ws, unsigned n)
-{
-    struct flow_limits lim;
-    flow_limits_default(&lim);
-    GArray *all = g_array_new(FALSE, FALSE, sizeof(int64_t));
-    for (unsigned k = 0; k < n; k++)
-        g_array_append_vals(all, ws[k].lingering->data, ws[k].lingering->len);
-    g_array_sort(all, later_first);
-    int64_t floor = all->len > lim.max_closed ? g_array_index(all, int64_t, lim.max_closed - 1) : INT64_MIN;
-    g_array_free(all, TRUE);
-    return floor;
-}
-
-/* k as one run closed it, given linger_floor(). */
-static void unend(struct close_key *k, int64_t floor)
-{
-    if (k->linger_ts != INT64_MIN && k->linger_ts < floor) {
-        k->at_end = false;
-        k->when = k->linger_ts;
+    note_kept(w);
+    w->last = close_key_of(s, w->now, w->tcp_now, w->closes++);
+    if (w->linger_flow && s->flow_id == w->linger_flow)
+        w->last.linger = w->lingering->len;
+    w->linger_flow = 0;
+    if (w->nb_pending) {
+        struct nb_made m = { w->nb_pending_id, w->last };
+        g_array_append_val(w->nb_made, m);
+        w->nb_pending = false;
     }
 }
 
-/* The connections a.conns gained closed at time ts (INT64_MAX: the end). */
-static void note_closed(struct worker *w, int64_t ts)
+static struct nb_flow_id nb_flow_id_of(const struct nb_flow *f)
 {
-    while (w->close_ts->len < w->a.conns->len)
-        g_array_append_val(w->close_ts, ts);
+    struct nb_flow_id id;
+    memset(&id, 0, sizeof id);
+    id.client = f->client;
+    id.server = f->server;
+    id.client_port = f->client_port;
+    id.server_port = f->server_port;
+    id.proto = f->proto;
+    return id;
+}
+
+/* analysis events.netbios_flow: a row made.  One made as its connection
+ * closes (before that connection's conn_end) is noted with that close,
+ * one made by a datagram with the last TCP record's time
+ * (close_key_order()); one made by a TCP packet is in its place by its
+ * first packet (nb_row_key()). */
+static void on_netbios_flow(void *ctx, const struct nb_flow *f)
+{
+    struct worker *w = ctx;
+    if (f->nbss_elsewhere) {
+        w->nb_pending = true;
+        w->nb_pending_id = nb_flow_id_of(f);
+    } else if (f->proto != 6) {
+        struct nb_made m = { nb_flow_id_of(f), { false, RANK_DATAGRAM, w->tcp_now, w->now, 0, f->first_seen, 0,
+                                                 f->first_seen, 0 } };
+        g_array_append_val(w->nb_made, m);
+    }
+}
+
+/* Flow observer (after analysis.c's in the table, so it is told first):
+ * every TCP flow ended from the closed list, SMB or not, as one run's
+ * list holds them all. */
+/* Flow observer: c's packet made it one of the closed list's (flow.c
+ * class_of()); the next TCP record's time comes with note_tcp_record(). */
+static void on_flow_packet(void *ctx, struct flow_conn *c, void **user, int dir, const struct packet *p)
+{
+    if (*user || !(p->tcp_flags & (TCP_FIN | TCP_RST)) || !(c->rst_seen || (c->fin[0] && c->fin[1])))
+        return;
+    struct worker *w = ctx;
+    *user = JOINED_PENDING;
+    g_ptr_array_add(w->joined, user);
+}
+
+/* A TCP record (this thread's or another's) at time ts, before anything
+ * of it: where one run trimmed the closed list the last ones joined. */
+static inline void note_tcp_record(struct worker *w, int64_t ts)
+{
+    w->tcp_now = ts;
+    if (G_UNLIKELY(w->joined->len)) {
+        for (guint i = 0; i < w->joined->len; i++)
+            *(void **)g_ptr_array_index(w->joined, i) = ts_ptr(ts);
+        g_ptr_array_set_size(w->joined, 0);
+    }
+}
+
+static void on_flow_close(void *ctx, struct flow_conn *c, void **user, enum flow_close_reason r)
+{
+    struct worker *w = ctx;
+    if (*user == JOINED_PENDING)
+        g_ptr_array_remove_fast(w->joined, user);
+    uint64_t early = flow_table_stats(c->table).closed_early;
+    bool pushed = early != w->closed_early;
+    w->closed_early = early;
+    w->linger_flow = 0;
+    if (r != FLOW_CLOSE_FIN && r != FLOW_CLOSE_RST)
+        return;
+    if (w->lingering->len >= LINGER_RECS_MAX / w->n) { /* linger_model() is not run */
+        w->lingering_full = true;
+        return;
+    }
+    struct linger_rec e = { *user == JOINED_PENDING ? INT64_MAX : *user ? ptr_ts(*user) : c->last_ts_us,
+                            w->now == INT64_MAX ? LINGER_AT_END : pushed ? LINGER_PUSHED : w->now };
+    g_array_append_val(w->lingering, e);
+    w->linger_flow = c->id;
+}
+
+/* A lingering connection of worker k, index i: ref k + n * i. */
+struct linger_refs {
+    struct worker *ws;
+    unsigned n;
+};
+
+static struct linger_rec *linger_at(const struct linger_refs *r, uint32_t ref)
+{
+    return &g_array_index(r->ws[ref % r->n].lingering, struct linger_rec, ref / r->n);
+}
+
+/* A lingering connection by the time it joined the list (its key: the
+ * time's bits, sign flipped, so that they sort as unsigned) and its ref. */
+struct linger_ord {
+    uint64_t key;
+    uint32_t ref;
+};
+
+/* In the order they joined the list, the order they leave it in (by
+ * their last packet: a late ACK after both FINs seldom reorders it); of
+ * one time, by ref.  A stable radix sort by byte (the common high bytes
+ * of times skipped): qsort's callbacks were 9 M instructions for 40,000
+ * connections (--many 20000, 2 threads), this about 1 M. */
+static void linger_sort(struct linger_ord *v, guint n)
+{
+    struct linger_ord *tmp = g_new(struct linger_ord, n ? n : 1), *src = v, *dst = tmp;
+    for (unsigned shift = 0; shift < 64; shift += 8) {
+        guint count[256] = { 0 };
+        for (guint i = 0; i < n; i++)
+            count[(src[i].key >> shift) & 255]++;
+        if (n && count[(src[0].key >> shift) & 255] == n)
+            continue; /* one value of this byte: the order stands */
+        for (guint d = 0, at = 0; d < 256; d++) {
+            guint c = count[d];
+            count[d] = at;
+            at += c;
+        }
+        for (guint i = 0; i < n; i++)
+            dst[count[(src[i].key >> shift) & 255]++] = src[i];
+        struct linger_ord *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v)
+        memcpy(v, src, (size_t)n * sizeof *v);
+    g_free(tmp);
+}
+
+/* One run's closed list holds every thread's lingering connections, in
+ * the order of their last packets, at most max_closed of them (flow.c
+ * trim_closed()): past it the oldest ends as another joins (each thread
+ * held as many of its own: it ended them later, or at the end of the
+ * input).  The linger timeout ends the oldest too, at the time every
+ * thread's table saw (for one ended past a thread's own max_closed, its
+ * last packet plus the timeout, or the end when that lies past the
+ * capture's clock: a thread holds fewer than max_closed of one run only
+ * with more than two threads).  Each lingering connection's left then
+ * says when one run ended it.  A connection joins the list at its last
+ * packet (the final ACK after both FINs a round trip later) and one run
+ * trims the list at the next TCP packet, here at that same time. */
+static void linger_model(struct worker *ws, unsigned n, const struct config *cfg, int64_t clock_last)
+{
+    struct flow_limits lim;
+    flow_limits_default(&lim);
+    uint64_t max_closed = cfg->max_closed_conns ? cfg->max_closed_conns : lim.max_closed;
+    struct linger_refs r = { ws, n };
+    guint total = 0;
+    for (unsigned k = 0; k < n; k++)
+        total += ws[k].lingering->len;
+    struct linger_ord *order = g_new(struct linger_ord, total ? total : 1);
+    guint m = 0;
+    for (unsigned k = 0; k < n; k++)
+        for (guint i = 0; i < ws[k].lingering->len; i++) {
+            struct linger_rec *e = &g_array_index(ws[k].lingering, struct linger_rec, i);
+            if (e->left == LINGER_PUSHED) /* its linger timeout, or the end: as near as known */
+                e->left = clock_last - e->trim_ts >= lim.idle_closed_us ? e->trim_ts + lim.idle_closed_us : LINGER_AT_END;
+            order[m++] = (struct linger_ord){ (uint64_t)e->trim_ts ^ (UINT64_C(1) << 63), k + n * i };
+        }
+    linger_sort(order, total);
+    guint head = 0;
+    for (guint j = 0; j < total; j++) {
+        int64_t t = linger_at(&r, order[j].ref)->trim_ts;
+        if (t == INT64_MAX) /* joined at the last TCP record: no trim after it */
+            break;
+        /* at the next TCP record: expiry (the list's head, whose linger ran out), then the trim */
+        while (head <= j && linger_at(&r, order[head].ref)->left <= t)
+            head++;
+        if (j + 1 - head > max_closed) {
+            struct linger_rec *e = linger_at(&r, order[head++].ref);
+            e->left = t;
+            e->trim_ts = LINGER_WAS_PUSHED;
+        }
+    }
+    g_free(order);
+}
+
+/* Past LINGER_RECS_MAX: one ended past its thread's max_closed ends
+ * when it joined the list. */
+static void linger_unmodelled(struct worker *ws, unsigned n)
+{
+    for (unsigned k = 0; k < n; k++)
+        for (guint i = 0; i < ws[k].lingering->len; i++) {
+            struct linger_rec *e = &g_array_index(ws[k].lingering, struct linger_rec, i);
+            if (e->left == LINGER_PUSHED) {
+                e->left = e->trim_ts;
+                e->trim_ts = LINGER_WAS_PUSHED;
+            }
+        }
+}
+
+/* k as one run closed it (linger_model() or linger_unmodelled() done). */
+static void linger_resolve(struct close_key *k, const struct worker *w)
+{
+    if (!k->linger)
+        return;
+    const struct linger_rec *e = &g_array_index(w->lingering, struct linger_rec, k->linger - 1);
+    k->at_end = e->left == LINGER_AT_END;
+    k->when = k->at_end ? INT64_MIN : e->left;
+    k->rank = k->at_end ? RANK_TCP : e->trim_ts == LINGER_WAS_PUSHED ? RANK_PUSHED : RANK_CLOSED_LIST;
+    k->tie = k->at_end ? k->first_ts : k->last_ts;
 }
 
 /* A record another thread analyses: when one run gives it to its flow
  * table (it decodes as TCP: split_route() said so from its headers, or
  * packet_decode() does, frags NULL: an IP fragment is held, as its
  * datagram is not this thread's), this table's clock steps too (one run's
- * idle expiry and time jumps).  true when it did. */
-static bool tick(struct worker *w, const struct capture_record *rec, enum split_tcp tcp)
+ * idle expiry and time jumps). */
+static void tick(struct worker *w, const struct capture_record *rec, enum split_tcp tcp)
 {
     if (tcp == SPLIT_TCP_MAYBE) {
         struct packet pkt;
         if (packet_decode(rec->dlt, rec, NULL, &pkt) != PKT_OK || pkt.l4 != L4_TCP)
-            return false;
+            return;
     }
     flow_table_tick(w->a.flows, rec->ts_us);
-    return true;
 }
 
 /* Every record of the file: this thread's own analysed, the others' as
@@ -181,19 +445,19 @@ static gpointer work(gpointer data)
         const uint8_t *worker = b->worker, *tcp = b->tcp;
         for (unsigned i = 0, n = b->n; i < n; i++) {
             w->now = recs[i].ts_us;
+            if (tcp[i] != SPLIT_TCP_NO)
+                note_tcp_record(w, w->now);
             if (worker[i] == k)
                 analysis_feed(&w->a, 0, &recs[i]);
-            else if (tcp[i] == SPLIT_TCP_NO || !tick(w, &recs[i], (enum split_tcp)tcp[i]))
-                continue;
-            if (w->a.conns->len != w->close_ts->len)
-                note_closed(w, recs[i].ts_us);
+            else if (tcp[i] != SPLIT_TCP_NO)
+                tick(w, &recs[i], (enum split_tcp)tcp[i]);
         }
     }
     w->now = INT64_MAX;
     analysis_finish(&w->a);
     jobs_drop_edge_tables(&w->a); /* a.groups: those made as connections closed (not the edges') */
     note_made(w);
-    note_closed(w, INT64_MAX); /* closed at the end, after every other */
+    note_kept(w);
     w->order = fold_mem_order(&w->a);
     mem_trim(); /* what the finished analysis freed (every connection's state) back before the fold's peak */
     return NULL;
@@ -246,15 +510,15 @@ static gint kept_order(gconstpointer pa, gconstpointer pb)
 
 /* The connections one run would have kept for detail: each worker kept
  * the first to close of its own; of them all, the first to close. */
-static void keep_first_closed(struct analysis *a, struct worker *ws, unsigned n, int64_t floor)
+static void keep_first_closed(struct analysis *a, struct worker *ws, unsigned n)
 {
     GArray *all = g_array_new(FALSE, FALSE, sizeof(struct kept));
     for (unsigned k = 0; k < n; k++) {
         GPtrArray *c = ws[k].a.conns;
         for (guint i = 0; i < c->len; i++) {
             struct smb_conn *s = g_ptr_array_index(c, i);
-            struct kept e = { close_key_of(s, g_array_index(ws[k].close_ts, int64_t, i)), s };
-            unend(&e.key, floor);
+            struct kept e = { g_array_index(ws[k].kept, struct close_key, i), s };
+            linger_resolve(&e.key, &ws[k]);
             g_array_append_val(all, e);
         }
         g_ptr_array_set_free_func(c, NULL);
@@ -274,6 +538,74 @@ static void keep_first_closed(struct analysis *a, struct worker *ws, unsigned n,
     g_array_free(all, TRUE);
 }
 
+static gint nb_made_order(gconstpointer pa, gconstpointer pb)
+{
+    return memcmp(&((const struct nb_made *)pa)->id, &((const struct nb_made *)pb)->id, sizeof(struct nb_flow_id));
+}
+
+/* One run lists NetBIOS rows as it makes them: at a flow's first packet
+ * (137, 138, 139), or as a connection showing NBSS elsewhere closes
+ * (made: row -> its close key); at one time, the packet's first (the
+ * flow table closes after the ledger has the packet). */
+struct nb_rows_made {
+    GHashTable *made; /* row (its address) -> 1 + its index in all */
+    GArray *all;      /* struct nb_made */
+};
+
+static const struct close_key *nb_made_key(const struct nb_rows_made *m, const struct nb_flow *f)
+{
+    guint i = GPOINTER_TO_UINT(g_hash_table_lookup(m->made, GSIZE_TO_POINTER((gsize)(uintptr_t)f)));
+    return i ? &g_array_index(m->all, struct nb_made, i - 1).key : NULL;
+}
+
+/* When one run made row f (TCP rows made at their first packet are not
+ * noted: that packet's time). */
+static struct close_key nb_row_key(const struct nb_rows_made *m, const struct nb_flow *f)
+{
+    const struct close_key *k = nb_made_key(m, f);
+    return k ? *k : (struct close_key){ false, RANK_TCP_ROW, f->first_seen, f->first_seen, 0, f->first_seen, 0,
+                                        f->first_seen, 0 };
+}
+
+static gint nb_row_made_order(gconstpointer pa, gconstpointer pb, gpointer data)
+{
+    struct close_key ka = nb_row_key(data, pa), kb = nb_row_key(data, pb);
+    return close_key_order(&ka, &kb);
+}
+
+/* Every thread's rows made as a connection closed (linger_model()
+ * done), by flow: what nb_rows_as_made() reads once the threads are gone. */
+static GArray *nb_made_all(struct worker *ws, unsigned n)
+{
+    GArray *all = g_array_new(FALSE, FALSE, sizeof(struct nb_made));
+    for (unsigned k = 0; k < n; k++) {
+        for (guint i = 0; i < ws[k].nb_made->len; i++)
+            linger_resolve(&g_array_index(ws[k].nb_made, struct nb_made, i).key, &ws[k]);
+        g_array_append_vals(all, ws[k].nb_made->data, ws[k].nb_made->len);
+    }
+    g_array_sort(all, nb_made_order);
+    return all;
+}
+
+/* After merge_finish() (rows in first-seen order): in one run's order.
+ * all: nb_made_all()'s, freed. */
+static void nb_rows_as_made(struct analysis *a, GArray *all)
+{
+    /* keyed by the rows' addresses: not the capture's to choose */
+    struct nb_rows_made m = { g_hash_table_new(g_direct_hash, g_direct_equal), all };
+    for (guint i = 0; all->len && i < nb_ledger_count(a->ledger); i++) {
+        const struct nb_flow *f = nb_ledger_row(a->ledger, i);
+        struct nb_made probe = { nb_flow_id_of(f), { 0 } };
+        const struct nb_made *hit = bsearch(&probe, all->data, all->len, sizeof probe, nb_made_order);
+        if (hit)
+            g_hash_table_insert(m.made, GSIZE_TO_POINTER((gsize)(uintptr_t)f),
+                                GUINT_TO_POINTER((guint)(hit - (const struct nb_made *)(const void *)all->data) + 1));
+    }
+    nb_ledger_sort_rows_by(a->ledger, nb_row_made_order, &m);
+    g_hash_table_destroy(m.made);
+    g_array_free(all, TRUE);
+}
+
 /* The SYN pairs and SMB hosts: twice a thread's share (jobs_share_caps()). */
 static void share_tables(struct analysis *a, unsigned n)
 {
@@ -282,6 +614,14 @@ static void share_tables(struct analysis *a, unsigned n)
     smb_hosts_free(a->smb_hosts);
     a->smb_hosts = smb_hosts_new((uint32_t)(hosts < SMB_HOSTS_DEFAULT_CAP ? hosts : SMB_HOSTS_DEFAULT_CAP));
 }
+
+/* conn_groups.h admit: a thread makes its groups in the order its own
+ * connections close, which is not one run's (one lingering after its FINs
+ * ends later in a thread than in one run: linger_model()), so its first
+ * keys of a level need not be one run's.  It keeps keys apart past its
+ * caps (conn_groups.c bounds them) and the fold, in one run's order,
+ * folds down what one run would. */
+static bool group_past_cap(void *data, const struct conn_group_key *k, uint32_t past, uint32_t cap) { return true; }
 
 /* Each worker's analysis over the one feed of the file.  false: a
  * message printed. */
@@ -300,13 +640,23 @@ static bool workers_start(const struct config *cfg, struct worker *ws, unsigned 
             return false;
         }
         share_tables(&w->a, n);
+        conn_groups_admit_past_cap(w->a.groups, group_past_cap, w);
+        w->a.edges_apart = true; /* no capped copy of the groups without the edges (jobs_drop_edge_tables()) */
         w->a.progress = false;
         g_ptr_array_add(w->a.inputs, input_of(cap, cfg->inputs[0]));
-        w->close_ts = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+        w->kept = g_array_new(FALSE, FALSE, sizeof(struct close_key));
         w->made = g_array_new(FALSE, FALSE, sizeof(struct close_key));
-        w->lingering = g_array_new(FALSE, FALSE, sizeof(int64_t));
+        w->lingering = g_array_new(FALSE, FALSE, sizeof(struct linger_rec));
         w->a.events.ctx = w;
         w->a.events.conn_end = on_conn_end;
+        w->a.events.netbios_flow = on_netbios_flow;
+        w->nb_made = g_array_new(FALSE, FALSE, sizeof(struct nb_made));
+        w->joined = g_ptr_array_new();
+        const struct flow_observer obs = { .packet = on_flow_packet, .conn_close = on_flow_close };
+        if (!flow_table_add_observer(w->a.flows, &obs, w)) {
+            fprintf(stderr, "smbscope: out of memory\n");
+            return false;
+        }
     }
     return true;
 }
@@ -317,8 +667,12 @@ static void workers_free(struct worker *ws, unsigned n)
         struct worker *w = &ws[k];
         if (w->a.inputs)
             analysis_free(&w->a);
-        if (w->close_ts)
-            g_array_free(w->close_ts, TRUE);
+        if (w->kept)
+            g_array_free(w->kept, TRUE);
+        if (w->nb_made)
+            g_array_free(w->nb_made, TRUE);
+        if (w->joined)
+            g_ptr_array_free(w->joined, TRUE);
         if (w->made)
             g_array_free(w->made, TRUE);
         if (w->lingering)
@@ -374,11 +728,19 @@ static void fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
         input_add(in, g_ptr_array_index(ws[k].a.inputs, 0));
         g_ptr_array_set_size(ws[k].a.inputs, 0);
     }
-    int64_t floor = linger_floor(ws, n);
-    keep_first_closed(a, ws, n, floor);
+    int64_t first, last;
+    bool clock = flow_table_clock(ws[0].a.flows, &first, &last);
+    bool full = false;
+    for (unsigned k = 0; k < n; k++)
+        full |= ws[k].lingering_full;
+    if (!full)
+        linger_model(ws, n, a->cfg, clock ? last : INT64_MIN);
+    else
+        linger_unmodelled(ws, n);
+    keep_first_closed(a, ws, n);
     for (unsigned k = 0; k < n; k++) { /* the groups in the order one run made them */
         for (guint i = 0; i < ws[k].made->len; i++)
-            unend(&g_array_index(ws[k].made, struct close_key, i), floor);
+            linger_resolve(&g_array_index(ws[k].made, struct close_key, i), &ws[k]);
         fold_order_groups_by(ws[k].order, ws[k].made->data, ws[k].made->len, sizeof(struct close_key), close_key_order);
     }
     struct analysis *as[JOBS_MAX];
@@ -390,8 +752,7 @@ static void fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
     fold_mem_many(a, as, order, n, true);
     /* The capture's clock (every thread's table saw it: flow_table_tick())
      * into the folded table: the merge state's part clock is one run's. */
-    int64_t first, last;
-    if (flow_table_clock(ws[0].a.flows, &first, &last)) {
+    if (clock) {
         flow_table_tick(a->flows, first);
         flow_table_tick(a->flows, last);
     }
@@ -442,12 +803,14 @@ int split_main(const struct config *cfg)
     split_feed_free(feed);
     capture_close(cap);
     fold_workers(&a, ws, n, &rd);
+    GArray *nb_made = nb_made_all(ws, n);
     workers_free(ws, n); /* before the report: its peak is then one analysis' */
     a.input_error |= input_error;
     a.interrupt_signal = rd.interrupted ? (stop_signal ? stop_signal : SIGINT) : 0;
     g_free(rd.error);
     g_free(rd.capture_filter);
     merge_finish(&a);
+    nb_rows_as_made(&a, nb_made);
     fold_mem_seal_sets(&a); /* each flow was one worker's: a row or past the rows, never both */
     a.jobs_threads = n;
     a.jobs_requested = (unsigned)cfg->jobs;

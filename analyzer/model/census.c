@@ -6,6 +6,7 @@
 
 #include "distinct.h"
 #include "dnsname.h"
+#include "past_cap.h"
 
 /* A UDP conversation: both directions of one (address, port) pair.  The
  * layout is what distinct_hash() has always hashed (merge states carry those
@@ -236,8 +237,8 @@ static bool slots_grow(struct census *c)
 static bool entries_grow(struct census *c, uint32_t cap)
 {
     uint32_t n = c->pairs_room ? c->pairs_room * 2 : 128;
-    if (n > cap) /* past the cap (admit_past_cap): a quarter of a table at a time, up to three */
-        n = c->pairs_room < cap ? cap : c->pairs_room + cap / 4 < 3 * cap ? c->pairs_room + cap / 4 : 3 * cap;
+    if (n > cap) /* past the cap (admit_past_cap): a quarter of a table at a time, up to PAST_CAP_CAPS */
+        n = c->pairs_room < cap ? cap : c->pairs_room + cap / 4 < PAST_CAP_CAPS * cap ? c->pairs_room + cap / 4 : PAST_CAP_CAPS * cap;
     struct census_pair *np = realloc(c->pairs, (size_t)n * sizeof *np);
     if (!np)
         return false;
@@ -257,7 +258,7 @@ static struct census_pair *pair_get(struct census *c, const struct ip_addr *cl, 
     if (c->keep_pair && !c->keep_pair(c->admit_data, cl, sv))
         return NULL;
     uint32_t cap = c->max_pairs ? c->max_pairs : CENSUS_MAX_PAIRS;
-    if (c->pairs_used >= cap && (!c->admit_past_cap || c->pairs_used >= 3 * cap ||
+    if (c->pairs_used >= cap && (!c->admit_past_cap || c->pairs_used >= PAST_CAP_CAPS * cap ||
                                  !c->admit_past_cap(c->admit_data, cl, sv, c->pairs_used - cap, cap)))
         return NULL;
     if ((c->pairs_used + 1) * 2 > c->npairs && !slots_grow(c))

@@ -10,6 +10,7 @@
 #include <glib.h>
 
 #include "distinct.h"
+#include "past_cap.h"
 
 /* One index slot: the key's hash and its group's number + 1 (0: empty). */
 struct slot {
@@ -255,13 +256,20 @@ static void add_example(struct conn_group *grp, const struct conn_group_example 
         grp->n_examples++;
 }
 
+/* Below the full level, admit() also keeps apart the next two full caps'
+ * worth of new keys whatever they are (the stream a lower level is fed is
+ * not one run's: analyzer/merge/jobs.c group_past_cap()), past its own cap
+ * and the one the fold's keys may take. */
+#define LOWER_OWN_CAPS 2u
+#define LOWER_FULL_CAPS 2u
+
 /* How many groups a level may hold when admit() takes keys past its cap:
- * three caps' worth at the full level; below it (a quarter of its cap
- * each), two of its own caps and two of the full level's (--jobs keeps
- * more keys apart there: analyzer/merge/jobs.c). */
+ * PAST_CAP_CAPS caps at the full level (past_cap.h); below it (a quarter
+ * of its cap each), two of its own caps and two of the full level's. */
 static uint32_t past_cap_bound(const struct conn_groups *g, int level)
 {
-    return level == CONN_GROUP_FULL ? 3 * g->cap : 2 * g->level_cap[level] + 2 * g->cap;
+    return level == CONN_GROUP_FULL ? PAST_CAP_CAPS * g->cap
+                                    : LOWER_OWN_CAPS * g->level_cap[level] + LOWER_FULL_CAPS * g->cap;
 }
 
 /* The group for key k (hash: key_hash of it), created when its level has

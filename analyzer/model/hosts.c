@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "distinct.h"
+#include "past_cap.h"
 
 #define MAX_LEARNED_BROADCASTS 256
 
@@ -22,7 +23,7 @@ struct host_table {
     uint32_t *index; /* record number + 1 (num_mask's bits), and above them the tag; 0 = empty */
     uint32_t nindex;
     /* The index slot's bits that hold the record number + 1: as few as the
-     * table's records need (cap, or three caps past it), the others the
+     * table's records need (cap, or PAST_CAP_CAPS caps past it), the others the
      * top bits of the address's index hash, so that a probe reads only
      * the records whose tag is the address's: in a table of 50,000 hosts
      * each record passed on the way (one in three looks-up, more for a
@@ -78,7 +79,7 @@ struct host_table *host_table_new(uint32_t cap)
         return NULL;
     t->cap = cap ? cap : HOST_DEFAULT_CAP;
     t->key = distinct_process_key();
-    uint64_t most = 3 * (uint64_t)t->cap + 1; /* record number + 1, past the cap too */
+    uint64_t most = PAST_CAP_CAPS * (uint64_t)t->cap + 1; /* record number + 1, past the cap too */
     t->num_mask = 1;
     while (t->num_mask < most && t->num_mask != UINT32_MAX)
         t->num_mask = t->num_mask << 1 | 1;

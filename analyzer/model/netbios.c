@@ -13,6 +13,7 @@
 #include "hosts.h"
 #include "nbns.h"
 #include "wire.h"
+#include "past_cap.h"
 
 #define NB_MAX_NAMES 32
 
@@ -203,11 +204,11 @@ static bool overflow_add(struct nb_ledger *l, const struct nb_key *k, enum nb_se
 }
 
 /* The ledger is full: whether admit() takes a flow past the cap anyway
- * (up to two caps more). */
+ * (up to PAST_CAP_CAPS caps in all). */
 static bool admit_past_cap(struct nb_ledger *l, uint8_t proto, const struct ip_addr *c, uint16_t cport,
                            const struct ip_addr *s, uint16_t sport)
 {
-    if (!l->admit || l->rows->len >= 3 * l->max_rows)
+    if (!l->admit || l->rows->len >= PAST_CAP_CAPS * l->max_rows)
         return false;
     struct nb_flow f = { .proto = proto, .client = *c, .server = *s, .client_port = cport, .server_port = sport };
     return l->admit(l->admit_data, &f, l->rows->len - l->max_rows, l->max_rows);
@@ -783,3 +784,22 @@ static gint row_order(gconstpointer pa, gconstpointer pb)
 }
 
 void nb_ledger_sort_rows(struct nb_ledger *l) { g_ptr_array_sort(l->rows, row_order); }
+
+struct rows_by {
+    GCompareDataFunc cmp;
+    gpointer data;
+};
+
+static gint row_order_by(gconstpointer pa, gconstpointer pb, gpointer data)
+{
+    const struct rows_by *by = data;
+    const struct nb_row *a = *(const struct nb_row *const *)pa, *b = *(const struct nb_row *const *)pb;
+    gint r = by->cmp(&a->flow, &b->flow, by->data);
+    return r ? r : row_order(pa, pb);
+}
+
+void nb_ledger_sort_rows_by(struct nb_ledger *l, GCompareDataFunc cmp, gpointer data)
+{
+    struct rows_by by = { cmp, data };
+    g_ptr_array_sort_with_data(l->rows, row_order_by, &by);
+}

@@ -142,6 +142,9 @@ uint64_t nb_flow_key_hash(const struct nb_flow *f);
 /* Rows in first-seen order, ties by flow key: the order a run gives them,
  * whatever the order the runs were folded in. */
 void nb_ledger_sort_rows(struct nb_ledger *l);
+/* Rows in the order cmp (two const struct nb_flow *, data) gives, its ties
+ * as nb_ledger_sort_rows() (--jobs on one file: the order one run made them). */
+void nb_ledger_sort_rows_by(struct nb_ledger *l, GCompareDataFunc cmp, gpointer data);
 struct host_table *nb_ledger_hosts_mut(struct nb_ledger *l);
 
 /* smbscope merge (analyzer/merge/mstate_join_nbns.h): an NBNS transaction

@@ -1,6 +1,7 @@
 /* smb_hosts.c - see smb_hosts.h: hosts.h's bounded address table for the
  * addresses, one parallel array for the SMB facts. */
 #include "smb_hosts.h"
+#include "past_cap.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,10 +52,10 @@ static struct smb_host *get(struct smb_hosts *h, const struct ip_addr *a, int64_
         return NULL;
     }
     struct host_rec *r = h->t ? host_table_get(h->t, a, ts) : NULL;
-    if (!r && h->t && h->admit) { /* full: taken past the cap if admit() says so, up to three caps */
+    if (!r && h->t && h->admit) { /* full: taken past the cap if admit() says so, up to PAST_CAP_CAPS caps */
         uint32_t n = host_table_size(h->t), cap = host_table_cap(h->t);
-        if (n < 3 * cap && h->admit(h->admit_data, a, n - cap, cap))
-            r = host_table_get_past_cap(h->t, a, ts, 3 * cap);
+        if (n < PAST_CAP_CAPS * cap && h->admit(h->admit_data, a, n - cap, cap))
+            r = host_table_get_past_cap(h->t, a, ts, PAST_CAP_CAPS * cap);
     }
     if (!r)
         return NULL;

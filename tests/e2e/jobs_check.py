@@ -11,7 +11,12 @@ With --samples DIR (every capture of samples/, with its key log if any):
     connections kept for detail and the groups kept whole are one run's;
   * bulk SMB in 64 lanes with 10% QUIC (gen_capture.py 25M --quic-share
     0.1): the connections kept for detail past the detail limit are one
-    run's (those lingering at the end left it in opening order);
+    run's (those lingering at the end left it in opening order); the
+    whole report too, also with the group caps shrunk: the groups one
+    run keeps whole and its NetBIOS rows' order; and with 3,000 short
+    connections among the lanes (more than one run's flow table keeps
+    lingering after their FINs: when one run ends a lingering
+    connection);
   * a capture cut in the middle of a record: the same damage reported;
   * records past the bounds of the split's batches (split_feed.c): more
     tiny frames in a row than a batch holds, frames larger than its slack;
@@ -44,6 +49,7 @@ Usage: jobs_check.py --smbscope BIN (--samples DIR | --corpus DIR)
 
 import argparse
 import glob
+import heapq
 import json
 import os
 import re
@@ -152,6 +158,48 @@ def lingering(smbscope, samples, d):
            "connections_summarised %r" % kept[0][1])
     expect("split of 64 lanes with QUIC: the connections kept for detail are one run's", kept[1] == kept[0],
            first_diff(kept[1][0], kept[0][0]) or "connections_summarised %r != %r" % (kept[1][1], kept[0][1]))
+    # Past the group caps (shrunk: the levels below fill too) one run makes a group as its first
+    # connection closes: the groups it keeps whole, and its NetBIOS rows (NBSS on 445 and 8445 made
+    # as its connection closes), are one run's, and so is the whole report.
+    for caps in ([], ["--max-connection-groups", "16"]):
+        same_caps(smbscope, cap, "64 lanes with QUIC", caps)
+    # The same lanes with 3,000 short connections from 3,000 clients among them: more than the 1,024
+    # closed connections one run's flow table holds lingering after their FINs (each thread holds
+    # fewer, so it ends them later), so the lanes' connections end when one run's closed list of
+    # every thread's flows pushes them out.  Every packet its own microsecond: one run breaks a tie
+    # of two hosts' first packets by its close order, which --jobs does not model.
+    many = os.path.join(d, "many3000.pcap")
+    subprocess.run([sys.executable, gen, "--samples", samples, "--many", "3000", "--clients", "3000", many],
+                   check=True, stdout=subprocess.DEVNULL)
+    head, lanes = pcap_records(cap)
+    mixed, last = [], None
+    for ts, frame in heapq.merge(lanes, pcap_records(many)[1], key=lambda r: r[0]):
+        ts = ts if last is None or ts > last else last + 1
+        mixed.append(struct.pack("<IIII", ts // 1000000, ts % 1000000, len(frame), len(frame)) + frame)
+        last = ts
+    mix = os.path.join(d, "lanes-many.pcap")
+    with open(mix, "wb") as f:
+        f.write(head + b"".join(mixed))
+    for caps in ([], ["--max-connection-groups", "64"]):
+        j1 = same_caps(smbscope, mix, "64 lanes with QUIC and 3,000 short connections", caps)
+    expect("64 lanes and 3,000 short connections: past the closed connections' cap",
+           j1 and j1["stats"]["connections_closed_early"] > 0, repr(j1 and j1["stats"]))
+
+
+def same_caps(smbscope, cap, name, caps):
+    """--jobs 2 answers as --jobs 1 with these options (shrunk caps: every level of groups holds
+    connections); the report of one analysis, or None."""
+    runs = [run([smbscope, "-q", "-T", "json"] + caps + jobs + [cap]) for jobs in ([], ["--jobs", "2"])]
+    (rc1, one, err1), (rc2, two, err2) = runs
+    j1, j2 = json.loads(one), json.loads(two)
+    name = "split of %s%s" % (name, ", " + " ".join(caps) if caps else "")
+    if caps:
+        by = j1["connection_groups_summary"]["connections_by_level"]
+        expect("%s: every level holds connections" % name, all(by.values()), repr(by))
+    d = first_diff(normal(j2, True), normal(j1, True))
+    expect("%s: --jobs 2 == --jobs 1 (JSON)" % name, d is None and rc1 == rc2 and err1 == err2,
+           d or "exit %d != %d, stderr %r / %r" % (rc2, rc1, err2, err1))
+    return json.loads(one)
 
 
 def pcap_records(path):
