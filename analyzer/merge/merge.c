@@ -423,9 +423,19 @@ static JsonParser *parse(const char *p, size_t n)
     return parser;
 }
 
+struct detail_trim;
+static void detail_trim(struct analysis *a, struct detail_trim *t);
+
+/* After each entry a packed leaf adds: a leaf's entries are many more than
+ * a merged report keeps (--connections all: 20,000 a run), dropped as they
+ * come (detail_trim() says why that keeps what a trim after the whole
+ * report kept: the leaf's state, its edges, is folded before its entries). */
+static void entry_added(struct analysis *a, void *trim) { detail_trim(a, trim); }
+
 /* 1: folded, 0: refused (err), -1: not a state of leaves this reads (parse
  * it whole).  p is cut_members()' text, merge_state's value at state_at. */
-static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t state_at, char *err, size_t errlen)
+static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t state_at, struct detail_trim *trim,
+                            char *err, size_t errlen)
 {
     size_t st[2], lv[2];
     int count = 0;
@@ -491,7 +501,7 @@ static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t 
             free(text);
             text = NULL;
         }
-        if (!mstate_fold_leaf(a, i, leaf, text, tlen, err, errlen))
+        if (!mstate_fold_leaf(a, i, leaf, text, tlen, entry_added, trim, err, errlen))
             r = 0;
         g_object_unref(lp);
     }
@@ -518,7 +528,7 @@ static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t 
 
 /* One report into the analysis; false (and err, without the file name)
  * when it is refused. */
-static bool fold_report(struct analysis *a, const char *path, char *err, size_t errlen)
+static bool fold_report(struct analysis *a, const char *path, struct detail_trim *trim, char *err, size_t errlen)
 {
     size_t len = 0;
     char *text = slurp(path, &len, err, errlen);
@@ -534,7 +544,7 @@ static bool fold_report(struct analysis *a, const char *path, char *err, size_t 
         g_free(text);
         text = cut;
         len = cutlen;
-        int leaves = fold_leaves_text(a, text, len, state_at, err, errlen);
+        int leaves = fold_leaves_text(a, text, len, state_at, trim, err, errlen);
         if (leaves >= 0) {
             g_free(text);
             return leaves == 1;
@@ -775,7 +785,7 @@ int merge_main(const struct config *given)
     mstate_group_order_begin(&a);
     for (int i = 0; i < cfg->n_inputs; i++) {
         const char *path = cfg->inputs[i];
-        if (!fold_report(&a, path, err, sizeof err)) {
+        if (!fold_report(&a, path, &trim, err, sizeof err)) {
             fprintf(stderr, "smbscope: merge: %s: %s\n", strcmp(path, "-") ? path : "standard input", err);
             detail_trim_end(&a, &trim);
             mstate_group_order_free(&a);
