@@ -36,11 +36,13 @@ enum leaf_took { LEAF_TOOK, LEAF_NOT_JSON, LEAF_FAILED };
 typedef enum leaf_took (*leaf_piece_fn)(void *ctx, enum leaf_piece kind, const char *text, size_t len);
 
 /* Values (containers and the members or elements inside them) an entry of
- * connections[] may hold: the largest one smbscope writes has about 3,300
- * (report_json_conn.c at every cap: 16 negotiate contexts a side of up to
- * 50 values, 32 sessions of up to 24, 64 shares of 8, 64 + 32 dialects,
- * the security and capability bits); a typical one 60-100. */
-#define LEAF_ENTRY_VALUES 8192u
+ * connections[] may hold: the largest one smbscope could write has about
+ * 2,400 (report_json_conn.c at every cap: 32 sessions of up to 24 values,
+ * 64 shares of 8, 16 negotiate contexts a side of up to 22, 64 + 32
+ * dialects, the bits); the samples' largest has 209, a typical one 60-100.
+ * json-glib keeps about 90 bytes a value: an entry's tree is at most
+ * about 370 KB, and merge keeps a few hundred entries past the joins. */
+#define LEAF_ENTRY_VALUES 4096u
 /* Values a member of the state may hold when it is none of the large ones
  * (leaf_split.c's table): an edge array of ANALYSIS_MAX_EDGES rows of up to
  * 128 values; the members this smbscope does not write (a later one's, or

@@ -321,7 +321,7 @@ static void test_values(void)
     char err[256];
     GString *ok = entry_of(LEAF_ENTRY_VALUES), *over = entry_of(LEAF_ENTRY_VALUES + 1);
     g_assert_cmpint(answer(ok->str, err, sizeof err, NULL), ==, 0);
-    refused(over->str, "a connections[] entry of more than 8192 values");
+    refused(over->str, "a connections[] entry of more than 4096 values");
     g_string_free(ok, TRUE);
     g_string_free(over, TRUE);
     /* the state: a member of its own cap, an unknown member, unknown members together */
