@@ -486,9 +486,10 @@ static void fold_run(struct jget *g, const struct jpath *root, struct analysis *
         mstate_leaves_keep(a, state, detail);
 }
 
-/* A run's leaf {state, connections} at path ip, folded (keep: as fold_run). */
+/* A run's leaf {state, connections} given as it is (format 6's form) at
+ * path ip, folded (keep: as fold_run; packed when kept). */
 static void fold_leaf_run(struct jget *g, const struct jpath *ip, struct analysis *a, JsonNode *leaf, char *keep,
-                          size_t len, bool packed)
+                          size_t len)
 {
     struct jpath sp;
     JsonObject *o = jget_object(g, ip, leaf);
@@ -510,7 +511,7 @@ static void fold_leaf_run(struct jget *g, const struct jpath *ip, struct analysi
         return;
     }
     if (ls)
-        fold_run(g, &sp, a, state, detail, keep, len, packed);
+        fold_run(g, &sp, a, state, detail, keep, len, false);
     else
         free(keep);
 }
@@ -635,7 +636,7 @@ static void fold_leaf(struct jget *g, const struct jpath *lp, guint i, struct an
     jpath_index(&ip, lp, i);
     JsonObject *o = jget_object(g, &ip, leaf);
     if (!o || !mstate_leaf_is_packed(o))
-        fold_leaf_run(g, &ip, a, leaf, text, len, false);
+        fold_leaf_run(g, &ip, a, leaf, text, len);
     else
         fold_packed_leaf(g, &ip, a, leaf, o, text, len, added, added_ctx);
 }
