@@ -529,25 +529,26 @@ struct leaf_fold {
     struct jpath ip, sp;
     struct analysis *a;
     JsonParser *entries; /* one parser for every entry: its last tree freed as the next is read */
-    bool state_seen;
     uint64_t detailed, entries_seen;
     mstate_entry_added added;
     void *added_ctx;
 };
 
-static JsonParser *parse_piece(JsonParser *p, const char *text, size_t len)
+/* text parsed by *p (made when NULL; the caller's to free either way). */
+static bool parse_piece(JsonParser **p, const char *text, size_t len)
 {
-    if (!p)
-        p = json_parser_new_immutable();
-    return json_parser_load_from_data(p, text, (gssize)len, NULL) ? p : NULL;
+    if (!*p)
+        *p = json_parser_new_immutable();
+    return json_parser_load_from_data(*p, text, (gssize)len, NULL);
 }
 
 static enum leaf_took take_state(struct leaf_fold *f, const char *text, size_t len)
 {
-    JsonParser *p = parse_piece(NULL, text, len);
-    if (!p)
-        return LEAF_NOT_JSON; /* (parse_piece() frees nothing it did not make: p was NULL) */
-    f->state_seen = true;
+    JsonParser *p = NULL;
+    if (!parse_piece(&p, text, len)) {
+        g_object_unref(p);
+        return LEAF_NOT_JSON;
+    }
     JsonNode *state = json_parser_get_root(p);
     JsonObject *ls = jget_object(f->g, &f->sp, state);
     if (ls && mstate_is_leaves(ls))
@@ -566,10 +567,9 @@ static enum leaf_took take_state(struct leaf_fold *f, const char *text, size_t l
 
 static enum leaf_took take_entry(struct leaf_fold *f, const char *text, size_t len)
 {
-    JsonParser *p = parse_piece(f->entries, text, len);
-    if (!p)
+    if (!parse_piece(&f->entries, text, len))
         return LEAF_NOT_JSON;
-    f->entries = p;
+    JsonParser *p = f->entries;
     if (f->g->failed)
         return LEAF_FAILED; /* checked as JSON only */
     if (++f->entries_seen > f->detailed) {
