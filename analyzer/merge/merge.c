@@ -423,9 +423,19 @@ static JsonParser *parse(const char *p, size_t n)
     return parser;
 }
 
+struct detail_trim;
+static void detail_trim_after(struct analysis *a, struct detail_trim *t, uint64_t times);
+
+/* After each entry a packed leaf adds: a leaf's entries are many more than
+ * a merged report keeps (--connections all: 20,000 a run), dropped as they
+ * come (detail_trim() says why that keeps what a trim after the whole
+ * report kept: the leaf's state, its edges, is folded before its entries). */
+static void entry_added(struct analysis *a, void *trim) { detail_trim_after(a, trim, 1); }
+
 /* 1: folded, 0: refused (err), -1: not a state of leaves this reads (parse
  * it whole).  p is cut_members()' text, merge_state's value at state_at. */
-static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t state_at, char *err, size_t errlen)
+static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t state_at, struct detail_trim *trim,
+                            char *err, size_t errlen)
 {
     size_t st[2], lv[2];
     int count = 0;
@@ -491,7 +501,7 @@ static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t 
             free(text);
             text = NULL;
         }
-        if (!mstate_fold_leaf(a, i, leaf, text, tlen, err, errlen))
+        if (!mstate_fold_leaf(a, i, leaf, text, tlen, entry_added, trim, err, errlen))
             r = 0;
         g_object_unref(lp);
     }
@@ -518,7 +528,7 @@ static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t 
 
 /* One report into the analysis; false (and err, without the file name)
  * when it is refused. */
-static bool fold_report(struct analysis *a, const char *path, char *err, size_t errlen)
+static bool fold_report(struct analysis *a, const char *path, struct detail_trim *trim, char *err, size_t errlen)
 {
     size_t len = 0;
     char *text = slurp(path, &len, err, errlen);
@@ -534,7 +544,7 @@ static bool fold_report(struct analysis *a, const char *path, char *err, size_t 
         g_free(text);
         text = cut;
         len = cutlen;
-        int leaves = fold_leaves_text(a, text, len, state_at, err, errlen);
+        int leaves = fold_leaves_text(a, text, len, state_at, trim, err, errlen);
         if (leaves >= 0) {
             g_free(text);
             return leaves == 1;
@@ -673,7 +683,9 @@ static bool is_edge(GHashTable *edges, JsonNode *e)
     gint64 cp = json_object_get_int_member_with_default(o, "client_port", -1);
     gint64 sp = json_object_get_int_member_with_default(o, "server_port", -1);
     if (!fs || cp < 0 || sp < 0)
-        return true; /* not one a join can find: kept, as before */
+        return false; /* not one a join can find (mstate_detail.c entry_is()): it never changes nor goes, so
+                       * it is kept or dropped by its order as the others are (kept whatever the limit, a
+                       * forged leaf's entries without ends were all held to the end) */
     char key[FMT_TIME_LEN + 48];
     edge_key(key, sizeof key, fs, (uint64_t)cp, (uint64_t)sp);
     return g_hash_table_contains(edges, key);
@@ -699,13 +711,16 @@ static void edges_update(struct detail_trim *t, const struct analysis *a)
     t->edges_seen = a->edges ? a->edges->len : 0;
 }
 
-static void detail_trim(struct analysis *a, struct detail_trim *t)
+/* A trim once the entries pass times the limit and 64 more: 2 after a
+ * report, 1 after each entry of a packed leaf (whose entries come one at a
+ * time: each a tree of up to LEAF_ENTRY_VALUES values, leaf_split.h). */
+static void detail_trim_after(struct analysis *a, struct detail_trim *t, uint64_t times)
 {
     GPtrArray *d = a->conn_detail_json;
     if (!d || a->cfg->conn_detail == CONN_DETAIL_ALL)
         return;
     uint64_t keep = a->cfg->conn_detail == CONN_DETAIL_NONE ? 0 : a->conn_detail_limit;
-    if (d->len <= 2 * keep + 64)
+    if (d->len <= times * keep + 64)
         return;
     edges_update(t, a);
     if (!t->edge_side)
@@ -728,6 +743,8 @@ static void detail_trim(struct analysis *a, struct detail_trim *t)
     a->conn_detail_json = kept;
     t->trimmed = true;
 }
+
+static void detail_trim(struct analysis *a, struct detail_trim *t) { detail_trim_after(a, t, 2); }
 
 /* After the last report: the entries set aside back, all in report order
  * (the joins find an entry by its ends, the first of equal ones in the
@@ -775,7 +792,7 @@ int merge_main(const struct config *given)
     mstate_group_order_begin(&a);
     for (int i = 0; i < cfg->n_inputs; i++) {
         const char *path = cfg->inputs[i];
-        if (!fold_report(&a, path, err, sizeof err)) {
+        if (!fold_report(&a, path, &trim, err, sizeof err)) {
             fprintf(stderr, "smbscope: merge: %s: %s\n", strcmp(path, "-") ? path : "standard input", err);
             detail_trim_end(&a, &trim);
             mstate_group_order_free(&a);

@@ -63,35 +63,31 @@ bool mstate_leaf_is_packed(JsonObject *o) { return o && json_object_has_member(o
 #define LEAF_MAX_RATIO 256u
 #define LEAF_RATIO_SLACK (1u << 20)
 
-/* The base64 text of a zlib stream decoded and inflated a chunk at a time
- * into a buffer that grows with what comes out, up to bytes (+ the NUL): a
- * stream that passes bytes is refused there, so a bomb costs at most its
- * claim (itself bounded: mstate_leaf_unpack), and a claim costs up front
- * only what its stream backs (UNPACK_FIRST_RATIO).  Accepted as uncompress() would with a
- * buffer of bytes: the stream ends (its check verified) at exactly bytes;
- * what follows its end is not read. */
+/* The base64 text of a zlib stream decoded and inflated a chunk at a time,
+ * each chunk handed to feed as it comes out (leaf_split.h: the text is
+ * never whole): a stream that passes bytes is refused there, so a bomb
+ * costs at most the time to inflate its claim (itself bounded:
+ * mstate_leaf_stream) and never the memory.  Accepted as uncompress() would
+ * with a buffer of bytes: the stream ends (its check verified) at exactly
+ * bytes; what follows its end is not read.  feed sees at most bytes bytes
+ * (the one past them, which refuses the stream, is not fed). */
 #define UNPACK_CHUNK (64u << 10)
 _Static_assert(MERGE_MAX_REPORT_BYTES < UINT32_MAX, "a leaf's bytes fit zlib's uInt counts");
 
-/* The buffer's first size: what a stream of zlen bytes backs at 16:1, in
- * one piece when that is the claim (smbscope's own leaves pack 13:1: no
- * copy as the buffer grows), never more than the claim. */
-#define UNPACK_FIRST_RATIO 16u
-
-static char *inflate_leaf(const char *b64, size_t blen, size_t bytes, const char **why)
+static bool inflate_leaf(const char *b64, size_t blen, size_t bytes, mstate_leaf_feed feed, void *ctx,
+                         const char **why)
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     if (inflateInit(&zs) != Z_OK) {
         *why = "zlib: no memory";
-        return NULL;
+        return false;
     }
     guchar in[UNPACK_CHUNK / 4 * 3 + 3];
     gint state = 0;
     guint save = 0;
-    size_t zlen = blen / 4 * 3, first = zlen * UNPACK_FIRST_RATIO + UNPACK_CHUNK;
-    size_t at = 0, cap = bytes + 1 < first ? bytes + 1 : first;
-    char *out = malloc(cap);
+    size_t at = 0;
+    char *out = malloc(UNPACK_CHUNK);
     int rc = out ? Z_OK : Z_MEM_ERROR;
     while (rc == Z_OK) {
         if (!zs.avail_in && at < blen) {
@@ -101,49 +97,34 @@ static char *inflate_leaf(const char *b64, size_t blen, size_t bytes, const char
             at += take;
             continue;
         }
-        if (zs.total_out == cap) {
-            if (cap > bytes)
-                break; /* more than it claims: refused (rc Z_OK) */
-            size_t grown = cap > (bytes + 1) / 2 ? bytes + 1 : 2 * cap;
-            char *more = realloc(out, grown);
-            if (!more) {
-                rc = Z_MEM_ERROR;
-                break;
-            }
-            out = more;
-            cap = grown;
-        }
-        zs.next_out = (Bytef *)out + zs.total_out;
-        zs.avail_out = (uInt)(cap - zs.total_out);
+        size_t before = zs.total_out;
+        if (before > bytes)
+            break; /* more than it claims: refused (rc Z_OK) */
+        size_t room = bytes + 1 - before < UNPACK_CHUNK ? bytes + 1 - before : UNPACK_CHUNK;
+        zs.next_out = (Bytef *)out;
+        zs.avail_out = (uInt)room;
         rc = inflate(&zs, Z_NO_FLUSH); /* Z_BUF_ERROR: its input ended before the stream */
+        size_t got = zs.total_out - before, fed = got < bytes - before ? got : bytes - before;
+        if (fed)
+            feed(ctx, out, fed);
     }
     size_t got = zs.total_out;
     inflateEnd(&zs);
+    free(out);
     if (rc != Z_STREAM_END || got != bytes) {
-        free(out);
         *why = rc == Z_MEM_ERROR ? "zlib: no memory" : "zlib: not a zlib stream of that many bytes";
-        return NULL;
+        return false;
     }
-    if (cap == bytes) { /* filled exactly: room for the NUL */
-        char *more = realloc(out, bytes + 1);
-        if (!more) {
-            free(out);
-            *why = "zlib: no memory";
-            return NULL;
-        }
-        out = more;
-    }
-    out[bytes] = 0;
-    return out;
+    return true;
 }
 
-char *mstate_leaf_unpack(JsonObject *o, size_t *len, const char **why)
+bool mstate_leaf_stream(JsonObject *o, mstate_leaf_feed feed, void *ctx, const char **why)
 {
     JsonNode *bn = json_object_get_member(o, "bytes"), *zn = json_object_get_member(o, "zlib");
     if (json_object_get_size(o) != 2 || !bn || !zn || !JSON_NODE_HOLDS_VALUE(bn) || !JSON_NODE_HOLDS_VALUE(zn) ||
         json_node_get_value_type(bn) != G_TYPE_INT64 || json_node_get_value_type(zn) != G_TYPE_STRING) {
         *why = "not {bytes, zlib}";
-        return NULL;
+        return false;
     }
     gint64 bytes = json_node_get_int(bn);
     const char *b64 = json_node_get_string(zn);
@@ -152,26 +133,24 @@ char *mstate_leaf_unpack(JsonObject *o, size_t *len, const char **why)
     size_t body = strspn(b64, alphabet), pad = strspn(b64 + body, "=");
     if (bytes <= 0 || bytes > MERGE_MAX_REPORT_BYTES) {
         *why = "bytes: out of range";
-        return NULL;
+        return false;
     }
     if (!blen || blen % 4 || body + pad != blen || pad > 2) { /* g_base64_decode() skips what is not base64 */
         *why = "zlib: not base64";
-        return NULL;
+        return false;
     }
     uint64_t zlen = (uint64_t)blen / 4 * 3 - pad; /* what the base64 decodes to */
     /* What a leaf may unpack to grows with what it packs: zlib reaches
      * about 1,000:1 on repeated bytes, so a 111 KB report claiming 64 MiB
      * leaves, with its digest made again, cost 7.5 GB and 85 s before its
      * shape was refused.  smbscope's own leaves pack 13:1 (a 20,000-connection
-     * run), 65:1 with --connections all. */
+     * run), 65:1 with --connections all.  (The memory is no longer the
+     * text's, which is never whole, but the time to inflate it is.) */
     if ((uint64_t)bytes > zlen * LEAF_MAX_RATIO + LEAF_RATIO_SLACK) {
         *why = "bytes: more than 256 times its zlib stream";
-        return NULL;
+        return false;
     }
-    char *text = inflate_leaf(b64, blen, (size_t)bytes, why);
-    if (text)
-        *len = (size_t)bytes;
-    return text;
+    return inflate_leaf(b64, blen, (size_t)bytes, feed, ctx, why);
 }
 
 void mstate_leaves_keep_packed(struct analysis *a, char *packed, size_t len)

@@ -41,18 +41,28 @@
 #define MSTATE_LEAVES_CAP 1024u
 #define MSTATE_LEAVES_BYTES (64u << 20)
 
+/* Called after each connections[] entry a packed leaf adds to
+ * a->conn_detail_json (merge.c: the entries past what the merged report
+ * keeps are dropped as they come, not after the whole report). */
+typedef void (*mstate_entry_added)(struct analysis *a, void *ctx);
+
 /* Leaf i of a merged report's leaves parsed on its own (merge.c reads a
  * merged report leaf by leaf: one leaf's tree at a time), folded; false and
- * errbuf as mstate_fold() (mstate_read.c). */
-bool mstate_fold_leaf(struct analysis *a, guint i, JsonNode *leaf, char *text, size_t len, char *errbuf,
-                      size_t errlen);
+ * errbuf as mstate_fold() (mstate_read.c).  A packed leaf is read a piece
+ * at a time (leaf_split.h): its state, then each connections[] entry, each
+ * folded as it comes (added: NULL or called after each entry). */
+bool mstate_fold_leaf(struct analysis *a, guint i, JsonNode *leaf, char *text, size_t len,
+                      mstate_entry_added added, void *added_ctx, char *errbuf, size_t errlen);
 /* mstate_fold() of a run's state whose leaf text is made (taken; NULL: made here). */
 bool mstate_fold_text(struct analysis *a, JsonNode *state, JsonNode *detail, char *text, size_t len, char *errbuf,
                       size_t errlen);
-/* A leaf object packed ({bytes, zlib}); its text unpacked (free(); NULL
- * and *why when it is not one smbscope writes or past MERGE_MAX_REPORT_BYTES). */
+/* A leaf object packed ({bytes, zlib}); its text inflated a chunk at a
+ * time into feed (false and *why when it is not one smbscope writes, past
+ * MERGE_MAX_REPORT_BYTES or not a zlib stream of its bytes: found at the
+ * end, after feed has seen what came out). */
 bool mstate_leaf_is_packed(JsonObject *o);
-char *mstate_leaf_unpack(JsonObject *o, size_t *len, const char **why);
+typedef void (*mstate_leaf_feed)(void *ctx, const char *p, size_t n);
+bool mstate_leaf_stream(JsonObject *o, mstate_leaf_feed feed, void *ctx, const char **why);
 /* A packed leaf's text kept as it was read (taken). */
 void mstate_leaves_keep_packed(struct analysis *a, char *packed, size_t len);
 /* Whether a state object is a merged report's leaves. */

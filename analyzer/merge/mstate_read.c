@@ -12,6 +12,7 @@
 #include "hosts.h"
 #include "ipfrag.h"
 #include "jget.h"
+#include "leaf_split.h"
 #include "mstate_canon.h"
 #include "mstate_conns.h"
 #include "merge.h"
@@ -458,9 +459,7 @@ static void fold_hosts(struct jget *g, const struct jpath *p, struct analysis *a
     }
 }
 
-/* text: the leaf text to keep (taken), packed or not (NULL: made here). */
-static void fold_run(struct jget *g, const struct jpath *root, struct analysis *a, JsonNode *state, JsonNode *detail,
-                     char *text, size_t len, bool packed)
+static void fold_state(struct jget *g, const struct jpath *root, struct analysis *a, JsonNode *state, JsonNode *detail)
 {
     JsonObject *st = jget_object(g, root, state);
     fold_inputs(g, root, a, st);
@@ -470,6 +469,13 @@ static void fold_run(struct jget *g, const struct jpath *root, struct analysis *
     fold_hosts(g, root, a, st);
     fold_netbios(g, root, a, st);
     mstate_fold_conns(g, root, a, st, detail);
+}
+
+/* text: the leaf text to keep (taken), packed or not (NULL: made here). */
+static void fold_run(struct jget *g, const struct jpath *root, struct analysis *a, JsonNode *state, JsonNode *detail,
+                     char *text, size_t len, bool packed)
+{
+    fold_state(g, root, a, state, detail);
     if (g->failed)
         free(text);
     else if (packed)
@@ -480,9 +486,10 @@ static void fold_run(struct jget *g, const struct jpath *root, struct analysis *
         mstate_leaves_keep(a, state, detail);
 }
 
-/* A run's leaf {state, connections} at path ip, folded (keep: as fold_run). */
+/* A run's leaf {state, connections} given as it is (format 6's form) at
+ * path ip, folded (keep: as fold_run; packed when kept). */
 static void fold_leaf_run(struct jget *g, const struct jpath *ip, struct analysis *a, JsonNode *leaf, char *keep,
-                          size_t len, bool packed)
+                          size_t len)
 {
     struct jpath sp;
     JsonObject *o = jget_object(g, ip, leaf);
@@ -504,9 +511,118 @@ static void fold_leaf_run(struct jget *g, const struct jpath *ip, struct analysi
         return;
     }
     if (ls)
-        fold_run(g, &sp, a, state, detail, keep, len, packed);
+        fold_run(g, &sp, a, state, detail, keep, len, false);
     else
         free(keep);
+}
+
+/* ---- a packed leaf, a piece at a time (leaf_split.h) ----------------------
+ * Its state is parsed and folded as a run's report's is, but without its
+ * connections[] (mstate_fold_conns() reads conns_detailed and stops, as
+ * for --jobs); then each entry is parsed alone and kept as
+ * mstate_fold_conns() keeps them, the count checked against conns_detailed
+ * as they come.  Once something failed, the pieces after it are only
+ * checked as JSON (a text that is not JSON, or not a leaf, says so first,
+ * as the parse of the whole text did before anything was folded). */
+struct leaf_fold {
+    struct jget *g;
+    struct jpath ip, sp;
+    struct analysis *a;
+    JsonParser *entries; /* one parser for every entry: its last tree freed as the next is read */
+    uint64_t detailed, entries_seen;
+    mstate_entry_added added;
+    void *added_ctx;
+};
+
+/* text parsed by *p (made when NULL; the caller's to free either way). */
+static bool parse_piece(JsonParser **p, const char *text, size_t len)
+{
+    if (!*p)
+        *p = json_parser_new_immutable();
+    return json_parser_load_from_data(*p, text, (gssize)len, NULL);
+}
+
+static enum leaf_took take_state(struct leaf_fold *f, const char *text, size_t len)
+{
+    JsonParser *p = NULL;
+    if (!parse_piece(&p, text, len)) {
+        g_object_unref(p);
+        return LEAF_NOT_JSON;
+    }
+    JsonNode *state = json_parser_get_root(p);
+    JsonObject *ls = jget_object(f->g, &f->sp, state);
+    if (ls && mstate_is_leaves(ls))
+        jget_fail(f->g, &f->sp, "leaves inside a leaf");
+    else if (ls)
+        fold_state(f->g, &f->sp, f->a, state, NULL);
+    if (!f->g->failed) /* within MAX_DETAIL: mstate_fold_conns() read it */
+        f->detailed = (uint64_t)json_object_get_int_member(ls, "conns_detailed");
+    g_object_unref(p);
+    if (f->g->failed)
+        return LEAF_FAILED;
+    if (!f->a->conn_detail_json)
+        f->a->conn_detail_json = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+    return LEAF_TOOK;
+}
+
+static enum leaf_took take_entry(struct leaf_fold *f, const char *text, size_t len)
+{
+    if (!parse_piece(&f->entries, text, len))
+        return LEAF_NOT_JSON;
+    JsonParser *p = f->entries;
+    if (f->g->failed)
+        return LEAF_FAILED; /* checked as JSON only */
+    if (++f->entries_seen > f->detailed) {
+        jget_fail(f->g, &f->sp, "conns_detailed is not the number of connections[] entries");
+        return LEAF_FAILED;
+    }
+    /* an object: the split cuts entries at their '{' */
+    g_ptr_array_add(f->a->conn_detail_json, json_node_copy(json_parser_get_root(p)));
+    if (f->added)
+        f->added(f->a, f->added_ctx);
+    return LEAF_TOOK;
+}
+
+static enum leaf_took take_piece(void *ctx, enum leaf_piece kind, const char *text, size_t len)
+{
+    struct leaf_fold *f = ctx;
+    if (kind == LEAF_PIECE_STATE)
+        return take_state(f, text, len);
+    return take_entry(f, text, len);
+}
+
+static void feed_split(void *ctx, const char *p, size_t n) { leaf_split_feed(ctx, p, n); }
+
+/* A packed leaf at ip (its object o), folded as its run's report would be:
+ * text its canonical text (taken; NULL: made here). */
+static void fold_packed_leaf(struct jget *g, const struct jpath *ip, struct analysis *a, JsonNode *leaf,
+                             JsonObject *o, char *text, size_t len, mstate_entry_added added, void *added_ctx)
+{
+    struct leaf_fold f = { .g = g, .ip = *ip, .a = a, .added = added, .added_ctx = added_ctx };
+    jpath_key(&f.sp, ip, "state");
+    struct leaf_split split;
+    leaf_split_init(&split, take_piece, &f);
+    const char *why = NULL;
+    bool whole = mstate_leaf_stream(o, feed_split, &split, &why);
+    char err[256];
+    int r = leaf_split_end(&split, err, sizeof err);
+    if (f.entries)
+        g_object_unref(f.entries);
+    /* the errors in the order a check of the whole text found them: its
+     * zlib stream, its depth and members, its JSON and shape, its fold */
+    if (!whole || r == 1) {
+        g->failed = false;
+        jget_fail(g, ip, !whole ? why : err);
+    } else if (!g->failed && f.entries_seen != f.detailed) {
+        jget_fail(g, &f.sp, "conns_detailed is not the number of connections[] entries");
+    }
+    if (g->failed) {
+        free(text);
+        return;
+    }
+    if (!text) /* as merge.c's leaf by leaf read makes it (the same bytes as the whole parse's) */
+        text = mstate_node_canon(leaf, &len);
+    mstate_leaves_keep_packed(a, text, len);
 }
 
 /* Leaf i of a merged report's leaves (mstate_leaves.h): a run's state with
@@ -514,50 +630,15 @@ static void fold_leaf_run(struct jget *g, const struct jpath *ip, struct analysi
  * the leaf's canonical text (taken; NULL: made here).  A leaf not packed
  * (format 6's form) is read too, and packed when kept. */
 static void fold_leaf(struct jget *g, const struct jpath *lp, guint i, struct analysis *a, JsonNode *leaf, char *text,
-                      size_t len)
+                      size_t len, mstate_entry_added added, void *added_ctx)
 {
     struct jpath ip;
     jpath_index(&ip, lp, i);
     JsonObject *o = jget_object(g, &ip, leaf);
-    if (!o || !mstate_leaf_is_packed(o)) {
-        fold_leaf_run(g, &ip, a, leaf, text, len, false);
-        return;
-    }
-    const char *why = NULL;
-    size_t n = 0;
-    char *inner = mstate_leaf_unpack(o, &n, &why);
-    if (!inner) {
-        jget_fail(g, &ip, why);
-        free(text);
-        return;
-    }
-    char err[256];
-    JsonParser *p = NULL;
-    if (!merge_json_checked(inner, n, err, sizeof err)) {
-        jget_fail(g, &ip, err);
-    } else {
-        p = json_parser_new_immutable();
-        if (!json_parser_load_from_data(p, inner, (gssize)n, NULL))
-            jget_fail(g, &ip, "zlib: its text is not JSON");
-    }
-    free(inner);
-    if (g->failed) {
-        free(text);
-        if (p)
-            g_object_unref(p);
-        return;
-    }
-    if (!text) /* as merge.c's leaf by leaf read makes it (the same bytes as the whole parse's) */
-        text = mstate_node_canon(leaf, &len);
-    JsonNode *run = json_parser_get_root(p);
-    JsonObject *ro = jget_node_obj(run);
-    if (ro && mstate_leaf_is_packed(ro)) {
-        jget_fail(g, &ip, "a packed leaf inside a packed leaf");
-        free(text);
-    } else {
-        fold_leaf_run(g, &ip, a, run, text, len, true);
-    }
-    g_object_unref(p);
+    if (!o || !mstate_leaf_is_packed(o))
+        fold_leaf_run(g, &ip, a, leaf, text, len);
+    else
+        fold_packed_leaf(g, &ip, a, leaf, o, text, len, added, added_ctx);
 }
 
 static void fold_leaves(struct jget *g, const struct jpath *root, struct analysis *a, JsonObject *st)
@@ -572,17 +653,17 @@ static void fold_leaves(struct jget *g, const struct jpath *root, struct analysi
     if (arr && !g->failed && json_array_get_length(arr) == 0)
         jget_fail(g, &lp, "no run");
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++)
-        fold_leaf(g, &lp, i, a, json_array_get_element(arr, i), NULL, 0);
+        fold_leaf(g, &lp, i, a, json_array_get_element(arr, i), NULL, 0, NULL, NULL);
 }
 
-bool mstate_fold_leaf(struct analysis *a, guint i, JsonNode *leaf, char *text, size_t len, char *errbuf,
-                      size_t errlen)
+bool mstate_fold_leaf(struct analysis *a, guint i, JsonNode *leaf, char *text, size_t len,
+                      mstate_entry_added added, void *added_ctx, char *errbuf, size_t errlen)
 {
     struct jget g = { false, errbuf, errlen };
     struct jpath root, lp;
     jpath_key(&root, NULL, "merge_state.state");
     jpath_key(&lp, &root, "leaves");
-    fold_leaf(&g, &lp, i, a, leaf, text, len);
+    fold_leaf(&g, &lp, i, a, leaf, text, len, added, added_ctx);
     return !g.failed;
 }
 

@@ -267,6 +267,91 @@ def malformed(smbscope, reports, sample, tmp):
     case("detail count", lambda s, t: t["connections"].append({"first_seen": None}), "conns_detailed")
 
 
+def pack_leaf(text):
+    """A leaf's text packed as merge reads it, its zlib stream padded (bytes
+    after the stream's end are not read) to the 256:1 a leaf may claim."""
+    import base64
+    import zlib
+    raw = text.encode()
+    z = zlib.compress(raw, 9)
+    need = (len(raw) - (1 << 20) + 255) // 256
+    if len(z) < need:
+        z += os.urandom(need - len(z))
+    return {"bytes": len(raw), "zlib": base64.b64encode(z).decode()}
+
+
+def unpack_leaf(leaf):
+    import base64
+    import zlib
+    return json.loads(zlib.decompress(base64.b64decode(leaf["zlib"])))
+
+
+def forged_leaf_report(merged, where, mib):
+    """A merged report (a document) whose leaf 0 holds about mib MiB of
+    dense small values (json-glib's tree: about 40 bytes a byte), its
+    digest made again: in its state, in a member smbscope does not write
+    ("state"), or in connections[] entries of 4,000 values each, within what
+    an entry may hold ("connections"; "connections-over": 5,000, past it)."""
+    doc = json.loads(json.dumps(merged))
+    leaf = unpack_leaf(doc["merge_state"]["state"]["leaves"][0])
+    state = canonical(leaf["state"])
+    n = int(mib * (1 << 20)) // 2
+    if where == "state":
+        text = '{"state":' + state[:-1] + ',"junk":[' + "0," * n + '0]},"connections":' + \
+            canonical(leaf["connections"]) + "}"
+    else:
+        per = 4000 if where == "connections" else 5000
+        k = max(1, n // per)
+        leaf["state"]["conns_detailed"] = k
+        state = canonical(leaf["state"])
+        entry = '{"first_seen":"2026-01-01T00:00:00.%06dZ","client_port":%d,"server_port":445,"junk":[' + \
+            "0," * (per - 4) + '0]}'
+        text = '{"state":' + state + ',"connections":[' + ",".join(entry % (i, i % 65536) for i in range(k)) + "]}"
+    doc["merge_state"]["state"]["leaves"][0] = pack_leaf(text)
+    return redigest(doc)
+
+
+def forged_leaves(smbscope, reports, samples, tmp):
+    """A merged report whose packed leaf inflates to about 48 MiB of dense
+    values (a few hundred KB of report): merge holds one piece of it at a
+    time (leaf_split.c), and the values past the caps are refused before
+    they are parsed.  Run in its own process under 512 MiB of address space
+    (json-glib's tree of the whole leaf took 2 GB); a sanitizer's shadow
+    memory does not fit such a limit, so there the leaf is 4 MiB and the
+    peak is not checked."""
+    rc, merged, err = run([smbscope, "merge", "-T", "json"] + [reports.of(c)[0] for c in samples[:2]])
+    expect("a merged report to forge", rc != 2 and b'"leaves"' in merged, err.strip())
+    if rc == 2 or b'"leaves"' not in merged:
+        return
+    merged = json.loads(merged)
+    sanitized = b"__asan_init" in open(smbscope, "rb").read()
+    mib = 4 if sanitized else 48
+
+    def limit():
+        if not sanitized:
+            import resource
+            resource.setrlimit(resource.RLIMIT_AS, (512 << 20, 512 << 20))
+
+    for where, args, want in (("state", [], (2, "state.junk (not a member smbscope writes)")),
+                              ("connections-over", [], (2, "a connections[] entry of more than 4096 values")),
+                              ("connections", [], (1, None)),
+                              ("connections", ["--connections", "none"], (1, None))):
+        bad = os.path.join(tmp, "forged-%s.json" % where)
+        with open(bad, "w") as f:
+            json.dump(forged_leaf_report(merged, where, mib), f)
+        p = subprocess.Popen([smbscope, "merge", "-T", "json", "-q", "-o", os.devnull] + args + [bad],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=limit)
+        err = p.stderr.read().decode(errors="replace")
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        name = "a packed leaf of %d MiB of dense values in its %s%s" % (mib, where, " " + " ".join(args) if args else "")
+        ok = p.returncode in ((2,) if want[0] == 2 else (0, 1)) and (want[1] is None or want[1] in err)
+        expect(name + (": refused before it is parsed" if want[0] == 2 else ": merged a piece at a time"), ok,
+               "exit %d, peak %d MiB, %r" % (p.returncode, usage.ru_maxrss >> 10, err.strip()[:300]))
+        if not sanitized:
+            expect(name + ": peak RSS %d MiB under 256 MiB" % (usage.ru_maxrss >> 10), usage.ru_maxrss < 256 << 10)
+
+
 def extreme_times(smbscope, sample, tmp):
     """A pcapng whose packets are at the latest time the readers keep (its
     timestamps in tenths of a second at 2^64 - 7: seconds clamped to
@@ -431,6 +516,7 @@ def main():
         extreme_times(a.smbscope, with_smb_sample(samples), tmp)
         with_smb = [s for s in samples if os.path.basename(s) == "smb445-list-shares.pcap"] or samples
         malformed(a.smbscope, reports, with_smb[0], tmp)
+        forged_leaves(a.smbscope, reports, samples, tmp)
     print("%d failure(s)" % len(failures))
     return 1 if failures else 0
 
