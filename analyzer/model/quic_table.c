@@ -633,6 +633,16 @@ static void tracks_remove_at(struct quic_table *t, guint i)
         ((struct track *)g_ptr_array_index(t->tracks, i))->index = i;
 }
 
+/* A connection closed now could still have shown SMB evidence (quic_table.h,
+ * evictions_lost): its ClientHello not read yet (it may be SMB), or an SMB
+ * connection whose streams the key log opens.  Without a key log an SMB
+ * connection has nothing more for the policy (its content is hidden, judged
+ * as such); one not SMB has nothing at all. */
+static bool evidence_at_stake(const struct track *k)
+{
+    return k->state == TRACK_HANDSHAKE || (k->state == TRACK_SMB && k->sess && k->t->keylog);
+}
+
 /* At a cap: the least recently active connection but keep makes room
  * (counted).  False: none to close. */
 static bool evict_oldest(struct quic_table *t, const struct track *keep)
@@ -644,7 +654,9 @@ static bool evict_oldest(struct quic_table *t, const struct track *keep)
             oldest = i;
     if (oldest == G_MAXUINT)
         return false;
-    track_close(t, g_ptr_array_index(t->tracks, oldest), "evicted");
+    struct track *k = g_ptr_array_index(t->tracks, oldest);
+    t->stats.evictions_lost += evidence_at_stake(k);
+    track_close(t, k, "evicted");
     tracks_remove_at(t, oldest);
     t->stats.evictions++;
     return true;
@@ -719,6 +731,7 @@ void quic_table_fold_stats(struct quic_table *t, const struct quic_table_stats *
     t->stats.smb_conns += s->smb_conns;
     t->stats.other_conns += s->other_conns;
     t->stats.evictions += s->evictions;
+    t->stats.evictions_lost += s->evictions_lost;
     t->stats.decrypt_failures += s->decrypt_failures;
     t->stats.undecryptable += s->undecryptable;
 }

@@ -35,6 +35,10 @@ struct quic_table_stats {
     uint64_t smb_conns;        /* ... whose ALPN offered "smb" */
     uint64_t other_conns;      /* ... with another ALPN (not SMB) */
     uint64_t evictions;        /* connections closed early to make room at the cap */
+    uint64_t evictions_lost;   /* ... of them, those that could still show SMB evidence: a handshake whose
+                                  ClientHello was not read yet, or an SMB connection decrypted with the key
+                                  log (what it carries later is never seen: a later datagram of it is not
+                                  recognised, where a TCP connection's shows as one mid-stream) */
     uint64_t decrypt_failures; /* client Initials whose keys did not open them */
     uint64_t undecryptable;    /* packets of SMB connections (or not yet known not to be) whose keys were
                                   known but did not open them: Initials always, Handshake/1-RTT with the key log */
