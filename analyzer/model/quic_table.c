@@ -80,6 +80,10 @@ struct quic_table {
      * array (8 bytes a track, in order) instead of a cache line of every
      * track, and closes the same tracks in the same order. */
     GArray *active;
+    /* uint8_t: tracks[i]'s key sets with open cipher handles (parked ones
+     * are not), kept beside active for the same reason: a parking pass
+     * (make_room) reads these two arrays, not every track. */
+    GArray *open_keys;
     smb_conn_closed_fn closed; /* where closed SMB connections go */
     void *closed_ctx;
     uint32_t cid_lens;    /* bit n: some registered CID has length n */
@@ -153,6 +157,7 @@ struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max
     t->oldest_active = INT64_MAX;
     t->tracks = g_ptr_array_new();
     t->active = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    t->open_keys = g_array_new(FALSE, FALSE, sizeof(uint8_t));
     t->closed = closed;
     t->closed_ctx = ctx;
     t->scratch = g_malloc(MAX_DATAGRAM);
@@ -322,12 +327,8 @@ static void drop_crypto(struct track *k)
 static size_t track_cost(const struct track *k)
 {
     size_t n = sizeof *k + reasm_pair_cost(k->crypto) + reasm_pair_cost(k->stream);
-    if (k->sess) {
-        n += sizeof *k->sess;
-        for (int sp = 0; sp < QUIC_SPACE_COUNT; sp++)
-            for (int d = 0; d < 2; d++)
-                n += k->sess->keys[sp][d].ready ? KEY_SET_BYTES : 0;
-    }
+    if (k->sess) /* a parked key set holds its 64 bytes of keys in the session, no handles */
+        n += sizeof *k->sess + quic_session_open_keys(k->sess) * KEY_SET_BYTES;
     if (k->smb)
         n += sizeof *k->smb + (k->smb->quic ? sizeof *k->smb->quic : 0);
     return n;
@@ -408,15 +409,57 @@ static void decide(struct track *k)
     k->smb->quic = g_new0(struct smb_conn_quic, 1);
 }
 
-/* Over the byte budget (need more to come): idle connections close, then
- * the least recently active ones, never keep (the one being fed), counted
- * as the count cap's evictions are. */
+/* The track's cost and open key sets counted again, nothing more. */
+static void recount(struct quic_table *t, struct track *k)
+{
+    size_t c = track_cost(k);
+    t->bytes = t->bytes - k->cost + c;
+    k->cost = (uint32_t)c;
+    g_array_index(t->open_keys, uint8_t, k->index) = k->sess ? (uint8_t)quic_session_open_keys(k->sess) : 0;
+}
+
+/* Over the budget, before anything closes: the key sets of the least
+ * recently active connections are parked (their cipher handles, about
+ * 4 KiB a set, given back; the 64 bytes of keys kept), those last active in
+ * the older half of the time since the oldest of them, never keep's.
+ * Lossless: a parked connection's next packet opens its set again and
+ * decrypts exactly as before.  Returns the bytes it gave back (0: no
+ * other connection had an open set). */
+static size_t park_older(struct quic_table *t, const struct track *keep)
+{
+    const int64_t *active = (const int64_t *)(void *)t->active->data;
+    const uint8_t *open = (const uint8_t *)t->open_keys->data;
+    guint skip = keep ? keep->index : G_MAXUINT;
+    int64_t oldest = INT64_MAX;
+    for (guint i = 0; i < t->tracks->len; i++)
+        if (open[i] && i != skip && active[i] < oldest)
+            oldest = active[i];
+    if (oldest == INT64_MAX)
+        return 0;
+    int64_t upto = t->now > oldest ? oldest + (t->now - oldest) / 2 : oldest;
+    size_t before = t->bytes;
+    for (guint i = 0; i < t->tracks->len; i++)
+        if (open[i] && i != skip && active[i] <= upto) {
+            struct track *k = g_ptr_array_index(t->tracks, i);
+            quic_session_park_keys(k->sess, true);
+            recount(t, k);
+            t->work.parks++;
+        }
+    return before - t->bytes;
+}
+
+/* Over the byte budget (need more to come): idle connections close, the
+ * key sets of the least recently active are parked, then the least
+ * recently active close, never keep (the one being fed), counted as the
+ * count cap's evictions are. */
 static void make_room(struct quic_table *t, size_t need, const struct track *keep)
 {
     if (t->bytes + need <= t->max_bytes)
         return;
     if (t->oldest_active < INT64_MAX && t->oldest_active + IDLE_US < t->now)
         sweep(t);
+    while (t->bytes + need > t->max_bytes && park_older(t, keep))
+        ;
     while (t->bytes + need > t->max_bytes && evict_oldest(t, keep))
         ;
 }
@@ -424,9 +467,7 @@ static void make_room(struct quic_table *t, size_t need, const struct track *kee
 /* The track's cost counted again (after a datagram, a decision, a retire). */
 static void account(struct quic_table *t, struct track *k)
 {
-    size_t c = track_cost(k);
-    t->bytes = t->bytes - k->cost + c;
-    k->cost = (uint32_t)c;
+    recount(t, k);
     if (t->bytes > t->work.state_bytes_peak)
         t->work.state_bytes_peak = t->bytes;
     if (t->bytes > t->max_bytes)
@@ -467,6 +508,12 @@ static void feed_session(struct quic_table *t, struct track *k, int dir, const s
      * an SMB connection can show. */
     if (!k->t->keylog && k->state == TRACK_SMB && !k->crypto && k->sess->server_handshake_seen)
         retire(k);
+    /* With it, once 1-RTT decrypts both ways only the 1-RTT keys are in
+     * use: the Initial and Handshake sets are parked (4 of a connection's
+     * 6; again after a late packet of theirs opened one). */
+    else if (k->state == TRACK_SMB && k->sess && quic_session_handshake_keys_open(k->sess) &&
+             quic_session_app_confirmed(k->sess))
+        quic_session_park_keys(k->sess, false);
 }
 
 /* A track by connection ID, for a short header from an unknown 4-tuple (a
@@ -541,6 +588,7 @@ static void try_start(struct quic_table *t, const struct packet *pkt)
     k->index = t->tracks->len;
     g_ptr_array_add(t->tracks, k);
     g_array_append_val(t->active, pkt->ts_us);
+    g_array_set_size(t->open_keys, t->tracks->len); /* recount() sets it */
     k->client_is_a = quic_path_canon_side(&k->addr[0], k->port[0], &k->addr[1], k->port[1], &k->tuple);
     if (!quic_paths_add(&t->by_tuple, &k->tuple, k))
         g_error("out of memory for the QUIC path index"); /* as g_hash_table_insert would abort */
@@ -629,6 +677,7 @@ static void tracks_remove_at(struct quic_table *t, guint i)
 {
     g_ptr_array_remove_index_fast(t->tracks, i);
     g_array_remove_index_fast(t->active, i);
+    g_array_remove_index_fast(t->open_keys, i);
     if (i < t->tracks->len)
         ((struct track *)g_ptr_array_index(t->tracks, i))->index = i;
 }
@@ -719,6 +768,7 @@ void quic_table_finish(struct quic_table *t)
         track_close(t, g_ptr_array_index(t->tracks, i), "end of capture");
     g_ptr_array_set_size(t->tracks, 0);
     g_array_set_size(t->active, 0);
+    g_array_set_size(t->open_keys, 0);
 }
 
 struct quic_table_stats quic_table_stats(const struct quic_table *t) { return t->stats; }
@@ -756,6 +806,7 @@ void quic_table_free(struct quic_table *t)
         track_free(g_ptr_array_index(t->tracks, i));
     g_ptr_array_free(t->tracks, TRUE);
     g_array_free(t->active, TRUE);
+    g_array_free(t->open_keys, TRUE);
     g_hash_table_destroy(t->by_cid);
     quic_paths_free(&t->by_tuple);
     spare_free(&t->spare_sess);

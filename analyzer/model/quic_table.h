@@ -13,8 +13,12 @@
  * over what they hold (sessions, key sets, buffers: CRYPTO and stream
  * buffers are allocated as bytes arrive, sized by them, and freed once read;
  * a handshake waiting for its server holds about 11 KiB, a connection past
- * its first flight a few hundred bytes).  At either cap, idle connections
- * are closed, then the least recently active ones (stats evictions). */
+ * its first flight a few hundred bytes, one decrypted with the key log
+ * about 15 KiB once 1-RTT decrypts both ways: its Initial and Handshake key
+ * sets parked).  At either cap, idle connections are closed; at the byte
+ * budget the key sets of the least recently active are parked (lossless:
+ * opened again by their next packet; about 7 KiB left each); then the least
+ * recently active close (stats evictions). */
 #ifndef SMBSCOPE_QUIC_TABLE_H
 #define SMBSCOPE_QUIC_TABLE_H
 
@@ -56,6 +60,7 @@ struct quic_table_work {
     uint64_t retired_lookups;   /* ... and the index look-ups it took to find them */
     uint64_t sweeps, sweep_visits; /* idle sweeps, and the tracks they looked at */
     uint64_t state_bytes, state_bytes_peak; /* what the connections hold in the budget's count: now, at most */
+    uint64_t parks;             /* connections whose key sets were parked to stay inside the budget */
 };
 
 #define QUIC_TABLE_DEFAULT_MAX_CONNS 8192u
