@@ -84,6 +84,7 @@ struct quic_table {
      * are not), kept beside active for the same reason: a parking pass
      * (make_room) reads these two arrays, not every track. */
     GArray *open_keys;
+    uint32_t open_total;  /* open_keys summed */
     smb_conn_closed_fn closed; /* where closed SMB connections go */
     void *closed_ctx;
     uint32_t cid_lens;    /* bit n: some registered CID has length n */
@@ -415,7 +416,10 @@ static void recount(struct quic_table *t, struct track *k)
     size_t c = track_cost(k);
     t->bytes = t->bytes - k->cost + c;
     k->cost = (uint32_t)c;
-    g_array_index(t->open_keys, uint8_t, k->index) = k->sess ? (uint8_t)quic_session_open_keys(k->sess) : 0;
+    uint8_t *open = &g_array_index(t->open_keys, uint8_t, k->index);
+    t->open_total -= *open;
+    *open = k->sess ? (uint8_t)quic_session_open_keys(k->sess) : 0;
+    t->open_total += *open;
 }
 
 /* Over the budget, before anything closes: the key sets of the least
@@ -430,6 +434,8 @@ static size_t park_older(struct quic_table *t, const struct track *keep)
     const int64_t *active = (const int64_t *)(void *)t->active->data;
     const uint8_t *open = (const uint8_t *)t->open_keys->data;
     guint skip = keep ? keep->index : G_MAXUINT;
+    if (t->open_total <= (keep ? open[skip] : 0u))
+        return 0; /* no other connection has a set open: no pass over them */
     int64_t oldest = INT64_MAX;
     for (guint i = 0; i < t->tracks->len; i++)
         if (open[i] && i != skip && active[i] < oldest)
@@ -464,10 +470,20 @@ static void make_room(struct quic_table *t, size_t need, const struct track *kee
         ;
 }
 
-/* The track's cost counted again (after a datagram, a decision, a retire). */
+/* The track's cost counted again (after a datagram, a decision, a retire).
+ * Near the budget, a connection that now waits for its peer (a handshake,
+ * or SMB without the key log: a server's flight at most is left to read)
+ * parks its key sets at once: its next packet opens them again, and a pass
+ * of park_older() over every connection is not needed for each new one. */
 static void account(struct quic_table *t, struct track *k)
 {
     recount(t, k);
+    if (t->bytes > t->max_bytes - t->max_bytes / 4 && k->sess &&
+        (k->state == TRACK_HANDSHAKE || (k->state == TRACK_SMB && !t->keylog)) &&
+        g_array_index(t->open_keys, uint8_t, k->index)) {
+        quic_session_park_keys(k->sess, true);
+        recount(t, k);
+    }
     if (t->bytes > t->work.state_bytes_peak)
         t->work.state_bytes_peak = t->bytes;
     if (t->bytes > t->max_bytes)
@@ -588,7 +604,8 @@ static void try_start(struct quic_table *t, const struct packet *pkt)
     k->index = t->tracks->len;
     g_ptr_array_add(t->tracks, k);
     g_array_append_val(t->active, pkt->ts_us);
-    g_array_set_size(t->open_keys, t->tracks->len); /* recount() sets it */
+    uint8_t none = 0; /* recount() counts its sets */
+    g_array_append_val(t->open_keys, none);
     k->client_is_a = quic_path_canon_side(&k->addr[0], k->port[0], &k->addr[1], k->port[1], &k->tuple);
     if (!quic_paths_add(&t->by_tuple, &k->tuple, k))
         g_error("out of memory for the QUIC path index"); /* as g_hash_table_insert would abort */
@@ -677,6 +694,7 @@ static void tracks_remove_at(struct quic_table *t, guint i)
 {
     g_ptr_array_remove_index_fast(t->tracks, i);
     g_array_remove_index_fast(t->active, i);
+    t->open_total -= g_array_index(t->open_keys, uint8_t, i);
     g_array_remove_index_fast(t->open_keys, i);
     if (i < t->tracks->len)
         ((struct track *)g_ptr_array_index(t->tracks, i))->index = i;
@@ -769,6 +787,7 @@ void quic_table_finish(struct quic_table *t)
     g_ptr_array_set_size(t->tracks, 0);
     g_array_set_size(t->active, 0);
     g_array_set_size(t->open_keys, 0);
+    t->open_total = 0;
 }
 
 struct quic_table_stats quic_table_stats(const struct quic_table *t) { return t->stats; }
