@@ -12,13 +12,14 @@
  * at most max_conns connections at once, and at most QUIC_TABLE_MAX_BYTES
  * over what they hold (sessions, key sets, buffers: CRYPTO and stream
  * buffers are allocated as bytes arrive, sized by them, and freed once read;
- * a handshake waiting for its server holds about 11 KiB, a connection past
+ * a handshake waiting for its server holds about 9 KiB, a connection past
  * its first flight a few hundred bytes, one decrypted with the key log
- * about 15 KiB once 1-RTT decrypts both ways: its Initial and Handshake key
- * sets parked).  At either cap, idle connections are closed; at the byte
- * budget the key sets of the least recently active are parked (lossless:
- * opened again by their next packet; about 7 KiB left each); then the least
- * recently active close (stats evictions). */
+ * about 13 KiB once 1-RTT decrypts both ways: its Initial and Handshake key
+ * sets parked).  At either cap, idle connections are closed; near and at
+ * the byte budget the key sets of waiting handshakes and of the least
+ * recently active are parked (lossless: opened again by their next packet;
+ * about 5 KiB left each); then the least recently active close (stats
+ * evictions). */
 #ifndef SMBSCOPE_QUIC_TABLE_H
 #define SMBSCOPE_QUIC_TABLE_H
 
@@ -65,8 +66,9 @@ struct quic_table_work {
 
 #define QUIC_TABLE_DEFAULT_MAX_CONNS 8192u
 /* Issue 13's 64 MiB at any capture size: 16 MiB over the connections' state
- * (about 1,500 SMB handshakes waiting for their servers at once, or 8,192
- * connections past their first flight), the indexes a few MiB more. */
+ * (about 3,300 SMB handshakes waiting for their servers at once, 3,000
+ * decrypted with the key log, or 8,192 connections past their first
+ * flight), the indexes a few MiB more. */
 #define QUIC_TABLE_MAX_BYTES (16u << 20)
 
 /* Closed SMB connections (idle for two minutes of capture time, or at

@@ -394,6 +394,18 @@ bool quic_keys_update(struct quic_keys *k, const struct quic_version_info *v)
     return true;
 }
 
+bool quic_keys_restore(struct quic_keys *k, const struct quic_keys *prev)
+{
+    const struct suite_row *r = suite_row(prev->suite);
+    if (!r || !prev->ready || k->suite != prev->suite)
+        return false;
+    memcpy(k->iv, prev->iv, sizeof k->iv);
+    memcpy(k->secret, prev->secret, sizeof k->secret);
+    k->secret_len = prev->secret_len;
+    memcpy(k->key, prev->key, sizeof k->key);
+    return !k->aead || gcry_cipher_setkey((gcry_cipher_hd_t)k->aead, k->key, r->key_len) == 0;
+}
+
 bool quic_hp_mask(const struct quic_keys *k, const uint8_t sample[16], uint8_t mask[5])
 {
     if (!quic_keys_open(k) || !k->hp)

@@ -77,6 +77,12 @@ bool quic_keys_from_secret_kdf(struct quic_kdf *kdf, struct quic_keys *k, const 
     uint16_t suite, const uint8_t *secret, size_t secret_len);
 /* Next generation after a key update ("quic ku"); hp stays (RFC 9001 6.1). */
 bool quic_keys_update(struct quic_keys *k, const struct quic_version_info *v);
+/* Back to prev, a copy of k taken before quic_keys_update() (a packet that
+ * only looked like a key update): its secret, IV and AEAD key; the header
+ * protection never changed.  (Deriving again from prev's secret would give
+ * the header protection of that generation, not the first one's: wrong
+ * after one real update.) */
+bool quic_keys_restore(struct quic_keys *k, const struct quic_keys *prev);
 void quic_keys_clear(struct quic_keys *k);
 /* Parked keys: the cipher handles given back (to the kdf's spares, or
  * closed), the keys kept: still ready, and they decrypt exactly as before

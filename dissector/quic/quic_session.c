@@ -231,17 +231,16 @@ static bool decrypt_and_walk(struct quic_session *s, enum quic_dir dir, const st
     if (st == QUIC_UNPROTECT_AUTH && sp == QUIC_SPACE_APP && pl.key_phase != s->key_phase[dir]) {
         /* RFC 9001 6: the peer flipped the key phase: the next generation.
          * A damaged packet that only looks like a flip must not cost the
-         * keys, so the old generation comes back if the new one fails. */
-        uint8_t old[QUIC_MAX_SECRET];
-        size_t old_len = k->secret_len;
-        uint16_t suite = k->suite;
-        memcpy(old, k->secret, old_len);
+         * keys, so the old generation comes back if the new one fails:
+         * restored as it was (its header protection is the first
+         * generation's, which its secret no longer gives). */
+        struct quic_keys prev = *k;
         if (quic_keys_update(k, s->vinfo))
             st = quic_unprotect(k, pkt, h->packet_len, h->pn_off, s->largest_pn[sp][dir], scratch, scratch_len, &pl);
         if (st == QUIC_UNPROTECT_OK)
             s->key_phase[dir] = pl.key_phase;
-        else
-            quic_keys_from_secret_kdf(s->hooks.kdf, k, s->vinfo, suite, old, old_len);
+        else if (!quic_keys_restore(k, &prev))
+            quic_keys_clear(k); /* the old key did not take: no keys rather than wrong ones */
         s->keys_changed = true;
     }
     if (st != QUIC_UNPROTECT_OK) {

@@ -605,11 +605,43 @@ static void test_keys_park(void)
     quic_kdf_free(kdf);
 }
 
+/* A packet that only looks like a key update, after a real one: the keys
+ * come back as they were, header protection included (the first
+ * generation's).  Deriving them again from the restored generation's
+ * secret, as before, gave that generation's header protection: wrong, and
+ * every later packet of the direction undecryptable. */
+static void test_keys_restore(void)
+{
+    struct quic_kdf *kdf = quic_kdf_new();
+    const struct quic_version_info *v = quic_version_lookup(QUIC_VERSION_1);
+    uint8_t secret[32];
+    memset(secret, 0x3c, sizeof secret);
+    struct quic_keys k = { 0 }, fresh = { 0 }, rederived = { 0 };
+    g_assert_true(quic_keys_from_secret_kdf(kdf, &k, v, QUIC_SUITE_AES_128_GCM_SHA256, secret, 32));
+    g_assert_true(quic_keys_from_secret(&fresh, v, QUIC_SUITE_AES_128_GCM_SHA256, secret, 32));
+    g_assert_true(quic_keys_update(&k, v) && quic_keys_update(&fresh, v)); /* a real update */
+    struct quic_keys prev = k;
+    g_assert_true(quic_keys_update(&k, v)); /* one that was not */
+    g_assert_true(quic_keys_restore(&k, &prev));
+    same_keys(&k, &fresh);
+    g_assert_cmpmem(k.key, 16, fresh.key, 16);
+    /* the old way: keys derived again from the restored secret */
+    g_assert_true(quic_keys_from_secret(&rederived, v, QUIC_SUITE_AES_128_GCM_SHA256, prev.secret, prev.secret_len));
+    uint8_t sample[16] = { 1, 2, 3 }, ma[5], mb[5];
+    g_assert_true(quic_hp_mask(&rederived, sample, ma) && quic_hp_mask(&fresh, sample, mb));
+    g_assert_true(memcmp(ma, mb, sizeof ma) != 0);
+    quic_keys_clear(&rederived);
+    quic_keys_clear(&fresh);
+    quic_keys_clear(&k);
+    quic_kdf_free(kdf);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/quic/varint", test_varint);
     g_test_add_func("/quic/keys-park", test_keys_park);
+    g_test_add_func("/quic/keys-restore", test_keys_restore);
     g_test_add_func("/quic/initial-keys-v1", test_initial_keys_v1);
     g_test_add_func("/quic/hp-mask", test_hp_mask);
     g_test_add_func("/quic/client-initial-v1", test_client_initial_v1);
