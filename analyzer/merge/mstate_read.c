@@ -150,6 +150,8 @@ static void fold_counters(struct jget *g, const struct jpath *p, struct analysis
         .decrypt_failures = jget_u64(g, &kp, o, "decrypt_failures", INT64_MAX),
         .undecryptable = jget_u64(g, &kp, o, "undecryptable", INT64_MAX),
     };
+    if (json_object_has_member(o, "evictions_lost")) /* written only when hit */
+        q.evictions_lost = jget_u64(g, &kp, o, "evictions_lost", q.evictions);
     quic_table_fold_stats(a->quic, &q);
 
     o = jget_obj(g, p, st, "roce");

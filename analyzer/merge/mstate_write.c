@@ -137,9 +137,14 @@ static void counters(struct json *b, const struct analysis *a)
               { "duplicates", fr->duplicates }, { "overlaps", fr->overlaps }, { "active", fr->active });
 
     struct quic_table_stats q = quic_table_stats(a->quic);
-    KOBJ_INTS(b, "quic", { "datagrams", q.datagrams }, { "quic_datagrams", q.quic_datagrams }, { "conns", q.conns },
-              { "smb_conns", q.smb_conns }, { "other_conns", q.other_conns }, { "evictions", q.evictions },
-              { "decrypt_failures", q.decrypt_failures }, { "undecryptable", q.undecryptable });
+    json_key(b, "quic");
+    json_begin_object(b);
+    KINTS(b, { "datagrams", q.datagrams }, { "quic_datagrams", q.quic_datagrams }, { "conns", q.conns },
+          { "smb_conns", q.smb_conns }, { "other_conns", q.other_conns }, { "evictions", q.evictions },
+          { "decrypt_failures", q.decrypt_failures }, { "undecryptable", q.undecryptable });
+    if (q.evictions_lost) /* additive, only when hit: an older smbscope folds without it */
+        kint(b, "evictions_lost", q.evictions_lost);
+    json_end_object(b);
 
     KOBJ_INTS(b, "roce", { "dropped", roce_table_dropped(a->roce) }, { "not_decoded", roce_table_not_decoded(a->roce) },
               { "icrc_bad", roce_table_icrc_bad(a->roce) });

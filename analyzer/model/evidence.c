@@ -64,6 +64,8 @@ void evidence_collect(struct evidence *e, const struct analysis *a)
     e->iwarp_crc_bad = a->iwarp_crc_bad;
     struct quic_table_stats q = quic_table_stats(a->quic);
     e->quic_undecryptable = q.decrypt_failures + q.undecryptable;
+    e->quic_evictions = q.evictions;
+    e->quic_evictions_lost = q.evictions_lost;
 }
 
 void evidence_decode_loss_kinds(const struct evidence *e, struct decode_losses *l)

@@ -80,6 +80,11 @@ struct quic_table {
      * array (8 bytes a track, in order) instead of a cache line of every
      * track, and closes the same tracks in the same order. */
     GArray *active;
+    /* uint8_t: tracks[i]'s key sets with open cipher handles (parked ones
+     * are not), kept beside active for the same reason: a parking pass
+     * (make_room) reads these two arrays, not every track. */
+    GArray *open_keys;
+    uint32_t open_total;  /* open_keys summed */
     smb_conn_closed_fn closed; /* where closed SMB connections go */
     void *closed_ctx;
     uint32_t cid_lens;    /* bit n: some registered CID has length n */
@@ -153,6 +158,7 @@ struct quic_table *quic_table_new(const struct session_config *cfg, uint32_t max
     t->oldest_active = INT64_MAX;
     t->tracks = g_ptr_array_new();
     t->active = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    t->open_keys = g_array_new(FALSE, FALSE, sizeof(uint8_t));
     t->closed = closed;
     t->closed_ctx = ctx;
     t->scratch = g_malloc(MAX_DATAGRAM);
@@ -322,12 +328,8 @@ static void drop_crypto(struct track *k)
 static size_t track_cost(const struct track *k)
 {
     size_t n = sizeof *k + reasm_pair_cost(k->crypto) + reasm_pair_cost(k->stream);
-    if (k->sess) {
-        n += sizeof *k->sess;
-        for (int sp = 0; sp < QUIC_SPACE_COUNT; sp++)
-            for (int d = 0; d < 2; d++)
-                n += k->sess->keys[sp][d].ready ? KEY_SET_BYTES : 0;
-    }
+    if (k->sess) /* a parked key set holds its 64 bytes of keys in the session, no handles */
+        n += sizeof *k->sess + quic_session_open_keys(k->sess) * KEY_SET_BYTES;
     if (k->smb)
         n += sizeof *k->smb + (k->smb->quic ? sizeof *k->smb->quic : 0);
     return n;
@@ -347,6 +349,12 @@ static void track_free(struct track *k)
 
 static void copy_facts(struct track *k)
 {
+    /* Allocated here, when the session's facts are copied (it retires or
+     * closes): while the session is there it holds them, and the copy's
+     * 2,352 bytes were a third of what a connection at rest holds.  Only
+     * a closed connection's facts are read (reports, merge state). */
+    if (!k->smb->quic)
+        k->smb->quic = g_new0(struct smb_conn_quic, 1);
     struct smb_conn_quic *q = k->smb->quic;
     const struct quic_session *s = k->sess;
     q->version = s->version;
@@ -404,29 +412,83 @@ static void decide(struct track *k)
     k->state = TRACK_SMB;
     t->stats.smb_conns++;
     k->smb = smb_conn_new_endpoints(t->cfg, k->addr, k->port, 0, false);
-    k->smb->obs.carrier = CARRIER_QUIC;
-    k->smb->quic = g_new0(struct smb_conn_quic, 1);
+    k->smb->obs.carrier = CARRIER_QUIC; /* its facts (smb->quic) come with copy_facts() */
 }
 
-/* Over the byte budget (need more to come): idle connections close, then
- * the least recently active ones, never keep (the one being fed), counted
- * as the count cap's evictions are. */
+/* The track's cost and open key sets counted again, nothing more. */
+static void recount(struct quic_table *t, struct track *k)
+{
+    size_t c = track_cost(k);
+    t->bytes = t->bytes - k->cost + c;
+    k->cost = (uint32_t)c;
+    uint8_t *open = &g_array_index(t->open_keys, uint8_t, k->index);
+    t->open_total -= *open;
+    *open = k->sess ? (uint8_t)quic_session_open_keys(k->sess) : 0;
+    t->open_total += *open;
+}
+
+/* Over the budget, before anything closes: the key sets of the least
+ * recently active connections are parked (their cipher handles, about
+ * 4 KiB a set, given back; the 64 bytes of keys kept), those last active in
+ * the older half of the time since the oldest of them, never keep's.
+ * Lossless: a parked connection's next packet opens its set again and
+ * decrypts exactly as before.  Returns the bytes it gave back (0: no
+ * other connection had an open set). */
+static size_t park_older(struct quic_table *t, const struct track *keep)
+{
+    const int64_t *active = (const int64_t *)(void *)t->active->data;
+    const uint8_t *open = (const uint8_t *)t->open_keys->data;
+    guint skip = keep ? keep->index : G_MAXUINT;
+    if (t->open_total <= (keep ? open[skip] : 0u))
+        return 0; /* no other connection has a set open: no pass over them */
+    int64_t oldest = INT64_MAX;
+    for (guint i = 0; i < t->tracks->len; i++)
+        if (open[i] && i != skip && active[i] < oldest)
+            oldest = active[i];
+    if (oldest == INT64_MAX)
+        return 0;
+    int64_t upto = t->now > oldest ? oldest + (t->now - oldest) / 2 : oldest;
+    size_t before = t->bytes;
+    for (guint i = 0; i < t->tracks->len; i++)
+        if (open[i] && i != skip && active[i] <= upto) {
+            struct track *k = g_ptr_array_index(t->tracks, i);
+            quic_session_park_keys(k->sess, true);
+            recount(t, k);
+            t->work.parks++;
+        }
+    return before - t->bytes;
+}
+
+/* Over the byte budget (need more to come): idle connections close, the
+ * key sets of the least recently active are parked, then the least
+ * recently active close, never keep (the one being fed), counted as the
+ * count cap's evictions are. */
 static void make_room(struct quic_table *t, size_t need, const struct track *keep)
 {
     if (t->bytes + need <= t->max_bytes)
         return;
     if (t->oldest_active < INT64_MAX && t->oldest_active + IDLE_US < t->now)
         sweep(t);
+    while (t->bytes + need > t->max_bytes && park_older(t, keep))
+        ;
     while (t->bytes + need > t->max_bytes && evict_oldest(t, keep))
         ;
 }
 
-/* The track's cost counted again (after a datagram, a decision, a retire). */
+/* The track's cost counted again (after a datagram, a decision, a retire).
+ * Near the budget, a connection that now waits for its peer (a handshake,
+ * or SMB without the key log: a server's flight at most is left to read)
+ * parks its key sets at once: its next packet opens them again, and a pass
+ * of park_older() over every connection is not needed for each new one. */
 static void account(struct quic_table *t, struct track *k)
 {
-    size_t c = track_cost(k);
-    t->bytes = t->bytes - k->cost + c;
-    k->cost = (uint32_t)c;
+    recount(t, k);
+    if (t->bytes > t->max_bytes - t->max_bytes / 4 && k->sess &&
+        (k->state == TRACK_HANDSHAKE || (k->state == TRACK_SMB && !t->keylog)) &&
+        g_array_index(t->open_keys, uint8_t, k->index)) {
+        quic_session_park_keys(k->sess, true);
+        recount(t, k);
+    }
     if (t->bytes > t->work.state_bytes_peak)
         t->work.state_bytes_peak = t->bytes;
     if (t->bytes > t->max_bytes)
@@ -467,6 +529,12 @@ static void feed_session(struct quic_table *t, struct track *k, int dir, const s
      * an SMB connection can show. */
     if (!k->t->keylog && k->state == TRACK_SMB && !k->crypto && k->sess->server_handshake_seen)
         retire(k);
+    /* With it, once 1-RTT decrypts both ways only the 1-RTT keys are in
+     * use: the Initial and Handshake sets are parked (4 of a connection's
+     * 6; again after a late packet of theirs opened one). */
+    else if (k->state == TRACK_SMB && k->sess && quic_session_handshake_keys_open(k->sess) &&
+             quic_session_app_confirmed(k->sess))
+        quic_session_park_keys(k->sess, false);
 }
 
 /* A track by connection ID, for a short header from an unknown 4-tuple (a
@@ -541,6 +609,8 @@ static void try_start(struct quic_table *t, const struct packet *pkt)
     k->index = t->tracks->len;
     g_ptr_array_add(t->tracks, k);
     g_array_append_val(t->active, pkt->ts_us);
+    uint8_t none = 0; /* recount() counts its sets */
+    g_array_append_val(t->open_keys, none);
     k->client_is_a = quic_path_canon_side(&k->addr[0], k->port[0], &k->addr[1], k->port[1], &k->tuple);
     if (!quic_paths_add(&t->by_tuple, &k->tuple, k))
         g_error("out of memory for the QUIC path index"); /* as g_hash_table_insert would abort */
@@ -629,8 +699,20 @@ static void tracks_remove_at(struct quic_table *t, guint i)
 {
     g_ptr_array_remove_index_fast(t->tracks, i);
     g_array_remove_index_fast(t->active, i);
+    t->open_total -= g_array_index(t->open_keys, uint8_t, i);
+    g_array_remove_index_fast(t->open_keys, i);
     if (i < t->tracks->len)
         ((struct track *)g_ptr_array_index(t->tracks, i))->index = i;
+}
+
+/* A connection closed now could still have shown SMB evidence (quic_table.h,
+ * evictions_lost): its ClientHello not read yet (it may be SMB), or an SMB
+ * connection whose streams the key log opens.  Without a key log an SMB
+ * connection has nothing more for the policy (its content is hidden, judged
+ * as such); one not SMB has nothing at all. */
+static bool evidence_at_stake(const struct track *k)
+{
+    return k->state == TRACK_HANDSHAKE || (k->state == TRACK_SMB && k->sess && k->t->keylog);
 }
 
 /* At a cap: the least recently active connection but keep makes room
@@ -644,7 +726,9 @@ static bool evict_oldest(struct quic_table *t, const struct track *keep)
             oldest = i;
     if (oldest == G_MAXUINT)
         return false;
-    track_close(t, g_ptr_array_index(t->tracks, oldest), "evicted");
+    struct track *k = g_ptr_array_index(t->tracks, oldest);
+    t->stats.evictions_lost += evidence_at_stake(k);
+    track_close(t, k, "evicted");
     tracks_remove_at(t, oldest);
     t->stats.evictions++;
     return true;
@@ -707,6 +791,8 @@ void quic_table_finish(struct quic_table *t)
         track_close(t, g_ptr_array_index(t->tracks, i), "end of capture");
     g_ptr_array_set_size(t->tracks, 0);
     g_array_set_size(t->active, 0);
+    g_array_set_size(t->open_keys, 0);
+    t->open_total = 0;
 }
 
 struct quic_table_stats quic_table_stats(const struct quic_table *t) { return t->stats; }
@@ -719,6 +805,7 @@ void quic_table_fold_stats(struct quic_table *t, const struct quic_table_stats *
     t->stats.smb_conns += s->smb_conns;
     t->stats.other_conns += s->other_conns;
     t->stats.evictions += s->evictions;
+    t->stats.evictions_lost += s->evictions_lost;
     t->stats.decrypt_failures += s->decrypt_failures;
     t->stats.undecryptable += s->undecryptable;
 }
@@ -743,6 +830,7 @@ void quic_table_free(struct quic_table *t)
         track_free(g_ptr_array_index(t->tracks, i));
     g_ptr_array_free(t->tracks, TRUE);
     g_array_free(t->active, TRUE);
+    g_array_free(t->open_keys, TRUE);
     g_hash_table_destroy(t->by_cid);
     quic_paths_free(&t->by_tuple);
     spare_free(&t->spare_sess);

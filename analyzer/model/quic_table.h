@@ -12,9 +12,14 @@
  * at most max_conns connections at once, and at most QUIC_TABLE_MAX_BYTES
  * over what they hold (sessions, key sets, buffers: CRYPTO and stream
  * buffers are allocated as bytes arrive, sized by them, and freed once read;
- * a handshake waiting for its server holds about 11 KiB, a connection past
- * its first flight a few hundred bytes).  At either cap, idle connections
- * are closed, then the least recently active ones (stats evictions). */
+ * a handshake waiting for its server holds about 9 KiB, a connection past
+ * its first flight a few hundred bytes, one decrypted with the key log
+ * about 13 KiB once 1-RTT decrypts both ways: its Initial and Handshake key
+ * sets parked).  At either cap, idle connections are closed; near and at
+ * the byte budget the key sets of waiting handshakes and of the least
+ * recently active are parked (lossless: opened again by their next packet;
+ * about 5 KiB left each); then the least recently active close (stats
+ * evictions). */
 #ifndef SMBSCOPE_QUIC_TABLE_H
 #define SMBSCOPE_QUIC_TABLE_H
 
@@ -35,6 +40,10 @@ struct quic_table_stats {
     uint64_t smb_conns;        /* ... whose ALPN offered "smb" */
     uint64_t other_conns;      /* ... with another ALPN (not SMB) */
     uint64_t evictions;        /* connections closed early to make room at the cap */
+    uint64_t evictions_lost;   /* ... of them, those that could still show SMB evidence: a handshake whose
+                                  ClientHello was not read yet, or an SMB connection decrypted with the key
+                                  log (what it carries later is never seen: a later datagram of it is not
+                                  recognised, where a TCP connection's shows as one mid-stream) */
     uint64_t decrypt_failures; /* client Initials whose keys did not open them */
     uint64_t undecryptable;    /* packets of SMB connections (or not yet known not to be) whose keys were
                                   known but did not open them: Initials always, Handshake/1-RTT with the key log */
@@ -52,12 +61,14 @@ struct quic_table_work {
     uint64_t retired_lookups;   /* ... and the index look-ups it took to find them */
     uint64_t sweeps, sweep_visits; /* idle sweeps, and the tracks they looked at */
     uint64_t state_bytes, state_bytes_peak; /* what the connections hold in the budget's count: now, at most */
+    uint64_t parks;             /* connections whose key sets were parked to stay inside the budget */
 };
 
 #define QUIC_TABLE_DEFAULT_MAX_CONNS 8192u
 /* Issue 13's 64 MiB at any capture size: 16 MiB over the connections' state
- * (about 1,500 SMB handshakes waiting for their servers at once, or 8,192
- * connections past their first flight), the indexes a few MiB more. */
+ * (about 3,300 SMB handshakes waiting for their servers at once, 3,000
+ * decrypted with the key log, or 8,192 connections past their first
+ * flight), the indexes a few MiB more. */
 #define QUIC_TABLE_MAX_BYTES (16u << 20)
 
 /* Closed SMB connections (idle for two minutes of capture time, or at

@@ -196,9 +196,33 @@ static void connections(struct verdict *v, const struct analysis *a, const struc
     }
 }
 
+/* QUIC connections the table closed early at its caps while they could
+ * still show SMB evidence (quic_table.h, evictions_lost): unlike a TCP
+ * connection's, their later datagrams are never recognised (not even as a
+ * connection mid-stream), so what they carried is unknown: a ClientHello not
+ * read yet (SMB or not), or the key-logged SMB messages after the close. */
+static void quic_evictions(struct verdict *v, const struct analysis *a)
+{
+    struct evidence e;
+    evidence_collect(&e, a);
+    uint32_t rules = ((1u << RULE_MIN_DIALECT) | (1u << RULE_SIGNING) | (1u << RULE_ENCRYPTION) |
+                      (1u << RULE_KERBEROS) | (1u << RULE_TRANSPORT)) & v->rules_enabled;
+    if (!e.quic_evictions_lost || !rules)
+        return;
+    verdict_add_unknown(v, "quic-evicted", rules, e.quic_evictions_lost,
+                        g_strdup_printf("%" G_GUINT64_FORMAT " QUIC connection%s closed early at the QUIC table's caps "
+                                        "(connections at once, bytes of state) before %s could show all of "
+                                        "its SMB (a ClientHello not read yet, or key-logged SMB messages after it)",
+                                        e.quic_evictions_lost, e.quic_evictions_lost == 1 ? " was" : "s were",
+                                        e.quic_evictions_lost == 1 ? "it" : "each"),
+                        "analyse fewer QUIC clients at once (split the capture by client address, e.g. tcpdump -r "
+                        "FILE -w PART net 10.1.0.0/16) and merge the reports (smbscope merge)");
+}
+
 void verdict_unknowns(struct verdict *v, const struct analysis *a, const struct policy *p)
 {
     inputs(v, a, p);
     decode_losses(v, a, p);
     connections(v, a, p);
+    quic_evictions(v, a);
 }

@@ -197,13 +197,18 @@ void text_evidence(struct text *t, const struct analysis *a)
                 e.status[PKT_UNSUPPORTED_LINK]);
     fputc('\n', out);
     fputs("  caps hit         ", out);
-    if (!e.evictions && !e.reassembly_cap_hits && !e.netbios_not_itemised_packets && !e.race_pairs_dropped)
+    if (!e.evictions && !e.reassembly_cap_hits && !e.netbios_not_itemised_packets && !e.race_pairs_dropped &&
+        !e.quic_evictions)
         fputs("none", out);
     else
         fprintf(out, "%" G_GUINT64_FORMAT " connections evicted (--max-connections), %" G_GUINT64_FORMAT
                      " reassembly cap hits, %" G_GUINT64_FORMAT " NetBIOS packets beyond %u itemised flows "
                      "(--max-netbios-flows)", e.evictions, e.reassembly_cap_hits, e.netbios_not_itemised_packets,
                 e.netbios_flow_cap);
+    if (e.quic_evictions) /* only when hit, as in the JSON */
+        fprintf(out, ", %" G_GUINT64_FORMAT " QUIC connections evicted (the QUIC table's connections at once or "
+                     "bytes of state; %" G_GUINT64_FORMAT " could still have shown SMB evidence)", e.quic_evictions,
+                e.quic_evictions_lost);
     fputc('\n', out);
     if (e.connections_folded || e.smb_hosts_unrecorded)
         fprintf(out, "  folded           %" G_GUINT64_FORMAT " SMB connections counted in groups without their client "

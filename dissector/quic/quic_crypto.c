@@ -307,14 +307,43 @@ static bool open_cipher(struct quic_kdf *kdf, void **slot, int algo, int mode, c
     return true;
 }
 
-void quic_keys_clear(struct quic_keys *k)
+/* The handles go back to the kdf (or are closed); the rest stays. */
+static void give_handles(struct quic_keys *k)
 {
     const struct suite_row *r = suite_row(k->suite);
     if (k->aead)
         spare_give(r ? k->kdf : NULL, r ? r->aead_algo : 0, r ? r->aead_mode : 0, (gcry_cipher_hd_t)k->aead);
     if (k->hp)
         spare_give(r ? k->kdf : NULL, r ? r->hp_algo : 0, r ? r->hp_mode : 0, (gcry_cipher_hd_t)k->hp);
+    k->aead = k->hp = NULL;
+}
+
+void quic_keys_clear(struct quic_keys *k)
+{
+    give_handles(k);
     memset(k, 0, sizeof *k);
+}
+
+void quic_keys_park(struct quic_keys *k)
+{
+    if (k->ready)
+        give_handles(k);
+}
+
+bool quic_keys_resume(struct quic_keys *k)
+{
+    if (!k->ready || (k->aead && k->hp))
+        return true;
+    const struct suite_row *r = suite_row(k->suite);
+    if (!r)
+        return false;
+    give_handles(k); /* one of the two: both opened again */
+    if (!open_cipher(k->kdf, &k->aead, r->aead_algo, r->aead_mode, k->key, r->key_len)
+        || !open_cipher(k->kdf, &k->hp, r->hp_algo, r->hp_mode, k->hp_key, r->key_len)) {
+        give_handles(k);
+        return false;
+    }
+    return true;
 }
 
 bool quic_keys_from_secret_kdf(struct quic_kdf *kdf, struct quic_keys *k, const struct quic_version_info *v,
@@ -336,6 +365,8 @@ bool quic_keys_from_secret_kdf(struct quic_kdf *kdf, struct quic_keys *k, const 
     }
     memcpy(k->secret, secret, secret_len);
     k->secret_len = secret_len;
+    memcpy(k->key, key, r->key_len);
+    memcpy(k->hp_key, hp, r->key_len);
     k->ready = true;
     return true;
 }
@@ -356,16 +387,29 @@ bool quic_keys_update(struct quic_keys *k, const struct quic_version_info *v)
         || !quic_hkdf_expand_label(k->suite, next, k->secret_len, v->key_label, key, r->key_len)
         || !quic_hkdf_expand_label(k->suite, next, k->secret_len, v->iv_label, k->iv, 12))
         return false;
-    if (gcry_cipher_setkey((gcry_cipher_hd_t)k->aead, key, r->key_len))
+    if (!quic_keys_resume(k) || gcry_cipher_setkey((gcry_cipher_hd_t)k->aead, key, r->key_len))
         return false;
     memcpy(k->secret, next, k->secret_len);
+    memcpy(k->key, key, r->key_len);
     return true;
+}
+
+bool quic_keys_restore(struct quic_keys *k, const struct quic_keys *prev)
+{
+    const struct suite_row *r = suite_row(prev->suite);
+    if (!r || !prev->ready || k->suite != prev->suite)
+        return false;
+    memcpy(k->iv, prev->iv, sizeof k->iv);
+    memcpy(k->secret, prev->secret, sizeof k->secret);
+    k->secret_len = prev->secret_len;
+    memcpy(k->key, prev->key, sizeof k->key);
+    return !k->aead || gcry_cipher_setkey((gcry_cipher_hd_t)k->aead, k->key, r->key_len) == 0;
 }
 
 bool quic_hp_mask(const struct quic_keys *k, const uint8_t sample[16], uint8_t mask[5])
 {
-    if (!k->ready)
-        return false;
+    if (!quic_keys_open(k) || !k->hp)
+        return false; /* not ready, or parked: quic_keys_resume() first */
     gcry_cipher_hd_t h = (gcry_cipher_hd_t)k->hp;
     if (k->suite == QUIC_SUITE_CHACHA20_POLY1305_SHA256) {
         /* RFC 9001 5.4.4: counter = sample[0..3] LE, nonce = sample[4..15];

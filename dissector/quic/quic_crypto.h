@@ -29,11 +29,15 @@ enum quic_suite {
 struct quic_keys {
     bool ready;
     uint16_t suite;
-    void *aead;     /* gcry_cipher_hd_t */
-    void *hp;       /* gcry_cipher_hd_t */
+    void *aead;     /* gcry_cipher_hd_t; NULL while parked */
+    void *hp;       /* gcry_cipher_hd_t; NULL while parked */
     uint8_t iv[12];
     uint8_t secret[QUIC_MAX_SECRET]; /* kept for key updates (RFC 9001 6) */
     size_t secret_len;
+    /* The AEAD and header-protection keys the handles hold, to open them
+     * again (quic_keys_resume): the handles are most of a key set's memory
+     * (about 4 KiB in libgcrypt), the keys 64 bytes. */
+    uint8_t key[32], hp_key[32];
     struct quic_kdf *kdf; /* where clearing gives the handles back (NULL: closed) */
 };
 
@@ -73,7 +77,22 @@ bool quic_keys_from_secret_kdf(struct quic_kdf *kdf, struct quic_keys *k, const 
     uint16_t suite, const uint8_t *secret, size_t secret_len);
 /* Next generation after a key update ("quic ku"); hp stays (RFC 9001 6.1). */
 bool quic_keys_update(struct quic_keys *k, const struct quic_version_info *v);
+/* Back to prev, a copy of k taken before quic_keys_update() (a packet that
+ * only looked like a key update): its secret, IV and AEAD key; the header
+ * protection never changed.  (Deriving again from prev's secret would give
+ * the header protection of that generation, not the first one's: wrong
+ * after one real update.) */
+bool quic_keys_restore(struct quic_keys *k, const struct quic_keys *prev);
 void quic_keys_clear(struct quic_keys *k);
+/* Parked keys: the cipher handles given back (to the kdf's spares, or
+ * closed), the keys kept: still ready, and they decrypt exactly as before
+ * once quic_keys_resume() (true: open, or not ready) has opened them again.
+ * A connection that keeps key sets it rarely uses (Initial and Handshake
+ * after 1-RTT, or any while it is idle) holds 64 bytes for each instead of
+ * two handles. */
+void quic_keys_park(struct quic_keys *k);
+bool quic_keys_resume(struct quic_keys *k);
+static inline bool quic_keys_open(const struct quic_keys *k) { return k->ready && k->aead; }
 
 /* The raw bytes derived, for tests against RFC vectors. */
 bool quic_keys_material(uint16_t suite, const struct quic_version_info *v, const uint8_t *secret,

@@ -22,6 +22,39 @@ void quic_session_clear(struct quic_session *s)
     for (int sp = 0; sp < QUIC_SPACE_COUNT; sp++)
         for (int d = 0; d < 2; d++)
             quic_keys_clear(&s->keys[sp][d]);
+    s->open_mask = s->open_sets = 0;
+    s->keys_changed = false;
+}
+
+/* open_mask again, after key sets were derived, opened or parked (not on
+ * every datagram: the six sets are six cache lines). */
+static void count_open(struct quic_session *s)
+{
+    uint8_t m = 0, n = 0;
+    for (int sp = 0; sp < QUIC_SPACE_COUNT; sp++)
+        for (int d = 0; d < 2; d++)
+            if (quic_keys_open(&s->keys[sp][d])) {
+                m |= (uint8_t)(1u << (sp * 2 + d));
+                n++;
+            }
+    s->open_mask = m;
+    s->open_sets = n;
+    s->keys_changed = false;
+}
+
+void quic_session_park_keys(struct quic_session *s, bool app)
+{
+    for (int sp = 0; sp < QUIC_SPACE_COUNT; sp++)
+        if (app || sp != QUIC_SPACE_APP)
+            for (int d = 0; d < 2; d++)
+                if (s->open_mask & (1u << (sp * 2 + d)))
+                    quic_keys_park(&s->keys[sp][d]);
+    count_open(s);
+}
+
+bool quic_session_app_confirmed(const struct quic_session *s)
+{
+    return s->decrypted[QUIC_FROM_CLIENT][QUIC_SPACE_APP] && s->decrypted[QUIC_FROM_SERVER][QUIC_SPACE_APP];
 }
 
 static bool derive_initial(struct quic_session *s, const struct quic_cid *dcid)
@@ -31,6 +64,7 @@ static bool derive_initial(struct quic_session *s, const struct quic_cid *dcid)
     if (s->key_derivations >= MAX_KEY_DERIVATIONS)
         return false;
     s->key_derivations++;
+    s->keys_changed = true;
     uint8_t c[32], sv[32];
     if (!quic_initial_secrets_kdf(s->hooks.kdf, s->vinfo, dcid, c, sv))
         return false;
@@ -50,6 +84,7 @@ static void derive_server_initial(struct quic_session *s)
     if (!s->server_initial_pending)
         return;
     s->server_initial_pending = false;
+    s->keys_changed = true;
     quic_keys_from_secret_kdf(s->hooks.kdf, &s->keys[QUIC_SPACE_INITIAL][1], s->vinfo, QUIC_SUITE_AES_128_GCM_SHA256,
         s->server_initial_secret, 32);
 }
@@ -71,8 +106,10 @@ static void derive_from_keylog(struct quic_session *s, enum quic_space sp)
         for (int r = 0; r < 2 && !s->keys[sp][d].ready; r++) {
             uint8_t secret[QUIC_MAX_SECRET];
             size_t n = s->hooks.secret(s->hooks.ctx, randoms[r], kinds[d], secret, sizeof secret);
-            if (n)
+            if (n) {
                 quic_keys_from_secret_kdf(s->hooks.kdf, &s->keys[sp][d], s->vinfo, s->cipher, secret, n);
+                s->keys_changed = true;
+            }
         }
     }
 }
@@ -183,23 +220,28 @@ static bool decrypt_and_walk(struct quic_session *s, enum quic_dir dir, const st
     struct quic_keys *k = &s->keys[sp][dir];
     if (!k->ready)
         return false;
+    if (!k->aead || !k->hp) { /* parked (quic_session_park_keys): opened again, or no memory */
+        s->keys_changed = true;
+        if (!quic_keys_resume(k))
+            return false;
+    }
     struct quic_plain pl;
     enum quic_unprotect_status st =
         quic_unprotect(k, pkt, h->packet_len, h->pn_off, s->largest_pn[sp][dir], scratch, scratch_len, &pl);
     if (st == QUIC_UNPROTECT_AUTH && sp == QUIC_SPACE_APP && pl.key_phase != s->key_phase[dir]) {
         /* RFC 9001 6: the peer flipped the key phase: the next generation.
          * A damaged packet that only looks like a flip must not cost the
-         * keys, so the old generation comes back if the new one fails. */
-        uint8_t old[QUIC_MAX_SECRET];
-        size_t old_len = k->secret_len;
-        uint16_t suite = k->suite;
-        memcpy(old, k->secret, old_len);
+         * keys, so the old generation comes back if the new one fails:
+         * restored as it was (its header protection is the first
+         * generation's, which its secret no longer gives). */
+        struct quic_keys prev = *k;
         if (quic_keys_update(k, s->vinfo))
             st = quic_unprotect(k, pkt, h->packet_len, h->pn_off, s->largest_pn[sp][dir], scratch, scratch_len, &pl);
         if (st == QUIC_UNPROTECT_OK)
             s->key_phase[dir] = pl.key_phase;
-        else
-            quic_keys_from_secret_kdf(s->hooks.kdf, k, s->vinfo, suite, old, old_len);
+        else if (!quic_keys_restore(k, &prev))
+            quic_keys_clear(k); /* the old key did not take: no keys rather than wrong ones */
+        s->keys_changed = true;
     }
     if (st != QUIC_UNPROTECT_OK) {
         s->undecryptable[dir]++;
@@ -285,6 +327,8 @@ unsigned quic_session_datagram(struct quic_session *s, enum quic_dir dir, const 
         p += h.packet_len;
         len -= h.packet_len;
     }
+    if (s->keys_changed)
+        count_open(s);
     return ok;
 }
 

@@ -79,6 +79,9 @@ struct quic_session {
     bool crypto_capped;
 
     struct quic_keys keys[QUIC_SPACE_COUNT][2];
+    uint8_t open_mask;             /* bit space * 2 + dir: that set's cipher handles are open */
+    uint8_t open_sets;             /* how many */
+    bool keys_changed;             /* a set was derived, opened or parked: open_mask is counted again */
     bool keys_tried[QUIC_SPACE_COUNT];
     bool key_phase[2];
     uint64_t largest_pn[QUIC_SPACE_COUNT][2];
@@ -89,6 +92,24 @@ struct quic_session {
 
 void quic_session_init(struct quic_session *s, const struct quic_session_hooks *hooks);
 void quic_session_clear(struct quic_session *s); /* closes cipher handles */
+/* Park the key sets (quic_crypto.h quic_keys_park): those of the Initial and
+ * Handshake spaces, and with app those of 1-RTT too.  Lossless: a packet
+ * that needs a parked set opens it again first. */
+void quic_session_park_keys(struct quic_session *s, bool app);
+/* Key sets whose cipher handles are open (what the session's keys hold). */
+static inline unsigned quic_session_open_keys(const struct quic_session *s)
+{
+    return s->open_sets;
+}
+/* ... of the Initial and Handshake spaces. */
+static inline bool quic_session_handshake_keys_open(const struct quic_session *s)
+{
+    return (s->open_mask & ((1u << (2 * QUIC_SPACE_APP)) - 1u)) != 0;
+}
+/* 1-RTT packets decrypted both ways: the handshake is over for the keys
+ * (RFC 9001 4.9: Initial and Handshake keys are discarded by then; a late
+ * retransmission of one is rare, and reopens its set). */
+bool quic_session_app_confirmed(const struct quic_session *s);
 
 /* One datagram; scratch holds the plaintext of one packet (>= len bytes).
  * Returns the number of packets that decrypted. */

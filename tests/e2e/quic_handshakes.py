@@ -12,7 +12,12 @@ starts an SMB connection waiting for its ServerHello.  The copies are
 `gap_us` apart (default 20 us: 50,000 in one second of capture time, far
 inside QUIC's idle timeout), so all of them are open together.
 
-usage: quic_handshakes.py [--sample PCAP] [--gap-us N] [--first N] N OUT
+--initials K replays the sample's first K client Initials of its connection
+(samples/quic443-split-hello.pcap: a ClientHello in two), each copy's k-th
+after every copy's (k-1)-th: n handshakes open at once, each between its
+Initials when the next copies come.
+
+usage: quic_handshakes.py [--sample PCAP] [--gap-us N] [--first N] [--initials K] N OUT
 """
 
 import argparse
@@ -27,42 +32,58 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_SAMPLE = os.path.join(HERE, "..", "..", "samples", "quic443-smb3_11.pcap")
 
 
-def first_initial(sample):
-    """(pcap global header, Ethernet header, ip dst, dport, the Initial datagram) of the sample's first packet."""
+def first_initials(sample, k=1):
+    """(pcap global header, Ethernet header, ip dst, dport, [the first k client Initial datagrams]) of
+    the sample's first connection: its first packet and the client's next Initials to the same DCID."""
     data = open(sample, "rb").read()
     if data[:4] != b"\xd4\xc3\xb2\xa1" or struct.unpack("<I", data[20:24])[0] != 1:
         raise ValueError("%s: not a little-endian Ethernet pcap" % sample)
-    incl = struct.unpack("<I", data[32:36])[0]
-    frame = data[40:40 + incl]
-    udp = ETH + (frame[ETH] & 0x0F) * 4
-    if frame[ETH + 9] != 17:
-        raise ValueError("%s: the first packet is not UDP" % sample)
-    dport = struct.unpack("!H", frame[udp + 2:udp + 4])[0]
-    initial = frame[udp + 8:]
-    if initial[0] & 0xF0 != 0xC0 or struct.unpack("!I", initial[1:5])[0] != V1:
-        raise ValueError("%s: the first datagram is not a version 1 Initial" % sample)
-    return data[:24], frame[:ETH], frame[ETH + 16:ETH + 20], dport, initial
+    initials, off = [], 24
+    while len(initials) < k and off + 16 <= len(data):
+        incl = struct.unpack("<I", data[off + 8:off + 12])[0]
+        frame = data[off + 16:off + 16 + incl]
+        off += 16 + incl
+        udp = ETH + (frame[ETH] & 0x0F) * 4
+        if frame[ETH + 9] != 17:
+            raise ValueError("%s: a packet that is not UDP" % sample)
+        initial = frame[udp + 8:]
+        if initial[0] & 0xF0 != 0xC0 or struct.unpack("!I", initial[1:5])[0] != V1:
+            if not initials:
+                raise ValueError("%s: the first datagram is not a version 1 Initial" % sample)
+            continue
+        if not initials:
+            head = (frame[:ETH], frame[ETH + 12:ETH + 16], frame[ETH + 16:ETH + 20],
+                    struct.unpack("!H", frame[udp + 2:udp + 4])[0], parse_initial(initial)[0])
+        elif frame[ETH + 12:ETH + 16] != head[1] or parse_initial(initial)[0] != head[4]:
+            continue  # the server's, or after a Retry
+        initials.append(initial)
+    if len(initials) < k:
+        raise ValueError("%s: fewer than %d client Initials" % (sample, k))
+    return data[:24], head[0], head[2], head[3], initials
 
 
-def generate(n, out, sample=DEFAULT_SAMPLE, gap_us=20, first=0):
-    ghdr, eth, ip_dst, dport, initial = first_initial(sample)
-    header, plaintext, rest = unprotect(initial, V1)
-    dcid, scid, _, _ = parse_initial(initial)
-    if len(dcid) < 4 or len(scid) < 4:
-        raise ValueError("connection IDs too short to number %d copies" % n)
-    after = header[6 + len(dcid) + 1 + len(scid):]
+def generate(n, out, sample=DEFAULT_SAMPLE, gap_us=20, first=0, k=1):
+    ghdr, eth, ip_dst, dport, initials = first_initials(sample, k)
+    parts = []
+    for initial in initials:
+        header, plaintext, rest = unprotect(initial, V1)
+        dcid, scid, _, _ = parse_initial(initial)
+        if len(dcid) < 4 or len(scid) < 4:
+            raise ValueError("connection IDs too short to number %d copies" % n)
+        parts.append((header, plaintext, rest, dcid, scid, header[6 + len(dcid) + 1 + len(scid):]))
     with open(out, "wb") as f:
         f.write(ghdr)
-        for i in range(first, first + n):
-            tag = struct.pack("!I", i)
-            new_dcid = dcid[:-4] + tag          # each copy its own keys
-            new_scid = bytes(b ^ 0xA5 for b in scid[:-4]) + tag
-            hdr = header[:5] + bytes([len(new_dcid)]) + new_dcid + bytes([len(new_scid)]) + new_scid + after
-            payload = protect(hdr, plaintext, V1) + rest
-            src = bytes([10, 64 + (i >> 16) % 64, (i >> 8) & 0xFF, i & 0xFF])
-            frame = _frame(eth, src, ip_dst, 10000 + i % 50000, dport, payload, i & 0xFFFF)
-            ts = 1700000000 * 1000000 + (i - first) * gap_us
-            f.write(struct.pack("<IIII", ts // 1000000, ts % 1000000, len(frame), len(frame)) + frame)
+        for j, (header, plaintext, rest, dcid, scid, after) in enumerate(parts):
+            for i in range(first, first + n):
+                tag = struct.pack("!I", i)
+                new_dcid = dcid[:-4] + tag          # each copy its own keys
+                new_scid = bytes(b ^ 0xA5 for b in scid[:-4]) + tag
+                hdr = header[:5] + bytes([len(new_dcid)]) + new_dcid + bytes([len(new_scid)]) + new_scid + after
+                payload = protect(hdr, plaintext, V1) + rest
+                src = bytes([10, 64 + (i >> 16) % 64, (i >> 8) & 0xFF, i & 0xFF])
+                frame = _frame(eth, src, ip_dst, 10000 + i % 50000, dport, payload, (i + j * n) & 0xFFFF)
+                ts = 1700000000 * 1000000 + (j * n + i - first) * gap_us
+                f.write(struct.pack("<IIII", ts // 1000000, ts % 1000000, len(frame), len(frame)) + frame)
 
 
 def main():
@@ -70,10 +91,11 @@ def main():
     ap.add_argument("--sample", default=DEFAULT_SAMPLE)
     ap.add_argument("--gap-us", type=int, default=20)
     ap.add_argument("--first", type=int, default=0, help="number of the first copy (another file's connections)")
+    ap.add_argument("--initials", type=int, default=1, help="the sample's first K client Initials per copy")
     ap.add_argument("n", type=int)
     ap.add_argument("out")
     a = ap.parse_args()
-    generate(a.n, a.out, a.sample, a.gap_us, a.first)
+    generate(a.n, a.out, a.sample, a.gap_us, a.first, a.initials)
     return 0
 
 

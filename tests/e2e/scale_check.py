@@ -373,6 +373,7 @@ def quic_handshakes(smbscope, tmp, n=8000):
     subprocess.run([sys.executable, os.path.join(HERE, "quic_handshakes.py"), str(n), cap], check=True)
     subprocess.run([sys.executable, os.path.join(HERE, "quic_handshakes.py"), "--first", str(n), str(n), cap2],
                    check=True)  # n other handshakes: another analysis
+    keylogged = quic_keylogged_run(smbscope, tmp)
     rss = {}
     for jobs in (1, 2):  # all run before any report is parsed here
         _, rss[jobs] = run(smbscope, ["-T", "json", "--jobs", str(jobs), cap], os.path.join(tmp, "qh%d.json" % jobs))
@@ -391,12 +392,110 @@ def quic_handshakes(smbscope, tmp, n=8000):
               "--jobs %d: %d QUIC connections, all SMB, all in the report (%r)" % (jobs, n, q))
         check(0 < q["evictions"] < n, "--jobs %d: the table's budget closed %d of them early (counted)"
               % (jobs, q["evictions"]))
+        caps = d["evidence"]["caps_hit"]
+        check(caps.get("quic_connections_evicted") == q["evictions"],
+              "--jobs %d: evidence.caps_hit.quic_connections_evicted %r == stats.quic.evictions %d"
+              % (jobs, caps.get("quic_connections_evicted"), q["evictions"]))
+        # SMB decided from a whole ClientHello, no key log: nothing the policy reads was lost
+        check(not any(u["reason"] == "quic-evicted" for u in d["verdict"]["unknowns"]),
+              "--jobs %d: no quic-evicted unknown (each evicted connection SMB without keys, still reported)" % jobs)
         if jobs == 1:
             check(q2["connections"] == 2 * n and q2["evictions"] > 2 * q["evictions"],
                   "--jobs 2 over two inputs: %d connections, %d evictions > twice one run's %d (a share each)"
                   % (q2["connections"], q2["evictions"], q["evictions"]))
+            two = json.load(open(os.path.join(tmp, "qh-two.json")))["evidence"]["caps_hit"]
+            check(two.get("quic_connections_evicted") == q2["evictions"],
+                  "--jobs 2 over two inputs: caps_hit.quic_connections_evicted %r == %d"
+                  % (two.get("quic_connections_evicted"), q2["evictions"]))
+            # merge keeps the member: one report, and one with a report of no QUIC
+            small = os.path.join(tmp, "qh-small.json")
+            run(smbscope, ["-T", "json", os.path.join(HERE, "..", "..", "samples", "smb445-sign.pcap")], small)
+            p = subprocess.run([smbscope, "merge", "-T", "json", os.path.join(tmp, "qh1.json"), small],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            m = json.loads(p.stdout) if p.returncode != 2 else {"evidence": {"caps_hit": {}}}
+            check(m["evidence"]["caps_hit"].get("quic_connections_evicted") == q["evictions"],
+                  "merge: caps_hit.quic_connections_evicted %r == %d"
+                  % (m["evidence"]["caps_hit"].get("quic_connections_evicted"), q["evictions"]))
+            p = subprocess.run([smbscope, "-q", "-T", "text", cap], stdout=subprocess.PIPE)
+            check(("%d QUIC connections evicted" % q["evictions"]).encode() in p.stdout,
+                  "text report: the caps line names the %d QUIC connections evicted" % q["evictions"])
     os.unlink(cap)
     os.unlink(cap2)
+    quic_split_hellos(smbscope, tmp, n)
+    quic_keylogged_check(keylogged)
+
+
+def quic_keylogged_run(smbscope, tmp, n=2000):
+    """n copies of samples/quic443-smb3_11.pcap's SMB over QUIC connection
+    running side by side (quic_replicas.py), decrypted with the sample's key
+    log.  Each kept six key sets open (31,568 bytes: about 530 fit the 16 MiB
+    budget; main evicted 2,135 and decoded the NEGOTIATE of 116 of 2,000);
+    now its Initial and Handshake sets are parked once 1-RTT decrypts both
+    ways, and at the budget the key sets of the least recently active are
+    parked before anything closes: every copy decoded, none evicted, peak
+    RSS under 64 MiB."""
+    cap = os.path.join(tmp, "quic-keylogged.pcap")
+    subprocess.run([sys.executable, os.path.join(HERE, "quic_replicas.py"), str(n), cap], check=True)
+    out = os.path.join(tmp, "qk.json")
+    _, rss = run(smbscope, ["-T", "json", "--tls-keylog",
+                            os.path.join(HERE, "..", "..", "samples", "quic443-smb3_11.keylog"), cap], out)
+    os.unlink(cap)
+    return out, rss, n
+
+
+def quic_keylogged_check(keylogged):
+    """(quic_keylogged_run's run, checked once every peak RSS of the test
+    was taken: a child's ru_maxrss starts from this process's RSS at the
+    fork, and the reports parsed here make it large.)"""
+    out, rss, n = keylogged
+    d = json.load(open(out))
+    q = d["stats"]["quic"]
+    decoded = sum(g["connections"] for g in d["connection_groups"] if g.get("dialect") == "3.1.1")
+    check(q["smb_connections"] == n and q["evictions"] == 0 and decoded == n and
+          "quic_connections_evicted" not in d["evidence"]["caps_hit"],
+          "%d key-logged SMB over QUIC connections at once: %d evictions, %d of them with their dialect decoded"
+          % (n, q["evictions"], decoded))
+    check(rss < RSS_LIMIT_KIB, "%d key-logged connections: peak RSS %d KiB < 64 MiB" % (n, rss))
+
+
+def quic_split_hellos(smbscope, tmp, n):
+    """n SMB over QUIC handshakes whose ClientHello spans two Initials
+    (samples/quic443-split-hello.pcap's), every copy's second Initial after
+    all first ones: past the byte budget the table closes each between its
+    two Initials, and a later Initial cannot finish a ClientHello whose start
+    went: whether they were SMB is lost, never a connection of the report.
+    With --allow-transport direct:445 (SMB over QUIC a violation) beside a
+    compliant TCP capture, main passed; each such eviction is now a
+    quic-evicted unknown: inconclusive, also with --jobs 2 and through merge."""
+    cap = os.path.join(tmp, "quic-split-hellos.pcap")
+    subprocess.run([sys.executable, os.path.join(HERE, "quic_handshakes.py"), "--sample",
+                    os.path.join(HERE, "..", "..", "samples", "quic443-split-hello.pcap"), "--initials", "2",
+                    str(n), cap], check=True)
+    tcp = os.path.join(HERE, "..", "..", "samples", "smb445-sign.pcap")
+    policy = ["--allow-transport", "direct:445"]
+    reports = {}
+    for jobs in (1, 2):
+        out = os.path.join(tmp, "qs%d.json" % jobs)
+        rc, _ = run(smbscope, ["-T", "json", "--jobs", str(jobs)] + policy + [tcp, cap], out)
+        d = json.load(open(out))
+        q, caps = d["stats"]["quic"], d["evidence"]["caps_hit"]
+        lost = [u for u in d["verdict"]["unknowns"] if u["reason"] == "quic-evicted"]
+        check(q["evictions"] > 0 and caps.get("quic_connections_evicted") == q["evictions"],
+              "split hellos, --jobs %d: %r evictions, caps_hit %r" % (jobs, q["evictions"],
+                                                                       caps.get("quic_connections_evicted")))
+        check(rc == 3 and d["verdict"]["outcome"] == "inconclusive" and len(lost) == 1 and
+              lost[0]["count"] == q["evictions"] and lost[0]["rules"] == ["transport"],
+              "split hellos, --jobs %d: exit %d, %s, quic-evicted %r (every eviction between two Initials)"
+              % (jobs, rc, d["verdict"]["outcome"], [(u["count"], u["rules"]) for u in lost]))
+        reports[jobs] = out
+    p = subprocess.run([smbscope, "merge", "-T", "json"] + policy + [reports[1]], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    m = json.loads(p.stdout) if p.returncode != 2 else {"verdict": {"unknowns": [], "outcome": None}}
+    lost = [u["count"] for u in m["verdict"]["unknowns"] if u["reason"] == "quic-evicted"]
+    want = json.load(open(reports[1]))["stats"]["quic"]["evictions"]
+    check(p.returncode == 3 and lost == [want],
+          "split hellos, merge of the report: exit %d, quic-evicted %r == [%d]" % (p.returncode, lost, want))
+    os.unlink(cap)
 
 
 NB_HOST_RECORDS = 65536  # netbios.h: NetBIOS hosts with a record; past it counted in a compact set

@@ -554,10 +554,94 @@ static void test_kdf_spare_ciphers(void)
     quic_kdf_free(kdf); /* closes the spares (valgrind/ASan: no leak) */
 }
 
+/* Parked keys give their handles back and keep their keys: opened again,
+ * the RFC 9001 A.2 client Initial decrypts as before, also after a key
+ * update made while parked (the new AEAD key is the one kept). */
+static void test_keys_park(void)
+{
+    struct quic_kdf *kdf = quic_kdf_new();
+    const struct quic_version_info *v = quic_version_lookup(QUIC_VERSION_1);
+    struct quic_cid dcid = dcid_vector();
+    uint8_t c[32], s[32];
+    g_assert_true(quic_initial_secrets_kdf(kdf, v, &dcid, c, s));
+    struct quic_keys k = { 0 }, upd = { 0 }, fresh = { 0 };
+    g_assert_true(quic_keys_from_secret_kdf(kdf, &k, v, QUIC_SUITE_AES_128_GCM_SHA256, c, 32));
+    GBytes *pkt = VEC("v1_client_initial");
+    size_t len;
+    const uint8_t *p = g_bytes_get_data(pkt, &len);
+    struct quic_header h;
+    g_assert_true(quic_parse_header(p, len, 0, &h));
+    uint8_t *scratch = g_malloc(len);
+    struct quic_plain pl;
+    quic_keys_park(&k);
+    g_assert_true(k.ready && !quic_keys_open(&k) && !k.aead && !k.hp);
+    /* parked: no handle to decrypt with until opened again */
+    g_assert_cmpint(quic_unprotect(&k, p, len, h.pn_off, UINT64_MAX, scratch, len, &pl), ==, QUIC_UNPROTECT_NO_KEYS);
+    g_assert_true(quic_keys_resume(&k) && quic_keys_open(&k));
+    g_assert_cmpint(quic_unprotect(&k, p, len, h.pn_off, UINT64_MAX, scratch, len, &pl), ==, QUIC_UNPROTECT_OK);
+    g_assert_cmpuint(pl.pn, ==, 2);
+    GBytes *want = VEC("client_crypto_frame");
+    g_assert_cmpmem(pl.payload, g_bytes_get_size(want), g_bytes_get_data(want, NULL), g_bytes_get_size(want));
+    /* A key update of a parked set, against one never parked. */
+    g_assert_true(quic_keys_from_secret_kdf(kdf, &upd, v, QUIC_SUITE_AES_128_GCM_SHA256, s, 32));
+    g_assert_true(quic_keys_from_secret(&fresh, v, QUIC_SUITE_AES_128_GCM_SHA256, s, 32));
+    quic_keys_park(&upd);
+    g_assert_true(quic_keys_update(&upd, v) && quic_keys_update(&fresh, v));
+    quic_keys_park(&upd);
+    g_assert_true(quic_keys_resume(&upd));
+    same_keys(&upd, &fresh);
+    g_assert_cmpmem(upd.key, 16, fresh.key, 16);
+    g_assert_cmpmem(upd.hp_key, 16, fresh.hp_key, 16);
+    quic_keys_park(&upd); /* cleared while parked: nothing to give back twice */
+    quic_keys_clear(&upd);
+    g_assert_false(upd.ready);
+    g_assert_true(quic_keys_resume(&upd)); /* not ready: nothing to open */
+    g_assert_null(upd.aead);
+    quic_keys_clear(&fresh);
+    quic_keys_clear(&k);
+    g_bytes_unref(want);
+    g_bytes_unref(pkt);
+    g_free(scratch);
+    quic_kdf_free(kdf);
+}
+
+/* A packet that only looks like a key update, after a real one: the keys
+ * come back as they were, header protection included (the first
+ * generation's).  Deriving them again from the restored generation's
+ * secret, as before, gave that generation's header protection: wrong, and
+ * every later packet of the direction undecryptable. */
+static void test_keys_restore(void)
+{
+    struct quic_kdf *kdf = quic_kdf_new();
+    const struct quic_version_info *v = quic_version_lookup(QUIC_VERSION_1);
+    uint8_t secret[32];
+    memset(secret, 0x3c, sizeof secret);
+    struct quic_keys k = { 0 }, fresh = { 0 }, rederived = { 0 };
+    g_assert_true(quic_keys_from_secret_kdf(kdf, &k, v, QUIC_SUITE_AES_128_GCM_SHA256, secret, 32));
+    g_assert_true(quic_keys_from_secret(&fresh, v, QUIC_SUITE_AES_128_GCM_SHA256, secret, 32));
+    g_assert_true(quic_keys_update(&k, v) && quic_keys_update(&fresh, v)); /* a real update */
+    struct quic_keys prev = k;
+    g_assert_true(quic_keys_update(&k, v)); /* one that was not */
+    g_assert_true(quic_keys_restore(&k, &prev));
+    same_keys(&k, &fresh);
+    g_assert_cmpmem(k.key, 16, fresh.key, 16);
+    /* the old way: keys derived again from the restored secret */
+    g_assert_true(quic_keys_from_secret(&rederived, v, QUIC_SUITE_AES_128_GCM_SHA256, prev.secret, prev.secret_len));
+    uint8_t sample[16] = { 1, 2, 3 }, ma[5], mb[5];
+    g_assert_true(quic_hp_mask(&rederived, sample, ma) && quic_hp_mask(&fresh, sample, mb));
+    g_assert_true(memcmp(ma, mb, sizeof ma) != 0);
+    quic_keys_clear(&rederived);
+    quic_keys_clear(&fresh);
+    quic_keys_clear(&k);
+    quic_kdf_free(kdf);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/quic/varint", test_varint);
+    g_test_add_func("/quic/keys-park", test_keys_park);
+    g_test_add_func("/quic/keys-restore", test_keys_restore);
     g_test_add_func("/quic/initial-keys-v1", test_initial_keys_v1);
     g_test_add_func("/quic/hp-mask", test_hp_mask);
     g_test_add_func("/quic/client-initial-v1", test_client_initial_v1);
