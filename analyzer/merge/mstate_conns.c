@@ -57,6 +57,25 @@ JsonNode *mstate_policy_node(const struct policy *p)
     return n;
 }
 
+/* mstate_policy_node() written as mstate_put_node() writes it (the same
+ * bytes), without the tree: an analysis calls no json-glib function, so it
+ * does not load the library (analyzer/json_lazy.c). */
+static void put_policy(struct json *b, const struct policy *p)
+{
+    json_begin_object(b);
+    json_kint(b, "allow_netbios", (gint64)p->allow_netbios);
+    json_kint(b, "allow_smb1", (gint64)p->allow_smb1);
+    json_kint(b, "require_signing", (gint64)p->require_signing);
+    json_kint(b, "require_encryption", (gint64)p->require_encryption);
+    json_kint(b, "require_kerberos", (gint64)p->require_kerberos);
+    json_kint(b, "min_dialect", (gint64)p->min_dialect);
+    json_kint(b, "race_window_ms", (gint64)p->race_window_ms);
+    char buf[256];
+    json_key(b, "allow_transport");
+    json_str(b, p->n_transports ? policy_transports_text(p, buf, sizeof buf) : "");
+    json_end_object(b);
+}
+
 /* A group is one compact array of group_fields' members (a thousand
  * groups must stay small in the report); an example is an array of
  * example_fields', its client or server null when it is the group's. */
@@ -230,9 +249,7 @@ static void smb_hosts_state(struct json *b, const struct smb_hosts *hosts, uint6
 void mstate_build_conns(struct json *b, const struct analysis *a)
 {
     json_key(b, "policy");
-    JsonNode *pol = mstate_policy_node(&a->cfg->policy);
-    mstate_put_node(b, pol);
-    json_node_unref(pol);
+    put_policy(b, &a->cfg->policy);
     names(b, "group_fields", group_fields, GF_N);
     names(b, "example_fields", example_fields, XF_N);
     json_key(b, "groups");
