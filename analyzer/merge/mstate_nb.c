@@ -464,6 +464,56 @@ static uint64_t compact_hosts(struct json *b, struct host_table *t, const struct
     return left;
 }
 
+/* Entries inflated and folded at a time: the stream is never whole in
+ * memory (2,162,688 IPv4 entries are 10.8 MB inflated, from a few KB). */
+#define FOLD_CHUNK 4096u
+
+/* The entries of a compact stream, checked and folded a chunk at a time. */
+struct unpack {
+    uint64_t v;          /* IPv4: the address before (the deltas' sum) */
+    uint64_t done;       /* entries taken */
+    uint8_t last6[16];   /* IPv6: the address before */
+    struct ip_addr a[FOLD_CHUNK];
+    uint8_t bits[FOLD_CHUNK];
+};
+
+/* m entries of e (stride width + 1) checked into u->a / u->bits; false
+ * (refused, the reason in g) when one is not what the writer puts. */
+static bool unpack_entries(struct jget *g, const struct jpath *kp, struct unpack *u, const uint8_t *e, uint32_t m,
+                           size_t width)
+{
+    const size_t stride = width + 1; /* [address, bits] */
+    for (uint32_t k = 0; k < m; k++, e += stride) {
+        struct ip_addr *a = &u->a[k];
+        memset(a, 0, sizeof *a);
+        a->family = width == 4 ? 4 : 6;
+        bool first = !u->done && !k;
+        if (width == 4) {
+            uint32_t d = (uint32_t)e[0] << 24 | (uint32_t)e[1] << 16 | (uint32_t)e[2] << 8 | e[3];
+            u->v += d;
+            if ((!first && !d) || u->v > UINT32_MAX) {
+                jget_fail(g, kp, "addresses not in order");
+                return false;
+            }
+            for (int j = 0; j < 4; j++)
+                a->bytes[j] = (uint8_t)(u->v >> (24 - 8 * j));
+        } else {
+            memcpy(a->bytes, e, 16);
+            if (!first && memcmp(k ? u->a[k - 1].bytes : u->last6, e, 16) >= 0) {
+                jget_fail(g, kp, "addresses not in order");
+                return false;
+            }
+        }
+        unsigned bits = e[width];
+        if (!(bits & HOST_C_PRESENT) || (bits & ~(15u | HOST_C_UNLISTED | HOST_C_REFUSED | HOST_C_PRESENT))) {
+            jget_fail(g, kp, "bits this smbscope does not write");
+            return false;
+        }
+        u->bits[k] = (uint8_t)(bits & ~(unsigned)HOST_C_PRESENT);
+    }
+    return true;
+}
+
 static void fold_compact(struct jget *g, const struct jpath *p, struct host_table *t, JsonObject *o, const char *k,
                          size_t width, int64_t ts)
 {
@@ -484,47 +534,55 @@ static void fold_compact(struct jget *g, const struct jpath *p, struct host_tabl
     }
     gsize zlen = 0;
     guchar *z = g_base64_decode(b64, &zlen);
-    uLongf raw_len = (uLongf)(n * (width + 1));
-    uint8_t *raw = g_malloc(raw_len + 1);
-    uLongf got = raw_len + 1; /* one more: a longer stream is refused */
-    int rc = uncompress(raw, &got, z, (uLong)zlen);
-    g_free(z);
-    if ((rc != Z_OK && !(rc == Z_BUF_ERROR && !n)) || got != raw_len) {
-        jget_fail(g, &kp, "zlib: not a zlib stream of n hosts");
-        g_free(raw);
-        return;
-    }
-    uint64_t v = 0;
-    const size_t stride = width + 1; /* [address, bits] */
-    for (uint64_t i = 0; i < n && !g->failed; i++) {
-        const uint8_t *e = raw + i * stride;
-        struct ip_addr a;
-        memset(&a, 0, sizeof a);
-        a.family = width == 4 ? 4 : 6;
-        if (width == 4) {
-            uint32_t d = (uint32_t)e[0] << 24 | (uint32_t)e[1] << 16 | (uint32_t)e[2] << 8 | e[3];
-            v += d;
-            if ((i && !d) || v > UINT32_MAX) {
-                jget_fail(g, &kp, "addresses not in order");
-                break;
-            }
-            for (int j = 0; j < 4; j++)
-                a.bytes[j] = (uint8_t)(v >> (24 - 8 * j));
-        } else {
-            memcpy(a.bytes, e, 16);
-            if (i && memcmp(e - stride, e, 16) >= 0) {
-                jget_fail(g, &kp, "addresses not in order");
-                break;
-            }
-        }
-        unsigned bits = e[width];
-        if (!(bits & HOST_C_PRESENT) || (bits & ~(15u | HOST_C_UNLISTED | HOST_C_REFUSED | HOST_C_PRESENT))) {
-            jget_fail(g, &kp, "bits this smbscope does not write");
+    const size_t stride = width + 1;
+    /* inflated a chunk at a time: a stream of exactly n entries, ending
+     * there (uncompress()'s checks: a longer or shorter one is refused) */
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    struct unpack *u = g_new(struct unpack, 1);
+    uint8_t *buf = g_malloc(FOLD_CHUNK * stride);
+    u->v = 0;
+    u->done = 0;
+    bool ok = inflateInit(&zs) == Z_OK;
+    /* room for them all at once (past the records: what the caps leave;
+     * a stream of fewer is refused below) */
+    host_table_compact_reserve(t, width == 4 ? 4 : 6, n);
+    zs.next_in = z;
+    zs.avail_in = (uInt)zlen;
+    size_t have = 0; /* bytes of buf inflated, not yet taken (less than an entry) */
+    int rc = Z_OK;
+    while (ok && !g->failed) {
+        zs.next_out = buf + have;
+        zs.avail_out = (uInt)(FOLD_CHUNK * stride - have);
+        rc = inflate(&zs, Z_NO_FLUSH);
+        have = FOLD_CHUNK * stride - zs.avail_out;
+        uint32_t m = (uint32_t)(have / stride);
+        if (rc != Z_OK && rc != Z_STREAM_END) {
+            ok = false;
             break;
         }
-        host_table_fold_bits(t, &a, bits & ~(unsigned)HOST_C_PRESENT, ts);
+        if (m > n - u->done) { /* longer than n entries */
+            ok = false;
+            break;
+        }
+        if (m) {
+            if (!unpack_entries(g, &kp, u, buf, m, width))
+                break;
+            host_table_fold_bits_many(t, u->a, u->bits, m, ts);
+            u->done += m;
+            memcpy(u->last6, u->a[m - 1].bytes, 16); /* for the next chunk's order check */
+            memmove(buf, buf + (size_t)m * stride, have - (size_t)m * stride);
+            have -= (size_t)m * stride;
+        }
+        if (rc == Z_STREAM_END)
+            break;
     }
-    g_free(raw);
+    inflateEnd(&zs);
+    g_free(z);
+    if (!g->failed && (!ok || rc != Z_STREAM_END || have || u->done != n))
+        jget_fail(g, &kp, "zlib: not a zlib stream of n hosts");
+    g_free(buf);
+    g_free(u);
 }
 
 void mstate_fold_compact_hosts(struct jget *g, const struct jpath *p, struct host_table *t, JsonObject *o, int64_t ts)
