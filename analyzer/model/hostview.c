@@ -432,6 +432,19 @@ void host_views_build(struct host_views *hv, const struct analysis *a, const str
     if (smb_est && smb_total > smb_hosts_size(a->smb_hosts)) /* SMB hosts past its cap: estimated */
         hv->total += smb_total - smb_hosts_size(a->smb_hosts);
     hv->total_estimate = est || smb_est;
+    /* NetBIOS rows a merge state (or --jobs' fold of a thread's rows past
+     * the cap) left out: their flows were counted as not itemised (the
+     * rule netbios of their clients), what the rows themselves give is
+     * not known here: whether a flow was an attempt (netbios-attempt, or
+     * netbios when the flow joins an answer in another part), the names it
+     * resolved (netbios-only-name, against every part's DNS), its server
+     * (netbios when it answered).  The counts by those, and to_fix, are
+     * estimates: labelled so (README: smbscope merge). */
+    if (a->state_folded.nb_rows) {
+        hv->rules_estimated = 1u << RULE_NETBIOS | 1u << RULE_NETBIOS_ATTEMPT;
+        hv->findings_estimated = 1u << FINDING_NETBIOS_ONLY_NAME;
+        hv->to_fix_estimate = true;
+    }
     hv->names = b.names;
     g_free(b.acc);
     g_array_free(b.extras, TRUE);
