@@ -194,6 +194,8 @@ static bool folded_count(struct nb_ledger *l, const struct rank *r, uint32_t nr,
     return true;
 }
 
+static void rows_more(struct json *b, const struct analysis *a, const struct rank *r, uint32_t kept, uint32_t n);
+
 static void rows(struct json *b, const struct analysis *a, struct nb_folds *fo)
 {
     struct nb_ledger *l = a->ledger;
@@ -225,7 +227,6 @@ static void rows(struct json *b, const struct analysis *a, struct nb_folds *fo)
         distinct_union_hll(flows, distinct_hll(nb_ledger_overflow_set(l)));
     for (uint32_t i = kept; flows && i < n; i++)
         fold_row(&o, flows, fo, nb_ledger_row(l, r[i].i));
-    g_free(r);
     KINTS(b, { "rows_cap", MSTATE_NB_ROWS_CAP }, { "rows_folded", fo->rows + a->state_folded.nb_rows });
     json_key(b, "overflow");
     json_begin_object(b);
@@ -239,6 +240,9 @@ static void rows(struct json *b, const struct analysis *a, struct nb_folds *fo)
         mstate_put_distinct(b, "flows", flows ? flows : nb_ledger_overflow_set(l), MSTATE_EXACT_CAP);
     json_end_object(b);
     distinct_free(flows);
+    if (n > kept && n - kept <= MSTATE_NB_MORE_CAP)
+        rows_more(b, a, r, kept, n);
+    g_free(r);
 }
 
 static void host_rec(struct json *b, const struct host_rec *r, uint32_t unlisted)
@@ -324,12 +328,15 @@ static void zput_run(struct zput *z, int flush)
 
 static void zput_bytes(struct zput *z, const uint8_t *p, size_t n)
 {
-    if (!z->b)
-        return;
-    if (z->used + n > sizeof z->buf)
-        zput_run(z, Z_NO_FLUSH);
-    memcpy(z->buf + z->used, p, n);
-    z->used += n;
+    while (z->b && n) { /* in pieces: a row's line may be longer than buf */
+        if (z->used == sizeof z->buf || (z->used && z->used + n > sizeof z->buf))
+            zput_run(z, Z_NO_FLUSH);
+        size_t k = n < sizeof z->buf - z->used ? n : sizeof z->buf - z->used;
+        memcpy(z->buf + z->used, p, k);
+        z->used += k;
+        p += k;
+        n -= k;
+    }
 }
 
 static void zput_end(struct zput *z, struct json *b)
@@ -342,6 +349,66 @@ static void zput_end(struct zput *z, struct json *b)
     }
     json_str_close(b);
     json_end_object(b);
+}
+
+/* Whether the run counts a host's flows as not itemised (its own rows
+ * past the ledger's cap), without the state's folding. */
+static bool run_unlisted(struct host_table *t, const struct ip_addr *a)
+{
+    const struct host_rec *h = host_table_find(t, a);
+    unsigned bits = 0;
+    if (h)
+        return h->nb_flows_unlisted > 0;
+    return host_table_compact_find(t, a, &bits) >= 0 && (bits & HOST_C_UNLISTED);
+}
+
+/* The rows folded past the cap, carried whole when they are a run's own
+ * (at most MSTATE_NB_MORE_CAP): netbios.rows_more = {"n": N, "zlib": ...},
+ * a zlib stream of lines "[ROW,UNLISTED]\n" (ROW as in rows[], UNLISTED 1
+ * when the run counts flows of its client as not itemised, 0 when the
+ * state's mark of it is its folding's alone), and overflow_run, the
+ * overflow without them.  A reader that knows them folds the rows as rows
+ * and takes the folding's marks back (mstate_fold_nb_past()); one that
+ * does not reads the state as before (rows folded, counted in rows_folded,
+ * the host counts that rest on them labelled estimates). */
+static void rows_more(struct json *b, const struct analysis *a, const struct rank *r, uint32_t kept, uint32_t n)
+{
+    struct nb_ledger *l = a->ledger;
+    struct host_table *t = nb_ledger_hosts_mut(l);
+    const struct nb_overflow *o = nb_ledger_overflow(l);
+    json_key(b, "overflow_run");
+    json_begin_object(b);
+    KINTS(b, { "packets", o->packets }, { "bytes", o->bytes }, { "nbns", o->by_service[NB_SERVICE_NBNS] },
+          { "nbdgm", o->by_service[NB_SERVICE_NBDGM] }, { "nbss", o->by_service[NB_SERVICE_NBSS] });
+    kts(b, "first_seen", o->first_seen);
+    kts(b, "last_seen", o->last_seen);
+    mstate_put_distinct(b, "flows", nb_ledger_overflow_set(l), MSTATE_EXACT_CAP);
+    json_end_object(b);
+    struct zput *z = g_new(struct zput, 1);
+    zput_begin(z, b, "rows_more", n - kept);
+    char *text = NULL;
+    size_t len = 0;
+    struct json *j = g_new(struct json, 1);
+    for (uint32_t i = kept; i < n; i++) {
+        const struct nb_flow *f = nb_ledger_row(l, r[i].i);
+        FILE *mem = open_memstream(&text, &len);
+        if (!mem)
+            break; /* a short stream: merge refuses it */
+        json_init(j, mem, false);
+        json_begin_array(j);
+        nb_row(j, f);
+        json_uint(j, run_unlisted(t, &f->client));
+        json_end_array(j);
+        json_flush(j);
+        fputc('\n', mem);
+        fclose(mem);
+        zput_bytes(z, (const uint8_t *)text, len);
+        free(text);
+        text = NULL;
+    }
+    g_free(j);
+    zput_end(z, b);
+    g_free(z);
 }
 
 /* The hosts the state keeps no record of, one at a time: the records past
@@ -473,6 +540,10 @@ struct unpack {
     uint64_t v;          /* IPv4: the address before (the deltas' sum) */
     uint64_t done;       /* entries taken */
     uint8_t last6[16];   /* IPv6: the address before */
+    /* addresses whose flows not itemised are the state's folding's alone
+     * (mstate_fold_nb_past()), sorted: their bit taken out */
+    const struct ip_addr *strip;
+    guint nstrip, at_strip;
     struct ip_addr a[FOLD_CHUNK];
     uint8_t bits[FOLD_CHUNK];
 };
@@ -510,12 +581,16 @@ static bool unpack_entries(struct jget *g, const struct jpath *kp, struct unpack
             return false;
         }
         u->bits[k] = (uint8_t)(bits & ~(unsigned)HOST_C_PRESENT);
+        while (u->at_strip < u->nstrip && memcmp(u->strip[u->at_strip].bytes, a->bytes, 16) < 0)
+            u->at_strip++;
+        if (u->at_strip < u->nstrip && !memcmp(u->strip[u->at_strip].bytes, a->bytes, 16))
+            u->bits[k] &= (uint8_t)~HOST_C_UNLISTED;
     }
     return true;
 }
 
 static void fold_compact(struct jget *g, const struct jpath *p, struct host_table *t, JsonObject *o, const char *k,
-                         size_t width, int64_t ts)
+                         size_t width, int64_t ts, const GArray *strip)
 {
     struct jpath kp;
     jpath_key(&kp, p, k);
@@ -543,6 +618,9 @@ static void fold_compact(struct jget *g, const struct jpath *p, struct host_tabl
     uint8_t *buf = g_malloc(FOLD_CHUNK * stride);
     u->v = 0;
     u->done = 0;
+    u->strip = strip ? (const struct ip_addr *)(const void *)strip->data : NULL;
+    u->nstrip = strip ? strip->len : 0;
+    u->at_strip = 0;
     bool ok = inflateInit(&zs) == Z_OK;
     /* room for them all at once (past the records: what the caps leave;
      * a stream of fewer is refused below) */
@@ -585,13 +663,223 @@ static void fold_compact(struct jget *g, const struct jpath *p, struct host_tabl
     g_free(u);
 }
 
-void mstate_fold_compact_hosts(struct jget *g, const struct jpath *p, struct host_table *t, JsonObject *o, int64_t ts)
+static void fold_compact_sets(struct jget *g, const struct jpath *p, struct host_table *t, JsonObject *o, int64_t ts,
+                              const GArray *strip4, const GArray *strip6)
 {
     /* absent: none (or written before they were carried: "folded" counts them) */
     if (!g->failed && o && json_object_has_member(o, "compact_v4"))
-        fold_compact(g, p, t, o, "compact_v4", 4, ts);
+        fold_compact(g, p, t, o, "compact_v4", 4, ts, strip4);
     if (!g->failed && o && json_object_has_member(o, "compact_v6"))
-        fold_compact(g, p, t, o, "compact_v6", 16, ts);
+        fold_compact(g, p, t, o, "compact_v6", 16, ts, strip6);
+}
+
+void mstate_fold_compact_hosts(struct jget *g, const struct jpath *p, struct host_table *t, JsonObject *o, int64_t ts)
+{
+    fold_compact_sets(g, p, t, o, ts, NULL, NULL);
+}
+
+/* ---- the rows past the cap, carried (rows_more) ----------------------- */
+
+/* A row line at most (32 names of a few dozen bytes each: a few KiB). */
+#define MORE_LINE_MAX 65536u
+/* Lines parsed at a time (one small tree, not one per row nor one of all). */
+#define MORE_BATCH 256u
+
+struct more_client {
+    uint32_t rows;  /* carried rows it is the client of */
+    bool unlisted;  /* the run counts flows of its as not itemised (without the folding) */
+};
+
+struct more {
+    GArray *rows;        /* struct nb_flow (names owned) */
+    GHashTable *clients; /* struct ip_addr* -> struct more_client* */
+    GString *batch;      /* "[" line "," line ... */
+    guint in_batch;
+};
+
+/* The lines of a batch parsed and checked: [ROW, UNLISTED] each. */
+static void more_batch(struct jget *g, const struct jpath *mp, struct more *m)
+{
+    if (!m->in_batch || g->failed)
+        return;
+    g_string_append_c(m->batch, ']');
+    JsonParser *jp = json_parser_new_immutable();
+    JsonArray *arr = NULL;
+    if (json_parser_load_from_data(jp, m->batch->str, (gssize)m->batch->len, NULL))
+        arr = jget_node_arr(json_parser_get_root(jp));
+    if (!arr || json_array_get_length(arr) != m->in_batch)
+        jget_fail(g, mp, "zlib: not lines of [row, unlisted]");
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        struct jpath ip;
+        jpath_index(&ip, mp, m->rows->len);
+        JsonArray *e = jget_node_arr(json_array_get_element(arr, i));
+        JsonArray *r = e && json_array_get_length(e) == 2 ? jget_node_arr(json_array_get_element(e, 0)) : NULL;
+        if (!r || json_array_get_length(r) != MSTATE_NB_ROW_FIELDS) {
+            jget_fail(g, &ip, "not [row, unlisted]");
+            break;
+        }
+        struct nb_flow f;
+        mstate_read_nb_row(g, &ip, r, &f);
+        bool unlisted = jget_elem_u64(g, &ip, e, 1, 1) != 0;
+        if (g->failed) {
+            if (f.names)
+                g_ptr_array_free(f.names, TRUE);
+            break;
+        }
+        g_array_append_val(m->rows, f);
+        struct more_client *c = g_hash_table_lookup(m->clients, &f.client);
+        if (!c) {
+            c = g_new0(struct more_client, 1);
+            g_hash_table_insert(m->clients, g_memdup2(&f.client, sizeof f.client), c);
+        }
+        c->rows++;
+        c->unlisted |= unlisted;
+    }
+    g_object_unref(jp);
+    g_string_assign(m->batch, "[");
+    m->in_batch = 0;
+}
+
+/* netbios.rows_more read whole into m (at most MSTATE_NB_MORE_CAP rows,
+ * inflated a chunk at a time). */
+static void more_read(struct jget *g, const struct jpath *np, JsonObject *no, struct more *m)
+{
+    struct jpath mp;
+    jpath_key(&mp, np, "rows_more");
+    JsonObject *c = jget_obj(g, np, no, "rows_more");
+    uint64_t n = jget_u64(g, &mp, c, "n", MSTATE_NB_MORE_CAP);
+    const char *b64 = c ? jget_str(g, &mp, c, "zlib", (size_t)MSTATE_NB_MORE_CAP * MORE_LINE_MAX / 3 * 4, false)
+                        : NULL;
+    if (g->failed || !b64)
+        return;
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t blen = strlen(b64), body = strspn(b64, alphabet), pad = strspn(b64 + body, "=");
+    if (!blen || blen % 4 || body + pad != blen || pad > 2) {
+        jget_fail(g, &mp, "zlib: not base64");
+        return;
+    }
+    gsize zlen = 0;
+    guchar *z = g_base64_decode(b64, &zlen);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    bool ok = inflateInit(&zs) == Z_OK;
+    zs.next_in = z;
+    zs.avail_in = (uInt)zlen;
+    uint8_t *buf = g_malloc(65536);
+    GString *line = g_string_new(NULL);
+    uint64_t lines = 0;
+    int rc = Z_OK;
+    while (ok && !g->failed && rc != Z_STREAM_END) {
+        zs.next_out = buf;
+        zs.avail_out = 65536;
+        rc = inflate(&zs, Z_NO_FLUSH);
+        if (rc != Z_OK && rc != Z_STREAM_END) {
+            ok = false;
+            break;
+        }
+        size_t got = 65536 - zs.avail_out;
+        for (size_t i = 0; i < got && ok && !g->failed;) {
+            const uint8_t *nl = memchr(buf + i, '\n', got - i);
+            size_t k = nl ? (size_t)(nl - buf) - i : got - i;
+            if (line->len + k > MORE_LINE_MAX) {
+                jget_fail(g, &mp, "zlib: a line longer than a row");
+                break;
+            }
+            g_string_append_len(line, (const char *)buf + i, (gssize)k);
+            i += k + (nl != NULL);
+            if (!nl)
+                break;
+            if (++lines > n) {
+                ok = false;
+                break;
+            }
+            g_string_append(m->batch, m->in_batch ? "," : "");
+            g_string_append_len(m->batch, line->str, (gssize)line->len);
+            g_string_truncate(line, 0);
+            if (++m->in_batch == MORE_BATCH)
+                more_batch(g, &mp, m);
+        }
+    }
+    more_batch(g, &mp, m);
+    inflateEnd(&zs);
+    g_free(z);
+    g_free(buf);
+    if (!g->failed && (!ok || rc != Z_STREAM_END || line->len || lines != n || m->rows->len != n))
+        jget_fail(g, &mp, "zlib: not a zlib stream of n rows");
+    g_string_free(line, TRUE);
+}
+
+static gint by_addr(gconstpointer pa, gconstpointer pb)
+{
+    return memcmp(((const struct ip_addr *)pa)->bytes, ((const struct ip_addr *)pb)->bytes, 16);
+}
+
+uint64_t mstate_fold_nb_past(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, int64_t ts)
+{
+    struct nb_ledger *l = a->ledger;
+    struct host_table *t = nb_ledger_hosts_mut(l);
+    struct jpath hp, np;
+    jpath_key(&hp, p, "hosts");
+    jpath_key(&np, p, "netbios");
+    JsonObject *ho = jget_obj(g, p, st, "hosts"), *no = jget_obj(g, p, st, "netbios");
+    struct more m = { g_array_new(FALSE, FALSE, sizeof(struct nb_flow)),
+                      g_hash_table_new_full(addr_hash, addr_equal, g_free, g_free), g_string_new("["), 0 };
+    if (!g->failed && no && json_object_has_member(no, "rows_more"))
+        more_read(g, &np, no, &m);
+    /* the state's compact hosts, the clients whose mark of flows not
+     * itemised is the folding's alone without it */
+    GArray *strip[2] = { g_array_new(FALSE, FALSE, sizeof(struct ip_addr)),
+                         g_array_new(FALSE, FALSE, sizeof(struct ip_addr)) };
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, m.clients);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        const struct ip_addr *x = k;
+        if (!((struct more_client *)v)->unlisted && (x->family == 4 || x->family == 6))
+            g_array_append_vals(strip[x->family == 6], x, 1);
+    }
+    g_array_sort(strip[0], by_addr);
+    g_array_sort(strip[1], by_addr);
+    fold_compact_sets(g, &hp, t, ho, ts, strip[0], strip[1]);
+    g_array_free(strip[0], TRUE);
+    g_array_free(strip[1], TRUE);
+    /* the state's records of their clients: the folding's flows not
+     * itemised taken back (folded into a record here; into the compact
+     * set, where an or cannot be taken back: the counts are estimates) */
+    JsonArray *recs = m.rows->len && ho ? jget_arr(g, &hp, ho, "records", MSTATE_HOSTS_CAP) : NULL;
+    for (guint i = 0; recs && !g->failed && i < json_array_get_length(recs); i++) {
+        JsonArray *r = jget_node_arr(json_array_get_element(recs, i));
+        JsonNode *an = r && json_array_get_length(r) ? json_array_get_element(r, 0) : NULL;
+        const char *s = an && JSON_NODE_HOLDS_VALUE(an) && json_node_get_value_type(an) == G_TYPE_STRING
+                            ? json_node_get_string(an) : NULL;
+        struct ip_addr x;
+        if (!s || !jget_parse_addr(s, &x))
+            continue; /* refused by the records' reader already */
+        const struct more_client *c = g_hash_table_lookup(m.clients, &x);
+        if (!c)
+            continue;
+        struct host_rec *h = host_table_find(t, &x);
+        if (h)
+            h->nb_flows_unlisted -= c->rows < h->nb_flows_unlisted ? c->rows : h->nb_flows_unlisted;
+        else if (!c->unlisted)
+            nb_ledger_mark_fold_inexact(l);
+    }
+    /* the rows themselves, as the state's rows[] */
+    for (guint i = 0; i < m.rows->len; i++) {
+        struct nb_flow *f = &g_array_index(m.rows, struct nb_flow, i);
+        bool joined = false;
+        if (!g->failed)
+            nb_ledger_fold_row(l, f, &joined);
+        if (joined)
+            host_table_unjoin_nb_flow(t, &f->client, &f->server);
+        if (f->names)
+            g_ptr_array_free(f->names, TRUE);
+    }
+    uint64_t carried = m.rows->len;
+    g_array_free(m.rows, TRUE);
+    g_hash_table_destroy(m.clients);
+    g_string_free(m.batch, TRUE);
+    return carried;
 }
 
 static void hosts(struct json *b, const struct analysis *a, const struct nb_folds *fo)

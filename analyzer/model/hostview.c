@@ -440,7 +440,7 @@ void host_views_build(struct host_views *hv, const struct analysis *a, const str
      * resolved (netbios-only-name, against every part's DNS), its server
      * (netbios when it answered).  The counts by those, and to_fix, are
      * estimates: labelled so (README: smbscope merge). */
-    if (a->state_folded.nb_rows) {
+    if (a->state_folded.nb_rows || nb_ledger_fold_inexact(a->ledger)) {
         hv->rules_estimated = 1u << RULE_NETBIOS | 1u << RULE_NETBIOS_ATTEMPT;
         hv->findings_estimated = 1u << FINDING_NETBIOS_ONLY_NAME;
         hv->to_fix_estimate = true;

@@ -47,6 +47,7 @@ struct nb_ledger {
     struct distinct *overflow_flows; /* distinct flows among the overflow's packets */
     bool (*admit)(void *data, const struct nb_flow *f, uint32_t past, uint32_t cap); /* nb_ledger_admit_past_cap() */
     void *admit_data;
+    bool fold_inexact; /* merge: which flows one run itemises is not known (nb_ledger_fold_inexact()) */
 };
 
 struct nb_row {
@@ -713,8 +714,18 @@ void nb_ledger_fold_row(struct nb_ledger *l, const struct nb_flow *f, bool *join
     if (!r) {
         struct nb_key k;
         make_key(&k, f->proto, &f->client, f->client_port, &f->server, f->server_port);
-        overflow_add(l, &k, f->service, f->packets, f->bytes, f->first_seen);
+        bool fresh = overflow_add(l, &k, f->service, f->packets, f->bytes, f->first_seen);
         widen(&l->overflow.first_seen, &l->overflow.last_seen, f->first_seen, f->last_seen);
+        /* a flow past the rows: its client opened one not itemised, as in
+         * one run (whose rows would be the first to come in time, which
+         * the order of folding need not be: the counts that rest on rows
+         * are then estimates) */
+        struct host_rec *h = host_table_find(l->hosts, &f->client);
+        if (h)
+            h->nb_flows_unlisted += fresh || !h->nb_flows_unlisted;
+        else
+            host_table_compact_or(l->hosts, &f->client, HOST_C_UNLISTED);
+        l->fold_inexact = true;
         return;
     }
     /* The names in the order the run over both captures saw them: a row of
@@ -748,6 +759,9 @@ void nb_ledger_fold_row(struct nb_ledger *l, const struct nb_flow *f, bool *join
     for (guint i = 0; !earlier && f->names && i < f->names->len; i++)
         nb_flow_add_name(r, g_ptr_array_index(f->names, i));
 }
+
+void nb_ledger_mark_fold_inexact(struct nb_ledger *l) { l->fold_inexact = true; }
+bool nb_ledger_fold_inexact(const struct nb_ledger *l) { return l->fold_inexact; }
 
 void nb_ledger_fold_counts(struct nb_ledger *l, const struct nb_overflow *o, const struct nb_non_ip *n)
 {
