@@ -87,11 +87,9 @@ void mstate_fold_compact_hosts(struct jget *g, const struct jpath *p, struct hos
  * rows, the state's marks of them (overflow, hosts' flows not itemised)
  * taken back.  Also folds the compact hosts (mstate_fold_compact_hosts())
  * and is called in its place, after the state's host records; returns the
- * rows it carried (subtracted from its rows_folded).  Read by a row's
- * reader (mstate_read.c). */
+ * rows it carried (mstate_read.c subtracts them from its rows_folded). */
 #define MSTATE_NB_MORE_CAP (16384u - MSTATE_NB_ROWS_CAP)
 uint64_t mstate_fold_nb_past(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, int64_t ts);
-void mstate_read_nb_row(struct jget *g, const struct jpath *ip, JsonArray *r, struct nb_flow *f);
 void mstate_get_distinct(struct jget *g, const struct jpath *p, JsonObject *parent, const char *k,
                          struct distinct *d);
 /* The "hll" member of o into regs (DISTINCT_HLL_REGS bytes); false when

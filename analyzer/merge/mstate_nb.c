@@ -351,6 +351,77 @@ static void zput_end(struct zput *z, struct json *b)
     json_end_object(b);
 }
 
+/* The rows folded past the cap, carried whole when they are a run's own
+ * (at most MSTATE_NB_MORE_CAP): netbios.rows_more = {"n": N, "zlib": ...},
+ * a zlib stream of rows in binary (parsing them as JSON trees cost about
+ * 100,000 instructions a row: row_put() says the layout), and
+ * overflow_run, the overflow without them.  A reader that knows them folds
+ * the rows as rows and takes the folding's marks back
+ * (mstate_fold_nb_past()); one that does not reads the state as before
+ * (rows folded, counted in rows_folded, the host counts that rest on them
+ * labelled estimates). */
+#define ROW_FIXED 98u        /* a binary row's bytes before its names */
+#define ROW_NAME_MAX 256u    /* a name's bytes at most (rows[]: 256 characters) */
+#define ROW_MORE_UNLISTED 0x80u /* flags: the run counts flows of its client as not itemised */
+
+static void put_be(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+static uint64_t get_be(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* A row in binary: proto, client (family, 16 bytes), client port, server
+ * (the same), server port, service (1, 1+16, 2, 1+16, 2, 1), packets,
+ * bytes, first and last seen (8 each, big-endian, times as int64), flags
+ * (syn, synack, rst_from_server, icmp_refused, server_spoke,
+ * nbss_elsewhere: bits 0-5; ROW_MORE_UNLISTED), requests, queries,
+ * responses, queries_answered, queries_untracked, names_dropped (4 each),
+ * then the names: their count (1), each its length (2) and bytes. */
+static void row_put(struct zput *z, const struct nb_flow *f, bool unlisted)
+{
+    uint8_t h[ROW_FIXED], *p = h;
+    *p++ = f->proto;
+    *p++ = f->client.family;
+    memcpy(p, f->client.bytes, 16), p += 16;
+    put_be(p, f->client_port, 2), p += 2;
+    *p++ = f->server.family;
+    memcpy(p, f->server.bytes, 16), p += 16;
+    put_be(p, f->server_port, 2), p += 2;
+    *p++ = (uint8_t)f->service;
+    put_be(p, f->packets, 8), p += 8;
+    put_be(p, f->bytes, 8), p += 8;
+    put_be(p, (uint64_t)f->first_seen, 8), p += 8;
+    put_be(p, (uint64_t)f->last_seen, 8), p += 8;
+    *p++ = (uint8_t)(f->syn | f->synack << 1 | f->rst_from_server << 2 | f->icmp_refused << 3 | f->server_spoke << 4 |
+                     f->nbss_elsewhere << 5 | (unlisted ? ROW_MORE_UNLISTED : 0));
+    const uint32_t counts[] = { f->requests, f->queries, f->responses, f->queries_answered, f->queries_untracked,
+                                f->names_dropped };
+    for (size_t i = 0; i < G_N_ELEMENTS(counts); i++)
+        put_be(p, counts[i], 4), p += 4;
+    guint nn = f->names ? f->names->len : 0;
+    *p++ = (uint8_t)nn;
+    zput_bytes(z, h, sizeof h);
+    for (guint i = 0; i < nn; i++) {
+        char *v = g_utf8_make_valid(g_ptr_array_index(f->names, i), -1);
+        size_t len = strlen(v) < ROW_NAME_MAX ? strlen(v) : ROW_NAME_MAX;
+        while (len && !g_utf8_validate(v, (gssize)len, NULL)) /* cut inside a character: back to its start */
+            len--;
+        uint8_t l2[2];
+        put_be(l2, len, 2);
+        zput_bytes(z, l2, 2);
+        zput_bytes(z, (const uint8_t *)v, len);
+        g_free(v);
+    }
+}
+
 /* Whether the run counts a host's flows as not itemised (its own rows
  * past the ledger's cap), without the state's folding. */
 static bool run_unlisted(struct host_table *t, const struct ip_addr *a)
@@ -362,15 +433,6 @@ static bool run_unlisted(struct host_table *t, const struct ip_addr *a)
     return host_table_compact_find(t, a, &bits) >= 0 && (bits & HOST_C_UNLISTED);
 }
 
-/* The rows folded past the cap, carried whole when they are a run's own
- * (at most MSTATE_NB_MORE_CAP): netbios.rows_more = {"n": N, "zlib": ...},
- * a zlib stream of lines "[ROW,UNLISTED]\n" (ROW as in rows[], UNLISTED 1
- * when the run counts flows of its client as not itemised, 0 when the
- * state's mark of it is its folding's alone), and overflow_run, the
- * overflow without them.  A reader that knows them folds the rows as rows
- * and takes the folding's marks back (mstate_fold_nb_past()); one that
- * does not reads the state as before (rows folded, counted in rows_folded,
- * the host counts that rest on them labelled estimates). */
 static void rows_more(struct json *b, const struct analysis *a, const struct rank *r, uint32_t kept, uint32_t n)
 {
     struct nb_ledger *l = a->ledger;
@@ -386,27 +448,10 @@ static void rows_more(struct json *b, const struct analysis *a, const struct ran
     json_end_object(b);
     struct zput *z = g_new(struct zput, 1);
     zput_begin(z, b, "rows_more", n - kept);
-    char *text = NULL;
-    size_t len = 0;
-    struct json *j = g_new(struct json, 1);
     for (uint32_t i = kept; i < n; i++) {
         const struct nb_flow *f = nb_ledger_row(l, r[i].i);
-        FILE *mem = open_memstream(&text, &len);
-        if (!mem)
-            break; /* a short stream: merge refuses it */
-        json_init(j, mem, false);
-        json_begin_array(j);
-        nb_row(j, f);
-        json_uint(j, run_unlisted(t, &f->client));
-        json_end_array(j);
-        json_flush(j);
-        fputc('\n', mem);
-        fclose(mem);
-        zput_bytes(z, (const uint8_t *)text, len);
-        free(text);
-        text = NULL;
+        row_put(z, f, run_unlisted(t, &f->client));
     }
-    g_free(j);
     zput_end(z, b);
     g_free(z);
 }
@@ -680,11 +725,6 @@ void mstate_fold_compact_hosts(struct jget *g, const struct jpath *p, struct hos
 
 /* ---- the rows past the cap, carried (rows_more) ----------------------- */
 
-/* A row line at most (32 names of a few dozen bytes each: a few KiB). */
-#define MORE_LINE_MAX 65536u
-/* Lines parsed at a time (one small tree, not one per row nor one of all). */
-#define MORE_BATCH 256u
-
 struct more_client {
     uint32_t rows;  /* carried rows it is the client of */
     bool unlisted;  /* the run counts flows of its as not itemised (without the folding) */
@@ -693,51 +733,94 @@ struct more_client {
 struct more {
     GArray *rows;        /* struct nb_flow (names owned) */
     GHashTable *clients; /* struct ip_addr* -> struct more_client* */
-    GString *batch;      /* "[" line "," line ... */
-    guint in_batch;
 };
 
-/* The lines of a batch parsed and checked: [ROW, UNLISTED] each. */
-static void more_batch(struct jget *g, const struct jpath *mp, struct more *m)
+/* An address of a binary row (family, 16 bytes: IPv4's last 12 zero). */
+static bool row_addr(const uint8_t *p, struct ip_addr *a)
 {
-    if (!m->in_batch || g->failed)
-        return;
-    g_string_append_c(m->batch, ']');
-    JsonParser *jp = json_parser_new_immutable();
-    JsonArray *arr = NULL;
-    if (json_parser_load_from_data(jp, m->batch->str, (gssize)m->batch->len, NULL))
-        arr = jget_node_arr(json_parser_get_root(jp));
-    if (!arr || json_array_get_length(arr) != m->in_batch)
-        jget_fail(g, mp, "zlib: not lines of [row, unlisted]");
-    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
-        struct jpath ip;
-        jpath_index(&ip, mp, m->rows->len);
-        JsonArray *e = jget_node_arr(json_array_get_element(arr, i));
-        JsonArray *r = e && json_array_get_length(e) == 2 ? jget_node_arr(json_array_get_element(e, 0)) : NULL;
-        if (!r || json_array_get_length(r) != MSTATE_NB_ROW_FIELDS) {
-            jget_fail(g, &ip, "not [row, unlisted]");
-            break;
-        }
-        struct nb_flow f;
-        mstate_read_nb_row(g, &ip, r, &f);
-        bool unlisted = jget_elem_u64(g, &ip, e, 1, 1) != 0;
-        if (g->failed) {
-            if (f.names)
-                g_ptr_array_free(f.names, TRUE);
-            break;
-        }
-        g_array_append_val(m->rows, f);
-        struct more_client *c = g_hash_table_lookup(m->clients, &f.client);
-        if (!c) {
-            c = g_new0(struct more_client, 1);
-            g_hash_table_insert(m->clients, g_memdup2(&f.client, sizeof f.client), c);
-        }
-        c->rows++;
-        c->unlisted |= unlisted;
+    memset(a, 0, sizeof *a);
+    a->family = p[0];
+    memcpy(a->bytes, p + 1, 16);
+    static const uint8_t zero[12];
+    return a->family == 6 || (a->family == 4 && !memcmp(a->bytes + 4, zero, 12));
+}
+
+/* The binary row at p (len bytes there): its size when whole and what
+ * smbscope writes (f filled, names owned), 0 when more bytes are needed,
+ * -1 (the reason in g) when it is not. */
+static int64_t row_get(struct jget *g, const struct jpath *ip, const uint8_t *p, size_t len, struct nb_flow *f,
+                       bool *unlisted)
+{
+    if (len < ROW_FIXED)
+        return 0;
+    size_t need = ROW_FIXED;
+    for (unsigned i = 0; i < p[ROW_FIXED - 1]; i++) {
+        if (len < need + 2)
+            return 0;
+        need += 2 + get_be(p + need, 2);
     }
-    g_object_unref(jp);
-    g_string_assign(m->batch, "[");
-    m->in_batch = 0;
+    if (len < need)
+        return 0;
+    memset(f, 0, sizeof *f);
+    const uint8_t *q = p;
+    const char *why = NULL;
+    f->proto = *q++;
+    if (!row_addr(q, &f->client))
+        why = "client: not an IPv4 or IPv6 address";
+    q += 17;
+    f->client_port = (uint16_t)get_be(q, 2), q += 2;
+    if (!row_addr(q, &f->server))
+        why = "server: not an IPv4 or IPv6 address";
+    q += 17;
+    f->server_port = (uint16_t)get_be(q, 2), q += 2;
+    unsigned service = *q++;
+    f->service = (enum nb_service)service;
+    f->packets = get_be(q, 8), q += 8;
+    f->bytes = get_be(q, 8), q += 8;
+    f->first_seen = (int64_t)get_be(q, 8), q += 8;
+    f->last_seen = (int64_t)get_be(q, 8), q += 8;
+    unsigned flags = *q++;
+    f->syn = flags & 1, f->synack = flags >> 1 & 1, f->rst_from_server = flags >> 2 & 1;
+    f->icmp_refused = flags >> 3 & 1, f->server_spoke = flags >> 4 & 1, f->nbss_elsewhere = flags >> 5 & 1;
+    *unlisted = flags & ROW_MORE_UNLISTED;
+    uint32_t *counts[] = { &f->requests, &f->queries, &f->responses, &f->queries_answered, &f->queries_untracked,
+                           &f->names_dropped };
+    for (size_t i = 0; i < G_N_ELEMENTS(counts); i++)
+        *counts[i] = (uint32_t)get_be(q, 4), q += 4;
+    unsigned nn = *q++;
+    if (f->proto != 6 && f->proto != 17)
+        why = "proto: neither 6 (TCP) nor 17 (UDP)";
+    else if (service > NB_SERVICE_NBSS)
+        why = "service: not one smbscope writes";
+    else if (f->packets > INT64_MAX || f->bytes > INT64_MAX)
+        why = "packets or bytes past 2^63";
+    else if (f->first_seen < -JGET_TS_MAX || f->first_seen > JGET_TS_MAX || f->last_seen < -JGET_TS_MAX ||
+             f->last_seen > JGET_TS_MAX)
+        why = "not a capture time (microseconds within 2^62 of 1970)";
+    else if (flags & 0x40)
+        why = "flags: bits this smbscope does not write";
+    else if (nn > 32)
+        why = "names: more than its cap";
+    for (unsigned i = 0; !why && i < nn; i++) {
+        size_t n = (size_t)get_be(q, 2);
+        const char *s = (const char *)q + 2;
+        if (n > ROW_NAME_MAX || memchr(s, 0, n) || !g_utf8_validate(s, (gssize)n, NULL)) {
+            why = "names: not a name smbscope writes";
+            break;
+        }
+        char *v = g_strndup(s, n);
+        nb_flow_add_name(f, v);
+        g_free(v);
+        q += 2 + n;
+    }
+    if (why) {
+        if (f->names)
+            g_ptr_array_free(f->names, TRUE);
+        f->names = NULL;
+        jget_fail(g, ip, why);
+        return -1;
+    }
+    return (int64_t)need;
 }
 
 /* netbios.rows_more read whole into m (at most MSTATE_NB_MORE_CAP rows,
@@ -748,8 +831,8 @@ static void more_read(struct jget *g, const struct jpath *np, JsonObject *no, st
     jpath_key(&mp, np, "rows_more");
     JsonObject *c = jget_obj(g, np, no, "rows_more");
     uint64_t n = jget_u64(g, &mp, c, "n", MSTATE_NB_MORE_CAP);
-    const char *b64 = c ? jget_str(g, &mp, c, "zlib", (size_t)MSTATE_NB_MORE_CAP * MORE_LINE_MAX / 3 * 4, false)
-                        : NULL;
+    const size_t row_max = ROW_FIXED + 32 * (2 + ROW_NAME_MAX);
+    const char *b64 = c ? jget_str(g, &mp, c, "zlib", (size_t)MSTATE_NB_MORE_CAP * row_max / 3 * 4, false) : NULL;
     if (g->failed || !b64)
         return;
     static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -765,48 +848,52 @@ static void more_read(struct jget *g, const struct jpath *np, JsonObject *no, st
     bool ok = inflateInit(&zs) == Z_OK;
     zs.next_in = z;
     zs.avail_in = (uInt)zlen;
-    uint8_t *buf = g_malloc(65536);
-    GString *line = g_string_new(NULL);
-    uint64_t lines = 0;
+    const size_t size = 65536; /* more than a row at most (row_max) */
+    uint8_t *buf = g_malloc(size);
+    size_t have = 0;
     int rc = Z_OK;
     while (ok && !g->failed && rc != Z_STREAM_END) {
-        zs.next_out = buf;
-        zs.avail_out = 65536;
+        zs.next_out = buf + have;
+        zs.avail_out = (uInt)(size - have);
         rc = inflate(&zs, Z_NO_FLUSH);
         if (rc != Z_OK && rc != Z_STREAM_END) {
             ok = false;
             break;
         }
-        size_t got = 65536 - zs.avail_out;
-        for (size_t i = 0; i < got && ok && !g->failed;) {
-            const uint8_t *nl = memchr(buf + i, '\n', got - i);
-            size_t k = nl ? (size_t)(nl - buf) - i : got - i;
-            if (line->len + k > MORE_LINE_MAX) {
-                jget_fail(g, &mp, "zlib: a line longer than a row");
+        have = size - zs.avail_out;
+        size_t at = 0;
+        for (;;) {
+            struct jpath ip;
+            jpath_index(&ip, &mp, m->rows->len);
+            struct nb_flow f;
+            bool unlisted = false;
+            int64_t used = row_get(g, &ip, buf + at, have - at, &f, &unlisted);
+            if (used <= 0)
                 break;
-            }
-            g_string_append_len(line, (const char *)buf + i, (gssize)k);
-            i += k + (nl != NULL);
-            if (!nl)
-                break;
-            if (++lines > n) {
+            if (m->rows->len >= n) { /* longer than n rows */
                 ok = false;
+                if (f.names)
+                    g_ptr_array_free(f.names, TRUE);
                 break;
             }
-            g_string_append(m->batch, m->in_batch ? "," : "");
-            g_string_append_len(m->batch, line->str, (gssize)line->len);
-            g_string_truncate(line, 0);
-            if (++m->in_batch == MORE_BATCH)
-                more_batch(g, &mp, m);
+            at += (size_t)used;
+            g_array_append_val(m->rows, f);
+            struct more_client *mc = g_hash_table_lookup(m->clients, &f.client);
+            if (!mc) {
+                mc = g_new0(struct more_client, 1);
+                g_hash_table_insert(m->clients, g_memdup2(&f.client, sizeof f.client), mc);
+            }
+            mc->rows++;
+            mc->unlisted |= unlisted;
         }
+        memmove(buf, buf + at, have - at);
+        have -= at;
     }
-    more_batch(g, &mp, m);
     inflateEnd(&zs);
     g_free(z);
     g_free(buf);
-    if (!g->failed && (!ok || rc != Z_STREAM_END || line->len || lines != n || m->rows->len != n))
+    if (!g->failed && (!ok || rc != Z_STREAM_END || have || m->rows->len != n))
         jget_fail(g, &mp, "zlib: not a zlib stream of n rows");
-    g_string_free(line, TRUE);
 }
 
 static gint by_addr(gconstpointer pa, gconstpointer pb)
@@ -823,7 +910,7 @@ uint64_t mstate_fold_nb_past(struct jget *g, const struct jpath *p, struct analy
     jpath_key(&np, p, "netbios");
     JsonObject *ho = jget_obj(g, p, st, "hosts"), *no = jget_obj(g, p, st, "netbios");
     struct more m = { g_array_new(FALSE, FALSE, sizeof(struct nb_flow)),
-                      g_hash_table_new_full(addr_hash, addr_equal, g_free, g_free), g_string_new("["), 0 };
+                      g_hash_table_new_full(addr_hash, addr_equal, g_free, g_free) };
     if (!g->failed && no && json_object_has_member(no, "rows_more"))
         more_read(g, &np, no, &m);
     /* the state's compact hosts, the clients whose mark of flows not
@@ -878,7 +965,6 @@ uint64_t mstate_fold_nb_past(struct jget *g, const struct jpath *p, struct analy
     uint64_t carried = m.rows->len;
     g_array_free(m.rows, TRUE);
     g_hash_table_destroy(m.clients);
-    g_string_free(m.batch, TRUE);
     return carried;
 }
 

@@ -310,7 +310,7 @@ static void elem_addr(struct jget *g, const struct jpath *ip, JsonArray *a, guin
     }
 }
 
-void mstate_read_nb_row(struct jget *g, const struct jpath *ip, JsonArray *r, struct nb_flow *f)
+static void read_row(struct jget *g, const struct jpath *ip, JsonArray *r, struct nb_flow *f)
 {
     memset(f, 0, sizeof *f);
     if (!r)
@@ -380,7 +380,7 @@ static void fold_netbios(struct jget *g, const struct jpath *p, struct analysis 
     for (guint i = 0; rows && !g->failed && i < json_array_get_length(rows); i++) {
         jpath_index(&ip, &ap, i);
         struct nb_flow f;
-        mstate_read_nb_row(g, &ip, compact(g, &ip, rows, i, MSTATE_NB_ROW_FIELDS), &f);
+        read_row(g, &ip, compact(g, &ip, rows, i, MSTATE_NB_ROW_FIELDS), &f);
         bool joined = false;
         if (!g->failed)
             nb_ledger_fold_row(l, &f, &joined);

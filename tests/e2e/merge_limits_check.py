@@ -298,15 +298,25 @@ def netbios_caps(smbscope, tmp):
         rc_b, _, err_b = run([smbscope, "merge", bad])
         expect("compact hosts refused: " + name, rc_b == 2 and needle in err_b and "hosts.compact_v4" in err_b,
                err_b.strip()[:300])
-    # the rows carried past the cap likewise
+    # the rows carried past the cap likewise (binary rows, mstate_nb.c row_put(): byte 0 the
+    # protocol, 56 the first byte of first_seen, 72 the flags)
+    def rewrite(b64, at, value):
+        raw = bytearray(zlib.decompress(base64.b64decode(b64)))
+        raw[at] = value
+        return base64.b64encode(zlib.compress(bytes(raw))).decode()
+
     for name, change, needle in (
             ("one row more than the stream holds", lambda nb: nb["rows_more"].update(n=nb["rows_more"]["n"] + 1),
              "not a zlib stream of n rows"),
             ("not base64", lambda nb: nb["rows_more"].update(zlib=nb["rows_more"]["zlib"][:-4] + "!!!!"), "not base64"),
             ("past the cap", lambda nb: nb["rows_more"].update(n=1 << 30), "rows_more"),
             ("more carried than folded", lambda nb: nb.update(rows_folded=1), "rows_folded"),
-            ("a line not a row", lambda nb: nb["rows_more"].update(
-                zlib=base64.b64encode(zlib.compress(b"[1,0]\n" * nb["rows_more"]["n"])).decode()), "not [row, unlisted]"),
+            ("a row of another protocol", lambda nb: nb["rows_more"].update(zlib=rewrite(nb["rows_more"]["zlib"], 0, 5)),
+             "rows_more[0]: proto"),
+            ("a row with flags smbscope does not write",
+             lambda nb: nb["rows_more"].update(zlib=rewrite(nb["rows_more"]["zlib"], 72, 0x40)), "rows_more[0]: flags"),
+            ("a row at a time past 2^62", lambda nb: nb["rows_more"].update(zlib=rewrite(nb["rows_more"]["zlib"], 56, 0x7F)),
+             "rows_more[0]: not a capture time"),
             ("no overflow_run", lambda nb: nb.pop("overflow_run"), "overflow_run")):
         t = json.loads(json.dumps(doc))
         change(t["merge_state"]["state"]["netbios"])
