@@ -90,6 +90,10 @@ void mstate_fold_compact_hosts(struct jget *g, const struct jpath *p, struct hos
  * rows it carried (mstate_read.c subtracts them from its rows_folded). */
 #define MSTATE_NB_MORE_CAP (16384u - MSTATE_NB_ROWS_CAP)
 uint64_t mstate_fold_nb_past(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, int64_t ts);
+/* A state's row into merge's ledger as one run counts it: joined to the
+ * same flow of another state, or past the ledger's cap a flow not
+ * itemised of its client (and the counts that rest on rows estimates). */
+void mstate_nb_fold_row(struct nb_ledger *l, const struct nb_flow *f);
 void mstate_get_distinct(struct jget *g, const struct jpath *p, JsonObject *parent, const char *k,
                          struct distinct *d);
 /* The "hll" member of o into regs (DISTINCT_HLL_REGS bytes); false when

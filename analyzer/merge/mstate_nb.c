@@ -901,6 +901,28 @@ static gint by_addr(gconstpointer pa, gconstpointer pb)
     return memcmp(((const struct ip_addr *)pa)->bytes, ((const struct ip_addr *)pb)->bytes, 16);
 }
 
+void mstate_nb_fold_row(struct nb_ledger *l, const struct nb_flow *f)
+{
+    struct host_table *t = nb_ledger_hosts_mut(l);
+    guint rows = nb_ledger_count(l);
+    bool joined = false;
+    nb_ledger_fold_row(l, f, &joined);
+    if (joined) { /* a flow two runs both saw: the second run's hosts counted it again */
+        host_table_unjoin_nb_flow(t, &f->client, &f->server);
+    } else if (nb_ledger_count(l) == rows) {
+        /* past the ledger's cap: one run counts the flow among its
+         * client's flows not itemised (netbios.c note_hosts()); which
+         * flows one run itemises (the first in time) the order of folding
+         * need not give: the counts that rest on rows are estimates */
+        struct host_rec *c = host_table_find(t, &f->client);
+        if (c)
+            c->nb_flows_unlisted++;
+        else
+            host_table_compact_or(t, &f->client, HOST_C_UNLISTED);
+        nb_ledger_mark_fold_inexact(l);
+    }
+}
+
 uint64_t mstate_fold_nb_past(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, int64_t ts)
 {
     struct nb_ledger *l = a->ledger;
@@ -954,11 +976,8 @@ uint64_t mstate_fold_nb_past(struct jget *g, const struct jpath *p, struct analy
     /* the rows themselves, as the state's rows[] */
     for (guint i = 0; i < m.rows->len; i++) {
         struct nb_flow *f = &g_array_index(m.rows, struct nb_flow, i);
-        bool joined = false;
         if (!g->failed)
-            nb_ledger_fold_row(l, f, &joined);
-        if (joined)
-            host_table_unjoin_nb_flow(t, &f->client, &f->server);
+            mstate_nb_fold_row(l, f);
         if (f->names)
             g_ptr_array_free(f->names, TRUE);
     }

@@ -381,11 +381,8 @@ static void fold_netbios(struct jget *g, const struct jpath *p, struct analysis 
         jpath_index(&ip, &ap, i);
         struct nb_flow f;
         read_row(g, &ip, compact(g, &ip, rows, i, MSTATE_NB_ROW_FIELDS), &f);
-        bool joined = false;
         if (!g->failed)
-            nb_ledger_fold_row(l, &f, &joined);
-        if (joined)
-            host_table_unjoin_nb_flow(nb_ledger_hosts_mut(l), &f.client, &f.server);
+            mstate_nb_fold_row(l, &f);
         if (f.names)
             g_ptr_array_free(f.names, TRUE);
     }

@@ -714,18 +714,8 @@ void nb_ledger_fold_row(struct nb_ledger *l, const struct nb_flow *f, bool *join
     if (!r) {
         struct nb_key k;
         make_key(&k, f->proto, &f->client, f->client_port, &f->server, f->server_port);
-        bool fresh = overflow_add(l, &k, f->service, f->packets, f->bytes, f->first_seen);
+        overflow_add(l, &k, f->service, f->packets, f->bytes, f->first_seen);
         widen(&l->overflow.first_seen, &l->overflow.last_seen, f->first_seen, f->last_seen);
-        /* a flow past the rows: its client opened one not itemised, as in
-         * one run (whose rows would be the first to come in time, which
-         * the order of folding need not be: the counts that rest on rows
-         * are then estimates) */
-        struct host_rec *h = host_table_find(l->hosts, &f->client);
-        if (h)
-            h->nb_flows_unlisted += fresh || !h->nb_flows_unlisted;
-        else
-            host_table_compact_or(l->hosts, &f->client, HOST_C_UNLISTED);
-        l->fold_inexact = true;
         return;
     }
     /* The names in the order the run over both captures saw them: a row of
