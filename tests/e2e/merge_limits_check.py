@@ -299,7 +299,7 @@ def netbios_caps(smbscope, tmp):
         expect("compact hosts refused: " + name, rc_b == 2 and needle in err_b and "hosts.compact_v4" in err_b,
                err_b.strip()[:300])
     # the rows carried past the cap likewise (binary rows, mstate_nb.c row_put(): byte 0 the
-    # protocol, 56 the first byte of first_seen, 72 the flags)
+    # protocol, for IPv4 ends 32 the first byte of first_seen, 48 the flags)
     def rewrite(b64, at, value):
         raw = bytearray(zlib.decompress(base64.b64decode(b64)))
         raw[at] = value
@@ -314,8 +314,8 @@ def netbios_caps(smbscope, tmp):
             ("a row of another protocol", lambda nb: nb["rows_more"].update(zlib=rewrite(nb["rows_more"]["zlib"], 0, 5)),
              "rows_more[0]: proto"),
             ("a row with flags smbscope does not write",
-             lambda nb: nb["rows_more"].update(zlib=rewrite(nb["rows_more"]["zlib"], 72, 0x40)), "rows_more[0]: flags"),
-            ("a row at a time past 2^62", lambda nb: nb["rows_more"].update(zlib=rewrite(nb["rows_more"]["zlib"], 56, 0x7F)),
+             lambda nb: nb["rows_more"].update(zlib=rewrite(nb["rows_more"]["zlib"], 48, 0x40)), "rows_more[0]: flags"),
+            ("a row at a time past 2^62", lambda nb: nb["rows_more"].update(zlib=rewrite(nb["rows_more"]["zlib"], 32, 0x7F)),
              "rows_more[0]: not a capture time"),
             ("no overflow_run", lambda nb: nb.pop("overflow_run"), "overflow_run")):
         t = json.loads(json.dumps(doc))
