@@ -721,11 +721,6 @@ static void fold_compact_sets(struct jget *g, const struct jpath *p, struct host
         fold_compact(g, p, t, o, "compact_v6", 16, ts, strip6);
 }
 
-void mstate_fold_compact_hosts(struct jget *g, const struct jpath *p, struct host_table *t, JsonObject *o, int64_t ts)
-{
-    fold_compact_sets(g, p, t, o, ts, NULL, NULL);
-}
-
 /* ---- the rows past the cap, carried (rows_more) ----------------------- */
 
 struct more_client {
