@@ -77,10 +77,20 @@ extern const char *const mstate_nb_row_fields[MSTATE_NB_ROW_FIELDS];
 extern const char *const mstate_host_fields[MSTATE_HOST_FIELDS];
 /* The NetBIOS rows, overflow, non-IP counts and hosts (mstate_nb.c). */
 void mstate_build_netbios(struct json *b, const struct analysis *a);
-/* The state's hosts past their records ("compact_v4", "compact_v6" of the
- * "hosts" object o) into t, first seen ts (the run's first packet). */
-struct host_table;
-void mstate_fold_compact_hosts(struct jget *g, const struct jpath *p, struct host_table *t, JsonObject *o, int64_t ts);
+/* The NetBIOS rows a state carries past its MSTATE_NB_ROWS_CAP
+ * (netbios.rows_more, mstate_nb.c), when there are at most this many
+ * (all of a run's own itemised rows: NB_DEFAULT_MAX_ROWS): folded as its
+ * rows, the state's marks of them (overflow, hosts' flows not itemised)
+ * taken back.  Also folds the state's hosts past their records
+ * (hosts.compact_v4 / compact_v6, first seen ts: the run's first packet),
+ * after its host records; returns the rows it carried (mstate_read.c
+ * subtracts them from its rows_folded). */
+#define MSTATE_NB_MORE_CAP (16384u - MSTATE_NB_ROWS_CAP)
+uint64_t mstate_fold_nb_past(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, int64_t ts);
+/* A state's row into merge's ledger as one run counts it: joined to the
+ * same flow of another state, or past the ledger's cap a flow not
+ * itemised of its client (and the counts that rest on rows estimates). */
+void mstate_nb_fold_row(struct nb_ledger *l, const struct nb_flow *f);
 void mstate_get_distinct(struct jget *g, const struct jpath *p, JsonObject *parent, const char *k,
                          struct distinct *d);
 /* The "hll" member of o into regs (DISTINCT_HLL_REGS bytes); false when

@@ -194,6 +194,8 @@ static bool folded_count(struct nb_ledger *l, const struct rank *r, uint32_t nr,
     return true;
 }
 
+static void rows_more(struct json *b, const struct analysis *a, const struct rank *r, uint32_t kept, uint32_t n);
+
 static void rows(struct json *b, const struct analysis *a, struct nb_folds *fo)
 {
     struct nb_ledger *l = a->ledger;
@@ -225,7 +227,6 @@ static void rows(struct json *b, const struct analysis *a, struct nb_folds *fo)
         distinct_union_hll(flows, distinct_hll(nb_ledger_overflow_set(l)));
     for (uint32_t i = kept; flows && i < n; i++)
         fold_row(&o, flows, fo, nb_ledger_row(l, r[i].i));
-    g_free(r);
     KINTS(b, { "rows_cap", MSTATE_NB_ROWS_CAP }, { "rows_folded", fo->rows + a->state_folded.nb_rows });
     json_key(b, "overflow");
     json_begin_object(b);
@@ -239,6 +240,9 @@ static void rows(struct json *b, const struct analysis *a, struct nb_folds *fo)
         mstate_put_distinct(b, "flows", flows ? flows : nb_ledger_overflow_set(l), MSTATE_EXACT_CAP);
     json_end_object(b);
     distinct_free(flows);
+    if (n > kept && n - kept <= MSTATE_NB_MORE_CAP)
+        rows_more(b, a, r, kept, n);
+    g_free(r);
 }
 
 static void host_rec(struct json *b, const struct host_rec *r, uint32_t unlisted)
@@ -291,7 +295,7 @@ struct zput {
     size_t used;
 };
 
-static void zput_begin(struct zput *z, struct json *b, const char *k, uint64_t n)
+static void zput_begin(struct zput *z, struct json *b, const char *k, uint64_t n, int level)
 {
     memset(z, 0, sizeof *z);
     z->b = b;
@@ -301,7 +305,7 @@ static void zput_begin(struct zput *z, struct json *b, const char *k, uint64_t n
     json_uint(b, n);
     json_key(b, "zlib");
     json_str_open(b);
-    if (deflateInit(&z->zs, 6) != Z_OK)
+    if (deflateInit(&z->zs, level) != Z_OK)
         z->b = NULL; /* no memory: an empty stream, which merge refuses */
 }
 
@@ -324,12 +328,15 @@ static void zput_run(struct zput *z, int flush)
 
 static void zput_bytes(struct zput *z, const uint8_t *p, size_t n)
 {
-    if (!z->b)
-        return;
-    if (z->used + n > sizeof z->buf)
-        zput_run(z, Z_NO_FLUSH);
-    memcpy(z->buf + z->used, p, n);
-    z->used += n;
+    while (z->b && n) { /* in pieces: a row's line may be longer than buf */
+        if (z->used == sizeof z->buf || (z->used && z->used + n > sizeof z->buf))
+            zput_run(z, Z_NO_FLUSH);
+        size_t k = n < sizeof z->buf - z->used ? n : sizeof z->buf - z->used;
+        memcpy(z->buf + z->used, p, k);
+        z->used += k;
+        p += k;
+        n -= k;
+    }
 }
 
 static void zput_end(struct zput *z, struct json *b)
@@ -342,6 +349,114 @@ static void zput_end(struct zput *z, struct json *b)
     }
     json_str_close(b);
     json_end_object(b);
+}
+
+/* The rows folded past the cap, carried whole when they are a run's own
+ * (at most MSTATE_NB_MORE_CAP): netbios.rows_more = {"n": N, "zlib": ...},
+ * a zlib stream of rows in binary (parsing them as JSON trees cost about
+ * 100,000 instructions a row: row_put() says the layout), and
+ * overflow_run, the overflow without them.  A reader that knows them folds
+ * the rows as rows and takes the folding's marks back
+ * (mstate_fold_nb_past()); one that does not reads the state as before
+ * (rows folded, counted in rows_folded, the host counts that rest on them
+ * labelled estimates). */
+#define ROW_FIXED 98u        /* a binary row's bytes before its names, at most (IPv6) */
+#define ROW_NAME_MAX 256u    /* a name's bytes at most (rows[]: 256 characters) */
+#define ROW_MORE_UNLISTED 0x80u /* flags: the run counts flows of its client as not itemised */
+
+static void put_be(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+static uint64_t get_be(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* A row in binary: proto, client (family, then 4 bytes for IPv4, 16 for
+ * IPv6), client port, server (the same), server port, service (1, 1+4|16,
+ * 2, 1+4|16, 2, 1), packets,
+ * bytes, first and last seen (8 each, big-endian, times as int64), flags
+ * (syn, synack, rst_from_server, icmp_refused, server_spoke,
+ * nbss_elsewhere: bits 0-5; ROW_MORE_UNLISTED), requests, queries,
+ * responses, queries_answered, queries_untracked, names_dropped (4 each),
+ * then the names: their count (1), each its length (2) and bytes. */
+static void row_put(struct zput *z, const struct nb_flow *f, bool unlisted)
+{
+    uint8_t h[ROW_FIXED], *p = h;
+    *p++ = f->proto;
+    *p++ = f->client.family;
+    memcpy(p, f->client.bytes, f->client.family == 4 ? 4 : 16), p += f->client.family == 4 ? 4 : 16;
+    put_be(p, f->client_port, 2), p += 2;
+    *p++ = f->server.family;
+    memcpy(p, f->server.bytes, f->server.family == 4 ? 4 : 16), p += f->server.family == 4 ? 4 : 16;
+    put_be(p, f->server_port, 2), p += 2;
+    *p++ = (uint8_t)f->service;
+    put_be(p, f->packets, 8), p += 8;
+    put_be(p, f->bytes, 8), p += 8;
+    put_be(p, (uint64_t)f->first_seen, 8), p += 8;
+    put_be(p, (uint64_t)f->last_seen, 8), p += 8;
+    *p++ = (uint8_t)(f->syn | f->synack << 1 | f->rst_from_server << 2 | f->icmp_refused << 3 | f->server_spoke << 4 |
+                     f->nbss_elsewhere << 5 | (unlisted ? ROW_MORE_UNLISTED : 0));
+    const uint32_t counts[] = { f->requests, f->queries, f->responses, f->queries_answered, f->queries_untracked,
+                                f->names_dropped };
+    for (size_t i = 0; i < G_N_ELEMENTS(counts); i++)
+        put_be(p, counts[i], 4), p += 4;
+    guint nn = f->names ? f->names->len : 0;
+    *p++ = (uint8_t)nn;
+    zput_bytes(z, h, (size_t)(p - h));
+    for (guint i = 0; i < nn; i++) {
+        char *v = g_utf8_make_valid(g_ptr_array_index(f->names, i), -1);
+        size_t len = strlen(v) < ROW_NAME_MAX ? strlen(v) : ROW_NAME_MAX;
+        while (len && !g_utf8_validate(v, (gssize)len, NULL)) /* cut inside a character: back to its start */
+            len--;
+        uint8_t l2[2];
+        put_be(l2, len, 2);
+        zput_bytes(z, l2, 2);
+        zput_bytes(z, (const uint8_t *)v, len);
+        g_free(v);
+    }
+}
+
+/* Whether the run counts a host's flows as not itemised (its own rows
+ * past the ledger's cap), without the state's folding. */
+static bool run_unlisted(struct host_table *t, const struct ip_addr *a)
+{
+    const struct host_rec *h = host_table_find(t, a);
+    unsigned bits = 0;
+    if (h)
+        return h->nb_flows_unlisted > 0;
+    return host_table_compact_find(t, a, &bits) >= 0 && (bits & HOST_C_UNLISTED);
+}
+
+static void rows_more(struct json *b, const struct analysis *a, const struct rank *r, uint32_t kept, uint32_t n)
+{
+    struct nb_ledger *l = a->ledger;
+    struct host_table *t = nb_ledger_hosts_mut(l);
+    const struct nb_overflow *o = nb_ledger_overflow(l);
+    json_key(b, "overflow_run");
+    json_begin_object(b);
+    KINTS(b, { "packets", o->packets }, { "bytes", o->bytes }, { "nbns", o->by_service[NB_SERVICE_NBNS] },
+          { "nbdgm", o->by_service[NB_SERVICE_NBDGM] }, { "nbss", o->by_service[NB_SERVICE_NBSS] });
+    kts(b, "first_seen", o->first_seen);
+    kts(b, "last_seen", o->last_seen);
+    mstate_put_distinct(b, "flows", nb_ledger_overflow_set(l), MSTATE_EXACT_CAP);
+    json_end_object(b);
+    struct zput *z = g_new(struct zput, 1);
+    /* zlib's fastest level: at 6 the stream of 14,336 rows was a sixth of
+     * a run's instructions (190 M of 1,308 M on 66,669 NBNS clients) */
+    zput_begin(z, b, "rows_more", n - kept, 1);
+    for (uint32_t i = kept; i < n; i++) {
+        const struct nb_flow *f = nb_ledger_row(l, r[i].i);
+        row_put(z, f, run_unlisted(t, &f->client));
+    }
+    zput_end(z, b);
+    g_free(z);
 }
 
 /* The hosts the state keeps no record of, one at a time: the records past
@@ -402,7 +517,7 @@ static uint64_t compact_hosts(struct json *b, struct host_table *t, const struct
     left += n4 - w4 + n6 - w6;
     struct zput *z = g_new(struct zput, 1);
     if (w4) {
-        zput_begin(z, b, "compact_v4", w4);
+        zput_begin(z, b, "compact_v4", w4, 6);
         GArray *pass = g_array_new(FALSE, FALSE, sizeof(uint32_t));
         uint32_t prev = 0;
         uint64_t put = 0;
@@ -440,7 +555,7 @@ static uint64_t compact_hosts(struct json *b, struct host_table *t, const struct
     }
     g_free(per16);
     if (w6) {
-        zput_begin(z, b, "compact_v6", w6);
+        zput_begin(z, b, "compact_v6", w6, 6);
         GArray *all = g_array_sized_new(FALSE, FALSE, 16, (guint)w6);
         walk_start(&w);
         while (walk_next(&w, &a))
@@ -464,8 +579,66 @@ static uint64_t compact_hosts(struct json *b, struct host_table *t, const struct
     return left;
 }
 
+/* Entries inflated and folded at a time: the stream is never whole in
+ * memory (2,162,688 IPv4 entries are 10.8 MB inflated, from a few KB). */
+#define FOLD_CHUNK 4096u
+
+/* The entries of a compact stream, checked and folded a chunk at a time. */
+struct unpack {
+    uint64_t v;          /* IPv4: the address before (the deltas' sum) */
+    uint64_t done;       /* entries taken */
+    uint8_t last6[16];   /* IPv6: the address before */
+    /* addresses whose flows not itemised are the state's folding's alone
+     * (mstate_fold_nb_past()), sorted: their bit taken out */
+    const struct ip_addr *strip;
+    guint nstrip, at_strip;
+    struct ip_addr a[FOLD_CHUNK];
+    uint8_t bits[FOLD_CHUNK];
+};
+
+/* m entries of e (stride width + 1) checked into u->a / u->bits; false
+ * (refused, the reason in g) when one is not what the writer puts. */
+static bool unpack_entries(struct jget *g, const struct jpath *kp, struct unpack *u, const uint8_t *e, uint32_t m,
+                           size_t width)
+{
+    const size_t stride = width + 1; /* [address, bits] */
+    for (uint32_t k = 0; k < m; k++, e += stride) {
+        struct ip_addr *a = &u->a[k];
+        memset(a, 0, sizeof *a);
+        a->family = width == 4 ? 4 : 6;
+        bool first = !u->done && !k;
+        if (width == 4) {
+            uint32_t d = (uint32_t)e[0] << 24 | (uint32_t)e[1] << 16 | (uint32_t)e[2] << 8 | e[3];
+            u->v += d;
+            if ((!first && !d) || u->v > UINT32_MAX) {
+                jget_fail(g, kp, "addresses not in order");
+                return false;
+            }
+            for (int j = 0; j < 4; j++)
+                a->bytes[j] = (uint8_t)(u->v >> (24 - 8 * j));
+        } else {
+            memcpy(a->bytes, e, 16);
+            if (!first && memcmp(k ? u->a[k - 1].bytes : u->last6, e, 16) >= 0) {
+                jget_fail(g, kp, "addresses not in order");
+                return false;
+            }
+        }
+        unsigned bits = e[width];
+        if (!(bits & HOST_C_PRESENT) || (bits & ~(15u | HOST_C_UNLISTED | HOST_C_REFUSED | HOST_C_PRESENT))) {
+            jget_fail(g, kp, "bits this smbscope does not write");
+            return false;
+        }
+        u->bits[k] = (uint8_t)(bits & ~(unsigned)HOST_C_PRESENT);
+        while (u->at_strip < u->nstrip && memcmp(u->strip[u->at_strip].bytes, a->bytes, 16) < 0)
+            u->at_strip++;
+        if (u->at_strip < u->nstrip && !memcmp(u->strip[u->at_strip].bytes, a->bytes, 16))
+            u->bits[k] &= (uint8_t)~HOST_C_UNLISTED;
+    }
+    return true;
+}
+
 static void fold_compact(struct jget *g, const struct jpath *p, struct host_table *t, JsonObject *o, const char *k,
-                         size_t width, int64_t ts)
+                         size_t width, int64_t ts, const GArray *strip)
 {
     struct jpath kp;
     jpath_key(&kp, p, k);
@@ -484,56 +657,346 @@ static void fold_compact(struct jget *g, const struct jpath *p, struct host_tabl
     }
     gsize zlen = 0;
     guchar *z = g_base64_decode(b64, &zlen);
-    uLongf raw_len = (uLongf)(n * (width + 1));
-    uint8_t *raw = g_malloc(raw_len + 1);
-    uLongf got = raw_len + 1; /* one more: a longer stream is refused */
-    int rc = uncompress(raw, &got, z, (uLong)zlen);
-    g_free(z);
-    if ((rc != Z_OK && !(rc == Z_BUF_ERROR && !n)) || got != raw_len) {
-        jget_fail(g, &kp, "zlib: not a zlib stream of n hosts");
-        g_free(raw);
-        return;
-    }
-    uint64_t v = 0;
-    const size_t stride = width + 1; /* [address, bits] */
-    for (uint64_t i = 0; i < n && !g->failed; i++) {
-        const uint8_t *e = raw + i * stride;
-        struct ip_addr a;
-        memset(&a, 0, sizeof a);
-        a.family = width == 4 ? 4 : 6;
-        if (width == 4) {
-            uint32_t d = (uint32_t)e[0] << 24 | (uint32_t)e[1] << 16 | (uint32_t)e[2] << 8 | e[3];
-            v += d;
-            if ((i && !d) || v > UINT32_MAX) {
-                jget_fail(g, &kp, "addresses not in order");
-                break;
-            }
-            for (int j = 0; j < 4; j++)
-                a.bytes[j] = (uint8_t)(v >> (24 - 8 * j));
-        } else {
-            memcpy(a.bytes, e, 16);
-            if (i && memcmp(e - stride, e, 16) >= 0) {
-                jget_fail(g, &kp, "addresses not in order");
-                break;
-            }
-        }
-        unsigned bits = e[width];
-        if (!(bits & HOST_C_PRESENT) || (bits & ~(15u | HOST_C_UNLISTED | HOST_C_REFUSED | HOST_C_PRESENT))) {
-            jget_fail(g, &kp, "bits this smbscope does not write");
+    const size_t stride = width + 1;
+    /* inflated a chunk at a time: a stream of exactly n entries, ending
+     * there (uncompress()'s checks: a longer or shorter one is refused) */
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    struct unpack *u = g_new(struct unpack, 1);
+    uint8_t *buf = g_malloc(FOLD_CHUNK * stride);
+    u->v = 0;
+    u->done = 0;
+    u->strip = strip ? (const struct ip_addr *)(const void *)strip->data : NULL;
+    u->nstrip = strip ? strip->len : 0;
+    u->at_strip = 0;
+    bool ok = inflateInit(&zs) == Z_OK;
+    /* room for them all at once (past the records: what the caps leave;
+     * a stream of fewer is refused below) */
+    host_table_compact_reserve(t, width == 4 ? 4 : 6, n);
+    zs.next_in = z;
+    zs.avail_in = (uInt)zlen;
+    size_t have = 0; /* bytes of buf inflated, not yet taken (less than an entry) */
+    int rc = Z_OK;
+    while (ok && !g->failed) {
+        zs.next_out = buf + have;
+        zs.avail_out = (uInt)(FOLD_CHUNK * stride - have);
+        rc = inflate(&zs, Z_NO_FLUSH);
+        have = FOLD_CHUNK * stride - zs.avail_out;
+        uint32_t m = (uint32_t)(have / stride);
+        if (rc != Z_OK && rc != Z_STREAM_END) {
+            ok = false;
             break;
         }
-        host_table_fold_bits(t, &a, bits & ~(unsigned)HOST_C_PRESENT, ts);
+        if (m > n - u->done) { /* longer than n entries */
+            ok = false;
+            break;
+        }
+        if (m) {
+            if (!unpack_entries(g, &kp, u, buf, m, width))
+                break;
+            host_table_fold_bits_many(t, u->a, u->bits, m, ts);
+            u->done += m;
+            memcpy(u->last6, u->a[m - 1].bytes, 16); /* for the next chunk's order check */
+            memmove(buf, buf + (size_t)m * stride, have - (size_t)m * stride);
+            have -= (size_t)m * stride;
+        }
+        if (rc == Z_STREAM_END)
+            break;
     }
-    g_free(raw);
+    inflateEnd(&zs);
+    g_free(z);
+    if (!g->failed && (!ok || rc != Z_STREAM_END || have || u->done != n))
+        jget_fail(g, &kp, "zlib: not a zlib stream of n hosts");
+    g_free(buf);
+    g_free(u);
 }
 
-void mstate_fold_compact_hosts(struct jget *g, const struct jpath *p, struct host_table *t, JsonObject *o, int64_t ts)
+static void fold_compact_sets(struct jget *g, const struct jpath *p, struct host_table *t, JsonObject *o, int64_t ts,
+                              const GArray *strip4, const GArray *strip6)
 {
     /* absent: none (or written before they were carried: "folded" counts them) */
     if (!g->failed && o && json_object_has_member(o, "compact_v4"))
-        fold_compact(g, p, t, o, "compact_v4", 4, ts);
+        fold_compact(g, p, t, o, "compact_v4", 4, ts, strip4);
     if (!g->failed && o && json_object_has_member(o, "compact_v6"))
-        fold_compact(g, p, t, o, "compact_v6", 16, ts);
+        fold_compact(g, p, t, o, "compact_v6", 16, ts, strip6);
+}
+
+/* ---- the rows past the cap, carried (rows_more) ----------------------- */
+
+struct more_client {
+    uint32_t rows;  /* carried rows it is the client of */
+    bool unlisted;  /* the run counts flows of its as not itemised (without the folding) */
+};
+
+struct more {
+    GArray *rows;        /* struct nb_flow (names owned) */
+    GHashTable *clients; /* struct ip_addr* -> struct more_client* */
+};
+
+/* The bytes of an address of a binary row by its family (0: neither). */
+static size_t row_addr_len(uint8_t family) { return family == 4 ? 4 : family == 6 ? 16 : 0; }
+
+static void row_addr(const uint8_t *p, struct ip_addr *a)
+{
+    memset(a, 0, sizeof *a);
+    a->family = p[0];
+    memcpy(a->bytes, p + 1, row_addr_len(p[0]));
+}
+
+/* The binary row at p (len bytes there): its size when whole and what
+ * smbscope writes (f filled, names owned), 0 when more bytes are needed,
+ * -1 (the reason in g) when it is not. */
+static int64_t row_get(struct jget *g, const struct jpath *ip, const uint8_t *p, size_t len, struct nb_flow *f,
+                       bool *unlisted)
+{
+    /* the fixed part's length from the two families */
+    if (len < 2)
+        return 0;
+    size_t cl = row_addr_len(p[1]);
+    if (!cl) {
+        jget_fail(g, ip, "client: not an IPv4 or IPv6 address");
+        return -1;
+    }
+    if (len < 2 + cl + 3)
+        return 0;
+    size_t sl = row_addr_len(p[2 + cl + 2]);
+    if (!sl) {
+        jget_fail(g, ip, "server: not an IPv4 or IPv6 address");
+        return -1;
+    }
+    size_t fixed = ROW_FIXED - 32 + cl + sl;
+    if (len < fixed)
+        return 0;
+    size_t need = fixed;
+    for (unsigned i = 0; i < p[fixed - 1]; i++) {
+        if (len < need + 2)
+            return 0;
+        need += 2 + get_be(p + need, 2);
+    }
+    if (len < need)
+        return 0;
+    memset(f, 0, sizeof *f);
+    const uint8_t *q = p;
+    const char *why = NULL;
+    f->proto = *q++;
+    row_addr(q, &f->client);
+    q += 1 + cl;
+    f->client_port = (uint16_t)get_be(q, 2), q += 2;
+    row_addr(q, &f->server);
+    q += 1 + sl;
+    f->server_port = (uint16_t)get_be(q, 2), q += 2;
+    unsigned service = *q++;
+    f->service = (enum nb_service)service;
+    f->packets = get_be(q, 8), q += 8;
+    f->bytes = get_be(q, 8), q += 8;
+    f->first_seen = (int64_t)get_be(q, 8), q += 8;
+    f->last_seen = (int64_t)get_be(q, 8), q += 8;
+    unsigned flags = *q++;
+    f->syn = flags & 1, f->synack = flags >> 1 & 1, f->rst_from_server = flags >> 2 & 1;
+    f->icmp_refused = flags >> 3 & 1, f->server_spoke = flags >> 4 & 1, f->nbss_elsewhere = flags >> 5 & 1;
+    *unlisted = flags & ROW_MORE_UNLISTED;
+    uint32_t *counts[] = { &f->requests, &f->queries, &f->responses, &f->queries_answered, &f->queries_untracked,
+                           &f->names_dropped };
+    for (size_t i = 0; i < G_N_ELEMENTS(counts); i++)
+        *counts[i] = (uint32_t)get_be(q, 4), q += 4;
+    unsigned nn = *q++;
+    if (f->proto != 6 && f->proto != 17)
+        why = "proto: neither 6 (TCP) nor 17 (UDP)";
+    else if (service > NB_SERVICE_NBSS)
+        why = "service: not one smbscope writes";
+    else if (f->packets > INT64_MAX || f->bytes > INT64_MAX)
+        why = "packets or bytes past 2^63";
+    else if (f->first_seen < -JGET_TS_MAX || f->first_seen > JGET_TS_MAX || f->last_seen < -JGET_TS_MAX ||
+             f->last_seen > JGET_TS_MAX)
+        why = "not a capture time (microseconds within 2^62 of 1970)";
+    else if (flags & 0x40)
+        why = "flags: bits this smbscope does not write";
+    else if (nn > 32)
+        why = "names: more than its cap";
+    for (unsigned i = 0; !why && i < nn; i++) {
+        size_t n = (size_t)get_be(q, 2);
+        const char *s = (const char *)q + 2;
+        if (n > ROW_NAME_MAX || memchr(s, 0, n) || !g_utf8_validate(s, (gssize)n, NULL)) {
+            why = "names: not a name smbscope writes";
+            break;
+        }
+        char *v = g_strndup(s, n);
+        nb_flow_add_name(f, v);
+        g_free(v);
+        q += 2 + n;
+    }
+    if (why) {
+        if (f->names)
+            g_ptr_array_free(f->names, TRUE);
+        f->names = NULL;
+        jget_fail(g, ip, why);
+        return -1;
+    }
+    return (int64_t)need;
+}
+
+/* netbios.rows_more read whole into m (at most MSTATE_NB_MORE_CAP rows,
+ * inflated a chunk at a time). */
+static void more_read(struct jget *g, const struct jpath *np, JsonObject *no, struct more *m)
+{
+    struct jpath mp;
+    jpath_key(&mp, np, "rows_more");
+    JsonObject *c = jget_obj(g, np, no, "rows_more");
+    uint64_t n = jget_u64(g, &mp, c, "n", MSTATE_NB_MORE_CAP);
+    const size_t row_max = ROW_FIXED + 32 * (2 + ROW_NAME_MAX);
+    const char *b64 = c ? jget_str(g, &mp, c, "zlib", (size_t)MSTATE_NB_MORE_CAP * row_max / 3 * 4, false) : NULL;
+    if (g->failed || !b64)
+        return;
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t blen = strlen(b64), body = strspn(b64, alphabet), pad = strspn(b64 + body, "=");
+    if (!blen || blen % 4 || body + pad != blen || pad > 2) {
+        jget_fail(g, &mp, "zlib: not base64");
+        return;
+    }
+    gsize zlen = 0;
+    guchar *z = g_base64_decode(b64, &zlen);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    bool ok = inflateInit(&zs) == Z_OK;
+    zs.next_in = z;
+    zs.avail_in = (uInt)zlen;
+    const size_t size = 65536; /* more than a row at most (row_max) */
+    uint8_t *buf = g_malloc(size);
+    size_t have = 0;
+    int rc = Z_OK;
+    while (ok && !g->failed && rc != Z_STREAM_END) {
+        zs.next_out = buf + have;
+        zs.avail_out = (uInt)(size - have);
+        rc = inflate(&zs, Z_NO_FLUSH);
+        if (rc != Z_OK && rc != Z_STREAM_END) {
+            ok = false;
+            break;
+        }
+        have = size - zs.avail_out;
+        size_t at = 0;
+        for (;;) {
+            struct jpath ip;
+            jpath_index(&ip, &mp, m->rows->len);
+            struct nb_flow f;
+            bool unlisted = false;
+            int64_t used = row_get(g, &ip, buf + at, have - at, &f, &unlisted);
+            if (used <= 0)
+                break;
+            if (m->rows->len >= n) { /* longer than n rows */
+                ok = false;
+                if (f.names)
+                    g_ptr_array_free(f.names, TRUE);
+                break;
+            }
+            at += (size_t)used;
+            g_array_append_val(m->rows, f);
+            struct more_client *mc = g_hash_table_lookup(m->clients, &f.client);
+            if (!mc) {
+                mc = g_new0(struct more_client, 1);
+                g_hash_table_insert(m->clients, g_memdup2(&f.client, sizeof f.client), mc);
+            }
+            mc->rows++;
+            mc->unlisted |= unlisted;
+        }
+        memmove(buf, buf + at, have - at);
+        have -= at;
+    }
+    inflateEnd(&zs);
+    g_free(z);
+    g_free(buf);
+    if (!g->failed && (!ok || rc != Z_STREAM_END || have || m->rows->len != n))
+        jget_fail(g, &mp, "zlib: not a zlib stream of n rows");
+}
+
+static gint by_addr(gconstpointer pa, gconstpointer pb)
+{
+    return memcmp(((const struct ip_addr *)pa)->bytes, ((const struct ip_addr *)pb)->bytes, 16);
+}
+
+void mstate_nb_fold_row(struct nb_ledger *l, const struct nb_flow *f)
+{
+    struct host_table *t = nb_ledger_hosts_mut(l);
+    guint rows = nb_ledger_count(l);
+    bool joined = false;
+    nb_ledger_fold_row(l, f, &joined);
+    if (joined) { /* a flow two runs both saw: the second run's hosts counted it again */
+        host_table_unjoin_nb_flow(t, &f->client, &f->server);
+    } else if (nb_ledger_count(l) == rows) {
+        /* past the ledger's cap: one run counts the flow among its
+         * client's flows not itemised (netbios.c note_hosts()); which
+         * flows one run itemises (the first in time) the order of folding
+         * need not give: the counts that rest on rows are estimates */
+        struct host_rec *c = host_table_find(t, &f->client);
+        if (c)
+            c->nb_flows_unlisted++;
+        else
+            host_table_compact_or(t, &f->client, HOST_C_UNLISTED);
+        nb_ledger_mark_fold_inexact(l);
+    }
+}
+
+uint64_t mstate_fold_nb_past(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, int64_t ts)
+{
+    struct nb_ledger *l = a->ledger;
+    struct host_table *t = nb_ledger_hosts_mut(l);
+    struct jpath hp, np;
+    jpath_key(&hp, p, "hosts");
+    jpath_key(&np, p, "netbios");
+    JsonObject *ho = jget_obj(g, p, st, "hosts"), *no = jget_obj(g, p, st, "netbios");
+    struct more m = { g_array_new(FALSE, FALSE, sizeof(struct nb_flow)),
+                      g_hash_table_new_full(addr_hash, addr_equal, g_free, g_free) };
+    if (!g->failed && no && json_object_has_member(no, "rows_more"))
+        more_read(g, &np, no, &m);
+    /* the state's compact hosts, the clients whose mark of flows not
+     * itemised is the folding's alone without it */
+    GArray *strip[2] = { g_array_new(FALSE, FALSE, sizeof(struct ip_addr)),
+                         g_array_new(FALSE, FALSE, sizeof(struct ip_addr)) };
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, m.clients);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        const struct ip_addr *x = k;
+        if (!((struct more_client *)v)->unlisted && (x->family == 4 || x->family == 6))
+            g_array_append_vals(strip[x->family == 6], x, 1);
+    }
+    g_array_sort(strip[0], by_addr);
+    g_array_sort(strip[1], by_addr);
+    fold_compact_sets(g, &hp, t, ho, ts, strip[0], strip[1]);
+    g_array_free(strip[0], TRUE);
+    g_array_free(strip[1], TRUE);
+    /* the state's records of their clients: the folding's flows not
+     * itemised taken back (folded into a record here; into the compact
+     * set, where an or cannot be taken back: the counts are estimates) */
+    JsonArray *recs = m.rows->len && ho ? jget_arr(g, &hp, ho, "records", MSTATE_HOSTS_CAP) : NULL;
+    for (guint i = 0; recs && !g->failed && i < json_array_get_length(recs); i++) {
+        JsonArray *r = jget_node_arr(json_array_get_element(recs, i));
+        JsonNode *an = r && json_array_get_length(r) ? json_array_get_element(r, 0) : NULL;
+        const char *s = an && JSON_NODE_HOLDS_VALUE(an) && json_node_get_value_type(an) == G_TYPE_STRING
+                            ? json_node_get_string(an) : NULL;
+        struct ip_addr x;
+        if (!s || !jget_parse_addr(s, &x))
+            continue; /* refused by the records' reader already */
+        const struct more_client *c = g_hash_table_lookup(m.clients, &x);
+        if (!c)
+            continue;
+        struct host_rec *h = host_table_find(t, &x);
+        if (h)
+            h->nb_flows_unlisted -= c->rows < h->nb_flows_unlisted ? c->rows : h->nb_flows_unlisted;
+        else if (!c->unlisted)
+            nb_ledger_mark_fold_inexact(l);
+    }
+    /* the rows themselves, as the state's rows[] */
+    for (guint i = 0; i < m.rows->len; i++) {
+        struct nb_flow *f = &g_array_index(m.rows, struct nb_flow, i);
+        if (!g->failed)
+            mstate_nb_fold_row(l, f);
+        if (f->names)
+            g_ptr_array_free(f->names, TRUE);
+    }
+    uint64_t carried = m.rows->len;
+    g_array_free(m.rows, TRUE);
+    g_hash_table_destroy(m.clients);
+    return carried;
 }
 
 static void hosts(struct json *b, const struct analysis *a, const struct nb_folds *fo)

@@ -368,23 +368,30 @@ static void fold_netbios(struct jget *g, const struct jpath *p, struct analysis 
     jget_names(g, &np, o, "row_fields", mstate_nb_row_fields, MSTATE_NB_ROW_FIELDS);
     JsonArray *rows = jget_arr(g, &np, o, "rows", MSTATE_NB_ROWS_CAP);
     jget_u64(g, &np, o, "rows_cap", UINT32_MAX);
-    /* rows the writer sent to its overflow (MSTATE_NB_ROWS_CAP): counted there */
-    a->state_folded.nb_rows += jget_u64(g, &np, o, "rows_folded", INT64_MAX);
+    /* rows the writer sent to its overflow (MSTATE_NB_ROWS_CAP): counted
+     * there, but those it carries too (rows_more, folded as rows by
+     * mstate_fold_nb_past(): the overflow without them is overflow_run) */
+    uint64_t folded = jget_u64(g, &np, o, "rows_folded", INT64_MAX);
+    struct jpath mp;
+    jpath_key(&mp, &np, "rows_more");
+    bool more = !g->failed && o && json_object_has_member(o, "rows_more");
+    uint64_t carried = more ? jget_u64(g, &mp, jget_obj(g, &np, o, "rows_more"), "n", MSTATE_NB_MORE_CAP) : 0;
+    if (!g->failed && carried > folded)
+        jget_fail(g, &np, "rows_folded: fewer than rows_more carries");
+    a->state_folded.nb_rows += folded - carried;
     jpath_key(&ap, &np, "rows");
     for (guint i = 0; rows && !g->failed && i < json_array_get_length(rows); i++) {
         jpath_index(&ip, &ap, i);
         struct nb_flow f;
         read_row(g, &ip, compact(g, &ip, rows, i, MSTATE_NB_ROW_FIELDS), &f);
-        bool joined = false;
         if (!g->failed)
-            nb_ledger_fold_row(l, &f, &joined);
-        if (joined)
-            host_table_unjoin_nb_flow(nb_ledger_hosts_mut(l), &f.client, &f.server);
+            mstate_nb_fold_row(l, &f);
         if (f.names)
             g_ptr_array_free(f.names, TRUE);
     }
-    JsonObject *oo = jget_obj(g, &np, o, "overflow");
-    jpath_key(&ip, &np, "overflow");
+    const char *ok = more ? "overflow_run" : "overflow";
+    JsonObject *oo = jget_obj(g, &np, o, ok);
+    jpath_key(&ip, &np, ok);
     struct nb_overflow ov = {
         .packets = jget_u64(g, &ip, oo, "packets", INT64_MAX),
         .bytes = jget_u64(g, &ip, oo, "bytes", INT64_MAX),
@@ -450,7 +457,8 @@ static void fold_hosts(struct jget *g, const struct jpath *p, struct analysis *a
     }
     struct jpath rp;
     jpath_key(&rp, p, "run");
-    mstate_fold_compact_hosts(g, &hp, t, o, jget_ts_or_none(g, &rp, jget_obj(g, p, st, "run"), "first_ts"));
+    /* the compact hosts, and the NetBIOS rows the state carries past its cap */
+    mstate_fold_nb_past(g, p, a, st, jget_ts_or_none(g, &rp, jget_obj(g, p, st, "run"), "first_ts"));
     if (o && json_object_has_member(o, "all")) { /* the writer's hosts past its cap: estimated here too */
         struct jpath allp;
         jpath_key(&allp, &hp, "all");

@@ -15,6 +15,7 @@
 struct compact {
     uint8_t *keys, *bits;
     uint32_t nslots, n, width;
+    uint64_t key; /* distinct_process_key(), kept here: the hash asked for it per address */
 };
 
 struct host_table {
@@ -96,8 +97,8 @@ struct host_table *host_table_new_compact(uint32_t cap)
     struct host_table *t = host_table_new(cap);
     if (t) {
         t->compact_on = true;
-        t->c4.width = 4;
-        t->c6.width = 16;
+        t->c4 = (struct compact){ .width = 4, .key = t->key };
+        t->c6 = (struct compact){ .width = 16, .key = t->key };
     }
     return t;
 }
@@ -230,17 +231,41 @@ static uint32_t compact_hash(const struct compact *c, const uint8_t *k)
      * and with a fixed mix anyone could list those whose hashes crowd the
      * table's first slots (30,000 such NBNS sources took 38 s, random ones
      * 0.6 s); the set is counted, never walked in its slots' order */
-    uint64_t key = distinct_process_key();
+    uint64_t key = c->key;
     return words_hash(lo ^ key, hi ^ (key >> 7 | key << 57)); /* the index's (index_hash) */
 }
 
-/* The slot of key k: its entry, or the empty slot where it goes (home:
- * the hash scaled to the table, any size). */
+/* A key's home slot: the hash scaled to the table, any size. */
+static inline uint32_t compact_home(const struct compact *c, uint32_t hash)
+{
+    return (uint32_t)(((uint64_t)hash * c->nslots) >> 32);
+}
+
+/* The slot of key k from slot i (its home) on: its entry, or the empty
+ * slot where it goes.  The compare is by width, inline (memcmp of a
+ * width only known at run time was a call per slot passed: a third of
+ * folding a merge state's two million compact hosts). */
+static inline uint32_t compact_slot_from(const struct compact *c, const uint8_t *k, uint32_t i)
+{
+    if (c->width == 4) {
+        uint32_t v, x;
+        memcpy(&v, k, 4);
+        for (;; i = i + 1 == c->nslots ? 0 : i + 1) {
+            if (!c->bits[i])
+                return i;
+            memcpy(&x, c->keys + (size_t)i * 4, 4);
+            if (x == v)
+                return i;
+        }
+    }
+    for (;; i = i + 1 == c->nslots ? 0 : i + 1)
+        if (!c->bits[i] || memcmp(c->keys + (size_t)i * 16, k, 16) == 0)
+            return i;
+}
+
 static uint32_t compact_slot(const struct compact *c, const uint8_t *k)
 {
-    for (uint32_t i = (uint32_t)(((uint64_t)compact_hash(c, k) * c->nslots) >> 32);; i = i + 1 == c->nslots ? 0 : i + 1)
-        if (!c->bits[i] || memcmp(c->keys + (size_t)i * c->width, k, c->width) == 0)
-            return i;
+    return compact_slot_from(c, k, compact_home(c, compact_hash(c, k)));
 }
 
 /* Room for `more` entries: grown by half until they fit at 3/4 full
@@ -250,7 +275,7 @@ static bool compact_reserve(struct compact *c, uint32_t more)
     uint64_t want = (uint64_t)c->n + more;
     if (want * 4 <= (uint64_t)c->nslots * 3)
         return true;
-    struct compact g = { .width = c->width, .nslots = c->nslots ? c->nslots : 1024 };
+    struct compact g = { .width = c->width, .nslots = c->nslots ? c->nslots : 1024, .key = c->key };
     while (want * 4 > (uint64_t)g.nslots * 3)
         g.nslots += g.nslots / 2;
     g.keys = malloc((size_t)g.nslots * g.width);
@@ -333,6 +358,54 @@ bool host_table_compact_at(const struct host_table *t, uint32_t slot, struct ip_
     memcpy(a->bytes, c->keys + (size_t)i * c->width, c->width);
     *bits = c->bits[i];
     return true;
+}
+
+static int cmp_u32(const void *pa, const void *pb)
+{
+    uint32_t x = *(const uint32_t *)pa, y = *(const uint32_t *)pb;
+    return (x > y) - (x < y);
+}
+
+/* A broadcast or multicast address by its range (host_is_broadcast()'s
+ * first test) from a key of the set. */
+static bool key_in_broadcast_range(const struct compact *c, const uint8_t *k)
+{
+    if (c->width == 16)
+        return k[0] == 0xFF;
+    return (k[0] & 0xF0) == 0xE0 || (k[0] == 255 && k[1] == 255 && k[2] == 255 && k[3] == 255);
+}
+
+void host_table_compact_tally(const struct host_table *t, const uint8_t *skip, uint64_t tally[256],
+                              uint64_t *broadcasts)
+{
+    memset(tally, 0, 256 * sizeof *tally);
+    *broadcasts = 0;
+    /* the entries of learned broadcast addresses found by look-up (at
+     * most MAX_LEARNED_BROADCASTS), not each entry compared with them all */
+    uint32_t learned[MAX_LEARNED_BROADCASTS + 1], nl = 0;
+    for (uint32_t i = 0; i < t->nbcast; i++) {
+        int64_t s = compact_find(t, &t->bcast[i]);
+        if (s >= 0)
+            learned[nl++] = (uint32_t)s + (t->bcast[i].family == 6 ? t->c4.nslots : 0);
+    }
+    qsort(learned, nl, sizeof *learned, cmp_u32);
+    learned[nl] = UINT32_MAX;
+    const struct compact *sets[2] = { &t->c4, &t->c6 };
+    uint32_t at = 0, l = 0;
+    for (int f = 0; f < 2; f++) {
+        const struct compact *c = sets[f];
+        for (uint32_t i = 0; i < c->nslots; i++, at++) {
+            uint8_t b = c->bits[i];
+            while (learned[l] < at)
+                l++;
+            if (!b || (skip && (skip[at >> 3] >> (at & 7) & 1u)))
+                continue;
+            if (learned[l] == at || key_in_broadcast_range(c, c->keys + (size_t)i * c->width))
+                (*broadcasts)++;
+            else
+                tally[b]++;
+        }
+    }
 }
 
 int64_t host_table_compact_find(const struct host_table *t, const struct ip_addr *a, unsigned *bits)
@@ -426,7 +499,7 @@ uint64_t host_table_fold_compact(struct host_table *t, struct host_table *src)
     for (int f = 0; f < 2; f++) {
         free(cs[f]->keys);
         free(cs[f]->bits);
-        *cs[f] = (struct compact){ .width = cs[f]->width };
+        *cs[f] = (struct compact){ .width = cs[f]->width, .key = cs[f]->key };
     }
     return lost;
 }
@@ -542,6 +615,27 @@ void host_table_fold(struct host_table *t, const struct host_rec *r)
     h->nb_packets_sent += r->nb_packets_sent;
 }
 
+void host_table_compact_reserve(struct host_table *t, uint8_t family, uint64_t more)
+{
+    struct compact *c = family == 4 ? &t->c4 : family == 6 ? &t->c6 : NULL;
+    if (!c || !t->compact_on)
+        return;
+    uint64_t room = HOST_COMPACT_CAP - (t->c4.n + t->c6.n);
+    if (c == &t->c6 && HOST_COMPACT_V6_CAP - c->n < room)
+        room = HOST_COMPACT_V6_CAP - c->n;
+    compact_reserve(c, (uint32_t)(more < room ? more : room));
+}
+
+/* A compact entry's bits into the record of its address. */
+static void or_bits(struct host_rec *h, unsigned bits)
+{
+    h->nb_roles |= (uint8_t)(bits & 15u);
+    if ((bits & HOST_C_REFUSED) && !h->refused)
+        h->refused = 1;
+    if ((bits & HOST_C_UNLISTED) && !h->nb_flows_unlisted)
+        h->nb_flows_unlisted = 1;
+}
+
 void host_table_fold_bits(struct host_table *t, const struct ip_addr *a, unsigned bits, int64_t ts)
 {
     struct host_rec *h = host_table_find(t, a);
@@ -553,11 +647,76 @@ void host_table_fold_bits(struct host_table *t, const struct ip_addr *a, unsigne
         host_table_compact_or(t, a, bits);
         return;
     }
-    h->nb_roles |= (uint8_t)(bits & 15u);
-    if ((bits & HOST_C_REFUSED) && !h->refused)
-        h->refused = 1;
-    if ((bits & HOST_C_UNLISTED) && !h->nb_flows_unlisted)
-        h->nb_flows_unlisted = 1; /* at least one (the other run's count is not carried) */
+    or_bits(h, bits); /* a flow not itemised: at least one (the other run's count is not carried) */
+}
+
+/* Entries ahead of the one folded whose slots are fetched: a merge
+ * state's hosts land all over a set of megabytes, one cache miss each
+ * when taken one after the other. */
+#define FOLD_AHEAD 8u
+
+void host_table_fold_bits_many(struct host_table *t, const struct ip_addr *a, const uint8_t *bits, uint32_t n,
+                               int64_t ts)
+{
+    uint32_t i = 0;
+    /* while a record may be made, one at a time (which addresses get one
+     * is the order's) */
+    for (; i < n && (t->n < t->cap || !t->compact_on); i++)
+        host_table_fold_bits(t, &a[i], bits[i], ts);
+    if (i == n)
+        return;
+    struct compact *c = family_set(t, &a[i]);
+    uint32_t room = HOST_COMPACT_CAP - (t->c4.n + t->c6.n);
+    if (c == &t->c6 && HOST_COMPACT_V6_CAP - c->n < room)
+        room = HOST_COMPACT_V6_CAP - c->n;
+    bool same = c != NULL;
+    for (uint32_t k = i; same && k < n; k++)
+        same = a[k].family == a[i].family;
+    /* Past the records no record is made: each address is a record's
+     * (or'ed), an entry's (or'ed) or new (into the set while it has room,
+     * counted in `all` either way), as host_table_fold_bits() takes them,
+     * with the room made once and the slots fetched ahead (the set does
+     * not move: what is added fits the room made). */
+    if (!same || !compact_reserve(c, n - i < room ? n - i : room)) {
+        for (; i < n; i++)
+            host_table_fold_bits(t, &a[i], bits[i], ts);
+        return;
+    }
+    uint32_t home[FOLD_AHEAD];
+    for (uint32_t k = i; k < n && k < i + FOLD_AHEAD; k++) {
+        home[k % FOLD_AHEAD] = compact_home(c, compact_hash(c, a[k].bytes));
+        __builtin_prefetch(&c->bits[home[k % FOLD_AHEAD]]);
+    }
+    for (; i < n; i++) {
+        uint32_t at = home[i % FOLD_AHEAD], ahead = i + FOLD_AHEAD;
+        if (ahead < n) {
+            uint32_t h = compact_home(c, compact_hash(c, a[ahead].bytes));
+            home[ahead % FOLD_AHEAD] = h;
+            __builtin_prefetch(&c->bits[h]);
+            __builtin_prefetch(c->keys + (size_t)h * c->width);
+            if (t->n)
+                host_table_warm(t, &a[ahead], 2);
+        }
+        struct host_rec *r = t->n ? host_table_find(t, &a[i]) : NULL;
+        if (r) {
+            or_bits(r, bits[i]);
+            continue;
+        }
+        uint32_t s = compact_slot_from(c, a[i].bytes, at);
+        if (c->bits[s]) {
+            c->bits[s] |= bits[i];
+            continue;
+        }
+        distinct_add(t->all, addr_hash(&a[i]));
+        if (!room) {
+            t->overflowed = true; /* the set is full: estimated from now on */
+            continue;
+        }
+        memcpy(c->keys + (size_t)s * c->width, a[i].bytes, c->width);
+        c->bits[s] = (uint8_t)(bits[i] | HOST_C_PRESENT);
+        c->n++;
+        room--;
+    }
 }
 
 void host_table_unjoin_nb_flow(struct host_table *t, const struct ip_addr *client, const struct ip_addr *server)

@@ -65,6 +65,13 @@ uint32_t host_table_compact_count(const struct host_table *t);
 uint32_t host_table_compact_slots(const struct host_table *t);
 bool host_table_compact_at(const struct host_table *t, uint32_t slot, struct ip_addr *a, unsigned *bits);
 int64_t host_table_compact_find(const struct host_table *t, const struct ip_addr *a, unsigned *bits);
+/* The compact set's entries counted by their bits (tally[bits]), but
+ * those whose slot is set in the bitmap skip (NULL: none; slots as
+ * host_table_compact_at() numbers them) and broadcast addresses
+ * (host_is_broadcast(), counted in *broadcasts): what the counts by role
+ * need, one pass over the bits. */
+void host_table_compact_tally(const struct host_table *t, const uint8_t *skip, uint64_t tally[256],
+                              uint64_t *broadcasts);
 /* The bits a record stands for in the compact set. */
 unsigned host_rec_compact_bits(const struct host_rec *r);
 /* --jobs: src's compact set into t (records of t or'ed; other addresses
@@ -117,6 +124,15 @@ void host_table_fold(struct host_table *t, const struct host_rec *r);
  * bits): the bits or'ed into its record or entry, else counted as one run
  * counts a new address (a record while there is room, first seen ts). */
 void host_table_fold_bits(struct host_table *t, const struct ip_addr *a, unsigned bits, int64_t ts);
+/* The same for n addresses in turn (bits[i] for a[i]): the same table
+ * as n calls, at a fraction of their cost once the records are full (one
+ * probe an address, the set's room made once, its slots fetched ahead). */
+/* Room in the compact set for `more` addresses of a family (as many as
+ * its caps leave), made at once: a merge state says how many it brings,
+ * and a set grown by half as they come moved each about twice. */
+void host_table_compact_reserve(struct host_table *t, uint8_t family, uint64_t more);
+void host_table_fold_bits_many(struct host_table *t, const struct ip_addr *a, const uint8_t *bits, uint32_t n,
+                               int64_t ts);
 /* smbscope merge: a NetBIOS flow two runs both saw (a capture split in its
  * middle) is one flow: the second run's hosts counted it again. */
 void host_table_unjoin_nb_flow(struct host_table *t, const struct ip_addr *client, const struct ip_addr *server);

@@ -242,17 +242,19 @@ static void from_verdict(struct build *b, const struct verdict *v)
     }
 }
 
-/* A host into the counts of hosts by role, rule and finding. */
-static void count_host(struct host_views *hv, const struct acc *x)
+/* n hosts alike into the counts of hosts by role, rule and finding. */
+static void count_hosts(struct host_views *hv, const struct acc *x, uint64_t n)
 {
-    hv->spoke_netbios += (x->roles & (ROLE_NB_CLIENT | ROLE_NB_SERVER | ROLE_BROADCASTER)) != 0;
-    hv->to_fix += (x->rules || x->findings);
+    hv->spoke_netbios += (x->roles & (ROLE_NB_CLIENT | ROLE_NB_SERVER | ROLE_BROADCASTER)) ? n : 0;
+    hv->to_fix += (x->rules || x->findings) ? n : 0;
     /* the set bits only: most hosts have none */
     for (uint32_t m = x->rules & (uint32_t)((1ull << RULE_COUNT) - 1u); m; m &= m - 1)
-        hv->rule_hosts[__builtin_ctz(m)]++;
+        hv->rule_hosts[__builtin_ctz(m)] += n;
     for (uint32_t m = x->findings & (uint32_t)((1ull << FINDING_COUNT) - 1u); m; m &= m - 1)
-        hv->finding_hosts[__builtin_ctz(m)]++;
+        hv->finding_hosts[__builtin_ctz(m)] += n;
 }
+
+static void count_host(struct host_views *hv, const struct acc *x) { count_hosts(hv, x, 1); }
 
 static uint64_t flows_of(const struct build *b, uint32_t i)
 {
@@ -396,19 +398,19 @@ void host_views_build(struct host_views *hv, const struct analysis *a, const str
                                             i, flows_of(&b, i), first_of(&b, i) };
         count_host(hv, x);
     }
-    uint32_t slots = b.backed ? host_table_compact_slots(b.ht) : 0;
-    for (uint32_t s = 0; s < slots; s++) {
-        struct ip_addr addr;
-        unsigned bits;
-        if ((b.backed[s >> 3] >> (s & 7) & 1u) || !host_table_compact_at(b.ht, s, &addr, &bits))
-            continue;
-        if (host_is_broadcast(b.ht, &addr)) {
-            broadcasts++;
-            continue;
-        }
-        struct acc x = { 0 };
-        acc_from_bits(&x, bits);
-        count_host(hv, &x);
+    if (b.backed) {
+        /* the others by their bits alone: a tally of them, then each
+         * value counted once (a pass over the set's bits, not a copy and
+         * a broadcast test of each of two million addresses) */
+        uint64_t tally[256], bc = 0;
+        host_table_compact_tally(b.ht, b.backed, tally, &bc);
+        broadcasts += (uint32_t)bc;
+        for (unsigned bits = 0; bits < 256; bits++)
+            if (tally[bits]) {
+                struct acc x = { 0 };
+                acc_from_bits(&x, bits);
+                count_hosts(hv, &x, tally[bits]);
+            }
     }
     hv->ranked = n;
     hv->n = n < VIEWS_LISTED ? n : VIEWS_LISTED;
@@ -430,6 +432,19 @@ void host_views_build(struct host_views *hv, const struct analysis *a, const str
     if (smb_est && smb_total > smb_hosts_size(a->smb_hosts)) /* SMB hosts past its cap: estimated */
         hv->total += smb_total - smb_hosts_size(a->smb_hosts);
     hv->total_estimate = est || smb_est;
+    /* NetBIOS rows a merge state (or --jobs' fold of a thread's rows past
+     * the cap) left out: their flows were counted as not itemised (the
+     * rule netbios of their clients), what the rows themselves give is
+     * not known here: whether a flow was an attempt (netbios-attempt, or
+     * netbios when the flow joins an answer in another part), the names it
+     * resolved (netbios-only-name, against every part's DNS), its server
+     * (netbios when it answered).  The counts by those, and to_fix, are
+     * estimates: labelled so (README: smbscope merge). */
+    if (a->state_folded.nb_rows || nb_ledger_fold_inexact(a->ledger)) {
+        hv->rules_estimated = 1u << RULE_NETBIOS | 1u << RULE_NETBIOS_ATTEMPT;
+        hv->findings_estimated = 1u << FINDING_NETBIOS_ONLY_NAME;
+        hv->to_fix_estimate = true;
+    }
     hv->names = b.names;
     g_free(b.acc);
     g_array_free(b.extras, TRUE);

@@ -47,6 +47,11 @@ struct host_views {
     uint64_t total;        /* distinct NetBIOS addresses (ledger, broadcasts included) + SMB-only hosts */
     bool total_estimate;   /* past the exact cap */
     uint64_t spoke_netbios;/* hosts that spoke (not only targets) */
+    /* Counts that rest on NetBIOS rows a merge state (or --jobs' fold)
+     * left out past its cap: estimates (bits of enum policy_rule and
+     * finding_kind; to_fix), labelled so in the reports */
+    uint32_t rules_estimated, findings_estimated;
+    bool to_fix_estimate;
     GPtrArray *names;      /* GPtrArray* per host with names: the names it resolved
                               through NBNS only (borrowed from the verdict's findings) */
 };

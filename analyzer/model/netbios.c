@@ -48,6 +48,7 @@ struct nb_ledger {
     struct distinct *overflow_flows; /* distinct flows among the overflow's packets */
     bool (*admit)(void *data, const struct nb_flow *f, uint32_t past, uint32_t cap); /* nb_ledger_admit_past_cap() */
     void *admit_data;
+    bool fold_inexact; /* merge: which flows one run itemises is not known (nb_ledger_fold_inexact()) */
 };
 
 struct nb_row {
@@ -749,6 +750,9 @@ void nb_ledger_fold_row(struct nb_ledger *l, const struct nb_flow *f, bool *join
     for (guint i = 0; !earlier && f->names && i < f->names->len; i++)
         nb_flow_add_name(r, g_ptr_array_index(f->names, i));
 }
+
+void nb_ledger_mark_fold_inexact(struct nb_ledger *l) { l->fold_inexact = true; }
+bool nb_ledger_fold_inexact(const struct nb_ledger *l) { return l->fold_inexact; }
 
 void nb_ledger_fold_counts(struct nb_ledger *l, const struct nb_overflow *o, const struct nb_non_ip *n)
 {

@@ -132,6 +132,12 @@ bool nb_ledger_overflow_has(const struct nb_ledger *l, const struct nb_flow *f);
  * evidence and names united; *joined says so.  A row past the cap goes to
  * the overflow. */
 void nb_ledger_fold_row(struct nb_ledger *l, const struct nb_flow *f, bool *joined);
+/* smbscope merge: whether the ledger's rows may not be those one run over
+ * the captures itemises (a row folded past the cap, or a state's marks of
+ * its folded rows not taken back): the host counts that rest on rows are
+ * then estimates (hostview.c); marked by the fold. */
+void nb_ledger_mark_fold_inexact(struct nb_ledger *l);
+bool nb_ledger_fold_inexact(const struct nb_ledger *l);
 /* Another run's overflow and non-IP counters (its overflow flows are
  * united with distinct.h's functions on nb_ledger_overflow_set()). */
 void nb_ledger_fold_counts(struct nb_ledger *l, const struct nb_overflow *o, const struct nb_non_ip *n);

@@ -295,6 +295,21 @@ void json_hosts(struct json *j, const struct host_views *hv, const struct verdic
         if (hv->finding_hosts[k])
             json_kuint(j, finding_info((enum finding_kind)k)->name, hv->finding_hosts[k]);
     json_end_object(j);
+    /* present only when some are estimates (a merge whose states left
+     * NetBIOS rows out): the rules and findings whose host counts are */
+    if (hv->to_fix_estimate)
+        json_kbool(j, "to_fix_estimated", true);
+    if (hv->rules_estimated || hv->findings_estimated) {
+        json_key(j, "fix_hosts_estimated");
+        json_begin_array(j);
+        for (unsigned k = 0; k < RULE_COUNT; k++)
+            if (hv->rules_estimated >> k & 1u)
+                json_str(j, policy_rule_name((enum policy_rule)k));
+        for (unsigned k = 0; k < FINDING_COUNT; k++)
+            if (hv->findings_estimated >> k & 1u)
+                json_str(j, finding_info((enum finding_kind)k)->name);
+        json_end_array(j);
+    }
     json_end_object(j);
     fix_catalog(j, rules, findings, json_items_remedies(v->violations) | json_items_remedies(v->findings));
 }

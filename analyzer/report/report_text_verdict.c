@@ -100,9 +100,10 @@ void text_verdict(struct text *t, const struct analysis *a, const struct verdict
         if (!sums[r].count)
             continue;
         char t0[FMT_TIME_LEN], t1[FMT_TIME_LEN];
-        fprintf(out, "  %s: %" G_GUINT64_FORMAT " host%s, %" G_GUINT64_FORMAT " flow%s, %" G_GUINT64_FORMAT
+        fprintf(out, "  %s: %s%" G_GUINT64_FORMAT " host%s, %" G_GUINT64_FORMAT " flow%s, %" G_GUINT64_FORMAT
                      " packet%s; first %s, last %s\n",
-                policy_rule_name((enum policy_rule)r), host_views_count_rule(hv, (enum policy_rule)r),
+                policy_rule_name((enum policy_rule)r), hv->rules_estimated >> r & 1u ? "about " : "",
+                host_views_count_rule(hv, (enum policy_rule)r),
                 host_views_count_rule(hv, (enum policy_rule)r) == 1 ? "" : "s", sums[r].flows,
                 sums[r].flows == 1 ? "" : "s", sums[r].packets, sums[r].packets == 1 ? "" : "s",
                 fmt_time(sums[r].first, t0), fmt_time(sums[r].last, t1));
@@ -141,8 +142,8 @@ void text_verdict(struct text *t, const struct analysis *a, const struct verdict
         for (int k = 0; k < FINDING_COUNT; k++)
             if (fs[k].count) {
                 uint64_t h = host_views_count_finding(hv, (enum finding_kind)k);
-                fprintf(out, "%s%s %" G_GUINT64_FORMAT " host%s", sep, finding_info((enum finding_kind)k)->name, h,
-                        h == 1 ? "" : "s");
+                fprintf(out, "%s%s %s%" G_GUINT64_FORMAT " host%s", sep, finding_info((enum finding_kind)k)->name,
+                        hv->findings_estimated >> k & 1u ? "about " : "", h, h == 1 ? "" : "s");
                 sep = ", ";
             }
         fputs(" (see Who to fix first)\n", out);

@@ -41,6 +41,7 @@ Usage: merge_check.py --smbscope BIN (--samples DIR | --corpus DIR) [--all-pairs
 """
 
 import argparse
+import base64
 import glob
 import hashlib
 import json
@@ -49,6 +50,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import zlib
 
 failures = []
 
@@ -265,6 +267,67 @@ def malformed(smbscope, reports, sample, tmp):
     case("edge exchange of another shape", lambda s, t: s["edge_xchg"].append({"client": "10.0.0.1"}), "edge_xchg[0]")
     case("unknown decode outcome", lambda s, t: s["inputs"][0]["status"].update(bogus=1), "decode outcome")
     case("detail count", lambda s, t: t["connections"].append({"first_seen": None}), "conns_detailed")
+    compact_hosts(smbscope, doc, tmp)
+
+
+def compact_stream(entries, width, n=None):
+    """hosts.compact_v4 / compact_v6 as the writer puts them (mstate_nb.c):
+    entries (address as an int, bits) in the order given, IPv4 as the
+    difference from the one before (4 bytes), IPv6 its 16 bytes."""
+    raw, prev = b"", 0
+    for addr, bits in entries:
+        raw += (((addr - prev) % (1 << 32)).to_bytes(4, "big") if width == 4 else addr.to_bytes(16, "big")) + \
+            bytes([bits])
+        prev = addr
+    return {"n": len(entries) if n is None else n, "zlib": base64.b64encode(zlib.compress(raw)).decode()}
+
+
+def compact_hosts(smbscope, doc, tmp):
+    """A state's NetBIOS hosts past its records, compact: a forged set
+    smbscope would write merges (a chunk boundary of the reader, 4,096
+    entries, inside it), and every set it would not write is refused, the
+    member named: out of order (also across that boundary), the same address
+    twice, an IPv4 difference past 2^32, bits it does not write, another
+    count than the stream holds."""
+    def fold(name, member, value):
+        t = json.loads(json.dumps(doc))
+        t["merge_state"]["state"]["hosts"][member] = value
+        bad = os.path.join(tmp, "compact-%s.json" % name.replace(" ", "-"))
+        with open(bad, "w") as f:
+            json.dump(redigest(t), f)
+        return run([smbscope, "merge", "-T", "json", bad]) + (bad,)
+
+    v4 = [(0x0A090000 + i, 0x81) for i in range(5000)]
+    v6 = [((0xFD09 << 112) + i, 0x84) for i in range(5000)]
+    rc, out, err, _ = fold("well formed", "compact_v4", compact_stream(v4, 4))
+    total = json.loads(out)["hosts_summary"]["total"] if rc != 2 else None
+    rc6, out6, err6, _ = fold("well formed v6", "compact_v6", compact_stream(v6, 16))
+    total6 = json.loads(out6)["hosts_summary"]["total"] if rc6 != 2 else None
+    base = doc["hosts_summary"]["total"]
+    expect("a compact set smbscope would write merges, every host counted (IPv4, IPv6: 5,000 each)",
+           rc != 2 and rc6 != 2 and total == base + 5000 and total6 == base + 5000,
+           "%r %r %r %r" % (total, total6, err.strip()[:200], err6.strip()[:200]))
+    swapped = v6[:4095] + [v6[4096], v6[4095]] + v6[4097:]
+    for name, member, value, needle in (
+            ("unsorted v4", "compact_v4", compact_stream([v4[1], v4[0]] + v4[2:], 4), "addresses not in order"),
+            ("duplicate v4", "compact_v4", compact_stream(v4[:3] + [v4[2]], 4), "addresses not in order"),
+            ("v4 difference past 2^32", "compact_v4", compact_stream([(0xFFFFFFF0, 0x81)], 4) |
+             {"zlib": base64.b64encode(zlib.compress(b"\xff\xff\xff\xf0\x81\x00\x00\x00\x20\x81")).decode(),
+              "n": 2}, "addresses not in order"),
+            ("unsorted v6", "compact_v6", compact_stream([v6[1], v6[0]], 16), "addresses not in order"),
+            ("unsorted v6 across the reader's chunk", "compact_v6", compact_stream(swapped, 16),
+             "addresses not in order"),
+            ("duplicate v6", "compact_v6", compact_stream(v6[:2] + [v6[1]], 16), "addresses not in order"),
+            ("bits without present", "compact_v4", compact_stream([(0x0A090001, 0x01)], 4),
+             "bits this smbscope does not write"),
+            ("bits outside the mask", "compact_v4", compact_stream([(0x0A090001, 0xC1)], 4),
+             "bits this smbscope does not write"),
+            ("n one more", "compact_v4", compact_stream(v4, 4, n=len(v4) + 1), "not a zlib stream of n hosts"),
+            ("n one fewer", "compact_v4", compact_stream(v4, 4, n=len(v4) - 1), "not a zlib stream of n hosts"),
+            ("v6 n one fewer", "compact_v6", compact_stream(v6, 16, n=len(v6) - 1), "not a zlib stream of n hosts")):
+        rc, _, err, bad = fold(name, member, value)
+        expect("refuses compact hosts: " + name, rc == 2 and bad in err and "hosts." + member in err and
+               needle in err, err.strip()[:300])
 
 
 def pack_leaf(text):

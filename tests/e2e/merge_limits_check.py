@@ -35,12 +35,14 @@ Usage: merge_limits_check.py --smbscope BIN --samples DIR
 """
 
 import argparse
+import base64
 import json
 import os
 import struct
 import subprocess
 import sys
 import tempfile
+import zlib
 
 failures = []
 
@@ -250,6 +252,11 @@ def netbios_caps(smbscope, tmp):
            "%d of %d" % (len(kept & edges), len(edges)))
     ov = st["netbios"]["overflow"]
     expect("the folded rows' packets are in the state's overflow", ov["packets"] == n - 2048 and ov["nbns"] == n - 2048, str(ov))
+    # and carried whole beside it (a merge folds them as rows; an older one reads the overflow)
+    more, ovr = st["netbios"].get("rows_more", {}), st["netbios"].get("overflow_run", {})
+    expect("the rows past 2,048 carried (rows_more), the run's own overflow beside (overflow_run: none)",
+           more.get("n") == n - 2048 and ovr.get("packets") == 0 and ovr.get("flows") == {"exact": []},
+           "%r %r" % (more.get("n"), ovr))
     hosts = st["hosts"]
     expect("the state holds at most 2,048 NetBIOS host records, the rest compact (none folded, no estimator)",
            len(hosts["records"]) == 2048 and hosts.get("compact_v4", {}).get("n") == n + 1 - 2048 and
@@ -268,12 +275,11 @@ def netbios_caps(smbscope, tmp):
     flows, ni = m["netbios"]["flows"], m["netbios"]["not_itemised"] or {}
     total = sum(f["packets"] for f in flows) + ni.get("packets", 0)
     joint = sum(f["packets"] for f in doc["netbios"]["flows"]) + ((doc["netbios"]["not_itemised"] or {}).get("packets", 0))
-    expect("merge keeps every NetBIOS packet counted (rows past the state's cap not itemised)",
-           len(flows) == 2048 and total == joint == n and ni.get("nbns") == n - 2048, "%d rows, %d != %d" % (len(flows), total, joint))
+    expect("merge keeps every NetBIOS packet counted, every row itemised as in the run (rows_more)",
+           len(flows) == n and total == joint == n and not ni.get("nbns"), "%d rows, %d != %d" % (len(flows), total, joint))
     folded = m["stats"]["merged"].get("state_folded")
-    expect("merge names what the state folded in stats.merged.state_folded",
-           folded == {"netbios_rows": n - 2048, "udp_conversations": n,
-                      "nbns_transactions": n - 4096}, str(folded))  # the queries waiting past the 4,096 kept
+    expect("merge names what the state folded in stats.merged.state_folded (no NetBIOS row)",
+           folded == {"udp_conversations": n, "nbns_transactions": n - 4096}, str(folded))  # the queries waiting past the 4,096 kept
     hs, hj = m["hosts_summary"], doc["hosts_summary"]
     expect("merge counts the hosts past the state's records as the run did: exact",
            hs.get("total_estimated") is False and hs["total"] == n + 1 and
@@ -291,6 +297,34 @@ def netbios_caps(smbscope, tmp):
             json.dump(redigest(t), f)
         rc_b, _, err_b = run([smbscope, "merge", bad])
         expect("compact hosts refused: " + name, rc_b == 2 and needle in err_b and "hosts.compact_v4" in err_b,
+               err_b.strip()[:300])
+    # the rows carried past the cap likewise (binary rows, mstate_nb.c row_put(): byte 0 the
+    # protocol, for IPv4 ends 32 the first byte of first_seen, 48 the flags)
+    def rewrite(b64, at, value):
+        raw = bytearray(zlib.decompress(base64.b64decode(b64)))
+        raw[at] = value
+        return base64.b64encode(zlib.compress(bytes(raw))).decode()
+
+    for name, change, needle in (
+            ("one row more than the stream holds", lambda nb: nb["rows_more"].update(n=nb["rows_more"]["n"] + 1),
+             "not a zlib stream of n rows"),
+            ("not base64", lambda nb: nb["rows_more"].update(zlib=nb["rows_more"]["zlib"][:-4] + "!!!!"), "not base64"),
+            ("past the cap", lambda nb: nb["rows_more"].update(n=1 << 30), "rows_more"),
+            ("more carried than folded", lambda nb: nb.update(rows_folded=1), "rows_folded"),
+            ("a row of another protocol", lambda nb: nb["rows_more"].update(zlib=rewrite(nb["rows_more"]["zlib"], 0, 5)),
+             "rows_more[0]: proto"),
+            ("a row with flags smbscope does not write",
+             lambda nb: nb["rows_more"].update(zlib=rewrite(nb["rows_more"]["zlib"], 48, 0x40)), "rows_more[0]: flags"),
+            ("a row at a time past 2^62", lambda nb: nb["rows_more"].update(zlib=rewrite(nb["rows_more"]["zlib"], 32, 0x7F)),
+             "rows_more[0]: not a capture time"),
+            ("no overflow_run", lambda nb: nb.pop("overflow_run"), "overflow_run")):
+        t = json.loads(json.dumps(doc))
+        change(t["merge_state"]["state"]["netbios"])
+        bad = os.path.join(tmp, "more-bad.json")
+        with open(bad, "w") as f:
+            json.dump(redigest(t), f)
+        rc_b, _, err_b = run([smbscope, "merge", bad])
+        expect("rows past the cap refused: " + name, rc_b == 2 and needle in err_b and "netbios" in err_b,
                err_b.strip()[:300])
     # merged again: what was folded stays counted (the merged report's own state carries it)
     rep2 = os.path.join(tmp, "nbmany-merged.json")

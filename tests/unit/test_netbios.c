@@ -371,6 +371,144 @@ static void test_hosts_compact(void)
     nb_ledger_free(l);
 }
 
+/* Two tables alike: the same records (fields), the same compact entries
+ * (addresses and bits, whatever their slots), the same total and label. */
+static void assert_tables_equal(const struct host_table *a, const struct host_table *b)
+{
+    g_assert_cmpuint(host_table_size(a), ==, host_table_size(b));
+    for (uint32_t i = 0; i < host_table_size(a); i++) {
+        const struct host_rec *x = host_table_at(a, i), *y = host_table_at(b, i);
+        g_assert_cmpmem(&x->addr, sizeof x->addr, &y->addr, sizeof y->addr);
+        g_assert_cmpuint(x->nb_roles, ==, y->nb_roles);
+        g_assert_cmpuint(x->refused, ==, y->refused);
+        g_assert_cmpuint(x->nb_flows_unlisted, ==, y->nb_flows_unlisted);
+        g_assert_cmpint(x->first_seen, ==, y->first_seen);
+        g_assert_cmpint(x->last_seen, ==, y->last_seen);
+    }
+    g_assert_cmpuint(host_table_compact_count(a), ==, host_table_compact_count(b));
+    for (uint32_t s = 0; s < host_table_compact_slots(a); s++) {
+        struct ip_addr x;
+        unsigned bits, other = 0;
+        if (!host_table_compact_at(a, s, &x, &bits))
+            continue;
+        g_assert_cmpint(host_table_compact_find(b, &x, &other), >=, 0);
+        g_assert_cmpuint(bits, ==, other);
+    }
+    bool ea = false, eb = false;
+    g_assert_cmpuint(host_table_total(a, &ea), ==, host_table_total(b, &eb));
+    g_assert_true(ea == eb);
+}
+
+/* An address of family 4 or 6 numbered i in net (sorted by i). */
+static struct ip_addr fam(unsigned i, uint8_t net, bool six)
+{
+    if (six) {
+        struct ip_addr x = { 6, { 0xFD, 0, 0, net, 0, 0, 0, 0, 0, 0, 0, 0, (uint8_t)(i >> 24), (uint8_t)(i >> 16),
+                                  (uint8_t)(i >> 8), (uint8_t)i } };
+        return x;
+    }
+    return v4(net, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i);
+}
+
+static const uint8_t fold_bits_values[] = { HOST_NB_CLIENT, HOST_NB_TARGET | HOST_C_REFUSED, HOST_NB_SERVER,
+                                            HOST_NB_BROADCASTER | HOST_C_UNLISTED, 0, HOST_NB_CLIENT | HOST_C_UNLISTED };
+
+/* host_table_fold_bits_many() is n calls of host_table_fold_bits(): fed
+ * the same sorted addresses (some with a record already, some in the
+ * compact set, most new; chunks of any size, across the records' cap),
+ * the two tables are alike; also where the compact set fills (its IPv6
+ * cap, 262,144) part way through a chunk. */
+static void test_hosts_fold_many(void)
+{
+    GRand *rnd = g_rand_new_with_seed(13);
+    for (int round = 0; round < 6; round++) {
+        bool six = round & 1, full = round >= 4;
+        uint32_t cap = round < 2 ? 300 : 40;
+        struct host_table *one = host_table_new_compact(cap), *many = host_table_new_compact(cap);
+        /* what an earlier state left: records, and (past them) entries */
+        uint32_t before = full ? HOST_COMPACT_V6_CAP - 50 + cap : round < 2 ? cap / 2 : cap + 500;
+        uint8_t *pre = g_malloc(before);
+        struct ip_addr *pa = g_new(struct ip_addr, before);
+        for (uint32_t i = 0; i < before; i++) {
+            pa[i] = fam(full ? i : i * 3, 10, six || full);
+            pre[i] = fold_bits_values[g_rand_int_range(rnd, 0, G_N_ELEMENTS(fold_bits_values))];
+        }
+        host_table_fold_bits_many(one, pa, pre, before, 7);
+        host_table_fold_bits_many(many, pa, pre, before, 7);
+        /* the next state's: every third the same address, the rest new */
+        uint32_t n = full ? 200 : 3000;
+        struct ip_addr *a = g_new(struct ip_addr, n);
+        uint8_t *bits = g_malloc(n);
+        for (uint32_t i = 0; i < n; i++) {
+            a[i] = full ? fam(before + i, 10, true) : fam(i * 2, 10, six);
+            bits[i] = fold_bits_values[g_rand_int_range(rnd, 0, G_N_ELEMENTS(fold_bits_values))];
+        }
+        if (round < 2) /* records made by this fold too: the first new addresses in order */
+            g_assert_cmpuint(host_table_size(one), <, cap);
+        for (uint32_t i = 0; i < n; i++)
+            host_table_fold_bits(one, &a[i], bits[i], 9);
+        for (uint32_t i = 0; i < n;) {
+            uint32_t k = (uint32_t)g_rand_int_range(rnd, 1, 700);
+            k = k < n - i ? k : n - i;
+            host_table_fold_bits_many(many, a + i, bits + i, k, 9);
+            i += k;
+        }
+        assert_tables_equal(one, many);
+        if (full) { /* the set filled: the rest counted in the estimate */
+            bool est = false;
+            host_table_total(many, &est);
+            g_assert_true(est);
+            g_assert_cmpuint(host_table_compact_count(many), ==, HOST_COMPACT_V6_CAP);
+        }
+        g_free(a);
+        g_free(bits);
+        g_free(pa);
+        g_free(pre);
+        host_table_free(one);
+        host_table_free(many);
+    }
+    g_rand_free(rnd);
+}
+
+/* The counts by bits of the compact entries (hostview.c's counts by
+ * role): every entry once, but those skipped and the broadcast addresses
+ * (by range, and learned ones, found in the set). */
+static void test_hosts_compact_tally(void)
+{
+    struct host_table *t = host_table_new_compact(2);
+    struct ip_addr addrs[] = { v4(10, 0, 0, 1), v4(10, 0, 0, 2), v4(10, 0, 0, 3), v4(10, 0, 0, 4), v4(224, 0, 0, 9),
+                               v4(10, 0, 0, 255), fam(5, 1, true), fam(6, 1, true), v4(10, 0, 0, 6) };
+    for (size_t i = 0; i < G_N_ELEMENTS(addrs); i++)
+        host_table_fold_bits(t, &addrs[i], i % 2 ? HOST_NB_CLIENT : HOST_NB_SERVER, 1);
+    struct ip_addr learned = v4(10, 0, 0, 255), learned6 = fam(6, 1, true), absent = v4(10, 9, 9, 255);
+    host_table_learn_broadcast(t, &absent);
+    host_table_learn_broadcast(t, &learned6);
+    host_table_learn_broadcast(t, &learned);
+    uint64_t tally[256], bc = 0;
+    host_table_compact_tally(t, NULL, tally, &bc);
+    g_assert_cmpuint(bc, ==, 3); /* 224.0.0.9, 10.0.0.255, fd00:1::6 */
+    uint64_t want[256] = { 0 }, seen = 0;
+    for (uint32_t s = 0; s < host_table_compact_slots(t); s++) {
+        struct ip_addr x;
+        unsigned bits;
+        if (host_table_compact_at(t, s, &x, &bits) && !host_is_broadcast(t, &x))
+            want[bits]++, seen++;
+    }
+    g_assert_cmpuint(seen, ==, G_N_ELEMENTS(addrs) - 2 - 3);
+    g_assert_cmpmem(tally, sizeof tally, want, sizeof want);
+    /* a skipped slot is not counted */
+    uint8_t *skip = g_new0(uint8_t, host_table_compact_slots(t) / 8 + 1);
+    unsigned bits = 0;
+    int64_t s = host_table_compact_find(t, &addrs[8], &bits);
+    g_assert_cmpint(s, >=, 0);
+    skip[s >> 3] |= (uint8_t)(1u << (s & 7));
+    host_table_compact_tally(t, skip, tally, &bc);
+    want[bits]--;
+    g_assert_cmpmem(tally, sizeof tally, want, sizeof want);
+    g_free(skip);
+    host_table_free(t);
+}
+
 /* Past the overflow's exact count (distinct.h: 1,048,576 flows) whether a
  * flow is new is not known; a client whose first flow past the rows comes
  * then still opened one: it must fix NetBIOS (hostview.c). */
@@ -419,5 +557,7 @@ int main(int argc, char **argv)
     g_test_add_func("/netbios/hosts-remembered", test_hosts_remembered);
     g_test_add_func("/netbios/hosts-compact", test_hosts_compact);
     g_test_add_func("/netbios/unlisted-past-estimate", test_unlisted_past_estimate);
+    g_test_add_func("/netbios/hosts-fold-many", test_hosts_fold_many);
+    g_test_add_func("/netbios/hosts-compact-tally", test_hosts_compact_tally);
     return g_test_run();
 }
