@@ -1,5 +1,6 @@
 /* mstate_conns.c - see mstate_conns.h. */
 #include "mstate_conns.h"
+#include "mstate_detail.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -486,10 +487,11 @@ void mstate_fold_conns(struct jget *g, const struct jpath *p, struct analysis *a
         a->conn_detail_json = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
     for (guint i = 0; i < n; i++) {
         JsonNode *e = json_array_get_element(json_node_get_array(detail), i);
-        if (!JSON_NODE_HOLDS_OBJECT(e)) {
+        const char *why = JSON_NODE_HOLDS_OBJECT(e) ? mstate_detail_entry_check(e) : "connections[]: an entry that is not an object";
+        if (why) {
             struct jpath cp;
             jpath_index(&cp, NULL, i);
-            jget_fail(g, &cp, "connections[]: an entry that is not an object");
+            jget_fail(g, &cp, why);
             return;
         }
         g_ptr_array_add(a->conn_detail_json, json_node_copy(e));

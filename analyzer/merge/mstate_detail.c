@@ -171,7 +171,7 @@ static void add_int(JsonObject *dst, JsonObject *src, const char *k, const char 
 {
     if (!dst || !src || !json_object_has_member(dst, k) || !json_object_has_member(src, src_k))
         return;
-    json_object_set_int_member(dst, k, json_object_get_int_member(dst, k) + json_object_get_int_member(src, src_k));
+    json_object_set_int_member(dst, k, mstate_sum(json_object_get_int_member(dst, k), json_object_get_int_member(src, src_k)));
 }
 
 /* Elements of the late array the early one does not hold, appended. */
@@ -217,7 +217,7 @@ static void add_all(JsonObject *dst, JsonObject *src)
         JsonNode *n = json_object_get_member(src, k->data);
         if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_INT64) {
             gint64 have = json_object_get_int_member_with_default(dst, k->data, 0);
-            json_object_set_int_member(dst, k->data, have + json_node_get_int(n));
+            json_object_set_int_member(dst, k->data, mstate_sum(have, json_node_get_int(n)));
         }
     }
     g_list_free(keys);
@@ -537,9 +537,104 @@ void mstate_detail_tail(struct analysis *a, const struct conn_summary *early, co
     const char *k[2] = { swapped ? "packets_s2c" : "packets_c2s", swapped ? "packets_c2s" : "packets_s2c" };
     const uint64_t add[2] = { c2s, s2c };
     for (int d = 0; d < 2; d++)
-        json_object_set_int_member(st, k[d], json_object_get_int_member_with_default(st, k[d], 0) + (gint64)add[d]);
+        json_object_set_int_member(st, k[d], mstate_sum(json_object_get_int_member_with_default(st, k[d], 0), mstate_clamp(add[d])));
     json_object_set_string_member(st, "end", joined->close_reason);
     const char *kb[2] = { swapped ? "bytes_s2c" : "bytes_c2s", swapped ? "bytes_c2s" : "bytes_s2c" };
     for (int d = 0; bytes && d < 2; d++)
         mstate_add_int(st, kb[d], bytes[d]);
 }
+
+/* Members a join reads, by the JSON type the writer gives them (client and
+ * server: the entry's own ends are strings, capabilities' are arrays). */
+static const struct {
+    const char *name;
+    JsonNodeType node;
+    GType value; /* G_TYPE_INVALID: not a value */
+    bool top_only;
+} entry_members[] = {
+    { "bytes_c2s", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "bytes_s2c", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "packets_c2s", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "packets_s2c", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "signed_pdus", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "encrypted_pdus", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "compressed_pdus", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "unseen_sessions_folded_pdus", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "client_hellos", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "zero_rtt_packets", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "fragmented_messages", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "sends", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "sends_dropped", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "data_messages", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "invalid_messages", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "gaps", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "gap_bytes", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "framing_anomalies", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "streams", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "message", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "client_port", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "server_port", JSON_NODE_VALUE, G_TYPE_INT64, false },
+    { "session_id", JSON_NODE_VALUE, G_TYPE_STRING, false },
+    { "first_seen", JSON_NODE_VALUE, G_TYPE_STRING, false },
+    { "last_seen", JSON_NODE_VALUE, G_TYPE_STRING, false },
+    { "path", JSON_NODE_VALUE, G_TYPE_STRING, false },
+    { "client_rule", JSON_NODE_VALUE, G_TYPE_STRING, false },
+    { "end", JSON_NODE_VALUE, G_TYPE_STRING, false },
+    { "answered", JSON_NODE_VALUE, G_TYPE_BOOLEAN, false },
+    { "encrypted", JSON_NODE_VALUE, G_TYPE_BOOLEAN, false },
+    { "midstream", JSON_NODE_VALUE, G_TYPE_BOOLEAN, false },
+    { "signed", JSON_NODE_VALUE, G_TYPE_BOOLEAN, false },
+    { "client", JSON_NODE_VALUE, G_TYPE_STRING, true },
+    { "server", JSON_NODE_VALUE, G_TYPE_STRING, true },
+};
+
+static bool member_typed(const char *name, JsonNode *n, bool top)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(entry_members); i++) {
+        if (strcmp(entry_members[i].name, name) != 0 || (entry_members[i].top_only && !top))
+            continue;
+        if (JSON_NODE_TYPE(n) == JSON_NODE_NULL) /* "none yet": read as absent */
+            return true;
+        return JSON_NODE_TYPE(n) == entry_members[i].node &&
+               (entry_members[i].value == G_TYPE_INVALID || json_node_get_value_type(n) == entry_members[i].value);
+    }
+    return true;
+}
+
+static const char *entry_walk(JsonNode *n, bool top)
+{
+    switch (JSON_NODE_TYPE(n)) {
+    case JSON_NODE_OBJECT: {
+        JsonObject *o = json_node_get_object(n);
+        GList *names = json_object_get_members(o);
+        const char *why = NULL;
+        for (GList *k = names; k && !why; k = k->next) {
+            JsonNode *m = json_object_get_member(o, k->data);
+            why = member_typed(k->data, m, top) ? entry_walk(m, false)
+                                                : "connections[]: a member of another type than smbscope writes";
+        }
+        g_list_free(names);
+        return why;
+    }
+    case JSON_NODE_ARRAY: {
+        JsonArray *arr = json_node_get_array(n);
+        for (guint i = 0; i < json_array_get_length(arr); i++) {
+            const char *why = entry_walk(json_array_get_element(arr, i), false);
+            if (why)
+                return why;
+        }
+        return NULL;
+    }
+    case JSON_NODE_VALUE:
+        if (json_node_get_value_type(n) == G_TYPE_DOUBLE)
+            return "connections[]: a number that is not an integer";
+        if (json_node_get_value_type(n) == G_TYPE_INT64 &&
+            (json_node_get_int(n) < 0 || json_node_get_int(n) > MSTATE_COUNT_MAX))
+            return "connections[]: a number out of range (0 .. 2^62)";
+        return NULL;
+    default:
+        return NULL;
+    }
+}
+
+const char *mstate_detail_entry_check(JsonNode *e) { return entry_walk(e, true); }

@@ -35,4 +35,12 @@ struct smb_conn *mstate_detail_conn(struct analysis *a, const struct conn_summar
  * (built on the first look-up) freed: analysis_free(). */
 void mstate_detail_free(struct analysis *a);
 
+/* A report's connections[] entry e as smbscope writes it, before any join
+ * adds to it: every number an integer in [0, MSTATE_COUNT_MAX], and the
+ * members the joins read (counters, times, ports, session ids, flags) of
+ * the JSON type the writer gives them.  NULL when it is; else what is not
+ * (review: counters near INT64_MAX overflowed when two parts were added,
+ * and a counter forged as an array reached json-glib's typed getters). */
+const char *mstate_detail_entry_check(JsonNode *e);
+
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "jget.h"
+#include "mstate_put.h"
 
 /* The element of a (objects) whose session_id is id. */
 static JsonObject *by_id(JsonArray *a, const char *id)
@@ -19,7 +20,7 @@ static JsonObject *by_id(JsonArray *a, const char *id)
 
 static void add_pdus(JsonObject *o, gint64 n)
 {
-    json_object_set_int_member(o, "encrypted_pdus", json_object_get_int_member_with_default(o, "encrypted_pdus", 0) + n);
+    json_object_set_int_member(o, "encrypted_pdus", mstate_sum(json_object_get_int_member_with_default(o, "encrypted_pdus", 0), n));
 }
 
 void mstate_join_enc_unseen(JsonObject *early, JsonObject *late)
@@ -60,7 +61,8 @@ void mstate_join_enc_unseen(JsonObject *early, JsonObject *late)
     gint64 folded = json_object_get_int_member_with_default(le, "unseen_sessions_folded_pdus", 0);
     if (folded && listed)
         json_object_set_int_member(ee, "unseen_sessions_folded_pdus",
-                                   json_object_get_int_member_with_default(ee, "unseen_sessions_folded_pdus", 0) + folded);
+                                   mstate_sum(json_object_get_int_member_with_default(ee, "unseen_sessions_folded_pdus", 0),
+                                              folded));
 }
 
 void mstate_join_enc_emptied(JsonObject *early, JsonObject *late)

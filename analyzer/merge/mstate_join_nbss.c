@@ -185,7 +185,7 @@ void mstate_nbss_rename(struct analysis *a, const struct conn_summary *cs, int64
 static void add_messages(JsonObject *types, uint64_t m)
 {
     if (types && json_object_has_member(types, "message"))
-        json_object_set_int_member(types, "message", json_object_get_int_member(types, "message") + (gint64)m);
+        json_object_set_int_member(types, "message", mstate_sum(json_object_get_int_member(types, "message"), mstate_clamp(m)));
 }
 
 void mstate_nbss_row_add(struct analysis *a, const struct conn_summary *cs, int64_t first, int64_t last,

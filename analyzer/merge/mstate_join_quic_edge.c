@@ -39,7 +39,7 @@ static void set_or(JsonObject *e, JsonObject *l, const char *k)
 static void set_sum(JsonObject *e, JsonObject *l, const char *k)
 {
     if (json_object_has_member(e, k) && json_object_has_member(l, k))
-        json_object_set_int_member(e, k, json_object_get_int_member(e, k) + json_object_get_int_member(l, k));
+        json_object_set_int_member(e, k, mstate_sum(json_object_get_int_member(e, k), json_object_get_int_member(l, k)));
 }
 
 static void take(JsonObject *e, JsonObject *l, const char *k)

@@ -6,6 +6,7 @@
 #include "classify.h"
 #include "conn_summary.h"
 #include "jget.h"
+#include "mstate_put.h"
 
 /* Counters of each object of smb_direct (NULL: smb_direct itself); the
  * members not named (flags of the start, queue pair numbers, sizes
@@ -24,7 +25,7 @@ static void add(JsonObject *dst, JsonObject *src, const char *k)
 {
     if (!dst || !src || !json_object_has_member(dst, k) || !json_object_has_member(src, k))
         return;
-    json_object_set_int_member(dst, k, json_object_get_int_member(dst, k) + json_object_get_int_member(src, k));
+    json_object_set_int_member(dst, k, mstate_sum(json_object_get_int_member(dst, k), json_object_get_int_member(src, k)));
 }
 
 /* A member the early part left null (it did not see it) taken from the late part. */

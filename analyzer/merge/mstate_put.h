@@ -16,6 +16,13 @@
 
 static inline gint64 mstate_clamp(uint64_t v) { return v > INT64_MAX ? INT64_MAX : (gint64)v; }
 
+/* The largest count a report's connections[] entry may hold (a capture of
+ * 2^62 bytes is beyond any); sums of them are held at INT64_MAX. */
+#define MSTATE_COUNT_MAX ((gint64)1 << 62)
+
+/* a + b for counts of a report's entries (each >= 0), held at INT64_MAX. */
+static inline gint64 mstate_sum(gint64 a, gint64 b) { return a > INT64_MAX - b ? INT64_MAX : a + b; }
+
 /* v added to integer member k of a report's connection entry o, when o has
  * it (the joins count what a later capture saw into the earlier entry);
  * held at INT64_MAX, as the state's counters are, whatever a report said. */

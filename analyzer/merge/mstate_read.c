@@ -3,6 +3,7 @@
  * smbscope writes never holds more), every string by the length its field
  * can have; what is out of range is an error naming its path. */
 #include "mstate.h"
+#include "mstate_detail.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -587,6 +588,11 @@ static enum leaf_took take_entry(struct leaf_fold *f, const char *text, size_t l
         return LEAF_FAILED;
     }
     /* an object: the split cuts entries at their '{' */
+    const char *why = mstate_detail_entry_check(json_parser_get_root(p));
+    if (why) {
+        jget_fail(f->g, &f->sp, why);
+        return LEAF_FAILED;
+    }
     g_ptr_array_add(f->a->conn_detail_json, json_node_copy(json_parser_get_root(p)));
     if (f->added)
         f->added(f->a, f->added_ctx);
