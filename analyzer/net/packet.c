@@ -80,6 +80,23 @@ static enum packet_status decode_llc(struct packet *pkt, struct wire *w, struct 
     return PKT_NOT_IP;
 }
 
+/* IPv4 or IPv6 by the version nibble of the packet at w (raw IP, what an
+ * MPLS stack ends with); other: the status of any other nibble. */
+static enum packet_status ip_by_version(struct packet *pkt, struct wire *w, struct ipfrag_table *frags,
+                                        enum packet_status other)
+{
+    if (!wire_has(w, 1))
+        return PKT_TRUNCATED;
+    switch (wire_peek_u8(w, 0) >> 4) {
+    case 4:
+        return pkt_decode_ipv4(pkt, w, frags);
+    case 6:
+        return pkt_decode_ipv6(pkt, w, frags);
+    default:
+        return other;
+    }
+}
+
 #define MPLS_MAX_LABELS 16
 #define MPLS_BOTTOM_OF_STACK 0x01 /* in the label entry's third octet */
 
@@ -97,22 +114,14 @@ static enum packet_status decode_mpls(struct packet *pkt, struct wire *w, struct
         if (e[2] & MPLS_BOTTOM_OF_STACK)
             break;
     }
-    if (!wire_has(w, 1))
-        return PKT_TRUNCATED;
-    switch (wire_peek_u8(w, 0) >> 4) {
-    case 4:
-        return pkt_decode_ipv4(pkt, w, frags);
-    case 6:
-        return pkt_decode_ipv6(pkt, w, frags);
-    case 0:
+    if (wire_has(w, 1) && wire_peek_u8(w, 0) >> 4 == 0) {
         if (!wire_skip(w, 4))
             return PKT_TRUNCATED;
         if (!pkt_tunnel_enter(pkt))
             return PKT_MALFORMED;
         return pkt_link_ethernet(pkt, w, frags);
-    default:
-        return PKT_NOT_IP;
     }
+    return ip_by_version(pkt, w, frags, PKT_NOT_IP);
 }
 
 #define PPPOE_HEADER 6
@@ -236,16 +245,7 @@ static enum packet_status link_null(struct packet *pkt, struct wire *w, struct i
 
 static enum packet_status link_raw(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
 {
-    if (!wire_has(w, 1))
-        return PKT_TRUNCATED;
-    switch (wire_peek_u8(w, 0) >> 4) {
-    case 4:
-        return pkt_decode_ipv4(pkt, w, frags);
-    case 6:
-        return pkt_decode_ipv6(pkt, w, frags);
-    default:
-        return PKT_MALFORMED;
-    }
+    return ip_by_version(pkt, w, frags, PKT_MALFORMED);
 }
 
 static enum packet_status link_ipv4(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
