@@ -253,6 +253,22 @@ def to_port_139(src, dst):
             o.write(port_445_to_139(f.read(struct.unpack_from("<I", head, 8)[0])))
 
 
+def csum(b):
+    """The Internet checksum (RFC 1071) of b."""
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xFFFF)
+    s += s >> 16
+    return ~s & 0xFFFF
+
+
+def name(i):
+    """Client i's NetBIOS name, first-level encoded (5,000 names in turn)."""
+    raw = ("HOST%d" % (i % 5000)).ljust(15).encode() + b"\x20"
+    return bytes([32]) + bytes(x for ch in raw for x in (0x41 + (ch >> 4), 0x41 + (ch & 15))) + b"\0"
+
+
 def nbns_capture(path, n, servers=4, v6_every=0, target_every=0):
     """n NBNS clients (tests/bench/RESULTS.md: the NetBIOS memory bound),
     each a name query from UDP 137 to one of `servers` name servers and its
@@ -263,18 +279,6 @@ def nbns_capture(path, n, servers=4, v6_every=0, target_every=0):
     record by record (this process stays small; an IPv6 client asks the
     IPv6 name servers).  Returns the counts one
     run must give: (hosts, spoke NetBIOS, hosts to fix)."""
-    def csum(b):
-        if len(b) % 2:
-            b += b"\0"
-        s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-        s = (s >> 16) + (s & 0xFFFF)
-        s += s >> 16
-        return ~s & 0xFFFF
-
-    def name(i):
-        raw = ("HOST%d" % (i % 5000)).ljust(15).encode() + b"\x20"
-        return bytes([32]) + bytes(x for ch in raw for x in (0x41 + (ch >> 4), 0x41 + (ch & 15))) + b"\0"
-
     def frame(src, dst, payload):
         udp = struct.pack("!HHHH", 137, 137, 8 + len(payload), 0) + payload
         if len(src) == 4:
@@ -325,18 +329,6 @@ def nbmix_capture(path, n):
     TCP 139 answered by RST (netbios-attempt), a SYN to 139 with nothing
     back (netbios-attempt), an NBSS session (netbios, its server too); 4
     servers.  Written record by record."""
-    def csum(b):
-        if len(b) % 2:
-            b += b"\0"
-        s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-        s = (s >> 16) + (s & 0xFFFF)
-        s += s >> 16
-        return ~s & 0xFFFF
-
-    def name(i):
-        raw = ("HOST%d" % (i % 5000)).ljust(15).encode() + b"\x20"
-        return bytes([32]) + bytes(x for ch in raw for x in (0x41 + (ch >> 4), 0x41 + (ch & 15))) + b"\0"
-
     def ip(src, dst, proto, l4):
         h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 0, 0, 64, proto, 0, src, dst)
         h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
