@@ -33,6 +33,7 @@ struct evidence {
     uint64_t smb_hosts_unrecorded;      /* connection ends past the SMB host table's cap (smb_hosts.h) */
     uint64_t netbios_hosts_unrecorded;  /* NetBIOS addresses counted past the host records (hosts.h compact set) */
     uint32_t netbios_host_records;      /* that cap */
+    uint64_t roce_untracked;            /* RoCEv2 packets of pairs past the RoCE table's cap (rdma.h) */
     bool live, have_drop_stats;
     uint64_t if_received, if_dropped, if_ifdropped;
 };

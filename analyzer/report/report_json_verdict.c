@@ -112,6 +112,8 @@ void json_evidence(struct json *j, const struct analysis *a)
     json_kuint(j, "smb_host_ends_not_itemised", e.smb_hosts_unrecorded);
     if (e.netbios_hosts_unrecorded) /* only when hit: every report before the cap is the same bytes */
         json_kuint(j, "netbios_hosts_not_recorded", e.netbios_hosts_unrecorded);
+    if (e.roce_untracked) /* the same: only when hit */
+        json_kuint(j, "roce_packets_not_tracked", e.roce_untracked);
     json_end_object(j);
     json_key(j, "capture_drops");
     if (e.have_drop_stats) {

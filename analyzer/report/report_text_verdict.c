@@ -194,13 +194,17 @@ void text_evidence(struct text *t, const struct analysis *a)
                 e.snaplen_cut, e.snaplen_cut_smb, e.snaplen, e.stream_gaps, e.stream_gap_bytes);
     fputc('\n', out);
     fputs("  caps hit         ", out);
-    if (!e.evictions && !e.reassembly_cap_hits && !e.netbios_not_itemised_packets && !e.race_pairs_dropped)
+    if (!e.evictions && !e.reassembly_cap_hits && !e.netbios_not_itemised_packets && !e.race_pairs_dropped &&
+        !e.roce_untracked)
         fputs("none", out);
     else
         fprintf(out, "%" G_GUINT64_FORMAT " connections evicted (--max-connections), %" G_GUINT64_FORMAT
                      " reassembly cap hits, %" G_GUINT64_FORMAT " NetBIOS packets beyond %u itemised flows "
                      "(--max-netbios-flows)", e.evictions, e.reassembly_cap_hits, e.netbios_not_itemised_packets,
                 e.netbios_flow_cap);
+    if (e.roce_untracked) /* only when hit, as in the JSON */
+        fprintf(out, ", %" G_GUINT64_FORMAT " RoCEv2 packets not tracked (the RoCE table full of SMB or undecided "
+                     "queue-pair pairs)", e.roce_untracked);
     fputc('\n', out);
     if (e.connections_folded || e.smb_hosts_unrecorded)
         fprintf(out, "  folded           %" G_GUINT64_FORMAT " SMB connections counted in groups without their client "
