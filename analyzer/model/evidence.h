@@ -34,6 +34,7 @@ struct evidence {
     uint64_t netbios_hosts_unrecorded;  /* NetBIOS addresses counted past the host records (hosts.h compact set) */
     uint32_t netbios_host_records;      /* that cap */
     uint64_t roce_untracked;            /* RoCEv2 packets of pairs past the RoCE table's cap (rdma.h) */
+    uint64_t roce_over_budget;          /* RoCEv2 SEND / SMBD messages dropped at the reassembly budget (rdma.h) */
     bool live, have_drop_stats;
     uint64_t if_received, if_dropped, if_ifdropped;
 };

@@ -101,6 +101,10 @@ uint64_t roce_table_dropped(const struct roce_table *t);
 /* Pairs that were not SMB closed to make room for new ones (stats only:
  * nothing of them is reported). */
 uint64_t roce_table_evicted(const struct roce_table *t);
+/* SEND or SMBD messages dropped because the table's reassembly buffers were
+ * at their 16 MiB budget. */
+uint64_t roce_table_over_budget(const struct roce_table *t);
+void roce_table_fold_over_budget(struct roce_table *t, uint64_t over_budget);
 /* smbscope merge: another run's counters added. */
 void roce_table_fold_counts(struct roce_table *t, uint64_t dropped, uint64_t not_decoded, uint64_t icrc_bad);
 /* UDP 4791 packets whose BTH could not be decoded (short, unknown opcode). */

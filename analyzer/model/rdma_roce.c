@@ -38,6 +38,19 @@
 #include "session.h"
 
 #define ROCE_SEND_BUF 65536
+#define ROCE_SEND_BUF_FIRST 2048
+/* Every reassembly buffer of the table (SEND messages of several packets,
+ * SMB2 messages in several SMBD messages) under one budget, like TCP's
+ * --reassembly-total-cap: buffers are taken when a message starts and given
+ * back when it completes or is dropped; a message that does not fit is
+ * dropped and counted (roce_table_over_budget, and per connection in
+ * sends_dropped / smbd dropped_messages). */
+#define ROCE_BUF_BUDGET (16u << 20)
+
+/* An SMBD reassembly that must discard its message (over the budget):
+ * non-NULL so rdma_smbd_message() allocates nothing, capacity 0 so
+ * smbd_reasm_add() copies nothing and drops the message at its end. */
+static uint8_t discard_buf[1];
 
 /* The index key of one direction: who sends, to whom, and the destination
  * QP it names.  Built zeroed (padding too): compared with memcmp. */
@@ -74,6 +87,8 @@ struct roce_table {
     GHashTable *by_key;        /* struct roce_key* (inside a pair) -> struct roce_conn* */
     GHashTable *unpaired;      /* struct roce_key* (src, dst; qp 0) -> GQueue* of pairs missing their reverse */
     uint64_t dropped, not_decoded, icrc_bad, evicted;
+    uint64_t buf_bytes;        /* reassembly buffers held now (under ROCE_BUF_BUDGET) */
+    uint64_t over_budget;      /* messages dropped because the budget was spent */
 };
 
 static guint key_hash(gconstpointer p)
@@ -123,6 +138,8 @@ struct roce_table *roce_table_new(const struct session_config *cfg, uint32_t max
 
 uint64_t roce_table_dropped(const struct roce_table *t) { return t->dropped; }
 uint64_t roce_table_evicted(const struct roce_table *t) { return t->evicted; }
+uint64_t roce_table_over_budget(const struct roce_table *t) { return t->over_budget; }
+void roce_table_fold_over_budget(struct roce_table *t, uint64_t over_budget) { t->over_budget += over_budget; }
 uint64_t roce_table_not_decoded(const struct roce_table *t) { return t->not_decoded; }
 uint64_t roce_table_icrc_bad(const struct roce_table *t) { return t->icrc_bad; }
 
@@ -133,7 +150,7 @@ void roce_table_fold_counts(struct roce_table *t, uint64_t dropped, uint64_t not
     t->icrc_bad += icrc_bad;
 }
 
-static void conn_free(struct roce_conn *c);
+static void conn_free(struct roce_table *t, struct roce_conn *c);
 
 /* A pair leaves its addresses' queue of pairs missing their reverse. */
 static void unpaired_remove(struct roce_table *t, struct roce_conn *c)
@@ -164,7 +181,7 @@ static bool evict_one(struct roce_table *t)
     g_queue_unlink(&t->order, &c->order_link);
     t->count--;
     t->evicted++;
-    conn_free(c);
+    conn_free(t, c);
     return true;
 }
 
@@ -245,23 +262,92 @@ static void maybe_smb(struct roce_table *t, struct roce_conn *c, int dir, const 
         smbd_reasm_init(&c->reasm[d], NULL, 0); /* a buffer once a message comes in pieces */
 }
 
+static void rx_release(struct roce_table *t, struct roce_msg_rx *rx)
+{
+    t->buf_bytes -= rx->cap;
+    g_free(rx->buf);
+    rx->buf = NULL;
+    rx->cap = 0;
+}
+
+static void reasm_release(struct roce_table *t, struct smbd_reasm *r)
+{
+    if (r->buf != discard_buf) {
+        t->buf_bytes -= r->cap;
+        g_free(r->buf);
+    }
+    r->buf = NULL;
+    r->cap = 0;
+}
+
+/* Room in the SEND buffer for this packet of a message of several packets,
+ * grown on demand up to ROCE_SEND_BUF; what roce_msg_add() will refuse as
+ * oversize or out of order is left to it.  Past the budget the buffer is
+ * not grown: roce_msg_add() drops the message (oversize), counted here. */
+static void rx_reserve(struct roce_table *t, struct roce_msg_rx *rx, const struct roce_bth *b)
+{
+    if (b->part != ROCE_SEND_FIRST && b->part != ROCE_SEND_MIDDLE && b->part != ROCE_SEND_LAST)
+        return;
+    if (b->part != ROCE_SEND_FIRST && !rx->active)
+        return;
+    size_t need = (b->part == ROCE_SEND_FIRST ? 0 : rx->len) + b->payload_len;
+    if (need <= rx->cap || need > ROCE_SEND_BUF)
+        return;
+    size_t cap = rx->cap ? rx->cap : ROCE_SEND_BUF_FIRST;
+    while (cap < need)
+        cap *= 2;
+    if (cap > ROCE_SEND_BUF)
+        cap = ROCE_SEND_BUF;
+    if (t->buf_bytes - rx->cap + cap > ROCE_BUF_BUDGET) {
+        t->over_budget++; /* the buffer as it is (cap >= len) cannot take the packet: dropped, then released */
+        return;
+    }
+    rx->buf = g_realloc(rx->buf, cap);
+    t->buf_bytes += cap - rx->cap;
+    rx->cap = cap;
+}
+
+/* An SMBD data message that starts an SMB2 message in several pieces gets
+ * its --pdu-cap buffer here, under the budget (rdma_smbd_message() would
+ * take one otherwise); past it the message is discarded. */
+static void reasm_reserve(struct roce_table *t, struct roce_conn *c, int dir, const uint8_t *msg, size_t len)
+{
+    struct smbd_reasm *r = &c->reasm[dir];
+    struct smbd_data data;
+    if (r->buf || smbd_parse_data(msg, len, &data) != SMBD_OK || !data.remaining_length)
+        return;
+    if (t->buf_bytes + c->s->pdu_cap > ROCE_BUF_BUDGET) {
+        t->over_budget++;
+        r->buf = discard_buf;
+        r->cap = 0;
+        return;
+    }
+    r->buf = g_malloc(c->s->pdu_cap);
+    r->cap = c->s->pdu_cap;
+    t->buf_bytes += r->cap;
+}
+
 static void send_packet(struct roce_table *t, struct roce_conn *c, int dir, const struct roce_bth *b, int64_t ts)
 {
+    if (c->not_smb) /* nothing of it is reported: no buffer, no budget spent */
+        return;
     struct roce_msg_rx *rx = &c->rx[dir];
-    if (b->part == ROCE_SEND_FIRST && !rx->buf) { /* a buffer only for messages of several packets */
-        rx->buf = g_malloc(ROCE_SEND_BUF);
-        rx->cap = ROCE_SEND_BUF;
-    }
+    rx_reserve(t, rx, b);
     const uint8_t *msg;
     size_t len;
-    if (roce_msg_add(rx, b, &msg, &len) != ROCE_RX_DONE)
-        return;
-    if (!c->s && !c->not_smb)
-        maybe_smb(t, c, dir, msg, len);
-    if (!c->s)
-        return;
-    c->s->smbd->sends++;
-    rdma_smbd_message(c->s, &c->reasm[dir], dir, dir == 1, c->midstream, msg, len, ts);
+    if (roce_msg_add(rx, b, &msg, &len) == ROCE_RX_DONE) {
+        if (!c->s && !c->not_smb)
+            maybe_smb(t, c, dir, msg, len);
+        if (c->s) {
+            c->s->smbd->sends++;
+            reasm_reserve(t, c, dir, msg, len);
+            rdma_smbd_message(c->s, &c->reasm[dir], dir, dir == 1, c->midstream, msg, len, ts);
+            if (c->reasm[dir].buf && !c->reasm[dir].active) /* the SMB2 message is complete or dropped */
+                reasm_release(t, &c->reasm[dir]);
+        }
+    }
+    if (rx->buf && !rx->active) /* the SEND message is complete or dropped */
+        rx_release(t, rx);
 }
 
 void roce_table_packet(struct roce_table *t, const struct packet *pkt)
@@ -315,11 +401,11 @@ void roce_table_packet(struct roce_table *t, const struct packet *pkt)
     }
 }
 
-static void conn_free(struct roce_conn *c)
+static void conn_free(struct roce_table *t, struct roce_conn *c)
 {
     for (int d = 0; d < 2; d++) {
-        g_free(c->rx[d].buf);
-        g_free(c->reasm[d].buf);
+        rx_release(t, &c->rx[d]);
+        reasm_release(t, &c->reasm[d]);
     }
     g_free(c);
 }
@@ -359,7 +445,7 @@ void roce_table_finish(struct roce_table *t, smb_conn_closed_fn closed, void *ct
             else
                 smb_conn_free(s);
         }
-        conn_free(c);
+        conn_free(t, c);
     }
     table_clear(t);
 }
@@ -372,7 +458,7 @@ void roce_table_free(struct roce_table *t)
         next = l->next;
         struct roce_conn *c = l->data;
         smb_conn_free(c->s);
-        conn_free(c);
+        conn_free(t, c);
     }
     g_hash_table_destroy(t->by_key);
     g_hash_table_destroy(t->unpaired);

@@ -204,7 +204,17 @@ static void roce_untracked(struct verdict *v, const struct analysis *a)
     struct evidence e;
     evidence_collect(&e, a);
     uint32_t rules = (POLICY_SMB_RULES | (1u << RULE_TRANSPORT)) & v->rules_enabled;
-    if (!e.roce_untracked || !rules)
+    if (!rules)
+        return;
+    if (e.roce_over_budget)
+        verdict_add_unknown(v, "roce-over-budget", rules, e.roce_over_budget,
+                            g_strdup_printf("%" G_GUINT64_FORMAT " RoCEv2 message%s of SMB or undecided queue-pair "
+                                            "pairs dropped: the reassembly buffers were at their 16 MiB; what %s "
+                                            "carried is unknown", e.roce_over_budget, e.roce_over_budget == 1 ? "" : "s",
+                                            e.roce_over_budget == 1 ? "it" : "they"),
+                            "analyse fewer RDMA hosts at once (split the capture by address, e.g. tcpdump -r FILE "
+                            "-w PART net 10.1.0.0/16) and merge the reports (smbscope merge)");
+    if (!e.roce_untracked)
         return;
     verdict_add_unknown(v, "roce-untracked", rules, e.roce_untracked,
                         g_strdup_printf("%" G_GUINT64_FORMAT " RoCEv2 packet%s of queue-pair pairs past the RoCE "

@@ -13,6 +13,12 @@ encryption) after them.
    packets are untracked: evidence.caps_hit.roce_packets_not_tracked and
    unknown roce-untracked make the verdict inconclusive, never a pass; the
    count survives --jobs 2 and smbscope merge.
+And the reassembly budget (16 MiB for every SEND and SMBD buffer of the
+table): BUDGET_PAIRS undecided pairs each hold a SEND message of 64 KiB
+never finished, then the sample: its SMB2 messages in several SMBD messages
+find no room, are dropped and counted
+(evidence.caps_hit.roce_messages_over_budget, unknown roce-over-budget), and
+peak RSS stays near the budget (main held every pair's 64 KiB).
 Every filler frame's wire length is one more than captured: its ICRC is
 then unchecked, so the packet is used."""
 
@@ -25,6 +31,8 @@ import sys
 import tempfile
 
 FILL = 4096
+BUDGET_PAIRS = 600
+CHUNK = 4096
 failures = []
 
 
@@ -47,6 +55,36 @@ def read_pcap(path):
         recs.append((sec, usec, orig, data[off + 16:off + 16 + incl]))
         off += 16 + incl
     return recs
+
+
+def frame(src, opcode, psn, body):
+    eth = b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00"
+    bth = struct.pack("!BBHI", opcode, 0, 0xFFFF, 1) + struct.pack("!I", psn)
+    payload = bth + body + b"\0\0\0\0"
+    udp = struct.pack("!HHHH", 49152, 4791, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp) + 1, 0, 0x4000, 64, 17, 0, src, bytes([10, 9, 0, 1])) + udp
+    return eth + ip
+
+
+def write_budget_capture(path, sample, encrypted):
+    """BUDGET_PAIRS pairs, each a SEND First and 15 SEND Middle of 4 KiB
+    (64 KiB held, never a Last), then the encrypted sample and the RoCE one."""
+    recs = read_pcap(sample)
+    t0 = recs[0][0] - 10
+    with open(path, "wb") as o:
+        o.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        for sec, usec, orig, f in read_pcap(encrypted):
+            o.write(struct.pack("<IIII", t0 - 10, usec, len(f), orig) + f)
+        body = b"\x07" * CHUNK
+        n = 0
+        for i in range(BUDGET_PAIRS):
+            src = struct.pack("!I", 0x0B000000 + i)
+            for k in range(16):
+                f = frame(src, 0x00 if k == 0 else 0x01, k + 1, body)
+                o.write(struct.pack("<IIII", t0, n % 1000000, len(f), len(f) + 1) + f)
+                n += 1
+        for sec, usec, orig, f in recs:
+            o.write(struct.pack("<IIII", sec, usec, len(f), orig) + f)
 
 
 def filler(i, opcode):
@@ -88,6 +126,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smbscope", required=True)
     ap.add_argument("--samples", required=True)
+    ap.add_argument("--no-rss", dest="rss", action="store_false", help="under a sanitizer RSS means nothing")
     args = ap.parse_args()
     sample = os.path.join(args.samples, "rdma-roce-4791.pcap")
     encrypted = os.path.join(args.samples, "smb445-encrypt.pcap")
@@ -127,6 +166,31 @@ def main():
         check(m["evidence"]["caps_hit"].get("roce_packets_not_tracked") == n and not m["verdict"]["pass"] and
               "roce-untracked" in [u["reason"] for u in m["verdict"]["unknowns"]],
               "merge keeps the cap hit and the unknown (exit %d)" % p.returncode)
+        budget = os.path.join(tmp, "budget.pcap")
+        write_budget_capture(budget, sample, encrypted)
+        for extra in ([], ["--jobs", "2"]):
+            code, r = run(args, *extra + [budget])
+            caps = r["evidence"]["caps_hit"]
+            reasons = [u["reason"] for u in r["verdict"]["unknowns"]]
+            check(caps.get("roce_messages_over_budget", 0) > 0 and "roce-over-budget" in reasons and
+                  not r["verdict"]["pass"],
+                  "%sreassembly budget spent: caps_hit.roce_messages_over_budget %r, unknowns %r, exit %d"
+                  % (" ".join(extra) + " " if extra else "", caps.get("roce_messages_over_budget"), reasons, code))
+        rep = os.path.join(tmp, "budget.json")
+        with open(rep, "w") as f:
+            json.dump(r, f)
+        p = subprocess.run([args.smbscope, "merge", "-T", "json", "-q", "--require-encryption", rep],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        m = json.loads(p.stdout)
+        check(m["evidence"]["caps_hit"].get("roce_messages_over_budget") == caps.get("roce_messages_over_budget"),
+              "merge keeps caps_hit.roce_messages_over_budget %r" % m["evidence"]["caps_hit"].get("roce_messages_over_budget"))
+        if args.rss:
+            with open(budget, "rb") as f:  # from stdin: the file is not mapped
+                p = subprocess.run(["/usr/bin/time", "-f", "%M", args.smbscope, "-q", "-T", "json", "-o", os.devnull, "-"],
+                                   stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            rss = int(p.stderr.decode().strip().splitlines()[-1])
+            check(rss < 32 * 1024, "peak RSS %d KiB < 32 MiB with %d pairs of 64 KiB held (%d MiB of buffers asked)"
+                  % (rss, BUDGET_PAIRS, BUDGET_PAIRS * 64 // 1024))
     if failures:
         print("%d failure(s)" % len(failures))
         sys.exit(1)
