@@ -60,6 +60,7 @@ static void fold_run(struct analysis *dst, struct analysis *src)
     quic_table_fold_stats(dst->quic, &q);
     roce_table_fold_counts(dst->roce, roce_table_dropped(src->roce), roce_table_not_decoded(src->roce),
                            roce_table_icrc_bad(src->roce));
+    roce_table_fold_over_budget(dst->roce, roce_table_over_budget(src->roce));
     dst->iwarp_crc_bad += src->iwarp_crc_bad;
     /* connections seen from their middle with no payload: merge joins them to
      * another part's open connection (mstate_tails.h), as many as a run keeps */

@@ -160,6 +160,8 @@ static void fold_counters(struct jget *g, const struct jpath *p, struct analysis
     uint64_t dropped = jget_u64(g, &kp, o, "dropped", INT64_MAX);
     uint64_t not_decoded = jget_u64(g, &kp, o, "not_decoded", INT64_MAX);
     roce_table_fold_counts(a->roce, dropped, not_decoded, jget_u64(g, &kp, o, "icrc_bad", INT64_MAX));
+    if (o && json_object_has_member(o, "over_budget")) /* written only when hit */
+        roce_table_fold_over_budget(a->roce, jget_u64(g, &kp, o, "over_budget", INT64_MAX));
 
     o = jget_obj(g, p, st, "iwarp");
     jpath_key(&kp, p, "iwarp");

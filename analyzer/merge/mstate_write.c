@@ -146,8 +146,13 @@ static void counters(struct json *b, const struct analysis *a)
         kint(b, "evictions_lost", q.evictions_lost);
     json_end_object(b);
 
-    KOBJ_INTS(b, "roce", { "dropped", roce_table_dropped(a->roce) }, { "not_decoded", roce_table_not_decoded(a->roce) },
-              { "icrc_bad", roce_table_icrc_bad(a->roce) });
+    json_key(b, "roce");
+    json_begin_object(b);
+    KINTS(b, { "dropped", roce_table_dropped(a->roce) }, { "not_decoded", roce_table_not_decoded(a->roce) },
+          { "icrc_bad", roce_table_icrc_bad(a->roce) });
+    if (roce_table_over_budget(a->roce)) /* additive, only when hit: an older smbscope folds without it */
+        kint(b, "over_budget", roce_table_over_budget(a->roce));
+    json_end_object(b);
 
     KOBJ_INTS(b, "iwarp", { "crc_bad", a->iwarp_crc_bad });
 }

@@ -35,6 +35,8 @@ struct evidence {
     uint32_t netbios_host_records;      /* that cap */
     uint64_t quic_evictions;            /* QUIC connections closed early at the table's caps (quic_table.h) */
     uint64_t quic_evictions_lost;       /* ... that could still show SMB evidence (verdict: unknown quic-evicted) */
+    uint64_t roce_untracked;            /* RoCEv2 packets of pairs past the RoCE table's cap (rdma.h) */
+    uint64_t roce_over_budget;          /* RoCEv2 SEND / SMBD messages dropped at the reassembly budget (rdma.h) */
     bool live, have_drop_stats;
     uint64_t if_received, if_dropped, if_ifdropped;
 };

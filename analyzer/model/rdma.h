@@ -99,8 +99,17 @@ void roce_table_packet(struct roce_table *t, const struct packet *pkt);
  * appended to conns (struct smb_conn*). */
 void roce_table_finish(struct roce_table *t, smb_conn_closed_fn closed, void *ctx);
 void roce_table_free(struct roce_table *t);
-/* Packets of queue-pair pairs not tracked because of the cap. */
+/* Packets of queue-pair pairs not tracked because of the cap: the table was
+ * full of pairs that are SMB or not yet known not to be (evidence.h: a cap
+ * hit, and the SMB rules undecided). */
 uint64_t roce_table_dropped(const struct roce_table *t);
+/* Pairs that were not SMB closed to make room for new ones (stats only:
+ * nothing of them is reported). */
+uint64_t roce_table_evicted(const struct roce_table *t);
+/* SEND or SMBD messages dropped because the table's reassembly buffers were
+ * at their 16 MiB budget. */
+uint64_t roce_table_over_budget(const struct roce_table *t);
+void roce_table_fold_over_budget(struct roce_table *t, uint64_t over_budget);
 /* smbscope merge: another run's counters added. */
 void roce_table_fold_counts(struct roce_table *t, uint64_t dropped, uint64_t not_decoded, uint64_t icrc_bad);
 /* UDP 4791 packets whose BTH could not be decoded (short, unknown opcode). */

@@ -10,7 +10,18 @@
  * first message is an SMBD negotiate request (client = its sender) or, for
  * a capture that began later, an SMBD data transfer message carrying an
  * SMB2 header.  Other RDMA traffic (NVMe-oF, iSER ...) is counted only.
- * The table is bounded (max_conns); packets beyond it are counted.
+ * The table is bounded (max_conns).  When it is full, a new pair takes
+ * the place of the least recently active pair whose first message showed it
+ * is not SMB (NVMe-oF, iSER ...: nothing of it is reported); when every
+ * pair is SMB or still undecided, the packet is counted untracked
+ * (roce_table_dropped), which the verdict reports as a cap hit that leaves
+ * the SMB rules undecided (verdict_unknowns.c).
+ *
+ * Pairs are found by (sender, receiver, destination QP) in a hash table
+ * keyed with the process's random number (distinct_process_key()): the
+ * capture chooses addresses and QPs, so it must not be able to choose
+ * collisions.  Pairs still missing their reverse direction are queued by
+ * their two addresses, oldest first, so joining one is a look-up too.
  *
  * Every packet's ICRC is checked first (roce_icrc_check): one that fails
  * was damaged on the way (the receiving RNIC drops it and the sender
@@ -21,13 +32,38 @@
 
 #include <string.h>
 
+#include "distinct.h"
 #include "packet.h"
 #include "roce.h"
 #include "session.h"
 
 #define ROCE_SEND_BUF 65536
+#define ROCE_SEND_BUF_FIRST 2048
+/* Every reassembly buffer of the table (SEND messages of several packets,
+ * SMB2 messages in several SMBD messages) under one budget, like TCP's
+ * --reassembly-total-cap: buffers are taken when a message starts and given
+ * back when it completes or is dropped; a message that does not fit is
+ * dropped and counted (roce_table_over_budget, and per connection in
+ * sends_dropped / smbd dropped_messages). */
+#define ROCE_BUF_BUDGET (16u << 20)
+
+/* An SMBD reassembly that must discard its message (over the budget):
+ * non-NULL so rdma_smbd_message() allocates nothing, capacity 0 so
+ * smbd_reasm_add() copies nothing and drops the message at its end. */
+static uint8_t discard_buf[1];
+
+/* The index key of one direction: who sends, to whom, and the destination
+ * QP it names.  Built zeroed (padding too): compared with memcmp. */
+struct roce_key {
+    struct ip_addr src, dst;
+    uint32_t qp;
+};
 
 struct roce_conn {
+    struct roce_key key[2];   /* key[d]: packets sent by side d (indexed once qp_known[!d]) */
+    GList order_link;         /* in the table's order of creation (finish closes in it) */
+    GList lru_link;           /* in not_smb_lru once not_smb */
+    GList unpaired_link;      /* in its addresses' unpaired queue while qp_known[0] is false */
     struct ip_addr addr[2];   /* side 0: the first sender */
     uint16_t port[2];         /* side 0's UDP source port; 4791 for side 1 */
     uint32_t qp[2];           /* destination QP of the packets sent to side d */
@@ -45,20 +81,65 @@ struct roce_conn {
 struct roce_table {
     struct session_config cfg;
     uint32_t max_conns;
-    GPtrArray *conns;          /* struct roce_conn* */
-    uint64_t dropped, not_decoded, icrc_bad;
+    uint32_t count;
+    GQueue order;              /* every pair, oldest first */
+    GQueue not_smb_lru;        /* pairs that are not SMB, least recently active first */
+    GHashTable *by_key;        /* struct roce_key* (inside a pair) -> struct roce_conn* */
+    GHashTable *unpaired;      /* struct roce_key* (src, dst; qp 0) -> GQueue* of pairs missing their reverse */
+    uint64_t dropped, not_decoded, icrc_bad, evicted;
+    uint64_t buf_bytes;        /* reassembly buffers held now (under ROCE_BUF_BUDGET) */
+    uint64_t over_budget;      /* messages dropped because the budget was spent */
 };
+
+static guint key_hash(gconstpointer p)
+{
+    /* multiply-xorshift over the key's words, seeded and mixed with the
+     * process's random odd number: chosen inputs cannot aim at one slot */
+    const struct roce_key *k = p;
+    uint64_t mul = distinct_process_key(), h = mul ^ k->qp;
+    uint64_t w[5];
+    memcpy(w, k->src.bytes, 16);
+    memcpy(w + 2, k->dst.bytes, 16);
+    w[4] = (uint64_t)k->src.family << 8 | k->dst.family;
+    for (int i = 0; i < 5; i++) {
+        h = (h ^ w[i]) * mul;
+        h ^= h >> 29;
+    }
+    h *= 0x9E3779B97F4A7C15ull;
+    return (guint)(h >> 32);
+}
+
+static gboolean key_equal(gconstpointer a, gconstpointer b) { return memcmp(a, b, sizeof(struct roce_key)) == 0; }
+
+static void key_set(struct roce_key *k, const struct ip_addr *src, const struct ip_addr *dst, uint32_t qp)
+{
+    memset(k, 0, sizeof *k);
+    k->src.family = src->family;
+    memcpy(k->src.bytes, src->bytes, sizeof k->src.bytes);
+    k->dst.family = dst->family;
+    memcpy(k->dst.bytes, dst->bytes, sizeof k->dst.bytes);
+    k->qp = qp;
+}
+
+/* The queues' links are inside the pairs: only the queue itself is freed. */
+static void queue_free(gpointer q) { g_free(q); }
 
 struct roce_table *roce_table_new(const struct session_config *cfg, uint32_t max_conns)
 {
     struct roce_table *t = g_new0(struct roce_table, 1);
     t->cfg = *cfg;
     t->max_conns = max_conns ? max_conns : 4096;
-    t->conns = g_ptr_array_new();
+    g_queue_init(&t->order);
+    g_queue_init(&t->not_smb_lru);
+    t->by_key = g_hash_table_new(key_hash, key_equal);
+    t->unpaired = g_hash_table_new_full(key_hash, key_equal, g_free, queue_free);
     return t;
 }
 
 uint64_t roce_table_dropped(const struct roce_table *t) { return t->dropped; }
+uint64_t roce_table_evicted(const struct roce_table *t) { return t->evicted; }
+uint64_t roce_table_over_budget(const struct roce_table *t) { return t->over_budget; }
+void roce_table_fold_over_budget(struct roce_table *t, uint64_t over_budget) { t->over_budget += over_budget; }
 uint64_t roce_table_not_decoded(const struct roce_table *t) { return t->not_decoded; }
 uint64_t roce_table_icrc_bad(const struct roce_table *t) { return t->icrc_bad; }
 
@@ -69,38 +150,71 @@ void roce_table_fold_counts(struct roce_table *t, uint64_t dropped, uint64_t not
     t->icrc_bad += icrc_bad;
 }
 
-static bool same(const struct ip_addr *a, const struct ip_addr *b)
+static void conn_free(struct roce_table *t, struct roce_conn *c);
+
+/* A pair leaves its addresses' queue of pairs missing their reverse. */
+static void unpaired_remove(struct roce_table *t, struct roce_conn *c)
 {
-    return a->family == b->family && memcmp(a->bytes, b->bytes, sizeof a->bytes) == 0;
+    struct roce_key k;
+    key_set(&k, &c->addr[0], &c->addr[1], 0);
+    GQueue *q = g_hash_table_lookup(t->unpaired, &k);
+    if (!q)
+        return;
+    g_queue_unlink(q, &c->unpaired_link);
+    if (!q->length)
+        g_hash_table_remove(t->unpaired, &k);
+}
+
+/* Make room for a new pair: the least recently active pair that is not
+ * SMB goes (nothing of it is reported).  False when none can. */
+static bool evict_one(struct roce_table *t)
+{
+    GList *l = g_queue_pop_head_link(&t->not_smb_lru);
+    if (!l)
+        return false;
+    struct roce_conn *c = l->data;
+    for (int d = 0; d < 2; d++)
+        if (c->qp_known[!d])
+            g_hash_table_remove(t->by_key, &c->key[d]);
+    if (!c->qp_known[0])
+        unpaired_remove(t, c);
+    g_queue_unlink(&t->order, &c->order_link);
+    t->count--;
+    t->evicted++;
+    conn_free(t, c);
+    return true;
 }
 
 /* The pair and direction (side of the sender) of a packet; NULL when the
  * table is full, or (create false) when no pair knows its destination QP. */
 static struct roce_conn *find(struct roce_table *t, const struct packet *pkt, uint32_t destqp, bool create, int *dir)
 {
-    for (guint i = 0; i < t->conns->len; i++) {
-        struct roce_conn *c = g_ptr_array_index(t->conns, i);
-        for (int d = 0; d < 2; d++)
-            if (same(&c->addr[d], &pkt->src) && same(&c->addr[!d], &pkt->dst) && c->qp_known[!d] &&
-                c->qp[!d] == destqp) {
-                *dir = d;
-                return c;
-            }
+    struct roce_key k;
+    key_set(&k, &pkt->src, &pkt->dst, destqp);
+    gpointer stored, value;
+    struct roce_conn *c;
+    if (g_hash_table_lookup_extended(t->by_key, &k, &stored, &value)) {
+        c = value;
+        *dir = stored == (gpointer)&c->key[1]; /* the stored key is one of the pair's two */
+        return c;
     }
     if (!create)
         return NULL;
-    for (guint i = 0; i < t->conns->len; i++) { /* the reverse direction of a pair */
-        struct roce_conn *c = g_ptr_array_index(t->conns, i);
-        if (!c->qp_known[0] && same(&c->addr[1], &pkt->src) && same(&c->addr[0], &pkt->dst)) {
-            c->qp_known[0] = true;
-            c->qp[0] = destqp;
-            *dir = 1;
-            return c;
-        }
+    key_set(&k, &pkt->dst, &pkt->src, 0); /* the reverse direction of a pair from dst to src */
+    GQueue *q = g_hash_table_lookup(t->unpaired, &k);
+    if (q) {
+        c = q->head->data;
+        unpaired_remove(t, c);
+        c->qp_known[0] = true;
+        c->qp[0] = destqp;
+        key_set(&c->key[1], &c->addr[1], &c->addr[0], destqp);
+        g_hash_table_insert(t->by_key, &c->key[1], c);
+        *dir = 1;
+        return c;
     }
-    if (t->conns->len >= t->max_conns)
+    if (t->count >= t->max_conns && !evict_one(t))
         return NULL;
-    struct roce_conn *c = g_new0(struct roce_conn, 1);
+    c = g_new0(struct roce_conn, 1);
     c->addr[0] = pkt->src;
     c->addr[1] = pkt->dst;
     c->port[0] = pkt->sport;
@@ -110,7 +224,18 @@ static struct roce_conn *find(struct roce_table *t, const struct packet *pkt, ui
     c->first_ts = pkt->ts_us;
     for (int d = 0; d < 2; d++)
         roce_msg_rx_init(&c->rx[d], NULL, 0);
-    g_ptr_array_add(t->conns, c);
+    c->order_link.data = c->lru_link.data = c->unpaired_link.data = c;
+    key_set(&c->key[0], &c->addr[0], &c->addr[1], destqp);
+    g_hash_table_insert(t->by_key, &c->key[0], c);
+    key_set(&k, &c->addr[0], &c->addr[1], 0);
+    q = g_hash_table_lookup(t->unpaired, &k);
+    if (!q) {
+        q = g_new0(GQueue, 1);
+        g_hash_table_insert(t->unpaired, g_memdup2(&k, sizeof k), q);
+    }
+    g_queue_push_tail_link(q, &c->unpaired_link);
+    g_queue_push_tail_link(&t->order, &c->order_link);
+    t->count++;
     *dir = 0;
     return c;
 }
@@ -137,7 +262,8 @@ static void maybe_smb(struct roce_table *t, struct roce_conn *c, int dir, const 
     } else if (is_data && data.data_length) {
         c->midstream = true; /* the negotiate preceded the capture */
     } else {
-        c->not_smb = true;
+        c->not_smb = true; /* from now on the first to go when the table is full */
+        g_queue_push_tail_link(&t->not_smb_lru, &c->lru_link);
         return;
     }
     c->s = smb_conn_new_endpoints(&t->cfg, c->addr, c->port, client, c->midstream);
@@ -147,23 +273,92 @@ static void maybe_smb(struct roce_table *t, struct roce_conn *c, int dir, const 
         smbd_reasm_init(&c->reasm[d], NULL, 0); /* a buffer once a message comes in pieces */
 }
 
+static void rx_release(struct roce_table *t, struct roce_msg_rx *rx)
+{
+    t->buf_bytes -= rx->cap;
+    g_free(rx->buf);
+    rx->buf = NULL;
+    rx->cap = 0;
+}
+
+static void reasm_release(struct roce_table *t, struct smbd_reasm *r)
+{
+    if (r->buf != discard_buf) {
+        t->buf_bytes -= r->cap;
+        g_free(r->buf);
+    }
+    r->buf = NULL;
+    r->cap = 0;
+}
+
+/* Room in the SEND buffer for this packet of a message of several packets,
+ * grown on demand up to ROCE_SEND_BUF; what roce_msg_add() will refuse as
+ * oversize or out of order is left to it.  Past the budget the buffer is
+ * not grown: roce_msg_add() drops the message (oversize), counted here. */
+static void rx_reserve(struct roce_table *t, struct roce_msg_rx *rx, const struct roce_bth *b)
+{
+    if (b->part != ROCE_SEND_FIRST && b->part != ROCE_SEND_MIDDLE && b->part != ROCE_SEND_LAST)
+        return;
+    if (b->part != ROCE_SEND_FIRST && !rx->active)
+        return;
+    size_t need = (b->part == ROCE_SEND_FIRST ? 0 : rx->len) + b->payload_len;
+    if (need <= rx->cap || need > ROCE_SEND_BUF)
+        return;
+    size_t cap = rx->cap ? rx->cap : ROCE_SEND_BUF_FIRST;
+    while (cap < need)
+        cap *= 2;
+    if (cap > ROCE_SEND_BUF)
+        cap = ROCE_SEND_BUF;
+    if (t->buf_bytes - rx->cap + cap > ROCE_BUF_BUDGET) {
+        t->over_budget++; /* the buffer as it is (cap >= len) cannot take the packet: dropped, then released */
+        return;
+    }
+    rx->buf = g_realloc(rx->buf, cap);
+    t->buf_bytes += cap - rx->cap;
+    rx->cap = cap;
+}
+
+/* An SMBD data message that starts an SMB2 message in several pieces gets
+ * its --pdu-cap buffer here, under the budget (rdma_smbd_message() would
+ * take one otherwise); past it the message is discarded. */
+static void reasm_reserve(struct roce_table *t, struct roce_conn *c, int dir, const uint8_t *msg, size_t len)
+{
+    struct smbd_reasm *r = &c->reasm[dir];
+    struct smbd_data data;
+    if (r->buf || smbd_parse_data(msg, len, &data) != SMBD_OK || !data.remaining_length)
+        return;
+    if (t->buf_bytes + c->s->pdu_cap > ROCE_BUF_BUDGET) {
+        t->over_budget++;
+        r->buf = discard_buf;
+        r->cap = 0;
+        return;
+    }
+    r->buf = g_malloc(c->s->pdu_cap);
+    r->cap = c->s->pdu_cap;
+    t->buf_bytes += r->cap;
+}
+
 static void send_packet(struct roce_table *t, struct roce_conn *c, int dir, const struct roce_bth *b, int64_t ts)
 {
+    if (c->not_smb) /* nothing of it is reported: no buffer, no budget spent */
+        return;
     struct roce_msg_rx *rx = &c->rx[dir];
-    if (b->part == ROCE_SEND_FIRST && !rx->buf) { /* a buffer only for messages of several packets */
-        rx->buf = g_malloc(ROCE_SEND_BUF);
-        rx->cap = ROCE_SEND_BUF;
-    }
+    rx_reserve(t, rx, b);
     const uint8_t *msg;
     size_t len;
-    if (roce_msg_add(rx, b, &msg, &len) != ROCE_RX_DONE)
-        return;
-    if (!c->s && !c->not_smb)
-        maybe_smb(t, c, dir, msg, len);
-    if (!c->s)
-        return;
-    c->s->smbd->sends++;
-    rdma_smbd_message(c->s, &c->reasm[dir], dir, dir == 1, c->midstream, msg, len, ts);
+    if (roce_msg_add(rx, b, &msg, &len) == ROCE_RX_DONE) {
+        if (!c->s && !c->not_smb)
+            maybe_smb(t, c, dir, msg, len);
+        if (c->s) {
+            c->s->smbd->sends++;
+            reasm_reserve(t, c, dir, msg, len);
+            rdma_smbd_message(c->s, &c->reasm[dir], dir, dir == 1, c->midstream, msg, len, ts);
+            if (c->reasm[dir].buf && !c->reasm[dir].active) /* the SMB2 message is complete or dropped */
+                reasm_release(t, &c->reasm[dir]);
+        }
+    }
+    if (rx->buf && !rx->active) /* the SEND message is complete or dropped */
+        rx_release(t, rx);
 }
 
 void roce_table_packet(struct roce_table *t, const struct packet *pkt)
@@ -193,6 +388,10 @@ void roce_table_packet(struct roce_table *t, const struct packet *pkt)
     c->last_ts = pkt->ts_us;
     c->packets[dir]++;
     c->bytes[dir] += pkt->payload_wire_len;
+    if (c->not_smb && t->not_smb_lru.tail != &c->lru_link) { /* the most recently active now */
+        g_queue_unlink(&t->not_smb_lru, &c->lru_link);
+        g_queue_push_tail_link(&t->not_smb_lru, &c->lru_link);
+    }
     c->icrc_unchecked += icrc == ROCE_ICRC_UNCHECKED;
     switch (b.kind) {
     case ROCE_KIND_ACK:
@@ -213,19 +412,29 @@ void roce_table_packet(struct roce_table *t, const struct packet *pkt)
     }
 }
 
-static void conn_free(struct roce_conn *c)
+static void conn_free(struct roce_table *t, struct roce_conn *c)
 {
     for (int d = 0; d < 2; d++) {
-        g_free(c->rx[d].buf);
-        g_free(c->reasm[d].buf);
+        rx_release(t, &c->rx[d]);
+        reasm_release(t, &c->reasm[d]);
     }
     g_free(c);
 }
 
+static void table_clear(struct roce_table *t)
+{
+    g_hash_table_remove_all(t->by_key);
+    g_hash_table_remove_all(t->unpaired);
+    g_queue_init(&t->not_smb_lru);
+    g_queue_init(&t->order);
+    t->count = 0;
+}
+
 void roce_table_finish(struct roce_table *t, smb_conn_closed_fn closed, void *ctx)
 {
-    for (guint i = 0; i < t->conns->len; i++) {
-        struct roce_conn *c = g_ptr_array_index(t->conns, i);
+    for (GList *l = t->order.head, *next; l; l = next) {
+        next = l->next;
+        struct roce_conn *c = l->data;
         struct smb_conn *s = c->s;
         if (s) {
             struct smb_direct_info *info = s->smbd;
@@ -248,20 +457,22 @@ void roce_table_finish(struct roce_table *t, smb_conn_closed_fn closed, void *ct
             else
                 smb_conn_free(s);
         }
-        conn_free(c);
+        conn_free(t, c);
     }
-    g_ptr_array_set_size(t->conns, 0);
+    table_clear(t);
 }
 
 void roce_table_free(struct roce_table *t)
 {
     if (!t)
         return;
-    for (guint i = 0; i < t->conns->len; i++) {
-        struct roce_conn *c = g_ptr_array_index(t->conns, i);
+    for (GList *l = t->order.head, *next; l; l = next) {
+        next = l->next;
+        struct roce_conn *c = l->data;
         smb_conn_free(c->s);
-        conn_free(c);
+        conn_free(t, c);
     }
-    g_ptr_array_free(t->conns, TRUE);
+    g_hash_table_destroy(t->by_key);
+    g_hash_table_destroy(t->unpaired);
     g_free(t);
 }

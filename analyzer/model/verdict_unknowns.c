@@ -219,10 +219,40 @@ static void quic_evictions(struct verdict *v, const struct analysis *a)
                         "FILE -w PART net 10.1.0.0/16) and merge the reports (smbscope merge)");
 }
 
+/* RoCEv2 packets of queue-pair pairs the RoCE table had no room for (every
+ * pair in it SMB or not yet known not to be, rdma_roce.c): an SMB Direct
+ * connection among them would be neither judged nor seen. */
+static void roce_untracked(struct verdict *v, const struct analysis *a)
+{
+    struct evidence e;
+    evidence_collect(&e, a);
+    uint32_t rules = (POLICY_SMB_RULES | (1u << RULE_TRANSPORT)) & v->rules_enabled;
+    if (!rules)
+        return;
+    if (e.roce_over_budget)
+        verdict_add_unknown(v, "roce-over-budget", rules, e.roce_over_budget,
+                            g_strdup_printf("%" G_GUINT64_FORMAT " RoCEv2 message%s of SMB or undecided queue-pair "
+                                            "pairs dropped: the reassembly buffers were at their 16 MiB; what %s "
+                                            "carried is unknown", e.roce_over_budget, e.roce_over_budget == 1 ? "" : "s",
+                                            e.roce_over_budget == 1 ? "it" : "they"),
+                            "analyse fewer RDMA hosts at once (split the capture by address, e.g. tcpdump -r FILE "
+                            "-w PART net 10.1.0.0/16) and merge the reports (smbscope merge)");
+    if (!e.roce_untracked)
+        return;
+    verdict_add_unknown(v, "roce-untracked", rules, e.roce_untracked,
+                        g_strdup_printf("%" G_GUINT64_FORMAT " RoCEv2 packet%s of queue-pair pairs past the RoCE "
+                                        "table's 4,096 (all SMB or undecided) %s not tracked: an SMB Direct "
+                                        "connection among them is not judged", e.roce_untracked,
+                                        e.roce_untracked == 1 ? "" : "s", e.roce_untracked == 1 ? "was" : "were"),
+                        "analyse fewer RDMA hosts at once (split the capture by address, e.g. tcpdump -r FILE -w PART "
+                        "net 10.1.0.0/16) and merge the reports (smbscope merge)");
+}
+
 void verdict_unknowns(struct verdict *v, const struct analysis *a, const struct policy *p)
 {
     inputs(v, a, p);
     decode_losses(v, a, p);
     connections(v, a, p);
     quic_evictions(v, a);
+    roce_untracked(v, a);
 }

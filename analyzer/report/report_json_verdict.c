@@ -116,6 +116,10 @@ void json_evidence(struct json *j, const struct analysis *a)
         json_kuint(j, "netbios_hosts_not_recorded", e.netbios_hosts_unrecorded);
     if (e.quic_evictions) /* the same: only when hit */
         json_kuint(j, "quic_connections_evicted", e.quic_evictions);
+    if (e.roce_untracked) /* the same: only when hit */
+        json_kuint(j, "roce_packets_not_tracked", e.roce_untracked);
+    if (e.roce_over_budget) /* the same: only when hit */
+        json_kuint(j, "roce_messages_over_budget", e.roce_over_budget);
     json_end_object(j);
     json_key(j, "capture_drops");
     if (e.have_drop_stats) {

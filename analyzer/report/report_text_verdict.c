@@ -199,7 +199,7 @@ void text_evidence(struct text *t, const struct analysis *a)
     fputc('\n', out);
     fputs("  caps hit         ", out);
     if (!e.evictions && !e.reassembly_cap_hits && !e.netbios_not_itemised_packets && !e.race_pairs_dropped &&
-        !e.quic_evictions)
+        !e.quic_evictions && !e.roce_untracked && !e.roce_over_budget)
         fputs("none", out);
     else
         fprintf(out, "%" G_GUINT64_FORMAT " connections evicted (--max-connections), %" G_GUINT64_FORMAT
@@ -210,6 +210,12 @@ void text_evidence(struct text *t, const struct analysis *a)
         fprintf(out, ", %" G_GUINT64_FORMAT " QUIC connections evicted (the QUIC table's connections at once or "
                      "bytes of state; %" G_GUINT64_FORMAT " could still have shown SMB evidence)", e.quic_evictions,
                 e.quic_evictions_lost);
+    if (e.roce_untracked) /* only when hit, as in the JSON */
+        fprintf(out, ", %" G_GUINT64_FORMAT " RoCEv2 packets not tracked (the RoCE table full of SMB or undecided "
+                     "queue-pair pairs)", e.roce_untracked);
+    if (e.roce_over_budget)
+        fprintf(out, ", %" G_GUINT64_FORMAT " RoCEv2 messages dropped (reassembly buffers at their 16 MiB)",
+                e.roce_over_budget);
     fputc('\n', out);
     if (e.connections_folded || e.smb_hosts_unrecorded)
         fprintf(out, "  folded           %" G_GUINT64_FORMAT " SMB connections counted in groups without their client "
