@@ -129,9 +129,11 @@ def first_difference(a, b, path="$"):
 
 
 def without_filters(doc):
-    """libpcap does not tell a pcapng's if_filter: leave it out of comparisons with it."""
+    """libpcap does not tell a pcapng's if_filter nor its Interface Statistics
+    Blocks' drop counts: leave them out of comparisons with it."""
     if doc and isinstance(doc.get("evidence"), dict):
-        doc = dict(doc, evidence={k: v for k, v in doc["evidence"].items() if k != "capture_filters"})
+        doc = dict(doc, evidence={k: v for k, v in doc["evidence"].items()
+                                  if k not in ("capture_filters", "capture_drops")})
     return doc
 
 
