@@ -12,13 +12,13 @@ static const struct {
     const char *name, *words;
     bool if_seen;
 } kinds[LOSS_KIND_COUNT] = {
-    [LOSS_TRUNCATED] = { "truncated", "cut inside a header" },
-    [LOSS_MALFORMED] = { "malformed", "malformed" },
-    [LOSS_FRAG_DROPPED] = { "fragment-dropped", "IP fragments dropped" },
-    [LOSS_FRAG_INCOMPLETE] = { "fragment-incomplete", "fragmented datagrams never completed" },
-    [LOSS_ROCE_ICRC] = { "roce-icrc", "RoCEv2 packets with a bad ICRC" },
-    [LOSS_IWARP_CRC] = { "iwarp-crc", "iWARP FPDUs with a bad CRC32c" },
-    [LOSS_QUIC_UNDECRYPTABLE] = { "quic-undecryptable", "QUIC packets that did not decrypt with their keys" },
+    [LOSS_TRUNCATED] = { "truncated", "cut inside a header", false },
+    [LOSS_MALFORMED] = { "malformed", "malformed", false },
+    [LOSS_FRAG_DROPPED] = { "fragment-dropped", "IP fragments dropped", false },
+    [LOSS_FRAG_INCOMPLETE] = { "fragment-incomplete", "fragmented datagrams never completed", false },
+    [LOSS_ROCE_ICRC] = { "roce-icrc", "RoCEv2 packets with a bad ICRC", false },
+    [LOSS_IWARP_CRC] = { "iwarp-crc", "iWARP FPDUs with a bad CRC32c", false },
+    [LOSS_QUIC_UNDECRYPTABLE] = { "quic-undecryptable", "QUIC packets that did not decrypt with their keys", false },
     /* A pcapng interface of a link type smbscope does not decode (a classic
      * pcap of one is refused whole): its packets could carry anything. */
     [LOSS_UNSUPPORTED_LINK] = { "unsupported-link", "packets on a link type smbscope does not decode", true },
