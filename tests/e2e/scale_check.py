@@ -253,6 +253,19 @@ def to_port_139(src, dst):
             o.write(port_445_to_139(f.read(struct.unpack_from("<I", head, 8)[0])))
 
 
+def pcap_writer(f, step_us):
+    """A classic pcap header onto f; returns put(frame), which writes each
+    frame as a record step_us after the one before (from 2023-11-14)."""
+    f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+    t = [1700000000 * 1000000]
+
+    def put(fr):
+        f.write(struct.pack("<IIII", t[0] // 1000000, t[0] % 1000000, len(fr), len(fr)))
+        f.write(fr)
+        t[0] += step_us
+    return put
+
+
 def csum(b):
     """The Internet checksum (RFC 1071) of b."""
     if len(b) % 2:
@@ -294,16 +307,9 @@ def nbns_capture(path, n, servers=4, v6_every=0, target_every=0):
     def v6(a, i):
         return bytes([0xFD, 0, 0, a] + [0] * 8) + struct.pack("!I", i)
 
-    t = 1700000000 * 1000000
     targets, servers_used = 0, set()
     with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-
-        def put(fr):
-            nonlocal t
-            f.write(struct.pack("<IIII", t // 1000000, t % 1000000, len(fr), len(fr)))
-            f.write(fr)
-            t += 200
+        put = pcap_writer(f, 200)
 
         for i in range(n):
             six = v6_every and i % v6_every == v6_every - 1
@@ -340,15 +346,8 @@ def nbmix_capture(path, n):
     def tcp(src, dst, sp, dp, flags, seq=1, ack=0, pl=b""):
         return ip(src, dst, 6, struct.pack("!HHIIBBHHH", sp, dp, seq, ack, 5 << 4, flags, 65535, 0, 0) + pl)
 
-    t = 1700000000 * 1000000
     with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-
-        def put(fr):
-            nonlocal t
-            f.write(struct.pack("<IIII", t // 1000000, t % 1000000, len(fr), len(fr)))
-            f.write(fr)
-            t += 500
+        put = pcap_writer(f, 500)
 
         for i in range(n):
             c, srv, kind = bytes([10, 64 + (i >> 16), (i >> 8) & 255, i & 255]), bytes([10, 0, 0, 1 + i % 4]), i % 5

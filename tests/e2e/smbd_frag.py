@@ -22,20 +22,12 @@ Used by merge_cuts_check.py, jobs_parts_check.py and fleet_check.py.
 import struct
 
 from quic_edge import _checksum, _records
+from rdma_read import _crc32c
 
 ETH = 14
 MAX_RECV = 128
 SMBD_HDR = 24
 PORT = 49714  # the client's port (the sample's is 49712)
-
-
-def _crc32c(data):
-    c = 0xFFFFFFFF
-    for b in data:
-        c ^= b
-        for _ in range(8):
-            c = (c >> 1) ^ (0x82F63B78 if c & 1 else 0)
-    return c ^ 0xFFFFFFFF
 
 
 def _frames(path):
