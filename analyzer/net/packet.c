@@ -102,7 +102,9 @@ static enum packet_status ip_by_version(struct packet *pkt, struct wire *w, stru
 
 /* An MPLS label stack (RFC 3032) to its bottom, then what the first nibble
  * says, as tshark's default: 4 IPv4, 6 IPv6, 0 the pseudowire control word
- * (RFC 4385) and an Ethernet frame (RFC 4448); anything else is not IP. */
+ * (RFC 4385) and an Ethernet frame (RFC 4448), anything else an Ethernet
+ * frame without the control word (tshark's heuristic): a payload that is
+ * neither stays decoded as far as it goes, never dropped unseen. */
 static enum packet_status decode_mpls(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
 {
     for (int i = 0;; i++) {
@@ -114,14 +116,16 @@ static enum packet_status decode_mpls(struct packet *pkt, struct wire *w, struct
         if (e[2] & MPLS_BOTTOM_OF_STACK)
             break;
     }
-    if (wire_has(w, 1) && wire_peek_u8(w, 0) >> 4 == 0) {
-        if (!wire_skip(w, 4))
-            return PKT_TRUNCATED;
-        if (!pkt_tunnel_enter(pkt))
-            return PKT_MALFORMED;
-        return pkt_link_ethernet(pkt, w, frags);
-    }
-    return ip_by_version(pkt, w, frags, PKT_NOT_IP);
+    if (!wire_has(w, 1))
+        return PKT_TRUNCATED;
+    unsigned nibble = wire_peek_u8(w, 0) >> 4;
+    if (nibble == 4 || nibble == 6)
+        return ip_by_version(pkt, w, frags, PKT_MALFORMED);
+    if (nibble == 0 && !wire_skip(w, 4))
+        return PKT_TRUNCATED;
+    if (!pkt_tunnel_enter(pkt))
+        return PKT_MALFORMED;
+    return pkt_link_ethernet(pkt, w, frags);
 }
 
 #define PPPOE_HEADER 6

@@ -95,6 +95,18 @@ TIME_CUTS += [(s + ".pcap", 5) for s in ("smb445-sign", "mixed-nbns-139-445", "n
                                          "smb8445-smb3_11")]
 
 
+def refuses_forged(smbscope, d, name, doc, change, needle):
+    """doc with change() made to its merge state, digest made again: merge
+    refuses it (exit 2) with needle in its error."""
+    t = json.loads(json.dumps(doc))
+    change(t["merge_state"]["state"])
+    bad = os.path.join(d, "bad-%s.json" % name.replace(" ", "-"))
+    with open(bad, "w") as f:
+        json.dump(merge_check.redigest(t), f)
+    rc, _, err = run([smbscope, "merge", bad])
+    expect("refuses a forged state: " + name, rc == 2 and needle in err, err.strip())
+
+
 def duration(capture):
     out = subprocess.run(["capinfos", "-u", "-M", capture], capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
@@ -278,13 +290,7 @@ def malformed_cut_state(smbscope, samples, tmp):
            "%r %r" % (st["quic_tails"], st.get("quic_tail_facts")))
 
     def case(name, change, needle):
-        t = json.loads(json.dumps(doc))
-        change(t["merge_state"]["state"])
-        bad = os.path.join(d, "bad-%s.json" % name.replace(" ", "-"))
-        with open(bad, "w") as f:
-            json.dump(merge_check.redigest(t), f)
-        rc, _, err = run([smbscope, "merge", bad])
-        expect("refuses a forged state: " + name, rc == 2 and needle in err, err.strip())
+        refuses_forged(smbscope, d, name, doc, change, needle)
 
     def facts(v):
         return lambda s: s.update(quic_tail_facts=v)
@@ -377,13 +383,7 @@ def malformed_smbd_bytes(smbscope, samples, tmp):
                                                     for c in doc["connections"] for s in c.get("sessions", [])))
 
     def case(name, doc, change, needle):
-        t = json.loads(json.dumps(doc))
-        change(t["merge_state"]["state"])
-        bad = os.path.join(d, "bad-%s.json" % name.replace(" ", "-"))
-        with open(bad, "w") as f:
-            json.dump(merge_check.redigest(t), f)
-        rc, _, err = run([smbscope, "merge", bad])
-        expect("refuses a forged state: " + name, rc == 2 and needle in err, err.strip())
+        refuses_forged(smbscope, d, name, doc, change, needle)
 
     def kept(rec, i, v):
         return lambda s: s.update(edge_smbd_bytes=[rec[:i] + [v] + rec[i + 1:]])

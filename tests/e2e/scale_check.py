@@ -772,26 +772,14 @@ def main():
     ap.add_argument("--quic-handshakes", action="store_true", help="only the QUIC handshakes peak RSS check")
     args = ap.parse_args()
     n = args.connections
-    if args.jobs_inputs:
-        with tempfile.TemporaryDirectory() as tmp:
-            jobs_inputs(args.smbscope, tmp)
-        return 1 if failures else 0
-    if args.netbios:
-        with tempfile.TemporaryDirectory() as tmp:
-            netbios_flows(args.smbscope, tmp)
-        return 1 if failures else 0
-    if args.netbios_hosts:
-        with tempfile.TemporaryDirectory() as tmp:
-            netbios_hosts(args.smbscope, tmp)
-        return 1 if failures else 0
-    if args.quic_handshakes:
-        with tempfile.TemporaryDirectory() as tmp:
-            quic_handshakes(args.smbscope, tmp)
-        return 1 if failures else 0
-    if args.netbios_hosts_v6:
-        with tempfile.TemporaryDirectory() as tmp:
-            netbios_hosts_v6(args.smbscope, tmp)
-        return 1 if failures else 0
+    # the checks run alone, each in a process of its own (peak RSS)
+    for only, check_one in ((args.jobs_inputs, jobs_inputs), (args.netbios, netbios_flows),
+                            (args.netbios_hosts, netbios_hosts), (args.quic_handshakes, quic_handshakes),
+                            (args.netbios_hosts_v6, netbios_hosts_v6)):
+        if only:
+            with tempfile.TemporaryDirectory() as tmp:
+                check_one(args.smbscope, tmp)
+            return 1 if failures else 0
     if not args.no_rss:
         # in a process of its own, started while this one is small: a child's
         # ru_maxrss starts from its parent's RSS at the fork, and the reports
