@@ -18,8 +18,9 @@
 enum {
     BT_IDB = 1, BT_PB = 2, BT_SPB = 3, BT_ISB = 5, BT_EPB = 6, BT_SHB = 0x0A0D0D0A,
     OPT_END = 0, IF_FILTER = 11, IF_TSRESOL = 9, IF_TSOFFSET = 14,
-    ISB_IFRECV = 4, ISB_IFDROP = 5, ISB_OSDROP = 7,
+    ISB_IFRECV = 4, ISB_IFDROP = 5, ISB_OSDROP = 7, EPB_DROPCOUNT = 4,
 };
+#define PB_DROPS_UNKNOWN 0xFFFFu /* the obsolete Packet Block: "not available" */
 #define BYTE_ORDER_MAGIC 0x1A2B3C4Du
 /* Interfaces per section: 48 bytes each, so 2^20 let a 51 KB gzip of
  * identical IDBs take 67 MiB (review); dumpcap writes one per capture
@@ -48,7 +49,11 @@ struct ng_iface {
     int64_t tsoffset;
     enum scale scale;
     uint64_t factor;
-    struct ng_drops drops;
+    struct ng_drops drops; /* its last ISB's */
+    /* Writers without ISBs may count losses per packet instead: the EPB
+     * option epb_dropcount, the obsolete Packet Block's drops count, each
+     * the packets lost since the one before (tshark: frame.drop_count). */
+    uint64_t pkts, pkt_drops;
 };
 
 /* Distinct string if_filters of every interface of every section: the
@@ -271,13 +276,30 @@ static int idb_options(struct pcapng_native *r, struct ng_iface *ifc, struct ng_
     return 0;
 }
 
-static void add_drops(struct ng_drops *sum, const struct ng_drops *d)
+static uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
+/* An interface's losses: its ISB's counters; past them, or without an ISB,
+ * what its packets said they lost (received: those packets and the lost). */
+static struct ng_drops iface_drops(const struct ng_iface *ifc)
 {
+    struct ng_drops d = ifc->drops;
+    if (ifc->pkt_drops && ifc->pkt_drops > d.osdrop) {
+        if (!d.seen)
+            d.recv = sat_add(ifc->pkts, ifc->pkt_drops);
+        d.osdrop = ifc->pkt_drops;
+        d.seen = true;
+    }
+    return d;
+}
+
+static void add_drops(struct ng_drops *sum, const struct ng_iface *ifc)
+{
+    struct ng_drops dd = iface_drops(ifc), *d = &dd;
     if (!d->seen)
         return;
-    sum->recv = sum->recv > UINT64_MAX - d->recv ? UINT64_MAX : sum->recv + d->recv;
-    sum->osdrop = sum->osdrop > UINT64_MAX - d->osdrop ? UINT64_MAX : sum->osdrop + d->osdrop;
-    sum->ifdrop = sum->ifdrop > UINT64_MAX - d->ifdrop ? UINT64_MAX : sum->ifdrop + d->ifdrop;
+    sum->recv = sat_add(sum->recv, d->recv);
+    sum->osdrop = sat_add(sum->osdrop, d->osdrop);
+    sum->ifdrop = sat_add(sum->ifdrop, d->ifdrop);
     sum->seen = true;
 }
 
@@ -332,7 +354,7 @@ static int new_section(struct pcapng_native *r, struct ng_block *b, bool first, 
         return fail(f, b->at, "unknown pcapng savefile major version number %u", major);
     r->be = b->be;
     for (uint32_t i = 0; i < r->nifs; i++) /* the section's interfaces end: their totals stay */
-        add_drops(&r->drops_done, &r->ifs[i].drops);
+        add_drops(&r->drops_done, &r->ifs[i]);
     r->nifs = 0;
     return 0;
 }
@@ -377,10 +399,28 @@ static uint64_t scale_frac(const struct ng_iface *ifc, uint64_t frac)
     return frac * 1000000000u / ifc->tsresol; /* libpcap's order: may wrap, as there */
 }
 
+/* An EPB's epb_dropcount, after its data of caplen bytes (body left just
+ * past them); 0 without one.  A malformed option list ends the walk, as
+ * it does in tshark: the packet itself is still read. */
+static uint64_t epb_dropcount(struct wire *body, uint32_t caplen, bool be)
+{
+    struct wire w = *body;
+    wire_skip(&w, (4 - (caplen & 3)) & 3);
+    while (wire_has(&w, 4)) {
+        uint16_t code = u16(&w, be), olen = u16(&w, be);
+        struct wire v = wire_sub(&w, ((size_t)olen + 3) & ~(size_t)3);
+        if (!wire_ok(&v) || code == OPT_END)
+            break;
+        if (code == EPB_DROPCOUNT && olen == 8)
+            return u64(&v, be);
+    }
+    return 0;
+}
+
 /* A packet block into rec: 1, or -1 on a fault. */
 static int packet(struct pcapng_native *r, struct ng_block *b, struct capture_record *rec, struct read_fault *f)
 {
-    uint32_t iface, caplen, len;
+    uint32_t iface, caplen, len, pb_drops = 0;
     uint64_t t = 0;
     bool be = b->be;
     if (b->type == BT_SPB) {
@@ -398,7 +438,7 @@ static int packet(struct pcapng_native *r, struct ng_block *b, struct capture_re
             iface = u32(&b->body, be);
         } else {
             iface = u16(&b->body, be);
-            wire_skip(&b->body, 2); /* drops count */
+            pb_drops = u16(&b->body, be);
         }
         uint64_t hi = u32(&b->body, be), lo = u32(&b->body, be);
         t = hi << 32 | lo;
@@ -407,12 +447,17 @@ static int packet(struct pcapng_native *r, struct ng_block *b, struct capture_re
     }
     if (iface >= r->nifs)
         return fail(f, b->at, "a packet arrived on interface %u, but there's no Interface Description Block for that interface", iface);
-    const struct ng_iface *ifc = &r->ifs[iface];
+    struct ng_iface *ifc = &r->ifs[iface];
     if (caplen > ifc->lt.snapshot)
         return fail(f, b->at, "invalid packet capture length %u, bigger than snaplen of %u", caplen, ifc->lt.snapshot);
     const uint8_t *data = wire_bytes(&b->body, caplen);
     if (!data)
         return too_short(f, b);
+    ifc->pkts++;
+    if (b->type == BT_EPB && wire_left(&b->body) >= 4)
+        ifc->pkt_drops = sat_add(ifc->pkt_drops, epb_dropcount(&b->body, caplen, be));
+    else if (b->type == BT_PB && pb_drops != PB_DROPS_UNKNOWN)
+        ifc->pkt_drops = sat_add(ifc->pkt_drops, pb_drops);
     /* the usual resolutions divide by a constant (a multiply), not by a
      * variable (a 64-bit division per record); same quotient either way */
     uint64_t q, rem;
@@ -522,7 +567,7 @@ bool pcapng_native_drops(const struct pcapng_native *r, uint64_t *recv, uint64_t
 {
     struct ng_drops sum = r->drops_done;
     for (uint32_t i = 0; i < r->nifs; i++)
-        add_drops(&sum, &r->ifs[i].drops);
+        add_drops(&sum, &r->ifs[i]);
     *recv = sum.recv;
     *osdrop = sum.osdrop;
     *ifdrop = sum.ifdrop;

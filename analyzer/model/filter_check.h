@@ -22,9 +22,18 @@ enum filter_probe {
 /* "UDP 137", "UDP 138", "TCP 139", "UDP 139", "TCP 445". */
 const char *filter_probe_name(enum filter_probe p);
 
+/* The longest filter checked, in bytes.  libpcap's code generator is
+ * worse than linear in the number of terms even without its optimiser
+ * ("tcp port K or ..." of 1,000 terms: 9 s; 16 pcapng interfaces' 150-term
+ * filters joined: 80 s), and a pcapng file of 62 KB may carry such
+ * filters.  4 KiB is about 200 "host A.B.C.D" terms, far beyond a filter a
+ * person writes, and compiles in well under a second at any shape tried. */
+#define FILTER_CHECK_MAX_LEN 4096
+
 /* Bit (1u << probe) for every probe the filter drops, in either direction.
- * false (and errbuf) when it cannot be checked: the filter does not compile
- * for the link type, or the link type has no probe builder. */
+ * false (and errbuf) when it cannot be checked: longer than
+ * FILTER_CHECK_MAX_LEN, the filter does not compile for the link type, or
+ * the link type has no probe builder. */
 bool filter_check(int dlt, const char *filter, uint32_t *blinded, char *errbuf, size_t errlen);
 
 #endif

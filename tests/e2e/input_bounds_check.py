@@ -23,6 +23,14 @@ far more memory than its size:
   packets were dropped: the capture-drops unknown, inconclusive; with no
   drops it stays a pass and reports its received count.  Before: ISBs were
   skipped, PASS.
+* epb-drops: a pcapng without ISBs whose second Enhanced Packet Block says
+  (option epb_dropcount, tshark's frame.drop_count) that 1,000 packets were
+  lost before it: the capture-drops unknown, inconclusive; so does an
+  obsolete Packet Block's drops count.  Before: PASS.
+* filter-long: 16 interfaces, each with its own 150-term if_filter, in a
+  62 KB file: libpcap compiled the 41 KB join for minutes (170 s, 357 MiB).
+  Past 4 KiB a filter is not compiled: the capture-filter unknown says it
+  could not be checked.  One filter just under 4 KiB is still judged.
 * zstd-window: a zstd frame that asks for a 128 MiB window (zstd --long=27
   over a pipe, where the tool cannot shrink the window to the input's size)
   is refused by name, exit 2.  Before: the decoder took the window (157 MiB).
@@ -72,6 +80,17 @@ def epb(ts_us, frame, iface=0):
     return blk(6, struct.pack("<IIIII", iface, ts_us >> 32, ts_us & 0xFFFFFFFF, len(frame), len(frame)) + frame)
 
 
+def epb_opts(ts_us, frame, options, iface=0):
+    pad = b"\0" * ((-len(frame)) % 4)
+    return blk(6, struct.pack("<IIIII", iface, ts_us >> 32, ts_us & 0xFFFFFFFF, len(frame), len(frame)) + frame + pad
+               + options + opt(0, b""))
+
+
+def pb(ts_us, frame, drops):
+    """The obsolete Packet Block (type 2): interface and drops count 16 bits each."""
+    return blk(2, struct.pack("<HHIIII", 0, drops, ts_us >> 32, ts_us & 0xFFFFFFFF, len(frame), len(frame)) + frame)
+
+
 def ethernet_frames(pcap):
     d = open(pcap, "rb").read()
     assert struct.unpack("<I", d[:4])[0] == 0xA1B2C3D4, pcap
@@ -89,7 +108,7 @@ def to_wifi(frame):
     return (b"\x08\x00" + b"\0\0" + dst + src + dst + b"\0\0" + b"\xaa\xaa\x03\0\0\0" + ethertype + frame[14:])
 
 
-def run(smbscope, args, stdin=None):
+def run(smbscope, args, stdin=None, timeout=300):
     """(exit status, stdout, stderr, the child's peak RSS in KiB).  Run from a
     small process of its own: a child's ru_maxrss starts from its parent's."""
     probe = ("import resource,subprocess,sys;p=subprocess.run(sys.argv[1:],stdin=%s,capture_output=True);"
@@ -97,7 +116,7 @@ def run(smbscope, args, stdin=None):
              "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss));"
              "sys.stdout.buffer.write(p.stdout);sys.stderr.buffer.write(p.stderr)"
              % ("open(%r,'rb')" % stdin if stdin else "subprocess.DEVNULL"))
-    p = subprocess.run([sys.executable, "-c", probe, smbscope] + args, capture_output=True, timeout=300)
+    p = subprocess.run([sys.executable, "-c", probe, smbscope] + args, capture_output=True, timeout=timeout)
     head, _, out = p.stdout.partition(b"\n")
     rc, _, rss = (int(x) for x in head.split())
     return rc, out, p.stderr.decode("utf-8", "replace"), rss
@@ -200,6 +219,56 @@ def case_drops(smbscope, sample, tmp):
                 "drops: no drops, still a pass, received counted", "exit %d %r %r" % (rc, why, drops))
 
 
+def case_epb_drops(smbscope, sample, tmp):
+    frames = ethernet_frames(sample)
+    for kind in ("epb", "pb"):
+        path = os.path.join(tmp, "%s-drops.pcapng" % kind)
+        with open(path, "wb") as f:
+            f.write(SHB + idb(1))
+            for i, (ts, fr) in enumerate(frames):
+                drops = 1000 if i == 1 else 0
+                f.write(epb_opts(ts, fr, opt(4, struct.pack("<Q", drops))) if kind == "epb" else pb(ts, fr, drops))
+        if kind == "epb" and shutil.which("tshark"):
+            t = subprocess.run([os.environ.get("TSHARK", "tshark"), "-r", path, "-T", "fields", "-e", "frame.drop_count"],
+                               capture_output=True, text=True, timeout=120)
+            tap(t.stdout.split()[1:2] == ["1000"], "epb-drops: tshark reads the drop count", t.stdout[:80])
+        rc, out, err, _ = run(smbscope, ["-q", "-T", "json", path])
+        doc = json.loads(out)
+        why = [u.get("reason") for u in doc["verdict"].get("unknowns", [])]
+        drops = doc["evidence"].get("capture_drops") or {}
+        tap(rc == 3 and "capture-drops" in why and drops.get("dropped") == 1000
+            and drops.get("received") == len(frames) + 1000,
+            "epb-drops: a %s's own drop count makes the verdict inconclusive" % kind.upper(),
+            "exit %d %r %r" % (rc, why, drops))
+
+
+def case_filter_long(smbscope, sample, tmp):
+    frames = ethernet_frames(sample)
+    term = lambda n, k0: " or ".join("tcp port %d" % k for k in range(k0, k0 + n))
+    path = os.path.join(tmp, "filters16.pcapng")
+    with open(path, "wb") as f:
+        f.write(SHB + b"".join(idb(1, options=opt(11, b"\0" + term(150, 1000 + 200 * i).encode())) for i in range(16)))
+        for ts, fr in frames:
+            f.write(epb(ts, fr))
+    rc, out, err, _ = run(smbscope, ["-q", "-T", "json", path], timeout=120)
+    doc = json.loads(out)
+    det = [u.get("detail", "") for u in doc["verdict"].get("unknowns", []) if u.get("reason") == "capture-filter"]
+    tap(rc == 3 and len(det) == 1 and "could not be checked" in det[0] and "more than the 4096" in det[0],
+        "filter-long: 16 long filters joined are not compiled, said so", "exit %d %r" % (rc, [d[-120:] for d in det]))
+    one = term(233, 1000)
+    assert 3900 < len(one) <= 4096, len(one)
+    path = os.path.join(tmp, "filter4k.pcapng")
+    with open(path, "wb") as f:
+        f.write(SHB + idb(1, options=opt(11, b"\0" + one.encode())))
+        for ts, fr in frames:
+            f.write(epb(ts, fr))
+    rc, out, err, _ = run(smbscope, ["-q", "-T", "json", path], timeout=120)
+    doc = json.loads(out)
+    det = [u.get("detail", "") for u in doc["verdict"].get("unknowns", []) if u.get("reason") == "capture-filter"]
+    tap(rc == 3 and len(det) == 1 and "which drops UDP 137" in det[0],
+        "filter-long: a filter under 4 KiB is judged", "exit %d %r" % (rc, [d[-120:] for d in det]))
+
+
 def case_zstd_window(smbscope, sample, tmp):
     if not shutil.which("zstd"):
         tap(os.environ.get("CI") != "true", "zstd-window: zstd is needed in CI")
@@ -234,6 +303,8 @@ def main():
         passing = os.path.join(o.samples, "smb445-smb3_11.pcap")
         case_filter_iface(o.smbscope, passing, tmp)
         case_drops(o.smbscope, passing, tmp)
+        case_epb_drops(o.smbscope, passing, tmp)
+        case_filter_long(o.smbscope, passing, tmp)
     print("1..%d" % len(results))
     for i, (ok, name, detail) in enumerate(results, 1):
         print("%s %d - %s%s" % ("ok" if ok else "not ok", i, name, (" # " + detail) if detail and not ok else ""))

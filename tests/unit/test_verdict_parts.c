@@ -47,6 +47,26 @@ static void test_filter_directions_and_families(void)
     g_assert_false(filter_check(DLT_IEEE802_11, "tcp", &b, err, sizeof err));
 }
 
+/* The length bound: at FILTER_CHECK_MAX_LEN still compiled and judged, one
+ * byte more refused with the reason (libpcap's code generator is worse
+ * than linear in the terms). */
+static void test_filter_length_bound(void)
+{
+    GString *f = g_string_new("tcp port 445");
+    while (f->len + sizeof " or tcp port 445" - 1 <= FILTER_CHECK_MAX_LEN)
+        g_string_append(f, " or tcp port 445");
+    while (f->len < FILTER_CHECK_MAX_LEN)
+        g_string_append_c(f, ' ');
+    g_assert_cmpuint(f->len, ==, FILTER_CHECK_MAX_LEN);
+    g_assert_cmphex(blinded(DLT_EN10MB, f->str), ==, NB_PROBES);
+    g_string_append_c(f, ' ');
+    uint32_t b;
+    char err[256];
+    g_assert_false(filter_check(DLT_EN10MB, f->str, &b, err, sizeof err));
+    g_assert_nonnull(strstr(err, "4097 bytes long"));
+    g_string_free(f, TRUE);
+}
+
 static void test_hosts_exact_million(void)
 {
     struct host_table *t = host_table_new(0);
@@ -217,6 +237,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/filter/445-blinds-netbios", test_filter_445_blinds_netbios);
     g_test_add_func("/filter/directions-families", test_filter_directions_and_families);
+    g_test_add_func("/filter/length-bound", test_filter_length_bound);
     g_test_add_func("/hosts/exact-million", test_hosts_exact_million);
     g_test_add_func("/hosts/estimate-past-cap", test_hosts_estimate_past_cap);
     g_test_add_func("/hosts/broadcasts", test_broadcasts_are_not_hosts);
