@@ -19,6 +19,11 @@ never finished, then the sample: its SMB2 messages in several SMBD messages
 find no room, are dropped and counted
 (evidence.caps_hit.roce_messages_over_budget, unknown roce-over-budget), and
 peak RSS stays near the budget (main held every pair's 64 KiB).
+And a pair whose first whole SEND is an SMBD data transfer message without
+data (a keep-alive or credit grant, what an idle SMB Direct connection
+sends): the sample from its Tree Connect on, after such a message on the
+same queue pair, is still SMB Direct (main: the pair was "not SMB" for its
+life, a PASS under --allow-transport direct:445 with SMB2 on it).
 Every filler frame's wire length is one more than captured: its ICRC is
 then unchecked, so the packet is used."""
 
@@ -29,6 +34,8 @@ import struct
 import subprocess
 import sys
 import tempfile
+
+from rdma_read import _icrc
 
 FILL = 4096
 BUDGET_PAIRS = 600
@@ -116,6 +123,42 @@ def write_capture(path, opcode, sample, encrypted):
             o.write(struct.pack("<IIII", sec, usec, len(f), orig) + f)
 
 
+def ip_checksum(h):
+    s = sum(struct.unpack("!10H", h))
+    s = (s & 0xFFFF) + (s >> 16)
+    s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+
+
+def keepalive_first(sample, path, size):
+    """The sample from its first Tree Connect (frame 19) on, after one SEND
+    Only on the same queue pair, PSN one below, holding an SMBD data
+    transfer message with no data (CreditsRequested 1, CreditsGranted 1):
+    its 20-byte header (MS-SMBD 2.2.3; what Linux sends) or 24 bytes, the
+    padding too."""
+    recs = read_pcap(sample)[18:]
+    sec, usec, orig, f = recs[0]
+    assert f[14 + 9] == 17 and f[14 + 20 + 8] == 0x04, "frame 19 is a RoCEv2 SEND Only"
+    psn, = struct.unpack_from("!I", f, 14 + 20 + 8 + 8)
+    bth = bytearray(f[42:54])
+    struct.pack_into("!I", bth, 8, (psn - 1) & 0xFFFFFF)
+    bth[1] &= ~0x30  # PadCnt 0: the 24 bytes are all SMBD
+    smbd = struct.pack("<HHHHIIII", 1, 1, 0, 0, 0, 0, 0, 0)[:size]
+    payload = bytes(bth) + smbd + b"\0\0\0\0"
+    udp = f[34:38] + struct.pack("!HH", 8 + len(payload), 0) + payload
+    ip = bytearray(f[14:34])
+    struct.pack_into("!H", ip, 2, 20 + len(udp))
+    struct.pack_into("!H", ip, 10, 0)
+    struct.pack_into("!H", ip, 10, ip_checksum(bytes(ip)))
+    packet = bytes(ip) + udp
+    ka = f[:14] + packet[:-4] + _icrc(packet)
+    with open(path, "wb") as o:
+        o.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        o.write(struct.pack("<IIII", sec, max(usec - 1, 0), len(ka), len(ka)) + ka)
+        for sec, usec, orig, f in recs:
+            o.write(struct.pack("<IIII", sec, usec, len(f), orig) + f)
+
+
 def run(args, *extra):
     p = subprocess.run([args.smbscope, "-T", "json", "-q", "--require-encryption"] + list(extra),
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -133,6 +176,19 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         code, alone = run(args, sample)
         check(code == 1 and alone["verdict"]["outcome"] == "fail", "the sample alone fails --require-encryption")
+
+        for size, extra in ((20, []), (24, []), (20, ["--jobs", "2"])):
+            ka = os.path.join(tmp, "keepalive%d.pcap" % size)
+            keepalive_first(sample, ka, size)
+            t = subprocess.run([os.environ.get("TSHARK", "tshark"), "-r", ka, "-Y", "smb2", "-T", "fields", "-e",
+                                "frame.number"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            check(len(t.stdout.split()) >= 30, "tshark: SMB2 in %d frames of the keep-alive copy" % len(t.stdout.split()))
+            p = subprocess.run([args.smbscope, "-T", "json", "-q", "--allow-transport", "direct:445"] + extra + [ka],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            r = json.loads(p.stdout)
+            check(p.returncode == 1 and any(c.get("transport") == "rdma-roce" for c in r["connections"]),
+                  "%sa keep-alive of %d bytes first: still SMB Direct, FAIL under --allow-transport direct:445 (exit %d, %s)"
+                  % (" ".join(extra) + " " if extra else "", size, p.returncode, r["verdict"]["outcome"]))
 
         evictable = os.path.join(tmp, "not_smb.pcap")
         write_capture(evictable, 0x04, sample, encrypted)
