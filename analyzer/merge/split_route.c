@@ -108,7 +108,39 @@ static unsigned route_ethertype(struct wire *w, uint16_t type, unsigned n, const
     return type == ETH_IPV4 ? route_l3(w, false, n, rec, tcp) : type == ETH_IPV6 ? route_l3(w, true, n, rec, tcp) : 0;
 }
 
+static uint64_t ip_word(const struct ip_addr *a) { return addr_word(a->bytes, a->family == 6 ? 16 : 4); }
+
+/* A record the header look sent to worker 0 without knowing it is not TCP
+ * (a tunnel: MPLS, PPPoE, GRE, IP in IP, AH, VXLAN, Geneve; or headers it
+ * does not read): decoded as one run decodes it, it goes by its innermost
+ * pair when that is TCP (or a fragment of a TCP datagram, or an ICMP error
+ * quoting TCP), as the same connection's packets outside the tunnel do
+ * (without a tunnel that is the pair the header look would have used).
+ * Review: with one direction of a connection labelled (MPLS
+ * penultimate-hop popping, an asymmetric tunnel) --jobs 2 made two
+ * half-connections of it.  A tunnel inside IP fragments is not opened
+ * here (its datagram is worker 0's to reassemble). */
+static unsigned route_decoded(const struct capture_record *rec, unsigned n)
+{
+    struct packet pkt;
+    enum packet_status st = packet_decode(rec->dlt, rec, NULL, &pkt);
+    if ((st == PKT_OK && pkt.l4 == L4_TCP) || (st == PKT_FRAG_HELD && pkt.ip_proto == IPPROTO_V_TCP))
+        return split_pair_worker(ip_word(&pkt.src), ip_word(&pkt.dst), n);
+    if (st == PKT_OK && pkt.l4 == L4_ICMP_UNREACH && pkt.icmp.proto == IPPROTO_V_TCP &&
+        pkt.icmp.src.family == pkt.icmp.dst.family)
+        return split_pair_worker(ip_word(&pkt.icmp.src), ip_word(&pkt.icmp.dst), n);
+    return 0;
+}
+
+static unsigned route_headers(const struct capture_record *rec, unsigned n, enum split_tcp *tcp);
+
 unsigned split_route_any(const struct capture_record *rec, unsigned n, enum split_tcp *tcp)
+{
+    unsigned worker = route_headers(rec, n, tcp);
+    return worker == 0 && *tcp == SPLIT_TCP_MAYBE && n > 1 ? route_decoded(rec, n) : worker;
+}
+
+static unsigned route_headers(const struct capture_record *rec, unsigned n, enum split_tcp *tcp)
 {
     unsigned worker;
     *tcp = SPLIT_TCP_MAYBE;

@@ -8,11 +8,14 @@
  * connection between two hosts (the SYNs to 139 and 445 the NetBT race
  * check pairs) meet in one worker.  An ICMP destination-unreachable that
  * quotes a TCP packet goes with that packet's pair (it marks its flow
- * refused).  Everything else goes to worker 0: UDP (an NBNS query is
- * broadcast and answered from another address pair; QUIC connections
- * migrate between addresses), GRE (the inner addresses are what the
- * analysis keys on), other IP protocols and ICMP, frames that are not IP,
- * link types the router does not parse, and what is too short to tell. */
+ * refused).  A packet inside a tunnel (MPLS, PPPoE, GRE, IP in IP, AH,
+ * VXLAN, Geneve) goes by its innermost pair when that is TCP: decoded as
+ * one run decodes it, since the analysis keys on the inner addresses and a
+ * connection may be tunnelled one way only.  Everything else goes to
+ * worker 0: UDP (an NBNS query is broadcast and answered from another
+ * address pair; QUIC connections migrate between addresses), other IP
+ * protocols and ICMP, frames that are not IP, link types the router does
+ * not parse, and what is too short to tell. */
 #ifndef SMBSCOPE_SPLIT_ROUTE_H
 #define SMBSCOPE_SPLIT_ROUTE_H
 
