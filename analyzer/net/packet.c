@@ -32,9 +32,6 @@ const char *packet_status_name(enum packet_status st)
 
 /* ------------------------------------------------------------------ link */
 
-/* Follow EtherTypes through VLAN tags and LLC/SNAP to the network layer. */
-static enum packet_status decode_ethertype(struct packet *pkt, struct wire *w, uint16_t type,
-                                           struct ipfrag_table *frags);
 
 #define LLC_SAP_IPX 0xE0
 
@@ -73,7 +70,7 @@ static enum packet_status decode_llc(struct packet *pkt, struct wire *w, struct 
         uint16_t type = wire_u16be(w);
         if (!wire_ok(w))
             return PKT_TRUNCATED;
-        return decode_ethertype(pkt, w, type, frags);
+        return pkt_decode_ethertype(pkt, w, type, frags);
     }
     if (dsap == LLC_SAP_IPX)
         return note_ipx(pkt, w);
@@ -150,8 +147,7 @@ static enum packet_status decode_pppoe(struct packet *pkt, struct wire *w, struc
     return PKT_NOT_IP; /* LCP, IPCP, CHAP ...: PPP's own control */
 }
 
-static enum packet_status decode_ethertype(struct packet *pkt, struct wire *w, uint16_t type,
-                                           struct ipfrag_table *frags)
+enum packet_status pkt_decode_ethertype(struct packet *pkt, struct wire *w, uint16_t type, struct ipfrag_table *frags)
 {
     while (type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD) {
         if (pkt->vlan_depth == MAX_VLAN_DEPTH)
@@ -191,7 +187,7 @@ enum packet_status pkt_link_ethernet(struct packet *pkt, struct wire *w, struct 
     uint16_t type = wire_u16be(w);
     if (!wire_ok(w))
         return PKT_TRUNCATED;
-    return decode_ethertype(pkt, w, type, frags);
+    return pkt_decode_ethertype(pkt, w, type, frags);
 }
 
 static enum packet_status sll_protocol(struct packet *pkt, struct wire *w, uint16_t proto,
@@ -201,7 +197,7 @@ static enum packet_status sll_protocol(struct packet *pkt, struct wire *w, uint1
         return decode_llc(pkt, w, frags);
     if (proto == SLL_PROTO_8023)
         return note_ipx(pkt, w);
-    return decode_ethertype(pkt, w, proto, frags);
+    return pkt_decode_ethertype(pkt, w, proto, frags);
 }
 
 /* Linux cooked v1: packet type, ARPHRD, address length, 8 address bytes, protocol. */
@@ -315,8 +311,9 @@ bool pkt_fast_eth_ipv4(const struct capture_record *rec, struct packet *out)
     uint8_t proto = h[9];
     if ((proto != IPPROTO_V_TCP && proto != IPPROTO_V_UDP) || (load_u16be(h + 6) & 0x3FFF)) /* or a fragment */
         return false;
-    if (proto == IPPROTO_V_UDP && caplen >= 14 + 20 + 4 && pkt_udp_tunnel_port(load_u16be(h + 20 + 2)))
-        return false; /* VXLAN or Geneve: the layered path opens it */
+    if (proto == IPPROTO_V_UDP && caplen >= 14 + 20 + 4 &&
+        (pkt_udp_tunnel_port(load_u16be(h + 20)) || pkt_udp_tunnel_port(load_u16be(h + 20 + 2))))
+        return false; /* VXLAN, VXLAN-GPE or Geneve: the layered path opens it */
     uint32_t captured = caplen - 14;
     uint32_t total = load_u16be(h + 2);
     if (total == 0) /* TSO on the sender: the frame is the truth (packet_ip.c) */

@@ -52,25 +52,41 @@ static enum packet_status decode_tcp(struct packet *pkt, struct l4_in *in)
 }
 
 #define GRE_TEB_ETHERNET 0x6558u /* "transparent Ethernet bridging", Geneve's and GRE's Ethernet */
-#define VXLAN_I_FLAG 0x08
 
-/* The frame a VXLAN or Geneve datagram carries (tshark decodes both on their
- * ports) is the packet analysed; a datagram whose header does not say so
- * (VXLAN without its I flag, a Geneve version or protocol not known) stays
- * the UDP it is. */
+/* VXLAN-GPE's next protocol: the EtherType it means (0: not opened; NSH
+ * and the rest stay the UDP they are). */
+static uint16_t gpe_ethertype(uint8_t next)
+{
+    static const uint16_t types[] = { [1] = ETH_IPV4, [2] = ETH_IPV6, [3] = GRE_TEB_ETHERNET, [5] = ETH_MPLS };
+    return next < sizeof types / sizeof types[0] ? types[next] : 0;
+}
+
+/* Geneve's protocol types opened: Ethernet, IP, MPLS. */
+static bool geneve_opened(uint16_t proto)
+{
+    return proto == GRE_TEB_ETHERNET || proto == ETH_IPV4 || proto == ETH_IPV6 || proto == ETH_MPLS ||
+           proto == ETH_MPLS_MC;
+}
+
+/* The frame a VXLAN, VXLAN-GPE or Geneve datagram carries is the packet
+ * analysed, as tshark decodes them: on either port (the destination's
+ * first), VXLAN whatever its flags say (without the I flag too), Geneve
+ * of any version (review: each of those passed with NetBIOS inside).  A
+ * protocol inside that is not opened leaves the UDP it is. */
 static enum packet_status decode_udp_tunnel(struct packet *pkt, struct l4_in *in)
 {
     struct wire w = wire_make(pkt->payload, pkt->payload_len);
     if (pkt->payload_len < 8)
         return pkt->payload_wire_len >= 8 ? PKT_TRUNCATED : PKT_OK;
     const uint8_t *h = wire_bytes(&w, 8);
+    uint16_t port = pkt_udp_tunnel_port(pkt->dport) ? pkt->dport : pkt->sport;
     uint16_t proto = GRE_TEB_ETHERNET;
-    if (pkt->dport == VXLAN_PORT) {
-        if (!(h[0] & VXLAN_I_FLAG))
+    if (port == VXLAN_GPE_PORT) {
+        if (!(proto = gpe_ethertype(h[3])))
             return PKT_OK;
-    } else {
+    } else if (port == GENEVE_PORT) {
         proto = load_u16be(h + 2);
-        if ((h[0] >> 6) != 0 || (proto != GRE_TEB_ETHERNET && proto != ETH_IPV4 && proto != ETH_IPV6))
+        if (!geneve_opened(proto))
             return PKT_OK;
         if (!wire_skip(&w, (size_t)(h[0] & 0x3F) * 4))
             return PKT_TRUNCATED;
@@ -81,11 +97,9 @@ static enum packet_status decode_udp_tunnel(struct packet *pkt, struct l4_in *in
     pkt->sport = pkt->dport = 0;
     pkt->payload = NULL;
     pkt->payload_len = pkt->payload_wire_len = 0;
-    if (proto == ETH_IPV4)
-        return pkt_decode_ipv4(pkt, &w, in->frags);
-    if (proto == ETH_IPV6)
-        return pkt_decode_ipv6(pkt, &w, in->frags);
-    return pkt_link_ethernet(pkt, &w, in->frags);
+    if (proto == GRE_TEB_ETHERNET)
+        return pkt_link_ethernet(pkt, &w, in->frags);
+    return pkt_decode_ethertype(pkt, &w, proto, in->frags);
 }
 
 static enum packet_status decode_udp(struct packet *pkt, struct l4_in *in)
@@ -114,7 +128,7 @@ static enum packet_status decode_udp(struct packet *pkt, struct l4_in *in)
     if (ulen >= 8 && ulen <= in->wire_len)
         wire_payload = (uint32_t)ulen - 8;
     set_payload(pkt, w, wire_payload);
-    if (pkt_udp_tunnel_port(pkt->dport))
+    if (pkt_udp_tunnel_port(pkt->dport) || pkt_udp_tunnel_port(pkt->sport))
         return decode_udp_tunnel(pkt, in);
     return PKT_OK;
 }

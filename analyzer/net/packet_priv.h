@@ -63,11 +63,20 @@ struct l4_in {
     struct ipfrag_table *frags; /* for an IP packet inside a tunnel */
 };
 
-#define VXLAN_PORT 4789  /* RFC 7348; what cloud traffic mirroring (AWS VPC, Azure vTAP) delivers */
-#define GENEVE_PORT 6081 /* RFC 8926 */
+#define VXLAN_PORT 4789     /* RFC 7348; what cloud traffic mirroring (AWS VPC, Azure vTAP) delivers */
+#define VXLAN_GPE_PORT 4790 /* draft-ietf-nvo3-vxlan-gpe: a next-protocol field */
+#define GENEVE_PORT 6081    /* RFC 8926 */
 
-/* A UDP destination port whose datagrams carry a frame (decode_udp). */
-static inline bool pkt_udp_tunnel_port(uint16_t dport) { return dport == VXLAN_PORT || dport == GENEVE_PORT; }
+/* A UDP port whose datagrams carry a frame (decode_udp): as tshark's
+ * dissectors registered on udp.port, the source port or the destination. */
+static inline bool pkt_udp_tunnel_port(uint16_t port)
+{
+    return port == VXLAN_PORT || port == GENEVE_PORT || port == VXLAN_GPE_PORT;
+}
+
+/* Follow EtherTypes through VLAN tags and LLC/SNAP to the network layer
+ * (packet.c): what an Ethernet header, Geneve or VXLAN-GPE names. */
+enum packet_status pkt_decode_ethertype(struct packet *pkt, struct wire *w, uint16_t type, struct ipfrag_table *frags);
 
 /* One more tunnel layer, or false when the packet is already MAX_TUNNEL_DEPTH
  * deep (the caller returns PKT_MALFORMED: a loss, not another protocol). */
