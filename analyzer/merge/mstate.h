@@ -18,6 +18,7 @@
 #include <json-glib/json-glib.h>
 
 #include "analysis.h"
+#include "hosts.h"
 #include "distinct.h"
 #include "jget.h"
 #include "json.h"
@@ -30,6 +31,9 @@
 #define MSTATE_SMB_HOSTS_CAP 2048u /* SMB host records, the ones the hosts view ranks first */
 #define MSTATE_NB_ROWS_CAP 2048u   /* NetBIOS rows, those nearest the capture's edges (mstate_nb.c) */
 #define MSTATE_HOSTS_CAP 2048u     /* NetBIOS host records, the most involved */
+/* ... and past them, in one zlib stream (hosts.records_more, mstate_nb.c),
+ * the rest of a run's own records (NB_HOST_RECORDS) */
+#define MSTATE_HOSTS_MORE_CAP (65536u - MSTATE_HOSTS_CAP)
 #define MSTATE_COMPACT_HOSTS_CAP (65536u + (1u << 21)) /* the other NetBIOS hosts, compact (mstate_nb.c):
                                                           as many as one run counts exactly (hosts.h) */
 #define MSTATE_COMPACT_V6_CAP (1u << 18) /* of them IPv6 (sorted whole: 4 MiB); past it none (folded) */
@@ -86,7 +90,14 @@ void mstate_build_netbios(struct json *b, const struct analysis *a);
  * after its host records; returns the rows it carried (mstate_read.c
  * subtracts them from its rows_folded). */
 #define MSTATE_NB_MORE_CAP (16384u - MSTATE_NB_ROWS_CAP)
-uint64_t mstate_fold_nb_past(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, int64_t ts);
+uint64_t mstate_fold_nb_past(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, int64_t ts,
+                             const GArray *more_records);
+/* hosts.records_more (the host records past MSTATE_HOSTS_CAP, at most
+ * MSTATE_HOSTS_MORE_CAP) folded as the state's records are; their
+ * addresses (struct ip_addr) returned for mstate_fold_nb_past(), NULL
+ * when the state carries none.  Before the compact hosts, which name
+ * those hosts again for an older reader (their bits or'ed in). */
+GArray *mstate_fold_records_more(struct jget *g, const struct jpath *hp, struct host_table *t, JsonObject *ho);
 /* A state's row into merge's ledger as one run counts it: joined to the
  * same flow of another state, or past the ledger's cap a flow not
  * itemised of its client (and the counts that rest on rows estimates). */

@@ -423,6 +423,157 @@ static void row_put(struct zput *z, const struct nb_flow *f, bool unlisted)
     }
 }
 
+/* ---- the records past MSTATE_HOSTS_CAP, carried (records_more) -------- */
+
+/* A record as bytes: family, address (4 or 16), nb_roles, services_sent,
+ * refused, nb_flows, nb_flows_served, nb_flows_unlisted (4 each),
+ * nb_packets_sent, first_seen, last_seen (8 each), big-endian.  Review: a
+ * host past the state's 2,048 records came back from the compact set with
+ * the part's first packet as its first and last seen and no flows or
+ * packets, in every report with more NetBIOS hosts, even the merge of
+ * one report alone. */
+#define REC_MORE_MAX (1 + 16 + 3 + 12 + 24)
+
+static size_t rec_more_put(uint8_t *p, const struct host_rec *h, uint32_t unlisted)
+{
+    uint8_t *q = p;
+    size_t al = h->addr.family == 6 ? 16 : 4;
+    *q++ = h->addr.family;
+    memcpy(q, h->addr.bytes, al), q += al;
+    *q++ = h->nb_roles;
+    *q++ = h->services_sent;
+    *q++ = h->refused;
+    put_be(q, h->nb_flows, 4), q += 4;
+    put_be(q, h->nb_flows_served, 4), q += 4;
+    uint64_t ul = (uint64_t)h->nb_flows_unlisted + unlisted;
+    put_be(q, ul > UINT32_MAX ? UINT32_MAX : ul, 4), q += 4;
+    put_be(q, h->nb_packets_sent, 8), q += 8;
+    put_be(q, (uint64_t)h->first_seen, 8), q += 8;
+    put_be(q, (uint64_t)h->last_seen, 8), q += 8;
+    return (size_t)(q - p);
+}
+
+/* The m records ranked after the state's (r, in rank order). */
+static void records_more(struct json *b, struct host_table *t, const struct rank *r, uint32_t m,
+                         const struct nb_folds *fo)
+{
+    struct zput *z = g_new(struct zput, 1);
+    zput_begin(z, b, "records_more", m, 1);
+    for (uint32_t i = 0; i < m; i++) {
+        const struct host_rec *h = host_table_at(t, r[i].i);
+        uint8_t e[REC_MORE_MAX];
+        zput_bytes(z, e, rec_more_put(e, h, GPOINTER_TO_UINT(g_hash_table_lookup(fo->unlisted, &h->addr))));
+    }
+    zput_end(z, b);
+    g_free(z);
+}
+
+/* The record at p (len bytes there): its size, 0 when more bytes are
+ * needed, -1 (the reason in g) when it is not one smbscope writes. */
+static int64_t rec_more_get(struct jget *g, const struct jpath *ip, const uint8_t *p, size_t len, struct host_rec *h)
+{
+    if (len < 1)
+        return 0;
+    if (p[0] != 4 && p[0] != 6) {
+        jget_fail(g, ip, "addr: not an IPv4 or IPv6 address");
+        return -1;
+    }
+    size_t al = p[0] == 6 ? 16 : 4, need = 1 + al + 3 + 12 + 24;
+    if (len < need)
+        return 0;
+    memset(h, 0, sizeof *h);
+    const uint8_t *q = p;
+    h->addr.family = *q++;
+    memcpy(h->addr.bytes, q, al), q += al;
+    h->nb_roles = *q++;
+    h->services_sent = *q++;
+    h->refused = *q++;
+    h->nb_flows = (uint32_t)get_be(q, 4), q += 4;
+    h->nb_flows_served = (uint32_t)get_be(q, 4), q += 4;
+    h->nb_flows_unlisted = (uint32_t)get_be(q, 4), q += 4;
+    h->nb_packets_sent = get_be(q, 8), q += 8;
+    h->first_seen = (int64_t)get_be(q, 8), q += 8;
+    h->last_seen = (int64_t)get_be(q, 8);
+    const char *why = NULL;
+    if (h->nb_roles > 15 || h->services_sent > 7) /* the records' reader's bounds (mstate_read.c) */
+        why = "nb_roles or services_sent: bits this smbscope does not write";
+    else if (h->nb_packets_sent > INT64_MAX)
+        why = "nb_packets_sent past 2^63";
+    else if (h->first_seen < -JGET_TS_MAX || h->first_seen > JGET_TS_MAX || h->last_seen < -JGET_TS_MAX ||
+             h->last_seen > JGET_TS_MAX)
+        why = "not a capture time (microseconds within 2^62 of 1970)";
+    if (why) {
+        jget_fail(g, ip, why);
+        return -1;
+    }
+    return (int64_t)need;
+}
+
+GArray *mstate_fold_records_more(struct jget *g, const struct jpath *hp, struct host_table *t, JsonObject *ho)
+{
+    if (g->failed || !ho || !json_object_has_member(ho, "records_more"))
+        return NULL;
+    struct jpath mp;
+    jpath_key(&mp, hp, "records_more");
+    JsonObject *c = jget_obj(g, hp, ho, "records_more");
+    uint64_t n = jget_u64(g, &mp, c, "n", MSTATE_HOSTS_MORE_CAP);
+    const char *b64 = c ? jget_str(g, &mp, c, "zlib", (size_t)MSTATE_HOSTS_MORE_CAP * REC_MORE_MAX / 3 * 4 + 64, false)
+                        : NULL;
+    if (g->failed || !b64)
+        return NULL;
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t blen = strlen(b64), body = strspn(b64, alphabet), pad = strspn(b64 + body, "=");
+    if (!blen || blen % 4 || body + pad != blen || pad > 2) {
+        jget_fail(g, &mp, "zlib: not base64");
+        return NULL;
+    }
+    GArray *addrs = g_array_new(FALSE, FALSE, sizeof(struct ip_addr));
+    gsize zlen = 0;
+    guchar *z = g_base64_decode(b64, &zlen);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    bool ok = inflateInit(&zs) == Z_OK;
+    zs.next_in = z;
+    zs.avail_in = (uInt)zlen;
+    const size_t size = 64 * REC_MORE_MAX;
+    uint8_t buf[64 * REC_MORE_MAX];
+    size_t have = 0;
+    int rc = Z_OK;
+    while (ok && !g->failed && rc != Z_STREAM_END) {
+        zs.next_out = buf + have;
+        zs.avail_out = (uInt)(size - have);
+        rc = inflate(&zs, Z_NO_FLUSH);
+        if (rc != Z_OK && rc != Z_STREAM_END) {
+            ok = false;
+            break;
+        }
+        have = size - zs.avail_out;
+        size_t at = 0;
+        for (;;) {
+            struct jpath ip;
+            jpath_index(&ip, &mp, addrs->len);
+            struct host_rec h;
+            int64_t used = rec_more_get(g, &ip, buf + at, have - at, &h);
+            if (used <= 0)
+                break;
+            if (addrs->len >= n) { /* longer than n records */
+                ok = false;
+                break;
+            }
+            at += (size_t)used;
+            host_table_fold(t, &h);
+            g_array_append_val(addrs, h.addr);
+        }
+        memmove(buf, buf + at, have - at);
+        have -= at;
+    }
+    inflateEnd(&zs);
+    g_free(z);
+    if (!g->failed && (!ok || rc != Z_STREAM_END || have || addrs->len != n))
+        jget_fail(g, &mp, "zlib: not a zlib stream of n records");
+    return addrs;
+}
+
 /* Whether the run counts a host's flows as not itemised (its own rows
  * past the ledger's cap), without the state's folding. */
 static bool run_unlisted(struct host_table *t, const struct ip_addr *a)
@@ -935,7 +1086,22 @@ void mstate_nb_fold_row(struct nb_ledger *l, const struct nb_flow *f)
     }
 }
 
-uint64_t mstate_fold_nb_past(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, int64_t ts)
+/* A client of carried rows with a record in the state: the folding's
+ * flows not itemised taken back from it. */
+static void unfold_unlisted(struct nb_ledger *l, struct host_table *t, const struct more *m, const struct ip_addr *x)
+{
+    const struct more_client *c = g_hash_table_lookup(m->clients, x);
+    if (!c)
+        return;
+    struct host_rec *h = host_table_find(t, x);
+    if (h)
+        h->nb_flows_unlisted -= c->rows < h->nb_flows_unlisted ? c->rows : h->nb_flows_unlisted;
+    else if (!c->unlisted)
+        nb_ledger_mark_fold_inexact(l);
+}
+
+uint64_t mstate_fold_nb_past(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, int64_t ts,
+                             const GArray *more_records)
 {
     struct nb_ledger *l = a->ledger;
     struct host_table *t = nb_ledger_hosts_mut(l);
@@ -976,15 +1142,10 @@ uint64_t mstate_fold_nb_past(struct jget *g, const struct jpath *p, struct analy
         struct ip_addr x;
         if (!s || !jget_parse_addr(s, &x))
             continue; /* refused by the records' reader already */
-        const struct more_client *c = g_hash_table_lookup(m.clients, &x);
-        if (!c)
-            continue;
-        struct host_rec *h = host_table_find(t, &x);
-        if (h)
-            h->nb_flows_unlisted -= c->rows < h->nb_flows_unlisted ? c->rows : h->nb_flows_unlisted;
-        else if (!c->unlisted)
-            nb_ledger_mark_fold_inexact(l);
+        unfold_unlisted(l, t, &m, &x);
     }
+    for (guint i = 0; m.rows->len && more_records && i < more_records->len; i++)
+        unfold_unlisted(l, t, &m, &g_array_index(more_records, struct ip_addr, i));
     /* the rows themselves, as the state's rows[] */
     for (guint i = 0; i < m.rows->len; i++) {
         struct nb_flow *f = &g_array_index(m.rows, struct nb_flow, i);
@@ -1026,6 +1187,8 @@ static void hosts(struct json *b, const struct analysis *a, const struct nb_fold
         host_rec(b, h, GPOINTER_TO_UINT(g_hash_table_lookup(fo->unlisted, &h->addr)));
     }
     json_end_array(b);
+    if (n > kept)
+        records_more(b, t, r + kept, n - kept < MSTATE_HOSTS_MORE_CAP ? n - kept : MSTATE_HOSTS_MORE_CAP, fo);
     uint64_t left = compact_hosts(b, t, r, kept, n, fo);
     g_free(r);
     KINTS(b, { "cap", MSTATE_HOSTS_CAP }, { "folded", left + a->state_folded.hosts });

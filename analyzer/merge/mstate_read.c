@@ -151,7 +151,7 @@ static void fold_counters(struct jget *g, const struct jpath *p, struct analysis
         .decrypt_failures = jget_u64(g, &kp, o, "decrypt_failures", INT64_MAX),
         .undecryptable = jget_u64(g, &kp, o, "undecryptable", INT64_MAX),
     };
-    if (json_object_has_member(o, "evictions_lost")) /* written only when hit */
+    if (o && json_object_has_member(o, "evictions_lost")) /* written only when hit */
         q.evictions_lost = jget_u64(g, &kp, o, "evictions_lost", q.evictions);
     quic_table_fold_stats(a->quic, &q);
 
@@ -458,10 +458,14 @@ static void fold_hosts(struct jget *g, const struct jpath *p, struct analysis *a
         if (!g->failed)
             host_table_fold(t, &h);
     }
+    /* the records past them, then the compact hosts and the NetBIOS rows
+     * the state carries past its cap */
+    GArray *more = mstate_fold_records_more(g, &hp, t, o);
     struct jpath rp;
     jpath_key(&rp, p, "run");
-    /* the compact hosts, and the NetBIOS rows the state carries past its cap */
-    mstate_fold_nb_past(g, p, a, st, jget_ts_or_none(g, &rp, jget_obj(g, p, st, "run"), "first_ts"));
+    mstate_fold_nb_past(g, p, a, st, jget_ts_or_none(g, &rp, jget_obj(g, p, st, "run"), "first_ts"), more);
+    if (more)
+        g_array_free(more, TRUE);
     if (o && json_object_has_member(o, "all")) { /* the writer's hosts past its cap: estimated here too */
         struct jpath allp;
         jpath_key(&allp, &hp, "all");
