@@ -10,6 +10,7 @@
 
 #include <glib.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,7 @@ struct split_feed {
     uint64_t *want;      /* per worker: the batch it walks next */
     bool *held;          /* per worker: it walks want - 1 */
     uint64_t frames;     /* records read so far */
+    atomic_bool aborted; /* split_feed_abort() */
 };
 
 struct split_feed *split_feed_new(struct capture *cap, unsigned n, const volatile sig_atomic_t *stop)
@@ -68,6 +70,7 @@ struct split_feed *split_feed_new(struct capture *cap, unsigned n, const volatil
     f->want = calloc(n, sizeof *f->want);
     f->held = calloc(n, sizeof *f->held);
     f->rc = 0;
+    atomic_init(&f->aborted, false);
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cond, NULL);
     bool ok = f->slots && f->want && f->held;
@@ -105,6 +108,8 @@ void split_feed_free(struct split_feed *f)
 }
 
 int split_feed_rc(const struct split_feed *f) { return f->rc; }
+
+void split_feed_abort(struct split_feed *f) { atomic_store_explicit(&f->aborted, true, memory_order_relaxed); }
 
 /* Room for len more bytes at s->data + used (a record larger than what
  * is left of a batch that holds none yet: the slot's buffer grows, the n
@@ -145,7 +150,8 @@ static bool fill(struct split_feed *f, struct slot *s)
     while (n < BATCH_ITEMS && used < BATCH_BYTES) {
         struct capture_record *rec = &recs[n];
         int rc = 1;
-        if ((stop && *stop) || (rc = capture_next(cap, rec)) != 1) {
+        if ((stop && *stop) || atomic_load_explicit(&f->aborted, memory_order_relaxed) ||
+            (rc = capture_next(cap, rec)) != 1) {
             f->rc = rc; /* 1: stopped by *stop */
             more = false;
             break;

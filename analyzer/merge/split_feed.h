@@ -49,6 +49,10 @@ const struct split_batch *split_feed_next(struct split_feed *f, unsigned k);
 /* After every worker saw NULL: capture_next()'s last (0 end, -1 damage,
  * 1 stopped by *stop). */
 int split_feed_rc(const struct split_feed *f);
+/* Any worker: stop reading (as *stop does) because the split's answer is
+ * given up (split.c: one analysis of the file follows); the others then
+ * walk what is filled and end. */
+void split_feed_abort(struct split_feed *f);
 void split_feed_free(struct split_feed *f);
 
 #endif
