@@ -970,6 +970,9 @@ static bool fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
     in->if_received = rd->if_received;
     in->if_dropped = rd->if_dropped;
     in->if_ifdropped = rd->if_ifdropped;
+    G_STATIC_ASSERT(G_N_ELEMENTS(a->jobs_records) >= SPLIT_MAX_THREADS);
+    for (unsigned k = 0; k < n; k++)
+        a->jobs_records[k] = ((const struct input_info *)g_ptr_array_index(ws[k].a.inputs, 0))->packets;
     for (unsigned k = 1; k < n; k++) {
         input_add(in, g_ptr_array_index(ws[k].a.inputs, 0));
         g_ptr_array_set_size(ws[k].a.inputs, 0);
@@ -1007,6 +1010,34 @@ static bool fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
     return true;
 }
 
+/* The records split_sample() reads at most, and their bytes. */
+#define SAMPLE_RECORDS 16384u
+#define SAMPLE_BYTES (16u << 20)
+
+/* How many of the file's first records go to worker 0 by their kind, not
+ * their address pair (split_route.h: UDP, other protocols, frames not
+ * IP), for the feed's balance (split_feed_balance()).  Read with a reader
+ * of its own, as the feed reads (uncompressed files only): the first 16 MiB
+ * or 16,384 records, whichever ends first (a few ms).  Nothing when the
+ * file cannot be read again: the pairs are then shared evenly. */
+static void split_sample(const char *path, struct split_feed *feed)
+{
+    char err[CAPTURE_ERRBUF_SIZE];
+    struct capture *cap = capture_open(path, err);
+    if (!cap)
+        return;
+    uint64_t n = 0, unroutable = 0, bytes = 0;
+    struct capture_record rec;
+    while (n < SAMPLE_RECORDS && bytes < SAMPLE_BYTES && capture_next(cap, &rec) == 1) {
+        enum split_tcp t;
+        unroutable += split_route(&rec, SPLIT_MAX_THREADS, &t) == 0 && t == SPLIT_TCP_NO;
+        bytes += rec.caplen;
+        n++;
+    }
+    capture_close(cap);
+    split_feed_balance(feed, unroutable, n);
+}
+
 int split_main(const struct config *cfg)
 {
     if (!quic_crypto_init()) { /* once, before the threads: libgcrypt's own set-up is not thread-safe */
@@ -1037,6 +1068,8 @@ int split_main(const struct config *cfg)
         fprintf(stderr, "smbscope: %s\n", err);
     else if (!feed)
         fprintf(stderr, "smbscope: out of memory\n");
+    if (feed)
+        split_sample(cfg->inputs[0], feed);
     if (!ok || !feed || !workers_start(cfg, ws, n, cap, feed)) { /* workers_start() says why */
         if (a.inputs)
             analysis_free(&a);
