@@ -111,7 +111,9 @@ struct worker {
     GArray *made;             /* struct close_key per group of a.groups: of the connection that made it */
     GArray *lingering;        /* struct linger_rec per connection that lingered after its close */
     bool lingering_full;      /* LINGER_RECS_MAX / n of them: the others not noted */
-    uint64_t landed[CONN_GROUP_LEVELS]; /* conn_groups_stats().folded when the last close was noted */
+    uint64_t landed[CONN_GROUP_LEVELS]; /* conn_groups_stats().folded below the full level when the last
+                                         * close was noted */
+    uint32_t groups_cap;      /* the full level's cap (one run's) */
     struct close_key refused_min; /* the earliest close (of a lingering one, a bound below it) of the
                                    * connections this thread's full level refused past its bound */
     bool refused;                 /* refused_min is set */
@@ -228,11 +230,14 @@ struct refused {
 };
 
 /* A lingering connection refused (its close is linger_model()'s, resolved
- * by split_exact()): at the full level (key 0) or key 1 + its index in
- * refused_list. */
+ * by split_exact(); of those that left one run's closed list at one time,
+ * it counts as the first: a bound below, 16 bytes a refusal): at the full
+ * level (key 0) or key 1 + its index in refused_list.  At most
+ * LINGER_RECS_MAX / N of them a thread (8 MiB in all, as the lingering
+ * records): past it the split gives up. */
 struct refused_linger {
     uint32_t linger, key;
-    int64_t first_ts, last_ts;
+    int64_t first_ts; /* those at the end leave in opening order */
 };
 
 /* The keys below the full level a thread keeps refused, at most (in caps
@@ -295,7 +300,9 @@ static bool note_refused(struct worker *w, int l, const struct conn_group_key *k
     if (k && !r)
         return false;
     if (w->last.linger) {
-        struct refused_linger e = { w->last.linger, k ? index + 1 : 0, w->last.first_ts, w->last.last_ts };
+        if (w->refused_lingering->len >= LINGER_RECS_MAX / w->n)
+            return false;
+        struct refused_linger e = { w->last.linger, k ? index + 1 : 0, w->last.first_ts };
         g_array_append_val(w->refused_lingering, e);
     } else if (r) {
         refused_when(&r->when, &r->has_when, &w->last);
@@ -317,19 +324,22 @@ static bool note_refused(struct worker *w, int l, const struct conn_group_key *k
  * analysis of the file). */
 static void note_landed(struct worker *w)
 {
+    bool below = w->below_set;
+    w->below_set = false;
+    /* one lands below the full level only past its bound: as many groups at least */
+    if (w->inexact || conn_groups_count(w->a.groups) < PAST_CAP_CAPS * w->groups_cap)
+        return;
     struct conn_groups_stats st = conn_groups_stats(w->a.groups);
     uint64_t added = 0;
     int deepest = CONN_GROUP_FULL;
-    for (int l = 0; l < CONN_GROUP_LEVELS; l++) {
+    for (int l = CONN_GROUP_ANY_CLIENT; l < CONN_GROUP_LEVELS; l++) {
         uint64_t d = st.folded[l] - w->landed[l];
         added += d;
         if (d)
             deepest = l;
         w->landed[l] = st.folded[l];
     }
-    bool below = w->below_set;
-    w->below_set = false;
-    if (deepest == CONN_GROUP_FULL || w->inexact)
+    if (deepest == CONN_GROUP_FULL)
         return;
     bool ok = added == 1 && (deepest == CONN_GROUP_ANY_CLIENT || below);
     for (int l = CONN_GROUP_FULL; ok && l < deepest; l++)
@@ -345,7 +355,7 @@ static void note_landed(struct worker *w)
  * past the full level's bound and its own cap: as many groups at least). */
 static void note_below(struct worker *w, const struct smb_conn *s)
 {
-    uint32_t cap = conn_groups_stats(w->a.groups).cap;
+    uint32_t cap = w->groups_cap;
     if (conn_groups_count(w->a.groups) < PAST_CAP_CAPS * cap + (cap / 4 ? cap / 4 : 1))
         return;
     struct conn_summary cs;
@@ -797,6 +807,7 @@ static bool workers_start(const struct config *cfg, struct worker *ws, unsigned 
             return false;
         }
         share_tables(&w->a, n);
+        w->groups_cap = conn_groups_stats(w->a.groups).cap;
         conn_groups_admit_past_cap(w->a.groups, group_past_cap, w);
         w->a.edges_apart = true; /* no capped copy of the groups without the edges (jobs_drop_edge_tables()) */
         w->a.progress = false;
@@ -909,7 +920,7 @@ static bool split_exact(struct worker *ws, unsigned n, uint32_t cap)
             return false;
         for (guint i = 0; i < w->refused_lingering->len; i++) {
             const struct refused_linger *e = &g_array_index(w->refused_lingering, struct refused_linger, i);
-            struct close_key when = { .linger = e->linger, .first_ts = e->first_ts, .last_ts = e->last_ts };
+            struct close_key when = { .linger = e->linger, .first_ts = e->first_ts, .last_ts = INT64_MIN };
             linger_resolve(&when, w);
             if (e->key) {
                 struct refused *r = g_ptr_array_index(w->refused_list, e->key - 1);
@@ -920,8 +931,24 @@ static bool split_exact(struct worker *ws, unsigned n, uint32_t cap)
         }
         refused |= w->refused;
     }
-    if (!refused)
+    bool keys = false;
+    for (unsigned k = 0; k < n; k++)
+        keys |= ws[k].refused_list->len > 0;
+    if (!refused && !keys)
         return true;
+    if (!keys) { /* the full level only: one run's holds the first cap of the threads' full groups */
+        struct close_key first = { 0 };
+        bool have = false;
+        for (unsigned k = 0; k < n; k++)
+            if (ws[k].refused)
+                refused_when(&first, &have, &ws[k].refused_min);
+        uint64_t before = 0;
+        for (unsigned k = 0; k < n; k++)
+            for (guint i = 0; i < ws[k].made->len; i++)
+                before += conn_groups_at(ws[k].a.groups, i)->key.level == CONN_GROUP_FULL &&
+                          close_key_before(&g_array_index(ws[k].made, struct close_key, i), &first);
+        return before >= cap;
+    }
     GArray *ev = g_array_new(FALSE, FALSE, sizeof(struct replay));
     for (unsigned k = 0; k < n; k++) {
         for (guint i = 0; i < ws[k].made->len; i++) {
