@@ -214,6 +214,7 @@ struct analysis {
      * --jobs N when fewer threads ran (the memory bound: split.h). */
     unsigned jobs_threads, jobs_requested;
     const char *jobs_split;
+    uint64_t jobs_records[4]; /* "flow-hash": the records each thread analysed (split.h SPLIT_MAX_THREADS) */
 };
 
 #define ANALYSIS_MAX_EDGES 4096u /* past this, edge connections are folded at once (not joinable; counted) */

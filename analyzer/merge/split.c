@@ -10,6 +10,8 @@
 #include "capture.h"
 #include "census.h"
 #include "conn_groups.h"
+#include "conn_summary.h"
+#include "distinct.h"
 #include "flow.h"
 #include "fold_mem.h"
 #include "jobs.h"
@@ -17,6 +19,7 @@
 #include "merge.h"
 #include "netbios.h"
 #include "packet.h"
+#include "past_cap.h"
 #include "quic_crypto.h"
 #include "session.h"
 #include "session_priv.h"
@@ -108,6 +111,18 @@ struct worker {
     GArray *made;             /* struct close_key per group of a.groups: of the connection that made it */
     GArray *lingering;        /* struct linger_rec per connection that lingered after its close */
     bool lingering_full;      /* LINGER_RECS_MAX / n of them: the others not noted */
+    uint64_t landed[CONN_GROUP_LEVELS]; /* conn_groups_stats().folded below the full level when the last
+                                         * close was noted */
+    uint32_t groups_cap;      /* the full level's cap (one run's) */
+    struct close_key refused_min; /* the earliest close (of a lingering one, a bound below it) of the
+                                   * connections this thread's full level refused past its bound */
+    bool refused;                 /* refused_min is set */
+    GPtrArray *refused_list;      /* struct refused: keys refused below the full level (note_landed()) */
+    GHashTable *refused_keys;     /* key -> 1 + its index in refused_list */
+    GArray *refused_lingering;    /* struct refused_linger */
+    struct conn_group_key below[2]; /* the closing connection's keys at any-client and any-host */
+    bool below_set;               /* below is the last closed connection's (note_below()) */
+    bool inexact;                 /* the split cannot tell one run's groups (note_landed()) */
     GThread *th;
     struct fold_order *order; /* fold_mem_order() of a, sorted on this worker's thread */
 };
@@ -201,13 +216,164 @@ static void note_kept(struct worker *w)
         g_array_append_val(w->kept, w->last);
 }
 
+static bool close_key_before(const struct close_key *a, const struct close_key *b)
+{
+    return close_key_order(a, b) < 0;
+}
+
+/* A key a thread's level refused past its bound, and the earliest close
+ * of a connection refused it there (note_landed()). */
+struct refused {
+    struct conn_group_key key;
+    struct close_key when;
+    bool has_when; /* else only lingering ones so far (struct refused_linger) */
+};
+
+/* A lingering connection refused (its close is linger_model()'s, resolved
+ * by split_exact(); of those that left one run's closed list at one time,
+ * it counts as the first: a bound below, 16 bytes a refusal): at the full
+ * level (key 0) or key 1 + its index in refused_list.  At most
+ * LINGER_RECS_MAX / N of them a thread (8 MiB in all, as the lingering
+ * records): past it the split gives up. */
+struct refused_linger {
+    uint32_t linger, key;
+    int64_t first_ts; /* those at the end leave in opening order */
+};
+
+/* The keys below the full level a thread keeps refused, at most (in caps
+ * of the full level, and at least REFUSED_KEYS_MIN: a key and its close
+ * are about 250 bytes): past it the split gives up (split_main(): one
+ * analysis of the file). */
+#define REFUSED_KEYS_CAPS PAST_CAP_CAPS
+#define REFUSED_KEYS_MIN 4096u
+
+static guint refused_hash(gconstpointer p)
+{
+    const uint8_t *b = p;
+    uint64_t h = distinct_process_key(); /* the keys are the capture's to choose */
+    for (size_t i = 0; i < sizeof(struct conn_group_key); i++)
+        h = (h ^ b[i]) * UINT64_C(0x100000001b3);
+    return (guint)(h >> 32 ^ h);
+}
+
+static gboolean refused_equal(gconstpointer a, gconstpointer b)
+{
+    return memcmp(a, b, sizeof(struct conn_group_key)) == 0;
+}
+
+/* The refused entry of key k at level l (made with no close); NULL past
+ * the bound. */
+static struct refused *refused_entry(struct worker *w, int l, const struct conn_group_key *k, guint *index)
+{
+    struct conn_group_key probe = *k;
+    probe.level = (uint8_t)l;
+    gpointer at = g_hash_table_lookup(w->refused_keys, &probe);
+    if (at) {
+        *index = GPOINTER_TO_UINT(at) - 1;
+        return g_ptr_array_index(w->refused_list, *index);
+    }
+    uint32_t cap = conn_groups_stats(w->a.groups).cap;
+    if (w->refused_list->len >= (REFUSED_KEYS_CAPS * cap > REFUSED_KEYS_MIN ? REFUSED_KEYS_CAPS * cap : REFUSED_KEYS_MIN))
+        return NULL;
+    struct refused *r = g_new0(struct refused, 1);
+    r->key = probe;
+    *index = w->refused_list->len;
+    g_ptr_array_add(w->refused_list, r);
+    g_hash_table_insert(w->refused_keys, &r->key, GUINT_TO_POINTER(*index + 1));
+    return r;
+}
+
+static void refused_when(struct close_key *min, bool *has, const struct close_key *when)
+{
+    if (!*has || close_key_before(when, min))
+        *min = *when;
+    *has = true;
+}
+
+/* The connection that closed last here (w->last) was refused at level l
+ * with key k there (NULL at the full level, where a key is one address
+ * pair's: one thread's).  false: past the keys' bound. */
+static bool note_refused(struct worker *w, int l, const struct conn_group_key *k)
+{
+    guint index = 0;
+    struct refused *r = k ? refused_entry(w, l, k, &index) : NULL;
+    if (k && !r)
+        return false;
+    if (w->last.linger) {
+        if (w->refused_lingering->len >= LINGER_RECS_MAX / w->n)
+            return false;
+        struct refused_linger e = { w->last.linger, k ? index + 1 : 0, w->last.first_ts };
+        g_array_append_val(w->refused_lingering, e);
+    } else if (r) {
+        refused_when(&r->when, &r->has_when, &w->last);
+    } else {
+        refused_when(&w->refused_min, &w->refused, &w->last);
+    }
+    return true;
+}
+
+/* Where the connection that closed last (w->last) went in this thread's
+ * groups.  A thread keeps keys apart past its caps (group_past_cap()) up
+ * to conn_groups.c's bound; past it a key is refused and the connection
+ * folds a level down, where one run may have kept it: the split's answer
+ * then stands only if one run refused it at that level too (split_exact()).
+ * Noted for that: each key refused with its earliest close (at the full
+ * level only the earliest close; below it the keys the connection had
+ * there, w->below: note_below()).  Past the keys' bound, or when a close
+ * cannot be told apart, the split gives up at once (split_main(): one
+ * analysis of the file). */
+static void note_landed(struct worker *w)
+{
+    bool below = w->below_set;
+    w->below_set = false;
+    /* one lands below the full level only past its bound: as many groups at least */
+    if (w->inexact || conn_groups_count(w->a.groups) < PAST_CAP_CAPS * w->groups_cap)
+        return;
+    struct conn_groups_stats st = conn_groups_stats(w->a.groups);
+    uint64_t added = 0;
+    int deepest = CONN_GROUP_FULL;
+    for (int l = CONN_GROUP_ANY_CLIENT; l < CONN_GROUP_LEVELS; l++) {
+        uint64_t d = st.folded[l] - w->landed[l];
+        added += d;
+        if (d)
+            deepest = l;
+        w->landed[l] = st.folded[l];
+    }
+    if (deepest == CONN_GROUP_FULL)
+        return;
+    bool ok = added == 1 && (deepest == CONN_GROUP_ANY_CLIENT || below);
+    for (int l = CONN_GROUP_FULL; ok && l < deepest; l++)
+        ok = note_refused(w, l, l == CONN_GROUP_FULL ? NULL : &w->below[l - 1]);
+    if (!ok) {
+        w->inexact = true;
+        split_feed_abort(w->feed);
+    }
+}
+
+/* The keys below the full level of s, closing now, when this thread's
+ * groups may refuse it there (a level below the full one is refused only
+ * past the full level's bound and its own cap: as many groups at least). */
+static void note_below(struct worker *w, const struct smb_conn *s)
+{
+    uint32_t cap = w->groups_cap;
+    if (conn_groups_count(w->a.groups) < PAST_CAP_CAPS * cap + (cap / 4 ? cap / 4 : 1))
+        return;
+    struct conn_summary cs;
+    conn_summary_from_conn(&cs, s, &w->cfg.policy);
+    conn_group_key_of(&w->below[0], &cs, CONN_GROUP_ANY_CLIENT);
+    conn_group_key_of(&w->below[1], &cs, CONN_GROUP_ANY_HOST);
+    w->below_set = true;
+}
+
 /* analysis events.conn_end: s closes (before it goes into the groups;
  * its TCP flow, if any, went by on_flow_close() just before). */
 static void on_conn_end(void *ctx, const struct smb_conn *s)
 {
     struct worker *w = ctx;
+    note_landed(w);
     note_made(w);
     note_kept(w);
+    note_below(w, s);
     w->last = close_key_of(s, w->now, w->tcp_now, w->closes++);
     if (w->linger_flow && s->flow_id == w->linger_flow)
         w->last.linger = w->lingering->len;
@@ -456,6 +622,7 @@ static gpointer work(gpointer data)
     w->now = INT64_MAX;
     analysis_finish(&w->a);
     jobs_drop_edge_tables(&w->a); /* a.groups: those made as connections closed (not the edges') */
+    note_landed(w);
     note_made(w);
     note_kept(w);
     w->order = fold_mem_order(&w->a);
@@ -640,6 +807,7 @@ static bool workers_start(const struct config *cfg, struct worker *ws, unsigned 
             return false;
         }
         share_tables(&w->a, n);
+        w->groups_cap = conn_groups_stats(w->a.groups).cap;
         conn_groups_admit_past_cap(w->a.groups, group_past_cap, w);
         w->a.edges_apart = true; /* no capped copy of the groups without the edges (jobs_drop_edge_tables()) */
         w->a.progress = false;
@@ -651,6 +819,9 @@ static bool workers_start(const struct config *cfg, struct worker *ws, unsigned 
         w->a.events.conn_end = on_conn_end;
         w->a.events.netbios_flow = on_netbios_flow;
         w->nb_made = g_array_new(FALSE, FALSE, sizeof(struct nb_made));
+        w->refused_list = g_ptr_array_new_with_free_func(g_free);
+        w->refused_keys = g_hash_table_new(refused_hash, refused_equal);
+        w->refused_lingering = g_array_new(FALSE, FALSE, sizeof(struct refused_linger));
         w->joined = g_ptr_array_new();
         const struct flow_observer obs = { .packet = on_flow_packet, .conn_close = on_flow_close };
         if (!flow_table_add_observer(w->a.flows, &obs, w)) {
@@ -677,6 +848,12 @@ static void workers_free(struct worker *ws, unsigned n)
             g_array_free(w->made, TRUE);
         if (w->lingering)
             g_array_free(w->lingering, TRUE);
+        if (w->refused_keys)
+            g_hash_table_destroy(w->refused_keys);
+        if (w->refused_list)
+            g_ptr_array_free(w->refused_list, TRUE);
+        if (w->refused_lingering)
+            g_array_free(w->refused_lingering, TRUE);
         fold_order_free(w->order);
     }
     g_free(ws);
@@ -706,13 +883,109 @@ static void run_workers(struct worker *ws, unsigned n, struct capture *cap, stru
     } else if (split_feed_rc(ws[0].feed) == -1) {
         in->truncated = true;
         in->error = g_strdup(capture_error(cap));
-        fprintf(stderr, "smbscope: %s\n", in->error);
-        *input_error = true;
+        *input_error = true; /* said by split_main(), once it keeps the split's answer */
     }
 }
 
-/* The workers' analyses into a, the file's counters into one input. */
-static void fold_workers(struct analysis *a, struct worker *ws, unsigned n, const struct input_info *rd)
+/* What split_exact() replays in one run's order: a thread's group made
+ * (grp), or a key refused (level, key NULL at the full level). */
+struct replay {
+    struct close_key when;
+    const struct conn_group *grp;
+    const struct conn_group_key *key;
+    int level;
+};
+
+static gint replay_order(gconstpointer pa, gconstpointer pb)
+{
+    const struct replay *a = pa, *b = pb;
+    gint c = close_key_order(&a->when, &b->when);
+    return c ? c : (a->grp != NULL) - (b->grp != NULL); /* at one time a refusal first: the stricter */
+}
+
+/* Whether one run refused every key a thread's groups refused past their
+ * bound (note_landed()), at the level they did.  The fold adds the
+ * threads' groups in the order one run made them (their made keys,
+ * linger_resolve() done); replayed so into a table of one run's caps, one
+ * run's groups stand as they did at each refusal: one run refused it
+ * there if the level was full and did not hold the key.  A full key is
+ * one address pair's (one thread's), so the thread that refused it never
+ * made it: only the level's being full is asked. */
+static bool split_exact(struct worker *ws, unsigned n, uint32_t cap)
+{
+    bool refused = false;
+    for (unsigned k = 0; k < n; k++) {
+        struct worker *w = &ws[k];
+        if (w->inexact)
+            return false;
+        for (guint i = 0; i < w->refused_lingering->len; i++) {
+            const struct refused_linger *e = &g_array_index(w->refused_lingering, struct refused_linger, i);
+            struct close_key when = { .linger = e->linger, .first_ts = e->first_ts, .last_ts = INT64_MIN };
+            linger_resolve(&when, w);
+            if (e->key) {
+                struct refused *r = g_ptr_array_index(w->refused_list, e->key - 1);
+                refused_when(&r->when, &r->has_when, &when);
+            } else {
+                refused_when(&w->refused_min, &w->refused, &when);
+            }
+        }
+        refused |= w->refused;
+    }
+    bool keys = false;
+    for (unsigned k = 0; k < n; k++)
+        keys |= ws[k].refused_list->len > 0;
+    if (!refused && !keys)
+        return true;
+    if (!keys) { /* the full level only: one run's holds the first cap of the threads' full groups */
+        struct close_key first = { 0 };
+        bool have = false;
+        for (unsigned k = 0; k < n; k++)
+            if (ws[k].refused)
+                refused_when(&first, &have, &ws[k].refused_min);
+        uint64_t before = 0;
+        for (unsigned k = 0; k < n; k++)
+            for (guint i = 0; i < ws[k].made->len; i++)
+                before += conn_groups_at(ws[k].a.groups, i)->key.level == CONN_GROUP_FULL &&
+                          close_key_before(&g_array_index(ws[k].made, struct close_key, i), &first);
+        return before >= cap;
+    }
+    GArray *ev = g_array_new(FALSE, FALSE, sizeof(struct replay));
+    for (unsigned k = 0; k < n; k++) {
+        for (guint i = 0; i < ws[k].made->len; i++) {
+            struct replay r = { g_array_index(ws[k].made, struct close_key, i), conn_groups_at(ws[k].a.groups, i), NULL, 0 };
+            g_array_append_val(ev, r);
+        }
+        if (ws[k].refused) {
+            struct replay r = { ws[k].refused_min, NULL, NULL, CONN_GROUP_FULL };
+            g_array_append_val(ev, r);
+        }
+        for (guint i = 0; i < ws[k].refused_list->len; i++) {
+            const struct refused *f = g_ptr_array_index(ws[k].refused_list, i);
+            struct replay r = { f->when, NULL, &f->key, f->key.level };
+            g_array_append_val(ev, r);
+        }
+    }
+    g_array_sort(ev, replay_order);
+    struct conn_groups *one = conn_groups_new(cap);
+    bool exact = true;
+    for (guint i = 0; exact && i < ev->len; i++) {
+        const struct replay *r = &g_array_index(ev, struct replay, i);
+        if (r->grp)
+            conn_groups_add_group(one, r->grp);
+        else
+            exact = conn_groups_level_full(one, (enum conn_group_level)r->level) &&
+                    (!r->key || !conn_groups_has(one, r->key));
+    }
+    conn_groups_free(one);
+    g_array_free(ev, TRUE);
+    return exact;
+}
+
+/* The workers' analyses into a, the file's counters into one input;
+ * false (nothing folded) when the split's answer may not be one run's
+ * (split_exact()), unless the input was interrupted (a stop signal: its
+ * report follows at once, as near as the split gives it). */
+static bool fold_workers(struct analysis *a, struct worker *ws, unsigned n, const struct input_info *rd)
 {
     struct input_info *in = g_ptr_array_index(ws[0].a.inputs, 0);
     in->bytes = rd->bytes;
@@ -724,6 +997,9 @@ static void fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
     in->if_received = rd->if_received;
     in->if_dropped = rd->if_dropped;
     in->if_ifdropped = rd->if_ifdropped;
+    G_STATIC_ASSERT(G_N_ELEMENTS(a->jobs_records) >= SPLIT_MAX_THREADS);
+    for (unsigned k = 0; k < n; k++)
+        a->jobs_records[k] = ((const struct input_info *)g_ptr_array_index(ws[k].a.inputs, 0))->packets;
     for (unsigned k = 1; k < n; k++) {
         input_add(in, g_ptr_array_index(ws[k].a.inputs, 0));
         g_ptr_array_set_size(ws[k].a.inputs, 0);
@@ -737,12 +1013,14 @@ static void fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
         linger_model(ws, n, a->cfg, clock ? last : INT64_MIN);
     else
         linger_unmodelled(ws, n);
-    keep_first_closed(a, ws, n);
-    for (unsigned k = 0; k < n; k++) { /* the groups in the order one run made them */
+    for (unsigned k = 0; k < n; k++)
         for (guint i = 0; i < ws[k].made->len; i++)
             linger_resolve(&g_array_index(ws[k].made, struct close_key, i), &ws[k]);
+    if (!split_exact(ws, n, conn_groups_stats(a->groups).cap) && !rd->interrupted)
+        return false;
+    keep_first_closed(a, ws, n);
+    for (unsigned k = 0; k < n; k++) /* the groups in the order one run made them */
         fold_order_groups_by(ws[k].order, ws[k].made->data, ws[k].made->len, sizeof(struct close_key), close_key_order);
-    }
     struct analysis *as[JOBS_MAX];
     struct fold_order *order[JOBS_MAX];
     for (unsigned k = 0; k < n; k++) {
@@ -756,6 +1034,35 @@ static void fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
         flow_table_tick(a->flows, first);
         flow_table_tick(a->flows, last);
     }
+    return true;
+}
+
+/* The records split_sample() reads at most, and their bytes. */
+#define SAMPLE_RECORDS 16384u
+#define SAMPLE_BYTES (16u << 20)
+
+/* How many of the file's first records go to worker 0 by their kind, not
+ * their address pair (split_route.h: UDP, other protocols, frames not
+ * IP), for the feed's balance (split_feed_balance()).  Read with a reader
+ * of its own, as the feed reads (uncompressed files only): the first 16 MiB
+ * or 16,384 records, whichever ends first (a few ms).  Nothing when the
+ * file cannot be read again: the pairs are then shared evenly. */
+static void split_sample(const char *path, struct split_feed *feed)
+{
+    char err[CAPTURE_ERRBUF_SIZE];
+    struct capture *cap = capture_open(path, err);
+    if (!cap)
+        return;
+    uint64_t n = 0, unroutable = 0, bytes = 0;
+    struct capture_record rec;
+    while (n < SAMPLE_RECORDS && bytes < SAMPLE_BYTES && capture_next(cap, &rec) == 1) {
+        enum split_tcp t;
+        unroutable += split_route(&rec, SPLIT_MAX_THREADS, &t) == 0 && t == SPLIT_TCP_NO;
+        bytes += rec.caplen;
+        n++;
+    }
+    capture_close(cap);
+    split_feed_balance(feed, unroutable, n);
 }
 
 int split_main(const struct config *cfg)
@@ -788,6 +1095,8 @@ int split_main(const struct config *cfg)
         fprintf(stderr, "smbscope: %s\n", err);
     else if (!feed)
         fprintf(stderr, "smbscope: out of memory\n");
+    if (feed)
+        split_sample(cfg->inputs[0], feed);
     if (!ok || !feed || !workers_start(cfg, ws, n, cap, feed)) { /* workers_start() says why */
         if (a.inputs)
             analysis_free(&a);
@@ -802,7 +1111,17 @@ int split_main(const struct config *cfg)
     analysis_input_end(&rd, cap, NULL); /* --jobs takes no filter expression */
     split_feed_free(feed);
     capture_close(cap);
-    fold_workers(&a, ws, n, &rd);
+    if (!fold_workers(&a, ws, n, &rd)) {
+        /* the split's answer may not be one run's (split_exact()): the
+         * file is analysed as one run (main.c), which reads it again */
+        workers_free(ws, n);
+        analysis_free(&a);
+        g_free(rd.error);
+        g_free(rd.capture_filter);
+        return -1;
+    }
+    if (input_error)
+        fprintf(stderr, "smbscope: %s\n", rd.error);
     GArray *nb_made = nb_made_all(ws, n);
     workers_free(ws, n); /* before the report: its peak is then one analysis' */
     a.input_error |= input_error;

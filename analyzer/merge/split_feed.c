@@ -10,10 +10,15 @@
 
 #include <glib.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "split_route.h"
+
+/* The route's shares of the address pairs (split_pair_worker()), each
+ * given to a worker by balance(). */
+#define SPLIT_SHARES 256u
 
 /* Bytes and records of one batch: 256 KiB keeps the ring small (a batch
  * is about 2,000 records of a short-connection capture: the lock is taken
@@ -53,7 +58,11 @@ struct split_feed {
     uint64_t *want;      /* per worker: the batch it walks next */
     bool *held;          /* per worker: it walks want - 1 */
     uint64_t frames;     /* records read so far */
+    atomic_bool aborted; /* split_feed_abort() */
+    uint8_t share[SPLIT_SHARES]; /* the worker of each of the route's shares */
 };
+
+static void balance(struct split_feed *f, uint64_t unroutable, uint64_t n);
 
 struct split_feed *split_feed_new(struct capture *cap, unsigned n, const volatile sig_atomic_t *stop)
 {
@@ -68,6 +77,8 @@ struct split_feed *split_feed_new(struct capture *cap, unsigned n, const volatil
     f->want = calloc(n, sizeof *f->want);
     f->held = calloc(n, sizeof *f->held);
     f->rc = 0;
+    atomic_init(&f->aborted, false);
+    balance(f, 0, 0);
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cond, NULL);
     bool ok = f->slots && f->want && f->held;
@@ -106,6 +117,8 @@ void split_feed_free(struct split_feed *f)
 
 int split_feed_rc(const struct split_feed *f) { return f->rc; }
 
+void split_feed_abort(struct split_feed *f) { atomic_store_explicit(&f->aborted, true, memory_order_relaxed); }
+
 /* Room for len more bytes at s->data + used (a record larger than what
  * is left of a batch that holds none yet: the slot's buffer grows, the n
  * records before it follow their bytes; out of memory aborts, as GLib's
@@ -126,6 +139,26 @@ static void room(struct slot *s, size_t used, size_t len, unsigned n)
     s->data_cap = cap;
 }
 
+/* Which worker analyses which share of the address pairs: worker 0 a
+ * smaller share as unroutable of n records go to it (split_feed_balance()),
+ * the others the rest evenly; share 0 is always worker 0's. */
+static void balance(struct split_feed *f, uint64_t unroutable, uint64_t n)
+{
+    unsigned workers = f->n, first = SPLIT_SHARES / workers;
+    if (n && unroutable) {
+        double u = (double)unroutable / n, w0 = (1.0 / workers - u) / (1.0 - u);
+        first = u >= 1.0 || w0 <= 0.0 ? 1u : (unsigned)(w0 * SPLIT_SHARES + 0.5);
+        if (first < 1)
+            first = 1;
+        if (first > SPLIT_SHARES - (workers - 1))
+            first = SPLIT_SHARES - (workers - 1);
+    }
+    for (unsigned i = 0; i < SPLIT_SHARES; i++)
+        f->share[i] = (uint8_t)(i < first ? 0 : 1 + (i - first) * (workers - 1) / (SPLIT_SHARES - first));
+}
+
+void split_feed_balance(struct split_feed *f, uint64_t unroutable, uint64_t n) { balance(f, unroutable, n); }
+
 /* Fill s with the next records (the caller holds the token): false at the
  * end of the input (f->rc set), the records before it in s. */
 static bool fill(struct split_feed *f, struct slot *s)
@@ -136,7 +169,6 @@ static bool fill(struct split_feed *f, struct slot *s)
     /* in registers (capture_next() and memcpy() may write anywhere) */
     struct capture *cap = f->cap;
     const volatile sig_atomic_t *stop = f->stop;
-    const unsigned workers = f->n;
     uint64_t frame = f->frames;
     struct capture_record *recs = s->recs;
     uint8_t *worker = s->worker, *tcp = s->tcp;
@@ -145,7 +177,8 @@ static bool fill(struct split_feed *f, struct slot *s)
     while (n < BATCH_ITEMS && used < BATCH_BYTES) {
         struct capture_record *rec = &recs[n];
         int rc = 1;
-        if ((stop && *stop) || (rc = capture_next(cap, rec)) != 1) {
+        if ((stop && *stop) || atomic_load_explicit(&f->aborted, memory_order_relaxed) ||
+            (rc = capture_next(cap, rec)) != 1) {
             f->rc = rc; /* 1: stopped by *stop */
             more = false;
             break;
@@ -156,7 +189,7 @@ static bool fill(struct split_feed *f, struct slot *s)
             data_cap = s->data_cap;
         }
         enum split_tcp t;
-        worker[n] = (uint8_t)split_route(rec, workers, &t);
+        worker[n] = (uint8_t)split_route(rec, SPLIT_SHARES, &t); /* the share; its worker below */
         tcp[n] = (uint8_t)t;
         memcpy(data + used, rec->data, rec->caplen);
         rec->data = data + used;
@@ -165,6 +198,8 @@ static bool fill(struct split_feed *f, struct slot *s)
         n++;
     }
     f->frames = frame;
+    for (unsigned i = 0; i < n; i++)
+        worker[i] = f->share[worker[i]];
     s->b.recs = recs;
     s->b.worker = worker;
     s->b.tcp = tcp;

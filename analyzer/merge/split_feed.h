@@ -49,6 +49,18 @@ const struct split_batch *split_feed_next(struct split_feed *f, unsigned k);
 /* After every worker saw NULL: capture_next()'s last (0 end, -1 damage,
  * 1 stopped by *stop). */
 int split_feed_rc(const struct split_feed *f);
+/* Before the first batch: of n records the route sees (the file's first
+ * ones), unroutable go to worker 0 by their kind, not their address pair
+ * (split_route.h: UDP, other protocols, frames not IP); worker 0 then
+ * takes a smaller share of the pairs, so that each worker analyses about
+ * 1/N of the records.  Any map of pairs to workers gives one run's answer
+ * (every record of an address pair meets in one worker): only the balance
+ * depends on it.  Without it, the pairs are shared evenly. */
+void split_feed_balance(struct split_feed *f, uint64_t unroutable, uint64_t n);
+/* Any worker: stop reading (as *stop does) because the split's answer is
+ * given up (split.c: one analysis of the file follows); the others then
+ * walk what is filled and end. */
+void split_feed_abort(struct split_feed *f);
 void split_feed_free(struct split_feed *f);
 
 #endif

@@ -239,6 +239,13 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
             json_kuint(j, "requested", a->jobs_requested);
         json_kstr(j, "split", a->jobs_split);
         json_kstr(j, "caps", "shared");
+        if (strcmp(a->jobs_split, "flow-hash") == 0) { /* how evenly the split shared the records */
+            json_key(j, "records");
+            json_begin_array(j);
+            for (unsigned k = 0; k < a->jobs_threads && k < G_N_ELEMENTS(a->jobs_records); k++)
+                json_uint(j, a->jobs_records[k]);
+            json_end_array(j);
+        }
         json_end_object(j);
     }
     json_end_object(j);
