@@ -257,6 +257,7 @@ static void input_free(gpointer p)
     g_free(in->link_type);
     g_free(in->error);
     g_free(in->capture_filter);
+    g_free(in->part_id);
     g_free(in);
 }
 
@@ -536,6 +537,7 @@ void analysis_input_filter(struct input_info *in, const char *file_filter, const
 void analysis_input_end(struct input_info *in, const struct capture *cap, const char *cfg_filter)
 {
     analysis_input_filter(in, capture_filter(cap), cfg_filter);
+    in->have_head = capture_head(cap, in->head);
     uint64_t recv, drop, ifdrop;
     if (capture_drop_stats(cap, &recv, &drop, &ifdrop)) {
         in->have_drop_stats = true;

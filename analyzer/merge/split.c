@@ -724,6 +724,8 @@ static void fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
     in->if_received = rd->if_received;
     in->if_dropped = rd->if_dropped;
     in->if_ifdropped = rd->if_ifdropped;
+    memcpy(in->head, rd->head, sizeof in->head); /* the part's identity: the reader's first records */
+    in->have_head = rd->have_head;
     for (unsigned k = 1; k < n; k++) {
         input_add(in, g_ptr_array_index(ws[k].a.inputs, 0));
         g_ptr_array_set_size(ws[k].a.inputs, 0);
