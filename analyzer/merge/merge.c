@@ -580,8 +580,9 @@ static bool fold_report(struct analysis *a, const char *path, struct detail_trim
  * no option to skip it: a run of several inputs, a state folded past its
  * leaves and a merged report's connections[] cannot be taken apart (merge
  * the reports of the distinct parts instead, as mergecap and Zeek leave
- * repeats to the user).  Inputs without an identity (no packet, or an
- * older report) are not compared. */
+ * repeats to the user).  Inputs without a packet have no identity and
+ * are not compared; those of a report written before identities get one
+ * made of their counts, times and filter (part_id_of()). */
 static const char *report_name(const char *path) { return strcmp(path, "-") ? path : "standard input"; }
 
 /* The inputs a->inputs[from..] that report r (of paths) added, against
@@ -592,7 +593,7 @@ static bool parts_unrepeated(GHashTable *seen, const struct analysis *a, guint f
     for (guint i = from; i < a->inputs->len; i++) {
         const struct input_info *in = g_ptr_array_index(a->inputs, i);
         char id[PART_ID_LEN + 1];
-        if (!in->part_id || !part_id_of(in, id))
+        if (!part_id_of(in, id)) /* a report before identities: its counts and times alone (part_id.h) */
             continue;
         int other = GPOINTER_TO_INT(g_hash_table_lookup(seen, id)) - 1;
         if (other < 0) {

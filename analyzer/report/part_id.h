@@ -14,8 +14,10 @@
  * sensor's capture of the same traffic (other times, other link headers:
  * README, a second sensor counts twice as Zeek's second worker does) is
  * another part.  A live interface has no records read ahead: its name, its
- * counts and times.  An input with no packet analysed has no identity
- * (null): two empty captures add nothing twice. */
+ * counts and times, and so has an input of a report written before
+ * identities (merge: its counts, times and filter, no records).  An input
+ * with no packet analysed has no identity (null): two empty captures add
+ * nothing twice. */
 #ifndef SMBSCOPE_PART_ID_H
 #define SMBSCOPE_PART_ID_H
 

@@ -599,6 +599,17 @@ def repeats(smbscope, reports, samples, tmp):
         rc, _, err = run([smbscope, "merge", "-T", "json", b, bad])
         expect("refuses a report whose identity was changed (%s part_id)" % name,
                rc == 2 and bad in err and "digest does not match" in err, err.strip()[:400])
+    # a report written before part_id: compared by its counts, times and filter
+    olds = []
+    for p in (a, a, b):
+        t = json.loads(json.dumps(docs[p]))
+        for i in t["inputs"] + t["merge_state"]["state"]["inputs"]:
+            i.pop("part_id")
+        olds.append(save("rep-old%d.json" % len(olds), json.dumps(redigest(t))))
+    rc, _, err = run([smbscope, "merge", "-T", "json"] + olds)
+    expect("refuses a report written before part_id given twice", rc == 2 and olds[0] in err and olds[1] in err,
+           err.strip()[:400])
+    accepted("reports written before part_id of two parts", [olds[0], olds[2]])
     t = json.loads(json.dumps(docs[a]))
     t["merge_state"]["state"]["inputs"][0]["part_id"] = "md5:1234"
     bad = save("rep-malformed-id.json", json.dumps(redigest(t)))
