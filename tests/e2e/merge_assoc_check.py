@@ -604,6 +604,16 @@ def leaves(smbscope, samples, tmp):
         st = json.loads(out)["merge_state"]["state"] if rc != 2 else {}
         expect("%d runs merged: %s" % (n, "their states kept whole" if want else "past the cap, the folded state"),
                ("leaves" in st) == want and (want or len(st.get("parts", [])) == n), err.strip())
+        if not want and rc != 2:  # the folded state keeps every run's identity: a run again is refused
+            ids = [i.get("part_id") for i in st.get("inputs", [])]
+            expect("the folded state of %d runs keeps their %d part_ids" % (n, n), len(set(ids) - {None}) == n,
+                   "%d distinct" % len(set(ids)))
+            folded = os.path.join(d, "folded.json")
+            with open(folded, "wb") as fh:
+                fh.write(out)
+            rc, _, err = run([smbscope, "merge", "-T", "json", folded, runs[7]])
+            expect("a run merged again with the folded state of %d runs is refused" % n,
+                   rc == 2 and runs[7] in err and folded in err and "twice" in err, err.strip()[:300])
 
 
 def degenerate(smbscope, samples, tmp):
