@@ -26,7 +26,6 @@ void capture_head_add(struct capture_head *h, const struct capture_record *rec)
     uint32_t n = rec->caplen < CAPTURE_HEAD_BYTES ? rec->caplen : CAPTURE_HEAD_BYTES;
     if (n && rec->data)
         g_checksum_update(c, rec->data, (gssize)n);
-    h->records++;
 }
 
 bool capture_head_digest(const struct capture_head *h, uint8_t out[CAPTURE_HEAD_LEN])

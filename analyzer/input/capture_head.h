@@ -18,8 +18,7 @@
 #define CAPTURE_HEAD_LEN 32u /* SHA-256 */
 
 struct capture_head {
-    void *sum;        /* GChecksum, NULL before the first record */
-    uint64_t records; /* hashed so far */
+    void *sum; /* GChecksum, NULL before the first record */
 };
 
 void capture_head_add(struct capture_head *h, const struct capture_record *rec);

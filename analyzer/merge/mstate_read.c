@@ -66,7 +66,7 @@ static void fold_inputs(struct jget *g, const struct jpath *p, struct analysis *
         in->first_ts = jget_ts_or_none(g, &ip, o, "first_ts");
         in->last_ts = jget_ts_or_none(g, &ip, o, "last_ts");
         in->capture_filter = g_strdup(jget_str(g, &ip, o, "capture_filter", MAX_TEXT_LEN, true));
-        if (o && json_object_has_member(o, "part_id")) { /* absent: a report before identities (not checked) */
+        if (o && json_object_has_member(o, "part_id")) { /* absent: a report before identities (merge makes one: part_id.h) */
             const char *id = jget_str(g, &ip, o, "part_id", PART_ID_LEN, true);
             if (id && !part_id_valid(id))
                 jget_fail(g, &ip, "part_id: not an identity smbscope writes");
