@@ -622,6 +622,10 @@ def repeats(smbscope, reports, samples, tmp):
     shutil.copy(a_cap, copy)
     again = save("rep-again.json", run([smbscope, "-q", "-T", "json", copy])[1])
     refused("the same capture analysed again under another name", [a, again], [a, again], pid[a])
+    ng = os.path.join(tmp, "converted.pcapng")
+    subprocess.run(["editcap", "-F", "pcapng", a_cap, ng], check=True)
+    conv = save("rep-pcapng.json", run([smbscope, "-q", "-T", "json", ng])[1])
+    refused("a capture and its pcapng conversion", [conv, a], [conv, a], pid[a])
     gz = pick("nbt139-smb3_11.pcap")
     zipped = save("rep-gz.json", run([smbscope, "-q", "-T", "json", gz + ".gz"])[1])
     plain = reports.of(gz)[0]
