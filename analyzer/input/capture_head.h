@@ -4,7 +4,9 @@
  * refuse the same part given twice.  Only the first CAPTURE_HEAD_RECORDS
  * records are hashed (their time, lengths, link type and first
  * CAPTURE_HEAD_BYTES bytes): the per-record cost after them is one
- * comparison. */
+ * comparison.  A capture hashes the first records read (capture_head(),
+ * what --jobs' split analyses: all of them); a run over a file hashes
+ * those it analyses (analysis_run_input(): past a filter) instead. */
 #ifndef SMBSCOPE_CAPTURE_HEAD_H
 #define SMBSCOPE_CAPTURE_HEAD_H
 

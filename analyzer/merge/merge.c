@@ -582,7 +582,7 @@ static bool fold_report(struct analysis *a, const char *path, struct detail_trim
  * the reports of the distinct parts instead, as mergecap and Zeek leave
  * repeats to the user).  Inputs without a packet have no identity and
  * are not compared; those of a report written before identities get one
- * made of their counts, times and filter (part_id_of()). */
+ * made of their counts and times (part_id_of()). */
 static const char *report_name(const char *path) { return strcmp(path, "-") ? path : "standard input"; }
 
 /* The inputs a->inputs[from..] that report r (of paths) added, against

@@ -31,11 +31,9 @@ bool part_id_of(const struct input_info *in, char out[PART_ID_LEN + 1])
     else
         g_string_append_c(t, '-');
     g_string_append_printf(t, "\npackets %" G_GUINT64_FORMAT "\nwire_bytes %" G_GUINT64_FORMAT "\nfirst %" G_GINT64_FORMAT
-                           "\nlast %" G_GINT64_FORMAT "\nfilter ",
-                           in->packets, in->wire_bytes, in->first_ts, in->last_ts);
-    if (in->capture_filter)
-        g_string_append(t, in->capture_filter);
-    g_string_append_printf(t, "\nlive %s\n", in->live ? in->path : "-"); /* an interface's name: what else it has */
+                           "\nlast %" G_GINT64_FORMAT "\nlive %s\n",
+                           in->packets, in->wire_bytes, in->first_ts, in->last_ts,
+                           in->live ? in->path : "-"); /* an interface's name: what else it has */
     char *hex = g_compute_checksum_for_string(G_CHECKSUM_SHA256, t->str, (gssize)t->len);
     g_string_free(t, TRUE);
     g_snprintf(out, PART_ID_LEN + 1, "%s%s", PART_ID_PREFIX, hex);

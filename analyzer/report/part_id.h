@@ -3,19 +3,21 @@
  * reports, or twice inside merged ones), reported as the input's "part_id"
  * (JSON inputs[] and merge_state.state.inputs[]).
  *
- * "sha256:HEX" over the records analysed, not over the file or its name:
- * the SHA-256 of the first 64 records read (capture_head.h: time, lengths,
- * link type and first 256 bytes), the records analysed, their wire bytes,
- * the first and last packet's times, and the capture filter they were
- * analysed under.  So a report renamed, the same file analysed again under
- * another name, compressed, converted to pcapng or read with --jobs is the
- * same part, and so are two runs whose records agree on all of that; a
- * part cut elsewhere (other counts or times), another filter, or another
- * sensor's capture of the same traffic (other times, other link headers:
- * README, a second sensor counts twice as Zeek's second worker does) is
- * another part.  A live interface has no records read ahead: its name, its
- * counts and times, and so has an input of a report written before
- * identities (merge: its counts, times and filter, no records).  An input
+ * "sha256:HEX" over the packets analysed, not over the file or its name:
+ * the SHA-256 of the first 64 records analysed (capture_head.h: time,
+ * lengths, link type and first 256 bytes, past any filter), the records
+ * analysed, their wire bytes, the first and last packet's times.  Not the
+ * filter's text: two filters that keep the same packets analyse the same
+ * part, and a file written with -w under a filter and read again is the
+ * same part (nor a pcapng's own if_filter, which libpcap's reader does not
+ * tell).  So a report renamed, the same file analysed again under another
+ * name, compressed, converted to pcapng or read with --jobs is the same
+ * part; a part cut elsewhere (other counts or times), a filter that keeps
+ * other packets, or another sensor's capture of the same traffic (other
+ * times, other link headers: README, a second sensor counts twice as
+ * Zeek's second worker does) is another part.  A live interface has no
+ * records hashed: its name, its counts and times, and so has an input of a
+ * report written before identities (merge: its counts and times).  An input
  * with no packet analysed has no identity (null): two empty captures add
  * nothing twice. */
 #ifndef SMBSCOPE_PART_ID_H

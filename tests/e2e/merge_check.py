@@ -638,6 +638,9 @@ def repeats(smbscope, reports, samples, tmp):
     f445 = save("rep-f445.json", run([smbscope, "-q", "-T", "json", "-r", mixed, "tcp port 445"])[1])
     fnot = save("rep-fnot.json", run([smbscope, "-q", "-T", "json", "-r", mixed, "not tcp port 445"])[1])
     accepted("one capture under two filters (two parts)", [f445, fnot])
+    same = save("rep-f445-again.json", run([smbscope, "-q", "-T", "json", "-r", mixed, "port 445 and tcp"])[1])
+    refused("one capture under two filters that keep the same packets", [f445, same], [f445, same],
+            json.load(open(f445))["inputs"][0]["part_id"])
     subprocess.run(["editcap", "-r", mixed, os.path.join(tmp, "first.pcap"), "1-20"], check=True)
     subprocess.run(["editcap", "-r", mixed, os.path.join(tmp, "longer.pcap"), "1-21"], check=True)
     cuts = [save("rep-%s.json" % n, run([smbscope, "-q", "-T", "json", os.path.join(tmp, n + ".pcap")])[1])
