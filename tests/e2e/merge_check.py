@@ -24,6 +24,14 @@ Checked over samples/*.pcap (X.pcap.gz is the same traffic as X.pcap):
     JSON document, another merge_state format, a report written under
     another policy, a non-JSON file, a document nested too deep: exit 2 and
     a message naming the file.
+  * repeats: a capture part given twice (the same report twice, renamed,
+    from a file and stdin, (A+B)+(B+C), (A+B)+B, a merged report holding a
+    run twice, the capture analysed again under another name, its gzip twin,
+    its pcapng conversion, --jobs 2 and 1, two filters keeping the same
+    packets, an older report without part_id twice): exit 2, naming both
+    reports and the part; a changed part_id is a digest mismatch; another
+    sensor's capture of the same traffic, another filter, another cut and
+    two empty captures merge.
 
 Equal means: the JSON reports are the same with merge_state removed, apart
 from the counters a run cannot add up from parts (documented in README.md):
