@@ -8,6 +8,7 @@
 #include <pcap/pcap.h>
 
 #include "capture.h"
+#include "capture_head.h"
 #include "census.h"
 #include "conn_groups.h"
 #include "smb_hosts.h"
@@ -257,6 +258,7 @@ static void input_free(gpointer p)
     g_free(in->link_type);
     g_free(in->error);
     g_free(in->capture_filter);
+    g_free(in->part_id);
     g_free(in);
 }
 
@@ -536,6 +538,9 @@ void analysis_input_filter(struct input_info *in, const char *file_filter, const
 void analysis_input_end(struct input_info *in, const struct capture *cap, const char *cfg_filter)
 {
     analysis_input_filter(in, capture_filter(cap), cfg_filter);
+    /* the part's first records as read (--jobs' split: every record read is
+     * analysed); analysis_run_input() puts those it analysed instead */
+    in->have_head = capture_head(cap, in->head);
     uint64_t recv, drop, ifdrop;
     if (capture_drop_stats(cap, &recv, &drop, &ifdrop)) {
         in->have_drop_stats = true;
@@ -575,6 +580,7 @@ void analysis_run_input(struct analysis *a, const char *path)
         pcapng_if_for(a, idx, in->dlt, 262144);
 
     struct capture_record rec;
+    struct capture_head head = { 0 }; /* the first records analysed (part_id.h) */
     int rc = 0;
     uint64_t read = 0;
     bool stopped_by_signal = false;
@@ -595,6 +601,8 @@ void analysis_run_input(struct analysis *a, const char *path)
                 continue;
             }
         }
+        if (in->packets < CAPTURE_HEAD_RECORDS) /* the part is what is analysed: past a filter */
+            capture_head_add(&head, &rec);
         analysis_feed(a, idx, &rec);
         if (a->progress && (read & 0x3FFF) == 0)
             progress(a, cap, false);
@@ -613,6 +621,8 @@ void analysis_run_input(struct analysis *a, const char *path)
         progress(a, cap, true);
     in->bytes = capture_bytes_read(cap);
     analysis_input_end(in, cap, a->cfg->filter);
+    in->have_head = capture_head_digest(&head, in->head);
+    capture_head_free(&head);
     if (rc == -1) {
         in->truncated = true;
         in->error = g_strdup(capture_error(cap));

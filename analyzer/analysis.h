@@ -67,6 +67,12 @@ struct input_info {
     bool live;                /* a live interface, not a file */
     bool have_drop_stats;     /* the counters below come from libpcap's pcap_stats() */
     uint64_t if_received, if_dropped, if_ifdropped;
+    /* The part's identity (analyzer/report/part_id.h): its first records
+     * hashed (capture_head(); have_head false: none, or live), or the
+     * identity a merged report gave it (g_free; NULL in a run). */
+    uint8_t head[32];
+    bool have_head;
+    char *part_id;
 };
 
 /* An interface of the -w file: records of one input with one link type. */

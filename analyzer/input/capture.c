@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture_head.h"
 #include "native.h"
 #include "pcap_lib.h"
 #include "pump.h"
@@ -36,6 +37,7 @@ struct capture {
     uint64_t frame;
     enum cap_state state;
     bool interrupted;       /* a stop request ended it (source_set_interrupt) */
+    struct capture_head head; /* its first records, hashed (the part's identity) */
     char err[CAPTURE_ERRBUF_SIZE];
 };
 
@@ -62,6 +64,7 @@ static void capture_free(struct capture *cap)
     pcap_lib_close(cap->lib);
     wiretap_reader_close(cap->wtap);
     source_close(cap->src);
+    capture_head_free(&cap->head);
     free(cap);
 }
 
@@ -230,6 +233,7 @@ int capture_next(struct capture *cap, struct capture_record *rec)
     int rc = read_one(cap, rec, &f);
     if (rc == 1) {
         rec->frame = ++cap->frame;
+        capture_head_record(&cap->head, rec);
         return 1;
     }
     return capture_ended(cap, rc, &f);
@@ -240,6 +244,7 @@ void capture_set_read_thread(bool on) { pump_set_read_thread(on); }
 bool capture_interrupted(const struct capture *cap) { return cap->interrupted; }
 
 const char *capture_error(const struct capture *cap) { return cap->err; }
+bool capture_head(const struct capture *cap, uint8_t out[32]) { return capture_head_digest(&cap->head, out); }
 const char *capture_name(const struct capture *cap) { return cap->name; }
 int capture_linktype(const struct capture *cap) { return cap->dlt; }
 

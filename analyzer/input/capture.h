@@ -46,6 +46,11 @@ bool capture_interrupted(const struct capture *cap);
  * off when every core already runs an analysis (--jobs). */
 void capture_set_read_thread(bool on);
 
+/* The SHA-256 of the records read so far, at most the first 64 of them
+ * (capture_head.h; false: none read): the part's identity is made of it
+ * where every record read is analysed. */
+bool capture_head(const struct capture *cap, uint8_t out[32]);
+
 /* The last error ("" if none).  Names the input. */
 const char *capture_error(const struct capture *cap);
 

@@ -24,6 +24,7 @@
 #include "mstate_leaves.h"
 #include "smb_hosts.h"
 #include "netbios.h"
+#include "part_id.h"
 #include "run.h"
 #include "verdict.h"
 
@@ -569,6 +570,53 @@ static bool fold_report(struct analysis *a, const char *path, struct detail_trim
     return ok;
 }
 
+/* ---- a capture part given twice -----------------------------------------
+ * Each input of a run carries its part's identity (part_id.h), a merged
+ * report the identities of every run it merged (its leaves' inputs).  The
+ * same part folded twice would count its connections, hosts and
+ * violations twice and join nothing (a connection cannot continue into
+ * itself), so a report holding a part that an earlier one held, or that it
+ * holds twice itself, is refused naming both files and the part; there is
+ * no option to skip it: a run of several inputs, a state folded past its
+ * leaves and a merged report's connections[] cannot be taken apart (merge
+ * the reports of the distinct parts instead, as mergecap and Zeek leave
+ * repeats to the user).  Inputs without a packet have no identity and
+ * are not compared; those of a report written before identities get one
+ * made of their counts and times (part_id_of()). */
+static const char *report_name(const char *path) { return strcmp(path, "-") ? path : "standard input"; }
+
+/* The inputs a->inputs[from..] that report r (of paths) added, against
+ * the parts of the reports before it (seen: identity -> 1 + its report). */
+static bool parts_unrepeated(GHashTable *seen, const struct analysis *a, guint from, char *const *paths, int r,
+                             char *err, size_t errlen)
+{
+    for (guint i = from; i < a->inputs->len; i++) {
+        const struct input_info *in = g_ptr_array_index(a->inputs, i);
+        char id[PART_ID_LEN + 1];
+        if (!part_id_of(in, id)) /* a report before identities: its counts and times alone (part_id.h) */
+            continue;
+        int other = GPOINTER_TO_INT(g_hash_table_lookup(seen, id)) - 1;
+        if (other < 0) {
+            g_hash_table_insert(seen, g_strdup(id), GINT_TO_POINTER(r + 1));
+            continue;
+        }
+        char t0[FMT_TIME_LEN], t1[FMT_TIME_LEN];
+        char where[512];
+        if (other == r)
+            snprintf(where, sizeof where, "twice in this report");
+        else if (strcmp(paths[other], paths[r]) == 0)
+            snprintf(where, sizeof where, "in this report given twice");
+        else
+            snprintf(where, sizeof where, "also in %s", report_name(paths[other]));
+        snprintf(err, errlen,
+                 "capture part %s (%s, %" G_GUINT64_FORMAT " packets, %s to %s) is %s: merged again it would count "
+                 "its traffic twice (merge the reports of distinct parts)",
+                 id, in->path, in->packets, fmt_time(in->first_ts, t0), fmt_time(in->last_ts, t1), where);
+        return false;
+    }
+    return true;
+}
+
 static gint input_order(gconstpointer pa, gconstpointer pb)
 {
     const struct input_info *a = *(const struct input_info *const *)pa, *b = *(const struct input_info *const *)pb;
@@ -789,11 +837,15 @@ int merge_main(const struct config *given)
         return 2;
     }
     struct detail_trim trim = { 0 };
+    GHashTable *parts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     mstate_group_order_begin(&a);
     for (int i = 0; i < cfg->n_inputs; i++) {
         const char *path = cfg->inputs[i];
-        if (!fold_report(&a, path, &trim, err, sizeof err)) {
-            fprintf(stderr, "smbscope: merge: %s: %s\n", strcmp(path, "-") ? path : "standard input", err);
+        guint inputs_before = a.inputs->len;
+        if (!fold_report(&a, path, &trim, err, sizeof err) ||
+            !parts_unrepeated(parts, &a, inputs_before, cfg->inputs, i, err, sizeof err)) {
+            fprintf(stderr, "smbscope: merge: %s: %s\n", report_name(path), err);
+            g_hash_table_destroy(parts);
             detail_trim_end(&a, &trim);
             mstate_group_order_free(&a);
             analysis_free(&a);
@@ -806,6 +858,7 @@ int merge_main(const struct config *given)
          * part reports peaked 3.2 MiB higher without) */
         mem_trim();
     }
+    g_hash_table_destroy(parts);
     detail_trim_end(&a, &trim);
     merge_finish(&a);
     mstate_leaves_sort(&a); /* the same runs, the same state whatever the grouping and order */

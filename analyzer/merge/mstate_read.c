@@ -19,6 +19,7 @@
 #include "merge.h"
 #include "mstate_leaves.h"
 #include "netbios.h"
+#include "part_id.h"
 #include "quic_table.h"
 #include "rdma.h"
 
@@ -65,6 +66,13 @@ static void fold_inputs(struct jget *g, const struct jpath *p, struct analysis *
         in->first_ts = jget_ts_or_none(g, &ip, o, "first_ts");
         in->last_ts = jget_ts_or_none(g, &ip, o, "last_ts");
         in->capture_filter = g_strdup(jget_str(g, &ip, o, "capture_filter", MAX_TEXT_LEN, true));
+        if (o && json_object_has_member(o, "part_id")) { /* absent: a report before identities (merge makes one: part_id.h) */
+            const char *id = jget_str(g, &ip, o, "part_id", PART_ID_LEN, true);
+            if (id && !part_id_valid(id))
+                jget_fail(g, &ip, "part_id: not an identity smbscope writes");
+            else if (id)
+                in->part_id = g_strdup(id);
+        }
         in->live = jget_bool(g, &ip, o, "live");
         in->have_drop_stats = jget_bool(g, &ip, o, "have_drop_stats");
         in->if_received = jget_u64(g, &ip, o, "if_received", INT64_MAX);

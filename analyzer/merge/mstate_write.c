@@ -17,6 +17,7 @@
 #include "mstate_put.h"
 #include "mstate_select.h"
 #include "netbios.h"
+#include "part_id.h"
 #include "quic_table.h"
 #include "rdma.h"
 
@@ -94,6 +95,8 @@ static void inputs(struct json *b, const struct analysis *a)
         kts(b, "first_ts", in->first_ts);
         kts(b, "last_ts", in->last_ts);
         kstr(b, "capture_filter", in->capture_filter);
+        char id[PART_ID_LEN + 1];
+        kstr(b, "part_id", part_id_of(in, id) ? id : NULL); /* merge refuses a part given twice */
         kbool(b, "live", in->live);
         kbool(b, "have_drop_stats", in->have_drop_stats);
         KINTS(b, { "if_received", in->if_received }, { "if_dropped", in->if_dropped },

@@ -1000,6 +1000,9 @@ static bool fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
     G_STATIC_ASSERT(G_N_ELEMENTS(a->jobs_records) >= SPLIT_MAX_THREADS);
     for (unsigned k = 0; k < n; k++)
         a->jobs_records[k] = ((const struct input_info *)g_ptr_array_index(ws[k].a.inputs, 0))->packets;
+
+    memcpy(in->head, rd->head, sizeof in->head); /* the part's identity: the reader's first records */
+    in->have_head = rd->have_head;
     for (unsigned k = 1; k < n; k++) {
         input_add(in, g_ptr_array_index(ws[k].a.inputs, 0));
         g_ptr_array_set_size(ws[k].a.inputs, 0);

@@ -8,6 +8,7 @@
 #include "fmt.h"
 #include "json.h"
 #include "mstate.h"
+#include "part_id.h"
 #include "smb_tables.h"
 
 #ifndef SMBSCOPE_VERSION
@@ -66,6 +67,12 @@ static void json_inputs(struct json *j, const struct analysis *a)
             json_null(j);
         jktime(j, "first_seen", in->first_ts);
         jktime(j, "last_seen", in->last_ts);
+        char id[PART_ID_LEN + 1];
+        json_key(j, "part_id");
+        if (part_id_of(in, id))
+            json_str(j, id);
+        else
+            json_null(j);
         if (in->live) {
             json_key(j, "live");
             json_begin_object(j);

@@ -56,7 +56,7 @@ FORMATS = ("pcapng", "netmon1", "netmon2", "snoop")
 FORMAT_NAMES = {"pcapng": "pcapng", "netmon1": "netmon1", "netmon2": "netmon2", "snoop": "snoop"}
 COMPRESSORS = {"gzip": ["gzip", "-c"], "zstd": ["zstd", "-q", "-c"], "lz4": ["lz4", "-q", "-c"]}
 CUT_SAMPLES = ("nbss-negative.pcap", "smb445-smb3_11.pcapng", "nbns-unicast.pcap")
-TIME_KEYS = ("first_seen", "last_seen")
+TIME_KEYS = ("first_seen", "last_seen", "part_id")  # part_id: of the packets' times too (netmon1 rounds them)
 RUN_KEYS = ("elapsed", "wall_", "cpu_", "runtime", "merge_state")  # merge_state names inputs (path, reader, format)
 INPUT_KEYS = ("path", "bytes", "format", "reader", "gzip")
 

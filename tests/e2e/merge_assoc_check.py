@@ -429,6 +429,26 @@ def groups_linger_partial(smbscope, samples, tmp):
                "exit %d, %r" % (rc, err.strip()))
 
 
+def sensor_reports(smbscope, capture, d, n, args=(), name="sensor"):
+    """The reports of n other sensors' captures of capture (merge_check's
+    sensor_copy(): the same connections at the same times, distinct parts):
+    the many reports of one shape merge once took as copies of one report,
+    which it now refuses (a part given twice counts twice)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from merge_check import sensor_copy
+
+    def one(k):
+        pcap = sensor_copy(capture, os.path.join(d, "%s%d.pcap" % (name, k)), k)
+        rc, data, err = run([smbscope, "-q", "-T", "json"] + list(args) + [pcap])
+        os.unlink(pcap)
+        out = os.path.join(d, "%s%d.json" % (name, k))
+        with open(out, "wb") as f:
+            f.write(data)
+        return out
+    with ThreadPoolExecutor(max_workers=4) as ex:
+        return list(ex.map(one, range(1, n + 1)))
+
+
 def compact(x):
     import json
     return json.dumps(x, separators=(",", ":"), ensure_ascii=False)
@@ -575,16 +595,25 @@ def leaves(smbscope, samples, tmp):
         json.dump(redigest(t), f)
     got = run([smbscope, "merge", "-T", "json", alt])
     expect("a leaf not packed is read and packed again: the same bytes", got[:2] == (rc, merged), got[2].strip())
-    # one run's report without connections[] (copies of one report's
-    # entries are degenerate()'s point, not this one's)
-    one = os.path.join(d, "one.json")
-    with open(one, "wb") as fh:
-        fh.write(run([smbscope, "-q", "-T", "json", "--connections", "none", cap])[1])
+    # runs' reports without connections[] (many entries of one time are
+    # degenerate()'s point, not this one's): 1,025 sensors' captures of one
+    # sample, distinct parts (copies of one report are refused)
+    runs = sensor_reports(smbscope, cap, d, 1025, ["--connections", "none"])
     for n, want in ((1024, True), (1025, False)):
-        rc, out, err = run([smbscope, "merge", "-T", "json", "--connections", "none"] + [one] * n)
+        rc, out, err = run([smbscope, "merge", "-T", "json", "--connections", "none"] + runs[:n])
         st = json.loads(out)["merge_state"]["state"] if rc != 2 else {}
         expect("%d runs merged: %s" % (n, "their states kept whole" if want else "past the cap, the folded state"),
                ("leaves" in st) == want and (want or len(st.get("parts", [])) == n), err.strip())
+        if not want and rc != 2:  # the folded state keeps every run's identity: a run again is refused
+            ids = [i.get("part_id") for i in st.get("inputs", [])]
+            expect("the folded state of %d runs keeps their %d part_ids" % (n, n), len(set(ids) - {None}) == n,
+                   "%d distinct" % len(set(ids)))
+            folded = os.path.join(d, "folded.json")
+            with open(folded, "wb") as fh:
+                fh.write(out)
+            rc, _, err = run([smbscope, "merge", "-T", "json", folded, runs[7]])
+            expect("a run merged again with the folded state of %d runs is refused" % n,
+                   rc == 2 and runs[7] in err and folded in err and "twice" in err, err.strip()[:300])
 
 
 def degenerate(smbscope, samples, tmp):
@@ -607,32 +636,34 @@ def degenerate(smbscope, samples, tmp):
             f.write(data)
         return path
 
-    # copies of one report (its entry's copies all of one time: each trim
-    # kept and sorted them all, each comparison serialising two; 1,024
-    # copies at the default limit took 80 s of CPU; 400 at
-    # --connections-limit 20 take 14 s there, 0.35 s now)
-    one = save("one.json", run([smbscope, "-q", "-T", "json", os.path.join(samples, "smb445-list-shares.pcap")])[1])
+    # many reports of the same connections at the same times (their entries
+    # all of one time: each trim kept and sorted them all, each comparison
+    # serialising two; 1,024 copies of one report at the default limit took
+    # 80 s of CPU; 400 at --connections-limit 20 took 14 s there, 0.35 s
+    # now): 400 sensors' captures of one sample, distinct parts (copies of
+    # one report, which this once merged, are refused)
+    sample = os.path.join(samples, "smb445-list-shares.pcap")
+    one = save("one.json", run([smbscope, "-q", "-T", "json", sample])[1])
     doc = json.load(open(one))
     n, keep = 400, 20
+    sensors = sensor_reports(smbscope, sample, d, n)
     limit = ["--connections-limit", str(keep)]
-    flat, fd = merged(limit + [one] * n)
-    expect("%d copies of a report: the first %d of their entries, the rest omitted" % (n, keep),
+    flat, fd = merged(limit + sensors)
+    expect("%d sensors' reports of a sample: the first %d of their entries, the rest omitted" % (n, keep),
            fd.get("connections") == doc["connections"] * keep and
            fd.get("connections_omitted") == n * (len(doc["connections"]) + doc["connections_omitted"]) - keep,
            "%d entries, %s omitted" % (len(fd.get("connections", [])), fd.get("connections_omitted")))
-    halves = [save("half%d.json" % i, merged(limit + [one] * (n // 2))[0]) for i in range(2)]
+    halves = [save("half%d.json" % i, merged(limit + sensors[i * n // 2:(i + 1) * n // 2])[0]) for i in range(2)]
     again, _ = merged(limit + halves)
-    expect("%d copies merged in two halves give the flat merge's bytes" % n, again == flat)
+    expect("%d sensors' reports merged in two halves give the flat merge's bytes" % n, again == flat)
 
-    # the parts of a cut capture, 20 copies each, at --connections-limit 1 (a trim
-    # every few reports, edge entries set aside): the first entry of the
-    # merge that keeps them all, the others counted
+    # the parts of a cut capture, 20 sensors' captures of each, at
+    # --connections-limit 1 (a trim every few reports, edge entries set
+    # aside): the first entry of the merge that keeps them all, the others counted
     cap = os.path.join(samples, "mixed-nbns-139-445.pcap")
     subprocess.run(["editcap", "-c", "20", cap, os.path.join(d, "cut.pcap")], check=True, stdout=subprocess.DEVNULL)
-    parts = []
-    for i, f in enumerate(sorted(glob.glob(os.path.join(d, "cut_*.pcap")))):
-        parts.append(save("part%d.json" % i, run([smbscope, "-q", "-T", "json", f])[1]))
-    copies = [p for p in parts for _ in range(20)]
+    parts = sorted(glob.glob(os.path.join(d, "cut_*.pcap")))
+    copies = [r for i, f in enumerate(parts) for r in sensor_reports(smbscope, f, d, 20, name="cut%d-" % i)]
     every, ed = merged(["--connections", "all"] + copies)
     one_kept, od = merged(["--connections-limit", "1"] + copies)
     expect("%d reports of %d parts at --connections-limit 1: the first entry of all, the rest omitted" % (
@@ -648,7 +679,7 @@ def degenerate(smbscope, samples, tmp):
     # hashes sharing their low 24 bits (one run of slots once)
     colliding = []
     for r in range(8):
-        t = json.loads(json.dumps(doc))
+        t = json.load(open(sensors[r]))  # of 8 distinct parts
         t["merge_state"]["state"]["census"]["udp_convs"] = {
             "exact": ["%016x" % ((r * 4096 + i + 1) << 24) for i in range(4096)]}
         colliding.append(save("coll%d.json" % r, json.dumps(redigest(t))))

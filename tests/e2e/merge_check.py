@@ -24,6 +24,14 @@ Checked over samples/*.pcap (X.pcap.gz is the same traffic as X.pcap):
     JSON document, another merge_state format, a report written under
     another policy, a non-JSON file, a document nested too deep: exit 2 and
     a message naming the file.
+  * repeats: a capture part given twice (the same report twice, renamed,
+    from a file and stdin, (A+B)+(B+C), (A+B)+B, a merged report holding a
+    run twice, the capture analysed again under another name, its gzip twin,
+    its pcapng conversion, --jobs 2 and 1, two filters keeping the same
+    packets, an older report without part_id twice): exit 2, naming both
+    reports and the part; a changed part_id is a digest mismatch; another
+    sensor's capture of the same traffic, another filter, another cut and
+    two empty captures merge.
 
 Equal means: the JSON reports are the same with merge_state removed, apart
 from the counters a run cannot add up from parts (documented in README.md):
@@ -46,6 +54,7 @@ import glob
 import hashlib
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -212,6 +221,39 @@ def redigest(doc):
                                                  canonical(doc.get("connections", [])))
     doc["merge_state"]["digest"] = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
     return doc
+
+
+def sensor_copy(src, dst, k):
+    """The traffic of src as another sensor saw it: the same records at the
+    same times, the Ethernet addresses' last two bytes XOR k (1..65535;
+    another tap's link headers).  A distinct capture part (README: the same
+    traffic captured by two sensors counts twice), whose connections are
+    src's, of the same times: what the degenerate-shape tests once made of
+    copies of one report, which merge now refuses."""
+    assert 0 < k < 65536
+    with open(src, "rb") as f:
+        data = f.read()
+    if data[:4] not in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4"):  # not classic microsecond pcap: made so
+        tmp = dst + ".pcap-tmp"
+        subprocess.run(["editcap", "-F", "pcap", src, tmp], check=True, stdout=subprocess.DEVNULL)
+        with open(tmp, "rb") as f:
+            data = f.read()
+        os.unlink(tmp)
+    end = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
+    assert struct.unpack_from(end + "I", data, 20)[0] == 1, "an Ethernet capture"
+    out, at = bytearray(data[:24]), 24
+    while at + 16 <= len(data):
+        incl = struct.unpack_from(end + "I", data, at + 8)[0]
+        rec = bytearray(data[at:at + 16 + incl])
+        for mac in (16, 22):  # destination, source
+            if len(rec) >= mac + 6:
+                rec[mac + 4] ^= k >> 8
+                rec[mac + 5] ^= k & 0xFF
+        out += rec
+        at += 16 + incl
+    with open(dst, "wb") as f:
+        f.write(out)
+    return dst
 
 
 def malformed(smbscope, reports, sample, tmp):
@@ -503,6 +545,127 @@ def refusals(smbscope, reports, sample, tmp):
     expect("refuses a report of another policy", rc == 2 and "another policy" in err, err.strip())
 
 
+def repeats(smbscope, reports, samples, tmp):
+    """A capture part given twice is refused, naming both reports and the
+    part (README, smbscope merge): it would count twice.  Its identity
+    (inputs[].part_id) is the part's, not the file's or the report's."""
+    def pick(name):
+        return [s for s in samples if os.path.basename(s) == name][0]
+    a_cap, b_cap, c_cap = pick("smb445-list-shares.pcap"), pick("nbt139-nt1.pcap"), pick("nbss-on-445.pcap")
+    a, b, c = (reports.of(x)[0] for x in (a_cap, b_cap, c_cap))
+    docs = {p: json.load(open(p)) for p in (a, b, c)}
+    ids = {p: [i.get("part_id") for i in d["inputs"]] for p, d in docs.items()}
+    expect("each input carries its part_id (sha256:HEX), in inputs[] and in the state",
+           all(len(v) == 1 and str(v[0]).startswith("sha256:") and len(v[0]) == 71 for v in ids.values()) and
+           all([i.get("part_id") for i in d["merge_state"]["state"]["inputs"]] == ids[p] for p, d in docs.items()) and
+           len({v[0] for v in ids.values()}) == 3, str(ids))
+    pid = {p: (v[0] or "?") for p, v in ids.items()}
+
+    def refused(name, args, names, part):
+        rc, _, err = run([smbscope, "merge", "-T", "json"] + args)
+        expect("refuses " + name, rc == 2 and all(n in err for n in names) and "capture part " + part in err and
+               "twice" in err, "exit %d, %r" % (rc, err.strip()[:400]))
+
+    def accepted(name, args):
+        rc, _, err = run([smbscope, "merge", "-T", "json"] + args)
+        expect("merges " + name, rc in (0, 1, 3), "exit %d, %r" % (rc, err.strip()[:400]))
+
+    def save(name, data):
+        path = os.path.join(tmp, name)
+        with open(path, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
+        return path
+
+    def merged(name, args):
+        return save(name, run([smbscope, "merge", "-T", "json"] + args)[1])
+
+    refused("the same report twice", [a, b, a], [a], pid[a])
+    renamed = save("renamed.json", open(a, "rb").read())
+    refused("a report renamed, given with the original", [a, renamed], [a, renamed], pid[a])
+    with open(a, "rb") as f:
+        rc, _, err = run([smbscope, "merge", "-T", "json", a, "-"], stdin=f.read())
+    expect("refuses a report given as a file and on standard input",
+           rc == 2 and "standard input" in err and a in err and pid[a] in err, err.strip()[:400])
+    ab, bc = merged("rep-ab.json", [a, b]), merged("rep-bc.json", [b, c])
+    refused("(A+B)+(B+C): the part of B in both", [ab, bc], [ab, bc], pid[b])
+    refused("(A+B)+B", [ab, b], [ab, b], pid[b])
+    accepted("(A+B)+C", [ab, c])
+    t = json.load(open(ab))
+    leaves = t["merge_state"]["state"]["leaves"]
+    leaves.append(leaves[0])
+    twice = save("rep-leaf-twice.json", json.dumps(redigest(t)))
+    rc, _, err = run([smbscope, "merge", "-T", "json", twice])
+    expect("refuses a merged report holding one run twice", rc == 2 and twice in err and "twice in this report" in err,
+           err.strip()[:400])
+    # the identity is under the digest: changed, the report is refused as changed
+    for name, change in (("another part's", lambda i: i.update(part_id=pid[c])),
+                         ("a new", lambda i: i.update(part_id="sha256:" + "0" * 64)),
+                         ("no", lambda i: i.pop("part_id", None))):
+        t = json.loads(json.dumps(docs[a]))
+        change(t["merge_state"]["state"]["inputs"][0])
+        bad = save("rep-tampered.json", json.dumps(t))
+        rc, _, err = run([smbscope, "merge", "-T", "json", b, bad])
+        expect("refuses a report whose identity was changed (%s part_id)" % name,
+               rc == 2 and bad in err and "digest does not match" in err, err.strip()[:400])
+    # a report written before part_id: compared by its counts, times and filter
+    olds = []
+    for p in (a, a, b):
+        t = json.loads(json.dumps(docs[p]))
+        for i in t["inputs"] + t["merge_state"]["state"]["inputs"]:
+            i.pop("part_id")
+        olds.append(save("rep-old%d.json" % len(olds), json.dumps(redigest(t))))
+    rc, _, err = run([smbscope, "merge", "-T", "json"] + olds)
+    expect("refuses a report written before part_id given twice", rc == 2 and olds[0] in err and olds[1] in err,
+           err.strip()[:400])
+    accepted("reports written before part_id of two parts", [olds[0], olds[2]])
+    t = json.loads(json.dumps(docs[a]))
+    t["merge_state"]["state"]["inputs"][0]["part_id"] = "md5:1234"
+    bad = save("rep-malformed-id.json", json.dumps(redigest(t)))
+    rc, _, err = run([smbscope, "merge", "-T", "json", bad])
+    expect("refuses a part_id not of the form smbscope writes (digest matching)",
+           rc == 2 and "inputs[0]" in err and "part_id" in err, err.strip()[:400])
+    # the part, not the file: the capture copied under another name, its
+    # gzip twin, --jobs 2 over it; another cut, filter or sensor is another part
+    copy = os.path.join(tmp, "another-name.pcap")
+    shutil.copy(a_cap, copy)
+    again = save("rep-again.json", run([smbscope, "-q", "-T", "json", copy])[1])
+    refused("the same capture analysed again under another name", [a, again], [a, again], pid[a])
+    ng = os.path.join(tmp, "converted.pcapng")
+    subprocess.run(["editcap", "-F", "pcapng", a_cap, ng], check=True)
+    conv = save("rep-pcapng.json", run([smbscope, "-q", "-T", "json", ng])[1])
+    refused("a capture and its pcapng conversion", [conv, a], [conv, a], pid[a])
+    gz = pick("nbt139-smb3_11.pcap")
+    zipped = save("rep-gz.json", run([smbscope, "-q", "-T", "json", gz + ".gz"])[1])
+    plain = reports.of(gz)[0]
+    refused("a capture and its gzip twin", [plain, zipped], [plain, zipped], json.load(open(plain))["inputs"][0]["part_id"])
+    split = save("rep-jobs.json", run([smbscope, "-q", "-T", "json", "--jobs", "2", a_cap])[1])
+    refused("a capture analysed with --jobs 2 and without", [split, a], [split, a], pid[a])
+    sensor = save("rep-sensor.json", run([smbscope, "-q", "-T", "json", sensor_copy(a_cap, copy, 7)])[1])
+    accepted("another sensor's capture of the same traffic (counted twice, README)", [a, sensor])
+    mixed = pick("mixed-nbns-139-445.pcap")
+    f445 = save("rep-f445.json", run([smbscope, "-q", "-T", "json", "-r", mixed, "tcp port 445"])[1])
+    fnot = save("rep-fnot.json", run([smbscope, "-q", "-T", "json", "-r", mixed, "not tcp port 445"])[1])
+    accepted("one capture under two filters (two parts)", [f445, fnot])
+    same = save("rep-f445-again.json", run([smbscope, "-q", "-T", "json", "-r", mixed, "port 445 and tcp"])[1])
+    refused("one capture under two filters that keep the same packets", [f445, same], [f445, same],
+            json.load(open(f445))["inputs"][0]["part_id"])
+    subprocess.run(["editcap", "-r", mixed, os.path.join(tmp, "first.pcap"), "1-20"], check=True)
+    subprocess.run(["editcap", "-r", mixed, os.path.join(tmp, "longer.pcap"), "1-21"], check=True)
+    cuts = [save("rep-%s.json" % n, run([smbscope, "-q", "-T", "json", os.path.join(tmp, n + ".pcap")])[1])
+            for n in ("first", "longer")]
+    expect("cuts of one capture with the same first packets are two parts",
+           len({json.load(open(p))["inputs"][0]["part_id"] for p in cuts}) == 2)
+    empty = []
+    for k in range(2):  # two captures without a packet: no identity, nothing counted twice
+        empty.append(os.path.join(tmp, "empty%d.pcap" % k))
+        with open(a_cap, "rb") as f, open(empty[-1], "wb") as g:
+            g.write(f.read(24))
+    er = [save("rep-empty%d.json" % k, run([smbscope, "-q", "-T", "json", e])[1]) for k, e in enumerate(empty)]
+    expect("an input without a packet has no identity",
+           all(json.load(open(p))["inputs"][0].get("part_id", "") is None for p in er))
+    accepted("two empty captures", er)
+
+
 def corpus(a):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from absent import absent
@@ -588,6 +751,7 @@ def main():
         rc1, out1, _ = run([a.smbscope, "merge", "-T", "json", reports.of(samples[0])[0]])
         expect("a report from standard input", rc == rc1 and out == out1, err.strip())
         refusals(a.smbscope, reports, samples[0], tmp)
+        repeats(a.smbscope, reports, samples, tmp)
         extreme_times(a.smbscope, with_smb_sample(samples), tmp)
         with_smb = [s for s in samples if os.path.basename(s) == "smb445-list-shares.pcap"] or samples
         malformed(a.smbscope, reports, with_smb[0], tmp)
