@@ -31,7 +31,8 @@
  * GRE, IPv4 and IPv6 in IP, AH over IPv4 (its payload is plain). */
 static inline bool split_tunnel_proto(uint8_t proto)
 {
-    return proto == SPLIT_IPPROTO_GRE || proto == IPPROTO_V_IPIP || proto == IPPROTO_V_IPV6 || proto == IPPROTO_V_AH;
+    return proto == SPLIT_IPPROTO_GRE || proto == IPPROTO_V_IPIP || proto == IPPROTO_V_IPV6 || proto == IPPROTO_V_AH ||
+           proto == IPPROTO_V_ESP; /* NULL-encrypted ESP is opened (packet_esp.c) */
 }
 
 /* A UDP header whose destination port is VXLAN's or Geneve's, or one not

@@ -215,7 +215,6 @@ static enum packet_status decode_icmp(struct packet *pkt, struct l4_in *in)
 }
 
 
-#define IPPROTO_V_GRE 47
 #define GRE_F_CHECKSUM 0x8000u
 #define GRE_F_ROUTING 0x4000u
 #define GRE_F_KEY 0x2000u
@@ -328,6 +327,8 @@ enum packet_status pkt_decode_l4(struct packet *pkt, struct l4_in *in)
     }
     case IPPROTO_V_TCP:
         return decode_tcp(pkt, in);
+    case IPPROTO_V_ESP:
+        return pkt_decode_esp(pkt, in);
     case IPPROTO_V_UDP:
         return decode_udp(pkt, in);
     case IPPROTO_V4_ICMP:
