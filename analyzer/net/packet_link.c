@@ -44,11 +44,11 @@ static enum packet_status wlan_frame(struct packet *pkt, struct wire *w, bool pa
     struct wire h = wire_window(w, w->off - 2, hdr);
     if (!wire_has(&h, hdr))
         return PKT_TRUNCATED;
+    if (flags & WLAN_PROTECTED) /* fragments too: whole, they would still be sealed */
+        return PKT_ENCRYPTED_LINK;
     const uint8_t *seq = h.p + h.off + 22;
     if ((flags & WLAN_MORE_FRAGMENTS) || (seq[0] & 0x0F))
         return PKT_UNSUPPORTED_LINK; /* a fragment of an MSDU: not reassembled here */
-    if (flags & WLAN_PROTECTED)
-        return PKT_ENCRYPTED_LINK;
     bool amsdu = qos && (h.p[h.off + WLAN_HEADER + ((flags & 3) == 3 ? WLAN_ADDR4 : 0)] & WLAN_QOS_AMSDU);
     if (!wire_skip(w, hdr - 2) || (pad4 && !wire_skip(w, (4 - hdr % 4) % 4)))
         return PKT_TRUNCATED;
