@@ -35,12 +35,12 @@ static inline bool split_tunnel_proto(uint8_t proto)
            proto == IPPROTO_V_ESP; /* NULL-encrypted ESP is opened (packet_esp.c) */
 }
 
-/* A UDP header whose destination port is VXLAN's or Geneve's, or one not
- * captured or not in this fragment: decode_udp() may open a frame that
- * carries TCP. */
+/* A UDP header whose ports are VXLAN's, Geneve's or ESP in UDP's, or one
+ * not captured or not in this fragment: decode_udp() may open a frame or
+ * an ESP packet that carries TCP. */
 static inline bool split_udp_may_tunnel(const uint8_t *udp, size_t captured, bool first_fragment)
 {
-    return !first_fragment || captured < 4 || pkt_udp_tunnel_port(load_u16be(udp + 2));
+    return !first_fragment || captured < 4 || pkt_udp_opens(load_u16be(udp), load_u16be(udp + 2));
 }
 
 /* Whether packet_decode() makes a TCP packet of the record (PKT_OK,

@@ -92,3 +92,31 @@ enum packet_status pkt_decode_esp(struct packet *pkt, struct l4_in *in)
         return PKT_TRUNCATED; /* cut before its trailer: whether it is NULL is unknown */
     return PKT_ENCRYPTED_ESP;
 }
+
+#define NATT_KEEPALIVE 0xFF
+#define NATT_NON_ESP_MARKER 4 /* four zero octets before an IKE message */
+
+/* RFC 3948: the UDP payload is ESP, unless it is an IKE message (behind a
+ * zero non-ESP marker) or a one-octet NAT keep-alive, which stay the UDP
+ * they are (tshark's udpencap decides the same way). */
+enum packet_status pkt_decode_udp_esp(struct packet *pkt, struct l4_in *in)
+{
+    const uint8_t *p = pkt->payload;
+    uint32_t n = pkt->payload_len, sent = pkt->payload_wire_len;
+    if (sent == 1 && n == 1 && p[0] == NATT_KEEPALIVE)
+        return PKT_OK;
+    if (sent >= NATT_NON_ESP_MARKER && n < NATT_NON_ESP_MARKER)
+        return PKT_TRUNCATED; /* which of the two cannot be told */
+    if (sent < NATT_NON_ESP_MARKER || load_u32be(p) == 0)
+        return PKT_OK;
+    struct l4_in esp = *in;
+    esp.proto = IPPROTO_V_ESP;
+    esp.w = wire_make(p, n);
+    esp.wire_len = sent;
+    esp.short_st = PKT_TRUNCATED;
+    pkt->l4 = L4_NONE;
+    pkt->sport = pkt->dport = 0;
+    pkt->payload = NULL;
+    pkt->payload_len = pkt->payload_wire_len = 0;
+    return pkt_decode_l4(pkt, &esp);
+}

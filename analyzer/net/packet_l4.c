@@ -114,8 +114,9 @@ static enum packet_status decode_udp(struct packet *pkt, struct l4_in *in)
     if (ulen >= 8 && ulen <= in->wire_len)
         wire_payload = (uint32_t)ulen - 8;
     set_payload(pkt, w, wire_payload);
-    if (pkt_udp_tunnel_port(pkt->dport))
-        return decode_udp_tunnel(pkt, in);
+    if (pkt_udp_opens(pkt->sport, pkt->dport))
+        return pkt->sport == NATT_PORT || pkt->dport == NATT_PORT ? pkt_decode_udp_esp(pkt, in)
+                                                                  : decode_udp_tunnel(pkt, in);
     return PKT_OK;
 }
 

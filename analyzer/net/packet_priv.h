@@ -68,8 +68,14 @@ struct l4_in {
 #define VXLAN_PORT 4789  /* RFC 7348; what cloud traffic mirroring (AWS VPC, Azure vTAP) delivers */
 #define GENEVE_PORT 6081 /* RFC 8926 */
 
-/* A UDP destination port whose datagrams carry a frame (decode_udp). */
-static inline bool pkt_udp_tunnel_port(uint16_t dport) { return dport == VXLAN_PORT || dport == GENEVE_PORT; }
+#define NATT_PORT 4500   /* RFC 3948: IPsec ESP in UDP (NAT traversal), either direction */
+
+/* UDP ports whose datagrams decode_udp() opens: a frame (VXLAN, Geneve: the
+ * destination port), ESP (UDP-encapsulated IPsec: either port). */
+static inline bool pkt_udp_opens(uint16_t sport, uint16_t dport)
+{
+    return dport == VXLAN_PORT || dport == GENEVE_PORT || dport == NATT_PORT || sport == NATT_PORT;
+}
 
 /* One more tunnel layer, or false when the packet is already MAX_TUNNEL_DEPTH
  * deep (the caller returns PKT_MALFORMED: a loss, not another protocol). */
@@ -124,5 +130,8 @@ bool pkt_ipv6_ext_skip(struct wire *w, uint8_t *nh, bool *is_fragment_tail);
 enum packet_status pkt_decode_l4(struct packet *pkt, struct l4_in *in);
 /* packet_esp.c: NULL-encrypted ESP opened, else PKT_ENCRYPTED_ESP */
 enum packet_status pkt_decode_esp(struct packet *pkt, struct l4_in *in);
+/* a UDP datagram to or from port 4500 (pkt's UDP fields set): ESP unless an
+ * IKE message (a zero non-ESP marker) or a NAT keep-alive (0xFF) */
+enum packet_status pkt_decode_udp_esp(struct packet *pkt, struct l4_in *in);
 
 #endif

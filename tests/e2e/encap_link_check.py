@@ -8,7 +8,7 @@ control, a one-subframe A-MSDU), behind radiotap (127, with its TSFT and
 Flags fields: the MAC header padded to 32 bits and an FCS) and behind PPI
 (192); PPP (9), PPP in HDLC framing (50), Cisco HDLC (104), Linux NFLOG
 (239); and inside NULL-encrypted IPsec ESP (IP protocol 50, a 12- and a
-16-octet ICV).  For each:
+16-octet ICV; and in UDP 4500, RFC 3948).  For each:
   * tshark dissects every frame without a malformed or cut item and finds
     the sample's NBSS or SMB frames inside (ESP: with its
     esp.enable_null_encryption_decode_heuristic);
@@ -92,18 +92,20 @@ def nflog(ip):
     return struct.pack("<BBH", 2, 0, 0) + tlv(1, struct.pack("!HBB", 0x0800, 3, 0)) + tlv(10, b"smbscope\0") + tlv(9, ip)
 
 
-def esp(ip, icv, encrypted=False):
+def esp(ip, icv, encrypted=False, natt=False):
     """The sample's IPv4 packet with its payload in ESP (NULL encryption
     unless encrypted): padding 1, 2, 3 ... to 4 octets, pad length, next
-    header, an ICV of icv octets."""
+    header, an ICV of icv octets; natt: the ESP in UDP 4500 (RFC 3948)."""
     ihl = (ip[0] & 15) * 4
     inner = ip[ihl:]
     pad = bytes(range(1, 1 + (-(len(inner) + 2) % 4)))
     body = struct.pack("!II", 0x1001, 1) + inner + pad + bytes([len(pad), ip[9]]) + b"\xcc" * icv
     if encrypted:
         body = body[:8] + bytes((i * 151 + 7) & 255 for i in range(len(body) - 8 - icv)) + b"\xcc" * icv
+    if natt:
+        body = struct.pack("!HHHH", 4500, 4500, 8 + len(body), 0) + body
     h = bytearray(ip[:ihl])
-    h[9] = 50
+    h[9] = 17 if natt else 50
     struct.pack_into("!H", h, 2, ihl + len(body))
     struct.pack_into("!H", h, 10, 0)
     struct.pack_into("!H", h, 10, csum(bytes(h)))
@@ -127,17 +129,19 @@ def encap(mode, frame):
         "nflog": lambda: nflog(ip),
         "esp-null": lambda: frame[:14] + esp(ip, 12),
         "esp-null-16": lambda: frame[:14] + esp(ip, 16),
+        "esp-natt": lambda: frame[:14] + esp(ip, 12, natt=True),
+        "esp-natt-encrypted": lambda: frame[:14] + esp(ip, 12, encrypted=True, natt=True),
         "wlan-protected": lambda: wlan(s, protected=True),
         "esp-encrypted": lambda: frame[:14] + esp(ip, 12, encrypted=True),
     }[mode]()
 
 
 LINKTYPE = {"wlan": 105, "wlan-qos": 105, "wlan-4addr-htc": 105, "wlan-amsdu": 105, "radiotap": 127, "ppi": 192,
-            "ppp": 9, "ppp-hdlc": 50, "chdlc": 104, "nflog": 239, "esp-null": 1, "esp-null-16": 1,
+            "ppp": 9, "ppp-hdlc": 50, "chdlc": 104, "nflog": 239, "esp-null": 1, "esp-null-16": 1, "esp-natt": 1, "esp-natt-encrypted": 1,
             "wlan-protected": 105, "esp-encrypted": 1}
 OPEN = ["wlan", "wlan-qos", "wlan-4addr-htc", "wlan-amsdu", "radiotap", "ppi", "ppp", "ppp-hdlc", "chdlc", "nflog",
-        "esp-null", "esp-null-16"]
-SHUT = {"wlan-protected": "encrypted_link", "esp-encrypted": "encrypted_esp"}
+        "esp-null", "esp-null-16", "esp-natt"]
+SHUT = {"wlan-protected": "encrypted_link", "esp-encrypted": "encrypted_esp", "esp-natt-encrypted": "encrypted_esp"}
 TSHARK_ESP = ["-o", "esp.enable_null_encryption_decode_heuristic:TRUE"]
 
 

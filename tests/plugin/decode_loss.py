@@ -94,7 +94,7 @@ def damaged_copies(samples, tmp):
                                            os.path.join(tmp, "headers-bad.pcap")), None))
     import encap_link_check as link
     nbt = os.path.join(samples, "nbt139-nt1.pcap")
-    for mode in ("wlan-qos", "esp-null", "wlan-protected", "esp-encrypted"):
+    for mode in ("wlan-qos", "esp-null", "esp-natt", "wlan-protected", "esp-encrypted", "esp-natt-encrypted"):
         link.rewrite(nbt, os.path.join(tmp, mode + ".pcap"), mode)
         cases.append((mode, os.path.join(tmp, mode + ".pcap"), None))
     link.rewrite(nbt, os.path.join(tmp, "radiotap-beacons.pcap"), "radiotap", beacons=True)

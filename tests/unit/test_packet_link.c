@@ -272,6 +272,39 @@ static void test_esp(void)
     g_byte_array_unref(f);
 }
 
+/* UDP 4500 (RFC 3948): ESP, an IKE message behind its zero marker, a NAT
+ * keep-alive; the fast path leaves them to the layered one. */
+static void test_esp_in_udp(void)
+{
+    GByteArray *e = esp(12, false, false); /* Ethernet, IPv4, ESP: its ESP part re-wrapped in UDP */
+    GByteArray *body = g_byte_array_new();
+    putn(body, e->data + 14 + 20, e->len - 14 - 20);
+    g_byte_array_unref(e);
+    GByteArray *f = eth(0x0800, ipv4(17, A4, B4, 0, udp_dgram(4500, 4500, body->data, body->len)));
+    struct decoded d = decode(DLT_EN10MB, f);
+    g_assert_cmpint(d.st, ==, PKT_OK);
+    g_assert_cmpint(d.pkt.l4, ==, L4_TCP);
+    g_assert_cmpuint(d.pkt.dport, ==, 445);
+    g_byte_array_unref(f);
+    body->data[20] ^= 0x55; /* the inner TCP data offset: no ICV length fits any more */
+    f = eth(0x0800, ipv4(17, A4, B4, 0, udp_dgram(33000, 4500, body->data, body->len)));
+    g_assert_cmpint(decode(DLT_EN10MB, f).st, ==, PKT_ENCRYPTED_ESP);
+    g_byte_array_unref(f);
+    g_byte_array_unref(body);
+    static const uint8_t ike[] = { 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8 }, keepalive[] = { 0xFF };
+    f = eth(0x0800, ipv4(17, A4, B4, 0, udp_dgram(4500, 33000, ike, sizeof ike)));
+    d = decode(DLT_EN10MB, f);
+    g_assert_cmpint(d.st, ==, PKT_OK);
+    g_assert_cmpint(d.pkt.l4, ==, L4_UDP);
+    g_assert_cmpuint(d.pkt.payload_len, ==, sizeof ike);
+    g_byte_array_unref(f);
+    f = eth(0x0800, ipv4(17, A4, B4, 0, udp_dgram(33000, 4500, keepalive, 1)));
+    d = decode(DLT_EN10MB, f);
+    g_assert_cmpint(d.st, ==, PKT_OK);
+    g_assert_cmpint(d.pkt.l4, ==, L4_UDP);
+    g_byte_array_unref(f);
+}
+
 /* Every prefix and random bytes of every link type: a status in range, no
  * read past the frame (ASan, valgrind), and never ok from a frame cut
  * before its TCP header. */
@@ -324,6 +357,7 @@ int main(int argc, char **argv)
     g_test_add_func("/packet-link/ppp-hdlc", test_ppp_hdlc);
     g_test_add_func("/packet-link/nflog", test_nflog);
     g_test_add_func("/packet-link/esp", test_esp);
+    g_test_add_func("/packet-link/esp-in-udp", test_esp_in_udp);
     g_test_add_func("/packet-link/cuts-and-noise", test_cuts_and_noise);
     return g_test_run();
 }
