@@ -325,8 +325,8 @@ bool pkt_fast_eth_ipv4(const struct capture_record *rec, struct packet *out)
     uint8_t proto = h[9];
     if ((proto != IPPROTO_V_TCP && proto != IPPROTO_V_UDP) || (load_u16be(h + 6) & 0x3FFF)) /* or a fragment */
         return false;
-    if (proto == IPPROTO_V_UDP && caplen >= 14 + 20 + 4 && pkt_udp_opens(load_u16be(h + 20), load_u16be(h + 20 + 2)))
-        return false; /* VXLAN, Geneve or ESP in UDP: the layered path opens it */
+    if (proto == IPPROTO_V_UDP && pkt_udp_opens(load_u16be(h + 20), load_u16be(h + 20 + 2)))
+        return false; /* VXLAN, Geneve or ESP in UDP: the layered path opens it (its ports are in the 42 octets) */
     uint32_t captured = caplen - 14;
     uint32_t total = load_u16be(h + 2);
     if (total == 0) /* TSO on the sender: the frame is the truth (packet_ip.c) */
