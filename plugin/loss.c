@@ -271,10 +271,14 @@ void smbscope_capture_handoff(void)
     g_free(err);
 }
 
+/* A protected 802.11 data frame Wireshark did not decrypt (with the user's
+ * keys it would have: its LLC header follows; the command has no keys, and
+ * is then inconclusive where the plugin sees the traffic). */
 static bool wlan_protected_data(proto_tree *tree)
 {
     guint64 type, subtype;
-    return wf_any_true(tree, WF_WLAN_FC_PROTECTED) && wf_first_uint(tree, WF_WLAN_FC_TYPE, &type) &&
+    return wf_any_true(tree, WF_WLAN_FC_PROTECTED) && !wf_count(tree, WF_LLC) &&
+           wf_first_uint(tree, WF_WLAN_FC_TYPE, &type) &&
            type == WLAN_TYPE_DATA && wf_first_uint(tree, WF_WLAN_FC_SUBTYPE, &subtype) &&
            !(subtype & WLAN_SUBTYPE_NODATA);
 }

@@ -59,8 +59,8 @@ static bool esp_inner_fits(uint8_t nh, const uint8_t *p, size_t captured, size_t
 
 enum packet_status pkt_decode_esp(struct packet *pkt, struct l4_in *in)
 {
-    const uint8_t *p = in->w.p + in->w.off;
     size_t captured = min_u32((uint32_t)wire_left(&in->w), in->wire_len);
+    const uint8_t *p = captured ? in->w.p + in->w.off : NULL;
     size_t len = in->wire_len;
     bool any_trailer = false;
     for (size_t i = 0; i < sizeof icv_lengths; i++) {
@@ -109,6 +109,10 @@ enum packet_status pkt_decode_udp_esp(struct packet *pkt, struct l4_in *in)
         return PKT_TRUNCATED; /* which of the two cannot be told */
     if (sent < NATT_NON_ESP_MARKER || load_u32be(p) == 0)
         return PKT_OK;
+    /* a layer like a tunnel's: ESP in UDP in NULL ESP in UDP ... is
+     * followed MAX_TUNNEL_DEPTH deep, never as deep as the datagram allows */
+    if (!pkt_tunnel_enter(pkt))
+        return PKT_MALFORMED;
     struct l4_in esp = *in;
     esp.proto = IPPROTO_V_ESP;
     esp.w = wire_make(p, n);

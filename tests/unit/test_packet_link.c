@@ -305,6 +305,46 @@ static void test_esp_in_udp(void)
     g_byte_array_unref(f);
 }
 
+/* NULL ESP whose next header is UDP to 4500 again, n deep around a TCP
+ * segment: followed as tunnels are, MAX_TUNNEL_DEPTH (4) deep. */
+static GByteArray *esp_wrap(GByteArray *inner, uint8_t nh)
+{
+    GByteArray *e = g_byte_array_new();
+    put32(e, 0x2002);
+    put32(e, 7);
+    size_t pad = (4 - (inner->len + 2) % 4) % 4;
+    e = cat(e, inner);
+    for (size_t i = 0; i < pad; i++)
+        put8(e, (unsigned)(i + 1));
+    put8(e, (unsigned)pad);
+    put8(e, nh);
+    putz(e, 12);
+    return e;
+}
+
+static void test_esp_in_udp_depth(void)
+{
+    for (unsigned depth = 1; depth <= 6; depth++) {
+        GByteArray *x = esp_wrap(tcp_seg(49152, 445, 0x18, 0, PAYLOAD, PAYLOAD_LEN), 6);
+        for (unsigned i = 1; i < depth; i++) {
+            GByteArray *u = udp_dgram(4500, 4500, x->data, x->len);
+            g_byte_array_unref(x);
+            x = esp_wrap(u, 17);
+        }
+        GByteArray *f = eth(0x0800, ipv4(17, A4, B4, 0, udp_dgram(4500, 4500, x->data, x->len)));
+        g_byte_array_unref(x);
+        struct decoded d = decode(DLT_EN10MB, f);
+        if (depth <= 4) {
+            g_assert_cmpint(d.st, ==, PKT_OK);
+            g_assert_cmpint(d.pkt.l4, ==, L4_TCP);
+            g_assert_cmpuint(d.pkt.tunnel_depth, ==, depth);
+        } else {
+            g_assert_cmpint(d.st, ==, PKT_MALFORMED);
+        }
+        g_byte_array_unref(f);
+    }
+}
+
 /* Every prefix and random bytes of every link type: a status in range, no
  * read past the frame (ASan, valgrind), and never ok from a frame cut
  * before its TCP header. */
@@ -358,6 +398,7 @@ int main(int argc, char **argv)
     g_test_add_func("/packet-link/nflog", test_nflog);
     g_test_add_func("/packet-link/esp", test_esp);
     g_test_add_func("/packet-link/esp-in-udp", test_esp_in_udp);
+    g_test_add_func("/packet-link/esp-in-udp-depth", test_esp_in_udp_depth);
     g_test_add_func("/packet-link/cuts-and-noise", test_cuts_and_noise);
     return g_test_run();
 }
