@@ -177,6 +177,15 @@ def facts(smbscope, path):
     }, e["decode_losses"]
 
 
+def filter_unknown(smbscope, writer, src, dst):
+    """The capture-filter unknown (rules, detail) of a pcapng copy of src
+    whose interface was captured with "tcp port 445"."""
+    writer.rewrite(src, dst, "tcp port 445")
+    p = subprocess.run([smbscope, "-q", "-T", "json", dst], capture_output=True, timeout=120)
+    u = [x for x in json.loads(p.stdout)["verdict"]["unknowns"] if x["reason"] == "capture-filter"]
+    return u and (u[0]["rules"], u[0]["detail"])
+
+
 def tshark_sees(tshark, path, extra):
     """Frames with NBSS or SMB, frames tshark marks malformed or cut."""
     t = subprocess.run([tshark, "-r", path] + extra + ["-T", "fields", "-e", "frame.number", "-e", "nbss.type",
@@ -222,6 +231,15 @@ def main():
         rc, got, _ = facts(o.smbscope, ng)
         tap(rc == want_rc and got == want, "radiotap pcapng with beacons: the plain sample's story, beacons no loss",
             "exit %d %r" % (rc, got))
+        # a capture filter on such an interface is judged as on Ethernet
+        # (analyzer/model/filter_check.c's probes), not "could not be checked"
+        import pcapng_writer
+        want_f = filter_unknown(o.smbscope, pcapng_writer, sample, os.path.join(tmp, "eth-filter.pcapng"))
+        for mode in ("wlan", "radiotap", "ppp", "ppp-hdlc", "chdlc"):
+            got_f = filter_unknown(o.smbscope, pcapng_writer, os.path.join(tmp, mode + ".pcap"),
+                                   os.path.join(tmp, mode + "-filter.pcapng"))
+            tap(want_f and got_f == want_f, "%s: its pcapng's capture filter is judged as on Ethernet" % mode,
+                "%r, Ethernet: %r" % (got_f, want_f))
         for mode, kind in SHUT.items():
             path = os.path.join(tmp, mode + ".pcap")
             rewrite(sample, path, mode)
