@@ -110,6 +110,15 @@ static const char *const wf_names[WF_COUNT] = {
     [WF_EXP_IP_LEN] = "ip.bogus_ip_length",
     [WF_EXP_IPV6_VERSION] = "ipv6.bogus_ipv6_version",
     [WF_EXP_TCP_HDR_LEN] = "tcp.bogus_header_length",
+    /* What Wireshark cannot open without keys (loss.c): a protected 802.11
+     * data frame (decrypted with the user's keys, it has its LLC header), ESP whose NULL-encryption heuristic found no next header
+     * (esp.protocol is added only when it did). */
+    [WF_WLAN_FC_TYPE] = "wlan.fc.type",
+    [WF_WLAN_FC_SUBTYPE] = "wlan.fc.subtype",
+    [WF_WLAN_FC_PROTECTED] = "wlan.fc.protected",
+    [WF_LLC] = "llc",
+    [WF_ESP] = "esp",
+    [WF_ESP_PROTOCOL] = "esp.protocol",
 };
 
 /* Several dissector fields may share one name (smb.cmd is registered more

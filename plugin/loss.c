@@ -26,11 +26,21 @@
  *     total length below the header: the command's "malformed" checks in
  *     analyzer/net/packet_ip.c): truncated or malformed, as the command.
  *     A frame cut in its payload is no loss (the command's snaplen_cut).
+ *   - encrypted without keys: a protected 802.11 data frame that carries
+ *     data (encrypted-link), and ESP that Wireshark's NULL-encryption
+ *     heuristic did not open (encrypted-esp; truncated when the capture cut
+ *     it before any trailer the heuristic reads), as the command's
+ *     analyzer/net/packet_link.c and packet_esp.c.  The plugin turns that
+ *     heuristic on (esp.enable_null_encryption_decode_heuristic, as the
+ *     command opens NULL ESP); a preference set to FALSE by the user wins,
+ *     and every ESP packet is then a loss.
  * IP fragments that never reassembled are counted by the command only
  * (README: Limits). */
 #include "smbscope.h"
 
 #include <string.h>
+
+#include <epan/prefs.h>
 
 #include "crc.h"
 #include "fields.h"
@@ -198,7 +208,8 @@ static guint16 quic_undecryptable(packet_info *pinfo, proto_tree *tree)
 
 /* The layers whose headers the command reads down to the ports: a frame
  * whose dissection stopped in one of them could have been SMB. */
-static const char *const header_layers[] = { "eth", "ethertype", "vlan", "sll", "null", "ip", "ipv6", "tcp", "udp" };
+static const char *const header_layers[] = { "eth", "ethertype", "vlan", "sll", "null", "ip", "ipv6", "tcp", "udp",
+                                             "wlan", "radiotap", "ppi", "ppp", "chdlc", "nflog", "llc" };
 
 /* The expert items of headers the command calls malformed.  Not
  * ip.bogus_ip_length: Wireshark also gives it to a total length beyond the
@@ -246,6 +257,44 @@ static enum decode_loss_kind header_loss(packet_info *pinfo, proto_tree *tree)
     return LOSS_KIND_COUNT;
 }
 
+/* ---- encrypted without keys ------------------------------------------------------ */
+
+#define WLAN_TYPE_DATA 2
+#define WLAN_SUBTYPE_NODATA 0x4 /* Null, QoS Null ...: a data frame without data */
+#define ESP_MAX_ICV 32          /* the largest ICV the heuristic tries (packet_esp.c) */
+
+void smbscope_capture_handoff(void)
+{
+    char pref[] = "esp.enable_null_encryption_decode_heuristic:TRUE";
+    char *err = NULL;
+    prefs_set_pref(pref, &err);
+    g_free(err);
+}
+
+/* A protected 802.11 data frame Wireshark did not decrypt (with the user's
+ * keys it would have: its LLC header follows; the command has no keys, and
+ * is then inconclusive where the plugin sees the traffic). */
+static bool wlan_protected_data(proto_tree *tree)
+{
+    guint64 type, subtype;
+    return wf_any_true(tree, WF_WLAN_FC_PROTECTED) && !wf_count(tree, WF_LLC) &&
+           wf_first_uint(tree, WF_WLAN_FC_TYPE, &type) &&
+           type == WLAN_TYPE_DATA && wf_first_uint(tree, WF_WLAN_FC_SUBTYPE, &subtype) &&
+           !(subtype & WLAN_SUBTYPE_NODATA);
+}
+
+/* ESP not opened: encrypted, or cut before the trailer the heuristic reads. */
+static enum decode_loss_kind esp_sealed(proto_tree *tree)
+{
+    GPtrArray *esp = wf_all(tree, WF_ESP);
+    if (!esp || wf_count(tree, WF_ESP_PROTOCOL))
+        return LOSS_KIND_COUNT;
+    const field_info *fi = (const field_info *)g_ptr_array_index(esp, esp->len - 1);
+    gint sent = tvb_reported_length_remaining(fi->ds_tvb, fi->start);
+    gint have = tvb_captured_length_remaining(fi->ds_tvb, fi->start);
+    return have < sent - ESP_MAX_ICV ? LOSS_TRUNCATED : LOSS_ENCRYPTED_ESP;
+}
+
 /* ---- per frame and whole input --------------------------------------------------- */
 
 bool smbscope_capture_frame_losses(packet_info *pinfo, tvbuff_t *tvb, proto_tree *tree,
@@ -253,8 +302,13 @@ bool smbscope_capture_frame_losses(packet_info *pinfo, tvbuff_t *tvb, proto_tree
 {
     memset(lost, 0, sizeof(guint16) * LOSS_KIND_COUNT);
     enum decode_loss_kind header = header_loss(pinfo, tree);
+    enum decode_loss_kind esp = LOSS_KIND_COUNT;
     if (header != LOSS_KIND_COUNT)
         lost[header] = 1; /* the command reads nothing past a header it cannot */
+    else if (wlan_protected_data(tree))
+        lost[LOSS_ENCRYPTED_LINK] = 1;
+    else if ((esp = esp_sealed(tree)) != LOSS_KIND_COUNT)
+        lost[esp] = 1;
     else if (pinfo->ptype == PT_TCP)
         lost[LOSS_IWARP_CRC] = iwarp_bad_crcs(tree);
     else if (pinfo->ptype == PT_UDP) {

@@ -294,4 +294,5 @@ void proto_reg_handoff_smbscope(void)
 {
     smbscope_fields_init(smbscope_handle);
     smbscope_heur_handoff();
+    smbscope_capture_handoff();
 }

@@ -228,6 +228,8 @@ void smbscope_carriers_cleanup(void);
 
 /* loss.c: the whole input's decode losses and verdict (file scope, from
  * the init routine to the cleanup routine). */
+/* At handoff: Wireshark's ESP NULL-encryption heuristic on (loss.c). */
+void smbscope_capture_handoff(void);
 void smbscope_capture_init(void);
 void smbscope_capture_cleanup(void);
 /* Every flow state, when it is created (for the capture's verdict). */

@@ -34,16 +34,16 @@
  * GRE, IPv4 and IPv6 in IP, AH over IPv4 (its payload is plain). */
 static inline bool split_tunnel_proto(uint8_t proto)
 {
-    return proto == SPLIT_IPPROTO_GRE || proto == IPPROTO_V_IPIP || proto == IPPROTO_V_IPV6 || proto == IPPROTO_V_AH;
+    return proto == SPLIT_IPPROTO_GRE || proto == IPPROTO_V_IPIP || proto == IPPROTO_V_IPV6 || proto == IPPROTO_V_AH ||
+           proto == IPPROTO_V_ESP; /* NULL-encrypted ESP is opened (packet_esp.c) */
 }
 
-/* A UDP header with a port of VXLAN, VXLAN-GPE or Geneve, or one not
- * captured or not in this fragment: decode_udp() may open a frame that
- * carries TCP. */
+/* A UDP header with a port of VXLAN, VXLAN-GPE, Geneve or ESP in UDP, or one
+ * not captured or not in this fragment: decode_udp() may open a frame or
+ * an ESP packet that carries TCP. */
 static inline bool split_udp_may_tunnel(const uint8_t *udp, size_t captured, bool first_fragment)
 {
-    return !first_fragment || captured < 4 || pkt_udp_tunnel_port(load_u16be(udp)) ||
-           pkt_udp_tunnel_port(load_u16be(udp + 2));
+    return !first_fragment || captured < 4 || pkt_udp_opens(load_u16be(udp), load_u16be(udp + 2));
 }
 
 /* Whether packet_decode() makes a TCP packet of the record (PKT_OK,

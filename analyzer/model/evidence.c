@@ -80,6 +80,8 @@ void evidence_decode_loss_kinds(const struct evidence *e, struct decode_losses *
     l->n[LOSS_IWARP_CRC] = e->iwarp_crc_bad;
     l->n[LOSS_QUIC_UNDECRYPTABLE] = e->quic_undecryptable;
     l->n[LOSS_UNSUPPORTED_LINK] = e->status[PKT_UNSUPPORTED_LINK];
+    l->n[LOSS_ENCRYPTED_LINK] = e->status[PKT_ENCRYPTED_LINK];
+    l->n[LOSS_ENCRYPTED_ESP] = e->status[PKT_ENCRYPTED_ESP];
 }
 
 uint64_t evidence_decode_losses(const struct evidence *e)

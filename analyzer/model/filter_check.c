@@ -73,6 +73,26 @@ static int link_header(int dlt, bool v6, uint8_t *out)
         out[11] = 6;
         return 20;
 #endif
+    case DLT_PPP:
+    case DLT_PPP_SERIAL: /* PPP in HDLC-like framing: address, control, protocol */
+        out[0] = 0xFF, out[1] = 0x03;
+        be16(out + 2, v6 ? 0x0057 : 0x0021);
+        return 4;
+    case DLT_C_HDLC:
+        out[0] = 0x0F, out[1] = 0x00;
+        be16(out + 2, ethertype);
+        return 4;
+    case DLT_IEEE802_11_RADIO: /* an empty radiotap header, then 802.11 */
+        memset(out, 0, 8);
+        out[2] = 8;
+        return 8 + link_header(DLT_IEEE802_11, v6, out + 8);
+    case DLT_IEEE802_11: { /* a data frame to the AP, LLC/SNAP */
+        static const uint8_t wlan[24 + 6] = { 0x08, 0x01, [4] = 0x02, [9] = 0x01, [10] = 0x02, [15] = 0x02,
+                                              [16] = 0x02, [21] = 0x01, 0, 0, 0xAA, 0xAA, 0x03 };
+        memcpy(out, wlan, sizeof wlan);
+        be16(out + 30, ethertype);
+        return 32;
+    }
     default:
         return -1;
     }
@@ -123,7 +143,7 @@ bool filter_check(int dlt, const char *filter, uint32_t *blinded, char *errbuf, 
         snprintf(errbuf, errlen, "%zu bytes long, more than the %d smbscope compiles", len, FILTER_CHECK_MAX_LEN);
         return false;
     }
-    uint8_t hdr[32];
+    uint8_t hdr[64];
     if (link_header(dlt, false, hdr) < 0) {
         snprintf(errbuf, errlen, "no probe packets for link type %s", pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt) : "?");
         return false;

@@ -14,6 +14,15 @@
 
 #define LINKTYPE_RAW_FILE 101  /* libpcap maps it to DLT_RAW; accept it if handed raw */
 #define DLT_RAW_OPENBSD 14
+/* LINKTYPE_ values (pcap files; libpcap hands DLT_PPP_SERIAL as 50 and
+ * DLT_C_HDLC as 104 on every platform) */
+#define LINKTYPE_PPP 9
+#define LINKTYPE_PPP_HDLC 50
+#define LINKTYPE_C_HDLC 104
+#define LINKTYPE_IEEE802_11 105
+#define LINKTYPE_RADIOTAP 127
+#define LINKTYPE_PPI 192
+#define LINKTYPE_NFLOG 239
 
 static const char *const status_names[PKT_STATUS_COUNT] = {
     [PKT_OK] = "ok",
@@ -23,6 +32,8 @@ static const char *const status_names[PKT_STATUS_COUNT] = {
     [PKT_FRAG_HELD] = "fragment-held",
     [PKT_FRAG_DROPPED] = "fragment-dropped",
     [PKT_UNSUPPORTED_LINK] = "unsupported-link",
+    [PKT_ENCRYPTED_LINK] = "encrypted-link",
+    [PKT_ENCRYPTED_ESP] = "encrypted-esp",
 };
 
 const char *packet_status_name(enum packet_status st)
@@ -54,7 +65,7 @@ static enum packet_status note_ipx(struct packet *pkt, const struct wire *w)
 
 /* 802.2 LLC (after an 802.3 length, or Linux cooked 0x0004): SNAP carries an
  * EtherType on; anything else (NetBEUI 0xF0, IPX 0xE0, STP 0x42) is not IP. */
-static enum packet_status decode_llc(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
+enum packet_status pkt_decode_llc(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
 {
     if (wire_peek_u8(w, 0) == 0xFF && wire_peek_u8(w, 1) == 0xFF && wire_has(w, 2))
         return note_ipx(pkt, w); /* Novell raw 802.3: IPX checksum 0xFFFF, no LLC */
@@ -126,25 +137,14 @@ static enum packet_status decode_mpls(struct packet *pkt, struct wire *w, struct
 }
 
 #define PPPOE_HEADER 6
-#define PPP_IPV4 0x0021
-#define PPP_IPV6 0x0057
 
 /* A PPPoE session frame (RFC 2516): version/type, code, session, length,
- * then PPP's protocol (one octet when compressed: odd first octet). */
+ * then PPP (packet_link.c). */
 static enum packet_status decode_pppoe(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
 {
-    if (!wire_skip(w, PPPOE_HEADER) || !wire_has(w, 1))
+    if (!wire_skip(w, PPPOE_HEADER))
         return PKT_TRUNCATED;
-    uint16_t proto = wire_u8(w);
-    if (!(proto & 1))
-        proto = (uint16_t)(proto << 8 | wire_u8(w));
-    if (!wire_ok(w))
-        return PKT_TRUNCATED;
-    if (proto == PPP_IPV4)
-        return pkt_decode_ipv4(pkt, w, frags);
-    if (proto == PPP_IPV6)
-        return pkt_decode_ipv6(pkt, w, frags);
-    return PKT_NOT_IP; /* LCP, IPCP, CHAP ...: PPP's own control */
+    return pkt_decode_ppp(pkt, w, frags);
 }
 
 enum packet_status pkt_decode_ethertype(struct packet *pkt, struct wire *w, uint16_t type, struct ipfrag_table *frags)
@@ -175,7 +175,7 @@ enum packet_status pkt_decode_ethertype(struct packet *pkt, struct wire *w, uint
     default:
         if (type <= ETH_MAX_LENGTH) {
             pkt->link_proto = 0;
-            return decode_llc(pkt, w, frags);
+            return pkt_decode_llc(pkt, w, frags);
         }
         return PKT_NOT_IP;
     }
@@ -194,7 +194,7 @@ static enum packet_status sll_protocol(struct packet *pkt, struct wire *w, uint1
                                        struct ipfrag_table *frags)
 {
     if (proto == SLL_PROTO_8022)
-        return decode_llc(pkt, w, frags);
+        return pkt_decode_llc(pkt, w, frags);
     if (proto == SLL_PROTO_8023)
         return note_ipx(pkt, w);
     return pkt_decode_ethertype(pkt, w, proto, frags);
@@ -274,6 +274,14 @@ static const struct link_entry {
     { LINKTYPE_RAW_FILE, link_raw },
     { DLT_IPV4, link_ipv4 },
     { DLT_IPV6, link_ipv6 },
+    /* packet_link.c */
+    { LINKTYPE_IEEE802_11, pkt_link_wlan },
+    { LINKTYPE_RADIOTAP, pkt_link_radiotap },
+    { LINKTYPE_PPI, pkt_link_ppi },
+    { LINKTYPE_PPP, pkt_link_ppp },
+    { LINKTYPE_PPP_HDLC, pkt_link_ppp },
+    { LINKTYPE_C_HDLC, pkt_link_chdlc },
+    { LINKTYPE_NFLOG, pkt_link_nflog },
 };
 
 static link_decoder link_find(int dlt)
@@ -282,6 +290,12 @@ static link_decoder link_find(int dlt)
         if (link_table[i].dlt == dlt)
             return link_table[i].decode;
     return NULL;
+}
+
+enum packet_status pkt_link_by_dlt(int dlt, struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
+{
+    link_decoder decode = link_find(dlt);
+    return decode ? decode(pkt, w, frags) : PKT_UNSUPPORTED_LINK;
 }
 
 bool packet_linktype_supported(int dlt)
@@ -311,9 +325,8 @@ bool pkt_fast_eth_ipv4(const struct capture_record *rec, struct packet *out)
     uint8_t proto = h[9];
     if ((proto != IPPROTO_V_TCP && proto != IPPROTO_V_UDP) || (load_u16be(h + 6) & 0x3FFF)) /* or a fragment */
         return false;
-    if (proto == IPPROTO_V_UDP && caplen >= 14 + 20 + 4 &&
-        (pkt_udp_tunnel_port(load_u16be(h + 20)) || pkt_udp_tunnel_port(load_u16be(h + 20 + 2))))
-        return false; /* VXLAN, VXLAN-GPE or Geneve: the layered path opens it */
+    if (proto == IPPROTO_V_UDP && pkt_udp_opens(load_u16be(h + 20), load_u16be(h + 20 + 2)))
+        return false; /* VXLAN, VXLAN-GPE, Geneve or ESP in UDP: the layered path opens it (its ports are in the 42 octets) */
     uint32_t captured = caplen - 14;
     uint32_t total = load_u16be(h + 2);
     if (total == 0) /* TSO on the sender: the frame is the truth (packet_ip.c) */

@@ -50,6 +50,8 @@ enum packet_status {
     PKT_FRAG_HELD,     /* an IP fragment kept for reassembly (or no table given) */
     PKT_FRAG_DROPPED,  /* an IP fragment dropped by the reassembly caps: see ipfrag_stats */
     PKT_UNSUPPORTED_LINK,
+    PKT_ENCRYPTED_LINK, /* a protected (encrypted) 802.11 data frame: no keys, its payload unread */
+    PKT_ENCRYPTED_ESP,  /* IPsec ESP that the NULL-encryption heuristic does not open (packet_esp.c) */
     PKT_STATUS_COUNT
 };
 

@@ -128,8 +128,10 @@ static enum packet_status decode_udp(struct packet *pkt, struct l4_in *in)
     if (ulen >= 8 && ulen <= in->wire_len)
         wire_payload = (uint32_t)ulen - 8;
     set_payload(pkt, w, wire_payload);
-    if (pkt_udp_tunnel_port(pkt->dport) || pkt_udp_tunnel_port(pkt->sport))
-        return decode_udp_tunnel(pkt, in);
+    if (pkt_udp_opens(pkt->sport, pkt->dport))
+        return pkt_udp_tunnel_port(pkt->dport) || (pkt->sport != NATT_PORT && pkt->dport != NATT_PORT)
+                   ? decode_udp_tunnel(pkt, in)
+                   : pkt_decode_udp_esp(pkt, in);
     return PKT_OK;
 }
 
@@ -229,7 +231,6 @@ static enum packet_status decode_icmp(struct packet *pkt, struct l4_in *in)
 }
 
 
-#define IPPROTO_V_GRE 47
 #define GRE_F_CHECKSUM 0x8000u
 #define GRE_F_ROUTING 0x4000u
 #define GRE_F_KEY 0x2000u
@@ -342,6 +343,8 @@ enum packet_status pkt_decode_l4(struct packet *pkt, struct l4_in *in)
     }
     case IPPROTO_V_TCP:
         return decode_tcp(pkt, in);
+    case IPPROTO_V_ESP:
+        return pkt_decode_esp(pkt, in);
     case IPPROTO_V_UDP:
         return decode_udp(pkt, in);
     case IPPROTO_V4_ICMP:

@@ -43,6 +43,8 @@ enum {
     IPPROTO_V_IPV6 = 41,
     IPPROTO_V6_ROUTING = 43,
     IPPROTO_V6_FRAGMENT = 44,
+    IPPROTO_V_GRE = 47,
+    IPPROTO_V_ESP = 50,
     IPPROTO_V_AH = 51,
     IPPROTO_V6_ICMP = 58,
     IPPROTO_V6_NONE = 59,
@@ -68,7 +70,8 @@ struct l4_in {
 #define GENEVE_PORT 6081    /* RFC 8926 */
 
 /* A UDP port whose datagrams carry a frame (decode_udp): as tshark's
- * dissectors registered on udp.port, the source port or the destination. */
+ * dissectors registered on udp.port, the source port or the destination
+ * (the destination's first). */
 static inline bool pkt_udp_tunnel_port(uint16_t port)
 {
     return port == VXLAN_PORT || port == GENEVE_PORT || port == VXLAN_GPE_PORT;
@@ -77,6 +80,15 @@ static inline bool pkt_udp_tunnel_port(uint16_t port)
 /* Follow EtherTypes through VLAN tags and LLC/SNAP to the network layer
  * (packet.c): what an Ethernet header, Geneve or VXLAN-GPE names. */
 enum packet_status pkt_decode_ethertype(struct packet *pkt, struct wire *w, uint16_t type, struct ipfrag_table *frags);
+
+#define NATT_PORT 4500 /* RFC 3948: IPsec ESP in UDP (NAT traversal), either direction */
+
+/* UDP ports whose datagrams decode_udp() opens: a frame (VXLAN, VXLAN-GPE,
+ * Geneve), ESP (UDP-encapsulated IPsec). */
+static inline bool pkt_udp_opens(uint16_t sport, uint16_t dport)
+{
+    return pkt_udp_tunnel_port(dport) || pkt_udp_tunnel_port(sport) || dport == NATT_PORT || sport == NATT_PORT;
+}
 
 /* One more tunnel layer, or false when the packet is already MAX_TUNNEL_DEPTH
  * deep (the caller returns PKT_MALFORMED: a loss, not another protocol). */
@@ -101,6 +113,21 @@ static inline uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 
 /* packet.c */
 enum packet_status pkt_link_ethernet(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
+/* An EtherType's packet (through VLAN tags), an 802.2 LLC frame's (SNAP
+ * to an EtherType), a frame of link type dlt (PKT_UNSUPPORTED_LINK when
+ * not decoded). */
+enum packet_status pkt_decode_ethertype(struct packet *pkt, struct wire *w, uint16_t type, struct ipfrag_table *frags);
+enum packet_status pkt_decode_llc(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
+enum packet_status pkt_link_by_dlt(int dlt, struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
+/* packet_link.c: 802.11 (bare, radiotap, PPI), PPP, Cisco HDLC, NFLOG */
+enum packet_status pkt_link_wlan(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
+enum packet_status pkt_link_radiotap(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
+enum packet_status pkt_link_ppi(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
+enum packet_status pkt_link_ppp(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
+enum packet_status pkt_link_chdlc(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
+enum packet_status pkt_link_nflog(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
+/* PPP's protocol field and its packet (PPP links and PPPoE) */
+enum packet_status pkt_decode_ppp(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
 struct capture_record;
 /* packet_decode() without its one-pass path for Ethernet/IPv4/TCP|UDP (tests
  * compare the two), and that path alone (out prepared as packet_decode()
@@ -114,5 +141,10 @@ enum packet_status pkt_decode_ipv6(struct packet *pkt, struct wire *w, struct ip
 bool pkt_ipv6_ext_skip(struct wire *w, uint8_t *nh, bool *is_fragment_tail);
 /* packet_l4.c */
 enum packet_status pkt_decode_l4(struct packet *pkt, struct l4_in *in);
+/* packet_esp.c: NULL-encrypted ESP opened, else PKT_ENCRYPTED_ESP */
+enum packet_status pkt_decode_esp(struct packet *pkt, struct l4_in *in);
+/* a UDP datagram to or from port 4500 (pkt's UDP fields set): ESP unless an
+ * IKE message (a zero non-ESP marker) or a NAT keep-alive (0xFF) */
+enum packet_status pkt_decode_udp_esp(struct packet *pkt, struct l4_in *in);
 
 #endif

@@ -103,6 +103,10 @@ void json_evidence(struct json *j, const struct analysis *a)
     json_kuint(j, "stream_gap_bytes", e.stream_gap_bytes);
     if (e.status[PKT_UNSUPPORTED_LINK]) /* only when seen: every other report is the same bytes */
         json_kuint(j, "unsupported_link", e.status[PKT_UNSUPPORTED_LINK]);
+    if (e.status[PKT_ENCRYPTED_LINK])
+        json_kuint(j, "encrypted_link", e.status[PKT_ENCRYPTED_LINK]);
+    if (e.status[PKT_ENCRYPTED_ESP])
+        json_kuint(j, "encrypted_esp", e.status[PKT_ENCRYPTED_ESP]);
     json_end_object(j);
     json_key(j, "caps_hit");
     json_begin_object(j);

@@ -196,6 +196,10 @@ void text_evidence(struct text *t, const struct analysis *a)
     if (e.status[PKT_UNSUPPORTED_LINK])
         fprintf(out, "; %" G_GUINT64_FORMAT " packets on a link type smbscope does not decode",
                 e.status[PKT_UNSUPPORTED_LINK]);
+    if (e.status[PKT_ENCRYPTED_LINK])
+        fprintf(out, "; %" G_GUINT64_FORMAT " protected 802.11 data frames (no keys)", e.status[PKT_ENCRYPTED_LINK]);
+    if (e.status[PKT_ENCRYPTED_ESP])
+        fprintf(out, "; %" G_GUINT64_FORMAT " encrypted IPsec ESP packets", e.status[PKT_ENCRYPTED_ESP]);
     fputc('\n', out);
     fputs("  caps hit         ", out);
     if (!e.evictions && !e.reassembly_cap_hits && !e.netbios_not_itemised_packets && !e.race_pairs_dropped &&

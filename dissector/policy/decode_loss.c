@@ -22,8 +22,17 @@ static const struct {
     /* A pcapng interface of a link type smbscope does not decode (a classic
      * pcap of one is refused whole): its packets could carry anything. */
     [LOSS_UNSUPPORTED_LINK] = { "unsupported-link", "packets on a link type smbscope does not decode", true },
+    /* Encrypted without keys: a protected 802.11 data frame, ESP that the
+     * NULL-encryption heuristic does not open (tshark's, RFC 5879).  Either
+     * could carry SMB or NetBIOS unseen. */
+    [LOSS_ENCRYPTED_LINK] = { "encrypted-link", "protected 802.11 data frames (no keys)", true },
+    [LOSS_ENCRYPTED_ESP] = { "encrypted-esp", "encrypted IPsec ESP packets", true },
 };
 
+/* Kept as it was before the encrypted kinds (every report with another
+ * loss stays the same bytes); their words in the detail say what is
+ * missing: the keys, or a capture on the wired side of the access point or
+ * the tunnel's end (README: Decode losses). */
 const char decode_loss_how[] = "capture whole packets (tcpdump -s 0); dropped fragments: raise the reassembly limits "
                                "or capture where the datagrams are not fragmented";
 

@@ -23,6 +23,8 @@ enum decode_loss_kind {
     LOSS_IWARP_CRC,         /* iWARP FPDUs with a bad CRC32c */
     LOSS_QUIC_UNDECRYPTABLE,/* QUIC packets that did not decrypt with their keys */
     LOSS_UNSUPPORTED_LINK,  /* packets of a pcapng interface whose link type is not decoded */
+    LOSS_ENCRYPTED_LINK,    /* protected (encrypted) 802.11 data frames: no keys */
+    LOSS_ENCRYPTED_ESP,     /* IPsec ESP that is not NULL-encrypted: no keys */
     LOSS_KIND_COUNT
 };
 
@@ -35,7 +37,7 @@ struct decode_losses {
 
 /* Short name of a kind ("truncated", "malformed", "fragment-dropped",
  * "fragment-incomplete", "roce-icrc", "iwarp-crc", "quic-undecryptable",
- * "unsupported-link");
+ * "unsupported-link", "encrypted-link", "encrypted-esp");
  * NULL out of range. */
 const char *decode_loss_kind_name(enum decode_loss_kind k);
 

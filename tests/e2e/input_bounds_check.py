@@ -6,9 +6,12 @@ far more memory than its size:
 
 * link: a pcapng whose only interface is IEEE 802.11 (LINKTYPE 105) carrying
   a sample's frames as LLC/SNAP data frames.  tshark finds the sample's SMB
-  and NetBIOS in it; smbscope does not decode 802.11, so it must not PASS:
-  the packets count as `decode_losses.unsupported_link` and the verdict is
-  inconclusive (exit 3).  Before: PASS, exit 0.
+  and NetBIOS in it, and smbscope now decodes 802.11: it fails as the
+  sample does (tests/e2e/encap_link_check.py has the other link types).
+  The same frames on an interface of a link type smbscope does not decode
+  (LINKTYPE_USER0) must not PASS: the packets count as
+  `decode_losses.unsupported_link` and the verdict is inconclusive (exit 3).
+  Before: PASS, exit 0.
 * dbus-block: a gzip of a pcapng with one 40 MiB D-Bus block (libpcap's
   D-Bus maximum is 128 MiB): ours stops at 16 MiB, so the input ends as
   damaged at that block, within a small peak RSS.  Before: the block was
@@ -136,6 +139,13 @@ def case_link(smbscope, sample, tmp):
         tap(seen > 0, "link: tshark decodes SMB or NetBIOS in the 802.11 copy", "%d frames" % seen)
     elif os.environ.get("CI") == "true":
         tap(False, "link: tshark is needed in CI")
+    rc, _, err, _ = run(smbscope, ["-q", "-T", "json", path])
+    tap(rc == 1, "link: the 802.11 copy fails as the sample does", "exit %d %s" % (rc, err.strip()[:200]))
+    path = os.path.join(tmp, "user0.pcapng")
+    with open(path, "wb") as f:
+        f.write(SHB + idb(147))  # LINKTYPE_USER0: no decoder
+        for ts, fr in frames:
+            f.write(epb(ts, to_wifi(fr)))
     rc, out, err, _ = run(smbscope, ["-q", "-T", "json", path])
     try:
         doc = json.loads(out)

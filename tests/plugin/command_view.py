@@ -23,6 +23,8 @@ PLUGIN_LOSSES = {"truncated": lambda d: _losses(d).get("truncated", 0),
                  "malformed": lambda d: _losses(d).get("malformed", 0),
                  "iwarp-crc": lambda d: _stats(d).get("iwarp_crc_bad_fpdus", 0),
                  "roce-icrc": lambda d: _stats(d).get("roce_icrc_bad_packets", 0),
+                 "encrypted-link": lambda d: _losses(d).get("encrypted_link", 0),
+                 "encrypted-esp": lambda d: _losses(d).get("encrypted_esp", 0),
                  "quic-undecryptable": lambda d: (_stats(d).get("quic") or {}).get("undecryptable_initials", 0)
                  + (_stats(d).get("quic") or {}).get("undecryptable_packets", 0)}
 

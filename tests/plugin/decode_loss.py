@@ -16,6 +16,11 @@ them (tests/e2e/rdma_samples_check.py, tests/e2e/quic_loss_check.py):
                  headers that do not parse (version, IHL, total length,
                  data offset): truncated and malformed; a total length
                  beyond the frame: no loss
+  link types     samples/nbt139-nt1.pcap on 802.11 (a pcap; a radiotap
+                 pcapng with beacons) and in NULL-encrypted ESP: no loss,
+                 both FAIL (tests/e2e/encap_link_check.py makes them);
+                 wlan-protected, esp-encrypted: every frame sealed, no keys
+                 (encrypted-link, encrypted-esp), both inconclusive
 
 and the untouched samples as controls (no loss, the command's outcome).  For
 each, tshark with the plugin runs in one pass and in two passes, and the
@@ -87,6 +92,15 @@ def damaged_copies(samples, tmp):
             cases.append((name, bad, keys))
     cases.append(("headers", header_damage(os.path.join(samples, "smb445-smb3_11.pcap"),
                                            os.path.join(tmp, "headers-bad.pcap")), None))
+    import encap_link_check as link
+    nbt = os.path.join(samples, "nbt139-nt1.pcap")
+    for mode in ("wlan-qos", "esp-null", "esp-natt", "wlan-protected", "esp-encrypted", "esp-natt-encrypted"):
+        link.rewrite(nbt, os.path.join(tmp, mode + ".pcap"), mode)
+        cases.append((mode, os.path.join(tmp, mode + ".pcap"), None))
+    link.rewrite(nbt, os.path.join(tmp, "radiotap-beacons.pcap"), "radiotap", beacons=True)
+    subprocess.run(["editcap", "-F", "pcapng", os.path.join(tmp, "radiotap-beacons.pcap"),
+                    os.path.join(tmp, "radiotap-beacons.pcapng")], check=True, capture_output=True)
+    cases.append(("radiotap-beacons", os.path.join(tmp, "radiotap-beacons.pcapng"), None))
     for _, path, keys in cases:
         for f in (path, keys):
             if f and os.path.dirname(f) == tmp:
@@ -211,7 +225,8 @@ def check_decodeloss(ts, args):
             lossy[name] += 1
     # every damaged case must be a loss on at least one side of the key log,
     # or the test proves nothing
-    missing = {"iwarp", "roce", "quic-initial", "quic-initials", "quic-app", "headers"} - set(lossy)
+    missing = {"iwarp", "roce", "quic-initial", "quic-initials", "quic-app", "headers", "wlan-protected",
+               "esp-encrypted"} - set(lossy)
     if missing:
         errors.append("no decode-loss at all for %s" % sorted(missing))
     for e in errors:

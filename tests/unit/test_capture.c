@@ -269,8 +269,9 @@ static void test_linktypes(void)
         { 276, DLT_LINUX_SLL2, "LINUX_SLL2", true },
         { 0, DLT_NULL, "NULL", true },
         { 108, DLT_LOOP, "LOOP", true },
-        { 105, DLT_IEEE802_11, "IEEE802_11", false },
-        { 9, DLT_PPP, "PPP", false },
+        { 105, DLT_IEEE802_11, "IEEE802_11", true }, /* analyzer/net/packet_link.c */
+        { 9, DLT_PPP, "PPP", true },
+        { 147, DLT_USER0, "unknown", false }, /* no name in the reader's table */
     };
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         GByteArray *f = pcap_file(false, false, cases[i].file_linktype, NULL);

@@ -1,0 +1,260 @@
+/* packet_link.c - the link layers of wireless and serial sensors, down to
+ * the EtherType or PPP protocol packet.c takes on from: IEEE 802.11 data
+ * frames (alone, behind radiotap or behind PPI), PPP (bare, in HDLC-like
+ * framing), Cisco HDLC and Linux NFLOG, decoded as tshark decodes them.
+ *
+ * What cannot be read is said, never skipped: a protected 802.11 data
+ * frame (no keys) is PKT_ENCRYPTED_LINK; an 802.11 fragment or an A-MSDU
+ * of several subframes (one packet out of packet_decode() each) is
+ * PKT_UNSUPPORTED_LINK; both are decode losses.  Management and control
+ * frames, and data frames without data (Null, QoS Null), are not IP. */
+#include "packet_priv.h"
+
+/* ---------------------------------------------------------------- 802.11 */
+
+#define WLAN_HEADER 24         /* frame control, duration, 3 addresses, sequence control */
+#define WLAN_ADDR4 6           /* when both ToDS and FromDS are set (a wireless bridge) */
+#define WLAN_QOS_CONTROL 2
+#define WLAN_HT_CONTROL 4      /* in a QoS data frame with the Order bit */
+#define WLAN_TYPE_DATA 2
+#define WLAN_SUBTYPE_QOS 0x8   /* in the subtype: a QoS Control field follows the addresses */
+#define WLAN_SUBTYPE_NODATA 0x4 /* Null, CF-Ack/Poll without data, QoS Null */
+#define WLAN_TO_DS 0x01        /* in the flags octet */
+#define WLAN_FROM_DS 0x02
+#define WLAN_MORE_FRAGMENTS 0x04
+#define WLAN_PROTECTED 0x40
+#define WLAN_ORDER 0x80
+#define WLAN_QOS_AMSDU 0x80    /* in QoS Control's first octet */
+#define AMSDU_SUBFRAME_HEADER 14 /* DA, SA, length (big-endian) */
+
+/* The 802.11 MAC header to the MSDU, then LLC/SNAP; pad4: radiotap said the
+ * header is padded to a multiple of 4 octets (its DATAPAD flag). */
+static enum packet_status wlan_frame(struct packet *pkt, struct wire *w, bool pad4, struct ipfrag_table *frags)
+{
+    const uint8_t *fc = wire_bytes(w, 2);
+    if (!fc)
+        return PKT_TRUNCATED;
+    unsigned type = (fc[0] >> 2) & 3, subtype = fc[0] >> 4, flags = fc[1];
+    if (type != WLAN_TYPE_DATA || (subtype & WLAN_SUBTYPE_NODATA))
+        return PKT_NOT_IP; /* management, control, extension; data frames that carry none */
+    size_t hdr = WLAN_HEADER + ((flags & (WLAN_TO_DS | WLAN_FROM_DS)) == (WLAN_TO_DS | WLAN_FROM_DS) ? WLAN_ADDR4 : 0);
+    bool qos = subtype & WLAN_SUBTYPE_QOS;
+    if (qos)
+        hdr += WLAN_QOS_CONTROL + ((flags & WLAN_ORDER) ? WLAN_HT_CONTROL : 0);
+    struct wire h = wire_window(w, w->off - 2, hdr);
+    if (!wire_has(&h, hdr))
+        return PKT_TRUNCATED;
+    if (flags & WLAN_PROTECTED) /* fragments too: whole, they would still be sealed */
+        return PKT_ENCRYPTED_LINK;
+    const uint8_t *seq = h.p + h.off + 22;
+    if ((flags & WLAN_MORE_FRAGMENTS) || (seq[0] & 0x0F))
+        return PKT_UNSUPPORTED_LINK; /* a fragment of an MSDU: not reassembled here */
+    bool amsdu = qos && (h.p[h.off + WLAN_HEADER + ((flags & 3) == 3 ? WLAN_ADDR4 : 0)] & WLAN_QOS_AMSDU);
+    if (!wire_skip(w, hdr - 2) || (pad4 && !wire_skip(w, (4 - hdr % 4) % 4)))
+        return PKT_TRUNCATED;
+    if (amsdu) {
+        /* one subframe, its MSDU to the end of the frame (no padding after
+         * the last); several would be several packets */
+        const uint8_t *sub = wire_bytes(w, AMSDU_SUBFRAME_HEADER);
+        if (!sub)
+            return PKT_TRUNCATED;
+        size_t len = load_u16be(sub + 12);
+        if (wire_left(w) > len + 3 + 4) /* more than the padding and an FCS after it */
+            return PKT_UNSUPPORTED_LINK;
+        struct wire msdu = wire_window(w, w->off, len < wire_left(w) ? len : wire_left(w));
+        return pkt_decode_llc(pkt, &msdu, frags);
+    }
+    return pkt_decode_llc(pkt, w, frags);
+}
+
+enum packet_status pkt_link_wlan(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
+{
+    return wlan_frame(pkt, w, false, frags);
+}
+
+#define RADIOTAP_HEADER 8        /* version, pad, length (LE), first present word */
+#define RADIOTAP_EXT (1u << 31)  /* another present word follows */
+#define RADIOTAP_TSFT 0x01       /* 8 octets, aligned to 8 */
+#define RADIOTAP_FLAGS 0x02      /* 1 octet */
+#define RADIOTAP_F_DATAPAD 0x20  /* the 802.11 header is padded to 32 bits */
+
+/* Radiotap (LINKTYPE 127): its length says where the 802.11 frame starts;
+ * its Flags field whether the MAC header is padded. */
+enum packet_status pkt_link_radiotap(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
+{
+    struct wire r = *w;
+    uint8_t version = wire_u8(&r);
+    wire_skip(&r, 1);
+    uint16_t len = wire_u16le(&r);
+    uint32_t present = wire_u32le(&r);
+    if (!wire_ok(&r))
+        return PKT_TRUNCATED;
+    if (version != 0 || len < RADIOTAP_HEADER)
+        return PKT_MALFORMED;
+    for (uint32_t p = present; p & RADIOTAP_EXT;) /* further present words: other namespaces' */
+        p = wire_u32le(&r);
+    if (!wire_ok(&r) || r.off > w->off + len)
+        return PKT_MALFORMED;
+    bool pad4 = false;
+    if (present & RADIOTAP_FLAGS) {
+        size_t off = r.off - w->off;
+        if (present & RADIOTAP_TSFT)
+            off = ((off + 7) & ~(size_t)7) + 8;
+        if (off >= len)
+            return PKT_MALFORMED;
+        pad4 = wire_peek_u8(w, off) & RADIOTAP_F_DATAPAD;
+    }
+    if (!wire_skip(w, len))
+        return PKT_TRUNCATED;
+    return wlan_frame(pkt, w, pad4, frags);
+}
+
+#define PPI_HEADER 8 /* version, flags, length (LE), link type (LE) */
+#define LINKTYPE_IEEE802_11 105
+#define LINKTYPE_PPI 192
+
+/* PPI (LINKTYPE 192): its length, then a frame of the link type it names. */
+enum packet_status pkt_link_ppi(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
+{
+    struct wire r = *w;
+    wire_skip(&r, 2);
+    uint16_t len = wire_u16le(&r);
+    uint32_t dlt = wire_u32le(&r);
+    if (!wire_ok(&r))
+        return PKT_TRUNCATED;
+    if (len < PPI_HEADER)
+        return PKT_MALFORMED;
+    if (!wire_skip(w, len))
+        return PKT_TRUNCATED;
+    if (dlt == LINKTYPE_IEEE802_11)
+        return wlan_frame(pkt, w, false, frags);
+    if (dlt == LINKTYPE_PPI) /* PPI in PPI: nothing sends it */
+        return PKT_MALFORMED;
+    return pkt_link_by_dlt((int)dlt, pkt, w, frags);
+}
+
+/* -------------------------------------------------------------- PPP, HDLC */
+
+#define PPP_IPV4 0x0021
+#define PPP_IPX 0x002B
+#define PPP_NBF 0x003F  /* NetBIOS Frames (RFC 2097): NetBEUI over PPP */
+#define PPP_IPV6 0x0057
+#define PPP_MPLS 0x0281
+#define PPP_MPLS_MC 0x0283
+#define LLC_SAP_NETBIOS 0xF0
+
+/* PPP's protocol field (one octet when compressed: an odd first octet) and
+ * what it carries (RFC 1661); PPPoE ends here too. */
+enum packet_status pkt_decode_ppp(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
+{
+    if (!wire_has(w, 1))
+        return PKT_TRUNCATED;
+    uint16_t proto = wire_u8(w);
+    if (!(proto & 1))
+        proto = (uint16_t)(proto << 8 | wire_u8(w));
+    if (!wire_ok(w))
+        return PKT_TRUNCATED;
+    switch (proto) {
+    case PPP_IPV4:
+        return pkt_decode_ipv4(pkt, w, frags);
+    case PPP_IPV6:
+        return pkt_decode_ipv6(pkt, w, frags);
+    case PPP_MPLS:
+        return pkt_decode_ethertype(pkt, w, ETH_MPLS, frags);
+    case PPP_MPLS_MC:
+        return pkt_decode_ethertype(pkt, w, ETH_MPLS_MC, frags);
+    case PPP_IPX:
+        return pkt_decode_ethertype(pkt, w, ETH_IPX, frags);
+    case PPP_NBF: /* NetBIOS Frames: counted as NetBEUI by the NetBIOS ledger */
+        pkt->llc = true;
+        pkt->llc_dsap = LLC_SAP_NETBIOS;
+        return PKT_NOT_IP;
+    default:
+        return PKT_NOT_IP; /* LCP, IPCP, CHAP ...: PPP's own control */
+    }
+}
+
+#define HDLC_ALL_STATIONS 0xFF /* PPP in HDLC-like framing (RFC 1662): address, then control 0x03 */
+#define HDLC_UI 0x03
+#define CHDLC_UNICAST 0x0F
+#define CHDLC_BROADCAST 0x8F
+
+/* Cisco HDLC (LINKTYPE 104): address, control, an EtherType. */
+enum packet_status pkt_link_chdlc(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
+{
+    wire_skip(w, 2);
+    uint16_t type = wire_u16be(w);
+    if (!wire_ok(w))
+        return PKT_TRUNCATED;
+    return pkt_decode_ethertype(pkt, w, type, frags);
+}
+
+/* PPP (LINKTYPE 9) and PPP in HDLC framing (50): the address and control
+ * octets when present, then PPP; 50 also carries Cisco HDLC (RFC 1547
+ * 4.3.1), told by its address octet, as libpcap and tshark tell it. */
+enum packet_status pkt_link_ppp(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
+{
+    if (!wire_has(w, 2))
+        return PKT_TRUNCATED;
+    uint8_t a = wire_peek_u8(w, 0);
+    if (a == CHDLC_UNICAST || a == CHDLC_BROADCAST)
+        return pkt_link_chdlc(pkt, w, frags);
+    if (a == HDLC_ALL_STATIONS && wire_peek_u8(w, 1) == HDLC_UI)
+        wire_skip(w, 2);
+    return pkt_decode_ppp(pkt, w, frags);
+}
+
+/* ------------------------------------------------------------------ NFLOG */
+
+#define NFLOG_HEADER 4          /* address family, version, resource id */
+#define NFLOG_TLV_HEADER 4      /* length (with this header), type; both in the writer's byte order */
+#define NFULA_PAYLOAD 9
+#define NFLOG_TYPE_MASK 0x7FFF  /* the top bit marks a nested attribute */
+#define NFLOG_AF_INET 2
+#define NFLOG_AF_INET6 10
+
+/* The payload attribute of an NFLOG record, its TLVs read in one byte
+ * order; false when they do not walk to the end in it. */
+static bool nflog_payload(const struct wire *w, bool be, struct wire *payload, bool *found)
+{
+    struct wire t = *w;
+    *found = false;
+    while (wire_left(&t) >= NFLOG_TLV_HEADER) {
+        const uint8_t *h = wire_bytes(&t, NFLOG_TLV_HEADER);
+        size_t len = be ? load_u16be(h) : load_u16le(h);
+        unsigned type = (be ? load_u16be(h + 2) : load_u16le(h + 2)) & NFLOG_TYPE_MASK;
+        if (len < NFLOG_TLV_HEADER)
+            return false;
+        size_t body = len - NFLOG_TLV_HEADER;
+        if (type == NFULA_PAYLOAD) {
+            *payload = wire_window(&t, t.off, body < wire_left(&t) ? body : wire_left(&t));
+            *found = true;
+            return true; /* the capture may end inside it (snaplen) */
+        }
+        size_t padded = (len + 3) / 4 * 4 - NFLOG_TLV_HEADER; /* the last one may come unpadded */
+        if (!wire_skip(&t, wire_left(&t) >= padded ? padded : body))
+            return false;
+    }
+    return wire_left(&t) == 0;
+}
+
+/* Linux NFLOG (LINKTYPE 239): the IP packet is the payload TLV.  The TLVs
+ * are in the byte order of the host that wrote them: little-endian first,
+ * big-endian when that does not walk. */
+enum packet_status pkt_link_nflog(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
+{
+    uint8_t family = wire_u8(w);
+    if (!wire_skip(w, NFLOG_HEADER - 1))
+        return PKT_TRUNCATED;
+    struct wire payload;
+    bool found;
+    if (!nflog_payload(w, false, &payload, &found) && !nflog_payload(w, true, &payload, &found))
+        return wire_left(w) < NFLOG_TLV_HEADER ? PKT_TRUNCATED : PKT_MALFORMED;
+    if (!found)
+        return PKT_NOT_IP; /* a record without the packet (metadata only) */
+    if (family == NFLOG_AF_INET)
+        return pkt_decode_ipv4(pkt, &payload, frags);
+    if (family == NFLOG_AF_INET6)
+        return pkt_decode_ipv6(pkt, &payload, frags);
+    return PKT_NOT_IP; /* bridge or ARP families */
+}
