@@ -427,6 +427,27 @@ def case_frag_flood(w, scale):
                 w.add(t, pcapio.ETH_V4 + hdr + chunk)
 
 
+def case_iwarp_open(w, scale, body=60_000):
+    """4,500 SMB Direct over iWARP connections (TCP 5445), each left inside an
+    FPDU: handshake, MPA request and reply (CRC32c, no markers), then one FPDU
+    whose ULPDU length says 65,000 octets, of which `body` are sent and the
+    rest never comes.  Every one is a message open at once: the iWARP
+    reassembly buffers must stay under their total budget (finding 12 of the
+    hostile-input review: 4,500 of them took 302 MiB)."""
+    n = int(4500 * scale)
+    req = b"MPA ID Req Frame" + bytes([0x40, 1]) + struct.pack("!H", 0)
+    rep = b"MPA ID Rep Frame" + bytes([0x40, 1]) + struct.pack("!H", 0)
+    data = struct.pack("!H", 65000) + b"\x41" * body
+    t = 1_700_000_000_000_000
+    for i in range(n):
+        cli = bytes([10, 3 + (i >> 16), (i >> 8) & 255, 1 + (i & 255) % 254])
+        c = Conv(w, cli, 1024 + i % 60000, SERVER, 5445, t0=t + i * 1000)
+        c.handshake()
+        c.send(0, req)
+        c.send(1, rep)
+        c.send(0, data)
+
+
 CASES = {
     "syn-flood": case_syn_flood,
     "syn-flood-139": case_syn_flood_139,
@@ -438,6 +459,7 @@ CASES = {
     "compound-deep": case_compound_deep,
     "control-names": case_control_names,
     "frag-flood": case_frag_flood,
+    "iwarp-open": case_iwarp_open,
 }
 
 
