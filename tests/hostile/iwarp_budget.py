@@ -6,7 +6,11 @@ rdma_budget.h).
 gen_hostile.py's iwarp-open case: connections each left inside an FPDU whose
 ULPDU length says 65,000 octets (60,000 sent).  Each such FPDU needs a
 buffer of its own until it ends; the budget holds 16 MiB // 65,000 = 258 of
-them, and every further one is dropped and counted:
+them, and every further one is dropped and counted.  Its iwarp-sends case:
+connections each inside a Send of 44 DDP segments (whole FPDUs) that never
+ends, whose buffer grows to 65,535 octets: the budget holds 256 of them.
+Its iwarp-smbd case: connections each inside an SMB2 message in SMBD pieces
+(61,000 octets, 1,000 sent): 275 of them.
  - after samples/smb445-encrypt.pcap (so that the policy has SMB to judge,
    and passes without the flood), --require-encryption: the verdict is
    inconclusive, not a pass: unknown iwarp-over-budget,
@@ -28,7 +32,9 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUDGET = 16 << 20
 ULPDU = 65000
-FIT = BUDGET // ULPDU  # 258 FPDUs held at once
+# what the budget holds at once: FPDUs of 65,000 octets, Send buffers of 65,535
+CASES = {"iwarp-open": BUDGET // ULPDU, "iwarp-sends": BUDGET // 65535, "iwarp-smbd": BUDGET // 61000}
+FIT = CASES["iwarp-open"]
 SCALE_OVER = 0.25      # 1,125 connections (71 MB)
 SCALE_UNDER = 0.04     # 180 connections
 failures = []
@@ -40,9 +46,9 @@ def check(ok, what):
         failures.append(what)
 
 
-def generate(path, scale):
-    out = subprocess.run([sys.executable, os.path.join(HERE, "gen_hostile.py"), "iwarp-open", path,
-                          "--scale", str(scale)], stdout=subprocess.PIPE, check=True).stdout.decode()
+def generate(path, scale, case="iwarp-open"):
+    subprocess.run([sys.executable, os.path.join(HERE, "gen_hostile.py"), case, path, "--scale", str(scale)],
+                   stdout=subprocess.PIPE, check=True)
     return int(4500 * scale)
 
 
@@ -70,6 +76,18 @@ def main():
         check(n < FIT and code == 0 and r["verdict"]["pass"] and "iwarp_messages_over_budget" not in caps,
               "%d open FPDUs fit the budget: a pass, no caps_hit member (exit %d, %r)" % (n, code, caps))
 
+        for case, what in (("iwarp-sends", "Sends in DDP segments"), ("iwarp-smbd", "SMB2 messages in SMBD pieces")):
+            cap = os.path.join(tmp, case + ".pcap")
+            ns = generate(cap, SCALE_OVER, case)
+            code, r = run(args, encrypted, cap)
+            got = r["evidence"]["caps_hit"].get("iwarp_messages_over_budget", 0)
+            reasons = [u["reason"] for u in r["verdict"]["unknowns"]]
+            check(not r["verdict"]["pass"] and "iwarp-over-budget" in reasons and got == ns - CASES[case],
+                  "%d open %s: %d over the budget (want %d), unknown iwarp-over-budget (exit %d, %r)"
+                  % (ns, what, got, ns - CASES[case], code, reasons))
+            if case == "iwarp-sends":
+                sends = cap
+
         over = os.path.join(tmp, "over.pcap")
         n = generate(over, SCALE_OVER)
         for extra in ([], ["--jobs", "2"]):
@@ -96,13 +114,15 @@ def main():
               "iwarp-over-budget" in [u["reason"] for u in m["verdict"]["unknowns"]],
               "merge keeps caps_hit.iwarp_messages_over_budget %r and the unknown (exit %d)"
               % (m["evidence"]["caps_hit"].get("iwarp_messages_over_budget"), p.returncode))
-        if args.rss_mib:
-            with open(over, "rb") as f:  # from stdin: the file is not mapped
+        for cap, what in ((over, "FPDUs of 65,000 octets"), (sends, "Sends of 61,600 octets")):
+            if not args.rss_mib:
+                break
+            with open(cap, "rb") as f:  # from stdin: the file is not mapped
                 p = subprocess.run(["/usr/bin/time", "-f", "%M", args.smbscope, "-q", "-T", "json", "-o", os.devnull,
                                     "-"], stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             rss = int(p.stderr.decode().strip().splitlines()[-1])
-            check(rss < args.rss_mib * 1024, "peak RSS %d KiB < %d MiB with %d FPDUs of %d octets open (%d MiB asked)"
-                  % (rss, args.rss_mib, n, ULPDU, n * ULPDU >> 20))
+            check(rss < args.rss_mib * 1024, "peak RSS %d KiB < %d MiB with %d %s open"
+                  % (rss, args.rss_mib, n, what))
     if failures:
         print("%d failure(s)" % len(failures))
         sys.exit(1)
