@@ -59,7 +59,16 @@ enum { REST_NONE = 0, REST_OPEN, REST_OVER };
 struct iwarp_shared {
     struct rdma_budget budget;
     uint8_t *ulpdu; /* MPA_MAX_ULPDU: the FPDU being read, while one chunk holds it whole */
+    /* buffers given back, for the next message (a stream cut in small
+     * segments splits every FPDU, and an SMB Direct session with a small
+     * MaxReceiveSize sends every message in pieces: a malloc and a free each
+     * otherwise); not under the budget while spare */
+    uint8_t *spare;       /* MPA_MAX_ULPDU: an FPDU's */
+    uint8_t *spare_send;  /* SEND_BUF_FIRST: a Send's first size */
+    uint8_t *spare_reasm; /* spare_reasm_size (at most SPARE_REASM_MAX): an SMB2 message's */
+    size_t spare_reasm_size;
 };
+#define SPARE_REASM_MAX 65536u
 
 /* An SMBD reassembly that must discard its message (too large, or over the
  * budget): non-NULL so rdma_smbd_message() allocates nothing, capacity 0 so
@@ -85,6 +94,7 @@ struct iwarp_dir {
      * chunk left one unfinished (NULL: that FPDU is being dropped) */
     struct ddp_msg_rx sends;
     struct smbd_reasm reasm;
+    size_t reasm_size;          /* reasm.buf's size (a spare one may be larger than reasm.cap) */
 };
 
 struct rdma_iwarp {
@@ -108,6 +118,9 @@ void rdma_iwarp_shared_free(struct iwarp_shared *sh)
     if (!sh)
         return;
     g_free(sh->ulpdu);
+    g_free(sh->spare);
+    g_free(sh->spare_send);
+    g_free(sh->spare_reasm);
     g_free(sh);
 }
 
@@ -131,12 +144,17 @@ static uint8_t *shared_ulpdu(struct rdma_iwarp *w)
     return w->sh->ulpdu;
 }
 
-/* Direction x's own ULPDU buffer given back; the shared one from now on. */
+/* Direction x's own ULPDU buffer (MPA_MAX_ULPDU octets) given back (kept as
+ * the spare when there is none); the shared one from now on. */
 static void ulpdu_release(struct rdma_iwarp *w, struct iwarp_dir *x)
 {
-    if (x->rx.buf && x->rx.buf != w->sh->ulpdu) {
-        rdma_budget_give(&w->sh->budget, x->rx.cap);
-        g_free(x->rx.buf);
+    struct iwarp_shared *sh = w->sh;
+    if (x->rx.buf && x->rx.buf != sh->ulpdu) {
+        rdma_budget_give(&sh->budget, MPA_MAX_ULPDU);
+        if (!sh->spare)
+            sh->spare = x->rx.buf;
+        else
+            g_free(x->rx.buf);
     }
     x->rx.buf = shared_ulpdu(w);
     x->rx.cap = MPA_MAX_ULPDU;
@@ -145,19 +163,23 @@ static void ulpdu_release(struct rdma_iwarp *w, struct iwarp_dir *x)
 /* The chunk ended inside an FPDU whose ULPDU has begun: its bytes move from
  * the shared buffer (the next chunk of this direction comes after other
  * connections') to one of their own, under the budget; without room the
- * FPDU is read to its end with nothing copied, and dropped (truncated). */
+ * FPDU is read to its end with nothing copied, and dropped (truncated).
+ * The buffer is the largest (only the ULPDU's octets are ever written: the
+ * pages past them stay untouched). */
 static void ulpdu_hold(struct rdma_iwarp *w, struct iwarp_dir *x)
 {
     struct mpa_rx *rx = &x->rx;
-    if (!rx->in_fpdu || rx->state == MPA_RX_LENGTH || !rx->body_got || rx->buf != w->sh->ulpdu)
+    struct iwarp_shared *sh = w->sh;
+    if (!rx->in_fpdu || rx->state == MPA_RX_LENGTH || !rx->body_got || rx->buf != sh->ulpdu)
         return;
     uint8_t *own = NULL;
-    if (rdma_budget_take(&w->sh->budget, rx->ulpdu_len)) {
-        own = g_malloc(rx->ulpdu_len);
+    if (rdma_budget_take(&sh->budget, MPA_MAX_ULPDU)) {
+        own = sh->spare ? sh->spare : g_malloc(MPA_MAX_ULPDU);
+        sh->spare = NULL;
         memcpy(own, rx->buf, rx->body_got);
     }
     rx->buf = own;
-    rx->cap = own ? rx->ulpdu_len : 0;
+    rx->cap = own ? MPA_MAX_ULPDU : 0;
 }
 
 /* Direction x reads FPDUs from here (its counters are the caller's to carry). */
@@ -169,8 +191,12 @@ static void rx_start(struct rdma_iwarp *w, struct iwarp_dir *x, bool markers, bo
 
 static void send_release(struct rdma_iwarp *w, struct ddp_msg_rx *rx)
 {
-    rdma_budget_give(&w->sh->budget, rx->cap);
-    g_free(rx->buf);
+    struct iwarp_shared *sh = w->sh;
+    rdma_budget_give(&sh->budget, rx->cap);
+    if (rx->cap == SEND_BUF_FIRST && !sh->spare_send)
+        sh->spare_send = rx->buf;
+    else
+        g_free(rx->buf);
     rx->buf = NULL;
     rx->cap = 0;
 }
@@ -196,31 +222,48 @@ static void send_reserve(struct rdma_iwarp *w, struct ddp_msg_rx *rx, const stru
         cap = MPA_MAX_ULPDU;
     if (!rdma_budget_take(&w->sh->budget, cap - rx->cap))
         return;
-    rx->buf = g_realloc(rx->buf, cap);
+    if (!rx->cap && cap == SEND_BUF_FIRST && w->sh->spare_send) {
+        rx->buf = w->sh->spare_send;
+        w->sh->spare_send = NULL;
+    } else {
+        rx->buf = g_realloc(rx->buf, cap);
+    }
     rx->cap = cap;
 }
 
-static void reasm_release(struct rdma_iwarp *w, struct smbd_reasm *r)
+static void reasm_release(struct rdma_iwarp *w, struct iwarp_dir *x)
 {
-    if (r->buf != discard_buf) {
-        rdma_budget_give(&w->sh->budget, r->cap);
-        g_free(r->buf);
+    struct smbd_reasm *r = &x->reasm;
+    struct iwarp_shared *sh = w->sh;
+    if (r->buf && r->buf != discard_buf) {
+        rdma_budget_give(&sh->budget, r->cap);
+        if (x->reasm_size <= SPARE_REASM_MAX && x->reasm_size > sh->spare_reasm_size) { /* the larger kept */
+            g_free(sh->spare_reasm);
+            sh->spare_reasm = r->buf;
+            sh->spare_reasm_size = x->reasm_size;
+        } else {
+            g_free(r->buf);
+        }
     }
     r->buf = NULL;
     r->cap = 0;
+    x->reasm_size = 0;
 }
 
 /* An SMBD data message that starts an SMB2 message in several pieces gets
  * a buffer of the message's size here, under the budget (rdma_smbd_message()
  * would take one of --pdu-cap octets otherwise); one larger than --pdu-cap
  * is dropped by smbd_reasm_add() as it was, with nothing to copy into. */
-static void reasm_reserve(struct rdma_iwarp *w, struct smbd_reasm *r, uint32_t pdu_cap, const uint8_t *msg,
+static void reasm_reserve(struct rdma_iwarp *w, struct iwarp_dir *x, uint32_t pdu_cap, const uint8_t *msg,
                           size_t len)
 {
+    struct smbd_reasm *r = &x->reasm;
     struct smbd_data data;
     if (r->buf && !r->active)
-        reasm_release(w, r);
-    if (r->buf || smbd_parse_data(msg, len, &data) != SMBD_OK || !data.remaining_length)
+        reasm_release(w, x);
+    /* RemainingDataLength (MS-SMBD 2.2.3) zero: a whole message, or no data message at all */
+    if (r->buf || len < 12 || !load_u32le(msg + 8) || smbd_parse_data(msg, len, &data) != SMBD_OK ||
+        !data.remaining_length)
         return;
     uint64_t total = (uint64_t)data.remaining_length + data.data_length;
     if (total > pdu_cap || !rdma_budget_take(&w->sh->budget, total)) {
@@ -228,8 +271,17 @@ static void reasm_reserve(struct rdma_iwarp *w, struct smbd_reasm *r, uint32_t p
         r->cap = 0;
         return;
     }
-    r->buf = g_malloc(total);
-    r->cap = total;
+    struct iwarp_shared *sh = w->sh;
+    if (sh->spare_reasm && sh->spare_reasm_size >= total) {
+        r->buf = sh->spare_reasm;
+        x->reasm_size = sh->spare_reasm_size;
+        sh->spare_reasm = NULL;
+        sh->spare_reasm_size = 0;
+    } else {
+        r->buf = g_malloc(total);
+        x->reasm_size = total;
+    }
+    r->cap = total; /* what smbd_reasm_add() compares with: the message's size, as a buffer of its own */
 }
 
 static struct rdma_iwarp *iwarp_new(struct smb_conn *s, int initiator)
@@ -299,13 +351,16 @@ void rdma_iwarp_free(struct rdma_iwarp *w)
             g_byte_array_free(w->d[d].rest, TRUE);
         }
         if (w->d[d].rx.buf && w->d[d].rx.buf != w->sh->ulpdu) {
-            rdma_budget_give(&w->sh->budget, w->d[d].rx.cap);
+            rdma_budget_give(&w->sh->budget, MPA_MAX_ULPDU);
             g_free(w->d[d].rx.buf);
         }
         send_release(w, &w->d[d].sends);
-        reasm_release(w, &w->d[d].reasm);
+        reasm_release(w, &w->d[d]);
     }
     g_free(w->own.ulpdu);
+    g_free(w->own.spare);
+    g_free(w->own.spare_send);
+    g_free(w->own.spare_reasm);
     g_free(w);
 }
 
@@ -411,10 +466,10 @@ static void fpdu(struct smb_conn *s, struct rdma_iwarp *w, int d, const struct m
     if (r == DDP_RX_DONE) {
         struct smbd_reasm *reasm = &w->d[d].reasm;
         info->sends++;
-        reasm_reserve(w, reasm, s->pdu_cap, msg, len);
+        reasm_reserve(w, &w->d[d], s->pdu_cap, msg, len);
         rdma_smbd_message(s, reasm, d, d != info->mpa_initiator, w->midstream, msg, len, ts);
         if (reasm->buf && !reasm->active) /* the SMB2 message is complete or dropped */
-            reasm_release(w, reasm);
+            reasm_release(w, &w->d[d]);
     }
     if (rx->buf && !rx->active) /* the Send is complete or dropped */
         send_release(w, rx);

@@ -5,8 +5,9 @@ rdma_budget.h).
 
 gen_hostile.py's iwarp-open case: connections each left inside an FPDU whose
 ULPDU length says 65,000 octets (60,000 sent).  Each such FPDU needs a
-buffer of its own until it ends; the budget holds 16 MiB // 65,000 = 258 of
-them, and every further one is dropped and counted.  Its iwarp-sends case:
+buffer of its own (of the largest ULPDU, 65,535 octets) until it ends; the
+budget holds 16 MiB // 65,535 = 256 of them, and every further one is
+dropped and counted.  Its iwarp-sends case:
 connections each inside a Send of 44 DDP segments (whole FPDUs) that never
 ends, whose buffer grows to 65,535 octets: the budget holds 256 of them.
 Its iwarp-smbd case: connections each inside an SMB2 message in SMBD pieces
@@ -14,7 +15,7 @@ Its iwarp-smbd case: connections each inside an SMB2 message in SMBD pieces
  - after samples/smb445-encrypt.pcap (so that the policy has SMB to judge,
    and passes without the flood), --require-encryption: the verdict is
    inconclusive, not a pass: unknown iwarp-over-budget,
-   evidence.caps_hit.iwarp_messages_over_budget = connections - 258 exactly;
+   evidence.caps_hit.iwarp_messages_over_budget = connections - 256 exactly;
    also with --jobs 2 (each thread its own budget: a cap hit, not the same
    count), and smbscope merge of the report keeps count and unknown;
  - fewer connections than the budget holds: no cap hit, no member, a pass;
@@ -31,9 +32,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUDGET = 16 << 20
-ULPDU = 65000
-# what the budget holds at once: FPDUs of 65,000 octets, Send buffers of 65,535
-CASES = {"iwarp-open": BUDGET // ULPDU, "iwarp-sends": BUDGET // 65535, "iwarp-smbd": BUDGET // 61000}
+# what the budget holds at once: FPDU and Send buffers of 65,535 octets, SMBD ones of the message's size
+CASES = {"iwarp-open": BUDGET // 65535, "iwarp-sends": BUDGET // 65535, "iwarp-smbd": BUDGET // 61000}
 FIT = CASES["iwarp-open"]
 SCALE_OVER = 0.25      # 1,125 connections (71 MB)
 SCALE_UNDER = 0.04     # 180 connections
