@@ -11,7 +11,9 @@
  *   - RoCEv2: a queue-pair pair between two addresses; a direction (source,
  *     destination, destination QP) joins the first unpaired direction the
  *     other way (analyzer/model/rdma_roce.c, tests/e2e/tshark_facts.py);
- *     the client sent the SMBD negotiate request.
+ *     the client sent the SMBD negotiate request.  Both are look-ups, keyed
+ *     with Wireshark's seeded hash (the capture chooses addresses and QPs:
+ *     it must not choose collisions), as the command's table is.
  * The SMB2 fields inside either then go through the same code as TCP's
  * (smbscope_observe_smb()). */
 #include "smbscope.h"
@@ -132,6 +134,8 @@ enum smbscope_quic_role smbscope_quic_role(packet_info *pinfo, proto_tree *tree)
 
 /* ---- RoCEv2 ------------------------------------------------------------------ */
 
+/* One direction: sender, receiver and (halves) the destination QP it
+ * names; (unpaired) qp 0. */
 struct half_key {
     address src, dst;
     guint32 qp;
@@ -139,12 +143,30 @@ struct half_key {
 
 /* File scope, from the init routine to the cleanup routine (NULL between). */
 static wmem_map_t *halves;     /* struct half_key -> struct smbscope_conv */
-static wmem_list_t *unpaired;  /* conversations with one direction, oldest first */
+static wmem_map_t *unpaired;   /* struct half_key (qp 0) of a conversation's only direction ->
+                                  wmem_list_t of such conversations, oldest first */
+
+enum { HASH_ADDR_MAX = 32 };   /* octets of an address hashed (IPv6: 16); equality compares all */
+
+static size_t hash_put(guint8 *buf, size_t n, const address *a)
+{
+    size_t len = a->len > 0 ? (size_t)a->len : 0;
+    if (len > HASH_ADDR_MAX)
+        len = HASH_ADDR_MAX;
+    buf[n++] = (guint8)a->type;
+    buf[n++] = (guint8)len;
+    if (len)
+        memcpy(buf + n, a->data, len);
+    return n + len;
+}
 
 static guint half_hash(gconstpointer p)
 {
     const struct half_key *k = (const struct half_key *)p;
-    return add_address_to_hash(add_address_to_hash(0, &k->src), &k->dst) ^ (k->qp * 65599u);
+    guint8 buf[2 * (2 + HASH_ADDR_MAX) + sizeof k->qp];
+    size_t n = hash_put(buf, hash_put(buf, 0, &k->src), &k->dst);
+    memcpy(buf + n, &k->qp, sizeof k->qp);
+    return wmem_strong_hash(buf, n + sizeof k->qp);
 }
 
 static gboolean half_equal(gconstpointer a, gconstpointer b)
@@ -157,7 +179,7 @@ static gboolean half_equal(gconstpointer a, gconstpointer b)
 void smbscope_carriers_init(void)
 {
     halves = wmem_map_new(wmem_file_scope(), half_hash, half_equal);
-    unpaired = wmem_list_new(wmem_file_scope());
+    unpaired = wmem_map_new(wmem_file_scope(), half_hash, half_equal);
     quic_conns = wmem_map_new(wmem_file_scope(), g_direct_hash, g_direct_equal);
 }
 
@@ -168,17 +190,34 @@ void smbscope_carriers_cleanup(void)
     quic_conns = NULL;
 }
 
-/* The first unpaired conversation whose only direction runs dst -> src. */
+/* The first unpaired conversation whose only direction runs dst -> src
+ * (its end_a -> end_b), taken out of its queue. */
 static struct smbscope_conv *pair_for(packet_info *pinfo)
 {
-    for (wmem_list_frame_t *f = wmem_list_head(unpaired); f; f = wmem_list_frame_next(f)) {
-        struct smbscope_conv *c = (struct smbscope_conv *)wmem_list_frame_data(f);
-        if (addresses_equal(&c->end_a, &pinfo->dst) && addresses_equal(&c->end_b, &pinfo->src)) {
-            wmem_list_remove_frame(unpaired, f);
-            return c;
-        }
+    struct half_key probe = { pinfo->dst, pinfo->src, 0 };
+    wmem_list_t *q = (wmem_list_t *)wmem_map_lookup(unpaired, &probe);
+    wmem_list_frame_t *f = q ? wmem_list_head(q) : NULL;
+    if (!f)
+        return NULL;
+    struct smbscope_conv *c = (struct smbscope_conv *)wmem_list_frame_data(f);
+    wmem_list_remove_frame(q, f);
+    return c;
+}
+
+/* A new conversation, whose only direction runs src -> dst so far, queued
+ * for the reverse direction's first packet. */
+static void unpaired_add(packet_info *pinfo, struct smbscope_conv *c)
+{
+    struct half_key probe = { pinfo->src, pinfo->dst, 0 };
+    wmem_list_t *q = (wmem_list_t *)wmem_map_lookup(unpaired, &probe);
+    if (!q) {
+        struct half_key *k = wmem_new0(wmem_file_scope(), struct half_key);
+        copy_address_wmem(wmem_file_scope(), &k->src, &pinfo->src);
+        copy_address_wmem(wmem_file_scope(), &k->dst, &pinfo->dst);
+        q = wmem_list_new(wmem_file_scope());
+        wmem_map_insert(unpaired, k, q);
     }
-    return NULL;
+    wmem_list_append(q, c);
 }
 
 static struct smbscope_conv *roce_conv(packet_info *pinfo, guint32 qp)
@@ -197,7 +236,7 @@ static struct smbscope_conv *roce_conv(packet_info *pinfo, guint32 qp)
         clear_address(&c->end_b);
         smbscope_capture_track(c);
         c->obs.carrier = CARRIER_RDMA_ROCE;
-        wmem_list_append(unpaired, c);
+        unpaired_add(pinfo, c);
     }
     c->roce_halves++;
     struct half_key *k = wmem_new0(wmem_file_scope(), struct half_key);

@@ -174,6 +174,8 @@ static void fold_counters(struct jget *g, const struct jpath *p, struct analysis
     o = jget_obj(g, p, st, "iwarp");
     jpath_key(&kp, p, "iwarp");
     a->iwarp_crc_bad += jget_u64(g, &kp, o, "crc_bad", INT64_MAX);
+    if (o && json_object_has_member(o, "over_budget")) /* written only when hit */
+        rdma_iwarp_fold_over_budget(a->session_cfg.pool, jget_u64(g, &kp, o, "over_budget", INT64_MAX));
 }
 
 static int hexval(char c)

@@ -157,7 +157,12 @@ static void counters(struct json *b, const struct analysis *a)
         kint(b, "over_budget", roce_table_over_budget(a->roce));
     json_end_object(b);
 
-    KOBJ_INTS(b, "iwarp", { "crc_bad", a->iwarp_crc_bad });
+    json_key(b, "iwarp");
+    json_begin_object(b);
+    kint(b, "crc_bad", a->iwarp_crc_bad);
+    if (rdma_iwarp_over_budget(a->session_cfg.pool)) /* additive, only when hit: an older smbscope folds without it */
+        kint(b, "over_budget", rdma_iwarp_over_budget(a->session_cfg.pool));
+    json_end_object(b);
 }
 
 static void times(struct json *b, const int64_t *t, uint32_t n)

@@ -63,6 +63,7 @@ void evidence_collect(struct evidence *e, const struct analysis *a)
     e->roce_icrc_bad = roce_table_icrc_bad(a->roce);
     e->roce_untracked = roce_table_dropped(a->roce);
     e->roce_over_budget = roce_table_over_budget(a->roce);
+    e->iwarp_over_budget = rdma_iwarp_over_budget(a->session_cfg.pool);
     e->iwarp_crc_bad = a->iwarp_crc_bad;
     struct quic_table_stats q = quic_table_stats(a->quic);
     e->quic_undecryptable = q.decrypt_failures + q.undecryptable;

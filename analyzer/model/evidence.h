@@ -37,6 +37,7 @@ struct evidence {
     uint64_t quic_evictions_lost;       /* ... that could still show SMB evidence (verdict: unknown quic-evicted) */
     uint64_t roce_untracked;            /* RoCEv2 packets of pairs past the RoCE table's cap (rdma.h) */
     uint64_t roce_over_budget;          /* RoCEv2 SEND / SMBD messages dropped at the reassembly budget (rdma.h) */
+    uint64_t iwarp_over_budget;         /* iWARP FPDU / Send / SMBD messages dropped at the reassembly budget (rdma.h) */
     bool live, have_drop_stats;
     uint64_t if_received, if_dropped, if_ifdropped;
 };

@@ -89,6 +89,16 @@ bool rdma_iwarp_data(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *pro
                      int dir, const uint8_t *p, size_t n, int64_t ts_us);
 bool rdma_iwarp_gap(struct smb_conn *s, struct rdma_iwarp *state, int dir, uint64_t n);
 void rdma_iwarp_free(struct rdma_iwarp *state);
+/* What every iWARP connection of one analysis shares (its session pool's,
+ * session_pool_iwarp()): the budget of their reassembly buffers (16 MiB,
+ * rdma_budget.h) and the buffer FPDUs are read into. */
+struct iwarp_shared *rdma_iwarp_shared_new(void);
+void rdma_iwarp_shared_free(struct iwarp_shared *sh);
+/* Messages (FPDUs, Sends, SMB2 messages in pieces, kept Send rests)
+ * dropped because the budget was spent (evidence.h: a cap hit, and the
+ * SMB rules undecided); smbscope merge and --jobs: another run's added. */
+uint64_t rdma_iwarp_over_budget(struct session_pool *pool);
+void rdma_iwarp_fold_over_budget(struct session_pool *pool, uint64_t over);
 
 /* ---- RoCEv2 (called by the analysis, analysis.c) ---- */
 struct roce_table;

@@ -24,7 +24,17 @@
  * A gap in a direction loses its FPDU alignment: that direction is
  * desynchronised until data after the gap passes the probe again (only
  * without markers: their places depend on the stream offset); the Send
- * or SMB2 message being assembled across the gap is dropped. */
+ * or SMB2 message being assembled across the gap is dropped.
+ *
+ * Memory: an iWARP connection holds buffers only while a message is open
+ * across chunks of its stream (an FPDU that one TCP chunk did not end, a
+ * Send in several DDP segments, an SMB2 message in several SMBD messages,
+ * the rest of another part's Send kept for merge), all of them under one
+ * budget for every connection of the analysis (rdma_budget.h,
+ * struct iwarp_shared, the session pool's): a message that finds no room is
+ * dropped and counted (rdma_iwarp_over_budget(); the verdict's unknown
+ * iwarp-over-budget).  FPDUs are read into one buffer the connections share;
+ * only one that a chunk leaves unfinished gets a buffer of its own. */
 #include "rdma.h"
 
 #include <string.h>
@@ -32,6 +42,7 @@
 #include "ddp.h"
 #include "iwarp_probe.h"
 #include "mpa.h"
+#include "rdma_budget.h"
 #include "session.h"
 #include "wire.h"
 
@@ -40,6 +51,29 @@ enum { REST_NONE = 0, REST_OPEN, REST_OVER };
 
 /* Data chunks after a gap tried for realignment before a direction gives up. */
 #define RESYNC_TRIES 64
+/* A Send in several DDP segments: its buffer starts at this and doubles up
+ * to MPA_MAX_ULPDU (the most a Send was ever given). */
+#define SEND_BUF_FIRST 2048u
+
+/* Every iWARP connection of one analysis (the session pool's). */
+struct iwarp_shared {
+    struct rdma_budget budget;
+    uint8_t *ulpdu; /* MPA_MAX_ULPDU: the FPDU being read, while one chunk holds it whole */
+    /* buffers given back, for the next message (a stream cut in small
+     * segments splits every FPDU, and an SMB Direct session with a small
+     * MaxReceiveSize sends every message in pieces: a malloc and a free each
+     * otherwise); not under the budget while spare */
+    uint8_t *spare;       /* MPA_MAX_ULPDU: an FPDU's */
+    uint8_t *spare_send;  /* SEND_BUF_FIRST: a Send's first size */
+    uint8_t *spare_reasm; /* spare_reasm_size (at most SPARE_REASM_MAX): an SMB2 message's */
+    size_t spare_reasm_size;
+};
+#define SPARE_REASM_MAX 65536u
+
+/* An SMBD reassembly that must discard its message (too large, or over the
+ * budget): non-NULL so rdma_smbd_message() allocates nothing, capacity 0 so
+ * smbd_reasm_add() copies nothing and drops the message at its end. */
+static uint8_t discard_buf[1];
 
 struct iwarp_dir {
     bool startup_done, rx_ready, desync;
@@ -55,11 +89,12 @@ struct iwarp_dir {
     uint8_t startup[MPA_STARTUP_HEADER + MPA_MAX_PRIVATE];
     size_t startup_len;
     struct mpa_rx rx;
+    /* buffers held only while their message is open, under the budget:
+     * rx.buf is the shared ULPDU buffer between FPDUs, its own while a
+     * chunk left one unfinished (NULL: that FPDU is being dropped) */
     struct ddp_msg_rx sends;
     struct smbd_reasm reasm;
-    /* allocated when first needed: an FPDU (ulpdu), a Send in several DDP
-     * segments (sends), an SMB2 message in several SMBD messages (reasm) */
-    uint8_t *ulpdu;
+    size_t reasm_size;          /* reasm.buf's size (a spare one may be larger than reasm.cap) */
 };
 
 struct rdma_iwarp {
@@ -67,11 +102,194 @@ struct rdma_iwarp {
     struct smb_direct_info *info; /* its connection's (s->smbd): what rdma_iwarp_free() keeps */
     bool midstream;             /* recognised from FPDUs, MPA startup not captured */
     bool markers_wanted_by[2];  /* the M flag of the frame sent by direction d */
+    struct iwarp_shared *sh;    /* the analysis's, or own (a connection made without a session pool) */
+    struct iwarp_shared own;
 };
+
+struct iwarp_shared *rdma_iwarp_shared_new(void)
+{
+    struct iwarp_shared *sh = g_new0(struct iwarp_shared, 1);
+    sh->budget.limit = RDMA_BUF_BUDGET;
+    return sh;
+}
+
+void rdma_iwarp_shared_free(struct iwarp_shared *sh)
+{
+    if (!sh)
+        return;
+    g_free(sh->ulpdu);
+    g_free(sh->spare);
+    g_free(sh->spare_send);
+    g_free(sh->spare_reasm);
+    g_free(sh);
+}
+
+uint64_t rdma_iwarp_over_budget(struct session_pool *pool)
+{
+    const struct iwarp_shared *sh = session_pool_iwarp(pool, false);
+    return sh ? sh->budget.over : 0;
+}
+
+void rdma_iwarp_fold_over_budget(struct session_pool *pool, uint64_t over)
+{
+    struct iwarp_shared *sh = over ? session_pool_iwarp(pool, true) : NULL;
+    if (sh)
+        sh->budget.over += over;
+}
+
+static uint8_t *shared_ulpdu(struct rdma_iwarp *w)
+{
+    if (!w->sh->ulpdu)
+        w->sh->ulpdu = g_malloc(MPA_MAX_ULPDU);
+    return w->sh->ulpdu;
+}
+
+/* Direction x's own ULPDU buffer (MPA_MAX_ULPDU octets) given back (kept as
+ * the spare when there is none); the shared one from now on. */
+static void ulpdu_release(struct rdma_iwarp *w, struct iwarp_dir *x)
+{
+    struct iwarp_shared *sh = w->sh;
+    if (x->rx.buf && x->rx.buf != sh->ulpdu) {
+        rdma_budget_give(&sh->budget, MPA_MAX_ULPDU);
+        if (!sh->spare)
+            sh->spare = x->rx.buf;
+        else
+            g_free(x->rx.buf);
+    }
+    x->rx.buf = shared_ulpdu(w);
+    x->rx.cap = MPA_MAX_ULPDU;
+}
+
+/* The chunk ended inside an FPDU whose ULPDU has begun: its bytes move from
+ * the shared buffer (the next chunk of this direction comes after other
+ * connections') to one of their own, under the budget; without room the
+ * FPDU is read to its end with nothing copied, and dropped (truncated).
+ * The buffer is the largest (only the ULPDU's octets are ever written: the
+ * pages past them stay untouched). */
+static void ulpdu_hold(struct rdma_iwarp *w, struct iwarp_dir *x)
+{
+    struct mpa_rx *rx = &x->rx;
+    struct iwarp_shared *sh = w->sh;
+    if (!rx->in_fpdu || rx->state == MPA_RX_LENGTH || !rx->body_got || rx->buf != sh->ulpdu)
+        return;
+    uint8_t *own = NULL;
+    if (rdma_budget_take(&sh->budget, MPA_MAX_ULPDU)) {
+        own = sh->spare ? sh->spare : g_malloc(MPA_MAX_ULPDU);
+        sh->spare = NULL;
+        memcpy(own, rx->buf, rx->body_got);
+    }
+    rx->buf = own;
+    rx->cap = own ? MPA_MAX_ULPDU : 0;
+}
+
+/* Direction x reads FPDUs from here (its counters are the caller's to carry). */
+static void rx_start(struct rdma_iwarp *w, struct iwarp_dir *x, bool markers, bool crc)
+{
+    ulpdu_release(w, x);
+    mpa_rx_init(&x->rx, markers, crc, x->rx.buf, MPA_MAX_ULPDU);
+}
+
+static void send_release(struct rdma_iwarp *w, struct ddp_msg_rx *rx)
+{
+    struct iwarp_shared *sh = w->sh;
+    rdma_budget_give(&sh->budget, rx->cap);
+    if (rx->cap == SEND_BUF_FIRST && !sh->spare_send)
+        sh->spare_send = rx->buf;
+    else
+        g_free(rx->buf);
+    rx->buf = NULL;
+    rx->cap = 0;
+}
+
+/* Room for this segment of a Send in several, grown on demand up to
+ * MPA_MAX_ULPDU; what ddp_msg_add() will drop (out of order, oversize) is
+ * left to it.  Past the budget the buffer is not grown: ddp_msg_add()
+ * drops the message (oversize). */
+static void send_reserve(struct rdma_iwarp *w, struct ddp_msg_rx *rx, const struct ddp_segment *seg)
+{
+    if (rx->buf && !rx->active) /* complete or dropped, the buffer kept */
+        send_release(w, rx);
+    bool cont = rx->active && seg->msn == rx->msn && seg->mo == rx->len;
+    if (!cont && (seg->mo != 0 || seg->last)) /* nothing copied: dropped, or whole in one segment */
+        return;
+    size_t need = (cont ? rx->len : 0) + seg->payload_len;
+    if (need <= rx->cap || need > MPA_MAX_ULPDU)
+        return;
+    size_t cap = rx->cap ? rx->cap : SEND_BUF_FIRST;
+    while (cap < need)
+        cap *= 2;
+    if (cap > MPA_MAX_ULPDU)
+        cap = MPA_MAX_ULPDU;
+    if (!rdma_budget_take(&w->sh->budget, cap - rx->cap))
+        return;
+    if (!rx->cap && cap == SEND_BUF_FIRST && w->sh->spare_send) {
+        rx->buf = w->sh->spare_send;
+        w->sh->spare_send = NULL;
+    } else {
+        rx->buf = g_realloc(rx->buf, cap);
+    }
+    rx->cap = cap;
+}
+
+static void reasm_release(struct rdma_iwarp *w, struct iwarp_dir *x)
+{
+    struct smbd_reasm *r = &x->reasm;
+    struct iwarp_shared *sh = w->sh;
+    if (r->buf && r->buf != discard_buf) {
+        rdma_budget_give(&sh->budget, r->cap);
+        if (x->reasm_size <= SPARE_REASM_MAX && x->reasm_size > sh->spare_reasm_size) { /* the larger kept */
+            g_free(sh->spare_reasm);
+            sh->spare_reasm = r->buf;
+            sh->spare_reasm_size = x->reasm_size;
+        } else {
+            g_free(r->buf);
+        }
+    }
+    r->buf = NULL;
+    r->cap = 0;
+    x->reasm_size = 0;
+}
+
+/* An SMBD data message that starts an SMB2 message in several pieces gets
+ * a buffer of the message's size here, under the budget (rdma_smbd_message()
+ * would take one of --pdu-cap octets otherwise); one larger than --pdu-cap
+ * is dropped by smbd_reasm_add() as it was, with nothing to copy into. */
+static void reasm_reserve(struct rdma_iwarp *w, struct iwarp_dir *x, uint32_t pdu_cap, const uint8_t *msg,
+                          size_t len)
+{
+    struct smbd_reasm *r = &x->reasm;
+    struct smbd_data data;
+    if (r->buf && !r->active)
+        reasm_release(w, x);
+    /* RemainingDataLength (MS-SMBD 2.2.3) zero: a whole message, or no data message at all */
+    if (r->buf || len < 12 || !load_u32le(msg + 8) || smbd_parse_data(msg, len, &data) != SMBD_OK ||
+        !data.remaining_length)
+        return;
+    uint64_t total = (uint64_t)data.remaining_length + data.data_length;
+    if (total > pdu_cap || !rdma_budget_take(&w->sh->budget, total)) {
+        r->buf = discard_buf;
+        r->cap = 0;
+        return;
+    }
+    struct iwarp_shared *sh = w->sh;
+    if (sh->spare_reasm && sh->spare_reasm_size >= total) {
+        r->buf = sh->spare_reasm;
+        x->reasm_size = sh->spare_reasm_size;
+        sh->spare_reasm = NULL;
+        sh->spare_reasm_size = 0;
+    } else {
+        r->buf = g_malloc(total);
+        x->reasm_size = total;
+    }
+    r->cap = total; /* what smbd_reasm_add() compares with: the message's size, as a buffer of its own */
+}
 
 static struct rdma_iwarp *iwarp_new(struct smb_conn *s, int initiator)
 {
     struct rdma_iwarp *w = g_new0(struct rdma_iwarp, 1);
+    w->sh = session_iwarp(s);
+    if (!w->sh)
+        w->sh = &w->own; /* no limit */
     for (int d = 0; d < 2; d++) {
         smbd_reasm_init(&w->d[d].reasm, NULL, 0);
         ddp_msg_rx_init(&w->d[d].sends, NULL, 0);
@@ -128,12 +346,21 @@ void rdma_iwarp_free(struct rdma_iwarp *w)
             keep(w->info, d, RDMA_KEPT_SEND_HEAD, rx->buf, rx->len);
             w->info->send_head_msn[d] = rx->msn;
         }
-        if (w->d[d].rest)
+        if (w->d[d].rest) {
+            rdma_budget_give(&w->sh->budget, w->d[d].rest->len);
             g_byte_array_free(w->d[d].rest, TRUE);
-        g_free(w->d[d].ulpdu);
-        g_free(w->d[d].sends.buf);
-        g_free(w->d[d].reasm.buf);
+        }
+        if (w->d[d].rx.buf && w->d[d].rx.buf != w->sh->ulpdu) {
+            rdma_budget_give(&w->sh->budget, MPA_MAX_ULPDU);
+            g_free(w->d[d].rx.buf);
+        }
+        send_release(w, &w->d[d].sends);
+        reasm_release(w, &w->d[d]);
     }
+    g_free(w->own.ulpdu);
+    g_free(w->own.spare);
+    g_free(w->own.spare_send);
+    g_free(w->own.spare_reasm);
     g_free(w);
 }
 
@@ -173,7 +400,8 @@ static bool startup(struct smb_conn *s, struct rdma_iwarp *w, int d, struct wire
 /* A Send segment direction d dropped as the middle of a message whose
  * start it did not see: while they are the direction's first and follow
  * one another, kept up to the Send's last segment (rdma.h). */
-static void send_rest(struct smb_direct_info *info, struct iwarp_dir *x, int d, const struct ddp_segment *seg)
+static void send_rest(struct rdma_iwarp *w, struct smb_direct_info *info, struct iwarp_dir *x, int d,
+                      const struct ddp_segment *seg)
 {
     if (x->rest_state == REST_NONE) {
         x->rest_state = REST_OPEN;
@@ -185,6 +413,8 @@ static void send_rest(struct smb_direct_info *info, struct iwarp_dir *x, int d, 
         return;
     bool follows = seg->msn == x->rest_msn && seg->mo == x->rest_mo + x->rest->len &&
                    (uint64_t)seg->mo + seg->payload_len <= RDMA_KEEP_MAX;
+    if (follows && !rdma_budget_take(&w->sh->budget, seg->payload_len))
+        follows = false; /* over the budget: not kept (merge then counts the rest, as past RDMA_KEEP_MAX) */
     if (follows) {
         g_byte_array_append(x->rest, seg->payload, (guint)seg->payload_len);
         x->rest_drops++;
@@ -198,6 +428,7 @@ static void send_rest(struct smb_direct_info *info, struct iwarp_dir *x, int d, 
         info->send_rest_drops[d] = x->rest_drops;
     }
     x->rest_state = REST_OVER;
+    rdma_budget_give(&w->sh->budget, x->rest->len);
     g_byte_array_free(x->rest, TRUE);
     x->rest = NULL;
 }
@@ -226,19 +457,22 @@ static void fpdu(struct smb_conn *s, struct rdma_iwarp *w, int d, const struct m
     bool rest = !rx->active && seg.mo != 0; /* the middle of a Send whose start this direction did not see */
     if (!rest && w->d[d].rest_state == REST_NONE)
         w->d[d].rest_state = REST_OVER; /* its first Send began here: no rest of another part's */
-    if (!seg.last && !rx->buf) {
-        rx->buf = g_malloc(MPA_MAX_ULPDU);
-        rx->cap = MPA_MAX_ULPDU;
-    }
+    send_reserve(w, rx, &seg);
     enum ddp_rx_result r = ddp_msg_add(rx, &seg, &msg, &len);
     if (r == DDP_RX_DROPPED)
         info->send_dropped++;
     if (r == DDP_RX_DROPPED && rest)
-        send_rest(info, &w->d[d], d, &seg);
-    if (r != DDP_RX_DONE)
-        return;
-    info->sends++;
-    rdma_smbd_message(s, &w->d[d].reasm, d, d != info->mpa_initiator, w->midstream, msg, len, ts);
+        send_rest(w, info, &w->d[d], d, &seg);
+    if (r == DDP_RX_DONE) {
+        struct smbd_reasm *reasm = &w->d[d].reasm;
+        info->sends++;
+        reasm_reserve(w, &w->d[d], s->pdu_cap, msg, len);
+        rdma_smbd_message(s, reasm, d, d != info->mpa_initiator, w->midstream, msg, len, ts);
+        if (reasm->buf && !reasm->active) /* the SMB2 message is complete or dropped */
+            reasm_release(w, &w->d[d]);
+    }
+    if (rx->buf && !rx->active) /* the Send is complete or dropped */
+        send_release(w, rx);
 }
 
 static void full_operation(struct smb_conn *s, struct rdma_iwarp *w, int d, struct wire *in, int64_t ts)
@@ -250,8 +484,13 @@ static void full_operation(struct smb_conn *s, struct rdma_iwarp *w, int d, stru
         bool got;
         size_t used = mpa_rx_feed(&x->rx, in->p + in->off, wire_left(in), &f, &got);
         wire_skip(in, used);
-        if (got)
-            fpdu(s, w, d, &f, ts);
+        if (!got) {
+            ulpdu_hold(w, x); /* the chunk ended inside an FPDU */
+            break;
+        }
+        fpdu(s, w, d, &f, ts);
+        if (x->rx.buf != w->sh->ulpdu) /* one that had its own buffer (or none: dropped) */
+            ulpdu_release(w, x);
     }
     info->fpdus = w->d[0].rx.fpdus + w->d[1].rx.fpdus;
     info->crc_bad = w->d[0].rx.crc_bad + w->d[1].rx.crc_bad;
@@ -304,10 +543,10 @@ static bool recognise(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *pr
 /* Read direction x's FPDUs from here with markers, the first at offset
  * first_marker of the next data (mid-stream: iwarp_fpdu_probe_markers);
  * the counters carry on. */
-static void markers_from(struct smb_conn *s, struct iwarp_dir *x, int dir, uint32_t first_marker)
+static void markers_from(struct smb_conn *s, struct rdma_iwarp *w, struct iwarp_dir *x, int dir, uint32_t first_marker)
 {
     struct mpa_rx old = x->rx;
-    mpa_rx_init(&x->rx, true, true, x->ulpdu, MPA_MAX_ULPDU);
+    rx_start(w, x, true, true);
     x->rx.pos = (MPA_MARKER_INTERVAL - first_marker) % MPA_MARKER_INTERVAL;
     x->rx.fpdus = old.fpdus;
     x->rx.crc_bad = old.crc_bad;
@@ -322,7 +561,8 @@ static void markers_from(struct smb_conn *s, struct iwarp_dir *x, int dir, uint3
  * without them but passes it with them shows where they are; 516 octets
  * read without a bad CRC32c show there are none (as RESYNC_TRIES chunks
  * checked bound the work). */
-static void markers_check(struct smb_conn *s, struct iwarp_dir *x, int dir, const uint8_t *p, size_t n)
+static void markers_check(struct smb_conn *s, struct rdma_iwarp *w, struct iwarp_dir *x, int dir, const uint8_t *p,
+                          size_t n)
 {
     if ((x->rx.crc_bad == 0 && x->rx.pos >= MPA_MARKER_INTERVAL + 4) || ++x->markers_tries > RESYNC_TRIES) {
         x->markers_open = false;
@@ -330,7 +570,7 @@ static void markers_check(struct smb_conn *s, struct iwarp_dir *x, int dir, cons
     }
     uint32_t m;
     if (iwarp_fpdu_probe(p, n) == IWARP_PROBE_NO && iwarp_fpdu_probe_markers(p, n, &m) != IWARP_PROBE_NO)
-        markers_from(s, x, dir, m);
+        markers_from(s, w, x, dir, m);
 }
 
 /* A desynchronised direction: realign at a chunk that passes the probe
@@ -355,12 +595,10 @@ static bool realign(struct smb_conn *s, struct rdma_iwarp *w, int dir, const uin
     }
     bool first = !x->rx_ready;
     struct mpa_rx old = x->rx;
-    if (!x->ulpdu)
-        x->ulpdu = g_malloc(MPA_MAX_ULPDU);
-    mpa_rx_init(&x->rx, false, true, x->ulpdu, MPA_MAX_ULPDU);
+    rx_start(w, x, false, true);
     x->markers_open = w->midstream && first && !markers;
     if (markers)
-        markers_from(s, x, dir, m);
+        markers_from(s, w, x, dir, m);
     if (!first) {
         x->rx.fpdus = old.fpdus;
         x->rx.crc_bad = old.crc_bad;
@@ -392,7 +630,7 @@ bool rdma_iwarp_data(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *pro
     if (x->desync && !realign(s, w, dir, p, n))
         return true;
     if (x->markers_open && !realigned)
-        markers_check(s, x, dir, p, n);
+        markers_check(s, w, x, dir, p, n);
     struct wire in = wire_make(p, n);
     if (!x->startup_done && !startup(s, w, dir, &in))
         return true;
@@ -408,8 +646,7 @@ bool rdma_iwarp_data(struct smb_conn *s, struct rdma_iwarp **state, uint8_t *pro
         x->rx_ready = true;
         bool markers = w->markers_wanted_by[!dir];
         s->smbd->mpa_markers[dir] = markers;
-        x->ulpdu = g_malloc(MPA_MAX_ULPDU);
-        mpa_rx_init(&x->rx, markers, s->smbd->mpa_crc, x->ulpdu, MPA_MAX_ULPDU);
+        rx_start(w, x, markers, s->smbd->mpa_crc);
     }
     full_operation(s, w, dir, &in, ts_us);
     return true;
@@ -425,6 +662,8 @@ bool rdma_iwarp_gap(struct smb_conn *s, struct rdma_iwarp *w, int dir, uint64_t 
         x->desync = true;
         s->smbd->desync++;
     }
+    if (x->rx_ready) /* the FPDU in progress is lost: its buffer goes (realign() starts afresh) */
+        ulpdu_release(w, x);
     /* realignment needs the CRC32c as proof and no markers (whose places
      * follow the stream offset); a gap inside the MPA startup is final */
     x->resync_wanted = s->smbd->mpa_crc && !s->smbd->mpa_markers[dir] && (x->rx_ready || w->midstream);

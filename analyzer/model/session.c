@@ -52,6 +52,7 @@ struct session_pool {
     GArray *dialects[SESSION_POOL_MAX];              /* uint16_t, emptied */
     unsigned n_conn, n_live, n_ctx, n_dialects;
     struct gss_memo *gss;                            /* NEGOTIATE response blobs, made on first use */
+    struct iwarp_shared *iwarp;                      /* iWARP's buffer budget (rdma.h), made on first use */
     struct memo memo[SESSION_CTX_MEMO];  /* struct smb2_neg_ctx_list */
     struct memo dmemo[SESSION_CTX_MEMO]; /* GArray of uint16_t */
 };
@@ -71,6 +72,7 @@ void session_pool_free(struct session_pool *pool)
     for (unsigned i = 0; i < pool->n_dialects; i++)
         g_array_free(pool->dialects[i], TRUE);
     g_free(pool->gss);
+    rdma_iwarp_shared_free(pool->iwarp);
     for (unsigned i = 0; i < SESSION_CTX_MEMO; i++) {
         g_free(pool->memo[i].v);
         if (pool->dmemo[i].v)
@@ -78,6 +80,15 @@ void session_pool_free(struct session_pool *pool)
     }
     g_free(pool);
 }
+
+struct iwarp_shared *session_pool_iwarp(struct session_pool *pool, bool make)
+{
+    if (pool && !pool->iwarp && make)
+        pool->iwarp = rdma_iwarp_shared_new();
+    return pool ? pool->iwarp : NULL;
+}
+
+struct iwarp_shared *session_iwarp(struct smb_conn *s) { return session_pool_iwarp(priv(s)->pool, true); }
 
 struct gss_memo *session_gss_memo(struct smb_conn *s)
 {

@@ -176,6 +176,12 @@ struct session_config {
  * pool keeps a few freed ones for the next connections. */
 struct session_pool *session_pool_new(void);
 void session_pool_free(struct session_pool *pool);
+/* What the pool's iWARP connections share (rdma.h: their buffers' budget),
+ * made on first use when make is true; NULL without a pool. */
+struct iwarp_shared;
+struct iwarp_shared *session_pool_iwarp(struct session_pool *pool, bool make);
+/* ... of the pool a connection was made with (made if needed), NULL without one. */
+struct iwarp_shared *session_iwarp(struct smb_conn *s);
 
 /* Where a carrier that keeps its own connection table (QUIC, RoCEv2) hands a
  * closed SMB connection: the analysis owns s from then on. */

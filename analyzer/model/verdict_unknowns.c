@@ -237,6 +237,14 @@ static void roce_untracked(struct verdict *v, const struct analysis *a)
                                             e.roce_over_budget == 1 ? "it" : "they"),
                             "analyse fewer RDMA hosts at once (split the capture by address, e.g. tcpdump -r FILE "
                             "-w PART net 10.1.0.0/16) and merge the reports (smbscope merge)");
+    if (e.iwarp_over_budget)
+        verdict_add_unknown(v, "iwarp-over-budget", rules, e.iwarp_over_budget,
+                            g_strdup_printf("%" G_GUINT64_FORMAT " iWARP message%s (FPDUs, Sends or SMB2 messages in "
+                                            "pieces) dropped: the reassembly buffers of the iWARP connections were "
+                                            "at their 16 MiB; what %s carried is unknown", e.iwarp_over_budget,
+                                            e.iwarp_over_budget == 1 ? "" : "s", e.iwarp_over_budget == 1 ? "it" : "they"),
+                            "analyse fewer RDMA hosts at once (split the capture by address, e.g. tcpdump -r FILE "
+                            "-w PART net 10.1.0.0/16) and merge the reports (smbscope merge)");
     if (!e.roce_untracked)
         return;
     verdict_add_unknown(v, "roce-untracked", rules, e.roce_untracked,

@@ -124,6 +124,8 @@ void json_evidence(struct json *j, const struct analysis *a)
         json_kuint(j, "roce_packets_not_tracked", e.roce_untracked);
     if (e.roce_over_budget) /* the same: only when hit */
         json_kuint(j, "roce_messages_over_budget", e.roce_over_budget);
+    if (e.iwarp_over_budget) /* the same: only when hit */
+        json_kuint(j, "iwarp_messages_over_budget", e.iwarp_over_budget);
     json_end_object(j);
     json_key(j, "capture_drops");
     if (e.have_drop_stats) {

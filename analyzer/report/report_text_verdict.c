@@ -203,7 +203,7 @@ void text_evidence(struct text *t, const struct analysis *a)
     fputc('\n', out);
     fputs("  caps hit         ", out);
     if (!e.evictions && !e.reassembly_cap_hits && !e.netbios_not_itemised_packets && !e.race_pairs_dropped &&
-        !e.quic_evictions && !e.roce_untracked && !e.roce_over_budget)
+        !e.quic_evictions && !e.roce_untracked && !e.roce_over_budget && !e.iwarp_over_budget)
         fputs("none", out);
     else
         fprintf(out, "%" G_GUINT64_FORMAT " connections evicted (--max-connections), %" G_GUINT64_FORMAT
@@ -220,6 +220,9 @@ void text_evidence(struct text *t, const struct analysis *a)
     if (e.roce_over_budget)
         fprintf(out, ", %" G_GUINT64_FORMAT " RoCEv2 messages dropped (reassembly buffers at their 16 MiB)",
                 e.roce_over_budget);
+    if (e.iwarp_over_budget)
+        fprintf(out, ", %" G_GUINT64_FORMAT " iWARP messages dropped (reassembly buffers at their 16 MiB)",
+                e.iwarp_over_budget);
     fputc('\n', out);
     if (e.connections_folded || e.smb_hosts_unrecorded)
         fprintf(out, "  folded           %" G_GUINT64_FORMAT " SMB connections counted in groups without their client "

@@ -15,6 +15,7 @@ the traffic (floods, lies in length fields, names made of control bytes).
 import os
 import struct
 import sys
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pcapio  # noqa: E402
@@ -427,6 +428,137 @@ def case_frag_flood(w, scale):
                 w.add(t, pcapio.ETH_V4 + hdr + chunk)
 
 
+def case_iwarp_open(w, scale, body=60_000):
+    """4,500 SMB Direct over iWARP connections (TCP 5445), each left inside an
+    FPDU: handshake, MPA request and reply (CRC32c, no markers), then one FPDU
+    whose ULPDU length says 65,000 octets, of which `body` are sent and the
+    rest never comes.  Every one is a message open at once: the iWARP
+    reassembly buffers must stay under their total budget (finding 12 of the
+    hostile-input review: 4,500 of them took 302 MiB)."""
+    n = int(4500 * scale)
+    req = b"MPA ID Req Frame" + bytes([0x40, 1]) + struct.pack("!H", 0)
+    rep = b"MPA ID Rep Frame" + bytes([0x40, 1]) + struct.pack("!H", 0)
+    data = struct.pack("!H", 65000) + b"\x41" * body
+    t = 1_700_000_000_000_000
+    for i in range(n):
+        cli = bytes([10, 3 + (i >> 16), (i >> 8) & 255, 1 + (i & 255) % 254])
+        c = Conv(w, cli, 1024 + i % 60000, SERVER, 5445, t0=t + i * 1000)
+        c.handshake()
+        c.send(0, req)
+        c.send(1, rep)
+        c.send(0, data)
+
+
+def _crc32c_table():
+    t = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        t.append(c)
+    return t
+
+
+CRC32C = _crc32c_table()
+
+
+def crc32c(data):
+    c = 0xFFFFFFFF
+    for b in data:
+        c = CRC32C[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def fpdu(ulpdu):
+    """An MPA FPDU (RFC 5044, CRC32c on, no markers): the CRC packed
+    little-endian, as tshark checks it."""
+    body = struct.pack("!H", len(ulpdu)) + ulpdu
+    body += b"\0" * (-len(body) % 4)
+    return body + struct.pack("<I", crc32c(body))
+
+
+def case_iwarp_sends(w, scale, seg=1400, segs=44):
+    """4,500 SMB Direct over iWARP connections (TCP 5445), each with a Send in
+    several DDP segments that never ends: after the MPA startup, `segs` whole
+    FPDUs, each an untagged DDP Send segment of `seg` octets (MSN 1, MO
+    counting up, never the last).  Every Send's buffer grows to 64 KiB: the
+    budget holds 256 of them at once."""
+    n = int(4500 * scale)
+    req = b"MPA ID Req Frame" + bytes([0x40, 1]) + struct.pack("!H", 0)
+    rep = b"MPA ID Rep Frame" + bytes([0x40, 1]) + struct.pack("!H", 0)
+    payload = b"\x42" * seg
+    fpdus = [fpdu(struct.pack("!BBIIII", 0x01, 0x43, 0, 0, 1, k * seg) + payload) for k in range(segs)]
+    t = 1_700_000_000_000_000
+    for i in range(n):
+        cli = bytes([10, 3 + (i >> 16), (i >> 8) & 255, 1 + (i & 255) % 254])
+        c = Conv(w, cli, 1024 + i % 60000, SERVER, 5445, t0=t + i * 1000)
+        c.handshake()
+        c.send(0, req)
+        c.send(1, rep)
+        for f in fpdus:
+            c.send(0, f)
+
+
+def case_iwarp_smbd(w, scale, first=1000, rest=60_000):
+    """4,500 SMB Direct over iWARP connections (TCP 5445), each in the middle
+    of an SMB2 message in SMBD pieces: after the MPA startup and the SMBD
+    negotiate, one data transfer message with `first` octets of an SMB2
+    message and RemainingDataLength `rest`, then nothing.  Each needs a
+    reassembly buffer of the message's size (61,000 octets): the budget holds
+    275 of them at once."""
+    n = int(4500 * scale)
+    req = b"MPA ID Req Frame" + bytes([0x40, 1]) + struct.pack("!H", 0)
+    rep = b"MPA ID Rep Frame" + bytes([0x40, 1]) + struct.pack("!H", 0)
+
+    def send(msn, smbd):  # a whole Send (DDP: untagged, last, DV 1; RDMAP Send)
+        return fpdu(struct.pack("!BBIIII", 0x41, 0x43, 0, 0, msn, 0) + smbd)
+
+    neg_req = send(1, struct.pack("<HHHHIII", 0x0100, 0x0100, 0, 255, 1364, 8192, 1048576))
+    neg_rsp = send(1, struct.pack("<HHHHHHIIIII", 0x0100, 0x0100, 0x0100, 0, 255, 255, 0, 1048576, 1364, 8192,
+                                  1048576))
+    piece = smb2_hdr(9) + b"\x43" * (first - 64)
+    data = send(2, struct.pack("<HHHHIII", 10, 10, 0, 0, rest, 24, len(piece)) + b"\0" * 4 + piece)
+    t = 1_700_000_000_000_000
+    for i in range(n):
+        cli = bytes([10, 3 + (i >> 16), (i >> 8) & 255, 1 + (i & 255) % 254])
+        c = Conv(w, cli, 1024 + i % 60000, SERVER, 5445, t0=t + i * 1000)
+        c.handshake()
+        c.send(0, req)
+        c.send(1, rep)
+        c.send(0, neg_req)
+        c.send(1, neg_rsp)
+        c.send(0, data)
+
+
+def case_roce_pairs(w, scale):
+    """20,000 RoCEv2 queue-pair pairs (UDP 4791): a SEND Only (16 octets, not
+    SMBD) from each of 20,000 hosts to one server first, then the server's
+    answer to each, oldest first.  Every first direction is a new pair
+    waiting for its reverse: the plugin once scanned all those waiting for
+    each new one (finding 10 of the hostile-input review: 5.6 s in tshark).
+    Every ICRC is right (IBA A17.4.1, as tests/e2e/rdma_read.py makes it)."""
+    n = int(20_000 * scale)
+    t = 1_700_000_000_000_000
+
+    def send(src, dst, qp):
+        bth = struct.pack("!BBHI", 0x04, 0, 0xFFFF, qp) + struct.pack("!I", 1)
+        frame = bytearray(pcapio.eth_udp(src, dst, 49152, 4791, bth + b"\x01" * 16 + b"\0\0\0\0"))
+        masked = bytearray(frame[14:])
+        masked[1] = masked[8] = 0xFF                       # TOS, TTL
+        masked[10:12] = masked[26:28] = b"\xff\xff"        # IPv4 and UDP checksums
+        masked[32] = 0xFF                                  # the BTH's FECN/BECN/reserved octet
+        frame[-4:] = struct.pack("<I", zlib.crc32(b"\xff" * 8 + bytes(masked[:-4])) & 0xFFFFFFFF)
+        w.add(t, bytes(frame))
+
+    hosts = [bytes([11, 1 + (i >> 16), (i >> 8) & 255, i & 255]) for i in range(n)]
+    for h in hosts:
+        send(h, SERVER, 0x11)
+        t += 10
+    for h in hosts:
+        send(SERVER, h, 0x22)
+        t += 10
+
+
 CASES = {
     "syn-flood": case_syn_flood,
     "syn-flood-139": case_syn_flood_139,
@@ -438,6 +570,10 @@ CASES = {
     "compound-deep": case_compound_deep,
     "control-names": case_control_names,
     "frag-flood": case_frag_flood,
+    "iwarp-open": case_iwarp_open,
+    "iwarp-sends": case_iwarp_sends,
+    "iwarp-smbd": case_iwarp_smbd,
+    "roce-pairs": case_roce_pairs,
 }
 
 
