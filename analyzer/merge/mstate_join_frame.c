@@ -8,6 +8,7 @@
 #include "rdma.h"
 #include "mstate_detail.h"
 #include "mstate_join_name.h"
+#include "mstate_join_roce.h"
 #include "mstate_join_smbd.h"
 #include "mstate_put.h"
 #include "session.h"
@@ -37,7 +38,7 @@ struct frame_rec {
     struct ip_addr addr[2];
     uint16_t port[2];
     uint8_t used; /* joined: no longer any edge's */
-    uint8_t pad;
+    uint8_t roce; /* a RoCEv2 edge's: its Sends' numbers are PSNs, their rests carry no offset */
     int64_t first_ts;
     uint64_t left[2], lead[2], bytes[2];
     uint64_t smbd_left[2], smbd_lead[2];
@@ -154,6 +155,7 @@ void frame_edge_note(struct analysis *a, const struct conn_summary *cs, const st
     r.port[0] = cs->client_port;
     r.port[1] = cs->server_port;
     r.first_ts = cs->first_ts;
+    r.roce = cs->carrier == CONN_CARRIER_UDP;
     r.end_seq[0] = r.end_seq[1] = r.start_seq[0] = r.start_seq[1] = UNKNOWN; /* frame_edge_seqs() */
     for (int d = 0; d < 2; d++) {
         int f = d == 0 ? s->client : !s->client; /* the flow direction from the client, or to it */
@@ -214,6 +216,7 @@ void frame_edge_seqs(struct analysis *a, const struct conn_summary *cs, const st
 
 void frame_edges_fold_mem(struct analysis *dst, const struct analysis *src)
 {
+    mstate_roce_tails_fold_mem(dst, src); /* RoCEv2 edges' parts of ACKs only */
     for (guint i = 0; src->edge_frames && i < src->edge_frames->recs->len; i++) {
         const struct frame_rec *r = &g_array_index(src->edge_frames->recs, struct frame_rec, i);
         if (r->used)
@@ -254,8 +257,8 @@ static void build_smbd_bytes(struct json *b, const struct frame_recs *fr, const 
     for (guint i = 0; i < recs->len; i++) {
         const struct frame_rec *r = &g_array_index(recs, struct frame_rec, i);
         for (int d = 0; d < 2 && written < SMBD_KEPT_RECS; d++) {
-            if (!r->kept[d][RDMA_KEPT_HEAD] && !r->kept[d][RDMA_KEPT_LEAD] && !r->kept[d][RDMA_KEPT_SEND_HEAD] &&
-                !r->kept[d][RDMA_KEPT_SEND_REST])
+            bool sends = !r->roce && (r->kept[d][RDMA_KEPT_SEND_HEAD] || r->kept[d][RDMA_KEPT_SEND_REST]);
+            if (!r->kept[d][RDMA_KEPT_HEAD] && !r->kept[d][RDMA_KEPT_LEAD] && !sends)
                 continue;
             if (!written) {
                 json_key(b, "edge_smbd_bytes");
@@ -267,16 +270,59 @@ static void build_smbd_bytes(struct json *b, const struct frame_recs *fr, const 
             vint(b, (uint64_t)d);
             for (int k = 0; k < RDMA_KEPT_N; k++) {
                 size_t n;
-                const uint8_t *p = kept_bytes(fr, r->kept[d][k], &n);
+                bool roce_send = r->roce && (k == RDMA_KEPT_SEND_HEAD || k == RDMA_KEPT_SEND_REST); /* below */
+                const uint8_t *p = roce_send ? NULL : kept_bytes(fr, r->kept[d][k], &n);
+                if (roce_send)
+                    n = 0;
                 if (k == RDMA_KEPT_SEND_HEAD)
-                    vint(b, r->send_head_msn[d]);
+                    vint(b, roce_send ? 0 : r->send_head_msn[d]);
                 if (k == RDMA_KEPT_SEND_REST) {
-                    vint(b, r->send_rest_msn[d]);
-                    vint(b, r->send_rest_mo[d]);
-                    vint(b, r->send_rest_drops[d]);
+                    vint(b, roce_send ? 0 : r->send_rest_msn[d]);
+                    vint(b, roce_send ? 0 : r->send_rest_mo[d]);
+                    vint(b, roce_send ? 0 : r->send_rest_drops[d]);
                 }
                 mstate_put_hex(b, p, n);
             }
+            json_end_array(b);
+            written++;
+        }
+    }
+    if (written)
+        json_end_array(b);
+}
+
+/* "edge_roce_sends": [addr0, port0, addr1, port1, first_ts, d,
+ * send_head_psn, send_head, send_rest_psn, send_rest] per direction d of a
+ * RoCEv2 edge_frames record (recs, in their order) that kept the start of
+ * a SEND in progress at its end (the PSN it expected next) or the rest of
+ * one its first packets continued (the PSN it began at) (rdma_roce.c:
+ * keep_sends(); hex, "": none), at most SMBD_KEPT_RECS; absent when none.
+ * A member of its own, not edge_smbd_bytes: a SEND's rest carries no
+ * offset, which an older smbscope's edge_smbd_bytes reader refuses; it
+ * ignores this member (the SEND stays in pieces there, as before). */
+static void build_roce_sends(struct json *b, const struct frame_recs *fr, const GArray *recs)
+{
+    guint written = 0;
+    for (guint i = 0; i < recs->len; i++) {
+        const struct frame_rec *r = &g_array_index(recs, struct frame_rec, i);
+        for (int d = 0; r->roce && d < 2 && written < SMBD_KEPT_RECS; d++) {
+            if (!r->kept[d][RDMA_KEPT_SEND_HEAD] && !r->kept[d][RDMA_KEPT_SEND_REST])
+                continue;
+            if (!written) {
+                json_key(b, "edge_roce_sends");
+                json_begin_array(b);
+            }
+            json_begin_array(b);
+            put_ends(b, r->addr, r->port);
+            json_int(b, r->first_ts);
+            vint(b, (uint64_t)d);
+            size_t n;
+            const uint8_t *p = kept_bytes(fr, r->kept[d][RDMA_KEPT_SEND_HEAD], &n);
+            vint(b, p ? r->send_head_msn[d] : 0);
+            mstate_put_hex(b, p, n);
+            p = kept_bytes(fr, r->kept[d][RDMA_KEPT_SEND_REST], &n);
+            vint(b, p ? r->send_rest_msn[d] : 0);
+            mstate_put_hex(b, p, n);
             json_end_array(b);
             written++;
         }
@@ -328,7 +374,9 @@ void mstate_build_edge_frames(struct json *b, const struct analysis *a)
     }
     json_end_array(b);
     build_smbd_bytes(b, a->edge_frames, recs);
+    build_roce_sends(b, a->edge_frames, recs);
     g_array_free(recs, TRUE);
+    mstate_build_roce_tails(b, a); /* RoCEv2 edges' parts of ACKs only */
 }
 
 /* A count or -1 (not known). */
@@ -411,10 +459,55 @@ static void fold_smbd_kept(struct jget *g, const struct jpath *ip, struct frame_
         g_free(b[i]);
 }
 
+enum { RS_HEAD_PSN = 6, RS_HEAD, RS_REST_PSN, RS_REST, RS_N };
+
+/* One "edge_roce_sends" element (build_roce_sends()). */
+static void fold_roce_sends(struct jget *g, const struct jpath *ip, struct frame_recs *fr, guint start, JsonArray *e)
+{
+    struct frame_rec k;
+    memset(&k, 0, sizeof k);
+    jget_elem_ends(g, ip, e, k.addr, k.port);
+    k.first_ts = jget_elem_ts(g, ip, e, 4);
+    int d = (int)jget_elem_u64(g, ip, e, 5, 1);
+    uint32_t head_psn = (uint32_t)jget_elem_u64(g, ip, e, RS_HEAD_PSN, 0xFFFFFF);
+    uint32_t rest_psn = (uint32_t)jget_elem_u64(g, ip, e, RS_REST_PSN, 0xFFFFFF);
+    const char *hh = jget_elem_str(g, ip, e, RS_HEAD, 2 * RDMA_KEEP_MAX);
+    const char *rh = jget_elem_str(g, ip, e, RS_REST, 2 * RDMA_KEEP_MAX);
+    if (g->failed)
+        return;
+    struct mstate_name name = name_of(&k);
+    guint at = GPOINTER_TO_UINT(g_hash_table_lookup(fr->by_name, &name));
+    if (at <= start) {
+        if (fr->recs->len < 16 * ANALYSIS_MAX_EDGES) /* else its record was past merge's bound */
+            jget_fail(g, ip, "names no edge_frames record of its state");
+        return;
+    }
+    struct frame_rec *r = &g_array_index(fr->recs, struct frame_rec, at - 1);
+    size_t hn, rn;
+    uint8_t *hb = smbd_get_hex(hh, RDMA_KEEP_MAX, &hn), *rb = smbd_get_hex(rh, RDMA_KEEP_MAX, &rn);
+    const char *bad = !hb || !rb ? "not hex of at most 16384 octets"
+                      : !hn && !rn ? "no octets"
+                      : r->kept[d][RDMA_KEPT_SEND_HEAD] || r->kept[d][RDMA_KEPT_SEND_REST] ? "a direction given twice"
+                      : (!hn && head_psn) || (!rn && rest_psn) ? "a SEND's PSN without its bytes"
+                                                                : NULL;
+    if (bad) {
+        jget_fail(g, ip, bad);
+    } else {
+        r->roce = 1;
+        r->kept[d][RDMA_KEPT_SEND_HEAD] = keep(fr, hb, hn);
+        r->kept[d][RDMA_KEPT_SEND_REST] = keep(fr, rb, rn);
+        r->send_head_msn[d] = head_psn;
+        r->send_rest_msn[d] = rest_psn;
+    }
+    g_free(hb);
+    g_free(rb);
+}
+
 void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
     if (!json_object_has_member(st, "edge_frames"))
         return; /* a report written before they were carried */
+    mstate_fold_roce_tails(g, p, a, st); /* RoCEv2 edges' parts of ACKs only */
     guint start = recs_of(a)->recs->len;
     struct jpath ap, ip;
     jpath_key(&ap, p, "edge_frames");
@@ -454,20 +547,34 @@ void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analy
             return;
         put(a, &r);
     }
-    if (g->failed || !json_object_has_member(st, "edge_smbd_bytes"))
-        return; /* a report written before they were carried */
-    jpath_key(&ap, p, "edge_smbd_bytes");
-    arr = jget_arr(g, p, st, "edge_smbd_bytes", SMBD_KEPT_RECS);
-    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
-        jpath_index(&ip, &ap, i);
-        JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *e = jget_node_arr(n);
-        if (!e || json_array_get_length(e) != KB_N) {
-            jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, direction, head, lead, send_head_msn, "
-                              "send_head, send_rest_msn, send_rest_mo, send_rest_drops, send_rest]");
-            return;
+    if (!g->failed && json_object_has_member(st, "edge_smbd_bytes")) { /* absent: none, or written before */
+        jpath_key(&ap, p, "edge_smbd_bytes");
+        arr = jget_arr(g, p, st, "edge_smbd_bytes", SMBD_KEPT_RECS);
+        for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+            jpath_index(&ip, &ap, i);
+            JsonNode *n = json_array_get_element(arr, i);
+            JsonArray *e = jget_node_arr(n);
+            if (!e || json_array_get_length(e) != KB_N) {
+                jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, direction, head, lead, send_head_msn, "
+                                  "send_head, send_rest_msn, send_rest_mo, send_rest_drops, send_rest]");
+                return;
+            }
+            fold_smbd_kept(g, &ip, a->edge_frames, start, e);
         }
-        fold_smbd_kept(g, &ip, a->edge_frames, start, e);
+    }
+    if (!g->failed && json_object_has_member(st, "edge_roce_sends")) {
+        jpath_key(&ap, p, "edge_roce_sends");
+        arr = jget_arr(g, p, st, "edge_roce_sends", SMBD_KEPT_RECS);
+        for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+            jpath_index(&ip, &ap, i);
+            JsonArray *e = jget_node_arr(json_array_get_element(arr, i));
+            if (!e || json_array_get_length(e) != RS_N) {
+                jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, direction, send_head_psn, send_head, "
+                                  "send_rest_psn, send_rest]");
+                return;
+            }
+            fold_roce_sends(g, &ip, a->edge_frames, start, e);
+        }
     }
 }
 
@@ -703,6 +810,10 @@ static void send_data(struct frame_recs *fr, struct frame_rec *e, int d, const s
 static void join_send(struct analysis *a, const struct conn_summary *late, struct frame_rec *j, struct frame_rec *e,
                       const struct frame_rec *l, int d, int ld, bool have_l, uint64_t *fragmented)
 {
+    /* RoCEv2 (rdma_roce.c keep_sends()): the rest follows the start when
+     * its first PSN is the one the start expected next (a SEND's Middle
+     * and Last carry no offset; none of them was counted dropped) */
+    bool roce = j->roce;
     j->kept[d][RDMA_KEPT_SEND_REST] = e->kept[d][RDMA_KEPT_SEND_REST];
     j->send_rest_msn[d] = e->send_rest_msn[d];
     j->send_rest_mo[d] = e->send_rest_mo[d];
@@ -713,7 +824,7 @@ static void join_send(struct analysis *a, const struct conn_summary *late, struc
     size_t hn, rn;
     const uint8_t *head = kept_bytes(a->edge_frames, e->kept[d][RDMA_KEPT_SEND_HEAD], &hn);
     const uint8_t *rest = have_l ? kept_bytes(a->edge_frames, l->kept[ld][RDMA_KEPT_SEND_REST], &rn) : NULL;
-    if (!head || !rest || e->send_head_msn[d] != l->send_rest_msn[ld] || hn != l->send_rest_mo[ld] ||
+    if (!head || !rest || e->send_head_msn[d] != l->send_rest_msn[ld] || (!roce && hn != l->send_rest_mo[ld]) ||
         hn + rn > RDMA_KEEP_MAX)
         return;
     uint8_t *msg = g_malloc(hn + rn);
@@ -723,7 +834,7 @@ static void join_send(struct analysis *a, const struct conn_summary *late, struc
     uint64_t left = e->smbd_left[d];
     if (smbd_parse_data(msg, hn + rn, &data) == SMBD_OK &&
         (!left || (uint64_t)data.remaining_length + data.data_length == left)) {
-        send_joined(a, late, l->send_rest_drops[ld], d);
+        send_joined(a, late, roce ? 0 : l->send_rest_drops[ld], d);
         send_data(a->edge_frames, e, d, &data, fragmented);
     }
     g_free(msg);
@@ -777,6 +888,7 @@ void mstate_join_frame(struct analysis *a, const struct conn_summary *early, str
     j.port[0] = early->client_port;
     j.port[1] = early->server_port;
     j.first_ts = early->first_ts;
+    j.roce = early->carrier == CONN_CARRIER_UDP;
     uint64_t aligned = 0, fragmented = 0, gaps = 0, gap_bytes = 0;
     for (int d = 0; d < 2; d++) {
         int ld = swap ? 1 - d : d;

@@ -117,6 +117,26 @@ uint64_t roce_table_not_decoded(const struct roce_table *t);
 /* UDP 4791 packets with a bad ICRC (ignored), whether or not they joined a pair. */
 uint64_t roce_table_icrc_bad(const struct roce_table *t);
 
+/* smbscope merge: a queue-pair pair the run could not tell SMB from (no
+ * message of it was whole: a part of a capture holding only its ACKs, RDMA
+ * Writes or Reads), still open at the end.  The run reports nothing of it;
+ * merge joins it to an SMB Direct connection of another part that it
+ * continues (mstate_join_roce.h: state.roce_tails).  Side 0: its first
+ * sender, its UDP source port port0. */
+struct roce_tail {
+    struct ip_addr addr[2];
+    uint16_t port0;
+    uint32_t qp[2];           /* destination QP of the packets sent to side d (0: not seen) */
+    int64_t first_ts, last_ts;
+    uint64_t packets[2], bytes[2];
+    uint64_t acks, writes, write_bytes, reads, icrc_bad, icrc_unchecked;
+};
+/* Tails a run keeps: the first pairs it created (a cut's pairs begin at once). */
+#define ROCE_TAILS_MAX 256
+/* The table's tails (struct roce_tail): a run's at its end (roce_table_finish()), a
+ * merge's read from the states; merge takes out those it joins. */
+GArray *roce_table_tails(struct roce_table *t);
+
 /* Shared: a complete Send message (SMBD) of direction dir. */
 void rdma_smbd_message(struct smb_conn *s, struct smbd_reasm *reasm, int dir, bool from_responder, bool midstream,
                        const uint8_t *msg, size_t len, int64_t ts_us);

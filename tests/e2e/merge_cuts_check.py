@@ -17,7 +17,8 @@ FRAGMENTED cuts an iWARP copy made at test time with every SMB2 message in
 SMBD pieces (smbd_frag.py): a NEGOTIATE, a TREE_CONNECT, an encrypted
 message, a message cut twice (three parts), a Send inside a message in
 pieces; ROCE_CUTS the RoCEv2 sample where a later part begins with the
-negotiate response or a message's piece.
+negotiate response or a message's piece, a SEND of several packets divided,
+a later part of ACKs only.
 
 KNOWN lists the cuts merge does not join yet, each with its reason (README.md,
 smbscope merge, says the same); a listed cut that now joins is reported, not
@@ -151,6 +152,16 @@ ROCE_CUTS = [
     (2, "the later part begins with the SMBD negotiate response"),
     (13, "the AUTHENTICATE's SESSION_SETUP in two SMBD pieces: who logged on"),
     (68, "a WRITE in three SMBD pieces, the later part from its second"),
+    # a SEND of several packets (the READ response's SEND First/Middle/Last)
+    # the cut divides: the earlier part keeps its start, the later part the
+    # Middle and Last that open it (rdma_roce.c: struct roce_rest), and merge
+    # puts the SEND together (state.edge_roce_sends)
+    (91, "a SEND divided after its First: one SEND, its SMBD data transfer message"),
+    (92, "a SEND divided after its Middle"),
+    # a later part of one ACK: no SEND of its pair, so its run cannot tell it
+    # SMB; it keeps the pair (state.roce_tails) and merge joins it to the
+    # connection it follows (mstate_join_roce.h)
+    (97, "the later part holds only the responder's last ACK"),
 ]
 
 
