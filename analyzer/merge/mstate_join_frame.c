@@ -840,6 +840,66 @@ static void join_send(struct analysis *a, const struct conn_summary *late, struc
     g_free(msg);
 }
 
+void mstate_frame_roce_tail(struct analysis *a, const struct conn_summary *cur, const struct roce_tail *t, bool fwd)
+{
+    if (!t->rest[0] && !t->rest[1] && !t->head[0] && !t->head[1])
+        return;
+    struct frame_recs *fr = recs_of(a);
+    struct frame_rec *er = take(a, cur), e, l;
+    if (er) {
+        e = *er;
+    } else {
+        memset(&e, 0, sizeof e);
+        e.addr[0] = cur->client;
+        e.addr[1] = cur->server;
+        e.port[0] = cur->client_port;
+        e.port[1] = cur->server_port;
+        e.first_ts = cur->first_ts;
+        e.end_seq[0] = e.end_seq[1] = e.start_seq[0] = e.start_seq[1] = UNKNOWN;
+    }
+    e.used = 0;
+    e.roce = 1;
+    memset(&l, 0, sizeof l);
+    struct frame_rec j = e;
+    uint64_t fragmented = 0;
+    for (int d = 0; d < 2; d++) { /* d: from cur's client */
+        int side = fwd ? d : !d;
+        if (t->rest[side] && !t->rest_done[side]) { /* the middle of cur's SEND: its start grows */
+            size_t hn, rn = t->rest_len[side];
+            const uint8_t *h = kept_bytes(fr, e.kept[d][RDMA_KEPT_SEND_HEAD], &hn);
+            j.kept[d][RDMA_KEPT_SEND_HEAD] = 0; /* else lost in the run over both parts too */
+            j.send_head_msn[d] = 0;
+            if (h && e.send_head_msn[d] == t->rest_psn[side] && hn + rn <= RDMA_KEEP_MAX) {
+                uint8_t *m = g_malloc(hn + rn);
+                memcpy(m, h, hn);
+                memcpy(m + hn, t->rest[side], rn);
+                j.kept[d][RDMA_KEPT_SEND_HEAD] = keep(fr, m, hn + rn);
+                j.send_head_msn[d] = j.kept[d][RDMA_KEPT_SEND_HEAD] ? t->rest_next[side] : 0;
+                g_free(m);
+            }
+            continue;
+        }
+        if (t->rest[side]) {
+            l.kept[d][RDMA_KEPT_SEND_REST] = keep(fr, t->rest[side], t->rest_len[side]);
+            l.send_rest_msn[d] = t->rest_psn[side];
+        }
+        if (t->head[side]) {
+            l.kept[d][RDMA_KEPT_SEND_HEAD] = keep(fr, t->head[side], t->head_len[side]);
+            l.send_head_msn[d] = t->head_psn[side];
+        }
+        if (!t->rest[side] && !t->head[side])
+            continue;
+        struct frame_rec ep = e; /* where cur's SMBD reassembly stands after the SEND the tail ended */
+        join_send(a, cur, &j, &ep, &l, d, d, true, &fragmented);
+        j.smbd_left[d] = ep.smbd_left[d];
+        j.smbd_flags[d] = ep.smbd_flags[d];
+        j.kept[d][RDMA_KEPT_HEAD] = ep.kept[d][RDMA_KEPT_HEAD];
+    }
+    if (fragmented)
+        more_fragmented(a, cur, fragmented);
+    put(a, &j);
+}
+
 /* The late part's gaps: n fewer, of bytes in all (its record, entry or
  * --jobs' session): the early part held those bytes. */
 static void fewer_gaps(struct analysis *a, struct conn_summary *late, uint64_t n, uint64_t bytes)

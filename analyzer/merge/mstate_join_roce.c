@@ -7,16 +7,22 @@
 #include "classify.h"
 #include "conn_summary.h"
 #include "mstate_detail.h"
+#include "mstate_join_frame.h"
+#include "mstate_join_smbd.h"
 #include "mstate_put.h"
 #include "rdma.h"
 #include "session.h"
 
 /* [addr0, port0, addr1, 4791, qp0, qp1, first_ts, last_ts, packets0,
  * packets1, bytes0, bytes1, acks, rdma_writes, rdma_write_bytes,
- * rdma_read_requests, icrc_bad, icrc_unchecked] (side 0: the tail's first
- * sender; qp d: of the packets sent to side d, 0: not seen) */
+ * rdma_read_requests, icrc_bad, icrc_unchecked, then per side: rest_psn,
+ * rest_next_psn, rest_done, rest, head_psn, head] (side 0: the tail's
+ * first sender; qp d: of the packets sent to side d, 0: not seen; the
+ * SEND pieces of rdma.h's struct roce_tail, hex, "": none) */
 enum { RT_A0, RT_P0, RT_A1, RT_P1, RT_QP0, RT_QP1, RT_FIRST, RT_LAST, RT_PK0, RT_PK1, RT_BY0, RT_BY1, RT_ACKS,
-       RT_WRITES, RT_WBYTES, RT_READS, RT_ICRC_BAD, RT_ICRC_UNCHECKED, RT_N };
+       RT_WRITES, RT_WBYTES, RT_READS, RT_ICRC_BAD, RT_ICRC_UNCHECKED, RT_SENDS };
+enum { RS_REST_PSN, RS_REST_NEXT, RS_REST_DONE, RS_REST, RS_HEAD_PSN, RS_HEAD, RS_N };
+#define RT_N (RT_SENDS + 2 * RS_N)
 
 /* Tails merge itself holds (the states' together): past it not joinable. */
 #define TAILS_HELD_MAX (16u * ROCE_TAILS_MAX)
@@ -26,7 +32,7 @@ static gint tail_order(gconstpointer pa, gconstpointer pb)
     const struct roce_tail *a = pa, *b = pb;
     if (a->first_ts != b->first_ts)
         return a->first_ts < b->first_ts ? -1 : 1;
-    return memcmp(a, b, sizeof *a); /* zero-filled: comparable as bytes */
+    return memcmp(a, b, ROCE_TAIL_SORTED); /* zero-filled: comparable as bytes (not the pieces' addresses) */
 }
 
 void mstate_build_roce_tails(struct json *b, const struct analysis *a)
@@ -59,6 +65,14 @@ void mstate_build_roce_tails(struct json *b, const struct analysis *a)
         vint(b, r->reads);
         vint(b, r->icrc_bad);
         vint(b, r->icrc_unchecked);
+        for (int d = 0; d < 2; d++) {
+            vint(b, r->rest[d] ? r->rest_psn[d] : 0);
+            vint(b, r->rest[d] ? r->rest_next[d] : 0);
+            vint(b, r->rest[d] && r->rest_done[d]);
+            mstate_put_hex(b, r->rest[d], r->rest_len[d]);
+            vint(b, r->head[d] ? r->head_psn[d] : 0);
+            mstate_put_hex(b, r->head[d], r->head_len[d]);
+        }
         json_end_array(b);
     }
     json_end_array(b);
@@ -99,9 +113,43 @@ void mstate_fold_roce_tails(struct jget *g, const struct jpath *p, struct analys
         r.reads = jget_elem_u64(g, &ip, e, RT_READS, INT64_MAX);
         r.icrc_bad = jget_elem_u64(g, &ip, e, RT_ICRC_BAD, INT64_MAX);
         r.icrc_unchecked = jget_elem_u64(g, &ip, e, RT_ICRC_UNCHECKED, INT64_MAX);
-        if (g->failed)
+        const char *bad = NULL;
+        for (int d = 0; d < 2 && !g->failed && !bad; d++) {
+            guint at = RT_SENDS + (guint)d * RS_N;
+            r.rest_psn[d] = (uint32_t)jget_elem_u64(g, &ip, e, at + RS_REST_PSN, 0xFFFFFF);
+            r.rest_next[d] = (uint32_t)jget_elem_u64(g, &ip, e, at + RS_REST_NEXT, 0xFFFFFF);
+            r.rest_done[d] = jget_elem_u64(g, &ip, e, at + RS_REST_DONE, 1) != 0;
+            r.head_psn[d] = (uint32_t)jget_elem_u64(g, &ip, e, at + RS_HEAD_PSN, 0xFFFFFF);
+            const char *rh = jget_elem_str(g, &ip, e, at + RS_REST, 2 * RDMA_KEEP_MAX);
+            const char *hh = jget_elem_str(g, &ip, e, at + RS_HEAD, 2 * RDMA_KEEP_MAX);
+            if (g->failed)
+                break;
+            size_t rn, hn;
+            r.rest[d] = smbd_get_hex(rh, RDMA_KEEP_MAX, &rn);
+            r.head[d] = smbd_get_hex(hh, RDMA_KEEP_MAX, &hn);
+            r.rest_len[d] = (uint32_t)rn;
+            r.head_len[d] = (uint32_t)hn;
+            bad = !r.rest[d] || !r.head[d] ? "a SEND piece not hex of at most 16384 octets"
+                  : (!rn && (r.rest_psn[d] || r.rest_next[d] || r.rest_done[d])) || (!hn && r.head_psn[d])
+                      ? "a SEND piece's numbers without its bytes"
+                  : rn && r.rest_next[d] == r.rest_psn[d] ? "a SEND's rest of no packet"
+                                                          : NULL;
+            if (!rn) { /* none: NULL as a run's */
+                g_free(r.rest[d]);
+                r.rest[d] = NULL;
+            }
+            if (!hn) {
+                g_free(r.head[d]);
+                r.head[d] = NULL;
+            }
+        }
+        if (g->failed || bad) {
+            if (bad)
+                jget_fail(g, &ip, bad);
+            roce_tail_clear(&r);
             return;
-        const char *bad = port[1] != ROCEV2_UDP_PORT ? "its second port not 4791"
+        }
+        bad = port[1] != ROCEV2_UDP_PORT ? "its second port not 4791"
                           : r.last_ts < r.first_ts ? "its last packet before its first"
                           : !r.packets[0] ? "no packet of its first sender"
                           : r.acks + r.writes + r.reads + r.icrc_bad > r.packets[0] + r.packets[1]
@@ -109,18 +157,27 @@ void mstate_fold_roce_tails(struct jget *g, const struct jpath *p, struct analys
                               : NULL;
         if (bad) {
             jget_fail(g, &ip, bad);
+            roce_tail_clear(&r);
             return;
         }
         if (held->len < TAILS_HELD_MAX) /* a bound for merge itself: past it not joinable */
             g_array_append_val(held, r);
+        else
+            roce_tail_clear(&r);
     }
 }
 
 void mstate_roce_tails_fold_mem(struct analysis *dst, const struct analysis *src)
 {
     GArray *from = src->roce ? roce_table_tails(src->roce) : NULL, *to = roce_table_tails(dst->roce);
-    for (guint i = 0; from && i < from->len && to->len < TAILS_HELD_MAX; i++)
-        g_array_append_val(to, g_array_index(from, struct roce_tail, i));
+    for (guint i = 0; from && i < from->len && to->len < TAILS_HELD_MAX; i++) {
+        struct roce_tail t = g_array_index(from, struct roce_tail, i);
+        for (int d = 0; d < 2; d++) { /* its own copies: src frees its pieces */
+            t.rest[d] = t.rest[d] ? g_memdup2(t.rest[d], t.rest_len[d]) : NULL;
+            t.head[d] = t.head[d] ? g_memdup2(t.head[d], t.head_len[d]) : NULL;
+        }
+        g_array_append_val(to, t);
+    }
 }
 
 static bool same_addr(const struct ip_addr *x, const struct ip_addr *y)
@@ -222,7 +279,20 @@ bool mstate_join_roce_tails(struct analysis *a, struct conn_summary *cur, int64_
         JsonObject *e = mstate_detail_entry(a, &was);
         struct smb_conn *s = e ? NULL : mstate_detail_conn(a, &was);
         add_counts(jget_member_obj(e, "smb_direct"), s, &t, fwd);
-        mstate_detail_tail(a, &was, cur, c2s, s2c, by); /* last seen, packets and bytes each way */
+        mstate_frame_roce_tail(a, cur, &t, fwd); /* its SEND pieces: SENDs of the connection made whole */
+        struct conn_summary at_tail = *cur;
+        at_tail.first_ts = t.first_ts;
+        mstate_smbd_join_wholes(a, cur, &at_tail); /* the SMB2 messages they ended, decoded */
+        if (e) {
+            mstate_detail_tail(a, &was, cur, c2s, s2c, by); /* last seen, packets and bytes each way */
+        } else if (s) { /* --jobs: its session (its end stays "end of capture") */
+            s->last_ts = t.last_ts;
+            s->packets[s->client] += c2s;
+            s->packets[!s->client] += s2c;
+            s->bytes[s->client] += by[0];
+            s->bytes[!s->client] += by[1];
+        }
+        roce_tail_clear(&t);
         joined = true;
     }
     return joined;

@@ -9,6 +9,7 @@
 #define SMBSCOPE_RDMA_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <glib.h>
@@ -130,9 +131,23 @@ struct roce_tail {
     int64_t first_ts, last_ts;
     uint64_t packets[2], bytes[2];
     uint64_t acks, writes, write_bytes, reads, icrc_bad, icrc_unchecked;
+    /* pieces of SEND messages per side (sender): the rest of one its first
+     * packets continued (Middle ... Last; rest_done: its Last seen, else the
+     * middle of one: rest_next the PSN after it) from PSN rest_psn, and
+     * the start of one in progress at the end (head_psn: the PSN it
+     * expected next); each at most RDMA_KEEP_MAX octets, NULL: none.  A
+     * pair with SEND packets is a tail only when these hold them all. */
+    uint8_t *rest[2], *head[2];
+    uint32_t rest_len[2], head_len[2], rest_psn[2], rest_next[2], head_psn[2];
+    bool rest_done[2];
 };
-/* Tails a run keeps: the first pairs it created (a cut's pairs begin at once). */
+#define ROCE_TAIL_SORTED offsetof(struct roce_tail, rest) /* compared as bytes up to the pieces */
+/* Tails a run keeps: the first pairs it created (a cut's pairs begin at
+ * once); of them at most ROCE_TAILS_SENDS_MAX with pieces of SENDs. */
 #define ROCE_TAILS_MAX 256
+#define ROCE_TAILS_SENDS_MAX 32
+/* t's pieces freed (and NULL). */
+void roce_tail_clear(struct roce_tail *t);
 /* The table's tails (struct roce_tail): a run's at its end (roce_table_finish()), a
  * merge's read from the states; merge takes out those it joins. */
 GArray *roce_table_tails(struct roce_table *t);

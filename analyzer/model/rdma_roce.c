@@ -64,6 +64,7 @@ struct roce_rest {
     size_t len;
     uint32_t first_psn, next_psn;
     uint8_t state;
+    bool lost; /* packets of it not kept (a loss, a bound, a start before its Last) */
 };
 
 /* The index key of one direction: who sends, to whom, and the destination
@@ -106,6 +107,7 @@ struct roce_table {
     uint64_t buf_bytes;        /* reassembly buffers held now (under ROCE_BUF_BUDGET) */
     uint64_t over_budget;      /* messages dropped because the budget was spent */
     GArray *tails;             /* struct roce_tail (rdma.h) */
+    uint32_t tails_sends;      /* of them with pieces of SENDs (at most ROCE_TAILS_SENDS_MAX) */
 };
 
 static guint key_hash(gconstpointer p)
@@ -377,6 +379,7 @@ static void rest_packet(struct roce_table *t, struct roce_rest *r, const struct 
     if (r->state != REST_COLLECTING)
         return;
     if (b->part != ROCE_SEND_MIDDLE && b->part != ROCE_SEND_LAST) { /* a start: no rest (or it was whole) */
+        r->lost |= r->buf != NULL; /* the middle of a SEND that never ended */
         rest_release(t, r, REST_OVER);
         return;
     }
@@ -384,6 +387,7 @@ static void rest_packet(struct roce_table *t, struct roce_rest *r, const struct 
         return; /* behind: a retransmission (roce_msg_add() ignores it likewise) */
     if ((r->buf && b->psn != r->next_psn) || r->len + b->payload_len > RDMA_KEEP_MAX || !b->payload_len ||
         t->buf_bytes + b->payload_len > ROCE_BUF_BUDGET) {
+        r->lost = true;
         rest_release(t, r, REST_OVER); /* a loss, or past the bounds: not kept */
         return;
     }
@@ -506,14 +510,52 @@ static void keep_sends(struct smb_direct_info *info, const struct roce_conn *c, 
     }
 }
 
-/* An undecided pair without SEND packets at the end (rdma.h: struct
- * roce_tail), the first ROCE_TAILS_MAX of the run. */
+void roce_tail_clear(struct roce_tail *t)
+{
+    for (int d = 0; d < 2; d++) {
+        g_free(t->rest[d]);
+        g_free(t->head[d]);
+        t->rest[d] = t->head[d] = NULL;
+    }
+}
+
+/* Whether every SEND packet of side d is in its pieces (a rest from its
+ * first packet, then at most a start in progress at the end). */
+static bool sends_kept(const struct roce_conn *c, int d)
+{
+    const struct roce_msg_rx *rx = &c->rx[d];
+    return !c->rest[d].lost && !rx->dropped && !rx->duplicates && !rx->oversize && !rx->messages &&
+           (!rx->active || (rx->len && rx->len <= rx->cap && rx->len <= RDMA_KEEP_MAX));
+}
+
+/* An undecided pair at the end (rdma.h: struct roce_tail), the first
+ * ROCE_TAILS_MAX of the run; with SEND packets only when its pieces hold
+ * them all, and at most ROCE_TAILS_SENDS_MAX such. */
 static void tail_note(struct roce_table *t, const struct roce_conn *c)
 {
     if (t->tails->len >= ROCE_TAILS_MAX)
         return;
+    if (c->send_packets && (t->tails_sends >= ROCE_TAILS_SENDS_MAX || !sends_kept(c, 0) || !sends_kept(c, 1)))
+        return;
+    t->tails_sends += c->send_packets != 0;
     struct roce_tail r;
     memset(&r, 0, sizeof r);
+    for (int d = 0; d < 2; d++) {
+        const struct roce_rest *rs = &c->rest[d];
+        if (rs->buf && rs->len) {
+            r.rest[d] = g_memdup2(rs->buf, rs->len);
+            r.rest_len[d] = (uint32_t)rs->len;
+            r.rest_psn[d] = rs->first_psn;
+            r.rest_next[d] = rs->next_psn;
+            r.rest_done[d] = rs->state == REST_DONE;
+        }
+        const struct roce_msg_rx *rx = &c->rx[d];
+        if (rx->active) {
+            r.head[d] = g_memdup2(rx->buf, rx->len);
+            r.head_len[d] = (uint32_t)rx->len;
+            r.head_psn[d] = rx->next_psn;
+        }
+    }
     for (int d = 0; d < 2; d++) {
         r.addr[d] = c->addr[d];
         r.qp[d] = c->qp_known[d] ? c->qp[d] : 0;
@@ -547,7 +589,7 @@ void roce_table_finish(struct roce_table *t, smb_conn_closed_fn closed, void *ct
         next = l->next;
         struct roce_conn *c = l->data;
         struct smb_conn *s = c->s;
-        if (!s && !c->not_smb && !c->send_packets)
+        if (!s && !c->not_smb)
             tail_note(t, c);
         if (s) {
             struct smb_direct_info *info = s->smbd;
@@ -588,6 +630,8 @@ void roce_table_free(struct roce_table *t)
     }
     g_hash_table_destroy(t->by_key);
     g_hash_table_destroy(t->unpaired);
+    for (guint i = 0; i < t->tails->len; i++)
+        roce_tail_clear(&g_array_index(t->tails, struct roce_tail, i));
     g_array_free(t->tails, TRUE);
     g_free(t);
 }

@@ -146,7 +146,7 @@ FRAGMENTED = [
 # response (its peer the client), or the piece of a message whose start it
 # did not see, is an SMB Direct connection (rdma_roce.c maybe_smb()), joined;
 # the message a cut divides is put together as iWARP's (state.edge_frames,
-# state.edge_smbd_bytes).  (cut after, what)
+# state.edge_smbd_bytes).  (cut after (several: in as many parts), what)
 ROCE_CUTS = [
     (1, "the later part begins with an ACK, then the SMBD negotiate response; its queue pairs"),
     (2, "the later part begins with the SMBD negotiate response"),
@@ -162,6 +162,17 @@ ROCE_CUTS = [
     # SMB; it keeps the pair (state.roce_tails) and merge joins it to the
     # connection it follows (mstate_join_roce.h)
     (97, "the later part holds only the responder's last ACK"),
+    # three parts, the middle one's pair undecided or named from its first
+    # sender: an ACK then the AUTHENTICATE's last SMBD piece (its run names
+    # the server the client: joined the other way round); only a SEND's
+    # First, Middle or Last, or its Middle and Last (state.roce_tails with
+    # their SEND pieces: the SEND put together over three parts)
+    ((13, 15), "a middle part of an ACK and the AUTHENTICATE's last SMBD piece, named from the server"),
+    ((90, 91), "a middle part holding only a SEND First"),
+    ((91, 92), "a middle part holding only a SEND Middle"),
+    ((92, 93), "a middle part holding only a SEND Last"),
+    ((91, 93), "a middle part holding a SEND's Middle and Last"),
+    ((96, 97), "a middle part of one SEND, the last part of one ACK"),
 ]
 
 
@@ -321,8 +332,10 @@ def main():
                       (src or "rdma-iwarp-5445.pcap", " and ".join(map(str, ks)), n, what), d is None, d or "")
         roce = os.path.join(a.samples, "rdma-roce-4791.pcap")
         for k, what in ROCE_CUTS:
-            d = cut(a.smbscope, roce, k, packets(roce), tmp)
-            mc.expect("rdma-roce-4791.pcap cut after packet %d (%s)" % (k, what), d is None, d or "")
+            ks = list(k) if isinstance(k, tuple) else [k]
+            d = cut_parts(a.smbscope, roce, ks, packets(roce), tmp)
+            mc.expect("rdma-roce-4791.pcap cut after packet %s (%s)" % (" and ".join(map(str, ks)), what), d is None,
+                      d or "")
         for name, known in KNOWN.items():
             sample = os.path.join(a.samples, name)
             n = packets(sample)
