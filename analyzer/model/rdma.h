@@ -49,6 +49,10 @@ struct smb_direct_info {
      * RemainingDataLength + DataLength (0: none), RDMA_LEAD_* flags */
     uint64_t smbd_left[2], smbd_lead[2];
     uint8_t smbd_edge_flags[2];
+    /* the message in progress at the end is longer than the SMBD
+     * reassembly's --pdu-cap: dropped at its end, as the run over the
+     * parts drops it (rdma_keep_head()) */
+    bool smbd_over[2];
     /* ... and their bytes, for merge to decode the message whole
      * (mstate_join_smbd.h), per flow direction: [RDMA_KEPT_HEAD] the start
      * of a SESSION_SETUP request in progress at the end (or of the first
@@ -63,7 +67,14 @@ struct smb_direct_info {
     uint32_t smbd_kept_len[2][RDMA_KEPT_N];
     uint32_t send_head_msn[2], send_rest_msn[2], send_rest_mo[2], send_rest_drops[2];
 };
-#define RDMA_KEEP_MAX 16384 /* an SMBD message kept whole: a Kerberos SESSION_SETUP fits */
+#define RDMA_KEEP_MAX 16384 /* a Send's piece kept (SMBD's largest receive size is 8,192 in practice) */
+/* An SMB2 message's piece kept ([RDMA_KEPT_HEAD], [RDMA_KEPT_LEAD]): what
+ * the run over the parts decodes at its default --pdu-cap (SMBD reassembly,
+ * smbd_reasm_add(): a message longer than the cap is dropped, counted in
+ * smb_direct.smbd.dropped_messages, in both); a message longer than this
+ * (--pdu-cap raised) is counted, not decoded, by merge.  A state holds at
+ * most SMBD_KEPT_RECS directions' pieces: 10 MiB at most. */
+#define RDMA_MSG_KEEP_MAX (64u * 1024u)
 enum {
     RDMA_LEAD_PARTIAL = 1,  /* the first data message began a message in pieces */
     RDMA_LEAD_OPEN = 2,     /* ... whose message has not ended yet */

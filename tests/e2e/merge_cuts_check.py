@@ -120,7 +120,7 @@ GENERATED = [(40, 20, (30, 70))]
 # decodes the message whole as a part of its own between them
 # (mstate_join_smbd.h): (messages from, cut after, what the message is)
 # (messages from, each Send in two DDP segments, cut after (several: in as
-# many parts), what the message is)
+# many parts), what the message is[, smbd_frag.grown()'s (which, size)])
 FRAGMENTED = [
     (None, False, [8], "the NEGOTIATE request: dialects offered, client GUID, contexts"),
     (None, False, [11], "the NEGOTIATE response: dialect, signing, cipher, capabilities"),
@@ -139,6 +139,21 @@ FRAGMENTED = [
     (None, True, [16], "the Send of the NEGOTIATE response's second piece"),
     (None, True, [36], "the Send of the AUTHENTICATE's fourth piece"),
     (None, True, [9, 16], "the NEGOTIATE request's pieces and the response's second Send in three parts"),
+    # an SMB2 message over 16,384 octets (an encrypted READ response grown
+    # to 20,000: smbd_frag.grown(), frames 32..224) in SMBD pieces: merge
+    # decodes it whole as the run does up to its --pdu-cap (64 KiB by
+    # default: rdma.h RDMA_MSG_KEEP_MAX; state.edge_smbd_large)
+    ("smb445-encrypt.pcap", False, [100], "an encrypted message of 20,000 octets: its session's encrypted PDUs",
+     (3, 20000)),
+    ("smb445-encrypt.pcap", False, [32], "the same after its first piece", (3, 20000)),
+    ("smb445-encrypt.pcap", False, [223], "the same before its last piece", (3, 20000)),
+    ("smb445-encrypt.pcap", False, [60, 150], "the same in three parts", (3, 20000)),
+    # past the --pdu-cap (70,000 octets, frames 32..705): the run drops it at
+    # its end (smb_direct.smbd.dropped_messages), an unknown in both; the
+    # later part's rest of it is no message of its own (state.edge_smbd_over)
+    ("smb445-encrypt.pcap", False, [300], "an encrypted message of 70,000 octets, past the --pdu-cap: dropped",
+     (3, 70000)),
+    ("smb445-encrypt.pcap", False, [100, 600], "the same in three parts", (3, 70000)),
 ]
 
 # RoCEv2 (samples/rdma-roce-4791.pcap, SMBD messages longer than 488 octets
@@ -321,11 +336,13 @@ def main():
         return count(a.smbscope, a.samples, a.count)
     with tempfile.TemporaryDirectory() as tmp:
         spans(a.smbscope, a.samples, tmp)
-        for src, ddp, ks, what in FRAGMENTED:
-            sample = os.path.join(tmp, "frag-%s%s.pcap" % (src or "plain", "-ddp" if ddp else ""))
+        for src, ddp, ks, what, *grow in FRAGMENTED:
+            grow = grow[0] if grow else None
+            sample = os.path.join(tmp, "frag-%s%s%s.pcap" % (src or "plain", "-ddp" if ddp else "",
+                                                             "-%d-%d" % grow if grow else ""))
             if not os.path.exists(sample):
                 smbd_frag.fragmented_copy(os.path.join(a.samples, "rdma-iwarp-5445.pcap"), sample,
-                                          os.path.join(a.samples, src) if src else None, ddp)
+                                          os.path.join(a.samples, src) if src else None, ddp, grow)
             n = packets(sample)
             d = cut_parts(a.smbscope, sample, ks, n, tmp)
             mc.expect("SMBD pieces of %s cut after packet %s of %d (%s)" %
