@@ -527,6 +527,46 @@ def malformed_rdma_state(smbscope, samples, tmp):
              k + "[0]")
 
 
+def roce_tails_bounded(smbscope, samples, tmp):
+    """A run keeps at most 256 RoCEv2 tails (state.roce_tails: queue-pair
+    pairs it could not tell SMB), 32 of them with pieces of SENDs: 40 pairs
+    of one SEND First each, then 300 of one ACK each (the sample's packets
+    91 and 98 from new client addresses; each frame's IP and wire lengths
+    one more than captured: its ICRC unchecked, so the packet is used):
+    32 + 224 kept."""
+    import struct
+    d = tempfile.mkdtemp(dir=tmp)
+    with open(os.path.join(samples, "rdma-roce-4791.pcap"), "rb") as f:
+        data = f.read()
+    frames, at = [], 24
+    while at < len(data):
+        sec, usec, incl, orig = struct.unpack_from("<IIII", data, at)
+        frames.append((sec, usec, data[at + 16:at + 16 + incl]))
+        at += 16 + incl
+    out = [data[:24]]
+    for i, (k, n) in enumerate(((90, 40), (97, 300))):  # packets 91 and 98
+        sec, usec, frame = frames[k]
+        for j in range(n):
+            fr = bytearray(frame)
+            fr[26:30] = bytes([10, 220 + i, j >> 8, j & 255])  # the IPv4 source
+            struct.pack_into("!H", fr, 16, struct.unpack_from("!H", fr, 16)[0] + 1)  # one octet not captured
+            fr[24:26] = b"\0\0"
+            words = struct.unpack("!10H", bytes(fr[14:34]))
+            c = sum(words)
+            c = (c & 0xFFFF) + (c >> 16)
+            c = (c & 0xFFFF) + (c >> 16)
+            struct.pack_into("!H", fr, 24, ~c & 0xFFFF)
+            out.append(struct.pack("<IIII", sec, usec + j, len(fr), len(fr) + 1) + bytes(fr))
+    many = os.path.join(d, "tails.pcap")
+    with open(many, "wb") as f:
+        f.write(b"".join(out))
+    st = json.loads(run([smbscope, "-q", "-T", "json", many])[1])["merge_state"]["state"]
+    tails = st.get("roce_tails", [])
+    with_sends = [t for t in tails if any(t[18 + 6 * s + 3] or t[18 + 6 * s + 5] for s in (0, 1))]
+    expect("340 undecided RoCEv2 pairs: 256 tails kept, 32 of them with a SEND's start",
+           len(tails) == 256 and len(with_sends) == 32, "%d tails, %d with SEND pieces" % (len(tails), len(with_sends)))
+
+
 def smbd_bytes_bounded(smbscope, samples, tmp, tree=False):
     """A run keeps the SMBD pieces of at most 32 edges (64 records of
     edge_smbd_bytes, what it writes): 40 copies of the iWARP connection cut
@@ -678,6 +718,7 @@ def main():
             malformed_cut_state(smbscope, a.samples, tmp)
             malformed_smbd_bytes(smbscope, a.samples, tmp)
             malformed_rdma_state(smbscope, a.samples, tmp)
+            roce_tails_bounded(smbscope, a.samples, tmp)
             smbd_bytes_bounded(smbscope, a.samples, tmp)
             smbd_bytes_bounded(smbscope, a.samples, tmp, tree=True)
             data_tails_bounded(smbscope, tmp)
