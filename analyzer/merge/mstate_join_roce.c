@@ -263,7 +263,8 @@ static guint next_tail(struct analysis *a, const struct conn_summary *cur, int64
 
 bool mstate_join_roce_tails(struct analysis *a, struct conn_summary *cur, int64_t before)
 {
-    if (cur->carrier != CONN_CARRIER_UDP || strcmp(cur->close_reason, "end of capture") != 0 || !a->roce)
+    if (cur->carrier != CONN_CARRIER_UDP || !a->roce || !roce_table_tails(a->roce)->len ||
+        strcmp(cur->close_reason, "end of capture") != 0)
         return false;
     bool joined = false, fwd = true;
     guint at;
