@@ -92,6 +92,10 @@ KNOWN = {
     "rdma-iwarp-midstream-5445.pcap": {},
     # a negative response in the later part (its error code joined), the FINs
     "nbss-negative.pcap": {},
+    # SMB Direct over RoCEv2 (ROCE_CUTS says what the cuts hold): every cut
+    # joins since the SEND of several packets (91, 92) and the later part of
+    # one ACK (97) do (state.edge_roce_sends, state.roce_tails)
+    "rdma-roce-4791.pcap": {},
 }
 
 
