@@ -234,7 +234,7 @@ def compare(smbscope, parts, d, options=()):
 
 def cut_parts(smbscope, sample, ks, n, tmp):
     """cut() into len(ks) + 1 parts."""
-    d = os.path.join(tmp, "%s-%s" % (os.path.basename(sample), "-".join(map(str, ks))))
+    d = os.path.join(tmp, "parts-%s-%s" % (os.path.basename(sample), "-".join(map(str, ks))))  # not cut()'s
     os.mkdir(d)
     bounds = [0] + ks + [n]
     parts = []
