@@ -42,8 +42,14 @@ void mstate_build_roce_tails(struct json *b, const struct analysis *a)
         return;
     /* in time order (a merge's come from its inputs in any order), as many as a run writes */
     GArray *t = g_array_sized_new(FALSE, FALSE, sizeof(struct roce_tail), all->len);
-    g_array_append_vals(t, all->data, all->len);
+    for (guint i = 0; i < all->len; i++)
+        if (!g_array_index(all, struct roce_tail, i).used)
+            g_array_append_val(t, g_array_index(all, struct roce_tail, i));
     g_array_sort(t, tail_order);
+    if (!t->len) {
+        g_array_free(t, TRUE);
+        return;
+    }
     json_key(b, "roce_tails");
     json_begin_array(b);
     for (guint i = 0; i < t->len && i < ROCE_TAILS_MAX; i++) {
@@ -172,6 +178,8 @@ void mstate_roce_tails_fold_mem(struct analysis *dst, const struct analysis *src
     GArray *from = src->roce ? roce_table_tails(src->roce) : NULL, *to = roce_table_tails(dst->roce);
     for (guint i = 0; from && i < from->len && to->len < TAILS_HELD_MAX; i++) {
         struct roce_tail t = g_array_index(from, struct roce_tail, i);
+        if (t.used)
+            continue;
         for (int d = 0; d < 2; d++) { /* its own copies: src frees its pieces */
             t.rest[d] = t.rest[d] ? g_memdup2(t.rest[d], t.rest_len[d]) : NULL;
             t.head[d] = t.head[d] ? g_memdup2(t.head[d], t.head_len[d]) : NULL;
@@ -239,26 +247,97 @@ static void add_counts(JsonObject *sd, struct smb_conn *s, const struct roce_tai
     }
 }
 
+/* The two hosts of a tail or connection, lower address first. */
+static void pair_of(const struct ip_addr *x, const struct ip_addr *y, const struct ip_addr *out[2])
+{
+    bool swap = x->family != y->family ? x->family > y->family : memcmp(x->bytes, y->bytes, sizeof x->bytes) > 0;
+    out[0] = swap ? y : x;
+    out[1] = swap ? x : y;
+}
+
+static int addr_cmp(const struct ip_addr *x, const struct ip_addr *y)
+{
+    if (x->family != y->family)
+        return x->family < y->family ? -1 : 1;
+    return memcmp(x->bytes, y->bytes, sizeof x->bytes);
+}
+
+static int pair_cmp(const struct ip_addr *const a[2], const struct ip_addr *const b[2])
+{
+    int c = addr_cmp(a[0], b[0]);
+    return c ? c : addr_cmp(a[1], b[1]);
+}
+
+/* The join order: by their two hosts, then tail_order() (the earliest first). */
+static gint join_order(gconstpointer pa, gconstpointer pb)
+{
+    const struct roce_tail *a = pa, *b = pb;
+    const struct ip_addr *x[2], *y[2];
+    pair_of(&a->addr[0], &a->addr[1], x);
+    pair_of(&b->addr[0], &b->addr[1], y);
+    int c = pair_cmp(x, y);
+    return c ? c : tail_order(pa, pb);
+}
+
+/* The tails in join order, those joined left out (once, then after any
+ * tail added: a look-up per edge is then a binary search, not a scan of
+ * thousands). */
+static GArray *sorted_tails(struct analysis *a)
+{
+    GArray *t = roce_table_tails(a->roce);
+    guint *sorted = roce_table_tails_sorted(a->roce);
+    if (*sorted == t->len + 1)
+        return t;
+    guint keep = 0;
+    for (guint i = 0; i < t->len; i++) {
+        struct roce_tail *r = &g_array_index(t, struct roce_tail, i);
+        if (r->used) {
+            roce_tail_clear(r);
+            continue;
+        }
+        if (keep != i)
+            g_array_index(t, struct roce_tail, keep) = *r;
+        keep++;
+    }
+    g_array_set_size(t, keep);
+    g_array_sort(t, join_order);
+    *sorted = t->len + 1;
+    return t;
+}
+
 /* The earliest tail that follows cur, or G_MAXUINT. */
 static guint next_tail(struct analysis *a, const struct conn_summary *cur, int64_t before, bool *fwd)
 {
-    GArray *tails = roce_table_tails(a->roce);
+    GArray *tails = sorted_tails(a);
+    const struct ip_addr *want[2];
+    pair_of(&cur->client, &cur->server, want);
+    guint lo = 0, hi = tails->len; /* the first tail of cur's two hosts */
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        const struct roce_tail *t = &g_array_index(tails, struct roce_tail, mid);
+        const struct ip_addr *p[2];
+        pair_of(&t->addr[0], &t->addr[1], p);
+        if (pair_cmp(p, want) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     JsonObject *e = mstate_detail_entry(a, cur);
     JsonObject *roce = jget_member_obj(jget_member_obj(e, "smb_direct"), "roce");
     struct smb_conn *s = e ? NULL : mstate_detail_conn(a, cur);
-    guint best = G_MAXUINT;
-    for (guint i = 0; i < tails->len; i++) {
+    for (guint i = lo; i < tails->len; i++) {
         const struct roce_tail *t = &g_array_index(tails, struct roce_tail, i);
-        bool f = same_addr(&t->addr[0], &cur->client) && same_addr(&t->addr[1], &cur->server);
-        bool r = same_addr(&t->addr[1], &cur->client) && same_addr(&t->addr[0], &cur->server);
-        if ((!f && !r) || t->first_ts < cur->last_ts || t->first_ts >= before || other_qps(roce, s, t, f))
+        const struct ip_addr *p[2];
+        pair_of(&t->addr[0], &t->addr[1], p);
+        if (pair_cmp(p, want) != 0)
+            break;
+        bool f = same_addr(&t->addr[0], &cur->client);
+        if (t->used || t->first_ts < cur->last_ts || t->first_ts >= before || other_qps(roce, s, t, f))
             continue;
-        if (best == G_MAXUINT || tail_order(t, &g_array_index(tails, struct roce_tail, best)) < 0) {
-            best = i;
-            *fwd = f;
-        }
+        *fwd = f;
+        return i; /* in time order: the earliest */
     }
-    return best;
+    return G_MAXUINT;
 }
 
 bool mstate_join_roce_tails(struct analysis *a, struct conn_summary *cur, int64_t before)
@@ -269,8 +348,10 @@ bool mstate_join_roce_tails(struct analysis *a, struct conn_summary *cur, int64_
     bool joined = false, fwd = true;
     guint at;
     while ((at = next_tail(a, cur, before, &fwd)) != G_MAXUINT) {
-        struct roce_tail t = g_array_index(roce_table_tails(a->roce), struct roce_tail, at);
-        g_array_remove_index(roce_table_tails(a->roce), at);
+        struct roce_tail *u = &g_array_index(roce_table_tails(a->roce), struct roce_tail, at);
+        struct roce_tail t = *u; /* its pieces now t's (freed below) */
+        u->used = true;
+        u->rest[0] = u->rest[1] = u->head[0] = u->head[1] = NULL;
         const uint64_t by[2] = { t.bytes[fwd ? 0 : 1], t.bytes[fwd ? 1 : 0] };
         uint64_t c2s = t.packets[fwd ? 0 : 1], s2c = t.packets[fwd ? 1 : 0];
         struct conn_summary was = *cur;

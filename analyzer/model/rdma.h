@@ -151,6 +151,7 @@ struct roce_tail {
     uint8_t *rest[2], *head[2];
     uint32_t rest_len[2], head_len[2], rest_psn[2], rest_next[2], head_psn[2];
     bool rest_done[2];
+    bool used; /* merge: joined (left out of a state written, skipped when joining) */
 };
 #define ROCE_TAIL_SORTED offsetof(struct roce_tail, rest) /* compared as bytes up to the pieces */
 /* Tails a run keeps: the first pairs it created (a cut's pairs begin at
@@ -162,6 +163,9 @@ void roce_tail_clear(struct roce_tail *t);
 /* The table's tails (struct roce_tail): a run's at its end (roce_table_finish()), a
  * merge's read from the states; merge takes out those it joins. */
 GArray *roce_table_tails(struct roce_table *t);
+/* merge's mark that the tails are in its join order (mstate_join_roce.c):
+ * 1 + their number then, 0 otherwise. */
+guint *roce_table_tails_sorted(struct roce_table *t);
 
 /* Shared: a complete Send message (SMBD) of direction dir. */
 void rdma_smbd_message(struct smb_conn *s, struct smbd_reasm *reasm, int dir, bool from_responder, bool midstream,

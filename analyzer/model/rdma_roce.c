@@ -108,6 +108,7 @@ struct roce_table {
     uint64_t over_budget;      /* messages dropped because the budget was spent */
     GArray *tails;             /* struct roce_tail (rdma.h) */
     uint32_t tails_sends;      /* of them with pieces of SENDs (at most ROCE_TAILS_SENDS_MAX) */
+    guint tails_sorted;        /* roce_table_tails_sorted() */
 };
 
 static guint key_hash(gconstpointer p)
@@ -158,6 +159,7 @@ struct roce_table *roce_table_new(const struct session_config *cfg, uint32_t max
 
 uint64_t roce_table_dropped(const struct roce_table *t) { return t->dropped; }
 GArray *roce_table_tails(struct roce_table *t) { return t->tails; }
+guint *roce_table_tails_sorted(struct roce_table *t) { return &t->tails_sorted; }
 uint64_t roce_table_evicted(const struct roce_table *t) { return t->evicted; }
 uint64_t roce_table_over_budget(const struct roce_table *t) { return t->over_budget; }
 void roce_table_fold_over_budget(struct roce_table *t, uint64_t over_budget) { t->over_budget += over_budget; }
