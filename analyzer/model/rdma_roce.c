@@ -59,6 +59,9 @@ static uint8_t discard_buf[1];
  * out to be (it is decided by its first whole message, which comes later),
  * in PSN order, at most RDMA_KEEP_MAX octets, under the table's budget. */
 enum { REST_COLLECTING = 0, REST_DONE, REST_OVER };
+/* Rests held at once (a state writes the pieces of 32 connections, each
+ * way): at most 1 MiB, whatever the number of pairs. */
+#define ROCE_RESTS_MAX 64
 struct roce_rest {
     uint8_t *buf;
     size_t len;
@@ -109,6 +112,7 @@ struct roce_table {
     GArray *tails;             /* struct roce_tail (rdma.h) */
     uint32_t tails_sends;      /* of them with pieces of SENDs (at most ROCE_TAILS_SENDS_MAX) */
     guint tails_sorted;        /* roce_table_tails_sorted() */
+    uint32_t rests_live;       /* struct roce_rest buffers held (at most ROCE_RESTS_MAX) */
 };
 
 static guint key_hash(gconstpointer p)
@@ -366,6 +370,7 @@ static void reasm_reserve(struct roce_table *t, struct roce_conn *c, int dir, co
 
 static void rest_release(struct roce_table *t, struct roce_rest *r, uint8_t state)
 {
+    t->rests_live -= r->buf != NULL;
     t->buf_bytes -= r->len;
     g_free(r->buf);
     r->buf = NULL;
@@ -388,13 +393,15 @@ static void rest_packet(struct roce_table *t, struct roce_rest *r, const struct 
     if (r->buf && ((r->next_psn - b->psn) & 0xFFFFFFu) && ((r->next_psn - b->psn) & 0xFFFFFFu) < 0x800000u)
         return; /* behind: a retransmission (roce_msg_add() ignores it likewise) */
     if ((r->buf && b->psn != r->next_psn) || r->len + b->payload_len > RDMA_KEEP_MAX || !b->payload_len ||
-        t->buf_bytes + b->payload_len > ROCE_BUF_BUDGET) {
+        t->buf_bytes + b->payload_len > ROCE_BUF_BUDGET || (!r->buf && t->rests_live >= ROCE_RESTS_MAX)) {
         r->lost = true;
         rest_release(t, r, REST_OVER); /* a loss, or past the bounds: not kept */
         return;
     }
-    if (!r->buf)
+    if (!r->buf) {
         r->first_psn = b->psn;
+        t->rests_live++;
+    }
     r->buf = g_realloc(r->buf, r->len + b->payload_len);
     memcpy(r->buf + r->len, b->payload, b->payload_len);
     r->len += b->payload_len;
