@@ -800,7 +800,8 @@ static void over_fixed(struct analysis *a, const struct conn_summary *late, cons
     } else {
         struct smb_conn *s = e ? NULL : mstate_detail_conn(a, late);
         if (s && s->smbd) {
-            s->smbd->smbd_fragmented -= o->fragmented <= s->smbd->smbd_fragmented ? o->fragmented : s->smbd->smbd_fragmented;
+            uint64_t f = s->smbd->smbd_fragmented;
+            s->smbd->smbd_fragmented -= o->fragmented <= f ? o->fragmented : f;
             s->smbd->smbd_dropped += o->dropped;
         }
     }

@@ -86,7 +86,8 @@ static struct rdma_iwarp *iwarp_new(struct smb_conn *s, int initiator)
 /* smbscope merge (rdma.h, smbd_kept): n octets of direction d. */
 static void keep(struct smb_direct_info *info, int d, int k, const uint8_t *p, size_t n)
 {
-    if (!n || n > (k == RDMA_KEPT_HEAD || k == RDMA_KEPT_LEAD ? RDMA_MSG_KEEP_MAX : RDMA_KEEP_MAX) || info->smbd_kept[d][k])
+    size_t max = k == RDMA_KEPT_HEAD || k == RDMA_KEPT_LEAD ? RDMA_MSG_KEEP_MAX : RDMA_KEEP_MAX; /* a message's, a Send's */
+    if (!n || n > max || info->smbd_kept[d][k])
         return;
     info->smbd_kept[d][k] = g_memdup2(p, n);
     info->smbd_kept_len[d][k] = (uint32_t)n;
