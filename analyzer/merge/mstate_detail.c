@@ -484,8 +484,14 @@ void mstate_detail_join(struct analysis *a, const struct conn_summary *early, co
         }
         return;
     }
+    /* RoCEv2: a part that saw no SMB2 request or response in whole (a
+     * message's pieces only) names its first sender the client, perhaps
+     * the early part's server (joined by addresses: mstate_edges.c) */
+    bool flip = early->carrier == CONN_CARRIER_UDP &&
+                (early->client.family != late->client.family ||
+                 memcmp(early->client.bytes, late->client.bytes, sizeof early->client.bytes) != 0);
     if (en)
-        merge_into(json_node_get_object(en), json_node_get_object(ln), es != ls, joined);
+        merge_into(json_node_get_object(en), json_node_get_object(ln), (es != ls) != flip, joined);
     remove_entry(a, ln);
 }
 

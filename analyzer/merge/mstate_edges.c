@@ -8,6 +8,7 @@
 #include "mstate_detail.h"
 #include "mstate_group_order.h"
 #include "mstate_put.h"
+#include "mstate_join_roce.h"
 #include "mstate_tails.h"
 #include "mstate_xchg.h"
 #include "smb_hosts.h"
@@ -340,6 +341,7 @@ void mstate_join_edges(struct analysis *a)
         if (next && continues(&cur, next)) {
             /* a part between them holding no header (ACKs only, or a message's middle) is cur's first */
             mstate_join_tail_before(a, &cur, next->first_ts);
+            mstate_join_roce_tails(a, &cur, next->first_ts); /* a part of only ACKs of its queue pairs */
             struct conn_summary j, late = *next;
             mstate_xchg_join(a, &cur, &late); /* an exchange cut between them, settled */
             mstate_join_parts(&j, &cur, &late, &a->cfg->policy);
@@ -352,6 +354,7 @@ void mstate_join_edges(struct analysis *a)
             continue;
         }
         mstate_join_tail(a, &cur);
+        mstate_join_roce_tails(a, &cur, INT64_MAX);
         idle_if_later(a, &cur);
         if ((analysis_is_edge(&cur) || mstate_tail_lingers(end, &cur)) && out->len < ANALYSIS_MAX_EDGES) {
             g_array_append_val(out, cur);

@@ -8,6 +8,7 @@
 #include "rdma.h"
 #include "mstate_detail.h"
 #include "mstate_join_name.h"
+#include "mstate_join_roce.h"
 #include "mstate_join_smbd.h"
 #include "mstate_put.h"
 #include "session.h"
@@ -37,13 +38,14 @@ struct frame_rec {
     struct ip_addr addr[2];
     uint16_t port[2];
     uint8_t used; /* joined: no longer any edge's */
-    uint8_t pad;
+    uint8_t roce; /* a RoCEv2 edge's: its Sends' numbers are PSNs, their rests carry no offset */
     int64_t first_ts;
     uint64_t left[2], lead[2], bytes[2];
     uint64_t smbd_left[2], smbd_lead[2];
     uint64_t end_seq[2], start_seq[2], lead_gaps[2], lead_gap[2];
     uint8_t smbd_flags[2];
-    uint8_t pad2[6]; /* zero: no implicit padding, sorted as bytes */
+    uint8_t smbd_over[2]; /* rdma.h: smbd_over */
+    uint8_t pad2[4]; /* zero: no implicit padding, sorted as bytes */
     /* the SMBD and Send bytes kept per direction (rdma.h: RDMA_KEPT_*):
      * 1 + their index in frame_recs.kept, 0: none; with the Sends' MSN and
      * MO; not sorted by (where they were kept depends on the fold order) */
@@ -53,7 +55,7 @@ struct frame_rec {
 #define REC_SORTED offsetof(struct frame_rec, kept)
 
 /* What merge itself holds of SMBD bytes (a run: at most SMBD_KEPT_RECS
- * records of at most 2 x 2 x RDMA_KEEP_MAX): past it a message stays in
+ * records of at most 2 x (RDMA_MSG_KEEP_MAX + RDMA_KEEP_MAX)): past it a message stays in
  * pieces, its counts joined. */
 #define KEPT_TOTAL_MAX (64u << 20)
 
@@ -101,6 +103,7 @@ static struct mstate_name name_of(const struct frame_rec *r)
  * sequence number or leading gaps to carry. */
 static bool telling(const struct frame_rec *r)
 {
+    /* (smbd_over is set only with smbd_left) */
     return r->left[0] || r->left[1] || r->lead[0] || r->lead[1] || r->smbd_left[0] || r->smbd_left[1] ||
            r->smbd_lead[0] || r->smbd_lead[1] || r->end_seq[0] != UNKNOWN || r->end_seq[1] != UNKNOWN ||
            r->lead_gap[0] || r->lead_gap[1] || r->lead_gaps[0] || r->lead_gaps[1] ||
@@ -111,7 +114,7 @@ static bool telling(const struct frame_rec *r)
 /* n octets kept: their frame_rec.kept value (0: none, or past the bound). */
 static uint32_t keep(struct frame_recs *fr, const uint8_t *p, size_t n)
 {
-    if (!p || !n || n > RDMA_KEEP_MAX || fr->kept_total + n > KEPT_TOTAL_MAX)
+    if (!p || !n || n > RDMA_MSG_KEEP_MAX || fr->kept_total + n > KEPT_TOTAL_MAX)
         return 0;
     g_ptr_array_add(fr->kept, g_bytes_new(p, n));
     fr->kept_total += n;
@@ -154,6 +157,7 @@ void frame_edge_note(struct analysis *a, const struct conn_summary *cs, const st
     r.port[0] = cs->client_port;
     r.port[1] = cs->server_port;
     r.first_ts = cs->first_ts;
+    r.roce = cs->carrier == CONN_CARRIER_UDP;
     r.end_seq[0] = r.end_seq[1] = r.start_seq[0] = r.start_seq[1] = UNKNOWN; /* frame_edge_seqs() */
     for (int d = 0; d < 2; d++) {
         int f = d == 0 ? s->client : !s->client; /* the flow direction from the client, or to it */
@@ -161,6 +165,7 @@ void frame_edge_note(struct analysis *a, const struct conn_summary *cs, const st
             r.smbd_left[d] = s->smbd->smbd_left[f];
             r.smbd_lead[d] = s->smbd->smbd_lead[f];
             r.smbd_flags[d] = s->smbd->smbd_edge_flags[f];
+            r.smbd_over[d] = s->smbd->smbd_over[f] && s->smbd->smbd_left[f];
             for (int k = 0; k < RDMA_KEPT_N && recs_of(a)->kept_edges < SMBD_KEPT_RECS / 2; k++)
                 r.kept[d][k] = keep(recs_of(a), s->smbd->smbd_kept[f][k], s->smbd->smbd_kept_len[f][k]);
             r.send_head_msn[d] = s->smbd->send_head_msn[f];
@@ -214,6 +219,7 @@ void frame_edge_seqs(struct analysis *a, const struct conn_summary *cs, const st
 
 void frame_edges_fold_mem(struct analysis *dst, const struct analysis *src)
 {
+    mstate_roce_tails_fold_mem(dst, src); /* RoCEv2 edges' parts of ACKs only */
     for (guint i = 0; src->edge_frames && i < src->edge_frames->recs->len; i++) {
         const struct frame_rec *r = &g_array_index(src->edge_frames->recs, struct frame_rec, i);
         if (r->used)
@@ -248,17 +254,34 @@ static void put_count(struct json *b, uint64_t v)
  * the numbers 0 without their bytes), at most
  * SMBD_KEPT_RECS; absent when none (a state without SMB Direct cut in a
  * message is as before). */
-static void build_smbd_bytes(struct json *b, const struct frame_recs *fr, const GArray *recs)
+/* A direction whose SMB2 message pieces are longer than an older
+ * smbscope reads in edge_smbd_bytes (RDMA_KEEP_MAX: a start and what its
+ * message still expected, or a rest). */
+static bool large(const struct frame_recs *fr, const struct frame_rec *r, int d)
+{
+    size_t hn, ln;
+    kept_bytes(fr, r->kept[d][RDMA_KEPT_HEAD], &hn);
+    kept_bytes(fr, r->kept[d][RDMA_KEPT_LEAD], &ln);
+    return (hn && hn + r->smbd_left[d] > RDMA_KEEP_MAX) || ln > RDMA_KEEP_MAX;
+}
+
+/* ... and "edge_smbd_large" (big): the same for the directions whose SMB2
+ * message pieces are longer than RDMA_KEEP_MAX (at most RDMA_MSG_KEEP_MAX:
+ * what the run over the parts decodes at its default --pdu-cap), a member
+ * of their own: an older smbscope, which refuses such pieces in
+ * edge_smbd_bytes, ignores it (the message counted, not decoded, as
+ * before). */
+static void build_smbd_bytes(struct json *b, const struct frame_recs *fr, const GArray *recs, bool big)
 {
     guint written = 0;
     for (guint i = 0; i < recs->len; i++) {
         const struct frame_rec *r = &g_array_index(recs, struct frame_rec, i);
         for (int d = 0; d < 2 && written < SMBD_KEPT_RECS; d++) {
-            if (!r->kept[d][RDMA_KEPT_HEAD] && !r->kept[d][RDMA_KEPT_LEAD] && !r->kept[d][RDMA_KEPT_SEND_HEAD] &&
-                !r->kept[d][RDMA_KEPT_SEND_REST])
+            bool sends = !r->roce && (r->kept[d][RDMA_KEPT_SEND_HEAD] || r->kept[d][RDMA_KEPT_SEND_REST]);
+            if ((!r->kept[d][RDMA_KEPT_HEAD] && !r->kept[d][RDMA_KEPT_LEAD] && !sends) || large(fr, r, d) != big)
                 continue;
             if (!written) {
-                json_key(b, "edge_smbd_bytes");
+                json_key(b, big ? "edge_smbd_large" : "edge_smbd_bytes");
                 json_begin_array(b);
             }
             json_begin_array(b);
@@ -267,16 +290,90 @@ static void build_smbd_bytes(struct json *b, const struct frame_recs *fr, const 
             vint(b, (uint64_t)d);
             for (int k = 0; k < RDMA_KEPT_N; k++) {
                 size_t n;
-                const uint8_t *p = kept_bytes(fr, r->kept[d][k], &n);
+                bool roce_send = r->roce && (k == RDMA_KEPT_SEND_HEAD || k == RDMA_KEPT_SEND_REST); /* below */
+                const uint8_t *p = roce_send ? NULL : kept_bytes(fr, r->kept[d][k], &n);
+                if (roce_send)
+                    n = 0;
                 if (k == RDMA_KEPT_SEND_HEAD)
-                    vint(b, r->send_head_msn[d]);
+                    vint(b, roce_send ? 0 : r->send_head_msn[d]);
                 if (k == RDMA_KEPT_SEND_REST) {
-                    vint(b, r->send_rest_msn[d]);
-                    vint(b, r->send_rest_mo[d]);
-                    vint(b, r->send_rest_drops[d]);
+                    vint(b, roce_send ? 0 : r->send_rest_msn[d]);
+                    vint(b, roce_send ? 0 : r->send_rest_mo[d]);
+                    vint(b, roce_send ? 0 : r->send_rest_drops[d]);
                 }
                 mstate_put_hex(b, p, n);
             }
+            json_end_array(b);
+            written++;
+        }
+    }
+    if (written)
+        json_end_array(b);
+}
+
+/* "edge_smbd_over": [addr0, port0, addr1, port1, first_ts, d] per
+ * direction d of an edge_frames record (recs, in their order) whose SMBD
+ * message in progress at the end is longer than the run's --pdu-cap (the
+ * run over the parts drops it: a later part's rest of it is no message,
+ * merge counts it dropped: join_smbd()); absent when none.  An older
+ * smbscope ignores the member (that rest counted a message of the later
+ * part, as before). */
+static void build_smbd_over(struct json *b, const GArray *recs)
+{
+    bool any = false;
+    for (guint i = 0; i < recs->len; i++) {
+        const struct frame_rec *r = &g_array_index(recs, struct frame_rec, i);
+        for (int d = 0; d < 2; d++) {
+            if (!r->smbd_over[d] || !r->smbd_left[d])
+                continue;
+            if (!any) {
+                json_key(b, "edge_smbd_over");
+                json_begin_array(b);
+                any = true;
+            }
+            json_begin_array(b);
+            put_ends(b, r->addr, r->port);
+            json_int(b, r->first_ts);
+            vint(b, (uint64_t)d);
+            json_end_array(b);
+        }
+    }
+    if (any)
+        json_end_array(b);
+}
+
+/* "edge_roce_sends": [addr0, port0, addr1, port1, first_ts, d,
+ * send_head_psn, send_head, send_rest_psn, send_rest] per direction d of a
+ * RoCEv2 edge_frames record (recs, in their order) that kept the start of
+ * a SEND in progress at its end (the PSN it expected next) or the rest of
+ * one its first packets continued (the PSN it began at) (rdma_roce.c:
+ * keep_sends(); hex, "": none), at most SMBD_KEPT_RECS; absent when none.
+ * A member of its own, not edge_smbd_bytes: a SEND's rest carries no
+ * offset, which an older smbscope's edge_smbd_bytes reader refuses; it
+ * ignores this member (the SEND stays in pieces there, as before). */
+static void build_roce_sends(struct json *b, const struct frame_recs *fr, const GArray *recs)
+{
+    guint written = 0;
+    for (guint i = 0; i < recs->len; i++) {
+        const struct frame_rec *r = &g_array_index(recs, struct frame_rec, i);
+        for (int d = 0; r->roce && d < 2 && written < SMBD_KEPT_RECS; d++) {
+            if (!r->kept[d][RDMA_KEPT_SEND_HEAD] && !r->kept[d][RDMA_KEPT_SEND_REST])
+                continue;
+            if (!written) {
+                json_key(b, "edge_roce_sends");
+                json_begin_array(b);
+            }
+            json_begin_array(b);
+            put_ends(b, r->addr, r->port);
+            json_int(b, r->first_ts);
+            vint(b, (uint64_t)d);
+            size_t n;
+            const uint8_t *p = kept_bytes(fr, r->kept[d][RDMA_KEPT_SEND_HEAD], &n);
+            vint(b, p ? r->send_head_msn[d] : 0);
+            mstate_put_hex(b, p, n);
+            p = kept_bytes(fr, r->kept[d][RDMA_KEPT_SEND_REST], &n);
+            vint(b, p ? r->send_rest_msn[d] : 0);
+            mstate_put_hex(b, p, n);
             json_end_array(b);
             written++;
         }
@@ -327,8 +424,12 @@ void mstate_build_edge_frames(struct json *b, const struct analysis *a)
         json_end_array(b);
     }
     json_end_array(b);
-    build_smbd_bytes(b, a->edge_frames, recs);
+    build_smbd_bytes(b, a->edge_frames, recs, false);
+    build_smbd_bytes(b, a->edge_frames, recs, true);
+    build_roce_sends(b, a->edge_frames, recs);
+    build_smbd_over(b, recs);
     g_array_free(recs, TRUE);
+    mstate_build_roce_tails(b, a); /* RoCEv2 edges' parts of ACKs only */
 }
 
 /* A count or -1 (not known). */
@@ -347,7 +448,8 @@ enum { KB_HEAD = 6, KB_LEAD, KB_SHEAD_MSN, KB_SHEAD, KB_SREST_MSN, KB_SREST_MO, 
 
 /* One "edge_smbd_bytes" element: its record among those this state's
  * edge_frames gave (from 1 + start on) and what it says of direction d. */
-static void fold_smbd_kept(struct jget *g, const struct jpath *ip, struct frame_recs *fr, guint start, JsonArray *e)
+static void fold_smbd_kept(struct jget *g, const struct jpath *ip, struct frame_recs *fr, guint start, JsonArray *e,
+                           size_t msg_max)
 {
     struct frame_rec k;
     memset(&k, 0, sizeof k);
@@ -357,7 +459,7 @@ static void fold_smbd_kept(struct jget *g, const struct jpath *ip, struct frame_
     const char *hex[RDMA_KEPT_N];
     static const guint at_hex[RDMA_KEPT_N] = { KB_HEAD, KB_LEAD, KB_SHEAD, KB_SREST };
     for (int i = 0; i < RDMA_KEPT_N; i++)
-        hex[i] = jget_elem_str(g, ip, e, at_hex[i], 2 * RDMA_KEEP_MAX);
+        hex[i] = jget_elem_str(g, ip, e, at_hex[i], 2 * (i <= RDMA_KEPT_LEAD ? msg_max : RDMA_KEEP_MAX));
     uint32_t head_msn = (uint32_t)jget_elem_u64(g, ip, e, KB_SHEAD_MSN, UINT32_MAX);
     uint32_t rest_msn = (uint32_t)jget_elem_u64(g, ip, e, KB_SREST_MSN, UINT32_MAX);
     uint32_t rest_mo = (uint32_t)jget_elem_u64(g, ip, e, KB_SREST_MO, RDMA_KEEP_MAX);
@@ -376,23 +478,24 @@ static void fold_smbd_kept(struct jget *g, const struct jpath *ip, struct frame_
     size_t n[RDMA_KEPT_N];
     bool hex_ok = true, any = false, twice = false;
     for (int i = 0; i < RDMA_KEPT_N; i++) {
-        b[i] = smbd_get_hex(hex[i], RDMA_KEEP_MAX, &n[i]);
+        b[i] = smbd_get_hex(hex[i], i <= RDMA_KEPT_LEAD ? msg_max : RDMA_KEEP_MAX, &n[i]);
         hex_ok &= b[i] != NULL;
         any |= n[i] != 0;
         twice |= r->kept[d][i] != 0;
     }
     uint8_t f = r->smbd_flags[d];
     size_t sh = n[RDMA_KEPT_SEND_HEAD], sr = n[RDMA_KEPT_SEND_REST];
-    const char *bad = !hex_ok ? "not hex of at most 16384 octets"
+    const char *bad = !hex_ok ? (msg_max == RDMA_KEEP_MAX ? "not hex of at most 16384 octets"
+                                                          : "not hex of at most 65536 octets (a Send's: 16384)")
                       : !any ? "no octets"
                       : twice ? "a direction given twice"
                       : (!sh && head_msn) || (!sr && (rest_msn || rest_mo || rest_drops)) ? "a Send's numbers without its bytes"
                       : sr && (!rest_mo || rest_mo + sr > RDMA_KEEP_MAX || !rest_drops)
                           ? "a Send's rest not after its start, past 16384 octets, or of no segment"
-                      : n[0] && (!r->smbd_left[d] || n[0] + r->smbd_left[d] > RDMA_KEEP_MAX ||
+                      : n[0] && (!r->smbd_left[d] || n[0] + r->smbd_left[d] > msg_max ||
                                  !(f & (RDMA_LEFT_SMB | RDMA_LEAD_OPEN)))
-                          ? "a start of no message in progress at the end, or of one past 16384 octets (smbd_left, "
-                            "smbd_flags)"
+                          ? "a start of no message in progress at the end, or of one past the member's bound "
+                            "(smbd_left, smbd_flags)"
                       : n[1] && (n[1] != r->smbd_lead[d] || (f & (RDMA_LEAD_DONE | RDMA_LEAD_NOT_SMB)) !=
                                                                  (RDMA_LEAD_DONE | RDMA_LEAD_NOT_SMB))
                           ? "a rest not the first data message's message (smbd_lead, smbd_flags)"
@@ -411,10 +514,55 @@ static void fold_smbd_kept(struct jget *g, const struct jpath *ip, struct frame_
         g_free(b[i]);
 }
 
+enum { RS_HEAD_PSN = 6, RS_HEAD, RS_REST_PSN, RS_REST, RS_N };
+
+/* One "edge_roce_sends" element (build_roce_sends()). */
+static void fold_roce_sends(struct jget *g, const struct jpath *ip, struct frame_recs *fr, guint start, JsonArray *e)
+{
+    struct frame_rec k;
+    memset(&k, 0, sizeof k);
+    jget_elem_ends(g, ip, e, k.addr, k.port);
+    k.first_ts = jget_elem_ts(g, ip, e, 4);
+    int d = (int)jget_elem_u64(g, ip, e, 5, 1);
+    uint32_t head_psn = (uint32_t)jget_elem_u64(g, ip, e, RS_HEAD_PSN, 0xFFFFFF);
+    uint32_t rest_psn = (uint32_t)jget_elem_u64(g, ip, e, RS_REST_PSN, 0xFFFFFF);
+    const char *hh = jget_elem_str(g, ip, e, RS_HEAD, 2 * RDMA_KEEP_MAX);
+    const char *rh = jget_elem_str(g, ip, e, RS_REST, 2 * RDMA_KEEP_MAX);
+    if (g->failed)
+        return;
+    struct mstate_name name = name_of(&k);
+    guint at = GPOINTER_TO_UINT(g_hash_table_lookup(fr->by_name, &name));
+    if (at <= start) {
+        if (fr->recs->len < 16 * ANALYSIS_MAX_EDGES) /* else its record was past merge's bound */
+            jget_fail(g, ip, "names no edge_frames record of its state");
+        return;
+    }
+    struct frame_rec *r = &g_array_index(fr->recs, struct frame_rec, at - 1);
+    size_t hn, rn;
+    uint8_t *hb = smbd_get_hex(hh, RDMA_KEEP_MAX, &hn), *rb = smbd_get_hex(rh, RDMA_KEEP_MAX, &rn);
+    const char *bad = !hb || !rb ? "not hex of at most 16384 octets"
+                      : !hn && !rn ? "no octets"
+                      : r->kept[d][RDMA_KEPT_SEND_HEAD] || r->kept[d][RDMA_KEPT_SEND_REST] ? "a direction given twice"
+                      : (!hn && head_psn) || (!rn && rest_psn) ? "a SEND's PSN without its bytes"
+                                                                : NULL;
+    if (bad) {
+        jget_fail(g, ip, bad);
+    } else {
+        r->roce = 1;
+        r->kept[d][RDMA_KEPT_SEND_HEAD] = keep(fr, hb, hn);
+        r->kept[d][RDMA_KEPT_SEND_REST] = keep(fr, rb, rn);
+        r->send_head_msn[d] = head_psn;
+        r->send_rest_msn[d] = rest_psn;
+    }
+    g_free(hb);
+    g_free(rb);
+}
+
 void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
     if (!json_object_has_member(st, "edge_frames"))
         return; /* a report written before they were carried */
+    mstate_fold_roce_tails(g, p, a, st); /* RoCEv2 edges' parts of ACKs only */
     guint start = recs_of(a)->recs->len;
     struct jpath ap, ip;
     jpath_key(&ap, p, "edge_frames");
@@ -454,20 +602,80 @@ void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analy
             return;
         put(a, &r);
     }
-    if (g->failed || !json_object_has_member(st, "edge_smbd_bytes"))
-        return; /* a report written before they were carried */
-    jpath_key(&ap, p, "edge_smbd_bytes");
-    arr = jget_arr(g, p, st, "edge_smbd_bytes", SMBD_KEPT_RECS);
-    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
-        jpath_index(&ip, &ap, i);
-        JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *e = jget_node_arr(n);
-        if (!e || json_array_get_length(e) != KB_N) {
-            jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, direction, head, lead, send_head_msn, "
-                              "send_head, send_rest_msn, send_rest_mo, send_rest_drops, send_rest]");
-            return;
+    if (!g->failed && json_object_has_member(st, "edge_smbd_bytes")) { /* absent: none, or written before */
+        jpath_key(&ap, p, "edge_smbd_bytes");
+        arr = jget_arr(g, p, st, "edge_smbd_bytes", SMBD_KEPT_RECS);
+        for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+            jpath_index(&ip, &ap, i);
+            JsonNode *n = json_array_get_element(arr, i);
+            JsonArray *e = jget_node_arr(n);
+            if (!e || json_array_get_length(e) != KB_N) {
+                jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, direction, head, lead, send_head_msn, "
+                                  "send_head, send_rest_msn, send_rest_mo, send_rest_drops, send_rest]");
+                return;
+            }
+            fold_smbd_kept(g, &ip, a->edge_frames, start, e, RDMA_KEEP_MAX);
         }
-        fold_smbd_kept(g, &ip, a->edge_frames, start, e);
+    }
+    if (!g->failed && json_object_has_member(st, "edge_smbd_large")) { /* absent: none, or written before */
+        jpath_key(&ap, p, "edge_smbd_large");
+        arr = jget_arr(g, p, st, "edge_smbd_large", SMBD_KEPT_RECS);
+        for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+            jpath_index(&ip, &ap, i);
+            JsonArray *e = jget_node_arr(json_array_get_element(arr, i));
+            if (!e || json_array_get_length(e) != KB_N) {
+                jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, direction, head, lead, send_head_msn, "
+                                  "send_head, send_rest_msn, send_rest_mo, send_rest_drops, send_rest]");
+                return;
+            }
+            fold_smbd_kept(g, &ip, a->edge_frames, start, e, RDMA_MSG_KEEP_MAX);
+        }
+    }
+    if (!g->failed && json_object_has_member(st, "edge_smbd_over")) {
+        jpath_key(&ap, p, "edge_smbd_over");
+        arr = jget_arr(g, p, st, "edge_smbd_over", 2 * ANALYSIS_MAX_EDGES);
+        for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+            jpath_index(&ip, &ap, i);
+            JsonArray *e = jget_node_arr(json_array_get_element(arr, i));
+            if (!e || json_array_get_length(e) != 6) {
+                jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, direction]");
+                return;
+            }
+            struct frame_rec k;
+            memset(&k, 0, sizeof k);
+            jget_elem_ends(g, &ip, e, k.addr, k.port);
+            k.first_ts = jget_elem_ts(g, &ip, e, 4);
+            int d = (int)jget_elem_u64(g, &ip, e, 5, 1);
+            if (g->failed)
+                return;
+            struct mstate_name name = name_of(&k);
+            guint at = GPOINTER_TO_UINT(g_hash_table_lookup(a->edge_frames->by_name, &name));
+            if (at <= start) {
+                if (a->edge_frames->recs->len < 16 * ANALYSIS_MAX_EDGES) /* else past merge's bound */
+                    jget_fail(g, &ip, "names no edge_frames record of its state");
+                continue;
+            }
+            struct frame_rec *r = &g_array_index(a->edge_frames->recs, struct frame_rec, at - 1);
+            if (!r->smbd_left[d] || r->smbd_over[d]) {
+                jget_fail(g, &ip, "no message in progress at the end (smbd_left), or a direction given twice");
+                return;
+            }
+            r->smbd_over[d] = 1;
+        }
+    }
+    if (!g->failed && json_object_has_member(st, "edge_roce_sends")) {
+        jpath_key(&ap, p, "edge_roce_sends");
+        arr = jget_arr(g, p, st, "edge_roce_sends", SMBD_KEPT_RECS);
+        for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+            jpath_index(&ip, &ap, i);
+            JsonArray *e = jget_node_arr(json_array_get_element(arr, i));
+            if (!e || json_array_get_length(e) != RS_N) {
+                jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, direction, send_head_psn, send_head, "
+                                  "send_rest_psn, send_rest]");
+                return;
+            }
+            fold_roce_sends(g, &ip, a->edge_frames, start, e);
+        }
     }
 }
 
@@ -573,6 +781,34 @@ bool frame_edge_whole_take(struct analysis *a, int *d, GBytes **msg)
     return true;
 }
 
+/* A message past the --pdu-cap a cut divided (rdma.h: smbd_over): the run
+ * over the parts drops it at its end where the late part took its rest
+ * for a message (fragmented, a framing anomaly when it held no SMB2
+ * header): those undone, one dropped. */
+struct over_fix {
+    uint64_t fragmented, anomalies, dropped;
+};
+
+static void over_fixed(struct analysis *a, const struct conn_summary *late, const struct over_fix *o)
+{
+    JsonObject *e = mstate_detail_entry(a, late);
+    JsonObject *m = jget_member_obj(jget_member_obj(e, "smb_direct"), "smbd");
+    if (m && json_object_has_member(m, "fragmented_messages") && json_object_has_member(m, "dropped_messages")) {
+        gint64 f = json_object_get_int_member(m, "fragmented_messages");
+        json_object_set_int_member(m, "fragmented_messages", f > (gint64)o->fragmented ? f - (gint64)o->fragmented : 0);
+        mstate_add_int(m, "dropped_messages", o->dropped);
+    } else {
+        struct smb_conn *s = e ? NULL : mstate_detail_conn(a, late);
+        if (s && s->smbd) {
+            uint64_t f = s->smbd->smbd_fragmented;
+            s->smbd->smbd_fragmented -= o->fragmented <= f ? o->fragmented : f;
+            s->smbd->smbd_dropped += o->dropped;
+        }
+    }
+    if (o->anomalies)
+        fewer_anomalies(a, late, o->anomalies);
+}
+
 /* The early part's start of a message (e's head kept of direction d) and
  * the late part's rest of it (l's kept k of direction ld) as one: made
  * whole (k RDMA_KEPT_LEAD), else kept as the joined record's start. */
@@ -582,7 +818,7 @@ static uint32_t smbd_whole(struct analysis *a, const struct frame_rec *e, const 
     size_t hn, rn;
     const uint8_t *head = kept_bytes(a->edge_frames, e->kept[d][RDMA_KEPT_HEAD], &hn);
     const uint8_t *rest = kept_bytes(a->edge_frames, l->kept[ld][k], &rn);
-    if (!head || !rest || hn + rn > RDMA_KEEP_MAX)
+    if (!head || !rest || hn + rn > RDMA_MSG_KEEP_MAX)
         return 0;
     uint8_t *msg = g_malloc(hn + rn);
     memcpy(msg, head, hn);
@@ -604,11 +840,12 @@ static uint32_t smbd_whole(struct analysis *a, const struct frame_rec *e, const 
  * both parts kept: mstate_join_smbd.h). */
 static void join_smbd(struct analysis *a, struct frame_rec *j,
                       const struct frame_rec *e, const struct frame_rec *l, int d, int ld, bool have_l,
-                      uint64_t *fragmented, uint64_t *anomalies)
+                      uint64_t *fragmented, uint64_t *anomalies, struct over_fix *over)
 {
     uint64_t left = e->smbd_left[d];
     uint8_t lf = l->smbd_flags[ld];
     j->smbd_lead[d] = e->smbd_lead[d];
+    j->smbd_over[d] = e->smbd_over[d];
     j->smbd_flags[d] = e->smbd_flags[d] & (uint8_t)~RDMA_LEFT_SMB;
     j->kept[d][RDMA_KEPT_LEAD] = e->kept[d][RDMA_KEPT_LEAD];
     j->kept[d][RDMA_KEPT_HEAD] = e->kept[d][RDMA_KEPT_HEAD];
@@ -620,8 +857,19 @@ static void join_smbd(struct analysis *a, struct frame_rec *j,
     j->smbd_left[d] = l->smbd_left[ld];
     j->smbd_flags[d] |= lf & RDMA_LEFT_SMB;
     j->kept[d][RDMA_KEPT_HEAD] = l->kept[ld][RDMA_KEPT_HEAD];
+    j->smbd_over[d] = l->smbd_over[ld];
     if (!left || l->smbd_lead[ld] != left)
         return;
+    if (e->smbd_over[d]) { /* past the --pdu-cap: the run over the parts drops it at its end */
+        if (lf & RDMA_LEAD_DONE) { /* the late part took its rest for a message: no such message */
+            over->fragmented += (lf & RDMA_LEAD_PARTIAL) != 0;
+            over->anomalies += (lf & RDMA_LEAD_NOT_SMB) != 0;
+            over->dropped++;
+        } else if (lf & RDMA_LEAD_OPEN) { /* still in progress: still past the cap */
+            j->smbd_over[d] = 1;
+        }
+        return;
+    }
     if (lf & RDMA_LEAD_DONE) {
         *fragmented += !(lf & RDMA_LEAD_PARTIAL); /* the late part saw its last piece alone */
         *anomalies += (lf & RDMA_LEAD_NOT_SMB) && (e->smbd_flags[d] & RDMA_LEFT_SMB);
@@ -665,13 +913,13 @@ static void send_joined(struct analysis *a, const struct conn_summary *late, uin
  * (counted fragmented when it came in pieces), or e's message in progress
  * after it (its start kept; join_smbd() then joins the late part's rest). */
 static void send_data(struct frame_recs *fr, struct frame_rec *e, int d, const struct smbd_data *data,
-                      uint64_t *fragmented)
+                      uint64_t *fragmented, struct over_fix *over)
 {
     uint64_t left = e->smbd_left[d];
     size_t hn = 0;
     const uint8_t *head = left ? kept_bytes(fr, e->kept[d][RDMA_KEPT_HEAD], &hn) : NULL;
     size_t n = hn + data->data_length;
-    uint8_t *m = (!left || head) && n && n <= RDMA_KEEP_MAX ? g_malloc(n) : NULL; /* the message so far */
+    uint8_t *m = (!left || head) && n && n <= RDMA_MSG_KEEP_MAX ? g_malloc(n) : NULL; /* the message so far */
     if (m) {
         if (hn)
             memcpy(m, head, hn);
@@ -679,9 +927,13 @@ static void send_data(struct frame_recs *fr, struct frame_rec *e, int d, const s
     }
     bool smb = m && framer_is_smb_id(m, n);
     if (!data->remaining_length) {
-        *fragmented += left != 0;
-        if (m)
+        if (left && e->smbd_over[d]) /* past the --pdu-cap: dropped at its end */
+            over->dropped++;
+        else
+            *fragmented += left != 0;
+        if (m && !(left && e->smbd_over[d]))
             whole(fr, d, m, n);
+        e->smbd_over[d] = 0;
         e->smbd_left[d] = 0;
         e->kept[d][RDMA_KEPT_HEAD] = 0;
         e->smbd_flags[d] &= (uint8_t)~RDMA_LEFT_SMB;
@@ -701,8 +953,13 @@ static void send_data(struct frame_recs *fr, struct frame_rec *e, int d, const s
  * as the run takes it; e is then where the early part's SMBD reassembly
  * stands after the Send. */
 static void join_send(struct analysis *a, const struct conn_summary *late, struct frame_rec *j, struct frame_rec *e,
-                      const struct frame_rec *l, int d, int ld, bool have_l, uint64_t *fragmented)
+                      const struct frame_rec *l, int d, int ld, bool have_l, uint64_t *fragmented,
+                      struct over_fix *over)
 {
+    /* RoCEv2 (rdma_roce.c keep_sends()): the rest follows the start when
+     * its first PSN is the one the start expected next (a SEND's Middle
+     * and Last carry no offset; none of them was counted dropped) */
+    bool roce = j->roce;
     j->kept[d][RDMA_KEPT_SEND_REST] = e->kept[d][RDMA_KEPT_SEND_REST];
     j->send_rest_msn[d] = e->send_rest_msn[d];
     j->send_rest_mo[d] = e->send_rest_mo[d];
@@ -713,7 +970,7 @@ static void join_send(struct analysis *a, const struct conn_summary *late, struc
     size_t hn, rn;
     const uint8_t *head = kept_bytes(a->edge_frames, e->kept[d][RDMA_KEPT_SEND_HEAD], &hn);
     const uint8_t *rest = have_l ? kept_bytes(a->edge_frames, l->kept[ld][RDMA_KEPT_SEND_REST], &rn) : NULL;
-    if (!head || !rest || e->send_head_msn[d] != l->send_rest_msn[ld] || hn != l->send_rest_mo[ld] ||
+    if (!head || !rest || e->send_head_msn[d] != l->send_rest_msn[ld] || (!roce && hn != l->send_rest_mo[ld]) ||
         hn + rn > RDMA_KEEP_MAX)
         return;
     uint8_t *msg = g_malloc(hn + rn);
@@ -723,10 +980,74 @@ static void join_send(struct analysis *a, const struct conn_summary *late, struc
     uint64_t left = e->smbd_left[d];
     if (smbd_parse_data(msg, hn + rn, &data) == SMBD_OK &&
         (!left || (uint64_t)data.remaining_length + data.data_length == left)) {
-        send_joined(a, late, l->send_rest_drops[ld], d);
-        send_data(a->edge_frames, e, d, &data, fragmented);
+        send_joined(a, late, roce ? 0 : l->send_rest_drops[ld], d);
+        send_data(a->edge_frames, e, d, &data, fragmented, over);
     }
     g_free(msg);
+}
+
+void mstate_frame_roce_tail(struct analysis *a, const struct conn_summary *cur, const struct roce_tail *t, bool fwd)
+{
+    if (!t->rest[0] && !t->rest[1] && !t->head[0] && !t->head[1])
+        return;
+    struct frame_recs *fr = recs_of(a);
+    struct frame_rec *er = take(a, cur), e, l;
+    if (er) {
+        e = *er;
+    } else {
+        memset(&e, 0, sizeof e);
+        e.addr[0] = cur->client;
+        e.addr[1] = cur->server;
+        e.port[0] = cur->client_port;
+        e.port[1] = cur->server_port;
+        e.first_ts = cur->first_ts;
+        e.end_seq[0] = e.end_seq[1] = e.start_seq[0] = e.start_seq[1] = UNKNOWN;
+    }
+    e.used = 0;
+    e.roce = 1;
+    memset(&l, 0, sizeof l);
+    struct frame_rec j = e;
+    uint64_t fragmented = 0;
+    struct over_fix over = { 0, 0, 0 };
+    for (int d = 0; d < 2; d++) { /* d: from cur's client */
+        int side = fwd ? d : !d;
+        if (t->rest[side] && !t->rest_done[side]) { /* the middle of cur's SEND: its start grows */
+            size_t hn, rn = t->rest_len[side];
+            const uint8_t *h = kept_bytes(fr, e.kept[d][RDMA_KEPT_SEND_HEAD], &hn);
+            j.kept[d][RDMA_KEPT_SEND_HEAD] = 0; /* else lost in the run over both parts too */
+            j.send_head_msn[d] = 0;
+            if (h && e.send_head_msn[d] == t->rest_psn[side] && hn + rn <= RDMA_KEEP_MAX) {
+                uint8_t *m = g_malloc(hn + rn);
+                memcpy(m, h, hn);
+                memcpy(m + hn, t->rest[side], rn);
+                j.kept[d][RDMA_KEPT_SEND_HEAD] = keep(fr, m, hn + rn);
+                j.send_head_msn[d] = j.kept[d][RDMA_KEPT_SEND_HEAD] ? t->rest_next[side] : 0;
+                g_free(m);
+            }
+            continue;
+        }
+        if (t->rest[side]) {
+            l.kept[d][RDMA_KEPT_SEND_REST] = keep(fr, t->rest[side], t->rest_len[side]);
+            l.send_rest_msn[d] = t->rest_psn[side];
+        }
+        if (t->head[side]) {
+            l.kept[d][RDMA_KEPT_SEND_HEAD] = keep(fr, t->head[side], t->head_len[side]);
+            l.send_head_msn[d] = t->head_psn[side];
+        }
+        if (!t->rest[side] && !t->head[side])
+            continue;
+        struct frame_rec ep = e; /* where cur's SMBD reassembly stands after the SEND the tail ended */
+        join_send(a, cur, &j, &ep, &l, d, d, true, &fragmented, &over);
+        j.smbd_over[d] = ep.smbd_over[d];
+        j.smbd_left[d] = ep.smbd_left[d];
+        j.smbd_flags[d] = ep.smbd_flags[d];
+        j.kept[d][RDMA_KEPT_HEAD] = ep.kept[d][RDMA_KEPT_HEAD];
+    }
+    if (fragmented)
+        more_fragmented(a, cur, fragmented);
+    if (over.dropped)
+        over_fixed(a, cur, &over);
+    put(a, &j);
 }
 
 /* The late part's gaps: n fewer, of bytes in all (its record, entry or
@@ -777,7 +1098,9 @@ void mstate_join_frame(struct analysis *a, const struct conn_summary *early, str
     j.port[0] = early->client_port;
     j.port[1] = early->server_port;
     j.first_ts = early->first_ts;
+    j.roce = early->carrier == CONN_CARRIER_UDP;
     uint64_t aligned = 0, fragmented = 0, gaps = 0, gap_bytes = 0;
+    struct over_fix over = { 0, 0, 0 };
     for (int d = 0; d < 2; d++) {
         int ld = swap ? 1 - d : d;
         /* the late part began this direction at the peer's ACK, its data later: the bytes between are the
@@ -790,8 +1113,8 @@ void mstate_join_frame(struct analysis *a, const struct conn_summary *early, str
         }
         j.end_seq[d] = lr ? l.end_seq[ld] : UNKNOWN;
         struct frame_rec ep = e; /* the early part's SMBD reassembly after a Send the cut divided */
-        join_send(a, late, &j, &ep, &l, d, ld, lr != NULL, &fragmented);
-        join_smbd(a, &j, &ep, &l, d, ld, lr != NULL, &fragmented, &aligned);
+        join_send(a, late, &j, &ep, &l, d, ld, lr != NULL, &fragmented, &over);
+        join_smbd(a, &j, &ep, &l, d, ld, lr != NULL, &fragmented, &aligned, &over);
         uint64_t left = er ? e.left[d] : 0, lead = lr ? l.lead[ld] : 0;
         if (left && left != UNKNOWN && lead == left)
             aligned++; /* the late part skipped the early part's message rest: no resync in the whole */
@@ -806,6 +1129,8 @@ void mstate_join_frame(struct analysis *a, const struct conn_summary *early, str
         fewer_gaps(a, late, gaps, gap_bytes);
     if (aligned)
         fewer_anomalies(a, late, aligned);
+    if (over.dropped)
+        over_fixed(a, late, &over);
     if (fragmented)
         more_fragmented(a, late, fragmented);
     put(a, &j);

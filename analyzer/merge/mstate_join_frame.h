@@ -44,6 +44,14 @@ void mstate_join_frame(struct analysis *a, const struct conn_summary *early, str
  * message a cut divided), taken in the order made: false when none is
  * left.  mstate_join_smbd.h decodes it. */
 bool frame_edge_whole_take(struct analysis *a, int *d, GBytes **msg);
+/* A RoCEv2 tail (mstate_join_roce.h) joined to cur (fwd: its side 0 is
+ * cur's client): its pieces of SENDs taken as the run over both parts takes
+ * them after cur's SEND in progress (a rest that ends it: one SEND whole,
+ * its SMBD data transfer message taken as join_send() takes a late part's;
+ * a middle: the start grows; a start of its own: now the one in progress).
+ * The messages made whole are then frame_edge_whole_take()'s. */
+struct roce_tail;
+void mstate_frame_roce_tail(struct analysis *a, const struct conn_summary *cur, const struct roce_tail *t, bool fwd);
 /* A data tail (mstate_tails.h) joined to cs: its bytes framed each way
  * (from cs's client) were the rest of the message cs ended inside. */
 void mstate_frame_tail(struct analysis *a, const struct conn_summary *cs, uint64_t framed_c2s, uint64_t framed_s2c);

@@ -9,6 +9,7 @@
 #define SMBSCOPE_RDMA_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <glib.h>
@@ -48,6 +49,10 @@ struct smb_direct_info {
      * RemainingDataLength + DataLength (0: none), RDMA_LEAD_* flags */
     uint64_t smbd_left[2], smbd_lead[2];
     uint8_t smbd_edge_flags[2];
+    /* the message in progress at the end is longer than the SMBD
+     * reassembly's --pdu-cap: dropped at its end, as the run over the
+     * parts drops it (rdma_keep_head()) */
+    bool smbd_over[2];
     /* ... and their bytes, for merge to decode the message whole
      * (mstate_join_smbd.h), per flow direction: [RDMA_KEPT_HEAD] the start
      * of a SESSION_SETUP request in progress at the end (or of the first
@@ -62,7 +67,14 @@ struct smb_direct_info {
     uint32_t smbd_kept_len[2][RDMA_KEPT_N];
     uint32_t send_head_msn[2], send_rest_msn[2], send_rest_mo[2], send_rest_drops[2];
 };
-#define RDMA_KEEP_MAX 16384 /* an SMBD message kept whole: a Kerberos SESSION_SETUP fits */
+#define RDMA_KEEP_MAX 16384 /* a Send's piece kept (SMBD's largest receive size is 8,192 in practice) */
+/* An SMB2 message's piece kept ([RDMA_KEPT_HEAD], [RDMA_KEPT_LEAD]): what
+ * the run over the parts decodes at its default --pdu-cap (SMBD reassembly,
+ * smbd_reasm_add(): a message longer than the cap is dropped, counted in
+ * smb_direct.smbd.dropped_messages, in both); a message longer than this
+ * (--pdu-cap raised) is counted, not decoded, by merge.  A state holds at
+ * most SMBD_KEPT_RECS directions' pieces: 10 MiB at most. */
+#define RDMA_MSG_KEEP_MAX (64u * 1024u)
 enum {
     RDMA_LEAD_PARTIAL = 1,  /* the first data message began a message in pieces */
     RDMA_LEAD_OPEN = 2,     /* ... whose message has not ended yet */
@@ -126,6 +138,44 @@ void roce_table_fold_counts(struct roce_table *t, uint64_t dropped, uint64_t not
 uint64_t roce_table_not_decoded(const struct roce_table *t);
 /* UDP 4791 packets with a bad ICRC (ignored), whether or not they joined a pair. */
 uint64_t roce_table_icrc_bad(const struct roce_table *t);
+
+/* smbscope merge: a queue-pair pair the run could not tell SMB from (no
+ * message of it was whole: a part of a capture holding only its ACKs, RDMA
+ * Writes or Reads), still open at the end.  The run reports nothing of it;
+ * merge joins it to an SMB Direct connection of another part that it
+ * continues (mstate_join_roce.h: state.roce_tails).  Side 0: its first
+ * sender, its UDP source port port0. */
+struct roce_tail {
+    struct ip_addr addr[2];
+    uint16_t port0;
+    uint32_t qp[2];           /* destination QP of the packets sent to side d (0: not seen) */
+    int64_t first_ts, last_ts;
+    uint64_t packets[2], bytes[2];
+    uint64_t acks, writes, write_bytes, reads, icrc_bad, icrc_unchecked;
+    /* pieces of SEND messages per side (sender): the rest of one its first
+     * packets continued (Middle ... Last; rest_done: its Last seen, else the
+     * middle of one: rest_next the PSN after it) from PSN rest_psn, and
+     * the start of one in progress at the end (head_psn: the PSN it
+     * expected next); each at most RDMA_KEEP_MAX octets, NULL: none.  A
+     * pair with SEND packets is a tail only when these hold them all. */
+    uint8_t *rest[2], *head[2];
+    uint32_t rest_len[2], head_len[2], rest_psn[2], rest_next[2], head_psn[2];
+    bool rest_done[2];
+    bool used; /* merge: joined (left out of a state written, skipped when joining) */
+};
+#define ROCE_TAIL_SORTED offsetof(struct roce_tail, rest) /* compared as bytes up to the pieces */
+/* Tails a run keeps: the first pairs it created (a cut's pairs begin at
+ * once); of them at most ROCE_TAILS_SENDS_MAX with pieces of SENDs. */
+#define ROCE_TAILS_MAX 256
+#define ROCE_TAILS_SENDS_MAX 32
+/* t's pieces freed (and NULL). */
+void roce_tail_clear(struct roce_tail *t);
+/* The table's tails (struct roce_tail): a run's at its end (roce_table_finish()), a
+ * merge's read from the states; merge takes out those it joins. */
+GArray *roce_table_tails(struct roce_table *t);
+/* merge's mark that the tails are in its join order (mstate_join_roce.c):
+ * 1 + their number then, 0 otherwise. */
+guint *roce_table_tails_sorted(struct roce_table *t);
 
 /* Shared: a complete Send message (SMBD) of direction dir. */
 void rdma_smbd_message(struct smb_conn *s, struct smbd_reasm *reasm, int dir, bool from_responder, bool midstream,

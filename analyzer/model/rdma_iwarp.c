@@ -304,7 +304,8 @@ static struct rdma_iwarp *iwarp_new(struct smb_conn *s, int initiator)
 /* smbscope merge (rdma.h, smbd_kept): n octets of direction d. */
 static void keep(struct smb_direct_info *info, int d, int k, const uint8_t *p, size_t n)
 {
-    if (!n || n > RDMA_KEEP_MAX || info->smbd_kept[d][k])
+    size_t max = k == RDMA_KEPT_HEAD || k == RDMA_KEPT_LEAD ? RDMA_MSG_KEEP_MAX : RDMA_KEEP_MAX; /* a message's, a Send's */
+    if (!n || n > max || info->smbd_kept[d][k])
         return;
     info->smbd_kept[d][k] = g_memdup2(p, n);
     info->smbd_kept_len[d][k] = (uint32_t)n;
@@ -328,8 +329,9 @@ void rdma_info_free(struct smb_direct_info *info)
 void rdma_keep_head(struct smb_direct_info *info, int d, const struct smbd_reasm *r)
 {
     uint8_t flags = info->smbd_edge_flags[d];
+    info->smbd_over[d] = r->active && (uint64_t)r->len + r->remaining > r->cap; /* rdma.h */
     if (!r->active || !r->len || (uint64_t)r->len + r->remaining > r->cap ||
-        (uint64_t)r->len + r->remaining > RDMA_KEEP_MAX ||
+        (uint64_t)r->len + r->remaining > RDMA_MSG_KEEP_MAX ||
         !(framer_is_smb_id(r->buf, r->len) || (flags & RDMA_LEAD_OPEN)))
         return;
     keep(info, d, RDMA_KEPT_HEAD, r->buf, r->len);

@@ -52,6 +52,24 @@
  * smbd_reasm_add() copies nothing and drops the message at its end. */
 static uint8_t discard_buf[1];
 
+/* smbscope merge (rdma.h: RDMA_KEPT_SEND_REST): a direction's first SEND
+ * packets, when they are the Middle and Last of a SEND whose First preceded
+ * the capture, put together (the part before holds its start: merge makes
+ * the SEND whole, mstate_join_frame.c).  Collected whatever the pair turns
+ * out to be (it is decided by its first whole message, which comes later),
+ * in PSN order, at most RDMA_KEEP_MAX octets, under the table's budget. */
+enum { REST_COLLECTING = 0, REST_DONE, REST_OVER };
+/* Rests held at once (a state writes the pieces of 32 connections, each
+ * way): at most 1 MiB, whatever the number of pairs. */
+#define ROCE_RESTS_MAX 64
+struct roce_rest {
+    uint8_t *buf;
+    size_t len;
+    uint32_t first_psn, next_psn;
+    uint8_t state;
+    bool lost; /* packets of it not kept (a loss, a bound, a start before its Last) */
+};
+
 /* The index key of one direction: who sends, to whom, and the destination
  * QP it names.  Built zeroed (padding too): compared with memcmp. */
 struct roce_key {
@@ -69,6 +87,7 @@ struct roce_conn {
     uint32_t qp[2];           /* destination QP of the packets sent to side d */
     bool qp_known[2];
     struct roce_msg_rx rx[2];
+    struct roce_rest rest[2];
     struct smbd_reasm reasm[2];
     struct smb_conn *s;       /* once SMBD was seen */
     bool not_smb, midstream;
@@ -77,6 +96,7 @@ struct roce_conn {
     uint64_t bytes[2], packets[2];
     uint64_t acks, writes, write_bytes, reads;
     uint64_t icrc_bad, icrc_unchecked;
+    uint64_t send_packets;
 };
 
 struct roce_table {
@@ -90,6 +110,10 @@ struct roce_table {
     uint64_t dropped, not_decoded, icrc_bad, evicted;
     uint64_t buf_bytes;        /* reassembly buffers held now (under ROCE_BUF_BUDGET) */
     uint64_t over_budget;      /* messages dropped because the budget was spent */
+    GArray *tails;             /* struct roce_tail (rdma.h) */
+    uint32_t tails_sends;      /* of them with pieces of SENDs (at most ROCE_TAILS_SENDS_MAX) */
+    guint tails_sorted;        /* roce_table_tails_sorted() */
+    uint32_t rests_live;       /* struct roce_rest buffers held (at most ROCE_RESTS_MAX) */
 };
 
 static guint key_hash(gconstpointer p)
@@ -134,10 +158,13 @@ struct roce_table *roce_table_new(const struct session_config *cfg, uint32_t max
     g_queue_init(&t->not_smb_lru);
     t->by_key = g_hash_table_new(key_hash, key_equal);
     t->unpaired = g_hash_table_new_full(key_hash, key_equal, g_free, queue_free);
+    t->tails = g_array_new(FALSE, TRUE, sizeof(struct roce_tail));
     return t;
 }
 
 uint64_t roce_table_dropped(const struct roce_table *t) { return t->dropped; }
+GArray *roce_table_tails(struct roce_table *t) { return t->tails; }
+guint *roce_table_tails_sorted(struct roce_table *t) { return &t->tails_sorted; }
 uint64_t roce_table_evicted(const struct roce_table *t) { return t->evicted; }
 uint64_t roce_table_over_budget(const struct roce_table *t) { return t->over_budget; }
 void roce_table_fold_over_budget(struct roce_table *t, uint64_t over_budget) { t->over_budget += over_budget; }
@@ -152,6 +179,7 @@ void roce_table_fold_counts(struct roce_table *t, uint64_t dropped, uint64_t not
 }
 
 static void conn_free(struct roce_table *t, struct roce_conn *c);
+static void rest_release(struct roce_table *t, struct roce_rest *r, uint8_t state);
 
 /* A pair leaves its addresses' queue of pairs missing their reverse. */
 static void unpaired_remove(struct roce_table *t, struct roce_conn *c)
@@ -276,6 +304,8 @@ static void maybe_smb(struct roce_table *t, struct roce_conn *c, int dir, const 
     } else {
         c->not_smb = true; /* from now on the first to go when the table is full */
         g_queue_push_tail_link(&t->not_smb_lru, &c->lru_link);
+        for (int d = 0; d < 2; d++)
+            rest_release(t, &c->rest[d], REST_OVER);
         return;
     }
     c->s = smb_conn_new_endpoints(&t->cfg, c->addr, c->port, client, c->midstream);
@@ -350,11 +380,56 @@ static void reasm_reserve(struct roce_table *t, struct roce_conn *c, int dir, co
     t->buf_bytes += r->cap;
 }
 
+static void rest_release(struct roce_table *t, struct roce_rest *r, uint8_t state)
+{
+    t->rests_live -= r->buf != NULL;
+    t->buf_bytes -= r->len;
+    g_free(r->buf);
+    r->buf = NULL;
+    r->len = 0;
+    r->state = state;
+}
+
+/* A SEND packet of direction dir before the direction's first message
+ * start (rest: see struct roce_rest): the Middle and Last packets that
+ * open it, in PSN order, are the rest of a SEND another part began. */
+static void rest_packet(struct roce_table *t, struct roce_rest *r, const struct roce_bth *b)
+{
+    if (r->state != REST_COLLECTING)
+        return;
+    if (b->part != ROCE_SEND_MIDDLE && b->part != ROCE_SEND_LAST) { /* a start: no rest (or it was whole) */
+        r->lost |= r->buf != NULL; /* the middle of a SEND that never ended */
+        rest_release(t, r, REST_OVER);
+        return;
+    }
+    if (r->buf && ((r->next_psn - b->psn) & 0xFFFFFFu) && ((r->next_psn - b->psn) & 0xFFFFFFu) < 0x800000u)
+        return; /* behind: a retransmission (roce_msg_add() ignores it likewise) */
+    if ((r->buf && b->psn != r->next_psn) || r->len + b->payload_len > RDMA_KEEP_MAX || !b->payload_len ||
+        t->buf_bytes + b->payload_len > ROCE_BUF_BUDGET || (!r->buf && t->rests_live >= ROCE_RESTS_MAX)) {
+        r->lost = true;
+        rest_release(t, r, REST_OVER); /* a loss, or past the bounds: not kept */
+        return;
+    }
+    if (!r->buf) {
+        r->first_psn = b->psn;
+        t->rests_live++;
+    }
+    r->buf = g_realloc(r->buf, r->len + b->payload_len);
+    memcpy(r->buf + r->len, b->payload, b->payload_len);
+    r->len += b->payload_len;
+    t->buf_bytes += b->payload_len;
+    r->next_psn = (b->psn + 1) & 0xFFFFFFu;
+    if (b->part == ROCE_SEND_LAST)
+        r->state = REST_DONE;
+}
+
 static void send_packet(struct roce_table *t, struct roce_conn *c, int dir, const struct roce_bth *b, int64_t ts)
 {
     if (c->not_smb) /* nothing of it is reported: no buffer, no budget spent */
         return;
     struct roce_msg_rx *rx = &c->rx[dir];
+    if (!rx->active)
+        rest_packet(t, &c->rest[dir], b);
     rx_reserve(t, rx, b);
     const uint8_t *msg;
     size_t len;
@@ -417,6 +492,7 @@ void roce_table_packet(struct roce_table *t, const struct packet *pkt)
         c->reads += b.opcode == RC_RDMA_READ_REQUEST;
         break;
     case ROCE_KIND_SEND:
+        c->send_packets++;
         send_packet(t, c, dir, &b, pkt->ts_us);
         break;
     case ROCE_KIND_OTHER:
@@ -428,9 +504,95 @@ static void conn_free(struct roce_table *t, struct roce_conn *c)
 {
     for (int d = 0; d < 2; d++) {
         rx_release(t, &c->rx[d]);
+        rest_release(t, &c->rest[d], REST_OVER);
         reasm_release(t, &c->reasm[d]);
     }
     g_free(c);
+}
+
+/* smbscope merge (rdma.h: RDMA_KEPT_SEND_*): the start of a SEND in
+ * progress at the end (the PSN it expected next: send_head_msn) and the
+ * rest of one the direction's first packets continued (the PSN it began
+ * at: send_rest_msn; a SEND's rest carries no offset, so send_rest_mo and
+ * send_rest_drops stay 0). */
+static void keep_sends(struct smb_direct_info *info, const struct roce_conn *c, int d)
+{
+    const struct roce_msg_rx *rx = &c->rx[d];
+    if (rx->active && rx->len && rx->len <= rx->cap && rx->len <= RDMA_KEEP_MAX) {
+        info->smbd_kept[d][RDMA_KEPT_SEND_HEAD] = g_memdup2(rx->buf, rx->len);
+        info->smbd_kept_len[d][RDMA_KEPT_SEND_HEAD] = (uint32_t)rx->len;
+        info->send_head_msn[d] = rx->next_psn;
+    }
+    const struct roce_rest *r = &c->rest[d];
+    if (r->state == REST_DONE && r->len) {
+        info->smbd_kept[d][RDMA_KEPT_SEND_REST] = g_memdup2(r->buf, r->len);
+        info->smbd_kept_len[d][RDMA_KEPT_SEND_REST] = (uint32_t)r->len;
+        info->send_rest_msn[d] = r->first_psn;
+    }
+}
+
+void roce_tail_clear(struct roce_tail *t)
+{
+    for (int d = 0; d < 2; d++) {
+        g_free(t->rest[d]);
+        g_free(t->head[d]);
+        t->rest[d] = t->head[d] = NULL;
+    }
+}
+
+/* Whether every SEND packet of side d is in its pieces (a rest from its
+ * first packet, then at most a start in progress at the end). */
+static bool sends_kept(const struct roce_conn *c, int d)
+{
+    const struct roce_msg_rx *rx = &c->rx[d];
+    return !c->rest[d].lost && !rx->dropped && !rx->duplicates && !rx->oversize && !rx->messages &&
+           (!rx->active || (rx->len && rx->len <= rx->cap && rx->len <= RDMA_KEEP_MAX));
+}
+
+/* An undecided pair at the end (rdma.h: struct roce_tail), the first
+ * ROCE_TAILS_MAX of the run; with SEND packets only when its pieces hold
+ * them all, and at most ROCE_TAILS_SENDS_MAX such. */
+static void tail_note(struct roce_table *t, const struct roce_conn *c)
+{
+    if (t->tails->len >= ROCE_TAILS_MAX)
+        return;
+    if (c->send_packets && (t->tails_sends >= ROCE_TAILS_SENDS_MAX || !sends_kept(c, 0) || !sends_kept(c, 1)))
+        return;
+    t->tails_sends += c->send_packets != 0;
+    struct roce_tail r;
+    memset(&r, 0, sizeof r);
+    for (int d = 0; d < 2; d++) {
+        const struct roce_rest *rs = &c->rest[d];
+        if (rs->buf && rs->len) {
+            r.rest[d] = g_memdup2(rs->buf, rs->len);
+            r.rest_len[d] = (uint32_t)rs->len;
+            r.rest_psn[d] = rs->first_psn;
+            r.rest_next[d] = rs->next_psn;
+            r.rest_done[d] = rs->state == REST_DONE;
+        }
+        const struct roce_msg_rx *rx = &c->rx[d];
+        if (rx->active) {
+            r.head[d] = g_memdup2(rx->buf, rx->len);
+            r.head_len[d] = (uint32_t)rx->len;
+            r.head_psn[d] = rx->next_psn;
+        }
+    }
+    for (int d = 0; d < 2; d++) {
+        r.addr[d] = c->addr[d];
+        r.qp[d] = c->qp_known[d] ? c->qp[d] : 0;
+        r.packets[d] = c->packets[d];
+        r.bytes[d] = c->bytes[d];
+    }
+    r.port0 = c->port[0];
+    r.first_ts = c->first_ts;
+    r.last_ts = c->last_ts;
+    r.acks = c->acks;
+    r.writes = c->writes;
+    r.write_bytes = c->write_bytes;
+    r.reads = c->reads;
+    r.icrc_bad = c->icrc_bad;
+    r.icrc_unchecked = c->icrc_unchecked;
+    g_array_append_val(t->tails, r);
 }
 
 static void table_clear(struct roce_table *t)
@@ -448,6 +610,8 @@ void roce_table_finish(struct roce_table *t, smb_conn_closed_fn closed, void *ct
         next = l->next;
         struct roce_conn *c = l->data;
         struct smb_conn *s = c->s;
+        if (!s && !c->not_smb)
+            tail_note(t, c);
         if (s) {
             struct smb_direct_info *info = s->smbd;
             info->roce_packets = c->packets[0] + c->packets[1];
@@ -459,6 +623,7 @@ void roce_table_finish(struct roce_table *t, smb_conn_closed_fn closed, void *ct
             info->icrc_unchecked = c->icrc_unchecked;
             for (int d = 0; d < 2; d++) {
                 rdma_keep_head(info, d, &c->reasm[d]); /* smbscope merge: a message the capture's end divided */
+                keep_sends(info, c, d);
                 info->qpn[d] = c->qp[d];
                 info->psn_dropped += c->rx[d].dropped;
                 info->psn_duplicates += c->rx[d].duplicates;
@@ -486,5 +651,8 @@ void roce_table_free(struct roce_table *t)
     }
     g_hash_table_destroy(t->by_key);
     g_hash_table_destroy(t->unpaired);
+    for (guint i = 0; i < t->tails->len; i++)
+        roce_tail_clear(&g_array_index(t->tails, struct roce_tail, i));
+    g_array_free(t->tails, TRUE);
     g_free(t);
 }

@@ -432,6 +432,141 @@ def malformed_smbd_bytes(smbscope, samples, tmp):
     merge_check.compare("the genuine parts of the SESSION_SETUP cut merge", smbscope, reports, [a, b])
 
 
+def cut_states(smbscope, capture, ks, d):
+    """The parts' reports of capture cut after the packets ks."""
+    n, bounds, docs = packets(capture), [0] + ks, []
+    bounds.append(packets(capture))
+    for i in range(len(bounds) - 1):
+        part = os.path.join(d, "%s-%d.pcap" % (os.path.basename(capture), i))
+        subprocess.run(["editcap", "-r", capture, part, "%d-%d" % (bounds[i] + 1, bounds[i + 1])], check=True)
+        docs.append(json.loads(run([smbscope, "-q", "-T", "json", part])[1]))
+    return docs
+
+
+def malformed_rdma_state(smbscope, samples, tmp):
+    """The SMB Direct state members below forged (digest matching):
+    refused by the reader's bounds, naming the member.  edge_roce_sends (a
+    RoCEv2 SEND's start and rest a cut divides), roce_tails (a part of a
+    pair's ACKs only, or its SEND pieces), edge_smbd_large (an SMB2
+    message's piece over 16,384 octets), edge_smbd_over (a message past the
+    --pdu-cap in progress at the end)."""
+    d = tempfile.mkdtemp(dir=tmp)
+    roce = os.path.join(samples, "rdma-roce-4791.pcap")
+
+    def case(name, doc, change, needle):
+        refuses_forged(smbscope, d, name, doc, change, needle)
+
+    def elem(key, rec, i, v):
+        return lambda s: s.update({key: [rec[:i] + [v] + rec[i + 1:]]})
+    early, late = cut_states(smbscope, roce, [91], d)
+    es, ls = early["merge_state"]["state"], late["merge_state"]["state"]
+    h, r = es.get("edge_roce_sends", [[]])[0], ls.get("edge_roce_sends", [[]])[0]
+    expect("a RoCEv2 SEND cut after its First: its start kept by the early part, its rest by the late part",
+           len(h) == 10 and h[7] and not h[9] and len(r) == 10 and r[9] and not r[7] and h[6] == r[8], "%r %r" % (
+               h[:7], r[:7]))
+    if len(h) == 10 and len(r) == 10:
+        k = "edge_roce_sends"
+        case("a SEND's start not hex", early, elem(k, h, 7, "zz" + h[7][2:]), k + "[0]")
+        case("a SEND's start past 16384 octets", early, elem(k, h, 7, "00" * 16385), k + "[0]")
+        case("a SEND's piece of no edge", early, elem(k, h, 1, h[1] + 1), k + "[0]")
+        case("a SEND's piece of a direction past 1", early, elem(k, h, 5, 2), k + "[0]")
+        case("a SEND's pieces of no octets", early, elem(k, h, 7, ""), k + "[0]")
+        case("a SEND's PSN past 24 bits", early, elem(k, h, 6, 1 << 24), k + "[0]")
+        case("a SEND's rest PSN without its bytes", early, elem(k, h, 8, 5), k + "[0]")
+        case("a SEND's pieces of a direction twice", early, lambda s: s.update(edge_roce_sends=[h, h]), k + "[1]")
+        case("a SEND's pieces of another shape", early, lambda s: s.update(edge_roce_sends=[h[:9]]), k + "[0]")
+        case("SEND pieces past the cap", early, lambda s: s.update(edge_roce_sends=[h] * 65), k)
+    tails = cut_states(smbscope, roce, [97], d)[1]
+    mid = cut_states(smbscope, roce, [90, 91], d)[1]
+    t = tails["merge_state"]["state"].get("roce_tails", [[]])[0]
+    m = mid["merge_state"]["state"].get("roce_tails", [[]])[0]
+    expect("a part of one ACK, another of a SEND First: each a RoCEv2 tail (the second with the SEND's start)",
+           len(t) == 30 and t[12] == 1 and len(m) == 30 and (m[23] or m[29]), "%r %r" % (t[:13], m[:13]))
+    if len(t) == 30 and len(m) == 30:
+        k = "roce_tails"
+        case("a tail's second port not 4791", tails, elem(k, t, 3, 4792), k + "[0]")
+        case("a tail ending before it began", tails, elem(k, t, 7, t[6] - 1), k + "[0]")
+        case("a tail of no packet of its first sender", tails, elem(k, t, 8, 0), k + "[0]")
+        case("a tail of more ACKs than packets", tails, elem(k, t, 12, t[8] + t[9] + 1), k + "[0]")
+        case("a tail's QP past 24 bits", tails, elem(k, t, 4, 1 << 24), k + "[0]")
+        case("a tail's SEND rest numbers without bytes", tails, elem(k, t, 18, 5), k + "[0]")
+        case("a tail's SEND start not hex", tails, elem(k, t, 23, "zz"), k + "[0]")
+        case("a tail's SEND start past 16384 octets", tails, elem(k, t, 23, "00" * 16385), k + "[0]")
+        case("a tail's SEND rest of no packet", tails,
+             elem(k, t[:18] + [7, 7, 1, "00"] + t[22:], 18, 7), k + "[0]")
+        case("a tail of another shape", tails, lambda s: s.update(roce_tails=[t[:29]]), k + "[0]")
+        case("tails past the cap", tails, lambda s: s.update(roce_tails=[t] * 257), k)
+    frag = os.path.join(d, "grow20000.pcap")
+    smbd_frag.fragmented_copy(os.path.join(samples, "rdma-iwarp-5445.pcap"), frag,
+                              os.path.join(samples, "smb445-encrypt.pcap"), False, (3, 20000))
+    early = cut_states(smbscope, frag, [200], d)[0]
+    big = early["merge_state"]["state"].get("edge_smbd_large", [[]])[0]
+    expect("an SMB2 message of 20,000 octets cut: its start (over 16,384) in edge_smbd_large, none in "
+           "edge_smbd_bytes", len(big) == 14 and len(big[6]) > 2 * 16384 and
+           not early["merge_state"]["state"].get("edge_smbd_bytes"), "%r" % big[:6])
+    if len(big) == 14:
+        k = "edge_smbd_large"
+        case("a large start past 65536 octets", early, elem(k, big, 6, "00" * 65537), k + "[0]")
+        case("a large start longer than the cap with its rest", early, elem(k, big, 6, "00" * 65000), k + "[0]")
+        case("a large start in edge_smbd_bytes (an older smbscope's bound)", early,
+             lambda s: s.update(edge_smbd_bytes=[big], edge_smbd_large=[]), "edge_smbd_bytes[0]")
+        case("a large start of a direction twice", early, lambda s: s.update(edge_smbd_large=[big, big]), k + "[1]")
+        case("large starts past the cap", early, lambda s: s.update(edge_smbd_large=[big] * 65), k)
+    frag = os.path.join(d, "grow70000.pcap")
+    smbd_frag.fragmented_copy(os.path.join(samples, "rdma-iwarp-5445.pcap"), frag,
+                              os.path.join(samples, "smb445-encrypt.pcap"), False, (3, 70000))
+    early = cut_states(smbscope, frag, [300], d)[0]
+    over = early["merge_state"]["state"].get("edge_smbd_over", [[]])[0]
+    expect("a message of 70,000 octets cut: past the --pdu-cap in edge_smbd_over", len(over) == 6, "%r" % over)
+    if len(over) == 6:
+        k = "edge_smbd_over"
+        case("a message past the cap of no edge", early, elem(k, over, 1, over[1] + 1), k + "[0]")
+        case("a message past the cap where none was in progress", early, elem(k, over, 5, 1 - over[5]), k + "[0]")
+        case("a message past the cap twice", early, lambda s: s.update(edge_smbd_over=[over, over]), k + "[1]")
+        case("a message past the cap of another shape", early, lambda s: s.update(edge_smbd_over=[over[:5]]),
+             k + "[0]")
+
+
+def roce_tails_bounded(smbscope, samples, tmp):
+    """A run keeps at most 256 RoCEv2 tails (state.roce_tails: queue-pair
+    pairs it could not tell SMB), 32 of them with pieces of SENDs: 40 pairs
+    of one SEND First each, then 300 of one ACK each (the sample's packets
+    91 and 98 from new client addresses; each frame's IP and wire lengths
+    one more than captured: its ICRC unchecked, so the packet is used):
+    32 + 224 kept."""
+    import struct
+    d = tempfile.mkdtemp(dir=tmp)
+    with open(os.path.join(samples, "rdma-roce-4791.pcap"), "rb") as f:
+        data = f.read()
+    frames, at = [], 24
+    while at < len(data):
+        sec, usec, incl, orig = struct.unpack_from("<IIII", data, at)
+        frames.append((sec, usec, data[at + 16:at + 16 + incl]))
+        at += 16 + incl
+    out = [data[:24]]
+    for i, (k, n) in enumerate(((90, 40), (97, 300))):  # packets 91 and 98
+        sec, usec, frame = frames[k]
+        for j in range(n):
+            fr = bytearray(frame)
+            fr[26:30] = bytes([10, 220 + i, j >> 8, j & 255])  # the IPv4 source
+            struct.pack_into("!H", fr, 16, struct.unpack_from("!H", fr, 16)[0] + 1)  # one octet not captured
+            fr[24:26] = b"\0\0"
+            words = struct.unpack("!10H", bytes(fr[14:34]))
+            c = sum(words)
+            c = (c & 0xFFFF) + (c >> 16)
+            c = (c & 0xFFFF) + (c >> 16)
+            struct.pack_into("!H", fr, 24, ~c & 0xFFFF)
+            out.append(struct.pack("<IIII", sec, usec + j, len(fr), len(fr) + 1) + bytes(fr))
+    many = os.path.join(d, "tails.pcap")
+    with open(many, "wb") as f:
+        f.write(b"".join(out))
+    st = json.loads(run([smbscope, "-q", "-T", "json", many])[1])["merge_state"]["state"]
+    tails = st.get("roce_tails", [])
+    with_sends = [t for t in tails if any(t[18 + 6 * s + 3] or t[18 + 6 * s + 5] for s in (0, 1))]
+    expect("340 undecided RoCEv2 pairs: 256 tails kept, 32 of them with a SEND's start",
+           len(tails) == 256 and len(with_sends) == 32, "%d tails, %d with SEND pieces" % (len(tails), len(with_sends)))
+
+
 def smbd_bytes_bounded(smbscope, samples, tmp, tree=False):
     """A run keeps the SMBD pieces of at most 32 edges (64 records of
     edge_smbd_bytes, what it writes): 40 copies of the iWARP connection cut
@@ -582,6 +717,8 @@ def main():
             quic_head_alone(smbscope, a.samples, tmp)
             malformed_cut_state(smbscope, a.samples, tmp)
             malformed_smbd_bytes(smbscope, a.samples, tmp)
+            malformed_rdma_state(smbscope, a.samples, tmp)
+            roce_tails_bounded(smbscope, a.samples, tmp)
             smbd_bytes_bounded(smbscope, a.samples, tmp)
             smbd_bytes_bounded(smbscope, a.samples, tmp, tree=True)
             data_tails_bounded(smbscope, tmp)

@@ -17,7 +17,8 @@ FRAGMENTED cuts an iWARP copy made at test time with every SMB2 message in
 SMBD pieces (smbd_frag.py): a NEGOTIATE, a TREE_CONNECT, an encrypted
 message, a message cut twice (three parts), a Send inside a message in
 pieces; ROCE_CUTS the RoCEv2 sample where a later part begins with the
-negotiate response or a message's piece.
+negotiate response or a message's piece, a SEND of several packets divided,
+a later part of ACKs only.
 
 KNOWN lists the cuts merge does not join yet, each with its reason (README.md,
 smbscope merge, says the same); a listed cut that now joins is reported, not
@@ -91,6 +92,10 @@ KNOWN = {
     "rdma-iwarp-midstream-5445.pcap": {},
     # a negative response in the later part (its error code joined), the FINs
     "nbss-negative.pcap": {},
+    # SMB Direct over RoCEv2 (ROCE_CUTS says what the cuts hold): every cut
+    # joins since the SEND of several packets (91, 92) and the later part of
+    # one ACK (97) do (state.edge_roce_sends, state.roce_tails)
+    "rdma-roce-4791.pcap": {},
 }
 
 
@@ -119,7 +124,7 @@ GENERATED = [(40, 20, (30, 70))]
 # decodes the message whole as a part of its own between them
 # (mstate_join_smbd.h): (messages from, cut after, what the message is)
 # (messages from, each Send in two DDP segments, cut after (several: in as
-# many parts), what the message is)
+# many parts), what the message is[, smbd_frag.grown()'s (which, size)])
 FRAGMENTED = [
     (None, False, [8], "the NEGOTIATE request: dialects offered, client GUID, contexts"),
     (None, False, [11], "the NEGOTIATE response: dialect, signing, cipher, capabilities"),
@@ -138,6 +143,21 @@ FRAGMENTED = [
     (None, True, [16], "the Send of the NEGOTIATE response's second piece"),
     (None, True, [36], "the Send of the AUTHENTICATE's fourth piece"),
     (None, True, [9, 16], "the NEGOTIATE request's pieces and the response's second Send in three parts"),
+    # an SMB2 message over 16,384 octets (an encrypted READ response grown
+    # to 20,000: smbd_frag.grown(), frames 32..224) in SMBD pieces: merge
+    # decodes it whole as the run does up to its --pdu-cap (64 KiB by
+    # default: rdma.h RDMA_MSG_KEEP_MAX; state.edge_smbd_large)
+    ("smb445-encrypt.pcap", False, [100], "an encrypted message of 20,000 octets: its session's encrypted PDUs",
+     (3, 20000)),
+    ("smb445-encrypt.pcap", False, [32], "the same after its first piece", (3, 20000)),
+    ("smb445-encrypt.pcap", False, [223], "the same before its last piece", (3, 20000)),
+    ("smb445-encrypt.pcap", False, [60, 150], "the same in three parts", (3, 20000)),
+    # past the --pdu-cap (70,000 octets, frames 32..705): the run drops it at
+    # its end (smb_direct.smbd.dropped_messages), an unknown in both; the
+    # later part's rest of it is no message of its own (state.edge_smbd_over)
+    ("smb445-encrypt.pcap", False, [300], "an encrypted message of 70,000 octets, past the --pdu-cap: dropped",
+     (3, 70000)),
+    ("smb445-encrypt.pcap", False, [100, 600], "the same in three parts", (3, 70000)),
 ]
 
 # RoCEv2 (samples/rdma-roce-4791.pcap, SMBD messages longer than 488 octets
@@ -145,12 +165,33 @@ FRAGMENTED = [
 # response (its peer the client), or the piece of a message whose start it
 # did not see, is an SMB Direct connection (rdma_roce.c maybe_smb()), joined;
 # the message a cut divides is put together as iWARP's (state.edge_frames,
-# state.edge_smbd_bytes).  (cut after, what)
+# state.edge_smbd_bytes).  (cut after (several: in as many parts), what)
 ROCE_CUTS = [
     (1, "the later part begins with an ACK, then the SMBD negotiate response; its queue pairs"),
     (2, "the later part begins with the SMBD negotiate response"),
     (13, "the AUTHENTICATE's SESSION_SETUP in two SMBD pieces: who logged on"),
     (68, "a WRITE in three SMBD pieces, the later part from its second"),
+    # a SEND of several packets (the READ response's SEND First/Middle/Last)
+    # the cut divides: the earlier part keeps its start, the later part the
+    # Middle and Last that open it (rdma_roce.c: struct roce_rest), and merge
+    # puts the SEND together (state.edge_roce_sends)
+    (91, "a SEND divided after its First: one SEND, its SMBD data transfer message"),
+    (92, "a SEND divided after its Middle"),
+    # a later part of one ACK: no SEND of its pair, so its run cannot tell it
+    # SMB; it keeps the pair (state.roce_tails) and merge joins it to the
+    # connection it follows (mstate_join_roce.h)
+    (97, "the later part holds only the responder's last ACK"),
+    # three parts, the middle one's pair undecided or named from its first
+    # sender: an ACK then the AUTHENTICATE's last SMBD piece (its run names
+    # the server the client: joined the other way round); only a SEND's
+    # First, Middle or Last, or its Middle and Last (state.roce_tails with
+    # their SEND pieces: the SEND put together over three parts)
+    ((13, 15), "a middle part of an ACK and the AUTHENTICATE's last SMBD piece, named from the server"),
+    ((90, 91), "a middle part holding only a SEND First"),
+    ((91, 92), "a middle part holding only a SEND Middle"),
+    ((92, 93), "a middle part holding only a SEND Last"),
+    ((91, 93), "a middle part holding a SEND's Middle and Last"),
+    ((96, 97), "a middle part of one SEND, the last part of one ACK"),
 ]
 
 
@@ -193,7 +234,7 @@ def compare(smbscope, parts, d, options=()):
 
 def cut_parts(smbscope, sample, ks, n, tmp):
     """cut() into len(ks) + 1 parts."""
-    d = os.path.join(tmp, "%s-%s" % (os.path.basename(sample), "-".join(map(str, ks))))
+    d = os.path.join(tmp, "parts-%s-%s" % (os.path.basename(sample), "-".join(map(str, ks))))  # not cut()'s
     os.mkdir(d)
     bounds = [0] + ks + [n]
     parts = []
@@ -299,19 +340,23 @@ def main():
         return count(a.smbscope, a.samples, a.count)
     with tempfile.TemporaryDirectory() as tmp:
         spans(a.smbscope, a.samples, tmp)
-        for src, ddp, ks, what in FRAGMENTED:
-            sample = os.path.join(tmp, "frag-%s%s.pcap" % (src or "plain", "-ddp" if ddp else ""))
+        for src, ddp, ks, what, *grow in FRAGMENTED:
+            grow = grow[0] if grow else None
+            sample = os.path.join(tmp, "frag-%s%s%s.pcap" % (src or "plain", "-ddp" if ddp else "",
+                                                             "-%d-%d" % grow if grow else ""))
             if not os.path.exists(sample):
                 smbd_frag.fragmented_copy(os.path.join(a.samples, "rdma-iwarp-5445.pcap"), sample,
-                                          os.path.join(a.samples, src) if src else None, ddp)
+                                          os.path.join(a.samples, src) if src else None, ddp, grow)
             n = packets(sample)
             d = cut_parts(a.smbscope, sample, ks, n, tmp)
             mc.expect("SMBD pieces of %s cut after packet %s of %d (%s)" %
                       (src or "rdma-iwarp-5445.pcap", " and ".join(map(str, ks)), n, what), d is None, d or "")
         roce = os.path.join(a.samples, "rdma-roce-4791.pcap")
         for k, what in ROCE_CUTS:
-            d = cut(a.smbscope, roce, k, packets(roce), tmp)
-            mc.expect("rdma-roce-4791.pcap cut after packet %d (%s)" % (k, what), d is None, d or "")
+            ks = list(k) if isinstance(k, tuple) else [k]
+            d = cut_parts(a.smbscope, roce, ks, packets(roce), tmp)
+            mc.expect("rdma-roce-4791.pcap cut after packet %s (%s)" % (" and ".join(map(str, ks)), what), d is None,
+                      d or "")
         for name, known in KNOWN.items():
             sample = os.path.join(a.samples, name)
             n = packets(sample)

@@ -148,13 +148,33 @@ def _direct_tcp_messages(path, server_port=445):
     return out
 
 
-def fragmented_copy(src, dst, messages_from=None, ddp_split=False):
+def grown(msgs, which, size):
+    """msgs with the which-th TRANSFORM message (MS-SMB2 2.2.41: an
+    encrypted message) grown to size octets: its ciphertext lengthened by
+    fixed pseudo-random octets and OriginalMessageSize by as many (a READ
+    response of that size, say: smbscope counts it an encrypted PDU of its
+    session without decrypting it)."""
+    out, seen = [], 0
+    for up, m in msgs:
+        if m[:4] == b"\xfdSMB" and len(m) < size:
+            if seen == which:
+                extra = size - len(m)
+                orig = struct.unpack("<I", m[36:40])[0] + extra
+                pad = bytes((i * 131 + 7) & 0xFF for i in range(extra))
+                m = m[:36] + struct.pack("<I", orig) + m[40:] + pad
+            seen += 1
+        out.append((up, m))
+    return out
+
+
+def fragmented_copy(src, dst, messages_from=None, ddp_split=False, grow=None):
     """Returns the number of frames written.  messages_from: a direct-TCP
     capture whose SMB2 messages the copy carries instead of src's (e.g.
     samples/smb445-encrypt.pcap: encrypted, TRANSFORM headers).  ddp_split:
     each SMBD data transfer message's Send in two DDP segments (RFC 5041
     untagged: the same MSN, the second at MO = the first's length), each in
-    an FPDU of its own."""
+    an FPDU of its own.  grow: (which, size), grown() over the messages
+    carried (messages over 16,384 octets in SMBD pieces)."""
     head, frames = _frames(src)
     t, _ = _tcp(frames[0])
     client_port = struct.unpack("!H", frames[0][t:t + 2])[0]
@@ -162,6 +182,8 @@ def fragmented_copy(src, dst, messages_from=None, ddp_split=False):
         msgs = _direct_tcp_messages(messages_from)
     else:
         msgs = _smb2_messages(frames[5:], client_port)  # after the handshake and the MPA startup
+    if grow:
+        msgs = grown(msgs, *grow)
     c = _Conn(frames[:3])
     c.handshake()
     for up in (True, False):  # the sample's MPA request and reply

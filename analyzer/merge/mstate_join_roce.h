@@ -1,0 +1,39 @@
+/* mstate_join_roce.h - RoCEv2 queue-pair pairs a part could not tell SMB
+ * from, joined to the SMB Direct connection of another part they continue.
+ * rdma_roce.c makes a pair an SMB connection at its first whole SEND
+ * message; a part of a capture that holds only a pair's ACKs (a cut after
+ * the last SEND: the responder's ACK of it follows), or only RDMA Writes
+ * and Reads, has none, so its run reports nothing of those packets, while
+ * the run over both parts counts them in the connection (packets, bytes,
+ * ACKs, last seen).  A run keeps such pairs still open at its end
+ * ("roce_tails" in the state: struct roce_tail, at most ROCE_TAILS_MAX);
+ * merge joins each to the RoCEv2 connection open at its part's end that it
+ * follows (the same two addresses, its queue pairs not others, after the
+ * connection's last packet and before its next part). */
+#ifndef SMBSCOPE_MSTATE_JOIN_ROCE_H
+#define SMBSCOPE_MSTATE_JOIN_ROCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <json-glib/json-glib.h>
+
+#include "jget.h"
+#include "json.h"
+
+struct analysis;
+struct conn_summary;
+
+/* "roce_tails": absent when none (an older smbscope ignores the member:
+ * those packets stay uncounted there, as before). */
+void mstate_build_roce_tails(struct json *b, const struct analysis *a);
+void mstate_fold_roce_tails(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st);
+/* --jobs: src's tails into dst's. */
+void mstate_roce_tails_fold_mem(struct analysis *dst, const struct analysis *src);
+
+/* cur: a RoCEv2 connection open at its part's end; the tails that follow
+ * it and begin before `before` (the first packet of its next part;
+ * INT64_MAX: none) join it, one after the other, and are used up. */
+bool mstate_join_roce_tails(struct analysis *a, struct conn_summary *cur, int64_t before);
+
+#endif
