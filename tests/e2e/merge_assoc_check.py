@@ -282,9 +282,12 @@ def spans(smbscope, samples, tmp):
         expect("%s: %d argument orders and %d groupings merge to the same bytes" % (name, len(orders), len(groupings)),
                not bad, "%d differ: %s" % (len(bad), ", ".join(bad[:8])))
 
-    cap = os.path.join(samples, "smb445-list-shares.pcap")
-    n = packets(cap)
-    for ks in ((1, 2), (2, 3), (1, 2, 3)):
+    # smb445-sign: the NEGOTIATE request (signing required) and its response
+    # in different parts (state.edge_xchg[].neg_signing_required)
+    for name, ks in [("smb445-list-shares.pcap", ks) for ks in ((1, 2), (2, 3), (1, 2, 3))] + \
+            [("smb445-sign.pcap", ks) for ks in ((2, 4), (4, 6))]:
+        cap = os.path.join(samples, name)
+        n = packets(cap)
         d = tempfile.mkdtemp(dir=tmp)
         bounds = [0] + list(ks) + [n]
         parts = []
@@ -293,7 +296,7 @@ def spans(smbscope, samples, tmp):
             subprocess.run(["editcap", "-r", cap, parts[-1], "%d-%d" % (bounds[i] + 1, bounds[i + 1])], check=True)
         flat = tuple(range(len(parts)))
         groupings = [t for t in trees(list(flat), False) if t != flat]
-        one("smb445-list-shares.pcap cut after packets %s" % ", ".join(map(str, ks)), parts, d, [], groupings)
+        one("%s cut after packets %s" % (name, ", ".join(map(str, ks))), parts, d, [], groupings)
     # 40 connections, 20 open at once, in 6 parts: (A+B)+C, A+(B+C), C+A+B
     d = tempfile.mkdtemp(dir=tmp)
     gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "gen_capture.py")
