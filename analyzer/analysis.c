@@ -17,6 +17,7 @@
 #include "keylog.h"
 #include "mstate_detail.h"
 #include "mstate_group_order.h"
+#include "mstate_groups_past.h"
 #include "mstate_join_fin.h"
 #include "mstate_join_hs.h"
 #include "mstate_join_quic.h"
@@ -162,9 +163,13 @@ static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flo
     } else {
         a->edges_unjoinable += edge;
         uint32_t had = conn_groups_count(a->groups);
+        uint64_t full = conn_groups_level_conns(a->groups, CONN_GROUP_FULL);
+        uint64_t by_server = conn_groups_level_conns(a->groups, CONN_GROUP_ANY_CLIENT);
         conn_groups_add(a->groups, &cs);
         if (conn_groups_count(a->groups) > had)
             mstate_close_made_group(a, &cs, had);
+        if (conn_groups_level_conns(a->groups, CONN_GROUP_FULL) == full) /* folded past the cap */
+            groups_past_note(a, &cs, by_server);
         smb_hosts_add(a->smb_hosts, &cs);
     }
     if (keep_conn(a, &cs)) {
@@ -701,6 +706,7 @@ void analysis_free(struct analysis *a)
     a->edges = NULL;
     conn_groups_free(a->core_groups);
     smb_hosts_free(a->core_hosts);
+    groups_past_free(a);
     a->core_groups = NULL;
     a->core_hosts = NULL;
     mstate_detail_free(a); /* it holds a reference on conn_detail_json */

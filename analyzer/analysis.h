@@ -154,6 +154,8 @@ struct analysis {
     GArray *edges;            /* struct conn_summary, at most ANALYSIS_MAX_EDGES */
     struct conn_groups *core_groups;
     struct smb_hosts *core_hosts;
+    struct groups_past *groups_past; /* the connections past the groups' cap, finer (analyzer/merge/
+                                        mstate_groups_past.h); merge: the states' listed combinations */
     bool edges_apart;         /* --jobs: the fold joins the edges and reads only the tables
                                  without them, so analysis_fold_edges() leaves them apart
                                  (no copy of the groups and SMB hosts per worker) */

@@ -144,6 +144,7 @@ static const struct {
     { "netbios", 2048ull * 256 + 16 * 4096 },    /* MSTATE_NB_ROWS_CAP rows (up to 32 names), sets */
     { "groups", (1ull << 20) * 128 },           /* MAX_GROUPS (mstate_conns.c) rows of 58 */
     { "group_closes", (1ull << 20) + 1 },
+    { "groups_past", (1ull << 20) * 128 * 2 }, /* groups and their closes (mstate_groups_past.h) */
     { "end_close_ranks", (1ull << 22) + 1 },    /* MSTATE_END_CLOSES_MAX */
     { "smb_hosts", (1ull << 20) * 32 + 64 },    /* MAX_SMB_HOSTS (mstate_conns.c) records of 11 */
     { "edge_xchg", 4096ull * 2048 },            /* ANALYSIS_MAX_EDGES exchanges of up to 32 sessions */
@@ -153,7 +154,7 @@ static const struct {
  * the files it calls; a sample's state has every one, some empty). */
 static const char *const state_members[] = {
     "inputs", "run", "flows", "frags", "quic", "roce", "iwarp", "parts", "parts_folded", "parts_folded_jumps",
-    "census", "netbios", "hosts", "policy", "group_fields", "example_fields", "groups", "group_closes",
+    "census", "netbios", "hosts", "policy", "group_fields", "example_fields", "groups", "group_closes", "groups_past",
     "end_closes_from", "end_close_ranks", "smb_hosts", "conns_detailed", "conns_omitted", "edges_joined",
     "edges_unjoinable", "edge_fields", "edges", "edge_closes", "edge_fins_acked", "tails", "tail_closes",
     "tail_fins_acked", "data_tails", "data_tail_closes", "syn_flows", "syn_flow_payloads", "quic_tails",

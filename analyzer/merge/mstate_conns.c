@@ -14,6 +14,7 @@
 #include "mstate_canon.h"
 #include "mstate_edges.h"
 #include "mstate_group_order.h"
+#include "mstate_groups_past.h"
 #include "mstate_join_hs.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
@@ -267,6 +268,7 @@ void mstate_build_conns(struct json *b, const struct analysis *a)
     json_end_array(b);
     mstate_put_group_closes(b, a, groups, order);
     g_array_free(order, TRUE);
+    groups_past_build(b, a, group); /* past the cap: what the groups folded, finer */
     smb_hosts_state(b, hosts, a->state_folded.smb_hosts);
     kint(b, "conns_detailed", a->conns->len + (a->conn_detail_json ? a->conn_detail_json->len : 0));
     kint(b, "conns_omitted", a->conns_omitted);
@@ -369,9 +371,58 @@ static void read_group(struct jget *g, const struct jpath *ip, JsonArray *o, str
     }
 }
 
+/* A state's groups (rows of arr, their close numbers in closes) into the
+ * wide table, each noted where the run made it; lower: rows without a
+ * server (any-host, other) skipped (their connections added there), else
+ * NULL. */
+static uint64_t fold_rows(struct jget *g, const struct jpath *ap, struct analysis *a, JsonArray *arr,
+                          JsonArray *closes, int64_t run_first_ts, uint64_t *lower)
+{
+    uint64_t conns = 0;
+    struct jpath ip;
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        jpath_index(&ip, ap, i);
+        struct conn_group grp;
+        read_group(g, &ip, jget_node_arr(json_array_get_element(arr, i)), &grp);
+        if (g->failed)
+            break;
+        if (lower && grp.key.level > CONN_GROUP_ANY_CLIENT) {
+            *lower += grp.count;
+            continue;
+        }
+        conns += grp.count;
+        conn_groups_add_group(a->groups, &grp);
+        /* noted only where the wide table holds it: as many notes as groups */
+        if (a->group_order && conn_groups_has(a->groups, &grp.key))
+            mstate_group_order_note(a, &grp.key, run_first_ts, closes ? mstate_close_at(closes, i) : i,
+                                    grp.first_ts);
+    }
+    return conns;
+}
+
+/* state.groups_past (mstate_groups_past.h): the connections the state's
+ * groups hold without a server (lower), by server. */
+static uint64_t fold_past(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st,
+                          int64_t run_first_ts, uint64_t lower)
+{
+    struct jpath pp, ap;
+    jpath_key(&pp, p, "groups_past");
+    JsonObject *o = jget_obj(g, p, st, "groups_past");
+    jpath_key(&ap, &pp, "groups");
+    JsonArray *arr = jget_arr(g, &pp, o, "groups", MAX_GROUPS);
+    uint64_t conns = fold_rows(g, &ap, a, arr, mstate_closes_peek(o, "closes"), run_first_ts, NULL);
+    if (arr)
+        mstate_closes_check(g, &pp, o, "closes", json_array_get_length(arr));
+    if (!g->failed && conns != lower)
+        jget_fail(g, &ap, "not the connections the state's groups hold without a server");
+    if (!g->failed)
+        groups_past_fold_keys(g, &pp, a, o);
+    return conns;
+}
+
 static void fold_groups(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
-    struct jpath ap, ip;
+    struct jpath ap;
     jget_names(g, p, st, "group_fields", group_fields, GF_N);
     jget_names(g, p, st, "example_fields", example_fields, XF_N);
     jpath_key(&ap, p, "groups");
@@ -381,22 +432,14 @@ static void fold_groups(struct jget *g, const struct jpath *p, struct analysis *
     int64_t run_first_ts = a->group_order ? jget_ts_or_none(g, &rp, jget_obj(g, p, st, "run"), "first_ts") : 0;
     mstate_group_order_run(a, g, p, st, run_first_ts);
     JsonArray *closes = mstate_closes_peek(st, "group_closes");
-    uint64_t conns = 0;
-    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
-        jpath_index(&ip, &ap, i);
-        struct conn_group grp;
-        read_group(g, &ip, jget_node_arr(json_array_get_element(arr, i)), &grp);
-        if (!g->failed) {
-            conns += grp.count;
-            conn_groups_add_group(a->groups, &grp);
-            /* noted only where the wide table holds it: as many notes as groups */
-            if (a->group_order && conn_groups_has(a->groups, &grp.key))
-                mstate_group_order_note(a, &grp.key, run_first_ts, closes ? mstate_close_at(closes, i) : i,
-                                        grp.first_ts);
-        }
-    }
+    /* with groups_past, the groups without a server are read from it */
+    bool past = json_object_has_member(st, "groups_past");
+    uint64_t lower = 0;
+    uint64_t conns = fold_rows(g, &ap, a, arr, closes, run_first_ts, past ? &lower : NULL);
     if (arr)
         mstate_closes_check(g, p, st, "group_closes", json_array_get_length(arr));
+    if (past && !g->failed)
+        conns += fold_past(g, p, a, st, run_first_ts, lower);
     JsonArray *edges = mstate_closes_peek(st, "edges");
     mstate_group_order_run_conns(a, run_first_ts, conns + (edges ? json_array_get_length(edges) : 0));
 }

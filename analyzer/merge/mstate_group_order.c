@@ -1,6 +1,7 @@
 /* mstate_group_order.c - smbscope merge: groups admitted in one run's order
  * (see mstate_group_order.h for why). */
 #include "mstate_group_order.h"
+#include "mstate_groups_past.h"
 
 #include <glib.h>
 #include <string.h>
@@ -395,6 +396,8 @@ void mstate_group_order_end(struct analysis *a)
         else if (all)
             conn_groups_add(all, x->cs);
     }
+    /* connections a run folded past what it kept finer (mstate_groups_past.h) */
+    a->state_folded.conn_groups += groups_past_misplaced(a, core);
     if (conn_groups_level_full(wide, CONN_GROUP_FULL)) {
         /* the wide table folded in the reports' order: say where */
         struct conn_groups_stats st = conn_groups_stats(wide);

@@ -357,7 +357,7 @@ void mstate_join_hs(struct analysis *a)
              * (as mstate_xchg_join() keeps them for one seen from its middle) */
             m->x.settled = false;
             m->x.n_answers = 0;
-            if (!m->x.pending.have && !m->x.n_trees)
+            if (!m->x.pending.have && !m->x.n_trees && !m->x.neg_signing_required)
                 g_ptr_array_remove_index_fast(a->edge_xchg, x);
         }
         syn_flow_used(a, f);

@@ -141,6 +141,8 @@ static void put_one(struct json *b, const struct mstate_xchg *m)
     } else {
         json_null(b);
     }
+    if (x->neg_signing_required) /* written only when set: an older smbscope ignores it (signing as before) */
+        json_kbool(b, "neg_signing_required", true);
     json_key(b, "answers"); /* [mid, status, tree_id, share_type, share_flags(, SMB1 service)] */
     json_begin_array(b);
     for (uint8_t i = 0; i < x->n_answers; i++) {
@@ -275,6 +277,8 @@ static void get_one(struct jget *g, const struct jpath *p, JsonObject *o, struct
     }
     if (!g->failed)
         get_settled(g, p, o, x);
+    if (!g->failed && json_object_has_member(o, "neg_signing_required"))
+        x->neg_signing_required = jget_bool(g, p, o, "neg_signing_required");
     JsonArray *an = jget_arr(g, p, o, "answers", XCHG_MAX_TREES);
     jpath_key(&lp, p, "answers");
     for (guint i = 0; an && !g->failed && i < json_array_get_length(an); i++) {

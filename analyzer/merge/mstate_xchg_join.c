@@ -282,11 +282,18 @@ void mstate_xchg_join_exchanges(struct analysis *a, const struct conn_summary *e
     struct smb_conn_xchg *ex = em ? &em->x : &none, *lx = lm ? &lm->x : &lnone;
     join_settle(a, ex, lx, late);
     join_trees(a, ex, lx, early, late);
+    /* early's NEGOTIATE request (the first SMB2 one: the run over both
+     * keeps its security mode) answered in late: signing required when
+     * either side asked (session_facts.c), as the run over both judges */
+    bool answered = late->dialect && late->smb_version >= 2;
+    if (ex->neg_signing_required && answered)
+        late->flags |= CONN_F_SIGNING_REQUIRED;
     /* The joined connection (named as early) is in the middle of what the
      * late part ended in, and of early's blob when late settled none. */
     struct smb_conn_xchg *j = g_new(struct smb_conn_xchg, 1);
     *j = *ex;
     j->pending = lx->settled ? lx->pending : combine(&ex->pending, &lx->pending);
+    j->neg_signing_required = ex->neg_signing_required && !answered;
     for (uint8_t i = 0; i < lx->n_trees && j->n_trees < XCHG_MAX_TREES; i++)
         j->trees[j->n_trees++] = lx->trees[i];
     /* Answers no request of early matched may still answer a part before
@@ -314,13 +321,14 @@ void mstate_xchg_join_exchanges(struct analysis *a, const struct conn_summary *e
         !(late->carrier == CONN_CARRIER_UDP && strcmp(late->close_reason, "end of capture") == 0)) {
         j->pending.have = false;
         j->n_trees = 0;
+        j->neg_signing_required = false;
     }
     if (lm)
         g_ptr_array_remove_index_fast(a->edge_xchg, li);
     ei = mstate_xchg_find(a, early);
     if (ei != G_MAXUINT)
         g_ptr_array_remove_index_fast(a->edge_xchg, ei);
-    if (j->pending.have || j->n_trees || j->settled || j->n_answers)
+    if (j->pending.have || j->n_trees || j->settled || j->n_answers || j->neg_signing_required)
         mstate_xchg_put(a, early, j);
     g_free(j);
 }

@@ -153,6 +153,22 @@ struct conn_groups *conn_groups_new(uint32_t cap)
     return g;
 }
 
+struct conn_groups *conn_groups_new_levels(uint32_t cap, uint32_t any_client_cap, uint32_t any_host_cap)
+{
+    struct conn_groups *g = conn_groups_new(cap ? cap : 1);
+    g->level_cap[CONN_GROUP_FULL] = cap; /* 0: none, every connection by server or coarser */
+    if (any_client_cap)
+        g->level_cap[CONN_GROUP_ANY_CLIENT] = any_client_cap;
+    if (any_host_cap)
+        g->level_cap[CONN_GROUP_ANY_HOST] = any_host_cap;
+    return g;
+}
+
+uint64_t conn_groups_level_conns(const struct conn_groups *g, enum conn_group_level l)
+{
+    return (unsigned)l < CONN_GROUP_LEVELS ? g->st.folded[l] : 0;
+}
+
 void conn_groups_free(struct conn_groups *g)
 {
     if (!g)

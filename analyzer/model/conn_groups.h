@@ -87,7 +87,13 @@ struct conn_groups_stats {
 struct conn_groups;
 
 struct conn_groups *conn_groups_new(uint32_t cap); /* 0 = CONN_GROUPS_DEFAULT_CAP */
+/* A table whose levels have caps of their own (cap 0: no full level, the
+ * others 0: as conn_groups_new() sets them): smbscope merge's view of a
+ * run's connections past its cap (analyzer/merge/mstate_groups_past.h). */
+struct conn_groups *conn_groups_new_levels(uint32_t cap, uint32_t any_client_cap, uint32_t any_host_cap);
 void conn_groups_free(struct conn_groups *g);
+/* Connections added so far that landed at level l (conn_groups_stats().folded[l]). */
+uint64_t conn_groups_level_conns(const struct conn_groups *g, enum conn_group_level l);
 /* Fold one closed connection in. */
 void conn_groups_add(struct conn_groups *g, const struct conn_summary *cs);
 /* Fold a whole group in (deserialising, merging): as if its count

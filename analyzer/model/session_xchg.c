@@ -75,10 +75,13 @@ static void pending_at_end(struct smb_conn *s)
     bool trees = false;
     for (unsigned i = 0; l && l->pending_used && i < G_N_ELEMENTS(l->pending_tree); i++)
         trees |= (l->pending_used >> i & 1u) && l->pending_tree[i].share < s->shares->len;
-    if (!s->pending_auth && !trees)
+    /* what smb_conn_signing_required() would read of the request once answered */
+    bool neg = s->smb2_request_seen && !s->smb2_response_seen && (s->client_security_mode & 0x0002);
+    if (!s->pending_auth && !trees && !neg)
         return;
     struct smb_conn_xchg *x = xchg(s);
     xchg_auth_of(&x->pending, s->pending_auth);
+    x->neg_signing_required = neg;
     /* oldest first: the ring's order from its next slot */
     for (unsigned k = 0; l && k < G_N_ELEMENTS(l->pending_tree); k++) {
         unsigned i = (l->pending_tree_next + k) % G_N_ELEMENTS(l->pending_tree);

@@ -53,6 +53,12 @@ struct xchg_session { /* what the connection's verdict reads of a session record
 struct smb_conn_xchg {
     /* open at the capture's end */
     struct xchg_auth pending;
+    /* an SMB2 NEGOTIATE request asked for signing (SIGNING_REQUIRED in its
+     * security mode) and no SMB2 NEGOTIATE response came: the run that
+     * sees the response in a later part judges signing required
+     * (session_facts.c: either side's bit), the later part alone only
+     * knows the server's */
+    bool neg_signing_required;
     uint8_t n_trees;
     struct {
         uint64_t mid;

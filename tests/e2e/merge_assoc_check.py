@@ -249,6 +249,82 @@ def groups_past_cap_cut(smbscope, samples, tmp):
                    diff or "exit %d != %d, or not past the cap" % (rc, rc_j))
 
 
+def groups_past_fold(smbscope, samples, tmp):
+    """Connection groups past the cap where each part's own run folded
+    otherwise than the run over the parts (state.groups_past,
+    mstate_groups_past.h): 3,000 connections of 3,000 client/server pairs
+    to 100 servers under --max-connection-groups 150, cut into 3 and 13
+    parts; the run over them keeps the first part's pairs with both
+    addresses and folds the rest by server (37 servers) or without
+    addresses, where each part's run kept its own first pairs and dropped
+    other servers: the merge is that run, in either argument order.  Then
+    400 pairs each met about 8 times (they recur across the parts): what
+    merge cannot follow is counted, exactly the connections its full level
+    lacks (stats.merged.state_folded.connection_groups).  Last, forged
+    members refused."""
+    import json
+    from merge_check import first_diff, normal, redigest
+    d = tempfile.mkdtemp(dir=tmp)
+    cap = ["--max-connection-groups", "150"]
+    gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "gen_capture.py")
+
+    def parts_of(whole, every):
+        sub = tempfile.mkdtemp(dir=d)
+        subprocess.run(["editcap", "-c", str(every), whole, os.path.join(sub, "p.pcap")], check=True,
+                       stdout=subprocess.DEVNULL)
+        parts = sorted(glob.glob(os.path.join(sub, "p_*")))
+        reports = []
+        for i, part in enumerate(parts):
+            reports.append(os.path.join(sub, "r%d.json" % i))
+            with open(reports[-1], "wb") as fh:
+                fh.write(run([smbscope, "-q", "-T", "json"] + cap + [part])[1])
+        rc_j, joint, _ = run([smbscope, "-q", "-T", "json"] + cap + parts)
+        return parts, reports, rc_j, json.loads(joint)
+
+    whole = os.path.join(d, "m3k.pcap")
+    subprocess.run([sys.executable, gen, "--samples", samples, "--many", "3000", whole], check=True,
+                   stdout=subprocess.DEVNULL)
+    docs = []
+    for every in (10001, 2500):
+        parts, reports, rc_j, jd = parts_of(whole, every)
+        docs.append(json.load(open(reports[1])))
+        for order in (reports, reports[::-1]):
+            rc, out, err = run([smbscope, "merge", "-T", "json"] + cap + order)
+            diff = err.strip() if rc == 2 else first_diff(normal(json.loads(out)), normal(jd))
+            expect("3,000 pairs, cap 150, cut into %d parts%s: the merge is the run over them" % (
+                len(parts), ", reports in reverse" if order is not reports else ""), diff is None and rc == rc_j,
+                diff or "exit %d != %d" % (rc, rc_j))
+    doc = docs[0]  # the second of 3 parts: 1,000 connections, 850 folded
+    st = doc["merge_state"]["state"]
+    expect("a part past its cap carries state.groups_past (its connections without a server, by server)",
+           st.get("groups_past", {}).get("groups"), str(st.get("groups_past"))[:200])
+    recur = os.path.join(d, "r400.pcap")
+    subprocess.run([sys.executable, gen, "--samples", samples, "--many", "3000", "--clients", "400", "--servers", "1",
+                    recur], check=True, stdout=subprocess.DEVNULL)
+    for every in (15001, 10001):
+        parts, reports, rc_j, jd = parts_of(recur, every)
+        rc, out, err = run([smbscope, "merge", "-T", "json"] + cap + reports)
+        m = json.loads(out) if rc != 2 else {}
+        lack = jd["connection_groups_summary"]["connections_by_level"]["full"] - \
+            m.get("connection_groups_summary", {}).get("connections_by_level", {}).get("full", 0)
+        said = m.get("stats", {}).get("merged", {}).get("state_folded", {}).get("connection_groups", 0)
+        expect("400 pairs that recur, cap 150, %d parts: the connections merge keeps without both addresses where "
+               "the run over the parts keeps them are counted (state_folded.connection_groups)" % len(parts),
+               rc != 2 and lack > 0 and said == lack, "%s; lacks %d, says %d" % (err.strip(), lack, said))
+    for name, change, needle in ([] if "groups_past" not in st else [
+            ("groups of other connections", lambda gp: (gp["groups"].pop(), gp["closes"].pop()),
+             "groups_past.groups: not the connections"),
+            ("keys not base64 of n", lambda gp: gp["keys"].update(n=gp["keys"]["n"] + 1), "groups_past.keys"),
+            ("a count of 0", lambda gp: gp["keys"].update(b64="AAAAAQA=", n=1), "groups_past.keys")]):
+        t = json.loads(json.dumps(doc))
+        change(t["merge_state"]["state"]["groups_past"])
+        bad = os.path.join(d, "bad.json")
+        with open(bad, "w") as fh:
+            json.dump(redigest(t), fh)
+        rc, _, err = run([smbscope, "merge"] + cap + [bad])
+        expect("refuses state.groups_past: " + name, rc == 2 and needle in err, "exit %d, %r" % (rc, err.strip()))
+
+
 def spans(smbscope, samples, tmp):
     """A connection over three or more parts (its handshake in three or four:
     mstate_join_syn.h, mstate_join_syn_heads; many connections each over
@@ -282,9 +358,12 @@ def spans(smbscope, samples, tmp):
         expect("%s: %d argument orders and %d groupings merge to the same bytes" % (name, len(orders), len(groupings)),
                not bad, "%d differ: %s" % (len(bad), ", ".join(bad[:8])))
 
-    cap = os.path.join(samples, "smb445-list-shares.pcap")
-    n = packets(cap)
-    for ks in ((1, 2), (2, 3), (1, 2, 3)):
+    # smb445-sign: the NEGOTIATE request (signing required) and its response
+    # in different parts (state.edge_xchg[].neg_signing_required)
+    for name, ks in [("smb445-list-shares.pcap", ks) for ks in ((1, 2), (2, 3), (1, 2, 3))] + \
+            [("smb445-sign.pcap", ks) for ks in ((2, 4), (4, 6))]:
+        cap = os.path.join(samples, name)
+        n = packets(cap)
         d = tempfile.mkdtemp(dir=tmp)
         bounds = [0] + list(ks) + [n]
         parts = []
@@ -293,7 +372,7 @@ def spans(smbscope, samples, tmp):
             subprocess.run(["editcap", "-r", cap, parts[-1], "%d-%d" % (bounds[i] + 1, bounds[i + 1])], check=True)
         flat = tuple(range(len(parts)))
         groupings = [t for t in trees(list(flat), False) if t != flat]
-        one("smb445-list-shares.pcap cut after packets %s" % ", ".join(map(str, ks)), parts, d, [], groupings)
+        one("%s cut after packets %s" % (name, ", ".join(map(str, ks))), parts, d, [], groupings)
     # 40 connections, 20 open at once, in 6 parts: (A+B)+C, A+(B+C), C+A+B
     d = tempfile.mkdtemp(dir=tmp)
     gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "gen_capture.py")
@@ -727,6 +806,7 @@ def main():
         degenerate(smbscope, a.samples, tmp)
         groups_past_cap(smbscope, a.samples, tmp)
         groups_past_cap_cut(smbscope, a.samples, tmp)
+        groups_past_fold(smbscope, a.samples, tmp)
         spans(smbscope, a.samples, tmp)
         groups_linger_partial(smbscope, a.samples, tmp)
         if a.degenerate:

@@ -112,6 +112,19 @@ SPANS = {
     "nbss-negative.pcap": [(2, 3)],
 }
 
+# A cut right after the client's NEGOTIATE request (SIGNING_REQUIRED in its
+# security mode), the response in a later part: the run over the parts
+# judges signing required (either side's bit: session_facts.c), the later
+# part alone only sees the server's "enabled".  The earlier part keeps the
+# request's bit (state.edge_xchg[].neg_signing_required) and merge applies
+# it when it joins the response (mstate_xchg_join.c); also when the
+# handshake is a part of its own (the request's part seen from its middle,
+# mstate_join_hs.c), or the response's part is a middle one.
+NEGOTIATE_CUTS = {
+    "smb445-sign.pcap": [(4,), (5,), (2, 4), (3, 4), (4, 6), (1, 4, 5)],
+    "smb445-encrypt.pcap": [(4,), (5,), (1, 4), (4, 5, 6)],
+}
+
 # Generated captures of many short connections open at once (tests/bench/
 # gen_capture.py --many N --overlap M), cut with editcap -c into parts each
 # connection spans several of (40 connections, 20 open at once: each spans
@@ -252,8 +265,9 @@ def cut_parts(smbscope, sample, ks, n, tmp):
 
 
 def spans(smbscope, samples, tmp):
-    """SPANS and GENERATED: connections over three or more parts."""
-    for name, cuts in SPANS.items():
+    """SPANS and GENERATED: connections over three or more parts;
+    NEGOTIATE_CUTS."""
+    for name, cuts in list(SPANS.items()) + list(NEGOTIATE_CUTS.items()):
         sample = os.path.join(samples, name)
         n = packets(sample)
         for ks in cuts:
