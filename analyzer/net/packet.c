@@ -113,6 +113,27 @@ static enum packet_status ip_by_version(struct packet *pkt, struct wire *w, stru
  * (RFC 4385) and an Ethernet frame (RFC 4448), anything else an Ethernet
  * frame without the control word (tshark's heuristic): a payload that is
  * neither stays decoded as far as it goes, never dropped unseen. */
+/* Whether an Ethernet frame at `off` of w opens with an IP packet: its
+ * EtherType IPv4 or IPv6 and the version of the header after it. */
+static bool ip_frame_at(const struct wire *w, size_t off)
+{
+    if (wire_left(w) < off + 15)
+        return false;
+    const uint8_t *p = w->p + w->off + off;
+    uint16_t type = load_u16be(p + 12);
+    return (type == ETH_IPV4 && p[14] >> 4 == 4) || (type == ETH_IPV6 && p[14] >> 4 == 6);
+}
+
+/* A pseudowire payload whose first nibble is 0: a control word, or an
+ * Ethernet frame without one whose destination MAC starts with 0 (most
+ * vendors' OUIs: 00:50:56, 00:0c:29 ...).  Wireshark tells them by its
+ * vendor table and the EtherType; here by the EtherType and IP header
+ * each reading finds (review: such a frame was read past a control word
+ * that was not there, not IP, and a pseudowire carrying NBNS passed).
+ * Without a control word only when that reading finds IP and the other
+ * does not. */
+static bool pw_without_cw(const struct wire *w) { return ip_frame_at(w, 0) && !ip_frame_at(w, 4); }
+
 static enum packet_status decode_mpls(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
 {
     for (int i = 0;; i++) {
@@ -129,7 +150,7 @@ static enum packet_status decode_mpls(struct packet *pkt, struct wire *w, struct
     unsigned nibble = wire_peek_u8(w, 0) >> 4;
     if (nibble == 4 || nibble == 6)
         return ip_by_version(pkt, w, frags, PKT_MALFORMED);
-    if (nibble == 0 && !wire_skip(w, 4))
+    if (nibble == 0 && !pw_without_cw(w) && !wire_skip(w, 4))
         return PKT_TRUNCATED;
     if (!pkt_tunnel_enter(pkt))
         return PKT_MALFORMED;

@@ -4,8 +4,9 @@
 Each Ethernet/IPv4 frame of a sample (samples/nbt139-nt1.pcap: NetBIOS
 session service and SMB1, a FAIL) is carried inside one encapsulation a
 sensor meets: MPLS (with IPv4, and an Ethernet pseudowire with and without
-its control word), PPPoE, IPv4 in IPv4, IPv4 in IPv6, IPsec AH, VXLAN, Geneve, ERSPAN II
-and III (GRE), and GRE four deep.  For each:
+its control word, also when its MAC starts with 0 as most vendors' do),
+PPPoE, IPv4 in IPv4, IPv4 in IPv6, IPsec AH, VXLAN, Geneve, ERSPAN II and
+III (GRE), and GRE four deep.  For each:
   * tshark finds the sample's NBSS or SMB frames inside (the copy is sound);
   * smbscope's verdict, violations, SMB connections and NetBIOS flows are
     the plain sample's (review, 2026-12-01: MPLS, PPPoE, IP in IP, VXLAN,
@@ -63,6 +64,9 @@ def encap(mode, frame):
         return MACS + b"\x88\x47" + struct.pack("!I", (200 << 12) | (1 << 8) | 64) + b"\0\0\0\0" + frame
     if mode == "mpls-pw-nocw":  # no control word: the frame's first nibble (a MAC's) is neither 0, 4 nor 6
         return MACS + b"\x88\x47" + struct.pack("!I", (201 << 12) | (1 << 8) | 64) + b"\xa2" + frame[1:]
+    if mode == "mpls-pw-nocw-oui":  # no control word, MACs of known vendors starting 00: (VMware's)
+        return (MACS + b"\x88\x47" + struct.pack("!I", (202 << 12) | (1 << 8) | 64) + bytes.fromhex("005056010203")
+                + bytes.fromhex("000c29040506") + frame[12:])
     if mode == "pppoe":
         return macs + b"\x88\x64" + struct.pack("!BBHH", 0x11, 0, 1, len(ip) + 2) + b"\x00\x21" + ip
     if mode == "ipip":
@@ -98,7 +102,7 @@ def encap(mode, frame):
     raise ValueError(mode)
 
 
-MODES = ["mpls", "mpls-pw", "mpls-pw-nocw", "pppoe", "ipip", "4in6", "ah", "vxlan", "geneve", "erspan2", "erspan3", "gre4"]
+MODES = ["mpls", "mpls-pw", "mpls-pw-nocw", "mpls-pw-nocw-oui", "pppoe", "ipip", "4in6", "ah", "vxlan", "geneve", "erspan2", "erspan3", "gre4"]
 
 
 def rewrite(src, dst, mode):
