@@ -33,7 +33,8 @@ far more memory than its size:
 * filter-long: 16 interfaces, each with its own 150-term if_filter, in a
   62 KB file: libpcap compiled the 41 KB join for minutes (170 s, 357 MiB).
   Past 4 KiB a filter is not compiled: the capture-filter unknown says it
-  could not be checked.  One filter just under 4 KiB is still judged.
+  could not be checked; merge reads such a report back (it refused filters
+  past 1,024 bytes).  One filter just under 4 KiB is still judged.
 * zstd-window: a zstd frame that asks for a 128 MiB window (zstd --long=27
   over a pipe, where the tool cannot shrink the window to the input's size)
   is refused by name, exit 2.  Before: the decoder took the window (157 MiB).
@@ -265,6 +266,12 @@ def case_filter_long(smbscope, sample, tmp):
     det = [u.get("detail", "") for u in doc["verdict"].get("unknowns", []) if u.get("reason") == "capture-filter"]
     tap(rc == 3 and len(det) == 1 and "could not be checked" in det[0] and "more than the 4096" in det[0],
         "filter-long: 16 long filters joined are not compiled, said so", "exit %d %r" % (rc, [d[-120:] for d in det]))
+    rep = os.path.join(tmp, "filters16.json")
+    with open(rep, "wb") as f:
+        f.write(out)
+    rc, _, err, _ = run(smbscope, ["merge", "-q", "-T", "json", "-o", os.devnull, rep], timeout=120)
+    tap(rc == 3 and not err.strip(), "filter-long: merge reads the report back (its 41 KB filter)",
+        "exit %d %s" % (rc, err.strip()[:200]))
     one = term(233, 1000)
     assert 3900 < len(one) <= 4096, len(one)
     path = os.path.join(tmp, "filter4k.pcapng")
