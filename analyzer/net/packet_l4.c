@@ -51,55 +51,36 @@ static enum packet_status decode_tcp(struct packet *pkt, struct l4_in *in)
     return PKT_OK;
 }
 
-#define GRE_TEB_ETHERNET 0x6558u /* "transparent Ethernet bridging", Geneve's and GRE's Ethernet */
-
-/* VXLAN-GPE's next protocol: the EtherType it means (0: not opened; NSH
- * and the rest stay the UDP they are). */
-static uint16_t gpe_ethertype(uint8_t next)
+/* The packet a tunnel carries (inner: packet_priv.h PKT_INNER_* or an
+ * EtherType), w at its start: one tunnel layer more. */
+static enum packet_status decode_inner(struct packet *pkt, struct wire *w, uint16_t inner, struct ipfrag_table *frags)
 {
-    static const uint16_t types[] = { [1] = ETH_IPV4, [2] = ETH_IPV6, [3] = GRE_TEB_ETHERNET, [5] = ETH_MPLS };
-    return next < sizeof types / sizeof types[0] ? types[next] : 0;
-}
-
-/* Geneve's protocol types opened: Ethernet, IP, MPLS. */
-static bool geneve_opened(uint16_t proto)
-{
-    return proto == GRE_TEB_ETHERNET || proto == ETH_IPV4 || proto == ETH_IPV6 || proto == ETH_MPLS ||
-           proto == ETH_MPLS_MC;
-}
-
-/* The frame a VXLAN, VXLAN-GPE or Geneve datagram carries is the packet
- * analysed, as tshark decodes them: on either port (the destination's
- * first), VXLAN whatever its flags say (without the I flag too), Geneve
- * of any version (review: each of those passed with NetBIOS inside).  A
- * protocol inside that is not opened leaves the UDP it is. */
-static enum packet_status decode_udp_tunnel(struct packet *pkt, struct l4_in *in)
-{
-    struct wire w = wire_make(pkt->payload, pkt->payload_len);
-    if (pkt->payload_len < 8)
-        return pkt->payload_wire_len >= 8 ? PKT_TRUNCATED : PKT_OK;
-    const uint8_t *h = wire_bytes(&w, 8);
-    uint16_t port = pkt_udp_tunnel_port(pkt->dport) ? pkt->dport : pkt->sport;
-    uint16_t proto = GRE_TEB_ETHERNET;
-    if (port == VXLAN_GPE_PORT) {
-        if (!(proto = gpe_ethertype(h[3])))
-            return PKT_OK;
-    } else if (port == GENEVE_PORT) {
-        proto = load_u16be(h + 2);
-        if (!geneve_opened(proto))
-            return PKT_OK;
-        if (!wire_skip(&w, (size_t)(h[0] & 0x3F) * 4))
-            return PKT_TRUNCATED;
-    }
     if (!pkt_tunnel_enter(pkt))
         return PKT_MALFORMED;
     pkt->l4 = L4_NONE;
     pkt->sport = pkt->dport = 0;
     pkt->payload = NULL;
     pkt->payload_len = pkt->payload_wire_len = 0;
-    if (proto == GRE_TEB_ETHERNET)
-        return pkt_link_ethernet(pkt, &w, in->frags);
-    return pkt_decode_ethertype(pkt, &w, proto, in->frags);
+    if (inner == PKT_INNER_ETHERNET)
+        return pkt_link_ethernet(pkt, w, frags);
+    if (inner == PKT_INNER_PPP) { /* its address and control fields, unless compressed away (RFC 1662) */
+        if (wire_has(w, 2) && wire_peek_u8(w, 0) == 0xFF && wire_peek_u8(w, 1) == 0x03)
+            wire_skip(w, 2);
+        return pkt_decode_ppp(pkt, w, frags);
+    }
+    return pkt_decode_ethertype(pkt, w, inner, frags);
+}
+
+/* The packet a UDP tunnel carries is the packet analysed (packet_udp_tunnel.c);
+ * a datagram whose tunnel header does not say what it carries stays the UDP
+ * it is, one whose header the capture cut is truncated. */
+static enum packet_status decode_udp_tunnel(struct packet *pkt, struct l4_in *in)
+{
+    struct wire w = wire_make(pkt->payload, pkt->payload_len);
+    uint16_t inner = pkt_udp_tunnel_inner(pkt->sport, pkt->dport, &w, pkt->payload_wire_len);
+    if (!inner)
+        return !wire_ok(&w) && pkt->payload_wire_len > pkt->payload_len ? PKT_TRUNCATED : PKT_OK;
+    return decode_inner(pkt, &w, inner, in->frags);
 }
 
 static enum packet_status decode_udp(struct packet *pkt, struct l4_in *in)
@@ -237,7 +218,9 @@ static enum packet_status decode_icmp(struct packet *pkt, struct l4_in *in)
 #define GRE_F_SEQUENCE 0x1000u
 #define GRE_VERSION_MASK 0x0007u
 #define GRE_WCCP 0x883Eu     /* WCCPv2 redirect: a 4-byte redirect header, then IPv4 */
-#define GRE_TEB GRE_TEB_ETHERNET
+#define GRE_TEB PKT_INNER_ETHERNET
+#define GRE_PPP PKT_INNER_PPP  /* PPTP (RFC 2637): enhanced GRE, version 1 */
+#define GRE_V1_ACK 0x0080u   /* enhanced GRE: an acknowledgment number follows */
 #define GRE_ERSPAN_2 0x88BEu /* ERSPAN type II (with a sequence number) or I (without) */
 #define GRE_ERSPAN_3 0x22EBu /* ERSPAN type III */
 #define ERSPAN_2_HEADER 8
@@ -259,6 +242,15 @@ static bool skip_erspan(struct wire *w, uint16_t type, uint16_t gre_flags)
  * trace; ERSPAN, what a remote SPAN sends a sensor): the packet inside is
  * the one analysed, like tshark's innermost layer.  Version 1 (PPTP) and
  * RFC 1701 routing stay L4_OTHER. */
+/* Enhanced GRE (PPTP): key (payload length, call ID), sequence and
+ * acknowledgment numbers as flagged, then PPP; false when it is not. */
+static bool skip_gre_v1(struct wire *w, uint16_t flags, uint16_t type)
+{
+    if (type != GRE_PPP || !(flags & GRE_F_KEY) || (flags & (GRE_F_CHECKSUM | GRE_F_ROUTING)))
+        return false;
+    return wire_skip(w, 4 + ((flags & GRE_F_SEQUENCE) ? 4 : 0) + ((flags & GRE_V1_ACK) ? 4 : 0));
+}
+
 static enum packet_status decode_gre(struct packet *pkt, struct l4_in *in)
 {
     struct wire w = in->w;
@@ -266,6 +258,11 @@ static enum packet_status decode_gre(struct packet *pkt, struct l4_in *in)
     uint16_t type = wire_u16be(&w);
     if (!wire_ok(&w))
         return in->short_st;
+    if ((flags & GRE_VERSION_MASK) == 1) {
+        if (!skip_gre_v1(&w, flags, type))
+            return wire_ok(&w) ? PKT_OK : in->short_st;
+        return decode_inner(pkt, &w, GRE_PPP, in->frags);
+    }
     if ((flags & GRE_VERSION_MASK) || (flags & GRE_F_ROUTING))
         return PKT_OK;
     size_t options = ((flags & GRE_F_CHECKSUM) ? 4 : 0) + ((flags & GRE_F_KEY) ? 4 : 0) + ((flags & GRE_F_SEQUENCE) ? 4 : 0);
@@ -281,6 +278,10 @@ static enum packet_status decode_gre(struct packet *pkt, struct l4_in *in)
     case GRE_ERSPAN_2:
     case GRE_ERSPAN_3:
         break;
+    case ETH_MPLS:
+    case ETH_MPLS_MC:
+    case GRE_PPP:
+        return decode_inner(pkt, &w, type, in->frags);
     default:
         return PKT_OK;
     }
@@ -294,6 +295,13 @@ static enum packet_status decode_gre(struct packet *pkt, struct l4_in *in)
     if (type != GRE_TEB && !skip_erspan(&w, type, flags))
         return in->short_st;
     return pkt_link_ethernet(pkt, &w, in->frags);
+}
+
+/* MPLS inside IP (protocol 137, RFC 4023): a label stack. */
+static enum packet_status decode_mpls_in_ip(struct packet *pkt, struct l4_in *in)
+{
+    struct wire w = wire_window(&in->w, in->w.off, min_u32((uint32_t)wire_left(&in->w), in->wire_len));
+    return decode_inner(pkt, &w, ETH_MPLS, in->frags);
 }
 
 /* IPv4 or IPv6 inside IP (protocols 4 and 41: RFC 2003, 4213 tunnels, 6in4). */
@@ -335,6 +343,8 @@ enum packet_status pkt_decode_l4(struct packet *pkt, struct l4_in *in)
     case IPPROTO_V_IPIP:
     case IPPROTO_V_IPV6:
         return decode_ip_in_ip(pkt, in);
+    case IPPROTO_V_MPLS:
+        return decode_mpls_in_ip(pkt, in);
     case IPPROTO_V_GRE: {
         struct l4_in gre = *in; /* set_payload consumes in->w */
         pkt->l4 = L4_OTHER;

@@ -46,6 +46,7 @@ enum {
     IPPROTO_V_GRE = 47,
     IPPROTO_V_ESP = 50,
     IPPROTO_V_AH = 51,
+    IPPROTO_V_MPLS = 137, /* MPLS in IP (RFC 4023) */
     IPPROTO_V6_ICMP = 58,
     IPPROTO_V6_NONE = 59,
     IPPROTO_V6_DSTOPTS = 60,
@@ -68,14 +69,41 @@ struct l4_in {
 #define VXLAN_PORT 4789     /* RFC 7348; what cloud traffic mirroring (AWS VPC, Azure vTAP) delivers */
 #define VXLAN_GPE_PORT 4790 /* draft-ietf-nvo3-vxlan-gpe: a next-protocol field */
 #define GENEVE_PORT 6081    /* RFC 8926 */
+#define MPLS_UDP_PORT 6635  /* RFC 7510 */
+#define GTPU_PORT 2152      /* 3GPP TS 29.281 */
+#define TEREDO_PORT 3544    /* RFC 4380 */
+#define L2TP_PORT 1701      /* RFC 2661 */
 
-/* A UDP port whose datagrams carry a frame (decode_udp): as tshark's
- * dissectors registered on udp.port, the source port or the destination
- * (the destination's first). */
+/* A UDP port whose datagrams carry a packet (decode_udp,
+ * packet_udp_tunnel.c): as tshark's dissectors registered on udp.port, the
+ * source port or the destination (the destination's first). */
 static inline bool pkt_udp_tunnel_port(uint16_t port)
 {
-    return port == VXLAN_PORT || port == GENEVE_PORT || port == VXLAN_GPE_PORT;
+    switch (port) {
+    case VXLAN_PORT:
+    case VXLAN_GPE_PORT:
+    case GENEVE_PORT:
+    case MPLS_UDP_PORT:
+    case GTPU_PORT:
+    case TEREDO_PORT:
+    case L2TP_PORT:
+        return true;
+    default:
+        return false;
+    }
 }
+
+/* What a tunnel carries, beside EtherTypes (ETH_IPV4, ETH_IPV6, ETH_MPLS
+ * ...): an Ethernet frame (GRE's and Geneve's "transparent Ethernet
+ * bridging"), a PPP frame (GRE's PPP type). */
+#define PKT_INNER_ETHERNET 0x6558u
+#define PKT_INNER_PPP 0x880Bu
+
+/* The packet a UDP tunnel's datagram carries (packet_udp_tunnel.c): w (its
+ * captured payload, len octets sent) read past the tunnel's header, what
+ * is inside named as above; 0 when the header does not say (or was not
+ * captured: w then failed). */
+uint16_t pkt_udp_tunnel_inner(uint16_t sport, uint16_t dport, struct wire *w, size_t len);
 
 /* Follow EtherTypes through VLAN tags and LLC/SNAP to the network layer
  * (packet.c): what an Ethernet header, Geneve or VXLAN-GPE names. */

@@ -3,10 +3,13 @@
 
 tshark decodes VXLAN, VXLAN-GPE and Geneve on their UDP port at either end
 of the datagram, VXLAN whatever its flags, Geneve of any version and with
-MPLS inside.  smbscope opened only VXLAN to port 4789 with its I flag and
-Geneve version 0 with Ethernet or IP: every variant below passed, exit 0,
-with the sample's NetBIOS and SMB1 inside (the plugin, fed by Wireshark,
-said FAIL).  Each copy of samples/nbt139-nt1.pcap:
+MPLS inside; MPLS in UDP (6635), GTP-U (2152), L2TPv2 (1701) and Teredo
+(3544); MPLS and PPP in GRE (PPTP's enhanced GRE too) and MPLS in IP
+(protocol 137).  smbscope opened only VXLAN to port 4789 with its I flag
+and Geneve version 0 with Ethernet or IP: every variant below passed, exit
+0, with the sample's NetBIOS and SMB1 inside (the plugin, fed by Wireshark,
+said FAIL).  Each copy of samples/nbt139-nt1.pcap (Teredo: of its IPv6
+copy, against that copy):
   * tshark finds the sample's NBSS or SMB frames inside;
   * smbscope's verdict, violations, SMB connections and NetBIOS flows are
     the plain sample's.
@@ -30,9 +33,42 @@ def mpls(ip):
     return struct.pack("!I", (300 << 12) | (1 << 8) | 64) + ip
 
 
+def to_ipv6(ip):
+    """An IPv4 packet as IPv6 (fd00::/8 addresses from the IPv4 ones)."""
+    ihl = (ip[0] & 15) * 4
+    total = struct.unpack("!H", ip[2:4])[0]
+    payload = ip[ihl:total]
+    addr = lambda a: b"\xfd" + b"\0" * 11 + a
+    return struct.pack("!IHBB", 6 << 28, len(payload), ip[9], 64) + addr(ip[12:16]) + addr(ip[16:20]) + payload
+
+
+def gre(flags, proto, payload):
+    return MACS + b"\x08\x00" + ip4(47, struct.pack("!HH", flags, proto) + payload)
+
+
 def encap(mode, frame):
     ip = frame[14:]
     vni = 42 << 8
+    if mode == "mpls-udp":
+        return MACS + b"\x08\x00" + ip4(17, udp_ports(49152, 6635, mpls(ip)))
+    if mode == "gtp-u":  # a G-PDU with a sequence number and one extension header (PDU session container)
+        body = struct.pack("!HBB", 7, 0, 0x85) + struct.pack("!BBBB", 1, 0x10, 0x01, 0) + ip
+        return MACS + b"\x08\x00" + ip4(17, udp_ports(2152, 2152, struct.pack("!BBHI", 0x36, 0xFF, len(body), 9) + body))
+    if mode == "l2tp":  # a data message with its length and sequence numbers, PPP with address and control
+        body = struct.pack("!HHHHH", 3, 7, 0, 0, 0)[2:] + b"\xff\x03\x00\x21" + ip
+        return MACS + b"\x08\x00" + ip4(17, udp_ports(1701, 1701, struct.pack("!HH", 0x4802, 4 + len(body)) + body))
+    if mode == "teredo":  # an origin indication, then the IPv6 copy
+        origin = struct.pack("!HH4s", 0, 0x1234, bytes([1, 2, 3, 4]))
+        return MACS + b"\x08\x00" + ip4(17, udp_ports(3544, 40000, origin + to_ipv6(ip)))
+    if mode == "gre-mpls":
+        return gre(0, 0x8847, mpls(ip))
+    if mode == "gre-ppp":
+        return gre(0, 0x880B, b"\xff\x03\x00\x21" + ip)
+    if mode == "pptp":  # enhanced GRE: key (payload length, call ID), sequence number
+        ppp = b"\xff\x03\x00\x21" + ip
+        return gre(0x3001, 0x880B, struct.pack("!HHI", len(ppp), 7, 1) + ppp)
+    if mode == "mpls-in-ip":
+        return MACS + b"\x08\x00" + ip4(137, mpls(ip))
     if mode == "vxlan-no-i-flag":
         return MACS + b"\x08\x00" + ip4(17, udp_ports(49152, 4789, struct.pack("!II", 0, vni) + frame))
     if mode == "vxlan-source-port":
@@ -45,7 +81,20 @@ def encap(mode, frame):
     return MACS + b"\x08\x00" + ip4(17, udp_ports(49152, 4790, struct.pack("!BHBI", 0x0C, 0, gpe[0], vni) + gpe[1]))
 
 
-MODES = ["vxlan-no-i-flag", "vxlan-source-port", "geneve-mpls", "geneve-v1", "gpe-ethernet", "gpe-ipv4", "gpe-mpls"]
+MODES = ["vxlan-no-i-flag", "vxlan-source-port", "geneve-mpls", "geneve-v1", "gpe-ethernet", "gpe-ipv4", "gpe-mpls",
+         "mpls-udp", "gtp-u", "l2tp", "teredo", "gre-mpls", "gre-ppp", "pptp", "mpls-in-ip"]
+
+
+def plain_ipv6(src, dst):
+    d = open(src, "rb").read()
+    out, off = [d[:24]], 24
+    while off + 16 <= len(d):
+        s, us, cl, wl = struct.unpack("<IIII", d[off:off + 16])
+        f = d[off + 16:off + 16 + cl]
+        off += 16 + cl
+        nf = f[:12] + b"\x86\xdd" + to_ipv6(f[14:]) if f[12:14] == b"\x08\x00" else f
+        out.append(struct.pack("<IIII", s, us, len(nf), len(nf)) + nf)
+    open(dst, "wb").write(b"".join(out))
 
 
 def rewrite(src, dst, mode):
@@ -70,6 +119,10 @@ def main():
     want_rc, want = facts(o.smbscope, sample)
     tap(want_rc == 1 and want["violations"], "the plain sample fails", repr(want))
     with tempfile.TemporaryDirectory(prefix="smbscope-encap-udp-") as tmp:
+        v6 = os.path.join(tmp, "plain-ipv6.pcap")
+        plain_ipv6(sample, v6)
+        want6_rc, want6 = facts(o.smbscope, v6)
+        tap(want6_rc == 1 and want6["violations"], "the sample's IPv6 copy fails", repr(want6))
         for mode in MODES:
             path = os.path.join(tmp, mode + ".pcap")
             rewrite(sample, path, mode)
@@ -78,8 +131,9 @@ def main():
             seen = len(t.stdout.split())
             tap(seen > 0, "%s: tshark finds NBSS or SMB inside" % mode, "%d frames %s" % (seen, t.stderr[:200]))
             rc, got = facts(o.smbscope, path)
-            tap(rc == want_rc and got == want, "%s: smbscope judges the traffic inside as the plain sample" % mode,
-                "exit %d %r, plain: exit %d %r" % (rc, got, want_rc, want))
+            wrc, w = (want6_rc, want6) if mode == "teredo" else (want_rc, want)
+            tap(rc == wrc and got == w, "%s: smbscope judges the traffic inside as the plain sample" % mode,
+                "exit %d %r, plain: exit %d %r" % (rc, got, wrc, w))
     print("1..%d" % len(results))
     for i, (ok, name, detail) in enumerate(results, 1):
         print("%s %d - %s%s" % ("ok" if ok else "not ok", i, name, (" # " + detail) if detail and not ok else ""))
