@@ -12,6 +12,7 @@
 #include "fmt.h"
 #include "hosts.h"
 #include "jget.h"
+#include "leaf_split.h"
 #include "mem_trim.h"
 #include "mstate.h"
 #include "mstate_canon.h"
@@ -413,6 +414,98 @@ static bool objects_of(const char *p, size_t from, size_t to, GArray *out, guint
     return out->len && i < to && p[i] == ']';
 }
 
+/* The next element of the array whose elements start at *i (after its '['
+ * or a ','): [*from, *to) an object, *i past its ','; false at the ']' (or
+ * when the text is not an array of objects: *bad set). */
+static bool next_object(const char *p, size_t to, size_t *i, size_t *from, size_t *end, bool *bad)
+{
+    size_t k = skip_ws(p, to, *i);
+    if (k < to && p[k] == ']' && !*from) /* [] */
+        return false;
+    size_t e = k < to && p[k] == '{' ? value_end(p, to, k) : 0;
+    if (!e) {
+        *bad = true;
+        return false;
+    }
+    *from = k;
+    *end = e;
+    k = skip_ws(p, to, e);
+    if (k < to && p[k] == ',')
+        *i = k + 1;
+    else if (k < to && p[k] == ']')
+        *i = to; /* the last one */
+    else
+        *bad = true;
+    return !*bad;
+}
+
+/* The array [from, to) (from at '['): an array of objects, their number in
+ * *count; false when it is not (the index of the first that is no object
+ * in *count). */
+static bool all_objects(const char *p, size_t from, size_t to, guint *count)
+{
+    size_t i = from + 1, a = 0, b = 0;
+    bool bad = false;
+    *count = 0;
+    while (i < to && next_object(p, to, &i, &a, &b, &bad))
+        ++*count;
+    return !bad;
+}
+
+/* The values (containers, members, elements) of the JSON text [a, b):
+ * its commas and openings outside strings, and one. */
+static uint64_t values_of(const char *p, size_t a, size_t b)
+{
+    uint64_t v = 1;
+    for (size_t i = a; i < b; i++) {
+        if (p[i] == '"')
+            i = string_end(p, b, i) - 1; /* a value_end()'d text: its strings end */
+        else
+            v += p[i] == ',' || p[i] == '{' || p[i] == '[';
+    }
+    return v;
+}
+
+/* Values an entry of a merged report's own connections[] may hold: a
+ * connection joined from parts holds what each part's entry did (each at
+ * most LEAF_ENTRY_VALUES, leaf_split.h) with the sessions and shares of all
+ * of them; 16 parts' worth, so one entry's tree is at most a few MB. */
+#define MERGED_ENTRY_VALUES (16u * LEAF_ENTRY_VALUES)
+
+/* A merged report's own connections[] (the text [from, to), checked by
+ * all_objects()) onto w in canonical form (mstate_put_node() of the whole
+ * array), one element parsed at a time: the array is the view of the
+ * report's leaves and only its digest reads it, and its tree was most of
+ * the memory of merging a merged report of 20,000 connections again
+ * (592 MiB for a 48 MB report).  false (err) when an element is not JSON. */
+static bool put_entries(struct json *w, const char *p, size_t from, size_t to, char *err, size_t errlen)
+{
+    json_begin_array(w);
+    JsonParser *parser = json_parser_new_immutable();
+    size_t i = from + 1, a = 0, b = 0;
+    bool bad = false, ok = true;
+    for (guint k = 0; ok && i < to && next_object(p, to, &i, &a, &b, &bad); k++) {
+        if (values_of(p, a, b) > MERGED_ENTRY_VALUES) {
+            snprintf(err, errlen, "connections[%u]: an entry of more than %u values: not a report smbscope writes", k,
+                     MERGED_ENTRY_VALUES);
+            ok = false;
+            break;
+        }
+        GError *gerr = NULL;
+        ok = json_parser_load_from_data(parser, p + a, (gssize)(b - a), &gerr);
+        if (ok) {
+            mstate_put_node(w, json_parser_get_root(parser));
+        } else {
+            snprintf(err, errlen, "not JSON: connections[%u]: %s", k, gerr->message);
+            g_error_free(gerr);
+        }
+        json_flush(w);
+    }
+    g_object_unref(parser);
+    json_end_array(w);
+    return ok;
+}
+
 static JsonParser *parse(const char *p, size_t n)
 {
     JsonParser *parser = json_parser_new_immutable();
@@ -453,7 +546,21 @@ static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t 
         g_array_free(leaves, TRUE);
         return -1;
     }
-    GString *skel = g_string_new_len(p, (gssize)lv[0]);
+    /* connections[] out of the skeleton too: hashed an element at a time (put_entries()) */
+    size_t c0 = member_start(p, n, 0, "connections"), c1 = c0 ? value_end(p, n, c0) : 0;
+    guint entries = 0;
+    if (!c1 || p[c0] != '[' || c1 > lv[0]) {
+        g_array_free(leaves, TRUE);
+        return -1;
+    }
+    if (!all_objects(p, c0, c1, &entries)) {
+        snprintf(err, errlen, "connections[%u]: an entry that is not an object", entries);
+        g_array_free(leaves, TRUE);
+        return 0;
+    }
+    GString *skel = g_string_new_len(p, (gssize)c0);
+    g_string_append(skel, "[]");
+    g_string_append_len(skel, p + c1, (gssize)(lv[0] - c1));
     g_string_append(skel, "[]");
     g_string_append_len(skel, p + lv[1], (gssize)(n - lv[1]));
     JsonParser *sp = parse(skel->str, skel->len);
@@ -511,7 +618,8 @@ static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t 
         json_end_object(&w);
         json_flush(&w);
         mstate_sink_hash(&s, "\n", 1);
-        mstate_put_node(&w, detail);
+        if (r == 1 && !put_entries(&w, p, c0, c1, err, errlen))
+            r = 0;
         json_flush(&w);
     }
     mstate_sink_digest(&s, want);
