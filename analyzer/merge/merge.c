@@ -16,6 +16,7 @@
 #include "mem_trim.h"
 #include "mstate.h"
 #include "mstate_canon.h"
+#include "mstate_detail.h"
 #include "mstate_edges.h"
 #include "mstate_group_order.h"
 #include "mstate_join_hs.h"
@@ -693,17 +694,21 @@ static gint input_order(gconstpointer pa, gconstpointer pb)
  * all of one time, made a sort's every comparison serialise two entries. */
 struct detail_key {
     JsonNode *n;
-    const char *first_seen;
+    char *first_seen;
 };
 
-static const char *entry_first_seen(JsonNode *n)
+/* g_free(); a packed entry (mstate_detail.h) parsed by *scratch. */
+static char *entry_first_seen(JsonNode *n, JsonParser **scratch)
 {
-    const char *fs = json_object_get_string_member_with_default(json_node_get_object(n), "first_seen", "");
-    return fs ? fs : "";
+    JsonObject *o = mstate_detail_view(n, scratch);
+    const char *fs = o ? json_object_get_string_member_with_default(o, "first_seen", "") : "";
+    return g_strdup(fs ? fs : "");
 }
 
 static const char *entry_text(GHashTable *texts, JsonNode *n)
 {
+    if (mstate_detail_is_packed(n))
+        return json_node_get_string(n); /* its text is the node */
     char *t = g_hash_table_lookup(texts, n);
     if (!t) {
         t = mstate_node_text(n);
@@ -727,14 +732,19 @@ static GHashTable *texts_new(void) { return g_hash_table_new_full(g_direct_hash,
 static void detail_sort(GPtrArray *d, GHashTable *texts)
 {
     GArray *keys = g_array_sized_new(FALSE, FALSE, sizeof(struct detail_key), d->len);
+    JsonParser *scratch = NULL;
     for (guint i = 0; i < d->len; i++) {
         JsonNode *n = g_ptr_array_index(d, i);
-        struct detail_key k = { n, entry_first_seen(n) };
+        struct detail_key k = { n, entry_first_seen(n, &scratch) };
         g_array_append_val(keys, k);
     }
+    if (scratch)
+        g_object_unref(scratch);
     g_array_sort_with_data(keys, key_order, texts);
-    for (guint i = 0; i < d->len; i++)
+    for (guint i = 0; i < d->len; i++) {
         d->pdata[i] = g_array_index(keys, struct detail_key, i).n;
+        g_free(g_array_index(keys, struct detail_key, i).first_seen);
+    }
     g_array_free(keys, TRUE);
 }
 
@@ -784,9 +794,11 @@ static void edge_key(char *buf, size_t len, const char *first_seen, uint64_t p0,
     snprintf(buf, len, "%s|%" G_GUINT64_FORMAT "|%" G_GUINT64_FORMAT, first_seen, p0 < p1 ? p0 : p1, p0 < p1 ? p1 : p0);
 }
 
-static bool is_edge(GHashTable *edges, JsonNode *e)
+static bool is_edge(GHashTable *edges, JsonNode *e, JsonParser **scratch)
 {
-    JsonObject *o = json_node_get_object(e);
+    JsonObject *o = mstate_detail_view(e, scratch);
+    if (!o)
+        return false;
     const char *fs = json_object_get_string_member_with_default(o, "first_seen", NULL);
     gint64 cp = json_object_get_int_member_with_default(o, "client_port", -1);
     gint64 sp = json_object_get_int_member_with_default(o, "server_port", -1);
@@ -836,10 +848,13 @@ static void detail_trim_after(struct analysis *a, struct detail_trim *t, uint64_
     if (!t->texts)
         t->texts = texts_new();
     GPtrArray *kept = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+    JsonParser *scratch = NULL;
     for (guint i = 0; i < d->len; i++) {
         JsonNode *e = g_ptr_array_index(d, i);
-        g_ptr_array_add(is_edge(t->edges, e) ? t->edge_side : kept, json_node_ref(e));
+        g_ptr_array_add(is_edge(t->edges, e, &scratch) ? t->edge_side : kept, json_node_ref(e));
     }
+    if (scratch)
+        g_object_unref(scratch);
     g_ptr_array_free(d, TRUE);
     detail_sort(kept, t->texts);
     for (guint i = (guint)keep; i < kept->len; i++) {
@@ -907,6 +922,9 @@ int merge_main(const struct config *given)
             analysis_free(&a);
             return 2;
         }
+        /* the report's entries kept as their text (mstate_detail.h); before
+         * the trim: its table of texts names the entries it kept before */
+        mstate_detail_pack_all(&a);
         detail_trim(&a, &trim);
         /* the report's tree is freed: give its pages back before the next
          * one is parsed (glibc keeps them otherwise, and the next tree and

@@ -481,6 +481,48 @@ def forged_merged_connections(smbscope, reports, samples, tmp):
             expect(what + ": refused", rc == 2 and needle in err, "exit %d, %r" % (rc, err.strip()[:300]))
 
 
+def forged_edge_entries(smbscope, reports, samples, tmp):
+    """A merged report whose leaf of a run with an edge connection (one a
+    join may change: its entry is kept to the end whatever the limit)
+    carries 4,096 entries of that connection, each of 4,000 values (within
+    what an entry may hold), digest made again: kept as their text, not
+    json-glib trees (about 360 KB each: main was killed at 512 MiB of
+    address space)."""
+    mid = [c for c in samples if os.path.basename(c) == "smb445-midstream.pcap"]
+    other = [c for c in samples if os.path.basename(c) == "smb445-list-shares.pcap"]
+    expect("samples with an edge connection", mid and other)
+    if not mid or not other:
+        return
+    rc, merged, err = run([smbscope, "merge", "-T", "json", reports.of(mid[0])[0], reports.of(other[0])[0]])
+    expect("a merged report to forge (edge entries)", rc != 2 and b'"leaves"' in merged, err.strip())
+    if rc == 2 or b'"leaves"' not in merged:
+        return
+    sanitized = b"__asan_init" in open(smbscope, "rb").read()
+    k, per = (256 if sanitized else 4096), 4000
+    doc = json.loads(merged)
+    leaves = doc["merge_state"]["state"]["leaves"]
+    at = [i for i, lf in enumerate(leaves) if unpack_leaf(lf)["state"]["edges"]]
+    expect("a leaf with an edge connection and its entry", len(at) == 1)
+    if len(at) != 1:
+        return
+    leaf = unpack_leaf(leaves[at[0]])
+    entry = leaf["connections"][0]
+    padded = dict(entry, junk=[0] * (per - 100))
+    leaf["connections"] = leaf["connections"] + [padded] * k
+    leaf["state"]["conns_detailed"] = len(leaf["connections"])
+    leaves[at[0]] = pack_leaf('{"state":%s,"connections":%s}' % (canonical(leaf["state"]),
+                                                                  canonical(leaf["connections"])))
+    bad = os.path.join(tmp, "forged-edge-entries.json")
+    with open(bad, "w") as f:
+        json.dump(redigest(doc), f)
+    for args in ([], ["--connections", "all"]):
+        rc, err, peak = limited_merge(smbscope, args + [bad], 4096 if sanitized else 512)
+        what = "%d entries of an edge connection of %d values each%s" % (k, per, " " + " ".join(args) if args else "")
+        expect(what + ": merged", rc in (0, 1, 3), "exit %d, peak %d MiB, %r" % (rc, peak >> 10, err.strip()[:300]))
+        if not sanitized:
+            expect(what + ": peak RSS %d MiB under 160 MiB" % (peak >> 10), peak < 160 << 10)
+
+
 def extreme_times(smbscope, sample, tmp):
     """A pcapng whose packets are at the latest time the readers keep (its
     timestamps in tenths of a second at 2^64 - 7: seconds clamped to
@@ -647,6 +689,7 @@ def main():
         malformed(a.smbscope, reports, with_smb[0], tmp)
         forged_leaves(a.smbscope, reports, samples, tmp)
         forged_merged_connections(a.smbscope, reports, samples, tmp)
+        forged_edge_entries(a.smbscope, reports, samples, tmp)
     print("%d failure(s)" % len(failures))
     return 1 if failures else 0
 
