@@ -694,57 +694,76 @@ static gint input_order(gconstpointer pa, gconstpointer pb)
  * all of one time, made a sort's every comparison serialise two entries. */
 struct detail_key {
     JsonNode *n;
-    char *first_seen;
+    const char *first_seen;
 };
 
-/* g_free(); a packed entry (mstate_detail.h) parsed by *scratch. */
-static char *entry_first_seen(JsonNode *n, JsonParser **scratch)
+/* What the sorts and the trims read of an entry, read once (a packed one,
+ * mstate_detail.h, is parsed for it): its text (made when two entries of
+ * one time are compared; a packed one's is the node's), first seen, ports. */
+struct entry_info {
+    char *text, *first_seen;
+    gint64 client_port, server_port;
+};
+
+static void info_free(gpointer p)
 {
-    JsonObject *o = mstate_detail_view(n, scratch);
-    const char *fs = o ? json_object_get_string_member_with_default(o, "first_seen", "") : "";
-    return g_strdup(fs ? fs : "");
+    struct entry_info *e = p;
+    g_free(e->text);
+    g_free(e->first_seen);
+    g_free(e);
 }
 
-static const char *entry_text(GHashTable *texts, JsonNode *n)
+static struct entry_info *info_of(GHashTable *infos, JsonNode *n, JsonParser **scratch)
+{
+    struct entry_info *e = g_hash_table_lookup(infos, n);
+    if (e)
+        return e;
+    e = g_new0(struct entry_info, 1);
+    JsonObject *o = mstate_detail_view(n, scratch);
+    e->first_seen = g_strdup(o ? json_object_get_string_member_with_default(o, "first_seen", NULL) : NULL);
+    e->client_port = o ? json_object_get_int_member_with_default(o, "client_port", -1) : -1;
+    e->server_port = o ? json_object_get_int_member_with_default(o, "server_port", -1) : -1;
+    g_hash_table_insert(infos, n, e);
+    return e;
+}
+
+static const char *entry_text(GHashTable *infos, JsonNode *n)
 {
     if (mstate_detail_is_packed(n))
         return json_node_get_string(n); /* its text is the node */
-    char *t = g_hash_table_lookup(texts, n);
-    if (!t) {
-        t = mstate_node_text(n);
-        g_hash_table_insert(texts, n, t);
-    }
-    return t;
+    struct entry_info *e = g_hash_table_lookup(infos, n); /* made by detail_sort() */
+    if (!e->text)
+        e->text = mstate_node_text(n);
+    return e->text;
 }
 
-static gint key_order(gconstpointer pa, gconstpointer pb, gpointer texts)
+static gint key_order(gconstpointer pa, gconstpointer pb, gpointer infos)
 {
     const struct detail_key *a = pa, *b = pb;
     int c = strcmp(a->first_seen, b->first_seen);
     if (c || a->n == b->n)
         return c;
-    return strcmp(entry_text(texts, a->n), entry_text(texts, b->n));
+    return strcmp(entry_text(infos, a->n), entry_text(infos, b->n));
 }
 
-static GHashTable *texts_new(void) { return g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free); }
+static GHashTable *texts_new(void) { return g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, info_free); }
 
 /* d in report order (a stable sort: entries of the same text keep theirs). */
-static void detail_sort(GPtrArray *d, GHashTable *texts)
+static void detail_sort(GPtrArray *d, GHashTable *infos)
 {
     GArray *keys = g_array_sized_new(FALSE, FALSE, sizeof(struct detail_key), d->len);
     JsonParser *scratch = NULL;
     for (guint i = 0; i < d->len; i++) {
         JsonNode *n = g_ptr_array_index(d, i);
-        struct detail_key k = { n, entry_first_seen(n, &scratch) };
+        const struct entry_info *e = info_of(infos, n, &scratch);
+        struct detail_key k = { n, e->first_seen ? e->first_seen : "" };
         g_array_append_val(keys, k);
     }
     if (scratch)
         g_object_unref(scratch);
-    g_array_sort_with_data(keys, key_order, texts);
-    for (guint i = 0; i < d->len; i++) {
+    g_array_sort_with_data(keys, key_order, infos);
+    for (guint i = 0; i < d->len; i++)
         d->pdata[i] = g_array_index(keys, struct detail_key, i).n;
-        g_free(g_array_index(keys, struct detail_key, i).first_seen);
-    }
     g_array_free(keys, TRUE);
 }
 
@@ -785,7 +804,7 @@ struct detail_trim {
     GArray *edges_of;      /* the a->edges they were taken from */
     guint edges_seen;
     GPtrArray *edge_side;  /* entries of edge connections */
-    GHashTable *texts;     /* JsonNode* -> its text, for entries of one time */
+    GHashTable *texts;     /* JsonNode* -> struct entry_info */
     bool trimmed;
 };
 
@@ -794,14 +813,10 @@ static void edge_key(char *buf, size_t len, const char *first_seen, uint64_t p0,
     snprintf(buf, len, "%s|%" G_GUINT64_FORMAT "|%" G_GUINT64_FORMAT, first_seen, p0 < p1 ? p0 : p1, p0 < p1 ? p1 : p0);
 }
 
-static bool is_edge(GHashTable *edges, JsonNode *e, JsonParser **scratch)
+static bool is_edge(GHashTable *edges, const struct entry_info *e)
 {
-    JsonObject *o = mstate_detail_view(e, scratch);
-    if (!o)
-        return false;
-    const char *fs = json_object_get_string_member_with_default(o, "first_seen", NULL);
-    gint64 cp = json_object_get_int_member_with_default(o, "client_port", -1);
-    gint64 sp = json_object_get_int_member_with_default(o, "server_port", -1);
+    const char *fs = e->first_seen;
+    gint64 cp = e->client_port, sp = e->server_port;
     if (!fs || cp < 0 || sp < 0)
         return false; /* not one a join can find (mstate_detail.c entry_is()): it never changes nor goes, so
                        * it is kept or dropped by its order as the others are (kept whatever the limit, a
@@ -851,7 +866,7 @@ static void detail_trim_after(struct analysis *a, struct detail_trim *t, uint64_
     JsonParser *scratch = NULL;
     for (guint i = 0; i < d->len; i++) {
         JsonNode *e = g_ptr_array_index(d, i);
-        g_ptr_array_add(is_edge(t->edges, e, &scratch) ? t->edge_side : kept, json_node_ref(e));
+        g_ptr_array_add(is_edge(t->edges, info_of(t->texts, e, &scratch)) ? t->edge_side : kept, json_node_ref(e));
     }
     if (scratch)
         g_object_unref(scratch);

@@ -443,7 +443,7 @@ def limited_merge(smbscope, args, limit_mib):
 
 def forged_merged_connections(smbscope, reports, samples, tmp):
     """A merged report's own connections[] (the view of its leaves, read
-    only for its digest) of about 48 MiB of dense entries, digest made
+    only for its digest) of about 16 MiB of dense entries, digest made
     again: hashed an element at a time, never one tree (json-glib's tree of
     the whole array is about 40 bytes a byte: main was killed at 512 MiB of
     address space); an element that is no object, or one of more values
@@ -453,7 +453,7 @@ def forged_merged_connections(smbscope, reports, samples, tmp):
     if rc == 2 or b'"leaves"' not in merged:
         return
     sanitized = b"__asan_init" in open(smbscope, "rb").read()
-    mib = 4 if sanitized else 48
+    mib = 4 if sanitized else 16
     per = 4000
     k = mib * (1 << 20) // (2 * per)
     entry = {"first_seen": "2026-01-01T00:00:00.000000Z", "client_port": 1, "server_port": 445,
@@ -476,7 +476,7 @@ def forged_merged_connections(smbscope, reports, samples, tmp):
             expect(what + " (%d MiB): merged an entry at a time" % mib, rc in (0, 1), "exit %d, peak %d MiB, %r" %
                    (rc, peak >> 10, err.strip()[:300]))
             if not sanitized:
-                expect(what + ": peak RSS %d MiB under 192 MiB" % (peak >> 10), peak < 192 << 10)
+                expect(what + ": peak RSS %d MiB under 128 MiB" % (peak >> 10), peak < 128 << 10)
         else:
             expect(what + ": refused", rc == 2 and needle in err, "exit %d, %r" % (rc, err.strip()[:300]))
 
@@ -484,7 +484,7 @@ def forged_merged_connections(smbscope, reports, samples, tmp):
 def forged_edge_entries(smbscope, reports, samples, tmp):
     """A merged report whose leaf of a run with an edge connection (one a
     join may change: its entry is kept to the end whatever the limit)
-    carries 4,096 entries of that connection, each of 4,000 values (within
+    carries 2,048 entries of that connection, each of 4,000 values (within
     what an entry may hold), digest made again: kept as their text, not
     json-glib trees (about 360 KB each: main was killed at 512 MiB of
     address space)."""
@@ -498,7 +498,7 @@ def forged_edge_entries(smbscope, reports, samples, tmp):
     if rc == 2 or b'"leaves"' not in merged:
         return
     sanitized = b"__asan_init" in open(smbscope, "rb").read()
-    k, per = (256 if sanitized else 4096), 4000
+    k, per = (256 if sanitized else 2048), 4000
     doc = json.loads(merged)
     leaves = doc["merge_state"]["state"]["leaves"]
     at = [i for i, lf in enumerate(leaves) if unpack_leaf(lf)["state"]["edges"]]
