@@ -12,9 +12,11 @@
 #include "fmt.h"
 #include "hosts.h"
 #include "jget.h"
+#include "leaf_split.h"
 #include "mem_trim.h"
 #include "mstate.h"
 #include "mstate_canon.h"
+#include "mstate_detail.h"
 #include "mstate_edges.h"
 #include "mstate_group_order.h"
 #include "mstate_join_hs.h"
@@ -414,6 +416,98 @@ static bool objects_of(const char *p, size_t from, size_t to, GArray *out, guint
     return out->len && i < to && p[i] == ']';
 }
 
+/* The next element of the array whose elements start at *i (after its '['
+ * or a ','): [*from, *to) an object, *i past its ','; false at the ']' (or
+ * when the text is not an array of objects: *bad set). */
+static bool next_object(const char *p, size_t to, size_t *i, size_t *from, size_t *end, bool *bad)
+{
+    size_t k = skip_ws(p, to, *i);
+    if (k < to && p[k] == ']' && !*from) /* [] */
+        return false;
+    size_t e = k < to && p[k] == '{' ? value_end(p, to, k) : 0;
+    if (!e) {
+        *bad = true;
+        return false;
+    }
+    *from = k;
+    *end = e;
+    k = skip_ws(p, to, e);
+    if (k < to && p[k] == ',')
+        *i = k + 1;
+    else if (k < to && p[k] == ']')
+        *i = to; /* the last one */
+    else
+        *bad = true;
+    return !*bad;
+}
+
+/* The array [from, to) (from at '['): an array of objects, their number in
+ * *count; false when it is not (the index of the first that is no object
+ * in *count). */
+static bool all_objects(const char *p, size_t from, size_t to, guint *count)
+{
+    size_t i = from + 1, a = 0, b = 0;
+    bool bad = false;
+    *count = 0;
+    while (i < to && next_object(p, to, &i, &a, &b, &bad))
+        ++*count;
+    return !bad;
+}
+
+/* The values (containers, members, elements) of the JSON text [a, b):
+ * its commas and openings outside strings, and one. */
+static uint64_t values_of(const char *p, size_t a, size_t b)
+{
+    uint64_t v = 1;
+    for (size_t i = a; i < b; i++) {
+        if (p[i] == '"')
+            i = string_end(p, b, i) - 1; /* a value_end()'d text: its strings end */
+        else
+            v += p[i] == ',' || p[i] == '{' || p[i] == '[';
+    }
+    return v;
+}
+
+/* Values an entry of a merged report's own connections[] may hold: a
+ * connection joined from parts holds what each part's entry did (each at
+ * most LEAF_ENTRY_VALUES, leaf_split.h) with the sessions and shares of all
+ * of them; 16 parts' worth, so one entry's tree is at most a few MB. */
+#define MERGED_ENTRY_VALUES (16u * LEAF_ENTRY_VALUES)
+
+/* A merged report's own connections[] (the text [from, to), checked by
+ * all_objects()) onto w in canonical form (mstate_put_node() of the whole
+ * array), one element parsed at a time: the array is the view of the
+ * report's leaves and only its digest reads it, and its tree was most of
+ * the memory of merging a merged report of 20,000 connections again
+ * (592 MiB for a 48 MB report).  false (err) when an element is not JSON. */
+static bool put_entries(struct json *w, const char *p, size_t from, size_t to, char *err, size_t errlen)
+{
+    json_begin_array(w);
+    JsonParser *parser = json_parser_new_immutable();
+    size_t i = from + 1, a = 0, b = 0;
+    bool bad = false, ok = true;
+    for (guint k = 0; ok && i < to && next_object(p, to, &i, &a, &b, &bad); k++) {
+        if (values_of(p, a, b) > MERGED_ENTRY_VALUES) {
+            snprintf(err, errlen, "connections[%u]: an entry of more than %u values: not a report smbscope writes", k,
+                     MERGED_ENTRY_VALUES);
+            ok = false;
+            break;
+        }
+        GError *gerr = NULL;
+        ok = json_parser_load_from_data(parser, p + a, (gssize)(b - a), &gerr);
+        if (ok) {
+            mstate_put_node(w, json_parser_get_root(parser));
+        } else {
+            snprintf(err, errlen, "not JSON: connections[%u]: %s", k, gerr->message);
+            g_error_free(gerr);
+        }
+        json_flush(w);
+    }
+    g_object_unref(parser);
+    json_end_array(w);
+    return ok;
+}
+
 static JsonParser *parse(const char *p, size_t n)
 {
     JsonParser *parser = json_parser_new_immutable();
@@ -454,7 +548,21 @@ static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t 
         g_array_free(leaves, TRUE);
         return -1;
     }
-    GString *skel = g_string_new_len(p, (gssize)lv[0]);
+    /* connections[] out of the skeleton too: hashed an element at a time (put_entries()) */
+    size_t c0 = member_start(p, n, 0, "connections"), c1 = c0 ? value_end(p, n, c0) : 0;
+    guint entries = 0;
+    if (!c1 || p[c0] != '[' || c1 > lv[0]) {
+        g_array_free(leaves, TRUE);
+        return -1;
+    }
+    if (!all_objects(p, c0, c1, &entries)) {
+        snprintf(err, errlen, "connections[%u]: an entry that is not an object", entries);
+        g_array_free(leaves, TRUE);
+        return 0;
+    }
+    GString *skel = g_string_new_len(p, (gssize)c0);
+    g_string_append(skel, "[]");
+    g_string_append_len(skel, p + c1, (gssize)(lv[0] - c1));
     g_string_append(skel, "[]");
     g_string_append_len(skel, p + lv[1], (gssize)(n - lv[1]));
     JsonParser *sp = parse(skel->str, skel->len);
@@ -512,7 +620,8 @@ static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t 
         json_end_object(&w);
         json_flush(&w);
         mstate_sink_hash(&s, "\n", 1);
-        mstate_put_node(&w, detail);
+        if (r == 1 && !put_entries(&w, p, c0, c1, err, errlen))
+            r = 0;
         json_flush(&w);
     }
     mstate_sink_digest(&s, want);
@@ -636,43 +745,71 @@ struct detail_key {
     const char *first_seen;
 };
 
-static const char *entry_first_seen(JsonNode *n)
+/* What the sorts and the trims read of an entry, read once (a packed one,
+ * mstate_detail.h, is parsed for it): its text (made when two entries of
+ * one time are compared; a packed one's is the node's), first seen, ports. */
+struct entry_info {
+    char *text, *first_seen;
+    gint64 client_port, server_port;
+};
+
+static void info_free(gpointer p)
 {
-    const char *fs = json_object_get_string_member_with_default(json_node_get_object(n), "first_seen", "");
-    return fs ? fs : "";
+    struct entry_info *e = p;
+    g_free(e->text);
+    g_free(e->first_seen);
+    g_free(e);
 }
 
-static const char *entry_text(GHashTable *texts, JsonNode *n)
+static struct entry_info *info_of(GHashTable *infos, JsonNode *n, JsonParser **scratch)
 {
-    char *t = g_hash_table_lookup(texts, n);
-    if (!t) {
-        t = mstate_node_text(n);
-        g_hash_table_insert(texts, n, t);
-    }
-    return t;
+    struct entry_info *e = g_hash_table_lookup(infos, n);
+    if (e)
+        return e;
+    e = g_new0(struct entry_info, 1);
+    JsonObject *o = mstate_detail_view(n, scratch);
+    e->first_seen = g_strdup(o ? json_object_get_string_member_with_default(o, "first_seen", NULL) : NULL);
+    e->client_port = o ? json_object_get_int_member_with_default(o, "client_port", -1) : -1;
+    e->server_port = o ? json_object_get_int_member_with_default(o, "server_port", -1) : -1;
+    g_hash_table_insert(infos, n, e);
+    return e;
 }
 
-static gint key_order(gconstpointer pa, gconstpointer pb, gpointer texts)
+static const char *entry_text(GHashTable *infos, JsonNode *n)
+{
+    if (mstate_detail_is_packed(n))
+        return json_node_get_string(n); /* its text is the node */
+    struct entry_info *e = g_hash_table_lookup(infos, n); /* made by detail_sort() */
+    if (!e->text)
+        e->text = mstate_node_text(n);
+    return e->text;
+}
+
+static gint key_order(gconstpointer pa, gconstpointer pb, gpointer infos)
 {
     const struct detail_key *a = pa, *b = pb;
     int c = strcmp(a->first_seen, b->first_seen);
     if (c || a->n == b->n)
         return c;
-    return strcmp(entry_text(texts, a->n), entry_text(texts, b->n));
+    return strcmp(entry_text(infos, a->n), entry_text(infos, b->n));
 }
 
-static GHashTable *texts_new(void) { return g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free); }
+static GHashTable *texts_new(void) { return g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, info_free); }
 
 /* d in report order (a stable sort: entries of the same text keep theirs). */
-static void detail_sort(GPtrArray *d, GHashTable *texts)
+static void detail_sort(GPtrArray *d, GHashTable *infos)
 {
     GArray *keys = g_array_sized_new(FALSE, FALSE, sizeof(struct detail_key), d->len);
+    JsonParser *scratch = NULL;
     for (guint i = 0; i < d->len; i++) {
         JsonNode *n = g_ptr_array_index(d, i);
-        struct detail_key k = { n, entry_first_seen(n) };
+        const struct entry_info *e = info_of(infos, n, &scratch);
+        struct detail_key k = { n, e->first_seen ? e->first_seen : "" };
         g_array_append_val(keys, k);
     }
-    g_array_sort_with_data(keys, key_order, texts);
+    if (scratch)
+        g_object_unref(scratch);
+    g_array_sort_with_data(keys, key_order, infos);
     for (guint i = 0; i < d->len; i++)
         d->pdata[i] = g_array_index(keys, struct detail_key, i).n;
     g_array_free(keys, TRUE);
@@ -715,7 +852,7 @@ struct detail_trim {
     GArray *edges_of;      /* the a->edges they were taken from */
     guint edges_seen;
     GPtrArray *edge_side;  /* entries of edge connections */
-    GHashTable *texts;     /* JsonNode* -> its text, for entries of one time */
+    GHashTable *texts;     /* JsonNode* -> struct entry_info */
     bool trimmed;
 };
 
@@ -724,12 +861,10 @@ static void edge_key(char *buf, size_t len, const char *first_seen, uint64_t p0,
     snprintf(buf, len, "%s|%" G_GUINT64_FORMAT "|%" G_GUINT64_FORMAT, first_seen, p0 < p1 ? p0 : p1, p0 < p1 ? p1 : p0);
 }
 
-static bool is_edge(GHashTable *edges, JsonNode *e)
+static bool is_edge(GHashTable *edges, const struct entry_info *e)
 {
-    JsonObject *o = json_node_get_object(e);
-    const char *fs = json_object_get_string_member_with_default(o, "first_seen", NULL);
-    gint64 cp = json_object_get_int_member_with_default(o, "client_port", -1);
-    gint64 sp = json_object_get_int_member_with_default(o, "server_port", -1);
+    const char *fs = e->first_seen;
+    gint64 cp = e->client_port, sp = e->server_port;
     if (!fs || cp < 0 || sp < 0)
         return false; /* not one a join can find (mstate_detail.c entry_is()): it never changes nor goes, so
                        * it is kept or dropped by its order as the others are (kept whatever the limit, a
@@ -776,10 +911,13 @@ static void detail_trim_after(struct analysis *a, struct detail_trim *t, uint64_
     if (!t->texts)
         t->texts = texts_new();
     GPtrArray *kept = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+    JsonParser *scratch = NULL;
     for (guint i = 0; i < d->len; i++) {
         JsonNode *e = g_ptr_array_index(d, i);
-        g_ptr_array_add(is_edge(t->edges, e) ? t->edge_side : kept, json_node_ref(e));
+        g_ptr_array_add(is_edge(t->edges, info_of(t->texts, e, &scratch)) ? t->edge_side : kept, json_node_ref(e));
     }
+    if (scratch)
+        g_object_unref(scratch);
     g_ptr_array_free(d, TRUE);
     detail_sort(kept, t->texts);
     for (guint i = (guint)keep; i < kept->len; i++) {
@@ -851,6 +989,9 @@ int merge_main(const struct config *given)
             analysis_free(&a);
             return 2;
         }
+        /* the report's entries kept as their text (mstate_detail.h); before
+         * the trim: its table of texts names the entries it kept before */
+        mstate_detail_pack_all(&a);
         detail_trim(&a, &trim);
         /* the report's tree is freed: give its pages back before the next
          * one is parsed (glibc keeps them otherwise, and the next tree and

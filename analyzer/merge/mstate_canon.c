@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "mstate_canon.h"
+#include "mstate_detail.h"
 #include "report.h"
 #include "report_json.h"
 
@@ -156,7 +157,7 @@ void mstate_put_detail(struct json *w, const struct analysis *a)
     for (guint i = 0; i < conns->len; i++)
         json_connection(w, g_ptr_array_index(conns, i));
     for (guint i = 0; a->conn_detail_json && i < a->conn_detail_json->len; i++)
-        mstate_put_node(w, g_ptr_array_index(a->conn_detail_json, i));
+        mstate_detail_put(w, g_ptr_array_index(a->conn_detail_json, i)); /* packed or not */
     json_end_array(w);
     json_set_canonical(w, was);
     g_ptr_array_free(conns, TRUE);

@@ -16,6 +16,7 @@
 #include "mstate_join_enc.h"
 #include "mstate_join_nbss.h"
 #include "mstate_join_rdma.h"
+#include "mstate_canon.h"
 #include "mstate_put.h"
 #include "session_join.h"
 #include "session.h"
@@ -110,9 +111,10 @@ static struct detail_index *index_of(struct analysis *a)
     x->arr = g_ptr_array_ref(d);
     x->len = d->len;
     x->by_ends = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
+    JsonParser *scratch = NULL;
     for (guint i = 0; i < d->len; i++) {
         JsonNode *n = g_ptr_array_index(d, i);
-        JsonObject *o = json_node_get_object(n);
+        JsonObject *o = mstate_detail_view(n, &scratch);
         char buf[ENDS_KEY_LEN];
         const char *key = entry_key(buf, o);
         if (!key)
@@ -124,8 +126,32 @@ static struct detail_index *index_of(struct analysis *a)
         }
         g_ptr_array_add(same, json_node_ref(n));
     }
+    if (scratch)
+        g_object_unref(scratch);
     a->detail_index = x;
     return x;
+}
+
+/* Packed entry i of the index's bucket same turned back into its object:
+ * a new node in its place there and in the array (json-glib changes the
+ * type of a node only while nothing else holds it).  A mutable parse: the
+ * joins change it. */
+static JsonNode *unpack(struct analysis *a, GPtrArray *same, guint i)
+{
+    JsonNode *n = g_ptr_array_index(same, i);
+    JsonParser *p = json_parser_new();
+    JsonNode *o = NULL;
+    guint at;
+    if (json_parser_load_from_data(p, json_node_get_string(n), -1, NULL) && /* its own text: always */
+        g_ptr_array_find(a->conn_detail_json, n, &at)) {
+        o = json_node_copy(json_parser_get_root(p));
+        a->conn_detail_json->pdata[at] = json_node_ref(o);
+        json_node_unref(n);
+        same->pdata[i] = o; /* the bucket's reference moves to it */
+        json_node_unref(n);
+    }
+    g_object_unref(p);
+    return o ? o : n;
 }
 
 /* The entry of a part: its endpoints (either orientation) and first packet
@@ -146,12 +172,19 @@ static JsonNode *find_entry(struct analysis *a, const struct conn_summary *cs, b
      * a scan finds: the index lists them in that order (built in it, its
      * removals keep it).  (It scanned the whole array when there were two:
      * copies of a report's edge entries made every look-up a scan.) */
-    for (guint i = 0; same && i < same->len; i++) {
+    JsonParser *scratch = NULL;
+    JsonNode *found = NULL;
+    guint i = 0;
+    for (; !found && same && i < same->len; i++) {
         JsonNode *n = g_ptr_array_index(same, i);
-        if (entry_is(json_node_get_object(n), cs, c, s, t, swapped))
-            return n;
+        if (entry_is(mstate_detail_view(n, &scratch), cs, c, s, t, swapped))
+            found = n;
     }
-    return NULL;
+    if (scratch)
+        g_object_unref(scratch);
+    if (found && mstate_detail_is_packed(found))
+        found = unpack(a, same, i - 1); /* the joins read and change it */
+    return found;
 }
 
 /* n (an entry of conn_detail_json) out of the array and the index. */
@@ -159,7 +192,10 @@ static void remove_entry(struct analysis *a, JsonNode *n)
 {
     struct detail_index *x = index_of(a);
     char buf[ENDS_KEY_LEN];
-    const char *key = entry_key(buf, json_node_get_object(n));
+    JsonParser *scratch = NULL;
+    const char *key = entry_key(buf, mstate_detail_view(n, &scratch));
+    if (scratch)
+        g_object_unref(scratch);
     GPtrArray *same = key ? g_hash_table_lookup(x->by_ends, key) : NULL;
     if (same)
         g_ptr_array_remove(same, n);
@@ -172,6 +208,59 @@ static void add_int(JsonObject *dst, JsonObject *src, const char *k, const char 
     if (!dst || !src || !json_object_has_member(dst, k) || !json_object_has_member(src, src_k))
         return;
     json_object_set_int_member(dst, k, mstate_sum(json_object_get_int_member(dst, k), json_object_get_int_member(src, src_k)));
+}
+
+JsonNode *mstate_detail_pack(JsonNode *entry)
+{
+    char *t = mstate_node_text(entry);
+    JsonNode *p = json_node_init_string(json_node_alloc(), t);
+    g_free(t);
+    return p;
+}
+
+bool mstate_detail_is_packed(JsonNode *n)
+{
+    return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING;
+}
+
+JsonObject *mstate_detail_view(JsonNode *n, JsonParser **scratch)
+{
+    if (!mstate_detail_is_packed(n))
+        return json_node_get_object(n);
+    if (!*scratch)
+        *scratch = json_parser_new_immutable();
+    if (!json_parser_load_from_data(*scratch, json_node_get_string(n), -1, NULL))
+        return NULL; /* never: its text is json-glib's own */
+    return json_node_get_object(json_parser_get_root(*scratch));
+}
+
+void mstate_detail_pack_all(struct analysis *a)
+{
+    GPtrArray *d = a->conn_detail_json;
+    bool changed = false;
+    for (guint i = 0; d && i < d->len; i++) {
+        JsonNode *n = g_ptr_array_index(d, i);
+        if (mstate_detail_is_packed(n))
+            continue;
+        d->pdata[i] = mstate_detail_pack(n);
+        json_node_unref(n);
+        changed = true;
+    }
+    if (changed)
+        mstate_detail_free(a); /* it names the nodes */
+}
+
+char *mstate_detail_text(JsonNode *n)
+{
+    return mstate_detail_is_packed(n) ? g_strdup(json_node_get_string(n)) : mstate_node_text(n);
+}
+
+void mstate_detail_put(struct json *w, JsonNode *n)
+{
+    JsonParser *scratch = NULL;
+    mstate_put_node(w, mstate_detail_view(n, &scratch) && scratch ? json_parser_get_root(scratch) : n);
+    if (scratch)
+        g_object_unref(scratch);
 }
 
 /* Elements of the late array the early one does not hold, appended. */

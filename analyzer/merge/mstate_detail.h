@@ -4,6 +4,7 @@
 
 #include "analysis.h"
 #include "conn_summary.h"
+#include "json.h"
 
 #include <json-glib/json-glib.h>
 
@@ -34,6 +35,26 @@ struct smb_conn *mstate_detail_conn(struct analysis *a, const struct conn_summar
 /* The index of a->conn_detail_json's entries the joins look them up by
  * (built on the first look-up) freed: analysis_free(). */
 void mstate_detail_free(struct analysis *a);
+
+/* Entries are kept as their text (json-glib's compact form, the text the
+ * report writes) until a join looks one up: a tree costs about 90 bytes a
+ * value, 20 to 40 times its text, and merge keeps every entry of an edge
+ * connection to the end (forged: up to 4,096 values each), and every entry
+ * with --connections all.  A kept (packed) entry is a string node; a join's
+ * look-up (mstate_detail_entry() and the others here) turns the entry it
+ * finds back into its object in place (the same node).  Entries are always
+ * objects (mstate_detail_entry_check()), so a string node is a packed one. */
+JsonNode *mstate_detail_pack(JsonNode *entry);
+bool mstate_detail_is_packed(JsonNode *n);
+/* The object of entry n, packed or not (a packed one parsed by *scratch,
+ * made when NULL, the caller's to unref; valid until its next use). */
+JsonObject *mstate_detail_view(JsonNode *n, JsonParser **scratch);
+/* Every entry of a->conn_detail_json packed (those a join turned back). */
+void mstate_detail_pack_all(struct analysis *a);
+/* Entry n's text as the report writes it (g_free). */
+char *mstate_detail_text(JsonNode *n);
+/* Entry n in canonical form (mstate_put_node()). */
+void mstate_detail_put(struct json *w, JsonNode *n);
 
 /* A report's connections[] entry e as smbscope writes it, before any join
  * adds to it: every number an integer in [0, MSTATE_COUNT_MAX], and the

@@ -612,7 +612,7 @@ static enum leaf_took take_entry(struct leaf_fold *f, const char *text, size_t l
         jget_fail(f->g, &f->sp, why);
         return LEAF_FAILED;
     }
-    g_ptr_array_add(f->a->conn_detail_json, json_node_copy(json_parser_get_root(p)));
+    g_ptr_array_add(f->a->conn_detail_json, mstate_detail_pack(json_parser_get_root(p))); /* its text (mstate_detail.h) */
     if (f->added)
         f->added(f->a, f->added_ctx);
     return LEAF_TOOK;

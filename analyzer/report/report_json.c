@@ -9,6 +9,8 @@
 #include "json.h"
 #include "mstate.h"
 #include "part_id.h"
+
+#include "mstate_detail.h"
 #include "smb_tables.h"
 
 #ifndef SMBSCOPE_VERSION
@@ -284,7 +286,7 @@ void report_json_connections(struct json *j, const struct analysis *a)
     for (guint i = 0; i < conns->len; i++)
         json_connection(j, g_ptr_array_index(conns, i));
     for (guint i = 0; a->conn_detail_json && i < a->conn_detail_json->len; i++) {
-        char *text = mstate_node_text(g_ptr_array_index(a->conn_detail_json, i));
+        char *text = mstate_detail_text(g_ptr_array_index(a->conn_detail_json, i)); /* packed or not */
         json_raw(j, text, strlen(text));
         g_free(text);
     }

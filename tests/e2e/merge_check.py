@@ -469,6 +469,104 @@ def forged_leaves(smbscope, reports, samples, tmp):
             expect(name + ": peak RSS %d MiB under 256 MiB" % (usage.ru_maxrss >> 10), usage.ru_maxrss < 256 << 10)
 
 
+def limited_merge(smbscope, args, limit_mib):
+    """merge run in its own process under limit_mib MiB of address space
+    (None: no limit; a sanitizer's shadow memory does not fit one):
+    (exit status, stderr, peak RSS in KiB)."""
+    def limit():
+        if limit_mib is not None:
+            import resource
+            resource.setrlimit(resource.RLIMIT_AS, (limit_mib << 20, limit_mib << 20))
+
+    p = subprocess.Popen([smbscope, "merge", "-T", "json", "-q", "-o", os.devnull] + args,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=limit)
+    err = p.stderr.read().decode(errors="replace")
+    _, status, usage = os.wait4(p.pid, 0)
+    return os.waitstatus_to_exitcode(status), err, usage.ru_maxrss
+
+
+def forged_merged_connections(smbscope, reports, samples, tmp):
+    """A merged report's own connections[] (the view of its leaves, read
+    only for its digest) of about 16 MiB of dense entries, digest made
+    again: hashed an element at a time, never one tree (json-glib's tree of
+    the whole array is about 40 bytes a byte: main was killed at 512 MiB of
+    address space); an element that is no object, or one of more values
+    than a joined entry can hold, is refused before it is parsed."""
+    rc, merged, err = run([smbscope, "merge", "-T", "json"] + [reports.of(c)[0] for c in samples[:2]])
+    expect("a merged report to forge (connections[])", rc != 2 and b'"leaves"' in merged, err.strip())
+    if rc == 2 or b'"leaves"' not in merged:
+        return
+    sanitized = b"__asan_init" in open(smbscope, "rb").read()
+    mib = 4 if sanitized else 16
+    per = 4000
+    k = mib * (1 << 20) // (2 * per)
+    entry = {"first_seen": "2026-01-01T00:00:00.000000Z", "client_port": 1, "server_port": 445,
+             "junk": [0] * (per - 4)}
+    cases = (("dense", [dict(entry, client_port=i % 65536) for i in range(k)], None),
+             ("not an object", [entry, 7], "connections[%d]: an entry that is not an object"),
+             ("too many values", [dict(entry, junk=[0] * (16 * 4096))],
+              "connections[%d]: an entry of more than 65536 values"))
+    for name, conns, needle in cases:
+        doc = json.loads(merged)
+        if needle:
+            needle %= len(doc["connections"]) + len(conns) - 1
+        doc["connections"] = doc["connections"] + conns
+        bad = os.path.join(tmp, "forged-merged-%s.json" % name.replace(" ", "-"))
+        with open(bad, "w") as f:
+            json.dump(redigest(doc), f)
+        rc, err, peak = limited_merge(smbscope, [bad], None if sanitized else 512)
+        what = "a merged report's connections[] of %s" % name
+        if needle is None:
+            expect(what + " (%d MiB): merged an entry at a time" % mib, rc in (0, 1), "exit %d, peak %d MiB, %r" %
+                   (rc, peak >> 10, err.strip()[:300]))
+            if not sanitized:
+                expect(what + ": peak RSS %d MiB under 128 MiB" % (peak >> 10), peak < 128 << 10)
+        else:
+            expect(what + ": refused", rc == 2 and needle in err, "exit %d, %r" % (rc, err.strip()[:300]))
+
+
+def forged_edge_entries(smbscope, reports, samples, tmp):
+    """A merged report whose leaf of a run with an edge connection (one a
+    join may change: its entry is kept to the end whatever the limit)
+    carries 2,048 entries of that connection, each of 4,000 values (within
+    what an entry may hold), digest made again: kept as their text, not
+    json-glib trees (about 360 KB each: main was killed at 512 MiB of
+    address space)."""
+    mid = [c for c in samples if os.path.basename(c) == "smb445-midstream.pcap"]
+    other = [c for c in samples if os.path.basename(c) == "smb445-list-shares.pcap"]
+    expect("samples with an edge connection", mid and other)
+    if not mid or not other:
+        return
+    rc, merged, err = run([smbscope, "merge", "-T", "json", reports.of(mid[0])[0], reports.of(other[0])[0]])
+    expect("a merged report to forge (edge entries)", rc != 2 and b'"leaves"' in merged, err.strip())
+    if rc == 2 or b'"leaves"' not in merged:
+        return
+    sanitized = b"__asan_init" in open(smbscope, "rb").read()
+    k, per = (256 if sanitized else 2048), 4000
+    doc = json.loads(merged)
+    leaves = doc["merge_state"]["state"]["leaves"]
+    at = [i for i, lf in enumerate(leaves) if unpack_leaf(lf)["state"]["edges"]]
+    expect("a leaf with an edge connection and its entry", len(at) == 1)
+    if len(at) != 1:
+        return
+    leaf = unpack_leaf(leaves[at[0]])
+    entry = leaf["connections"][0]
+    padded = dict(entry, junk=[0] * (per - 100))
+    leaf["connections"] = leaf["connections"] + [padded] * k
+    leaf["state"]["conns_detailed"] = len(leaf["connections"])
+    leaves[at[0]] = pack_leaf('{"state":%s,"connections":%s}' % (canonical(leaf["state"]),
+                                                                  canonical(leaf["connections"])))
+    bad = os.path.join(tmp, "forged-edge-entries.json")
+    with open(bad, "w") as f:
+        json.dump(redigest(doc), f)
+    for args in ([], ["--connections", "all"]):
+        rc, err, peak = limited_merge(smbscope, args + [bad], None if sanitized else 512)
+        what = "%d entries of an edge connection of %d values each%s" % (k, per, " " + " ".join(args) if args else "")
+        expect(what + ": merged", rc in (0, 1, 3), "exit %d, peak %d MiB, %r" % (rc, peak >> 10, err.strip()[:300]))
+        if not sanitized:
+            expect(what + ": peak RSS %d MiB under 160 MiB" % (peak >> 10), peak < 160 << 10)
+
+
 def extreme_times(smbscope, sample, tmp):
     """A pcapng whose packets are at the latest time the readers keep (its
     timestamps in tenths of a second at 2^64 - 7: seconds clamped to
@@ -756,6 +854,8 @@ def main():
         with_smb = [s for s in samples if os.path.basename(s) == "smb445-list-shares.pcap"] or samples
         malformed(a.smbscope, reports, with_smb[0], tmp)
         forged_leaves(a.smbscope, reports, samples, tmp)
+        forged_merged_connections(a.smbscope, reports, samples, tmp)
+        forged_edge_entries(a.smbscope, reports, samples, tmp)
     print("%d failure(s)" % len(failures))
     return 1 if failures else 0
 
