@@ -8,9 +8,8 @@
 #include "fmt.h"
 #include "json.h"
 #include "mstate.h"
-#include "part_id.h"
-
 #include "mstate_detail.h"
+#include "part_id.h"
 #include "smb_tables.h"
 
 #ifndef SMBSCOPE_VERSION
