@@ -423,6 +423,81 @@ static void row_put(struct zput *z, const struct nb_flow *f, bool unlisted)
     }
 }
 
+/* ---- zlib streams of binary records ({"n": N, "zlib": BASE64}) -------- */
+
+/* Whether b64 is base64 as the writer puts it (g_base64_decode() skips
+ * what is not base64: a forged stream would otherwise be read anyway). */
+static bool b64_ok(struct jget *g, const struct jpath *p, const char *b64)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t blen = strlen(b64), body = strspn(b64, alphabet), pad = strspn(b64 + body, "=");
+    if (!blen || blen % 4 || body + pad != blen || pad > 2) {
+        jget_fail(g, p, "zlib: not base64");
+        return false;
+    }
+    return true;
+}
+
+/* One record at p (len bytes there) taken by the reader: its size, 0 when
+ * more bytes are needed, -1 (the reason in g) when it is not one smbscope
+ * writes.  at: its index. */
+typedef int64_t (*zrec_take)(void *ctx, struct jget *g, const struct jpath *ip, const uint8_t *p, size_t len);
+
+/* The n records of a stream, inflated window bytes at a time (more than a
+ * record at most) and handed to take in turn; refused as "not a zlib
+ * stream of n <what>" when it holds more or fewer, or is not one. */
+static void zread_records(struct jget *g, const struct jpath *mp, const char *b64, uint64_t n, size_t window,
+                          zrec_take take, void *ctx, const char *what)
+{
+    if (!b64_ok(g, mp, b64))
+        return;
+    gsize zlen = 0;
+    guchar *z = g_base64_decode(b64, &zlen);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    bool ok = inflateInit(&zs) == Z_OK;
+    zs.next_in = z;
+    zs.avail_in = (uInt)zlen;
+    uint8_t *buf = g_malloc(window);
+    size_t have = 0;
+    uint64_t taken = 0;
+    int rc = Z_OK;
+    while (ok && !g->failed && rc != Z_STREAM_END) {
+        zs.next_out = buf + have;
+        zs.avail_out = (uInt)(window - have);
+        rc = inflate(&zs, Z_NO_FLUSH);
+        if (rc != Z_OK && rc != Z_STREAM_END) {
+            ok = false;
+            break;
+        }
+        have = window - zs.avail_out;
+        size_t at = 0;
+        while (ok) {
+            if (taken >= n) { /* longer than n records */
+                ok = at == have;
+                break;
+            }
+            struct jpath ip;
+            jpath_index(&ip, mp, (guint)taken);
+            int64_t used = take(ctx, g, &ip, buf + at, have - at);
+            if (used <= 0)
+                break;
+            at += (size_t)used;
+            taken++;
+        }
+        memmove(buf, buf + at, have - at);
+        have -= at;
+    }
+    inflateEnd(&zs);
+    g_free(z);
+    g_free(buf);
+    if (!g->failed && (!ok || rc != Z_STREAM_END || have || taken != n)) {
+        char why[64];
+        snprintf(why, sizeof why, "zlib: not a zlib stream of n %s", what);
+        jget_fail(g, mp, why);
+    }
+}
+
 /* ---- the records past MSTATE_HOSTS_CAP, carried (records_more) -------- */
 
 /* A record as bytes: family, address (4 or 16), nb_roles, services_sent,
@@ -509,6 +584,23 @@ static int64_t rec_more_get(struct jget *g, const struct jpath *ip, const uint8_
     return (int64_t)need;
 }
 
+struct more_records {
+    struct host_table *t;
+    GArray *addrs;
+};
+
+static int64_t take_record(void *ctx, struct jget *g, const struct jpath *ip, const uint8_t *p, size_t len)
+{
+    struct more_records *m = ctx;
+    struct host_rec h;
+    int64_t used = rec_more_get(g, ip, p, len, &h);
+    if (used > 0) {
+        host_table_fold(m->t, &h);
+        g_array_append_val(m->addrs, h.addr);
+    }
+    return used;
+}
+
 GArray *mstate_fold_records_more(struct jget *g, const struct jpath *hp, struct host_table *t, JsonObject *ho)
 {
     if (g->failed || !ho || !json_object_has_member(ho, "records_more"))
@@ -521,57 +613,9 @@ GArray *mstate_fold_records_more(struct jget *g, const struct jpath *hp, struct 
                         : NULL;
     if (g->failed || !b64)
         return NULL;
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t blen = strlen(b64), body = strspn(b64, alphabet), pad = strspn(b64 + body, "=");
-    if (!blen || blen % 4 || body + pad != blen || pad > 2) {
-        jget_fail(g, &mp, "zlib: not base64");
-        return NULL;
-    }
-    GArray *addrs = g_array_new(FALSE, FALSE, sizeof(struct ip_addr));
-    gsize zlen = 0;
-    guchar *z = g_base64_decode(b64, &zlen);
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    bool ok = inflateInit(&zs) == Z_OK;
-    zs.next_in = z;
-    zs.avail_in = (uInt)zlen;
-    const size_t size = 64 * REC_MORE_MAX;
-    uint8_t buf[64 * REC_MORE_MAX];
-    size_t have = 0;
-    int rc = Z_OK;
-    while (ok && !g->failed && rc != Z_STREAM_END) {
-        zs.next_out = buf + have;
-        zs.avail_out = (uInt)(size - have);
-        rc = inflate(&zs, Z_NO_FLUSH);
-        if (rc != Z_OK && rc != Z_STREAM_END) {
-            ok = false;
-            break;
-        }
-        have = size - zs.avail_out;
-        size_t at = 0;
-        for (;;) {
-            struct jpath ip;
-            jpath_index(&ip, &mp, addrs->len);
-            struct host_rec h;
-            int64_t used = rec_more_get(g, &ip, buf + at, have - at, &h);
-            if (used <= 0)
-                break;
-            if (addrs->len >= n) { /* longer than n records */
-                ok = false;
-                break;
-            }
-            at += (size_t)used;
-            host_table_fold(t, &h);
-            g_array_append_val(addrs, h.addr);
-        }
-        memmove(buf, buf + at, have - at);
-        have -= at;
-    }
-    inflateEnd(&zs);
-    g_free(z);
-    if (!g->failed && (!ok || rc != Z_STREAM_END || have || addrs->len != n))
-        jget_fail(g, &mp, "zlib: not a zlib stream of n records");
-    return addrs;
+    struct more_records m = { t, g_array_new(FALSE, FALSE, sizeof(struct ip_addr)) };
+    zread_records(g, &mp, b64, n, 64 * REC_MORE_MAX, take_record, &m, "records");
+    return m.addrs;
 }
 
 /* Whether the run counts a host's flows as not itemised (its own rows
@@ -800,12 +844,8 @@ static void fold_compact(struct jget *g, const struct jpath *p, struct host_tabl
     const char *b64 = c ? jget_str(g, &kp, c, "zlib", 4 * cap * (width + 1), false) : NULL;
     if (g->failed || !b64)
         return;
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t blen = strlen(b64), body = strspn(b64, alphabet), pad = strspn(b64 + body, "=");
-    if (!blen || blen % 4 || body + pad != blen || pad > 2) { /* g_base64_decode() skips what is not base64 */
-        jget_fail(g, &kp, "zlib: not base64");
+    if (!b64_ok(g, &kp, b64))
         return;
-    }
     gsize zlen = 0;
     guchar *z = g_base64_decode(b64, &zlen);
     const size_t stride = width + 1;
@@ -988,6 +1028,25 @@ static int64_t row_get(struct jget *g, const struct jpath *ip, const uint8_t *p,
 
 /* netbios.rows_more read whole into m (at most MSTATE_NB_MORE_CAP rows,
  * inflated a chunk at a time). */
+static int64_t take_row(void *ctx, struct jget *g, const struct jpath *ip, const uint8_t *p, size_t len)
+{
+    struct more *m = ctx;
+    struct nb_flow f;
+    bool unlisted = false;
+    int64_t used = row_get(g, ip, p, len, &f, &unlisted);
+    if (used <= 0)
+        return used;
+    g_array_append_val(m->rows, f);
+    struct more_client *mc = g_hash_table_lookup(m->clients, &f.client);
+    if (!mc) {
+        mc = g_new0(struct more_client, 1);
+        g_hash_table_insert(m->clients, g_memdup2(&f.client, sizeof f.client), mc);
+    }
+    mc->rows++;
+    mc->unlisted |= unlisted;
+    return used;
+}
+
 static void more_read(struct jget *g, const struct jpath *np, JsonObject *no, struct more *m)
 {
     struct jpath mp;
@@ -998,65 +1057,7 @@ static void more_read(struct jget *g, const struct jpath *np, JsonObject *no, st
     const char *b64 = c ? jget_str(g, &mp, c, "zlib", (size_t)MSTATE_NB_MORE_CAP * row_max / 3 * 4, false) : NULL;
     if (g->failed || !b64)
         return;
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t blen = strlen(b64), body = strspn(b64, alphabet), pad = strspn(b64 + body, "=");
-    if (!blen || blen % 4 || body + pad != blen || pad > 2) {
-        jget_fail(g, &mp, "zlib: not base64");
-        return;
-    }
-    gsize zlen = 0;
-    guchar *z = g_base64_decode(b64, &zlen);
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    bool ok = inflateInit(&zs) == Z_OK;
-    zs.next_in = z;
-    zs.avail_in = (uInt)zlen;
-    const size_t size = 65536; /* more than a row at most (row_max) */
-    uint8_t *buf = g_malloc(size);
-    size_t have = 0;
-    int rc = Z_OK;
-    while (ok && !g->failed && rc != Z_STREAM_END) {
-        zs.next_out = buf + have;
-        zs.avail_out = (uInt)(size - have);
-        rc = inflate(&zs, Z_NO_FLUSH);
-        if (rc != Z_OK && rc != Z_STREAM_END) {
-            ok = false;
-            break;
-        }
-        have = size - zs.avail_out;
-        size_t at = 0;
-        for (;;) {
-            struct jpath ip;
-            jpath_index(&ip, &mp, m->rows->len);
-            struct nb_flow f;
-            bool unlisted = false;
-            int64_t used = row_get(g, &ip, buf + at, have - at, &f, &unlisted);
-            if (used <= 0)
-                break;
-            if (m->rows->len >= n) { /* longer than n rows */
-                ok = false;
-                if (f.names)
-                    g_ptr_array_free(f.names, TRUE);
-                break;
-            }
-            at += (size_t)used;
-            g_array_append_val(m->rows, f);
-            struct more_client *mc = g_hash_table_lookup(m->clients, &f.client);
-            if (!mc) {
-                mc = g_new0(struct more_client, 1);
-                g_hash_table_insert(m->clients, g_memdup2(&f.client, sizeof f.client), mc);
-            }
-            mc->rows++;
-            mc->unlisted |= unlisted;
-        }
-        memmove(buf, buf + at, have - at);
-        have -= at;
-    }
-    inflateEnd(&zs);
-    g_free(z);
-    g_free(buf);
-    if (!g->failed && (!ok || rc != Z_STREAM_END || have || m->rows->len != n))
-        jget_fail(g, &mp, "zlib: not a zlib stream of n rows");
+    zread_records(g, &mp, b64, n, 65536 /* more than a row at most (row_max) */, take_row, m, "rows");
 }
 
 static gint by_addr(gconstpointer pa, gconstpointer pb)

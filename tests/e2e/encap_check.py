@@ -32,6 +32,14 @@ def tap(ok, name, detail=""):
     results.append((ok, name, detail))
 
 
+def tap_end(checks):
+    """The TAP plan and lines of checks [(ok, name, detail)]; the exit status."""
+    print("1..%d" % len(checks))
+    for i, (ok, name, detail) in enumerate(checks, 1):
+        print("%s %d - %s%s" % ("ok" if ok else "not ok", i, name, (" # " + detail) if detail and not ok else ""))
+    return 0 if all(r[0] for r in checks) else 1
+
+
 def ip4(proto, payload):
     h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0x4000, 64, proto, 0,
                     bytes([198, 51, 100, 1]), bytes([198, 51, 100, 2]))
@@ -105,7 +113,9 @@ def encap(mode, frame):
 MODES = ["mpls", "mpls-pw", "mpls-pw-nocw", "mpls-pw-nocw-oui", "pppoe", "ipip", "4in6", "ah", "vxlan", "geneve", "erspan2", "erspan3", "gre4"]
 
 
-def rewrite(src, dst, mode):
+def rewrite(src, dst, mode, wrap=None):
+    """src's Ethernet/IPv4 frames through wrap (encap by default) into dst."""
+    wrap = wrap or encap
     d = open(src, "rb").read()
     out = [d[:24]]
     off = 24
@@ -113,7 +123,7 @@ def rewrite(src, dst, mode):
         s, us, cl, wl = struct.unpack("<IIII", d[off:off + 16])
         f = d[off + 16:off + 16 + cl]
         off += 16 + cl
-        nf = encap(mode, f) if f[12:14] == b"\x08\x00" else f
+        nf = wrap(mode, f) if f[12:14] == b"\x08\x00" else f
         out.append(struct.pack("<IIII", s, us, len(nf), len(nf) + (wl - cl)) + nf)
     open(dst, "wb").write(b"".join(out))
 
@@ -160,10 +170,7 @@ def main():
         rc, got = facts(o.smbscope, path)
         tap(rc == 3 and got["losses"] > 0, "gre5: past the depth followed, a decode loss (inconclusive)",
             "exit %d %r" % (rc, got))
-    print("1..%d" % len(results))
-    for i, (ok, name, detail) in enumerate(results, 1):
-        print("%s %d - %s%s" % ("ok" if ok else "not ok", i, name, (" # " + detail) if detail and not ok else ""))
-    return 0 if all(r[0] for r in results) else 1
+    return tap_end(results)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "hostile"))
 from pcapio import csum  # noqa: E402
+from encap_check import tap_end  # noqa: E402
 
 results = []
 
@@ -251,10 +252,7 @@ def main():
             tap(rc == 3 and losses.get(kind) == ts["frames"],
                 "%s: every frame a decode loss (%s), inconclusive, never a pass" % (mode, kind),
                 "exit %d %r %r" % (rc, got, losses))
-    print("1..%d" % len(results))
-    for i, (ok, name, detail) in enumerate(results, 1):
-        print("%s %d - %s%s" % ("ok" if ok else "not ok", i, name, (" # " + detail) if detail and not ok else ""))
-    return 0 if all(r[0] for r in results) else 1
+    return tap_end(results)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from encap_check import MACS, facts, ip4, results, tap  # noqa: E402
+from encap_check import MACS, facts, ip4, results, rewrite, tap, tap_end  # noqa: E402
 
 
 def udp_ports(sport, dport, payload):
@@ -97,18 +97,6 @@ def plain_ipv6(src, dst):
     open(dst, "wb").write(b"".join(out))
 
 
-def rewrite(src, dst, mode):
-    d = open(src, "rb").read()
-    out, off = [d[:24]], 24
-    while off + 16 <= len(d):
-        s, us, cl, wl = struct.unpack("<IIII", d[off:off + 16])
-        f = d[off + 16:off + 16 + cl]
-        off += 16 + cl
-        nf = encap(mode, f) if f[12:14] == b"\x08\x00" else f
-        out.append(struct.pack("<IIII", s, us, len(nf), len(nf) + (wl - cl)) + nf)
-    open(dst, "wb").write(b"".join(out))
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smbscope", required=True)
@@ -125,7 +113,7 @@ def main():
         tap(want6_rc == 1 and want6["violations"], "the sample's IPv6 copy fails", repr(want6))
         for mode in MODES:
             path = os.path.join(tmp, mode + ".pcap")
-            rewrite(sample, path, mode)
+            rewrite(sample, path, mode, encap)
             t = subprocess.run([tshark, "-r", path, "-Y", "nbss || smb", "-T", "fields", "-e", "frame.number"],
                                capture_output=True, text=True, timeout=120)
             seen = len(t.stdout.split())
@@ -134,10 +122,7 @@ def main():
             wrc, w = (want6_rc, want6) if mode == "teredo" else (want_rc, want)
             tap(rc == wrc and got == w, "%s: smbscope judges the traffic inside as the plain sample" % mode,
                 "exit %d %r, plain: exit %d %r" % (rc, got, wrc, w))
-    print("1..%d" % len(results))
-    for i, (ok, name, detail) in enumerate(results, 1):
-        print("%s %d - %s%s" % ("ok" if ok else "not ok", i, name, (" # " + detail) if detail and not ok else ""))
-    return 0 if all(r[0] for r in results) else 1
+    return tap_end(results)
 
 
 if __name__ == "__main__":

@@ -298,6 +298,36 @@ def netbios_caps(smbscope, tmp):
         rc_b, _, err_b = run([smbscope, "merge", bad])
         expect("compact hosts refused: " + name, rc_b == 2 and needle in err_b and "hosts.compact_v4" in err_b,
                err_b.strip()[:300])
+    # the host records carried past the state's 2,048 (records_more, binary records, mstate_nb.c
+    # rec_more_put(): byte 0 the family, for IPv4 5 nb_roles, 28 the first byte of first_seen)
+    run_recs = {h["address"]: h for h in doc["hosts"]}
+    both = [h for h in m["hosts"] if h["address"] in run_recs]
+    keys = ("first_seen", "last_seen", "netbios_flows_opened", "netbios_packets_sent", "roles")
+    expect("merge lists the host records past the state's 2,048 as the run (records_more)",
+           "records_more" in doc["merge_state"]["state"]["hosts"] and both and
+           all(all(h[k] == run_recs[h["address"]][k] for k in keys) for h in both), "%d listed by both" % len(both))
+
+    def rewrite_recs(b64, at, value):
+        raw = bytearray(zlib.decompress(base64.b64decode(b64)))
+        raw[at] = value
+        return base64.b64encode(zlib.compress(bytes(raw))).decode()
+
+    for name, change, needle in (
+            ("one record more than the stream holds", lambda c: c.update(n=c["n"] + 1), "not a zlib stream of n records"),
+            ("not base64", lambda c: c.update(zlib=c["zlib"][:-4] + "!!!!"), "not base64"),
+            ("past the cap", lambda c: c.update(n=1 << 30), "records_more"),
+            ("a record of another family", lambda c: c.update(zlib=rewrite_recs(c["zlib"], 0, 5)), "records_more[0]: addr"),
+            ("roles smbscope does not write", lambda c: c.update(zlib=rewrite_recs(c["zlib"], 5, 0x10)),
+             "records_more[0]: nb_roles"),
+            ("a time past 2^62", lambda c: c.update(zlib=rewrite_recs(c["zlib"], 28, 0x7F)),
+             "records_more[0]: not a capture time")):
+        t = json.loads(json.dumps(doc))
+        change(t["merge_state"]["state"]["hosts"]["records_more"])
+        bad = os.path.join(tmp, "records-bad.json")
+        with open(bad, "w") as f:
+            json.dump(redigest(t), f)
+        rc_b, _, err_b = run([smbscope, "merge", bad])
+        expect("host records past the state's refused: " + name, rc_b == 2 and needle in err_b, err_b.strip()[:300])
     # the rows carried past the cap likewise (binary rows, mstate_nb.c row_put(): byte 0 the
     # protocol, for IPv4 ends 32 the first byte of first_seen, 48 the flags)
     def rewrite(b64, at, value):
