@@ -26,25 +26,13 @@ import statistics
 import struct
 import sys
 import time
-import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "plugin"))
 import wsenv  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from rdma_read import _icrc as icrc  # noqa: E402
 
 BASE = ["--disable-protocol", "rpcordma", "-n"]
-
-
-def icrc(ip):
-    """RoCEv2 ICRC of an IPv4 packet whose last 4 octets are the ICRC (as
-    tests/e2e/rdma_read.py)."""
-    pkt = bytearray(ip)
-    ihl = (pkt[0] & 0x0F) * 4
-    pkt[1] = 0xFF
-    pkt[8] = 0xFF
-    pkt[10:12] = b"\xff\xff"
-    pkt[ihl + 6:ihl + 8] = b"\xff\xff"
-    pkt[ihl + 8 + 4] = 0xFF
-    return struct.pack("<I", zlib.crc32(b"\xff" * 8 + bytes(pkt[:-4])) & 0xFFFFFFFF)
 
 
 def three_pairs(sample, out, reverse):

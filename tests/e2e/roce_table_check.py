@@ -37,6 +37,9 @@ import tempfile
 
 from rdma_read import _icrc
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "hostile"))
+from pcapio import csum  # noqa: E402
+
 FILL = 4096
 BUDGET_PAIRS = 600
 CHUNK = 4096
@@ -123,13 +126,6 @@ def write_capture(path, opcode, sample, encrypted):
             o.write(struct.pack("<IIII", sec, usec, len(f), orig) + f)
 
 
-def ip_checksum(h):
-    s = sum(struct.unpack("!10H", h))
-    s = (s & 0xFFFF) + (s >> 16)
-    s = (s & 0xFFFF) + (s >> 16)
-    return (~s) & 0xFFFF
-
-
 def keepalive_first(sample, path, size):
     """The sample from its first Tree Connect (frame 19) on, after one SEND
     Only on the same queue pair, PSN one below, holding an SMBD data
@@ -149,7 +145,7 @@ def keepalive_first(sample, path, size):
     ip = bytearray(f[14:34])
     struct.pack_into("!H", ip, 2, 20 + len(udp))
     struct.pack_into("!H", ip, 10, 0)
-    struct.pack_into("!H", ip, 10, ip_checksum(bytes(ip)))
+    struct.pack_into("!H", ip, 10, csum(bytes(ip)))
     packet = bytes(ip) + udp
     ka = f[:14] + packet[:-4] + _icrc(packet)
     with open(path, "wb") as o:
