@@ -91,7 +91,6 @@ struct roce_conn {
     struct smbd_reasm reasm[2];
     struct smb_conn *s;       /* once SMBD was seen */
     bool not_smb, midstream;
-    uint8_t keepalives;       /* SMBD messages without data before it was decided */
     int64_t first_ts, last_ts;
     uint64_t bytes[2], packets[2];
     uint64_t acks, writes, write_bytes, reads;
@@ -277,10 +276,10 @@ static struct roce_conn *find(struct roce_table *t, const struct packet *pkt, ui
  * transfer message without data (a keep-alive or a credit grant, what an
  * idle SMB Direct connection sends: its 20-byte header, padded by some
  * writers, mostly zero, which other protocols' SENDs may look like too)
- * decides nothing: the next message does, up to ROCE_KEEPALIVES_UNDECIDED
- * of them (review: the first such message made the pair not SMB for its
- * life, a PASS with SMB2 on it). */
-#define ROCE_KEEPALIVES_UNDECIDED 64
+ * decides nothing: the next message does, however many come first (review:
+ * the first such message made the pair not SMB for its life, a PASS with
+ * SMB2 on it; a bound would do the same after it).  Undecided pairs are not
+ * evicted: past the table's pairs the packets are untracked, an unknown. */
 
 static void maybe_smb(struct roce_table *t, struct roce_conn *c, int dir, const uint8_t *msg, size_t len)
 {
@@ -298,8 +297,7 @@ static void maybe_smb(struct roce_table *t, struct roce_conn *c, int dir, const 
         client = !dir;
     } else if (is_data && data.data_length) {
         c->midstream = true; /* the negotiate preceded the capture */
-    } else if (is_data && len < SMBD_DATA_HEADER_LEN + 8 && !data.remaining_length &&
-               ++c->keepalives < ROCE_KEEPALIVES_UNDECIDED) {
+    } else if (is_data && len < SMBD_DATA_HEADER_LEN + 8 && !data.remaining_length) {
         return;
     } else {
         c->not_smb = true; /* from now on the first to go when the table is full */
