@@ -21,6 +21,7 @@
 #include "distinct.h"
 #include "hosts.h"
 #include "mstate_put.h"
+#include "mstate_zrec.h"
 #include "netbios.h"
 
 /* A row and a host record are compact arrays (thousands of them: as
@@ -286,71 +287,6 @@ static unsigned bits_of(struct host_table *t, const struct nb_folds *fo, const s
     return bits | HOST_C_PRESENT | (g_hash_table_lookup(fo->unlisted, a) ? HOST_C_UNLISTED : 0);
 }
 
-/* {"n": N, "zlib": BASE64}: a deflate stream written as base64 as it comes. */
-struct zput {
-    struct json *b;
-    z_stream zs;
-    gint state, save;
-    uint8_t buf[5 * 4096];
-    size_t used;
-};
-
-static void zput_begin(struct zput *z, struct json *b, const char *k, uint64_t n, int level)
-{
-    memset(z, 0, sizeof *z);
-    z->b = b;
-    json_key(b, k);
-    json_begin_object(b);
-    json_key(b, "n");
-    json_uint(b, n);
-    json_key(b, "zlib");
-    json_str_open(b);
-    if (deflateInit(&z->zs, level) != Z_OK)
-        z->b = NULL; /* no memory: an empty stream, which merge refuses */
-}
-
-static void zput_run(struct zput *z, int flush)
-{
-    z->zs.next_in = z->buf;
-    z->zs.avail_in = (uInt)z->used;
-    int rc;
-    do { /* zlib's loop: until it leaves room in the output */
-        uint8_t chunk[32768];
-        char text[sizeof chunk / 3 * 4 + 8];
-        z->zs.next_out = chunk;
-        z->zs.avail_out = sizeof chunk;
-        rc = deflate(&z->zs, flush);
-        gsize tn = g_base64_encode_step(chunk, sizeof chunk - z->zs.avail_out, FALSE, text, &z->state, &z->save);
-        json_str_plain(z->b, text, tn);
-    } while (rc != Z_STREAM_ERROR && z->zs.avail_out == 0);
-    z->used = 0;
-}
-
-static void zput_bytes(struct zput *z, const uint8_t *p, size_t n)
-{
-    while (z->b && n) { /* in pieces: a row's line may be longer than buf */
-        if (z->used == sizeof z->buf || (z->used && z->used + n > sizeof z->buf))
-            zput_run(z, Z_NO_FLUSH);
-        size_t k = n < sizeof z->buf - z->used ? n : sizeof z->buf - z->used;
-        memcpy(z->buf + z->used, p, k);
-        z->used += k;
-        p += k;
-        n -= k;
-    }
-}
-
-static void zput_end(struct zput *z, struct json *b)
-{
-    if (z->b) {
-        zput_run(z, Z_FINISH);
-        deflateEnd(&z->zs);
-        char text[8];
-        json_str_plain(b, text, g_base64_encode_close(FALSE, text, &z->state, &z->save));
-    }
-    json_str_close(b);
-    json_end_object(b);
-}
-
 /* The rows folded past the cap, carried whole when they are a run's own
  * (at most MSTATE_NB_MORE_CAP): netbios.rows_more = {"n": N, "zlib": ...},
  * a zlib stream of rows in binary (parsing them as JSON trees cost about
@@ -363,20 +299,6 @@ static void zput_end(struct zput *z, struct json *b)
 #define ROW_FIXED 98u        /* a binary row's bytes before its names, at most (IPv6) */
 #define ROW_NAME_MAX 256u    /* a name's bytes at most (rows[]: 256 characters) */
 #define ROW_MORE_UNLISTED 0x80u /* flags: the run counts flows of its client as not itemised */
-
-static void put_be(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-}
-
-static uint64_t get_be(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    return v;
-}
 
 /* A row in binary: proto, client (family, then 4 bytes for IPv4, 16 for
  * IPv6), client port, server (the same), server port, service (1, 1+4|16,
@@ -392,21 +314,21 @@ static void row_put(struct zput *z, const struct nb_flow *f, bool unlisted)
     *p++ = f->proto;
     *p++ = f->client.family;
     memcpy(p, f->client.bytes, f->client.family == 4 ? 4 : 16), p += f->client.family == 4 ? 4 : 16;
-    put_be(p, f->client_port, 2), p += 2;
+    mstate_put_be(p, f->client_port, 2), p += 2;
     *p++ = f->server.family;
     memcpy(p, f->server.bytes, f->server.family == 4 ? 4 : 16), p += f->server.family == 4 ? 4 : 16;
-    put_be(p, f->server_port, 2), p += 2;
+    mstate_put_be(p, f->server_port, 2), p += 2;
     *p++ = (uint8_t)f->service;
-    put_be(p, f->packets, 8), p += 8;
-    put_be(p, f->bytes, 8), p += 8;
-    put_be(p, (uint64_t)f->first_seen, 8), p += 8;
-    put_be(p, (uint64_t)f->last_seen, 8), p += 8;
+    mstate_put_be(p, f->packets, 8), p += 8;
+    mstate_put_be(p, f->bytes, 8), p += 8;
+    mstate_put_be(p, (uint64_t)f->first_seen, 8), p += 8;
+    mstate_put_be(p, (uint64_t)f->last_seen, 8), p += 8;
     *p++ = (uint8_t)(f->syn | f->synack << 1 | f->rst_from_server << 2 | f->icmp_refused << 3 | f->server_spoke << 4 |
                      f->nbss_elsewhere << 5 | (unlisted ? ROW_MORE_UNLISTED : 0));
     const uint32_t counts[] = { f->requests, f->queries, f->responses, f->queries_answered, f->queries_untracked,
                                 f->names_dropped };
     for (size_t i = 0; i < G_N_ELEMENTS(counts); i++)
-        put_be(p, counts[i], 4), p += 4;
+        mstate_put_be(p, counts[i], 4), p += 4;
     guint nn = f->names ? f->names->len : 0;
     *p++ = (uint8_t)nn;
     zput_bytes(z, h, (size_t)(p - h));
@@ -416,85 +338,10 @@ static void row_put(struct zput *z, const struct nb_flow *f, bool unlisted)
         while (len && !g_utf8_validate(v, (gssize)len, NULL)) /* cut inside a character: back to its start */
             len--;
         uint8_t l2[2];
-        put_be(l2, len, 2);
+        mstate_put_be(l2, len, 2);
         zput_bytes(z, l2, 2);
         zput_bytes(z, (const uint8_t *)v, len);
         g_free(v);
-    }
-}
-
-/* ---- zlib streams of binary records ({"n": N, "zlib": BASE64}) -------- */
-
-/* Whether b64 is base64 as the writer puts it (g_base64_decode() skips
- * what is not base64: a forged stream would otherwise be read anyway). */
-static bool b64_ok(struct jget *g, const struct jpath *p, const char *b64)
-{
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t blen = strlen(b64), body = strspn(b64, alphabet), pad = strspn(b64 + body, "=");
-    if (!blen || blen % 4 || body + pad != blen || pad > 2) {
-        jget_fail(g, p, "zlib: not base64");
-        return false;
-    }
-    return true;
-}
-
-/* One record at p (len bytes there) taken by the reader: its size, 0 when
- * more bytes are needed, -1 (the reason in g) when it is not one smbscope
- * writes.  at: its index. */
-typedef int64_t (*zrec_take)(void *ctx, struct jget *g, const struct jpath *ip, const uint8_t *p, size_t len);
-
-/* The n records of a stream, inflated window bytes at a time (more than a
- * record at most) and handed to take in turn; refused as "not a zlib
- * stream of n <what>" when it holds more or fewer, or is not one. */
-static void zread_records(struct jget *g, const struct jpath *mp, const char *b64, uint64_t n, size_t window,
-                          zrec_take take, void *ctx, const char *what)
-{
-    if (!b64_ok(g, mp, b64))
-        return;
-    gsize zlen = 0;
-    guchar *z = g_base64_decode(b64, &zlen);
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    bool ok = inflateInit(&zs) == Z_OK;
-    zs.next_in = z;
-    zs.avail_in = (uInt)zlen;
-    uint8_t *buf = g_malloc(window);
-    size_t have = 0;
-    uint64_t taken = 0;
-    int rc = Z_OK;
-    while (ok && !g->failed && rc != Z_STREAM_END) {
-        zs.next_out = buf + have;
-        zs.avail_out = (uInt)(window - have);
-        rc = inflate(&zs, Z_NO_FLUSH);
-        if (rc != Z_OK && rc != Z_STREAM_END) {
-            ok = false;
-            break;
-        }
-        have = window - zs.avail_out;
-        size_t at = 0;
-        while (ok) {
-            if (taken >= n) { /* longer than n records */
-                ok = at == have;
-                break;
-            }
-            struct jpath ip;
-            jpath_index(&ip, mp, (guint)taken);
-            int64_t used = take(ctx, g, &ip, buf + at, have - at);
-            if (used <= 0)
-                break;
-            at += (size_t)used;
-            taken++;
-        }
-        memmove(buf, buf + at, have - at);
-        have -= at;
-    }
-    inflateEnd(&zs);
-    g_free(z);
-    g_free(buf);
-    if (!g->failed && (!ok || rc != Z_STREAM_END || have || taken != n)) {
-        char why[64];
-        snprintf(why, sizeof why, "zlib: not a zlib stream of n %s", what);
-        jget_fail(g, mp, why);
     }
 }
 
@@ -518,13 +365,13 @@ static size_t rec_more_put(uint8_t *p, const struct host_rec *h, uint32_t unlist
     *q++ = h->nb_roles;
     *q++ = h->services_sent;
     *q++ = h->refused;
-    put_be(q, h->nb_flows, 4), q += 4;
-    put_be(q, h->nb_flows_served, 4), q += 4;
+    mstate_put_be(q, h->nb_flows, 4), q += 4;
+    mstate_put_be(q, h->nb_flows_served, 4), q += 4;
     uint64_t ul = (uint64_t)h->nb_flows_unlisted + unlisted;
-    put_be(q, ul > UINT32_MAX ? UINT32_MAX : ul, 4), q += 4;
-    put_be(q, h->nb_packets_sent, 8), q += 8;
-    put_be(q, (uint64_t)h->first_seen, 8), q += 8;
-    put_be(q, (uint64_t)h->last_seen, 8), q += 8;
+    mstate_put_be(q, ul > UINT32_MAX ? UINT32_MAX : ul, 4), q += 4;
+    mstate_put_be(q, h->nb_packets_sent, 8), q += 8;
+    mstate_put_be(q, (uint64_t)h->first_seen, 8), q += 8;
+    mstate_put_be(q, (uint64_t)h->last_seen, 8), q += 8;
     return (size_t)(q - p);
 }
 
@@ -563,12 +410,12 @@ static int64_t rec_more_get(struct jget *g, const struct jpath *ip, const uint8_
     h->nb_roles = *q++;
     h->services_sent = *q++;
     h->refused = *q++;
-    h->nb_flows = (uint32_t)get_be(q, 4), q += 4;
-    h->nb_flows_served = (uint32_t)get_be(q, 4), q += 4;
-    h->nb_flows_unlisted = (uint32_t)get_be(q, 4), q += 4;
-    h->nb_packets_sent = get_be(q, 8), q += 8;
-    h->first_seen = (int64_t)get_be(q, 8), q += 8;
-    h->last_seen = (int64_t)get_be(q, 8);
+    h->nb_flows = (uint32_t)mstate_get_be(q, 4), q += 4;
+    h->nb_flows_served = (uint32_t)mstate_get_be(q, 4), q += 4;
+    h->nb_flows_unlisted = (uint32_t)mstate_get_be(q, 4), q += 4;
+    h->nb_packets_sent = mstate_get_be(q, 8), q += 8;
+    h->first_seen = (int64_t)mstate_get_be(q, 8), q += 8;
+    h->last_seen = (int64_t)mstate_get_be(q, 8);
     const char *why = NULL;
     if (h->nb_roles > 15 || h->services_sent > 7) /* the records' reader's bounds (mstate_read.c) */
         why = "nb_roles or services_sent: bits this smbscope does not write";
@@ -844,7 +691,7 @@ static void fold_compact(struct jget *g, const struct jpath *p, struct host_tabl
     const char *b64 = c ? jget_str(g, &kp, c, "zlib", 4 * cap * (width + 1), false) : NULL;
     if (g->failed || !b64)
         return;
-    if (!b64_ok(g, &kp, b64))
+    if (!zrec_b64_ok(g, &kp, b64))
         return;
     gsize zlen = 0;
     guchar *z = g_base64_decode(b64, &zlen);
@@ -962,7 +809,7 @@ static int64_t row_get(struct jget *g, const struct jpath *ip, const uint8_t *p,
     for (unsigned i = 0; i < p[fixed - 1]; i++) {
         if (len < need + 2)
             return 0;
-        need += 2 + get_be(p + need, 2);
+        need += 2 + mstate_get_be(p + need, 2);
     }
     if (len < need)
         return 0;
@@ -972,16 +819,16 @@ static int64_t row_get(struct jget *g, const struct jpath *ip, const uint8_t *p,
     f->proto = *q++;
     row_addr(q, &f->client);
     q += 1 + cl;
-    f->client_port = (uint16_t)get_be(q, 2), q += 2;
+    f->client_port = (uint16_t)mstate_get_be(q, 2), q += 2;
     row_addr(q, &f->server);
     q += 1 + sl;
-    f->server_port = (uint16_t)get_be(q, 2), q += 2;
+    f->server_port = (uint16_t)mstate_get_be(q, 2), q += 2;
     unsigned service = *q++;
     f->service = (enum nb_service)service;
-    f->packets = get_be(q, 8), q += 8;
-    f->bytes = get_be(q, 8), q += 8;
-    f->first_seen = (int64_t)get_be(q, 8), q += 8;
-    f->last_seen = (int64_t)get_be(q, 8), q += 8;
+    f->packets = mstate_get_be(q, 8), q += 8;
+    f->bytes = mstate_get_be(q, 8), q += 8;
+    f->first_seen = (int64_t)mstate_get_be(q, 8), q += 8;
+    f->last_seen = (int64_t)mstate_get_be(q, 8), q += 8;
     unsigned flags = *q++;
     f->syn = flags & 1, f->synack = flags >> 1 & 1, f->rst_from_server = flags >> 2 & 1;
     f->icmp_refused = flags >> 3 & 1, f->server_spoke = flags >> 4 & 1, f->nbss_elsewhere = flags >> 5 & 1;
@@ -989,7 +836,7 @@ static int64_t row_get(struct jget *g, const struct jpath *ip, const uint8_t *p,
     uint32_t *counts[] = { &f->requests, &f->queries, &f->responses, &f->queries_answered, &f->queries_untracked,
                            &f->names_dropped };
     for (size_t i = 0; i < G_N_ELEMENTS(counts); i++)
-        *counts[i] = (uint32_t)get_be(q, 4), q += 4;
+        *counts[i] = (uint32_t)mstate_get_be(q, 4), q += 4;
     unsigned nn = *q++;
     if (f->proto != 6 && f->proto != 17)
         why = "proto: neither 6 (TCP) nor 17 (UDP)";
@@ -1005,7 +852,7 @@ static int64_t row_get(struct jget *g, const struct jpath *ip, const uint8_t *p,
     else if (nn > 32)
         why = "names: more than its cap";
     for (unsigned i = 0; !why && i < nn; i++) {
-        size_t n = (size_t)get_be(q, 2);
+        size_t n = (size_t)mstate_get_be(q, 2);
         const char *s = (const char *)q + 2;
         if (n > ROW_NAME_MAX || memchr(s, 0, n) || !g_utf8_validate(s, (gssize)n, NULL)) {
             why = "names: not a name smbscope writes";
