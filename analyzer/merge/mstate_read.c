@@ -18,6 +18,7 @@
 #include "mstate_conns.h"
 #include "merge.h"
 #include "mstate_leaves.h"
+#include "mstate_pairs_more.h"
 #include "netbios.h"
 #include "part_id.h"
 #include "quic_table.h"
@@ -260,8 +261,8 @@ static void fold_census(struct jget *g, const struct jpath *p, struct analysis *
     c->pairs_dropped += jget_u64(g, &cp, o, "pairs_dropped", INT64_MAX);
     /* pairs the writer folded (MSTATE_PAIRS_CAP): their SYNs are not tracked here either */
     jget_u64(g, &cp, o, "pairs_cap", UINT32_MAX);
-    a->state_folded.syn_pairs += jget_u64(g, &cp, o, "pairs_folded", INT64_MAX);
-    c->pairs_dropped += jget_u64(g, &cp, o, "pair_syns_folded", INT64_MAX);
+    uint64_t pairs_folded = jget_u64(g, &cp, o, "pairs_folded", INT64_MAX);
+    uint64_t syns_folded = jget_u64(g, &cp, o, "pair_syns_folded", INT64_MAX);
     c->dns_messages += jget_u64(g, &cp, o, "dns_messages", INT64_MAX);
     c->dns_keys_dropped += jget_u64(g, &cp, o, "dns_keys_dropped", INT64_MAX);
     /* keys the writer left out (MSTATE_DNS_KEYS_CAP): dropped here too */
@@ -304,6 +305,16 @@ static void fold_census(struct jget *g, const struct jpath *p, struct analysis *
         if (!g->failed)
             census_fold_pair(c, &e);
     }
+    /* the folded ones but those carried in pairs_more (mstate_pairs_more.h),
+     * after the listed ones (the table's cap keeps those first) */
+    uint64_t more = 0, more_syns = 0;
+    mstate_fold_pairs_more(g, &cp, c, o, &more, &more_syns);
+    if (!g->failed && (more > pairs_folded || more_syns > syns_folded))
+        jget_fail(g, &cp, "pairs_more: more pairs or SYNs than pairs_folded and pair_syns_folded count");
+    if (g->failed)
+        return;
+    a->state_folded.syn_pairs += pairs_folded - more;
+    c->pairs_dropped += syns_folded - more_syns;
 }
 
 /* Element i of a compact array: an array of n members (NULL: g failed). */

@@ -14,6 +14,7 @@
 #include "mstate_canon.h"
 #include "mstate_conns.h"
 #include "mstate_leaves.h"
+#include "mstate_pairs_more.h"
 #include "mstate_put.h"
 #include "mstate_select.h"
 #include "netbios.h"
@@ -260,8 +261,10 @@ static void census(struct json *b, const struct analysis *a)
      * decide a finding), then the 445-only pairs nearest the capture's first
      * or last packet (a 139 SYN of the capture before or after can race
      * them; farther ones only tell merge that a 139-only client of another
-     * capture also used 445).  The rest folded, their pairs and SYNs
-     * counted (merge adds the SYNs to race_pairs_not_tracked). */
+     * capture also used 445).  The rest follow in pairs_more, and are
+     * counted as folded too, their pairs and SYNs (a merge that does not
+     * know pairs_more adds the SYNs to race_pairs_not_tracked;
+     * mstate_pairs_more.h). */
     uint32_t n = 0;
     struct pair_rank *rank = g_new(struct pair_rank, c->pairs_used ? c->pairs_used : 1);
     for (uint32_t s = 0; s < census_pair_slots(c) && n < c->pairs_used; s++) {
@@ -270,6 +273,7 @@ static void census(struct json *b, const struct analysis *a)
             rank[n++] = (struct pair_rank){ edge_distance(p, a->first_ts, a->last_ts), s };
     }
     uint64_t folded = 0, folded_syns = 0;
+    uint32_t all = n;
     if (n > MSTATE_PAIRS_CAP) {
         mstate_select(rank, n, sizeof *rank, MSTATE_PAIRS_CAP, pair_rank_cmp); /* the first CAP, unordered */
         for (uint32_t i = MSTATE_PAIRS_CAP; i < n; i++) {
@@ -285,6 +289,14 @@ static void census(struct json *b, const struct analysis *a)
     for (uint32_t i = 0; i < n; i++)
         pair(b, census_pair_at(c, rank[i].slot));
     json_end_array(b);
+    if (all > n) {
+        qsort(rank + n, all - n, sizeof *rank, pair_rank_cmp);
+        uint32_t *slots = g_new(uint32_t, all - n);
+        for (uint32_t i = n; i < all; i++)
+            slots[i - n] = rank[i].slot;
+        mstate_put_pairs_more(b, c, slots, all - n);
+        g_free(slots);
+    }
     g_free(rank);
     KINTS(b, { "pairs_cap", MSTATE_PAIRS_CAP }, { "pairs_folded", folded + a->state_folded.syn_pairs },
           { "pair_syns_folded", folded_syns });

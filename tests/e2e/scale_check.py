@@ -405,6 +405,53 @@ def same_hosts(got, want):
     return len(both) > 0 and not bad
 
 
+def same_pairs(m, joint, what):
+    """The findings that rest on the census's SYN pairs (nbt-only: 7,200 of
+    the mix's 12,000 clients tried 139 and never 445) are the run's, none
+    counted as not tracked, and the hosts listed are the run's, in its order
+    (they are ranked by the findings).  Before census.pairs_more (the pairs
+    past the state's 2,048 carried): the merge of the run's own report found
+    2,048 nbt-only lines and counted 5,152 pairs' SYNs as not tracked, and
+    listed 5,313 hosts, 3,528 of them the run's 5,354."""
+    check(m["findings_summary"] == joint["findings_summary"],
+          "%s: findings_summary is the run's: %r (run %r)" % (what, m["findings_summary"]["rules"],
+                                                              joint["findings_summary"]["rules"]))
+    check(m["evidence"]["caps_hit"]["race_pairs_not_tracked"] == 0 and
+          "syn_pairs" not in m["stats"]["merged"].get("state_folded", {}),
+          "%s: no SYN pair left out (%r)" % (what, m["stats"]["merged"].get("state_folded")))
+    got, want = [h["address"] for h in m["hosts"]], [h["address"] for h in joint["hosts"]]
+    check(got == want, "%s: the run's %d hosts listed in its order (merge: %d, %d in common)"
+          % (what, len(want), len(got), len(set(got) & set(want))))
+
+
+def pairs_more_older_and_forged(smbscope, path, joint, d):
+    """The run's report without census.pairs_more (an older writer's): the
+    pairs past 2,048 folded as before, their SYNs counted as not tracked and
+    the folding in stats.merged; a forged pairs_more that carries more pairs
+    than pairs_folded counts: refused, naming the member."""
+    with open(path) as f:
+        doc = json.load(f)
+    census = doc["merge_state"]["state"]["census"]
+    more = census.pop("pairs_more")
+    older = os.path.join(d, "older-pairs.json")
+    with open(older, "w") as f:
+        json.dump(redigest(doc), f)
+    p = subprocess.run([smbscope, "merge", "-T", "json", older], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    m = json.loads(p.stdout) if p.returncode != 2 else {}
+    folded = m.get("stats", {}).get("merged", {}).get("state_folded", {}).get("syn_pairs")
+    check(p.returncode != 2 and folded == more["n"] == census["pairs_folded"] and
+          m["evidence"]["caps_hit"]["race_pairs_not_tracked"] == census["pair_syns_folded"] > 0,
+          "without pairs_more: the %d pairs folded and their SYNs not tracked, as before (%r)" % (more["n"], folded))
+    census["pairs_more"] = more
+    census["pairs_folded"] = more["n"] - 1
+    forged = os.path.join(d, "forged-pairs.json")
+    with open(forged, "w") as f:
+        json.dump(redigest(doc), f)
+    p = subprocess.run([smbscope, "merge", "-T", "json", forged], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    err = p.stderr.decode(errors="replace")
+    check(p.returncode == 2 and "pairs_more" in err, "pairs_more past pairs_folded: refused (%s)" % err.strip()[:200])
+
+
 def merged_rows(smbscope, tmp):
     """NetBIOS rows past a merge state's 2,048: a capture of 12,000 clients
     of five kinds cut in three (about 4,000 rows a part), merged, against
@@ -432,6 +479,9 @@ def merged_rows(smbscope, tmp):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         check(alone.returncode != 2 and same_hosts(json.loads(alone.stdout)["hosts"], joint["hosts"]),
               "%d clients: merge of the run's report alone lists the run's host records (%d)" % (n, len(joint["hosts"])))
+        if n == 12000:
+            same_pairs(json.loads(alone.stdout), joint, "%d clients, merge of the run's report alone" % n)
+            pairs_more_older_and_forged(smbscope, os.path.join(d, "joint.json"), joint, d)
         packets = int(subprocess.run(["capinfos", "-Mc", cap], check=True, stdout=subprocess.PIPE).stdout.split()[-1])
         subprocess.run(["editcap", "-c", str(packets // 3 + 1), cap, os.path.join(d, "p.pcap")], check=True,
                        stdout=subprocess.DEVNULL)
@@ -469,6 +519,7 @@ def merged_rows(smbscope, tmp):
                       % (n, got["fix_hosts"], sorted(labelled), want["fix_hosts"]))
                 check(same_hosts(m["hosts"], joint["hosts"]),
                       "%d clients in 3 parts: the run's host records (%d)" % (n, len(joint["hosts"])))
+                same_pairs(m, joint, "%d clients in 3 parts" % n)
                 continue
             check(bool(folded) == bool(label), "%d clients%s: the states left %d NetBIOS rows out" % (n, label, folded))
             check(labelled <= set(ROW_COUNTS) and bool(labelled) == bool(got.get("to_fix_estimated")),
