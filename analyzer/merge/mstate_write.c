@@ -289,8 +289,7 @@ static void census(struct json *b, const struct analysis *a)
     for (uint32_t i = 0; i < n; i++)
         pair(b, census_pair_at(c, rank[i].slot));
     json_end_array(b);
-    if (all > n) {
-        qsort(rank + n, all - n, sizeof *rank, pair_rank_cmp);
+    if (all > n) { /* in the order the selection left them (the same for the same census) */
         uint32_t *slots = g_new(uint32_t, all - n);
         for (uint32_t i = n; i < all; i++)
             slots[i - n] = rank[i].slot;
