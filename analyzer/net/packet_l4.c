@@ -74,10 +74,10 @@ static enum packet_status decode_inner(struct packet *pkt, struct wire *w, uint1
 /* The packet a UDP tunnel carries is the packet analysed (packet_udp_tunnel.c);
  * a datagram whose tunnel header does not say what it carries stays the UDP
  * it is, one whose header the capture cut is truncated. */
-static enum packet_status decode_udp_tunnel(struct packet *pkt, struct l4_in *in)
+static enum packet_status decode_udp_tunnel(struct packet *pkt, struct l4_in *in, uint16_t port)
 {
     struct wire w = wire_make(pkt->payload, pkt->payload_len);
-    uint16_t inner = pkt_udp_tunnel_inner(pkt->sport, pkt->dport, &w, pkt->payload_wire_len);
+    uint16_t inner = pkt_udp_tunnel_inner(port, &w, pkt->payload_wire_len);
     if (!inner)
         return !wire_ok(&w) && pkt->payload_wire_len > pkt->payload_len ? PKT_TRUNCATED : PKT_OK;
     return decode_inner(pkt, &w, inner, in->frags);
@@ -109,10 +109,9 @@ static enum packet_status decode_udp(struct packet *pkt, struct l4_in *in)
     if (ulen >= 8 && ulen <= in->wire_len)
         wire_payload = (uint32_t)ulen - 8;
     set_payload(pkt, w, wire_payload);
-    if (pkt_udp_opens(pkt->sport, pkt->dport))
-        return pkt_udp_tunnel_port(pkt->dport) || (pkt->sport != NATT_PORT && pkt->dport != NATT_PORT)
-                   ? decode_udp_tunnel(pkt, in)
-                   : pkt_decode_udp_esp(pkt, in);
+    uint16_t carrier = pkt_udp_carrier(pkt->sport, pkt->dport);
+    if (carrier)
+        return carrier == NATT_PORT ? pkt_decode_udp_esp(pkt, in) : decode_udp_tunnel(pkt, in, carrier);
     return PKT_OK;
 }
 

@@ -73,10 +73,11 @@ struct l4_in {
 #define GTPU_PORT 2152      /* 3GPP TS 29.281 */
 #define TEREDO_PORT 3544    /* RFC 4380 */
 #define L2TP_PORT 1701      /* RFC 2661 */
+#define NATT_PORT 4500      /* RFC 3948: IPsec ESP in UDP (NAT traversal), either direction */
 
 /* A UDP port whose datagrams carry a packet (decode_udp,
  * packet_udp_tunnel.c): as tshark's dissectors registered on udp.port, the
- * source port or the destination (the destination's first). */
+ * source port or the destination (pkt_udp_carrier() says which). */
 static inline bool pkt_udp_tunnel_port(uint16_t port)
 {
     switch (port) {
@@ -103,20 +104,42 @@ static inline bool pkt_udp_tunnel_port(uint16_t port)
  * captured payload, len octets sent) read past the tunnel's header, what
  * is inside named as above; 0 when the header does not say (or was not
  * captured: w then failed). */
-uint16_t pkt_udp_tunnel_inner(uint16_t sport, uint16_t dport, struct wire *w, size_t len);
+uint16_t pkt_udp_tunnel_inner(uint16_t port, struct wire *w, size_t len);
 
 /* Follow EtherTypes through VLAN tags and LLC/SNAP to the network layer
  * (packet.c): what an Ethernet header, Geneve or VXLAN-GPE names. */
 enum packet_status pkt_decode_ethertype(struct packet *pkt, struct wire *w, uint16_t type, struct ipfrag_table *frags);
 
-#define NATT_PORT 4500 /* RFC 3948: IPsec ESP in UDP (NAT traversal), either direction */
-
-/* UDP ports whose datagrams decode_udp() opens: a frame (VXLAN, VXLAN-GPE,
- * Geneve), ESP (UDP-encapsulated IPsec). */
-static inline bool pkt_udp_opens(uint16_t sport, uint16_t dport)
+/* UDP ports smbscope reads as the datagram itself: NetBIOS (137-139), DNS,
+ * mDNS and LLMNR (the census's names), QUIC's 443. */
+static inline bool pkt_udp_plain_port(uint16_t port)
 {
-    return pkt_udp_tunnel_port(dport) || pkt_udp_tunnel_port(sport) || dport == NATT_PORT || sport == NATT_PORT;
+    return (port >= 137 && port <= 139) || port == 53 || port == 443 || port == 5353 || port == 5355;
 }
+
+/* The port by which decode_udp() opens a datagram (a tunnel's of
+ * pkt_udp_tunnel_port() or NAT-T's), 0 for none.  As tshark's UDP, the
+ * lower port first, then the higher: the first that names a protocol
+ * decides, a plain one (above) keeping the datagram as it is.  Review: a
+ * client whose ephemeral port was 4789 sent NBNS to 137, opened as VXLAN:
+ * PASS, where tshark and the plugin showed the NBNS query.  MPLS in UDP only
+ * by its destination (RFC 7510: the source port is entropy). */
+static inline uint16_t pkt_udp_carrier(uint16_t sport, uint16_t dport)
+{
+    uint16_t by[2] = { sport < dport ? sport : dport, sport < dport ? dport : sport };
+    for (int i = 0; i < 2; i++) {
+        uint16_t p = by[i];
+        if (pkt_udp_plain_port(p))
+            return 0;
+        if ((pkt_udp_tunnel_port(p) && (p != MPLS_UDP_PORT || p == dport)) || p == NATT_PORT)
+            return p;
+    }
+    return 0;
+}
+
+/* Whether decode_udp() opens the datagram: a frame (VXLAN, VXLAN-GPE,
+ * Geneve ...), ESP (UDP-encapsulated IPsec). */
+static inline bool pkt_udp_opens(uint16_t sport, uint16_t dport) { return pkt_udp_carrier(sport, dport) != 0; }
 
 /* One more tunnel layer, or false when the packet is already MAX_TUNNEL_DEPTH
  * deep (the caller returns PKT_MALFORMED: a loss, not another protocol). */

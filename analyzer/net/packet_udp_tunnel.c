@@ -1,6 +1,7 @@
 /* packet_udp_tunnel.c - what a UDP tunnel carries: its header read past,
  * the kind of packet inside named (packet_priv.h PKT_INNER_*), as tshark
- * decodes each on its UDP port (either end of the datagram):
+ * decodes each on its UDP port (either end of the datagram, the lower
+ * first: pkt_udp_carrier()):
  *   VXLAN (4789, RFC 7348): Ethernet, whatever its flags say;
  *   VXLAN-GPE (4790): its next-protocol field (IPv4, IPv6, Ethernet, MPLS);
  *   Geneve (6081, RFC 8926): its protocol type, of any version;
@@ -127,27 +128,22 @@ static uint16_t open_l2tp(struct wire *w, size_t len)
     return wire_has(w, 1) ? PKT_INNER_PPP : 0;
 }
 
-/* Each on its port at either end of the datagram, but MPLS in UDP on its
- * destination only (RFC 7510: the source port is entropy); the tunnels
- * whose header names no protocol (GTP-U, Teredo, L2TP) only when their
- * lengths agree with the datagram's (a client's ephemeral port may be one
- * of theirs). */
+/* Each on its port (pkt_udp_carrier() chose it); the tunnels whose header
+ * names no protocol (GTP-U, Teredo, L2TP) only when their lengths agree
+ * with the datagram's (a client's ephemeral port may be one of theirs). */
 static const struct {
     uint16_t port;
-    bool dport_only;
     uint16_t (*open)(struct wire *w, size_t len);
 } tunnels[] = {
-    { VXLAN_PORT, false, open_vxlan },      { VXLAN_GPE_PORT, false, open_gpe }, { GENEVE_PORT, false, open_geneve },
-    { MPLS_UDP_PORT, true, open_mpls_udp }, { GTPU_PORT, false, open_gtpu },     { TEREDO_PORT, false, open_teredo },
-    { L2TP_PORT, false, open_l2tp },
+    { VXLAN_PORT, open_vxlan },       { VXLAN_GPE_PORT, open_gpe }, { GENEVE_PORT, open_geneve },
+    { MPLS_UDP_PORT, open_mpls_udp }, { GTPU_PORT, open_gtpu },     { TEREDO_PORT, open_teredo },
+    { L2TP_PORT, open_l2tp },
 };
 
-uint16_t pkt_udp_tunnel_inner(uint16_t sport, uint16_t dport, struct wire *w, size_t len)
+uint16_t pkt_udp_tunnel_inner(uint16_t port, struct wire *w, size_t len)
 {
-    bool by_dport = pkt_udp_tunnel_port(dport);
-    uint16_t port = by_dport ? dport : sport;
     for (size_t i = 0; i < sizeof tunnels / sizeof tunnels[0]; i++)
         if (tunnels[i].port == port)
-            return by_dport || !tunnels[i].dport_only ? tunnels[i].open(w, len) : 0;
+            return tunnels[i].open(w, len);
     return 0;
 }
