@@ -1130,11 +1130,13 @@ int split_main(const struct config *cfg)
     bool input_error = false;
     run_workers(ws, n, cap, &rd, &input_error);
     analysis_input_end(&rd, cap, NULL); /* --jobs takes no filter expression */
+    bool tunnel_frags = split_feed_tunnel_frags(feed);
     split_feed_free(feed);
     capture_close(cap);
-    if (!fold_workers(&a, ws, n, &rd)) {
-        /* the split's answer may not be one run's (split_exact()): the
-         * file is analysed as one run (main.c), which reads it again */
+    if (tunnel_frags || !fold_workers(&a, ws, n, &rd)) {
+        /* the split's answer may not be one run's (split_exact(), or a
+         * fragmented tunnel: split_route.h): the file is analysed as one
+         * run (main.c), which reads it again */
         workers_free(ws, n);
         analysis_free(&a);
         g_free(rd.error);

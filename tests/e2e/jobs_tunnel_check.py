@@ -13,7 +13,9 @@ samples/smb445-smb3_11.pcap with its addresses rewritten to a pair the
 split's hash puts on thread 1 of 2, and its client-to-server frames in each
 tunnel of tests/e2e/encap_check.py: tshark still finds every SMB2 frame,
 and --jobs 2 gives --jobs 1's JSON and exit codes (also under
---min-dialect 3.1.1 and --require-encryption).
+--min-dialect 3.1.1 and --require-encryption).  The same with every frame
+in GRE or VXLAN whose datagrams are fragmented at 300 octets: the split
+gives up and the file is analysed as one run.
 """
 import argparse
 import os
@@ -28,7 +30,10 @@ import jobs_check  # noqa: E402
 from encap_check import encap  # noqa: E402
 from pcapio import csum  # noqa: E402
 
-MODES = ["mpls", "pppoe", "gre1", "ipip", "vxlan"]
+# and the tunnels whose datagrams a path fragments (review: the outer
+# fragments went to thread 0, the connection's unfragmented packets to its
+# pair's thread: INCONCLUSIVE with stream gaps, where one run said PASS)
+MODES = ["mpls", "pppoe", "gre1", "ipip", "vxlan", "gre1-frag", "vxlan-frag"]
 M64 = (1 << 64) - 1
 
 
@@ -52,7 +57,31 @@ def addresses():
     raise AssertionError("no pair on thread 1")
 
 
+def fragments(frame, ident, mtu=300):
+    """An Ethernet frame's outer IPv4 datagram (a tunnel's) as fragments of
+    at most mtu octets, identification ident: a tunnel over a path whose
+    MTU the tunnel's header pushes the frames past."""
+    ip = frame[14:]
+    ihl = (ip[0] & 15) * 4
+    if frame[12:14] != b"\x08\x00" or len(ip) <= mtu:
+        return [frame]
+    step, body, out = (mtu - ihl) // 8 * 8, ip[ihl:], []
+    for at in range(0, len(body), step):
+        piece = body[at:at + step]
+        h = bytearray(ip[:ihl])
+        struct.pack_into("!HHH", h, 2, ihl + len(piece), ident, (0x2000 if at + step < len(body) else 0) | at // 8)
+        struct.pack_into("!H", h, 10, 0)
+        struct.pack_into("!H", h, 10, csum(bytes(h)))
+        out.append(frame[:14] + bytes(h) + piece)
+    return out
+
+
 def write(src, dst, mode, server, client):
+    """src's connection between client and server, its client-to-server
+    frames in the tunnel of mode; mode + "-frag": every frame in it, the
+    tunnel's datagrams fragmented."""
+    frag = mode.endswith("-frag")
+    mode = mode[:-len("-frag")] if frag else mode
     d = open(src, "rb").read()
     out, off = [d[:24]], 24
     first_src = None
@@ -66,9 +95,10 @@ def write(src, dst, mode, server, client):
             f[26:30], f[30:34] = (client, server) if to_server else (server, client)
             struct.pack_into("!H", f, 24, 0)
             struct.pack_into("!H", f, 24, csum(bytes(f[14:34])))
-            if to_server:
+            if to_server or frag:
                 f = bytearray(encap(mode, bytes(f)))
-        out.append(struct.pack("<IIII", s, us, len(f), len(f) + (wl - cl)) + bytes(f))
+        for g in fragments(bytes(f), len(out)) if frag else [bytes(f)]:
+            out.append(struct.pack("<IIII", s, us, len(g), len(g) + (wl - cl)) + g)
     open(dst, "wb").write(b"".join(out))
 
 
@@ -88,9 +118,11 @@ def main():
             write(sample, path, mode, server, client)
             got = subprocess.run([tshark, "-r", path, "-Y", "smb2", "-T", "fields", "-e", "frame.number"],
                                  capture_output=True, text=True).stdout.split()
-            jobs_check.expect("%s: tshark finds the %d SMB2 frames" % (mode, len(want)), got == want,
+            # (fragmented: tshark shows each in the frame that completes its datagram)
+            jobs_check.expect("%s: tshark finds the %d SMB2 frames" % (mode, len(want)),
+                              len(got) == len(want) if "frag" in mode else got == want,
                               "%d of %d" % (len(got), len(want)))
-            jobs_check.same_split(o.smbscope, path, "one direction in %s" % mode, text=False)
+            jobs_check.same_split(o.smbscope, path, "one direction in %s" % mode, text=False, one_run="frag" in mode)
             for policy in (["--min-dialect", "3.1.1"], ["--require-encryption"]):
                 rc = [subprocess.run([o.smbscope, "-q", "-o", os.devnull] + jobs + policy + [path]).returncode
                       for jobs in ([], ["--jobs", "2"])]
