@@ -263,21 +263,65 @@ void mstate_detail_put(struct json *w, JsonNode *n)
         g_object_unref(scratch);
 }
 
-/* Elements of the late array the early one does not hold, appended. */
-static void append_new(JsonObject *early, JsonObject *late, const char *k)
+/* o's integer member k (written by the report right after its array
+ * after, only when not zero: sessions_not_listed, shares_not_listed) plus
+ * add, in that place, as one run writes it (members after it moved behind). */
+static void add_not_listed(JsonObject *o, const char *after, const char *k, gint64 add)
+{
+    if (!add)
+        return;
+    if (json_object_has_member(o, k)) {
+        json_object_set_int_member(o, k, mstate_sum(json_object_get_int_member(o, k), add));
+        return;
+    }
+    GList *keys = json_object_get_members(o);
+    GList *at = g_list_find_custom(keys, after, (GCompareFunc)strcmp);
+    GPtrArray *moved = g_ptr_array_new();
+    for (GList *m = at ? at->next : NULL; m; m = m->next) { /* keys of o: valid until removed, so copied */
+        g_ptr_array_add(moved, g_strdup(m->data));
+        g_ptr_array_add(moved, json_node_copy(json_object_get_member(o, m->data)));
+        json_object_remove_member(o, g_ptr_array_index(moved, moved->len - 2));
+    }
+    g_list_free(keys);
+    json_object_set_int_member(o, k, add);
+    for (guint i = 0; i < moved->len; i += 2) {
+        json_object_set_member(o, g_ptr_array_index(moved, i), g_ptr_array_index(moved, i + 1));
+        g_free(g_ptr_array_index(moved, i));
+    }
+    g_ptr_array_free(moved, TRUE);
+}
+
+static gint64 int_member(JsonObject *o, const char *k)
+{
+    JsonNode *n = o ? json_object_get_member(o, k) : NULL;
+    return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_INT64 ? json_node_get_int(n) : 0;
+}
+
+/* Elements of the late array the early one does not hold, appended, at
+ * most max of them in all: those past it counted in not_listed with the
+ * late part's own, as one run counts them (session_join.c join_shares()).
+ * Review: merge listed every part's, past the report's cap, and a
+ * connection over 141 parts made an entry merge then refused. */
+static void append_new(JsonObject *early, JsonObject *late, const char *k, guint max, const char *not_listed)
 {
     JsonNode *en = json_object_get_member(early, k), *ln = json_object_get_member(late, k);
     if (!en || !ln || !JSON_NODE_HOLDS_ARRAY(en) || !JSON_NODE_HOLDS_ARRAY(ln))
         return;
     JsonArray *ea = json_node_get_array(en), *la = json_node_get_array(ln);
+    gint64 dropped = 0;
     for (guint i = 0; i < json_array_get_length(la); i++) {
         JsonNode *x = json_array_get_element(la, i);
         bool have = false;
         for (guint k2 = 0; !have && k2 < json_array_get_length(ea); k2++)
             have = json_node_equal(x, json_array_get_element(ea, k2));
-        if (!have)
+        if (have)
+            continue;
+        if (json_array_get_length(ea) >= max)
+            dropped++;
+        else
             json_array_add_element(ea, json_node_copy(x));
     }
+    add_not_listed(early, k, not_listed, mstate_sum(dropped, int_member(late, not_listed)));
 }
 
 static void max_int(JsonObject *dst, JsonObject *src, const char *k)
@@ -313,13 +357,16 @@ static void add_all(JsonObject *dst, JsonObject *src)
 }
 
 /* A session the late part saw again (same id): its counters added, what it
- * saw united; the early part's record otherwise stands. */
+ * saw united; the early part's record otherwise stands; a new one appended
+ * up to SESSION_MAX_SESSIONS, counted in sessions_not_listed past it (as
+ * session_join.c join_sessions()). */
 static void merge_sessions(JsonObject *early, JsonObject *late)
 {
     JsonNode *en = json_object_get_member(early, "sessions"), *ln = json_object_get_member(late, "sessions");
     if (!en || !ln || !JSON_NODE_HOLDS_ARRAY(en) || !JSON_NODE_HOLDS_ARRAY(ln))
         return;
     JsonArray *ea = json_node_get_array(en), *la = json_node_get_array(ln);
+    gint64 dropped = 0;
     for (guint i = 0; i < json_array_get_length(la); i++) {
         JsonObject *l = json_array_get_object_element(la, i);
         const char *id = l ? json_object_get_string_member_with_default(l, "session_id", "") : "";
@@ -328,6 +375,10 @@ static void merge_sessions(JsonObject *early, JsonObject *late)
             JsonObject *e = json_array_get_object_element(ea, k);
             if (e && strcmp(json_object_get_string_member_with_default(e, "session_id", "-"), id) == 0)
                 match = e;
+        }
+        if (!match && json_array_get_length(ea) >= SESSION_MAX_SESSIONS) {
+            dropped++;
+            continue;
         }
         if (!match) {
             json_array_add_element(ea, json_node_copy(json_array_get_element(la, i)));
@@ -338,6 +389,7 @@ static void merge_sessions(JsonObject *early, JsonObject *late)
         or_bool(match, l, "established");
         or_bool(match, l, "encrypt_data");
     }
+    add_not_listed(early, "sessions", "sessions_not_listed", mstate_sum(dropped, int_member(late, "sessions_not_listed")));
 }
 
 /* The NEGOTIATE members of a connections[] entry (report_json_conn.c:
@@ -501,7 +553,7 @@ static void merge_into(JsonObject *e, JsonObject *l, bool swapped, const struct 
         char ev[256];
         json_object_set_string_member(e, "transport_evidence", transport_evidence_text(joined->evidence, ev, sizeof ev));
     }
-    append_new(e, l, "shares");
+    append_new(e, l, "shares", SESSION_MAX_SHARES, "shares_not_listed");
     judge_entry(e, joined);
 }
 
