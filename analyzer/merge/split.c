@@ -97,6 +97,7 @@ struct worker {
     struct split_feed *feed;  /* the file's records, read once for every worker */
     struct analysis a;
     GArray *kept;             /* struct close_key per a.conns entry (keep_first_closed()) */
+    GArray *edge_keys;        /* struct close_key per a.edges entry (edges_as_closed()) */
     GArray *nb_made;          /* struct nb_made per NetBIOS row made as its connection closed */
     bool nb_pending;          /* on_netbios_flow() made one for the connection closing now */
     struct nb_flow_id nb_pending_id;
@@ -209,11 +210,14 @@ static void note_made(struct worker *w)
 }
 
 /* The connection a.conns gained since the last close was the one that
- * closed last (analysis.c conn_closed(): kept right after its conn_end). */
+ * closed last (analysis.c conn_closed(): kept right after its conn_end);
+ * so is an edge a.edges gained. */
 static void note_kept(struct worker *w)
 {
     while (w->kept->len < w->a.conns->len)
         g_array_append_val(w->kept, w->last);
+    while (w->edge_keys->len < w->a.edges->len)
+        g_array_append_val(w->edge_keys, w->last);
 }
 
 static bool close_key_before(const struct close_key *a, const struct close_key *b)
@@ -813,6 +817,7 @@ static bool workers_start(const struct config *cfg, struct worker *ws, unsigned 
         w->a.progress = false;
         g_ptr_array_add(w->a.inputs, input_of(cap, cfg->inputs[0]));
         w->kept = g_array_new(FALSE, FALSE, sizeof(struct close_key));
+        w->edge_keys = g_array_new(FALSE, FALSE, sizeof(struct close_key));
         w->made = g_array_new(FALSE, FALSE, sizeof(struct close_key));
         w->lingering = g_array_new(FALSE, FALSE, sizeof(struct linger_rec));
         w->a.events.ctx = w;
@@ -840,6 +845,8 @@ static void workers_free(struct worker *ws, unsigned n)
             analysis_free(&w->a);
         if (w->kept)
             g_array_free(w->kept, TRUE);
+        if (w->edge_keys)
+            g_array_free(w->edge_keys, TRUE);
         if (w->nb_made)
             g_array_free(w->nb_made, TRUE);
         if (w->joined)
@@ -999,6 +1006,61 @@ static bool split_exact(struct worker *ws, unsigned n, uint32_t cap)
     return exact;
 }
 
+/* Whether the edges (connections open at the end, or first seen in their
+ * middle, analysis.c conn_closed()) one run kept are the threads' together:
+ * at most ANALYSIS_MAX_EDGES of them.  Past it one run added the ones
+ * after its first ANALYSIS_MAX_EDGES to its groups and SMB hosts as they
+ * closed, the threads those past their own: which keys capped tables keep
+ * then differs, so it holds only while no table can fill (the groups and
+ * hosts of every thread and every edge within one run's caps). */
+static bool edges_exact(struct worker *ws, unsigned n, const struct analysis *a)
+{
+    uint64_t edges = 0, groups = 0, hosts = 0;
+    for (unsigned k = 0; k < n; k++) {
+        edges += ws[k].a.edges->len;
+        groups += conn_groups_count(ws[k].a.groups);
+        hosts += smb_hosts_size(ws[k].a.smb_hosts);
+    }
+    return edges <= ANALYSIS_MAX_EDGES ||
+           (groups + edges <= conn_groups_stats(a->groups).cap && hosts + 2 * edges <= smb_hosts_cap(a->smb_hosts));
+}
+
+struct edge_ref {
+    struct close_key key;
+    const struct conn_summary *cs;
+};
+
+static gint edge_ref_order(gconstpointer pa, gconstpointer pb)
+{
+    return close_key_order(&((const struct edge_ref *)pa)->key, &((const struct edge_ref *)pb)->key);
+}
+
+/* The threads' edges (fold_conns() put them in a->edges thread after
+ * thread) in the order one run closed them, order_at their rank:
+ * merge_finish() adds them to the groups so (a->edges_close_order). */
+static void edges_as_closed(struct analysis *a, struct worker *ws, unsigned n)
+{
+    GArray *refs = g_array_new(FALSE, FALSE, sizeof(struct edge_ref));
+    for (unsigned k = 0; k < n; k++)
+        for (guint i = 0; i < ws[k].a.edges->len && i < ws[k].edge_keys->len; i++) {
+            struct edge_ref r = { g_array_index(ws[k].edge_keys, struct close_key, i),
+                                  &g_array_index(ws[k].a.edges, struct conn_summary, i) };
+            linger_resolve(&r.key, &ws[k]);
+            g_array_append_val(refs, r);
+        }
+    if (refs->len == a->edges->len) { /* else not every edge has its close: the order of their ends */
+        g_array_sort(refs, edge_ref_order);
+        g_array_set_size(a->edges, 0);
+        for (guint i = 0; i < refs->len; i++) {
+            struct conn_summary cs = *g_array_index(refs, struct edge_ref, i).cs;
+            cs.order_at = 2 * ((int64_t)i + 1); /* numbered as one run numbers its closes */
+            g_array_append_val(a->edges, cs);
+        }
+        a->edges_close_order = true;
+    }
+    g_array_free(refs, TRUE);
+}
+
 /* The workers' analyses into a, the file's counters into one input;
  * false (nothing folded) when the split's answer may not be one run's
  * (split_exact()), unless the input was interrupted (a stop signal: its
@@ -1037,7 +1099,9 @@ static bool fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
     for (unsigned k = 0; k < n; k++)
         for (guint i = 0; i < ws[k].made->len; i++)
             linger_resolve(&g_array_index(ws[k].made, struct close_key, i), &ws[k]);
-    if ((!split_exact(ws, n, conn_groups_stats(a->groups).cap) || !netbios_rows_exact(ws, n)) && !rd->interrupted)
+    if ((!split_exact(ws, n, conn_groups_stats(a->groups).cap) || !netbios_rows_exact(ws, n) ||
+         !edges_exact(ws, n, a)) &&
+        !rd->interrupted)
         return false;
     keep_first_closed(a, ws, n);
     for (unsigned k = 0; k < n; k++) /* the groups in the order one run made them */
@@ -1049,6 +1113,7 @@ static bool fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
         order[k] = ws[k].order;
     }
     fold_mem_many(a, as, order, n, true);
+    edges_as_closed(a, ws, n);
     /* The capture's clock (every thread's table saw it: flow_table_tick())
      * into the folded table: the merge state's part clock is one run's. */
     if (clock) {
