@@ -2,6 +2,7 @@
 #include "split.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,9 @@ struct worker {
     struct conn_group_key below[2]; /* the closing connection's keys at any-client and any-host */
     bool below_set;               /* below is the last closed connection's (note_below()) */
     bool inexact;                 /* the split cannot tell one run's groups (note_landed()) */
+    atomic_uint_fast64_t *nb_rows; /* NetBIOS rows every thread made so far (note_rows()) */
+    uint64_t nb_rows_told;        /* this thread's of them */
+    bool nb_past;                 /* past one run's rows: not one run's (note_rows()) */
     GThread *th;
     struct fold_order *order; /* fold_mem_order() of a, sorted on this worker's thread */
 };
@@ -401,6 +405,38 @@ static struct nb_flow_id nb_flow_id_of(const struct nb_flow *f)
     return id;
 }
 
+/* The file's NetBIOS flows are past the rows one run itemises: the
+ * split's answer is not one run's (netbios_rows_exact()); the feed stops
+ * at once and the file is analysed as one run (a file of 30,000 NetBIOS
+ * clients was split to its end first). */
+static void nb_past(struct worker *w)
+{
+    w->nb_past = true;
+    split_feed_abort(w->feed);
+}
+
+/* The rows this thread made since it last told, told to the others: past
+ * one run's rows (every thread's count, as one run's ledger counts them)
+ * one run's ledger is full. */
+static void note_rows(struct worker *w)
+{
+    uint64_t have = nb_ledger_count(w->a.ledger);
+    if (have == w->nb_rows_told)
+        return;
+    uint64_t all = atomic_fetch_add_explicit(w->nb_rows, have - w->nb_rows_told, memory_order_relaxed) + have -
+                   w->nb_rows_told;
+    w->nb_rows_told = have;
+    if (all > nb_ledger_max_rows(w->a.ledger))
+        nb_past(w);
+}
+
+/* nb_ledger.h admit: this thread's ledger is full, one run's too. */
+static bool nb_row_past_cap(void *data, const struct nb_flow *f, uint32_t past, uint32_t cap)
+{
+    nb_past(data);
+    return false;
+}
+
 /* analysis events.netbios_flow: a row made.  One made as its connection
  * closes (before that connection's conn_end) is noted with that close,
  * one made by a datagram with the last TCP record's time
@@ -409,6 +445,7 @@ static struct nb_flow_id nb_flow_id_of(const struct nb_flow *f)
 static void on_netbios_flow(void *ctx, const struct nb_flow *f)
 {
     struct worker *w = ctx;
+    note_rows(w);
     if (f->nbss_elsewhere) {
         w->nb_pending = true;
         w->nb_pending_id = nb_flow_id_of(f);
@@ -797,7 +834,7 @@ static bool group_past_cap(void *data, const struct conn_group_key *k, uint32_t 
 /* Each worker's analysis over the one feed of the file.  false: a
  * message printed. */
 static bool workers_start(const struct config *cfg, struct worker *ws, unsigned n, struct capture *cap,
-                          struct split_feed *feed)
+                          struct split_feed *feed, atomic_uint_fast64_t *nb_rows)
 {
     for (unsigned k = 0; k < n; k++) {
         struct worker *w = &ws[k];
@@ -813,6 +850,8 @@ static bool workers_start(const struct config *cfg, struct worker *ws, unsigned 
         share_tables(&w->a, n);
         w->groups_cap = conn_groups_stats(w->a.groups).cap;
         conn_groups_admit_past_cap(w->a.groups, group_past_cap, w);
+        w->nb_rows = nb_rows;
+        nb_ledger_admit_past_cap(w->a.ledger, nb_row_past_cap, w);
         w->a.edges_apart = true; /* no capped copy of the groups without the edges (jobs_drop_edge_tables()) */
         w->a.progress = false;
         g_ptr_array_add(w->a.inputs, input_of(cap, cfg->inputs[0]));
@@ -929,7 +968,7 @@ static bool netbios_rows_exact(struct worker *ws, unsigned n)
     uint64_t rows = 0;
     for (unsigned k = 0; k < n; k++) {
         const struct nb_ledger *l = ws[k].a.ledger;
-        if (nb_ledger_overflow(l)->packets)
+        if (ws[k].nb_past || nb_ledger_overflow(l)->packets)
             return false;
         rows += nb_ledger_count(l);
     }
@@ -1183,7 +1222,9 @@ int split_main(const struct config *cfg)
         fprintf(stderr, "smbscope: out of memory\n");
     if (feed)
         split_sample(cfg->inputs[0], feed);
-    if (!ok || !feed || !workers_start(cfg, ws, n, cap, feed)) { /* workers_start() says why */
+    atomic_uint_fast64_t nb_rows;
+    atomic_init(&nb_rows, 0);
+    if (!ok || !feed || !workers_start(cfg, ws, n, cap, feed, &nb_rows)) { /* workers_start() says why */
         if (a.inputs)
             analysis_free(&a);
         workers_free(ws, n);

@@ -503,6 +503,73 @@ def netbios_past_rows(smbscope, d):
     os.unlink(cap)
 
 
+def nbns_repeat_capture(path, n, rounds):
+    """n NBNS clients, each a name query of its own flow, asked again
+    `rounds` times over (no new flow after the first round)."""
+    from scale_check import csum, name, pcap_writer
+    with open(path, "wb") as f:
+        put = pcap_writer(f, 200)
+        for r in range(rounds):
+            for i in range(n):
+                c, srv = bytes([10, 64 + (i >> 16), (i >> 8) & 255, i & 255]), bytes([10, 0, 0, 1 + i % 4])
+                pl = struct.pack("!HHHHHH", (i + r) & 0xFFFF, 0x0100, 1, 0, 0, 0) + name(i) + struct.pack("!HH", 0x20, 1)
+                l4 = struct.pack("!HHHH", 137, 137, 8 + len(pl), 0) + pl
+                h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 0, 0, 64, 17, 0, c, srv)
+                h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
+                put(b"\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\x08\x00" + h + l4)
+
+
+def bytes_read(log, path):
+    """Bytes an strace log (-e trace=openat,read,close) says were read
+    from path, over every descriptor opened on it."""
+    fds, total = set(), 0
+    with open(log) as f:
+        for line in f:
+            m = re.match(r"(\d+)\s+openat\(AT_FDCWD, \"([^\"]*)\".* = (\d+)$", line)
+            if m:
+                if m.group(2) == path:
+                    fds.add((m.group(1), m.group(3)))
+                continue
+            m = re.match(r"(\d+)\s+read\((\d+),.* = (\d+)$", line)
+            if m and any(fd == m.group(2) for _, fd in fds):
+                total += int(m.group(3))
+            m = re.match(r"(\d+)\s+close\((\d+)\)", line)
+            if m:
+                fds = {x for x in fds if x[1] != m.group(2)}
+    return total
+
+
+def netbios_rows_early(smbscope, d):
+    """Past the NetBIOS rows one run itemises the split's answer is not one
+    run's: the threads stop as soon as their rows together pass them and
+    the file is analysed as one run (before: the threads read it to its
+    end first).  17,000 NBNS clients asked 10 times: the rows fill at a
+    sixth of the file, so the file is read about once and a sixth
+    (split_sample()'s first records, the batches in hand, one run), not
+    twice.  Bytes read counted with strace (skipped without it)."""
+    import shutil
+    strace = shutil.which("strace")
+    cap, log = os.path.join(d, "nbns-rounds.pcap"), os.path.join(d, "strace.log")
+    nbns_repeat_capture(cap, 17000, 10)
+    if not strace or subprocess.run([strace, "-o", os.devnull, "true"], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL).returncode != 0:
+        print("skip NetBIOS rows past the bound, the split stopped early: no strace")
+        os.unlink(cap)
+        return
+    rc1, one, _ = run([smbscope, "-q", "-T", "json", cap])
+    rc2, two, _ = run([strace, "-f", "-qq", "-e", "trace=openat,read,close", "-o", log,
+                       smbscope, "-q", "-T", "json", "--jobs", "2", cap])
+    j1, j2 = json.loads(one), json.loads(two)
+    d12 = first_diff(normal(j2), normal(j1))
+    size, got = os.path.getsize(cap), bytes_read(log, cap)
+    expect("17,000 NBNS clients asked 10 times: --jobs 2 == --jobs 1, analysed as one run",
+           d12 is None and rc1 == rc2 and "jobs" not in j2["stats"], d12 or repr(j2["stats"].get("jobs")))
+    expect("17,000 NBNS clients asked 10 times: the split stopped at the rows' bound (read %.2f times)" % (got / size),
+           size < got < 1.6 * size, "%d bytes read of a %d-byte file" % (got, size))
+    os.unlink(cap)
+    os.unlink(log)
+
+
 def open_sessions_capture(path, n, first=0):
     """n NBSS sessions to TCP 139 (scale_check.nbmix_capture()'s fifth
     kind), one per client, on 4 servers, none closed: every one an edge
@@ -589,6 +656,7 @@ def main():
             one_analysis(a.smbscope, a.samples, d)
             netbios_past_rows(a.smbscope, d)
             open_at_end(a.smbscope, d)
+            netbios_rows_early(a.smbscope, d)
         # a sample cut from another (NAME.origin) repeats its connection: left out, as merge's test does
         several(a.smbscope, [c for c in caps if c.endswith(".pcap") and
                              not os.path.exists(os.path.splitext(c)[0] + ".origin")])
