@@ -643,11 +643,12 @@ static void tick(struct worker *w, const struct capture_record *rec, enum split_
 
 /* This thread's flow table evicted a connection, or its reassembly hit
  * the total cap: caps it holds a share of (jobs_share_caps()), which one
- * run may not have hit (12,000 NetBIOS clients of scale_check's mix: the
- * thread that takes the TCP pairs the UDP one does not held 5,400
- * connections of its 5,000 and evicted 622, one run held 8,400 of 10,000
- * and evicted none).  The split's answer may not be one run's: the feed
- * stops and the file is analysed as one run (fold_workers()). */
+ * run may not have hit (16,000 NetBIOS clients of scale_check's mix: one
+ * run held at most 7,424 connections of its 10,000 and evicted none; the
+ * thread given more TCP pairs for the UDP the other takes, with its own
+ * closed list, went past its 5,000 and evicted 622).  The split's answer
+ * may not be one run's: the feed stops and the file is analysed as one
+ * run (fold_workers()). */
 static void note_caps(struct worker *w)
 {
     struct flow_stats st = flow_table_stats(w->a.flows);
