@@ -159,6 +159,8 @@ struct analysis {
     bool edges_apart;         /* --jobs: the fold joins the edges and reads only the tables
                                  without them, so analysis_fold_edges() leaves them apart
                                  (no copy of the groups and SMB hosts per worker) */
+    bool edges_close_order;   /* --jobs on one file: edges holds one run's edges in the order it closed
+                                 them, order_at their rank (split.c); merge_finish() keeps that order */
     uint64_t edges_unjoinable; /* edge connections past ANALYSIS_MAX_EDGES, folded at once */
     uint64_t edges_joined;    /* smbscope merge: connections joined across captures */
     uint64_t merged_parts;    /* smbscope merge: runs whose reports were folded (0: a run) */

@@ -2,6 +2,7 @@
 #include "split.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,7 @@ struct worker {
     struct split_feed *feed;  /* the file's records, read once for every worker */
     struct analysis a;
     GArray *kept;             /* struct close_key per a.conns entry (keep_first_closed()) */
+    GArray *edge_keys;        /* struct close_key per a.edges entry (edges_as_closed()) */
     GArray *nb_made;          /* struct nb_made per NetBIOS row made as its connection closed */
     bool nb_pending;          /* on_netbios_flow() made one for the connection closing now */
     struct nb_flow_id nb_pending_id;
@@ -123,6 +125,10 @@ struct worker {
     struct conn_group_key below[2]; /* the closing connection's keys at any-client and any-host */
     bool below_set;               /* below is the last closed connection's (note_below()) */
     bool inexact;                 /* the split cannot tell one run's groups (note_landed()) */
+    atomic_uint_fast64_t *nb_rows; /* NetBIOS rows every thread made so far (note_rows()) */
+    uint64_t nb_rows_told;        /* this thread's of them */
+    bool nb_past;                 /* past one run's rows: not one run's (note_rows()) */
+    bool capped;                  /* its share of a shared cap was hit (note_caps()) */
     GThread *th;
     struct fold_order *order; /* fold_mem_order() of a, sorted on this worker's thread */
 };
@@ -209,11 +215,14 @@ static void note_made(struct worker *w)
 }
 
 /* The connection a.conns gained since the last close was the one that
- * closed last (analysis.c conn_closed(): kept right after its conn_end). */
+ * closed last (analysis.c conn_closed(): kept right after its conn_end);
+ * so is an edge a.edges gained. */
 static void note_kept(struct worker *w)
 {
     while (w->kept->len < w->a.conns->len)
         g_array_append_val(w->kept, w->last);
+    while (w->edge_keys->len < w->a.edges->len)
+        g_array_append_val(w->edge_keys, w->last);
 }
 
 static bool close_key_before(const struct close_key *a, const struct close_key *b)
@@ -397,6 +406,38 @@ static struct nb_flow_id nb_flow_id_of(const struct nb_flow *f)
     return id;
 }
 
+/* The file's NetBIOS flows are past the rows one run itemises: the
+ * split's answer is not one run's (netbios_rows_exact()); the feed stops
+ * at once and the file is analysed as one run (a file of 30,000 NetBIOS
+ * clients was split to its end first). */
+static void nb_past(struct worker *w)
+{
+    w->nb_past = true;
+    split_feed_abort(w->feed);
+}
+
+/* The rows this thread made since it last told, told to the others: past
+ * one run's rows (every thread's count, as one run's ledger counts them)
+ * one run's ledger is full. */
+static void note_rows(struct worker *w)
+{
+    uint64_t have = nb_ledger_count(w->a.ledger);
+    if (have == w->nb_rows_told)
+        return;
+    uint64_t all = atomic_fetch_add_explicit(w->nb_rows, have - w->nb_rows_told, memory_order_relaxed) + have -
+                   w->nb_rows_told;
+    w->nb_rows_told = have;
+    if (all > nb_ledger_max_rows(w->a.ledger))
+        nb_past(w);
+}
+
+/* nb_ledger.h admit: this thread's ledger is full, one run's too. */
+static bool nb_row_past_cap(void *data, const struct nb_flow *f, uint32_t past, uint32_t cap)
+{
+    nb_past(data);
+    return false;
+}
+
 /* analysis events.netbios_flow: a row made.  One made as its connection
  * closes (before that connection's conn_end) is noted with that close,
  * one made by a datagram with the last TCP record's time
@@ -405,6 +446,7 @@ static struct nb_flow_id nb_flow_id_of(const struct nb_flow *f)
 static void on_netbios_flow(void *ctx, const struct nb_flow *f)
 {
     struct worker *w = ctx;
+    note_rows(w);
     if (f->nbss_elsewhere) {
         w->nb_pending = true;
         w->nb_pending_id = nb_flow_id_of(f);
@@ -599,6 +641,23 @@ static void tick(struct worker *w, const struct capture_record *rec, enum split_
     flow_table_tick(w->a.flows, rec->ts_us);
 }
 
+/* This thread's flow table evicted a connection, or its reassembly hit
+ * the total cap: caps it holds a share of (jobs_share_caps()), which one
+ * run may not have hit (16,000 NetBIOS clients of scale_check's mix: one
+ * run held at most 7,424 connections of its 10,000 and evicted none; the
+ * thread given more TCP pairs for the UDP the other takes, with its own
+ * closed list, went past its 5,000 and evicted 622).  The split's answer
+ * may not be one run's: the feed stops and the file is analysed as one
+ * run (fold_workers()). */
+static void note_caps(struct worker *w)
+{
+    struct flow_stats st = flow_table_stats(w->a.flows);
+    if (G_UNLIKELY(st.evictions || st.total_cap_hits) && !w->capped) {
+        w->capped = true;
+        split_feed_abort(w->feed);
+    }
+}
+
 /* Every record of the file: this thread's own analysed, the others' as
  * clock ticks. */
 static gpointer work(gpointer data)
@@ -618,9 +677,11 @@ static gpointer work(gpointer data)
             else if (tcp[i] != SPLIT_TCP_NO)
                 tick(w, &recs[i], (enum split_tcp)tcp[i]);
         }
+        note_caps(w);
     }
     w->now = INT64_MAX;
     analysis_finish(&w->a);
+    note_caps(w);
     jobs_drop_edge_tables(&w->a); /* a.groups: those made as connections closed (not the edges') */
     note_landed(w);
     note_made(w);
@@ -793,7 +854,7 @@ static bool group_past_cap(void *data, const struct conn_group_key *k, uint32_t 
 /* Each worker's analysis over the one feed of the file.  false: a
  * message printed. */
 static bool workers_start(const struct config *cfg, struct worker *ws, unsigned n, struct capture *cap,
-                          struct split_feed *feed)
+                          struct split_feed *feed, atomic_uint_fast64_t *nb_rows)
 {
     for (unsigned k = 0; k < n; k++) {
         struct worker *w = &ws[k];
@@ -809,10 +870,13 @@ static bool workers_start(const struct config *cfg, struct worker *ws, unsigned 
         share_tables(&w->a, n);
         w->groups_cap = conn_groups_stats(w->a.groups).cap;
         conn_groups_admit_past_cap(w->a.groups, group_past_cap, w);
+        w->nb_rows = nb_rows;
+        nb_ledger_admit_past_cap(w->a.ledger, nb_row_past_cap, w);
         w->a.edges_apart = true; /* no capped copy of the groups without the edges (jobs_drop_edge_tables()) */
         w->a.progress = false;
         g_ptr_array_add(w->a.inputs, input_of(cap, cfg->inputs[0]));
         w->kept = g_array_new(FALSE, FALSE, sizeof(struct close_key));
+        w->edge_keys = g_array_new(FALSE, FALSE, sizeof(struct close_key));
         w->made = g_array_new(FALSE, FALSE, sizeof(struct close_key));
         w->lingering = g_array_new(FALSE, FALSE, sizeof(struct linger_rec));
         w->a.events.ctx = w;
@@ -840,6 +904,8 @@ static void workers_free(struct worker *ws, unsigned n)
             analysis_free(&w->a);
         if (w->kept)
             g_array_free(w->kept, TRUE);
+        if (w->edge_keys)
+            g_array_free(w->edge_keys, TRUE);
         if (w->nb_made)
             g_array_free(w->nb_made, TRUE);
         if (w->joined)
@@ -922,7 +988,7 @@ static bool netbios_rows_exact(struct worker *ws, unsigned n)
     uint64_t rows = 0;
     for (unsigned k = 0; k < n; k++) {
         const struct nb_ledger *l = ws[k].a.ledger;
-        if (nb_ledger_overflow(l)->packets)
+        if (ws[k].nb_past || nb_ledger_overflow(l)->packets)
             return false;
         rows += nb_ledger_count(l);
     }
@@ -999,6 +1065,61 @@ static bool split_exact(struct worker *ws, unsigned n, uint32_t cap)
     return exact;
 }
 
+/* Whether the edges (connections open at the end, or first seen in their
+ * middle, analysis.c conn_closed()) one run kept are the threads' together:
+ * at most ANALYSIS_MAX_EDGES of them.  Past it one run added the ones
+ * after its first ANALYSIS_MAX_EDGES to its groups and SMB hosts as they
+ * closed, the threads those past their own: which keys capped tables keep
+ * then differs, so it holds only while no table can fill (the groups and
+ * hosts of every thread and every edge within one run's caps). */
+static bool edges_exact(struct worker *ws, unsigned n, const struct analysis *a)
+{
+    uint64_t edges = 0, groups = 0, hosts = 0;
+    for (unsigned k = 0; k < n; k++) {
+        edges += ws[k].a.edges->len;
+        groups += conn_groups_count(ws[k].a.groups);
+        hosts += smb_hosts_size(ws[k].a.smb_hosts);
+    }
+    return edges <= ANALYSIS_MAX_EDGES ||
+           (groups + edges <= conn_groups_stats(a->groups).cap && hosts + 2 * edges <= smb_hosts_cap(a->smb_hosts));
+}
+
+struct edge_ref {
+    struct close_key key;
+    const struct conn_summary *cs;
+};
+
+static gint edge_ref_order(gconstpointer pa, gconstpointer pb)
+{
+    return close_key_order(&((const struct edge_ref *)pa)->key, &((const struct edge_ref *)pb)->key);
+}
+
+/* The threads' edges (fold_conns() put them in a->edges thread after
+ * thread) in the order one run closed them, order_at their rank:
+ * merge_finish() adds them to the groups so (a->edges_close_order). */
+static void edges_as_closed(struct analysis *a, struct worker *ws, unsigned n)
+{
+    GArray *refs = g_array_new(FALSE, FALSE, sizeof(struct edge_ref));
+    for (unsigned k = 0; k < n; k++)
+        for (guint i = 0; i < ws[k].a.edges->len && i < ws[k].edge_keys->len; i++) {
+            struct edge_ref r = { g_array_index(ws[k].edge_keys, struct close_key, i),
+                                  &g_array_index(ws[k].a.edges, struct conn_summary, i) };
+            linger_resolve(&r.key, &ws[k]);
+            g_array_append_val(refs, r);
+        }
+    if (refs->len == a->edges->len) { /* else not every edge has its close: the order of their ends */
+        g_array_sort(refs, edge_ref_order);
+        g_array_set_size(a->edges, 0);
+        for (guint i = 0; i < refs->len; i++) {
+            struct conn_summary cs = *g_array_index(refs, struct edge_ref, i).cs;
+            cs.order_at = 2 * ((int64_t)i + 1); /* numbered as one run numbers its closes */
+            g_array_append_val(a->edges, cs);
+        }
+        a->edges_close_order = true;
+    }
+    g_array_free(refs, TRUE);
+}
+
 /* The workers' analyses into a, the file's counters into one input;
  * false (nothing folded) when the split's answer may not be one run's
  * (split_exact()), unless the input was interrupted (a stop signal: its
@@ -1037,7 +1158,12 @@ static bool fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
     for (unsigned k = 0; k < n; k++)
         for (guint i = 0; i < ws[k].made->len; i++)
             linger_resolve(&g_array_index(ws[k].made, struct close_key, i), &ws[k]);
-    if ((!split_exact(ws, n, conn_groups_stats(a->groups).cap) || !netbios_rows_exact(ws, n)) && !rd->interrupted)
+    bool capped = false;
+    for (unsigned k = 0; k < n; k++)
+        capped |= ws[k].capped;
+    if ((capped || !split_exact(ws, n, conn_groups_stats(a->groups).cap) || !netbios_rows_exact(ws, n) ||
+         !edges_exact(ws, n, a)) &&
+        !rd->interrupted)
         return false;
     keep_first_closed(a, ws, n);
     for (unsigned k = 0; k < n; k++) /* the groups in the order one run made them */
@@ -1049,6 +1175,7 @@ static bool fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
         order[k] = ws[k].order;
     }
     fold_mem_many(a, as, order, n, true);
+    edges_as_closed(a, ws, n);
     /* The capture's clock (every thread's table saw it: flow_table_tick())
      * into the folded table: the merge state's part clock is one run's. */
     if (clock) {
@@ -1118,7 +1245,9 @@ int split_main(const struct config *cfg)
         fprintf(stderr, "smbscope: out of memory\n");
     if (feed)
         split_sample(cfg->inputs[0], feed);
-    if (!ok || !feed || !workers_start(cfg, ws, n, cap, feed)) { /* workers_start() says why */
+    atomic_uint_fast64_t nb_rows;
+    atomic_init(&nb_rows, 0);
+    if (!ok || !feed || !workers_start(cfg, ws, n, cap, feed, &nb_rows)) { /* workers_start() says why */
         if (a.inputs)
             analysis_free(&a);
         workers_free(ws, n);

@@ -224,6 +224,12 @@ const struct split_batch *split_feed_next(struct split_feed *f, unsigned k)
             pthread_cond_broadcast(&f->cond);
         }
     }
+    /* given up (split_feed_abort()): the batches read ahead are walked no
+     * more either, the file is analysed again as one run */
+    if (atomic_load_explicit(&f->aborted, memory_order_relaxed)) {
+        pthread_mutex_unlock(&f->mu);
+        return NULL;
+    }
     uint64_t seq = f->want[k];
     struct slot *s = &f->slots[seq % f->nslots];
     for (;;) {

@@ -58,8 +58,8 @@ int split_feed_rc(const struct split_feed *f);
  * depends on it.  Without it, the pairs are shared evenly. */
 void split_feed_balance(struct split_feed *f, uint64_t unroutable, uint64_t n);
 /* Any worker: stop reading (as *stop does) because the split's answer is
- * given up (split.c: one analysis of the file follows); the others then
- * walk what is filled and end. */
+ * given up (split.c: one analysis of the file follows); every worker's
+ * next split_feed_next() then ends it, the batches read ahead unwalked. */
 void split_feed_abort(struct split_feed *f);
 /* Whether a record was an IP fragment that may carry a tunnel
  * (split_route.h SPLIT_TCP_TUNNEL_FRAG): the feed stopped there, and the
