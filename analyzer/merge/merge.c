@@ -285,13 +285,18 @@ static bool members_of(const char *p, size_t n, size_t i, const char *const *key
 
 /* "{"connections": ..., "merge_state": ...}" cut from a report (g_free),
  * or NULL when it is not an object with both (then it is parsed whole). */
-static char *cut_members(const char *p, size_t n, size_t *outlen, size_t *state_at)
+static const char *const cut_names[] = { "connections", "merge_state" };
+
+/* Where the two members are ([from[k], to[k]), 0: absent); false when
+ * the report is not an object this scan reads. */
+static bool cut_find(const char *p, size_t n, size_t from[2], size_t to[2])
 {
-    static const char *const want[] = { "connections", "merge_state" };
-    size_t from[2], to[2];
     int count;
-    if (!members_of(p, n, skip_ws(p, n, 0), want, 2, from, to, &count))
-        return NULL;
+    return members_of(p, n, skip_ws(p, n, 0), cut_names, 2, from, to, &count);
+}
+
+static char *cut_members(const char *p, const size_t from[2], const size_t to[2], size_t *outlen, size_t *state_at)
+{
     if (!to[0] || !to[1])
         return NULL;
     GString *g = g_string_sized_new(to[0] - from[0] + to[1] - from[1] + 64);
@@ -665,13 +670,10 @@ static bool run_state_text(const char *p, size_t n, size_t i)
     return true;
 }
 
-static int fold_run_report(struct analysis *a, const char *p, size_t n, struct detail_trim *trim, char *err,
-                           size_t errlen)
+static int fold_run_report(struct analysis *a, const char *p, size_t n, const size_t from[2], const size_t to[2],
+                           struct detail_trim *trim, char *err, size_t errlen)
 {
-    static const char *const want[] = { "connections", "merge_state" };
-    size_t from[2], to[2];
-    int count;
-    if (!members_of(p, n, skip_ws(p, n, 0), want, 2, from, to, &count) || !to[0] || !to[1])
+    if (!to[0] || !to[1])
         return -1;
     size_t c0 = from[0], c1 = to[0], m0 = from[1], m1 = to[1];
     size_t s0 = p[m0] == '{' ? member_start(p, m1, m0, "state") : 0, s1 = s0 ? value_end(p, m1, s0) : 0;
@@ -717,13 +719,14 @@ static bool fold_report(struct analysis *a, const char *path, struct detail_trim
         g_free(text);
         return false;
     }
-    int run = fold_run_report(a, text, len, trim, err, errlen);
+    size_t from[2], to[2], cutlen = 0, state_at = 0;
+    bool found = cut_find(text, len, from, to); /* one walk of the report's members for both readers */
+    int run = found ? fold_run_report(a, text, len, from, to, trim, err, errlen) : -1;
     if (run >= 0) {
         g_free(text);
         return run == 1;
     }
-    size_t cutlen = 0, state_at = 0;
-    char *cut = cut_members(text, len, &cutlen, &state_at);
+    char *cut = found ? cut_members(text, from, to, &cutlen, &state_at) : NULL;
     if (cut) {
         g_free(text);
         text = cut;
@@ -841,10 +844,11 @@ static struct entry_info *info_of(GHashTable *infos, JsonNode *n, JsonParser **s
     if (e)
         return e;
     e = g_new0(struct entry_info, 1);
-    JsonObject *o = mstate_detail_view(n, scratch);
-    e->first_seen = g_strdup(o ? json_object_get_string_member_with_default(o, "first_seen", NULL) : NULL);
-    e->client_port = o ? json_object_get_int_member_with_default(o, "client_port", -1) : -1;
-    e->server_port = o ? json_object_get_int_member_with_default(o, "server_port", -1) : -1;
+    struct mstate_detail_head h; /* a packed entry's read from its text (mstate_detail.h) */
+    mstate_detail_head(n, &h, scratch);
+    e->first_seen = g_strdup(h.first_seen);
+    e->client_port = h.client_port;
+    e->server_port = h.server_port;
     g_hash_table_insert(infos, n, e);
     return e;
 }

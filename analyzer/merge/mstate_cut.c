@@ -36,7 +36,8 @@ static size_t val_end(const char *p, size_t n, size_t i)
         return str_end(p, n, i);
     if (p[i] != '{' && p[i] != '[') {
         size_t s = i;
-        while (i < n && !strchr(",]} \t\r\n", p[i]))
+        while (i < n && p[i] != ',' && p[i] != ']' && p[i] != '}' && p[i] != ' ' && p[i] != '\t' && p[i] != '\r' &&
+               p[i] != '\n')
             i++;
         return i > s ? i : 0;
     }
@@ -79,50 +80,56 @@ static bool count_elements(const char *p, size_t from, size_t to, guint *n)
     }
 }
 
-/* The value [*from, *to) of member key of the object at p[at] == '{':
- * true only when it is there once, as written (no key of the object
- * written with escapes), and the object's text walks. */
-static bool member_once(const char *p, size_t n, size_t at, const char *key, size_t *from, size_t *to)
+/* The values [from[k], to[k]) of members keys[k] of the object at
+ * p[at] == '{' (to[k] 0: absent): each taken only when it is there once,
+ * as written (no key of the object written with escapes), and the
+ * object's text walks.  One walk for all of them. */
+static void members_once(const char *p, size_t n, size_t at, const char *const *keys, int nkeys, size_t *from,
+                         size_t *to)
 {
-    size_t klen = strlen(key), i = ws(p, n, at + 1);
-    int seen = 0;
-    if (i < n && p[i] == '}')
-        return false;
+    int seen[4] = { 0 };
+    size_t i = ws(p, n, at + 1);
+    bool ok = false;
+    for (int k = 0; k < nkeys; k++)
+        from[k] = to[k] = 0;
     while (i < n && p[i] == '"') {
         size_t ke = str_end(p, n, i);
         if (!ke || memchr(p + i, '\\', ke - i))
-            return false;
+            break;
         size_t v = ws(p, n, ke);
         if (v >= n || p[v] != ':')
-            return false;
+            break;
         v = ws(p, n, v + 1);
         size_t e = val_end(p, n, v);
         if (!e)
-            return false;
-        if (ke - i == klen + 2 && memcmp(p + i + 1, key, klen) == 0) {
-            seen++;
-            *from = v;
-            *to = e;
-        }
+            break;
+        for (int k = 0; k < nkeys; k++)
+            if (ke - i == strlen(keys[k]) + 2 && memcmp(p + i + 1, keys[k], ke - i - 2) == 0) {
+                seen[k]++;
+                from[k] = v;
+                to[k] = e;
+            }
         i = ws(p, n, e);
-        if (i < n && p[i] == '}')
-            return seen == 1;
+        if (i < n && p[i] == '}') {
+            ok = true;
+            break;
+        }
         if (i >= n || p[i] != ',')
-            return false;
+            break;
         i = ws(p, n, i + 1);
     }
-    return false;
+    for (int k = 0; k < nkeys; k++)
+        if (!ok || seen[k] != 1)
+            from[k] = to[k] = 0;
 }
 
 bool mstate_cut_has(const struct mstate_cut *cut, enum mstate_cut_at at) { return cut && cut->to[at]; }
 
-/* Array key of the object at p[at] cut when it is one (false: its text is
- * not an array of values, so not JSON). */
-static bool cut_one(struct mstate_cut *cut, enum mstate_cut_at which, const char *p, size_t n, size_t at,
-                    const char *key)
+/* The array [from, to) cut as which when it is one (false: its text is
+ * not an array of values, so not JSON; to 0: absent, left in the tree). */
+static bool cut_one(struct mstate_cut *cut, enum mstate_cut_at which, const char *p, size_t from, size_t to)
 {
-    size_t from = 0, to = 0;
-    if (!member_once(p, n, at, key, &from, &to) || p[from] != '[')
+    if (!to || p[from] != '[')
         return true; /* left in the tree */
     if (!count_elements(p, from, to, &cut->n[which]))
         return false;
@@ -147,12 +154,19 @@ JsonParser *mstate_cut_parse(const char *text, size_t len, struct mstate_cut *cu
     cut->text = text;
     size_t s = ws(text, len, 0);
     bool ok = true;
-    for (int c = 0; ok && s < len && text[s] == '{' && c < MSTATE_CUT_N; c++) {
-        size_t of = 0, ot = 0;
-        if (!cut_paths[c].outer)
-            ok = cut_one(cut, (enum mstate_cut_at)c, text, len, s, cut_paths[c].key);
-        else if (member_once(text, len, s, cut_paths[c].outer, &of, &ot) && text[of] == '{')
-            ok = cut_one(cut, (enum mstate_cut_at)c, text, ot, of, cut_paths[c].key);
+    if (s < len && text[s] == '{') {
+        /* the state's members the cuts need, in one walk: groups, groups_past, smb_hosts */
+        static const char *const top[] = { "groups", "groups_past", "smb_hosts" };
+        size_t tf[3], tt[3];
+        members_once(text, len, s, top, 3, tf, tt);
+        ok = cut_one(cut, MSTATE_CUT_GROUPS, text, tf[0], tt[0]);
+        for (int c = MSTATE_CUT_PAST_GROUPS; ok && c < MSTATE_CUT_N; c++) {
+            int k = c == MSTATE_CUT_PAST_GROUPS ? 1 : 2;
+            size_t f = 0, t = 0;
+            if (tt[k] && text[tf[k]] == '{')
+                members_once(text, tt[k], tf[k], &cut_paths[c].key, 1, &f, &t);
+            ok = cut_one(cut, (enum mstate_cut_at)c, text, f, t);
+        }
     }
     JsonParser *parser = json_parser_new_immutable();
     GString *skel = NULL;

@@ -566,6 +566,7 @@ struct leaf_fold {
     void *added_ctx;
     struct leaf_canon *canon; /* a run's report (mstate_fold_run_text()); NULL: a packed leaf */
     bool state_seen;
+    char json_err[192];       /* a run's report: the first piece that was not JSON, and json-glib's why */
 };
 
 /* A run's report read as a leaf: its digest's text (the state's and the
@@ -637,8 +638,10 @@ static enum leaf_took take_state(struct leaf_fold *f, const char *text, size_t l
 {
     struct mstate_cut cut; /* its group rows read a row at a time (mstate_cut.h) */
     JsonParser *p = mstate_cut_parse(text, len, &cut);
-    if (!p)
+    if (!p) {
+        snprintf(f->json_err, sizeof f->json_err, "not JSON: merge_state.state");
         return LEAF_NOT_JSON;
+    }
     JsonNode *state = json_parser_get_root(p);
     f->state_seen = true;
     if (f->canon)
@@ -660,8 +663,17 @@ static enum leaf_took take_state(struct leaf_fold *f, const char *text, size_t l
 
 static enum leaf_took take_entry(struct leaf_fold *f, const char *text, size_t len)
 {
-    if (!parse_piece(&f->entries, text, len))
+    if (!parse_piece(&f->entries, text, len)) {
+        if (f->canon && !f->json_err[0]) { /* where, for a run's report (a leaf's says its zlib stream) */
+            GError *e = NULL;
+            json_parser_load_from_data(f->entries, text, (gssize)len, &e);
+            snprintf(f->json_err, sizeof f->json_err, "not JSON: connections[%" G_GUINT64_FORMAT "]: %s",
+                     f->entries_seen, e ? e->message : "");
+            if (e)
+                g_error_free(e);
+        }
         return LEAF_NOT_JSON;
+    }
     JsonParser *p = f->entries;
     if (f->canon && f->canon->f && f->state_seen)
         mstate_put_node(&f->canon->w, json_parser_get_root(p));
@@ -820,7 +832,7 @@ int mstate_fold_run_text(struct analysis *a, const char *state, size_t slen, con
      * the digest, the fold */
     int res = 1;
     if (r == 1) { /* its own error, not the fold's */
-        snprintf(errbuf, errlen, "%s", err);
+        snprintf(errbuf, errlen, "%s", strcmp(err, split.not_json) == 0 && f.json_err[0] ? f.json_err : err);
         res = 0;
     } else if (!canon.whole && !g.failed) {
         jget_fail(&g, &f.sp, "not JSON");

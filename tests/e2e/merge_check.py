@@ -612,6 +612,15 @@ def forged_run_states(smbscope, reports, samples, tmp):
     n = len(doc["merge_state"]["state"]["groups"])
     expect("a group row of 129 values: refused before it is parsed", rc == 2 and
            "merge_state.state.groups[%d]: a row of more than 128 values" % n in err, "exit %d, %r" % (rc, err.strip()[:300]))
+    # an entry that is not JSON: named, as the whole parse named where it stopped
+    text = json.dumps(doc)
+    at = text.index('"connections": [') + len('"connections": [')
+    bad = os.path.join(tmp, "forged-run-entry-not-json.json")
+    with open(bad, "w") as f:
+        f.write(text[:at] + '{"a": tru}, ' + text[at:])
+    rc, err, _ = limited_merge(smbscope, [bad], None)
+    expect("a run's report with an entry that is not JSON: refused, naming it",
+           rc == 2 and "not JSON: connections[0]: " in err, "exit %d, %r" % (rc, err.strip()[:300]))
     # the same report read whole (as it was) and a piece at a time: the same merge
     groups = forge(doc, "groups", 300)
     same = os.path.join(tmp, "forged-run-groups300.json")
