@@ -204,23 +204,36 @@ void mstate_rows_begin(struct mstate_rows *r, const struct mstate_cut *cut, enum
     r->to = cut->to[at] - 1; /* its ']' */
 }
 
-JsonNode *mstate_rows_next(struct mstate_rows *r, const char **why)
+/* The next row's text [*a, *e) and r past it; false at the end.  *over
+ * when it holds more than MSTATE_CUT_ROW_VALUES values. */
+static bool next_range(struct mstate_rows *r, size_t *a, size_t *e, bool *over)
 {
-    *why = NULL;
     if (r->i >= r->to)
-        return NULL;
-    size_t a = r->i, e = val_end(r->p, r->to, a); /* within the walk count_elements() made */
+        return false;
+    *a = r->i;
+    *e = val_end(r->p, r->to, *a); /* within the walk count_elements() made */
     uint64_t values = 1;
-    for (size_t i = a; i < e && values <= MSTATE_CUT_ROW_VALUES; i++) {
+    for (size_t i = *a; i < *e && values <= MSTATE_CUT_ROW_VALUES; i++) {
         if (r->p[i] == '"')
-            i = str_end(r->p, e, i) - 1;
+            i = str_end(r->p, *e, i) - 1;
         else
             values += r->p[i] == ',' || r->p[i] == '{' || r->p[i] == '[';
     }
-    r->i = ws(r->p, r->to, e);
+    *over = values > MSTATE_CUT_ROW_VALUES;
+    r->i = ws(r->p, r->to, *e);
     if (r->i < r->to)
         r->i = ws(r->p, r->to, r->i + 1); /* past its ',' */
-    if (values > MSTATE_CUT_ROW_VALUES) {
+    return true;
+}
+
+JsonNode *mstate_rows_next(struct mstate_rows *r, const char **why)
+{
+    size_t a, e;
+    bool over;
+    *why = NULL;
+    if (!next_range(r, &a, &e, &over))
+        return NULL;
+    if (over) {
         *why = "a row of more than 128 values: not one smbscope writes";
         return NULL;
     }
@@ -240,22 +253,121 @@ void mstate_rows_end(struct mstate_rows *r)
     r->parser = NULL;
 }
 
+/* ---- a row's canonical text without its parse ---------------------------
+ * A row is parsed again when the fold reads it: for the digest its
+ * canonical text (mstate_put_node() of its tree) is made from its text
+ * when that text is JSON of arrays, plain strings (bytes json.c writes as
+ * they are: 0x20-0x7e but '"' and '\\'), integers as json.c writes them
+ * (no leading zero, no "-0", at most 18 digits) and true, false, null: then
+ * it is the text without its blanks.  Anything else (an object, whose
+ * repeated keys json-glib folds; an escape; a number json-glib reads as a
+ * double) is parsed. */
+static size_t plain_str_end(const char *p, size_t i, size_t e)
+{
+    for (i++; i < e; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '"')
+            return i + 1;
+        if (c < 0x20 || c > 0x7e || c == '\\')
+            return 0;
+    }
+    return 0;
+}
+
+static size_t plain_scalar_end(const char *p, size_t i, size_t e)
+{
+    static const char *const words[] = { "null", "true", "false" };
+    size_t k = i;
+    for (size_t w = 0; w < 3; w++) {
+        size_t n = strlen(words[w]);
+        if (e - i >= n && memcmp(p + i, words[w], n) == 0) {
+            k = i + n;
+            break;
+        }
+    }
+    if (k == i) {
+        if (k < e && p[k] == '-')
+            k++;
+        size_t d = k;
+        while (k < e && p[k] >= '0' && p[k] <= '9')
+            k++;
+        if (k == d || k - d > 18 || (p[d] == '0' && (k - d > 1 || d > i)))
+            return 0;
+    }
+    if (k < e && p[k] != ',' && p[k] != ']' && p[k] != ' ' && p[k] != '\t' && p[k] != '\n' && p[k] != '\r')
+        return 0;
+    return k;
+}
+
+static bool plain_row(const char *p, size_t a, size_t e, GString *out)
+{
+    int depth = 0;
+    bool want_value = true, first = false; /* first: just after '[' (']' may come) */
+    g_string_truncate(out, 0);
+    for (size_t i = a; i < e;) {
+        char c = p[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            i++;
+            continue;
+        }
+        if (depth == 0 && !want_value)
+            return false; /* something after the row */
+        if (c == ']' && depth > 0 && (!want_value || first)) {
+            g_string_append_c(out, c);
+            depth--;
+            want_value = first = false;
+            i++;
+        } else if (c == ',' && depth > 0 && !want_value) {
+            g_string_append_c(out, c);
+            want_value = true;
+            i++;
+        } else if (!want_value) {
+            return false;
+        } else if (c == '[') {
+            if (++depth > (int)MSTATE_CUT_ROW_VALUES)
+                return false;
+            g_string_append_c(out, c);
+            first = true;
+            i++;
+        } else {
+            size_t k = c == '"' ? plain_str_end(p, i, e) : plain_scalar_end(p, i, e);
+            if (!k)
+                return false;
+            g_string_append_len(out, p + i, (gssize)(k - i));
+            want_value = first = false;
+            i = k;
+        }
+    }
+    return depth == 0 && !want_value;
+}
+
 /* false at a row that is not JSON or past MSTATE_CUT_ROW_VALUES (the
  * fold refuses it: its tree is never made, so neither is its text) */
 static bool put_rows(struct json *w, const struct mstate_cut *cut, enum mstate_cut_at at)
 {
     struct mstate_rows r;
-    const char *why = NULL;
+    bool ok = true, over = false;
+    size_t a, e;
+    GString *plain = g_string_new(NULL);
     mstate_rows_begin(&r, cut, at);
     json_begin_array(w);
-    for (guint i = 0; i < cut->n[at] && !why; i++) {
-        JsonNode *row = mstate_rows_next(&r, &why);
-        if (row)
-            mstate_put_node(w, row);
+    for (guint i = 0; ok && i < cut->n[at] && next_range(&r, &a, &e, &over); i++) {
+        if (over) {
+            ok = false;
+        } else if (plain_row(r.p, a, e, plain)) {
+            json_raw(w, plain->str, plain->len);
+        } else {
+            if (!r.parser)
+                r.parser = json_parser_new_immutable();
+            ok = json_parser_load_from_data(r.parser, r.p + a, (gssize)(e - a), NULL);
+            if (ok)
+                mstate_put_node(w, json_parser_get_root(r.parser));
+        }
     }
     json_end_array(w);
     mstate_rows_end(&r);
-    return !why;
+    g_string_free(plain, TRUE);
+    return ok;
 }
 
 /* members of o (the state's, or its member outer's) as mstate_put_node()

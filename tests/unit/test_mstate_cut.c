@@ -55,8 +55,13 @@ static void array(GString *o, GRand *r, int depth, int max)
 static void value(GString *o, GRand *r, int depth)
 {
     int k = g_rand_int_range(r, 0, depth > 3 ? 6 : 8);
-    static const char *const scalars[] = { "0", "-17", "1234567890123", "true", "false", "null" };
-    if (k < 6 && g_rand_boolean(r)) {
+    if (k < 6 && g_rand_int_range(r, 0, 8) == 0)
+        k = g_rand_int_range(r, 6, 10) + 2; /* a scalar the parse reads another way */
+    static const char *const scalars[] = { "0", "-17", "1234567890123", "true", "false", "null", "-0", "1.5", "2e3",
+                                           "1234567890123456789" }; /* the last four: read by the parse */
+    if (k >= 8) {
+        g_string_append(o, scalars[k - 2]);
+    } else if (k < 6 && g_rand_boolean(r)) {
         g_string_append(o, scalars[k]);
     } else if (k < 6) {
         str(o, r);
