@@ -34,7 +34,7 @@ enum phase {
     P_DEAD,       /* after the scan's error: nothing */
 };
 
-static const char not_json[] = "zlib: its text is not JSON";
+static const char not_json[] = "zlib: its text is not JSON"; /* a packed leaf's (leaf_split_init()) */
 static const char not_leaf[] = "not {state, connections}";
 
 void leaf_split_init(struct leaf_split *s, leaf_piece_fn fn, void *ctx)
@@ -43,6 +43,7 @@ void leaf_split_init(struct leaf_split *s, leaf_piece_fn fn, void *ctx)
     s->fn = fn;
     s->ctx = ctx;
     s->phase = P_OPEN;
+    s->not_json = not_json;
 }
 
 void leaf_split_free(struct leaf_split *s)
@@ -122,7 +123,7 @@ static void hand_on(struct leaf_split *s, const char *p, size_t from, size_t end
     enum leaf_took r = s->fn(s->ctx, kind, text, len);
     s->buf_len = 0;
     if (r == LEAF_NOT_JSON)
-        shape_fail(s, not_json);
+        shape_fail(s, s->not_json);
     else if (r == LEAF_FAILED)
         s->consumer_failed = true;
 }
@@ -308,20 +309,20 @@ static void shape_byte(struct leaf_split *s, char c, bool was_str)
         if (c == '{')
             s->phase = P_KEY1;
         else
-            shape_fail(s, value_start(c) ? not_leaf : not_json);
+            shape_fail(s, value_start(c) ? not_leaf : s->not_json);
         break;
     case P_KEY1:
         if (c == '"')
             key_begin(s, P_KEY1_IN);
         else
-            shape_fail(s, c == '}' ? not_leaf : not_json);
+            shape_fail(s, c == '}' ? not_leaf : s->not_json);
         break;
     case P_COLON1:
     case P_COLON2:
         if (c == ':')
             s->phase = s->phase == P_COLON1 ? P_SVAL : P_ARR;
         else
-            shape_fail(s, not_json);
+            shape_fail(s, s->not_json);
         break;
     case P_SVAL:
         if (c == '{') {
@@ -329,26 +330,26 @@ static void shape_byte(struct leaf_split *s, char c, bool was_str)
             s->piece_depth = s->depth;
             s->st_key_next = true;
         } else {
-            shape_fail(s, value_start(c) ? "state: not an object" : not_json);
+            shape_fail(s, value_start(c) ? "state: not an object" : s->not_json);
         }
         break;
     case P_COMMA1:
         if (c == ',')
             s->phase = P_KEY2;
         else
-            shape_fail(s, c == '}' ? not_leaf : not_json);
+            shape_fail(s, c == '}' ? not_leaf : s->not_json);
         break;
     case P_KEY2:
         if (c == '"')
             key_begin(s, P_KEY2_IN);
         else
-            shape_fail(s, not_json);
+            shape_fail(s, s->not_json);
         break;
     case P_ARR:
         if (c == '[')
             s->phase = P_FIRST;
         else
-            shape_fail(s, value_start(c) || c == '{' ? not_leaf : not_json);
+            shape_fail(s, value_start(c) || c == '{' ? not_leaf : s->not_json);
         break;
     case P_FIRST:
     case P_NEXT:
@@ -359,7 +360,7 @@ static void shape_byte(struct leaf_split *s, char c, bool was_str)
         } else if (c == ']' && s->phase == P_FIRST) {
             s->phase = P_CLOSE;
         } else {
-            shape_fail(s, value_start(c) ? "connections[]: an entry that is not an object" : not_json);
+            shape_fail(s, value_start(c) ? "connections[]: an entry that is not an object" : s->not_json);
         }
         break;
     case P_AFTER:
@@ -368,16 +369,16 @@ static void shape_byte(struct leaf_split *s, char c, bool was_str)
         else if (c == ']')
             s->phase = P_CLOSE;
         else
-            shape_fail(s, not_json);
+            shape_fail(s, s->not_json);
         break;
     case P_CLOSE:
         if (c == '}')
             s->phase = P_DONE;
         else
-            shape_fail(s, c == ',' ? not_leaf : not_json);
+            shape_fail(s, c == ',' ? not_leaf : s->not_json);
         break;
     default: /* P_DONE */
-        shape_fail(s, not_json);
+        shape_fail(s, s->not_json);
         break;
     }
 }
@@ -422,7 +423,7 @@ void leaf_split_feed(struct leaf_split *s, const char *p, size_t n)
 int leaf_split_end(struct leaf_split *s, char *err, size_t errlen)
 {
     if (!s->nest_err[0] && !s->shape_err[0] && s->phase != P_DONE && s->phase != P_STOP)
-        snprintf(s->shape_err, sizeof s->shape_err, "%s", not_json);
+        snprintf(s->shape_err, sizeof s->shape_err, "%s", s->not_json);
     leaf_split_free(s);
     if (s->nest_err[0] || s->shape_err[0]) {
         snprintf(err, errlen, "%s", s->nest_err[0] ? s->nest_err : s->shape_err);

@@ -76,6 +76,9 @@ struct leaf_split {
     uint64_t st_values, st_max, st_unknown;
     bool st_member_unknown;
     bool consumer_failed;
+    /* what a text that is not JSON is called (a packed leaf's: its zlib
+     * stream's; a run's report fed as a leaf says "not JSON") */
+    const char *not_json;
     /* errors, by rank: the depth/members scan's, then shape or JSON's */
     char nest_err[160];
     char shape_err[160];

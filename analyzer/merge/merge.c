@@ -285,13 +285,18 @@ static bool members_of(const char *p, size_t n, size_t i, const char *const *key
 
 /* "{"connections": ..., "merge_state": ...}" cut from a report (g_free),
  * or NULL when it is not an object with both (then it is parsed whole). */
-static char *cut_members(const char *p, size_t n, size_t *outlen, size_t *state_at)
+static const char *const cut_names[] = { "connections", "merge_state" };
+
+/* Where the two members are ([from[k], to[k]), 0: absent); false when
+ * the report is not an object this scan reads. */
+static bool cut_find(const char *p, size_t n, size_t from[2], size_t to[2])
 {
-    static const char *const want[] = { "connections", "merge_state" };
-    size_t from[2], to[2];
     int count;
-    if (!members_of(p, n, skip_ws(p, n, 0), want, 2, from, to, &count))
-        return NULL;
+    return members_of(p, n, skip_ws(p, n, 0), cut_names, 2, from, to, &count);
+}
+
+static char *cut_members(const char *p, const size_t from[2], const size_t to[2], size_t *outlen, size_t *state_at)
+{
     if (!to[0] || !to[1])
         return NULL;
     GString *g = g_string_sized_new(to[0] - from[0] + to[1] - from[1] + 64);
@@ -636,6 +641,72 @@ static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t 
 }
 
 
+/* ---- a run's report, a piece at a time ----------------------------------
+ * A run's (not merged) report was parsed whole: its connections[] (20,000
+ * entries of a --connections all run: a 24 MB report, most of 170 MB of a
+ * merge) and its state's group rows as one json-glib tree, up to what
+ * MERGE_MAX_REPORT_BYTES of text makes.  Now its skeleton is parsed
+ * without them ({"connections": [], "merge_state": {..., "state": {}}}:
+ * format, digest), and its state and entries are read from the report's
+ * text as a packed leaf's are, one piece at a time (mstate_fold_run_text():
+ * nothing of the text is copied, not even the cut of cut_members()).
+ * 1: folded, 0: refused (err), -1: not a run's report this reads (a
+ * merged one, or members it cannot walk: cut and parsed as before, which
+ * says what is wrong). */
+/* Whether the object at p[i] == '{' is a run's state as this reads it:
+ * its members walk, none is "leaves" (a merged report's), and no key is
+ * written with escapes (json-glib reads "le\u0061ves" as leaves). */
+static bool run_state_text(const char *p, size_t n, size_t i)
+{
+    struct mwalk w;
+    if (!mwalk_begin(&w, p, n, i))
+        return false;
+    while (mwalk_key(&w)) {
+        if (mwalk_is(&w, "leaves") || memchr(p + w.k, '\\', w.ke - w.k))
+            return false;
+        if (!mwalk_next(&w))
+            break; /* the last member (value_end() does not end a number at '}'), or not JSON: said later */
+    }
+    return true;
+}
+
+static int fold_run_report(struct analysis *a, const char *p, size_t n, const size_t from[2], const size_t to[2],
+                           struct detail_trim *trim, char *err, size_t errlen)
+{
+    if (!to[0] || !to[1])
+        return -1;
+    size_t c0 = from[0], c1 = to[0], m0 = from[1], m1 = to[1];
+    size_t s0 = p[m0] == '{' ? member_start(p, m1, m0, "state") : 0, s1 = s0 ? value_end(p, m1, s0) : 0;
+    if (!s1 || p[c0] != '[' || !run_state_text(p, s1, s0))
+        return -1;
+    GString *skel = g_string_new("{\"connections\": [], \"merge_state\": ");
+    g_string_append_len(skel, p + m0, (gssize)(s0 - m0));
+    g_string_append(skel, "{}");
+    g_string_append_len(skel, p + s1, (gssize)(m1 - s1));
+    g_string_append(skel, "}");
+    JsonParser *sp = json_parser_new_immutable();
+    GError *gerr = NULL;
+    bool ok = json_parser_load_from_data(sp, skel->str, (gssize)skel->len, &gerr);
+    g_string_free(skel, TRUE);
+    if (!ok) {
+        snprintf(err, errlen, "not JSON: %s", gerr->message);
+        g_error_free(gerr);
+        g_object_unref(sp);
+        return 0;
+    }
+    JsonNode *detail = NULL;
+    const char *digest = NULL;
+    int r = 0;
+    if (state_of(json_parser_get_root(sp), &detail, &digest, err, errlen)) {
+        r = mstate_fold_run_text(a, p + s0, s1 - s0, p + c0, c1 - c0, digest, entry_added, trim, err, errlen);
+        if (r == -1)
+            snprintf(err, errlen, "%s", digest_mismatch);
+        r = r == 1;
+    }
+    g_object_unref(sp);
+    return r;
+}
+
 /* One report into the analysis; false (and err, without the file name)
  * when it is refused. */
 static bool fold_report(struct analysis *a, const char *path, struct detail_trim *trim, char *err, size_t errlen)
@@ -648,8 +719,14 @@ static bool fold_report(struct analysis *a, const char *path, struct detail_trim
         g_free(text);
         return false;
     }
-    size_t cutlen = 0, state_at = 0;
-    char *cut = cut_members(text, len, &cutlen, &state_at);
+    size_t from[2], to[2], cutlen = 0, state_at = 0;
+    bool found = cut_find(text, len, from, to); /* one walk of the report's members for both readers */
+    int run = found ? fold_run_report(a, text, len, from, to, trim, err, errlen) : -1;
+    if (run >= 0) {
+        g_free(text);
+        return run == 1;
+    }
+    char *cut = found ? cut_members(text, from, to, &cutlen, &state_at) : NULL;
     if (cut) {
         g_free(text);
         text = cut;
@@ -767,10 +844,11 @@ static struct entry_info *info_of(GHashTable *infos, JsonNode *n, JsonParser **s
     if (e)
         return e;
     e = g_new0(struct entry_info, 1);
-    JsonObject *o = mstate_detail_view(n, scratch);
-    e->first_seen = g_strdup(o ? json_object_get_string_member_with_default(o, "first_seen", NULL) : NULL);
-    e->client_port = o ? json_object_get_int_member_with_default(o, "client_port", -1) : -1;
-    e->server_port = o ? json_object_get_int_member_with_default(o, "server_port", -1) : -1;
+    struct mstate_detail_head h; /* a packed entry's read from its text (mstate_detail.h) */
+    mstate_detail_head(n, &h, scratch);
+    e->first_seen = g_strdup(h.first_seen);
+    e->client_port = h.client_port;
+    e->server_port = h.server_port;
     g_hash_table_insert(infos, n, e);
     return e;
 }

@@ -12,6 +12,7 @@
 #include "report_json.h"
 #include "mstate.h"
 #include "mstate_canon.h"
+#include "mstate_cut.h"
 #include "mstate_edges.h"
 #include "mstate_group_order.h"
 #include "mstate_groups_past.h"
@@ -371,19 +372,74 @@ static void read_group(struct jget *g, const struct jpath *ip, JsonArray *o, str
     }
 }
 
-/* A state's groups (rows of arr, their close numbers in closes) into the
+/* A state's group rows (or SMB host records): the array of its tree, or
+ * its text cut out of the state (mstate_cut.h) read a row at a time (a
+ * forged state of 65,536 rows took 360 MB as one tree). */
+struct group_rows {
+    JsonArray *arr;
+    struct mstate_rows text;
+    bool cut;
+    guint n;
+};
+
+/* Array k of o as its rows, at most max (false: none, or g failed). */
+static bool rows_open(struct group_rows *r, struct jget *g, const struct jpath *p, JsonObject *o, const char *k,
+                      guint max, const struct mstate_cut *cut, enum mstate_cut_at at)
+{
+    memset(r, 0, sizeof *r);
+    JsonArray *arr = jget_arr(g, p, o, k, max); /* when cut: "[]" in its place */
+    if (!arr)
+        return false;
+    if (!mstate_cut_has(cut, at)) {
+        r->arr = arr;
+        r->n = json_array_get_length(arr);
+        return true;
+    }
+    if (cut->n[at] > max) { /* as jget_arr() says it */
+        struct jpath kp;
+        char buf[96];
+        jpath_key(&kp, p, k);
+        snprintf(buf, sizeof buf, "more than %u elements", max);
+        jget_fail(g, &kp, buf);
+        return false;
+    }
+    r->cut = true;
+    r->n = cut->n[at];
+    mstate_rows_begin(&r->text, cut, at);
+    return true;
+}
+
+/* Row i (read in order), NULL when it is no array (or g failed). */
+static JsonArray *rows_next(struct group_rows *r, guint i, struct jget *g, const struct jpath *ip)
+{
+    if (!r->cut)
+        return jget_node_arr(json_array_get_element(r->arr, i));
+    const char *why = NULL;
+    JsonNode *n = mstate_rows_next(&r->text, &why);
+    if (!n)
+        jget_fail(g, ip, why ? why : "not JSON");
+    return n ? jget_node_arr(n) : NULL;
+}
+
+static void rows_close(struct group_rows *r)
+{
+    if (r->cut)
+        mstate_rows_end(&r->text);
+}
+
+/* A state's groups (its rows, their close numbers in closes) into the
  * wide table, each noted where the run made it; lower: rows without a
  * server (any-host, other) skipped (their connections added there), else
  * NULL. */
-static uint64_t fold_rows(struct jget *g, const struct jpath *ap, struct analysis *a, JsonArray *arr,
+static uint64_t fold_rows(struct jget *g, const struct jpath *ap, struct analysis *a, struct group_rows *rows,
                           JsonArray *closes, int64_t run_first_ts, uint64_t *lower)
 {
     uint64_t conns = 0;
     struct jpath ip;
-    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+    for (guint i = 0; !g->failed && i < rows->n; i++) {
         jpath_index(&ip, ap, i);
         struct conn_group grp;
-        read_group(g, &ip, jget_node_arr(json_array_get_element(arr, i)), &grp);
+        read_group(g, &ip, rows_next(rows, i, g, &ip), &grp);
         if (g->failed)
             break;
         if (lower && grp.key.level > CONN_GROUP_ANY_CLIENT) {
@@ -403,16 +459,18 @@ static uint64_t fold_rows(struct jget *g, const struct jpath *ap, struct analysi
 /* state.groups_past (mstate_groups_past.h): the connections the state's
  * groups hold without a server (lower), by server. */
 static uint64_t fold_past(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st,
-                          int64_t run_first_ts, uint64_t lower)
+                          int64_t run_first_ts, uint64_t lower, const struct mstate_cut *cut)
 {
     struct jpath pp, ap;
     jpath_key(&pp, p, "groups_past");
     JsonObject *o = jget_obj(g, p, st, "groups_past");
     jpath_key(&ap, &pp, "groups");
-    JsonArray *arr = jget_arr(g, &pp, o, "groups", MAX_GROUPS);
-    uint64_t conns = fold_rows(g, &ap, a, arr, mstate_closes_peek(o, "closes"), run_first_ts, NULL);
-    if (arr)
-        mstate_closes_check(g, &pp, o, "closes", json_array_get_length(arr));
+    struct group_rows rows;
+    bool have = rows_open(&rows, g, &pp, o, "groups", MAX_GROUPS, cut, MSTATE_CUT_PAST_GROUPS);
+    uint64_t conns = have ? fold_rows(g, &ap, a, &rows, mstate_closes_peek(o, "closes"), run_first_ts, NULL) : 0;
+    rows_close(&rows);
+    if (have)
+        mstate_closes_check(g, &pp, o, "closes", rows.n);
     if (!g->failed && conns != lower)
         jget_fail(g, &ap, "not the connections the state's groups hold without a server");
     if (!g->failed)
@@ -420,13 +478,15 @@ static uint64_t fold_past(struct jget *g, const struct jpath *p, struct analysis
     return conns;
 }
 
-static void fold_groups(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
+static void fold_groups(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st,
+                        const struct mstate_cut *cut)
 {
     struct jpath ap;
     jget_names(g, p, st, "group_fields", group_fields, GF_N);
     jget_names(g, p, st, "example_fields", example_fields, XF_N);
     jpath_key(&ap, p, "groups");
-    JsonArray *arr = jget_arr(g, p, st, "groups", MAX_GROUPS);
+    struct group_rows rows;
+    bool have = rows_open(&rows, g, p, st, "groups", MAX_GROUPS, cut, MSTATE_CUT_GROUPS);
     struct jpath rp;
     jpath_key(&rp, p, "run");
     int64_t run_first_ts = a->group_order ? jget_ts_or_none(g, &rp, jget_obj(g, p, st, "run"), "first_ts") : 0;
@@ -435,16 +495,18 @@ static void fold_groups(struct jget *g, const struct jpath *p, struct analysis *
     /* with groups_past, the groups without a server are read from it */
     bool past = json_object_has_member(st, "groups_past");
     uint64_t lower = 0;
-    uint64_t conns = fold_rows(g, &ap, a, arr, closes, run_first_ts, past ? &lower : NULL);
-    if (arr)
-        mstate_closes_check(g, p, st, "group_closes", json_array_get_length(arr));
+    uint64_t conns = have ? fold_rows(g, &ap, a, &rows, closes, run_first_ts, past ? &lower : NULL) : 0;
+    rows_close(&rows);
+    if (have)
+        mstate_closes_check(g, p, st, "group_closes", rows.n);
     if (past && !g->failed)
-        conns += fold_past(g, p, a, st, run_first_ts, lower);
+        conns += fold_past(g, p, a, st, run_first_ts, lower, cut);
     JsonArray *edges = mstate_closes_peek(st, "edges");
     mstate_group_order_run_conns(a, run_first_ts, conns + (edges ? json_array_get_length(edges) : 0));
 }
 
-static void fold_smb_hosts(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
+static void fold_smb_hosts(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st,
+                           const struct mstate_cut *cut)
 {
     struct jpath hp, ap, ip;
     JsonObject *o = jget_obj(g, p, st, "smb_hosts");
@@ -455,7 +517,8 @@ static void fold_smb_hosts(struct jget *g, const struct jpath *p, struct analysi
     a->state_folded.smb_hosts += folded;
     /* the folded hosts' connection ends have no record here either */
     smb_hosts_fold_unrecorded(a->smb_hosts, jget_u64(g, &hp, o, "folded_ends", INT64_MAX));
-    JsonArray *arr = jget_arr(g, &hp, o, "records", (guint)cap);
+    struct group_rows recs;
+    bool have = rows_open(&recs, g, &hp, o, "records", (guint)cap, cut, MSTATE_CUT_SMB_HOSTS);
     jpath_key(&ap, &hp, "records");
     jget_names(g, &hp, o, "fields", smb_host_fields, G_N_ELEMENTS(smb_host_fields));
     if (!g->failed && (folded || json_object_has_member(o, "all"))) {
@@ -466,13 +529,12 @@ static void fold_smb_hosts(struct jget *g, const struct jpath *p, struct analysi
             smb_hosts_fold_estimate(a->smb_hosts, regs);
         g_free(regs);
     }
-    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+    for (guint i = 0; have && !g->failed && i < recs.n; i++) {
         jpath_index(&ip, &ap, i);
-        JsonNode *n = json_array_get_element(arr, i);
-        JsonArray *r = jget_node_arr(n);
+        JsonArray *r = rows_next(&recs, i, g, &ip);
         if (!r || json_array_get_length(r) != G_N_ELEMENTS(smb_host_fields)) {
             jget_fail(g, &ip, "not a host of fields' members");
-            return;
+            break;
         }
         struct host_rec rec;
         struct smb_host x;
@@ -494,9 +556,11 @@ static void fold_smb_hosts(struct jget *g, const struct jpath *p, struct analysi
         if (!g->failed)
             smb_hosts_fold(a->smb_hosts, &rec, &x);
     }
+    rows_close(&recs);
 }
 
-void mstate_fold_conns(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, JsonNode *detail)
+void mstate_fold_conns(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, JsonNode *detail,
+                       const struct mstate_cut *cut)
 {
     struct jpath kp;
     jpath_key(&kp, p, "policy");
@@ -508,8 +572,8 @@ void mstate_fold_conns(struct jget *g, const struct jpath *p, struct analysis *a
                       "runs had");
         json_node_unref(mine);
     }
-    fold_groups(g, p, a, st);
-    fold_smb_hosts(g, p, a, st);
+    fold_groups(g, p, a, st, cut);
+    fold_smb_hosts(g, p, a, st, cut);
     a->edges_joined += jget_u64(g, p, st, "edges_joined", INT64_MAX);
     mstate_fold_edges(g, p, a, st);
     mstate_fold_tails(g, p, a, st);

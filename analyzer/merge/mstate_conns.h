@@ -13,6 +13,7 @@
 #include "analysis.h"
 #include "jget.h"
 #include "json.h"
+#include "mstate_cut.h"
 
 void mstate_build_conns(struct json *b, const struct analysis *a);
 /* The policy as the state holds it. */
@@ -21,6 +22,8 @@ JsonNode *mstate_policy_node(const struct policy *p);
 /* Fold the groups and hosts; the report's connections[] entries (detail)
  * join a->conn_detail_json.  detail NULL: the caller moves the kept
  * connections into a->conns itself (--jobs). */
-void mstate_fold_conns(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, JsonNode *detail);
+/* cut: the state's group rows cut out of its tree (mstate_cut.h), or NULL. */
+void mstate_fold_conns(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, JsonNode *detail,
+                       const struct mstate_cut *cut);
 
 #endif

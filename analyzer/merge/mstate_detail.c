@@ -22,26 +22,21 @@
 #include "session.h"
 #include "verdict.h"
 
-static bool same_str(JsonObject *o, const char *k, const char *want)
-{
-    const char *v = json_object_get_string_member_with_default(o, k, NULL);
-    return v && strcmp(v, want) == 0;
-}
+static bool same_str(const char *v, const char *want) { return v && strcmp(v, want) == 0; }
 
 /* A part's entry is named by its first packet time and its two ports
  * (either orientation); the addresses tell apart the few of one name. */
-static bool entry_is(JsonObject *o, const struct conn_summary *cs, const char *c, const char *s, const char *t,
-                     bool *swapped)
+static bool entry_is(const struct mstate_detail_head *h, const struct conn_summary *cs, const char *c, const char *s,
+                     const char *t, bool *swapped)
 {
-    if (!same_str(o, "first_seen", t))
+    if (!same_str(h->first_seen, t))
         return false;
-    gint64 cp = json_object_get_int_member_with_default(o, "client_port", -1);
-    gint64 sp = json_object_get_int_member_with_default(o, "server_port", -1);
-    if (same_str(o, "client", c) && same_str(o, "server", s) && cp == cs->client_port && sp == cs->server_port) {
+    gint64 cp = h->client_port, sp = h->server_port;
+    if (same_str(h->client, c) && same_str(h->server, s) && cp == cs->client_port && sp == cs->server_port) {
         *swapped = false;
         return true;
     }
-    if (same_str(o, "client", s) && same_str(o, "server", c) && cp == cs->server_port && sp == cs->client_port) {
+    if (same_str(h->client, s) && same_str(h->server, c) && cp == cs->server_port && sp == cs->client_port) {
         *swapped = true;
         return true;
     }
@@ -78,12 +73,10 @@ static const char *ends_key(char *buf, const char *c, gint64 cp, const char *s, 
 }
 
 /* An entry's key, NULL when it names no part (no ends: never found). */
-static const char *entry_key(char *buf, JsonObject *o)
+static const char *entry_key(char *buf, const struct mstate_detail_head *h)
 {
-    const char *c = json_object_get_string_member_with_default(o, "client", NULL);
-    const char *s = json_object_get_string_member_with_default(o, "server", NULL);
-    gint64 cp = json_object_get_int_member_with_default(o, "client_port", -1);
-    gint64 sp = json_object_get_int_member_with_default(o, "server_port", -1);
+    const char *c = h->client, *s = h->server;
+    gint64 cp = h->client_port, sp = h->server_port;
     if (!c || !s || cp < 0 || sp < 0 || strlen(c) >= FMT_ADDR_LEN || strlen(s) >= FMT_ADDR_LEN)
         return NULL;
     return ends_key(buf, c, cp, s, sp);
@@ -114,9 +107,10 @@ static struct detail_index *index_of(struct analysis *a)
     JsonParser *scratch = NULL;
     for (guint i = 0; i < d->len; i++) {
         JsonNode *n = g_ptr_array_index(d, i);
-        JsonObject *o = mstate_detail_view(n, &scratch);
+        struct mstate_detail_head h;
+        mstate_detail_head(n, &h, &scratch);
         char buf[ENDS_KEY_LEN];
-        const char *key = entry_key(buf, o);
+        const char *key = entry_key(buf, &h);
         if (!key)
             continue;
         GPtrArray *same = g_hash_table_lookup(x->by_ends, key);
@@ -177,7 +171,9 @@ static JsonNode *find_entry(struct analysis *a, const struct conn_summary *cs, b
     guint i = 0;
     for (; !found && same && i < same->len; i++) {
         JsonNode *n = g_ptr_array_index(same, i);
-        if (entry_is(mstate_detail_view(n, &scratch), cs, c, s, t, swapped))
+        struct mstate_detail_head h;
+        mstate_detail_head(n, &h, &scratch);
+        if (entry_is(&h, cs, c, s, t, swapped))
             found = n;
     }
     if (scratch)
@@ -193,7 +189,9 @@ static void remove_entry(struct analysis *a, JsonNode *n)
     struct detail_index *x = index_of(a);
     char buf[ENDS_KEY_LEN];
     JsonParser *scratch = NULL;
-    const char *key = entry_key(buf, mstate_detail_view(n, &scratch));
+    struct mstate_detail_head h;
+    mstate_detail_head(n, &h, &scratch);
+    const char *key = entry_key(buf, &h);
     if (scratch)
         g_object_unref(scratch);
     GPtrArray *same = key ? g_hash_table_lookup(x->by_ends, key) : NULL;
@@ -255,8 +253,136 @@ char *mstate_detail_text(JsonNode *n)
     return mstate_detail_is_packed(n) ? g_strdup(json_node_get_string(n)) : mstate_node_text(n);
 }
 
+/* ---- an entry's head from its packed text -------------------------------- */
+
+/* One past the string at t[i] == '"' (0: none); *esc when it holds a '\\'. */
+static size_t head_str_end(const char *t, size_t i, bool *esc)
+{
+    for (i++; t[i]; i++) {
+        if (t[i] == '\\') {
+            *esc = true;
+            if (!t[++i])
+                return 0;
+        } else if (t[i] == '"') {
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+/* One past the value at t[i] (0: not JSON this walks). */
+static size_t head_value_end(const char *t, size_t i)
+{
+    bool esc = false;
+    if (t[i] == '"')
+        return head_str_end(t, i, &esc);
+    if (t[i] != '{' && t[i] != '[') {
+        while (t[i] && t[i] != ',' && t[i] != '}' && t[i] != ']')
+            i++;
+        return i;
+    }
+    int depth = 0;
+    for (; t[i]; i++) {
+        if (t[i] == '"') {
+            i = head_str_end(t, i, &esc);
+            if (!i)
+                return 0;
+            i--;
+        } else if (t[i] == '{' || t[i] == '[') {
+            depth++;
+        } else if ((t[i] == '}' || t[i] == ']') && --depth == 0) {
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+enum { HEAD_FIRST_SEEN, HEAD_CLIENT, HEAD_SERVER, HEAD_CLIENT_PORT, HEAD_SERVER_PORT, HEAD_N };
+static const char *const head_names[HEAD_N] = { "first_seen", "client", "server", "client_port", "server_port" };
+
+/* The head from the compact text t; false when something in it needs the
+ * parse (an escaped string, a value of another type, a string too long). */
+static bool head_of_text(const char *t, struct mstate_detail_head *h)
+{
+    if (t[0] != '{')
+        return false;
+    size_t i = 1;
+    while (t[i] == '"') {
+        bool esc = false;
+        size_t ke = head_str_end(t, i, &esc);
+        if (!ke || t[ke] != ':')
+            return false;
+        int which = -1;
+        for (int k = 0; !esc && k < HEAD_N; k++)
+            if (ke - i - 2 == strlen(head_names[k]) && memcmp(t + i + 1, head_names[k], ke - i - 2) == 0)
+                which = k;
+        size_t v = ke + 1, e = head_value_end(t, v);
+        if (!e)
+            return false;
+        if (which >= 0 && !(e - v == 4 && memcmp(t + v, "null", 4) == 0)) { /* null: absent, as the getters read it */
+            if (which >= HEAD_CLIENT_PORT) {
+                gint64 x = 0;
+                for (size_t k = v; k < e; k++) {
+                    if (t[k] < '0' || t[k] > '9' || k - v > 18) /* entries' numbers are 0 .. 2^62 */
+                        return false;
+                    x = x * 10 + (t[k] - '0');
+                }
+                if (e == v)
+                    return false;
+                *(which == HEAD_CLIENT_PORT ? &h->client_port : &h->server_port) = x;
+            } else {
+                bool sesc = false;
+                if (t[v] != '"' || head_str_end(t, v, &sesc) != e || sesc || e - v - 2 >= sizeof h->buf[0])
+                    return false;
+                memcpy(h->buf[which], t + v + 1, e - v - 2);
+                h->buf[which][e - v - 2] = 0;
+                *(which == HEAD_FIRST_SEEN ? &h->first_seen : which == HEAD_CLIENT ? &h->client : &h->server) =
+                    h->buf[which];
+            }
+        }
+        if (t[e] == '}')
+            return t[e + 1] == 0;
+        if (t[e] != ',')
+            return false;
+        i = e + 1;
+    }
+    return t[i] == '}' && i == 1 && t[2] == 0;
+}
+
+void mstate_detail_head(JsonNode *n, struct mstate_detail_head *h, JsonParser **scratch)
+{
+    h->first_seen = h->client = h->server = NULL;
+    h->client_port = h->server_port = -1;
+    if (mstate_detail_is_packed(n) && head_of_text(json_node_get_string(n), h))
+        return;
+    h->first_seen = h->client = h->server = NULL;
+    h->client_port = h->server_port = -1;
+    JsonObject *o = mstate_detail_view(n, scratch);
+    if (!o)
+        return;
+    h->first_seen = json_object_get_string_member_with_default(o, "first_seen", NULL);
+    h->client = json_object_get_string_member_with_default(o, "client", NULL);
+    h->server = json_object_get_string_member_with_default(o, "server", NULL);
+    h->client_port = json_object_get_int_member_with_default(o, "client_port", -1);
+    h->server_port = json_object_get_int_member_with_default(o, "server_port", -1);
+}
+
+/* Whether the generator's compact text of an entry is json.c's too. */
+static bool plain_text(const char *t)
+{
+    for (; *t; t++)
+        if (*t == '\\' || (unsigned char)*t >= 0x7f)
+            return false;
+    return true;
+}
+
 void mstate_detail_put(struct json *w, JsonNode *n)
 {
+    if (mstate_detail_is_packed(n) && plain_text(json_node_get_string(n))) {
+        const char *t = json_node_get_string(n);
+        json_raw(w, t, strlen(t));
+        return;
+    }
     JsonParser *scratch = NULL;
     mstate_put_node(w, mstate_detail_view(n, &scratch) && scratch ? json_parser_get_root(scratch) : n);
     if (scratch)

@@ -49,11 +49,27 @@ bool mstate_detail_is_packed(JsonNode *n);
 /* The object of entry n, packed or not (a packed one parsed by *scratch,
  * made when NULL, the caller's to unref; valid until its next use). */
 JsonObject *mstate_detail_view(JsonNode *n, JsonParser **scratch);
+/* What the look-ups, trims and sorts read of an entry: its first seen, its
+ * ends (NULL or -1: absent or null, as json-glib's getters with those
+ * defaults give them).  A packed entry's is read from its text without a
+ * parse (the compact text json-glib's generator wrote: its top-level
+ * members scanned, nested values skipped): with --connections all every
+ * kept entry was parsed again by the index, the sort and each trim.  A
+ * string written with escapes is read by a parse (*scratch, as
+ * mstate_detail_view()). */
+struct mstate_detail_head {
+    const char *first_seen, *client, *server;
+    gint64 client_port, server_port;
+    char buf[3][128];
+};
+void mstate_detail_head(JsonNode *n, struct mstate_detail_head *h, JsonParser **scratch);
 /* Every entry of a->conn_detail_json packed (those a join turned back). */
 void mstate_detail_pack_all(struct analysis *a);
 /* Entry n's text as the report writes it (g_free). */
 char *mstate_detail_text(JsonNode *n);
-/* Entry n in canonical form (mstate_put_node()). */
+/* Entry n in canonical form (mstate_put_node()): a packed entry's text as
+ * it is when it holds nothing json-glib's generator and json.c write apart
+ * (no escape, no byte past 0x7e: the same compact text), else parsed. */
 void mstate_detail_put(struct json *w, JsonNode *n);
 
 /* A report's connections[] entry e as smbscope writes it, before any join

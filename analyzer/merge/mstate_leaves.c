@@ -58,6 +58,108 @@ static char *pack(const char *text, size_t len, size_t *outlen)
     return out;
 }
 
+/* pack() of a text written a piece at a time (a run's report read a piece
+ * at a time: its leaf text is never whole).  zlib's output does not depend
+ * on how its input is cut (no flush before the end), nor base64's: the
+ * same bytes as pack() of the whole text. */
+struct mstate_packer {
+    z_stream zs;
+    GString *b64;
+    gint state, save;
+    size_t bytes;
+    bool failed;
+    Bytef out[16384];
+    char enc[(16384 / 3 + 1) * 4 + 4]; /* g_base64_encode_step()'s bound for out */
+};
+
+/* deflate() until it wants more input (Z_NO_FLUSH) or its stream ended
+ * (Z_FINISH), what it gave onto the base64 text */
+static void packer_drain(struct mstate_packer *pk, int flush)
+{
+    for (;;) {
+        pk->zs.next_out = pk->out;
+        pk->zs.avail_out = sizeof pk->out;
+        int rc = deflate(&pk->zs, flush);
+        if (rc == Z_STREAM_ERROR) {
+            pk->failed = true;
+            return;
+        }
+        size_t got = sizeof pk->out - pk->zs.avail_out;
+        size_t e = g_base64_encode_step(pk->out, got, FALSE, pk->enc, &pk->state, &pk->save);
+        g_string_append_len(pk->b64, pk->enc, (gssize)e);
+        if (flush == Z_FINISH ? rc == Z_STREAM_END : pk->zs.avail_out != 0)
+            return;
+    }
+}
+
+static ssize_t packer_write(void *cookie, const char *buf, size_t n)
+{
+    struct mstate_packer *pk = cookie;
+    if (pk->failed)
+        return -1;
+    pk->bytes += n;
+    for (size_t at = 0; at < n;) { /* uInt counts */
+        size_t take = n - at < (1u << 30) ? n - at : (1u << 30);
+        pk->zs.next_in = (Bytef *)(uintptr_t)(buf + at);
+        pk->zs.avail_in = (uInt)take;
+        packer_drain(pk, Z_NO_FLUSH);
+        at += take;
+    }
+    return pk->failed ? -1 : (ssize_t)n;
+}
+
+FILE *mstate_packer_open(struct mstate_packer **out)
+{
+    struct mstate_packer *pk = g_new0(struct mstate_packer, 1);
+    if (deflateInit(&pk->zs, PACK_LEVEL) != Z_OK) {
+        g_free(pk);
+        *out = NULL;
+        return NULL;
+    }
+    pk->b64 = g_string_new(NULL);
+    cookie_io_functions_t io = { .write = packer_write };
+    FILE *f = fopencookie(pk, "w", io);
+    if (!f) {
+        deflateEnd(&pk->zs);
+        g_string_free(pk->b64, TRUE);
+        g_free(pk);
+        pk = NULL;
+    }
+    *out = pk;
+    return f;
+}
+
+char *mstate_packer_close(struct mstate_packer *pk, FILE *f, size_t *outlen)
+{
+    *outlen = 0;
+    if (!pk)
+        return NULL;
+    bool ok = fclose(f) == 0 && !pk->failed;
+    char *out = NULL;
+    if (ok) {
+        pk->zs.next_in = NULL;
+        pk->zs.avail_in = 0;
+        packer_drain(pk, Z_FINISH);
+        size_t e = g_base64_encode_close(FALSE, pk->enc, &pk->state, &pk->save);
+        g_string_append_len(pk->b64, pk->enc, (gssize)e);
+    }
+    if (ok && !pk->failed) {
+        size_t n = 0;
+        FILE *m = open_memstream(&out, &n);
+        if (m) {
+            fprintf(m, "{\"bytes\":%zu,\"zlib\":\"%s\"}", pk->bytes, pk->b64->str);
+            fclose(m);
+            *outlen = n;
+        }
+    }
+    deflateEnd(&pk->zs);
+    g_string_free(pk->b64, TRUE);
+    g_free(pk);
+    return out;
+}
+
+bool mstate_leaves_full(struct analysis *a) { return leaves_of(a)->bytes == UINT64_MAX; }
+
 bool mstate_leaf_is_packed(JsonObject *o) { return o && json_object_has_member(o, "zlib"); }
 
 #define LEAF_MAX_RATIO 256u

@@ -56,6 +56,16 @@ bool mstate_fold_leaf(struct analysis *a, guint i, JsonNode *leaf, char *text, s
 /* mstate_fold() of a run's state whose leaf text is made (taken; NULL: made here). */
 bool mstate_fold_text(struct analysis *a, JsonNode *state, JsonNode *detail, char *text, size_t len, char *errbuf,
                       size_t errlen);
+/* A run's report given as the text of its merge_state.state (state, slen)
+ * and of its connections[] (conns, clen): read a piece at a time as a
+ * packed leaf is (leaf_split.h: the state, its group rows a row at a time
+ * (mstate_cut.h), then each entry; added as for mstate_fold_leaf()), its
+ * digest taken over the pieces' canonical text and compared with digest,
+ * its leaf packed as it goes.  1 folded; 0 refused (errbuf); -1 the digest
+ * does not match (the report's JSON and shape checked first, its fold's
+ * errors after). */
+int mstate_fold_run_text(struct analysis *a, const char *state, size_t slen, const char *conns, size_t clen,
+                         const char *digest, mstate_entry_added added, void *added_ctx, char *errbuf, size_t errlen);
 /* A leaf object packed ({bytes, zlib}); its text inflated a chunk at a
  * time into feed (false and *why when it is not one smbscope writes, past
  * MERGE_MAX_REPORT_BYTES or not a zlib stream of its bytes: found at the
@@ -63,6 +73,14 @@ bool mstate_fold_text(struct analysis *a, JsonNode *state, JsonNode *detail, cha
 bool mstate_leaf_is_packed(JsonObject *o);
 typedef void (*mstate_leaf_feed)(void *ctx, const char *p, size_t n);
 bool mstate_leaf_stream(JsonObject *o, mstate_leaf_feed feed, void *ctx, const char **why);
+/* A leaf's text packed as it is written to the stream returned (NULL: no
+ * memory), a piece at a time: mstate_packer_close() gives what pack() of
+ * the whole text would ({"bytes": N, "zlib": ...}; free(); NULL: failed). */
+struct mstate_packer;
+FILE *mstate_packer_open(struct mstate_packer **pk);
+char *mstate_packer_close(struct mstate_packer *pk, FILE *f, size_t *len);
+/* Whether a's leaves are past the caps already (a leaf kept is dropped). */
+bool mstate_leaves_full(struct analysis *a);
 /* A packed leaf's text kept as it was read (taken). */
 void mstate_leaves_keep_packed(struct analysis *a, char *packed, size_t len);
 /* Whether a state object is a merged report's leaves. */

@@ -16,6 +16,7 @@
 #include "leaf_split.h"
 #include "mstate_canon.h"
 #include "mstate_conns.h"
+#include "mstate_cut.h"
 #include "merge.h"
 #include "mstate_leaves.h"
 #include "mstate_pairs_more.h"
@@ -500,7 +501,8 @@ static void fold_hosts(struct jget *g, const struct jpath *p, struct analysis *a
     }
 }
 
-static void fold_state(struct jget *g, const struct jpath *root, struct analysis *a, JsonNode *state, JsonNode *detail)
+static void fold_state(struct jget *g, const struct jpath *root, struct analysis *a, JsonNode *state, JsonNode *detail,
+                       const struct mstate_cut *cut)
 {
     JsonObject *st = jget_object(g, root, state);
     fold_inputs(g, root, a, st);
@@ -509,14 +511,14 @@ static void fold_state(struct jget *g, const struct jpath *root, struct analysis
     fold_census(g, root, a, st);
     fold_hosts(g, root, a, st);
     fold_netbios(g, root, a, st);
-    mstate_fold_conns(g, root, a, st, detail);
+    mstate_fold_conns(g, root, a, st, detail, cut);
 }
 
 /* text: the leaf text to keep (taken), packed or not (NULL: made here). */
 static void fold_run(struct jget *g, const struct jpath *root, struct analysis *a, JsonNode *state, JsonNode *detail,
                      char *text, size_t len, bool packed)
 {
-    fold_state(g, root, a, state, detail);
+    fold_state(g, root, a, state, detail, NULL);
     if (g->failed)
         free(text);
     else if (packed)
@@ -573,7 +575,67 @@ struct leaf_fold {
     uint64_t detailed, entries_seen;
     mstate_entry_added added;
     void *added_ctx;
+    struct leaf_canon *canon; /* a run's report (mstate_fold_run_text()); NULL: a packed leaf */
+    bool state_seen;
+    char json_err[192];       /* a run's report: the first piece that was not JSON, and json-glib's why */
 };
+
+/* A run's report read as a leaf: its digest's text (the state's and the
+ * entries' canonical text, as mstate_leaf_digest() walks their trees) and
+ * its leaf text, packed, made a piece at a time as the pieces are parsed. */
+struct leaf_canon {
+    struct mstate_sink sink;
+    FILE *f;                      /* into the sink: hashed while sink.hashing, and on into pack */
+    FILE *pack;                   /* NULL: the leaf is not kept (past the caps) */
+    struct mstate_packer *packer;
+    struct json w;
+    bool whole;                   /* false: a piece's text could not be made (the fold refuses it) */
+};
+
+static void canon_open(struct leaf_canon *c, bool keep)
+{
+    memset(c, 0, sizeof *c);
+    c->pack = keep ? mstate_packer_open(&c->packer) : NULL;
+    c->f = mstate_sink_open(&c->sink, c->pack, MSTATE_FORMAT);
+    c->whole = c->f != NULL;
+    if (c->f)
+        json_init(&c->w, c->f, false);
+}
+
+/* {"state":S,"connections":[ with S hashed, then "\n" and the array hashed */
+static void canon_state(struct leaf_canon *c, JsonNode *state, const struct mstate_cut *cut)
+{
+    if (!c->f)
+        return;
+    json_begin_object(&c->w);
+    json_key(&c->w, "state");
+    json_flush(&c->w);
+    c->sink.hashing = true;
+    c->whole &= mstate_cut_put(&c->w, state, cut);
+    json_flush(&c->w);
+    c->sink.hashing = false;
+    mstate_sink_hash(&c->sink, "\n", 1);
+    json_key(&c->w, "connections");
+    json_flush(&c->w);
+    c->sink.hashing = true;
+    json_begin_array(&c->w);
+}
+
+/* The digest (out) and the packed leaf (NULL: not kept, or no memory). */
+static char *canon_close(struct leaf_canon *c, bool state_seen, char out[MSTATE_DIGEST_LEN + 1], size_t *len)
+{
+    *len = 0;
+    if (c->f && state_seen) {
+        json_end_array(&c->w);
+        json_flush(&c->w);
+        c->sink.hashing = false;
+        json_end_object(&c->w);
+        json_flush(&c->w);
+    }
+    mstate_sink_digest(&c->sink, out);
+    mstate_sink_close(&c->sink, c->f);
+    return c->pack ? mstate_packer_close(c->packer, c->pack, len) : NULL;
+}
 
 /* text parsed by *p (made when NULL; the caller's to free either way). */
 static bool parse_piece(JsonParser **p, const char *text, size_t len)
@@ -585,17 +647,21 @@ static bool parse_piece(JsonParser **p, const char *text, size_t len)
 
 static enum leaf_took take_state(struct leaf_fold *f, const char *text, size_t len)
 {
-    JsonParser *p = NULL;
-    if (!parse_piece(&p, text, len)) {
-        g_object_unref(p);
+    struct mstate_cut cut; /* its group rows read a row at a time (mstate_cut.h) */
+    JsonParser *p = mstate_cut_parse(text, len, &cut);
+    if (!p) {
+        snprintf(f->json_err, sizeof f->json_err, "not JSON: merge_state.state");
         return LEAF_NOT_JSON;
     }
     JsonNode *state = json_parser_get_root(p);
+    f->state_seen = true;
+    if (f->canon)
+        canon_state(f->canon, state, &cut);
     JsonObject *ls = jget_object(f->g, &f->sp, state);
     if (ls && mstate_is_leaves(ls))
         jget_fail(f->g, &f->sp, "leaves inside a leaf");
     else if (ls)
-        fold_state(f->g, &f->sp, f->a, state, NULL);
+        fold_state(f->g, &f->sp, f->a, state, NULL, &cut);
     if (!f->g->failed) /* within MAX_DETAIL: mstate_fold_conns() read it */
         f->detailed = (uint64_t)json_object_get_int_member(ls, "conns_detailed");
     g_object_unref(p);
@@ -608,9 +674,20 @@ static enum leaf_took take_state(struct leaf_fold *f, const char *text, size_t l
 
 static enum leaf_took take_entry(struct leaf_fold *f, const char *text, size_t len)
 {
-    if (!parse_piece(&f->entries, text, len))
+    if (!parse_piece(&f->entries, text, len)) {
+        if (f->canon && !f->json_err[0]) { /* where, for a run's report (a leaf's says its zlib stream) */
+            GError *e = NULL;
+            json_parser_load_from_data(f->entries, text, (gssize)len, &e);
+            snprintf(f->json_err, sizeof f->json_err, "not JSON: connections[%" G_GUINT64_FORMAT "]: %s",
+                     f->entries_seen, e ? e->message : "");
+            if (e)
+                g_error_free(e);
+        }
         return LEAF_NOT_JSON;
+    }
     JsonParser *p = f->entries;
+    if (f->canon && f->canon->f && f->state_seen)
+        mstate_put_node(&f->canon->w, json_parser_get_root(p));
     if (f->g->failed)
         return LEAF_FAILED; /* checked as JSON only */
     if (++f->entries_seen > f->detailed) {
@@ -734,4 +811,55 @@ bool mstate_fold_text(struct analysis *a, JsonNode *state, JsonNode *detail, cha
 bool mstate_fold(struct analysis *a, JsonNode *state, JsonNode *detail, char *errbuf, size_t errlen)
 {
     return mstate_fold_text(a, state, detail, NULL, 0, errbuf, errlen);
+}
+
+int mstate_fold_run_text(struct analysis *a, const char *state, size_t slen, const char *conns, size_t clen,
+                         const char *digest, mstate_entry_added added, void *added_ctx, char *errbuf, size_t errlen)
+{
+    struct jget g = { false, errbuf, errlen };
+    struct leaf_fold f = { .g = &g, .a = a, .added = added, .added_ctx = added_ctx };
+    struct leaf_canon canon;
+    jpath_key(&f.ip, NULL, "merge_state");
+    jpath_key(&f.sp, NULL, "merge_state.state");
+    canon_open(&canon, !mstate_leaves_full(a));
+    f.canon = &canon;
+    struct leaf_split split;
+    leaf_split_init(&split, take_piece, &f);
+    split.not_json = "not JSON";
+    /* the leaf's text, {"state":S,"connections":C}, in pieces: nothing is copied but a piece cut across them */
+    static const char head[] = "{\"state\":", mid[] = ",\"connections\":";
+    leaf_split_feed(&split, head, sizeof head - 1);
+    leaf_split_feed(&split, state, slen);
+    leaf_split_feed(&split, mid, sizeof mid - 1);
+    leaf_split_feed(&split, conns, clen);
+    leaf_split_feed(&split, "}", 1);
+    char err[256], want[MSTATE_DIGEST_LEN + 1];
+    int r = leaf_split_end(&split, err, sizeof err);
+    if (f.entries)
+        g_object_unref(f.entries);
+    size_t plen = 0;
+    char *packed = canon_close(&canon, f.state_seen, want, &plen);
+    /* the errors in the order the whole parse found them: JSON and shape,
+     * the digest, the fold */
+    int res = 1;
+    if (r == 1) { /* its own error, not the fold's */
+        snprintf(errbuf, errlen, "%s", strcmp(err, split.not_json) == 0 && f.json_err[0] ? f.json_err : err);
+        res = 0;
+    } else if (!canon.whole && !g.failed) {
+        jget_fail(&g, &f.sp, "not JSON");
+        res = 0;
+    } else if (canon.whole && strcmp(want, digest) != 0) {
+        res = -1;
+    } else if (!g.failed && f.entries_seen != f.detailed) {
+        jget_fail(&g, &f.sp, "conns_detailed is not the number of connections[] entries");
+    }
+    if (res == 1 && g.failed)
+        res = 0;
+    if (res != 1) {
+        free(packed);
+        return res;
+    }
+    if (canon.pack) /* NULL packed: no memory; the folded state is written, as for a leaf that could not be made */
+        mstate_leaves_keep_packed(a, packed, plen);
+    return 1;
 }

@@ -567,6 +567,75 @@ def forged_edge_entries(smbscope, reports, samples, tmp):
             expect(what + ": peak RSS %d MiB under 160 MiB" % (peak >> 10), peak < 160 << 10)
 
 
+def forged_run_states(smbscope, reports, samples, tmp):
+    """A run's report (not merged) whose state's group rows, or whose
+    connections[], are far more than a run writes, digest made again
+    (forge_state.py): read a row or an entry at a time
+    (analyzer/merge/mstate_cut.h, mstate_fold_run_text()), never one
+    json-glib tree (main: 65,536 rows of 58 zeros peaked 360 MB, refused
+    only after the whole tree was built; 262,144 SMB host records of 11
+    zeros 297 MB; 65,536 groups 262 MB; 20,000 entries 655 MB).  Each merge in its own process under 512 MiB of
+    address space; a sanitizer's shadow memory does not fit such a limit,
+    so there the inputs are smaller and the peak is not checked."""
+    from forge_state import forge
+    sample = with_smb_sample(samples)
+    doc = json.load(open(reports.of(sample)[0]))
+    sanitized = b"__asan_init" in open(smbscope, "rb").read()
+    rows, entries = (4096, 1000) if sanitized else (32768, 4000)
+    over = json.loads(json.dumps(doc))
+    over["merge_state"]["state"]["groups"].append([0] * 129)
+    cases = (("groups-zeros", rows, [], "merge_state.state.groups[0]: not a group of group_fields' members", 64),
+             ("past-zeros", rows, [], "merge_state.state.groups_past.groups[0]: not a group of group_fields' members",
+              64),
+             ("hosts-zeros", 4 * rows, [], "merge_state.state.smb_hosts.records[0]: not a host of fields' members",
+              64),
+             ("groups", rows, [], None, 64),
+             ("entries", entries, [], None, 64),
+             ("entries", entries, ["--connections", "all"], None, 96))
+    for kind, n, args, needle, bound in cases:
+        bad = os.path.join(tmp, "forged-run-%s.json" % kind)
+        with open(bad, "w") as f:
+            json.dump(forge(doc, kind, n), f)
+        rc, err, peak = limited_merge(smbscope, args + [bad], None if sanitized else 512)
+        what = "a run's report forged (%s, %d)%s" % (kind, n, " " + " ".join(args) if args else "")
+        if needle:
+            expect(what + ": refused at its first row", rc == 2 and needle in err, "exit %d, %r" % (rc, err.strip()[:300]))
+        else:
+            expect(what + ": merged", rc in (0, 1, 3), "exit %d, %r" % (rc, err.strip()[:300]))
+        if not sanitized:
+            expect(what + ": peak RSS %d MiB under %d MiB" % (peak >> 10, bound), peak < bound << 10)
+        os.unlink(bad)
+    bad = os.path.join(tmp, "forged-run-row-over.json")
+    with open(bad, "w") as f:
+        json.dump(redigest(over), f)
+    rc, err, _ = limited_merge(smbscope, [bad], None if sanitized else 512)
+    n = len(doc["merge_state"]["state"]["groups"])
+    expect("a group row of 129 values: refused before it is parsed", rc == 2 and
+           "merge_state.state.groups[%d]: a row of more than 128 values" % n in err, "exit %d, %r" % (rc, err.strip()[:300]))
+    # an entry that is not JSON: named, as the whole parse named where it stopped
+    text = json.dumps(doc)
+    at = text.index('"connections": [') + len('"connections": [')
+    bad = os.path.join(tmp, "forged-run-entry-not-json.json")
+    with open(bad, "w") as f:
+        f.write(text[:at] + '{"a": tru}, ' + text[at:])
+    rc, err, _ = limited_merge(smbscope, [bad], None)
+    expect("a run's report with an entry that is not JSON: refused, naming it",
+           rc == 2 and "not JSON: connections[0]: " in err, "exit %d, %r" % (rc, err.strip()[:300]))
+    # the same report read whole (as it was) and a piece at a time: the same merge
+    groups = forge(doc, "groups", 300)
+    same = os.path.join(tmp, "forged-run-groups300.json")
+    with open(same, "w") as f:
+        json.dump(groups, f)
+    pretty = os.path.join(tmp, "forged-run-groups300-pretty.json")
+    with open(pretty, "w") as f:
+        json.dump(groups, f, indent=2)
+    rc1, out1, err1 = run([smbscope, "merge", "-T", "json", same])
+    rc2, out2, err2 = run([smbscope, "merge", "-T", "json", pretty])
+    merged = json.loads(out1) if rc1 != 2 else {}
+    expect("300 forged groups merged, compact or indented alike", rc1 != 2 and (rc1, out1) == (rc2, out2) and
+           len(merged.get("connection_groups", [])) >= 300, (err1 + err2).strip()[:300])
+
+
 def extreme_times(smbscope, sample, tmp):
     """A pcapng whose packets are at the latest time the readers keep (its
     timestamps in tenths of a second at 2^64 - 7: seconds clamped to
@@ -856,6 +925,7 @@ def main():
         forged_leaves(a.smbscope, reports, samples, tmp)
         forged_merged_connections(a.smbscope, reports, samples, tmp)
         forged_edge_entries(a.smbscope, reports, samples, tmp)
+        forged_run_states(a.smbscope, reports, samples, tmp)
     print("%d failure(s)" % len(failures))
     return 1 if failures else 0
 

@@ -1,0 +1,326 @@
+/* mstate_cut (analyzer/merge/mstate_cut.h): a state's text parsed with its
+ * group rows and SMB host records cut out, those read a row at a time.
+ * Random states (rows of strings holding escaped quotes, brackets, braces,
+ * commas; nesting; whitespace between any tokens; the cut members
+ * anywhere among others): the canonical text put back from the cut
+ * (mstate_cut_put()) is mstate_put_node() of the whole parse, byte for
+ * byte; the rows read one at a time are the whole tree's elements, as
+ * many as the cut counted; the tree holds "[]" in their place.  Members
+ * written otherwise than smbscope writes them (escaped key, given twice,
+ * not an array) stay in the tree; an array whose text is not JSON, and a
+ * row past the values bound, are refused. */
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "mstate_canon.h"
+#include "mstate_cut.h"
+
+static void ws(GString *o, GRand *r)
+{
+    static const char *const spaces[] = { "", "", "", " ", "\n", "\t ", "\r\n  " };
+    g_string_append(o, spaces[g_rand_int_range(r, 0, G_N_ELEMENTS(spaces))]);
+}
+
+static void str(GString *o, GRand *r)
+{
+    static const char *const bits[] = { "a", "b1", "\\\"", "\\\\", "]", "}", "[", "{", ",", ":", "\\u005d", "\\n",
+                                        " ", "\\/", "\xc3\xa9", "\\\"]}", "groups", "records" };
+    g_string_append_c(o, '"');
+    for (int n = g_rand_int_range(r, 0, 6); n > 0; n--)
+        g_string_append(o, bits[g_rand_int_range(r, 0, G_N_ELEMENTS(bits))]);
+    g_string_append_c(o, '"');
+}
+
+static void value(GString *o, GRand *r, int depth);
+
+static void array(GString *o, GRand *r, int depth, int max)
+{
+    g_string_append_c(o, '[');
+    int n = g_rand_int_range(r, 0, max + 1);
+    for (int i = 0; i < n; i++) {
+        ws(o, r);
+        value(o, r, depth + 1);
+        ws(o, r);
+        if (i + 1 < n)
+            g_string_append_c(o, ',');
+    }
+    ws(o, r);
+    g_string_append_c(o, ']');
+}
+
+static void value(GString *o, GRand *r, int depth)
+{
+    int k = g_rand_int_range(r, 0, depth > 3 ? 6 : 8);
+    if (k < 6 && g_rand_int_range(r, 0, 8) == 0)
+        k = g_rand_int_range(r, 6, 10) + 2; /* a scalar the parse reads another way */
+    static const char *const scalars[] = { "0", "-17", "1234567890123", "true", "false", "null", "-0", "1.5", "2e3",
+                                           "1234567890123456789" }; /* the last four: read by the parse */
+    if (k >= 8) {
+        g_string_append(o, scalars[k - 2]);
+    } else if (k < 6 && g_rand_boolean(r)) {
+        g_string_append(o, scalars[k]);
+    } else if (k < 6) {
+        str(o, r);
+    } else if (k == 6) {
+        array(o, r, depth, 4);
+    } else {
+        g_string_append_c(o, '{');
+        int n = g_rand_int_range(r, 0, 4);
+        for (int i = 0; i < n; i++) {
+            ws(o, r);
+            g_string_append_printf(o, "\"m%d\"", i);
+            ws(o, r);
+            g_string_append_c(o, ':');
+            ws(o, r);
+            value(o, r, depth + 1);
+            if (i + 1 < n)
+                g_string_append_c(o, ',');
+        }
+        ws(o, r);
+        g_string_append_c(o, '}');
+    }
+}
+
+static void rows(GString *o, GRand *r)
+{
+    g_string_append_c(o, '[');
+    int n = g_rand_int_range(r, 0, 12);
+    for (int i = 0; i < n; i++) {
+        ws(o, r);
+        if (g_rand_int_range(r, 0, 8) == 0)
+            value(o, r, 1); /* a row that is no array: the reader refuses it, the cut reads it */
+        else
+            array(o, r, 1, 8);
+        ws(o, r);
+        if (i + 1 < n)
+            g_string_append_c(o, ',');
+    }
+    ws(o, r);
+    g_string_append_c(o, ']');
+}
+
+static void member(GString *o, GRand *r, const char *key, bool *first)
+{
+    if (!*first)
+        g_string_append_c(o, ',');
+    *first = false;
+    ws(o, r);
+    g_string_append_printf(o, "\"%s\"", key);
+    ws(o, r);
+    g_string_append_c(o, ':');
+    ws(o, r);
+}
+
+/* {"key": rows, other members...} (the rows member somewhere among them) */
+static void holder(GString *o, GRand *r, const char *key)
+{
+    bool first = true;
+    int at = g_rand_int_range(r, 0, 3), n = g_rand_int_range(r, at, 4);
+    g_string_append_c(o, '{');
+    for (int i = 0; i <= n; i++) {
+        if (i == at) {
+            member(o, r, key, &first);
+            rows(o, r);
+        } else {
+            char k[16];
+            snprintf(k, sizeof k, "x%d", i);
+            member(o, r, k, &first);
+            value(o, r, 2);
+        }
+    }
+    ws(o, r);
+    g_string_append_c(o, '}');
+}
+
+static char *random_state(GRand *r)
+{
+    GString *o = g_string_new(NULL);
+    static const char *const names[] = { "groups", "groups_past", "smb_hosts", "run", "edges", "policy" };
+    bool first = true;
+    ws(o, r);
+    g_string_append_c(o, '{');
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        size_t k = (i + (size_t)g_rand_int_range(r, 0, 6)) % G_N_ELEMENTS(names); /* some twice: not cut then */
+        if (g_rand_int_range(r, 0, 6) == 0)
+            continue;
+        member(o, r, names[k], &first);
+        if (k == 0)
+            rows(o, r);
+        else if (k == 1)
+            holder(o, r, "groups");
+        else if (k == 2)
+            holder(o, r, "records");
+        else
+            value(o, r, 1);
+    }
+    ws(o, r);
+    g_string_append_c(o, '}');
+    ws(o, r);
+    return g_string_free(o, FALSE);
+}
+
+static char *canon_of(JsonNode *n, const struct mstate_cut *cut, bool *ok)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    struct json w;
+    json_init(&w, f, false);
+    if (cut)
+        *ok = mstate_cut_put(&w, n, cut);
+    else
+        mstate_put_node(&w, n);
+    json_flush(&w);
+    fclose(f);
+    return text;
+}
+
+/* The member the cut at took, in the whole tree (NULL: absent). */
+static JsonArray *whole_rows(JsonNode *root, enum mstate_cut_at at)
+{
+    JsonObject *o = json_node_get_object(root);
+    const char *outer = at == MSTATE_CUT_PAST_GROUPS ? "groups_past" : at == MSTATE_CUT_SMB_HOSTS ? "smb_hosts" : NULL;
+    const char *key = at == MSTATE_CUT_SMB_HOSTS ? "records" : "groups";
+    JsonNode *n = outer ? json_object_get_member(o, outer) : NULL;
+    if (outer)
+        o = n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+    n = o ? json_object_get_member(o, key) : NULL;
+    return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+}
+
+static void check_one(const char *text)
+{
+    JsonParser *whole = json_parser_new_immutable();
+    g_assert_true(json_parser_load_from_data(whole, text, -1, NULL));
+    struct mstate_cut cut;
+    JsonParser *p = mstate_cut_parse(text, strlen(text), &cut);
+    g_assert_nonnull(p);
+    bool ok = false;
+    char *want = canon_of(json_parser_get_root(whole), NULL, NULL);
+    char *got = canon_of(json_parser_get_root(p), &cut, &ok);
+    g_assert_true(ok);
+    g_assert_cmpstr(got, ==, want);
+    for (int at = 0; at < MSTATE_CUT_N; at++) {
+        JsonArray *w = whole_rows(json_parser_get_root(whole), (enum mstate_cut_at)at);
+        if (!mstate_cut_has(&cut, (enum mstate_cut_at)at))
+            continue;
+        g_assert_nonnull(w);
+        g_assert_cmpuint(cut.n[at], ==, json_array_get_length(w));
+        JsonArray *left = whole_rows(json_parser_get_root(p), (enum mstate_cut_at)at);
+        g_assert_nonnull(left);
+        g_assert_cmpuint(json_array_get_length(left), ==, 0);
+        struct mstate_rows r;
+        const char *why = NULL;
+        mstate_rows_begin(&r, &cut, (enum mstate_cut_at)at);
+        for (guint i = 0; i < cut.n[at]; i++) {
+            JsonNode *row = mstate_rows_next(&r, &why);
+            g_assert_nonnull(row);
+            g_assert_true(json_node_equal(row, json_array_get_element(w, i)));
+        }
+        g_assert_null(mstate_rows_next(&r, &why));
+        g_assert_null(why);
+        mstate_rows_end(&r);
+    }
+    free(want);
+    free(got);
+    g_object_unref(p);
+    g_object_unref(whole);
+}
+
+static void test_random(void)
+{
+    GRand *r = g_rand_new_with_seed(13);
+    guint cut_seen[MSTATE_CUT_N] = { 0 };
+    for (int i = 0; i < 2000; i++) {
+        char *text = random_state(r);
+        check_one(text);
+        struct mstate_cut cut;
+        JsonParser *p = mstate_cut_parse(text, strlen(text), &cut);
+        for (int at = 0; at < MSTATE_CUT_N; at++)
+            cut_seen[at] += mstate_cut_has(&cut, (enum mstate_cut_at)at);
+        g_object_unref(p);
+        g_free(text);
+    }
+    for (int at = 0; at < MSTATE_CUT_N; at++)
+        g_assert_cmpuint(cut_seen[at], >, 200); /* each cut made often */
+    g_rand_free(r);
+}
+
+static bool cut_of(const char *text, enum mstate_cut_at at)
+{
+    struct mstate_cut cut;
+    JsonParser *p = mstate_cut_parse(text, strlen(text), &cut);
+    g_assert_nonnull(p);
+    bool has = mstate_cut_has(&cut, at);
+    g_object_unref(p);
+    check_one(text); /* the same canonical text either way */
+    return has;
+}
+
+static void test_not_cut(void)
+{
+    g_assert_true(cut_of("{\"groups\":[[1],[2]]}", MSTATE_CUT_GROUPS));
+    g_assert_false(cut_of("{\"gr\\u006fups\":[[1],[2]]}", MSTATE_CUT_GROUPS));       /* escaped key */
+    g_assert_false(cut_of("{\"a\\\"\":1,\"groups\":[[1],[2]]}", MSTATE_CUT_GROUPS)); /* another key escaped */
+    g_assert_false(cut_of("{\"groups\":[[1]],\"groups\":[[2]]}", MSTATE_CUT_GROUPS)); /* twice */
+    g_assert_false(cut_of("{\"groups\":{\"a\":[1]}}", MSTATE_CUT_GROUPS));            /* not an array */
+    g_assert_false(cut_of("{\"x\":{\"groups\":[[1]]}}", MSTATE_CUT_GROUPS));          /* not the state's */
+    g_assert_true(cut_of("{\"groups_past\":{\"groups\":[[1]],\"closes\":[1]}}", MSTATE_CUT_PAST_GROUPS));
+    g_assert_false(cut_of("{\"groups_past\":{\"groups\":[[1]],\"groups\":[]}}", MSTATE_CUT_PAST_GROUPS));
+    g_assert_true(cut_of("{\"smb_hosts\":{\"cap\":1,\"records\":[[\"10.0.0.1\",1]]}}", MSTATE_CUT_SMB_HOSTS));
+    g_assert_false(cut_of("{\"smb_hosts\":[{\"records\":[[1]]}]}", MSTATE_CUT_SMB_HOSTS));
+}
+
+static void test_refused(void)
+{
+    static const char *const bad[] = {
+        "{\"groups\":[1 2]}", "{\"groups\":[[1],,[2]]}", "{\"groups\":[[1]],}", "{\"groups\":[[1]]", "{\"groups\":[[1]]}x",
+        "{\"groups_past\":{\"groups\":[[1] [2]]}}", "{\"smb_hosts\":{\"records\":[[1],]}}",
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        struct mstate_cut cut;
+        g_assert_null(mstate_cut_parse(bad[i], strlen(bad[i]), &cut));
+    }
+    /* a row past the bound: refused before it is parsed, its text not made */
+    GString *t = g_string_new("{\"groups\":[[1],[");
+    for (guint i = 0; i < MSTATE_CUT_ROW_VALUES; i++)
+        g_string_append(t, i ? ",0" : "0");
+    g_string_append(t, "],[2]]}");
+    struct mstate_cut cut;
+    JsonParser *p = mstate_cut_parse(t->str, t->len, &cut);
+    g_assert_nonnull(p);
+    struct mstate_rows r;
+    const char *why = NULL;
+    mstate_rows_begin(&r, &cut, MSTATE_CUT_GROUPS);
+    g_assert_nonnull(mstate_rows_next(&r, &why));
+    g_assert_null(mstate_rows_next(&r, &why));
+    g_assert_nonnull(why);
+    g_assert_nonnull(strstr(why, "more than 128 values"));
+    mstate_rows_end(&r);
+    bool ok = true;
+    char *text = canon_of(json_parser_get_root(p), &cut, &ok);
+    g_assert_false(ok);
+    free(text);
+    g_object_unref(p);
+    g_string_free(t, TRUE);
+    /* one value fewer: read */
+    t = g_string_new("{\"groups\":[[");
+    for (guint i = 0; i + 1 < MSTATE_CUT_ROW_VALUES; i++)
+        g_string_append(t, i ? ",0" : "0");
+    g_string_append(t, "]]}");
+    check_one(t->str);
+    g_string_free(t, TRUE);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/mstate_cut/random", test_random);
+    g_test_add_func("/mstate_cut/not_cut", test_not_cut);
+    g_test_add_func("/mstate_cut/refused", test_refused);
+    return g_test_run();
+}
