@@ -94,6 +94,10 @@ struct conn_summary {
      * mstate_group_order.h); 0: not known.  order_run: that run's first
      * packet (set by merge). */
     int64_t order_run, order_at;
+    bool half_open;  /* a file run: open at its end without a finished handshake (analyzer/merge/
+                        mstate_half_open.h: it goes idle after the half-open timeout) */
+    bool client_silent; /* a file run: seen from its middle, nothing from its client (a handshake an
+                           earlier capture began stays unfinished) */
     bool fins_acked; /* a file run: closed at its end after a FIN each way, both acknowledged (what may
                         follow is a retransmission: one run over more parts ends it, no edge) */
 };
