@@ -160,6 +160,7 @@ static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flo
     mstate_close_number(a, &cs, c);
     if (edge && a->edges->len < ANALYSIS_MAX_EDGES) {
         half_open_note(a, &cs, c);
+        syn_start_edge_note(&cs, c);
         g_array_append_val(a->edges, cs);
         mstate_xchg_keep(a, &cs, s);
         hs_edge_note(a, &cs, c);

@@ -277,6 +277,7 @@ void mstate_build_conns(struct json *b, const struct analysis *a)
     kint(b, "edges_joined", a->edges_joined);
     mstate_build_edges(b, a);
     mstate_build_edge_half_open(b, a);
+    mstate_build_edge_isns(b, a);
     mstate_build_tails(b, a);
     mstate_build_syn_flows(b, a);
     mstate_build_syn_starts(b, a);
@@ -521,6 +522,7 @@ void mstate_fold_conns(struct jget *g, const struct jpath *p, struct analysis *a
     mstate_fold_edges(g, p, a, st);
     JsonArray *state_edges = mstate_closes_peek(st, "edges");
     mstate_fold_edge_half_open(g, p, a, st, edges_from, state_edges ? json_array_get_length(state_edges) : 0);
+    mstate_fold_edge_isns(g, p, a, st, edges_from, state_edges ? json_array_get_length(state_edges) : 0);
     mstate_fold_tails(g, p, a, st);
     mstate_fold_syn_flows(g, p, a, st);
     mstate_fold_quic_tails(g, p, a, st);

@@ -6,7 +6,10 @@
 #include "conn_groups.h"
 #include "mstate_detail.h"
 #include "mstate_edges.h"
+#include "mstate_join_fin.h"
+#include "mstate_join_nbss.h"
 #include "mstate_join_syn.h"
+#include "mstate_xchg.h"
 #include "mstate_put.h"
 #include "smb_hosts.h"
 
@@ -392,11 +395,11 @@ static bool same_ends(const struct ip_addr *x0, uint16_t p0, const struct ip_add
  * and row `skip` (edges, tails, syn flows, rows) begins in [from, to): then
  * row `skip` is not the next thing the run over the parts saw of them. */
 static bool seen_between(const struct analysis *a, const struct ip_addr *x0, uint16_t p0, const struct ip_addr *x1,
-                         uint16_t p1, int64_t from, int64_t to, const void *self, guint skip)
+                         uint16_t p1, int64_t from, int64_t to, const void *self, const void *self2, guint skip)
 {
     for (guint i = 0; a->edges && i < a->edges->len; i++) {
         const struct conn_summary *e = &g_array_index(a->edges, struct conn_summary, i);
-        if ((const void *)e != self && e->first_ts >= from && e->first_ts < to && same_ends(x0, p0, x1, p1, e))
+        if ((const void *)e != self && (const void *)e != self2 && e->first_ts >= from && e->first_ts < to && same_ends(x0, p0, x1, p1, e))
             return true;
     }
     for (guint i = 0; a->tails && i < a->tails->len; i++) {
@@ -408,7 +411,7 @@ static bool seen_between(const struct analysis *a, const struct ip_addr *x0, uin
     }
     for (guint i = 0; a->syn_flows && i < a->syn_flows->len; i++) {
         const struct syn_flow *f = &g_array_index(a->syn_flows, struct syn_flow, i);
-        if ((const void *)f != self && f->first_ts >= from && f->first_ts < to &&
+        if ((const void *)f != self && (const void *)f != self2 && f->first_ts >= from && f->first_ts < to &&
             ((mstate_same_end(x0, p0, &f->addr[0], f->port[0]) && mstate_same_end(x1, p1, &f->addr[1], f->port[1])) ||
              (mstate_same_end(x0, p0, &f->addr[1], f->port[1]) && mstate_same_end(x1, p1, &f->addr[0], f->port[0]))))
             return true;
@@ -487,9 +490,123 @@ static int64_t opened_again(const struct analysis *a, const struct conn_summary 
     return opens ? best : -1;
 }
 
-void mstate_syn_starts_reuse(struct analysis *a)
+void syn_start_edge_note(struct conn_summary *cs, const struct flow_conn *c)
 {
-    if (!a->edges || a->edges->len + (a->syn_flows ? a->syn_flows->len : 0) +
+    cs->syn_isn_known = c && cs->carrier == CONN_CARRIER_TCP && !c->midstream && !c->initiator_guessed &&
+                        c->isn_known[0] && (cs->flags & CONN_F_START_SEEN);
+    cs->syn_isn = cs->syn_isn_known ? c->isn[0] : 0;
+}
+
+void mstate_build_edge_isns(struct json *b, const struct analysis *a)
+{
+    bool any = false;
+    for (guint i = 0; a->edges && i < a->edges->len; i++) {
+        const struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
+        if (!cs->syn_isn_known || (!a->merged_parts && ts_diff(cs->first_ts, a->first_ts) > half_open_us()))
+            continue; /* begun past the window: no earlier capture's SYN can be its */
+        if (!any) {
+            json_key(b, "edge_isns");
+            json_begin_array(b);
+            any = true;
+        }
+        json_begin_array(b);
+        json_int(b, i);
+        json_int(b, cs->syn_isn);
+        json_end_array(b);
+    }
+    if (any)
+        json_end_array(b);
+}
+
+void mstate_fold_edge_isns(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, guint base,
+                           guint n)
+{
+    if (!json_object_has_member(st, "edge_isns"))
+        return;
+    struct jpath kp, ip;
+    jpath_key(&kp, p, "edge_isns");
+    JsonArray *arr = jget_arr(g, p, st, "edge_isns", ANALYSIS_MAX_EDGES);
+    int64_t prev = -1;
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        jpath_index(&ip, &kp, i);
+        JsonArray *e = jget_node_arr(json_array_get_element(arr, i));
+        if (!e || json_array_get_length(e) != 2) {
+            jget_fail(g, &ip, "not [place, isn]");
+            return;
+        }
+        uint64_t at = jget_elem_u64(g, &ip, e, 0, n ? n - 1 : 0);
+        uint64_t isn = jget_elem_u64(g, &ip, e, 1, UINT32_MAX);
+        if (!g->failed && (!n || (int64_t)at <= prev))
+            jget_fail(g, &ip, "not the place of a later edge");
+        if (g->failed)
+            return;
+        prev = (int64_t)at;
+        if (a->edges->len - base != n)
+            continue; /* merge's own bound folded some */
+        struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, base + at);
+        cs->syn_isn_known = true;
+        cs->syn_isn = (uint32_t)isn;
+    }
+}
+
+static void reuse(struct analysis *a);
+
+/* The first thing of f's ends a later part began after f's last packet,
+ * within its idle timeout, when it is an SMB edge that began with f's SYN
+ * again: that edge, else NULL. */
+static struct conn_summary *edge_again(struct analysis *a, const struct syn_flow *f)
+{
+    int64_t from = f->last_ts, best = INT64_MAX;
+    struct conn_summary *edge = NULL;
+    const struct conn_summary ends = { .client = f->addr[0], .server = f->addr[1], .client_port = f->port[0],
+                                       .server_port = f->port[1] };
+    for (guint i = 0; i < a->edges->len; i++) {
+        struct conn_summary *x = &g_array_index(a->edges, struct conn_summary, i);
+        if (x->first_ts >= from && x->first_ts < best && x->carrier == CONN_CARRIER_TCP &&
+            same_ends(&f->addr[0], f->port[0], &f->addr[1], f->port[1], x)) {
+            best = x->first_ts;
+            edge = x;
+        }
+    }
+    if (!edge || !edge->syn_isn_known || edge->syn_isn != f->isn || !(edge->flags & CONN_F_START_SEEN) ||
+        !mstate_same_end(&f->addr[0], f->port[0], &edge->client, edge->client_port) ||
+        ts_diff(edge->first_ts, f->last_ts) > idle_us(f->established) ||
+        seen_between(a, &ends.client, ends.client_port, &ends.server, ends.server_port, from, edge->first_ts + 1, edge, f,
+                     G_MAXUINT))
+        return NULL;
+    return edge;
+}
+
+void mstate_syn_starts_edges(struct analysis *a)
+{
+    if (!a->edges || !a->edges->len)
+        return;
+    get(a);
+    for (guint i = 0; a->syn_flows && i < a->syn_flows->len;) {
+        const struct syn_flow *f = &g_array_index(a->syn_flows, struct syn_flow, i);
+        struct conn_summary *e = strcmp(f->close_reason, "end") == 0 && f->isn_known ? edge_again(a, f) : NULL;
+        if (!e) {
+            i++;
+            continue;
+        }
+        struct conn_summary before = *e;
+        e->first_ts = f->first_ts;
+        e->packets += f->packets[0] + f->packets[1];
+        /* the records kept by the edge's first packet (as mstate_join_hs.c) */
+        mstate_fins_rename(a, &before, e->first_ts);
+        mstate_nbss_rename(a, &before, e->first_ts);
+        guint x = mstate_xchg_find(a, &before);
+        if (x != G_MAXUINT)
+            ((struct mstate_xchg *)g_ptr_array_index(a->edge_xchg, x))->first_ts = e->first_ts;
+        mstate_detail_restart(a, &before, f->first_ts, f->packets[0], f->packets[1]);
+        syn_flow_used(a, f); /* removes f: i now names the next */
+    }
+    reuse(a);
+}
+
+static void reuse(struct analysis *a)
+{
+    if (a->edges->len + (a->syn_flows ? a->syn_flows->len : 0) +
                          (a->syn_starts ? a->syn_starts->rows->len : 0) < 2)
         return; /* an edge and something else of its ends at least */
     get(a);
@@ -571,7 +688,7 @@ static void hosts_again(struct analysis *a, struct syn_starts *s)
 void mstate_syn_starts_join(struct analysis *a)
 {
     struct syn_starts *s = a->syn_starts;
-    if (!s || (!s->rows->len && !s->deferred))
+    if (!s || (!s->rows->len && !s->deferred && s->until == INT64_MAX))
         return;
     for (guint i = 0; a->syn_flows && i < a->syn_flows->len;) {
         const struct syn_flow *f = &g_array_index(a->syn_flows, struct syn_flow, i);
@@ -589,7 +706,7 @@ void mstate_syn_starts_join(struct analysis *a)
             a->state_folded.syn_starts++;
         if (!r || r->isn != (int64_t)f->isn ||
             !mstate_same_end(&f->addr[0], f->port[0], &r->cs.client, r->cs.client_port) ||
-            seen_between(a, &f->addr[0], f->port[0], &f->addr[1], f->port[1], f->last_ts, r->cs.first_ts, f, at)) {
+            seen_between(a, &f->addr[0], f->port[0], &f->addr[1], f->port[1], f->last_ts, r->cs.first_ts, f, NULL, at)) {
             i++;
             continue;
         }

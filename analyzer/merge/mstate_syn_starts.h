@@ -46,12 +46,19 @@
 #include "smb_hosts.h"
 #include "json.h"
 
-#define SYN_STARTS_MAX 1024u
+#define SYN_STARTS_MAX 256u
 
 /* A run: cs (c: its TCP flow, NULL for other carriers) closed and folded
  * into the groups and SMB hosts. */
 void syn_start_note(struct analysis *a, const struct conn_summary *cs, const struct flow_conn *c);
 void syn_starts_free(struct analysis *a);
+/* A run: cs (its flow c) is kept as an edge: the client's ISN when it began
+ * with the client's SYN (state "edge_isns": [place in edges, ISN]). */
+void syn_start_edge_note(struct conn_summary *cs, const struct flow_conn *c);
+void mstate_build_edge_isns(struct json *b, const struct analysis *a);
+/* After mstate_fold_edges(): as mstate_fold_edge_half_open(). */
+void mstate_fold_edge_isns(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, guint base,
+                           guint n);
 void syn_starts_fold_mem(struct analysis *dst, const struct analysis *src);
 
 void mstate_build_syn_starts(struct json *b, const struct analysis *a);
@@ -64,8 +71,9 @@ void mstate_fold_syn_starts(struct jget *g, const struct jpath *p, struct analys
 bool syn_starts_host_fold(struct analysis *a, struct host_rec *rec, const struct smb_host *x);
 void syn_starts_hosts_done(struct analysis *a);
 
-/* merge_finish: before mstate_join_edges. */
-void mstate_syn_starts_reuse(struct analysis *a);
+/* merge_finish: before mstate_join_edges (an edge that began with the SYN
+ * again made one with the syn flow; then the reuses). */
+void mstate_syn_starts_edges(struct analysis *a);
 /* merge_finish: after mstate_join_syn_flows. */
 void mstate_syn_starts_join(struct analysis *a);
 

@@ -394,7 +394,38 @@ def tcp_edges(smbscope, samples, tmp):
                         tmp, opts)
             mc.expect("half-open, another 150 s later, cut after packets %s%s" % (", ".join(map(str, ks)), " " + " ".join(opts) if opts else ""),
                       d is None, d or "")
+    groupings(smbscope, [(resyn, (1, 20)), (reuse, (20, 40)), (half, (gap, gap + 10))], tmp)
     forged(smbscope, resyn, half, gap, tmp)
+
+
+def groupings(smbscope, cuts, tmp):
+    """Three parts of each, each two merged first, then the third on
+    either side: the merged state carries what is not joined yet
+    (syn_starts' rows and their hosts' last starts, the edges' ISNs and
+    half-open marks)."""
+    for cap, ks in cuts:
+        d = os.path.join(tmp, "grp-%s-%s" % (os.path.basename(cap), "-".join(map(str, ks))))
+        parts = split(cap, ks, packets(cap), d)
+        reps = []
+        for p in parts:
+            reps.append(p + ".json")
+            with open(reps[-1], "wb") as f:
+                f.write(mc.run([smbscope, "-q", "-T", "json", p])[1])
+        joint = mc.normal(mc.json.loads(mc.run([smbscope, "-q", "-T", "json"] + parts)[1]))
+        wrong = []
+        for i in range(3):
+            for j in range(i + 1, 3):  # (a+b) = (b+a): merge's own order is checked above
+                k = 3 - i - j
+                ab = os.path.join(d, "m%d%d.json" % (i, j))
+                with open(ab, "wb") as f:
+                    f.write(mc.run([smbscope, "merge", "-T", "json", reps[i], reps[j]])[1])
+                for order in ((ab, reps[k]), (reps[k], ab)):
+                    rc, out, err = mc.run([smbscope, "merge", "-T", "json"] + list(order))
+                    diff = err.strip() if rc == 2 else mc.first_diff(mc.normal(mc.json.loads(out)), joint)
+                    if diff:
+                        wrong.append("(%d+%d)%s%d: %s" % (i, j, "+" if order[0] == ab else " after ", k, diff))
+        mc.expect("%s cut after packets %s: every grouping and order of its three parts" % (
+            os.path.basename(cap), ", ".join(map(str, ks))), not wrong, "; ".join(wrong)[:400])
 
 
 def forged(smbscope, resyn, half, gap, tmp):
@@ -422,6 +453,21 @@ def forged(smbscope, resyn, half, gap, tmp):
              (early, "edge_half_open", [0, 0], "edge_half_open: not the places"),
              (early, "edge_half_open", [2], "edge_half_open"),
              (early, "edge_client_silent", [0, 0], "edge_client_silent: not the places")]
+    # past a state's rows ("until" before the connection's start, no rows):
+    # the SYN left open in the earlier part counted, not joined
+    t = mc.json.loads(mc.json.dumps(docs[late]))
+    t["merge_state"]["state"]["syn_starts"] = {"until": row[4][4], "rows": []}
+    cut_late = os.path.join(d, "until.json")
+    with open(cut_late, "w") as f:
+        mc.json.dump(mc.redigest(t), f)
+    first = os.path.join(d, "first.pcap")
+    subprocess.run(["editcap", "-r", resyn, first, "1-1"], check=True)
+    with open(first + ".json", "wb") as f:
+        f.write(mc.run([smbscope, "-q", "-T", "json", first])[1])
+    rc, out, err = mc.run([smbscope, "merge", "-T", "json", first + ".json", cut_late])
+    got = mc.json.loads(out)["stats"]["merged"]["state_folded"].get("syn_starts") if rc != 2 else err
+    mc.expect("a SYN open at a part's end past the next part's rows: stats.merged.state_folded.syn_starts 1",
+              got == 1, str(got))
     for path, key, value, needle in cases:
         t = mc.json.loads(mc.json.dumps(docs[path]))
         t["merge_state"]["state"][key] = value
