@@ -147,8 +147,8 @@ NEGOTIATE_CUTS = {
 #   open, to be added last, and detailed the second).  Cut at the gap, and
 #   also inside the second's later packets.  (Cuts inside the one-sided
 #   connection count the client's lost bytes as gaps otherwise: not checked.)
-RESYN_CUTS = [(1, 2), (1, 3), (1, 2, 3), (2, 4)]
-REUSE_CUTS = [(19,), (20,), (21,), (22,), (20, 21), (10, 20), (20, 40)]
+RESYN_CUTS = [(1, 2), (1, 3), (1, 2, 3), (1, 20)]
+REUSE_CUTS = [(20,), (21,), (20, 21), (10, 20), (20, 40)]
 HALF_OPEN_AFTER = [(0,), (1,), (0, 1), (0, 10)]  # cut after the gap's first packets, counted from it
 
 # Generated captures of many short connections open at once (tests/bench/
@@ -375,7 +375,7 @@ def tcp_edges(smbscope, samples, tmp):
     resyn10 = os.path.join(tmp, "resyn10.pcap")
     tcp_cuts.syn_again(src, resyn10, 10)
     for name, cap in (("1 s", resyn), ("10 us", resyn10)):
-        for ks in RESYN_CUTS + ([(1,)] if cap == resyn10 else []):
+        for ks in RESYN_CUTS if cap == resyn else [(1,), (1, 2)]:
             d = compare(smbscope, split(cap, ks, n, os.path.join(tmp, "resyn-%s-%s" % (name[:2].strip(), "-".join(map(str, ks))))),
                         tmp)
             mc.expect("SYN again %s later, cut after packets %s (reports in reverse)" % (name, ", ".join(map(str, ks))),
@@ -389,7 +389,7 @@ def tcp_edges(smbscope, samples, tmp):
     half = os.path.join(tmp, "half.pcap")
     gap, n = tcp_cuts.half_open_then(src, half, 150 * 1000000)
     for ks in [tuple(gap + k for k in ks) for ks in HALF_OPEN_AFTER]:
-        for opts in ([], ["--connections-limit", "1"]):
+        for opts in ([], ["--connections-limit", "1"]) if len(ks) == 1 else ([],):
             d = compare(smbscope, split(half, ks, n, os.path.join(tmp, "half-%s%s" % ("-".join(map(str, ks)), "-l1" if opts else ""))),
                         tmp, opts)
             mc.expect("half-open, another 150 s later, cut after packets %s%s" % (", ".join(map(str, ks)), " " + " ".join(opts) if opts else ""),
@@ -452,7 +452,9 @@ def forged(smbscope, resyn, half, gap, tmp):
              (late, "syn_starts", {"until": -5, "rows": [row]}, "syn_starts: until"),
              (early, "edge_half_open", [0, 0], "edge_half_open: not the places"),
              (early, "edge_half_open", [2], "edge_half_open"),
-             (early, "edge_client_silent", [0, 0], "edge_client_silent: not the places")]
+             (early, "edge_client_silent", [0, 0], "edge_client_silent: not the places"),
+             (early, "edge_isns", [[0]], "edge_isns[0]: not [place, isn]"),
+             (early, "edge_isns", [[1, 1 << 32]], "edge_isns[0]")]
     # past a state's rows ("until" before the connection's start, no rows):
     # the SYN left open in the earlier part counted, not joined
     t = mc.json.loads(mc.json.dumps(docs[late]))
