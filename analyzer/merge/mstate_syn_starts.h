@@ -22,17 +22,27 @@
  * whether the connection is the latest its SMB host began in the run (its
  * host's last_seen) and then the host's last start without it.
  *
- * Merge (merge_finish): before the edges join, an SMB edge open at its
- * end whose 4-tuple a row's SYN reuses (another ISN or unknown, the first
- * record of those ends after it, within its idle timeout) ends "reused";
- * after the syn flows join, a syn flow open at its end continued by a row's
- * SYN of its ISN is that row's connection: its group (first seen, packets,
- * the example), its SMB hosts (first seen; last seen when the row is the
- * host's latest: merge folded the host without it and raises it again with
- * the joined start), its connections[] entry, one TCP connection less.
+ * A connection the later part still had open at its end is an edge, not a
+ * row: the edge carries its client's ISN (conn_summary.syn_isn, state
+ * "edge_isns": [place in edges, ISN], for those begun inside the window).
  *
- * State member "syn_starts" (additive: an older smbscope ignores it and
- * merges as before, the differences above left). */
+ * Merge (merge_finish): before the edges join, a syn flow open at its end
+ * whose next thing (of its ends, within its idle timeout) is an edge begun
+ * with its SYN again becomes that edge's start (first packet, packets, the
+ * records kept by its first packet renamed, its entry); then an SMB edge
+ * open at its end whose 4-tuple the next thing a later part began opens
+ * again (a row of a SYN, a syn flow, an edge seen from its start) ends
+ * "reused".  After the syn flows join, a syn flow open at its end continued
+ * by a row's SYN of its ISN is that row's connection: its group (first seen,
+ * packets, the example), its SMB hosts (first seen; last seen when the row is
+ * the host's latest: merge folded the host without it and raises it again
+ * with the joined start), its connections[] entry, one TCP connection less.
+ * A syn flow a later part's rows end too early to rule out (its "until"
+ * within the timeout after it) is counted in stats.merged.state_folded.
+ * syn_starts ("folded" in a merged state's member).
+ *
+ * State members "syn_starts" and "edge_isns" (additive: an older smbscope
+ * ignores them and merges as before, the differences above left). */
 #ifndef SMBSCOPE_MSTATE_SYN_STARTS_H
 #define SMBSCOPE_MSTATE_SYN_STARTS_H
 
@@ -74,7 +84,8 @@ void syn_starts_hosts_done(struct analysis *a);
 /* merge_finish: before mstate_join_edges (an edge that began with the SYN
  * again made one with the syn flow; then the reuses). */
 void mstate_syn_starts_edges(struct analysis *a);
-/* merge_finish: after mstate_join_syn_flows. */
+/* merge_finish: after mstate_join_syn_flows (then the rows' hosts raised
+ * again; the rows joined dropped, the others carried on). */
 void mstate_syn_starts_join(struct analysis *a);
 
 #endif
