@@ -18,6 +18,8 @@
 #include "mstate_detail.h"
 #include "mstate_group_order.h"
 #include "mstate_groups_past.h"
+#include "mstate_half_open.h"
+#include "mstate_syn_starts.h"
 #include "mstate_join_fin.h"
 #include "mstate_join_hs.h"
 #include "mstate_join_quic.h"
@@ -157,6 +159,8 @@ static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flo
     bool edge = !a->live_run && (analysis_is_edge(&cs) || (a->finishing && fin_linger_note(a, &cs, c)));
     mstate_close_number(a, &cs, c);
     if (edge && a->edges->len < ANALYSIS_MAX_EDGES) {
+        half_open_note(a, &cs, c);
+        syn_start_edge_note(&cs, c);
         g_array_append_val(a->edges, cs);
         mstate_xchg_keep(a, &cs, s);
         hs_edge_note(a, &cs, c);
@@ -171,6 +175,7 @@ static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flo
         if (conn_groups_level_conns(a->groups, CONN_GROUP_FULL) == full) /* folded past the cap */
             groups_past_note(a, &cs, by_server);
         smb_hosts_add(a->smb_hosts, &cs);
+        syn_start_note(a, &cs, c); /* merge may find its first SYN in another capture */
     }
     if (keep_conn(a, &cs)) {
         smb_conn_retain(s);
@@ -700,6 +705,7 @@ void analysis_free(struct analysis *a)
     if (a->close_lasts)
         g_array_free(a->close_lasts, TRUE);
     quic_tails_free(a);
+    syn_starts_free(a);
     hs_edges_free(a);
     mstate_xchg_free(a);
     mstate_leaves_free(a);

@@ -172,12 +172,16 @@ struct analysis {
         uint64_t nbns_xids; /* NBNS queries and unmatched answers (analyzer/merge/mstate_join_nbns.h) */
         uint64_t fin_lingers; /* connections lingering after their FINs at a capture's end, past the cap
                                  (analyzer/merge/mstate_join_fin.h: fin_linger_note) */
+        uint64_t syn_starts; /* SYNs open at a capture's end a later capture may have sent again past the
+                                connections its state kept (analyzer/merge/mstate_syn_starts.h) */
     } state_folded;
     GArray *tails;            /* struct analysis_tail: TCP connections seen from their middle that carried
                                  no payload (a capture's trailing ACKs and FINs of a connection another
                                  capture holds), at most ANALYSIS_MAX_EDGES; smbscope merge joins them */
     GArray *syn_flows;        /* struct syn_flow: TCP connections opened without payload that another capture
                                  may continue, at most ANALYSIS_MAX_EDGES (analyzer/merge/mstate_join_syn.h) */
+    struct syn_starts *syn_starts; /* SMB connections closed that began early in the run, for merge to join to
+                                 what another capture left open (analyzer/merge/mstate_syn_starts.h) */
     GArray *edge_seqs;        /* first bytes of edge connections seen mid-stream (analyzer/merge/mstate_join_hs.h) */
     struct fin_recs *edge_fins; /* FINs of TCP edges and tails open at the end (analyzer/merge/mstate_join_fin.h) */
     GArray *nbns_xids;        /* smbscope merge: NBNS queries and answers cut apart (analyzer/merge/mstate_join_nbns.h) */

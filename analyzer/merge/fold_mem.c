@@ -20,6 +20,7 @@
 #include "mstate_join_hs.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
+#include "mstate_syn_starts.h"
 #include "smb_hosts.h"
 #include "past_cap.h"
 
@@ -73,6 +74,7 @@ static void fold_run(struct analysis *dst, struct analysis *src)
         g_array_append_val(dst->tails, g_array_index(src->tails, struct analysis_tail, i));
     }
     syn_flows_fold_mem(dst, src);
+    syn_starts_fold_mem(dst, src);
     quic_tails_fold_mem(dst, src);
     hs_edges_fold_mem(dst, src);
 }

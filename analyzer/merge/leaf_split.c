@@ -149,6 +149,7 @@ static const struct {
     { "end_close_ranks", (1ull << 22) + 1 },    /* MSTATE_END_CLOSES_MAX */
     { "smb_hosts", (1ull << 20) * 32 + 64 },    /* MAX_SMB_HOSTS (mstate_conns.c) records of 11 */
     { "edge_xchg", 4096ull * 2048 },            /* ANALYSIS_MAX_EDGES exchanges of up to 32 sessions */
+    { "syn_starts", 4096ull * 40 },              /* 16 * SYN_STARTS_MAX rows of 33 (merged states) */
 };
 
 /* The members of a run's state this smbscope writes (mstate_write.c and
@@ -161,7 +162,7 @@ static const char *const state_members[] = {
     "tail_fins_acked", "data_tails", "data_tail_closes", "syn_flows", "syn_flow_payloads", "quic_tails",
     "quic_open", "quic_heads", "quic_starts", "quic_tail_facts", "quic_edge_keys", "quic_tail_initials",
     "quic_head_facts", "edge_seqs", "edge_fins", "edge_lingers_folded", "nbns_xids", "nbns_xids_folded",
-    "edge_xchg", "edge_nbss", "edge_frames", "edge_smbd_bytes",
+    "edge_xchg", "edge_nbss", "edge_frames", "edge_smbd_bytes", "syn_starts", "edge_half_open", "edge_client_silent", "edge_isns",
 };
 
 static bool leaf_state_member_known(const char *name)

@@ -23,6 +23,7 @@
 #include "mstate_join_nbns.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
+#include "mstate_syn_starts.h"
 #include "mstate_leaves.h"
 #include "smb_hosts.h"
 #include "netbios.h"
@@ -1108,9 +1109,12 @@ void merge_finish(struct analysis *a)
 {
     mstate_clocks_finish(a);
     mstate_group_order_ready(a);
+    mstate_join_syn_repeats(a); /* a SYN again in a later part: one flow, before its handshake joins */
     mstate_join_hs(a); /* before the edges join: a part seen from its start joins the next */
+    mstate_syn_starts_edges(a); /* an edge begun with a SYN sent again; one whose 4-tuple a later SYN took */
     mstate_join_edges(a);
     mstate_join_syn_flows(a);
+    mstate_syn_starts_join(a); /* a syn flow a later part's connection began again */
     mstate_join_quic(a);
     mstate_join_nbns(a);
     /* the groups in the order one run meets them, the joined connections

@@ -16,6 +16,8 @@
 #include "mstate_edges.h"
 #include "mstate_group_order.h"
 #include "mstate_groups_past.h"
+#include "mstate_half_open.h"
+#include "mstate_syn_starts.h"
 #include "mstate_join_hs.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
@@ -275,8 +277,11 @@ void mstate_build_conns(struct json *b, const struct analysis *a)
     kint(b, "conns_omitted", a->conns_omitted);
     kint(b, "edges_joined", a->edges_joined);
     mstate_build_edges(b, a);
+    mstate_build_edge_half_open(b, a);
+    mstate_build_edge_isns(b, a);
     mstate_build_tails(b, a);
     mstate_build_syn_flows(b, a);
+    mstate_build_syn_starts(b, a);
     mstate_build_quic_tails(b, a);
     mstate_build_edge_seqs(b, a);
     mstate_build_xchg(b, a);
@@ -553,7 +558,7 @@ static void fold_smb_hosts(struct jget *g, const struct jpath *p, struct analysi
                 jget_fail(g, &ip, "a count out of range");
             *v[k] = (uint32_t)val;
         }
-        if (!g->failed)
+        if (!g->failed && !syn_starts_host_fold(a, &rec, &x))
             smb_hosts_fold(a->smb_hosts, &rec, &x);
     }
     rows_close(&recs);
@@ -573,9 +578,15 @@ void mstate_fold_conns(struct jget *g, const struct jpath *p, struct analysis *a
         json_node_unref(mine);
     }
     fold_groups(g, p, a, st, cut);
+    mstate_fold_syn_starts(g, p, a, st); /* before the hosts: some folded without a row's start */
     fold_smb_hosts(g, p, a, st, cut);
+    syn_starts_hosts_done(a);
     a->edges_joined += jget_u64(g, p, st, "edges_joined", INT64_MAX);
+    guint edges_from = a->edges->len;
     mstate_fold_edges(g, p, a, st);
+    JsonArray *state_edges = mstate_closes_peek(st, "edges");
+    mstate_fold_edge_half_open(g, p, a, st, edges_from, state_edges ? json_array_get_length(state_edges) : 0);
+    mstate_fold_edge_isns(g, p, a, st, edges_from, state_edges ? json_array_get_length(state_edges) : 0);
     mstate_fold_tails(g, p, a, st);
     mstate_fold_syn_flows(g, p, a, st);
     mstate_fold_quic_tails(g, p, a, st);

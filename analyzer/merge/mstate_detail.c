@@ -817,6 +817,32 @@ void mstate_detail_tail(struct analysis *a, const struct conn_summary *early, co
         mstate_add_int(st, kb[d], bytes[d]);
 }
 
+void mstate_detail_restart(struct analysis *a, const struct conn_summary *cs, int64_t first_ts, uint64_t c2s,
+                           uint64_t s2c)
+{
+    bool swapped = false;
+    JsonNode *n = find_entry(a, cs, &swapped);
+    if (!n) {
+        struct smb_conn *s = mstate_detail_conn(a, cs); /* --jobs: kept in memory */
+        if (s) {
+            s->first_ts = first_ts;
+            s->packets[s->client] += c2s;
+            s->packets[!s->client] += s2c;
+        }
+        return;
+    }
+    JsonObject *o = json_node_get_object(n);
+    char t[FMT_TIME_LEN];
+    json_object_set_string_member(o, "first_seen", fmt_time(first_ts, t));
+    JsonObject *st = jget_member_obj(o, "stream");
+    if (!st)
+        return;
+    const char *k[2] = { swapped ? "packets_s2c" : "packets_c2s", swapped ? "packets_c2s" : "packets_s2c" };
+    const uint64_t add[2] = { c2s, s2c };
+    for (int d = 0; d < 2; d++)
+        json_object_set_int_member(st, k[d], mstate_sum(json_object_get_int_member_with_default(st, k[d], 0), mstate_clamp(add[d])));
+}
+
 /* Members a join reads, by the JSON type the writer gives them (client and
  * server: the entry's own ends are strings, capabilities' are arrays). */
 static const struct {

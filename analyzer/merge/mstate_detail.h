@@ -24,6 +24,11 @@ void mstate_detail_set_end(struct analysis *a, const struct conn_summary *cs, co
 void mstate_detail_tail(struct analysis *a, const struct conn_summary *early, const struct conn_summary *joined,
                         uint64_t c2s, uint64_t s2c, const uint64_t *bytes);
 
+/* cs (closed in its part) began at first_ts with c2s and s2c packets more
+ * (analyzer/merge/mstate_syn_starts.h): its entry's first time and packets. */
+void mstate_detail_restart(struct analysis *a, const struct conn_summary *cs, int64_t first_ts, uint64_t c2s,
+                           uint64_t s2c);
+
 /* The connections[] entry of cs carried from a report, NULL when it was
  * not detailed there. */
 JsonObject *mstate_detail_entry(struct analysis *a, const struct conn_summary *cs);

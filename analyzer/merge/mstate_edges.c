@@ -132,6 +132,13 @@ static void read_summary(struct jget *g, const struct jpath *ip, JsonArray *a, s
     estr(g, ip, a, EF_CLOSE_REASON, cs->close_reason, sizeof cs->close_reason);
 }
 
+void mstate_edge_put(struct json *b, const struct conn_summary *cs) { summary(b, cs); }
+
+void mstate_edge_read(struct jget *g, const struct jpath *ip, JsonArray *a, struct conn_summary *cs)
+{
+    read_summary(g, ip, a, cs);
+}
+
 void mstate_fold_edges(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
     struct jpath ap, ip;
@@ -299,6 +306,9 @@ void mstate_join_parts(struct conn_summary *out, const struct conn_summary *earl
     j.findings |= late->findings;
     memcpy(j.close_reason, late->close_reason, sizeof j.close_reason);
     j.fins_acked = late->fins_acked;
+    /* still half-open when the late part heard nothing of the client */
+    j.half_open = late->half_open || (early->half_open && late->client_silent);
+    j.client_silent = early->client_silent && late->client_silent;
     struct policy_conn_facts f = conn_summary_facts(&j);
     j.rules = policy_check_connection(p, &f);
     j.undecided = policy_undecided_connection(p, &f);
@@ -316,10 +326,15 @@ static void idle_if_later(struct analysis *a, struct conn_summary *cs)
     flow_limits_default(&lim);
     if (cs->carrier != CONN_CARRIER_TCP || strcmp(cs->close_reason, "end") != 0)
         return;
+    /* one left half-open goes idle sooner (mstate_half_open.h) */
+    int64_t idle = cs->half_open ? lim.idle_half_open_us : lim.idle_established_us;
     bool later = false;
     for (guint i = 0; !later && i < a->inputs->len; i++) {
         const struct input_info *in = g_ptr_array_index(a->inputs, i);
-        later = in->packets && in->first_ts > cs->first_ts && ts_diff(in->first_ts, cs->last_ts) > lim.idle_established_us;
+        later = in->packets && in->first_ts > cs->first_ts && ts_diff(in->first_ts, cs->last_ts) > idle;
+        /* a half-open one the late part took for established (seen from its
+         * middle): any packet past its timeout, in the part it ends in too */
+        later |= cs->half_open && in->packets && ts_diff(in->last_ts, cs->last_ts) > idle;
     }
     if (!later)
         return;

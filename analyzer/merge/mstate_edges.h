@@ -16,6 +16,11 @@
 void mstate_build_edges(struct json *b, const struct analysis *a);
 void mstate_fold_edges(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st);
 
+/* One connection as a row of edge_fields' members (edges[]' rows), and
+ * back (mstate_syn_starts.h keeps its rows so). */
+void mstate_edge_put(struct json *b, const struct conn_summary *cs);
+void mstate_edge_read(struct jget *g, const struct jpath *ip, JsonArray *a, struct conn_summary *cs);
+
 /* Join the edges of all reports (a->edges): chains of parts of one
  * connection become one; what is complete goes to the groups and SMB
  * hosts, what is still at an edge stays in a->edges. */

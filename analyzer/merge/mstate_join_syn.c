@@ -377,6 +377,10 @@ void mstate_join_syn_flows(struct analysis *a)
         if (next && continues(&cur, next)) {
             join(a, &cur, next->packets[0], next->packets[1], next->last_ts, next->close_reason);
             cur.established |= next->established;
+            if (!cur.isn_resp_known && next->isn_resp_known) { /* the SYN-ACK came after the SYN again */
+                cur.isn_resp = next->isn_resp;
+                cur.isn_resp_known = true;
+            }
             continue;
         }
         while (join_tail(a, &cur)) /* one part of ACKs, the next the FINs, ... */
@@ -388,6 +392,33 @@ void mstate_join_syn_flows(struct analysis *a)
     }
     g_array_free(in, TRUE);
     a->syn_flows = out;
+}
+
+void mstate_join_syn_repeats(struct analysis *a)
+{
+    GArray *in = a->syn_flows;
+    if (!in || in->len < 2)
+        return;
+    g_array_sort(in, flow_order);
+    guint w = 0;
+    for (guint i = 1; i < in->len; i++) {
+        struct syn_flow *cur = &g_array_index(in, struct syn_flow, w);
+        const struct syn_flow *next = &g_array_index(in, struct syn_flow, i);
+        /* only a later part that began with the SYN again: the other
+         * continuations (ACKs, the SYN-ACK alone) are the tails' and the
+         * handshake joins' (mstate_join_hs.h) */
+        if (continues(cur, next) && next->isn_known && !next->mpa && !cur->mpa) {
+            join(a, cur, next->packets[0], next->packets[1], next->last_ts, next->close_reason);
+            cur->established |= next->established;
+            if (!cur->isn_resp_known && next->isn_resp_known) {
+                cur->isn_resp = next->isn_resp;
+                cur->isn_resp_known = true;
+            }
+            continue;
+        }
+        g_array_index(in, struct syn_flow, ++w) = *next;
+    }
+    g_array_set_size(in, w + 1);
 }
 
 /* ---- heads: a handshake over several parts ------------------------------ */

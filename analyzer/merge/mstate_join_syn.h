@@ -83,4 +83,9 @@ struct syn_flow *syn_flow_head_for(struct analysis *a, const struct ip_addr *x, 
                                    uint16_t yp, int64_t first_ts);
 void syn_flow_used(struct analysis *a, const struct syn_flow *f);
 
+/* Before the handshakes join (mstate_join_hs.h): a syn flow open at its
+ * end and the next part's that began with the SYN again (the same ISN, a
+ * retransmission across the cut) made one, its SYN-ACK's ISN kept. */
+void mstate_join_syn_repeats(struct analysis *a);
+
 #endif

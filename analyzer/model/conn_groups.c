@@ -423,6 +423,41 @@ void conn_groups_add_group(struct conn_groups *g, const struct conn_group *src)
         account(g, place(g, &src->key), src);
 }
 
+bool conn_groups_restart(struct conn_groups *g, const struct conn_group_key *base,
+                         const struct conn_group_example *was, int64_t first_ts, uint64_t packets)
+{
+    struct conn_group_key k = *base;
+    uint64_t rest = rest_hash(g, base);
+    for (int level = base->level < CONN_GROUP_LEVELS ? base->level : CONN_GROUP_OTHER; level <= CONN_GROUP_OTHER;
+         level++) {
+        fold_key(&k, (enum conn_group_level)level);
+        struct conn_group *grp = level == CONN_GROUP_OTHER ? g->other : index_find(g, &k, key_hash(g, &k, rest));
+        if (!grp)
+            continue;
+        grp->packets += packets;
+        g->st.packets += packets;
+        if (first_ts < grp->first_ts)
+            grp->first_ts = first_ts;
+        struct conn_group_example e = *was;
+        for (int i = 0; i < grp->n_examples; i++) {
+            const struct conn_group_example *x = &grp->examples[i];
+            if (x->first_ts == was->first_ts && x->client_port == was->client_port &&
+                x->server_port == was->server_port && !memcmp(&x->server, &was->server, sizeof x->server)) {
+                e = *x; /* its own (a folded level's client is its own too) */
+                memmove(&grp->examples[i], &grp->examples[i + 1],
+                        (size_t)(grp->n_examples - i - 1) * sizeof grp->examples[0]);
+                grp->n_examples--;
+                break;
+            }
+        }
+        e.first_ts = first_ts;
+        e.packets += packets;
+        add_example(grp, &e);
+        return true;
+    }
+    return false;
+}
+
 void conn_groups_merge(struct conn_groups *dst, const struct conn_groups *src)
 {
     for (guint i = 0; i < src->groups->len; i++)

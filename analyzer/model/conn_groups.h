@@ -111,6 +111,13 @@ void conn_groups_admit_past_cap(struct conn_groups *g,
 bool conn_groups_level_full(const struct conn_groups *g, enum conn_group_level l);
 /* Whether a key (at its level) has a group. */
 bool conn_groups_has(const struct conn_groups *g, const struct conn_group_key *k);
+/* smbscope merge (analyzer/merge/mstate_syn_starts.h): a connection of the
+ * group of key k (at k's level or the first lower one holding a group)
+ * began at first_ts with packets more than counted: its example `was`
+ * (client, server, ports, first_ts as added) moves to its new start.
+ * False when no level holds a group for it. */
+bool conn_groups_restart(struct conn_groups *g, const struct conn_group_key *k, const struct conn_group_example *was,
+                         int64_t first_ts, uint64_t packets);
 /* dst += src. */
 void conn_groups_merge(struct conn_groups *dst, const struct conn_groups *src);
 /* Groups in creation order; pointers stay valid until the next add. */

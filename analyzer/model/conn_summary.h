@@ -94,6 +94,13 @@ struct conn_summary {
      * mstate_group_order.h); 0: not known.  order_run: that run's first
      * packet (set by merge). */
     int64_t order_run, order_at;
+    bool half_open;  /* a file run: open at its end without a finished handshake (analyzer/merge/
+                        mstate_half_open.h: it goes idle after the half-open timeout) */
+    bool syn_isn_known; /* a file run: an edge begun with its client's SYN, of this ISN (analyzer/merge/
+                           mstate_syn_starts.h: an earlier capture may hold that SYN sent first) */
+    uint32_t syn_isn;
+    bool client_silent; /* a file run: seen from its middle, nothing from its client (a handshake an
+                           earlier capture began stays unfinished) */
     bool fins_acked; /* a file run: closed at its end after a FIN each way, both acknowledged (what may
                         follow is a retransmission: one run over more parts ends it, no edge) */
 };

@@ -167,6 +167,13 @@ void smb_hosts_fold(struct smb_hosts *h, const struct host_rec *rec, const struc
 
 void smb_hosts_fold_unrecorded(struct smb_hosts *h, uint64_t n) { h->unrecorded += n; }
 
+void smb_hosts_seen(struct smb_hosts *h, const struct ip_addr *a, int64_t ts)
+{
+    struct host_rec *r = h->t ? host_table_find(h->t, a) : NULL;
+    if (r)
+        host_table_touch(h->t, (uint32_t)(r - host_table_at(h->t, 0)), ts);
+}
+
 struct host_pair {
     struct host_rec rec;
     struct smb_host x;

@@ -59,6 +59,8 @@ uint64_t smb_hosts_unrecorded(const struct smb_hosts *h);
  * by address) whatever the order the runs were folded in. */
 void smb_hosts_fold(struct smb_hosts *h, const struct host_rec *rec, const struct smb_host *x);
 void smb_hosts_fold_unrecorded(struct smb_hosts *h, uint64_t n);
+/* A recorded host seen at ts too (first/last seen widened); else nothing. */
+void smb_hosts_seen(struct smb_hosts *h, const struct ip_addr *a, int64_t ts);
 void smb_hosts_sort(struct smb_hosts *h);
 /* Every address the table was given (an estimator: distinct.h), and the
  * union with another run's registers (the total estimated from then on). */

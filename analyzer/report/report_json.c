@@ -229,7 +229,8 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
                        { "dns_keys", a->state_folded.dns_keys }, { "udp_conversations", a->state_folded.udp_convs },
                        { "nbns_transactions", a->state_folded.nbns_xids },
                        { "connection_groups", a->state_folded.conn_groups },
-                       { "lingering_connections", a->state_folded.fin_lingers } };
+                       { "lingering_connections", a->state_folded.fin_lingers },
+                       { "syn_starts", a->state_folded.syn_starts } };
         json_key(j, "state_folded");
         json_begin_object(j);
         for (size_t i = 0; i < sizeof folded / sizeof folded[0]; i++)

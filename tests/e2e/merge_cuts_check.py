@@ -43,6 +43,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import merge_check as mc  # noqa: E402
 import smbd_frag  # noqa: E402
+import tcp_cuts  # noqa: E402
 
 
 # sample -> {cut after k: reason}
@@ -124,6 +125,31 @@ NEGOTIATE_CUTS = {
     "smb445-sign.pcap": [(4,), (5,), (2, 4), (3, 4), (4, 6), (1, 4, 5)],
     "smb445-encrypt.pcap": [(4,), (5,), (1, 4), (4, 5, 6)],
 }
+
+# TCP edge cases a cut falls into (tcp_cuts.py makes them from
+# smb445-list-shares.pcap at test time; every packet the sample's):
+# - its SYN sent 1 s (and 10 us) before the sample's, which becomes its
+#   retransmission: cut after the first SYN, the later part's run sees the
+#   connection from the retransmitted SYN and closes it there (folded into
+#   its groups); the run over the parts has one connection from the first
+#   SYN (state.syn_starts: the later part's connections begun within the
+#   half-open timeout, mstate_syn_starts.h).  Every cut of the 1 s copy,
+#   and the SYNs, SYN-ACK and ACK in three and four parts;
+# - the connection left open after packet 20 and its 4-tuple opened again
+#   1 s later by a SYN of another ISN: the first ends "reused" in the run
+#   over the parts, also when the later part holds the whole second one;
+# - the connection seen from its server's side after the handshake (the
+#   client's later packets lost: half-open, flow.c) beside a second one
+#   whose last packets come 150 s later: the run over the parts closes the
+#   first "idle" at the first packet after the gap, before the second
+#   closes (state.edge_half_open, edge_client_silent: mstate_half_open.h);
+#   with --connections-limit 1 the first is the one detailed (merge kept it
+#   open, to be added last, and detailed the second).  Cut at the gap, and
+#   also inside the second's later packets.  (Cuts inside the one-sided
+#   connection count the client's lost bytes as gaps otherwise: not checked.)
+RESYN_CUTS = [(1, 2), (1, 3), (1, 2, 3), (1, 20)]
+REUSE_CUTS = [(20,), (21,), (20, 21), (10, 20), (20, 40)]
+HALF_OPEN_AFTER = [(0,), (1,), (0, 1), (0, 10)]  # cut after the gap's first packets, counted from it
 
 # Generated captures of many short connections open at once (tests/bench/
 # gen_capture.py --many N --overlap M), cut with editcap -c into parts each
@@ -328,6 +354,133 @@ def synacks(smbscope, samples, tmp):
         mc.expect("refuses state.tail_synacks: " + name, rc == 2 and needle in err, "exit %d, %r" % (rc, err.strip()))
 
 
+def split(sample, ks, n, d):
+    os.mkdir(d)
+    bounds = [0] + list(ks) + [n]
+    parts = []
+    for i in range(len(bounds) - 1):
+        parts.append(os.path.join(d, "p%d.pcap" % i))
+        subprocess.run(["editcap", "-r", sample, parts[-1], "%d-%d" % (bounds[i] + 1, bounds[i + 1])], check=True)
+    return parts
+
+
+def tcp_edges(smbscope, samples, tmp):
+    """RESYN_CUTS, REUSE_CUTS, HALF_OPEN_CUTS (tcp_cuts.py)."""
+    src = os.path.join(samples, "smb445-list-shares.pcap")
+    resyn = os.path.join(tmp, "resyn.pcap")
+    n = tcp_cuts.syn_again(src, resyn, 1000000)
+    for k in range(1, n):  # parts in the order of their packets (cut_parts)
+        d = cut_parts(smbscope, resyn, [k], n, tmp)
+        mc.expect("SYN again 1 s later, cut after packet %d of %d" % (k, n), d is None, d or "")
+    resyn10 = os.path.join(tmp, "resyn10.pcap")
+    tcp_cuts.syn_again(src, resyn10, 10)
+    for name, cap in (("1 s", resyn), ("10 us", resyn10)):
+        for ks in RESYN_CUTS if cap == resyn else [(1,), (1, 2)]:
+            d = compare(smbscope, split(cap, ks, n, os.path.join(tmp, "resyn-%s-%s" % (name[:2].strip(), "-".join(map(str, ks))))),
+                        tmp)
+            mc.expect("SYN again %s later, cut after packets %s (reports in reverse)" % (name, ", ".join(map(str, ks))),
+                      d is None, d or "")
+    reuse = os.path.join(tmp, "reuse.pcap")
+    n = tcp_cuts.reused(src, reuse, 20, 1000000)
+    for ks in REUSE_CUTS:
+        d = compare(smbscope, split(reuse, ks, n, os.path.join(tmp, "reuse-" + "-".join(map(str, ks)))), tmp)
+        mc.expect("4-tuple reused by a SYN 1 s after packet 20, cut after packets %s" % ", ".join(map(str, ks)),
+                  d is None, d or "")
+    half = os.path.join(tmp, "half.pcap")
+    gap, n = tcp_cuts.half_open_then(src, half, 150 * 1000000)
+    for ks in [tuple(gap + k for k in ks) for ks in HALF_OPEN_AFTER]:
+        for opts in ([], ["--connections-limit", "1"]) if len(ks) == 1 else ([],):
+            d = compare(smbscope, split(half, ks, n, os.path.join(tmp, "half-%s%s" % ("-".join(map(str, ks)), "-l1" if opts else ""))),
+                        tmp, opts)
+            mc.expect("half-open, another 150 s later, cut after packets %s%s" % (", ".join(map(str, ks)), " " + " ".join(opts) if opts else ""),
+                      d is None, d or "")
+    groupings(smbscope, [(resyn, (1, 20)), (reuse, (20, 40)), (half, (gap, gap + 10))], tmp)
+    forged(smbscope, resyn, half, gap, tmp)
+
+
+def groupings(smbscope, cuts, tmp):
+    """Three parts of each, each two merged first, then the third on
+    either side: the merged state carries what is not joined yet
+    (syn_starts' rows and their hosts' last starts, the edges' ISNs and
+    half-open marks)."""
+    for cap, ks in cuts:
+        d = os.path.join(tmp, "grp-%s-%s" % (os.path.basename(cap), "-".join(map(str, ks))))
+        parts = split(cap, ks, packets(cap), d)
+        reps = []
+        for p in parts:
+            reps.append(p + ".json")
+            with open(reps[-1], "wb") as f:
+                f.write(mc.run([smbscope, "-q", "-T", "json", p])[1])
+        joint = mc.normal(mc.json.loads(mc.run([smbscope, "-q", "-T", "json"] + parts)[1]))
+        wrong = []
+        for i in range(3):
+            for j in range(i + 1, 3):  # (a+b) = (b+a): merge's own order is checked above
+                k = 3 - i - j
+                ab = os.path.join(d, "m%d%d.json" % (i, j))
+                with open(ab, "wb") as f:
+                    f.write(mc.run([smbscope, "merge", "-T", "json", reps[i], reps[j]])[1])
+                for order in ((ab, reps[k]), (reps[k], ab)):
+                    rc, out, err = mc.run([smbscope, "merge", "-T", "json"] + list(order))
+                    diff = err.strip() if rc == 2 else mc.first_diff(mc.normal(mc.json.loads(out)), joint)
+                    if diff:
+                        wrong.append("(%d+%d)%s%d: %s" % (i, j, "+" if order[0] == ab else " after ", k, diff))
+        mc.expect("%s cut after packets %s: every grouping and order of its three parts" % (
+            os.path.basename(cap), ", ".join(map(str, ks))), not wrong, "; ".join(wrong)[:400])
+
+
+def forged(smbscope, resyn, half, gap, tmp):
+    """The new members' forgeries refused with their place."""
+    d = os.path.join(tmp, "forged")
+    os.mkdir(d)
+    late, early = os.path.join(d, "late.pcap"), os.path.join(d, "early.pcap")
+    subprocess.run(["editcap", "-r", resyn, late, "2-32"], check=True)
+    subprocess.run(["editcap", "-r", half, early, "1-%d" % gap], check=True)
+    docs = {p: mc.json.loads(mc.run([smbscope, "-q", "-T", "json", p])[1]) for p in (late, early)}
+    st = docs[late]["merge_state"]["state"]
+    ok = len(st.get("syn_starts", {}).get("rows", [])) == 1
+    mc.expect("a part that began with a connection's SYN again: its row in state.syn_starts", ok,
+              str(st.get("syn_starts"))[:200])
+    ok2 = docs[early]["merge_state"]["state"].get("edge_half_open") == [0]
+    mc.expect("a part that ends with a half-open connection: state.edge_half_open", ok2,
+              str(docs[early]["merge_state"]["state"].get("edge_half_open")))
+    if not ok or not ok2:
+        return
+    row = st["syn_starts"]["rows"][0]
+    cases = [(late, "syn_starts", {"until": -1, "rows": [row[:4]]}, "syn_starts.rows[0]: not [isn"),
+             (late, "syn_starts", {"until": -1, "rows": [[1 << 32] + row[1:]]}, "syn_starts.rows[0]: an ISN"),
+             (late, "syn_starts", {"until": -1, "rows": [row[:2] + [-3] + row[3:]]}, "syn_starts.rows[0]: a host's"),
+             (late, "syn_starts", {"until": -5, "rows": [row]}, "syn_starts: until"),
+             (early, "edge_half_open", [0, 0], "edge_half_open: not the places"),
+             (early, "edge_half_open", [2], "edge_half_open"),
+             (early, "edge_client_silent", [0, 0], "edge_client_silent: not the places"),
+             (early, "edge_isns", [[0]], "edge_isns[0]: not [place, isn]"),
+             (early, "edge_isns", [[1, 1 << 32]], "edge_isns[0]")]
+    # past a state's rows ("until" before the connection's start, no rows):
+    # the SYN left open in the earlier part counted, not joined
+    t = mc.json.loads(mc.json.dumps(docs[late]))
+    t["merge_state"]["state"]["syn_starts"] = {"until": row[4][4], "rows": []}
+    cut_late = os.path.join(d, "until.json")
+    with open(cut_late, "w") as f:
+        mc.json.dump(mc.redigest(t), f)
+    first = os.path.join(d, "first.pcap")
+    subprocess.run(["editcap", "-r", resyn, first, "1-1"], check=True)
+    with open(first + ".json", "wb") as f:
+        f.write(mc.run([smbscope, "-q", "-T", "json", first])[1])
+    rc, out, err = mc.run([smbscope, "merge", "-T", "json", first + ".json", cut_late])
+    got = mc.json.loads(out)["stats"]["merged"]["state_folded"].get("syn_starts") if rc != 2 else err
+    mc.expect("a SYN open at a part's end past the next part's rows: stats.merged.state_folded.syn_starts 1",
+              got == 1, str(got))
+    for path, key, value, needle in cases:
+        t = mc.json.loads(mc.json.dumps(docs[path]))
+        t["merge_state"]["state"][key] = value
+        bad = os.path.join(d, "bad.json")
+        with open(bad, "w") as f:
+            mc.json.dump(mc.redigest(t), f)
+        rc, _, err = mc.run([smbscope, "merge", bad])
+        mc.expect("refuses state.%s: %s" % (key, str(value)[:40]), rc == 2 and needle in err,
+                  "exit %d, %r" % (rc, err.strip()))
+
+
 def count(smbscope, samples, names):
     """Every cut of each sample: the wrong ones counted and listed."""
     total = 0
@@ -354,6 +507,7 @@ def main():
         return count(a.smbscope, a.samples, a.count)
     with tempfile.TemporaryDirectory() as tmp:
         spans(a.smbscope, a.samples, tmp)
+        tcp_edges(a.smbscope, a.samples, tmp)
         for src, ddp, ks, what, *grow in FRAGMENTED:
             grow = grow[0] if grow else None
             sample = os.path.join(tmp, "frag-%s%s%s.pcap" % (src or "plain", "-ddp" if ddp else "",

@@ -1,0 +1,723 @@
+/* mstate_syn_starts.c - see mstate_syn_starts.h. */
+#include "mstate_syn_starts.h"
+
+#include <string.h>
+
+#include "conn_groups.h"
+#include "mstate_detail.h"
+#include "mstate_edges.h"
+#include "mstate_join_fin.h"
+#include "mstate_join_nbss.h"
+#include "mstate_join_syn.h"
+#include "mstate_xchg.h"
+#include "mstate_put.h"
+#include "smb_hosts.h"
+
+/* A row's host end: not the host's latest start in its run, or the latest
+ * with no other start of the host there. */
+#define SS_NOT_LATEST (-1)
+#define SS_NO_OTHER (-2)
+
+struct syn_start {
+    struct conn_summary cs;
+    int64_t isn;      /* -1: it did not begin with the client's SYN */
+    uint8_t level;    /* where its run put its group (conn_groups.h) */
+    int64_t excl[2];  /* client, server: SS_NOT_LATEST, SS_NO_OTHER or the host's last start without it */
+    bool lowered[2];  /* merge: its host end folded without its start (mstate_fold_syn_starts) */
+    bool joined;      /* merge: its SYN continued another part's syn flow */
+    int64_t early_ts; /* then that flow's first packet */
+};
+
+struct syn_starts {
+    GArray *rows;          /* struct syn_start; a run: a max-heap by first_ts */
+    int64_t until;         /* every connection closed that began before this is a row */
+    GHashTable *host_excl; /* merge, while a state's hosts are read: address -> struct host_excl */
+    GArray *deferred;      /* merge: struct deferred_host, hosts whose only start in their run was a row's */
+};
+
+struct host_excl {
+    int64_t last; /* the host's last start in its run without the row's; INT64_MIN: none */
+    guint row;
+};
+
+struct deferred_host {
+    struct host_rec rec;
+    struct smb_host x;
+    guint row;
+};
+
+static int64_t half_open_us(void)
+{
+    struct flow_limits lim;
+    flow_limits_default(&lim);
+    return lim.idle_half_open_us;
+}
+
+static struct syn_starts *get(struct analysis *a)
+{
+    if (!a->syn_starts) {
+        a->syn_starts = g_new0(struct syn_starts, 1);
+        a->syn_starts->rows = g_array_new(FALSE, TRUE, sizeof(struct syn_start));
+        a->syn_starts->until = INT64_MAX;
+    }
+    return a->syn_starts;
+}
+
+void syn_starts_free(struct analysis *a)
+{
+    struct syn_starts *s = a->syn_starts;
+    if (!s)
+        return;
+    g_array_free(s->rows, TRUE);
+    if (s->host_excl)
+        g_hash_table_destroy(s->host_excl);
+    if (s->deferred)
+        g_array_free(s->deferred, TRUE);
+    g_free(s);
+    a->syn_starts = NULL;
+}
+
+/* ---- a run: the earliest SYN_STARTS_MAX, a max-heap by first_ts -------- */
+
+#define AT(h, i) (&g_array_index((h), struct syn_start, (i)))
+
+static void swap(GArray *h, guint i, guint j)
+{
+    struct syn_start t = *AT(h, i);
+    *AT(h, i) = *AT(h, j);
+    *AT(h, j) = t;
+}
+
+static void sift_up(GArray *h, guint i)
+{
+    while (i > 0 && AT(h, (i - 1) / 2)->cs.first_ts < AT(h, i)->cs.first_ts) {
+        swap(h, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void sift_down(GArray *h, guint i)
+{
+    for (;;) {
+        guint l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->len && AT(h, l)->cs.first_ts > AT(h, m)->cs.first_ts)
+            m = l;
+        if (r < h->len && AT(h, r)->cs.first_ts > AT(h, m)->cs.first_ts)
+            m = r;
+        if (m == i)
+            return;
+        swap(h, i, m);
+        i = m;
+    }
+}
+
+static void heap_put(struct syn_starts *s, const struct syn_start *row)
+{
+    GArray *h = s->rows;
+    if (h->len < SYN_STARTS_MAX) {
+        g_array_append_val(h, *row);
+        sift_up(h, h->len - 1);
+        return;
+    }
+    /* full: the latest goes, and with it every later start */
+    if (row->cs.first_ts >= AT(h, 0)->cs.first_ts) {
+        s->until = row->cs.first_ts;
+        return;
+    }
+    s->until = AT(h, 0)->cs.first_ts;
+    *AT(h, 0) = *row;
+    sift_down(h, 0);
+}
+
+static uint8_t level_of(const struct conn_groups *g, const struct conn_summary *cs)
+{
+    struct conn_group_key k;
+    for (int l = CONN_GROUP_FULL; l < CONN_GROUP_OTHER; l++) {
+        conn_group_key_of(&k, cs, (enum conn_group_level)l);
+        if (conn_groups_has(g, &k))
+            return (uint8_t)l;
+    }
+    return CONN_GROUP_OTHER;
+}
+
+void syn_start_note(struct analysis *a, const struct conn_summary *cs, const struct flow_conn *c)
+{
+    if (a->live_run || a->merged_parts || ts_diff(cs->first_ts, a->first_ts) > half_open_us())
+        return;
+    struct syn_starts *s = get(a);
+    if (cs->first_ts >= s->until)
+        return;
+    struct syn_start row;
+    memset(&row, 0, sizeof row);
+    row.cs = *cs;
+    row.isn = c && !c->midstream && !c->initiator_guessed && c->isn_known[0] ? (int64_t)c->isn[0] : -1;
+    row.level = level_of(a->groups, cs);
+    row.excl[0] = row.excl[1] = SS_NOT_LATEST; /* host_ends() says, when the state is written */
+    heap_put(s, &row);
+}
+
+void syn_starts_fold_mem(struct analysis *dst, const struct analysis *src)
+{
+    const struct syn_starts *from = src->syn_starts;
+    if (!from)
+        return;
+    struct syn_starts *s = get(dst);
+    if (from->until < s->until)
+        s->until = from->until;
+    for (guint i = 0; i < from->rows->len; i++)
+        if (AT(from->rows, i)->cs.first_ts < s->until)
+            heap_put(s, AT(from->rows, i));
+}
+
+/* ---- the state ----------------------------------------------------------- */
+
+static gint by_first(gconstpointer pa, gconstpointer pb)
+{
+    const struct syn_start *x = pa, *y = pb;
+    if (x->cs.first_ts != y->cs.first_ts)
+        return x->cs.first_ts < y->cs.first_ts ? -1 : 1;
+    return memcmp(&x->cs.client, &y->cs.client, sizeof x->cs.client);
+}
+
+/* Per host address, the two latest starts and the row of the latest. */
+static void top_put(GHashTable *top, const struct ip_addr *h, int64_t ts, guint row)
+{
+    GBytes *k = g_bytes_new(h, sizeof *h);
+    int64_t *t = g_hash_table_lookup(top, k);
+    if (!t) {
+        t = g_new(int64_t, 3);
+        t[0] = t[1] = INT64_MIN;
+        t[2] = -1;
+        g_hash_table_insert(top, k, t);
+    } else {
+        g_bytes_unref(k);
+    }
+    if (t[2] == (int64_t)row)
+        return; /* a connection of a host with itself */
+    if (ts >= t[0]) {
+        t[1] = t[0];
+        t[0] = ts;
+        t[2] = row;
+    } else if (ts > t[1]) {
+        t[1] = ts;
+    }
+}
+
+/* The latest start of h without row's (INT64_MIN: none). */
+static int64_t top_without(GHashTable *top, const struct ip_addr *h, guint row)
+{
+    GBytes *k = g_bytes_new_static(h, sizeof *h);
+    const int64_t *t = g_hash_table_lookup(top, k);
+    g_bytes_unref(k);
+    return !t ? INT64_MIN : t[2] == (int64_t)row ? t[1] : t[0];
+}
+
+/* Each row's host ends (a run): the latest start of its host, and then the
+ * host's last start without it.  Every other connection of that host the
+ * state's hosts hold began before the row, inside the window: a row too. */
+static void host_ends(const struct analysis *a, GArray *rows)
+{
+    const struct smb_hosts *hosts = a->core_hosts ? a->core_hosts : a->smb_hosts;
+    GHashTable *top = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, g_free);
+    for (guint i = 0; i < rows->len; i++) {
+        const struct syn_start *r = AT(rows, i);
+        for (int d = 0; d < 2; d++)
+            top_put(top, d ? &r->cs.server : &r->cs.client, r->cs.first_ts, i);
+    }
+    for (guint i = 0; i < rows->len; i++) {
+        struct syn_start *r = AT(rows, i);
+        for (int d = 0; d < 2; d++) {
+            const struct ip_addr *h = d ? &r->cs.server : &r->cs.client;
+            int64_t at = smb_hosts_find(hosts, h);
+            const struct host_rec *rec = NULL;
+            if (at >= 0)
+                smb_hosts_at(hosts, (uint32_t)at, &rec);
+            int64_t without = top_without(top, h, i);
+            if (!rec || rec->last_seen != r->cs.first_ts || without > r->cs.first_ts)
+                r->excl[d] = SS_NOT_LATEST;
+            else
+                r->excl[d] = without == INT64_MIN ? SS_NO_OTHER : without;
+        }
+    }
+    g_hash_table_destroy(top);
+}
+
+enum { SR_ISN, SR_LEVEL, SR_EXCL0, SR_EXCL1, SR_CONN, SR_N };
+
+void mstate_build_syn_starts(struct json *b, const struct analysis *a)
+{
+    const struct syn_starts *s = a->syn_starts;
+    if ((!s || (!s->rows->len && s->until == INT64_MAX)) && !a->state_folded.syn_starts)
+        return; /* nothing: the state as before */
+    struct syn_starts none = { .until = INT64_MAX }; /* a merge whose rows were all joined: the count alone */
+    if (!s) {
+        none.rows = g_array_new(FALSE, TRUE, sizeof(struct syn_start));
+        s = &none;
+    }
+    GArray *rows = g_array_sized_new(FALSE, TRUE, sizeof(struct syn_start), s->rows->len);
+    for (guint i = 0; i < s->rows->len; i++) {
+        const struct syn_start *r = AT(s->rows, i);
+        if (a->merged_parts || ts_diff(r->cs.first_ts, a->first_ts) <= half_open_us())
+            g_array_append_val(rows, *r);
+    }
+    g_array_sort(rows, by_first);
+    if (!a->merged_parts)
+        host_ends(a, rows);
+    json_key(b, "syn_starts");
+    json_begin_object(b);
+    json_key(b, "until");
+    json_int(b, s->until == INT64_MAX ? -1 : s->until);
+    if (a->state_folded.syn_starts)
+        kint(b, "folded", a->state_folded.syn_starts); /* stats.merged.state_folded.syn_starts */
+    json_key(b, "rows");
+    json_begin_array(b);
+    for (guint i = 0; i < rows->len; i++) {
+        const struct syn_start *r = AT(rows, i);
+        json_begin_array(b);
+        json_int(b, r->isn);
+        vint(b, r->level);
+        json_int(b, r->excl[0]);
+        json_int(b, r->excl[1]);
+        mstate_edge_put(b, &r->cs);
+        json_end_array(b);
+    }
+    json_end_array(b);
+    json_end_object(b);
+    g_array_free(rows, TRUE);
+    if (s == &none)
+        g_array_free(none.rows, TRUE);
+}
+
+static int64_t excl_of(struct jget *g, const struct jpath *ip, JsonArray *e, guint i)
+{
+    int64_t v = jget_elem_i64(g, ip, e, i);
+    if (!g->failed && v < SS_NO_OTHER)
+        jget_fail(g, ip, "a host's last start out of range");
+    return v;
+}
+
+void mstate_fold_syn_starts(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
+{
+    if (!json_object_has_member(st, "syn_starts"))
+        return; /* written before they were carried, or none */
+    struct jpath sp, ap, ip;
+    jpath_key(&sp, p, "syn_starts");
+    JsonObject *o = jget_obj(g, p, st, "syn_starts");
+    int64_t until = o ? jget_i64(g, &sp, o, "until") : -1;
+    if (!g->failed && until < -1)
+        jget_fail(g, &sp, "until: not a time");
+    if (o && json_object_has_member(o, "folded"))
+        a->state_folded.syn_starts += jget_u64(g, &sp, o, "folded", INT64_MAX);
+    jpath_key(&ap, &sp, "rows");
+    JsonArray *arr = o ? jget_arr(g, &sp, o, "rows", 16 * SYN_STARTS_MAX) : NULL;
+    if (g->failed)
+        return;
+    struct syn_starts *s = get(a);
+    if (until >= 0 && until < s->until)
+        s->until = until;
+    if (!s->host_excl)
+        s->host_excl = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, g_free);
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        jpath_index(&ip, &ap, i);
+        JsonArray *e = jget_node_arr(json_array_get_element(arr, i));
+        if (!e || json_array_get_length(e) != SR_N) {
+            jget_fail(g, &ip, "not [isn, level, last start, last start, connection]");
+            return;
+        }
+        struct syn_start r;
+        memset(&r, 0, sizeof r);
+        r.isn = jget_elem_i64(g, &ip, e, SR_ISN);
+        if (!g->failed && (r.isn < -1 || r.isn > UINT32_MAX))
+            jget_fail(g, &ip, "an ISN out of range");
+        r.level = (uint8_t)jget_elem_u64(g, &ip, e, SR_LEVEL, CONN_GROUP_OTHER);
+        r.excl[0] = excl_of(g, &ip, e, SR_EXCL0);
+        r.excl[1] = excl_of(g, &ip, e, SR_EXCL1);
+        struct jpath cp;
+        jpath_index(&cp, &ip, SR_CONN);
+        mstate_edge_read(g, &cp, jget_node_arr(json_array_get_element(e, SR_CONN)), &r.cs);
+        if (g->failed)
+            return;
+        if (s->rows->len >= 16 * SYN_STARTS_MAX)
+            continue; /* a bound for merge itself: not joined, its hosts folded as written */
+        for (int d = 0; d < 2; d++)
+            r.lowered[d] = r.excl[d] != SS_NOT_LATEST;
+        g_array_append_val(s->rows, r);
+        for (int d = 0; d < 2; d++) {
+            if (r.excl[d] == SS_NOT_LATEST)
+                continue;
+            const struct ip_addr *h = d ? &r.cs.server : &r.cs.client;
+            struct host_excl *v = g_new(struct host_excl, 1);
+            v->last = r.excl[d] == SS_NO_OTHER ? INT64_MIN : r.excl[d];
+            v->row = s->rows->len - 1;
+            g_hash_table_replace(s->host_excl, g_bytes_new(h, sizeof *h), v);
+        }
+    }
+}
+
+bool syn_starts_host_fold(struct analysis *a, struct host_rec *rec, const struct smb_host *x)
+{
+    if (!a->syn_starts || !a->syn_starts->host_excl)
+        return false;
+    GBytes *k = g_bytes_new_static(&rec->addr, sizeof rec->addr);
+    const struct host_excl *v = g_hash_table_lookup(a->syn_starts->host_excl, k);
+    g_bytes_unref(k);
+    if (!v)
+        return false;
+    if (v->last != INT64_MIN) {
+        rec->last_seen = v->last; /* the row's start comes back in mstate_syn_starts_join() */
+        return false;
+    }
+    /* its times are the row's start alone: folded when the join knows it */
+    struct syn_starts *s = a->syn_starts;
+    if (!s->deferred)
+        s->deferred = g_array_new(FALSE, TRUE, sizeof(struct deferred_host));
+    struct deferred_host d = { *rec, *x, v->row };
+    g_array_append_val(s->deferred, d);
+    return true;
+}
+
+void syn_starts_hosts_done(struct analysis *a)
+{
+    if (a->syn_starts && a->syn_starts->host_excl)
+        g_hash_table_remove_all(a->syn_starts->host_excl);
+}
+
+/* ---- merge: the joins ---------------------------------------------------- */
+
+static bool same_ends(const struct ip_addr *x0, uint16_t p0, const struct ip_addr *x1, uint16_t p1,
+                      const struct conn_summary *cs)
+{
+    return (mstate_same_end(x0, p0, &cs->client, cs->client_port) && mstate_same_end(x1, p1, &cs->server, cs->server_port)) ||
+           (mstate_same_end(x0, p0, &cs->server, cs->server_port) && mstate_same_end(x1, p1, &cs->client, cs->client_port));
+}
+
+/* Whether anything of those ends other than self (an edge or syn flow)
+ * and row `skip` (edges, tails, syn flows, rows) begins in [from, to): then
+ * row `skip` is not the next thing the run over the parts saw of them. */
+static bool seen_between(const struct analysis *a, const struct ip_addr *x0, uint16_t p0, const struct ip_addr *x1,
+                         uint16_t p1, int64_t from, int64_t to, const void *self, const void *self2, guint skip)
+{
+    for (guint i = 0; a->edges && i < a->edges->len; i++) {
+        const struct conn_summary *e = &g_array_index(a->edges, struct conn_summary, i);
+        if ((const void *)e != self && (const void *)e != self2 && e->first_ts >= from && e->first_ts < to && same_ends(x0, p0, x1, p1, e))
+            return true;
+    }
+    for (guint i = 0; a->tails && i < a->tails->len; i++) {
+        const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, i);
+        if (t->first_ts >= from && t->first_ts < to &&
+            ((mstate_same_end(x0, p0, &t->addr[0], t->port[0]) && mstate_same_end(x1, p1, &t->addr[1], t->port[1])) ||
+             (mstate_same_end(x0, p0, &t->addr[1], t->port[1]) && mstate_same_end(x1, p1, &t->addr[0], t->port[0]))))
+            return true;
+    }
+    for (guint i = 0; a->syn_flows && i < a->syn_flows->len; i++) {
+        const struct syn_flow *f = &g_array_index(a->syn_flows, struct syn_flow, i);
+        if ((const void *)f != self && (const void *)f != self2 && f->first_ts >= from && f->first_ts < to &&
+            ((mstate_same_end(x0, p0, &f->addr[0], f->port[0]) && mstate_same_end(x1, p1, &f->addr[1], f->port[1])) ||
+             (mstate_same_end(x0, p0, &f->addr[1], f->port[1]) && mstate_same_end(x1, p1, &f->addr[0], f->port[0]))))
+            return true;
+    }
+    for (guint i = 0; i < a->syn_starts->rows->len; i++) {
+        const struct syn_start *r = AT(a->syn_starts->rows, i);
+        if (i != skip && r->cs.first_ts >= from && r->cs.first_ts < to && same_ends(x0, p0, x1, p1, &r->cs))
+            return true;
+    }
+    return false;
+}
+
+static int64_t idle_us(bool established)
+{
+    struct flow_limits lim;
+    flow_limits_default(&lim);
+    return established ? lim.idle_established_us : lim.idle_half_open_us;
+}
+
+/* The earliest row of cs's ends (either order) beginning in [from, from +
+ * idle]: G_MAXUINT when none. */
+static guint next_row(const struct analysis *a, const struct ip_addr *x0, uint16_t p0, const struct ip_addr *x1,
+                      uint16_t p1, int64_t from, int64_t idle)
+{
+    guint best = G_MAXUINT;
+    for (guint i = 0; i < a->syn_starts->rows->len; i++) {
+        const struct syn_start *r = AT(a->syn_starts->rows, i);
+        if (r->joined || r->cs.first_ts < from || ts_diff(r->cs.first_ts, from) > idle ||
+            !same_ends(x0, p0, x1, p1, &r->cs))
+            continue;
+        if (best == G_MAXUINT || r->cs.first_ts < AT(a->syn_starts->rows, best)->cs.first_ts)
+            best = i;
+    }
+    return best;
+}
+
+/* The first thing of e's ends a later part began after e's last packet,
+ * when it opens a connection again (flow.c, starts_new_conn: a SYN, of
+ * the client or of the other side; an edge's ISN is not carried, and a SYN
+ * of the same ISN on an SMB connection retransmits nothing): a row, a syn
+ * flow, an SMB edge seen from its start.  Its first packet, or -1 (none,
+ * or what comes first continues e: a tail, an edge seen from its middle). */
+static int64_t opened_again(const struct analysis *a, const struct conn_summary *e)
+{
+    int64_t from = e->last_ts, best = INT64_MAX;
+    bool opens = false;
+#define CONSIDER(ts, is_open)                                                                                          \
+    do {                                                                                                                \
+        int64_t t_ = (ts);                                                                                              \
+        if (t_ >= from && (t_ < best || (t_ == best && !(is_open)))) {                                                  \
+            best = t_;                                                                                                  \
+            opens = (is_open);                                                                                          \
+        }                                                                                                               \
+    } while (0)
+    for (guint i = 0; i < a->syn_starts->rows->len; i++) {
+        const struct syn_start *r = AT(a->syn_starts->rows, i);
+        if (same_ends(&e->client, e->client_port, &e->server, e->server_port, &r->cs))
+            CONSIDER(r->cs.first_ts, r->isn >= 0);
+    }
+    for (guint i = 0; i < a->edges->len; i++) {
+        const struct conn_summary *x = &g_array_index(a->edges, struct conn_summary, i);
+        if (x != e && x->carrier == CONN_CARRIER_TCP && same_ends(&e->client, e->client_port, &e->server, e->server_port, x))
+            CONSIDER(x->first_ts, (x->flags & CONN_F_START_SEEN) != 0);
+    }
+    for (guint i = 0; a->syn_flows && i < a->syn_flows->len; i++) {
+        const struct syn_flow *f = &g_array_index(a->syn_flows, struct syn_flow, i);
+        if (same_ends(&f->addr[0], f->port[0], &f->addr[1], f->port[1], e))
+            CONSIDER(f->first_ts, f->isn_known);
+    }
+    for (guint i = 0; a->tails && i < a->tails->len; i++) {
+        const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, i);
+        if (same_ends(&t->addr[0], t->port[0], &t->addr[1], t->port[1], e))
+            CONSIDER(t->first_ts, false);
+    }
+#undef CONSIDER
+    return opens ? best : -1;
+}
+
+void syn_start_edge_note(struct conn_summary *cs, const struct flow_conn *c)
+{
+    cs->syn_isn_known = c && cs->carrier == CONN_CARRIER_TCP && !c->midstream && !c->initiator_guessed &&
+                        c->isn_known[0] && (cs->flags & CONN_F_START_SEEN);
+    cs->syn_isn = cs->syn_isn_known ? c->isn[0] : 0;
+}
+
+void mstate_build_edge_isns(struct json *b, const struct analysis *a)
+{
+    bool any = false;
+    for (guint i = 0; a->edges && i < a->edges->len; i++) {
+        const struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
+        if (!cs->syn_isn_known || (!a->merged_parts && ts_diff(cs->first_ts, a->first_ts) > half_open_us()))
+            continue; /* begun past the window: no earlier capture's SYN can be its */
+        if (!any) {
+            json_key(b, "edge_isns");
+            json_begin_array(b);
+            any = true;
+        }
+        json_begin_array(b);
+        json_int(b, i);
+        json_int(b, cs->syn_isn);
+        json_end_array(b);
+    }
+    if (any)
+        json_end_array(b);
+}
+
+void mstate_fold_edge_isns(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, guint base,
+                           guint n)
+{
+    if (!json_object_has_member(st, "edge_isns"))
+        return;
+    struct jpath kp, ip;
+    jpath_key(&kp, p, "edge_isns");
+    JsonArray *arr = jget_arr(g, p, st, "edge_isns", ANALYSIS_MAX_EDGES);
+    int64_t prev = -1;
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        jpath_index(&ip, &kp, i);
+        JsonArray *e = jget_node_arr(json_array_get_element(arr, i));
+        if (!e || json_array_get_length(e) != 2) {
+            jget_fail(g, &ip, "not [place, isn]");
+            return;
+        }
+        uint64_t at = jget_elem_u64(g, &ip, e, 0, n ? n - 1 : 0);
+        uint64_t isn = jget_elem_u64(g, &ip, e, 1, UINT32_MAX);
+        if (!g->failed && (!n || (int64_t)at <= prev))
+            jget_fail(g, &ip, "not the place of a later edge");
+        if (g->failed)
+            return;
+        prev = (int64_t)at;
+        if (a->edges->len - base != n)
+            continue; /* merge's own bound folded some */
+        struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, base + at);
+        cs->syn_isn_known = true;
+        cs->syn_isn = (uint32_t)isn;
+    }
+}
+
+static void reuse(struct analysis *a);
+
+/* The first thing of f's ends a later part began after f's last packet,
+ * within its idle timeout, when it is an SMB edge that began with f's SYN
+ * again: that edge, else NULL. */
+static struct conn_summary *edge_again(struct analysis *a, const struct syn_flow *f)
+{
+    int64_t from = f->last_ts, best = INT64_MAX;
+    struct conn_summary *edge = NULL;
+    const struct conn_summary ends = { .client = f->addr[0], .server = f->addr[1], .client_port = f->port[0],
+                                       .server_port = f->port[1] };
+    for (guint i = 0; i < a->edges->len; i++) {
+        struct conn_summary *x = &g_array_index(a->edges, struct conn_summary, i);
+        if (x->first_ts >= from && x->first_ts < best && x->carrier == CONN_CARRIER_TCP &&
+            same_ends(&f->addr[0], f->port[0], &f->addr[1], f->port[1], x)) {
+            best = x->first_ts;
+            edge = x;
+        }
+    }
+    if (!edge || !edge->syn_isn_known || edge->syn_isn != f->isn || !(edge->flags & CONN_F_START_SEEN) ||
+        !mstate_same_end(&f->addr[0], f->port[0], &edge->client, edge->client_port) ||
+        ts_diff(edge->first_ts, f->last_ts) > idle_us(f->established) ||
+        seen_between(a, &ends.client, ends.client_port, &ends.server, ends.server_port, from, edge->first_ts + 1, edge, f,
+                     G_MAXUINT))
+        return NULL;
+    return edge;
+}
+
+void mstate_syn_starts_edges(struct analysis *a)
+{
+    if (!a->edges || !a->edges->len)
+        return;
+    get(a);
+    for (guint i = 0; a->syn_flows && i < a->syn_flows->len;) {
+        const struct syn_flow *f = &g_array_index(a->syn_flows, struct syn_flow, i);
+        struct conn_summary *e = strcmp(f->close_reason, "end") == 0 && f->isn_known ? edge_again(a, f) : NULL;
+        if (!e) {
+            i++;
+            continue;
+        }
+        struct conn_summary before = *e;
+        e->first_ts = f->first_ts;
+        e->packets += f->packets[0] + f->packets[1];
+        /* the records kept by the edge's first packet (as mstate_join_hs.c) */
+        mstate_fins_rename(a, &before, e->first_ts);
+        mstate_nbss_rename(a, &before, e->first_ts);
+        guint x = mstate_xchg_find(a, &before);
+        if (x != G_MAXUINT)
+            ((struct mstate_xchg *)g_ptr_array_index(a->edge_xchg, x))->first_ts = e->first_ts;
+        mstate_detail_restart(a, &before, f->first_ts, f->packets[0], f->packets[1]);
+        syn_flow_used(a, f); /* removes f: i now names the next */
+    }
+    reuse(a);
+}
+
+static void reuse(struct analysis *a)
+{
+    if (a->edges->len + (a->syn_flows ? a->syn_flows->len : 0) +
+                         (a->syn_starts ? a->syn_starts->rows->len : 0) < 2)
+        return; /* an edge and something else of its ends at least */
+    get(a);
+    for (guint i = 0; i < a->edges->len; i++) {
+        struct conn_summary *e = &g_array_index(a->edges, struct conn_summary, i);
+        if (e->carrier != CONN_CARRIER_TCP || strcmp(e->close_reason, "end") != 0)
+            continue;
+        int64_t at = opened_again(a, e);
+        if (at < 0 || ts_diff(at, e->last_ts) > idle_us(!e->half_open))
+            continue;
+        g_strlcpy(e->close_reason, "reused", sizeof e->close_reason);
+        mstate_detail_set_end(a, e, "reused");
+    }
+}
+
+/* Row r's connection began with f's first SYN: its group, hosts, entry. */
+static void restart(struct analysis *a, struct syn_start *r, const struct syn_flow *f)
+{
+    struct conn_group_key k;
+    conn_group_key_of(&k, &r->cs, r->level < CONN_GROUP_OTHER ? (enum conn_group_level)r->level : CONN_GROUP_OTHER);
+    if (r->level >= CONN_GROUP_OTHER)
+        k.level = CONN_GROUP_OTHER;
+    const struct conn_group_example was = { r->cs.client,        r->cs.server,   r->cs.client_port, r->cs.server_port,
+                                            r->cs.ntlm_sessions, r->cs.first_ts, r->cs.last_ts,     r->cs.packets };
+    uint64_t more = f->packets[0] + f->packets[1];
+    conn_groups_restart(a->groups, &k, &was, f->first_ts, more);
+    /* the client of the row is f's initiator (same_ends: the SYN's sender) */
+    bool fwd = mstate_same_end(&f->addr[0], f->port[0], &r->cs.client, r->cs.client_port);
+    mstate_detail_restart(a, &r->cs, f->first_ts, f->packets[fwd ? 0 : 1], f->packets[fwd ? 1 : 0]);
+    r->joined = true;
+    r->early_ts = f->first_ts;
+}
+
+/* The rows' hosts: for the rows carried on, each end's last start without
+ * it among every part's (the highest of the host's folded record and the
+ * other rows' starts); then the hosts folded without their rows' starts
+ * (mstate_fold_syn_starts) raised again by them, a joined row's being its
+ * flow's first packet, and the hosts deferred folded with them. */
+static void hosts_again(struct analysis *a, struct syn_starts *s)
+{
+    GArray *rows = s->rows;
+    GHashTable *top = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, g_free);
+    for (guint i = 0; i < rows->len; i++) {
+        const struct syn_start *r = AT(rows, i);
+        for (int d = 0; d < 2; d++)
+            if (r->lowered[d])
+                top_put(top, d ? &r->cs.server : &r->cs.client, r->joined ? r->early_ts : r->cs.first_ts, i);
+    }
+    for (guint i = 0; i < rows->len; i++) {
+        struct syn_start *r = AT(rows, i);
+        for (int d = 0; d < 2; d++) {
+            if (!r->lowered[d])
+                continue;
+            const struct ip_addr *h = d ? &r->cs.server : &r->cs.client;
+            int64_t at = smb_hosts_find(a->smb_hosts, h);
+            const struct host_rec *rec = NULL;
+            if (at >= 0)
+                smb_hosts_at(a->smb_hosts, (uint32_t)at, &rec);
+            int64_t without = top_without(top, h, i);
+            if (rec && rec->last_seen > without)
+                without = rec->last_seen;
+            r->excl[d] = without > r->cs.first_ts ? SS_NOT_LATEST : without == INT64_MIN ? SS_NO_OTHER : without;
+        }
+    }
+    g_hash_table_destroy(top);
+    for (guint i = 0; s->deferred && i < s->deferred->len; i++) {
+        struct deferred_host *dh = &g_array_index(s->deferred, struct deferred_host, i);
+        const struct syn_start *r = AT(rows, dh->row);
+        dh->rec.first_seen = dh->rec.last_seen = r->joined ? r->early_ts : r->cs.first_ts;
+        smb_hosts_fold(a->smb_hosts, &dh->rec, &dh->x);
+    }
+    for (guint i = 0; i < rows->len; i++) {
+        const struct syn_start *r = AT(rows, i);
+        for (int d = 0; d < 2; d++)
+            smb_hosts_seen(a->smb_hosts, d ? &r->cs.server : &r->cs.client, r->joined ? r->early_ts : r->cs.first_ts);
+    }
+}
+
+void mstate_syn_starts_join(struct analysis *a)
+{
+    struct syn_starts *s = a->syn_starts;
+    if (!s || (!s->rows->len && !s->deferred && s->until == INT64_MAX))
+        return;
+    for (guint i = 0; a->syn_flows && i < a->syn_flows->len;) {
+        const struct syn_flow *f = &g_array_index(a->syn_flows, struct syn_flow, i);
+        guint at = strcmp(f->close_reason, "end") != 0 || !f->isn_known
+                       ? G_MAXUINT
+                       : next_row(a, &f->addr[0], f->port[0], &f->addr[1], f->port[1], f->last_ts,
+                                  idle_us(f->established));
+        struct syn_start *r = at == G_MAXUINT ? NULL : AT(s->rows, at);
+        /* the same client (flow.c: a SYN of the responder opens another
+         * connection), the same ISN, nothing of the ends between */
+        /* a later part's rows end at its "until": a SYN sent again past it
+         * is not known (counted) */
+        if (!r && f->isn_known && strcmp(f->close_reason, "end") == 0 && s->until != INT64_MAX &&
+            f->last_ts < s->until && ts_diff(s->until, f->last_ts) <= idle_us(f->established))
+            a->state_folded.syn_starts++;
+        if (!r || r->isn != (int64_t)f->isn ||
+            !mstate_same_end(&f->addr[0], f->port[0], &r->cs.client, r->cs.client_port) ||
+            seen_between(a, &f->addr[0], f->port[0], &f->addr[1], f->port[1], f->last_ts, r->cs.first_ts, f, NULL, at)) {
+            i++;
+            continue;
+        }
+        restart(a, r, f);
+        syn_flow_used(a, f); /* removes f: i now names the next */
+    }
+    hosts_again(a, s);
+    /* the rows joined are done; the others stay for a later merge */
+    guint w = 0;
+    for (guint i = 0; i < s->rows->len; i++)
+        if (!AT(s->rows, i)->joined)
+            *AT(s->rows, w++) = *AT(s->rows, i);
+    g_array_set_size(s->rows, w);
+}
