@@ -398,6 +398,32 @@ static bool past_duration(const struct analysis *a, const struct input_info *in,
            rec->ts_us - in->first_ts > (int64_t)a->cfg->stop_after_us;
 }
 
+/* One packet decoded from a record (an 802.11 A-MSDU holds several). */
+static inline void feed_packet(struct analysis *a, struct input_info *in, struct packet *pkt, enum packet_status st)
+{
+    if ((unsigned)st < PKT_STATUS_COUNT)
+        in->status[st]++;
+    if (st == PKT_NOT_IP)
+        nb_ledger_non_ip(a->ledger, pkt);
+    if (st == PKT_OK) {
+        /* the census's SYN pair is fetched now and counted after the
+         * flow table's work (nothing in between reads the census) */
+        uint64_t pair_h = 0;
+        bool census_due = census_packet_early(a->census, pkt, &pair_h);
+        const struct nb_flow *row = nb_ledger_packet_inline(a->ledger, pkt);
+        if (row && row->packets == 1 && a->events.netbios_flow)
+            a->events.netbios_flow(a->events.ctx, row);
+        if (pkt->l4 == L4_TCP)
+            flow_table_packet(a->flows, pkt);
+        else if (pkt->l4 == L4_UDP && pkt->dport == ROCEV2_UDP_PORT)
+            roce_table_packet(a->roce, pkt);
+        else if (pkt->l4 == L4_UDP)
+            quic_tail_packet(a, pkt); /* quic_table_packet(), and what it did not take noted */
+        if (census_due)
+            census_packet_late(a->census, pkt, pair_h);
+    }
+}
+
 void analysis_feed(struct analysis *a, guint idx, const struct capture_record *rec)
 {
     struct input_info *in = g_ptr_array_index(a->inputs, idx);
@@ -416,27 +442,9 @@ void analysis_feed(struct analysis *a, guint idx, const struct capture_record *r
         a->last_ts = rec->ts_us;
     struct packet pkt;
     enum packet_status st = packet_decode(rec->dlt, rec, a->frags, &pkt);
-    if ((unsigned)st < PKT_STATUS_COUNT)
-        in->status[st]++;
-    if (st == PKT_NOT_IP)
-        nb_ledger_non_ip(a->ledger, &pkt);
-    if (st == PKT_OK) {
-        /* the census's SYN pair is fetched now and counted after the
-         * flow table's work (nothing in between reads the census) */
-        uint64_t pair_h = 0;
-        bool census_due = census_packet_early(a->census, &pkt, &pair_h);
-        const struct nb_flow *row = nb_ledger_packet_inline(a->ledger, &pkt);
-        if (row && row->packets == 1 && a->events.netbios_flow)
-            a->events.netbios_flow(a->events.ctx, row);
-        if (pkt.l4 == L4_TCP)
-            flow_table_packet(a->flows, &pkt);
-        else if (pkt.l4 == L4_UDP && pkt.dport == ROCEV2_UDP_PORT)
-            roce_table_packet(a->roce, &pkt);
-        else if (pkt.l4 == L4_UDP)
-            quic_tail_packet(a, &pkt); /* quic_table_packet(), and what it did not take noted */
-        if (census_due)
-            census_packet_late(a->census, &pkt, pair_h);
-    }
+    feed_packet(a, in, &pkt, st);
+    while (G_UNLIKELY(pkt.link_next)) /* the next subframe of an 802.11 A-MSDU */
+        feed_packet(a, in, &pkt, packet_decode_next(rec, a->frags, &pkt));
     if (a->pcapng && !pcapng_out_packet(a->pcapng, pcapng_if_for(a, idx, rec->dlt, 262144), rec))
         a->stop = true; /* the write error is reported when the file is closed */
     if (a->interval)

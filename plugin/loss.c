@@ -34,8 +34,11 @@
  *     heuristic on (esp.enable_null_encryption_decode_heuristic, as the
  *     command opens NULL ESP); a preference set to FALSE by the user wins,
  *     and every ESP packet is then a loss.
- * IP fragments that never reassembled are counted by the command only
- * (README: Limits). */
+   - 802.11 fragments: the last fragment of an MSDU that did not reassemble
+ *     (fragment-incomplete, as the command's wlan_defrag.c; an A-MSDU's
+ *     subframes and a reassembled MSDU are packets as in the command).
+ * IP fragments that never reassembled, and 802.11 MSDUs whose last fragment
+ * was not captured, are counted by the command only (README: Limits). */
 #include "smbscope.h"
 
 #include <string.h>
@@ -283,6 +286,19 @@ static bool wlan_protected_data(proto_tree *tree)
            !(subtype & WLAN_SUBTYPE_NODATA);
 }
 
+/* The last fragment of an 802.11 MSDU (More Fragments clear, fragment
+ * number > 0) that did not reassemble (a fragment before it was not
+ * captured: Wireshark lists the frames of a reassembled MSDU in
+ * wlan.fragment items): the command's wlan_defrag.c loses that MSDU too
+ * (fragment-incomplete).  One whose last fragment was never captured is
+ * counted by the command only, as IP fragments are. */
+static bool wlan_msdu_incomplete(proto_tree *tree)
+{
+    guint64 frag;
+    return !wf_any_true(tree, WF_WLAN_FC_MORE_FRAGS) && wf_first_uint(tree, WF_WLAN_FRAG_NUMBER, &frag) && frag > 0 &&
+           !wf_count(tree, WF_WLAN_FRAGMENT) && !wf_any_true(tree, WF_WLAN_FC_PROTECTED);
+}
+
 /* ESP not opened: encrypted, or cut before the trailer the heuristic reads. */
 static enum decode_loss_kind esp_sealed(proto_tree *tree)
 {
@@ -307,6 +323,8 @@ bool smbscope_capture_frame_losses(packet_info *pinfo, tvbuff_t *tvb, proto_tree
         lost[header] = 1; /* the command reads nothing past a header it cannot */
     else if (wlan_protected_data(tree))
         lost[LOSS_ENCRYPTED_LINK] = 1;
+    else if (wlan_msdu_incomplete(tree))
+        lost[LOSS_FRAG_INCOMPLETE] = 1;
     else if ((esp = esp_sealed(tree)) != LOSS_KIND_COUNT)
         lost[esp] = 1;
     else if (pinfo->ptype == PT_TCP)

@@ -25,6 +25,10 @@ PLUGIN_LOSSES = {"truncated": lambda d: _losses(d).get("truncated", 0),
                  "roce-icrc": lambda d: _stats(d).get("roce_icrc_bad_packets", 0),
                  "encrypted-link": lambda d: _losses(d).get("encrypted_link", 0),
                  "encrypted-esp": lambda d: _losses(d).get("encrypted_esp", 0),
+                 # IP and 802.11 together in the command; the plugin counts
+                 # 802.11 MSDUs whose last fragment came (decode_loss.py's
+                 # cases have no other)
+                 "fragment-incomplete": lambda d: _losses(d).get("fragment_datagrams_lost", 0),
                  "quic-undecryptable": lambda d: (_stats(d).get("quic") or {}).get("undecryptable_initials", 0)
                  + (_stats(d).get("quic") or {}).get("undecryptable_packets", 0)}
 

@@ -17,8 +17,14 @@ them (tests/e2e/rdma_samples_check.py, tests/e2e/quic_loss_check.py):
                  data offset): truncated and malformed; a total length
                  beyond the frame: no loss
   link types     samples/nbt139-nt1.pcap on 802.11 (a pcap; a radiotap
-                 pcapng with beacons) and in NULL-encrypted ESP: no loss,
-                 both FAIL (tests/e2e/encap_link_check.py makes them);
+                 pcapng with beacons; A-MSDUs of up to three subframes,
+                 bare and behind radiotap; every MSDU in three fragments)
+                 and in NULL-encrypted ESP: no loss, both FAIL
+                 (tests/e2e/encap_link_check.py makes them); wlan-frag-gap:
+                 one MSDU's middle fragment not captured, one
+                 fragment-incomplete loss; esp-sweep: NULL ESP of every
+                 next header the command does not decode itself,
+                 encrypted-esp where Wireshark's heuristic does not open it;
                  wlan-protected, esp-encrypted: every frame sealed, no keys
                  (encrypted-link, encrypted-esp), both inconclusive
 
@@ -94,9 +100,18 @@ def damaged_copies(samples, tmp):
                                            os.path.join(tmp, "headers-bad.pcap")), None))
     import encap_link_check as link
     nbt = os.path.join(samples, "nbt139-nt1.pcap")
-    for mode in ("wlan-qos", "esp-null", "esp-natt", "wlan-protected", "esp-encrypted", "esp-natt-encrypted"):
+    for mode in ("wlan-qos", "esp-null", "esp-natt", "wlan-protected", "esp-encrypted", "esp-natt-encrypted",
+                 "wlan-amsdu3", "radiotap-amsdu3", "wlan-frag", "wlan-frag-gap"):
         link.rewrite(nbt, os.path.join(tmp, mode + ".pcap"), mode)
         cases.append((mode, os.path.join(tmp, mode + ".pcap"), None))
+    # NULL ESP of every next header but those of the protocols the command
+    # decodes itself (its decoder judges their payload): opened where
+    # Wireshark opens it.  Not 53 (swIPe): Wireshark reads its payload as
+    # an IP header and calls the sweep's octets a malformed one, a header
+    # loss the command (which opens no swIPe) does not see.
+    link.esp_sweep(os.path.join(tmp, "esp-sweep.pcap"),
+                   [n for n in range(256) if n not in link.ESP_OWN and n != 53])
+    cases.append(("esp-sweep", os.path.join(tmp, "esp-sweep.pcap"), None))
     link.rewrite(nbt, os.path.join(tmp, "radiotap-beacons.pcap"), "radiotap", beacons=True)
     subprocess.run(["editcap", "-F", "pcapng", os.path.join(tmp, "radiotap-beacons.pcap"),
                     os.path.join(tmp, "radiotap-beacons.pcapng")], check=True, capture_output=True)
@@ -226,7 +241,7 @@ def check_decodeloss(ts, args):
     # every damaged case must be a loss on at least one side of the key log,
     # or the test proves nothing
     missing = {"iwarp", "roce", "quic-initial", "quic-initials", "quic-app", "headers", "wlan-protected",
-               "esp-encrypted"} - set(lossy)
+               "esp-encrypted", "wlan-frag-gap", "esp-sweep"} - set(lossy)
     if missing:
         errors.append("no decode-loss at all for %s" % sorted(missing))
     for e in errors:
