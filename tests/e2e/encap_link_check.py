@@ -24,6 +24,7 @@ counted; 802.11 management frames are not data and no loss.
 import argparse
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -242,6 +243,74 @@ def esp_sweep(path, nhs):
 ESP_OWN = {1, 4, 6, 17, 41, 47, 50, 58, 132, 137}
 
 
+def two_tunnels(src, dst):
+    """The sample in encrypted ESP (esp-encrypted), its frames from the
+    tenth on between another pair of addresses (10.213.9.x): two ESP
+    peer pairs, as two sites' gateways."""
+    rewrite(src, dst, "esp-encrypted")
+    d = bytearray(open(dst, "rb").read())
+    off, n = 24, 0
+    while off + 16 <= len(d):
+        cl = struct.unpack("<I", d[off + 8:off + 12])[0]
+        f = off + 16
+        if n >= 9:
+            for a in (f + 14 + 12, f + 14 + 16):
+                d[a + 2] = 9
+            d[f + 14 + 10:f + 14 + 12] = b"\0\0"
+            d[f + 14 + 10:f + 14 + 12] = struct.pack("!H", csum(bytes(d[f + 14:f + 14 + 20])))
+        off, n = f + cl, n + 1
+    open(dst, "wb").write(bytes(d))
+
+
+def esp_peers_of(doc):
+    return sorted((tuple(x["peers"]), x["packets"]) for x in doc["evidence"]["decode_losses"].get("encrypted_esp_peers", []))
+
+
+def check_esp_peers(smbscope, tshark, tmp):
+    """The report names who speaks the encrypted ESP: each address pair and
+    its packets, as tshark counts its ESP frames, in JSON and text; --jobs 2
+    and merge of two parts cut between them say the same."""
+    path = os.path.join(tmp, "esp-two-tunnels.pcap")
+    two_tunnels(os.path.join(os.path.dirname(path), "sample.pcap"), path)
+    t = subprocess.run([tshark, "-r", path] + TSHARK_ESP + ["-T", "fields", "-e", "ip.src", "-e", "ip.dst",
+                                                            "-e", "esp.spi"], capture_output=True, text=True, timeout=120)
+    want = {}
+    for line in t.stdout.splitlines():
+        a, b, spi = line.split("\t")
+        if spi:
+            k = tuple(sorted((a, b), key=lambda x: tuple(int(o) for o in x.split("."))))
+            want[k] = want.get(k, 0) + 1
+    want = sorted(want.items())
+    runs = {}
+    for name, args in (("one run", []), ("--jobs 2", ["--jobs", "2"])):
+        p = subprocess.run([smbscope, "-q", "-T", "json"] + args + [path], capture_output=True, timeout=120)
+        runs[name] = json.loads(p.stdout)
+        got = esp_peers_of(runs[name])
+        tap(len(want) == 2 and got == want, "esp peers (%s): the report names each pair and its packets as tshark "
+            "counts them" % name, "%r, tshark %r" % (got, want))
+    text = subprocess.run([smbscope, path], capture_output=True, text=True, timeout=120).stdout
+    line = [x for x in text.splitlines() if x.strip().startswith("decode losses")]
+    tap(line and all("%s and %s: %d" % (k[0], k[1], n) in line[0] for k, n in want),
+        "esp peers: the text report's decode losses name them", repr(line))
+    unknown = [u["detail"] for u in runs["one run"]["verdict"]["unknowns"] if u["reason"] == "decode-loss"]
+    tap(unknown and all("%s and %s (%d packets)" % (k[0], k[1], n) in unknown[0] for k, n in want),
+        "esp peers: the decode-loss unknown names them", repr(unknown))
+    parts = []
+    for i, (first, last) in enumerate(((1, 20), (21, 1000))):
+        part = os.path.join(tmp, "esp-part%d.pcap" % i)
+        subprocess.run(["editcap", "-r", path, part, "%d-%d" % (first, last)], check=True, capture_output=True,
+                       timeout=60)
+        rep = os.path.join(tmp, "esp-part%d.json" % i)
+        with open(rep, "wb") as f:
+            subprocess.run([smbscope, "-q", "-T", "json", part], stdout=f, timeout=120)
+        parts.append(rep)
+    for order in (parts, parts[::-1]):
+        p = subprocess.run([smbscope, "merge", "-T", "json"] + order, capture_output=True, timeout=120)
+        got = esp_peers_of(json.loads(p.stdout)) if p.stdout else p.stderr[:200]
+        tap(got == want, "esp peers: merge of two parts (%s) names them as one run" %
+            ("in order" if order is parts else "reversed"), "%r, one run %r" % (got, want))
+
+
 def facts(smbscope, path, extra=()):
     p = subprocess.run([smbscope, "-q", "-T", "json"] + list(extra) + [path], capture_output=True, timeout=120)
     try:
@@ -363,6 +432,8 @@ def main():
                 "NULL ESP of the %d next headers smbscope does not decode that tshark %s: %d encrypted_esp losses" %
                 (len(nhs), name, want_n),
                 "next headers %s: %r" % (nhs, losses))
+        shutil.copy(sample, os.path.join(tmp, "sample.pcap"))
+        check_esp_peers(o.smbscope, tshark, tmp)
         for mode, kind in SHUT.items():
             path = os.path.join(tmp, mode + ".pcap")
             rewrite(sample, path, mode)
