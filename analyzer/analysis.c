@@ -403,11 +403,12 @@ static inline void feed_packet(struct analysis *a, struct input_info *in, struct
 {
     if ((unsigned)st < PKT_STATUS_COUNT)
         in->status[st]++;
-    if (st == PKT_NOT_IP)
-        nb_ledger_non_ip(a->ledger, pkt);
-    else if (G_UNLIKELY(st == PKT_ENCRYPTED_ESP))
-        esp_peers_note(&a->esp_peers, pkt); /* its outer addresses: the report names the tunnel */
-    if (st == PKT_OK) {
+    if (st != PKT_OK) {
+        if (st == PKT_NOT_IP)
+            nb_ledger_non_ip(a->ledger, pkt);
+        else if (st == PKT_ENCRYPTED_ESP)
+            esp_peers_note(&a->esp_peers, pkt); /* its outer addresses: the report names the tunnel */
+    } else {
         /* the census's SYN pair is fetched now and counted after the
          * flow table's work (nothing in between reads the census) */
         uint64_t pair_h = 0;
