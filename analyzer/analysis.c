@@ -398,16 +398,22 @@ static bool past_duration(const struct analysis *a, const struct input_info *in,
            rec->ts_us - in->first_ts > (int64_t)a->cfg->stop_after_us;
 }
 
+/* A packet that is not IP, or not read: out of line, as feed_more(). */
+static G_GNUC_NO_INLINE void feed_not_ok(struct analysis *a, const struct packet *pkt, enum packet_status st)
+{
+    if (st == PKT_NOT_IP)
+        nb_ledger_non_ip(a->ledger, pkt);
+    else if (st == PKT_ENCRYPTED_ESP)
+        esp_peers_note(&a->esp_peers, pkt); /* its outer addresses: the report names the tunnel */
+}
+
 /* One packet decoded from a record (an 802.11 A-MSDU holds several). */
 static inline void feed_packet(struct analysis *a, struct input_info *in, struct packet *pkt, enum packet_status st)
 {
     if ((unsigned)st < PKT_STATUS_COUNT)
         in->status[st]++;
-    if (st != PKT_OK) {
-        if (st == PKT_NOT_IP)
-            nb_ledger_non_ip(a->ledger, pkt);
-        else if (st == PKT_ENCRYPTED_ESP)
-            esp_peers_note(&a->esp_peers, pkt); /* its outer addresses: the report names the tunnel */
+    if (G_UNLIKELY(st != PKT_OK)) {
+        feed_not_ok(a, pkt, st);
     } else {
         /* the census's SYN pair is fetched now and counted after the
          * flow table's work (nothing in between reads the census) */
@@ -425,6 +431,16 @@ static inline void feed_packet(struct analysis *a, struct input_info *in, struct
         if (census_due)
             census_packet_late(a->census, pkt, pair_h);
     }
+}
+
+/* The next subframes of an 802.11 A-MSDU.  Out of line: a second copy of
+ * feed_packet() in analysis_feed() made LTO stop inlining the census's
+ * call there (+2 instructions a TCP packet). */
+static G_GNUC_NO_INLINE void feed_more(struct analysis *a, struct input_info *in, const struct capture_record *rec,
+                                       struct packet *pkt)
+{
+    while (pkt->link_next)
+        feed_packet(a, in, pkt, packet_decode_next(rec, a->frags, pkt));
 }
 
 void analysis_feed(struct analysis *a, guint idx, const struct capture_record *rec)
@@ -446,8 +462,8 @@ void analysis_feed(struct analysis *a, guint idx, const struct capture_record *r
     struct packet pkt;
     enum packet_status st = packet_decode(rec->dlt, rec, a->frags, &pkt);
     feed_packet(a, in, &pkt, st);
-    while (G_UNLIKELY(pkt.link_next)) /* the next subframe of an 802.11 A-MSDU */
-        feed_packet(a, in, &pkt, packet_decode_next(rec, a->frags, &pkt));
+    if (G_UNLIKELY(pkt.link_next))
+        feed_more(a, in, rec, &pkt);
     if (a->pcapng && !pcapng_out_packet(a->pcapng, pcapng_if_for(a, idx, rec->dlt, 262144), rec))
         a->stop = true; /* the write error is reported when the file is closed */
     if (a->interval)

@@ -516,6 +516,7 @@ static void test_cuts_and_noise(void)
     }
     static const int lts[] = { LT_PPP, LT_PPP_HDLC, LT_C_HDLC, LT_WLAN, LT_RADIOTAP, LT_PPI, LT_NFLOG };
     GRand *r = g_rand_new_with_seed(239);
+    struct ipfrag_table *frags = ipfrag_new(NULL);
     uint8_t buf[256];
     for (int iter = 0; iter < 60000; iter++) {
         size_t n = (size_t)g_rand_int_range(r, 0, sizeof buf);
@@ -527,7 +528,14 @@ static void test_cuts_and_noise(void)
         struct decoded d = decode_n(lts[iter % G_N_ELEMENTS(lts)], copy, n, (uint32_t)n, NULL);
         g_assert_cmpint(d.st, <, PKT_STATUS_COUNT);
         g_free(copy);
+        /* every packet of the frame (A-MSDU subframes), with a reassembly
+         * table (802.11 fragments held and joined) */
+        enum packet_status st[1];
+        decode_all(lts[iter % G_N_ELEMENTS(lts)], buf, n, (size_t)(iter % 7), frags, st, 1);
     }
+    const struct ipfrag_stats *fs = ipfrag_stats(frags);
+    g_assert_cmpuint(fs->active, <=, WLAN_DEFRAG_SLOTS + 256);
+    ipfrag_free(frags);
     g_rand_free(r);
 }
 
