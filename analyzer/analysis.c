@@ -398,7 +398,7 @@ static bool past_duration(const struct analysis *a, const struct input_info *in,
            rec->ts_us - in->first_ts > (int64_t)a->cfg->stop_after_us;
 }
 
-/* A packet that is not IP, or not read: out of line, as feed_more(). */
+/* A packet that is not IP, or not read: out of line (analysis_feed() stays as small as it was). */
 static G_GNUC_NO_INLINE void feed_not_ok(struct analysis *a, const struct packet *pkt, enum packet_status st)
 {
     if (st == PKT_NOT_IP)
@@ -433,16 +433,6 @@ static inline void feed_packet(struct analysis *a, struct input_info *in, struct
     }
 }
 
-/* The next subframes of an 802.11 A-MSDU.  Out of line: a second copy of
- * feed_packet() in analysis_feed() made LTO stop inlining the census's
- * call there (+2 instructions a TCP packet). */
-static G_GNUC_NO_INLINE void feed_more(struct analysis *a, struct input_info *in, const struct capture_record *rec,
-                                       struct packet *pkt)
-{
-    while (pkt->link_next)
-        feed_packet(a, in, pkt, packet_decode_next(rec, a->frags, pkt));
-}
-
 void analysis_feed(struct analysis *a, guint idx, const struct capture_record *rec)
 {
     struct input_info *in = g_ptr_array_index(a->inputs, idx);
@@ -461,9 +451,12 @@ void analysis_feed(struct analysis *a, guint idx, const struct capture_record *r
         a->last_ts = rec->ts_us;
     struct packet pkt;
     enum packet_status st = packet_decode(rec->dlt, rec, a->frags, &pkt);
-    feed_packet(a, in, &pkt, st);
-    if (G_UNLIKELY(pkt.link_next))
-        feed_more(a, in, rec, &pkt);
+    for (;;) { /* one copy of feed_packet(): a second kept LTO from inlining the census's call */
+        feed_packet(a, in, &pkt, st);
+        if (G_LIKELY(!pkt.link_next))
+            break;
+        st = packet_decode_next(rec, a->frags, &pkt); /* the next subframe of an 802.11 A-MSDU */
+    }
     if (a->pcapng && !pcapng_out_packet(a->pcapng, pcapng_if_for(a, idx, rec->dlt, 262144), rec))
         a->stop = true; /* the write error is reported when the file is closed */
     if (a->interval)
