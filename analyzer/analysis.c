@@ -403,6 +403,41 @@ static bool past_duration(const struct analysis *a, const struct input_info *in,
            rec->ts_us - in->first_ts > (int64_t)a->cfg->stop_after_us;
 }
 
+/* A packet that is not IP, or not read: out of line (analysis_feed() stays as small as it was). */
+static G_GNUC_NO_INLINE void feed_not_ok(struct analysis *a, const struct packet *pkt, enum packet_status st)
+{
+    if (st == PKT_NOT_IP)
+        nb_ledger_non_ip(a->ledger, pkt);
+    else if (st == PKT_ENCRYPTED_ESP)
+        esp_peers_note(&a->esp_peers, pkt); /* its outer addresses: the report names the tunnel */
+}
+
+/* One packet decoded from a record (an 802.11 A-MSDU holds several). */
+static inline void feed_packet(struct analysis *a, struct input_info *in, struct packet *pkt, enum packet_status st)
+{
+    if ((unsigned)st < PKT_STATUS_COUNT)
+        in->status[st]++;
+    if (G_UNLIKELY(st != PKT_OK)) {
+        feed_not_ok(a, pkt, st);
+    } else {
+        /* the census's SYN pair is fetched now and counted after the
+         * flow table's work (nothing in between reads the census) */
+        uint64_t pair_h = 0;
+        bool census_due = census_packet_early(a->census, pkt, &pair_h);
+        const struct nb_flow *row = nb_ledger_packet_inline(a->ledger, pkt);
+        if (row && row->packets == 1 && a->events.netbios_flow)
+            a->events.netbios_flow(a->events.ctx, row);
+        if (pkt->l4 == L4_TCP)
+            flow_table_packet(a->flows, pkt);
+        else if (pkt->l4 == L4_UDP && pkt->dport == ROCEV2_UDP_PORT)
+            roce_table_packet(a->roce, pkt);
+        else if (pkt->l4 == L4_UDP)
+            quic_tail_packet(a, pkt); /* quic_table_packet(), and what it did not take noted */
+        if (census_due)
+            census_packet_late(a->census, pkt, pair_h);
+    }
+}
+
 void analysis_feed(struct analysis *a, guint idx, const struct capture_record *rec)
 {
     struct input_info *in = g_ptr_array_index(a->inputs, idx);
@@ -421,26 +456,11 @@ void analysis_feed(struct analysis *a, guint idx, const struct capture_record *r
         a->last_ts = rec->ts_us;
     struct packet pkt;
     enum packet_status st = packet_decode(rec->dlt, rec, a->frags, &pkt);
-    if ((unsigned)st < PKT_STATUS_COUNT)
-        in->status[st]++;
-    if (st == PKT_NOT_IP)
-        nb_ledger_non_ip(a->ledger, &pkt);
-    if (st == PKT_OK) {
-        /* the census's SYN pair is fetched now and counted after the
-         * flow table's work (nothing in between reads the census) */
-        uint64_t pair_h = 0;
-        bool census_due = census_packet_early(a->census, &pkt, &pair_h);
-        const struct nb_flow *row = nb_ledger_packet_inline(a->ledger, &pkt);
-        if (row && row->packets == 1 && a->events.netbios_flow)
-            a->events.netbios_flow(a->events.ctx, row);
-        if (pkt.l4 == L4_TCP)
-            flow_table_packet(a->flows, &pkt);
-        else if (pkt.l4 == L4_UDP && pkt.dport == ROCEV2_UDP_PORT)
-            roce_table_packet(a->roce, &pkt);
-        else if (pkt.l4 == L4_UDP)
-            quic_tail_packet(a, &pkt); /* quic_table_packet(), and what it did not take noted */
-        if (census_due)
-            census_packet_late(a->census, &pkt, pair_h);
+    for (;;) { /* one copy of feed_packet(): a second kept LTO from inlining the census's call */
+        feed_packet(a, in, &pkt, st);
+        if (G_LIKELY(!pkt.link_next))
+            break;
+        st = packet_decode_next(rec, a->frags, &pkt); /* the next subframe of an 802.11 A-MSDU */
     }
     if (a->pcapng && !pcapng_out_packet(a->pcapng, pcapng_if_for(a, idx, rec->dlt, 262144), rec))
         a->stop = true; /* the write error is reported when the file is closed */

@@ -7,6 +7,7 @@
 #ifndef SMBSCOPE_ANALYSIS_H
 #define SMBSCOPE_ANALYSIS_H
 
+#include "esp_peers.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -201,6 +202,7 @@ struct analysis {
     struct quic_table *quic;  /* QUIC connections on any UDP port (analyzer/model/quic_table.h) */
     struct keylog *keylog;    /* --tls-keylog, NULL without */
     struct roce_table *roce;  /* SMB Direct over RoCEv2 (UDP 4791), analyzer/model/rdma_roce.c */
+    struct esp_peers esp_peers; /* who speaks the encrypted ESP counted as a decode loss */
     uint64_t iwarp_crc_bad;   /* iWARP FPDUs with a bad CRC32c, over every closed TCP connection: never read */
     bool input_error;         /* some input could not be read to its end: exit 2 */
     uint64_t packets;

@@ -119,6 +119,12 @@ static const char *const wf_names[WF_COUNT] = {
     [WF_LLC] = "llc",
     [WF_ESP] = "esp",
     [WF_ESP_PROTOCOL] = "esp.protocol",
+    /* an 802.11 MSDU's last fragment (More Fragments clear, a fragment
+     * number) that did not reassemble: no wlan.fragment items list the
+     * frames of its MSDU (loss.c) */
+    [WF_WLAN_FC_MORE_FRAGS] = "wlan.fc.frag",
+    [WF_WLAN_FRAG_NUMBER] = "wlan.frag",
+    [WF_WLAN_FRAGMENT] = "wlan.fragment",
 };
 
 /* Several dissector fields may share one name (smb.cmd is registered more

@@ -34,13 +34,20 @@
  *     heuristic on (esp.enable_null_encryption_decode_heuristic, as the
  *     command opens NULL ESP); a preference set to FALSE by the user wins,
  *     and every ESP packet is then a loss.
- * IP fragments that never reassembled are counted by the command only
- * (README: Limits). */
+   - 802.11 fragments: the last fragment of an MSDU that did not reassemble
+ *     (fragment-incomplete, as the command's wlan_defrag.c; an A-MSDU's
+ *     subframes and a reassembled MSDU are packets as in the command).
+ * IP fragments that never reassembled, and 802.11 MSDUs whose last fragment
+ * was not captured, are counted by the command only (README: Limits).
+ *
+ * Packets the capture itself says it lost (a packet block's drop count)
+ * make the verdict inconclusive as the command's capture-drops unknown. */
 #include "smbscope.h"
 
 #include <string.h>
 
 #include <epan/prefs.h>
+#include <wiretap/wtap.h>
 
 #include "crc.h"
 #include "fields.h"
@@ -50,6 +57,7 @@
 
 /* File scope, reset by the init routine. */
 static struct decode_losses totals;
+static guint64 drops;              /* packets lost before the capture file, as its packet blocks say */
 static wmem_list_t *flows;         /* every struct smbscope_conv of the file */
 static bool verdict_cached;
 static enum smbscope_verdict cached_verdict;
@@ -57,6 +65,7 @@ static enum smbscope_verdict cached_verdict;
 void smbscope_capture_init(void)
 {
     memset(&totals, 0, sizeof totals);
+    drops = 0;
     flows = wmem_list_new(wmem_file_scope());
     verdict_cached = false;
 }
@@ -283,6 +292,19 @@ static bool wlan_protected_data(proto_tree *tree)
            !(subtype & WLAN_SUBTYPE_NODATA);
 }
 
+/* The last fragment of an 802.11 MSDU (More Fragments clear, fragment
+ * number > 0) that did not reassemble (a fragment before it was not
+ * captured: Wireshark lists the frames of a reassembled MSDU in
+ * wlan.fragment items): the command's wlan_defrag.c loses that MSDU too
+ * (fragment-incomplete).  One whose last fragment was never captured is
+ * counted by the command only, as IP fragments are. */
+static bool wlan_msdu_incomplete(proto_tree *tree)
+{
+    guint64 frag;
+    return !wf_any_true(tree, WF_WLAN_FC_MORE_FRAGS) && wf_first_uint(tree, WF_WLAN_FRAG_NUMBER, &frag) && frag > 0 &&
+           !wf_count(tree, WF_WLAN_FRAGMENT) && !wf_any_true(tree, WF_WLAN_FC_PROTECTED);
+}
+
 /* ESP not opened: encrypted, or cut before the trailer the heuristic reads. */
 static enum decode_loss_kind esp_sealed(proto_tree *tree)
 {
@@ -307,6 +329,8 @@ bool smbscope_capture_frame_losses(packet_info *pinfo, tvbuff_t *tvb, proto_tree
         lost[header] = 1; /* the command reads nothing past a header it cannot */
     else if (wlan_protected_data(tree))
         lost[LOSS_ENCRYPTED_LINK] = 1;
+    else if (wlan_msdu_incomplete(tree))
+        lost[LOSS_FRAG_INCOMPLETE] = 1;
     else if ((esp = esp_sealed(tree)) != LOSS_KIND_COUNT)
         lost[esp] = 1;
     else if (pinfo->ptype == PT_TCP)
@@ -325,11 +349,34 @@ bool smbscope_capture_frame_losses(packet_info *pinfo, tvbuff_t *tvb, proto_tree
     return any;
 }
 
+/* ---- capture drops --------------------------------------------------------------- */
+
+/* A pcapng Enhanced Packet Block's epb_dropcount, or an obsolete Packet
+ * Block's drops count (wiretap gives both as OPT_PKT_DROPCOUNT; tshark's
+ * frame.drop_count): the packets lost since the one before, the command's
+ * capture_drops (analyzer/input/pcapng_native.c) and its capture-drops
+ * unknown.  The Interface Statistics Blocks the command also reads do not
+ * reach a dissector in Wireshark 4.0. */
+void smbscope_capture_frame_drops(packet_info *pinfo)
+{
+    guint64 n;
+    if (pinfo->rec && pinfo->rec->rec_type == REC_TYPE_PACKET && pinfo->rec->block &&
+        wtap_block_get_uint64_option_value(pinfo->rec->block, OPT_PKT_DROPCOUNT, &n) == WTAP_OPTTYPE_SUCCESS) {
+        drops = n > G_MAXUINT64 - drops ? G_MAXUINT64 : drops + n; /* saturating, as the command */
+        verdict_cached = false;
+    }
+}
+
+guint64 smbscope_capture_drops(void)
+{
+    return drops;
+}
+
 enum smbscope_verdict smbscope_capture_verdict(void)
 {
     if (verdict_cached)
         return cached_verdict;
-    bool fail = false, unsure = decode_loss_total(&totals) > 0;
+    bool fail = false, unsure = decode_loss_total(&totals) > 0 || drops > 0;
     for (wmem_list_frame_t *f = flows ? wmem_list_head(flows) : NULL; f; f = wmem_list_frame_next(f)) {
         guint32 bits;
         enum smbscope_verdict v = smbscope_verdict((const struct smbscope_conv *)wmem_list_frame_data(f), &bits);

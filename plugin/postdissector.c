@@ -198,6 +198,8 @@ static int dissect_flow(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
     struct frame_rec *rec = (struct frame_rec *)p_get_proto_data(wmem_file_scope(), pinfo, proto_smbscope, 0);
     if (!rec && PINFO_FD_VISITED(pinfo))
         rec = late_rec(pinfo);
+    if (!rec && !PINFO_FD_VISITED(pinfo))
+        smbscope_capture_frame_drops(pinfo); /* every frame's, tree or not */
     if (!rec) {
         /* Only the first pass observes. */
         if (PINFO_FD_VISITED(pinfo) || !tree)

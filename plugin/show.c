@@ -51,6 +51,7 @@ static int hf_decode_loss = -1;
 static int hf_capture_verdict = -1;
 static int hf_capture_unknown = -1;
 static int hf_capture_decode_losses = -1;
+static int hf_capture_drops = -1;
 
 static const char *const verdict_names[] = {
     [SMBSCOPE_VERDICT_NONE] = NULL,
@@ -238,9 +239,14 @@ void smbscope_show_losses(proto_item *ti, proto_tree *st, tvbuff_t *tvb, packet_
         return;
     const struct decode_losses *total = smbscope_capture_losses();
     add_string(st, hf_capture_verdict, tvb, smbscope_verdict_name(smbscope_capture_verdict()));
+    guint64 drops = smbscope_capture_drops();
+    if (drops)
+        add_string(st, hf_capture_unknown, tvb, "capture-drops");
     if (decode_loss_total(total))
         add_string(st, hf_capture_unknown, tvb, DECODE_LOSS_REASON);
     proto_item_set_generated(proto_tree_add_uint64(st, hf_capture_decode_losses, tvb, 0, 0, decode_loss_total(total)));
+    if (drops) /* only when the capture says so: as the command's capture-drops unknown */
+        proto_item_set_generated(proto_tree_add_uint64(st, hf_capture_drops, tvb, 0, 0, drops));
 }
 
 /* SMB2/3 dialect codes with their short names, from the shared table, plus
@@ -324,7 +330,10 @@ void smbscope_show_register(int proto)
             "is undecided or packets were lost), pass", HFILL } },
         { &hf_capture_unknown, { "Capture unknown", "smbscope.capture.unknown", FT_STRING, BASE_NONE, NULL, 0x0,
             "Why the whole input cannot pass for want of evidence, the command's verdict.unknowns reason "
-            "(decode-loss)", HFILL } },
+            "(capture-drops, decode-loss)", HFILL } },
+        { &hf_capture_drops, { "Packets dropped before the capture", "smbscope.capture.drops", FT_UINT64, BASE_DEC,
+            NULL, 0x0, "Packets the capture file says were lost (pcapng packet blocks' drop counts, "
+            "frame.drop_count): the command's capture-drops unknown", HFILL } },
         { &hf_capture_decode_losses, { "Decode losses in the capture", "smbscope.capture.decode_losses", FT_UINT64,
             BASE_DEC, NULL, 0x0, "Packets of the whole input that could have been SMB but could not be read (the "
             "command's decode-loss count)", HFILL } },

@@ -239,9 +239,13 @@ void smbscope_capture_track(struct smbscope_conv *c);
 bool smbscope_capture_frame_losses(packet_info *pinfo, tvbuff_t *tvb, proto_tree *tree,
                                    guint16 lost[LOSS_KIND_COUNT]);
 const struct decode_losses *smbscope_capture_losses(void);
+/* First pass: the packets this frame's packet block says were lost before
+ * it (pcapng epb_dropcount), added to the whole input's; and that sum. */
+void smbscope_capture_frame_drops(packet_info *pinfo);
+guint64 smbscope_capture_drops(void);
 /* The whole input's verdict (the command's outcome): fail when a flow
- * breaks a rule, else inconclusive when a flow is undecided or a packet was
- * lost, else pass.  Final once the first pass is over. */
+ * breaks a rule, else inconclusive when a flow is undecided, a packet was
+ * lost or the capture dropped packets, else pass.  Final once the first pass is over. */
 enum smbscope_verdict smbscope_capture_verdict(void);
 /* carriers.c: the role of the QUIC connection of this packet (observed). */
 enum smbscope_quic_role smbscope_quic_role(packet_info *pinfo, proto_tree *tree);

@@ -151,9 +151,12 @@ static void count_capture(stat_tap_table_ui *ui)
         g_snprintf(label, sizeof label, "%s %s", DECODE_LOSS_REASON, decode_loss_kind_name((enum decode_loss_kind)k));
         set_row(t, label, (guint)l->n[k]);
     }
+    guint64 drops = smbscope_capture_drops();
+    set_row(t, "capture-drops", (guint)MIN(drops, G_MAXUINT));
     enum smbscope_verdict verdict = row_count(v, "fail") ? SMBSCOPE_VERDICT_FAIL
-                                    : (row_count(v, "inconclusive") || decode_loss_total(l)) ? SMBSCOPE_VERDICT_INCONCLUSIVE
-                                    : SMBSCOPE_VERDICT_PASS;
+                                    : (row_count(v, "inconclusive") || decode_loss_total(l) || drops)
+                                        ? SMBSCOPE_VERDICT_INCONCLUSIVE
+                                        : SMBSCOPE_VERDICT_PASS;
     char *label = g_strdup_printf("verdict %s", smbscope_verdict_name(verdict));
     relabel(t, &capture_label, label);
     g_free(label);

@@ -63,6 +63,7 @@ static void fold_run(struct analysis *dst, struct analysis *src)
                            roce_table_icrc_bad(src->roce));
     roce_table_fold_over_budget(dst->roce, roce_table_over_budget(src->roce));
     dst->iwarp_crc_bad += src->iwarp_crc_bad;
+    esp_peers_fold(&dst->esp_peers, &src->esp_peers);
     rdma_iwarp_fold_over_budget(dst->session_cfg.pool, rdma_iwarp_over_budget(src->session_cfg.pool));
     /* connections seen from their middle with no payload: merge joins them to
      * another part's open connection (mstate_tails.h), as many as a run keeps */

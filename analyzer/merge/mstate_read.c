@@ -104,6 +104,43 @@ static void fold_inputs(struct jget *g, const struct jpath *p, struct analysis *
     }
 }
 
+static void elem_addr(struct jget *g, const struct jpath *ip, JsonArray *a, guint i, struct ip_addr *out);
+
+/* The pairs of encrypted ESP (esp_peers.h), written only when seen: at
+ * most ESP_PEERS_MAX, each [address, address, packets, first time]. */
+static void fold_esp_peers(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
+{
+    JsonObject *o = jget_member_obj(st, "esp_peers");
+    if (!o)
+        return;
+    struct jpath kp, ap;
+    jpath_key(&kp, p, "esp_peers");
+    jpath_key(&ap, &kp, "pairs");
+    JsonArray *pairs = jget_member_arr(o, "pairs");
+    guint n = pairs ? json_array_get_length(pairs) : 0;
+    if (!pairs || n > ESP_PEERS_MAX) {
+        jget_fail(g, &ap, "not an array of at most 16 address pairs");
+        return;
+    }
+    struct esp_peers part = { 0 };
+    for (guint i = 0; i < n; i++) {
+        struct jpath ep;
+        jpath_index(&ep, &ap, i);
+        JsonArray *r = jget_node_arr(json_array_get_element(pairs, i));
+        if (!r || json_array_get_length(r) != 4) {
+            jget_fail(g, &ep, "not [address, address, packets, first time]");
+            return;
+        }
+        struct ip_addr x, y;
+        elem_addr(g, &ep, r, 0, &x);
+        elem_addr(g, &ep, r, 1, &y);
+        uint64_t packets = jget_elem_u64(g, &ep, r, 2, INT64_MAX);
+        esp_peers_add(&part, &x, &y, packets, jget_elem_ts(g, &ep, r, 3));
+    }
+    part.other_packets = jget_u64(g, &kp, o, "other_packets", INT64_MAX);
+    esp_peers_fold(&a->esp_peers, &part);
+}
+
 static void fold_counters(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
     struct jpath kp;
@@ -117,6 +154,7 @@ static void fold_counters(struct jget *g, const struct jpath *p, struct analysis
         a->last_ts = l;
     a->input_error |= jget_bool(g, &kp, o, "input_error");
     a->filtered_out += jget_u64(g, &kp, o, "filtered_out", INT64_MAX);
+    fold_esp_peers(g, p, a, st);
 
     o = jget_obj(g, p, st, "flows");
     jpath_key(&kp, p, "flows");

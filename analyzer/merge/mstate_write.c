@@ -123,6 +123,25 @@ static void counters(struct json *b, const struct analysis *a)
     kbool(b, "input_error", a->input_error);
     kint(b, "filtered_out", a->filtered_out);
     json_end_object(b);
+    const struct esp_peers *ep = &a->esp_peers;
+    if (ep->n) { /* additive, only when seen: an older smbscope folds without the names */
+        json_key(b, "esp_peers");
+        json_begin_object(b);
+        json_key(b, "pairs");
+        json_begin_array(b);
+        for (uint32_t i = 0; i < ep->n; i++) {
+            char buf[FMT_ADDR_LEN];
+            json_begin_array(b);
+            json_str(b, fmt_addr(&ep->pairs[i].a, buf));
+            json_str(b, fmt_addr(&ep->pairs[i].b, buf));
+            json_int(b, (int64_t)ep->pairs[i].packets);
+            json_int(b, ep->pairs[i].first_ts);
+            json_end_array(b);
+        }
+        json_end_array(b);
+        kint(b, "other_packets", ep->other_packets);
+        json_end_object(b);
+    }
 
     struct flow_stats fs = flow_table_stats(a->flows);
     json_key(b, "flows");

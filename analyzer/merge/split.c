@@ -1213,6 +1213,10 @@ static void split_sample(const char *path, struct split_feed *feed)
     split_feed_balance(feed, unroutable, n);
 }
 
+#define LINKTYPE_IEEE802_11 105
+#define LINKTYPE_RADIOTAP 127
+#define LINKTYPE_PPI 192
+
 int split_main(const struct config *cfg)
 {
     if (!quic_crypto_init()) { /* once, before the threads: libgcrypt's own set-up is not thread-safe */
@@ -1228,8 +1232,12 @@ int split_main(const struct config *cfg)
     /* A file that cannot be read says why in one analysis, as without
      * --jobs; a compressed one is analysed once (every thread would
      * decompress all of it, which costs more than the split gains). */
-    if (!cap || (!packet_linktype_supported(capture_linktype(cap)) && !capture_multi_linktype(cap)) ||
-        capture_compression(cap)[0]) {
+    /* 802.11 (bare, radiotap, PPI) too: an A-MSDU's subframes may be of
+     * several connections and a fragment's connection is known only once
+     * its MSDU is whole, neither one thread's (packet_link.c) */
+    int dlt = cap ? capture_linktype(cap) : 0;
+    if (!cap || (!packet_linktype_supported(dlt) && !capture_multi_linktype(cap)) || capture_compression(cap)[0] ||
+        dlt == LINKTYPE_IEEE802_11 || dlt == LINKTYPE_RADIOTAP || dlt == LINKTYPE_PPI) {
         if (cap)
             capture_close(cap);
         return -1;

@@ -94,8 +94,21 @@ static void decode_losses(struct verdict *v, const struct analysis *a, const str
     if (!rules)
         return;
     char detail[512];
-    verdict_add_unknown(v, DECODE_LOSS_REASON, rules, decode_loss_total(&l),
-                        g_strdup(decode_loss_detail(&l, detail, sizeof detail)), decode_loss_how);
+    GString *s = g_string_new(decode_loss_detail(&l, detail, sizeof detail));
+    /* who speaks the encrypted ESP (esp_peers.h): the tunnels to capture
+     * inside of; only when there is any, so other details read as before */
+    const struct esp_peers *ep = &a->esp_peers;
+    for (uint32_t i = 0; i < ep->n; i++) {
+        char x[FMT_ADDR_LEN], y[FMT_ADDR_LEN];
+        g_string_append_printf(s, "%s%s and %s (%" G_GUINT64_FORMAT " packets)",
+                               i ? ", " : "; encrypted ESP between ", fmt_addr(&ep->pairs[i].a, x),
+                               fmt_addr(&ep->pairs[i].b, y), ep->pairs[i].packets);
+    }
+    if (ep->other_packets)
+        g_string_append_printf(s, "%s%" G_GUINT64_FORMAT " packets between other pairs",
+                               ep->n ? ", and " : "; encrypted ESP: ", ep->other_packets);
+    verdict_add_unknown(v, DECODE_LOSS_REASON, rules, decode_loss_total(&l), g_string_free(s, FALSE),
+                        decode_loss_how);
 }
 
 #define GAP_COUNT CONN_GAP_COUNT

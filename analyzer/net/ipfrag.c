@@ -6,6 +6,7 @@
  * last fragment's final unit is the only partial one and it ends the
  * datagram).  Copying only units not yet held gives "first copy wins". */
 #include "ipfrag.h"
+#include "wlan_defrag.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ struct ipfrag_table {
     uint64_t next_seq;
     int64_t oldest_ts;     /* lower bound of first_ts over used slots */
     struct ipfrag_stats st;
+    struct wlan_defrag *wlan; /* 802.11 fragments (wlan_defrag.h), made at the first; they share st */
 };
 
 void ipfrag_config_default(struct ipfrag_config *cfg)
@@ -79,6 +81,7 @@ void ipfrag_free(struct ipfrag_table *t)
 {
     if (!t)
         return;
+    wlan_defrag_free(t->wlan);
     if (t->slots)
         for (uint32_t i = 0; i < t->cfg.max_datagrams; i++)
             free(t->slots[i].buf);
@@ -88,6 +91,13 @@ void ipfrag_free(struct ipfrag_table *t)
 }
 
 const struct ipfrag_stats *ipfrag_stats(const struct ipfrag_table *t) { return &t->st; }
+
+struct wlan_defrag *ipfrag_wlan(struct ipfrag_table *t)
+{
+    if (!t->wlan)
+        t->wlan = wlan_defrag_new(&t->st, t->cfg.timeout_us);
+    return t->wlan;
+}
 
 static bool addr_eq(const struct ip_addr *a, const struct ip_addr *b)
 {
@@ -120,6 +130,8 @@ static bool older_than(int64_t now, int64_t then, int64_t timeout)
 
 void ipfrag_expire(struct ipfrag_table *t, int64_t now_us)
 {
+    if (t->wlan && now_us == INT64_MAX)
+        wlan_defrag_expire(t->wlan, now_us); /* the end of the input (ipfrag_add() expires the IP ones as it goes) */
     if (t->st.active == 0 || !older_than(now_us, t->oldest_ts, t->cfg.timeout_us))
         return;
     int64_t oldest = INT64_MAX;

@@ -77,6 +77,10 @@ enum ipfrag_result ipfrag_add(struct ipfrag_table *t, const struct ipfrag_key *k
 void ipfrag_expire(struct ipfrag_table *t, int64_t now_us);
 
 const struct ipfrag_stats *ipfrag_stats(const struct ipfrag_table *t);
+/* The table's 802.11 defragmenter (wlan_defrag.h), made at its first use
+ * (NULL if out of memory); its MSDUs count in these statistics. */
+struct wlan_defrag;
+struct wlan_defrag *ipfrag_wlan(struct ipfrag_table *t);
 /* smbscope merge: another run's counters added. */
 void ipfrag_fold_stats(struct ipfrag_table *t, const struct ipfrag_stats *s);
 

@@ -431,6 +431,17 @@ enum packet_status pkt_decode_layers(int dlt, const struct capture_record *rec, 
     return decode(out, &w, frags);
 }
 
+enum packet_status packet_decode_next(const struct capture_record *rec, struct ipfrag_table *frags,
+                                      struct packet *out)
+{
+    uint32_t at = out->link_next;
+    record_fields(rec, out);
+    struct wire w = wire_make(rec->data, rec->caplen);
+    if (!at || !wire_skip(&w, at))
+        return PKT_TRUNCATED;
+    return pkt_link_amsdu_next(out, &w, frags);
+}
+
 enum packet_status packet_decode(int dlt, const struct capture_record *rec, struct ipfrag_table *frags,
                                  struct packet *out)
 {

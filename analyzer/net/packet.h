@@ -98,6 +98,10 @@ struct packet {
      * ICRC); NULL after fragment reassembly. */
     const uint8_t *ip_header;
     uint32_t ip_header_len;
+    /* An 802.11 A-MSDU of several subframes, one packet each: where the
+     * next subframe starts in the record (packet_decode_next()), 0 when
+     * this packet was the frame's last.  In the struct's tail padding. */
+    uint32_t link_next;
 };
 
 /* Decode a captured frame of link type dlt (a pcap_datalink() value) into out.
@@ -114,6 +118,12 @@ struct capture_record;
 struct ipfrag_table;
 enum packet_status packet_decode(int dlt, const struct capture_record *rec, struct ipfrag_table *frags,
                                  struct packet *out);
+
+/* The next packet of a frame that holds several (out->link_next != 0 after
+ * packet_decode() or this call: the subframes of an 802.11 A-MSDU, as
+ * tshark dissects each one); out is filled as by packet_decode(). */
+enum packet_status packet_decode_next(const struct capture_record *rec, struct ipfrag_table *frags,
+                                      struct packet *out);
 
 /* Whether packet_decode() knows link type dlt. */
 bool packet_linktype_supported(int dlt);

@@ -19,26 +19,30 @@
 
 static const uint8_t icv_lengths[] = { 12, 16, 24, 32 };
 
-/* Next headers the heuristic takes: the protocols this decoder opens or
- * counts (tshark takes any protocol it has a dissector for; these are the
- * ones a NULL-ESP tunnel carries), the transports checked below. */
+/* Next headers the heuristic takes, as tshark 4.0 takes them: the IP
+ * protocols of its "ip.proto" table (`tshark -G decodes`) whose dissector
+ * takes any payload, and the ones this decoder opens itself (IPv6, SCTP,
+ * ICMPv6 in IPv6; the transports are checked further below).  A NULL-ESP
+ * packet of one the command does not decode (OSPF, PIM, IGMP, EtherIP
+ * ...) is that protocol's, as outside ESP: another IP protocol, counted,
+ * not a loss.  tshark's other dissectors (hop-by-hop options, AH, VRRP,
+ * EIGRP, RSVP ...) look at what they are given before they take it (a
+ * zero octet names hop-by-hop options); taken blindly here they would
+ * open encrypted ESP whose trailer happens to name them: those, and next
+ * headers no dissector takes (59, "no next header": RFC 4303's dummy
+ * packets; unassigned numbers), stay encrypted, a loss. */
+static const uint8_t esp_next_headers[] = {
+    1, 2, 4, 6, 17, 33, 41, 44, 47, 50, 53, 54, 80, 83, 89, 93, 97, 103, 106, 108, 113, 115, 132, 136, 137, 143, 173, 224,
+};
+
 static bool esp_next_known(uint8_t nh, bool v6)
 {
-    switch (nh) {
-    case IPPROTO_V_TCP:
-    case IPPROTO_V_UDP:
-    case IPPROTO_V_IPIP:
-    case IPPROTO_V_IPV6:
-    case IPPROTO_V_GRE:
-    case IPPROTO_V_SCTP:
-        return true;
-    case IPPROTO_V4_ICMP:
-        return !v6;
-    case IPPROTO_V6_ICMP:
+    if (nh == IPPROTO_V6_ICMP)
         return v6;
-    default:
-        return false;
-    }
+    for (size_t i = 0; i < sizeof esp_next_headers; i++)
+        if (esp_next_headers[i] == nh)
+            return true;
+    return false;
 }
 
 /* Where tshark's transport dissector would reject the payload (and the
@@ -80,6 +84,10 @@ enum packet_status pkt_decode_esp(struct packet *pkt, struct l4_in *in)
         size_t inner = at - pad - ESP_HEADER;
         if (!padding || !esp_inner_fits(nh, p + ESP_HEADER, captured - ESP_HEADER, inner))
             continue;
+        /* ESP (or AH, then ESP) inside NULL ESP: a layer like a tunnel's,
+         * followed MAX_TUNNEL_DEPTH deep, never as deep as the datagram allows */
+        if ((nh == IPPROTO_V_ESP || nh == IPPROTO_V_AH) && !pkt_tunnel_enter(pkt))
+            return PKT_MALFORMED;
         struct l4_in next = *in;
         next.proto = nh;
         next.w = wire_window(&in->w, in->w.off + ESP_HEADER, min_u32((uint32_t)(captured - ESP_HEADER), (uint32_t)inner));

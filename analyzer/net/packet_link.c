@@ -3,12 +3,18 @@
  * frames (alone, behind radiotap or behind PPI), PPP (bare, in HDLC-like
  * framing), Cisco HDLC and Linux NFLOG, decoded as tshark decodes them.
  *
+ * As tshark: each subframe of an A-MSDU is a packet (packet_decode() the
+ * first, packet_decode_next() each next one); fragments are reassembled
+ * (wlan_defrag.h) and the MSDU decoded in the frame of the last one.
  * What cannot be read is said, never skipped: a protected 802.11 data
- * frame (no keys) is PKT_ENCRYPTED_LINK; an 802.11 fragment or an A-MSDU
- * of several subframes (one packet out of packet_decode() each) is
- * PKT_UNSUPPORTED_LINK; both are decode losses.  Management and control
- * frames, and data frames without data (Null, QoS Null), are not IP. */
+ * frame (no keys) is PKT_ENCRYPTED_LINK, a decode loss; an MSDU whose
+ * fragments cannot complete is counted with the IP reassembly's losses.
+ * Management and control frames, and data frames without data (Null, QoS
+ * Null), are not IP. */
 #include "packet_priv.h"
+
+#include "ipfrag.h"
+#include "wlan_defrag.h"
 
 /* ---------------------------------------------------------------- 802.11 */
 
@@ -26,6 +32,66 @@
 #define WLAN_ORDER 0x80
 #define WLAN_QOS_AMSDU 0x80    /* in QoS Control's first octet */
 #define AMSDU_SUBFRAME_HEADER 14 /* DA, SA, length (big-endian) */
+
+/* The A-MSDU subframe at w (DA, SA, length, the MSDU, padding to 4 octets
+ * but after the last): its packet, and where the next one starts
+ * (pkt->link_next, 0 for the last).  As tshark, a subframe follows while
+ * more than its header's 14 octets were sent after the padding (an FCS is
+ * 4): one cut by the capture is then a truncation, not a packet passed
+ * over.  uncaptured: octets sent past the end of w. */
+static enum packet_status amsdu_subframe(struct packet *pkt, struct wire *w, uint64_t uncaptured,
+                                         struct ipfrag_table *frags)
+{
+    size_t start = w->off;
+    const uint8_t *sub = wire_bytes(w, AMSDU_SUBFRAME_HEADER);
+    if (!sub)
+        return PKT_TRUNCATED;
+    size_t len = load_u16be(sub + 12);
+    size_t next = start + ((AMSDU_SUBFRAME_HEADER + len + 3) & ~(size_t)3);
+    uint64_t sent = w->len + uncaptured;
+    if (next < sent && sent - next > AMSDU_SUBFRAME_HEADER && next <= UINT32_MAX)
+        pkt->link_next = (uint32_t)next;
+    bool whole = len <= wire_left(w);
+    struct wire msdu = wire_window(w, w->off, whole ? len : wire_left(w));
+    enum packet_status st = pkt_decode_llc(pkt, &msdu, frags);
+    /* a header past an MSDU captured whole: its length was short, as
+     * tshark says of it (malformed), not the capture */
+    return st == PKT_TRUNCATED && whole ? PKT_MALFORMED : st;
+}
+
+/* An 802.11 fragment (the MSDU's number frag, more to come): held, or the
+ * whole MSDU decoded from the reassembly (wlan_defrag.h) in the frame of
+ * its last fragment, as tshark does.  Without a table (a thread routing
+ * records) it is held, as an IP fragment is. */
+static enum packet_status wlan_fragment(struct packet *pkt, struct wire *w, const uint8_t *mac, unsigned frag,
+                                        bool more, bool amsdu, struct ipfrag_table *frags)
+{
+    struct wlan_defrag *d = frags ? ipfrag_wlan(frags) : NULL;
+    pkt->ip_fragment = true;
+    if (!d)
+        return PKT_FRAG_HELD;
+    struct wlan_frag_key key;
+    memcpy(key.addrs, mac + 4, sizeof key.addrs); /* addr1, addr2 */
+    key.seq = (uint16_t)(load_u16le(mac + 22) >> 4);
+    const uint8_t *msdu;
+    uint32_t len;
+    if (wlan_defrag_add(d, &key, frag, more, w->p + w->off, (uint32_t)wire_left(w), pkt->ts_us, &msdu, &len) !=
+        IPFRAG_COMPLETE)
+        return PKT_FRAG_HELD;
+    pkt->ip_reassembled = true;
+    struct wire whole = wire_make(msdu, len);
+    if (!amsdu)
+        return pkt_decode_llc(pkt, &whole, frags);
+    /* A-MSDUs are not fragmented (802.11-2016 10.2.7, but on DMG): its
+     * first subframe is read; more would be in a buffer the next call
+     * does not reach, a loss said rather than a packet passed over */
+    enum packet_status st = amsdu_subframe(pkt, &whole, 0, frags);
+    if (pkt->link_next) {
+        pkt->link_next = 0;
+        return PKT_UNSUPPORTED_LINK;
+    }
+    return st;
+}
 
 /* The 802.11 MAC header to the MSDU, then LLC/SNAP; pad4: radiotap said the
  * header is padded to a multiple of 4 octets (its DATAPAD flag). */
@@ -46,30 +112,26 @@ static enum packet_status wlan_frame(struct packet *pkt, struct wire *w, bool pa
         return PKT_TRUNCATED;
     if (flags & WLAN_PROTECTED) /* fragments too: whole, they would still be sealed */
         return PKT_ENCRYPTED_LINK;
-    const uint8_t *seq = h.p + h.off + 22;
-    if ((flags & WLAN_MORE_FRAGMENTS) || (seq[0] & 0x0F))
-        return PKT_UNSUPPORTED_LINK; /* a fragment of an MSDU: not reassembled here */
-    bool amsdu = qos && (h.p[h.off + WLAN_HEADER + ((flags & 3) == 3 ? WLAN_ADDR4 : 0)] & WLAN_QOS_AMSDU);
+    const uint8_t *mac = h.p + h.off;
+    unsigned frag = mac[22] & 0x0F;
+    bool amsdu = qos && (mac[WLAN_HEADER + ((flags & 3) == 3 ? WLAN_ADDR4 : 0)] & WLAN_QOS_AMSDU);
     if (!wire_skip(w, hdr - 2) || (pad4 && !wire_skip(w, (4 - hdr % 4) % 4)))
         return PKT_TRUNCATED;
-    if (amsdu) {
-        /* one subframe, its MSDU to the end of the frame (no padding after
-         * the last); several would be several packets */
-        const uint8_t *sub = wire_bytes(w, AMSDU_SUBFRAME_HEADER);
-        if (!sub)
-            return PKT_TRUNCATED;
-        size_t len = load_u16be(sub + 12);
-        if (wire_left(w) > len + 3 + 4) /* more than the padding and an FCS after it */
-            return PKT_UNSUPPORTED_LINK;
-        struct wire msdu = wire_window(w, w->off, len < wire_left(w) ? len : wire_left(w));
-        return pkt_decode_llc(pkt, &msdu, frags);
-    }
+    if ((flags & WLAN_MORE_FRAGMENTS) || frag)
+        return wlan_fragment(pkt, w, mac, frag, flags & WLAN_MORE_FRAGMENTS, amsdu, frags);
+    if (amsdu)
+        return amsdu_subframe(pkt, w, pkt->wirelen > pkt->caplen ? pkt->wirelen - pkt->caplen : 0, frags);
     return pkt_decode_llc(pkt, w, frags);
 }
 
 enum packet_status pkt_link_wlan(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
 {
     return wlan_frame(pkt, w, false, frags);
+}
+
+enum packet_status pkt_link_amsdu_next(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
+{
+    return amsdu_subframe(pkt, w, pkt->wirelen > pkt->caplen ? pkt->wirelen - pkt->caplen : 0, frags);
 }
 
 #define RADIOTAP_HEADER 8        /* version, pad, length (LE), first present word */

@@ -172,6 +172,8 @@ enum packet_status pkt_decode_llc(struct packet *pkt, struct wire *w, struct ipf
 enum packet_status pkt_link_by_dlt(int dlt, struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
 /* packet_link.c: 802.11 (bare, radiotap, PPI), PPP, Cisco HDLC, NFLOG */
 enum packet_status pkt_link_wlan(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
+/* the A-MSDU subframe at w (w over the whole record, at pkt->link_next) */
+enum packet_status pkt_link_amsdu_next(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
 enum packet_status pkt_link_radiotap(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
 enum packet_status pkt_link_ppi(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
 enum packet_status pkt_link_ppp(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);

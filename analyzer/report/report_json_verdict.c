@@ -107,6 +107,25 @@ void json_evidence(struct json *j, const struct analysis *a)
         json_kuint(j, "encrypted_link", e.status[PKT_ENCRYPTED_LINK]);
     if (e.status[PKT_ENCRYPTED_ESP])
         json_kuint(j, "encrypted_esp", e.status[PKT_ENCRYPTED_ESP]);
+    const struct esp_peers *ep = &a->esp_peers;
+    if (ep->n) { /* who speaks it (esp_peers.h); only when seen, as encrypted_esp */
+        json_key(j, "encrypted_esp_peers");
+        json_begin_array(j);
+        for (uint32_t i = 0; i < ep->n; i++) {
+            json_begin_object(j);
+            json_key(j, "peers");
+            json_begin_array(j);
+            jkaddr(j, NULL, &ep->pairs[i].a);
+            jkaddr(j, NULL, &ep->pairs[i].b);
+            json_end_array(j);
+            json_kuint(j, "packets", ep->pairs[i].packets);
+            jktime(j, "first_seen", ep->pairs[i].first_ts);
+            json_end_object(j);
+        }
+        json_end_array(j);
+        if (ep->other_packets)
+            json_kuint(j, "encrypted_esp_other_peers_packets", ep->other_packets);
+    }
     json_end_object(j);
     json_key(j, "caps_hit");
     json_begin_object(j);

@@ -155,6 +155,20 @@ static void duration(FILE *out, int64_t us)
     fprintf(out, "%.3f s", (double)us / 1e6);
 }
 
+/* The pairs speaking encrypted ESP (esp_peers.h): " (between A and B: N,
+ * ...; N more packets between other pairs)". */
+static void esp_peers_text(FILE *out, const struct esp_peers *ep)
+{
+    char x[FMT_ADDR_LEN], y[FMT_ADDR_LEN];
+    for (uint32_t i = 0; i < ep->n; i++)
+        fprintf(out, "%s%s and %s: %" G_GUINT64_FORMAT, i ? ", " : " (between ", fmt_addr(&ep->pairs[i].a, x),
+                fmt_addr(&ep->pairs[i].b, y), ep->pairs[i].packets);
+    if (ep->other_packets)
+        fprintf(out, "%s%" G_GUINT64_FORMAT " between other pairs", ep->n ? "; " : " (", ep->other_packets);
+    if (ep->n || ep->other_packets)
+        fputc(')', out);
+}
+
 void text_evidence(struct text *t, const struct analysis *a)
 {
     FILE *out = t->out;
@@ -198,8 +212,10 @@ void text_evidence(struct text *t, const struct analysis *a)
                 e.status[PKT_UNSUPPORTED_LINK]);
     if (e.status[PKT_ENCRYPTED_LINK])
         fprintf(out, "; %" G_GUINT64_FORMAT " protected 802.11 data frames (no keys)", e.status[PKT_ENCRYPTED_LINK]);
-    if (e.status[PKT_ENCRYPTED_ESP])
+    if (e.status[PKT_ENCRYPTED_ESP]) {
         fprintf(out, "; %" G_GUINT64_FORMAT " encrypted IPsec ESP packets", e.status[PKT_ENCRYPTED_ESP]);
+        esp_peers_text(out, &a->esp_peers);
+    }
     fputc('\n', out);
     fputs("  caps hit         ", out);
     if (!e.evictions && !e.reassembly_cap_hits && !e.netbios_not_itemised_packets && !e.race_pairs_dropped &&

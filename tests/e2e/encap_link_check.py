@@ -24,6 +24,7 @@ counted; 802.11 management frames are not data and no loss.
 import argparse
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -48,14 +49,27 @@ def snap(ethertype, payload):
     return b"\xaa\xaa\x03\0\0\0" + struct.pack("!H", ethertype) + payload
 
 
-def wlan(payload, qos=True, four=False, htc=False, protected=False, amsdu=False, mgmt=False):
-    """An 802.11 data frame (or a beacon when mgmt) carrying payload behind LLC/SNAP."""
+def amsdu_subframes(payloads):
+    """A-MSDU subframes (DA, SA, length, MSDU), each but the last padded to 4 octets."""
+    out = b""
+    for i, p in enumerate(payloads):
+        sub = STA + AP2 + struct.pack("!H", len(p)) + p
+        out += sub + (b"\0" * (-len(sub) % 4) if i < len(payloads) - 1 else b"")
+    return out
+
+
+def wlan(payload, qos=True, four=False, htc=False, protected=False, amsdu=False, mgmt=False, seq=0x12, frag=0,
+         more=False):
+    """An 802.11 data frame (or a beacon when mgmt) carrying payload behind LLC/SNAP
+    (amsdu: a list of payloads, one subframe each); seq, frag, more: its
+    sequence and fragment numbers and More Fragments bit."""
     if mgmt:  # a beacon: type 0 subtype 8, then fixed fields and an SSID
         return (struct.pack("<BBH", 0x80, 0, 0) + b"\xff" * 6 + BSSID + BSSID + struct.pack("<H", 0x10)
                 + b"\0" * 8 + struct.pack("<HH", 100, 0x0401) + b"\x00\x03smb")
     subtype = 8 if qos else 0
-    flags = 0x01 | (0x02 if four else 0) | (0x40 if protected else 0) | (0x80 if htc else 0)
-    h = struct.pack("<BBH", (subtype << 4) | (2 << 2), flags, 0x2c) + BSSID + STA + AP2 + struct.pack("<H", 0x120)
+    flags = 0x01 | (0x02 if four else 0) | (0x04 if more else 0) | (0x40 if protected else 0) | (0x80 if htc else 0)
+    h = (struct.pack("<BBH", (subtype << 4) | (2 << 2), flags, 0x2c) + BSSID + STA + AP2
+         + struct.pack("<H", (seq & 0xfff) << 4 | frag))
     if four:
         h += STA
     if qos:
@@ -65,7 +79,7 @@ def wlan(payload, qos=True, four=False, htc=False, protected=False, amsdu=False,
     if protected:  # a CCMP header, the "encrypted" MSDU and its MIC
         return h + struct.pack("<BBBBI", 1, 0, 0, 0x20, 0) + bytes((i * 37 + 11) & 255 for i in range(len(payload) + 8)) + b"\x5a" * 8
     if amsdu:
-        return h + STA + AP2 + struct.pack("!H", len(payload)) + payload
+        return h + amsdu_subframes(payload if isinstance(payload, list) else [payload])
     return h + payload
 
 
@@ -141,29 +155,164 @@ LINKTYPE = {"wlan": 105, "wlan-qos": 105, "wlan-4addr-htc": 105, "wlan-amsdu": 1
             "ppp": 9, "ppp-hdlc": 50, "chdlc": 104, "nflog": 239, "esp-null": 1, "esp-null-16": 1, "esp-natt": 1, "esp-natt-encrypted": 1,
             "wlan-protected": 105, "esp-encrypted": 1}
 OPEN = ["wlan", "wlan-qos", "wlan-4addr-htc", "wlan-amsdu", "radiotap", "ppi", "ppp", "ppp-hdlc", "chdlc", "nflog",
-        "esp-null", "esp-null-16", "esp-natt"]
+        "esp-null", "esp-null-16", "esp-natt", "wlan-amsdu3", "radiotap-amsdu3", "wlan-frag"]
 SHUT = {"wlan-protected": "encrypted_link", "esp-encrypted": "encrypted_esp", "esp-natt-encrypted": "encrypted_esp"}
 TSHARK_ESP = ["-o", "esp.enable_null_encryption_decode_heuristic:TRUE"]
+
+
+def amsdus(frames, radio=False):
+    """Runs of up to three frames in one direction (one Ethernet source and
+    destination) as one A-MSDU each, as an access point aggregates them."""
+    out, run = [], []
+
+    def flush():
+        if run:
+            f = wlan([snap(0x0800, x[2][14:]) for x in run], amsdu=True, seq=len(out))
+            out.append((run[0][0], run[0][1], radiotap(f) if radio else f, None))
+            run.clear()
+    for x in frames:
+        if run and (x[2][:12] != run[0][2][:12] or len(run) == 3):
+            flush()
+        run.append(x)
+    flush()
+    return out
+
+
+def fragments(frames, lose=None):
+    """Every MSDU in three fragments (even lengths but the last), under its
+    own sequence number; the first fragment of the first MSDU sent twice
+    (a retransmission); lose: an MSDU whose middle fragment is not captured."""
+    out = []
+    for n, (ts, us, f, _) in enumerate(frames):
+        msdu = snap(0x0800, f[14:])
+        step = (len(msdu) + 2) // 3 + ((len(msdu) + 2) // 3) % 2
+        pieces = [msdu[i:i + step] for i in range(0, len(msdu), step)]
+        for i, piece in enumerate(pieces):
+            if n == lose and i == 1:
+                continue
+            frame = wlan(piece, seq=n, frag=i, more=i < len(pieces) - 1)
+            out += [(ts, us, frame, None)] * (2 if n == 0 and i == 0 else 1)
+    return out
+
+
+# the modes whose frames are not one to one with the sample's
+GROUPED = {"wlan-amsdu3": lambda fr: amsdus(fr), "radiotap-amsdu3": lambda fr: amsdus(fr, radio=True),
+           "wlan-frag": lambda fr: fragments(fr), "wlan-frag-gap": lambda fr: fragments(fr, lose=LOST_MSDU)}
+LINKTYPE.update({"wlan-amsdu3": 105, "radiotap-amsdu3": 127, "wlan-frag": 105, "wlan-frag-gap": 105})
+LOST_MSDU = 5  # the sample's sixth frame: the client's NBSS Session Request
 
 
 def rewrite(src, dst, mode, beacons=False):
     d = open(src, "rb").read()
     out = [d[:20] + struct.pack("<I", LINKTYPE[mode])]
-    off = 24
+    frames, off = [], 24
     while off + 16 <= len(d):
         s, us, cl, wl = struct.unpack("<IIII", d[off:off + 16])
-        f = d[off + 16:off + 16 + cl]
+        frames.append((s, us, d[off + 16:off + 16 + cl], wl - cl))
         off += 16 + cl
-        nf = encap(mode, f)
-        out.append(struct.pack("<IIII", s, us, len(nf), len(nf) + (wl - cl)) + nf)
+    made = GROUPED[mode](frames) if mode in GROUPED else [(s, us, encap(mode, f), cut) for s, us, f, cut in frames]
+    for s, us, nf, cut in made:
+        out.append(struct.pack("<IIII", s, us, len(nf), len(nf) + (cut or 0)) + nf)
         if beacons:
             b = struct.pack("<BBHI", 0, 0, 8, 0) + wlan(b"", mgmt=True)  # radiotap, no fields
             out.append(struct.pack("<IIII", s, us, len(b), len(b)) + b)
     open(dst, "wb").write(b"".join(out))
 
 
-def facts(smbscope, path):
-    p = subprocess.run([smbscope, "-q", "-T", "json", path], capture_output=True, timeout=120)
+def esp_sweep(path, nhs):
+    """An Ethernet/IPv4 capture of one NULL-ESP packet for each next header
+    in nhs: 40 octets of no protocol in particular, padding 1, 2, ..., a
+    12-octet ICV."""
+    out = [struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)]
+    for nh in nhs:
+        inner = bytes((i * 7 + 3) & 255 for i in range(40))
+        pad = bytes(range(1, 1 + (-(len(inner) + 2) % 4)))
+        body = struct.pack("!II", 0x2002, nh + 1) + inner + pad + bytes([len(pad), nh]) + b"\xcc" * 12
+        h = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), 1, 0, 64, 50, 0, bytes([10, 1, 0, 1]),
+                                  bytes([10, 1, 0, 2])))
+        struct.pack_into("!H", h, 10, csum(bytes(h)))
+        f = b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x08\x00" + bytes(h) + body
+        out.append(struct.pack("<IIII", 1, nh, len(f), len(f)) + f)
+    open(path, "wb").write(b"".join(out))
+
+
+# Next headers of protocols smbscope decodes itself (ICMP, IP in IP, TCP,
+# UDP, IPv6, GRE, ESP, ICMPv6, SCTP, MPLS): its own decoder judges their
+# payload (a malformed one is a loss of another kind); the sweep is about
+# the others.
+ESP_OWN = {1, 4, 6, 17, 41, 47, 50, 58, 132, 137}
+
+
+def two_tunnels(src, dst):
+    """The sample in encrypted ESP (esp-encrypted), its frames from the
+    tenth on between another pair of addresses (10.213.9.x): two ESP
+    peer pairs, as two sites' gateways."""
+    rewrite(src, dst, "esp-encrypted")
+    d = bytearray(open(dst, "rb").read())
+    off, n = 24, 0
+    while off + 16 <= len(d):
+        cl = struct.unpack("<I", d[off + 8:off + 12])[0]
+        f = off + 16
+        if n >= 9:
+            for a in (f + 14 + 12, f + 14 + 16):
+                d[a + 2] = 9
+            d[f + 14 + 10:f + 14 + 12] = b"\0\0"
+            d[f + 14 + 10:f + 14 + 12] = struct.pack("!H", csum(bytes(d[f + 14:f + 14 + 20])))
+        off, n = f + cl, n + 1
+    open(dst, "wb").write(bytes(d))
+
+
+def esp_peers_of(doc):
+    return sorted((tuple(x["peers"]), x["packets"]) for x in doc["evidence"]["decode_losses"].get("encrypted_esp_peers", []))
+
+
+def check_esp_peers(smbscope, tshark, tmp):
+    """The report names who speaks the encrypted ESP: each address pair and
+    its packets, as tshark counts its ESP frames, in JSON and text; --jobs 2
+    and merge of two parts cut between them say the same."""
+    path = os.path.join(tmp, "esp-two-tunnels.pcap")
+    two_tunnels(os.path.join(os.path.dirname(path), "sample.pcap"), path)
+    t = subprocess.run([tshark, "-r", path] + TSHARK_ESP + ["-T", "fields", "-e", "ip.src", "-e", "ip.dst",
+                                                            "-e", "esp.spi"], capture_output=True, text=True, timeout=120)
+    want = {}
+    for line in t.stdout.splitlines():
+        a, b, spi = line.split("\t")
+        if spi:
+            k = tuple(sorted((a, b), key=lambda x: tuple(int(o) for o in x.split("."))))
+            want[k] = want.get(k, 0) + 1
+    want = sorted(want.items())
+    runs = {}
+    for name, args in (("one run", []), ("--jobs 2", ["--jobs", "2"])):
+        p = subprocess.run([smbscope, "-q", "-T", "json"] + args + [path], capture_output=True, timeout=120)
+        runs[name] = json.loads(p.stdout)
+        got = esp_peers_of(runs[name])
+        tap(len(want) == 2 and got == want, "esp peers (%s): the report names each pair and its packets as tshark "
+            "counts them" % name, "%r, tshark %r" % (got, want))
+    text = subprocess.run([smbscope, path], capture_output=True, text=True, timeout=120).stdout
+    line = [x for x in text.splitlines() if x.strip().startswith("decode losses")]
+    tap(line and all("%s and %s: %d" % (k[0], k[1], n) in line[0] for k, n in want),
+        "esp peers: the text report's decode losses name them", repr(line))
+    unknown = [u["detail"] for u in runs["one run"]["verdict"]["unknowns"] if u["reason"] == "decode-loss"]
+    tap(unknown and all("%s and %s (%d packets)" % (k[0], k[1], n) in unknown[0] for k, n in want),
+        "esp peers: the decode-loss unknown names them", repr(unknown))
+    parts = []
+    for i, (first, last) in enumerate(((1, 20), (21, 1000))):
+        part = os.path.join(tmp, "esp-part%d.pcap" % i)
+        subprocess.run(["editcap", "-r", path, part, "%d-%d" % (first, last)], check=True, capture_output=True,
+                       timeout=60)
+        rep = os.path.join(tmp, "esp-part%d.json" % i)
+        with open(rep, "wb") as f:
+            subprocess.run([smbscope, "-q", "-T", "json", part], stdout=f, timeout=120)
+        parts.append(rep)
+    for order in (parts, parts[::-1]):
+        p = subprocess.run([smbscope, "merge", "-T", "json"] + order, capture_output=True, timeout=120)
+        got = esp_peers_of(json.loads(p.stdout)) if p.stdout else p.stderr[:200]
+        tap(got == want, "esp peers: merge of two parts (%s) names them as one run" %
+            ("in order" if order is parts else "reversed"), "%r, one run %r" % (got, want))
+
+
+def facts(smbscope, path, extra=()):
+    p = subprocess.run([smbscope, "-q", "-T", "json"] + list(extra) + [path], capture_output=True, timeout=120)
     try:
         d = json.loads(p.stdout)
     except ValueError:
@@ -174,7 +323,8 @@ def facts(smbscope, path):
         "smb_connections": e["smb_connections"],
         "netbios_flows": e["netbios_flows"],
         "losses": sum(n for k, n in e["decode_losses"].items()
-                      if k in ("truncated", "malformed", "unsupported_link", "encrypted_link", "encrypted_esp")),
+                      if k in ("truncated", "malformed", "unsupported_link", "encrypted_link", "encrypted_esp",
+                               "fragment_datagrams_lost")),
     }, e["decode_losses"]
 
 
@@ -191,7 +341,8 @@ def tshark_sees(tshark, path, extra):
     """Frames with NBSS or SMB, frames tshark marks malformed or cut."""
     t = subprocess.run([tshark, "-r", path] + extra + ["-T", "fields", "-e", "frame.number", "-e", "nbss.type",
                                                        "-e", "smb.cmd", "-e", "_ws.malformed", "-e", "_ws.short",
-                                                       "-e", "wlan.fc.protected", "-e", "esp.spi", "-e", "esp.protocol"],
+                                                       "-e", "wlan.fc.protected", "-e", "esp.spi", "-e", "esp.protocol",
+                                                       "-e", "ip.src", "-E", "occurrence=a"],
                        capture_output=True, text=True, timeout=120)
     rows = [line.split("\t") for line in t.stdout.splitlines()]
     return {
@@ -201,6 +352,9 @@ def tshark_sees(tshark, path, extra):
         "protected": sum(1 for r in rows if r[5] in ("1", "True")),
         "esp_opened": sum(1 for r in rows if r[6] and r[7]),
         "esp": sum(1 for r in rows if r[6]),
+        # IPv4 headers dissected (an A-MSDU's subframes each, a fragmented
+        # MSDU once: in the frame of its last fragment)
+        "ip": sum(len(r[8].split(",")) for r in rows if len(r) > 8 and r[8]),
     }
 
 
@@ -212,6 +366,7 @@ def main():
     tshark = os.environ.get("TSHARK", "tshark")
     sample = os.path.join(o.samples, "nbt139-nt1.pcap")
     want_rc, want, _ = facts(o.smbscope, sample)
+    sample_frames = tshark_sees(tshark, sample, [])["ip"]
     tap(want_rc == 1 and want["violations"], "the plain sample fails", repr(want))
     with tempfile.TemporaryDirectory(prefix="smbscope-link-") as tmp:
         for mode in OPEN:
@@ -223,6 +378,22 @@ def main():
             rc, got, _ = facts(o.smbscope, path)
             tap(rc == want_rc and got == want, "%s: smbscope judges the traffic inside as the plain sample" % mode,
                 "exit %d %r, plain: exit %d %r" % (rc, got, want_rc, want))
+            if mode in GROUPED:
+                several = ts["frames"] < sample_frames if "amsdu" in mode else ts["frames"] > sample_frames
+                tap(ts["ip"] == sample_frames and several,
+                    "%s: tshark finds every one of the sample's %d packets in %d frames" % (mode, sample_frames,
+                                                                                          ts["frames"]), repr(ts))
+                rc2, got2, _ = facts(o.smbscope, path, ["--jobs", "2"])
+                tap((rc2, got2) == (rc, got), "%s: --jobs 2 tells the same story" % mode, "exit %d %r" % (rc2, got2))
+        # an MSDU whose middle fragment was not captured: tshark cannot
+        # dissect it, smbscope counts it lost (never passed over)
+        path = os.path.join(tmp, "wlan-frag-gap.pcap")
+        rewrite(sample, path, "wlan-frag-gap")
+        ts = tshark_sees(tshark, path, [])
+        rc, got, losses = facts(o.smbscope, path)
+        tap(ts["ip"] == sample_frames - 1 and losses.get("fragment_datagrams_lost") == 1 and got["losses"] == 1,
+            "wlan-frag-gap: the MSDU tshark cannot reassemble is one decode loss (fragment_datagrams_lost)",
+            "tshark %r, exit %d %r %r" % (ts, rc, got, losses))
         # a pcapng (what dumpcap writes on a monitor interface) with beacons
         # between the data frames: management frames are no loss
         path = os.path.join(tmp, "radiotap-beacons.pcap")
@@ -241,6 +412,28 @@ def main():
                                    os.path.join(tmp, mode + "-filter.pcapng"))
             tap(want_f and got_f == want_f, "%s: its pcapng's capture filter is judged as on Ethernet" % mode,
                 "%r, Ethernet: %r" % (got_f, want_f))
+        # NULL ESP of every next header: opened where tshark opens it (its
+        # dissector for the protocol takes the payload: OSPF, PIM, IGMP ...,
+        # another IP protocol, no loss), encrypted where tshark does not
+        # (no dissector, or one that refuses: a loss, as the plugin says)
+        sweep = os.path.join(tmp, "esp-sweep.pcap")
+        esp_sweep(sweep, range(256))
+        t = subprocess.run([tshark, "-r", sweep] + TSHARK_ESP + ["-T", "fields", "-e", "esp.protocol"],
+                           capture_output=True, text=True, timeout=120)
+        opened = [nh for nh, line in enumerate(t.stdout.splitlines()) if line.strip()]
+        for name, nhs, want_lost in (("opens", [n for n in opened if n not in ESP_OWN], 0),
+                                     ("does not open", [n for n in range(256) if n not in opened and n not in ESP_OWN],
+                                      None)):
+            path = os.path.join(tmp, "esp-sweep-%d.pcap" % want_lost if want_lost is not None else "esp-sweep-x.pcap")
+            esp_sweep(path, nhs)
+            rc, got, losses = facts(o.smbscope, path)
+            want_n = len(nhs) if want_lost is None else 0
+            tap(len(nhs) > 10 and losses.get("encrypted_esp", 0) == want_n and got["losses"] == want_n,
+                "NULL ESP of the %d next headers smbscope does not decode that tshark %s: %d encrypted_esp losses" %
+                (len(nhs), name, want_n),
+                "next headers %s: %r" % (nhs, losses))
+        shutil.copy(sample, os.path.join(tmp, "sample.pcap"))
+        check_esp_peers(o.smbscope, tshark, tmp)
         for mode, kind in SHUT.items():
             path = os.path.join(tmp, mode + ".pcap")
             rewrite(sample, path, mode)

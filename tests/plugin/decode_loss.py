@@ -17,10 +17,20 @@ them (tests/e2e/rdma_samples_check.py, tests/e2e/quic_loss_check.py):
                  data offset): truncated and malformed; a total length
                  beyond the frame: no loss
   link types     samples/nbt139-nt1.pcap on 802.11 (a pcap; a radiotap
-                 pcapng with beacons) and in NULL-encrypted ESP: no loss,
-                 both FAIL (tests/e2e/encap_link_check.py makes them);
+                 pcapng with beacons; A-MSDUs of up to three subframes,
+                 bare and behind radiotap; every MSDU in three fragments)
+                 and in NULL-encrypted ESP: no loss, both FAIL
+                 (tests/e2e/encap_link_check.py makes them); wlan-frag-gap:
+                 one MSDU's middle fragment not captured, one
+                 fragment-incomplete loss; esp-sweep: NULL ESP of every
+                 next header the command does not decode itself,
+                 encrypted-esp where Wireshark's heuristic does not open it;
                  wlan-protected, esp-encrypted: every frame sealed, no keys
                  (encrypted-link, encrypted-esp), both inconclusive
+
+  drops          a pcapng whose second packet block says 1,000 packets were
+                 lost (epb_dropcount; an obsolete Packet Block's drops
+                 count): the command's capture-drops unknown, inconclusive
 
 and the untouched samples as controls (no loss, the command's outcome).  For
 each, tshark with the plugin runs in one pass and in two passes, and the
@@ -33,7 +43,8 @@ command (--format json, --tls-keylog with the key log) reads the same file:
   - two passes: every smbscope frame's smbscope.capture.verdict is the
     command's outcome, smbscope.capture.decode_losses its count and
     smbscope.capture.unknown "decode-loss" exactly when it has one; one pass
-    shows none of these final fields;
+    shows none of these final fields; with drops, smbscope.capture.unknown
+    "capture-drops" and smbscope.capture.drops the command's count;
   - -z smbscope,tree, both passes: the whole input's row "verdict X" is the
     command's outcome, its "decode-loss KIND" rows the counts above.
 """
@@ -42,6 +53,7 @@ import collections
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 
@@ -49,8 +61,9 @@ from command_view import PLUGIN_LOSSES
 from wsenv import Failure
 
 FIELDS = ["frame.number", "smbscope", "smbscope.decode_loss", "smbscope.capture.verdict",
-          "smbscope.capture.decode_losses", "smbscope.capture.unknown"]
-FINAL = ["smbscope.capture.verdict", "smbscope.capture.decode_losses", "smbscope.capture.unknown"]
+          "smbscope.capture.decode_losses", "smbscope.capture.unknown", "smbscope.capture.drops"]
+FINAL = ["smbscope.capture.verdict", "smbscope.capture.decode_losses", "smbscope.capture.unknown",
+         "smbscope.capture.drops"]
 WHOLE = "Whole input (the command's outcome and decode losses)"
 AGG = "\x1f"
 
@@ -94,13 +107,35 @@ def damaged_copies(samples, tmp):
                                            os.path.join(tmp, "headers-bad.pcap")), None))
     import encap_link_check as link
     nbt = os.path.join(samples, "nbt139-nt1.pcap")
-    for mode in ("wlan-qos", "esp-null", "esp-natt", "wlan-protected", "esp-encrypted", "esp-natt-encrypted"):
+    for mode in ("wlan-qos", "esp-null", "esp-natt", "wlan-protected", "esp-encrypted", "esp-natt-encrypted",
+                 "wlan-amsdu3", "radiotap-amsdu3", "wlan-frag", "wlan-frag-gap"):
         link.rewrite(nbt, os.path.join(tmp, mode + ".pcap"), mode)
         cases.append((mode, os.path.join(tmp, mode + ".pcap"), None))
+    # NULL ESP of every next header but those of the protocols the command
+    # decodes itself (its decoder judges their payload): opened where
+    # Wireshark opens it.  Not 53 (swIPe): Wireshark reads its payload as
+    # an IP header and calls the sweep's octets a malformed one, a header
+    # loss the command (which opens no swIPe) does not see.
+    link.esp_sweep(os.path.join(tmp, "esp-sweep.pcap"),
+                   [n for n in range(256) if n not in link.ESP_OWN and n != 53])
+    cases.append(("esp-sweep", os.path.join(tmp, "esp-sweep.pcap"), None))
     link.rewrite(nbt, os.path.join(tmp, "radiotap-beacons.pcap"), "radiotap", beacons=True)
     subprocess.run(["editcap", "-F", "pcapng", os.path.join(tmp, "radiotap-beacons.pcap"),
                     os.path.join(tmp, "radiotap-beacons.pcapng")], check=True, capture_output=True)
     cases.append(("radiotap-beacons", os.path.join(tmp, "radiotap-beacons.pcapng"), None))
+    # a pcapng whose second packet block says 1,000 packets were lost before
+    # it (an Enhanced Packet Block's epb_dropcount; an obsolete Packet
+    # Block's drops count), as tests/e2e/input_bounds_check.py writes them:
+    # the command's capture-drops unknown, inconclusive
+    import input_bounds_check as ib
+    for kind in ("epb", "pb"):
+        path = os.path.join(tmp, "%s-drops.pcapng" % kind)
+        with open(path, "wb") as f:
+            f.write(ib.SHB + ib.idb(1))
+            for i, (ts, fr) in enumerate(ib.ethernet_frames(os.path.join(samples, "smb445-smb3_11.pcap"))):
+                n = 1000 if i == 1 else 0
+                f.write(ib.epb_opts(ts, fr, ib.opt(4, struct.pack("<Q", n))) if kind == "epb" else ib.pb(ts, fr, n))
+        cases.append((kind + "-drops", path, None))
     for _, path, keys in cases:
         for f in (path, keys):
             if f and os.path.dirname(f) == tmp:
@@ -146,8 +181,9 @@ def command(binary, capture, keylog):
         raise Failure("smbscope exit %d on %s" % (p.returncode, capture))
     doc = json.loads(p.stdout)
     count = sum(u["count"] for u in doc["verdict"]["unknowns"] if u["reason"] == "decode-loss")
+    drops = sum(u["count"] for u in doc["verdict"]["unknowns"] if u["reason"] == "capture-drops")
     kinds = {k: f(doc) for k, f in PLUGIN_LOSSES.items()}
-    return doc["verdict"]["outcome"], count, {k: v for k, v in kinds.items() if v}
+    return doc["verdict"]["outcome"], count, {k: v for k, v in kinds.items() if v}, drops
 
 
 def run(ts, capture, keylog, two_pass):
@@ -177,7 +213,7 @@ def run(ts, capture, keylog, two_pass):
 
 def check_case(ts, name, capture, keylog, binary, errors):
     label = name + (" (key log)" if keylog else "")
-    outcome, count, kinds = command(binary, capture, keylog)
+    outcome, count, kinds, drops = command(binary, capture, keylog)
     runs = {two: run(ts, capture, keylog, two) for two in (False, True)}
     per_frame = {}
     for two, (rows, whole) in runs.items():
@@ -188,6 +224,8 @@ def check_case(ts, name, capture, keylog, binary, errors):
             errors.append("%s (%s): frames lose %s, the command %d by kind %s" % (label, mode, dict(lost), count, kinds))
         want = {"verdict " + outcome: 1}
         want.update({"decode-loss " + k: v for k, v in kinds.items()})
+        if drops:
+            want["capture-drops"] = drops
         if whole != want:
             errors.append("%s (%s): statistics' whole input %s, the command %s" % (label, mode, whole, want))
         shown = [r for r in rows if r["smbscope"]]
@@ -197,8 +235,10 @@ def check_case(ts, name, capture, keylog, binary, errors):
                 errors.append("%s: one pass shows the capture's final fields on frames %s" % (label, leaked[:5]))
             continue
         for r in shown:
-            got = (r["smbscope.capture.verdict"], r["smbscope.capture.decode_losses"], r["smbscope.capture.unknown"])
-            exp = ([outcome], [str(count)], ["decode-loss"] if count else [])
+            got = (r["smbscope.capture.verdict"], r["smbscope.capture.decode_losses"], r["smbscope.capture.unknown"],
+                   r["smbscope.capture.drops"])
+            exp = ([outcome], [str(count)], (["capture-drops"] if drops else []) + (["decode-loss"] if count else []),
+                   [str(drops)] if drops else [])
             if got != exp:
                 errors.append("%s: frame %s: capture verdict, losses, unknown %s; the command %s" %
                               (label, r["frame.number"][0], got, exp))
@@ -206,9 +246,9 @@ def check_case(ts, name, capture, keylog, binary, errors):
     if per_frame[False] != per_frame[True]:
         errors.append("%s: lost frames differ between one pass %s and two %s" % (label, per_frame[False],
                                                                                per_frame[True]))
-    print("%s: command %s, decode-loss %d %s; plugin agrees in one and two passes%s" %
-          (label, outcome, count, kinds, "" if not errors else " (so far %d mismatches)" % len(errors)))
-    return count
+    print("%s: command %s, decode-loss %d %s, capture-drops %d; plugin agrees in one and two passes%s" %
+          (label, outcome, count, kinds, drops, "" if not errors else " (so far %d mismatches)" % len(errors)))
+    return count + drops
 
 
 def check_decodeloss(ts, args):
@@ -226,7 +266,7 @@ def check_decodeloss(ts, args):
     # every damaged case must be a loss on at least one side of the key log,
     # or the test proves nothing
     missing = {"iwarp", "roce", "quic-initial", "quic-initials", "quic-app", "headers", "wlan-protected",
-               "esp-encrypted"} - set(lossy)
+               "esp-encrypted", "wlan-frag-gap", "esp-sweep", "epb-drops", "pb-drops"} - set(lossy)
     if missing:
         errors.append("no decode-loss at all for %s" % sorted(missing))
     for e in errors:

@@ -9,7 +9,10 @@
 #include <pcap/dlt.h>
 #include <string.h>
 
+#include "capture.h"
+#include "ipfrag.h"
 #include "packet_build.h"
+#include "wlan_defrag.h"
 
 enum { LT_PPP = 9, LT_PPP_HDLC = 50, LT_C_HDLC = 104, LT_WLAN = 105, LT_RADIOTAP = 127, LT_PPI = 192,
        LT_NFLOG = 239 };
@@ -79,6 +82,36 @@ static void test_wlan_not_data(void)
     }
 }
 
+/* Every packet of one record: packet_decode(), then packet_decode_next()
+ * while the frame holds more (an A-MSDU); their statuses into st (at most
+ * max), TCP payload lengths into tcp; the count returned. */
+static size_t decode_all(int lt, const uint8_t *bytes, size_t n, size_t uncaptured, struct ipfrag_table *frags,
+                         enum packet_status *st, size_t max)
+{
+    uint8_t *copy = g_memdup2(bytes, n);
+    struct capture_record rec = { .ts_us = 1700000000000000, .caplen = (uint32_t)n,
+                                  .wirelen = (uint32_t)(n + uncaptured), .data = copy, .frame = 7 };
+    struct packet pkt;
+    size_t k = 0;
+    enum packet_status s = packet_decode(lt, &rec, frags, &pkt);
+    for (;;) {
+        g_assert_cmpint(s, <, PKT_STATUS_COUNT);
+        if (s == PKT_OK && pkt.l4 == L4_TCP)
+            g_assert_cmpmem(pkt.payload, pkt.payload_len, PAYLOAD, PAYLOAD_LEN);
+        if (k < max)
+            st[k] = s;
+        k++;
+        if (!pkt.link_next)
+            break;
+        g_assert_cmpuint(pkt.link_next, <, n + uncaptured); /* inside the frame sent */
+        uint32_t at = pkt.link_next;
+        s = packet_decode_next(&rec, frags, &pkt);
+        g_assert_true(!pkt.link_next || pkt.link_next > at); /* forward: the loop ends */
+    }
+    g_free(copy);
+    return k;
+}
+
 static void test_wlan_unreadable(void)
 {
     GByteArray *f = wlan((struct wlan_opts){ 2, 8, 0x41, false, 0 }, snap_v4()); /* protected */
@@ -86,12 +119,86 @@ static void test_wlan_unreadable(void)
     g_assert_cmpint(d.st, ==, PKT_ENCRYPTED_LINK);
     g_assert_cmpstr(packet_status_name(d.st), ==, "encrypted-link");
     g_byte_array_unref(f);
+    /* without a reassembly table a fragment is held, as an IP fragment */
     f = wlan((struct wlan_opts){ 2, 8, 0x05, false, 0 }, snap_v4()); /* more fragments */
-    g_assert_cmpint(decode(LT_WLAN, f).st, ==, PKT_UNSUPPORTED_LINK);
+    g_assert_cmpint(decode(LT_WLAN, f).st, ==, PKT_FRAG_HELD);
     g_byte_array_unref(f);
     f = wlan((struct wlan_opts){ 2, 0, 0x01, false, 1 }, snap_v4()); /* fragment 1 */
-    g_assert_cmpint(decode(LT_WLAN, f).st, ==, PKT_UNSUPPORTED_LINK);
+    g_assert_cmpint(decode(LT_WLAN, f).st, ==, PKT_FRAG_HELD);
     g_byte_array_unref(f);
+}
+
+/* An MSDU in fragments of step octets: the packet in the frame of the last
+ * one, a repeated fragment a duplicate; one missing, or the first not
+ * captured: never a packet, one MSDU lost. */
+static void test_wlan_fragments(void)
+{
+    GByteArray *msdu = snap_v4();
+    const size_t step = 24;
+    size_t nfrag = (msdu->len + step - 1) / step;
+    g_assert_cmpuint(nfrag, >=, 3);
+    for (int skip = -1; skip < 2; skip++) { /* -1: none missing; 0: the first; 1: a middle one */
+        struct ipfrag_table *t = ipfrag_new(NULL);
+        enum packet_status st[2];
+        size_t oks = 0;
+        for (size_t i = 0; i < nfrag; i++) {
+            if ((int)i == skip)
+                continue;
+            size_t len = i + 1 < nfrag ? step : msdu->len - i * step;
+            GByteArray *piece = g_byte_array_new();
+            putn(piece, msdu->data + i * step, len);
+            GByteArray *f = wlan((struct wlan_opts){ 2, 8, 0x01 | (i + 1 < nfrag ? 0x04 : 0), false, (unsigned)i },
+                                 piece);
+            for (int again = 0; again < (i == 1 ? 2 : 1); again++) { /* fragment 1 retransmitted */
+                g_assert_cmpuint(decode_all(LT_WLAN, f->data, f->len, 0, t, st, 2), ==, 1);
+                oks += st[0] == PKT_OK;
+                if (st[0] != PKT_OK)
+                    g_assert_cmpint(st[0], ==, PKT_FRAG_HELD);
+            }
+            g_byte_array_unref(f);
+        }
+        const struct ipfrag_stats *s = ipfrag_stats(t);
+        g_assert_cmpuint(oks, ==, skip < 0 ? 1 : 0);
+        g_assert_cmpuint(s->reassembled, ==, skip < 0 ? 1 : 0);
+        g_assert_cmpuint(s->dropped_malformed, ==, skip < 0 ? 0 : 1);
+        g_assert_cmpuint(s->duplicates, ==, skip == 1 ? 0 : 1);
+        g_assert_cmpuint(s->active, ==, 0);
+        ipfrag_free(t);
+    }
+    g_byte_array_unref(msdu);
+}
+
+/* Bounds: an MSDU past WLAN_MSDU_MAX is lost (once); more MSDUs in flight
+ * than slots evict the oldest; one left open at the end stays active (a
+ * loss the report counts). */
+static void test_wlan_defrag_bounds(void)
+{
+    struct ipfrag_stats st = { 0 };
+    struct wlan_defrag *d = wlan_defrag_new(&st, 30 * INT64_C(1000000));
+    static uint8_t big[4096];
+    const uint8_t *out;
+    uint32_t len;
+    struct wlan_frag_key k = { { 1 }, 7 };
+    unsigned n = WLAN_MSDU_MAX / sizeof big + 2;
+    for (unsigned i = 0; i < n; i++)
+        g_assert_cmpint(wlan_defrag_add(d, &k, i, i + 1 < n, big, sizeof big, 0, &out, &len), ==, IPFRAG_HELD);
+    g_assert_cmpuint(st.dropped_too_big, ==, 1);
+    g_assert_cmpuint(st.dropped_malformed, ==, 0);
+    for (unsigned i = 0; i < WLAN_DEFRAG_SLOTS + 3; i++) {
+        k.seq = (uint16_t)(100 + i);
+        int64_t ts = i + 1 < WLAN_DEFRAG_SLOTS + 3 ? (int64_t)i : 15 * INT64_C(1000000); /* the last one later */
+        wlan_defrag_add(d, &k, 0, true, big, 16, ts, &out, &len);
+    }
+    g_assert_cmpuint(st.evicted, ==, 3);
+    g_assert_cmpuint(st.active, ==, WLAN_DEFRAG_SLOTS);
+    g_assert_cmpuint(st.bytes_allocated, <=, (size_t)WLAN_DEFRAG_SLOTS * WLAN_MSDU_MAX);
+    /* the last one completes; the first ones in flight time out */
+    g_assert_cmpint(wlan_defrag_add(d, &k, 1, false, big, 8, 40 * INT64_C(1000000), &out, &len), ==, IPFRAG_COMPLETE);
+    g_assert_cmpuint(len, ==, 24);
+    g_assert_cmpuint(st.timed_out, ==, WLAN_DEFRAG_SLOTS - 1);
+    g_assert_cmpuint(st.active, ==, 0);
+    wlan_defrag_free(d);
+    g_assert_cmpuint(st.bytes_allocated, ==, 0);
 }
 
 static GByteArray *amsdu_sub(GByteArray *msdu)
@@ -107,12 +214,50 @@ static void test_wlan_amsdu(void)
     GByteArray *f = wlan((struct wlan_opts){ 2, 8, 0x01, true, 0 }, amsdu_sub(snap_v4()));
     assert_tcp(decode(LT_WLAN, f));
     g_byte_array_unref(f);
-    /* two subframes: two packets, more than one decode gives */
-    GByteArray *two = amsdu_sub(snap_v4());
-    putz(two, (4 - two->len % 4) % 4);
-    two = cat(two, amsdu_sub(snap_v4()));
-    f = wlan((struct wlan_opts){ 2, 8, 0x01, true, 0 }, two);
-    g_assert_cmpint(decode(LT_WLAN, f).st, ==, PKT_UNSUPPORTED_LINK);
+    /* three subframes: three packets, as tshark dissects them; an FCS
+     * after the last (4 octets) is no subframe */
+    GByteArray *three = g_byte_array_new(), *one = snap_v4();
+    size_t msdu_len = one->len;
+    g_byte_array_unref(one);
+    for (int i = 0; i < 3; i++) {
+        putz(three, (4 - three->len % 4) % 4);
+        three = cat(three, amsdu_sub(snap_v4()));
+    }
+    f = wlan((struct wlan_opts){ 2, 8, 0x01, true, 0 }, three);
+    for (int fcs = 0; fcs < 2; fcs++) {
+        if (fcs)
+            putz(f, 4);
+        enum packet_status st[4];
+        g_assert_cmpuint(decode_all(LT_WLAN, f->data, f->len, 0, NULL, st, 4), ==, 3);
+        for (int i = 0; i < 3; i++)
+            g_assert_cmpint(st[i], ==, PKT_OK);
+    }
+    /* the capture cut inside the third subframe's header (the frame was
+     * sent whole): two packets and a truncation, as tshark says */
+    enum packet_status st[4];
+    size_t cut = f->len - 4 - msdu_len - 4;
+    g_assert_cmpuint(decode_all(LT_WLAN, f->data, cut, f->len - cut, NULL, st, 4), ==, 3);
+    g_assert_cmpint(st[0], ==, PKT_OK);
+    g_assert_cmpint(st[1], ==, PKT_OK);
+    g_assert_cmpint(st[2], ==, PKT_TRUNCATED);
+    /* after the last subframe, 18 octets (padding and a subframe header of
+     * length 0): a subframe whose MSDU cannot hold its LLC header, malformed
+     * as tshark says; 16 are no subframe */
+    for (int extra = 16; extra <= 18; extra += 2) {
+        GByteArray *g = wlan((struct wlan_opts){ 2, 8, 0x01, true, 0 }, g_byte_array_new());
+        size_t body = g->len;
+        for (int i = 0; i < 2; i++) {
+            putz(g, (4 - (g->len - body) % 4) % 4);
+            g = cat(g, amsdu_sub(snap_v4()));
+        }
+        size_t pad = (4 - (g->len - body) % 4) % 4;
+        putz(g, (size_t)extra);
+        size_t n = decode_all(LT_WLAN, g->data, g->len, 0, NULL, st, 4);
+        g_assert_cmpuint(n, ==, extra - pad > 14 ? 3 : 2);
+        if (n == 3)
+            g_assert_cmpint(st[2], ==, PKT_MALFORMED);
+        g_byte_array_unref(g);
+    }
     g_byte_array_unref(f);
 }
 
@@ -371,6 +516,7 @@ static void test_cuts_and_noise(void)
     }
     static const int lts[] = { LT_PPP, LT_PPP_HDLC, LT_C_HDLC, LT_WLAN, LT_RADIOTAP, LT_PPI, LT_NFLOG };
     GRand *r = g_rand_new_with_seed(239);
+    struct ipfrag_table *frags = ipfrag_new(NULL);
     uint8_t buf[256];
     for (int iter = 0; iter < 60000; iter++) {
         size_t n = (size_t)g_rand_int_range(r, 0, sizeof buf);
@@ -382,7 +528,14 @@ static void test_cuts_and_noise(void)
         struct decoded d = decode_n(lts[iter % G_N_ELEMENTS(lts)], copy, n, (uint32_t)n, NULL);
         g_assert_cmpint(d.st, <, PKT_STATUS_COUNT);
         g_free(copy);
+        /* every packet of the frame (A-MSDU subframes), with a reassembly
+         * table (802.11 fragments held and joined) */
+        enum packet_status st[1];
+        decode_all(lts[iter % G_N_ELEMENTS(lts)], buf, n, (size_t)(iter % 7), frags, st, 1);
     }
+    const struct ipfrag_stats *fs = ipfrag_stats(frags);
+    g_assert_cmpuint(fs->active, <=, WLAN_DEFRAG_SLOTS + 256);
+    ipfrag_free(frags);
     g_rand_free(r);
 }
 
@@ -393,6 +546,8 @@ int main(int argc, char **argv)
     g_test_add_func("/packet-link/wlan-not-data", test_wlan_not_data);
     g_test_add_func("/packet-link/wlan-unreadable", test_wlan_unreadable);
     g_test_add_func("/packet-link/wlan-amsdu", test_wlan_amsdu);
+    g_test_add_func("/packet-link/wlan-fragments", test_wlan_fragments);
+    g_test_add_func("/packet-link/wlan-defrag-bounds", test_wlan_defrag_bounds);
     g_test_add_func("/packet-link/radiotap-ppi", test_radiotap_ppi);
     g_test_add_func("/packet-link/ppp-hdlc", test_ppp_hdlc);
     g_test_add_func("/packet-link/nflog", test_nflog);

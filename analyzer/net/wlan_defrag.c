@@ -1,0 +1,146 @@
+/* wlan_defrag.c - see wlan_defrag.h. */
+#include "wlan_defrag.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct wlan_slot {
+    struct wlan_frag_key key;
+    bool used;
+    bool broken;       /* a fragment is missing: the MSDU cannot complete, its rest is swallowed */
+    bool too_big;      /* over WLAN_MSDU_MAX (or out of memory): cannot complete either */
+    unsigned next;     /* the fragment number expected next */
+    int64_t first_ts;
+    uint64_t age;      /* order of opening: the oldest is evicted first */
+    uint32_t len, cap;
+    uint8_t *buf;
+};
+
+struct wlan_defrag {
+    struct ipfrag_stats *st;
+    int64_t timeout_us;
+    uint64_t opened;
+    struct wlan_slot slots[WLAN_DEFRAG_SLOTS];
+};
+
+struct wlan_defrag *wlan_defrag_new(struct ipfrag_stats *st, int64_t timeout_us)
+{
+    struct wlan_defrag *d = calloc(1, sizeof *d);
+    if (d) {
+        d->st = st;
+        d->timeout_us = timeout_us;
+    }
+    return d;
+}
+
+void wlan_defrag_free(struct wlan_defrag *d)
+{
+    if (!d)
+        return;
+    for (int i = 0; i < WLAN_DEFRAG_SLOTS; i++) {
+        d->st->bytes_allocated -= d->slots[i].cap;
+        free(d->slots[i].buf);
+    }
+    free(d);
+}
+
+/* The MSDU forgotten (its buffer kept for the next); counter: why it was
+ * lost, NULL when it completed. */
+static void slot_end(struct wlan_defrag *d, struct wlan_slot *s, uint64_t *counter)
+{
+    if (counter)
+        (*counter)++;
+    s->used = false;
+    d->st->active--;
+}
+
+void wlan_defrag_expire(struct wlan_defrag *d, int64_t now_us)
+{
+    for (int i = 0; d && i < WLAN_DEFRAG_SLOTS; i++) {
+        struct wlan_slot *s = &d->slots[i];
+        if (s->used && now_us > s->first_ts && (uint64_t)now_us - (uint64_t)s->first_ts > (uint64_t)d->timeout_us)
+            slot_end(d, s, &d->st->timed_out);
+    }
+}
+
+static struct wlan_slot *slot_find(struct wlan_defrag *d, const struct wlan_frag_key *key)
+{
+    for (int i = 0; i < WLAN_DEFRAG_SLOTS; i++)
+        if (d->slots[i].used && d->slots[i].key.seq == key->seq &&
+            memcmp(d->slots[i].key.addrs, key->addrs, sizeof key->addrs) == 0)
+            return &d->slots[i];
+    return NULL;
+}
+
+static struct wlan_slot *slot_open(struct wlan_defrag *d, const struct wlan_frag_key *key, int64_t ts)
+{
+    struct wlan_slot *pick = NULL;
+    for (int i = 0; i < WLAN_DEFRAG_SLOTS && !(pick && !pick->used); i++)
+        if (!pick || !d->slots[i].used || d->slots[i].age < pick->age)
+            pick = &d->slots[i];
+    if (pick->used)
+        slot_end(d, pick, &d->st->evicted);
+    pick->used = true;
+    pick->broken = pick->too_big = false;
+    pick->key = *key;
+    pick->next = 0;
+    pick->len = 0;
+    pick->first_ts = ts;
+    pick->age = d->opened++;
+    d->st->active++;
+    return pick;
+}
+
+static bool slot_append(struct wlan_defrag *d, struct wlan_slot *s, const uint8_t *data, uint32_t len)
+{
+    uint32_t need = s->len + len;
+    if (need > WLAN_MSDU_MAX)
+        return false;
+    if (need > s->cap) {
+        uint32_t want = s->cap ? s->cap : 2048;
+        while (want < need)
+            want *= 2;
+        uint8_t *nb = realloc(s->buf, want);
+        if (!nb)
+            return false;
+        d->st->bytes_allocated += want - s->cap;
+        s->buf = nb;
+        s->cap = want;
+    }
+    memcpy(s->buf + s->len, data, len);
+    s->len = need;
+    return true;
+}
+
+enum ipfrag_result wlan_defrag_add(struct wlan_defrag *d, const struct wlan_frag_key *key, unsigned frag, bool more,
+                                   const uint8_t *data, uint32_t len, int64_t ts_us, const uint8_t **out,
+                                   uint32_t *out_len)
+{
+    d->st->fragments++;
+    wlan_defrag_expire(d, ts_us);
+    struct wlan_slot *s = slot_find(d, key);
+    if (s && frag < s->next) { /* a retransmission of a fragment already held */
+        d->st->duplicates++;
+        return IPFRAG_HELD;
+    }
+    if (!s) {
+        s = slot_open(d, key, ts_us);
+        s->broken = frag != 0; /* its start was not captured */
+    }
+    if (frag != s->next)
+        s->broken = true; /* a fragment between was not captured */
+    s->next = frag + 1;
+    if (!s->broken && !slot_append(d, s, data, len))
+        s->broken = s->too_big = true; /* the MSDU's other fragments still come here: one loss */
+    if (more)
+        return IPFRAG_HELD;
+    if (s->broken) {
+        slot_end(d, s, s->too_big ? &d->st->dropped_too_big : &d->st->dropped_malformed);
+        return IPFRAG_HELD;
+    }
+    slot_end(d, s, NULL);
+    d->st->reassembled++;
+    *out = s->buf;
+    *out_len = s->len;
+    return IPFRAG_COMPLETE;
+}

@@ -1,0 +1,50 @@
+/* wlan_defrag.h - bounded reassembly of fragmented 802.11 MSDUs.
+ *
+ * 802.11 fragments an MSDU into MPDUs numbered 0, 1, ... under one
+ * sequence number, all but the last with the More Fragments bit, sent in
+ * order (each acknowledged before the next: a repeat is a retransmission).
+ * tshark reassembles them (wlan.defragment, on by default) and dissects
+ * the MSDU in the frame of the last fragment; so does this table.
+ *
+ * A fixed number of MSDUs in flight, each at most WLAN_MSDU_MAX octets;
+ * an MSDU that cannot complete (a fragment missing, its start not
+ * captured, too big, evicted, timed out, or left at the end of the
+ * input) is counted in the IP reassembly's statistics it shares
+ * (ipfrag.h: the decode loss "fragment-incomplete", merge and --jobs
+ * carry them), never silently passed over. */
+#ifndef SMBSCOPE_WLAN_DEFRAG_H
+#define SMBSCOPE_WLAN_DEFRAG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ipfrag.h"
+
+#define WLAN_DEFRAG_SLOTS 16
+#define WLAN_MSDU_MAX 16384 /* an MSDU is at most 2,304 octets; an A-MSDU 11,454 */
+
+struct wlan_defrag;
+
+/* An MPDU's place in its MSDU: transmitter and receiver (addr2, addr1),
+ * sequence number, fragment number. */
+struct wlan_frag_key {
+    uint8_t addrs[12];
+    uint16_t seq;
+};
+
+/* st: the counters it shares (the IP reassembly table's); timeout_us: in
+ * capture time after the first fragment.  NULL if out of memory. */
+struct wlan_defrag *wlan_defrag_new(struct ipfrag_stats *st, int64_t timeout_us);
+void wlan_defrag_free(struct wlan_defrag *d);
+
+/* Offer fragment frag (more: its More Fragments bit) of key's MSDU.
+ * IPFRAG_COMPLETE: *out (valid until the next call) holds the MSDU. */
+enum ipfrag_result wlan_defrag_add(struct wlan_defrag *d, const struct wlan_frag_key *key, unsigned frag, bool more,
+                                   const uint8_t *data, uint32_t len, int64_t ts_us, const uint8_t **out,
+                                   uint32_t *out_len);
+
+/* MSDUs older than the timeout at now_us (INT64_MAX: every one left)
+ * dropped and counted as timed out. */
+void wlan_defrag_expire(struct wlan_defrag *d, int64_t now_us);
+
+#endif
