@@ -193,6 +193,10 @@ enum packet_status pkt_decode_ethertype(struct packet *pkt, struct wire *w, uint
         return decode_mpls(pkt, w, frags);
     case ETH_PPPOE_SESSION:
         return decode_pppoe(pkt, w, frags);
+    case PKT_INNER_ETHERNET: /* transparent Ethernet bridging: a frame in a frame (Cisco serial bridging ...) */
+        if (!pkt_tunnel_enter(pkt))
+            return PKT_MALFORMED;
+        return pkt_link_ethernet(pkt, w, frags);
     default:
         if (type <= ETH_MAX_LENGTH) {
             pkt->link_proto = 0;
