@@ -135,12 +135,43 @@ static size_t build(uint8_t *buf, int link_len, bool v6, uint8_t proto, uint16_t
     return (size_t)link_len + ip_len + l4_len + payload;
 }
 
+/* Primitives (host, net, port, portrange) whose code libpcap's generator makes large (each port term
+ * several blocks for IPv4/IPv6, TCP/UDP/SCTP, fragments): their count, as
+ * whole words of the filter. */
+static unsigned filter_terms(const char *f)
+{
+    static const char *const words[] = { "port", "portrange", "host", "net" };
+    unsigned n = 0;
+    for (const char *q = f; *q;) {
+        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z'))) {
+            q++;
+            continue;
+        }
+        const char *e = q;
+        while ((*e >= 'a' && *e <= 'z') || (*e >= 'A' && *e <= 'Z'))
+            e++;
+        for (size_t k = 0; k < sizeof words / sizeof words[0]; k++)
+            if (strlen(words[k]) == (size_t)(e - q) && !strncmp(q, words[k], (size_t)(e - q))) {
+                n++;
+                break;
+            }
+        q = e;
+    }
+    return n;
+}
+
 bool filter_check(int dlt, const char *filter, uint32_t *blinded, char *errbuf, size_t errlen)
 {
     *blinded = 0;
     size_t len = strlen(filter);
     if (len > FILTER_CHECK_MAX_LEN) {
         snprintf(errbuf, errlen, "%zu bytes long, more than the %d smbscope compiles", len, FILTER_CHECK_MAX_LEN);
+        return false;
+    }
+    unsigned terms = filter_terms(filter);
+    if (terms > FILTER_CHECK_MAX_TERMS) {
+        snprintf(errbuf, errlen, "%u host/net/port terms, more than the %d smbscope compiles", terms,
+                 FILTER_CHECK_MAX_TERMS);
         return false;
     }
     uint8_t hdr[64];

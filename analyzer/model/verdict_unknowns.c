@@ -15,9 +15,34 @@
 #define HOW_CAPTURE "capture on the interface that carries the SMB and NetBIOS traffic (tcpdump -i IFACE -s 0 -w FILE), " \
                     "without a capture filter that drops it"
 
+/* filter_check()'s answer for one (link type, filter text): inputs of a
+ * merge (up to 65,536, from a report a user may have been handed) or of
+ * one run mostly share their filter, and each compile may cost
+ * milliseconds to seconds. */
+struct filter_answer {
+    bool ok;
+    uint32_t blinded;
+    char err[256];
+};
+
+static const struct filter_answer *filter_checked(GHashTable *memo, int dlt, const char *filter)
+{
+    char *key = g_strdup_printf("%d:%s", dlt, filter);
+    struct filter_answer *f = g_hash_table_lookup(memo, key);
+    if (f) {
+        g_free(key);
+        return f;
+    }
+    f = g_new0(struct filter_answer, 1);
+    f->ok = filter_check(dlt, filter, &f->blinded, f->err, sizeof f->err);
+    g_hash_table_insert(memo, key, f);
+    return f;
+}
+
 static void inputs(struct verdict *v, const struct analysis *a, const struct policy *p)
 {
     uint64_t packets = 0;
+    GHashTable *memo = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     for (guint i = 0; i < a->inputs->len; i++) {
         const struct input_info *in = g_ptr_array_index(a->inputs, i);
         packets += in->packets;
@@ -46,10 +71,12 @@ static void inputs(struct verdict *v, const struct analysis *a, const struct pol
                                 "capture with a larger buffer (tcpdump -B 65536), to a faster disk, or with a filter that "
                                 "keeps only udp portrange 137-139, tcp port 139 and tcp port 445");
         if (in->capture_filter && in->capture_filter[0]) {
-            uint32_t blinded = 0;
-            char err[256], esc[512];
+            char esc[512];
             fmt_escaped_buf((const uint8_t *)in->capture_filter, strlen(in->capture_filter), esc, sizeof esc);
-            if (!filter_check(in->dlt, in->capture_filter, &blinded, err, sizeof err)) {
+            const struct filter_answer *fa = filter_checked(memo, in->dlt, in->capture_filter);
+            const char *err = fa->err;
+            uint32_t blinded = fa->blinded;
+            if (!fa->ok) {
                 verdict_add_unknown(v, "capture-filter", POLICY_ALL_RULES, 1,
                                     g_strdup_printf("captured with filter \"%s\", which could not be checked: %s", esc, err),
                                     "capture without a filter, or with one that keeps udp portrange 137-139, tcp port "
@@ -72,6 +99,7 @@ static void inputs(struct verdict *v, const struct analysis *a, const struct pol
             }
         }
     }
+    g_hash_table_destroy(memo);
     bool any_readable = false;
     for (guint i = 0; i < a->inputs->len; i++)
         any_readable |= !((const struct input_info *)g_ptr_array_index(a->inputs, i))->error ||

@@ -113,26 +113,40 @@ static enum packet_status ip_by_version(struct packet *pkt, struct wire *w, stru
  * (RFC 4385) and an Ethernet frame (RFC 4448), anything else an Ethernet
  * frame without the control word (tshark's heuristic): a payload that is
  * neither stays decoded as far as it goes, never dropped unseen. */
-/* Whether an Ethernet frame at `off` of w opens with an IP packet: its
- * EtherType IPv4 or IPv6 and the version of the header after it. */
-static bool ip_frame_at(const struct wire *w, size_t off)
+#define ETH_MIN_PAYLOAD 46u /* an 802.3 frame's data padded to it */
+#define ETH_FCS 4u
+
+/* Whether an Ethernet frame at `off` of w opens with what it says: an
+ * IPv4 or IPv6 EtherType (behind up to one VLAN tag) and the version of the
+ * header after it, or an 802.3 length that fits the rest of the payload
+ * (with or without an FCS, or padded to the minimum frame) followed by an
+ * LLC header (NetBEUI, IPX ...). */
+static bool frame_at(const struct wire *w, size_t off)
 {
-    if (wire_left(w) < off + 15)
+    if (wire_left(w) < off + 17)
         return false;
     const uint8_t *p = w->p + w->off + off;
+    size_t rest = wire_left(w) - off - 14;
     uint16_t type = load_u16be(p + 12);
+    if (type <= ETH_MAX_LENGTH)
+        return type >= 3 && (rest == type || rest == type + ETH_FCS ||
+                             (type < ETH_MIN_PAYLOAD && (rest == ETH_MIN_PAYLOAD || rest == ETH_MIN_PAYLOAD + ETH_FCS)));
+    if ((type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD) && rest >= 5) {
+        type = load_u16be(p + 16);
+        p += 4;
+    }
     return (type == ETH_IPV4 && p[14] >> 4 == 4) || (type == ETH_IPV6 && p[14] >> 4 == 6);
 }
 
 /* A pseudowire payload whose first nibble is 0: a control word, or an
  * Ethernet frame without one whose destination MAC starts with 0 (most
  * vendors' OUIs: 00:50:56, 00:0c:29 ...).  Wireshark tells them by its
- * vendor table and the EtherType; here by the EtherType and IP header
- * each reading finds (review: such a frame was read past a control word
- * that was not there, not IP, and a pseudowire carrying NBNS passed).
- * Without a control word only when that reading finds IP and the other
- * does not. */
-static bool pw_without_cw(const struct wire *w) { return ip_frame_at(w, 0) && !ip_frame_at(w, 4); }
+ * vendor table and the EtherType; here by the EtherType (or 802.3 length)
+ * and what follows it in each reading (review: such a frame was read past
+ * a control word that was not there, not IP, and a pseudowire carrying
+ * NBNS, then NetBEUI, passed).  Without a control word only when that
+ * reading holds and the other does not. */
+static bool pw_without_cw(const struct wire *w) { return frame_at(w, 0) && !frame_at(w, 4); }
 
 static enum packet_status decode_mpls(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
 {
@@ -193,6 +207,10 @@ enum packet_status pkt_decode_ethertype(struct packet *pkt, struct wire *w, uint
         return decode_mpls(pkt, w, frags);
     case ETH_PPPOE_SESSION:
         return decode_pppoe(pkt, w, frags);
+    case PKT_INNER_ETHERNET: /* transparent Ethernet bridging: a frame in a frame (Cisco serial bridging ...) */
+        if (!pkt_tunnel_enter(pkt))
+            return PKT_MALFORMED;
+        return pkt_link_ethernet(pkt, w, frags);
     default:
         if (type <= ETH_MAX_LENGTH) {
             pkt->link_proto = 0;

@@ -44,7 +44,11 @@ static size_t wire_beyond_capture(const struct packet *pkt)
     return pkt->wirelen > pkt->caplen ? pkt->wirelen - pkt->caplen : 0;
 }
 
-enum packet_status pkt_decode_ipv4(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
+/* vj_tcp: a PPP Van Jacobson uncompressed TCP packet (RFC 1144 sec. 3.2):
+ * its protocol octet holds the connection slot, the protocol is TCP (as
+ * Wireshark's dissect_vjuc restores it). */
+static inline enum packet_status decode_ipv4(struct packet *pkt, struct wire *w, struct ipfrag_table *frags,
+                                             bool vj_tcp)
 {
     size_t captured = wire_left(w);
     const uint8_t *ip_start = w->p + w->off;
@@ -85,6 +89,8 @@ enum packet_status pkt_decode_ipv4(struct packet *pkt, struct wire *w, struct ip
         if (!wire_ok(w))
             return PKT_TRUNCATED;
     }
+    if (vj_tcp)
+        proto = IPPROTO_V_TCP;
     uint32_t hdr_len = (uint32_t)(vihl & 0x0F) * 4;
     put_addr(&pkt->src, 4, src);
     put_addr(&pkt->dst, 4, dst);
@@ -131,6 +137,16 @@ enum packet_status pkt_decode_ipv4(struct packet *pkt, struct wire *w, struct ip
             return st;
     }
     return pkt_decode_l4(pkt, &in);
+}
+
+enum packet_status pkt_decode_ipv4(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
+{
+    return decode_ipv4(pkt, w, frags, false);
+}
+
+enum packet_status pkt_decode_ipv4_vj(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
+{
+    return decode_ipv4(pkt, w, frags, true);
 }
 
 /* Skip IPv6 extension headers starting with next header *nh; stops at the

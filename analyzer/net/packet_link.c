@@ -203,7 +203,36 @@ enum packet_status pkt_link_ppi(struct packet *pkt, struct wire *w, struct ipfra
 #define PPP_IPV6 0x0057
 #define PPP_MPLS 0x0281
 #define PPP_MPLS_MC 0x0283
+#define PPP_VJ_COMP 0x002D     /* Van Jacobson compressed TCP/IP (RFC 1144) */
+#define PPP_VJ_UNCOMP 0x002F   /* ... uncompressed: IPv4, the protocol octet a slot */
+#define PPP_BCP 0x0031         /* bridged LAN frames (BCP, RFC 3518) */
+#define PPP_MP 0x003D          /* multilink fragments (RFC 1990) */
+#define PPP_CCP_LINK 0x00FB    /* compressed datagram of one link of a bundle (RFC 1962) */
+#define PPP_CCP 0x00FD         /* compressed datagram (RFC 1962) */
 #define LLC_SAP_NETBIOS 0xF0
+#define BCP_CONTROL 0x10       /* in BCP's flags octet: a bridge control packet (spanning tree) */
+#define BCP_MAC_ETHERNET 1     /* BCP's MAC type: IEEE 802.3/Ethernet */
+
+/* A BCP bridged frame: flags, MAC type, then the LAN frame.  An Ethernet
+ * frame is read as any other (its FCS, when the F flag says one follows,
+ * lies past what the network layer's own length claims); a frame of
+ * another LAN (token ring, FDDI) is not decoded here, a decode loss. */
+static enum packet_status ppp_bcp(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
+{
+    uint8_t flags = wire_u8(w);
+    if (!wire_ok(w))
+        return PKT_TRUNCATED;
+    if (flags & BCP_CONTROL)
+        return PKT_NOT_IP;
+    uint8_t mac = wire_u8(w);
+    if (!wire_ok(w))
+        return PKT_TRUNCATED;
+    if (mac != BCP_MAC_ETHERNET)
+        return PKT_UNSUPPORTED_LINK;
+    if (!pkt_tunnel_enter(pkt)) /* a frame in PPP(oE) in a frame ...: bounded as tunnels are */
+        return PKT_MALFORMED;
+    return pkt_link_ethernet(pkt, w, frags);
+}
 
 /* PPP's protocol field (one octet when compressed: an odd first octet) and
  * what it carries (RFC 1661); PPPoE ends here too. */
@@ -231,8 +260,20 @@ enum packet_status pkt_decode_ppp(struct packet *pkt, struct wire *w, struct ipf
         pkt->llc = true;
         pkt->llc_dsap = LLC_SAP_NETBIOS;
         return PKT_NOT_IP;
+    case PPP_VJ_UNCOMP:
+        return pkt_decode_ipv4_vj(pkt, w, frags);
+    case PPP_BCP:
+        return ppp_bcp(pkt, w, frags);
+    case PPP_VJ_COMP: /* headers against state not kept here */
+    case PPP_MP:      /* fragments of a bundle's packets, not reassembled */
+    case PPP_CCP:     /* compressed, the dictionary not kept */
+    case PPP_CCP_LINK:
+        return PKT_UNSUPPORTED_LINK; /* packets that cannot be read: a decode loss, never "not IP" */
     default:
-        return PKT_NOT_IP; /* LCP, IPCP, CHAP ...: PPP's own control */
+        /* LCP, IPCP, CHAP ... (0x8000 and up, 0xC021 ...): PPP's own
+         * control; other network protocols (AppleTalk, DECnet ...) carry
+         * no IP */
+        return PKT_NOT_IP;
     }
 }
 
@@ -270,6 +311,7 @@ enum packet_status pkt_link_ppp(struct packet *pkt, struct wire *w, struct ipfra
 
 #define NFLOG_HEADER 4          /* address family, version, resource id */
 #define NFLOG_TLV_HEADER 4      /* length (with this header), type; both in the writer's byte order */
+#define NFULA_PACKET_HDR 1     /* hw_protocol (big-endian EtherType), hook, pad */
 #define NFULA_PAYLOAD 9
 #define NFLOG_TYPE_MASK 0x7FFF  /* the top bit marks a nested attribute */
 #define NFLOG_AF_INET 2
@@ -277,10 +319,11 @@ enum packet_status pkt_link_ppp(struct packet *pkt, struct wire *w, struct ipfra
 
 /* The payload attribute of an NFLOG record, its TLVs read in one byte
  * order; false when they do not walk to the end in it. */
-static bool nflog_payload(const struct wire *w, bool be, struct wire *payload, bool *found)
+static bool nflog_payload(const struct wire *w, bool be, struct wire *payload, bool *found, int *hw_protocol)
 {
     struct wire t = *w;
     *found = false;
+    *hw_protocol = -1;
     while (wire_left(&t) >= NFLOG_TLV_HEADER) {
         const uint8_t *h = wire_bytes(&t, NFLOG_TLV_HEADER);
         size_t len = be ? load_u16be(h) : load_u16le(h);
@@ -288,6 +331,8 @@ static bool nflog_payload(const struct wire *w, bool be, struct wire *payload, b
         if (len < NFLOG_TLV_HEADER)
             return false;
         size_t body = len - NFLOG_TLV_HEADER;
+        if (type == NFULA_PACKET_HDR && body >= 2 && wire_left(&t) >= 2)
+            *hw_protocol = load_u16be(t.p + t.off); /* network order whatever the TLVs' */
         if (type == NFULA_PAYLOAD) {
             *payload = wire_window(&t, t.off, body < wire_left(&t) ? body : wire_left(&t));
             *found = true;
@@ -302,7 +347,10 @@ static bool nflog_payload(const struct wire *w, bool be, struct wire *payload, b
 
 /* Linux NFLOG (LINKTYPE 239): the IP packet is the payload TLV.  The TLVs
  * are in the byte order of the host that wrote them: little-endian first,
- * big-endian when that does not walk. */
+ * big-endian when that does not walk.  A family other than IPv4/IPv6
+ * (bridge 7, netdev 5: nftables' and ebtables' `log group`) logs what its
+ * packet header's hw_protocol names, an EtherType, as tshark decodes it
+ * (review: a bridge's NBNS was "not IP" and passed). */
 enum packet_status pkt_link_nflog(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
 {
     uint8_t family = wire_u8(w);
@@ -310,7 +358,9 @@ enum packet_status pkt_link_nflog(struct packet *pkt, struct wire *w, struct ipf
         return PKT_TRUNCATED;
     struct wire payload;
     bool found;
-    if (!nflog_payload(w, false, &payload, &found) && !nflog_payload(w, true, &payload, &found))
+    int hw_protocol;
+    if (!nflog_payload(w, false, &payload, &found, &hw_protocol) &&
+        !nflog_payload(w, true, &payload, &found, &hw_protocol))
         return wire_left(w) < NFLOG_TLV_HEADER ? PKT_TRUNCATED : PKT_MALFORMED;
     if (!found)
         return PKT_NOT_IP; /* a record without the packet (metadata only) */
@@ -318,5 +368,7 @@ enum packet_status pkt_link_nflog(struct packet *pkt, struct wire *w, struct ipf
         return pkt_decode_ipv4(pkt, &payload, frags);
     if (family == NFLOG_AF_INET6)
         return pkt_decode_ipv6(pkt, &payload, frags);
-    return PKT_NOT_IP; /* bridge or ARP families */
+    if (hw_protocol < 0) /* nothing says what the packet is: a loss, never "not IP" */
+        return PKT_UNSUPPORTED_LINK;
+    return pkt_decode_ethertype(pkt, &payload, (uint16_t)hw_protocol, frags); /* ARP stays not IP by its type */
 }

@@ -190,6 +190,8 @@ enum packet_status pkt_decode_layers(int dlt, const struct capture_record *rec, 
 bool pkt_fast_eth_ipv4(const struct capture_record *rec, struct packet *out);
 /* packet_ip.c */
 enum packet_status pkt_decode_ipv4(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
+/* ... a PPP VJ-uncompressed TCP packet: IPv4 whose protocol octet is a slot */
+enum packet_status pkt_decode_ipv4_vj(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
 enum packet_status pkt_decode_ipv6(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
 bool pkt_ipv6_ext_skip(struct wire *w, uint8_t *nh, bool *is_fragment_tail);
 /* packet_l4.c */

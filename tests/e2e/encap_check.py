@@ -140,6 +140,20 @@ def facts(smbscope, path):
     }
 
 
+def netbeui_frames(pw):
+    """An 802.3/LLC NetBEUI NAME_QUERY between VMware MACs (00:0c:29: first
+    nibble 0), twice; pw: each inside an MPLS Ethernet pseudowire without a
+    control word (RFC 4448 makes it optional)."""
+    nbf = (struct.pack("<HHB", 44, 0xEFFF, 0x0A) + b"\0" * 5 + b"\x01\0" + b"SMBSCOPESRV".ljust(16)
+           + b"CLIENT".ljust(16))
+    llc = b"\xf0\xf0\x03" + nbf
+    frame = bytes.fromhex("000c29112233000c29445566") + struct.pack("!H", len(llc)) + llc
+    if pw:
+        frame = MACS + b"\x88\x47" + struct.pack("!I", (300 << 12) | (1 << 8) | 64) + frame
+    recs = b"".join(struct.pack("<IIII", 1700000000 + i, 0, len(frame), len(frame)) + frame for i in range(2))
+    return struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1) + recs
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smbscope", required=True)
@@ -165,6 +179,18 @@ def main():
             rc, got = facts(o.smbscope, path)
             tap(rc == want_rc and got == want, "%s: smbscope judges the traffic inside as the plain sample" % mode,
                 "exit %d %r, plain: exit %d %r" % (rc, got, want_rc, want))
+        # NetBEUI in a pseudowire without a control word (review F9: read 4
+        # octets late as behind a control word, not IP, and it passed)
+        for pw in (False, True):
+            path = os.path.join(tmp, "netbeui-pw.pcap" if pw else "netbeui.pcap")
+            open(path, "wb").write(netbeui_frames(pw))
+            t = subprocess.run([tshark, "-r", path, "-Y", "netbios && !_ws.malformed && !_ws.short", "-T", "fields",
+                                "-e", "frame.number"], capture_output=True, text=True, timeout=120)
+            rc, got = facts(o.smbscope, path)
+            name = "netbeui%s" % ("-pw-nocw" if pw else "")
+            tap(len(t.stdout.split()) == 2, "%s: tshark finds the NetBEUI name query in both frames" % name, t.stdout)
+            tap(rc == 1 and [r for r, _ in got["violations"]] == ["netbios"] and got["losses"] == 0,
+                "%s: smbscope fails it (netbios)" % name, "exit %d %r" % (rc, got))
         path = os.path.join(tmp, "gre5.pcap")
         rewrite(sample, path, "gre5")
         rc, got = facts(o.smbscope, path)
