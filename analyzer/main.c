@@ -12,6 +12,7 @@
 
 #include "analysis.h"
 #include "capture.h"
+#include "census.h"
 #include "fold_mem.h"
 #include "jobs.h"
 #include "mem_trim.h"
@@ -130,8 +131,10 @@ int main(int argc, char **argv)
      * takes longer than the rest of the report: its thread starts now, so
      * the verdict is computed meanwhile too (nothing changes the analysis
      * from here on: the verdict and the report only read it). */
-    if (run_report_json(&run) && cfg.merge_state)
+    if (run_report_json(&run) && cfg.merge_state) {
+        census_pair_order_build(a.census); /* both threads read it (census.h) */
         a.state_render = mstate_render_start(&a);
+    }
 
     struct verdict v;
     verdict_compute(&v, &a, &cfg.policy);
