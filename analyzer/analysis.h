@@ -34,6 +34,7 @@ struct smb_hosts;
 struct conn_summary;
 struct fin_recs;
 struct frame_recs;
+struct mstate_render;
 
 /* Events as they happen, for the ndjson output (NULL members are skipped).
  * conn_classified comes once per SMB connection: when the negotiation was
@@ -231,6 +232,10 @@ struct analysis {
     unsigned jobs_threads, jobs_requested;
     const char *jobs_split;
     uint64_t jobs_records[4]; /* "flow-hash": the records each thread analysed (split.h SPLIT_MAX_THREADS) */
+    /* The merge state's render, started by main before the verdict is
+     * computed (analyzer/merge/mstate.h): report_json() puts it where the
+     * state goes instead of starting its own.  NULL otherwise. */
+    struct mstate_render *state_render;
 };
 
 #define ANALYSIS_MAX_EDGES 4096u /* past this, edge connections are folded at once (not joinable; counted) */

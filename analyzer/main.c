@@ -12,10 +12,12 @@
 
 #include "analysis.h"
 #include "capture.h"
+#include "census.h"
 #include "fold_mem.h"
 #include "jobs.h"
 #include "mem_trim.h"
 #include "merge.h"
+#include "mstate.h"
 #include "options.h"
 #include "report.h"
 #include "run.h"
@@ -125,11 +127,20 @@ int main(int argc, char **argv)
     run_inputs(&run, &a);
     analysis_finish(&a);
     fold_mem_seal_sets(&a);
+    /* The JSON report's merge state reads only the finished analysis and
+     * takes longer than the rest of the report: its thread starts now, so
+     * the verdict is computed meanwhile too (nothing changes the analysis
+     * from here on: the verdict and the report only read it). */
+    if (run_report_json(&run) && cfg.merge_state) {
+        census_pair_order_build(a.census); /* both threads read it (census.h) */
+        a.state_render = mstate_render_start(&a);
+    }
 
     struct verdict v;
     verdict_compute(&v, &a, &cfg.policy);
     /* Text unless asked otherwise, like tcpdump and tshark; colour only on a terminal. */
     run_report(&run, &a, &v);
+    a.state_render = NULL; /* report_json() put it */
 
     int status = v.exit_code;
     if (fflush(run.out) != 0 || ferror(run.out)) {

@@ -353,6 +353,8 @@ void run_inputs(struct run *r, struct analysis *a)
     }
 }
 
+bool run_report_json(const struct run *r) { return !r->ndjson && r->cfg->format == FORMAT_JSON; }
+
 void run_report(struct run *r, const struct analysis *a, const struct verdict *v)
 {
     if (r->ndjson)

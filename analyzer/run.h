@@ -40,6 +40,8 @@ void run_inputs(struct run *r, struct analysis *a);
 
 /* The final report in the configured format. */
 void run_report(struct run *r, const struct analysis *a, const struct verdict *v);
+/* Whether run_report() writes the JSON report (report_json()). */
+bool run_report_json(const struct run *r);
 
 void run_free(struct run *r);
 

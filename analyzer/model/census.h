@@ -119,6 +119,10 @@ uint64_t census_udp_conversations(const struct census *c, bool *estimate);
  * to the next, nor with the order the pairs came in. */
 uint32_t census_pair_slots(const struct census *c);
 const struct census_pair *census_pair_at(const struct census *c, uint32_t i);
+/* The order census_pair_at() reads, built now: it is built on first use,
+ * and two threads reading a finished census (the verdict, the merge
+ * state's render) must not both build it. */
+void census_pair_order_build(const struct census *c);
 
 /* Bytes the pair table holds (slots and entries). */
 size_t census_pair_table_bytes(const struct census *c);

@@ -163,8 +163,9 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
 {
     struct json jj, *j = &jj;
     json_init(j, out, true);
-    /* the merge state renders on the other core meanwhile (mstate.h) */
-    struct mstate_render *st = a->cfg->merge_state ? mstate_render_start(a) : NULL;
+    /* the merge state renders on the other core meanwhile (mstate.h), from
+     * before the verdict when main started it (analysis.h state_render) */
+    struct mstate_render *st = !a->cfg->merge_state ? NULL : a->state_render ? a->state_render : mstate_render_start(a);
     json_begin_object(j);
     json_kstr(j, "smbscope_version", SMBSCOPE_VERSION);
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quic_sha256.h"
+
 bool quic_crypto_init(void)
 {
     if (gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P))
@@ -49,32 +51,30 @@ const char *quic_suite_name(uint16_t suite)
     return r ? r->name : NULL;
 }
 
-/* HMAC through libgcrypt: the first iovec is the key (GCRY_MD_FLAG_HMAC). */
-static bool hmac(int md, const uint8_t *key, size_t key_len, const uint8_t *a, size_t a_len,
-    const uint8_t *b, size_t b_len, uint8_t *out)
-{
-    gcry_buffer_t iov[3] = {
-        { .data = (void *)(uintptr_t)key, .len = key_len },
-        { .data = (void *)(uintptr_t)a, .len = a_len },
-        { .data = (void *)(uintptr_t)b, .len = b_len },
-    };
-    return gcry_md_hash_buffers(md, GCRY_MD_FLAG_HMAC, out, iov, b_len ? 3 : 2) == 0;
-}
-
-/* One HMAC key for several messages: libgcrypt keeps the keyed state, and
- * gcry_md_reset() returns to it, so the key schedule (two hash blocks and a
- * handle) is paid once per secret, not once per HKDF label (a QUIC
- * connection derives nine or more labels from four secrets on its first
- * flight). */
+/* One HMAC key for several messages.  With the CPU's SHA extensions,
+ * HMAC-SHA-256 (the Initial keys and two of the three suites) is
+ * quic_sha256.c's: the key two precomputed states, each label's HMAC two
+ * compressions, where libgcrypt's md layer cost as much again in handle
+ * bookkeeping on every connection's first flight.  Without them libgcrypt's
+ * vector assembly compresses faster than portable C, and it stays: its
+ * keyed state is kept in the handle, and gcry_md_reset() returns to it. */
 struct hmac_key {
-    gcry_md_hd_t h;
     int md;
     size_t dlen;
+    bool own;                 /* s256, not h */
+    struct quic_hmac256 s256;
+    gcry_md_hd_t h;
 };
 
 static bool hmac_key_open(struct hmac_key *k, int md, const uint8_t *key, size_t key_len)
 {
     k->md = md;
+    k->own = md == GCRY_MD_SHA256 && quic_sha256_uses_extensions();
+    if (k->own) {
+        k->dlen = QUIC_SHA256_LEN;
+        quic_hmac256_key(&k->s256, key, key_len);
+        return true;
+    }
     k->dlen = gcry_md_get_algo_dlen(md);
     if (gcry_md_open(&k->h, md, GCRY_MD_FLAG_HMAC) != 0)
         return false;
@@ -85,7 +85,40 @@ static bool hmac_key_open(struct hmac_key *k, int md, const uint8_t *key, size_t
     return true;
 }
 
-static void hmac_key_close(struct hmac_key *k) { gcry_md_close(k->h); }
+/* An open key keyed again with another secret. */
+static bool hmac_key_rekey(struct hmac_key *k, const uint8_t *key, size_t key_len)
+{
+    if (k->own) {
+        quic_hmac256_key(&k->s256, key, key_len);
+        return true;
+    }
+    return gcry_md_setkey(k->h, key, key_len) == 0;
+}
+
+static void hmac_key_close(struct hmac_key *k)
+{
+    if (!k->own)
+        gcry_md_close(k->h);
+}
+
+/* HMAC(key, a | b | c) into out (k->dlen bytes). */
+static bool hmac_key_mac(struct hmac_key *k, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
+    const uint8_t *c, size_t c_len, uint8_t *out)
+{
+    if (k->own) {
+        quic_hmac256(&k->s256, a, a_len, b, b_len, c, c_len, out);
+        return true;
+    }
+    gcry_md_reset(k->h);
+    gcry_md_write(k->h, a, a_len);
+    gcry_md_write(k->h, b, b_len);
+    gcry_md_write(k->h, c, c_len);
+    const unsigned char *d = gcry_md_read(k->h, k->md);
+    if (!d)
+        return false;
+    memcpy(out, d, k->dlen);
+    return true;
+}
 
 /* HKDF-Expand-Label (RFC 8446 7.1) with the secret already keyed. */
 static bool expand_label(struct hmac_key *k, const char *label, uint8_t *out, size_t out_len)
@@ -110,14 +143,8 @@ static bool expand_label(struct hmac_key *k, const char *label, uint8_t *out, si
     for (uint8_t i = 1; done < out_len; i++) {
         if (i == 0)
             return false;
-        gcry_md_reset(k->h);
-        gcry_md_write(k->h, t, t_len);
-        gcry_md_write(k->h, info, n);
-        gcry_md_write(k->h, &i, 1);
-        const unsigned char *d = gcry_md_read(k->h, k->md);
-        if (!d)
+        if (!hmac_key_mac(k, t, t_len, info, n, &i, 1, t))
             return false;
-        memcpy(t, d, k->dlen);
         t_len = k->dlen;
         size_t take = out_len - done < k->dlen ? out_len - done : k->dlen;
         memcpy(out + done, t, take);
@@ -188,20 +215,21 @@ void quic_kdf_free(struct quic_kdf *kdf)
     free(kdf);
 }
 
-/* The kept HMAC handle keyed with secret (SHA-256 suites), or NULL. */
+/* The kdf's kept SHA-256 key keyed with secret, or NULL (no kdf, another
+ * hash): then the caller opens a key of its own. */
 static struct hmac_key *kdf_keyed(struct quic_kdf *kdf, int md, const uint8_t *secret, size_t len)
 {
-    if (!kdf || !kdf->sha256_open || md != GCRY_MD_SHA256 || gcry_md_setkey(kdf->sha256.h, secret, len) != 0)
+    if (!kdf || !kdf->sha256_open || md != GCRY_MD_SHA256 || !hmac_key_rekey(&kdf->sha256, secret, len))
         return NULL;
     return &kdf->sha256;
 }
 
-/* HKDF-Extract(salt, IKM) = HMAC(salt, IKM), through a handle keyed with
- * the version's salt once. */
+/* HKDF-Extract(salt, IKM) = HMAC(salt, IKM), through a key of the
+ * version's salt keyed once per kdf. */
 static bool initial_extract(struct quic_kdf *kdf, const struct quic_version_info *v, const struct quic_cid *dcid,
     uint8_t out[32])
 {
-    struct hmac_key *salt = NULL;
+    struct hmac_key *salt = NULL, own;
     for (unsigned i = 0; kdf && i < kdf->n_extract && !salt; i++)
         if (kdf->extract[i].v == v)
             salt = &kdf->extract[i].salt;
@@ -210,15 +238,13 @@ static bool initial_extract(struct quic_kdf *kdf, const struct quic_version_info
         kdf->extract[kdf->n_extract].v = v;
         salt = &kdf->extract[kdf->n_extract++].salt;
     }
-    if (!salt)
-        return hmac(GCRY_MD_SHA256, v->initial_salt, sizeof v->initial_salt, dcid->id, dcid->len, NULL, 0, out);
-    gcry_md_reset(salt->h);
-    gcry_md_write(salt->h, dcid->id, dcid->len);
-    const unsigned char *d = gcry_md_read(salt->h, GCRY_MD_SHA256);
-    if (!d)
+    if (salt)
+        return hmac_key_mac(salt, dcid->id, dcid->len, NULL, 0, NULL, 0, out);
+    if (!hmac_key_open(&own, GCRY_MD_SHA256, v->initial_salt, sizeof v->initial_salt))
         return false;
-    memcpy(out, d, 32);
-    return true;
+    bool ok = hmac_key_mac(&own, dcid->id, dcid->len, NULL, 0, NULL, 0, out);
+    hmac_key_close(&own);
+    return ok;
 }
 
 bool quic_initial_secrets_kdf(struct quic_kdf *kdf, const struct quic_version_info *v, const struct quic_cid *dcid,

@@ -2,10 +2,11 @@
  *
  * Keys come from a TLS 1.3 traffic secret (HKDF-Expand-Label with the
  * version's "quic key"/"quic iv"/"quic hp" labels) or, for Initial packets,
- * from the client's first Destination Connection ID (RFC 9001 5.2).  HMAC,
- * AES, GCM, ChaCha20 and Poly1305 are libgcrypt's; this file only composes
- * them as RFC 5869/8446/9001 say.  Cipher handles are opened once per key
- * set, never per packet. */
+ * from the client's first Destination Connection ID (RFC 9001 5.2).  AES,
+ * GCM, ChaCha20, Poly1305 and HMAC-SHA-384 are libgcrypt's, HMAC-SHA-256
+ * quic_sha256.c's (most of a connection's first flight: see there); this
+ * file only composes them as RFC 5869/8446/9001 say.  Cipher handles are
+ * opened once per key set, never per packet. */
 #ifndef SMBSCOPE_QUIC_CRYPTO_H
 #define SMBSCOPE_QUIC_CRYPTO_H
 
@@ -61,9 +62,9 @@ bool quic_initial_secrets(const struct quic_version_info *v, const struct quic_c
 bool quic_keys_from_secret(struct quic_keys *k, const struct quic_version_info *v, uint16_t suite,
     const uint8_t *secret, size_t secret_len);
 
-/* HMAC handles kept from one connection to the next (libgcrypt's open,
- * close and, for the Initial salt, keying were a third of each connection's
- * Initial key derivation), and spare cipher handles: keys derived through a
+/* The Initial salts' HMAC states kept from one connection to the next, and
+ * spare cipher handles (libgcrypt's open allocates and initialises a
+ * context, its close wipes and frees it): keys derived through a
  * kdf give their handles back to it when cleared, and the next keys re-key
  * them.  One per thread: handles are not shared; keys derived through a kdf
  * must be cleared before it is freed.  NULL

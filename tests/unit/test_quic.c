@@ -1,6 +1,7 @@
 /* QUIC decoders against the RFC 9001 Appendix A and RFC 9369 Appendix A
  * vectors: Initial secrets and keys, header protection, AEAD, ChaCha20
  * short headers, Retry, frames, CRYPTO reassembly and the ClientHello. */
+#include <gcrypt.h>
 #include <glib.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "quic_frames.h"
 #include "quic_reasm.h"
 #include "quic_session.h"
+#include "quic_sha256.h"
 #include "quic_test_util.h"
 #include "quic_wire.h"
 #include "tls_hello.h"
@@ -465,6 +467,83 @@ static void same_keys(const struct quic_keys *a, const struct quic_keys *b)
     g_assert_cmpmem(ma, sizeof ma, mb, sizeof mb);
 }
 
+/* quic_sha256.c against libgcrypt: digests of every length around the
+ * block edges, HMACs with keys shorter and longer than a block and the
+ * message in up to three pieces, through the SHA extensions (where the CPU
+ * has them) and the portable compression. */
+static void test_sha256_libgcrypt(void)
+{
+    g_assert_true(quic_crypto_init());
+    GRand *r = g_rand_new_with_seed(9);
+    uint8_t data[400], key[200];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)g_rand_int_range(r, 0, 256);
+    for (size_t i = 0; i < sizeof key; i++)
+        key[i] = (uint8_t)g_rand_int_range(r, 0, 256);
+    static const size_t key_lens[] = { 0, 1, 20, 32, 48, 63, 64, 65, 200 };
+    for (int portable = 0; portable < 2; portable++) {
+        quic_sha256_force_portable(portable);
+        for (size_t n = 0; n <= 300; n++) {
+            uint8_t got[32], want[32];
+            quic_sha256(data, n, got);
+            gcry_md_hash_buffer(GCRY_MD_SHA256, want, data, n);
+            g_assert_cmpmem(got, 32, want, 32);
+            size_t kl = key_lens[n % G_N_ELEMENTS(key_lens)];
+            struct quic_hmac256 h;
+            quic_hmac256_key(&h, key, kl);
+            size_t a = (size_t)g_rand_int_range(r, 0, (gint32)n + 1);
+            size_t b = (size_t)g_rand_int_range(r, 0, (gint32)(n - a) + 1);
+            quic_hmac256(&h, data, a, data + a, b, data + a + b, n - a - b, got);
+            gcry_md_hd_t md;
+            g_assert_cmpint(gcry_md_open(&md, GCRY_MD_SHA256, GCRY_MD_FLAG_HMAC), ==, 0);
+            g_assert_cmpint(gcry_md_setkey(md, key, kl), ==, 0);
+            gcry_md_write(md, data, n);
+            memcpy(want, gcry_md_read(md, GCRY_MD_SHA256), 32);
+            gcry_md_close(md);
+            g_assert_cmpmem(got, 32, want, 32);
+        }
+    }
+    quic_sha256_force_portable(false);
+    g_rand_free(r);
+}
+
+/* The Initial secrets and key material the same whichever HMAC derives
+ * them (quic_sha256.c's with the SHA extensions, libgcrypt's without:
+ * forced portable), through a kdf and without one. */
+static void test_hmac_paths(void)
+{
+    if (!quic_sha256_uses_extensions()) {
+        g_test_skip("no SHA extensions: libgcrypt's HMAC is the only one used");
+        return;
+    }
+    g_assert_true(quic_crypto_init());
+    const struct quic_version_info *vs[2] = { quic_version_lookup(QUIC_VERSION_1), quic_version_lookup(QUIC_VERSION_2) };
+    GRand *r = g_rand_new_with_seed(11);
+    for (unsigned i = 0; i < 100; i++) {
+        const struct quic_version_info *v = vs[i % 2];
+        struct quic_cid dcid = { .len = (uint8_t)g_rand_int_range(r, 0, QUIC_MAX_CID + 1) };
+        for (unsigned k = 0; k < dcid.len; k++)
+            dcid.id[k] = (uint8_t)g_rand_int_range(r, 0, 256);
+        uint8_t sec[2][2][32], key[2][32], iv[2][12], hp[2][32];
+        for (int portable = 0; portable < 2; portable++) {
+            quic_sha256_force_portable(portable);
+            struct quic_kdf *kdf = quic_kdf_new();
+            g_assert_true(quic_initial_secrets_kdf(i % 3 ? kdf : NULL, v, &dcid, sec[portable][0], sec[portable][1]));
+            g_assert_true(quic_keys_material(QUIC_SUITE_AES_128_GCM_SHA256, v, sec[portable][0], 32, key[portable], 16,
+                iv[portable], hp[portable], 16));
+            quic_kdf_free(kdf);
+        }
+        g_assert_cmpmem(sec[0], sizeof sec[0], sec[1], sizeof sec[1]);
+        g_assert_cmpmem(key[0], 16, key[1], 16);
+        g_assert_cmpmem(iv[0], 12, iv[1], 12);
+        g_assert_cmpmem(hp[0], 16, hp[1], 16);
+    }
+    quic_sha256_force_portable(false);
+    /* and the RFC's vectors through the extensions' HMAC */
+    test_initial_keys_v1();
+    g_rand_free(r);
+}
+
 static void test_kdf_kept_handles(void)
 {
     struct quic_kdf *kdf = quic_kdf_new();
@@ -643,6 +722,8 @@ int main(int argc, char **argv)
     g_test_add_func("/quic/keys-park", test_keys_park);
     g_test_add_func("/quic/keys-restore", test_keys_restore);
     g_test_add_func("/quic/initial-keys-v1", test_initial_keys_v1);
+    g_test_add_func("/quic/sha256-libgcrypt", test_sha256_libgcrypt);
+    g_test_add_func("/quic/hmac-paths", test_hmac_paths);
     g_test_add_func("/quic/hp-mask", test_hp_mask);
     g_test_add_func("/quic/client-initial-v1", test_client_initial_v1);
     g_test_add_func("/quic/server-initial-v1", test_server_initial_v1);
