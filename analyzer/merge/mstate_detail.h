@@ -24,6 +24,10 @@ void mstate_detail_set_end(struct analysis *a, const struct conn_summary *cs, co
 void mstate_detail_tail(struct analysis *a, const struct conn_summary *early, const struct conn_summary *joined,
                         uint64_t c2s, uint64_t s2c, const uint64_t *bytes);
 
+/* cs now goes by to's first packet time and ports (a RoCEv2 part before
+ * it: mstate_join_roce.h): its entry, or --jobs' session, renamed. */
+void mstate_detail_rename(struct analysis *a, const struct conn_summary *cs, const struct conn_summary *to);
+
 /* The connections[] entry of cs carried from a report, NULL when it was
  * not detailed there. */
 JsonObject *mstate_detail_entry(struct analysis *a, const struct conn_summary *cs);

@@ -696,15 +696,27 @@ static struct frame_rec *take(struct analysis *a, const struct conn_summary *cs)
     return r;
 }
 
-void mstate_frame_rename(struct analysis *a, const struct conn_summary *cs, int64_t first)
+void mstate_frame_rename_to(struct analysis *a, const struct conn_summary *cs, const struct conn_summary *to)
 {
     struct frame_rec *r = take(a, cs);
     if (!r)
         return;
     struct frame_rec n = *r;
     n.used = 0;
-    n.first_ts = first;
+    n.first_ts = to->first_ts;
+    if (to->client_port != cs->client_port || to->server_port != cs->server_port) { /* RoCEv2: by address */
+        bool fwd = !memcmp(&n.addr[0], &to->client, sizeof n.addr[0]);
+        n.port[0] = fwd ? to->client_port : to->server_port;
+        n.port[1] = fwd ? to->server_port : to->client_port;
+    }
     put(a, &n);
+}
+
+void mstate_frame_rename(struct analysis *a, const struct conn_summary *cs, int64_t first)
+{
+    struct conn_summary to = *cs;
+    to.first_ts = first;
+    mstate_frame_rename_to(a, cs, &to);
 }
 
 /* The late part's framing anomalies: n fewer (its entry, or --jobs' session). */
@@ -1047,6 +1059,112 @@ void mstate_frame_roce_tail(struct analysis *a, const struct conn_summary *cur, 
         more_fragmented(a, cur, fragmented);
     if (over.dropped)
         over_fixed(a, cur, &over);
+    put(a, &j);
+}
+
+/* Whether msg (n octets), a RoCEv2 pair's first whole SEND, made it an SMB
+ * Direct connection as an SMBD data transfer message with data
+ * (rdma_roce.c maybe_smb(): a keep-alive decides nothing and is not
+ * counted; anything else a connection seen from its middle does not begin
+ * with, not taken). */
+static bool roce_first_data(const uint8_t *msg, size_t n)
+{
+    struct smbd_data data;
+    return smbd_parse_data(msg, n, &data) == SMBD_OK && data.data_length;
+}
+
+void mstate_frame_roce_lead(struct analysis *a, const struct conn_summary *cur, const struct conn_summary *to,
+                            const struct roce_tail *t, bool fwd)
+{
+    if (!t->head[0] && !t->head[1] && !t->rest[0] && !t->rest[1]) {
+        mstate_frame_rename_to(a, cur, to);
+        return;
+    }
+    struct frame_recs *fr = recs_of(a);
+    struct frame_rec *lr = take(a, cur), l, j;
+    memset(&l, 0, sizeof l);
+    if (lr) {
+        l = *lr;
+    } else {
+        l.addr[0] = cur->client;
+        l.addr[1] = cur->server;
+        l.end_seq[0] = l.end_seq[1] = l.start_seq[0] = l.start_seq[1] = UNKNOWN;
+    }
+    bool swap = lr && memcmp(&l.addr[0], &cur->client, sizeof l.addr[0]) != 0; /* l's [0]: cur's server */
+    j = l;
+    j.used = 0;
+    j.roce = 1;
+    j.addr[0] = to->client;
+    j.addr[1] = to->server;
+    j.port[0] = to->client_port;
+    j.port[1] = to->server_port;
+    j.first_ts = to->first_ts;
+    uint64_t fragmented = 0, anomalies = 0;
+    struct over_fix over = { 0, 0, 0 };
+    for (int d = 0; d < 2; d++) { /* d: from cur's client */
+        int side = fwd ? d : !d, ld = swap ? !d : d;
+        if (swap) { /* j's direction d is l's ld */
+            for (int k = 0; k < RDMA_KEPT_N; k++)
+                j.kept[d][k] = l.kept[ld][k];
+            j.smbd_left[d] = l.smbd_left[ld];
+            j.smbd_lead[d] = l.smbd_lead[ld];
+            j.smbd_flags[d] = l.smbd_flags[ld];
+            j.smbd_over[d] = l.smbd_over[ld];
+            j.send_head_msn[d] = l.send_head_msn[ld];
+            j.send_rest_msn[d] = l.send_rest_msn[ld];
+        }
+        size_t rn;
+        const uint8_t *rest = kept_bytes(fr, l.kept[ld][RDMA_KEPT_SEND_REST], &rn);
+        if (t->rest[side] && !t->rest_done[side] && rest && t->rest_next[side] == l.send_rest_msn[ld] &&
+            t->rest_len[side] + rn <= RDMA_KEEP_MAX) {
+            /* the tail held only the middle of a SEND cur's first packets
+             * ended: cur's rest of it begins earlier (a tail before it may
+             * hold the start) */
+            uint8_t *m = g_malloc(t->rest_len[side] + rn);
+            memcpy(m, t->rest[side], t->rest_len[side]);
+            memcpy(m + t->rest_len[side], rest, rn);
+            j.kept[d][RDMA_KEPT_SEND_REST] = keep(fr, m, t->rest_len[side] + rn);
+            j.send_rest_msn[d] = j.kept[d][RDMA_KEPT_SEND_REST] ? t->rest_psn[side] : 0;
+            g_free(m);
+            continue;
+        }
+        if (t->rest[side] && t->rest_done[side]) {
+            /* a SEND's rest that opened the tail's direction: the whole's
+             * first packets now (a tail before it may hold the start) */
+            uint32_t k = keep(fr, t->rest[side], t->rest_len[side]);
+            j.kept[d][RDMA_KEPT_SEND_REST] = k;
+            j.send_rest_msn[d] = k ? t->rest_psn[side] : 0;
+        }
+        if (!t->head[side] || !rest || t->head_len[side] + rn > RDMA_KEEP_MAX)
+            continue;
+        uint8_t *m = g_malloc(t->head_len[side] + rn);
+        memcpy(m, t->head[side], t->head_len[side]);
+        memcpy(m + t->head_len[side], rest, rn);
+        bool data = roce_first_data(m, t->head_len[side] + rn);
+        g_free(m);
+        if (!data)
+            continue;
+        /* the tail's SEND in progress as the start of an early part's
+         * (nothing before it in progress), cur's rest of it as a late part's */
+        struct frame_rec e;
+        memset(&e, 0, sizeof e);
+        e.roce = 1;
+        e.kept[d][RDMA_KEPT_SEND_HEAD] = keep(fr, t->head[side], t->head_len[side]);
+        e.send_head_msn[d] = t->head_psn[side];
+        struct frame_rec ep = e;
+        uint32_t opened = j.kept[d][RDMA_KEPT_SEND_REST], opened_psn = j.send_rest_msn[d];
+        join_send(a, cur, &j, &ep, &l, d, ld, true, &fragmented, &over);
+        j.kept[d][RDMA_KEPT_SEND_REST] = opened; /* (join_send() leaves e's: none) */
+        j.send_rest_msn[d] = opened_psn;
+        if (ep.smbd_left[d]) /* the SEND began an SMB2 message in pieces: cur's first data message continued it */
+            join_smbd(a, &j, &ep, &l, d, ld, true, &fragmented, &anomalies, &over);
+    }
+    if (anomalies)
+        fewer_anomalies(a, cur, anomalies);
+    if (over.dropped)
+        over_fixed(a, cur, &over);
+    if (fragmented)
+        more_fragmented(a, cur, fragmented);
     put(a, &j);
 }
 

@@ -18,7 +18,8 @@ SMBD pieces (smbd_frag.py): a NEGOTIATE, a TREE_CONNECT, an encrypted
 message, a message cut twice (three parts), a Send inside a message in
 pieces; ROCE_CUTS the RoCEv2 sample where a later part begins with the
 negotiate response or a message's piece, a SEND of several packets divided,
-a later part of ACKs only.
+a later part of ACKs only; ROCE_MIDSTREAM_CUTS a RoCEv2 copy seen from its
+middle whose earlier part holds only its pair's ACKs and RDMA Write.
 
 KNOWN lists the cuts merge does not join yet, each with its reason (README.md,
 smbscope merge, says the same); a listed cut that now joins is reported, not
@@ -42,6 +43,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import merge_check as mc  # noqa: E402
+import rdma_read  # noqa: E402
 import smbd_frag  # noqa: E402
 
 
@@ -208,6 +210,29 @@ ROCE_CUTS = [
 ]
 
 
+# RoCEv2 seen from its middle (rdma_read.roce_midstream_copy(): the sample
+# from the server's ACK of the READ request on, its RDMA Write in two
+# packets): the pair's first packets are ACKs and the Write, then the READ
+# response's SEND First/Middle/Last.  A part of those alone cannot tell the
+# pair SMB; it keeps it (state.roce_tails) and merge joins it to the part
+# that decides, as that part's beginning (mstate_join_roce.h
+# mstate_join_roce_lead(): first seen, packets and bytes each way, ACKs,
+# the Write; a SEND it began, whose rest opened the later part: one SEND
+# more, its SMBD message); the pair's ports are the client's UDP source
+# port and 4791 whichever side the capture saw first (rdma_roce.c
+# name_ports(): the run over the parts named the server's source port the
+# server port, an alternative port, when the server's ACK came first).
+# Every cut in two, and these in three or more parts (each fails on main):
+ROCE_MIDSTREAM_CUTS = [
+    (1, 2), (1, 4), (2, 4), (3, 5), (4, 5), (4, 6), (5, 6), (5, 7), (6, 7), (6, 8),
+    (1, 2, 3, 4, 5, 6, 7), (2, 5, 7),
+]
+
+
+def json_short(x):
+    return mc.json.dumps(x)[:300]
+
+
 def packets(path):
     out = subprocess.run(["capinfos", "-Mcr", path], check=True, stdout=subprocess.PIPE).stdout.decode()
     return int(out.split()[-1])
@@ -366,6 +391,32 @@ def main():
             mc.expect("SMBD pieces of %s cut after packet %s of %d (%s)" %
                       (src or "rdma-iwarp-5445.pcap", " and ".join(map(str, ks)), n, what), d is None, d or "")
         roce = os.path.join(a.samples, "rdma-roce-4791.pcap")
+        mid = os.path.join(tmp, "roce-midstream.pcap")
+        n = rdma_read.roce_midstream_copy(roce, mid)
+        for ks in [(k,) for k in range(1, n)] + ROCE_MIDSTREAM_CUTS:
+            d = cut_parts(a.smbscope, mid, list(ks), n, tmp)
+            mc.expect("RoCEv2 seen from its middle, its pair's first packets ACKs and a Write, cut after packet %s of %d"
+                      % (" and ".join(map(str, ks)), n), d is None, d or "")
+        doc = mc.json.loads(mc.run([a.smbscope, "-q", "-T", "json", mid])[1])
+        c = doc["connections"][0]
+        mc.expect("RoCEv2 seen from its middle, the server's ACK first: ports the client's and 4791, no alternative port",
+                  (c["client_port"], c["server_port"], c["findings"]) == (52417, 4791, []),
+                  "%r" % ((c["client_port"], c["server_port"], c["findings"]),))
+        # the server's ACK before the SMBD negotiate request: the request is
+        # the second sender's, the pair SMB Direct from its start (was: not
+        # SMB for its run, and a part of that ACK lost the connection)
+        first = os.path.join(tmp, "roce-ack-first.pcap")
+        n = rdma_read.roce_ack_first_copy(roce, first)
+        doc = mc.json.loads(mc.run([a.smbscope, "-q", "-T", "json", first])[1])
+        c = doc["connections"][0] if doc["connections"] else {}
+        mc.expect("RoCEv2, the server's ACK before the SMBD negotiate request: SMB Direct from its start",
+                  c.get("client_rule") == "transport" and c.get("client_port") == 52417 and
+                  c.get("smb_direct", {}).get("smbd", {}).get("invalid_messages") == 0 and
+                  c["stream"]["midstream"] is False, json_short(c))
+        for k in (1, 2, 3):
+            d = cut_parts(a.smbscope, first, [k], n, tmp)
+            mc.expect("RoCEv2, the server's ACK before the SMBD negotiate request, cut after packet %d" % k, d is None,
+                      d or "")
         for k, what in ROCE_CUTS:
             ks = list(k) if isinstance(k, tuple) else [k]
             d = cut_parts(a.smbscope, roce, ks, packets(roce), tmp)
