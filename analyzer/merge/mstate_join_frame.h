@@ -42,8 +42,9 @@ void mstate_join_frame(struct analysis *a, const struct conn_summary *early, str
 /* A message of direction *d (0: from the early part's client) that the
  * join in progress made whole from the pieces its parts kept (an SMBD
  * message a cut divided), taken in the order made: false when none is
- * left.  mstate_join_smbd.h decodes it. */
-bool frame_edge_whole_take(struct analysis *a, int *d, GBytes **msg);
+ * left; *msg_len its length (longer than msg: msg holds the octets its
+ * decoder reads, rdma.h smbd_msg_len).  mstate_join_smbd.h decodes it. */
+bool frame_edge_whole_take(struct analysis *a, int *d, GBytes **msg, size_t *msg_len);
 /* A RoCEv2 tail (mstate_join_roce.h) joined to cur (fwd: its side 0 is
  * cur's client): its pieces of SENDs taken as the run over both parts takes
  * them after cur's SEND in progress (a rest that ends it: one SEND whole,

@@ -650,7 +650,7 @@ void roce_table_finish(struct roce_table *t, smb_conn_closed_fn closed, void *ct
             info->icrc_bad = c->icrc_bad;
             info->icrc_unchecked = c->icrc_unchecked;
             for (int d = 0; d < 2; d++) {
-                rdma_keep_head(info, d, &c->reasm[d]); /* smbscope merge: a message the capture's end divided */
+                rdma_keep_head(s, info, d, &c->reasm[d]); /* smbscope merge: a message the capture's end divided */
                 keep_sends(info, c, d);
                 info->qpn[d] = c->qp[d];
                 info->psn_dropped += c->rx[d].dropped;

@@ -229,6 +229,64 @@ ROCE_MIDSTREAM_CUTS = [
 ]
 
 
+# SMB2 messages longer than 65,536 octets in SMBD pieces, decoded by the
+# run with a raised --pdu-cap (an encrypted message grown to 100,000 octets,
+# smbd_frag.grown(); MaxReceiveSize 8,192; the session's first 12 messages):
+# over iWARP (smbd_frag.fragmented_copy()) and RoCEv2
+# (smbd_frag.roce_fragmented_copy()), cut in two at every packet, the runs
+# and merge with --pdu-cap 131072.  A run keeps what the decoder reads of
+# such a message in progress at its end, its TRANSFORM header, and its
+# length (state.edge_smbd_prefix); merge decodes it from that (main: counted,
+# not decoded: encrypted_pdus one short).  LONG_LABELLED: cuts where merge
+# counts it without decoding and says so
+# (stats.merged.smbd_messages_not_decoded): a RoCEv2 SEND divided whose SMBD
+# message begins the long message (what the decoder reads of it depends on
+# the run's --pdu-cap and mode, which no state carries), and the iWARP copy
+# under --no-fast-path (the decoder reads it whole: not carried, the state
+# stays bounded).
+LONG_GROW, LONG_CAP = (3, 100000), "131072"
+LONG_LABELLED = {("roce", 23, ()), ("iwarp", 20, ("--no-fast-path",))}
+
+
+def long_copies(samples, tmp):
+    """{carrier: (copy, its packets)} of the long-message copies."""
+    enc = os.path.join(samples, "smb445-encrypt.pcap")
+    iw, ro = os.path.join(tmp, "long-iwarp.pcap"), os.path.join(tmp, "long-roce.pcap")
+    return {"iwarp": (iw, smbd_frag.fragmented_copy(os.path.join(samples, "rdma-iwarp-5445.pcap"), iw, enc, False,
+                                                    LONG_GROW, 8192, 12)),
+            "roce": (ro, smbd_frag.roce_fragmented_copy(os.path.join(samples, "rdma-roce-4791.pcap"), ro, enc,
+                                                        LONG_GROW, upto=12))}
+
+
+def long_cut(smbscope, copy, ks, n, tmp, options):
+    """compare() of copy cut after ks, and merge's stats.merged."""
+    d = os.path.join(tmp, "long-%s-%s-%s" % (os.path.basename(copy), "-".join(map(str, ks)), len(options)))
+    os.mkdir(d)
+    bounds, parts = [0] + list(ks) + [n], []
+    for i in range(len(bounds) - 1):
+        parts.append(os.path.join(d, "p%d.pcap" % i))
+        subprocess.run(["editcap", "-r", copy, parts[-1], "%d-%d" % (bounds[i] + 1, bounds[i + 1])], check=True)
+    opts = ["--pdu-cap", LONG_CAP] + list(options)
+    diff = compare(smbscope, parts, d, opts)
+    merged = mc.json.loads(mc.run([smbscope, "merge", "-T", "json"] + opts + [p + ".json" for p in parts])[1])
+    return diff, merged["stats"]["merged"].get("smbd_messages_not_decoded", 0)
+
+
+def longs(smbscope, samples, tmp):
+    for carrier, (copy, n) in long_copies(samples, tmp).items():
+        cuts = [((k,), ()) for k in range(1, n)] + [((8, 20, 30), ())]
+        cuts += [((k,), o) for c, k, o in sorted(LONG_LABELLED) if c == carrier and o]
+        for ks, options in cuts:
+            diff, undecoded = long_cut(smbscope, copy, ks, n, tmp, options)
+            label = "%s copy, a message of 100,000 octets in SMBD pieces, --pdu-cap %s%s, cut after packet %s of %d" % (
+                carrier, LONG_CAP, "".join(" " + o for o in options), " and ".join(map(str, ks)), n)
+            if (carrier, ks[0], options) in LONG_LABELLED and len(ks) == 1:
+                mc.expect(label + ": counted, not decoded, and said so",
+                          undecoded == 1 and diff is not None and "encrypted_pdus" in diff, "%s %r" % (undecoded, diff))
+            else:
+                mc.expect(label, diff is None and not undecoded, "%s %r" % (undecoded, diff))
+
+
 def json_short(x):
     return mc.json.dumps(x)[:300]
 
@@ -390,6 +448,7 @@ def main():
             d = cut_parts(a.smbscope, sample, ks, n, tmp)
             mc.expect("SMBD pieces of %s cut after packet %s of %d (%s)" %
                       (src or "rdma-iwarp-5445.pcap", " and ".join(map(str, ks)), n, what), d is None, d or "")
+        longs(a.smbscope, a.samples, tmp)
         roce = os.path.join(a.samples, "rdma-roce-4791.pcap")
         mid = os.path.join(tmp, "roce-midstream.pcap")
         n = rdma_read.roce_midstream_copy(roce, mid)
