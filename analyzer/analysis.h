@@ -166,6 +166,8 @@ struct analysis {
     uint64_t edges_unjoinable; /* edge connections past ANALYSIS_MAX_EDGES, folded at once */
     uint64_t edges_joined;    /* smbscope merge: connections joined across captures */
     uint64_t merged_parts;    /* smbscope merge: runs whose reports were folded (0: a run) */
+    uint64_t smbd_not_decoded; /* smbscope merge: SMBD messages a cut divided that the run over the parts
+                                  decodes and merge only counts (mstate_join_frame.c long_whole()) */
     struct {                  /* smbscope merge: records the reports' merge states folded past their caps
                                  (analyzer/merge/mstate.h), so the merge is not exact there (stats.merged) */
         uint64_t nb_rows, hosts, smb_hosts, syn_pairs, dns_keys, udp_convs;

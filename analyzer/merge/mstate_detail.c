@@ -762,6 +762,46 @@ void mstate_detail_join(struct analysis *a, const struct conn_summary *early, co
     remove_entry(a, ln);
 }
 
+void mstate_detail_rename(struct analysis *a, const struct conn_summary *cs, const struct conn_summary *to)
+{
+    bool swapped = false;
+    JsonNode *n = find_entry(a, cs, &swapped);
+    if (!n) {
+        struct smb_conn *s = mstate_detail_conn(a, cs); /* --jobs: kept in memory */
+        if (s) {
+            s->first_ts = to->first_ts;
+            s->port[s->client] = to->client_port;
+            s->port[!s->client] = to->server_port;
+        }
+        return;
+    }
+    JsonObject *o = json_node_get_object(n);
+    char t[FMT_TIME_LEN];
+    json_object_set_string_member(o, "first_seen", fmt_time(to->first_ts, t));
+    if (to->client_port == cs->client_port && to->server_port == cs->server_port)
+        return; /* the index goes by the ends only */
+    /* its place in the array kept (the report's order); in the index under
+     * its new ends (a bucket's order is the array's: a rename is rare and
+     * two entries of the same ends and first packet rarer, so it goes last) */
+    struct detail_index *x = index_of(a);
+    char buf[ENDS_KEY_LEN];
+    const char *key = entry_key(buf, o);
+    GPtrArray *same = key ? g_hash_table_lookup(x->by_ends, key) : NULL;
+    if (same)
+        g_ptr_array_remove(same, n); /* the bucket's reference (the array keeps its own) */
+    json_object_set_int_member(o, swapped ? "server_port" : "client_port", to->client_port);
+    json_object_set_int_member(o, swapped ? "client_port" : "server_port", to->server_port);
+    key = entry_key(buf, o);
+    if (!key)
+        return;
+    same = g_hash_table_lookup(x->by_ends, key);
+    if (!same) {
+        same = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+        g_hash_table_insert(x->by_ends, g_strdup(key), same);
+    }
+    g_ptr_array_add(same, json_node_ref(n));
+}
+
 JsonObject *mstate_detail_entry(struct analysis *a, const struct conn_summary *cs)
 {
     bool swapped;

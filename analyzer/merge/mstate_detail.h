@@ -28,6 +28,9 @@ void mstate_detail_tail(struct analysis *a, const struct conn_summary *early, co
  * (analyzer/merge/mstate_syn_starts.h): its entry's first time and packets. */
 void mstate_detail_restart(struct analysis *a, const struct conn_summary *cs, int64_t first_ts, uint64_t c2s,
                            uint64_t s2c);
+/* cs now goes by to's first packet time and ports (a RoCEv2 part before
+ * it: mstate_join_roce.h): its entry, or --jobs' session, renamed. */
+void mstate_detail_rename(struct analysis *a, const struct conn_summary *cs, const struct conn_summary *to);
 
 /* The connections[] entry of cs carried from a report, NULL when it was
  * not detailed there. */

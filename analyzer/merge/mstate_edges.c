@@ -381,12 +381,14 @@ void mstate_join_edges(struct analysis *a)
     GArray *out = g_array_new(FALSE, FALSE, sizeof(struct conn_summary));
     int64_t end = mstate_inputs_end(a);
     struct conn_summary cur = g_array_index(in, struct conn_summary, 0);
+    mstate_join_roce_lead(a, &cur); /* a part before it of only its pair's ACKs */
     for (guint i = 1; i <= in->len; i++) {
         const struct conn_summary *next = i < in->len ? &g_array_index(in, struct conn_summary, i) : NULL;
         if (next && continues(&cur, next)) {
             /* a part between them holding no header (ACKs only, or a message's middle) is cur's first */
             mstate_join_tail_before(a, &cur, next->first_ts);
             mstate_join_roce_tails(a, &cur, next->first_ts); /* a part of only ACKs of its queue pairs */
+            mstate_join_roce_port(a, &cur, next); /* RoCEv2: the client's port only the late part saw */
             struct conn_summary j, late = *next;
             mstate_xchg_join(a, &cur, &late); /* an exchange cut between them, settled */
             mstate_join_parts(&j, &cur, &late, &a->cfg->policy);
@@ -405,8 +407,10 @@ void mstate_join_edges(struct analysis *a)
             g_array_append_val(done, cur);
         else
             place_edge(a, out, &cur, end);
-        if (next)
+        if (next) {
             cur = *next;
+            mstate_join_roce_lead(a, &cur);
+        }
     }
     g_array_free(in, TRUE);
     if (in_order) { /* one run's order again: the edges it kept are its first, added to the groups last */

@@ -51,6 +51,11 @@ struct frame_rec {
      * MO; not sorted by (where they were kept depends on the fold order) */
     uint32_t kept[2][RDMA_KEPT_N];
     uint32_t send_head_msn[2], send_rest_msn[2], send_rest_mo[2], send_rest_drops[2];
+    /* rdma.h smbd_msg_len, smbd_unkept: the message in progress at the end
+     * longer than RDMA_MSG_KEEP_MAX, kept[d][RDMA_KEPT_HEAD] the octets the
+     * decoder reads of it; one whose decoder reads more, not kept */
+    uint32_t smbd_msg_len[2];
+    uint8_t smbd_unkept[2];
 };
 #define REC_SORTED offsetof(struct frame_rec, kept)
 
@@ -172,6 +177,8 @@ void frame_edge_note(struct analysis *a, const struct conn_summary *cs, const st
             r.send_rest_msn[d] = s->smbd->send_rest_msn[f];
             r.send_rest_mo[d] = s->smbd->send_rest_mo[f];
             r.send_rest_drops[d] = s->smbd->send_rest_drops[f];
+            r.smbd_msg_len[d] = r.kept[d][RDMA_KEPT_HEAD] ? s->smbd->smbd_msg_len[f] : 0;
+            r.smbd_unkept[d] = s->smbd->smbd_unkept[f] && r.smbd_left[d];
             continue;
         }
         r.left[d] = s->frame_left[f];
@@ -219,6 +226,7 @@ void frame_edge_seqs(struct analysis *a, const struct conn_summary *cs, const st
 
 void frame_edges_fold_mem(struct analysis *dst, const struct analysis *src)
 {
+    dst->smbd_not_decoded += src->smbd_not_decoded;
     mstate_roce_tails_fold_mem(dst, src); /* RoCEv2 edges' parts of ACKs only */
     for (guint i = 0; src->edge_frames && i < src->edge_frames->recs->len; i++) {
         const struct frame_rec *r = &g_array_index(src->edge_frames->recs, struct frame_rec, i);
@@ -247,6 +255,14 @@ static void put_count(struct json *b, uint64_t v)
         vint(b, v);
 }
 
+/* Direction d's start of a message in progress as edge_smbd_bytes and
+ * edge_smbd_large carry it (0: none, or only what the decoder reads of a
+ * longer one: edge_smbd_prefix). */
+static uint32_t head_of(const struct frame_rec *r, int d)
+{
+    return r->smbd_msg_len[d] ? 0 : r->kept[d][RDMA_KEPT_HEAD];
+}
+
 /* "edge_smbd_bytes": [addr0, port0, addr1, port1, first_ts, d, head, lead,
  * send_head_msn, send_head, send_rest_msn, send_rest_mo, send_rest_drops,
  * send_rest] per direction d of an edge_frames record (recs, in their
@@ -260,7 +276,7 @@ static void put_count(struct json *b, uint64_t v)
 static bool large(const struct frame_recs *fr, const struct frame_rec *r, int d)
 {
     size_t hn, ln;
-    kept_bytes(fr, r->kept[d][RDMA_KEPT_HEAD], &hn);
+    kept_bytes(fr, head_of(r, d), &hn);
     kept_bytes(fr, r->kept[d][RDMA_KEPT_LEAD], &ln);
     return (hn && hn + r->smbd_left[d] > RDMA_KEEP_MAX) || ln > RDMA_KEEP_MAX;
 }
@@ -278,7 +294,7 @@ static void build_smbd_bytes(struct json *b, const struct frame_recs *fr, const 
         const struct frame_rec *r = &g_array_index(recs, struct frame_rec, i);
         for (int d = 0; d < 2 && written < SMBD_KEPT_RECS; d++) {
             bool sends = !r->roce && (r->kept[d][RDMA_KEPT_SEND_HEAD] || r->kept[d][RDMA_KEPT_SEND_REST]);
-            if ((!r->kept[d][RDMA_KEPT_HEAD] && !r->kept[d][RDMA_KEPT_LEAD] && !sends) || large(fr, r, d) != big)
+            if ((!head_of(r, d) && !r->kept[d][RDMA_KEPT_LEAD] && !sends) || large(fr, r, d) != big)
                 continue;
             if (!written) {
                 json_key(b, big ? "edge_smbd_large" : "edge_smbd_bytes");
@@ -291,7 +307,7 @@ static void build_smbd_bytes(struct json *b, const struct frame_recs *fr, const 
             for (int k = 0; k < RDMA_KEPT_N; k++) {
                 size_t n;
                 bool roce_send = r->roce && (k == RDMA_KEPT_SEND_HEAD || k == RDMA_KEPT_SEND_REST); /* below */
-                const uint8_t *p = roce_send ? NULL : kept_bytes(fr, r->kept[d][k], &n);
+                const uint8_t *p = roce_send ? NULL : kept_bytes(fr, k == RDMA_KEPT_HEAD ? head_of(r, d) : r->kept[d][k], &n);
                 if (roce_send)
                     n = 0;
                 if (k == RDMA_KEPT_SEND_HEAD)
@@ -339,6 +355,47 @@ static void build_smbd_over(struct json *b, const GArray *recs)
         }
     }
     if (any)
+        json_end_array(b);
+}
+
+/* "edge_smbd_prefix": [addr0, port0, addr1, port1, first_ts, d, msg_len,
+ * prefix] per direction d of an edge_frames record (recs, in their order)
+ * whose SMB2 message in progress at the end is longer than
+ * RDMA_MSG_KEEP_MAX (a run's --pdu-cap raised past it: the run over the
+ * parts decodes it): its length and the octets its decoder reads (rdma.h
+ * smbd_msg_len: its header; hex, at most RDMA_PREFIX_MAX), at most
+ * SMBD_KEPT_RECS; and "edge_smbd_unkept": [addr0, port0, addr1, port1,
+ * first_ts, d] where the decoder reads more than that (merge counts the
+ * message not decoded: stats.merged.smbd_messages_not_decoded).  Absent
+ * when none.  An older smbscope ignores both (the message counted, not
+ * decoded, as before). */
+static void build_smbd_long(struct json *b, const struct frame_recs *fr, const GArray *recs, bool unkept)
+{
+    guint written = 0;
+    for (guint i = 0; i < recs->len; i++) {
+        const struct frame_rec *r = &g_array_index(recs, struct frame_rec, i);
+        for (int d = 0; d < 2 && (unkept || written < SMBD_KEPT_RECS); d++) {
+            size_t n;
+            const uint8_t *p = kept_bytes(fr, r->kept[d][RDMA_KEPT_HEAD], &n);
+            if (!r->smbd_left[d] || (unkept ? !r->smbd_unkept[d] : !r->smbd_msg_len[d] || !p))
+                continue;
+            if (!written) {
+                json_key(b, unkept ? "edge_smbd_unkept" : "edge_smbd_prefix");
+                json_begin_array(b);
+            }
+            json_begin_array(b);
+            put_ends(b, r->addr, r->port);
+            json_int(b, r->first_ts);
+            vint(b, (uint64_t)d);
+            if (!unkept) {
+                vint(b, r->smbd_msg_len[d]);
+                mstate_put_hex(b, p, n);
+            }
+            json_end_array(b);
+            written++;
+        }
+    }
+    if (written)
         json_end_array(b);
 }
 
@@ -428,6 +485,12 @@ void mstate_build_edge_frames(struct json *b, const struct analysis *a)
     build_smbd_bytes(b, a->edge_frames, recs, true);
     build_roce_sends(b, a->edge_frames, recs);
     build_smbd_over(b, recs);
+    build_smbd_long(b, a->edge_frames, recs, false);
+    build_smbd_long(b, a->edge_frames, recs, true);
+    if (a->smbd_not_decoded) { /* stats.merged: carried by a merged report's state to the next merge */
+        json_key(b, "smbd_messages_not_decoded");
+        vint(b, a->smbd_not_decoded);
+    }
     g_array_free(recs, TRUE);
     mstate_build_roce_tails(b, a); /* RoCEv2 edges' parts of ACKs only */
 }
@@ -446,16 +509,53 @@ static uint64_t get_count(struct jget *g, const struct jpath *ip, JsonArray *e, 
 
 enum { KB_HEAD = 6, KB_LEAD, KB_SHEAD_MSN, KB_SHEAD, KB_SREST_MSN, KB_SREST_MO, KB_SREST_DROPS, KB_SREST, KB_N };
 
-/* One "edge_smbd_bytes" element: its record among those this state's
- * edge_frames gave (from 1 + start on) and what it says of direction d. */
-static void fold_smbd_kept(struct jget *g, const struct jpath *ip, struct frame_recs *fr, guint start, JsonArray *e,
-                           size_t msg_max)
+/* The members beside edge_frames name one of this state's records (from
+ * 1 + start on) and a direction: [addr0, port0, addr1, port1, first_ts, d,
+ * ...].  Each element is walked by fold_beside() and handed with its
+ * record to a reader of that member. */
+typedef void (*beside_fn)(struct jget *g, const struct jpath *ip, struct analysis *a, struct frame_rec *r, int d,
+                          JsonArray *e, size_t arg);
+
+static void fold_beside(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, guint start,
+                        const char *key, guint max, guint n, const char *shape, beside_fn fn, size_t arg)
 {
-    struct frame_rec k;
-    memset(&k, 0, sizeof k);
-    jget_elem_ends(g, ip, e, k.addr, k.port);
-    k.first_ts = jget_elem_ts(g, ip, e, 4);
-    int d = (int)jget_elem_u64(g, ip, e, 5, 1);
+    if (g->failed || !json_object_has_member(st, key)) /* absent: none, or written before it was carried */
+        return;
+    struct jpath ap, ip;
+    jpath_key(&ap, p, key);
+    JsonArray *arr = jget_arr(g, p, st, key, max);
+    struct frame_recs *fr = a->edge_frames;
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        jpath_index(&ip, &ap, i);
+        JsonArray *e = jget_node_arr(json_array_get_element(arr, i));
+        if (!e || json_array_get_length(e) != n) {
+            jget_fail(g, &ip, shape);
+            return;
+        }
+        struct frame_rec k;
+        memset(&k, 0, sizeof k);
+        jget_elem_ends(g, &ip, e, k.addr, k.port);
+        k.first_ts = jget_elem_ts(g, &ip, e, 4);
+        int d = (int)jget_elem_u64(g, &ip, e, 5, 1);
+        if (g->failed)
+            return;
+        struct mstate_name name = name_of(&k);
+        guint at = GPOINTER_TO_UINT(g_hash_table_lookup(fr->by_name, &name));
+        if (at <= start) {
+            if (fr->recs->len < 16 * ANALYSIS_MAX_EDGES) /* else its record was past merge's bound */
+                jget_fail(g, &ip, "names no edge_frames record of its state");
+            continue;
+        }
+        fn(g, &ip, a, &g_array_index(fr->recs, struct frame_rec, at - 1), d, e, arg);
+    }
+}
+
+/* One "edge_smbd_bytes" (msg_max RDMA_KEEP_MAX) or "edge_smbd_large"
+ * (RDMA_MSG_KEEP_MAX) element: what it says of direction d of r. */
+static void fold_smbd_kept(struct jget *g, const struct jpath *ip, struct analysis *a, struct frame_rec *r, int d,
+                           JsonArray *e, size_t msg_max)
+{
+    struct frame_recs *fr = a->edge_frames;
     const char *hex[RDMA_KEPT_N];
     static const guint at_hex[RDMA_KEPT_N] = { KB_HEAD, KB_LEAD, KB_SHEAD, KB_SREST };
     for (int i = 0; i < RDMA_KEPT_N; i++)
@@ -466,14 +566,6 @@ static void fold_smbd_kept(struct jget *g, const struct jpath *ip, struct frame_
     uint32_t rest_drops = (uint32_t)jget_elem_u64(g, ip, e, KB_SREST_DROPS, RDMA_KEEP_MAX);
     if (g->failed)
         return;
-    struct mstate_name name = name_of(&k);
-    guint at = GPOINTER_TO_UINT(g_hash_table_lookup(fr->by_name, &name));
-    if (at <= start) {
-        if (fr->recs->len < 16 * ANALYSIS_MAX_EDGES) /* else its record was past merge's bound */
-            jget_fail(g, ip, "names no edge_frames record of its state");
-        return;
-    }
-    struct frame_rec *r = &g_array_index(fr->recs, struct frame_rec, at - 1);
     uint8_t *b[RDMA_KEPT_N];
     size_t n[RDMA_KEPT_N];
     bool hex_ok = true, any = false, twice = false;
@@ -483,6 +575,7 @@ static void fold_smbd_kept(struct jget *g, const struct jpath *ip, struct frame_
         any |= n[i] != 0;
         twice |= r->kept[d][i] != 0;
     }
+    twice |= n[RDMA_KEPT_HEAD] && (r->smbd_msg_len[d] || r->smbd_unkept[d]); /* edge_smbd_prefix, _unkept */
     uint8_t f = r->smbd_flags[d];
     size_t sh = n[RDMA_KEPT_SEND_HEAD], sr = n[RDMA_KEPT_SEND_REST];
     const char *bad = !hex_ok ? (msg_max == RDMA_KEEP_MAX ? "not hex of at most 16384 octets"
@@ -514,30 +607,29 @@ static void fold_smbd_kept(struct jget *g, const struct jpath *ip, struct frame_
         g_free(b[i]);
 }
 
+/* One "edge_smbd_over" element (build_smbd_over()). */
+static void fold_smbd_over(struct jget *g, const struct jpath *ip, struct analysis *a, struct frame_rec *r, int d,
+                           JsonArray *e, size_t unused)
+{
+    if (!r->smbd_left[d] || r->smbd_over[d])
+        jget_fail(g, ip, "no message in progress at the end (smbd_left), or a direction given twice");
+    else
+        r->smbd_over[d] = 1;
+}
+
 enum { RS_HEAD_PSN = 6, RS_HEAD, RS_REST_PSN, RS_REST, RS_N };
 
 /* One "edge_roce_sends" element (build_roce_sends()). */
-static void fold_roce_sends(struct jget *g, const struct jpath *ip, struct frame_recs *fr, guint start, JsonArray *e)
+static void fold_roce_sends(struct jget *g, const struct jpath *ip, struct analysis *a, struct frame_rec *r, int d,
+                            JsonArray *e, size_t unused)
 {
-    struct frame_rec k;
-    memset(&k, 0, sizeof k);
-    jget_elem_ends(g, ip, e, k.addr, k.port);
-    k.first_ts = jget_elem_ts(g, ip, e, 4);
-    int d = (int)jget_elem_u64(g, ip, e, 5, 1);
+    struct frame_recs *fr = a->edge_frames;
     uint32_t head_psn = (uint32_t)jget_elem_u64(g, ip, e, RS_HEAD_PSN, 0xFFFFFF);
     uint32_t rest_psn = (uint32_t)jget_elem_u64(g, ip, e, RS_REST_PSN, 0xFFFFFF);
     const char *hh = jget_elem_str(g, ip, e, RS_HEAD, 2 * RDMA_KEEP_MAX);
     const char *rh = jget_elem_str(g, ip, e, RS_REST, 2 * RDMA_KEEP_MAX);
     if (g->failed)
         return;
-    struct mstate_name name = name_of(&k);
-    guint at = GPOINTER_TO_UINT(g_hash_table_lookup(fr->by_name, &name));
-    if (at <= start) {
-        if (fr->recs->len < 16 * ANALYSIS_MAX_EDGES) /* else its record was past merge's bound */
-            jget_fail(g, ip, "names no edge_frames record of its state");
-        return;
-    }
-    struct frame_rec *r = &g_array_index(fr->recs, struct frame_rec, at - 1);
     size_t hn, rn;
     uint8_t *hb = smbd_get_hex(hh, RDMA_KEEP_MAX, &hn), *rb = smbd_get_hex(rh, RDMA_KEEP_MAX, &rn);
     const char *bad = !hb || !rb ? "not hex of at most 16384 octets"
@@ -557,6 +649,49 @@ static void fold_roce_sends(struct jget *g, const struct jpath *ip, struct frame
     g_free(hb);
     g_free(rb);
 }
+
+enum { SP_MSG_LEN = 6, SP_PREFIX, SP_N };
+
+/* One "edge_smbd_prefix" element (build_smbd_prefix()). */
+static void fold_smbd_prefix(struct jget *g, const struct jpath *ip, struct analysis *a, struct frame_rec *r, int d,
+                             JsonArray *e, size_t unused)
+{
+    uint64_t len = jget_elem_u64(g, ip, e, SP_MSG_LEN, 1u << 24); /* --pdu-cap's most */
+    const char *hex = jget_elem_str(g, ip, e, SP_PREFIX, 2 * RDMA_PREFIX_MAX);
+    if (g->failed)
+        return;
+    size_t n;
+    uint8_t *b = smbd_get_hex(hex, RDMA_PREFIX_MAX, &n);
+    const char *bad = !b ? "not hex of at most 4096 octets"
+                      : r->kept[d][RDMA_KEPT_HEAD] || r->smbd_msg_len[d] || r->smbd_unkept[d] ? "a direction given twice"
+                      : len <= RDMA_MSG_KEEP_MAX ? "a message not longer than 65536 octets (edge_smbd_bytes, _large)"
+                      : !framer_is_smb_id(b, n) ? "not the start of an SMB message"
+                      : !r->smbd_left[d] || r->smbd_left[d] >= len || n > len - r->smbd_left[d] ||
+                                !(r->smbd_flags[d] & RDMA_LEFT_SMB)
+                          ? "no such message in progress at the end (smbd_left, smbd_flags), or more of it than it saw"
+                          : NULL;
+    if (bad) {
+        jget_fail(g, ip, bad);
+    } else {
+        r->kept[d][RDMA_KEPT_HEAD] = keep(a->edge_frames, b, n);
+        r->smbd_msg_len[d] = r->kept[d][RDMA_KEPT_HEAD] ? (uint32_t)len : 0;
+    }
+    g_free(b);
+}
+
+/* One "edge_smbd_unkept" element (build_smbd_unkept()). */
+static void fold_smbd_unkept(struct jget *g, const struct jpath *ip, struct analysis *a, struct frame_rec *r, int d,
+                             JsonArray *e, size_t unused)
+{
+    if (!r->smbd_left[d] || !(r->smbd_flags[d] & RDMA_LEFT_SMB) || r->smbd_unkept[d] || r->smbd_msg_len[d] ||
+        r->kept[d][RDMA_KEPT_HEAD])
+        jget_fail(g, ip, "no SMB message in progress at the end (smbd_left, smbd_flags), or a direction given twice");
+    else
+        r->smbd_unkept[d] = 1;
+}
+
+#define KB_SHAPE "not [addr, port, addr, port, first_ts, direction, head, lead, send_head_msn, send_head, " \
+                 "send_rest_msn, send_rest_mo, send_rest_drops, send_rest]"
 
 void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
@@ -602,81 +737,20 @@ void mstate_fold_edge_frames(struct jget *g, const struct jpath *p, struct analy
             return;
         put(a, &r);
     }
-    if (!g->failed && json_object_has_member(st, "edge_smbd_bytes")) { /* absent: none, or written before */
-        jpath_key(&ap, p, "edge_smbd_bytes");
-        arr = jget_arr(g, p, st, "edge_smbd_bytes", SMBD_KEPT_RECS);
-        for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
-            jpath_index(&ip, &ap, i);
-            JsonNode *n = json_array_get_element(arr, i);
-            JsonArray *e = jget_node_arr(n);
-            if (!e || json_array_get_length(e) != KB_N) {
-                jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, direction, head, lead, send_head_msn, "
-                                  "send_head, send_rest_msn, send_rest_mo, send_rest_drops, send_rest]");
-                return;
-            }
-            fold_smbd_kept(g, &ip, a->edge_frames, start, e, RDMA_KEEP_MAX);
-        }
-    }
-    if (!g->failed && json_object_has_member(st, "edge_smbd_large")) { /* absent: none, or written before */
-        jpath_key(&ap, p, "edge_smbd_large");
-        arr = jget_arr(g, p, st, "edge_smbd_large", SMBD_KEPT_RECS);
-        for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
-            jpath_index(&ip, &ap, i);
-            JsonArray *e = jget_node_arr(json_array_get_element(arr, i));
-            if (!e || json_array_get_length(e) != KB_N) {
-                jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, direction, head, lead, send_head_msn, "
-                                  "send_head, send_rest_msn, send_rest_mo, send_rest_drops, send_rest]");
-                return;
-            }
-            fold_smbd_kept(g, &ip, a->edge_frames, start, e, RDMA_MSG_KEEP_MAX);
-        }
-    }
-    if (!g->failed && json_object_has_member(st, "edge_smbd_over")) {
-        jpath_key(&ap, p, "edge_smbd_over");
-        arr = jget_arr(g, p, st, "edge_smbd_over", 2 * ANALYSIS_MAX_EDGES);
-        for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
-            jpath_index(&ip, &ap, i);
-            JsonArray *e = jget_node_arr(json_array_get_element(arr, i));
-            if (!e || json_array_get_length(e) != 6) {
-                jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, direction]");
-                return;
-            }
-            struct frame_rec k;
-            memset(&k, 0, sizeof k);
-            jget_elem_ends(g, &ip, e, k.addr, k.port);
-            k.first_ts = jget_elem_ts(g, &ip, e, 4);
-            int d = (int)jget_elem_u64(g, &ip, e, 5, 1);
-            if (g->failed)
-                return;
-            struct mstate_name name = name_of(&k);
-            guint at = GPOINTER_TO_UINT(g_hash_table_lookup(a->edge_frames->by_name, &name));
-            if (at <= start) {
-                if (a->edge_frames->recs->len < 16 * ANALYSIS_MAX_EDGES) /* else past merge's bound */
-                    jget_fail(g, &ip, "names no edge_frames record of its state");
-                continue;
-            }
-            struct frame_rec *r = &g_array_index(a->edge_frames->recs, struct frame_rec, at - 1);
-            if (!r->smbd_left[d] || r->smbd_over[d]) {
-                jget_fail(g, &ip, "no message in progress at the end (smbd_left), or a direction given twice");
-                return;
-            }
-            r->smbd_over[d] = 1;
-        }
-    }
-    if (!g->failed && json_object_has_member(st, "edge_roce_sends")) {
-        jpath_key(&ap, p, "edge_roce_sends");
-        arr = jget_arr(g, p, st, "edge_roce_sends", SMBD_KEPT_RECS);
-        for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
-            jpath_index(&ip, &ap, i);
-            JsonArray *e = jget_node_arr(json_array_get_element(arr, i));
-            if (!e || json_array_get_length(e) != RS_N) {
-                jget_fail(g, &ip, "not [addr, port, addr, port, first_ts, direction, send_head_psn, send_head, "
-                                  "send_rest_psn, send_rest]");
-                return;
-            }
-            fold_roce_sends(g, &ip, a->edge_frames, start, e);
-        }
-    }
+    fold_beside(g, p, a, st, start, "edge_smbd_bytes", SMBD_KEPT_RECS, KB_N, KB_SHAPE, fold_smbd_kept, RDMA_KEEP_MAX);
+    fold_beside(g, p, a, st, start, "edge_smbd_large", SMBD_KEPT_RECS, KB_N, KB_SHAPE, fold_smbd_kept,
+                RDMA_MSG_KEEP_MAX);
+    fold_beside(g, p, a, st, start, "edge_smbd_over", 2 * ANALYSIS_MAX_EDGES, 6,
+                "not [addr, port, addr, port, first_ts, direction]", fold_smbd_over, 0);
+    fold_beside(g, p, a, st, start, "edge_roce_sends", SMBD_KEPT_RECS, RS_N,
+                "not [addr, port, addr, port, first_ts, direction, send_head_psn, send_head, send_rest_psn, send_rest]",
+                fold_roce_sends, 0);
+    fold_beside(g, p, a, st, start, "edge_smbd_prefix", SMBD_KEPT_RECS, SP_N,
+                "not [addr, port, addr, port, first_ts, direction, msg_len, prefix]", fold_smbd_prefix, 0);
+    fold_beside(g, p, a, st, start, "edge_smbd_unkept", 2 * ANALYSIS_MAX_EDGES, 6,
+                "not [addr, port, addr, port, first_ts, direction]", fold_smbd_unkept, 0);
+    if (!g->failed && json_object_has_member(st, "smbd_messages_not_decoded"))
+        a->smbd_not_decoded += jget_u64(g, p, st, "smbd_messages_not_decoded", INT64_MAX);
 }
 
 /* ---- joining ------------------------------------------------------------ */
@@ -696,15 +770,27 @@ static struct frame_rec *take(struct analysis *a, const struct conn_summary *cs)
     return r;
 }
 
-void mstate_frame_rename(struct analysis *a, const struct conn_summary *cs, int64_t first)
+void mstate_frame_rename_to(struct analysis *a, const struct conn_summary *cs, const struct conn_summary *to)
 {
     struct frame_rec *r = take(a, cs);
     if (!r)
         return;
     struct frame_rec n = *r;
     n.used = 0;
-    n.first_ts = first;
+    n.first_ts = to->first_ts;
+    if (to->client_port != cs->client_port || to->server_port != cs->server_port) { /* RoCEv2: by address */
+        bool fwd = !memcmp(&n.addr[0], &to->client, sizeof n.addr[0]);
+        n.port[0] = fwd ? to->client_port : to->server_port;
+        n.port[1] = fwd ? to->server_port : to->client_port;
+    }
     put(a, &n);
+}
+
+void mstate_frame_rename(struct analysis *a, const struct conn_summary *cs, int64_t first)
+{
+    struct conn_summary to = *cs;
+    to.first_ts = first;
+    mstate_frame_rename_to(a, cs, &to);
 }
 
 /* The late part's framing anomalies: n fewer (its entry, or --jobs' session). */
@@ -757,17 +843,23 @@ static void more_fragmented(struct analysis *a, const struct conn_summary *late,
         s->smbd->smbd_fragmented += n;
 }
 
-/* msg (n octets) of direction d (0: from the early part's client) whole:
- * for mstate_join_smbd.h to decode (frame_edge_whole_take()). */
-static void whole(struct frame_recs *fr, int d, const uint8_t *msg, size_t n)
+/* msg (n octets) of direction d (0: from the early part's client) whole,
+ * or the first n octets of a message of msg_len (0: n): for
+ * mstate_join_smbd.h to decode (frame_edge_whole_take()).  Queued as the
+ * direction octet, msg_len (4 octets, little-endian), the octets. */
+static void whole_of(struct frame_recs *fr, int d, const uint8_t *msg, size_t n, uint32_t msg_len)
 {
-    uint8_t *w = g_malloc(n + 1);
+    uint8_t *w = g_malloc(n + 5);
     w[0] = (uint8_t)d;
-    memcpy(w + 1, msg, n);
-    g_ptr_array_add(fr->wholes, g_bytes_new_take(w, n + 1));
+    for (int i = 0; i < 4; i++)
+        w[1 + i] = (uint8_t)(msg_len >> (8 * i));
+    memcpy(w + 5, msg, n);
+    g_ptr_array_add(fr->wholes, g_bytes_new_take(w, n + 5));
 }
 
-bool frame_edge_whole_take(struct analysis *a, int *d, GBytes **msg)
+static void whole(struct frame_recs *fr, int d, const uint8_t *msg, size_t n) { whole_of(fr, d, msg, n, 0); }
+
+bool frame_edge_whole_take(struct analysis *a, int *d, GBytes **msg, size_t *msg_len)
 {
     struct frame_recs *fr = a->edge_frames;
     if (!fr || !fr->wholes->len)
@@ -776,9 +868,25 @@ bool frame_edge_whole_take(struct analysis *a, int *d, GBytes **msg)
     size_t n;
     const uint8_t *p = g_bytes_get_data(w, &n);
     *d = p[0];
-    *msg = g_bytes_new_from_bytes(w, 1, n - 1);
+    *msg_len = (size_t)p[1] | (size_t)p[2] << 8 | (size_t)p[3] << 16 | (size_t)p[4] << 24;
+    if (!*msg_len)
+        *msg_len = n - 5;
+    *msg = g_bytes_new_from_bytes(w, 5, n - 5);
     g_bytes_unref(w);
     return true;
+}
+
+/* A message longer than RDMA_MSG_KEEP_MAX e was in the middle of in
+ * direction d ended: decoded from the octets the decoder reads of it, or
+ * (its decoder reads more than a run keeps) counted not decoded. */
+static void long_whole(struct analysis *a, const struct frame_rec *e, int d)
+{
+    size_t hn;
+    const uint8_t *head = kept_bytes(a->edge_frames, e->kept[d][RDMA_KEPT_HEAD], &hn);
+    if (e->smbd_msg_len[d] && head)
+        whole_of(a->edge_frames, d, head, hn, e->smbd_msg_len[d]);
+    else
+        a->smbd_not_decoded++;
 }
 
 /* A message past the --pdu-cap a cut divided (rdma.h: smbd_over): the run
@@ -849,6 +957,8 @@ static void join_smbd(struct analysis *a, struct frame_rec *j,
     j->smbd_flags[d] = e->smbd_flags[d] & (uint8_t)~RDMA_LEFT_SMB;
     j->kept[d][RDMA_KEPT_LEAD] = e->kept[d][RDMA_KEPT_LEAD];
     j->kept[d][RDMA_KEPT_HEAD] = e->kept[d][RDMA_KEPT_HEAD];
+    j->smbd_msg_len[d] = e->smbd_msg_len[d];
+    j->smbd_unkept[d] = e->smbd_unkept[d];
     if (!have_l || !l->smbd_lead[ld]) { /* no data message in the late part: still in progress */
         j->smbd_left[d] = left;
         j->smbd_flags[d] |= e->smbd_flags[d] & RDMA_LEFT_SMB;
@@ -857,6 +967,8 @@ static void join_smbd(struct analysis *a, struct frame_rec *j,
     j->smbd_left[d] = l->smbd_left[ld];
     j->smbd_flags[d] |= lf & RDMA_LEFT_SMB;
     j->kept[d][RDMA_KEPT_HEAD] = l->kept[ld][RDMA_KEPT_HEAD];
+    j->smbd_msg_len[d] = l->smbd_msg_len[ld];
+    j->smbd_unkept[d] = l->smbd_unkept[ld];
     j->smbd_over[d] = l->smbd_over[ld];
     if (!left || l->smbd_lead[ld] != left)
         return;
@@ -873,11 +985,20 @@ static void join_smbd(struct analysis *a, struct frame_rec *j,
     if (lf & RDMA_LEAD_DONE) {
         *fragmented += !(lf & RDMA_LEAD_PARTIAL); /* the late part saw its last piece alone */
         *anomalies += (lf & RDMA_LEAD_NOT_SMB) && (e->smbd_flags[d] & RDMA_LEFT_SMB);
+        bool long_msg = e->smbd_msg_len[d] || e->smbd_unkept[d];
         if ((lf & RDMA_LEAD_NOT_SMB) && (e->smbd_flags[d] & RDMA_LEFT_SMB))
-            smbd_whole(a, e, l, d, ld, RDMA_KEPT_LEAD);
+            long_msg ? long_whole(a, e, d) : (void)smbd_whole(a, e, l, d, ld, RDMA_KEPT_LEAD);
     } else if (lf & RDMA_LEAD_OPEN) { /* still in progress at the late part's end: the message began early */
         j->smbd_flags[d] = (uint8_t)((j->smbd_flags[d] & ~RDMA_LEFT_SMB) | (e->smbd_flags[d] & RDMA_LEFT_SMB));
-        j->kept[d][RDMA_KEPT_HEAD] = smbd_whole(a, e, l, d, ld, RDMA_KEPT_HEAD);
+        if (e->smbd_msg_len[d] || e->smbd_unkept[d]) { /* a long message: what the decoder reads of it, its start's */
+            j->kept[d][RDMA_KEPT_HEAD] = e->kept[d][RDMA_KEPT_HEAD];
+            j->smbd_msg_len[d] = e->smbd_msg_len[d];
+            j->smbd_unkept[d] = e->smbd_unkept[d];
+        } else {
+            j->kept[d][RDMA_KEPT_HEAD] = smbd_whole(a, e, l, d, ld, RDMA_KEPT_HEAD);
+            j->smbd_msg_len[d] = 0;
+            j->smbd_unkept[d] = 0;
+        }
     }
 }
 
@@ -912,10 +1033,25 @@ static void send_joined(struct analysis *a, const struct conn_summary *late, uin
  * the middle of (smbd_left, its start kept): the message it ends made whole
  * (counted fragmented when it came in pieces), or e's message in progress
  * after it (its start kept; join_smbd() then joins the late part's rest). */
-static void send_data(struct frame_recs *fr, struct frame_rec *e, int d, const struct smbd_data *data,
+static void send_data(struct analysis *a, struct frame_rec *e, int d, const struct smbd_data *data,
                       uint64_t *fragmented, struct over_fix *over)
 {
+    struct frame_recs *fr = a->edge_frames;
     uint64_t left = e->smbd_left[d];
+    if (left && (e->smbd_msg_len[d] || e->smbd_unkept[d]) && !e->smbd_over[d]) { /* a piece of a long message */
+        if (data->remaining_length) {
+            e->smbd_left[d] = data->remaining_length;
+            return;
+        }
+        (*fragmented)++;
+        long_whole(a, e, d);
+        e->smbd_left[d] = 0;
+        e->kept[d][RDMA_KEPT_HEAD] = 0;
+        e->smbd_msg_len[d] = 0;
+        e->smbd_unkept[d] = 0;
+        e->smbd_flags[d] &= (uint8_t)~RDMA_LEFT_SMB;
+        return;
+    }
     size_t hn = 0;
     const uint8_t *head = left ? kept_bytes(fr, e->kept[d][RDMA_KEPT_HEAD], &hn) : NULL;
     size_t n = hn + data->data_length;
@@ -938,8 +1074,14 @@ static void send_data(struct frame_recs *fr, struct frame_rec *e, int d, const s
         e->kept[d][RDMA_KEPT_HEAD] = 0;
         e->smbd_flags[d] &= (uint8_t)~RDMA_LEFT_SMB;
     } else {
+        /* the start of a message longer than RDMA_MSG_KEEP_MAX: what its
+         * decoder reads depends on the run's --pdu-cap and mode, which
+         * merge does not know: counted, not decoded, when it ends */
+        bool long_msg = !left && smb && n + data->remaining_length > RDMA_MSG_KEEP_MAX;
         e->smbd_left[d] = data->remaining_length;
-        e->kept[d][RDMA_KEPT_HEAD] = m && (left || smb) ? keep(fr, m, n) : 0;
+        e->kept[d][RDMA_KEPT_HEAD] = m && (left || smb) && !long_msg ? keep(fr, m, n) : 0;
+        e->smbd_msg_len[d] = 0;
+        e->smbd_unkept[d] = long_msg;
         e->smbd_flags[d] = (uint8_t)((e->smbd_flags[d] & ~RDMA_LEFT_SMB) | (smb ? RDMA_LEFT_SMB : 0));
     }
     g_free(m);
@@ -981,7 +1123,7 @@ static void join_send(struct analysis *a, const struct conn_summary *late, struc
     if (smbd_parse_data(msg, hn + rn, &data) == SMBD_OK &&
         (!left || (uint64_t)data.remaining_length + data.data_length == left)) {
         send_joined(a, late, roce ? 0 : l->send_rest_drops[ld], d);
-        send_data(a->edge_frames, e, d, &data, fragmented, over);
+        send_data(a, e, d, &data, fragmented, over);
     }
     g_free(msg);
 }
@@ -1042,11 +1184,119 @@ void mstate_frame_roce_tail(struct analysis *a, const struct conn_summary *cur, 
         j.smbd_left[d] = ep.smbd_left[d];
         j.smbd_flags[d] = ep.smbd_flags[d];
         j.kept[d][RDMA_KEPT_HEAD] = ep.kept[d][RDMA_KEPT_HEAD];
+        j.smbd_msg_len[d] = ep.smbd_msg_len[d];
+        j.smbd_unkept[d] = ep.smbd_unkept[d];
     }
     if (fragmented)
         more_fragmented(a, cur, fragmented);
     if (over.dropped)
         over_fixed(a, cur, &over);
+    put(a, &j);
+}
+
+/* Whether msg (n octets), a RoCEv2 pair's first whole SEND, made it an SMB
+ * Direct connection as an SMBD data transfer message with data
+ * (rdma_roce.c maybe_smb(): a keep-alive decides nothing and is not
+ * counted; anything else a connection seen from its middle does not begin
+ * with, not taken). */
+static bool roce_first_data(const uint8_t *msg, size_t n)
+{
+    struct smbd_data data;
+    return smbd_parse_data(msg, n, &data) == SMBD_OK && data.data_length;
+}
+
+void mstate_frame_roce_lead(struct analysis *a, const struct conn_summary *cur, const struct conn_summary *to,
+                            const struct roce_tail *t, bool fwd)
+{
+    if (!t->head[0] && !t->head[1] && !t->rest[0] && !t->rest[1]) {
+        mstate_frame_rename_to(a, cur, to);
+        return;
+    }
+    struct frame_recs *fr = recs_of(a);
+    struct frame_rec *lr = take(a, cur), l, j;
+    memset(&l, 0, sizeof l);
+    if (lr) {
+        l = *lr;
+    } else {
+        l.addr[0] = cur->client;
+        l.addr[1] = cur->server;
+        l.end_seq[0] = l.end_seq[1] = l.start_seq[0] = l.start_seq[1] = UNKNOWN;
+    }
+    bool swap = lr && memcmp(&l.addr[0], &cur->client, sizeof l.addr[0]) != 0; /* l's [0]: cur's server */
+    j = l;
+    j.used = 0;
+    j.roce = 1;
+    j.addr[0] = to->client;
+    j.addr[1] = to->server;
+    j.port[0] = to->client_port;
+    j.port[1] = to->server_port;
+    j.first_ts = to->first_ts;
+    uint64_t fragmented = 0, anomalies = 0;
+    struct over_fix over = { 0, 0, 0 };
+    for (int d = 0; d < 2; d++) { /* d: from cur's client */
+        int side = fwd ? d : !d, ld = swap ? !d : d;
+        if (swap) { /* j's direction d is l's ld */
+            for (int k = 0; k < RDMA_KEPT_N; k++)
+                j.kept[d][k] = l.kept[ld][k];
+            j.smbd_left[d] = l.smbd_left[ld];
+            j.smbd_lead[d] = l.smbd_lead[ld];
+            j.smbd_flags[d] = l.smbd_flags[ld];
+            j.smbd_over[d] = l.smbd_over[ld];
+            j.send_head_msn[d] = l.send_head_msn[ld];
+            j.send_rest_msn[d] = l.send_rest_msn[ld];
+        }
+        size_t rn;
+        const uint8_t *rest = kept_bytes(fr, l.kept[ld][RDMA_KEPT_SEND_REST], &rn);
+        if (t->rest[side] && !t->rest_done[side] && rest && t->rest_next[side] == l.send_rest_msn[ld] &&
+            t->rest_len[side] + rn <= RDMA_KEEP_MAX) {
+            /* the tail held only the middle of a SEND cur's first packets
+             * ended: cur's rest of it begins earlier (a tail before it may
+             * hold the start) */
+            uint8_t *m = g_malloc(t->rest_len[side] + rn);
+            memcpy(m, t->rest[side], t->rest_len[side]);
+            memcpy(m + t->rest_len[side], rest, rn);
+            j.kept[d][RDMA_KEPT_SEND_REST] = keep(fr, m, t->rest_len[side] + rn);
+            j.send_rest_msn[d] = j.kept[d][RDMA_KEPT_SEND_REST] ? t->rest_psn[side] : 0;
+            g_free(m);
+            continue;
+        }
+        if (t->rest[side] && t->rest_done[side]) {
+            /* a SEND's rest that opened the tail's direction: the whole's
+             * first packets now (a tail before it may hold the start) */
+            uint32_t k = keep(fr, t->rest[side], t->rest_len[side]);
+            j.kept[d][RDMA_KEPT_SEND_REST] = k;
+            j.send_rest_msn[d] = k ? t->rest_psn[side] : 0;
+        }
+        if (!t->head[side] || !rest || t->head_len[side] + rn > RDMA_KEEP_MAX)
+            continue;
+        uint8_t *m = g_malloc(t->head_len[side] + rn);
+        memcpy(m, t->head[side], t->head_len[side]);
+        memcpy(m + t->head_len[side], rest, rn);
+        bool data = roce_first_data(m, t->head_len[side] + rn);
+        g_free(m);
+        if (!data)
+            continue;
+        /* the tail's SEND in progress as the start of an early part's
+         * (nothing before it in progress), cur's rest of it as a late part's */
+        struct frame_rec e;
+        memset(&e, 0, sizeof e);
+        e.roce = 1;
+        e.kept[d][RDMA_KEPT_SEND_HEAD] = keep(fr, t->head[side], t->head_len[side]);
+        e.send_head_msn[d] = t->head_psn[side];
+        struct frame_rec ep = e;
+        uint32_t opened = j.kept[d][RDMA_KEPT_SEND_REST], opened_psn = j.send_rest_msn[d];
+        join_send(a, cur, &j, &ep, &l, d, ld, true, &fragmented, &over);
+        j.kept[d][RDMA_KEPT_SEND_REST] = opened; /* (join_send() leaves e's: none) */
+        j.send_rest_msn[d] = opened_psn;
+        if (ep.smbd_left[d]) /* the SEND began an SMB2 message in pieces: cur's first data message continued it */
+            join_smbd(a, &j, &ep, &l, d, ld, true, &fragmented, &anomalies, &over);
+    }
+    if (anomalies)
+        fewer_anomalies(a, cur, anomalies);
+    if (over.dropped)
+        over_fixed(a, cur, &over);
+    if (fragmented)
+        more_fragmented(a, cur, fragmented);
     put(a, &j);
 }
 

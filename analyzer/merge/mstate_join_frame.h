@@ -42,8 +42,9 @@ void mstate_join_frame(struct analysis *a, const struct conn_summary *early, str
 /* A message of direction *d (0: from the early part's client) that the
  * join in progress made whole from the pieces its parts kept (an SMBD
  * message a cut divided), taken in the order made: false when none is
- * left.  mstate_join_smbd.h decodes it. */
-bool frame_edge_whole_take(struct analysis *a, int *d, GBytes **msg);
+ * left; *msg_len its length (longer than msg: msg holds the octets its
+ * decoder reads, rdma.h smbd_msg_len).  mstate_join_smbd.h decodes it. */
+bool frame_edge_whole_take(struct analysis *a, int *d, GBytes **msg, size_t *msg_len);
 /* A RoCEv2 tail (mstate_join_roce.h) joined to cur (fwd: its side 0 is
  * cur's client): its pieces of SENDs taken as the run over both parts takes
  * them after cur's SEND in progress (a rest that ends it: one SEND whole,
@@ -52,10 +53,20 @@ bool frame_edge_whole_take(struct analysis *a, int *d, GBytes **msg);
  * The messages made whole are then frame_edge_whole_take()'s. */
 struct roce_tail;
 void mstate_frame_roce_tail(struct analysis *a, const struct conn_summary *cur, const struct roce_tail *t, bool fwd);
+/* A RoCEv2 tail (mstate_join_roce.h) before cur, which now goes by to's
+ * name (its first packet time and ports): cur's record renamed, and a SEND
+ * the tail began and cur's first packets ended taken as the run over both
+ * parts takes the pair's first whole message (a data transfer message with
+ * data: one SEND more, its SMBD message, the SMB2 message it ends or
+ * begins; then frame_edge_whole_take()'s). */
+void mstate_frame_roce_lead(struct analysis *a, const struct conn_summary *cur, const struct conn_summary *to,
+                            const struct roce_tail *t, bool fwd);
 /* A data tail (mstate_tails.h) joined to cs: its bytes framed each way
  * (from cs's client) were the rest of the message cs ended inside. */
 void mstate_frame_tail(struct analysis *a, const struct conn_summary *cs, uint64_t framed_c2s, uint64_t framed_s2c);
 /* cs now begins at first (mstate_join_hs.c): its record goes by it. */
 void mstate_frame_rename(struct analysis *a, const struct conn_summary *cs, int64_t first);
+/* cs now goes by to's first packet time and ports (its addresses the same). */
+void mstate_frame_rename_to(struct analysis *a, const struct conn_summary *cs, const struct conn_summary *to);
 
 #endif

@@ -6,10 +6,12 @@
 #include "analysis.h"
 #include "classify.h"
 #include "conn_summary.h"
+#include "fmt.h"
 #include "mstate_detail.h"
 #include "mstate_join_frame.h"
 #include "mstate_join_smbd.h"
 #include "mstate_put.h"
+#include "mstate_xchg.h"
 #include "rdma.h"
 #include "session.h"
 
@@ -305,13 +307,12 @@ static GArray *sorted_tails(struct analysis *a)
     return t;
 }
 
-/* The earliest tail that follows cur, or G_MAXUINT. */
-static guint next_tail(struct analysis *a, const struct conn_summary *cur, int64_t before, bool *fwd)
+/* The first of the tails (in join order) of cur's two hosts. */
+static guint first_of_hosts(const GArray *tails, const struct conn_summary *cur)
 {
-    GArray *tails = sorted_tails(a);
     const struct ip_addr *want[2];
     pair_of(&cur->client, &cur->server, want);
-    guint lo = 0, hi = tails->len; /* the first tail of cur's two hosts */
+    guint lo = 0, hi = tails->len;
     while (lo < hi) {
         guint mid = lo + (hi - lo) / 2;
         const struct roce_tail *t = &g_array_index(tails, struct roce_tail, mid);
@@ -322,6 +323,24 @@ static guint next_tail(struct analysis *a, const struct conn_summary *cur, int64
         else
             hi = mid;
     }
+    return lo;
+}
+
+static bool of_hosts(const struct roce_tail *t, const struct conn_summary *cur)
+{
+    const struct ip_addr *want[2], *p[2];
+    pair_of(&cur->client, &cur->server, want);
+    pair_of(&t->addr[0], &t->addr[1], p);
+    return pair_cmp(p, want) == 0;
+}
+
+/* The earliest tail that follows cur, or G_MAXUINT. */
+static guint next_tail(struct analysis *a, const struct conn_summary *cur, int64_t before, bool *fwd)
+{
+    GArray *tails = sorted_tails(a);
+    const struct ip_addr *want[2];
+    pair_of(&cur->client, &cur->server, want);
+    guint lo = first_of_hosts(tails, cur);
     JsonObject *e = mstate_detail_entry(a, cur);
     JsonObject *roce = jget_member_obj(jget_member_obj(e, "smb_direct"), "roce");
     struct smb_conn *s = e ? NULL : mstate_detail_conn(a, cur);
@@ -374,6 +393,106 @@ bool mstate_join_roce_tails(struct analysis *a, struct conn_summary *cur, int64_
             s->bytes[s->client] += by[0];
             s->bytes[!s->client] += by[1];
         }
+        roce_tail_clear(&t);
+        joined = true;
+    }
+    return joined;
+}
+
+/* The latest tail that ends before cur begins, or G_MAXUINT. */
+static guint lead_tail(struct analysis *a, const struct conn_summary *cur, bool *fwd)
+{
+    GArray *tails = sorted_tails(a);
+    JsonObject *e = mstate_detail_entry(a, cur);
+    JsonObject *roce = jget_member_obj(jget_member_obj(e, "smb_direct"), "roce");
+    struct smb_conn *s = e ? NULL : mstate_detail_conn(a, cur);
+    guint found = G_MAXUINT;
+    for (guint i = first_of_hosts(tails, cur); i < tails->len; i++) {
+        const struct roce_tail *t = &g_array_index(tails, struct roce_tail, i);
+        if (!of_hosts(t, cur) || t->first_ts >= cur->first_ts)
+            break; /* in time order: the rest begin later */
+        bool f = same_addr(&t->addr[0], &cur->client);
+        if (t->used || t->last_ts > cur->first_ts || other_qps(roce, s, t, f))
+            continue;
+        *fwd = f;
+        found = i;
+    }
+    return found;
+}
+
+/* The packets and bytes each way and the RoCEv2 counts of a tail before
+ * cur (fwd: its side 0 is cur's client) into cur's entry or --jobs'
+ * session (still under cur's name). */
+static void lead_counts(struct analysis *a, const struct conn_summary *cur, const struct roce_tail *t, bool fwd)
+{
+    JsonObject *e = mstate_detail_entry(a, cur);
+    struct smb_conn *s = e ? NULL : mstate_detail_conn(a, cur);
+    add_counts(jget_member_obj(e, "smb_direct"), s, t, fwd);
+    const uint64_t pk[2] = { t->packets[fwd ? 0 : 1], t->packets[fwd ? 1 : 0] };
+    const uint64_t by[2] = { t->bytes[fwd ? 0 : 1], t->bytes[fwd ? 1 : 0] };
+    if (s) {
+        for (int d = 0; d < 2; d++) {
+            s->packets[d ? !s->client : s->client] += pk[d];
+            s->bytes[d ? !s->client : s->client] += by[d];
+        }
+        return;
+    }
+    JsonObject *st = jget_member_obj(e, "stream");
+    const char *c = json_object_get_string_member_with_default(e, "client", NULL);
+    char want[FMT_ADDR_LEN];
+    bool swapped = c && strcmp(c, fmt_addr(&cur->client, want)) != 0; /* the entry names the other side */
+    for (int d = 0; st && d < 2; d++) {
+        mstate_add_int(st, (d != swapped) ? "packets_s2c" : "packets_c2s", pk[d]);
+        mstate_add_int(st, (d != swapped) ? "bytes_s2c" : "bytes_c2s", by[d]);
+    }
+}
+
+/* The exchanges of was (mstate_xchg.h) go by to's name. */
+static void xchg_rename(struct analysis *a, const struct conn_summary *was, const struct conn_summary *to)
+{
+    guint x = mstate_xchg_find(a, was);
+    if (x == G_MAXUINT)
+        return;
+    struct mstate_xchg *m = g_ptr_array_index(a->edge_xchg, x);
+    m->first_ts = to->first_ts;
+    m->client_port = to->client_port;
+    m->server_port = to->server_port;
+}
+
+void mstate_join_roce_port(struct analysis *a, struct conn_summary *cur, const struct conn_summary *late)
+{
+    if (cur->carrier != CONN_CARRIER_UDP || cur->client_port || !late->client_port ||
+        !same_addr(&cur->client, &late->client))
+        return;
+    struct conn_summary was = *cur;
+    cur->client_port = late->client_port;
+    mstate_frame_rename_to(a, &was, cur);
+    xchg_rename(a, &was, cur);
+    mstate_detail_rename(a, &was, cur);
+}
+
+bool mstate_join_roce_lead(struct analysis *a, struct conn_summary *cur)
+{
+    if (cur->carrier != CONN_CARRIER_UDP || !a->roce || !roce_table_tails(a->roce)->len)
+        return false;
+    bool joined = false, fwd = true;
+    guint at;
+    while ((at = lead_tail(a, cur, &fwd)) != G_MAXUINT) {
+        struct roce_tail *u = &g_array_index(roce_table_tails(a->roce), struct roce_tail, at);
+        struct roce_tail t = *u; /* its pieces now t's (freed below) */
+        u->used = true;
+        u->rest[0] = u->rest[1] = u->head[0] = u->head[1] = NULL;
+        struct conn_summary was = *cur;
+        cur->first_ts = t.first_ts;
+        cur->packets += t.packets[0] + t.packets[1];
+        cur->bytes += t.bytes[0] + t.bytes[1];
+        if (fwd && !cur->client_port) /* the client's port: its part saw none of its packets, the tail did */
+            cur->client_port = t.port0;
+        lead_counts(a, &was, &t, fwd);
+        mstate_frame_roce_lead(a, &was, cur, &t, fwd); /* a SEND it began: the pair's first message */
+        xchg_rename(a, &was, cur);
+        mstate_detail_rename(a, &was, cur);
+        mstate_smbd_join_wholes(a, cur, &was); /* the SMB2 message that SEND ended, decoded */
         roce_tail_clear(&t);
         joined = true;
     }

@@ -36,4 +36,21 @@ void mstate_roce_tails_fold_mem(struct analysis *dst, const struct analysis *src
  * INT64_MAX: none) join it, one after the other, and are used up. */
 bool mstate_join_roce_tails(struct analysis *a, struct conn_summary *cur, int64_t before);
 
+/* cur: a RoCEv2 connection at the start of a chain of parts (its first
+ * part's, mstate_edges.c), not continuing another; the tails of its hosts
+ * and queue pairs that end before it begins (a part holding only a pair's
+ * ACKs, Writes, Reads or SEND pieces before the part with its first whole
+ * message, which the run over both parts counts from the tail's first
+ * packet) join it, the latest first, and are used up: its first packet
+ * time, packets and bytes each way, RoCEv2 counts, a SEND the tail began
+ * and cur ended (mstate_join_frame.h), and the client's port when only the
+ * tail saw it.  True when one did. */
+bool mstate_join_roce_lead(struct analysis *a, struct conn_summary *cur);
+
+/* cur, a RoCEv2 connection whose part saw none of its client's packets
+ * (client port 0: rdma_roce.c names it by the client's UDP source port),
+ * continued by late, which saw them: renamed by late's client port, as the
+ * run over both parts names it. */
+void mstate_join_roce_port(struct analysis *a, struct conn_summary *cur, const struct conn_summary *late);
+
 #endif

@@ -44,7 +44,7 @@ static JsonNode *entry_of(const struct smb_conn *s)
  * a connection of its own seen from its middle (client: early's), its
  * message decoded at the late part's first packet, open at the end. */
 static struct smb_conn *middle(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late,
-                               int d, GBytes *msg, struct conn_summary *out)
+                               int d, GBytes *msg, size_t msg_len, struct conn_summary *out)
 {
     const struct ip_addr addr[2] = { early->client, early->server };
     const uint16_t port[2] = { early->client_port, early->server_port };
@@ -52,7 +52,10 @@ static struct smb_conn *middle(struct analysis *a, const struct conn_summary *ea
     s->obs.carrier = early->carrier == CONN_CARRIER_UDP ? CARRIER_RDMA_ROCE : CARRIER_RDMA_IWARP;
     size_t n;
     const uint8_t *p = g_bytes_get_data(msg, &n);
-    smb_conn_message(s, d, p, n, late->first_ts);
+    if (msg_len > n) /* a long message: the octets its decoder reads (rdma.h smbd_msg_len) */
+        smb_conn_message_prefix(s, d, p, n, msg_len);
+    else
+        smb_conn_message(s, d, p, n, late->first_ts);
     const uint64_t none[2] = { 0, 0 };
     /* named an instant before early began: no part of these ends has its
      * name (the entry and exchanges are looked up by it) */
@@ -72,9 +75,10 @@ void mstate_smbd_join_wholes(struct analysis *a, struct conn_summary *early, con
 {
     int d;
     GBytes *msg;
-    while (frame_edge_whole_take(a, &d, &msg)) {
+    size_t msg_len;
+    while (frame_edge_whole_take(a, &d, &msg, &msg_len)) {
         struct conn_summary mid, j;
-        struct smb_conn *s = middle(a, early, late, d, msg, &mid);
+        struct smb_conn *s = middle(a, early, late, d, msg, msg_len, &mid);
         g_bytes_unref(msg);
         if (s->xchg)
             mstate_xchg_put(a, &mid, s->xchg);

@@ -293,7 +293,9 @@ void mstate_xchg_join_exchanges(struct analysis *a, const struct conn_summary *e
     struct smb_conn_xchg *j = g_new(struct smb_conn_xchg, 1);
     *j = *ex;
     j->pending = lx->settled ? lx->pending : combine(&ex->pending, &lx->pending);
-    j->neg_signing_required = ex->neg_signing_required && !answered;
+    /* ... or late's own request still unanswered at its end (late a
+     * message merge decoded between two parts: mstate_join_smbd.h) */
+    j->neg_signing_required = (ex->neg_signing_required && !answered) || lx->neg_signing_required;
     for (uint8_t i = 0; i < lx->n_trees && j->n_trees < XCHG_MAX_TREES; i++)
         j->trees[j->n_trees++] = lx->trees[i];
     /* Answers no request of early matched may still answer a part before

@@ -66,6 +66,16 @@ struct smb_direct_info {
     uint8_t *smbd_kept[2][RDMA_KEPT_N];
     uint32_t smbd_kept_len[2][RDMA_KEPT_N];
     uint32_t send_head_msn[2], send_rest_msn[2], send_rest_mo[2], send_rest_drops[2];
+    /* A message in progress at the end longer than RDMA_MSG_KEEP_MAX (and
+     * within the --pdu-cap: the run over the parts decodes it): its length,
+     * when [RDMA_KEPT_HEAD] holds only the first octets the decoder reads of
+     * it (smb_conn_message_want(): its header, at most RDMA_PREFIX_MAX), 0
+     * otherwise; smbd_unkept when the decoder reads more than that (a
+     * NEGOTIATE, SESSION_SETUP, TREE_CONNECT or compound of that size, or
+     * --no-fast-path): merge counts it, not decoded, and says so
+     * (stats.merged.smbd_messages_not_decoded). */
+    uint32_t smbd_msg_len[2];
+    bool smbd_unkept[2];
 };
 #define RDMA_KEEP_MAX 16384 /* a Send's piece kept (SMBD's largest receive size is 8,192 in practice) */
 /* An SMB2 message's piece kept ([RDMA_KEPT_HEAD], [RDMA_KEPT_LEAD]): what
@@ -75,6 +85,9 @@ struct smb_direct_info {
  * (--pdu-cap raised) is counted, not decoded, by merge.  A state holds at
  * most SMBD_KEPT_RECS directions' pieces: 10 MiB at most. */
 #define RDMA_MSG_KEEP_MAX (64u * 1024u)
+/* The most of a longer message's start kept as what the decoder reads of
+ * it (smbd_msg_len): its SMB2, TRANSFORM or compression header needs 72. */
+#define RDMA_PREFIX_MAX 4096u
 enum {
     RDMA_LEAD_PARTIAL = 1,  /* the first data message began a message in pieces */
     RDMA_LEAD_OPEN = 2,     /* ... whose message has not ended yet */
@@ -89,7 +102,7 @@ void rdma_info_free(struct smb_direct_info *info);
  * ended, kept for merge (smbd_kept[d][RDMA_KEPT_HEAD]) when it began with
  * an SMB protocol id or is the first data message's, at most RDMA_KEEP_MAX
  * octets (both carriers). */
-void rdma_keep_head(struct smb_direct_info *info, int d, const struct smbd_reasm *r);
+void rdma_keep_head(const struct smb_conn *s, struct smb_direct_info *info, int d, const struct smbd_reasm *r);
 
 /* ---- iWARP (called by the session model, session.c) ---- */
 struct rdma_iwarp;

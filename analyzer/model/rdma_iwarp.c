@@ -100,6 +100,7 @@ struct iwarp_dir {
 struct rdma_iwarp {
     struct iwarp_dir d[2];
     struct smb_direct_info *info; /* its connection's (s->smbd): what rdma_iwarp_free() keeps */
+    const struct smb_conn *conn;  /* that connection (its --pdu-cap and decoding mode: rdma_keep_head()) */
     bool midstream;             /* recognised from FPDUs, MPA startup not captured */
     bool markers_wanted_by[2];  /* the M flag of the frame sent by direction d */
     struct iwarp_shared *sh;    /* the analysis's, or own (a connection made without a session pool) */
@@ -297,6 +298,7 @@ static struct rdma_iwarp *iwarp_new(struct smb_conn *s, int initiator)
     s->smbd = g_new0(struct smb_direct_info, 1);
     s->smbd->mpa_initiator = initiator;
     w->info = s->smbd;
+    w->conn = s;
     s->obs.carrier = CARRIER_RDMA_IWARP;
     return w;
 }
@@ -326,15 +328,28 @@ void rdma_info_free(struct smb_direct_info *info)
  * decodes it whole, mstate_join_smbd.h), or is the message of the first
  * data message (another part's rest, or this part's whole lead), and
  * copied whole so far, at most RDMA_KEEP_MAX octets in all. */
-void rdma_keep_head(struct smb_direct_info *info, int d, const struct smbd_reasm *r)
+void rdma_keep_head(const struct smb_conn *s, struct smb_direct_info *info, int d, const struct smbd_reasm *r)
 {
     uint8_t flags = info->smbd_edge_flags[d];
-    info->smbd_over[d] = r->active && (uint64_t)r->len + r->remaining > r->cap; /* rdma.h */
-    if (!r->active || !r->len || (uint64_t)r->len + r->remaining > r->cap ||
-        (uint64_t)r->len + r->remaining > RDMA_MSG_KEEP_MAX ||
-        !(framer_is_smb_id(r->buf, r->len) || (flags & RDMA_LEAD_OPEN)))
+    uint64_t total = (uint64_t)r->len + r->remaining;
+    info->smbd_over[d] = r->active && total > r->cap; /* rdma.h */
+    if (!r->active || !r->len || total > r->cap || !(framer_is_smb_id(r->buf, r->len) || (flags & RDMA_LEAD_OPEN)))
         return;
-    keep(info, d, RDMA_KEPT_HEAD, r->buf, r->len);
+    if (total <= RDMA_MSG_KEEP_MAX) {
+        keep(info, d, RDMA_KEPT_HEAD, r->buf, r->len);
+        return;
+    }
+    /* Longer (--pdu-cap raised): the octets the decoder reads of it, its
+     * header, when the start holds them; what it reads past that (a
+     * NEGOTIATE, SESSION_SETUP, TREE_CONNECT or compound so long) is not
+     * carried: the state stays bounded, merge says it did not decode it. */
+    size_t want = framer_is_smb_id(r->buf, r->len) ? smb_conn_message_want(s, r->buf, r->len, total) : SIZE_MAX;
+    if (want > r->len || want > RDMA_PREFIX_MAX) {
+        info->smbd_unkept[d] = framer_is_smb_id(r->buf, r->len);
+        return;
+    }
+    keep(info, d, RDMA_KEPT_HEAD, r->buf, want);
+    info->smbd_msg_len[d] = info->smbd_kept[d][RDMA_KEPT_HEAD] ? (uint32_t)total : 0;
 }
 
 void rdma_iwarp_free(struct rdma_iwarp *w)
@@ -342,7 +357,7 @@ void rdma_iwarp_free(struct rdma_iwarp *w)
     if (!w)
         return;
     for (int d = 0; d < 2; d++) {
-        rdma_keep_head(w->info, d, &w->d[d].reasm);
+        rdma_keep_head(w->conn, w->info, d, &w->d[d].reasm);
         const struct ddp_msg_rx *rx = &w->d[d].sends;
         if (rx->active && rx->len <= rx->cap && !w->info->smbd_kept[d][RDMA_KEPT_SEND_HEAD]) {
             keep(w->info, d, RDMA_KEPT_SEND_HEAD, rx->buf, rx->len);

@@ -9,7 +9,9 @@
  * SMBD; a pair becomes an SMB connection (smb_conn_new_endpoints) when its
  * first message is an SMBD negotiate request (client = its sender) or, for
  * a capture that began later, an SMBD data transfer message carrying an
- * SMB2 header.  Other RDMA traffic (NVMe-oF, iSER ...) is counted only.
+ * SMB2 header.  Its ports are the client's UDP source port and 4791, where
+ * every RoCEv2 packet goes (name_ports()).  Other RDMA traffic (NVMe-oF,
+ * iSER ...) is counted only.
  * The table is bounded (max_conns).  When it is full, a new pair takes
  * the place of the least recently active pair whose first message showed it
  * is not SMB (NVMe-oF, iSER ...: nothing of it is reported); when every
@@ -32,6 +34,7 @@
 
 #include <string.h>
 
+#include "classify.h"
 #include "distinct.h"
 #include "packet.h"
 #include "roce.h"
@@ -84,6 +87,7 @@ struct roce_conn {
     GList unpaired_link;      /* in its addresses' unpaired queue while qp_known[0] is false */
     struct ip_addr addr[2];   /* side 0: the first sender */
     uint16_t port[2];         /* side 0's UDP source port; 4791 for side 1 */
+    uint16_t sport1;          /* side 1's UDP source port (0: it sent nothing yet) */
     uint32_t qp[2];           /* destination QP of the packets sent to side d */
     bool qp_known[2];
     struct roce_msg_rx rx[2];
@@ -91,6 +95,7 @@ struct roce_conn {
     struct smbd_reasm reasm[2];
     struct smb_conn *s;       /* once SMBD was seen */
     bool not_smb, midstream;
+    uint8_t responder;        /* the side that answered the SMBD negotiate (1 when not seen) */
     int64_t first_ts, last_ts;
     uint64_t bytes[2], packets[2];
     uint64_t acks, writes, write_bytes, reads;
@@ -235,6 +240,7 @@ static struct roce_conn *find(struct roce_table *t, const struct packet *pkt, ui
         unpaired_remove(t, c);
         c->qp_known[0] = true;
         c->qp[0] = destqp;
+        c->sport1 = pkt->sport; /* its first packet: the one that joins it */
         key_set(&c->key[1], &c->addr[1], &c->addr[0], destqp);
         g_hash_table_insert(t->by_key, &c->key[1], c);
         *dir = 1;
@@ -288,9 +294,13 @@ static void maybe_smb(struct roce_table *t, struct roce_conn *c, int dir, const 
     struct smbd_data data;
     int client = -1;
     bool is_data = smbd_parse_data(msg, len, &data) == SMBD_OK;
-    if (dir == 0 && smbd_parse_negotiate_request(msg, len, &req) == SMBD_OK && len == SMBD_NEGOTIATE_REQUEST_LEN) {
+    if (smbd_parse_negotiate_request(msg, len, &req) == SMBD_OK && len == SMBD_NEGOTIATE_REQUEST_LEN) {
+        /* its sender the client, also when the pair's first packet was the
+         * peer's (an ACK: the pair is named from its first sender; was: not
+         * SMB, and a part before of that ACK alone made the run over both
+         * parts lose the connection) */
         c->midstream = false;
-        client = 0;
+        client = dir;
     } else if (!is_data && len == SMBD_NEGOTIATE_RESPONSE_LEN &&
                smbd_parse_negotiate_response(msg, len, &resp) == SMBD_OK && resp.negotiated_version == SMBD_VERSION_1) {
         c->midstream = true; /* the request preceded the capture */
@@ -306,6 +316,7 @@ static void maybe_smb(struct roce_table *t, struct roce_conn *c, int dir, const 
             rest_release(t, &c->rest[d], REST_OVER);
         return;
     }
+    c->responder = client == 1 ? 0 : 1;
     c->s = smb_conn_new_endpoints(&t->cfg, c->addr, c->port, client, c->midstream);
     c->s->obs.carrier = CARRIER_RDMA_ROCE;
     c->s->smbd = g_new0(struct smb_direct_info, 1);
@@ -437,7 +448,7 @@ static void send_packet(struct roce_table *t, struct roce_conn *c, int dir, cons
         if (c->s) {
             c->s->smbd->sends++;
             reasm_reserve(t, c, dir, msg, len);
-            rdma_smbd_message(c->s, &c->reasm[dir], dir, dir == 1, c->midstream, msg, len, ts);
+            rdma_smbd_message(c->s, &c->reasm[dir], dir, dir == c->responder, c->midstream, msg, len, ts);
             if (c->reasm[dir].buf && !c->reasm[dir].active) /* the SMB2 message is complete or dropped */
                 reasm_release(t, &c->reasm[dir]);
         }
@@ -602,6 +613,25 @@ static void table_clear(struct roce_table *t)
     t->count = 0;
 }
 
+/* The ports of a closed connection s of pair c: every RoCEv2 packet goes
+ * to UDP 4791, so that is the server's port, and the client's is its UDP
+ * source port (0: the capture saw none of its packets).  The pair named
+ * them from its first sender (side 0: its source port, side 1: 4791) before
+ * the session knew its client; when the client is side 1 they are named
+ * again, and the transport judged again (its server port: not an
+ * alternative port, which a capture whose first packet of the pair was the
+ * server's ACK reported, and which the run over an earlier part of that
+ * ACK and a later part did not). */
+static void name_ports(struct smb_conn *s, const struct roce_conn *c)
+{
+    if (s->client != 1)
+        return;
+    s->port[0] = ROCEV2_UDP_PORT;
+    s->port[1] = c->sport1;
+    s->obs.server_port = ROCEV2_UDP_PORT;
+    s->verdict = transport_classify(&s->obs);
+}
+
 void roce_table_finish(struct roce_table *t, smb_conn_closed_fn closed, void *ctx)
 {
     for (GList *l = t->order.head, *next; l; l = next) {
@@ -620,17 +650,19 @@ void roce_table_finish(struct roce_table *t, smb_conn_closed_fn closed, void *ct
             info->icrc_bad = c->icrc_bad;
             info->icrc_unchecked = c->icrc_unchecked;
             for (int d = 0; d < 2; d++) {
-                rdma_keep_head(info, d, &c->reasm[d]); /* smbscope merge: a message the capture's end divided */
+                rdma_keep_head(s, info, d, &c->reasm[d]); /* smbscope merge: a message the capture's end divided */
                 keep_sends(info, c, d);
                 info->qpn[d] = c->qp[d];
                 info->psn_dropped += c->rx[d].dropped;
                 info->psn_duplicates += c->rx[d].duplicates;
                 info->send_dropped += c->rx[d].oversize;
             }
-            if (smb_conn_close_endpoints(s, c->first_ts, c->last_ts, c->bytes, c->packets, "end of capture"))
+            if (smb_conn_close_endpoints(s, c->first_ts, c->last_ts, c->bytes, c->packets, "end of capture")) {
+                name_ports(s, c);
                 closed(ctx, s);
-            else
+            } else {
                 smb_conn_free(s);
+            }
         }
         conn_free(t, c);
     }

@@ -216,6 +216,17 @@ void smb_conn_passed(struct smb_conn *s, int dir, uint64_t n);
  * path, the same cap).  obs.smb_messages counts it; obs.session_messages
  * does not (there was no NBSS header). */
 void smb_conn_message(struct smb_conn *s, int dir, const uint8_t *msg, size_t len, int64_t ts_us);
+/* How many first octets of an SMB message of len octets whose first
+ * head_len (at least min(len, 72)) are head smb_conn_message() decodes:
+ * the fast path's want (a NEGOTIATE, SESSION_SETUP, TREE_CONNECT or
+ * compound whole up to the --pdu-cap; anything else its header), all up
+ * to the cap with --no-fast-path.  smbscope merge: a run keeps that much
+ * of an SMB Direct message longer than it keeps whole (rdma.h). */
+size_t smb_conn_message_want(const struct smb_conn *s, const uint8_t *head, size_t head_len, size_t len);
+/* An SMB message of len octets of which msg holds the first avail, at
+ * least smb_conn_message_want(): decoded as smb_conn_message() decodes
+ * the whole message (merge: the prefix a run kept, mstate_join_smbd.h). */
+void smb_conn_message_prefix(struct smb_conn *s, int dir, const uint8_t *msg, size_t avail, size_t len);
 /* True once the connection is clearly not SMB: both directions were seen
  * from their start (the flow saw the SYN, no gap came first) and began with
  * a byte no NBSS/direct-TCP header has, and no SMB or NBSS message was

@@ -100,11 +100,15 @@ static size_t fast_path_want(const uint8_t *head, size_t head_len, size_t all)
     return min_sz(all, SMB2_HEADER_LEN);
 }
 
-static size_t on_want(void *ctx, const uint8_t *head, size_t head_len, uint32_t msg_len)
+static size_t want_of(const struct smb_conn *s, const uint8_t *head, size_t head_len, uint32_t msg_len)
 {
-    struct smb_conn *s = ((struct dir_ctx *)ctx)->s;
     size_t all = min_sz(msg_len, s->pdu_cap);
     return s->no_fast_path ? all : fast_path_want(head, head_len, all);
+}
+
+static size_t on_want(void *ctx, const uint8_t *head, size_t head_len, uint32_t msg_len)
+{
+    return want_of(((struct dir_ctx *)ctx)->s, head, head_len, msg_len);
 }
 
 static void on_message(void *ctx, const uint8_t *msg, size_t avail, uint32_t msg_len, unsigned flags)
@@ -132,6 +136,24 @@ const struct framer_callbacks session_framer_cb = {
     .message = on_message,
     .anomaly = on_framer_anomaly,
 };
+
+size_t smb_conn_message_want(const struct smb_conn *s, const uint8_t *head, size_t head_len, size_t len)
+{
+    return want_of(s, head, min_sz(head_len, min_sz(len, FRAMER_HEAD)), len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
+}
+
+void smb_conn_message_prefix(struct smb_conn *s, int dir, const uint8_t *msg, size_t avail, size_t len)
+{
+    if (!s->fr || !framer_is_smb_id(msg, avail))
+        return;
+    struct dir_ctx *d = &priv(s)->dctx[dir & 1];
+    uint32_t msg_len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+    size_t want = on_want(d, msg, min_sz(avail, min_sz(msg_len, FRAMER_HEAD)), msg_len);
+    if (avail > want)
+        avail = want;
+    s->obs.smb_messages++;
+    on_message(d, msg, avail, msg_len, FRAMER_MSG_SMB | (avail == msg_len ? FRAMER_MSG_COMPLETE : FRAMER_MSG_PREFIX));
+}
 
 void session_whole_message(struct smb_conn *s, int dir, const uint8_t *msg, size_t len)
 {

@@ -211,6 +211,8 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
         json_begin_object(j);
         json_kuint(j, "runs", a->merged_parts);
         json_kuint(j, "connections_joined", a->edges_joined); /* one connection's parts in several captures */
+        if (a->smbd_not_decoded) /* SMB Direct messages longer than a run keeps the decoder's part of */
+            json_kuint(j, "smbd_messages_not_decoded", a->smbd_not_decoded);
         json_key(j, "largest_of_runs"); /* peaks do not add up: the joint run's may be higher */
         json_begin_array(j);
         json_str(j, "max_concurrent_connections");

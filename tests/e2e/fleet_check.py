@@ -432,14 +432,14 @@ def malformed_smbd_bytes(smbscope, samples, tmp):
     merge_check.compare("the genuine parts of the SESSION_SETUP cut merge", smbscope, reports, [a, b])
 
 
-def cut_states(smbscope, capture, ks, d):
+def cut_states(smbscope, capture, ks, d, options=()):
     """The parts' reports of capture cut after the packets ks."""
     n, bounds, docs = packets(capture), [0] + ks, []
     bounds.append(packets(capture))
     for i in range(len(bounds) - 1):
         part = os.path.join(d, "%s-%d.pcap" % (os.path.basename(capture), i))
         subprocess.run(["editcap", "-r", capture, part, "%d-%d" % (bounds[i] + 1, bounds[i + 1])], check=True)
-        docs.append(json.loads(run([smbscope, "-q", "-T", "json", part])[1]))
+        docs.append(json.loads(run([smbscope, "-q", "-T", "json"] + list(options) + [part])[1]))
     return docs
 
 
@@ -525,6 +525,46 @@ def malformed_rdma_state(smbscope, samples, tmp):
         case("a message past the cap twice", early, lambda s: s.update(edge_smbd_over=[over, over]), k + "[1]")
         case("a message past the cap of another shape", early, lambda s: s.update(edge_smbd_over=[over[:5]]),
              k + "[0]")
+    # longer than 65,536 octets within a raised --pdu-cap: what the decoder
+    # reads of it (edge_smbd_prefix), or (--no-fast-path) not kept
+    # (edge_smbd_unkept); the count of such messages merge did not decode
+    frag = os.path.join(d, "grow100000.pcap")
+    smbd_frag.fragmented_copy(os.path.join(samples, "rdma-iwarp-5445.pcap"), frag,
+                              os.path.join(samples, "smb445-encrypt.pcap"), False, (3, 100000), 8192, 12)
+    early = cut_states(smbscope, frag, [20], d, ["--pdu-cap", "131072"])[0]
+    st = early["merge_state"]["state"]
+    pre = st.get("edge_smbd_prefix", [[]])[0]
+    expect("a message of 100,000 octets cut, --pdu-cap 131072: its length and TRANSFORM header in edge_smbd_prefix, "
+           "nothing in edge_smbd_bytes or _large", len(pre) == 8 and pre[6] == 100000 and len(pre[7]) == 2 * 52 and
+           not st.get("edge_smbd_bytes") and not st.get("edge_smbd_large"), "%r" % pre)
+    if len(pre) == 8:
+        k = "edge_smbd_prefix"
+        case("a prefix not hex", early, elem(k, pre, 7, "zz" + pre[7][2:]), k + "[0]")
+        case("a prefix past 4096 octets", early, elem(k, pre, 7, pre[7] + "00" * 4096), k + "[0]")
+        case("a prefix not an SMB message's", early, elem(k, pre, 7, "00" + pre[7][2:]), k + "[0]")
+        case("a prefix of a message not over 65536 octets", early, elem(k, pre, 6, 65536), k + "[0]")
+        case("a prefix of a message past the --pdu-cap's most", early, elem(k, pre, 6, (1 << 24) + 1), k + "[0]")
+        case("a prefix longer than the message's part seen", early, elem(k, pre, 6, 65537), k + "[0]")
+        case("a prefix where no message was in progress", early, elem(k, pre, 5, 1 - pre[5]), k + "[0]")
+        case("a prefix of no edge", early, elem(k, pre, 1, pre[1] + 1), k + "[0]")
+        case("a prefix of a direction twice", early, lambda s: s.update(edge_smbd_prefix=[pre, pre]), k + "[1]")
+        case("a prefix of another shape", early, lambda s: s.update(edge_smbd_prefix=[pre[:7]]), k + "[0]")
+        case("prefixes past the cap", early, lambda s: s.update(edge_smbd_prefix=[pre] * 65), k)
+        case("a prefix and an unkept message of one direction", early,
+             lambda s: s.update(edge_smbd_unkept=[pre[:6]]), "edge_smbd_unkept[0]")
+    early = cut_states(smbscope, frag, [20], d, ["--pdu-cap", "131072", "--no-fast-path"])[0]
+    st = early["merge_state"]["state"]
+    un = st.get("edge_smbd_unkept", [[]])[0]
+    expect("the same with --no-fast-path (the decoder reads it whole): in edge_smbd_unkept, no octets",
+           len(un) == 6 and not st.get("edge_smbd_prefix"), "%r" % un)
+    if len(un) == 6:
+        k = "edge_smbd_unkept"
+        case("an unkept message where none was in progress", early, elem(k, un, 5, 1 - un[5]), k + "[0]")
+        case("an unkept message twice", early, lambda s: s.update(edge_smbd_unkept=[un, un]), k + "[1]")
+        case("an unkept message of another shape", early, lambda s: s.update(edge_smbd_unkept=[un + [1]]),
+             k + "[0]")
+        case("messages not decoded negative", early, lambda s: s.update(smbd_messages_not_decoded=-1),
+             "smbd_messages_not_decoded")
 
 
 def roce_tails_bounded(smbscope, samples, tmp):

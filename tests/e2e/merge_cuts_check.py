@@ -18,7 +18,8 @@ SMBD pieces (smbd_frag.py): a NEGOTIATE, a TREE_CONNECT, an encrypted
 message, a message cut twice (three parts), a Send inside a message in
 pieces; ROCE_CUTS the RoCEv2 sample where a later part begins with the
 negotiate response or a message's piece, a SEND of several packets divided,
-a later part of ACKs only.
+a later part of ACKs only; ROCE_MIDSTREAM_CUTS a RoCEv2 copy seen from its
+middle whose earlier part holds only its pair's ACKs and RDMA Write.
 
 KNOWN lists the cuts merge does not join yet, each with its reason (README.md,
 smbscope merge, says the same); a listed cut that now joins is reported, not
@@ -42,6 +43,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import merge_check as mc  # noqa: E402
+import rdma_read  # noqa: E402
 import smbd_frag  # noqa: E402
 import tcp_cuts  # noqa: E402
 
@@ -182,6 +184,11 @@ FRAGMENTED = [
     (None, True, [16], "the Send of the NEGOTIATE response's second piece"),
     (None, True, [36], "the Send of the AUTHENTICATE's fourth piece"),
     (None, True, [9, 16], "the NEGOTIATE request's pieces and the response's second Send in three parts"),
+    # a NEGOTIATE request that requires signing, its Sends divided: merge
+    # decodes it as a part of its own, whose unanswered request's bit the
+    # joined connection keeps for the response (mstate_xchg_join.c)
+    ("smb445-encrypt.pcap", True, [8], "the Send of a NEGOTIATE request's first piece, signing required"),
+    ("smb445-encrypt.pcap", True, [12], "the Send of the same request's last piece"),
     # an SMB2 message over 16,384 octets (an encrypted READ response grown
     # to 20,000: smbd_frag.grown(), frames 32..224) in SMBD pieces: merge
     # decodes it whole as the run does up to its --pdu-cap (64 KiB by
@@ -232,6 +239,97 @@ ROCE_CUTS = [
     ((91, 93), "a middle part holding a SEND's Middle and Last"),
     ((96, 97), "a middle part of one SEND, the last part of one ACK"),
 ]
+
+
+# RoCEv2 seen from its middle (rdma_read.roce_midstream_copy(): the sample
+# from the server's ACK of the READ request on, its RDMA Write in two
+# packets): the pair's first packets are ACKs and the Write, then the READ
+# response's SEND First/Middle/Last.  A part of those alone cannot tell the
+# pair SMB; it keeps it (state.roce_tails) and merge joins it to the part
+# that decides, as that part's beginning (mstate_join_roce.h
+# mstate_join_roce_lead(): first seen, packets and bytes each way, ACKs,
+# the Write; a SEND it began, whose rest opened the later part: one SEND
+# more, its SMBD message); the pair's ports are the client's UDP source
+# port and 4791 whichever side the capture saw first (rdma_roce.c
+# name_ports(): the run over the parts named the server's source port the
+# server port, an alternative port, when the server's ACK came first).
+# Every cut in two, and these in three or more parts (each fails on main):
+ROCE_MIDSTREAM_CUTS = [
+    (1, 2), (1, 4), (2, 4), (3, 5), (4, 5), (4, 6), (5, 6), (5, 7), (6, 7), (6, 8),
+    (1, 2, 3, 4, 5, 6, 7), (2, 5, 7),
+]
+
+
+# SMB2 messages longer than 65,536 octets in SMBD pieces, decoded by the
+# run with a raised --pdu-cap (an encrypted message grown to 100,000 octets,
+# smbd_frag.grown(); MaxReceiveSize 8,192; the session's first 12 messages):
+# over iWARP (smbd_frag.fragmented_copy()) and RoCEv2
+# (smbd_frag.roce_fragmented_copy()), cut in two at every packet, the runs
+# and merge with --pdu-cap 131072.  A run keeps what the decoder reads of
+# such a message in progress at its end, its TRANSFORM header, and its
+# length (state.edge_smbd_prefix); merge decodes it from that (main: counted,
+# not decoded: encrypted_pdus one short).  LONG_LABELLED: cuts where merge
+# counts it without decoding and says so
+# (stats.merged.smbd_messages_not_decoded): a RoCEv2 SEND divided whose SMBD
+# message begins the long message (what the decoder reads of it depends on
+# the run's --pdu-cap and mode, which no state carries), and the iWARP copy
+# under --no-fast-path (the decoder reads it whole: not carried, the state
+# stays bounded).
+LONG_GROW, LONG_CAP = (3, 100000), "131072"
+LONG_LABELLED = {("roce", 23, ()), ("iwarp", 20, ("--no-fast-path",))}
+
+
+def long_copies(samples, tmp):
+    """{carrier: (copy, its packets)} of the long-message copies."""
+    enc = os.path.join(samples, "smb445-encrypt.pcap")
+    iw, ro = os.path.join(tmp, "long-iwarp.pcap"), os.path.join(tmp, "long-roce.pcap")
+    return {"iwarp": (iw, smbd_frag.fragmented_copy(os.path.join(samples, "rdma-iwarp-5445.pcap"), iw, enc, False,
+                                                    LONG_GROW, 8192, 12)),
+            "roce": (ro, smbd_frag.roce_fragmented_copy(os.path.join(samples, "rdma-roce-4791.pcap"), ro, enc,
+                                                        LONG_GROW, upto=12))}
+
+
+def long_cut(smbscope, copy, ks, n, tmp, options):
+    """compare() of copy cut after ks, and merge's stats.merged."""
+    d = os.path.join(tmp, "long-%s-%s-%s" % (os.path.basename(copy), "-".join(map(str, ks)), len(options)))
+    os.mkdir(d)
+    bounds, parts = [0] + list(ks) + [n], []
+    for i in range(len(bounds) - 1):
+        parts.append(os.path.join(d, "p%d.pcap" % i))
+        subprocess.run(["editcap", "-r", copy, parts[-1], "%d-%d" % (bounds[i] + 1, bounds[i + 1])], check=True)
+    opts = ["--pdu-cap", LONG_CAP] + list(options)
+    reports = []
+    for p in parts:
+        reports.append(p + ".json")
+        with open(reports[-1], "wb") as f:
+            f.write(mc.run([smbscope, "-q", "-T", "json"] + opts + [p])[1])
+    rc_j, joint, _ = mc.run([smbscope, "-q", "-T", "json"] + opts + parts)
+    rc_m, merged, err = mc.run([smbscope, "merge", "-T", "json"] + opts + reports)
+    if rc_m == 2:
+        return "merge failed: " + err.strip(), 0
+    m = mc.json.loads(merged)
+    diff = mc.first_diff(mc.normal(m), mc.normal(mc.json.loads(joint)))
+    diff = diff or (None if rc_m == rc_j else "exit %d != %d" % (rc_m, rc_j))
+    return diff, m["stats"]["merged"].get("smbd_messages_not_decoded", 0)
+
+
+def longs(smbscope, samples, tmp):
+    for carrier, (copy, n) in long_copies(samples, tmp).items():
+        cuts = [((k,), ()) for k in range(1, n)] + [((8, 20, 30), ())]
+        cuts += [((k,), o) for c, k, o in sorted(LONG_LABELLED) if c == carrier and o]
+        for ks, options in cuts:
+            diff, undecoded = long_cut(smbscope, copy, ks, n, tmp, options)
+            label = "%s copy, a message of 100,000 octets in SMBD pieces, --pdu-cap %s%s, cut after packet %s of %d" % (
+                carrier, LONG_CAP, "".join(" " + o for o in options), " and ".join(map(str, ks)), n)
+            if (carrier, ks[0], options) in LONG_LABELLED and len(ks) == 1:
+                mc.expect(label + ": counted, not decoded, and said so",
+                          undecoded == 1 and diff is not None and "encrypted_pdus" in diff, "%s %r" % (undecoded, diff))
+            else:
+                mc.expect(label, diff is None and not undecoded, "%s %r" % (undecoded, diff))
+
+
+def json_short(x):
+    return mc.json.dumps(x)[:300]
 
 
 def packets(path):
@@ -519,7 +617,34 @@ def main():
             d = cut_parts(a.smbscope, sample, ks, n, tmp)
             mc.expect("SMBD pieces of %s cut after packet %s of %d (%s)" %
                       (src or "rdma-iwarp-5445.pcap", " and ".join(map(str, ks)), n, what), d is None, d or "")
+        longs(a.smbscope, a.samples, tmp)
         roce = os.path.join(a.samples, "rdma-roce-4791.pcap")
+        mid = os.path.join(tmp, "roce-midstream.pcap")
+        n = rdma_read.roce_midstream_copy(roce, mid)
+        for ks in [(k,) for k in range(1, n)] + ROCE_MIDSTREAM_CUTS:
+            d = cut_parts(a.smbscope, mid, list(ks), n, tmp)
+            mc.expect("RoCEv2 seen from its middle, its pair's first packets ACKs and a Write, cut after packet %s of %d"
+                      % (" and ".join(map(str, ks)), n), d is None, d or "")
+        doc = mc.json.loads(mc.run([a.smbscope, "-q", "-T", "json", mid])[1])
+        c = doc["connections"][0]
+        mc.expect("RoCEv2 seen from its middle, the server's ACK first: ports the client's and 4791, no alternative port",
+                  (c["client_port"], c["server_port"], c["findings"]) == (52417, 4791, []),
+                  "%r" % ((c["client_port"], c["server_port"], c["findings"]),))
+        # the server's ACK before the SMBD negotiate request: the request is
+        # the second sender's, the pair SMB Direct from its start (was: not
+        # SMB for its run, and a part of that ACK lost the connection)
+        first = os.path.join(tmp, "roce-ack-first.pcap")
+        n = rdma_read.roce_ack_first_copy(roce, first)
+        doc = mc.json.loads(mc.run([a.smbscope, "-q", "-T", "json", first])[1])
+        c = doc["connections"][0] if doc["connections"] else {}
+        mc.expect("RoCEv2, the server's ACK before the SMBD negotiate request: SMB Direct from its start",
+                  c.get("client_rule") == "transport" and c.get("client_port") == 52417 and
+                  c.get("smb_direct", {}).get("smbd", {}).get("invalid_messages") == 0 and
+                  c["stream"]["midstream"] is False, json_short(c))
+        for k in (1, 2, 3):
+            d = cut_parts(a.smbscope, first, [k], n, tmp)
+            mc.expect("RoCEv2, the server's ACK before the SMBD negotiate request, cut after packet %d" % k, d is None,
+                      d or "")
         for k, what in ROCE_CUTS:
             ks = list(k) if isinstance(k, tuple) else [k]
             d = cut_parts(a.smbscope, roce, ks, packets(roce), tmp)

@@ -14,6 +14,22 @@ roce_read_copy(src, dst): one more client packet at the end: RC RDMA READ
     Request (BTH opcode 0x0C, RETH: virtual address, R_Key, DMA length) to
     the server's queue pair with the client's next PSN and a good ICRC.
 
+roce_midstream_copy(src, dst): the RoCEv2 sample seen from its middle, from
+    the server's ACK of the READ request on: the pair's first packets are
+    that ACK, the server's RDMA Write of the READ's data (here in two
+    packets, RDMA WRITE First with its RETH and Last) and the client's ACK,
+    before its first SEND (the READ response, SEND First/Middle/Last), then
+    a CLOSE; the server's later PSNs and the client's ACKs of them move by
+    the packet added.  A cut among the first packets leaves a part that
+    cannot tell the pair SMB (merge: state.roce_tails before the part that
+    decides, mstate_join_roce.h).
+
+roce_ack_first_copy(src, dst): the RoCEv2 sample with the server's ACK of
+    the SMBD negotiate request (its second frame) seen first, at the first
+    frame's time (an ACK the capture saw before the request, as when a
+    request is retransmitted): the pair named from the server, the
+    negotiate request its second sender's.
+
 Classic pcap, Ethernet, IPv4, as the samples.
 """
 
@@ -147,4 +163,67 @@ def roce_read_copy(src, dst):
     rec = rec[:4] + struct.pack("<I", struct.unpack("<I", rec[4:8])[0] + 1000) + rec[8:]
     records.append((rec, frame))
     _write(dst, data[:24], records)
+    return len(records)
+
+
+def _bth_psn(frame, bth):
+    return struct.unpack("!I", frame[bth + 8:bth + 12])[0] & 0xFFFFFF
+
+
+def _set_psn(frame, bth, psn, ackreq=None):
+    word = struct.unpack("!I", frame[bth + 8:bth + 12])[0]
+    req = word & 0x80000000 if ackreq is None else (0x80000000 if ackreq else 0)
+    struct.pack_into("!I", frame, bth + 8, req | (psn & 0xFFFFFF))
+
+
+def _roce_fix(frame):
+    """UDP length, IPv4 length and checksum, ICRC of a RoCEv2 frame."""
+    ihl = (frame[ETH] & 0x0F) * 4
+    struct.pack_into("!H", frame, ETH + ihl + 4, len(frame) - ETH - ihl)
+    _ip_fix(frame)
+    frame[-4:] = _icrc(bytes(frame[ETH:]))
+
+
+def roce_midstream_copy(src, dst, first=88):
+    data = open(src, "rb").read()
+    records = list(_records(data))
+    server = bytes(records[0][1][ETH + 16:ETH + 20])
+    out, moved = [], False
+    for rec, frame in records[first - 1:]:
+        ihl = (frame[ETH] & 0x0F) * 4
+        bth = ETH + ihl + 8
+        from_server = bytes(frame[ETH + 12:ETH + 16]) == server
+        opcode = frame[bth]
+        if opcode == 0x0A and not moved:  # RDMA WRITE Only -> First (its RETH) and Last
+            reth, payload = frame[bth + 12:bth + 28], frame[bth + 28:-4]
+            half = len(payload) // 2
+            psn = _bth_psn(frame, bth)
+            head = bytearray(frame[:bth + 12])
+            head[bth] = 0x06
+            _set_psn(head, bth, psn, ackreq=False)
+            wfirst = head + reth + payload[:half] + b"\0" * 4
+            tail = bytearray(frame[:bth + 12])
+            tail[bth] = 0x08
+            _set_psn(tail, bth, psn + 1, ackreq=True)
+            wlast = tail + payload[half:] + b"\0" * 4
+            for f in (wfirst, wlast):
+                _roce_fix(f)
+            out.append((rec, wfirst))
+            us = struct.unpack("<I", rec[4:8])[0] + 50
+            out.append((rec[:4] + struct.pack("<I", us) + rec[8:], wlast))
+            moved = True
+            continue
+        if moved and (from_server != (opcode == 0x11)):  # the server's later packets, the client's ACKs of them
+            _set_psn(frame, bth, _bth_psn(frame, bth) + 1)
+            _roce_fix(frame)
+        out.append((rec, frame))
+    _write(dst, data[:24], out)
+    return len(out)
+
+
+def roce_ack_first_copy(src, dst):
+    data = open(src, "rb").read()
+    records = list(_records(data))
+    (r0, request), (r1, ack) = records[0], records[1]
+    _write(dst, data[:24], [(r0, ack), (r1, request)] + records[2:])
     return len(records)

@@ -16,13 +16,18 @@ little-endian packing tshark checks, no markers) in one TCP segment, as
 the samples; the MPA startup and the TCP handshake are the sample's own
 bytes, the RDMA Write is left out.  Classic pcap, Ethernet, IPv4.
 
+roce_fragmented_copy() builds the same over RoCEv2 from
+samples/rdma-roce-4791.pcap's addresses, ports and queue pairs: each SMBD
+message one RC SEND (First/Middle/Last past the path MTU), each SEND
+acknowledged by the peer, the ICRC computed (rdma_read._icrc).
+
 Used by merge_cuts_check.py, jobs_parts_check.py and fleet_check.py.
 """
 
 import struct
 
 from quic_edge import _checksum, _records
-from rdma_read import _crc32c
+from rdma_read import _crc32c, _roce_fix
 
 ETH = 14
 MAX_RECV = 128
@@ -167,14 +172,17 @@ def grown(msgs, which, size):
     return out
 
 
-def fragmented_copy(src, dst, messages_from=None, ddp_split=False, grow=None):
+def fragmented_copy(src, dst, messages_from=None, ddp_split=False, grow=None, max_recv=MAX_RECV, upto=None):
     """Returns the number of frames written.  messages_from: a direct-TCP
     capture whose SMB2 messages the copy carries instead of src's (e.g.
     samples/smb445-encrypt.pcap: encrypted, TRANSFORM headers).  ddp_split:
     each SMBD data transfer message's Send in two DDP segments (RFC 5041
     untagged: the same MSN, the second at MO = the first's length), each in
     an FPDU of its own.  grow: (which, size), grown() over the messages
-    carried (messages over 16,384 octets in SMBD pieces)."""
+    carried (messages over 16,384 octets in SMBD pieces).  max_recv: both
+    ends' MaxReceiveSize (a larger one, 8,192 as Windows announces, puts a
+    message of hundreds of KiB in tens of pieces, not thousands).  upto: only
+    the first upto messages carried (a short copy to cut at every packet)."""
     head, frames = _frames(src)
     t, _ = _tcp(frames[0])
     client_port = struct.unpack("!H", frames[0][t:t + 2])[0]
@@ -184,6 +192,7 @@ def fragmented_copy(src, dst, messages_from=None, ddp_split=False, grow=None):
         msgs = _smb2_messages(frames[5:], client_port)  # after the handshake and the MPA startup
     if grow:
         msgs = grown(msgs, *grow)
+    msgs = msgs[:upto]
     c = _Conn(frames[:3])
     c.handshake()
     for up in (True, False):  # the sample's MPA request and reply
@@ -198,10 +207,10 @@ def fragmented_copy(src, dst, messages_from=None, ddp_split=False, grow=None):
             c.seg(up, 0x18, _fpdu(_send(msn[up], smbd[half:], mo=half)))
         msn[up] += 1
 
-    send(True, struct.pack("<HHHHIII", 0x0100, 0x0100, 0, 255, 1364, MAX_RECV, 1048576))
-    send(False, struct.pack("<HHHHHHIIIII", 0x0100, 0x0100, 0x0100, 0, 255, 255, 0, 1048576, 1364, MAX_RECV,
+    send(True, struct.pack("<HHHHIII", 0x0100, 0x0100, 0, 255, 1364, max_recv, 1048576))
+    send(False, struct.pack("<HHHHHHIIIII", 0x0100, 0x0100, 0x0100, 0, 255, 255, 0, 1048576, 1364, max_recv,
                             1048576))
-    room = MAX_RECV - SMBD_HDR
+    room = max_recv - SMBD_HDR
     for up, m in msgs:
         for off in range(0, len(m), room):
             send(up, _data(m[off:off + room], max(0, len(m) - off - room)), ddp_split)
@@ -217,3 +226,59 @@ def fragmented_copy(src, dst, messages_from=None, ddp_split=False, grow=None):
     open(dst, "wb").write(bytes(out))
     return len(c.frames)
 
+
+
+def _roce_frame(tmpl, opcode, psn, payload, ackreq):
+    """A frame of tmpl's direction (Ethernet, IPv4, UDP, BTH of a RoCEv2
+    frame of the sample) with another opcode, PSN and payload."""
+    bth = ETH + (tmpl[ETH] & 0x0F) * 4 + 8
+    pad = (4 - len(payload) % 4) % 4
+    head = bytearray(tmpl[:bth + 12])
+    head[bth] = opcode
+    head[bth + 1] = (head[bth + 1] & 0x0F) | (pad << 4)  # no SE, no migration request: pad count, TVer
+    struct.pack_into("!I", head, bth + 8, (0x80000000 if ackreq else 0) | (psn & 0xFFFFFF))
+    f = head + payload + b"\0" * pad + b"\0" * 4
+    _roce_fix(f)
+    return bytes(f)
+
+
+def roce_fragmented_copy(src, dst, messages_from, grow=None, max_recv=8192, pmtu=4096, upto=None):
+    """src: samples/rdma-roce-4791.pcap (its first four frames: the client's
+    SMBD negotiate request, the server's ACK, its response, the client's
+    ACK); messages_from, grow, upto: as fragmented_copy().  Returns the
+    number of frames written."""
+    head, frames = _frames(src)
+    tmpl = {True: frames[0], False: frames[2]}  # SENDs from the client, from the server
+    ack_tmpl = {True: frames[3], False: frames[1]}  # ACKs from the client, from the server
+    bth = ETH + (frames[0][ETH] & 0x0F) * 4 + 8
+    psn = {up: struct.unpack("!I", tmpl[up][bth + 8:bth + 12])[0] & 0xFFFFFF for up in (True, False)}
+    msgs = _direct_tcp_messages(messages_from)
+    if grow:
+        msgs = grown(msgs, *grow)
+    msgs = msgs[:upto]
+    out = []
+
+    def send(up, smbd):
+        chunks = [smbd[i:i + pmtu] for i in range(0, len(smbd), pmtu)] or [b""]
+        for i, ch in enumerate(chunks):
+            only, first, last = len(chunks) == 1, i == 0, i == len(chunks) - 1
+            op = 0x04 if only else 0x00 if first else 0x02 if last else 0x01
+            out.append(_roce_frame(tmpl[up], op, psn[up], ch, last))
+            psn[up] += 1
+        a = ack_tmpl[not up]
+        out.append(_roce_frame(a, 0x11, psn[up] - 1, a[bth + 12:bth + 16], False))  # the peer's ACK (its AETH)
+
+    send(True, struct.pack("<HHHHIII", 0x0100, 0x0100, 0, 255, 1364, max_recv, 1048576))
+    send(False, struct.pack("<HHHHHHIIIII", 0x0100, 0x0100, 0x0100, 0, 255, 255, 0, 1048576, 1364, max_recv,
+                            1048576))
+    room = max_recv - SMBD_HDR
+    for up, m in msgs:
+        for off in range(0, len(m), room):
+            send(up, _data(m[off:off + room], max(0, len(m) - off - room)))
+    data = bytearray(head)
+    base = struct.unpack("<I", open(src, "rb").read()[24:28])[0]
+    for i, f in enumerate(out):
+        us = i * 100
+        data += struct.pack("<IIII", base + us // 1000000, us % 1000000, len(f), len(f)) + f
+    open(dst, "wb").write(bytes(data))
+    return len(out)
