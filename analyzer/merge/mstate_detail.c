@@ -785,13 +785,19 @@ void mstate_detail_rename(struct analysis *a, const struct conn_summary *cs, con
      * two entries of the same ends and first packet rarer, so it goes last) */
     struct detail_index *x = index_of(a);
     char buf[ENDS_KEY_LEN];
-    const char *key = entry_key(buf, o);
+    struct mstate_detail_head h;
+    JsonParser *scratch = NULL; /* n is an object here (find_entry() unpacks): never parsed */
+    mstate_detail_head(n, &h, &scratch);
+    const char *key = entry_key(buf, &h);
     GPtrArray *same = key ? g_hash_table_lookup(x->by_ends, key) : NULL;
     if (same)
         g_ptr_array_remove(same, n); /* the bucket's reference (the array keeps its own) */
     json_object_set_int_member(o, swapped ? "server_port" : "client_port", to->client_port);
     json_object_set_int_member(o, swapped ? "client_port" : "server_port", to->server_port);
-    key = entry_key(buf, o);
+    mstate_detail_head(n, &h, &scratch);
+    key = entry_key(buf, &h);
+    if (scratch)
+        g_object_unref(scratch);
     if (!key)
         return;
     same = g_hash_table_lookup(x->by_ends, key);
