@@ -16,6 +16,7 @@
 #include "flow.h"
 #include "netbios.h"
 #include "options.h"
+#include "part_sketch.h"
 #include "packet.h"
 #include "rdma.h"
 #include "session.h"
@@ -73,6 +74,10 @@ struct input_info {
     uint8_t head[32];
     bool have_head;
     char *part_id;
+    /* A sample of its records (part_sketch.h): merge refuses two inputs
+     * that share records (part_overlap.h); n 0: none (no packet, live,
+     * a report written before sketches). */
+    struct part_overlap overlap;
 };
 
 /* An interface of the -w file: records of one input with one link type. */

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "capture_head.h"
+#include "part_sketch.h"
 #include "native.h"
 #include "pcap_lib.h"
 #include "pump.h"
@@ -38,6 +39,7 @@ struct capture {
     enum cap_state state;
     bool interrupted;       /* a stop request ended it (source_set_interrupt) */
     struct capture_head head; /* its first records, hashed (the part's identity) */
+    struct part_sketch *sketch; /* a sample of the records read, when asked for */
     char err[CAPTURE_ERRBUF_SIZE];
 };
 
@@ -65,6 +67,7 @@ static void capture_free(struct capture *cap)
     wiretap_reader_close(cap->wtap);
     source_close(cap->src);
     capture_head_free(&cap->head);
+    free(cap->sketch);
     free(cap);
 }
 
@@ -234,6 +237,8 @@ int capture_next(struct capture *cap, struct capture_record *rec)
     if (rc == 1) {
         rec->frame = ++cap->frame;
         capture_head_record(&cap->head, rec);
+        if (cap->sketch)
+            part_sketch_add(cap->sketch, rec);
         return 1;
     }
     return capture_ended(cap, rc, &f);
@@ -245,6 +250,13 @@ bool capture_interrupted(const struct capture *cap) { return cap->interrupted; }
 
 const char *capture_error(const struct capture *cap) { return cap->err; }
 bool capture_head(const struct capture *cap, uint8_t out[32]) { return capture_head_digest(&cap->head, out); }
+const struct part_sketch *capture_sketch(const struct capture *cap) { return cap->sketch; }
+
+void capture_sketch_records(struct capture *cap)
+{
+    if (!cap->sketch)
+        cap->sketch = calloc(1, sizeof *cap->sketch); /* NULL: no sketch (merge compares none) */
+}
 const char *capture_name(const struct capture *cap) { return cap->name; }
 int capture_linktype(const struct capture *cap) { return cap->dlt; }
 

@@ -20,6 +20,7 @@
 #include "mstate_leaves.h"
 #include "netbios.h"
 #include "part_id.h"
+#include "part_sketch.h"
 #include "quic_table.h"
 #include "rdma.h"
 
@@ -75,6 +76,16 @@ static void fold_inputs(struct jget *g, const struct jpath *p, struct analysis *
                 jget_fail(g, &ip, "part_id: not an identity smbscope writes");
             else if (id)
                 in->part_id = g_strdup(id);
+        }
+        JsonObject *ov = jget_obj(g, &ip, o, "overlap"); /* absent: no record sampled (part_sketch.h) */
+        if (ov && !g->failed) {
+            struct jpath op;
+            jpath_key(&op, &ip, "overlap");
+            uint32_t level = (uint32_t)jget_u64(g, &op, ov, "level", PART_SKETCH_LEVELS);
+            const char *hashes = jget_str(g, &op, ov, "hashes", (PART_SKETCH_MAX * 8 + 2) / 3 * 4, false);
+            const char *why = NULL;
+            if (hashes && !g->failed && !part_overlap_decode(hashes, level, &in->overlap, &why))
+                jget_fail(g, &op, why);
         }
         in->live = jget_bool(g, &ip, o, "live");
         in->have_drop_stats = jget_bool(g, &ip, o, "have_drop_stats");
