@@ -77,7 +77,8 @@ static void fold_inputs(struct jget *g, const struct jpath *p, struct analysis *
             else if (id)
                 in->part_id = g_strdup(id);
         }
-        JsonObject *ov = jget_obj(g, &ip, o, "overlap"); /* absent: no record sampled (part_sketch.h) */
+        /* absent: no record sampled, or a report before sketches (part_sketch.h) */
+        JsonObject *ov = o && json_object_has_member(o, "overlap") ? jget_obj(g, &ip, o, "overlap") : NULL;
         if (ov && !g->failed) {
             struct jpath op;
             jpath_key(&op, &ip, "overlap");
