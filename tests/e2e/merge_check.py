@@ -822,7 +822,7 @@ def overlaps(smbscope, reports, samples, tmp):
     expect("refuses a run's report whose two inputs overlap", rc == 2 and "both in this report" in err, err.strip()[:400])
     # a report without the member (an older smbscope's) is not compared
     t = json.load(open(b))
-    t["merge_state"]["state"]["inputs"][0].pop("overlap")
+    t["merge_state"]["state"]["inputs"][0].pop("overlap", None)
     old = os.path.join(tmp, "ov-old.json")
     with open(old, "w") as f:
         json.dump(redigest(t), f)
@@ -836,7 +836,7 @@ def overlaps(smbscope, reports, samples, tmp):
                             struct.pack("<Q", i) for i in range(3000))).decode())),
                         ("a level past the last", lambda o: o.update(level=99))):
         t = json.load(open(a))
-        change(t["merge_state"]["state"]["inputs"][0]["overlap"])
+        change(t["merge_state"]["state"]["inputs"][0].setdefault("overlap", {"level": 0, "hashes": ""}))
         bad = os.path.join(tmp, "ov-forged.json")
         with open(bad, "w") as f:
             json.dump(redigest(t), f)
@@ -852,7 +852,7 @@ def overlaps(smbscope, reports, samples, tmp):
     h1, h2, o1, o2, mid = (cut(big, nm, r) for nm, r in (("g1-7000", "1-7000"), ("g7001-", "7001-%d" % n),
                                                          ("g6990-", "6990-%d" % n), ("g3000-", "3000-%d" % n),
                                                          ("g2000-12000", "2000-12000")))
-    st = json.load(open(h1))["merge_state"]["state"]["inputs"][0]["overlap"]
+    st = json.load(open(h1))["merge_state"]["state"]["inputs"][0].get("overlap", {"level": 0, "hashes": ""})
     expect("a part of 7,000 records keeps a sample of them, bounded", st["level"] >= 2 and
            len(base64.b64decode(st["hashes"])) // 8 < 7000 // 4, str((st["level"], len(st["hashes"]))))
     accepted("two cuts of a generated capture next to each other", [h1, h2])
@@ -862,8 +862,8 @@ def overlaps(smbscope, reports, samples, tmp):
     refused("a generated capture and a cut of its middle (10,001 packets)", [whole, mid])
     jobs2 = report("gen-jobs2", [big], ["--jobs", "2"])
     expect("--jobs 2 samples a part's records as --jobs 1",
-           json.load(open(jobs2))["merge_state"]["state"]["inputs"][0]["overlap"] ==
-           json.load(open(whole))["merge_state"]["state"]["inputs"][0]["overlap"])
+           json.load(open(jobs2))["merge_state"]["state"]["inputs"][0].get("overlap", 0) ==
+           json.load(open(whole))["merge_state"]["state"]["inputs"][0].get("overlap", 1))
     refused("a cut and the capture read with --jobs 2", [jobs2, o1], names=["gen.pcap", "g6990-.pcap"])
     sensors = [report("gen-sensor%d" % k, [sensor_copy(os.path.join(tmp, f), os.path.join(tmp, "gs%d.pcap" % k), k)])
                for k, f in ((1, "g1-7000.pcap"), (2, "g3000-.pcap"))]
