@@ -4,16 +4,16 @@
 #include <glib.h>
 #include <stdlib.h>
 
+/* A record under 32 bytes: its bytes, then zeros, and its length. */
 uint64_t part_sketch_hash_short(const struct capture_record *rec)
 {
-    struct capture_record r = *rec;
-    uint8_t pad[PART_SKETCH_BYTES] = { 0 }; /* a short record: its bytes, then zeros (its caplen tells) */
+    uint8_t pad[PART_SKETCH_BYTES] = { 0 };
     if (rec->data && rec->caplen)
-        memcpy(pad, rec->data, rec->caplen < PART_SKETCH_BYTES ? rec->caplen : PART_SKETCH_BYTES);
+        memcpy(pad, rec->data, rec->caplen);
+    struct capture_record r = *rec;
     r.data = pad;
     r.caplen = PART_SKETCH_BYTES;
-    uint64_t h = part_sketch_hash(&r);
-    return part_sketch_mum(h ^ rec->caplen, 0x9e3779b97f4a7c15u);
+    return part_sketch_mum(part_sketch_hash(&r) ^ rec->caplen, 0x9e3779b97f4a7c15u);
 }
 
 static int u64_order(const void *pa, const void *pb)
@@ -32,16 +32,14 @@ static uint32_t sort_unique(uint64_t *h, uint32_t n)
     return u;
 }
 
-/* Past the bound, the records seen twice once (a capture may repeat a
- * record), then the next level: only the records of level >= L kept.  Past
- * the last level nothing is (more than PART_SKETCH_SAMPLE hashes of 39
- * leading zeros: a forged capture); the edges still are. */
+/* Past the bound, the next level: only the records of level >= L kept
+ * (a record the capture repeats is kept as often: the sample is halved
+ * sooner, and made each once by part_sketch_finish()).  Past the last
+ * level nothing is (more than PART_SKETCH_SAMPLE records of 39 leading
+ * zeros: one record repeated, or a forged capture); the edges still are. */
 void part_sketch_sample(struct part_sketch *s, uint64_t h)
 {
     s->sample[s->sampled++] = h;
-    if (s->sampled <= PART_SKETCH_SAMPLE)
-        return;
-    s->sampled = sort_unique(s->sample, s->sampled);
     while (s->sampled > PART_SKETCH_SAMPLE && s->level < PART_SKETCH_LEVELS) {
         s->level++;
         uint32_t kept = 0;

@@ -4,8 +4,8 @@
  * that do not, where part_id (part_id.h) only tells equal parts.
  *
  * Each record analysed gets a 64-bit hash of what any reader of the file
- * gives (its time in microseconds, lengths, link type, first 64 bytes: link, network and
- * transport headers:
+ * gives (its time in microseconds, wire length, first 64 bytes: link,
+ * network and transport headers:
  * capture_head.h's record, shorter) and a level, the hash's leading zero
  * bits (level k: one record in 2^(k+1)).  The sketch keeps, all by hash
  * value, so that two parts holding the same record keep it alike:
@@ -46,7 +46,7 @@
 #define PART_SKETCH_SAMPLE 512u
 /* What a sketch holds at most (a state's is refused past it). */
 #define PART_SKETCH_MAX (PART_SKETCH_SAMPLE + 2u * PART_SKETCH_EDGE * PART_SKETCH_LEVELS)
-#define PART_SKETCH_BYTES 64u /* of a record's data hashed */
+#define PART_SKETCH_BYTES 64u /* of a record's data hashed (part_sketch_hash()) */
 
 struct part_sketch {
     uint64_t n[PART_SKETCH_LEVELS]; /* records of each level */
@@ -92,30 +92,34 @@ static inline uint64_t part_sketch_mum(uint64_t a, uint64_t b)
 
 uint64_t part_sketch_hash_short(const struct capture_record *rec);
 
-/* A record's identity in sketches (not its part's: part_id.h): its 64 bytes
- * folded into two words (the even and the odd ones: a difference cancels
- * only against the same one 16, 32 or 48 bytes further, never by chance in
- * real headers), then mixed with its time and lengths by one 64x64->128
- * multiplication.  Not a defence against a forged capture made to look like
- * another's records (it can only make merge refuse); about 20 instructions. */
+/* A record's identity in sketches (not its part's: part_id.h): its time in
+ * microseconds, wire length and first 64 bytes (a record of 32 to 63: its
+ * first 32 and its last 32), folded into two words (the even and the odd
+ * ones: a difference cancels only against the same one 16 bytes further,
+ * never by chance in real headers), mixed by one 64x64->128
+ * multiplication: about 20 instructions.  Not its captured length nor its
+ * link type: a copy cut to a shorter snap length (editcap -s 64 and more)
+ * holds the same packets.  No defence against a capture forged to look like
+ * another's records (it can only make merge refuse the two). */
 static inline uint64_t part_sketch_hash(const struct capture_record *rec)
 {
-    if (rec->caplen < PART_SKETCH_BYTES || !rec->data)
+    if (rec->caplen < PART_SKETCH_BYTES / 2)
         return part_sketch_hash_short(rec);
     const uint8_t *p = rec->data;
-    uint64_t even = part_sketch_le64(p) ^ part_sketch_le64(p + 16) ^ part_sketch_le64(p + 32) ^ part_sketch_le64(p + 48);
-    uint64_t odd = part_sketch_le64(p + 8) ^ part_sketch_le64(p + 24) ^ part_sketch_le64(p + 40) ^ part_sketch_le64(p + 56);
-    uint64_t lens = ((uint64_t)rec->caplen << 32 | rec->wirelen) ^ ((uint64_t)(uint32_t)rec->dlt << 16);
-    return part_sketch_mum(even ^ (uint64_t)rec->ts_us ^ 0xa0761d6478bd642fu, odd ^ lens ^ 0xe7037ed1a0b428dbu);
+    const uint8_t *q = p + (rec->caplen < PART_SKETCH_BYTES ? rec->caplen : PART_SKETCH_BYTES) - PART_SKETCH_BYTES / 2;
+    uint64_t even = part_sketch_le64(p) ^ part_sketch_le64(p + 16) ^ part_sketch_le64(q) ^ part_sketch_le64(q + 16);
+    uint64_t odd = part_sketch_le64(p + 8) ^ part_sketch_le64(p + 24) ^ part_sketch_le64(q + 8) ^ part_sketch_le64(q + 24);
+    return part_sketch_mum(even ^ (uint64_t)rec->ts_us ^ 0xa0761d6478bd642fu, odd ^ rec->wirelen ^ 0xe7037ed1a0b428dbu);
 }
 
 static inline unsigned part_sketch_level(uint64_t h)
 {
     unsigned k = 0;
+    h |= 1; /* 0 counts as 1: level 63, past the last */
 #if defined(__GNUC__)
-    k = h ? (unsigned)__builtin_clzll(h) : 64u;
+    k = (unsigned)__builtin_clzll(h);
 #else
-    while (k < 64 && !(h >> (63 - k) & 1))
+    while (!(h >> (63 - k) & 1))
         k++;
 #endif
     return k < PART_SKETCH_LEVELS ? k : PART_SKETCH_LEVELS - 1;
