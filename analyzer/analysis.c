@@ -532,6 +532,8 @@ static bool input_describe(struct analysis *a, struct input_info *in, struct cap
     return true;
 }
 
+bool analysis_sketches(const struct config *cfg) { return cfg->merge_state && cfg->format == FORMAT_JSON; }
+
 void analysis_input_filter(struct input_info *in, const char *file_filter, const char *cfg_filter)
 {
     g_free(in->capture_filter);
@@ -589,7 +591,8 @@ void analysis_run_input(struct analysis *a, const char *path)
 
     struct capture_record rec;
     struct capture_head head = { 0 }; /* the first records analysed (part_id.h) */
-    struct part_sketch *sketch = g_new0(struct part_sketch, 1); /* a sample of them (part_sketch.h) */
+    /* a sample of them (part_sketch.h), for a report that carries its merge state */
+    struct part_sketch *sketch = analysis_sketches(a->cfg) ? g_new0(struct part_sketch, 1) : NULL;
     int rc = 0;
     uint64_t read = 0;
     bool stopped_by_signal = false;
@@ -612,7 +615,8 @@ void analysis_run_input(struct analysis *a, const char *path)
         }
         if (in->packets < CAPTURE_HEAD_RECORDS) /* the part is what is analysed: past a filter */
             capture_head_add(&head, &rec);
-        part_sketch_add(sketch, &rec);
+        if (sketch)
+            part_sketch_add(sketch, &rec);
         analysis_feed(a, idx, &rec);
         if (a->progress && (read & 0x3FFF) == 0)
             progress(a, cap, false);
@@ -633,7 +637,8 @@ void analysis_run_input(struct analysis *a, const char *path)
     analysis_input_end(in, cap, a->cfg->filter);
     in->have_head = capture_head_digest(&head, in->head);
     capture_head_free(&head);
-    part_sketch_finish(sketch, &in->overlap);
+    if (sketch)
+        part_sketch_finish(sketch, &in->overlap);
     g_free(sketch);
     if (rc == -1) {
         in->truncated = true;

@@ -240,6 +240,9 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
 void analysis_run_input(struct analysis *a, const char *path);
 /* in's capture_filter: the file's (capture_filter()) and the command's
  * (-r F EXPRESSION) as one, either NULL. */
+/* Whether a run samples its records (part_sketch.h): only a JSON report
+ * that carries its merge state writes the sample. */
+bool analysis_sketches(const struct config *cfg);
 void analysis_input_filter(struct input_info *in, const char *file_filter, const char *cfg_filter);
 /* What a file says only once read to its end, into in: every interface's
  * filter (a later pcapng interface may add one) and its drop counters

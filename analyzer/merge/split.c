@@ -1110,7 +1110,8 @@ int split_main(const struct config *cfg)
             capture_close(cap);
         return -1;
     }
-    capture_sketch_records(cap); /* the part's sample: every record read (part_sketch.h) */
+    if (analysis_sketches(cfg))
+        capture_sketch_records(cap); /* the part's sample: every record read (part_sketch.h) */
     unsigned n = (unsigned)cfg->jobs < SPLIT_MAX_THREADS ? (unsigned)cfg->jobs : SPLIT_MAX_THREADS;
     struct worker *ws = g_new0(struct worker, n);
     struct split_feed *feed = split_feed_new(cap, n, &stop_signal);
