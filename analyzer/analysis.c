@@ -269,6 +269,7 @@ static void input_free(gpointer p)
     g_free(in->error);
     g_free(in->capture_filter);
     g_free(in->part_id);
+    part_overlap_clear(&in->overlap);
     g_free(in);
 }
 
@@ -556,6 +557,8 @@ static bool input_describe(struct analysis *a, struct input_info *in, struct cap
     return true;
 }
 
+bool analysis_sketches(const struct config *cfg) { return cfg->merge_state && cfg->format == FORMAT_JSON; }
+
 void analysis_input_filter(struct input_info *in, const char *file_filter, const char *cfg_filter)
 {
     g_free(in->capture_filter);
@@ -571,6 +574,8 @@ void analysis_input_end(struct input_info *in, const struct capture *cap, const 
     /* the part's first records as read (--jobs' split: every record read is
      * analysed); analysis_run_input() puts those it analysed instead */
     in->have_head = capture_head(cap, in->head);
+    if (capture_sketch(cap)) /* --jobs' split: every record read is analysed */
+        part_sketch_finish(capture_sketch(cap), &in->overlap);
     uint64_t recv, drop, ifdrop;
     if (capture_drop_stats(cap, &recv, &drop, &ifdrop)) {
         in->have_drop_stats = true;
@@ -611,6 +616,8 @@ void analysis_run_input(struct analysis *a, const char *path)
 
     struct capture_record rec;
     struct capture_head head = { 0 }; /* the first records analysed (part_id.h) */
+    /* a sample of them (part_sketch.h), for a report that carries its merge state */
+    struct part_sketch *sketch = analysis_sketches(a->cfg) ? g_new0(struct part_sketch, 1) : NULL;
     int rc = 0;
     uint64_t read = 0;
     bool stopped_by_signal = false;
@@ -633,6 +640,8 @@ void analysis_run_input(struct analysis *a, const char *path)
         }
         if (in->packets < CAPTURE_HEAD_RECORDS) /* the part is what is analysed: past a filter */
             capture_head_add(&head, &rec);
+        if (sketch)
+            part_sketch_add(sketch, &rec);
         analysis_feed(a, idx, &rec);
         if (a->progress && (read & 0x3FFF) == 0)
             progress(a, cap, false);
@@ -653,6 +662,9 @@ void analysis_run_input(struct analysis *a, const char *path)
     analysis_input_end(in, cap, a->cfg->filter);
     in->have_head = capture_head_digest(&head, in->head);
     capture_head_free(&head);
+    if (sketch)
+        part_sketch_finish(sketch, &in->overlap);
+    g_free(sketch);
     if (rc == -1) {
         in->truncated = true;
         in->error = g_strdup(capture_error(cap));

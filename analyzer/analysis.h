@@ -17,6 +17,7 @@
 #include "flow.h"
 #include "netbios.h"
 #include "options.h"
+#include "part_sketch.h"
 #include "packet.h"
 #include "rdma.h"
 #include "session.h"
@@ -75,6 +76,10 @@ struct input_info {
     uint8_t head[32];
     bool have_head;
     char *part_id;
+    /* A sample of its records (part_sketch.h): merge refuses two inputs
+     * that share records (part_overlap.h); n 0: none (no packet, live,
+     * a report written before sketches). */
+    struct part_overlap overlap;
 };
 
 /* An interface of the -w file: records of one input with one link type. */
@@ -250,6 +255,9 @@ bool analysis_init(struct analysis *a, const struct config *cfg, char *errbuf, s
 void analysis_run_input(struct analysis *a, const char *path);
 /* in's capture_filter: the file's (capture_filter()) and the command's
  * (-r F EXPRESSION) as one, either NULL. */
+/* Whether a run samples its records (part_sketch.h): only a JSON report
+ * that carries its merge state writes the sample. */
+bool analysis_sketches(const struct config *cfg);
 void analysis_input_filter(struct input_info *in, const char *file_filter, const char *cfg_filter);
 /* What a file says only once read to its end, into in: every interface's
  * filter (a later pcapng interface may add one) and its drop counters

@@ -80,7 +80,8 @@ static bool nonneg(gint64 v, const char *name, char *errbuf, size_t errlen)
     "  smbscope -i eth0 --report-every 1h -o smbscope.log\n"                              \
     "  smbscope -q -T json site-a.pcap > a.json   (one per capture, then:)\n"             \
     "  smbscope merge a.json b.json   (one verdict: the same as reading both captures)\n"  \
-    "  (merge refuses a capture part given twice: in two reports, or in merged ones)\n"    \
+    "  (merge refuses a capture part given twice: in two reports, or in merged ones,\n"    \
+    "   and parts that share packets: cuts of one capture that overlap)\n"                 \
     "See smbscope(1)."
 
 /* Longest filter file read by -F. */

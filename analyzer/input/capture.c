@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "capture_head.h"
+#include "part_sketch.h"
 #include "native.h"
 #include "pcap_lib.h"
 #include "pump.h"
@@ -38,6 +39,8 @@ struct capture {
     enum cap_state state;
     bool interrupted;       /* a stop request ended it (source_set_interrupt) */
     struct capture_head head; /* its first records, hashed (the part's identity) */
+    struct part_sketch *sketch; /* a sample of the records read, when asked for */
+    uint64_t slow_until; /* records up to this number take record_slow(): one comparison for both */
     char err[CAPTURE_ERRBUF_SIZE];
 };
 
@@ -65,6 +68,7 @@ static void capture_free(struct capture *cap)
     wiretap_reader_close(cap->wtap);
     source_close(cap->src);
     capture_head_free(&cap->head);
+    free(cap->sketch);
     free(cap);
 }
 
@@ -145,6 +149,7 @@ struct capture *capture_open(const char *path, char *errbuf)
         snprintf(errbuf, CAPTURE_ERRBUF_SIZE, "%s: out of memory", path);
         return NULL;
     }
+    cap->slow_until = CAPTURE_HEAD_RECORDS;
     enum forced fr = forced_reader();
     /* large reads into an aligned buffer by default: measured, they cost less
      * CPU than a map (page faults and unmapping; tests/bench/RESULTS.md) */
@@ -217,6 +222,15 @@ static int __attribute__((noinline)) capture_ended(struct capture *cap, int rc, 
     return -1;
 }
 
+/* The first records hashed (the part's identity), and every record
+ * sampled when asked (part_sketch.h). */
+static void record_slow(struct capture *cap, const struct capture_record *rec)
+{
+    capture_head_record(&cap->head, rec);
+    if (cap->sketch)
+        part_sketch_add(cap->sketch, rec);
+}
+
 int capture_next(struct capture *cap, struct capture_record *rec)
 {
     if (cap->state == CAP_EOF)
@@ -233,7 +247,8 @@ int capture_next(struct capture *cap, struct capture_record *rec)
     int rc = read_one(cap, rec, &f);
     if (rc == 1) {
         rec->frame = ++cap->frame;
-        capture_head_record(&cap->head, rec);
+        if (rec->frame <= cap->slow_until)
+            record_slow(cap, rec);
         return 1;
     }
     return capture_ended(cap, rc, &f);
@@ -245,6 +260,15 @@ bool capture_interrupted(const struct capture *cap) { return cap->interrupted; }
 
 const char *capture_error(const struct capture *cap) { return cap->err; }
 bool capture_head(const struct capture *cap, uint8_t out[32]) { return capture_head_digest(&cap->head, out); }
+const struct part_sketch *capture_sketch(const struct capture *cap) { return cap->sketch; }
+
+void capture_sketch_records(struct capture *cap)
+{
+    if (!cap->sketch)
+        cap->sketch = calloc(1, sizeof *cap->sketch); /* NULL: no sketch (merge compares none) */
+    if (cap->sketch)
+        cap->slow_until = UINT64_MAX;
+}
 const char *capture_name(const struct capture *cap) { return cap->name; }
 int capture_linktype(const struct capture *cap) { return cap->dlt; }
 

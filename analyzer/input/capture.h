@@ -51,6 +51,13 @@ void capture_set_read_thread(bool on);
  * where every record read is analysed. */
 bool capture_head(const struct capture *cap, uint8_t out[32]);
 
+/* From now on, a sample of every record read (part_sketch.h), for --jobs'
+ * split whose workers each see a share; capture_sketch() gives it (NULL
+ * when not asked for). */
+struct part_sketch;
+void capture_sketch_records(struct capture *cap);
+const struct part_sketch *capture_sketch(const struct capture *cap);
+
 /* The last error ("" if none).  Names the input. */
 const char *capture_error(const struct capture *cap);
 

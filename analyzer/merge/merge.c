@@ -28,6 +28,7 @@
 #include "smb_hosts.h"
 #include "netbios.h"
 #include "part_id.h"
+#include "part_overlap.h"
 #include "run.h"
 #include "verdict.h"
 
@@ -1055,6 +1056,7 @@ int merge_main(const struct config *given)
     }
     struct detail_trim trim = { 0 };
     GHashTable *parts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    struct overlap_check *overlaps = overlap_check_new(); /* parts that share records (part_overlap.h) */
     mstate_group_order_begin(&a);
     for (int i = 0; i < cfg->n_inputs; i++) {
         const char *path = cfg->inputs[i];
@@ -1063,11 +1065,13 @@ int merge_main(const struct config *given)
             !parts_unrepeated(parts, &a, inputs_before, cfg->inputs, i, err, sizeof err)) {
             fprintf(stderr, "smbscope: merge: %s: %s\n", report_name(path), err);
             g_hash_table_destroy(parts);
+            overlap_check_free(overlaps);
             detail_trim_end(&a, &trim);
             mstate_group_order_free(&a);
             analysis_free(&a);
             return 2;
         }
+        overlap_check_add(overlaps, &a, inputs_before, i);
         /* the report's entries kept as their text (mstate_detail.h); before
          * the trim: its table of texts names the entries it kept before */
         mstate_detail_pack_all(&a);
@@ -1079,6 +1083,16 @@ int merge_main(const struct config *given)
         mem_trim();
     }
     g_hash_table_destroy(parts);
+    int later = 0;
+    bool apart = overlap_check_done(overlaps, &a, cfg->inputs, &later, err, sizeof err);
+    overlap_check_free(overlaps);
+    if (!apart) {
+        fprintf(stderr, "smbscope: merge: %s: %s\n", report_name(cfg->inputs[later]), err);
+        detail_trim_end(&a, &trim);
+        mstate_group_order_free(&a);
+        analysis_free(&a);
+        return 2;
+    }
     detail_trim_end(&a, &trim);
     merge_finish(&a);
     mstate_leaves_sort(&a); /* the same runs, the same state whatever the grouping and order */

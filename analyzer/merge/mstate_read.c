@@ -22,6 +22,7 @@
 #include "mstate_pairs_more.h"
 #include "netbios.h"
 #include "part_id.h"
+#include "part_sketch.h"
 #include "quic_table.h"
 #include "rdma.h"
 
@@ -77,6 +78,17 @@ static void fold_inputs(struct jget *g, const struct jpath *p, struct analysis *
                 jget_fail(g, &ip, "part_id: not an identity smbscope writes");
             else if (id)
                 in->part_id = g_strdup(id);
+        }
+        /* absent: no record sampled, or a report before sketches (part_sketch.h) */
+        JsonObject *ov = o && json_object_has_member(o, "overlap") ? jget_obj(g, &ip, o, "overlap") : NULL;
+        if (ov && !g->failed) {
+            struct jpath op;
+            jpath_key(&op, &ip, "overlap");
+            uint32_t level = (uint32_t)jget_u64(g, &op, ov, "level", PART_SKETCH_LEVELS);
+            const char *hashes = jget_str(g, &op, ov, "hashes", (PART_SKETCH_MAX * 8 + 2) / 3 * 4, false);
+            const char *why = NULL;
+            if (hashes && !g->failed && !part_overlap_decode(hashes, level, &in->overlap, &why))
+                jget_fail(g, &op, why);
         }
         in->live = jget_bool(g, &ip, o, "live");
         in->have_drop_stats = jget_bool(g, &ip, o, "have_drop_stats");

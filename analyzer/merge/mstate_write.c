@@ -19,6 +19,7 @@
 #include "mstate_select.h"
 #include "netbios.h"
 #include "part_id.h"
+#include "part_sketch.h"
 #include "quic_table.h"
 #include "rdma.h"
 
@@ -98,6 +99,15 @@ static void inputs(struct json *b, const struct analysis *a)
         kstr(b, "capture_filter", in->capture_filter);
         char id[PART_ID_LEN + 1];
         kstr(b, "part_id", part_id_of(in, id) ? id : NULL); /* merge refuses a part given twice */
+        if (in->overlap.n) { /* and two that share records (part_overlap.h; an older smbscope ignores it) */
+            json_key(b, "overlap");
+            json_begin_object(b);
+            kint(b, "level", in->overlap.level);
+            char *t = part_overlap_encode(&in->overlap);
+            kstr(b, "hashes", t);
+            g_free(t);
+            json_end_object(b);
+        }
         kbool(b, "live", in->live);
         kbool(b, "have_drop_stats", in->have_drop_stats);
         KINTS(b, { "if_received", in->if_received }, { "if_dropped", in->if_dropped },

@@ -1142,6 +1142,9 @@ static bool fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
 
     memcpy(in->head, rd->head, sizeof in->head); /* the part's identity: the reader's first records */
     in->have_head = rd->have_head;
+    part_overlap_clear(&in->overlap); /* the reader's sample of every record (part_sketch.h) */
+    in->overlap = rd->overlap;
+    in->overlap.hashes = rd->overlap.n ? g_memdup2(rd->overlap.hashes, rd->overlap.n * sizeof(uint64_t)) : NULL;
     for (unsigned k = 1; k < n; k++) {
         input_add(in, g_ptr_array_index(ws[k].a.inputs, 0));
         g_ptr_array_set_size(ws[k].a.inputs, 0);
@@ -1242,6 +1245,8 @@ int split_main(const struct config *cfg)
             capture_close(cap);
         return -1;
     }
+    if (analysis_sketches(cfg))
+        capture_sketch_records(cap); /* the part's sample: every record read (part_sketch.h) */
     unsigned n = (unsigned)cfg->jobs < SPLIT_MAX_THREADS ? (unsigned)cfg->jobs : SPLIT_MAX_THREADS;
     struct worker *ws = g_new0(struct worker, n);
     struct split_feed *feed = split_feed_new(cap, n, &stop_signal);
@@ -1278,6 +1283,7 @@ int split_main(const struct config *cfg)
         analysis_free(&a);
         g_free(rd.error);
         g_free(rd.capture_filter);
+        part_overlap_clear(&rd.overlap);
         return -1;
     }
     if (input_error)
@@ -1288,6 +1294,7 @@ int split_main(const struct config *cfg)
     a.interrupt_signal = rd.interrupted ? (stop_signal ? stop_signal : SIGINT) : 0;
     g_free(rd.error);
     g_free(rd.capture_filter);
+    part_overlap_clear(&rd.overlap);
     merge_finish(&a);
     nb_rows_as_made(&a, nb_made);
     fold_mem_seal_sets(&a); /* each flow was one worker's: a row or past the rows, never both */

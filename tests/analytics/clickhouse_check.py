@@ -31,6 +31,7 @@ Usage: clickhouse_check.py --smbscope BIN --samples DIR --analytics DIR [--corpu
 """
 
 import argparse
+import base64
 import collections
 import csv
 import glob
@@ -425,18 +426,25 @@ def check_corpus(bins, a, captures, tmp, merge):
 
 
 def distinct(b, captures):
-    """The captures that can be read and repeat no TCP connection of an
-    earlier one (merge_check.py's rule for the corpus)."""
-    seen, out = set(), []
+    """The captures that can be read and repeat no TCP connection and no
+    packet of an earlier one (merge_check.py's rule for the corpus: the
+    records each input sampled, merge_state.state.inputs[].overlap; merge
+    refuses two captures that share one)."""
+    seen, seen_records, out = set(), set(), []
     for c in captures:
         doc = smbscope_json(b, [c])
         if doc is None:
             continue
         tcp = doc.get("connections", []) + [f for f in doc.get("netbios", {}).get("flows", []) if f["proto"] == "tcp"]
         conns = {tuple(sorted([(x["client"], x["client_port"]), (x["server"], x["server_port"])])) for x in tcp}
-        if conns & seen:
+        records = set()
+        for i in doc.get("merge_state", {}).get("state", {}).get("inputs", []):
+            h = base64.b64decode(i.get("overlap", {}).get("hashes", ""))
+            records |= {h[k:k + 8] for k in range(0, len(h), 8)}
+        if conns & seen or records & seen_records:
             continue
         seen |= conns
+        seen_records |= records
         out.append(c)
     return out
 

@@ -31,7 +31,13 @@ Checked over samples/*.pcap (X.pcap.gz is the same traffic as X.pcap):
     packets, an older report without part_id twice): exit 2, naming both
     reports and the part; a changed part_id is a digest mismatch; another
     sensor's capture of the same traffic, another filter, another cut and
-    two empty captures merge.
+    two empty captures merge;
+  * overlaps: cuts of one capture that share packets (editcap -r of a
+    sample and of a generated capture: one packet at the cut, thousands, a
+    cut of the middle; also inside a merged report and between a run's
+    own inputs): exit 2 naming both and the sampled records they share;
+    cuts next to each other, another sensor's copy of an overlapping cut,
+    a report without the sketch merge; forged sketches are refused.
 
 Equal means: the JSON reports are the same with merge_state removed, apart
 from the counters a run cannot add up from parts (documented in README.md):
@@ -833,6 +839,117 @@ def repeats(smbscope, reports, samples, tmp):
     accepted("two empty captures", er)
 
 
+def overlaps(smbscope, reports, samples, tmp):
+    """Two inputs that share records (cuts of one capture that overlap) are
+    refused as a part given twice is (README, smbscope merge): exit 2,
+    naming both reports and inputs and how many sampled records they share
+    (merge_state.state.inputs[].overlap).  Cuts next to each other, another
+    sensor's copy of an overlapping cut, a report without the member (an
+    older smbscope's) merge.  Cut from a sample (every record kept) and
+    from a generated capture of 15,000 packets, where each part keeps a
+    sample and the first and last records of each hash level, so an
+    overlap of one packet at a cut and one of thousands are both caught."""
+    def cut(src, name, rng, args=()):
+        pcap = os.path.join(tmp, name + ".pcap")
+        subprocess.run(["editcap", "-r", src, pcap, rng], check=True, stdout=subprocess.DEVNULL)
+        return report(name, [pcap], args)
+
+    def report(name, caps, args=()):
+        path = os.path.join(tmp, "ov-%s.json" % name)
+        with open(path, "wb") as f:
+            f.write(run([smbscope, "-q", "-T", "json"] + list(args) + caps)[1])
+        return path
+
+    def refused(name, args, shared=None, names=None):
+        rc, _, err = run([smbscope, "merge", "-T", "json"] + args)
+        names = names or [os.path.basename(a)[3:-5] + ".pcap" for a in args[:2]]
+        expect("refuses " + name, rc == 2 and "capture parts overlap" in err and all(a in err for a in args) and
+               all(n in err for n in names) and (shared is None or " shares %d sampled record" % shared in err),
+               "exit %d, %r" % (rc, err.strip()[:500]))
+
+    def accepted(name, args):
+        rc, _, err = run([smbscope, "merge", "-T", "json"] + args)
+        expect("merges " + name, rc in (0, 1, 3), "exit %d, %r" % (rc, err.strip()[:400]))
+
+    mixed = [s for s in samples if os.path.basename(s) == "mixed-nbns-139-445.pcap"][0]  # 80 packets
+    a, b, one, c = (cut(mixed, n, r) for n, r in (("s1-30", "1-30"), ("s20-60", "20-60"), ("s30-60", "30-60"),
+                                                  ("s31-60", "31-60")))
+    refused("two cuts of a sample that share 11 packets (editcap -r 1-30, 20-60)", [a, b], 11)
+    refused("the same, in the other order", [b, a], 11)
+    refused("two cuts of a sample that share one packet (1-30, 30-60)", [a, one], 1)
+    accepted("two cuts of a sample next to each other (1-30, 31-60)", [a, c])
+    sensor = report("s20-60-sensor", [sensor_copy(os.path.join(tmp, "s20-60.pcap"), os.path.join(tmp, "sensor.pcap"), 5)])
+    accepted("a cut and another sensor's copy of a cut that overlaps it (other link headers, same times)", [a, sensor])
+    ab = os.path.join(tmp, "ov-merged.json")  # carried through a merged report
+    with open(ab, "wb") as f:
+        f.write(run([smbscope, "merge", "-T", "json", a, reports.of(samples[0])[0]])[1])
+    rc, _, err = run([smbscope, "merge", "-T", "json", b, ab])
+    expect("refuses a cut overlapping one inside a merged report", rc == 2 and "capture parts overlap" in err and
+           ab in err and "s1-30.pcap" in err and "s20-60.pcap" in err, "exit %d, %r" % (rc, err.strip()[:500]))
+    both = report("both", [os.path.join(tmp, "s1-30.pcap"), os.path.join(tmp, "s20-60.pcap")])
+    rc, _, err = run([smbscope, "merge", "-T", "json", both])
+    expect("refuses a run's report whose two inputs overlap", rc == 2 and "both in this report" in err, err.strip()[:400])
+    # a report without the member (an older smbscope's) is not compared
+    t = json.load(open(b))
+    t["merge_state"]["state"]["inputs"][0].pop("overlap", None)
+    old = os.path.join(tmp, "ov-old.json")
+    with open(old, "w") as f:
+        json.dump(redigest(t), f)
+    accepted("a report without a sketch (an older smbscope's) and a cut it overlaps", [a, old])
+    # forged sketches: the reader's bounds, the member named
+    for why, change in (("not in order", lambda o: o.update(hashes=base64.b64encode(
+                            base64.b64decode(o["hashes"])[8:16] + base64.b64decode(o["hashes"])[:8]).decode())),
+                        ("not base64", lambda o: o.update(hashes="!!!!")),
+                        ("a hash cut short", lambda o: o.update(hashes=base64.b64encode(b"1234").decode())),
+                        ("past the bound", lambda o: o.update(hashes=base64.b64encode(b"".join(
+                            struct.pack("<Q", i) for i in range(3000))).decode())),
+                        ("a level past the last", lambda o: o.update(level=99))):
+        t = json.load(open(a))
+        change(t["merge_state"]["state"]["inputs"][0].setdefault("overlap", {"level": 0, "hashes": ""}))
+        bad = os.path.join(tmp, "ov-forged.json")
+        with open(bad, "w") as f:
+            json.dump(redigest(t), f)
+        rc, _, err = run([smbscope, "merge", "-T", "json", bad])
+        expect("refuses a forged sketch (%s)" % why, rc == 2 and "inputs[0].overlap" in err, err.strip()[:400])
+    # a generated capture: 15,000 packets, each part's sample a share of it
+    gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "gen_capture.py")
+    big = os.path.join(tmp, "gen.pcap")
+    subprocess.run([sys.executable, gen, "--samples", os.path.dirname(mixed), "--many", "1500", big], check=True,
+                   stdout=subprocess.DEVNULL)
+    whole = report("gen", [big])
+    n = json.load(open(whole))["inputs"][0]["packets"]
+    h1, h2, o1, o2, mid = (cut(big, nm, r) for nm, r in (("g1-7000", "1-7000"), ("g7001-", "7001-%d" % n),
+                                                         ("g6990-", "6990-%d" % n), ("g3000-", "3000-%d" % n),
+                                                         ("g2000-12000", "2000-12000")))
+    st = json.load(open(h1))["merge_state"]["state"]["inputs"][0].get("overlap", {"level": 0, "hashes": ""})
+    expect("a part of 7,000 records keeps a sample of them, bounded", st["level"] >= 2 and
+           len(base64.b64decode(st["hashes"])) // 8 < 7000 // 4, str((st["level"], len(st["hashes"]))))
+    accepted("two cuts of a generated capture next to each other", [h1, h2])
+    refused("two cuts of a generated capture that share 11 packets at the cut (its last, the other's first)",
+            [h1, o1], 11)
+    refused("two cuts of a generated capture that share 4,001 packets", [h1, o2])
+    refused("a generated capture and a cut of its middle (10,001 packets)", [whole, mid])
+    jobs2 = report("gen-jobs2", [big], ["--jobs", "2"])
+    expect("--jobs 2 samples a part's records as --jobs 1",
+           json.load(open(jobs2))["merge_state"]["state"]["inputs"][0].get("overlap", 0) ==
+           json.load(open(whole))["merge_state"]["state"]["inputs"][0].get("overlap", 1))
+    refused("a cut and the capture read with --jobs 2", [jobs2, o1], names=["gen.pcap", "g6990-.pcap"])
+    sensors = [report("gen-sensor%d" % k, [sensor_copy(os.path.join(tmp, f), os.path.join(tmp, "gs%d.pcap" % k), k)])
+               for k, f in ((1, "g1-7000.pcap"), (2, "g3000-.pcap"))]
+    accepted("another sensor's copies of two overlapping cuts, with those cuts", [h1, sensors[1]])
+    accepted("two sensors' copies of one capture's cuts that overlap, each with the other's cut", sensors + [o1])
+
+
+def sampled_records(doc):
+    """The records a report's inputs sampled (merge_state.state.inputs[].overlap,
+    part_sketch.h): two captures that hold one packet both sample it."""
+    out = set()
+    for i in doc.get("merge_state", {}).get("state", {}).get("inputs", []):
+        h = base64.b64decode(i.get("overlap", {}).get("hashes", ""))
+        out |= {h[k:k + 8] for k in range(0, len(h), 8)}
+    return out
+
+
 def corpus(a):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from absent import absent
@@ -846,17 +963,21 @@ def corpus(a):
         reports = Reports(a.smbscope, tmp)
         readable = [c for c in caps if reports.of(c)[2] != 2]  # merging needs a readable capture
         # Some public captures hold the same connection as another (variants
-        # of one trace): the same traffic twice is not two captures to merge
-        # (README: it counts twice), so such a capture is left out.
-        seen, distinct = set(), []
+        # of one trace), or the same packet (a fuzzed copy of a trace keeps
+        # some of its records): the same traffic twice is not two captures
+        # to merge (README: it counts twice; merge refuses parts that share
+        # records), so such a capture is left out.
+        seen, seen_records, distinct = set(), set(), []
         for c in readable:
             doc = json.load(open(reports.of(c)[0]))
             tcp = doc.get("connections", []) + [f for f in doc.get("netbios", {}).get("flows", []) if f["proto"] == "tcp"]
             conns = {tuple(sorted([(x["client"], x["client_port"]), (x["server"], x["server_port"])])) for x in tcp}
-            if conns & seen:
-                print("(left out: %s repeats a connection of another capture)" % os.path.basename(c))
+            records = sampled_records(doc)
+            if conns & seen or records & seen_records:
+                print("(left out: %s repeats a connection or a packet of another capture)" % os.path.basename(c))
                 continue
             seen |= conns
+            seen_records |= records
             distinct.append(c)
         readable = distinct
         expect("corpus captures readable", len(readable) >= 10, str(len(readable)))
@@ -919,6 +1040,7 @@ def main():
         expect("a report from standard input", rc == rc1 and out == out1, err.strip())
         refusals(a.smbscope, reports, samples[0], tmp)
         repeats(a.smbscope, reports, samples, tmp)
+        overlaps(a.smbscope, reports, samples, tmp)
         extreme_times(a.smbscope, with_smb_sample(samples), tmp)
         with_smb = [s for s in samples if os.path.basename(s) == "smb445-list-shares.pcap"] or samples
         malformed(a.smbscope, reports, with_smb[0], tmp)
