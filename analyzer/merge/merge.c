@@ -12,6 +12,7 @@
 #include "fmt.h"
 #include "hosts.h"
 #include "jget.h"
+#include "jtext.h"
 #include "leaf_split.h"
 #include "mem_trim.h"
 #include "mstate.h"
@@ -156,25 +157,6 @@ bool merge_json_checked(const char *p, size_t n, char *err, size_t errlen)
  * "merge_state" and "connections" (a document json-glib would refuse as a
  * whole may pass this cut; what merge reads is still parsed and verified). */
 
-static size_t skip_ws(const char *p, size_t n, size_t i)
-{
-    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
-        i++;
-    return i;
-}
-
-/* The end of the string starting at p[i] == '"' (one past its quote), or 0. */
-static size_t string_end(const char *p, size_t n, size_t i)
-{
-    for (i++; i < n; i++) {
-        if (p[i] == '\\')
-            i++;
-        else if (p[i] == '"')
-            return i + 1;
-    }
-    return 0;
-}
-
 /* The end of the value starting at p[i], or 0 when it does not end. */
 static size_t value_end(const char *p, size_t n, size_t i)
 {
@@ -182,7 +164,7 @@ static size_t value_end(const char *p, size_t n, size_t i)
     while (i < n) {
         char c = p[i];
         if (c == '"') {
-            i = string_end(p, n, i);
+            i = jtext_str_end(p, n, i);
             if (!i)
                 return 0;
             if (!depth)
@@ -220,7 +202,7 @@ static bool mwalk_begin(struct mwalk *w, const char *p, size_t n, size_t i)
     *w = (struct mwalk){ .p = p, .n = n, .i = i };
     if (i >= n || p[i] != '{')
         return false;
-    w->i = skip_ws(p, n, i + 1);
+    w->i = jtext_ws(p, n, i + 1);
     return true;
 }
 
@@ -229,11 +211,11 @@ static bool mwalk_key(struct mwalk *w)
     if (w->i >= w->n || w->p[w->i] != '"')
         return false;
     w->k = w->i;
-    w->ke = string_end(w->p, w->n, w->i);
-    size_t v = w->ke ? skip_ws(w->p, w->n, w->ke) : w->n;
+    w->ke = jtext_str_end(w->p, w->n, w->i);
+    size_t v = w->ke ? jtext_ws(w->p, w->n, w->ke) : w->n;
     if (v >= w->n || w->p[v] != ':')
         return false;
-    w->v = skip_ws(w->p, w->n, v + 1);
+    w->v = jtext_ws(w->p, w->n, v + 1);
     return true;
 }
 
@@ -250,10 +232,10 @@ static bool mwalk_next(struct mwalk *w)
         w->e = 0;
         return false;
     }
-    w->i = skip_ws(w->p, w->n, w->e);
+    w->i = jtext_ws(w->p, w->n, w->e);
     if (w->i >= w->n || w->p[w->i] != ',')
         return false;
-    w->i = skip_ws(w->p, w->n, w->i + 1);
+    w->i = jtext_ws(w->p, w->n, w->i + 1);
     return true;
 }
 
@@ -294,7 +276,7 @@ static const char *const cut_names[] = { "connections", "merge_state" };
 static bool cut_find(const char *p, size_t n, size_t from[2], size_t to[2])
 {
     int count;
-    return members_of(p, n, skip_ws(p, n, 0), cut_names, 2, from, to, &count);
+    return members_of(p, n, jtext_ws(p, n, 0), cut_names, 2, from, to, &count);
 }
 
 static char *cut_members(const char *p, const size_t from[2], const size_t to[2], size_t *outlen, size_t *state_at)
@@ -407,16 +389,16 @@ static size_t member_start(const char *p, size_t n, size_t i, const char *key)
  * when an element is not an object or the list is empty or longer. */
 static bool objects_of(const char *p, size_t from, size_t to, GArray *out, guint max)
 {
-    size_t i = skip_ws(p, to, from + 1);
+    size_t i = jtext_ws(p, to, from + 1);
     while (i < to && p[i] == '{') {
         size_t e = value_end(p, to, i);
         if (!e || out->len >= max)
             return false;
         size_t r[2] = { i, e };
         g_array_append_vals(out, r, 1);
-        i = skip_ws(p, to, e);
+        i = jtext_ws(p, to, e);
         if (i < to && p[i] == ',')
-            i = skip_ws(p, to, i + 1);
+            i = jtext_ws(p, to, i + 1);
         else
             break;
     }
@@ -428,7 +410,7 @@ static bool objects_of(const char *p, size_t from, size_t to, GArray *out, guint
  * when the text is not an array of objects: *bad set). */
 static bool next_object(const char *p, size_t to, size_t *i, size_t *from, size_t *end, bool *bad)
 {
-    size_t k = skip_ws(p, to, *i);
+    size_t k = jtext_ws(p, to, *i);
     if (k < to && p[k] == ']' && !*from) /* [] */
         return false;
     size_t e = k < to && p[k] == '{' ? value_end(p, to, k) : 0;
@@ -438,7 +420,7 @@ static bool next_object(const char *p, size_t to, size_t *i, size_t *from, size_
     }
     *from = k;
     *end = e;
-    k = skip_ws(p, to, e);
+    k = jtext_ws(p, to, e);
     if (k < to && p[k] == ',')
         *i = k + 1;
     else if (k < to && p[k] == ']')
@@ -468,7 +450,7 @@ static uint64_t values_of(const char *p, size_t a, size_t b)
     uint64_t v = 1;
     for (size_t i = a; i < b; i++) {
         if (p[i] == '"')
-            i = string_end(p, b, i) - 1; /* a value_end()'d text: its strings end */
+            i = jtext_str_end(p, b, i) - 1; /* a value_end()'d text: its strings end */
         else
             v += p[i] == ',' || p[i] == '{' || p[i] == '[';
     }
@@ -545,7 +527,7 @@ static int fold_leaves_text(struct analysis *a, const char *p, size_t n, size_t 
     static const char leaves_key[] = "\"leaves\"";
     static const char *const leaves_name[] = { "leaves" };
     st[0] = member_start(p, n, state_at, "state");
-    size_t k = st[0] && p[st[0]] == '{' ? skip_ws(p, n, st[0] + 1) : n;
+    size_t k = st[0] && p[st[0]] == '{' ? jtext_ws(p, n, st[0] + 1) : n;
     if (k + sizeof leaves_key - 1 > n || memcmp(p + k, leaves_key, sizeof leaves_key - 1) != 0)
         return -1;
     if (!members_of(p, n, st[0], leaves_name, 1, &lv[0], &lv[1], &count) || !lv[1] || count != 1 || p[lv[0]] != '[')

@@ -5,26 +5,8 @@
 
 #include <string.h>
 
+#include "jtext.h"
 #include "mstate_canon.h"
-
-static size_t ws(const char *p, size_t n, size_t i)
-{
-    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
-        i++;
-    return i;
-}
-
-/* One past the closing quote of the string at p[i] == '"', or 0. */
-static size_t str_end(const char *p, size_t n, size_t i)
-{
-    for (i++; i < n; i++) {
-        if (p[i] == '\\')
-            i++;
-        else if (p[i] == '"')
-            return i + 1;
-    }
-    return 0;
-}
 
 /* One past the value starting at p[i] (any JSON value; its brackets
  * balanced, its scalars up to the next delimiter), or 0. */
@@ -33,7 +15,7 @@ static size_t val_end(const char *p, size_t n, size_t i)
     if (i >= n)
         return 0;
     if (p[i] == '"')
-        return str_end(p, n, i);
+        return jtext_str_end(p, n, i);
     if (p[i] != '{' && p[i] != '[') {
         size_t s = i;
         while (i < n && p[i] != ',' && p[i] != ']' && p[i] != '}' && p[i] != ' ' && p[i] != '\t' && p[i] != '\r' &&
@@ -45,7 +27,7 @@ static size_t val_end(const char *p, size_t n, size_t i)
     for (; i < n; i++) {
         char c = p[i];
         if (c == '"') {
-            i = str_end(p, n, i);
+            i = jtext_str_end(p, n, i);
             if (!i)
                 return 0;
             i--;
@@ -62,7 +44,7 @@ static size_t val_end(const char *p, size_t n, size_t i)
  * false when its text is not an array of values. */
 static bool count_elements(const char *p, size_t from, size_t to, guint *n)
 {
-    size_t last = to - 1, i = ws(p, last, from + 1);
+    size_t last = to - 1, i = jtext_ws(p, last, from + 1);
     *n = 0;
     if (i == last)
         return true;
@@ -71,12 +53,12 @@ static bool count_elements(const char *p, size_t from, size_t to, guint *n)
         if (!e)
             return false;
         ++*n;
-        i = ws(p, last, e);
+        i = jtext_ws(p, last, e);
         if (i == last)
             return true;
         if (p[i] != ',')
             return false;
-        i = ws(p, last, i + 1);
+        i = jtext_ws(p, last, i + 1);
     }
 }
 
@@ -88,18 +70,18 @@ static void members_once(const char *p, size_t n, size_t at, const char *const *
                          size_t *to)
 {
     int seen[4] = { 0 };
-    size_t i = ws(p, n, at + 1);
+    size_t i = jtext_ws(p, n, at + 1);
     bool ok = false;
     for (int k = 0; k < nkeys; k++)
         from[k] = to[k] = 0;
     while (i < n && p[i] == '"') {
-        size_t ke = str_end(p, n, i);
+        size_t ke = jtext_str_end(p, n, i);
         if (!ke || memchr(p + i, '\\', ke - i))
             break;
-        size_t v = ws(p, n, ke);
+        size_t v = jtext_ws(p, n, ke);
         if (v >= n || p[v] != ':')
             break;
-        v = ws(p, n, v + 1);
+        v = jtext_ws(p, n, v + 1);
         size_t e = val_end(p, n, v);
         if (!e)
             break;
@@ -109,14 +91,14 @@ static void members_once(const char *p, size_t n, size_t at, const char *const *
                 from[k] = v;
                 to[k] = e;
             }
-        i = ws(p, n, e);
+        i = jtext_ws(p, n, e);
         if (i < n && p[i] == '}') {
             ok = true;
             break;
         }
         if (i >= n || p[i] != ',')
             break;
-        i = ws(p, n, i + 1);
+        i = jtext_ws(p, n, i + 1);
     }
     for (int k = 0; k < nkeys; k++)
         if (!ok || seen[k] != 1)
@@ -152,7 +134,7 @@ JsonParser *mstate_cut_parse(const char *text, size_t len, struct mstate_cut *cu
 {
     memset(cut, 0, sizeof *cut);
     cut->text = text;
-    size_t s = ws(text, len, 0);
+    size_t s = jtext_ws(text, len, 0);
     bool ok = true;
     if (s < len && text[s] == '{') {
         /* the state's members the cuts need, in one walk: groups, groups_past, smb_hosts */
@@ -200,7 +182,7 @@ void mstate_rows_begin(struct mstate_rows *r, const struct mstate_cut *cut, enum
 {
     memset(r, 0, sizeof *r);
     r->p = cut->text;
-    r->i = ws(cut->text, cut->to[at] - 1, cut->from[at] + 1);
+    r->i = jtext_ws(cut->text, cut->to[at] - 1, cut->from[at] + 1);
     r->to = cut->to[at] - 1; /* its ']' */
 }
 
@@ -215,14 +197,14 @@ static bool next_range(struct mstate_rows *r, size_t *a, size_t *e, bool *over)
     uint64_t values = 1;
     for (size_t i = *a; i < *e && values <= MSTATE_CUT_ROW_VALUES; i++) {
         if (r->p[i] == '"')
-            i = str_end(r->p, *e, i) - 1;
+            i = jtext_str_end(r->p, *e, i) - 1;
         else
             values += r->p[i] == ',' || r->p[i] == '{' || r->p[i] == '[';
     }
     *over = values > MSTATE_CUT_ROW_VALUES;
-    r->i = ws(r->p, r->to, *e);
+    r->i = jtext_ws(r->p, r->to, *e);
     if (r->i < r->to)
-        r->i = ws(r->p, r->to, r->i + 1); /* past its ',' */
+        r->i = jtext_ws(r->p, r->to, r->i + 1); /* past its ',' */
     return true;
 }
 
