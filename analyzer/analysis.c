@@ -457,6 +457,8 @@ void analysis_feed(struct analysis *a, guint idx, const struct capture_record *r
         a->last_ts = rec->ts_us;
     struct packet pkt;
     enum packet_status st = packet_decode(rec->dlt, rec, a->frags, &pkt);
+    if (G_UNLIKELY(pkt.ip_reassembled) && st == PKT_OK && pkt.tunnel_depth && pkt.l4 == L4_TCP)
+        a->tunnel_frag_tcp = true;
     for (;;) { /* one copy of feed_packet(): a second kept LTO from inlining the census's call */
         feed_packet(a, in, &pkt, st);
         if (G_LIKELY(!pkt.link_next))

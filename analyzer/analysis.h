@@ -166,6 +166,7 @@ struct analysis {
     bool edges_apart;         /* --jobs: the fold joins the edges and reads only the tables
                                  without them, so analysis_fold_edges() leaves them apart
                                  (no copy of the groups and SMB hosts per worker) */
+    bool tunnel_frag_tcp;     /* a TCP packet came out of a tunnel's reassembled datagram (--jobs: split.c) */
     bool edges_close_order;   /* --jobs on one file: edges holds one run's edges in the order it closed
                                  them, order_at their rank (split.c); merge_finish() keeps that order */
     uint64_t edges_unjoinable; /* edge connections past ANALYSIS_MAX_EDGES, folded at once */

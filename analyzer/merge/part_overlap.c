@@ -64,7 +64,8 @@ bool overlap_check_done(struct overlap_check *c, const struct analysis *a, char 
 {
     struct held *h = (struct held *)(void *)c->held->data;
     guint n = c->held->len;
-    qsort(h, n, sizeof *h, held_order);
+    if (n > 1) /* none held (inputs of no record): no array to sort */
+        qsort(h, n, sizeof *h, held_order);
     uint32_t best_j = UINT32_MAX, best_i = UINT32_MAX;
     for (guint s = 0; s + 1 < n; s++)
         if (h[s].hash == h[s + 1].hash && h[s].input != h[s + 1].input &&

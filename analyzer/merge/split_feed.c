@@ -59,7 +59,6 @@ struct split_feed {
     bool *held;          /* per worker: it walks want - 1 */
     uint64_t frames;     /* records read so far */
     atomic_bool aborted; /* split_feed_abort() */
-    bool tunnel_frags;   /* a record routed SPLIT_TCP_TUNNEL_FRAG (the reader's thread writes it) */
     uint8_t share[SPLIT_SHARES]; /* the worker of each of the route's shares */
 };
 
@@ -191,11 +190,6 @@ static bool fill(struct split_feed *f, struct slot *s)
         }
         enum split_tcp t;
         worker[n] = (uint8_t)split_route(rec, SPLIT_SHARES, &t); /* the share; its worker below */
-        if (t == SPLIT_TCP_TUNNEL_FRAG) { /* the split cannot be one run's: stop it now */
-            f->tunnel_frags = true;
-            atomic_store_explicit(&f->aborted, true, memory_order_relaxed);
-            t = SPLIT_TCP_MAYBE;
-        }
         tcp[n] = (uint8_t)t;
         memcpy(data + used, rec->data, rec->caplen);
         rec->data = data + used;
@@ -264,12 +258,4 @@ const struct split_batch *split_feed_next(struct split_feed *f, unsigned k)
     f->held[k] = true;
     pthread_mutex_unlock(&f->mu);
     return &s->b;
-}
-
-bool split_feed_tunnel_frags(struct split_feed *f)
-{
-    pthread_mutex_lock(&f->mu);
-    bool t = f->tunnel_frags;
-    pthread_mutex_unlock(&f->mu);
-    return t;
 }

@@ -61,10 +61,6 @@ void split_feed_balance(struct split_feed *f, uint64_t unroutable, uint64_t n);
  * given up (split.c: one analysis of the file follows); every worker's
  * next split_feed_next() then ends it, the batches read ahead unwalked. */
 void split_feed_abort(struct split_feed *f);
-/* Whether a record was an IP fragment that may carry a tunnel
- * (split_route.h SPLIT_TCP_TUNNEL_FRAG): the feed stopped there, and the
- * file is to be analysed as one run.  Once the workers are done. */
-bool split_feed_tunnel_frags(struct split_feed *f);
 void split_feed_free(struct split_feed *f);
 
 #endif

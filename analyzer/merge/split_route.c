@@ -119,18 +119,14 @@ static uint64_t ip_word(const struct ip_addr *a) { return addr_word(a->bytes, a-
  * Review: with one direction of a connection labelled (MPLS
  * penultimate-hop popping, an asymmetric tunnel) --jobs 2 made two
  * half-connections of it.  A tunnel inside IP fragments is not opened
- * here: its datagram is worker 0's to reassemble, and *tcp says
- * TUNNEL_FRAG (review: a GRE or VXLAN path whose outer datagrams were
- * fragmented gave one connection to two threads, INCONCLUSIVE with stream
- * gaps where one run said PASS). */
-static unsigned route_decoded(const struct capture_record *rec, unsigned n, enum split_tcp *tcp)
+ * here: its datagram is worker 0's to reassemble (where TCP comes out of
+ * one, the split gives up: split.c note_caps()). */
+static unsigned route_decoded(const struct capture_record *rec, unsigned n)
 {
     struct packet pkt;
     enum packet_status st = packet_decode(rec->dlt, rec, NULL, &pkt);
     if ((st == PKT_OK && pkt.l4 == L4_TCP) || (st == PKT_FRAG_HELD && pkt.ip_proto == IPPROTO_V_TCP))
         return split_pair_worker(ip_word(&pkt.src), ip_word(&pkt.dst), n);
-    if (st == PKT_FRAG_HELD && (pkt.ip_proto == IPPROTO_V_UDP || split_tunnel_proto(pkt.ip_proto)))
-        *tcp = SPLIT_TCP_TUNNEL_FRAG;
     if (st == PKT_OK && pkt.l4 == L4_ICMP_UNREACH && pkt.icmp.proto == IPPROTO_V_TCP &&
         pkt.icmp.src.family == pkt.icmp.dst.family)
         return split_pair_worker(ip_word(&pkt.icmp.src), ip_word(&pkt.icmp.dst), n);
@@ -142,7 +138,7 @@ static unsigned route_headers(const struct capture_record *rec, unsigned n, enum
 unsigned split_route_any(const struct capture_record *rec, unsigned n, enum split_tcp *tcp)
 {
     unsigned worker = route_headers(rec, n, tcp);
-    return worker == 0 && *tcp == SPLIT_TCP_MAYBE && n > 1 ? route_decoded(rec, n, tcp) : worker;
+    return worker == 0 && *tcp == SPLIT_TCP_MAYBE && n > 1 ? route_decoded(rec, n) : worker;
 }
 
 static unsigned route_headers(const struct capture_record *rec, unsigned n, enum split_tcp *tcp)

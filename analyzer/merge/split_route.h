@@ -50,12 +50,8 @@ static inline bool split_udp_may_tunnel(const uint8_t *udp, size_t captured, boo
  * L4_TCP: what one run gives its flow table).  YES and NO are certain,
  * read off the headers where packet_decode() has no other way to go (an
  * IPv4 header whose lengths all hold, or an IP protocol that is neither
- * TCP nor GRE); MAYBE: decode it to know.  TUNNEL_FRAG: MAYBE, and an IP
- * fragment of a datagram that is not TCP but may carry a tunnel (GRE,
- * VXLAN...): one run reassembles it and may find a TCP packet of a
- * connection whose unfragmented packets go to their own pair's thread, so
- * the split cannot be one run's (split_feed.c gives up on it). */
-enum split_tcp { SPLIT_TCP_NO, SPLIT_TCP_YES, SPLIT_TCP_MAYBE, SPLIT_TCP_TUNNEL_FRAG };
+ * TCP nor GRE); MAYBE: decode it to know. */
+enum split_tcp { SPLIT_TCP_NO, SPLIT_TCP_YES, SPLIT_TCP_MAYBE };
 
 /* The worker (0 .. n-1) for a record; n >= 1.  *tcp as above.  Inline
  * below for Ethernet, IPv4 and TCP (nearly every record of a capture of
