@@ -14,6 +14,8 @@ packages=(
   tcpdump valgrind python3 util-linux
   # pgrep, pkill: tests/run.sh's background compiles
   procps
+  # the bytes --jobs reads before it gives a split up (tests/e2e/jobs_check.py)
+  strace
   # QUIC v2 packet protection for the test-time Version Negotiation + v2 capture (tests/e2e/quic_v2.py)
   python3-cryptography
   # the plugin's GUI test (suite plugin-gui): Wireshark under Xvfb, driven
