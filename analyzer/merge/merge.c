@@ -1108,6 +1108,8 @@ void merge_finish(struct analysis *a)
     mstate_join_syn_repeats(a); /* a SYN again in a later part: one flow, before its handshake joins */
     mstate_join_hs(a); /* before the edges join: a part seen from its start joins the next */
     mstate_syn_starts_edges(a); /* an edge begun with a SYN sent again; one whose 4-tuple a later SYN took */
+    if (a->merged_parts == 1) /* one run's edges, numbered by where it closed them: in that order (jobs4) */
+        a->edges_close_order = true;
     mstate_join_edges(a);
     mstate_join_syn_flows(a);
     mstate_syn_starts_join(a); /* a syn flow a later part's connection began again */
