@@ -830,6 +830,18 @@ void mstate_detail_set_end(struct analysis *a, const struct conn_summary *cs, co
         json_object_set_string_member(st, "end", reason);
 }
 
+/* c2s and s2c packets more in an entry's stream (swapped: its client is the
+ * summary's server). */
+static void add_stream_packets(JsonObject *st, bool swapped, uint64_t c2s, uint64_t s2c)
+{
+    const char *k[2] = { swapped ? "packets_s2c" : "packets_c2s", swapped ? "packets_c2s" : "packets_s2c" };
+    const uint64_t add[2] = { c2s, s2c };
+    for (int d = 0; d < 2; d++)
+        json_object_set_int_member(st, k[d], mstate_sum(json_object_get_int_member_with_default(st, k[d], 0),
+                                                        mstate_clamp(add[d])));
+}
+
+
 void mstate_detail_tail(struct analysis *a, const struct conn_summary *early, const struct conn_summary *joined,
                         uint64_t c2s, uint64_t s2c, const uint64_t *bytes)
 {
@@ -853,10 +865,7 @@ void mstate_detail_tail(struct analysis *a, const struct conn_summary *early, co
     JsonObject *st = jget_member_obj(o, "stream");
     if (!st)
         return;
-    const char *k[2] = { swapped ? "packets_s2c" : "packets_c2s", swapped ? "packets_c2s" : "packets_s2c" };
-    const uint64_t add[2] = { c2s, s2c };
-    for (int d = 0; d < 2; d++)
-        json_object_set_int_member(st, k[d], mstate_sum(json_object_get_int_member_with_default(st, k[d], 0), mstate_clamp(add[d])));
+    add_stream_packets(st, swapped, c2s, s2c);
     json_object_set_string_member(st, "end", joined->close_reason);
     const char *kb[2] = { swapped ? "bytes_s2c" : "bytes_c2s", swapped ? "bytes_c2s" : "bytes_s2c" };
     for (int d = 0; bytes && d < 2; d++)
@@ -883,10 +892,7 @@ void mstate_detail_restart(struct analysis *a, const struct conn_summary *cs, in
     JsonObject *st = jget_member_obj(o, "stream");
     if (!st)
         return;
-    const char *k[2] = { swapped ? "packets_s2c" : "packets_c2s", swapped ? "packets_c2s" : "packets_s2c" };
-    const uint64_t add[2] = { c2s, s2c };
-    for (int d = 0; d < 2; d++)
-        json_object_set_int_member(st, k[d], mstate_sum(json_object_get_int_member_with_default(st, k[d], 0), mstate_clamp(add[d])));
+    add_stream_packets(st, swapped, c2s, s2c);
 }
 
 /* Members a join reads, by the JSON type the writer gives them (client and

@@ -57,11 +57,10 @@ static void fold_places(struct jget *g, const struct jpath *p, struct analysis *
     int64_t prev = -1;
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         uint64_t at = jget_elem_u64(g, &kp, arr, i, n ? n - 1 : 0);
-        if (!g->failed && (!n || (int64_t)at <= prev))
+        if (!g->failed && !jget_later_index(at, &prev, n))
             jget_fail(g, &kp, "not the places of edges, in order");
         if (g->failed)
             return;
-        prev = (int64_t)at;
         if (a->edges->len - base != n)
             continue; /* merge's own bound folded some */
         struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, base + at);

@@ -536,11 +536,10 @@ void mstate_fold_edge_isns(struct jget *g, const struct jpath *p, struct analysi
         }
         uint64_t at = jget_elem_u64(g, &ip, e, 0, n ? n - 1 : 0);
         uint64_t isn = jget_elem_u64(g, &ip, e, 1, UINT32_MAX);
-        if (!g->failed && (!n || (int64_t)at <= prev))
+        if (!g->failed && !jget_later_index(at, &prev, n))
             jget_fail(g, &ip, "not the place of a later edge");
         if (g->failed)
             return;
-        prev = (int64_t)at;
         if (a->edges->len - base != n)
             continue; /* merge's own bound folded some */
         struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, base + at);

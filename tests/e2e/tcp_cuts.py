@@ -7,7 +7,12 @@ flow stays half-open, closed after the half-open timeout).  Each packet is
 the sample's own bytes with only sequence numbers (checksum fixed) and
 times changed, so tshark dissects them as it dissects the sample."""
 
+import os
 import struct
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "hostile"))
+from pcapio import csum  # noqa: E402
 
 US = 1000000
 
@@ -32,15 +37,6 @@ def write(path, hdr, recs):
         for ts, orig, frame in recs:
             f.write(struct.pack("<IIII", ts // US, ts % US, len(frame), orig))
             f.write(frame)
-
-
-def _csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def _tcp_at(frame):
@@ -78,7 +74,7 @@ def shift_seq(frame, seq_add, ack_add):
     seg = bytes(b[tcp:ip + total])
     seg = seg[:16] + b"\0\0" + seg[18:]
     pseudo = bytes(b[ip + 12:ip + 20]) + struct.pack("!BBH", 0, 6, len(seg))
-    b[tcp + 16:tcp + 18] = struct.pack("!H", _csum(pseudo + seg))
+    b[tcp + 16:tcp + 18] = struct.pack("!H", csum(pseudo + seg))
     return bytes(b)
 
 
