@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "distinct.h"
+#include "hash_mix.h"
 #include "dnsname.h"
 #include "past_cap.h"
 
@@ -176,9 +177,9 @@ static uint64_t pair_hash(const struct census *c, const struct ip_addr *a, const
         uint32_t x, y;
         memcpy(&x, a->bytes, 4);
         memcpy(&y, b->bytes, 4);
-        return (c->pair_mul4 + m[PM_CLIENT] * x + m[PM_SERVER] * y) >> 32;
+        return hash_spread(c->pair_mul4 + m[PM_CLIENT] * x + m[PM_SERVER] * y) >> 32; /* hash_mix.h */
     }
-    return (m[PM_ZERO] + addr_terms(m + PM_CLIENT, a) + addr_terms(m + PM_SERVER, b)) >> 32;
+    return hash_spread(m[PM_ZERO] + addr_terms(m + PM_CLIENT, a) + addr_terms(m + PM_SERVER, b)) >> 32;
 }
 
 uint64_t census_pair_hash(const struct census *c, const struct ip_addr *client, const struct ip_addr *server)

@@ -10,6 +10,7 @@
 #include <glib.h>
 
 #include "distinct.h"
+#include "hash_mix.h"
 #include "past_cap.h"
 
 /* One index slot: the key's hash and its group's number + 1 (0: empty). */
@@ -101,7 +102,7 @@ static uint32_t key_hash(const struct conn_groups *g, const struct conn_group_ke
 {
     uint64_t h = rest + addr_hash(g->mul + MUL_CLIENT, &k->client) + addr_hash(g->mul + MUL_SERVER, &k->server) +
                  g->mul[MUL_LEVEL] * (uint64_t)(k->level + 1);
-    return (uint32_t)(h >> 32);
+    return (uint32_t)(hash_spread(h) >> 32); /* hash_mix.h: not the sum's own top half */
 }
 
 static void index_put(struct conn_groups *g, uint32_t hash, uint32_t group)

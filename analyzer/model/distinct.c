@@ -9,6 +9,8 @@
 
 #include <glib.h>
 
+#include "hash_mix.h"
+
 #define HLL_BITS 14
 #define HLL_REGS (1u << HLL_BITS)
 _Static_assert(HLL_REGS == DISTINCT_HLL_REGS, "distinct.h exports the register count");
@@ -48,25 +50,27 @@ uint64_t distinct_hash(const void *p, size_t n)
     }
     for (; i < n; i++)
         FNV_STEP(h, b[i]);
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
+    return hash_spread(h);
 }
 
 /* Odd, random, one per process (sets of the same hashes added in the same
  * order have the same slots: tests compare them). */
+static uint64_t process_key;
+
 uint64_t distinct_process_key(void)
 {
     static gsize once = 0;
-    static uint64_t mul;
     if (g_once_init_enter(&once)) {
-        mul = ((uint64_t)g_random_int() << 32 | g_random_int()) | 1;
+        process_key = ((uint64_t)g_random_int() << 32 | g_random_int()) | 1;
         g_once_init_leave(&once, 1);
     }
-    return mul;
+    return process_key;
+}
+
+void distinct_process_key_set(uint64_t key)
+{
+    (void)distinct_process_key();
+    process_key = key | 1;
 }
 
 struct distinct *distinct_new(uint32_t exact_cap)
@@ -100,8 +104,10 @@ static void hll_add(struct distinct *d, uint64_t h)
         d->hll[idx] = rank;
 }
 
-/* A hash's home slot: the top 32 bits of its product with the set's random
- * odd multiplier (multiply-shift, a universal family), scaled to the table.
+/* A hash's home slot: its product with the set's random odd multiplier
+ * (multiply-shift, a universal family), through hash_spread() (hash_mix.h:
+ * the product's own top bits bunch hashes in arithmetic progression into
+ * runs), scaled to the table.
  * Not the hash's own low bits: the hashes a merge reads are the reports'
  * ("exact": [...]), anyone's to choose, and 64 reports of 4,096 hashes with
  * the same low 24 bits made one run of slots that every insert walked (38 s,
@@ -112,7 +118,7 @@ static void hll_add(struct distinct *d, uint64_t h)
  * doubling gave them 2 M, 16 MiB. */
 static inline uint32_t home(uint64_t mul, uint64_t h, uint32_t nslots)
 {
-    return (uint32_t)((((h * mul) >> 32) * (uint64_t)nslots) >> 32);
+    return (uint32_t)(((hash_spread(h * mul) >> 32) * (uint64_t)nslots) >> 32); /* hash_mix.h */
 }
 
 static inline uint32_t next(uint32_t i, uint32_t nslots) { return i + 1 == nslots ? 0 : i + 1; }
@@ -147,6 +153,17 @@ static bool resize(struct distinct *d, uint64_t n)
     d->slots = s;
     d->nslots = (uint32_t)n;
     return true;
+}
+
+uint32_t distinct_longest_probe(const struct distinct *d)
+{
+    uint32_t longest = 0;
+    for (uint32_t i = 0; i < d->nslots; i++)
+        if (d->slots[i]) {
+            uint32_t h = home(d->mul, d->slots[i], d->nslots), dist = i >= h ? i - h : i + d->nslots - h;
+            longest = dist > longest ? dist : longest;
+        }
+    return longest;
 }
 
 static bool grow(struct distinct *d) { return resize(d, grown(d->nslots)); }

@@ -24,6 +24,8 @@ uint64_t distinct_count(const struct distinct *d);
 bool distinct_is_estimate(const struct distinct *d);
 /* Whether a hash was added (false once estimating: it cannot tell). */
 bool distinct_has(const struct distinct *d, uint64_t hash);
+/* The farthest any hash sits from its home slot (tests: the spread). */
+uint32_t distinct_longest_probe(const struct distinct *d);
 
 /* Merging counts of several runs (smbscope merge, analyzer/merge/):
  * the exact set's hashes (NULL, 0 once estimating), and the HyperLogLog
@@ -66,5 +68,8 @@ uint64_t distinct_hash(const void *p, size_t n);
  * reports' hashes) is its product with it, so nobody outside the process
  * can choose keys that crowd one run of slots. */
 uint64_t distinct_process_key(void);
+/* For tests only: the key of the tables made from now on (a key known to
+ * have crowded a table, and a spread of others, tried in one process). */
+void distinct_process_key_set(uint64_t key);
 
 #endif

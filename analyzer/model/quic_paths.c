@@ -6,17 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash_mix.h"
 #include "wire.h"
 
 /* The addresses a word at a time (a byte-wise hash of 32 bytes was most of
  * the look-up); the table's key goes in first, through every step. */
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= UINT64_C(0xff51afd7ed558ccd);
-    x ^= x >> 33;
-    return x;
-}
 
 /* The hash of the path (a, pa)-(b, pb), a the lower endpoint, read from
  * the two addresses where they are: the look-up of a datagram hashes its
@@ -24,10 +18,10 @@ static uint64_t mix64(uint64_t x)
  * read back at other offsets cost more than the hash, in `perf`). */
 static uint32_t hash_ends(uint64_t key, const struct ip_addr *a, uint16_t pa, const struct ip_addr *b, uint16_t pb)
 {
-    uint64_t h = mix64(key ^ load_u64ne(a->bytes) ^ ((uint64_t)a->family << 56));
-    h = mix64(h ^ load_u64ne(a->bytes + 8));
-    h = mix64(h ^ load_u64ne(b->bytes) ^ ((uint64_t)b->family << 56));
-    h = mix64(h ^ load_u64ne(b->bytes + 8) ^ ((uint64_t)pa << 16 | pb));
+    uint64_t h = hash_mix64(key ^ load_u64ne(a->bytes) ^ ((uint64_t)a->family << 56));
+    h = hash_mix64(h ^ load_u64ne(a->bytes + 8));
+    h = hash_mix64(h ^ load_u64ne(b->bytes) ^ ((uint64_t)b->family << 56));
+    h = hash_mix64(h ^ load_u64ne(b->bytes + 8) ^ ((uint64_t)pa << 16 | pb));
     return (uint32_t)(h ^ (h >> 32));
 }
 

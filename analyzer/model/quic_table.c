@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "distinct.h"
+#include "hash_mix.h"
 #include "keylog.h"
 #include "quic_facts.h"
 #include "quic_paths.h"
@@ -118,13 +119,6 @@ static void spare_free(struct spare *s)
 static void sweep(struct quic_table *t);
 static bool evict_oldest(struct quic_table *t, const struct track *keep);
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= UINT64_C(0xff51afd7ed558ccd);
-    x ^= x >> 33;
-    return x;
-}
 
 /* Keyed, as the path index is: a fixed FNV let a capture pick IDs that
  * share a bucket; the table is never walked for output. */
@@ -133,9 +127,9 @@ uint32_t quic_table_cid_hash(const struct quic_cid *c, uint64_t key)
     uint8_t w[24] = { 0 };
     size_t n = c->len < sizeof c->id ? c->len : sizeof c->id;
     memcpy(w, c->id, n);
-    uint64_t h = mix64(key ^ c->len ^ load_u64ne(w));
-    h = mix64(h ^ load_u64ne(w + 8));
-    h = mix64(h ^ load_u64ne(w + 16));
+    uint64_t h = hash_mix64(key ^ c->len ^ load_u64ne(w));
+    h = hash_mix64(h ^ load_u64ne(w + 8));
+    h = hash_mix64(h ^ load_u64ne(w + 16));
     return (uint32_t)(h ^ (h >> 32));
 }
 

@@ -416,6 +416,62 @@ static void test_inline_same(void)
     census_free(z);
 }
 
+/* Consecutive client addresses to one server (a scan, a generated load):
+ * an arithmetic progression, whose home slots under a multiply-shift sum's
+ * own top half bunch into runs for some process keys; hash_spread()
+ * (hash_mix.h) breaks it up. */
+static uint32_t progression_longest(uint64_t key, bool low_octet)
+{
+    enum { N = 1000 };
+    distinct_process_key_set(key);
+    struct census *c = census_new();
+    struct ip_addr sv = { 4, { 10, 200, 0, 1 } };
+    for (uint32_t i = 0; i < N; i++) {
+        struct packet p;
+        memset(&p, 0, sizeof p);
+        p.l4 = L4_TCP;
+        p.src = (struct ip_addr){ 4, { 10, 1, 0, 0 } };
+        if (low_octet)
+            p.src.bytes[2] = (uint8_t)(i >> 8), p.src.bytes[3] = (uint8_t)i;
+        else
+            p.src.bytes[1] = (uint8_t)(i >> 8), p.src.bytes[0] = (uint8_t)(i + 1);
+        p.dst = sv;
+        p.sport = 50000;
+        p.dport = 445;
+        p.tcp_flags = TCP_SYN;
+        p.ts_us = i;
+        census_packet(c, &p);
+    }
+    g_assert_cmpuint(c->pairs_used, ==, N);
+    uint32_t longest = census_pair_longest_probe(c);
+    census_free(c);
+    return longest;
+}
+
+static void test_pair_progressions(void)
+{
+    static const struct {
+        uint64_t key;
+        bool low_octet;
+    } crowded[] = { /* 971, 511; 285, 231 under the sum's top half */
+                    { UINT64_C(0x2b2b9f79e7656aad), true },
+                    { UINT64_C(0x6f083631b53e5e49), true },
+                    { UINT64_C(0x277cdb32ae1fea8f), false },
+                    { UINT64_C(0x7d9bde701442bd97), false } };
+    uint32_t worst = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(crowded); i++)
+        worst = MAX(worst, progression_longest(crowded[i].key, crowded[i].low_octet));
+    uint64_t x = UINT64_C(0xCE45);
+    for (int i = 0; i < 128; i++) {
+        x += UINT64_C(0x9E3779B97F4A7C15);
+        uint64_t k = x * UINT64_C(0xBF58476D1CE4E5B9) ^ x >> 29;
+        worst = MAX(worst, progression_longest(k, true));
+        worst = MAX(worst, progression_longest(k, false));
+    }
+    g_test_message("longest probe over %zu tables: %u", G_N_ELEMENTS(crowded) + 256, worst);
+    g_assert_cmpuint(worst, <, 100);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -426,6 +482,7 @@ int main(int argc, char **argv)
     g_test_add_func("/census/pair-slots", test_pair_slots);
     g_test_add_func("/census/hash-bytewise", test_hash_bytewise);
     g_test_add_func("/census/pair-forged-collisions", test_pair_forged_collisions);
+    g_test_add_func("/census/pair-progressions", test_pair_progressions);
     g_test_add_func("/census/pair-order", test_pair_order);
     return g_test_run();
 }

@@ -104,6 +104,44 @@ static void test_disjoint(void)
         distinct_free(sets[i]);
 }
 
+/* Hashes in arithmetic progression, as a forged report's "exact" sets can
+ * give them: a multiply-shift product's own top bits put their homes on a
+ * Weyl sequence that bunches into runs for some multipliers; through
+ * hash_spread() (hash_mix.h) the longest probe stays short. */
+static uint32_t progression_longest(uint64_t key, uint64_t step)
+{
+    distinct_process_key_set(key);
+    struct distinct *d = distinct_new(0);
+    for (uint64_t i = 1; i <= 3000; i++)
+        g_assert_true(distinct_add(d, i * step));
+    uint32_t longest = distinct_longest_probe(d);
+    distinct_free(d);
+    return longest;
+}
+
+static void test_progressions(void)
+{
+    static const struct {
+        uint64_t key, step;
+    } crowded[] = { /* 626, 499, 400, 299 under the product's top bits */
+                    { UINT64_C(0xa152c42fc00085b3), UINT64_C(1) << 32 },
+                    { UINT64_C(0x443a75542aa97ce5), UINT64_C(1) << 32 },
+                    { UINT64_C(0xee1f15af4924b123), UINT64_C(1) << 32 },
+                    { UINT64_C(0x5ddda763d691dfc9), 3 } };
+    uint32_t worst = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(crowded); i++)
+        worst = MAX(worst, progression_longest(crowded[i].key, crowded[i].step));
+    uint64_t x = UINT64_C(0xD157);
+    for (int i = 0; i < 128; i++) {
+        x += UINT64_C(0x9E3779B97F4A7C15);
+        uint64_t k = x * UINT64_C(0xBF58476D1CE4E5B9) ^ x >> 29;
+        worst = MAX(worst, progression_longest(k, 1));
+        worst = MAX(worst, progression_longest(k, UINT64_C(1) << 32));
+    }
+    g_test_message("longest probe over %zu sets: %u", G_N_ELEMENTS(crowded) + 256, worst);
+    g_assert_cmpuint(worst, <, 100);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -111,5 +149,6 @@ int main(int argc, char **argv)
     g_test_add_func("/distinct/take-reserve-forget", test_take_reserve_forget);
     g_test_add_func("/distinct/seal", test_seal);
     g_test_add_func("/distinct/disjoint", test_disjoint);
+    g_test_add_func("/distinct/progressions", test_progressions);
     return g_test_run();
 }

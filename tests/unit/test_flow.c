@@ -4,6 +4,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "distinct.h"
 #include "write_streams.h"
 
 #include "flow_test_util.h"
@@ -951,6 +952,62 @@ static void test_index_forged_collisions(void)
     g_free(cl);
 }
 
+/* Keys as captures make them: one client's consecutive ports to one
+ * server, then consecutive client addresses (a scan, a generated load), an
+ * arithmetic progression either way.  A multiply-shift sum's own top half
+ * put their home slots on a Weyl sequence, which for some process keys
+ * bunches into runs linear probing walks; hash_spread() (hash_mix.h)
+ * breaks the progression.  Returns the table's longest probe. */
+static uint64_t progression_longest(uint64_t key, bool by_port)
+{
+    enum { N = 2000 };
+    distinct_process_key_set(key);
+    struct flow_table *t = flow_table_new(NULL, NULL, NULL);
+    const struct ip_addr sv = v4(192, 168, 0, 1);
+    for (uint32_t i = 0; i < N; i++) {
+        struct packet p = { 0 };
+        p.ts_us = i;
+        p.l4 = L4_TCP;
+        p.src = by_port ? v4(10, 0, 0, 7) : v4(10, 1, (uint8_t)(i >> 8), (uint8_t)i);
+        p.dst = sv;
+        p.sport = by_port ? (uint16_t)(32768 + i) : 50000;
+        p.dport = 445;
+        p.seq = 1000;
+        p.tcp_flags = TCP_SYN;
+        flow_table_packet(t, &p);
+    }
+    g_assert_cmpuint(flow_table_stats(t).conns, ==, N);
+    uint64_t longest = flow_table_longest_probe(t);
+    flow_table_finish(t);
+    flow_table_free(t);
+    return longest;
+}
+
+static void test_index_progressions(void)
+{
+    static const struct {
+        uint64_t key;
+        bool by_port;
+    } crowded[] = { /* 1,999, 998, 399; 805, 563 under the sum's top half */
+                    { UINT64_C(0x446df12e859d3075), true },
+                    { UINT64_C(0x1bc6d169aaf195d7), true },
+                    { UINT64_C(0x8f9e2f1ced94519d), true },
+                    { UINT64_C(0xb62b105608bb0039), false },
+                    { UINT64_C(0x64701438b1e8f389), false } };
+    uint64_t worst = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(crowded); i++)
+        worst = MAX(worst, progression_longest(crowded[i].key, crowded[i].by_port));
+    uint64_t x = UINT64_C(0xF10F10);
+    for (int i = 0; i < 128; i++) {
+        x += UINT64_C(0x9E3779B97F4A7C15);
+        uint64_t k = x * UINT64_C(0xBF58476D1CE4E5B9) ^ x >> 29;
+        worst = MAX(worst, progression_longest(k, true));
+        worst = MAX(worst, progression_longest(k, false));
+    }
+    g_test_message("longest probe over %zu tables: %" G_GUINT64_FORMAT, G_N_ELEMENTS(crowded) + 256, worst);
+    g_assert_cmpuint(worst, <, 100);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -976,5 +1033,6 @@ int main(int argc, char **argv)
     g_test_add_func("/flow/warm_ahead", test_warm_ahead);
     g_test_add_func("/flow/pass_one_observer", test_pass_one_observer);
     g_test_add_func("/flow/index_forged_collisions", test_index_forged_collisions);
+    g_test_add_func("/flow/index_progressions", test_index_progressions);
     return g_test_run();
 }
