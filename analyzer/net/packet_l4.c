@@ -74,13 +74,20 @@ static enum packet_status decode_inner(struct packet *pkt, struct wire *w, uint1
 /* The packet a UDP tunnel carries is the packet analysed (packet_udp_tunnel.c);
  * a datagram whose tunnel header does not say what it carries stays the UDP
  * it is, one whose header the capture cut is truncated. */
-static enum packet_status decode_udp_tunnel(struct packet *pkt, struct l4_in *in, uint16_t port)
+/* The datagram opened by the tunnel of its port; false (*st untouched)
+ * when that tunnel declined it and the other port is to be tried. */
+static bool decode_udp_tunnel(struct packet *pkt, struct l4_in *in, uint16_t port, enum packet_status *st)
 {
     struct wire w = wire_make(pkt->payload, pkt->payload_len);
-    uint16_t inner = pkt_udp_tunnel_inner(port, &w, pkt->payload_wire_len);
+    bool declined = false;
+    uint16_t inner = pkt_udp_tunnel_inner(port, &w, pkt->payload_wire_len, &declined);
+    if (declined)
+        return false;
     if (!inner)
-        return !wire_ok(&w) && pkt->payload_wire_len > pkt->payload_len ? PKT_TRUNCATED : PKT_OK;
-    return decode_inner(pkt, &w, inner, in->frags);
+        *st = !wire_ok(&w) && pkt->payload_wire_len > pkt->payload_len ? PKT_TRUNCATED : PKT_OK;
+    else
+        *st = decode_inner(pkt, &w, inner, in->frags);
+    return true;
 }
 
 static enum packet_status decode_udp(struct packet *pkt, struct l4_in *in)
@@ -109,9 +116,15 @@ static enum packet_status decode_udp(struct packet *pkt, struct l4_in *in)
     if (ulen >= 8 && ulen <= in->wire_len)
         wire_payload = (uint32_t)ulen - 8;
     set_payload(pkt, w, wire_payload);
-    uint16_t carrier = pkt_udp_carrier(pkt->sport, pkt->dport);
-    if (carrier)
-        return carrier == NATT_PORT ? pkt_decode_udp_esp(pkt, in) : decode_udp_tunnel(pkt, in, carrier);
+    uint16_t by[2];
+    int n = pkt_udp_carriers(pkt->sport, pkt->dport, by);
+    for (int i = 0; i < n; i++) {
+        if (by[i] == NATT_PORT)
+            return pkt_decode_udp_esp(pkt, in);
+        enum packet_status st;
+        if (decode_udp_tunnel(pkt, in, by[i], &st))
+            return st;
+    }
     return PKT_OK;
 }
 

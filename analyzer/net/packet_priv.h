@@ -103,8 +103,10 @@ static inline bool pkt_udp_tunnel_port(uint16_t port)
 /* The packet a UDP tunnel's datagram carries (packet_udp_tunnel.c): w (its
  * captured payload, len octets sent) read past the tunnel's header, what
  * is inside named as above; 0 when the header does not say (or was not
- * captured: w then failed). */
-uint16_t pkt_udp_tunnel_inner(uint16_t port, struct wire *w, size_t len);
+ * captured: w then failed).  *declined: the tunnel is one whose header is
+ * checked (GTP-U, Teredo, L2TP) and this datagram's is not its: as tshark's
+ * dissector rejecting it, the datagram's other port is tried. */
+uint16_t pkt_udp_tunnel_inner(uint16_t port, struct wire *w, size_t len, bool *declined);
 
 /* Follow EtherTypes through VLAN tags and LLC/SNAP to the network layer
  * (packet.c): what an Ethernet header, Geneve or VXLAN-GPE names. */
@@ -117,29 +119,38 @@ static inline bool pkt_udp_plain_port(uint16_t port)
     return (port >= 137 && port <= 139) || port == 53 || port == 443 || port == 5353 || port == 5355;
 }
 
-/* The port by which decode_udp() opens a datagram (a tunnel's of
- * pkt_udp_tunnel_port() or NAT-T's), 0 for none.  As tshark's UDP, the
- * lower port first, then the higher: the first that names a protocol
- * decides, a plain one (above) keeping the datagram as it is.  Review: a
- * client whose ephemeral port was 4789 sent NBNS to 137, opened as VXLAN:
- * PASS, where tshark and the plugin showed the NBNS query.  MPLS in UDP only
- * by its destination (RFC 7510: the source port is entropy). */
-static inline uint16_t pkt_udp_carrier(uint16_t sport, uint16_t dport)
+/* The ports by which decode_udp() may open a datagram (a tunnel's of
+ * pkt_udp_tunnel_port() or NAT-T's) into by[], in the order it tries them;
+ * their number (0-2).  As tshark's UDP, the lower port first, then the
+ * higher: a plain port (above) keeps the datagram as it is and ends the
+ * list; a tunnel whose header is checked and does not match (GTP-U,
+ * Teredo, L2TP: *declined in pkt_udp_tunnel_inner()) gives way to the
+ * next.  Review: a client whose ephemeral port was 4789 sent NBNS to 137,
+ * opened as VXLAN: PASS, where tshark and the plugin showed the NBNS query;
+ * a VXLAN datagram from port 1701 or 2152 stayed UDP, its NBNS unseen.
+ * MPLS in UDP only by its destination (RFC 7510: the source port is
+ * entropy). */
+static inline int pkt_udp_carriers(uint16_t sport, uint16_t dport, uint16_t by[2])
 {
-    uint16_t by[2] = { sport < dport ? sport : dport, sport < dport ? dport : sport };
-    for (int i = 0; i < 2; i++) {
-        uint16_t p = by[i];
+    uint16_t order[2] = { sport < dport ? sport : dport, sport < dport ? dport : sport };
+    int n = 0;
+    for (int i = 0; i < 2 && (i == 0 || order[1] != order[0]); i++) {
+        uint16_t p = order[i];
         if (pkt_udp_plain_port(p))
-            return 0;
+            break;
         if ((pkt_udp_tunnel_port(p) && (p != MPLS_UDP_PORT || p == dport)) || p == NATT_PORT)
-            return p;
+            by[n++] = p;
     }
-    return 0;
+    return n;
 }
 
-/* Whether decode_udp() opens the datagram: a frame (VXLAN, VXLAN-GPE,
+/* Whether decode_udp() may open the datagram: a frame (VXLAN, VXLAN-GPE,
  * Geneve ...), ESP (UDP-encapsulated IPsec). */
-static inline bool pkt_udp_opens(uint16_t sport, uint16_t dport) { return pkt_udp_carrier(sport, dport) != 0; }
+static inline bool pkt_udp_opens(uint16_t sport, uint16_t dport)
+{
+    uint16_t by[2];
+    return pkt_udp_carriers(sport, dport, by) != 0;
+}
 
 /* One more tunnel layer, or false when the packet is already MAX_TUNNEL_DEPTH
  * deep (the caller returns PKT_MALFORMED: a loss, not another protocol). */

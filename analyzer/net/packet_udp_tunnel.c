@@ -1,7 +1,7 @@
 /* packet_udp_tunnel.c - what a UDP tunnel carries: its header read past,
  * the kind of packet inside named (packet_priv.h PKT_INNER_*), as tshark
  * decodes each on its UDP port (either end of the datagram, the lower
- * first: pkt_udp_carrier()):
+ * first: pkt_udp_carriers()):
  *   VXLAN (4789, RFC 7348): Ethernet, whatever its flags say;
  *   VXLAN-GPE (4790): its next-protocol field (IPv4, IPv6, Ethernet, MPLS);
  *   Geneve (6081, RFC 8926): its protocol type, of any version;
@@ -128,22 +128,30 @@ static uint16_t open_l2tp(struct wire *w, size_t len)
     return wire_has(w, 1) ? PKT_INNER_PPP : 0;
 }
 
-/* Each on its port (pkt_udp_carrier() chose it); the tunnels whose header
+/* Each on its port (pkt_udp_carriers() chose it); the tunnels whose header
  * names no protocol (GTP-U, Teredo, L2TP) only when their lengths agree
- * with the datagram's (a client's ephemeral port may be one of theirs). */
+ * with the datagram's (a client's ephemeral port may be one of theirs):
+ * `checked`, a datagram they do not open goes to its other port, as tshark's
+ * GTP and L2TP dissectors reject it and its UDP tries the next.  The others
+ * take whatever comes on their port, as tshark's. */
 static const struct {
     uint16_t port;
     uint16_t (*open)(struct wire *w, size_t len);
+    bool checked;
 } tunnels[] = {
-    { VXLAN_PORT, open_vxlan },       { VXLAN_GPE_PORT, open_gpe }, { GENEVE_PORT, open_geneve },
-    { MPLS_UDP_PORT, open_mpls_udp }, { GTPU_PORT, open_gtpu },     { TEREDO_PORT, open_teredo },
-    { L2TP_PORT, open_l2tp },
+    { VXLAN_PORT, open_vxlan, false },       { VXLAN_GPE_PORT, open_gpe, false }, { GENEVE_PORT, open_geneve, false },
+    { MPLS_UDP_PORT, open_mpls_udp, false }, { GTPU_PORT, open_gtpu, true },      { TEREDO_PORT, open_teredo, true },
+    { L2TP_PORT, open_l2tp, true },
 };
 
-uint16_t pkt_udp_tunnel_inner(uint16_t port, struct wire *w, size_t len)
+uint16_t pkt_udp_tunnel_inner(uint16_t port, struct wire *w, size_t len, bool *declined)
 {
+    *declined = false;
     for (size_t i = 0; i < sizeof tunnels / sizeof tunnels[0]; i++)
-        if (tunnels[i].port == port)
-            return tunnels[i].open(w, len);
+        if (tunnels[i].port == port) {
+            uint16_t inner = tunnels[i].open(w, len);
+            *declined = !inner && tunnels[i].checked && wire_ok(w); /* not: its header cut by the snaplen */
+            return inner;
+        }
     return 0;
 }

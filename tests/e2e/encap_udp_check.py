@@ -73,6 +73,9 @@ def encap(mode, frame):
         return MACS + b"\x08\x00" + ip4(17, udp_ports(49152, 4789, struct.pack("!II", 0, vni) + frame))
     if mode == "vxlan-source-port":
         return MACS + b"\x08\x00" + ip4(17, udp_ports(4789, 40000, struct.pack("!II", 0x08000000, vni) + frame))
+    if mode.startswith("vxlan-from-"):  # a VXLAN source port (a flow hash) that is a checked tunnel's
+        sport = int(mode.rsplit("-", 1)[1])
+        return MACS + b"\x08\x00" + ip4(17, udp_ports(sport, 4789, struct.pack("!II", 0x08000000, vni) + frame))
     if mode == "geneve-mpls":
         return MACS + b"\x08\x00" + ip4(17, udp_ports(49152, 6081, struct.pack("!BBHI", 0, 0, 0x8847, vni) + mpls(ip)))
     if mode == "geneve-v1":
@@ -82,7 +85,15 @@ def encap(mode, frame):
 
 
 MODES = ["vxlan-no-i-flag", "vxlan-source-port", "geneve-mpls", "geneve-v1", "gpe-ethernet", "gpe-ipv4", "gpe-mpls",
-         "mpls-udp", "gtp-u", "l2tp", "teredo", "gre-mpls", "gre-ppp", "pptp", "mpls-in-ip"]
+         "mpls-udp", "gtp-u", "l2tp", "teredo", "gre-mpls", "gre-ppp", "pptp", "mpls-in-ip",
+         "vxlan-from-1701", "vxlan-from-2152"]
+# Review (2026-12-02): VXLAN from port 1701 or 2152 stayed UDP, PASS: the
+# lower port named L2TP or GTP-U, whose header check failed, and the higher
+# (4789) was never tried, as tshark's UDP tries it.  From 3544 smbscope opens
+# the VXLAN too; tshark's Teredo takes the datagram as data (it does not
+# reject it), so only smbscope's verdict is checked there: a disagreement
+# on the side of finding the NetBIOS.
+OURS_ONLY = ["vxlan-from-3544"]
 
 
 def plain_ipv6(src, dst):
@@ -150,13 +161,14 @@ def main():
         plain_ipv6(sample, v6)
         want6_rc, want6 = facts(o.smbscope, v6)
         tap(want6_rc == 1 and want6["violations"], "the sample's IPv6 copy fails", repr(want6))
-        for mode in MODES:
+        for mode in MODES + OURS_ONLY:
             path = os.path.join(tmp, mode + ".pcap")
             rewrite(sample, path, mode, encap)
             t = subprocess.run([tshark, "-r", path, "-Y", "nbss || smb", "-T", "fields", "-e", "frame.number"],
                                capture_output=True, text=True, timeout=120)
             seen = len(t.stdout.split())
-            tap(seen > 0, "%s: tshark finds NBSS or SMB inside" % mode, "%d frames %s" % (seen, t.stderr[:200]))
+            if mode in MODES:
+                tap(seen > 0, "%s: tshark finds NBSS or SMB inside" % mode, "%d frames %s" % (seen, t.stderr[:200]))
             rc, got = facts(o.smbscope, path)
             wrc, w = (want6_rc, want6) if mode == "teredo" else (want_rc, want)
             tap(rc == wrc and got == w, "%s: smbscope judges the traffic inside as the plain sample" % mode,
