@@ -120,10 +120,11 @@ static enum packet_status wlan_frame(struct packet *pkt, struct wire *w, bool pa
     size_t qos_at = WLAN_HEADER + ((flags & 3) == 3 ? WLAN_ADDR4 : 0);
     bool amsdu = qos && (mac[qos_at] & WLAN_QOS_AMSDU);
     /* an 802.11s mesh data frame: a Mesh Control before the LLC header, as
-     * tshark reads it (four addresses, QoS Mesh Control Present, flags
-     * naming nothing but the address extension).  Review: NBNS in mesh
-     * frames read as not IP, PASS. */
-    bool mesh = qos && (flags & 3) == 3 && (mac[qos_at + 1] & WLAN_QOS_MESH);
+     * tshark reads it (four addresses, or FromDS alone as a mesh sends
+     * group-addressed frames; QoS Mesh Control Present; flags naming
+     * nothing but the address extension).  Review: NBNS in mesh frames,
+     * four addresses or three, read as not IP, PASS. */
+    bool mesh = qos && (flags & 3) >= 2 && (mac[qos_at + 1] & WLAN_QOS_MESH);
     if (!wire_skip(w, hdr - 2) || (pad4 && !wire_skip(w, (4 - hdr % 4) % 4)))
         return PKT_TRUNCATED;
     if ((flags & WLAN_MORE_FRAGMENTS) || frag)

@@ -59,18 +59,20 @@ def amsdu_subframes(payloads):
 
 
 def wlan(payload, qos=True, four=False, htc=False, protected=False, amsdu=False, mgmt=False, seq=0x12, frag=0,
-         more=False, mesh=False):
+         more=False, mesh=False, from_ds=False, mesh_ae=0):
     """An 802.11 data frame (or a beacon when mgmt) carrying payload behind LLC/SNAP
     (amsdu: a list of payloads, one subframe each); seq, frag, more: its
     sequence and fragment numbers and More Fragments bit; mesh: an 802.11s
     mesh data frame (four addresses, QoS Mesh Control Present, a 6-octet
-    Mesh Control before the LLC header)."""
-    four = four or mesh
+    Mesh Control before the LLC header); from_ds: with mesh, sent FromDS
+    only (three addresses: how a mesh sends group-addressed frames, NBNS
+    broadcasts among them), mesh_ae extension addresses in its Mesh Control."""
+    four = (four or mesh) and not from_ds
     if mgmt:  # a beacon: type 0 subtype 8, then fixed fields and an SSID
         return (struct.pack("<BBH", 0x80, 0, 0) + b"\xff" * 6 + BSSID + BSSID + struct.pack("<H", 0x10)
                 + b"\0" * 8 + struct.pack("<HH", 100, 0x0401) + b"\x00\x03smb")
     subtype = 8 if qos else 0
-    flags = 0x01 | (0x02 if four else 0) | (0x04 if more else 0) | (0x40 if protected else 0) | (0x80 if htc else 0)
+    flags = (0x02 if from_ds else 0x01) | (0x02 if four else 0) | (0x04 if more else 0) | (0x40 if protected else 0) | (0x80 if htc else 0)
     h = (struct.pack("<BBH", (subtype << 4) | (2 << 2), flags, 0x2c) + BSSID + STA + AP2
          + struct.pack("<H", (seq & 0xfff) << 4 | frag))
     if four:
@@ -83,8 +85,8 @@ def wlan(payload, qos=True, four=False, htc=False, protected=False, amsdu=False,
         return h + struct.pack("<BBBBI", 1, 0, 0, 0x20, 0) + bytes((i * 37 + 11) & 255 for i in range(len(payload) + 8)) + b"\x5a" * 8
     if amsdu:
         return h + amsdu_subframes(payload if isinstance(payload, list) else [payload])
-    if mesh:  # flags (no address extension), TTL, sequence number
-        h += struct.pack("<BBI", 0, 31, seq)
+    if mesh:  # flags (the address extension mode), TTL, sequence number, extension addresses
+        h += struct.pack("<BBI", mesh_ae, 31, seq) + STA * mesh_ae
     return h + payload
 
 
@@ -172,6 +174,8 @@ def encap(mode, frame):
         "wlan-4addr-htc": lambda: wlan(s, four=True, htc=True),
         "wlan-amsdu": lambda: wlan(s, amsdu=True),
         "wlan-mesh": lambda: wlan(s, mesh=True),
+        "wlan-mesh-fromds": lambda: wlan(s, mesh=True, from_ds=True),
+        "wlan-mesh-fromds-ae1": lambda: wlan(s, mesh=True, from_ds=True, mesh_ae=1),
         "radiotap": lambda: radiotap(wlan(s)),
         "ppi": lambda: ppi(wlan(s)),
         "ppp": lambda: b"\xff\x03\x00\x21" + ip,
@@ -187,14 +191,15 @@ def encap(mode, frame):
     }[mode]()
 
 
-LINKTYPE = {"wlan": 105, "wlan-qos": 105, "wlan-4addr-htc": 105, "wlan-amsdu": 105, "wlan-mesh": 105, "radiotap": 127, "ppi": 192,
+LINKTYPE = {"wlan": 105, "wlan-qos": 105, "wlan-4addr-htc": 105, "wlan-amsdu": 105, "wlan-mesh": 105, "wlan-mesh-fromds": 105,
+            "wlan-mesh-fromds-ae1": 105, "radiotap": 127, "ppi": 192,
             "ppp": 9, "ppp-hdlc": 50, "chdlc": 104, "nflog": 239, "esp-null": 1, "esp-null-16": 1, "esp-natt": 1, "esp-natt-encrypted": 1,
             "wlan-protected": 105, "esp-encrypted": 1}
 for _m, (_lt, _f) in CARRIERS.items():
     LINKTYPE[_m] = _lt
 for _m, _p in UNREADABLE.items():
     LINKTYPE[_m] = 9
-OPEN = ["wlan", "wlan-qos", "wlan-4addr-htc", "wlan-amsdu", "wlan-mesh", "radiotap", "ppi", "ppp", "ppp-hdlc", "chdlc", "nflog",
+OPEN = ["wlan", "wlan-qos", "wlan-4addr-htc", "wlan-amsdu", "wlan-mesh", "wlan-mesh-fromds", "wlan-mesh-fromds-ae1", "radiotap", "ppi", "ppp", "ppp-hdlc", "chdlc", "nflog",
         "esp-null", "esp-null-16", "esp-natt", "wlan-amsdu3", "radiotap-amsdu3", "wlan-frag"]
 SHUT = {"wlan-protected": "encrypted_link", "esp-encrypted": "encrypted_esp", "esp-natt-encrypted": "encrypted_esp"}
 TSHARK_ESP = ["-o", "esp.enable_null_encryption_decode_heuristic:TRUE"]
