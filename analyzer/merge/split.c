@@ -1226,10 +1226,6 @@ static void split_sample(const char *path, struct split_feed *feed)
     split_feed_balance(feed, unroutable, n);
 }
 
-#define LINKTYPE_IEEE802_11 105
-#define LINKTYPE_RADIOTAP 127
-#define LINKTYPE_PPI 192
-
 int split_main(const struct config *cfg)
 {
     if (!quic_crypto_init()) { /* once, before the threads: libgcrypt's own set-up is not thread-safe */
@@ -1245,12 +1241,11 @@ int split_main(const struct config *cfg)
     /* A file that cannot be read says why in one analysis, as without
      * --jobs; a compressed one is analysed once (every thread would
      * decompress all of it, which costs more than the split gains). */
-    /* 802.11 (bare, radiotap, PPI) too: an A-MSDU's subframes may be of
-     * several connections and a fragment's connection is known only once
-     * its MSDU is whole, neither one thread's (packet_link.c) */
+    /* 802.11 too (split_route.h); a later interface's, where the split
+     * meets its first record (split_feed.c) */
     int dlt = cap ? capture_linktype(cap) : 0;
     if (!cap || (!packet_linktype_supported(dlt) && !capture_multi_linktype(cap)) || capture_compression(cap)[0] ||
-        dlt == LINKTYPE_IEEE802_11 || dlt == LINKTYPE_RADIOTAP || dlt == LINKTYPE_PPI) {
+        split_link_unsplittable(dlt)) {
         if (cap)
             capture_close(cap);
         return -1;
@@ -1282,9 +1277,10 @@ int split_main(const struct config *cfg)
     bool input_error = false;
     run_workers(ws, n, cap, &rd, &input_error);
     analysis_input_end(&rd, cap, NULL); /* --jobs takes no filter expression */
+    bool given_up = split_feed_aborted(feed);
     split_feed_free(feed);
     capture_close(cap);
-    if (!fold_workers(&a, ws, n, &rd)) {
+    if (given_up || !fold_workers(&a, ws, n, &rd)) {
         /* the split's answer may not be one run's (split_exact()): the
          * file is analysed as one run (main.c), which reads it again */
         workers_free(ws, n);

@@ -119,6 +119,8 @@ int split_feed_rc(const struct split_feed *f) { return f->rc; }
 
 void split_feed_abort(struct split_feed *f) { atomic_store_explicit(&f->aborted, true, memory_order_relaxed); }
 
+bool split_feed_aborted(struct split_feed *f) { return atomic_load_explicit(&f->aborted, memory_order_relaxed); }
+
 /* Room for len more bytes at s->data + used (a record larger than what
  * is left of a batch that holds none yet: the slot's buffer grows, the n
  * records before it follow their bytes; out of memory aborts, as GLib's
@@ -187,6 +189,11 @@ static bool fill(struct split_feed *f, struct slot *s)
             room(s, used, rec->caplen, n);
             data = s->data;
             data_cap = s->data_cap;
+        }
+        if (split_link_unsplittable(rec->dlt)) { /* a pcapng's later 802.11 interface: the split gives up */
+            split_feed_abort(f);
+            more = false;
+            break;
         }
         enum split_tcp t;
         worker[n] = (uint8_t)split_route(rec, SPLIT_SHARES, &t); /* the share; its worker below */

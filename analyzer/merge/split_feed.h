@@ -61,6 +61,9 @@ void split_feed_balance(struct split_feed *f, uint64_t unroutable, uint64_t n);
  * given up (split.c: one analysis of the file follows); every worker's
  * next split_feed_next() then ends it, the batches read ahead unwalked. */
 void split_feed_abort(struct split_feed *f);
+/* Whether the split was given up (split_feed_abort(): by a worker, or by
+ * the reader at a record of a link type no split can share out). */
+bool split_feed_aborted(struct split_feed *f);
 void split_feed_free(struct split_feed *f);
 
 #endif

@@ -46,6 +46,14 @@ static inline bool split_udp_may_tunnel(const uint8_t *udp, size_t captured, boo
     return !first_fragment || captured < 4 || pkt_udp_opens(load_u16be(udp), load_u16be(udp + 2));
 }
 
+/* 802.11 (bare, radiotap, PPI): an A-MSDU's subframes may be of several
+ * connections and a fragment's connection is known only once its MSDU is
+ * whole, neither one thread's (packet_link.c): the split gives such a file
+ * up, whichever of a pcapng's interfaces is 802.11 (review: an Ethernet
+ * interface first, 802.11 second, and --jobs 2 made two connections of
+ * one, with stream gaps). */
+static inline bool split_link_unsplittable(int dlt) { return dlt == 105 || dlt == 127 || dlt == 192; }
+
 /* Whether packet_decode() makes a TCP packet of the record (PKT_OK,
  * L4_TCP: what one run gives its flow table).  YES and NO are certain,
  * read off the headers where packet_decode() has no other way to go (an

@@ -223,13 +223,17 @@ def amsdus(frames, radio=False):
     return out
 
 
-def fragments(frames, lose=None):
+def fragments(frames, lose=None, above=0):
     """Every MSDU in three fragments (even lengths but the last), under its
     own sequence number; the first fragment of the first MSDU sent twice
-    (a retransmission); lose: an MSDU whose middle fragment is not captured."""
+    (a retransmission); lose: an MSDU whose middle fragment is not captured;
+    above: only MSDUs longer than that fragmented, the rest sent whole."""
     out = []
     for n, (ts, us, f, _) in enumerate(frames):
         msdu = snap(0x0800, f[14:])
+        if len(msdu) <= above:
+            out.append((ts, us, wlan(msdu, seq=n), None))
+            continue
         step = (len(msdu) + 2) // 3 + ((len(msdu) + 2) // 3) % 2
         pieces = [msdu[i:i + step] for i in range(0, len(msdu), step)]
         for i, piece in enumerate(pieces):
@@ -245,6 +249,46 @@ GROUPED = {"wlan-amsdu3": lambda fr: amsdus(fr), "radiotap-amsdu3": lambda fr: a
            "wlan-frag": lambda fr: fragments(fr), "wlan-frag-gap": lambda fr: fragments(fr, lose=LOST_MSDU)}
 LINKTYPE.update({"wlan-amsdu3": 105, "radiotap-amsdu3": 127, "wlan-frag": 105, "wlan-frag-gap": 105})
 LOST_MSDU = 5  # the sample's sixth frame: the client's NBSS Session Request
+
+
+def client_moved(frame, octet):
+    """An Ethernet/IPv4 frame of the sample with its client 10.213.0.2 made
+    10.213.0.octet (the IP header checksum mended): another pair, another
+    thread of a --jobs split."""
+    f = bytearray(frame)
+    for at in (26, 30):
+        if f[at:at + 4] == bytes([10, 213, 0, 2]):
+            f[at + 3] = octet
+    ihl = (f[14] & 15) * 4
+    f[24:26] = b"\0\0"
+    words = struct.unpack("!%dH" % (ihl // 2), bytes(f[14:14 + ihl]))
+    c = sum(words)
+    while c >> 16:
+        c = (c & 0xFFFF) + (c >> 16)
+    f[24:26] = struct.pack("!H", ~c & 0xFFFF)
+    return bytes(f)
+
+
+def wlan_second_interface(src, dst, octet, group):
+    """A pcapng whose interface 0 is Ethernet (one ARP request) and whose
+    interface 1 is 802.11 carrying the sample (client moved to octet) as
+    group makes its frames: review, --jobs 2 gave 802.11 up only when the
+    file's FIRST interface was 802.11; here it split the connection, its
+    fragments or A-MSDUs to thread 0, its whole frames to their pair's."""
+    import pcapng_writer as w
+    d = open(src, "rb").read()
+    frames, off = [], 24
+    while off + 16 <= len(d):
+        sec, us, cl, wl = struct.unpack("<IIII", d[off:off + 16])
+        frames.append((sec, us, client_moved(d[off + 16:off + 16 + cl], octet), wl - cl))
+        off += 16 + cl
+    e = "<"
+    arp = b"\xff" * 6 + STA + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + STA + bytes(10) + bytes(6) + bytes(4)
+    first = frames[0][0] * 1000000 + frames[0][1]
+    out = [w.shb(e), w.idb(e, 1, 0, []), w.idb(e, 105, 0, []), w.epb(e, 0, first, (0, len(arp), len(arp), arp))]
+    for sec, us, fr, cut in group(frames):
+        out.append(w.epb(e, 1, sec * 1000000 + us, (0, len(fr), len(fr) + (cut or 0), fr)))
+    open(dst, "wb").write(b"".join(out))
 
 
 def rewrite(src, dst, mode, beacons=False):
@@ -430,6 +474,16 @@ def main():
                                                                                           ts["frames"]), repr(ts))
                 rc2, got2, _ = facts(o.smbscope, path, ["--jobs", "2"])
                 tap((rc2, got2) == (rc, got), "%s: --jobs 2 tells the same story" % mode, "exit %d %r" % (rc2, got2))
+        # 802.11 on a pcapng's second interface: --jobs 2 tells one run's story
+        for octet in (2, 3, 4, 5):
+            for name, group in (("fragments", lambda fr: fragments(fr, above=200)), ("A-MSDUs", amsdus)):
+                path = os.path.join(tmp, "eth-then-wlan-%s-%d.pcapng" % (name[0], octet))
+                wlan_second_interface(sample, path, octet, group)
+                one = facts(o.smbscope, path)
+                two = facts(o.smbscope, path, ["--jobs", "2"])
+                tap(one[:2] == two[:2] and one[0] == want_rc and one[1] == want,
+                    "802.11 %s on a pcapng's second interface (client .%d): --jobs 2 tells one run's story" % (
+                        name, octet), "one run %r, --jobs 2 %r" % (one[:2], two[:2]))
         # an MSDU whose middle fragment was not captured: tshark cannot
         # dissect it, smbscope counts it lost (never passed over)
         path = os.path.join(tmp, "wlan-frag-gap.pcap")
