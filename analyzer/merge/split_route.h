@@ -35,7 +35,8 @@
 static inline bool split_tunnel_proto(uint8_t proto)
 {
     return proto == SPLIT_IPPROTO_GRE || proto == IPPROTO_V_IPIP || proto == IPPROTO_V_IPV6 || proto == IPPROTO_V_AH ||
-           proto == IPPROTO_V_ESP /* NULL-encrypted ESP is opened (packet_esp.c) */ || proto == IPPROTO_V_MPLS;
+           proto == IPPROTO_V_ESP /* NULL-encrypted ESP is opened (packet_esp.c) */ || proto == IPPROTO_V_MPLS ||
+           proto == IPPROTO_V_ETHERIP || proto == IPPROTO_V_ETHERNET;
 }
 
 /* A UDP header with a port of VXLAN, VXLAN-GPE, Geneve or ESP in UDP, or one

@@ -316,6 +316,27 @@ static enum packet_status decode_mpls_in_ip(struct packet *pkt, struct l4_in *in
     return decode_inner(pkt, &w, ETH_MPLS, in->frags);
 }
 
+/* An Ethernet frame inside IP: EtherIP (protocol 97, RFC 3378) after its
+ * 2-octet header of version 3, SRv6's protocol 143 (RFC 8986) as it is.
+ * Review: NetBIOS inside either passed, exit 0, where tshark opened both. */
+#define ETHERIP_VERSION 0x30u
+static enum packet_status decode_ethernet_in_ip(struct packet *pkt, struct l4_in *in)
+{
+    struct wire w = wire_window(&in->w, in->w.off, min_u32((uint32_t)wire_left(&in->w), in->wire_len));
+    if (in->proto == IPPROTO_V_ETHERIP) {
+        uint8_t v = wire_u8(&w);
+        wire_skip(&w, 1);
+        if (!wire_ok(&w))
+            return in->short_st;
+        if ((v & 0xF0) != ETHERIP_VERSION) { /* not RFC 3378's: another protocol, as tshark leaves it */
+            pkt->l4 = L4_OTHER;
+            set_payload(pkt, &in->w, in->wire_len);
+            return PKT_OK;
+        }
+    }
+    return decode_inner(pkt, &w, PKT_INNER_ETHERNET, in->frags);
+}
+
 /* IPv4 or IPv6 inside IP (protocols 4 and 41: RFC 2003, 4213 tunnels, 6in4). */
 static enum packet_status decode_ip_in_ip(struct packet *pkt, struct l4_in *in)
 {
@@ -357,6 +378,14 @@ enum packet_status pkt_decode_l4(struct packet *pkt, struct l4_in *in)
         return decode_ip_in_ip(pkt, in);
     case IPPROTO_V_MPLS:
         return decode_mpls_in_ip(pkt, in);
+    case IPPROTO_V_ETHERIP:
+    case IPPROTO_V_ETHERNET:
+        return decode_ethernet_in_ip(pkt, in);
+    case IPPROTO_V_IPCOMP:
+        /* a compressed IP payload (RFC 3173; under ESP, strongSwan's
+         * compress=yes): not inflated here, so a loss -- it may hold
+         * NetBIOS (review: it passed as another protocol) */
+        return PKT_UNSUPPORTED_LINK;
     case IPPROTO_V_GRE: {
         struct l4_in gre = *in; /* set_payload consumes in->w */
         pkt->l4 = L4_OTHER;

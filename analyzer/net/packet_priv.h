@@ -47,6 +47,9 @@ enum {
     IPPROTO_V_ESP = 50,
     IPPROTO_V_AH = 51,
     IPPROTO_V_MPLS = 137, /* MPLS in IP (RFC 4023) */
+    IPPROTO_V_ETHERIP = 97,   /* RFC 3378: a 2-octet header, then an Ethernet frame */
+    IPPROTO_V_IPCOMP = 108,   /* RFC 3173: IP payload compression */
+    IPPROTO_V_ETHERNET = 143, /* RFC 8986: an Ethernet frame (SRv6 L2 services) */
     IPPROTO_V6_ICMP = 58,
     IPPROTO_V6_NONE = 59,
     IPPROTO_V6_DSTOPTS = 60,
