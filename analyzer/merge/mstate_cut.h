@@ -37,11 +37,13 @@ struct mstate_cut {
     size_t from[MSTATE_CUT_N];        /* the cut arrays' text [from, to), at their '[' (to 0: not cut) */
     size_t to[MSTATE_CUT_N];
     guint n[MSTATE_CUT_N];            /* their elements */
+    bool irregular;                   /* a key written with escapes or twice (mstate_cut_parse() NULL) */
 };
 
 /* The state's text [text, text + len) parsed with its group rows cut out
  * (*cut says where they are); NULL when it is not JSON (a row's own text is
- * checked as JSON when it is read). */
+ * checked as JSON when it is read), or not as smbscope writes it
+ * (cut->irregular). */
 JsonParser *mstate_cut_parse(const char *text, size_t len, struct mstate_cut *cut);
 
 /* Whether arr is cut (cut NULL: never). */

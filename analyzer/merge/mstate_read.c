@@ -700,7 +700,9 @@ static enum leaf_took take_state(struct leaf_fold *f, const char *text, size_t l
     struct mstate_cut cut; /* its group rows read a row at a time (mstate_cut.h) */
     JsonParser *p = mstate_cut_parse(text, len, &cut);
     if (!p) {
-        snprintf(f->json_err, sizeof f->json_err, "not JSON: merge_state.state");
+        snprintf(f->json_err, sizeof f->json_err, "%s",
+                 cut.irregular ? "merge_state.state: not as smbscope writes it (a member's key escaped or repeated)"
+                               : "not JSON: merge_state.state");
         return LEAF_NOT_JSON;
     }
     JsonNode *state = json_parser_get_root(p);
