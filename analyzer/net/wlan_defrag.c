@@ -16,11 +16,26 @@ struct wlan_slot {
     uint8_t *buf;
 };
 
+/* An MSDU completed lately: its last fragment sent again (its ACK lost; a
+ * monitor capture shows both, the second with the Retry bit) is a
+ * duplicate, as a repeat of a held fragment is, not the start of an MSDU
+ * whose first fragments were not captured (review: each such MSDU a
+ * "fragmented datagram never completed", PASS turned INCONCLUSIVE, while
+ * tshark dissected every SMB frame). */
+struct wlan_done {
+    struct wlan_frag_key key;
+    bool used;
+    unsigned last; /* its last fragment's number */
+    int64_t ts;    /* when it completed */
+};
+
 struct wlan_defrag {
     struct ipfrag_stats *st;
     int64_t timeout_us;
     uint64_t opened;
     struct wlan_slot slots[WLAN_DEFRAG_SLOTS];
+    struct wlan_done done[WLAN_DEFRAG_SLOTS]; /* a ring, the oldest written over */
+    unsigned done_next;
 };
 
 struct wlan_defrag *wlan_defrag_new(struct ipfrag_stats *st, int64_t timeout_us)
@@ -63,13 +78,30 @@ void wlan_defrag_expire(struct wlan_defrag *d, int64_t now_us)
     }
 }
 
+static bool same_key(const struct wlan_frag_key *a, const struct wlan_frag_key *b)
+{
+    return a->seq == b->seq && memcmp(a->addrs, b->addrs, sizeof a->addrs) == 0;
+}
+
 static struct wlan_slot *slot_find(struct wlan_defrag *d, const struct wlan_frag_key *key)
 {
     for (int i = 0; i < WLAN_DEFRAG_SLOTS; i++)
-        if (d->slots[i].used && d->slots[i].key.seq == key->seq &&
-            memcmp(d->slots[i].key.addrs, key->addrs, sizeof key->addrs) == 0)
+        if (d->slots[i].used && same_key(&d->slots[i].key, key))
             return &d->slots[i];
     return NULL;
+}
+
+/* Whether fragment frag of key repeats one of an MSDU completed within
+ * the timeout. */
+static bool done_repeat(const struct wlan_defrag *d, const struct wlan_frag_key *key, unsigned frag, int64_t ts)
+{
+    for (int i = 0; i < WLAN_DEFRAG_SLOTS; i++) {
+        const struct wlan_done *e = &d->done[i];
+        if (e->used && same_key(&e->key, key) && frag <= e->last && ts >= e->ts &&
+            (uint64_t)ts - (uint64_t)e->ts <= (uint64_t)d->timeout_us)
+            return true;
+    }
+    return false;
 }
 
 static struct wlan_slot *slot_open(struct wlan_defrag *d, const struct wlan_frag_key *key, int64_t ts)
@@ -119,7 +151,7 @@ enum ipfrag_result wlan_defrag_add(struct wlan_defrag *d, const struct wlan_frag
     d->st->fragments++;
     wlan_defrag_expire(d, ts_us);
     struct wlan_slot *s = slot_find(d, key);
-    if (s && frag < s->next) { /* a retransmission of a fragment already held */
+    if ((s && frag < s->next) || (!s && done_repeat(d, key, frag, ts_us))) { /* a retransmission */
         d->st->duplicates++;
         return IPFRAG_HELD;
     }
@@ -139,6 +171,7 @@ enum ipfrag_result wlan_defrag_add(struct wlan_defrag *d, const struct wlan_frag
         return IPFRAG_HELD;
     }
     slot_end(d, s, NULL);
+    d->done[d->done_next++ % WLAN_DEFRAG_SLOTS] = (struct wlan_done){ s->key, true, frag, ts_us };
     d->st->reassembled++;
     *out = s->buf;
     *out_len = s->len;

@@ -59,20 +59,21 @@ def amsdu_subframes(payloads):
 
 
 def wlan(payload, qos=True, four=False, htc=False, protected=False, amsdu=False, mgmt=False, seq=0x12, frag=0,
-         more=False, mesh=False, from_ds=False, mesh_ae=0):
+         more=False, mesh=False, from_ds=False, mesh_ae=0, retry=False):
     """An 802.11 data frame (or a beacon when mgmt) carrying payload behind LLC/SNAP
     (amsdu: a list of payloads, one subframe each); seq, frag, more: its
     sequence and fragment numbers and More Fragments bit; mesh: an 802.11s
     mesh data frame (four addresses, QoS Mesh Control Present, a 6-octet
     Mesh Control before the LLC header); from_ds: with mesh, sent FromDS
     only (three addresses: how a mesh sends group-addressed frames, NBNS
-    broadcasts among them), mesh_ae extension addresses in its Mesh Control."""
+    broadcasts among them), mesh_ae extension addresses in its Mesh Control;
+    retry: the Retry bit (a frame sent again)."""
     four = (four or mesh) and not from_ds
     if mgmt:  # a beacon: type 0 subtype 8, then fixed fields and an SSID
         return (struct.pack("<BBH", 0x80, 0, 0) + b"\xff" * 6 + BSSID + BSSID + struct.pack("<H", 0x10)
                 + b"\0" * 8 + struct.pack("<HH", 100, 0x0401) + b"\x00\x03smb")
     subtype = 8 if qos else 0
-    flags = (0x02 if from_ds else 0x01) | (0x02 if four else 0) | (0x04 if more else 0) | (0x40 if protected else 0) | (0x80 if htc else 0)
+    flags = (0x02 if from_ds else 0x01) | (0x02 if four else 0) | (0x08 if retry else 0) | (0x04 if more else 0) | (0x40 if protected else 0) | (0x80 if htc else 0)
     h = (struct.pack("<BBH", (subtype << 4) | (2 << 2), flags, 0x2c) + BSSID + STA + AP2
          + struct.pack("<H", (seq & 0xfff) << 4 | frag))
     if four:
@@ -200,7 +201,7 @@ for _m, (_lt, _f) in CARRIERS.items():
 for _m, _p in UNREADABLE.items():
     LINKTYPE[_m] = 9
 OPEN = ["wlan", "wlan-qos", "wlan-4addr-htc", "wlan-amsdu", "wlan-mesh", "wlan-mesh-fromds", "wlan-mesh-fromds-ae1", "radiotap", "ppi", "ppp", "ppp-hdlc", "chdlc", "nflog",
-        "esp-null", "esp-null-16", "esp-natt", "wlan-amsdu3", "radiotap-amsdu3", "wlan-frag"]
+        "esp-null", "esp-null-16", "esp-natt", "wlan-amsdu3", "radiotap-amsdu3", "wlan-frag", "wlan-frag-retry"]
 SHUT = {"wlan-protected": "encrypted_link", "esp-encrypted": "encrypted_esp", "esp-natt-encrypted": "encrypted_esp"}
 TSHARK_ESP = ["-o", "esp.enable_null_encryption_decode_heuristic:TRUE"]
 
@@ -223,11 +224,13 @@ def amsdus(frames, radio=False):
     return out
 
 
-def fragments(frames, lose=None, above=0):
+def fragments(frames, lose=None, above=0, retry_last=False):
     """Every MSDU in three fragments (even lengths but the last), under its
     own sequence number; the first fragment of the first MSDU sent twice
     (a retransmission); lose: an MSDU whose middle fragment is not captured;
-    above: only MSDUs longer than that fragmented, the rest sent whole."""
+    above: only MSDUs longer than that fragmented, the rest sent whole;
+    retry_last: every MSDU's last fragment sent again with the Retry bit
+    (its ACK lost), after the MSDU completed."""
     out = []
     for n, (ts, us, f, _) in enumerate(frames):
         msdu = snap(0x0800, f[14:])
@@ -241,13 +244,17 @@ def fragments(frames, lose=None, above=0):
                 continue
             frame = wlan(piece, seq=n, frag=i, more=i < len(pieces) - 1)
             out += [(ts, us, frame, None)] * (2 if n == 0 and i == 0 else 1)
+            if retry_last and i == len(pieces) - 1:
+                out.append((ts, us, wlan(piece, seq=n, frag=i, retry=True), None))
     return out
 
 
 # the modes whose frames are not one to one with the sample's
 GROUPED = {"wlan-amsdu3": lambda fr: amsdus(fr), "radiotap-amsdu3": lambda fr: amsdus(fr, radio=True),
-           "wlan-frag": lambda fr: fragments(fr), "wlan-frag-gap": lambda fr: fragments(fr, lose=LOST_MSDU)}
-LINKTYPE.update({"wlan-amsdu3": 105, "radiotap-amsdu3": 127, "wlan-frag": 105, "wlan-frag-gap": 105})
+           "wlan-frag": lambda fr: fragments(fr), "wlan-frag-gap": lambda fr: fragments(fr, lose=LOST_MSDU),
+           "wlan-frag-retry": lambda fr: fragments(fr, retry_last=True)}
+LINKTYPE.update({"wlan-amsdu3": 105, "radiotap-amsdu3": 127, "wlan-frag": 105, "wlan-frag-gap": 105,
+                 "wlan-frag-retry": 105})
 LOST_MSDU = 5  # the sample's sixth frame: the client's NBSS Session Request
 
 
@@ -326,10 +333,11 @@ def esp_sweep(path, nhs):
 
 
 # Next headers of protocols smbscope decodes itself (ICMP, IP in IP, TCP,
-# UDP, IPv6, GRE, ESP, ICMPv6, SCTP, MPLS): its own decoder judges their
-# payload (a malformed one is a loss of another kind); the sweep is about
-# the others.
-ESP_OWN = {1, 4, 6, 17, 41, 47, 50, 58, 132, 137}
+# UDP, IPv6, GRE, ESP, ICMPv6, SCTP, MPLS, EtherIP, Ethernet) or counts a
+# loss of its own (IPComp: not inflated, tests/e2e/encap_check.py): its own
+# decoder judges their payload (a malformed one is a loss of another kind);
+# the sweep is about the others.
+ESP_OWN = {1, 4, 6, 17, 41, 47, 50, 58, 97, 108, 132, 137, 143}
 
 
 def two_tunnels(src, dst):
