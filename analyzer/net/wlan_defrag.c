@@ -139,7 +139,8 @@ static bool slot_append(struct wlan_defrag *d, struct wlan_slot *s, const uint8_
         s->buf = nb;
         s->cap = want;
     }
-    memcpy(s->buf + s->len, data, len);
+    if (len) /* an empty fragment into a slot never allocated: no memcpy from NULL (UBSan) */
+        memcpy(s->buf + s->len, data, len);
     s->len = need;
     return true;
 }
