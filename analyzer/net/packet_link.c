@@ -151,10 +151,24 @@ enum packet_status pkt_link_amsdu_next(struct packet *pkt, struct wire *w, struc
 #define RADIOTAP_EXT (1u << 31)  /* another present word follows */
 #define RADIOTAP_TSFT 0x01       /* 8 octets, aligned to 8 */
 #define RADIOTAP_FLAGS 0x02      /* 1 octet */
+#define RADIOTAP_F_FCS 0x10      /* the frame ends with its 4-octet FCS */
 #define RADIOTAP_F_DATAPAD 0x20  /* the 802.11 header is padded to 32 bits */
+#define WLAN_FCS 4u
+
+/* The record's last 4 octets are the frame's FCS: as much of it as was
+ * captured is left out of w (over the record, at the frame). */
+static void fcs_off(const struct packet *pkt, struct wire *w)
+{
+    if (pkt->wirelen >= w->off + WLAN_FCS && w->len > pkt->wirelen - WLAN_FCS)
+        w->len = pkt->wirelen - WLAN_FCS;
+}
 
 /* Radiotap (LINKTYPE 127): its length says where the 802.11 frame starts;
- * its Flags field whether the MAC header is padded. */
+ * its Flags field whether the MAC header is padded and whether the frame
+ * ends with its FCS, which is then no part of the MSDU (a whole frame's
+ * network layer ends before it by its own length, but a fragment's bytes
+ * are the MSDU's: review, each fragment's FCS put into the reassembled
+ * MSDU made another dialect of the SMB inside). */
 enum packet_status pkt_link_radiotap(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
 {
     struct wire r = *w;
@@ -170,7 +184,7 @@ enum packet_status pkt_link_radiotap(struct packet *pkt, struct wire *w, struct 
         p = wire_u32le(&r);
     if (!wire_ok(&r) || r.off > w->off + len)
         return PKT_MALFORMED;
-    bool pad4 = false;
+    bool pad4 = false, fcs = false;
     if (present & RADIOTAP_FLAGS) {
         size_t off = r.off - w->off;
         if (present & RADIOTAP_TSFT)
@@ -178,13 +192,34 @@ enum packet_status pkt_link_radiotap(struct packet *pkt, struct wire *w, struct 
         if (off >= len)
             return PKT_MALFORMED;
         pad4 = wire_peek_u8(w, off) & RADIOTAP_F_DATAPAD;
+        fcs = wire_peek_u8(w, off) & RADIOTAP_F_FCS;
     }
     if (!wire_skip(w, len))
         return PKT_TRUNCATED;
+    if (fcs)
+        fcs_off(pkt, w);
     return wlan_frame(pkt, w, pad4, frags);
 }
 
 #define PPI_HEADER 8 /* version, flags, length (LE), link type (LE) */
+#define PPI_80211_COMMON 2      /* a field: TSF timer (8), flags (LE 16), rate ... */
+#define PPI_COMMON_F_FCS 0x0001 /* in its flags: the frame ends with its FCS */
+
+/* Whether the PPI header [w->off, w->off + len) holds an 802.11-Common
+ * field saying the frame ends with its FCS (field headers: type, length,
+ * little-endian). */
+static bool ppi_fcs(const struct wire *w, uint16_t len)
+{
+    struct wire f = wire_window(w, w->off + PPI_HEADER, len - PPI_HEADER);
+    while (wire_has(&f, 4)) {
+        uint16_t type = wire_u16le(&f), flen = wire_u16le(&f);
+        if (type == PPI_80211_COMMON && flen >= 10 && wire_has(&f, 10))
+            return load_u16le(f.p + f.off + 8) & PPI_COMMON_F_FCS;
+        if (!wire_skip(&f, flen))
+            break;
+    }
+    return false;
+}
 #define LINKTYPE_IEEE802_11 105
 #define LINKTYPE_PPI 192
 
@@ -199,10 +234,14 @@ enum packet_status pkt_link_ppi(struct packet *pkt, struct wire *w, struct ipfra
         return PKT_TRUNCATED;
     if (len < PPI_HEADER)
         return PKT_MALFORMED;
+    bool fcs = dlt == LINKTYPE_IEEE802_11 && wire_has(w, len) && ppi_fcs(w, len);
     if (!wire_skip(w, len))
         return PKT_TRUNCATED;
-    if (dlt == LINKTYPE_IEEE802_11)
+    if (dlt == LINKTYPE_IEEE802_11) {
+        if (fcs)
+            fcs_off(pkt, w);
         return wlan_frame(pkt, w, false, frags);
+    }
     if (dlt == LINKTYPE_PPI) /* PPI in PPI: nothing sends it */
         return PKT_MALFORMED;
     return pkt_link_by_dlt((int)dlt, pkt, w, frags);

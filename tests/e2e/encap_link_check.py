@@ -106,6 +106,15 @@ def ppi(frame):
     return struct.pack("<BBHI", 0, 0, 8, 105) + frame
 
 
+def ppi_fcs(frame):
+    """PPI with an 802.11-Common field whose flags say the frame ends with
+    its FCS (TSF timer, flags, rate, channel, FHSS, signal, noise), the FCS
+    after the frame."""
+    common = struct.pack("<QHHHHBBbb", 123456, 0x0001, 2, 2412, 0x00a0, 0, 0, -40, -90)
+    fcs = struct.pack("<I", zlib.crc32(frame) & 0xffffffff)
+    return struct.pack("<BBHI", 0, 0, 8 + 4 + len(common), 105) + struct.pack("<HH", 2, len(common)) + common + frame + fcs
+
+
 def tlv(t, v):
     b = struct.pack("<HH", 4 + len(v), t) + v
     return b + b"\0" * (-len(b) % 4)
@@ -201,7 +210,8 @@ for _m, (_lt, _f) in CARRIERS.items():
 for _m, _p in UNREADABLE.items():
     LINKTYPE[_m] = 9
 OPEN = ["wlan", "wlan-qos", "wlan-4addr-htc", "wlan-amsdu", "wlan-mesh", "wlan-mesh-fromds", "wlan-mesh-fromds-ae1", "radiotap", "ppi", "ppp", "ppp-hdlc", "chdlc", "nflog",
-        "esp-null", "esp-null-16", "esp-natt", "wlan-amsdu3", "radiotap-amsdu3", "wlan-frag", "wlan-frag-retry"]
+        "esp-null", "esp-null-16", "esp-natt", "wlan-amsdu3", "radiotap-amsdu3", "wlan-frag", "wlan-frag-retry",
+        "radiotap-frag", "ppi-frag-fcs"]
 SHUT = {"wlan-protected": "encrypted_link", "esp-encrypted": "encrypted_esp", "esp-natt-encrypted": "encrypted_esp"}
 TSHARK_ESP = ["-o", "esp.enable_null_encryption_decode_heuristic:TRUE"]
 
@@ -252,9 +262,12 @@ def fragments(frames, lose=None, above=0, retry_last=False):
 # the modes whose frames are not one to one with the sample's
 GROUPED = {"wlan-amsdu3": lambda fr: amsdus(fr), "radiotap-amsdu3": lambda fr: amsdus(fr, radio=True),
            "wlan-frag": lambda fr: fragments(fr), "wlan-frag-gap": lambda fr: fragments(fr, lose=LOST_MSDU),
-           "wlan-frag-retry": lambda fr: fragments(fr, retry_last=True)}
+           "wlan-frag-retry": lambda fr: fragments(fr, retry_last=True),
+           # each fragment's FCS (radiotap's flag, PPI's 802.11-Common) is no part of the MSDU
+           "radiotap-frag": lambda fr: [(a, b, radiotap(f), c) for a, b, f, c in fragments(fr)],
+           "ppi-frag-fcs": lambda fr: [(a, b, ppi_fcs(f), c) for a, b, f, c in fragments(fr)]}
 LINKTYPE.update({"wlan-amsdu3": 105, "radiotap-amsdu3": 127, "wlan-frag": 105, "wlan-frag-gap": 105,
-                 "wlan-frag-retry": 105})
+                 "wlan-frag-retry": 105, "radiotap-frag": 127, "ppi-frag-fcs": 192})
 LOST_MSDU = 5  # the sample's sixth frame: the client's NBSS Session Request
 
 
