@@ -11,6 +11,7 @@
 #include "mstate_join_syn.h"
 #include "mstate_xchg.h"
 #include "mstate_put.h"
+#include "mstate_syn_rows.h"
 #include "smb_hosts.h"
 
 /* A row's host end: not the host's latest start in its run, or the latest
@@ -77,7 +78,7 @@ void syn_starts_free(struct analysis *a)
     a->syn_starts = NULL;
 }
 
-/* ---- a run: the earliest SYN_STARTS_MAX, a max-heap by first_ts -------- */
+/* ---- a run: the earliest SYN_STARTS_KEPT, a max-heap by first_ts ------- */
 
 #define AT(h, i) (&g_array_index((h), struct syn_start, (i)))
 
@@ -114,7 +115,7 @@ static void sift_down(GArray *h, guint i)
 static void heap_put(struct syn_starts *s, const struct syn_start *row)
 {
     GArray *h = s->rows;
-    if (h->len < SYN_STARTS_MAX) {
+    if (h->len < SYN_STARTS_KEPT) {
         g_array_append_val(h, *row);
         sift_up(h, h->len - 1);
         return;
@@ -263,15 +264,30 @@ void mstate_build_syn_starts(struct json *b, const struct analysis *a)
     g_array_sort(rows, by_first);
     if (!a->merged_parts)
         host_ends(a, rows);
+    /* the first SYN_STARTS_MAX as JSON, "until" their bound (what an older
+     * smbscope reads); the rest compactly, "until_more" the bound of all */
+    guint json_n = rows->len < SYN_STARTS_MAX ? rows->len : SYN_STARTS_MAX;
+    int64_t until = json_n < rows->len ? AT(rows, json_n)->cs.first_ts : s->until;
     json_key(b, "syn_starts");
     json_begin_object(b);
     json_key(b, "until");
-    json_int(b, s->until == INT64_MAX ? -1 : s->until);
+    json_int(b, until == INT64_MAX ? -1 : until);
     if (a->state_folded.syn_starts)
         kint(b, "folded", a->state_folded.syn_starts); /* stats.merged.state_folded.syn_starts */
+    if (json_n < rows->len) {
+        json_key(b, "until_more");
+        json_int(b, s->until == INT64_MAX ? -1 : s->until);
+        struct syn_rows_put *zp = syn_rows_put_begin(b, "rows_more", rows->len - json_n);
+        for (guint i = json_n; i < rows->len; i++) {
+            const struct syn_start *r = AT(rows, i);
+            const struct syn_row_rec rec = { r->cs, r->isn, r->level, { r->excl[0], r->excl[1] } };
+            syn_rows_put_one(zp, &rec);
+        }
+        syn_rows_put_end(zp, b);
+    }
     json_key(b, "rows");
     json_begin_array(b);
-    for (guint i = 0; i < rows->len; i++) {
+    for (guint i = 0; i < json_n; i++) {
         const struct syn_start *r = AT(rows, i);
         json_begin_array(b);
         json_int(b, r->isn);
@@ -296,6 +312,37 @@ static int64_t excl_of(struct jget *g, const struct jpath *ip, JsonArray *e, gui
     return v;
 }
 
+/* A state's row, its hosts' last starts noted (merge). */
+static void add_row(struct syn_starts *s, struct syn_start *r)
+{
+    if (s->rows->len >= SYN_STARTS_MERGE_MAX)
+        return; /* a bound for merge itself: not joined, its hosts folded as written */
+    for (int d = 0; d < 2; d++)
+        r->lowered[d] = r->excl[d] != SS_NOT_LATEST;
+    g_array_append_val(s->rows, *r);
+    for (int d = 0; d < 2; d++) {
+        if (r->excl[d] == SS_NOT_LATEST)
+            continue;
+        const struct ip_addr *h = d ? &r->cs.server : &r->cs.client;
+        struct host_excl *v = g_new(struct host_excl, 1);
+        v->last = r->excl[d] == SS_NO_OTHER ? INT64_MIN : r->excl[d];
+        v->row = s->rows->len - 1;
+        g_hash_table_replace(s->host_excl, g_bytes_new(h, sizeof *h), v);
+    }
+}
+
+static void row_more(void *ctx, const struct syn_row_rec *rec)
+{
+    struct syn_start r;
+    memset(&r, 0, sizeof r);
+    r.cs = rec->cs;
+    r.isn = rec->isn;
+    r.level = rec->level;
+    r.excl[0] = rec->excl[0];
+    r.excl[1] = rec->excl[1];
+    add_row(ctx, &r);
+}
+
 void mstate_fold_syn_starts(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
     if (!json_object_has_member(st, "syn_starts"))
@@ -306,6 +353,11 @@ void mstate_fold_syn_starts(struct jget *g, const struct jpath *p, struct analys
     int64_t until = o ? jget_i64(g, &sp, o, "until") : -1;
     if (!g->failed && until < -1)
         jget_fail(g, &sp, "until: not a time");
+    if (o && json_object_has_member(o, "rows_more")) { /* the bound of the rows there too */
+        until = jget_i64(g, &sp, o, "until_more");
+        if (!g->failed && until < -1)
+            jget_fail(g, &sp, "until_more: not a time");
+    }
     if (o && json_object_has_member(o, "folded"))
         a->state_folded.syn_starts += jget_u64(g, &sp, o, "folded", INT64_MAX);
     jpath_key(&ap, &sp, "rows");
@@ -337,21 +389,9 @@ void mstate_fold_syn_starts(struct jget *g, const struct jpath *p, struct analys
         mstate_edge_read(g, &cp, jget_node_arr(json_array_get_element(e, SR_CONN)), &r.cs);
         if (g->failed)
             return;
-        if (s->rows->len >= 16 * SYN_STARTS_MAX)
-            continue; /* a bound for merge itself: not joined, its hosts folded as written */
-        for (int d = 0; d < 2; d++)
-            r.lowered[d] = r.excl[d] != SS_NOT_LATEST;
-        g_array_append_val(s->rows, r);
-        for (int d = 0; d < 2; d++) {
-            if (r.excl[d] == SS_NOT_LATEST)
-                continue;
-            const struct ip_addr *h = d ? &r.cs.server : &r.cs.client;
-            struct host_excl *v = g_new(struct host_excl, 1);
-            v->last = r.excl[d] == SS_NO_OTHER ? INT64_MIN : r.excl[d];
-            v->row = s->rows->len - 1;
-            g_hash_table_replace(s->host_excl, g_bytes_new(h, sizeof *h), v);
-        }
+        add_row(s, &r);
     }
+    syn_rows_read(g, &sp, o, "rows_more", SYN_STARTS_KEPT, row_more, s);
 }
 
 bool syn_starts_host_fold(struct analysis *a, struct host_rec *rec, const struct smb_host *x)

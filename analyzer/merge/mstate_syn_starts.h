@@ -57,6 +57,11 @@
 #include "json.h"
 
 #define SYN_STARTS_MAX 256u
+/* The rows a run keeps: the first SYN_STARTS_MAX as JSON, the rest in
+ * "rows_more" (mstate_syn_rows.h). */
+#define SYN_STARTS_KEPT 4096u
+/* The rows merge holds of all its states (past them: not joined). */
+#define SYN_STARTS_MERGE_MAX (16u * SYN_STARTS_KEPT)
 
 /* A run: cs (c: its TCP flow, NULL for other carriers) closed and folded
  * into the groups and SMB hosts. */
