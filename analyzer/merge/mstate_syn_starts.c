@@ -30,7 +30,8 @@ struct syn_start {
 };
 
 struct syn_starts {
-    GArray *rows;          /* struct syn_start; a run: a max-heap by first_ts */
+    GArray *rows;          /* struct syn_start */
+    GArray *heap;          /* a run: struct heap_key of rows, a max-heap by first_ts */
     int64_t until;         /* every connection closed that began before this is a row */
     GHashTable *host_excl; /* merge, while a state's hosts are read: address -> struct host_excl */
     GArray *deferred;      /* merge: struct deferred_host, hosts whose only start in their run was a row's */
@@ -70,6 +71,8 @@ void syn_starts_free(struct analysis *a)
     if (!s)
         return;
     g_array_free(s->rows, TRUE);
+    if (s->heap)
+        g_array_free(s->heap, TRUE);
     if (s->host_excl)
         g_hash_table_destroy(s->host_excl);
     if (s->deferred)
@@ -82,16 +85,26 @@ void syn_starts_free(struct analysis *a)
 
 #define AT(h, i) (&g_array_index((h), struct syn_start, (i)))
 
+/* The heap holds each row's first packet and place (a row is 250 bytes:
+ * rows arriving in time order each rose to the top, a dozen swaps of
+ * whole rows apiece at 4,096 of them). */
+struct heap_key {
+    int64_t ts;
+    guint slot; /* in rows */
+};
+
+#define KEY(h, i) (&g_array_index((h), struct heap_key, (i)))
+
 static void swap(GArray *h, guint i, guint j)
 {
-    struct syn_start t = *AT(h, i);
-    *AT(h, i) = *AT(h, j);
-    *AT(h, j) = t;
+    struct heap_key t = *KEY(h, i);
+    *KEY(h, i) = *KEY(h, j);
+    *KEY(h, j) = t;
 }
 
 static void sift_up(GArray *h, guint i)
 {
-    while (i > 0 && AT(h, (i - 1) / 2)->cs.first_ts < AT(h, i)->cs.first_ts) {
+    while (i > 0 && KEY(h, (i - 1) / 2)->ts < KEY(h, i)->ts) {
         swap(h, i, (i - 1) / 2);
         i = (i - 1) / 2;
     }
@@ -101,9 +114,9 @@ static void sift_down(GArray *h, guint i)
 {
     for (;;) {
         guint l = 2 * i + 1, r = l + 1, m = i;
-        if (l < h->len && AT(h, l)->cs.first_ts > AT(h, m)->cs.first_ts)
+        if (l < h->len && KEY(h, l)->ts > KEY(h, m)->ts)
             m = l;
-        if (r < h->len && AT(h, r)->cs.first_ts > AT(h, m)->cs.first_ts)
+        if (r < h->len && KEY(h, r)->ts > KEY(h, m)->ts)
             m = r;
         if (m == i)
             return;
@@ -114,19 +127,24 @@ static void sift_down(GArray *h, guint i)
 
 static void heap_put(struct syn_starts *s, const struct syn_start *row)
 {
-    GArray *h = s->rows;
+    if (!s->heap)
+        s->heap = g_array_new(FALSE, FALSE, sizeof(struct heap_key));
+    GArray *h = s->heap;
     if (h->len < SYN_STARTS_KEPT) {
-        g_array_append_val(h, *row);
+        struct heap_key k = { row->cs.first_ts, s->rows->len };
+        g_array_append_val(s->rows, *row);
+        g_array_append_val(h, k);
         sift_up(h, h->len - 1);
         return;
     }
     /* full: the latest goes, and with it every later start */
-    if (row->cs.first_ts >= AT(h, 0)->cs.first_ts) {
+    if (row->cs.first_ts >= KEY(h, 0)->ts) {
         s->until = row->cs.first_ts;
         return;
     }
-    s->until = AT(h, 0)->cs.first_ts;
-    *AT(h, 0) = *row;
+    s->until = KEY(h, 0)->ts;
+    *AT(s->rows, KEY(h, 0)->slot) = *row;
+    KEY(h, 0)->ts = row->cs.first_ts;
     sift_down(h, 0);
 }
 
@@ -391,7 +409,7 @@ void mstate_fold_syn_starts(struct jget *g, const struct jpath *p, struct analys
             return;
         add_row(s, &r);
     }
-    syn_rows_read(g, &sp, o, "rows_more", SYN_STARTS_KEPT, row_more, s);
+    syn_rows_read(g, &sp, o, "rows_more", SYN_STARTS_MERGE_MAX, row_more, s); /* a merged state's: all it held */
 }
 
 bool syn_starts_host_fold(struct analysis *a, struct host_rec *rec, const struct smb_host *x)
