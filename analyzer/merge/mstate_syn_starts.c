@@ -32,6 +32,7 @@ struct syn_start {
 struct syn_starts {
     GArray *rows;          /* struct syn_start */
     GArray *heap;          /* a run: struct heap_key of rows, a max-heap by first_ts */
+    GArray *untils;        /* merge: each state's until (int64_t), where its rows stop */
     int64_t until;         /* every connection closed that began before this is a row */
     GHashTable *host_excl; /* merge, while a state's hosts are read: address -> struct host_excl */
     GArray *deferred;      /* merge: struct deferred_host, hosts whose only start in their run was a row's */
@@ -73,6 +74,8 @@ void syn_starts_free(struct analysis *a)
     g_array_free(s->rows, TRUE);
     if (s->heap)
         g_array_free(s->heap, TRUE);
+    if (s->untils)
+        g_array_free(s->untils, TRUE);
     if (s->host_excl)
         g_hash_table_destroy(s->host_excl);
     if (s->deferred)
@@ -385,6 +388,11 @@ void mstate_fold_syn_starts(struct jget *g, const struct jpath *p, struct analys
     struct syn_starts *s = get(a);
     if (until >= 0 && until < s->until)
         s->until = until;
+    if (until >= 0) { /* each state's own: the earliest of them says nothing of a later part's rows */
+        if (!s->untils)
+            s->untils = g_array_new(FALSE, FALSE, sizeof(int64_t));
+        g_array_append_val(s->untils, until);
+    }
     if (!s->host_excl)
         s->host_excl = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, g_free);
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
@@ -742,6 +750,18 @@ static void hosts_again(struct analysis *a, struct syn_starts *s)
     }
 }
 
+/* Whether a state's rows stop within idle after t: a SYN sent again
+ * there may be past them. */
+static bool rows_stop_after(const struct syn_starts *s, int64_t t, int64_t idle)
+{
+    for (guint i = 0; s->untils && i < s->untils->len; i++) {
+        int64_t u = g_array_index(s->untils, int64_t, i);
+        if (t < u && ts_diff(u, t) <= idle)
+            return true;
+    }
+    return false;
+}
+
 void mstate_syn_starts_join(struct analysis *a)
 {
     struct syn_starts *s = a->syn_starts;
@@ -758,8 +778,8 @@ void mstate_syn_starts_join(struct analysis *a)
          * connection), the same ISN, nothing of the ends between */
         /* a later part's rows end at its "until": a SYN sent again past it
          * is not known (counted) */
-        if (!r && f->isn_known && strcmp(f->close_reason, "end") == 0 && s->until != INT64_MAX &&
-            f->last_ts < s->until && ts_diff(s->until, f->last_ts) <= idle_us(f->established))
+        if (!r && f->isn_known && strcmp(f->close_reason, "end") == 0 &&
+            rows_stop_after(s, f->last_ts, idle_us(f->established)))
             a->state_folded.syn_starts++;
         if (!r || r->isn != (int64_t)f->isn ||
             !mstate_same_end(&f->addr[0], f->port[0], &r->cs.client, r->cs.client_port) ||

@@ -493,7 +493,7 @@ def tcp_edges(smbscope, samples, tmp):
             mc.expect("half-open, another 150 s later, cut after packets %s%s" % (", ".join(map(str, ks)), " " + " ".join(opts) if opts else ""),
                       d is None, d or "")
     groupings(smbscope, [(resyn, (1, 20)), (reuse, (20, 40)), (half, (gap, gap + 10))], tmp)
-    forged(smbscope, resyn, half, gap, tmp)
+    forged(smbscope, resyn, half, gap, tmp, samples)
     syn_past_rows(smbscope, samples, tmp)
 
 
@@ -587,7 +587,7 @@ def groupings(smbscope, cuts, tmp):
             os.path.basename(cap), ", ".join(map(str, ks))), not wrong, "; ".join(wrong)[:400])
 
 
-def forged(smbscope, resyn, half, gap, tmp):
+def forged(smbscope, resyn, half, gap, tmp, samples):
     """The new members' forgeries refused with their place."""
     d = os.path.join(tmp, "forged")
     os.mkdir(d)
@@ -628,6 +628,21 @@ def forged(smbscope, resyn, half, gap, tmp):
     rc, out, err = mc.run([smbscope, "merge", "-T", "json", first + ".json", cut_late])
     got = mc.json.loads(out)["stats"]["merged"]["state_folded"].get("syn_starts") if rc != 2 else err
     mc.expect("a SYN open at a part's end past the next part's rows: stats.merged.state_folded.syn_starts 1",
+              got == 1, str(got))
+    # the same beside a third report whose own rows stop before that SYN:
+    # each state's "until" says where its rows stop, not the earliest of them
+    # (before: the earliest, before the SYN, and nothing counted)
+    third = os.path.join(d, "third.pcap")
+    subprocess.run(["editcap", "-r", os.path.join(samples, "nbdgm-nmbd-startup.pcap"), third, "1-2"], check=True)  # no TCP
+    t = mc.json.loads(mc.run([smbscope, "-q", "-T", "json", third])[1])
+    t["merge_state"]["state"]["syn_starts"] = {"until": docs[late]["merge_state"]["state"]["inputs"][0]["first_ts"] - 10 ** 9,
+                                               "rows": []}
+    third_json = third + ".json"
+    with open(third_json, "w") as f:
+        mc.json.dump(mc.redigest(t), f)
+    rc, out, err = mc.run([smbscope, "merge", "-T", "json", third_json, first + ".json", cut_late])
+    got = mc.json.loads(out)["stats"]["merged"]["state_folded"].get("syn_starts") if rc != 2 else err
+    mc.expect("the same beside a report whose rows stop earlier: stats.merged.state_folded.syn_starts 1",
               got == 1, str(got))
     for path, key, value, needle in cases:
         t = mc.json.loads(mc.json.dumps(docs[path]))
