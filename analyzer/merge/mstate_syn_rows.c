@@ -7,8 +7,9 @@
 #include "conn_groups.h"
 #include "mstate_zrec.h"
 
-/* the longest record: varints of at most 10 bytes, two addresses, two texts */
-#define ROW_MAX (4 * 10 + 2 * 17 + 26 * 10 + 2 + CONN_DIALECT_TEXT_LEN + CONN_REASON_LEN)
+/* the longest record: 28 varints of at most 10 bytes (ISN, two host ends,
+ * ports, times, mask, 20 members, two lengths), a byte, two addresses, two texts */
+#define ROW_MAX (28 * 10 + 1 + 2 * 17 + CONN_DIALECT_TEXT_LEN + CONN_REASON_LEN)
 
 static uint8_t *put_varint(uint8_t *q, uint64_t v)
 {
@@ -48,9 +49,53 @@ static uint64_t excl_code(int64_t e, int64_t first_ts)
     return e == -1 ? 0 : e == -2 ? 1 : 2 + zigzag(first_ts - e);
 }
 
+/* The counts and codes of a row, in edge_fields' order, and their bounds
+ * (what read_summary() takes of a JSON row). */
+#define ROW_NUMS 20
+
+static void row_nums(const struct conn_summary *cs, uint64_t *v)
+{
+    const uint64_t n[ROW_NUMS] = { cs->flow_id, cs->packets, cs->bytes, cs->gaps, cs->gap_bytes, cs->evidence,
+                                   cs->rules, cs->undecided, cs->dialect, cs->flags, cs->ntlm_sessions, cs->transport,
+                                   cs->carrier, cs->proto, cs->smb_version, cs->signing, cs->auth, cs->auth_mech,
+                                   cs->gap, cs->findings };
+    memcpy(v, n, sizeof n);
+}
+
+static const uint64_t row_max[ROW_NUMS] = { INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, UINT32_MAX,
+                                            UINT32_MAX, UINT32_MAX, 65535, 65535, 65535, 255,
+                                            CONN_CARRIER_COUNT - 1, 255, 3, CONN_SIGNING_REQUIRED,
+                                            CONN_AUTH_COUNT - 1, 255, CONN_GAP_COUNT - 1, 255 };
+
+static void row_set(struct conn_summary *cs, const uint64_t *v)
+{
+    cs->flow_id = v[0];
+    cs->packets = v[1];
+    cs->bytes = v[2];
+    cs->gaps = v[3];
+    cs->gap_bytes = v[4];
+    cs->evidence = (uint32_t)v[5];
+    cs->rules = (uint32_t)v[6];
+    cs->undecided = (uint32_t)v[7];
+    cs->dialect = (uint16_t)v[8];
+    cs->flags = (uint16_t)v[9];
+    cs->ntlm_sessions = (uint16_t)v[10];
+    cs->transport = (uint8_t)v[11];
+    cs->carrier = (uint8_t)v[12];
+    cs->proto = (uint8_t)v[13];
+    cs->smb_version = (uint8_t)v[14];
+    cs->signing = (uint8_t)v[15];
+    cs->auth = (uint8_t)v[16];
+    cs->auth_mech = (uint8_t)v[17];
+    cs->gap = (uint8_t)v[18];
+    cs->findings = (uint8_t)v[19];
+}
+
 struct syn_rows_put {
     struct zput z;
     int64_t prev; /* the row before's first packet */
+    uint64_t prev_nums[ROW_NUMS];
+    char prev_text[2][CONN_DIALECT_TEXT_LEN > CONN_REASON_LEN ? CONN_DIALECT_TEXT_LEN : CONN_REASON_LEN];
 };
 
 struct syn_rows_put *syn_rows_put_begin(struct json *b, const char *k, uint64_t n)
@@ -74,14 +119,25 @@ void syn_rows_put_one(struct syn_rows_put *p, const struct syn_row_rec *r)
     q = put_varint(q, zigzag(cs->first_ts - p->prev));
     q = put_varint(q, zigzag(cs->last_ts - cs->first_ts));
     p->prev = cs->first_ts;
-    const uint64_t nums[] = { cs->flow_id, cs->packets, cs->bytes, cs->gaps, cs->gap_bytes, cs->evidence, cs->rules,
-                              cs->undecided, cs->dialect, cs->flags, cs->ntlm_sessions, cs->transport, cs->carrier,
-                              cs->proto, cs->smb_version, cs->signing, cs->auth, cs->auth_mech, cs->gap,
-                              cs->findings };
-    for (size_t i = 0; i < G_N_ELEMENTS(nums); i++)
-        q = put_varint(q, nums[i]);
-    q = put_text(q, cs->dialect_text, sizeof cs->dialect_text - 1);
-    q = put_text(q, cs->close_reason, sizeof cs->close_reason - 1);
+    uint64_t nums[ROW_NUMS];
+    row_nums(cs, nums);
+    /* the members that differ from the row before's, then their values */
+    uint64_t mask = 0;
+    for (int i = 0; i < ROW_NUMS; i++)
+        mask |= (uint64_t)(nums[i] != p->prev_nums[i]) << i;
+    bool texts[2] = { strcmp(cs->dialect_text, p->prev_text[0]) != 0, strcmp(cs->close_reason, p->prev_text[1]) != 0 };
+    mask |= (uint64_t)texts[0] << ROW_NUMS | (uint64_t)texts[1] << (ROW_NUMS + 1);
+    q = put_varint(q, mask);
+    for (int i = 0; i < ROW_NUMS; i++)
+        if (mask >> i & 1)
+            q = put_varint(q, nums[i]);
+    if (texts[0])
+        q = put_text(q, cs->dialect_text, sizeof cs->dialect_text - 1);
+    if (texts[1])
+        q = put_text(q, cs->close_reason, sizeof cs->close_reason - 1);
+    memcpy(p->prev_nums, nums, sizeof nums);
+    g_strlcpy(p->prev_text[0], cs->dialect_text, sizeof p->prev_text[0]);
+    g_strlcpy(p->prev_text[1], cs->close_reason, sizeof p->prev_text[1]);
     zput_bytes(&p->z, buf, (size_t)(q - buf));
 }
 
@@ -188,7 +244,9 @@ static int64_t get_time(struct cursor *c, int64_t base)
 struct reader {
     syn_rows_add add;
     void *ctx;
-    int64_t prev;
+    int64_t prev; /* the row before's first packet, members and texts */
+    uint64_t prev_nums[ROW_NUMS];
+    char prev_text[2][CONN_DIALECT_TEXT_LEN > CONN_REASON_LEN ? CONN_DIALECT_TEXT_LEN : CONN_REASON_LEN];
 };
 
 static int64_t take_row(void *ctx, struct jget *g, const struct jpath *ip, const uint8_t *p, size_t len)
@@ -214,28 +272,19 @@ static int64_t take_row(void *ctx, struct jget *g, const struct jpath *ip, const
     cs->server_port = (uint16_t)get_max(&c, 65535);
     cs->first_ts = get_time(&c, rd->prev);
     cs->last_ts = get_time(&c, cs->first_ts);
-    cs->flow_id = get_max(&c, INT64_MAX);
-    cs->packets = get_max(&c, INT64_MAX);
-    cs->bytes = get_max(&c, INT64_MAX);
-    cs->gaps = get_max(&c, INT64_MAX);
-    cs->gap_bytes = get_max(&c, INT64_MAX);
-    cs->evidence = (uint32_t)get_max(&c, UINT32_MAX);
-    cs->rules = (uint32_t)get_max(&c, UINT32_MAX);
-    cs->undecided = (uint32_t)get_max(&c, UINT32_MAX);
-    cs->dialect = (uint16_t)get_max(&c, 65535);
-    cs->flags = (uint16_t)get_max(&c, 65535);
-    cs->ntlm_sessions = (uint16_t)get_max(&c, 65535);
-    cs->transport = (uint8_t)get_max(&c, 255);
-    cs->carrier = (uint8_t)get_max(&c, CONN_CARRIER_COUNT - 1);
-    cs->proto = (uint8_t)get_max(&c, 255);
-    cs->smb_version = (uint8_t)get_max(&c, 3);
-    cs->signing = (uint8_t)get_max(&c, CONN_SIGNING_REQUIRED);
-    cs->auth = (uint8_t)get_max(&c, CONN_AUTH_COUNT - 1);
-    cs->auth_mech = (uint8_t)get_max(&c, 255);
-    cs->gap = (uint8_t)get_max(&c, CONN_GAP_COUNT - 1);
-    cs->findings = (uint8_t)get_max(&c, 255);
-    get_text(&c, cs->dialect_text, sizeof cs->dialect_text);
-    get_text(&c, cs->close_reason, sizeof cs->close_reason);
+    uint64_t mask = get_max(&c, (UINT64_C(1) << (ROW_NUMS + 2)) - 1);
+    uint64_t nums[ROW_NUMS];
+    memcpy(nums, rd->prev_nums, sizeof nums);
+    for (int i = 0; i < ROW_NUMS; i++)
+        if (mask >> i & 1)
+            nums[i] = get_max(&c, row_max[i]);
+    row_set(cs, nums);
+    g_strlcpy(cs->dialect_text, rd->prev_text[0], sizeof cs->dialect_text);
+    g_strlcpy(cs->close_reason, rd->prev_text[1], sizeof cs->close_reason);
+    if (mask >> ROW_NUMS & 1)
+        get_text(&c, cs->dialect_text, sizeof cs->dialect_text);
+    if (mask >> (ROW_NUMS + 1) & 1)
+        get_text(&c, cs->close_reason, sizeof cs->close_reason);
     for (int d = 0; d < 2 && !c.short_ && !c.bad; d++) {
         if (ex[d] < 2) {
             r.excl[d] = ex[d] ? -2 : -1;
@@ -255,6 +304,9 @@ static int64_t take_row(void *ctx, struct jget *g, const struct jpath *ip, const
     if (c.short_)
         return 0;
     rd->prev = cs->first_ts;
+    memcpy(rd->prev_nums, nums, sizeof nums);
+    g_strlcpy(rd->prev_text[0], cs->dialect_text, sizeof rd->prev_text[0]);
+    g_strlcpy(rd->prev_text[1], cs->close_reason, sizeof rd->prev_text[1]);
     rd->add(rd->ctx, &r);
     return (int64_t)c.at;
 }
@@ -271,6 +323,9 @@ void syn_rows_read(struct jget *g, const struct jpath *p, JsonObject *o, const c
     const char *b64 = m ? jget_str(g, &mp, m, "zlib", (size_t)max * ROW_MAX / 3 * 4 + 64, false) : NULL;
     if (g->failed || !b64)
         return;
-    struct reader rd = { add, ctx, 0 };
+    struct reader rd;
+    memset(&rd, 0, sizeof rd);
+    rd.add = add;
+    rd.ctx = ctx;
     zread_records(g, &mp, b64, n, 16 * ROW_MAX, take_row, &rd, "rows");
 }

@@ -10,7 +10,7 @@
  * one second at the soonest (RFC 6298's initial timeout): past the rows the
  * SYN was counted (stats.merged.state_folded.syn_starts), not joined.  The
  * rows past the first 256, up to SYN_STARTS_KEPT, follow in one deflated
- * stream of binary records (mstate_zrec.h), about 35 bytes a row.
+ * stream of binary records (mstate_zrec.h), about 11 bytes a row.
  *
  * A record: the client's ISN + 1, the group's level (a byte), the two
  * host ends (0: not the latest, 1: no other start, else 2 + zigzag of the
@@ -18,9 +18,11 @@
  * (mstate_edges.h's edge_fields, in that order): addresses (family 4 or 6
  * and its bytes, 0 for none), ports, the first packet as the zigzag
  * difference from the row before (rows are in first-packet order), the last
- * as the difference from the first, the counts and codes as LEB128 varints,
- * and the two texts as a length and their bytes.  The reader checks what
- * read_summary() checks of a JSON row.
+ * as the difference from the first, then a mask of the 20 counts and codes
+ * and the two texts that differ from the row before's (rows of one capture
+ * differ in a few: deflate then has a third of the bytes to read), and
+ * those, the counts and codes as LEB128 varints, a text as a length and its
+ * bytes.  The reader checks what read_summary() checks of a JSON row.
  *
  * "until" stays the bound of the JSON rows (an older smbscope reads them
  * alone, as before); "until_more" is the bound of both. */

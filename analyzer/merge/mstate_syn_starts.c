@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "conn_groups.h"
+#include "distinct.h"
+#include "hash_mix.h"
 #include "mstate_detail.h"
 #include "mstate_edges.h"
 #include "mstate_join_fin.h"
@@ -201,37 +203,84 @@ static gint by_first(gconstpointer pa, gconstpointer pb)
     return memcmp(&x->cs.client, &y->cs.client, sizeof x->cs.client);
 }
 
-/* Per host address, the two latest starts and the row of the latest. */
-static void top_put(GHashTable *top, const struct ip_addr *h, int64_t ts, guint row)
+static gint by_first_ptr(gconstpointer pa, gconstpointer pb)
 {
-    GBytes *k = g_bytes_new(h, sizeof *h);
-    int64_t *t = g_hash_table_lookup(top, k);
-    if (!t) {
-        t = g_new(int64_t, 3);
-        t[0] = t[1] = INT64_MIN;
-        t[2] = -1;
-        g_hash_table_insert(top, k, t);
-    } else {
-        g_bytes_unref(k);
+    return by_first(*(const struct syn_start *const *)pa, *(const struct syn_start *const *)pb);
+}
+
+/* Per host address, the two latest starts and the row of the latest: a
+ * table keyed by the address in a row (rows stay put while it lives),
+ * its values in one array (a GBytes key and a value allocated apiece cost
+ * a fifth of writing 4,096 rows). */
+struct top {
+    int64_t t0, t1, row;
+};
+
+struct tops {
+    GHashTable *idx; /* const struct ip_addr * -> its place in v + 1 */
+    GArray *v;       /* struct top */
+};
+
+/* Addresses are the reports' too: keyed by the process's random number
+ * (distinct.h), finished by hash_spread(). */
+static guint addr_hash(gconstpointer p)
+{
+    const struct ip_addr *a = p;
+    uint64_t w[2];
+    memcpy(w, a->bytes, sizeof w);
+    uint64_t k = distinct_process_key();
+    uint64_t h = (k | 1) * (w[0] ^ a->family) + ((k >> 1) | 1) * w[1] + k;
+    return (guint)(hash_spread(h) >> 32);
+}
+
+static gboolean addr_equal(gconstpointer a, gconstpointer b)
+{
+    const struct ip_addr *x = a, *y = b;
+    return x->family == y->family && memcmp(x->bytes, y->bytes, sizeof x->bytes) == 0;
+}
+
+static void tops_init(struct tops *t, guint rows)
+{
+    t->idx = g_hash_table_new(addr_hash, addr_equal);
+    t->v = g_array_sized_new(FALSE, FALSE, sizeof(struct top), 2 * rows);
+}
+
+static void tops_free(struct tops *t)
+{
+    g_hash_table_destroy(t->idx);
+    g_array_free(t->v, TRUE);
+}
+
+static void top_put(struct tops *tt, const struct ip_addr *h, int64_t ts, guint row)
+{
+    guint at = GPOINTER_TO_UINT(g_hash_table_lookup(tt->idx, h));
+    if (!at) {
+        struct top n = { INT64_MIN, INT64_MIN, -1 };
+        g_array_append_val(tt->v, n);
+        at = tt->v->len;
+        union { const struct ip_addr *c; gpointer p; } key = { h }; /* the table only reads it */
+        g_hash_table_insert(tt->idx, key.p, GUINT_TO_POINTER(at));
     }
-    if (t[2] == (int64_t)row)
+    struct top *t = &g_array_index(tt->v, struct top, at - 1);
+    if (t->row == (int64_t)row)
         return; /* a connection of a host with itself */
-    if (ts >= t[0]) {
-        t[1] = t[0];
-        t[0] = ts;
-        t[2] = row;
-    } else if (ts > t[1]) {
-        t[1] = ts;
+    if (ts >= t->t0) {
+        t->t1 = t->t0;
+        t->t0 = ts;
+        t->row = row;
+    } else if (ts > t->t1) {
+        t->t1 = ts;
     }
 }
 
 /* The latest start of h without row's (INT64_MIN: none). */
-static int64_t top_without(GHashTable *top, const struct ip_addr *h, guint row)
+static int64_t top_without(const struct tops *tt, const struct ip_addr *h, guint row)
 {
-    GBytes *k = g_bytes_new_static(h, sizeof *h);
-    const int64_t *t = g_hash_table_lookup(top, k);
-    g_bytes_unref(k);
-    return !t ? INT64_MIN : t[2] == (int64_t)row ? t[1] : t[0];
+    guint at = GPOINTER_TO_UINT(g_hash_table_lookup(tt->idx, h));
+    if (!at)
+        return INT64_MIN;
+    const struct top *t = &g_array_index(tt->v, struct top, at - 1);
+    return t->row == (int64_t)row ? t->t1 : t->t0;
 }
 
 /* Each row's host ends (a run): the latest start of its host, and then the
@@ -240,11 +289,12 @@ static int64_t top_without(GHashTable *top, const struct ip_addr *h, guint row)
 static void host_ends(const struct analysis *a, GArray *rows)
 {
     const struct smb_hosts *hosts = a->core_hosts ? a->core_hosts : a->smb_hosts;
-    GHashTable *top = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, g_free);
+    struct tops top;
+    tops_init(&top, rows->len);
     for (guint i = 0; i < rows->len; i++) {
         const struct syn_start *r = AT(rows, i);
         for (int d = 0; d < 2; d++)
-            top_put(top, d ? &r->cs.server : &r->cs.client, r->cs.first_ts, i);
+            top_put(&top, d ? &r->cs.server : &r->cs.client, r->cs.first_ts, i);
     }
     for (guint i = 0; i < rows->len; i++) {
         struct syn_start *r = AT(rows, i);
@@ -254,14 +304,14 @@ static void host_ends(const struct analysis *a, GArray *rows)
             const struct host_rec *rec = NULL;
             if (at >= 0)
                 smb_hosts_at(hosts, (uint32_t)at, &rec);
-            int64_t without = top_without(top, h, i);
+            int64_t without = top_without(&top, h, i);
             if (!rec || rec->last_seen != r->cs.first_ts || without > r->cs.first_ts)
                 r->excl[d] = SS_NOT_LATEST;
             else
                 r->excl[d] = without == INT64_MIN ? SS_NO_OTHER : without;
         }
     }
-    g_hash_table_destroy(top);
+    tops_free(&top);
 }
 
 enum { SR_ISN, SR_LEVEL, SR_EXCL0, SR_EXCL1, SR_CONN, SR_N };
@@ -276,13 +326,21 @@ void mstate_build_syn_starts(struct json *b, const struct analysis *a)
         none.rows = g_array_new(FALSE, TRUE, sizeof(struct syn_start));
         s = &none;
     }
-    GArray *rows = g_array_sized_new(FALSE, TRUE, sizeof(struct syn_start), s->rows->len);
+    /* sorted as pointers (a row is 250 bytes: sorting them moved each a
+     * dozen times), then copied in that order */
+    GPtrArray *order = g_ptr_array_sized_new(s->rows->len);
     for (guint i = 0; i < s->rows->len; i++) {
         const struct syn_start *r = AT(s->rows, i);
-        if (a->merged_parts || ts_diff(r->cs.first_ts, a->first_ts) <= half_open_us())
-            g_array_append_val(rows, *r);
+        if (a->merged_parts || ts_diff(r->cs.first_ts, a->first_ts) <= half_open_us()) {
+            union { const struct syn_start *c; gpointer p; } u = { r }; /* only read */
+            g_ptr_array_add(order, u.p);
+        }
     }
-    g_array_sort(rows, by_first);
+    g_ptr_array_sort(order, by_first_ptr);
+    GArray *rows = g_array_sized_new(FALSE, TRUE, sizeof(struct syn_start), order->len);
+    for (guint i = 0; i < order->len; i++)
+        g_array_append_val(rows, *(const struct syn_start *)g_ptr_array_index(order, i));
+    g_ptr_array_free(order, TRUE);
     if (!a->merged_parts)
         host_ends(a, rows);
     /* the first SYN_STARTS_MAX as JSON, "until" their bound (what an older
@@ -713,12 +771,13 @@ static void restart(struct analysis *a, struct syn_start *r, const struct syn_fl
 static void hosts_again(struct analysis *a, struct syn_starts *s)
 {
     GArray *rows = s->rows;
-    GHashTable *top = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, g_free);
+    struct tops top;
+    tops_init(&top, rows->len);
     for (guint i = 0; i < rows->len; i++) {
         const struct syn_start *r = AT(rows, i);
         for (int d = 0; d < 2; d++)
             if (r->lowered[d])
-                top_put(top, d ? &r->cs.server : &r->cs.client, r->joined ? r->early_ts : r->cs.first_ts, i);
+                top_put(&top, d ? &r->cs.server : &r->cs.client, r->joined ? r->early_ts : r->cs.first_ts, i);
     }
     for (guint i = 0; i < rows->len; i++) {
         struct syn_start *r = AT(rows, i);
@@ -730,13 +789,13 @@ static void hosts_again(struct analysis *a, struct syn_starts *s)
             const struct host_rec *rec = NULL;
             if (at >= 0)
                 smb_hosts_at(a->smb_hosts, (uint32_t)at, &rec);
-            int64_t without = top_without(top, h, i);
+            int64_t without = top_without(&top, h, i);
             if (rec && rec->last_seen > without)
                 without = rec->last_seen;
             r->excl[d] = without > r->cs.first_ts ? SS_NOT_LATEST : without == INT64_MIN ? SS_NO_OTHER : without;
         }
     }
-    g_hash_table_destroy(top);
+    tops_free(&top);
     for (guint i = 0; s->deferred && i < s->deferred->len; i++) {
         struct deferred_host *dh = &g_array_index(s->deferred, struct deferred_host, i);
         const struct syn_start *r = AT(rows, dh->row);
