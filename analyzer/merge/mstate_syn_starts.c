@@ -171,6 +171,10 @@ void syn_start_note(struct analysis *a, const struct conn_summary *cs, const str
     struct syn_starts *s = get(a);
     if (cs->first_ts >= s->until)
         return;
+    if (s->heap && s->heap->len >= SYN_STARTS_KEPT && cs->first_ts >= KEY(s->heap, 0)->ts) {
+        s->until = cs->first_ts; /* what heap_put() does with it: before its row is made */
+        return;
+    }
     struct syn_start row;
     memset(&row, 0, sizeof row);
     row.cs = *cs;
