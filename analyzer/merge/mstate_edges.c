@@ -364,6 +364,70 @@ static gint by_close(gconstpointer pa, gconstpointer pb)
     return (a->order_at > b->order_at) - (a->order_at < b->order_at);
 }
 
+/* Where the run over several parts closes an edge merge keeps (one still
+ * open, or lingering after its FINs, at the end of its last part; or one
+ * first seen mid-stream): at the end of them all (flow.c
+ * flow_table_finish(): every connection left, in the order it was opened,
+ * its first packet in the earliest part that saw it), or, one closed
+ * before its last part's end (a mid-stream one a FIN or a timeout
+ * ended), at that close (its run, and the number the run gave it). */
+static bool closes_at_end(const struct conn_summary *cs, int64_t end)
+{
+    return strcmp(cs->close_reason, "end") == 0 || strcmp(cs->close_reason, "end of capture") == 0 ||
+           mstate_tail_lingers(end, cs);
+}
+
+struct joint_close {
+    bool at_end;
+    int64_t run, at; /* at_end: 0 and the first packet */
+};
+
+static struct joint_close joint_close_of(const struct conn_summary *cs, int64_t end)
+{
+    if (closes_at_end(cs, end))
+        return (struct joint_close){ true, 0, cs->first_ts };
+    return (struct joint_close){ false, cs->order_run, cs->order_at };
+}
+
+struct kept_edge {
+    struct joint_close c;
+    guint i; /* its place in the array sorted by edge_order: ties by ends, so no report's order shows */
+};
+
+static gint by_joint_close(gconstpointer pa, gconstpointer pb)
+{
+    const struct kept_edge *x = pa, *y = pb;
+    if (x->c.at_end != y->c.at_end)
+        return x->c.at_end ? 1 : -1;
+    if (x->c.run != y->c.run)
+        return x->c.run < y->c.run ? -1 : 1;
+    if (x->c.at != y->c.at)
+        return x->c.at < y->c.at ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* out (the edges kept, in the order of their ends) in the order the run
+ * over the parts closes them: analysis_fold_edges() adds them to the
+ * groups in that order, as that run does, and which groups a capped table
+ * makes for them depends on it. */
+static void joint_close_order(GArray *out, int64_t end)
+{
+    if (out->len < 2)
+        return;
+    GArray *k = g_array_sized_new(FALSE, FALSE, sizeof(struct kept_edge), out->len);
+    for (guint i = 0; i < out->len; i++) {
+        struct kept_edge e = { joint_close_of(&g_array_index(out, struct conn_summary, i), end), i };
+        g_array_append_val(k, e);
+    }
+    g_array_sort(k, by_joint_close);
+    GArray *sorted = g_array_sized_new(FALSE, FALSE, sizeof(struct conn_summary), out->len);
+    for (guint i = 0; i < k->len; i++)
+        g_array_append_val(sorted, g_array_index(out, struct conn_summary, g_array_index(k, struct kept_edge, i).i));
+    memcpy(out->data, sorted->data, (size_t)out->len * sizeof(struct conn_summary));
+    g_array_free(sorted, TRUE);
+    g_array_free(k, TRUE);
+}
+
 void mstate_join_edges(struct analysis *a)
 {
     GArray *in = a->edges;
@@ -418,6 +482,8 @@ void mstate_join_edges(struct analysis *a)
         for (guint i = 0; i < done->len; i++)
             place_edge(a, out, &g_array_index(done, struct conn_summary, i), end);
         g_array_free(done, TRUE);
+    } else {
+        joint_close_order(out, end);
     }
     a->edges = out;
 }

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "conn_groups.h"
+#include "distinct.h"
+#include "hash_mix.h"
 #include "mstate_detail.h"
 #include "mstate_edges.h"
 #include "mstate_join_fin.h"
@@ -11,6 +13,7 @@
 #include "mstate_join_syn.h"
 #include "mstate_xchg.h"
 #include "mstate_put.h"
+#include "mstate_syn_rows.h"
 #include "smb_hosts.h"
 
 /* A row's host end: not the host's latest start in its run, or the latest
@@ -29,7 +32,9 @@ struct syn_start {
 };
 
 struct syn_starts {
-    GArray *rows;          /* struct syn_start; a run: a max-heap by first_ts */
+    GArray *rows;          /* struct syn_start */
+    GArray *heap;          /* a run: struct heap_key of rows, a max-heap by first_ts */
+    GArray *untils;        /* merge: each state's until (int64_t), where its rows stop */
     int64_t until;         /* every connection closed that began before this is a row */
     GHashTable *host_excl; /* merge, while a state's hosts are read: address -> struct host_excl */
     GArray *deferred;      /* merge: struct deferred_host, hosts whose only start in their run was a row's */
@@ -69,6 +74,10 @@ void syn_starts_free(struct analysis *a)
     if (!s)
         return;
     g_array_free(s->rows, TRUE);
+    if (s->heap)
+        g_array_free(s->heap, TRUE);
+    if (s->untils)
+        g_array_free(s->untils, TRUE);
     if (s->host_excl)
         g_hash_table_destroy(s->host_excl);
     if (s->deferred)
@@ -77,20 +86,30 @@ void syn_starts_free(struct analysis *a)
     a->syn_starts = NULL;
 }
 
-/* ---- a run: the earliest SYN_STARTS_MAX, a max-heap by first_ts -------- */
+/* ---- a run: the earliest SYN_STARTS_KEPT, a max-heap by first_ts ------- */
 
 #define AT(h, i) (&g_array_index((h), struct syn_start, (i)))
 
+/* The heap holds each row's first packet and place (a row is 250 bytes:
+ * rows arriving in time order each rose to the top, a dozen swaps of
+ * whole rows apiece at 4,096 of them). */
+struct heap_key {
+    int64_t ts;
+    guint slot; /* in rows */
+};
+
+#define KEY(h, i) (&g_array_index((h), struct heap_key, (i)))
+
 static void swap(GArray *h, guint i, guint j)
 {
-    struct syn_start t = *AT(h, i);
-    *AT(h, i) = *AT(h, j);
-    *AT(h, j) = t;
+    struct heap_key t = *KEY(h, i);
+    *KEY(h, i) = *KEY(h, j);
+    *KEY(h, j) = t;
 }
 
 static void sift_up(GArray *h, guint i)
 {
-    while (i > 0 && AT(h, (i - 1) / 2)->cs.first_ts < AT(h, i)->cs.first_ts) {
+    while (i > 0 && KEY(h, (i - 1) / 2)->ts < KEY(h, i)->ts) {
         swap(h, i, (i - 1) / 2);
         i = (i - 1) / 2;
     }
@@ -100,9 +119,9 @@ static void sift_down(GArray *h, guint i)
 {
     for (;;) {
         guint l = 2 * i + 1, r = l + 1, m = i;
-        if (l < h->len && AT(h, l)->cs.first_ts > AT(h, m)->cs.first_ts)
+        if (l < h->len && KEY(h, l)->ts > KEY(h, m)->ts)
             m = l;
-        if (r < h->len && AT(h, r)->cs.first_ts > AT(h, m)->cs.first_ts)
+        if (r < h->len && KEY(h, r)->ts > KEY(h, m)->ts)
             m = r;
         if (m == i)
             return;
@@ -113,19 +132,24 @@ static void sift_down(GArray *h, guint i)
 
 static void heap_put(struct syn_starts *s, const struct syn_start *row)
 {
-    GArray *h = s->rows;
-    if (h->len < SYN_STARTS_MAX) {
-        g_array_append_val(h, *row);
+    if (!s->heap)
+        s->heap = g_array_new(FALSE, FALSE, sizeof(struct heap_key));
+    GArray *h = s->heap;
+    if (h->len < SYN_STARTS_KEPT) {
+        struct heap_key k = { row->cs.first_ts, s->rows->len };
+        g_array_append_val(s->rows, *row);
+        g_array_append_val(h, k);
         sift_up(h, h->len - 1);
         return;
     }
     /* full: the latest goes, and with it every later start */
-    if (row->cs.first_ts >= AT(h, 0)->cs.first_ts) {
+    if (row->cs.first_ts >= KEY(h, 0)->ts) {
         s->until = row->cs.first_ts;
         return;
     }
-    s->until = AT(h, 0)->cs.first_ts;
-    *AT(h, 0) = *row;
+    s->until = KEY(h, 0)->ts;
+    *AT(s->rows, KEY(h, 0)->slot) = *row;
+    KEY(h, 0)->ts = row->cs.first_ts;
     sift_down(h, 0);
 }
 
@@ -147,6 +171,10 @@ void syn_start_note(struct analysis *a, const struct conn_summary *cs, const str
     struct syn_starts *s = get(a);
     if (cs->first_ts >= s->until)
         return;
+    if (s->heap && s->heap->len >= SYN_STARTS_KEPT && cs->first_ts >= KEY(s->heap, 0)->ts) {
+        s->until = cs->first_ts; /* what heap_put() does with it: before its row is made */
+        return;
+    }
     struct syn_start row;
     memset(&row, 0, sizeof row);
     row.cs = *cs;
@@ -179,37 +207,84 @@ static gint by_first(gconstpointer pa, gconstpointer pb)
     return memcmp(&x->cs.client, &y->cs.client, sizeof x->cs.client);
 }
 
-/* Per host address, the two latest starts and the row of the latest. */
-static void top_put(GHashTable *top, const struct ip_addr *h, int64_t ts, guint row)
+static gint by_first_ptr(gconstpointer pa, gconstpointer pb)
 {
-    GBytes *k = g_bytes_new(h, sizeof *h);
-    int64_t *t = g_hash_table_lookup(top, k);
-    if (!t) {
-        t = g_new(int64_t, 3);
-        t[0] = t[1] = INT64_MIN;
-        t[2] = -1;
-        g_hash_table_insert(top, k, t);
-    } else {
-        g_bytes_unref(k);
+    return by_first(*(const struct syn_start *const *)pa, *(const struct syn_start *const *)pb);
+}
+
+/* Per host address, the two latest starts and the row of the latest: a
+ * table keyed by the address in a row (rows stay put while it lives),
+ * its values in one array (a GBytes key and a value allocated apiece cost
+ * a fifth of writing 4,096 rows). */
+struct top {
+    int64_t t0, t1, row;
+};
+
+struct tops {
+    GHashTable *idx; /* const struct ip_addr * -> its place in v + 1 */
+    GArray *v;       /* struct top */
+};
+
+/* Addresses are the reports' too: keyed by the process's random number
+ * (distinct.h), finished by hash_spread(). */
+static guint addr_hash(gconstpointer p)
+{
+    const struct ip_addr *a = p;
+    uint64_t w[2];
+    memcpy(w, a->bytes, sizeof w);
+    uint64_t k = distinct_process_key();
+    uint64_t h = (k | 1) * (w[0] ^ a->family) + ((k >> 1) | 1) * w[1] + k;
+    return (guint)(hash_spread(h) >> 32);
+}
+
+static gboolean addr_equal(gconstpointer a, gconstpointer b)
+{
+    const struct ip_addr *x = a, *y = b;
+    return x->family == y->family && memcmp(x->bytes, y->bytes, sizeof x->bytes) == 0;
+}
+
+static void tops_init(struct tops *t, guint rows)
+{
+    t->idx = g_hash_table_new(addr_hash, addr_equal);
+    t->v = g_array_sized_new(FALSE, FALSE, sizeof(struct top), 2 * rows);
+}
+
+static void tops_free(struct tops *t)
+{
+    g_hash_table_destroy(t->idx);
+    g_array_free(t->v, TRUE);
+}
+
+static void top_put(struct tops *tt, const struct ip_addr *h, int64_t ts, guint row)
+{
+    guint at = GPOINTER_TO_UINT(g_hash_table_lookup(tt->idx, h));
+    if (!at) {
+        struct top n = { INT64_MIN, INT64_MIN, -1 };
+        g_array_append_val(tt->v, n);
+        at = tt->v->len;
+        union { const struct ip_addr *c; gpointer p; } key = { h }; /* the table only reads it */
+        g_hash_table_insert(tt->idx, key.p, GUINT_TO_POINTER(at));
     }
-    if (t[2] == (int64_t)row)
+    struct top *t = &g_array_index(tt->v, struct top, at - 1);
+    if (t->row == (int64_t)row)
         return; /* a connection of a host with itself */
-    if (ts >= t[0]) {
-        t[1] = t[0];
-        t[0] = ts;
-        t[2] = row;
-    } else if (ts > t[1]) {
-        t[1] = ts;
+    if (ts >= t->t0) {
+        t->t1 = t->t0;
+        t->t0 = ts;
+        t->row = row;
+    } else if (ts > t->t1) {
+        t->t1 = ts;
     }
 }
 
 /* The latest start of h without row's (INT64_MIN: none). */
-static int64_t top_without(GHashTable *top, const struct ip_addr *h, guint row)
+static int64_t top_without(const struct tops *tt, const struct ip_addr *h, guint row)
 {
-    GBytes *k = g_bytes_new_static(h, sizeof *h);
-    const int64_t *t = g_hash_table_lookup(top, k);
-    g_bytes_unref(k);
-    return !t ? INT64_MIN : t[2] == (int64_t)row ? t[1] : t[0];
+    guint at = GPOINTER_TO_UINT(g_hash_table_lookup(tt->idx, h));
+    if (!at)
+        return INT64_MIN;
+    const struct top *t = &g_array_index(tt->v, struct top, at - 1);
+    return t->row == (int64_t)row ? t->t1 : t->t0;
 }
 
 /* Each row's host ends (a run): the latest start of its host, and then the
@@ -218,11 +293,12 @@ static int64_t top_without(GHashTable *top, const struct ip_addr *h, guint row)
 static void host_ends(const struct analysis *a, GArray *rows)
 {
     const struct smb_hosts *hosts = a->core_hosts ? a->core_hosts : a->smb_hosts;
-    GHashTable *top = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, g_free);
+    struct tops top;
+    tops_init(&top, rows->len);
     for (guint i = 0; i < rows->len; i++) {
         const struct syn_start *r = AT(rows, i);
         for (int d = 0; d < 2; d++)
-            top_put(top, d ? &r->cs.server : &r->cs.client, r->cs.first_ts, i);
+            top_put(&top, d ? &r->cs.server : &r->cs.client, r->cs.first_ts, i);
     }
     for (guint i = 0; i < rows->len; i++) {
         struct syn_start *r = AT(rows, i);
@@ -232,14 +308,14 @@ static void host_ends(const struct analysis *a, GArray *rows)
             const struct host_rec *rec = NULL;
             if (at >= 0)
                 smb_hosts_at(hosts, (uint32_t)at, &rec);
-            int64_t without = top_without(top, h, i);
+            int64_t without = top_without(&top, h, i);
             if (!rec || rec->last_seen != r->cs.first_ts || without > r->cs.first_ts)
                 r->excl[d] = SS_NOT_LATEST;
             else
                 r->excl[d] = without == INT64_MIN ? SS_NO_OTHER : without;
         }
     }
-    g_hash_table_destroy(top);
+    tops_free(&top);
 }
 
 enum { SR_ISN, SR_LEVEL, SR_EXCL0, SR_EXCL1, SR_CONN, SR_N };
@@ -254,24 +330,47 @@ void mstate_build_syn_starts(struct json *b, const struct analysis *a)
         none.rows = g_array_new(FALSE, TRUE, sizeof(struct syn_start));
         s = &none;
     }
-    GArray *rows = g_array_sized_new(FALSE, TRUE, sizeof(struct syn_start), s->rows->len);
+    /* sorted as pointers (a row is 250 bytes: sorting them moved each a
+     * dozen times), then copied in that order */
+    GPtrArray *order = g_ptr_array_sized_new(s->rows->len);
     for (guint i = 0; i < s->rows->len; i++) {
         const struct syn_start *r = AT(s->rows, i);
-        if (a->merged_parts || ts_diff(r->cs.first_ts, a->first_ts) <= half_open_us())
-            g_array_append_val(rows, *r);
+        if (a->merged_parts || ts_diff(r->cs.first_ts, a->first_ts) <= half_open_us()) {
+            union { const struct syn_start *c; gpointer p; } u = { r }; /* only read */
+            g_ptr_array_add(order, u.p);
+        }
     }
-    g_array_sort(rows, by_first);
+    g_ptr_array_sort(order, by_first_ptr);
+    GArray *rows = g_array_sized_new(FALSE, TRUE, sizeof(struct syn_start), order->len);
+    for (guint i = 0; i < order->len; i++)
+        g_array_append_val(rows, *(const struct syn_start *)g_ptr_array_index(order, i));
+    g_ptr_array_free(order, TRUE);
     if (!a->merged_parts)
         host_ends(a, rows);
+    /* the first SYN_STARTS_MAX as JSON, "until" their bound (what an older
+     * smbscope reads); the rest compactly, "until_more" the bound of all */
+    guint json_n = rows->len < SYN_STARTS_MAX ? rows->len : SYN_STARTS_MAX;
+    int64_t until = json_n < rows->len ? AT(rows, json_n)->cs.first_ts : s->until;
     json_key(b, "syn_starts");
     json_begin_object(b);
     json_key(b, "until");
-    json_int(b, s->until == INT64_MAX ? -1 : s->until);
+    json_int(b, until == INT64_MAX ? -1 : until);
     if (a->state_folded.syn_starts)
         kint(b, "folded", a->state_folded.syn_starts); /* stats.merged.state_folded.syn_starts */
+    if (json_n < rows->len) {
+        json_key(b, "until_more");
+        json_int(b, s->until == INT64_MAX ? -1 : s->until);
+        struct syn_rows_put *zp = syn_rows_put_begin(b, "rows_more", rows->len - json_n);
+        for (guint i = json_n; i < rows->len; i++) {
+            const struct syn_start *r = AT(rows, i);
+            const struct syn_row_rec rec = { r->cs, r->isn, r->level, { r->excl[0], r->excl[1] } };
+            syn_rows_put_one(zp, &rec);
+        }
+        syn_rows_put_end(zp, b);
+    }
     json_key(b, "rows");
     json_begin_array(b);
-    for (guint i = 0; i < rows->len; i++) {
+    for (guint i = 0; i < json_n; i++) {
         const struct syn_start *r = AT(rows, i);
         json_begin_array(b);
         json_int(b, r->isn);
@@ -296,6 +395,37 @@ static int64_t excl_of(struct jget *g, const struct jpath *ip, JsonArray *e, gui
     return v;
 }
 
+/* A state's row, its hosts' last starts noted (merge). */
+static void add_row(struct syn_starts *s, struct syn_start *r)
+{
+    if (s->rows->len >= SYN_STARTS_MERGE_MAX)
+        return; /* a bound for merge itself: not joined, its hosts folded as written */
+    for (int d = 0; d < 2; d++)
+        r->lowered[d] = r->excl[d] != SS_NOT_LATEST;
+    g_array_append_val(s->rows, *r);
+    for (int d = 0; d < 2; d++) {
+        if (r->excl[d] == SS_NOT_LATEST)
+            continue;
+        const struct ip_addr *h = d ? &r->cs.server : &r->cs.client;
+        struct host_excl *v = g_new(struct host_excl, 1);
+        v->last = r->excl[d] == SS_NO_OTHER ? INT64_MIN : r->excl[d];
+        v->row = s->rows->len - 1;
+        g_hash_table_replace(s->host_excl, g_bytes_new(h, sizeof *h), v);
+    }
+}
+
+static void row_more(void *ctx, const struct syn_row_rec *rec)
+{
+    struct syn_start r;
+    memset(&r, 0, sizeof r);
+    r.cs = rec->cs;
+    r.isn = rec->isn;
+    r.level = rec->level;
+    r.excl[0] = rec->excl[0];
+    r.excl[1] = rec->excl[1];
+    add_row(ctx, &r);
+}
+
 void mstate_fold_syn_starts(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
     if (!json_object_has_member(st, "syn_starts"))
@@ -306,6 +436,11 @@ void mstate_fold_syn_starts(struct jget *g, const struct jpath *p, struct analys
     int64_t until = o ? jget_i64(g, &sp, o, "until") : -1;
     if (!g->failed && until < -1)
         jget_fail(g, &sp, "until: not a time");
+    if (o && json_object_has_member(o, "rows_more")) { /* the bound of the rows there too */
+        until = jget_i64(g, &sp, o, "until_more");
+        if (!g->failed && until < -1)
+            jget_fail(g, &sp, "until_more: not a time");
+    }
     if (o && json_object_has_member(o, "folded"))
         a->state_folded.syn_starts += jget_u64(g, &sp, o, "folded", INT64_MAX);
     jpath_key(&ap, &sp, "rows");
@@ -315,6 +450,11 @@ void mstate_fold_syn_starts(struct jget *g, const struct jpath *p, struct analys
     struct syn_starts *s = get(a);
     if (until >= 0 && until < s->until)
         s->until = until;
+    if (until >= 0) { /* each state's own: the earliest of them says nothing of a later part's rows */
+        if (!s->untils)
+            s->untils = g_array_new(FALSE, FALSE, sizeof(int64_t));
+        g_array_append_val(s->untils, until);
+    }
     if (!s->host_excl)
         s->host_excl = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, g_free);
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
@@ -337,21 +477,9 @@ void mstate_fold_syn_starts(struct jget *g, const struct jpath *p, struct analys
         mstate_edge_read(g, &cp, jget_node_arr(json_array_get_element(e, SR_CONN)), &r.cs);
         if (g->failed)
             return;
-        if (s->rows->len >= 16 * SYN_STARTS_MAX)
-            continue; /* a bound for merge itself: not joined, its hosts folded as written */
-        for (int d = 0; d < 2; d++)
-            r.lowered[d] = r.excl[d] != SS_NOT_LATEST;
-        g_array_append_val(s->rows, r);
-        for (int d = 0; d < 2; d++) {
-            if (r.excl[d] == SS_NOT_LATEST)
-                continue;
-            const struct ip_addr *h = d ? &r.cs.server : &r.cs.client;
-            struct host_excl *v = g_new(struct host_excl, 1);
-            v->last = r.excl[d] == SS_NO_OTHER ? INT64_MIN : r.excl[d];
-            v->row = s->rows->len - 1;
-            g_hash_table_replace(s->host_excl, g_bytes_new(h, sizeof *h), v);
-        }
+        add_row(s, &r);
     }
+    syn_rows_read(g, &sp, o, "rows_more", SYN_STARTS_MERGE_MAX, row_more, s); /* a merged state's: all it held */
 }
 
 bool syn_starts_host_fold(struct analysis *a, struct host_rec *rec, const struct smb_host *x)
@@ -647,12 +775,13 @@ static void restart(struct analysis *a, struct syn_start *r, const struct syn_fl
 static void hosts_again(struct analysis *a, struct syn_starts *s)
 {
     GArray *rows = s->rows;
-    GHashTable *top = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, g_free);
+    struct tops top;
+    tops_init(&top, rows->len);
     for (guint i = 0; i < rows->len; i++) {
         const struct syn_start *r = AT(rows, i);
         for (int d = 0; d < 2; d++)
             if (r->lowered[d])
-                top_put(top, d ? &r->cs.server : &r->cs.client, r->joined ? r->early_ts : r->cs.first_ts, i);
+                top_put(&top, d ? &r->cs.server : &r->cs.client, r->joined ? r->early_ts : r->cs.first_ts, i);
     }
     for (guint i = 0; i < rows->len; i++) {
         struct syn_start *r = AT(rows, i);
@@ -664,13 +793,13 @@ static void hosts_again(struct analysis *a, struct syn_starts *s)
             const struct host_rec *rec = NULL;
             if (at >= 0)
                 smb_hosts_at(a->smb_hosts, (uint32_t)at, &rec);
-            int64_t without = top_without(top, h, i);
+            int64_t without = top_without(&top, h, i);
             if (rec && rec->last_seen > without)
                 without = rec->last_seen;
             r->excl[d] = without > r->cs.first_ts ? SS_NOT_LATEST : without == INT64_MIN ? SS_NO_OTHER : without;
         }
     }
-    g_hash_table_destroy(top);
+    tops_free(&top);
     for (guint i = 0; s->deferred && i < s->deferred->len; i++) {
         struct deferred_host *dh = &g_array_index(s->deferred, struct deferred_host, i);
         const struct syn_start *r = AT(rows, dh->row);
@@ -682,6 +811,18 @@ static void hosts_again(struct analysis *a, struct syn_starts *s)
         for (int d = 0; d < 2; d++)
             smb_hosts_seen(a->smb_hosts, d ? &r->cs.server : &r->cs.client, r->joined ? r->early_ts : r->cs.first_ts);
     }
+}
+
+/* Whether a state's rows stop within idle after t: a SYN sent again
+ * there may be past them. */
+static bool rows_stop_after(const struct syn_starts *s, int64_t t, int64_t idle)
+{
+    for (guint i = 0; s->untils && i < s->untils->len; i++) {
+        int64_t u = g_array_index(s->untils, int64_t, i);
+        if (t < u && ts_diff(u, t) <= idle)
+            return true;
+    }
+    return false;
 }
 
 void mstate_syn_starts_join(struct analysis *a)
@@ -700,8 +841,8 @@ void mstate_syn_starts_join(struct analysis *a)
          * connection), the same ISN, nothing of the ends between */
         /* a later part's rows end at its "until": a SYN sent again past it
          * is not known (counted) */
-        if (!r && f->isn_known && strcmp(f->close_reason, "end") == 0 && s->until != INT64_MAX &&
-            f->last_ts < s->until && ts_diff(s->until, f->last_ts) <= idle_us(f->established))
+        if (!r && f->isn_known && strcmp(f->close_reason, "end") == 0 &&
+            rows_stop_after(s, f->last_ts, idle_us(f->established)))
             a->state_folded.syn_starts++;
         if (!r || r->isn != (int64_t)f->isn ||
             !mstate_same_end(&f->addr[0], f->port[0], &r->cs.client, r->cs.client_port) ||

@@ -57,6 +57,14 @@
 #include "json.h"
 
 #define SYN_STARTS_MAX 256u
+/* The rows a run keeps: the first SYN_STARTS_MAX as JSON, the rest in
+ * "rows_more" (mstate_syn_rows.h).  2,048 cover about 2 s of a capture of
+ * 500 SMB connections a second (many170k): a SYN's first retransmission
+ * (1 s).  Each row costs about 6,000 instructions to write (deflate a
+ * third): 4,096 added 5% to a run of `--many 20000`. */
+#define SYN_STARTS_KEPT 2048u
+/* The rows merge holds of all its states (past them: not joined). */
+#define SYN_STARTS_MERGE_MAX (16u * SYN_STARTS_KEPT)
 
 /* A run: cs (c: its TCP flow, NULL for other carriers) closed and folded
  * into the groups and SMB hosts. */

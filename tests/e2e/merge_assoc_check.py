@@ -251,6 +251,59 @@ def groups_past_cap_cut(smbscope, samples, tmp):
                    diff or "exit %d != %d, or not past the cap" % (rc, rc_j))
 
 
+def edges_open_at_end(smbscope, samples, tmp):
+    """Connections still open at the end of the last part, several parts:
+    the run over the parts closes them at its end in the order it opened
+    them (flow.c flow_table_finish()) and makes their groups then, while
+    each part's run had them as edges of its own.  A generated capture of
+    800 connections (200 open at once) cut short after 7,600 packets (its
+    last connections left open), cut with editcap -c into 2 and 3 parts,
+    under caps of the groups the last of them cross: the merge of the
+    parts' reports (either argument order, and merged in two steps) is the
+    run over them.  Before, merge added them in the order of their
+    addresses (the lowest address is the server's: by server) and kept
+    other groups than the run (mstate_edges.c joint_close_order())."""
+    import json
+    from merge_check import first_diff, normal
+    d = tempfile.mkdtemp(dir=tmp)
+    gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "gen_capture.py")
+    full, whole = os.path.join(d, "m800.pcap"), os.path.join(d, "m800-cut-short.pcap")
+    subprocess.run([sys.executable, gen, "--samples", samples, "--many", "800", "--overlap", "200", full],
+                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["editcap", "-r", full, whole, "1-7600"], check=True, stdout=subprocess.DEVNULL)
+    for every, groups in itertools.product((3000, 3800), (600, 700)):
+        cap = ["--max-connection-groups", str(groups)]
+        sub = tempfile.mkdtemp(dir=d)
+        subprocess.run(["editcap", "-c", str(every), whole, os.path.join(sub, "p.pcap")], check=True,
+                       stdout=subprocess.DEVNULL)
+        parts = sorted(glob.glob(os.path.join(sub, "p_*")))
+        reports = []
+        for i, part in enumerate(parts):
+            _, out, _ = run([smbscope, "-q", "-T", "json"] + cap + [part])
+            reports.append(os.path.join(sub, "r%d.json" % i))
+            with open(reports[-1], "wb") as fh:
+                fh.write(out)
+        rc_j, joint, _ = run([smbscope, "-q", "-T", "json"] + cap + parts)
+        jdoc = json.loads(joint)
+        name = "edges open at the end, cut every %d packets into %d parts, --max-connection-groups %d" % (
+            every, len(parts), groups)
+        expect(name + ": the run is past the cap and ends with connections open (test meaningful)",
+               jdoc["connection_groups_summary"].get("cap_hit") and
+               any(e[-1] == "end" for e in jdoc["merge_state"]["state"]["edges"]))
+        step = os.path.join(sub, "step.json")
+        rc, out, _ = run([smbscope, "merge", "-T", "json"] + cap + reports[:2])
+        with open(step, "wb") as fh:
+            fh.write(out)
+        for label, args in (("", reports), (", reports in reverse", reports[::-1]),
+                            (", merged in two steps", [step] + reports[2:])):
+            if len(args) < 2:
+                continue
+            rc, out, err = run([smbscope, "merge", "-T", "json"] + cap + args)
+            diff = "merge failed: " + err.strip() if rc == 2 else first_diff(normal(json.loads(out)), normal(jdoc))
+            expect(name + label + ": the merge is the run over them", diff is None and rc == rc_j,
+                   diff or "exit %d != %d" % (rc, rc_j))
+
+
 def groups_past_fold(smbscope, samples, tmp):
     """Connection groups past the cap where each part's own run folded
     otherwise than the run over the parts (state.groups_past,
@@ -808,6 +861,7 @@ def main():
         degenerate(smbscope, a.samples, tmp)
         groups_past_cap(smbscope, a.samples, tmp)
         groups_past_cap_cut(smbscope, a.samples, tmp)
+        edges_open_at_end(smbscope, a.samples, tmp)
         groups_past_fold(smbscope, a.samples, tmp)
         spans(smbscope, a.samples, tmp)
         groups_linger_partial(smbscope, a.samples, tmp)

@@ -493,7 +493,68 @@ def tcp_edges(smbscope, samples, tmp):
             mc.expect("half-open, another 150 s later, cut after packets %s%s" % (", ".join(map(str, ks)), " " + " ".join(opts) if opts else ""),
                       d is None, d or "")
     groupings(smbscope, [(resyn, (1, 20)), (reuse, (20, 40)), (half, (gap, gap + 10))], tmp)
-    forged(smbscope, resyn, half, gap, tmp)
+    forged(smbscope, resyn, half, gap, tmp, samples)
+    syn_past_rows(smbscope, samples, tmp)
+
+
+def syn_past_rows(smbscope, samples, tmp):
+    """A SYN sent again 1 s after a cut, in a part that began 600 other
+    connections a second (gen_capture.py --many 1200 --rate 600 beside
+    smb445-list-shares.pcap with its SYN 1 s earlier, cut after that first
+    SYN): the connection the retransmitted SYN opened is past the later
+    part's first 256 rows of state.syn_starts (about half a second of them),
+    in its rows_more (mstate_syn_rows.h); the merge is the run over the
+    parts (before: one connection more, the first SYN a flow of its own,
+    counted in nothing).  Forged rows_more refused with their place."""
+    d = os.path.join(tmp, "syn-past-rows")
+    os.mkdir(d)
+    resyn, gen = os.path.join(d, "resyn.pcap"), os.path.join(d, "gen.pcap")
+    tcp_cuts.syn_again(os.path.join(samples, "smb445-list-shares.pcap"), resyn, 1000000)
+    subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench",
+                                                 "gen_capture.py"), "--samples", samples, "--many", "1200",
+                    "--rate", "600", gen], check=True, stdout=subprocess.DEVNULL)
+    hdr, many = tcp_cuts.read(gen)
+    _, one = tcp_cuts.read(resyn)
+    first = many[0][0] + 300000  # its first SYN 0.3 s into the generated connections
+    shift = first - one[0][0]
+    recs = sorted(many + [[t + shift, o, f] for t, o, f in one], key=lambda r: r[0])  # stable: ties keep order
+    k = next(i for i, r in enumerate(recs) if r[0] == first) + 1
+    parts = [os.path.join(d, "p0.pcap"), os.path.join(d, "p1.pcap")]
+    tcp_cuts.write(parts[0], hdr, recs[:k])
+    tcp_cuts.write(parts[1], hdr, recs[k:])
+    opts = ["--max-connection-groups", "5000"]  # the groups' order under the cap aside
+    diff = compare(smbscope, parts, d, opts)
+    late = mc.json.loads(open(parts[1] + ".json", "rb").read())
+    ss = late["merge_state"]["state"].get("syn_starts", {})
+    meaningful = len(ss.get("rows", [])) == 256 and 0 <= ss.get("until", -1) < first + 1000000 and \
+        ss.get("rows_more", {}).get("n", 0) > 0
+    mc.expect("a SYN sent again past the later part's first 256 rows (test meaningful)", meaningful,
+              str({k: v for k, v in ss.items() if k != "rows"})[:300])
+    mc.expect("a SYN sent again past the later part's first 256 rows: the merge is the run over the parts",
+              diff is None, diff or "")
+    if not meaningful:
+        return
+    more = ss["rows_more"]
+    garbage = mc.base64.b64encode(mc.zlib.compress(b"\xff" * 12)).decode()
+    for value, needle in (({"n": more["n"] + 1, "zlib": more["zlib"]}, "rows_more: zlib: not a zlib stream of n rows"),
+                          ({"n": 1, "zlib": garbage}, "rows_more[0]: not a row smbscope writes"),
+                          ({"n": 1, "zlib": "!!!!"}, "rows_more: zlib: not base64")):
+        t = mc.json.loads(mc.json.dumps(late))
+        t["merge_state"]["state"]["syn_starts"]["rows_more"] = value
+        bad = os.path.join(d, "bad.json")
+        with open(bad, "w") as f:
+            mc.json.dump(mc.redigest(t), f)
+        rc, _, err = mc.run([smbscope, "merge", bad])
+        mc.expect("refuses state.syn_starts.rows_more: %s" % needle.split(": ", 1)[1], rc == 2 and needle in err,
+                  "exit %d, %r" % (rc, err.strip()))
+    t = mc.json.loads(mc.json.dumps(late))
+    t["merge_state"]["state"]["syn_starts"]["until_more"] = -5
+    bad = os.path.join(d, "bad.json")
+    with open(bad, "w") as f:
+        mc.json.dump(mc.redigest(t), f)
+    rc, _, err = mc.run([smbscope, "merge", bad])
+    mc.expect("refuses state.syn_starts.until_more -5", rc == 2 and "until_more: not a time" in err,
+              "exit %d, %r" % (rc, err.strip()))
 
 
 def groupings(smbscope, cuts, tmp):
@@ -526,7 +587,7 @@ def groupings(smbscope, cuts, tmp):
             os.path.basename(cap), ", ".join(map(str, ks))), not wrong, "; ".join(wrong)[:400])
 
 
-def forged(smbscope, resyn, half, gap, tmp):
+def forged(smbscope, resyn, half, gap, tmp, samples):
     """The new members' forgeries refused with their place."""
     d = os.path.join(tmp, "forged")
     os.mkdir(d)
@@ -567,6 +628,21 @@ def forged(smbscope, resyn, half, gap, tmp):
     rc, out, err = mc.run([smbscope, "merge", "-T", "json", first + ".json", cut_late])
     got = mc.json.loads(out)["stats"]["merged"]["state_folded"].get("syn_starts") if rc != 2 else err
     mc.expect("a SYN open at a part's end past the next part's rows: stats.merged.state_folded.syn_starts 1",
+              got == 1, str(got))
+    # the same beside a third report whose own rows stop before that SYN:
+    # each state's "until" says where its rows stop, not the earliest of them
+    # (before: the earliest, before the SYN, and nothing counted)
+    third = os.path.join(d, "third.pcap")
+    subprocess.run(["editcap", "-r", os.path.join(samples, "nbdgm-nmbd-startup.pcap"), third, "1-2"], check=True)  # no TCP
+    t = mc.json.loads(mc.run([smbscope, "-q", "-T", "json", third])[1])
+    t["merge_state"]["state"]["syn_starts"] = {"until": docs[late]["merge_state"]["state"]["inputs"][0]["first_ts"] - 10 ** 9,
+                                               "rows": []}
+    third_json = third + ".json"
+    with open(third_json, "w") as f:
+        mc.json.dump(mc.redigest(t), f)
+    rc, out, err = mc.run([smbscope, "merge", "-T", "json", third_json, first + ".json", cut_late])
+    got = mc.json.loads(out)["stats"]["merged"]["state_folded"].get("syn_starts") if rc != 2 else err
+    mc.expect("the same beside a report whose rows stop earlier: stats.merged.state_folded.syn_starts 1",
               got == 1, str(got))
     for path, key, value, needle in cases:
         t = mc.json.loads(mc.json.dumps(docs[path]))
