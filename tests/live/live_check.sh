@@ -127,10 +127,17 @@ for p in $P_REF $P_VETH $P_ANY $P_NO139 $P_EVERY $P_ETXT $P_EJSON; do
     started "$p" || { head -v "$WORK"/*.err; ps -o pid,stat,args -p "$p"; fail "capture $p did not start"; }
 done
 for i in $(seq 50); do grep -q 'listening on' "$WORK/ref.err" && break; sleep 0.05; done
-sleep 0.3   # filters attached, -Z done
+sleep 0.3   # filters attached
 
-# -Z nobody: every id of the running capture is nobody's (and its group's)
+# -Z nobody: every id of the running capture is nobody's (and its group's).
+# It drops them once its capture is open, after the socket started() saw:
+# until then (a moment, longer on a loaded machine) they are root's.
 NOBODY_UID=$(id -u nobody) NOBODY_GID=$(id -g nobody)
+for i in $(seq 300); do
+    grep -Eq "^Uid:[[:space:]]+$NOBODY_UID[[:space:]]+$NOBODY_UID[[:space:]]+$NOBODY_UID[[:space:]]+$NOBODY_UID\b" \
+        "/proc/$P_VETH/status" 2>/dev/null && break
+    sleep 0.05
+done
 grep -E '^(Uid|Gid|Groups):' "/proc/$P_VETH/status" >"$WORK/veth.ids"
 "$PY" - "$WORK/veth.ids" "$NOBODY_UID" "$NOBODY_GID" <<'EOF' || fail "-Z nobody: $(tr '\n' ' ' <"$WORK/veth.ids")"
 import sys
