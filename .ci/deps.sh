@@ -34,7 +34,13 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
+  # A mirror's passing error is not the change's: each download is retried
+  # (Acquire::Retries), and the whole step once more after a pause.
+  apt_opts=(-o Acquire::Retries=5)
+  apt_retry() {
+    apt-get "${apt_opts[@]}" "$@" || { sleep 20; apt-get "${apt_opts[@]}" "$@"; }
+  }
+  apt_retry update -qq
   # tshark asks whether non-root users may capture; the default answer is fine.
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt_retry install -y -qq --no-install-recommends "${missing[@]}"
 fi

@@ -58,12 +58,18 @@ def unread(fd):
 
 
 def waiting_for_input(pid):
-    """Whether smbscope's main thread sleeps (it only does when it has used
-    every byte it could read and waits for more: a read, poll or the
-    decompression thread)."""
+    """Whether every thread of smbscope sleeps (they only all do when the
+    fifo's bytes are used and it waits for more).  Not the main thread
+    alone: it also sleeps while it waits for the reader or decompression
+    thread, which may be runnable and not yet scheduled on a loaded
+    machine, with records of the part still in hand."""
     try:
-        with open("/proc/%d/task/%d/stat" % (pid, pid)) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "S"
+        tasks = os.listdir("/proc/%d/task" % pid)
+        for tid in tasks:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] != "S":
+                    return False
+        return bool(tasks)
     except OSError:
         return False
 

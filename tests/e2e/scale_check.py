@@ -41,6 +41,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jobs_check import normal as jobs_normal, port_445_to_139  # noqa: E402  (what --jobs cannot add up)
 from merge_check import first_diff, normal as merge_normal, redigest  # noqa: E402
+import child_rss  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RSS_LIMIT_KIB = 64 * 1024
@@ -55,15 +56,13 @@ def check(ok, what):
 
 
 def run(smbscope, args, out):
-    """Run smbscope, report to out; (exit status, peak RSS KiB of that child alone)."""
+    """Run smbscope, report to out; (exit status, peak RSS KiB of that child
+    alone: child_rss.py, not this process's own peak)."""
     with open(out, "wb") as f:
-        p = subprocess.Popen([smbscope, "-q"] + args, stdout=f, stderr=subprocess.PIPE)
-        _, status, ru = os.wait4(p.pid, 0)
-        p.returncode = os.waitstatus_to_exitcode(status)
-        err = p.stderr.read().decode(errors="replace")
-    if p.returncode not in (0, 1, 3):
-        sys.exit("smbscope %s: exit %d: %s" % (" ".join(args), p.returncode, err))
-    return p.returncode, ru.ru_maxrss
+        rc, _, err, rss = child_rss.run([smbscope, "-q"] + args, stdout=f, stderr=subprocess.PIPE)
+    if rc not in (0, 1, 3):
+        sys.exit("smbscope %s: exit %d: %s" % (" ".join(args), rc, err.decode(errors="replace")))
+    return rc, rss
 
 
 def report(smbscope, cap, extra, tmp, name):
@@ -199,7 +198,7 @@ def jobs_inputs(smbscope, tmp):
         accounted(d, 160000, "--jobs %d over 4 inputs" % jobs)
         check(rss < RSS_LIMIT_KIB, "--jobs %d over 4 full inputs: peak RSS %d KiB < 64 MiB" % (jobs, rss))
         check(d["stats"]["jobs"]["threads"] == 2, "--jobs %d over 4 inputs: 2 threads (%r)" % (jobs, d["stats"]["jobs"]))
-    # last: a child's ru_maxrss starts from this process' size at the fork
+    # last (a child's peak RSS is measured by child_rss.py now, apart from this process's)
     one, _, _ = report(smbscope, parts[-1], ["--connections", "none"] + parts[:-1], tmp, "inputs-1")  # in time order
     for jobs, d in docs.items():
         folded = d["stats"].get("merged", {}).get("state_folded")
@@ -242,7 +241,7 @@ def cut_parts(tmp, n, extra, packets):
 
 def to_port_139(src, dst):
     """A classic pcap's TCP port 445 made 139, record by record (this
-    process stays small: a child's ru_maxrss starts from its size)."""
+    process stays small; child_rss.py measures a child apart from it)."""
     with open(src, "rb") as f, open(dst, "wb") as o:
         o.write(f.read(24))
         while True:
@@ -667,8 +666,8 @@ def quic_keylogged_run(smbscope, tmp, n=2000):
 
 def quic_keylogged_check(keylogged):
     """(quic_keylogged_run's run, checked once every peak RSS of the test
-    was taken: a child's ru_maxrss starts from this process's RSS at the
-    fork, and the reports parsed here make it large.)"""
+    was taken; a child's ru_maxrss took this process's own peak before
+    child_rss.py, and the reports parsed here make it large.)"""
     out, rss, n = keylogged
     d = json.load(open(out))
     q = d["stats"]["quic"]
@@ -869,9 +868,9 @@ def main():
                 check_one(args.smbscope, tmp)
             return 1 if failures else 0
     if not args.no_rss:
-        # in a process of its own, started while this one is small: a child's
-        # ru_maxrss starts from its parent's RSS at the fork, and the reports
-        # parsed here grow this process to 200 MB
+        # in a process of its own, started while this one is small (before
+        # child_rss.py a child's ru_maxrss took its parent's peak, and the
+        # reports parsed here grow this process to 200 MB)
         p = subprocess.run([sys.executable, os.path.abspath(__file__), "--smbscope", args.smbscope, "--jobs-inputs"])
         check(p.returncode == 0, "--jobs over several inputs (above)")
         p = subprocess.run([sys.executable, os.path.abspath(__file__), "--smbscope", args.smbscope, "--netbios"])

@@ -127,10 +127,17 @@ for p in $P_REF $P_VETH $P_ANY $P_NO139 $P_EVERY $P_ETXT $P_EJSON; do
     started "$p" || { head -v "$WORK"/*.err; ps -o pid,stat,args -p "$p"; fail "capture $p did not start"; }
 done
 for i in $(seq 50); do grep -q 'listening on' "$WORK/ref.err" && break; sleep 0.05; done
-sleep 0.3   # filters attached, -Z done
+sleep 0.3   # filters attached
 
-# -Z nobody: every id of the running capture is nobody's (and its group's)
+# -Z nobody: every id of the running capture is nobody's (and its group's).
+# It drops them once its capture is open, after the socket started() saw:
+# until then (a moment, longer on a loaded machine) they are root's.
 NOBODY_UID=$(id -u nobody) NOBODY_GID=$(id -g nobody)
+for i in $(seq 300); do
+    grep -Eq "^Uid:[[:space:]]+$NOBODY_UID[[:space:]]+$NOBODY_UID[[:space:]]+$NOBODY_UID[[:space:]]+$NOBODY_UID\b" \
+        "/proc/$P_VETH/status" 2>/dev/null && break
+    sleep 0.05
+done
 grep -E '^(Uid|Gid|Groups):' "/proc/$P_VETH/status" >"$WORK/veth.ids"
 "$PY" - "$WORK/veth.ids" "$NOBODY_UID" "$NOBODY_GID" <<'EOF' || fail "-Z nobody: $(tr '\n' ' ' <"$WORK/veth.ids")"
 import sys
@@ -149,6 +156,24 @@ CL smbclient -s "$WORK/cli/smb.conf" -N -p 445 -m SMB3 "//$SRV4/data" -c ls
 CL smbclient -s "$WORK/cli/smb.conf" -N -p 445 -m NT1 --option='client min protocol=NT1' "//$SRV4/data" -c ls
 CL smbclient -s "$WORK/cli/smb.conf" -N -p 445 -m SMB3 "//$SRV6/data" -c ls
 sleep 1.3   # connections close (FIN) before the captures end; one --report-every interval passes
+# ... and every capture has read what the kernel holds for it: a capture
+# ends at its signal without reading its ring again, and on a loaded
+# machine one may not have run since the last FIN.  Caught up: each of its
+# threads asleep (in poll; the ring is empty) at three looks in a row.
+asleep() {
+    local t
+    for t in /proc/"$1"/task/*/stat; do
+        [ "$(sed 's/.*) //' "$t" 2>/dev/null | cut -d' ' -f1)" = S ] || return 1
+    done
+}
+for p in $P_REF $P_VETH $P_ANY $P_NO139 $P_EVERY $P_ETXT $P_EJSON; do
+    n=0
+    for i in $(seq 300); do
+        if asleep "$p"; then n=$((n + 1)); else n=0; fi
+        [ $n -ge 3 ] && break
+        sleep 0.05
+    done
+done
 
 # ndjson is flushed per event: the events are in the file before capture ends
 LINES_BEFORE=$(grep -c '"smb-connection"' "$WORK/any.ndjson")
