@@ -31,6 +31,16 @@ on captures built here.
     holds only the ACKs and FINs): the merge of the parts equals the run
     over them (packets, end, TCP connection count), in either order.
 
+  * state integers: a run's report whose state's integer arrays are far
+    longer than a run writes (forge_state.py: end_close_ranks of 2 Mi
+    zeros, end_close_lingers, groups_past.closes and group_closes past the
+    rows beside them, edge_closes past the edges): read a value at a time
+    from the state's text (analyzer/merge/mstate_cut.h) or refused before
+    the parse, never one json-glib tree (about 90 bytes a value: main
+    peaked 185 MB on 2 Mi ranks, 365 MB on 4 Mi, 350 MB on 4 Mi past
+    closes); each merge's peak RSS taken by wait4() (a generous bound, no
+    time), the errors naming the member and the element.
+
 Usage: merge_limits_check.py --smbscope BIN --samples DIR
 """
 
@@ -370,6 +380,114 @@ def netbios_caps(smbscope, tmp):
     expect("a merged report merged again still names what was folded", f2 == folded, str(f2))
 
 
+def merge_rss(smbscope, args):
+    """merge run from a small process of its own (a child's ru_maxrss starts
+    from its parent's): (exit status, stderr, the merge's peak RSS in MiB)."""
+    probe = ("import resource,subprocess,sys;p=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,"
+             "stderr=subprocess.PIPE);sys.stdout.write('%d %d\\n' % (p.returncode,"
+             "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss));sys.stderr.buffer.write(p.stderr)")
+    p = subprocess.run([sys.executable, "-c", probe, smbscope, "merge", "-T", "json", "-q", "-o", os.devnull] + args,
+                       capture_output=True, timeout=300)
+    rc, rss = (int(x) for x in p.stdout.split())
+    return rc, p.stderr.decode(errors="replace"), rss >> 10
+
+
+def forged_text(doc, members):
+    """doc's text with state members (name -> the text of a JSON array, or
+    (outer, name) -> one inside member outer) put in, digest made again
+    (forge_state.py's, without a tree of millions of values in Python)."""
+    from forge_state import canonical, redigest
+    d = json.loads(json.dumps(doc))
+    st = d["merge_state"]["state"]
+    texts = {}
+    for k, text in members.items():
+        mark = "@forged-%d@" % len(texts)
+        if isinstance(k, tuple):
+            st.setdefault(k[0], {})[k[1]] = mark
+        else:
+            st[k] = mark
+        texts['"%s"' % mark] = text
+
+    def put(t):
+        for mark, text in texts.items():
+            t = t.replace(mark, text)
+        return t
+
+    head = "smbscope-merge-state/%d\n" % d["merge_state"]["format"]
+    state, conns = put(canonical(st)), canonical(d.get("connections", []))
+    import hashlib
+    digest = hashlib.sha256((head + state + "\n" + conns).encode()).hexdigest()
+    d["merge_state"]["digest"] = "sha256:" + digest
+    return put(json.dumps(d))
+
+
+def state_ints(smbscope, samples, tmp):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from forge_state import redigest
+    rc, out, err = run([smbscope, "-q", "-T", "json", os.path.join(samples, "smb445-list-shares.pcap")])
+    doc = json.loads(out) if rc in (0, 1) else {}
+    st = doc.get("merge_state", {}).get("state", {})
+    expect("a run's report with numbered closes to forge", "end_close_ranks" in st and "group_closes" in st, err)
+    if "end_close_ranks" not in st:
+        return
+    sanitized = b"__asan_init" in open(smbscope, "rb").read()
+    big = (1 << 17) if sanitized else (1 << 21)  # 2 Mi ranks: main's tree 183 MB
+
+    def ints(n, v=0, last=None):
+        return "[" + ("%d," % v) * (n - 1) + "%d]" % (v if last is None else last)
+
+    quarter = "[" + ",".join(str(i) for i in range(0, big, 4)) + "]"
+    lingering = json.loads(json.dumps(doc))
+    lingering["merge_state"]["state"]["fin_closes"] = lingering["merge_state"]["state"]["end_lingers"] = big // 4
+    cases = (
+        ("end_close_ranks of %d zeros, a quarter of them lingering" % big, lingering,
+         {"end_close_ranks": ints(big), "end_close_lingers": quarter}, None, 64),
+        ("end_close_ranks of %d zeros, the last past them" % big, doc, {"end_close_ranks": ints(big, 0, big)},
+         "merge_state.state.end_close_ranks: a rank past the closes at the end", 64),
+        ("end_close_ranks of 4 Mi + 1 zeros", doc, {"end_close_ranks": ints((1 << 22) + 1)},
+         "merge_state.state.end_close_ranks: more than 4194304 elements", 64),
+        ("groups_past.closes of %d numbers, no rows" % (2 * big), doc,
+         {("groups_past", "groups"): "[]", ("groups_past", "closes"): ints(2 * big, 1)},
+         "merge_state.state.groups_past.closes: more than 0 elements", 64),
+        ("group_closes of %d numbers, one row" % (big // 2), doc, {"group_closes": ints(big // 2, 1)},
+         "merge_state.state.group_closes: more than 1 elements", 48),
+        ("edge_closes of %d numbers, no edge" % (big // 4), doc, {"edge_closes": ints(big // 4, 1)},
+         "state.edge_closes: more values than its cap lets it hold", 32),
+        ("end_close_ranks with a string", doc, {"end_close_ranks": '[0,0,"x",0]'},
+         "merge_state.state.end_close_ranks[2]: not an integer", None),
+        ("end_close_ranks with a fraction", doc, {"end_close_ranks": "[0,0,1.5,0]"},
+         "merge_state.state.end_close_ranks[2]: not an integer", None),
+    )
+    for name, base, members, needle, bound in cases:
+        path = os.path.join(tmp, "forged-ints.json")
+        with open(path, "w") as f:
+            f.write(forged_text(base, members))
+        rc, err, peak = merge_rss(smbscope, [path])
+        if needle:
+            expect("a report's state with %s: refused, naming it" % name, rc == 2 and needle in err,
+                   "exit %d, %r" % (rc, err.strip()[:300]))
+        else:
+            expect("a report's state with %s: merged" % name, rc in (0, 1, 3), "exit %d, %r" % (rc, err.strip()[:300]))
+        if bound and not sanitized:
+            expect("... peak RSS %d MiB under %d MiB" % (peak, bound), peak < bound)
+        os.unlink(path)
+    # read from the text, compact or indented, as the tree read them: the same merge
+    perm = json.loads(json.dumps(doc))
+    ps = perm["merge_state"]["state"]
+    ps["end_close_ranks"] = [(7 * i) % 5000 for i in range(5000)]
+    ps["end_close_lingers"] = list(range(0, 5000, 3))
+    ps["fin_closes"] = ps["end_lingers"] = len(ps["end_close_lingers"])
+    redigest(perm)
+    outs = []
+    for indent in (None, 2):
+        path = os.path.join(tmp, "forged-perm-%s.json" % indent)
+        with open(path, "w") as f:
+            json.dump(perm, f, indent=indent)
+        outs.append(run([smbscope, "merge", "-T", "json", path]))
+    expect("5,000 ranks merged, compact or indented alike", outs[0][0] != 2 and outs[0][:2] == outs[1][:2],
+           (outs[0][2] + outs[1][2]).strip()[:300])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smbscope", required=True)
@@ -381,6 +499,7 @@ def main():
         tails(a.smbscope, a.samples, tmp)
         caps(a.smbscope, a.samples, tmp)
         netbios_caps(a.smbscope, tmp)
+        state_ints(a.smbscope, a.samples, tmp)
     print("%d failure(s)" % len(failures))
     return 1 if failures else 0
 
