@@ -32,14 +32,21 @@ on captures built here.
     over them (packets, end, TCP connection count), in either order.
 
   * state integers: a run's report whose state's integer arrays are far
-    longer than a run writes (forge_state.py: end_close_ranks of 2 Mi
-    zeros, end_close_lingers, groups_past.closes and group_closes past the
-    rows beside them, edge_closes past the edges): read a value at a time
-    from the state's text (analyzer/merge/mstate_cut.h) or refused before
-    the parse, never one json-glib tree (about 90 bytes a value: main
-    peaked 185 MB on 2 Mi ranks, 365 MB on 4 Mi, 350 MB on 4 Mi past
-    closes); each merge's peak RSS taken by wait4() (a generous bound, no
-    time), the errors naming the member and the element.
+    longer than a run writes (end_close_ranks of 2 Mi zeros,
+    end_close_lingers, groups_past.closes and group_closes past the rows
+    beside them, edge_closes past the edges): read a value at a time from
+    the state's text (analyzer/merge/mstate_cut.h) or refused before the
+    parse, never one json-glib tree (about 90 bytes a value: main peaked
+    229 MiB on 2 Mi ranks, 347 MiB on 4 Mi, 347 MiB on 4 Mi past closes);
+    each merge's peak RSS taken by getrusage() in a small process of its
+    own (a generous bound, no time), the errors naming the member and the
+    element.
+
+  * sketches: 16 reports of 100 inputs each carrying a full overlap sketch
+    (1,792 hashes, what a run writes at most; 2.9 M in all): merge checks
+    them where the inputs hold them (analyzer/merge/part_overlap.c, a
+    k-way merge), not a copy of 16 bytes a hash (main peaked 108 MiB, now
+    48); one record shared by the first and the last input still named.
 
 Usage: merge_limits_check.py --smbscope BIN --samples DIR
 """
@@ -488,6 +495,50 @@ def state_ints(smbscope, samples, tmp):
            (outs[0][2] + outs[1][2]).strip()[:300])
 
 
+def sketches(smbscope, samples, tmp):
+    rc, out, err = run([smbscope, "-q", "-T", "json", os.path.join(samples, "smb445-list-shares.pcap")])
+    doc = json.loads(out) if rc in (0, 1) else {}
+    inputs = doc.get("merge_state", {}).get("state", {}).get("inputs", [])
+    expect("a run's report with an input to copy", len(inputs) == 1 and "overlap" in inputs[0], err)
+    if len(inputs) != 1:
+        return
+    from forge_state import redigest
+    sanitized = b"__asan_init" in open(smbscope, "rb").read()
+    reports, per = (4, 25) if sanitized else (16, 100)
+    n = 1792  # PART_SKETCH_MAX
+    paths = []
+    for r in range(reports):
+        d = json.loads(json.dumps(doc))
+        ins = []
+        for k in range(per):
+            x = dict(inputs[0], path="sketch-%d-%d.pcap" % (r, k))
+            x["part_id"] = "sha256:%064x" % (r * per + k + 1)
+            first = (r * per + k) << 44  # a prefix of its own: no hash shared
+            x["overlap"] = {"level": 3, "hashes": base64.b64encode(
+                struct.pack("<%dQ" % n, *range(first, first + n * 4099, 4099))).decode()}
+            ins.append(x)
+        d["merge_state"]["state"]["inputs"] = ins
+        paths.append(os.path.join(tmp, "sketches-%d.json" % r))
+        with open(paths[-1], "w") as f:
+            json.dump(redigest(d), f)
+    rc, err, peak = merge_rss(smbscope, paths)
+    expect("%d reports of %d inputs of %d sampled records each: merged" % (reports, per, n), rc in (0, 1, 3),
+           "exit %d, %r" % (rc, err.strip()[:300]))
+    if not sanitized:
+        expect("... peak RSS %d MiB under 80 MiB" % peak, peak < 80)
+    # the last input shares one record with the first: named
+    d = json.load(open(paths[-1]))
+    last = d["merge_state"]["state"]["inputs"][-1]["overlap"]
+    h = base64.b64decode(last["hashes"])
+    last["hashes"] = base64.b64encode(struct.pack("<Q", 4099 * 7) + h[8:]).decode()
+    with open(paths[-1], "w") as f:
+        json.dump(redigest(d), f)
+    rc, err, _ = merge_rss(smbscope, paths)
+    expect("... and with the last input sharing one record with the first: refused, naming both",
+           rc == 2 and "capture parts overlap: sketch-%d-%d.pcap" % (reports - 1, per - 1) in err and
+           "shares 1 sampled record with sketch-0-0.pcap" in err, "exit %d, %r" % (rc, err.strip()[:400]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smbscope", required=True)
@@ -500,6 +551,7 @@ def main():
         caps(a.smbscope, a.samples, tmp)
         netbios_caps(a.smbscope, tmp)
         state_ints(a.smbscope, a.samples, tmp)
+        sketches(a.smbscope, a.samples, tmp)
     print("%d failure(s)" % len(failures))
     return 1 if failures else 0
 
