@@ -68,6 +68,7 @@ static bool count_elements(const char *p, size_t from, size_t to, guint *n)
  * as written (no key of the object written with escapes), and the
  * object's text walks.  One walk for all of them. */
 #define MEMBERS_ONCE_MAX 8 /* keys looked for in one walk */
+_Static_assert(MSTATE_CUT_N <= MEMBERS_ONCE_MAX, "the state's members the cuts need, in one walk");
 
 static void members_once(const char *p, size_t n, size_t at, const char *const *keys, int nkeys, size_t *from,
                          size_t *to)
@@ -135,6 +136,7 @@ static const struct {
     [MSTATE_CUT_PAST_CLOSES] = { "groups_past", "closes" },
     [MSTATE_CUT_END_RANKS] = { NULL, "end_close_ranks" },
     [MSTATE_CUT_END_LINGERS] = { NULL, "end_close_lingers" },
+    [MSTATE_CUT_INPUTS] = { NULL, "inputs" },
 };
 
 /* Key k's place in keys[0..*n), added when absent. */

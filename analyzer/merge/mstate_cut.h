@@ -38,7 +38,8 @@
 
 /* the arrays cut: state.groups, state.groups_past.groups, state.smb_hosts.records;
  * the integers state.group_closes, state.groups_past.closes,
- * state.end_close_ranks, state.end_close_lingers */
+ * state.end_close_ranks, state.end_close_lingers; state.inputs (objects
+ * of about 30 values, each up to 19 KB with its overlap sketch) */
 enum mstate_cut_at {
     MSTATE_CUT_GROUPS,
     MSTATE_CUT_PAST_GROUPS,
@@ -47,11 +48,13 @@ enum mstate_cut_at {
     MSTATE_CUT_PAST_CLOSES,
     MSTATE_CUT_END_RANKS,
     MSTATE_CUT_END_LINGERS,
+    MSTATE_CUT_INPUTS,
     MSTATE_CUT_N
 };
 
 /* Values a cut row may hold before it is parsed: a group row has 58 (30
- * fields, 3 examples of 8), an SMB host record 11; any more is no row
+ * fields, 3 examples of 8), an SMB host record 11, an input about 30 (22
+ * members, its overlap sketch and decode outcomes); any more is no row
  * smbscope writes. */
 #define MSTATE_CUT_ROW_VALUES 128u
 

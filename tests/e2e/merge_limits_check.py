@@ -46,7 +46,9 @@ on captures built here.
     (1,792 hashes, what a run writes at most; 2.9 M in all): merge checks
     them where the inputs hold them (analyzer/merge/part_overlap.c, a
     k-way merge), not a copy of 16 bytes a hash (main peaked 108 MiB, now
-    48); one record shared by the first and the last input still named.
+    48); one report of 800 such inputs read an input at a time (main
+    100 MiB, now 46); one record shared by the first and the last input
+    still named.
 
 Usage: merge_limits_check.py --smbscope BIN --samples DIR
 """
@@ -526,6 +528,29 @@ def sketches(smbscope, samples, tmp):
            "exit %d, %r" % (rc, err.strip()[:300]))
     if not sanitized:
         expect("... peak RSS %d MiB under 80 MiB" % peak, peak < 80)
+    # one report of them all: its inputs read one at a time from the state's
+    # text (mstate_cut.h), never all in one tree beside the text it was
+    # parsed from (main peaked 100 MiB on 800 inputs, now 46)
+    d = json.load(open(paths[0]))
+    d["merge_state"]["state"]["inputs"] = [i for p in paths for i in json.load(open(p))["merge_state"]["state"]["inputs"]][:8 * per]
+    one = os.path.join(tmp, "sketches-one.json")
+    with open(one, "w") as f:
+        json.dump(redigest(d), f)
+    rc, err, peak = merge_rss(smbscope, [one])
+    expect("one report of %d inputs of %d sampled records each: merged" % (8 * per, n), rc in (0, 1, 3),
+           "exit %d, %r" % (rc, err.strip()[:300]))
+    if not sanitized:
+        expect("... peak RSS %d MiB under 72 MiB" % peak, peak < 72)
+    # an input of more values than one smbscope writes: refused before it is parsed
+    d = json.loads(json.dumps(doc))
+    d["merge_state"]["state"]["inputs"][0]["junk"] = [0] * 200
+    bad = os.path.join(tmp, "sketches-junk.json")
+    with open(bad, "w") as f:
+        json.dump(redigest(d), f)
+    rc, err, _ = merge_rss(smbscope, [bad])
+    expect("an input of more than 128 values: refused, naming it",
+           rc == 2 and "merge_state.state.inputs[0]: a row of more than 128 values" in err,
+           "exit %d, %r" % (rc, err.strip()[:300]))
     # the last input shares one record with the first: named
     d = json.load(open(paths[-1]))
     last = d["merge_state"]["state"]["inputs"][-1]["overlap"]
