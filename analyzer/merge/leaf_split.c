@@ -132,8 +132,12 @@ static void hand_on(struct leaf_split *s, const char *p, size_t from, size_t end
  * What the reader's caps (jget_arr()) refuse is seen only after json-glib
  * has built the whole tree; the same bounds on the text come first.  Each
  * member may hold what its cap lets it: the large ones here (the reader's
- * caps times a row's values, with room for fields a row may gain), any
- * other LEAF_STATE_MEMBER_VALUES; members the reader does not know share
+ * caps times a row's values, with room for fields a row may gain), the
+ * integer arrays of one number an edge or a tail at their readers' cap
+ * (ANALYSIS_MAX_EDGES, plus one so that the reader's own error names the
+ * count: as one json-glib tree, about 90 bytes a value, the default would
+ * let each hold 46 MB), any other LEAF_STATE_MEMBER_VALUES; members the
+ * reader does not know share
  * LEAF_STATE_MEMBER_VALUES in all.  (A state smbscope writes at its
  * default caps holds about 100,000 values: a 20,000-connection run.) */
 static const struct {
@@ -150,6 +154,13 @@ static const struct {
     { "smb_hosts", (1ull << 20) * 32 + 64 },    /* MAX_SMB_HOSTS (mstate_conns.c) records of 11 */
     { "edge_xchg", 4096ull * 2048 },            /* ANALYSIS_MAX_EDGES exchanges of up to 32 sessions */
     { "syn_starts", 4096ull * 40 },              /* 16 * SYN_STARTS_MAX rows of 33 (merged states) */
+    { "edge_closes", 4096ull + 1 },              /* ANALYSIS_MAX_EDGES: one a member of "edges" */
+    { "edge_fins_acked", 4096ull + 1 },          /* places of edges */
+    { "edge_half_open", 4096ull + 1 },
+    { "edge_client_silent", 4096ull + 1 },
+    { "tail_closes", 4096ull + 1 },              /* one a member of "tails" (ANALYSIS_MAX_EDGES) */
+    { "data_tail_closes", 4096ull + 1 },
+    { "tail_fins_acked", 4096ull + 1 },
 };
 
 /* The members of a run's state this smbscope writes (mstate_write.c and

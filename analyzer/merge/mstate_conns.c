@@ -379,72 +379,27 @@ static void read_group(struct jget *g, const struct jpath *ip, JsonArray *o, str
 
 /* A state's group rows (or SMB host records): the array of its tree, or
  * its text cut out of the state (mstate_cut.h) read a row at a time (a
- * forged state of 65,536 rows took 360 MB as one tree). */
-struct group_rows {
-    JsonArray *arr;
-    struct mstate_rows text;
-    bool cut;
-    guint n;
-};
-
-/* Array k of o as its rows, at most max (false: none, or g failed). */
-static bool rows_open(struct group_rows *r, struct jget *g, const struct jpath *p, JsonObject *o, const char *k,
-                      guint max, const struct mstate_cut *cut, enum mstate_cut_at at)
+ * forged state of 65,536 rows took 360 MB as one tree).  The next row,
+ * NULL when it is no array (or g failed). */
+static JsonArray *rows_next(struct mstate_arr *r, struct jget *g, const struct jpath *ip)
 {
-    memset(r, 0, sizeof *r);
-    JsonArray *arr = jget_arr(g, p, o, k, max); /* when cut: "[]" in its place */
-    if (!arr)
-        return false;
-    if (!mstate_cut_has(cut, at)) {
-        r->arr = arr;
-        r->n = json_array_get_length(arr);
-        return true;
-    }
-    if (cut->n[at] > max) { /* as jget_arr() says it */
-        struct jpath kp;
-        char buf[96];
-        jpath_key(&kp, p, k);
-        snprintf(buf, sizeof buf, "more than %u elements", max);
-        jget_fail(g, &kp, buf);
-        return false;
-    }
-    r->cut = true;
-    r->n = cut->n[at];
-    mstate_rows_begin(&r->text, cut, at);
-    return true;
-}
-
-/* Row i (read in order), NULL when it is no array (or g failed). */
-static JsonArray *rows_next(struct group_rows *r, guint i, struct jget *g, const struct jpath *ip)
-{
-    if (!r->cut)
-        return jget_node_arr(json_array_get_element(r->arr, i));
-    const char *why = NULL;
-    JsonNode *n = mstate_rows_next(&r->text, &why);
-    if (!n)
-        jget_fail(g, ip, why ? why : "not JSON");
-    return n ? jget_node_arr(n) : NULL;
-}
-
-static void rows_close(struct group_rows *r)
-{
-    if (r->cut)
-        mstate_rows_end(&r->text);
+    return jget_node_arr(mstate_arr_next(r, g, ip));
 }
 
 /* A state's groups (its rows, their close numbers in closes) into the
  * wide table, each noted where the run made it; lower: rows without a
  * server (any-host, other) skipped (their connections added there), else
  * NULL. */
-static uint64_t fold_rows(struct jget *g, const struct jpath *ap, struct analysis *a, struct group_rows *rows,
-                          JsonArray *closes, int64_t run_first_ts, uint64_t *lower)
+static uint64_t fold_rows(struct jget *g, const struct jpath *ap, struct analysis *a, struct mstate_arr *rows,
+                          struct mstate_arr *closes, int64_t run_first_ts, uint64_t *lower)
 {
     uint64_t conns = 0;
     struct jpath ip;
     for (guint i = 0; !g->failed && i < rows->n; i++) {
         jpath_index(&ip, ap, i);
         struct conn_group grp;
-        read_group(g, &ip, rows_next(rows, i, g, &ip), &grp);
+        read_group(g, &ip, rows_next(rows, g, &ip), &grp);
+        int64_t at = closes ? mstate_arr_peek_i64(closes) : i; /* read in order: every row's */
         if (g->failed)
             break;
         if (lower && grp.key.level > CONN_GROUP_ANY_CLIENT) {
@@ -455,8 +410,7 @@ static uint64_t fold_rows(struct jget *g, const struct jpath *ap, struct analysi
         conn_groups_add_group(a->groups, &grp);
         /* noted only where the wide table holds it: as many notes as groups */
         if (a->group_order && conn_groups_has(a->groups, &grp.key))
-            mstate_group_order_note(a, &grp.key, run_first_ts, closes ? mstate_close_at(closes, i) : i,
-                                    grp.first_ts);
+            mstate_group_order_note(a, &grp.key, run_first_ts, at, grp.first_ts);
     }
     return conns;
 }
@@ -470,12 +424,15 @@ static uint64_t fold_past(struct jget *g, const struct jpath *p, struct analysis
     jpath_key(&pp, p, "groups_past");
     JsonObject *o = jget_obj(g, p, st, "groups_past");
     jpath_key(&ap, &pp, "groups");
-    struct group_rows rows;
-    bool have = rows_open(&rows, g, &pp, o, "groups", MAX_GROUPS, cut, MSTATE_CUT_PAST_GROUPS);
-    uint64_t conns = have ? fold_rows(g, &ap, a, &rows, mstate_closes_peek(o, "closes"), run_first_ts, NULL) : 0;
-    rows_close(&rows);
+    struct mstate_arr rows, closes;
+    bool have = mstate_arr_open(&rows, g, &pp, o, "groups", MAX_GROUPS, cut, MSTATE_CUT_PAST_GROUPS);
+    bool numbered = mstate_arr_peek(&closes, o, "closes", cut, MSTATE_CUT_PAST_CLOSES);
+    guint n = rows.n;
+    uint64_t conns = have ? fold_rows(g, &ap, a, &rows, numbered ? &closes : NULL, run_first_ts, NULL) : 0;
+    mstate_arr_close(&rows);
+    mstate_arr_close(&closes);
     if (have)
-        mstate_closes_check(g, &pp, o, "closes", rows.n);
+        mstate_closes_check_cut(g, &pp, o, "closes", n, cut, MSTATE_CUT_PAST_CLOSES);
     if (!g->failed && conns != lower)
         jget_fail(g, &ap, "not the connections the state's groups hold without a server");
     if (!g->failed)
@@ -490,20 +447,22 @@ static void fold_groups(struct jget *g, const struct jpath *p, struct analysis *
     jget_names(g, p, st, "group_fields", group_fields, GF_N);
     jget_names(g, p, st, "example_fields", example_fields, XF_N);
     jpath_key(&ap, p, "groups");
-    struct group_rows rows;
-    bool have = rows_open(&rows, g, p, st, "groups", MAX_GROUPS, cut, MSTATE_CUT_GROUPS);
+    struct mstate_arr rows, closes;
+    bool have = mstate_arr_open(&rows, g, p, st, "groups", MAX_GROUPS, cut, MSTATE_CUT_GROUPS);
     struct jpath rp;
     jpath_key(&rp, p, "run");
     int64_t run_first_ts = a->group_order ? jget_ts_or_none(g, &rp, jget_obj(g, p, st, "run"), "first_ts") : 0;
-    mstate_group_order_run(a, g, p, st, run_first_ts);
-    JsonArray *closes = mstate_closes_peek(st, "group_closes");
+    mstate_group_order_run(a, g, p, st, run_first_ts, cut);
+    bool numbered = mstate_arr_peek(&closes, st, "group_closes", cut, MSTATE_CUT_GROUP_CLOSES);
     /* with groups_past, the groups without a server are read from it */
     bool past = json_object_has_member(st, "groups_past");
     uint64_t lower = 0;
-    uint64_t conns = have ? fold_rows(g, &ap, a, &rows, closes, run_first_ts, past ? &lower : NULL) : 0;
-    rows_close(&rows);
+    guint n = rows.n;
+    uint64_t conns = have ? fold_rows(g, &ap, a, &rows, numbered ? &closes : NULL, run_first_ts, past ? &lower : NULL) : 0;
+    mstate_arr_close(&rows);
+    mstate_arr_close(&closes);
     if (have)
-        mstate_closes_check(g, p, st, "group_closes", rows.n);
+        mstate_closes_check_cut(g, p, st, "group_closes", n, cut, MSTATE_CUT_GROUP_CLOSES);
     if (past && !g->failed)
         conns += fold_past(g, p, a, st, run_first_ts, lower, cut);
     JsonArray *edges = mstate_closes_peek(st, "edges");
@@ -522,8 +481,8 @@ static void fold_smb_hosts(struct jget *g, const struct jpath *p, struct analysi
     a->state_folded.smb_hosts += folded;
     /* the folded hosts' connection ends have no record here either */
     smb_hosts_fold_unrecorded(a->smb_hosts, jget_u64(g, &hp, o, "folded_ends", INT64_MAX));
-    struct group_rows recs;
-    bool have = rows_open(&recs, g, &hp, o, "records", (guint)cap, cut, MSTATE_CUT_SMB_HOSTS);
+    struct mstate_arr recs;
+    bool have = mstate_arr_open(&recs, g, &hp, o, "records", (guint)cap, cut, MSTATE_CUT_SMB_HOSTS);
     jpath_key(&ap, &hp, "records");
     jget_names(g, &hp, o, "fields", smb_host_fields, G_N_ELEMENTS(smb_host_fields));
     if (!g->failed && (folded || json_object_has_member(o, "all"))) {
@@ -536,7 +495,7 @@ static void fold_smb_hosts(struct jget *g, const struct jpath *p, struct analysi
     }
     for (guint i = 0; have && !g->failed && i < recs.n; i++) {
         jpath_index(&ip, &ap, i);
-        JsonArray *r = rows_next(&recs, i, g, &ip);
+        JsonArray *r = rows_next(&recs, g, &ip);
         if (!r || json_array_get_length(r) != G_N_ELEMENTS(smb_host_fields)) {
             jget_fail(g, &ip, "not a host of fields' members");
             break;
@@ -561,7 +520,7 @@ static void fold_smb_hosts(struct jget *g, const struct jpath *p, struct analysi
         if (!g->failed && !syn_starts_host_fold(a, &rec, &x))
             smb_hosts_fold(a->smb_hosts, &rec, &x);
     }
-    rows_close(&recs);
+    mstate_arr_close(&recs);
 }
 
 void mstate_fold_conns(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, JsonNode *detail,

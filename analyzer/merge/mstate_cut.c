@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "jget.h"
 #include "jtext.h"
 #include "mstate_canon.h"
 
@@ -69,11 +70,14 @@ static bool count_elements(const char *p, size_t from, size_t to, guint *n)
  * is not as smbscope writes it: a key written with escapes, or one of keys
  * twice (the same tree to json-glib, but the rows would then be read
  * whole: review, 19 -> 369 MB on a forged state). */
+#define MEMBERS_ONCE_MAX 8 /* keys looked for in one walk */
+_Static_assert(MSTATE_CUT_N <= MEMBERS_ONCE_MAX, "the state's members the cuts need, in one walk");
+
 static bool members_once(const char *p, size_t n, size_t at, const char *const *keys, int nkeys, size_t *from,
                          size_t *to)
 {
     bool regular = true;
-    int seen[4] = { 0 };
+    int seen[MEMBERS_ONCE_MAX] = { 0 };
     size_t i = jtext_ws(p, n, at + 1);
     bool ok = false;
     for (int k = 0; k < nkeys; k++)
@@ -137,29 +141,75 @@ static const struct {
     [MSTATE_CUT_GROUPS] = { NULL, "groups" },
     [MSTATE_CUT_PAST_GROUPS] = { "groups_past", "groups" },
     [MSTATE_CUT_SMB_HOSTS] = { "smb_hosts", "records" },
+    [MSTATE_CUT_GROUP_CLOSES] = { NULL, "group_closes" },
+    [MSTATE_CUT_PAST_CLOSES] = { "groups_past", "closes" },
+    [MSTATE_CUT_END_RANKS] = { NULL, "end_close_ranks" },
+    [MSTATE_CUT_END_LINGERS] = { NULL, "end_close_lingers" },
+    [MSTATE_CUT_INPUTS] = { NULL, "inputs" },
 };
+
+/* Key k's place in keys[0..*n), added when absent. */
+static int key_slot(const char **keys, int *n, const char *k)
+{
+    for (int i = 0; i < *n; i++)
+        if (strcmp(keys[i], k) == 0)
+            return i;
+    keys[*n] = k;
+    return (*n)++;
+}
+
+/* The cuts of the state's text at p[s] == '{': the state's members they
+ * need in one walk, then each object holding some (groups_past,
+ * smb_hosts) in one walk of its own.  false: a cut array's text is not an
+ * array of values, or the state is not as smbscope writes it
+ * (cut->irregular). */
+static bool find_cuts(struct mstate_cut *cut, const char *text, size_t len, size_t s)
+{
+    const char *top[MEMBERS_ONCE_MAX];
+    int ntop = 0, slot[MSTATE_CUT_N];
+    for (int c = 0; c < MSTATE_CUT_N; c++)
+        slot[c] = key_slot(top, &ntop, cut_paths[c].outer ? cut_paths[c].outer : cut_paths[c].key);
+    size_t tf[MEMBERS_ONCE_MAX], tt[MEMBERS_ONCE_MAX];
+    cut->irregular = !members_once(text, len, s, top, ntop, tf, tt);
+    bool ok = !cut->irregular, done[MSTATE_CUT_N] = { false };
+    for (int c = 0; ok && c < MSTATE_CUT_N; c++) {
+        if (done[c])
+            continue;
+        if (!cut_paths[c].outer) {
+            ok = cut_one(cut, (enum mstate_cut_at)c, text, tf[slot[c]], tt[slot[c]]);
+            continue;
+        }
+        /* every cut inside this one's object */
+        const char *inner[MEMBERS_ONCE_MAX];
+        int ninner = 0, which[MSTATE_CUT_N];
+        for (int d = c; d < MSTATE_CUT_N; d++)
+            which[d] = cut_paths[d].outer && strcmp(cut_paths[d].outer, cut_paths[c].outer) == 0
+                           ? key_slot(inner, &ninner, cut_paths[d].key)
+                           : -1;
+        size_t f[MEMBERS_ONCE_MAX] = { 0 }, t[MEMBERS_ONCE_MAX] = { 0 };
+        size_t of = tf[slot[c]], ot = tt[slot[c]];
+        if (ot && text[of] == '{' && !members_once(text, ot, of, inner, ninner, f, t)) {
+            cut->irregular = true;
+            return false;
+        }
+        for (int d = c; ok && d < MSTATE_CUT_N; d++)
+            if (which[d] >= 0) {
+                ok = cut_one(cut, (enum mstate_cut_at)d, text, f[which[d]], t[which[d]]);
+                done[d] = true;
+            }
+    }
+    return ok;
+}
 
 JsonParser *mstate_cut_parse(const char *text, size_t len, struct mstate_cut *cut)
 {
     memset(cut, 0, sizeof *cut);
     cut->text = text;
     size_t s = jtext_ws(text, len, 0);
-    bool ok = true;
-    if (s < len && text[s] == '{') {
-        /* the state's members the cuts need, in one walk: groups, groups_past, smb_hosts */
-        static const char *const top[] = { "groups", "groups_past", "smb_hosts" };
-        size_t tf[3], tt[3];
-        cut->irregular = !members_once(text, len, s, top, 3, tf, tt);
-        ok = !cut->irregular && cut_one(cut, MSTATE_CUT_GROUPS, text, tf[0], tt[0]);
-        for (int c = MSTATE_CUT_PAST_GROUPS; ok && c < MSTATE_CUT_N; c++) {
-            int k = c == MSTATE_CUT_PAST_GROUPS ? 1 : 2;
-            size_t f = 0, t = 0;
-            if (tt[k] && text[tf[k]] == '{')
-                cut->irregular |= !members_once(text, tt[k], tf[k], &cut_paths[c].key, 1, &f, &t);
-            ok = !cut->irregular;
-            ok = ok && cut_one(cut, (enum mstate_cut_at)c, text, f, t);
-        }
-    }
+    bool ok = s >= len || text[s] != '{' || find_cuts(cut, text, len, s);
+    size_t kept = len; /* the skeleton's bytes: the text without the cuts */
+    for (int c = 0; ok && c < MSTATE_CUT_N; c++)
+        kept -= cut->to[c] ? cut->to[c] - cut->from[c] - 2 : 0;
     JsonParser *parser = json_parser_new_immutable();
     GString *skel = NULL;
     size_t at = 0;
@@ -171,7 +221,7 @@ JsonParser *mstate_cut_parse(const char *text, size_t len, struct mstate_cut *cu
         if (next < 0)
             break;
         if (!skel)
-            skel = g_string_sized_new(len);
+            skel = g_string_sized_new(kept + 1);
         g_string_append_len(skel, text + at, (gssize)(cut->from[next] - at));
         g_string_append(skel, "[]");
         at = cut->to[next];
@@ -266,13 +316,16 @@ static size_t plain_str_end(const char *p, size_t i, size_t e)
     return 0;
 }
 
+/* What may follow a scalar inside an array. */
+static bool delim(char c) { return c == ',' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
 static size_t plain_scalar_end(const char *p, size_t i, size_t e)
 {
     static const char *const words[] = { "null", "true", "false" };
     size_t k = i;
     for (size_t w = 0; w < 3; w++) {
-        size_t n = strlen(words[w]);
-        if (e - i >= n && memcmp(p + i, words[w], n) == 0) {
+        size_t n = p[i] == words[w][0] ? strlen(words[w]) : 0; /* most are numbers */
+        if (n && e - i >= n && memcmp(p + i, words[w], n) == 0) {
             k = i + n;
             break;
         }
@@ -286,9 +339,7 @@ static size_t plain_scalar_end(const char *p, size_t i, size_t e)
         if (k == d || k - d > 18 || (p[d] == '0' && (k - d > 1 || d > i)))
             return 0;
     }
-    if (k < e && p[k] != ',' && p[k] != ']' && p[k] != ' ' && p[k] != '\t' && p[k] != '\n' && p[k] != '\r')
-        return 0;
-    return k;
+    return k < e && !delim(p[k]) ? 0 : k;
 }
 
 static bool plain_row(const char *p, size_t a, size_t e, GString *out)
@@ -405,4 +456,144 @@ bool mstate_cut_put(struct json *w, JsonNode *state, const struct mstate_cut *cu
         return true;
     }
     return put_object(w, json_node_get_object(state), cut, NULL);
+}
+
+/* ---- a member that may be cut, an element at a time --------------------- */
+
+bool mstate_arr_peek(struct mstate_arr *r, JsonObject *o, const char *k, const struct mstate_cut *cut,
+                     enum mstate_cut_at at)
+{
+    memset(r, 0, sizeof *r);
+    JsonArray *arr = jget_member_arr(o, k); /* when cut: "[]" in its place */
+    if (!arr)
+        return false;
+    if (!mstate_cut_has(cut, at)) {
+        r->tree = arr;
+        r->n = json_array_get_length(arr);
+        return true;
+    }
+    r->cut = true;
+    r->n = cut->n[at];
+    mstate_rows_begin(&r->text, cut, at);
+    return true;
+}
+
+bool mstate_arr_open(struct mstate_arr *r, struct jget *g, const struct jpath *p, JsonObject *o, const char *k,
+                     guint max, const struct mstate_cut *cut, enum mstate_cut_at at)
+{
+    memset(r, 0, sizeof *r);
+    if (!jget_arr(g, p, o, k, max)) /* its errors: missing, not an array, too long when not cut */
+        return false;
+    if (mstate_cut_has(cut, at) && cut->n[at] > max) { /* as jget_arr() says it, before any is read */
+        struct jpath kp;
+        char buf[96];
+        jpath_key(&kp, p, k);
+        snprintf(buf, sizeof buf, "more than %u elements", max);
+        jget_fail(g, &kp, buf);
+        return false;
+    }
+    return mstate_arr_peek(r, o, k, cut, at);
+}
+
+JsonNode *mstate_arr_next(struct mstate_arr *r, struct jget *g, const struct jpath *ip)
+{
+    if (r->i >= r->n)
+        return NULL;
+    guint i = r->i++;
+    if (!r->cut)
+        return json_array_get_element(r->tree, i);
+    const char *why = NULL;
+    JsonNode *n = mstate_rows_next(&r->text, &why);
+    if (!n)
+        jget_fail(g, ip, why ? why : "not JSON");
+    return n;
+}
+
+/* The next cut element as an integer written as json.c writes one (at
+ * most 18 digits: no overflow), without a parse: 1, *v set; 0: not one
+ * (parsed then); -1: none left. */
+static int next_plain_int(struct mstate_arr *r, int64_t *v)
+{
+    struct mstate_rows *t = &r->text;
+    if (r->i >= r->n || t->i >= t->to)
+        return -1;
+    size_t a = t->i, d = a + (t->p[a] == '-'), e = d;
+    uint64_t x = 0;
+    while (e < t->to && e - d <= 18 && t->p[e] >= '0' && t->p[e] <= '9')
+        x = x * 10 + (uint64_t)(t->p[e++] - '0');
+    if (e == d || e - d > 18 || (t->p[d] == '0' && (e - d > 1 || d > a)) || (e < t->to && !delim(t->p[e])))
+        return 0; /* not an integer json.c writes (no leading zero, no "-0"): parsed */
+    bool neg = d > a;
+    *v = neg ? -(int64_t)x : (int64_t)x;
+    r->i++;
+    t->i = jtext_ws(t->p, t->to, e);
+    if (t->i < t->to)
+        t->i = jtext_ws(t->p, t->to, t->i + 1); /* past its ',' */
+    return 1;
+}
+
+/* The next element: 1 an integer (*v), 0 another value (*why: "not JSON"
+ * for one that does not parse), -1 none left. */
+static int next_int(struct mstate_arr *r, int64_t *v, const char **why)
+{
+    *why = NULL;
+    int k = r->cut ? next_plain_int(r, v) : 0;
+    if (k)
+        return k;
+    if (r->i >= r->n)
+        return -1;
+    JsonNode *n;
+    if (r->cut) {
+        r->i++;
+        n = mstate_rows_next(&r->text, why);
+    } else {
+        n = json_array_get_element(r->tree, r->i++);
+    }
+    if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64)
+        return 0;
+    *v = json_node_get_int(n);
+    return 1;
+}
+
+int64_t mstate_arr_i64(struct mstate_arr *r, struct jget *g, const struct jpath *ap)
+{
+    if (g->failed)
+        return 0;
+    guint i = r->i;
+    int64_t v = 0;
+    const char *why;
+    if (next_int(r, &v, &why) != 1) {
+        struct jpath ip; /* made only here: millions of values are read */
+        jpath_index(&ip, ap, i);
+        jget_fail(g, &ip, why ? why : "not an integer");
+        return 0;
+    }
+    return v;
+}
+
+uint64_t mstate_arr_u64(struct mstate_arr *r, struct jget *g, const struct jpath *ap, uint64_t max)
+{
+    guint i = r->i;
+    int64_t v = mstate_arr_i64(r, g, ap);
+    if (!g->failed && (v < 0 || (uint64_t)v > max)) {
+        struct jpath ip;
+        jpath_index(&ip, ap, i);
+        jget_fail(g, &ip, "out of range");
+        return 0;
+    }
+    return (uint64_t)v;
+}
+
+int64_t mstate_arr_peek_i64(struct mstate_arr *r)
+{
+    int64_t v = 0;
+    const char *why;
+    return next_int(r, &v, &why) == 1 ? v : 0;
+}
+
+void mstate_arr_close(struct mstate_arr *r)
+{
+    if (r->cut)
+        mstate_rows_end(&r->text);
+    memset(r, 0, sizeof *r);
 }

@@ -9,6 +9,7 @@
 #include "distinct.h"
 #include "flow.h"
 #include "jget.h"
+#include "mstate_cut.h"
 #include "smb_hosts.h"
 #include "json.h"
 
@@ -109,7 +110,7 @@ static int64_t lru_of(const struct mstate_group_order *o, int64_t r, int64_t k)
 }
 
 void mstate_group_order_run(struct analysis *a, struct jget *g, const struct jpath *p, JsonObject *st,
-                            int64_t run_first_ts)
+                            int64_t run_first_ts, const struct mstate_cut *cut)
 {
     struct mstate_group_order *o = a->group_order;
     if (!o || g->failed || g_hash_table_contains(o->ends, &run_first_ts)) /* two runs of one first packet: the first */
@@ -133,17 +134,20 @@ void mstate_group_order_run(struct analysis *a, struct jget *g, const struct jpa
     if (!json_object_has_member(st, "end_close_ranks"))
         return; /* written before closes were numbered, or nothing closed at its end */
     int64_t from = jget_i64(g, p, st, "end_closes_from");
-    JsonArray *arr = jget_arr(g, p, st, "end_close_ranks", MSTATE_END_CLOSES_MAX);
+    /* a value at a time from the state's text (mstate_cut.h) */
+    struct mstate_arr arr;
+    bool have = mstate_arr_open(&arr, g, p, st, "end_close_ranks", MSTATE_END_CLOSES_MAX, cut, MSTATE_CUT_END_RANKS);
     if (!g->failed && (from < 1 || from > MSTATE_CLOSE_MAX))
         jget_fail(g, p, "end_closes_from: not a close number");
-    guint n = arr && !g->failed ? json_array_get_length(arr) : 0;
+    guint n = have && !g->failed ? arr.n : 0;
     e->ranks = g_new(uint32_t, n ? n : 1);
     for (guint i = 0; i < n && !g->failed; i++) {
-        int64_t r = jget_elem_i64(g, &ap, arr, i);
+        int64_t r = mstate_arr_i64(&arr, g, &ap);
         if (!g->failed && (r < 0 || r >= (int64_t)n))
             jget_fail(g, &ap, "a rank past the closes at the end");
         e->ranks[i] = (uint32_t)r;
     }
+    mstate_arr_close(&arr);
     e->from = from;
     e->n = g->failed ? 0 : n;
     if (g->failed || !json_object_has_member(st, "end_close_lingers")) {
@@ -152,18 +156,20 @@ void mstate_group_order_run(struct analysis *a, struct jget *g, const struct jpa
     }
     struct jpath lp;
     jpath_key(&lp, p, "end_close_lingers");
-    JsonArray *la = jget_arr(g, p, st, "end_close_lingers", MSTATE_END_CLOSES_MAX);
+    struct mstate_arr la;
+    have = mstate_arr_open(&la, g, p, st, "end_close_lingers", MSTATE_END_CLOSES_MAX, cut, MSTATE_CUT_END_LINGERS);
     e->linger = g_new0(bool, n ? n : 1);
     int64_t prev = -1;
-    for (guint i = 0; la && !g->failed && i < json_array_get_length(la); i++) {
-        uint64_t at = jget_elem_u64(g, &lp, la, i, MSTATE_END_CLOSES_MAX);
+    for (guint i = 0; have && !g->failed && i < la.n; i++) {
+        uint64_t at = mstate_arr_u64(&la, g, &lp, MSTATE_END_CLOSES_MAX);
         if (!g->failed && !jget_later_index(at, &prev, n))
             jget_fail(g, &lp, "not the place of a later close at the end");
         if (!g->failed)
             e->linger[at] = true;
     }
-    if (la && !g->failed && json_array_get_length(la) > e->lingers)
+    if (have && !g->failed && la.n > e->lingers)
         jget_fail(g, &lp, "more than end_lingers");
+    mstate_arr_close(&la);
 }
 
 void mstate_group_order_run_conns(struct analysis *a, int64_t run_first_ts, uint64_t conns)
@@ -623,20 +629,28 @@ int64_t mstate_close_at(JsonArray *closes, guint i)
     return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_INT64 ? json_node_get_int(n) : 0;
 }
 
-void mstate_closes_check(struct jget *g, const struct jpath *p, JsonObject *st, const char *k, guint n)
+void mstate_closes_check_cut(struct jget *g, const struct jpath *p, JsonObject *st, const char *k, guint n,
+                             const struct mstate_cut *cut, enum mstate_cut_at at)
 {
     if (g->failed || !json_object_has_member(st, k))
         return; /* written before closes were numbered, or by --jobs or merge */
     struct jpath ap;
     jpath_key(&ap, p, k);
-    JsonArray *arr = jget_arr(g, p, st, k, n);
-    if (arr && json_array_get_length(arr) != n)
+    struct mstate_arr arr;
+    bool have = mstate_arr_open(&arr, g, p, st, k, n, cut, at);
+    if (have && arr.n != n)
         jget_fail(g, &ap, "not one number a member of the array beside it");
-    for (guint i = 0; arr && !g->failed && i < n; i++) {
-        int64_t v = jget_elem_i64(g, &ap, arr, i);
+    for (guint i = 0; have && !g->failed && i < n; i++) {
+        int64_t v = mstate_arr_i64(&arr, g, &ap);
         if (!g->failed && (v < 1 || v > MSTATE_CLOSE_MAX))
             jget_fail(g, &ap, "not a close number");
     }
+    mstate_arr_close(&arr);
+}
+
+void mstate_closes_check(struct jget *g, const struct jpath *p, JsonObject *st, const char *k, guint n)
+{
+    mstate_closes_check_cut(g, p, st, k, n, NULL, MSTATE_CUT_N);
 }
 
 gint mstate_group_first_seen_cmp(gconstpointer pa, gconstpointer pb, gpointer groups)

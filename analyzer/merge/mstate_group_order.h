@@ -57,6 +57,7 @@
 #include "analysis.h"
 #include "conn_groups.h"
 #include "flow.h"
+#include "mstate_cut.h"
 
 #define MSTATE_GROUPS_WIDE 16u
 
@@ -104,10 +105,15 @@ bool mstate_closes_numbered(const struct analysis *a);
 JsonArray *mstate_closes_peek(JsonObject *st, const char *k);
 int64_t mstate_close_at(JsonArray *closes, guint i);
 void mstate_closes_check(struct jget *g, const struct jpath *p, JsonObject *st, const char *k, guint n);
+/* The same for an array that may be cut from the state's text (mstate_cut.h): read a value at a time. */
+void mstate_closes_check_cut(struct jget *g, const struct jpath *p, JsonObject *st, const char *k, guint n,
+                             const struct mstate_cut *cut, enum mstate_cut_at at);
 #define MSTATE_END_CLOSES_MAX (1u << 22)
-/* A state's run (its first packet) and how it ranks the closes at its end. */
+/* A state's run (its first packet) and how it ranks the closes at its end
+ * (end_close_ranks and end_close_lingers read a value at a time from cut,
+ * mstate_cut.h, when they were cut; NULL: the tree's). */
 void mstate_group_order_run(struct analysis *a, struct jget *g, const struct jpath *p, JsonObject *st,
-                            int64_t run_first_ts);
+                            int64_t run_first_ts, const struct mstate_cut *cut);
 /* The connections that run closed (its groups' and its edges). */
 void mstate_group_order_run_conns(struct analysis *a, int64_t run_first_ts, uint64_t conns);
 /* After every report, before the joins: which runs' lingering

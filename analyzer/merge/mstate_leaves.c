@@ -143,12 +143,15 @@ char *mstate_packer_close(struct mstate_packer *pk, FILE *f, size_t *outlen)
         size_t e = g_base64_encode_close(FALSE, pk->enc, &pk->state, &pk->save);
         g_string_append_len(pk->b64, pk->enc, (gssize)e);
     }
-    if (ok && !pk->failed) {
-        size_t n = 0;
-        FILE *m = open_memstream(&out, &n);
-        if (m) {
-            fprintf(m, "{\"bytes\":%zu,\"zlib\":\"%s\"}", pk->bytes, pk->b64->str);
-            fclose(m);
+    if (ok && !pk->failed) { /* its size exactly (a memory stream grew by doubling beside the text) */
+        char head[64];
+        int h = snprintf(head, sizeof head, "{\"bytes\":%zu,\"zlib\":\"", pk->bytes);
+        size_t n = (size_t)h + pk->b64->len + 2;
+        out = malloc(n + 1);
+        if (out) {
+            memcpy(out, head, (size_t)h);
+            memcpy(out + h, pk->b64->str, pk->b64->len);
+            memcpy(out + h + pk->b64->len, "\"}", 3);
             *outlen = n;
         }
     }

@@ -49,14 +49,21 @@ static const char *static_name(const char *const *known, const char *s)
     return g_intern_string(s);
 }
 
-static void fold_inputs(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
+/* The inputs a row at a time from the state's text when cut (mstate_cut.h:
+ * each may carry an overlap sketch of 19 KB, and a forged state of
+ * nothing else held every one's text twice more, in the tree and in the
+ * text the tree was parsed from). */
+static void fold_inputs(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st,
+                        const struct mstate_cut *cut)
 {
     struct jpath ap, ip;
     jpath_key(&ap, p, "inputs");
-    JsonArray *arr = jget_arr(g, p, st, "inputs", MAX_INPUTS);
-    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+    struct mstate_arr rows;
+    bool have = mstate_arr_open(&rows, g, p, st, "inputs", MAX_INPUTS, cut, MSTATE_CUT_INPUTS);
+    for (guint i = 0; have && !g->failed && i < rows.n; i++) {
         jpath_index(&ip, &ap, i);
-        JsonObject *o = jget_object(g, &ip, json_array_get_element(arr, i));
+        JsonNode *row = mstate_arr_next(&rows, g, &ip);
+        JsonObject *o = jget_object(g, &ip, row);
         struct input_info *in = g_new0(struct input_info, 1);
         in->path = g_strdup(jget_str(g, &ip, o, "path", MAX_PATH_LEN, false));
         in->link_type = g_strdup(jget_str(g, &ip, o, "link_type", 64, true));
@@ -114,6 +121,7 @@ static void fold_inputs(struct jget *g, const struct jpath *p, struct analysis *
             in->path = g_strdup("");
         g_ptr_array_add(a->inputs, in);
     }
+    mstate_arr_close(&rows);
 }
 
 static void elem_addr(struct jget *g, const struct jpath *ip, JsonArray *a, guint i, struct ip_addr *out);
@@ -555,7 +563,7 @@ static void fold_state(struct jget *g, const struct jpath *root, struct analysis
                        const struct mstate_cut *cut)
 {
     JsonObject *st = jget_object(g, root, state);
-    fold_inputs(g, root, a, st);
+    fold_inputs(g, root, a, st, cut);
     fold_counters(g, root, a, st);
     mstate_fold_parts(g, root, a, st);
     fold_census(g, root, a, st);

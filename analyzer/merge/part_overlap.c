@@ -9,42 +9,72 @@
 #include "fmt.h"
 #include "part_sketch.h"
 
-struct held {
-    uint64_t hash;
-    uint32_t input; /* index in a->inputs */
-};
-
+/* Only which report each input came from: the sketches stay where the
+ * inputs hold them (sorted, each hash once: part_overlap_decode()), and
+ * the check walks them all at once in hash order (a k-way merge: a heap
+ * of one cursor an input), never a copy of them (it was 16 bytes a hash
+ * beside the inputs' 8, for a real fleet's 43 M hashes 0.7 GB more). */
 struct overlap_check {
-    GArray *held;   /* struct held of every input's sketch */
     GArray *report; /* int: the report of each input, by index */
 };
 
 struct overlap_check *overlap_check_new(void)
 {
     struct overlap_check *c = g_new0(struct overlap_check, 1);
-    c->held = g_array_new(FALSE, FALSE, sizeof(struct held));
     c->report = g_array_new(FALSE, FALSE, sizeof(int));
     return c;
 }
 
 void overlap_check_add(struct overlap_check *c, const struct analysis *a, guint from, int report)
 {
-    for (guint i = from; i < a->inputs->len; i++) {
-        const struct input_info *in = g_ptr_array_index(a->inputs, i);
+    for (guint i = from; i < a->inputs->len; i++)
         g_array_append_val(c->report, report);
-        for (uint32_t k = 0; k < in->overlap.n; k++) {
-            struct held h = { in->overlap.hashes[k], i };
-            g_array_append_val(c->held, h);
-        }
+}
+
+/* A cursor into input `input`'s sketch: its next hash h[at]. */
+struct cursor {
+    uint64_t hash;
+    uint32_t input, at;
+};
+
+static bool cursor_before(const struct cursor *x, const struct cursor *y)
+{
+    return x->hash != y->hash ? x->hash < y->hash : x->input < y->input;
+}
+
+static void sift_down(struct cursor *h, uint32_t n, uint32_t i)
+{
+    for (;;) {
+        uint32_t l = 2 * i + 1, m = i;
+        if (l < n && cursor_before(&h[l], &h[m]))
+            m = l;
+        if (l + 1 < n && cursor_before(&h[l + 1], &h[m]))
+            m = l + 1;
+        if (m == i)
+            return;
+        struct cursor t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
     }
 }
 
-static int held_order(const void *pa, const void *pb)
+/* How many hashes the sorted sketches x and y share. */
+static uint64_t shared_of(const struct part_overlap *x, const struct part_overlap *y)
 {
-    const struct held *a = pa, *b = pb;
-    if (a->hash != b->hash)
-        return a->hash < b->hash ? -1 : 1;
-    return a->input < b->input ? -1 : a->input > b->input;
+    uint64_t n = 0;
+    for (uint32_t i = 0, j = 0; i < x->n && j < y->n;) {
+        if (x->hashes[i] == y->hashes[j]) {
+            n++;
+            i++;
+            j++;
+        } else if (x->hashes[i] < y->hashes[j]) {
+            i++;
+        } else {
+            j++;
+        }
+    }
+    return n;
 }
 
 static const char *name_of(const char *path) { return strcmp(path, "-") ? path : "standard input"; }
@@ -58,35 +88,44 @@ static void describe(char *buf, size_t len, const struct input_info *in)
 
 /* Which pair is named: the one whose later input comes first (the first
  * report that repeats records), then its earlier input; a sketch holds a
- * hash once, so a run of equal hashes names distinct inputs. */
+ * hash once, so the inputs holding one hash are distinct, and of them the
+ * pairs next to each other in input order are looked at (the two
+ * smallest: the first two). */
 bool overlap_check_done(struct overlap_check *c, const struct analysis *a, char *const *paths, int *report,
                         char *err, size_t errlen)
 {
-    struct held *h = (struct held *)(void *)c->held->data;
-    guint n = c->held->len;
-    if (n > 1) /* none held (inputs of no record): no array to sort */
-        qsort(h, n, sizeof *h, held_order);
+    struct cursor *h = g_new(struct cursor, a->inputs->len ? a->inputs->len : 1);
+    uint32_t n = 0;
+    for (guint i = 0; i < a->inputs->len && i < c->report->len; i++) {
+        const struct input_info *in = g_ptr_array_index(a->inputs, i);
+        if (in->overlap.n)
+            h[n++] = (struct cursor){ in->overlap.hashes[0], i, 0 };
+    }
+    for (uint32_t i = n / 2; i-- > 0;)
+        sift_down(h, n, i);
     uint32_t best_j = UINT32_MAX, best_i = UINT32_MAX;
-    for (guint s = 0; s + 1 < n; s++)
-        if (h[s].hash == h[s + 1].hash && h[s].input != h[s + 1].input &&
-            (h[s + 1].input < best_j || (h[s + 1].input == best_j && h[s].input < best_i))) {
-            best_j = h[s + 1].input; /* the two smallest of the run: the first two */
-            best_i = h[s].input;
+    bool have_prev = false;
+    struct cursor prev = { 0, 0, 0 };
+    while (n) {
+        struct cursor top = h[0];
+        if (have_prev && prev.hash == top.hash && prev.input != top.input && (top.input < best_j || (top.input == best_j && prev.input < best_i))) {
+            best_j = top.input;
+            best_i = prev.input;
         }
+        prev = top;
+        have_prev = true;
+        const struct part_overlap *o = &((const struct input_info *)g_ptr_array_index(a->inputs, top.input))->overlap;
+        if (++h[0].at < o->n)
+            h[0].hash = o->hashes[h[0].at];
+        else
+            h[0] = h[--n];
+        sift_down(h, n, 0);
+    }
+    g_free(h);
     if (best_j == UINT32_MAX)
         return true;
-    uint64_t shared = 0;
-    for (guint s = 0; s < n;) {
-        guint e = s;
-        bool has_i = false, has_j = false;
-        for (; e < n && h[e].hash == h[s].hash; e++) {
-            has_i |= h[e].input == best_i;
-            has_j |= h[e].input == best_j;
-        }
-        shared += has_i && has_j;
-        s = e;
-    }
     const struct input_info *x = g_ptr_array_index(a->inputs, best_i), *y = g_ptr_array_index(a->inputs, best_j);
+    uint64_t shared = shared_of(&x->overlap, &y->overlap);
     int rx = g_array_index(c->report, int, best_i), ry = g_array_index(c->report, int, best_j);
     char dx[1024], dy[1024];
     describe(dx, sizeof dx, x);
@@ -104,7 +143,6 @@ void overlap_check_free(struct overlap_check *c)
 {
     if (!c)
         return;
-    g_array_free(c->held, TRUE);
     g_array_free(c->report, TRUE);
     g_free(c);
 }

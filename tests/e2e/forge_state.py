@@ -12,6 +12,11 @@ mstate_fold_run_text()), never as one json-glib tree (about 90 bytes a value).
   hosts-zeros N    state.smb_hosts.records of N rows of 11 zeros (cap N)
   entries N        connections[] of N copies of entry 0 (client ports
                    changed), conns_detailed N: merged
+  ranks N          state.end_close_ranks of N zeros (a rank each close at
+                   the end; read a value at a time): merged
+  past-closes N    state.groups_past of no rows and N close numbers
+  group-closes N   state.group_closes of N close numbers (one a group row)
+  edge-closes N    state.edge_closes of N close numbers (one an edge)
 
 Usage: forge_state.py REPORT.json KIND N OUT.json (REPORT a run's report of
 a capture with one SMB connection, e.g. smb445-list-shares.pcap's).
@@ -59,6 +64,14 @@ def forge(report, kind, n):
         st["groups"] = rows
         if "group_closes" in st:
             st["group_closes"] = [1 + i for i in range(n)]
+    elif kind == "ranks":
+        st["end_close_ranks"] = [0] * n
+    elif kind == "past-closes":
+        st["groups_past"] = {"groups": [], "closes": [1] * n}
+    elif kind == "group-closes":
+        st["group_closes"] = [1] * n
+    elif kind == "edge-closes":
+        st["edge_closes"] = [1] * n
     elif kind == "entries":
         e = doc["connections"][0]
         doc["connections"] = [dict(e, client_port=1024 + i % 60000) for i in range(n)]

@@ -31,6 +31,25 @@ on captures built here.
     holds only the ACKs and FINs): the merge of the parts equals the run
     over them (packets, end, TCP connection count), in either order.
 
+  * state integers: a run's report whose state's integer arrays are far
+    longer than a run writes (end_close_ranks of 2 Mi zeros,
+    end_close_lingers, groups_past.closes and group_closes past the rows
+    beside them, edge_closes past the edges): read a value at a time from
+    the state's text (analyzer/merge/mstate_cut.h) or refused before the
+    parse, never one json-glib tree (about 90 bytes a value: main peaked
+    229 MiB on 2 Mi ranks, 347 MiB on 4 Mi, 347 MiB on 4 Mi past closes);
+    each merge's peak RSS taken by getrusage() in a small process of its
+    own (a generous bound, no time), the errors naming the member and the
+    element.
+
+  * sketches: 16 reports of 100 inputs each carrying a full overlap sketch
+    (1,792 hashes, what a run writes at most; 2.9 M in all): merge checks
+    them where the inputs hold them (analyzer/merge/part_overlap.c, a
+    k-way merge), not a copy of 16 bytes a hash (main peaked 108 MiB, now
+    48); one report of 800 such inputs read an input at a time (main
+    100 MiB, now 46); one record shared by the first and the last input
+    still named.
+
 Usage: merge_limits_check.py --smbscope BIN --samples DIR
 """
 
@@ -391,6 +410,180 @@ def irregular_keys(smbscope, samples, tmp):
         expect("a state with %s is refused: not as smbscope writes it" % name,
                rc_b == 2 and "not as smbscope writes it" in err_b, "exit %d %s" % (rc_b, err_b.strip()[:300]))
 
+def merge_rss(smbscope, args):
+    """merge run from a small process of its own (a child's ru_maxrss starts
+    from its parent's): (exit status, stderr, the merge's peak RSS in MiB)."""
+    probe = ("import resource,subprocess,sys;p=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,"
+             "stderr=subprocess.PIPE);sys.stdout.write('%d %d\\n' % (p.returncode,"
+             "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss));sys.stderr.buffer.write(p.stderr)")
+    p = subprocess.run([sys.executable, "-c", probe, smbscope, "merge", "-T", "json", "-q", "-o", os.devnull] + args,
+                       capture_output=True, timeout=300)
+    rc, rss = (int(x) for x in p.stdout.split())
+    return rc, p.stderr.decode(errors="replace"), rss >> 10
+
+
+def forged_text(doc, members):
+    """doc's text with state members (name -> the text of a JSON array, or
+    (outer, name) -> one inside member outer) put in, digest made again
+    (forge_state.py's, without a tree of millions of values in Python)."""
+    from forge_state import canonical, redigest
+    d = json.loads(json.dumps(doc))
+    st = d["merge_state"]["state"]
+    texts = {}
+    for k, text in members.items():
+        mark = "@forged-%d@" % len(texts)
+        if isinstance(k, tuple):
+            st.setdefault(k[0], {})[k[1]] = mark
+        else:
+            st[k] = mark
+        texts['"%s"' % mark] = text
+
+    def put(t):
+        for mark, text in texts.items():
+            t = t.replace(mark, text)
+        return t
+
+    head = "smbscope-merge-state/%d\n" % d["merge_state"]["format"]
+    state, conns = put(canonical(st)), canonical(d.get("connections", []))
+    import hashlib
+    digest = hashlib.sha256((head + state + "\n" + conns).encode()).hexdigest()
+    d["merge_state"]["digest"] = "sha256:" + digest
+    return put(json.dumps(d))
+
+
+def state_ints(smbscope, samples, tmp):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from forge_state import redigest
+    rc, out, err = run([smbscope, "-q", "-T", "json", os.path.join(samples, "smb445-list-shares.pcap")])
+    doc = json.loads(out) if rc in (0, 1) else {}
+    st = doc.get("merge_state", {}).get("state", {})
+    expect("a run's report with numbered closes to forge", "end_close_ranks" in st and "group_closes" in st, err)
+    if "end_close_ranks" not in st:
+        return
+    sanitized = b"__asan_init" in open(smbscope, "rb").read()
+    big = (1 << 17) if sanitized else (1 << 21)  # 2 Mi ranks: main's tree 183 MB
+
+    def ints(n, v=0, last=None):
+        return "[" + ("%d," % v) * (n - 1) + "%d]" % (v if last is None else last)
+
+    quarter = "[" + ",".join(str(i) for i in range(0, big, 4)) + "]"
+    lingering = json.loads(json.dumps(doc))
+    lingering["merge_state"]["state"]["fin_closes"] = lingering["merge_state"]["state"]["end_lingers"] = big // 4
+    cases = (
+        ("end_close_ranks of %d zeros, a quarter of them lingering" % big, lingering,
+         {"end_close_ranks": ints(big), "end_close_lingers": quarter}, None, 64),
+        ("end_close_ranks of %d zeros, the last past them" % big, doc, {"end_close_ranks": ints(big, 0, big)},
+         "merge_state.state.end_close_ranks: a rank past the closes at the end", 64),
+        ("end_close_ranks of 4 Mi + 1 zeros", doc, {"end_close_ranks": ints((1 << 22) + 1)},
+         "merge_state.state.end_close_ranks: more than 4194304 elements", 64),
+        ("groups_past.closes of %d numbers, no rows" % (2 * big), doc,
+         {("groups_past", "groups"): "[]", ("groups_past", "closes"): ints(2 * big, 1)},
+         "merge_state.state.groups_past.closes: more than 0 elements", 64),
+        ("group_closes of %d numbers, one row" % (big // 2), doc, {"group_closes": ints(big // 2, 1)},
+         "merge_state.state.group_closes: more than 1 elements", 48),
+        ("edge_closes of %d numbers, no edge" % (big // 4), doc, {"edge_closes": ints(big // 4, 1)},
+         "state.edge_closes: more values than its cap lets it hold", 32),
+        ("end_close_ranks with a string", doc, {"end_close_ranks": '[0,0,"x",0]'},
+         "merge_state.state.end_close_ranks[2]: not an integer", None),
+        ("end_close_ranks with a fraction", doc, {"end_close_ranks": "[0,0,1.5,0]"},
+         "merge_state.state.end_close_ranks[2]: not an integer", None),
+    )
+    for name, base, members, needle, bound in cases:
+        path = os.path.join(tmp, "forged-ints.json")
+        with open(path, "w") as f:
+            f.write(forged_text(base, members))
+        rc, err, peak = merge_rss(smbscope, [path])
+        if needle:
+            expect("a report's state with %s: refused, naming it" % name, rc == 2 and needle in err,
+                   "exit %d, %r" % (rc, err.strip()[:300]))
+        else:
+            expect("a report's state with %s: merged" % name, rc in (0, 1, 3), "exit %d, %r" % (rc, err.strip()[:300]))
+        if bound and not sanitized:
+            expect("... peak RSS %d MiB under %d MiB" % (peak, bound), peak < bound)
+        os.unlink(path)
+    # read from the text, compact or indented, as the tree read them: the same merge
+    perm = json.loads(json.dumps(doc))
+    ps = perm["merge_state"]["state"]
+    ps["end_close_ranks"] = [(7 * i) % 5000 for i in range(5000)]
+    ps["end_close_lingers"] = list(range(0, 5000, 3))
+    ps["fin_closes"] = ps["end_lingers"] = len(ps["end_close_lingers"])
+    redigest(perm)
+    outs = []
+    for indent in (None, 2):
+        path = os.path.join(tmp, "forged-perm-%s.json" % indent)
+        with open(path, "w") as f:
+            json.dump(perm, f, indent=indent)
+        outs.append(run([smbscope, "merge", "-T", "json", path]))
+    expect("5,000 ranks merged, compact or indented alike", outs[0][0] != 2 and outs[0][:2] == outs[1][:2],
+           (outs[0][2] + outs[1][2]).strip()[:300])
+
+
+def sketches(smbscope, samples, tmp):
+    rc, out, err = run([smbscope, "-q", "-T", "json", os.path.join(samples, "smb445-list-shares.pcap")])
+    doc = json.loads(out) if rc in (0, 1) else {}
+    inputs = doc.get("merge_state", {}).get("state", {}).get("inputs", [])
+    expect("a run's report with an input to copy", len(inputs) == 1 and "overlap" in inputs[0], err)
+    if len(inputs) != 1:
+        return
+    from forge_state import redigest
+    sanitized = b"__asan_init" in open(smbscope, "rb").read()
+    reports, per = (4, 25) if sanitized else (16, 100)
+    n = 1792  # PART_SKETCH_MAX
+    paths = []
+    for r in range(reports):
+        d = json.loads(json.dumps(doc))
+        ins = []
+        for k in range(per):
+            x = dict(inputs[0], path="sketch-%d-%d.pcap" % (r, k))
+            x["part_id"] = "sha256:%064x" % (r * per + k + 1)
+            first = (r * per + k) << 44  # a prefix of its own: no hash shared
+            x["overlap"] = {"level": 3, "hashes": base64.b64encode(
+                struct.pack("<%dQ" % n, *range(first, first + n * 4099, 4099))).decode()}
+            ins.append(x)
+        d["merge_state"]["state"]["inputs"] = ins
+        paths.append(os.path.join(tmp, "sketches-%d.json" % r))
+        with open(paths[-1], "w") as f:
+            json.dump(redigest(d), f)
+    rc, err, peak = merge_rss(smbscope, paths)
+    expect("%d reports of %d inputs of %d sampled records each: merged" % (reports, per, n), rc in (0, 1, 3),
+           "exit %d, %r" % (rc, err.strip()[:300]))
+    if not sanitized:
+        expect("... peak RSS %d MiB under 80 MiB" % peak, peak < 80)
+    # one report of them all: its inputs read one at a time from the state's
+    # text (mstate_cut.h), never all in one tree beside the text it was
+    # parsed from (main peaked 100 MiB on 800 inputs, now 46)
+    d = json.load(open(paths[0]))
+    d["merge_state"]["state"]["inputs"] = [i for p in paths for i in json.load(open(p))["merge_state"]["state"]["inputs"]][:8 * per]
+    one = os.path.join(tmp, "sketches-one.json")
+    with open(one, "w") as f:
+        json.dump(redigest(d), f)
+    rc, err, peak = merge_rss(smbscope, [one])
+    expect("one report of %d inputs of %d sampled records each: merged" % (8 * per, n), rc in (0, 1, 3),
+           "exit %d, %r" % (rc, err.strip()[:300]))
+    if not sanitized:
+        expect("... peak RSS %d MiB under 72 MiB" % peak, peak < 72)
+    # an input of more values than one smbscope writes: refused before it is parsed
+    d = json.loads(json.dumps(doc))
+    d["merge_state"]["state"]["inputs"][0]["junk"] = [0] * 200
+    bad = os.path.join(tmp, "sketches-junk.json")
+    with open(bad, "w") as f:
+        json.dump(redigest(d), f)
+    rc, err, _ = merge_rss(smbscope, [bad])
+    expect("an input of more than 128 values: refused, naming it",
+           rc == 2 and "merge_state.state.inputs[0]: a row of more than 128 values" in err,
+           "exit %d, %r" % (rc, err.strip()[:300]))
+    # the last input shares one record with the first: named
+    d = json.load(open(paths[-1]))
+    last = d["merge_state"]["state"]["inputs"][-1]["overlap"]
+    h = base64.b64decode(last["hashes"])
+    last["hashes"] = base64.b64encode(struct.pack("<Q", 4099 * 7) + h[8:]).decode()
+    with open(paths[-1], "w") as f:
+        json.dump(redigest(d), f)
+    rc, err, _ = merge_rss(smbscope, paths)
+    expect("... and with the last input sharing one record with the first: refused, naming both",
+           rc == 2 and "capture parts overlap: sketch-%d-%d.pcap" % (reports - 1, per - 1) in err and
+           "shares 1 sampled record with sketch-0-0.pcap" in err, "exit %d, %r" % (rc, err.strip()[:400]))
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -404,6 +597,9 @@ def main():
         caps(a.smbscope, a.samples, tmp)
         netbios_caps(a.smbscope, tmp)
         irregular_keys(a.smbscope, a.samples, tmp)
+
+        state_ints(a.smbscope, a.samples, tmp)
+        sketches(a.smbscope, a.samples, tmp)
     print("%d failure(s)" % len(failures))
     return 1 if failures else 0
 

@@ -1,5 +1,7 @@
 /* mstate_cut (analyzer/merge/mstate_cut.h): a state's text parsed with its
- * group rows and SMB host records cut out, those read a row at a time.
+ * group rows, SMB host records, inputs and integer arrays (group_closes,
+ * end_close_ranks, end_close_lingers, groups_past.closes) cut out, those
+ * read a row or a value at a time.
  * Random states (rows of strings holding escaped quotes, brackets, braces,
  * commas; nesting; whitespace between any tokens; the cut members
  * anywhere among others): the canonical text put back from the cut
@@ -11,13 +13,17 @@
  * state's rows took 369 MB where the rows read one at a time hold 19); a
  * member that is not an array, or not the state's, stays in the tree; an
  * array whose text is not JSON, and a row past the values bound, are
- * refused. */
+ * refused.  An integer array read a value at a time (mstate_arr_i64(),
+ * without a parse when it is an integer as json.c writes it) reads what
+ * the tree reads (jget_elem_i64()): the same integers, the same error at
+ * the same element. */
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "jget.h"
 #include "json.h"
 #include "mstate_canon.h"
 #include "mstate_cut.h"
@@ -106,6 +112,29 @@ static void rows(GString *o, GRand *r)
     g_string_append_c(o, ']');
 }
 
+/* An integer array: integers as json.c writes them, now and then one the
+ * parse reads another way (-0, 19 digits, a fraction, an exponent) or
+ * another value. */
+static void ints(GString *o, GRand *r)
+{
+    static const char *const odd[] = { "-0", "1234567890123456789", "-9223372036854775808", "1.5", "2e3", "true",
+                                       "null", "\"7\"", "[1]", "{}" };
+    g_string_append_c(o, '[');
+    int n = g_rand_int_range(r, 0, 40);
+    for (int i = 0; i < n; i++) {
+        ws(o, r);
+        if (g_rand_int_range(r, 0, 30) == 0)
+            g_string_append(o, odd[g_rand_int_range(r, 0, G_N_ELEMENTS(odd))]);
+        else
+            g_string_append_printf(o, "%" G_GINT64_FORMAT, (gint64)g_rand_int(r) * (g_rand_boolean(r) ? 1 : -100003));
+        ws(o, r);
+        if (i + 1 < n)
+            g_string_append_c(o, ',');
+    }
+    ws(o, r);
+    g_string_append_c(o, ']');
+}
+
 static void member(GString *o, GRand *r, const char *key, bool *first)
 {
     if (!*first)
@@ -118,16 +147,21 @@ static void member(GString *o, GRand *r, const char *key, bool *first)
     ws(o, r);
 }
 
-/* {"key": rows, other members...} (the rows member somewhere among them) */
-static void holder(GString *o, GRand *r, const char *key)
+/* {"key": rows, other members...} (the rows member somewhere among them;
+ * key2, when not NULL, as another one most times) */
+static void holder(GString *o, GRand *r, const char *key, const char *key2)
 {
     bool first = true;
     int at = g_rand_int_range(r, 0, 3), n = g_rand_int_range(r, at, 4);
+    int at2 = key2 && g_rand_int_range(r, 0, 4) ? g_rand_int_range(r, 0, n + 1) : -1;
     g_string_append_c(o, '{');
     for (int i = 0; i <= n; i++) {
-        if (i == at) {
-            member(o, r, key, &first);
-            rows(o, r);
+        if (i == at || i == at2) {
+            member(o, r, i == at ? key : key2, &first);
+            if (i == at2)
+                ints(o, r);
+            else
+                rows(o, r);
         } else {
             char k[16];
             snprintf(k, sizeof k, "x%d", i);
@@ -142,26 +176,30 @@ static void holder(GString *o, GRand *r, const char *key)
 /* *twice: a cut member given twice (refused then) */
 static char *random_state(GRand *r, bool *twice)
 {
-    int given[3] = { 0 };
+    int given[7] = { 0 };
     *twice = false;
     GString *o = g_string_new(NULL);
-    static const char *const names[] = { "groups", "groups_past", "smb_hosts", "run", "edges", "policy" };
+    static const char *const names[] = { "groups",          "groups_past",       "smb_hosts", "group_closes",
+                                         "end_close_ranks", "end_close_lingers", "inputs",    "run",
+                                         "edges",           "policy" };
     bool first = true;
     ws(o, r);
     g_string_append_c(o, '{');
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-        size_t k = (i + (size_t)g_rand_int_range(r, 0, 6)) % G_N_ELEMENTS(names); /* some twice: not cut then */
+        size_t k = g_rand_int_range(r, 0, 12) ? i : (i + 1) % G_N_ELEMENTS(names); /* some twice: refused then */
         if (g_rand_int_range(r, 0, 6) == 0)
             continue;
         member(o, r, names[k], &first);
-        if (k < 3 && ++given[k] > 1)
+        if (k < 7 && ++given[k] > 1)
             *twice = true;
-        if (k == 0)
-            rows(o, r);
-        else if (k == 1)
-            holder(o, r, "groups");
+        if (k == 1)
+            holder(o, r, "groups", "closes");
         else if (k == 2)
-            holder(o, r, "records");
+            holder(o, r, "records", NULL);
+        else if (k == 0 || k == 6)
+            rows(o, r);
+        else if (k < 6)
+            ints(o, r);
         else
             value(o, r, 1);
     }
@@ -190,14 +228,64 @@ static char *canon_of(JsonNode *n, const struct mstate_cut *cut, bool *ok)
 /* The member the cut at took, in the whole tree (NULL: absent). */
 static JsonArray *whole_rows(JsonNode *root, enum mstate_cut_at at)
 {
+    static const struct {
+        const char *outer, *key;
+    } where[MSTATE_CUT_N] = {
+        [MSTATE_CUT_GROUPS] = { NULL, "groups" },
+        [MSTATE_CUT_PAST_GROUPS] = { "groups_past", "groups" },
+        [MSTATE_CUT_SMB_HOSTS] = { "smb_hosts", "records" },
+        [MSTATE_CUT_GROUP_CLOSES] = { NULL, "group_closes" },
+        [MSTATE_CUT_PAST_CLOSES] = { "groups_past", "closes" },
+        [MSTATE_CUT_END_RANKS] = { NULL, "end_close_ranks" },
+        [MSTATE_CUT_END_LINGERS] = { NULL, "end_close_lingers" },
+        [MSTATE_CUT_INPUTS] = { NULL, "inputs" },
+    };
     JsonObject *o = json_node_get_object(root);
-    const char *outer = at == MSTATE_CUT_PAST_GROUPS ? "groups_past" : at == MSTATE_CUT_SMB_HOSTS ? "smb_hosts" : NULL;
-    const char *key = at == MSTATE_CUT_SMB_HOSTS ? "records" : "groups";
+    const char *outer = where[at].outer, *key = where[at].key;
     JsonNode *n = outer ? json_object_get_member(o, outer) : NULL;
     if (outer)
         o = n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
     n = o ? json_object_get_member(o, key) : NULL;
     return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+}
+
+/* The cut array read as integers (mstate_arr_i64(), _peek_i64()) reads
+ * what the whole tree's does (jget_elem_i64()): each value, and the first
+ * element that is no integer, named alike. */
+static void check_ints(JsonNode *whole, JsonNode *skel, const struct mstate_cut *cut, enum mstate_cut_at at)
+{
+    JsonArray *w = whole_rows(whole, at);
+    JsonObject *holder = json_node_get_object(skel);
+    if (at == MSTATE_CUT_PAST_GROUPS || at == MSTATE_CUT_PAST_CLOSES || at == MSTATE_CUT_SMB_HOSTS)
+        holder = jget_member_obj(holder, at == MSTATE_CUT_SMB_HOSTS ? "smb_hosts" : "groups_past");
+    static const char *const keys[MSTATE_CUT_N] = {
+        [MSTATE_CUT_GROUPS] = "groups", [MSTATE_CUT_PAST_GROUPS] = "groups", [MSTATE_CUT_SMB_HOSTS] = "records",
+        [MSTATE_CUT_GROUP_CLOSES] = "group_closes", [MSTATE_CUT_PAST_CLOSES] = "closes",
+        [MSTATE_CUT_END_RANKS] = "end_close_ranks", [MSTATE_CUT_END_LINGERS] = "end_close_lingers",
+        [MSTATE_CUT_INPUTS] = "inputs",
+    };
+    const char *key = keys[at];
+    char e1[128] = "", e2[128] = "";
+    struct jget g1 = { false, e1, sizeof e1 }, g2 = { false, e2, sizeof e2 };
+    struct jpath ap;
+    jpath_key(&ap, NULL, key);
+    struct mstate_arr a, b;
+    g_assert_true(mstate_arr_open(&a, &g1, NULL, holder, key, G_MAXUINT, cut, at));
+    g_assert_true(mstate_arr_peek(&b, holder, key, cut, at));
+    g_assert_cmpuint(a.n, ==, json_array_get_length(w));
+    for (guint i = 0; i < a.n; i++) {
+        int64_t want = jget_elem_i64(&g2, &ap, w, i);
+        int64_t got = mstate_arr_i64(&a, &g1, &ap);
+        g_assert_cmpint(got, ==, want);
+        g_assert_cmpint(mstate_arr_peek_i64(&b), ==, want);
+        g_assert_true(g1.failed == g2.failed);
+        if (g2.failed) {
+            g_assert_cmpstr(e1, ==, e2);
+            break;
+        }
+    }
+    mstate_arr_close(&a);
+    mstate_arr_close(&b);
 }
 
 /* irregular: the text is JSON but not as smbscope writes a state */
@@ -239,6 +327,7 @@ static void check_one(const char *text, bool irregular)
         g_assert_null(mstate_rows_next(&r, &why));
         g_assert_null(why);
         mstate_rows_end(&r);
+        check_ints(json_parser_get_root(whole), json_parser_get_root(p), &cut, (enum mstate_cut_at)at);
     }
     free(want);
     free(got);
