@@ -10,13 +10,14 @@
  * batch first filled the next while the other finished walking, then the
  * other waited for that fill, so a batch cost a fill plus a walk instead
  * of half of both, and each wait was a sleep and a wake-up (many170k:
- * 200 waits a thread, and on a machine whose cores are busy with other
- * work, a wait for the scheduler each: load 36, --jobs 2 took 3.5-5 s of
- * wall for 0.62 s of CPU, one run 0.7-1.3 s).  The reader is a third
- * thread on two cores: it runs while a worker waits, and the workers wait
- * only when it is behind.  When it finds its slot still held (it is a
- * whole ring ahead of the slowest worker) it waits until half the ring is
- * free, not one slot, and then fills half a ring without waiting again. */
+ * 200 waits a thread).  The reader is a third thread on two cores: it
+ * runs while a worker waits, and the workers wait only when it is behind
+ * (many170k --jobs 2 under SCHED_FIFO, a quiet machine's scheduling:
+ * 0.446 -> 0.420 s; on cores busy with other work every wait is still a
+ * wait for the scheduler, before as now).  When it finds its slot still
+ * held (it is a whole ring ahead of the slowest worker) it waits until
+ * half the ring is free, not one slot, and then fills half a ring
+ * without waiting again. */
 #include "split_feed.h"
 
 #include <glib.h>
