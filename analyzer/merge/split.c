@@ -91,6 +91,14 @@ struct nb_made {
 static void *ts_ptr(int64_t ts) { return (void *)(uintptr_t)((uint64_t)ts ^ (UINT64_C(1) << 63)); }
 static int64_t ptr_ts(const void *p) { return (int64_t)((uint64_t)(uintptr_t)p ^ (UINT64_C(1) << 63)); }
 
+/* What every thread has made so far, for edges_exact()'s test while the
+ * threads run (note_edges()): each adds what it made since it last told. */
+enum { EDGE_TALLY_EDGES, EDGE_TALLY_GROUPS, EDGE_TALLY_HOSTS, EDGE_TALLY_N };
+struct edge_tally {
+    atomic_uint_fast64_t made[EDGE_TALLY_N];
+    uint64_t groups_cap, hosts_cap; /* one run's */
+};
+
 /* One thread's share.  Worker 0 runs on the main thread. */
 struct worker {
     unsigned k, n;
@@ -128,6 +136,9 @@ struct worker {
     atomic_uint_fast64_t *nb_rows; /* NetBIOS rows every thread made so far (note_rows()) */
     uint64_t nb_rows_told;        /* this thread's of them */
     bool nb_past;                 /* past one run's rows: not one run's (note_rows()) */
+    struct edge_tally *tally;     /* every thread's edges, groups and SMB hosts so far (note_edges()) */
+    uint64_t told[EDGE_TALLY_N];  /* this thread's of them */
+    bool edges_past;              /* past what edges_exact() allows: not one run's (note_edges()) */
     bool capped;                  /* its share of a shared cap was hit (note_caps()) */
     GThread *th;
     struct fold_order *order; /* fold_mem_order() of a, sorted on this worker's thread */
@@ -641,6 +652,35 @@ static void tick(struct worker *w, const struct capture_record *rec, enum split_
     flow_table_tick(w->a.flows, rec->ts_us);
 }
 
+/* edges_exact()'s test of every thread's edges, groups and SMB hosts. */
+static bool edges_within(uint64_t edges, uint64_t groups, uint64_t hosts, uint64_t groups_cap, uint64_t hosts_cap)
+{
+    return edges <= ANALYSIS_MAX_EDGES || (groups + edges <= groups_cap && hosts + 2 * edges <= hosts_cap);
+}
+
+/* edges_exact() decided while the threads run: the edges, the groups and
+ * the SMB hosts of every thread only grow (a thread's edges stop at
+ * ANALYSIS_MAX_EDGES, its groups and hosts once its tables are full), so
+ * once their sums so far fail the test the sums at the end fail it too:
+ * the feed stops at once and the file is analysed as one run (before:
+ * split to its end first, then read again).  Told once a batch. */
+static void note_edges(struct worker *w)
+{
+    const uint64_t have[EDGE_TALLY_N] = { w->a.edges->len, conn_groups_count(w->a.groups),
+                                          smb_hosts_size(w->a.smb_hosts) };
+    uint64_t all[EDGE_TALLY_N];
+    for (int i = 0; i < EDGE_TALLY_N; i++) {
+        uint64_t d = have[i] - w->told[i]; /* modulo 2^64 as the sum is: right whatever the sign */
+        all[i] = atomic_fetch_add_explicit(&w->tally->made[i], d, memory_order_relaxed) + d;
+        w->told[i] = have[i];
+    }
+    if (!w->edges_past && !edges_within(all[EDGE_TALLY_EDGES], all[EDGE_TALLY_GROUPS], all[EDGE_TALLY_HOSTS],
+                                        w->tally->groups_cap, w->tally->hosts_cap)) {
+        w->edges_past = true;
+        split_feed_abort(w->feed);
+    }
+}
+
 /* This thread's flow table evicted a connection, or its reassembly hit
  * the total cap: caps it holds a share of (jobs_share_caps()), which one
  * run may not have hit (16,000 NetBIOS clients of scale_check's mix: one
@@ -688,6 +728,7 @@ static gpointer work(gpointer data)
                 tick(w, &recs[i], (enum split_tcp)tcp[i]);
         }
         note_caps(w);
+        note_edges(w);
     }
     w->now = INT64_MAX;
     analysis_finish(&w->a);
@@ -864,7 +905,7 @@ static bool group_past_cap(void *data, const struct conn_group_key *k, uint32_t 
 /* Each worker's analysis over the one feed of the file.  false: a
  * message printed. */
 static bool workers_start(const struct config *cfg, struct worker *ws, unsigned n, struct capture *cap,
-                          struct split_feed *feed, atomic_uint_fast64_t *nb_rows)
+                          struct split_feed *feed, atomic_uint_fast64_t *nb_rows, struct edge_tally *tally)
 {
     for (unsigned k = 0; k < n; k++) {
         struct worker *w = &ws[k];
@@ -881,6 +922,7 @@ static bool workers_start(const struct config *cfg, struct worker *ws, unsigned 
         w->groups_cap = conn_groups_stats(w->a.groups).cap;
         conn_groups_admit_past_cap(w->a.groups, group_past_cap, w);
         w->nb_rows = nb_rows;
+        w->tally = tally;
         nb_ledger_admit_past_cap(w->a.ledger, nb_row_past_cap, w);
         w->a.edges_apart = true; /* no capped copy of the groups without the edges (jobs_drop_edge_tables()) */
         w->a.progress = false;
@@ -1086,12 +1128,13 @@ static bool edges_exact(struct worker *ws, unsigned n, const struct analysis *a)
 {
     uint64_t edges = 0, groups = 0, hosts = 0;
     for (unsigned k = 0; k < n; k++) {
+        if (ws[k].edges_past)
+            return false;
         edges += ws[k].a.edges->len;
         groups += conn_groups_count(ws[k].a.groups);
         hosts += smb_hosts_size(ws[k].a.smb_hosts);
     }
-    return edges <= ANALYSIS_MAX_EDGES ||
-           (groups + edges <= conn_groups_stats(a->groups).cap && hosts + 2 * edges <= smb_hosts_cap(a->smb_hosts));
+    return edges_within(edges, groups, hosts, conn_groups_stats(a->groups).cap, smb_hosts_cap(a->smb_hosts));
 }
 
 struct edge_ref {
@@ -1265,7 +1308,11 @@ int split_main(const struct config *cfg)
         split_sample(cfg->inputs[0], feed);
     atomic_uint_fast64_t nb_rows;
     atomic_init(&nb_rows, 0);
-    if (!ok || !feed || !workers_start(cfg, ws, n, cap, feed, &nb_rows)) { /* workers_start() says why */
+    struct edge_tally tally = { .groups_cap = ok ? conn_groups_stats(a.groups).cap : 0,
+                                .hosts_cap = ok ? smb_hosts_cap(a.smb_hosts) : 0 };
+    for (int i = 0; i < EDGE_TALLY_N; i++)
+        atomic_init(&tally.made[i], 0);
+    if (!ok || !feed || !workers_start(cfg, ws, n, cap, feed, &nb_rows, &tally)) { /* workers_start() says why */
         if (a.inputs)
             analysis_free(&a);
         workers_free(ws, n);

@@ -1,7 +1,7 @@
 /* split.h - --jobs N over one capture file: N threads (the main thread
  * one of them) walk the file's records, read, parsed and routed by flow
- * hash once for them all (split_feed.h: the thread that first needs a
- * batch fills it), and analyse the records that fall to them
+ * hash once for them all (split_feed.h: by a reader thread of its own),
+ * and analyse the records that fall to them
  * (split_route.h), a whole analysis of their share.  A record of another
  * thread that decodes as TCP steps this thread's flow table clock
  * (flow_table_tick()), so idle expiry and time jumps are one

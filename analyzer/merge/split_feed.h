@@ -4,15 +4,15 @@
  *
  * Before, each thread read the whole file with a reader of its own (the
  * kernel's copy of every byte, the record parse and the route, N times
- * over).  Now a batch is filled by whichever thread first needs it (no
- * reader thread: on 2 cores the N analyses keep both busy), under a
- * token so batches are filled one at a time and in order; each record's
- * bytes are copied into the batch (they outlive the reader's window) with
- * the worker the route gives it and what the route says of its TCP-ness
- * (the other threads' clock ticks).  A batch's slot is reused once every
- * thread has walked it: a ring of SPLIT_FEED_SLOTS_PER_THREAD slots per
- * thread bounds both the memory (about 0.4 MiB a slot) and how far the
- * fastest thread may run ahead of the slowest. */
+ * over).  Now one reader thread fills the batches in order (split_feed.c
+ * says why a thread of its own and not the workers in turn); each
+ * record's bytes are copied into the batch (they outlive the reader's
+ * window) with the worker the route gives it and what the route says of
+ * its TCP-ness (the other threads' clock ticks).  A batch's slot is
+ * reused once every thread has walked it: a ring of
+ * SPLIT_FEED_SLOTS_PER_THREAD slots per thread bounds both the memory
+ * (about 0.4 MiB a slot) and how far the reader may run ahead of the
+ * slowest worker. */
 #ifndef SMBSCOPE_SPLIT_FEED_H
 #define SMBSCOPE_SPLIT_FEED_H
 
@@ -39,12 +39,13 @@ struct split_batch {
 
 struct split_feed;
 
-/* Over cap (the feed reads it from now on; it stays the caller's to
- * close after split_feed_free()) for n workers; *stop nonzero ends the
- * reading as end of input (a stop signal).  NULL: out of memory. */
+/* Over cap (the feed's reader thread reads it from the first
+ * split_feed_next() on; it stays the caller's to close after
+ * split_feed_free()) for n workers; *stop nonzero ends the reading as end
+ * of input (a stop signal).  NULL: out of memory, or no thread. */
 struct split_feed *split_feed_new(struct capture *cap, unsigned n, const volatile sig_atomic_t *stop);
-/* Worker k's next batch in file order (its previous one handed back),
- * filled here when no thread has yet; NULL at the end of the input. */
+/* Worker k's next batch in file order (its previous one handed back);
+ * NULL at the end of the input (the reader then out of the capture). */
 const struct split_batch *split_feed_next(struct split_feed *f, unsigned k);
 /* After every worker saw NULL: capture_next()'s last (0 end, -1 damage,
  * 1 stopped by *stop). */
