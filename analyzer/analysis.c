@@ -169,11 +169,12 @@ static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flo
         uint32_t had = conn_groups_count(a->groups);
         uint64_t full = conn_groups_level_conns(a->groups, CONN_GROUP_FULL);
         uint64_t by_server = conn_groups_level_conns(a->groups, CONN_GROUP_ANY_CLIENT);
+        uint32_t past = groups_past_ahead(a, &cs);
         conn_groups_add(a->groups, &cs);
         if (conn_groups_count(a->groups) > had)
             mstate_close_made_group(a, &cs, had);
         if (conn_groups_level_conns(a->groups, CONN_GROUP_FULL) == full) /* folded past the cap */
-            groups_past_note(a, &cs, by_server);
+            groups_past_note(a, &cs, by_server, past);
         smb_hosts_add(a->smb_hosts, &cs);
         syn_start_note(a, &cs, c); /* merge may find its first SYN in another capture */
     }

@@ -147,12 +147,28 @@ static bool list_key(struct groups_past *p, uint32_t hash)
     return true;
 }
 
-void groups_past_note(struct analysis *a, const struct conn_summary *cs, uint64_t by_server)
+static bool run_lists(const struct analysis *a)
 {
-    if (!a->cfg->merge_state || a->live_run || a->merged_parts || a->edges_apart || a->jobs_threads)
+    return a->cfg->merge_state && !a->live_run && !a->merged_parts && !a->edges_apart && !a->jobs_threads;
+}
+
+uint32_t groups_past_ahead(struct analysis *a, const struct conn_summary *cs)
+{
+    if (!run_lists(a) || !conn_groups_level_full(a->groups, CONN_GROUP_FULL))
+        return 0;
+    uint32_t h = summary_hash(cs);
+    const struct groups_past *p = a->groups_past;
+    if (p && p->slots)
+        __builtin_prefetch(&p->slots[h & p->mask]);
+    return h;
+}
+
+void groups_past_note(struct analysis *a, const struct conn_summary *cs, uint64_t by_server, uint32_t hash)
+{
+    if (!run_lists(a))
         return;
     struct groups_past *p = run_table(a);
-    if (!list_key(p, summary_hash(cs)))
+    if (!list_key(p, hash ? hash : summary_hash(cs)))
         p->unkept++;
     if (conn_groups_level_conns(a->groups, CONN_GROUP_ANY_CLIENT) != by_server)
         return; /* by server in the state's groups */

@@ -52,9 +52,15 @@ struct jpath;
 #define GROUPS_PAST_KEYS_CAP 32768u /* hashes a run lists: 512 KiB held, about 220 KB of base64 */
 #define GROUPS_PAST_MERGE_KEYS (1u << 21) /* hashes merge holds from all its states (16 MiB) */
 
+/* A run, before cs goes into a->groups: when their full level is at its
+ * cap (cs may fold there), cs's hash (never 0), its slot fetched into the
+ * cache while the groups place cs (the table is up to 512 KiB: a miss per
+ * connection closed past the cap); 0 otherwise. */
+uint32_t groups_past_ahead(struct analysis *a, const struct conn_summary *cs);
 /* A run: cs was just added to a->groups and folded there (not at the full
- * level); by_server: the connections its any-client level held before. */
-void groups_past_note(struct analysis *a, const struct conn_summary *cs, uint64_t by_server);
+ * level); by_server: the connections its any-client level held before;
+ * hash: groups_past_ahead()'s (0: computed here). */
+void groups_past_note(struct analysis *a, const struct conn_summary *cs, uint64_t by_server, uint32_t hash);
 void groups_past_free(struct analysis *a);
 
 /* The state member (nothing when the run folded nothing, or is not one

@@ -38,4 +38,19 @@ static inline uint64_t hash_spread(uint64_t x)
     return x;
 }
 
+/* hash_spread(x) >> 32 for a table's every packet: one round, not two.
+ * Only the top half is kept, which the last xorshift of a round does not
+ * touch; the round's multiplication makes each of those bits depend on
+ * every bit of x ^ x >> 33, itself a bijection of x that is not linear
+ * (carries): progressions of x break up as under the whole finaliser
+ * (tests/unit/test_flow.c /flow/index_progressions), with a
+ * multiplication and two xorshifts fewer on the critical path of a flow
+ * look-up (a slot's address waits for them). */
+static inline uint32_t hash_top32(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= UINT64_C(0xff51afd7ed558ccd);
+    return (uint32_t)(x >> 32);
+}
+
 #endif

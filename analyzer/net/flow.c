@@ -197,7 +197,7 @@ static uint64_t pair_hash(const struct flow_table *t, const struct ip_addr *a, u
         uint64_t lo = ea < eb ? ea : eb, hi = ea < eb ? eb : ea;
         uint64_t h = t->mul4 + m[MUL_END0] * (uint32_t)(lo >> 16) + m[MUL_END0 + 4] * (uint16_t)lo +
                      m[MUL_END1] * (uint32_t)(hi >> 16) + m[MUL_END1 + 4] * (uint16_t)hi;
-        return hash_spread(h) >> 32; /* hash_mix.h: the sum's top half makes runs */
+        return hash_top32(h); /* hash_mix.h: the sum's top half makes runs */
     }
     int c = a->family != b->family ? (a->family > b->family) - (a->family < b->family)
                                    : memcmp(a->bytes, b->bytes, 16);
@@ -208,7 +208,7 @@ static uint64_t pair_hash(const struct flow_table *t, const struct ip_addr *a, u
         uint16_t px = pa;
         a = b, pa = pb, b = x, pb = px;
     }
-    return hash_spread(m[MUL_ZERO] + end_terms(m + MUL_END0, a, pa) + end_terms(m + MUL_END1, b, pb)) >> 32;
+    return hash_top32(m[MUL_ZERO] + end_terms(m + MUL_END0, a, pa) + end_terms(m + MUL_END1, b, pb));
 }
 
 static bool same_endpoint(const struct ip_addr *a, uint16_t pa, const struct ip_addr *b, uint16_t pb)
