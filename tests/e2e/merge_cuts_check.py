@@ -598,9 +598,9 @@ def count(smbscope, samples, names):
     return 0
 
 
-# Cuts of the stray copies (rdma_read.roce_stray_first_copy()): the stray
-# packet alone, with the negotiate request, with the server's first ACK, and
-# one in the middle of the session.
+# Cuts of the stray copies of the sample (rdma_read.roce_stray_first_copy()):
+# the stray packet alone, with the negotiate request, with the server's first
+# ACK, and one in the middle of the session (the midstream copy's: every cut).
 STRAY_CUTS = [(1,), (2,), (3,), (4,), (1, 2), (2, 3), (50,)]
 
 
@@ -609,15 +609,20 @@ def stray_first(smbscope, roce, tmp):
     the sample (review F10): the client's negotiate request does not join
     its pair (rdma_roce.c join_evidence()), the SMB Direct connection is the
     sample's (main: its client's SMBD messages were lost, the run
-    inconclusive where the sample fails --require-kerberos); tshark
+    inconclusive where the sample fails --require-kerberos); the same
+    before the midstream copy (inconclusive: mid-stream), whose client's
+    first packet is an ACK of the server's Write (main: the connection in
+    two, one with the stray packet's QP as the client's); tshark
     dissects the copy cleanly; --jobs 2 and the merge of its cuts equal the
     run."""
     policy = ["--require-kerberos"]
-    rc0, alone, _ = mc.run([smbscope, "-q", "-T", "json"] + policy + [roce])
-    alone = mc.json.loads(alone)
-    for kind in ("ack", "send"):
+    mid = os.path.join(tmp, "roce-stray-midstream-base.pcap")
+    rdma_read.roce_midstream_copy(roce, mid)
+    for kind, base, rc_want in (("ack", roce, 1), ("send", roce, 1), ("midstream", mid, 3)):
+        rc0, alone, _ = mc.run([smbscope, "-q", "-T", "json"] + policy + [base])
+        alone = mc.json.loads(alone)
         copy = os.path.join(tmp, "roce-stray-%s.pcap" % kind)
-        n = rdma_read.roce_stray_first_copy(roce, copy, kind)
+        n = rdma_read.roce_stray_first_copy(base, copy, "send" if kind == "send" else "ack")
         t = subprocess.run([os.environ.get("TSHARK", "tshark"), "-r", copy, "-T", "fields", "-e", "frame.protocols",
                             "-e", "infiniband.bth.destqp", "-e", "_ws.malformed", "-e", "_ws.expert.severity"],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -631,14 +636,14 @@ def stray_first(smbscope, roce, tmp):
         doc = mc.json.loads(doc)
         mc.expect("RoCEv2, a %s to another QP first: the sample's connection and verdict (%s, exit %d)"
                   % (kind, doc["verdict"]["outcome"], rc),
-                  rc == rc0 == 1 and doc["verdict"] == alone["verdict"] and doc["connections"] == alone["connections"] and
+                  rc == rc0 == rc_want and doc["verdict"] == alone["verdict"] and doc["connections"] == alone["connections"] and
                   doc["stats"]["roce_icrc_bad_packets"] == 0,
                   mc.first_diff(doc["connections"], alone["connections"]) or json_short(doc["verdict"]))
         rc2, two, err = mc.run([smbscope, "-q", "-T", "json", "--jobs", "2"] + policy + [copy])
         d = mc.first_diff(mc.normal(mc.json.loads(two)), mc.normal(doc))
         mc.expect("RoCEv2, a %s to another QP first: --jobs 2 == --jobs 1" % kind, d is None and rc2 == rc,
                   d or "exit %d != %d %s" % (rc2, rc, err.strip()))
-        for ks in STRAY_CUTS:
+        for ks in STRAY_CUTS if base == roce else [(k,) for k in range(1, n)] + [(1, 2), (2, 3)]:
             d = cut_parts(smbscope, copy, list(ks), n, tmp)
             mc.expect("RoCEv2, a %s to another QP first, cut after packet %s" % (kind, " and ".join(map(str, ks))),
                       d is None, d or "")

@@ -30,15 +30,18 @@ roce_ack_first_copy(src, dst): the RoCEv2 sample with the server's ACK of
     request is retransmitted): the pair named from the server, the
     negotiate request its second sender's.
 
-roce_stray_first_copy(src, dst, kind): the RoCEv2 sample after one packet
+roce_stray_first_copy(src, dst, kind): a RoCEv2 capture (the sample, or
+    roce_midstream_copy()'s) after one packet
     from the server to another queue pair of the client's host (QP 0x99, a
     PSN of its own sequence), half a second before: kind "ack" an RC
     Acknowledge, "send" an RC SEND Only of 32 octets that are no SMBD
     message (another RDMA application's, or an earlier connection's whose
     client side the capture missed).  The BTH names only the destination
-    QP: the client's first packet, the SMBD negotiate request, must not join
-    that stray packet's pair (review F10: it did, and the client's SMBD
-    messages were lost: FAIL became INCONCLUSIVE).
+    QP: the client's first packet (the sample's SMBD negotiate request, the
+    midstream copy's ACK of the server's RDMA Write) must not join that
+    stray packet's pair (review F10: it did, and the client's SMBD messages
+    were lost: FAIL became INCONCLUSIVE; the midstream copy's connection in
+    two).
 
 Classic pcap, Ethernet, IPv4, as the samples.
 """
@@ -245,10 +248,11 @@ STRAY_QP, STRAY_PSN = 0x99, 0x10
 def roce_stray_first_copy(src, dst, kind):
     data = open(src, "rb").read()
     records = list(_records(data))
-    rec, ack = records[1]                  # the server's ACK of the negotiate request: its headers
-    ihl = (ack[ETH] & 0x0F) * 4
+    ihl = (records[0][1][ETH] & 0x0F) * 4
     bth = ETH + ihl + 8
-    assert ack[bth] == 0x11, "frame 2 is the server's RC Acknowledge"
+    # the first RC Acknowledge (the sample's frame 2: the server's of the
+    # negotiate request; roce_midstream_copy()'s frame 1): its headers
+    rec, ack = next((r, f) for r, f in records if f[bth] == 0x11)
     frame = bytearray(ack[:bth + 12])
     frame[bth + 4:bth + 8] = struct.pack("!I", STRAY_QP)
     if kind == "ack":
