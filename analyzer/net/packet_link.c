@@ -59,7 +59,7 @@ static size_t mesh_control_len(uint8_t flags)
 static bool amsdu_fits(const struct wire *w, uint64_t sent, int form)
 {
     uint64_t off = 0;
-    while (sent - off > AMSDU_SUBFRAME_HEADER) {
+    while (off < sent && sent - off > AMSDU_SUBFRAME_HEADER) { /* past the end: the last one's padding */
         if (off + AMSDU_SUBFRAME_HEADER + 1 > wire_left(w))
             return true;
         const uint8_t *sub = w->p + w->off + off;
