@@ -428,6 +428,23 @@ static void joint_close_order(GArray *out, int64_t end)
     g_array_free(k, TRUE);
 }
 
+/* The RoCEv2 queue pairs of the chain of parts that begins at in[at]
+ * (mstate_join_roce.h): its parts as the loop below joins them, each
+ * continuing the one before. */
+static void chain_qps(struct analysis *a, const GArray *in, guint at, uint32_t chain[2])
+{
+    const struct conn_summary *first = &g_array_index(in, struct conn_summary, at);
+    chain[0] = chain[1] = 0;
+    if (first->carrier != CONN_CARRIER_UDP || !a->roce)
+        return;
+    for (guint i = at; i < in->len; i++) {
+        const struct conn_summary *p = &g_array_index(in, struct conn_summary, i);
+        if (i > at && !continues(&g_array_index(in, struct conn_summary, i - 1), p))
+            break;
+        mstate_roce_chain_qps(a, first, p, chain);
+    }
+}
+
 void mstate_join_edges(struct analysis *a)
 {
     GArray *in = a->edges;
@@ -445,13 +462,15 @@ void mstate_join_edges(struct analysis *a)
     GArray *out = g_array_new(FALSE, FALSE, sizeof(struct conn_summary));
     int64_t end = mstate_inputs_end(a);
     struct conn_summary cur = g_array_index(in, struct conn_summary, 0);
-    mstate_join_roce_lead(a, &cur); /* a part before it of only its pair's ACKs */
+    uint32_t chain[2];
+    chain_qps(a, in, 0, chain);
+    mstate_join_roce_lead(a, &cur, chain); /* a part before it of only its pair's ACKs */
     for (guint i = 1; i <= in->len; i++) {
         const struct conn_summary *next = i < in->len ? &g_array_index(in, struct conn_summary, i) : NULL;
         if (next && continues(&cur, next)) {
             /* a part between them holding no header (ACKs only, or a message's middle) is cur's first */
             mstate_join_tail_before(a, &cur, next->first_ts);
-            mstate_join_roce_tails(a, &cur, next->first_ts); /* a part of only ACKs of its queue pairs */
+            mstate_join_roce_tails(a, &cur, next->first_ts, chain); /* a part of only ACKs of its queue pairs */
             mstate_join_roce_port(a, &cur, next); /* RoCEv2: the client's port only the late part saw */
             struct conn_summary j, late = *next;
             mstate_xchg_join(a, &cur, &late); /* an exchange cut between them, settled */
@@ -465,7 +484,7 @@ void mstate_join_edges(struct analysis *a)
             continue;
         }
         mstate_join_tail(a, &cur);
-        mstate_join_roce_tails(a, &cur, INT64_MAX);
+        mstate_join_roce_tails(a, &cur, INT64_MAX, chain);
         idle_if_later(a, &cur);
         if (in_order)
             g_array_append_val(done, cur);
@@ -473,7 +492,8 @@ void mstate_join_edges(struct analysis *a)
             place_edge(a, out, &cur, end);
         if (next) {
             cur = *next;
-            mstate_join_roce_lead(a, &cur);
+            chain_qps(a, in, i, chain);
+            mstate_join_roce_lead(a, &cur, chain);
         }
     }
     g_array_free(in, TRUE);

@@ -195,20 +195,43 @@ static bool same_addr(const struct ip_addr *x, const struct ip_addr *y)
     return x->family == y->family && memcmp(x->bytes, y->bytes, sizeof x->bytes) == 0;
 }
 
-/* A queue pair number of cur's entry (--jobs: its session) the tail
- * contradicts: another pair of the same hosts. */
-static bool other_qps(JsonObject *roce, const struct smb_conn *s, const struct roce_tail *t, bool fwd)
+/* The queue pair number of cur's entry (--jobs: its session) of the
+ * packets sent to its client (c 0) or server (c 1); 0: not seen. */
+static uint32_t entry_qp(JsonObject *roce, const struct smb_conn *s, int c)
+{
+    if (roce && json_object_has_member(roce, c ? "server_qp" : "client_qp"))
+        return (uint32_t)json_object_get_int_member(roce, c ? "server_qp" : "client_qp");
+    if (s && s->smbd)
+        return s->smbd->qpn[c ? !s->client : s->client];
+    return 0;
+}
+
+/* A queue pair number of cur's entry (--jobs: its session), or of the
+ * later parts of its chain (chain: sent to cur's client, to its server), the
+ * tail contradicts: another pair of the same hosts. */
+static bool other_qps(JsonObject *roce, const struct smb_conn *s, const struct roce_tail *t, bool fwd,
+                      const uint32_t chain[2])
 {
     for (int c = 0; c < 2; c++) { /* c: 0 the client, 1 the server */
-        uint32_t tq = t->qp[fwd ? c : !c], have = 0;
-        if (roce && json_object_has_member(roce, c ? "server_qp" : "client_qp"))
-            have = (uint32_t)json_object_get_int_member(roce, c ? "server_qp" : "client_qp");
-        else if (s && s->smbd)
-            have = s->smbd->qpn[c ? !s->client : s->client];
-        if (tq && have && tq != have)
+        uint32_t tq = t->qp[fwd ? c : !c], have = entry_qp(roce, s, c);
+        if (tq && ((have && tq != have) || (chain[c] && tq != chain[c])))
             return true;
     }
     return false;
+}
+
+void mstate_roce_chain_qps(struct analysis *a, const struct conn_summary *cur, const struct conn_summary *part,
+                           uint32_t chain[2])
+{
+    if (part->carrier != CONN_CARRIER_UDP || !a->roce)
+        return;
+    JsonObject *e = mstate_detail_entry(a, part);
+    JsonObject *roce = jget_member_obj(jget_member_obj(e, "smb_direct"), "roce");
+    struct smb_conn *s = e ? NULL : mstate_detail_conn(a, part);
+    bool same = same_addr(&part->client, &cur->client); /* a part named from its server: the other way round */
+    for (int c = 0; c < 2; c++)
+        if (!chain[c])
+            chain[c] = entry_qp(roce, s, same ? c : !c);
 }
 
 /* The tail's RoCEv2 counts into cur's entry or --jobs' session. */
@@ -335,7 +358,8 @@ static bool of_hosts(const struct roce_tail *t, const struct conn_summary *cur)
 }
 
 /* The earliest tail that follows cur, or G_MAXUINT. */
-static guint next_tail(struct analysis *a, const struct conn_summary *cur, int64_t before, bool *fwd)
+static guint next_tail(struct analysis *a, const struct conn_summary *cur, int64_t before, const uint32_t chain[2],
+                       bool *fwd)
 {
     GArray *tails = sorted_tails(a);
     const struct ip_addr *want[2];
@@ -351,7 +375,7 @@ static guint next_tail(struct analysis *a, const struct conn_summary *cur, int64
         if (pair_cmp(p, want) != 0)
             break;
         bool f = same_addr(&t->addr[0], &cur->client);
-        if (t->used || t->first_ts < cur->last_ts || t->first_ts >= before || other_qps(roce, s, t, f))
+        if (t->used || t->first_ts < cur->last_ts || t->first_ts >= before || other_qps(roce, s, t, f, chain))
             continue;
         *fwd = f;
         return i; /* in time order: the earliest */
@@ -359,14 +383,14 @@ static guint next_tail(struct analysis *a, const struct conn_summary *cur, int64
     return G_MAXUINT;
 }
 
-bool mstate_join_roce_tails(struct analysis *a, struct conn_summary *cur, int64_t before)
+bool mstate_join_roce_tails(struct analysis *a, struct conn_summary *cur, int64_t before, const uint32_t chain[2])
 {
     if (cur->carrier != CONN_CARRIER_UDP || !a->roce || !roce_table_tails(a->roce)->len ||
         strcmp(cur->close_reason, "end of capture") != 0)
         return false;
     bool joined = false, fwd = true;
     guint at;
-    while ((at = next_tail(a, cur, before, &fwd)) != G_MAXUINT) {
+    while ((at = next_tail(a, cur, before, chain, &fwd)) != G_MAXUINT) {
         struct roce_tail *u = &g_array_index(roce_table_tails(a->roce), struct roce_tail, at);
         struct roce_tail t = *u; /* its pieces now t's (freed below) */
         u->used = true;
@@ -400,7 +424,7 @@ bool mstate_join_roce_tails(struct analysis *a, struct conn_summary *cur, int64_
 }
 
 /* The latest tail that ends before cur begins, or G_MAXUINT. */
-static guint lead_tail(struct analysis *a, const struct conn_summary *cur, bool *fwd)
+static guint lead_tail(struct analysis *a, const struct conn_summary *cur, const uint32_t chain[2], bool *fwd)
 {
     GArray *tails = sorted_tails(a);
     JsonObject *e = mstate_detail_entry(a, cur);
@@ -412,7 +436,7 @@ static guint lead_tail(struct analysis *a, const struct conn_summary *cur, bool 
         if (!of_hosts(t, cur) || t->first_ts >= cur->first_ts)
             break; /* in time order: the rest begin later */
         bool f = same_addr(&t->addr[0], &cur->client);
-        if (t->used || t->last_ts > cur->first_ts || other_qps(roce, s, t, f))
+        if (t->used || t->last_ts > cur->first_ts || other_qps(roce, s, t, f, chain))
             continue;
         *fwd = f;
         found = i;
@@ -471,13 +495,13 @@ void mstate_join_roce_port(struct analysis *a, struct conn_summary *cur, const s
     mstate_detail_rename(a, &was, cur);
 }
 
-bool mstate_join_roce_lead(struct analysis *a, struct conn_summary *cur)
+bool mstate_join_roce_lead(struct analysis *a, struct conn_summary *cur, const uint32_t chain[2])
 {
     if (cur->carrier != CONN_CARRIER_UDP || !a->roce || !roce_table_tails(a->roce)->len)
         return false;
     bool joined = false, fwd = true;
     guint at;
-    while ((at = lead_tail(a, cur, &fwd)) != G_MAXUINT) {
+    while ((at = lead_tail(a, cur, chain, &fwd)) != G_MAXUINT) {
         struct roce_tail *u = &g_array_index(roce_table_tails(a->roce), struct roce_tail, at);
         struct roce_tail t = *u; /* its pieces now t's (freed below) */
         u->used = true;

@@ -31,10 +31,21 @@ void mstate_fold_roce_tails(struct jget *g, const struct jpath *p, struct analys
 /* --jobs: src's tails into dst's. */
 void mstate_roce_tails_fold_mem(struct analysis *dst, const struct analysis *src);
 
+/* The queue pair numbers a part of cur's chain (its parts, mstate_edges.c)
+ * saw: chain[0] of the packets sent to cur's client, chain[1] to its
+ * server, each set from part where still 0.  A tail joins the chain only
+ * when it contradicts none of them, also of a part after the one it
+ * would join (review F10: a stray packet from the server to another queue
+ * pair of the client's host, before a part holding only the client's SMBD
+ * negotiate request, was joined to it; the run over the parts keeps it
+ * apart, rdma_roce.c join_evidence()). */
+void mstate_roce_chain_qps(struct analysis *a, const struct conn_summary *cur, const struct conn_summary *part,
+                           uint32_t chain[2]);
+
 /* cur: a RoCEv2 connection open at its part's end; the tails that follow
  * it and begin before `before` (the first packet of its next part;
  * INT64_MAX: none) join it, one after the other, and are used up. */
-bool mstate_join_roce_tails(struct analysis *a, struct conn_summary *cur, int64_t before);
+bool mstate_join_roce_tails(struct analysis *a, struct conn_summary *cur, int64_t before, const uint32_t chain[2]);
 
 /* cur: a RoCEv2 connection at the start of a chain of parts (its first
  * part's, mstate_edges.c), not continuing another; the tails of its hosts
@@ -45,7 +56,7 @@ bool mstate_join_roce_tails(struct analysis *a, struct conn_summary *cur, int64_
  * time, packets and bytes each way, RoCEv2 counts, a SEND the tail began
  * and cur ended (mstate_join_frame.h), and the client's port when only the
  * tail saw it.  True when one did. */
-bool mstate_join_roce_lead(struct analysis *a, struct conn_summary *cur);
+bool mstate_join_roce_lead(struct analysis *a, struct conn_summary *cur, const uint32_t chain[2]);
 
 /* cur, a RoCEv2 connection whose part saw none of its client's packets
  * (client port 0: rdma_roce.c names it by the client's UDP source port),

@@ -452,8 +452,9 @@ enum packet_status pkt_decode_layers(int dlt, const struct capture_record *rec, 
 enum packet_status packet_decode_next(const struct capture_record *rec, struct ipfrag_table *frags,
                                       struct packet *out)
 {
-    uint32_t at = out->link_next;
+    uint32_t at = out->link_next, mesh = out->link_mesh;
     record_fields(rec, out);
+    out->link_mesh = mesh & 3u;
     struct wire w = wire_make(rec->data, rec->caplen);
     if (!at || !wire_skip(&w, at))
         return PKT_TRUNCATED;

@@ -100,8 +100,11 @@ struct packet {
     uint32_t ip_header_len;
     /* An 802.11 A-MSDU of several subframes, one packet each: where the
      * next subframe starts in the record (packet_decode_next()), 0 when
-     * this packet was the frame's last.  In the struct's tail padding. */
-    uint32_t link_next;
+     * this packet was the frame's last; link_mesh: how its subframes are
+     * laid out (packet_link.c: an 802.11s mesh A-MSDU's carry a Mesh
+     * Control each).  In the struct's tail padding. */
+    uint32_t link_next : 30;
+    uint32_t link_mesh : 2;
 };
 
 /* Decode a captured frame of link type dlt (a pcap_datalink() value) into out.

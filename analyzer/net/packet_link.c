@@ -36,24 +36,85 @@
 #define WLAN_MESH_CONTROL 6    /* flags, TTL, sequence number; 6 octets more per extension address */
 #define AMSDU_SUBFRAME_HEADER 14 /* DA, SA, length (big-endian) */
 
-/* The A-MSDU subframe at w (DA, SA, length, the MSDU, padding to 4 octets
- * but after the last): its packet, and where the next one starts
- * (pkt->link_next, 0 for the last).  As tshark, a subframe follows while
- * more than its header's 14 octets were sent after the padding (an FCS is
- * 4): one cut by the capture is then a truncation, not a packet passed
- * over.  uncaptured: octets sent past the end of w. */
-static enum packet_status amsdu_subframe(struct packet *pkt, struct wire *w, uint64_t uncaptured,
+/* How an A-MSDU's subframes are laid out (pkt->link_mesh).  In an 802.11s
+ * mesh data frame each subframe carries its own Mesh Control between its
+ * header and its MSDU (IEEE 802.11-2016 9.3.2.2.2, Figure 9-66; none after
+ * the MAC header), its Length the MSDU's (the standard's, Linux's); some
+ * senders (older Linux mesh) counted the Mesh Control in the Length too:
+ * the form whose subframes fit the frame is taken (amsdu_mesh_form()).
+ * tshark 4.0 reads no Mesh Control in a subframe (it takes it for LLC). */
+enum { AMSDU_PLAIN = 0, AMSDU_MESH, AMSDU_MESH_LEN_INCL };
+
+/* The Mesh Control at p (its flags octet first: 9.2.4.7.3): its length, 0
+ * when its reserved flags are set (then, as tshark reads a mesh data
+ * frame, there is none: the LLC header starts there). */
+static size_t mesh_control_len(uint8_t flags)
+{
+    return (flags & ~WLAN_MESH_AE) ? 0 : WLAN_MESH_CONTROL + (size_t)6 * (flags & WLAN_MESH_AE);
+}
+
+/* Whether the subframes from w's offset on (sent: octets sent from there,
+ * an FCS may follow) fit the frame when read in form; a subframe past what
+ * was captured says nothing against it. */
+static bool amsdu_fits(const struct wire *w, uint64_t sent, int form)
+{
+    uint64_t off = 0;
+    while (off < sent && sent - off > AMSDU_SUBFRAME_HEADER) { /* past the end: the last one's padding */
+        if (off + AMSDU_SUBFRAME_HEADER + 1 > wire_left(w))
+            return true;
+        const uint8_t *sub = w->p + w->off + off;
+        uint64_t len = load_u16be(sub + 12), mc = mesh_control_len(sub[AMSDU_SUBFRAME_HEADER]);
+        if (form == AMSDU_MESH_LEN_INCL) {
+            if (len < mc)
+                return false;
+            len -= mc;
+        }
+        uint64_t size = AMSDU_SUBFRAME_HEADER + mc + len;
+        if (size > sent - off)
+            return false;
+        off += (size + 3) & ~(uint64_t)3;
+    }
+    return true;
+}
+
+static int amsdu_mesh_form(const struct wire *w, uint64_t uncaptured)
+{
+    uint64_t sent = wire_left(w) + uncaptured;
+    if (amsdu_fits(w, sent, AMSDU_MESH) || !amsdu_fits(w, sent, AMSDU_MESH_LEN_INCL))
+        return AMSDU_MESH;
+    return AMSDU_MESH_LEN_INCL;
+}
+
+/* The A-MSDU subframe at w (DA, SA, length, a mesh A-MSDU's Mesh Control,
+ * the MSDU, padding to 4 octets but after the last) laid out as form says:
+ * its packet, and where the next one starts (pkt->link_next, 0 for the
+ * last).  As tshark, a subframe follows while more than its header's 14
+ * octets were sent after the padding (an FCS is 4): one cut by the capture
+ * is then a truncation, not a packet passed over.  uncaptured: octets sent
+ * past the end of w. */
+static enum packet_status amsdu_subframe(struct packet *pkt, struct wire *w, uint64_t uncaptured, int form,
                                          struct ipfrag_table *frags)
 {
     size_t start = w->off;
     const uint8_t *sub = wire_bytes(w, AMSDU_SUBFRAME_HEADER);
     if (!sub)
         return PKT_TRUNCATED;
-    size_t len = load_u16be(sub + 12);
-    size_t next = start + ((AMSDU_SUBFRAME_HEADER + len + 3) & ~(size_t)3);
+    size_t len = load_u16be(sub + 12), mc = 0;
+    if (form != AMSDU_PLAIN) {
+        if (!wire_has(w, 1))
+            return PKT_TRUNCATED;
+        mc = mesh_control_len(wire_peek_u8(w, 0));
+        if (form == AMSDU_MESH_LEN_INCL)
+            len = len < mc ? 0 : len - mc;
+    }
+    size_t next = start + ((AMSDU_SUBFRAME_HEADER + mc + len + 3) & ~(size_t)3);
     uint64_t sent = w->len + uncaptured;
-    if (next < sent && sent - next > AMSDU_SUBFRAME_HEADER && next <= UINT32_MAX)
+    if (next < sent && sent - next > AMSDU_SUBFRAME_HEADER && next < (1u << 30)) {
         pkt->link_next = (uint32_t)next;
+        pkt->link_mesh = (uint32_t)form;
+    }
+    if (mc && !wire_skip(w, mc))
+        return PKT_TRUNCATED;
     bool whole = len <= wire_left(w);
     struct wire msdu = wire_window(w, w->off, whole ? len : wire_left(w));
     enum packet_status st = pkt_decode_llc(pkt, &msdu, frags);
@@ -62,12 +123,26 @@ static enum packet_status amsdu_subframe(struct packet *pkt, struct wire *w, uin
     return st == PKT_TRUNCATED && whole ? PKT_MALFORMED : st;
 }
 
+/* The MSDU at w, behind a mesh data frame's Mesh Control (mesh: the frame
+ * says one is present, 9.2.4.7.3) as tshark reads it: also the MSDU put
+ * together from fragments, whose first carried it (review: NBNS in
+ * fragmented mesh frames read as not IP, PASS). */
+static enum packet_status mesh_msdu(struct packet *pkt, struct wire *w, bool mesh, struct ipfrag_table *frags)
+{
+    if (mesh && wire_has(w, 1)) {
+        size_t mc = mesh_control_len(wire_peek_u8(w, 0));
+        if (mc && !wire_skip(w, mc))
+            return PKT_TRUNCATED;
+    }
+    return pkt_decode_llc(pkt, w, frags);
+}
+
 /* An 802.11 fragment (the MSDU's number frag, more to come): held, or the
  * whole MSDU decoded from the reassembly (wlan_defrag.h) in the frame of
  * its last fragment, as tshark does.  Without a table (a thread routing
  * records) it is held, as an IP fragment is. */
 static enum packet_status wlan_fragment(struct packet *pkt, struct wire *w, const uint8_t *mac, unsigned frag,
-                                        bool more, bool amsdu, struct ipfrag_table *frags)
+                                        bool more, bool amsdu, bool mesh, struct ipfrag_table *frags)
 {
     struct wlan_defrag *d = frags ? ipfrag_wlan(frags) : NULL;
     pkt->ip_fragment = true;
@@ -84,11 +159,11 @@ static enum packet_status wlan_fragment(struct packet *pkt, struct wire *w, cons
     pkt->ip_reassembled = true;
     struct wire whole = wire_make(msdu, len);
     if (!amsdu)
-        return pkt_decode_llc(pkt, &whole, frags);
+        return mesh_msdu(pkt, &whole, mesh, frags);
     /* A-MSDUs are not fragmented (802.11-2016 10.2.7, but on DMG): its
      * first subframe is read; more would be in a buffer the next call
      * does not reach, a loss said rather than a packet passed over */
-    enum packet_status st = amsdu_subframe(pkt, &whole, 0, frags);
+    enum packet_status st = amsdu_subframe(pkt, &whole, 0, mesh ? amsdu_mesh_form(&whole, 0) : AMSDU_PLAIN, frags);
     if (pkt->link_next) {
         pkt->link_next = 0;
         return PKT_UNSUPPORTED_LINK;
@@ -128,13 +203,12 @@ static enum packet_status wlan_frame(struct packet *pkt, struct wire *w, bool pa
     if (!wire_skip(w, hdr - 2) || (pad4 && !wire_skip(w, (4 - hdr % 4) % 4)))
         return PKT_TRUNCATED;
     if ((flags & WLAN_MORE_FRAGMENTS) || frag)
-        return wlan_fragment(pkt, w, mac, frag, flags & WLAN_MORE_FRAGMENTS, amsdu, frags);
-    if (amsdu)
-        return amsdu_subframe(pkt, w, pkt->wirelen > pkt->caplen ? pkt->wirelen - pkt->caplen : 0, frags);
-    if (mesh && wire_has(w, 1) && !(wire_peek_u8(w, 0) & ~WLAN_MESH_AE) &&
-        !wire_skip(w, WLAN_MESH_CONTROL + (size_t)6 * (wire_peek_u8(w, 0) & WLAN_MESH_AE)))
-        return PKT_TRUNCATED;
-    return pkt_decode_llc(pkt, w, frags);
+        return wlan_fragment(pkt, w, mac, frag, flags & WLAN_MORE_FRAGMENTS, amsdu, mesh, frags);
+    if (amsdu) {
+        uint64_t uncaptured = pkt->wirelen > pkt->caplen ? pkt->wirelen - pkt->caplen : 0;
+        return amsdu_subframe(pkt, w, uncaptured, mesh ? amsdu_mesh_form(w, uncaptured) : AMSDU_PLAIN, frags);
+    }
+    return mesh_msdu(pkt, w, mesh, frags);
 }
 
 enum packet_status pkt_link_wlan(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
@@ -144,7 +218,9 @@ enum packet_status pkt_link_wlan(struct packet *pkt, struct wire *w, struct ipfr
 
 enum packet_status pkt_link_amsdu_next(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
 {
-    return amsdu_subframe(pkt, w, pkt->wirelen > pkt->caplen ? pkt->wirelen - pkt->caplen : 0, frags);
+    int form = (int)pkt->link_mesh;
+    pkt->link_mesh = AMSDU_PLAIN;
+    return amsdu_subframe(pkt, w, pkt->wirelen > pkt->caplen ? pkt->wirelen - pkt->caplen : 0, form, frags);
 }
 
 #define RADIOTAP_HEADER 8        /* version, pad, length (LE), first present word */

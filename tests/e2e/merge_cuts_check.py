@@ -19,7 +19,10 @@ message, a message cut twice (three parts), a Send inside a message in
 pieces; ROCE_CUTS the RoCEv2 sample where a later part begins with the
 negotiate response or a message's piece, a SEND of several packets divided,
 a later part of ACKs only; ROCE_MIDSTREAM_CUTS a RoCEv2 copy seen from its
-middle whose earlier part holds only its pair's ACKs and RDMA Write.
+middle whose earlier part holds only its pair's ACKs and RDMA Write;
+STRAY_CUTS a RoCEv2 copy whose first packet goes from the server to another
+QP of the client's host (stray_first(): also its run against the sample's
+and --jobs 2).
 
 KNOWN lists the cuts merge does not join yet, each with its reason (README.md,
 smbscope merge, says the same); a listed cut that now joins is reported, not
@@ -671,6 +674,60 @@ def count(smbscope, samples, names):
     return 0
 
 
+# Cuts of the stray copies of the sample (rdma_read.roce_stray_first_copy()):
+# the stray packet alone, with the negotiate request, with the server's first
+# ACK, and one in the middle of the session.
+STRAY_CUTS = [(1,), (2,), (3,), (4,), (1, 2), (2, 3), (50,)]
+# ... of the midstream copy's: the stray alone, with the server's ACK, its
+# Write, the client's ACK (the first packet joining), and three parts
+STRAY_MIDSTREAM_CUTS = [(1,), (2,), (4,), (5,), (1, 2)]
+
+
+def stray_first(smbscope, roce, tmp):
+    """One packet from the server to another QP of the client's host before
+    the sample (review F10): the client's negotiate request does not join
+    its pair (rdma_roce.c join_evidence()), the SMB Direct connection is the
+    sample's (main: its client's SMBD messages were lost, the run
+    inconclusive where the sample fails --require-kerberos); the same
+    before the midstream copy (inconclusive: mid-stream), whose client's
+    first packet is an ACK of the server's Write (main: the connection in
+    two, one with the stray packet's QP as the client's); tshark
+    dissects the copy cleanly; --jobs 2 and the merge of its cuts equal the
+    run."""
+    policy = ["--require-kerberos"]
+    mid = os.path.join(tmp, "roce-stray-midstream-base.pcap")
+    rdma_read.roce_midstream_copy(roce, mid)
+    for kind, base, rc_want in (("ack", roce, 1), ("send", roce, 1), ("midstream", mid, 3)):
+        rc0, alone, _ = mc.run([smbscope, "-q", "-T", "json"] + policy + [base])
+        alone = mc.json.loads(alone)
+        copy = os.path.join(tmp, "roce-stray-%s.pcap" % kind)
+        n = rdma_read.roce_stray_first_copy(base, copy, "send" if kind == "send" else "ack")
+        t = subprocess.run([os.environ.get("TSHARK", "tshark"), "-r", copy, "-T", "fields", "-e", "frame.protocols",
+                            "-e", "infiniband.bth.destqp", "-e", "_ws.malformed", "-e", "_ws.expert.severity"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        rows = [r.split("\t") for r in t.stdout.splitlines()]
+        # the stray frame clean (the sample's frame 7, its frame 8, has a BER complaint of its NTLM blob)
+        mc.expect("RoCEv2, a %s to another QP first: tshark dissects its %d frames, the first RoCEv2 to QP 0x%x, cleanly"
+                  % (kind, n, rdma_read.STRAY_QP),
+                  len(rows) == n and all(r[1] for r in rows) and ":udp:infiniband" in rows[0][0] and
+                  int(rows[0][1], 16) == rdma_read.STRAY_QP and not any(rows[0][2:]), "%r" % rows[:3])
+        rc, doc, _ = mc.run([smbscope, "-q", "-T", "json"] + policy + [copy])
+        doc = mc.json.loads(doc)
+        mc.expect("RoCEv2, a %s to another QP first: the sample's connection and verdict (%s, exit %d)"
+                  % (kind, doc["verdict"]["outcome"], rc),
+                  rc == rc0 == rc_want and doc["verdict"] == alone["verdict"] and doc["connections"] == alone["connections"] and
+                  doc["stats"]["roce_icrc_bad_packets"] == 0,
+                  mc.first_diff(doc["connections"], alone["connections"]) or json_short(doc["verdict"]))
+        rc2, two, err = mc.run([smbscope, "-q", "-T", "json", "--jobs", "2"] + policy + [copy])
+        d = mc.first_diff(mc.normal(mc.json.loads(two)), mc.normal(doc))
+        mc.expect("RoCEv2, a %s to another QP first: --jobs 2 == --jobs 1" % kind, d is None and rc2 == rc,
+                  d or "exit %d != %d %s" % (rc2, rc, err.strip()))
+        for ks in STRAY_CUTS if base == roce else STRAY_MIDSTREAM_CUTS:
+            d = cut_parts(smbscope, copy, list(ks), n, tmp)
+            mc.expect("RoCEv2, a %s to another QP first, cut after packet %s" % (kind, " and ".join(map(str, ks))),
+                      d is None, d or "")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smbscope", required=True)
@@ -721,6 +778,7 @@ def main():
             d = cut_parts(a.smbscope, first, [k], n, tmp)
             mc.expect("RoCEv2, the server's ACK before the SMBD negotiate request, cut after packet %d" % k, d is None,
                       d or "")
+        stray_first(a.smbscope, roce, tmp)
         for k, what in ROCE_CUTS:
             ks = list(k) if isinstance(k, tuple) else [k]
             d = cut_parts(a.smbscope, roce, ks, packets(roce), tmp)

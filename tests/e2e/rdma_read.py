@@ -30,6 +30,19 @@ roce_ack_first_copy(src, dst): the RoCEv2 sample with the server's ACK of
     request is retransmitted): the pair named from the server, the
     negotiate request its second sender's.
 
+roce_stray_first_copy(src, dst, kind): a RoCEv2 capture (the sample, or
+    roce_midstream_copy()'s) after one packet
+    from the server to another queue pair of the client's host (QP 0x99, a
+    PSN of its own sequence), half a second before: kind "ack" an RC
+    Acknowledge, "send" an RC SEND Only of 32 octets that are no SMBD
+    message (another RDMA application's, or an earlier connection's whose
+    client side the capture missed).  The BTH names only the destination
+    QP: the client's first packet (the sample's SMBD negotiate request, the
+    midstream copy's ACK of the server's RDMA Write) must not join that
+    stray packet's pair (review F10: it did, and the client's SMBD messages
+    were lost: FAIL became INCONCLUSIVE; the midstream copy's connection in
+    two).
+
 Classic pcap, Ethernet, IPv4, as the samples.
 """
 
@@ -227,3 +240,34 @@ def roce_ack_first_copy(src, dst):
     (r0, request), (r1, ack) = records[0], records[1]
     _write(dst, data[:24], [(r0, ack), (r1, request)] + records[2:])
     return len(records)
+
+
+STRAY_QP, STRAY_PSN = 0x99, 0x10
+
+
+def roce_stray_first_copy(src, dst, kind):
+    data = open(src, "rb").read()
+    records = list(_records(data))
+    ihl = (records[0][1][ETH] & 0x0F) * 4
+    bth = ETH + ihl + 8
+    # the first RC Acknowledge (the sample's frame 2: the server's of the
+    # negotiate request; roce_midstream_copy()'s frame 1): its headers
+    rec, ack = next((r, f) for r, f in records if f[bth] == 0x11)
+    frame = bytearray(ack[:bth + 12])
+    frame[bth + 4:bth + 8] = struct.pack("!I", STRAY_QP)
+    if kind == "ack":
+        _set_psn(frame, bth, STRAY_PSN, ackreq=False)
+        frame += struct.pack("!I", 0x1F000000 | STRAY_PSN)  # AETH: ACK, MSN
+    else:
+        frame[bth] = 0x04                  # RC SEND Only
+        frame[bth + 1] &= 0x0F             # no SE, no pad
+        _set_psn(frame, bth, STRAY_PSN, ackreq=True)
+        frame += bytes(range(0x40, 0x60))  # 32 octets, no SMBD message
+    frame += b"\0" * 4
+    struct.pack_into("!H", frame, bth - 2, 0)  # no UDP checksum
+    _roce_fix(frame)
+    sec, usec = struct.unpack("<II", records[0][0][:8])
+    t = sec * 1000000 + usec - 500000
+    stray = (struct.pack("<II", t // 1000000, t % 1000000) + rec[8:], frame)
+    _write(dst, data[:24], [stray] + records)
+    return len(records) + 1

@@ -32,6 +32,7 @@ struct wlan_opts {
     unsigned type, subtype, flags;
     bool amsdu;
     unsigned frag;
+    bool mesh; /* QoS Control's Mesh Control Present (802.11s) */
 };
 
 /* An 802.11 frame: frame control, duration, addresses, sequence control,
@@ -50,7 +51,7 @@ static GByteArray *wlan(struct wlan_opts o, GByteArray *body)
         putz(b, 6);
     if (o.subtype & 8) {
         put8(b, o.amsdu ? 0x80 : 0);
-        put8(b, 0);
+        put8(b, o.mesh ? 0x01 : 0);
         if (o.flags & 0x80)
             putz(b, 4);
     }
@@ -62,7 +63,7 @@ static void assert_tcp(struct decoded d) { assert_tcp_v4(&d); }
 static void test_wlan_data(void)
 {
     /* plain data, QoS, 4 addresses + QoS + HT control */
-    static const struct wlan_opts ok[] = { { 2, 0, 0x01, false, 0 }, { 2, 8, 0x02, false, 0 }, { 2, 8, 0x83, false, 0 } };
+    static const struct wlan_opts ok[] = { { 2, 0, 0x01, false, 0, false }, { 2, 8, 0x02, false, 0, false }, { 2, 8, 0x83, false, 0, false } };
     for (size_t i = 0; i < G_N_ELEMENTS(ok); i++) {
         GByteArray *f = wlan(ok[i], snap_v4());
         assert_tcp(decode(LT_WLAN, f));
@@ -73,8 +74,8 @@ static void test_wlan_data(void)
 static void test_wlan_not_data(void)
 {
     /* a beacon, an ACK, a Null and a QoS Null: not data, no loss */
-    static const struct wlan_opts none[] = { { 0, 8, 0, false, 0 }, { 1, 13, 0, false, 0 }, { 2, 4, 1, false, 0 },
-                                             { 2, 12, 1, false, 0 } };
+    static const struct wlan_opts none[] = { { 0, 8, 0, false, 0, false }, { 1, 13, 0, false, 0, false }, { 2, 4, 1, false, 0, false },
+                                             { 2, 12, 1, false, 0, false } };
     for (size_t i = 0; i < G_N_ELEMENTS(none); i++) {
         GByteArray *f = wlan(none[i], snap_v4());
         g_assert_cmpint(decode(LT_WLAN, f).st, ==, PKT_NOT_IP);
@@ -85,6 +86,8 @@ static void test_wlan_not_data(void)
 /* Every packet of one record: packet_decode(), then packet_decode_next()
  * while the frame holds more (an A-MSDU); their statuses into st (at most
  * max), TCP payload lengths into tcp; the count returned. */
+static size_t tcp_seen; /* packets decode_all() found TCP with the payload */
+
 static size_t decode_all(int lt, const uint8_t *bytes, size_t n, size_t uncaptured, struct ipfrag_table *frags,
                          enum packet_status *st, size_t max)
 {
@@ -96,8 +99,10 @@ static size_t decode_all(int lt, const uint8_t *bytes, size_t n, size_t uncaptur
     enum packet_status s = packet_decode(lt, &rec, frags, &pkt);
     for (;;) {
         g_assert_cmpint(s, <, PKT_STATUS_COUNT);
-        if (s == PKT_OK && pkt.l4 == L4_TCP)
+        if (s == PKT_OK && pkt.l4 == L4_TCP) {
             g_assert_cmpmem(pkt.payload, pkt.payload_len, PAYLOAD, PAYLOAD_LEN);
+            tcp_seen++;
+        }
         if (k < max)
             st[k] = s;
         k++;
@@ -114,16 +119,16 @@ static size_t decode_all(int lt, const uint8_t *bytes, size_t n, size_t uncaptur
 
 static void test_wlan_unreadable(void)
 {
-    GByteArray *f = wlan((struct wlan_opts){ 2, 8, 0x41, false, 0 }, snap_v4()); /* protected */
+    GByteArray *f = wlan((struct wlan_opts){ 2, 8, 0x41, false, 0, false }, snap_v4()); /* protected */
     struct decoded d = decode(LT_WLAN, f);
     g_assert_cmpint(d.st, ==, PKT_ENCRYPTED_LINK);
     g_assert_cmpstr(packet_status_name(d.st), ==, "encrypted-link");
     g_byte_array_unref(f);
     /* without a reassembly table a fragment is held, as an IP fragment */
-    f = wlan((struct wlan_opts){ 2, 8, 0x05, false, 0 }, snap_v4()); /* more fragments */
+    f = wlan((struct wlan_opts){ 2, 8, 0x05, false, 0, false }, snap_v4()); /* more fragments */
     g_assert_cmpint(decode(LT_WLAN, f).st, ==, PKT_FRAG_HELD);
     g_byte_array_unref(f);
-    f = wlan((struct wlan_opts){ 2, 0, 0x01, false, 1 }, snap_v4()); /* fragment 1 */
+    f = wlan((struct wlan_opts){ 2, 0, 0x01, false, 1, false }, snap_v4()); /* fragment 1 */
     g_assert_cmpint(decode(LT_WLAN, f).st, ==, PKT_FRAG_HELD);
     g_byte_array_unref(f);
 }
@@ -147,7 +152,7 @@ static void test_wlan_fragments(void)
             size_t len = i + 1 < nfrag ? step : msdu->len - i * step;
             GByteArray *piece = g_byte_array_new();
             putn(piece, msdu->data + i * step, len);
-            GByteArray *f = wlan((struct wlan_opts){ 2, 8, 0x01 | (i + 1 < nfrag ? 0x04 : 0), false, (unsigned)i },
+            GByteArray *f = wlan((struct wlan_opts){ 2, 8, 0x01 | (i + 1 < nfrag ? 0x04 : 0), false, (unsigned)i, false },
                                  piece);
             for (int again = 0; again < (i == 1 ? 2 : 1); again++) { /* fragment 1 retransmitted */
                 g_assert_cmpuint(decode_all(LT_WLAN, f->data, f->len, 0, t, st, 2), ==, 1);
@@ -211,7 +216,7 @@ static GByteArray *amsdu_sub(GByteArray *msdu)
 
 static void test_wlan_amsdu(void)
 {
-    GByteArray *f = wlan((struct wlan_opts){ 2, 8, 0x01, true, 0 }, amsdu_sub(snap_v4()));
+    GByteArray *f = wlan((struct wlan_opts){ 2, 8, 0x01, true, 0, false }, amsdu_sub(snap_v4()));
     assert_tcp(decode(LT_WLAN, f));
     g_byte_array_unref(f);
     /* three subframes: three packets, as tshark dissects them; an FCS
@@ -223,7 +228,7 @@ static void test_wlan_amsdu(void)
         putz(three, (4 - three->len % 4) % 4);
         three = cat(three, amsdu_sub(snap_v4()));
     }
-    f = wlan((struct wlan_opts){ 2, 8, 0x01, true, 0 }, three);
+    f = wlan((struct wlan_opts){ 2, 8, 0x01, true, 0, false }, three);
     for (int fcs = 0; fcs < 2; fcs++) {
         if (fcs)
             putz(f, 4);
@@ -244,7 +249,7 @@ static void test_wlan_amsdu(void)
      * length 0): a subframe whose MSDU cannot hold its LLC header, malformed
      * as tshark says; 16 are no subframe */
     for (int extra = 16; extra <= 18; extra += 2) {
-        GByteArray *g = wlan((struct wlan_opts){ 2, 8, 0x01, true, 0 }, g_byte_array_new());
+        GByteArray *g = wlan((struct wlan_opts){ 2, 8, 0x01, true, 0, false }, g_byte_array_new());
         size_t body = g->len;
         for (int i = 0; i < 2; i++) {
             putz(g, (4 - (g->len - body) % 4) % 4);
@@ -259,6 +264,92 @@ static void test_wlan_amsdu(void)
         g_byte_array_unref(g);
     }
     g_byte_array_unref(f);
+}
+
+/* An 802.11s Mesh Control (IEEE 802.11-2016 9.2.4.7.3): flags (address
+ * extension mode ae), TTL, sequence number, 6 octets per extension address. */
+static GByteArray *mesh_control(unsigned ae)
+{
+    GByteArray *b = g_byte_array_new();
+    put8(b, ae);
+    put8(b, 31);
+    put32le(b, 7);
+    for (unsigned i = 0; i < 6 * ae; i++)
+        put8(b, 0x0A + i);
+    return b;
+}
+
+/* A mesh A-MSDU subframe: DA, SA, Length, its Mesh Control, the MSDU
+ * (9.3.2.2.2); incl: the Length counting the Mesh Control (older Linux). */
+static GByteArray *mesh_sub(unsigned ae, bool incl)
+{
+    GByteArray *mc = mesh_control(ae), *msdu = snap_v4(), *b = g_byte_array_new();
+    putz(b, 12);
+    put16(b, msdu->len + (incl ? mc->len : 0));
+    return cat(cat(b, mc), msdu);
+}
+
+/* 802.11s mesh data frames whose Mesh Control is not after the MAC header:
+ * one in each A-MSDU subframe (after its header; its Length the MSDU's or,
+ * from older Linux, counting the Mesh Control too), and the one of a
+ * fragmented MSDU, in its first fragment.  Main read the LLC header where
+ * the Mesh Control is: not IP. */
+static void test_wlan_mesh(void)
+{
+    const struct wlan_opts amsdu = { 2, 8, 0x03, true, 0, true };
+    GByteArray *one = snap_v4();
+    size_t snap_len = one->len;
+    g_byte_array_unref(one);
+    for (int incl = 0; incl < 2; incl++) {
+        GByteArray *body = g_byte_array_new();
+        static const unsigned ae[] = { 0, 2, 1 };
+        for (int i = 0; i < 3; i++) {
+            putz(body, (4 - body->len % 4) % 4);
+            body = cat(body, mesh_sub(ae[i], incl));
+        }
+        size_t body_len = body->len;
+        GByteArray *f = wlan(amsdu, body); /* body freed */
+        enum packet_status st[4];
+        size_t before = tcp_seen;
+        g_assert_cmpuint(decode_all(LT_WLAN, f->data, f->len, 0, NULL, st, 4), ==, 3);
+        for (int i = 0; i < 3; i++)
+            g_assert_cmpint(st[i], ==, PKT_OK);
+        g_assert_cmpuint(tcp_seen - before, ==, 3);
+        if (incl) { /* cut: the form told by what the capture holds, which here is too little */
+            g_byte_array_unref(f);
+            continue;
+        }
+        /* cut inside the second subframe's Mesh Control (the frame sent whole):
+         * one packet, then two truncations */
+        size_t first = 14 + 6 + snap_len, cut = first + (4 - first % 4) % 4 + 14 + 3;
+        size_t hdr = f->len - body_len;
+        g_assert_cmpuint(decode_all(LT_WLAN, f->data, hdr + cut, f->len - hdr - cut, NULL, st, 4), ==, 3);
+        g_assert_cmpint(st[0], ==, PKT_OK);
+        g_assert_cmpint(st[1], ==, PKT_TRUNCATED);
+        g_assert_cmpint(st[2], ==, PKT_TRUNCATED);
+        g_byte_array_unref(f);
+    }
+    /* a fragmented mesh MSDU: the Mesh Control (with Address 5 and 6) first */
+    GByteArray *msdu = cat(mesh_control(2), snap_v4());
+    size_t before = tcp_seen;
+    const size_t step = 24;
+    size_t nfrag = (msdu->len + step - 1) / step;
+    struct ipfrag_table *t = ipfrag_new(NULL);
+    enum packet_status st[2];
+    for (size_t i = 0; i < nfrag; i++) {
+        size_t len = i + 1 < nfrag ? step : msdu->len - i * step;
+        GByteArray *piece = g_byte_array_new();
+        putn(piece, msdu->data + i * step, len);
+        GByteArray *f = wlan((struct wlan_opts){ 2, 8, 0x03 | (i + 1 < nfrag ? 0x04 : 0), false, (unsigned)i, true },
+                             piece);
+        g_assert_cmpuint(decode_all(LT_WLAN, f->data, f->len, 0, t, st, 2), ==, 1);
+        g_assert_cmpint(st[0], ==, i + 1 < nfrag ? PKT_FRAG_HELD : PKT_OK);
+        g_byte_array_unref(f);
+    }
+    g_assert_cmpuint(tcp_seen - before, ==, 1);
+    g_assert_cmpuint(ipfrag_stats(t)->reassembled, ==, 1);
+    ipfrag_free(t);
+    g_byte_array_unref(msdu);
 }
 
 /* radiotap: present words (extended), TSFT aligned to 8, Flags with DATAPAD:
@@ -293,7 +384,7 @@ static void test_radiotap_ppi(void)
 {
     for (int ext = 0; ext < 2; ext++)
         for (int pad = 0; pad < 2; pad++) {
-            GByteArray *f = radiotap(ext, pad, wlan((struct wlan_opts){ 2, 8, 0x01, false, 0 }, snap_v4()));
+            GByteArray *f = radiotap(ext, pad, wlan((struct wlan_opts){ 2, 8, 0x01, false, 0, false }, snap_v4()));
             assert_tcp(decode(LT_RADIOTAP, f));
             g_byte_array_unref(f);
         }
@@ -302,7 +393,7 @@ static void test_radiotap_ppi(void)
     put8(f, 0);
     put16le(f, 8);
     put32le(f, LT_WLAN);
-    f = cat(f, wlan((struct wlan_opts){ 2, 8, 0x02, false, 0 }, snap_v4()));
+    f = cat(f, wlan((struct wlan_opts){ 2, 8, 0x02, false, 0, false }, snap_v4()));
     assert_tcp(decode(LT_PPI, f));
     g_byte_array_unref(f);
 }
@@ -496,9 +587,9 @@ static void test_esp_in_udp_depth(void)
 static void test_cuts_and_noise(void)
 {
     struct { int lt; GByteArray *f; } cases[] = {
-        { LT_WLAN, wlan((struct wlan_opts){ 2, 8, 0x83, false, 0 }, snap_v4()) },
-        { LT_WLAN, wlan((struct wlan_opts){ 2, 8, 0x01, true, 0 }, amsdu_sub(snap_v4())) },
-        { LT_RADIOTAP, radiotap(true, true, wlan((struct wlan_opts){ 2, 8, 0x01, false, 0 }, snap_v4())) },
+        { LT_WLAN, wlan((struct wlan_opts){ 2, 8, 0x83, false, 0, false }, snap_v4()) },
+        { LT_WLAN, wlan((struct wlan_opts){ 2, 8, 0x01, true, 0, false }, amsdu_sub(snap_v4())) },
+        { LT_RADIOTAP, radiotap(true, true, wlan((struct wlan_opts){ 2, 8, 0x01, false, 0, false }, snap_v4())) },
         { LT_NFLOG, nflog(false, true) },
         { DLT_EN10MB, esp(16, false, false) },
     };
@@ -547,6 +638,7 @@ int main(int argc, char **argv)
     g_test_add_func("/packet-link/wlan-unreadable", test_wlan_unreadable);
     g_test_add_func("/packet-link/wlan-amsdu", test_wlan_amsdu);
     g_test_add_func("/packet-link/wlan-fragments", test_wlan_fragments);
+    g_test_add_func("/packet-link/wlan-mesh", test_wlan_mesh);
     g_test_add_func("/packet-link/wlan-defrag-bounds", test_wlan_defrag_bounds);
     g_test_add_func("/packet-link/radiotap-ppi", test_radiotap_ppi);
     g_test_add_func("/packet-link/ppp-hdlc", test_ppp_hdlc);
