@@ -132,13 +132,20 @@ static inline bool pkt_udp_plain_port(uint16_t port)
  * opened as VXLAN: PASS, where tshark and the plugin showed the NBNS query;
  * a VXLAN datagram from port 1701 or 2152 stayed UDP, its NBNS unseen.
  * MPLS in UDP only by its destination (RFC 7510: the source port is
- * entropy). */
-static inline int pkt_udp_carriers(uint16_t sport, uint16_t dport, uint16_t by[2])
+ * entropy).  first: the payload's first octet: on 443 a datagram whose
+ * fixed bit (RFC 9000 17) is clear is no QUIC, and the other port is
+ * tried, as tshark's QUIC rejects it (review: VXLAN from source port 443
+ * stayed UDP); QUIC_LOOKING when there is none to read. */
+#define QUIC_FIXED_BIT 0x40
+#define QUIC_LOOKING QUIC_FIXED_BIT
+static inline int pkt_udp_carriers(uint16_t sport, uint16_t dport, uint8_t first, uint16_t by[2])
 {
     uint16_t order[2] = { sport < dport ? sport : dport, sport < dport ? dport : sport };
     int n = 0;
     for (int i = 0; i < 2 && (i == 0 || order[1] != order[0]); i++) {
         uint16_t p = order[i];
+        if (p == 443 && !(first & QUIC_FIXED_BIT))
+            continue;
         if (pkt_udp_plain_port(p))
             break;
         if ((pkt_udp_tunnel_port(p) && (p != MPLS_UDP_PORT || p == dport)) || p == NATT_PORT)
@@ -148,11 +155,12 @@ static inline int pkt_udp_carriers(uint16_t sport, uint16_t dport, uint16_t by[2
 }
 
 /* Whether decode_udp() may open the datagram: a frame (VXLAN, VXLAN-GPE,
- * Geneve ...), ESP (UDP-encapsulated IPsec). */
+ * Geneve ...), ESP (UDP-encapsulated IPsec).  From its ports alone: as if
+ * it were no QUIC. */
 static inline bool pkt_udp_opens(uint16_t sport, uint16_t dport)
 {
     uint16_t by[2];
-    return pkt_udp_carriers(sport, dport, by) != 0;
+    return pkt_udp_carriers(sport, dport, 0, by) != 0;
 }
 
 /* One more tunnel layer, or false when the packet is already MAX_TUNNEL_DEPTH

@@ -86,10 +86,11 @@ def encap(mode, frame):
 
 MODES = ["vxlan-no-i-flag", "vxlan-source-port", "geneve-mpls", "geneve-v1", "gpe-ethernet", "gpe-ipv4", "gpe-mpls",
          "mpls-udp", "gtp-u", "l2tp", "teredo", "gre-mpls", "gre-ppp", "pptp", "mpls-in-ip",
-         "vxlan-from-1701", "vxlan-from-2152"]
-# Review (2026-12-02): VXLAN from port 1701 or 2152 stayed UDP, PASS: the
-# lower port named L2TP or GTP-U, whose header check failed, and the higher
-# (4789) was never tried, as tshark's UDP tries it.  From 3544 smbscope opens
+         "vxlan-from-1701", "vxlan-from-2152", "vxlan-from-443"]
+# Review (2026-12-02): VXLAN from port 1701, 2152 or 443 stayed UDP, PASS:
+# the lower port named L2TP or GTP-U, whose header check failed, or QUIC
+# (a VXLAN header has no QUIC fixed bit), and the higher (4789) was never
+# tried, as tshark's UDP tries it.  From 3544 smbscope opens
 # the VXLAN too; tshark's Teredo takes the datagram as data (it does not
 # reject it), so only smbscope's verdict is checked there: a disagreement
 # on the side of finding the NetBIOS.
