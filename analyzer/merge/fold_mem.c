@@ -449,7 +449,6 @@ void fold_mem(struct analysis *dst, struct analysis *src) { fold_mem_many(dst, &
 
 void fold_mem_seal_sets(struct analysis *a)
 {
-    distinct_seal(a->census->udp_convs, MSTATE_EXACT_CAP);
     distinct_seal(nb_ledger_overflow_set(a->ledger), MSTATE_EXACT_CAP);
 }
 

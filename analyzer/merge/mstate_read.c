@@ -17,6 +17,7 @@
 #include "mstate_canon.h"
 #include "mstate_conns.h"
 #include "mstate_cut.h"
+#include "mstate_hashes.h"
 #include "merge.h"
 #include "mstate_leaves.h"
 #include "mstate_pairs_more.h"
@@ -240,14 +241,14 @@ static int hexval(char c)
 
 /* A distinct set written by mstate_put_distinct(): its hashes added, or its
  * registers united. */
-void mstate_get_distinct(struct jget *g, const struct jpath *p, JsonObject *parent, const char *k,
-                         struct distinct *d)
+static uint64_t get_distinct(struct jget *g, const struct jpath *p, JsonObject *parent, const char *k,
+                             struct distinct *d, bool carried)
 {
     struct jpath dp, ep;
     JsonObject *o = jget_obj(g, p, parent, k);
     jpath_key(&dp, p, k);
     if (!o)
-        return;
+        return 0;
     if (json_object_has_member(o, "exact")) {
         JsonArray *arr = jget_arr(g, &dp, o, "exact", MSTATE_EXACT_CAP);
         jpath_key(&ep, &dp, "exact");
@@ -261,12 +262,27 @@ void mstate_get_distinct(struct jget *g, const struct jpath *p, JsonObject *pare
             else if (h)
                 distinct_add(d, v);
         }
-        return;
+        return 0;
     }
     uint8_t *regs = g_malloc(DISTINCT_HLL_REGS);
-    if (mstate_get_hll(g, &dp, o, regs))
+    bool hll = mstate_get_hll(g, &dp, o, regs); /* checked, whether or not the hashes make it */
+    uint64_t n = hll && carried ? mstate_get_hashes_more(g, &dp, o, d) : 0;
+    if (hll && !n && !g->failed)
         distinct_union_hll(d, regs);
     g_free(regs);
+    return n;
+}
+
+void mstate_get_distinct(struct jget *g, const struct jpath *p, JsonObject *parent, const char *k,
+                         struct distinct *d)
+{
+    get_distinct(g, p, parent, k, d, false);
+}
+
+uint64_t mstate_get_distinct_carried(struct jget *g, const struct jpath *p, JsonObject *parent, const char *k,
+                                     struct distinct *d)
+{
+    return get_distinct(g, p, parent, k, d, true);
 }
 
 bool mstate_get_hll(struct jget *g, const struct jpath *p, JsonObject *o, uint8_t *regs)
@@ -320,8 +336,14 @@ static void fold_census(struct jget *g, const struct jpath *p, struct analysis *
     uint64_t keys_folded = jget_u64(g, &cp, o, "dns_keys_folded", INT64_MAX);
     c->dns_keys_dropped += keys_folded;
     a->state_folded.dns_keys += keys_folded;
-    a->state_folded.udp_convs += jget_u64(g, &cp, o, "udp_convs_folded", INT64_MAX);
-    mstate_get_distinct(g, &cp, o, "udp_convs", c->udp_convs);
+    /* the writer counts a set past MSTATE_EXACT_CAP as folded, for a
+     * reader that unites its registers; those it carries (exact_more) are
+     * counted exactly here: taken back out */
+    uint64_t udp_folded = jget_u64(g, &cp, o, "udp_convs_folded", INT64_MAX);
+    uint64_t udp_carried = mstate_get_distinct_carried(g, &cp, o, "udp_convs", c->udp_convs);
+    if (!g->failed && udp_carried > udp_folded)
+        jget_fail(g, &cp, "udp_convs_folded: fewer than udp_convs carries");
+    a->state_folded.udp_convs += udp_folded - (g->failed ? 0 : udp_carried);
     JsonArray *keys = jget_arr(g, &cp, o, "dns_keys", MSTATE_DNS_KEYS_CAP);
     jpath_key(&ap, &cp, "dns_keys");
     for (guint i = 0; keys && !g->failed && i < json_array_get_length(keys); i++) {
