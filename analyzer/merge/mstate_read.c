@@ -500,7 +500,10 @@ static void fold_netbios(struct jget *g, const struct jpath *p, struct analysis 
         .first_seen = jget_ts_or_none(g, &ip, oo, "first_seen"),
         .last_seen = jget_ts_or_none(g, &ip, oo, "last_seen"),
     };
-    mstate_get_distinct(g, &ip, oo, "flows", nb_ledger_overflow_set(l));
+    if (more) /* the run's own overflow: its flows carried past 4,096 (exact_more) */
+        mstate_get_distinct_carried(g, &ip, oo, "flows", nb_ledger_overflow_set(l));
+    else
+        mstate_get_distinct(g, &ip, oo, "flows", nb_ledger_overflow_set(l));
     JsonObject *no = jget_obj(g, &np, o, "non_ip");
     jpath_key(&ip, &np, "non_ip");
     struct nb_non_ip ni = {
