@@ -17,6 +17,7 @@
 #include "mstate_canon.h"
 #include "mstate_conns.h"
 #include "mstate_cut.h"
+#include "mstate_dns_keys.h"
 #include "mstate_hashes.h"
 #include "merge.h"
 #include "mstate_leaves.h"
@@ -332,10 +333,7 @@ static void fold_census(struct jget *g, const struct jpath *p, struct analysis *
     uint64_t syns_folded = jget_u64(g, &cp, o, "pair_syns_folded", INT64_MAX);
     c->dns_messages += jget_u64(g, &cp, o, "dns_messages", INT64_MAX);
     c->dns_keys_dropped += jget_u64(g, &cp, o, "dns_keys_dropped", INT64_MAX);
-    /* keys the writer left out (MSTATE_DNS_KEYS_CAP): dropped here too */
     uint64_t keys_folded = jget_u64(g, &cp, o, "dns_keys_folded", INT64_MAX);
-    c->dns_keys_dropped += keys_folded;
-    a->state_folded.dns_keys += keys_folded;
     /* the writer counts a set past MSTATE_EXACT_CAP as folded, for a
      * reader that unites its registers; those it carries (exact_more) are
      * counted exactly here: taken back out */
@@ -351,6 +349,15 @@ static void fold_census(struct jget *g, const struct jpath *p, struct analysis *
         if (k)
             census_add_dns_key(c, k);
     }
+    /* keys the writer left out (MSTATE_DNS_KEYS_CAP): dropped here too,
+     * but for those it carries (dns_keys_more: the rest in name order, as
+     * the run kept them, after the listed ones) */
+    uint64_t keys_carried = mstate_fold_dns_keys_more(g, &cp, c, o);
+    if (!g->failed && keys_carried > keys_folded)
+        jget_fail(g, &cp, "dns_keys_folded: fewer than dns_keys_more carries");
+    keys_folded -= g->failed ? 0 : keys_carried;
+    c->dns_keys_dropped += keys_folded;
+    a->state_folded.dns_keys += keys_folded;
     JsonArray *pairs = jget_arr(g, &cp, o, "pairs", CENSUS_MAX_PAIRS);
     jpath_key(&ap, &cp, "pairs");
     for (guint i = 0; pairs && !g->failed && i < json_array_get_length(pairs); i++) {

@@ -13,6 +13,7 @@
 #include "ipfrag.h"
 #include "mstate_canon.h"
 #include "mstate_conns.h"
+#include "mstate_dns_keys.h"
 #include "mstate_hashes.h"
 #include "mstate_leaves.h"
 #include "mstate_pairs_more.h"
@@ -298,6 +299,7 @@ static void census(struct json *b, const struct analysis *a)
         g_free(v);
     }
     json_end_array(b);
+    mstate_put_dns_keys_more(b, keys, nkeys); /* the rest, carried (still counted in dns_keys_folded) */
     g_ptr_array_free(keys, TRUE);
     /* At most MSTATE_PAIRS_CAP pairs: first those with a SYN to 139 (they
      * decide a finding), then the 445-only pairs nearest the capture's first

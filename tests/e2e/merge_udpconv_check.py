@@ -26,6 +26,10 @@ The same for the NetBIOS flows past one run's 16,384 rows (the ledger's
 overflow set, carried the same way when the state carries the rows): the
 merge of nbmix's run report (25,000 clients) alone counts the run's flows.
 
+And the DNS names past the state's 4,096 (census.dns_keys_more): 6,000
+hosts looked up in DNS then queried in NBNS; the merge of the run's report
+alone finds no NetBIOS-only name, as the run.
+
 Usage: merge_udpconv_check.py --smbscope BIN
 """
 
@@ -304,6 +308,96 @@ def netbios_flows(d):
           "nbmix without the overflow's exact_more: estimated from the registers, as before (%r)" % (m and flows(m),))
 
 
+def nb_name(text):
+    """A NetBIOS name (<00>), first-level encoded, as a question's name."""
+    raw = text.ljust(15).encode() + b"\x00"
+    return bytes([32]) + bytes(x for ch in raw for x in (0x41 + (ch >> 4), 0x41 + (ch & 15))) + b"\0"
+
+
+def dns_capture(path, n):
+    """n hosts looked up in DNS (host00000.example.com, ...), then an NBNS
+    query of each one's NetBIOS name by a client of its own: no name is
+    NetBIOS-only."""
+    c4, dns, wins = bytes([10, 30, 0, 1]), bytes([10, 9, 0, 53]), bytes([10, 9, 0, 2])
+    frames = []
+    for i in range(n):
+        q = struct.pack("!HHHHHH", i & 0xFFFF, 0x0100, 1, 0, 0, 0)
+        q += b"".join(bytes([len(x)]) + x for x in (b"host%05d" % i, b"example", b"com")) + b"\0"
+        frames.append(udp_frame(c4, dns, 10000 + i % 50000, 53, q + struct.pack("!HH", 1, 1)))
+    for i in range(n):
+        c = bytes([10, 31, i >> 8, i & 255])
+        q = struct.pack("!HHHHHH", i & 0xFFFF, 0x0100, 1, 0, 0, 0) + nb_name("HOST%05d" % i) + struct.pack("!HH", 0x20, 1)
+        frames.append(udp_frame(c, wins, 137, 137, q))
+    write_pcap(path, frames, 0)
+
+
+def dns_keys(d):
+    """DNS names past the state's 4,096 (census.dns_keys_more): the merge of
+    the run's report alone finds no netbios-only-name where the run finds
+    none (before: 1,904 names, those past the first 4,096 by name, read as
+    never seen in DNS).  Without dns_keys_more (an older writer's): those
+    lines, and the names counted in state_folded.dns_keys.  Forged streams
+    refused."""
+    n = 6000
+    cap = os.path.join(d, "dns.pcap")
+    dns_capture(cap, n)
+    joint_path = analyse(smbscope_bin, cap)
+    with open(joint_path) as f:
+        joint = json.load(f)
+
+    def only_name(doc):
+        return doc["findings_summary"]["rules"].get("netbios-only-name", {}).get("lines", 0)
+
+    check(only_name(joint) == 0 and udp(joint) == (2 * n, False),
+          "dns: the run finds no NetBIOS-only name among %d looked up in DNS (%d), %r UDP conversations"
+          % (n, only_name(joint), udp(joint)))
+    rc, m, err = merge(smbscope_bin, [joint_path])
+    check(rc != 2 and m["findings_summary"] == joint["findings_summary"] and udp(m) == udp(joint) and
+          not m["stats"]["merged"].get("state_folded", {}).get("dns_keys"),
+          "dns, the run's report merged alone: its findings (netbios-only-name %r), no name folded (%r) %s"
+          % (m and only_name(m), m and m["stats"]["merged"].get("state_folded"), err.strip()[:200]))
+    doc, c = census(joint_path)
+    more = c.get("dns_keys_more")
+    check(bool(more) and more["n"] == n - 4096 == c["dns_keys_folded"],
+          "dns: the state carries the %d names past its 4,096 (%r)" % (n - 4096, more and more["n"]))
+    if not more:
+        return
+    older = copy.deepcopy(doc)
+    older["merge_state"]["state"]["census"].pop("dns_keys_more")
+    rc, m, err = merge(smbscope_bin, [write(older, os.path.join(d, "dns-older.json"))])
+    check(rc != 2 and only_name(m) == n - 4096 and
+          m["stats"]["merged"].get("state_folded", {}).get("dns_keys") == n - 4096,
+          "dns without dns_keys_more (an older writer's): the names past 4,096 read as NetBIOS-only, as before "
+          "(%r, folded %r)" % (m and only_name(m), m and m["stats"]["merged"].get("state_folded")))
+    raw = zlib.decompress(base64.b64decode(more["zlib"]))
+    keys, at = [], 0
+    while at < len(raw):
+        keys.append(raw[at + 1:at + 1 + raw[at]])
+        at += 1 + raw[at]
+
+    def stream(ks):
+        return base64.b64encode(zlib.compress(b"".join(bytes([len(k)]) + k for k in ks), 1)).decode()
+
+    cases = [
+        ("out of order", lambda m: m.update(zlib=stream(keys[1:2] + keys[:1] + keys[2:]))),
+        ("a key twice", lambda m: m.update(zlib=stream(keys[:-1] + keys[-2:-1]))),
+        ("a key with a dot", lambda m: m.update(zlib=stream(keys[:-1] + [b"ZZ.Z"]))),
+        ("a key of 16 characters", lambda m: m.update(zlib=stream(keys[:-1] + [b"Z" * 16]))),
+        ("n past the keys a run keeps", lambda m: m.update(n=65536)),
+        ("one key more than n", lambda m: m.update(zlib=stream(keys + [b"ZZZ"]))),
+    ]
+    for what, change in cases:
+        doc2 = copy.deepcopy(doc)
+        change(doc2["merge_state"]["state"]["census"]["dns_keys_more"])
+        rc, _, err = merge(smbscope_bin, [write(doc2, os.path.join(d, "forged.json"))])
+        check(rc == 2 and "dns_keys_more" in err, "forged dns_keys_more, %s: refused (%s)" % (what, err.strip()[:160]))
+    doc2 = copy.deepcopy(doc)
+    doc2["merge_state"]["state"]["census"]["dns_keys_folded"] = n - 4096 - 1
+    rc, _, err = merge(smbscope_bin, [write(doc2, os.path.join(d, "forged.json"))])
+    check(rc == 2 and "dns_keys_folded" in err, "dns_keys_folded below what dns_keys_more carries: refused (%s)"
+          % err.strip()[:160])
+
+
 def main():
     global smbscope_bin
     ap = argparse.ArgumentParser()
@@ -315,6 +409,7 @@ def main():
         forged(joint_path, d)
         exact_runs(3000, d)
         netbios_flows(d)
+        dns_keys(d)
     if failures:
         print("%d failed" % len(failures))
         return 1
