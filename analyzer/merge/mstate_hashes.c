@@ -70,14 +70,19 @@ void mstate_put_hashes_more(struct json *b, const struct distinct *d)
     struct zput *z = g_new(struct zput, 1);
     zput_begin(z, b, "exact_more", n, Z_NO_COMPRESSION);
     uint64_t prev = 0;
+    uint8_t buf[4096], *q = buf; /* records handed on a buffer at a time */
     for (uint64_t i = 0; i < n; i++) {
-        uint8_t rec[10 + 8];
+        if (q + 10 + 8 > buf + sizeof buf) {
+            zput_bytes(z, buf, (size_t)(q - buf));
+            q = buf;
+        }
         uint64_t dv = v[i] - prev;
-        uint8_t *q = zrec_put_varint(rec, low >= 8 ? 0 : dv >> (8 * low));
+        q = zrec_put_varint(q, low >= 8 ? 0 : dv >> (8 * low));
         mstate_put_be(q, dv, (int)low);
-        zput_bytes(z, rec, (size_t)(q - rec) + low);
+        q += low;
         prev = v[i];
     }
+    zput_bytes(z, buf, (size_t)(q - buf));
     zput_end(z, b);
     g_free(z);
     g_free(v);
