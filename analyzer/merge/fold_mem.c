@@ -449,8 +449,11 @@ void fold_mem(struct analysis *dst, struct analysis *src) { fold_mem_many(dst, &
 
 void fold_mem_seal_sets(struct analysis *a)
 {
-    distinct_seal(a->census->udp_convs, MSTATE_EXACT_CAP);
-    distinct_seal(nb_ledger_overflow_set(a->ledger), MSTATE_EXACT_CAP);
+    /* with its rows past the state's carried (netbios.rows_more), the
+     * state carries the overflow's hashes too (overflow_run): kept */
+    struct nb_ledger *l = a->ledger;
+    if (nb_ledger_count(l) > MSTATE_NB_ROWS_CAP + MSTATE_NB_MORE_CAP)
+        distinct_seal(nb_ledger_overflow_set(l), MSTATE_EXACT_CAP);
 }
 
 /* A table of src whose own cap was hit (past: its records past the cap)

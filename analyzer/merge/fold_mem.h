@@ -45,10 +45,13 @@ void fold_order_groups_by(struct fold_order *o, const void *keys, guint n, size_
 void fold_mem_many(struct analysis *dst, struct analysis *const *src, struct fold_order *const *order, unsigned n,
                    bool disjoint);
 /* One run, or the fold of one file's parts (each flow in one of them),
- * before its verdict: the large exact sets (UDP conversations, the NetBIOS
- * flows past the ledger's rows) keep their counts and registers, all the
- * report and the merge state read of them, and give back their slots
- * (distinct_seal(); 1,000,000 NBNS clients: 23 MiB at the report's peak).
+ * before its verdict: the large exact set of the NetBIOS flows past the
+ * ledger's rows, when the merge state will not carry its hashes (more
+ * rows than it carries: --max-netbios-flows past 16,384), keeps its count
+ * and registers, all the report and the merge state read of it, and gives
+ * back its slots (distinct_seal(); 1,000,000 NBNS clients: 12 MiB at the
+ * report's peak).  Not the UDP conversations': the merge state carries
+ * their hashes (exact_more, mstate_hashes.h).
  * Not after --jobs over several inputs, where a flow can be a row and in
  * the overflow both (the merge state's count then needs the set). */
 void fold_mem_seal_sets(struct analysis *a);

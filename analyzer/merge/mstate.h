@@ -69,6 +69,10 @@ char *mstate_node_text(JsonNode *n);
  * no cap) or {"hll": hex, "counted": n}; read back: its hashes added, or
  * its registers united into d (a count past the cap becomes an estimate). */
 void mstate_put_distinct(struct json *b, const char *k, const struct distinct *d, uint32_t exact_cap);
+/* The same, and past exact_cap, a set that holds its hashes carries them
+ * too (exact_more, mstate_hashes.h); read back by
+ * mstate_get_distinct_carried(). */
+void mstate_put_distinct_carried(struct json *b, const char *k, const struct distinct *d, uint32_t exact_cap);
 /* The same as registers and a count (the second form), for a set written
  * without being held (mstate_nb.c: the overflow's flows and the rows folded
  * into it, counted exactly without a copy of the set). */
@@ -104,6 +108,10 @@ GArray *mstate_fold_records_more(struct jget *g, const struct jpath *hp, struct 
 void mstate_nb_fold_row(struct nb_ledger *l, const struct nb_flow *f);
 void mstate_get_distinct(struct jget *g, const struct jpath *p, JsonObject *parent, const char *k,
                          struct distinct *d);
+/* The same, and a set's exact_more taken for its registers (the set stays
+ * exact): the hashes it carried returned, 0 when none. */
+uint64_t mstate_get_distinct_carried(struct jget *g, const struct jpath *p, JsonObject *parent, const char *k,
+                                     struct distinct *d);
 /* The "hll" member of o into regs (DISTINCT_HLL_REGS bytes); false when
  * missing or malformed (then g has failed). */
 bool mstate_get_hll(struct jget *g, const struct jpath *p, JsonObject *o, uint8_t *regs);

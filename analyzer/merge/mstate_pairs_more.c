@@ -16,29 +16,6 @@
  * (38 M instructions) for a stream of a few bytes a pair. */
 #define PAIR_MAX (2 * 17 + 3 * 5 + 2 * CENSUS_SYN_TIMES * 10)
 
-static uint8_t *put_varint(uint8_t *q, uint64_t v)
-{
-    for (; v >= 0x80; v >>= 7)
-        *q++ = (uint8_t)(v | 0x80);
-    *q++ = (uint8_t)v;
-    return q;
-}
-
-/* The varint at p (len bytes there) into *v: its size, 0 when more bytes
- * are needed, -1 when longer than 10 bytes. */
-static int get_varint(const uint8_t *p, size_t len, uint64_t *v)
-{
-    *v = 0;
-    for (int i = 0; i < 10; i++) {
-        if ((size_t)i >= len)
-            return 0;
-        *v |= (uint64_t)(p[i] & 0x7F) << (7 * i);
-        if (!(p[i] & 0x80))
-            return i + 1;
-    }
-    return -1;
-}
-
 static uint64_t zigzag(int64_t d) { return ((uint64_t)d << 1) ^ (uint64_t)(d >> 63); }
 static int64_t unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
 
@@ -54,10 +31,10 @@ static uint8_t *put_addr(uint8_t *q, const struct ip_addr *a)
 static size_t pair_put(uint8_t *p, const struct census_pair *e, int64_t *prev)
 {
     uint8_t *q = put_addr(put_addr(p, &e->client), &e->server);
-    q = put_varint(q, e->syn139);
-    q = put_varint(q, e->syn445);
+    q = zrec_put_varint(q, e->syn139);
+    q = zrec_put_varint(q, e->syn445);
     if (e->syn139)
-        q = put_varint(q, e->port139);
+        q = zrec_put_varint(q, e->port139);
     int64_t last = *prev;
     bool first = true;
     for (int k = 0; k < 2; k++) {
@@ -65,7 +42,7 @@ static size_t pair_put(uint8_t *p, const struct census_pair *e, int64_t *prev)
         uint32_t n = k ? e->syn445 : e->syn139;
         for (uint32_t i = 0; i < n && i < CENSUS_SYN_TIMES; i++) {
             /* times within 2^62 of 1970 (the reader's bound): no overflow */
-            q = put_varint(q, zigzag(t[i] - last));
+            q = zrec_put_varint(q, zigzag(t[i] - last));
             last = t[i];
             if (first)
                 *prev = t[i], first = false;
@@ -114,7 +91,7 @@ struct more_pairs {
 static int get_bounded(struct jget *g, const struct jpath *ip, const uint8_t *p, size_t len, uint64_t max,
                        uint64_t *v)
 {
-    int used = get_varint(p, len, v);
+    int used = zrec_get_varint(p, len, v);
     if (used < 0 || (used > 0 && *v > max)) {
         jget_fail(g, ip, "a count, port or time out of range");
         return -1;

@@ -17,6 +17,8 @@
 #include "mstate_canon.h"
 #include "mstate_conns.h"
 #include "mstate_cut.h"
+#include "mstate_dns_keys.h"
+#include "mstate_hashes.h"
 #include "merge.h"
 #include "mstate_leaves.h"
 #include "mstate_pairs_more.h"
@@ -248,14 +250,14 @@ static int hexval(char c)
 
 /* A distinct set written by mstate_put_distinct(): its hashes added, or its
  * registers united. */
-void mstate_get_distinct(struct jget *g, const struct jpath *p, JsonObject *parent, const char *k,
-                         struct distinct *d)
+static uint64_t get_distinct(struct jget *g, const struct jpath *p, JsonObject *parent, const char *k,
+                             struct distinct *d, bool carried)
 {
     struct jpath dp, ep;
     JsonObject *o = jget_obj(g, p, parent, k);
     jpath_key(&dp, p, k);
     if (!o)
-        return;
+        return 0;
     if (json_object_has_member(o, "exact")) {
         JsonArray *arr = jget_arr(g, &dp, o, "exact", MSTATE_EXACT_CAP);
         jpath_key(&ep, &dp, "exact");
@@ -269,12 +271,27 @@ void mstate_get_distinct(struct jget *g, const struct jpath *p, JsonObject *pare
             else if (h)
                 distinct_add(d, v);
         }
-        return;
+        return 0;
     }
     uint8_t *regs = g_malloc(DISTINCT_HLL_REGS);
-    if (mstate_get_hll(g, &dp, o, regs))
+    bool hll = mstate_get_hll(g, &dp, o, regs); /* checked, whether or not the hashes make it */
+    uint64_t n = hll && carried ? mstate_get_hashes_more(g, &dp, o, d) : 0;
+    if (hll && !n && !g->failed)
         distinct_union_hll(d, regs);
     g_free(regs);
+    return n;
+}
+
+void mstate_get_distinct(struct jget *g, const struct jpath *p, JsonObject *parent, const char *k,
+                         struct distinct *d)
+{
+    get_distinct(g, p, parent, k, d, false);
+}
+
+uint64_t mstate_get_distinct_carried(struct jget *g, const struct jpath *p, JsonObject *parent, const char *k,
+                                     struct distinct *d)
+{
+    return get_distinct(g, p, parent, k, d, true);
 }
 
 bool mstate_get_hll(struct jget *g, const struct jpath *p, JsonObject *o, uint8_t *regs)
@@ -324,12 +341,15 @@ static void fold_census(struct jget *g, const struct jpath *p, struct analysis *
     uint64_t syns_folded = jget_u64(g, &cp, o, "pair_syns_folded", INT64_MAX);
     c->dns_messages += jget_u64(g, &cp, o, "dns_messages", INT64_MAX);
     c->dns_keys_dropped += jget_u64(g, &cp, o, "dns_keys_dropped", INT64_MAX);
-    /* keys the writer left out (MSTATE_DNS_KEYS_CAP): dropped here too */
     uint64_t keys_folded = jget_u64(g, &cp, o, "dns_keys_folded", INT64_MAX);
-    c->dns_keys_dropped += keys_folded;
-    a->state_folded.dns_keys += keys_folded;
-    a->state_folded.udp_convs += jget_u64(g, &cp, o, "udp_convs_folded", INT64_MAX);
-    mstate_get_distinct(g, &cp, o, "udp_convs", c->udp_convs);
+    /* the writer counts a set past MSTATE_EXACT_CAP as folded, for a
+     * reader that unites its registers; those it carries (exact_more) are
+     * counted exactly here: taken back out */
+    uint64_t udp_folded = jget_u64(g, &cp, o, "udp_convs_folded", INT64_MAX);
+    uint64_t udp_carried = mstate_get_distinct_carried(g, &cp, o, "udp_convs", c->udp_convs);
+    if (!g->failed && udp_carried > udp_folded)
+        jget_fail(g, &cp, "udp_convs_folded: fewer than udp_convs carries");
+    a->state_folded.udp_convs += udp_folded - (g->failed ? 0 : udp_carried);
     JsonArray *keys = jget_arr(g, &cp, o, "dns_keys", MSTATE_DNS_KEYS_CAP);
     jpath_key(&ap, &cp, "dns_keys");
     for (guint i = 0; keys && !g->failed && i < json_array_get_length(keys); i++) {
@@ -337,6 +357,15 @@ static void fold_census(struct jget *g, const struct jpath *p, struct analysis *
         if (k)
             census_add_dns_key(c, k);
     }
+    /* keys the writer left out (MSTATE_DNS_KEYS_CAP): dropped here too,
+     * but for those it carries (dns_keys_more: the rest in name order, as
+     * the run kept them, after the listed ones) */
+    uint64_t keys_carried = mstate_fold_dns_keys_more(g, &cp, c, o);
+    if (!g->failed && keys_carried > keys_folded)
+        jget_fail(g, &cp, "dns_keys_folded: fewer than dns_keys_more carries");
+    keys_folded -= g->failed ? 0 : keys_carried;
+    c->dns_keys_dropped += keys_folded;
+    a->state_folded.dns_keys += keys_folded;
     JsonArray *pairs = jget_arr(g, &cp, o, "pairs", CENSUS_MAX_PAIRS);
     jpath_key(&ap, &cp, "pairs");
     for (guint i = 0; pairs && !g->failed && i < json_array_get_length(pairs); i++) {
@@ -486,7 +515,10 @@ static void fold_netbios(struct jget *g, const struct jpath *p, struct analysis 
         .first_seen = jget_ts_or_none(g, &ip, oo, "first_seen"),
         .last_seen = jget_ts_or_none(g, &ip, oo, "last_seen"),
     };
-    mstate_get_distinct(g, &ip, oo, "flows", nb_ledger_overflow_set(l));
+    if (more) /* the run's own overflow: its flows carried past 4,096 (exact_more) */
+        mstate_get_distinct_carried(g, &ip, oo, "flows", nb_ledger_overflow_set(l));
+    else
+        mstate_get_distinct(g, &ip, oo, "flows", nb_ledger_overflow_set(l));
     JsonObject *no = jget_obj(g, &np, o, "non_ip");
     jpath_key(&ip, &np, "non_ip");
     struct nb_non_ip ni = {

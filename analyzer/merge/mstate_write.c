@@ -13,6 +13,8 @@
 #include "ipfrag.h"
 #include "mstate_canon.h"
 #include "mstate_conns.h"
+#include "mstate_dns_keys.h"
+#include "mstate_hashes.h"
 #include "mstate_leaves.h"
 #include "mstate_pairs_more.h"
 #include "mstate_put.h"
@@ -40,7 +42,7 @@ static void hll_members(struct json *b, const uint8_t *r, uint64_t counted)
     kint(b, "counted", counted);
 }
 
-void mstate_put_distinct(struct json *b, const char *k, const struct distinct *d, uint32_t exact_cap)
+static void put_distinct(struct json *b, const char *k, const struct distinct *d, uint32_t exact_cap, bool carry)
 {
     json_key(b, k);
     json_begin_object(b);
@@ -66,8 +68,20 @@ void mstate_put_distinct(struct json *b, const char *k, const struct distinct *d
         g_array_free(v, TRUE);
     } else {
         hll_members(b, distinct_hll(d), distinct_count(d));
+        if (carry)
+            mstate_put_hashes_more(b, d);
     }
     json_end_object(b);
+}
+
+void mstate_put_distinct(struct json *b, const char *k, const struct distinct *d, uint32_t exact_cap)
+{
+    put_distinct(b, k, d, exact_cap, false);
+}
+
+void mstate_put_distinct_carried(struct json *b, const char *k, const struct distinct *d, uint32_t exact_cap)
+{
+    put_distinct(b, k, d, exact_cap, true);
 }
 
 void mstate_put_hll(struct json *b, const char *k, const uint8_t *regs, uint64_t counted)
@@ -261,7 +275,7 @@ static void census(struct json *b, const struct analysis *a)
     KINTS(b, { "snaplen_cut", c->snaplen_cut }, { "snaplen_cut_smb", c->snaplen_cut_smb }, { "snaplen", c->snaplen },
           { "pairs_dropped", c->pairs_dropped }, { "dns_messages", c->dns_messages },
           { "dns_keys_dropped", c->dns_keys_dropped });
-    mstate_put_distinct(b, "udp_convs", c->udp_convs, MSTATE_EXACT_CAP);
+    mstate_put_distinct_carried(b, "udp_convs", c->udp_convs, MSTATE_EXACT_CAP);
     GPtrArray *keys = g_ptr_array_new();
     GHashTableIter it;
     gpointer key;
@@ -285,6 +299,7 @@ static void census(struct json *b, const struct analysis *a)
         g_free(v);
     }
     json_end_array(b);
+    mstate_put_dns_keys_more(b, keys, nkeys); /* the rest, carried (still counted in dns_keys_folded) */
     g_ptr_array_free(keys, TRUE);
     /* At most MSTATE_PAIRS_CAP pairs: first those with a SYN to 139 (they
      * decide a finding), then the 445-only pairs nearest the capture's first

@@ -30,6 +30,30 @@ static inline uint64_t mstate_get_be(const uint8_t *p, int n)
     return v;
 }
 
+/* LEB128 varints (7 bits a byte, low first): put returns the byte after
+ * it; get reads the one at p (len bytes there) into *v: its size, 0 when
+ * more bytes are needed, -1 when longer than 10 bytes. */
+static inline uint8_t *zrec_put_varint(uint8_t *q, uint64_t v)
+{
+    for (; v >= 0x80; v >>= 7)
+        *q++ = (uint8_t)(v | 0x80);
+    *q++ = (uint8_t)v;
+    return q;
+}
+
+static inline int zrec_get_varint(const uint8_t *p, size_t len, uint64_t *v)
+{
+    *v = 0;
+    for (int i = 0; i < 10; i++) {
+        if ((size_t)i >= len)
+            return 0;
+        *v |= (uint64_t)(p[i] & 0x7F) << (7 * i);
+        if (!(p[i] & 0x80))
+            return i + 1;
+    }
+    return -1;
+}
+
 /* The writer: begin (member k, n records), bytes as they come, end. */
 struct zput {
     struct json *b;

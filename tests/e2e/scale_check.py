@@ -404,6 +404,19 @@ def same_hosts(got, want):
     return len(both) > 0 and not bad
 
 
+def same_udp(m, joint, what):
+    """The UDP conversations (the NBNS clients': 4,800 of 12,000) are the
+    run's exact count.  Before the state carried its conversations past
+    4,096 (census.udp_convs.exact_more), the merge of the run's own report
+    estimated 4,863."""
+    got = m.get("evidence", {})
+    want = joint["evidence"]
+    check(got.get("udp_conversations") == want["udp_conversations"] and
+          got.get("udp_conversations_estimated") is False is want["udp_conversations_estimated"],
+          "%s: the run's %d UDP conversations, exact (merge: %r, estimated %r)"
+          % (what, want["udp_conversations"], got.get("udp_conversations"), got.get("udp_conversations_estimated")))
+
+
 def same_pairs(m, joint, what):
     """The findings that rest on the census's SYN pairs (nbt-only: 7,200 of
     the mix's 12,000 clients tried 139 and never 445) are the run's, none
@@ -478,6 +491,8 @@ def merged_rows(smbscope, tmp):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         check(alone.returncode != 2 and same_hosts(json.loads(alone.stdout)["hosts"], joint["hosts"]),
               "%d clients: merge of the run's report alone lists the run's host records (%d)" % (n, len(joint["hosts"])))
+        same_udp(json.loads(alone.stdout) if alone.returncode != 2 else {}, joint,
+                 "%d clients, merge of the run's report alone" % n)
         if n == 12000:
             same_pairs(json.loads(alone.stdout), joint, "%d clients, merge of the run's report alone" % n)
             # the 2,400 NBSS sessions open at the end go into the capped
@@ -525,6 +540,7 @@ def merged_rows(smbscope, tmp):
                       % (n, got["fix_hosts"], sorted(labelled), want["fix_hosts"]))
                 check(same_hosts(m["hosts"], joint["hosts"]),
                       "%d clients in 3 parts: the run's host records (%d)" % (n, len(joint["hosts"])))
+                same_udp(m, joint, "%d clients in 3 parts" % n)
                 same_pairs(m, joint, "%d clients in 3 parts" % n)
                 continue
             check(bool(folded) == bool(label), "%d clients%s: the states left %d NetBIOS rows out" % (n, label, folded))
