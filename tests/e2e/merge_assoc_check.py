@@ -206,6 +206,22 @@ def groups_past_cap(smbscope, samples, tmp):
            folded.get("connection_groups", 0) > 0, err.strip() or str(folded))
 
 
+def cut_reports(smbscope, whole, every, cap, d):
+    """whole cut every `every` packets (editcap -c) in a new directory
+    under d, and each part's report (options cap): (parts, reports)."""
+    sub = tempfile.mkdtemp(dir=d)
+    subprocess.run(["editcap", "-c", str(every), whole, os.path.join(sub, "p.pcap")], check=True,
+                   stdout=subprocess.DEVNULL)
+    parts = sorted(glob.glob(os.path.join(sub, "p_*")))
+    reports = []
+    for i, part in enumerate(parts):
+        _, out, _ = run([smbscope, "-q", "-T", "json"] + cap + [part])
+        reports.append(os.path.join(sub, "r%d.json" % i))
+        with open(reports[-1], "wb") as fh:
+            fh.write(out)
+    return parts, reports
+
+
 def groups_past_cap_cut(smbscope, samples, tmp):
     """Connection groups past their cap, a capture cut in the middle of
     connections (mstate_group_order.h): one run over the parts admits a
@@ -227,16 +243,7 @@ def groups_past_cap_cut(smbscope, samples, tmp):
         if not os.path.exists(whole):
             subprocess.run([sys.executable, gen, "--samples", samples, "--many", "400", "--overlap", overlap, whole],
                            check=True, stdout=subprocess.DEVNULL)
-        sub = tempfile.mkdtemp(dir=d)
-        subprocess.run(["editcap", "-c", str(every), whole, os.path.join(sub, "p.pcap")], check=True,
-                       stdout=subprocess.DEVNULL)
-        parts = sorted(glob.glob(os.path.join(sub, "p_*")))
-        reports = []
-        for i, part in enumerate(parts):
-            _, out, _ = run([smbscope, "-q", "-T", "json"] + cap + [part])
-            reports.append(os.path.join(sub, "r%d.json" % i))
-            with open(reports[-1], "wb") as fh:
-                fh.write(out)
+        parts, reports = cut_reports(smbscope, whole, every, cap, d)
         rc_j, joint, _ = run([smbscope, "-q", "-T", "json"] + cap + parts)
         for order in (reports, reports[::-1]):
             rc, out, err = run([smbscope, "merge", "-T", "json"] + cap + order)
@@ -273,16 +280,7 @@ def edges_open_at_end(smbscope, samples, tmp):
     subprocess.run(["editcap", "-r", full, whole, "1-7600"], check=True, stdout=subprocess.DEVNULL)
     for every, groups in itertools.product((3000, 3800), (600, 700)):
         cap = ["--max-connection-groups", str(groups)]
-        sub = tempfile.mkdtemp(dir=d)
-        subprocess.run(["editcap", "-c", str(every), whole, os.path.join(sub, "p.pcap")], check=True,
-                       stdout=subprocess.DEVNULL)
-        parts = sorted(glob.glob(os.path.join(sub, "p_*")))
-        reports = []
-        for i, part in enumerate(parts):
-            _, out, _ = run([smbscope, "-q", "-T", "json"] + cap + [part])
-            reports.append(os.path.join(sub, "r%d.json" % i))
-            with open(reports[-1], "wb") as fh:
-                fh.write(out)
+        parts, reports = cut_reports(smbscope, whole, every, cap, d)
         rc_j, joint, _ = run([smbscope, "-q", "-T", "json"] + cap + parts)
         jdoc = json.loads(joint)
         name = "edges open at the end, cut every %d packets into %d parts, --max-connection-groups %d" % (
