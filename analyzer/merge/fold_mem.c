@@ -449,11 +449,13 @@ void fold_mem(struct analysis *dst, struct analysis *src) { fold_mem_many(dst, &
 
 void fold_mem_seal_sets(struct analysis *a)
 {
-    /* with its rows past the state's carried (netbios.rows_more), the
-     * state carries the overflow's hashes too (overflow_run): kept */
+    /* the sets the state carries past MSTATE_EXACT_CAP (exact_more) kept,
+     * up to MSTATE_HASHES_MORE_CAP; the NetBIOS overflow's only with its
+     * rows past the state's carried (netbios.rows_more) */
+    distinct_seal(a->census->udp_convs, MSTATE_HASHES_MORE_CAP);
     struct nb_ledger *l = a->ledger;
-    if (nb_ledger_count(l) > MSTATE_NB_ROWS_CAP + MSTATE_NB_MORE_CAP)
-        distinct_seal(nb_ledger_overflow_set(l), MSTATE_EXACT_CAP);
+    distinct_seal(nb_ledger_overflow_set(l),
+                  nb_ledger_count(l) > MSTATE_NB_ROWS_CAP + MSTATE_NB_MORE_CAP ? MSTATE_EXACT_CAP : MSTATE_HASHES_MORE_CAP);
 }
 
 /* A table of src whose own cap was hit (past: its records past the cap)

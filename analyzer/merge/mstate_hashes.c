@@ -54,7 +54,7 @@ void mstate_put_hashes_more(struct json *b, const struct distinct *d)
     uint64_t n = distinct_count(d);
     uint32_t nslots;
     const uint64_t *slots = distinct_slots(d, &nslots);
-    if (distinct_is_estimate(d) || !slots || n <= MSTATE_EXACT_CAP || n > DISTINCT_DEFAULT_CAP)
+    if (distinct_is_estimate(d) || !slots || n <= MSTATE_EXACT_CAP || n > MSTATE_HASHES_MORE_CAP)
         return;
     uint64_t *v = g_new(uint64_t, n);
     uint64_t m = 0;
@@ -125,7 +125,7 @@ uint64_t mstate_get_hashes_more(struct jget *g, const struct jpath *p, JsonObjec
     struct jpath mp;
     jpath_key(&mp, p, "exact_more");
     JsonObject *m = jget_obj(g, p, o, "exact_more");
-    uint64_t n = jget_u64(g, &mp, m, "n", DISTINCT_DEFAULT_CAP);
+    uint64_t n = jget_u64(g, &mp, m, "n", MSTATE_HASHES_MORE_CAP);
     uint64_t counted = jget_u64(g, p, o, "counted", INT64_MAX);
     if (!g->failed && n != counted)
         jget_fail(g, &mp, "n: not the set's count (counted)");
