@@ -196,6 +196,36 @@ bool jget_parse_addr(const char *s, struct ip_addr *out)
     return false;
 }
 
+void jget_place_isns(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, guint max, guint n,
+                     const char *what, void (*put)(void *ctx, guint place, uint32_t isn), void *ctx)
+{
+    if (!json_object_has_member(o, k))
+        return;
+    struct jpath kp, ip;
+    jpath_key(&kp, p, k);
+    JsonArray *arr = jget_arr(g, p, o, k, max);
+    int64_t prev = -1;
+    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
+        jpath_index(&ip, &kp, i);
+        JsonArray *e = jget_node_arr(json_array_get_element(arr, i));
+        if (!e || json_array_get_length(e) != 2) {
+            jget_fail(g, &ip, "not [place, isn]");
+            return;
+        }
+        uint64_t at = jget_elem_u64(g, &ip, e, 0, max);
+        uint32_t isn = (uint32_t)jget_elem_u64(g, &ip, e, 1, UINT32_MAX);
+        if (g->failed)
+            return;
+        if (!jget_later_index(at, &prev, n)) {
+            char why[64];
+            snprintf(why, sizeof why, "not the place of a later %s", what);
+            jget_fail(g, &ip, why);
+            return;
+        }
+        put(ctx, (guint)at, isn);
+    }
+}
+
 void jget_elem_ends(struct jget *g, const struct jpath *p, JsonArray *a, struct ip_addr addr[2], uint16_t port[2])
 {
     for (guint d = 0; d < 2; d++) {

@@ -67,6 +67,12 @@ static inline bool jget_later_index(uint64_t at, int64_t *prev, guint n)
     *prev = (int64_t)at;
     return true;
 }
+/* o's member k (absent: nothing), an array of at most max [place, isn]
+ * rows naming records of the n beside it, places increasing: put(ctx,
+ * place, isn) for each; a row otherwise is an error ("not the place of a
+ * later <what>").  The ISNs a state carries of its edges and tails. */
+void jget_place_isns(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, guint max, guint n,
+                     const char *what, void (*put)(void *ctx, guint place, uint32_t isn), void *ctx);
 /* Members of o (missing or of the wrong type: an error). */
 JsonObject *jget_obj(struct jget *g, const struct jpath *p, JsonObject *o, const char *k);
 JsonArray *jget_arr(struct jget *g, const struct jpath *p, JsonObject *o, const char *k, guint max_len);

@@ -697,34 +697,27 @@ void mstate_build_edge_isns(struct json *b, const struct analysis *a)
         json_end_array(b);
 }
 
+struct isn_put {
+    struct analysis *a;
+    guint base;
+    bool all; /* every edge of the state folded (else past merge's own bound) */
+};
+
+static void edge_isn_put(void *ctx, guint place, uint32_t isn)
+{
+    struct isn_put *x = ctx;
+    if (!x->all)
+        return;
+    struct conn_summary *cs = &g_array_index(x->a->edges, struct conn_summary, x->base + place);
+    cs->syn_isn_known = true;
+    cs->syn_isn = isn;
+}
+
 void mstate_fold_edge_isns(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, guint base,
                            guint n)
 {
-    if (!json_object_has_member(st, "edge_isns"))
-        return;
-    struct jpath kp, ip;
-    jpath_key(&kp, p, "edge_isns");
-    JsonArray *arr = jget_arr(g, p, st, "edge_isns", ANALYSIS_MAX_EDGES);
-    int64_t prev = -1;
-    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
-        jpath_index(&ip, &kp, i);
-        JsonArray *e = jget_node_arr(json_array_get_element(arr, i));
-        if (!e || json_array_get_length(e) != 2) {
-            jget_fail(g, &ip, "not [place, isn]");
-            return;
-        }
-        uint64_t at = jget_elem_u64(g, &ip, e, 0, n ? n - 1 : 0);
-        uint64_t isn = jget_elem_u64(g, &ip, e, 1, UINT32_MAX);
-        if (!g->failed && !jget_later_index(at, &prev, n))
-            jget_fail(g, &ip, "not the place of a later edge");
-        if (g->failed)
-            return;
-        if (a->edges->len - base != n)
-            continue; /* merge's own bound folded some */
-        struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, base + at);
-        cs->syn_isn_known = true;
-        cs->syn_isn = (uint32_t)isn;
-    }
+    struct isn_put x = { a, base, a->edges && a->edges->len - base == n }; /* else merge's own bound folded some */
+    jget_place_isns(g, p, st, "edge_isns", ANALYSIS_MAX_EDGES, n, "edge", edge_isn_put, &x);
 }
 
 static void reuse(struct analysis *a);

@@ -240,38 +240,30 @@ static void fold_tails(struct jget *g, const struct jpath *p, struct analysis *a
     }
 }
 
+struct synack_put {
+    struct analysis *a;
+    guint had;
+    bool all; /* every tail of the state folded (else past merge's own bound: not joinable) */
+};
+
+static void synack_put(void *ctx, guint place, uint32_t isn)
+{
+    struct synack_put *x = ctx;
+    if (!x->all)
+        return;
+    struct analysis_tail *t = &g_array_index(x->a->tails, struct analysis_tail, x->had + place);
+    t->isn_resp_known = true;
+    t->isn_resp = isn;
+}
+
 /* "tail_synacks" of the n tails just folded (a->tails past had: all n of
- * them, or merge's own bound was reached and none is joinable). */
+ * them, or merge's own bound was reached and none is joinable); absent:
+ * none, or written before they were carried. */
 static void fold_synacks(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st, guint had,
                          guint n)
 {
-    if (!json_object_has_member(st, "tail_synacks"))
-        return; /* none, or written before they were carried */
-    struct jpath kp, ip;
-    jpath_key(&kp, p, "tail_synacks");
-    JsonArray *arr = jget_arr(g, p, st, "tail_synacks", ANALYSIS_MAX_EDGES);
-    int64_t prev = -1;
-    for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
-        jpath_index(&ip, &kp, i);
-        JsonArray *e = jget_node_arr(json_array_get_element(arr, i));
-        if (!e || json_array_get_length(e) != 2) {
-            jget_fail(g, &ip, "not [place, isn]");
-            return;
-        }
-        uint64_t at = jget_elem_u64(g, &ip, e, 0, ANALYSIS_MAX_EDGES);
-        uint32_t isn = (uint32_t)jget_elem_u64(g, &ip, e, 1, UINT32_MAX);
-        if (g->failed)
-            return;
-        if (!jget_later_index(at, &prev, n)) {
-            jget_fail(g, &ip, "not the place of a later tail");
-            return;
-        }
-        if (a->tails->len - had == n) { /* else past merge's own bound: not joinable */
-            struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, had + at);
-            t->isn_resp_known = true;
-            t->isn_resp = isn;
-        }
-    }
+    struct synack_put x = { a, had, a->tails && a->tails->len - had == n };
+    jget_place_isns(g, p, st, "tail_synacks", ANALYSIS_MAX_EDGES, n, "tail", synack_put, &x);
 }
 
 void mstate_fold_tails(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)

@@ -28,6 +28,7 @@
 #define WLAN_TO_DS 0x01        /* in the flags octet */
 #define WLAN_FROM_DS 0x02
 #define WLAN_MORE_FRAGMENTS 0x04
+#define WLAN_RETRY 0x08        /* the frame is sent again */
 #define WLAN_PROTECTED 0x40
 #define WLAN_ORDER 0x80
 #define WLAN_QOS_AMSDU 0x80    /* in QoS Control's first octet */
@@ -153,7 +154,8 @@ static enum packet_status wlan_fragment(struct packet *pkt, struct wire *w, cons
     key.seq = (uint16_t)(load_u16le(mac + 22) >> 4);
     const uint8_t *msdu;
     uint32_t len;
-    if (wlan_defrag_add(d, &key, frag, more, w->p + w->off, (uint32_t)wire_left(w), pkt->ts_us, &msdu, &len) !=
+    bool retry = mac[1] & WLAN_RETRY;
+    if (wlan_defrag_add(d, &key, frag, more, retry, w->p + w->off, (uint32_t)wire_left(w), pkt->ts_us, &msdu, &len) !=
         IPFRAG_COMPLETE)
         return PKT_FRAG_HELD;
     pkt->ip_reassembled = true;

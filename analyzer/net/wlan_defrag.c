@@ -19,7 +19,9 @@ struct wlan_slot {
 /* An MSDU completed lately: its last fragment sent again (its ACK lost; a
  * monitor capture shows both, the second with the Retry bit) is a
  * duplicate, as a repeat of a held fragment is, not the start of an MSDU
- * whose first fragments were not captured (review: each such MSDU a
+ * whose first fragments were not captured -- when its Retry bit says so: a
+ * new MSDU whose sequence number came round within the timeout is sent
+ * without it, and is read (review: each such MSDU a
  * "fragmented datagram never completed", PASS turned INCONCLUSIVE, while
  * tshark dissected every SMB frame). */
 struct wlan_done {
@@ -146,13 +148,13 @@ static bool slot_append(struct wlan_defrag *d, struct wlan_slot *s, const uint8_
 }
 
 enum ipfrag_result wlan_defrag_add(struct wlan_defrag *d, const struct wlan_frag_key *key, unsigned frag, bool more,
-                                   const uint8_t *data, uint32_t len, int64_t ts_us, const uint8_t **out,
+                                   bool retry, const uint8_t *data, uint32_t len, int64_t ts_us, const uint8_t **out,
                                    uint32_t *out_len)
 {
     d->st->fragments++;
     wlan_defrag_expire(d, ts_us);
     struct wlan_slot *s = slot_find(d, key);
-    if ((s && frag < s->next) || (!s && done_repeat(d, key, frag, ts_us))) { /* a retransmission */
+    if ((s && frag < s->next) || (!s && retry && done_repeat(d, key, frag, ts_us))) { /* a retransmission */
         d->st->duplicates++;
         return IPFRAG_HELD;
     }

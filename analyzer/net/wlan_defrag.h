@@ -37,10 +37,11 @@ struct wlan_frag_key {
 struct wlan_defrag *wlan_defrag_new(struct ipfrag_stats *st, int64_t timeout_us);
 void wlan_defrag_free(struct wlan_defrag *d);
 
-/* Offer fragment frag (more: its More Fragments bit) of key's MSDU.
- * IPFRAG_COMPLETE: *out (valid until the next call) holds the MSDU. */
+/* Offer fragment frag (more: its More Fragments bit; retry: its Retry
+ * bit) of key's MSDU.  IPFRAG_COMPLETE: *out (valid until the next call)
+ * holds the MSDU. */
 enum ipfrag_result wlan_defrag_add(struct wlan_defrag *d, const struct wlan_frag_key *key, unsigned frag, bool more,
-                                   const uint8_t *data, uint32_t len, int64_t ts_us, const uint8_t **out,
+                                   bool retry, const uint8_t *data, uint32_t len, int64_t ts_us, const uint8_t **out,
                                    uint32_t *out_len);
 
 /* MSDUs older than the timeout at now_us (INT64_MAX: every one left)

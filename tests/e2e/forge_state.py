@@ -22,21 +22,13 @@ Usage: forge_state.py REPORT.json KIND N OUT.json (REPORT a run's report of
 a capture with one SMB connection, e.g. smb445-list-shares.pcap's).
 """
 
-import hashlib
 import json
+import os
 import sys
 
 
-def canonical(x):
-    """The compact form the digest is taken over (as merge_check.py's)."""
-    return json.dumps(x, separators=(",", ":"), ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-def redigest(doc):
-    text = "smbscope-merge-state/%d\n%s\n%s" % (doc["merge_state"]["format"], canonical(doc["merge_state"]["state"]),
-                                                 canonical(doc.get("connections", [])))
-    doc["merge_state"]["digest"] = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-    return doc
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from merge_check import canonical, redigest  # noqa: E402,F401  (merge_limits_check takes them from here too)
 
 
 def client(i):

@@ -186,24 +186,50 @@ static void test_wlan_defrag_bounds(void)
     struct wlan_frag_key k = { { 1 }, 7 };
     unsigned n = WLAN_MSDU_MAX / sizeof big + 2;
     for (unsigned i = 0; i < n; i++)
-        g_assert_cmpint(wlan_defrag_add(d, &k, i, i + 1 < n, big, sizeof big, 0, &out, &len), ==, IPFRAG_HELD);
+        g_assert_cmpint(wlan_defrag_add(d, &k, i, i + 1 < n, false, big, sizeof big, 0, &out, &len), ==, IPFRAG_HELD);
     g_assert_cmpuint(st.dropped_too_big, ==, 1);
     g_assert_cmpuint(st.dropped_malformed, ==, 0);
     for (unsigned i = 0; i < WLAN_DEFRAG_SLOTS + 3; i++) {
         k.seq = (uint16_t)(100 + i);
         int64_t ts = i + 1 < WLAN_DEFRAG_SLOTS + 3 ? (int64_t)i : 15 * INT64_C(1000000); /* the last one later */
-        wlan_defrag_add(d, &k, 0, true, big, 16, ts, &out, &len);
+        wlan_defrag_add(d, &k, 0, true, false, big, 16, ts, &out, &len);
     }
     g_assert_cmpuint(st.evicted, ==, 3);
     g_assert_cmpuint(st.active, ==, WLAN_DEFRAG_SLOTS);
     g_assert_cmpuint(st.bytes_allocated, <=, (size_t)WLAN_DEFRAG_SLOTS * WLAN_MSDU_MAX);
     /* the last one completes; the first ones in flight time out */
-    g_assert_cmpint(wlan_defrag_add(d, &k, 1, false, big, 8, 40 * INT64_C(1000000), &out, &len), ==, IPFRAG_COMPLETE);
+    g_assert_cmpint(wlan_defrag_add(d, &k, 1, false, false, big, 8, 40 * INT64_C(1000000), &out, &len), ==, IPFRAG_COMPLETE);
     g_assert_cmpuint(len, ==, 24);
     g_assert_cmpuint(st.timed_out, ==, WLAN_DEFRAG_SLOTS - 1);
     g_assert_cmpuint(st.active, ==, 0);
     wlan_defrag_free(d);
     g_assert_cmpuint(st.bytes_allocated, ==, 0);
+}
+
+/* An MSDU completed: its last fragment sent again with the Retry bit is a
+ * duplicate; a new MSDU of the same sequence number (it came round within
+ * the timeout) sent without Retry is read, not taken for a repeat. */
+static void test_wlan_defrag_repeats(void)
+{
+    struct ipfrag_stats st = { 0 };
+    struct wlan_defrag *d = wlan_defrag_new(&st, 30 * INT64_C(1000000));
+    static const uint8_t a[8] = "AAAAAAAA", b[8] = "BBBBBBBB";
+    const uint8_t *out;
+    uint32_t len;
+    struct wlan_frag_key k = { { 2 }, 9 };
+    g_assert_cmpint(wlan_defrag_add(d, &k, 0, true, false, a, 8, 1, &out, &len), ==, IPFRAG_HELD);
+    g_assert_cmpint(wlan_defrag_add(d, &k, 1, false, false, a, 8, 2, &out, &len), ==, IPFRAG_COMPLETE);
+    g_assert_cmpint(wlan_defrag_add(d, &k, 1, false, true, a, 8, 3, &out, &len), ==, IPFRAG_HELD); /* Retry */
+    g_assert_cmpuint(st.duplicates, ==, 1);
+    g_assert_cmpuint(st.dropped_malformed, ==, 0);
+    g_assert_cmpuint(st.active, ==, 0);
+    g_assert_cmpint(wlan_defrag_add(d, &k, 0, true, false, b, 8, 4, &out, &len), ==, IPFRAG_HELD);
+    g_assert_cmpint(wlan_defrag_add(d, &k, 1, false, false, b, 8, 5, &out, &len), ==, IPFRAG_COMPLETE);
+    g_assert_cmpuint(len, ==, 16);
+    g_assert_cmpmem(out, 8, b, 8);
+    g_assert_cmpuint(st.duplicates, ==, 1);
+    g_assert_cmpuint(st.reassembled, ==, 2);
+    wlan_defrag_free(d);
 }
 
 static GByteArray *amsdu_sub(GByteArray *msdu)
@@ -640,6 +666,7 @@ int main(int argc, char **argv)
     g_test_add_func("/packet-link/wlan-fragments", test_wlan_fragments);
     g_test_add_func("/packet-link/wlan-mesh", test_wlan_mesh);
     g_test_add_func("/packet-link/wlan-defrag-bounds", test_wlan_defrag_bounds);
+    g_test_add_func("/packet-link/wlan-defrag-repeats", test_wlan_defrag_repeats);
     g_test_add_func("/packet-link/radiotap-ppi", test_radiotap_ppi);
     g_test_add_func("/packet-link/ppp-hdlc", test_ppp_hdlc);
     g_test_add_func("/packet-link/nflog", test_nflog);
