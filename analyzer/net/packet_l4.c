@@ -317,23 +317,17 @@ static enum packet_status decode_mpls_in_ip(struct packet *pkt, struct l4_in *in
 }
 
 /* An Ethernet frame inside IP: EtherIP (protocol 97, RFC 3378) after its
- * 2-octet header of version 3, SRv6's protocol 143 (RFC 8986) as it is.
- * Review: NetBIOS inside either passed, exit 0, where tshark opened both. */
-#define ETHERIP_VERSION 0x30u
+ * 2-octet header, SRv6's protocol 143 (RFC 8986) as it is.  Review:
+ * NetBIOS inside either passed, exit 0, where tshark opened both.  An
+ * EtherIP version other than RFC 3378's 3 is opened too: tshark opens it
+ * whatever its version (reread: the NBSS and SMB1 of a version-0 copy
+ * passed). */
+#define ETHERIP_HEADER 2
 static enum packet_status decode_ethernet_in_ip(struct packet *pkt, struct l4_in *in)
 {
     struct wire w = wire_window(&in->w, in->w.off, min_u32((uint32_t)wire_left(&in->w), in->wire_len));
-    if (in->proto == IPPROTO_V_ETHERIP) {
-        uint8_t v = wire_u8(&w);
-        wire_skip(&w, 1);
-        if (!wire_ok(&w))
-            return in->short_st;
-        if ((v & 0xF0) != ETHERIP_VERSION) { /* not RFC 3378's: another protocol, as tshark leaves it */
-            pkt->l4 = L4_OTHER;
-            set_payload(pkt, &in->w, in->wire_len);
-            return PKT_OK;
-        }
-    }
+    if (in->proto == IPPROTO_V_ETHERIP && !wire_skip(&w, ETHERIP_HEADER))
+        return in->short_st;
     return decode_inner(pkt, &w, PKT_INNER_ETHERNET, in->frags);
 }
 

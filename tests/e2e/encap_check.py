@@ -105,6 +105,8 @@ def encap(mode, frame):
         return MACS + b"\x08\x00" + ip4(47, gre(0x22EB, hdr + b"\0" * 8 + frame, seq=1))
     if mode == "etherip":  # RFC 3378: version 3, reserved bits, the frame
         return MACS + b"\x08\x00" + ip4(97, b"\x30\x00" + frame)
+    if mode == "etherip-v0":  # another version: tshark opens it all the same
+        return MACS + b"\x08\x00" + ip4(97, b"\x00\x00" + frame)
     if mode == "eth-in-ip":  # IP protocol 143 (RFC 8986, SRv6 L2 services): the frame as it is
         return MACS + b"\x08\x00" + ip4(143, frame)
     if mode == "ipcomp":  # RFC 3173/2394: next header, flags, CPI 2 (DEFLATE), the payload deflated
@@ -126,7 +128,7 @@ def encap(mode, frame):
 
 
 MODES = ["mpls", "mpls-pw", "mpls-pw-nocw", "mpls-pw-nocw-oui", "pppoe", "ipip", "4in6", "ah", "vxlan", "geneve", "erspan2", "erspan3", "gre4",
-         "etherip", "eth-in-ip"]
+         "etherip", "etherip-v0", "eth-in-ip"]
 
 
 def rewrite(src, dst, mode, wrap=None):
