@@ -117,7 +117,7 @@ static enum packet_status decode_udp(struct packet *pkt, struct l4_in *in)
         wire_payload = (uint32_t)ulen - 8;
     set_payload(pkt, w, wire_payload);
     uint16_t by[2];
-    int n = pkt_udp_carriers(pkt->sport, pkt->dport, pkt->payload_len ? pkt->payload[0] : QUIC_LOOKING, by);
+    int n = pkt_udp_carriers(pkt->sport, pkt->dport, by);
     for (int i = 0; i < n; i++) {
         if (by[i] == NATT_PORT)
             return pkt_decode_udp_esp(pkt, in);

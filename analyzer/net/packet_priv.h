@@ -116,10 +116,12 @@ uint16_t pkt_udp_tunnel_inner(uint16_t port, struct wire *w, size_t len, bool *d
 enum packet_status pkt_decode_ethertype(struct packet *pkt, struct wire *w, uint16_t type, struct ipfrag_table *frags);
 
 /* UDP ports smbscope reads as the datagram itself: NetBIOS (137-139), DNS,
- * mDNS and LLMNR (the census's names), QUIC's 443. */
+ * mDNS and LLMNR (the census's names).  Not QUIC's 443: tshark's UDP has no
+ * dissector on that port (QUIC is one of its heuristics, tried after both
+ * ports' tables), so a tunnel on the other port opens the datagram first. */
 static inline bool pkt_udp_plain_port(uint16_t port)
 {
-    return (port >= 137 && port <= 139) || port == 53 || port == 443 || port == 5353 || port == 5355;
+    return (port >= 137 && port <= 139) || port == 53 || port == 5353 || port == 5355;
 }
 
 /* The ports by which decode_udp() may open a datagram (a tunnel's of
@@ -130,22 +132,18 @@ static inline bool pkt_udp_plain_port(uint16_t port)
  * Teredo, L2TP: *declined in pkt_udp_tunnel_inner()) gives way to the
  * next.  Review: a client whose ephemeral port was 4789 sent NBNS to 137,
  * opened as VXLAN: PASS, where tshark and the plugin showed the NBNS query;
- * a VXLAN datagram from port 1701 or 2152 stayed UDP, its NBNS unseen.
- * MPLS in UDP only by its destination (RFC 7510: the source port is
- * entropy).  first: the payload's first octet: on 443 a datagram whose
- * fixed bit (RFC 9000 17) is clear is no QUIC, and the other port is
- * tried, as tshark's QUIC rejects it (review: VXLAN from source port 443
- * stayed UDP); QUIC_LOOKING when there is none to read. */
-#define QUIC_FIXED_BIT 0x40
-#define QUIC_LOOKING QUIC_FIXED_BIT
-static inline int pkt_udp_carriers(uint16_t sport, uint16_t dport, uint8_t first, uint16_t by[2])
+ * a VXLAN datagram from port 1701 or 2152 stayed UDP, its NBNS unseen;
+ * Teredo, Geneve 1 or VXLAN with a reserved flag to or from 443 (their
+ * first octet has QUIC's fixed bit) was kept as QUIC: PASS where tshark
+ * opened the tunnel and showed NBSS.  A QUIC endpoint on a tunnel's port
+ * would have to use a port below every system's ephemeral range.  MPLS in
+ * UDP only by its destination (RFC 7510: the source port is entropy). */
+static inline int pkt_udp_carriers(uint16_t sport, uint16_t dport, uint16_t by[2])
 {
     uint16_t order[2] = { sport < dport ? sport : dport, sport < dport ? dport : sport };
     int n = 0;
     for (int i = 0; i < 2 && (i == 0 || order[1] != order[0]); i++) {
         uint16_t p = order[i];
-        if (p == 443 && !(first & QUIC_FIXED_BIT))
-            continue;
         if (pkt_udp_plain_port(p))
             break;
         if ((pkt_udp_tunnel_port(p) && (p != MPLS_UDP_PORT || p == dport)) || p == NATT_PORT)
@@ -160,7 +158,7 @@ static inline int pkt_udp_carriers(uint16_t sport, uint16_t dport, uint8_t first
 static inline bool pkt_udp_opens(uint16_t sport, uint16_t dport)
 {
     uint16_t by[2];
-    return pkt_udp_carriers(sport, dport, 0, by) != 0;
+    return pkt_udp_carriers(sport, dport, by) != 0;
 }
 
 /* One more tunnel layer, or false when the packet is already MAX_TUNNEL_DEPTH

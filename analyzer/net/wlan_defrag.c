@@ -94,12 +94,17 @@ static struct wlan_slot *slot_find(struct wlan_defrag *d, const struct wlan_frag
 }
 
 /* Whether fragment frag of key repeats one of an MSDU completed within
- * the timeout. */
+ * the timeout: only its last fragment can be (each earlier one was
+ * acknowledged before the next was sent; the last is sent again when its
+ * ACK is lost).  Review: any earlier fragment number counted too, and a
+ * new MSDU whose 12-bit sequence number came round, its first fragment
+ * captured only as a retry, was dropped as a repeat: a lost MSDU and a
+ * stream gap where tshark reassembled it. */
 static bool done_repeat(const struct wlan_defrag *d, const struct wlan_frag_key *key, unsigned frag, int64_t ts)
 {
     for (int i = 0; i < WLAN_DEFRAG_SLOTS; i++) {
         const struct wlan_done *e = &d->done[i];
-        if (e->used && same_key(&e->key, key) && frag <= e->last && ts >= e->ts &&
+        if (e->used && same_key(&e->key, key) && frag == e->last && ts >= e->ts &&
             (uint64_t)ts - (uint64_t)e->ts <= (uint64_t)d->timeout_us)
             return true;
     }

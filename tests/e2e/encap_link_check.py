@@ -229,7 +229,7 @@ for _m, _p in UNREADABLE.items():
     LINKTYPE[_m] = 9
 OPEN = ["wlan", "wlan-qos", "wlan-4addr-htc", "wlan-amsdu", "wlan-mesh", "wlan-mesh-fromds", "wlan-mesh-fromds-ae1",
         "radiotap", "ppi", "ppp", "ppp-hdlc", "chdlc", "nflog",
-        "esp-null", "esp-null-16", "esp-natt", "wlan-amsdu3", "radiotap-amsdu3", "wlan-frag", "wlan-frag-retry",
+        "esp-null", "esp-null-16", "esp-natt", "wlan-amsdu3", "radiotap-amsdu3", "wlan-frag", "wlan-frag-retry", "wlan-frag-seqwrap",
         "radiotap-frag", "ppi-frag-fcs", "wlan-mesh-amsdu3", "wlan-mesh-amsdu3-incl", "wlan-mesh-frag"]
 SHUT = {"wlan-protected": "encrypted_link", "esp-encrypted": "encrypted_esp", "esp-natt-encrypted": "encrypted_esp"}
 TSHARK_ESP = ["-o", "esp.enable_null_encryption_decode_heuristic:TRUE"]
@@ -254,31 +254,42 @@ def amsdus(frames, radio=False, mesh=None):
     return out
 
 
-def fragments(frames, lose=None, above=0, retry_last=False, mesh=False):
+def null_data(seq):
+    """A Null data frame (type 2 subtype 4: no body) from the station."""
+    return struct.pack("<BBH", 0x48, 0x01, 0x2c) + BSSID + STA + AP2 + struct.pack("<H", (seq & 0xfff) << 4)
+
+
+def fragments(frames, lose=None, above=0, retry_last=False, mesh=False, wrap_at=None):
     """Every MSDU in three fragments (even lengths but the last), under its
     own sequence number; the first fragment of the first MSDU sent twice
     (a retransmission); lose: an MSDU whose middle fragment is not captured;
     above: only MSDUs longer than that fragmented, the rest sent whole;
     retry_last: every MSDU's last fragment sent again with the Retry bit
     (its ACK lost), after the MSDU completed; mesh: mesh data frames, the
-    MSDU's Mesh Control in its first fragment."""
+    MSDU's Mesh Control in its first fragment; wrap_at: before that MSDU
+    4,095 Null data frames take every other sequence number, so the MSDU
+    reuses the previous one's (12 bits wrap) and its first fragment is
+    captured only as a retry (its first transmission missed)."""
     out = []
     for n, (ts, us, f, _) in enumerate(frames):
+        seq = n - 1 if n == wrap_at else n
+        if n == wrap_at:
+            out += [(ts, us, null_data(n + k), None) for k in range(4095)]
         msdu = (mesh_control(n) if mesh else b"") + snap(0x0800, f[14:])
         if len(msdu) <= above:
-            out.append((ts, us, wlan(msdu, seq=n), None))
+            out.append((ts, us, wlan(msdu, seq=seq), None))
             continue
         step = (len(msdu) + 2) // 3 + ((len(msdu) + 2) // 3) % 2
         pieces = [msdu[i:i + step] for i in range(0, len(msdu), step)]
         for i, piece in enumerate(pieces):
             if n == lose and i == 1:
                 continue
-            frame = wlan(piece, seq=n, frag=i, more=i < len(pieces) - 1, four=mesh)
+            frame = wlan(piece, seq=seq, frag=i, more=i < len(pieces) - 1, four=mesh, retry=n == wrap_at and i == 0)
             if mesh:  # QoS Control: Mesh Control Present (the Mesh Control is in the piece)
                 frame = frame[:31] + bytes([frame[31] | 0x01]) + frame[32:]
             out += [(ts, us, frame, None)] * (2 if n == 0 and i == 0 else 1)
             if retry_last and i == len(pieces) - 1:
-                out.append((ts, us, wlan(piece, seq=n, frag=i, retry=True), None))
+                out.append((ts, us, wlan(piece, seq=seq, frag=i, retry=True), None))
     return out
 
 
@@ -286,13 +297,15 @@ def fragments(frames, lose=None, above=0, retry_last=False, mesh=False):
 GROUPED = {"wlan-amsdu3": lambda fr: amsdus(fr), "radiotap-amsdu3": lambda fr: amsdus(fr, radio=True),
            "wlan-frag": lambda fr: fragments(fr), "wlan-frag-gap": lambda fr: fragments(fr, lose=LOST_MSDU),
            "wlan-frag-retry": lambda fr: fragments(fr, retry_last=True),
+           # review: a first fragment sent as a retry of an MSDU whose sequence number came round was a "repeat"
+           "wlan-frag-seqwrap": lambda fr: fragments(fr, wrap_at=LOST_MSDU),
            # each fragment's FCS (radiotap's flag, PPI's 802.11-Common) is no part of the MSDU
            "radiotap-frag": lambda fr: [(a, b, radiotap(f), c) for a, b, f, c in fragments(fr)],
            "ppi-frag-fcs": lambda fr: [(a, b, ppi_fcs(f), c) for a, b, f, c in fragments(fr)],
            "wlan-mesh-amsdu3": lambda fr: amsdus(fr, mesh="msdu"), "wlan-mesh-amsdu3-incl": lambda fr: amsdus(fr, mesh="incl"),
            "wlan-mesh-frag": lambda fr: fragments(fr, mesh=True)}
 LINKTYPE.update({"wlan-amsdu3": 105, "radiotap-amsdu3": 127, "wlan-frag": 105, "wlan-frag-gap": 105,
-                 "wlan-frag-retry": 105, "radiotap-frag": 127, "ppi-frag-fcs": 192,
+                 "wlan-frag-retry": 105, "wlan-frag-seqwrap": 105, "radiotap-frag": 127, "ppi-frag-fcs": 192,
                  "wlan-mesh-amsdu3": 105, "wlan-mesh-amsdu3-incl": 105, "wlan-mesh-frag": 105})
 # 802.11s mesh A-MSDUs: tshark 4.0 reads no Mesh Control inside a subframe
 # (it takes it for the LLC header): it finds the subframes, not what they carry

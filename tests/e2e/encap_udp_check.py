@@ -60,6 +60,11 @@ def encap(mode, frame):
     if mode == "teredo":  # an origin indication, then the IPv6 copy
         origin = struct.pack("!HH4s", 0, 0x1234, bytes([1, 2, 3, 4]))
         return MACS + b"\x08\x00" + ip4(17, udp_ports(3544, 40000, origin + to_ipv6(ip)))
+    if mode.startswith("teredo-"):  # the IPv6 copy alone (its first octet 0x60: QUIC's fixed bit)
+        ports = {"teredo-from-443": (443, 3544), "teredo-to-443": (3544, 443)}[mode]
+        return MACS + b"\x08\x00" + ip4(17, udp_ports(*ports, to_ipv6(ip)))
+    if mode == "vxlan48-from-443":  # the I flag and a reserved one: QUIC's fixed bit in the first octet
+        return MACS + b"\x08\x00" + ip4(17, udp_ports(443, 4789, struct.pack("!II", 0x48000000, vni) + frame))
     if mode == "gre-mpls":
         return gre(0, 0x8847, mpls(ip))
     if mode == "gre-ppp":
@@ -78,22 +83,27 @@ def encap(mode, frame):
         return MACS + b"\x08\x00" + ip4(17, udp_ports(sport, 4789, struct.pack("!II", 0x08000000, vni) + frame))
     if mode == "geneve-mpls":
         return MACS + b"\x08\x00" + ip4(17, udp_ports(49152, 6081, struct.pack("!BBHI", 0, 0, 0x8847, vni) + mpls(ip)))
-    if mode == "geneve-v1":
-        return MACS + b"\x08\x00" + ip4(17, udp_ports(49152, 6081, struct.pack("!BBHI", 0x40, 0, 0x6558, vni) + frame))
+    if mode in ("geneve-v1", "geneve-v1-from-443"):
+        sport = 443 if mode.endswith("443") else 49152
+        return MACS + b"\x08\x00" + ip4(17, udp_ports(sport, 6081, struct.pack("!BBHI", 0x40, 0, 0x6558, vni) + frame))
     gpe = {"gpe-ethernet": (3, frame), "gpe-ipv4": (1, ip), "gpe-mpls": (5, mpls(ip))}[mode]
     return MACS + b"\x08\x00" + ip4(17, udp_ports(49152, 4790, struct.pack("!BHBI", 0x0C, 0, gpe[0], vni) + gpe[1]))
 
 
 MODES = ["vxlan-no-i-flag", "vxlan-source-port", "geneve-mpls", "geneve-v1", "gpe-ethernet", "gpe-ipv4", "gpe-mpls",
          "mpls-udp", "gtp-u", "l2tp", "teredo", "gre-mpls", "gre-ppp", "pptp", "mpls-in-ip",
-         "vxlan-from-1701", "vxlan-from-2152", "vxlan-from-443"]
+         "vxlan-from-1701", "vxlan-from-2152", "vxlan-from-443",
+         "teredo-from-443", "teredo-to-443", "geneve-v1-from-443", "vxlan48-from-443"]
 # Review (2026-12-02): VXLAN from port 1701, 2152 or 443 stayed UDP, PASS:
 # the lower port named L2TP or GTP-U, whose header check failed, or QUIC
 # (a VXLAN header has no QUIC fixed bit), and the higher (4789) was never
 # tried, as tshark's UDP tries it.  From 3544 smbscope opens
 # the VXLAN too; tshark's Teredo takes the datagram as data (it does not
 # reject it), so only smbscope's verdict is checked there: a disagreement
-# on the side of finding the NetBIOS.
+# on the side of finding the NetBIOS.  Review (second round): a tunnel
+# header whose first octet has QUIC's fixed bit (IPv6 in Teredo, Geneve 1,
+# VXLAN with a reserved flag) to or from 443 was kept as QUIC, PASS: tshark's
+# UDP has no dissector on 443 (QUIC is a heuristic, after both ports).
 OURS_ONLY = ["vxlan-from-3544"]
 
 
@@ -171,7 +181,7 @@ def main():
             if mode in MODES:
                 tap(seen > 0, "%s: tshark finds NBSS or SMB inside" % mode, "%d frames %s" % (seen, t.stderr[:200]))
             rc, got = facts(o.smbscope, path)
-            wrc, w = (want6_rc, want6) if mode == "teredo" else (want_rc, want)
+            wrc, w = (want6_rc, want6) if mode.startswith("teredo") else (want_rc, want)
             tap(rc == wrc and got == w, "%s: smbscope judges the traffic inside as the plain sample" % mode,
                 "exit %d %r, plain: exit %d %r" % (rc, got, wrc, w))
         plain_from_tunnel_ports(o.smbscope, tshark, o.samples, tmp)
