@@ -33,7 +33,8 @@ CHECK is one of:
             made at test time join the samples (tests/e2e/quic_edge.py,
             facts by tshark_facts.py): a QUIC client NAT-rebound to a new
             port after the handshake, a RoCEv2 pair that only negotiated
-            SMB Direct
+            SMB Direct, the RoCEv2 sample after a stray packet to another
+            QP
   policy    the preferences (-o smbscope.require_signing:TRUE ...,
             smbscope.allow_transport) change the violations exactly as the
             command's options do
@@ -455,7 +456,10 @@ def edge_captures(ts, args):
     quic_v2.py), with tshark_facts.py's rows for them: SMB over QUIC whose
     client is NAT-rebound after the handshake (tshark keeps one connection:
     checked here, or the case proves nothing), a RoCEv2 pair that only
-    negotiated SMB Direct, SMB over QUIC version 2 on UDP 9443 after
+    negotiated SMB Direct, the RoCEv2 sample after a stray ACK or non-SMBD
+    SEND from its server to another QP of its client's host (one
+    connection: tshark_facts.py pairs by PSN, roce_pairs.py has the
+    details), SMB over QUIC version 2 on UDP 9443 after
     Version Negotiation, and SMB over QUIC whose client moves to a
     connection ID announced in NEW_CONNECTION_ID (quic_nci.py: one
     connection with the key log, as in the command)."""
@@ -470,6 +474,11 @@ def edge_captures(ts, args):
     roce = os.path.join(ts.tmp, "edge-roce-negotiate-only.pcap")
     quic_edge.negotiate_only_copy(os.path.join(samples, "rdma-roce-4791.pcap"), roce, quic_edge.ROCE_NEGOTIATE_FRAMES)
     made[roce] = ("rdma-roce", "-")
+    import rdma_read
+    for kind in ("ack", "send"):
+        stray = os.path.join(ts.tmp, "edge-roce-stray-%s.pcap" % kind)
+        rdma_read.roce_stray_first_copy(os.path.join(samples, "rdma-roce-4791.pcap"), stray, kind)
+        made[stray] = ("rdma-roce", "3.1.1")
     import quic_nci
     import quic_v2
     nci = os.path.join(ts.tmp, "edge-quic443-new-cid.pcap")
