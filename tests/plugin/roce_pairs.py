@@ -16,6 +16,10 @@ stray_first() makes them):
   3pairs-rev       the sample three times over between the same two hosts,
                    the server's answers in reverse order
                    (tests/bench/plugin_roce.py)
+  damaged-first    the client's SMBD negotiate request with a bad ICRC: the
+                   command pairs nothing with it (its direction joins the
+                   server's at its next packet) and counts it in no
+                   connection, a decode loss only
 
 and the sample and the mid-stream copy as controls.  Joined in order of
 appearance (the plugin before this check) the client's first packet joins
@@ -28,12 +32,14 @@ For each capture, tshark with the plugin in two passes and in one pass
 
   - the frames of each of the command's connections are those its two QPs
     name (smb_direct.roce: the client's frames to server_qp, the server's
-    to client_qp): as many as the command's roce.packets, each in the
-    plugin's flow of that connection (two passes: smbscope.client,
-    client_port, server, server_port the command's; smbscope.verdict the
-    connection's: fail when a violation names it, inconclusive when the
-    command left a rule undecided, else pass; one pass shows a flow only
-    from the frame that made it SMB on); no other frame is in a flow;
+    to client_qp), but for one with a bad ICRC the command counted in no
+    pair; two passes: the plugin's flows with the connection's ends
+    (smbscope.client, client_port, server, server_port) hold as many frames
+    as the command's roce.packets of the connections with those ends, none
+    to a QP not theirs, and every frame of
+    the connection with smbscope.verdict the connection's (fail when a
+    violation names it, inconclusive when the command left a rule
+    undecided, else pass); no frame outside the connections is in a flow;
   - both passes: on each connection's last frame the "so far" fields
     (transport, dialect, violations, verdict) are the connection's final
     answer, the same in one pass and in two.
@@ -54,7 +60,8 @@ EXTRA = ["ip.src", "infiniband.bth.destqp"]
 # The command's options and the plugin's preferences that mean the same.
 COMMAND_POLICY = ["--require-kerberos"]
 PLUGIN_POLICY = ["-o", "smbscope.require_kerberos:TRUE"]
-CASES = ("rdma-roce-4791.pcap", "stray-ack", "stray-send", "midstream", "stray-midstream", "3pairs-rev")
+CASES = ("rdma-roce-4791.pcap", "stray-ack", "stray-send", "midstream", "stray-midstream", "3pairs-rev",
+         "damaged-first")
 
 
 def captures(source_root, samples, tmp):
@@ -72,6 +79,11 @@ def captures(source_root, samples, tmp):
         rdma_read.roce_stray_first_copy(base, out[name], kind)
     out["3pairs-rev"] = os.path.join(tmp, "roce-3pairs-rev.pcap")
     three_pairs(roce, out["3pairs-rev"], True)
+    import rdma_samples_check
+    # the client's SMBD negotiate request (frame 1), one octet of its
+    # credits flipped: a bad ICRC (Ethernet 14 + IPv4 20 + UDP 8 + BTH 12)
+    out["damaged-first"] = os.path.join(tmp, "roce-damaged-first.pcap")
+    os.replace(rdma_samples_check.flipped_copy(roce, 1, 14 + 20 + 8 + 12 + 4, tmp), out["damaged-first"])
     return [(name, out[name]) for name in CASES]
 
 
@@ -104,6 +116,7 @@ def check_pairs(name, command, one, two, errors):
         errors.append("%s: the command reports no RoCEv2 connection: the case proves nothing" % name)
         return
     mine = set()
+    by_ends = {}  # the connections' ends -> [their packets, their QPs] (copies of one session share their ends)
     for c in conns:
         roce = (c.get("smb_direct") or {}).get("roce") or {}
         halves = {(c["client"], roce.get("server_qp")), (c["server"], roce.get("client_qp"))}
@@ -111,21 +124,22 @@ def check_pairs(name, command, one, two, errors):
         rules = sorted(want_rules.get(key[1:], set()))
         verdict = connection_verdict(doc, c, rules)
         final = {"transport": "rdma-roce", "dialect_code": c.get("dialect"), "violations": rules, "verdict": verdict}
+        ends = (c["client"], str(c["client_port"]), c["server"], str(c["server_port"]))
         for run, label in ((one, "1-pass"), (two, "2-pass")):
-            frames = [r for r in run.rows if (r["ip.src"], _qp(r["infiniband.bth.destqp"])) in halves]
-            mine |= {r["frame.number"] for r in frames}
+            # a frame to its QPs whose ICRC is bad, seen before its direction
+            # joined, is counted in no pair by the command: a decode loss only
+            frames = [r for r in run.rows if (r["ip.src"], _qp(r["infiniband.bth.destqp"])) in halves
+                      and "roce-icrc" not in r["smbscope.decode_loss"]]
+            mine |= {r["frame.number"] for r in run.rows if (r["ip.src"], _qp(r["infiniband.bth.destqp"])) in halves}
             what = "%s (%s): connection %s:%s" % (name, label, c["client"], c["client_port"])
-            if len(frames) != roce.get("packets"):
-                errors.append("%s: %d frames to its QPs, the command counts %s" % (what, len(frames), roce.get("packets")))
             if label == "2-pass":
-                outside = [r["frame.number"] for r in frames if not r["smbscope.client"]]
-                if outside:
-                    errors.append("%s: frames %s in no flow of the plugin" % (what, ",".join(outside[:8])))
+                packets, qps = by_ends.setdefault(ends, [0, set()])
+                by_ends[ends] = [packets + roce.get("packets", 0), qps | halves]
                 seen = {(r["smbscope.client"], r["smbscope.client_port"], r["smbscope.server"],
                          r["smbscope.server_port"], r["smbscope.verdict"]) for r in frames}
-                want = (c["client"], str(c["client_port"]), c["server"], str(c["server_port"]), verdict)
-                if seen != {want}:
-                    errors.append("%s: the plugin's flows and verdicts %s, the command's %s" % (what, sorted(seen), want))
+                if seen != {ends + (verdict,)}:
+                    errors.append("%s: the plugin's flows and verdicts %s, the command's %s" %
+                                  (what, sorted(seen), ends + (verdict,)))
             if not frames:
                 continue
             last = frames[-1]
@@ -135,6 +149,15 @@ def check_pairs(name, command, one, two, errors):
                    "verdict": last["smbscope.verdict_so_far"]}
             if got != final:
                 errors.append("%s: last frame %s so far %s, the command %s" % (what, last["frame.number"], got, final))
+    for ends, (packets, halves) in sorted(by_ends.items()):
+        flow = [r for r in two.rows if (r["smbscope.client"], r["smbscope.client_port"], r["smbscope.server"],
+                                        r["smbscope.server_port"]) == ends]
+        what = "%s (2-pass): %s:%s -> %s:%s" % ((name,) + ends)
+        if len(flow) != packets:
+            errors.append("%s: %d frames in the plugin's flows, the command counts %d" % (what, len(flow), packets))
+        stray = [r["frame.number"] for r in flow if (r["ip.src"], _qp(r["infiniband.bth.destqp"])) not in halves]
+        if stray:
+            errors.append("%s: frames %s to other QPs in its flows" % (what, ",".join(stray[:8])))
     for run, label in ((one, "1-pass"), (two, "2-pass")):
         extra = [r["frame.number"] for r in run.rows if r["frame.number"] not in mine and
                  (r["smbscope.verdict_so_far"] or r["smbscope.client"])]
