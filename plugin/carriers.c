@@ -9,8 +9,10 @@
  *     follows the connection IDs across a migration); it is SMB when a
  *     ClientHello offers ALPN "smb" (SMB_QUIC_ALPN), its sender is the client;
  *   - RoCEv2: a queue-pair pair between two addresses; a direction (source,
- *     destination, destination QP) joins the first unpaired direction the
- *     other way (analyzer/model/rdma_roce.c, tests/e2e/tshark_facts.py);
+ *     destination, destination QP) joins the unpaired direction the other
+ *     way its PSNs are for, else the first they say nothing against: the
+ *     command's decision from the command's code (roce_join_pick(),
+ *     dissector/rdma/roce_pair.c, on the BTH as roce_parse() decodes it);
  *     the client sent the SMBD negotiate request.  Both are look-ups, keyed
  *     with Wireshark's seeded hash (the capture chooses addresses and QPs:
  *     it must not choose collisions), as the command's table is.
@@ -190,17 +192,45 @@ void smbscope_carriers_cleanup(void)
     quic_conns = NULL;
 }
 
-/* The first unpaired conversation whose only direction runs dst -> src
- * (its end_a -> end_b), taken out of its queue. */
-static struct smbscope_conv *pair_for(packet_info *pinfo)
+/* What the pairing reads of this frame (roce_pair.h): its BTH decoded as
+ * the command decodes it, roce_parse() over the UDP payload Wireshark
+ * handed InfiniBand (the innermost).  False when that does not decode: the
+ * command counts such a packet not decoded and pairs nothing with it. */
+static bool pair_pkt(proto_tree *tree, struct roce_pair_pkt *p)
+{
+    GPtrArray *ib = wf_all(tree, WF_INFINIBAND);
+    const field_info *fi = ib ? (const field_info *)g_ptr_array_index(ib, ib->len - 1) : NULL;
+    if (!fi || !fi->ds_tvb || fi->length <= 0 || !tvb_bytes_exist(fi->ds_tvb, fi->start, fi->length))
+        return false;
+    struct roce_bth b;
+    if (!roce_parse(tvb_get_ptr(fi->ds_tvb, fi->start, fi->length), (size_t)fi->length, &b))
+        return false;
+    roce_pair_pkt_from_bth(p, &b);
+    return true;
+}
+
+/* The unpaired conversation whose only direction runs dst -> src (its
+ * end_a -> end_b) that this frame joins, taken out of its queue: the
+ * command's decision, roce_join_pick() over the oldest ROCE_JOIN_SCAN_MAX
+ * (the first the PSNs are for, else the first they say nothing against).
+ * NULL: none, the frame starts a conversation.  Made once, on the first
+ * pass; the frames keep its answer (postdissector.c). */
+static struct smbscope_conv *pair_for(packet_info *pinfo, const struct roce_pair_pkt *p)
 {
     struct half_key probe = { pinfo->dst, pinfo->src, 0 };
     wmem_list_t *q = (wmem_list_t *)wmem_map_lookup(unpaired, &probe);
-    wmem_list_frame_t *f = q ? wmem_list_head(q) : NULL;
-    if (!f)
+    wmem_list_frame_t *frames[ROCE_JOIN_SCAN_MAX];
+    const struct roce_psns *psns[ROCE_JOIN_SCAN_MAX];
+    size_t n = 0;
+    for (wmem_list_frame_t *f = q ? wmem_list_head(q) : NULL; f && n < ROCE_JOIN_SCAN_MAX; f = wmem_list_frame_next(f)) {
+        frames[n] = f;
+        psns[n++] = &((const struct smbscope_conv *)wmem_list_frame_data(f))->roce_psn0;
+    }
+    int i = roce_join_pick(psns, n, p);
+    if (i < 0)
         return NULL;
-    struct smbscope_conv *c = (struct smbscope_conv *)wmem_list_frame_data(f);
-    wmem_list_remove_frame(q, f);
+    struct smbscope_conv *c = (struct smbscope_conv *)wmem_list_frame_data(frames[i]);
+    wmem_list_remove_frame(q, frames[i]);
     return c;
 }
 
@@ -220,13 +250,22 @@ static void unpaired_add(packet_info *pinfo, struct smbscope_conv *c)
     wmem_list_append(q, c);
 }
 
-static struct smbscope_conv *roce_conv(packet_info *pinfo, guint32 qp)
+/* The conversation of this frame's direction (sender, receiver,
+ * destination QP); a direction not seen before joins or starts one as the
+ * command's table does (analyzer/model/rdma_roce.c find()): only a frame
+ * whose BTH decodes and whose ICRC is not bad (p non-NULL) may, and while a
+ * conversation has one direction its frames' PSNs are noted for the
+ * decision.  NULL: a frame of a new direction that may not. */
+static struct smbscope_conv *roce_conv(packet_info *pinfo, guint32 qp, const struct roce_pair_pkt *p)
 {
     struct half_key probe = { pinfo->src, pinfo->dst, qp };
     struct smbscope_conv *c = (struct smbscope_conv *)wmem_map_lookup(halves, &probe);
-    if (c)
+    if (c || !p) {
+        if (c && p && c->roce_halves == 1)
+            roce_psns_note(&c->roce_psn0, p->opcode, p->psn);
         return c;
-    c = pair_for(pinfo);
+    }
+    c = pair_for(pinfo, p);
     if (!c) {
         c = wmem_new0(wmem_file_scope(), struct smbscope_conv);
         c->first_frame = pinfo->num;
@@ -244,6 +283,8 @@ static struct smbscope_conv *roce_conv(packet_info *pinfo, guint32 qp)
     copy_address_wmem(wmem_file_scope(), &k->dst, &pinfo->dst);
     k->qp = qp;
     wmem_map_insert(halves, k, c);
+    if (c->roce_halves == 1) /* the frame that starts it: the first of its PSNs */
+        roce_psns_note(&c->roce_psn0, p->opcode, p->psn);
     return c;
 }
 
@@ -253,7 +294,11 @@ struct smbscope_conv *smbscope_observe_roce(packet_info *pinfo, proto_tree *tree
     if (!halves || pinfo->destport != ROCEV2_UDP_PORT || !wf_count(tree, WF_INFINIBAND)
         || !wf_first_uint(tree, WF_IB_DESTQP, &qp))
         return NULL;
-    struct smbscope_conv *c = roce_conv(pinfo, (guint32)qp);
+    struct roce_pair_pkt p;
+    bool pairs = pair_pkt(tree, &p) && !smbscope_roce_icrc_bad(tree);
+    struct smbscope_conv *c = roce_conv(pinfo, (guint32)qp, pairs ? &p : NULL);
+    if (!c)
+        return NULL;
     smbscope_count_end(c, pinfo);
     /* A negotiate (request or response; MinVersion in both) makes the pair
      * an SMB connection before any SMB2 message, as in the command. */

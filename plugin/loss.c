@@ -154,6 +154,12 @@ static guint16 roce_bad_icrc(tvbuff_t *tvb, proto_tree *tree)
     return ip && roce_icrc_check(ip, len) == ROCE_ICRC_BAD;
 }
 
+bool smbscope_roce_icrc_bad(proto_tree *tree)
+{
+    GPtrArray *ib = wf_all(tree, WF_INFINIBAND); /* its data source: the frame's, as the IP header's */
+    return ib && roce_bad_icrc(((const field_info *)g_ptr_array_index(ib, 0))->ds_tvb, tree);
+}
+
 /* ---- QUIC -------------------------------------------------------------------- */
 
 #define QUIC_SCRATCH 65535u

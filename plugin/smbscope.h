@@ -16,6 +16,7 @@
 #include "classify.h"
 #include "decode_loss.h"
 #include "policy.h"
+#include "roce_pair.h"
 
 /* NetBIOS service of a flow, by port (RFC 1002). */
 enum nb_service { NB_NONE = 0, NB_NBNS, NB_NBDGM, NB_NBSS };
@@ -123,6 +124,7 @@ struct smbscope_conv {
     guint32 quic_conn;             /* Wireshark's quic.connection.number + 1; 0 none yet */
     const char *sni;               /* the first ClientHello's server_name, file scope; NULL none */
     guint8 roce_halves;            /* RoCEv2: directions (queue pairs) joined so far, 1 or 2 */
+    struct roce_psns roce_psn0;    /* RoCEv2: the first direction's PSNs while it is alone (carriers.c) */
 };
 
 /* Record passed to the "smbscope" tap (one per packet with state). */
@@ -234,6 +236,9 @@ void smbscope_capture_init(void);
 void smbscope_capture_cleanup(void);
 /* Every flow state, when it is created (for the capture's verdict). */
 void smbscope_capture_track(struct smbscope_conv *c);
+/* Whether this RoCEv2 frame's ICRC is bad (roce_icrc_check(), as the
+ * command checks it; a frame it cannot check is not bad). */
+bool smbscope_roce_icrc_bad(proto_tree *tree);
 /* First pass: this frame's losses by kind into lost[], added to the
  * totals; true when any. */
 bool smbscope_capture_frame_losses(packet_info *pinfo, tvbuff_t *tvb, proto_tree *tree,

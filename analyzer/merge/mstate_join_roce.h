@@ -38,7 +38,7 @@ void mstate_roce_tails_fold_mem(struct analysis *dst, const struct analysis *src
  * would join (review F10: a stray packet from the server to another queue
  * pair of the client's host, before a part holding only the client's SMBD
  * negotiate request, was joined to it; the run over the parts keeps it
- * apart, rdma_roce.c join_evidence()). */
+ * apart, roce_join_evidence() in dissector/rdma/roce_pair.c). */
 void mstate_roce_chain_qps(struct analysis *a, const struct conn_summary *cur, const struct conn_summary *part,
                            uint32_t chain[2]);
 

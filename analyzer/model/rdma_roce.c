@@ -5,7 +5,8 @@
  * pair them) is usually not captured, so the two directions are joined as
  * tshark_facts.py joins them: a packet from B to A whose destination QP is
  * unknown joins the first queue-pair pair from A to B still missing its
- * reverse direction, unless the PSNs say it is another's (join_evidence():
+ * reverse direction, unless the PSNs say it is another's (roce_join_pick()
+ * in dissector/rdma/roce_pair.c, which the Wireshark plugin calls too:
  * an ACK names the PSN of the request it acknowledges, so a direction's
  * ACKs and its reverse's requests must be near; an SMBD negotiate request
  * starts a connection, whose peer sent nothing before but the ACK of it).
@@ -45,6 +46,7 @@
 #include "distinct.h"
 #include "packet.h"
 #include "roce.h"
+#include "roce_pair.h"
 #include "session.h"
 
 #define ROCE_SEND_BUF 65536
@@ -80,15 +82,6 @@ struct roce_rest {
     bool lost; /* packets of it not kept (a loss, a bound, a start before its Last) */
 };
 
-/* The PSNs a pair's first sender used before its reverse joined it: of
- * its requests (SEND, RDMA Write, RDMA Read Request, atomics: its own
- * sequence) and of its responses (ACKs, RDMA Read Responses: the sequence
- * of the requests they answer, its reverse's). */
-struct roce_psns {
-    uint32_t req_first, req_last, resp_last;
-    bool req, resp;
-};
-
 /* The index key of one direction: who sends, to whom, and the destination
  * QP it names.  Built zeroed (padding too): compared with memcmp. */
 struct roce_key {
@@ -106,7 +99,7 @@ struct roce_conn {
     uint16_t sport1;          /* side 1's UDP source port (0: it sent nothing yet) */
     uint32_t qp[2];           /* destination QP of the packets sent to side d */
     bool qp_known[2];
-    struct roce_psns psn0;    /* side 0's PSNs while its reverse is not known (join_evidence()) */
+    struct roce_psns psn0;    /* side 0's PSNs while its reverse is not known (roce_pair.h) */
     struct roce_msg_rx rx[2];
     struct roce_rest rest[2];
     struct smbd_reasm reasm[2];
@@ -235,114 +228,23 @@ static bool evict_one(struct roce_table *t)
     return true;
 }
 
-#define PSN_MASK 0xFFFFFFu
-/* How far apart (in PSNs) a direction's ACK and its reverse's requests may
- * be and still belong together: the requests in flight unseen when the
- * capture began (SMB Direct's are bounded by its credits and its RDMA
- * Read/Write sizes, far below this).  A stray packet's PSN, random among
- * 2^24, falls this near one time in 128. */
-#define PSN_NEAR 0x10000u
-/* Pairs missing their reverse looked at for one packet (the oldest first):
- * a capture cannot make a join cost more. */
-#define JOIN_SCAN_MAX 16
-
-enum psn_role { PSN_NONE = 0, PSN_REQUEST, PSN_RESPONSE };
-
-/* Which sequence an RC opcode's PSN is in (IBA 9.7): a request's is its
- * sender's, a response's (ACK, Atomic ACK, RDMA Read Response) the
- * requester's it answers.  UD and CNP are no RC packets of the pair. */
-static enum psn_role psn_role(uint8_t op)
-{
-    if (op >= 0x0D && op <= 0x12)
-        return PSN_RESPONSE;
-    if (op <= 0x0C || op == 0x13 || op == 0x14 || op == 0x16 || op == 0x17)
-        return PSN_REQUEST;
-    return PSN_NONE;
-}
-
-/* Whether x lies in lo..hi (24-bit PSNs, wrapping). */
-static bool psn_within(uint32_t x, uint32_t lo, uint32_t hi)
-{
-    return ((x - lo) & PSN_MASK) <= ((hi - lo) & PSN_MASK);
-}
-
-static void psns_note(struct roce_psns *e, const struct roce_bth *b)
-{
-    switch (psn_role(b->opcode)) {
-    case PSN_REQUEST:
-        if (!e->req) {
-            e->req = true;
-            e->req_first = e->req_last = b->psn;
-        } else if (!psn_within(b->psn, e->req_first, e->req_last)) { /* widen the range the nearer way */
-            if (((b->psn - e->req_last) & PSN_MASK) < 0x800000u)
-                e->req_last = b->psn;
-            else
-                e->req_first = b->psn;
-        }
-        break;
-    case PSN_RESPONSE:
-        e->resp = true;
-        e->resp_last = b->psn;
-        break;
-    case PSN_NONE:
-        break;
-    }
-}
-
-/* What the PSNs say of a packet from B to A (its BTH b; negotiate: it is an
- * SMBD negotiate request) joining pair c, which only A sent to so far. */
-enum join_evidence { JOIN_AGAINST = 0, JOIN_NEUTRAL, JOIN_FOR };
-
-static enum join_evidence join_evidence(const struct roce_conn *c, const struct roce_bth *b, bool negotiate)
-{
-    const struct roce_psns *e = &c->psn0;
-    if (negotiate) {
-        /* the first message of a connection (a retransmission keeps its
-         * PSN): before it the peer sends nothing but the ACK of it */
-        if (e->req)
-            return JOIN_AGAINST;
-        return !e->resp ? JOIN_NEUTRAL : e->resp_last == b->psn ? JOIN_FOR : JOIN_AGAINST;
-    }
-    switch (psn_role(b->opcode)) {
-    case PSN_RESPONSE: /* answers A's requests */
-        if (!e->req)
-            return JOIN_NEUTRAL;
-        if (psn_within(b->psn, e->req_first, e->req_last))
-            return JOIN_FOR;
-        return psn_within(b->psn, (e->req_first - PSN_NEAR) & PSN_MASK, (e->req_last + PSN_NEAR) & PSN_MASK)
-                   ? JOIN_NEUTRAL
-                   : JOIN_AGAINST;
-    case PSN_REQUEST: /* A answered B's requests up to resp_last */
-        if (!e->resp)
-            return JOIN_NEUTRAL;
-        return psn_within(b->psn, (e->resp_last - PSN_NEAR) & PSN_MASK, (e->resp_last + PSN_NEAR) & PSN_MASK)
-                   ? JOIN_FOR
-                   : JOIN_AGAINST;
-    case PSN_NONE:
-        break;
-    }
-    return JOIN_NEUTRAL;
-}
-
 /* The pair missing its reverse (queue q: from the packet's receiver to its
- * sender, oldest first) the packet joins: the first the PSNs are for, else
- * the first they say nothing against; NULL: none, the packet makes a pair. */
+ * sender, oldest first) the packet joins, as roce_join_pick() decides (the
+ * decision the Wireshark plugin makes too, dissector/rdma/roce_pair.h);
+ * NULL: none, the packet makes a pair. */
 static struct roce_conn *join_pick(GQueue *q, const struct roce_bth *b)
 {
-    struct smbd_negotiate_request req;
-    bool negotiate = b->part == ROCE_SEND_ONLY && b->payload_len == SMBD_NEGOTIATE_REQUEST_LEN &&
-                     smbd_parse_negotiate_request(b->payload, b->payload_len, &req) == SMBD_OK;
-    struct roce_conn *neutral = NULL;
-    int n = 0;
-    for (GList *l = q->head; l && n < JOIN_SCAN_MAX; l = l->next, n++) {
-        struct roce_conn *c = l->data;
-        enum join_evidence e = join_evidence(c, b, negotiate);
-        if (e == JOIN_FOR)
-            return c;
-        if (e == JOIN_NEUTRAL && !neutral)
-            neutral = c;
+    struct roce_conn *conns[ROCE_JOIN_SCAN_MAX];
+    const struct roce_psns *psns[ROCE_JOIN_SCAN_MAX];
+    size_t n = 0;
+    for (GList *l = q->head; l && n < ROCE_JOIN_SCAN_MAX; l = l->next, n++) {
+        conns[n] = l->data;
+        psns[n] = &conns[n]->psn0;
     }
-    return neutral;
+    struct roce_pair_pkt p;
+    roce_pair_pkt_from_bth(&p, b);
+    int i = roce_join_pick(psns, n, &p);
+    return i < 0 ? NULL : conns[i];
 }
 
 /* The pair and direction (side of the sender) of a packet; NULL when the
@@ -618,7 +520,7 @@ void roce_table_packet(struct roce_table *t, const struct packet *pkt)
     }
     c->icrc_unchecked += icrc == ROCE_ICRC_UNCHECKED;
     if (!c->qp_known[0])
-        psns_note(&c->psn0, &b);
+        roce_psns_note(&c->psn0, b.opcode, b.psn);
     switch (b.kind) {
     case ROCE_KIND_ACK:
         c->acks++;

@@ -19,6 +19,7 @@ FIELDS = [
     "smb2.flags.signature",
     "nbns.flags.response", "nbns.flags.opcode", "nbns.id", "nbdgm.type",
     "infiniband.bth.destqp", "smb_direct.version.min", "smb_direct.version.negotiated",
+    "infiniband.bth.opcode", "infiniband.bth.psn",
 ]
 
 

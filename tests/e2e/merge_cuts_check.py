@@ -686,7 +686,7 @@ STRAY_MIDSTREAM_CUTS = [(1,), (2,), (4,), (5,), (1, 2)]
 def stray_first(smbscope, roce, tmp):
     """One packet from the server to another QP of the client's host before
     the sample (review F10): the client's negotiate request does not join
-    its pair (rdma_roce.c join_evidence()), the SMB Direct connection is the
+    its pair (roce_join_evidence(), dissector/rdma/roce_pair.c), the SMB Direct connection is the
     sample's (main: its client's SMBD messages were lost, the run
     inconclusive where the sample fails --require-kerberos); the same
     before the midstream copy (inconclusive: mid-stream), whose client's

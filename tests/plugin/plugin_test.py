@@ -33,7 +33,8 @@ CHECK is one of:
             made at test time join the samples (tests/e2e/quic_edge.py,
             facts by tshark_facts.py): a QUIC client NAT-rebound to a new
             port after the handshake, a RoCEv2 pair that only negotiated
-            SMB Direct
+            SMB Direct, the RoCEv2 sample after a stray packet to another
+            QP
   policy    the preferences (-o smbscope.require_signing:TRUE ...,
             smbscope.allow_transport) change the violations exactly as the
             command's options do
@@ -42,6 +43,9 @@ CHECK is one of:
   decodeloss  the whole input's decode-loss verdict (damaged copies of the
             SMB Direct and SMB over QUIC samples, one pass and two) equals
             the command's: tests/plugin/decode_loss.py
+  roce      RoCEv2 directions paired by PSN as the command pairs them (a
+            stray packet to another QP before the session), one pass and
+            two, against the command's report: tests/plugin/roce_pairs.py
   valgrind  tshark with the plugin over every sample under valgrind: no
             error (opt-in: SMBSCOPE_VALGRIND=1)
   corpus    `samples` over the public captures of ../shared/corpus that hold
@@ -70,6 +74,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wsenv import Failure, SKIP, WsEnv  # noqa: E402
 from command_view import PLUGIN_LOSSES, QUIC_VERSION_NAMES, Command, conn_kind, dash  # noqa: E402
 from decode_loss import check_decodeloss  # noqa: E402
+import roce_pairs  # noqa: E402
 from manifest_view import (STAT_TABLES, alt_port_expected, expected_stats, manifest_flows,  # noqa: E402
                            keylog_for, modes, samples_or_skip)
 
@@ -129,14 +134,15 @@ class Run:
     statistics tree printed after them.  Every check reads these rows; no
     check runs tshark again for the same capture and mode."""
 
-    def __init__(self, ts, capture, two_pass, options=()):
+    def __init__(self, ts, capture, two_pass, options=(), extra=()):
         # tshark 4.0's RPC-over-RDMA heuristic hits a dissector bug (tvbuff
         # assertion) on InfiniBand SEND Middle/Last payloads in two passes
         # (samples/rdma-roce-4791.pcap); it never concerns SMB.
         args = (["-2"] if two_pass else []) + list(options) + [
             "--disable-protocol", "rpcordma", "-n", "-r", capture, "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a",
             "-E", "aggregator=" + AGG, "-z", "smbscope,tree"]
-        for f in RUN_FIELDS:
+        fields = RUN_FIELDS + list(extra)
+        for f in fields:
             args += ["-e", f]
         out, _, _ = ts.run(args)
         lines = out.split("\n")
@@ -146,8 +152,8 @@ class Run:
             if not line.strip():
                 continue
             v = line.split("\t")
-            v += [""] * (len(RUN_FIELDS) - len(v))
-            self.rows.append(dict(zip(RUN_FIELDS, v)))
+            v += [""] * (len(fields) - len(v))
+            self.rows.append(dict(zip(fields, v)))
         self.stats = parse_stats("\n".join(lines[cut:]))
 
     def by_frame(self):
@@ -450,7 +456,10 @@ def edge_captures(ts, args):
     quic_v2.py), with tshark_facts.py's rows for them: SMB over QUIC whose
     client is NAT-rebound after the handshake (tshark keeps one connection:
     checked here, or the case proves nothing), a RoCEv2 pair that only
-    negotiated SMB Direct, SMB over QUIC version 2 on UDP 9443 after
+    negotiated SMB Direct, the RoCEv2 sample after a stray ACK or non-SMBD
+    SEND from its server to another QP of its client's host (one
+    connection: tshark_facts.py pairs by PSN, roce_pairs.py has the
+    details), SMB over QUIC version 2 on UDP 9443 after
     Version Negotiation, and SMB over QUIC whose client moves to a
     connection ID announced in NEW_CONNECTION_ID (quic_nci.py: one
     connection with the key log, as in the command)."""
@@ -465,6 +474,11 @@ def edge_captures(ts, args):
     roce = os.path.join(ts.tmp, "edge-roce-negotiate-only.pcap")
     quic_edge.negotiate_only_copy(os.path.join(samples, "rdma-roce-4791.pcap"), roce, quic_edge.ROCE_NEGOTIATE_FRAMES)
     made[roce] = ("rdma-roce", "-")
+    import rdma_read
+    for kind in ("ack", "send"):
+        stray = os.path.join(ts.tmp, "edge-roce-stray-%s.pcap" % kind)
+        rdma_read.roce_stray_first_copy(os.path.join(samples, "rdma-roce-4791.pcap"), stray, kind)
+        made[stray] = ("rdma-roce", "3.1.1")
     import quic_nci
     import quic_v2
     nci = os.path.join(ts.tmp, "edge-quic443-new-cid.pcap")
@@ -499,6 +513,36 @@ def check_samples(ts, args):
     edges, edge_rows = edge_captures(ts, args)
     by_file.update(edge_rows)
     check_captures(ts, args, caps + edges, by_file)
+
+
+def check_roce(ts, args):
+    """RoCEv2 directions paired as the command pairs them, a stray packet
+    before the session: tests/plugin/roce_pairs.py."""
+    if not args.smbscope:
+        print("SKIP: needs --smbscope")
+        sys.exit(SKIP)
+    check_listed(ts, args)  # or tshark runs without the plugin and proves nothing
+    samples = args.samples or os.path.join(args.source_root, "samples")
+    errors = []
+    for name, cap in roce_pairs.captures(args.source_root, samples, ts.tmp):
+        local = ts.capture(cap)
+        two = Run(ts, local, True, roce_pairs.PLUGIN_POLICY, roce_pairs.EXTRA)
+        one = Run(ts, local, False, roce_pairs.PLUGIN_POLICY, roce_pairs.EXTRA)
+        command = Command([args.smbscope, "--format", "json"] + roce_pairs.COMMAND_POLICY, cap)
+        roce_pairs.check_pairs(name, command, one, two, errors)
+        got, _ = plugin_flows(two)
+        compare_flows(name, command.flows(), got, "vs smbscope", errors)
+        compare_flows(name, {k: [v] for k, v in command.words().items()}, plugin_words(two),
+                      "signing/encryption/auth vs smbscope", errors)
+        compare_violations(name, command, two, errors)
+        compare_outcome(name, command, two, errors)
+        check_first_pass(name, one, two, [], errors)
+        print("%s: %d frames; the command %s, %d connection(s)" %
+              (name, len(two.rows), command.doc["verdict"]["outcome"], len(command.doc.get("connections", []))))
+    for e in errors:
+        print("FAIL " + e)
+    if errors:
+        raise Failure("%d mismatches" % len(errors))
 
 
 # The command's options and the plugin's preferences that mean the same.
@@ -684,6 +728,7 @@ def check_valgrind(ts, args):
 CHECKS = {
     "listed": check_listed, "fields": check_fields, "samples": check_samples, "policy": check_policy,
     "altport": check_altport, "valgrind": check_valgrind, "corpus": check_corpus, "decodeloss": check_decodeloss,
+    "roce": check_roce,
 }
 
 
