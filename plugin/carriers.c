@@ -212,20 +212,28 @@ static bool pair_pkt(proto_tree *tree, struct roce_pair_pkt *p)
 /* The unpaired conversation whose only direction runs dst -> src (its
  * end_a -> end_b) that this frame joins, taken out of its queue: the
  * command's decision, roce_join_pick() over the oldest ROCE_JOIN_SCAN_MAX
- * (the first the PSNs are for, else the first they say nothing against).
+ * and as many newest (the first the PSNs are for, else the first they say
+ * nothing against).
  * NULL: none, the frame starts a conversation.  Made once, on the first
  * pass; the frames keep its answer (postdissector.c). */
 static struct smbscope_conv *pair_for(packet_info *pinfo, const struct roce_pair_pkt *p)
 {
     struct half_key probe = { pinfo->dst, pinfo->src, 0 };
     wmem_list_t *q = (wmem_list_t *)wmem_map_lookup(unpaired, &probe);
-    wmem_list_frame_t *frames[ROCE_JOIN_SCAN_MAX];
-    const struct roce_psns *psns[ROCE_JOIN_SCAN_MAX];
-    size_t n = 0;
-    for (wmem_list_frame_t *f = q ? wmem_list_head(q) : NULL; f && n < ROCE_JOIN_SCAN_MAX; f = wmem_list_frame_next(f)) {
-        frames[n] = f;
-        psns[n++] = &((const struct smbscope_conv *)wmem_list_frame_data(f))->roce_psn0;
-    }
+    wmem_list_frame_t *frames[ROCE_JOIN_CANDIDATES_MAX];
+    const struct roce_psns *psns[ROCE_JOIN_CANDIDATES_MAX];
+    size_t len = q ? wmem_list_count(q) : 0, n = 0;
+    size_t old = len < ROCE_JOIN_SCAN_MAX ? len : ROCE_JOIN_SCAN_MAX;
+    size_t young = len - old < ROCE_JOIN_SCAN_MAX ? len - old : ROCE_JOIN_SCAN_MAX;
+    for (wmem_list_frame_t *f = q ? wmem_list_head(q) : NULL; n < old; f = wmem_list_frame_next(f))
+        frames[n++] = f;
+    wmem_list_frame_t *f = q ? wmem_list_tail(q) : NULL;
+    for (size_t i = 1; i < young; i++)
+        f = wmem_list_frame_prev(f);
+    for (; n < old + young; f = wmem_list_frame_next(f))
+        frames[n++] = f;
+    for (size_t i = 0; i < n; i++)
+        psns[i] = &((const struct smbscope_conv *)wmem_list_frame_data(frames[i]))->roce_psn0;
     int i = roce_join_pick(psns, n, p);
     if (i < 0)
         return NULL;

@@ -230,17 +230,24 @@ static bool evict_one(struct roce_table *t)
 
 /* The pair missing its reverse (queue q: from the packet's receiver to its
  * sender, oldest first) the packet joins, as roce_join_pick() decides (the
- * decision the Wireshark plugin makes too, dissector/rdma/roce_pair.h);
- * NULL: none, the packet makes a pair. */
+ * decision the Wireshark plugin makes too, dissector/rdma/roce_pair.h):
+ * among the ROCE_JOIN_SCAN_MAX oldest and as many newest; NULL: none, the
+ * packet makes a pair. */
 static struct roce_conn *join_pick(GQueue *q, const struct roce_bth *b)
 {
-    struct roce_conn *conns[ROCE_JOIN_SCAN_MAX];
-    const struct roce_psns *psns[ROCE_JOIN_SCAN_MAX];
-    size_t n = 0;
-    for (GList *l = q->head; l && n < ROCE_JOIN_SCAN_MAX; l = l->next, n++) {
-        conns[n] = l->data;
-        psns[n] = &conns[n]->psn0;
-    }
+    struct roce_conn *conns[ROCE_JOIN_CANDIDATES_MAX];
+    const struct roce_psns *psns[ROCE_JOIN_CANDIDATES_MAX];
+    size_t n = 0, old = q->length < ROCE_JOIN_SCAN_MAX ? q->length : ROCE_JOIN_SCAN_MAX;
+    size_t young = q->length - old < ROCE_JOIN_SCAN_MAX ? q->length - old : ROCE_JOIN_SCAN_MAX;
+    for (GList *l = q->head; n < old; l = l->next)
+        conns[n++] = l->data;
+    GList *l = q->tail;
+    for (size_t i = 1; i < young; i++)
+        l = l->prev;
+    for (; n < old + young; l = l->next)
+        conns[n++] = l->data;
+    for (size_t i = 0; i < n; i++)
+        psns[i] = &conns[i]->psn0;
     struct roce_pair_pkt p;
     roce_pair_pkt_from_bth(&p, b);
     int i = roce_join_pick(psns, n, &p);

@@ -97,8 +97,8 @@ enum roce_join_evidence roce_join_evidence(const struct roce_psns *e, const stru
 int roce_join_pick(const struct roce_psns *const *cand, size_t n, const struct roce_pair_pkt *p)
 {
     int neutral = -1;
-    if (n > ROCE_JOIN_SCAN_MAX)
-        n = ROCE_JOIN_SCAN_MAX;
+    if (n > ROCE_JOIN_CANDIDATES_MAX)
+        n = ROCE_JOIN_CANDIDATES_MAX;
     for (size_t i = 0; i < n; i++) {
         enum roce_join_evidence e = roce_join_evidence(cand[i], p);
         if (e == ROCE_JOIN_FOR)

@@ -20,9 +20,15 @@
 
 #include "roce.h"
 
-/* Pairs missing their reverse looked at for one packet (the oldest
- * first): a capture cannot make a join cost more. */
+/* Pairs missing their reverse looked at for one packet: the
+ * ROCE_JOIN_SCAN_MAX oldest and as many newest (a capture cannot make a
+ * join cost more).  The newest too: a new connection's reverse answers
+ * within milliseconds, while pairs whose reverse is never captured (a
+ * one-sided SPAN, asymmetric routing) stay oldest for the rest of the run;
+ * review: 16 such before an SMB Direct connection split it in two,
+ * INCONCLUSIVE where the run without them said FAIL. */
 #define ROCE_JOIN_SCAN_MAX 16
+#define ROCE_JOIN_CANDIDATES_MAX (2 * ROCE_JOIN_SCAN_MAX)
 
 /* The PSNs a pair's first direction used before its reverse joined it: of
  * its requests (SEND, RDMA Write, RDMA Read Request, atomics: its own
@@ -55,10 +61,11 @@ void roce_psns_note(struct roce_psns *e, uint8_t opcode, uint32_t psn);
 enum roce_join_evidence roce_join_evidence(const struct roce_psns *e, const struct roce_pair_pkt *p);
 
 /* The pair p joins among the pairs missing their reverse from its receiver
- * to its sender, cand[0..n) oldest first (only the first
- * ROCE_JOIN_SCAN_MAX are looked at): the index of the first the PSNs are
- * for, else of the first they say nothing against; -1: none, the packet
- * starts a pair. */
+ * to its sender, cand[0..n) oldest first (the callers give the
+ * ROCE_JOIN_SCAN_MAX oldest and as many newest; only the first
+ * ROCE_JOIN_CANDIDATES_MAX are looked at): the index of the first the PSNs
+ * are for, else of the first they say nothing against; -1: none, the
+ * packet starts a pair. */
 int roce_join_pick(const struct roce_psns *const *cand, size_t n, const struct roce_pair_pkt *p);
 
 #endif

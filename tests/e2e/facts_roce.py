@@ -86,7 +86,8 @@ def handle_roce(row, frame, roce):
     if c is None:
         negotiate = (op in SEND_ONLY and bool(row["smb_direct.version.min"])
                      and not row["smb_direct.version.negotiated"])
-        waiting = [c for c in roce if len(c.halves) == 1 and c.halves[0][:2] == (dst, src)][:JOIN_SCAN]
+        waiting = [c for c in roce if len(c.halves) == 1 and c.halves[0][:2] == (dst, src)]
+        waiting = waiting[:JOIN_SCAN] + waiting[JOIN_SCAN:][-JOIN_SCAN:]  # the 16 oldest and the 16 newest
         said = [c.evidence(op, psn, negotiate) for c in waiting]
         c = next((c for c, e in zip(waiting, said) if e > 0), None) or \
             next((c for c, e in zip(waiting, said) if e == 0), None)

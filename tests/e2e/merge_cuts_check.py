@@ -728,6 +728,38 @@ def stray_first(smbscope, roce, tmp):
                       d is None, d or "")
 
 
+def many_strays(smbscope, roce, tmp):
+    """Review: 16 unanswered RC SENDs from the client to other QPs of the
+    server before the sample (a one-sided capture of other RDMA traffic)
+    kept the server's first packet from its pair (only the 16 oldest pairs
+    missing their reverse were looked at): two connections, inconclusive
+    where the sample fails --require-kerberos.  The 16 oldest and 16 newest
+    now: the sample's connection and verdict after 16 and 40 strays, tshark
+    dissects the copy cleanly, --jobs 2 equals the run."""
+    policy = ["--require-kerberos"]
+    rc0, alone, _ = mc.run([smbscope, "-q", "-T", "json"] + policy + [roce])
+    alone = mc.json.loads(alone)
+    for n in (16, 40):
+        copy = os.path.join(tmp, "roce-strays-%d.pcap" % n)
+        total = rdma_read.roce_strays_copy(roce, copy, n)
+        t = subprocess.run([os.environ.get("TSHARK", "tshark"), "-r", copy, "-T", "fields",
+                            "-e", "infiniband.bth.destqp", "-e", "_ws.malformed"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        rows = [r.split("\t") for r in t.stdout.splitlines()]
+        mc.expect("RoCEv2, %d strays to other QPs first: tshark dissects its %d frames, each with a BTH" % (n, total),
+                  len(rows) == total and all(r[0] and not r[1] for r in rows[:n]), "%r" % rows[:3])
+        rc, doc, _ = mc.run([smbscope, "-q", "-T", "json"] + policy + [copy])
+        doc = mc.json.loads(doc)
+        mc.expect("RoCEv2, %d strays to other QPs first: the sample's connection and verdict (%s, exit %d)"
+                  % (n, doc["verdict"]["outcome"], rc),
+                  rc == rc0 == 1 and doc["verdict"] == alone["verdict"] and doc["connections"] == alone["connections"],
+                  mc.first_diff(doc["connections"], alone["connections"]) or json_short(doc["verdict"]))
+        rc2, two, err = mc.run([smbscope, "-q", "-T", "json", "--jobs", "2"] + policy + [copy])
+        d = mc.first_diff(mc.normal(mc.json.loads(two)), mc.normal(doc))
+        mc.expect("RoCEv2, %d strays to other QPs first: --jobs 2 == --jobs 1" % n, d is None and rc2 == rc,
+                  d or "exit %d != %d %s" % (rc2, rc, err.strip()))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smbscope", required=True)
@@ -779,6 +811,7 @@ def main():
             mc.expect("RoCEv2, the server's ACK before the SMBD negotiate request, cut after packet %d" % k, d is None,
                       d or "")
         stray_first(a.smbscope, roce, tmp)
+        many_strays(a.smbscope, roce, tmp)
         for k, what in ROCE_CUTS:
             ks = list(k) if isinstance(k, tuple) else [k]
             d = cut_parts(a.smbscope, roce, ks, packets(roce), tmp)

@@ -271,3 +271,33 @@ def roce_stray_first_copy(src, dst, kind):
     stray = (struct.pack("<II", t // 1000000, t % 1000000) + rec[8:], frame)
     _write(dst, data[:24], [stray] + records)
     return len(records) + 1
+
+
+def roce_strays_copy(src, dst, n):
+    """src with n RC SEND Only packets (32 octets, no SMBD message, far-away
+    PSNs) from its client to n other QPs of its server first, 0.5 s before
+    it, none answered (review: a one-sided capture of other RDMA traffic;
+    16 of them hid the server's first packet from its pair).  The number of
+    records written."""
+    data = open(src, "rb").read()
+    records = list(_records(data))
+    ihl = (records[0][1][ETH] & 0x0F) * 4
+    bth = ETH + ihl + 8
+    rec, first = records[0]
+    sec, usec = struct.unpack("<II", rec[:8])
+    t0 = sec * 1000000 + usec - 500000
+    strays = []
+    for i in range(n):
+        frame = bytearray(first[:bth + 12])
+        frame[bth + 4:bth + 8] = struct.pack("!I", STRAY_QP + 1 + i)
+        frame[bth] = 0x04                  # RC SEND Only
+        frame[bth + 1] &= 0x0F             # no SE, no pad
+        _set_psn(frame, bth, (0x400000 + i * 0x20000) & 0xFFFFFF, ackreq=True)
+        frame += bytes(range(0x40, 0x60)) + b"\0" * 4
+        struct.pack_into("!H", frame, bth - 2, 0)  # no UDP checksum
+        _roce_fix(frame)
+        t = t0 + i
+        strays.append((struct.pack("<II", t // 1000000, t % 1000000) + rec[8:12] + struct.pack("<I", len(frame)),
+                       bytes(frame)))
+    _write(dst, data[:24], strays + records)
+    return len(records) + n

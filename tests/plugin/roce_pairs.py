@@ -16,6 +16,10 @@ stray_first() makes them):
   3pairs-rev       the sample three times over between the same two hosts,
                    the server's answers in reverse order
                    (tests/bench/plugin_roce.py)
+  strays-40        40 unanswered RC SENDs from the client to other QPs of
+                   the server first (review: past the 16 oldest pairs
+                   missing their reverse, the server's first packet found
+                   no pair; the 16 newest are looked at too)
   damaged-first    the client's SMBD negotiate request with a bad ICRC: the
                    command pairs nothing with it (its direction joins the
                    server's at its next packet) and counts it in no
@@ -61,7 +65,7 @@ EXTRA = ["ip.src", "infiniband.bth.destqp"]
 COMMAND_POLICY = ["--require-kerberos"]
 PLUGIN_POLICY = ["-o", "smbscope.require_kerberos:TRUE"]
 CASES = ("rdma-roce-4791.pcap", "stray-ack", "stray-send", "midstream", "stray-midstream", "3pairs-rev",
-         "damaged-first")
+         "strays-40", "damaged-first")
 
 
 def captures(source_root, samples, tmp):
@@ -77,6 +81,8 @@ def captures(source_root, samples, tmp):
                              ("stray-midstream", out["midstream"], "ack")):
         out[name] = os.path.join(tmp, "roce-%s.pcap" % name)
         rdma_read.roce_stray_first_copy(base, out[name], kind)
+    out["strays-40"] = os.path.join(tmp, "roce-strays-40.pcap")
+    rdma_read.roce_strays_copy(roce, out["strays-40"], 40)
     out["3pairs-rev"] = os.path.join(tmp, "roce-3pairs-rev.pcap")
     three_pairs(roce, out["3pairs-rev"], True)
     import rdma_samples_check

@@ -100,7 +100,7 @@ static void test_negotiate(void)
 }
 
 /* The first candidate the PSNs are for, else the first neutral one, never
- * one against; 16 looked at. */
+ * one against; 32 looked at (the callers' 16 oldest and 16 newest). */
 static void test_pick(void)
 {
     struct roce_psns against, neutral, for_;
@@ -110,7 +110,7 @@ static void test_pick(void)
     roce_psns_note(&against, SEND_ONLY, 0x800000);
     roce_psns_note(&for_, SEND_ONLY, 7);
     struct roce_pair_pkt ack = pkt(ACK, 7, false);
-    const struct roce_psns *c[20];
+    const struct roce_psns *c[ROCE_JOIN_CANDIDATES_MAX + 4];
     g_assert_cmpint(roce_join_pick(c, 0, &ack), ==, -1);
     c[0] = &against;
     g_assert_cmpint(roce_join_pick(c, 1, &ack), ==, -1);
@@ -119,13 +119,14 @@ static void test_pick(void)
     g_assert_cmpint(roce_join_pick(c, 3, &ack), ==, 1);
     c[2] = &for_;
     g_assert_cmpint(roce_join_pick(c, 3, &ack), ==, 2);
-    for (int i = 0; i < 20; i++)
+    size_t all = ROCE_JOIN_CANDIDATES_MAX + 4;
+    for (size_t i = 0; i < all; i++)
         c[i] = &against;
-    c[ROCE_JOIN_SCAN_MAX - 1] = &for_;
-    g_assert_cmpint(roce_join_pick(c, 20, &ack), ==, ROCE_JOIN_SCAN_MAX - 1);
-    c[ROCE_JOIN_SCAN_MAX - 1] = &against;
-    c[ROCE_JOIN_SCAN_MAX] = &for_; /* past the scan: not looked at */
-    g_assert_cmpint(roce_join_pick(c, 20, &ack), ==, -1);
+    c[ROCE_JOIN_CANDIDATES_MAX - 1] = &for_;
+    g_assert_cmpint(roce_join_pick(c, all, &ack), ==, ROCE_JOIN_CANDIDATES_MAX - 1);
+    c[ROCE_JOIN_CANDIDATES_MAX - 1] = &against;
+    c[ROCE_JOIN_CANDIDATES_MAX] = &for_; /* past the candidates: not looked at */
+    g_assert_cmpint(roce_join_pick(c, all, &ack), ==, -1);
 }
 
 /* The packet read from each BTH of the sample: opcode and PSN as tshark
