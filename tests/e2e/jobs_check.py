@@ -36,7 +36,19 @@ With --samples DIR (every capture of samples/, with its key log if any):
     (rows and verdict lines of one time may come in another order);
   * what needs one ordered analysis: -T ndjson with several inputs is
     refused; with one input, -T ndjson, -c and a capture filter run one
-    analysis (the same output), as does a file that cannot be read.
+    analysis (the same output), as does a file that cannot be read;
+  * the merge state of a split carries one run's close order (review F11,
+    analyzer/merge/split_closes.h): its close-order members (CLOSE_ORDER)
+    are one run's, and `smbscope merge` of the --jobs 2 report equals merge
+    of the --jobs 1 report, alone and merged with the report of a later
+    part (the same JSON apart from what a split cannot add up, above):
+    every sample, and past --max-connection-groups 12,000 NetBIOS clients
+    (2,400 sessions open at the end: merge put them into the groups in
+    address order, 1,027 groups where one run's report merges to 1,028),
+    3,000 short connections among 64 lanes (more than one run's closed
+    list holds lingering after their FINs: one run ends them in the order
+    of their last packets) and 3,000 connections of 400 clients under
+    --max-connection-groups 64.
 With --corpus DIR (../shared/corpus): every capture split, as above (exit
 77 when the corpus is absent, a failure under CI=true).
 
@@ -68,6 +80,10 @@ from merge_check import first_diff, normal as merge_normal  # noqa: E402  (order
 
 failures = []
 SKIP = 77
+# the merge state's members that carry a run's close order (mstate_group_order.h)
+CLOSE_ORDER = ("group_closes", "edge_closes", "edge_fins_acked", "tail_closes", "tail_fins_acked",
+               "data_tail_closes", "end_closes_from", "end_close_ranks", "end_close_lingers", "fin_closes",
+               "end_lingers")
 LEGIT = ("max_concurrent_connections", "reassembly_buffer_peak", "connections_closed_early", "jobs", "merged")
 
 
@@ -129,6 +145,43 @@ def same_split(smbscope, cap, name=None, text=True, one_run=False):
     if text:
         t1, t2 = run(args + [cap]), run(args + ["--jobs", "2", cap])
         expect("split %s: --jobs 2 == --jobs 1 (text)" % name, t1 == t2, "the text reports differ")
+    if split.get("split") == "flow-hash":
+        same_merge(smbscope, one, two, name)
+
+
+def close_order(doc):
+    st = doc.get("merge_state", {}).get("state", {})
+    return {k: st.get(k) for k in CLOSE_ORDER}
+
+
+def merged(smbscope, reports, extra=()):
+    """smbscope merge of these reports (bytes each): (exit status, JSON)."""
+    with tempfile.TemporaryDirectory() as d:
+        paths = []
+        for i, r in enumerate(reports):
+            paths.append(os.path.join(d, "r%d.json" % i))
+            with open(paths[-1], "wb") as f:
+                f.write(r)
+        rc, out, err = run([smbscope, "merge", "-T", "json"] + list(extra) + paths)
+    try:
+        return rc, json.loads(out)
+    except ValueError:
+        return rc, {"error": err}
+
+
+def same_merge(smbscope, one, two, name, later=None, extra=()):
+    """The --jobs 2 report (two) carries --jobs 1's (one) close order, and
+    merges as it does: alone, and with the report of a later part."""
+    c1, c2 = close_order(json.loads(one)), close_order(json.loads(two))
+    expect("split %s: the merge state's close order is one run's" % name, c1 == c2,
+           "; ".join("%s %.80r != %.80r" % (k, c2[k], c1[k]) for k in CLOSE_ORDER if c1[k] != c2[k]))
+    for what, tail in (("alone", []), ("with a later part", [later] if later else None)):
+        if tail is None:
+            continue
+        (rc1, m1), (rc2, m2) = merged(smbscope, [one] + tail, extra), merged(smbscope, [two] + tail, extra)
+        d = first_diff(normal(m2), normal(m1))
+        expect("split %s: merge of the --jobs 2 report == merge of the --jobs 1 report (%s)" % (name, what),
+               d is None and rc1 == rc2, d or "exit %d != %d" % (rc2, rc1))
 
 
 def generated(smbscope, samples, d):
@@ -716,6 +769,54 @@ def open_at_end(smbscope, d):
     os.unlink(many)
 
 
+def halves(cap, d, name):
+    """cap cut in two by record count: (first, second) pcap files."""
+    head, recs = pcap_records(cap)
+    out = []
+    for k, part in enumerate((recs[:len(recs) // 2], recs[len(recs) // 2:])):
+        out.append(os.path.join(d, "%s-%d.pcap" % (name, k)))
+        with open(out[-1], "wb") as f:
+            f.write(head + b"".join(struct.pack("<IIII", ts // 1000000, ts % 1000000, len(fr), len(fr)) + fr
+                                    for ts, fr in part))
+    return out
+
+
+def merged_reports(smbscope, samples, d):
+    """Past --max-connection-groups the groups merge keeps whole depend on
+    the order of closes a report's state carries (review F11): the split's
+    report carries one run's, and its merge, alone or with a later part's
+    report, is one run's report's merge.  The first half of each capture
+    split (the edges open at its end merged with the second half's)."""
+    from scale_check import nbmix_capture
+    gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "gen_capture.py")
+    mix = os.path.join(d, "nbmix12k-merge.pcap")
+    nbmix_capture(mix, 12000)
+    lanes = os.path.join(d, "lanes-many.pcap")  # made by lingering()
+    reconnect = os.path.join(d, "reconnect-merge.pcap")
+    subprocess.run([sys.executable, gen, "--samples", samples, "--many", "3000", "--clients", "400", reconnect],
+                   check=True, stdout=subprocess.DEVNULL)
+    for cap, what, extra in ((mix, "12,000 NetBIOS clients", []),
+                             (lanes, "64 lanes and 3,000 short connections", []),
+                             (reconnect, "3,000 connections of 400 clients", ["--max-connection-groups", "64"])):
+        first, second = halves(cap, d, os.path.basename(cap)[:-5])
+        for part, label in ((cap, what), (first, what + ", first half")):
+            one = run([smbscope, "-q", "-T", "json"] + extra + [part])[1]
+            two = run([smbscope, "-q", "-T", "json", "--jobs", "2"] + extra + [part])[1]
+            split = json.loads(two)["stats"].get("jobs", {}).get("split")
+            expect("split %s: split by flow hash" % label, split == "flow-hash", repr(split))
+            if part is cap:
+                groups = json.loads(one)["connection_groups_summary"]
+                expect("split %s: past the groups' cap" % label, groups["cap_hit"], repr(groups))
+                same_merge(smbscope, one, two, label, extra=extra)
+            else:
+                later = run([smbscope, "-q", "-T", "json"] + extra + [second])[1]
+                same_merge(smbscope, one, two, label, later, extra)
+        for f in (first, second):
+            os.unlink(f)
+    os.unlink(mix)
+    os.unlink(reconnect)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smbscope", required=True)
@@ -737,6 +838,7 @@ def main():
         with tempfile.TemporaryDirectory() as d:
             generated(a.smbscope, a.samples, d)
             lingering(a.smbscope, a.samples, d)
+            merged_reports(a.smbscope, a.samples, d)
             damaged(a.smbscope, a.samples, d)
             batch_edges(a.smbscope, a.samples, d)
             clocks(a.smbscope, a.samples, d)
