@@ -19,6 +19,7 @@
 #include "rdma.h"
 #include "mstate_join_hs.h"
 #include "mstate_join_quic.h"
+#include "mstate_groups_past.h"
 #include "mstate_join_syn.h"
 #include "mstate_syn_starts.h"
 #include "smb_hosts.h"
@@ -347,8 +348,17 @@ static void take(struct analysis *dst, const struct fold_order *o, enum fold_tab
         census_fold_pair(dst->census, &o->pairs[i]);
         break;
     case FT_GROUPS: {
+        const struct conn_group *grp = conn_groups_at(core_groups(src), i);
         uint32_t had = conn_groups_count(dst->groups);
-        conn_groups_add_group(dst->groups, conn_groups_at(core_groups(src), i));
+        uint64_t full = conn_groups_level_conns(dst->groups, CONN_GROUP_FULL);
+        uint64_t by_server = conn_groups_level_conns(dst->groups, CONN_GROUP_ANY_CLIENT);
+        bool at_cap = conn_groups_level_full(dst->groups, CONN_GROUP_FULL);
+        conn_groups_add_group(dst->groups, grp);
+        /* one run past its cap lists what its table folded finer (mstate_groups_past.h):
+         * a thread's group at its full level is one combination's connections */
+        if (o->group_closes && at_cap && grp->key.level == CONN_GROUP_FULL &&
+            conn_groups_level_conns(dst->groups, CONN_GROUP_FULL) == full)
+            groups_past_note_group(dst, grp, by_server, o->group_closes[i]);
         if (conn_groups_count(dst->groups) > had && o->group_closes) {
             /* made here by the close that made src's group: one run's (split_closes.h) */
             if (!dst->group_close)

@@ -113,8 +113,12 @@ static struct groups_past *run_table(struct analysis *a)
     return p;
 }
 
-/* cs's combination listed (its connections counted); false past the cap. */
-static bool list_key(struct groups_past *p, uint32_t hash)
+/* cs's combination listed (its connections counted: one, or conns); false past the cap. */
+static bool list_key_n(struct groups_past *p, uint32_t hash, uint32_t conns);
+
+static bool list_key(struct groups_past *p, uint32_t hash) { return list_key_n(p, hash, 1); }
+
+static bool list_key_n(struct groups_past *p, uint32_t hash, uint32_t conns)
 {
     if (!p->slots) {
         p->mask = 1023;
@@ -123,12 +127,12 @@ static bool list_key(struct groups_past *p, uint32_t hash)
     uint32_t i = hash & p->mask;
     for (; p->slots[i].hash; i = (i + 1) & p->mask)
         if (p->slots[i].hash == hash) {
-            p->slots[i].conns += p->slots[i].conns < UINT32_MAX;
+            p->slots[i].conns = p->slots[i].conns > UINT32_MAX - conns ? UINT32_MAX : p->slots[i].conns + conns;
             return true;
         }
     if (p->used >= GROUPS_PAST_KEYS_CAP)
         return false;
-    p->slots[i] = (struct past_key){ hash, 1 };
+    p->slots[i] = (struct past_key){ hash, conns };
     if (++p->used > (p->mask + 1) / 2) { /* twice the slots, placed again */
         struct past_key *old = p->slots;
         uint32_t n = p->mask + 1;
@@ -186,6 +190,29 @@ void groups_past_note(struct analysis *a, const struct conn_summary *cs, uint64_
         p->unkept++; /* past this table's servers too */
 }
 
+void groups_past_note_group(struct analysis *a, const struct conn_group *grp, uint64_t by_server, int64_t close)
+{
+    if (!run_lists(a))
+        return;
+    struct groups_past *p = run_table(a);
+    uint32_t conns = grp->count > UINT32_MAX ? UINT32_MAX : (uint32_t)grp->count;
+    if (!list_key_n(p, key_hash(&grp->key), conns))
+        p->unkept += grp->count;
+    if (conn_groups_level_conns(a->groups, CONN_GROUP_ANY_CLIENT) != by_server)
+        return; /* by server in the state's groups */
+    if (!p->t) {
+        uint32_t cap = a->cfg->max_conn_groups ? a->cfg->max_conn_groups : CONN_GROUPS_DEFAULT_CAP;
+        p->t = conn_groups_new_levels(0, cap, cap / 4 ? cap / 4 : 1);
+    }
+    uint32_t had = conn_groups_count(p->t);
+    uint64_t kept = conn_groups_level_conns(p->t, CONN_GROUP_ANY_CLIENT);
+    conn_groups_add_group(p->t, grp);
+    if (conn_groups_count(p->t) > had && p->closes->len == had)
+        g_array_append_val(p->closes, close);
+    if (conn_groups_level_conns(p->t, CONN_GROUP_ANY_CLIENT) == kept)
+        p->unkept += grp->count; /* past this table's servers too */
+}
+
 void groups_past_free(struct analysis *a)
 {
     struct groups_past *p = a->groups_past;
@@ -211,7 +238,7 @@ void groups_past_build(struct json *b, const struct analysis *a,
                        void (*put_row)(struct json *b, const struct conn_group *grp))
 {
     const struct groups_past *p = a->groups_past;
-    if (!p || a->merged_parts || a->jobs_threads)
+    if (!p || a->merged_parts || (a->jobs_threads && !a->closes_one_run))
         return;
     uint32_t n = p->t ? conn_groups_count(p->t) : 0;
     GArray *order = g_array_sized_new(FALSE, FALSE, sizeof(uint32_t), n);

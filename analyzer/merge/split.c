@@ -18,6 +18,7 @@
 #include "jobs.h"
 #include "mem_trim.h"
 #include "mstate_group_order.h"
+#include "mstate_groups_past.h"
 #include "merge.h"
 #include "netbios.h"
 #include "packet.h"
@@ -1274,6 +1275,17 @@ static int64_t lingering_at_end(const struct worker *ws, unsigned n)
     return at_end;
 }
 
+/* Whether every thread's groups are whole combinations (none refused
+ * past its bound and folded below the full level, note_landed()). */
+static bool groups_whole(const struct worker *ws, unsigned n)
+{
+    for (unsigned k = 0; k < n; k++)
+        for (uint32_t i = 0; i < conn_groups_count(ws[k].a.groups); i++)
+            if (conn_groups_at(ws[k].a.groups, i)->key.level != CONN_GROUP_FULL)
+                return false;
+    return true;
+}
+
 /* Every thread's closes numbered as one run numbers them (linger_model()
  * done; full: it was not run): false when they are not one run's order
  * (split_closes.h). */
@@ -1289,6 +1301,10 @@ static bool number_closes(struct worker *ws, unsigned n, struct split_thread_clo
                 continue;
             struct close_key key = split_numbered_key(x);
             linger_resolve(&key, w);
+            /* a connection this thread ended before its end (past its own share of the
+             * closed list, more than two threads) that one run ended at its end: one run
+             * may keep it an edge (fin_linger_note()) where the thread grouped it */
+            ok &= !(key.at_end && !x->at_end && !x->tail);
             split_numbered_set_key(x, &key);
         }
         tc[k] = (struct split_thread_closes){ &w->a, w->numbered, NULL };
@@ -1297,7 +1313,7 @@ static bool number_closes(struct worker *ws, unsigned n, struct split_thread_clo
 }
 
 /* The workers' analyses into a, the file's counters into one input;
- * false (nothing folded) when the split's answer may not be one run's
+ * false (a freed by the caller) when the split's answer may not be one run's
  * (split_exact()), unless the input was interrupted (a stop signal: its
  * report follows at once, as near as the split gives it). */
 static bool fold_workers(struct analysis *a, struct worker *ws, unsigned n, const struct input_info *rd)
@@ -1376,6 +1392,18 @@ static bool fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
         split_closes_fold(a, tc, n, lingering_at_end(ws, n) - at_end_before);
     for (unsigned k = 0; k < n; k++)
         g_free(tc[k].number);
+    /* The fold lists what it folded past the groups' cap (state.groups_past:
+     * groups_past_note_group()) as one run does only for whole combinations;
+     * a thread's groups below its full level are not.  Without the list merge
+     * reads the report as an older one's, the same answer where no server was
+     * dropped (the connections below by server: merge reads the list's in
+     * their place); where one was, the file is analysed as one run. */
+    if (!groups_whole(ws, n)) {
+        if (numbered && !rd->interrupted &&
+            conn_groups_level_conns(a->groups, CONN_GROUP_ANY_HOST) + conn_groups_level_conns(a->groups, CONN_GROUP_OTHER))
+            return false;
+        groups_past_free(a);
+    }
     edges_as_closed(a, ws, n);
     /* The capture's clock (every thread's table saw it: flow_table_tick())
      * into the folded table: the merge state's part clock is one run's. */

@@ -148,8 +148,15 @@ bool split_closes_number(struct split_thread_closes *t, unsigned n)
                 ok = false;
                 break;
             }
+            const struct split_numbered *x = &g_array_index(t[k].closes, struct split_numbered, s - 1);
+            /* kept an edge only as it lingered at the thread's end (fin_linger_note()),
+             * where one run ended it before its end: one run's groups have it, not its edges */
+            if (!analysis_is_edge(cs) && !x->at_end) {
+                ok = false;
+                break;
+            }
             cs->order_at = 2 * (int64_t)t[k].number[s - 1];
-            cs->fins_acked &= g_array_index(t[k].closes, struct split_numbered, s - 1).at_end;
+            cs->fins_acked &= x->at_end;
         }
     }
     return ok;

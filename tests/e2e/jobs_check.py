@@ -228,8 +228,13 @@ def lingering(smbscope, samples, d):
     # Past the group caps (shrunk: the levels below fill too) one run makes a group as its first
     # connection closes: the groups it keeps whole, and its NetBIOS rows (NBSS on 445 and 8445 made
     # as its connection closes), are one run's, and so is the whole report.
-    for caps in ([], ["--max-connection-groups", "16"]):
-        same_caps(smbscope, cap, "64 lanes with QUIC", caps, split=True)
+    same_caps(smbscope, cap, "64 lanes with QUIC", [], split=True)
+    # Past a cap of 16 one run's table drops servers (any-host) and its merge state lists those
+    # connections by server (state.groups_past); the threads refused keys below their full level,
+    # which the fold cannot list: with the merge state the report is one analysis' (split_closes.h),
+    # without it the split's.
+    same_caps(smbscope, cap, "64 lanes with QUIC", ["--max-connection-groups", "16", "--no-merge-state"], split=True)
+    same_caps(smbscope, cap, "64 lanes with QUIC", ["--max-connection-groups", "16"], given_up=True)
     # The same lanes with 3,000 short connections from 3,000 clients among them: more than the 1,024
     # closed connections one run's flow table holds lingering after their FINs (each thread holds
     # fewer, so it ends them later), so the lanes' connections end when one run's closed list of
@@ -247,8 +252,12 @@ def lingering(smbscope, samples, d):
     mix = os.path.join(d, "lanes-many.pcap")
     with open(mix, "wb") as f:
         f.write(head + b"".join(mixed))
-    for caps in ([], ["--max-connection-groups", "64"]):
-        j1 = same_caps(smbscope, mix, "64 lanes with QUIC and 3,000 short connections", caps, split=True)
+    # Past a cap of 64 one run's table drops servers too (state.groups_past, above): the report with
+    # its merge state is one analysis', without it the split's.
+    for caps, split in (([], True), (["--max-connection-groups", "64", "--no-merge-state"], True),
+                        (["--max-connection-groups", "64"], False)):
+        j1 = same_caps(smbscope, mix, "64 lanes with QUIC and 3,000 short connections", caps, split=split,
+                       given_up=not split)
     expect("64 lanes and 3,000 short connections: past the closed connections' cap",
            j1 and j1["stats"]["connections_closed_early"] > 0, repr(j1 and j1["stats"]))
     # Group caps of 32 and 8: 100 servers and 3,000 clients, more distinct keys at every level than
@@ -257,10 +266,10 @@ def lingering(smbscope, samples, d):
         same_caps(smbscope, mix, "64 lanes with QUIC and 3,000 short connections", caps)
 
 
-def same_caps(smbscope, cap, name, caps, split=False):
+def same_caps(smbscope, cap, name, caps, split=False, given_up=False):
     """--jobs 2 answers as --jobs 1 with these options (shrunk caps: every level of groups holds
     connections); the report of one analysis, or None.  split: the file was split (not given up for
-    one analysis: analyzer/merge/split.c split_exact())."""
+    one analysis: analyzer/merge/split.c split_exact()); given_up: it was."""
     runs = [run([smbscope, "-q", "-T", "json"] + caps + jobs + [cap]) for jobs in ([], ["--jobs", "2"])]
     (rc1, one, err1), (rc2, two, err2) = runs
     j1, j2 = json.loads(one), json.loads(two)
@@ -271,9 +280,12 @@ def same_caps(smbscope, cap, name, caps, split=False):
     d = first_diff(normal(j2, True), normal(j1, True))
     expect("%s: --jobs 2 == --jobs 1 (JSON)" % name, d is None and rc1 == rc2 and err1 == err2,
            d or "exit %d != %d, stderr %r / %r" % (rc2, rc1, err2, err1))
-    if split:
+    if split or given_up:
         jobs = json.loads(two).get("stats", {}).get("jobs", {})
-        expect("%s: split by flow hash" % name, jobs.get("split") == "flow-hash", repr(jobs))
+        expect("%s: %s" % (name, "split by flow hash" if split else "analysed as one run"),
+               jobs.get("split") == "flow-hash" if split else jobs == {}, repr(jobs))
+    if split and "--no-merge-state" not in caps:
+        same_merge(smbscope, one, two, name, extra=caps)
     return json.loads(one)
 
 
@@ -795,9 +807,11 @@ def merged_reports(smbscope, samples, d):
     reconnect = os.path.join(d, "reconnect-merge.pcap")
     subprocess.run([sys.executable, gen, "--samples", samples, "--many", "3000", "--clients", "400", reconnect],
                    check=True, stdout=subprocess.DEVNULL)
+    # 400 clients of 100 servers past a cap of 100 (any-client: 25 servers): one run's state lists
+    # the connections whose server its table dropped (state.groups_past), the fold too
     for cap, what, extra in ((mix, "12,000 NetBIOS clients", []),
                              (lanes, "64 lanes and 3,000 short connections", []),
-                             (reconnect, "3,000 connections of 400 clients", ["--max-connection-groups", "64"])):
+                             (reconnect, "3,000 connections of 400 clients", ["--max-connection-groups", "100"])):
         first, second = halves(cap, d, os.path.basename(cap)[:-5])
         for part, label in ((cap, what), (first, what + ", first half")):
             one = run([smbscope, "-q", "-T", "json"] + extra + [part])[1]
@@ -807,6 +821,10 @@ def merged_reports(smbscope, samples, d):
             if part is cap:
                 groups = json.loads(one)["connection_groups_summary"]
                 expect("split %s: past the groups' cap" % label, groups["cap_hit"], repr(groups))
+                if extra:
+                    past = [json.loads(r)["merge_state"]["state"].get("groups_past") for r in (one, two)]
+                    expect("split %s: the groups past the cap listed as one run lists them" % label,
+                           past[0] is not None and past[0] == past[1], first_diff(past[1], past[0]) or "")
                 same_merge(smbscope, one, two, label, extra=extra)
             else:
                 later = run([smbscope, "-q", "-T", "json"] + extra + [second])[1]
