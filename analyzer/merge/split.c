@@ -84,7 +84,7 @@ static int64_t ptr_ts(const void *p) { return (int64_t)((uint64_t)(uintptr_t)p ^
 
 /* What every thread has made so far, for edges_exact()'s test while the
  * threads run (note_edges()): each adds what it made since it last told. */
-enum { EDGE_TALLY_EDGES, EDGE_TALLY_GROUPS, EDGE_TALLY_HOSTS, EDGE_TALLY_N };
+enum { EDGE_TALLY_EDGES, EDGE_TALLY_GROUPS, EDGE_TALLY_HOSTS, EDGE_TALLY_CLOSES, EDGE_TALLY_N };
 struct edge_tally {
     atomic_uint_fast64_t made[EDGE_TALLY_N];
     uint64_t groups_cap, hosts_cap; /* one run's */
@@ -141,7 +141,17 @@ struct worker {
     struct split_numbered flow_close; /* of the TCP flow that closed last (on_flow_close()) */
     uint64_t flow_close_id;   /* its id; 0: none since (taken by its connection's or its tail's close) */
     bool numbered_lost;       /* a close numbered here that was not noted: not one run's order */
+    bool numbering;           /* the merge state is written (analysis_sketches()): closes noted */
+    bool numbered_past;       /* numbered_lost told: the feed stopped (note_edges()) */
 };
+
+/* The closes every thread notes for one run's order, at most (64 bytes
+ * each: 12 MiB; many170k's 170,000 connections: 10.4 MiB).  Past them the
+ * threads stop as soon as their closes together pass it (note_edges(),
+ * once a batch) and the file is analysed as one run: a JSON report with its
+ * merge state needs one run's close order (split_closes.h), and the closes
+ * of more connections would take the split past one run's memory bound. */
+#define NUMBERED_MAX (3u << 16)
 
 /* SIGINT/SIGTERM end reading as in one analysis (run.c): the report
  * follows, and the verdict says the input was not read to its end. */
@@ -201,7 +211,13 @@ static void note_made(struct worker *w)
  * its flow closes), at most one a flow; told by on_flow_close(). */
 static void note_numbered_tails(struct worker *w)
 {
+    if (!w->numbering)
+        return;
     while (w->numbered->len < w->a.close_seq) {
+        if (w->numbered->len >= NUMBERED_MAX) {
+            w->numbered_lost = true;
+            return;
+        }
         if (!w->flow_close_id || !w->a.tails || !w->a.tails->len) {
             w->numbered_lost = true;
             return;
@@ -223,12 +239,18 @@ static void note_numbered_conn(struct worker *w, const struct smb_conn *s)
     bool tcp = s->obs.carrier == CARRIER_TCP || s->obs.carrier == CARRIER_RDMA_IWARP;
     if (tcp && w->flow_close_id && s->flow_id == w->flow_close_id) {
         x = w->flow_close;
-        w->last.first_frame = x.first_frame;
+        w->last.first_frame = x.first_frame; /* one run's ties (close_key_order()) */
         w->last.last_frame = x.last_frame;
     } else {
         x.last_ts = s->last_ts; /* mstate_close_next() without a flow */
     }
     w->flow_close_id = 0;
+    if (!w->numbering || w->numbered_lost)
+        return;
+    if (w->numbered->len >= NUMBERED_MAX) {
+        w->numbered_lost = true;
+        return;
+    }
     split_numbered_set_key(&x, &w->last);
     x.first_ts = w->last.first_ts;
     x.linger = w->last.linger;
@@ -742,7 +764,7 @@ static bool edges_within(uint64_t edges, uint64_t groups, uint64_t hosts, uint64
 static void note_edges(struct worker *w)
 {
     const uint64_t have[EDGE_TALLY_N] = { w->a.edges->len, conn_groups_count(w->a.groups),
-                                          smb_hosts_size(w->a.smb_hosts) };
+                                          smb_hosts_size(w->a.smb_hosts), w->numbered->len };
     uint64_t all[EDGE_TALLY_N];
     for (int i = 0; i < EDGE_TALLY_N; i++) {
         uint64_t d = have[i] - w->told[i]; /* modulo 2^64 as the sum is: right whatever the sign */
@@ -752,6 +774,10 @@ static void note_edges(struct worker *w)
     if (!w->edges_past && !edges_within(all[EDGE_TALLY_EDGES], all[EDGE_TALLY_GROUPS], all[EDGE_TALLY_HOSTS],
                                         w->tally->groups_cap, w->tally->hosts_cap)) {
         w->edges_past = true;
+        split_feed_abort(w->feed);
+    }
+    if (w->numbering && !w->numbered_past && (w->numbered_lost || all[EDGE_TALLY_CLOSES] > NUMBERED_MAX)) {
+        w->numbered_past = w->numbered_lost = true; /* no longer one run's close order: one run's answer */
         split_feed_abort(w->feed);
     }
 }
@@ -1008,6 +1034,7 @@ static bool workers_start(const struct config *cfg, struct worker *ws, unsigned 
         w->made = g_array_new(FALSE, FALSE, sizeof(struct close_key));
         w->made_at = g_array_new(FALSE, FALSE, sizeof(uint64_t));
         w->numbered = g_array_new(FALSE, FALSE, sizeof(struct split_numbered));
+        w->numbering = analysis_sketches(cfg);
         w->lingering = g_array_new(FALSE, FALSE, sizeof(struct linger_rec));
         w->a.events.ctx = w;
         w->a.events.conn_end = on_conn_end;
