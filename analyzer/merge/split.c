@@ -572,79 +572,46 @@ static struct linger_rec *linger_at(const struct linger_refs *r, uint32_t ref)
     return &g_array_index(r->ws[ref % r->n].lingering, struct linger_rec, ref / r->n);
 }
 
-/* A lingering connection by the time it joined the list (its key: the
- * time's bits, sign flipped, so that they sort as unsigned) and its ref. */
-struct linger_ord {
-    uint64_t key;
+/* The lingering connections in one run's closed list at a time, by their
+ * places in it (a binary heap, the head the one with the first last
+ * packet; its frame beside its ref: no look-up to compare). */
+struct linger_place {
+    uint64_t last_frame;
     uint32_t ref;
 };
 
-/* In the order they joined the list, the order they leave it in (by
- * their last packet: a late ACK after both FINs seldom reorders it); of
- * one time, by ref.  A stable radix sort by byte (the common high bytes
- * of times skipped): qsort's callbacks were 9 M instructions for 40,000
- * connections (--many 20000, 2 threads), this about 1 M. */
-static void linger_sort(struct linger_ord *v, guint n)
-{
-    struct linger_ord *tmp = g_new(struct linger_ord, n ? n : 1), *src = v, *dst = tmp;
-    for (unsigned shift = 0; shift < 64; shift += 8) {
-        guint count[256] = { 0 };
-        for (guint i = 0; i < n; i++)
-            count[(src[i].key >> shift) & 255]++;
-        if (n && count[(src[0].key >> shift) & 255] == n)
-            continue; /* one value of this byte: the order stands */
-        for (guint d = 0, at = 0; d < 256; d++) {
-            guint c = count[d];
-            count[d] = at;
-            at += c;
-        }
-        for (guint i = 0; i < n; i++)
-            dst[count[(src[i].key >> shift) & 255]++] = src[i];
-        struct linger_ord *t = src;
-        src = dst;
-        dst = t;
-    }
-    if (src != v)
-        memcpy(v, src, (size_t)n * sizeof *v);
-    g_free(tmp);
-}
-
-/* The lingering connections in one run's closed list at a time, by their
- * places in it (a binary heap of refs, the head the one with the first
- * last packet). */
 struct linger_heap {
-    const struct linger_refs *r;
-    uint32_t *v;
+    struct linger_place *v;
     guint n;
 };
 
-static bool heap_before(const struct linger_heap *h, uint32_t a, uint32_t b)
+static inline bool heap_before(struct linger_place a, struct linger_place b)
 {
-    uint64_t fa = linger_at(h->r, a)->last_frame, fb = linger_at(h->r, b)->last_frame;
-    return fa != fb ? fa < fb : a < b;
+    return a.last_frame != b.last_frame ? a.last_frame < b.last_frame : a.ref < b.ref;
 }
 
-static void heap_push(struct linger_heap *h, uint32_t ref)
+static void heap_push(struct linger_heap *h, struct linger_place x)
 {
     guint i = h->n++;
-    while (i && heap_before(h, ref, h->v[(i - 1) / 2])) {
+    while (i && heap_before(x, h->v[(i - 1) / 2])) {
         h->v[i] = h->v[(i - 1) / 2];
         i = (i - 1) / 2;
     }
-    h->v[i] = ref;
+    h->v[i] = x;
 }
 
 static uint32_t heap_pop(struct linger_heap *h)
 {
-    uint32_t top = h->v[0], last = h->v[--h->n];
+    uint32_t top = h->v[0].ref;
+    struct linger_place last = h->v[--h->n];
     guint i = 0;
     for (;;) {
         guint c = 2 * i + 1;
         if (c >= h->n)
             break;
-        if (c + 1 < h->n && heap_before(h, h->v[c + 1], h->v[c]))
+        if (c + 1 < h->n && heap_before(h->v[c + 1], h->v[c]))
             c++;
-        if (!heap_before(h, h->v[c], last))
+        if (!heap_before(h->v[c], last))
             break;
         h->v[i] = h->v[c];
         i = c;
@@ -679,25 +646,27 @@ static void linger_model(struct worker *ws, unsigned n, const struct config *cfg
     guint total = 0;
     for (unsigned k = 0; k < n; k++)
         total += ws[k].lingering->len;
-    struct linger_ord *order = g_new(struct linger_ord, total ? total : 1);
+    struct split_ord *order = g_new(struct split_ord, total ? total : 1);
     guint m = 0;
     for (unsigned k = 0; k < n; k++)
         for (guint i = 0; i < ws[k].lingering->len; i++) {
             struct linger_rec *e = &g_array_index(ws[k].lingering, struct linger_rec, i);
             if (e->left == LINGER_PUSHED) /* its linger timeout, or the end: as near as known */
                 e->left = clock_last - e->trim_ts >= lim.idle_closed_us ? e->trim_ts + lim.idle_closed_us : LINGER_AT_END;
-            order[m++] = (struct linger_ord){ (uint64_t)e->trim_ts ^ (UINT64_C(1) << 63), k + n * i };
+            /* by the time it joined the list (the time's bits, sign flipped, sort
+             * as unsigned), of one time by ref */
+            order[m++] = (struct split_ord){ (uint64_t)e->trim_ts ^ (UINT64_C(1) << 63), k + n * i };
         }
-    linger_sort(order, total);
-    struct linger_heap h = { &r, g_new(uint32_t, total ? total : 1), 0 };
+    split_radix_sort(order, total);
+    struct linger_heap h = { g_new(struct linger_place, total ? total : 1), 0 };
     for (guint j = 0; j < total; j++) {
         int64_t t = linger_at(&r, order[j].ref)->trim_ts;
         if (t == INT64_MAX) /* joined at the last TCP record: no trim after it */
             break;
         /* at the next TCP record: expiry (the list's head, whose linger ran out), then the trim */
-        while (h.n && linger_at(&r, h.v[0])->left <= t)
+        while (h.n && linger_at(&r, h.v[0].ref)->left <= t)
             heap_pop(&h);
-        heap_push(&h, order[j].ref);
+        heap_push(&h, (struct linger_place){ linger_at(&r, order[j].ref)->last_frame, order[j].ref });
         if (h.n > max_closed) {
             struct linger_rec *e = linger_at(&r, heap_pop(&h));
             e->left = t;
