@@ -148,6 +148,8 @@ struct analysis {
     GArray *end_lingering;    /* the places (uint32_t, from end_from) of the closes at the end that lingered */
     uint64_t fin_closes, end_lingers; /* TCP connections closed after a FIN each way or a RST (flow.h: the
                                          closed that linger, max_closed), of them at the end */
+    bool closes_one_run;      /* --jobs over one file: the numbers above are one run's (analyzer/merge/
+                                 split_closes.h), written in the merge state as a run's are */
     struct smb_hosts *smb_hosts; /* every SMB client and server, what it broke (smb_hosts.h) */
     GPtrArray *conns;         /* struct smb_conn*: connections kept for connections[] detail */
     uint64_t conns_omitted;   /* closed connections not kept in conns */

@@ -19,6 +19,7 @@
 #include "rdma.h"
 #include "mstate_join_hs.h"
 #include "mstate_join_quic.h"
+#include "mstate_groups_past.h"
 #include "mstate_join_syn.h"
 #include "mstate_syn_starts.h"
 #include "smb_hosts.h"
@@ -230,6 +231,7 @@ struct fold_order {
     guint size[FT_COUNT];   /* slots of each table */
     GArray *refs[FT_COUNT]; /* struct fold_ref in first-seen order (ORDER[t]); NULL: the table is */
     GCompareFunc group_cmp; /* fold_order_groups_by(): refs[FT_GROUPS] point at its keys */
+    int64_t *group_closes;  /* fold_order_group_closes(): each group's close, one run's number (owned) */
 };
 
 /* The entry at index i of table t of o: what the comparators take. */
@@ -316,10 +318,19 @@ void fold_order_groups_by(struct fold_order *o, const void *keys, guint n, size_
     g_array_sort_with_data(o->refs[FT_GROUPS], ref_order, &o->group_cmp);
 }
 
+void fold_order_group_closes(struct fold_order *o, int64_t *closes, guint n)
+{
+    g_free(o->group_closes);
+    o->group_closes = n == o->size[FT_GROUPS] ? closes : NULL; /* not one per group: none */
+    if (!o->group_closes)
+        g_free(closes);
+}
+
 void fold_order_free(struct fold_order *o)
 {
     if (!o)
         return;
+    g_free(o->group_closes);
     for (int t = 0; t < FT_COUNT; t++)
         if (o->refs[t])
             g_array_free(o->refs[t], TRUE);
@@ -336,9 +347,27 @@ static void take(struct analysis *dst, const struct fold_order *o, enum fold_tab
     case FT_PAIRS:
         census_fold_pair(dst->census, &o->pairs[i]);
         break;
-    case FT_GROUPS:
-        conn_groups_add_group(dst->groups, conn_groups_at(core_groups(src), i));
+    case FT_GROUPS: {
+        const struct conn_group *grp = conn_groups_at(core_groups(src), i);
+        uint32_t had = conn_groups_count(dst->groups);
+        uint64_t full = conn_groups_level_conns(dst->groups, CONN_GROUP_FULL);
+        uint64_t by_server = conn_groups_level_conns(dst->groups, CONN_GROUP_ANY_CLIENT);
+        bool at_cap = conn_groups_level_full(dst->groups, CONN_GROUP_FULL);
+        conn_groups_add_group(dst->groups, grp);
+        /* one run past its cap lists what its table folded finer (mstate_groups_past.h):
+         * a thread's group at its full level is one combination's connections */
+        if (o->group_closes && at_cap && grp->key.level == CONN_GROUP_FULL &&
+            conn_groups_level_conns(dst->groups, CONN_GROUP_FULL) == full)
+            groups_past_note_group(dst, grp, by_server, o->group_closes[i]);
+        if (conn_groups_count(dst->groups) > had && o->group_closes) {
+            /* made here by the close that made src's group: one run's (split_closes.h) */
+            if (!dst->group_close)
+                dst->group_close = g_array_new(FALSE, FALSE, sizeof(int64_t));
+            if (dst->group_close->len == had) /* else one made without a number: not aligned, not written */
+                g_array_append_val(dst->group_close, o->group_closes[i]);
+        }
         break;
+    }
     default: {
         const struct smb_host *x = smb_hosts_at(core_smb_hosts(src), i, &r);
         smb_hosts_fold(dst->smb_hosts, r, x);

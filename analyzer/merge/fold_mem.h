@@ -35,6 +35,11 @@ void fold_order_as_made(struct fold_order *o);
  * by cmp, the same for every order folded together: when one run would
  * have made each (as its first connection closed), not first seen. */
 void fold_order_groups_by(struct fold_order *o, const void *keys, guint n, size_t key_size, GCompareFunc cmp);
+/* One file's threads, their closes numbered as one run's (split_closes.h):
+ * the close of each group (n, one per group, in the table's order; taken,
+ * g_free()d with o), so that the fold's table has each group's close
+ * (a->group_close) as one run's has it. */
+void fold_order_group_closes(struct fold_order *o, int64_t *closes, guint n);
 /* Several at once (n <= JOBS_MAX): their groups, SYN pairs and SMB hosts
  * go into dst's capped tables in first-seen order across them all, so that
  * a cap keeps what one run over their packets together keeps (for groups

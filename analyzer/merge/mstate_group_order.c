@@ -449,19 +449,17 @@ static bool lingers(const struct flow_conn *c) { return mstate_close_lingers(c);
  * MSTATE_CLOSE_LASTS closes. */
 #define MSTATE_CLOSE_LASTS 65536u
 
-int64_t mstate_close_next(struct analysis *a, const struct flow_conn *c, int64_t last_ts, guint tail)
+/* Close number a->close_seq (its last packet last_ts, of frame
+ * last_frame) noted: at the end to be ranked, else its latest last packet
+ * kept for the tails ranked at the end. */
+static void close_note(struct analysis *a, bool at_end, int64_t last_ts, uint64_t last_frame, guint tail, bool linger)
 {
-    if (a->live_run || a->merged_parts)
-        return 0;
-    ++a->close_seq;
-    if (c)
-        last_ts = c->last_ts_us;
-    if (a->finishing) {
+    if (at_end) {
         if (!a->finish_closes) {
             a->finish_closes = g_array_new(FALSE, FALSE, sizeof(struct finish_close));
             a->end_from = a->close_seq;
         }
-        struct finish_close f = { last_ts, c ? c->last_frame : 0, a->close_seq, tail, lingers(c) };
+        struct finish_close f = { last_ts, last_frame, a->close_seq, tail, linger };
         g_array_append_val(a->finish_closes, f);
     } else {
         if (!a->close_lasts)
@@ -474,7 +472,24 @@ int64_t mstate_close_next(struct analysis *a, const struct flow_conn *c, int64_t
             g_array_append_val(a->close_lasts, latest);
         }
     }
+}
+
+int64_t mstate_close_next(struct analysis *a, const struct flow_conn *c, int64_t last_ts, guint tail)
+{
+    if (a->live_run || a->merged_parts)
+        return 0;
+    ++a->close_seq;
+    if (c)
+        last_ts = c->last_ts_us;
+    close_note(a, a->finishing, last_ts, c ? c->last_frame : 0, tail, lingers(c));
     return 2 * (int64_t)a->close_seq;
+}
+
+void mstate_close_replay(struct analysis *a, bool at_end, int64_t last_ts, uint64_t last_frame, guint tail,
+                         bool linger)
+{
+    ++a->close_seq;
+    close_note(a, at_end, last_ts, last_frame, tail, linger);
 }
 
 void mstate_close_number(struct analysis *a, struct conn_summary *cs, const struct flow_conn *c)
@@ -561,7 +576,9 @@ void mstate_close_rank(struct analysis *a)
 
 bool mstate_closes_numbered(const struct analysis *a)
 {
-    return a->close_seq && !a->merged_parts && !a->jobs_threads; /* --jobs, merge: several runs' closes */
+    /* --jobs over several inputs, merge: several runs' closes; one file's
+     * threads' replayed as one run's (split_closes.h) are */
+    return a->close_seq && !a->merged_parts && (!a->jobs_threads || a->closes_one_run);
 }
 
 void mstate_put_group_closes(struct json *b, const struct analysis *a, const struct conn_groups *groups,

@@ -43,8 +43,9 @@
  * run over both moves it behind that part's first closes: it keeps its
  * first part's number), and closes no list orders (idle after two hours,
  * a reused port, a full table) interleaved with lingering ones of an
- * earlier part; --jobs and merged states carry no numbers (their groups
- * are noted in first-seen order, as before). */
+ * earlier part; merged states and those of --jobs over several inputs
+ * carry no numbers (their groups are noted in first-seen order, as
+ * before; one file's threads number theirs as one run: split_closes.h). */
 #ifndef SMBSCOPE_MSTATE_GROUP_ORDER_H
 #define SMBSCOPE_MSTATE_GROUP_ORDER_H
 
@@ -90,6 +91,12 @@ static inline void mstate_close_class_note(struct analysis *a, const struct flow
     a->end_lingers += a->finishing;
 }
 void mstate_close_made_group(struct analysis *a, const struct conn_summary *cs, uint32_t index);
+/* --jobs over one file (split_closes.h): the next close of one run's order
+ * noted as mstate_close_next() notes it (at_end: one the run made at its
+ * end; tail: its index in a->tails, G_MAXUINT: none; linger: it was in the
+ * closed list); mstate_close_rank() after the last. */
+void mstate_close_replay(struct analysis *a, bool at_end, int64_t last_ts, uint64_t last_frame, guint tail,
+                         bool linger);
 void mstate_close_rank(struct analysis *a);
 /* The state's "group_closes" (groups: the table written, order: the
  * written order of its groups), "end_closes_from" and "end_close_ranks",
@@ -97,7 +104,8 @@ void mstate_close_rank(struct analysis *a);
 void mstate_put_group_closes(struct json *b, const struct analysis *a, const struct conn_groups *groups,
                              const GArray *order);
 void mstate_put_edge_closes(struct json *b, const struct analysis *a);
-/* Whether a's closes are one run's numbers (not --jobs', not merge's). */
+/* Whether a's closes are one run's numbers (not merge's, not those of --jobs
+ * over several inputs; --jobs over one file: split_closes.h). */
 bool mstate_closes_numbered(const struct analysis *a);
 /* A state's "group_closes" or "edge_closes": the array (no check), its
  * element i (0: none), and after the array beside it was read (n

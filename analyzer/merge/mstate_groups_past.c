@@ -113,8 +113,8 @@ static struct groups_past *run_table(struct analysis *a)
     return p;
 }
 
-/* cs's combination listed (its connections counted); false past the cap. */
-static bool list_key(struct groups_past *p, uint32_t hash)
+/* A combination listed (its conns connections counted); false past the cap. */
+static bool list_key(struct groups_past *p, uint32_t hash, uint32_t conns)
 {
     if (!p->slots) {
         p->mask = 1023;
@@ -123,12 +123,12 @@ static bool list_key(struct groups_past *p, uint32_t hash)
     uint32_t i = hash & p->mask;
     for (; p->slots[i].hash; i = (i + 1) & p->mask)
         if (p->slots[i].hash == hash) {
-            p->slots[i].conns += p->slots[i].conns < UINT32_MAX;
+            p->slots[i].conns = p->slots[i].conns > UINT32_MAX - conns ? UINT32_MAX : p->slots[i].conns + conns;
             return true;
         }
     if (p->used >= GROUPS_PAST_KEYS_CAP)
         return false;
-    p->slots[i] = (struct past_key){ hash, 1 };
+    p->slots[i] = (struct past_key){ hash, conns };
     if (++p->used > (p->mask + 1) / 2) { /* twice the slots, placed again */
         struct past_key *old = p->slots;
         uint32_t n = p->mask + 1;
@@ -163,13 +163,16 @@ uint32_t groups_past_ahead(struct analysis *a, const struct conn_summary *cs)
     return h;
 }
 
-void groups_past_note(struct analysis *a, const struct conn_summary *cs, uint64_t by_server, uint32_t hash)
+/* conns connections of one combination (hash), the first closed at
+ * close, folded by a's groups (cs one, or grp a whole group of them):
+ * listed, and kept by server here when their server was dropped
+ * (by_server: the connections a's any-client level held before). */
+static void note_past(struct analysis *a, uint32_t hash, uint64_t conns, uint64_t by_server, int64_t close,
+                      const struct conn_summary *cs, const struct conn_group *grp)
 {
-    if (!run_lists(a))
-        return;
     struct groups_past *p = run_table(a);
-    if (!list_key(p, hash ? hash : summary_hash(cs)))
-        p->unkept++;
+    if (!list_key(p, hash, conns > UINT32_MAX ? UINT32_MAX : (uint32_t)conns))
+        p->unkept += conns;
     if (conn_groups_level_conns(a->groups, CONN_GROUP_ANY_CLIENT) != by_server)
         return; /* by server in the state's groups */
     /* its server dropped: kept by server here */
@@ -177,13 +180,29 @@ void groups_past_note(struct analysis *a, const struct conn_summary *cs, uint64_
         uint32_t cap = a->cfg->max_conn_groups ? a->cfg->max_conn_groups : CONN_GROUPS_DEFAULT_CAP;
         p->t = conn_groups_new_levels(0, cap, cap / 4 ? cap / 4 : 1);
     }
-    uint32_t had = conn_groups_count(p->t);
-    uint64_t kept = conn_groups_level_conns(p->t, CONN_GROUP_ANY_CLIENT);
-    conn_groups_add(p->t, cs);
-    if (conn_groups_count(p->t) > had && p->closes->len == had)
-        g_array_append_val(p->closes, cs->order_at);
-    if (conn_groups_level_conns(p->t, CONN_GROUP_ANY_CLIENT) == kept)
-        p->unkept++; /* past this table's servers too */
+    struct conn_groups *t = p->t;
+    uint32_t had = conn_groups_count(t);
+    uint64_t kept = conn_groups_level_conns(t, CONN_GROUP_ANY_CLIENT);
+    if (cs)
+        conn_groups_add(t, cs);
+    else
+        conn_groups_add_group(t, grp);
+    if (conn_groups_count(t) > had && p->closes->len == had)
+        g_array_append_val(p->closes, close);
+    if (conn_groups_level_conns(t, CONN_GROUP_ANY_CLIENT) == kept)
+        p->unkept += conns; /* past this table's servers too */
+}
+
+void groups_past_note(struct analysis *a, const struct conn_summary *cs, uint64_t by_server, uint32_t hash)
+{
+    if (run_lists(a))
+        note_past(a, hash ? hash : summary_hash(cs), 1, by_server, cs->order_at, cs, NULL);
+}
+
+void groups_past_note_group(struct analysis *a, const struct conn_group *grp, uint64_t by_server, int64_t close)
+{
+    if (run_lists(a))
+        note_past(a, key_hash(&grp->key), grp->count, by_server, close, NULL, grp);
 }
 
 void groups_past_free(struct analysis *a)
@@ -211,7 +230,7 @@ void groups_past_build(struct json *b, const struct analysis *a,
                        void (*put_row)(struct json *b, const struct conn_group *grp))
 {
     const struct groups_past *p = a->groups_past;
-    if (!p || a->merged_parts || a->jobs_threads)
+    if (!p || a->merged_parts || (a->jobs_threads && !a->closes_one_run))
         return;
     uint32_t n = p->t ? conn_groups_count(p->t) : 0;
     GArray *order = g_array_sized_new(FALSE, FALSE, sizeof(uint32_t), n);

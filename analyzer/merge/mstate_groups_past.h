@@ -61,6 +61,11 @@ uint32_t groups_past_ahead(struct analysis *a, const struct conn_summary *cs);
  * level); by_server: the connections its any-client level held before;
  * hash: groups_past_ahead()'s (0: computed here). */
 void groups_past_note(struct analysis *a, const struct conn_summary *cs, uint64_t by_server, uint32_t hash);
+/* --jobs over one file (fold_mem.c): a thread's group of one combination
+ * (its full key) just added to a->groups and folded there, as
+ * groups_past_note() notes each of its connections (by_server: as there;
+ * close: the number, one run's, of the close that made the group). */
+void groups_past_note_group(struct analysis *a, const struct conn_group *grp, uint64_t by_server, int64_t close);
 void groups_past_free(struct analysis *a);
 
 /* The state member (nothing when the run folded nothing, or is not one

@@ -17,6 +17,8 @@
 #include "fold_mem.h"
 #include "jobs.h"
 #include "mem_trim.h"
+#include "mstate_group_order.h"
+#include "mstate_groups_past.h"
 #include "merge.h"
 #include "netbios.h"
 #include "packet.h"
@@ -25,24 +27,9 @@
 #include "session.h"
 #include "session_priv.h"
 #include "smb_hosts.h"
+#include "split_closes.h"
 #include "split_feed.h"
 #include "split_route.h"
-
-/* When a connection closed in one run, as near as a thread can tell
- * (keep_first_closed(), the groups' order): ordered by close_key_order(). */
-struct close_key {
-    bool at_end;    /* closed by the end of the input */
-    uint8_t rank;   /* enum close_rank: of those at one time */
-    int64_t when;   /* the time it closed in one run (enum close_rank says of what); INT64_MIN: by the
-                     * flow table's end */
-    int64_t tie;    /* of those of one rank at one time: the order one run ends them in */
-    uint64_t seq;   /* then: a UDP table's, in the order of the thread that has every datagram */
-    int64_t first_ts;
-    uint64_t flow_id;
-    int64_t last_ts;
-    uint32_t linger; /* ended from the flow table's closed list (FIN or RST): 1 + its index in its worker's
-                      * lingering (linger_model() says when one run ended it); 0: not so */
-};
 
 /* A connection of this thread that lingered after its FINs (or RST) in
  * the flow table's closed list.  One run's list holds every thread's, so
@@ -55,6 +42,8 @@ struct linger_rec {
                       * sees the capture's clock: one run's time too); LINGER_AT_END: at the end of the
                       * input; LINGER_PUSHED: past this thread's max_closed.  linger_model(): one run's
                       * end of it, LINGER_AT_END at the end */
+    uint64_t last_frame; /* its last packet's: its place in one run's closed list (flow.c: a packet moves
+                          * a connection to the list's tail) */
 };
 
 /* A NetBIOS row's flow (zero-filled, then set: compared as bytes). */
@@ -71,12 +60,14 @@ struct nb_made {
     struct close_key key;
 };
 
-/* The lingering connections noted in all threads at most (16 bytes each:
- * 8 MiB).  More (over 500,000 connections closed with FINs in one file)
+/* The lingering connections noted in all threads at most (24 bytes each:
+ * 12 MiB).  More (over 500,000 connections closed with FINs in one file)
  * and linger_model() is not run: a connection ends when its thread ended
  * it by its linger timeout, else when it joined the list (the order of the
  * list, not its count: the groups and rows of one run past the caps may
- * then differ, as before the model). */
+ * then differ, as before the model; with the merge state written, one
+ * run's close order is then not known and the file is analysed as one
+ * run: split_closes.h). */
 #define LINGER_RECS_MAX (1u << 19)
 
 #define LINGER_AT_END INT64_MAX
@@ -93,7 +84,7 @@ static int64_t ptr_ts(const void *p) { return (int64_t)((uint64_t)(uintptr_t)p ^
 
 /* What every thread has made so far, for edges_exact()'s test while the
  * threads run (note_edges()): each adds what it made since it last told. */
-enum { EDGE_TALLY_EDGES, EDGE_TALLY_GROUPS, EDGE_TALLY_HOSTS, EDGE_TALLY_N };
+enum { EDGE_TALLY_EDGES, EDGE_TALLY_GROUPS, EDGE_TALLY_HOSTS, EDGE_TALLY_CLOSES, EDGE_TALLY_N };
 struct edge_tally {
     atomic_uint_fast64_t made[EDGE_TALLY_N];
     uint64_t groups_cap, hosts_cap; /* one run's */
@@ -142,7 +133,25 @@ struct worker {
     bool capped;                  /* its share of a shared cap was hit (note_caps()) */
     GThread *th;
     struct fold_order *order; /* fold_mem_order() of a, sorted on this worker's thread */
+    /* one run's close order (split_closes.h) */
+    GArray *numbered;         /* struct split_numbered: each close a numbered (mstate_close_next()), in order */
+    GArray *made_at;          /* uint64_t per group of a.groups: numbered's place (1-based) of the close that
+                               * made it (w->last's) */
+    uint64_t last_at;         /* numbered's place of w->last's close */
+    struct split_numbered flow_close; /* of the TCP flow that closed last (on_flow_close()) */
+    uint64_t flow_close_id;   /* its id; 0: none since (taken by its connection's or its tail's close) */
+    bool numbered_lost;       /* a close numbered here that was not noted: not one run's order */
+    bool numbering;           /* the merge state is written (analysis_sketches()): closes noted */
+    bool numbered_past;       /* numbered_lost told: the feed stopped (note_edges()) */
 };
+
+/* The closes every thread notes for one run's order, at most (64 bytes
+ * each: 12 MiB; many170k's 170,000 connections: 10.4 MiB).  Past them the
+ * threads stop as soon as their closes together pass it (note_edges(),
+ * once a batch) and the file is analysed as one run: a JSON report with its
+ * merge state needs one run's close order (split_closes.h), and the closes
+ * of more connections would take the split past one run's memory bound. */
+#define NUMBERED_MAX (3u << 16)
 
 /* SIGINT/SIGTERM end reading as in one analysis (run.c): the report
  * follows, and the verdict says the input was not read to its end. */
@@ -166,19 +175,7 @@ static void set_signals(void (*handler)(int))
  * long ago comes first.  ts: the time of the record that closed s here.
  * One lingering after its FINs: when one run ended it is linger_model()'s
  * (linger_resolve()). */
-/* What happens at one time, in one run's order.  A TCP record (when: its
- * time) makes its NetBIOS row (the ledger has a packet before the flow
- * table), then ends those of the closed list whose linger ran out (flow.c
- * expire()), then the others idle, each in list order (their last
- * packet).  The records up to the next TCP one (when: the last TCP
- * record's time) are datagrams: the QUIC and RoCEv2 tables end
- * connections (a sweep walks its array: the order of the thread that has
- * every datagram, seq) and NetBIOS rows are made, at their own times
- * (tie).  At the next TCP record, before anything else, the closed list
- * past max_closed ends its oldest (when: the time of the one that joined
- * it).  At the end: the flow table's in opening order, then the UDP
- * tables' (analysis_finish()). */
-enum close_rank { RANK_TCP_ROW, RANK_CLOSED_LIST, RANK_TCP, RANK_PUSHED, RANK_DATAGRAM };
+/* One run's order of what happens at one time: split_closes.h (enum close_rank). */
 
 /* s closed at the record of time ts (INT64_MAX: the end), the last TCP
  * record at tcp_ts; seq: its thread's closes before it. */
@@ -186,7 +183,7 @@ static struct close_key close_key_of(const struct smb_conn *s, int64_t ts, int64
 {
     bool at_end = ts == INT64_MAX;
     bool tcp = s->obs.carrier == CARRIER_TCP || s->obs.carrier == CARRIER_RDMA_IWARP;
-    struct close_key k = { at_end, RANK_TCP, ts, s->last_ts, 0, s->first_ts, s->flow_id, s->last_ts, 0 };
+    struct close_key k = { at_end, RANK_TCP, ts, s->last_ts, 0, s->first_ts, s->flow_id, s->last_ts, 0, 0, 0 };
     if (!tcp) {
         k.rank = RANK_DATAGRAM;
         k.when = at_end ? ts : tcp_ts;
@@ -199,30 +196,69 @@ static struct close_key close_key_of(const struct smb_conn *s, int64_t ts, int64
     return k;
 }
 
-static gint close_key_order(gconstpointer pa, gconstpointer pb)
-{
-    const struct close_key *a = pa, *b = pb;
-    if (a->at_end != b->at_end)
-        return a->at_end ? 1 : -1;
-    if (a->when != b->when)
-        return a->when < b->when ? -1 : 1;
-    if (a->rank != b->rank)
-        return a->rank < b->rank ? -1 : 1;
-    if (a->tie != b->tie)
-        return a->tie < b->tie ? -1 : 1;
-    if (a->seq != b->seq)
-        return a->seq < b->seq ? -1 : 1;
-    if (a->first_ts != b->first_ts)
-        return a->first_ts < b->first_ts ? -1 : 1;
-    return (a->flow_id > b->flow_id) - (a->flow_id < b->flow_id);
-}
-
 /* The groups made since the last connection closed were its: one run makes
  * a group as its first connection closes (analysis.c conn_closed()). */
 static void note_made(struct worker *w)
 {
-    while (w->made->len < conn_groups_count(w->a.groups))
+    while (w->made->len < conn_groups_count(w->a.groups)) {
         g_array_append_val(w->made, w->last);
+        g_array_append_val(w->made_at, w->last_at);
+    }
+}
+
+/* The closes a numbered since the last one noted: a tail's (analysis.c
+ * analysis_tail_add(), mstate_tails.c: a flow seen from its middle, as
+ * its flow closes), at most one a flow; told by on_flow_close(). */
+static void note_numbered_tails(struct worker *w)
+{
+    if (!w->numbering)
+        return;
+    while (w->numbered->len < w->a.close_seq) {
+        if (w->numbered->len >= NUMBERED_MAX) {
+            w->numbered_lost = true;
+            return;
+        }
+        if (!w->flow_close_id || !w->a.tails || !w->a.tails->len) {
+            w->numbered_lost = true;
+            return;
+        }
+        struct split_numbered x = w->flow_close;
+        x.tail = w->a.tails->len; /* the last tail added, 1-based */
+        g_array_append_val(w->numbered, x);
+        w->flow_close_id = 0;
+    }
+}
+
+/* The connection closing now (w->last: close_key_of() done), numbered
+ * right after this (analysis.c conn_closed()): its TCP flow's facts when
+ * that flow closed just before. */
+static void note_numbered_conn(struct worker *w, const struct smb_conn *s)
+{
+    struct split_numbered x;
+    memset(&x, 0, sizeof x);
+    bool tcp = s->obs.carrier == CARRIER_TCP || s->obs.carrier == CARRIER_RDMA_IWARP;
+    if (tcp && w->flow_close_id && s->flow_id == w->flow_close_id) {
+        x = w->flow_close;
+        w->last.first_frame = x.first_frame; /* one run's ties (close_key_order()) */
+        w->last.last_frame = x.last_frame;
+    } else {
+        x.last_ts = s->last_ts; /* mstate_close_next() without a flow */
+    }
+    w->flow_close_id = 0;
+    if (!w->numbering || w->numbered_lost)
+        return;
+    if (w->numbered->len >= NUMBERED_MAX) {
+        w->numbered_lost = true;
+        return;
+    }
+    split_numbered_set_key(&x, &w->last);
+    x.first_ts = w->last.first_ts;
+    x.linger = w->last.linger;
+    x.tail = 0;
+    g_array_append_val(w->numbered, x);
+    w->last_at = w->numbered->len;
+    if (w->numbered->len != w->a.close_seq + 1)
+        w->numbered_lost = true;
 }
 
 /* The connection a.conns gained since the last close was the one that
@@ -390,6 +426,7 @@ static void note_below(struct worker *w, const struct smb_conn *s)
 static void on_conn_end(void *ctx, const struct smb_conn *s)
 {
     struct worker *w = ctx;
+    note_numbered_tails(w);
     note_landed(w);
     note_made(w);
     note_kept(w);
@@ -398,6 +435,7 @@ static void on_conn_end(void *ctx, const struct smb_conn *s)
     if (w->linger_flow && s->flow_id == w->linger_flow)
         w->last.linger = w->lingering->len;
     w->linger_flow = 0;
+    note_numbered_conn(w, s);
     if (w->nb_pending) {
         struct nb_made m = { w->nb_pending_id, w->last };
         g_array_append_val(w->nb_made, m);
@@ -463,7 +501,7 @@ static void on_netbios_flow(void *ctx, const struct nb_flow *f)
         w->nb_pending_id = nb_flow_id_of(f);
     } else if (f->proto != 6) {
         struct nb_made m = { nb_flow_id_of(f), { false, RANK_DATAGRAM, w->tcp_now, w->now, 0, f->first_seen, 0,
-                                                 f->first_seen, 0 } };
+                                                 f->first_seen, 0, 0, 0 } };
         g_array_append_val(w->nb_made, m);
     }
 }
@@ -497,6 +535,13 @@ static inline void note_tcp_record(struct worker *w, int64_t ts)
 static void on_flow_close(void *ctx, struct flow_conn *c, void **user, enum flow_close_reason r)
 {
     struct worker *w = ctx;
+    note_numbered_tails(w);
+    /* what its connection's or its tail's close (numbered next) is noted with */
+    bool at_end = w->now == INT64_MAX;
+    w->flow_close = (struct split_numbered){ at_end ? INT64_MIN : w->now, at_end ? c->first_ts_us : c->last_ts_us,
+                                             c->first_ts_us, c->last_ts_us, c->first_frame, c->last_frame, 0, 0,
+                                             at_end, RANK_TCP, mstate_close_lingers(c) };
+    w->flow_close_id = c->id;
     if (*user == JOINED_PENDING)
         g_ptr_array_remove_fast(w->joined, user);
     uint64_t early = flow_table_stats(c->table).closed_early;
@@ -510,9 +555,10 @@ static void on_flow_close(void *ctx, struct flow_conn *c, void **user, enum flow
         return;
     }
     struct linger_rec e = { *user == JOINED_PENDING ? INT64_MAX : *user ? ptr_ts(*user) : c->last_ts_us,
-                            w->now == INT64_MAX ? LINGER_AT_END : pushed ? LINGER_PUSHED : w->now };
+                            w->now == INT64_MAX ? LINGER_AT_END : pushed ? LINGER_PUSHED : w->now, c->last_frame };
     g_array_append_val(w->lingering, e);
     w->linger_flow = c->id;
+    w->flow_close.linger = w->lingering->len;
 }
 
 /* A lingering connection of worker k, index i: ref k + n * i. */
@@ -526,55 +572,71 @@ static struct linger_rec *linger_at(const struct linger_refs *r, uint32_t ref)
     return &g_array_index(r->ws[ref % r->n].lingering, struct linger_rec, ref / r->n);
 }
 
-/* A lingering connection by the time it joined the list (its key: the
- * time's bits, sign flipped, so that they sort as unsigned) and its ref. */
-struct linger_ord {
-    uint64_t key;
+/* The lingering connections in one run's closed list at a time, by their
+ * places in it (a binary heap, the head the one with the first last
+ * packet; its frame beside its ref: no look-up to compare). */
+struct linger_place {
+    uint64_t last_frame;
     uint32_t ref;
 };
 
-/* In the order they joined the list, the order they leave it in (by
- * their last packet: a late ACK after both FINs seldom reorders it); of
- * one time, by ref.  A stable radix sort by byte (the common high bytes
- * of times skipped): qsort's callbacks were 9 M instructions for 40,000
- * connections (--many 20000, 2 threads), this about 1 M. */
-static void linger_sort(struct linger_ord *v, guint n)
+struct linger_heap {
+    struct linger_place *v;
+    guint n;
+};
+
+static inline bool heap_before(struct linger_place a, struct linger_place b)
 {
-    struct linger_ord *tmp = g_new(struct linger_ord, n ? n : 1), *src = v, *dst = tmp;
-    for (unsigned shift = 0; shift < 64; shift += 8) {
-        guint count[256] = { 0 };
-        for (guint i = 0; i < n; i++)
-            count[(src[i].key >> shift) & 255]++;
-        if (n && count[(src[0].key >> shift) & 255] == n)
-            continue; /* one value of this byte: the order stands */
-        for (guint d = 0, at = 0; d < 256; d++) {
-            guint c = count[d];
-            count[d] = at;
-            at += c;
-        }
-        for (guint i = 0; i < n; i++)
-            dst[count[(src[i].key >> shift) & 255]++] = src[i];
-        struct linger_ord *t = src;
-        src = dst;
-        dst = t;
+    return a.last_frame != b.last_frame ? a.last_frame < b.last_frame : a.ref < b.ref;
+}
+
+static void heap_push(struct linger_heap *h, struct linger_place x)
+{
+    guint i = h->n++;
+    while (i && heap_before(x, h->v[(i - 1) / 2])) {
+        h->v[i] = h->v[(i - 1) / 2];
+        i = (i - 1) / 2;
     }
-    if (src != v)
-        memcpy(v, src, (size_t)n * sizeof *v);
-    g_free(tmp);
+    h->v[i] = x;
+}
+
+static uint32_t heap_pop(struct linger_heap *h)
+{
+    uint32_t top = h->v[0].ref;
+    struct linger_place last = h->v[--h->n];
+    guint i = 0;
+    for (;;) {
+        guint c = 2 * i + 1;
+        if (c >= h->n)
+            break;
+        if (c + 1 < h->n && heap_before(h->v[c + 1], h->v[c]))
+            c++;
+        if (!heap_before(h->v[c], last))
+            break;
+        h->v[i] = h->v[c];
+        i = c;
+    }
+    if (h->n)
+        h->v[i] = last;
+    return top;
 }
 
 /* One run's closed list holds every thread's lingering connections, in
- * the order of their last packets, at most max_closed of them (flow.c
- * trim_closed()): past it the oldest ends as another joins (each thread
- * held as many of its own: it ended them later, or at the end of the
- * input).  The linger timeout ends the oldest too, at the time every
+ * the order of their last packets (a packet moves a connection to the
+ * list's tail), at most max_closed of them (flow.c trim_closed()): past it
+ * the head (the first last packet of those in it) ends as another joins
+ * (each thread held as many of its own: it ended them later, or at the end
+ * of the input).  The linger timeout ends the head too, at the time every
  * thread's table saw (for one ended past a thread's own max_closed, its
  * last packet plus the timeout, or the end when that lies past the
  * capture's clock: a thread holds fewer than max_closed of one run only
  * with more than two threads).  Each lingering connection's left then
  * says when one run ended it.  A connection joins the list at its last
  * packet (the final ACK after both FINs a round trip later) and one run
- * trims the list at the next TCP packet, here at that same time. */
+ * trims the list at the next TCP packet, here at that same time.  (By the
+ * time they joined, not by their last packets, the model ended a thread's
+ * connections in another order than one run: 142 of 3,368 closes of
+ * 3,000 short connections among 64 lanes.) */
 static void linger_model(struct worker *ws, unsigned n, const struct config *cfg, int64_t clock_last)
 {
     struct flow_limits lim;
@@ -584,30 +646,34 @@ static void linger_model(struct worker *ws, unsigned n, const struct config *cfg
     guint total = 0;
     for (unsigned k = 0; k < n; k++)
         total += ws[k].lingering->len;
-    struct linger_ord *order = g_new(struct linger_ord, total ? total : 1);
+    struct split_ord *order = g_new(struct split_ord, total ? total : 1);
     guint m = 0;
     for (unsigned k = 0; k < n; k++)
         for (guint i = 0; i < ws[k].lingering->len; i++) {
             struct linger_rec *e = &g_array_index(ws[k].lingering, struct linger_rec, i);
             if (e->left == LINGER_PUSHED) /* its linger timeout, or the end: as near as known */
                 e->left = clock_last - e->trim_ts >= lim.idle_closed_us ? e->trim_ts + lim.idle_closed_us : LINGER_AT_END;
-            order[m++] = (struct linger_ord){ (uint64_t)e->trim_ts ^ (UINT64_C(1) << 63), k + n * i };
+            /* by the time it joined the list (the time's bits, sign flipped, sort
+             * as unsigned), of one time by ref */
+            order[m++] = (struct split_ord){ (uint64_t)e->trim_ts ^ (UINT64_C(1) << 63), k + n * i };
         }
-    linger_sort(order, total);
-    guint head = 0;
+    split_radix_sort(order, total);
+    struct linger_heap h = { g_new(struct linger_place, total ? total : 1), 0 };
     for (guint j = 0; j < total; j++) {
         int64_t t = linger_at(&r, order[j].ref)->trim_ts;
         if (t == INT64_MAX) /* joined at the last TCP record: no trim after it */
             break;
         /* at the next TCP record: expiry (the list's head, whose linger ran out), then the trim */
-        while (head <= j && linger_at(&r, order[head].ref)->left <= t)
-            head++;
-        if (j + 1 - head > max_closed) {
-            struct linger_rec *e = linger_at(&r, order[head++].ref);
+        while (h.n && linger_at(&r, h.v[0].ref)->left <= t)
+            heap_pop(&h);
+        heap_push(&h, (struct linger_place){ linger_at(&r, order[j].ref)->last_frame, order[j].ref });
+        if (h.n > max_closed) {
+            struct linger_rec *e = linger_at(&r, heap_pop(&h));
             e->left = t;
             e->trim_ts = LINGER_WAS_PUSHED;
         }
     }
+    g_free(h.v);
     g_free(order);
 }
 
@@ -667,7 +733,7 @@ static bool edges_within(uint64_t edges, uint64_t groups, uint64_t hosts, uint64
 static void note_edges(struct worker *w)
 {
     const uint64_t have[EDGE_TALLY_N] = { w->a.edges->len, conn_groups_count(w->a.groups),
-                                          smb_hosts_size(w->a.smb_hosts) };
+                                          smb_hosts_size(w->a.smb_hosts), w->numbered->len };
     uint64_t all[EDGE_TALLY_N];
     for (int i = 0; i < EDGE_TALLY_N; i++) {
         uint64_t d = have[i] - w->told[i]; /* modulo 2^64 as the sum is: right whatever the sign */
@@ -677,6 +743,10 @@ static void note_edges(struct worker *w)
     if (!w->edges_past && !edges_within(all[EDGE_TALLY_EDGES], all[EDGE_TALLY_GROUPS], all[EDGE_TALLY_HOSTS],
                                         w->tally->groups_cap, w->tally->hosts_cap)) {
         w->edges_past = true;
+        split_feed_abort(w->feed);
+    }
+    if (w->numbering && !w->numbered_past && (w->numbered_lost || all[EDGE_TALLY_CLOSES] > NUMBERED_MAX)) {
+        w->numbered_past = w->numbered_lost = true; /* no longer one run's close order: one run's answer */
         split_feed_abort(w->feed);
     }
 }
@@ -732,6 +802,7 @@ static gpointer work(gpointer data)
     }
     w->now = INT64_MAX;
     analysis_finish(&w->a);
+    note_numbered_tails(w);
     note_caps(w);
     jobs_drop_edge_tables(&w->a); /* a.groups: those made as connections closed (not the edges') */
     note_landed(w);
@@ -843,7 +914,7 @@ static struct close_key nb_row_key(const struct nb_rows_made *m, const struct nb
 {
     const struct close_key *k = nb_made_key(m, f);
     return k ? *k : (struct close_key){ false, RANK_TCP_ROW, f->first_seen, f->first_seen, 0, f->first_seen, 0,
-                                        f->first_seen, 0 };
+                                        f->first_seen, 0, 0, 0 };
 }
 
 static gint nb_row_made_order(gconstpointer pa, gconstpointer pb, gpointer data)
@@ -930,6 +1001,9 @@ static bool workers_start(const struct config *cfg, struct worker *ws, unsigned 
         w->kept = g_array_new(FALSE, FALSE, sizeof(struct close_key));
         w->edge_keys = g_array_new(FALSE, FALSE, sizeof(struct close_key));
         w->made = g_array_new(FALSE, FALSE, sizeof(struct close_key));
+        w->made_at = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+        w->numbered = g_array_new(FALSE, FALSE, sizeof(struct split_numbered));
+        w->numbering = analysis_sketches(cfg);
         w->lingering = g_array_new(FALSE, FALSE, sizeof(struct linger_rec));
         w->a.events.ctx = w;
         w->a.events.conn_end = on_conn_end;
@@ -964,6 +1038,10 @@ static void workers_free(struct worker *ws, unsigned n)
             g_ptr_array_free(w->joined, TRUE);
         if (w->made)
             g_array_free(w->made, TRUE);
+        if (w->made_at)
+            g_array_free(w->made_at, TRUE);
+        if (w->numbered)
+            g_array_free(w->numbered, TRUE);
         if (w->lingering)
             g_array_free(w->lingering, TRUE);
         if (w->refused_keys)
@@ -1147,6 +1225,12 @@ static gint edge_ref_order(gconstpointer pa, gconstpointer pb)
     return close_key_order(&((const struct edge_ref *)pa)->key, &((const struct edge_ref *)pb)->key);
 }
 
+static gint edge_close_order(gconstpointer pa, gconstpointer pb)
+{
+    int64_t a = ((const struct conn_summary *)pa)->order_at, b = ((const struct conn_summary *)pb)->order_at;
+    return (a > b) - (a < b);
+}
+
 /* The threads' edges (fold_conns() put them in a->edges thread after
  * thread) in the order one run closed them, order_at their rank:
  * merge_finish() adds them to the groups so (a->edges_close_order). */
@@ -1160,7 +1244,10 @@ static void edges_as_closed(struct analysis *a, struct worker *ws, unsigned n)
             linger_resolve(&r.key, &ws[k]);
             g_array_append_val(refs, r);
         }
-    if (refs->len == a->edges->len) { /* else not every edge has its close: the order of their ends */
+    if (a->closes_one_run) { /* numbered as one run numbers them (split_closes.h): in that order */
+        g_array_sort(a->edges, edge_close_order);
+        a->edges_close_order = true;
+    } else if (refs->len == a->edges->len) { /* else not every edge has its close: the order of their ends */
         g_array_sort(refs, edge_ref_order);
         g_array_set_size(a->edges, 0);
         for (guint i = 0; i < refs->len; i++) {
@@ -1173,8 +1260,56 @@ static void edges_as_closed(struct analysis *a, struct worker *ws, unsigned n)
     g_array_free(refs, TRUE);
 }
 
+/* The lingering connections one run (or, before linger_model(), a
+ * thread) ended at the end of the input. */
+static int64_t lingering_at_end(const struct worker *ws, unsigned n)
+{
+    int64_t at_end = 0;
+    for (unsigned k = 0; k < n; k++)
+        for (guint i = 0; i < ws[k].lingering->len; i++)
+            at_end += g_array_index(ws[k].lingering, struct linger_rec, i).left == LINGER_AT_END;
+    return at_end;
+}
+
+/* Whether every thread's groups are whole combinations (none refused
+ * past its bound and folded below the full level, note_landed()). */
+static bool groups_whole(const struct worker *ws, unsigned n)
+{
+    for (unsigned k = 0; k < n; k++)
+        for (uint32_t i = 0; i < conn_groups_count(ws[k].a.groups); i++)
+            if (conn_groups_at(ws[k].a.groups, i)->key.level != CONN_GROUP_FULL)
+                return false;
+    return true;
+}
+
+/* Every thread's closes numbered as one run numbers them (linger_model()
+ * done; full: it was not run): false when they are not one run's order
+ * (split_closes.h). */
+static bool number_closes(struct worker *ws, unsigned n, struct split_thread_closes *tc, bool full)
+{
+    bool ok = !full;
+    for (unsigned k = 0; k < n; k++) {
+        struct worker *w = &ws[k];
+        ok &= !w->numbered_lost && w->numbered->len == w->a.close_seq;
+        for (guint i = 0; ok && i < w->numbered->len; i++) {
+            struct split_numbered *x = &g_array_index(w->numbered, struct split_numbered, i);
+            if (!x->linger)
+                continue;
+            struct close_key key = split_numbered_key(x);
+            linger_resolve(&key, w);
+            /* a connection this thread ended before its end (past its own share of the
+             * closed list, more than two threads) that one run ended at its end: one run
+             * may keep it an edge (fin_linger_note()) where the thread grouped it */
+            ok &= !(key.at_end && !x->at_end && !x->tail);
+            split_numbered_set_key(x, &key);
+        }
+        tc[k] = (struct split_thread_closes){ &w->a, w->numbered, NULL };
+    }
+    return ok && split_closes_number(tc, n);
+}
+
 /* The workers' analyses into a, the file's counters into one input;
- * false (nothing folded) when the split's answer may not be one run's
+ * false (a freed by the caller) when the split's answer may not be one run's
  * (split_exact()), unless the input was interrupted (a stop signal: its
  * report follows at once, as near as the split gives it). */
 static bool fold_workers(struct analysis *a, struct worker *ws, unsigned n, const struct input_info *rd)
@@ -1207,6 +1342,7 @@ static bool fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
     bool full = false;
     for (unsigned k = 0; k < n; k++)
         full |= ws[k].lingering_full;
+    int64_t at_end_before = lingering_at_end(ws, n);
     if (!full)
         linger_model(ws, n, a->cfg, clock ? last : INT64_MIN);
     else
@@ -1221,9 +1357,26 @@ static bool fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
          !edges_exact(ws, n, a)) &&
         !rd->interrupted)
         return false;
+    /* The merge state written: it carries one run's close order
+     * (split_closes.h), or the file is analysed as one run.  Past the
+     * lingering connections modelled (linger_model()) one run's order of
+     * them is not known. */
+    struct split_thread_closes tc[SPLIT_MAX_THREADS];
+    memset(tc, 0, sizeof tc);
+    bool numbered = analysis_sketches(a->cfg) && number_closes(ws, n, tc, full);
+    if (analysis_sketches(a->cfg) && !numbered && !rd->interrupted) {
+        for (unsigned k = 0; k < n; k++)
+            g_free(tc[k].number);
+        return false;
+    }
     keep_first_closed(a, ws, n);
-    for (unsigned k = 0; k < n; k++) /* the groups in the order one run made them */
+    for (unsigned k = 0; k < n; k++) { /* the groups in the order one run made them */
         fold_order_groups_by(ws[k].order, ws[k].made->data, ws[k].made->len, sizeof(struct close_key), close_key_order);
+        if (numbered)
+            fold_order_group_closes(ws[k].order, split_closes_groups(&tc[k], (const uint64_t *)(const void *)ws[k].made_at->data,
+                                                                     ws[k].made_at->len),
+                                    ws[k].made_at->len);
+    }
     struct analysis *as[JOBS_MAX];
     struct fold_order *order[JOBS_MAX];
     for (unsigned k = 0; k < n; k++) {
@@ -1231,6 +1384,22 @@ static bool fold_workers(struct analysis *a, struct worker *ws, unsigned n, cons
         order[k] = ws[k].order;
     }
     fold_mem_many(a, as, order, n, true);
+    if (numbered)
+        split_closes_fold(a, tc, n, lingering_at_end(ws, n) - at_end_before);
+    for (unsigned k = 0; k < n; k++)
+        g_free(tc[k].number);
+    /* The fold lists what it folded past the groups' cap (state.groups_past:
+     * groups_past_note_group()) as one run does only for whole combinations;
+     * a thread's groups below its full level are not.  Without the list merge
+     * reads the report as an older one's, the same answer where no server was
+     * dropped (the connections below by server: merge reads the list's in
+     * their place); where one was, the file is analysed as one run. */
+    if (!groups_whole(ws, n)) {
+        if (numbered && !rd->interrupted &&
+            conn_groups_level_conns(a->groups, CONN_GROUP_ANY_HOST) + conn_groups_level_conns(a->groups, CONN_GROUP_OTHER))
+            return false;
+        groups_past_free(a);
+    }
     edges_as_closed(a, ws, n);
     /* The capture's clock (every thread's table saw it: flow_table_tick())
      * into the folded table: the merge state's part clock is one run's. */
@@ -1346,7 +1515,9 @@ int split_main(const struct config *cfg)
     g_free(rd.error);
     g_free(rd.capture_filter);
     part_overlap_clear(&rd.overlap);
+    GHashTable *group_closes = split_closes_take_groups(&a);
     merge_finish(&a);
+    split_closes_put_groups(&a, group_closes); /* for the table the state writes */
     nb_rows_as_made(&a, nb_made);
     fold_mem_seal_sets(&a); /* each flow was one worker's: a row or past the rows, never both */
     a.jobs_threads = n;

@@ -36,7 +36,19 @@ With --samples DIR (every capture of samples/, with its key log if any):
     (rows and verdict lines of one time may come in another order);
   * what needs one ordered analysis: -T ndjson with several inputs is
     refused; with one input, -T ndjson, -c and a capture filter run one
-    analysis (the same output), as does a file that cannot be read.
+    analysis (the same output), as does a file that cannot be read;
+  * the merge state of a split carries one run's close order (review F11,
+    analyzer/merge/split_closes.h): its close-order members (CLOSE_ORDER)
+    are one run's, and `smbscope merge` of the --jobs 2 report equals merge
+    of the --jobs 1 report, alone and merged with the report of a later
+    part (the same JSON apart from what a split cannot add up, above):
+    every sample, and past --max-connection-groups 12,000 NetBIOS clients
+    (2,400 sessions open at the end: merge put them into the groups in
+    address order, 1,027 groups where one run's report merges to 1,028),
+    3,000 short connections among 64 lanes (more than one run's closed
+    list holds lingering after their FINs: one run ends them in the order
+    of their last packets) and 3,000 connections of 400 clients under
+    --max-connection-groups 64.
 With --corpus DIR (../shared/corpus): every capture split, as above (exit
 77 when the corpus is absent, a failure under CI=true).
 
@@ -68,6 +80,10 @@ from merge_check import first_diff, normal as merge_normal  # noqa: E402  (order
 
 failures = []
 SKIP = 77
+# the merge state's members that carry a run's close order (mstate_group_order.h)
+CLOSE_ORDER = ("group_closes", "edge_closes", "edge_fins_acked", "tail_closes", "tail_fins_acked",
+               "data_tail_closes", "end_closes_from", "end_close_ranks", "end_close_lingers", "fin_closes",
+               "end_lingers")
 LEGIT = ("max_concurrent_connections", "reassembly_buffer_peak", "connections_closed_early", "jobs", "merged")
 
 
@@ -129,6 +145,43 @@ def same_split(smbscope, cap, name=None, text=True, one_run=False):
     if text:
         t1, t2 = run(args + [cap]), run(args + ["--jobs", "2", cap])
         expect("split %s: --jobs 2 == --jobs 1 (text)" % name, t1 == t2, "the text reports differ")
+    if split.get("split") == "flow-hash":
+        same_merge(smbscope, one, two, name)
+
+
+def close_order(doc):
+    st = doc.get("merge_state", {}).get("state", {})
+    return {k: st.get(k) for k in CLOSE_ORDER}
+
+
+def merged(smbscope, reports, extra=()):
+    """smbscope merge of these reports (bytes each): (exit status, JSON)."""
+    with tempfile.TemporaryDirectory() as d:
+        paths = []
+        for i, r in enumerate(reports):
+            paths.append(os.path.join(d, "r%d.json" % i))
+            with open(paths[-1], "wb") as f:
+                f.write(r)
+        rc, out, err = run([smbscope, "merge", "-T", "json"] + list(extra) + paths)
+    try:
+        return rc, json.loads(out)
+    except ValueError:
+        return rc, {"error": err}
+
+
+def same_merge(smbscope, one, two, name, later=None, extra=()):
+    """The --jobs 2 report (two) carries --jobs 1's (one) close order, and
+    merges as it does: alone, and with the report of a later part."""
+    c1, c2 = close_order(json.loads(one)), close_order(json.loads(two))
+    expect("split %s: the merge state's close order is one run's" % name, c1 == c2,
+           "; ".join("%s %.80r != %.80r" % (k, c2[k], c1[k]) for k in CLOSE_ORDER if c1[k] != c2[k]))
+    for what, tail in (("alone", []), ("with a later part", [later] if later else None)):
+        if tail is None:
+            continue
+        (rc1, m1), (rc2, m2) = merged(smbscope, [one] + tail, extra), merged(smbscope, [two] + tail, extra)
+        d = first_diff(normal(m2), normal(m1))
+        expect("split %s: merge of the --jobs 2 report == merge of the --jobs 1 report (%s)" % (name, what),
+               d is None and rc1 == rc2, d or "exit %d != %d" % (rc2, rc1))
 
 
 def generated(smbscope, samples, d):
@@ -175,8 +228,13 @@ def lingering(smbscope, samples, d):
     # Past the group caps (shrunk: the levels below fill too) one run makes a group as its first
     # connection closes: the groups it keeps whole, and its NetBIOS rows (NBSS on 445 and 8445 made
     # as its connection closes), are one run's, and so is the whole report.
-    for caps in ([], ["--max-connection-groups", "16"]):
-        same_caps(smbscope, cap, "64 lanes with QUIC", caps, split=True)
+    same_caps(smbscope, cap, "64 lanes with QUIC", [], split=True)
+    # Past a cap of 16 one run's table drops servers (any-host) and its merge state lists those
+    # connections by server (state.groups_past); the threads refused keys below their full level,
+    # which the fold cannot list: with the merge state the report is one analysis' (split_closes.h),
+    # without it the split's.
+    same_caps(smbscope, cap, "64 lanes with QUIC", ["--max-connection-groups", "16", "--no-merge-state"], split=True)
+    same_caps(smbscope, cap, "64 lanes with QUIC", ["--max-connection-groups", "16"], given_up=True)
     # The same lanes with 3,000 short connections from 3,000 clients among them: more than the 1,024
     # closed connections one run's flow table holds lingering after their FINs (each thread holds
     # fewer, so it ends them later), so the lanes' connections end when one run's closed list of
@@ -194,8 +252,12 @@ def lingering(smbscope, samples, d):
     mix = os.path.join(d, "lanes-many.pcap")
     with open(mix, "wb") as f:
         f.write(head + b"".join(mixed))
-    for caps in ([], ["--max-connection-groups", "64"]):
-        j1 = same_caps(smbscope, mix, "64 lanes with QUIC and 3,000 short connections", caps, split=True)
+    # Past a cap of 64 one run's table drops servers too (state.groups_past, above): the report with
+    # its merge state is one analysis', without it the split's.
+    for caps, split in (([], True), (["--max-connection-groups", "64", "--no-merge-state"], True),
+                        (["--max-connection-groups", "64"], False)):
+        j1 = same_caps(smbscope, mix, "64 lanes with QUIC and 3,000 short connections", caps, split=split,
+                       given_up=not split)
     expect("64 lanes and 3,000 short connections: past the closed connections' cap",
            j1 and j1["stats"]["connections_closed_early"] > 0, repr(j1 and j1["stats"]))
     # Group caps of 32 and 8: 100 servers and 3,000 clients, more distinct keys at every level than
@@ -204,10 +266,10 @@ def lingering(smbscope, samples, d):
         same_caps(smbscope, mix, "64 lanes with QUIC and 3,000 short connections", caps)
 
 
-def same_caps(smbscope, cap, name, caps, split=False):
+def same_caps(smbscope, cap, name, caps, split=False, given_up=False):
     """--jobs 2 answers as --jobs 1 with these options (shrunk caps: every level of groups holds
     connections); the report of one analysis, or None.  split: the file was split (not given up for
-    one analysis: analyzer/merge/split.c split_exact())."""
+    one analysis: analyzer/merge/split.c split_exact()); given_up: it was."""
     runs = [run([smbscope, "-q", "-T", "json"] + caps + jobs + [cap]) for jobs in ([], ["--jobs", "2"])]
     (rc1, one, err1), (rc2, two, err2) = runs
     j1, j2 = json.loads(one), json.loads(two)
@@ -218,9 +280,12 @@ def same_caps(smbscope, cap, name, caps, split=False):
     d = first_diff(normal(j2, True), normal(j1, True))
     expect("%s: --jobs 2 == --jobs 1 (JSON)" % name, d is None and rc1 == rc2 and err1 == err2,
            d or "exit %d != %d, stderr %r / %r" % (rc2, rc1, err2, err1))
-    if split:
+    if split or given_up:
         jobs = json.loads(two).get("stats", {}).get("jobs", {})
-        expect("%s: split by flow hash" % name, jobs.get("split") == "flow-hash", repr(jobs))
+        expect("%s: %s" % (name, "split by flow hash" if split else "analysed as one run"),
+               jobs.get("split") == "flow-hash" if split else jobs == {}, repr(jobs))
+    if split and "--no-merge-state" not in caps:
+        same_merge(smbscope, one, two, name, extra=caps)
     return json.loads(one)
 
 
@@ -716,6 +781,60 @@ def open_at_end(smbscope, d):
     os.unlink(many)
 
 
+def halves(cap, d, name):
+    """cap cut in two by record count: (first, second) pcap files."""
+    head, recs = pcap_records(cap)
+    out = []
+    for k, part in enumerate((recs[:len(recs) // 2], recs[len(recs) // 2:])):
+        out.append(os.path.join(d, "%s-%d.pcap" % (name, k)))
+        with open(out[-1], "wb") as f:
+            f.write(head + b"".join(struct.pack("<IIII", ts // 1000000, ts % 1000000, len(fr), len(fr)) + fr
+                                    for ts, fr in part))
+    return out
+
+
+def merged_reports(smbscope, samples, d):
+    """Past --max-connection-groups the groups merge keeps whole depend on
+    the order of closes a report's state carries (review F11): the split's
+    report carries one run's, and its merge, alone or with a later part's
+    report, is one run's report's merge.  The first half of each capture
+    split (the edges open at its end merged with the second half's)."""
+    from scale_check import nbmix_capture
+    gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "gen_capture.py")
+    mix = os.path.join(d, "nbmix12k-merge.pcap")
+    nbmix_capture(mix, 12000)
+    lanes = os.path.join(d, "lanes-many.pcap")  # made by lingering()
+    reconnect = os.path.join(d, "reconnect-merge.pcap")
+    subprocess.run([sys.executable, gen, "--samples", samples, "--many", "3000", "--clients", "400", reconnect],
+                   check=True, stdout=subprocess.DEVNULL)
+    # 400 clients of 100 servers past a cap of 100 (any-client: 25 servers): one run's state lists
+    # the connections whose server its table dropped (state.groups_past), the fold too
+    for cap, what, extra in ((mix, "12,000 NetBIOS clients", []),
+                             (lanes, "64 lanes and 3,000 short connections", []),
+                             (reconnect, "3,000 connections of 400 clients", ["--max-connection-groups", "100"])):
+        first, second = halves(cap, d, os.path.basename(cap)[:-5])
+        for part, label in ((cap, what), (first, what + ", first half")):
+            one = run([smbscope, "-q", "-T", "json"] + extra + [part])[1]
+            two = run([smbscope, "-q", "-T", "json", "--jobs", "2"] + extra + [part])[1]
+            split = json.loads(two)["stats"].get("jobs", {}).get("split")
+            expect("split %s: split by flow hash" % label, split == "flow-hash", repr(split))
+            if part is cap:
+                groups = json.loads(one)["connection_groups_summary"]
+                expect("split %s: past the groups' cap" % label, groups["cap_hit"], repr(groups))
+                if extra:
+                    past = [json.loads(r)["merge_state"]["state"].get("groups_past") for r in (one, two)]
+                    expect("split %s: the groups past the cap listed as one run lists them" % label,
+                           past[0] is not None and past[0] == past[1], first_diff(past[1], past[0]) or "")
+                same_merge(smbscope, one, two, label, extra=extra)
+            else:
+                later = run([smbscope, "-q", "-T", "json"] + extra + [second])[1]
+                same_merge(smbscope, one, two, label, later, extra)
+        for f in (first, second):
+            os.unlink(f)
+    os.unlink(mix)
+    os.unlink(reconnect)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smbscope", required=True)
@@ -737,6 +856,7 @@ def main():
         with tempfile.TemporaryDirectory() as d:
             generated(a.smbscope, a.samples, d)
             lingering(a.smbscope, a.samples, d)
+            merged_reports(a.smbscope, a.samples, d)
             damaged(a.smbscope, a.samples, d)
             batch_edges(a.smbscope, a.samples, d)
             clocks(a.smbscope, a.samples, d)
