@@ -106,6 +106,7 @@ struct conn_groups_ahead {
     struct conn_group_key key; /* at CONN_GROUP_FULL */
     uint64_t rest;             /* its hash's terms past the addresses */
     uint32_t hash;             /* its hash */
+    uint32_t hash_by_server;   /* the hash of its key folded to CONN_GROUP_ANY_CLIENT (0: not made) */
 };
 void conn_groups_ahead(const struct conn_groups *g, const struct conn_summary *cs, struct conn_groups_ahead *ah);
 void conn_groups_add_ahead(struct conn_groups *g, const struct conn_summary *cs, const struct conn_groups_ahead *ah);
