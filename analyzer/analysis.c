@@ -155,6 +155,10 @@ static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flo
         a->events.conn_end(a->events.ctx, s);
     struct conn_summary cs;
     conn_summary_from_conn(&cs, s, &a->cfg->policy);
+    /* the groups' index slots fetched now, probed below (most of the
+     * groups' time was the wait for them) */
+    struct conn_groups_ahead gah;
+    conn_groups_ahead(a->groups, &cs, &gah);
     /* at the end, one lingering after its FINs may have its last ACK in the next capture */
     bool edge = !a->live_run && (analysis_is_edge(&cs) || (a->finishing && fin_linger_note(a, &cs, c)));
     mstate_close_number(a, &cs, c);
@@ -170,7 +174,7 @@ static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flo
         uint64_t full = conn_groups_level_conns(a->groups, CONN_GROUP_FULL);
         uint64_t by_server = conn_groups_level_conns(a->groups, CONN_GROUP_ANY_CLIENT);
         uint32_t past = groups_past_ahead(a, &cs);
-        conn_groups_add(a->groups, &cs);
+        conn_groups_add_ahead(a->groups, &cs, &gah);
         if (conn_groups_count(a->groups) > had)
             mstate_close_made_group(a, &cs, had);
         if (conn_groups_level_conns(a->groups, CONN_GROUP_FULL) == full) /* folded past the cap */

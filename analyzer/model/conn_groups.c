@@ -334,20 +334,35 @@ static void fold_key(struct conn_group_key *k, enum conn_group_level level)
 }
 
 /* The group a key lands in: its own level or the first lower one with
- * room (OTHER always has room for its one group). */
-static struct conn_group *place(struct conn_groups *g, const struct conn_group_key *base)
+ * room (OTHER always has room for its one group).  rest: rest_hash(base);
+ * hash: key_hash(base) at its own level. */
+static struct conn_group *place_h(struct conn_groups *g, const struct conn_group_key *base, uint64_t rest,
+                                  uint32_t hash, uint32_t hash_by_server)
 {
     struct conn_group_key k = *base;
-    uint64_t rest = rest_hash(g, base);
-    for (int level = base->level < CONN_GROUP_LEVELS ? base->level : CONN_GROUP_OTHER;; level++) {
+    int own = base->level < CONN_GROUP_LEVELS ? base->level : CONN_GROUP_OTHER;
+    for (int level = own;; level++) {
         fold_key(&k, (enum conn_group_level)level);
-        struct conn_group *grp = find_or_make(g, &k, level == CONN_GROUP_OTHER ? 0 : key_hash(g, &k, rest));
+        uint32_t h = level == CONN_GROUP_OTHER                         ? 0
+                     : level == own                                    ? hash
+                     : level == CONN_GROUP_ANY_CLIENT && hash_by_server ? hash_by_server
+                                                                        : key_hash(g, &k, rest);
+        struct conn_group *grp = find_or_make(g, &k, h);
         if (grp) {
             if (level == CONN_GROUP_OTHER)
                 fold_other(grp, base);
             return grp;
         }
     }
+}
+
+static struct conn_group *place(struct conn_groups *g, const struct conn_group_key *base)
+{
+    uint64_t rest = rest_hash(g, base);
+    struct conn_group_key k = *base;
+    int own = base->level < CONN_GROUP_LEVELS ? base->level : CONN_GROUP_OTHER;
+    fold_key(&k, (enum conn_group_level)own); /* as place_h() hashes it */
+    return place_h(g, base, rest, own == CONN_GROUP_OTHER ? 0 : key_hash(g, &k, rest), 0);
 }
 
 /* count connections of which start_seen had CONN_F_START_SEEN, into grp. */
@@ -397,11 +412,29 @@ bool conn_groups_has(const struct conn_groups *g, const struct conn_group_key *k
     return index_find(g, k, key_hash(g, k, rest_hash(g, k))) != NULL;
 }
 
-void conn_groups_add(struct conn_groups *g, const struct conn_summary *cs)
+void conn_groups_ahead(const struct conn_groups *g, const struct conn_summary *cs, struct conn_groups_ahead *ah)
+{
+    conn_group_key_of(&ah->key, cs, CONN_GROUP_FULL);
+    ah->rest = rest_hash(g, &ah->key);
+    ah->hash = key_hash(g, &ah->key, ah->rest);
+    __builtin_prefetch(&g->index[ah->hash & g->index_mask]);
+    ah->hash_by_server = 0;
+    if (g->level_groups[CONN_GROUP_FULL] >= g->level_cap[CONN_GROUP_FULL]) {
+        /* a new key folds by server: that slot too (a group that exists
+         * at the full level is found at the first, a new one is not), and
+         * its hash kept for the probe */
+        struct conn_group_key k = ah->key;
+        fold_key(&k, CONN_GROUP_ANY_CLIENT);
+        ah->hash_by_server = key_hash(g, &k, ah->rest);
+        __builtin_prefetch(&g->index[ah->hash_by_server & g->index_mask]);
+    }
+}
+
+void conn_groups_add_ahead(struct conn_groups *g, const struct conn_summary *cs, const struct conn_groups_ahead *ah)
 {
     struct conn_group one;
     memset(&one, 0, sizeof one);
-    conn_group_key_of(&one.key, cs, CONN_GROUP_FULL);
+    one.key = ah->key;
     one.count = 1;
     one.packets = cs->packets;
     one.bytes = cs->bytes;
@@ -415,7 +448,17 @@ void conn_groups_add(struct conn_groups *g, const struct conn_summary *cs)
     one.n_examples = 1;
     one.examples[0] = (struct conn_group_example){ cs->client,        cs->server,   cs->client_port, cs->server_port,
                                                    cs->ntlm_sessions, cs->first_ts, cs->last_ts,     cs->packets };
-    account(g, place(g, &one.key), &one);
+    account(g, place_h(g, &one.key, ah->rest, ah->hash, ah->hash_by_server), &one);
+}
+
+void conn_groups_add(struct conn_groups *g, const struct conn_summary *cs)
+{
+    struct conn_groups_ahead ah;
+    conn_group_key_of(&ah.key, cs, CONN_GROUP_FULL);
+    ah.rest = rest_hash(g, &ah.key);
+    ah.hash = key_hash(g, &ah.key, ah.rest);
+    ah.hash_by_server = 0;
+    conn_groups_add_ahead(g, cs, &ah);
 }
 
 void conn_groups_add_group(struct conn_groups *g, const struct conn_group *src)

@@ -96,6 +96,20 @@ void conn_groups_free(struct conn_groups *g);
 uint64_t conn_groups_level_conns(const struct conn_groups *g, enum conn_group_level l);
 /* Fold one closed connection in. */
 void conn_groups_add(struct conn_groups *g, const struct conn_summary *cs);
+/* The same in two steps, so that the index slots it will probe are fetched
+ * while the caller does other work: conn_groups_ahead() makes the key and
+ * its hash and prefetches the slots (the full level's, and the level a new
+ * key folds to when the full one is at its cap), nothing changed;
+ * conn_groups_add_ahead() then adds cs as conn_groups_add() does, the
+ * table not changed in between. */
+struct conn_groups_ahead {
+    struct conn_group_key key; /* at CONN_GROUP_FULL */
+    uint64_t rest;             /* its hash's terms past the addresses */
+    uint32_t hash;             /* its hash */
+    uint32_t hash_by_server;   /* the hash of its key folded to CONN_GROUP_ANY_CLIENT (0: not made) */
+};
+void conn_groups_ahead(const struct conn_groups *g, const struct conn_summary *cs, struct conn_groups_ahead *ah);
+void conn_groups_add_ahead(struct conn_groups *g, const struct conn_summary *cs, const struct conn_groups_ahead *ah);
 /* Fold a whole group in (deserialising, merging): as if its count
  * connections had been added; the key's level is kept or raised by the caps. */
 void conn_groups_add_group(struct conn_groups *g, const struct conn_group *grp);

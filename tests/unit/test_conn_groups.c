@@ -147,6 +147,45 @@ static void test_merge_equals_joint(void)
     conn_groups_free(yx);
 }
 
+/* conn_groups_ahead() + conn_groups_add_ahead() (the slots fetched ahead,
+ * the hashes made once) place every connection where conn_groups_add()
+ * does, mixed with it in one table: below the caps, at them, and past
+ * them, connections seen again included. */
+static void test_ahead_equals_add(void)
+{
+    struct conn_groups *one = conn_groups_new(8), *two = conn_groups_new(8);
+    for (int round = 0; round < 2; round++)
+        for (uint32_t c = 0; c < 60; c++)
+            for (uint32_t s = 0; s < 5; s++) {
+                struct conn_summary cs = conn(c + 1, (uint16_t)(c + round), s + 100, c * 10 + s + round * 1000,
+                                              (c % 3) ? 0 : 1u << RULE_SIGNING);
+                cs.server_port = (uint16_t)(445 + s % 2);
+                conn_groups_add(one, &cs);
+                if ((c + s + (uint32_t)round) % 2) { /* the two ways into one table: the same hashes */
+                    conn_groups_add(two, &cs);
+                } else {
+                    struct conn_groups_ahead ah;
+                    conn_groups_ahead(two, &cs, &ah);
+                    conn_groups_add_ahead(two, &cs, &ah);
+                }
+            }
+    GPtrArray *r1 = rows(one), *r2 = rows(two);
+    g_ptr_array_sort(r1, by_str);
+    g_ptr_array_sort(r2, by_str);
+    g_assert_cmpuint(r1->len, ==, r2->len);
+    for (guint i = 0; i < r1->len; i++)
+        g_assert_cmpstr(g_ptr_array_index(r1, i), ==, g_ptr_array_index(r2, i));
+    struct conn_groups_stats a = conn_groups_stats(one), b = conn_groups_stats(two);
+    for (int l = 0; l < CONN_GROUP_LEVELS; l++)
+        g_assert_cmpuint(a.folded[l], ==, b.folded[l]);
+    g_assert_cmpuint(a.folded[CONN_GROUP_ANY_CLIENT], >, 0); /* the by-server hash was used */
+    g_assert_cmpuint(b.groups, ==, a.groups);
+    g_ptr_array_free(r1, TRUE);
+    g_ptr_array_free(r2, TRUE);
+    conn_groups_free(one);
+    conn_groups_free(two);
+}
+
 static void test_rules_under_another_policy(void)
 {
     struct conn_summary cs = conn(1, 1000, 2, 0, 0);
@@ -263,6 +302,7 @@ int main(int argc, char **argv)
     g_test_add_func("/conn_groups/fold_and_examples", test_fold_and_examples);
     g_test_add_func("/conn_groups/caps_keep_counts", test_caps_keep_counts);
     g_test_add_func("/conn_groups/merge_equals_joint", test_merge_equals_joint);
+    g_test_add_func("/conn_groups/ahead_equals_add", test_ahead_equals_add);
     g_test_add_func("/conn_groups/rules_under_another_policy", test_rules_under_another_policy);
     g_test_add_func("/conn_groups/index_many", test_index_many);
     g_test_add_func("/conn_groups/index_forged_collisions", test_index_forged_collisions);
