@@ -26,6 +26,8 @@ NBDS datagram fragmented into 64-octet pieces as IPv4 fragments them
   * one browser datagram alone (IPv4, and IPv6 with a fragment header),
     cut inside it: the parts' merge FAILs on NetBIOS as the run over them
     does (it was INCONCLUSIVE, no NetBIOS flow);
+  * the later part's pieces expired there (another datagram 40 s on): the
+    part's reassembly keeps them (fate timed out), merge joins them;
   * its second half 31 s after its first (past the reassembly timeout):
     not joined, as the run does not (two losses each);
   * the parts' reports without state.ip_frags (an older writer's): the
@@ -37,7 +39,9 @@ Usage: merge_frags_check.py --smbscope BIN --samples DIR
 """
 
 import argparse
+import concurrent.futures
 import copy
+import threading
 import json
 import os
 import struct
@@ -166,12 +170,15 @@ def fragmented(records, size=64, reverse=False, only=None, v6=False):
 class Cut:
     def __init__(self, smbscope, tmp, linktype):
         self.smbscope, self.tmp, self.linktype, self.n = smbscope, tmp, linktype, 0
+        self.lock = threading.Lock()
 
     def parts(self, pieces):
         paths = []
         for recs in pieces:
-            self.n += 1
-            p = os.path.join(self.tmp, "part%d.pcap" % self.n)
+            with self.lock:  # sweep() compares cuts on several threads
+                self.n += 1
+                n = self.n
+            p = os.path.join(self.tmp, "part%d.pcap" % n)
             write_pcap(p, self.linktype, recs)
             paths.append(p)
         return paths
@@ -220,11 +227,13 @@ def tshark_counts(cap):
 def sweep(cut, name, recs):
     """Cut in two at every packet; in three at pairs of cuts inside
     datagrams."""
-    bad = []
-    for k in range(1, len(recs)):
+    def two(k):
         d, m, j, _ = cut.compare(name, [recs[:k], recs[k:]])
-        if d or losses(m) != losses(j):
-            bad.append("%d: %s" % (k, d))
+        return "%d: %s" % (k, d) if d or losses(m) != losses(j) else None
+
+    # each cut its own files and runs: the answers do not depend on the threads
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        bad = [b for b in pool.map(two, range(1, len(recs))) if b]
     expect("%s: cut in two at each of %d packets, merge = the run over the parts" % (name, len(recs) - 1),
            not bad, "; ".join(bad[:5]))
     inside = [k for k in range(1, len(recs)) if is_fragment(recs[k][1])]
@@ -293,8 +302,18 @@ def alone(smbscope, tmp, cut, linktype, records):
                doc is not None and losses(doc) == 2 and flows(doc) == [] and doc["verdict"]["outcome"] ==
                "inconclusive", err.strip() if doc is None else "%d %r" % (losses(doc), flows(doc)))
         forged(smbscope, tmp, reports)
-    # past the timeout: the rest 31 s later
+    # the later part's pieces dropped there as timed out (another datagram
+    # 40 s on expires them): kept by its reassembly as the start of a
+    # datagram begun before it, joined by merge as the run joins them
     recs = fragmented(records, only=host)
+    query = next(i for i, (_, b) in enumerate(records) if is_netbios_udp(b) and 100 < len(b) < 200)
+    later = [(ts + 40_000_000, b) for ts, b in fragmented(records, only=query)]
+    d, m, j, reports = cut.compare("expired", [recs[:2], recs[2:] + later])
+    heads = json.load(open(reports[1]))["merge_state"]["state"].get("ip_frags", {}).get("datagrams", [])
+    expect("the later part's pieces timed out there (another datagram 40 s on): carried as such, joined as the "
+           "run joins them", d is None and [h[4] for h in heads] == [1] and losses(m) == 0,
+           d or "%r, %s lost" % ([h[4] for h in heads], losses(m) if m else "?"))
+    # past the timeout: the rest 31 s later
     late = recs[:2] + [(ts + 31_000_000, b) for ts, b in recs[2:]]
     d, m, j, _ = cut.compare("late", [late[:2], late[2:]])
     expect("its second half 31 s after its first (past the 30 s timeout): not joined, as the run (%s lost)" %
