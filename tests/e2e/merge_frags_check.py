@@ -240,9 +240,21 @@ def sweep(cut, name, recs):
     pairs = [(inside[i], inside[j]) for i, j in ((0, 1), (0, len(inside) // 2), (len(inside) // 3, -1))
              if inside[i] < inside[j]]
     for k1, k2 in pairs:
-        d, _, _, _ = cut.compare(name, [recs[:k1], recs[k1:k2], recs[k2:]])
+        d, m, j, reports = cut.compare(name, [recs[:k1], recs[k1:k2], recs[k2:]])
         expect("%s: cut in three at %d and %d (inside datagrams): merge = the run over the parts" % (name, k1, k2),
                d is None, d or "")
+        if m is None:
+            continue
+        # in two steps (the merged report's leaves), and in the other order: the same report
+        rc, first, err = run([cut.smbscope, "merge", "-T", "json", reports[0], reports[1]])
+        step = reports[0] + ".step.json"
+        with open(step, "wb") as f:
+            f.write(first)
+        _, two_steps, _ = run([cut.smbscope, "merge", "-T", "json", step, reports[2]])
+        _, reverse, _ = run([cut.smbscope, "merge", "-T", "json"] + reports[::-1])
+        _, once, _ = run([cut.smbscope, "merge", "-T", "json"] + reports)
+        expect("... merged in two steps, and in the reverse order: the same bytes",
+               once and two_steps == once and reverse == once)
 
 
 def is_fragment(frame):
