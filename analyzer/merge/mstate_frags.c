@@ -8,6 +8,7 @@
 #include "census.h"
 #include "ipfrag.h"
 #include "mstate.h"
+#include "mstate_join_nbns.h"
 #include "mstate_put.h"
 #include "netbios.h"
 #include "quic_table.h"
@@ -558,10 +559,13 @@ static bool decode_whole(struct analysis *a, const struct frag_rec *acc, const s
         uint64_t pair_h = 0;
         bool census_due = census_packet_early(a->census, &pkt, &pair_h);
         struct nb_flow *row = nb_ledger_packet_inline(a->ledger, &pkt);
-        if (row && before) {
-            struct nb_ledger *own = nb_ledger_new(0);
-            if (own)
-                place_names(row, nb_ledger_packet_inline(own, &pkt), before, &pkt);
+        /* the datagram in a ledger of its own: its names, and an NBNS
+         * query or answer for mstate_join_nbns() to match with the parts'
+         * (merge's ledger holds no query waiting: the states carry them) */
+        struct nb_ledger *own = row ? nb_ledger_new(0) : NULL;
+        if (own) {
+            place_names(row, nb_ledger_packet_inline(own, &pkt), before, &pkt);
+            nbns_xids_take(a, own);
             nb_ledger_free(own);
         }
         if (pkt.l4 == L4_UDP)
