@@ -137,7 +137,7 @@ void mstate_put_frags(struct json *b, const struct analysis *a)
     uint32_t n = 0;
     size_t bytes = 0;
     const struct mstate_frags *m = a->frag_carry;
-    if (m) { /* a merge written folded: what it did not join */
+    if (m) { /* a merge written folded (what it did not join), or --jobs' threads' */
         skipped = m->not_carried;
         for (guint i = 0; i < m->recs->len; i++) {
             const struct frag_rec *r = &g_array_index(m->recs, struct frag_rec, i);
@@ -153,7 +153,8 @@ void mstate_put_frags(struct json *b, const struct analysis *a)
             n++;
             bytes += r->extent;
         }
-    } else if (a->frags) {
+    }
+    if (a->frags) { /* a run's own (none in a merge) */
         size_t pos = 0;
         struct ipfrag_held h;
         while (ipfrag_held_next(a->frags, &pos, &h)) {
@@ -402,6 +403,49 @@ void mstate_fold_frags(struct jget *g, const struct jpath *p, struct analysis *a
     }
 }
 
+static struct frag_rec rec_of_held(const struct ipfrag_held *h)
+{
+    struct frag_rec r;
+    memset(&r, 0, sizeof r);
+    r.key = h->key;
+    r.fate = h->fate;
+    r.first_ts = h->first_ts;
+    r.last_ts = h->last_ts;
+    r.caplen = h->last_caplen;
+    r.wirelen = h->last_wirelen;
+    r.have_first = h->have_first;
+    r.have_total = h->have_total;
+    r.proto = h->proto;
+    r.total = h->total;
+    r.extent = h->extent;
+    r.buf = g_memdup2(h->buf, h->extent);
+    r.bits = g_new0(uint64_t, WORDS);
+    memcpy(r.bits, h->bits, ((h->extent + UNIT - 1) / UNIT + 63) / 64 * sizeof *r.bits);
+    return r;
+}
+
+void mstate_frags_fold_mem(struct analysis *dst, const struct analysis *src)
+{
+    const struct mstate_frags *sm = src->frag_carry;
+    struct mstate_frags *m = NULL;
+    size_t pos = 0;
+    struct ipfrag_held h;
+    while (src->frags && ipfrag_held_next(src->frags, &pos, &h)) {
+        if (!carried(src, &h))
+            continue;
+        m = carry_of(dst);
+        if (m->recs->len >= MSTATE_FRAGS_CAP || m->bytes + h.extent > MSTATE_FRAGS_BYTES) {
+            m->not_carried++; /* the state's cap: counted as its writer counts them */
+            continue;
+        }
+        struct frag_rec r = rec_of_held(&h);
+        m->bytes += r.extent;
+        g_array_append_val(m->recs, r);
+    }
+    if (sm && sm->not_carried)
+        carry_of(dst)->not_carried += sm->not_carried;
+}
+
 void mstate_frags_free(struct analysis *a)
 {
     struct mstate_frags *m = a->frag_carry;
@@ -453,16 +497,21 @@ static gint rec_order(gconstpointer pa, gconstpointer pb)
     return c;
 }
 
-/* What the run over the parts would have held: acc's bytes, then y's
- * where acc had none (first copy wins); false when the two cannot be one
- * datagram as ipfrag.c keeps it (different ends: it drops them). */
-static bool unite(struct frag_rec *acc, const struct frag_rec *y)
+/* Whether acc and y can be one datagram as ipfrag.c keeps it (different
+ * ends: it drops them). */
+static bool fits(const struct frag_rec *acc, const struct frag_rec *y)
 {
     if (acc->have_total && y->have_total && acc->total != y->total)
         return false;
     uint32_t total = acc->have_total ? acc->total : y->total;
-    if ((acc->have_total || y->have_total) && (acc->extent > total || y->extent > total))
-        return false;
+    return !(acc->have_total || y->have_total) || (acc->extent <= total && y->extent <= total);
+}
+
+/* What the run over the parts would have held (fits()): acc's bytes, then
+ * y's where acc had none (first copy wins).  In place: a forged chain of
+ * many records copies each one's bytes once, not the whole each time. */
+static void unite(struct frag_rec *acc, const struct frag_rec *y)
+{
     if (y->extent > acc->extent) {
         acc->buf = g_realloc(acc->buf, y->extent);
         memset(acc->buf + acc->extent, 0, y->extent - acc->extent);
@@ -483,7 +532,6 @@ static bool unite(struct frag_rec *acc, const struct frag_rec *y)
         acc->have_total = true;
         acc->total = y->total;
     }
-    return true;
 }
 
 /* The input of r's run that holds its last fragment (the last one that
@@ -589,7 +637,7 @@ static void join_key(struct analysis *a, struct frag_rec *recs, guint n, GArray 
         acc.buf = g_memdup2(recs[i].buf, recs[i].extent ? recs[i].extent : 1);
         acc.bits = g_memdup2(recs[i].bits, WORDS * sizeof *acc.bits);
         guint j = i + 1, last = i;
-        bool done = false;
+        bool done = false, dropped = false;
         for (; j < n && !done; j++) {
             struct frag_rec *y = &recs[j];
             if (y->run == recs[last].run || recs[last].fate != IPFRAG_OPEN)
@@ -597,16 +645,11 @@ static void join_key(struct analysis *a, struct frag_rec *recs, guint n, GArray 
             /* ipfrag.c drops the datagram at the first fragment past its timeout */
             if (y->last_ts > acc.first_ts && (uint64_t)y->last_ts - (uint64_t)acc.first_ts > (uint64_t)timeout)
                 break;
-            struct frag_rec next = acc;
-            next.rows_before = NULL;
-            next.buf = g_memdup2(acc.buf, acc.extent ? acc.extent : 1);
-            next.bits = g_memdup2(acc.bits, WORDS * sizeof *acc.bits);
-            if (!unite(&next, y)) {
-                rec_free(&next);
+            if (!fits(&acc, y))
                 break;
-            }
-            if (whole(&next) && !decode_whole(a, &next, y, recs[i].rows_before)) {
-                rec_free(&next);
+            unite(&acc, y);
+            if (whole(&acc) && !decode_whole(a, &acc, y, recs[i].rows_before)) {
+                dropped = true; /* whole, not counted by merge (TCP): the parts' losses stay */
                 break;
             }
             /* one datagram where the parts counted two: the earlier part's
@@ -614,8 +657,6 @@ static void join_key(struct analysis *a, struct frag_rec *recs, guint n, GArray 
             ipfrag_unlose(a->frags, IPFRAG_OPEN);
             recs[last].taken = true;
             y->taken = true;
-            rec_free(&acc);
-            acc = next;
             acc.fate = y->fate;
             acc.last_ts = y->last_ts;
             acc.caplen = y->caplen;
@@ -631,7 +672,7 @@ static void join_key(struct analysis *a, struct frag_rec *recs, guint n, GArray 
                 done = true;
             }
         }
-        if (last != i && !done) { /* joined, still incomplete: carried on as one */
+        if (last != i && !done && !dropped) { /* joined, still incomplete: carried on as one */
             acc.taken = false;
             g_array_append_val(out, acc);
         } else {

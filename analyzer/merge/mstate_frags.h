@@ -40,8 +40,7 @@
  * segment fragmented across a cut stays a loss in each part) or RoCEv2, an
  * IPv6 datagram whose fragmentable part begins with another extension
  * header, pieces some of which came past the timeout, datagrams past the
- * caps above or past a run's IPFRAG_HEADS_MAX, a `--jobs` run's workers'
- * datagrams but the first's.  An older smbscope ignores the member: its
+ * caps above or past a run's IPFRAG_HEADS_MAX.  An older smbscope ignores the member: its
  * merge counts both losses, as before. */
 #ifndef SMBSCOPE_MSTATE_FRAGS_H
 #define SMBSCOPE_MSTATE_FRAGS_H
@@ -66,6 +65,10 @@ void mstate_fold_frags(struct jget *g, const struct jpath *p, struct analysis *a
 /* After every report is folded: the datagrams the parts divided put
  * together, decoded and counted as the run over them would. */
 void mstate_frags_join(struct analysis *a);
+
+/* --jobs: a thread's analysis src folded into dst: its datagrams carried
+ * (dst's state writes them with its own). */
+void mstate_frags_fold_mem(struct analysis *dst, const struct analysis *src);
 
 void mstate_frags_free(struct analysis *a);
 

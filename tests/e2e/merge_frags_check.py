@@ -30,6 +30,7 @@ NBDS datagram fragmented into 64-octet pieces as IPv4 fragments them
     part's reassembly keeps them (fate timed out), merge joins them;
   * its second half 31 s after its first (past the reassembly timeout):
     not joined, as the run does not (two losses each);
+  * the first part's report written with --jobs 2: the same merge;
   * the parts' reports without state.ip_frags (an older writer's): the
     merge counts the losses as before (what an older smbscope does with
     the member: it ignores it);
@@ -305,6 +306,12 @@ def alone(smbscope, tmp, cut, linktype, records):
                                                                            losses(m)))
         if v6:
             continue
+        # the first part read with --jobs 2: its threads' datagrams carried as one run's
+        jobs = reports[0] + ".jobs.json"
+        run([cut.smbscope, "-q", "-T", "json", "--jobs", "2", "-o", jobs, reports[0][:-len(".json")]])
+        rc, out, err = run([cut.smbscope, "merge", "-T", "json", jobs, reports[1]])
+        d2 = first_diff(normal(json.loads(out)), normal(m)) if out else err
+        expect("... the first part's report written with --jobs 2: the same merge", d2 is None, d2 or "")
         # an older writer's reports (no ip_frags): losses as before
         old = []
         for r in reports:
