@@ -205,6 +205,23 @@ static void rec_free(struct frag_rec *r)
  * may be in another part: its first fragment).  Merge folds rows by run,
  * so the names of the datagram it puts together go after these
  * (place_names(): where the run over the parts saw them). */
+static void add_row(struct frag_rec *r, const struct ip_addr *c, uint16_t cp, const struct ip_addr *sv, uint16_t sp,
+                    GPtrArray *names)
+{
+    struct row_names rn = { .names = names };
+    if (mstate_same_end(c, 0, &r->key.src, 0) && mstate_same_end(sv, 0, &r->key.dst, 0)) {
+        rn.src_port = cp;
+        rn.dst_port = sp;
+    } else if (mstate_same_end(c, 0, &r->key.dst, 0) && mstate_same_end(sv, 0, &r->key.src, 0)) {
+        rn.src_port = sp;
+        rn.dst_port = cp;
+    } else {
+        g_ptr_array_free(names, TRUE);
+        return;
+    }
+    g_array_append_val(r->rows_before, rn);
+}
+
 static void note_names(JsonObject *st, struct frag_rec *r)
 {
     if (r->fate != IPFRAG_OPEN || (r->have_first && r->proto != 17))
@@ -224,24 +241,14 @@ static void note_names(JsonObject *st, struct frag_rec *r)
             continue;
         uint16_t cp = (uint16_t)json_node_get_int(json_array_get_element(row, 2));
         uint16_t sp = (uint16_t)json_node_get_int(json_array_get_element(row, 4));
-        struct row_names rn;
-        if (mstate_same_end(&c, 0, &r->key.src, 0) && mstate_same_end(&sv, 0, &r->key.dst, 0)) {
-            rn.src_port = cp;
-            rn.dst_port = sp;
-        } else if (mstate_same_end(&c, 0, &r->key.dst, 0) && mstate_same_end(&sv, 0, &r->key.src, 0)) {
-            rn.src_port = sp;
-            rn.dst_port = cp;
-        } else {
-            continue;
-        }
         JsonArray *names = jget_node_arr(json_array_get_element(row, MSTATE_NB_ROW_FIELDS - 1));
-        rn.names = g_ptr_array_new_with_free_func(g_free);
+        GPtrArray *list = g_ptr_array_new_with_free_func(g_free);
         for (guint k = 0; names && k < json_array_get_length(names); k++) {
             const char *n = json_node_get_string(json_array_get_element(names, k));
             if (n)
-                g_ptr_array_add(rn.names, g_strdup(n));
+                g_ptr_array_add(list, g_strdup(n));
         }
-        g_array_append_val(r->rows_before, rn);
+        add_row(r, &c, cp, &sv, sp, list);
     }
 }
 
@@ -362,15 +369,17 @@ void mstate_fold_frags(struct jget *g, const struct jpath *p, struct analysis *a
     if (g->failed || !st || !json_object_has_member(st, "ip_frags"))
         return; /* absent: a run with nothing to carry, or an older smbscope's */
     struct jpath fp, dp, rp;
-    jpath_key(&fp, p, "ip_frags");
-    JsonObject *o = jget_obj(g, p, st, "ip_frags");
-    JsonArray *arr = jget_arr(g, &fp, o, "datagrams", MSTATE_FRAGS_CAP);
-    uint64_t not_carried = jget_u64(g, &fp, o, "not_carried", INT64_MAX);
     jpath_key(&rp, p, "run");
     int64_t run_first = jget_ts_or_none(g, &rp, jget_obj(g, p, st, "run"), "first_ts");
     if (g->failed)
         return;
     struct mstate_frags *m = carry_of(a);
+    jpath_key(&fp, p, "ip_frags");
+    JsonObject *o = jget_obj(g, p, st, "ip_frags");
+    JsonArray *arr = jget_arr(g, &fp, o, "datagrams", MSTATE_FRAGS_CAP);
+    uint64_t not_carried = jget_u64(g, &fp, o, "not_carried", INT64_MAX);
+    if (g->failed)
+        return;
     m->not_carried += not_carried;
     guint run = m->runs++;
     jpath_key(&dp, &fp, "datagrams");
@@ -556,7 +565,14 @@ static struct input_info *input_of(struct analysis *a, const struct frag_rec *r)
  * (before: their last in r), ahead of what the later parts' rows put
  * there first.  Merge folds rows by run, so without this they would be
  * where the later part saw them next, or last. */
-static void place_names(struct nb_flow *r, const struct nb_flow *own, const GArray *rows, const struct packet *pkt)
+/* A name put in place (in row, of a datagram merge decoded before). */
+struct placed {
+    const struct nb_flow *row;
+    const char *name;
+};
+
+static void place_names(struct nb_flow *r, const struct nb_flow *own, const GArray *rows, const struct packet *pkt,
+                        GArray *placed)
 {
     if (!r || !r->names || !own || !own->names || !rows)
         return;
@@ -572,6 +588,13 @@ static void place_names(struct nb_flow *r, const struct nb_flow *own, const GArr
         for (guint k = 0; k < before->len; k++)
             if (strcmp(p[i], g_ptr_array_index(before, k)) == 0)
                 at = i + 1;
+    /* and after those of the datagrams put together before it (in time) */
+    for (guint i = at; i < r->names->len; i++)
+        for (guint k = 0; k < placed->len; k++) {
+            const struct placed *q = &g_array_index(placed, struct placed, k);
+            if (q->row == r && q->name == p[i])
+                at = i + 1;
+        }
     for (guint k = 0; k < own->names->len; k++) {
         const char *n = g_ptr_array_index(own->names, k);
         for (guint i = at; i < r->names->len; i++) {
@@ -580,53 +603,91 @@ static void place_names(struct nb_flow *r, const struct nb_flow *own, const GArr
             gpointer v = p[i]; /* to position at, the names between one further */
             memmove(p + at + 1, p + at, (i - at) * sizeof *p);
             p[at++] = v;
+            struct placed q = { r, v };
+            g_array_append_val(placed, q);
             break;
         }
     }
 }
 
-static bool decode_whole(struct analysis *a, const struct frag_rec *acc, const struct frag_rec *y,
-                         const GArray *before)
+/* A datagram put together, decoded: counted after every join is made, in
+ * the order of its last fragments (its names after those of the
+ * datagrams before it). */
+struct completion {
+    struct packet pkt;
+    enum packet_status st;
+    bool counted;
+    struct input_info *in;
+    const GArray *before;
+    int64_t ts;
+    guint seq;
+    uint8_t *buf; /* pkt's bytes */
+};
+
+/* The datagram acc, completed by y's pieces, decoded as the run decodes
+ * the packet of y's last fragment (into *c, taking acc's bytes); false
+ * when merge cannot count it as the run would (TCP, RoCEv2: their tables
+ * are the parts' joins, not packets). */
+static bool decode_whole(struct analysis *a, struct frag_rec *acc, const struct frag_rec *y, const GArray *before,
+                         struct completion *c)
 {
     struct ipfrag_table *scratch = ipfrag_new(NULL); /* a fragment inside it is dropped, as in a run */
     if (!scratch)
         return false;
-    struct packet pkt;
-    enum packet_status st = ipfrag_decode(&pkt, &acc->key, acc->proto, acc->buf, acc->total, y->last_ts, y->caplen,
-                                          y->wirelen, scratch);
+    memset(c, 0, sizeof *c);
+    c->st = ipfrag_decode(&c->pkt, &acc->key, acc->proto, acc->buf, acc->total, y->last_ts, y->caplen, y->wirelen,
+                          scratch);
     ipfrag_free(scratch);
-    struct input_info *in = input_of(a, y);
-    bool counted = st == PKT_OK && pkt.l4 != L4_TCP && !(pkt.l4 == L4_UDP && pkt.dport == ROCEV2_PORT) &&
-                   pkt.tunnel_depth == 0;
-    bool lost = st == PKT_TRUNCATED || st == PKT_MALFORMED; /* a bad header inside: the run counts that */
-    if (!in || !in->status[PKT_FRAG_HELD] || (!counted && !lost))
+    c->in = input_of(a, y);
+    c->counted = c->st == PKT_OK && c->pkt.l4 != L4_TCP && !(c->pkt.l4 == L4_UDP && c->pkt.dport == ROCEV2_PORT) &&
+                 c->pkt.tunnel_depth == 0;
+    bool lost = c->st == PKT_TRUNCATED || c->st == PKT_MALFORMED; /* a bad header inside: the run counts that */
+    if (!c->in || !c->in->status[PKT_FRAG_HELD] || (!c->counted && !lost))
         return false;
-    in->status[PKT_FRAG_HELD]--;
-    in->status[st]++;
-    if (counted) { /* analysis.c feed_packet() for such a packet */
-        uint64_t pair_h = 0;
-        bool census_due = census_packet_early(a->census, &pkt, &pair_h);
-        struct nb_flow *row = nb_ledger_packet_inline(a->ledger, &pkt);
-        /* the datagram in a ledger of its own: its names, and an NBNS
-         * query or answer for mstate_join_nbns() to match with the parts'
-         * (merge's ledger holds no query waiting: the states carry them) */
-        struct nb_ledger *own = row ? nb_ledger_new(0) : NULL;
-        if (own) {
-            place_names(row, nb_ledger_packet_inline(own, &pkt), before, &pkt);
-            nbns_xids_take(a, own);
-            nb_ledger_free(own);
-        }
-        if (pkt.l4 == L4_UDP)
-            quic_table_packet(a->quic, &pkt);
-        if (census_due)
-            census_packet_late(a->census, &pkt, pair_h);
-    }
+    c->in->status[PKT_FRAG_HELD]--; /* taken now: another completion in the same input sees it */
+    c->before = before;
+    c->ts = y->last_ts;
+    c->buf = acc->buf;
+    acc->buf = NULL;
     return true;
+}
+
+static gint completion_order(gconstpointer pa, gconstpointer pb)
+{
+    const struct completion *x = pa, *y = pb;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* One completion counted as analysis.c feed_packet() counts the packet. */
+static void count(struct analysis *a, struct completion *c, GArray *placed)
+{
+    c->in->status[c->st]++;
+    if (!c->counted)
+        return;
+    struct packet *pkt = &c->pkt;
+    uint64_t pair_h = 0;
+    bool census_due = census_packet_early(a->census, pkt, &pair_h);
+    struct nb_flow *row = nb_ledger_packet_inline(a->ledger, pkt);
+    /* the datagram in a ledger of its own: its names, and an NBNS query or
+     * answer for mstate_join_nbns() to match with the parts' (merge's
+     * ledger holds no query waiting: the states carry them) */
+    struct nb_ledger *own = row ? nb_ledger_new(0) : NULL;
+    if (own) {
+        place_names(row, nb_ledger_packet_inline(own, pkt), c->before, pkt, placed);
+        nbns_xids_take(a, own);
+        nb_ledger_free(own);
+    }
+    if (pkt->l4 == L4_UDP)
+        quic_table_packet(a->quic, pkt);
+    if (census_due)
+        census_packet_late(a->census, pkt, pair_h);
 }
 
 /* recs[i..n) of one datagram: each record open at its part's end takes
  * the later parts' records within the timeout of its first fragment. */
-static void join_key(struct analysis *a, struct frag_rec *recs, guint n, GArray *out)
+static void join_key(struct analysis *a, struct frag_rec *recs, guint n, GArray *out, GArray *done_list)
 {
     int64_t timeout = ipfrag_timeout(a->frags);
     for (guint i = 0; i < n; i++) {
@@ -648,9 +709,15 @@ static void join_key(struct analysis *a, struct frag_rec *recs, guint n, GArray 
             if (!fits(&acc, y))
                 break;
             unite(&acc, y);
-            if (whole(&acc) && !decode_whole(a, &acc, y, recs[i].rows_before)) {
+            struct completion c;
+            bool complete = whole(&acc);
+            if (complete && !decode_whole(a, &acc, y, recs[i].rows_before, &c)) {
                 dropped = true; /* whole, not counted by merge (TCP): the parts' losses stay */
                 break;
+            }
+            if (complete) {
+                c.seq = done_list->len;
+                g_array_append_val(done_list, c);
             }
             /* one datagram where the parts counted two: the earlier part's
              * open one goes on in the later part */
@@ -666,7 +733,7 @@ static void join_key(struct analysis *a, struct frag_rec *recs, guint n, GArray 
             acc.in_lo = y->in_lo;
             acc.in_hi = y->in_hi;
             last = j;
-            if (whole(&acc)) { /* completed: the later part's loss too */
+            if (complete) { /* completed: the later part's loss too */
                 ipfrag_unlose(a->frags, y->fate);
                 ipfrag_count_reassembled(a->frags);
                 done = true;
@@ -689,15 +756,25 @@ void mstate_frags_join(struct analysis *a)
         return;
     g_array_sort(m->recs, rec_order);
     GArray *joined = g_array_new(FALSE, TRUE, sizeof(struct frag_rec));
+    GArray *done_list = g_array_new(FALSE, TRUE, sizeof(struct completion));
     struct frag_rec *recs = (struct frag_rec *)(void *)m->recs->data;
     for (guint i = 0; i < m->recs->len;) {
         guint j = i + 1;
         while (j < m->recs->len && key_cmp(&recs[i].key, &recs[j].key) == 0)
             j++;
         if (j - i > 1)
-            join_key(a, recs + i, j - i, joined);
+            join_key(a, recs + i, j - i, joined, done_list);
         i = j;
     }
+    g_array_sort(done_list, completion_order);
+    GArray *placed = g_array_new(FALSE, FALSE, sizeof(struct placed));
+    for (guint i = 0; i < done_list->len; i++) {
+        struct completion *c = &g_array_index(done_list, struct completion, i);
+        count(a, c, placed);
+        g_free(c->buf);
+    }
+    g_array_free(placed, TRUE);
+    g_array_free(done_list, TRUE); /* the records' rows_before they named are freed below */
     /* the records joined are written as their joint datagram (a merge
      * written folded), the others as they came */
     for (guint i = 0; i < m->recs->len;) {

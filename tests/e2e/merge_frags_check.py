@@ -287,6 +287,49 @@ def whole_run(smbscope, tmp, linktype, original, recs, name):
     expect("%s: the run finds them all (NBNS %d, NBDS %d packets), nothing lost" % (name, nbns, nbdgm),
            pk.get("nbns", 0) == nbns and pk.get("nbdgm", 0) == nbdgm and losses(doc) == 0,
            "%r, %d lost" % (pk, losses(doc)))
+    return nbns, nbdgm
+
+
+def tshark_agrees(cut, name, recs, counts):
+    """Cut inside the datagram nearest the middle: the merge counts tshark's
+    reassembled messages."""
+    k = min((k for k in range(1, len(recs)) if is_fragment(recs[k][1]) and is_fragment(recs[k - 1][1])),
+            key=lambda k: abs(k - len(recs) // 2))
+    d, m, j, _ = cut.compare(name, [recs[:k], recs[k:]])
+    pk = dict(flows(m)) if m else {}
+    expect("%s cut inside a datagram at %d: merge = the run, NBNS %d and NBDS %d packets as tshark reassembles "
+           "them, nothing lost" % (name, k, counts[0], counts[1]),
+           d is None and (pk.get("nbns", 0), pk.get("nbdgm", 0)) == counts and losses(m) == 0,
+           d or "%r, %s lost" % (pk, losses(m) if m else "?"))
+
+
+def many_parts(cut, name, recs, counts):
+    """Cut inside every fifth datagram (parts of a few packets): the same
+    flows, counts and verdict as the run, nothing lost, whatever the order
+    of the reports.  (The order of a row's names may differ: a datagram put
+    together goes after the names its first pieces' part saw in its row,
+    and a part that saw none there puts it first: README, merge.)"""
+    at = [k for k in range(1, len(recs)) if is_fragment(recs[k][1]) and is_fragment(recs[k - 1][1])]
+    cuts = at[::5]
+    pieces = [recs[a:b] for a, b in zip([0] + cuts, cuts + [len(recs)])]
+    d, m, j, reports = cut.compare(name, pieces)
+    if m is None:
+        expect("%s cut in %d parts: merged" % (name, len(pieces)), False, d)
+        return
+
+    def facts(doc):
+        fl = sorted(json.dumps(dict(f, names=sorted(f.get("names", []))), sort_keys=True)
+                    for f in doc["netbios"]["flows"])
+        return fl, doc["evidence"]["decode_losses"], doc["verdict"]["outcome"], doc["inputs"]
+
+    _, reverse, _ = run([cut.smbscope, "merge", "-T", "json"] + reports[::-1])
+    _, once, _ = run([cut.smbscope, "merge", "-T", "json"] + reports)
+    pk = dict(flows(m))
+    expect("%s cut inside %d datagrams (%d parts): the run's flows (NBNS %d, NBDS %d packets as tshark), losses "
+           "(none), verdict and inputs; the reports in reverse order: the same bytes" %
+           (name, len(cuts), len(pieces), counts[0], counts[1]),
+           facts(m) == facts(j) and (pk.get("nbns", 0), pk.get("nbdgm", 0)) == counts and losses(m) == 0 and
+           once == reverse, "%r" % (pk,))
 
 
 def alone(smbscope, tmp, cut, linktype, records):
@@ -404,8 +447,10 @@ def main():
         cut = Cut(args.smbscope, tmp, linktype)
         for name, rev in (("in order", False), ("last fragment first", True)):
             recs = fragmented(records, reverse=rev)
-            whole_run(args.smbscope, tmp, linktype, records, recs, "nmbd-" + name.replace(" ", "-"))
+            counts = whole_run(args.smbscope, tmp, linktype, records, recs, "nmbd-" + name.replace(" ", "-"))
             sweep(cut, "nmbd fragmented, " + name, recs)
+            tshark_agrees(cut, "nmbd fragmented, " + name, recs, counts)
+            many_parts(cut, "nmbd fragmented, " + name, recs, counts)
         alone(args.smbscope, tmp, cut, linktype, records)
         # NBNS queries and answers in 24-octet fragments: a broadcast query
         # the cut divides is answered from the server's own address in the
