@@ -22,6 +22,7 @@
 #include "mstate_syn_starts.h"
 #include "mstate_join_fin.h"
 #include "mstate_join_hs.h"
+#include "mstate_frags.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
 #include "mstate_tails.h"
@@ -744,6 +745,7 @@ void analysis_free(struct analysis *a)
     if (a->close_lasts)
         g_array_free(a->close_lasts, TRUE);
     quic_tails_free(a);
+    mstate_frags_free(a);
     syn_starts_free(a);
     hs_edges_free(a);
     mstate_xchg_free(a);

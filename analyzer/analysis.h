@@ -200,6 +200,8 @@ struct analysis {
     GArray *edge_nbss;        /* session messages of edge connections showing no NBSS (analyzer/merge/mstate_join_nbss.h) */
     struct frame_recs *edge_frames; /* where each direction's framing stood at an edge connection's cut
                                  (analyzer/merge/mstate_join_frame.h), NULL when none */
+    struct mstate_frags *frag_carry; /* smbscope merge: IP datagrams a cut divided (analyzer/merge/mstate_frags.h),
+                                 NULL when none */
     struct quic_tails *quic_tails; /* datagrams no QUIC connection took that one of another capture may own
                                  (analyzer/merge/mstate_join_quic.h), NULL when none */
     GArray *part_clocks;      /* smbscope merge: struct mstate_clock of each report (analyzer/merge/mstate.h) */

@@ -11,6 +11,7 @@
 #include "distinct.h"
 #include "hosts.h"
 #include "ipfrag.h"
+#include "mstate_frags.h"
 #include "jobs.h"
 #include "mstate.h"
 #include "mstate_xchg.h"
@@ -79,6 +80,7 @@ static void fold_run(struct analysis *dst, struct analysis *src)
     syn_starts_fold_mem(dst, src);
     quic_tails_fold_mem(dst, src);
     hs_edges_fold_mem(dst, src);
+    mstate_frags_fold_mem(dst, src); /* IP datagrams held incomplete (mstate_frags.h) */
 }
 
 static void fold_census(struct census *dst, struct census *src)

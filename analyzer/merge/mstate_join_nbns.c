@@ -169,6 +169,23 @@ void nbns_xids_fold_mem(struct analysis *dst, const struct analysis *src)
     g_array_free(all, TRUE);
 }
 
+void nbns_xids_take(struct analysis *a, const struct nb_ledger *l)
+{
+    GArray *all = g_array_new(FALSE, TRUE, sizeof(struct xid));
+    nb_ledger_each_pending(l, collect, all);
+    guint n = 0;
+    uint64_t dropped = 0;
+    const struct nb_nbns_xid *o = nb_ledger_orphans(l, &n, &dropped);
+    for (guint i = 0; i < n; i++) {
+        struct xid r = of(1, &o[i]);
+        g_array_append_val(all, r);
+    }
+    for (guint i = 0; i < all->len; i++)
+        dropped += !keep(a, &g_array_index(all, struct xid, i));
+    a->state_folded.nbns_xids += dropped;
+    g_array_free(all, TRUE);
+}
+
 void nbns_xids_free(struct analysis *a)
 {
     if (a->nbns_xids)

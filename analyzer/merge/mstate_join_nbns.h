@@ -25,6 +25,13 @@ void nbns_xids_free(struct analysis *a);
  * those it carries) into dst's, for merge_finish() to match. */
 void nbns_xids_fold_mem(struct analysis *dst, const struct analysis *src);
 
+/* merge: the query still waiting or the answer unmatched in l, a ledger
+ * given only a datagram merge put together (mstate_frags.h: one a cut
+ * divided, decoded by merge), for mstate_join_nbns() to match as the
+ * states' own. */
+struct nb_ledger;
+void nbns_xids_take(struct analysis *a, const struct nb_ledger *l);
+
 /* After every report is folded (merge_finish): the matches made. */
 void mstate_join_nbns(struct analysis *a);
 

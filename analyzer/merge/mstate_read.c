@@ -18,6 +18,7 @@
 #include "mstate_conns.h"
 #include "mstate_cut.h"
 #include "mstate_dns_keys.h"
+#include "mstate_frags.h"
 #include "mstate_hashes.h"
 #include "merge.h"
 #include "mstate_leaves.h"
@@ -595,6 +596,7 @@ static void fold_state(struct jget *g, const struct jpath *root, struct analysis
                        const struct mstate_cut *cut)
 {
     JsonObject *st = jget_object(g, root, state);
+    guint in_lo = a->inputs->len;
     fold_inputs(g, root, a, st, cut);
     fold_counters(g, root, a, st);
     mstate_fold_parts(g, root, a, st);
@@ -602,6 +604,7 @@ static void fold_state(struct jget *g, const struct jpath *root, struct analysis
     fold_hosts(g, root, a, st);
     fold_netbios(g, root, a, st);
     mstate_fold_conns(g, root, a, st, detail, cut);
+    mstate_fold_frags(g, root, a, st, in_lo); /* IP datagrams a cut divided (mstate_frags.h) */
 }
 
 /* text: the leaf text to keep (taken), packed or not (NULL: made here). */

@@ -6,6 +6,7 @@
  * last fragment's final unit is the only partial one and it ends the
  * datagram).  Copying only units not yet held gives "first copy wins". */
 #include "ipfrag.h"
+#include "packet_priv.h"
 #include "wlan_defrag.h"
 
 #include <stdlib.h>
@@ -20,6 +21,8 @@ struct frag_slot {
     uint8_t proto;
     struct ipfrag_key key;
     int64_t first_ts;
+    int64_t last_ts;       /* its latest fragment's time, and that fragment's frame: */
+    uint32_t last_caplen, last_wirelen;
     uint64_t seq;          /* creation order, for eviction */
     uint32_t extent;       /* highest end offset seen */
     uint32_t total;        /* fragmentable length, once the last fragment is seen */
@@ -38,6 +41,15 @@ struct ipfrag_table {
     int64_t oldest_ts;     /* lower bound of first_ts over used slots */
     struct ipfrag_stats st;
     struct wlan_defrag *wlan; /* 802.11 fragments (wlan_defrag.h), made at the first; they share st */
+    /* Datagrams dropped incomplete near the start (ipfrag.h: heads), copies */
+    int64_t first_frag_ts;  /* the table's first fragment (INT64_MAX: none yet) */
+    struct head_copy {
+        struct ipfrag_held h; /* its buf and bits are these: */
+        uint8_t *buf;
+        uint64_t *bits;
+    } heads[IPFRAG_HEADS_MAX];
+    uint32_t n_heads;
+    size_t heads_bytes;
 };
 
 void ipfrag_config_default(struct ipfrag_config *cfg)
@@ -74,6 +86,7 @@ struct ipfrag_table *ipfrag_new(const struct ipfrag_config *cfg)
     for (uint32_t i = 0; i < t->cfg.max_datagrams; i++)
         t->slots[i].bits = t->bitmaps + (size_t)i * t->words_per_slot;
     t->oldest_ts = INT64_MAX;
+    t->first_frag_ts = INT64_MAX;
     return t;
 }
 
@@ -82,6 +95,10 @@ void ipfrag_free(struct ipfrag_table *t)
     if (!t)
         return;
     wlan_defrag_free(t->wlan);
+    for (uint32_t i = 0; i < t->n_heads; i++) {
+        free(t->heads[i].buf);
+        free(t->heads[i].bits);
+    }
     if (t->slots)
         for (uint32_t i = 0; i < t->cfg.max_datagrams; i++)
             free(t->slots[i].buf);
@@ -122,6 +139,40 @@ static void slot_release(struct ipfrag_table *t, struct frag_slot *s)
     t->st.active--;
 }
 
+static void held_of(const struct frag_slot *s, enum ipfrag_fate fate, struct ipfrag_held *h)
+{
+    *h = (struct ipfrag_held){ .key = s->key, .fate = fate, .first_ts = s->first_ts, .last_ts = s->last_ts,
+                               .last_caplen = s->last_caplen, .last_wirelen = s->last_wirelen,
+                               .have_first = s->have_first, .have_total = s->have_total, .proto = s->proto,
+                               .total = s->total, .extent = s->extent, .buf = s->buf, .bits = s->bits };
+}
+
+/* A datagram about to be dropped incomplete: a copy kept when it began
+ * within the timeout of the table's first fragment (ipfrag.h), room left.
+ * Only fragments take this path, and only in a capture's first timeout. */
+static void keep_head(struct ipfrag_table *t, const struct frag_slot *s, enum ipfrag_fate fate)
+{
+    if (t->n_heads >= IPFRAG_HEADS_MAX || s->extent == 0 || s->first_ts < t->first_frag_ts ||
+        (uint64_t)s->first_ts - (uint64_t)t->first_frag_ts > (uint64_t)t->cfg.timeout_us ||
+        t->heads_bytes + s->extent > IPFRAG_HEADS_BYTES)
+        return;
+    size_t words = ((size_t)(s->extent + UNIT - 1) / UNIT + 63) / 64;
+    uint8_t *buf = malloc(s->extent);
+    uint64_t *bits = malloc(words * sizeof *bits);
+    if (!buf || !bits) {
+        free(buf);
+        free(bits);
+        return;
+    }
+    memcpy(buf, s->buf, s->extent);
+    memcpy(bits, s->bits, words * sizeof *bits);
+    struct head_copy *h = &t->heads[t->n_heads++];
+    held_of(s, fate, &h->h);
+    h->h.buf = h->buf = buf;
+    h->h.bits = h->bits = bits;
+    t->heads_bytes += s->extent;
+}
+
 /* now - then > timeout, without overflow for any timestamps */
 static bool older_than(int64_t now, int64_t then, int64_t timeout)
 {
@@ -141,6 +192,7 @@ void ipfrag_expire(struct ipfrag_table *t, int64_t now_us)
             continue;
         if (older_than(now_us, s->first_ts, t->cfg.timeout_us)) {
             t->st.timed_out++;
+            keep_head(t, s, IPFRAG_TIMED_OUT);
             slot_release(t, s);
         } else if (s->first_ts < oldest) {
             oldest = s->first_ts;
@@ -169,6 +221,7 @@ static struct frag_slot *slot_take(struct ipfrag_table *t, const struct ipfrag_k
     }
     if (!pick) {
         t->st.evicted++;
+        keep_head(t, oldest, IPFRAG_EVICTED);
         slot_release(t, oldest);
         pick = oldest;
     }
@@ -239,6 +292,8 @@ enum ipfrag_result ipfrag_add(struct ipfrag_table *t, const struct ipfrag_key *k
                               uint8_t *out_proto)
 {
     t->st.fragments++;
+    if (t->first_frag_ts == INT64_MAX)
+        t->first_frag_ts = ts_us;
     ipfrag_expire(t, ts_us);
 
     uint64_t end = (uint64_t)piece->offset + piece->len;
@@ -283,6 +338,9 @@ enum ipfrag_result ipfrag_add(struct ipfrag_table *t, const struct ipfrag_key *k
     }
     if (end > s->extent)
         s->extent = (uint32_t)end;
+    s->last_ts = ts_us;
+    s->last_caplen = piece->frame_caplen;
+    s->last_wirelen = piece->frame_wirelen;
     if (!added)
         t->st.duplicates++;
     else if (overlapped)
@@ -311,4 +369,71 @@ void ipfrag_fold_stats(struct ipfrag_table *t, const struct ipfrag_stats *s)
     t->st.duplicates += s->duplicates;
     t->st.overlaps += s->overlaps;
     t->st.active += s->active;
+}
+
+bool ipfrag_held_next(const struct ipfrag_table *t, size_t *pos, struct ipfrag_held *out)
+{
+    for (; *pos < t->cfg.max_datagrams; (*pos)++) {
+        const struct frag_slot *s = &t->slots[*pos];
+        if (s->used && s->extent) { /* extent 0: nothing held (a slot given only an empty last fragment) */
+            held_of(s, IPFRAG_OPEN, out);
+            (*pos)++;
+            return true;
+        }
+    }
+    size_t h = *pos - t->cfg.max_datagrams;
+    if (h >= t->n_heads)
+        return false;
+    *out = t->heads[h].h;
+    (*pos)++;
+    return true;
+}
+
+void ipfrag_unlose(struct ipfrag_table *t, enum ipfrag_fate fate)
+{
+    switch (fate) {
+    case IPFRAG_OPEN:
+        t->st.active -= t->st.active > 0;
+        break;
+    case IPFRAG_TIMED_OUT:
+        t->st.timed_out -= t->st.timed_out > 0;
+        break;
+    case IPFRAG_EVICTED:
+        t->st.evicted -= t->st.evicted > 0;
+        break;
+    case IPFRAG_FATES:
+        break;
+    }
+}
+
+void ipfrag_count_reassembled(struct ipfrag_table *t) { t->st.reassembled++; }
+
+int64_t ipfrag_timeout(const struct ipfrag_table *t) { return t->cfg.timeout_us; }
+
+static bool v6_extension(uint8_t nh)
+{
+    return nh == IPPROTO_V6_HOPOPTS || nh == IPPROTO_V6_ROUTING || nh == IPPROTO_V6_DSTOPTS || nh == IPPROTO_V_AH ||
+           nh == IPPROTO_V6_FRAGMENT || nh == IPPROTO_V6_NONE;
+}
+
+enum packet_status ipfrag_decode(struct packet *pkt, const struct ipfrag_key *key, uint8_t proto, const uint8_t *data,
+                                 uint32_t len, int64_t ts_us, uint32_t caplen, uint32_t wirelen,
+                                 struct ipfrag_table *frags)
+{
+    bool v6 = key->src.family == 6;
+    memset(pkt, 0, sizeof *pkt);
+    pkt->ts_us = ts_us;
+    pkt->caplen = caplen;
+    pkt->wirelen = wirelen;
+    pkt->src = key->src;
+    pkt->dst = key->dst;
+    pkt->ip_proto = proto;
+    /* as packet_ip.c's reassemble() leaves a completed datagram */
+    pkt->ip_fragment = true;
+    pkt->ip_reassembled = true;
+    if (v6 && v6_extension(proto))
+        return PKT_UNSUPPORTED_LINK;
+    struct l4_in in = { .proto = proto, .v6 = v6, .w = wire_make(data, len), .wire_len = len,
+                        .short_st = PKT_MALFORMED, .frags = frags };
+    return pkt_decode_l4(pkt, &in);
 }

@@ -49,6 +49,9 @@ struct ipfrag_piece {
     const uint8_t *data;     /* captured fragment bytes */
     uint32_t len;
     uint8_t next_proto;      /* IPv4 protocol / IPv6 fragment header next header */
+    /* The frame the fragment came in (packet.h caplen, wirelen): the
+     * packet a datagram completes is its last fragment's frame. */
+    uint32_t frame_caplen, frame_wirelen;
 };
 
 enum ipfrag_result {
@@ -83,5 +86,67 @@ struct wlan_defrag;
 struct wlan_defrag *ipfrag_wlan(struct ipfrag_table *t);
 /* smbscope merge: another run's counters added. */
 void ipfrag_fold_stats(struct ipfrag_table *t, const struct ipfrag_stats *s);
+
+/* ---- datagrams a cut divides (merge: analyzer/merge/mstate_frags.h) ----
+ *
+ * A capture cut between the fragments of one datagram leaves its first
+ * pieces open at the end of one part and the rest at the start of the
+ * next: each part counts an incomplete datagram.  The merge state carries
+ * both halves and merge puts the datagram together as the run over both
+ * parts would have.  So the table lets its open datagrams be read at the
+ * end, and keeps a copy of those it dropped incomplete (timed out or
+ * evicted) that began within the timeout of its first fragment: only those
+ * can be the rest of a datagram begun before the capture did.  At most
+ * IPFRAG_HEADS_MAX of them and IPFRAG_HEADS_BYTES of their bytes; past
+ * that they are forgotten as before (still counted lost). */
+#define IPFRAG_HEADS_MAX 32u
+#define IPFRAG_HEADS_BYTES (256u * 1024u)
+
+enum ipfrag_fate {
+    IPFRAG_OPEN,      /* still being reassembled (counted in active) */
+    IPFRAG_TIMED_OUT, /* counted in timed_out */
+    IPFRAG_EVICTED,   /* counted in evicted */
+    IPFRAG_FATES
+};
+
+/* One incomplete datagram as the table held it: the units of 8 octets it
+ * had (bits, one per unit) and their bytes (buf, extent octets). */
+struct ipfrag_held {
+    struct ipfrag_key key;
+    enum ipfrag_fate fate;
+    int64_t first_ts, last_ts;       /* its first fragment's time, its last's */
+    uint32_t last_caplen, last_wirelen; /* its last fragment's frame */
+    bool have_first, have_total;
+    uint8_t proto;                   /* from the offset-0 fragment (have_first) */
+    uint32_t total;                  /* fragmentable length (have_total) */
+    uint32_t extent;                 /* highest end offset held */
+    const uint8_t *buf;
+    const uint64_t *bits;
+};
+
+/* The next incomplete datagram from *pos (0 to begin): the open ones, then
+ * the kept copies; false at the end.  Valid until the table changes. */
+bool ipfrag_held_next(const struct ipfrag_table *t, size_t *pos, struct ipfrag_held *out);
+static inline bool ipfrag_unit_held(const uint64_t *bits, uint32_t unit)
+{
+    return (bits[unit / 64] >> (unit % 64)) & 1u;
+}
+/* merge: a datagram the parts counted lost (its fate's counter) is one the
+ * run over them did not lose: the counter taken back (not below 0). */
+void ipfrag_unlose(struct ipfrag_table *t, enum ipfrag_fate fate);
+/* The reassembly timeout (ipfrag_config). */
+int64_t ipfrag_timeout(const struct ipfrag_table *t);
+/* merge: a datagram the run over the parts completed. */
+void ipfrag_count_reassembled(struct ipfrag_table *t);
+
+/* The datagram of key completed (data, len: its fragmentable part; proto
+ * the offset-0 fragment's), decoded into pkt down to its transport as
+ * packet_decode() decodes it in the frame of its last fragment (at ts_us,
+ * caplen, wirelen).  frags: a table for fragments inside it (dropped, as
+ * in a run).  An IPv6 datagram whose fragmentable part begins with another
+ * extension header is not decoded here (PKT_UNSUPPORTED_LINK). */
+enum packet_status ipfrag_decode(struct packet *pkt, const struct ipfrag_key *key, uint8_t proto, const uint8_t *data,
+                                 uint32_t len, int64_t ts_us, uint32_t caplen, uint32_t wirelen,
+                                 struct ipfrag_table *frags);
 
 #endif

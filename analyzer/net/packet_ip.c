@@ -131,7 +131,8 @@ static inline enum packet_status decode_ipv4(struct packet *pkt, struct wire *w,
         }
         struct ipfrag_key key = { .src = pkt->src, .dst = pkt->dst, .id = id, .proto = proto };
         struct ipfrag_piece piece = { .offset = offset, .more = more, .data = in.w.p, .len = in.wire_len,
-                                      .next_proto = proto };
+                                      .next_proto = proto, .frame_caplen = pkt->caplen,
+                                      .frame_wirelen = pkt->wirelen };
         enum packet_status st = reassemble(pkt, frags, &key, &piece, &in);
         if (st != PKT_OK)
             return st;
@@ -267,7 +268,8 @@ enum packet_status pkt_decode_ipv6(struct packet *pkt, struct wire *w, struct ip
             }
             struct ipfrag_key key = { .src = pkt->src, .dst = pkt->dst, .id = id, .proto = 0 };
             struct ipfrag_piece piece = { .offset = offset, .more = more, .data = wire_window(&in.w, in.w.off, in.wire_len).p,
-                                          .len = in.wire_len, .next_proto = next };
+                                          .len = in.wire_len, .next_proto = next, .frame_caplen = pkt->caplen,
+                                          .frame_wirelen = pkt->wirelen };
             pkt->ip_proto = next;
             enum packet_status st = reassemble(pkt, frags, &key, &piece, &in);
             if (st != PKT_OK)

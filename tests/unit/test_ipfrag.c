@@ -255,6 +255,84 @@ static void test_churn_bounded(void)
     ipfrag_free(t);
 }
 
+/* What the merge state carries (ipfrag.h: datagrams a cut divides): the
+ * open datagrams at the end, with their held units, ends and times; and
+ * copies of those dropped incomplete that began within the timeout of the
+ * table's first fragment, none of the later ones. */
+static void test_held_open_and_heads(void)
+{
+    fill();
+    struct ipfrag_table *t = ipfrag_new(NULL);
+    int64_t t0 = INT64_C(1700000000) * G_USEC_PER_SEC;
+    struct ipfrag_key early = key4(20), late = key4(21), open = key6(22);
+    g_assert_cmpint(add(t, &early, t0, data, 800, 8, false).r, ==, IPFRAG_HELD); /* its end only */
+    g_assert_cmpint(add(t, &late, t0 + 31 * G_USEC_PER_SEC, data, 0, 16, true).r, ==, IPFRAG_HELD);
+    /* late's 31 s expire early (first fragment at the table's start: kept) */
+    g_assert_cmpint(add(t, &open, t0 + 62 * G_USEC_PER_SEC, data, 0, 24, true).r, ==, IPFRAG_HELD);
+    g_assert_cmpint(add(t, &open, t0 + 62 * G_USEC_PER_SEC + 5, data, 40, 8, true).r, ==, IPFRAG_HELD);
+    /* open's 62 s expire late (it began 31 s after the first fragment: not kept) */
+    g_assert_cmpuint(ipfrag_stats(t)->timed_out, ==, 2);
+    size_t pos = 0;
+    struct ipfrag_held h;
+    g_assert_true(ipfrag_held_next(t, &pos, &h));
+    g_assert_cmpint(h.fate, ==, IPFRAG_OPEN);
+    g_assert_cmpuint(h.key.id, ==, 22);
+    g_assert_cmpint(h.first_ts, ==, t0 + 62 * G_USEC_PER_SEC);
+    g_assert_cmpint(h.last_ts, ==, t0 + 62 * G_USEC_PER_SEC + 5);
+    g_assert_true(h.have_first && !h.have_total);
+    g_assert_cmpuint(h.extent, ==, 48);
+    for (uint32_t u = 0; u < 6; u++)
+        g_assert_cmpint(ipfrag_unit_held(h.bits, u), ==, u != 3 && u != 4);
+    g_assert_cmpmem(h.buf, 24, data, 24);
+    g_assert_cmpmem(h.buf + 40, 8, data + 40, 8);
+    g_assert_true(ipfrag_held_next(t, &pos, &h));
+    g_assert_cmpint(h.fate, ==, IPFRAG_TIMED_OUT);
+    g_assert_cmpuint(h.key.id, ==, 20);
+    g_assert_true(!h.have_first && h.have_total && h.total == 808 && h.extent == 808);
+    g_assert_true(ipfrag_unit_held(h.bits, 100) && !ipfrag_unit_held(h.bits, 99));
+    g_assert_cmpmem(h.buf + 800, 8, data + 800, 8);
+    g_assert_false(ipfrag_held_next(t, &pos, &h)); /* late: not kept */
+    /* merge takes the losses back */
+    ipfrag_unlose(t, IPFRAG_TIMED_OUT);
+    ipfrag_unlose(t, IPFRAG_OPEN);
+    ipfrag_count_reassembled(t);
+    g_assert_cmpuint(ipfrag_stats(t)->timed_out, ==, 1);
+    g_assert_cmpuint(ipfrag_stats(t)->active, ==, 0);
+    g_assert_cmpuint(ipfrag_stats(t)->reassembled, ==, 1);
+    ipfrag_unlose(t, IPFRAG_OPEN); /* not below 0 */
+    g_assert_cmpuint(ipfrag_stats(t)->active, ==, 0);
+    ipfrag_free(t);
+}
+
+/* At most IPFRAG_HEADS_MAX copies kept, whatever drops them. */
+static void test_heads_capped(void)
+{
+    fill();
+    struct ipfrag_config cfg;
+    ipfrag_config_default(&cfg);
+    cfg.max_datagrams = 4;
+    struct ipfrag_table *t = ipfrag_new(&cfg);
+    int64_t t0 = INT64_C(1700000000) * G_USEC_PER_SEC;
+    for (uint32_t id = 0; id < 2 * IPFRAG_HEADS_MAX; id++) {
+        struct ipfrag_key k = key4(1000 + id);
+        add(t, &k, t0 + id, data, 0, 8, true); /* each evicts the oldest past 4 */
+    }
+    g_assert_cmpuint(ipfrag_stats(t)->evicted, ==, 2 * IPFRAG_HEADS_MAX - 4);
+    size_t pos = 0, open = 0, heads = 0;
+    struct ipfrag_held h;
+    while (ipfrag_held_next(t, &pos, &h)) {
+        if (h.fate == IPFRAG_OPEN) {
+            open++;
+        } else {
+            g_assert_cmpint(h.fate, ==, IPFRAG_EVICTED);
+            heads++;
+        }
+    }
+    g_assert_cmpuint(open, ==, 4);
+    g_assert_cmpuint(heads, ==, IPFRAG_HEADS_MAX);
+    ipfrag_free(t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -268,5 +346,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ipfrag/malformed", test_malformed);
     g_test_add_func("/ipfrag/ipv6-keys", test_ipv6_keys);
     g_test_add_func("/ipfrag/churn-bounded", test_churn_bounded);
+    g_test_add_func("/ipfrag/held-open-and-heads", test_held_open_and_heads);
+    g_test_add_func("/ipfrag/heads-capped", test_heads_capped);
     return g_test_run();
 }
