@@ -288,6 +288,15 @@ void mstate_group_order_note(struct analysis *a, const struct conn_group_key *k,
     }
 }
 
+void mstate_group_order_restart(struct analysis *a, const struct conn_group_key *k, int64_t run, int64_t first_ts)
+{
+    struct first_met *m = a->group_order ? g_hash_table_lookup(a->group_order->met, k) : NULL;
+    /* met first in that run, only at its end: every connection of k it
+     * closed, this one among them, closed at its end */
+    if (m && m->run_first_ts == run && !m->before_end && first_ts < m->end_first_ts)
+        m->end_first_ts = first_ts;
+}
+
 void mstate_group_order_note_conn(struct analysis *a, const struct conn_summary *cs)
 {
     if (!a->group_order || cs->order_at <= 0)

@@ -126,6 +126,12 @@ void mstate_group_order_closes_at(struct conn_summary *cs, int64_t run, int64_t 
  * noted at its close (cs->order_run/order_at; nothing when not known). */
 void mstate_group_order_note_conn(struct analysis *a, const struct conn_summary *cs);
 
+/* A connection of key k (the wide table's) that run `run` closed began at
+ * first_ts, before the start its group was noted with (a SYN sent again
+ * across a cut, mstate_syn_starts.h): when that run made k's group at its
+ * end, the run over them all closes it there by first packet, earlier. */
+void mstate_group_order_restart(struct analysis *a, const struct conn_group_key *k, int64_t run, int64_t first_ts);
+
 /* Before any report is folded: a->groups becomes the wide table. */
 void mstate_group_order_begin(struct analysis *a);
 /* A run's group the wide table holds, the number of the close that made

@@ -23,6 +23,9 @@ struct groups_past {
     uint64_t unkept;
     /* merge: every state's keys (struct past_key), in the order read */
     GArray *keys;
+    /* merge: the keys of the groups_past rows of the state being folded
+     * (struct conn_group_key bytes; at most its rows, MAX_GROUPS) */
+    GHashTable *state_rows;
 };
 
 /* A combination's hash, the same in every process and build (merge reads
@@ -196,6 +199,8 @@ void groups_past_free(struct analysis *a)
         g_array_free(p->closes, TRUE);
     if (p->keys)
         g_array_free(p->keys, TRUE);
+    if (p->state_rows)
+        g_hash_table_destroy(p->state_rows);
     g_free(p->slots);
     g_free(p);
     a->groups_past = NULL;
@@ -337,4 +342,43 @@ uint64_t groups_past_misplaced(struct analysis *a, const struct conn_groups *cap
         }
     }
     return n;
+}
+
+/* The keys of one state's rows: few (its groups_past's), hashed by their
+ * bytes (g_bytes_hash: the keys are the report's, but a state's rows are
+ * bounded and read once). */
+void groups_past_row_read(struct analysis *a, const struct conn_group_key *k)
+{
+    if (!a->groups_past)
+        a->groups_past = g_new0(struct groups_past, 1);
+    struct groups_past *m = a->groups_past;
+    if (!m->state_rows)
+        m->state_rows = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, NULL);
+    g_hash_table_add(m->state_rows, g_bytes_new(k, sizeof *k));
+}
+
+static bool state_has(const struct groups_past *m, const struct conn_summary *cs, enum conn_group_level l)
+{
+    struct conn_group_key k;
+    conn_group_key_of(&k, cs, l);
+    GBytes *b = g_bytes_new_static(&k, sizeof k);
+    bool has = g_hash_table_contains(m->state_rows, b);
+    g_bytes_unref(b);
+    return has;
+}
+
+uint8_t groups_past_level(const struct analysis *a, const struct conn_summary *cs, uint8_t level)
+{
+    const struct groups_past *m = a->groups_past;
+    if (level <= CONN_GROUP_ANY_CLIENT || !m || !m->state_rows || !g_hash_table_size(m->state_rows))
+        return level; /* the state's own groups hold it */
+    if (state_has(m, cs, CONN_GROUP_ANY_CLIENT))
+        return CONN_GROUP_ANY_CLIENT;
+    return state_has(m, cs, CONN_GROUP_ANY_HOST) ? CONN_GROUP_ANY_HOST : CONN_GROUP_OTHER;
+}
+
+void groups_past_state_done(struct analysis *a)
+{
+    if (a->groups_past && a->groups_past->state_rows)
+        g_hash_table_remove_all(a->groups_past->state_rows);
 }
