@@ -1114,7 +1114,6 @@ static void canonical_groups(struct analysis *a)
 void merge_finish(struct analysis *a)
 {
     mstate_clocks_finish(a);
-    mstate_group_order_ready(a);
     mstate_join_syn_repeats(a); /* a SYN again in a later part: one flow, before its handshake joins */
     mstate_join_hs(a); /* before the edges join: a part seen from its start joins the next */
     mstate_syn_starts_edges(a); /* an edge begun with a SYN sent again; one whose 4-tuple a later SYN took */

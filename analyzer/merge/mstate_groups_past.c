@@ -26,6 +26,7 @@ struct groups_past {
     /* merge: the keys of the groups_past rows of the state being folded
      * (struct conn_group_key bytes; at most its rows, MAX_GROUPS) */
     GHashTable *state_rows;
+    bool sorted; /* keys sorted by hash (groups_past_unfolded()) */
 };
 
 /* A combination's hash, the same in every process and build (merge reads
@@ -316,6 +317,37 @@ void groups_past_fold_keys(struct jget *g, const struct jpath *p, struct analysi
     g_array_free(got, TRUE);
 }
 
+/* The first key of hash >= h in sorted keys. */
+static guint keys_from(const GArray *keys, uint32_t h)
+{
+    guint lo = 0, hi = keys->len;
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        if (g_array_index(keys, struct past_key, mid).hash < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void groups_past_unfolded(struct analysis *a, const struct conn_summary *cs)
+{
+    struct groups_past *m = a->groups_past;
+    if (!m || !m->keys || !m->keys->len)
+        return;
+    if (!m->sorted) { /* every state's keys are read: sorted once */
+        g_array_sort(m->keys, by_hash);
+        m->sorted = true;
+    }
+    uint32_t h = summary_hash(cs);
+    for (guint i = keys_from(m->keys, h); i < m->keys->len && g_array_index(m->keys, struct past_key, i).hash == h; i++)
+        if (g_array_index(m->keys, struct past_key, i).conns) {
+            g_array_index(m->keys, struct past_key, i).conns--;
+            return;
+        }
+}
+
 uint64_t groups_past_misplaced(struct analysis *a, const struct conn_groups *capped)
 {
     struct groups_past *m = a->groups_past;
@@ -329,15 +361,7 @@ uint64_t groups_past_misplaced(struct analysis *a, const struct conn_groups *cap
             if (grp->key.level != CONN_GROUP_FULL)
                 continue;
             uint32_t h = key_hash(&grp->key);
-            guint lo = 0, hi = m->keys->len; /* the first of hash >= h */
-            while (lo < hi) {
-                guint mid = lo + (hi - lo) / 2;
-                if (g_array_index(m->keys, struct past_key, mid).hash < h)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            for (; lo < m->keys->len && g_array_index(m->keys, struct past_key, lo).hash == h; lo++)
+            for (guint lo = keys_from(m->keys, h); lo < m->keys->len && g_array_index(m->keys, struct past_key, lo).hash == h; lo++)
                 n += g_array_index(m->keys, struct past_key, lo).conns;
         }
     }

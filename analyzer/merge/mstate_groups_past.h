@@ -83,6 +83,10 @@ uint64_t groups_past_misplaced(struct analysis *a, const struct conn_groups *cap
  * restarts the group merge holds it in).  groups_past_state_done() after
  * the state. */
 void groups_past_row_read(struct analysis *a, const struct conn_group_key *k);
+/* Merge, before groups_past_misplaced(): cs, a connection a run folded,
+ * is placed as the run over the parts places it (mstate_group_order_unfold()):
+ * taken out of the listed combinations. */
+void groups_past_unfolded(struct analysis *a, const struct conn_summary *cs);
 uint8_t groups_past_level(const struct analysis *a, const struct conn_summary *cs, uint8_t level);
 void groups_past_state_done(struct analysis *a);
 

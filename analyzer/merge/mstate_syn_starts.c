@@ -863,12 +863,22 @@ static void restart(struct analysis *a, struct syn_start *r, const struct syn_fl
         if (l == CONN_GROUP_OTHER || conn_groups_has(a->groups, &k))
             break;
     }
+    uint64_t more = f->packets[0] + f->packets[1];
+    if (k.level != CONN_GROUP_FULL) {
+        /* its run folded it: the run over the parts may give it both
+         * addresses (begun earlier, it may close earlier there) */
+        struct conn_summary whole = r->cs;
+        whole.first_ts = f->first_ts;
+        whole.packets += more;
+        if (mstate_group_order_unfold(a, &k, &whole))
+            goto detail;
+    }
     /* one run over the parts closes it where its part did, begun earlier */
     mstate_group_order_restart(a, &k, r->run, f->first_ts);
     const struct conn_group_example was = { r->cs.client,        r->cs.server,   r->cs.client_port, r->cs.server_port,
                                             r->cs.ntlm_sessions, r->cs.first_ts, r->cs.last_ts,     r->cs.packets };
-    uint64_t more = f->packets[0] + f->packets[1];
     conn_groups_restart(a->groups, &k, &was, f->first_ts, more);
+detail:;
     /* the client of the row is f's initiator (same_ends: the SYN's sender) */
     bool fwd = mstate_same_end(&f->addr[0], f->port[0], &r->cs.client, r->cs.client_port);
     mstate_detail_restart(a, &r->cs, f->first_ts, f->packets[fwd ? 0 : 1], f->packets[fwd ? 1 : 0]);

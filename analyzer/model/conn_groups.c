@@ -397,6 +397,13 @@ bool conn_groups_has(const struct conn_groups *g, const struct conn_group_key *k
     return index_find(g, k, key_hash(g, k, rest_hash(g, k))) != NULL;
 }
 
+const struct conn_group *conn_groups_find(const struct conn_groups *g, const struct conn_group_key *k)
+{
+    if (k->level == CONN_GROUP_OTHER)
+        return g->other;
+    return index_find(g, k, key_hash(g, k, rest_hash(g, k)));
+}
+
 void conn_groups_add(struct conn_groups *g, const struct conn_summary *cs)
 {
     struct conn_group one;
