@@ -40,14 +40,18 @@ struct run_ends {
     bool *linger;
     uint64_t fin_closes, lingers;
     bool *popped_rank; /* by rank: the oldest lingering ones the run over them all ends before its end */
-    /* merge's joins (mstate_group_order_moved()), by place: a close at its
+    /* merge's joins (mstate_group_order_tail_joined()), by place: a close at its
      * end that lingered and whose connection a later part touched (MOVED_OUT:
      * the run over them all moved it to its closed list's tail there), and
      * a tail closed at its end that touched one an earlier part left
      * lingering (MOVED_IN: the connection's place in that list now; origin:
      * the run it entered the list in) */
-    uint8_t *moved;
-    int64_t *origin;
+    GHashTable *moved; /* place + 1 -> struct moved (as many as the joins that moved one: not a place each) */
+};
+
+struct moved {
+    uint8_t how;    /* MOVED_OUT, MOVED_IN */
+    int64_t origin; /* MOVED_IN: the run it entered the list in (INT64_MIN: none counted it) */
 };
 
 enum { MOVED_OUT = 1, MOVED_IN = 2 };
@@ -106,8 +110,8 @@ static void run_ends_free(gpointer p)
     g_free(e->ranks);
     g_free(e->linger);
     g_free(e->popped_rank);
-    g_free(e->moved);
-    g_free(e->origin);
+    if (e->moved)
+        g_hash_table_destroy(e->moved);
     g_free(e);
 }
 
@@ -252,9 +256,15 @@ static uint64_t sat_add(uint64_t x, int64_t d)
 /* Run e's lingering connections at its end as the run over them all has
  * them: its own not moved out, the ones moved in (placed by their tail's
  * rank).  Whether place i is one. */
+static uint8_t moved_how(const struct run_ends *e, guint i)
+{
+    const struct moved *m = e->moved ? g_hash_table_lookup(e->moved, GUINT_TO_POINTER(i + 1)) : NULL;
+    return m ? m->how : 0;
+}
+
 static bool lingers_at(const struct run_ends *e, guint i)
 {
-    uint8_t m = e->moved ? e->moved[i] : 0;
+    uint8_t m = moved_how(e, i);
     return !(m & MOVED_OUT) && ((e->linger && e->linger[i]) || (m & MOVED_IN));
 }
 
@@ -291,7 +301,7 @@ static void runs_popped(struct mstate_group_order *o)
             continue;
         const struct run_ends *te = g_array_index(runs, struct run_at, to).e;
         bool flagged = mv->to_place >= 0 && te->linger && te->linger[mv->to_place];
-        bool final = mv->to_place < 0 || !(te->moved[mv->to_place] & MOVED_OUT);
+        bool final = mv->to_place < 0 || !(moved_how(te, (guint)mv->to_place) & MOVED_OUT);
         if (flagged) { /* its tail's run counted it in fin_closes: not a connection more */
             diff[0]--;
             diff[to]++;
@@ -309,11 +319,17 @@ static void runs_popped(struct mstate_group_order *o)
         uint64_t after = sat_add(later[i + 1], adj);
         /* its lingering ones as the run over them all has them */
         uint64_t lingers = e->lingers;
-        for (guint p = 0; e->moved && p < e->n; p++) {
+        GHashTableIter mi;
+        gpointer mk, mval;
+        if (e->moved)
+            g_hash_table_iter_init(&mi, e->moved);
+        while (e->moved && g_hash_table_iter_next(&mi, &mk, &mval)) {
+            guint p = GPOINTER_TO_UINT(mk) - 1;
+            uint8_t how = ((const struct moved *)mval)->how;
             bool own = e->linger && e->linger[p];
-            if (own && (e->moved[p] & MOVED_OUT))
+            if (own && (how & MOVED_OUT))
                 lingers -= lingers > 0;
-            else if (!own && (e->moved[p] & (MOVED_IN | MOVED_OUT)) == MOVED_IN)
+            else if (!own && how == MOVED_IN)
                 lingers = sat_add(lingers, 1);
         }
         e->popped = r != o->last_run && (ts_diff(end, e->last_ts) > lim.idle_closed_us || after >= lim.max_closed);
@@ -349,12 +365,17 @@ static int64_t end_place(const struct run_ends *e, int64_t at)
     return (at - e->from) / 2;
 }
 
-static void moved_flags(struct run_ends *e)
+/* Place p of run e's closes at its end, for its moves. */
+static struct moved *moved_at(struct run_ends *e, guint p)
 {
-    if (!e->moved) {
-        e->moved = g_new0(uint8_t, e->n);
-        e->origin = g_new0(int64_t, e->n);
+    if (!e->moved)
+        e->moved = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+    struct moved *m = g_hash_table_lookup(e->moved, GUINT_TO_POINTER(p + 1));
+    if (!m) {
+        m = g_new0(struct moved, 1);
+        g_hash_table_insert(e->moved, GUINT_TO_POINTER(p + 1), m);
     }
+    return m;
 }
 
 void mstate_group_order_tail_joined(struct analysis *a, bool was_lingering, int64_t from_run, int64_t from_at,
@@ -371,16 +392,16 @@ void mstate_group_order_tail_joined(struct analysis *a, bool was_lingering, int6
     if (was_lingering) {
         if (fp < 0)
             return; /* not lingering at its run's end */
-        moved_flags(fe);
-        mv.origin = (fe->moved[fp] & MOVED_IN) ? fe->origin[fp] : from_run;
-        fe->moved[fp] |= MOVED_OUT;
+        struct moved *m = moved_at(fe, (guint)fp);
+        mv.origin = (m->how & MOVED_IN) ? m->origin : from_run;
+        m->how |= MOVED_OUT;
     } else if (tp < 0 || (te->linger && te->linger[tp])) {
         return; /* ended before its run's end, or its run counted it lingering */
     }
     if (tp >= 0) {
-        moved_flags(te);
-        te->moved[tp] |= MOVED_IN;
-        te->origin[tp] = mv.origin;
+        struct moved *m = moved_at(te, (guint)tp);
+        m->how |= MOVED_IN;
+        m->origin = mv.origin;
     }
     if (!o->moves)
         o->moves = g_array_new(FALSE, FALSE, sizeof(struct linger_move));
