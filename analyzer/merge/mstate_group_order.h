@@ -38,10 +38,13 @@
  * put fewer than max_closed there, the run over them all ends only the
  * oldest (lingers + later - max_closed) of them before its end, by last
  * packet (an older smbscope ignores the three: the whole run's rule, its
- * SMB connections counted).  What is not followed: a connection
- * lingering at a part's end that takes a late ACK in the next part (the
- * run over both moves it behind that part's first closes: it keeps its
- * first part's number), and closes no list orders (idle after two hours,
+ * SMB connections counted).  A connection lingering at a part's end
+ * that takes a late ACK in the next part (a tail merge joins), or whose
+ * FINs fell one in each part, lingers in the list as that part's, by the
+ * tail's last packet (mstate_group_order_tail_joined(); the estimate is
+ * made after the joins).  What is not followed: a tail closed before its
+ * part's end ahead of closes it came after (its close keeps its run's
+ * number), and closes no list orders (idle after two hours,
  * a reused port, a full table) interleaved with lingering ones of an
  * earlier part; --jobs and merged states carry no numbers (their groups
  * are noted in first-seen order, as before). */
