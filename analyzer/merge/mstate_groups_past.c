@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "distinct.h"
 #include "jget.h"
 #include "json.h"
 #include "mstate_group_order.h"
@@ -23,9 +24,11 @@ struct groups_past {
     uint64_t unkept;
     /* merge: every state's keys (struct past_key), in the order read */
     GArray *keys;
-    /* merge: the keys of the groups_past rows of the state being folded
-     * (struct conn_group_key bytes; at most its rows, MAX_GROUPS) */
-    GHashTable *state_rows;
+    /* merge: the keyed hashes of the groups_past rows' keys of the state
+     * being folded (8 bytes a row: at most its rows, which a forged state
+     * may make a million), sorted when first asked */
+    GArray *state_rows;
+    bool state_sorted;
     bool sorted; /* keys sorted by hash (groups_past_unfolded()) */
 };
 
@@ -201,7 +204,7 @@ void groups_past_free(struct analysis *a)
     if (p->keys)
         g_array_free(p->keys, TRUE);
     if (p->state_rows)
-        g_hash_table_destroy(p->state_rows);
+        g_array_free(p->state_rows, TRUE);
     g_free(p->slots);
     g_free(p);
     a->groups_past = NULL;
@@ -368,33 +371,52 @@ uint64_t groups_past_misplaced(struct analysis *a, const struct conn_groups *cap
     return n;
 }
 
-/* The keys of one state's rows: few (its groups_past's), hashed by their
- * bytes (g_bytes_hash: the keys are the report's, but a state's rows are
- * bounded and read once). */
+/* A key as a 64-bit hash keyed by the process's random number
+ * (distinct.h): the keys are the report's. */
+static uint64_t row_key_hash(const struct conn_group_key *k) { return distinct_hash(k, sizeof *k); }
+
+static gint by_u64(gconstpointer pa, gconstpointer pb)
+{
+    uint64_t x = *(const uint64_t *)pa, y = *(const uint64_t *)pb;
+    return (x > y) - (x < y);
+}
+
 void groups_past_row_read(struct analysis *a, const struct conn_group_key *k)
 {
     if (!a->groups_past)
         a->groups_past = g_new0(struct groups_past, 1);
     struct groups_past *m = a->groups_past;
     if (!m->state_rows)
-        m->state_rows = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, NULL);
-    g_hash_table_add(m->state_rows, g_bytes_new(k, sizeof *k));
+        m->state_rows = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    uint64_t h = row_key_hash(k);
+    g_array_append_val(m->state_rows, h);
+    m->state_sorted = false;
 }
 
-static bool state_has(const struct groups_past *m, const struct conn_summary *cs, enum conn_group_level l)
+static bool state_has(struct groups_past *m, const struct conn_summary *cs, enum conn_group_level l)
 {
+    if (!m->state_sorted) {
+        g_array_sort(m->state_rows, by_u64);
+        m->state_sorted = true;
+    }
     struct conn_group_key k;
     conn_group_key_of(&k, cs, l);
-    GBytes *b = g_bytes_new_static(&k, sizeof k);
-    bool has = g_hash_table_contains(m->state_rows, b);
-    g_bytes_unref(b);
-    return has;
+    uint64_t h = row_key_hash(&k);
+    guint lo = 0, hi = m->state_rows->len;
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        if (g_array_index(m->state_rows, uint64_t, mid) < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < m->state_rows->len && g_array_index(m->state_rows, uint64_t, lo) == h;
 }
 
-uint8_t groups_past_level(const struct analysis *a, const struct conn_summary *cs, uint8_t level)
+uint8_t groups_past_level(struct analysis *a, const struct conn_summary *cs, uint8_t level)
 {
-    const struct groups_past *m = a->groups_past;
-    if (level <= CONN_GROUP_ANY_CLIENT || !m || !m->state_rows || !g_hash_table_size(m->state_rows))
+    struct groups_past *m = a->groups_past;
+    if (level <= CONN_GROUP_ANY_CLIENT || !m || !m->state_rows || !m->state_rows->len)
         return level; /* the state's own groups hold it */
     if (state_has(m, cs, CONN_GROUP_ANY_CLIENT))
         return CONN_GROUP_ANY_CLIENT;
@@ -404,5 +426,5 @@ uint8_t groups_past_level(const struct analysis *a, const struct conn_summary *c
 void groups_past_state_done(struct analysis *a)
 {
     if (a->groups_past && a->groups_past->state_rows)
-        g_hash_table_remove_all(a->groups_past->state_rows);
+        g_array_set_size(a->groups_past->state_rows, 0);
 }

@@ -87,7 +87,7 @@ void groups_past_row_read(struct analysis *a, const struct conn_group_key *k);
  * is placed as the run over the parts places it (mstate_group_order_unfold()):
  * taken out of the listed combinations. */
 void groups_past_unfolded(struct analysis *a, const struct conn_summary *cs);
-uint8_t groups_past_level(const struct analysis *a, const struct conn_summary *cs, uint8_t level);
+uint8_t groups_past_level(struct analysis *a, const struct conn_summary *cs, uint8_t level);
 void groups_past_state_done(struct analysis *a);
 
 #endif
