@@ -1115,7 +1115,6 @@ static void canonical_groups(struct analysis *a)
 void merge_finish(struct analysis *a)
 {
     mstate_clocks_finish(a);
-    mstate_group_order_ready(a);
     mstate_frags_join(a); /* IP datagrams a cut divided, decoded as packets of the run (mstate_frags.h) */
     mstate_join_syn_repeats(a); /* a SYN again in a later part: one flow, before its handshake joins */
     mstate_join_hs(a); /* before the edges join: a part seen from its start joins the next */

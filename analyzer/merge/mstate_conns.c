@@ -391,7 +391,7 @@ static JsonArray *rows_next(struct mstate_arr *r, struct jget *g, const struct j
  * server (any-host, other) skipped (their connections added there), else
  * NULL. */
 static uint64_t fold_rows(struct jget *g, const struct jpath *ap, struct analysis *a, struct mstate_arr *rows,
-                          struct mstate_arr *closes, int64_t run_first_ts, uint64_t *lower)
+                          struct mstate_arr *closes, int64_t run_first_ts, uint64_t *lower, bool past_rows)
 {
     uint64_t conns = 0;
     struct jpath ip;
@@ -407,6 +407,8 @@ static uint64_t fold_rows(struct jget *g, const struct jpath *ap, struct analysi
             continue;
         }
         conns += grp.count;
+        if (!lower && past_rows) /* groups_past's: where the state's rows of syn_starts are (mstate_groups_past.h) */
+            groups_past_row_read(a, &grp.key);
         conn_groups_add_group(a->groups, &grp);
         /* noted only where the wide table holds it: as many notes as groups */
         if (a->group_order && conn_groups_has(a->groups, &grp.key))
@@ -428,7 +430,7 @@ static uint64_t fold_past(struct jget *g, const struct jpath *p, struct analysis
     bool have = mstate_arr_open(&rows, g, &pp, o, "groups", MAX_GROUPS, cut, MSTATE_CUT_PAST_GROUPS);
     bool numbered = mstate_arr_peek(&closes, o, "closes", cut, MSTATE_CUT_PAST_CLOSES);
     guint n = rows.n;
-    uint64_t conns = have ? fold_rows(g, &ap, a, &rows, numbered ? &closes : NULL, run_first_ts, NULL) : 0;
+    uint64_t conns = have ? fold_rows(g, &ap, a, &rows, numbered ? &closes : NULL, run_first_ts, NULL, true) : 0;
     mstate_arr_close(&rows);
     mstate_arr_close(&closes);
     if (have)
@@ -458,7 +460,7 @@ static void fold_groups(struct jget *g, const struct jpath *p, struct analysis *
     bool past = json_object_has_member(st, "groups_past");
     uint64_t lower = 0;
     guint n = rows.n;
-    uint64_t conns = have ? fold_rows(g, &ap, a, &rows, numbered ? &closes : NULL, run_first_ts, past ? &lower : NULL) : 0;
+    uint64_t conns = have ? fold_rows(g, &ap, a, &rows, numbered ? &closes : NULL, run_first_ts, past ? &lower : NULL, false) : 0;
     mstate_arr_close(&rows);
     mstate_arr_close(&closes);
     if (have)

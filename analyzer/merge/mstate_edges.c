@@ -346,7 +346,11 @@ static void idle_if_later(struct analysis *a, struct conn_summary *cs)
  * groups past them. */
 static void place_edge(struct analysis *a, GArray *out, struct conn_summary *cs, int64_t end)
 {
-    if ((analysis_is_edge(cs) || mstate_tail_lingers(end, cs)) && out->len < ANALYSIS_MAX_EDGES) {
+    /* lingering after its FINs at the end of them all, unless its last
+     * part's run ended it before its end (past max_closed in its closed
+     * list: the run over them all, its list fuller, ended it no later) */
+    bool lingers = mstate_tail_lingers(end, cs) && !mstate_group_order_closed_early(a, cs);
+    if ((analysis_is_edge(cs) || lingers) && out->len < ANALYSIS_MAX_EDGES) {
         g_array_append_val(out, *cs);
     } else {
         a->edges_unjoinable += analysis_is_edge(cs); /* a merged report holds as many as a run's */

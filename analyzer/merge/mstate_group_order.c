@@ -21,6 +21,7 @@ struct first_met {
     int64_t run_first_ts;
     int64_t at, lru, end_first_ts;
     bool before_end; /* one closed before the run's end */
+    bool gone;       /* its group gave way to its one connection (mstate_group_order_unfold()) */
 };
 
 /* A run: its closes at its end (numbers from `from` on) and their rank by
@@ -39,6 +40,28 @@ struct run_ends {
     bool *linger;
     uint64_t fin_closes, lingers;
     bool *popped_rank; /* by rank: the oldest lingering ones the run over them all ends before its end */
+    /* merge's joins (mstate_group_order_tail_joined()), by place: a close at its
+     * end that lingered and whose connection a later part touched (MOVED_OUT:
+     * the run over them all moved it to its closed list's tail there), and
+     * a tail closed at its end that touched one an earlier part left
+     * lingering (MOVED_IN: the connection's place in that list now; origin:
+     * the run it entered the list in) */
+    GHashTable *moved; /* place + 1 -> struct moved (as many as the joins that moved one: not a place each) */
+};
+
+struct moved {
+    uint8_t how;    /* MOVED_OUT, MOVED_IN */
+    int64_t origin; /* MOVED_IN: the run it entered the list in (INT64_MIN: none counted it) */
+};
+
+enum { MOVED_OUT = 1, MOVED_IN = 2 };
+
+/* A connection lingering in the closed list at one run's end touched by
+ * a later run's tail: where it came from and went (a chain of tails is
+ * one move per tail). */
+struct linger_move {
+    int64_t origin, to_run;
+    int64_t to_place; /* -1: the tail closed before its run's end (out of the list there) */
 };
 
 struct mstate_group_order {
@@ -46,6 +69,7 @@ struct mstate_group_order {
     GHashTable *ends; /* run first packet (int64_t) -> struct run_ends */
     int64_t last_run; /* the latest run's first packet: its end is the end of them all */
     bool have_run;
+    GArray *moves;    /* struct linger_move */
 };
 
 /* Keys are zero-filled then set (conn_groups.h): hashed and compared as
@@ -86,6 +110,8 @@ static void run_ends_free(gpointer p)
     g_free(e->ranks);
     g_free(e->linger);
     g_free(e->popped_rank);
+    if (e->moved)
+        g_hash_table_destroy(e->moved);
     g_free(e);
 }
 
@@ -183,53 +209,203 @@ void mstate_group_order_run_conns(struct analysis *a, int64_t run_first_ts, uint
  * end before its own end (flow.c: a minute after their last packet, or
  * past max_closed connections closed after them: here the connections the
  * later runs closed), oldest first; else it closes them at its end, in
- * the order it opened them, the run's own order. */
+ * the order it opened them, the run's own order.
+ *
+ * The closed list is in the order of last packets (flow.c: each packet
+ * moves its connection to the tail), so a connection lingering at a run's
+ * end whose late ACK a later run holds (a tail merge joined to it) is,
+ * for the run over them all, that later run's, at the tail's place: it
+ * leaves its first run's lingering ones (MOVED_OUT) and joins the later
+ * run's (MOVED_IN), and it is newer than every connection of the runs
+ * between; so is one whose FIN each way only the join shows (one FIN in
+ * each part: it entered the list in the later run, which did not count
+ * it).  A connection x of run i ends early when max_closed newer ones
+ * entered the list after it: its run's lingering ones after it, and
+ * every connection later runs put there (fin_closes), each once. */
+struct run_at {
+    int64_t first_ts;
+    struct run_ends *e;
+};
+
+static gint by_run(gconstpointer pa, gconstpointer pb)
+{
+    const struct run_at *x = pa, *y = pb;
+    return (x->first_ts > y->first_ts) - (x->first_ts < y->first_ts);
+}
+
+static guint run_index(const GArray *runs, int64_t first_ts)
+{
+    guint lo = 0, hi = runs->len;
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        if (g_array_index(runs, struct run_at, mid).first_ts < first_ts)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static uint64_t sat_add(uint64_t x, int64_t d)
+{
+    if (d < 0)
+        return (uint64_t)-d > x ? 0 : x - (uint64_t)-d;
+    return x + (uint64_t)d < x ? UINT64_MAX : x + (uint64_t)d;
+}
+
+/* Run e's lingering connections at its end as the run over them all has
+ * them: its own not moved out, the ones moved in (placed by their tail's
+ * rank).  Whether place i is one. */
+static uint8_t moved_how(const struct run_ends *e, guint i)
+{
+    const struct moved *m = e->moved ? g_hash_table_lookup(e->moved, GUINT_TO_POINTER(i + 1)) : NULL;
+    return m ? m->how : 0;
+}
+
+static bool lingers_at(const struct run_ends *e, guint i)
+{
+    uint8_t m = moved_how(e, i);
+    return !(m & MOVED_OUT) && ((e->linger && e->linger[i]) || (m & MOVED_IN));
+}
+
 static void runs_popped(struct mstate_group_order *o)
 {
     struct flow_limits lim;
     flow_limits_default(&lim);
+    GArray *runs = g_array_new(FALSE, FALSE, sizeof(struct run_at));
     int64_t end = INT64_MIN;
     GHashTableIter it;
     gpointer k, v;
     g_hash_table_iter_init(&it, o->ends);
-    while (g_hash_table_iter_next(&it, &k, &v))
-        end = ((struct run_ends *)v)->last_ts > end ? ((struct run_ends *)v)->last_ts : end;
-    g_hash_table_iter_init(&it, o->ends);
     while (g_hash_table_iter_next(&it, &k, &v)) {
-        struct run_ends *e = v;
-        int64_t r = *(const int64_t *)k;
-        /* the connections later runs put in the closed list (SMB
-         * connections only for a run that did not count them) */
-        uint64_t after = 0;
-        GHashTableIter jt;
-        gpointer k2, v2;
-        g_hash_table_iter_init(&jt, o->ends);
-        while (g_hash_table_iter_next(&jt, &k2, &v2)) {
-            const struct run_ends *x = v2;
-            uint64_t add = x->has_fin ? x->fin_closes : x->conns;
-            if (*(const int64_t *)k2 > r)
-                after = after + add < after ? UINT64_MAX : after + add; /* a forged state's counts: held */
+        struct run_at r = { *(const int64_t *)k, v };
+        g_array_append_val(runs, r);
+        end = r.e->last_ts > end ? r.e->last_ts : end;
+    }
+    g_array_sort(runs, by_run);
+    guint n = runs->len;
+    /* later[i]: the connections runs after i put in the closed list (SMB
+     * connections only for a run that did not count them), then the moves
+     * (diff: each a range of runs) */
+    uint64_t *later = g_new0(uint64_t, n + 1);
+    int64_t *diff = g_new0(int64_t, n + 1);
+    for (guint i = n; i-- > 0;) {
+        const struct run_ends *x = g_array_index(runs, struct run_at, i).e;
+        uint64_t add = x->has_fin ? x->fin_closes : x->conns;
+        later[i] = later[i + 1] + add < later[i + 1] ? UINT64_MAX : later[i + 1] + add; /* a forged state's counts: held */
+    }
+    for (guint m = 0; o->moves && m < o->moves->len; m++) {
+        const struct linger_move *mv = &g_array_index(o->moves, struct linger_move, m);
+        guint to = run_index(runs, mv->to_run), from = mv->origin == INT64_MIN ? 0 : run_index(runs, mv->origin);
+        if (to >= n || from >= to)
+            continue;
+        const struct run_ends *te = g_array_index(runs, struct run_at, to).e;
+        bool flagged = mv->to_place >= 0 && te->linger && te->linger[mv->to_place];
+        bool final = mv->to_place < 0 || !(moved_how(te, (guint)mv->to_place) & MOVED_OUT);
+        if (flagged) { /* its tail's run counted it in fin_closes: not a connection more */
+            diff[0]--;
+            diff[to]++;
+        }
+        if (final) { /* newer than every connection of the runs from its first to its last */
+            diff[from]++;
+            diff[to]--;
+        }
+    }
+    int64_t adj = 0;
+    for (guint i = 0; i < n; i++) {
+        int64_t r = g_array_index(runs, struct run_at, i).first_ts;
+        struct run_ends *e = g_array_index(runs, struct run_at, i).e;
+        adj += diff[i];
+        uint64_t after = sat_add(later[i + 1], adj);
+        /* its lingering ones as the run over them all has them */
+        uint64_t lingers = e->lingers;
+        GHashTableIter mi;
+        gpointer mk, mval;
+        if (e->moved)
+            g_hash_table_iter_init(&mi, e->moved);
+        while (e->moved && g_hash_table_iter_next(&mi, &mk, &mval)) {
+            guint p = GPOINTER_TO_UINT(mk) - 1;
+            uint8_t how = ((const struct moved *)mval)->how;
+            bool own = e->linger && e->linger[p];
+            if (own && (how & MOVED_OUT))
+                lingers -= lingers > 0;
+            else if (!own && how == MOVED_IN)
+                lingers = sat_add(lingers, 1);
         }
         e->popped = r != o->last_run && (ts_diff(end, e->last_ts) > lim.idle_closed_us || after >= lim.max_closed);
-        if (e->popped || r == o->last_run || !e->has_fin || e->lingers + after <= lim.max_closed)
+        if (e->popped || r == o->last_run || !e->has_fin || lingers + after <= lim.max_closed)
             continue;
         /* fewer than max_closed later: the run over them all ends the
          * oldest lingers + after - max_closed of those lingering at its end
          * (flow.c, trim_closed: the list's head first, here the oldest last
          * packet), the others at the end of them all */
-        uint64_t pops = e->lingers + after - lim.max_closed;
+        uint64_t pops = lingers + after - lim.max_closed;
         uint32_t *place_of = g_new0(uint32_t, e->n ? e->n : 1); /* a forged state's ranks need not be a
                                                                     permutation: every entry a place */
-        for (guint i = 0; i < e->n; i++)
-            place_of[e->ranks[i]] = i;
+        for (guint i2 = 0; i2 < e->n; i2++)
+            place_of[e->ranks[i2]] = i2;
         e->popped_rank = g_new0(bool, e->n ? e->n : 1);
         for (guint rank = 0; rank < e->n && pops; rank++)
-            if (e->linger[place_of[rank]]) {
+            if (lingers_at(e, place_of[rank])) {
                 e->popped_rank[rank] = true;
                 pops--;
             }
         g_free(place_of);
     }
+    g_free(later);
+    g_free(diff);
+    g_array_free(runs, TRUE);
+}
+
+/* The place of close `at` among run e's closes at its end, or -1. */
+static int64_t end_place(const struct run_ends *e, int64_t at)
+{
+    if (!e || !e->n || at < e->from || (at - e->from) % 2 || (uint64_t)(at - e->from) / 2 >= e->n)
+        return -1;
+    return (at - e->from) / 2;
+}
+
+/* Place p of run e's closes at its end, for its moves. */
+static struct moved *moved_at(struct run_ends *e, guint p)
+{
+    if (!e->moved)
+        e->moved = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+    struct moved *m = g_hash_table_lookup(e->moved, GUINT_TO_POINTER(p + 1));
+    if (!m) {
+        m = g_new0(struct moved, 1);
+        g_hash_table_insert(e->moved, GUINT_TO_POINTER(p + 1), m);
+    }
+    return m;
+}
+
+void mstate_group_order_tail_joined(struct analysis *a, bool was_lingering, int64_t from_run, int64_t from_at,
+                                    int64_t to_run, int64_t to_at)
+{
+    struct mstate_group_order *o = a->group_order;
+    if (!o || to_at <= 0 || to_run <= from_run)
+        return;
+    struct run_ends *fe = g_hash_table_lookup(o->ends, &from_run), *te = g_hash_table_lookup(o->ends, &to_run);
+    if (!fe || !fe->has_fin || !te || !te->has_fin) /* runs that did not count: the whole run's rule */
+        return;
+    int64_t fp = end_place(fe, from_at), tp = end_place(te, to_at);
+    struct linger_move mv = { INT64_MIN, to_run, tp }; /* entered the list here, where its run saw no FIN each way */
+    if (was_lingering) {
+        if (fp < 0)
+            return; /* not lingering at its run's end */
+        struct moved *m = moved_at(fe, (guint)fp);
+        mv.origin = (m->how & MOVED_IN) ? m->origin : from_run;
+        m->how |= MOVED_OUT;
+    } else if (tp < 0 || (te->linger && te->linger[tp])) {
+        return; /* ended before its run's end, or its run counted it lingering */
+    }
+    if (tp >= 0) {
+        struct moved *m = moved_at(te, (guint)tp);
+        m->how |= MOVED_IN;
+        m->origin = mv.origin;
+    }
+    if (!o->moves)
+        o->moves = g_array_new(FALSE, FALSE, sizeof(struct linger_move));
+    g_array_append_val(o->moves, mv);
 }
 
 /* Whether the run over them all ends close k of run r (at its end; lru:
@@ -247,12 +423,6 @@ static bool end_popped(const struct mstate_group_order *o, int64_t r, int64_t k,
     return e->popped_rank[lru ? i : e->ranks[i]];
 }
 
-void mstate_group_order_ready(struct analysis *a)
-{
-    if (a->group_order)
-        runs_popped(a->group_order);
-}
-
 void mstate_group_order_closes_at(struct conn_summary *cs, int64_t run, int64_t at)
 {
     if (at > 0) {
@@ -267,6 +437,22 @@ static bool before_end(const struct mstate_group_order *o, int64_t r, int64_t at
     return !e || !e->n || at < e->from;
 }
 
+/* m where one run over the captures meets k (the earliest of the notes). */
+static void met_put(struct mstate_group_order *o, const struct conn_group_key *k, const struct first_met *m)
+{
+    struct first_met *old = g_hash_table_lookup(o->met, k);
+    if (!old) {
+        g_hash_table_insert(o->met, g_memdup2(k, sizeof *k), g_memdup2(m, sizeof *m));
+    } else if (m->run_first_ts < old->run_first_ts) {
+        *old = *m;
+    } else if (m->run_first_ts == old->run_first_ts) {
+        old->at = m->at < old->at ? m->at : old->at;
+        old->lru = m->lru < old->lru ? m->lru : old->lru;
+        old->end_first_ts = m->end_first_ts < old->end_first_ts ? m->end_first_ts : old->end_first_ts;
+        old->before_end |= m->before_end;
+    }
+}
+
 void mstate_group_order_note(struct analysis *a, const struct conn_group_key *k, int64_t run_first_ts,
                              int64_t at, int64_t first_ts)
 {
@@ -274,18 +460,43 @@ void mstate_group_order_note(struct analysis *a, const struct conn_group_key *k,
     if (!o)
         return;
     bool early = before_end(o, run_first_ts, at);
-    struct first_met m = { run_first_ts, at, lru_of(o, run_first_ts, at), early ? INT64_MAX : first_ts, early };
-    struct first_met *old = g_hash_table_lookup(o->met, k);
-    if (!old) {
-        g_hash_table_insert(o->met, g_memdup2(k, sizeof *k), g_memdup2(&m, sizeof m));
-    } else if (m.run_first_ts < old->run_first_ts) {
-        *old = m;
-    } else if (m.run_first_ts == old->run_first_ts) {
-        old->at = m.at < old->at ? m.at : old->at;
-        old->lru = m.lru < old->lru ? m.lru : old->lru;
-        old->end_first_ts = m.end_first_ts < old->end_first_ts ? m.end_first_ts : old->end_first_ts;
-        old->before_end |= m.before_end;
+    struct first_met m = { run_first_ts, at, lru_of(o, run_first_ts, at), early ? INT64_MAX : first_ts, early, false };
+    met_put(o, k, &m);
+}
+
+void mstate_group_order_restart(struct analysis *a, const struct conn_group_key *k, int64_t run, int64_t first_ts)
+{
+    struct first_met *m = a->group_order ? g_hash_table_lookup(a->group_order->met, k) : NULL;
+    /* met first in that run, only at its end: every connection of k it
+     * closed, this one among them, closed at its end */
+    if (m && m->run_first_ts == run && !m->before_end && first_ts < m->end_first_ts)
+        m->end_first_ts = first_ts;
+}
+
+bool mstate_group_order_unfold(struct analysis *a, const struct conn_group_key *k, const struct conn_summary *cs)
+{
+    struct mstate_group_order *o = a->group_order;
+    if (!o)
+        return false;
+    const struct conn_group *grp = conn_groups_find(a->groups, k);
+    struct first_met *m = g_hash_table_lookup(o->met, k);
+    if (!grp || grp->count != 1 || !m || m->gone) {
+        a->state_folded.conn_groups++;
+        return false;
     }
+    m->gone = true;
+    groups_past_unfolded(a, cs); /* no more a connection its run folded (groups_past_misplaced()) */
+    struct first_met at = *m;
+    at.gone = false;
+    if (!at.before_end)
+        at.end_first_ts = cs->first_ts; /* closed at its run's end: there by first packet */
+    conn_groups_add(a->groups, cs);
+    struct conn_group_key full;
+    conn_group_key_of(&full, cs, CONN_GROUP_FULL);
+    if (!conn_groups_has(a->groups, &full)) /* the wide table full: its order is the reports' (labelled) */
+        return true;
+    met_put(o, &full, &at);
+    return true;
 }
 
 void mstate_group_order_note_conn(struct analysis *a, const struct conn_summary *cs)
@@ -356,8 +567,17 @@ void mstate_group_order_free(struct analysis *a)
         return;
     g_hash_table_destroy(a->group_order->met);
     g_hash_table_destroy(a->group_order->ends);
+    if (a->group_order->moves)
+        g_array_free(a->group_order->moves, TRUE);
     g_free(a->group_order);
     a->group_order = NULL;
+}
+
+bool mstate_group_order_closed_early(const struct analysis *a, const struct conn_summary *cs)
+{
+    const struct mstate_group_order *o = a->group_order;
+    return o && cs->order_at > 0 && g_hash_table_contains(o->ends, &cs->order_run) &&
+           before_end(o, cs->order_run, cs->order_at);
 }
 
 static bool popped_linger(const struct mstate_group_order *o, const struct conn_summary *cs)
@@ -371,12 +591,16 @@ void mstate_group_order_end(struct analysis *a)
     struct mstate_group_order *o = a->group_order;
     if (!o)
         return;
+    runs_popped(o); /* after the joins: the lingering connections later parts touched moved */
     struct conn_groups *wide = a->groups;
     uint32_t n = conn_groups_count(wide);
     GArray *r = g_array_sized_new(FALSE, FALSE, sizeof(struct ranked), n);
     for (uint32_t i = 0; i < n; i++) {
         const struct conn_group *grp = conn_groups_at(wide, i);
-        struct ranked x = place(o, g_hash_table_lookup(o->met, &grp->key));
+        const struct first_met *m = g_hash_table_lookup(o->met, &grp->key);
+        if (m && m->gone)
+            continue; /* its one connection is in its full group */
+        struct ranked x = place(o, m);
         x.grp = grp;
         x.i = i;
         g_array_append_val(r, x);

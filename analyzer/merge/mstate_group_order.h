@@ -38,10 +38,13 @@
  * put fewer than max_closed there, the run over them all ends only the
  * oldest (lingers + later - max_closed) of them before its end, by last
  * packet (an older smbscope ignores the three: the whole run's rule, its
- * SMB connections counted).  What is not followed: a connection
- * lingering at a part's end that takes a late ACK in the next part (the
- * run over both moves it behind that part's first closes: it keeps its
- * first part's number), and closes no list orders (idle after two hours,
+ * SMB connections counted).  A connection lingering at a part's end
+ * that takes a late ACK in the next part (a tail merge joins), or whose
+ * FINs fell one in each part, lingers in the list as that part's, by the
+ * tail's last packet (mstate_group_order_tail_joined(); the estimate is
+ * made after the joins).  What is not followed: a tail closed before its
+ * part's end ahead of closes it came after (its close keeps its run's
+ * number), and closes no list orders (idle after two hours,
  * a reused port, a full table) interleaved with lingering ones of an
  * earlier part; merged states and those of --jobs over several inputs
  * carry no numbers (their groups are noted in first-seen order, as
@@ -124,15 +127,40 @@ void mstate_group_order_run(struct analysis *a, struct jget *g, const struct jpa
                             int64_t run_first_ts, const struct mstate_cut *cut);
 /* The connections that run closed (its groups' and its edges). */
 void mstate_group_order_run_conns(struct analysis *a, int64_t run_first_ts, uint64_t conns);
-/* After every report, before the joins: which runs' lingering
- * connections the run over them all ends before its end. */
-void mstate_group_order_ready(struct analysis *a);
+/* A tail of run to_run (closed there at to_at) joined to a connection
+ * whose last part was run from_run (its close numbered from_at there):
+ * when it lingered after its FINs at that run's end (was_lingering), or
+ * the join shows its FIN each way, it lingers in the closed list of the
+ * run over them all as to_run's connection, by the tail's last packet
+ * (which ones that run ends before its end: mstate_group_order_end()). */
+void mstate_group_order_tail_joined(struct analysis *a, bool was_lingering, int64_t from_run, int64_t from_at,
+                                    int64_t to_run, int64_t to_at);
 /* cs, joined to a later part that ends it at close `at` of run `run`
  * (0: not numbered): it closes there. */
 void mstate_group_order_closes_at(struct conn_summary *cs, int64_t run, int64_t at);
+/* Whether cs's last part closed it before that run's end (its close
+ * numbered there): lingering after its FINs or not, the run over them all
+ * has ended it by then (its closed list only fuller). */
+bool mstate_group_order_closed_early(const struct analysis *a, const struct conn_summary *cs);
 /* A connection merge adds to the groups (a joined one): its whole key
  * noted at its close (cs->order_run/order_at; nothing when not known). */
 void mstate_group_order_note_conn(struct analysis *a, const struct conn_summary *cs);
+
+/* A connection of key k (the wide table's) that run `run` closed began at
+ * first_ts, before the start its group was noted with (a SYN sent again
+ * across a cut, mstate_syn_starts.h): when that run made k's group at its
+ * end, the run over them all closes it there by first packet, earlier. */
+void mstate_group_order_restart(struct analysis *a, const struct conn_group_key *k, int64_t run, int64_t first_ts);
+
+/* A joined connection cs (its facts whole, its first packet the joined
+ * one) its run folded into the wide table's group of key k (not at the
+ * full level): when that group is cs alone (a close merge knows the place
+ * of: the group's), the group gives way to cs at the full level, noted
+ * where the group was, so the capped table gives it the level the run
+ * over the parts gives it at its close; true then.  Else false, and cs is
+ * counted in stats.merged.state_folded.connection_groups (its level is its
+ * run's: the group's other connections cannot be told apart). */
+bool mstate_group_order_unfold(struct analysis *a, const struct conn_group_key *k, const struct conn_summary *cs);
 
 /* Before any report is folded: a->groups becomes the wide table. */
 void mstate_group_order_begin(struct analysis *a);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "distinct.h"
 #include "jget.h"
 #include "json.h"
 #include "mstate_group_order.h"
@@ -23,6 +24,12 @@ struct groups_past {
     uint64_t unkept;
     /* merge: every state's keys (struct past_key), in the order read */
     GArray *keys;
+    /* merge: the keyed hashes of the groups_past rows' keys of the state
+     * being folded (8 bytes a row: at most its rows, which a forged state
+     * may make a million), sorted when first asked */
+    GArray *state_rows;
+    bool state_sorted;
+    bool sorted; /* keys sorted by hash (groups_past_unfolded()) */
 };
 
 /* A combination's hash, the same in every process and build (merge reads
@@ -215,6 +222,8 @@ void groups_past_free(struct analysis *a)
         g_array_free(p->closes, TRUE);
     if (p->keys)
         g_array_free(p->keys, TRUE);
+    if (p->state_rows)
+        g_array_free(p->state_rows, TRUE);
     g_free(p->slots);
     g_free(p);
     a->groups_past = NULL;
@@ -330,6 +339,37 @@ void groups_past_fold_keys(struct jget *g, const struct jpath *p, struct analysi
     g_array_free(got, TRUE);
 }
 
+/* The first key of hash >= h in sorted keys. */
+static guint keys_from(const GArray *keys, uint32_t h)
+{
+    guint lo = 0, hi = keys->len;
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        if (g_array_index(keys, struct past_key, mid).hash < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void groups_past_unfolded(struct analysis *a, const struct conn_summary *cs)
+{
+    struct groups_past *m = a->groups_past;
+    if (!m || !m->keys || !m->keys->len)
+        return;
+    if (!m->sorted) { /* every state's keys are read: sorted once */
+        g_array_sort(m->keys, by_hash);
+        m->sorted = true;
+    }
+    uint32_t h = summary_hash(cs);
+    for (guint i = keys_from(m->keys, h); i < m->keys->len && g_array_index(m->keys, struct past_key, i).hash == h; i++)
+        if (g_array_index(m->keys, struct past_key, i).conns) {
+            g_array_index(m->keys, struct past_key, i).conns--;
+            return;
+        }
+}
+
 uint64_t groups_past_misplaced(struct analysis *a, const struct conn_groups *capped)
 {
     struct groups_past *m = a->groups_past;
@@ -343,17 +383,67 @@ uint64_t groups_past_misplaced(struct analysis *a, const struct conn_groups *cap
             if (grp->key.level != CONN_GROUP_FULL)
                 continue;
             uint32_t h = key_hash(&grp->key);
-            guint lo = 0, hi = m->keys->len; /* the first of hash >= h */
-            while (lo < hi) {
-                guint mid = lo + (hi - lo) / 2;
-                if (g_array_index(m->keys, struct past_key, mid).hash < h)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            for (; lo < m->keys->len && g_array_index(m->keys, struct past_key, lo).hash == h; lo++)
+            for (guint lo = keys_from(m->keys, h); lo < m->keys->len && g_array_index(m->keys, struct past_key, lo).hash == h; lo++)
                 n += g_array_index(m->keys, struct past_key, lo).conns;
         }
     }
     return n;
+}
+
+/* A key as a 64-bit hash keyed by the process's random number
+ * (distinct.h): the keys are the report's. */
+static uint64_t row_key_hash(const struct conn_group_key *k) { return distinct_hash(k, sizeof *k); }
+
+static gint by_u64(gconstpointer pa, gconstpointer pb)
+{
+    uint64_t x = *(const uint64_t *)pa, y = *(const uint64_t *)pb;
+    return (x > y) - (x < y);
+}
+
+void groups_past_row_read(struct analysis *a, const struct conn_group_key *k)
+{
+    if (!a->groups_past)
+        a->groups_past = g_new0(struct groups_past, 1);
+    struct groups_past *m = a->groups_past;
+    if (!m->state_rows)
+        m->state_rows = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    uint64_t h = row_key_hash(k);
+    g_array_append_val(m->state_rows, h);
+    m->state_sorted = false;
+}
+
+static bool state_has(struct groups_past *m, const struct conn_summary *cs, enum conn_group_level l)
+{
+    if (!m->state_sorted) {
+        g_array_sort(m->state_rows, by_u64);
+        m->state_sorted = true;
+    }
+    struct conn_group_key k;
+    conn_group_key_of(&k, cs, l);
+    uint64_t h = row_key_hash(&k);
+    guint lo = 0, hi = m->state_rows->len;
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        if (g_array_index(m->state_rows, uint64_t, mid) < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < m->state_rows->len && g_array_index(m->state_rows, uint64_t, lo) == h;
+}
+
+uint8_t groups_past_level(struct analysis *a, const struct conn_summary *cs, uint8_t level)
+{
+    struct groups_past *m = a->groups_past;
+    if (level <= CONN_GROUP_ANY_CLIENT || !m || !m->state_rows || !m->state_rows->len)
+        return level; /* the state's own groups hold it */
+    if (state_has(m, cs, CONN_GROUP_ANY_CLIENT))
+        return CONN_GROUP_ANY_CLIENT;
+    return state_has(m, cs, CONN_GROUP_ANY_HOST) ? CONN_GROUP_ANY_HOST : CONN_GROUP_OTHER;
+}
+
+void groups_past_state_done(struct analysis *a)
+{
+    if (a->groups_past && a->groups_past->state_rows)
+        g_array_set_size(a->groups_past->state_rows, 0);
 }

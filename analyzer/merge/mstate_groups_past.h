@@ -79,4 +79,20 @@ void groups_past_fold_keys(struct jget *g, const struct jpath *p, struct analysi
  * combination it holds at the full level, and those not listed. */
 uint64_t groups_past_misplaced(struct analysis *a, const struct conn_groups *capped);
 
+/* Merge, while one state is folded: a row of its groups_past.groups read
+ * (k: its key).  Then groups_past_level() says where merge holds one of
+ * that state's connections its run put at `level`: the state's groups
+ * without a server are read from groups_past in their place (by server:
+ * any-client, or any-host, other past its servers), so a row of
+ * state.syn_starts its run folded there is in those (mstate_syn_starts.c
+ * restarts the group merge holds it in).  groups_past_state_done() after
+ * the state. */
+void groups_past_row_read(struct analysis *a, const struct conn_group_key *k);
+/* Merge, before groups_past_misplaced(): cs, a connection a run folded,
+ * is placed as the run over the parts places it (mstate_group_order_unfold()):
+ * taken out of the listed combinations. */
+void groups_past_unfolded(struct analysis *a, const struct conn_summary *cs);
+uint8_t groups_past_level(struct analysis *a, const struct conn_summary *cs, uint8_t level);
+void groups_past_state_done(struct analysis *a);
+
 #endif

@@ -8,6 +8,8 @@
 #include "hash_mix.h"
 #include "mstate_detail.h"
 #include "mstate_edges.h"
+#include "mstate_group_order.h"
+#include "mstate_groups_past.h"
 #include "mstate_join_fin.h"
 #include "mstate_join_nbss.h"
 #include "mstate_join_syn.h"
@@ -29,6 +31,7 @@ struct syn_start {
     bool lowered[2];  /* merge: its host end folded without its start (mstate_fold_syn_starts) */
     bool joined;      /* merge: its SYN continued another part's syn flow */
     int64_t early_ts; /* then that flow's first packet */
+    int64_t run;      /* merge: its state's run (first packet; INT64_MIN: none), where its group was noted */
 };
 
 struct syn_starts {
@@ -395,11 +398,22 @@ static int64_t excl_of(struct jget *g, const struct jpath *ip, JsonArray *e, gui
     return v;
 }
 
-/* A state's row, its hosts' last starts noted (merge). */
-static void add_row(struct syn_starts *s, struct syn_start *r)
+/* Merge: a state's rows go to a, of that state's run. */
+struct row_to {
+    struct analysis *a;
+    int64_t run;
+};
+
+/* A state's row, its hosts' last starts noted (merge).  Its level is where
+ * merge holds its connection: the state's groups without a server are read
+ * from its groups_past (mstate_groups_past.h). */
+static void add_row(const struct row_to *to, struct syn_start *r)
 {
+    struct syn_starts *s = to->a->syn_starts;
     if (s->rows->len >= SYN_STARTS_MERGE_MAX)
         return; /* a bound for merge itself: not joined, its hosts folded as written */
+    r->level = groups_past_level(to->a, &r->cs, r->level);
+    r->run = to->run;
     for (int d = 0; d < 2; d++)
         r->lowered[d] = r->excl[d] != SS_NOT_LATEST;
     g_array_append_val(s->rows, *r);
@@ -426,7 +440,7 @@ static void row_more(void *ctx, const struct syn_row_rec *rec)
     add_row(ctx, &r);
 }
 
-void mstate_fold_syn_starts(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
+static void fold_rows(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
 {
     if (!json_object_has_member(st, "syn_starts"))
         return; /* written before they were carried, or none */
@@ -457,6 +471,10 @@ void mstate_fold_syn_starts(struct jget *g, const struct jpath *p, struct analys
     }
     if (!s->host_excl)
         s->host_excl = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, g_free);
+    struct jpath rp;
+    jpath_key(&rp, p, "run");
+    JsonObject *run = json_object_has_member(st, "run") ? jget_obj(g, p, st, "run") : NULL;
+    struct row_to to = { a, run ? jget_ts_or_none(g, &rp, run, "first_ts") : INT64_MIN };
     for (guint i = 0; arr && !g->failed && i < json_array_get_length(arr); i++) {
         jpath_index(&ip, &ap, i);
         JsonArray *e = jget_node_arr(json_array_get_element(arr, i));
@@ -477,9 +495,15 @@ void mstate_fold_syn_starts(struct jget *g, const struct jpath *p, struct analys
         mstate_edge_read(g, &cp, jget_node_arr(json_array_get_element(e, SR_CONN)), &r.cs);
         if (g->failed)
             return;
-        add_row(s, &r);
+        add_row(&to, &r);
     }
-    syn_rows_read(g, &sp, o, "rows_more", SYN_STARTS_MERGE_MAX, row_more, s); /* a merged state's: all it held */
+    syn_rows_read(g, &sp, o, "rows_more", SYN_STARTS_MERGE_MAX, row_more, &to); /* a merged state's: all it held */
+}
+
+void mstate_fold_syn_starts(struct jget *g, const struct jpath *p, struct analysis *a, JsonObject *st)
+{
+    fold_rows(g, p, a, st);
+    groups_past_state_done(a); /* its groups_past's rows were this state's */
 }
 
 bool syn_starts_host_fold(struct analysis *a, struct host_rec *rec, const struct smb_host *x)
@@ -832,13 +856,29 @@ static void reuse(struct analysis *a)
 static void restart(struct analysis *a, struct syn_start *r, const struct syn_flow *f)
 {
     struct conn_group_key k;
-    conn_group_key_of(&k, &r->cs, r->level < CONN_GROUP_OTHER ? (enum conn_group_level)r->level : CONN_GROUP_OTHER);
-    if (r->level >= CONN_GROUP_OTHER)
-        k.level = CONN_GROUP_OTHER;
+    /* the group merge holds it in: its level, or the first lower one the
+     * table holds (conn_groups_restart() looks the same way) */
+    for (int l = r->level < CONN_GROUP_OTHER ? r->level : CONN_GROUP_OTHER;; l++) {
+        conn_group_key_of(&k, &r->cs, (enum conn_group_level)l);
+        if (l == CONN_GROUP_OTHER || conn_groups_has(a->groups, &k))
+            break;
+    }
+    uint64_t more = f->packets[0] + f->packets[1];
+    if (k.level != CONN_GROUP_FULL) {
+        /* its run folded it: the run over the parts may give it both
+         * addresses (begun earlier, it may close earlier there) */
+        struct conn_summary whole = r->cs;
+        whole.first_ts = f->first_ts;
+        whole.packets += more;
+        if (mstate_group_order_unfold(a, &k, &whole))
+            goto detail;
+    }
+    /* one run over the parts closes it where its part did, begun earlier */
+    mstate_group_order_restart(a, &k, r->run, f->first_ts);
     const struct conn_group_example was = { r->cs.client,        r->cs.server,   r->cs.client_port, r->cs.server_port,
                                             r->cs.ntlm_sessions, r->cs.first_ts, r->cs.last_ts,     r->cs.packets };
-    uint64_t more = f->packets[0] + f->packets[1];
     conn_groups_restart(a->groups, &k, &was, f->first_ts, more);
+detail:;
     /* the client of the row is f's initiator (same_ends: the SYN's sender) */
     bool fwd = mstate_same_end(&f->addr[0], f->port[0], &r->cs.client, r->cs.client_port);
     mstate_detail_restart(a, &r->cs, f->first_ts, f->packets[fwd ? 0 : 1], f->packets[fwd ? 1 : 0]);

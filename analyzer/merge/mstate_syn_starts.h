@@ -34,7 +34,9 @@
  * again (a row of a SYN, a syn flow, an edge seen from its start) ends
  * "reused".  After the syn flows join, a syn flow open at its end continued
  * by a row's SYN of its ISN is that row's connection: its group (first seen,
- * packets, the example), its SMB hosts (first seen; last seen when the row is
+ * packets, the example; the group merge holds it in, groups_past_level(),
+ * placed among the closes by its joined start, and one its run folded alone
+ * at the full level: mstate_group_order_unfold()), its SMB hosts (first seen; last seen when the row is
  * the host's latest: merge folded the host without it and raises it again
  * with the joined start), its connections[] entry, one TCP connection less.
  * A syn flow a later part's rows end too early to rule out (its "until"

@@ -349,6 +349,8 @@ static bool join_one(struct analysis *a, struct conn_summary *cur, int64_t befor
         cur->bytes += by[0] + by[1];
         mstate_frame_tail(a, cur, t->framed[best_swapped ? 1 : 0], t->framed[best_swapped ? 0 : 1]);
     }
+    if (lingering || strcmp(cur->close_reason, "fin") == 0) /* in the closed list: the tail's run's (mstate_group_order.h) */
+        mstate_group_order_tail_joined(a, lingering, was.order_run, was.order_at, t->order_run, t->order_at);
     mstate_group_order_closes_at(cur, t->order_run, t->order_at); /* where the tail's run closed the tail */
     /* what one run over the parts finds at its end (the FINs acknowledged:
      * no edge): the tail's own were, or the tail ends one that has now

@@ -430,6 +430,13 @@ void conn_groups_ahead(const struct conn_groups *g, const struct conn_summary *c
     }
 }
 
+const struct conn_group *conn_groups_find(const struct conn_groups *g, const struct conn_group_key *k)
+{
+    if (k->level == CONN_GROUP_OTHER)
+        return g->other;
+    return index_find(g, k, key_hash(g, k, rest_hash(g, k)));
+}
+
 void conn_groups_add_ahead(struct conn_groups *g, const struct conn_summary *cs, const struct conn_groups_ahead *ah)
 {
     struct conn_group one;

@@ -125,6 +125,8 @@ void conn_groups_admit_past_cap(struct conn_groups *g,
 bool conn_groups_level_full(const struct conn_groups *g, enum conn_group_level l);
 /* Whether a key (at its level) has a group. */
 bool conn_groups_has(const struct conn_groups *g, const struct conn_group_key *k);
+/* The group of a key (at its level), or NULL. */
+const struct conn_group *conn_groups_find(const struct conn_groups *g, const struct conn_group_key *k);
 /* smbscope merge (analyzer/merge/mstate_syn_starts.h): a connection of the
  * group of key k (at k's level or the first lower one holding a group)
  * began at first_ts with packets more than counted: its example `was`

@@ -553,6 +553,69 @@ def groups_linger_partial(smbscope, samples, tmp):
                "exit %d, %r" % (rc, err.strip()))
 
 
+def groups_linger_touched(smbscope, samples, tmp):
+    """Connection groups past their cap, parts' closed lists past
+    max_closed (1,024) together: one run over the parts ends the oldest
+    connections lingering after their FINs there by last packet, and a
+    connection lingering at a part's end whose last ACK the next part holds
+    (a tail), or whose FINs fell one in each part, is the next part's in
+    that order (flow.c: each packet moves its connection to the list's
+    tail; mstate_group_order.c runs_popped()).  1,900 connections, 600 open
+    at once, cut with editcap -c into 3 and 5 parts under
+    --max-connection-groups 300 (main: other servers keep their
+    any-client groups, 14 connections more there in 5 parts).  Then 1,200
+    connections at 600 a second cut 0.1 s in: the later part's run ends the
+    connections the cut left open early (its closed list past max_closed),
+    which merge kept lingering to the end of them all (main: other groups
+    with both addresses, at the cap and at 1,024).  Each merge, in either
+    argument order and merged in two steps, is the run over the parts."""
+    import json
+    from merge_check import first_diff, normal
+    d = tempfile.mkdtemp(dir=tmp)
+    gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "gen_capture.py")
+
+    def check(name, parts, cap):
+        reports = []
+        for i, part in enumerate(parts):
+            reports.append(part + ".json")
+            with open(reports[-1], "wb") as fh:
+                fh.write(run([smbscope, "-q", "-T", "json"] + cap + [part])[1])
+        rc_j, joint, _ = run([smbscope, "-q", "-T", "json"] + cap + parts)
+        jdoc = json.loads(joint)
+        expect(name + ": the run is past the cap (test meaningful)", jdoc["connection_groups_summary"].get("cap_hit"))
+        step = reports[0] + ".step.json"
+        with open(step, "wb") as fh:
+            fh.write(run([smbscope, "merge", "-T", "json"] + cap + reports[:2])[1])
+        for label, args in (("", reports), (", reports in reverse", reports[::-1]),
+                            (", merged in two steps", [step] + reports[2:])):
+            if len(args) < 2 and label:
+                continue
+            rc, out, err = run([smbscope, "merge", "-T", "json"] + cap + args)
+            diff = "merge failed: " + err.strip() if rc == 2 else first_diff(normal(json.loads(out)), normal(jdoc))
+            expect(name + label + ": the merge is the run over them", diff is None and rc == rc_j,
+                   diff or "exit %d != %d" % (rc, rc_j))
+
+    whole = os.path.join(d, "m1900.pcap")
+    subprocess.run([sys.executable, gen, "--samples", samples, "--many", "1900", "--overlap", "600", whole],
+                   check=True, stdout=subprocess.DEVNULL)
+    for every in (6334, 3800):
+        parts, _ = cut_reports(smbscope, whole, every, [], d)
+        check("1,900 connections, 600 open at once, cut every %d packets into %d parts, --max-connection-groups 300" % (
+            every, len(parts)), parts, ["--max-connection-groups", "300"])
+    import tcp_cuts
+    rate = os.path.join(d, "m1200.pcap")
+    subprocess.run([sys.executable, gen, "--samples", samples, "--many", "1200", "--rate", "600", rate], check=True,
+                   stdout=subprocess.DEVNULL)
+    hdr, recs = tcp_cuts.read(rate)
+    k = next(i for i, r in enumerate(recs) if r[0] >= recs[0][0] + 100000)
+    parts = [os.path.join(d, "r0.pcap"), os.path.join(d, "r1.pcap")]
+    tcp_cuts.write(parts[0], hdr, recs[:k])
+    tcp_cuts.write(parts[1], hdr, recs[k:])
+    for groups in ("300", "1024"):
+        check("1,200 connections at 600 a second cut 0.1 s in, --max-connection-groups " + groups, parts,
+              ["--max-connection-groups", groups])
+
+
 def sensor_reports(smbscope, capture, d, n, args=(), name="sensor"):
     """The reports of n other sensors' captures of capture (merge_check's
     sensor_copy(): the same connections at the same times, distinct parts):
@@ -861,6 +924,7 @@ def main():
         groups_past_fold(smbscope, a.samples, tmp)
         spans(smbscope, a.samples, tmp)
         groups_linger_partial(smbscope, a.samples, tmp)
+        groups_linger_touched(smbscope, a.samples, tmp)
         if a.degenerate:
             caps = []
         for cap in caps:

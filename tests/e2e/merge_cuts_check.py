@@ -528,6 +528,48 @@ def syn_past_rows(smbscope, samples, tmp):
     opts = ["--max-connection-groups", "5000"]  # the groups' order under the cap aside
     diff = compare(smbscope, parts, d, opts)
     late = mc.json.loads(open(parts[1] + ".json", "rb").read())
+    # Past the cap the joined connection's group is the one merge holds it
+    # in, admitted where the run over the parts admits it: at the default
+    # cap (1,024) the later part's run kept it whole, but it closes at the
+    # end, where the run over the parts closes its connections in the order
+    # it opened them (the joined one first: its first SYN in the earlier
+    # part; main: by the retransmitted SYN, a group with both addresses
+    # more and one fewer); at 200 the later part's run folded it without
+    # its server, which merge reads from groups_past.groups by server
+    # (main: the group not restarted, its first_seen the retransmission's).
+    for cap in ("1024", "200"):
+        pd = os.path.join(d, "cap" + cap)
+        os.mkdir(pd)
+        capped = [os.path.join(pd, os.path.basename(p)) for p in parts]
+        for src, dst in zip(parts, capped):
+            os.link(src, dst)
+        got = compare(smbscope, capped, pd, ["--max-connection-groups", cap])
+        st = mc.json.loads(open(capped[1] + ".json", "rb").read())
+        mc.expect("a SYN sent again past the later part's first 256 rows, --max-connection-groups %s: the later part "
+                  "is past the cap (test meaningful)" % cap, cap == "1024" or
+                  st["connection_groups_summary"]["cap_hit"], str(st["connection_groups_summary"]))
+        mc.expect("a SYN sent again past the later part's first 256 rows, --max-connection-groups %s: the merge is "
+                  "the run over the parts" % cap, got is None, got or "")
+    # The first SYN 0.1 s in, the cut after it: the later part's run folded
+    # the connection the retransmission opened (its 1,025th) into a group of
+    # its own without the client, where the run over the parts, which closes
+    # it at its end in the order of first packets, keeps both addresses:
+    # that group gives way to the connection whole (main: a group with both
+    # addresses more and one fewer).  --connections all: the later part's
+    # run details its first 250 connections to close, not this one
+    # (connections[] is not what this checks).
+    early = many[0][0] + 100000
+    recs = sorted(many + [[t + early - one[0][0], o, f] for t, o, f in one], key=lambda r: r[0])
+    k = next(i for i, r in enumerate(recs) if r[0] == early) + 1
+    pd = os.path.join(d, "early")
+    os.mkdir(pd)
+    cut2 = [os.path.join(pd, "p0.pcap"), os.path.join(pd, "p1.pcap")]
+    tcp_cuts.write(cut2[0], hdr, recs[:k])
+    tcp_cuts.write(cut2[1], hdr, recs[k:])
+    for cap in ("1024", "300"):
+        got = compare(smbscope, cut2, pd, ["--max-connection-groups", cap, "--connections", "all"])
+        mc.expect("a SYN sent again 0.1 s into a part past the cap, the later part's run folded its connection, "
+                  "--max-connection-groups %s: the merge is the run over the parts" % cap, got is None, got or "")
     ss = late["merge_state"]["state"].get("syn_starts", {})
     meaningful = len(ss.get("rows", [])) == 256 and 0 <= ss.get("until", -1) < first + 1000000 and \
         ss.get("rows_more", {}).get("n", 0) > 0
