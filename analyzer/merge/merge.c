@@ -1031,7 +1031,7 @@ static void detail_trim_end(struct analysis *a, struct detail_trim *t)
 
 int merge_main(const struct config *given)
 {
-    char err[1024];
+    char err[3072]; /* two inputs described and what to do (part_overlap.c) */
     struct config merged_cfg = *given; /* its report can be merged again */
     merged_cfg.merge_state = true;
     const struct config *cfg = &merged_cfg;

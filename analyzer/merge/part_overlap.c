@@ -86,6 +86,35 @@ static void describe(char *buf, size_t len, const struct input_info *in)
              fmt_time(in->first_ts, t0), fmt_time(in->last_ts, t1));
 }
 
+/* What the two inputs' shared records are and what to do.  When their
+ * times meet in one microsecond only (one ends where the other starts),
+ * every record they share is of that microsecond: the mark of a capture
+ * holding each packet twice at the same microsecond (a SPAN port) cut
+ * between a packet's two copies (review F6), as much as of cuts that
+ * overlap by a record; the sketch cannot tell them apart, and merged
+ * neither equals the joint run (the later part reads the second copy as
+ * new data, the joint run as a retransmission: 64 of 80 such cuts of a
+ * SPAN copy of a sample differed, tests/bench/RESULTS.md), so both are
+ * refused and the message says how to cut such a capture. */
+static void meeting_point(char *buf, size_t len, const struct input_info *x, const struct input_info *y)
+{
+    int64_t lo = x->first_ts > y->first_ts ? x->first_ts : y->first_ts;
+    int64_t hi = x->last_ts < y->last_ts ? x->last_ts : y->last_ts;
+    char t[FMT_TIME_LEN];
+    if (lo != hi) {
+        snprintf(buf, len, "cuts of one capture that overlap, merged they would count the packets they share twice "
+                           "(merge the reports of parts that do not overlap)");
+        return;
+    }
+    snprintf(buf, len,
+             "every record they share is of %s, the one microsecond where one part ends and the other starts: a "
+             "capture holding each packet twice (a SPAN port) cut between a packet's two copies, or cuts "
+             "overlapping by that microsecond; merged they would count those packets twice (the later part reads a "
+             "second copy as new data, one run as a retransmission): remove the duplicates before cutting "
+             "(editcap -D), or cut by time (editcap -i keeps a microsecond's records together)",
+             fmt_time(lo, t));
+}
+
 /* Which pair is named: the one whose later input comes first (the first
  * report that repeats records), then its earlier input; a sketch holds a
  * hash once, so the inputs holding one hash are distinct, and of them the
@@ -127,14 +156,13 @@ bool overlap_check_done(struct overlap_check *c, const struct analysis *a, char 
     const struct input_info *x = g_ptr_array_index(a->inputs, best_i), *y = g_ptr_array_index(a->inputs, best_j);
     uint64_t shared = shared_of(&x->overlap, &y->overlap);
     int rx = g_array_index(c->report, int, best_i), ry = g_array_index(c->report, int, best_j);
-    char dx[1024], dy[1024];
+    char dx[1024], dy[1024], why[1024];
     describe(dx, sizeof dx, x);
     describe(dy, sizeof dy, y);
-    snprintf(err, errlen,
-             "capture parts overlap: %s shares %" G_GUINT64_FORMAT " sampled record%s with %s%s%s: cuts of one capture "
-             "that overlap, merged they would count the packets they share twice (merge the reports of parts that "
-             "do not overlap)",
-             dy, shared, shared == 1 ? "" : "s", dx, rx == ry ? ", both in this report" : " in ", rx == ry ? "" : name_of(paths[rx]));
+    meeting_point(why, sizeof why, x, y);
+    snprintf(err, errlen, "capture parts overlap: %s shares %" G_GUINT64_FORMAT " sampled record%s with %s%s%s: %s",
+             dy, shared, shared == 1 ? "" : "s", dx, rx == ry ? ", both in this report" : " in ",
+             rx == ry ? "" : name_of(paths[rx]), why);
     *report = ry;
     return false;
 }

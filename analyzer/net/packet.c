@@ -453,8 +453,11 @@ enum packet_status packet_decode_next(const struct capture_record *rec, struct i
                                       struct packet *out)
 {
     uint32_t at = out->link_next, mesh = out->link_mesh;
+    bool reasm = out->link_reasm;
     record_fields(rec, out);
     out->link_mesh = mesh & 3u;
+    if (reasm)
+        return pkt_link_amsdu_reasm_next(out, at, frags);
     struct wire w = wire_make(rec->data, rec->caplen);
     if (!at || !wire_skip(&w, at))
         return PKT_TRUNCATED;

@@ -102,8 +102,11 @@ struct packet {
      * next subframe starts in the record (packet_decode_next()), 0 when
      * this packet was the frame's last; link_mesh: how its subframes are
      * laid out (packet_link.c: an 802.11s mesh A-MSDU's carry a Mesh
-     * Control each).  In the struct's tail padding. */
-    uint32_t link_next : 30;
+     * Control each); link_reasm: the A-MSDU was put together from 802.11
+     * fragments, link_next is in that MSDU (wlan_defrag_last()), not in
+     * the record.  In the struct's tail padding. */
+    uint32_t link_next : 29;
+    uint32_t link_reasm : 1;
     uint32_t link_mesh : 2;
 };
 

@@ -110,7 +110,7 @@ static enum packet_status amsdu_subframe(struct packet *pkt, struct wire *w, uin
     }
     size_t next = start + ((AMSDU_SUBFRAME_HEADER + mc + len + 3) & ~(size_t)3);
     uint64_t sent = w->len + uncaptured;
-    if (next < sent && sent - next > AMSDU_SUBFRAME_HEADER && next < (1u << 30)) {
+    if (next < sent && sent - next > AMSDU_SUBFRAME_HEADER && next < (1u << 29)) { /* link_next's width */
         pkt->link_next = (uint32_t)next;
         pkt->link_mesh = (uint32_t)form;
     }
@@ -162,14 +162,34 @@ static enum packet_status wlan_fragment(struct packet *pkt, struct wire *w, cons
     struct wire whole = wire_make(msdu, len);
     if (!amsdu)
         return mesh_msdu(pkt, &whole, mesh, frags);
-    /* A-MSDUs are not fragmented (802.11-2016 10.2.7, but on DMG): its
-     * first subframe is read; more would be in a buffer the next call
-     * does not reach, a loss said rather than a packet passed over */
+    /* A fragmented A-MSDU (802.11's fragmentation partitions "an MSDU, an
+     * A-MSDU or an MMPDU", text of 802.11n; DMG STAs send them, and HE
+     * STAs' dynamic fragmentation, 802.11ax 26.3): each subframe a packet,
+     * as tshark 4.0 dissects the reassembled A-MSDU; the next ones read
+     * from the reassembly's buffer (pkt->link_reasm).  Review: only the
+     * first was read, the others one unsupported_link loss. */
     enum packet_status st = amsdu_subframe(pkt, &whole, 0, mesh ? amsdu_mesh_form(&whole, 0) : AMSDU_PLAIN, frags);
-    if (pkt->link_next) {
-        pkt->link_next = 0;
+    pkt->link_reasm = pkt->link_next != 0;
+    return st;
+}
+
+enum packet_status pkt_link_amsdu_reasm_next(struct packet *pkt, uint32_t at, struct ipfrag_table *frags)
+{
+    const uint8_t *msdu;
+    uint32_t len;
+    int form = (int)pkt->link_mesh;
+    pkt->link_mesh = AMSDU_PLAIN;
+    pkt->ip_fragment = pkt->ip_reassembled = true;
+    /* the buffer is gone only if a fragment was offered between the
+     * subframes (nothing does: 802.11 is not carried inside a subframe's
+     * packet): a loss said, never a packet passed over */
+    if (!frags || !wlan_defrag_last(ipfrag_wlan(frags), &msdu, &len))
         return PKT_UNSUPPORTED_LINK;
-    }
+    struct wire whole = wire_make(msdu, len);
+    if (!wire_skip(&whole, at))
+        return PKT_TRUNCATED;
+    enum packet_status st = amsdu_subframe(pkt, &whole, 0, form, frags);
+    pkt->link_reasm = pkt->link_next != 0;
     return st;
 }
 

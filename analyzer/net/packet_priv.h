@@ -194,6 +194,9 @@ enum packet_status pkt_link_by_dlt(int dlt, struct packet *pkt, struct wire *w, 
 enum packet_status pkt_link_wlan(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
 /* the A-MSDU subframe at w (w over the whole record, at pkt->link_next) */
 enum packet_status pkt_link_amsdu_next(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
+/* the A-MSDU subframe at offset at of the MSDU the 802.11 reassembly
+ * completed last (pkt->link_reasm) */
+enum packet_status pkt_link_amsdu_reasm_next(struct packet *pkt, uint32_t at, struct ipfrag_table *frags);
 enum packet_status pkt_link_radiotap(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
 enum packet_status pkt_link_ppi(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
 enum packet_status pkt_link_ppp(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);

@@ -38,6 +38,8 @@ struct wlan_defrag {
     struct wlan_slot slots[WLAN_DEFRAG_SLOTS];
     struct wlan_done done[WLAN_DEFRAG_SLOTS]; /* a ring, the oldest written over */
     unsigned done_next;
+    const uint8_t *last; /* wlan_defrag_last(): NULL once another fragment came */
+    uint32_t last_len;
 };
 
 struct wlan_defrag *wlan_defrag_new(struct ipfrag_stats *st, int64_t timeout_us)
@@ -157,6 +159,7 @@ enum ipfrag_result wlan_defrag_add(struct wlan_defrag *d, const struct wlan_frag
                                    uint32_t *out_len)
 {
     d->st->fragments++;
+    d->last = NULL;
     wlan_defrag_expire(d, ts_us);
     struct wlan_slot *s = slot_find(d, key);
     if ((s && frag < s->next) || (!s && retry && done_repeat(d, key, frag, ts_us))) { /* a retransmission */
@@ -181,7 +184,16 @@ enum ipfrag_result wlan_defrag_add(struct wlan_defrag *d, const struct wlan_frag
     slot_end(d, s, NULL);
     d->done[d->done_next++ % WLAN_DEFRAG_SLOTS] = (struct wlan_done){ s->key, true, frag, ts_us };
     d->st->reassembled++;
-    *out = s->buf;
-    *out_len = s->len;
+    *out = d->last = s->buf;
+    *out_len = d->last_len = s->len;
     return IPFRAG_COMPLETE;
+}
+
+bool wlan_defrag_last(const struct wlan_defrag *d, const uint8_t **out, uint32_t *out_len)
+{
+    if (!d || !d->last)
+        return false;
+    *out = d->last;
+    *out_len = d->last_len;
+    return true;
 }

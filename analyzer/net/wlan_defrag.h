@@ -44,6 +44,12 @@ enum ipfrag_result wlan_defrag_add(struct wlan_defrag *d, const struct wlan_frag
                                    bool retry, const uint8_t *data, uint32_t len, int64_t ts_us, const uint8_t **out,
                                    uint32_t *out_len);
 
+/* The MSDU the last wlan_defrag_add() completed, while no fragment was
+ * offered since: an A-MSDU's subframes after the first are read from it
+ * (packet_decode_next()) after the first one's packet was fed.  False
+ * when another call came between (its buffer may hold another MSDU). */
+bool wlan_defrag_last(const struct wlan_defrag *d, const uint8_t **out, uint32_t *out_len);
+
 /* MSDUs older than the timeout at now_us (INT64_MAX: every one left)
  * dropped and counted as timed out. */
 void wlan_defrag_expire(struct wlan_defrag *d, int64_t now_us);

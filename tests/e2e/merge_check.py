@@ -37,7 +37,10 @@ Checked over samples/*.pcap (X.pcap.gz is the same traffic as X.pcap):
     cut of the middle; also inside a merged report and between a run's
     own inputs): exit 2 naming both and the sampled records they share;
     cuts next to each other, another sensor's copy of an overlapping cut,
-    a report without the sketch merge; forged sketches are refused.
+    a report without the sketch merge; forged sketches are refused; a SPAN
+    capture (each packet twice) cut between a packet's two copies is
+    refused with what to do (editcap -D, editcap -i), and cut between two
+    packets, by time or after editcap -D it merges to the joint run.
 
 Equal means: the JSON reports are the same with merge_state removed, apart
 from the counters a run cannot add up from parts (documented in README.md):
@@ -939,6 +942,66 @@ def overlaps(smbscope, reports, samples, tmp):
                for k, f in ((1, "g1-7000.pcap"), (2, "g3000-.pcap"))]
     accepted("another sensor's copies of two overlapping cuts, with those cuts", [h1, sensors[1]])
     accepted("two sensors' copies of one capture's cuts that overlap, each with the other's cut", sensors + [o1])
+    span_cuts(smbscope, mixed, tmp, cut, refused)
+
+
+def span_copy(src, dst):
+    """A capture holding each packet twice at the same microsecond, as a
+    SPAN port mirroring both directions of a bridged frame gives it."""
+    d = open(src, "rb").read()
+    out, off = [d[:24]], 24
+    while off + 16 <= len(d):
+        cl = struct.unpack("<I", d[off + 8:off + 12])[0]
+        out += [d[off:off + 16 + cl]] * 2
+        off += 16 + cl
+    with open(dst, "wb") as f:
+        f.write(b"".join(out))
+
+
+def span_cuts(smbscope, mixed, tmp, cut, refused):
+    """Review F6: cuts of a SPAN capture between a packet's two copies share
+    that packet (the earlier part's last record is the later part's first):
+    still refused, merged they do not equal the joint run (the later part
+    reads the second copy as new data, the joint run as a retransmission: 64
+    of the 80 such cuts of this capture gave another report), but the
+    message says what happened and what to do (main: "cuts of one capture
+    that overlap").  What it says to do works: cut between two packets, by
+    time (editcap -i), or after editcap -D, the parts merge to the joint
+    run; a real overlap (times shared) keeps the plain message."""
+    span = os.path.join(tmp, "span.pcap")
+    span_copy(mixed, span)
+    p1, p2 = cut(span, "span1-41", "1-41"), cut(span, "span42-", "42-1000")
+    refused("two cuts of a SPAN capture between a packet's two copies (1-41, 42-160)", [p1, p2], 1)
+    rc, _, err = run([smbscope, "merge", "-T", "json", p1, p2])
+    expect("the refusal of a cut between a packet's two copies says how to cut such a capture",
+           rc == 2 and "the one microsecond where one part ends and the other starts" in err and "SPAN" in err and
+           "editcap -D" in err and "editcap -i" in err, err.strip()[:700])
+    a, b = cut(mixed, "s1-30", "1-30"), cut(mixed, "s20-60", "20-60")
+    rc, _, err = run([smbscope, "merge", "-T", "json", a, b])
+    expect("a real overlap (the parts share times) keeps the plain message", rc == 2 and "editcap -D" not in err and
+           "cuts of one capture that overlap" in err, err.strip()[:500])
+    d = os.path.join(tmp, "span-between-packets")
+    os.mkdir(d)
+    parts = [os.path.join(d, "part-1.pcap"), os.path.join(d, "part-2.pcap")]
+    for part, rng in zip(parts, ("1-42", "43-1000")):  # after the second copy of the 21st packet
+        subprocess.run(["editcap", "-r", span, part, rng], check=True, stdout=subprocess.DEVNULL)
+    compare("a SPAN capture cut between two packets: merge equals the joint run", smbscope, Reports(smbscope, d),
+            parts)
+    d = os.path.join(tmp, "span-by-time")
+    os.mkdir(d)
+    subprocess.run(["editcap", "-i", "0.01", span, os.path.join(d, "part.pcap")], check=True, stdout=subprocess.DEVNULL)
+    parts = sorted(glob.glob(os.path.join(d, "part_*.pcap")))
+    compare("a SPAN capture cut by time (editcap -i 0.01, %d parts): merge equals the joint run" % len(parts),
+            smbscope, Reports(smbscope, d), parts)
+    d = os.path.join(tmp, "span-dedup")
+    os.mkdir(d)
+    dedup = os.path.join(tmp, "span-D.pcap")
+    subprocess.run(["editcap", "-D", "5", span, dedup], check=True, capture_output=True)
+    parts = [os.path.join(d, "part-1.pcap"), os.path.join(d, "part-2.pcap")]
+    for part, rng in zip(parts, ("1-41", "42-1000")):  # the same cut, on the copy without duplicates
+        subprocess.run(["editcap", "-r", dedup, part, rng], check=True, stdout=subprocess.DEVNULL)
+    compare("a SPAN capture without its duplicates (editcap -D) cut at the same place: merge equals the joint run",
+            smbscope, Reports(smbscope, d), parts)
 
 
 def sampled_records(doc):

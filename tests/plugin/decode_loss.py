@@ -18,7 +18,8 @@ them (tests/e2e/rdma_samples_check.py, tests/e2e/quic_loss_check.py):
                  beyond the frame: no loss
   link types     samples/nbt139-nt1.pcap on 802.11 (a pcap; a radiotap
                  pcapng with beacons; A-MSDUs of up to three subframes,
-                 bare and behind radiotap; every MSDU in three fragments)
+                 bare and behind radiotap; every MSDU in three fragments;
+                 A-MSDUs of up to three subframes sent in fragments)
                  and in NULL-encrypted ESP: no loss, both FAIL
                  (tests/e2e/encap_link_check.py makes them); wlan-frag-gap:
                  one MSDU's middle fragment not captured, one
@@ -108,7 +109,7 @@ def damaged_copies(samples, tmp):
     import encap_link_check as link
     nbt = os.path.join(samples, "nbt139-nt1.pcap")
     for mode in ("wlan-qos", "esp-null", "esp-natt", "wlan-protected", "esp-encrypted", "esp-natt-encrypted",
-                 "wlan-amsdu3", "radiotap-amsdu3", "wlan-frag", "wlan-frag-gap"):
+                 "wlan-amsdu3", "radiotap-amsdu3", "wlan-frag", "wlan-frag-gap", "wlan-frag-amsdu3"):
         link.rewrite(nbt, os.path.join(tmp, mode + ".pcap"), mode)
         cases.append((mode, os.path.join(tmp, mode + ".pcap"), None))
     # NULL ESP of every next header but those of the protocols the command
