@@ -43,6 +43,19 @@ bool mstate_join_tail(struct analysis *a, struct conn_summary *cur);
  * the next part of cur's connection: the tails between are cur's first). */
 bool mstate_join_tail_before(struct analysis *a, struct conn_summary *cur, int64_t before);
 
+/* The tails of the ends x:xp, y:yp (either order), in the array's order:
+ * their slots (mstate_ends_ix.h), NULL or empty when none.  The joins
+ * looked for them walking every tail for each edge and syn flow; a->tails
+ * is indexed once (again when something else changed it), and a tail
+ * taken goes by mstate_tail_remove(), which keeps the index.  Valid until
+ * a tail of those ends is removed. */
+const GArray *mstate_tails_of(struct analysis *a, const struct ip_addr *x, uint16_t xp, const struct ip_addr *y,
+                              uint16_t yp);
+/* The tail of a slot mstate_tails_of() gave: its place in a->tails. */
+guint mstate_tail_place(const struct analysis *a, guint slot);
+/* That tail removed from a->tails (the order of the rest kept). */
+void mstate_tail_remove(struct analysis *a, guint slot);
+
 /* cs is a connection kept for its linger (fin_linger_note) that still
  * lingered at `end`, the end of the inputs merged so far (their last packet within
  * the linger of its own): a merge keeps it an edge, as a run would, so
