@@ -1,6 +1,7 @@
 /* mstate_leaves.c - see mstate_leaves.h. */
 #include "mstate_leaves.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ struct leaf_ref {
 
 struct mstate_leaves {
     GArray *refs; /* struct leaf_ref: {"state":...,"connections":[...]} packed (canonical) */
-    FILE *spool;  /* NULL until the first leaf, or when none could be made */
+    int spool;    /* -1 until the first leaf, or when none could be made */
     bool no_spool;
     uint64_t spooled; /* bytes written to it */
     uint64_t bytes;
@@ -48,6 +49,7 @@ static struct mstate_leaves *leaves_of(struct analysis *a)
     if (!a->merge_leaves) {
         a->merge_leaves = g_new0(struct mstate_leaves, 1);
         a->merge_leaves->refs = g_array_new(FALSE, TRUE, sizeof(struct leaf_ref));
+        a->merge_leaves->spool = -1;
     }
     return a->merge_leaves;
 }
@@ -57,24 +59,40 @@ static void refs_clear(struct mstate_leaves *l)
     for (guint i = 0; i < l->refs->len; i++)
         free(g_array_index(l->refs, struct leaf_ref, i).text);
     g_array_set_size(l->refs, 0);
-    if (l->spool) { /* nothing of it is written now: its disk back */
-        fclose(l->spool);
-        l->spool = NULL;
+    if (l->spool >= 0) { /* nothing of it is written now: its disk back */
+        close(l->spool);
+        l->spool = -1;
     }
     l->spooled = 0;
+}
+
+/* A file in $TMPDIR (else /tmp) without a name: gone with the process
+ * however it ends.  -1 when none can be made. */
+static int spool_open(void)
+{
+    const char *dir = g_get_tmp_dir();
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) { /* a file system without O_TMPFILE: named a moment */
+        char *path = g_build_filename(dir, "smbscope-merge-XXXXXX", NULL);
+        fd = g_mkstemp_full(path, O_RDWR | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            unlink(path);
+        g_free(path);
+    }
+    return fd;
 }
 
 /* text (n bytes) appended to the spool: its place there, false when it
  * could not be (the caller keeps it in memory). */
 static bool spool_put(struct mstate_leaves *l, const char *text, size_t n, uint64_t *off)
 {
-    if (!l->spool && !l->no_spool) {
-        l->spool = tmpfile(); /* unlinked: gone with the process */
-        l->no_spool = !l->spool;
+    if (l->spool < 0 && !l->no_spool) {
+        l->spool = spool_open();
+        l->no_spool = l->spool < 0;
     }
-    if (!l->spool)
+    if (l->spool < 0)
         return false;
-    int fd = fileno(l->spool);
+    int fd = l->spool;
     for (size_t done = 0; done < n;) {
         ssize_t w = pwrite(fd, text + done, n - done, (off_t)(l->spooled + done));
         if (w <= 0)
@@ -96,7 +114,7 @@ static void leaf_read(const struct mstate_leaves *l, const struct leaf_ref *r, s
         return;
     }
     for (size_t done = 0; done < n;) {
-        ssize_t got = pread(fileno(l->spool), buf + done, n - done, (off_t)(r->off + at + done));
+        ssize_t got = pread(l->spool, buf + done, n - done, (off_t)(r->off + at + done));
         if (got <= 0) {
             fprintf(stderr, "smbscope: merge: the merged state's temporary file could not be read back\n");
             exit(2);
