@@ -1,4 +1,10 @@
-/* mstate_ends_ix.c - see mstate_ends_ix.h. */
+/* mstate_ends_ix.c - see mstate_ends_ix.h.
+ *
+ * A chained hash table of compact entries (16 bytes a record and 4 a
+ * bucket: merge keeps the index of every edge's NetBIOS record and tail
+ * through its joins, and a GArray per word cost ten times that).  Each
+ * bucket's chain is kept in ascending slot order, so a word's slots come
+ * in the array's order. */
 #include "mstate_ends_ix.h"
 
 #include <string.h>
@@ -6,17 +12,28 @@
 #include "distinct.h"
 #include "hash_mix.h"
 
+struct ends_ent {
+    uint64_t w;
+    guint slot;
+    guint next; /* the next entry of the bucket + 1, 0: the last */
+};
+
 struct mstate_ends_ix {
     const void *arr;
-    guint len;         /* the array's length as the index knows it */
-    GHashTable *slots; /* word -> GArray of guint slots, ascending */
-    guint *fen;        /* Fenwick tree of removed slots (1-based), NULL until one */
+    guint len;        /* the array's length as the index knows it */
+    GArray *ents;     /* struct ends_ent */
+    guint free_head;  /* a deleted entry to use again + 1 (chained by next), 0: none */
+    guint *heads;     /* per bucket, its first entry + 1 */
+    guint n_buckets;  /* a power of two */
+    guint count;      /* entries in the table */
+    guint *fen;       /* Fenwick tree of removed slots (1-based), NULL until one */
     guint fen_n;
 };
 
 /* Keyed by the process's random number (distinct.h): a report's forged
- * ends cannot be chosen to share words and lengthen each look-up's walk.
- * The answer never depends on the key (each record is checked whole). */
+ * ends cannot be chosen to share words or buckets and lengthen each
+ * look-up's walk.  The answer never depends on the key (each record is
+ * checked whole by the caller). */
 static uint64_t mult(unsigned i) { return hash_spread(distinct_process_key() + 0x9e3779b97f4a7c15ull * (i + 1)) | 1; }
 
 static uint64_t end_hash(const struct ip_addr *x, uint16_t p)
@@ -33,11 +50,44 @@ uint64_t mstate_ends_word(const struct ip_addr *x, uint16_t xp, const struct ip_
     return hash_spread(end_hash(x, xp) + end_hash(y, yp) + mult(3) * (uint64_t)at);
 }
 
+static struct ends_ent *ent(const struct mstate_ends_ix *ix, guint id1) { return &g_array_index(ix->ents, struct ends_ent, id1 - 1); }
+
+static guint bucket(const struct mstate_ends_ix *ix, uint64_t w) { return (guint)(w >> 32) & (ix->n_buckets - 1); }
+
+/* Entry id1 into its bucket's chain, by slot. */
+static void link_in(struct mstate_ends_ix *ix, guint id1)
+{
+    struct ends_ent *e = ent(ix, id1);
+    guint *at = &ix->heads[bucket(ix, e->w)];
+    while (*at && ent(ix, *at)->slot < e->slot)
+        at = &ent(ix, *at)->next;
+    e->next = *at;
+    *at = id1;
+}
+
+static void grow(struct mstate_ends_ix *ix)
+{
+    guint n = ix->n_buckets ? 2 * ix->n_buckets : 64;
+    g_free(ix->heads);
+    ix->heads = g_new0(guint, n);
+    ix->n_buckets = n;
+    /* every live entry linked again: the chains' order is by slot, so the
+     * order they are linked in does not matter */
+    bool *dead = g_new0(bool, ix->ents->len + 1);
+    for (guint f = ix->free_head; f; f = ent(ix, f)->next)
+        dead[f] = true;
+    for (guint id1 = 1; id1 <= ix->ents->len; id1++)
+        if (!dead[id1])
+            link_in(ix, id1);
+    g_free(dead);
+}
+
 struct mstate_ends_ix *mstate_ends_ix_new(const void *arr)
 {
     struct mstate_ends_ix *ix = g_new0(struct mstate_ends_ix, 1);
     ix->arr = arr;
-    ix->slots = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)g_array_unref);
+    ix->ents = g_array_new(FALSE, FALSE, sizeof(struct ends_ent));
+    grow(ix);
     return ix;
 }
 
@@ -45,7 +95,8 @@ void mstate_ends_ix_free(struct mstate_ends_ix *ix)
 {
     if (!ix)
         return;
-    g_hash_table_destroy(ix->slots);
+    g_array_free(ix->ents, TRUE);
+    g_free(ix->heads);
     g_free(ix->fen);
     g_free(ix);
 }
@@ -57,34 +108,61 @@ bool mstate_ends_ix_for(const struct mstate_ends_ix *ix, const void *arr, guint 
 
 void mstate_ends_ix_put(struct mstate_ends_ix *ix, uint64_t w, guint slot)
 {
-    gpointer k = GSIZE_TO_POINTER((gsize)w);
-    GArray *s = g_hash_table_lookup(ix->slots, k);
-    if (!s) {
-        s = g_array_sized_new(FALSE, FALSE, sizeof(guint), 1);
-        g_hash_table_insert(ix->slots, k, s);
+    if (ix->count >= ix->n_buckets) /* at most one entry a bucket on average */
+        grow(ix);
+    guint id1 = ix->free_head;
+    if (id1) {
+        ix->free_head = ent(ix, id1)->next;
+    } else {
+        struct ends_ent z = { 0, 0, 0 };
+        g_array_append_val(ix->ents, z);
+        id1 = ix->ents->len;
     }
-    guint at = s->len; /* nearly always appended: slots are put in order */
-    while (at > 0 && g_array_index(s, guint, at - 1) > slot)
-        at--;
-    g_array_insert_val(s, at, slot);
+    struct ends_ent *e = ent(ix, id1);
+    e->w = w;
+    e->slot = slot;
+    link_in(ix, id1);
+    ix->count++;
     if (slot >= ix->len)
         ix->len = slot + 1;
 }
 
 void mstate_ends_ix_del(struct mstate_ends_ix *ix, uint64_t w, guint slot)
 {
-    GArray *s = g_hash_table_lookup(ix->slots, GSIZE_TO_POINTER((gsize)w));
-    for (guint i = 0; s && i < s->len; i++)
-        if (g_array_index(s, guint, i) == slot) {
-            g_array_remove_index(s, i);
+    for (guint *at = &ix->heads[bucket(ix, w)]; *at; at = &ent(ix, *at)->next) {
+        struct ends_ent *e = ent(ix, *at);
+        if (e->w == w && e->slot == slot) {
+            guint id1 = *at;
+            *at = e->next;
+            e->next = ix->free_head;
+            ix->free_head = id1;
+            ix->count--;
             return;
         }
+    }
 }
 
-const GArray *mstate_ends_ix_get(const struct mstate_ends_ix *ix, uint64_t w)
+/* From entry id1 on: the first of word it->w. */
+static guint walk(const struct mstate_ends_ix *ix, guint id1, struct mstate_ends_it *it)
 {
-    return g_hash_table_lookup(ix->slots, GSIZE_TO_POINTER((gsize)w));
+    for (; id1; id1 = ent(ix, id1)->next) {
+        const struct ends_ent *e = ent(ix, id1);
+        if (e->w == it->w) {
+            it->at = e->next;
+            return e->slot;
+        }
+    }
+    it->at = 0;
+    return G_MAXUINT;
 }
+
+guint mstate_ends_ix_first(const struct mstate_ends_ix *ix, uint64_t w, struct mstate_ends_it *it)
+{
+    it->w = w;
+    return walk(ix, ix->heads[bucket(ix, w)], it);
+}
+
+guint mstate_ends_ix_next(const struct mstate_ends_ix *ix, struct mstate_ends_it *it) { return walk(ix, it->at, it); }
 
 void mstate_ends_ix_removed(struct mstate_ends_ix *ix, uint64_t w, guint slot)
 {

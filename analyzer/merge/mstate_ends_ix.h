@@ -47,9 +47,16 @@ bool mstate_ends_ix_for(const struct mstate_ends_ix *ix, const void *arr, guint 
 void mstate_ends_ix_put(struct mstate_ends_ix *ix, uint64_t w, guint slot);
 /* Slot `slot` of word w no longer in the index (it stays a slot: no move). */
 void mstate_ends_ix_del(struct mstate_ends_ix *ix, uint64_t w, guint slot);
-/* The slots of word w in ascending order (NULL or empty: none).  Valid
- * until the next put or delete of that word. */
-const GArray *mstate_ends_ix_get(const struct mstate_ends_ix *ix, uint64_t w);
+/* The slots of word w in ascending order, G_MAXUINT after the last:
+ *   for (guint s = mstate_ends_ix_first(ix, w, &it); s != G_MAXUINT; s = mstate_ends_ix_next(ix, &it))
+ * A put, delete or removal ends a walk (the caller's walks look first,
+ * then take). */
+struct mstate_ends_it {
+    uint64_t w;
+    guint at; /* the entry after the one given, + 1 (0: none) */
+};
+guint mstate_ends_ix_first(const struct mstate_ends_ix *ix, uint64_t w, struct mstate_ends_it *it);
+guint mstate_ends_ix_next(const struct mstate_ends_ix *ix, struct mstate_ends_it *it);
 
 /* Slot `slot` (of word w) removed from the array in place: deleted, and
  * the slots after it one place lower. */

@@ -167,10 +167,10 @@ static struct mstate_ends_ix *seqs_index(const struct analysis *a)
 static const struct hs_edge *seqs_for(const struct analysis *a, const struct mstate_ends_ix *ix,
                                       const struct conn_summary *cs)
 {
-    const GArray *slots =
-        mstate_ends_ix_get(ix, mstate_ends_word(&cs->client, cs->client_port, &cs->server, cs->server_port, cs->first_ts));
-    for (guint k = 0; slots && k < slots->len; k++) {
-        const struct hs_edge *h = &g_array_index(a->edge_seqs, struct hs_edge, g_array_index(slots, guint, k));
+    struct mstate_ends_it it;
+    uint64_t w = mstate_ends_word(&cs->client, cs->client_port, &cs->server, cs->server_port, cs->first_ts);
+    for (guint k = mstate_ends_ix_first(ix, w, &it); k != G_MAXUINT; k = mstate_ends_ix_next(ix, &it)) {
+        const struct hs_edge *h = &g_array_index(a->edge_seqs, struct hs_edge, k);
         if (h->first_ts != cs->first_ts)
             continue;
         if ((mstate_same_end(&h->addr[0], h->port[0], &cs->client, cs->client_port) &&

@@ -34,11 +34,16 @@ static GArray *recs_of(struct analysis *a)
     return a->edge_nbss;
 }
 
+void mstate_nbss_ix_done(struct analysis *a)
+{
+    mstate_ends_ix_free(a->nbss_ix);
+    a->nbss_ix = NULL;
+}
+
 void nbss_edges_free(struct analysis *a)
 {
     frame_edges_free(a);
-    mstate_ends_ix_free(a->nbss_ix);
-    a->nbss_ix = NULL;
+    mstate_nbss_ix_done(a);
     if (a->edge_nbss)
         g_array_free(a->edge_nbss, TRUE);
     a->edge_nbss = NULL;
@@ -176,10 +181,10 @@ static guint find(struct analysis *a, const struct conn_summary *cs)
 {
     if (!a->edge_nbss)
         return G_MAXUINT;
-    const GArray *slots = mstate_ends_ix_get(
-        index_of(a), mstate_ends_word(&cs->client, cs->client_port, &cs->server, cs->server_port, 0));
-    for (guint k = 0; slots && k < slots->len; k++) {
-        guint i = g_array_index(slots, guint, k);
+    struct mstate_ends_ix *ix = index_of(a);
+    struct mstate_ends_it it;
+    for (guint i = mstate_ends_ix_first(ix, mstate_ends_word(&cs->client, cs->client_port, &cs->server, cs->server_port, 0), &it);
+         i != G_MAXUINT; i = mstate_ends_ix_next(ix, &it)) {
         const struct nbss_edge *r = &g_array_index(a->edge_nbss, struct nbss_edge, i);
         if (r->first_ts != cs->first_ts)
             continue;

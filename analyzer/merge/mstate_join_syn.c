@@ -346,9 +346,10 @@ static bool join_tail(struct analysis *a, struct syn_flow *cur)
     guint best = G_MAXUINT, best_slot = 0;
     bool best_rev = false;
     /* only the tails of cur's ends, in the array's order (mstate_tails.h) */
-    const GArray *slots = mstate_tails_of(a, &cur->addr[0], cur->port[0], &cur->addr[1], cur->port[1]);
-    for (guint k = 0; slots && k < slots->len; k++) {
-        guint slot = g_array_index(slots, guint, k), i = mstate_tail_place(a, slot);
+    struct mstate_ends_it it;
+    for (guint slot = mstate_tails_first(a, &cur->addr[0], cur->port[0], &cur->addr[1], cur->port[1], &it);
+         slot != G_MAXUINT; slot = mstate_tails_next(a, &it)) {
+        guint i = mstate_tail_place(a, slot);
         const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, i);
         bool fwd = same_end(&t->addr[0], t->port[0], &cur->addr[0], cur->port[0]) &&
                    same_end(&t->addr[1], t->port[1], &cur->addr[1], cur->port[1]);
@@ -593,10 +594,11 @@ struct syn_flow_heads *syn_flow_heads_new(struct analysis *a)
 struct syn_flow *syn_flow_heads_for(struct syn_flow_heads *h, const struct ip_addr *x, uint16_t xp,
                                     const struct ip_addr *y, uint16_t yp, int64_t first_ts)
 {
-    const GArray *slots = mstate_ends_ix_get(h->ix, mstate_ends_word(x, xp, y, yp, 0));
+    struct mstate_ends_it it;
     struct syn_flow *best = NULL;
-    for (guint k = 0; slots && k < slots->len; k++) { /* in array order: the first of a time */
-        guint i = g_array_index(slots, guint, k);
+    /* in array order: the first of a time */
+    for (guint i = mstate_ends_ix_first(h->ix, mstate_ends_word(x, xp, y, yp, 0), &it); i != G_MAXUINT;
+         i = mstate_ends_ix_next(h->ix, &it)) {
         struct syn_flow *f = &g_array_index(h->a->syn_flows, struct syn_flow, i);
         if (!h->used[i] && head_better(f, x, xp, y, yp, first_ts, best))
             best = f;

@@ -645,9 +645,9 @@ static guint next_row(const struct analysis *a, const struct mstate_ends_ix *ix,
                       uint16_t p0, const struct ip_addr *x1, uint16_t p1, int64_t from, int64_t idle)
 {
     guint best = G_MAXUINT;
-    const GArray *slots = mstate_ends_ix_get(ix, mstate_ends_word(x0, p0, x1, p1, 0));
-    for (guint k = 0; slots && k < slots->len; k++) {
-        guint i = g_array_index(slots, guint, k);
+    struct mstate_ends_it it;
+    for (guint i = mstate_ends_ix_first(ix, mstate_ends_word(x0, p0, x1, p1, 0), &it); i != G_MAXUINT;
+         i = mstate_ends_ix_next(ix, &it)) {
         const struct syn_start *r = AT(a->syn_starts->rows, i);
         if (r->joined || r->cs.first_ts < from || ts_diff(r->cs.first_ts, from) > idle ||
             !same_ends(x0, p0, x1, p1, &r->cs))

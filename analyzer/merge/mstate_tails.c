@@ -315,18 +315,26 @@ static uint64_t tail_word(const struct analysis_tail *t)
     return mstate_ends_word(&t->addr[0], t->port[0], &t->addr[1], t->port[1], 0);
 }
 
-const GArray *mstate_tails_of(struct analysis *a, const struct ip_addr *x, uint16_t xp, const struct ip_addr *y,
-                              uint16_t yp)
+guint mstate_tails_first(struct analysis *a, const struct ip_addr *x, uint16_t xp, const struct ip_addr *y, uint16_t yp,
+                         struct mstate_ends_it *it)
 {
     if (!a->tails)
-        return NULL;
+        return G_MAXUINT;
     if (!mstate_ends_ix_for(a->tails_ix, a->tails, a->tails->len)) {
         mstate_ends_ix_free(a->tails_ix);
         a->tails_ix = mstate_ends_ix_new(a->tails);
         for (guint i = 0; i < a->tails->len; i++)
             mstate_ends_ix_put(a->tails_ix, tail_word(&g_array_index(a->tails, struct analysis_tail, i)), i);
     }
-    return mstate_ends_ix_get(a->tails_ix, mstate_ends_word(x, xp, y, yp, 0));
+    return mstate_ends_ix_first(a->tails_ix, mstate_ends_word(x, xp, y, yp, 0), it);
+}
+
+guint mstate_tails_next(const struct analysis *a, struct mstate_ends_it *it) { return mstate_ends_ix_next(a->tails_ix, it); }
+
+void mstate_tails_ix_done(struct analysis *a)
+{
+    mstate_ends_ix_free(a->tails_ix);
+    a->tails_ix = NULL;
 }
 
 guint mstate_tail_place(const struct analysis *a, guint slot) { return mstate_ends_ix_place(a->tails_ix, slot); }
@@ -345,9 +353,10 @@ static bool join_one(struct analysis *a, struct conn_summary *cur, int64_t befor
     guint best = G_MAXUINT, best_slot = 0;
     bool best_swapped = false;
     /* only the tails of cur's ends, in the array's order (mstate_tails_of) */
-    const GArray *slots = mstate_tails_of(a, &cur->client, cur->client_port, &cur->server, cur->server_port);
-    for (guint k = 0; slots && k < slots->len; k++) {
-        guint slot = g_array_index(slots, guint, k), i = mstate_tail_place(a, slot);
+    struct mstate_ends_it it;
+    for (guint slot = mstate_tails_first(a, &cur->client, cur->client_port, &cur->server, cur->server_port, &it);
+         slot != G_MAXUINT; slot = mstate_tails_next(a, &it)) {
+        guint i = mstate_tail_place(a, slot);
         const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, i);
         bool fwd = mstate_same_end(&t->addr[0], t->port[0], &cur->client, cur->client_port) &&
                    mstate_same_end(&t->addr[1], t->port[1], &cur->server, cur->server_port);

@@ -65,10 +65,12 @@ static guint walk_first(const GArray *a, const struct rec *k, bool timed)
 /* The same through the index: slots are places (fast removals, appends). */
 static guint ix_first(const struct mstate_ends_ix *ix, const GArray *a, const struct rec *k, bool timed)
 {
-    const GArray *s = mstate_ends_ix_get(ix, word_of(k, timed));
-    for (guint j = 0; s && j < s->len; j++) {
-        guint i = g_array_index(s, guint, j);
+    struct mstate_ends_it it;
+    guint prev = 0;
+    for (guint i = mstate_ends_ix_first(ix, word_of(k, timed), &it); i != G_MAXUINT; i = mstate_ends_ix_next(ix, &it)) {
         g_assert_cmpuint(i, <, a->len);
+        g_assert_cmpuint(i, >=, prev); /* ascending */
+        prev = i;
         const struct rec *r = &g_array_index(a, struct rec, i);
         if (has_ends(r, k) && (!timed || r->ts == k->ts))
             return i;
@@ -167,9 +169,10 @@ static void test_in_place(void)
                     want = i;
             }
             guint got = G_MAXUINT, got_slot = 0;
-            const GArray *s = mstate_ends_ix_get(ix, word_of(&k, false));
-            for (guint j = 0; s && j < s->len; j++) {
-                guint slot = g_array_index(s, guint, j), i = mstate_ends_ix_place(ix, slot);
+            struct mstate_ends_it it;
+            for (guint slot = mstate_ends_ix_first(ix, word_of(&k, false), &it); slot != G_MAXUINT;
+                 slot = mstate_ends_ix_next(ix, &it)) {
+                guint i = mstate_ends_ix_place(ix, slot);
                 const struct rec *r = &g_array_index(a, struct rec, i);
                 if (has_ends(r, &k) && (got == G_MAXUINT || r->ts < g_array_index(a, struct rec, got).ts)) {
                     got = i;
