@@ -25,6 +25,7 @@
 #include "mstate_frags.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
+#include "mstate_ends_ix.h"
 #include "mstate_tails.h"
 #include "mstate_leaves.h"
 #include "mstate_xchg.h"
@@ -732,6 +733,7 @@ void analysis_free(struct analysis *a)
         g_array_free(a->part_clocks, TRUE); /* its clear function frees the paths (mstate.h) */
     if (a->tails)
         g_array_free(a->tails, TRUE);
+    mstate_ends_ix_free(a->tails_ix);
     if (a->syn_flows)
         g_array_free(a->syn_flows, TRUE);
     if (a->group_close)

@@ -26,7 +26,9 @@
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
 #include "mstate_syn_starts.h"
+#include "mstate_join_nbss.h"
 #include "mstate_leaves.h"
+#include "mstate_tails.h"
 #include "smb_hosts.h"
 #include "netbios.h"
 #include "part_id.h"
@@ -1126,6 +1128,8 @@ void merge_finish(struct analysis *a)
     mstate_syn_starts_join(a); /* a syn flow a later part's connection began again */
     mstate_join_quic(a);
     mstate_join_nbns(a);
+    mstate_tails_ix_done(a); /* the joins' indexes: their memory back before the report */
+    mstate_nbss_ix_done(a);
     /* the groups in the order one run meets them, the joined connections
      * among them; then the edges still open, as a run adds them last */
     mstate_group_order_end(a);

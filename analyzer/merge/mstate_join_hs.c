@@ -8,6 +8,7 @@
 #include "fmt.h"
 #include "jget.h"
 #include "mstate_detail.h"
+#include "mstate_ends_ix.h"
 #include "mstate_join_fin.h"
 #include "mstate_join_frame.h"
 #include "mstate_join_name.h"
@@ -150,10 +151,26 @@ void mstate_fold_edge_seqs(struct jget *g, const struct jpath *p, struct analysi
 
 /* ---- joining ------------------------------------------------------------ */
 
-static const struct hs_edge *seqs_for(const struct analysis *a, const struct conn_summary *cs)
+/* a->edge_seqs' places by their ends and first packet (mstate_ends_ix.h):
+ * each edge's look-up walks its own (it walked them all). */
+static struct mstate_ends_ix *seqs_index(const struct analysis *a)
 {
+    struct mstate_ends_ix *ix = mstate_ends_ix_new(a->edge_seqs);
     for (guint i = 0; a->edge_seqs && i < a->edge_seqs->len; i++) {
         const struct hs_edge *h = &g_array_index(a->edge_seqs, struct hs_edge, i);
+        mstate_ends_ix_put(ix, mstate_ends_word(&h->addr[0], h->port[0], &h->addr[1], h->port[1], h->first_ts), i);
+    }
+    return ix;
+}
+
+/* The first record of cs's ends and first packet. */
+static const struct hs_edge *seqs_for(const struct analysis *a, const struct mstate_ends_ix *ix,
+                                      const struct conn_summary *cs)
+{
+    struct mstate_ends_it it;
+    uint64_t w = mstate_ends_word(&cs->client, cs->client_port, &cs->server, cs->server_port, cs->first_ts);
+    for (guint k = mstate_ends_ix_first(ix, w, &it); k != G_MAXUINT; k = mstate_ends_ix_next(ix, &it)) {
+        const struct hs_edge *h = &g_array_index(a->edge_seqs, struct hs_edge, k);
         if (h->first_ts != cs->first_ts)
             continue;
         if ((mstate_same_end(&h->addr[0], h->port[0], &cs->client, cs->client_port) &&
@@ -329,13 +346,17 @@ static void summary_from_start(struct conn_summary *j, const struct syn_flow *f,
 void mstate_join_hs(struct analysis *a)
 {
     mstate_join_syn_heads(a); /* a handshake over several parts: one syn flow */
-    for (guint i = 0; a->edges && a->syn_flows && i < a->edges->len; i++) {
+    if (!a->edges || !a->syn_flows)
+        return;
+    struct mstate_ends_ix *seqs = seqs_index(a); /* edge_seqs: not changed below */
+    struct syn_flow_heads *heads = syn_flow_heads_new(a);
+    for (guint i = 0; i < a->edges->len; i++) {
         struct conn_summary *cs = &g_array_index(a->edges, struct conn_summary, i);
         if (cs->carrier != CONN_CARRIER_TCP || (cs->flags & CONN_F_START_SEEN))
             continue;
-        const struct hs_edge *h = seqs_for(a, cs);
-        struct syn_flow *f = h ? syn_flow_head_for(a, &cs->client, cs->client_port, &cs->server, cs->server_port,
-                                                   cs->first_ts)
+        const struct hs_edge *h = seqs_for(a, seqs, cs);
+        struct syn_flow *f = h ? syn_flow_heads_for(heads, &cs->client, cs->client_port, &cs->server, cs->server_port,
+                                                    cs->first_ts)
                                : NULL;
         if (!f || !gapless(h, f) || !mstate_same_end(&f->addr[0], f->port[0], &cs->client, cs->client_port))
             continue;
@@ -360,6 +381,8 @@ void mstate_join_hs(struct analysis *a)
             if (!m->x.pending.have && !m->x.n_trees && !m->x.neg_signing_required)
                 g_ptr_array_remove_index_fast(a->edge_xchg, x);
         }
-        syn_flow_used(a, f);
+        syn_flow_heads_used(heads, f);
     }
+    syn_flow_heads_free(heads);
+    mstate_ends_ix_free(seqs);
 }

@@ -8,6 +8,7 @@
 #include "hosts.h"
 #include "jget.h"
 #include "mstate_detail.h"
+#include "mstate_ends_ix.h"
 #include "mstate_join_frame.h"
 #include "mstate_join_name.h"
 #include "mstate_put.h"
@@ -33,9 +34,16 @@ static GArray *recs_of(struct analysis *a)
     return a->edge_nbss;
 }
 
+void mstate_nbss_ix_done(struct analysis *a)
+{
+    mstate_ends_ix_free(a->nbss_ix);
+    a->nbss_ix = NULL;
+}
+
 void nbss_edges_free(struct analysis *a)
 {
     frame_edges_free(a);
+    mstate_nbss_ix_done(a);
     if (a->edge_nbss)
         g_array_free(a->edge_nbss, TRUE);
     a->edge_nbss = NULL;
@@ -48,6 +56,11 @@ static bool shows_nbss(const struct smb_conn *s)
     const struct transport_obs *o = &s->obs;
     return o->session_requests || o->positive_responses || o->negative_responses || o->retarget_responses ||
            o->keepalives || s->verdict.cls == TRANSPORT_NBT || s->verdict.cls == TRANSPORT_NBT_NONSTANDARD_PORT;
+}
+
+static uint64_t rec_word(const struct nbss_edge *r)
+{
+    return mstate_ends_word(&r->addr[0], r->port[0], &r->addr[1], r->port[1], 0);
 }
 
 static void put(struct analysis *a, const struct ip_addr *c, uint16_t cp, const struct ip_addr *sv, uint16_t sp,
@@ -64,6 +77,8 @@ static void put(struct analysis *a, const struct ip_addr *c, uint16_t cp, const 
     r.first_ts = first_ts;
     r.messages = messages;
     g_array_append_val(a->edge_nbss, r);
+    if (mstate_ends_ix_for(a->nbss_ix, a->edge_nbss, a->edge_nbss->len - 1)) /* else built again at its use */
+        mstate_ends_ix_put(a->nbss_ix, rec_word(&r), a->edge_nbss->len - 1);
 }
 
 void nbss_edge_note(struct analysis *a, const struct conn_summary *cs, const struct smb_conn *s)
@@ -147,10 +162,29 @@ void mstate_fold_edge_nbss(struct jget *g, const struct jpath *p, struct analysi
 
 /* ---- joining ------------------------------------------------------------ */
 
-/* The record of cs (G_MAXUINT: none). */
-static guint find(const struct analysis *a, const struct conn_summary *cs)
+/* The records' places by their ends (mstate_ends_ix.h; a rename keeps a
+ * record's ends): built once, kept by take(); each edge's look-up walked
+ * every record (O(edges x records) on many parts). */
+static struct mstate_ends_ix *index_of(struct analysis *a)
 {
-    for (guint i = 0; a->edge_nbss && i < a->edge_nbss->len; i++) {
+    if (!mstate_ends_ix_for(a->nbss_ix, a->edge_nbss, a->edge_nbss->len)) {
+        mstate_ends_ix_free(a->nbss_ix);
+        a->nbss_ix = mstate_ends_ix_new(a->edge_nbss);
+        for (guint i = 0; i < a->edge_nbss->len; i++)
+            mstate_ends_ix_put(a->nbss_ix, rec_word(&g_array_index(a->edge_nbss, struct nbss_edge, i)), i);
+    }
+    return a->nbss_ix;
+}
+
+/* The record of cs (G_MAXUINT: none): the first in the array's order. */
+static guint find(struct analysis *a, const struct conn_summary *cs)
+{
+    if (!a->edge_nbss)
+        return G_MAXUINT;
+    struct mstate_ends_ix *ix = index_of(a);
+    struct mstate_ends_it it;
+    for (guint i = mstate_ends_ix_first(ix, mstate_ends_word(&cs->client, cs->client_port, &cs->server, cs->server_port, 0), &it);
+         i != G_MAXUINT; i = mstate_ends_ix_next(ix, &it)) {
         const struct nbss_edge *r = &g_array_index(a->edge_nbss, struct nbss_edge, i);
         if (r->first_ts != cs->first_ts)
             continue;
@@ -170,6 +204,9 @@ static uint64_t take(struct analysis *a, const struct conn_summary *cs)
     if (i == G_MAXUINT)
         return 0;
     uint64_t m = g_array_index(a->edge_nbss, struct nbss_edge, i).messages;
+    guint last = a->edge_nbss->len - 1;
+    mstate_ends_ix_removed_fast(a->nbss_ix, rec_word(&g_array_index(a->edge_nbss, struct nbss_edge, i)), i,
+                                rec_word(&g_array_index(a->edge_nbss, struct nbss_edge, last)));
     g_array_remove_index_fast(a->edge_nbss, i);
     return m;
 }

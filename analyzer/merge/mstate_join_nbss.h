@@ -28,6 +28,9 @@ struct smb_conn;
  * entry shows no "nbss" and it framed session messages. */
 void nbss_edge_note(struct analysis *a, const struct conn_summary *cs, const struct smb_conn *s);
 void nbss_edges_free(struct analysis *a);
+/* The records' index by their ends dropped (merge_finish: after the joins;
+ * made again if a look-up comes later). */
+void mstate_nbss_ix_done(struct analysis *a);
 /* --jobs: src's records into dst's. */
 void nbss_edges_fold_mem(struct analysis *dst, const struct analysis *src);
 

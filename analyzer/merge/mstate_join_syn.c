@@ -8,9 +8,11 @@
 
 #include "analysis.h"
 #include "fmt.h"
+#include "mstate_ends_ix.h"
 #include "mstate_group_order.h"
 #include "mstate_join_fin.h"
 #include "mstate_put.h"
+#include "mstate_tails.h"
 
 /* One compact array: [addr0, port0, addr1, port1, first_ts, last_ts,
  * packets0, packets1, isn (-1: unknown), established, close_reason,
@@ -341,9 +343,13 @@ static bool join_tail(struct analysis *a, struct syn_flow *cur)
 {
     if (!a->tails || !open_at_end(cur))
         return false;
-    guint best = G_MAXUINT;
+    guint best = G_MAXUINT, best_slot = 0;
     bool best_rev = false;
-    for (guint i = 0; i < a->tails->len; i++) {
+    /* only the tails of cur's ends, in the array's order (mstate_tails.h) */
+    struct mstate_ends_it it;
+    for (guint slot = mstate_tails_first(a, &cur->addr[0], cur->port[0], &cur->addr[1], cur->port[1], &it);
+         slot != G_MAXUINT; slot = mstate_tails_next(a, &it)) {
+        guint i = mstate_tail_place(a, slot);
         const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, i);
         bool fwd = same_end(&t->addr[0], t->port[0], &cur->addr[0], cur->port[0]) &&
                    same_end(&t->addr[1], t->port[1], &cur->addr[1], cur->port[1]);
@@ -354,13 +360,14 @@ static bool join_tail(struct analysis *a, struct syn_flow *cur)
             continue;
         if (best == G_MAXUINT || t->first_ts < g_array_index(a->tails, struct analysis_tail, best).first_ts) {
             best = i;
+            best_slot = slot;
             best_rev = !fwd;
         }
     }
     if (best == G_MAXUINT)
         return false;
     join_tail_at(a, cur, best, best_rev);
-    g_array_remove_index(a->tails, best);
+    mstate_tail_remove(a, best_slot);
     return true;
 }
 
@@ -544,19 +551,16 @@ void mstate_join_syn_heads(struct analysis *a)
     g_array_free(evs, TRUE);
 }
 
-struct syn_flow *syn_flow_head_for(struct analysis *a, const struct ip_addr *x, uint16_t xp, const struct ip_addr *y,
-                                   uint16_t yp, int64_t first_ts)
+/* Whether f, of the ends x:xp, y:yp, is a better head than best for a
+ * connection whose later part began at first_ts: open at its end, its ISN
+ * known, not idle by then; the latest of them (the first of a time). */
+static bool head_better(const struct syn_flow *f, const struct ip_addr *x, uint16_t xp, const struct ip_addr *y,
+                        uint16_t yp, int64_t first_ts, const struct syn_flow *best)
 {
-    struct syn_flow *best = NULL;
-    for (guint i = 0; a->syn_flows && i < a->syn_flows->len; i++) {
-        struct syn_flow *f = &g_array_index(a->syn_flows, struct syn_flow, i);
-        bool fwd = same_end(&f->addr[0], f->port[0], x, xp) && same_end(&f->addr[1], f->port[1], y, yp);
-        bool rev = same_end(&f->addr[0], f->port[0], y, yp) && same_end(&f->addr[1], f->port[1], x, xp);
-        if ((fwd || rev) && open_at_end(f) && f->isn_known && first_ts >= f->last_ts &&
-            ts_diff(first_ts, f->last_ts) <= idle_of(f->established) && (!best || f->last_ts > best->last_ts))
-            best = f;
-    }
-    return best;
+    bool fwd = same_end(&f->addr[0], f->port[0], x, xp) && same_end(&f->addr[1], f->port[1], y, yp);
+    bool rev = same_end(&f->addr[0], f->port[0], y, yp) && same_end(&f->addr[1], f->port[1], x, xp);
+    return (fwd || rev) && open_at_end(f) && f->isn_known && first_ts >= f->last_ts &&
+           ts_diff(first_ts, f->last_ts) <= idle_of(f->established) && (!best || f->last_ts > best->last_ts);
 }
 
 void syn_flow_used(struct analysis *a, const struct syn_flow *f)
@@ -564,4 +568,64 @@ void syn_flow_used(struct analysis *a, const struct syn_flow *f)
     g_array_remove_index(a->syn_flows, (guint)(f - &g_array_index(a->syn_flows, struct syn_flow, 0)));
     flow_table_unjoin(a->flows, 1); /* the late part's run counted the connection too */
     a->edges_joined++;
+}
+
+struct syn_flow_heads {
+    struct analysis *a;
+    struct mstate_ends_ix *ix; /* a->syn_flows' places by their ends */
+    bool *used;
+    guint n_used;
+};
+
+struct syn_flow_heads *syn_flow_heads_new(struct analysis *a)
+{
+    struct syn_flow_heads *h = g_new0(struct syn_flow_heads, 1);
+    h->a = a;
+    h->ix = mstate_ends_ix_new(a->syn_flows);
+    guint n = a->syn_flows ? a->syn_flows->len : 0;
+    for (guint i = 0; i < n; i++) {
+        const struct syn_flow *f = &g_array_index(a->syn_flows, struct syn_flow, i);
+        mstate_ends_ix_put(h->ix, mstate_ends_word(&f->addr[0], f->port[0], &f->addr[1], f->port[1], 0), i);
+    }
+    h->used = g_new0(bool, n + 1);
+    return h;
+}
+
+struct syn_flow *syn_flow_heads_for(struct syn_flow_heads *h, const struct ip_addr *x, uint16_t xp,
+                                    const struct ip_addr *y, uint16_t yp, int64_t first_ts)
+{
+    struct mstate_ends_it it;
+    struct syn_flow *best = NULL;
+    /* in array order: the first of a time */
+    for (guint i = mstate_ends_ix_first(h->ix, mstate_ends_word(x, xp, y, yp, 0), &it); i != G_MAXUINT;
+         i = mstate_ends_ix_next(h->ix, &it)) {
+        struct syn_flow *f = &g_array_index(h->a->syn_flows, struct syn_flow, i);
+        if (!h->used[i] && head_better(f, x, xp, y, yp, first_ts, best))
+            best = f;
+    }
+    return best;
+}
+
+void syn_flow_heads_used(struct syn_flow_heads *h, const struct syn_flow *f)
+{
+    struct analysis *a = h->a;
+    h->used[(guint)(f - &g_array_index(a->syn_flows, struct syn_flow, 0))] = true;
+    h->n_used++;
+    flow_table_unjoin(a->flows, 1); /* as syn_flow_used() */
+    a->edges_joined++;
+}
+
+void syn_flow_heads_free(struct syn_flow_heads *h)
+{
+    GArray *f = h->a->syn_flows;
+    if (h->n_used) {
+        guint w = 0;
+        for (guint i = 0; i < f->len; i++)
+            if (!h->used[i])
+                g_array_index(f, struct syn_flow, w++) = g_array_index(f, struct syn_flow, i);
+        g_array_set_size(f, w);
+    }
+    mstate_ends_ix_free(h->ix);
+    g_free(h->used);
+    g_free(h);
 }

@@ -78,9 +78,20 @@ void mstate_join_syn_heads(struct analysis *a);
 /* A cut inside or right after the handshake: the early part saw its SYN
  * (a record here, open at its end, its ISN), the late part the connection's bytes from
  * their first (an SMB edge first seen mid-stream whose first data each way
- * is ISN + 1, mstate_join_hs.c): one connection seen from its start. */
-struct syn_flow *syn_flow_head_for(struct analysis *a, const struct ip_addr *x, uint16_t xp, const struct ip_addr *y,
-                                   uint16_t yp, int64_t first_ts);
+ * is ISN + 1, mstate_join_hs.c): one connection seen from its start.
+ * The syn flows indexed once by their ends (mstate_ends_ix.h): each
+ * edge's look-up walks only the flows of its ends (each walked them all:
+ * O(edges x flows), most of a merge of 16 parts' CPU).  A flow used is
+ * left in a->syn_flows, never found again, until syn_flow_heads_free()
+ * removes the used ones, their order kept (one removal each was a move of
+ * the array's rest): nothing else reads a->syn_flows meanwhile. */
+struct syn_flow_heads;
+struct syn_flow_heads *syn_flow_heads_new(struct analysis *a);
+struct syn_flow *syn_flow_heads_for(struct syn_flow_heads *h, const struct ip_addr *x, uint16_t xp,
+                                    const struct ip_addr *y, uint16_t yp, int64_t first_ts);
+void syn_flow_heads_used(struct syn_flow_heads *h, const struct syn_flow *f);
+void syn_flow_heads_free(struct syn_flow_heads *h);
+/* f, a later part's connection began again, removed (mstate_syn_starts.c). */
 void syn_flow_used(struct analysis *a, const struct syn_flow *f);
 
 /* Before the handshakes join (mstate_join_hs.h): a syn flow open at its

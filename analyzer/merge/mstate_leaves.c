@@ -1,17 +1,44 @@
 /* mstate_leaves.c - see mstate_leaves.h. */
 #include "mstate_leaves.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <zlib.h>
 
 #include "merge.h"
 #include "mstate_canon.h"
 
+/* ---- the leaves kept until the report is written ------------------------
+ * A merged state is its runs' packed texts, one after the other: most of a
+ * merged report of many parts (16 parts of a 600,000-packet capture: 5 of
+ * its 9.6 MB), and up to MSTATE_LEAVES_BYTES.  Held in memory from their
+ * fold to the report's end they were the one part of merge's peak that
+ * grew with the report; they are written to an unlinked temporary file
+ * as they come (spool), each remembered by its place, its length and its
+ * first bytes, and copied from it into the report a piece at a time.  The
+ * order the report lists them in (their text's) is nearly always decided
+ * by the first bytes; leaves that share them are compared from the file.
+ * A leaf the file could not take (no temporary file, a full disk) is held
+ * in memory as before: the same report either way. */
+#define LEAF_HEAD 64    /* a leaf's first bytes kept in memory: its place in the order */
+#define LEAF_PIECE 65536 /* read back a piece at a time */
+
+struct leaf_ref {
+    uint64_t off; /* in the spool */
+    size_t len;   /* its text's length (strlen: as the report writes it) */
+    char *text;   /* held in memory when the spool could not take it, else NULL */
+    char head[LEAF_HEAD];
+};
+
 struct mstate_leaves {
-    GPtrArray *texts; /* char *: {"state":...,"connections":[...]} in canonical form */
+    GArray *refs; /* struct leaf_ref: {"state":...,"connections":[...]} packed (canonical) */
+    int spool;    /* -1 until the first leaf, or when none could be made */
+    bool no_spool;
+    uint64_t spooled; /* bytes written to it */
     uint64_t bytes;
 };
 
@@ -21,9 +48,99 @@ static struct mstate_leaves *leaves_of(struct analysis *a)
 {
     if (!a->merge_leaves) {
         a->merge_leaves = g_new0(struct mstate_leaves, 1);
-        a->merge_leaves->texts = g_ptr_array_new_with_free_func(free); /* open_memstream() texts */
+        a->merge_leaves->refs = g_array_new(FALSE, TRUE, sizeof(struct leaf_ref));
+        a->merge_leaves->spool = -1;
     }
     return a->merge_leaves;
+}
+
+static void refs_clear(struct mstate_leaves *l)
+{
+    for (guint i = 0; i < l->refs->len; i++)
+        free(g_array_index(l->refs, struct leaf_ref, i).text);
+    g_array_set_size(l->refs, 0);
+    if (l->spool >= 0) { /* nothing of it is written now: its disk back */
+        close(l->spool);
+        l->spool = -1;
+    }
+    l->spooled = 0;
+}
+
+/* A file in $TMPDIR (else /tmp) without a name: gone with the process
+ * however it ends.  -1 when none can be made. */
+static int spool_open(void)
+{
+    const char *dir = g_get_tmp_dir();
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) { /* a file system without O_TMPFILE: named a moment */
+        char *path = g_build_filename(dir, "smbscope-merge-XXXXXX", NULL);
+        fd = g_mkstemp_full(path, O_RDWR | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            unlink(path);
+        g_free(path);
+    }
+    return fd;
+}
+
+/* text (n bytes) appended to the spool: its place there, false when it
+ * could not be (the caller keeps it in memory). */
+static bool spool_put(struct mstate_leaves *l, const char *text, size_t n, uint64_t *off)
+{
+    if (l->spool < 0 && !l->no_spool) {
+        l->spool = spool_open();
+        l->no_spool = l->spool < 0;
+    }
+    if (l->spool < 0)
+        return false;
+    int fd = l->spool;
+    for (size_t done = 0; done < n;) {
+        ssize_t w = pwrite(fd, text + done, n - done, (off_t)(l->spooled + done));
+        if (w <= 0)
+            return false; /* the bytes past spooled are not used: the next leaf writes over them */
+        done += (size_t)w;
+    }
+    *off = l->spooled;
+    l->spooled += n;
+    return true;
+}
+
+/* n bytes of leaf r from byte `at` into buf.  The spool is this process's
+ * own file: a read that fails cannot be told apart from a wrong report
+ * further down, so merge stops (exit 2) rather than write one. */
+static void leaf_read(const struct mstate_leaves *l, const struct leaf_ref *r, size_t at, char *buf, size_t n)
+{
+    if (r->text) {
+        memcpy(buf, r->text + at, n);
+        return;
+    }
+    for (size_t done = 0; done < n;) {
+        ssize_t got = pread(l->spool, buf + done, n - done, (off_t)(r->off + at + done));
+        if (got <= 0) {
+            fprintf(stderr, "smbscope: merge: the merged state's temporary file could not be read back\n");
+            exit(2);
+        }
+        done += (size_t)got;
+    }
+}
+
+/* strcmp() of two leaves' texts (they hold no NUL). */
+static gint leaf_order(gconstpointer pa, gconstpointer pb, gpointer leaves)
+{
+    const struct leaf_ref *x = pa, *y = pb;
+    size_t common = x->len < y->len ? x->len : y->len;
+    size_t h = common < LEAF_HEAD ? common : LEAF_HEAD;
+    int c = memcmp(x->head, y->head, h);
+    if (c)
+        return c;
+    static char bx[LEAF_PIECE], by[LEAF_PIECE]; /* merge sorts on one thread */
+    for (size_t at = h; at < common; at += LEAF_PIECE) {
+        size_t n = common - at < LEAF_PIECE ? common - at : LEAF_PIECE;
+        leaf_read(leaves, x, at, bx, n);
+        leaf_read(leaves, y, at, by, n);
+        if ((c = memcmp(bx, by, n)) != 0)
+            return c;
+    }
+    return (x->len > y->len) - (x->len < y->len);
 }
 
 /* ---- packed leaves -------------------------------------------------------
@@ -266,10 +383,18 @@ void mstate_leaves_keep_packed(struct analysis *a, char *packed, size_t len)
         l->bytes = UINT64_MAX;
         return;
     }
-    g_ptr_array_add(l->texts, packed);
+    struct leaf_ref r;
+    memset(&r, 0, sizeof r);
+    r.len = strlen(packed);
+    memcpy(r.head, packed, r.len < LEAF_HEAD ? r.len : LEAF_HEAD);
+    if (spool_put(l, packed, r.len, &r.off))
+        free(packed);
+    else
+        r.text = packed;
+    g_array_append_val(l->refs, r);
     l->bytes += len;
-    if (l->texts->len > MSTATE_LEAVES_CAP || l->bytes > MSTATE_LEAVES_BYTES) { /* whatever the order: the totals */
-        g_ptr_array_set_size(l->texts, 0);
+    if (l->refs->len > MSTATE_LEAVES_CAP || l->bytes > MSTATE_LEAVES_BYTES) { /* whatever the order: the totals */
+        refs_clear(l);
         l->bytes = UINT64_MAX;
     }
 }
@@ -344,21 +469,16 @@ void mstate_leaves_keep(struct analysis *a, JsonNode *state, JsonNode *detail)
     mstate_leaves_keep_text(a, text, len);
 }
 
-static gint text_order(gconstpointer pa, gconstpointer pb)
-{
-    return strcmp(*(const char *const *)pa, *(const char *const *)pb);
-}
-
 void mstate_leaves_sort(struct analysis *a)
 {
     if (a->merge_leaves)
-        g_ptr_array_sort(a->merge_leaves->texts, text_order);
+        g_array_sort_with_data(a->merge_leaves->refs, leaf_order, a->merge_leaves);
 }
 
 bool mstate_leaves_fit(const struct analysis *a)
 {
     const struct mstate_leaves *l = a->merge_leaves;
-    return l && l->texts->len && l->bytes != UINT64_MAX;
+    return l && l->refs->len && l->bytes != UINT64_MAX;
 }
 
 void mstate_leaves_put(struct json *b, const struct analysis *a)
@@ -367,10 +487,27 @@ void mstate_leaves_put(struct json *b, const struct analysis *a)
     json_begin_object(b);
     json_key(b, "leaves");
     json_begin_array(b);
-    for (guint i = 0; i < l->texts->len; i++) {
-        const char *t = g_ptr_array_index(l->texts, i);
-        json_raw(b, t, strlen(t));
+    char *piece = g_malloc(LEAF_PIECE);
+    for (guint i = 0; i < l->refs->len; i++) {
+        const struct leaf_ref *r = &g_array_index(l->refs, struct leaf_ref, i);
+        if (r->text) {
+            json_raw(b, r->text, r->len);
+            continue;
+        }
+        /* its first piece a value of the array (the comma before it), the
+         * rest straight after it onto the same stream */
+        size_t n = r->len < LEAF_PIECE ? r->len : LEAF_PIECE;
+        leaf_read(l, r, 0, piece, n);
+        json_raw(b, piece, n);
+        json_flush(b);
+        for (size_t at = n; at < r->len; at += n) {
+            n = r->len - at < LEAF_PIECE ? r->len - at : LEAF_PIECE;
+            leaf_read(l, r, at, piece, n);
+            fwrite(piece, 1, n, b->out); /* a failure is the stream's: reported at its end */
+            b->flushed += n;
+        }
     }
+    g_free(piece);
     json_end_array(b);
     json_end_object(b);
 }
@@ -379,7 +516,8 @@ void mstate_leaves_free(struct analysis *a)
 {
     if (!a->merge_leaves)
         return;
-    g_ptr_array_free(a->merge_leaves->texts, TRUE);
+    refs_clear(a->merge_leaves);
+    g_array_free(a->merge_leaves->refs, TRUE);
     g_free(a->merge_leaves);
     a->merge_leaves = NULL;
 }

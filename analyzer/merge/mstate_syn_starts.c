@@ -8,6 +8,7 @@
 #include "hash_mix.h"
 #include "mstate_detail.h"
 #include "mstate_edges.h"
+#include "mstate_ends_ix.h"
 #include "mstate_group_order.h"
 #include "mstate_groups_past.h"
 #include "mstate_join_fin.h"
@@ -650,13 +651,27 @@ static int64_t idle_us(bool established)
     return established ? lim.idle_established_us : lim.idle_half_open_us;
 }
 
+/* The rows' places by their ends (mstate_ends_ix.h): next_row() walks
+ * only those of its ends (it walked every row for each syn flow). */
+static struct mstate_ends_ix *rows_index(const GArray *rows)
+{
+    struct mstate_ends_ix *ix = mstate_ends_ix_new(rows);
+    for (guint i = 0; i < rows->len; i++) {
+        const struct syn_start *r = AT(rows, i);
+        mstate_ends_ix_put(ix, mstate_ends_word(&r->cs.client, r->cs.client_port, &r->cs.server, r->cs.server_port, 0), i);
+    }
+    return ix;
+}
+
 /* The earliest row of cs's ends (either order) beginning in [from, from +
- * idle]: G_MAXUINT when none. */
-static guint next_row(const struct analysis *a, const struct ip_addr *x0, uint16_t p0, const struct ip_addr *x1,
-                      uint16_t p1, int64_t from, int64_t idle)
+ * idle]: G_MAXUINT when none (the first in the rows' order of a time). */
+static guint next_row(const struct analysis *a, const struct mstate_ends_ix *ix, const struct ip_addr *x0,
+                      uint16_t p0, const struct ip_addr *x1, uint16_t p1, int64_t from, int64_t idle)
 {
     guint best = G_MAXUINT;
-    for (guint i = 0; i < a->syn_starts->rows->len; i++) {
+    struct mstate_ends_it it;
+    for (guint i = mstate_ends_ix_first(ix, mstate_ends_word(x0, p0, x1, p1, 0), &it); i != G_MAXUINT;
+         i = mstate_ends_ix_next(ix, &it)) {
         const struct syn_start *r = AT(a->syn_starts->rows, i);
         if (r->joined || r->cs.first_ts < from || ts_diff(r->cs.first_ts, from) > idle ||
             !same_ends(x0, p0, x1, p1, &r->cs))
@@ -949,11 +964,12 @@ void mstate_syn_starts_join(struct analysis *a)
     struct syn_starts *s = a->syn_starts;
     if (!s || (!s->rows->len && !s->deferred && s->until == INT64_MAX))
         return;
+    struct mstate_ends_ix *rows = rows_index(s->rows); /* the rows do not move below (joined is marked) */
     for (guint i = 0; a->syn_flows && i < a->syn_flows->len;) {
         const struct syn_flow *f = &g_array_index(a->syn_flows, struct syn_flow, i);
         guint at = strcmp(f->close_reason, "end") != 0 || !f->isn_known
                        ? G_MAXUINT
-                       : next_row(a, &f->addr[0], f->port[0], &f->addr[1], f->port[1], f->last_ts,
+                       : next_row(a, rows, &f->addr[0], f->port[0], &f->addr[1], f->port[1], f->last_ts,
                                   idle_us(f->established));
         struct syn_start *r = at == G_MAXUINT ? NULL : AT(s->rows, at);
         /* the same client (flow.c: a SYN of the responder opens another
@@ -972,6 +988,7 @@ void mstate_syn_starts_join(struct analysis *a)
         restart(a, r, f);
         syn_flow_used(a, f); /* removes f: i now names the next */
     }
+    mstate_ends_ix_free(rows);
     hosts_again(a, s);
     /* the rows joined are done; the others stay for a later merge */
     guint w = 0;

@@ -6,6 +6,7 @@
 #include "flow.h"
 #include "fmt.h"
 #include "mstate_detail.h"
+#include "mstate_ends_ix.h"
 #include "mstate_group_order.h"
 #include "mstate_join_fin.h"
 #include "mstate_join_frame.h"
@@ -309,13 +310,53 @@ bool mstate_tail_lingers(int64_t end, const struct conn_summary *cs)
     return end != INT64_MIN && in_reach(cs, true, end);
 }
 
+static uint64_t tail_word(const struct analysis_tail *t)
+{
+    return mstate_ends_word(&t->addr[0], t->port[0], &t->addr[1], t->port[1], 0);
+}
+
+guint mstate_tails_first(struct analysis *a, const struct ip_addr *x, uint16_t xp, const struct ip_addr *y, uint16_t yp,
+                         struct mstate_ends_it *it)
+{
+    if (!a->tails)
+        return G_MAXUINT;
+    if (!mstate_ends_ix_for(a->tails_ix, a->tails, a->tails->len)) {
+        mstate_ends_ix_free(a->tails_ix);
+        a->tails_ix = mstate_ends_ix_new(a->tails);
+        for (guint i = 0; i < a->tails->len; i++)
+            mstate_ends_ix_put(a->tails_ix, tail_word(&g_array_index(a->tails, struct analysis_tail, i)), i);
+    }
+    return mstate_ends_ix_first(a->tails_ix, mstate_ends_word(x, xp, y, yp, 0), it);
+}
+
+guint mstate_tails_next(const struct analysis *a, struct mstate_ends_it *it) { return mstate_ends_ix_next(a->tails_ix, it); }
+
+void mstate_tails_ix_done(struct analysis *a)
+{
+    mstate_ends_ix_free(a->tails_ix);
+    a->tails_ix = NULL;
+}
+
+guint mstate_tail_place(const struct analysis *a, guint slot) { return mstate_ends_ix_place(a->tails_ix, slot); }
+
+void mstate_tail_remove(struct analysis *a, guint slot)
+{
+    guint at = mstate_ends_ix_place(a->tails_ix, slot);
+    mstate_ends_ix_removed(a->tails_ix, tail_word(&g_array_index(a->tails, struct analysis_tail, at)), slot);
+    g_array_remove_index(a->tails, at);
+}
+
 /* One tail joined to cur (see mstate_join_tail). */
 static bool join_one(struct analysis *a, struct conn_summary *cur, int64_t before)
 {
     bool lingering = strcmp(cur->close_reason, "fin") == 0;
-    guint best = G_MAXUINT;
+    guint best = G_MAXUINT, best_slot = 0;
     bool best_swapped = false;
-    for (guint i = 0; i < a->tails->len; i++) {
+    /* only the tails of cur's ends, in the array's order (mstate_tails_of) */
+    struct mstate_ends_it it;
+    for (guint slot = mstate_tails_first(a, &cur->client, cur->client_port, &cur->server, cur->server_port, &it);
+         slot != G_MAXUINT; slot = mstate_tails_next(a, &it)) {
+        guint i = mstate_tail_place(a, slot);
         const struct analysis_tail *t = &g_array_index(a->tails, struct analysis_tail, i);
         bool fwd = mstate_same_end(&t->addr[0], t->port[0], &cur->client, cur->client_port) &&
                    mstate_same_end(&t->addr[1], t->port[1], &cur->server, cur->server_port);
@@ -325,6 +366,7 @@ static bool join_one(struct analysis *a, struct conn_summary *cur, int64_t befor
             continue;
         if (best == G_MAXUINT || t->first_ts < g_array_index(a->tails, struct analysis_tail, best).first_ts) {
             best = i;
+            best_slot = slot;
             best_swapped = !fwd;
         }
     }
@@ -359,7 +401,7 @@ static bool join_one(struct analysis *a, struct conn_summary *cur, int64_t befor
     cur->fins_acked = t->fins_acked || lingering || both_fins;
     flow_table_unjoin(a->flows, 1); /* the tail's run counted it as a TCP connection of its own */
     a->edges_joined++;
-    g_array_remove_index(a->tails, best);
+    mstate_tail_remove(a, best_slot);
     return true;
 }
 

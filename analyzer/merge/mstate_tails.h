@@ -13,6 +13,7 @@
 #include "analysis.h"
 #include "conn_summary.h"
 #include "jget.h"
+#include "mstate_ends_ix.h"
 #include "json.h"
 
 /* A TCP connection seen mid-stream, closed, that was not SMB (s: its
@@ -42,6 +43,22 @@ bool mstate_join_tail(struct analysis *a, struct conn_summary *cur);
 /* The same for the tails that begin before `before` (the first packet of
  * the next part of cur's connection: the tails between are cur's first). */
 bool mstate_join_tail_before(struct analysis *a, struct conn_summary *cur, int64_t before);
+
+/* The tails of the ends x:xp, y:yp (either order), in the array's order:
+ * their slots (mstate_ends_ix.h), the first, then each next, G_MAXUINT
+ * after the last.  The joins looked for them walking every tail for each
+ * edge and syn flow; a->tails is indexed once (again when something else
+ * changed it), and a tail taken goes by mstate_tail_remove(), which keeps
+ * the index (and ends a walk). */
+guint mstate_tails_first(struct analysis *a, const struct ip_addr *x, uint16_t xp, const struct ip_addr *y, uint16_t yp,
+                         struct mstate_ends_it *it);
+guint mstate_tails_next(const struct analysis *a, struct mstate_ends_it *it);
+/* The index dropped (merge_finish: after the joins). */
+void mstate_tails_ix_done(struct analysis *a);
+/* The tail of a slot mstate_tails_of() gave: its place in a->tails. */
+guint mstate_tail_place(const struct analysis *a, guint slot);
+/* That tail removed from a->tails (the order of the rest kept). */
+void mstate_tail_remove(struct analysis *a, guint slot);
 
 /* cs is a connection kept for its linger (fin_linger_note) that still
  * lingered at `end`, the end of the inputs merged so far (their last packet within

@@ -16,9 +16,15 @@
 #            their low 24 bits (a merge_state carries the hashes)
 #   members  one report with an object of N member names of one g_str_hash
 #            (refused past 1,024 members: json-glib's parse is quadratic)
+#   parts    one generated capture of 30,000 connections, 4,000 open at
+#            once, cut with editcap -c into N parts (N = 4, 8, 16): each cut
+#            leaves thousands of edges, syn flows and tails, so each part's
+#            state is about the same size whatever N, and the merge's CPU
+#            should double with N (it tripled while the joins walked every
+#            record for each edge)
 #
 # Usage: tests/bench/merge_cost.sh SMBSCOPE [BASE_SMBSCOPE]
-# Env: BENCH_SHAPES (default "copies cut hashes members"), BENCH_REPEAT
+# Env: BENCH_SHAPES (default "copies cut hashes members parts"), BENCH_REPEAT
 # (rounds, default 1: the lowest CPU is kept), BENCH_SCALE (multiplies N).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,10 +36,19 @@ trap 'rm -rf "$tmp"' EXIT
 cc -O2 -o "$tmp/runstat" "$here/runstat.c"
 repeat=${BENCH_REPEAT:-1}
 scale=${BENCH_SCALE:-1}
-shapes=${BENCH_SHAPES:-copies cut hashes members}
+shapes=${BENCH_SHAPES:-copies cut hashes members parts}
 
 python3 "$here/gen_capture.py" --samples "$root/samples" --many 2000 --rate 500 "$tmp/m2k.pcap" >/dev/null
 editcap -c 10000 "$tmp/m2k.pcap" "$tmp/cut.pcap" >/dev/null
+if [[ " $shapes " == *" parts "* ]]; then
+    python3 "$here/gen_capture.py" --samples "$root/samples" --many 30000 --overlap 4000 "$tmp/m30k.pcap" >/dev/null
+    total=$(capinfos -c -M "$tmp/m30k.pcap" | awk '/Number of packets/ { print $NF }')
+    for n in 4 8 16; do
+        mkdir -p "$tmp/parts$n"
+        editcap -c $(((total + n - 1) / n)) "$tmp/m30k.pcap" "$tmp/parts$n/p.pcap" >/dev/null
+    done
+    rm -f "$tmp/m30k.pcap"
+fi
 
 # inputs BIN DIR: the reports, written by BIN
 inputs() {
@@ -45,6 +60,13 @@ inputs() {
         i=$((i + 1))
     done
     python3 "$here/merge_cost_inputs.py" "$root/tests/e2e" "$2"
+    for n in 4 8 16; do
+        [ -d "$tmp/parts$n" ] || continue
+        mkdir -p "$2/parts$n"
+        for f in "$tmp/parts$n"/p_*.pcap; do
+            "$1" -q -T json -o "$2/parts$n/$(basename "$f" .pcap).json" "$f" || true
+        done
+    done
 }
 inputs "$new" "$tmp/new"
 if [ -n "$base" ]; then inputs "$base" "$tmp/base"; fi
@@ -56,6 +78,7 @@ args() {
     cut) for ((k = 0; k < $3; k++)); do echo "$1"/part*.json; done ;;
     hashes) ls "$1"/hash*.json | head -n "$3" ;;
     members) echo "$1/members$3.json" ;;
+    parts) echo "$1/parts$3"/p_*.json ;;
     esac
 }
 
@@ -65,6 +88,7 @@ sizes() {
     cut) echo $((32 * scale)) $((64 * scale)) $((128 * scale)) ;;
     hashes) echo $((16 * scale)) $((32 * scale)) $((64 * scale)) ;;
     members) echo 4096 8192 16384 ;;
+    parts) echo 4 8 16 ;;
     esac
 }
 
