@@ -5,6 +5,8 @@
  * that keeps only one of them still hides what the policy needs. */
 #include "filter_check.h"
 
+#include "filter_names.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -184,6 +186,12 @@ bool filter_check(int dlt, const char *filter, uint32_t *blinded, char *errbuf, 
     if (terms > FILTER_CHECK_MAX_TERMS) {
         snprintf(errbuf, errlen, "%u terms (host, net, port, or joined by and/or), more than the %d smbscope compiles", terms,
                  FILTER_CHECK_MAX_TERMS);
+        return false;
+    }
+    char name[64];
+    if (filter_names_host(filter, name, sizeof name)) {
+        snprintf(errbuf, errlen, "it names a host, net or gateway (\"%s\"): smbscope does not look up names a capture gives",
+                 name);
         return false;
     }
     uint8_t hdr[64];

@@ -7,6 +7,7 @@
 
 #include "distinct.h"
 #include "filter_check.h"
+#include "filter_names.h"
 #include "hosts.h"
 #include "policy.h"
 
@@ -106,6 +107,42 @@ static void test_filter_implied_terms_bound(void)
     g_assert_false(filter_check(DLT_EN10MB, f->str, &b, err, sizeof err));
     g_assert_nonnull(strstr(err, "65 terms"));
     g_string_free(f, TRUE);
+}
+
+/* Names libpcap would look up (DNS) are refused before it compiles the
+ * filter (review: a host name in a capture's if_filter made smbscope
+ * query DNS, reading the capture and merging its report); port, protocol
+ * and 802.11 type names, numbers and addresses are compiled. */
+static void test_filter_names(void)
+{
+    static const char *const named[] = {
+        "host fileserver", "src fileserver.example.com", "fileserver", "port 21 or src files",
+        "vlan 100 and host x1", "tcp port 445 or host 10.0.0.1 or files", "net corpnet", "ether host cafe.beef",
+        "gateway gw", "not \\host",
+    };
+    static const char *const plain[] = {
+        "tcp port 445 or udp portrange 137-139", "port 445 or netbios-ssn", "ip proto 6 or ip proto \\udp",
+        "host 10.0.0.1 or 10.0.0.2", "ether host 00:11:22:33:44:55", "ether host aabb.ccdd.eeff",
+        "ether src 001122334455", "host fe80::1 or ::1", "ip6 and not host 2001:db8::1", "net 10.0.0.0/8",
+        "net 10.0.0.0 mask 255.0.0.0", "tcp[tcpflags] & tcp-syn != 0", "icmp[icmptype] == icmp-echo",
+        "not host 10.1.1.1 and tcp port 445", "port 21 or ftp-data", "ip[0] & 0xf = 5", "less 100 or greater 0x40",
+    };
+    uint32_t b;
+    char err[256], name[64];
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+        if (!filter_names_host(named[i], name, sizeof name))
+            g_error("%s: no name found", named[i]);
+        g_assert_false(filter_check(DLT_EN10MB, named[i], &b, err, sizeof err));
+        g_assert_nonnull(strstr(err, "does not look up names"));
+    }
+    g_assert_true(filter_names_host("port 21 or src files", name, sizeof name));
+    g_assert_cmpstr(name, ==, "files");
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+        if (filter_names_host(plain[i], name, sizeof name))
+            g_error("%s: %s taken for a host name", plain[i], name);
+        if (!filter_check(DLT_EN10MB, plain[i], &b, err, sizeof err))
+            g_error("%s: %s", plain[i], err);
+    }
 }
 
 static void test_hosts_exact_million(void)
@@ -281,6 +318,7 @@ int main(int argc, char **argv)
     g_test_add_func("/filter/length-bound", test_filter_length_bound);
     g_test_add_func("/filter/terms-bound", test_filter_terms_bound);
     g_test_add_func("/filter/implied-terms-bound", test_filter_implied_terms_bound);
+    g_test_add_func("/filter/names", test_filter_names);
     g_test_add_func("/hosts/exact-million", test_hosts_exact_million);
     g_test_add_func("/hosts/estimate-past-cap", test_hosts_estimate_past_cap);
     g_test_add_func("/hosts/broadcasts", test_broadcasts_are_not_hosts);

@@ -1,0 +1,167 @@
+/* filter_names.c - libpcap's scanner (scanner.l) read just far enough to
+ * tell the words it resolves by name: each word is a keyword, a number,
+ * an address (dotted digits, IPv6, MAC) or a name (its ID token), and a
+ * name is a host's unless the qualifiers before it say port, portrange,
+ * proto or protochain, or a keyword that takes a value of its own (type,
+ * subtype, on, reason ...).  Qualifiers carry over and/or/not, as libpcap
+ * repeats an omitted qualifier list ("port 21 or ftp": a port). */
+#include "filter_names.h"
+
+#include <stdio.h>
+#include <string.h>
+
+enum ctx {
+    CTX_HOST,  /* a name here is resolved: host (the default), net, gateway */
+    CTX_LOCAL, /* port, portrange, proto, protochain: local tables */
+    CTX_VALUE, /* a keyword whose value is its own (type mgt, on eth0, reason match) */
+};
+
+/* Keywords and what a name after them is (scanner.l's list). */
+static const struct {
+    const char *word;
+    enum ctx ctx;
+} keywords[] = {
+    /* types */
+    { "host", CTX_HOST }, { "net", CTX_HOST }, { "gateway", CTX_HOST },
+    { "port", CTX_LOCAL }, { "portrange", CTX_LOCAL }, { "proto", CTX_LOCAL }, { "protochain", CTX_LOCAL },
+    /* directions and protocols: qualifiers whose type defaults to host */
+    { "src", CTX_HOST }, { "dst", CTX_HOST }, { "link", CTX_HOST }, { "ether", CTX_HOST }, { "ppp", CTX_HOST },
+    { "slip", CTX_HOST }, { "fddi", CTX_HOST }, { "tr", CTX_HOST }, { "wlan", CTX_HOST }, { "arp", CTX_HOST },
+    { "rarp", CTX_HOST }, { "ip", CTX_HOST }, { "sctp", CTX_HOST }, { "tcp", CTX_HOST }, { "udp", CTX_HOST },
+    { "icmp", CTX_HOST }, { "igmp", CTX_HOST }, { "igrp", CTX_HOST }, { "pim", CTX_HOST }, { "vrrp", CTX_HOST },
+    { "carp", CTX_HOST }, { "radio", CTX_HOST }, { "ip6", CTX_HOST }, { "icmp6", CTX_HOST }, { "ah", CTX_HOST },
+    { "esp", CTX_HOST }, { "atalk", CTX_HOST }, { "aarp", CTX_HOST }, { "decnet", CTX_HOST }, { "lat", CTX_HOST },
+    { "sca", CTX_HOST }, { "moprc", CTX_HOST }, { "mopdl", CTX_HOST }, { "iso", CTX_HOST }, { "esis", CTX_HOST },
+    { "es-is", CTX_HOST }, { "isis", CTX_HOST }, { "is-is", CTX_HOST }, { "l1", CTX_HOST }, { "l2", CTX_HOST },
+    { "iih", CTX_HOST }, { "lsp", CTX_HOST }, { "snp", CTX_HOST }, { "csnp", CTX_HOST }, { "psnp", CTX_HOST },
+    { "clnp", CTX_HOST }, { "stp", CTX_HOST }, { "ipx", CTX_HOST }, { "netbeui", CTX_HOST },
+    { "ra", CTX_HOST }, { "ta", CTX_HOST }, { "addr1", CTX_HOST }, { "addr2", CTX_HOST }, { "addr3", CTX_HOST },
+    { "addr4", CTX_HOST }, { "address1", CTX_HOST }, { "address2", CTX_HOST }, { "address3", CTX_HOST },
+    { "address4", CTX_HOST },
+    /* keywords with values of their own (numbers, 802.11 names, interface names, pf words) */
+    { "mask", CTX_VALUE }, { "type", CTX_VALUE }, { "subtype", CTX_VALUE }, { "dir", CTX_VALUE },
+    { "direction", CTX_VALUE }, { "less", CTX_VALUE }, { "greater", CTX_VALUE }, { "byte", CTX_VALUE },
+    { "broadcast", CTX_VALUE }, { "multicast", CTX_VALUE }, { "len", CTX_VALUE }, { "length", CTX_VALUE },
+    { "inbound", CTX_VALUE }, { "outbound", CTX_VALUE }, { "ifindex", CTX_VALUE }, { "vlan", CTX_VALUE },
+    { "mpls", CTX_VALUE }, { "pppoed", CTX_VALUE }, { "pppoes", CTX_VALUE }, { "geneve", CTX_VALUE },
+    { "lane", CTX_VALUE }, { "llc", CTX_VALUE }, { "metac", CTX_VALUE }, { "bcc", CTX_VALUE }, { "oam", CTX_VALUE },
+    { "oamf4", CTX_VALUE }, { "oamf4ec", CTX_VALUE }, { "oamf4sc", CTX_VALUE }, { "sc", CTX_VALUE },
+    { "ilmic", CTX_VALUE }, { "vpi", CTX_VALUE }, { "vci", CTX_VALUE }, { "connectmsg", CTX_VALUE },
+    { "metaconnect", CTX_VALUE }, { "on", CTX_VALUE }, { "ifname", CTX_VALUE }, { "rset", CTX_VALUE },
+    { "ruleset", CTX_VALUE }, { "rnr", CTX_VALUE }, { "rulenum", CTX_VALUE }, { "srnr", CTX_VALUE },
+    { "subrulenum", CTX_VALUE }, { "reason", CTX_VALUE }, { "action", CTX_VALUE }, { "fisu", CTX_VALUE },
+    { "lssu", CTX_VALUE }, { "lsu", CTX_VALUE }, { "msu", CTX_VALUE }, { "hfisu", CTX_VALUE }, { "hlssu", CTX_VALUE },
+    { "hmsu", CTX_VALUE }, { "sio", CTX_VALUE }, { "opc", CTX_VALUE }, { "dpc", CTX_VALUE }, { "sls", CTX_VALUE },
+    { "hsio", CTX_VALUE }, { "hopc", CTX_VALUE }, { "hdpc", CTX_VALUE }, { "hsls", CTX_VALUE },
+};
+
+/* Words the scanner reads as numbers (tcpflags, icmp-echo, ...) and the
+ * boolean words: no qualifier changes. */
+static bool number_word(const char *w, size_t n)
+{
+    static const char *const prefixes[] = { "icmp-", "icmp6-", "tcp-" };
+    static const char *const words[] = { "icmptype", "icmpcode", "icmp6type", "icmp6code", "tcpflags" };
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (n > strlen(prefixes[i]) && !strncmp(w, prefixes[i], strlen(prefixes[i])))
+            return true;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (n == strlen(words[i]) && !strncmp(w, words[i], n))
+            return true;
+    return false;
+}
+
+static bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* A number (decimal, 0x hex, octal) or digits and dots (an IPv4 address or
+ * a part of one). */
+static bool numeric(const char *w, size_t n)
+{
+    if (n > 2 && w[0] == '0' && (w[1] == 'x' || w[1] == 'X')) {
+        for (size_t i = 2; i < n; i++)
+            if (!is_hex(w[i]))
+                return false;
+        return true;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!is_digit(w[i]) && w[i] != '.')
+            return false;
+    return true;
+}
+
+/* A MAC address as the scanner takes one: six groups of one or two hex
+ * digits split by ':', '-' or '.'; three of four split by '.'; twelve. */
+static bool mac(const char *w, size_t n)
+{
+    if (n == 12) {
+        for (size_t i = 0; i < n; i++)
+            if (!is_hex(w[i]))
+                return false;
+        return true;
+    }
+    char sep = 0;
+    size_t groups = 0, len = 0, widest = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || !is_hex(w[i])) {
+            if (len == 0 || (i < n && sep && w[i] != sep) || (i < n && w[i] != ':' && w[i] != '-' && w[i] != '.'))
+                return false;
+            if (i < n)
+                sep = w[i];
+            groups++;
+            widest = len > widest ? len : widest;
+            len = 0;
+        } else {
+            len++;
+        }
+    }
+    return (groups == 6 && widest <= 2) || (groups == 3 && sep == '.' && widest == 4 && n == 14);
+}
+
+static bool keyword(const char *w, size_t n, enum ctx *out)
+{
+    for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
+        if (strlen(keywords[i].word) == n && !strncmp(w, keywords[i].word, n)) {
+            *out = keywords[i].ctx;
+            return true;
+        }
+    return false;
+}
+
+static bool word_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '.' || c == '_' || c == '-' ||
+           c == ':';
+}
+
+bool filter_names_host(const char *filter, char *name, size_t len)
+{
+    enum ctx ctx = CTX_HOST; /* a bare name is a host */
+    for (const char *q = filter; *q;) {
+        bool escaped = q[0] == '\\' && q[1] && q[1] != ' ';
+        if (escaped) {
+            q++; /* "\name": a name whatever it spells */
+        } else if (!word_char(*q) || *q == '-' || *q == '.' || *q == ':') {
+            q++;
+            continue;
+        }
+        const char *e = q;
+        while (*e && (escaped ? (*e != ' ' && *e != '!' && *e != '(' && *e != ')' && *e != '\t' && *e != '\n')
+                              : word_char(*e)))
+            e++;
+        size_t n = (size_t)(e - q);
+        enum ctx kw;
+        if (!escaped && ((n == 3 && !strncmp(q, "and", 3)) || (n == 2 && !strncmp(q, "or", 2)) ||
+                         (n == 3 && !strncmp(q, "not", 3)))) {
+            /* the qualifiers before carry over */
+        } else if (!escaped && keyword(q, n, &kw)) {
+            ctx = kw;
+        } else if (escaped || !(numeric(q, n) || memchr(q, ':', n) || mac(q, n) || number_word(q, n))) {
+            if (ctx == CTX_HOST) {
+                snprintf(name, len, "%.*s", (int)(n < 256 ? n : 256), q);
+                return true;
+            }
+        }
+        q = e;
+    }
+    return false;
+}
