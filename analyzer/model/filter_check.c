@@ -5,7 +5,7 @@
  * that keeps only one of them still hides what the policy needs. */
 #include "filter_check.h"
 
-#include "filter_names.h"
+#include "filter_scan.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -137,43 +137,6 @@ static size_t build(uint8_t *buf, int link_len, bool v6, uint8_t proto, uint16_t
     return (size_t)link_len + ip_len + l4_len + payload;
 }
 
-/* Primitives whose code libpcap's generator makes large (each port term
- * several blocks for IPv4/IPv6, TCP/UDP/SCTP, fragments): the more of the
- * words host, net, port and portrange and of the primitives the filter
- * joins (its and/or, as words or && and ||, plus one).  Review: libpcap
- * repeats an omitted qualifier ("port 1 or 2 or 3" is three port terms,
- * "src 10.0.0.1 or 10.0.0.2" two hosts): 4 KiB of "port 1 or 2 ..." named
- * port once and took 105 s to compile. */
-static unsigned filter_terms(const char *f)
-{
-    static const char *const words[] = { "port", "portrange", "host", "net" };
-    unsigned named = 0, joins = 0;
-    for (const char *q = f; *q;) {
-        if ((q[0] == '&' && q[1] == '&') || (q[0] == '|' && q[1] == '|')) {
-            joins++;
-            q += 2;
-            continue;
-        }
-        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z'))) {
-            q++;
-            continue;
-        }
-        const char *e = q;
-        while ((*e >= 'a' && *e <= 'z') || (*e >= 'A' && *e <= 'Z'))
-            e++;
-        size_t n = (size_t)(e - q);
-        for (size_t k = 0; k < sizeof words / sizeof words[0]; k++)
-            if (strlen(words[k]) == n && !strncmp(q, words[k], n)) {
-                named++;
-                break;
-            }
-        if ((n == 3 && !strncmp(q, "and", 3)) || (n == 2 && !strncmp(q, "or", 2)))
-            joins++;
-        q = e;
-    }
-    return named > joins + 1 ? named : joins + 1;
-}
-
 bool filter_check(int dlt, const char *filter, uint32_t *blinded, char *errbuf, size_t errlen)
 {
     *blinded = 0;
@@ -182,16 +145,17 @@ bool filter_check(int dlt, const char *filter, uint32_t *blinded, char *errbuf, 
         snprintf(errbuf, errlen, "%zu bytes long, more than the %d smbscope compiles", len, FILTER_CHECK_MAX_LEN);
         return false;
     }
-    unsigned terms = filter_terms(filter);
+    struct filter_scan scan;
+    filter_scan(filter, &scan);
+    unsigned terms = scan.terms;
     if (terms > FILTER_CHECK_MAX_TERMS) {
         snprintf(errbuf, errlen, "%u terms (host, net, port, or joined by and/or), more than the %d smbscope compiles", terms,
                  FILTER_CHECK_MAX_TERMS);
         return false;
     }
-    char name[64];
-    if (filter_names_host(filter, name, sizeof name)) {
+    if (scan.host_name[0]) {
         snprintf(errbuf, errlen, "it names a host, net or gateway (\"%s\"): smbscope does not look up names a capture gives",
-                 name);
+                 scan.host_name);
         return false;
     }
     uint8_t hdr[64];

@@ -30,7 +30,7 @@ const char *filter_probe_name(enum filter_probe p);
  * person writes; but 4 KiB of "port 1 or ..." is 600 terms and took 5 s
  * (review, 2026-12-02), so the terms are bounded too. */
 #define FILTER_CHECK_MAX_LEN 4096
-/* The most host/net/port/portrange words checked: a filter a person
+/* The most primitives checked (filter_scan.h): a filter a person
  * writes names a few services and hosts, and 64 port terms compile in
  * milliseconds. */
 #define FILTER_CHECK_MAX_TERMS 64

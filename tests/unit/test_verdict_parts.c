@@ -7,7 +7,7 @@
 
 #include "distinct.h"
 #include "filter_check.h"
-#include "filter_names.h"
+#include "filter_scan.h"
 #include "hosts.h"
 #include "policy.h"
 
@@ -128,18 +128,21 @@ static void test_filter_names(void)
         "not host 10.1.1.1 and tcp port 445", "port 21 or ftp-data", "ip[0] & 0xf = 5", "less 100 or greater 0x40",
     };
     uint32_t b;
-    char err[256], name[64];
+    char err[256];
+    struct filter_scan scan;
     for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
-        if (!filter_names_host(named[i], name, sizeof name))
+        filter_scan(named[i], &scan);
+        if (!scan.host_name[0])
             g_error("%s: no name found", named[i]);
         g_assert_false(filter_check(DLT_EN10MB, named[i], &b, err, sizeof err));
         g_assert_nonnull(strstr(err, "does not look up names"));
     }
-    g_assert_true(filter_names_host("port 21 or src files", name, sizeof name));
-    g_assert_cmpstr(name, ==, "files");
+    filter_scan("port 21 or src files", &scan);
+    g_assert_cmpstr(scan.host_name, ==, "files");
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
-        if (filter_names_host(plain[i], name, sizeof name))
-            g_error("%s: %s taken for a host name", plain[i], name);
+        filter_scan(plain[i], &scan);
+        if (scan.host_name[0])
+            g_error("%s: %s taken for a host name", plain[i], scan.host_name);
         if (!filter_check(DLT_EN10MB, plain[i], &b, err, sizeof err))
             g_error("%s: %s", plain[i], err);
     }

@@ -1,11 +1,12 @@
-/* filter_names.c - libpcap's scanner (scanner.l) read just far enough to
- * tell the words it resolves by name: each word is a keyword, a number,
+/* filter_scan.c - libpcap's scanner (scanner.l) read just far enough to
+ * count the primitives a filter makes and tell the words it resolves by
+ * name: each word is a keyword, a number,
  * an address (dotted digits, IPv6, MAC) or a name (its ID token), and a
  * name is a host's unless the qualifiers before it say port, portrange,
  * proto or protochain, or a keyword that takes a value of its own (type,
  * subtype, on, reason ...).  Qualifiers carry over and/or/not, as libpcap
  * repeats an omitted qualifier list ("port 21 or ftp": a port). */
-#include "filter_names.h"
+#include "filter_scan.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -133,11 +134,27 @@ static bool word_char(char c)
            c == ':';
 }
 
-bool filter_names_host(const char *filter, char *name, size_t len)
+static bool type_word(const char *w, size_t n)
+{
+    static const char *const words[] = { "port", "portrange", "host", "net" };
+    for (size_t k = 0; k < sizeof words / sizeof words[0]; k++)
+        if (strlen(words[k]) == n && !strncmp(w, words[k], n))
+            return true;
+    return false;
+}
+
+void filter_scan(const char *filter, struct filter_scan *out)
 {
     enum ctx ctx = CTX_HOST; /* a bare name is a host */
+    unsigned named = 0, joins = 0;
+    out->host_name[0] = '\0';
     for (const char *q = filter; *q;) {
         bool escaped = q[0] == '\\' && q[1] && q[1] != ' ';
+        if ((q[0] == '&' && q[1] == '&') || (q[0] == '|' && q[1] == '|')) {
+            joins++;
+            q += 2;
+            continue;
+        }
         if (escaped) {
             q++; /* "\name": a name whatever it spells */
         } else if (!word_char(*q) || *q == '-' || *q == '.' || *q == ':') {
@@ -150,18 +167,18 @@ bool filter_names_host(const char *filter, char *name, size_t len)
             e++;
         size_t n = (size_t)(e - q);
         enum ctx kw;
-        if (!escaped && ((n == 3 && !strncmp(q, "and", 3)) || (n == 2 && !strncmp(q, "or", 2)) ||
-                         (n == 3 && !strncmp(q, "not", 3)))) {
-            /* the qualifiers before carry over */
+        if (!escaped && ((n == 3 && !strncmp(q, "and", 3)) || (n == 2 && !strncmp(q, "or", 2)))) {
+            joins++; /* the qualifiers before carry over */
+        } else if (!escaped && n == 3 && !strncmp(q, "not", 3)) {
+            /* so do they over not */
         } else if (!escaped && keyword(q, n, &kw)) {
+            named += type_word(q, n);
             ctx = kw;
         } else if (escaped || !(numeric(q, n) || memchr(q, ':', n) || mac(q, n) || number_word(q, n))) {
-            if (ctx == CTX_HOST) {
-                snprintf(name, len, "%.*s", (int)(n < 256 ? n : 256), q);
-                return true;
-            }
+            if (ctx == CTX_HOST && !out->host_name[0])
+                snprintf(out->host_name, sizeof out->host_name, "%.*s", (int)(n < 63 ? n : 63), q);
         }
         q = e;
     }
-    return false;
+    out->terms = named > joins + 1 ? named : joins + 1;
 }
