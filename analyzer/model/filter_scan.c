@@ -8,6 +8,8 @@
  * repeats an omitted qualifier list ("port 21 or ftp": a port). */
 #include "filter_scan.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,15 +58,26 @@ static const struct {
     { "hsio", CTX_VALUE }, { "hopc", CTX_VALUE }, { "hdpc", CTX_VALUE }, { "hsls", CTX_VALUE },
 };
 
-/* Words the scanner reads as numbers (tcpflags, icmp-echo, ...) and the
- * boolean words: no qualifier changes. */
+/* The words scanner.l itself reads as numbers (ICMP and ICMPv6 types, TCP
+ * flags), spelt out: any other word, "tcp-leak.example" say, is an ID that
+ * libpcap resolves (review F1: a prefix match let such names through). */
 static bool number_word(const char *w, size_t n)
 {
-    static const char *const prefixes[] = { "icmp-", "icmp6-", "tcp-" };
-    static const char *const words[] = { "icmptype", "icmpcode", "icmp6type", "icmp6code", "tcpflags" };
-    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
-        if (n > strlen(prefixes[i]) && !strncmp(w, prefixes[i], strlen(prefixes[i])))
-            return true;
+    static const char *const words[] = {
+        "icmptype", "icmpcode", "icmp-echoreply", "icmp-unreach", "icmp-sourcequench", "icmp-redirect",
+        "icmp-echo", "icmp-routeradvert", "icmp-routersolicit", "icmp-timxceed", "icmp-paramprob",
+        "icmp-tstamp", "icmp-tstampreply", "icmp-ireq", "icmp-ireqreply", "icmp-maskreq", "icmp-maskreply",
+        "icmp6type", "icmp6code", "icmp6-destinationunreach", "icmp6-packettoobig", "icmp6-timeexceeded",
+        "icmp6-parameterproblem", "icmp6-echo", "icmp6-echoreply", "icmp6-multicastlistenerquery",
+        "icmp6-multicastlistenerreportv1", "icmp6-multicastlistenerdone", "icmp6-routersolicit",
+        "icmp6-routeradvert", "icmp6-neighborsolicit", "icmp6-neighboradvert", "icmp6-redirect",
+        "icmp6-routerrenum", "icmp6-nodeinformationquery", "icmp6-nodeinformationresponse",
+        "icmp6-ineighbordiscoverysolicit", "icmp6-ineighbordiscoveryadvert", "icmp6-multicastlistenerreportv2",
+        "icmp6-homeagentdiscoveryrequest", "icmp6-homeagentdiscoveryreply", "icmp6-mobileprefixsolicit",
+        "icmp6-mobileprefixadvert", "icmp6-certpathsolicit", "icmp6-certpathadvert",
+        "icmp6-multicastrouteradvert", "icmp6-multicastroutersolicit", "icmp6-multicastrouterterm",
+        "tcpflags", "tcp-fin", "tcp-syn", "tcp-rst", "tcp-push", "tcp-ack", "tcp-urg", "tcp-ece", "tcp-cwr",
+    };
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (n == strlen(words[i]) && !strncmp(w, words[i], n))
             return true;
@@ -74,20 +87,49 @@ static bool number_word(const char *w, size_t n)
 static bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-/* A number (decimal, 0x hex, octal) or digits and dots (an IPv4 address or
- * a part of one). */
-static bool numeric(const char *w, size_t n)
+/* One of scanner.l's N: decimal (or octal) digits, or 0x and hex digits. */
+static bool number(const char *w, size_t n)
 {
-    if (n > 2 && w[0] == '0' && (w[1] == 'x' || w[1] == 'X')) {
-        for (size_t i = 2; i < n; i++)
-            if (!is_hex(w[i]))
-                return false;
-        return true;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (!is_digit(w[i]) && w[i] != '.')
+    size_t i = 0;
+    bool hex = n > 2 && w[0] == '0' && (w[1] == 'x' || w[1] == 'X');
+    if (hex)
+        i = 2;
+    if (i == n)
+        return false;
+    for (; i < n; i++)
+        if (!(hex ? is_hex(w[i]) : is_digit(w[i])))
             return false;
     return true;
+}
+
+/* A number, or two to four of them joined by single dots (scanner.l's HID:
+ * an IPv4 address or a prefix of one).  Anything else made of digits and
+ * dots ("1.2.3.4.5", "10.0.0.1.") is an ID, and libpcap resolves it. */
+static bool numeric(const char *w, size_t n)
+{
+    size_t parts = 0, start = 0;
+    for (size_t i = 0; i <= n; i++)
+        if (i == n || w[i] == '.') {
+            if (!number(w + start, i - start))
+                return false;
+            parts++;
+            start = i + 1;
+        }
+    return parts <= 4;
+}
+
+/* An IPv6 address as the scanner's V6 patterns take one: whatever
+ * inet_pton() reads (a word with ':' that is neither this nor a MAC address
+ * is split by the scanner into pieces, some of them names). */
+static bool ipv6(const char *w, size_t n)
+{
+    char text[INET6_ADDRSTRLEN + 1];
+    struct in6_addr a;
+    if (n >= sizeof text)
+        return false;
+    memcpy(text, w, n);
+    text[n] = '\0';
+    return inet_pton(AF_INET6, text, &a) == 1;
 }
 
 /* A MAC address as the scanner takes one: six groups of one or two hex
@@ -157,7 +199,7 @@ void filter_scan(const char *filter, struct filter_scan *out)
         }
         if (escaped) {
             q++; /* "\name": a name whatever it spells */
-        } else if (!word_char(*q) || *q == '-' || *q == '.' || *q == ':') {
+        } else if (!word_char(*q) || *q == '-' || *q == '.') { /* ':' starts "::1" */
             q++;
             continue;
         }
@@ -174,7 +216,7 @@ void filter_scan(const char *filter, struct filter_scan *out)
         } else if (!escaped && keyword(q, n, &kw)) {
             named += type_word(q, n);
             ctx = kw;
-        } else if (escaped || !(numeric(q, n) || memchr(q, ':', n) || mac(q, n) || number_word(q, n))) {
+        } else if (escaped || !(numeric(q, n) || ipv6(q, n) || mac(q, n) || number_word(q, n))) {
             if (ctx == CTX_HOST && !out->host_name[0])
                 snprintf(out->host_name, sizeof out->host_name, "%.*s", (int)(n < 63 ? n : 63), q);
         }

@@ -119,6 +119,11 @@ static void test_filter_names(void)
         "host fileserver", "src fileserver.example.com", "fileserver", "port 21 or src files",
         "vlan 100 and host x1", "tcp port 445 or host 10.0.0.1 or files", "net corpnet", "ether host cafe.beef",
         "gateway gw", "not \\host",
+        /* review F1: words libpcap reads as IDs although they start like a
+         * number word, an address or an IPv6 address */
+        "host tcp-leak.example", "host icmp-leak.example", "host icmp6-leak.example", "host 1.2.3.4.5",
+        "host 10.0.0.1.", "host leak.example:", "host leak.example:1", "host ab:cd:ef:01:23:45.leak.example",
+        "host 0x0a.leak",
     };
     static const char *const plain[] = {
         "tcp port 445 or udp portrange 137-139", "port 445 or netbios-ssn", "ip proto 6 or ip proto \\udp",
@@ -126,6 +131,8 @@ static void test_filter_names(void)
         "ether src 001122334455", "host fe80::1 or ::1", "ip6 and not host 2001:db8::1", "net 10.0.0.0/8",
         "net 10.0.0.0 mask 255.0.0.0", "tcp[tcpflags] & tcp-syn != 0", "icmp[icmptype] == icmp-echo",
         "not host 10.1.1.1 and tcp port 445", "port 21 or ftp-data", "ip[0] & 0xf = 5", "less 100 or greater 0x40",
+        "icmp6[icmp6type] == icmp6-echo", "tcp[tcpflags] & (tcp-syn|tcp-fin) != 0", "host ::ffff:10.0.0.1",
+        "net 10.0.0", "ether host de.ad.be.ef.00.ca",
     };
     uint32_t b;
     char err[256];
