@@ -41,8 +41,11 @@ static void fold_distinct(struct distinct *dst, const struct distinct *src)
             distinct_add(dst, slots[i]);
 }
 
-static void fold_run(struct analysis *dst, struct analysis *src)
+/* src: a run of its own (an input of several, as merge folds a report),
+ * or, disjoint, a thread's share of the run the others are too. */
+static void fold_run(struct analysis *dst, struct analysis *src, bool disjoint)
 {
+    guint in_lo = dst->inputs->len;
     for (guint i = 0; i < src->inputs->len; i++)
         g_ptr_array_add(dst->inputs, g_ptr_array_index(src->inputs, i));
     g_ptr_array_set_free_func(src->inputs, NULL); /* dst's now */
@@ -80,7 +83,7 @@ static void fold_run(struct analysis *dst, struct analysis *src)
     syn_starts_fold_mem(dst, src);
     quic_tails_fold_mem(dst, src);
     hs_edges_fold_mem(dst, src);
-    mstate_frags_fold_mem(dst, src); /* IP datagrams held incomplete (mstate_frags.h) */
+    mstate_frags_fold_mem(dst, src, in_lo, !disjoint); /* IP datagrams held incomplete (mstate_frags.h) */
 }
 
 static void fold_census(struct census *dst, struct census *src)
@@ -464,7 +467,7 @@ void fold_mem_many(struct analysis *dst, struct analysis *const *src, struct fol
         fold_groups_hosts(&f);
     merge_table(dst, order, n, FT_PAIRS);
     for (unsigned k = 0; k < n; k++) {
-        fold_run(dst, src[k]);
+        fold_run(dst, src[k], disjoint);
         fold_census(dst->census, src[k]->census);
         dst->state_folded.hosts += fold_netbios(dst->ledger, src[k]->ledger, disjoint);
     }

@@ -47,7 +47,7 @@ struct row_names {
     GPtrArray *names; /* char* */
 };
 
-static void row_names_clear(gpointer p) { g_ptr_array_free(((struct row_names *)p)->names, TRUE); }
+static void row_names_clear(gpointer p) { g_ptr_array_unref(((struct row_names *)p)->names); }
 
 struct mstate_frags {
     GArray *recs;          /* struct frag_rec */
@@ -208,7 +208,7 @@ static void rec_free(struct frag_rec *r)
 static void add_row(struct frag_rec *r, const struct ip_addr *c, uint16_t cp, const struct ip_addr *sv, uint16_t sp,
                     GPtrArray *names)
 {
-    struct row_names rn = { .names = names };
+    struct row_names rn = { .names = NULL };
     if (mstate_same_end(c, 0, &r->key.src, 0) && mstate_same_end(sv, 0, &r->key.dst, 0)) {
         rn.src_port = cp;
         rn.dst_port = sp;
@@ -216,39 +216,64 @@ static void add_row(struct frag_rec *r, const struct ip_addr *c, uint16_t cp, co
         rn.src_port = sp;
         rn.dst_port = cp;
     } else {
-        g_ptr_array_free(names, TRUE);
         return;
     }
+    rn.names = g_ptr_array_ref(names);
     g_array_append_val(r->rows_before, rn);
 }
 
-static void note_names(JsonObject *st, struct frag_rec *r)
+/* The UDP NetBIOS rows of a state, read once: each open datagram of the
+ * state takes a reference to the names of its rows (review F3: a copy per
+ * datagram made a forged state's 17 MB of names 64 times as much). */
+struct state_rows {
+    GArray *rows; /* struct state_row */
+};
+
+struct state_row {
+    struct ip_addr c, sv;
+    uint16_t cp, sp;
+    GPtrArray *names;
+};
+
+static void state_row_clear(gpointer p) { g_ptr_array_unref(((struct state_row *)p)->names); }
+
+static void state_rows_read(JsonObject *st, struct state_rows *sr)
 {
-    if (r->fate != IPFRAG_OPEN || (r->have_first && r->proto != 17))
-        return;
-    r->rows_before = g_array_new(FALSE, FALSE, sizeof(struct row_names)); /* none: its run had no such row */
-    g_array_set_clear_func(r->rows_before, row_names_clear);
+    sr->rows = g_array_new(FALSE, FALSE, sizeof(struct state_row));
+    g_array_set_clear_func(sr->rows, state_row_clear);
     JsonArray *rows = jget_member_arr(jget_member_obj(st, "netbios"), "rows");
     for (guint i = 0; rows && i < json_array_get_length(rows); i++) {
         JsonArray *row = jget_node_arr(json_array_get_element(rows, i));
         if (!row || json_array_get_length(row) != MSTATE_NB_ROW_FIELDS ||
             json_node_get_int(json_array_get_element(row, 0)) != 17)
             continue;
-        struct ip_addr c, sv;
+        struct state_row r;
         const char *cs = json_node_get_string(json_array_get_element(row, 1));
         const char *ss = json_node_get_string(json_array_get_element(row, 3));
-        if (!cs || !ss || !jget_parse_addr(cs, &c) || !jget_parse_addr(ss, &sv))
+        if (!cs || !ss || !jget_parse_addr(cs, &r.c) || !jget_parse_addr(ss, &r.sv))
             continue;
-        uint16_t cp = (uint16_t)json_node_get_int(json_array_get_element(row, 2));
-        uint16_t sp = (uint16_t)json_node_get_int(json_array_get_element(row, 4));
+        r.cp = (uint16_t)json_node_get_int(json_array_get_element(row, 2));
+        r.sp = (uint16_t)json_node_get_int(json_array_get_element(row, 4));
         JsonArray *names = jget_node_arr(json_array_get_element(row, MSTATE_NB_ROW_FIELDS - 1));
-        GPtrArray *list = g_ptr_array_new_with_free_func(g_free);
+        r.names = g_ptr_array_new_with_free_func(g_free);
         for (guint k = 0; names && k < json_array_get_length(names); k++) {
             const char *n = json_node_get_string(json_array_get_element(names, k));
             if (n)
-                g_ptr_array_add(list, g_strdup(n));
+                g_ptr_array_add(r.names, g_strdup(n));
         }
-        add_row(r, &c, cp, &sv, sp, list);
+        g_array_append_val(sr->rows, r);
+    }
+}
+
+static void note_names(const struct state_rows *sr, struct frag_rec *r)
+{
+    if (r->fate != IPFRAG_OPEN || (r->have_first && r->proto != 17))
+        return;
+    r->rows_before = g_array_new(FALSE, FALSE, sizeof(struct row_names)); /* none: its run had no such row */
+    g_array_set_clear_func(r->rows_before, row_names_clear);
+    for (guint i = 0; i < sr->rows->len; i++) {
+        const struct state_row *x = &g_array_index(sr->rows, struct state_row, i);
+        add_row(r, &x->c, x->cp, &x->sv, x->sp, x->names);
     }
 }
 
@@ -384,6 +409,9 @@ void mstate_fold_frags(struct jget *g, const struct jpath *p, struct analysis *a
     guint run = m->runs++;
     jpath_key(&dp, &fp, "datagrams");
     size_t bytes = 0;
+    struct state_rows sr = { NULL };
+    if (json_array_get_length(arr))
+        state_rows_read(st, &sr);
     for (guint i = 0; i < json_array_get_length(arr) && !g->failed; i++) {
         struct jpath ip;
         jpath_index(&ip, &dp, i);
@@ -402,7 +430,7 @@ void mstate_fold_frags(struct jget *g, const struct jpath *p, struct analysis *a
             rec_free(&r);
             continue;
         }
-        note_names(st, &r);
+        note_names(&sr, &r);
         r.run = run;
         r.run_first = run_first;
         r.in_lo = in_lo;
@@ -410,6 +438,8 @@ void mstate_fold_frags(struct jget *g, const struct jpath *p, struct analysis *a
         m->bytes += r.extent;
         g_array_append_val(m->recs, r);
     }
+    if (sr.rows)
+        g_array_free(sr.rows, TRUE); /* the names stay while a datagram refers to them */
 }
 
 static struct frag_rec rec_of_held(const struct ipfrag_held *h)
@@ -433,12 +463,14 @@ static struct frag_rec rec_of_held(const struct ipfrag_held *h)
     return r;
 }
 
-void mstate_frags_fold_mem(struct analysis *dst, const struct analysis *src)
+void mstate_frags_fold_mem(struct analysis *dst, const struct analysis *src, guint in_lo, bool own_run)
 {
     const struct mstate_frags *sm = src->frag_carry;
     struct mstate_frags *m = NULL;
     size_t pos = 0;
     struct ipfrag_held h;
+    bool numbered = false;
+    guint run = 0;
     while (src->frags && ipfrag_held_next(src->frags, &pos, &h)) {
         if (!carried(src, &h))
             continue;
@@ -447,7 +479,20 @@ void mstate_frags_fold_mem(struct analysis *dst, const struct analysis *src)
             m->not_carried++; /* the state's cap: counted as its writer counts them */
             continue;
         }
+        /* an input of its own (--jobs over several files): a run that
+         * mstate_frags_join() joins to the others' as merge joins reports
+         * (review F5); a thread's share of one file: the one run */
+        if (!numbered) {
+            if (own_run || m->runs == 0)
+                m->runs++;
+            run = m->runs - 1;
+            numbered = true;
+        }
         struct frag_rec r = rec_of_held(&h);
+        r.run = run;
+        r.run_first = src->first_ts;
+        r.in_lo = in_lo;
+        r.in_hi = dst->inputs->len;
         m->bytes += r.extent;
         g_array_append_val(m->recs, r);
     }
@@ -624,6 +669,18 @@ struct completion {
     uint8_t *buf; /* pkt's bytes */
 };
 
+/* A UDP datagram off the NetBIOS ports whose first octet has QUIC's fixed
+ * bit: the run hands it to its QUIC table, where it belongs to a
+ * connection the parts' QUIC joins put together, not to merge's own
+ * table (review F4: counted there, it made a second connection).  Not
+ * counted: the parts' losses stay, as for TCP and RoCEv2. */
+static bool maybe_quic(const struct packet *p)
+{
+    if (p->l4 != L4_UDP || p->payload_len == 0 || !(p->payload[0] & 0x40))
+        return false;
+    return !(p->sport == 137 || p->sport == 138 || p->dport == 137 || p->dport == 138);
+}
+
 /* The datagram acc, completed by y's pieces, decoded as the run decodes
  * the packet of y's last fragment (into *c, taking acc's bytes); false
  * when merge cannot count it as the run would (TCP, RoCEv2: their tables
@@ -640,7 +697,7 @@ static bool decode_whole(struct analysis *a, struct frag_rec *acc, const struct 
     ipfrag_free(scratch);
     c->in = input_of(a, y);
     c->counted = c->st == PKT_OK && c->pkt.l4 != L4_TCP && !(c->pkt.l4 == L4_UDP && c->pkt.dport == ROCEV2_PORT) &&
-                 c->pkt.tunnel_depth == 0;
+                 c->pkt.tunnel_depth == 0 && !maybe_quic(&c->pkt);
     bool lost = c->st == PKT_TRUNCATED || c->st == PKT_MALFORMED; /* a bad header inside: the run counts that */
     if (!c->in || !c->in->status[PKT_FRAG_HELD] || (!c->counted && !lost))
         return false;

@@ -68,7 +68,7 @@ void mstate_frags_join(struct analysis *a);
 
 /* --jobs: a thread's analysis src folded into dst: its datagrams carried
  * (dst's state writes them with its own). */
-void mstate_frags_fold_mem(struct analysis *dst, const struct analysis *src);
+void mstate_frags_fold_mem(struct analysis *dst, const struct analysis *src, guint in_lo, bool own_run);
 
 void mstate_frags_free(struct analysis *a);
 

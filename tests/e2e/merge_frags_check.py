@@ -370,6 +370,8 @@ def alone(smbscope, tmp, cut, linktype, records):
                doc is not None and losses(doc) == 2 and flows(doc) == [] and doc["verdict"]["outcome"] ==
                "inconclusive", err.strip() if doc is None else "%d %r" % (losses(doc), flows(doc)))
         forged(smbscope, tmp, reports)
+        jobs_inputs(cut, recs)
+        names_memory(smbscope, tmp, cut, records, host)
     # the later part's pieces dropped there as timed out (another datagram
     # 40 s on expires them): kept by its reassembly as the start of a
     # datagram begun before it, joined by merge as the run joins them
@@ -387,6 +389,90 @@ def alone(smbscope, tmp, cut, linktype, records):
     expect("its second half 31 s after its first (past the 30 s timeout): not joined, as the run (%s lost)" %
            (losses(j) if j else "?"), d is None and m is not None and losses(m) == 2 and flows(m) == [],
            d or "")
+
+
+def jobs_inputs(cut, recs):
+    """--jobs over the parts as captures of their own (review F5): the
+    datagram the files divide joined as --jobs 1 and merge join it."""
+    caps = cut.parts([recs[:1], recs[1:2], recs[2:]])
+    docs = {}
+    for jobs in ("1", "2"):
+        rc, out, err = run([cut.smbscope, "-q", "-T", "json", "--jobs", jobs] + caps)
+        docs[jobs] = json.loads(out) if out else None
+    got = {k: (d["verdict"]["outcome"], flows(d), losses(d)) if d else None for k, d in docs.items()}
+    expect("the browser datagram's fragments in three captures: --jobs 2 = --jobs 1 (%r)" % (got["1"],),
+           got["1"] == got["2"] and got["1"] == ("fail", [("nbdgm", 1)], 0), repr(got))
+
+
+def names_memory(smbscope, tmp, cut, records, host):
+    """A forged state: 64 open datagrams beside 1,024 NetBIOS rows of 32
+    long names between their addresses (review F3: merge copied the names
+    for every datagram, 17 times the report's memory).  Peak RSS of the
+    merge against the same report without the datagrams."""
+    whole = records[host]
+    pieces = fragmented(records, only=host)
+    first = [(pieces[0][0] - 1000, whole[1])] + pieces[:2]
+    caps = cut.parts([first, pieces[2:]])
+    reports = [cut.report(c) for c in caps]
+    doc = json.load(open(reports[0]))
+    st = doc["merge_state"]["state"]
+    rows, frags = st["netbios"]["rows"], st.get("ip_frags", {}).get("datagrams", [])
+    ok = len(rows) == 1 and len(frags) == 1
+    expect("forged names: the first part's state has a UDP row and an open datagram", ok,
+           "%d rows, %d datagrams" % (len(rows), len(frags)))
+    if not ok:
+        return
+    many = []
+    for port in range(1, 1025):
+        r = copy.deepcopy(rows[0])
+        r[2] = port
+        r[-1] = ["%04d%s<%02x>" % (port, "N" * 242, k) for k in range(32)]
+        many.append(r)
+    st["netbios"]["rows"] = many
+    rss = {}
+    for n in (0, 64):
+        forged_doc = copy.deepcopy(doc)
+        ds = []
+        for i in range(n):
+            d = copy.deepcopy(frags[0])
+            d[2] = 1000 + i
+            ds.append(d)
+        forged_doc["merge_state"]["state"]["ip_frags"]["datagrams"] = ds
+        path = os.path.join(tmp, "names%d.json" % n)
+        json.dump(redigest(forged_doc), open(path, "w"))
+        proc = subprocess.Popen([smbscope, "merge", "-q", "-T", "json", "-o", os.devnull, path, reports[1]],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        err = proc.stderr.read().decode(errors="replace")
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        rss[n] = usage.ru_maxrss
+        expect("forged names, %d datagrams: merged (exit %d)" % (n, proc.returncode),
+               proc.returncode in (0, 1, 3) and not any(x in err for x in SANITIZER), err[:500])
+    expect("forged names: 64 datagrams' merge within 2x the peak RSS of none's (%d KiB, %d KiB)" % (rss[64], rss[0]),
+           rss[64] < 2 * rss[0], "")
+
+
+def quic_initial(smbscope, tmp, samples):
+    """The client's first Initial of samples/quic443-smb3_11.pcap in two
+    IPv4 fragments, the cut between them (review F4): merge put the
+    datagram into a QUIC table of its own, a second connection without
+    the label of a loss.  Not joined (the parts' QUIC joins hold the
+    connection): both losses stay, the merge inconclusive."""
+    lt, recs = read_pcap(os.path.join(samples, "quic443-smb3_11.pcap"))
+    ts, b = recs[0]
+    size = ((len(b) - 34) // 2 + 7) // 8 * 8
+    fr = frag4(b, size, 0x1234)
+    out = [(ts, fr[0]), (ts + 1, fr[1])] + [(max(t, ts + 2), x) for t, x in recs[1:]]
+    cut = Cut(smbscope, tmp, lt)
+    d, m, j, _ = cut.compare("quic", [out[:1], out[1:]])
+    if m is None:
+        expect("QUIC Initial in fragments, cut between them: merged", False, d or "")
+        return
+    q = m["stats"]["quic"]
+    expect("QUIC Initial in fragments, cut between them: no second QUIC connection (%d, the run %d), the two "
+           "losses kept (%d), inconclusive" % (q["connections"], j["stats"]["quic"]["connections"], losses(m)),
+           q["connections"] == j["stats"]["quic"]["connections"] and losses(m) == 2 and
+           m["verdict"]["outcome"] == "inconclusive", m["verdict"]["outcome"])
 
 
 def forged(smbscope, tmp, reports):
@@ -452,6 +538,7 @@ def main():
             tshark_agrees(cut, "nmbd fragmented, " + name, recs, counts)
             many_parts(cut, "nmbd fragmented, " + name, recs, counts)
         alone(args.smbscope, tmp, cut, linktype, records)
+        quic_initial(args.smbscope, tmp, args.samples)
         # NBNS queries and answers in 24-octet fragments: a broadcast query
         # the cut divides is answered from the server's own address in the
         # later part (another row: the states' nbns_xids match it)
