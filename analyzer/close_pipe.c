@@ -137,12 +137,6 @@ void close_pipe_push(struct close_pipe *p)
         publish_locked(p, false);
         pthread_mutex_unlock(&p->mu);
     }
-    /* the next slot was last read by the consumer's core: fetched for
-     * writing now, it is not a miss per line when the next close fills it
-     * (a slot of a full ring is the consumer's still: only a hint) */
-    const char *next = (const char *)&p->ring[p->tail % RING];
-    for (size_t off = 0; off < sizeof *p->ring; off += 64)
-        __builtin_prefetch(next + off, 1);
 }
 
 void close_pipe_drain(struct close_pipe *p)
