@@ -10,6 +10,7 @@
 #include "capture.h"
 #include "capture_head.h"
 #include "census.h"
+#include "close_pipe.h"
 #include "conn_groups.h"
 #include "smb_hosts.h"
 #include "fmt.h"
@@ -145,6 +146,62 @@ static bool keep_conn(const struct analysis *a, const struct conn_summary *cs)
     }
 }
 
+/* A closed connection's record into the groups, the SMB hosts, the
+ * folded ones' groups_past and the early starts (gah: conn_groups_ahead()
+ * of it).  The packet thread's, or the close thread's in a file run
+ * (close_pipe.h): it reads nothing the packet thread changes (what it
+ * needs of that is in the item). */
+static void fold_closed(struct analysis *a, const struct close_item *it, const struct conn_groups_ahead *gah)
+{
+    const struct conn_summary *cs = &it->cs;
+    uint32_t had = conn_groups_count(a->groups);
+    uint64_t full = conn_groups_level_conns(a->groups, CONN_GROUP_FULL);
+    uint64_t by_server = conn_groups_level_conns(a->groups, CONN_GROUP_ANY_CLIENT);
+    uint32_t past = groups_past_ahead(a, cs);
+    conn_groups_add_ahead(a->groups, cs, gah);
+    if (conn_groups_count(a->groups) > had)
+        mstate_close_made_group(a, cs, had);
+    if (conn_groups_level_conns(a->groups, CONN_GROUP_FULL) == full) /* folded past the cap */
+        groups_past_note(a, cs, by_server, past);
+    smb_hosts_add(a->smb_hosts, cs);
+    syn_start_note(a, cs, it->syn_isn, it->run_first_ts); /* merge may find its first SYN in another capture */
+}
+
+/* The close thread's fold: the next item's group slots and hosts are
+ * fetched while this one is placed (the wait for them was most of the
+ * groups' time); the hashes made for it are kept for its turn (they do
+ * not depend on the adds in between: conn_groups.h). */
+static void fold_piped(void *ctx, const struct close_item *it, const struct close_item *next)
+{
+    struct analysis *a = ctx;
+    struct conn_groups_ahead gah;
+    if (a->pipe_ahead_for == it)
+        gah = a->pipe_ahead;
+    else
+        conn_groups_ahead(a->groups, &it->cs, &gah);
+    a->pipe_ahead_for = next;
+    if (next) {
+        conn_groups_ahead(a->groups, &next->cs, &a->pipe_ahead);
+        smb_hosts_warm(a->smb_hosts, &next->cs.client, 1);
+    }
+    fold_closed(a, it, &gah);
+}
+
+void analysis_close_thread(struct analysis *a)
+{
+    if (!a->pipe && !a->live_run && !a->interval && close_pipe_wanted())
+        a->pipe = close_pipe_start(fold_piped, a);
+}
+
+/* The groups, SMB hosts and the rest the close thread fills, complete
+ * (the thread ended): the packet thread's again. */
+static void close_thread_end(struct analysis *a)
+{
+    close_pipe_stop(a->pipe);
+    a->pipe = NULL;
+    a->pipe_ahead_for = NULL;
+}
+
 /* A closed connection that carried SMB, whatever carried it (c: its TCP flow,
  * or NULL): events, folded into the groups, and kept for the report's
  * detail or freed. */
@@ -155,36 +212,35 @@ static void conn_closed(struct analysis *a, struct smb_conn *s, const struct flo
         a->events.conn_classified(a->events.ctx, s, c, s->verdict.cls, s->first_ts);
     if (a->events.conn_end)
         a->events.conn_end(a->events.ctx, s);
-    struct conn_summary cs;
-    conn_summary_from_conn(&cs, s, &a->cfg->policy);
+    /* the record made in place: in the close thread's ring when there is one */
+    struct close_item own;
+    struct close_item *it = a->pipe ? close_pipe_slot(a->pipe) : &own;
+    struct conn_summary *cs = &it->cs;
+    conn_summary_from_conn(cs, s, &a->cfg->policy);
     /* the groups' index slots fetched now, probed below (most of the
-     * groups' time was the wait for them) */
+     * groups' time was the wait for them); the close thread does it itself */
     struct conn_groups_ahead gah;
-    conn_groups_ahead(a->groups, &cs, &gah);
+    if (!a->pipe)
+        conn_groups_ahead(a->groups, cs, &gah);
     /* at the end, one lingering after its FINs may have its last ACK in the next capture */
-    bool edge = !a->live_run && (analysis_is_edge(&cs) || (a->finishing && fin_linger_note(a, &cs, c)));
-    mstate_close_number(a, &cs, c);
+    bool edge = !a->live_run && (analysis_is_edge(cs) || (a->finishing && fin_linger_note(a, cs, c)));
+    mstate_close_number(a, cs, c);
     if (edge && a->edges->len < ANALYSIS_MAX_EDGES) {
-        half_open_note(a, &cs, c);
-        syn_start_edge_note(&cs, c);
-        g_array_append_val(a->edges, cs);
-        mstate_xchg_keep(a, &cs, s);
-        hs_edge_note(a, &cs, c);
+        half_open_note(a, cs, c);
+        syn_start_edge_note(cs, c);
+        g_array_append_val(a->edges, *cs);
+        mstate_xchg_keep(a, cs, s);
+        hs_edge_note(a, cs, c);
     } else {
         a->edges_unjoinable += edge;
-        uint32_t had = conn_groups_count(a->groups);
-        uint64_t full = conn_groups_level_conns(a->groups, CONN_GROUP_FULL);
-        uint64_t by_server = conn_groups_level_conns(a->groups, CONN_GROUP_ANY_CLIENT);
-        uint32_t past = groups_past_ahead(a, &cs);
-        conn_groups_add_ahead(a->groups, &cs, &gah);
-        if (conn_groups_count(a->groups) > had)
-            mstate_close_made_group(a, &cs, had);
-        if (conn_groups_level_conns(a->groups, CONN_GROUP_FULL) == full) /* folded past the cap */
-            groups_past_note(a, &cs, by_server, past);
-        smb_hosts_add(a->smb_hosts, &cs);
-        syn_start_note(a, &cs, c); /* merge may find its first SYN in another capture */
+        it->syn_isn = syn_start_isn(c);
+        it->run_first_ts = a->first_ts;
+        if (a->pipe)
+            close_pipe_push(a->pipe);
+        else
+            fold_closed(a, it, &gah);
     }
-    if (keep_conn(a, &cs)) {
+    if (keep_conn(a, cs)) {
         smb_conn_retain(s);
         g_ptr_array_add(a->conns, s);
     } else {
@@ -257,7 +313,8 @@ static void on_conn_warm(void *ctx, struct flow_conn *c, void **user, int ahead)
     if (!*user)
         return;
     smb_conn_warm(*user, ahead);
-    smb_hosts_warm(a->smb_hosts, &c->addr[0], ahead);
+    if (!a->pipe) /* else the close thread's table: it fetches its own */
+        smb_hosts_warm(a->smb_hosts, &c->addr[0], ahead);
 }
 
 /* A QUIC or RoCEv2 connection that carried SMB has ended: the same path as TCP's. */
@@ -707,6 +764,7 @@ void analysis_finish(struct analysis *a)
     a->pcapng = NULL;
     quic_open_note(a); /* the merge state's QUIC connections open at the end (not SMB) */
     quic_table_finish(a->quic);
+    close_thread_end(a); /* every close made: what the thread folded is read from here on */
     mstate_close_rank(a); /* the closes at the end in the order one run over more would close them */
     analysis_fold_edges(a);
     char err[256];
@@ -718,6 +776,7 @@ void analysis_finish(struct analysis *a)
 
 void analysis_free(struct analysis *a)
 {
+    close_thread_end(a);
     if (a->flows)
         flow_table_free(a->flows);
     if (a->frags)

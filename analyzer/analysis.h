@@ -21,6 +21,7 @@
 #include "packet.h"
 #include "rdma.h"
 #include "session.h"
+#include "conn_groups.h"
 
 struct capture;
 #include "capture.h"
@@ -250,6 +251,13 @@ struct analysis {
      * computed (analyzer/merge/mstate.h): report_json() puts it where the
      * state goes instead of starting its own.  NULL otherwise. */
     struct mstate_render *state_render;
+    /* A file run: the close thread (close_pipe.h) that folds closed
+     * connections into groups, smb_hosts, groups_past, group_close and
+     * syn_starts; while it runs those are its own.  NULL: folded in place.
+     * pipe_ahead: its conn_groups_ahead() of item pipe_ahead_for. */
+    struct close_pipe *pipe;
+    struct conn_groups_ahead pipe_ahead;
+    const struct close_item *pipe_ahead_for;
 };
 
 #define ANALYSIS_MAX_EDGES 4096u /* past this, edge connections are folded at once (not joinable; counted) */
@@ -278,6 +286,10 @@ guint analysis_add_live_input(struct analysis *a, const char *name, int dlt, con
 /* One packet of input idx (already filtered, by the kernel when live). */
 void analysis_feed(struct analysis *a, guint idx, const struct capture_record *rec);
 
+/* A file run (not live, no --report-every): closed connections folded on
+ * a thread of their own from now until analysis_finish() (close_pipe.h;
+ * SMBSCOPE_CLOSE_THREAD=0, or no thread: in place). */
+void analysis_close_thread(struct analysis *a);
 /* End of all inputs: close every connection. */
 void analysis_finish(struct analysis *a);
 void analysis_free(struct analysis *a);

@@ -340,6 +340,7 @@ void run_inputs(struct run *r, struct analysis *a)
     capture_set_interrupt(&stop_signal);
     a->interrupt = &stop_signal;
     struct input_first *order = r->cfg->n_inputs > 1 ? inputs_in_time_order(r->cfg) : NULL;
+    analysis_close_thread(a); /* closed connections folded beside the packets (analysis_finish() ends it) */
     int i = 0;
     for (; i < r->cfg->n_inputs && !a->stop && !stop_signal; i++)
         analysis_run_input(a, order ? order[i].path : r->cfg->inputs[i]);

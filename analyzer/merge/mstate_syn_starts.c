@@ -168,9 +168,14 @@ static uint8_t level_of(const struct conn_groups *g, const struct conn_summary *
     return CONN_GROUP_OTHER;
 }
 
-void syn_start_note(struct analysis *a, const struct conn_summary *cs, const struct flow_conn *c)
+int64_t syn_start_isn(const struct flow_conn *c)
 {
-    if (a->live_run || a->merged_parts || ts_diff(cs->first_ts, a->first_ts) > half_open_us())
+    return c && !c->midstream && !c->initiator_guessed && c->isn_known[0] ? (int64_t)c->isn[0] : -1;
+}
+
+void syn_start_note(struct analysis *a, const struct conn_summary *cs, int64_t isn, int64_t run_first_ts)
+{
+    if (a->live_run || a->merged_parts || ts_diff(cs->first_ts, run_first_ts) > half_open_us())
         return;
     struct syn_starts *s = get(a);
     if (cs->first_ts >= s->until)
@@ -182,7 +187,7 @@ void syn_start_note(struct analysis *a, const struct conn_summary *cs, const str
     struct syn_start row;
     memset(&row, 0, sizeof row);
     row.cs = *cs;
-    row.isn = c && !c->midstream && !c->initiator_guessed && c->isn_known[0] ? (int64_t)c->isn[0] : -1;
+    row.isn = isn;
     row.level = level_of(a->groups, cs);
     row.excl[0] = row.excl[1] = SS_NOT_LATEST; /* host_ends() says, when the state is written */
     heap_put(s, &row);

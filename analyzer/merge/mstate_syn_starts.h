@@ -68,9 +68,12 @@
 /* The rows merge holds of all its states (past them: not joined). */
 #define SYN_STARTS_MERGE_MAX (16u * SYN_STARTS_KEPT)
 
-/* A run: cs (c: its TCP flow, NULL for other carriers) closed and folded
- * into the groups and SMB hosts. */
-void syn_start_note(struct analysis *a, const struct conn_summary *cs, const struct flow_conn *c);
+/* A run: cs closed and folded into the groups and SMB hosts; isn:
+ * syn_start_isn() of its TCP flow (-1 for other carriers), run_first_ts:
+ * a->first_ts at its close (the fold may run on the close thread,
+ * analyzer/close_pipe.h, while the packet thread moves it). */
+int64_t syn_start_isn(const struct flow_conn *c);
+void syn_start_note(struct analysis *a, const struct conn_summary *cs, int64_t isn, int64_t run_first_ts);
 void syn_starts_free(struct analysis *a);
 /* A run: cs (its flow c) is kept as an edge: the client's ISN when it began
  * with the client's SYN (state "edge_isns": [place in edges, ISN]). */
