@@ -12,7 +12,6 @@
 #include "hosts.h"
 #include "ipfrag.h"
 #include "mstate_frags.h"
-#include "mstate_wlan.h"
 #include "jobs.h"
 #include "mstate.h"
 #include "mstate_xchg.h"
@@ -82,7 +81,6 @@ static void fold_run(struct analysis *dst, struct analysis *src)
     quic_tails_fold_mem(dst, src);
     hs_edges_fold_mem(dst, src);
     mstate_frags_fold_mem(dst, src); /* IP datagrams held incomplete (mstate_frags.h) */
-    mstate_wlan_fold_mem(dst, src);  /* 802.11 done-ring and lone retries (mstate_wlan.h) */
 }
 
 static void fold_census(struct census *dst, struct census *src)

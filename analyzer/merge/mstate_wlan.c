@@ -11,7 +11,7 @@
 #define CAP WLAN_DEFRAG_SLOTS
 #define ADDRS_HEX (2 * sizeof(((struct wlan_frag_key *)0)->addrs))
 
-/* One run's records (a state's, or --jobs' threads' together). */
+/* One run's records (a state's). */
 struct wlan_run {
     int64_t first_ts; /* the run's first packet: the order of the run over the parts */
     guint seq;        /* fold order, for runs of one first time */
@@ -23,7 +23,6 @@ struct wlan_run {
 
 struct mstate_wlan {
     GArray *runs; /* struct wlan_run */
-    bool jobs;    /* --jobs' threads' (written as the run's), not a merge's */
 };
 
 /* ---- writing ----------------------------------------------------------- */
@@ -80,37 +79,26 @@ static void put_run(struct json *b, const struct wlan_run *r)
     json_end_object(b);
 }
 
-/* A defragmenter's records appended to r (each list kept to CAP: a done
- * ring's newest). */
-static void run_add(struct wlan_run *r, const struct wlan_defrag *d)
+/* A defragmenter's records (each at most CAP: wlan_defrag.h). */
+static void run_of(struct wlan_run *r, const struct wlan_defrag *d)
 {
-    struct wlan_done_rec e;
-    for (unsigned i = 0; wlan_defrag_done_at(d, i, &e); i++) {
-        if (r->n_done == CAP) {
-            memmove(r->done, r->done + 1, (CAP - 1) * sizeof *r->done);
-            r->n_done--;
-        }
-        r->done[r->n_done++] = e;
-    }
-    struct wlan_frag_key k;
-    for (unsigned pos = 0; r->n_open < CAP && wlan_defrag_open_next(d, &pos, &k);)
-        r->open[r->n_open++] = k;
-    struct wlan_retry_rec x;
-    for (unsigned i = 0; r->n_retries < CAP && wlan_defrag_retry_at(d, i, &x); i++)
-        r->retries[r->n_retries++] = x;
+    memset(r, 0, sizeof *r);
+    while (r->n_done < CAP && wlan_defrag_done_at(d, r->n_done, &r->done[r->n_done]))
+        r->n_done++;
+    for (unsigned pos = 0; r->n_open < CAP && wlan_defrag_open_next(d, &pos, &r->open[r->n_open]);)
+        r->n_open++;
+    while (r->n_retries < CAP && wlan_defrag_retry_at(d, r->n_retries, &r->retries[r->n_retries]))
+        r->n_retries++;
 }
 
 void mstate_put_wlan(struct json *b, const struct analysis *a)
 {
     const struct wlan_defrag *d = a->frags ? ipfrag_wlan_peek(a->frags) : NULL;
-    if (d) { /* a run's own */
-        struct wlan_run r;
-        memset(&r, 0, sizeof r);
-        run_add(&r, d);
-        put_run(b, &r);
-    } else if (a->wlan_carry && a->wlan_carry->jobs && a->wlan_carry->runs->len) {
-        put_run(b, &g_array_index(a->wlan_carry->runs, struct wlan_run, 0));
-    }
+    if (!d) /* none made: no 802.11 fragment, or a merge (it feeds no packet) */
+        return;
+    struct wlan_run r;
+    run_of(&r, d);
+    put_run(b, &r);
 }
 
 /* ---- reading ----------------------------------------------------------- */
@@ -212,21 +200,6 @@ void mstate_fold_wlan(struct jget *g, const struct jpath *p, struct analysis *a,
     g_array_append_val(m->runs, r);
 }
 
-void mstate_wlan_fold_mem(struct analysis *dst, const struct analysis *src)
-{
-    const struct wlan_defrag *d = src->frags ? ipfrag_wlan_peek(src->frags) : NULL;
-    if (!d)
-        return;
-    struct mstate_wlan *m = carry_of(dst);
-    m->jobs = true;
-    if (!m->runs->len) {
-        struct wlan_run r;
-        memset(&r, 0, sizeof r);
-        g_array_append_val(m->runs, r);
-    }
-    run_add(&g_array_index(m->runs, struct wlan_run, 0), d); /* 802.11 is one thread's (split_route.h) */
-}
-
 void mstate_wlan_free(struct analysis *a)
 {
     if (!a->wlan_carry)
@@ -277,7 +250,7 @@ static bool repeat_of(const struct ring_entry *ring, unsigned from, unsigned n, 
 void mstate_wlan_join(struct analysis *a)
 {
     struct mstate_wlan *m = a->wlan_carry;
-    if (!m || m->jobs || m->runs->len < 2 || !a->frags)
+    if (!m || m->runs->len < 2 || !a->frags)
         return;
     g_array_sort(m->runs, run_order);
     int64_t timeout = ipfrag_timeout(a->frags);

@@ -46,9 +46,10 @@
 #include "jget.h"
 #include "json.h"
 
-/* state.wlan_frags of a run (its 802.11 defragmenter) or of --jobs'
- * threads (mstate_wlan_fold_mem()); nothing when there is none, and
- * nothing from a merge. */
+/* state.wlan_frags of a run (its 802.11 defragmenter); nothing when there
+ * is none, and nothing from a merge.  A --jobs run reads 802.11 in one
+ * run (split_feed.c gives the split up at its first 802.11 record): no
+ * thread holds a defragmenter to carry. */
 void mstate_put_wlan(struct json *b, const struct analysis *a);
 
 /* state.wlan_frags of st, when there, kept for mstate_wlan_join(). */
@@ -57,10 +58,6 @@ void mstate_fold_wlan(struct jget *g, const struct jpath *p, struct analysis *a,
 /* After every report is folded: the retries the run over the parts counts
  * as duplicates, their losses taken back. */
 void mstate_wlan_join(struct analysis *a);
-
-/* --jobs: a thread's defragmenter's records carried into dst (its state
- * writes them as one run's). */
-void mstate_wlan_fold_mem(struct analysis *dst, const struct analysis *src);
 
 void mstate_wlan_free(struct analysis *a);
 
