@@ -203,6 +203,8 @@ struct analysis {
                                  (analyzer/merge/mstate_join_frame.h), NULL when none */
     struct mstate_frags *frag_carry; /* smbscope merge: IP datagrams a cut divided (analyzer/merge/mstate_frags.h),
                                  NULL when none */
+    struct mstate_wlan *wlan_carry; /* smbscope merge: 802.11 retries across a cut
+                                 (analyzer/merge/mstate_wlan.h), NULL when none */
     struct quic_tails *quic_tails; /* datagrams no QUIC connection took that one of another capture may own
                                  (analyzer/merge/mstate_join_quic.h), NULL when none */
     GArray *part_clocks;      /* smbscope merge: struct mstate_clock of each report (analyzer/merge/mstate.h) */

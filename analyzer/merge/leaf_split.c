@@ -174,7 +174,7 @@ static const char *const state_members[] = {
     "quic_open", "quic_heads", "quic_starts", "quic_tail_facts", "quic_edge_keys", "quic_tail_initials",
     "quic_head_facts", "edge_seqs", "edge_fins", "edge_lingers_folded", "nbns_xids", "nbns_xids_folded",
     "edge_xchg", "edge_nbss", "edge_frames", "edge_smbd_bytes", "syn_starts", "edge_half_open", "edge_client_silent", "edge_isns",
-    "ip_frags",
+    "ip_frags", "wlan_frags",
 };
 
 static bool leaf_state_member_known(const char *name)

@@ -22,6 +22,7 @@
 #include "mstate_group_order.h"
 #include "mstate_join_hs.h"
 #include "mstate_frags.h"
+#include "mstate_wlan.h"
 #include "mstate_join_nbns.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
@@ -1118,6 +1119,7 @@ void merge_finish(struct analysis *a)
 {
     mstate_clocks_finish(a);
     mstate_frags_join(a); /* IP datagrams a cut divided, decoded as packets of the run (mstate_frags.h) */
+    mstate_wlan_join(a);  /* 802.11 retries of a last fragment an earlier part completed (mstate_wlan.h) */
     mstate_join_syn_repeats(a); /* a SYN again in a later part: one flow, before its handshake joins */
     mstate_join_hs(a); /* before the edges join: a part seen from its start joins the next */
     mstate_syn_starts_edges(a); /* an edge begun with a SYN sent again; one whose 4-tuple a later SYN took */

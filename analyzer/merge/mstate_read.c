@@ -19,6 +19,7 @@
 #include "mstate_cut.h"
 #include "mstate_dns_keys.h"
 #include "mstate_frags.h"
+#include "mstate_wlan.h"
 #include "mstate_hashes.h"
 #include "merge.h"
 #include "mstate_leaves.h"
@@ -605,6 +606,7 @@ static void fold_state(struct jget *g, const struct jpath *root, struct analysis
     fold_netbios(g, root, a, st);
     mstate_fold_conns(g, root, a, st, detail, cut);
     mstate_fold_frags(g, root, a, st, in_lo); /* IP datagrams a cut divided (mstate_frags.h) */
+    mstate_fold_wlan(g, root, a, st);         /* 802.11 retries across a cut (mstate_wlan.h) */
 }
 
 /* text: the leaf text to keep (taken), packed or not (NULL: made here). */

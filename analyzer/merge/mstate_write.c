@@ -15,6 +15,7 @@
 #include "mstate_conns.h"
 #include "mstate_dns_keys.h"
 #include "mstate_frags.h"
+#include "mstate_wlan.h"
 #include "mstate_hashes.h"
 #include "mstate_leaves.h"
 #include "mstate_pairs_more.h"
@@ -362,6 +363,7 @@ static void state(struct json *b, const struct analysis *a)
     mstate_build_netbios(b, a);
     mstate_build_conns(b, a);
     mstate_put_frags(b, a); /* additive, only when there is one (mstate_frags.h) */
+    mstate_put_wlan(b, a);  /* likewise (mstate_wlan.h) */
     json_end_object(b);
 }
 

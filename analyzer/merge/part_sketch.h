@@ -21,10 +21,24 @@
  *     only when no level holds 1..16 of the shared records: for an overlap
  *     of more than a few records, the product of the levels' chances, far
  *     under one in a million).
- * What it cannot catch: a small part inside a much larger one away from
- * its ends (packets 400,000-400,100 of a million-packet capture: caught
- * when the shared records include one of the larger part's sample, an
- * overlap of about n/PART_SKETCH_SAMPLE records of the larger part), and
+ * A part B of consecutive records of a larger part A (a cut of it) is
+ * caught exactly when B holds a record A kept (B keeps it too: B's sample
+ * level is no higher, a record first or last of its level in A is so in
+ * B): A's first and last PART_SKETCH_EDGE records always; a record d
+ * records from an end when fewer than PART_SKETCH_EDGE of its level lie
+ * between (most of those within about 16 * 2^(level+1)); in the middle only
+ * A's sample, one record in 2^L.  So a part of m records in the middle of
+ * n is caught with a chance of 1 - (1 - 2^-L)^m, 2^L about n/384: measured
+ * on n = 200,000 (L 9, 300 places each) 0.61 for m = 512, 0.88 for 1,024,
+ * 0.99 for 2,048; 16 records 1,024 records from an end 0.33-0.38, 64 there
+ * 0.81-0.84 (tests/bench/RESULTS.md; tests/e2e/overlap_bound_check.py pins
+ * it with part_sketch_model.py).  A bounded sketch cannot do much better:
+ * to catch every run of m records of n it must keep at least n/m of them
+ * (a run of records without a kept one is not caught), so catching parts
+ * much under n/PART_SKETCH_SAMPLE needs a larger sample (bigger reports),
+ * not another check; choosing the kept records by a sliding window's
+ * minimum hash (winnowing) would make the catch certain from about
+ * 2n/PART_SKETCH_SAMPLE, at a window's cost a record.  Not caught either:
  * parts whose records were changed (other times, other link headers:
  * another sensor, a conversion that rounds the times), which are other
  * traffic to merge and count twice (README).

@@ -116,6 +116,8 @@ struct wlan_defrag *ipfrag_wlan(struct ipfrag_table *t)
     return t->wlan;
 }
 
+const struct wlan_defrag *ipfrag_wlan_peek(const struct ipfrag_table *t) { return t->wlan; }
+
 static bool addr_eq(const struct ip_addr *a, const struct ip_addr *b)
 {
     return a->family == b->family && memcmp(a->bytes, b->bytes, sizeof a->bytes) == 0;
@@ -407,6 +409,14 @@ void ipfrag_unlose(struct ipfrag_table *t, enum ipfrag_fate fate)
 }
 
 void ipfrag_count_reassembled(struct ipfrag_table *t) { t->st.reassembled++; }
+
+void ipfrag_wlan_unlose_repeat(struct ipfrag_table *t)
+{
+    if (!t->st.dropped_malformed)
+        return;
+    t->st.dropped_malformed--;
+    t->st.duplicates++;
+}
 
 int64_t ipfrag_timeout(const struct ipfrag_table *t) { return t->cfg.timeout_us; }
 

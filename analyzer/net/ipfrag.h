@@ -84,6 +84,8 @@ const struct ipfrag_stats *ipfrag_stats(const struct ipfrag_table *t);
  * (NULL if out of memory); its MSDUs count in these statistics. */
 struct wlan_defrag;
 struct wlan_defrag *ipfrag_wlan(struct ipfrag_table *t);
+/* The table's 802.11 defragmenter, NULL when it was never made. */
+const struct wlan_defrag *ipfrag_wlan_peek(const struct ipfrag_table *t);
 /* smbscope merge: another run's counters added. */
 void ipfrag_fold_stats(struct ipfrag_table *t, const struct ipfrag_stats *s);
 
@@ -138,6 +140,9 @@ void ipfrag_unlose(struct ipfrag_table *t, enum ipfrag_fate fate);
 int64_t ipfrag_timeout(const struct ipfrag_table *t);
 /* merge: a datagram the run over the parts completed. */
 void ipfrag_count_reassembled(struct ipfrag_table *t);
+/* merge: an 802.11 fragment a part counted as a lost MSDU that the run
+ * over the parts takes for a repeat (analyzer/merge/mstate_wlan.h). */
+void ipfrag_wlan_unlose_repeat(struct ipfrag_table *t);
 
 /* The datagram of key completed (data, len: its fragmentable part; proto
  * the offset-0 fragment's), decoded into pkt down to its transport as

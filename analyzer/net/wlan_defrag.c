@@ -37,7 +37,9 @@ struct wlan_defrag {
     uint64_t opened;
     struct wlan_slot slots[WLAN_DEFRAG_SLOTS];
     struct wlan_done done[WLAN_DEFRAG_SLOTS]; /* a ring, the oldest written over */
-    unsigned done_next;
+    uint64_t done_next;                       /* MSDUs completed (the ring's next: done_next % SLOTS) */
+    struct wlan_retry_rec retries[WLAN_DEFRAG_SLOTS]; /* wlan_defrag_retry_at() */
+    unsigned n_retries;
     const uint8_t *last; /* wlan_defrag_last(): NULL once another fragment came */
     uint32_t last_len;
 };
@@ -86,6 +88,8 @@ static bool same_key(const struct wlan_frag_key *a, const struct wlan_frag_key *
 {
     return a->seq == b->seq && memcmp(a->addrs, b->addrs, sizeof a->addrs) == 0;
 }
+
+bool wlan_frag_key_eq(const struct wlan_frag_key *a, const struct wlan_frag_key *b) { return same_key(a, b); }
 
 static struct wlan_slot *slot_find(struct wlan_defrag *d, const struct wlan_frag_key *key)
 {
@@ -167,6 +171,10 @@ enum ipfrag_result wlan_defrag_add(struct wlan_defrag *d, const struct wlan_frag
         return IPFRAG_HELD;
     }
     if (!s) {
+        /* a lone retried last fragment: the repeat of an MSDU an earlier
+         * part may have completed (wlan_defrag.h), kept for merge */
+        if (retry && !more && frag && d->done_next < WLAN_DEFRAG_SLOTS && d->n_retries < WLAN_DEFRAG_SLOTS)
+            d->retries[d->n_retries++] = (struct wlan_retry_rec){ *key, frag, ts_us, (unsigned)d->done_next };
         s = slot_open(d, key, ts_us);
         s->broken = frag != 0; /* its start was not captured */
     }
@@ -187,6 +195,34 @@ enum ipfrag_result wlan_defrag_add(struct wlan_defrag *d, const struct wlan_frag
     *out = d->last = s->buf;
     *out_len = d->last_len = s->len;
     return IPFRAG_COMPLETE;
+}
+
+bool wlan_defrag_done_at(const struct wlan_defrag *d, unsigned i, struct wlan_done_rec *out)
+{
+    uint64_t n = d && d->done_next < WLAN_DEFRAG_SLOTS ? d->done_next : WLAN_DEFRAG_SLOTS;
+    if (!d || i >= n)
+        return false;
+    const struct wlan_done *e = &d->done[(d->done_next - n + i) % WLAN_DEFRAG_SLOTS];
+    *out = (struct wlan_done_rec){ e->key, e->last, e->ts };
+    return true;
+}
+
+bool wlan_defrag_open_next(const struct wlan_defrag *d, unsigned *pos, struct wlan_frag_key *out)
+{
+    for (; d && *pos < WLAN_DEFRAG_SLOTS; (*pos)++)
+        if (d->slots[*pos].used) {
+            *out = d->slots[(*pos)++].key;
+            return true;
+        }
+    return false;
+}
+
+bool wlan_defrag_retry_at(const struct wlan_defrag *d, unsigned i, struct wlan_retry_rec *out)
+{
+    if (!d || i >= d->n_retries)
+        return false;
+    *out = d->retries[i];
+    return true;
 }
 
 bool wlan_defrag_last(const struct wlan_defrag *d, const uint8_t **out, uint32_t *out_len)

@@ -54,4 +54,40 @@ bool wlan_defrag_last(const struct wlan_defrag *d, const uint8_t **out, uint32_t
  * dropped and counted as timed out. */
 void wlan_defrag_expire(struct wlan_defrag *d, int64_t now_us);
 
+/* ---- a completed MSDU and the retry of its last fragment across a cut
+ * (merge: analyzer/merge/mstate_wlan.h) ----
+ *
+ * A capture cut between an MSDU's last fragment and that fragment sent
+ * again (its ACK lost: the Retry bit) leaves the retry alone at the start
+ * of the later part, where no MSDU is open and the done-ring is empty: a
+ * lost MSDU (dropped_malformed) that the run over both parts, its ring
+ * holding the MSDU, counts a duplicate (review R5).  So the table lets a
+ * run's state carry its done-ring (the last WLAN_DEFRAG_SLOTS MSDUs
+ * completed, oldest first), the MSDUs open at its end, and the retries it
+ * lost that an earlier part's ring could have held: a last fragment
+ * (fragment number > 0, no More Fragments) with the Retry bit, no MSDU of
+ * its key open, not a repeat of this run's ring, while fewer than
+ * WLAN_DEFRAG_SLOTS MSDUs had completed in this run (past that, the ring
+ * of the run over the parts holds none of an earlier part's).  At most
+ * WLAN_DEFRAG_SLOTS of them; those past it stay losses. */
+struct wlan_done_rec {
+    struct wlan_frag_key key;
+    unsigned last; /* its last fragment's number */
+    int64_t ts;    /* when it completed */
+};
+
+struct wlan_retry_rec {
+    struct wlan_frag_key key;
+    unsigned frag;  /* the retried fragment's number */
+    int64_t ts;
+    unsigned done;  /* MSDUs this run completed before it (< WLAN_DEFRAG_SLOTS) */
+};
+
+/* The done-ring's entry i (0: the oldest), false past the last; the MSDU
+ * open at the end, slot by slot from *pos (0 to begin); the retry i. */
+bool wlan_defrag_done_at(const struct wlan_defrag *d, unsigned i, struct wlan_done_rec *out);
+bool wlan_defrag_open_next(const struct wlan_defrag *d, unsigned *pos, struct wlan_frag_key *out);
+bool wlan_defrag_retry_at(const struct wlan_defrag *d, unsigned i, struct wlan_retry_rec *out);
+bool wlan_frag_key_eq(const struct wlan_frag_key *a, const struct wlan_frag_key *b);
+
 #endif
