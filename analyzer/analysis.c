@@ -23,6 +23,7 @@
 #include "mstate_join_fin.h"
 #include "mstate_join_hs.h"
 #include "mstate_frags.h"
+#include "mstate_frags_tcp.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
 #include "mstate_ends_ix.h"
@@ -748,6 +749,7 @@ void analysis_free(struct analysis *a)
         g_array_free(a->close_lasts, TRUE);
     quic_tails_free(a);
     mstate_frags_free(a);
+    mstate_frags_tcp_free(a);
     syn_starts_free(a);
     hs_edges_free(a);
     mstate_xchg_free(a);

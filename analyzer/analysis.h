@@ -202,6 +202,9 @@ struct analysis {
                                  (analyzer/merge/mstate_join_frame.h), NULL when none */
     struct mstate_frags *frag_carry; /* smbscope merge: IP datagrams a cut divided (analyzer/merge/mstate_frags.h),
                                  NULL when none */
+    GArray *frag_tcp;         /* smbscope merge: of them the TCP segments made whole, to place in their connections
+                                 (analyzer/merge/mstate_frags_tcp.h), NULL when none */
+    uint64_t frag_tcp_not_placed; /* smbscope merge: such segments merge could not place (stats.merged) */
     struct quic_tails *quic_tails; /* datagrams no QUIC connection took that one of another capture may own
                                  (analyzer/merge/mstate_join_quic.h), NULL when none */
     GArray *part_clocks;      /* smbscope merge: struct mstate_clock of each report (analyzer/merge/mstate.h) */
