@@ -226,8 +226,8 @@ static void add_row(struct frag_rec *r, const struct ip_addr *c, uint16_t cp, co
 
 static void note_names(JsonObject *st, struct frag_rec *r)
 {
-    if (r->fate != IPFRAG_OPEN || (r->have_first && r->proto != 17))
-        return;
+    if (r->fate != IPFRAG_OPEN || (r->have_first && r->proto != 17 && !(r->key.src.family == 6 && r->proto != 6)))
+        return; /* (IPv6: UDP may follow extension headers) */
     r->rows_before = g_array_new(FALSE, FALSE, sizeof(struct row_names)); /* none: its run had no such row */
     g_array_set_clear_func(r->rows_before, row_names_clear);
     JsonArray *rows = jget_member_arr(jget_member_obj(st, "netbios"), "rows");
@@ -647,6 +647,11 @@ static bool decode_whole(struct analysis *a, struct frag_rec *acc, const struct 
     /* a TCP segment with data: placed in its connection when the parts'
      * edges are joined, if it can be (mstate_frags_tcp.h) */
     c->tcp = c->st == PKT_OK && c->pkt.l4 == L4_TCP && c->pkt.tunnel_depth == 0 && c->pkt.payload_len > 0;
+    /* RoCEv2: the run's queue pairs (PSNs, the SEND in progress) are
+     * joined from the parts' records, which hold no place for a packet
+     * between them: left lost as the parts counted it, and said so */
+    if (c->st == PKT_OK && c->pkt.l4 == L4_UDP && c->pkt.dport == ROCEV2_PORT && c->pkt.tunnel_depth == 0)
+        a->frag_not_placed++;
     bool lost = c->st == PKT_TRUNCATED || c->st == PKT_MALFORMED; /* a bad header inside: the run counts that */
     if (!c->in || !c->in->status[PKT_FRAG_HELD] || (!c->counted && !lost && !c->tcp))
         return false;

@@ -179,7 +179,7 @@ void mstate_frags_tcp_join(struct analysis *a, struct conn_summary *early, const
 void mstate_frags_tcp_finish(struct analysis *a)
 {
     for (guint i = 0; a->frag_tcp && i < a->frag_tcp->len; i++)
-        a->frag_tcp_not_placed += !g_array_index(a->frag_tcp, struct frag_seg, i).placed;
+        a->frag_not_placed += !g_array_index(a->frag_tcp, struct frag_seg, i).placed;
     mstate_frags_tcp_free(a);
 }
 

@@ -32,7 +32,7 @@
  * cut, a connection whose early part closed, iWARP), merge cannot know
  * what the run made of those octets: the datagram stays lost as the parts
  * counted it (the verdict inconclusive on it) and the merged report says
- * so: stats.merged.tcp_fragments_not_placed (a merged report's state
+ * so: stats.merged.fragment_datagrams_not_placed (a merged report's state
  * carries its runs' states, mstate_leaves.h: a later merge counts it
  * again from them). */
 #ifndef SMBSCOPE_MSTATE_FRAGS_TCP_H
@@ -62,7 +62,7 @@ void mstate_frags_tcp_edge(struct analysis *a, const struct conn_summary *early,
 /* The due segments decoded and joined to early as a part before late. */
 void mstate_frags_tcp_join(struct analysis *a, struct conn_summary *early, const struct conn_summary *late);
 
-/* After the joins: the segments not placed counted (a->frag_tcp_not_placed)
+/* After the joins: the segments not placed counted (a->frag_not_placed)
  * and freed. */
 void mstate_frags_tcp_finish(struct analysis *a);
 void mstate_frags_tcp_free(struct analysis *a);

@@ -10,7 +10,7 @@ signing or cipher (INCONCLUSIVE, two datagrams lost) where the run over
 the parts PASSed.  Merge now decodes the segment as a part of the
 connection between the early and the late part when the records at the cut
 say what the run did with it (in order, both framings at a message
-boundary); otherwise it says so (stats.merged.tcp_fragments_not_placed)
+boundary); otherwise it says so (stats.merged.fragment_datagrams_not_placed)
 and the datagram stays lost as the parts counted it.
 
 Captures made here from real Samba samples: every TCP segment longer than
@@ -28,7 +28,12 @@ frames as the sample, no error).  Checks:
     response waiting for a header to follow), the label and the two losses;
   * a cut in three inside two datagrams: merged at once, in two steps and in
     reverse order, the same bytes, = the run;
-  * a labelled merge merged again (its runs' states): the same label.
+  * a labelled merge merged again (its runs' states): the same label;
+  * RoCEv2 in fragments cut inside a datagram: labelled, the losses left;
+  * an NBDS datagram in IPv6 fragments whose fragmentable part begins with a
+    Destination Options header (and one with another ahead of the fragment
+    header too): reassembled by tshark and the run, cut at each fragment:
+    merge = the run (merge left such a datagram undecoded: two losses).
 
 Usage: merge_fragtcp_check.py --smbscope BIN --samples DIR
 """
@@ -44,7 +49,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from merge_check import first_diff, normal, redigest  # noqa: E402
-from merge_frags_check import Cut, frag4, read_pcap, write_pcap  # noqa: E402
+from merge_frags_check import Cut, csum, frag4, is_netbios_udp, read_pcap, write_pcap  # noqa: E402
 
 SANITIZER = ("runtime error:", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer")
 failures = []
@@ -110,7 +115,7 @@ def losses(doc):
 
 
 def label(doc):
-    return doc["stats"].get("merged", {}).get("tcp_fragments_not_placed", 0)
+    return doc["stats"].get("merged", {}).get("fragment_datagrams_not_placed", 0)
 
 
 def conn_facts(doc):
@@ -205,6 +210,93 @@ def labelled_carry(cut, tmp, recs, name):
     return doc
 
 
+def dstopts(nxt):
+    """A Destination Options header of 8 octets (one PadN option)."""
+    return struct.pack("!BBBB4x", nxt, 0, 1, 4)
+
+
+def frag6_ext(frame, size, ident, before):
+    """An Ethernet IPv4 UDP datagram as IPv6 (fd00::1 to ff02::1) in
+    fragments whose fragmentable part begins with a Destination Options
+    header (RFC 8200 4.5: options for the final destination), and when
+    before, another one in the unfragmentable part ahead of the fragment
+    header."""
+    ip = frame[14:]
+    ihl = (ip[0] & 15) * 4
+    udp = bytearray(ip[ihl:struct.unpack("!H", ip[2:4])[0]])
+    struct.pack_into("!H", udp, 6, 0)
+    src, dst = bytes.fromhex("fd00" + "00" * 13 + "01"), bytes.fromhex("ff02" + "00" * 13 + "01")
+    psum = src + dst + struct.pack("!IxxxB", len(udp), 17) + bytes(udp) + (b"\0" if len(udp) % 2 else b"")
+    struct.pack_into("!H", udp, 6, csum(psum) or 0xFFFF)
+    body = dstopts(17) + bytes(udp)
+    unfrag = dstopts(44) if before else b""
+    out = []
+    for off in range(0, len(body), size):
+        chunk = body[off:off + size]
+        fh = struct.pack("!BBHI", 60, 0, off | (1 if off + size < len(body) else 0), ident)
+        h = struct.pack("!IHBB16s16s", 6 << 28, len(unfrag) + len(fh) + len(chunk), 60 if before else 44, 64,
+                        src, dst)
+        out.append(b"\x33\x33\x00\x00\x00\x01" + frame[6:12] + b"\x86\xdd" + h + unfrag + fh + chunk)
+    return out
+
+
+def ipv6_ext(smbscope, tmp, samples):
+    """A browser datagram in IPv6 fragments whose fragmentable part begins
+    with a Destination Options header: the run reassembles it as tshark
+    does; cut at each fragment, merge = the run (it counted two losses)."""
+    lt, records = read_pcap(os.path.join(samples, "nbdgm-nmbd-startup.pcap"))
+    ts, frame = next((ts, b) for ts, b in records if is_netbios_udp(b) and len(b) > 200)
+    cut = Cut(smbscope, tmp, lt)
+    for before in (False, True):
+        recs = [(ts + i, b) for i, b in enumerate(frag6_ext(frame, 64, 0x77, before))]
+        name = "IPv6 fragments, destination options after the fragment header" + (" and before it" if before else "")
+        cap = os.path.join(tmp, "v6ext%d.pcap" % before)
+        write_pcap(cap, lt, recs)
+        p = subprocess.run(["tshark", "-n", "-r", cap, "-T", "fields", "-e", "frame.protocols"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)
+        protos = [x for x in p.stdout.decode().split("\n") if x]
+        _, out, _ = run([smbscope, "-q", "-T", "json", cap])
+        doc = json.loads(out)
+        flows = [(f["service"], f["packets"]) for f in doc["netbios"]["flows"]]
+        bad = []
+        for k in range(1, len(recs)):
+            d, m, j, _ = cut.compare(name, [recs[:k], recs[k:]])
+            if d:
+                bad.append("%d: %s" % (k, d))
+        expect("%s (%d): tshark reassembles the NBDS datagram (%s), the run too (nothing lost); cut at each: "
+               "merge = the run" % (name, len(recs), protos[-1] if protos else "?"),
+               protos and protos[-1].endswith("ipv6.dstopts:udp:nbdgm:smb:browser") and flows == [("nbdgm", 1)] and
+               losses(doc) == 0 and not bad, "; ".join(bad[:3]) or "%r %r" % (protos[-1:], flows))
+
+
+def roce(smbscope, tmp, samples):
+    """RoCEv2 (UDP 4791) packets in 48-octet IPv4 fragments (tshark and the
+    run read the sample's SMB Direct the same): cut inside a datagram,
+    merge cannot place the packet in its queue pair (the parts' records
+    hold no place for it): it says so, the datagram left lost as the parts
+    counted it, where it said nothing before."""
+    lt, records = read_pcap(os.path.join(samples, "rdma-roce-4791.pcap"))
+    out, ident, last = [], 0x7000, 0
+    for ts, b in records:
+        pieces = [b]
+        if b[12:14] == b"\x08\x00" and b[23] == 17 and len(b) - 34 > 48:
+            ident += 1
+            pieces = frag4(b, 48, ident)
+        for p in pieces:
+            last = max(ts, last + 1)
+            out.append((last, p))
+    cut = Cut(smbscope, tmp, lt)
+    at = [k for k in range(1, len(out)) if frag_id(out[k][1]) is not None and
+          frag_id(out[k][1]) == frag_id(out[k - 1][1])][:8]
+    bad = []
+    for k in at:
+        d, m, j, _ = cut.compare("roce", [out[:k], out[k:]])
+        if m is None or label(m) != 1 or losses(m) != 2 or losses(j) != 0:
+            bad.append("%d: %s" % (k, d if m is None else "label %d, %d lost" % (label(m), losses(m))))
+    expect("RoCEv2 in IPv4 fragments, cut inside %d datagrams: merge labels each not placed, two losses (the run: "
+           "none)" % len(at), at and not bad, "; ".join(bad[:3]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smbscope", required=True)
@@ -220,6 +312,8 @@ def main():
             cut = Cut(args.smbscope, tmp, lt)
             at = sweep(cut, name, recs)
             three(cut, name, recs, at)
+        ipv6_ext(args.smbscope, tmp, args.samples)
+        roce(args.smbscope, tmp, args.samples)
         lt, records = read_pcap(os.path.join(args.samples, "smb445-smb3_11.pcap"))
         labelled_carry(Cut(args.smbscope, tmp, lt), tmp, fragmented(records, 128), "smb445-smb3_11.pcap, 128")
     if failures:
