@@ -25,6 +25,7 @@
 #include "mstate_join_hs.h"
 #include "mstate_frags.h"
 #include "mstate_wlan.h"
+#include "mstate_frags_tcp.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
 #include "mstate_ends_ix.h"
@@ -809,6 +810,7 @@ void analysis_free(struct analysis *a)
     quic_tails_free(a);
     mstate_frags_free(a);
     mstate_wlan_free(a);
+    mstate_frags_tcp_free(a);
     syn_starts_free(a);
     hs_edges_free(a);
     mstate_xchg_free(a);

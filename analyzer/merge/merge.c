@@ -23,6 +23,7 @@
 #include "mstate_join_hs.h"
 #include "mstate_frags.h"
 #include "mstate_wlan.h"
+#include "mstate_frags_tcp.h"
 #include "mstate_join_nbns.h"
 #include "mstate_join_quic.h"
 #include "mstate_join_syn.h"
@@ -1126,6 +1127,7 @@ void merge_finish(struct analysis *a)
     if (a->merged_parts == 1) /* one run's edges, numbered by where it closed them: in that order (jobs4) */
         a->edges_close_order = true;
     mstate_join_edges(a);
+    mstate_frags_tcp_finish(a); /* TCP segments in datagrams a cut divided that no join placed (mstate_frags_tcp.h) */
     mstate_join_syn_flows(a);
     mstate_syn_starts_join(a); /* a syn flow a later part's connection began again */
     mstate_join_quic(a);

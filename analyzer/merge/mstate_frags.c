@@ -8,6 +8,7 @@
 #include "census.h"
 #include "ipfrag.h"
 #include "mstate.h"
+#include "mstate_frags_tcp.h"
 #include "mstate_join_nbns.h"
 #include "mstate_put.h"
 #include "netbios.h"
@@ -132,6 +133,7 @@ static void begin(struct json *b, bool *open)
 
 void mstate_put_frags(struct json *b, const struct analysis *a)
 {
+
     bool open = false;
     uint64_t skipped = 0;
     uint32_t n = 0;
@@ -267,8 +269,8 @@ static void state_rows_read(JsonObject *st, struct state_rows *sr)
 
 static void note_names(const struct state_rows *sr, struct frag_rec *r)
 {
-    if (r->fate != IPFRAG_OPEN || (r->have_first && r->proto != 17))
-        return;
+    if (r->fate != IPFRAG_OPEN || (r->have_first && r->proto != 17 && !(r->key.src.family == 6 && r->proto != 6)))
+        return; /* (IPv6: UDP may follow extension headers) */
     r->rows_before = g_array_new(FALSE, FALSE, sizeof(struct row_names)); /* none: its run had no such row */
     g_array_set_clear_func(r->rows_before, row_names_clear);
     for (guint i = 0; i < sr->rows->len; i++) {
@@ -662,6 +664,7 @@ struct completion {
     struct packet pkt;
     enum packet_status st;
     bool counted;
+    bool tcp; /* handed to mstate_frags_tcp.c instead */
     struct input_info *in;
     const GArray *before;
     int64_t ts;
@@ -698,10 +701,21 @@ static bool decode_whole(struct analysis *a, struct frag_rec *acc, const struct 
     c->in = input_of(a, y);
     c->counted = c->st == PKT_OK && c->pkt.l4 != L4_TCP && !(c->pkt.l4 == L4_UDP && c->pkt.dport == ROCEV2_PORT) &&
                  c->pkt.tunnel_depth == 0 && !maybe_quic(&c->pkt);
+    /* a TCP segment with data: placed in its connection when the parts'
+     * edges are joined, if it can be (mstate_frags_tcp.h) */
+    c->tcp = c->st == PKT_OK && c->pkt.l4 == L4_TCP && c->pkt.tunnel_depth == 0 && c->pkt.payload_len > 0;
+    /* RoCEv2: the run's queue pairs (PSNs, the SEND in progress) are
+     * joined from the parts' records, which hold no place for a packet
+     * between them; QUIC: likewise its connections (maybe_quic()): left
+     * lost as the parts counted it, and said so */
+    if (c->st == PKT_OK && c->pkt.tunnel_depth == 0 &&
+        ((c->pkt.l4 == L4_UDP && c->pkt.dport == ROCEV2_PORT) || maybe_quic(&c->pkt)))
+        a->frag_not_placed++;
     bool lost = c->st == PKT_TRUNCATED || c->st == PKT_MALFORMED; /* a bad header inside: the run counts that */
-    if (!c->in || !c->in->status[PKT_FRAG_HELD] || (!c->counted && !lost))
+    if (!c->in || !c->in->status[PKT_FRAG_HELD] || (!c->counted && !lost && !c->tcp))
         return false;
-    c->in->status[PKT_FRAG_HELD]--; /* taken now: another completion in the same input sees it */
+    if (!c->tcp)
+        c->in->status[PKT_FRAG_HELD]--; /* taken now: another completion in the same input sees it */
     c->before = before;
     c->ts = y->last_ts;
     c->buf = acc->buf;
@@ -755,7 +769,8 @@ static void join_key(struct analysis *a, struct frag_rec *recs, guint n, GArray 
         acc.buf = g_memdup2(recs[i].buf, recs[i].extent ? recs[i].extent : 1);
         acc.bits = g_memdup2(recs[i].bits, WORDS * sizeof *acc.bits);
         guint j = i + 1, last = i;
-        bool done = false, dropped = false;
+        bool done = false, dropped = false, deferred = false;
+        uint32_t opens = 0; /* the parts' open datagrams this one goes on from */
         for (; j < n && !done; j++) {
             struct frag_rec *y = &recs[j];
             if (y->run == recs[last].run || recs[last].fate != IPFRAG_OPEN)
@@ -772,13 +787,16 @@ static void join_key(struct analysis *a, struct frag_rec *recs, guint n, GArray 
                 dropped = true; /* whole, not counted by merge (TCP): the parts' losses stay */
                 break;
             }
-            if (complete) {
+            /* one datagram where the parts counted two: the earlier part's
+             * open one goes on in the later part */
+            opens++;
+            if (complete && c.tcp) { /* its losses taken back only if it is placed */
+                mstate_frags_tcp_add(a, &c.pkt, c.st, c.buf, c.in, opens, y->fate);
+                deferred = true;
+            } else if (complete) {
                 c.seq = done_list->len;
                 g_array_append_val(done_list, c);
             }
-            /* one datagram where the parts counted two: the earlier part's
-             * open one goes on in the later part */
-            ipfrag_unlose(a->frags, IPFRAG_OPEN);
             recs[last].taken = true;
             y->taken = true;
             acc.fate = y->fate;
@@ -790,12 +808,14 @@ static void join_key(struct analysis *a, struct frag_rec *recs, guint n, GArray 
             acc.in_lo = y->in_lo;
             acc.in_hi = y->in_hi;
             last = j;
-            if (complete) { /* completed: the later part's loss too */
+            if (complete && !deferred) { /* completed: the later part's loss too */
                 ipfrag_unlose(a->frags, y->fate);
                 ipfrag_count_reassembled(a->frags);
-                done = true;
             }
+            done = complete;
         }
+        for (uint32_t k = 0; !deferred && k < opens; k++)
+            ipfrag_unlose(a->frags, IPFRAG_OPEN);
         if (last != i && !done && !dropped) { /* joined, still incomplete: carried on as one */
             acc.taken = false;
             g_array_append_val(out, acc);

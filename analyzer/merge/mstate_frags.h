@@ -35,12 +35,14 @@
  * run counts a packet (the NetBIOS ledger, the census, UDP datagrams), and
  * the two losses are taken back; joined but still incomplete, one loss is.
  *
+ * A datagram carrying TCP is put into its connection when the parts'
+ * edges are joined, or labelled (mstate_frags_tcp.h); an IPv6 datagram
+ * whose fragmentable part begins with other extension headers is decoded
+ * past them as the run decodes it.
+ *
  * Not joined (left as the parts counted them, each a loss): a datagram
- * carrying TCP (the parts' connections are joined by other means: a TCP
- * segment fragmented across a cut stays a loss in each part) or RoCEv2, an
- * IPv6 datagram whose fragmentable part begins with another extension
- * header, pieces some of which came past the timeout, datagrams past the
- * caps above or past a run's IPFRAG_HEADS_MAX.  An older smbscope ignores the member: its
+ * carrying RoCEv2, pieces some of which came past the timeout, datagrams
+ * past the caps above or past a run's IPFRAG_HEADS_MAX.  An older smbscope ignores the member: its
  * merge counts both losses, as before. */
 #ifndef SMBSCOPE_MSTATE_FRAGS_H
 #define SMBSCOPE_MSTATE_FRAGS_H

@@ -7,6 +7,7 @@
 #include "flow.h"
 #include "rdma.h"
 #include "mstate_detail.h"
+#include "mstate_frags_tcp.h"
 #include "mstate_join_name.h"
 #include "mstate_join_roce.h"
 #include "mstate_join_smbd.h"
@@ -1350,6 +1351,7 @@ void mstate_join_frame(struct analysis *a, const struct conn_summary *early, str
     j.first_ts = early->first_ts;
     j.roce = early->carrier == CONN_CARRIER_UDP;
     uint64_t aligned = 0, fragmented = 0, gaps = 0, gap_bytes = 0;
+    uint64_t ends[2], lefts[2], leads[2], lbytes[2]; /* for a TCP segment in IP fragments the cut divided */
     struct over_fix over = { 0, 0, 0 };
     for (int d = 0; d < 2; d++) {
         int ld = swap ? 1 - d : d;
@@ -1366,6 +1368,10 @@ void mstate_join_frame(struct analysis *a, const struct conn_summary *early, str
         join_send(a, late, &j, &ep, &l, d, ld, lr != NULL, &fragmented, &over);
         join_smbd(a, &j, &ep, &l, d, ld, lr != NULL, &fragmented, &aligned, &over);
         uint64_t left = er ? e.left[d] : 0, lead = lr ? l.lead[ld] : 0;
+        ends[d] = es;
+        lefts[d] = left;
+        leads[d] = lead;
+        lbytes[d] = lr ? l.bytes[ld] : 0;
         if (left && left != UNKNOWN && lead == left)
             aligned++; /* the late part skipped the early part's message rest: no resync in the whole */
         j.lead[d] = er ? e.lead[d] : 0;
@@ -1383,5 +1389,6 @@ void mstate_join_frame(struct analysis *a, const struct conn_summary *early, str
         over_fixed(a, late, &over);
     if (fragmented)
         more_fragmented(a, late, fragmented);
+    mstate_frags_tcp_edge(a, early, late, ends, lefts, leads, lbytes); /* mstate_frags_tcp.h */
     put(a, &j);
 }

@@ -12,6 +12,7 @@
 #include "jget.h"
 #include "mstate_detail.h"
 #include "mstate_edges.h"
+#include "mstate_frags_tcp.h"
 #include "mstate_join_frame.h"
 #include "mstate_xchg.h"
 #include "report_json.h"
@@ -71,37 +72,44 @@ static struct smb_conn *middle(struct analysis *a, const struct conn_summary *ea
     return s;
 }
 
+void mstate_join_middle(struct analysis *a, struct conn_summary *early, struct smb_conn *s, struct conn_summary *mid)
+{
+    struct conn_summary j;
+    if (s->xchg)
+        mstate_xchg_put(a, mid, s->xchg);
+    /* detailed as early is (--jobs: its session; else its entry), joined
+     * by the joins of two parts; not at all when early was only counted */
+    bool detail = false;
+    if (mstate_detail_conn(a, early)) {
+        smb_conn_retain(s);
+        g_ptr_array_add(a->conns, s); /* mstate_detail_join() frees it */
+        s = NULL;
+        detail = true;
+    } else if (mstate_detail_entry(a, early)) {
+        JsonNode *e = entry_of(s);
+        if (e)
+            g_ptr_array_add(a->conn_detail_json, e);
+        detail = e != NULL;
+    }
+    mstate_xchg_join_exchanges(a, early, mid);
+    mstate_join_parts(&j, early, mid, &a->cfg->policy);
+    if (detail)
+        mstate_detail_join(a, early, mid, &j);
+    smb_conn_free(s);
+    *early = j;
+}
+
 void mstate_smbd_join_wholes(struct analysis *a, struct conn_summary *early, const struct conn_summary *late)
 {
     int d;
     GBytes *msg;
     size_t msg_len;
+    mstate_frags_tcp_join(a, early, late); /* a TCP segment in IP fragments the cut divided (mstate_frags_tcp.h) */
     while (frame_edge_whole_take(a, &d, &msg, &msg_len)) {
-        struct conn_summary mid, j;
+        struct conn_summary mid;
         struct smb_conn *s = middle(a, early, late, d, msg, msg_len, &mid);
         g_bytes_unref(msg);
-        if (s->xchg)
-            mstate_xchg_put(a, &mid, s->xchg);
-        /* detailed as early is (--jobs: its session; else its entry), joined
-         * by the joins of two parts; not at all when early was only counted */
-        bool detail = false;
-        if (mstate_detail_conn(a, early)) {
-            smb_conn_retain(s);
-            g_ptr_array_add(a->conns, s); /* mstate_detail_join() frees it */
-            s = NULL;
-            detail = true;
-        } else if (mstate_detail_entry(a, early)) {
-            JsonNode *e = entry_of(s);
-            if (e)
-                g_ptr_array_add(a->conn_detail_json, e);
-            detail = e != NULL;
-        }
-        mstate_xchg_join_exchanges(a, early, &mid);
-        mstate_join_parts(&j, early, &mid, &a->cfg->policy);
-        if (detail)
-            mstate_detail_join(a, early, &mid, &j);
-        smb_conn_free(s);
-        *early = j;
+        mstate_join_middle(a, early, s, &mid);
     }
 }
 

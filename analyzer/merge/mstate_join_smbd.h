@@ -42,6 +42,14 @@ struct conn_summary;
  * exchanges and detail take in what the run over both parts reads in it. */
 void mstate_smbd_join_wholes(struct analysis *a, struct conn_summary *early, const struct conn_summary *late);
 
+/* s, a connection of its own holding what the run over both parts read
+ * between early and the part after it (mid: its summary, closed), joined
+ * to early as a part between them: its exchanges, record and detail
+ * (--jobs: s kept as early's session's part; else its entry).  s is
+ * freed. */
+struct smb_conn;
+void mstate_join_middle(struct analysis *a, struct conn_summary *early, struct smb_conn *s, struct conn_summary *mid);
+
 /* What mstate_put_hex() wrote, at most max octets, in a new buffer (NULL
  * on anything else: odd, not hex, too long). */
 uint8_t *smbd_get_hex(const char *s, size_t max, size_t *n);

@@ -441,9 +441,35 @@ enum packet_status ipfrag_decode(struct packet *pkt, const struct ipfrag_key *ke
     /* as packet_ip.c's reassemble() leaves a completed datagram */
     pkt->ip_fragment = true;
     pkt->ip_reassembled = true;
-    if (v6 && v6_extension(proto))
-        return PKT_UNSUPPORTED_LINK;
     struct l4_in in = { .proto = proto, .v6 = v6, .w = wire_make(data, len), .wire_len = len,
                         .short_st = PKT_MALFORMED, .frags = frags };
+    /* IPv6: the fragmentable part may begin with extension headers (a
+     * Destination Options header for the final destination, RFC 8200
+     * 4.5); stepped over as packet_ip.c's pkt_decode_ipv6() steps over
+     * them after the datagram is reassembled (a second fragment header
+     * there is malformed).  Its bound counts the headers before the
+     * fragment header too, which merge does not see: only a datagram of
+     * more than MAX_IPV6_EXT headers in all can be judged otherwise. */
+    for (int i = 0; v6 && v6_extension(in.proto); i++) {
+        if (i == MAX_IPV6_EXT)
+            return PKT_MALFORMED;
+        uint8_t nh = in.proto;
+        pkt->ip_proto = nh;
+        if (nh == IPPROTO_V6_FRAGMENT)
+            return PKT_MALFORMED;
+        if (nh == IPPROTO_V6_NONE) {
+            pkt->l4 = L4_OTHER;
+            return PKT_OK;
+        }
+        uint8_t next = wire_u8(&in.w);
+        uint8_t hlen = wire_u8(&in.w);
+        size_t hdr = nh == IPPROTO_V_AH ? ((size_t)hlen + 2) * 4 : ((size_t)hlen + 1) * 8;
+        wire_skip(&in.w, hdr - 2);
+        if (!wire_ok(&in.w) || hdr > in.wire_len)
+            return PKT_MALFORMED;
+        in.wire_len -= (uint32_t)hdr;
+        in.proto = next;
+    }
+    pkt->ip_proto = in.proto;
     return pkt_decode_l4(pkt, &in);
 }

@@ -148,8 +148,8 @@ void ipfrag_wlan_unlose_repeat(struct ipfrag_table *t);
  * the offset-0 fragment's), decoded into pkt down to its transport as
  * packet_decode() decodes it in the frame of its last fragment (at ts_us,
  * caplen, wirelen).  frags: a table for fragments inside it (dropped, as
- * in a run).  An IPv6 datagram whose fragmentable part begins with another
- * extension header is not decoded here (PKT_UNSUPPORTED_LINK). */
+ * in a run).  An IPv6 datagram whose fragmentable part begins with other
+ * extension headers: stepped over as the run steps over them. */
 enum packet_status ipfrag_decode(struct packet *pkt, const struct ipfrag_key *key, uint8_t proto, const uint8_t *data,
                                  uint32_t len, int64_t ts_us, uint32_t caplen, uint32_t wirelen,
                                  struct ipfrag_table *frags);

@@ -473,6 +473,8 @@ def quic_initial(smbscope, tmp, samples):
            "losses kept (%d), inconclusive" % (q["connections"], j["stats"]["quic"]["connections"], losses(m)),
            q["connections"] == j["stats"]["quic"]["connections"] and losses(m) == 2 and
            m["verdict"]["outcome"] == "inconclusive", m["verdict"]["outcome"])
+    placed = m["stats"].get("merged", {}).get("fragment_datagrams_not_placed")
+    expect("... and said: stats.merged.fragment_datagrams_not_placed 1 (%r)" % placed, placed == 1)
 
 
 def forged(smbscope, tmp, reports):
