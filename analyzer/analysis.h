@@ -208,7 +208,7 @@ struct analysis {
     GArray *frag_tcp;         /* smbscope merge: of them the TCP segments made whole, to place in their connections
                                  (analyzer/merge/mstate_frags_tcp.h), NULL when none */
     uint64_t frag_not_placed; /* smbscope merge: datagrams a cut divided, put together, that merge could not
-                                 place in their connections (TCP, RoCEv2: stats.merged) */
+                                 place in their connections (TCP, RoCEv2, QUIC: stats.merged) */
     struct quic_tails *quic_tails; /* datagrams no QUIC connection took that one of another capture may own
                                  (analyzer/merge/mstate_join_quic.h), NULL when none */
     GArray *part_clocks;      /* smbscope merge: struct mstate_clock of each report (analyzer/merge/mstate.h) */
