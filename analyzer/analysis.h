@@ -221,6 +221,7 @@ struct analysis {
     struct detail_index *detail_index; /* its entries by name for merge's joins (mstate_detail.c), NULL until one */
     struct mstate_ends_ix *tails_ix; /* tails' places by their ends for merge's joins (mstate_tails.h), NULL until one */
     struct mstate_ends_ix *nbss_ix;  /* edge_nbss' likewise (mstate_join_nbss.c) */
+    struct mstate_ends_ix *xchg_ix;  /* edge_xchg's by their names (mstate_xchg.c) */
     struct quic_table *quic;  /* QUIC connections on any UDP port (analyzer/model/quic_table.h) */
     struct keylog *keylog;    /* --tls-keylog, NULL without */
     struct roce_table *roce;  /* SMB Direct over RoCEv2 (UDP 4791), analyzer/model/rdma_roce.c */

@@ -31,6 +31,7 @@
 #include "mstate_join_nbss.h"
 #include "mstate_leaves.h"
 #include "mstate_tails.h"
+#include "mstate_xchg.h"
 #include "smb_hosts.h"
 #include "netbios.h"
 #include "part_id.h"
@@ -1134,6 +1135,7 @@ void merge_finish(struct analysis *a)
     mstate_join_nbns(a);
     mstate_tails_ix_done(a); /* the joins' indexes: their memory back before the report */
     mstate_nbss_ix_done(a);
+    mstate_xchg_ix_done(a);
     /* the groups in the order one run meets them, the joined connections
      * among them; then the edges still open, as a run adds them last */
     mstate_group_order_end(a);

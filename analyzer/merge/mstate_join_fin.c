@@ -29,6 +29,7 @@ struct fin_rec {
 struct fin_recs {
     GArray *recs; /* struct fin_rec */
     GHashTable *by;
+    guint n_used;     /* records of recs a join marked used */
     uint32_t lingers; /* a run: lingering connections kept as edges (fin_linger_note) */
 };
 
@@ -87,6 +88,7 @@ static void compact(struct fin_recs *fr)
         w++;
     }
     g_array_set_size(fr->recs, w);
+    fr->n_used = 0;
     g_hash_table_remove_all(fr->by);
     for (guint i = 0; i < w; i++)
         index_one(fr, i);
@@ -96,9 +98,15 @@ static void compact(struct fin_recs *fr)
 static void put(struct analysis *a, const struct fin_rec *r)
 {
     struct fin_recs *fr = recs_of(a);
-    if (fr->recs->len >= 16 * ANALYSIS_MAX_EDGES && fr->by)
+    /* At the bound the records joins took make room, and are dropped only
+     * once they are half the array: a compact() at every put once full made
+     * each rename a pass over all 65,536 records (merge of 64 parts cut
+     * inside open connections: minutes).  The records not used decide as
+     * before, in the same order (a name's chain is in array order). */
+    const guint bound = 16 * ANALYSIS_MAX_EDGES;
+    if (fr->by && fr->recs->len >= bound && fr->n_used >= fr->recs->len / 2)
         compact(fr);
-    if (fr->recs->len >= 16 * ANALYSIS_MAX_EDGES)
+    if (fr->recs->len - fr->n_used >= bound)
         return;
     struct fin_rec c;
     memcpy(&c, r, sizeof c); /* padding too: sorted as bytes */
@@ -267,6 +275,7 @@ static void take(struct analysis *a, const struct ip_addr *c, uint16_t cp, const
     fin[0] |= r->fin[side];
     fin[1] |= r->fin[1 - side];
     r->used = true;
+    fr->n_used++;
 }
 
 /* The FINs seen of cs's connection (fin[0] its client's), as the record of

@@ -373,13 +373,13 @@ void mstate_join_hs(struct analysis *a)
         guint x = mstate_xchg_find(a, &before);
         if (x != G_MAXUINT) { /* its exchanges go by the connection's first packet */
             struct mstate_xchg *m = g_ptr_array_index(a->edge_xchg, x);
-            m->first_ts = cs->first_ts;
+            mstate_xchg_rename(a, x, cs->first_ts, m->client_port, m->server_port);
             /* seen from its start: no part before it to settle or answer
              * (as mstate_xchg_join() keeps them for one seen from its middle) */
             m->x.settled = false;
             m->x.n_answers = 0;
             if (!m->x.pending.have && !m->x.n_trees && !m->x.neg_signing_required)
-                g_ptr_array_remove_index_fast(a->edge_xchg, x);
+                mstate_xchg_remove(a, x);
         }
         syn_flow_heads_used(heads, f);
     }

@@ -477,10 +477,7 @@ static void xchg_rename(struct analysis *a, const struct conn_summary *was, cons
     guint x = mstate_xchg_find(a, was);
     if (x == G_MAXUINT)
         return;
-    struct mstate_xchg *m = g_ptr_array_index(a->edge_xchg, x);
-    m->first_ts = to->first_ts;
-    m->client_port = to->client_port;
-    m->server_port = to->server_port;
+    mstate_xchg_rename(a, x, to->first_ts, to->client_port, to->server_port);
 }
 
 void mstate_join_roce_port(struct analysis *a, struct conn_summary *cur, const struct conn_summary *late)

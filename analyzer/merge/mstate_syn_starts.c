@@ -821,8 +821,10 @@ void mstate_syn_starts_edges(struct analysis *a)
         mstate_fins_rename(a, &before, e->first_ts);
         mstate_nbss_rename(a, &before, e->first_ts);
         guint x = mstate_xchg_find(a, &before);
-        if (x != G_MAXUINT)
-            ((struct mstate_xchg *)g_ptr_array_index(a->edge_xchg, x))->first_ts = e->first_ts;
+        if (x != G_MAXUINT) {
+            const struct mstate_xchg *m = g_ptr_array_index(a->edge_xchg, x);
+            mstate_xchg_rename(a, x, e->first_ts, m->client_port, m->server_port);
+        }
         mstate_detail_restart(a, &before, f->first_ts, f->packets[0], f->packets[1]);
         syn_flow_used(a, f); /* removes f: i now names the next */
     }

@@ -7,6 +7,7 @@
 
 #include "fmt.h"
 #include "mstate_detail.h"
+#include "mstate_ends_ix.h"
 #include "mstate_join_nbss.h"
 #include "mstate_put.h"
 #include "session.h"
@@ -20,13 +21,46 @@ static bool named(const struct mstate_xchg *m, const struct conn_summary *cs)
            !memcmp(&m->client, &cs->client, sizeof m->client) && !memcmp(&m->server, &cs->server, sizeof m->server);
 }
 
-guint mstate_xchg_find(const struct analysis *a, const struct conn_summary *cs)
+static uint64_t rec_word(const struct mstate_xchg *m)
 {
-    for (guint i = 0; a->edge_xchg && i < a->edge_xchg->len; i++)
-        if (named(g_ptr_array_index(a->edge_xchg, i), cs))
-            return i;
-    return G_MAXUINT;
+    return mstate_ends_word(&m->client, m->client_port, &m->server, m->server_port, m->first_ts);
 }
+
+/* The records' places by their names, built at the first look-up after
+ * the array changed behind it (its folds only append: followed). */
+static struct mstate_ends_ix *index_of(struct analysis *a)
+{
+    if (!mstate_ends_ix_for(a->xchg_ix, a->edge_xchg, a->edge_xchg->len)) {
+        mstate_ends_ix_free(a->xchg_ix);
+        a->xchg_ix = mstate_ends_ix_new(a->edge_xchg);
+        for (guint i = 0; i < a->edge_xchg->len; i++)
+            mstate_ends_ix_put(a->xchg_ix, rec_word(g_ptr_array_index(a->edge_xchg, i)), i);
+    }
+    return a->xchg_ix;
+}
+
+guint mstate_xchg_find_counted(struct analysis *a, const struct conn_summary *cs, uint64_t *compared)
+{
+    if (!a->edge_xchg || !a->edge_xchg->len)
+        return G_MAXUINT;
+    struct mstate_ends_ix *ix = index_of(a);
+    struct mstate_ends_it it;
+    uint64_t w = mstate_ends_word(&cs->client, cs->client_port, &cs->server, cs->server_port, cs->first_ts);
+    uint64_t n = 0;
+    guint found = G_MAXUINT;
+    for (guint i = mstate_ends_ix_first(ix, w, &it); i != G_MAXUINT; i = mstate_ends_ix_next(ix, &it)) {
+        n++;
+        if (named(g_ptr_array_index(a->edge_xchg, i), cs)) {
+            found = i;
+            break;
+        }
+    }
+    if (compared)
+        *compared += n;
+    return found;
+}
+
+guint mstate_xchg_find(struct analysis *a, const struct conn_summary *cs) { return mstate_xchg_find_counted(a, cs, NULL); }
 
 void mstate_xchg_put(struct analysis *a, const struct conn_summary *cs, const struct smb_conn_xchg *x)
 {
@@ -42,6 +76,36 @@ void mstate_xchg_put(struct analysis *a, const struct conn_summary *cs, const st
     m->first_ts = cs->first_ts;
     m->x = *x;
     g_ptr_array_add(a->edge_xchg, m);
+    if (mstate_ends_ix_for(a->xchg_ix, a->edge_xchg, a->edge_xchg->len - 1)) /* else built again at its use */
+        mstate_ends_ix_put(a->xchg_ix, rec_word(m), a->edge_xchg->len - 1);
+}
+
+void mstate_xchg_rename(struct analysis *a, guint x, int64_t first_ts, uint16_t client_port, uint16_t server_port)
+{
+    struct mstate_xchg *m = g_ptr_array_index(a->edge_xchg, x);
+    bool kept = mstate_ends_ix_for(a->xchg_ix, a->edge_xchg, a->edge_xchg->len);
+    if (kept)
+        mstate_ends_ix_del(a->xchg_ix, rec_word(m), x);
+    m->first_ts = first_ts;
+    m->client_port = client_port;
+    m->server_port = server_port;
+    if (kept)
+        mstate_ends_ix_put(a->xchg_ix, rec_word(m), x);
+}
+
+void mstate_xchg_remove(struct analysis *a, guint x)
+{
+    guint last = a->edge_xchg->len - 1;
+    if (mstate_ends_ix_for(a->xchg_ix, a->edge_xchg, a->edge_xchg->len))
+        mstate_ends_ix_removed_fast(a->xchg_ix, rec_word(g_ptr_array_index(a->edge_xchg, x)), x,
+                                    rec_word(g_ptr_array_index(a->edge_xchg, last)));
+    g_ptr_array_remove_index_fast(a->edge_xchg, x);
+}
+
+void mstate_xchg_ix_done(struct analysis *a)
+{
+    mstate_ends_ix_free(a->xchg_ix);
+    a->xchg_ix = NULL;
 }
 
 void mstate_xchg_keep(struct analysis *a, const struct conn_summary *cs, const struct smb_conn *s)
@@ -53,6 +117,7 @@ void mstate_xchg_keep(struct analysis *a, const struct conn_summary *cs, const s
 
 void mstate_xchg_free(struct analysis *a)
 {
+    mstate_xchg_ix_done(a);
     if (a->edge_xchg)
         g_ptr_array_free(a->edge_xchg, TRUE);
     a->edge_xchg = NULL;

@@ -26,10 +26,23 @@ struct mstate_xchg {
     int64_t first_ts;
     struct smb_conn_xchg x;
 };
-/* The index in a->edge_xchg of cs's exchanges (G_MAXUINT: none); a copy of
- * x added under cs's name. */
-guint mstate_xchg_find(const struct analysis *a, const struct conn_summary *cs);
+/* The index in a->edge_xchg of cs's exchanges (G_MAXUINT: none): the
+ * first of that name in the array's order; a copy of x added under cs's
+ * name.  Records are named, renamed and removed only here: an index of
+ * their names (mstate_ends_ix.h) follows them, so that a look-up per edge
+ * is no walk of every part's exchanges (a capture cut inside many open SMB
+ * exchanges made the joins quadratic). */
+guint mstate_xchg_find(struct analysis *a, const struct conn_summary *cs);
+/* The same, adding to *compared the records it compared with cs (unit
+ * test xchg_ix: a look-up compares the records of its name, not all). */
+guint mstate_xchg_find_counted(struct analysis *a, const struct conn_summary *cs, uint64_t *compared);
 void mstate_xchg_put(struct analysis *a, const struct conn_summary *cs, const struct smb_conn_xchg *x);
+/* Record x's name becomes first_ts and these ports. */
+void mstate_xchg_rename(struct analysis *a, guint x, int64_t first_ts, uint16_t client_port, uint16_t server_port);
+/* Record x removed, the last record moved into its place. */
+void mstate_xchg_remove(struct analysis *a, guint x);
+/* The index's memory back (the joins are done; rebuilt if used again). */
+void mstate_xchg_ix_done(struct analysis *a);
 
 /* A closed edge connection's exchanges (when it has any) kept for the
  * merge state: cs is its record in a->edges. */

@@ -326,10 +326,10 @@ void mstate_xchg_join_exchanges(struct analysis *a, const struct conn_summary *e
         j->neg_signing_required = false;
     }
     if (lm)
-        g_ptr_array_remove_index_fast(a->edge_xchg, li);
+        mstate_xchg_remove(a, li);
     ei = mstate_xchg_find(a, early);
     if (ei != G_MAXUINT)
-        g_ptr_array_remove_index_fast(a->edge_xchg, ei);
+        mstate_xchg_remove(a, ei);
     if (j->pending.have || j->n_trees || j->settled || j->n_answers || j->neg_signing_required)
         mstate_xchg_put(a, early, j);
     g_free(j);
