@@ -49,25 +49,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from merge_check import first_diff, normal, redigest  # noqa: E402
-from merge_frags_check import Cut, csum, frag4, is_netbios_udp, read_pcap, write_pcap  # noqa: E402
-
-SANITIZER = ("runtime error:", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer")
-failures = []
-
-
-def expect(name, cond, detail=""):
-    print(("ok   " if cond else "FAIL ") + name + ("" if cond or not detail else ": " + detail))
-    if not cond:
-        failures.append(name)
-
-
-def run(cmd):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
-    err = p.stderr.decode(errors="replace")
-    if any(s in err for s in SANITIZER):
-        expect("no sanitizer report from " + " ".join(os.path.basename(c) for c in cmd[:3]), False, err[:2000])
-    return p.returncode, p.stdout, err
-
+from merge_frags_check import Cut, csum, expect, failures, frag4, is_netbios_udp, read_pcap, run, write_pcap  # noqa: E402
 
 def is_tcp4(frame):
     return frame[12:14] == b"\x08\x00" and frame[23] == 6
