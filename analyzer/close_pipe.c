@@ -68,6 +68,16 @@ static void *consumer(void *arg)
     return NULL;
 }
 
+static void pipe_free(struct close_pipe *p)
+{
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->space);
+    pthread_cond_destroy(&p->drained);
+    free(p->ring);
+    free(p);
+}
+
 struct close_pipe *close_pipe_start(close_fold_fn fold, void *ctx)
 {
     struct close_pipe *p = calloc(1, sizeof *p);
@@ -92,12 +102,7 @@ struct close_pipe *close_pipe_start(close_fold_fn fold, void *ctx)
     int rc = pthread_create(&p->th, NULL, consumer, p);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
-        pthread_mutex_destroy(&p->mu);
-        pthread_cond_destroy(&p->work);
-        pthread_cond_destroy(&p->space);
-        pthread_cond_destroy(&p->drained);
-        free(p->ring);
-        free(p);
+        pipe_free(p);
         return NULL;
     }
     __atomic_add_fetch(&threads_started, 1, __ATOMIC_RELAXED);
@@ -161,10 +166,5 @@ void close_pipe_stop(struct close_pipe *p)
     pthread_cond_signal(&p->work);
     pthread_mutex_unlock(&p->mu);
     pthread_join(p->th, NULL);
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->work);
-    pthread_cond_destroy(&p->space);
-    pthread_cond_destroy(&p->drained);
-    free(p->ring);
-    free(p);
+    pipe_free(p);
 }

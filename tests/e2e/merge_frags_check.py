@@ -209,6 +209,20 @@ class Cut:
         return d, m, j, reports
 
 
+def same_in_any_grouping(smbscope, reports):
+    """Three parts' reports merged in two steps (the first two, then the
+    third) and in the reverse order: the bytes of merging them at once."""
+    _, first, _ = run([smbscope, "merge", "-T", "json", reports[0], reports[1]])
+    step = reports[0] + ".step.json"
+    with open(step, "wb") as f:
+        f.write(first)
+    _, two_steps, _ = run([smbscope, "merge", "-T", "json", step, reports[2]])
+    _, reverse, _ = run([smbscope, "merge", "-T", "json"] + reports[::-1])
+    _, once, _ = run([smbscope, "merge", "-T", "json"] + reports)
+    expect("... merged in two steps, and in the reverse order: the same bytes",
+           once and two_steps == once and reverse == once)
+
+
 def losses(doc):
     return doc["evidence"]["decode_losses"]["fragment_datagrams_lost"]
 
@@ -253,15 +267,7 @@ def sweep(cut, name, recs, three=True):
         if m is None:
             continue
         # in two steps (the merged report's leaves), and in the other order: the same report
-        rc, first, err = run([cut.smbscope, "merge", "-T", "json", reports[0], reports[1]])
-        step = reports[0] + ".step.json"
-        with open(step, "wb") as f:
-            f.write(first)
-        _, two_steps, _ = run([cut.smbscope, "merge", "-T", "json", step, reports[2]])
-        _, reverse, _ = run([cut.smbscope, "merge", "-T", "json"] + reports[::-1])
-        _, once, _ = run([cut.smbscope, "merge", "-T", "json"] + reports)
-        expect("... merged in two steps, and in the reverse order: the same bytes",
-               once and two_steps == once and reverse == once)
+        same_in_any_grouping(cut.smbscope, reports)
 
 
 def is_fragment(frame):

@@ -46,14 +46,13 @@ import concurrent.futures
 import copy
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import encap_link_check as link  # noqa: E402
 from merge_check import first_diff, normal, redigest  # noqa: E402
-from merge_frags_check import Cut, expect, failures, run  # noqa: E402
+from merge_frags_check import Cut, expect, failures, run, same_in_any_grouping  # noqa: E402
 
 WLAN, RADIOTAP = 105, 127
 RETRY, MORE = 0x08, 0x04
@@ -178,15 +177,7 @@ def three_and_jobs(cut, tmp, recs, retries):
         expect("cut in three (%s): merge = the run" % what, d is None, d or "")
     if m is None:
         return
-    rc, first, _ = run([cut.smbscope, "merge", "-T", "json", reports[0], reports[1]])
-    step = reports[0] + ".step.json"
-    with open(step, "wb") as f:
-        f.write(first)
-    _, two_steps, _ = run([cut.smbscope, "merge", "-T", "json", step, reports[2]])
-    _, reverse, _ = run([cut.smbscope, "merge", "-T", "json"] + reports[::-1])
-    _, once, _ = run([cut.smbscope, "merge", "-T", "json"] + reports)
-    expect("... merged in two steps, and in the reverse order: the same bytes",
-           once and two_steps == once and reverse == once)
+    same_in_any_grouping(cut.smbscope, reports)
     # the later part written with --jobs 2 (802.11 is read in one run: the same state)
     d, m, j, reports = cut.compare("jobs", [recs[:k1], recs[k1:]])
     jobs = reports[1] + ".jobs.json"
