@@ -120,24 +120,16 @@ void mstate_frags_tcp_edge(struct analysis *a, const struct conn_summary *early,
 static struct smb_conn *middle(struct analysis *a, const struct conn_summary *early, const struct frag_seg *g, int d,
                                struct conn_summary *out)
 {
-    const struct ip_addr addr[2] = { early->client, early->server };
-    const uint16_t port[2] = { early->client_port, early->server_port };
-    struct smb_conn *s = smb_conn_new_endpoints(&a->session_cfg, addr, port, 0, true);
+    struct smb_conn *s = mstate_middle_open(a, early);
     smb_conn_data(s, d, g->payload, g->len, g->ts);
     uint64_t bytes[2] = { 0, 0 }, packets[2] = { 0, 0 };
     bytes[d] = g->len;
     packets[d] = 1;
-    /* named an instant before early began, as mstate_join_smbd.c's middle */
-    int64_t first = early->first_ts > INT64_MIN ? early->first_ts - 1 : early->first_ts;
-    smb_conn_close_endpoints(s, first, early->last_ts, bytes, packets, "end");
+    mstate_middle_end(a, s, early, bytes, packets, "end", out);
     if (s->frame_lead[d] != 0 || s->frame_left[d] != 0 || s->resyncs || s->skipped_bytes || s->framer_anomalies) {
         smb_conn_free(s);
         return NULL;
     }
-    conn_summary_from_conn(out, s, &a->cfg->policy);
-    out->last_ts = early->last_ts;
-    memcpy(out->close_reason, early->close_reason, sizeof out->close_reason);
-    out->fins_acked = early->fins_acked;
     return s;
 }
 

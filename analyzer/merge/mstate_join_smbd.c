@@ -41,15 +41,30 @@ static JsonNode *entry_of(const struct smb_conn *s)
     return n;
 }
 
-/* The one message as a part of early's connection between it and late:
- * a connection of its own seen from its middle (client: early's), its
- * message decoded at the late part's first packet, open at the end. */
-static struct smb_conn *middle(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late,
-                               int d, GBytes *msg, size_t msg_len, struct conn_summary *out)
+struct smb_conn *mstate_middle_open(struct analysis *a, const struct conn_summary *early)
 {
     const struct ip_addr addr[2] = { early->client, early->server };
     const uint16_t port[2] = { early->client_port, early->server_port };
-    struct smb_conn *s = smb_conn_new_endpoints(&a->session_cfg, addr, port, 0, true);
+    return smb_conn_new_endpoints(&a->session_cfg, addr, port, 0, true);
+}
+
+void mstate_middle_end(struct analysis *a, struct smb_conn *s, const struct conn_summary *early,
+                       const uint64_t bytes[2], const uint64_t packets[2], const char *reason, struct conn_summary *out)
+{
+    int64_t first = early->first_ts > INT64_MIN ? early->first_ts - 1 : early->first_ts;
+    smb_conn_close_endpoints(s, first, early->last_ts, bytes, packets, reason);
+    conn_summary_from_conn(out, s, &a->cfg->policy);
+    out->last_ts = early->last_ts;
+    memcpy(out->close_reason, early->close_reason, sizeof out->close_reason);
+    out->fins_acked = early->fins_acked;
+}
+
+/* The one message as a part of early's connection between it and late,
+ * its message decoded at the late part's first packet, open at the end. */
+static struct smb_conn *middle(struct analysis *a, const struct conn_summary *early, const struct conn_summary *late,
+                               int d, GBytes *msg, size_t msg_len, struct conn_summary *out)
+{
+    struct smb_conn *s = mstate_middle_open(a, early);
     s->obs.carrier = early->carrier == CONN_CARRIER_UDP ? CARRIER_RDMA_ROCE : CARRIER_RDMA_IWARP;
     size_t n;
     const uint8_t *p = g_bytes_get_data(msg, &n);
@@ -58,17 +73,9 @@ static struct smb_conn *middle(struct analysis *a, const struct conn_summary *ea
     else
         smb_conn_message(s, d, p, n, late->first_ts);
     const uint64_t none[2] = { 0, 0 };
-    /* named an instant before early began: no part of these ends has its
-     * name (the entry and exchanges are looked up by it) */
-    int64_t first = early->first_ts > INT64_MIN ? early->first_ts - 1 : early->first_ts;
     /* open at the end, as early was (mstate_edges.c continues()); a static
      * name: the session keeps the pointer, --jobs' join copies it */
-    smb_conn_close_endpoints(s, first, early->last_ts, none, none,
-                             early->carrier == CONN_CARRIER_UDP ? "end of capture" : "end");
-    conn_summary_from_conn(out, s, &a->cfg->policy);
-    out->last_ts = early->last_ts;
-    memcpy(out->close_reason, early->close_reason, sizeof out->close_reason);
-    out->fins_acked = early->fins_acked;
+    mstate_middle_end(a, s, early, none, none, early->carrier == CONN_CARRIER_UDP ? "end of capture" : "end", out);
     return s;
 }
 

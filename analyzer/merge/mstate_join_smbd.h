@@ -49,6 +49,16 @@ void mstate_smbd_join_wholes(struct analysis *a, struct conn_summary *early, con
  * freed. */
 struct smb_conn;
 void mstate_join_middle(struct analysis *a, struct conn_summary *early, struct smb_conn *s, struct conn_summary *mid);
+/* Such a part made: a connection of its own between early's ends, seen
+ * from its middle (client: early's); the caller gives it its octets, then
+ * mstate_middle_end() closes it as early is at its end (bytes, packets:
+ * what it carried each way; reason: a static name), named an instant
+ * before early began (no part of these ends has its name: the entry and
+ * exchanges are looked up by it), its record in *out with early's last
+ * packet, close reason and FINs. */
+struct smb_conn *mstate_middle_open(struct analysis *a, const struct conn_summary *early);
+void mstate_middle_end(struct analysis *a, struct smb_conn *s, const struct conn_summary *early,
+                       const uint64_t bytes[2], const uint64_t packets[2], const char *reason, struct conn_summary *out);
 
 /* What mstate_put_hex() wrote, at most max octets, in a new buffer (NULL
  * on anything else: odd, not hex, too long). */

@@ -461,14 +461,9 @@ enum packet_status ipfrag_decode(struct packet *pkt, const struct ipfrag_key *ke
             pkt->l4 = L4_OTHER;
             return PKT_OK;
         }
-        uint8_t next = wire_u8(&in.w);
-        uint8_t hlen = wire_u8(&in.w);
-        size_t hdr = nh == IPPROTO_V_AH ? ((size_t)hlen + 2) * 4 : ((size_t)hlen + 1) * 8;
-        wire_skip(&in.w, hdr - 2);
-        if (!wire_ok(&in.w) || hdr > in.wire_len)
-            return PKT_MALFORMED;
-        in.wire_len -= (uint32_t)hdr;
-        in.proto = next;
+        enum packet_status st = pkt_ipv6_ext_step(&in, &in.proto); /* short: PKT_MALFORMED (in.short_st) */
+        if (st != PKT_OK)
+            return st;
     }
     pkt->ip_proto = in.proto;
     return pkt_decode_l4(pkt, &in);

@@ -195,6 +195,21 @@ bool pkt_ipv6_ext_skip(struct wire *w, uint8_t *nh, bool *is_fragment_tail)
     return wire_ok(w);
 }
 
+enum packet_status pkt_ipv6_ext_step(struct l4_in *in, uint8_t *nh)
+{
+    uint8_t next = wire_u8(&in->w);
+    uint8_t len = wire_u8(&in->w);
+    size_t hdr = *nh == IPPROTO_V_AH ? ((size_t)len + 2) * 4 : ((size_t)len + 1) * 8;
+    wire_skip(&in->w, hdr - 2);
+    if (!wire_ok(&in->w))
+        return in->short_st;
+    if (hdr > in->wire_len)
+        return PKT_MALFORMED;
+    in->wire_len -= (uint32_t)hdr;
+    *nh = next;
+    return PKT_OK;
+}
+
 enum packet_status pkt_decode_ipv6(struct packet *pkt, struct wire *w, struct ipfrag_table *frags)
 {
     if (!wire_has(w, 40))
@@ -235,16 +250,9 @@ enum packet_status pkt_decode_ipv6(struct packet *pkt, struct wire *w, struct ip
         case IPPROTO_V6_ROUTING:
         case IPPROTO_V6_DSTOPTS:
         case IPPROTO_V_AH: {
-            uint8_t next = wire_u8(&in.w);
-            uint8_t len = wire_u8(&in.w);
-            size_t hdr = nh == IPPROTO_V_AH ? ((size_t)len + 2) * 4 : ((size_t)len + 1) * 8;
-            wire_skip(&in.w, hdr - 2);
-            if (!wire_ok(&in.w))
-                return in.short_st;
-            if (hdr > in.wire_len)
-                return PKT_MALFORMED;
-            in.wire_len -= (uint32_t)hdr;
-            nh = next;
+            enum packet_status st = pkt_ipv6_ext_step(&in, &nh);
+            if (st != PKT_OK)
+                return st;
             continue;
         }
         case IPPROTO_V6_FRAGMENT: {

@@ -217,6 +217,12 @@ enum packet_status pkt_decode_ipv4(struct packet *pkt, struct wire *w, struct ip
 enum packet_status pkt_decode_ipv4_vj(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
 enum packet_status pkt_decode_ipv6(struct packet *pkt, struct wire *w, struct ipfrag_table *frags);
 bool pkt_ipv6_ext_skip(struct wire *w, uint8_t *nh, bool *is_fragment_tail);
+/* One IPv6 extension header at in->w (hop-by-hop, routing, destination
+ * options or AH: *nh) stepped over: *nh its next header, in->wire_len
+ * less its length; in->short_st when its bytes run out, PKT_MALFORMED
+ * when it is longer than what is left of the payload.  pkt_decode_ipv6()
+ * and, after merge puts a datagram together, ipfrag_decode(). */
+enum packet_status pkt_ipv6_ext_step(struct l4_in *in, uint8_t *nh);
 /* packet_l4.c */
 enum packet_status pkt_decode_l4(struct packet *pkt, struct l4_in *in);
 /* packet_esp.c: NULL-encrypted ESP opened, else PKT_ENCRYPTED_ESP */

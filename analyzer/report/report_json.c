@@ -213,7 +213,7 @@ void report_json(FILE *out, const struct analysis *a, const struct verdict *v)
         json_kuint(j, "connections_joined", a->edges_joined); /* one connection's parts in several captures */
         if (a->smbd_not_decoded) /* SMB Direct messages longer than a run keeps the decoder's part of */
             json_kuint(j, "smbd_messages_not_decoded", a->smbd_not_decoded);
-        if (a->frag_not_placed) /* TCP, RoCEv2 in IP fragments a cut divided, left lost (mstate_frags_tcp.h) */
+        if (a->frag_not_placed) /* TCP, RoCEv2, QUIC in IP fragments a cut divided, left lost (mstate_frags_tcp.h) */
             json_kuint(j, "fragment_datagrams_not_placed", a->frag_not_placed);
         json_key(j, "largest_of_runs"); /* peaks do not add up: the joint run's may be higher */
         json_begin_array(j);
