@@ -171,6 +171,26 @@ char *write_file(const char *name, const uint8_t *p, size_t n)
     return path;
 }
 
+/* ------------------------------------------------------------ cut offsets */
+
+bool full_mode(void)
+{
+    const char *v = g_getenv("SMBSCOPE_FULL");
+    return v && strcmp(v, "1") == 0;
+}
+
+bool cut_wanted(size_t cut, const size_t *starts, int n)
+{
+    if (full_mode() || cut < starts[0])
+        return true;
+    int u = 0;
+    while (u + 1 < n && starts[u + 1] <= cut)
+        u++;
+    size_t into = cut - starts[u];
+    size_t left = u + 1 < n ? starts[u + 1] - cut : 0;
+    return into < CUT_HEAD || left <= CUT_TAIL || into % CUT_STRIDE == 0;
+}
+
 /* ------------------------------------------------------------ checks */
 
 int read_all(struct capture *cap, bool nsec, int *last, char *err, size_t errlen)

@@ -49,6 +49,18 @@ char *write_file(const char *name, const uint8_t *p, size_t n);
  * last capture_next() value in *last and the error in err (if any). */
 int read_all(struct capture *cap, bool nsec, int *last, char *err, size_t errlen);
 void check_whole(const char *path, bool nsec, const char *format, bool gz, size_t decompressed, size_t stored);
+/* The exhaustive mode (SMBSCOPE_FULL=1: tests/run.sh --full): every cut
+ * offset.  Otherwise cut_wanted() keeps the offsets where a reader's answer
+ * can change: every byte of a unit's first CUT_HEAD bytes (the record
+ * header or block header and its fixed fields, where each length and
+ * field check sits), its last CUT_TAIL bytes (a pcapng block's trailing
+ * length) and every CUT_STRIDE-th byte between (a cut inside the data). */
+enum { CUT_HEAD = 36, CUT_TAIL = 5, CUT_STRIDE = 13 };
+bool full_mode(void);
+/* Whether to cut at offset cut of a file whose units (records or blocks)
+ * start at starts[0..n-1], starts[n-1] being the file's end; every offset
+ * before starts[0] (a file header) is wanted. */
+bool cut_wanted(size_t cut, const size_t *starts, int n);
 /* The temporary directory: made by setup_tmpdir(), emptied and removed by remove_tmpdir(). */
 void setup_tmpdir(void);
 void remove_tmpdir(void);
