@@ -278,7 +278,7 @@ def malformed(smbscope, reports, sample, tmp):
         change(t["merge_state"]["state"], t)
         bad = os.path.join(tmp, "malformed-%s.json" % name)
         with open(bad, "w") as f:
-            json.dump(redigest(t), f)
+            f.write(json.dumps(redigest(t)))
         rc, _, err = run([smbscope, "merge", bad])
         expect("refuses a malformed state: " + name, rc == 2 and bad in err and needle in err, err.strip())
 
@@ -357,7 +357,7 @@ def compact_hosts(smbscope, doc, tmp):
         t["merge_state"]["state"]["hosts"][member] = value
         bad = os.path.join(tmp, "compact-%s.json" % name.replace(" ", "-"))
         with open(bad, "w") as f:
-            json.dump(redigest(t), f)
+            f.write(json.dumps(redigest(t)))
         return run([smbscope, "merge", "-T", "json", bad]) + (bad,)
 
     v4 = [(0x0A090000 + i, 0x81) for i in range(5000)]
@@ -465,7 +465,7 @@ def forged_leaves(smbscope, reports, samples, tmp):
                               ("connections", ["--connections", "none"], (1, None))):
         bad = os.path.join(tmp, "forged-%s.json" % where)
         with open(bad, "w") as f:
-            json.dump(forged_leaf_report(merged, where, mib), f)
+            f.write(json.dumps(forged_leaf_report(merged, where, mib)))
         p = subprocess.Popen([smbscope, "merge", "-T", "json", "-q", "-o", os.devnull] + args + [bad],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=limit)
         err = p.stderr.read().decode(errors="replace")
@@ -523,7 +523,7 @@ def forged_merged_connections(smbscope, reports, samples, tmp):
         doc["connections"] = doc["connections"] + conns
         bad = os.path.join(tmp, "forged-merged-%s.json" % name.replace(" ", "-"))
         with open(bad, "w") as f:
-            json.dump(redigest(doc), f)
+            f.write(json.dumps(redigest(doc)))
         rc, err, peak = limited_merge(smbscope, [bad], None if sanitized else 512)
         what = "a merged report's connections[] of %s" % name
         if needle is None:
@@ -568,7 +568,7 @@ def forged_edge_entries(smbscope, reports, samples, tmp):
                                                                   canonical(leaf["connections"])))
     bad = os.path.join(tmp, "forged-edge-entries.json")
     with open(bad, "w") as f:
-        json.dump(redigest(doc), f)
+        f.write(json.dumps(redigest(doc)))
     for args in ([], ["--connections", "all"]):
         rc, err, peak = limited_merge(smbscope, args + [bad], None if sanitized else 512)
         what = "%d entries of an edge connection of %d values each%s" % (k, per, " " + " ".join(args) if args else "")
@@ -605,7 +605,7 @@ def forged_run_states(smbscope, reports, samples, tmp):
     for kind, n, args, needle, bound in cases:
         bad = os.path.join(tmp, "forged-run-%s.json" % kind)
         with open(bad, "w") as f:
-            json.dump(forge(doc, kind, n), f)
+            f.write(json.dumps(forge(doc, kind, n)))
         rc, err, peak = limited_merge(smbscope, args + [bad], None if sanitized else 512)
         what = "a run's report forged (%s, %d)%s" % (kind, n, " " + " ".join(args) if args else "")
         if needle:
@@ -617,7 +617,7 @@ def forged_run_states(smbscope, reports, samples, tmp):
         os.unlink(bad)
     bad = os.path.join(tmp, "forged-run-row-over.json")
     with open(bad, "w") as f:
-        json.dump(redigest(over), f)
+        f.write(json.dumps(redigest(over)))
     rc, err, _ = limited_merge(smbscope, [bad], None if sanitized else 512)
     n = len(doc["merge_state"]["state"]["groups"])
     expect("a group row of 129 values: refused before it is parsed", rc == 2 and
@@ -635,7 +635,7 @@ def forged_run_states(smbscope, reports, samples, tmp):
     groups = forge(doc, "groups", 300)
     same = os.path.join(tmp, "forged-run-groups300.json")
     with open(same, "w") as f:
-        json.dump(groups, f)
+        f.write(json.dumps(groups))
     pretty = os.path.join(tmp, "forged-run-groups300-pretty.json")
     with open(pretty, "w") as f:
         json.dump(groups, f, indent=2)
@@ -898,7 +898,7 @@ def overlaps(smbscope, reports, samples, tmp):
     t["merge_state"]["state"]["inputs"][0].pop("overlap", None)
     old = os.path.join(tmp, "ov-old.json")
     with open(old, "w") as f:
-        json.dump(redigest(t), f)
+        f.write(json.dumps(redigest(t)))
     accepted("a report without a sketch (an older smbscope's) and a cut it overlaps", [a, old])
     # forged sketches: the reader's bounds, the member named
     for why, change in (("not in order", lambda o: o.update(hashes=base64.b64encode(
@@ -912,7 +912,7 @@ def overlaps(smbscope, reports, samples, tmp):
         change(t["merge_state"]["state"]["inputs"][0].setdefault("overlap", {"level": 0, "hashes": ""}))
         bad = os.path.join(tmp, "ov-forged.json")
         with open(bad, "w") as f:
-            json.dump(redigest(t), f)
+            f.write(json.dumps(redigest(t)))
         rc, _, err = run([smbscope, "merge", "-T", "json", bad])
         expect("refuses a forged sketch (%s)" % why, rc == 2 and "inputs[0].overlap" in err, err.strip()[:400])
     # a generated capture: 15,000 packets, each part's sample a share of it

@@ -382,7 +382,7 @@ def strip_rows_more(path, out):
     nb.pop("rows_more", None)
     nb.pop("overflow_run", None)
     with open(out, "w") as f:
-        json.dump(redigest(doc), f)
+        f.write(json.dumps(redigest(doc)))
 
 
 RECORD = ("roles", "spoke_netbios", "netbios_flows_opened", "netbios_flows_addressed", "netbios_packets_sent",
@@ -447,7 +447,7 @@ def pairs_more_older_and_forged(smbscope, path, joint, d):
     more = census.pop("pairs_more")
     older = os.path.join(d, "older-pairs.json")
     with open(older, "w") as f:
-        json.dump(redigest(doc), f)
+        f.write(json.dumps(redigest(doc)))
     p = subprocess.run([smbscope, "merge", "-T", "json", older], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     m = json.loads(p.stdout) if p.returncode != 2 else {}
     folded = m.get("stats", {}).get("merged", {}).get("state_folded", {}).get("syn_pairs")
@@ -458,7 +458,7 @@ def pairs_more_older_and_forged(smbscope, path, joint, d):
     census["pairs_folded"] = more["n"] - 1
     forged = os.path.join(d, "forged-pairs.json")
     with open(forged, "w") as f:
-        json.dump(redigest(doc), f)
+        f.write(json.dumps(redigest(doc)))
     p = subprocess.run([smbscope, "merge", "-T", "json", forged], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     err = p.stderr.decode(errors="replace")
     check(p.returncode == 2 and "pairs_more" in err, "pairs_more past pairs_folded: refused (%s)" % err.strip()[:200])
