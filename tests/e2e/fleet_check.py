@@ -168,14 +168,24 @@ def cut_orders(smbscope, capture, parts, tmp):
         return path
 
     want = merged(reps)
-    tries = {"reversed": reps[::-1], "rotated": reps[2:] + reps[:2],
-             "(1+2)+(3+4+5)": [merged(reps[:2], "a"), merged(reps[2:], "b")],
-             "1+(2+3+4)+5": [reps[0], merged(reps[1:-1], "c"), reps[-1]],
-             "((4+5)+3)+(2+1)": [merged([merged(reps[3:], "d"), reps[2]], "e"), merged(reps[1::-1], "f")]}
-    bad = [k for k, args in tries.items() if merged(args) != want]
-    expect("%s in %d parts: the merge in other orders and groupings is the same" % (os.path.basename(capture),
-                                                                                     len(files)),
-           not bad and want[0] != 2, "differs: %s" % ", ".join(bad))
+    tries = {"reversed": lambda: reps[::-1], "rotated": lambda: reps[2:] + reps[:2],
+             "(1+2)+(3+4+5)": lambda: [merged(reps[:2], "a"), merged(reps[2:], "b")],
+             "1+(2+3+4)+5": lambda: [reps[0], merged(reps[1:-1], "c"), reps[-1]],
+             "((4+5)+3)+(2+1)": lambda: [merged([merged(reps[3:], "d"), reps[2]], "e"), merged(reps[1::-1], "f")]}
+    # By default 3 of the 5, the next ones for the next capture (the 8
+    # captures try each 4 or 5 times); the SESSION_SETUP cut apart of
+    # nbss-on-445/8445 with its later parts merged first, always.
+    names = list(tries)
+    if os.environ.get("SMBSCOPE_FULL") != "1":
+        at = [c for c, _ in CUT_ORDERS].index(os.path.basename(capture)) if os.path.basename(capture) in \
+            [c for c, _ in CUT_ORDERS] else 0
+        keep = {names[(3 * at + j) % len(names)] for j in range(3)}
+        if os.path.basename(capture) in ("nbss-on-445.pcap", "nbss-on-8445.pcap"):
+            keep |= {"1+(2+3+4)+5", "((4+5)+3)+(2+1)"}
+        names = [k for k in names if k in keep]
+    bad = [k for k in names if merged(tries[k]()) != want]
+    expect("%s in %d parts: the merge in %d other orders and groupings is the same" % (
+        os.path.basename(capture), len(files), len(names)), not bad and want[0] != 2, "differs: %s" % ", ".join(bad))
 
 
 def unseen_vs_tshark(smbscope, samples, tmp):
@@ -189,7 +199,7 @@ def unseen_vs_tshark(smbscope, samples, tmp):
     for c in json.loads(out)["connections"]:
         for u in c["encryption"].get("unseen_sessions", []):
             got[int(u["session_id"], 16)] = got.get(int(u["session_id"], 16), 0) + u["encrypted_pdus"]
-    fields = subprocess.run(["tshark", "-r", late, "-Y", "smb2", "-T", "fields", "-E", "occurrence=a",
+    fields = subprocess.run([os.environ.get("TSHARK", "tshark"), "-r", late, "-Y", "smb2", "-T", "fields", "-E", "occurrence=a",
                              "-e", "smb2.protocol_id", "-e", "smb2.sesid"], capture_output=True, text=True).stdout
     want = {}
     for line in fields.splitlines():

@@ -66,6 +66,7 @@ Usage: jobs_check.py --smbscope BIN (--samples DIR | --corpus DIR)
 
 import argparse
 import glob
+import hashlib
 import heapq
 import json
 import os
@@ -102,6 +103,31 @@ def run(cmd):
     if any(s in err for s in SANITIZER):
         expect("no sanitizer report: %s" % " ".join(cmd[1:]), False, err[:2000])
     return p.returncode, p.stdout, err
+
+
+REPORTS = {}
+
+
+def report(cmd):
+    """run(cmd), made once per command line and content of the files it
+    names: lingering() and merged_reports() ask for the same reports of the
+    64 lanes with 3,000 short connections, merged_reports() and
+    open_at_end() for those of the 12,000 NetBIOS clients (nbmix12k())."""
+    key = (tuple(cmd), tuple((os.stat(a).st_size, os.stat(a).st_mtime_ns) if os.path.isfile(a) else None
+                             for a in cmd))
+    if key not in REPORTS:
+        REPORTS[key] = run(cmd)
+    return REPORTS[key]
+
+
+def nbmix12k(d):
+    """scale_check's 12,000 NetBIOS clients, made once for merged_reports()
+    and open_at_end() (the last of them removes it)."""
+    from scale_check import nbmix_capture
+    path = os.path.join(d, "nbmix12k.pcap")
+    if not os.path.exists(path):
+        nbmix_capture(path, 12000)
+    return path
 
 
 def normal(doc, parts=False):
@@ -147,6 +173,7 @@ def same_split(smbscope, cap, name=None, text=True, one_run=False):
         expect("split %s: --jobs 2 == --jobs 1 (text)" % name, t1 == t2, "the text reports differ")
     if split.get("split") == "flow-hash":
         same_merge(smbscope, one, two, name)
+    return two
 
 
 def close_order(doc):
@@ -155,7 +182,19 @@ def close_order(doc):
 
 
 def merged(smbscope, reports, extra=()):
-    """smbscope merge of these reports (bytes each): (exit status, JSON)."""
+    """smbscope merge of these reports (bytes each): (exit status, JSON),
+    made once per reports and options (same_caps() and merged_reports()
+    merge the lanes' reports alike)."""
+    key = (tuple(hashlib.sha256(r).hexdigest() for r in reports), tuple(extra))
+    if key not in MERGED:
+        MERGED[key] = merged_once(smbscope, reports, extra)
+    return MERGED[key][0], json.loads(MERGED[key][1])
+
+
+MERGED = {}
+
+
+def merged_once(smbscope, reports, extra):
     with tempfile.TemporaryDirectory() as d:
         paths = []
         for i, r in enumerate(reports):
@@ -164,9 +203,10 @@ def merged(smbscope, reports, extra=()):
                 f.write(r)
         rc, out, err = run([smbscope, "merge", "-T", "json"] + list(extra) + paths)
     try:
-        return rc, json.loads(out)
+        json.loads(out)
+        return rc, out
     except ValueError:
-        return rc, {"error": err}
+        return rc, json.dumps({"error": err})
 
 
 def same_merge(smbscope, one, two, name, later=None, extra=()):
@@ -189,9 +229,8 @@ def generated(smbscope, samples, d):
     cap = os.path.join(d, "many.pcap")
     subprocess.run([sys.executable, gen, "--samples", samples, "--many", "3000", "--clients", "3000", cap],
                    check=True, stdout=subprocess.DEVNULL)
-    same_split(smbscope, cap, "3,000 generated connections", text=False)
-    rc, out, _ = run([smbscope, "-q", "-T", "json", "--jobs", "2", cap])
-    doc = json.loads(out)
+    out = same_split(smbscope, cap, "3,000 generated connections", text=False)  # its --jobs 2 report
+    doc = json.loads(out or b"{}")
     expect("split of 3,000 connections: past the detail limit and the group cap",
            doc["connection_groups_summary"]["cap_hit"] and doc.get("connections_omitted", 0) > 0,
            json.dumps(doc["connection_groups_summary"]))
@@ -270,7 +309,7 @@ def same_caps(smbscope, cap, name, caps, split=False, given_up=False):
     """--jobs 2 answers as --jobs 1 with these options (shrunk caps: every level of groups holds
     connections); the report of one analysis, or None.  split: the file was split (not given up for
     one analysis: analyzer/merge/split.c split_exact()); given_up: it was."""
-    runs = [run([smbscope, "-q", "-T", "json"] + caps + jobs + [cap]) for jobs in ([], ["--jobs", "2"])]
+    runs = [report([smbscope, "-q", "-T", "json"] + caps + jobs + [cap]) for jobs in ([], ["--jobs", "2"])]
     (rc1, one, err1), (rc2, two, err2) = runs
     j1, j2 = json.loads(one), json.loads(two)
     name = "split of %s%s" % (name, ", " + " ".join(caps) if caps else "")
@@ -758,18 +797,16 @@ def open_at_end(smbscope, d):
     closed: the split holds only while no table can fill (6,000 sessions
     and 4,096 groups: kept), else the file is analysed as one run (6,000
     sessions, 1,024 groups)."""
-    from scale_check import nbmix_capture
-    mix, many = os.path.join(d, "nbmix12k.pcap"), os.path.join(d, "open6k.pcap")
-    nbmix_capture(mix, 12000)
+    mix, many = nbmix12k(d), os.path.join(d, "open6k.pcap")
     open_sessions_capture(many, 6000)
     for cap, what, extra, kept in ((mix, "12,000 NetBIOS clients, 2,400 sessions open at the end", [], True),
                                    (many, "6,000 sessions open at the end, --max-connection-groups 8192",
                                     ["--max-connection-groups", "8192"], True),
                                    (many, "6,000 sessions open at the end, 1,024 groups", [], False)):
-        rc1, one, _ = run([smbscope, "-q", "-T", "json"] + extra + [cap])
+        rc1, one, _ = report([smbscope, "-q", "-T", "json"] + extra + [cap])
         j1 = json.loads(one)
         for jobs in ((2, 3) if kept else (2,)):
-            rc2, two, _ = run([smbscope, "-q", "-T", "json", "--jobs", str(jobs)] + extra + [cap])
+            rc2, two, _ = report([smbscope, "-q", "-T", "json", "--jobs", str(jobs)] + extra + [cap])
             j2 = json.loads(two)
             split = j2["stats"].get("jobs", {}).get("split")
             d12 = first_diff(normal(j2, True), normal(json.loads(one), True))
@@ -799,10 +836,8 @@ def merged_reports(smbscope, samples, d):
     report carries one run's, and its merge, alone or with a later part's
     report, is one run's report's merge.  The first half of each capture
     split (the edges open at its end merged with the second half's)."""
-    from scale_check import nbmix_capture
     gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "gen_capture.py")
-    mix = os.path.join(d, "nbmix12k-merge.pcap")
-    nbmix_capture(mix, 12000)
+    mix = nbmix12k(d)
     lanes = os.path.join(d, "lanes-many.pcap")  # made by lingering()
     reconnect = os.path.join(d, "reconnect-merge.pcap")
     subprocess.run([sys.executable, gen, "--samples", samples, "--many", "3000", "--clients", "400", reconnect],
@@ -814,8 +849,8 @@ def merged_reports(smbscope, samples, d):
                              (reconnect, "3,000 connections of 400 clients", ["--max-connection-groups", "100"])):
         first, second = halves(cap, d, os.path.basename(cap)[:-5])
         for part, label in ((cap, what), (first, what + ", first half")):
-            one = run([smbscope, "-q", "-T", "json"] + extra + [part])[1]
-            two = run([smbscope, "-q", "-T", "json", "--jobs", "2"] + extra + [part])[1]
+            one = report([smbscope, "-q", "-T", "json"] + extra + [part])[1]
+            two = report([smbscope, "-q", "-T", "json", "--jobs", "2"] + extra + [part])[1]
             split = json.loads(two)["stats"].get("jobs", {}).get("split")
             expect("split %s: split by flow hash" % label, split == "flow-hash", repr(split))
             if part is cap:
@@ -831,8 +866,7 @@ def merged_reports(smbscope, samples, d):
                 same_merge(smbscope, one, two, label, later, extra)
         for f in (first, second):
             os.unlink(f)
-    os.unlink(mix)
-    os.unlink(reconnect)
+    os.unlink(reconnect)  # (mix: open_at_end()'s too)
 
 
 def main():

@@ -690,10 +690,11 @@ def distinct(smbscope, capture, d, n, args=(), name="sensor"):
     pcap = sensor_copy(capture, os.path.join(d, "%s1.pcap" % name), 1)
     rc, data, err = run([smbscope, "-q", "-T", "json"] + list(args) + [pcap])
     os.unlink(pcap)
-    doc = json.loads(data)
+    text = data.decode()
     out = []
     for k in range(1, n + 1):
-        t = json.loads(data) if k > 1 else doc
+        # the path of the k-th sensor's capture, as its run names it
+        t = json.loads(text.replace(json.dumps(pcap)[1:-1], json.dumps(pcap[:-6] + "%d.pcap" % k)[1:-1]))
         pid = "sha256:" + hashlib_hex("sensor %s %d" % (name, k))
         for i in t["inputs"] + t["merge_state"]["state"]["inputs"]:
             i["part_id"] = pid
