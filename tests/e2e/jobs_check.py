@@ -147,9 +147,10 @@ def keylog_args(cap):
     return ["--tls-keylog", kl] if os.path.exists(kl) else []
 
 
-def same_split(smbscope, cap, name=None, text=True, one_run=False):
+def same_split(smbscope, cap, name=None, text=True, one_run=False, merge=True):
     """One input: --jobs 2 (split) answers as one analysis; one_run: by
-    giving up the split (no stats.jobs), as for a compressed file."""
+    giving up the split (no stats.jobs), as for a compressed file; text:
+    the text reports too; merge: the merge of its report too."""
     name = name or os.path.basename(cap)
     args = [smbscope, "-q"] + keylog_args(cap)
     rc1, one, err1 = run(args + ["-T", "json", cap])
@@ -172,7 +173,7 @@ def same_split(smbscope, cap, name=None, text=True, one_run=False):
         t1, t2 = run(args + [cap]), run(args + ["--jobs", "2", cap])
         expect("split %s: --jobs 2 == --jobs 1 (text)" % name, t1 == t2, "the text reports differ")
     if split.get("split") == "flow-hash":
-        same_merge(smbscope, one, two, name)
+        same_merge(smbscope, one, two, name, merges=merge)
     return two
 
 
@@ -209,14 +210,16 @@ def merged_once(smbscope, reports, extra):
         return rc, json.dumps({"error": err})
 
 
-def same_merge(smbscope, one, two, name, later=None, extra=()):
+def same_merge(smbscope, one, two, name, later=None, extra=(), merges=True, docs=None):
     """The --jobs 2 report (two) carries --jobs 1's (one) close order, and
-    merges as it does: alone, and with the report of a later part."""
-    c1, c2 = close_order(json.loads(one)), close_order(json.loads(two))
+    (merges) merges as it does: alone, and with the report of a later part.
+    docs: the two reports parsed (not changed since), else parsed here."""
+    docs = docs or (json.loads(one), json.loads(two))
+    c1, c2 = close_order(docs[0]), close_order(docs[1])
     expect("split %s: the merge state's close order is one run's" % name, c1 == c2,
            "; ".join("%s %.80r != %.80r" % (k, c2[k], c1[k]) for k in CLOSE_ORDER if c1[k] != c2[k]))
     for what, tail in (("alone", []), ("with a later part", [later] if later else None)):
-        if tail is None:
+        if tail is None or not merges:
             continue
         (rc1, m1), (rc2, m2) = merged(smbscope, [one] + tail, extra), merged(smbscope, [two] + tail, extra)
         d = first_diff(normal(m2), normal(m1))
@@ -851,19 +854,20 @@ def merged_reports(smbscope, samples, d):
         for part, label in ((cap, what), (first, what + ", first half")):
             one = report([smbscope, "-q", "-T", "json"] + extra + [part])[1]
             two = report([smbscope, "-q", "-T", "json", "--jobs", "2"] + extra + [part])[1]
-            split = json.loads(two)["stats"].get("jobs", {}).get("split")
+            docs = json.loads(one), json.loads(two)  # (read, not changed: same_merge() reads them too)
+            split = docs[1]["stats"].get("jobs", {}).get("split")
             expect("split %s: split by flow hash" % label, split == "flow-hash", repr(split))
             if part is cap:
-                groups = json.loads(one)["connection_groups_summary"]
+                groups = docs[0]["connection_groups_summary"]
                 expect("split %s: past the groups' cap" % label, groups["cap_hit"], repr(groups))
                 if extra:
-                    past = [json.loads(r)["merge_state"]["state"].get("groups_past") for r in (one, two)]
+                    past = [doc["merge_state"]["state"].get("groups_past") for doc in docs]
                     expect("split %s: the groups past the cap listed as one run lists them" % label,
                            past[0] is not None and past[0] == past[1], first_diff(past[1], past[0]) or "")
-                same_merge(smbscope, one, two, label, extra=extra)
+                same_merge(smbscope, one, two, label, extra=extra, docs=docs)
             else:
                 later = run([smbscope, "-q", "-T", "json"] + extra + [second])[1]
-                same_merge(smbscope, one, two, label, later, extra)
+                same_merge(smbscope, one, two, label, later, extra, docs=docs)
         for f in (first, second):
             os.unlink(f)
     os.unlink(reconnect)  # (mix: open_at_end()'s too)
@@ -885,8 +889,13 @@ def main():
     else:
         caps = sorted(glob.glob(os.path.join(a.samples, "*.pcap")) + glob.glob(os.path.join(a.samples, "*.pcapng")) +
                       glob.glob(os.path.join(a.samples, "*.pcap.gz")))
-        for c in caps:
-            same_split(a.smbscope, c)
+        # JSON of every sample; by default the text reports and the merge of
+        # every other sample's (SMBSCOPE_FULL=1: of each)
+        full = os.environ.get("SMBSCOPE_FULL") == "1"
+        for i, c in enumerate(caps):
+            same_split(a.smbscope, c, text=full or i % 2 == 0, merge=full or i % 2 == 0)
+        print("samples split: %d, their text reports and merges: %d (SMBSCOPE_FULL=1: %d)" % (
+            len(caps), len(caps) if full else (len(caps) + 1) // 2, len(caps)))
         with tempfile.TemporaryDirectory() as d:
             generated(a.smbscope, a.samples, d)
             lingering(a.smbscope, a.samples, d)
