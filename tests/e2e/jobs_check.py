@@ -112,7 +112,8 @@ def report(cmd):
     """run(cmd), made once per command line and content of the files it
     names: lingering() and merged_reports() ask for the same reports of the
     64 lanes with 3,000 short connections, merged_reports() and
-    open_at_end() for those of the 12,000 NetBIOS clients (nbmix12k())."""
+    open_at_end() for those of the 12,000 NetBIOS clients (nbmix12k()),
+    same_split() and several() for each sample's."""
     key = (tuple(cmd), tuple((os.stat(a).st_size, os.stat(a).st_mtime_ns) if os.path.isfile(a) else None
                              for a in cmd))
     if key not in REPORTS:
@@ -153,7 +154,7 @@ def same_split(smbscope, cap, name=None, text=True, one_run=False, merge=True):
     the text reports too; merge: the merge of its report too."""
     name = name or os.path.basename(cap)
     args = [smbscope, "-q"] + keylog_args(cap)
-    rc1, one, err1 = run(args + ["-T", "json", cap])
+    rc1, one, err1 = report(args + ["-T", "json", cap])  # (several() reads its first packet's time)
     rc2, two, err2 = run(args + ["-T", "json", "--jobs", "2", cap])
     try:
         j1, j2 = json.loads(one), json.loads(two)
@@ -210,12 +211,15 @@ def merged_once(smbscope, reports, extra):
         return rc, json.dumps({"error": err})
 
 
-def same_merge(smbscope, one, two, name, later=None, extra=(), merges=True, docs=None):
+def same_merge(smbscope, one, two, name, later=None, extra=(), merges=True, docs=None, closes=None):
     """The --jobs 2 report (two) carries --jobs 1's (one) close order, and
     (merges) merges as it does: alone, and with the report of a later part.
-    docs: the two reports parsed (not changed since), else parsed here."""
-    docs = docs or (json.loads(one), json.loads(two))
-    c1, c2 = close_order(docs[0]), close_order(docs[1])
+    docs: the two reports parsed (not changed since), or closes: their
+    close orders; else parsed here."""
+    if closes is None:
+        docs = docs or (json.loads(one), json.loads(two))
+        closes = close_order(docs[0]), close_order(docs[1])
+    c1, c2 = closes
     expect("split %s: the merge state's close order is one run's" % name, c1 == c2,
            "; ".join("%s %.80r != %.80r" % (k, c2[k], c1[k]) for k in CLOSE_ORDER if c1[k] != c2[k]))
     for what, tail in (("alone", []), ("with a later part", [later] if later else None)):
@@ -314,21 +318,25 @@ def same_caps(smbscope, cap, name, caps, split=False, given_up=False):
     one analysis: analyzer/merge/split.c split_exact()); given_up: it was."""
     runs = [report([smbscope, "-q", "-T", "json"] + caps + jobs + [cap]) for jobs in ([], ["--jobs", "2"])]
     (rc1, one, err1), (rc2, two, err2) = runs
+    # each report parsed once here (they are large): what normal() takes
+    # out of them (stats.jobs, the merge state) read before
     j1, j2 = json.loads(one), json.loads(two)
     name = "split of %s%s" % (name, ", " + " ".join(caps) if caps else "")
     if caps:
         by = j1["connection_groups_summary"]["connections_by_level"]
         expect("%s: every level holds connections" % name, all(by.values()), repr(by))
+    jobs = j2.get("stats", {}).get("jobs", {})
+    closes = close_order(j1), close_order(j2)
+    whole = dict(j1, stats=dict(j1.get("stats", {})))  # the report returned, before normal()
     d = first_diff(normal(j2, True), normal(j1, True))
     expect("%s: --jobs 2 == --jobs 1 (JSON)" % name, d is None and rc1 == rc2 and err1 == err2,
            d or "exit %d != %d, stderr %r / %r" % (rc2, rc1, err2, err1))
     if split or given_up:
-        jobs = json.loads(two).get("stats", {}).get("jobs", {})
         expect("%s: %s" % (name, "split by flow hash" if split else "analysed as one run"),
                jobs.get("split") == "flow-hash" if split else jobs == {}, repr(jobs))
     if split and "--no-merge-state" not in caps:
-        same_merge(smbscope, one, two, name, extra=caps)
-    return json.loads(one)
+        same_merge(smbscope, one, two, name, extra=caps, closes=closes)
+    return whole
 
 
 def pcap_records(path):
@@ -438,7 +446,7 @@ def several(smbscope, caps):
     """One analysis per input in 2 threads, folded in memory."""
     firsts = []
     for c in caps:
-        rc, out, _ = run([smbscope, "-q", "-T", "json"] + keylog_args(c) + [c])
+        rc, out, _ = report([smbscope, "-q"] + keylog_args(c) + ["-T", "json", c])  # same_split()'s
         inputs = json.loads(out).get("inputs", [])
         firsts.append((inputs[0].get("first_seen") or "" if inputs else "", c))
     order = [c for _, c in sorted(firsts)]

@@ -4,7 +4,9 @@ run that reads the captures together, and merge refuses what it must.
 
 Checked over samples/*.pcap (X.pcap.gz is the same traffic as X.pcap):
   * pairs: every sample with the next one (cyclic), in both argument orders
-    (order independence); --all-pairs checks every pair (slow: minutes);
+    (order independence); by default each sample in one pair, the first
+    with the second, the third with the fourth, ... (SMBSCOPE_FULL=1: the
+    cyclic pairs); --all-pairs checks every pair (slow: minutes);
   * all: every sample at once, and the same merged in two halves first
     (associativity: merge(merge(A), merge(B)) == merge(A + B));
   * splits: captures cut with editcap -c in the middle of SMB connections

@@ -587,7 +587,9 @@ def sketches(smbscope, samples, tmp):
     # (by default the first report and the last, 200 inputs: the shared
     # record is found as in all 16, a third of this test's merge time)
     rc, err, _ = merge_rss(smbscope, paths if os.environ.get("SMBSCOPE_FULL") == "1" else [paths[0], paths[-1]])
-    expect("... and with the last input sharing one record with the first: refused, naming both",
+    expect("... and with the last input sharing one record with the first (%s): refused, naming both" % (
+           "all %d reports" % reports if os.environ.get("SMBSCOPE_FULL") == "1" else
+           "the first and the last report, SMBSCOPE_FULL=1: all %d" % reports),
            rc == 2 and "capture parts overlap: sketch-%d-%d.pcap" % (reports - 1, per - 1) in err and
            "shares 1 sampled record with sketch-0-0.pcap" in err, "exit %d, %r" % (rc, err.strip()[:400]))
 

@@ -3,9 +3,10 @@ this process for a classic little-endian microsecond pcap (what samples/ and
 the generators write): its record count (capinfos -c), its span (capinfos
 -u, to the microsecond), its records first..last (editcap -r, 1-based,
 inclusive) and its records in files of n (editcap -c).  The files written
-are the bytes editcap writes (the same header, the records unchanged);
-another format is handed to the tools themselves.  Each tool start costs
-about as much as an smbscope run, and these tests make hundreds of cuts."""
+are classic pcap, the source's header and records unchanged, where editcap
+writes pcapng: the same packets, the same part (inputs[].part_id); another
+format is handed to the tools themselves.  Each tool start costs about as
+much as an smbscope run, and these tests make hundreds of cuts."""
 
 import glob
 import struct
