@@ -8,8 +8,8 @@ parsed) measured every later command at 60 MiB or more, however small the
 command stayed (hostile-small: three cases at 49,124 KiB each, the test's
 own peak), and a peak RSS check passed or failed by the test's history.
 Here the command runs under a small Python process of its own, started
-afresh: its figure is the command's own, or that process's (about 14 MiB)
-when larger.
+afresh (without site: -S, a few ms less a run): its figure is the command's
+own, or that process's (about 14 MiB) when larger.
 
     run(cmd, stdin=None, stdout=None, stderr=None, timeout=None)
         -> (returncode, stdout bytes or None, stderr bytes or None, peak KiB)
@@ -29,7 +29,7 @@ _PROBE = ("import os,resource,subprocess,sys\n"
 def run(cmd, stdin=None, stdout=None, stderr=None, timeout=None):
     r, w = os.pipe()
     try:
-        p = subprocess.run([sys.executable, "-c", _PROBE, str(w)] + list(cmd), stdin=stdin, stdout=stdout,
+        p = subprocess.run([sys.executable, "-S", "-c", _PROBE, str(w)] + list(cmd), stdin=stdin, stdout=stdout,
                            stderr=stderr, pass_fds=(w,), timeout=timeout)
         os.close(w)
         w = -1

@@ -32,6 +32,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import merge_check  # noqa: E402  (compare, Reports, run: the joint-run comparison)
+import pcap_cut  # noqa: E402  (capinfos -c / -u and editcap -r without a tool start each)
 import smbd_frag  # noqa: E402  (SMB Direct with every message in SMBD pieces)
 from merge_check import expect, run  # noqa: E402
 
@@ -102,17 +103,12 @@ def refuses_forged(smbscope, d, name, doc, change, needle):
     change(t["merge_state"]["state"])
     bad = os.path.join(d, "bad-%s.json" % name.replace(" ", "-"))
     with open(bad, "w") as f:
-        json.dump(merge_check.redigest(t), f)
+        f.write(json.dumps(merge_check.redigest(t)))
     rc, _, err = run([smbscope, "merge", bad])
     expect("refuses a forged state: " + name, rc == 2 and needle in err, err.strip())
 
 
-def duration(capture):
-    out = subprocess.run(["capinfos", "-u", "-M", capture], capture_output=True, text=True, check=True).stdout
-    for line in out.splitlines():
-        if "duration" in line:
-            return float(line.split()[-2])
-    return 0.0
+duration = pcap_cut.duration  # capinfos -u: the span to the microsecond
 
 
 def time_parts(capture, parts, d):
@@ -123,14 +119,27 @@ def time_parts(capture, parts, d):
     return interval, sorted(glob.glob(os.path.join(d, "part_*.pcap")))
 
 
+# (capture, parts) -> (directory, files, their Reports): cut_orders() merges
+# the parts time_cut() made of the same sample (CUT_ORDERS are TIME_CUTS too)
+# in other orders, the parts' reports made once.
+CUTS = {}
+
+
+def timed(smbscope, capture, parts, tmp):
+    if (capture, parts) not in CUTS:
+        d = tempfile.mkdtemp(dir=tmp)
+        interval, files = time_parts(capture, parts, d)
+        CUTS[(capture, parts)] = (d, interval, files, merge_check.Reports(smbscope, d))
+    return CUTS[(capture, parts)]
+
+
 def time_cut(smbscope, capture, parts, tmp):
-    d = tempfile.mkdtemp(dir=tmp)
-    interval, files = time_parts(capture, parts, d)
+    _, interval, files, reports = timed(smbscope, capture, parts, tmp)
     name = "editcap -i %s %s (%d parts)" % (interval, os.path.basename(capture), len(files))
     if len(files) < 2:
         expect(name + ": cut in parts", False, "editcap made %d" % len(files))
         return
-    merge_check.compare(name, smbscope, merge_check.Reports(smbscope, d), files)
+    merge_check.compare(name, smbscope, reports, files)
 
 
 # The state joins of mstate_join_{nbss,fin,nbns}.c and the RoCEv2 names:
@@ -146,9 +155,7 @@ CUT_ORDERS = [("nbss-negative.pcap", 5), ("nbns-broadcast.pcap", 5), ("rdma-roce
 
 
 def cut_orders(smbscope, capture, parts, tmp):
-    d = tempfile.mkdtemp(dir=tmp)
-    _, files = time_parts(capture, parts, d)
-    reports = merge_check.Reports(smbscope, d)
+    d, _, files, reports = timed(smbscope, capture, parts, tmp)
     reps = [reports.of(f)[0] for f in files]
 
     def merged(args, name=None):
@@ -161,14 +168,26 @@ def cut_orders(smbscope, capture, parts, tmp):
         return path
 
     want = merged(reps)
-    tries = {"reversed": reps[::-1], "rotated": reps[2:] + reps[:2],
-             "(1+2)+(3+4+5)": [merged(reps[:2], "a"), merged(reps[2:], "b")],
-             "1+(2+3+4)+5": [reps[0], merged(reps[1:-1], "c"), reps[-1]],
-             "((4+5)+3)+(2+1)": [merged([merged(reps[3:], "d"), reps[2]], "e"), merged(reps[1::-1], "f")]}
-    bad = [k for k, args in tries.items() if merged(args) != want]
-    expect("%s in %d parts: the merge in other orders and groupings is the same" % (os.path.basename(capture),
-                                                                                     len(files)),
-           not bad and want[0] != 2, "differs: %s" % ", ".join(bad))
+    tries = {"reversed": lambda: reps[::-1], "rotated": lambda: reps[2:] + reps[:2],
+             "(1+2)+(3+4+5)": lambda: [merged(reps[:2], "a"), merged(reps[2:], "b")],
+             "1+(2+3+4)+5": lambda: [reps[0], merged(reps[1:-1], "c"), reps[-1]],
+             "((4+5)+3)+(2+1)": lambda: [merged([merged(reps[3:], "d"), reps[2]], "e"), merged(reps[1::-1], "f")]}
+    # By default 3 of the 5, the next ones for the next capture (the 8
+    # captures try each 4 or 5 times); the SESSION_SETUP cut apart of
+    # nbss-on-445/8445 with its later parts merged first, always.
+    names = list(tries)
+    if os.environ.get("SMBSCOPE_FULL") != "1":
+        at = [c for c, _ in CUT_ORDERS].index(os.path.basename(capture)) if os.path.basename(capture) in \
+            [c for c, _ in CUT_ORDERS] else 0
+        keep = {names[(3 * at + j) % len(names)] for j in range(3)}
+        if os.path.basename(capture) in ("nbss-on-445.pcap", "nbss-on-8445.pcap"):
+            keep |= {"1+(2+3+4)+5", "((4+5)+3)+(2+1)"}
+        names = [k for k in names if k in keep]
+    bad = [k for k in names if merged(tries[k]()) != want]
+    expect("%s in %d parts: the merge in %d of %d other orders and groupings is the same%s" % (
+        os.path.basename(capture), len(files), len(names), len(tries),
+        "" if len(names) == len(tries) else " (SMBSCOPE_FULL=1: all)"), not bad and want[0] != 2,
+        "differs: %s" % ", ".join(bad))
 
 
 def unseen_vs_tshark(smbscope, samples, tmp):
@@ -182,7 +201,7 @@ def unseen_vs_tshark(smbscope, samples, tmp):
     for c in json.loads(out)["connections"]:
         for u in c["encryption"].get("unseen_sessions", []):
             got[int(u["session_id"], 16)] = got.get(int(u["session_id"], 16), 0) + u["encrypted_pdus"]
-    fields = subprocess.run(["tshark", "-r", late, "-Y", "smb2", "-T", "fields", "-E", "occurrence=a",
+    fields = subprocess.run([os.environ.get("TSHARK", "tshark"), "-r", late, "-Y", "smb2", "-T", "fields", "-E", "occurrence=a",
                              "-e", "smb2.protocol_id", "-e", "smb2.sesid"], capture_output=True, text=True).stdout
     want = {}
     for line in fields.splitlines():
@@ -201,8 +220,8 @@ def quic_head_alone(smbscope, samples, tmp):
     d = tempfile.mkdtemp(dir=tmp)
     sample = os.path.join(samples, "quic443-other-alpn.pcap")
     early, one = os.path.join(d, "early.pcap"), os.path.join(d, "one.pcap")
-    subprocess.run(["editcap", "-r", sample, early, "1-4"], check=True)
-    subprocess.run(["editcap", "-r", sample, one, "5"], check=True)
+    pcap_cut.records(sample, early, 1, 4)
+    pcap_cut.records(sample, one, 5, 5)
     reports = merge_check.Reports(smbscope, d)
     merge_check.compare("a part holding only a later client Initial, merged alone", smbscope, reports, [one])
     merge_check.compare("the same after the part that opened its connection", smbscope, reports, [early, one])
@@ -243,8 +262,8 @@ def packet_cut(smbscope, capture, k, tmp):
     d = tempfile.mkdtemp(dir=tmp)
     n = packets(capture)
     a, b = os.path.join(d, "a.pcap"), os.path.join(d, "b.pcap")
-    subprocess.run(["editcap", "-r", capture, a, "1-%d" % k], check=True)
-    subprocess.run(["editcap", "-r", capture, b, "%d-%d" % (k + 1, n)], check=True)
+    pcap_cut.records(capture, a, 1, k)
+    pcap_cut.records(capture, b, k + 1, n)
     reports = merge_check.Reports(smbscope, d)
     merge_check.compare("cut after packet %d of %s" % (k, os.path.basename(capture)), smbscope, reports, [a, b])
 
@@ -282,7 +301,7 @@ def malformed_cut_state(smbscope, samples, tmp):
     d = tempfile.mkdtemp(dir=tmp)
     capture = os.path.join(samples, "quic443-0rtt.pcap")
     b = os.path.join(d, "b.pcap")
-    subprocess.run(["editcap", "-r", capture, b, "2-%d" % packets(capture)], check=True)
+    pcap_cut.records(capture, b, 2, packets(capture))
     doc = json.loads(run([smbscope, "-q", "-T", "json", b])[1])
     st = doc["merge_state"]["state"]
     expect("a later part's Retry and 0-RTT tail listed in quic_tail_facts",
@@ -357,7 +376,7 @@ def malformed_cut_state(smbscope, samples, tmp):
     case("a data tail's end too long", data_tails(12, "x" * 40), "data_tails[0]")
     good = os.path.join(d, "good.json")
     with open(good, "w") as f:
-        json.dump(doc, f)
+        f.write(json.dumps(doc))
     rc, _, err = run([smbscope, "merge", "-q", "-T", "json", good])
     expect("the genuine report merges", rc in (0, 1, 3), err.strip())
 
@@ -368,8 +387,8 @@ def malformed_smbd_bytes(smbscope, samples, tmp):
     d = tempfile.mkdtemp(dir=tmp)
     capture = os.path.join(samples, "rdma-iwarp-markers-15445.pcap")
     a, b = os.path.join(d, "a.pcap"), os.path.join(d, "b.pcap")
-    subprocess.run(["editcap", "-r", capture, a, "1-12"], check=True)
-    subprocess.run(["editcap", "-r", capture, b, "13-%d" % packets(capture)], check=True)
+    pcap_cut.records(capture, a, 1, 12)
+    pcap_cut.records(capture, b, 13, packets(capture))
     early = json.loads(run([smbscope, "-q", "-T", "json", a])[1])
     late = json.loads(run([smbscope, "-q", "-T", "json", b])[1])
     es, ls = early["merge_state"]["state"], late["merge_state"]["state"]
@@ -421,10 +440,10 @@ def malformed_smbd_bytes(smbscope, samples, tmp):
     rec[6] = "fe534d42" + "".join("%02x" % rnd.randrange(256) for _ in range(len(h[6]) // 2 - 4))
     noisy = os.path.join(d, "noisy.json")
     with open(noisy, "w") as f:
-        json.dump(merge_check.redigest(t), f)
+        f.write(json.dumps(merge_check.redigest(t)))
     late_json = os.path.join(d, "late.json")
     with open(late_json, "w") as f:
-        json.dump(late, f)
+        f.write(json.dumps(late))
     rc, out, err = run([smbscope, "merge", "-T", "json", noisy, late_json])
     expect("a start of noise decoded whole: merged, one connection", rc in (0, 1, 3) and
            len(json.loads(out or "{}").get("connections", [])) == 1, err.strip())
@@ -434,11 +453,11 @@ def malformed_smbd_bytes(smbscope, samples, tmp):
 
 def cut_states(smbscope, capture, ks, d, options=()):
     """The parts' reports of capture cut after the packets ks."""
-    n, bounds, docs = packets(capture), [0] + ks, []
+    bounds, docs = [0] + ks, []
     bounds.append(packets(capture))
     for i in range(len(bounds) - 1):
         part = os.path.join(d, "%s-%d.pcap" % (os.path.basename(capture), i))
-        subprocess.run(["editcap", "-r", capture, part, "%d-%d" % (bounds[i] + 1, bounds[i + 1])], check=True)
+        pcap_cut.records(capture, part, bounds[i] + 1, bounds[i + 1])
         docs.append(json.loads(run([smbscope, "-q", "-T", "json"] + list(options) + [part])[1]))
     return docs
 
@@ -709,9 +728,7 @@ def orders(smbscope, reports, samples):
         merge_check.compare("merge %s equals the joint run" % name, smbscope, reports, picks, args)
 
 
-def packets(capture):
-    out = subprocess.run(["capinfos", "-c", "-M", capture], capture_output=True, text=True, check=True).stdout
-    return int(out.split()[-1])
+packets = pcap_cut.packets  # capinfos -c
 
 
 def every_cut(smbscope, capture, tmp):
@@ -720,8 +737,8 @@ def every_cut(smbscope, capture, tmp):
     for k in range(1, n):
         d = tempfile.mkdtemp(dir=tmp)
         a, b = os.path.join(d, "a.pcap"), os.path.join(d, "b.pcap")
-        subprocess.run(["editcap", "-r", capture, a, "1-%d" % k], check=True)
-        subprocess.run(["editcap", "-r", capture, b, "%d-%d" % (k + 1, n)], check=True)
+        pcap_cut.records(capture, a, 1, k)
+        pcap_cut.records(capture, b, k + 1, n)
         merge_check.compare("cut after packet %d of %d, %s" % (k, n, os.path.basename(capture)), smbscope,
                             merge_check.Reports(smbscope, d), [a, b])
         shutil.rmtree(d)

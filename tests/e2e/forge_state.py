@@ -80,7 +80,7 @@ def main():
     with open(sys.argv[1]) as f:
         report = json.load(f)
     with open(sys.argv[4], "w") as f:
-        json.dump(forge(report, sys.argv[2], int(sys.argv[3])), f)
+        f.write(json.dumps(forge(report, sys.argv[2], int(sys.argv[3]))))
     return 0
 
 

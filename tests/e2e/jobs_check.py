@@ -66,6 +66,7 @@ Usage: jobs_check.py --smbscope BIN (--samples DIR | --corpus DIR)
 
 import argparse
 import glob
+import hashlib
 import heapq
 import json
 import os
@@ -104,6 +105,32 @@ def run(cmd):
     return p.returncode, p.stdout, err
 
 
+REPORTS = {}
+
+
+def report(cmd):
+    """run(cmd), made once per command line and content of the files it
+    names: lingering() and merged_reports() ask for the same reports of the
+    64 lanes with 3,000 short connections, merged_reports() and
+    open_at_end() for those of the 12,000 NetBIOS clients (nbmix12k()),
+    same_split() and several() for each sample's."""
+    key = (tuple(cmd), tuple((os.stat(a).st_size, os.stat(a).st_mtime_ns) if os.path.isfile(a) else None
+                             for a in cmd))
+    if key not in REPORTS:
+        REPORTS[key] = run(cmd)
+    return REPORTS[key]
+
+
+def nbmix12k(d):
+    """scale_check's 12,000 NetBIOS clients, made once for merged_reports()
+    and open_at_end() (the last of them removes it)."""
+    from scale_check import nbmix_capture
+    path = os.path.join(d, "nbmix12k.pcap")
+    if not os.path.exists(path):
+        nbmix_capture(path, 12000)
+    return path
+
+
 def normal(doc, parts=False):
     for k in LEGIT:
         doc.get("stats", {}).pop(k, None)
@@ -121,12 +148,13 @@ def keylog_args(cap):
     return ["--tls-keylog", kl] if os.path.exists(kl) else []
 
 
-def same_split(smbscope, cap, name=None, text=True, one_run=False):
+def same_split(smbscope, cap, name=None, text=True, one_run=False, merge=True):
     """One input: --jobs 2 (split) answers as one analysis; one_run: by
-    giving up the split (no stats.jobs), as for a compressed file."""
+    giving up the split (no stats.jobs), as for a compressed file; text:
+    the text reports too; merge: the merge of its report too."""
     name = name or os.path.basename(cap)
     args = [smbscope, "-q"] + keylog_args(cap)
-    rc1, one, err1 = run(args + ["-T", "json", cap])
+    rc1, one, err1 = report(args + ["-T", "json", cap])  # (several() reads its first packet's time)
     rc2, two, err2 = run(args + ["-T", "json", "--jobs", "2", cap])
     try:
         j1, j2 = json.loads(one), json.loads(two)
@@ -146,7 +174,8 @@ def same_split(smbscope, cap, name=None, text=True, one_run=False):
         t1, t2 = run(args + [cap]), run(args + ["--jobs", "2", cap])
         expect("split %s: --jobs 2 == --jobs 1 (text)" % name, t1 == t2, "the text reports differ")
     if split.get("split") == "flow-hash":
-        same_merge(smbscope, one, two, name)
+        same_merge(smbscope, one, two, name, merges=merge)
+    return two
 
 
 def close_order(doc):
@@ -155,7 +184,19 @@ def close_order(doc):
 
 
 def merged(smbscope, reports, extra=()):
-    """smbscope merge of these reports (bytes each): (exit status, JSON)."""
+    """smbscope merge of these reports (bytes each): (exit status, JSON),
+    made once per reports and options (same_caps() and merged_reports()
+    merge the lanes' reports alike)."""
+    key = (tuple(hashlib.sha256(r).hexdigest() for r in reports), tuple(extra))
+    if key not in MERGED:
+        MERGED[key] = merged_once(smbscope, reports, extra)
+    return MERGED[key][0], json.loads(MERGED[key][1])
+
+
+MERGED = {}
+
+
+def merged_once(smbscope, reports, extra):
     with tempfile.TemporaryDirectory() as d:
         paths = []
         for i, r in enumerate(reports):
@@ -164,19 +205,25 @@ def merged(smbscope, reports, extra=()):
                 f.write(r)
         rc, out, err = run([smbscope, "merge", "-T", "json"] + list(extra) + paths)
     try:
-        return rc, json.loads(out)
+        json.loads(out)
+        return rc, out
     except ValueError:
-        return rc, {"error": err}
+        return rc, json.dumps({"error": err})
 
 
-def same_merge(smbscope, one, two, name, later=None, extra=()):
+def same_merge(smbscope, one, two, name, later=None, extra=(), merges=True, docs=None, closes=None):
     """The --jobs 2 report (two) carries --jobs 1's (one) close order, and
-    merges as it does: alone, and with the report of a later part."""
-    c1, c2 = close_order(json.loads(one)), close_order(json.loads(two))
+    (merges) merges as it does: alone, and with the report of a later part.
+    docs: the two reports parsed (not changed since), or closes: their
+    close orders; else parsed here."""
+    if closes is None:
+        docs = docs or (json.loads(one), json.loads(two))
+        closes = close_order(docs[0]), close_order(docs[1])
+    c1, c2 = closes
     expect("split %s: the merge state's close order is one run's" % name, c1 == c2,
            "; ".join("%s %.80r != %.80r" % (k, c2[k], c1[k]) for k in CLOSE_ORDER if c1[k] != c2[k]))
     for what, tail in (("alone", []), ("with a later part", [later] if later else None)):
-        if tail is None:
+        if tail is None or not merges:
             continue
         (rc1, m1), (rc2, m2) = merged(smbscope, [one] + tail, extra), merged(smbscope, [two] + tail, extra)
         d = first_diff(normal(m2), normal(m1))
@@ -189,9 +236,8 @@ def generated(smbscope, samples, d):
     cap = os.path.join(d, "many.pcap")
     subprocess.run([sys.executable, gen, "--samples", samples, "--many", "3000", "--clients", "3000", cap],
                    check=True, stdout=subprocess.DEVNULL)
-    same_split(smbscope, cap, "3,000 generated connections", text=False)
-    rc, out, _ = run([smbscope, "-q", "-T", "json", "--jobs", "2", cap])
-    doc = json.loads(out)
+    out = same_split(smbscope, cap, "3,000 generated connections", text=False)  # its --jobs 2 report
+    doc = json.loads(out or b"{}")
     expect("split of 3,000 connections: past the detail limit and the group cap",
            doc["connection_groups_summary"]["cap_hit"] and doc.get("connections_omitted", 0) > 0,
            json.dumps(doc["connection_groups_summary"]))
@@ -270,23 +316,27 @@ def same_caps(smbscope, cap, name, caps, split=False, given_up=False):
     """--jobs 2 answers as --jobs 1 with these options (shrunk caps: every level of groups holds
     connections); the report of one analysis, or None.  split: the file was split (not given up for
     one analysis: analyzer/merge/split.c split_exact()); given_up: it was."""
-    runs = [run([smbscope, "-q", "-T", "json"] + caps + jobs + [cap]) for jobs in ([], ["--jobs", "2"])]
+    runs = [report([smbscope, "-q", "-T", "json"] + caps + jobs + [cap]) for jobs in ([], ["--jobs", "2"])]
     (rc1, one, err1), (rc2, two, err2) = runs
+    # each report parsed once here (they are large): what normal() takes
+    # out of them (stats.jobs, the merge state) read before
     j1, j2 = json.loads(one), json.loads(two)
     name = "split of %s%s" % (name, ", " + " ".join(caps) if caps else "")
     if caps:
         by = j1["connection_groups_summary"]["connections_by_level"]
         expect("%s: every level holds connections" % name, all(by.values()), repr(by))
+    jobs = j2.get("stats", {}).get("jobs", {})
+    closes = close_order(j1), close_order(j2)
+    whole = dict(j1, stats=dict(j1.get("stats", {})))  # the report returned, before normal()
     d = first_diff(normal(j2, True), normal(j1, True))
     expect("%s: --jobs 2 == --jobs 1 (JSON)" % name, d is None and rc1 == rc2 and err1 == err2,
            d or "exit %d != %d, stderr %r / %r" % (rc2, rc1, err2, err1))
     if split or given_up:
-        jobs = json.loads(two).get("stats", {}).get("jobs", {})
         expect("%s: %s" % (name, "split by flow hash" if split else "analysed as one run"),
                jobs.get("split") == "flow-hash" if split else jobs == {}, repr(jobs))
     if split and "--no-merge-state" not in caps:
-        same_merge(smbscope, one, two, name, extra=caps)
-    return json.loads(one)
+        same_merge(smbscope, one, two, name, extra=caps, closes=closes)
+    return whole
 
 
 def pcap_records(path):
@@ -396,7 +446,7 @@ def several(smbscope, caps):
     """One analysis per input in 2 threads, folded in memory."""
     firsts = []
     for c in caps:
-        rc, out, _ = run([smbscope, "-q", "-T", "json"] + keylog_args(c) + [c])
+        rc, out, _ = report([smbscope, "-q"] + keylog_args(c) + ["-T", "json", c])  # same_split()'s
         inputs = json.loads(out).get("inputs", [])
         firsts.append((inputs[0].get("first_seen") or "" if inputs else "", c))
     order = [c for _, c in sorted(firsts)]
@@ -758,18 +808,16 @@ def open_at_end(smbscope, d):
     closed: the split holds only while no table can fill (6,000 sessions
     and 4,096 groups: kept), else the file is analysed as one run (6,000
     sessions, 1,024 groups)."""
-    from scale_check import nbmix_capture
-    mix, many = os.path.join(d, "nbmix12k.pcap"), os.path.join(d, "open6k.pcap")
-    nbmix_capture(mix, 12000)
+    mix, many = nbmix12k(d), os.path.join(d, "open6k.pcap")
     open_sessions_capture(many, 6000)
     for cap, what, extra, kept in ((mix, "12,000 NetBIOS clients, 2,400 sessions open at the end", [], True),
                                    (many, "6,000 sessions open at the end, --max-connection-groups 8192",
                                     ["--max-connection-groups", "8192"], True),
                                    (many, "6,000 sessions open at the end, 1,024 groups", [], False)):
-        rc1, one, _ = run([smbscope, "-q", "-T", "json"] + extra + [cap])
+        rc1, one, _ = report([smbscope, "-q", "-T", "json"] + extra + [cap])
         j1 = json.loads(one)
         for jobs in ((2, 3) if kept else (2,)):
-            rc2, two, _ = run([smbscope, "-q", "-T", "json", "--jobs", str(jobs)] + extra + [cap])
+            rc2, two, _ = report([smbscope, "-q", "-T", "json", "--jobs", str(jobs)] + extra + [cap])
             j2 = json.loads(two)
             split = j2["stats"].get("jobs", {}).get("split")
             d12 = first_diff(normal(j2, True), normal(json.loads(one), True))
@@ -799,10 +847,8 @@ def merged_reports(smbscope, samples, d):
     report carries one run's, and its merge, alone or with a later part's
     report, is one run's report's merge.  The first half of each capture
     split (the edges open at its end merged with the second half's)."""
-    from scale_check import nbmix_capture
     gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "gen_capture.py")
-    mix = os.path.join(d, "nbmix12k-merge.pcap")
-    nbmix_capture(mix, 12000)
+    mix = nbmix12k(d)
     lanes = os.path.join(d, "lanes-many.pcap")  # made by lingering()
     reconnect = os.path.join(d, "reconnect-merge.pcap")
     subprocess.run([sys.executable, gen, "--samples", samples, "--many", "3000", "--clients", "400", reconnect],
@@ -814,25 +860,25 @@ def merged_reports(smbscope, samples, d):
                              (reconnect, "3,000 connections of 400 clients", ["--max-connection-groups", "100"])):
         first, second = halves(cap, d, os.path.basename(cap)[:-5])
         for part, label in ((cap, what), (first, what + ", first half")):
-            one = run([smbscope, "-q", "-T", "json"] + extra + [part])[1]
-            two = run([smbscope, "-q", "-T", "json", "--jobs", "2"] + extra + [part])[1]
-            split = json.loads(two)["stats"].get("jobs", {}).get("split")
+            one = report([smbscope, "-q", "-T", "json"] + extra + [part])[1]
+            two = report([smbscope, "-q", "-T", "json", "--jobs", "2"] + extra + [part])[1]
+            docs = json.loads(one), json.loads(two)  # (read, not changed: same_merge() reads them too)
+            split = docs[1]["stats"].get("jobs", {}).get("split")
             expect("split %s: split by flow hash" % label, split == "flow-hash", repr(split))
             if part is cap:
-                groups = json.loads(one)["connection_groups_summary"]
+                groups = docs[0]["connection_groups_summary"]
                 expect("split %s: past the groups' cap" % label, groups["cap_hit"], repr(groups))
                 if extra:
-                    past = [json.loads(r)["merge_state"]["state"].get("groups_past") for r in (one, two)]
+                    past = [doc["merge_state"]["state"].get("groups_past") for doc in docs]
                     expect("split %s: the groups past the cap listed as one run lists them" % label,
                            past[0] is not None and past[0] == past[1], first_diff(past[1], past[0]) or "")
-                same_merge(smbscope, one, two, label, extra=extra)
+                same_merge(smbscope, one, two, label, extra=extra, docs=docs)
             else:
                 later = run([smbscope, "-q", "-T", "json"] + extra + [second])[1]
-                same_merge(smbscope, one, two, label, later, extra)
+                same_merge(smbscope, one, two, label, later, extra, docs=docs)
         for f in (first, second):
             os.unlink(f)
-    os.unlink(mix)
-    os.unlink(reconnect)
+    os.unlink(reconnect)  # (mix: open_at_end()'s too)
 
 
 def main():
@@ -851,8 +897,13 @@ def main():
     else:
         caps = sorted(glob.glob(os.path.join(a.samples, "*.pcap")) + glob.glob(os.path.join(a.samples, "*.pcapng")) +
                       glob.glob(os.path.join(a.samples, "*.pcap.gz")))
-        for c in caps:
-            same_split(a.smbscope, c)
+        # JSON of every sample; by default the text reports and the merge of
+        # every other sample's (SMBSCOPE_FULL=1: of each)
+        full = os.environ.get("SMBSCOPE_FULL") == "1"
+        for i, c in enumerate(caps):
+            same_split(a.smbscope, c, text=full or i % 2 == 0, merge=full or i % 2 == 0)
+        print("samples split: %d, their text reports and merges: %d (SMBSCOPE_FULL=1: %d)" % (
+            len(caps), len(caps) if full else (len(caps) + 1) // 2, len(caps)))
         with tempfile.TemporaryDirectory() as d:
             generated(a.smbscope, a.samples, d)
             lingering(a.smbscope, a.samples, d)

@@ -29,7 +29,6 @@ usage: scale_check.py --smbscope PATH [--connections N] [--no-rss] [--quic-hands
 """
 
 import argparse
-import glob
 import json
 import os
 import re
@@ -42,6 +41,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jobs_check import normal as jobs_normal, port_445_to_139  # noqa: E402  (what --jobs cannot add up)
 from merge_check import first_diff, normal as merge_normal, redigest  # noqa: E402
 import child_rss  # noqa: E402
+import pcap_cut  # noqa: E402  (capinfos -c, editcap -c in this process)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RSS_LIMIT_KIB = 64 * 1024
@@ -382,7 +382,7 @@ def strip_rows_more(path, out):
     nb.pop("rows_more", None)
     nb.pop("overflow_run", None)
     with open(out, "w") as f:
-        json.dump(redigest(doc), f)
+        f.write(json.dumps(redigest(doc)))
 
 
 RECORD = ("roles", "spoke_netbios", "netbios_flows_opened", "netbios_flows_addressed", "netbios_packets_sent",
@@ -447,7 +447,7 @@ def pairs_more_older_and_forged(smbscope, path, joint, d):
     more = census.pop("pairs_more")
     older = os.path.join(d, "older-pairs.json")
     with open(older, "w") as f:
-        json.dump(redigest(doc), f)
+        f.write(json.dumps(redigest(doc)))
     p = subprocess.run([smbscope, "merge", "-T", "json", older], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     m = json.loads(p.stdout) if p.returncode != 2 else {}
     folded = m.get("stats", {}).get("merged", {}).get("state_folded", {}).get("syn_pairs")
@@ -458,7 +458,7 @@ def pairs_more_older_and_forged(smbscope, path, joint, d):
     census["pairs_folded"] = more["n"] - 1
     forged = os.path.join(d, "forged-pairs.json")
     with open(forged, "w") as f:
-        json.dump(redigest(doc), f)
+        f.write(json.dumps(redigest(doc)))
     p = subprocess.run([smbscope, "merge", "-T", "json", forged], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     err = p.stderr.decode(errors="replace")
     check(p.returncode == 2 and "pairs_more" in err, "pairs_more past pairs_folded: refused (%s)" % err.strip()[:200])
@@ -489,25 +489,22 @@ def merged_rows(smbscope, tmp):
         joint, _, _ = report(smbscope, cap, [], d, "joint")
         alone = subprocess.run([smbscope, "merge", "-T", "json", os.path.join(d, "joint.json")],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        check(alone.returncode != 2 and same_hosts(json.loads(alone.stdout)["hosts"], joint["hosts"]),
+        merged_alone = json.loads(alone.stdout) if alone.returncode != 2 else {}  # (parsed once: read below)
+        check(alone.returncode != 2 and same_hosts(merged_alone["hosts"], joint["hosts"]),
               "%d clients: merge of the run's report alone lists the run's host records (%d)" % (n, len(joint["hosts"])))
-        same_udp(json.loads(alone.stdout) if alone.returncode != 2 else {}, joint,
-                 "%d clients, merge of the run's report alone" % n)
+        same_udp(merged_alone, joint, "%d clients, merge of the run's report alone" % n)
         if n == 12000:
-            same_pairs(json.loads(alone.stdout), joint, "%d clients, merge of the run's report alone" % n)
+            same_pairs(merged_alone, joint, "%d clients, merge of the run's report alone" % n)
             # the 2,400 NBSS sessions open at the end go into the capped
             # groups in the order the run closed them (main: by address,
             # 1,027 groups where the run made 1,028)
-            got_groups = json.loads(alone.stdout)["connection_groups"]
+            got_groups = merged_alone["connection_groups"]
             check(got_groups == joint["connection_groups"],
                   "%d clients, merge of the run's report alone: the run's %d connection groups (merge: %d)"
                   % (n, len(joint["connection_groups"]), len(got_groups)))
             pairs_more_older_and_forged(smbscope, os.path.join(d, "joint.json"), joint, d)
-        packets = int(subprocess.run(["capinfos", "-Mc", cap], check=True, stdout=subprocess.PIPE).stdout.split()[-1])
-        subprocess.run(["editcap", "-c", str(packets // 3 + 1), cap, os.path.join(d, "p.pcap")], check=True,
-                       stdout=subprocess.DEVNULL)
         reports = []
-        for part in sorted(glob.glob(os.path.join(d, "p_*.pcap"))):
+        for part in pcap_cut.every(cap, pcap_cut.packets(cap) // 3 + 1, os.path.join(d, "p")):
             reports.append(part + ".json")
             run(smbscope, ["-T", "json", part], reports[-1])
         older = []
@@ -827,11 +824,8 @@ def merged_hosts(smbscope, cap, joint, tmp):
     records compact (mstate_nb.c).  (The rows past a state's 2,048 are
     still folded: the per-rule counts that rest on rows are not compared.)"""
     d = tempfile.mkdtemp(dir=tmp)
-    packets = int(subprocess.run(["capinfos", "-Mc", cap], check=True, stdout=subprocess.PIPE).stdout.split()[-1])
-    subprocess.run(["editcap", "-c", str(packets // 3 + 1), cap, os.path.join(d, "p.pcap")], check=True,
-                   stdout=subprocess.DEVNULL)
     reports = []
-    for part in sorted(glob.glob(os.path.join(d, "p_*"))):
+    for part in pcap_cut.every(cap, pcap_cut.packets(cap) // 3 + 1, os.path.join(d, "p")):
         reports.append(part + ".json")
         run(smbscope, ["-T", "json", part], reports[-1])
         os.unlink(part)
