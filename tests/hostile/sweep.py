@@ -25,8 +25,10 @@ build smbscope's, the same damaged copies in both).
 
 usage: sweep.py --smbscope BIN --samples DIR [--work DIR] [--jobs N]
                 [--modes corrupt,flip,truncate] [--plugin SO [--tshark-only]]
-Rates and seeds: all of them with SMBSCOPE_FULL=1 (tests/run.sh --full),
-a subset otherwise.
+Every rate and seed for every capture, every truncation place of the
+dense kind for every file, with SMBSCOPE_FULL=1 (tests/run.sh --full); by
+default the (capture, damage) cases that cover every damage with every
+format and every kind of flow (subset.py, see FULL below) and fewer cuts.
 Exit 0 when every run is clean, 1 otherwise, 77 (skip) without samples.
 """
 import argparse
