@@ -172,9 +172,9 @@ def cut_offsets(data, rng, dense=True):
     """Byte offsets to cut at: the whole file header, around record headers
     (first records and a spread through the file), inside packet data.
     Not dense (the default run, for all but one file of each format): the
-    file header's last byte and its end, inside the header and inside the
-    data of one record through the file (smbscope stops there with the
-    state of a capture cut anywhere), the file's last byte."""
+    file header's last byte and its end, inside the header of one record
+    through the file (smbscope stops there with the state of a capture cut
+    anywhere), the file's last byte (inside the last record's data)."""
     fmt, _, _ = pcapio.record_spans(data)
     blocks = all_blocks(data, fmt)
     hdr = 24 if fmt == "pcap" else 64
@@ -189,8 +189,8 @@ def cut_offsets(data, rng, dense=True):
     for s, e in pick:
         for d in near:
             offs.add(s + d)
-        offs.add((s + e) // 2)
         if dense:
+            offs.add((s + e) // 2)
             offs.add(e - 1)
     offs.add(len(data) - 1)
     return sorted(o for o in offs if 0 <= o < len(data))
