@@ -25,12 +25,15 @@ build smbscope's, the same damaged copies in both).
 
 usage: sweep.py --smbscope BIN --samples DIR [--work DIR] [--jobs N]
                 [--modes corrupt,flip,truncate] [--plugin SO [--tshark-only]]
-Rates and seeds: all of them with SMBSCOPE_FULL=1 (tests/run.sh --full),
-a subset otherwise.
+Every rate and seed for every capture, every truncation place of the
+dense kind for every file, with SMBSCOPE_FULL=1 (tests/run.sh --full); by
+default the (capture, damage) cases that cover every damage with every
+format and every kind of flow (subset.py, see FULL below) and fewer cuts.
 Exit 0 when every run is clean, 1 otherwise, 77 (skip) without samples.
 """
 import argparse
 import concurrent.futures
+import csv
 import glob
 import json
 import os
@@ -44,10 +47,18 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pcapio  # noqa: E402
 
-# Every rate and seed under `tests/run.sh --full` (SMBSCOPE_FULL=1); the
-# default run keeps one low and one high rate and one flip seed per capture,
-# and cuts every byte of the file header of one file per format only.
-FULL = os.environ.get("SMBSCOPE_FULL") == "1"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "plugin"))
+import subset  # noqa: E402
+
+# Every rate and seed for every capture under `tests/run.sh --full`
+# (SMBSCOPE_FULL=1).  The default run takes one low and one high rate and
+# one flip seed, and of those (capture, damage) cases a cover (subset.py) of
+# every damage with every file format and link type, and of every kind of
+# flow samples/MANIFEST.tsv lists (transport, SMB version, NetBIOS service)
+# and the key log (the plugin's and the command's decoders): each tshark
+# start costs half a second.  Truncation cuts every byte of the file header
+# of one file per format, a few places of every other file.
+FULL = subset.FULL
 RATES = (0.001, 0.01, 0.05, 0.2) if FULL else (0.01, 0.2)
 SEEDS = (1, 2, 3) if FULL else (1,)
 FLIP_SEEDS = (11, 12, 13, 14) if FULL else (11,)
@@ -137,23 +148,50 @@ def first_idb_end(data):
     return off
 
 
+def manifest_flows(samples):
+    """capture name -> {(kind, transport, SMB version, NetBIOS service)} of samples/MANIFEST.tsv."""
+    out = {}
+    path = os.path.join(samples, "MANIFEST.tsv")
+    if os.path.exists(path):
+        with open(path, newline="") as f:
+            for r in csv.DictReader(f, delimiter="\t"):
+                out.setdefault(r["file"], set()).add((r["kind"], r["transport"], r["smb_version"], r["netbios_service"]))
+    return out
+
+
+def gz_offsets(raw, rng):
+    """A gzip file cut: every byte of its first 30 and 20 places through it
+    (SMBSCOPE_FULL=1); by default the 10-octet gzip header, a cut inside
+    the deflate stream's first block and 4 places through it."""
+    if FULL:
+        return sorted(set(range(0, 30)) | set(rng.sample(range(len(raw)), min(20, len(raw)))))
+    return sorted(set(range(0, 11)) | {20} | set(rng.sample(range(len(raw)), min(4, len(raw)))))
+
+
 def cut_offsets(data, rng, dense=True):
     """Byte offsets to cut at: the whole file header, around record headers
     (first records and a spread through the file), inside packet data.
-    Not dense (the default run, for all but one file of each format): every
-    sixth byte of the file header and three records."""
+    Not dense (the default run, for all but one file of each format): the
+    file header's last byte and its end, inside the header of one record
+    through the file (smbscope stops there with the state of a capture cut
+    anywhere), the file's last byte (inside the last record's data)."""
     fmt, _, _ = pcapio.record_spans(data)
     blocks = all_blocks(data, fmt)
     hdr = 24 if fmt == "pcap" else 64
-    step = (1 if fmt == "pcap" else 3) if dense else 6
-    offs = set(range(0, min(len(data), hdr + 1), step)) | {hdr - 1, hdr}
-    first, spread = (2, 3) if dense else (1, 2)
-    pick = blocks[:first] + [blocks[i] for i in sorted(rng.sample(range(len(blocks)), min(spread, len(blocks))))]
+    if dense:
+        offs = set(range(0, min(len(data), hdr + 1), 1 if fmt == "pcap" else 3)) | {hdr - 1, hdr}
+        pick = blocks[:2] + [blocks[i] for i in sorted(rng.sample(range(len(blocks)), min(3, len(blocks))))]
+        near = (1, 8, 15, 16, 17)
+    else:
+        offs = {hdr - 1, hdr}
+        pick = [blocks[i] for i in sorted(rng.sample(range(len(blocks)), min(1, len(blocks))))]
+        near = (8,)
     for s, e in pick:
-        for d in (1, 8, 15, 16, 17):
+        for d in near:
             offs.add(s + d)
-        offs.add((s + e) // 2)
-        offs.add(e - 1)
+        if dense:
+            offs.add((s + e) // 2)
+            offs.add(e - 1)
     offs.add(len(data) - 1)
     return sorted(o for o in offs if 0 <= o < len(data))
 
@@ -265,30 +303,40 @@ class Sweep:
                 self.keyed.add(os.path.basename(s))
         jobs = []
         dense_done = set()  # formats whose file header was cut at every byte
+        flows = manifest_flows(self.args.samples)
+        damage = []  # (sample, "corrupt", rate, seed) and (sample, "flip", seed, None)
+        for s in samples:
+            if "corrupt" in modes and not s.endswith(".gz"):
+                damage += [(s, "corrupt", rate, seed) for rate in RATES for seed in SEEDS]
+            if "flip" in modes:
+                damage += [(s, "flip", seed, None) for seed in FLIP_SEEDS]
+
+        def features(case):
+            s, kind, value, _ = case
+            base = os.path.basename(s)
+            f = {(kind, value), (kind,) + subset.link_type(s)} | {("flow",) + r for r in flows.get(base, ())}
+            return f | ({("key log",)} if base in self.keyed else set())
+        chosen = subset.cover(damage, features, cost=lambda c: os.path.getsize(c[0]))
+        subset.say("damaged copies (capture x damage)", len(chosen), len(damage))
         with concurrent.futures.ThreadPoolExecutor(self.args.jobs) as ex:
             n = 0
+            for s, kind, value, seed in chosen:
+                n += 1
+                base = os.path.basename(s)
+                self.files[kind].add(base)
+                if kind == "corrupt":
+                    jobs.append(ex.submit(self.corrupt_one, s, value, seed, os.path.join(work, "c%d-%s" % (n, base))))
+                else:
+                    jobs.append(ex.submit(self.flip_one, s, value, os.path.join(work, "f%d-%s" % (n, base))))
             for s in samples:
                 base = os.path.basename(s)
                 gz = s.endswith(".gz")
                 raw = open(s, "rb").read()
-                if "corrupt" in modes and not gz:
-                    for rate in RATES:
-                        for seed in SEEDS:
-                            n += 1
-                            self.files["corrupt"].add(base)
-                            jobs.append(ex.submit(self.corrupt_one, s, rate, seed,
-                                                  os.path.join(work, "c%d-%s" % (n, base))))
-                if "flip" in modes:
-                    for seed in FLIP_SEEDS:
-                        n += 1
-                        self.files["flip"].add(base)
-                        jobs.append(ex.submit(self.flip_one, s, seed, os.path.join(work, "f%d-%s" % (n, base))))
                 if "truncate" in modes:
                     rng = random.Random(len(raw))
                     dense = FULL or raw[:4] not in dense_done
                     dense_done.add(raw[:4])
-                    offs = (cut_offsets(raw, rng, dense) if not gz else
-                            sorted(set(range(0, 30)) | set(rng.sample(range(len(raw)), min(20, len(raw))))))
+                    offs = (cut_offsets(raw, rng, dense) if not gz else gz_offsets(raw, rng))
                     self.files["truncate"].add(base)
                     for cut in offs:
                         n += 1

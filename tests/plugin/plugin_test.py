@@ -52,6 +52,14 @@ CHECK is one of:
             SMB or NetBIOS, facts by tests/e2e/tshark_facts.py (skips when
             absent; fails when absent and CI=true)
 
+samples, policy, corpus and decodeloss enumerate captures x modes (x
+policies); under SMBSCOPE_FULL=1 (tests/run.sh --full) every case runs.  By
+default each takes the deterministic subset of tests/plugin/subset.py: the
+fewest cases that show every feature the whole enumeration shows (manifest
+rows, file format and link type, mode, the command's answer), the edge
+cases and the cases named as bug catchers always; each prints how many of
+how many ran.
+
 Expected values never come from the plugin: they come from MANIFEST.tsv,
 which tshark_facts.py builds from tshark's own dissection, from plain tshark
 runs, or from the smbscope command.  tshark runs as engineers run it: the
@@ -75,8 +83,9 @@ from wsenv import Failure, SKIP, WsEnv  # noqa: E402
 from command_view import PLUGIN_LOSSES, QUIC_VERSION_NAMES, Command, conn_kind, dash  # noqa: E402
 from decode_loss import check_decodeloss  # noqa: E402
 import roce_pairs  # noqa: E402
-from manifest_view import (STAT_TABLES, alt_port_expected, expected_stats, manifest_flows,  # noqa: E402
-                           keylog_for, modes, samples_or_skip)
+from manifest_view import (STAT_TABLES, alt_port_expected, expected_stats, manifest_dialect,  # noqa: E402
+                           manifest_flows, keylog_for, modes, samples_or_skip)
+import subset  # noqa: E402
 
 # Final fields: the whole capture's answer, only after the first pass.
 FINAL = [
@@ -356,27 +365,97 @@ def compare_violations(name, cmd_doc, run, errors, what="violations"):
                       (name, what, sorted(cmd_doc.undecided()), sorted(undecided)))
 
 
-def check_captures(ts, args, caps, by_file, one_pass=True):
-    """Every comparison over every capture, from two tshark runs each (one:
-    -2 only, without the first-pass comparisons); an SMB over QUIC sample
-    twice: with its key log and without."""
+# The command's words per connection (command_view.Command.words), by name.
+WORDS = ("signing", "signed", "encryption", "auth", "alt_port", "sni", "quic_version")
+
+
+def capture_features(cap, label, rows, keyless, command):
+    """What one (capture, mode) case shows, for subset.cover(): its manifest
+    rows (tshark's facts: flow kind, transport, NetBIOS service and state,
+    whether a dialect was chosen; SMB version), alternative-port items, the
+    kinds of the notes, the mode, and the command's answer (each word of
+    each connection's, violated and undecided rules, outcome, unknowns).
+    Not the dialect's name nor the link type: the plugin reads both from
+    Wireshark's fields and names dialects with the command's table
+    (dissector/smb/dialect.c), and tests/e2e/manifest_check.py checks the
+    command against the manifest on every sample."""
+    f = {("mode", label)}
+    for r in rows:
+        f.add(("flow", r["kind"], dash(r["transport"]), dash(r["netbios_service"]), dash(r["netbios_state"]),
+               bool(manifest_dialect(r, keyless))))
+        f.add(("smb version", dash(r["smb_version"])))
+        if alt_port_expected(r):
+            f.add(("altport", r["transport"]))
+        f |= {("note", subset.words(n)) for n in (r.get("note") or "").split(";") if dash(n.strip())}
+    if command and command.readable:
+        for w in command.words().values():
+            f |= {(k, bool(v) if k == "sni" else v) for k, v in zip(WORDS, w)}
+        for rules in command.violations()[0].values():
+            f |= {("violation", v) for v in rules}
+        f |= {("undecided", v) for v in command.undecided()}
+        f.add(("outcome", command.doc["verdict"]["outcome"]))
+        f |= {("unknown", u["reason"]) for u in command.doc["verdict"]["unknowns"]}
+    elif command:
+        f.add(("unreadable",))
+    return f
+
+
+def first_pass_features(case):
+    """What the one-pass comparison depends on: each flow's kind and
+    transport, its NetBIOS state ("so far" until the flow's last packet), a
+    broadcast answered from elsewhere, the mode."""
+    rows, label = case[5], case[1]
+    f = {("mode", label)}
+    for r in rows:
+        f.add((r["kind"], dash(r["transport"])))
+        f.add(("netbios", dash(r["netbios_state"])))
+        if "answered by" in (r.get("note") or ""):
+            f.add(("answered elsewhere",))
+    return f
+
+
+def check_captures(ts, args, caps, by_file, one_pass=True, must=(), select=True, what="captures"):
+    """Every comparison over (capture, mode) cases, from two tshark runs each
+    (one: -2 only, without the first-pass comparisons); an SMB over QUIC
+    sample twice: with its key log and without.  By default (select) the
+    two-pass runs cover every feature the cases show (subset.cover; the
+    must captures always, with their key log when they have one) and the
+    one-pass runs every first-pass feature of those; SMBSCOPE_FULL=1: every
+    case in both."""
     cmd = [args.smbscope] + (args.smbscope_arg or ["--format", "json"]) if args.smbscope else None
-    errors = []
-    checked = 0
+    cases = []
     for cap in caps:
         rows = by_file.get(os.path.basename(cap), [])
-        local = ts.capture(cap)
         for label, options, cmd_options, keyless in modes(ts, cap):
+            # the command is cheap (no tshark): its report helps choose the subset
+            command = Command(cmd + cmd_options, cap) if cmd else None
             name = os.path.basename(cap) + (" (%s)" % label if label else "")
-            check_capture(ts, name, cap, local, rows, options, cmd and cmd + cmd_options, keyless,
-                          one_pass, errors)
+            cases.append((cap, label, name, options, keyless, rows, command))
+    two_cases = cases
+    if select:
+        # a must capture in its first mode (with its key log when it has one)
+        first = [c for i, c in enumerate(cases) if c[0] in must and (i == 0 or cases[i - 1][0] != c[0])]
+        two_cases = subset.cover(cases, lambda c: capture_features(c[0], c[1], c[5], c[4], c[6]),
+                                 cost=lambda c: os.path.getsize(c[0]), must=first)
+    one_cases = subset.cover(two_cases, first_pass_features) if one_pass else []
+    if select:
+        subset.say("%s in two passes" % what, len(two_cases), len(cases))
+    if one_pass:
+        subset.say("%s also in one pass" % what, len(one_cases), len(cases))
+    if len(two_cases) < len(cases):
+        print("ran: " + ", ".join(c[2] + (" (+1 pass)" if c in one_cases else "") for c in two_cases))
+    errors = []
+    checked = 0
+    for case in two_cases:
+        cap, label, name, options, keyless, rows, command = case
+        check_capture(ts, name, cap, ts.capture(cap), rows, options, command, keyless, case in one_cases, errors)
         checked += len(rows)
     for e in errors:
         print("FAIL " + e)
     if errors:
         raise Failure("%d mismatches" % len(errors))
-    print("%d flows in %d captures agree with the manifest%s; first pass and statistics as expected" %
-          (checked, len(caps), " and the command" if cmd else ""))
+    print("%d flows in %d cases agree with the manifest%s; first pass and statistics as expected" %
+          (checked, len(two_cases), " and the command" if cmd else ""))
 
 
 def compare_outcome(name, command, run, errors):
@@ -400,7 +479,7 @@ def compare_outcome(name, command, run, errors):
         errors.append("%s: capture verdict and decode losses %s, the command %s" % (name, sorted(got), (outcome, loss)))
 
 
-def check_capture(ts, name, cap, local, rows, options, cmd, keyless, one_pass, errors):
+def check_capture(ts, name, cap, local, rows, options, command, keyless, one_pass, errors):
     two = Run(ts, local, True, options)
     one = Run(ts, local, False, options) if one_pass else None
     got, uncovered = plugin_flows(two)
@@ -438,9 +517,8 @@ def check_capture(ts, name, cap, local, rows, options, cmd, keyless, one_pass, e
     for run, label in ((one, "1-pass"), (two, "2-pass")):
         if run and run.stats != exp:
             errors.append("%s (%s): stats %s, expected %s" % (name, label, run.stats, exp))
-    if not cmd:
+    if not command:
         return
-    command = Command(cmd, cap)
     if not command.readable:
         print("note: %s: the command cannot read this file; not compared" % name)
         return
@@ -453,7 +531,8 @@ def check_capture(ts, name, cap, local, rows, options, cmd, keyless, one_pass, e
 
 def edge_captures(ts, args):
     """Edge cases made from the samples at test time (tests/e2e/quic_edge.py,
-    quic_v2.py), with tshark_facts.py's rows for them: SMB over QUIC whose
+    quic_v2.py), with tshark_facts.py's rows for them (the stray ones under
+    SMBSCOPE_FULL=1: plugin-roce has them by default): SMB over QUIC whose
     client is NAT-rebound after the handshake (tshark keeps one connection:
     checked here, or the case proves nothing), a RoCEv2 pair that only
     negotiated SMB Direct, the RoCEv2 sample after a stray ACK or non-SMBD
@@ -475,7 +554,10 @@ def edge_captures(ts, args):
     quic_edge.negotiate_only_copy(os.path.join(samples, "rdma-roce-4791.pcap"), roce, quic_edge.ROCE_NEGOTIATE_FRAMES)
     made[roce] = ("rdma-roce", "-")
     import rdma_read
-    for kind in ("ack", "send"):
+    # plugin-roce (roce_pairs.py) has the same two copies in both passes
+    # against the command's pairs; here they add tshark's facts, under
+    # SMBSCOPE_FULL=1 only
+    for kind in ("ack", "send") if subset.FULL else ():
         stray = os.path.join(ts.tmp, "edge-roce-stray-%s.pcap" % kind)
         rdma_read.roce_stray_first_copy(os.path.join(samples, "rdma-roce-4791.pcap"), stray, kind)
         made[stray] = ("rdma-roce", "3.1.1")
@@ -512,7 +594,8 @@ def check_samples(ts, args):
     caps, by_file = samples_or_skip(args)
     edges, edge_rows = edge_captures(ts, args)
     by_file.update(edge_rows)
-    check_captures(ts, args, caps + edges, by_file)
+    # the edge cases were each made to catch a bug: every one, with its key log
+    check_captures(ts, args, caps + edges, by_file, must=edges, what="samples and edge cases")
 
 
 def check_roce(ts, args):
@@ -557,27 +640,50 @@ POLICIES = [
 ]
 
 
+def policy_features(case):
+    """What one (capture, mode, policy) case shows: per flow of the command's
+    report the rules the policy finds it violating, under the policy's number
+    and under the flow's transport (or NetBIOS service); the rules naming no
+    conversation and the undecided rules, under the policy's number; the mode."""
+    label, i, command = case[1], case[4], case[-1]
+    want, loose = command.violations()
+    f = {("mode", label), (i, "undecided") + tuple(sorted(command.undecided()))}
+    for key, vals in command.flows().items():
+        rules = tuple(sorted(want.get(key[1:], ())))
+        f.add((i,) + rules)
+        f |= {(key[0], transport or service) + rules for transport, _, service, _ in vals}
+    f |= {(i, "loose", v["rule"]) for v in loose}
+    return f
+
+
 def check_policy(ts, args):
     caps, by_file = samples_or_skip(args)
     if not args.smbscope:
         print("SKIP: needs --smbscope")
         sys.exit(SKIP)
-    errors = []
-    rules = collections.Counter()
+    cases = []
     for cap in caps:
         smb = any(dash(r["transport"]) for r in by_file.get(os.path.basename(cap), []))
         for label, kl_options, kl_cmd, _ in modes(ts, cap):
             name = os.path.basename(cap) + (" (%s)" % label if label else "")
-            for options, prefs in POLICIES:
+            for i, (options, prefs) in enumerate(POLICIES):
                 if "--allow-netbios" not in options and not smb:
                     continue  # the SMB rules need an SMB connection to judge
+                # the command is cheap (no tshark): every case's answer helps choose the subset
                 command = Command([args.smbscope, "--format", "json"] + kl_cmd + options, cap)
-                if not command.readable:
-                    continue
-                run = Run(ts, ts.capture(cap), True, kl_options + prefs)
-                compare_violations(name, command, run, errors, " ".join(options))
-                for s in plugin_violations(run).values():
-                    rules.update(s)
+                if command.readable:
+                    cases.append((cap, label, name, kl_options, i, options, prefs, command))
+    # by default the tshark runs cover every (policy, flow, violated rules)
+    # the command shows (subset.py); SMBSCOPE_FULL=1: every case
+    chosen = subset.cover(cases, policy_features, cost=lambda c: os.path.getsize(c[0]))
+    subset.say("policy: captures x modes x policies", len(chosen), len(cases))
+    errors = []
+    rules = collections.Counter()
+    for cap, label, name, kl_options, i, options, prefs, command in chosen:
+        run = Run(ts, ts.capture(cap), True, kl_options + prefs)
+        compare_violations(name, command, run, errors, " ".join(options))
+        for s in plugin_violations(run).values():
+            rules.update(s)
     for e in errors:
         print("FAIL " + e)
     if errors:
@@ -586,19 +692,61 @@ def check_policy(ts, args):
     needed = {"signing", "encryption", "min-dialect", "transport"}
     if not needed <= set(rules):
         raise Failure("samples exercised only %s" % sorted(rules))
-    print("policy: %d captures x %d policies agree with the command (%s)" %
-          (len(caps), len(POLICIES), ", ".join("%s %d" % kv for kv in sorted(rules.items()))))
+    print("policy: %d cases of %d captures x %d policies agree with the command (%s)" %
+          (len(chosen), len(caps), len(POLICIES), ", ".join("%s %d" % kv for kv in sorted(rules.items()))))
 
 
 # Public captures whose manifest rows cannot be compared, and why.
 CORPUS_KNOWN = {}
+# Public captures every default run compares, and why (tests/bench/RESULTS.md).
+CORPUS_MUST = {
+    "zeek__zeek__kerberos_tso.pcapng": "Kerberos over TCP 88 (0x00 and a length, no SMB protocol id) was once "
+                                       "reported as a direct SMB connection",
+}
 CATALOG_COUNTS = ("tcp_445_packets", "tcp_139_packets", "udp_137_packets", "udp_138_packets", "nbss_packets")
+
+
+def corpus_features(entry, command):
+    """What one public capture shows before the plugin reads it: its format
+    and link type, which of the SMB and NetBIOS ports and messages tshark's
+    catalogue counts, the SMB2 dialects offered and chosen, the catalogue's
+    notes (has_ipx, malformed packets ...), and the command's answer (each
+    connection's transport, dialect and words, violated rule sets,
+    undecided rules, outcome, unknowns)."""
+    f = {("ext", os.path.splitext(entry["relpath"].replace(".gz", ""))[1]), ("link", entry["link_type"])}
+    f |= {("count", k) for k in CATALOG_COUNTS + ("smb1_negotiate_req", "smb1_negotiate_resp", "smb2_negotiate_req",
+                                                  "smb2_negotiate_resp") if int(entry.get(k) or 0)}
+    for k in ("offered_dialects", "selected_dialects"):
+        for part in filter(None, (entry.get(k) or "").split(";")):
+            kind, _, rest = part.partition(":")
+            f |= {(k, kind, d if kind == "smb2" else "") for d in rest.replace("|", ",").split(",")}
+    for note in (entry.get("notes") or "").split(";"):
+        name, _, value = note.strip().partition("=")
+        if name and value != "0":
+            f.add(("note", name))
+    if command.readable:
+        flows = command.flows()
+        for key, vals in flows.items():
+            f |= {("flow", key[0], transport, service, state) for transport, _, service, state in vals}
+            f |= {("dialect", dialect) for _, dialect, _, _ in vals}
+        for w in command.words().values():
+            f |= {(k, bool(v) if k == "sni" else v) for k, v in zip(WORDS, w)}
+        for rules in command.violations()[0].values():
+            f.add(("violations",) + tuple(sorted(rules)))
+        f.add(("undecided",) + tuple(sorted(command.undecided())))
+        f.add(("outcome", command.doc["verdict"]["outcome"]))
+        f |= {("unknown", u["reason"]) for u in command.doc["verdict"]["unknowns"]}
+    else:
+        f.add(("unreadable",))
+    return f
 
 
 def check_corpus(ts, args):
     """check_captures over the public captures (../shared/corpus, read in
     place and never copied into the repository), with facts computed by
-    tests/e2e/tshark_facts.py from plain tshark."""
+    tests/e2e/tshark_facts.py from plain tshark.  By default CORPUS_MUST
+    and the captures that cover every feature of corpus_features() (the
+    smaller first: subset.py); SMBSCOPE_FULL=1: all."""
     corpus = args.corpus or os.path.join(args.source_root, "..", "shared", "corpus")
     catalog = os.path.join(corpus, "CATALOG.tsv")
     facts = os.path.join(args.source_root, "tests", "e2e", "tshark_facts.py")
@@ -610,16 +758,22 @@ def check_corpus(ts, args):
     with open(catalog, newline="") as f:
         entries = [r for r in csv.DictReader(f, delimiter="\t")
                    if any(int(r.get(k) or 0) for k in CATALOG_COUNTS)]
-    caps = []
+    cases = []
     for r in entries:
         name = r["relpath"].replace("/", "__")
         if name in CORPUS_KNOWN:
             print("skipping %s: %s" % (name, CORPUS_KNOWN[name]))
             continue
-        caps.append(ts.capture(os.path.join(corpus, r["relpath"]), name))
-    if not caps:
+        path = os.path.join(corpus, r["relpath"])
+        command = Command([args.smbscope, "--format", "json"], path) if args.smbscope else None
+        cases.append((r, name, path, command))
+    if not cases:
         print("SKIP: no SMB or NetBIOS capture in the corpus")
         sys.exit(SKIP)
+    chosen = subset.cover(cases, lambda c: corpus_features(c[0], c[3]) if c[3] else {("all", c[1])},
+                          cost=lambda c: os.path.getsize(c[2]), must=[c for c in cases if c[1] in CORPUS_MUST])
+    subset.say("corpus captures", len(chosen), len(cases))
+    caps = [ts.capture(path, name) for _, name, path, _ in chosen]
     p = subprocess.run(["/usr/bin/python3", facts, "--tshark", args.tshark] + caps,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if p.returncode != 0:
@@ -628,8 +782,8 @@ def check_corpus(ts, args):
     for r in csv.DictReader(p.stdout.decode("utf-8", "replace").splitlines(), delimiter="\t"):
         by_file[r["file"]].append(r)
     # The first-pass properties hold by construction and are checked on
-    # every sample; the corpus adds captures, not modes (one run each).
-    check_captures(ts, args, caps, by_file, one_pass=False)
+    # the samples; the corpus adds captures, not modes (one run each).
+    check_captures(ts, args, caps, by_file, one_pass=False, select=False, what="corpus captures")
 
 
 def smb_frames(ts, capture, plugin, decode_as=None):
