@@ -7,8 +7,9 @@ it once per question.  Here every such test asks the very same command line
 (the union of their fields, and -z follow,tcp,raw of the first FOLLOW
 streams), so tshark_cache.py answers all of them from one run; the fields of
 a frame do not depend on which other fields are asked, a follow tap does not
-change the dissection.  Users: report_facts_check.py (its fields) and
-follow_check.py (tcp.stream and the loss marks, and the follows).  A field
+change the dissection.  Users: report_facts_check.py (its fields),
+follow_check.py (tcp.stream and the loss marks, and the follows), and the C
+unit tests' questions that tshark_project.py answers from this run.  A field
 a test needs is added to FIELDS (the key changes for everyone: still one
 run).
 
@@ -41,6 +42,15 @@ FIELDS = [
     "smb2.negotiate_context.netname", "ntlmssp.auth.username", "ntlmssp.auth.domain",
     "ntlmssp.auth.hostname", "smb2.tree", "smb2.share_type", "nbss.called_name",
     "nbss.calling_name", "nbns.name", "smb2.sesid", "_ws.col.Info",
+    # unit/test_packet_tshark.c (through tshark_project.py)
+    "frame.number",
+    # unit/smb_test_util.c's corpus_diff() (through tshark_project.py), and
+    # the fields of its display filter
+    "tcp.payload", "smb2.negotiate_context.type", "smb2.negotiate_context.comp_alg_id", "smb.dialect",
+    "smb.server_cap", "spnego.MechType", "spnego.supportedMech", "ntlmssp.messagetype", "smb2.session_flags",
+    "kerberos.msg_type", "kerberos.realm", "kerberos.SNameString", "kerberos.error_code", "smb2.share_flags",
+    "smb.primary_domain", "smb.server", "smb.native_os", "smb.native_lanman", "smb.account", "smb.service",
+    "smb.cmd",
 ]
 FOLLOW = 16  # no sample has more TCP streams; follow_check.py asks for the rest itself
 # the line tshark prints before each -z follow answer (after the fields)
@@ -78,14 +88,23 @@ def plain_twin(capture):
     return capture
 
 
-def _split(tshark, capture):
+def command(tshark, capture):
+    """The canonical command line for a capture."""
     cmd = [tshark, "-n", "-r", plain_twin(capture), "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a",
            "-E", "aggregator=|"]
     for f in FIELDS:
         cmd += ["-e", f]
-    out = run(cmd + follow_args(range(FOLLOW)))
+    return cmd + follow_args(range(FOLLOW))
+
+
+def split(out):
+    """(the frames' lines, the follows) of the canonical run's output."""
     cut = 0 if out.startswith(RULE + "\n") else out.find("\n" + RULE + "\n") + 1
     return (out[:cut], out[cut:]) if cut > 0 or out.startswith(RULE) else (out, "")
+
+
+def _split(tshark, capture):
+    return split(run(command(tshark, capture)))
 
 
 def rows(tshark, capture):
