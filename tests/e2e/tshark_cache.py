@@ -87,7 +87,9 @@ def run(cmd, env=None, cwd=None):
     if not cache:
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)
         return p.returncode, p.stdout, p.stderr
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    here = os.path.dirname(os.path.abspath(__file__))
+    if here not in sys.path:
+        sys.path.insert(0, here)
     import tshark_project
     projected = tshark_project.answer(cmd, lambda c: run(c, env, cwd))
     if projected is not None:
