@@ -3,9 +3,11 @@
 
 usage: follow_check.py --smbscope BIN CAPTURE [--keep DIR] [--verbose]
 
-Runs `BIN --write-streams DIR CAPTURE`, then
-`tshark -n -r CAPTURE -q -z follow,tcp,raw,N ...` for every tcp.stream N, and
-compares, for each direction of each connection, the bytes tshark follows
+Runs `BIN --write-streams DIR CAPTURE`, then takes from the one
+`tshark -n -r CAPTURE -T fields -e tcp.stream ... -z follow,tcp,raw,N ...`
+that the tests share (tshark_pass.py: every frame's stream and loss marks,
+and the follow of the first streams; another run only for streams beyond
+those), and compares, for each direction of each connection, the bytes tshark follows
 with the file smbscope wrote (NNNNNN-SRC.SPORT-DST.DPORT; a missing file means
 no bytes), and where bytes are missing: tshark writes "[N bytes missing in
 capture file]" in the stream, smbscope lists "OFFSET N" in the .gaps sidecar.  Connections are matched by their pair of endpoints and, when a
@@ -30,7 +32,10 @@ import subprocess
 import sys
 import tempfile
 
-BATCH = 64  # -z follow options per tshark run
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tshark_pass  # noqa: E402
+
+BATCH = 64  # -z follow options per tshark run (at most)
 
 OUR_NAME = re.compile(r'^(\d{6,})-(.+)\.(\d+)-(.+)\.(\d+)$')
 NODE = re.compile(r'^Node ([01]): (.*):(\d+)$')
@@ -45,67 +50,71 @@ def endpoint(addr, port):
     return (addr, int(port))
 
 
-def tshark_streams(tshark, capture):
-    """tcp.stream -> {'incomplete': bool} from one dissection pass."""
-    fields = ['tcp.stream', 'frame.len', 'frame.cap_len',
-              'tcp.analysis.lost_segment', 'tcp.analysis.ack_lost_segment', '_ws.expert.message']
-    cmd = [tshark, '-n', '-r', capture, '-Y', 'tcp', '-T', 'fields',
-           '-E', 'separator=\t', '-E', 'occurrence=a', '-E', 'aggregator=|']
-    for f in fields:
-        cmd += ['-e', f]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+def tshark_dissect(tshark, capture):
+    """(streams, followed): the fields and the follows of the first
+    tshark_pass.FOLLOW streams from the one run per capture tests share
+    (tshark_pass.py); streams beyond those get runs of their own (BATCH
+    each).  A follow asked for a stream tshark does not have answers empty
+    and is not looked at."""
+    streams = tshark_streams(tshark_pass.rows(tshark, capture))
+    followed = parse_follow(tshark_pass.follow(tshark, capture))
+    rest = [s for s in streams if s >= tshark_pass.FOLLOW]
+    for i in range(0, len(rest), BATCH):
+        followed.update(parse_follow(tshark_pass.run([tshark, '-n', '-r', capture, '-q'] +
+                                                     tshark_pass.follow_args(rest[i:i + BATCH]))))
+    return streams, followed
+
+
+def tshark_streams(rows):
+    """tcp.stream -> {'incomplete': bool, 'truncated': bool} from the fields
+    of every frame (frames without TCP have no tcp.stream)."""
     streams = collections.OrderedDict()
-    for line in out.splitlines():
-        cols = line.split('\t')
-        if len(cols) < len(fields) or cols[0] == '':
+    for r in rows:
+        if not r['tcp.stream']:
             continue
-        s = int(cols[0].split('|')[0])  # ICMP-quoted TCP headers add more
+        s = int(r['tcp.stream'][0])  # ICMP-quoted TCP headers add more
         info = streams.setdefault(s, {'incomplete': False, 'truncated': False})
-        if cols[1] and cols[2] and int(cols[2]) < int(cols[1]):
+        if r['frame.len'] and r['frame.cap_len'] and int(r['frame.cap_len'][0]) < int(r['frame.len'][0]):
             info['truncated'] = True
         # an IP length beyond the frame: the missing tail is cut like a snaplen
-        if 'total length exceeds packet length' in cols[5] or 'length exceeds' in cols[5]:
+        expert = '|'.join(r['_ws.expert.message'])
+        if 'total length exceeds packet length' in expert or 'length exceeds' in expert:
             info['truncated'] = True
-        if cols[3] or cols[4]:
+        if r['tcp.analysis.lost_segment'] or r['tcp.analysis.ack_lost_segment']:
             info['incomplete'] = True
     return streams
 
 
-def tshark_follow(tshark, capture, ids):
-    """stream -> (node0, node1, bytes node0->node1, bytes node1->node0)."""
+def parse_follow(out):
+    """stream -> (node0, node1, bytes node0->node1, bytes node1->node0) from
+    the -z follow,tcp,raw answers."""
     result = {}
-    for i in range(0, len(ids), BATCH):
-        chunk = ids[i:i + BATCH]
-        cmd = [tshark, '-n', '-r', capture, '-q']
-        for s in chunk:
-            cmd += ['-z', 'follow,tcp,raw,%d' % s]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        cur = None
-        for line in out.splitlines():
-            if line.startswith('Filter: tcp.stream eq '):
-                cur = {'id': int(line.rsplit(' ', 1)[1]), 'node': [None, None],
-                       'data': [bytearray(), bytearray()], 'gaps': [[], []]}
-                result[cur['id']] = cur
-                continue
-            if cur is None or line.startswith('=') or line.startswith('Follow:'):
-                continue
-            m = NODE.match(line)
-            if m:
-                cur['node'][int(m.group(1))] = endpoint(m.group(2), m.group(3))
-                continue
-            text = line.strip()
-            if not text:
-                continue
-            who = 1 if line.startswith('\t') else 0
-            try:
-                chunk = bytes.fromhex(text)
-            except ValueError:
-                continue  # not a hex line
-            m = MISSING.match(chunk)
-            if m:
-                add_gap(cur['gaps'][who], len(cur['data'][who]), int(m.group(1)))
-            else:
-                cur['data'][who] += chunk
+    cur = None
+    for line in out.splitlines():
+        if line.startswith('Filter: tcp.stream eq '):
+            cur = {'id': int(line.rsplit(' ', 1)[1]), 'node': [None, None],
+                   'data': [bytearray(), bytearray()], 'gaps': [[], []]}
+            result[cur['id']] = cur
+            continue
+        if cur is None or line.startswith('=') or line.startswith('Follow:'):
+            continue
+        m = NODE.match(line)
+        if m:
+            cur['node'][int(m.group(1))] = endpoint(m.group(2), m.group(3))
+            continue
+        text = line.strip()
+        if not text:
+            continue
+        who = 1 if line.startswith('\t') else 0
+        try:
+            chunk = bytes.fromhex(text)
+        except ValueError:
+            continue  # not a hex line
+        m = MISSING.match(chunk)
+        if m:
+            add_gap(cur['gaps'][who], len(cur['data'][who]), int(m.group(1)))
+        else:
+            cur['data'][who] += chunk
     return result
 
 
@@ -167,35 +176,40 @@ def main():
                     help='a difference in a stream tshark marks incomplete fails too')
     ap.add_argument('capture')
     args = ap.parse_args()
+    rc, lines = check(args.smbscope, args.capture, args.keep, args.verbose, args.all)
+    for line in lines:
+        print(line)
+    return rc
 
+
+def check(smbscope, capture, keep=None, verbose=False, all_=False):
+    """(exit status, lines to print) for one capture (follow_all.py calls
+    it for each sample, in its own process)."""
+    lines = []
     # TSHARK: tests/e2e/tshark_cache.py when run by meson
     tshark = shutil.which('tshark') and (os.environ.get('TSHARK') or shutil.which('tshark'))
     if not tshark:
-        print('follow_check: tshark not found: skipped')
-        return 77
+        return 77, ['follow_check: tshark not found: skipped']
 
     tmp = None
-    if args.keep:
-        outdir = args.keep
+    if keep:
+        outdir = keep
         os.makedirs(outdir, exist_ok=True)
     else:
         tmp = tempfile.TemporaryDirectory(prefix='follow_check.')
         outdir = tmp.name
     try:
         # 0 or 1 (the policy verdict) both mean the capture was read to its end.
-        run = subprocess.run([args.smbscope, '-q', '--write-streams', outdir, args.capture],
+        run = subprocess.run([smbscope, '-q', '--write-streams', outdir, capture],
                              capture_output=True, text=True)
         if run.returncode not in (0, 1, 3):
-            print('follow_check: %s exited %d: %s' % (args.smbscope, run.returncode, run.stderr.strip()))
-            return 1
-
-        streams = tshark_streams(tshark, args.capture)
-        followed = tshark_follow(tshark, args.capture, list(streams.keys()))
+            return 1, ['follow_check: %s exited %d: %s' % (smbscope, run.returncode, run.stderr.strip())]
 
         # our connections: index -> {(src, dst): (path, gaps)}
         ours = collections.OrderedDict()
         for idx, src, dst, path, gaps in our_streams(outdir):
             ours.setdefault(idx, {})[(src, dst)] = (path, gaps)
+        streams, followed = tshark_dissect(tshark, capture)
         by_pair = collections.defaultdict(list)  # unordered endpoint pair -> [index]
         for idx, dirs in ours.items():
             (src, dst), = list(dirs.keys())[:1]
@@ -258,23 +272,23 @@ def main():
                                     'first difference at %d' % (sid, idx, src[0], src[1], dst[0], dst[1],
                                                                 len(got), ' (with gaps)' if gaps else '',
                                                                 len(want), off))
-            if not ok and info['incomplete'] and not args.all:
+            if not ok and info['incomplete'] and not all_:
                 skipped += 1  # tshark itself says bytes are missing: not comparable
-                if args.verbose:
-                    print('stream %d = %06d: differs, skipped (tshark: incomplete)' % (sid, idx))
+                if verbose:
+                    lines.append('stream %d = %06d: differs, skipped (tshark: incomplete)' % (sid, idx))
                 continue
             problems += diffs
             compared += 1
             if ok:
                 equal += 1
-                if args.verbose:
-                    print('stream %d = %06d: equal (%d + %d bytes)' % (sid, idx, len(f['data'][0]),
-                                                                        len(f['data'][1])))
-        print('follow_check: %d streams, %d compared, %d equal, %d skipped (tshark: incomplete)' %
-              (len(streams), compared, equal, skipped))
+                if verbose:
+                    lines.append('stream %d = %06d: equal (%d + %d bytes)' % (sid, idx, len(f['data'][0]),
+                                                                             len(f['data'][1])))
+        lines.append('follow_check: %d streams, %d compared, %d equal, %d skipped (tshark: incomplete)' %
+                     (len(streams), compared, equal, skipped))
         for p in problems:
-            print('  ' + p)
-        return 0 if not problems else 1
+            lines.append('  ' + p)
+        return (0 if not problems else 1), lines
     finally:
         if tmp:
             tmp.cleanup()

@@ -25,6 +25,17 @@ conversion made once and shared by the checks that use it:
     the same exit status, records kept and error offset with our reader and
     with libpcap; at a boundary, a clean end.
 
+Default mode (SMBSCOPE_FULL unset): the per-sample checks run on
+FORMAT_SAMPLES (named below with what each brings) and on the first sample of
+every distinct file header (format, byte order, version, snaplen, link type,
+compression) among the others; every cut position of the cut samples' first
+HEAD_RECORDS and last TAIL_RECORDS records and of every CUT_STRIDE-th record
+between; the corpus captures of CORPUS_HOSTILE and the first of every
+distinct file header among the others.  Every check, format, compressor,
+reader, link type and file header still runs; the merge and the if_filter as
+in full mode.  SMBSCOPE_FULL=1: every sample, every cut, every corpus
+capture (the output says how many of how many ran).
+
 Output: TAP.  The corpus (../shared/corpus) is optional: without it its
 checks are skipped (and fail when CI=true).
 
@@ -56,6 +67,26 @@ FORMATS = ("pcapng", "netmon1", "netmon2", "snoop")
 FORMAT_NAMES = {"pcapng": "pcapng", "netmon1": "netmon1", "netmon2": "netmon2", "snoop": "snoop"}
 COMPRESSORS = {"gzip": ["gzip", "-c"], "zstd": ["zstd", "-q", "-c"], "lz4": ["lz4", "-q", "-c"]}
 CUT_SAMPLES = ("nbss-negative.pcap", "smb445-smb3_11.pcapng", "nbns-unicast.pcap")
+# The default mode's samples for the per-sample checks, each for what it
+# brings to the reader, the converters or the compressors:
+FORMAT_SAMPLES = (
+    "nbss-negative.pcap",        # the if_filter check; a cut sample
+    "smb445-smb3_11.pcapng",     # a pcapng original; a cut sample
+    "nbt139-smb3_11.pcap.gz",    # a gzip'd original (compressed again)
+    "smb445-any-sll.pcap",       # LINUX_SLL: netmon1/netmon2/snoop refuse it
+    "smb445-any-sll2.pcap",      # LINUX_SLL2: the same
+    "smb445-snaplen96.pcap",     # frames cut by the snaplen (wire length kept by each format)
+    "smb445-bulk.pcap",          # 1.3 MB: many reads, maps and compression blocks
+    "race-139-answered.pcap",    # timing decides its verdict (netmon1/snoop store time their own way)
+    "rdma-roce-4791.pcap",       # snaplen 65535, RoCEv2
+    "rdma-iwarp-midstream-5445.pcap",  # snaplen 0 in its header
+)
+# the cuts: every position in these records (default mode)
+HEAD_RECORDS, TAIL_RECORDS, CUT_STRIDE = 4, 2, 16
+# corpus folders whose captures were each made to crash a reader or a
+# printer (tcpdump's regression captures): every one of them in default mode
+CORPUS_HOSTILE = ("the-tcpdump-group__tcpdump",)
+FULL = os.environ.get("SMBSCOPE_FULL") == "1"
 TIME_KEYS = ("first_seen", "last_seen", "part_id")  # part_id: of the packets' times too (netmon1 rounds them)
 RUN_KEYS = ("elapsed", "wall_", "cpu_", "runtime", "merge_state")  # merge_state names inputs (path, reader, format)
 INPUT_KEYS = ("path", "bytes", "format", "reader", "gzip")
@@ -188,8 +219,10 @@ def check_sample(bin_, sample, tmp):
         tap(False, base + ": original report", want[2])
         return
     link = want[1]["inputs"][0]["link_type"]
-    # readers
-    for reader, label in ((None, "stream"), ("mmap", "mmap"), ("libpcap", "libpcap")):
+    # readers (the default one: the original run itself, run once)
+    inp = want[1]["inputs"][0]
+    tap(inp.get("reader") == "stream", "%s: reader stream = original" % base, "reader %r" % inp.get("reader"))
+    for reader, label in (("mmap", "mmap"), ("libpcap", "libpcap")):
         same_report("%s: reader %s = original" % (base, label), want, run(bin_, plain, reader), False,
                     expect_reader=label, libpcap=reader == "libpcap")
     # formats
@@ -227,6 +260,39 @@ def check_sample(bin_, sample, tmp):
             continue
         same_report("%s: %s = original" % (base, tool), want, run(bin_, z), False, expect_reader="stream")
         os.unlink(z)
+
+
+def header_signature(path):
+    """What a reader sees before the first record: a pcap's 24-octet header
+    (magic, version, snaplen, link type), a pcapng's magic and its first
+    interface's link type and snaplen; gzip: of the inflated file."""
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return "unreadable " + os.path.basename(path)
+    kind = "gz " if path.endswith(".gz") else ""
+    if head[:4] == b"\x0a\x0d\x0d\x0a":
+        order = "<" if head[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+        shb = int.from_bytes(head[4:8], "little" if order == "<" else "big")
+        return kind + "pcapng %s %s" % (order, head[shb + 8:shb + 16].hex())
+    return kind + "pcap " + head[:4].hex() + head[4:8].hex() + head[16:24].hex()
+
+
+def sample_set(samples):
+    """(samples the per-sample checks run on, why): every sample in full
+    mode; else FORMAT_SAMPLES and the first of each other file header."""
+    if FULL:
+        return samples
+    chosen = [s for s in samples if os.path.basename(s) in FORMAT_SAMPLES]
+    seen = {header_signature(s) for s in chosen}
+    for s in samples:
+        sig = header_signature(s)
+        if sig not in seen:
+            seen.add(sig)
+            chosen.append(s)
+    return sorted(chosen)
 
 
 def check_merge(bin_, samples, tmp):
@@ -290,17 +356,34 @@ def record_starts(path):
     return data, starts
 
 
+def cut_positions(data, starts):
+    """Every cut (each record's start, and 9 octets into it) and the file's
+    end; default mode: those of the first HEAD_RECORDS records (the file
+    and section headers, the interfaces, the first packets), the last
+    TAIL_RECORDS and every CUT_STRIDE-th between."""
+    cuts = []
+    for i, s in enumerate(starts):
+        if not (FULL or i < HEAD_RECORDS or i >= len(starts) - TAIL_RECORDS or i % CUT_STRIDE == 0):
+            continue
+        cuts.append(s)               # a boundary
+        nxt = starts[i + 1] if i + 1 < len(starts) else len(data)
+        if nxt - s > 9:
+            cuts.append(s + 9)       # inside the record header or block
+    cuts.append(len(data))
+    return cuts
+
+
+def all_cuts(data, starts):
+    return len(starts) + sum(1 for i, s in enumerate(starts)
+                             if (starts[i + 1] if i + 1 < len(starts) else len(data)) - s > 9) + 1
+
+
 def check_cuts(bin_, samples, tmp):
     for name in CUT_SAMPLES:
         data, starts = record_starts(os.path.join(samples, name))
         problems = []
-        cuts = []
-        for i, s in enumerate(starts):
-            cuts.append(s)               # a boundary
-            nxt = starts[i + 1] if i + 1 < len(starts) else len(data)
-            if nxt - s > 9:
-                cuts.append(s + 9)       # inside the record header or block
-        cuts.append(len(data))
+        cuts = cut_positions(data, starts)
+        print("# %s: cuts: %d of %d (SMBSCOPE_FULL=1: all)" % (name, len(cuts), all_cuts(data, starts)))
         # before the first record (pcapng: the section header and the first
         # interface description) a cut file cannot be opened at all
         first_rec = starts[2] if data[:4] == b"\x0a\x0d\x0d\x0a" else starts[0]
@@ -330,7 +413,16 @@ def check_cuts(bin_, samples, tmp):
 def check_corpus(bin_, corpus):
     files = sorted(f for f in glob.glob(os.path.join(corpus, "**", "*"), recursive=True)
                    if os.path.isfile(f) and not f.endswith((".md", ".tsv")))
-    for f in files:
+    chosen = files
+    if not FULL:
+        seen, chosen = set(), []
+        for f in files:
+            sig = header_signature(f)
+            if sig not in seen or os.path.relpath(f, corpus).split(os.sep)[0] in CORPUS_HOSTILE:
+                seen.add(sig)
+                chosen.append(f)
+    print("# corpus: %d of %d captures (SMBSCOPE_FULL=1: all)" % (len(chosen), len(files)))
+    for f in chosen:
         want = run(bin_, f, "libpcap")
         if want[1] is None or want[1]["inputs"][0]["reader"] != "libpcap":
             continue  # not a file libpcap reads: libwiretap's alone
@@ -355,7 +447,10 @@ def main():
                      glob.glob(os.path.join(args.samples, "*.gz")))
     tmp = tempfile.mkdtemp(prefix="smbscope-formats-")
     try:
-        for s in samples:
+        chosen = sample_set(samples)
+        print("# samples: %d of %d (SMBSCOPE_FULL=1: all): %s" % (len(chosen), len(samples),
+                                                                  " ".join(os.path.basename(s) for s in chosen)))
+        for s in chosen:
             check_sample(args.smbscope, s, tmp)
         check_merge(args.smbscope, args.samples, tmp)
         check_cuts(args.smbscope, args.samples, tmp)

@@ -34,16 +34,9 @@ import shutil
 import subprocess
 import sys
 
-from absent import absent
-
-FIELDS = ["frame.time_epoch", "tcp.stream", "ip.src", "ipv6.src", "ip.dst", "ipv6.dst", "tcp.srcport",
-          "tcp.dstport", "tcp.len", "tcp.flags.syn", "tcp.flags.ack", "udp.srcport", "udp.dstport",
-          "smb2.cmd", "smb2.flags.response", "smb2.dialect", "smb2.capabilities", "smb2.sec_mode",
-          "smb2.max_read_size", "smb2.max_write_size", "smb2.negotiate_context.hash_algorithm",
-          "smb2.negotiate_context.cipher_id", "smb2.negotiate_context.signing_id",
-          "smb2.negotiate_context.netname", "ntlmssp.auth.username", "ntlmssp.auth.domain",
-          "ntlmssp.auth.hostname", "smb2.tree", "smb2.share_type", "nbss.called_name",
-          "nbss.calling_name", "nbns.name", "smb2.sesid", "_ws.col.Info"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from absent import absent  # noqa: E402
+import tshark_pass  # noqa: E402
 
 # Values from MS-SMB2 2.2.3/2.2.4/2.2.3.1 and 2.2.10, written as smbscope names them.
 DIALECTS = {0x0202: "2.0.2", 0x0210: "2.1", 0x0300: "3.0", 0x0302: "3.0.2", 0x0311: "3.1.1"}
@@ -69,14 +62,9 @@ def bits(v, table):
 
 
 def tshark_rows(path):
-    cmd = [os.environ.get("TSHARK", "tshark"), "-n", "-r", path, "-T", "fields", "-E", "separator=/t",
-           "-E", "occurrence=a", "-E", "aggregator=|"]
-    for f in FIELDS:
-        cmd += ["-e", f]
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True)
-    for line in p.stdout.decode("utf-8", "replace").splitlines():
-        v = line.split("\t") + [""] * len(FIELDS)
-        yield {f: (v[i].split("|") if v[i] else []) for i, f in enumerate(FIELDS)}
+    """Every frame's fields, from the one tshark run per capture the tests
+    share (tshark_pass.py: its FIELDS hold the fields read here)."""
+    return tshark_pass.rows(os.environ.get("TSHARK", "tshark"), path)
 
 
 class Conn:

@@ -16,7 +16,9 @@ keyed by:
 tests/run.sh sets SMBSCOPE_TSHARK_CACHE to a directory of the plain build and
 empties it when it starts, so nothing outlives one run.  Without the variable
 every call runs tshark.  Concurrent identical calls wait for the first one
-(a lock per key) instead of running tshark twice.
+(a lock per key) instead of running tshark twice.  With the cache, a
+`-T fields` question of the C unit tests is answered from the canonical run
+of its capture (tshark_project.py, tshark_pass.py), itself cached here.
 
 As a module:  run(cmd, env=None, cwd=None) -> (returncode, stdout, stderr)
 As a command: tshark_cache.py ARGS...   behaves as `tshark ARGS...`
@@ -85,6 +87,13 @@ def run(cmd, env=None, cwd=None):
     if not cache:
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)
         return p.returncode, p.stdout, p.stderr
+    here = os.path.dirname(os.path.abspath(__file__))
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import tshark_project
+    projected = tshark_project.answer(cmd, lambda c: run(c, env, cwd))
+    if projected is not None:
+        return projected
     os.makedirs(cache, exist_ok=True)
     base = os.path.join(cache, _key(cmd, env))
     with open(base + ".lock", "w") as lock:
