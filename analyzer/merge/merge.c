@@ -803,12 +803,24 @@ static bool parts_unrepeated(GHashTable *seen, const struct analysis *a, guint f
     return true;
 }
 
+/* First packet, path, then the part's identity: two sensors' runs of
+ * `smbscope capture.pcap` over the same traffic give one path and one first
+ * packet, and without it their order would be the order merge met them in
+ * (a merge in two halves listing them otherwise than the flat merge). */
 static gint input_order(gconstpointer pa, gconstpointer pb)
 {
     const struct input_info *a = *(const struct input_info *const *)pa, *b = *(const struct input_info *const *)pb;
     if (a->first_ts != b->first_ts)
         return a->first_ts < b->first_ts ? -1 : 1;
-    return strcmp(a->path, b->path);
+    int c = strcmp(a->path, b->path);
+    if (c != 0)
+        return c;
+    c = g_strcmp0(a->part_id, b->part_id);
+    if (c != 0)
+        return c;
+    if (a->last_ts != b->last_ts)
+        return a->last_ts < b->last_ts ? -1 : 1;
+    return a->packets < b->packets ? -1 : a->packets > b->packets;
 }
 
 /* ---- connections[] entries in report order ------------------------------

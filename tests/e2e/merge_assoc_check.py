@@ -692,12 +692,14 @@ def sensor_reports(smbscope, capture, d, n, args=(), name="sensor"):
         return list(ex.map(one, range(1, n + 1)))
 
 
-def distinct(smbscope, capture, d, n, args=(), name="sensor"):
+def distinct(smbscope, capture, d, n, args=(), name="sensor", same_path=False):
     """What sensor_reports() gives, made of one run: the report of the
     first sensor's capture, given n identities (inputs[].part_id, and the
     overlap sketch's hashes XOR a number of k, sorted again), digest made
     again; merge sees n distinct parts of the same connections at the same
-    times, as it does n sensors' captures.  One smbscope run where
+    times, as it does n sensors' captures (same_path: each names its capture
+    as the first does, as sensors running `smbscope capture.pcap` would).
+    One smbscope run where
     sensor_reports() makes n (1,025 and 400 here: most of this test's
     time); SMBSCOPE_FULL=1 runs them."""
     import base64
@@ -711,7 +713,8 @@ def distinct(smbscope, capture, d, n, args=(), name="sensor"):
     out = []
     for k in range(1, n + 1):
         # the path of the k-th sensor's capture, as its run names it
-        t = json.loads(text.replace(json.dumps(pcap)[1:-1], json.dumps(pcap[:-6] + "%d.pcap" % k)[1:-1]))
+        t = json.loads(text if same_path else
+                       text.replace(json.dumps(pcap)[1:-1], json.dumps(pcap[:-6] + "%d.pcap" % k)[1:-1]))
         pid = "sha256:" + hashlib_hex("sensor %s %d" % (name, k))
         for i in t["inputs"] + t["merge_state"]["state"]["inputs"]:
             i["part_id"] = pid
@@ -944,6 +947,17 @@ def degenerate(smbscope, samples, tmp):
     halves = [save("half%d.json" % i, merged(limit + sensors[i * n // 2:(i + 1) * n // 2])[0]) for i in range(2)]
     again, _ = merged(limit + halves)
     expect("%d sensors' reports merged in two halves give the flat merge's bytes" % n, again == flat)
+
+    # sensors whose captures have one name and one first packet: inputs[]
+    # in the order of their parts' identities, whatever the grouping (they
+    # were in the order merge met them)
+    same = distinct(smbscope, sample, d, 4, name="same", same_path=True)
+    flat4, _ = merged(same)
+    for groups in (((0, 1), (2, 3)), ((2, 3), (0, 1)), ((3, 0), (1, 2))):
+        hs = [save("same-%d%d.json" % g, merged([same[i] for i in g])[0]) for g in groups]
+        again, _ = merged(hs)
+        expect("4 reports of one capture name and first packet merged as %s give the flat merge's bytes" %
+               " ".join("(%d,%d)" % g for g in groups), again == flat4)
 
     # the parts of a cut capture, 20 sensors' captures of each, at
     # --connections-limit 1 (a trim every few reports, edge entries set
