@@ -176,16 +176,18 @@ def fragmented(records, size=64, reverse=False, only=None, v6=False):
 # ---- checks ----------------------------------------------------------------
 
 class Cut:
-    """Cuts of one capture's records compared: each distinct part written
-    and analysed once (the part before a cut in two is the first part of a
-    cut in three at the same place, and a check may ask for a cut the sweep
-    made), each compare made once.  Safe on several threads (sweep())."""
+    """Cuts of a capture's records compared: each distinct part written and
+    analysed once (the part before a cut in two is the first part of a cut
+    in three at the same place, and a check may ask for a cut the sweep
+    made), each compare made once, whichever Cut object asks (the parts'
+    files are named by their content).  Safe on several threads (sweep())."""
+
+    lock = threading.Lock()
+    paths, reports, compares = {}, {}, {}
+    merged = {}  # tuple of reports -> the bytes of their merge (compare()'s)
 
     def __init__(self, smbscope, tmp, linktype):
         self.smbscope, self.tmp, self.linktype = smbscope, tmp, linktype
-        self.lock = threading.Lock()
-        self.paths, self.reports, self.compares = {}, {}, {}
-        self.merged = {}  # tuple of reports -> the bytes of their merge (compare()'s)
 
     def parts(self, pieces):
         """Each piece's capture, named by its content (Cut objects of one
@@ -226,7 +228,7 @@ class Cut:
         """merge of the parts' reports against the run over the parts: the
         first difference, or None; both documents."""
         caps = self.parts(pieces)
-        return self._once(self.compares, tuple(caps), lambda: self._compare(caps))
+        return self._once(self.compares, (self.smbscope,) + tuple(caps), lambda: self._compare(caps))
 
     def _compare(self, caps):
         rc_j, joint, err_j = run([self.smbscope, "-q", "-T", "json"] + caps)
