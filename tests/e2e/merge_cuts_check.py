@@ -46,6 +46,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import merge_check as mc  # noqa: E402
+import cut_subset  # noqa: E402
 import rdma_read  # noqa: E402
 import smbd_frag  # noqa: E402
 import tcp_cuts  # noqa: E402
@@ -102,6 +103,26 @@ KNOWN = {
     # joins since the SEND of several packets (91, 92) and the later part of
     # one ACK (97) do (state.edge_roce_sends, state.roce_tails)
     "rdma-roce-4791.pcap": {},
+}
+
+
+# The cuts of KNOWN's samples made by default (cut_subset; SMBSCOPE_FULL=1:
+# every one): those the comments above name, the NEGOTIATE exchanges, the
+# FINs (list-shares: after both, before the last ACK; nbss-negative: the
+# negative response in the later part, then between the FINs; nbt139 and
+# impacket: the NEGOTIATE, the second one SMB2's after SMB1's).  RoCEv2's
+# named cuts are ROCE_CUTS' (made there, the same parts).
+KNOWN_DEFAULT = {
+    "smb445-list-shares.pcap": (30,),
+    "nbt139-smb3_11.pcap": (8,),
+    "impacket-445.pcap": (8,),
+    "quic443-smb3_11.pcap": (1, 2, 3, 4),
+    "quic443-other-alpn.pcap": (1, 2, 3),
+    "rdma-iwarp-markers-15445.pcap": (4, 5, 12, 39, 40, 51),
+    "rdma-iwarp-5445.pcap": (4, 12),
+    "rdma-iwarp-midstream-5445.pcap": (7,),
+    "nbss-negative.pcap": (5, 8, 9),
+    "rdma-roce-4791.pcap": (),
 }
 
 
@@ -318,7 +339,10 @@ def long_cut(smbscope, copy, ks, n, tmp, options):
 
 def longs(smbscope, samples, tmp):
     for carrier, (copy, n) in long_copies(samples, tmp).items():
-        cuts = [((k,), ()) for k in range(1, n)] + [((8, 20, 30), ())]
+        # by default the labelled cut, the middle one and the cut in four
+        ks = cut_subset.pick(range(1, n), 1, [k for c, k, _ in LONG_LABELLED if c == carrier])
+        cut_subset.note("%s copy, a message of 100,000 octets: cuts in two" % carrier, ks, n - 1)
+        cuts = [((k,), ()) for k in ks] + [((8, 20, 30), ())]
         cuts += [((k,), o) for c, k, o in sorted(LONG_LABELLED) if c == carrier and o]
         for ks, options in cuts:
             diff, undecoded = long_cut(smbscope, copy, ks, n, tmp, options)
@@ -341,19 +365,8 @@ def packets(path):
 
 
 def cut(smbscope, sample, k, n, tmp):
-    d = os.path.join(tmp, "%s-%d" % (os.path.basename(sample), k))
-    os.mkdir(d)
-    a, b = os.path.join(d, "a.pcap"), os.path.join(d, "b.pcap")
-    subprocess.run(["editcap", "-r", sample, a, "1-%d" % k], check=True)
-    subprocess.run(["editcap", "-r", sample, b, "%d-%d" % (k + 1, n)], check=True)
-    reports = mc.Reports(smbscope, d)
-    caps = reports.chrono([a, b])
-    rc_j, joint, _ = mc.run([smbscope, "-q", "-T", "json"] + caps)
-    rc_m, merged, err = mc.run([smbscope, "merge", "-T", "json", reports.of(a)[0], reports.of(b)[0]])
-    if rc_m == 2:
-        return "merge failed: " + err.strip()
-    d = mc.first_diff(mc.normal(mc.json.loads(merged)), mc.normal(mc.json.loads(joint)))
-    return d or (None if rc_m == rc_j else "exit %d != %d" % (rc_m, rc_j))
+    """cut_parts() in two."""
+    return cut_parts(smbscope, sample, [k], n, tmp)
 
 
 def compare(smbscope, parts, d, options=()):
@@ -372,23 +385,46 @@ def compare(smbscope, parts, d, options=()):
     return d or (None if rc_m == rc_j else "exit %d != %d" % (rc_m, rc_j))
 
 
+# Parts and their reports made once (editcap, smbscope), whatever asks for
+# them: ROCE_CUTS' cut in two is KNOWN's at the same place, and the parts of
+# cuts in three share ends with the cuts in two (a capture's path names its
+# content: each copy is written once).
+PARTS, CUT_PARTS = {}, {}
+REPORTS = [None]
+
+
+def part(sample, lo, hi, tmp):
+    """The capture of sample's packets lo..hi (editcap -r), made once."""
+    key = (os.path.abspath(sample), lo, hi)
+    if key not in PARTS:
+        d = os.path.join(tmp, "parts")
+        os.makedirs(d, exist_ok=True)
+        PARTS[key] = os.path.join(d, "%d-%s-%d-%d.pcap" % (len(PARTS), os.path.basename(sample), lo, hi))
+        subprocess.run(["editcap", "-r", sample, PARTS[key], "%d-%d" % (lo, hi)], check=True)
+    return PARTS[key]
+
+
 def cut_parts(smbscope, sample, ks, n, tmp):
-    """cut() into len(ks) + 1 parts."""
-    d = os.path.join(tmp, "parts-%s-%s" % (os.path.basename(sample), "-".join(map(str, ks))))  # not cut()'s
-    os.mkdir(d)
-    bounds = [0] + ks + [n]
-    parts = []
-    for i in range(len(bounds) - 1):
-        parts.append(os.path.join(d, "p%d.pcap" % i))
-        subprocess.run(["editcap", "-r", sample, parts[-1], "%d-%d" % (bounds[i] + 1, bounds[i + 1])], check=True)
-    reports = mc.Reports(smbscope, d)
+    """The merge of sample cut after ks (len(ks) + 1 parts) against the run
+    over the parts: the first difference or None (made once)."""
+    key = (os.path.abspath(sample), tuple(ks), n)
+    if key in CUT_PARTS:
+        return CUT_PARTS[key]
+    if REPORTS[0] is None:
+        os.makedirs(os.path.join(tmp, "parts"), exist_ok=True)
+        REPORTS[0] = mc.Reports(smbscope, os.path.join(tmp, "parts"))
+    reports = REPORTS[0]
+    bounds = [0] + list(ks) + [n]
+    parts = [part(sample, bounds[i] + 1, bounds[i + 1], tmp) for i in range(len(bounds) - 1)]
     caps = reports.chrono(parts)
     rc_j, joint, _ = mc.run([smbscope, "-q", "-T", "json"] + caps)
     rc_m, merged, err = mc.run([smbscope, "merge", "-T", "json"] + [reports.of(p)[0] for p in parts])
     if rc_m == 2:
-        return "merge failed: " + err.strip()
+        CUT_PARTS[key] = "merge failed: " + err.strip()
+        return CUT_PARTS[key]
     d = mc.first_diff(mc.normal(mc.json.loads(merged)), mc.normal(mc.json.loads(joint)))
-    return d or (None if rc_m == rc_j else "exit %d != %d" % (rc_m, rc_j))
+    CUT_PARTS[key] = d or (None if rc_m == rc_j else "exit %d != %d" % (rc_m, rc_j))
+    return CUT_PARTS[key]
 
 
 def spans(smbscope, samples, tmp):
@@ -415,7 +451,7 @@ def spans(smbscope, samples, tmp):
         whole = os.path.join(tmp, "m%d-%d.pcap" % (many, overlap))
         subprocess.run([sys.executable, gen, "--samples", samples, "--many", str(many), "--overlap", str(overlap),
                         whole], check=True, stdout=subprocess.DEVNULL)
-        for every in everies:
+        for every in cut_subset.pick(everies, 0, everies[-1:]):  # by default parts of 70
             d = os.path.join(tmp, "m%d-%d-c%d" % (many, overlap, every))
             os.mkdir(d)
             subprocess.run(["editcap", "-c", str(every), whole, os.path.join(d, "p.pcap")], check=True,
@@ -470,7 +506,9 @@ def tcp_edges(smbscope, samples, tmp):
     src = os.path.join(samples, "smb445-list-shares.pcap")
     resyn = os.path.join(tmp, "resyn.pcap")
     n = tcp_cuts.syn_again(src, resyn, 1000000)
-    for k in range(1, n):  # parts in the order of their packets (cut_parts)
+    ks = cut_subset.pick(range(1, n), 0, (1, 2, 3, 20))  # by default the SYNs, SYN-ACK and ACK, and 20
+    cut_subset.note("SYN again 1 s later: cuts in two", ks, n - 1)
+    for k in ks:  # parts in the order of their packets (cut_parts)
         d = cut_parts(smbscope, resyn, [k], n, tmp)
         mc.expect("SYN again 1 s later, cut after packet %d of %d" % (k, n), d is None, d or "")
     resyn10 = os.path.join(tmp, "resyn10.pcap")
@@ -617,19 +655,23 @@ def groupings(smbscope, cuts, tmp):
                 f.write(mc.run([smbscope, "-q", "-T", "json", p])[1])
         joint = mc.normal(mc.json.loads(mc.run([smbscope, "-q", "-T", "json"] + parts)[1]))
         wrong = []
-        for i in range(3):
-            for j in range(i + 1, 3):  # (a+b) = (b+a): merge's own order is checked above
-                k = 3 - i - j
-                ab = os.path.join(d, "m%d%d.json" % (i, j))
-                with open(ab, "wb") as f:
-                    f.write(mc.run([smbscope, "merge", "-T", "json", reps[i], reps[j]])[1])
-                for order in ((ab, reps[k]), (reps[k], ab)):
+        # by default (0+1)+2 and 0+(1+2); SMBSCOPE_FULL=1: every pair first, either side
+        groups = [(0, 1, 0), (1, 2, 1)] if not cut_subset.FULL else [(i, j, o) for i in range(3)
+                                                                      for j in range(i + 1, 3) for o in (0, 1)]
+        for i, j in sorted(set((i, j) for i, j, _ in groups)):  # (a+b) = (b+a): merge's own order is checked above
+            k = 3 - i - j
+            ab = os.path.join(d, "m%d%d.json" % (i, j))
+            with open(ab, "wb") as f:
+                f.write(mc.run([smbscope, "merge", "-T", "json", reps[i], reps[j]])[1])
+            for o, order in enumerate(((ab, reps[k]), (reps[k], ab))):
+                if (i, j, o) in groups:
                     rc, out, err = mc.run([smbscope, "merge", "-T", "json"] + list(order))
                     diff = err.strip() if rc == 2 else mc.first_diff(mc.normal(mc.json.loads(out)), joint)
                     if diff:
                         wrong.append("(%d+%d)%s%d: %s" % (i, j, "+" if order[0] == ab else " after ", k, diff))
-        mc.expect("%s cut after packets %s: every grouping and order of its three parts" % (
-            os.path.basename(cap), ", ".join(map(str, ks))), not wrong, "; ".join(wrong)[:400])
+        mc.expect("%s cut after packets %s: %s of its three parts" % (
+            os.path.basename(cap), ", ".join(map(str, ks)), "every grouping and order" if cut_subset.FULL else
+            "(0+1)+2 and 0+(1+2)"), not wrong, "; ".join(wrong)[:400])
 
 
 def forged(smbscope, resyn, half, gap, tmp, samples):
@@ -723,6 +765,9 @@ STRAY_CUTS = [(1,), (2,), (3,), (4,), (1, 2), (2, 3), (50,)]
 # ... of the midstream copy's: the stray alone, with the server's ACK, its
 # Write, the client's ACK (the first packet joining), and three parts
 STRAY_MIDSTREAM_CUTS = [(1,), (2,), (4,), (5,), (1, 2)]
+# by default (SMBSCOPE_FULL=1: all): the stray alone, with the next packet,
+# in three parts; the midstream copy's client's ACK (the first packet joining)
+STRAY_DEFAULT = {"ack": [(1,), (1, 2)], "send": [(2,), (2, 3)], "midstream": [(5,), (1, 2)]}
 
 
 def stray_first(smbscope, roce, tmp):
@@ -764,7 +809,10 @@ def stray_first(smbscope, roce, tmp):
         d = mc.first_diff(mc.normal(mc.json.loads(two)), mc.normal(doc))
         mc.expect("RoCEv2, a %s to another QP first: --jobs 2 == --jobs 1" % kind, d is None and rc2 == rc,
                   d or "exit %d != %d %s" % (rc2, rc, err.strip()))
-        for ks in STRAY_CUTS if base == roce else STRAY_MIDSTREAM_CUTS:
+        cuts = STRAY_CUTS if base == roce else STRAY_MIDSTREAM_CUTS
+        chosen = cut_subset.pick(cuts, 0, STRAY_DEFAULT[kind])
+        cut_subset.note("RoCEv2, a %s to another QP first: cuts" % kind, chosen, len(cuts))
+        for ks in chosen:
             d = cut_parts(smbscope, copy, list(ks), n, tmp)
             mc.expect("RoCEv2, a %s to another QP first, cut after packet %s" % (kind, " and ".join(map(str, ks))),
                       d is None, d or "")
@@ -828,7 +876,9 @@ def main():
         roce = os.path.join(a.samples, "rdma-roce-4791.pcap")
         mid = os.path.join(tmp, "roce-midstream.pcap")
         n = rdma_read.roce_midstream_copy(roce, mid)
-        for ks in [(k,) for k in range(1, n)] + ROCE_MIDSTREAM_CUTS:
+        twos = cut_subset.pick(range(1, n), 2)  # by default the first and the last
+        cut_subset.note("RoCEv2 seen from its middle: cuts in two", twos, n - 1)
+        for ks in [(k,) for k in twos] + ROCE_MIDSTREAM_CUTS:
             d = cut_parts(a.smbscope, mid, list(ks), n, tmp)
             mc.expect("RoCEv2 seen from its middle, its pair's first packets ACKs and a Write, cut after packet %s of %d"
                       % (" and ".join(map(str, ks)), n), d is None, d or "")
@@ -848,7 +898,7 @@ def main():
                   c.get("client_rule") == "transport" and c.get("client_port") == 52417 and
                   c.get("smb_direct", {}).get("smbd", {}).get("invalid_messages") == 0 and
                   c["stream"]["midstream"] is False, json_short(c))
-        for k in (1, 2, 3):
+        for k in cut_subset.pick((1, 2, 3), 0, (1,)):  # by default the ACK alone
             d = cut_parts(a.smbscope, first, [k], n, tmp)
             mc.expect("RoCEv2, the server's ACK before the SMBD negotiate request, cut after packet %d" % k, d is None,
                       d or "")
@@ -862,7 +912,9 @@ def main():
         for name, known in KNOWN.items():
             sample = os.path.join(a.samples, name)
             n = packets(sample)
-            for k in range(1, n):
+            ks = cut_subset.pick(range(1, n), 0, KNOWN_DEFAULT[name])
+            cut_subset.note("%s: cuts in two" % name, ks, n - 1)
+            for k in ks:
                 d = cut(a.smbscope, sample, k, n, tmp)
                 label = "%s cut after packet %d of %d" % (name, k, n)
                 if k in known:

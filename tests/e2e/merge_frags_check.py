@@ -46,8 +46,9 @@ Usage: merge_frags_check.py --smbscope BIN --samples DIR
 import argparse
 import concurrent.futures
 import copy
-import threading
+import hashlib
 import json
+import threading
 import os
 import struct
 import subprocess
@@ -55,6 +56,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cut_subset  # noqa: E402
+import tshark_cache  # noqa: E402
 from merge_check import first_diff, normal, redigest  # noqa: E402
 
 SANITIZER = ("runtime error:", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer")
@@ -173,35 +176,67 @@ def fragmented(records, size=64, reverse=False, only=None, v6=False):
 # ---- checks ----------------------------------------------------------------
 
 class Cut:
+    """Cuts of a capture's records compared: each distinct part written and
+    analysed once (the part before a cut in two is the first part of a cut
+    in three at the same place, and a check may ask for a cut the sweep
+    made), each compare made once, whichever Cut object asks (the parts'
+    files are named by their content).  Safe on several threads (sweep())."""
+
+    lock = threading.Lock()
+    paths, reports, compares = {}, {}, {}
+    merged = {}  # tuple of reports -> the bytes of their merge (compare()'s)
+
     def __init__(self, smbscope, tmp, linktype):
-        self.smbscope, self.tmp, self.linktype, self.n = smbscope, tmp, linktype, 0
-        self.lock = threading.Lock()
+        self.smbscope, self.tmp, self.linktype = smbscope, tmp, linktype
 
     def parts(self, pieces):
+        """Each piece's capture, named by its content (Cut objects of one
+        directory share it: the same records, the same file)."""
         paths = []
         for recs in pieces:
-            with self.lock:  # sweep() compares cuts on several threads
-                self.n += 1
-                n = self.n
-            p = os.path.join(self.tmp, "part%d.pcap" % n)
-            write_pcap(p, self.linktype, recs)
+            h = hashlib.sha256(struct.pack("<I", self.linktype))
+            for ts, b in recs:
+                h.update(struct.pack("<QI", ts, len(b)))
+                h.update(b)
+            p = os.path.join(self.tmp, "part-%s.pcap" % h.hexdigest()[:20])
+            with self.lock:  # written once, before any thread reads it
+                if p not in self.paths:
+                    write_pcap(p, self.linktype, recs)
+                    self.paths[p] = True
             paths.append(p)
         return paths
 
+    def _once(self, memo, key, make):
+        """make() for key once; a thread asking for it meanwhile waits."""
+        with self.lock:
+            slot = memo.get(key)
+            mine = slot is None
+            if mine:
+                slot = memo[key] = [threading.Event(), None]
+        if mine:
+            slot[1] = make()
+            slot[0].set()
+        else:
+            slot[0].wait()
+        return slot[1]
+
     def report(self, cap):
         out = cap + ".json"
-        rc, data, err = run([self.smbscope, "-q", "-T", "json", "-o", out, cap])
-        return out
+        return self._once(self.reports, cap, lambda: run([self.smbscope, "-q", "-T", "json", "-o", out, cap]) and out)
 
     def compare(self, name, pieces, quiet=False):
         """merge of the parts' reports against the run over the parts: the
         first difference, or None; both documents."""
         caps = self.parts(pieces)
+        return self._once(self.compares, (self.smbscope,) + tuple(caps), lambda: self._compare(caps))
+
+    def _compare(self, caps):
         rc_j, joint, err_j = run([self.smbscope, "-q", "-T", "json"] + caps)
         reports = [self.report(c) for c in caps]
         rc_m, merged, err_m = run([self.smbscope, "merge", "-T", "json"] + reports)
         if rc_m == 2 or not merged:
             return "merge failed: " + err_m.strip(), None, None, reports
+        self.merged[tuple(reports)] = merged
         m, j = json.loads(merged), json.loads(joint)
         d = first_diff(normal(m), normal(j))
         if d is None and rc_m != rc_j:
@@ -209,16 +244,18 @@ class Cut:
         return d, m, j, reports
 
 
-def same_in_any_grouping(smbscope, reports):
+def same_in_any_grouping(smbscope, reports, once=None):
     """Three parts' reports merged in two steps (the first two, then the
-    third) and in the reverse order: the bytes of merging them at once."""
+    third) and in the reverse order: the bytes of merging them at once
+    (once: those bytes when a compare already made them)."""
     _, first, _ = run([smbscope, "merge", "-T", "json", reports[0], reports[1]])
     step = reports[0] + ".step.json"
     with open(step, "wb") as f:
         f.write(first)
     _, two_steps, _ = run([smbscope, "merge", "-T", "json", step, reports[2]])
     _, reverse, _ = run([smbscope, "merge", "-T", "json"] + reports[::-1])
-    _, once, _ = run([smbscope, "merge", "-T", "json"] + reports)
+    if once is None:
+        _, once, _ = run([smbscope, "merge", "-T", "json"] + reports)
     expect("... merged in two steps, and in the reverse order: the same bytes",
            once and two_steps == once and reverse == once)
 
@@ -232,34 +269,45 @@ def flows(doc):
 
 
 def tshark_counts(cap):
-    """tshark's reassembled NBNS and NBDS messages, and its expert errors."""
-    p = subprocess.run(["tshark", "-n", "-r", cap, "-T", "fields", "-e", "frame.protocols"],
-                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)
-    lines = p.stdout.decode().split("\n")
-    nbns = sum(1 for x in lines if ":nbns" in x)
-    nbdgm = sum(1 for x in lines if ":nbdgm" in x)
-    e = subprocess.run(["tshark", "-n", "-r", cap, "-Y", "_ws.expert.severity >= error || _ws.malformed"],
-                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)
-    return nbns, nbdgm, len(e.stdout.decode().strip().split("\n")) if e.stdout.strip() else 0
+    """tshark's reassembled NBNS and NBDS messages, and its frames with an
+    expert error or malformed (what -Y '_ws.expert.severity >= error ||
+    _ws.malformed' counts; one pass, through the suite's tshark cache)."""
+    rc, out, err = tshark_cache.run(["tshark", "-n", "-r", cap, "-T", "fields", "-e", "frame.protocols", "-e",
+                                     "_ws.expert.severity", "-e", "_ws.malformed", "-E", "occurrence=a"])
+    if rc:
+        sys.exit("tshark %s: exit %d: %s" % (cap, rc, err.decode(errors="replace")[:300]))
+    rows = [x.split("\t") for x in out.decode().splitlines()]
+    nbns = sum(1 for x in rows if ":nbns" in x[0])
+    nbdgm = sum(1 for x in rows if ":nbdgm" in x[0])
+    errors = sum(1 for x in rows if x[2] or any(int(v, 0) >= EXPERT_ERROR for v in x[1].split(",") if v))
+    return nbns, nbdgm, errors
 
 
-def sweep(cut, name, recs, three=True):
+EXPERT_ERROR = 0x00800000  # epan/proto.h PI_ERROR; PI_WARN is 0x00600000
+
+
+def sweep(cut, name, recs, three=(0, 1, 2), n=4, keep=()):
     """Cut in two at every packet; in three at pairs of cuts inside
-    datagrams."""
+    datagrams (the pairs numbered in three).  By default (cut_subset) the
+    cuts in two are keep and n more spread over the capture, the pairs
+    those in three; SMBSCOPE_FULL=1: every cut, every pair."""
     def two(k):
         d, m, j, _ = cut.compare(name, [recs[:k], recs[k:]])
         return "%d: %s" % (k, d) if d or losses(m) != losses(j) else None
 
+    ks = cut_subset.pick(range(1, len(recs)), n, keep)
     # each cut its own files and runs: the answers do not depend on the threads
     with concurrent.futures.ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        bad = [b for b in pool.map(two, range(1, len(recs))) if b]
-    expect("%s: cut in two at each of %d packets, merge = the run over the parts" % (name, len(recs) - 1),
-           not bad, "; ".join(bad[:5]))
+        bad = [b for b in pool.map(two, ks) if b]
+    cut_subset.note("%s: cuts in two" % name, ks, len(recs) - 1)
+    expect("%s: cut in two at %s of %d packets, merge = the run over the parts" %
+           (name, "each" if len(ks) == len(recs) - 1 else "%d (%s)" % (len(ks), " ".join(map(str, ks))),
+            len(recs) - 1), not bad, "; ".join(bad[:5]))
     if not three:
         return
     inside = [k for k in range(1, len(recs)) if is_fragment(recs[k][1])]
-    pairs = [(inside[i], inside[j]) for i, j in ((0, 1), (0, len(inside) // 2), (len(inside) // 3, -1))
-             if inside[i] < inside[j]]
+    pairs = [(inside[i], inside[j]) for i, j in ((0, 1), (0, len(inside) // 2), (len(inside) // 3, -1))]
+    pairs = [pq for i, pq in enumerate(pairs) if pq[0] < pq[1] and (cut_subset.FULL or i in three)]
     for k1, k2 in pairs:
         d, m, j, reports = cut.compare(name, [recs[:k1], recs[k1:k2], recs[k2:]])
         expect("%s: cut in three at %d and %d (inside datagrams): merge = the run over the parts" % (name, k1, k2),
@@ -267,7 +315,13 @@ def sweep(cut, name, recs, three=True):
         if m is None:
             continue
         # in two steps (the merged report's leaves), and in the other order: the same report
-        same_in_any_grouping(cut.smbscope, reports)
+        same_in_any_grouping(cut.smbscope, reports, cut.merged.get(tuple(reports)))
+
+
+def frag_offset(frame):
+    """An IPv4 fragment's offset (0 for the first fragment and for a whole
+    datagram)."""
+    return struct.unpack("!H", frame[20:22])[0] & 0x1FFF if frame[12:14] == b"\x08\x00" else 0
 
 
 def is_fragment(frame):
@@ -279,7 +333,7 @@ def is_fragment(frame):
 def whole_run(smbscope, tmp, linktype, original, recs, name):
     cap = os.path.join(tmp, name + ".pcap")
     write_pcap(cap, linktype, recs)
-    orig = os.path.join(tmp, name + "-orig.pcap")
+    orig = os.path.join(tmp, "unfragmented.pcap")  # one name: tshark's answer about it cached once
     write_pcap(orig, linktype, original)
     nbns, nbdgm, errors = tshark_counts(cap)
     o_nbns, o_nbdgm, _ = tshark_counts(orig)
@@ -296,12 +350,17 @@ def whole_run(smbscope, tmp, linktype, original, recs, name):
     return nbns, nbdgm
 
 
+def middle_cut(recs):
+    """The cut inside the datagram nearest the middle."""
+    return min((k for k in range(1, len(recs)) if is_fragment(recs[k][1]) and is_fragment(recs[k - 1][1])),
+               key=lambda k: abs(k - len(recs) // 2))
+
+
 def tshark_agrees(cut, name, recs, counts):
     """Cut inside the datagram nearest the middle: the merge counts tshark's
     reassembled messages."""
-    k = min((k for k in range(1, len(recs)) if is_fragment(recs[k][1]) and is_fragment(recs[k - 1][1])),
-            key=lambda k: abs(k - len(recs) // 2))
-    d, m, j, _ = cut.compare(name, [recs[:k], recs[k:]])
+    k = middle_cut(recs)
+    d, m, j, _ = cut.compare(name, [recs[:k], recs[k:]])  # one of sweep()'s: made once
     pk = dict(flows(m)) if m else {}
     expect("%s cut inside a datagram at %d: merge = the run, NBNS %d and NBDS %d packets as tshark reassembles "
            "them, nothing lost" % (name, k, counts[0], counts[1]),
@@ -309,14 +368,14 @@ def tshark_agrees(cut, name, recs, counts):
            d or "%r, %s lost" % (pk, losses(m) if m else "?"))
 
 
-def many_parts(cut, name, recs, counts):
-    """Cut inside every fifth datagram (parts of a few packets): the same
+def many_parts(cut, name, recs, counts, every=5):
+    """Cut inside every fifth (every) datagram (parts of a few packets): the same
     flows, counts and verdict as the run, nothing lost, whatever the order
     of the reports.  (The order of a row's names may differ: a datagram put
     together goes after the names its first pieces' part saw in its row,
     and a part that saw none there puts it first: README, merge.)"""
     at = [k for k in range(1, len(recs)) if is_fragment(recs[k][1]) and is_fragment(recs[k - 1][1])]
-    cuts = at[::5]
+    cuts = at[::every]
     pieces = [recs[a:b] for a, b in zip([0] + cuts, cuts + [len(recs)])]
     d, m, j, reports = cut.compare(name, pieces)
     if m is None:
@@ -329,7 +388,7 @@ def many_parts(cut, name, recs, counts):
         return fl, doc["evidence"]["decode_losses"], doc["verdict"]["outcome"], doc["inputs"]
 
     _, reverse, _ = run([cut.smbscope, "merge", "-T", "json"] + reports[::-1])
-    _, once, _ = run([cut.smbscope, "merge", "-T", "json"] + reports)
+    once = cut.merged.get(tuple(reports))  # compare()'s merge of them in order
     pk = dict(flows(m))
     expect("%s cut inside %d datagrams (%d parts): the run's flows (NBNS %d, NBDS %d packets as tshark), losses "
            "(none), verdict and inputs; the reports in reverse order: the same bytes" %
@@ -539,21 +598,33 @@ def main():
     linktype, records = read_pcap(os.path.join(args.samples, "nbdgm-nmbd-startup.pcap"))
     with tempfile.TemporaryDirectory(prefix="merge-frags-") as tmp:
         cut = Cut(args.smbscope, tmp, linktype)
-        for name, rev in (("in order", False), ("last fragment first", True)):
+        # by default: the cut in two tshark_agrees() makes (inside the
+        # datagram nearest the middle), in order also the first and the
+        # last; one cut in three (in order the middle part one fragment,
+        # last fragment first the last part a datagram's last fragments);
+        # the cut into many parts last fragment first, inside every tenth
+        # datagram
+        for name, rev, three in (("in order", False, (0,)), ("last fragment first", True, (2,))):
             recs = fragmented(records, reverse=rev)
             counts = whole_run(args.smbscope, tmp, linktype, records, recs, "nmbd-" + name.replace(" ", "-"))
-            sweep(cut, "nmbd fragmented, " + name, recs)
+            sweep(cut, "nmbd fragmented, " + name, recs, three, 0 if rev else 2, [middle_cut(recs)])
             tshark_agrees(cut, "nmbd fragmented, " + name, recs, counts)
-            many_parts(cut, "nmbd fragmented, " + name, recs, counts)
+            if rev or cut_subset.FULL:
+                many_parts(cut, "nmbd fragmented, " + name, recs, counts, 5 if cut_subset.FULL else 10)
         alone(args.smbscope, tmp, cut, linktype, records)
         quic_initial(args.smbscope, tmp, args.samples)
         # NBNS queries and answers in 24-octet fragments: a broadcast query
         # the cut divides is answered from the server's own address in the
         # later part (another row: the states' nbns_xids match it)
+        # (by default every cut inside that query, one cut of the others)
         for sample in ("nbns-broadcast.pcap", "nbns-unicast.pcap", "nbns-node-status.pcap",
                        "netbios-refused-udp137.pcap"):
             lt, recs = read_pcap(os.path.join(args.samples, sample))
-            sweep(Cut(args.smbscope, tmp, lt), sample + " in 24-octet fragments", fragmented(recs, size=24), False)
+            recs = fragmented(recs, size=24)
+            inside = [k for k in range(1, len(recs)) if frag_offset(recs[k][1])]
+            keep = ([k for k in inside if all(frag_offset(b) for _, b in recs[1:k + 1])]
+                    if sample == "nbns-broadcast.pcap" else [min(inside, key=lambda k: abs(k - len(recs) // 2))])
+            sweep(Cut(args.smbscope, tmp, lt), sample + " in 24-octet fragments", recs, (), 0, keep)
     if failures:
         print("%d check(s) failed" % len(failures))
         return 1

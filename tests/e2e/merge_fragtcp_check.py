@@ -43,13 +43,14 @@ import concurrent.futures
 import json
 import os
 import struct
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from merge_frags_check import (Cut, csum, expect, failures, frag4, is_netbios_udp, read_pcap, run,  # noqa: E402
-                               same_in_any_grouping, write_pcap)
+import cut_subset  # noqa: E402
+import tshark_cache  # noqa: E402
+from merge_frags_check import (EXPERT_ERROR, Cut, csum, expect, failures, frag4, is_netbios_udp, read_pcap,  # noqa: E402
+                               run, same_in_any_grouping, write_pcap)
 
 def is_tcp4(frame):
     return frame[12:14] == b"\x08\x00" and frame[23] == 6
@@ -82,14 +83,17 @@ def fragmented(records, size, reverse=False):
 
 
 def tshark_smb(cap):
-    """tshark's SMB and SMB2 frames (reassembled), and its errors."""
-    p = subprocess.run(["tshark", "-n", "-r", cap, "-d", "tcp.port==139,nbss", "-T", "fields", "-e",
-                        "frame.protocols"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)
-    lines = p.stdout.decode().split("\n")
-    smb = sum(1 for x in lines if ":smb" in x)
-    e = subprocess.run(["tshark", "-n", "-r", cap, "-Y", "_ws.expert.severity >= error || _ws.malformed"],
-                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)
-    return smb, len(e.stdout.decode().strip().split("\n")) if e.stdout.strip() else 0
+    """tshark's SMB and SMB2 frames (reassembled), and its frames with an
+    expert error or malformed (what -Y '_ws.expert.severity >= error ||
+    _ws.malformed' counts; one pass, through the suite's tshark cache)."""
+    rc, out, err = tshark_cache.run(["tshark", "-n", "-r", cap, "-d", "tcp.port==139,nbss", "-T", "fields", "-e",
+                                     "frame.protocols", "-e", "_ws.expert.severity", "-e", "_ws.malformed",
+                                     "-E", "occurrence=a"])
+    if rc:
+        sys.exit("tshark %s: exit %d: %s" % (cap, rc, err.decode(errors="replace")[:300]))
+    rows = [x.split("\t") for x in out.decode().splitlines()]
+    smb = sum(1 for x in rows if ":smb" in x[0])
+    return smb, sum(1 for x in rows if x[2] or any(int(v, 0) >= EXPERT_ERROR for v in x[1].split(",") if v))
 
 
 def losses(doc):
@@ -106,8 +110,9 @@ def conn_facts(doc):
     return [dict((k, c.get(k)) for k in keep) for c in doc.get("connections", [])], doc["verdict"]["outcome"]
 
 
-def whole(smbscope, tmp, linktype, name, original, recs):
-    cap, orig = os.path.join(tmp, name + ".pcap"), os.path.join(tmp, name + "-orig.pcap")
+def whole(smbscope, tmp, linktype, name, sample, original, recs):
+    # the sample's copy named after it: tshark's answer about it cached once (two captures of one sample)
+    cap, orig = os.path.join(tmp, name + ".pcap"), os.path.join(tmp, sample)
     write_pcap(cap, linktype, recs)
     write_pcap(orig, linktype, original)
     nfrag = sum(1 for _, b in recs if frag_id(b) is not None)
@@ -123,11 +128,19 @@ def whole(smbscope, tmp, linktype, name, original, recs):
 
 def sweep(cut, name, recs):
     """Cut in two inside every TCP datagram: after its first fragment and
-    before its last."""
-    at = [k for k in range(1, len(recs)) if frag_id(recs[k][1]) is not None and
-          frag_id(recs[k][1]) == frag_id(recs[k - 1][1]) and
-          (k < 2 or frag_id(recs[k - 2][1]) != frag_id(recs[k][1]) or k + 1 == len(recs) or
-           frag_id(recs[k + 1][1]) != frag_id(recs[k][1]))]
+    before its last.  By default (cut_subset) only inside the first two
+    datagrams (the NEGOTIATE request, labelled where only the handshake is
+    before it; the response: main lost its dialect, signing and cipher, or
+    labelled behind NBSS's positive response; three() cuts later ones);
+    SMBSCOPE_FULL=1: inside every one."""
+    every = [k for k in range(1, len(recs)) if frag_id(recs[k][1]) is not None and
+             frag_id(recs[k][1]) == frag_id(recs[k - 1][1]) and
+             (k < 2 or frag_id(recs[k - 2][1]) != frag_id(recs[k][1]) or k + 1 == len(recs) or
+              frag_id(recs[k + 1][1]) != frag_id(recs[k][1]))]
+    first_two = [frag_id(recs[k][1]) for k in every]
+    first_two = sorted(set(first_two), key=first_two.index)[:2]
+    at = cut_subset.pick(every, 0, [k for k in every if frag_id(recs[k][1]) in first_two])
+    cut_subset.note("%s: cuts inside TCP datagrams" % name, at, len(every))
 
     def two(k):
         d, m, j, reports = cut.compare(name, [recs[:k], recs[k:]])
@@ -151,19 +164,25 @@ def sweep(cut, name, recs):
         res = list(pool.map(two, at))
     bad = ["%d: %s" % (k, d) for k, d, _ in res if d]
     placed = sum(1 for _, d, lab in res if not d and not lab)
-    expect("%s: cut inside each of %d TCP datagrams: merge = the run over the parts (%d), or labelled (%d)" %
-           (name, len(at), placed, len(at) - placed - len(bad)), not bad and placed > 0, "; ".join(bad[:4]))
-    return at
+    expect("%s: cut inside %s TCP datagrams: merge = the run over the parts (%d), or labelled (%d)" %
+           (name, "each of %d" % len(at) if len(at) == len(every) else "%d of the %d" % (len(at), len(every)),
+            placed, len(at) - placed - len(bad)), not bad and placed > 0, "; ".join(bad[:4]))
+    return every
+
+
+def three_at(every):
+    """three()'s cuts: a third of the way, and the last."""
+    return every[len(every) // 3], every[-1]
 
 
 def three(cut, name, recs, at):
-    k1, k2 = at[len(at) // 3], at[-1]
+    k1, k2 = three_at(at)
     d, m, j, reports = cut.compare(name, [recs[:k1], recs[k1:k2], recs[k2:]])
     expect("%s: cut in three at %d and %d (inside TCP datagrams): merge = the run over the parts" % (name, k1, k2),
            d is None, d or "")
     if m is None:
         return reports
-    same_in_any_grouping(cut.smbscope, reports)
+    same_in_any_grouping(cut.smbscope, reports, cut.merged.get(tuple(reports)))
     return reports
 
 
@@ -173,7 +192,7 @@ def labelled_carry(cut, tmp, recs, name):
               frag_id(recs[k][1]) == frag_id(recs[k - 1][1])), None)
     d, m, j, reports = cut.compare(name, [recs[:k], recs[k:]])
     merged = os.path.join(tmp, "labelled.json")
-    rc, out, err = run([cut.smbscope, "merge", "-T", "json"] + reports)
+    out = cut.merged.get(tuple(reports), b"")  # compare()'s merge
     with open(merged, "wb") as f:
         f.write(out)
     rc2, again, _ = run([cut.smbscope, "merge", "-T", "json", merged])
@@ -226,19 +245,21 @@ def ipv6_ext(smbscope, tmp, samples):
         name = "IPv6 fragments, destination options after the fragment header" + (" and before it" if before else "")
         cap = os.path.join(tmp, "v6ext%d.pcap" % before)
         write_pcap(cap, lt, recs)
-        p = subprocess.run(["tshark", "-n", "-r", cap, "-T", "fields", "-e", "frame.protocols"],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)
-        protos = [x for x in p.stdout.decode().split("\n") if x]
+        rc, out, _ = tshark_cache.run(["tshark", "-n", "-r", cap, "-T", "fields", "-e", "frame.protocols"])
+        protos = [x for x in out.decode().split("\n") if x] if rc == 0 else []
         _, out, _ = run([smbscope, "-q", "-T", "json", cap])
         doc = json.loads(out)
         flows = [(f["service"], f["packets"]) for f in doc["netbios"]["flows"]]
         bad = []
-        for k in range(1, len(recs)):
+        ks = cut_subset.pick(range(1, len(recs)), 1)  # by default the middle one
+        cut_subset.note(name + ": cuts", ks, len(recs) - 1)
+        for k in ks:
             d, m, j, _ = cut.compare(name, [recs[:k], recs[k:]])
             if d:
                 bad.append("%d: %s" % (k, d))
-        expect("%s (%d): tshark reassembles the NBDS datagram (%s), the run too (nothing lost); cut at each: "
-               "merge = the run" % (name, len(recs), protos[-1] if protos else "?"),
+        expect("%s (%d): tshark reassembles the NBDS datagram (%s), the run too (nothing lost); cut at %s: "
+               "merge = the run" % (name, len(recs), protos[-1] if protos else "?",
+                                    "each" if len(ks) == len(recs) - 1 else " and ".join(map(str, ks))),
                protos and protos[-1].endswith("ipv6.dstopts:udp:nbdgm:smb:browser") and flows == [("nbdgm", 1)] and
                losses(doc) == 0 and not bad, "; ".join(bad[:3]) or "%r %r" % (protos[-1:], flows))
 
@@ -262,6 +283,8 @@ def roce(smbscope, tmp, samples):
     cut = Cut(smbscope, tmp, lt)
     at = [k for k in range(1, len(out)) if frag_id(out[k][1]) is not None and
           frag_id(out[k][1]) == frag_id(out[k - 1][1])][:8]
+    cut_subset.note("RoCEv2 in IPv4 fragments: cuts inside datagrams", cut_subset.pick(at, 1), len(at))
+    at = cut_subset.pick(at, 1)  # by default the middle one of the 8
     bad = []
     for k in at:
         d, m, j, _ = cut.compare("roce", [out[:k], out[k:]])
@@ -282,14 +305,17 @@ def main():
             lt, records = read_pcap(os.path.join(args.samples, sample))
             recs = fragmented(records, size, rev)
             name = "%s in %d-octet fragments%s" % (sample, size, ", last first" if rev else "")
-            whole(args.smbscope, tmp, lt, name.replace(" ", "_").replace(",", ""), records, recs)
+            whole(args.smbscope, tmp, lt, name.replace(" ", "_").replace(",", ""), sample, records, recs)
             cut = Cut(args.smbscope, tmp, lt)
             at = sweep(cut, name, recs)
             three(cut, name, recs, at)
         ipv6_ext(args.smbscope, tmp, args.samples)
         roce(args.smbscope, tmp, args.samples)
         lt, records = read_pcap(os.path.join(args.samples, "smb445-smb3_11.pcap"))
-        labelled_carry(Cut(args.smbscope, tmp, lt), tmp, fragmented(records, 128), "smb445-smb3_11.pcap, 128")
+        # by default the sweep's capture in 256-octet fragments (its first cut
+        # made there), SMBSCOPE_FULL=1 one in 128-octet fragments of its own
+        size = 128 if cut_subset.FULL else 256
+        labelled_carry(Cut(args.smbscope, tmp, lt), tmp, fragmented(records, size), "smb445-smb3_11.pcap, %d" % size)
     if failures:
         print("%d check(s) failed" % len(failures))
         return 1

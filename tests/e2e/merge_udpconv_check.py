@@ -35,7 +35,6 @@ Usage: merge_udpconv_check.py --smbscope BIN
 
 import argparse
 import base64
-import copy
 import json
 import os
 import struct
@@ -142,15 +141,27 @@ def parts(frames, k, d, tag):
     return reports
 
 
+_texts = {}
+
+
+def load(path):
+    """A fresh parse of a report (its text read once: the forgeries below
+    each change a copy of the same report; json.loads of the text is much
+    cheaper than copy.deepcopy of the document)."""
+    if path not in _texts:
+        with open(path) as f:
+            _texts[path] = f.read()
+    return json.loads(_texts[path])
+
+
 def census(path):
-    with open(path) as f:
-        doc = json.load(f)
+    doc = load(path)
     return doc, doc["merge_state"]["state"]["census"]
 
 
 def write(doc, path):
     with open(path, "w") as f:
-        json.dump(redigest(doc), f)
+        f.write(json.dumps(redigest(doc)))  # json.dump() encodes in Python, dumps() in C: the same text
     return path
 
 
@@ -159,8 +170,7 @@ def exact_runs(n, d):
     whole = os.path.join(d, "whole%d.pcap" % n)
     write_pcap(whole, frames, 0)
     joint_path = analyse(smbscope_bin, whole)
-    with open(joint_path) as f:
-        joint = json.load(f)
+    joint = load(joint_path)
     check(udp(joint) == (n, False), "%d conversations: the run counts them exactly: %r" % (n, udp(joint)))
     _, c = census(joint_path)
     check(("exact_more" in c["udp_convs"]) == (n > 4096) and ("exact" in c["udp_convs"]) == (n <= 4096),
@@ -266,11 +276,11 @@ def forged(joint_path, d):
         ("not zlib", lambda u: u["exact_more"].update(zlib=base64.b64encode(raw).decode())),
     ]
     for what, change in cases:
-        doc2 = copy.deepcopy(doc)
+        doc2 = load(joint_path)
         change(doc2["merge_state"]["state"]["census"]["udp_convs"])
         rc, _, err = merge(smbscope_bin, [write(doc2, os.path.join(d, "forged.json"))])
         check(rc == 2 and "exact_more" in err, "forged exact_more, %s: refused (%s)" % (what, err.strip()[:160]))
-    doc2 = copy.deepcopy(doc)
+    doc2 = load(joint_path)
     doc2["merge_state"]["state"]["census"]["udp_convs_folded"] = n - 1
     rc, _, err = merge(smbscope_bin, [write(doc2, os.path.join(d, "forged.json"))])
     check(rc == 2 and "udp_convs_folded" in err, "udp_convs_folded below what exact_more carries: refused (%s)"
@@ -287,8 +297,7 @@ def netbios_flows(d):
     cap = os.path.join(d, "nbmix.pcap")
     nbmix_capture(cap, 25000)
     joint_path = analyse(smbscope_bin, cap)
-    with open(joint_path) as f:
-        joint = json.load(f)
+    joint = load(joint_path)
 
     def flows(doc):
         return doc["evidence"]["netbios_flows"], doc["verdict"]["violations_summary"]["rules"]["netbios"]["flows"]
@@ -342,8 +351,7 @@ def dns_keys(d):
     cap = os.path.join(d, "dns.pcap")
     dns_capture(cap, n)
     joint_path = analyse(smbscope_bin, cap)
-    with open(joint_path) as f:
-        joint = json.load(f)
+    joint = load(joint_path)
 
     def only_name(doc):
         return doc["findings_summary"]["rules"].get("netbios-only-name", {}).get("lines", 0)
@@ -362,7 +370,7 @@ def dns_keys(d):
           "dns: the state carries the %d names past its 4,096 (%r)" % (n - 4096, more and more["n"]))
     if not more:
         return
-    older = copy.deepcopy(doc)
+    older = load(joint_path)
     older["merge_state"]["state"]["census"].pop("dns_keys_more")
     rc, m, err = merge(smbscope_bin, [write(older, os.path.join(d, "dns-older.json"))])
     check(rc != 2 and only_name(m) == n - 4096 and
@@ -387,11 +395,11 @@ def dns_keys(d):
         ("one key more than n", lambda m: m.update(zlib=stream(keys + [b"ZZZ"]))),
     ]
     for what, change in cases:
-        doc2 = copy.deepcopy(doc)
+        doc2 = load(joint_path)
         change(doc2["merge_state"]["state"]["census"]["dns_keys_more"])
         rc, _, err = merge(smbscope_bin, [write(doc2, os.path.join(d, "forged.json"))])
         check(rc == 2 and "dns_keys_more" in err, "forged dns_keys_more, %s: refused (%s)" % (what, err.strip()[:160]))
-    doc2 = copy.deepcopy(doc)
+    doc2 = load(joint_path)
     doc2["merge_state"]["state"]["census"]["dns_keys_folded"] = n - 4096 - 1
     rc, _, err = merge(smbscope_bin, [write(doc2, os.path.join(d, "forged.json"))])
     check(rc == 2 and "dns_keys_folded" in err, "dns_keys_folded below what dns_keys_more carries: refused (%s)"

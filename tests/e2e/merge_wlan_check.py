@@ -50,6 +50,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cut_subset  # noqa: E402
 import encap_link_check as link  # noqa: E402
 from merge_check import first_diff, normal, redigest  # noqa: E402
 from merge_frags_check import Cut, expect, failures, run, same_in_any_grouping  # noqa: E402
@@ -115,12 +116,18 @@ def tshark_clean(tshark, path, name):
            ts["smb"] > 0 and ts["broken"] == 0 and ts["reassembled"] > 0)
 
 
-def sweep(cut, name, recs, linktype, every=True):
+def sweep(cut, name, recs, linktype, every=True, keep=()):
     """Cut in two at every packet (every) or at each retry and just after
-    it: the checks of the module's docstring."""
+    it: the checks of the module's docstring.  By default (cut_subset) only
+    at the retries numbered in keep (counted from 1) and just after them;
+    SMBSCOPE_FULL=1: all."""
     retries = [k for k in range(1, len(recs)) if is_retry(recs[k][1], linktype)]
     ks = ([k for k in range(1, len(recs)) if not inside(recs[k][1], linktype)] if every else
           sorted(set(retries + [k + 1 for k in retries if k + 1 < len(recs)])))
+    total = len(ks)
+    every_retry, retries = retries, cut_subset.pick(retries, 0, [retries[i - 1] for i in keep])
+    ks = cut_subset.pick(ks, 0, retries + [k + 1 for k in retries])
+    cut_subset.note("%s: cuts in two" % name, ks, total)
 
     def one(k):
         d, m, j, _ = cut.compare(name, [recs[:k], recs[k:]])
@@ -131,15 +138,16 @@ def sweep(cut, name, recs, linktype, every=True):
     # the first two records are one fragment twice in one microsecond: refused as an overlap (F6)
     between = [k for k in ks if not inside(recs[k][1], linktype) and k > 1]
     bad = ["%d: %s != %s" % (k, got[k][1], got[k][2]) for k in between if got[k][1] != got[k][2]]
-    expect("%s: cut at %d places not inside an MSDU: merge's lost MSDUs and decode losses are the run's" %
-           (name, len(between)), not bad, "; ".join(bad[:4]))
+    expect("%s: cut at %d places not inside an MSDU%s: merge's lost MSDUs and decode losses are the run's" %
+           (name, len(between), "" if len(ks) == total else " (%d of %d)" % (len(ks), total)), not bad,
+           "; ".join(bad[:4]))
     bad = ["%d: %s, after the retry: %s" % (k, got[k][0], got[k + 1][0]) for k in retries
            if k + 1 in got and got[k][0] != got[k + 1][0]]
     exact = sum(1 for k in retries if got[k][0] is None)
-    expect("%s: cut at each of %d retries of a last fragment: merge = the run as the cut after the retry (%d equal "
-           "the run exactly)" % (name, len(retries), exact), retries and not bad and exact > len(retries) // 2,
-           "; ".join(bad[:4]))
-    return retries
+    expect("%s: cut at each of %d retries of a last fragment%s: merge = the run as the cut after the retry (%d equal "
+           "the run exactly)" % (name, len(retries), "" if len(ks) == total else " (" + " ".join(map(str, retries)) + ")",
+                                 exact), retries and not bad and exact > len(retries) // 2, "; ".join(bad[:4]))
+    return every_retry
 
 
 def ring_bound(cut, tmp, frames):
@@ -160,7 +168,8 @@ def ring_bound(cut, tmp, frames):
             tshark_clean(os.environ.get("TSHARK", "tshark"), path, "a retry after 16 more MSDUs")
         rc, out, _ = run([cut.smbscope, "-q", "-T", "json", path])
         lost = frag_facts(json.loads(out))[0]
-        for c in (msdu_end[0], msdu_end[min(5, later - 1)]):  # the retry in the later part
+        # the retry in the later part; by default only the cut after the first
+        for c in cut_subset.pick((msdu_end[0], msdu_end[min(5, later - 1)]), 1, [msdu_end[0]]):
             d, m, j, _ = cut.compare("ring", [recs[:c], recs[c:]])
             expect("the first MSDU's last fragment retried after %d more MSDUs%s (the run: %s), cut after MSDU %d: "
                    "merge = the run" % (later, " and 31 s" if delay else "", "a duplicate" if dup else "a loss",
@@ -177,9 +186,9 @@ def three_and_jobs(cut, tmp, recs, retries):
         expect("cut in three (%s): merge = the run" % what, d is None, d or "")
     if m is None:
         return
-    same_in_any_grouping(cut.smbscope, reports)
+    same_in_any_grouping(cut.smbscope, reports, cut.merged.get(tuple(reports)))
     # the later part written with --jobs 2 (802.11 is read in one run: the same state)
-    d, m, j, reports = cut.compare("jobs", [recs[:k1], recs[k1:]])
+    d, m, j, reports = cut.compare("jobs", [recs[:k1], recs[k1:]])  # the sweep's cut at the third retry
     jobs = reports[1] + ".jobs.json"
     run([cut.smbscope, "-q", "-T", "json", "--jobs", "2", "-o", jobs, reports[1][:-len(".json")]])
     rc, out, err = run([cut.smbscope, "merge", "-T", "json", reports[0], jobs])
@@ -247,12 +256,16 @@ def main():
                  [(s, us, link.radiotap(f), c) for s, us, f, c in with_retries(link.fragments(frames), WLAN)], False),
                 ]
         retries = None
-        for name, lt, made, every in caps:
+        # by default the retries 1, 3 (three_and_jobs() cuts there too), 8
+        # (the one whose merge differs from the run, as the cut after it
+        # does: an SMB1 NEGOTIATE response whose request the earlier part
+        # holds), 14 and the last (56)
+        for (name, lt, made, every), keep in zip(caps, ((1, 3, 8, 14, 56), (1, 8, 56))):
             recs = to_recs(made)
             path = os.path.join(tmp, "cap-%d.pcap" % len(recs))
             write(path, lt, recs)
             tshark_clean(tshark, path, name)
-            r = sweep(Cut(args.smbscope, tmp, lt), name, recs, lt, every)
+            r = sweep(Cut(args.smbscope, tmp, lt), name, recs, lt, every, keep)
             if every:
                 retries, plain = r, recs
         ring_bound(cut, tmp, frames)
