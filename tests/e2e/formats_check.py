@@ -427,7 +427,6 @@ def check_corpus(bin_, corpus):
         if want[1] is None or want[1]["inputs"][0]["reader"] != "libpcap":
             continue  # not a file libpcap reads: libwiretap's alone
         rel = os.path.relpath(f, corpus)
-        compressed = f.endswith((".gz", ".zst", ".lz4"))
         same_report("corpus %s: our reader = libpcap" % rel, want, run(bin_, f), False,
                     expect_reader="stream", libpcap=True)
 
