@@ -33,15 +33,18 @@ setup_args_build=()
 setup_args_build_asan=(-Db_sanitize=address,undefined -Db_lundef=false -Dplugin=disabled
                        -Doptimization=1 '-Dc_args=-fno-sanitize-recover=all -g1'
                        '-Dc_link_args=-static-libasan -static-libubsan')
-setup_args_build_fuzz=(-Dfuzz=true -Dplugin=disabled)
+# The fuzz build at -O1 with line tables only (tests/fuzz/meson.build): the
+# flags OSS-Fuzz compiles its harnesses with, and half the compile of -O2 -g
+# for a few thousand executions a harness.
+setup_args_build_fuzz=(-Dfuzz=true -Dplugin=disabled -Doptimization=1 -Ddebug=false)
 # The plugin runs inside tshark, which is not sanitized: its tests belong to
 # the plain build.  The fuzz build runs its harnesses only (the rest of it
 # is the plain build again, compiled by clang).
 # Suite sanitized: tests whose every check is on smbscope's own output (no
 # RSS limit, timing, threads or plugin), run in build-asan only, where the
 # same checks run and the sanitizers watch them: formats (every capture
-# format, compression and reader), merge-cuts and the other merge-* cut
-# sweeps, hostile-sweep (smbscope over the damaged copies; the plain build
+# format, compression and reader), the merge-* cut sweeps of IP, 802.11
+# and SMB Direct fragments, hostile-sweep (smbscope over the damaged copies; the plain build
 # runs hostile-sweep-plugin, tshark with the plugin over the same copies).
 test_args_build=(--no-suite sanitized)
 # build-asan: the unit tests, the runner self-test, the hostile inputs, the
