@@ -3,8 +3,10 @@
 #   build       the normal build (with the Wireshark plugin when it can be built)
 #   build-asan  ASan+UBSan, -fno-sanitize-recover=all: every sanitizer report
 #               ends the process; also the runner self-test (suite selftest)
+#               and fuzz_pipeline's seeds and regressions replayed
 #   build-fuzz  clang, -Dfuzz=true: each libFuzzer harness for a fixed number
-#               of executions over its seeds and regressions (suite fuzz)
+#               of executions over its seeds and regressions (suite fuzz;
+#               fuzz_pipeline with --full only)
 # Ends with the skipped tests by name, the total time and, last, the line
 # "N passed, N failed, N skipped".
 #
@@ -128,15 +130,20 @@ run_tests() {
   )
 }
 
-# What build-fuzz's tests need, and only that: the targets of tests/fuzz
-# (harnesses, their libraries, the seeds; the rest of that build is the
-# plain build again, compiled by clang).
+# What build-fuzz's tests need, and only that: the harnesses and seeds of
+# the tests this run runs (not fuzz_pipeline's without --full, and so not
+# the whole analyzer compiled once more; the rest of that build is the plain
+# build again, compiled by clang).
 fuzz_targets() {
-  python3 - "$1" <<'PY'
+  python3 - "$1" "$full" <<'PY'
 import json, os, sys
-for t in json.load(open(os.path.join(sys.argv[1], "meson-info", "intro-targets.json"))):
-    if t["defined_in"].endswith(os.path.join("tests", "fuzz", "meson.build")):
-        print("tests/fuzz/" + t["name"])
+info = os.path.join(sys.argv[1], "meson-info")
+names = {t["id"]: t["name"] for t in json.load(open(os.path.join(info, "intro-targets.json")))}
+wanted = {names[d] for t in json.load(open(os.path.join(info, "intro-tests.json")))
+          if "smbscope:fuzz" in t["suite"] and (sys.argv[2] == "1" or "smbscope:slow" not in t["suite"])
+          for d in t["depends"]}
+for name in sorted(wanted):
+    print("tests/fuzz/" + name)
 PY
 }
 

@@ -3,7 +3,9 @@
 #   1. every committed regression input of the harness, run once each
 #      (tests/fuzz/regressions/NAME-*, NAME being the harness without fuzz_);
 #   2. RUNS executions from its seed corpus (cut from samples/ by seeds.sh),
-#      with a fixed libFuzzer seed, so a run is repeatable.
+#      with a fixed libFuzzer seed, so a run is repeatable; RUNS 0: the
+#      harness is linked with replay_main.c (build-asan), not libFuzzer, and
+#      runs each seed once.
 # Any crash, leak, timeout, out-of-memory or sanitizer report fails the test.
 # New inputs go to a scratch directory, never into the seeds or the tree.
 #
@@ -26,11 +28,15 @@ fi
 
 mkdir -p "$work/new" "$seeds/$name"
 n_seeds=$(find "$seeds/$name" -type f | wc -l)
-echo "== $name: $runs executions from $n_seeds seeds"
+if [ "$runs" = 0 ]; then
+  echo "== $name: each of $n_seeds seeds once (replay_main.c, no mutations)"
+else
+  echo "== $name: $runs executions from $n_seeds seeds"
+fi
 "$exe" "${common[@]}" -runs="$runs" -seed=1 -dict="$dict" "$work/new" "$seeds/$name" >"$work/log" 2>&1
 status=$?
 if [ "$status" -eq 0 ]; then
-  grep -E '^(stat::|Done|INFO: seed corpus)' "$work/log"
+  grep -E '^(stat::|Done|INFO: seed corpus|replayed)' "$work/log"
 else
   head -c 20000 "$work/log"
   echo "FAIL: $name exited $status (the inputs, shown below, are kept only in this log)"
