@@ -48,7 +48,11 @@ setup_args_build_fuzz=(-Dfuzz=true -Dplugin=disabled -Doptimization=1 -Ddebug=fa
 # format, compression and reader), the merge-* cut sweeps of IP, 802.11
 # and SMB Direct fragments, hostile-sweep (smbscope over the damaged copies; the plain build
 # runs hostile-sweep-plugin, tshark with the plugin over the same copies).
-test_args_build=(--no-suite sanitized)
+# Three tests at a time on the 2 cores, not two: the plain build's tests
+# wait on their children, files and servers often enough that two left a
+# fifth of the cores idle (process accounting over a CI run, 2026-12-03:
+# 134 of 952 core-seconds) once the fuzz build stopped filling the gaps.
+test_args_build=(--no-suite sanitized --num-processes 3)
 # build-asan: the unit tests, the runner self-test, the hostile inputs, the
 # suite sanitized, and the suite asan -- end-to-end tests that take smbscope
 # through a transport, an encapsulation, the public corpus or the command
@@ -70,6 +74,8 @@ test_env() {
   export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1:print_summary=1
   export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1
   export LSAN_OPTIONS=print_suppressions=0
+  # tshark on malloc's transparent huge pages (tests/bin/tshark says why)
+  export PATH="$top/tests/bin:$PATH"
   # tshark's answers, shared by all the tests of this run (tests/e2e/tshark_cache.py)
   export SMBSCOPE_TSHARK_CACHE=$top/build/tshark-cache
   # Read by the tests that have an exhaustive mode (the suite slow).
@@ -82,7 +88,8 @@ extra_results=$(mktemp)    # results of steps that are not meson tests
 logs=$(mktemp -d)          # setup and compile output, one file per build
 phases=$(mktemp)           # wall and CPU time of each phase (printed last)
 background=""              # the compiles beside the tests (below)
-trap '[ -n "$background" ] && { pkill -P "$background"; kill "$background"; } 2>/dev/null
+fuzz_job=""                # build-fuzz's tests beside build-asan's (below)
+trap 'for j in $background $fuzz_job; do pkill -P "$j"; kill "$j"; done 2>/dev/null
       rm -rf "$extra_results" "$logs" "$phases"' EXIT
 note() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$extra_results"; } # result name why
 
@@ -205,21 +212,36 @@ timed "configure (3 builds)" configure_all
 [ -f "$logs/build.cfg" ] && timed "build: compile" build build && touch "$logs/build.ok"
 compile_others &
 background=$!
-for b in build build-asan build-fuzz; do
-  case $b in
-    build-asan) timed "build-asan: wait for its compile" waiting build-asan.done ;;
-    build-fuzz) timed "build-fuzz: wait for its compile" waiting build-fuzz.done; wait "$background" ;;
-  esac
-  [ -f "$logs/$b.ok" ] || continue
-  targs="test_args_${b//-/_}[@]"
-  timed "$b: tests" run_tests "$b" "${!targs}"
-  ran+=("$b")
-done
+tests_of() {   # tests_of BUILD [PHASE NAME]: its tests, timed
+  local targs="test_args_${1//-/_}[@]"
+  timed "${2:-$1: tests}" run_tests "$1" "${!targs}"
+}
+[ -f "$logs/build.ok" ] && { tests_of build; ran+=(build); }
+timed "build-asan, build-fuzz: wait for their compiles" waiting build-fuzz.done
+wait "$background"
+# build-fuzz's tests beside build-asan's, their output kept until both end:
+# a few CPU-bound harness runs that fill what build-asan's last long tests
+# leave of the two cores (run after them, they took 13 s of which a third
+# on one core).  Nice 5, not 19: libFuzzer times each input (-timeout).
+if [ -f "$logs/build-fuzz.ok" ]; then
+  ( renice -n 5 -p "$BASHPID" >/dev/null; tests_of build-fuzz "build-fuzz: tests (beside build-asan's)" ) \
+    >"$logs/build-fuzz.tests" 2>&1 &
+  fuzz_job=$!
+  ran+=(build-fuzz)
+fi
+[ -f "$logs/build-asan.ok" ] && { tests_of build-asan; ran+=(build-asan); }
+if [ -n "$fuzz_job" ]; then
+  wait "$fuzz_job"
+  cat "$logs/build-fuzz.tests"
+fi
 
 # Tests of the suite slow not run by this (default) run, by name.
 not_run=""
-if [ "$full" = 0 ] && [ -f build/build.ninja ]; then
-  not_run=$(meson test -C build --list --suite slow 2>/dev/null | sed -n 's/^smbscope:[^ ]* \/ //p' | tr '\n' ' ')
+if [ "$full" = 0 ]; then
+  for b in build build-fuzz; do
+    [ -f "$b/build.ninja" ] || continue
+    not_run+=$(meson test -C "$b" --list --suite slow 2>/dev/null | sed -n 's/^smbscope:[^ ]* \/ //p' | tr '\n' ' ')
+  done
 fi
 
 python3 - "$started" "$extra_results" "$phases" "$not_run" "${ran[@]}" <<'PY'
