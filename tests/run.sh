@@ -49,9 +49,9 @@ setup_args_build_fuzz=(-Dfuzz=true -Dplugin=disabled -Doptimization=1 -Ddebug=fa
 # and SMB Direct fragments, hostile-sweep (smbscope over the damaged copies; the plain build
 # runs hostile-sweep-plugin, tshark with the plugin over the same copies).
 # Three tests at a time on the 2 cores, not two: the plain build's tests
-# wait on their children, files and servers often enough that two left a
-# fifth of the cores idle (process accounting over a CI run, 2026-12-03:
-# 134 of 952 core-seconds) once the fuzz build stopped filling the gaps.
+# wait on their children, files and servers often enough that two left
+# cores idle (process accounting over a CI run, 2026-12-03: 134 of 952
+# core-seconds) once the fuzz build stopped filling the gaps.
 test_args_build=(--no-suite sanitized --num-processes 3)
 # build-asan: the unit tests, the runner self-test, the hostile inputs, the
 # suite sanitized, and the suite asan -- end-to-end tests that take smbscope
@@ -63,8 +63,9 @@ test_args_build=(--no-suite sanitized --num-processes 3)
 # for each of the thousands of runs they make (0.09-0.11 s a start against
 # 0.015 s: ASan's set-up and LeakSanitizer's check at exit), for the same
 # code on other inputs.
+# Three at a time here too (with two: 57 of 332 core-seconds idle).
 test_args_build_asan=(--suite unit --suite selftest --suite hostile --suite sanitized --suite asan
-                      --no-suite plugin)
+                      --no-suite plugin --num-processes 3)
 test_args_build_fuzz=(--suite fuzz)
 
 # The one place that sets the environment of every test run.  A sanitizer
@@ -167,27 +168,26 @@ else
   note SKIP build-fuzz "clang not installed: fuzz harnesses not run"
 fi
 
-# Configured first, one after the other (seconds); then the plain build is
-# compiled and its tests run while build-asan and build-fuzz compile in the
+# The plain build is configured and compiled first; then its tests run
+# while build-asan and build-fuzz are configured and compiled in the
 # background at the lowest priority (nice 19): they get the CPU the tests
-# leave idle and nothing else, so the tests run as they would alone.  Each
-# build's tests start once it is compiled; build-fuzz compiles its
-# harnesses only.  $logs/NAME.ok: the build is ready.
-configure_all() {
-  configure build "${setup_args_build[@]}" && touch "$logs/build.cfg"
-  configure build-asan "${setup_args_build_asan[@]}" && touch "$logs/build-asan.cfg"
-  if [ "$fuzz" = 1 ]; then
-    CC=clang configure build-fuzz "${setup_args_build_fuzz[@]}" && touch "$logs/build-fuzz.cfg"
-  fi
-  return 0
-}
+# leave idle and nothing else, so the tests run as they would alone.
+# build-fuzz compiles the harnesses of its tests only.  $logs/NAME.ok: the
+# build is ready.
 compile_others() {
   renice -n 19 -p "$BASHPID" >/dev/null
+  timed "build-asan: configure (nice 19, beside the tests)" \
+    configure build-asan "${setup_args_build_asan[@]}" && touch "$logs/build-asan.cfg"
+  if [ "$fuzz" = 1 ]; then
+    CC=clang timed "build-fuzz: configure (nice 19, beside the tests)" \
+      configure build-fuzz "${setup_args_build_fuzz[@]}" && touch "$logs/build-fuzz.cfg"
+  fi
+  renice -n 19 -p "$BASHPID" >/dev/null   # again: waiting() may have raised it
   if [ -f "$logs/build-asan.cfg" ]; then
     timed "build-asan: compile (nice 19, beside the tests)" build build-asan && touch "$logs/build-asan.ok"
   fi
   touch "$logs/build-asan.done"
-  renice -n 19 -p "$BASHPID" >/dev/null   # again: waiting() may have raised it
+  renice -n 19 -p "$BASHPID" >/dev/null
   if [ -f "$logs/build-fuzz.cfg" ]; then
     mapfile -t targets < <(fuzz_targets build-fuzz)
     timed "build-fuzz: compile harnesses (nice 19, beside the tests)" build build-fuzz "${targets[@]}" &&
@@ -208,7 +208,7 @@ waiting() {
   unnice "$background"
   while [ ! -e "$logs/$1" ] && kill -0 "$background" 2>/dev/null; do sleep 1; done
 }
-timed "configure (3 builds)" configure_all
+timed "build: configure" configure build "${setup_args_build[@]}" && touch "$logs/build.cfg"
 [ -f "$logs/build.cfg" ] && timed "build: compile" build build && touch "$logs/build.ok"
 compile_others &
 background=$!
@@ -220,9 +220,9 @@ tests_of() {   # tests_of BUILD [PHASE NAME]: its tests, timed
 timed "build-asan, build-fuzz: wait for their compiles" waiting build-fuzz.done
 wait "$background"
 # build-fuzz's tests beside build-asan's, their output kept until both end:
-# a few CPU-bound harness runs that fill what build-asan's last long tests
-# leave of the two cores (run after them, they took 13 s of which a third
-# on one core).  Nice 5, not 19: libFuzzer times each input (-timeout).
+# a few CPU-bound harness runs (13 s of CPU) that fill what build-asan's
+# last long tests leave of the two cores (run after them, 7 s more in CI).
+# Nice 5, not 19: libFuzzer times each input (-timeout).
 if [ -f "$logs/build-fuzz.ok" ]; then
   ( renice -n 5 -p "$BASHPID" >/dev/null; tests_of build-fuzz "build-fuzz: tests (beside build-asan's)" ) \
     >"$logs/build-fuzz.tests" 2>&1 &
@@ -235,13 +235,13 @@ if [ -n "$fuzz_job" ]; then
   cat "$logs/build-fuzz.tests"
 fi
 
-# Tests of the suite slow not run by this (default) run, by name.
+# Tests of the suite slow not run by this (default) run, by name (each
+# build defines the plain build's too: named once).
 not_run=""
 if [ "$full" = 0 ]; then
-  for b in build build-fuzz; do
-    [ -f "$b/build.ninja" ] || continue
-    not_run+=$(meson test -C "$b" --list --suite slow 2>/dev/null | sed -n 's/^smbscope:[^ ]* \/ //p' | tr '\n' ' ')
-  done
+  not_run=$(for b in build build-fuzz; do
+              [ -f "$b/build.ninja" ] && meson test -C "$b" --list --suite slow 2>/dev/null
+            done | sed -n 's/^smbscope:[^ ]* \/ //p' | awk '!seen[$0]++' | tr '\n' ' ')
 fi
 
 python3 - "$started" "$extra_results" "$phases" "$not_run" "${ran[@]}" <<'PY'
