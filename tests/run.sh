@@ -63,9 +63,8 @@ test_args_build=(--no-suite sanitized --num-processes 3)
 # for each of the thousands of runs they make (0.09-0.11 s a start against
 # 0.015 s: ASan's set-up and LeakSanitizer's check at exit), for the same
 # code on other inputs.
-# Three at a time here too (with two: 57 of 332 core-seconds idle).
 test_args_build_asan=(--suite unit --suite selftest --suite hostile --suite sanitized --suite asan
-                      --no-suite plugin --num-processes 3)
+                      --no-suite plugin)
 test_args_build_fuzz=(--suite fuzz)
 
 # The one place that sets the environment of every test run.  A sanitizer
@@ -89,8 +88,7 @@ extra_results=$(mktemp)    # results of steps that are not meson tests
 logs=$(mktemp -d)          # setup and compile output, one file per build
 phases=$(mktemp)           # wall and CPU time of each phase (printed last)
 background=""              # the compiles beside the tests (below)
-fuzz_job=""                # build-fuzz's tests beside build-asan's (below)
-trap 'for j in $background $fuzz_job; do pkill -P "$j"; kill "$j"; done 2>/dev/null
+trap '[ -n "$background" ] && { pkill -P "$background"; kill "$background"; } 2>/dev/null
       rm -rf "$extra_results" "$logs" "$phases"' EXIT
 note() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$extra_results"; } # result name why
 
@@ -212,28 +210,16 @@ timed "build: configure" configure build "${setup_args_build[@]}" && touch "$log
 [ -f "$logs/build.cfg" ] && timed "build: compile" build build && touch "$logs/build.ok"
 compile_others &
 background=$!
-tests_of() {   # tests_of BUILD [PHASE NAME]: its tests, timed
-  local targs="test_args_${1//-/_}[@]"
-  timed "${2:-$1: tests}" run_tests "$1" "${!targs}"
-}
-[ -f "$logs/build.ok" ] && { tests_of build; ran+=(build); }
-timed "build-asan, build-fuzz: wait for their compiles" waiting build-fuzz.done
-wait "$background"
-# build-fuzz's tests beside build-asan's, their output kept until both end:
-# a few CPU-bound harness runs (13 s of CPU) that fill what build-asan's
-# last long tests leave of the two cores (run after them, 7 s more in CI).
-# Nice 5, not 19: libFuzzer times each input (-timeout).
-if [ -f "$logs/build-fuzz.ok" ]; then
-  ( renice -n 5 -p "$BASHPID" >/dev/null; tests_of build-fuzz "build-fuzz: tests (beside build-asan's)" ) \
-    >"$logs/build-fuzz.tests" 2>&1 &
-  fuzz_job=$!
-  ran+=(build-fuzz)
-fi
-[ -f "$logs/build-asan.ok" ] && { tests_of build-asan; ran+=(build-asan); }
-if [ -n "$fuzz_job" ]; then
-  wait "$fuzz_job"
-  cat "$logs/build-fuzz.tests"
-fi
+for b in build build-asan build-fuzz; do
+  case $b in
+    build-asan) timed "build-asan: wait for its compile" waiting build-asan.done ;;
+    build-fuzz) timed "build-fuzz: wait for its compile" waiting build-fuzz.done; wait "$background" ;;
+  esac
+  [ -f "$logs/$b.ok" ] || continue
+  targs="test_args_${b//-/_}[@]"
+  timed "$b: tests" run_tests "$b" "${!targs}"
+  ran+=("$b")
+done
 
 # Tests of the suite slow not run by this (default) run, by name (each
 # build defines the plain build's too: named once).
