@@ -49,9 +49,10 @@ setup_args_build_fuzz=(-Dfuzz=true -Dplugin=disabled -Doptimization=1 -Ddebug=fa
 # and SMB Direct fragments, hostile-sweep (smbscope over the damaged copies; the plain build
 # runs hostile-sweep-plugin, tshark with the plugin over the same copies).
 # Three tests at a time on the 2 cores, not two: the plain build's tests
-# wait on their children, files and servers often enough that two left
-# cores idle (process accounting over a CI run, 2026-12-03: 134 of 952
-# core-seconds) once the fuzz build stopped filling the gaps.
+# wait on their children, files and servers, and once the fuzz build no
+# longer filled those gaps two left cores idle (process accounting over a
+# CI run, 2026-12-03: about 134 of 952 core-seconds; the phase 476 s with
+# two, 452-466 s in the next CI runs with three and the other cuts).
 test_args_build=(--no-suite sanitized --num-processes 3)
 # build-asan: the unit tests, the runner self-test, the hostile inputs, the
 # suite sanitized, and the suite asan -- end-to-end tests that take smbscope
@@ -180,12 +181,11 @@ compile_others() {
     CC=clang timed "build-fuzz: configure (nice 19, beside the tests)" \
       configure build-fuzz "${setup_args_build_fuzz[@]}" && touch "$logs/build-fuzz.cfg"
   fi
-  renice -n 19 -p "$BASHPID" >/dev/null   # again: waiting() may have raised it
   if [ -f "$logs/build-asan.cfg" ]; then
     timed "build-asan: compile (nice 19, beside the tests)" build build-asan && touch "$logs/build-asan.ok"
   fi
   touch "$logs/build-asan.done"
-  renice -n 19 -p "$BASHPID" >/dev/null
+  renice -n 19 -p "$BASHPID" >/dev/null   # again: waiting() may have raised it
   if [ -f "$logs/build-fuzz.cfg" ]; then
     mapfile -t targets < <(fuzz_targets build-fuzz)
     timed "build-fuzz: compile harnesses (nice 19, beside the tests)" build build-fuzz "${targets[@]}" &&
